@@ -1,0 +1,164 @@
+# capOS driver suite. `make run` boots it, `make test` proves it.
+# Every QEMU command line lives here or in tests/qemu/.
+
+.DEFAULT_GOAL := all
+BUILD   := build
+ESP     := $(BUILD)/esp
+EFI     := $(ESP)/EFI/BOOT/BOOTX64.EFI
+ELF     := $(BUILD)/capos.elf
+PY      := /usr/bin/python3
+OVMF_CODE := /usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS := /usr/share/OVMF/OVMF_VARS_4M.fd
+ACCEL   ?= tcg
+MEM     ?= 128M
+# extra kernel command line for `make run` (written to capos.cfg)
+CMDLINE ?=
+
+# ---- toolchain and the Debian packages it comes from ---------------------
+DEB_PKGS := gcc make binutils qemu-system-x86 ovmf gnu-efi mtools gdisk \
+	python3-pytest python3-pytest-xdist python3-pytest-timeout \
+	libcmocka-dev clang libclang-rt-14-dev tshark curl
+define need_pkgs
+missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ]; then \
+    echo "installing:$$missing"; \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >$(BUILD)/apt.log 2>&1 \
+      || { echo "apt-get failed, see $(BUILD)/apt.log"; exit 1; }; \
+  else \
+    echo "missing Debian packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; \
+  fi; \
+fi
+endef
+
+deps:
+	@mkdir -p $(BUILD)
+	@$(call need_pkgs,$(DEB_PKGS))
+
+# ---- the kernel -----------------------------------------------------------
+CC      := gcc
+KCFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -fpie \
+	-fno-plt -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer -fshort-wchar -fno-strict-aliasing \
+	-fno-builtin-printf -Wall -Wextra -Werror -Wno-unused-parameter \
+	-I. -I/usr/include/efi -I/usr/include/efi/x86_64 -DCAPOS_KERNEL \
+	-MMD -MP $(KEXTRA)
+KLDFLAGS := -nostdlib -pie --no-dynamic-linker -z text -z max-page-size=4096 \
+	-T linker.ld --build-id=none
+
+KSRC := $(wildcard kernel/*/*.c kernel/*/*/*.c kernel/*/*.S dma/*.c \
+	drivers/*/*.c drivers/*/*.S)
+KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
+
+all: $(EFI) compile_commands.json
+
+$(BUILD)/k/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+$(BUILD)/k/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(ELF): $(KOBJ) linker.ld
+	ld $(KLDFLAGS) -o $@ $(KOBJ)
+	@# the image is relocated by its own code (kernel/boot/reloc.c): only
+	@# R_X86_64_RELATIVE may remain
+	@if readelf -rW $@ | awk 'NR>3 && $$3 ~ /R_X86/ && $$3 != "R_X86_64_RELATIVE"' | grep -q .; then \
+		echo "capos.elf: relocations other than R_X86_64_RELATIVE"; exit 1; fi
+
+$(EFI): $(ELF)
+	@mkdir -p $(dir $@)
+	objcopy -j .text -j .reloc -j .rodata -j .data -j .dynamic -j .rela.dyn \
+		--target efi-app-x86_64 --subsystem=10 $< $@
+	@echo "BOOTX64.EFI: $$(stat -c %s $@) bytes"
+
+compile_commands.json: Makefile
+	@$(PY) -c 'import json,os,sys; d=os.getcwd(); f=sys.argv[1]; s=sys.argv[2:]; \
+json.dump([{"directory":d,"file":x,"arguments":["gcc"]+f.split()+["-c",x]} for x in s],open("compile_commands.json","w"),indent=1)' \
+		"$(filter-out -MMD -MP,$(KCFLAGS))" $(KSRC)
+
+-include $(KOBJ:.o=.d)
+
+# ---- running --------------------------------------------------------------
+RUN_DIR := $(BUILD)/run
+run: deps all
+	@rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)/esp && cp -r $(ESP)/. $(RUN_DIR)/esp/
+	@cp $(OVMF_VARS) $(RUN_DIR)/vars.fd
+	@printf '%s\n' "$(CMDLINE)" > $(RUN_DIR)/esp/capos.cfg
+	@echo "capOS: Web UI at http://127.0.0.1:8080/ (serial below; quit: Ctrl-A X)"
+	qemu-system-x86_64 -machine q35 -accel $(ACCEL) -m $(MEM) -nodefaults \
+		-display none -vga none -serial mon:stdio \
+		-drive if=pflash,format=raw,unit=0,readonly=on,file=$(OVMF_CODE) \
+		-drive if=pflash,format=raw,unit=1,file=$(RUN_DIR)/vars.fd \
+		-drive file=fat:rw:$(RUN_DIR)/esp,format=raw,if=none,id=esp \
+		-device ide-hd,drive=esp,bus=ide.0,bootindex=0 \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-drive file=$(RUN_DIR)/disk.img,format=raw,if=none,id=nvm \
+		-device nvme,serial=capos0,drive=nvm \
+		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80 \
+		-device virtio-net-pci,netdev=n0,disable-legacy=on \
+		$(QEMU_EXTRA) || [ $$? -eq 33 ]
+
+$(RUN_DIR)/disk.img:
+	@mkdir -p $(dir $@) && truncate -s 64M $@
+run: | $(RUN_DIR)/disk.img
+
+# gdb: QEMU's gdbstub; symbols are loaded at the image base the kernel prints
+gdb: QEMU_EXTRA += -s -S
+gdb: run
+
+# ---- host tests and fuzzers -----------------------------------------------
+# A suite drops tests/host/<suite>/suite.mk that appends its binaries to
+# HOST_TESTS (cmocka, ASan+UBSan) and FUZZERS (libFuzzer); nothing here
+# changes when a suite is added.
+HOSTCC     := gcc
+HOST_CFLAGS := -std=gnu11 -g -O1 -DCAPOS_HOST -I. -Itests/host/shim \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -Wall -Wextra -Werror -Wno-unused-parameter
+HOST_LIBS  := -lcmocka
+FUZZCC     := clang
+FUZZ_CFLAGS := -g -O1 -DCAPOS_HOST -DCAPOS_FUZZ -I. -Itests/host/shim \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+SHIM_SRC   := $(wildcard tests/host/shim/*.c) kernel/lib/printf.c kernel/lib/parse.c
+HOST_TESTS :=
+FUZZERS    :=
+include $(wildcard tests/host/*/suite.mk)
+
+host: $(HOST_TESTS) $(FUZZERS)
+# tests/host/test_host.py asks for the lists
+print-host:
+	@echo $(HOST_TESTS)
+print-fuzz:
+	@echo $(FUZZERS)
+FUZZ_SECONDS ?= 300
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do echo "== $$f ($(FUZZ_SECONDS)s)"; \
+		mkdir -p $(BUILD)/corpus/$$(basename $$f); \
+		$$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$(basename $$f) \
+		  $$(cat tests/host/*/$$(basename $$f).corpus 2>/dev/null) || exit 1; done
+
+# ---- proofs ---------------------------------------------------------------
+# make test: host tests, docs checker, short fuzz runs, QEMU proofs; one
+# closing line "N passed, N failed".
+PYTEST_ARGS ?=
+test: deps all host
+	@$(PY) -m pytest -q -p no:cacheprovider -n 2 tests $(PYTEST_ARGS)
+
+docs-check:
+	@$(PY) tests/docs_check.py
+
+# the `make run-pci-nvme` proof: NVMe bring-up, integrity, hostile scan, TOCTOU
+run-pci-nvme: deps all
+	@$(PY) -m pytest -q -p no:cacheprovider tests/qemu/test_nvme.py $(PYTEST_ARGS)
+
+# each tests/bench/*.py prints its own side-by-side rows
+bench: deps all host
+	@for b in tests/bench/*.py; do $(PY) $$b || exit 1; done
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) compile_commands.json
+
+.PHONY: all deps run gdb host print-host print-fuzz fuzz test docs-check run-pci-nvme bench format clean

@@ -1,0 +1,53 @@
+/* dma/grant.c — see grant.h */
+#include "grant.h"
+
+int grant_add(struct grant_table *t, uint16_t owner, uint64_t base,
+	      uint64_t len, uint32_t *gen)
+{
+	if (len == 0 || base + len < base)
+		return -1;
+	for (int i = 0; i < GRANT_MAX; i++) {
+		struct dma_grant *g = &t->g[i];
+		if (g->live)
+			continue;
+		g->base = base;
+		g->len = len;
+		g->owner = owner;
+		g->gen++; /* a reused slot never repeats a generation */
+		g->live = true;
+		if (gen)
+			*gen = g->gen;
+		return i;
+	}
+	return -1;
+}
+
+bool grant_live(const struct grant_table *t, int slot, uint32_t gen)
+{
+	if (slot < 0 || slot >= GRANT_MAX)
+		return false;
+	return t->g[slot].live && t->g[slot].gen == gen;
+}
+
+bool grant_revoke(struct grant_table *t, int slot, uint32_t gen)
+{
+	if (!grant_live(t, slot, gen))
+		return false;
+	t->g[slot].live = false;
+	t->g[slot].gen++;
+	return true;
+}
+
+bool grant_covers(const struct grant_table *t, uint16_t owner, uint64_t addr,
+		  uint64_t len)
+{
+	if (len == 0 || addr + len < addr)
+		return false;
+	for (int i = 0; i < GRANT_MAX; i++) {
+		const struct dma_grant *g = &t->g[i];
+		if (g->live && g->owner == owner && addr >= g->base &&
+		    addr + len <= g->base + g->len)
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,37 @@
+/* dma/grant.h — DMA grants with generations (pure C: kernel and host).
+ *
+ * A grant is a physically contiguous range of device-visible memory given to
+ * one owner. It is named by (slot, generation); revoking bumps the
+ * generation, so every reference made under the old one stops matching. The
+ * validator asks grant_covers() for each address a command names. */
+#ifndef CAPOS_DMA_GRANT_H
+#define CAPOS_DMA_GRANT_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#define GRANT_MAX 64
+
+struct dma_grant {
+	uint64_t base, len; /* device address range [base, base+len) */
+	uint32_t gen;       /* bumped on revoke */
+	uint16_t owner;
+	bool live;
+};
+
+struct grant_table {
+	struct dma_grant g[GRANT_MAX];
+};
+
+/* register [base, base+len) for owner. Returns the slot, or -1 when full or
+ * when the range is empty or wraps. *gen receives its generation. */
+int grant_add(struct grant_table *t, uint16_t owner, uint64_t base,
+	      uint64_t len, uint32_t *gen);
+/* revoke slot if (slot, gen) is current; false if stale or unknown */
+bool grant_revoke(struct grant_table *t, int slot, uint32_t gen);
+/* is (slot, gen) a live grant? */
+bool grant_live(const struct grant_table *t, int slot, uint32_t gen);
+/* does one live grant of owner contain all of [addr, addr+len)? len > 0;
+ * false when addr+len wraps past 2^64. */
+bool grant_covers(const struct grant_table *t, uint16_t owner, uint64_t addr,
+		  uint64_t len);
+#endif

@@ -1,0 +1,137 @@
+/* kernel/authority/authority.h — the capabilities a driver holds.
+ *
+ * A driver is handed exactly what a userspace driver would be granted:
+ *   struct dev_mmio  (DeviceMmio) one BAR window, bounds- and generation-checked
+ *   struct irq_cap   (Interrupt)  one MSI-X vector bound to a handler
+ *   struct dma_pool  (DMAPool)    physically contiguous memory, one owner
+ * Every capability names an authority-table slot and the generation it was
+ * issued under. Revoking bumps the slot's generation, so a stale copy fails
+ * closed: no access, an error return, and a counted refusal reason.
+ *
+ * The same header is the driver-facing interface on the host: tests/host/shim
+ * implements it against software device models. See
+ * docs/authority-gate-design.md. */
+#ifndef CAPOS_AUTHORITY_H
+#define CAPOS_AUTHORITY_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pci_dev;
+
+/* why an access was refused; counted in auth_refusals[] */
+enum auth_reason {
+	AUTH_OUT_OF_WINDOW, /* offset+width past the window, or wrapped */
+	AUTH_STALE_GEN,     /* capability revoked (generation moved on) */
+	AUTH_MISALIGNED,    /* access not naturally aligned */
+	AUTH_READ_ONLY,     /* write through a read-only window */
+	AUTH_BAD_SLOT,      /* slot not an authority entry of that kind */
+	AUTH_NOT_GRANTED,   /* request for a BAR range or vector not allowed */
+	AUTH_NO_MEMORY,     /* DMA pool or vector space exhausted */
+	AUTH_NREASONS
+};
+extern uint64_t auth_refusals[AUTH_NREASONS];
+const char *auth_reason_name(enum auth_reason r);
+
+/* ---- DeviceMmio --------------------------------------------------------- */
+#define MMIO_READ 1u
+#define MMIO_WRITE 2u
+
+struct dev_mmio {
+	volatile uint8_t *va; /* kernel mapping of the window start (uncached) */
+	uint64_t phys;        /* physical address of the window start */
+	uint32_t len;         /* window length in bytes */
+	uint32_t flags;       /* MMIO_READ | MMIO_WRITE */
+	uint16_t slot;        /* authority table slot */
+	uint32_t gen;         /* generation the window was granted under */
+};
+
+/* grant [off, off+len) of BAR `bar` of d to `owner`. Refuses windows that
+ * overlap the MSI-X table or PBA (the kernel programs those). 0 or -1. */
+int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
+	       uint32_t len, uint32_t flags, struct dev_mmio *out);
+void mmio_revoke(struct dev_mmio *m);
+
+/* Accessors. A refused read returns all ones; a refused write returns false
+ * and touches nothing. Both count the reason. 64-bit registers are accessed
+ * as two 32-bit halves, low then high. */
+uint8_t mmio_read8(const struct dev_mmio *m, uint32_t off);
+uint16_t mmio_read16(const struct dev_mmio *m, uint32_t off);
+uint32_t mmio_read32(const struct dev_mmio *m, uint32_t off);
+uint64_t mmio_read64(const struct dev_mmio *m, uint32_t off);
+bool mmio_write8(const struct dev_mmio *m, uint32_t off, uint8_t v);
+bool mmio_write16(const struct dev_mmio *m, uint32_t off, uint16_t v);
+bool mmio_write32(const struct dev_mmio *m, uint32_t off, uint32_t v);
+bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v);
+/* non-counting check, for callers that want to test before acting */
+bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t width, bool write);
+
+/* big-endian registers (gVNIC) */
+static inline uint32_t mmio_read_be32(const struct dev_mmio *m, uint32_t off)
+{
+	return __builtin_bswap32(mmio_read32(m, off));
+}
+static inline bool mmio_write_be32(const struct dev_mmio *m, uint32_t off,
+				   uint32_t v)
+{
+	return mmio_write32(m, off, __builtin_bswap32(v));
+}
+static inline bool mmio_write_be16(const struct dev_mmio *m, uint32_t off,
+				   uint16_t v)
+{
+	return mmio_write16(m, off, __builtin_bswap16(v));
+}
+
+/* ---- DMAPool ------------------------------------------------------------ */
+/* One DMA object: where the CPU sees it, where the device sees it, how big. */
+struct dma_buf {
+	void *va;
+	uint64_t iova;
+	size_t len;
+};
+
+struct dma_pool {
+	uint8_t *va;   /* CPU address of the pool */
+	uint64_t iova; /* device address of the pool */
+	size_t len;
+	size_t used; /* carve offset */
+	uint16_t slot;
+	uint32_t gen;
+	uint16_t owner;
+};
+
+/* a zeroed, physically contiguous, page-aligned pool of len bytes whose
+ * device addresses all lie below addr_limit (0: no limit). 0 or -1. */
+int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
+		    struct dma_pool *out);
+/* revoke: bumps the grant generation (the validator rejects the old one)
+ * and returns the memory. Only after the device can no longer use it. */
+void dma_pool_revoke(struct dma_pool *p);
+bool dma_pool_live(const struct dma_pool *p);
+/* carve len bytes aligned to `align` (power of two); zeroed. 0 or -1. */
+int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
+		   struct dma_buf *out);
+
+/* ---- Interrupt ---------------------------------------------------------- */
+typedef void (*irq_handler_t)(void *arg);
+
+struct irq_cap {
+	uint16_t slot;
+	uint32_t gen;
+	uint16_t msix_index; /* entry in the function's MSI-X table */
+	uint8_t vector;      /* CPU vector (kernel-assigned) */
+};
+
+/* bind MSI-X entry `msix_index` of d to handler(arg); the kernel programs the
+ * table entry (masked until irq_unmask). 0 or -1. */
+int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
+	     irq_handler_t handler, void *arg, struct irq_cap *out);
+void irq_mask(const struct irq_cap *c);
+void irq_unmask(const struct irq_cap *c);
+void irq_revoke(struct irq_cap *c);
+/* interrupts delivered so far on this capability */
+uint64_t irq_count(const struct irq_cap *c);
+
+/* print every live capability and the refusal counters */
+void auth_dump(void);
+#endif

@@ -1,0 +1,42 @@
+/* kernel/boot/boot.h — what efi_main collected from firmware, kept after
+ * ExitBootServices: the command line, files from the boot volume, SMBIOS and
+ * ACPI pointers, and the boot timeline. */
+#ifndef CAPOS_BOOT_H
+#define CAPOS_BOOT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* command line: "key=value key2 ..." from the UEFI load options, else the
+ * file \capos.cfg on the boot volume. value of key, "" for a bare flag,
+ * NULL when absent. */
+const char *cmdline_get(const char *key);
+/* value of key as a number, or def when absent/malformed */
+uint64_t cmdline_u64(const char *key, uint64_t def);
+
+/* files read from \capos\ on the boot volume before ExitBootServices (test
+ * vectors, data). NULL when absent. */
+const void *bootfs_get(const char *name, size_t *len);
+/* i-th file (name, data); false past the end */
+bool bootfs_at(unsigned i, const char **name, const void **data, size_t *len);
+
+/* firmware tables */
+extern uint64_t boot_rsdp;   /* physical address of the ACPI RSDP, 0 if none */
+extern uint64_t boot_smbios; /* SMBIOS entry point (2.x or 3.x), 0 if none */
+extern bool boot_smbios3;
+extern uint64_t boot_image_base; /* where firmware loaded us */
+
+/* boot timeline (TSC values) */
+enum boot_mark {
+	MARK_EFI_MAIN,
+	MARK_EXIT_BOOT_SERVICES,
+	MARK_PCI_DONE,
+	MARK_DRIVERS_BOUND,
+	MARK_COUNT
+};
+void boot_mark(enum boot_mark m);
+extern uint64_t boot_marks[MARK_COUNT];
+
+/* main-loop work (NIC polling, timers): called repeatedly once booted */
+void poller_add(void (*fn)(void));
+#endif

@@ -1,0 +1,40 @@
+/* kernel/devmgr/devmgr.h — binding PCI functions to drivers, handing out
+ * grants, classifying the platform and choosing the DMA backend. */
+#ifndef CAPOS_DEVMGR_H
+#define CAPOS_DEVMGR_H
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pci_dev;
+
+struct pci_match {
+	uint16_t vendor, device; /* 0xffff: any */
+	uint32_t class_code, class_mask;
+};
+
+enum dma_backend {
+	DMA_BACKEND_NONE,      /* not DMA-capable, or no usable backend */
+	DMA_BACKEND_IOMMU,     /* hardware translation (not implemented yet) */
+	DMA_BACKEND_VALIDATOR, /* brokered on-notify validator (dma/) */
+	DMA_BACKEND_TRUSTED,   /* device whose DMA is not validated (edu, NICs
+				* whose queues hold only pool addresses) */
+};
+
+struct driver {
+	const char *name;
+	const struct pci_match *ids;
+	unsigned nids;
+	bool dma; /* performs DMA: needs a backend to be bound */
+	/* 0 on success; on failure prints "<name>: unable to ..." itself */
+	int (*attach)(struct pci_dev *d, uint16_t owner);
+	/* one-line state for the log and the Web UI (may be NULL) */
+	int (*dump)(struct pci_dev *d, char *buf, unsigned cap);
+};
+
+/* the binding table (kernel/devmgr/bindings.c) */
+extern const struct driver *const devmgr_drivers[];
+extern const unsigned devmgr_ndrivers;
+
+void devmgr_bind_all(void);
+const char *dma_backend_name(enum dma_backend b);
+#endif

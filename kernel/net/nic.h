@@ -1,0 +1,35 @@
+/* kernel/net/nic.h — the device-neutral network interface. virtio-net and
+ * gVNIC implement it; the IP stack and the Web UI run over any struct nic. */
+#ifndef CAPOS_NIC_H
+#define CAPOS_NIC_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nic_stats {
+	uint64_t rx_packets, rx_bytes, rx_dropped, rx_errors;
+	uint64_t tx_packets, tx_bytes, tx_dropped, tx_errors;
+};
+
+struct nic {
+	char name[16];
+	uint8_t mac[6];
+	bool link_up;
+	uint32_t link_mbps; /* 0: unknown */
+	uint16_t mtu;
+	/* queue one Ethernet frame (no FCS); the frame is copied. 0 or -1 */
+	int (*send)(struct nic *n, const void *frame, size_t len);
+	/* copy the next received frame into buf; returns its length, 0 when
+	 * none is waiting, -1 on error. Also reclaims finished transmits. */
+	int (*recv)(struct nic *n, void *buf, size_t cap);
+	/* driver-state dump for the log and the Web UI (may be NULL) */
+	int (*dump)(struct nic *n, char *buf, size_t cap);
+	struct nic_stats stats;
+	void *priv;
+};
+
+#define NIC_MAX 4
+void nic_register(struct nic *n);
+extern struct nic *nics[NIC_MAX];
+extern unsigned nnics;
+#endif

@@ -1,0 +1,53 @@
+/* kernel/pci/pci.h — PCI functions as the kernel found them (ECAM). */
+#ifndef CAPOS_PCI_H
+#define CAPOS_PCI_H
+#include <stdbool.h>
+#include <stdint.h>
+
+struct driver;
+
+struct pci_bar {
+	uint64_t base; /* bus address as programmed (firmware-assigned) */
+	uint64_t size; /* 0: not implemented */
+	bool io, is64, prefetch;
+};
+
+struct pci_dev {
+	uint16_t seg;
+	uint8_t bus, dev, fn;
+	uint16_t vendor, device;
+	uint16_t subsys_vendor, subsys_device;
+	uint32_t class_code; /* base<<16 | sub<<8 | prog-if */
+	uint8_t revision;
+	uint8_t header_type;
+	volatile uint8_t *cfg; /* ECAM window of this function, 4 KiB */
+	struct pci_bar bar[6];
+	/* capabilities (0: absent) */
+	uint8_t cap_msi, cap_msix, cap_pcie;
+	uint16_t msix_size; /* table entries */
+	uint8_t msix_table_bar, msix_pba_bar;
+	uint32_t msix_table_off, msix_pba_off;
+	volatile uint32_t *msix_table; /* kernel mapping; drivers never see it */
+	/* binding */
+	const struct driver *drv;
+	uint16_t owner;  /* authority owner id, 0: unbound */
+	void *drv_state; /* the driver's softc */
+	char state[24];  /* short status for the log and the Web UI */
+};
+
+extern struct pci_dev pci_devs[];
+extern unsigned pci_ndevs;
+
+void pci_init(void); /* enumerate through ECAM (MCFG) */
+uint8_t pci_cfg_read8(const struct pci_dev *d, uint16_t off);
+uint16_t pci_cfg_read16(const struct pci_dev *d, uint16_t off);
+uint32_t pci_cfg_read32(const struct pci_dev *d, uint16_t off);
+void pci_cfg_write16(const struct pci_dev *d, uint16_t off, uint16_t v);
+void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v);
+/* next capability with `id` after offset `from` (0: from the start);
+ * bounded against loops and pointers outside config space. 0 if none. */
+uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
+void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master);
+/* "0000:BB:DD.F" */
+void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n);
+#endif
