@@ -1,0 +1,23 @@
+/* kernel/acpi/acpi.h — the ACPI tables the kernel uses (checksum-verified). */
+#ifndef CAPOS_ACPI_H
+#define CAPOS_ACPI_H
+#include <stdbool.h>
+#include <stdint.h>
+
+void acpi_init(uint64_t rsdp_phys);
+/* physical address of a verified table by signature ("MCFG"), 0 if absent */
+uint64_t acpi_find(const char *sig);
+/* IOMMU tables seen: DMAR (Intel VT-d), IVRS (AMD-Vi), VIOT (virtio-iommu) */
+bool acpi_has_iommu(const char **which);
+
+struct acpi_mcfg_seg {
+	uint64_t base;
+	uint16_t seg;
+	uint8_t bus_start, bus_end;
+};
+extern struct acpi_mcfg_seg acpi_ecam[4];
+extern unsigned acpi_necam;
+extern uint16_t acpi_pm_timer_port; /* 0: none */
+extern uint64_t acpi_hpet_base;     /* 0: none */
+extern uint64_t acpi_lapic_base;
+#endif
