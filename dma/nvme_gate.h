@@ -24,6 +24,8 @@
 #include <stdint.h>
 
 #include "dma/grant.h"
+#include "dma/nvme_cmd.h"
+#include "dma/nvme_validate.h"
 #include "kernel/authority/authority.h"
 
 /* capOS status for a rejected command: SCT 7 (vendor specific), SC 0xC0.
@@ -43,5 +45,98 @@ struct nvme_gate_env {
 	void *(*drv_va)(void *ctx, uint64_t iova, size_t len);
 };
 
-struct nvme_gate; /* opaque; one per controller */
+/* ---- gate state (fields are private to dma/nvme_gate.c) ----------------- */
+#define NVME_GATE_TAGS 64       /* outstanding commands per SQ */
+#define NVME_GATE_KCID 0xffffu  /* CID of the kernel's own admin commands */
+#define NVME_GATE_QSIZE_MAX 4096u
+
+/* one outstanding command: the device sees tag as its CID */
+struct nvme_gate_tag {
+	uint16_t drv_cid;
+	uint8_t busy;
+	uint8_t opc; /* admin opcode, to act on queue create/delete results */
+	uint16_t arg; /* qid a create/delete names */
+};
+
+struct nvme_gate_sq {
+	uint8_t state; /* NVME_GQ_FREE / _PENDING / _LIVE / _DELETING */
+	uint16_t qid, cqid;
+	uint16_t size;           /* entries */
+	struct nvme_sqe *drv;    /* CPU view of the driver's ring */
+	uint64_t drv_iova;
+	uint16_t drv_tail;       /* last tail the driver rang */
+	uint16_t drv_head;       /* next driver entry to validate */
+	struct dma_buf shadow;   /* device-visible SQ (kernel memory) */
+	uint16_t sh_tail;        /* next shadow slot to fill */
+	uint16_t sh_head;        /* device head, from the CQEs' SQHD */
+	struct dma_buf lists;    /* NVME_GATE_TAGS shadow PRP list pages */
+	uint16_t nbusy;
+	struct nvme_gate_tag tag[NVME_GATE_TAGS];
+};
+
+struct nvme_gate_cq {
+	uint8_t state;
+	uint16_t qid, size;
+	struct nvme_cqe *drv;    /* CPU view of the driver's ring */
+	uint64_t drv_iova;
+	uint16_t drv_tail;       /* next driver slot the gate fills */
+	uint8_t drv_phase;       /* phase the gate writes there */
+	uint16_t drv_head;       /* driver's consumer index (cq_head) */
+	struct dma_buf shadow;   /* device-visible CQ */
+	uint16_t sh_head;
+	uint8_t sh_phase;        /* phase expected from the device */
+};
+#define NVME_GQ_FREE 0
+#define NVME_GQ_PENDING 1 /* create accepted, completion not seen */
+#define NVME_GQ_LIVE 2
+#define NVME_GQ_DELETING 3
+
+struct nvme_gate {
+	struct nvme_gate_env env;
+	struct nvme_val_policy *pol;
+	struct nvme_val_stats stats;
+	uint64_t dev_bad_cqe; /* device completions that named nothing */
+	uint64_t stalls;      /* ring calls that left entries for later */
+	bool kcmd_busy, kcmd_done;
+	struct nvme_cqe kcmd_cqe;
+	struct nvme_gate_sq sq[NVME_VAL_MAX_QID];
+	struct nvme_gate_cq cq[NVME_VAL_MAX_QID];
+};
+
+/* ---- gate functions ------------------------------------------------------- */
+/* bind the gate to env and policy (policy->cq_live etc. are maintained by the
+ * gate from now on). No memory is allocated. 0 or -1. */
+int nvme_gate_init(struct nvme_gate *g, const struct nvme_gate_env *env,
+		   struct nvme_val_policy *pol);
+/* the admin queue pair: the driver's rings (entries each, 2..4096) must lie
+ * in the owner's grants; shadow rings are allocated and their device
+ * addresses returned for ASQ/ACQ. 0 or -1. */
+int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
+			 uint64_t drv_cq_iova, uint16_t entries,
+			 uint64_t *asq, uint64_t *acq);
+/* The doorbell gate: the driver moved SQ qid's tail to `tail`. Validates
+ * and shadows new entries (at most one queue depth), posts error completions
+ * for rejected ones, then rings the device. Entries that cannot be taken now
+ * (shadow SQ, driver CQ or tags full) stay pending and are taken by a later
+ * ring or reap. Returns entries consumed (>= 0) or -1 with the reason
+ * counted (DOORBELL_OUT_OF_RANGE, QUEUE_NOT_OWNED). */
+int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail);
+/* Move device completions of CQ qid into the driver's CQ (translated CID,
+ * driver-view SQHD, the driver ring's phase) while it has room; rings the
+ * device CQ head. Returns completions delivered, or -1 for an unknown CQ. */
+int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid);
+/* the driver consumed its CQ up to `head` (exclusive). 0 or -1. */
+int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head);
+/* the kernel's own admin command (Identify for the broker's policy): put
+ * cmd (CID replaced by NVME_GATE_KCID) on the shadow admin SQ. 0 or -1. */
+int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd);
+/* poll for its completion: true once *out holds it */
+bool nvme_gate_kcmd_poll(struct nvme_gate *g, struct nvme_cqe *out);
+/* forget every queue and free the shadows (after a controller reset: the
+ * device no longer uses them). Outstanding commands are dropped. */
+void nvme_gate_drop_all(struct nvme_gate *g);
+/* one JSON object: verdict counts by reason and queue state; like snprintf */
+int nvme_gate_json(const struct nvme_gate *g, char *buf, unsigned cap);
+/* print the queues and counters (kprintf) */
+void nvme_gate_dump(const struct nvme_gate *g);
 #endif

@@ -1,0 +1,152 @@
+/* dma/nvme_validate.h — the on-notify validator: one NVMe command against
+ * one owner's policy (pure C: kernel, host tests, fuzzers, benchmark).
+ *
+ * nvme_validate() decides whether the device may execute a command the
+ * driver wrote. It reads nothing but the policy, the command copy it is
+ * given and — through list->fetch — the driver's PRP list pages, which it
+ * copies into kernel memory (list->out) before looking at them; every
+ * address it accepts is checked on that copy. It never writes the device and
+ * never follows a pointer the grant table did not cover first.
+ *
+ * Every rule has its own verdict, so a rejection says which rule fired. */
+#ifndef CAPOS_NVME_VALIDATE_H
+#define CAPOS_NVME_VALIDATE_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dma/grant.h"
+#include "dma/nvme_cmd.h"
+
+enum nvme_verdict {
+	NVME_V_ACCEPT = 0,
+	/* opcode policy */
+	NVME_V_OPCODE_FORBIDDEN,  /* not on this queue type's allowlist */
+	NVME_V_FUSED,             /* FUSE != 00: fused pairs are not supported */
+	NVME_V_PSDT_SGL,          /* PSDT != 00: SGLs are not supported */
+	NVME_V_FEATURE_FORBIDDEN, /* Get/Set Features FID not on the allowlist */
+	NVME_V_HMB,               /* Set Features Host Memory Buffer (0x0D) */
+	NVME_V_DBBUF_CONFIG,      /* Doorbell Buffer Config (0x7C) */
+	NVME_V_NSID_NOT_GRANTED,  /* namespace not in the owner's set */
+	/* transfer length */
+	NVME_V_LEN_WRAPS,         /* NLB/NUMD arithmetic or address wraps 2^64 */
+	NVME_V_XFER_EXCEEDS_MDTS, /* more bytes than the max transfer size */
+	/* data pointer (PRP) */
+	NVME_V_PRP1_MISALIGNED,          /* PRP1 not dword aligned */
+	NVME_V_PRP1_OUT_OF_GRANT,        /* first page's bytes not in a grant */
+	NVME_V_PRP2_MISALIGNED,          /* PRP2 as 2nd data page: offset != 0 */
+	NVME_V_PRP2_OUT_OF_GRANT,        /* PRP2 data page not in a grant */
+	NVME_V_PRP_LIST_PTR_MISALIGNED,  /* list pointer not qword aligned, or a
+					  * chain pointer with an offset */
+	NVME_V_PRP_LIST_PTR_OUT_OF_GRANT, /* list page not in a grant */
+	NVME_V_PRP_LIST_ENTRY_MISALIGNED, /* list entry has an in-page offset */
+	NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT, /* list entry's page not in a grant */
+	NVME_V_PRP_LIST_UNREADABLE,       /* list fetch failed (gate could not
+					   * map the driver's page) */
+	/* metadata pointer */
+	NVME_V_MPTR_UNEXPECTED,   /* MPTR != 0 where no separate metadata */
+	NVME_V_MPTR_MISALIGNED,   /* MPTR not dword aligned */
+	NVME_V_MPTR_OUT_OF_GRANT, /* metadata bytes not in a grant */
+	/* queue management */
+	NVME_V_QUEUE_ID_NOT_GRANTED, /* qid 0 or outside the owner's range */
+	NVME_V_QUEUE_STATE,  /* create of a live qid, SQ before its CQ, delete
+			      * of an absent queue or of a CQ still in use */
+	NVME_V_QUEUE_SIZE,   /* QSIZE 0 or above the policy's limit */
+	NVME_V_QUEUE_NOT_CONTIGUOUS,     /* PC=0 (PRP-list queues) */
+	NVME_V_QUEUE_BASE_MISALIGNED,    /* queue base not page aligned */
+	NVME_V_QUEUE_BASE_OUT_OF_GRANT,  /* queue memory not in a grant */
+	NVME_V_QUEUE_IV,                 /* interrupt vector out of range */
+	/* doorbell gate (not a command verdict: a refused ring call) */
+	NVME_V_DOORBELL_OUT_OF_RANGE, /* tail >= queue size */
+	NVME_V_QUEUE_NOT_OWNED,       /* ring of a queue the gate does not hold */
+	NVME_V_GATE_NO_MEMORY,        /* no kernel memory for a shadow queue */
+	NVME_V_NREASONS
+};
+
+const char *nvme_verdict_name(enum nvme_verdict v);
+
+enum nvme_qtype { NVME_QT_ADMIN, NVME_QT_IO };
+
+#define NVME_VAL_MAX_NS 16   /* namespaces a policy can grant */
+#define NVME_VAL_MAX_QID 64  /* I/O queue ids 1..63 tracked by the gate */
+/* shadow PRP list: one page of entries per outstanding command; with
+ * max_xfer <= 2 MiB at 4 KiB pages no list ever needs a chain */
+#define NVME_VAL_LIST_MAX 512u
+#define NVME_VAL_XFER_CAP (2u << 20)
+
+struct nvme_ns_policy {
+	uint32_t nsid;      /* 1-based */
+	uint32_t lba_bytes; /* bytes moved per LBA (data + metadata if extended) */
+	uint32_t md_bytes;  /* separate metadata per LBA (MPTR), 0: none */
+};
+
+struct nvme_val_policy {
+	const struct grant_table *grants;
+	uint16_t owner;
+	uint8_t page_shift; /* 12 + CC.MPS */
+	uint32_t max_xfer;  /* bytes: MDTS (capped by NVME_VAL_XFER_CAP) */
+	uint16_t qid_max;   /* I/O queue ids 1..qid_max (< NVME_VAL_MAX_QID) */
+	uint32_t qsize_max; /* entries per I/O queue (1-based) */
+	uint16_t iv_max;    /* highest MSI-X vector an I/O CQ may name */
+	unsigned nns;
+	struct nvme_ns_policy ns[NVME_VAL_MAX_NS];
+	/* queue state the gate maintains: bit q set when I/O queue q exists
+	 * (or its create is in flight); sq_cq[q]: the CQ an SQ posts to */
+	uint64_t cq_live, sq_live;
+	uint16_t sq_cq[NVME_VAL_MAX_QID];
+};
+
+/* Where PRP list entries come from. fetch copies n 8-byte entries from the
+ * driver's memory at device address iova (already grant-checked by the
+ * validator) into dst; false when it cannot. The validator checks dst — the
+ * kernel copy — never the driver's page again. */
+struct nvme_val_list {
+	void *ctx;
+	bool (*fetch)(void *ctx, uint64_t iova, uint64_t *dst, uint32_t n);
+	uint64_t *out; /* NVME_VAL_LIST_MAX entries (a shadow list page) */
+};
+
+/* what the gate needs to build the device's copy */
+enum nvme_data_kind {
+	NVME_DATA_NONE,     /* no data pointer used: PRP1/PRP2 zeroed in copy */
+	NVME_DATA_PRP1,     /* PRP1 only: PRP2 zeroed in copy */
+	NVME_DATA_PRP2_PAGE, /* PRP1 + PRP2 as a second data page */
+	NVME_DATA_PRP_LIST, /* PRP2 -> list: out[0..nlist) holds the entries */
+	NVME_DATA_QUEUE,    /* Create I/O SQ/CQ: PRP1 is a queue base */
+};
+
+struct nvme_val_result {
+	enum nvme_data_kind kind;
+	uint32_t xfer;  /* bytes the data pointer describes */
+	uint32_t nlist; /* PRP list entries written to list->out */
+	bool uses_mptr; /* MPTR is kept in the copy (else zeroed) */
+};
+
+/* Decide one command. cmd is already the kernel's copy. list may be NULL
+ * when no command can need a PRP list (the result is then PRP_LIST_UNREADABLE
+ * for such a command). res may be NULL. Pure: no counters, no side effects
+ * except list->out. */
+enum nvme_verdict nvme_validate(const struct nvme_val_policy *p,
+				enum nvme_qtype qt, const struct nvme_sqe *cmd,
+				const struct nvme_val_list *list,
+				struct nvme_val_result *res);
+
+/* bytes a transfer of nlb0+1 blocks moves on namespace n; 0 on overflow */
+uint64_t nvme_val_xfer_bytes(const struct nvme_ns_policy *n, uint32_t nlb0);
+/* the namespace policy for nsid, or NULL when not granted */
+const struct nvme_ns_policy *nvme_val_ns(const struct nvme_val_policy *p,
+					 uint32_t nsid);
+
+/* verdict counters (the gate keeps one per controller) */
+struct nvme_val_stats {
+	uint64_t n[NVME_V_NREASONS];
+};
+static inline void nvme_val_count(struct nvme_val_stats *s,
+				  enum nvme_verdict v)
+{
+	if ((unsigned)v < NVME_V_NREASONS)
+		s->n[v]++;
+}
+/* one JSON object {"accept":N,"opcode_forbidden":N,...}; like snprintf */
+int nvme_val_stats_json(const struct nvme_val_stats *s, char *buf,
+			unsigned cap);
+#endif

@@ -1,0 +1,74 @@
+/* kernel/authority/nvme_broker.h — brokered NVMe bring-up and the doorbell
+ * gate, as the NVMe driver sees them.
+ *
+ * The driver never maps the controller's registers for writing and never
+ * touches the doorbell page. It asks the broker to reset and enable the
+ * controller (the broker checks the admin queue memory against the driver's
+ * grants and points the controller at kernel shadow rings), reads CAP / VS /
+ * CSTS through getters, and moves queue tails and heads only through the
+ * gate calls below, which run the validator (dma/nvme_validate.h) first.
+ *
+ * Usage, in order:
+ *   nvme_broker_open(d, owner, &b)        reset (firmware leaves queues)
+ *   nvme_broker_enable(b, &asq, &acq, n)  admin queues, CC.EN=1, Identify
+ *   ... write SQEs in the driver's own rings as NVMe says ...
+ *   nvme_broker_sq_ring(b, qid, tail)     instead of the SQ tail doorbell
+ *   nvme_broker_cq_reap(b, qid)           on interrupt/poll, before reading
+ *                                         the driver's CQ
+ *   nvme_broker_cq_head(b, qid, head)     instead of the CQ head doorbell
+ * A rejected command completes in the driver's CQ with SCT 7, SC 0xC0
+ * (NVME_GATE_SCT_CAPOS / NVME_GATE_SC_REJECTED), DNR set, and the
+ * enum nvme_verdict in DW0. Create/Delete I/O SQ/CQ go through the admin
+ * queue as usual: the gate intercepts them and shadows the new queue. */
+#ifndef CAPOS_NVME_BROKER_H
+#define CAPOS_NVME_BROKER_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dma/nvme_gate.h"
+#include "kernel/authority/authority.h"
+
+struct pci_dev;
+struct nvme_broker; /* one per controller, kernel-owned */
+
+/* Map BAR0 (kernel-only), enable memory decoding and bus mastering, and
+ * reset the controller: CC.EN=0, wait for CSTS.RDY=0 bounded by CAP.TO
+ * (NVMe 2.0 §3.5.2). 0, or -1 with one error line. */
+int nvme_broker_open(struct pci_dev *d, uint16_t owner,
+		     struct nvme_broker **out);
+/* asq/acq: the driver's admin rings (entries each, 2..4096), which must lie
+ * in the owner's live grants. Points AQA/ASQ/ACQ at kernel shadow rings,
+ * writes CC (CSS NVM, MPS 4 KiB, IOSQES 6, IOCQES 4, EN), waits for RDY,
+ * issues its own Identify Controller and Identify Namespace commands into
+ * kernel memory (MDTS, NN, LBA formats for the policy), then hands the
+ * admin queue to the driver. 0 or -1. */
+int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
+		       const struct dma_buf *acq, uint16_t entries);
+/* CC.EN=0, wait for RDY=0; drops every gate queue and shadow (after CFS or
+ * a timeout). The driver then fails its outstanding commands itself and
+ * may call nvme_broker_enable again. 0 or -1. */
+int nvme_broker_reset(struct nvme_broker *b);
+/* the doorbell gate (nvme_gate_sq_ring): entries consumed or -1 */
+int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail);
+/* device completions -> driver CQ (nvme_gate_cq_reap): count or -1 */
+int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid);
+/* the driver consumed its CQ up to head (nvme_gate_cq_head): 0 or -1 */
+int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head);
+/* release: reset the controller, free shadows, unmap. */
+void nvme_broker_close(struct nvme_broker *b);
+
+/* read-only registers (NVMe 2.0 §3.1.3) */
+uint64_t nvme_broker_cap(const struct nvme_broker *b);
+uint32_t nvme_broker_vs(const struct nvme_broker *b);
+uint32_t nvme_broker_csts(const struct nvme_broker *b);
+/* what the broker's policy enforces, learned from its own Identify */
+uint32_t nvme_broker_max_xfer(const struct nvme_broker *b); /* bytes */
+uint32_t nvme_broker_nn(const struct nvme_broker *b);
+/* highest I/O queue id the driver may create (limited by the gate) */
+uint16_t nvme_broker_max_qid(const struct nvme_broker *b);
+
+/* verdict counters of this controller's gate */
+const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b);
+/* print registers, queues and verdict counts */
+void nvme_broker_dump(const struct nvme_broker *b);
+#endif
