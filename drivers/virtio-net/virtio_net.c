@@ -1,0 +1,498 @@
+/* drivers/virtio-net/virtio_net.c — the virtio network device (virtio 1.2
+ * §5.1) on the modern PCI transport, exposed as a struct nic.
+ *
+ * One receive and one transmit queue, one buffer per descriptor, header and
+ * frame in the same buffer. The receive queue is kept full; finished
+ * transmits are reclaimed on every send and receive. The IP stack polls
+ * recv from the main loop; MSI-X vectors (config, rx, tx) are bound so the
+ * device may interrupt, and the config-change vector makes link changes
+ * visible at once (they are also re-read every VNET_LINK_POLL_US). */
+#include "drivers/virtio-net/virtio_net.h"
+
+#include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
+#include "kernel/pci/pci.h"
+#include "kernel/proof/proof.h"
+#include "kernel/time/time.h"
+
+#define VNET_HDR_LEN sizeof(struct virtio_net_hdr)
+#define VNET_ETH_MIN 14
+#define BIT64(n) (1ull << (n))
+
+_Static_assert(VNET_BUF_SIZE >= VIRTIO_NET_RX_MIN_BUF, "rx buffer below §5.1.6.3 minimum");
+
+struct vnet_softc vnet_softcs[VNET_MAX];
+unsigned vnet_count;
+
+/* features capOS implements; VERSION_1 is required (modern transport) */
+#define VNET_FEATURES_WANTED \
+	(BIT64(VIRTIO_F_VERSION_1) | BIT64(VIRTIO_NET_F_MAC) | BIT64(VIRTIO_NET_F_STATUS))
+#define VNET_FEATURES_REQUIRED BIT64(VIRTIO_F_VERSION_1)
+
+/* ---- failure and link state -------------------------------------------- */
+
+/* the device broke the ring protocol: tell it (FAILED, §2.1), stop it from
+ * touching our memory (reset) and refuse further I/O */
+static void vnet_fail(struct vnet_softc *sc)
+{
+	if (sc->failed)
+		return;
+	sc->failed = true;
+	sc->nic.link_up = false;
+	for (unsigned i = 0; sc->msix && i < VNET_NVEC; i++)
+		irq_mask(&sc->irq[i]);
+	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
+	virtio_pci_reset(&sc->vp);
+	strlcpy(sc->vp.pci->state, "failed", sizeof(sc->vp.pci->state));
+	kprintf("%s: unable to continue: device marked FAILED and reset\n", sc->name);
+}
+
+/* read mac and status consistently under config_generation (§2.5.1) */
+static bool vnet_config_read(struct vnet_softc *sc, uint8_t mac[6], uint16_t *status)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint8_t gen = virtio_pci_config_gen(&sc->vp);
+		uint32_t v;
+		bool ok = true;
+		for (unsigned i = 0; mac && i < 6; i++) {
+			ok &= virtio_pci_config_read(&sc->vp, VIRTIO_NET_CFG_MAC + i, 1, &v);
+			mac[i] = (uint8_t)v;
+		}
+		if (status) {
+			ok &= virtio_pci_config_read(&sc->vp, VIRTIO_NET_CFG_STATUS, 2, &v);
+			*status = (uint16_t)v;
+		}
+		if (!ok)
+			return false;
+		if (virtio_pci_config_gen(&sc->vp) == gen)
+			return true;
+	}
+	return false;
+}
+
+/* §5.1.4: without VIRTIO_NET_F_STATUS the link is assumed up */
+static void vnet_link_update(struct vnet_softc *sc)
+{
+	bool up = true;
+	if (virtio_has(&sc->vp, VIRTIO_NET_F_STATUS)) {
+		uint16_t st;
+		if (!vnet_config_read(sc, NULL, &st))
+			return;
+		sc->status = st;
+		up = st & VIRTIO_NET_S_LINK_UP;
+	}
+	if (up != sc->nic.link_up) {
+		sc->nic.link_up = up;
+		sc->link_changes++;
+		kprintf("%s: link %s\n", sc->name, up ? "up" : "down");
+	}
+}
+
+static void vnet_link_poll(struct vnet_softc *sc)
+{
+	uint64_t now = time_now_us();
+	if (!sc->config_changed && now - sc->link_checked_us < VNET_LINK_POLL_US)
+		return;
+	sc->config_changed = false;
+	sc->link_checked_us = now;
+	vnet_link_update(sc);
+}
+
+/* ---- interrupts ------------------------------------------------------------ */
+
+static void vnet_irq_config(void *arg)
+{
+	struct vnet_softc *sc = arg;
+	sc->config_changed = true; /* acted on by the next poll */
+}
+
+static void vnet_irq_queue(void *arg)
+{
+	/* the main loop polls the rings; the interrupt only wakes it (and
+	 * irq_count records it) */
+	(void)arg;
+}
+
+static void vnet_vectors_unbind(struct vnet_softc *sc)
+{
+	for (unsigned i = VNET_NVEC; sc->msix && i-- > 0;)
+		irq_revoke(&sc->irq[i]);
+	sc->msix = false;
+}
+
+/* §4.1.5.1.2: config vector now, queue vectors at queue set-up. Without
+ * MSI-X (or with too small a table) the device is polled only. */
+static void vnet_vectors_bind(struct vnet_softc *sc)
+{
+	struct pci_dev *d = sc->vp.pci;
+	irq_handler_t fn[VNET_NVEC] = {vnet_irq_config, vnet_irq_queue, vnet_irq_queue};
+	unsigned i;
+
+	if (!d->cap_msix || d->msix_size < VNET_NVEC) {
+		kprintf("%s: polling only (MSI-X table has %u entries)\n", sc->name,
+			d->cap_msix ? d->msix_size : 0);
+		return;
+	}
+	for (i = 0; i < VNET_NVEC; i++)
+		if (irq_bind(d, sc->vp.owner, i, fn[i], sc, &sc->irq[i]) != 0)
+			break;
+	if (i < VNET_NVEC) {
+		kprintf("%s: unable to bind MSI-X entry %u; polling only\n", sc->name, i);
+		while (i-- > 0)
+			irq_revoke(&sc->irq[i]);
+		return;
+	}
+	sc->msix = true;
+	if (!virtio_pci_config_vector(&sc->vp, VNET_VEC_CONFIG)) {
+		kprintf("%s: unable to map config changes to MSI-X entry %u; polling only\n",
+			sc->name, VNET_VEC_CONFIG);
+		virtio_pci_config_vector(&sc->vp, VIRTIO_MSI_NO_VECTOR);
+		vnet_vectors_unbind(sc);
+	}
+}
+
+/* ---- queues ----------------------------------------------------------------- */
+
+/* one DMAPool: both rings, then all buffers */
+static int vnet_queues_alloc(struct vnet_softc *sc)
+{
+	uint16_t n[2];
+	for (uint16_t q = 0; q < 2; q++) {
+		uint16_t max = virtio_pci_queue_max(&sc->vp, q);
+		if (max == 0) {
+			kprintf("%s: unable to find queue %u\n", sc->name, q);
+			return -1;
+		}
+		n[q] = MIN(max, (uint16_t)VNET_QSIZE);
+	}
+	size_t ring[2] = {ALIGN_UP(virtq_ring_bytes(n[0]), (size_t)PAGE_SIZE),
+			  ALIGN_UP(virtq_ring_bytes(n[1]), (size_t)PAGE_SIZE)};
+	size_t len = ring[0] + ring[1] + ((size_t)n[0] + n[1]) * VNET_BUF_SIZE;
+	if (dma_pool_create(sc->vp.owner, len, 0, &sc->pool) != 0) {
+		kprintf("%s: unable to allocate DMA pool (%zu bytes)\n", sc->name, len);
+		return -1;
+	}
+	struct dma_buf rr, tr, rb, tb;
+	if (dma_pool_carve(&sc->pool, ring[0], PAGE_SIZE, &rr) ||
+	    dma_pool_carve(&sc->pool, ring[1], PAGE_SIZE, &tr) ||
+	    dma_pool_carve(&sc->pool, (size_t)n[0] * VNET_BUF_SIZE, PAGE_SIZE, &rb) ||
+	    dma_pool_carve(&sc->pool, (size_t)n[1] * VNET_BUF_SIZE, PAGE_SIZE, &tb) ||
+	    virtq_init(&sc->rxq, sc->rxname, n[0], &rr, &rb, VNET_BUF_SIZE, true) ||
+	    virtq_init(&sc->txq, sc->txname, n[1], &tr, &tb, VNET_BUF_SIZE, false)) {
+		kprintf("%s: unable to lay out queues in the DMA pool\n", sc->name);
+		dma_pool_revoke(&sc->pool);
+		return -1;
+	}
+	return 0;
+}
+
+static int vnet_queues_enable(struct vnet_softc *sc)
+{
+	uint16_t rxv = sc->msix ? VNET_VEC_RX : VIRTIO_MSI_NO_VECTOR;
+	uint16_t txv = sc->msix ? VNET_VEC_TX : VIRTIO_MSI_NO_VECTOR;
+	if (virtio_pci_queue_enable(&sc->vp, VIRTIO_NET_RXQ, &sc->rxq, rxv, &sc->rx_notify))
+		return -1;
+	if (virtio_pci_queue_enable(&sc->vp, VIRTIO_NET_TXQ, &sc->txq, txv, &sc->tx_notify))
+		return -1;
+	return 0;
+}
+
+static void vnet_kick(struct vnet_softc *sc, struct virtq *q, uint32_t off, uint16_t qidx)
+{
+	if (virtq_need_notify(q)) {
+		virtio_pci_notify(&sc->vp, off, qidx);
+		sc->notifies++;
+	}
+}
+
+/* §5.1.6.3: keep the receive queue as full as possible */
+static void vnet_rx_fill(struct vnet_softc *sc)
+{
+	int id;
+	bool any = false;
+	while ((id = virtq_alloc(&sc->rxq)) >= 0) {
+		virtq_post(&sc->rxq, (uint16_t)id, VNET_BUF_SIZE);
+		any = true;
+	}
+	if (any)
+		vnet_kick(sc, &sc->rxq, sc->rx_notify, VIRTIO_NET_RXQ);
+}
+
+static void vnet_tx_reclaim(struct vnet_softc *sc)
+{
+	uint16_t id;
+	uint32_t len;
+	int r;
+	while ((r = virtq_take(&sc->txq, &id, &len)) == 1)
+		virtq_free(&sc->txq, id);
+	if (r < 0)
+		vnet_fail(sc);
+}
+
+/* ---- struct nic --------------------------------------------------------------- */
+
+static int vnet_send(struct nic *n, const void *frame, size_t len)
+{
+	struct vnet_softc *sc = n->priv;
+	if (sc->failed || len < VNET_ETH_MIN || len > VIRTIO_NET_MAX_FRAME) {
+		n->stats.tx_errors++;
+		return -1;
+	}
+	vnet_tx_reclaim(sc);
+	int id = sc->failed ? -1 : virtq_alloc(&sc->txq);
+	if (id < 0) {
+		n->stats.tx_dropped++;
+		return -1;
+	}
+	/* §5.1.6.2: flags 0, GSO_NONE, num_buffers 0; a fully checksummed frame */
+	uint8_t *b = virtq_buf(&sc->txq, (uint16_t)id);
+	memset(b, 0, VNET_HDR_LEN);
+	memcpy(b + VNET_HDR_LEN, frame, len);
+	virtq_post(&sc->txq, (uint16_t)id, (uint32_t)(VNET_HDR_LEN + len));
+	vnet_kick(sc, &sc->txq, sc->tx_notify, VIRTIO_NET_TXQ);
+	n->stats.tx_packets++;
+	n->stats.tx_bytes += len;
+	return 0;
+}
+
+static int vnet_recv(struct nic *n, void *buf, size_t cap)
+{
+	struct vnet_softc *sc = n->priv;
+	if (sc->failed)
+		return -1;
+	vnet_tx_reclaim(sc);
+	vnet_link_poll(sc);
+
+	/* bounded: at most one queue's worth of bad frames per call */
+	for (unsigned i = 0; i < sc->rxq.size && !sc->failed; i++) {
+		uint16_t id;
+		uint32_t len;
+		int r = virtq_take(&sc->rxq, &id, &len);
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			break;
+		const uint8_t *b = virtq_buf(&sc->rxq, id);
+		int got = -1;
+		if (len < VNET_HDR_LEN + VNET_ETH_MIN) {
+			n->stats.rx_errors++;
+		} else if (len - VNET_HDR_LEN > cap) {
+			n->stats.rx_dropped++;
+		} else {
+			got = (int)(len - VNET_HDR_LEN);
+			memcpy(buf, b + VNET_HDR_LEN, (size_t)got);
+			n->stats.rx_packets++;
+			n->stats.rx_bytes += (uint64_t)got;
+		}
+		/* the copy is taken: the buffer goes straight back to the device */
+		virtq_post(&sc->rxq, id, VNET_BUF_SIZE);
+		vnet_kick(sc, &sc->rxq, sc->rx_notify, VIRTIO_NET_RXQ);
+		if (got >= 0)
+			return got;
+	}
+	vnet_fail(sc);
+	return -1;
+}
+
+static int vnet_dump_sc(struct vnet_softc *sc, char *buf, size_t cap)
+{
+	return ksnprintf(buf, cap,
+			 "%s: %s features=0x%llx rxq=%u/%u txq=%u/%u notifies=%llu "
+			 "irq cfg=%llu rx=%llu tx=%llu link=%s changes=%llu",
+			 sc->name, sc->failed ? "FAILED" : "ok",
+			 (unsigned long long)sc->vp.features, sc->rxq.nout, sc->rxq.size,
+			 sc->txq.nout, sc->txq.size, (unsigned long long)sc->notifies,
+			 (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_CONFIG]) : 0),
+			 (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_RX]) : 0),
+			 (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_TX]) : 0),
+			 sc->nic.link_up ? "up" : "down", (unsigned long long)sc->link_changes);
+}
+
+static int vnet_nic_dump(struct nic *n, char *buf, size_t cap)
+{
+	return vnet_dump_sc(n->priv, buf, cap);
+}
+
+static int vnet_pci_dump(struct pci_dev *d, char *buf, unsigned cap)
+{
+	if (!d->drv_state)
+		return ksnprintf(buf, cap, "virtio-net: not attached");
+	return vnet_dump_sc(d->drv_state, buf, cap);
+}
+
+/* ---- attach ------------------------------------------------------------------ */
+
+static void vnet_nic_setup(struct vnet_softc *sc, const uint8_t mac[6])
+{
+	struct nic *n = &sc->nic;
+	strlcpy(n->name, sc->name, sizeof(n->name));
+	memcpy(n->mac, mac, 6);
+	n->mtu = VIRTIO_NET_MAX_FRAME - VNET_ETH_MIN;
+	n->link_mbps = 0; /* VIRTIO_NET_F_SPEED_DUPLEX not negotiated */
+	n->send = vnet_send;
+	n->recv = vnet_recv;
+	n->dump = vnet_nic_dump;
+	n->priv = sc;
+}
+
+/* without VIRTIO_NET_F_MAC: a locally administered address (§5.1.4.2) */
+static void vnet_mac_local(struct vnet_softc *sc, uint8_t mac[6])
+{
+	struct pci_dev *d = sc->vp.pci;
+	uint8_t m[6] = {0x02, 0xca, 0x05, d->bus, (uint8_t)(d->dev << 3 | d->fn),
+			(uint8_t)vnet_count};
+	memcpy(mac, m, 6);
+}
+
+static int vnet_attach(struct pci_dev *d, uint16_t owner)
+{
+	if (vnet_count >= VNET_MAX) {
+		kprintf("virtio-net: unable to attach another device (max %u)\n", VNET_MAX);
+		return -1;
+	}
+	struct vnet_softc *sc = &vnet_softcs[vnet_count];
+	memset(sc, 0, sizeof(*sc));
+	ksnprintf(sc->name, sizeof(sc->name), "vnet%u", vnet_count);
+	ksnprintf(sc->rxname, sizeof(sc->rxname), "%s rx", sc->name);
+	ksnprintf(sc->txname, sizeof(sc->txname), "%s tx", sc->name);
+	sc->vp.pci = d;
+	sc->vp.name = sc->name;
+	sc->vp.owner = owner;
+	uint8_t mac[6];
+
+	pci_enable(d, true, false, true);
+	/* §4.1.5.1.1: find the structures before touching the device */
+	if (virtio_pci_map(&sc->vp))
+		return -1;
+	/* §3.1.1 step 1: reset */
+	if (virtio_pci_reset(&sc->vp))
+		goto err_unmap;
+	/* steps 2-3: ACKNOWLEDGE, DRIVER */
+	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_ACKNOWLEDGE);
+	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER);
+	/* steps 4-6: features, FEATURES_OK, read back */
+	if (virtio_pci_negotiate(&sc->vp, VNET_FEATURES_WANTED, VNET_FEATURES_REQUIRED))
+		goto err_failed;
+	/* step 7: device-specific set-up — queues, vectors, config */
+	if (vnet_queues_alloc(sc))
+		goto err_failed;
+	vnet_vectors_bind(sc);
+	if (vnet_queues_enable(sc))
+		goto err_queues;
+	if (virtio_has(&sc->vp, VIRTIO_NET_F_MAC)) {
+		if (!vnet_config_read(sc, mac, NULL)) {
+			kprintf("%s: unable to read MAC address\n", sc->name);
+			goto err_queues;
+		}
+	} else {
+		vnet_mac_local(sc, mac);
+	}
+	vnet_nic_setup(sc, mac);
+	/* step 8: DRIVER_OK; only now may the device use the queues */
+	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER_OK);
+	if (virtio_pci_status(&sc->vp) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
+		kprintf("%s: unable to start device (DEVICE_NEEDS_RESET)\n", sc->name);
+		goto err_queues;
+	}
+	vnet_rx_fill(sc);
+	for (unsigned i = 0; sc->msix && i < VNET_NVEC; i++)
+		irq_unmask(&sc->irq[i]);
+	vnet_link_update(sc);
+	sc->link_checked_us = time_now_us();
+
+	d->drv_state = sc;
+	strlcpy(d->state, sc->msix ? "up msix" : "up polled", sizeof(d->state));
+	vnet_count++;
+	nic_register(&sc->nic);
+	kprintf("%s: virtio-net %02x:%02x:%02x:%02x:%02x:%02x features 0x%llx queues "
+		"%u/%u %s link %s\n",
+		sc->name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+		(unsigned long long)sc->vp.features, sc->rxq.size, sc->txq.size,
+		sc->msix ? "msix" : "polled", sc->nic.link_up ? "up" : "down");
+	return 0;
+
+err_queues:
+	/* the device may hold queue addresses: reset before the memory goes */
+	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
+	virtio_pci_reset(&sc->vp);
+	vnet_vectors_unbind(sc);
+	dma_pool_revoke(&sc->pool);
+	goto err_unmap;
+err_failed:
+	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
+err_unmap:
+	virtio_pci_unmap(&sc->vp);
+	return -1;
+}
+
+static const struct pci_match vnet_ids[] = {
+	{VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_MODERN, 0, 0},
+	{VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_TRANSITIONAL, 0, 0},
+};
+
+const struct driver virtio_net_driver = {
+	.name = "virtio-net",
+	.ids = vnet_ids,
+	.nids = ARRAY_SIZE(vnet_ids),
+	.dma = true,
+	.attach = vnet_attach,
+	.dump = vnet_pci_dump,
+};
+
+/* ---- status and proof --------------------------------------------------------- */
+
+/* /api/virtio-net: per device the negotiated features, ring occupancy and
+ * interrupt counts (the QEMU proof reads these from the host) */
+static int vnet_status_json(char *buf, size_t cap)
+{
+	size_t len = 0;
+	len += (size_t)ksnprintf(buf, cap, "[");
+	for (unsigned i = 0; i < vnet_count; i++) {
+		struct vnet_softc *sc = &vnet_softcs[i];
+		struct nic_stats *s = &sc->nic.stats;
+		len += (size_t)ksnprintf(
+		    buf + MIN(len, cap), cap - MIN(len, cap),
+		    "%s{\"name\":\"%s\",\"failed\":%s,\"features\":%llu,\"msix\":%s,"
+		    "\"rxq\":{\"size\":%u,\"posted\":%u},\"txq\":{\"size\":%u,\"posted\":%u},"
+		    "\"irq\":{\"config\":%llu,\"rx\":%llu,\"tx\":%llu},\"notifies\":%llu,"
+		    "\"link_up\":%s,\"link_changes\":%llu,\"rx_packets\":%llu,"
+		    "\"tx_packets\":%llu,\"rx_errors\":%llu,\"rx_dropped\":%llu}",
+		    i ? "," : "", sc->name, sc->failed ? "true" : "false",
+		    (unsigned long long)sc->vp.features, sc->msix ? "true" : "false",
+		    sc->rxq.size, sc->rxq.nout, sc->txq.size, sc->txq.nout,
+		    (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_CONFIG]) : 0),
+		    (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_RX]) : 0),
+		    (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_TX]) : 0),
+		    (unsigned long long)sc->notifies, sc->nic.link_up ? "true" : "false",
+		    (unsigned long long)sc->link_changes, (unsigned long long)s->rx_packets,
+		    (unsigned long long)s->tx_packets, (unsigned long long)s->rx_errors,
+		    (unsigned long long)s->rx_dropped);
+	}
+	len += (size_t)ksnprintf(buf + MIN(len, cap), cap - MIN(len, cap), "]");
+	return (int)len;
+}
+STATUS_REGISTER("virtio-net", vnet_status_json);
+
+/* the kernel's word on bring-up: modern features, full RX ring, vectors */
+static void vnet_proof(void)
+{
+	if (vnet_count == 0) {
+		proof_result("virtio-net", false, "reason=no-device-attached");
+		return;
+	}
+	for (unsigned i = 0; i < vnet_count; i++) {
+		struct vnet_softc *sc = &vnet_softcs[i];
+		uint8_t *m = sc->nic.mac;
+		bool ok = !sc->failed && virtio_has(&sc->vp, VIRTIO_F_VERSION_1) &&
+			  sc->rxq.nout == sc->rxq.size && sc->txq.size > 0 &&
+			  (virtio_pci_status(&sc->vp) & VIRTIO_STATUS_DRIVER_OK);
+		proof_result("virtio-net", ok,
+			     "dev=%s mac=%02x:%02x:%02x:%02x:%02x:%02x features=0x%llx "
+			     "rxq=%u rx_posted=%u txq=%u msix=%d link=%s",
+			     sc->name, m[0], m[1], m[2], m[3], m[4], m[5],
+			     (unsigned long long)sc->vp.features, sc->rxq.size,
+			     sc->rxq.nout, sc->txq.size, sc->msix,
+			     sc->nic.link_up ? "up" : "down");
+	}
+}
+PROOF_REGISTER("virtio-net", vnet_proof, 20);
