@@ -38,16 +38,21 @@ bool grant_revoke(struct grant_table *t, int slot, uint32_t gen)
 	return true;
 }
 
+const struct dma_grant *grant_find(const struct grant_table *t, uint16_t owner,
+				   uint64_t addr, uint64_t len)
+{
+	if (len == 0 || addr + len < addr)
+		return 0;
+	for (int i = 0; i < GRANT_MAX; i++) {
+		const struct dma_grant *g = &t->g[i];
+		if (g->live && g->owner == owner && grant_contains(g, addr, len))
+			return g;
+	}
+	return 0;
+}
+
 bool grant_covers(const struct grant_table *t, uint16_t owner, uint64_t addr,
 		  uint64_t len)
 {
-	if (len == 0 || addr + len < addr)
-		return false;
-	for (int i = 0; i < GRANT_MAX; i++) {
-		const struct dma_grant *g = &t->g[i];
-		if (g->live && g->owner == owner && addr >= g->base &&
-		    addr + len <= g->base + g->len)
-			return true;
-	}
-	return false;
+	return grant_find(t, owner, addr, len) != 0;
 }

@@ -34,4 +34,17 @@ bool grant_live(const struct grant_table *t, int slot, uint32_t gen);
  * false when addr+len wraps past 2^64. */
 bool grant_covers(const struct grant_table *t, uint16_t owner, uint64_t addr,
 		  uint64_t len);
+/* the live grant of owner that contains all of [addr, addr+len), or NULL.
+ * Same rule as grant_covers; the validator caches the answer for the rest
+ * of one command (the table does not change while it runs). */
+const struct dma_grant *grant_find(const struct grant_table *t, uint16_t owner,
+				   uint64_t addr, uint64_t len);
+/* does grant g (live, of the owner: as grant_find returned it) contain
+ * [addr, addr+len)? No wrap is possible: grants never wrap. */
+static inline bool grant_contains(const struct dma_grant *g, uint64_t addr,
+				  uint64_t len)
+{
+	return addr >= g->base && len <= g->len &&
+	       addr - g->base <= g->len - len;
+}
 #endif

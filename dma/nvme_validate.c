@@ -1,0 +1,434 @@
+/* dma/nvme_validate.c — see nvme_validate.h.
+ *
+ * The rules follow NVMe 2.0 §4.1.1 (PRP entries and lists), §5 (admin
+ * commands) and the NVM Command Set 1.0 §3 (I/O commands). Building with
+ * -DCAPOS_NVME_VALIDATOR_OFF keeps the same classification and copying (the
+ * gate path is unchanged) but compiles every refusal out: only for the
+ * benchmark that prices the checks. */
+#include "dma/nvme_validate.h"
+
+#include "kernel/lib/lib.h"
+
+#ifdef CAPOS_NVME_VALIDATOR_OFF
+#define VAL_ON 0
+#else
+#define VAL_ON 1
+#endif
+/* refuse with v when cond holds (compiled out with the validator off) */
+#define REFUSE_IF(cond, v)                                                     \
+	do {                                                                   \
+		if (VAL_ON && (cond))                                          \
+			return (v);                                            \
+	} while (0)
+
+static const char *const verdict_names[NVME_V_NREASONS] = {
+    [NVME_V_ACCEPT] = "accept",
+    [NVME_V_OPCODE_FORBIDDEN] = "opcode_forbidden",
+    [NVME_V_FUSED] = "fused",
+    [NVME_V_PSDT_SGL] = "psdt_sgl",
+    [NVME_V_FEATURE_FORBIDDEN] = "feature_forbidden",
+    [NVME_V_HMB] = "hmb",
+    [NVME_V_DBBUF_CONFIG] = "dbbuf_config",
+    [NVME_V_NSID_NOT_GRANTED] = "nsid_not_granted",
+    [NVME_V_LEN_WRAPS] = "len_wraps",
+    [NVME_V_XFER_EXCEEDS_MDTS] = "xfer_exceeds_mdts",
+    [NVME_V_PRP1_MISALIGNED] = "prp1_misaligned",
+    [NVME_V_PRP1_OUT_OF_GRANT] = "prp1_out_of_grant",
+    [NVME_V_PRP2_MISALIGNED] = "prp2_misaligned",
+    [NVME_V_PRP2_OUT_OF_GRANT] = "prp2_out_of_grant",
+    [NVME_V_PRP_LIST_PTR_MISALIGNED] = "prp_list_ptr_misaligned",
+    [NVME_V_PRP_LIST_PTR_OUT_OF_GRANT] = "prp_list_ptr_out_of_grant",
+    [NVME_V_PRP_LIST_ENTRY_MISALIGNED] = "prp_list_entry_misaligned",
+    [NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT] = "prp_list_entry_out_of_grant",
+    [NVME_V_PRP_LIST_UNREADABLE] = "prp_list_unreadable",
+    [NVME_V_MPTR_UNEXPECTED] = "mptr_unexpected",
+    [NVME_V_MPTR_MISALIGNED] = "mptr_misaligned",
+    [NVME_V_MPTR_OUT_OF_GRANT] = "mptr_out_of_grant",
+    [NVME_V_QUEUE_ID_NOT_GRANTED] = "queue_id_not_granted",
+    [NVME_V_QUEUE_STATE] = "queue_state",
+    [NVME_V_QUEUE_SIZE] = "queue_size",
+    [NVME_V_QUEUE_NOT_CONTIGUOUS] = "queue_not_contiguous",
+    [NVME_V_QUEUE_BASE_MISALIGNED] = "queue_base_misaligned",
+    [NVME_V_QUEUE_BASE_OUT_OF_GRANT] = "queue_base_out_of_grant",
+    [NVME_V_QUEUE_IV] = "queue_iv",
+    [NVME_V_DOORBELL_OUT_OF_RANGE] = "doorbell_out_of_range",
+    [NVME_V_QUEUE_NOT_OWNED] = "queue_not_owned",
+    [NVME_V_GATE_NO_MEMORY] = "gate_no_memory",
+};
+
+const char *nvme_verdict_name(enum nvme_verdict v)
+{
+	if ((unsigned)v >= NVME_V_NREASONS || !verdict_names[v])
+		return "unknown";
+	return verdict_names[v];
+}
+
+int nvme_val_stats_json(const struct nvme_val_stats *s, char *buf,
+			unsigned cap)
+{
+	int n = ksnprintf(buf, cap, "{");
+	for (unsigned v = 0; v < NVME_V_NREASONS; v++) {
+		unsigned used = n < 0 ? 0 : (unsigned)n;
+		n += ksnprintf(buf + MIN(used, cap), cap - MIN(used, cap),
+			       "%s\"%s\":%llu", v ? "," : "",
+			       nvme_verdict_name((enum nvme_verdict)v),
+			       (unsigned long long)s->n[v]);
+	}
+	unsigned used = (unsigned)n;
+	n += ksnprintf(buf + MIN(used, cap), cap - MIN(used, cap), "}");
+	return n;
+}
+
+const struct nvme_ns_policy *nvme_val_ns(const struct nvme_val_policy *p,
+					 uint32_t nsid)
+{
+	for (unsigned i = 0; i < p->nns && i < NVME_VAL_MAX_NS; i++)
+		if (p->ns[i].nsid == nsid && nsid != 0)
+			return &p->ns[i];
+	return 0;
+}
+
+uint64_t nvme_val_xfer_bytes(const struct nvme_ns_policy *n, uint32_t nlb0)
+{
+	/* (nlb0 + 1) <= 2^32 and lba_bytes < 2^32: the product fits in 64
+	 * bits, but say so rather than rely on it */
+	uint64_t blocks = (uint64_t)nlb0 + 1, bytes;
+	if (__builtin_mul_overflow(blocks, (uint64_t)n->lba_bytes, &bytes))
+		return 0;
+	return bytes;
+}
+
+/* grant lookups for one command: the last grant that matched answers most
+ * PRP entries of a command without a table scan */
+struct gcache {
+	const struct nvme_val_policy *p;
+	const struct dma_grant *last;
+};
+
+static inline bool covered(struct gcache *c, uint64_t addr, uint64_t len)
+{
+#ifdef CAPOS_NVME_VALIDATOR_OFF
+	(void)c, (void)addr, (void)len;
+	return true;
+#else
+	if (c->last && grant_contains(c->last, addr, len))
+		return true;
+	const struct dma_grant *g =
+	    grant_find(c->p->grants, c->p->owner, addr, len);
+	if (!g)
+		return false;
+	c->last = g;
+	return true;
+#endif
+}
+
+/* Walk the PRP list at prp2 for `rem` bytes after the first page, copying
+ * entries into list->out and checking the copies (NVMe 2.0 §4.1.1: list
+ * entries are page aligned; the list pointer may carry a qword-aligned
+ * offset; when a list page cannot hold the remaining entries its last slot
+ * points, page aligned, at the next list page). */
+static enum nvme_verdict val_prp_list(struct gcache *c,
+				      const struct nvme_val_list *list,
+				      uint64_t ptr, uint64_t rem,
+				      struct nvme_val_result *res)
+{
+	const uint32_t shift = c->p->page_shift;
+	const uint64_t ps = 1ull << shift, pmask = ps - 1;
+	/* the shadow list holds NVME_VAL_LIST_MAX entries: this bound stays
+	 * even with the validator compiled out */
+	if (((rem + pmask) >> shift) > NVME_VAL_LIST_MAX)
+		return NVME_V_XFER_EXCEEDS_MDTS;
+	const uint32_t nent = (uint32_t)((rem + pmask) >> shift);
+	if (!list || !list->fetch || !list->out)
+		return NVME_V_PRP_LIST_UNREADABLE;
+	REFUSE_IF(ptr & 7, NVME_V_PRP_LIST_PTR_MISALIGNED);
+	uint64_t *out = list->out;
+	uint32_t got = 0;
+	/* each pass either finishes or takes >= 0 entries and moves to a
+	 * page-aligned list page (room 2^(shift-3)): at most nent+1 passes */
+	while (got < nent) {
+		uint32_t room = (uint32_t)((ps - (ptr & pmask)) >> 3);
+		uint32_t need = nent - got;
+		bool chain = need > room;
+		uint32_t take = chain ? room - 1 : need;
+		uint32_t n = take + (chain ? 1 : 0);
+		REFUSE_IF(!covered(c, ptr, (uint64_t)n * 8),
+			  NVME_V_PRP_LIST_PTR_OUT_OF_GRANT);
+		if (!list->fetch(list->ctx, ptr, out + got, n))
+			return NVME_V_PRP_LIST_UNREADABLE;
+		for (uint32_t i = got; i < got + take; i++) {
+			uint64_t e = out[i];
+			uint64_t len = rem > ps ? ps : rem;
+			REFUSE_IF(e & pmask, NVME_V_PRP_LIST_ENTRY_MISALIGNED);
+			REFUSE_IF(!covered(c, e, len),
+				  NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT);
+			rem -= len;
+		}
+		got += take;
+		if (chain) {
+			ptr = out[got];
+			REFUSE_IF(ptr & pmask, NVME_V_PRP_LIST_PTR_MISALIGNED);
+		}
+	}
+	res->kind = NVME_DATA_PRP_LIST;
+	res->nlist = nent;
+	return NVME_V_ACCEPT;
+}
+
+/* the data pointer of a command that moves len bytes (PRPs, §4.1.1) */
+static enum nvme_verdict val_data(struct gcache *c, const struct nvme_sqe *cmd,
+				  const struct nvme_val_list *list,
+				  uint64_t len, struct nvme_val_result *res)
+{
+	const uint64_t ps = 1ull << c->p->page_shift, pmask = ps - 1;
+	res->xfer = (uint32_t)MIN(len, (uint64_t)UINT32_MAX);
+	if (len == 0) {
+		res->kind = NVME_DATA_NONE;
+		return NVME_V_ACCEPT;
+	}
+	REFUSE_IF(len > c->p->max_xfer, NVME_V_XFER_EXCEEDS_MDTS);
+	uint64_t prp1 = cmd->prp1;
+	REFUSE_IF(prp1 & 3, NVME_V_PRP1_MISALIGNED);
+	uint64_t first = ps - (prp1 & pmask);
+	if (first > len)
+		first = len;
+	REFUSE_IF(prp1 + first < prp1, NVME_V_LEN_WRAPS);
+	REFUSE_IF(!covered(c, prp1, first), NVME_V_PRP1_OUT_OF_GRANT);
+	uint64_t rem = len - first;
+	if (rem == 0) {
+		res->kind = NVME_DATA_PRP1;
+		return NVME_V_ACCEPT;
+	}
+	if (rem <= ps) {
+		REFUSE_IF(cmd->prp2 & pmask, NVME_V_PRP2_MISALIGNED);
+		REFUSE_IF(!covered(c, cmd->prp2, rem),
+			  NVME_V_PRP2_OUT_OF_GRANT);
+		res->kind = NVME_DATA_PRP2_PAGE;
+		return NVME_V_ACCEPT;
+	}
+	return val_prp_list(c, list, cmd->prp2, rem, res);
+}
+
+/* separate metadata: MPTR names one contiguous buffer (PSDT 00) */
+static enum nvme_verdict val_mptr(struct gcache *c, const struct nvme_sqe *cmd,
+				  uint64_t md_len, struct nvme_val_result *res)
+{
+	if (md_len == 0) {
+		REFUSE_IF(cmd->mptr != 0, NVME_V_MPTR_UNEXPECTED);
+		return NVME_V_ACCEPT;
+	}
+	REFUSE_IF(cmd->mptr & 3, NVME_V_MPTR_MISALIGNED);
+	REFUSE_IF(cmd->mptr + md_len < cmd->mptr, NVME_V_LEN_WRAPS);
+	REFUSE_IF(!covered(c, cmd->mptr, md_len), NVME_V_MPTR_OUT_OF_GRANT);
+	res->uses_mptr = true;
+	return NVME_V_ACCEPT;
+}
+
+static bool bit(uint64_t set, unsigned q) { return (set >> q) & 1; }
+
+/* Create I/O CQ / SQ (NVMe 2.0 §5.4, §5.5) */
+static enum nvme_verdict val_create_q(struct gcache *c,
+				      const struct nvme_sqe *cmd, bool sq,
+				      struct nvme_val_result *res)
+{
+	const struct nvme_val_policy *p = c->p;
+	uint32_t qid = FIELD_GET(NVME_CREATEQ_QID, cmd->cdw10);
+	uint32_t qsize0 = FIELD_GET(NVME_CREATEQ_QSIZE, cmd->cdw10);
+	REFUSE_IF(qid == 0 || qid > p->qid_max || qid >= NVME_VAL_MAX_QID,
+		  NVME_V_QUEUE_ID_NOT_GRANTED);
+	REFUSE_IF(qsize0 == 0 || qsize0 + 1 > p->qsize_max, NVME_V_QUEUE_SIZE);
+	REFUSE_IF(!FIELD_GET(NVME_CREATEQ_PC, cmd->cdw11),
+		  NVME_V_QUEUE_NOT_CONTIGUOUS);
+	if (sq) {
+		uint32_t cqid = FIELD_GET(NVME_CREATESQ_CQID, cmd->cdw11);
+		REFUSE_IF(bit(p->sq_live, qid), NVME_V_QUEUE_STATE);
+		REFUSE_IF(cqid == 0 || cqid >= NVME_VAL_MAX_QID ||
+			      !bit(p->cq_live, cqid),
+			  NVME_V_QUEUE_STATE);
+	} else {
+		REFUSE_IF(bit(p->cq_live, qid), NVME_V_QUEUE_STATE);
+		REFUSE_IF(FIELD_GET(NVME_CREATECQ_IV, cmd->cdw11) > p->iv_max,
+			  NVME_V_QUEUE_IV);
+	}
+	uint64_t bytes = (uint64_t)(qsize0 + 1) * (sq ? NVME_SQE_BYTES
+						      : NVME_CQE_BYTES);
+	REFUSE_IF(cmd->prp1 & ((1ull << p->page_shift) - 1),
+		  NVME_V_QUEUE_BASE_MISALIGNED);
+	REFUSE_IF(cmd->prp1 + bytes < cmd->prp1, NVME_V_LEN_WRAPS);
+	REFUSE_IF(!covered(c, cmd->prp1, bytes), NVME_V_QUEUE_BASE_OUT_OF_GRANT);
+	res->kind = NVME_DATA_QUEUE;
+	res->xfer = (uint32_t)bytes;
+	return NVME_V_ACCEPT;
+}
+
+static enum nvme_verdict val_delete_q(const struct nvme_val_policy *p,
+				      const struct nvme_sqe *cmd, bool sq)
+{
+	uint32_t qid = FIELD_GET(NVME_DELETEQ_QID, cmd->cdw10);
+	REFUSE_IF(qid == 0 || qid > p->qid_max || qid >= NVME_VAL_MAX_QID,
+		  NVME_V_QUEUE_ID_NOT_GRANTED);
+	if (sq) {
+		REFUSE_IF(!bit(p->sq_live, qid), NVME_V_QUEUE_STATE);
+		return NVME_V_ACCEPT;
+	}
+	REFUSE_IF(!bit(p->cq_live, qid), NVME_V_QUEUE_STATE);
+	for (unsigned q = 1; q < NVME_VAL_MAX_QID; q++)
+		REFUSE_IF(bit(p->sq_live, q) && p->sq_cq[q] == qid,
+			  NVME_V_QUEUE_STATE);
+	return NVME_V_ACCEPT;
+}
+
+/* Get/Set Features: which FIDs, and how many bytes their data pointer
+ * moves (NVMe 2.0 §5.27.1; 0: no data). -1: not allowed. */
+static int64_t feature_bytes(uint32_t fid)
+{
+	switch (fid) {
+	case NVME_FID_ARBITRATION:
+	case NVME_FID_POWER_MGMT:
+	case NVME_FID_TEMP_THRESH:
+	case NVME_FID_ERR_RECOVERY:
+	case NVME_FID_VWC:
+	case NVME_FID_NUM_QUEUES:
+	case NVME_FID_IRQ_COALESCE:
+	case NVME_FID_IRQ_CONFIG:
+	case NVME_FID_WRITE_ATOMIC:
+	case NVME_FID_ASYNC_EVENT:
+	case NVME_FID_KATO:
+		return 0;
+	case NVME_FID_LBA_RANGE:
+		return 4096;
+	case NVME_FID_APST:
+		return 256;
+	case NVME_FID_TIMESTAMP:
+		return 8;
+	case NVME_FID_HOST_BEHAVIOR:
+		return 512;
+	default:
+		return -1;
+	}
+}
+
+static enum nvme_verdict val_admin(struct gcache *c, const struct nvme_sqe *cmd,
+				   const struct nvme_val_list *list,
+				   struct nvme_val_result *res)
+{
+	const struct nvme_val_policy *p = c->p;
+	uint8_t opc = nvme_sqe_opc(cmd);
+	/* admin commands carry no separate metadata */
+	REFUSE_IF(cmd->mptr != 0, NVME_V_MPTR_UNEXPECTED);
+	switch (opc) {
+	case NVME_ADM_IDENTIFY:
+		return val_data(c, cmd, list, NVME_IDENTIFY_BYTES, res);
+	case NVME_ADM_GET_LOG_PAGE: {
+		uint64_t numd = FIELD_GET(NVME_GLP_NUMDL, cmd->cdw10) |
+				(FIELD_GET(NVME_GLP_NUMDU, cmd->cdw11) << 16);
+		return val_data(c, cmd, list, (numd + 1) * 4, res);
+	}
+	case NVME_ADM_GET_FEATURES:
+	case NVME_ADM_SET_FEATURES: {
+		uint32_t fid = FIELD_GET(NVME_FEAT_FID, cmd->cdw10);
+		REFUSE_IF(fid == NVME_FID_HMB, NVME_V_HMB);
+		int64_t n = feature_bytes(fid);
+		REFUSE_IF(n < 0, NVME_V_FEATURE_FORBIDDEN);
+		return val_data(c, cmd, list, n < 0 ? 0 : (uint64_t)n, res);
+	}
+	case NVME_ADM_CREATE_CQ:
+		return val_create_q(c, cmd, false, res);
+	case NVME_ADM_CREATE_SQ:
+		return val_create_q(c, cmd, true, res);
+	case NVME_ADM_DELETE_CQ:
+		return val_delete_q(p, cmd, false);
+	case NVME_ADM_DELETE_SQ:
+		return val_delete_q(p, cmd, true);
+	case NVME_ADM_ABORT: {
+		uint32_t sqid = FIELD_GET(NVME_ABORT_SQID, cmd->cdw10);
+		REFUSE_IF(sqid != 0 && (sqid >= NVME_VAL_MAX_QID ||
+					!bit(p->sq_live, sqid)),
+			  NVME_V_QUEUE_ID_NOT_GRANTED);
+		return NVME_V_ACCEPT;
+	}
+	case NVME_ADM_ASYNC_EVENT:
+	case NVME_ADM_KEEP_ALIVE:
+		return NVME_V_ACCEPT;
+	case NVME_ADM_DBBUF_CONFIG:
+		REFUSE_IF(true, NVME_V_DBBUF_CONFIG);
+		return NVME_V_ACCEPT;
+	default:
+		/* destructive, privileged, vendor, or carrying addresses this
+		 * validator cannot see: Format, Sanitize, Firmware, Namespace
+		 * Management/Attachment, Security, Virtualization, MI, ... */
+		REFUSE_IF(true, NVME_V_OPCODE_FORBIDDEN);
+		return NVME_V_ACCEPT;
+	}
+}
+
+static enum nvme_verdict val_io(struct gcache *c, const struct nvme_sqe *cmd,
+				const struct nvme_val_list *list,
+				struct nvme_val_result *res)
+{
+	uint8_t opc = nvme_sqe_opc(cmd);
+	switch (opc) {
+	case NVME_IO_READ:
+	case NVME_IO_WRITE:
+	case NVME_IO_COMPARE:
+	case NVME_IO_FLUSH:
+	case NVME_IO_WRITE_ZEROES:
+	case NVME_IO_DSM:
+		break;
+	default:
+		REFUSE_IF(true, NVME_V_OPCODE_FORBIDDEN);
+		return NVME_V_ACCEPT;
+	}
+	const struct nvme_ns_policy *ns = nvme_val_ns(c->p, cmd->nsid);
+	REFUSE_IF(!ns, NVME_V_NSID_NOT_GRANTED);
+	if (!ns) /* only reachable with the validator off */
+		return val_data(c, cmd, list, 0, res);
+	enum nvme_verdict v;
+	switch (opc) {
+	case NVME_IO_READ:
+	case NVME_IO_WRITE:
+	case NVME_IO_COMPARE: {
+		uint32_t nlb0 = FIELD_GET(NVME_RW_NLB, cmd->cdw12);
+		uint64_t len = nvme_val_xfer_bytes(ns, nlb0);
+		REFUSE_IF(len == 0, NVME_V_LEN_WRAPS);
+		v = val_mptr(c, cmd, (uint64_t)(nlb0 + 1) * ns->md_bytes, res);
+		if (v != NVME_V_ACCEPT)
+			return v;
+		return val_data(c, cmd, list, len, res);
+	}
+	case NVME_IO_DSM: {
+		uint32_t nr0 = FIELD_GET(NVME_DSM_NR, cmd->cdw10);
+		v = val_mptr(c, cmd, 0, res);
+		if (v != NVME_V_ACCEPT)
+			return v;
+		return val_data(c, cmd, list,
+				(uint64_t)(nr0 + 1) * NVME_DSM_RANGE_BYTES, res);
+	}
+	default: /* Flush, Write Zeroes: no data, no metadata */
+		v = val_mptr(c, cmd, 0, res);
+		if (v != NVME_V_ACCEPT)
+			return v;
+		return val_data(c, cmd, list, 0, res);
+	}
+}
+
+enum nvme_verdict nvme_validate(const struct nvme_val_policy *p,
+				enum nvme_qtype qt, const struct nvme_sqe *cmd,
+				const struct nvme_val_list *list,
+				struct nvme_val_result *res)
+{
+	struct nvme_val_result scratch;
+	struct gcache c = {.p = p, .last = 0};
+	if (!res)
+		res = &scratch;
+	res->kind = NVME_DATA_NONE;
+	res->xfer = 0;
+	res->nlist = 0;
+	res->uses_mptr = false;
+	REFUSE_IF(FIELD_GET(NVME_CDW0_FUSE, cmd->cdw0) != 0, NVME_V_FUSED);
+	REFUSE_IF(FIELD_GET(NVME_CDW0_PSDT, cmd->cdw0) != NVME_PSDT_PRP,
+		  NVME_V_PSDT_SGL);
+	if (qt == NVME_QT_ADMIN)
+		return val_admin(&c, cmd, list, res);
+	return val_io(&c, cmd, list, res);
+}
