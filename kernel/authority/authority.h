@@ -134,4 +134,11 @@ uint64_t irq_count(const struct irq_cap *c);
 
 /* print every live capability and the refusal counters */
 void auth_dump(void);
+
+/* the kernel's DMA grant table (dma/grant.h): every live DMAPool is one
+ * grant; the NVMe validator checks command addresses against it */
+struct grant_table;
+const struct grant_table *dma_grant_table(void);
+/* true when [iova, iova+len) lies inside one live pool of owner */
+bool dma_owner_covers(uint16_t owner, uint64_t iova, uint64_t len);
 #endif

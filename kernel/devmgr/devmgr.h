@@ -24,7 +24,8 @@ struct driver {
 	const char *name;
 	const struct pci_match *ids;
 	unsigned nids;
-	bool dma; /* performs DMA: needs a backend to be bound */
+	bool dma;       /* performs DMA: needs a backend to be bound */
+	bool validated; /* its DMA goes through the brokered validator (dma/) */
 	/* 0 on success; on failure prints "<name>: unable to ..." itself */
 	int (*attach)(struct pci_dev *d, uint16_t owner);
 	/* one-line state for the log and the Web UI (may be NULL) */
@@ -37,4 +38,9 @@ extern const unsigned devmgr_ndrivers;
 
 void devmgr_bind_all(void);
 const char *dma_backend_name(enum dma_backend b);
+
+/* kernel/devmgr/policy.c: the DMA backend for a DMA-capable driver on d, and
+ * why; DMA_BACKEND_NONE means "do not bind" */
+enum dma_backend devmgr_pick_backend(const struct pci_dev *d,
+				     const struct driver *drv, const char **why);
 #endif

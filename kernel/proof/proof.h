@@ -12,8 +12,11 @@
 bool proof_wanted(const char *name);
 void proof_result(const char *name, bool pass, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* print the tally and leave QEMU through isa-debug-exit */
-__attribute__((noreturn)) void proof_finish(void);
+/* run the wanted proofs (kernel/boot calls this once drivers are bound) */
+void proofs_run(void);
+/* print "capOS: proofs pass=N fail=M"; with `exit` on the command line,
+ * leave QEMU through isa-debug-exit with the verdict */
+void proof_finish(void);
 
 /* A proof registers itself with PROOF_REGISTER(name, fn, order): after all
  * drivers are bound the kernel runs, in `order`, each registered proof whose

@@ -7,6 +7,8 @@
 uint64_t time_now_us(void);
 uint64_t time_now_ns(void);
 void time_delay_us(uint64_t us);
+/* kernel only: calibrate the TSC once ACPI is parsed. 0 or -1 */
+int time_calibrate(void);
 /* raw TSC and its calibrated frequency, for the boot timeline */
 uint64_t time_tsc(void);
 uint64_t time_tsc_hz(void);

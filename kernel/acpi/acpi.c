@@ -1,0 +1,198 @@
+/* kernel/acpi/acpi.c — RSDP → XSDT (or RSDT) → the tables capOS uses
+ * (ACPI 6.5 ch. 5; MCFG: PCI Firmware spec 3.3 §4.1.2; DMAR: VT-d spec §8;
+ * IVRS: AMD IOMMU spec §5; VIOT: ACPI 6.5 §5.2.32). Every table is
+ * checksum-verified and length-bounded before it is read; a bad one is
+ * reported and ignored. Pure apart from identity-mapped physical addresses,
+ * so tests/host builds it over tables in host memory. */
+#include "kernel/acpi/acpi.h"
+#include "kernel/lib/lib.h"
+
+struct acpi_rsdp {
+	char sig[8];
+	uint8_t checksum;
+	char oem[6];
+	uint8_t revision;
+	uint32_t rsdt;
+	uint32_t length;
+	uint64_t xsdt;
+	uint8_t xchecksum;
+	uint8_t rsvd[3];
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP layout");
+
+struct acpi_sdt {
+	char sig[4];
+	uint32_t length;
+	uint8_t revision, checksum;
+	char oem[6], oem_table[8];
+	uint32_t oem_rev, creator, creator_rev;
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_sdt) == 36, "SDT header layout");
+
+#define ACPI_MAX_TABLE (1u << 20)
+#define ACPI_MAX_TABLES 64
+#define FADT_PM_TMR_BLK 76
+#define FADT_PM_TMR_LEN 91
+#define FADT_X_PM_TMR_BLK 208 /* generic address structure */
+#define MCFG_ENTRIES 44
+#define MADT_LAPIC_ADDR 36
+
+struct acpi_mcfg_seg acpi_ecam[4];
+unsigned acpi_necam;
+uint16_t acpi_pm_timer_port;
+uint64_t acpi_hpet_base;
+uint64_t acpi_lapic_base;
+unsigned acpi_ncpus;
+
+static struct {
+	char sig[5];
+	uint64_t phys;
+} tables[ACPI_MAX_TABLES];
+static unsigned ntables;
+
+static bool sum_ok(const void *p, size_t n)
+{
+	uint8_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += ((const uint8_t *)p)[i];
+	return s == 0;
+}
+
+static bool table_ok(uint64_t phys)
+{
+	const struct acpi_sdt *h = (const void *)phys;
+	if (!phys)
+		return false;
+	if (h->length < sizeof(*h) || h->length > ACPI_MAX_TABLE) {
+		kprintf("acpi: table %.4s at 0x%lx has bad length %u; ignored\n",
+			h->sig, phys, h->length);
+		return false;
+	}
+	if (!sum_ok(h, h->length)) {
+		kprintf("acpi: table %.4s at 0x%lx fails its checksum; ignored\n",
+			h->sig, phys);
+		return false;
+	}
+	return true;
+}
+
+static void acpi_parse_mcfg(const struct acpi_sdt *h)
+{
+	const uint8_t *p = (const uint8_t *)h + MCFG_ENTRIES;
+	const uint8_t *end = (const uint8_t *)h + h->length;
+	for (; p + 16 <= end && acpi_necam < ARRAY_SIZE(acpi_ecam); p += 16) {
+		struct acpi_mcfg_seg *s = &acpi_ecam[acpi_necam];
+		memcpy(&s->base, p, 8);
+		memcpy(&s->seg, p + 8, 2);
+		s->bus_start = p[10];
+		s->bus_end = p[11];
+		if (s->bus_end < s->bus_start || !s->base) {
+			kprintf("acpi: MCFG entry with bad bus range; ignored\n");
+			continue;
+		}
+		acpi_necam++;
+	}
+}
+
+static void acpi_parse_fadt(const struct acpi_sdt *h)
+{
+	const uint8_t *f = (const uint8_t *)h;
+	uint32_t blk = 0;
+	if (h->length >= FADT_X_PM_TMR_BLK + 12 && f[FADT_X_PM_TMR_BLK] == 1) {
+		uint64_t a;
+		memcpy(&a, f + FADT_X_PM_TMR_BLK + 4, 8); /* system I/O space */
+		blk = a <= 0xffff ? (uint32_t)a : 0;
+	}
+	if (!blk && h->length >= FADT_PM_TMR_LEN + 1 &&
+	    f[FADT_PM_TMR_LEN] == 4)
+		memcpy(&blk, f + FADT_PM_TMR_BLK, 4);
+	if (blk && blk <= 0xfffc)
+		acpi_pm_timer_port = (uint16_t)blk;
+}
+
+static void acpi_parse_madt(const struct acpi_sdt *h)
+{
+	const uint8_t *p = (const uint8_t *)h + 44;
+	const uint8_t *end = (const uint8_t *)h + h->length;
+	uint32_t la;
+	memcpy(&la, (const uint8_t *)h + MADT_LAPIC_ADDR, 4);
+	acpi_lapic_base = la;
+	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
+		if (p[0] == 0 && p[1] >= 8 && (p[4] & 1)) /* enabled LAPIC */
+			acpi_ncpus++;
+		p += p[1];
+	}
+}
+
+static void acpi_add(uint64_t phys)
+{
+	if (!table_ok(phys) || ntables == ACPI_MAX_TABLES)
+		return;
+	const struct acpi_sdt *h = (const void *)phys;
+	memcpy(tables[ntables].sig, h->sig, 4);
+	tables[ntables].sig[4] = 0;
+	tables[ntables++].phys = phys;
+	if (!memcmp(h->sig, "MCFG", 4))
+		acpi_parse_mcfg(h);
+	else if (!memcmp(h->sig, "FACP", 4))
+		acpi_parse_fadt(h);
+	else if (!memcmp(h->sig, "APIC", 4))
+		acpi_parse_madt(h);
+	else if (!memcmp(h->sig, "HPET", 4) && h->length >= 56)
+		memcpy(&acpi_hpet_base, (const uint8_t *)h + 44, 8);
+}
+
+void acpi_init(uint64_t rsdp_phys)
+{
+	const struct acpi_rsdp *r = (const void *)rsdp_phys;
+	ntables = acpi_necam = 0;
+	if (!r || memcmp(r->sig, "RSD PTR ", 8) != 0 || !sum_ok(r, 20)) {
+		kprintf("acpi: no valid RSDP; running without ACPI\n");
+		return;
+	}
+	uint64_t root = 0;
+	unsigned width = 4;
+	if (r->revision >= 2 && r->length >= sizeof(*r) &&
+	    sum_ok(r, sizeof(*r)) && r->xsdt) {
+		root = r->xsdt;
+		width = 8;
+	} else {
+		root = r->rsdt;
+	}
+	if (!table_ok(root)) {
+		kprintf("acpi: root table unusable; running without ACPI\n");
+		return;
+	}
+	const struct acpi_sdt *h = (const void *)root;
+	unsigned n = (h->length - sizeof(*h)) / width;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t p = 0;
+		memcpy(&p, (const uint8_t *)h + sizeof(*h) + i * width, width);
+		acpi_add(p);
+	}
+	kprintf("acpi: %s with %u tables:", width == 8 ? "XSDT" : "RSDT",
+		ntables);
+	for (unsigned i = 0; i < ntables; i++)
+		kprintf(" %s", tables[i].sig);
+	kprintf("\n");
+}
+
+uint64_t acpi_find(const char *sig)
+{
+	for (unsigned i = 0; i < ntables; i++)
+		if (!memcmp(tables[i].sig, sig, 4))
+			return tables[i].phys;
+	return 0;
+}
+
+bool acpi_has_iommu(const char **which)
+{
+	static const char *const sigs[] = {"DMAR", "IVRS", "VIOT"};
+	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++)
+		if (acpi_find(sigs[i])) {
+			if (which)
+				*which = sigs[i];
+			return true;
+		}
+	return false;
+}

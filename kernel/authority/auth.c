@@ -1,0 +1,113 @@
+/* kernel/authority/auth.c — the authority table behind DeviceMmio and
+ * Interrupt capabilities, and the refusal counters. A slot holds one
+ * capability; its generation moves on when it is revoked, so copies of the
+ * old capability stop working. */
+#include "auth_internal.h"
+#include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
+
+struct auth_slot auth_slots[AUTH_SLOTS];
+uint64_t auth_refusals[AUTH_NREASONS];
+
+static const char *const reason_names[AUTH_NREASONS] = {
+    [AUTH_OUT_OF_WINDOW] = "out-of-window",
+    [AUTH_STALE_GEN] = "stale-generation",
+    [AUTH_MISALIGNED] = "misaligned",
+    [AUTH_READ_ONLY] = "read-only",
+    [AUTH_BAD_SLOT] = "bad-slot",
+    [AUTH_NOT_GRANTED] = "not-granted",
+    [AUTH_NO_MEMORY] = "no-memory",
+};
+
+const char *auth_reason_name(enum auth_reason r)
+{
+	return r < AUTH_NREASONS ? reason_names[r] : "?";
+}
+
+void auth_refuse(enum auth_reason r, uint16_t slot, const char *what)
+{
+	auth_refusals[r]++;
+	/* the first few of each reason get a line; the counter keeps the rest */
+	if (auth_refusals[r] <= 4)
+		kprintf("authority: refused %s on slot %u (%s)\n", what, slot,
+			auth_reason_name(r));
+}
+
+int auth_slot_alloc(enum auth_kind kind, uint16_t owner)
+{
+	for (int i = 1; i < AUTH_SLOTS; i++) /* slot 0 never issued */
+		if (auth_slots[i].kind == AUTH_FREE) {
+			auth_slots[i].kind = kind;
+			auth_slots[i].owner = owner;
+			auth_slots[i].gen++;
+			return i;
+		}
+	auth_refusals[AUTH_NO_MEMORY]++;
+	return -1;
+}
+
+struct auth_slot *auth_slot_check(uint16_t slot, uint32_t gen,
+				  enum auth_kind kind, const char *what)
+{
+	if (slot == 0 || slot >= AUTH_SLOTS) {
+		auth_refuse(AUTH_BAD_SLOT, slot, what);
+		return NULL;
+	}
+	struct auth_slot *s = &auth_slots[slot];
+	if (s->gen != gen) {
+		auth_refuse(AUTH_STALE_GEN, slot, what);
+		return NULL;
+	}
+	if (s->kind != kind) {
+		auth_refuse(AUTH_BAD_SLOT, slot, what);
+		return NULL;
+	}
+	return s;
+}
+
+void auth_slot_free(uint16_t slot)
+{
+	auth_slots[slot].kind = AUTH_FREE;
+	auth_slots[slot].gen++;
+}
+
+void auth_dump(void)
+{
+	static const char *const kinds[] = {"free", "mmio", "irq"};
+	kprintf("authority: refusals");
+	for (int r = 0; r < AUTH_NREASONS; r++)
+		kprintf(" %s=%lu", reason_names[r], auth_refusals[r]);
+	kprintf("\n");
+	for (int i = 1; i < AUTH_SLOTS; i++) {
+		const struct auth_slot *s = &auth_slots[i];
+		if (s->kind != AUTH_FREE)
+			kprintf("authority: slot %d %s owner %u gen %u\n", i,
+				kinds[s->kind], s->owner, s->gen);
+	}
+}
+
+static int auth_status_json(char *buf, size_t cap)
+{
+	size_t n = 0;
+	n += ksnprintf(buf + n, n < cap ? cap - n : 0, "{\"refusals\":{");
+	for (int r = 0; r < AUTH_NREASONS; r++)
+		n += ksnprintf(buf + n, n < cap ? cap - n : 0, "%s\"%s\":%lu",
+			       r ? "," : "", reason_names[r], auth_refusals[r]);
+	n += ksnprintf(buf + n, n < cap ? cap - n : 0, "},\"capabilities\":[");
+	bool first = true;
+	for (int i = 1; i < AUTH_SLOTS; i++) {
+		const struct auth_slot *s = &auth_slots[i];
+		if (s->kind == AUTH_FREE)
+			continue;
+		n += ksnprintf(buf + n, n < cap ? cap - n : 0,
+			       "%s{\"slot\":%d,\"kind\":\"%s\",\"owner\":%u,"
+			       "\"gen\":%u}",
+			       first ? "" : ",", i,
+			       s->kind == AUTH_MMIO ? "mmio" : "irq", s->owner,
+			       s->gen);
+		first = false;
+	}
+	n += ksnprintf(buf + n, n < cap ? cap - n : 0, "]}");
+	return (int)n;
+}
+STATUS_REGISTER("authority", auth_status_json);

@@ -1,0 +1,29 @@
+/* kernel/authority/auth_internal.h — the authority table (kernel only) */
+#ifndef CAPOS_AUTH_INTERNAL_H
+#define CAPOS_AUTH_INTERNAL_H
+#include "kernel/authority/authority.h"
+
+#define AUTH_SLOTS 128
+enum auth_kind { AUTH_FREE, AUTH_MMIO, AUTH_IRQ };
+
+struct auth_slot {
+	enum auth_kind kind;
+	uint16_t owner;
+	uint32_t gen;
+	/* Interrupt */
+	struct pci_dev *dev;
+	irq_handler_t handler;
+	void *arg;
+	uint64_t count;
+	bool msix; /* else MSI */
+};
+extern struct auth_slot auth_slots[AUTH_SLOTS];
+
+int auth_slot_alloc(enum auth_kind kind, uint16_t owner);
+/* the slot if (slot, gen) is a live capability of that kind; else counts
+ * the refusal and returns NULL */
+struct auth_slot *auth_slot_check(uint16_t slot, uint32_t gen,
+				  enum auth_kind kind, const char *what);
+void auth_slot_free(uint16_t slot);
+void auth_refuse(enum auth_reason r, uint16_t slot, const char *what);
+#endif

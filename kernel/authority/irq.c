@@ -1,0 +1,131 @@
+/* kernel/authority/irq.c — Interrupt: one MSI-X entry (or the single MSI
+ * message of an MSI-only function) bound to a handler. Only the kernel
+ * writes the MSI-X table or the MSI capability: without interrupt remapping
+ * an MSI is a 4-byte device write to the address in the table, so a driver
+ * that could program it could make the device write anywhere. */
+#include "auth_internal.h"
+#include "kernel/cpu/cpu.h"
+#include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
+
+static void irq_trampoline(void *arg)
+{
+	struct auth_slot *s = arg;
+	s->count++;
+	if (s->handler)
+		s->handler(s->arg);
+}
+
+static volatile uint32_t *msix_entry(const struct pci_dev *d, unsigned i)
+{
+	return d->msix_table + i * (PCI_MSIX_ENTRY_SIZE / 4);
+}
+
+static void msi_program(struct pci_dev *d, uint32_t addr, uint8_t vector)
+{
+	uint8_t c = d->cap_msi;
+	uint16_t fl = pci_cfg_read16(d, c + PCI_MSI_FLAGS);
+	pci_cfg_write32(d, c + PCI_MSI_ADDR_LO, addr);
+	if (fl & PCI_MSI_FLAGS_64BIT) {
+		pci_cfg_write32(d, c + PCI_MSI_ADDR_HI, 0);
+		pci_cfg_write16(d, c + PCI_MSI_DATA_64, vector);
+	} else {
+		pci_cfg_write16(d, c + PCI_MSI_DATA_32, vector);
+	}
+	/* one message (MME = 0); enabled only on irq_unmask */
+	pci_cfg_write16(d, c + PCI_MSI_FLAGS, fl & ~0x70 & ~PCI_MSI_FLAGS_ENABLE);
+}
+
+int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
+	     irq_handler_t handler, void *arg, struct irq_cap *out)
+{
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
+	memset(out, 0, sizeof(*out));
+	bool msix = d->cap_msix && d->msix_table;
+	if ((msix && msix_index >= d->msix_size) ||
+	    (!msix && (!d->cap_msi || msix_index != 0)) || d->owner != owner) {
+		auth_refusals[AUTH_NOT_GRANTED]++;
+		kprintf("authority: %s has no interrupt %u for owner %u\n", a,
+			msix_index, owner);
+		return -1;
+	}
+	int slot = auth_slot_alloc(AUTH_IRQ, owner);
+	if (slot < 0)
+		return -1;
+	struct auth_slot *s = &auth_slots[slot];
+	uint8_t v = vector_alloc(irq_trampoline, s);
+	if (!v) {
+		auth_slot_free(slot);
+		auth_refusals[AUTH_NO_MEMORY]++;
+		kprintf("authority: out of CPU vectors for %s\n", a);
+		return -1;
+	}
+	s->dev = d;
+	s->handler = handler;
+	s->arg = arg;
+	s->count = 0;
+	s->msix = msix;
+	uint32_t addr = MSI_ADDR_BASE | lapic_id() << MSI_ADDR_DEST_SHIFT;
+	if (msix) {
+		volatile uint32_t *e = msix_entry(d, msix_index);
+		e[PCI_MSIX_ENTRY_CTRL / 4] |= PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		e[PCI_MSIX_ENTRY_ADDR_LO / 4] = addr;
+		e[PCI_MSIX_ENTRY_ADDR_HI / 4] = 0;
+		e[PCI_MSIX_ENTRY_DATA / 4] = v; /* fixed, edge */
+		uint16_t fl = pci_cfg_read16(d, d->cap_msix + PCI_MSIX_FLAGS);
+		pci_cfg_write16(d, d->cap_msix + PCI_MSIX_FLAGS,
+				(fl | PCI_MSIX_FLAGS_ENABLE) &
+				    ~PCI_MSIX_FLAGS_MASKALL);
+	} else {
+		msi_program(d, addr, v);
+	}
+	out->slot = slot;
+	out->gen = s->gen;
+	out->msix_index = msix_index;
+	out->vector = v;
+	return 0;
+}
+
+static void irq_set_mask(const struct irq_cap *c, bool mask)
+{
+	struct auth_slot *s =
+	    auth_slot_check(c->slot, c->gen, AUTH_IRQ, "irq mask");
+	if (!s)
+		return;
+	if (s->msix) {
+		volatile uint32_t *e = msix_entry(s->dev, c->msix_index);
+		uint32_t ctl = e[PCI_MSIX_ENTRY_CTRL / 4];
+		e[PCI_MSIX_ENTRY_CTRL / 4] =
+		    mask ? ctl | PCI_MSIX_ENTRY_CTRL_MASKBIT
+			 : ctl & ~PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	} else {
+		uint8_t cap = s->dev->cap_msi;
+		uint16_t fl = pci_cfg_read16(s->dev, cap + PCI_MSI_FLAGS);
+		pci_cfg_write16(s->dev, cap + PCI_MSI_FLAGS,
+				mask ? fl & ~PCI_MSI_FLAGS_ENABLE
+				     : fl | PCI_MSI_FLAGS_ENABLE);
+	}
+}
+
+void irq_mask(const struct irq_cap *c) { irq_set_mask(c, true); }
+void irq_unmask(const struct irq_cap *c) { irq_set_mask(c, false); }
+
+void irq_revoke(struct irq_cap *c)
+{
+	struct auth_slot *s =
+	    auth_slot_check(c->slot, c->gen, AUTH_IRQ, "irq revoke");
+	if (!s)
+		return;
+	irq_set_mask(c, true);
+	vector_free(c->vector);
+	auth_slot_free(c->slot);
+}
+
+uint64_t irq_count(const struct irq_cap *c)
+{
+	struct auth_slot *s =
+	    auth_slot_check(c->slot, c->gen, AUTH_IRQ, "irq count");
+	return s ? s->count : 0;
+}

@@ -1,0 +1,129 @@
+/* kernel/authority/mmio.c — DeviceMmio: one BAR window per capability. Every
+ * access is checked for generation, bounds, alignment and direction; a
+ * refused one touches nothing and is counted. */
+#include "auth_internal.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+#include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
+	       uint32_t len, uint32_t flags, struct dev_mmio *out)
+{
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
+	memset(out, 0, sizeof(*out));
+	if (bar >= 6 || d->bar[bar].io || !d->bar[bar].size || len == 0 ||
+	    (uint64_t)off + len > d->bar[bar].size) {
+		auth_refusals[AUTH_NOT_GRANTED]++;
+		kprintf("authority: %s BAR%u [0x%x, +0x%x) is not a memory "
+			"window of the device\n",
+			a, bar, off, len);
+		return -1;
+	}
+	/* the kernel alone programs MSI-X */
+	if (d->cap_msix) {
+		uint64_t tlen = (uint64_t)d->msix_size * PCI_MSIX_ENTRY_SIZE;
+		uint64_t plen = ALIGN_UP(d->msix_size, 64u) / 8;
+		if ((bar == d->msix_table_bar &&
+		     overlaps(off, len, d->msix_table_off, tlen)) ||
+		    (bar == d->msix_pba_bar &&
+		     overlaps(off, len, d->msix_pba_off, plen))) {
+			auth_refusals[AUTH_NOT_GRANTED]++;
+			kprintf("authority: %s BAR%u [0x%x, +0x%x) overlaps the "
+				"MSI-X table or PBA\n",
+				a, bar, off, len);
+			return -1;
+		}
+	}
+	int slot = auth_slot_alloc(AUTH_MMIO, owner);
+	if (slot < 0)
+		return -1;
+	out->phys = d->bar[bar].base + off;
+	out->va = mm_map_mmio(out->phys, len);
+	out->len = len;
+	out->flags = flags;
+	out->slot = slot;
+	out->gen = auth_slots[slot].gen;
+	auth_slots[slot].dev = d;
+	return 0;
+}
+
+void mmio_revoke(struct dev_mmio *m)
+{
+	if (auth_slot_check(m->slot, m->gen, AUTH_MMIO, "mmio revoke"))
+		auth_slot_free(m->slot);
+}
+
+static bool mmio_check(const struct dev_mmio *m, uint32_t off, uint32_t width,
+		       bool write, bool count)
+{
+	const char *what = write ? "mmio write" : "mmio read";
+	enum auth_reason r;
+	if (m->slot == 0 || m->slot >= AUTH_SLOTS)
+		r = AUTH_BAD_SLOT;
+	else if (auth_slots[m->slot].gen != m->gen ||
+		 auth_slots[m->slot].kind != AUTH_MMIO)
+		r = AUTH_STALE_GEN;
+	else if ((uint64_t)off + width > m->len)
+		r = AUTH_OUT_OF_WINDOW;
+	else if (off & (width - 1))
+		r = AUTH_MISALIGNED;
+	else if (write && !(m->flags & MMIO_WRITE))
+		r = AUTH_READ_ONLY;
+	else if (!write && !(m->flags & MMIO_READ))
+		r = AUTH_READ_ONLY;
+	else
+		return true;
+	if (count)
+		auth_refuse(r, m->slot, what);
+	return false;
+}
+
+bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t width, bool write)
+{
+	return mmio_check(m, off, width, write, false);
+}
+
+#define MMIO_RW(bits)                                                          \
+	uint##bits##_t mmio_read##bits(const struct dev_mmio *m, uint32_t off)  \
+	{                                                                      \
+		if (!mmio_check(m, off, bits / 8, false, true))                \
+			return (uint##bits##_t)~0ull;                          \
+		return *(volatile uint##bits##_t *)(m->va + off);              \
+	}                                                                      \
+	bool mmio_write##bits(const struct dev_mmio *m, uint32_t off,          \
+			      uint##bits##_t v)                                \
+	{                                                                      \
+		if (!mmio_check(m, off, bits / 8, true, true))                 \
+			return false;                                          \
+		*(volatile uint##bits##_t *)(m->va + off) = v;                 \
+		return true;                                                   \
+	}
+MMIO_RW(8)
+MMIO_RW(16)
+MMIO_RW(32)
+
+/* 64-bit registers as two 32-bit accesses, low half first */
+uint64_t mmio_read64(const struct dev_mmio *m, uint32_t off)
+{
+	if (!mmio_check(m, off, 8, false, true))
+		return ~0ull;
+	uint64_t lo = *(volatile uint32_t *)(m->va + off);
+	uint64_t hi = *(volatile uint32_t *)(m->va + off + 4);
+	return hi << 32 | lo;
+}
+
+bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v)
+{
+	if (!mmio_check(m, off, 8, true, true))
+		return false;
+	*(volatile uint32_t *)(m->va + off) = (uint32_t)v;
+	*(volatile uint32_t *)(m->va + off + 4) = (uint32_t)(v >> 32);
+	return true;
+}

@@ -1,0 +1,208 @@
+/* kernel/boot/efi.c — the UEFI entry. Collect what only firmware knows (the
+ * memory map, ACPI RSDP, SMBIOS, the command line and the test files on the
+ * boot volume), call ExitBootServices (UEFI 2.10 §7.4) and never call
+ * firmware again. */
+#include <efi.h>
+
+#include "boot_internal.h"
+#include "kernel/boot/boot.h"
+#include "kernel/console/console.h"
+#include "kernel/lib/lib.h"
+#include "kernel/time/time.h"
+
+extern char __image_base[] __attribute__((visibility("hidden")));
+
+uint64_t boot_rsdp, boot_smbios, boot_image_base;
+bool boot_smbios3;
+struct boot_memmap boot_mmap;
+static uint8_t mmap_buf[32768];
+
+static EFI_SYSTEM_TABLE *ST;
+static EFI_BOOT_SERVICES *BS;
+
+static bool guid_eq(const EFI_GUID *a, const EFI_GUID *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+static void efi_find_tables(void)
+{
+	EFI_GUID acpi20 = ACPI_20_TABLE_GUID, acpi10 = ACPI_TABLE_GUID;
+	EFI_GUID smbios3 = SMBIOS3_TABLE_GUID, smbios = SMBIOS_TABLE_GUID;
+	for (UINTN i = 0; i < ST->NumberOfTableEntries; i++) {
+		EFI_CONFIGURATION_TABLE *t = &ST->ConfigurationTable[i];
+		uint64_t p = (uint64_t)t->VendorTable;
+		if (guid_eq(&t->VendorGuid, &acpi20))
+			boot_rsdp = p;
+		else if (guid_eq(&t->VendorGuid, &acpi10) && !boot_rsdp)
+			boot_rsdp = p;
+		else if (guid_eq(&t->VendorGuid, &smbios3)) {
+			boot_smbios = p;
+			boot_smbios3 = true;
+		} else if (guid_eq(&t->VendorGuid, &smbios) && !boot_smbios3)
+			boot_smbios = p;
+	}
+}
+
+/* UCS-2 load options are a command line only if they are printable text
+ * (boot managers may pass binary data there). The shell passes the image
+ * name first: a first word ending in .efi is skipped. */
+static bool efi_load_options(EFI_LOADED_IMAGE *li)
+{
+	const CHAR16 *w = li->LoadOptions;
+	size_t n = li->LoadOptionsSize / 2, len = 0;
+	char tmp[512];
+	if (!w || n == 0)
+		return false;
+	for (size_t i = 0; i < n && w[i]; i++) {
+		if (w[i] < 0x20 || w[i] > 0x7e || len + 1 >= sizeof(tmp))
+			return false;
+		tmp[len++] = (char)w[i];
+	}
+	tmp[len] = 0;
+	const char *s = tmp;
+	const char *sp = strchr(s, ' ');
+	size_t first = sp ? (size_t)(sp - s) : len;
+	if (first >= 4 && (strncmp(s + first - 4, ".efi", 4) == 0 ||
+			   strncmp(s + first - 4, ".EFI", 4) == 0))
+		s += sp ? first + 1 : first;
+	if (!*s)
+		return false;
+	cmdline_parse(s, strlen(s));
+	return true;
+}
+
+static void *efi_read_file(EFI_FILE_HANDLE f, UINTN *size)
+{
+	EFI_GUID info_guid = EFI_FILE_INFO_ID;
+	union {
+		EFI_FILE_INFO fi;
+		uint8_t raw[512];
+	} info;
+	UINTN isz = sizeof(info);
+	EFI_PHYSICAL_ADDRESS pages;
+	if (f->GetInfo(f, &info_guid, &isz, &info) != EFI_SUCCESS)
+		return NULL;
+	*size = info.fi.FileSize;
+	if (*size > 16u << 20) /* a test file, not a disk image */
+		return NULL;
+	if (BS->AllocatePages(AllocateAnyPages, EfiLoaderData,
+			      ALIGN_UP(*size, 4096) / 4096 + 1,
+			      &pages) != EFI_SUCCESS)
+		return NULL;
+	if (f->Read(f, size, (void *)pages) != EFI_SUCCESS)
+		return NULL;
+	return (void *)pages;
+}
+
+static void ucs2_to_ascii(const CHAR16 *w, char *out, size_t cap)
+{
+	size_t i = 0;
+	for (; w[i] && i + 1 < cap; i++)
+		out[i] = w[i] < 0x80 ? (char)w[i] : '?';
+	out[i] = 0;
+}
+
+/* \capos.cfg (when there was no command line) and every file in \capos\ */
+static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
+			    bool have_cmdline)
+{
+	EFI_GUID fs_guid = SIMPLE_FILE_SYSTEM_PROTOCOL;
+	EFI_FILE_IO_INTERFACE *fs;
+	EFI_FILE_HANDLE root, f, dir;
+	UINTN size;
+	(void)image;
+	if (BS->HandleProtocol(li->DeviceHandle, &fs_guid, (void **)&fs) !=
+		EFI_SUCCESS ||
+	    fs->OpenVolume(fs, &root) != EFI_SUCCESS) {
+		kprintf("boot: no boot volume; no capos.cfg, no \\capos files\n");
+		return;
+	}
+	if (!have_cmdline) {
+		if (root->Open(root, &f, L"\\capos.cfg", EFI_FILE_MODE_READ,
+			       0) == EFI_SUCCESS) {
+			char *p = efi_read_file(f, &size);
+			if (p)
+				cmdline_parse(p, size);
+			f->Close(f);
+		} else {
+			kprintf("boot: no command line and no capos.cfg; "
+				"using defaults\n");
+		}
+	}
+	if (root->Open(root, &dir, L"\\capos", EFI_FILE_MODE_READ, 0) !=
+	    EFI_SUCCESS)
+		return;
+	for (;;) {
+		union {
+			EFI_FILE_INFO fi;
+			uint8_t raw[512];
+		} ent;
+		UINTN esz = sizeof(ent);
+		if (dir->Read(dir, &esz, &ent) != EFI_SUCCESS || esz == 0)
+			break;
+		if (ent.fi.Attribute & EFI_FILE_DIRECTORY)
+			continue;
+		char name[64];
+		ucs2_to_ascii(ent.fi.FileName, name, sizeof(name));
+		if (dir->Open(dir, &f, ent.fi.FileName, EFI_FILE_MODE_READ,
+			      0) != EFI_SUCCESS)
+			continue;
+		void *p = efi_read_file(f, &size);
+		f->Close(f);
+		if (p)
+			bootfs_add(name, p, size);
+		else
+			kprintf("boot: unable to read \\capos\\%s\n", name);
+	}
+	dir->Close(dir);
+}
+
+/* GetMemoryMap then ExitBootServices; a changed map key means the map moved
+ * under us: fetch it again and retry (UEFI 2.10 §7.4.6). */
+static int efi_exit_boot_services(EFI_HANDLE image)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		UINTN size = sizeof(mmap_buf), key, dsize;
+		UINT32 dver;
+		if (BS->GetMemoryMap(&size, (EFI_MEMORY_DESCRIPTOR *)mmap_buf,
+				     &key, &dsize, &dver) != EFI_SUCCESS)
+			return -1;
+		boot_mmap.desc = mmap_buf;
+		boot_mmap.size = size;
+		boot_mmap.desc_size = dsize;
+		if (BS->ExitBootServices(image, key) == EFI_SUCCESS)
+			return 0;
+	}
+	return -1;
+}
+
+EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
+{
+	uint64_t t0 = time_tsc();
+	boot_image_base = (uint64_t)__image_base;
+	if (boot_relocate(boot_image_base) != 0)
+		return EFI_LOAD_ERROR;
+	boot_marks[MARK_EFI_MAIN] = t0;
+	ST = st;
+	BS = st->BootServices;
+	console_init();
+	kprintf("\ncapOS: efi_main, image at 0x%lx\n", boot_image_base);
+
+	EFI_GUID li_guid = LOADED_IMAGE_PROTOCOL;
+	EFI_LOADED_IMAGE *li = NULL;
+	bool have_cmdline = false;
+	efi_find_tables();
+	if (BS->HandleProtocol(image, &li_guid, (void **)&li) == EFI_SUCCESS) {
+		have_cmdline = efi_load_options(li);
+		efi_read_volume(image, li, have_cmdline);
+	}
+	BS->SetWatchdogTimer(0, 0, 0, NULL);
+	if (efi_exit_boot_services(image) != 0) {
+		kprintf("boot: unable to exit boot services\n");
+		return EFI_ABORTED;
+	}
+	__asm__ volatile("cli");
+	boot_mark(MARK_EXIT_BOOT_SERVICES);
+	kmain();
+}

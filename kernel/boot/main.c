@@ -1,0 +1,87 @@
+/* kernel/boot/main.c — from ExitBootServices to the steady state: memory,
+ * CPU tables, ACPI, clock, interrupts, PCI, drivers, proofs, then the main
+ * loop. */
+#include "boot_internal.h"
+#include "kernel/acpi/acpi.h"
+#include "kernel/authority/authority.h"
+#include "kernel/boot/boot.h"
+#include "kernel/cpu/cpu.h"
+#include "kernel/devmgr/devmgr.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+#include "kernel/pci/pci.h"
+#include "kernel/proof/proof.h"
+#include "kernel/time/time.h"
+
+#define KSTACK_PAGES 32
+#define MAX_POLLERS 8
+
+uint64_t boot_marks[MARK_COUNT];
+static void (*pollers[MAX_POLLERS])(void);
+static unsigned npollers;
+
+void boot_mark(enum boot_mark m) { boot_marks[m] = time_tsc(); }
+
+void poller_add(void (*fn)(void))
+{
+	if (npollers == MAX_POLLERS)
+		panic("boot: more than %d pollers", MAX_POLLERS);
+	pollers[npollers++] = fn;
+}
+
+static uint64_t mark_ms(enum boot_mark m)
+{
+	return (boot_marks[m] - boot_marks[MARK_EFI_MAIN]) * 1000 /
+	       time_tsc_hz();
+}
+
+static void boot_timeline(void)
+{
+	extern char __image_base[], __image_end[];
+	struct pmm_stats s;
+	pmm_stats(&s);
+	kprintf("BENCH boot ebs_ms=%lu pci_ms=%lu bound_ms=%lu image_bytes=%lu "
+		"peak_pages=%lu\n",
+		mark_ms(MARK_EXIT_BOOT_SERVICES), mark_ms(MARK_PCI_DONE),
+		mark_ms(MARK_DRIVERS_BOUND),
+		(uint64_t)(__image_end - __image_base), s.peak);
+}
+
+static __attribute__((noreturn)) void kmain_stack(void)
+{
+	cpu_init();
+	acpi_init(boot_rsdp);
+	time_calibrate();
+	lapic_init();
+	cmdline_check();
+	pci_init();
+	boot_mark(MARK_PCI_DONE);
+	irq_enable();
+	devmgr_bind_all();
+	boot_mark(MARK_DRIVERS_BOUND);
+	boot_timeline();
+	proofs_run();
+	auth_dump();
+	proof_finish();
+	kprintf("capOS: up; main loop running\n");
+	for (;;) {
+		for (unsigned i = 0; i < npollers; i++)
+			pollers[i]();
+		if (!npollers)
+			__asm__ volatile("hlt");
+	}
+}
+
+void kmain(void)
+{
+	pmm_init();
+	mm_init();
+	/* leave the firmware's stack for one with a guard page under it */
+	uint64_t top = mm_stack_alloc(KSTACK_PAGES);
+	__asm__ volatile("mov %0, %%rsp\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "call *%1" ::"r"(top),
+			 "r"(kmain_stack)
+			 : "memory");
+	__builtin_unreachable();
+}

@@ -1,0 +1,88 @@
+/* kernel/console/serial.c — COM1 (16550 UART at 0x3f8) and the log ring.
+ * Everything printed is also kept in a ring so the Web UI can show the boot
+ * log. */
+#include "kernel/console/console.h"
+#include "kernel/cpu/cpu.h"
+#include "kernel/cpu/io.h"
+#include "kernel/lib/lib.h"
+
+#define COM1 0x3f8
+/* 16550 registers (offsets from the base) */
+#define UART_THR 0
+#define UART_IER 1
+#define UART_FCR 2
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define UART_LSR_THRE 0x20
+#define UART_LCR_DLAB 0x80
+
+#define LOG_SIZE 65536
+static char log_ring[LOG_SIZE];
+static uint64_t log_pos; /* total bytes ever written */
+
+void console_init(void)
+{
+	outb(COM1 + UART_IER, 0);
+	outb(COM1 + UART_LCR, UART_LCR_DLAB);
+	outb(COM1 + 0, 1); /* divisor 1: 115200 baud */
+	outb(COM1 + 1, 0);
+	outb(COM1 + UART_LCR, 0x03); /* 8N1 */
+	outb(COM1 + UART_FCR, 0xc7);
+	outb(COM1 + UART_MCR, 0x03);
+}
+
+static void serial_putc(char c)
+{
+	for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & UART_LSR_THRE);
+	     i++)
+		cpu_relax();
+	outb(COM1 + UART_THR, (uint8_t)c);
+}
+
+void console_write(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			serial_putc('\r');
+		serial_putc(s[i]);
+		log_ring[log_pos++ % LOG_SIZE] = s[i];
+	}
+}
+
+size_t console_log_copy(char *buf, size_t cap)
+{
+	uint64_t have = log_pos < LOG_SIZE ? log_pos : LOG_SIZE;
+	uint64_t n = have < cap ? have : cap;
+	uint64_t start = log_pos - n;
+	for (uint64_t i = 0; i < n; i++)
+		buf[i] = log_ring[(start + i) % LOG_SIZE];
+	return n;
+}
+
+void kprintf(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = kvsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	console_write(buf, n);
+}
+
+void panic(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	__asm__ volatile("cli");
+	va_start(ap, fmt);
+	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	kprintf("panic: %s\n", buf);
+	uint64_t rbp;
+	__asm__ volatile("mov %%rbp, %0" : "=r"(rbp));
+	cpu_backtrace(rbp, (uint64_t)__builtin_return_address(0));
+	cpu_exit(false);
+}

@@ -1,0 +1,197 @@
+/* kernel/cpu/cpu.c — GDT with a TSS, IDT, exception reporting and vector
+ * dispatch (Intel SDM vol. 3A ch. 3, 6, 7). */
+#include "cpu_internal.h"
+#include "kernel/boot/boot.h"
+#include "kernel/cpu/cpu.h"
+#include "kernel/cpu/io.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+
+#define SEL_CODE 0x08
+#define SEL_DATA 0x10
+#define SEL_TSS 0x18
+#define IST_DF 1 /* double fault: a stack overflow into the guard page */
+#define IST_NMI 2
+
+struct tss {
+	uint32_t rsvd0;
+	uint64_t rsp[3];
+	uint64_t rsvd1;
+	uint64_t ist[7];
+	uint64_t rsvd2;
+	uint16_t rsvd3, iomap;
+} __attribute__((packed));
+_Static_assert(sizeof(struct tss) == 104, "TSS layout");
+
+struct idt_entry {
+	uint16_t off0, sel;
+	uint8_t ist, type;
+	uint16_t off1;
+	uint32_t off2, rsvd;
+} __attribute__((packed));
+_Static_assert(sizeof(struct idt_entry) == 16, "IDT entry layout");
+
+static uint64_t gdt[5];
+static struct tss tss;
+static struct idt_entry idt[256];
+extern const uint64_t isr_stub_table[256];
+
+static struct {
+	void (*fn)(void *);
+	void *arg;
+} vectors[256];
+
+static const char *const exc_names[32] = {
+    "divide error", "debug", "NMI", "breakpoint", "overflow",
+    "bound range", "invalid opcode", "device not available", "double fault",
+    "coprocessor overrun", "invalid TSS", "segment not present",
+    "stack fault", "general protection", "page fault", "reserved",
+    "x87 FP", "alignment check", "machine check", "SIMD FP",
+    "virtualization", "control protection"};
+
+static void gdt_load(void)
+{
+	gdt[1] = 0x00af9a000000ffffull; /* 64-bit code, DPL 0 */
+	gdt[2] = 0x00cf92000000ffffull; /* data */
+	uint64_t t = (uint64_t)&tss, lim = sizeof(tss) - 1;
+	gdt[3] = (lim & 0xffff) | (t & 0xffffff) << 16 | 0x89ull << 40 |
+		 ((lim >> 16) & 0xf) << 48 | ((t >> 24) & 0xff) << 56;
+	gdt[4] = t >> 32;
+	struct {
+		uint16_t lim;
+		uint64_t base;
+	} __attribute__((packed)) d = {sizeof(gdt) - 1, (uint64_t)gdt};
+	__asm__ volatile("lgdt %0\n\t"
+			 "pushq %1\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "mov %2, %%ds\n\t"
+			 "mov %2, %%es\n\t"
+			 "mov %2, %%ss\n\t"
+			 "mov %2, %%fs\n\t"
+			 "mov %2, %%gs\n\t"
+			 "ltr %w3" ::"m"(d),
+			 "i"(SEL_CODE), "r"(SEL_DATA), "r"(SEL_TSS)
+			 : "rax", "memory");
+}
+
+void cpu_init(void)
+{
+	tss.ist[IST_DF - 1] = mm_stack_alloc(4);
+	tss.ist[IST_NMI - 1] = mm_stack_alloc(4);
+	tss.iomap = sizeof(tss);
+	gdt_load();
+	for (int v = 0; v < 256; v++) {
+		uint64_t h = isr_stub_table[v];
+		idt[v] = (struct idt_entry){
+		    .off0 = h & 0xffff,
+		    .sel = SEL_CODE,
+		    .ist = v == 8 ? IST_DF : v == 2 ? IST_NMI : 0,
+		    .type = 0x8e, /* present, DPL 0, interrupt gate */
+		    .off1 = (h >> 16) & 0xffff,
+		    .off2 = h >> 32};
+	}
+	struct {
+		uint16_t lim;
+		uint64_t base;
+	} __attribute__((packed)) d = {sizeof(idt) - 1, (uint64_t)idt};
+	__asm__ volatile("lidt %0" ::"m"(d));
+}
+
+static void print_addr(const char *label, uint64_t a)
+{
+	uint64_t base = boot_image_base;
+	extern char __image_end[];
+	if (a >= base && a < (uint64_t)__image_end)
+		kprintf("%s capos+0x%lx\n", label, a - base);
+	else
+		kprintf("%s 0x%lx\n", label, a);
+}
+
+void cpu_backtrace(uint64_t rbp, uint64_t rip)
+{
+	kprintf("backtrace (image base 0x%lx; symbolise with addr2line -f -e "
+		"build/capos.elf):\n",
+		boot_image_base);
+	print_addr("  #0", rip);
+	for (int i = 1; i < 32 && rbp; i++) {
+		/* walk only through identity-mapped, aligned memory */
+		if (rbp & 7 || rbp < 0x1000)
+			break;
+		uint64_t *fp = (uint64_t *)rbp;
+		if (!fp[1])
+			break;
+		char label[8];
+		ksnprintf(label, sizeof(label), "  #%d", i);
+		/* the return address points after the call */
+		print_addr(label, fp[1] - 1);
+		if (fp[0] <= rbp)
+			break;
+		rbp = fp[0];
+	}
+}
+
+static __attribute__((noreturn)) void exception(struct cpu_frame *f)
+{
+	kprintf("\nEXCEPTION %lu (%s) error=0x%lx\n", f->vector,
+		f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector]
+						       : "?",
+		f->error);
+	print_addr("  rip", f->rip);
+	kprintf("  cs=0x%lx rflags=0x%lx rsp=0x%lx ss=0x%lx\n", f->cs,
+		f->rflags, f->rsp, f->ss);
+	kprintf("  rax=%016lx rbx=%016lx rcx=%016lx rdx=%016lx\n", f->rax,
+		f->rbx, f->rcx, f->rdx);
+	kprintf("  rsi=%016lx rdi=%016lx rbp=%016lx r8 =%016lx\n", f->rsi,
+		f->rdi, f->rbp, f->r8);
+	kprintf("  r9 =%016lx r10=%016lx r11=%016lx r12=%016lx\n", f->r9,
+		f->r10, f->r11, f->r12);
+	kprintf("  r13=%016lx r14=%016lx r15=%016lx\n", f->r13, f->r14,
+		f->r15);
+	kprintf("  cr2=%016lx cr3=%016lx\n", read_cr2(), read_cr3());
+	cpu_backtrace(f->rbp, f->rip);
+	cpu_exit(false);
+}
+
+void isr_dispatch(struct cpu_frame *f)
+{
+	if (f->vector < 32)
+		exception(f);
+	if (f->vector == 0xff) /* spurious: no EOI (SDM §11.9) */
+		return;
+	if (vectors[f->vector].fn)
+		vectors[f->vector].fn(vectors[f->vector].arg);
+	else
+		kprintf("cpu: interrupt on unbound vector %lu\n", f->vector);
+	lapic_eoi();
+}
+
+uint8_t vector_alloc(void (*handler)(void *), void *arg)
+{
+	for (int v = 48; v < 0xf0; v++)
+		if (!vectors[v].fn) {
+			vectors[v].arg = arg;
+			vectors[v].fn = handler;
+			return (uint8_t)v;
+		}
+	return 0;
+}
+
+void vector_free(uint8_t v)
+{
+	vectors[v].fn = NULL;
+	vectors[v].arg = NULL;
+}
+
+void irq_enable(void) { __asm__ volatile("sti"); }
+
+/* isa-debug-exit at 0xf4: QEMU exits with (value << 1) | 1 */
+void cpu_exit(bool pass)
+{
+	outw(0xf4, pass ? 0x10 : 0x11);
+	__asm__ volatile("cli");
+	for (;;)
+		__asm__ volatile("hlt");
+}

@@ -1,0 +1,23 @@
+/* kernel/cpu/cpu.h — GDT/IDT, exceptions, LAPIC, interrupt vectors */
+#ifndef CAPOS_CPU_H
+#define CAPOS_CPU_H
+#include <stdbool.h>
+#include <stdint.h>
+
+void cpu_init(void);  /* GDT, TSS (with IST stacks), IDT */
+void lapic_init(void);
+void lapic_eoi(void);
+uint32_t lapic_id(void);
+void irq_enable(void);
+
+/* a free CPU vector with handler(arg), or 0 when none is left */
+uint8_t vector_alloc(void (*handler)(void *), void *arg);
+void vector_free(uint8_t v);
+
+/* leave QEMU through isa-debug-exit (status 33 pass, 35 fail); halts
+ * forever when there is no such device */
+__attribute__((noreturn)) void cpu_exit(bool pass);
+/* print a frame-pointer backtrace starting at rbp, addresses as image
+ * offsets the host symbolises with addr2line on build/capos.elf */
+void cpu_backtrace(uint64_t rbp, uint64_t rip);
+#endif

@@ -1,0 +1,46 @@
+/* kernel/cpu/lapic.c — the local APIC in xAPIC mode (Intel SDM vol. 3A
+ * ch. 11): enabled with a spurious vector, legacy 8259s masked, every LVT
+ * masked (capOS uses MSI/MSI-X only). */
+#include "kernel/cpu/cpu.h"
+#include "kernel/cpu/io.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+
+#define MSR_APIC_BASE 0x1b
+#define APIC_BASE_EN (1ull << 11)
+#define LAPIC_ID 0x020
+#define LAPIC_TPR 0x080
+#define LAPIC_EOI 0x0b0
+#define LAPIC_SVR 0x0f0
+#define LAPIC_SVR_ENABLE 0x100
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_LVT_LINT1 0x360
+#define LAPIC_LVT_ERROR 0x370
+#define LAPIC_LVT_MASK 0x10000
+#define SPURIOUS_VECTOR 0xff
+
+static volatile uint32_t *lapic;
+
+static void lapic_w(uint32_t reg, uint32_t v) { lapic[reg / 4] = v; }
+static uint32_t lapic_r(uint32_t reg) { return lapic[reg / 4]; }
+
+void lapic_init(void)
+{
+	/* mask both 8259 PICs */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+	uint64_t base = rdmsr(MSR_APIC_BASE);
+	wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN);
+	lapic = mm_map_mmio(base & ~0xffful, 4096);
+	lapic_w(LAPIC_TPR, 0);
+	lapic_w(LAPIC_LVT_TIMER, LAPIC_LVT_MASK);
+	lapic_w(LAPIC_LVT_LINT0, LAPIC_LVT_MASK);
+	lapic_w(LAPIC_LVT_LINT1, LAPIC_LVT_MASK);
+	lapic_w(LAPIC_LVT_ERROR, LAPIC_LVT_MASK);
+	lapic_w(LAPIC_SVR, LAPIC_SVR_ENABLE | SPURIOUS_VECTOR);
+	kprintf("cpu: LAPIC id %u at 0x%lx\n", lapic_id(), base & ~0xffful);
+}
+
+void lapic_eoi(void) { lapic_w(LAPIC_EOI, 0); }
+uint32_t lapic_id(void) { return lapic_r(LAPIC_ID) >> 24; }

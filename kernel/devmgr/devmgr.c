@@ -1,0 +1,101 @@
+/* kernel/devmgr/devmgr.c — binds PCI functions to drivers. For each
+ * function: the first driver whose table matches; for a DMA-capable driver,
+ * a DMA backend from the policy (no backend: not bound, fail closed); an
+ * owner id for its grants; then attach. One `pci` line per function. */
+#include "kernel/devmgr/blockdev.h"
+#include "kernel/devmgr/devmgr.h"
+#include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
+
+static uint16_t next_owner = 1;
+
+const char *dma_backend_name(enum dma_backend b)
+{
+	switch (b) {
+	case DMA_BACKEND_IOMMU:
+		return "iommu";
+	case DMA_BACKEND_VALIDATOR:
+		return "brokered-validator";
+	case DMA_BACKEND_TRUSTED:
+		return "unvalidated";
+	default:
+		return "none";
+	}
+}
+
+static bool devmgr_match(const struct pci_match *m, const struct pci_dev *d)
+{
+	if (m->vendor != 0xffff && m->vendor != d->vendor)
+		return false;
+	if (m->device != 0xffff && m->device != d->device)
+		return false;
+	return (d->class_code & m->class_mask) == m->class_code;
+}
+
+static const struct driver *devmgr_find(const struct pci_dev *d)
+{
+	for (unsigned i = 0; i < devmgr_ndrivers; i++) {
+		const struct driver *drv = devmgr_drivers[i];
+		for (unsigned j = 0; j < drv->nids; j++)
+			if (devmgr_match(&drv->ids[j], d))
+				return drv;
+	}
+	return NULL;
+}
+
+static void devmgr_bind(struct pci_dev *d)
+{
+	const struct driver *drv = devmgr_find(d);
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
+	if (!drv)
+		return;
+	if (drv->dma) {
+		const char *why = "";
+		enum dma_backend b = devmgr_pick_backend(d, drv, &why);
+		kprintf("devmgr: %s %s: dma backend %s (%s)\n", a, drv->name,
+			dma_backend_name(b), why);
+		if (b == DMA_BACKEND_NONE) {
+			strlcpy(d->state, "refused: no dma", sizeof(d->state));
+			return;
+		}
+	}
+	d->owner = next_owner++;
+	d->drv = drv;
+	if (drv->attach(d, d->owner) != 0) {
+		if (!strcmp(d->state, "unbound") || !d->state[0])
+			strlcpy(d->state, "attach failed", sizeof(d->state));
+		return;
+	}
+	if (!strcmp(d->state, "unbound"))
+		strlcpy(d->state, "running", sizeof(d->state));
+}
+
+void devmgr_bind_all(void)
+{
+	for (unsigned i = 0; i < pci_ndevs; i++)
+		devmgr_bind(&pci_devs[i]);
+	for (unsigned i = 0; i < pci_ndevs; i++) {
+		struct pci_dev *d = &pci_devs[i];
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s %04x:%04x class %06x -> %s\n", a, d->vendor,
+			d->device, d->class_code, d->drv ? d->drv->name : "none");
+	}
+}
+
+/* ---- the block device registry ------------------------------------------ */
+struct blockdev *blockdevs[BLOCKDEV_MAX];
+unsigned nblockdevs;
+
+void blockdev_register(struct blockdev *b)
+{
+	if (nblockdevs == BLOCKDEV_MAX) {
+		kprintf("devmgr: more than %d block devices; %s not registered\n",
+			BLOCKDEV_MAX, b->name);
+		return;
+	}
+	blockdevs[nblockdevs++] = b;
+	kprintf("devmgr: block device %s: %lu blocks of %u bytes\n", b->name,
+		b->block_count, b->block_size);
+}

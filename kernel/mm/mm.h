@@ -1,0 +1,26 @@
+/* kernel/mm/mm.h — physical pages and the kernel's page tables.
+ * capOS identity-maps: a kernel virtual address equals the physical one. */
+#ifndef CAPOS_MM_H
+#define CAPOS_MM_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* physical page allocator, fed by the UEFI memory map */
+void pmm_init(void);
+/* n contiguous zeroed pages, all below `limit` (0: anywhere); 0 if none */
+uint64_t page_alloc(size_t n, uint64_t limit);
+void page_free(uint64_t phys, size_t n);
+struct pmm_stats {
+	uint64_t total, used, peak; /* pages */
+};
+void pmm_stats(struct pmm_stats *s);
+
+/* own page tables: image text RX, rodata R+NX, data RW+NX, RAM RW+NX */
+void mm_init(void);
+/* an uncached, non-executable mapping of a device range (identity) */
+void *mm_map_mmio(uint64_t phys, size_t len);
+/* make one page not-present (guard pages) */
+void mm_unmap_page(uint64_t va);
+/* a stack of n pages with an unmapped guard page below it; returns its top */
+uint64_t mm_stack_alloc(size_t n);
+#endif

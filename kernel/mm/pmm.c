@@ -1,0 +1,102 @@
+/* kernel/mm/pmm.c — a bitmap page allocator over EfiConventionalMemory.
+ * Loader data (this image, the files read from the boot volume) and
+ * boot-services memory (the firmware stack we still run on until kmain
+ * switches) are never handed out. The bitmap itself lives in the first free
+ * region large enough to hold it. */
+#include <efi.h>
+
+#include "kernel/boot/boot_internal.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+
+static uint8_t *bitmap; /* 1 = used */
+static uint64_t npages, used, peak, total_free, hint;
+
+static bool bit(uint64_t i) { return bitmap[i / 8] >> (i % 8) & 1; }
+static void set(uint64_t i) { bitmap[i / 8] |= 1 << (i % 8); }
+static void clr(uint64_t i) { bitmap[i / 8] &= ~(1 << (i % 8)); }
+
+#define FOR_EACH_DESC(d)                                                       \
+	for (uint8_t *_p = boot_mmap.desc;                                     \
+	     _p < boot_mmap.desc + boot_mmap.size; _p += boot_mmap.desc_size)  \
+		for (EFI_MEMORY_DESCRIPTOR *d = (void *)_p; d; d = NULL)
+
+void pmm_init(void)
+{
+	uint64_t top = 0;
+	FOR_EACH_DESC(d)
+	if (d->Type == EfiConventionalMemory)
+		top = MAX(top, d->PhysicalStart + d->NumberOfPages * PAGE_SIZE);
+	npages = top / PAGE_SIZE;
+	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
+	FOR_EACH_DESC(d)
+	if (!bitmap && d->Type == EfiConventionalMemory &&
+	    d->NumberOfPages * PAGE_SIZE >= bytes && d->PhysicalStart >= 0x100000)
+		bitmap = (uint8_t *)d->PhysicalStart;
+	if (!bitmap)
+		panic("pmm: no room for the page bitmap");
+	memset(bitmap, 0xff, bytes);
+	FOR_EACH_DESC(d)
+	if (d->Type == EfiConventionalMemory)
+		for (uint64_t i = 0; i < d->NumberOfPages; i++) {
+			uint64_t pg = d->PhysicalStart / PAGE_SIZE + i;
+			/* page 0 stays reserved: a device address of 0 is
+			 * always a bug */
+			if (pg == 0)
+				continue;
+			clr(pg);
+			total_free++;
+		}
+	for (uint64_t i = 0; i < bytes / PAGE_SIZE; i++)
+		set((uint64_t)bitmap / PAGE_SIZE + i);
+	total_free -= bytes / PAGE_SIZE;
+	kprintf("mm: %lu KiB free in conventional memory, bitmap %lu KiB\n",
+		total_free * 4, bytes / 1024);
+}
+
+uint64_t page_alloc(size_t n, uint64_t limit)
+{
+	uint64_t end = npages;
+	if (limit && limit / PAGE_SIZE < end)
+		end = limit / PAGE_SIZE;
+	if (n == 0 || n > end)
+		return 0;
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t start = pass == 0 ? hint : 1;
+		for (uint64_t i = start; i + n <= end;) {
+			uint64_t run = 0;
+			while (run < n && !bit(i + run))
+				run++;
+			if (run == n) {
+				for (uint64_t j = 0; j < n; j++)
+					set(i + j);
+				used += n;
+				peak = MAX(peak, used);
+				hint = i + n;
+				memset((void *)(i * PAGE_SIZE), 0, n * PAGE_SIZE);
+				return i * PAGE_SIZE;
+			}
+			i += run + 1;
+		}
+	}
+	return 0;
+}
+
+void page_free(uint64_t phys, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		uint64_t pg = phys / PAGE_SIZE + j;
+		if (pg >= npages || !bit(pg))
+			panic("pmm: free of page 0x%lx that is not allocated",
+			      pg * PAGE_SIZE);
+		clr(pg);
+	}
+	used -= n;
+}
+
+void pmm_stats(struct pmm_stats *s)
+{
+	s->total = total_free;
+	s->used = used;
+	s->peak = peak;
+}

@@ -1,0 +1,129 @@
+/* kernel/pci/pci.c — enumerate every function through ECAM (PCIe Base 5.0
+ * §7.2.2), following bridges to their secondary buses; decode BARs and
+ * find the MSI, MSI-X and PCIe capabilities. Firmware has assigned bus
+ * numbers and BAR addresses; capOS keeps them. */
+#include "kernel/acpi/acpi.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+#include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
+
+#define PCI_MAX_DEVS 64
+struct pci_dev pci_devs[PCI_MAX_DEVS];
+unsigned pci_ndevs;
+
+int pci_bar_decode(struct pci_dev *d, int i);
+
+static volatile uint8_t *ecam_fn(const struct acpi_mcfg_seg *s, unsigned bus,
+				 unsigned dev, unsigned fn)
+{
+	uint64_t pa = s->base + ((uint64_t)(bus - s->bus_start) << 20 |
+				 dev << 15 | fn << 12);
+	return mm_map_mmio(pa, 4096);
+}
+
+static void pci_msix_init(struct pci_dev *d)
+{
+	char a[16];
+	uint16_t ctl = pci_cfg_read16(d, d->cap_msix + PCI_MSIX_FLAGS);
+	uint32_t tbl = pci_cfg_read32(d, d->cap_msix + PCI_MSIX_TABLE);
+	uint32_t pba = pci_cfg_read32(d, d->cap_msix + PCI_MSIX_PBA);
+	d->msix_size = (ctl & PCI_MSIX_FLAGS_QSIZE_MASK) + 1;
+	d->msix_table_bar = tbl & PCI_MSIX_BIR_MASK;
+	d->msix_table_off = tbl & ~PCI_MSIX_BIR_MASK;
+	d->msix_pba_bar = pba & PCI_MSIX_BIR_MASK;
+	d->msix_pba_off = pba & ~PCI_MSIX_BIR_MASK;
+	pci_addr_str(d, a, sizeof(a));
+	const struct pci_bar *b = d->msix_table_bar < 6 ? &d->bar[d->msix_table_bar]
+							: NULL;
+	uint64_t len = (uint64_t)d->msix_size * PCI_MSIX_ENTRY_SIZE;
+	if (!b || b->io || !b->size || d->msix_table_off + len > b->size) {
+		kprintf("pci %s: MSI-X table outside its BAR; MSI-X unused\n",
+			a);
+		d->cap_msix = 0;
+		d->msix_size = 0;
+		return;
+	}
+	d->msix_table = mm_map_mmio(b->base + d->msix_table_off, len);
+	/* every entry masked until a driver binds it (irq_bind) */
+	for (unsigned i = 0; i < d->msix_size; i++)
+		d->msix_table[i * 4 + PCI_MSIX_ENTRY_CTRL / 4] |=
+		    PCI_MSIX_ENTRY_CTRL_MASKBIT;
+}
+
+static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
+			 unsigned dev, unsigned fn, volatile uint8_t *cfg);
+
+static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus,
+			 int depth)
+{
+	if (bus < s->bus_start || bus > s->bus_end || depth > 16)
+		return;
+	for (unsigned dev = 0; dev < 32; dev++) {
+		volatile uint8_t *cfg = ecam_fn(s, bus, dev, 0);
+		if (*(volatile uint16_t *)cfg == 0xffff)
+			continue;
+		bool multi = cfg[PCI_HEADER_TYPE] & PCI_HEADER_MULTI;
+		for (unsigned fn = 0; fn < (multi ? 8u : 1u); fn++) {
+			volatile uint8_t *c = fn ? ecam_fn(s, bus, dev, fn) : cfg;
+			if (*(volatile uint16_t *)c == 0xffff)
+				continue;
+			pci_probe_fn(s, bus, dev, fn, c);
+			if ((c[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK) == 1) {
+				unsigned sec = c[PCI_SECONDARY_BUS];
+				if (sec > bus) /* a bridge never points back */
+					pci_scan_bus(s, sec, depth + 1);
+			}
+		}
+	}
+}
+
+static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
+			 unsigned dev, unsigned fn, volatile uint8_t *cfg)
+{
+	if (pci_ndevs == PCI_MAX_DEVS) {
+		kprintf("pci: more than %d functions; rest ignored\n",
+			PCI_MAX_DEVS);
+		return;
+	}
+	struct pci_dev *d = &pci_devs[pci_ndevs++];
+	memset(d, 0, sizeof(*d));
+	d->seg = s->seg;
+	d->bus = bus;
+	d->dev = dev;
+	d->fn = fn;
+	d->cfg = cfg;
+	d->vendor = pci_cfg_read16(d, PCI_VENDOR_ID);
+	d->device = pci_cfg_read16(d, PCI_DEVICE_ID);
+	d->revision = pci_cfg_read8(d, PCI_REVISION);
+	d->class_code = pci_cfg_read32(d, PCI_REVISION) >> 8;
+	d->header_type = pci_cfg_read8(d, PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK;
+	strlcpy(d->state, "unbound", sizeof(d->state));
+	if (d->header_type == 0) {
+		d->subsys_vendor = pci_cfg_read16(d, PCI_SUBSYS_VENDOR);
+		d->subsys_device = pci_cfg_read16(d, PCI_SUBSYS_ID);
+	}
+	unsigned nbars = d->header_type == 0 ? 6 : d->header_type == 1 ? 2 : 0;
+	uint16_t cmd = pci_cfg_read16(d, PCI_COMMAND);
+	pci_cfg_write16(d, PCI_COMMAND,
+			cmd & ~(PCI_COMMAND_MEM | PCI_COMMAND_IO));
+	for (unsigned i = 0; i < nbars;)
+		i += pci_bar_decode(d, i);
+	pci_cfg_write16(d, PCI_COMMAND, cmd);
+	d->cap_msi = pci_find_cap(d, PCI_CAP_ID_MSI, 0);
+	d->cap_pcie = pci_find_cap(d, PCI_CAP_ID_EXP, 0);
+	d->cap_msix = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);
+	if (d->cap_msix)
+		pci_msix_init(d);
+}
+
+void pci_init(void)
+{
+	if (acpi_necam == 0) {
+		kprintf("pci: no MCFG (ECAM) table; no PCI devices\n");
+		return;
+	}
+	for (unsigned i = 0; i < acpi_necam; i++)
+		pci_scan_bus(&acpi_ecam[i], acpi_ecam[i].bus_start, 0);
+	kprintf("pci: %u functions found through ECAM\n", pci_ndevs);
+}

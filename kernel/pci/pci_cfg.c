@@ -1,0 +1,122 @@
+/* kernel/pci/pci_cfg.c — configuration-space access, the capability walk and
+ * BAR decode. Pure over d->cfg (a 4 KiB ECAM window; in host tests, a
+ * buffer), so tests/host checks the walk against loops and bad pointers. */
+#include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
+
+uint8_t pci_cfg_read8(const struct pci_dev *d, uint16_t off)
+{
+	return off < 4096 ? d->cfg[off] : 0xff;
+}
+
+uint16_t pci_cfg_read16(const struct pci_dev *d, uint16_t off)
+{
+	return off <= 4094 && !(off & 1) ? *(volatile uint16_t *)(d->cfg + off)
+					 : 0xffff;
+}
+
+uint32_t pci_cfg_read32(const struct pci_dev *d, uint16_t off)
+{
+	return off <= 4092 && !(off & 3) ? *(volatile uint32_t *)(d->cfg + off)
+					 : 0xffffffffu;
+}
+
+void pci_cfg_write16(const struct pci_dev *d, uint16_t off, uint16_t v)
+{
+	if (off <= 4094 && !(off & 1))
+		*(volatile uint16_t *)(d->cfg + off) = v;
+}
+
+void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v)
+{
+	if (off <= 4092 && !(off & 3))
+		*(volatile uint32_t *)(d->cfg + off) = v;
+}
+
+/* The list lives in the first 256 bytes; every pointer must be dword
+ * aligned, past the header and inside that space, and a list longer than
+ * (256 - 64) / 4 entries must contain a loop. */
+#define CAP_MAX_STEPS 48
+
+uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
+{
+	if (!(pci_cfg_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
+		return 0;
+	uint8_t p = from ? pci_cfg_read8(d, from + 1)
+			 : pci_cfg_read8(d, PCI_CAP_PTR);
+	for (int steps = 0; p; steps++) {
+		if (steps == CAP_MAX_STEPS || p < 0x40 || (p & 3)) {
+			char a[16];
+			pci_addr_str(d, a, sizeof(a));
+			kprintf("pci %s: capability list %s at 0x%x; walk "
+				"stopped\n",
+				a, steps == CAP_MAX_STEPS ? "loops" : "points wild",
+				p);
+			return 0;
+		}
+		if (pci_cfg_read8(d, p) == id)
+			return p;
+		p = pci_cfg_read8(d, p + 1);
+	}
+	return 0;
+}
+
+void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
+{
+	ksnprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
+}
+
+/* size BAR i with decode off (PCI 3.0 §6.2.5.1). Returns how many BAR
+ * registers it used (2 for a 64-bit BAR). */
+int pci_bar_decode(struct pci_dev *d, int i)
+{
+	uint16_t off = PCI_BAR0 + 4 * i;
+	uint32_t lo = pci_cfg_read32(d, off), hi = 0, mlo, mhi = 0xffffffffu;
+	struct pci_bar *b = &d->bar[i];
+	memset(b, 0, sizeof(*b));
+	b->io = lo & PCI_BAR_IO;
+	b->is64 = !b->io && FIELD_GET(PCI_BAR_TYPE, lo) == PCI_BAR_TYPE_64;
+	b->prefetch = !b->io && (lo & PCI_BAR_PREFETCH);
+	if (b->is64 && i == 5) {
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: 64-bit BAR5 has no upper half; ignored\n", a);
+		b->is64 = false;
+		return 1;
+	}
+	pci_cfg_write32(d, off, 0xffffffffu);
+	mlo = pci_cfg_read32(d, off);
+	pci_cfg_write32(d, off, lo);
+	if (b->is64) {
+		hi = pci_cfg_read32(d, off + 4);
+		pci_cfg_write32(d, off + 4, 0xffffffffu);
+		mhi = pci_cfg_read32(d, off + 4);
+		pci_cfg_write32(d, off + 4, hi);
+	}
+	uint64_t mask = (uint64_t)mhi << 32 | (mlo & (b->io ? ~3u : ~15u));
+	if (!b->is64)
+		mask |= 0xffffffff00000000ull;
+	b->base = ((uint64_t)hi << 32 | lo) & (b->io ? ~3ull : ~15ull);
+	b->size = (mlo == 0 || mlo == 0xffffffffu) && !b->is64 ? 0 : ~mask + 1;
+	if (b->io)
+		b->size &= 0xffff;
+	if (b->size == 0 && b->base) {
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: BAR%d programmed at 0x%lx but sizes to zero; "
+			"ignored\n",
+			a, i, b->base);
+		b->base = 0;
+	}
+	return b->is64 ? 2 : 1;
+}
+
+void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
+{
+	uint16_t c = pci_cfg_read16(d, PCI_COMMAND);
+	c = mem ? c | PCI_COMMAND_MEM : c & ~PCI_COMMAND_MEM;
+	c = io ? c | PCI_COMMAND_IO : c & ~PCI_COMMAND_IO;
+	c = bus_master ? c | PCI_COMMAND_MASTER : c & ~PCI_COMMAND_MASTER;
+	pci_cfg_write16(d, PCI_COMMAND, c | PCI_COMMAND_INTX_DISABLE);
+}

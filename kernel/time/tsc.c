@@ -1,0 +1,84 @@
+/* kernel/time/tsc.c — a monotonic clock from the TSC, calibrated once
+ * against the ACPI PM timer (3.579545 MHz, ACPI 6.5 §4.8.3.3) or, without
+ * one, the HPET main counter (IA-PC HPET spec §2.3.7). */
+#include "kernel/acpi/acpi.h"
+#include "kernel/cpu/io.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+#include "kernel/time/time.h"
+
+#define PM_TIMER_HZ 3579545ull
+#define HPET_CAP 0x000
+#define HPET_CFG 0x010
+#define HPET_COUNTER 0x0f0
+#define HPET_CFG_ENABLE 1ull
+
+static uint64_t tsc_hz = 1000000000ull; /* until calibrated */
+
+uint64_t time_tsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+uint64_t time_tsc_hz(void) { return tsc_hz; }
+
+/* ticks of the reference clock, its frequency, and its width mask */
+static uint64_t ref_read(int src, volatile uint64_t *hpet)
+{
+	return src == 1 ? inl(acpi_pm_timer_port) : hpet[HPET_COUNTER / 8];
+}
+
+int time_calibrate(void)
+{
+	volatile uint64_t *hpet = NULL;
+	uint64_t ref_hz, mask;
+	int src;
+	if (acpi_pm_timer_port) {
+		src = 1;
+		ref_hz = PM_TIMER_HZ;
+		mask = 0xffffff; /* 24 bits are always implemented */
+	} else if (acpi_hpet_base) {
+		src = 2;
+		hpet = mm_map_mmio(acpi_hpet_base, 4096);
+		uint64_t period_fs = hpet[HPET_CAP / 8] >> 32;
+		if (!hpet || period_fs == 0 || period_fs > 100000000ull)
+			return -1;
+		ref_hz = 1000000000000000ull / period_fs;
+		mask = ~0ull;
+		hpet[HPET_CFG / 8] |= HPET_CFG_ENABLE;
+	} else {
+		kprintf("time: no PM timer and no HPET; TSC assumed 1 GHz\n");
+		return -1;
+	}
+	/* 20 ms of the reference clock */
+	uint64_t want = ref_hz / 50, r0 = ref_read(src, hpet), t0 = time_tsc();
+	uint64_t r1, t1;
+	for (;;) {
+		r1 = ref_read(src, hpet);
+		t1 = time_tsc();
+		if (((r1 - r0) & mask) >= want)
+			break;
+	}
+	tsc_hz = (t1 - t0) * ref_hz / ((r1 - r0) & mask);
+	kprintf("time: TSC %lu kHz (calibrated against %s)\n", tsc_hz / 1000,
+		src == 1 ? "ACPI PM timer" : "HPET");
+	return 0;
+}
+
+uint64_t time_now_ns(void)
+{
+	/* split so nothing overflows 64 bits for TSC rates below 18 GHz */
+	uint64_t t = time_tsc();
+	return t / tsc_hz * 1000000000ull + t % tsc_hz * 1000000000ull / tsc_hz;
+}
+
+uint64_t time_now_us(void) { return time_now_ns() / 1000; }
+
+void time_delay_us(uint64_t us)
+{
+	uint64_t end = time_now_us() + us;
+	while (time_now_us() < end)
+		__asm__ volatile("pause");
+}
