@@ -5,9 +5,11 @@
 #include "kernel/devmgr/devmgr.h"
 
 extern const struct driver edu_driver;
+extern const struct driver virtio_net_driver;
 
 const struct driver *const devmgr_drivers[] = {
     &edu_driver,
+    &virtio_net_driver,
 };
 const unsigned devmgr_ndrivers =
     sizeof(devmgr_drivers) / sizeof(devmgr_drivers[0]);
