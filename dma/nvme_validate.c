@@ -391,6 +391,7 @@ static enum nvme_verdict val_io(struct gcache *c, const struct nvme_sqe *cmd,
 		uint32_t nlb0 = FIELD_GET(NVME_RW_NLB, cmd->cdw12);
 		uint64_t len = nvme_val_xfer_bytes(ns, nlb0);
 		REFUSE_IF(len == 0, NVME_V_LEN_WRAPS);
+		REFUSE_IF(len > c->p->max_xfer, NVME_V_XFER_EXCEEDS_MDTS);
 		v = val_mptr(c, cmd, (uint64_t)(nlb0 + 1) * ns->md_bytes, res);
 		if (v != NVME_V_ACCEPT)
 			return v;

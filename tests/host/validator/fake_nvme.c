@@ -1,0 +1,258 @@
+/* tests/host/validator/fake_nvme.c — see fake_nvme.h */
+#include "fake_nvme.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PS 4096u
+
+void fake_nvme_init(struct fake_nvme *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->lba_bytes = 512;
+	f->fail_alloc_after = -1;
+}
+
+static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
+{
+	struct fake_nvme *f = ctx;
+	if (index < 2 * FAKE_QMAX)
+		f->db[index] = value;
+	f->ndoorbells++;
+}
+
+static int env_shadow_alloc(void *ctx, size_t len, struct dma_buf *out)
+{
+	struct fake_nvme *f = ctx;
+	if (f->fail_alloc_after >= 0 &&
+	    f->shadow_allocs >= (unsigned)f->fail_alloc_after)
+		return -1;
+	size_t n = (len + PS - 1) & ~(size_t)(PS - 1);
+	void *p = aligned_alloc(PS, n);
+	if (!p)
+		return -1;
+	memset(p, 0, n);
+	out->va = p;
+	out->iova = (uint64_t)(uintptr_t)p;
+	out->len = n;
+	f->shadow_allocs++;
+	f->shadow_bytes += n;
+	return 0;
+}
+
+static void env_shadow_free(void *ctx, struct dma_buf *b)
+{
+	struct fake_nvme *f = ctx;
+	f->shadow_bytes -= b->len;
+	f->shadow_allocs--;
+	free(b->va);
+}
+
+static void *env_drv_va(void *ctx, uint64_t iova, size_t len)
+{
+	(void)ctx, (void)len;
+	return (void *)(uintptr_t)iova;
+}
+
+void fake_nvme_env(struct fake_nvme *f, struct nvme_gate_env *env)
+{
+	env->ctx = f;
+	env->doorbell = env_doorbell;
+	env->shadow_alloc = env_shadow_alloc;
+	env->shadow_free = env_shadow_free;
+	env->drv_va = env_drv_va;
+}
+
+void fake_nvme_admin(struct fake_nvme *f, uint64_t asq, uint64_t acq,
+		     uint16_t entries)
+{
+	f->sq[0].base = asq;
+	f->sq[0].size = entries;
+	f->sq[0].head = 0;
+	f->sq[0].cqid = 0;
+	f->sq[0].live = true;
+	f->cq[0].base = acq;
+	f->cq[0].size = entries;
+	f->cq[0].tail = 0;
+	f->cq[0].phase = 1;
+	f->cq[0].live = true;
+}
+
+static void touch(struct fake_nvme *f, uint64_t a, uint64_t len, bool write)
+{
+	if (f->touch)
+		f->touch(f->touch_ctx, a, len, write);
+}
+
+/* move len bytes between buf and the PRPs of cmd; to_host: device writes */
+static void seg(struct fake_nvme *f, uint64_t a, uint8_t *buf, uint64_t n,
+		bool to_host)
+{
+	touch(f, a, n, to_host);
+	if (to_host)
+		memcpy((void *)(uintptr_t)a, buf, n);
+	else
+		memcpy(buf, (void *)(uintptr_t)a, n);
+}
+
+static void prp_xfer(struct fake_nvme *f, const struct nvme_sqe *c,
+		     uint8_t *buf, uint64_t len, bool to_host)
+{
+	uint64_t done = PS - (c->prp1 % PS);
+	if (done > len)
+		done = len;
+	seg(f, c->prp1, buf, done, to_host);
+	if (done == len)
+		return;
+	if (len - done <= PS) {
+		seg(f, c->prp2, buf + done, len - done, to_host);
+		return;
+	}
+	uint64_t slot = c->prp2;
+	while (done < len) {
+		uint64_t rem = len - done;
+		uint64_t left = (rem + PS - 1) / PS;
+		if (slot % PS == PS - 8 && left > 1) { /* chain */
+			touch(f, slot, 8, false);
+			slot = *(uint64_t *)(uintptr_t)slot;
+		}
+		touch(f, slot, 8, false);
+		uint64_t a = *(uint64_t *)(uintptr_t)slot;
+		slot += 8;
+		uint64_t n = rem < PS ? rem : PS;
+		seg(f, a, buf + done, n, to_host);
+		done += n;
+	}
+}
+
+static void post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,
+		 uint16_t cid, uint16_t status, uint32_t dw0)
+{
+	if (cqid >= FAKE_QMAX || !f->cq[cqid].live)
+		return;
+	struct nvme_cqe *q = (struct nvme_cqe *)(uintptr_t)f->cq[cqid].base;
+	struct nvme_cqe *e = &q[f->cq[cqid].tail];
+	touch(f, (uint64_t)(uintptr_t)e, sizeof(*e), true);
+	e->dw0 = dw0;
+	e->dw1 = 0;
+	e->sqhd = sqid < FAKE_QMAX ? f->sq[sqid].head : 0;
+	e->sqid = sqid;
+	e->cid = cid;
+	e->status = (uint16_t)((status & ~1u) | f->cq[cqid].phase);
+	if (++f->cq[cqid].tail == f->cq[cqid].size) {
+		f->cq[cqid].tail = 0;
+		f->cq[cqid].phase ^= 1;
+	}
+}
+
+void fake_nvme_post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,
+		    uint16_t cid, uint16_t status)
+{
+	post(f, cqid, sqid, cid, status, 0);
+}
+
+static uint16_t exec_admin(struct fake_nvme *f, const struct nvme_sqe *c,
+			   uint32_t *dw0)
+{
+	uint8_t buf[4096];
+	uint16_t q = (uint16_t)(c->cdw10 & 0xffff);
+	uint16_t qs = (uint16_t)((c->cdw10 >> 16) + 1);
+	switch (nvme_sqe_opc(c)) {
+	case NVME_ADM_IDENTIFY:
+		memset(buf, 0, sizeof(buf));
+		if ((c->cdw10 & 0xff) == NVME_CNS_CTRL) {
+			memcpy(buf + NVME_IDCTL_MN, "FAKE NVMe", 9);
+			buf[NVME_IDCTL_MDTS] = 5;
+			buf[NVME_IDCTL_NN] = 1;
+		} else if ((c->cdw10 & 0xff) == NVME_CNS_NS && c->nsid == 1) {
+			buf[0] = 0x00;
+			buf[1] = 0x08; /* 2048 blocks */
+			buf[NVME_IDNS_LBAF + 2] = 9;
+		}
+		prp_xfer(f, c, buf, 4096, true);
+		return 0;
+	case NVME_ADM_CREATE_CQ:
+		if (!q || q >= FAKE_QMAX || f->cq[q].live)
+			return 0x2 | (1 << 9); /* sct 1 sc 1 shifted below */
+		f->cq[q].base = c->prp1;
+		f->cq[q].size = qs;
+		f->cq[q].tail = 0;
+		f->cq[q].phase = 1;
+		f->cq[q].live = true;
+		return 0;
+	case NVME_ADM_CREATE_SQ: {
+		uint16_t cq = (uint16_t)(c->cdw11 >> 16);
+		if (!q || q >= FAKE_QMAX || f->sq[q].live || cq >= FAKE_QMAX ||
+		    !f->cq[cq].live)
+			return (uint16_t)(1u << 1 | 1u << 9);
+		f->sq[q].base = c->prp1;
+		f->sq[q].size = qs;
+		f->sq[q].head = 0;
+		f->sq[q].cqid = cq;
+		f->sq[q].live = true;
+		return 0;
+	}
+	case NVME_ADM_DELETE_SQ:
+		if (q < FAKE_QMAX)
+			f->sq[q].live = false;
+		return 0;
+	case NVME_ADM_DELETE_CQ:
+		if (q < FAKE_QMAX)
+			f->cq[q].live = false;
+		return 0;
+	case NVME_ADM_SET_FEATURES:
+		*dw0 = c->cdw11;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static uint16_t exec_io(struct fake_nvme *f, const struct nvme_sqe *c)
+{
+	uint64_t slba = c->cdw10 | ((uint64_t)c->cdw11 << 32);
+	uint64_t len = ((uint64_t)(c->cdw12 & 0xffff) + 1) * f->lba_bytes;
+	uint64_t off = slba * f->lba_bytes;
+	switch (nvme_sqe_opc(c)) {
+	case NVME_IO_READ:
+	case NVME_IO_WRITE:
+		if (off > FAKE_DISK_BYTES || len > FAKE_DISK_BYTES - off)
+			return (uint16_t)(NVME_SC_LBA_RANGE << 1);
+		prp_xfer(f, c, f->disk + off, len,
+			 nvme_sqe_opc(c) == NVME_IO_READ);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+unsigned fake_nvme_step(struct fake_nvme *f)
+{
+	unsigned n = 0;
+	for (unsigned q = 0; q < FAKE_QMAX; q++) {
+		if (!f->sq[q].live)
+			continue;
+		while (f->sq[q].live && f->sq[q].head != f->db[2 * q] &&
+		       f->db[2 * q] < f->sq[q].size) {
+			struct nvme_sqe c;
+			uint64_t a = f->sq[q].base + (uint64_t)f->sq[q].head * 64;
+			touch(f, a, 64, false);
+			memcpy(&c, (void *)(uintptr_t)a, 64);
+			f->sq[q].head = (uint16_t)((f->sq[q].head + 1) %
+						   f->sq[q].size);
+			if (f->nlog < 256)
+				f->log[f->nlog++] = c;
+			uint32_t dw0 = 0;
+			uint16_t st = q == 0 ? exec_admin(f, &c, &dw0)
+					     : exec_io(f, &c);
+			if (f->next_status) {
+				st = f->next_status;
+				f->next_status = 0;
+			}
+			post(f, f->sq[q].cqid, (uint16_t)q, nvme_sqe_cid(&c),
+			     st, dw0);
+			n++;
+		}
+	}
+	return n;
+}

@@ -1,0 +1,612 @@
+/* tests/host/validator/test_validator.c — one test per validator rule and
+ * its boundaries (dma/nvme_validate.c). Device addresses are host addresses
+ * inside an arena: owner 1 holds [0, 2 MiB), owner 2 [2, 3 MiB), and the
+ * last MiB is nobody's. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dma/nvme_validate.h"
+
+#define MIB (1u << 20)
+#define OWNER 1
+static uint8_t *arena;
+static uint64_t A; /* arena device address */
+static struct grant_table gt;
+static int gslot;
+static uint32_t ggen;
+static struct nvme_val_policy pol;
+static uint64_t listbuf[NVME_VAL_LIST_MAX];
+static unsigned nfetch;
+
+static bool fetch(void *ctx, uint64_t iova, uint64_t *dst, uint32_t n)
+{
+	(void)ctx;
+	/* the validator grant-checked the list page before asking */
+	assert_true(grant_covers(&gt, OWNER, iova, (uint64_t)n * 8));
+	memcpy(dst, (void *)(uintptr_t)iova, (size_t)n * 8);
+	nfetch++;
+	return true;
+}
+static const struct nvme_val_list list = {.fetch = fetch, .out = listbuf};
+
+static int setup(void **state)
+{
+	(void)state;
+	arena = aligned_alloc(4096, 4 * MIB);
+	assert_non_null(arena);
+	memset(arena, 0, 4 * MIB);
+	A = (uint64_t)(uintptr_t)arena;
+	memset(&gt, 0, sizeof(gt));
+	gslot = grant_add(&gt, OWNER, A, 2 * MIB, &ggen);
+	assert_true(gslot >= 0);
+	assert_true(grant_add(&gt, 2, A + 2 * MIB, MIB, NULL) >= 0);
+	memset(&pol, 0, sizeof(pol));
+	pol.grants = &gt;
+	pol.owner = OWNER;
+	pol.page_shift = 12;
+	pol.max_xfer = 128 * 1024;
+	pol.qid_max = 8;
+	pol.qsize_max = 1024;
+	pol.iv_max = 4;
+	pol.nns = 2;
+	pol.ns[0] = (struct nvme_ns_policy){.nsid = 1, .lba_bytes = 512};
+	pol.ns[1] = (struct nvme_ns_policy){
+	    .nsid = 2, .lba_bytes = 4096, .md_bytes = 8};
+	nfetch = 0;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(arena);
+	return 0;
+}
+
+static struct nvme_sqe rw(uint8_t opc, uint32_t nsid, uint64_t prp1,
+			  uint64_t prp2, uint32_t nlb0)
+{
+	struct nvme_sqe c = {0};
+	c.cdw0 = opc | (0x1234u << 16);
+	c.nsid = nsid;
+	c.prp1 = prp1;
+	c.prp2 = prp2;
+	c.cdw12 = nlb0;
+	return c;
+}
+
+static struct nvme_sqe adm(uint8_t opc, uint64_t prp1)
+{
+	struct nvme_sqe c = {0};
+	c.cdw0 = opc | (7u << 16);
+	c.prp1 = prp1;
+	return c;
+}
+
+static enum nvme_verdict io(const struct nvme_sqe *c,
+			    struct nvme_val_result *r)
+{
+	return nvme_validate(&pol, NVME_QT_IO, c, &list, r);
+}
+static enum nvme_verdict ad(const struct nvme_sqe *c,
+			    struct nvme_val_result *r)
+{
+	return nvme_validate(&pol, NVME_QT_ADMIN, c, &list, r);
+}
+
+/* ---- basics ------------------------------------------------------------- */
+static void t_accept_4k_read(void **s)
+{
+	(void)s;
+	struct nvme_val_result r;
+	struct nvme_sqe c = rw(NVME_IO_READ, 1, A + 8192, 0xdead000, 7);
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.kind, NVME_DATA_PRP1);
+	assert_int_equal(r.xfer, 4096);
+	assert_false(r.uses_mptr);
+}
+
+static void t_names_distinct(void **s)
+{
+	(void)s;
+	for (int i = 0; i < NVME_V_NREASONS; i++) {
+		const char *a = nvme_verdict_name((enum nvme_verdict)i);
+		assert_string_not_equal(a, "unknown");
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(
+			    a, nvme_verdict_name((enum nvme_verdict)j));
+	}
+	assert_string_equal(nvme_verdict_name(NVME_V_NREASONS), "unknown");
+	struct nvme_val_stats st = {0};
+	nvme_val_count(&st, NVME_V_HMB);
+	nvme_val_count(&st, NVME_V_HMB);
+	char buf[2048];
+	int n = nvme_val_stats_json(&st, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n < sizeof(buf));
+	assert_non_null(strstr(buf, "\"hmb\":2"));
+	assert_non_null(strstr(buf, "\"accept\":0"));
+	/* truncation still reports the wanted length */
+	char small[8];
+	assert_int_equal(nvme_val_stats_json(&st, small, sizeof(small)), n);
+}
+
+/* ---- opcode policy ------------------------------------------------------ */
+static void t_admin_forbidden(void **s)
+{
+	(void)s;
+	const uint8_t bad[] = {
+	    NVME_ADM_FORMAT_NVM,    NVME_ADM_SANITIZE,    NVME_ADM_FW_COMMIT,
+	    NVME_ADM_FW_DOWNLOAD,   NVME_ADM_NS_MGMT,     NVME_ADM_NS_ATTACH,
+	    NVME_ADM_SECURITY_SEND, NVME_ADM_SECURITY_RECV, NVME_ADM_VIRT_MGMT,
+	    NVME_ADM_MI_SEND,       NVME_ADM_MI_RECV,     NVME_ADM_SELF_TEST,
+	    NVME_ADM_DIRECTIVE_SEND, NVME_ADM_DIRECTIVE_RECV,
+	    NVME_ADM_GET_LBA_STATUS, 0xc0, 0xff, 0x03, 0x7f};
+	for (size_t i = 0; i < sizeof(bad); i++) {
+		struct nvme_sqe c = adm(bad[i], A);
+		assert_int_equal(ad(&c, NULL), NVME_V_OPCODE_FORBIDDEN);
+	}
+	struct nvme_sqe c = adm(NVME_ADM_DBBUF_CONFIG, A);
+	c.prp2 = A + 4096;
+	assert_int_equal(ad(&c, NULL), NVME_V_DBBUF_CONFIG);
+}
+
+static void t_admin_allowed(void **s)
+{
+	(void)s;
+	struct nvme_val_result r;
+	struct nvme_sqe c = adm(NVME_ADM_IDENTIFY, A);
+	c.cdw10 = NVME_CNS_CTRL;
+	assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.kind, NVME_DATA_PRP1);
+	c = adm(NVME_ADM_ASYNC_EVENT, 0);
+	assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.kind, NVME_DATA_NONE);
+	c = adm(NVME_ADM_KEEP_ALIVE, 0);
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	c = adm(NVME_ADM_ABORT, 0);
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT); /* admin SQ */
+	c.cdw10 = 3; /* SQ 3 does not exist */
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_ID_NOT_GRANTED);
+	/* I/O opcodes are not admin opcodes and vice versa */
+	c = rw(NVME_IO_READ, 1, A, 0, 0);
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT); /* 0x02 = Get Log */
+	c = adm(NVME_ADM_IDENTIFY, A);
+	c.nsid = 1;
+	assert_int_equal(io(&c, NULL), NVME_V_OPCODE_FORBIDDEN);
+}
+
+static void t_io_forbidden(void **s)
+{
+	(void)s;
+	const uint8_t bad[] = {NVME_IO_WRITE_UNCOR, NVME_IO_VERIFY,
+			       NVME_IO_RESV_REGISTER, NVME_IO_RESV_REPORT,
+			       NVME_IO_RESV_ACQUIRE,  NVME_IO_RESV_RELEASE,
+			       0x79, 0x7a, 0x7d, 0x80, 0xff};
+	for (size_t i = 0; i < sizeof(bad); i++) {
+		struct nvme_sqe c = rw(bad[i], 1, A, 0, 0);
+		assert_int_equal(io(&c, NULL), NVME_V_OPCODE_FORBIDDEN);
+	}
+}
+
+static void t_fused_sgl(void **s)
+{
+	(void)s;
+	struct nvme_sqe c = rw(NVME_IO_READ, 1, A, 0, 0);
+	c.cdw0 |= 1u << NVME_CDW0_FUSE_SHIFT;
+	assert_int_equal(io(&c, NULL), NVME_V_FUSED);
+	c = rw(NVME_IO_COMPARE, 1, A, 0, 0);
+	c.cdw0 |= 2u << NVME_CDW0_FUSE_SHIFT;
+	assert_int_equal(io(&c, NULL), NVME_V_FUSED);
+	for (uint32_t psdt = 1; psdt <= 3; psdt++) {
+		c = rw(NVME_IO_READ, 1, A, 0, 0);
+		c.cdw0 |= psdt << NVME_CDW0_PSDT_SHIFT;
+		assert_int_equal(io(&c, NULL), NVME_V_PSDT_SGL);
+		c = adm(NVME_ADM_IDENTIFY, A);
+		c.cdw0 |= psdt << NVME_CDW0_PSDT_SHIFT;
+		assert_int_equal(ad(&c, NULL), NVME_V_PSDT_SGL);
+	}
+}
+
+static void t_features(void **s)
+{
+	(void)s;
+	struct nvme_val_result r;
+	struct nvme_sqe c = adm(NVME_ADM_SET_FEATURES, 0);
+	c.cdw10 = NVME_FID_HMB;
+	c.cdw11 = 1;
+	c.cdw13 = (uint32_t)(A + 3 * MIB); /* descriptor list */
+	assert_int_equal(ad(&c, NULL), NVME_V_HMB);
+	c.cdw0 = NVME_ADM_GET_FEATURES;
+	assert_int_equal(ad(&c, NULL), NVME_V_HMB);
+	c = adm(NVME_ADM_SET_FEATURES, 0);
+	c.cdw10 = 0x7f;
+	assert_int_equal(ad(&c, NULL), NVME_V_FEATURE_FORBIDDEN);
+	c.cdw10 = NVME_FID_NUM_QUEUES; /* no data: PRPs ignored */
+	c.prp1 = A + 3 * MIB;
+	assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.kind, NVME_DATA_NONE);
+	/* Timestamp moves 8 bytes: the last 8 bytes of the grant are fine,
+	 * one byte further is not */
+	c.cdw10 = NVME_FID_TIMESTAMP;
+	c.prp1 = A + 2 * MIB - 8;
+	assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.xfer, 8);
+	c.prp1 = A + 2 * MIB - 4; /* the last 4 bytes spill onto PRP2 */
+	assert_int_equal(ad(&c, NULL), NVME_V_PRP2_OUT_OF_GRANT);
+	c.cdw10 = NVME_FID_LBA_RANGE; /* 4096 bytes: page crossing */
+	c.prp1 = A + 0x800;
+	c.prp2 = A + 0x1000;
+	assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.kind, NVME_DATA_PRP2_PAGE);
+}
+
+static void t_nsid(void **s)
+{
+	(void)s;
+	const uint32_t bad[] = {0, 3, 0x10000, NVME_NSID_ALL};
+	for (size_t i = 0; i < 4; i++) {
+		struct nvme_sqe c = rw(NVME_IO_READ, bad[i], A, 0, 0);
+		assert_int_equal(io(&c, NULL), NVME_V_NSID_NOT_GRANTED);
+		c = rw(NVME_IO_FLUSH, bad[i], 0, 0, 0);
+		assert_int_equal(io(&c, NULL), NVME_V_NSID_NOT_GRANTED);
+	}
+	struct nvme_sqe c = rw(NVME_IO_FLUSH, 1, 0, 0, 0);
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+}
+
+/* ---- PRP1 / PRP2 -------------------------------------------------------- */
+static void t_prp1(void **s)
+{
+	(void)s;
+	struct nvme_sqe c = rw(NVME_IO_READ, 1, A + 2, 0, 0);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_MISALIGNED);
+	c.prp1 = A + 1;
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_MISALIGNED);
+	c.prp1 = A + 4; /* dword aligned offset: fine */
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	/* 512 bytes ending exactly at the grant's end, and one dword on */
+	c.prp1 = A + 2 * MIB - 512;
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	c.prp1 = A + 2 * MIB - 508; /* crosses into the next page: PRP2 */
+	assert_int_equal(io(&c, NULL), NVME_V_PRP2_OUT_OF_GRANT);
+	/* a grant whose end is not page aligned: one byte in, one out */
+	assert_true(grant_add(&gt, 3, A + 3 * MIB, 1000, NULL) >= 0);
+	struct nvme_val_policy p3 = pol;
+	p3.owner = 3;
+	c.prp1 = A + 3 * MIB + 488;
+	assert_int_equal(nvme_validate(&p3, NVME_QT_IO, &c, &list, NULL),
+			 NVME_V_ACCEPT);
+	c.prp1 = A + 3 * MIB + 492;
+	assert_int_equal(nvme_validate(&p3, NVME_QT_IO, &c, &list, NULL),
+			 NVME_V_PRP1_OUT_OF_GRANT);
+	c.prp1 = A - 4; /* one dword before the grant */
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_OUT_OF_GRANT);
+	c.prp1 = A + 2 * MIB; /* owner 2's memory */
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_OUT_OF_GRANT);
+	c.prp1 = 0;
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_OUT_OF_GRANT);
+}
+
+static void t_prp2_page(void **s)
+{
+	(void)s;
+	struct nvme_val_result r;
+	/* 4 KiB at offset 0x200: the tail is on PRP2's page */
+	struct nvme_sqe c = rw(NVME_IO_READ, 1, A + 0x200, A + 0x5000, 7);
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.kind, NVME_DATA_PRP2_PAGE);
+	c.prp2 = A + 0x5200;
+	assert_int_equal(io(&c, NULL), NVME_V_PRP2_MISALIGNED);
+	c.prp2 = A + 0x5004;
+	assert_int_equal(io(&c, NULL), NVME_V_PRP2_MISALIGNED);
+	c.prp2 = A + 2 * MIB; /* owner 2 */
+	assert_int_equal(io(&c, NULL), NVME_V_PRP2_OUT_OF_GRANT);
+	/* the second page only needs its first 0x200 bytes: a PRP2 page at
+	 * the grant's last page start is fine */
+	c.prp2 = A + 2 * MIB - 4096;
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	/* exactly 8 KiB page aligned: two pages, PRP2 a data page */
+	c = rw(NVME_IO_WRITE, 1, A, A + 0x3000, 15);
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.kind, NVME_DATA_PRP2_PAGE);
+	assert_int_equal(nfetch, 0);
+}
+
+static void t_wrap(void **s)
+{
+	(void)s;
+	/* PRP1 in the last dword of the address space: first chunk wraps */
+	struct nvme_sqe c = rw(NVME_IO_READ, 1, UINT64_MAX - 3, 0, 0);
+	assert_int_equal(io(&c, NULL), NVME_V_LEN_WRAPS);
+	/* a grant may not wrap, and a range may not wrap past 2^64 */
+	struct grant_table t = {0};
+	const uint64_t top = UINT64_MAX - 4095; /* the last page */
+	/* a range ending at 2^64 is refused like a wrapping one */
+	assert_int_equal(grant_add(&t, 1, top, 4096, NULL), -1);
+	assert_true(grant_add(&t, 1, top - 4096, 4096, NULL) >= 0);
+	assert_true(grant_covers(&t, 1, top - 4096, 4096));
+	assert_false(grant_covers(&t, 1, top - 4096, 4097));
+	assert_false(grant_covers(&t, 1, UINT64_MAX, 2));
+	assert_false(grant_covers(&t, 1, top - 4096, 0));
+	struct nvme_val_policy p2 = pol;
+	p2.grants = &t;
+	c = rw(NVME_IO_READ, 1, top - 4096, 0, 7);
+	assert_int_equal(nvme_validate(&p2, NVME_QT_IO, &c, &list, NULL),
+			 NVME_V_ACCEPT);
+	c.prp1 = top + 0x200; /* the first chunk runs to 2^64 */
+	assert_int_equal(nvme_validate(&p2, NVME_QT_IO, &c, &list, NULL),
+			 NVME_V_LEN_WRAPS);
+	/* NLB+1 at the 16-bit maximum times a 4 KiB LBA is 256 MiB: MDTS */
+	c = rw(NVME_IO_READ, 2, A, 0, 0xffff);
+	assert_int_equal(io(&c, NULL), NVME_V_XFER_EXCEEDS_MDTS);
+	struct nvme_ns_policy huge = {.nsid = 1, .lba_bytes = 0xffffffffu};
+	assert_int_equal(nvme_val_xfer_bytes(&huge, 0xffff),
+			 0x10000ull * 0xffffffffull);
+}
+
+static void t_stale_generation(void **s)
+{
+	(void)s;
+	struct nvme_sqe c = rw(NVME_IO_READ, 1, A + 4096, 0, 7);
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	assert_true(grant_revoke(&gt, gslot, ggen));
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_OUT_OF_GRANT);
+	assert_false(grant_revoke(&gt, gslot, ggen)); /* stale */
+	assert_false(grant_live(&gt, gslot, ggen));
+	uint32_t gen2;
+	int slot2 = grant_add(&gt, OWNER, A, 2 * MIB, &gen2);
+	assert_int_equal(slot2, gslot); /* slot reused, generation not */
+	assert_int_not_equal(gen2, ggen);
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	/* a grant of another owner never covers */
+	assert_false(grant_covers(&gt, 2, A + 4096, 4096));
+}
+
+static void t_mdts(void **s)
+{
+	(void)s;
+	/* 128 KiB = 256 blocks of 512 B: NLB 255 fits, 256 does not */
+	uint64_t *l = (uint64_t *)(arena + 0x10000);
+	for (int i = 0; i < 40; i++)
+		l[i] = A + 0x20000 + (uint64_t)i * 4096;
+	struct nvme_sqe c = rw(NVME_IO_READ, 1, A + 0x40000, A + 0x10000, 255);
+	struct nvme_val_result r;
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.kind, NVME_DATA_PRP_LIST);
+	assert_int_equal(r.nlist, 31);
+	c.cdw12 = 256;
+	assert_int_equal(io(&c, NULL), NVME_V_XFER_EXCEEDS_MDTS);
+	/* Get Log Page: NUMD (0-based dwords) above max transfer */
+	c = adm(NVME_ADM_GET_LOG_PAGE, A);
+	c.cdw10 = (uint32_t)((32768u - 1) << 16); /* 128 KiB */
+	c.prp2 = A + 0x10000;
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	c.cdw10 = 0xffffu << 16;
+	c.cdw11 = 0xffff; /* 16 GiB */
+	assert_int_equal(ad(&c, NULL), NVME_V_XFER_EXCEEDS_MDTS);
+	/* the shadow list bound holds even if a policy asks for more */
+	pol.max_xfer = 8 * MIB;
+	c = rw(NVME_IO_READ, 1, A, A + 0x10000, 8191); /* 4 MiB */
+	assert_int_equal(io(&c, NULL), NVME_V_XFER_EXCEEDS_MDTS);
+}
+
+/* ---- PRP lists ---------------------------------------------------------- */
+static uint64_t *page(unsigned n) { return (uint64_t *)(arena + n * 4096u); }
+
+static void t_list_basic(void **s)
+{
+	(void)s;
+	struct nvme_val_result r;
+	uint64_t *l = page(16);
+	l[0] = A + 0x21000;
+	l[1] = A + 0x22000;
+	struct nvme_sqe c = rw(NVME_IO_READ, 1, A + 0x20000, A + 16 * 4096, 23);
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT); /* 12 KiB: 3 pages */
+	assert_int_equal(r.kind, NVME_DATA_PRP_LIST);
+	assert_int_equal(r.nlist, 2);
+	assert_memory_equal(listbuf, l, 16);
+	/* list pointer with a qword-aligned offset is allowed */
+	l[10] = l[0];
+	l[11] = l[1];
+	c.prp2 = A + 16 * 4096 + 80;
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	c.prp2 = A + 16 * 4096 + 84;
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_PTR_MISALIGNED);
+	c.prp2 = A + 2 * MIB; /* list in owner 2's memory: never read */
+	unsigned before = nfetch;
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_PTR_OUT_OF_GRANT);
+	assert_int_equal(nfetch, before);
+	c.prp2 = A + 2 * MIB - 8; /* last slot chains (to 0): outside */
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_PTR_OUT_OF_GRANT);
+	c.prp2 = A + 16 * 4096;
+	l[1] = A + 0x22200;
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_ENTRY_MISALIGNED);
+	l[1] = A + 2 * MIB;
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT);
+	l[1] = A + 2 * MIB - 4096; /* last page of the grant */
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	l[0] = A - 4096; /* the page just below the grant */
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT);
+	/* without a fetcher a list is unreadable, not accepted */
+	l[0] = A + 0x21000;
+	assert_int_equal(nvme_validate(&pol, NVME_QT_IO, &c, NULL, NULL),
+			 NVME_V_PRP_LIST_UNREADABLE);
+}
+
+static void t_list_chain(void **s)
+{
+	(void)s;
+	struct nvme_val_result r;
+	/* list pointer 16 bytes before the end of page 16: room for 2
+	 * slots; 5 entries are needed so slot 2 chains to page 17 */
+	uint64_t *l = page(16), *l2 = page(17);
+	l[510] = A + 0x31000;
+	l[511] = A + 17 * 4096; /* chain */
+	l2[0] = A + 0x32000;
+	l2[1] = A + 0x33000;
+	l2[2] = A + 0x34000;
+	l2[3] = A + 0x35000;
+	struct nvme_sqe c =
+	    rw(NVME_IO_READ, 1, A + 0x30000, A + 16 * 4096 + 4080, 47);
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT); /* 24 KiB, 6 pages */
+	assert_int_equal(r.nlist, 5);
+	assert_true(listbuf[0] == A + 0x31000 && listbuf[1] == A + 0x32000 &&
+		    listbuf[4] == A + 0x35000);
+	l[511] = A + 17 * 4096 + 8; /* chain pointers carry no offset */
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_PTR_MISALIGNED);
+	l[511] = A + 2 * MIB; /* chain into owner 2 */
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_PTR_OUT_OF_GRANT);
+	/* exactly 2 entries needed: both fit, slot 511 is data, no chain */
+	l[511] = A + 0x36000;
+	c.cdw12 = 23; /* 12 KiB */
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.nlist, 2);
+	assert_true(listbuf[1] == A + 0x36000);
+	/* a chain loop onto itself is bounded by the entry count */
+	l[511] = A + 16 * 4096;
+	for (int i = 0; i < 511; i++)
+		l[i] = A + 0x40000;
+	c.prp2 = A + 16 * 4096 + 4088; /* room 1: a chain slot only */
+	c.cdw12 = 255;                 /* 128 KiB: 31 entries */
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.nlist, 31);
+}
+
+/* ---- metadata pointer --------------------------------------------------- */
+static void t_mptr(void **s)
+{
+	(void)s;
+	struct nvme_val_result r;
+	struct nvme_sqe c = rw(NVME_IO_READ, 1, A, 0, 0);
+	c.mptr = A + 3 * MIB; /* ns 1 has no separate metadata */
+	assert_int_equal(io(&c, NULL), NVME_V_MPTR_UNEXPECTED);
+	c = rw(NVME_IO_WRITE, 2, A, A + 4096, 1); /* ns 2: 2 x 4 KiB + 2x8 md */
+	assert_int_equal(io(&c, NULL), NVME_V_MPTR_OUT_OF_GRANT); /* mptr 0 */
+	c.mptr = A + 0x100002;
+	assert_int_equal(io(&c, NULL), NVME_V_MPTR_MISALIGNED);
+	c.mptr = A + 2 * MIB - 16;
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_true(r.uses_mptr);
+	c.mptr = A + 2 * MIB - 12;
+	assert_int_equal(io(&c, NULL), NVME_V_MPTR_OUT_OF_GRANT);
+	c.mptr = UINT64_MAX - 7;
+	assert_int_equal(io(&c, NULL), NVME_V_LEN_WRAPS);
+	c = adm(NVME_ADM_IDENTIFY, A);
+	c.mptr = A;
+	assert_int_equal(ad(&c, NULL), NVME_V_MPTR_UNEXPECTED);
+	c = rw(NVME_IO_WRITE_ZEROES, 1, 0, 0, 100);
+	c.mptr = A;
+	assert_int_equal(io(&c, NULL), NVME_V_MPTR_UNEXPECTED);
+	c.mptr = 0;
+	c.prp1 = 0xbad; /* ignored: no data */
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.kind, NVME_DATA_NONE);
+	c = rw(NVME_IO_DSM, 1, A + 2 * MIB - 32, 0, 0);
+	c.cdw10 = 1; /* 2 ranges, 32 bytes */
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	c.cdw10 = 2; /* 48 bytes: spills past the page (and grant) end */
+	assert_int_equal(io(&c, NULL), NVME_V_PRP2_OUT_OF_GRANT);
+}
+
+/* ---- queues ------------------------------------------------------------- */
+static struct nvme_sqe mkq(bool sq, uint16_t qid, uint16_t qsize0,
+			   uint64_t base, uint32_t cdw11)
+{
+	struct nvme_sqe c = adm(sq ? NVME_ADM_CREATE_SQ : NVME_ADM_CREATE_CQ,
+				base);
+	c.cdw10 = qid | ((uint32_t)qsize0 << 16);
+	c.cdw11 = cdw11;
+	return c;
+}
+
+static void t_queues(void **s)
+{
+	(void)s;
+	struct nvme_val_result r;
+	struct nvme_sqe c = mkq(false, 1, 63, A + 0x8000, 1 | 2 | (4u << 16));
+	assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.kind, NVME_DATA_QUEUE);
+	assert_int_equal(r.xfer, 64 * 16);
+	c = mkq(false, 0, 63, A, 1);
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_ID_NOT_GRANTED);
+	c = mkq(false, 9, 63, A, 1);
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_ID_NOT_GRANTED);
+	c = mkq(false, 8, 63, A, 1);
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	c = mkq(false, 1, 0, A, 1);
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_SIZE);
+	c = mkq(false, 1, 1023, A, 1);
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	c = mkq(false, 1, 1024, A, 1);
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_SIZE);
+	c = mkq(false, 1, 63, A, 0); /* PC=0 */
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_NOT_CONTIGUOUS);
+	c = mkq(false, 1, 63, A + 0x100, 1);
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_BASE_MISALIGNED);
+	c = mkq(false, 1, 63, A + 2 * MIB - 4096, 1); /* 1 KiB fits */
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	pol.cq_live = 1u << 1;
+	c = mkq(true, 1, 63, A + 2 * MIB - 4096, 1 | (1u << 16));
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT); /* 64*64 = 4 KiB */
+	c.cdw10 = 1 | (64u << 16); /* one entry more */
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_BASE_OUT_OF_GRANT);
+	c = mkq(false, 2, 63, A, 1 | 2 | (5u << 16));
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_IV);
+	/* pairing: CQ before SQ; no double create; delete in order */
+	pol.cq_live = 0;
+	c = mkq(true, 1, 63, A, 1 | (1u << 16));
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE);
+	pol.cq_live = 1u << 1;
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	c = mkq(false, 1, 63, A, 1);
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE);
+	pol.sq_live = 1u << 1;
+	pol.sq_cq[1] = 1;
+	c = mkq(true, 1, 63, A, 1 | (1u << 16));
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE);
+	c = adm(NVME_ADM_DELETE_CQ, 0);
+	c.cdw10 = 1;
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE); /* SQ uses it */
+	c = adm(NVME_ADM_DELETE_SQ, 0);
+	c.cdw10 = 1;
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	c.cdw10 = 2;
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE);
+	c.cdw10 = 0; /* the admin queue is the kernel's */
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_ID_NOT_GRANTED);
+	pol.sq_live = 0;
+	c = adm(NVME_ADM_DELETE_CQ, 0);
+	c.cdw10 = 1;
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	pol.cq_live = 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(t_accept_4k_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_names_distinct, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_admin_forbidden, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_admin_allowed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_io_forbidden, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_fused_sgl, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_features, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_nsid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_prp1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_prp2_page, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_wrap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_stale_generation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_mdts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_list_basic, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_list_chain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_mptr, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_queues, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
