@@ -17,6 +17,7 @@
 #define MAX_POLLERS 8
 
 uint64_t boot_marks[MARK_COUNT];
+uint64_t boot_stack_top;
 static void (*pollers[MAX_POLLERS])(void);
 static unsigned npollers;
 
@@ -61,6 +62,8 @@ static __attribute__((noreturn)) void kmain_stack(void)
 	boot_mark(MARK_DRIVERS_BOUND);
 	boot_timeline();
 	proofs_run();
+	if (cmdline_get("fault"))
+		proof_fault(cmdline_get("fault"));
 	auth_dump();
 	proof_finish();
 	kprintf("capOS: up; main loop running\n");
@@ -78,6 +81,7 @@ void kmain(void)
 	mm_init();
 	/* leave the firmware's stack for one with a guard page under it */
 	uint64_t top = mm_stack_alloc(KSTACK_PAGES);
+	boot_stack_top = top;
 	__asm__ volatile("mov %0, %%rsp\n\t"
 			 "xor %%ebp, %%ebp\n\t"
 			 "call *%1" ::"r"(top),

@@ -145,3 +145,19 @@ uint64_t mm_stack_alloc(size_t n)
 	mm_unmap_page(base); /* the guard page */
 	return base + (n + 1) * PAGE_SIZE;
 }
+
+/* the leaf entry that maps va (with the large-page bit as found), 0 when
+ * unmapped; for self-checks of the permissions above */
+uint64_t mm_pte(uint64_t va)
+{
+	uint64_t *t = pml4;
+	for (int l = 4; l >= 1; l--) {
+		uint64_t e = t[(va >> (12 + 9 * (l - 1))) & 511];
+		if (!(e & PTE_P))
+			return 0;
+		if (l == 1 || (e & PTE_PS))
+			return e;
+		t = (uint64_t *)(e & PTE_ADDR);
+	}
+	return 0;
+}

@@ -12,6 +12,9 @@
 bool proof_wanted(const char *name);
 void proof_result(const char *name, bool pass, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* fault=pagefault|guard on the command line: provoke that fault on purpose
+ * (kernel/proof/foundation.c) so a test can check the exception report */
+void proof_fault(const char *kind);
 /* run the wanted proofs (kernel/boot calls this once drivers are bound) */
 void proofs_run(void);
 /* print "capOS: proofs pass=N fail=M"; with `exit` on the command line,

@@ -1,0 +1,133 @@
+"""tests/qemu/test_boot.py — foundation proofs in real QEMU.
+
+- the inventory boot: NVMe, virtio-net, e1000, a function behind a
+  pcie-root-port and one behind a pci-bridge, plus edu; the kernel's `pci`
+  lines must match QEMU's own view (QMP query-pci, the data behind the
+  monitor's `info pci`): same functions, same IDs, same classes. The same
+  boot runs the boot, mm, edu and authority proofs and carries an unknown
+  command-line option and an ACPI table with a broken checksum.
+- a provoked page fault: the dump names the faulting function.
+- a boot with no capos.cfg at all: the kernel says so and comes up.
+"""
+import os
+import re
+import struct
+import subprocess
+
+import pytest
+
+from qemu import BUILD, EXIT_FAIL, EXIT_PASS, Machine, symbolize
+
+PCI_LINE = re.compile(r"^pci (\w{4}):(\w\w):(\w\w)\.(\w) (\w{4}):(\w{4}) class (\w{6}) -> (\S+)$", re.M)
+
+
+def bad_acpi_table(path):
+    """An ACPI table 'CAPX' whose checksum byte is wrong on purpose."""
+    body = b"capOS bad-checksum test table".ljust(32, b"\0")
+    hdr = struct.pack("<4sIBB6s8sI4sI", b"CAPX", 36 + len(body), 1, 0,
+                      b"CAPOS ", b"BADSUM  ", 1, b"CAPS", 1)
+    data = bytearray(hdr + body)
+    data[9] = (-sum(data) + 1) & 0xff   # off by one: the sum is 1, not 0
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def qemu_functions(m):
+    """(bus, dev, fn) -> (vendor, device, class16) from QMP query-pci,
+    following bridges."""
+    out = {}
+
+    def walk(devs):
+        for d in devs:
+            out[(d["bus"], d["slot"], d["function"])] = (
+                d["id"]["vendor"], d["id"]["device"], d["class_info"]["class"])
+            br = d.get("pci_bridge")
+            if br and br.get("devices"):
+                walk(br["devices"])
+    for bus in m.qmp("query-pci"):
+        walk(bus["devices"])
+    return out
+
+
+def kernel_functions(log):
+    return {(int(b, 16), int(d, 16), int(f, 16)):
+            (int(v, 16), int(dv, 16), int(c, 16) >> 8, drv)
+            for _, b, d, f, v, dv, c, drv in PCI_LINE.findall(log)}
+
+
+def test_inventory_and_foundation_proofs():
+    disk = os.path.join(BUILD, "qemu", "inventory-disk.img")
+    os.makedirs(os.path.dirname(disk), exist_ok=True)
+    with open(disk, "wb") as f:
+        f.truncate(16 << 20)
+    acpi = os.path.join(BUILD, "qemu", "bad-acpi.aml")
+    bad_acpi_table(acpi)
+    devices = [
+        "-drive", f"file={disk},format=raw,if=none,id=nvm",
+        "-device", "nvme,serial=capos-inv,drive=nvm",
+        "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
+        "-netdev", "user,id=n1", "-device", "e1000,netdev=n1",
+        "-device", "pcie-root-port,id=rp1,chassis=1,slot=1",
+        "-netdev", "user,id=n2", "-device", "virtio-net-pci,netdev=n2,bus=rp1",
+        "-device", "pci-bridge,id=pb1,chassis_nr=2",
+        "-device", "edu,bus=pb1,addr=3",
+        "-acpitable", f"file={acpi}",
+    ]
+    with Machine("inventory", devices=devices,
+                 cmdline="proofs=boot,mm,edu,authority capos.nonsense=1 bogus") as m:
+        m.wait_for(r"^capOS: proofs pass=\d+ fail=\d+")
+        theirs = qemu_functions(m)
+        info_pci = m.hmp("info pci")
+        with open(os.path.join(m.dir, "info-pci.txt"), "w") as f:
+            f.write(info_pci)
+        m.quit()
+    log = m.log
+    ours = kernel_functions(log)
+    assert ours, "no pci lines on serial"
+    assert set(ours) == set(theirs), (
+        f"functions differ: kernel-only {sorted(set(ours) - set(theirs))}, "
+        f"QEMU-only {sorted(set(theirs) - set(ours))}")
+    for bdf, (v, d, c) in theirs.items():
+        assert ours[bdf][:3] == (v, d, c), f"{bdf}: kernel {ours[bdf]} vs QEMU {(v, d, c)}"
+    # behind both bridges: found through the bridges' secondary buses
+    assert any(b > 0 and v == 0x1af4 for (b, _, _), (v, _, _, _) in ours.items())
+    assert any(b > 0 and v == 0x1234 for (b, _, _), (v, _, _, _) in ours.items())
+    assert any(drv == "edu" for (_, _, _, drv) in ours.values())
+    proofs = m.proofs
+    for name in ("boot", "mm", "edu", "authority"):
+        assert name in proofs, f"proof {name} never printed"
+        assert proofs[name].passed, proofs[name]
+    assert "cmdline: unknown option 'bogus' ignored" in log
+    assert re.search(r"acpi: table CAPX at 0x[0-9a-f]+ fails its checksum; ignored", log)
+    assert re.search(r"^authority: refusals out-of-window=[1-9]", log, re.M)
+
+
+def test_page_fault_dump_names_function():
+    with Machine("pagefault", devices=[], cmdline="fault=pagefault exit") as m:
+        status = m.wait()
+    log = symbolize(m.log)
+    assert status == EXIT_FAIL, f"exit status {status}"
+    assert "EXCEPTION 14 (page fault)" in log, log[-3000:]
+    assert re.search(r"cr2=0000000000000008", log)
+    rip = re.search(r"^  rip (capos\+0x[0-9a-f]+ <\w+>)", log, re.M)
+    assert rip and "proof_fault_trigger" in rip.group(1), log[-3000:]
+    assert re.search(r"#\d capos\+0x[0-9a-f]+ <proof_fault>", log), "backtrace misses the caller"
+
+
+def test_stack_overflow_hits_guard_page():
+    with Machine("guard", devices=[], cmdline="fault=guard exit") as m:
+        status = m.wait()
+    log = symbolize(m.log)
+    assert status == EXIT_FAIL
+    # the overflow lands on the unmapped guard page: a page fault whose
+    # handler cannot push its frame becomes a double fault on its own stack
+    assert re.search(r"EXCEPTION (8 \(double fault\)|14 \(page fault\))", log), log[-3000:]
+    assert "proof_fault_recurse" in log
+
+
+def test_boot_without_config():
+    with Machine("nocfg", devices=[], cmdline=None) as m:
+        m.wait_for(r"^capOS: up; main loop running")
+        m.quit()
+    assert "boot: no command line and no capos.cfg; using defaults" in m.log
+    assert "capOS: proofs pass=0 fail=0" in m.log
