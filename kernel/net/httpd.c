@@ -1,0 +1,324 @@
+/* kernel/net/httpd.c — the HTTP/1.1 server on TCP port 80.
+ *
+ * One small state machine per connection: read a header block, parse it
+ * (kernel/net/http.c), ask the routes (kernel/net/webui.c) for a response,
+ * then pump the response into the TCP transmit ring as acknowledgements
+ * free space. Keep-alive and pipelining fall out of that: the next request
+ * is looked at only once the previous response is fully queued.
+ *
+ * Responses are generated once into a scratch buffer. One that fits the
+ * transmit ring is copied there at once; a larger one moves into one of a
+ * few response slabs until it has drained; when all slabs are busy the
+ * request simply waits (it stays unread in the receive buffer). /api/blob
+ * is generated from its offset and needs no slab.
+ *
+ * Timeouts (slow senders, idle keep-alive, readers that stop reading) close
+ * or reset the connection, so no client can hold a slot for ever. */
+#include "kernel/net/http.h"
+#include "kernel/net/net_internal.h"
+#include "kernel/net/tcp.h"
+
+#define HTTP_SCRATCH (256 * 1024)
+#define HTTP_SLABS 6
+#define HTTP_HEADER_TIMEOUT_US (10ull * 1000000) /* a request's header */
+#define HTTP_IDLE_TIMEOUT_US (30ull * 1000000)   /* keep-alive between */
+#define HTTP_STALL_TIMEOUT_US (60ull * 1000000)  /* no progress sending */
+
+enum hstate { HS_FREE, HS_READ, HS_SEND, HS_CLOSING };
+
+struct http_conn {
+	enum hstate st;
+	bool close_after, wait_slab;
+	size_t scanned;      /* bytes of rx known to hold no terminator */
+	uint64_t body_left;  /* request body bytes still to discard */
+	uint64_t req_start;  /* first byte of the pending request, 0: none */
+	uint64_t last_progress;
+	/* the response body not yet in the ring */
+	int slab; /* -1: none */
+	const uint8_t *src;
+	size_t src_len, src_off;
+	uint64_t blob_off, blob_len;
+	unsigned requests;
+};
+
+static struct http_conn hconns[TCP_MAX_CONN];
+static char *scratch;
+static uint8_t *slab_mem;
+static bool slab_busy[HTTP_SLABS];
+
+static void http_accept(struct tcp_conn *c);
+static void http_recv(struct tcp_conn *c);
+static void http_closed(struct tcp_conn *c);
+static const struct tcp_ops http_ops = {
+    .accept = http_accept,
+    .recv = http_recv,
+    .sent = http_recv,
+    .closed = http_closed,
+};
+
+static void slab_put(struct http_conn *h)
+{
+	if (h->slab >= 0)
+		slab_busy[h->slab] = false;
+	h->slab = -1;
+}
+
+static int slab_get(void)
+{
+	for (int i = 0; i < HTTP_SLABS; i++)
+		if (!slab_busy[i]) {
+			slab_busy[i] = true;
+			return i;
+		}
+	return -1;
+}
+
+static void http_accept(struct tcp_conn *c)
+{
+	struct http_conn *h = &hconns[c->index];
+	memset(h, 0, sizeof(*h));
+	h->st = HS_READ;
+	h->slab = -1;
+	h->last_progress = net_now_us();
+}
+
+static void http_closed(struct tcp_conn *c)
+{
+	struct http_conn *h = &hconns[c->index];
+	slab_put(h);
+	h->st = HS_FREE;
+}
+
+static void http_abort(struct tcp_conn *c)
+{
+	http_closed(c);
+	tcp_abort(c);
+}
+
+/* move as much of the pending body into the ring as fits; true when done */
+static bool pump(struct tcp_conn *c, struct http_conn *h)
+{
+	size_t before = tcp_tx_pending(c);
+	while (h->src_off < h->src_len) {
+		size_t n = tcp_write(c, h->src + h->src_off,
+				     h->src_len - h->src_off);
+		if (!n)
+			break;
+		h->src_off += n;
+	}
+	uint8_t chunk[2048];
+	while (h->src_off >= h->src_len && h->blob_off < h->blob_len) {
+		size_t n = MIN(tcp_tx_space(c), sizeof(chunk));
+		n = (size_t)MIN((uint64_t)n, h->blob_len - h->blob_off);
+		if (!n)
+			break;
+		webui_blob_fill(h->blob_off, chunk, n);
+		tcp_write(c, chunk, n);
+		h->blob_off += n;
+		net_if.c.http_body_bytes += n;
+	}
+	if (tcp_tx_pending(c) != before)
+		h->last_progress = net_now_us();
+	bool done = h->src_off >= h->src_len && h->blob_off >= h->blob_len;
+	if (done)
+		slab_put(h);
+	return done;
+}
+
+/* queue status line, fields and body. false: no slab free, try later */
+static bool respond(struct tcp_conn *c, struct http_conn *h, bool head,
+		    const struct http_resp *r)
+{
+	char hdr[512];
+	uint64_t body_len = r->blob_len ? r->blob_len : r->len;
+	int hl = ksnprintf(hdr, sizeof(hdr),
+			   "HTTP/1.1 %d %s\r\n"
+			   "Server: capOS\r\n"
+			   "Content-Type: %s\r\n"
+			   "Content-Length: %llu\r\n"
+			   "Cache-Control: no-store\r\n"
+			   "%s"
+			   "Connection: %s\r\n\r\n",
+			   r->status, http_reason(r->status),
+			   r->ctype ? r->ctype : "text/plain; charset=utf-8",
+			   (unsigned long long)body_len, r->extra ? r->extra : "",
+			   h->close_after ? "close" : "keep-alive");
+	if (hl < 0 || (size_t)hl >= sizeof(hdr) ||
+	    (size_t)hl > tcp_tx_space(c))
+		return false;
+	size_t blen = head ? 0 : r->len;
+	bool fits = (size_t)hl + blen <= tcp_tx_space(c);
+	h->src = NULL;
+	h->src_len = h->src_off = 0;
+	h->blob_off = h->blob_len = 0;
+	if (!fits && blen && !r->body_static) {
+		int s = slab_get();
+		if (s < 0)
+			return false;
+		h->slab = s;
+		memcpy(slab_mem + (size_t)s * HTTP_SCRATCH, r->body, blen);
+		h->src = slab_mem + (size_t)s * HTTP_SCRATCH;
+	} else {
+		h->src = (const uint8_t *)r->body;
+	}
+	h->src_len = blen;
+	if (!head)
+		h->blob_len = r->blob_len;
+	tcp_write(c, hdr, (size_t)hl);
+	net_if.c.http_body_bytes += blen;
+	unsigned k = (unsigned)r->status / 100;
+	if (k < ARRAY_SIZE(net_if.c.http_responses))
+		net_if.c.http_responses[k]++;
+	h->st = HS_SEND;
+	h->last_progress = net_now_us();
+	return true;
+}
+
+/* an error closes the connection: after a bad request the framing of
+ * whatever follows cannot be trusted */
+static bool respond_error(struct tcp_conn *c, struct http_conn *h, int status)
+{
+	char body[64];
+	struct http_resp r = {.status = status};
+	ksnprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
+	r.body = body;
+	r.len = strlen(body);
+	h->close_after = true;
+	return respond(c, h, false, &r);
+}
+
+/* one request from the receive buffer; false when it has to wait */
+static bool handle_request(struct tcp_conn *c, struct http_conn *h)
+{
+	size_t len;
+	const char *buf = (const char *)tcp_rx_data(c, &len);
+	size_t end = http_header_end(buf, len, h->scanned);
+	if (!end) {
+		h->scanned = len;
+		if (len >= TCP_RXBUF) {
+			return respond_error(c, h, 431);
+		}
+		if (tcp_peer_closed(c)) {
+			h->st = HS_CLOSING;
+			tcp_close(c);
+		}
+		return false;
+	}
+	struct http_req req;
+	int e = http_parse_request(buf, end, &req);
+	if (e)
+		return respond_error(c, h, e);
+	net_if.c.http_requests++;
+	if (req.has_length && req.content_length > HTTP_MAX_BODY) {
+		return respond_error(c, h, 413);
+	}
+	struct http_resp r;
+	memset(&r, 0, sizeof(r));
+	webui_route(&req, scratch, HTTP_SCRATCH, &r);
+	h->close_after = !req.keep_alive || tcp_peer_closed(c);
+	if (!respond(c, h, req.method == HTTP_HEAD, &r)) {
+		h->wait_slab = true;
+		return false;
+	}
+	h->wait_slab = false;
+	tcp_rx_consume(c, end);
+	h->scanned = 0;
+	h->body_left = req.has_length ? req.content_length : 0;
+	h->req_start = 0;
+	h->requests++;
+	return true;
+}
+
+static void http_run(struct tcp_conn *c)
+{
+	struct http_conn *h = &hconns[c->index];
+	for (int guard = 0; guard < 64 && h->st != HS_FREE; guard++) {
+		size_t len;
+		tcp_rx_data(c, &len);
+		if (h->body_left && len) { /* a body we do not use */
+			size_t n = (size_t)MIN((uint64_t)len, h->body_left);
+			tcp_rx_consume(c, n);
+			h->body_left -= n;
+			h->last_progress = net_now_us();
+			len -= n;
+		}
+		if (h->st == HS_CLOSING) {
+			tcp_rx_consume(c, len);
+			return;
+		}
+		if (h->st == HS_SEND) {
+			if (!pump(c, h))
+				return;
+			if (h->close_after) {
+				h->st = HS_CLOSING;
+				tcp_close(c);
+				return;
+			}
+			h->st = HS_READ;
+			h->last_progress = net_now_us();
+			continue;
+		}
+		if (h->body_left || !len) {
+			if (!len && tcp_peer_closed(c) && !h->body_left) {
+				h->st = HS_CLOSING;
+				tcp_close(c);
+			}
+			return;
+		}
+		if (!h->req_start)
+			h->req_start = net_now_us();
+		/* room for any header: the rest waits for acknowledgements */
+		if (tcp_tx_space(c) < 1024)
+			return;
+		if (!handle_request(c, h))
+			return;
+	}
+}
+
+static void http_recv(struct tcp_conn *c)
+{
+	if (hconns[c->index].st != HS_FREE)
+		http_run(c);
+}
+
+void httpd_tick(uint64_t now)
+{
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		struct http_conn *h = &hconns[i];
+		struct tcp_conn *c = tcp_conn_at(i);
+		if (h->st == HS_FREE)
+			continue;
+		if (h->wait_slab)
+			http_run(c);
+		if (h->st == HS_READ && h->req_start &&
+		    now - h->req_start > HTTP_HEADER_TIMEOUT_US) {
+			net_if.c.http_timeouts++;
+			h->req_start = 0;
+			if (respond_error(c, h, 408))
+				http_run(c);
+			else
+				http_abort(c);
+		} else if (h->st == HS_READ && !h->req_start &&
+			   now - h->last_progress > HTTP_IDLE_TIMEOUT_US) {
+			h->st = HS_CLOSING;
+			h->last_progress = now;
+			tcp_close(c);
+		} else if (h->st != HS_READ &&
+			   now - h->last_progress > HTTP_STALL_TIMEOUT_US) {
+			net_if.c.http_timeouts++;
+			http_abort(c);
+		}
+	}
+}
+
+void httpd_init(uint16_t port)
+{
+	if (!scratch) {
+		scratch = net_alloc(HTTP_SCRATCH);
+		slab_mem = net_alloc((size_t)HTTP_SLABS * HTTP_SCRATCH);
+	}
+	memset(hconns, 0, sizeof(hconns));
+	memset(slab_busy, 0, sizeof(slab_busy));
+	if (!scratch || !slab_mem || tcp_listen(port, &http_ops) != 0)
+		kprintf("httpd: unable to listen on port %u\n", port);
+}

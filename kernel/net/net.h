@@ -1,0 +1,86 @@
+/* kernel/net/net.h — capOS's IPv4 stack, HTTP/1.1 server and Web UI over
+ * one struct nic.
+ *
+ * Entry points (the same in the kernel and on the host):
+ *
+ *   net_init(nic, cfg)  take over `nic`: reset all state, start DHCP or the
+ *                       static address, listen on cfg->http_port (80).
+ *   net_poll()          drain received frames through nic->recv, run timers
+ *                       (ARP, DHCP, TCP retransmission, HTTP timeouts), push
+ *                       pending output. Call it repeatedly; in the kernel
+ *                       kernel/net/netboot.c registers it with poller_add.
+ *   net_input(f, len)   feed one Ethernet frame directly (tests, fuzzers).
+ *
+ * Time comes from time_now_us() (kernel/time/time.h). On the host that is
+ * the shim's virtual clock: a test advances `shim_clock_ns` (or calls
+ * time_delay_us) between net_poll() calls to fire timers deterministically.
+ *
+ * In the kernel, the first NIC handed to nic_register() starts the stack
+ * with the command line: net=dhcp (default) | static | off, ip=a.b.c.d[/n],
+ * mask=a.b.c.d, gw=a.b.c.d. With net=dhcp and ip= given, the static address
+ * is the fallback when DHCP gets no answer. */
+#ifndef CAPOS_NET_H
+#define CAPOS_NET_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/net/nic.h"
+
+enum net_mode {
+	NET_MODE_DHCP,   /* DHCP; static config (if any) after DHCP gives up */
+	NET_MODE_STATIC, /* static only */
+	NET_MODE_OFF,
+};
+
+struct net_config {
+	enum net_mode mode;
+	uint32_t ip, mask, gw; /* host byte order; ip 0: no static address */
+	uint16_t http_port;    /* 0: no HTTP server */
+};
+
+/* counters shown at /api/net; every drop has a reason */
+struct net_counters {
+	uint64_t rx_frames, tx_frames, tx_fail;
+	uint64_t rx_short, rx_unsupported, rx_not_for_us;
+	uint64_t arp_rx, arp_requests_sent, arp_replies_sent, arp_drops;
+	uint64_t ip_rx, ip_bad, ip_csum_bad, ip_fragments_dropped, ip_not_for_us;
+	uint64_t ip_proto_unknown;
+	uint64_t icmp_echo_replies, icmp_bad;
+	uint64_t udp_rx, udp_bad, udp_no_port;
+	uint64_t dhcp_sent, dhcp_rx, dhcp_bad;
+	uint64_t tcp_rx, tcp_bad, tcp_csum_bad, tcp_tx, tcp_rst_sent;
+	uint64_t tcp_rst_rx, tcp_accepted, tcp_refused, tcp_retransmits;
+	uint64_t tcp_fast_retransmits, tcp_timeouts, tcp_ooo_dropped;
+	uint64_t tcp_zero_window_probes, tcp_tw_reused;
+	uint64_t http_requests, http_responses[6]; /* [k]: status k00..k99 */
+	uint64_t http_timeouts, http_body_bytes;
+};
+
+struct net_state_view {
+	bool configured;
+	uint32_t ip, mask, gw;
+	const char *source; /* "dhcp", "static", "none" */
+	uint32_t lease_s;   /* DHCP lease, 0 for static */
+	unsigned tcp_active, tcp_max;
+	const struct nic *nic;
+};
+
+/* 0 on success; -1 when the buffers cannot be allocated */
+int net_init(struct nic *n, const struct net_config *cfg);
+void net_poll(void);
+void net_input(const void *frame, size_t len);
+/* defaults (DHCP, HTTP on 80), then apply command-line style strings; any
+ * may be NULL. false (and c untouched where bad) when a value is malformed */
+void net_config_default(struct net_config *c);
+bool net_config_apply(struct net_config *c, const char *net, const char *ip,
+		      const char *mask, const char *gw);
+void net_state(struct net_state_view *v);
+const struct net_counters *net_counters(void);
+/* the stack's JSON for /api/net */
+int net_json(char *buf, size_t cap);
+
+/* the kernel's hook: called by nic_register for each new NIC (weak; the
+ * kernel's kernel/net/netboot.c provides it) */
+void net_nic_added(struct nic *n);
+#endif

@@ -1,0 +1,79 @@
+/* kernel/net/net_internal.h — state shared by the stack's own files
+ * (ip.c, dhcp.c, tcp.c, httpd.c). Not for drivers or other subsystems. */
+#ifndef CAPOS_NET_INTERNAL_H
+#define CAPOS_NET_INTERNAL_H
+#include "kernel/net/net.h"
+#include "kernel/net/net_wire.h"
+
+#define ARP_MAX 16
+#define ARP_TTL_US (600ull * 1000000)  /* resolved entries, refreshed on use */
+#define ARP_RETRY_US (1000ull * 1000)  /* RFC 1122 §2.3.2.1: <= 1/s */
+#define ARP_TRIES 3
+#define IPV4_BROADCAST 0xffffffffu
+/* headroom in a transmit frame before the transport header */
+#define NET_TX_HDR (ETH_HLEN + 20)
+
+enum arp_state { ARP_FREE, ARP_PENDING, ARP_RESOLVED };
+struct arp_entry {
+	enum arp_state state;
+	uint32_t ip;
+	uint8_t mac[ETH_ALEN];
+	uint8_t tries;
+	uint64_t deadline; /* expiry (resolved) or next retry (pending) */
+	/* one frame waiting for the answer (RFC 1122 §2.3.2.2) */
+	uint16_t pend_len;
+	uint8_t pend[ETH_FRAME_MAX];
+};
+
+struct udp_binding {
+	uint16_t port;
+	void (*input)(const struct ipv4_view *ip, uint16_t sport,
+		      const uint8_t *data, size_t len);
+};
+
+struct net_if {
+	struct nic *nic;
+	struct net_config cfg;
+	bool configured;
+	uint32_t ip, mask, gw;
+	const char *source;
+	uint32_t lease_s;
+	uint16_t ip_id;
+	struct arp_entry arp[ARP_MAX];
+	struct udp_binding udp[4];
+	uint8_t rx[ETH_FRAME_MAX + 64];
+	uint8_t tx[ETH_FRAME_MAX + 64];
+	struct net_counters c;
+};
+extern struct net_if net_if;
+
+uint64_t net_now_us(void);
+/* memory that lives as long as the kernel (host: calloc, kept for reuse) */
+void *net_alloc(size_t len);
+
+/* frame has room for Ethernet + IPv4 headers before frame+NET_TX_HDR, where
+ * the payload already is. Fills both headers, resolves the next hop and
+ * sends. 0 sent or queued behind ARP, -1 dropped. */
+int net_ip_send(uint8_t *frame, uint32_t dst, uint8_t proto,
+		size_t payload_len);
+/* src 0 while unconfigured (DHCP); broadcast dst goes to ff:ff:.. */
+int net_udp_send(uint16_t sport, uint32_t dst, uint16_t dport,
+		 const void *data, size_t len);
+int net_udp_bind(uint16_t port,
+		 void (*input)(const struct ipv4_view *ip, uint16_t sport,
+			       const uint8_t *data, size_t len));
+void net_set_address(uint32_t ip, uint32_t mask, uint32_t gw,
+		     const char *source, uint32_t lease_s);
+
+/* dhcp.c */
+void dhcp_start(void);
+void dhcp_tick(uint64_t now);
+/* tcp.c */
+void tcp_init(void);
+void tcp_input(const struct ipv4_view *ip);
+void tcp_tick(uint64_t now);
+void tcp_flush(void);
+/* httpd.c */
+void httpd_init(uint16_t port);
+void httpd_tick(uint64_t now);
+#endif

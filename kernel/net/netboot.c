@@ -1,0 +1,30 @@
+/* kernel/net/netboot.c — starting the stack in the kernel: the first NIC
+ * registered gets the IP stack, configured from the command line (net=,
+ * ip=, mask=, gw=; see kernel/net/net.h), and net_poll joins the main loop. */
+#include "kernel/boot/boot.h"
+#include "kernel/lib/lib.h"
+#include "kernel/net/net.h"
+
+static bool started;
+
+void net_nic_added(struct nic *n)
+{
+	struct net_config cfg;
+	if (started)
+		return;
+	net_config_default(&cfg);
+	if (!net_config_apply(&cfg, cmdline_get("net"), cmdline_get("ip"),
+			      cmdline_get("mask"), cmdline_get("gw")))
+		kprintf("net: unable to parse net=/ip=/mask=/gw=; using what "
+			"parsed\n");
+	if (cfg.mode == NET_MODE_OFF) {
+		kprintf("net: off (net=off)\n");
+		return;
+	}
+	if (net_init(n, &cfg) != 0)
+		return;
+	started = true;
+	poller_add(net_poll);
+	kprintf("net: stack on %s, %s, http port %u\n", n->name,
+		cfg.mode == NET_MODE_DHCP ? "dhcp" : "static", cfg.http_port);
+}

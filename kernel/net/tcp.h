@@ -1,0 +1,106 @@
+/* kernel/net/tcp.h — TCP for a server (RFC 9293, RTO per RFC 6298,
+ * congestion control after RFC 5681, RST/SYN checks after RFC 5961).
+ *
+ * Passive open only. A fixed table of TCP_MAX_CONN connections, each with a
+ * linear receive buffer and a transmit ring allocated once at init. When the
+ * table is full a SYN takes the oldest TIME_WAIT slot, or is refused with a
+ * RST. Out-of-order segments are dropped (and answered with a duplicate ACK
+ * so the peer retransmits); no window scaling, no SACK, no timestamps.
+ *
+ * The application (httpd.c) sees a connection through callbacks and a few
+ * calls: read what arrived (tcp_rx_data / tcp_rx_consume), queue bytes
+ * (tcp_write, bounded by tcp_tx_space), close or abort. */
+#ifndef CAPOS_TCP_H
+#define CAPOS_TCP_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TCP_MAX_CONN 80
+#define TCP_RXBUF 8192   /* receive window never exceeds this */
+#define TCP_TXBUF 32768  /* power of two */
+#define TCP_MSS_DEFAULT 536 /* RFC 9293 §3.7.1 when no MSS option */
+#define TCP_RTO_INIT_US (1000ull * 1000)  /* RFC 6298 §2.1 */
+#define TCP_RTO_MIN_US (200ull * 1000)    /* below RFC 6298's 1 s, as Linux */
+#define TCP_RTO_MAX_US (60ull * 1000000)  /* RFC 6298 §2.5 */
+#define TCP_MAX_RETRIES 8      /* data: then the connection is reset */
+#define TCP_SYN_RETRIES 4      /* SYN-ACK: then the half-open slot is freed */
+#define TCP_TIME_WAIT_US (30ull * 1000000)  /* 2*MSL, shortened */
+#define TCP_FIN_WAIT2_US (60ull * 1000000)
+
+enum tcp_state {
+	TCP_CLOSED,
+	TCP_SYN_RCVD,
+	TCP_ESTABLISHED,
+	TCP_CLOSE_WAIT,
+	TCP_FIN_WAIT_1,
+	TCP_FIN_WAIT_2,
+	TCP_CLOSING,
+	TCP_LAST_ACK,
+	TCP_TIME_WAIT,
+};
+
+struct tcp_conn;
+
+struct tcp_ops {
+	/* the handshake completed */
+	void (*accept)(struct tcp_conn *c);
+	/* new data in the receive buffer, or the peer's FIN (tcp_peer_closed) */
+	void (*recv)(struct tcp_conn *c);
+	/* acknowledged data freed transmit space */
+	void (*sent)(struct tcp_conn *c);
+	/* the connection is gone (reset, timed out, or fully closed); the
+	 * application must forget c, which will be reused */
+	void (*closed)(struct tcp_conn *c);
+};
+
+struct tcp_conn {
+	enum tcp_state state;
+	uint16_t lport, rport;
+	uint32_t rip;
+	const struct tcp_ops *ops;
+	unsigned index; /* position in the table: applications key on it */
+	/* send sequence space (RFC 9293 §3.3.1) */
+	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
+	uint32_t snd_wnd;
+	uint16_t mss;
+	uint32_t cwnd, ssthresh;
+	unsigned dupacks;
+	/* receive sequence space */
+	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised */
+	/* RFC 6298 state, in microseconds */
+	uint64_t srtt, rttvar, rto;
+	bool rtt_active;
+	uint32_t rtt_seq;
+	uint64_t rtt_start;
+	uint64_t rexmt_at; /* 0: timer off */
+	unsigned retries;
+	uint64_t close_at; /* TIME_WAIT / FIN_WAIT_2 deadline */
+	bool ack_now, fin_queued, fin_sent, peer_fin, probing;
+	uint64_t created, last_rx;
+	/* receive buffer: bytes [0, rx_len) are in order and unread */
+	uint8_t *rx;
+	size_t rx_len;
+	/* transmit ring: tx_len bytes starting at tx_head, the first one at
+	 * sequence snd_una (acknowledged bytes are dropped at once) */
+	uint8_t *tx;
+	size_t tx_head, tx_len;
+	bool flush;
+};
+
+int tcp_listen(uint16_t port, const struct tcp_ops *ops);
+const uint8_t *tcp_rx_data(struct tcp_conn *c, size_t *len);
+void tcp_rx_consume(struct tcp_conn *c, size_t n);
+size_t tcp_tx_space(const struct tcp_conn *c);
+/* queues up to len bytes (fewer when the ring is full); returns how many */
+size_t tcp_write(struct tcp_conn *c, const void *data, size_t len);
+size_t tcp_tx_pending(const struct tcp_conn *c);
+/* FIN after the queued data */
+void tcp_close(struct tcp_conn *c);
+/* RST now; ops->closed is not called for an application-initiated abort */
+void tcp_abort(struct tcp_conn *c);
+bool tcp_peer_closed(const struct tcp_conn *c);
+const char *tcp_state_name(enum tcp_state s);
+struct tcp_conn *tcp_conn_at(unsigned i);
+void tcp_usage(unsigned *active, unsigned *max);
+#endif
