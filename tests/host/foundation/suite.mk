@@ -1,0 +1,14 @@
+# tests/host/foundation — the kernel's pure modules on the host
+FOUNDATION_SRC := kernel/acpi/acpi.c kernel/pci/pci_cfg.c dma/grant.c \
+	kernel/boot/cmdline.c
+HOST_TESTS += $(BUILD)/host/foundation_test
+$(BUILD)/host/foundation_test: tests/host/foundation/test_foundation.c \
+		$(FOUNDATION_SRC) $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+
+FUZZERS += $(BUILD)/fuzz/fuzz_pci_cfg
+$(BUILD)/fuzz/fuzz_pci_cfg: tests/host/foundation/fuzz_pci_cfg.c \
+		kernel/pci/pci_cfg.c $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
