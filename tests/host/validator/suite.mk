@@ -5,3 +5,8 @@ HOST_TESTS += $(BUILD)/host/validator_test
 $(BUILD)/host/validator_test: tests/host/validator/test_validator.c $(VAL_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+
+HOST_TESTS += $(BUILD)/host/gate_test
+$(BUILD)/host/gate_test: tests/host/validator/test_gate.c tests/host/validator/fake_nvme.c $(VAL_SRC) $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)

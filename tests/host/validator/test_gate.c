@@ -1,0 +1,585 @@
+/* tests/host/validator/test_gate.c — the doorbell gate (dma/nvme_gate.c)
+ * against the fake controller (fake_nvme.c): shadow copies against TOCTOU,
+ * error completions for rejected commands, CQ translation across phase
+ * wraps, doorbell bounds, tag exhaustion, queue create/delete, a hostile
+ * device. The oracle: every byte the fake device touches lies in the
+ * owner's grant or in a shadow the gate allocated. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dma/nvme_gate.h"
+#include "fake_nvme.h"
+
+#define MIB (1u << 20)
+#define OWNER 1
+#define ADMQ 16
+
+static struct fake_nvme *f;
+static struct nvme_gate g;
+static struct nvme_val_policy pol;
+static struct grant_table gt;
+static uint8_t *arena;
+static uint64_t A;
+static int io_slot;
+static uint32_t io_gen;
+
+/* driver-side ring state */
+struct dq {
+	uint64_t sq, cq;
+	uint16_t size, cqsize, tail, head;
+	uint8_t phase;
+};
+static struct dq adq, iq;
+
+static bool in_buf(const struct dma_buf *b, uint64_t a, uint64_t len)
+{
+	return b->len && a >= b->iova && len <= b->len &&
+	       a - b->iova <= b->len - len;
+}
+
+/* the oracle: never outside grants + shadows */
+static void oracle(void *ctx, uint64_t a, uint64_t len, bool write)
+{
+	(void)ctx, (void)write;
+	if (grant_covers(&gt, OWNER, a, len))
+		return;
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
+		if (in_buf(&g.sq[q].shadow, a, len) ||
+		    in_buf(&g.sq[q].lists, a, len) ||
+		    in_buf(&g.cq[q].shadow, a, len))
+			return;
+	fail_msg("device touched 0x%llx+%llu outside grants and shadows",
+		 (unsigned long long)a, (unsigned long long)len);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	f = calloc(1, sizeof(*f));
+	fake_nvme_init(f);
+	f->touch = oracle;
+	arena = aligned_alloc(4096, 4 * MIB);
+	memset(arena, 0, 4 * MIB);
+	A = (uint64_t)(uintptr_t)arena;
+	memset(&gt, 0, sizeof(gt));
+	assert_true(grant_add(&gt, OWNER, A, MIB, NULL) >= 0);
+	/* I/O queue memory in its own grant, to revoke it */
+	io_slot = grant_add(&gt, OWNER, A + MIB, MIB, &io_gen);
+	assert_true(io_slot >= 0);
+	memset(&pol, 0, sizeof(pol));
+	pol.grants = &gt;
+	pol.owner = OWNER;
+	pol.page_shift = 12;
+	pol.max_xfer = 128 * 1024;
+	pol.qid_max = 8;
+	pol.qsize_max = 1024;
+	pol.iv_max = 4;
+	pol.nns = 1;
+	pol.ns[0] = (struct nvme_ns_policy){.nsid = 1, .lba_bytes = 512};
+	struct nvme_gate_env env;
+	fake_nvme_env(f, &env);
+	assert_int_equal(nvme_gate_init(&g, &env, &pol), 0);
+	adq = (struct dq){.sq = A, .cq = A + 0x1000, .size = ADMQ,
+			  .cqsize = ADMQ, .phase = 1};
+	uint64_t asq, acq;
+	assert_int_equal(nvme_gate_admin_open(&g, adq.sq, adq.cq, ADMQ, &asq,
+					      &acq),
+			 0);
+	assert_true(asq != adq.sq && acq != adq.cq);
+	fake_nvme_admin(f, asq, acq, ADMQ);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	nvme_gate_drop_all(&g);
+	assert_int_equal(f->shadow_allocs, 0); /* nothing leaked */
+	free(f);
+	free(arena);
+	return 0;
+}
+
+static struct nvme_sqe *slot(struct dq *q)
+{
+	return (struct nvme_sqe *)(uintptr_t)q->sq + q->tail;
+}
+
+static uint16_t submit(struct dq *q, struct nvme_sqe c)
+{
+	*slot(q) = c;
+	q->tail = (uint16_t)((q->tail + 1) % q->size);
+	return q->tail;
+}
+
+/* next completion in the driver's CQ, or false */
+static bool dpoll(struct dq *q, uint16_t qid, struct nvme_cqe *out)
+{
+	struct nvme_cqe *e = (struct nvme_cqe *)(uintptr_t)q->cq + q->head;
+	if ((e->status & 1) != q->phase)
+		return false;
+	*out = *e;
+	if (++q->head == q->cqsize) {
+		q->head = 0;
+		q->phase ^= 1;
+	}
+	assert_int_equal(nvme_gate_cq_head(&g, qid, q->head), 0);
+	return true;
+}
+
+static struct nvme_sqe cmd(uint8_t opc, uint16_t cid)
+{
+	struct nvme_sqe c = {0};
+	c.cdw0 = opc | ((uint32_t)cid << 16);
+	return c;
+}
+
+static void expect_ok(struct dq *q, uint16_t qid, uint16_t cid)
+{
+	struct nvme_cqe e;
+	assert_true(dpoll(q, qid, &e));
+	assert_int_equal(e.cid, cid);
+	assert_int_equal(e.status >> 1, 0);
+}
+
+/* create I/O CQ 1 and SQ 1 (size entries) in the I/O grant */
+static void make_ioq(uint16_t size)
+{
+	iq = (struct dq){.sq = A + MIB, .cq = A + MIB + 0x40000, .size = size,
+			 .cqsize = size, .phase = 1};
+	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, 0x100);
+	c.prp1 = iq.cq;
+	c.cdw10 = 1 | ((uint32_t)(size - 1) << 16);
+	c.cdw11 = 1 | 2 | (1u << 16);
+	submit(&adq, c);
+	c = cmd(NVME_ADM_CREATE_SQ, 0x101);
+	c.prp1 = iq.sq;
+	c.cdw10 = 1 | ((uint32_t)(size - 1) << 16);
+	c.cdw11 = 1 | (1u << 16);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 2);
+	expect_ok(&adq, 0, 0x100);
+	expect_ok(&adq, 0, 0x101);
+	/* the device was pointed at the shadows, not the driver's rings */
+	assert_true(f->cq[1].live && f->sq[1].live);
+	assert_true(f->cq[1].base == g.cq[1].shadow.iova);
+	assert_true(f->sq[1].base == g.sq[1].shadow.iova);
+	assert_true(f->sq[1].base != iq.sq);
+	assert_int_equal(g.sq[1].state, NVME_GQ_LIVE);
+}
+
+static void t_identify(void **s)
+{
+	(void)s;
+	struct nvme_sqe c = cmd(NVME_ADM_IDENTIFY, 0x77);
+	c.cdw10 = NVME_CNS_CTRL;
+	c.prp1 = A + 0x10000;
+	c.prp2 = A + 0xfff000; /* unused: zeroed in the copy */
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_int_equal(f->db[0], 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_true(f->log[0].prp1 == A + 0x10000);
+	assert_true(f->log[0].prp2 == 0);
+	assert_int_equal(nvme_sqe_cid(&f->log[0]), 0); /* the gate's tag */
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	assert_int_equal(f->db[1], 1); /* device CQ head moved */
+	struct nvme_cqe e;
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.cid, 0x77);
+	assert_int_equal(e.sqid, 0);
+	assert_int_equal(e.sqhd, 1);
+	assert_int_equal(e.status, 1); /* success, phase 1 */
+	assert_memory_equal(arena + 0x10000 + NVME_IDCTL_MN, "FAKE NVMe", 9);
+	assert_int_equal(g.stats.n[NVME_V_ACCEPT], 1);
+	assert_false(dpoll(&adq, 0, &e));
+}
+
+static void t_reject_completes(void **s)
+{
+	(void)s;
+	uint64_t dbs = f->ndoorbells;
+	struct nvme_sqe c = cmd(NVME_ADM_FORMAT_NVM, 0x42);
+	c.nsid = 1;
+	submit(&adq, c);
+	c = cmd(NVME_ADM_DBBUF_CONFIG, 0x43);
+	c.prp1 = A;
+	c.prp2 = A + 4096;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
+	assert_int_equal(f->ndoorbells, dbs); /* the device was not told */
+	assert_int_equal(fake_nvme_step(f), 0);
+	struct nvme_cqe e;
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.cid, 0x42);
+	assert_int_equal(nvme_cqe_sct(&e), NVME_GATE_SCT_CAPOS);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_GATE_SC_REJECTED);
+	assert_true(e.status & (1u << 15)); /* DNR */
+	assert_int_equal(e.dw0, NVME_V_OPCODE_FORBIDDEN);
+	assert_int_equal(e.sqhd, 1);
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.cid, 0x43);
+	assert_int_equal(e.dw0, NVME_V_DBBUF_CONFIG);
+	assert_int_equal(e.sqhd, 2);
+	assert_int_equal(g.stats.n[NVME_V_OPCODE_FORBIDDEN], 1);
+	assert_int_equal(g.stats.n[NVME_V_DBBUF_CONFIG], 1);
+	/* a good command after them still runs, with its own CID */
+	c = cmd(NVME_ADM_KEEP_ALIVE, 0x44);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x44);
+}
+
+static void t_toctou(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	/* a 12 KiB write through a PRP list, data pages carry a pattern */
+	uint64_t d0 = A + 0x20000, d1 = A + 0x21000, d2 = A + 0x22000;
+	uint64_t *list = (uint64_t *)(arena + 0x30000);
+	list[0] = d1;
+	list[1] = d2;
+	memset(arena + 0x20000, 0xab, 3 * 4096);
+	struct nvme_sqe c = cmd(NVME_IO_WRITE, 0x9);
+	c.nsid = 1;
+	c.prp1 = d0;
+	c.prp2 = A + 0x30000;
+	c.cdw12 = 23;
+	struct nvme_sqe *mine = slot(&iq);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	/* the driver turns hostile after ringing: it points the command and
+	 * its list at memory it does not own (the last MiB of the arena) */
+	uint64_t canary = A + 3 * MIB;
+	memset(arena + 3 * MIB, 0x5a, 4096);
+	mine->prp1 = canary;
+	mine->prp2 = canary;
+	mine->cdw0 = NVME_IO_READ | (0x9u << 16);
+	list[0] = canary;
+	list[1] = canary;
+	/* the device executes what was validated: the shadow copy and the
+	 * shadow list; the oracle fails the test on any other address */
+	assert_int_equal(fake_nvme_step(f), 1);
+	const struct nvme_sqe *ran = &f->log[f->nlog - 1];
+	assert_int_equal(nvme_sqe_opc(ran), NVME_IO_WRITE);
+	assert_true(ran->prp1 == d0);
+	assert_true(ran->prp2 == g.sq[1].lists.iova); /* tag 0's page */
+	const uint64_t *sl = g.sq[1].lists.va;
+	assert_true(sl[0] == d1 && sl[1] == d2);
+	for (int i = 0; i < 3 * 4096; i++)
+		assert_int_equal(f->disk[i], 0xab);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(arena[3 * MIB + i], 0x5a);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x9);
+}
+
+static void t_cq_phase_wrap(void **s)
+{
+	(void)s;
+	make_ioq(4);
+	/* 10 commands one at a time through a 4-entry queue: the driver's
+	 * phase flips every 4 completions, the device's independently */
+	for (uint16_t i = 0; i < 10; i++) {
+		struct nvme_sqe c = cmd(NVME_IO_READ, (uint16_t)(0x200 + i));
+		c.nsid = 1;
+		c.prp1 = A + 0x50000;
+		c.cdw10 = i;
+		assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+		assert_int_equal(fake_nvme_step(f), 1);
+		assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+		uint8_t want_phase = (uint8_t)(((i / 4) + 1) & 1);
+		struct nvme_cqe *e =
+		    (struct nvme_cqe *)(uintptr_t)iq.cq + (i % 4);
+		assert_int_equal(e->status & 1, want_phase);
+		assert_int_equal(e->sqhd, (i + 1) % 4);
+		expect_ok(&iq, 1, (uint16_t)(0x200 + i));
+		assert_int_equal(f->db[3], (i + 1) % 4); /* device CQ head */
+	}
+	/* with the driver not consuming, the gate stops at CQ full - 1 */
+	for (uint16_t i = 0; i < 3; i++) {
+		struct nvme_sqe c = cmd(NVME_IO_FLUSH, (uint16_t)(0x300 + i));
+		c.nsid = 1;
+		submit(&iq, c);
+	}
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 3);
+	assert_int_equal(fake_nvme_step(f), 3);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 3);
+}
+
+static void t_doorbell_bounds(void **s)
+{
+	(void)s;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, ADMQ), -1);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, 0xffff), -1);
+	assert_int_equal(g.stats.n[NVME_V_DOORBELL_OUT_OF_RANGE], 2);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, 0), -1); /* not created */
+	assert_int_equal(nvme_gate_sq_ring(&g, 64, 0), -1);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0xffff, 0), -1);
+	assert_int_equal(g.stats.n[NVME_V_QUEUE_NOT_OWNED], 3);
+	assert_int_equal(nvme_gate_cq_head(&g, 0, ADMQ), -1);
+	assert_int_equal(nvme_gate_cq_head(&g, 9, 0), -1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 9), -1);
+	/* one ring scans at most one queue depth: fill 15 of 16 slots */
+	for (int i = 0; i < ADMQ - 1; i++)
+		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)i));
+	assert_int_equal(adq.tail, ADMQ - 1);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), ADMQ - 1);
+	/* ringing the same tail again scans nothing */
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 0);
+	assert_int_equal(g.stats.n[NVME_V_ACCEPT], ADMQ - 1);
+	assert_int_equal(fake_nvme_step(f), ADMQ - 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), ADMQ - 1);
+}
+
+static void t_tags_stall(void **s)
+{
+	(void)s;
+	/* a 128-entry SQ and CQ: 100 flushes, 64 tags */
+	make_ioq(128);
+	for (int i = 0; i < 100; i++) {
+		struct nvme_sqe c = cmd(NVME_IO_FLUSH, (uint16_t)(1000 + i));
+		c.nsid = 1;
+		submit(&iq, c);
+	}
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), NVME_GATE_TAGS);
+	assert_true(g.stalls >= 1);
+	assert_int_equal(fake_nvme_step(f), NVME_GATE_TAGS);
+	/* reaping frees tags and takes the pending entries */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), NVME_GATE_TAGS);
+	assert_int_equal(fake_nvme_step(f), 100 - NVME_GATE_TAGS);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 100 - NVME_GATE_TAGS);
+	for (int i = 0; i < 100; i++)
+		expect_ok(&iq, 1, (uint16_t)(1000 + i));
+}
+
+static void t_hostile_device(void **s)
+{
+	(void)s;
+	fake_nvme_post(f, 0, 0, 5, 0);     /* CID never issued */
+	fake_nvme_post(f, 0, 40, 0, 0);    /* SQ that does not exist */
+	fake_nvme_post(f, 0, 0xffff, 0, 0); /* SQ id out of range */
+	fake_nvme_post(f, 0, 0, NVME_GATE_KCID, 0); /* no kernel command */
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
+	assert_int_equal(g.dev_bad_cqe, 4);
+	struct nvme_cqe e;
+	assert_false(dpoll(&adq, 0, &e));
+	/* a duplicate completion of a finished command is dropped too */
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 0, submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 1))),
+	    1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	fake_nvme_post(f, 0, 0, 0, 0);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
+	assert_int_equal(g.dev_bad_cqe, 5);
+}
+
+static void t_revoked_ring(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	struct nvme_sqe c = cmd(NVME_IO_FLUSH, 1);
+	c.nsid = 1;
+	submit(&iq, c);
+	/* the pool holding the I/O rings is revoked: the gate must not read
+	 * the SQ or write the CQ any more */
+	assert_true(grant_revoke(&gt, io_slot, io_gen));
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), -1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), -1);
+	assert_int_equal(fake_nvme_step(f), 0);
+	assert_true(g.stats.n[NVME_V_QUEUE_NOT_OWNED] >= 2);
+	/* and data pointers into it are refused */
+	c = cmd(NVME_ADM_IDENTIFY, 2);
+	c.prp1 = A + MIB;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	struct nvme_cqe e;
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.dw0, NVME_V_PRP1_OUT_OF_GRANT);
+}
+
+static void t_create_fail_delete(void **s)
+{
+	(void)s;
+	unsigned base_allocs = f->shadow_allocs;
+	/* the device refuses the create: the gate drops its shadow */
+	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, 0x10);
+	c.prp1 = A + MIB;
+	c.cdw10 = 2 | (7u << 16);
+	c.cdw11 = 1;
+	f->next_status = (uint16_t)(NVME_SC_QID_INVALID << 1 | 1u << 9);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_true(pol.cq_live & (1u << 2)); /* pending */
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	struct nvme_cqe e;
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(nvme_cqe_sct(&e), 1);
+	assert_false(pol.cq_live & (1u << 2));
+	assert_int_equal(g.cq[2].state, NVME_GQ_FREE);
+	assert_int_equal(f->shadow_allocs, base_allocs);
+	/* SQ before its CQ, and a second CQ with the same id, are refused */
+	make_ioq(8);
+	c = cmd(NVME_ADM_CREATE_SQ, 0x11);
+	c.prp1 = A + MIB + 0x80000;
+	c.cdw10 = 2 | (7u << 16);
+	c.cdw11 = 1 | (3u << 16);
+	submit(&adq, c);
+	c = cmd(NVME_ADM_CREATE_CQ, 0x12);
+	c.prp1 = A + MIB + 0x90000;
+	c.cdw10 = 1 | (7u << 16);
+	c.cdw11 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.dw0, NVME_V_QUEUE_STATE);
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.dw0, NVME_V_QUEUE_STATE);
+	/* delete the CQ while its SQ lives: refused; SQ then CQ: freed */
+	c = cmd(NVME_ADM_DELETE_CQ, 0x13);
+	c.cdw10 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.dw0, NVME_V_QUEUE_STATE);
+	c = cmd(NVME_ADM_DELETE_SQ, 0x14);
+	c.cdw10 = 1;
+	submit(&adq, c);
+	c = cmd(NVME_ADM_DELETE_CQ, 0x15);
+	c.cdw10 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
+	/* the SQ being deleted takes no more rings */
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, 0), -1);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 2);
+	expect_ok(&adq, 0, 0x14);
+	expect_ok(&adq, 0, 0x15);
+	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
+	assert_int_equal(g.cq[1].state, NVME_GQ_FREE);
+	assert_int_equal(f->shadow_allocs, base_allocs);
+	/* no kernel memory for a shadow: an error completion, no create */
+	f->fail_alloc_after = (int)f->shadow_allocs;
+	c = cmd(NVME_ADM_CREATE_CQ, 0x16);
+	c.prp1 = A + MIB;
+	c.cdw10 = 1 | (7u << 16);
+	c.cdw11 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.dw0, NVME_V_GATE_NO_MEMORY);
+	assert_false(pol.cq_live & (1u << 1));
+	f->fail_alloc_after = -1;
+}
+
+static void t_abort_translate(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	struct nvme_sqe c = cmd(NVME_IO_READ, 0x55);
+	c.nsid = 1;
+	c.prp1 = A + 0x60000;
+	submit(&iq, c);
+	c.cdw0 = NVME_IO_READ | (0x56u << 16);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 2);
+	c = cmd(NVME_ADM_ABORT, 0x20);
+	c.cdw10 = 1 | (0x56u << 16);
+	submit(&adq, c);
+	c = cmd(NVME_ADM_ABORT, 0x21);
+	c.cdw10 = 1 | (0x99u << 16); /* no such command */
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
+	unsigned before = f->nlog;
+	assert_int_equal(fake_nvme_step(f), 4);
+	int seen = 0;
+	for (unsigned i = before; i < f->nlog; i++) {
+		if (nvme_sqe_opc(&f->log[i]) != NVME_ADM_ABORT)
+			continue;
+		uint16_t cid = (uint16_t)(f->log[i].cdw10 >> 16);
+		if (seen++ == 0)
+			assert_int_equal(cid, 1); /* 0x56 is tag 1 */
+		else
+			assert_int_equal(cid, 0xfffe);
+	}
+	assert_int_equal(seen, 2);
+}
+
+static void t_kcmd(void **s)
+{
+	(void)s;
+	uint8_t *buf = aligned_alloc(4096, 4096);
+	struct nvme_sqe c = cmd(NVME_ADM_IDENTIFY, 0x1234);
+	c.cdw10 = NVME_CNS_CTRL;
+	c.prp1 = (uint64_t)(uintptr_t)buf;
+	f->touch = NULL; /* kernel memory: not the oracle's business */
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &c), 0);
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &c), -1); /* one at once */
+	struct nvme_cqe e;
+	assert_false(nvme_gate_kcmd_poll(&g, &e));
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+	assert_int_equal(e.cid, NVME_GATE_KCID);
+	assert_int_equal(buf[NVME_IDCTL_MDTS], 5);
+	assert_false(dpoll(&adq, 0, &e)); /* the driver saw nothing */
+	/* the driver's first command still starts at its slot 0 */
+	f->touch = oracle;
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 0, submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 9))),
+	    1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.cid, 9);
+	assert_int_equal(e.sqhd, 1);
+	free(buf);
+	char js[4096];
+	int n = nvme_gate_json(&g, js, sizeof(js));
+	assert_true(n > 0 && (size_t)n < sizeof(js));
+	assert_non_null(strstr(js, "\"accept\":1"));
+	assert_non_null(strstr(js, "\"sq\":0"));
+}
+
+static void t_admin_open_checks(void **s)
+{
+	(void)s;
+	struct nvme_gate g2;
+	struct nvme_val_policy p2 = pol;
+	struct nvme_gate_env env;
+	fake_nvme_env(f, &env);
+	assert_int_equal(nvme_gate_init(&g2, &env, &p2), 0);
+	uint64_t a, b;
+	assert_int_equal(nvme_gate_admin_open(&g2, A + 8, A + 0x1000, 16, &a,
+					      &b),
+			 -1); /* not page aligned */
+	assert_int_equal(nvme_gate_admin_open(&g2, A + 3 * MIB, A + 0x1000,
+					      16, &a, &b),
+			 -1); /* not the owner's */
+	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 0x1000, 1, &a, &b),
+			 -1);
+	assert_int_equal(
+	    nvme_gate_admin_open(&g2, A, A + 0x1000, 4097, &a, &b), -1);
+	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 0x1000, 4, &a, &b),
+			 0);
+	nvme_gate_drop_all(&g2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(t_identify, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_reject_completes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_toctou, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_cq_phase_wrap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_doorbell_bounds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_tags_stall, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_hostile_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_revoked_ring, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_create_fail_delete, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_abort_translate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_kcmd, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_admin_open_checks, setup,
+					    teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
