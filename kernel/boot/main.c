@@ -50,6 +50,7 @@ static void boot_timeline(void)
 
 static __attribute__((noreturn)) void kmain_stack(void)
 {
+	cpu_exit_hook = auth_dump;
 	cpu_init();
 	acpi_init(boot_rsdp);
 	time_calibrate();
@@ -64,7 +65,8 @@ static __attribute__((noreturn)) void kmain_stack(void)
 	proofs_run();
 	if (cmdline_get("fault"))
 		proof_fault(cmdline_get("fault"));
-	auth_dump();
+	if (!cmdline_get("exit"))
+		auth_dump(); /* with exit, cpu_exit prints them */
 	proof_finish();
 	kprintf("capOS: up; main loop running\n");
 	for (;;) {

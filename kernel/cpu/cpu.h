@@ -17,6 +17,9 @@ void vector_free(uint8_t v);
 /* leave QEMU through isa-debug-exit (status 33 pass, 35 fail); halts
  * forever when there is no such device */
 __attribute__((noreturn)) void cpu_exit(bool pass);
+/* called once by cpu_exit before it leaves (the kernel prints its refusal
+ * counters there, whatever the way out) */
+extern void (*cpu_exit_hook)(void);
 /* print a frame-pointer backtrace starting at rbp, addresses as image
  * offsets the host symbolises with addr2line on build/capos.elf */
 void cpu_backtrace(uint64_t rbp, uint64_t rip);
