@@ -1,0 +1,235 @@
+/* drivers/gvnic/gve_dqo.c — the DQO data path with raw DMA addressing (RDA).
+ * Basis: Linux gve_tx_dqo.c and gve_rx_dqo.c, gve_desc_dqo.h. Little-endian
+ * descriptors; completions carry a generation bit that flips each pass.
+ * Buffers are fixed 2 KiB slots of the data pool, named by tag or id. */
+#include "drivers/gvnic/gve_var.h"
+#include "kernel/lib/lib.h"
+
+/* x86 is little-endian: DQO fields are used as they are */
+#define le16(v) (v)
+#define le32(v) (v)
+#define le64(v) (v)
+
+void gve_dqo_rings_init(struct gve_softc *sc)
+{
+	for (unsigned i = 0; i < sc->nqueues; i++) {
+		struct gve_tx *tx = &sc->tx[i];
+		struct gve_rx *rx = &sc->rx[i];
+
+		memset(tx->qres.va, 0, tx->qres.len);
+		memset(tx->ring.va, 0, tx->ring.len);
+		memset(tx->compl.va, 0, tx->compl.len);
+		tx->tail = tx->head = tx->last_re = 0;
+		tx->compl_head = 0;
+		tx->compl_gen = 0;
+		memset(tx->tag_state, 0, sizeof(tx->tag_state));
+		tx->ntag_free = 0;
+		for (uint32_t t = tx->ntags; t-- > 0;)
+			tx->tag_free[tx->ntag_free++] = (uint16_t)t;
+
+		memset(rx->qres.va, 0, rx->qres.len);
+		memset(rx->desc.va, 0, rx->desc.len);
+		memset(rx->data.va, 0, rx->data.len);
+		rx->bufq_tail = 0;
+		rx->posted_cnt = 0;
+		rx->compl_head = 0;
+		rx->compl_gen = 0;
+		rx->skipping = false;
+		rx->since_db = 0;
+		memset(rx->posted, 0, sizeof(rx->posted));
+		rx->nbuf_free = 0;
+		for (uint32_t b = rx->nbufs; b-- > 0;)
+			rx->buf_free[rx->nbuf_free++] = (uint16_t)b;
+	}
+}
+
+/* gve_rx_post_buffers_dqo: fill the buffer queue, one slot always empty */
+static void gve_dqo_rx_post(struct gve_softc *sc, struct gve_rx *rx, bool ring)
+{
+	struct gve_rx_buf_desc_dqo *q = rx->data.va;
+
+	while (rx->nbuf_free && rx->posted_cnt < rx->mask) {
+		uint16_t id = rx->buf_free[--rx->nbuf_free];
+		struct gve_rx_buf_desc_dqo *d = &q[rx->bufq_tail];
+		memset(d, 0, sizeof(*d));
+		d->buf_id = le16(id);
+		d->buf_addr = le64(rx->bufs.iova + (uint64_t)id * GVE_BUF_SIZE);
+		rx->posted[id] = 1;
+		rx->posted_cnt++;
+		rx->bufq_tail = (rx->bufq_tail + 1) & rx->mask;
+		/* ring every GVE_RX_BUF_THRESH_DQO buffers, as the reference */
+		if ((rx->bufq_tail & (GVE_RX_BUF_THRESH_DQO - 1)) == 0)
+			ring = true;
+	}
+	if (ring) {
+		dma_wmb();
+		gve_db_write_le(sc, rx->db_index, rx->bufq_tail);
+	}
+}
+
+void gve_dqo_start(struct gve_softc *sc)
+{
+	for (unsigned i = 0; i < sc->nqueues; i++)
+		gve_dqo_rx_post(sc, &sc->rx[i], true);
+}
+
+/* gve_tx_dqo: one data descriptor per frame (end of packet), a report-event
+ * request at most every 32 descriptors, and a gap of 4 free slots; the
+ * doorbell is the tail index */
+int gve_dqo_send(struct gve_softc *sc, struct gve_tx *tx, const void *frame,
+		 size_t len)
+{
+	struct gve_tx_desc_dqo *d;
+	uint32_t used, tag;
+	uint8_t flags = GVE_TX_PKT_DESC_DTYPE_DQO | GVE_TXD_DQO_EOP;
+
+	gve_dqo_tx_reclaim(sc, tx);
+	used = (tx->tail - tx->head) & tx->mask;
+	if (sc->reset_wanted || tx->mask - used < 1 + GVE_TX_MIN_DESC_GAP ||
+	    !tx->ntag_free)
+		return GVE_ENOMEM;
+	tag = tx->tag_free[--tx->ntag_free];
+	memcpy((uint8_t *)tx->bufs.va + (size_t)tag * GVE_BUF_SIZE, frame, len);
+	if (((tx->tail - tx->last_re) & tx->mask) >= GVE_TX_MIN_RE_INTERVAL) {
+		flags |= GVE_TXD_DQO_RE;
+		tx->last_re = tx->tail;
+	}
+	d = &((struct gve_tx_desc_dqo *)tx->ring.va)[tx->tail];
+	memset(d, 0, sizeof(*d));
+	d->buf_addr = le64(tx->bufs.iova + (uint64_t)tag * GVE_BUF_SIZE);
+	d->dtype_flags = flags;
+	d->compl_tag = le16((uint16_t)tag);
+	d->buf_size = le16((uint16_t)FIELD_SET(GVE_TXD_DQO_BUF_SIZE, len));
+	tx->tag_state[tag] = 1;
+	tx->tail = (tx->tail + 1) & tx->mask;
+	tx->packets++;
+	tx->bytes += len;
+	dma_wmb();
+	gve_db_write_le(sc, tx->db_index, tx->tail);
+	return GVE_OK;
+}
+
+static bool gve_dqo_tag_ok(struct gve_softc *sc, struct gve_tx *tx,
+			   uint32_t tag)
+{
+	if (tag < tx->ntags && tx->tag_state[tag])
+		return true;
+	gve_hostile(sc, "tx completion tag", tag);
+	return false;
+}
+
+static void gve_dqo_tag_free(struct gve_tx *tx, uint32_t tag)
+{
+	tx->tag_state[tag] = 0;
+	tx->tag_free[tx->ntag_free++] = (uint16_t)tag;
+}
+
+/* gve_clean_tx_done_dqo: descriptor completions move the head (which must
+ * stay within what was posted); packet and re-injection completions free a
+ * tag that must be outstanding; a miss completion parks it */
+void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx)
+{
+	const struct gve_tx_compl_dqo *ring = tx->compl.va;
+
+	for (uint32_t budget = tx->size; budget && !sc->reset_wanted;
+	     budget--) {
+		const struct gve_tx_compl_dqo *c = &ring[tx->compl_head];
+		uint16_t w = le16(c->id_type_gen);
+		if (FIELD_GET(GVE_TXC_GEN, w) == tx->compl_gen)
+			return;
+		dma_rmb();
+		uint32_t v = le16(c->tag);
+		switch (FIELD_GET(GVE_TXC_TYPE, w)) {
+		case GVE_COMPL_TYPE_DQO_DESC:
+			if (v > tx->mask || ((v - tx->head) & tx->mask) >
+						((tx->tail - tx->head) & tx->mask)) {
+				gve_hostile(sc, "tx head", v);
+				return;
+			}
+			tx->head = v;
+			break;
+		case GVE_COMPL_TYPE_DQO_PKT:
+		case GVE_COMPL_TYPE_DQO_REINJECTION:
+			if (!gve_dqo_tag_ok(sc, tx, v))
+				return;
+			gve_dqo_tag_free(tx, v);
+			break;
+		case GVE_COMPL_TYPE_DQO_MISS:
+			if (!gve_dqo_tag_ok(sc, tx, v))
+				return;
+			tx->tag_state[v] = 2;
+			break;
+		default:
+			gve_hostile(sc, "tx completion type",
+				    FIELD_GET(GVE_TXC_TYPE, w));
+			return;
+		}
+		if (++tx->compl_head == tx->size) {
+			tx->compl_head = 0;
+			tx->compl_gen ^= 1;
+		}
+	}
+}
+
+/* gve_rx_poll_dqo: each completion names a posted buffer; its length must
+ * fit that buffer; header split was not asked for; buffer queue 0 only */
+int gve_dqo_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf,
+		 size_t cap)
+{
+	const struct gve_rx_compl_dqo *ring = rx->desc.va;
+
+	for (uint32_t budget = rx->size; budget && !sc->reset_wanted;
+	     budget--) {
+		const struct gve_rx_compl_dqo *c = &ring[rx->compl_head];
+		uint16_t lg = le16(c->len_gen);
+		if (FIELD_GET(GVE_RXC_GEN, lg) == rx->compl_gen)
+			return 0;
+		dma_rmb();
+		uint32_t id = le16(c->buf_id), len = FIELD_GET(GVE_RXC_LEN, lg);
+		if (FIELD_GET(GVE_RXC_BUFQ, lg)) {
+			gve_hostile(sc, "rx buffer queue id", 1);
+			return 0;
+		}
+		if (id >= rx->nbufs || !rx->posted[id]) {
+			gve_hostile(sc, "rx buffer id", id);
+			return 0;
+		}
+		if (len > GVE_BUF_SIZE) {
+			gve_hostile(sc, "rx length", len);
+			return 0;
+		}
+		/* no header buffers were posted: a split header has
+		 * nowhere to be */
+		if (le16(c->hdr_len) & GVE_RXC_SPLIT_HEADER) {
+			gve_hostile(sc, "rx header length",
+				    FIELD_GET(GVE_RXC_HDR_LEN, le16(c->hdr_len)));
+			return 0;
+		}
+		bool eop = c->status0 & GVE_RXC_EOP, skip = rx->skipping;
+		int got = 0;
+		rx->skipping = !eop;
+		if (skip || !eop) {
+			if (eop)
+				sc->nic.stats.rx_dropped++;
+		} else if ((c->flags1 & GVE_RXC_ERR) || len < 14 || len > cap) {
+			sc->nic.stats.rx_errors++;
+		} else {
+			memcpy(buf, (uint8_t *)rx->bufs.va + (size_t)id * GVE_BUF_SIZE,
+			       len);
+			got = (int)len;
+			rx->packets++;
+			rx->bytes += len;
+		}
+		rx->posted[id] = 0;
+		rx->posted_cnt--;
+		rx->buf_free[rx->nbuf_free++] = (uint16_t)id;
+		if (++rx->compl_head == rx->size) {
+			rx->compl_head = 0;
+			rx->compl_gen ^= 1;
+		}
+		gve_dqo_rx_post(sc, rx, false);
+		if (got)
+			return got;
+	}
+	return 0;
+}

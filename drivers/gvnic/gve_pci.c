@@ -1,0 +1,87 @@
+/* drivers/gvnic/gve_pci.c — PCI attachment of the gVNIC core: the only file
+ * of the driver that knows about PCI. It grants BAR0 (registers) and BAR2
+ * (doorbells) as DeviceMmio windows, counts the MSI-X vectors the kernel will
+ * bind, and hands the core nothing else (gve_main.c: gve_probe). */
+#include "drivers/gvnic/gve_var.h"
+#include "kernel/devmgr/devmgr.h"
+#include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
+
+#define GVE_MAX_DEVS 2
+#define GVE_REG_WINDOW 0x1000u
+
+static struct gve_softc gve_softcs[GVE_MAX_DEVS];
+static unsigned gve_ndevs;
+
+static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
+{
+	struct gve_softc *sc;
+	struct gve_grants g = {0};
+	char name[8];
+
+	ksnprintf(name, sizeof(name), "gve%u", gve_ndevs);
+	if (gve_ndevs >= GVE_MAX_DEVS) {
+		kprintf("%s: unable to attach: %u devices already\n", name,
+			GVE_MAX_DEVS);
+		return -1;
+	}
+	if (!d->bar[GVE_REG_BAR].size || d->bar[GVE_REG_BAR].io ||
+	    !d->bar[GVE_DB_BAR].size || d->bar[GVE_DB_BAR].io ||
+	    !d->cap_msix) {
+		kprintf("%s: unable to find register BAR, doorbell BAR and "
+			"MSI-X\n",
+			name);
+		return -1;
+	}
+	pci_enable(d, true, false, true);
+	if (mmio_grant(d, owner, GVE_REG_BAR, 0,
+		       (uint32_t)MIN(d->bar[GVE_REG_BAR].size, GVE_REG_WINDOW),
+		       MMIO_READ | MMIO_WRITE, &g.reg)) {
+		kprintf("%s: unable to map register BAR\n", name);
+		return -1;
+	}
+	if (mmio_grant(d, owner, GVE_DB_BAR, 0,
+		       (uint32_t)MIN(d->bar[GVE_DB_BAR].size, 1u << 20),
+		       MMIO_READ | MMIO_WRITE, &g.db)) {
+		kprintf("%s: unable to map doorbell BAR\n", name);
+		mmio_revoke(&g.reg);
+		return -1;
+	}
+	g.pdev = d;
+	g.owner = owner;
+	g.revision = d->revision;
+	g.msix_vectors = d->msix_size;
+	g.name = name;
+	sc = &gve_softcs[gve_ndevs];
+	memset(sc, 0, sizeof(*sc));
+	if (gve_attach(sc, &g)) {
+		mmio_revoke(&g.db);
+		mmio_revoke(&g.reg);
+		strlcpy(d->state, "failed", sizeof(d->state));
+		return -1;
+	}
+	gve_ndevs++;
+	d->drv_state = sc;
+	ksnprintf(d->state, sizeof(d->state), "%s %s", name,
+		  gve_is_dqo(sc) ? "dqo" : "gqi");
+	nic_register(&sc->nic);
+	return 0;
+}
+
+static int gve_pci_dump(struct pci_dev *d, char *buf, unsigned cap)
+{
+	return d->drv_state ? gve_dump(d->drv_state, buf, cap) : 0;
+}
+
+static const struct pci_match gve_ids[] = {
+    {GVE_PCI_VENDOR, GVE_PCI_DEVICE, 0, 0},
+};
+
+const struct driver gve_driver = {
+    .name = "gve",
+    .ids = gve_ids,
+    .nids = ARRAY_SIZE(gve_ids),
+    .dma = true,
+    .attach = gve_pci_attach,
+    .dump = gve_pci_dump,
+};

@@ -1,0 +1,233 @@
+/* drivers/gvnic/gve_var.h — gVNIC driver state and the bus-neutral core's
+ * interface. The core (gve.c, gve_adminq.c, gve_gqi.c, gve_dqo.c) reaches the
+ * device only through the grants below; gve_pci.c is the only file that knows
+ * about PCI, so the host conformance suite (tests/host/gvnic) builds the same
+ * core against a software device model. */
+#ifndef GVE_VAR_H
+#define GVE_VAR_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "drivers/gvnic/gve_reg.h"
+#include "kernel/authority/authority.h"
+#include "kernel/net/nic.h"
+
+#define GVE_MAX_QUEUES 2    /* per direction; the device may offer more */
+#define GVE_RING_MAX 4096   /* largest ring the driver sizes its state for */
+#define GVE_RING_PREF 256   /* chosen when the modify-ring option allows */
+#define GVE_TX_QPL_PAGES_MAX 16 /* bounce pages per GQI TX queue */
+#define GVE_BUF_SIZE 2048   /* one frame buffer (TX chunk, RX buffer) */
+#define GVE_MTU 1500	    /* largest MTU the 2 KiB buffers carry */
+#define GVE_DATA_POOL_MAX (24u << 20) /* refuse rings that need more */
+
+/* what the bus glue hands the core: exactly the driver's capabilities */
+struct gve_grants {
+	struct pci_dev *pdev; /* opaque: named to irq_bind, never read */
+	uint16_t owner;	      /* authority owner id for pools and vectors */
+	struct dev_mmio reg;  /* BAR0, read/write */
+	struct dev_mmio db;   /* BAR2, write (doorbells) */
+	uint8_t revision;     /* PCI revision: admin-queue registration method */
+	unsigned msix_vectors;
+	uint64_t dma_limit; /* highest device address + 1 (0: none) */
+	const char *name;   /* "gve0" */
+};
+
+/* error codes of the core (negative returns) */
+enum gve_err {
+	GVE_OK = 0,
+	GVE_EAGAIN = -1,    /* aborted, cancelled, unavailable, ... */
+	GVE_EINVAL = -2,    /* invalid argument, not found, unset, unknown */
+	GVE_ETIME = -3,	    /* deadline exceeded */
+	GVE_EACCES = -4,    /* permission denied, unauthenticated */
+	GVE_ENOMEM = -5,    /* resource exhausted, pool too small */
+	GVE_ENOTSUP = -6,   /* unimplemented */
+	GVE_ETIMEDOUT = -7, /* admin queue did not complete: reset */
+	GVE_EDEVICE = -8,   /* the device handed back something invalid */
+	GVE_EGONE = -9,	    /* device_status reads all ones */
+};
+
+struct gve_softc;
+
+/* a queue page list: pages registered with the device, addressed by offset */
+struct gve_qpl {
+	uint32_t id;
+	uint32_t npages;
+	struct dma_buf pages; /* npages * 4096, contiguous in the pool */
+	struct dma_buf list;  /* be64 page addresses for REGISTER_PAGE_LIST */
+	bool registered;
+};
+
+/* a notification block: one MSI-X vector, one IRQ doorbell */
+struct gve_block {
+	struct gve_softc *sc;
+	unsigned index;
+	struct irq_cap irq;
+	bool bound;
+	uint32_t irq_db_index; /* from the irq_db array, validated */
+	volatile bool pending; /* set by the handler, cleared by the poll */
+	uint64_t interrupts;
+};
+
+struct gve_tx {
+	unsigned id;
+	uint32_t ntfy_id;
+	uint32_t size, mask;
+	struct dma_buf qres;
+	struct dma_buf ring;  /* GQI: descriptors; DQO: descriptors */
+	struct dma_buf compl; /* DQO completion ring */
+	struct dma_buf bufs;  /* DQO: frame buffers (RDA) */
+	struct gve_qpl qpl;   /* GQI: bounce pages */
+	uint32_t db_index, counter_index;
+	/* GQI */
+	uint32_t req, done;	       /* descriptors posted / completed */
+	uint32_t chunk_head, chunk_tail; /* FIFO of 2 KiB chunks in the QPL */
+	uint32_t nchunks;
+	uint8_t pkt_at[GVE_RING_MAX]; /* descriptors of the packet starting here */
+	/* DQO */
+	uint32_t tail, head, last_re;
+	uint32_t compl_head;
+	uint8_t compl_gen;
+	uint32_t ntags;
+	uint8_t tag_state[GVE_RING_MAX]; /* 0 free, 1 sent, 2 miss-path */
+	uint16_t tag_free[GVE_RING_MAX];
+	uint32_t ntag_free;
+	uint64_t packets, bytes;
+};
+
+struct gve_rx {
+	unsigned id;
+	uint32_t ntfy_id;
+	uint32_t size, mask;
+	struct dma_buf qres;
+	struct dma_buf desc; /* GQI: descriptor ring; DQO: completion queue */
+	struct dma_buf data; /* GQI: data ring (be64 slots); DQO: buffer queue */
+	struct dma_buf bufs; /* DQO: frame buffers */
+	struct gve_qpl qpl;  /* GQI: one page per slot */
+	uint32_t db_index, counter_index;
+	/* GQI */
+	uint32_t cnt, fill_cnt;
+	uint8_t seqno;
+	bool skipping; /* dropping the rest of a multi-descriptor packet */
+	/* DQO */
+	uint32_t bufq_tail, nbufs, posted_cnt;
+	uint32_t compl_head;
+	uint8_t compl_gen;
+	uint8_t posted[GVE_RING_MAX];
+	uint16_t buf_free[GVE_RING_MAX];
+	uint32_t nbuf_free;
+	uint32_t since_db;
+	uint64_t packets, bytes;
+};
+
+enum gve_state {
+	GVE_S_DOWN,    /* attached nothing yet, or detached */
+	GVE_S_UP,      /* queues running */
+	GVE_S_FAILED,  /* could not recover; memory kept if the device holds it */
+};
+
+struct gve_softc {
+	struct gve_grants g;
+	char name[16];
+	enum gve_state state;
+	/* DMA: control structures first, data rings once their size is known */
+	struct dma_pool ctl_pool, data_pool;
+	bool ctl_pool_ok, data_pool_ok;
+	struct dma_buf aq, desc_buf, counters, irq_dbs, link_buf, stats_buf,
+	    info_buf, ptype_buf;
+	/* admin queue */
+	uint32_t aq_prod;
+	bool aq_registered;
+	uint64_t aq_cmds, aq_fail, aq_timeouts;
+	uint32_t aq_last_status;
+	/* described device */
+	uint32_t max_tx_queues, max_rx_queues;
+	uint64_t max_registered_pages;
+	uint16_t tx_entries, rx_entries, default_num_queues, dev_mtu;
+	uint16_t num_counters, tx_pages_per_qpl, rx_pages_per_qpl;
+	uint16_t rx_buf_size;
+	uint8_t mac[6];
+	uint8_t queue_format;
+	uint32_t features;
+	bool modify_ring;
+	uint16_t ring_min_tx, ring_max_tx, ring_min_rx, ring_max_rx;
+	uint16_t max_mtu;
+	uint8_t ptype_l3[GVE_NUM_PTYPES];
+	/* resources */
+	unsigned nblocks, nqueues;
+	struct gve_block blocks[2 * GVE_MAX_QUEUES];
+	struct gve_block mgmt;
+	struct gve_tx tx[GVE_MAX_QUEUES];
+	struct gve_rx rx[GVE_MAX_QUEUES];
+	bool resources_ok, rings_ok, memory_held;
+	/* runtime */
+	volatile bool mgmt_pending;
+	bool reset_wanted;
+	const char *reset_reason;
+	uint32_t last_status;
+	uint64_t resets, device_resets, hostile;
+	uint32_t link_mbps;
+	bool link_up;
+	unsigned rx_rr; /* round-robin RX queue */
+	struct nic nic;
+};
+
+/* gve.c: bring-up, teardown, reset, service */
+int gve_attach(struct gve_softc *sc, const struct gve_grants *g);
+void gve_detach(struct gve_softc *sc);
+int gve_send(struct gve_softc *sc, const void *frame, size_t len);
+int gve_recv(struct gve_softc *sc, void *buf, size_t cap);
+void gve_service(struct gve_softc *sc);
+int gve_dump(struct gve_softc *sc, char *buf, size_t cap);
+void gve_intr_mgmt(void *arg);
+void gve_intr_block(void *arg);
+/* report a value the device handed back that fails validation: one error
+ * line, and a reset at the next service */
+void gve_hostile(struct gve_softc *sc, const char *what, uint64_t val);
+uint32_t gve_reg_read(struct gve_softc *sc, uint32_t off);
+void gve_db_write_be(struct gve_softc *sc, uint32_t index, uint32_t v);
+void gve_db_write_le(struct gve_softc *sc, uint32_t index, uint32_t v);
+
+/* gve_adminq.c */
+int gve_aq_register(struct gve_softc *sc);
+int gve_aq_release(struct gve_softc *sc);
+int gve_aq_exec(struct gve_softc *sc, const struct gve_aq_cmd *cmd);
+int gve_aq_issue(struct gve_softc *sc, const struct gve_aq_cmd *cmd);
+int gve_aq_kick_wait(struct gve_softc *sc);
+const char *gve_aq_status_name(uint32_t status);
+int gve_aq_status_err(uint32_t status);
+int gve_aq_describe(struct gve_softc *sc);
+int gve_aq_parse_descriptor(struct gve_softc *sc, const uint8_t *buf,
+			    uint32_t avail);
+int gve_aq_verify_compat(struct gve_softc *sc);
+int gve_aq_configure(struct gve_softc *sc);
+int gve_aq_deconfigure(struct gve_softc *sc);
+int gve_aq_register_qpl(struct gve_softc *sc, struct gve_qpl *q);
+int gve_aq_unregister_qpl(struct gve_softc *sc, struct gve_qpl *q);
+int gve_aq_create_queues(struct gve_softc *sc);
+int gve_aq_destroy_queues(struct gve_softc *sc);
+int gve_aq_report_stats(struct gve_softc *sc, bool attach);
+int gve_aq_link_speed(struct gve_softc *sc);
+int gve_aq_ptype_map(struct gve_softc *sc);
+int gve_aq_set_mtu(struct gve_softc *sc, uint16_t mtu);
+
+/* gve_gqi.c and gve_dqo.c: one data path each */
+void gve_gqi_rings_init(struct gve_softc *sc);
+void gve_gqi_start(struct gve_softc *sc);
+int gve_gqi_send(struct gve_softc *sc, struct gve_tx *tx, const void *frame,
+		 size_t len);
+void gve_gqi_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx);
+int gve_gqi_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf,
+		 size_t cap);
+void gve_dqo_rings_init(struct gve_softc *sc);
+void gve_dqo_start(struct gve_softc *sc);
+int gve_dqo_send(struct gve_softc *sc, struct gve_tx *tx, const void *frame,
+		 size_t len);
+void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx);
+int gve_dqo_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf,
+		 size_t cap);
+
+static inline bool gve_is_dqo(const struct gve_softc *sc)
+{
+	return sc->queue_format == GVE_QF_DQO_RDA;
+}
+#endif

@@ -1,0 +1,1143 @@
+/* tests/host/gvnic/gvnic_model.c — the software gVNIC (see gvnic_model.h).
+ *
+ * Semantics follow the Linux GVE driver's view of the device (the basis of
+ * record): big-endian BAR0, a 64-slot admin queue advanced by a doorbell and
+ * an event counter, page lists, GQI rings with free-running doorbells and
+ * event counters, DQO rings with generation bits, IRQ doorbells, and the two
+ * reset handshakes. The device does its work synchronously inside the
+ * doorbell write, so a test reads results right after the driver call. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "drivers/gvnic/gve_reg.h"
+#include "gvnic_model.h"
+#include "kernel/lib/lib.h"
+
+struct gvm gvm;
+
+#define IRQ_DB_BASE 16 /* BAR2 index of block 0's IRQ doorbell */
+#define TX_DB_BASE 64
+#define RX_DB_BASE 96
+
+void gvm_violation(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!gvm.violations++)
+		snprintf(gvm.first_violation, sizeof(gvm.first_violation), "%s",
+			 msg);
+	if (!gvm.quiet)
+		fprintf(stderr, "MODEL VIOLATION: %s\n", msg);
+#ifdef CAPOS_FUZZ
+	__builtin_trap(); /* the driver broke the interface: a finding */
+#endif
+}
+
+void gvm_default_config(struct gvm_config *c)
+{
+	*c = (struct gvm_config){
+	    .revision = 1,
+	    .max_queues = 2,
+	    .tx_entries = 64,
+	    .rx_entries = 64,
+	    .counters = 16,
+	    .tx_pages_per_qpl = 4,
+	    .mtu = 1460,
+	    .max_registered_pages = 1024,
+	    .db_len = 4096,
+	    .msix = 5,
+	    .link_up = true,
+	    .link_mbps = 32000,
+	};
+}
+
+static void gvm_forget(void)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(gvm.qpls); i++)
+		free(gvm.qpls[i].pages);
+	memset(gvm.qpls, 0, sizeof(gvm.qpls));
+	memset(gvm.tx, 0, sizeof(gvm.tx));
+	memset(gvm.rx, 0, sizeof(gvm.rx));
+	gvm.configured = false;
+	gvm.stats = gvm.stats_len = 0;
+	gvm.aq_live = false;
+	gvm.event_counter = gvm.doorbell = 0;
+	memset(gvm.irq_masked, 0, sizeof(gvm.irq_masked));
+	memset(gvm.irq_pending, 0, sizeof(gvm.irq_pending));
+}
+
+void gvm_init(const struct gvm_config *c)
+{
+	gvm_forget();
+	memset(&gvm, 0, sizeof(gvm));
+	gvm.cfg = *c;
+	gvm.override_op = GVM_NO_OVERRIDE;
+	gvm.irq_db_override = gvm.db_override = gvm.counter_override =
+	    GVM_NO_OVERRIDE;
+	gvm.device_status = c->link_up ? GVE_DEVSTAT_LINK_UP : 0;
+}
+
+static void *dma(uint64_t iova, size_t len, const char *what)
+{
+	void *p = host_dma_translate(iova, len);
+	if (!p)
+		gvm_violation("DMA to %s at %#llx+%zu outside the driver's pools",
+			      what, (unsigned long long)iova, len);
+	return p;
+}
+
+static bool pow2(uint32_t v) { return v && !(v & (v - 1)); }
+
+/* ---- reset ----------------------------------------------------------------- */
+
+static void gvm_reset(void)
+{
+	gvm.resets++;
+	gvm_forget();
+	gvm.pfn = 0;
+	gvm.base_hi_set = gvm.base_lo_set = gvm.len_set = false;
+	gvm.driver_status = 0;
+	gvm.device_status &= ~GVE_DEVSTAT_RESET;
+	if (gvm.cfg.revision >= 1)
+		gvm.device_status |= GVE_DEVSTAT_DEVICE_IS_RESET;
+}
+
+static void gvm_aq_live(uint64_t a)
+{
+	if (a & 0xfff)
+		gvm_violation("admin queue at %#llx not page aligned",
+			      (unsigned long long)a);
+	dma(a, GVE_ADMINQ_SIZE, "admin queue");
+	gvm.aq = a;
+	gvm.aq_live = true;
+	gvm.registrations++;
+	gvm.event_counter = gvm.doorbell = 0;
+}
+
+/* ---- interrupts ------------------------------------------------------------ */
+
+static void gvm_irq_block(uint32_t b)
+{
+	if (!gvm.configured || b >= gvm.num_irq_dbs || b >= 16)
+		return;
+	if (gvm.irq_masked[b]) {
+		gvm.irq_pending[b] = true;
+		return;
+	}
+	host_irq_raise(b);
+}
+
+void gvm_set_status(uint32_t set, uint32_t clear)
+{
+	gvm.device_status = (gvm.device_status & ~clear) | set;
+	if (gvm.configured)
+		host_irq_raise(gvm.num_irq_dbs);
+}
+
+/* ---- admin commands -------------------------------------------------------- */
+
+static uint32_t be32p(const uint8_t *p, unsigned off)
+{
+	uint32_t v;
+	memcpy(&v, p + off, 4);
+	return be32_to_cpu(v);
+}
+static uint64_t be64p(const uint8_t *p, unsigned off)
+{
+	uint64_t v;
+	memcpy(&v, p + off, 8);
+	return be64_to_cpu(v);
+}
+static uint16_t be16p(const uint8_t *p, unsigned off)
+{
+	uint16_t v;
+	memcpy(&v, p + off, 2);
+	return be16_to_cpu(v);
+}
+
+static unsigned put_opt(uint8_t *b, unsigned off, uint16_t id, uint16_t len,
+			uint32_t feat, const uint8_t *extra, unsigned nextra)
+{
+	struct gve_device_option o = {cpu_to_be16(id), cpu_to_be16(len), 0};
+	memcpy(b + off, &o, 8);
+	memset(b + off + 8, 0, len);
+	if (len >= 4) {
+		uint32_t f = cpu_to_be32(feat);
+		memcpy(b + off + 8, &f, 4);
+	}
+	if (extra)
+		memcpy(b + off + 12, extra, nextra);
+	return off + 8 + len;
+}
+
+static uint32_t gvm_describe(const uint8_t *p)
+{
+	uint64_t addr = be64p(p, 0);
+	uint32_t ver = be32p(p, 8), avail = be32p(p, 12);
+	uint8_t b[512] = {0};
+	unsigned off = sizeof(struct gve_device_descriptor), n = 0;
+	struct gvm_config *c = &gvm.cfg;
+
+	if (ver != GVE_DESCRIPTOR_VERSION)
+		gvm_violation("describe: descriptor version %u", ver);
+	if (gvm.desc_override) {
+		size_t len = MIN(gvm.desc_override_len, (size_t)avail);
+		uint8_t *dst = dma(addr, len, "device descriptor");
+		if (dst)
+			memcpy(dst, gvm.desc_override, len);
+		return GVE_AQ_STATUS_PASSED;
+	}
+	struct gve_device_descriptor *d = (void *)b;
+	d->max_registered_pages = cpu_to_be64(c->max_registered_pages);
+	d->tx_queue_entries = cpu_to_be16(c->tx_entries);
+	d->rx_queue_entries = cpu_to_be16(c->rx_entries);
+	d->default_num_queues = cpu_to_be16(c->default_num_queues);
+	d->mtu = cpu_to_be16(c->mtu);
+	d->counters = cpu_to_be16(c->counters);
+	d->tx_pages_per_qpl = cpu_to_be16(c->tx_pages_per_qpl);
+	d->rx_pages_per_qpl = cpu_to_be16(c->rx_entries);
+	memcpy(d->mac, "\x42\x01\x0a\x80\x00\x02", 6);
+	uint32_t feat = (c->modify_ring ? GVE_SUP_MODIFY_RING : 0) |
+			(c->jumbo ? GVE_SUP_JUMBO_FRAMES : 0);
+	if (c->short_opt)
+		off = put_opt(b, off, GVE_OPT_DQO_RDA, 2, 0, NULL, 0), n++;
+	if (c->unknown_opt)
+		off = put_opt(b, off, 0x77, 12, 0, NULL, 0), n++;
+	if (c->gqi_qpl_opt)
+		off = put_opt(b, off, GVE_OPT_GQI_QPL, 4, feat, NULL, 0), n++;
+	if (c->gqi_rda)
+		off = put_opt(b, off, GVE_OPT_GQI_RDA, 4, feat, NULL, 0), n++;
+	if (c->dqo_qpl_only)
+		off = put_opt(b, off, GVE_OPT_DQO_QPL, 8, feat, NULL, 0), n++;
+	if (c->dqo)
+		off = put_opt(b, off, GVE_OPT_DQO_RDA, 8, feat, NULL, 0), n++;
+	if (c->modify_ring) {
+		uint16_t r[4] = {cpu_to_be16(4096), cpu_to_be16(4096),
+				 cpu_to_be16(64), cpu_to_be16(64)};
+		off = put_opt(b, off, GVE_OPT_MODIFY_RING, 12, 0, (void *)r, 8),
+		n++;
+	}
+	if (c->jumbo) {
+		uint16_t m = cpu_to_be16(c->mtu);
+		off = put_opt(b, off, GVE_OPT_JUMBO_FRAMES, 8, 0, (void *)&m, 2),
+		n++;
+	}
+	d->num_device_options = cpu_to_be16((uint16_t)n);
+	d->total_length = cpu_to_be16((uint16_t)off);
+	if (avail < off)
+		return GVE_AQ_STATUS_OUT_OF_RANGE;
+	uint8_t *dst = dma(addr, off, "device descriptor");
+	if (dst)
+		memcpy(dst, b, off);
+	return GVE_AQ_STATUS_PASSED;
+}
+
+static uint32_t gvm_configure(const uint8_t *p)
+{
+	if (gvm.configured) {
+		gvm_violation("configure device resources twice");
+		return GVE_AQ_STATUS_FAILED_PRECONDITION;
+	}
+	gvm.counters = be64p(p, 0);
+	gvm.irq_dbs = be64p(p, 8);
+	gvm.num_counters = be32p(p, 16);
+	gvm.num_irq_dbs = be32p(p, 20);
+	gvm.stride = be32p(p, 24);
+	uint32_t base = be32p(p, 28);
+	gvm.format = p[32];
+	bool fmt_ok = gvm.format == GVE_QF_GQI_QPL ||
+		      (gvm.format == GVE_QF_DQO_RDA && gvm.cfg.dqo);
+	if (!fmt_ok || gvm.stride != GVE_IRQ_DB_STRIDE || base != 0 ||
+	    gvm.num_counters != gvm.cfg.counters || !gvm.num_irq_dbs ||
+	    gvm.num_irq_dbs + 1 > gvm.cfg.msix || gvm.num_irq_dbs > 16) {
+		gvm_violation("configure: format %u stride %u base %u counters "
+			      "%u irq dbs %u",
+			      gvm.format, gvm.stride, base, gvm.num_counters,
+			      gvm.num_irq_dbs);
+		return GVE_AQ_STATUS_INVALID_ARGUMENT;
+	}
+	if (!dma(gvm.counters, gvm.num_counters * 4ull, "event counters"))
+		return GVE_AQ_STATUS_INVALID_ARGUMENT;
+	uint8_t *dbs = dma(gvm.irq_dbs, gvm.num_irq_dbs * 64ull, "irq dbs");
+	if (!dbs)
+		return GVE_AQ_STATUS_INVALID_ARGUMENT;
+	for (uint32_t i = 0; i < gvm.num_irq_dbs; i++) {
+		uint32_t v = gvm.irq_db_override != GVM_NO_OVERRIDE && i == 0
+				 ? gvm.irq_db_override
+				 : IRQ_DB_BASE + i;
+		v = cpu_to_be32(v);
+		memcpy(dbs + i * 64, &v, 4);
+		gvm.irq_masked[i] = true; /* masked until the driver writes 0 */
+	}
+	gvm.configured = true;
+	return GVE_AQ_STATUS_PASSED;
+}
+
+static struct gvm_qpl *qpl_find(uint32_t id)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(gvm.qpls); i++)
+		if (gvm.qpls[i].live && gvm.qpls[i].id == id)
+			return &gvm.qpls[i];
+	return NULL;
+}
+
+static uint32_t gvm_register_qpl(const uint8_t *p)
+{
+	uint32_t id = be32p(p, 0), n = be32p(p, 4);
+	uint64_t list = be64p(p, 8), psz = be64p(p, 16), total = n;
+
+	if (!gvm.configured)
+		gvm_violation("register page list before configure");
+	if (qpl_find(id)) {
+		gvm_violation("page list %u registered twice", id);
+		return GVE_AQ_STATUS_ALREADY_EXISTS;
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(gvm.qpls); i++)
+		total += gvm.qpls[i].live ? gvm.qpls[i].npages : 0;
+	if (!n || psz != 4096 || total > gvm.cfg.max_registered_pages) {
+		gvm_violation("page list %u: %u pages of %llu bytes (%llu in all)",
+			      id, n, (unsigned long long)psz,
+			      (unsigned long long)total);
+		return GVE_AQ_STATUS_INVALID_ARGUMENT;
+	}
+	const uint8_t *l = dma(list, n * 8ull, "page address list");
+	if (!l)
+		return GVE_AQ_STATUS_INVALID_ARGUMENT;
+	for (unsigned i = 0; i < ARRAY_SIZE(gvm.qpls); i++) {
+		struct gvm_qpl *q = &gvm.qpls[i];
+		if (q->live)
+			continue;
+		q->pages = calloc(n, 8);
+		for (uint32_t k = 0; k < n; k++) {
+			q->pages[k] = be64p(l, k * 8);
+			if ((q->pages[k] & 0xfff) ||
+			    !dma(q->pages[k], 4096, "page list page")) {
+				gvm_violation("page list %u page %u at %#llx", id,
+					      k, (unsigned long long)q->pages[k]);
+				free(q->pages);
+				q->pages = NULL;
+				return GVE_AQ_STATUS_INVALID_ARGUMENT;
+			}
+		}
+		q->live = true;
+		q->id = id;
+		q->npages = n;
+		return GVE_AQ_STATUS_PASSED;
+	}
+	return GVE_AQ_STATUS_RESOURCE_EXHAUSTED;
+}
+
+static bool qpl_in_use(uint32_t id)
+{
+	for (unsigned i = 0; i < GVM_MAXQ; i++)
+		if ((gvm.tx[i].live && gvm.tx[i].qpl_id == id) ||
+		    (gvm.rx[i].live && gvm.rx[i].qpl_id == id))
+			return true;
+	return false;
+}
+
+static uint32_t gvm_unregister_qpl(const uint8_t *p)
+{
+	struct gvm_qpl *q = qpl_find(be32p(p, 0));
+	if (!q) {
+		gvm_violation("unregister of unknown page list %u", be32p(p, 0));
+		return GVE_AQ_STATUS_NOT_FOUND;
+	}
+	if (qpl_in_use(q->id)) {
+		gvm_violation("unregister of page list %u still used by a queue",
+			      q->id);
+		return GVE_AQ_STATUS_FAILED_PRECONDITION;
+	}
+	free(q->pages);
+	memset(q, 0, sizeof(*q));
+	return GVE_AQ_STATUS_PASSED;
+}
+
+static void qres_fill(uint64_t qres, uint32_t db, uint32_t ctr)
+{
+	uint8_t *r = dma(qres, 64, "queue resources");
+	if (!r)
+		return;
+	if (gvm.db_override != GVM_NO_OVERRIDE)
+		db = gvm.db_override;
+	if (gvm.counter_override != GVM_NO_OVERRIDE)
+		ctr = gvm.counter_override;
+	uint32_t v[2] = {cpu_to_be32(db), cpu_to_be32(ctr)};
+	memcpy(r, v, 8);
+}
+
+static bool dqo(void) { return gvm.format == GVE_QF_DQO_RDA; }
+
+static uint32_t gvm_create_tx(const uint8_t *p)
+{
+	uint32_t id = be32p(p, 0), qpl = be32p(p, 24), ntfy = be32p(p, 28);
+	uint16_t size = be16p(p, 40), csize = be16p(p, 42);
+	struct gvm_txq *t;
+
+	if (!gvm.configured || id >= gvm.cfg.max_queues || id >= GVM_MAXQ ||
+	    gvm.tx[id].live) {
+		gvm_violation("create tx queue %u: not configured, out of range "
+			      "or exists",
+			      id);
+		return GVE_AQ_STATUS_INVALID_ARGUMENT;
+	}
+	t = &gvm.tx[id];
+	memset(t, 0, sizeof(*t));
+	t->size = size;
+	t->qres = be64p(p, 8);
+	t->ring = be64p(p, 16);
+	t->compl = be64p(p, 32);
+	t->ntfy = ntfy;
+	t->qpl_id = qpl;
+	if (!pow2(size) || ntfy >= gvm.num_irq_dbs ||
+	    (dqo() ? (qpl != GVE_RAW_ADDRESSING_QPL_ID || csize != size)
+		   : !qpl_find(qpl))) {
+		gvm_violation("create tx queue %u: size %u ntfy %u qpl %#x", id,
+			      size, ntfy, qpl);
+		return GVE_AQ_STATUS_INVALID_ARGUMENT;
+	}
+	if (!dma(t->ring, size * 16ull, "tx ring") ||
+	    (dqo() && !dma(t->compl, size * 8ull, "tx completion ring")))
+		return GVE_AQ_STATUS_INVALID_ARGUMENT;
+	t->db = TX_DB_BASE + id;
+	t->counter = id;
+	t->live = true;
+	qres_fill(t->qres, t->db, t->counter);
+	return GVE_AQ_STATUS_PASSED;
+}
+
+static uint32_t gvm_create_rx(const uint8_t *p)
+{
+	uint32_t id = be32p(p, 0), ntfy = be32p(p, 12), qpl = be32p(p, 40);
+	uint16_t size = be16p(p, 44), pbs = be16p(p, 46), bsize = be16p(p, 48);
+	struct gvm_rxq *r;
+
+	if (!gvm.configured || id >= gvm.cfg.max_queues || id >= GVM_MAXQ ||
+	    gvm.rx[id].live) {
+		gvm_violation("create rx queue %u: not configured, out of range "
+			      "or exists",
+			      id);
+		return GVE_AQ_STATUS_INVALID_ARGUMENT;
+	}
+	r = &gvm.rx[id];
+	memset(r, 0, sizeof(*r));
+	r->size = size;
+	r->qres = be64p(p, 16);
+	r->desc = be64p(p, 24);
+	r->data = be64p(p, 32);
+	r->ntfy = ntfy;
+	r->qpl_id = qpl;
+	r->seq = 1;
+	struct gvm_qpl *q = dqo() ? NULL : qpl_find(qpl);
+	if (!pow2(size) || ntfy >= gvm.num_irq_dbs || pbs != 2048 ||
+	    (dqo() ? (qpl != GVE_RAW_ADDRESSING_QPL_ID || bsize != size)
+		   : (!q || be32p(p, 4) != id))) {
+		gvm_violation("create rx queue %u: size %u ntfy %u qpl %#x pbs %u",
+			      id, size, ntfy, qpl, pbs);
+		return GVE_AQ_STATUS_INVALID_ARGUMENT;
+	}
+	if (!dma(r->desc, size * (dqo() ? 32ull : 64ull), "rx desc ring") ||
+	    !dma(r->data, size * (dqo() ? 32ull : 8ull), "rx data ring"))
+		return GVE_AQ_STATUS_INVALID_ARGUMENT;
+	r->db = RX_DB_BASE + id;
+	r->live = true;
+	qres_fill(r->qres, r->db, 0);
+	return GVE_AQ_STATUS_PASSED;
+}
+
+static uint32_t gvm_destroy(bool tx, uint32_t id)
+{
+	bool *live = id < GVM_MAXQ ? (tx ? &gvm.tx[id].live : &gvm.rx[id].live)
+				   : NULL;
+	if (!live || !*live) {
+		gvm_violation("destroy of %s queue %u that does not exist",
+			      tx ? "tx" : "rx", id);
+		return GVE_AQ_STATUS_NOT_FOUND;
+	}
+	*live = false;
+	return GVE_AQ_STATUS_PASSED;
+}
+
+static uint32_t gvm_deconfigure(void)
+{
+	for (unsigned i = 0; i < GVM_MAXQ; i++)
+		if (gvm.tx[i].live || gvm.rx[i].live)
+			gvm_violation("deconfigure with queue %u live", i);
+	for (unsigned i = 0; i < ARRAY_SIZE(gvm.qpls); i++)
+		if (gvm.qpls[i].live)
+			gvm_violation("deconfigure with page list %u registered",
+				      gvm.qpls[i].id);
+	if (!gvm.configured)
+		gvm_violation("deconfigure while not configured");
+	gvm.configured = false;
+	return GVE_AQ_STATUS_PASSED;
+}
+
+static uint32_t gvm_cmd(uint32_t op, const uint8_t *p)
+{
+	switch (op) {
+	case GVE_AQ_DESCRIBE_DEVICE:
+		return gvm_describe(p);
+	case GVE_AQ_CONFIGURE_DEVICE_RESOURCES:
+		return gvm_configure(p);
+	case GVE_AQ_REGISTER_PAGE_LIST:
+		return gvm_register_qpl(p);
+	case GVE_AQ_UNREGISTER_PAGE_LIST:
+		return gvm_unregister_qpl(p);
+	case GVE_AQ_CREATE_TX_QUEUE:
+		return gvm_create_tx(p);
+	case GVE_AQ_CREATE_RX_QUEUE:
+		return gvm_create_rx(p);
+	case GVE_AQ_DESTROY_TX_QUEUE:
+		return gvm_destroy(true, be32p(p, 0));
+	case GVE_AQ_DESTROY_RX_QUEUE:
+		return gvm_destroy(false, be32p(p, 0));
+	case GVE_AQ_DECONFIGURE_DEVICE_RESOURCES:
+		return gvm_deconfigure();
+	case GVE_AQ_SET_DRIVER_PARAMETER:
+		if (be32p(p, 0) != GVE_PARAM_MTU || be64p(p, 8) < 68 ||
+		    be64p(p, 8) > gvm.cfg.mtu)
+			return GVE_AQ_STATUS_INVALID_ARGUMENT;
+		gvm.mtu_set = (uint16_t)be64p(p, 8);
+		return GVE_AQ_STATUS_PASSED;
+	case GVE_AQ_REPORT_STATS:
+		gvm.stats = be64p(p, 8);
+		gvm.stats_len = be64p(p, 0);
+		if (gvm.stats_len && !dma(gvm.stats, gvm.stats_len, "stats"))
+			return GVE_AQ_STATUS_INVALID_ARGUMENT;
+		return GVE_AQ_STATUS_PASSED;
+	case GVE_AQ_REPORT_LINK_SPEED: {
+		uint8_t *v = dma(be64p(p, 0), 8, "link speed");
+		uint64_t s = cpu_to_be64(gvm.cfg.link_mbps);
+		if (!v)
+			return GVE_AQ_STATUS_INVALID_ARGUMENT;
+		memcpy(v, &s, 8);
+		return GVE_AQ_STATUS_PASSED;
+	}
+	case GVE_AQ_GET_PTYPE_MAP: {
+		if (!dqo())
+			gvm_violation("ptype map in a GQI format");
+		uint8_t *m = dma(be64p(p, 8), be64p(p, 0), "ptype map");
+		if (!m || be64p(p, 0) != GVE_PTYPE_MAP_SIZE)
+			return GVE_AQ_STATUS_INVALID_ARGUMENT;
+		m[2] = 2, m[3] = 2; /* ptype 1: IPv4 TCP */
+		m[4] = 7, m[5] = 9; /* out of range: stored as unknown */
+		return GVE_AQ_STATUS_PASSED;
+	}
+	case GVE_AQ_VERIFY_DRIVER_COMPATIBILITY: {
+		if (gvm.configured)
+			gvm_violation("verify compatibility after configure");
+		const uint8_t *info = dma(be64p(p, 8), be64p(p, 0), "driver info");
+		if (!info || be64p(p, 0) < sizeof(struct gve_driver_info))
+			return GVE_AQ_STATUS_INVALID_ARGUMENT;
+		return gvm.cfg.compat_unimplemented
+			   ? GVE_AQ_STATUS_UNIMPLEMENTED
+			   : GVE_AQ_STATUS_PASSED;
+	}
+	default:
+		return GVE_AQ_STATUS_UNIMPLEMENTED;
+	}
+}
+
+static void gvm_aq_run(void)
+{
+	while (gvm.event_counter != gvm.doorbell && !gvm.stall) {
+		uint8_t *q = dma(gvm.aq, GVE_ADMINQ_SIZE, "admin queue");
+		if (!q)
+			return;
+		uint8_t *c = q + (gvm.event_counter & GVE_ADMINQ_MASK) * 64;
+		uint32_t op = be32p(c, 0), st;
+		if (gvm.noplog < GVM_OPLOG)
+			gvm.oplog[gvm.noplog++] = op;
+		if (gvm.override_op == op) {
+			st = gvm.override_status;
+			gvm.override_op = GVM_NO_OVERRIDE;
+		} else {
+			st = gvm_cmd(op, c + 8);
+		}
+		st = cpu_to_be32(st);
+		memcpy(c + 4, &st, 4);
+		gvm.event_counter++;
+	}
+}
+
+void gvm_aq_set_base(uint32_t n) { gvm.event_counter = gvm.doorbell = n; }
+
+/* ---- GQI data path ---------------------------------------------------------- */
+
+static bool qpl_copy(struct gvm_qpl *q, uint64_t off, uint8_t *buf, size_t len,
+		     bool to_qpl)
+{
+	if (!q || off + len > (uint64_t)q->npages * 4096) {
+		gvm_violation("qpl %u offset %#llx+%zu beyond its pages",
+			      q ? q->id : 0, (unsigned long long)off, len);
+		return false;
+	}
+	while (len) {
+		size_t in = MIN(len, 4096 - (off & 4095));
+		uint8_t *pg = dma(q->pages[off / 4096] + (off & 4095), in,
+				  "qpl page");
+		if (!pg)
+			return false;
+		to_qpl ? memcpy(pg, buf, in) : memcpy(buf, pg, in);
+		buf += in, off += in, len -= in;
+	}
+	return true;
+}
+
+static void wire_push(const uint8_t *f, size_t len)
+{
+	if (gvm.wire_head - gvm.wire_tail >= GVM_WIRE_MAX)
+		gvm.wire_tail++; /* drop the oldest */
+	unsigned i = gvm.wire_head++ % GVM_WIRE_MAX;
+	gvm.wire[i].len = (uint16_t)len;
+	memcpy(gvm.wire[i].data, f, len);
+}
+
+static void gqi_tx_counter_write(struct gvm_txq *t)
+{
+	uint32_t *ctr = dma(gvm.counters, gvm.num_counters * 4ull, "counters");
+	if (ctr)
+		ctr[t->counter] = cpu_to_be32(t->done);
+}
+
+static void gqi_tx_run(struct gvm_txq *t)
+{
+	struct gvm_qpl *q = qpl_find(t->qpl_id);
+	const struct gve_tx_desc_gqi *ring =
+	    dma(t->ring, t->size * 16ull, "tx ring");
+	uint8_t frame[4096];
+
+	while (ring && t->done != t->req) {
+		const struct gve_tx_desc_gqi *d = &ring[t->done & (t->size - 1)];
+		unsigned n = d->desc_cnt, len = be16_to_cpu(d->len), got = 0;
+		if ((d->type_flags & GVE_TXD_TYPE_MASK) != GVE_TXD_STD || !n ||
+		    n > t->req - t->done || len > sizeof(frame)) {
+			gvm_violation("gqi tx descriptor %u: type %#x cnt %u len %u",
+				      t->done, d->type_flags, n, len);
+			return;
+		}
+		for (unsigned k = 0; k < n; k++) {
+			const struct gve_tx_desc_gqi *s =
+			    &ring[(t->done + k) & (t->size - 1)];
+			unsigned sl = be16_to_cpu(s->seg_len);
+			if (k && (s->type_flags & GVE_TXD_TYPE_MASK) != GVE_TXD_SEG)
+				gvm_violation("gqi tx: descriptor %u of a packet "
+					      "is not a segment",
+					      k);
+			if (got + sl > len) {
+				gvm_violation("gqi tx: segments exceed length %u",
+					      len);
+				return;
+			}
+			if (!qpl_copy(q, be64_to_cpu(s->seg_addr), frame + got, sl,
+				      false))
+				return;
+			got += sl;
+		}
+		if (got != len)
+			gvm_violation("gqi tx: segments %u != length %u", got, len);
+		wire_push(frame, len);
+		t->done += n;
+	}
+	if (!t->hold_completions)
+		gqi_tx_counter_write(t);
+}
+
+bool gvm_rx_inject(unsigned qi, const void *frame, size_t len);
+
+static void gqi_rx_write(struct gvm_rxq *r, uint16_t len, uint16_t flags)
+{
+	struct gve_rx_desc_gqi *ring = dma(r->desc, r->size * 64ull, "rx ring");
+	if (!ring)
+		return;
+	struct gve_rx_desc_gqi *d = &ring[r->cnt & (r->size - 1)];
+	d->len = cpu_to_be16(len);
+	d->flags_seq = cpu_to_be16((uint16_t)(flags | r->seq));
+	r->seq = r->seq == 7 ? 1 : r->seq + 1;
+	r->cnt++;
+	gvm_irq_block(r->ntfy);
+}
+
+static bool gqi_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
+{
+	if (r->fill == r->cnt) {
+		gvm.rx_no_buffer++;
+		return false;
+	}
+	const uint64_t *data = dma(r->data, r->size * 8ull, "rx data ring");
+	if (!data)
+		return false;
+	uint64_t off = be64_to_cpu(data[r->cnt & (r->size - 1)]);
+	uint8_t buf[2048 + 2] = {0};
+	if (len + 2 > 2048) {
+		gvm_violation("test frame too long");
+		return false;
+	}
+	memcpy(buf + 2, f, len);
+	if (!qpl_copy(qpl_find(r->qpl_id), off, buf, len + 2, true))
+		return false;
+	gqi_rx_write(r, (uint16_t)(len + 2), GVE_RXF_IPV4);
+	return true;
+}
+
+void gvm_gqi_tx_counter(unsigned q, uint32_t v)
+{
+	uint32_t *ctr = dma(gvm.counters, gvm.num_counters * 4ull, "counters");
+	if (ctr)
+		ctr[gvm.tx[q].counter] = cpu_to_be32(v);
+}
+
+void gvm_gqi_rx_raw(unsigned q, uint16_t len, uint16_t flags)
+{
+	gqi_rx_write(&gvm.rx[q], len, flags);
+}
+
+void gvm_gqi_set_base(unsigned q, uint32_t tx, uint32_t rx_cnt,
+		      uint32_t rx_fill)
+{
+	gvm.tx[q].req = gvm.tx[q].done = tx;
+	gvm.rx[q].cnt = rx_cnt;
+	gvm.rx[q].fill = rx_fill;
+}
+
+/* ---- DQO data path ---------------------------------------------------------- */
+
+static void dqo_tx_compl(struct gvm_txq *t, unsigned type, uint16_t v)
+{
+	struct gve_tx_compl_dqo *ring =
+	    dma(t->compl, t->size * 8ull, "tx completion ring");
+	if (!ring)
+		return;
+	struct gve_tx_compl_dqo *c = &ring[t->ctail];
+	c->tag = v;
+	c->id_type_gen = (uint16_t)(FIELD_SET(GVE_TXC_TYPE, type) |
+				    FIELD_SET(GVE_TXC_GEN, t->cgen ^ 1));
+	if (++t->ctail == t->size) {
+		t->ctail = 0;
+		t->cgen ^= 1;
+	}
+}
+
+static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
+{
+	const struct gve_tx_desc_dqo *ring =
+	    dma(t->ring, t->size * 16ull, "tx ring");
+	uint8_t frame[4096];
+	unsigned got = 0, descs = 0;
+
+	while (ring && t->head != t->tail) {
+		const struct gve_tx_desc_dqo *d = &ring[t->head];
+		unsigned dt = FIELD_GET(GVE_TXD_DQO_DTYPE, d->dtype_flags);
+		unsigned sz = FIELD_GET(GVE_TXD_DQO_BUF_SIZE, d->buf_size);
+		t->head = (t->head + 1) & (t->size - 1);
+		if (dt != GVE_TX_PKT_DESC_DTYPE_DQO) {
+			gvm_violation("dqo tx: dtype %#x", dt);
+			return;
+		}
+		const uint8_t *b = dma(d->buf_addr, sz, "tx buffer");
+		if (!b || got + sz > sizeof(frame) ||
+		    ++descs > GVE_TX_MAX_DATA_DESCS)
+			return;
+		memcpy(frame + got, b, sz);
+		got += sz;
+		if (d->dtype_flags & GVE_TXD_DQO_EOP) {
+			uint16_t tag = d->compl_tag;
+			if (t->inflight[tag / 8] & (1u << (tag % 8)))
+				gvm_violation("dqo tx: completion tag %u reused "
+					      "while in flight",
+					      tag);
+			t->inflight[tag / 8] |= (uint8_t)(1u << (tag % 8));
+			wire_push(frame, got);
+			got = descs = 0;
+			if (!t->hold_completions) {
+				t->inflight[tag / 8] &= (uint8_t)~(1u << (tag % 8));
+				dqo_tx_compl(t, GVE_COMPL_TYPE_DQO_PKT, tag);
+			}
+		}
+		if (d->dtype_flags & GVE_TXD_DQO_RE) {
+			if (!(d->dtype_flags & GVE_TXD_DQO_EOP))
+				gvm_violation("dqo tx: report_event not on the "
+					      "last descriptor");
+			dqo_tx_compl(t, GVE_COMPL_TYPE_DQO_DESC,
+				     (uint16_t)t->head);
+		}
+	}
+	(void)qi;
+	gvm_irq_block(t->ntfy);
+}
+
+static void dqo_rx_write(struct gvm_rxq *r, uint16_t id, uint16_t len,
+			 bool bufq1, bool split)
+{
+	struct gve_rx_compl_dqo *ring =
+	    dma(r->desc, r->size * 32ull, "rx completion ring");
+	if (!ring)
+		return;
+	struct gve_rx_compl_dqo *c = &ring[r->ctail];
+	memset(c, 0, sizeof(*c));
+	c->rxdid = 1;
+	c->ptype = 1;
+	c->buf_id = id;
+	c->status0 = GVE_RXC_DD | GVE_RXC_EOP;
+	c->hdr_len = split ? (uint16_t)(GVE_RXC_SPLIT_HEADER | 14) : 0;
+	c->len_gen = (uint16_t)(FIELD_SET(GVE_RXC_LEN, len) |
+				FIELD_SET(GVE_RXC_GEN, r->cgen ^ 1) |
+				FIELD_SET(GVE_RXC_BUFQ, bufq1));
+	if (++r->ctail == r->size) {
+		r->ctail = 0;
+		r->cgen ^= 1;
+	}
+	gvm_irq_block(r->ntfy);
+}
+
+static bool dqo_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
+{
+	if (r->head == r->tail) {
+		gvm.rx_no_buffer++;
+		return false;
+	}
+	const struct gve_rx_buf_desc_dqo *q =
+	    dma(r->data, r->size * 32ull, "rx buffer queue");
+	if (!q)
+		return false;
+	const struct gve_rx_buf_desc_dqo *d = &q[r->head];
+	uint8_t *b = dma(d->buf_addr, 2048, "rx buffer");
+	if (!b)
+		return false;
+	memcpy(b, f, len);
+	r->head = (r->head + 1) & (r->size - 1);
+	dqo_rx_write(r, d->buf_id, (uint16_t)len, false, false);
+	return true;
+}
+
+void gvm_dqo_tx_raw(unsigned q, unsigned type, uint16_t tag)
+{
+	dqo_tx_compl(&gvm.tx[q], type, tag);
+}
+
+void gvm_dqo_rx_raw(unsigned q, uint16_t buf_id, uint16_t len, bool bufq1,
+		    bool split)
+{
+	dqo_rx_write(&gvm.rx[q], buf_id, len, bufq1, split);
+}
+
+void gvm_tx_flush(unsigned q)
+{
+	struct gvm_txq *t = &gvm.tx[q];
+	t->hold_completions = false;
+	if (!dqo()) {
+		gqi_tx_counter_write(t);
+		gvm_irq_block(t->ntfy);
+		return;
+	}
+	for (unsigned tag = 0; tag < 65536; tag++)
+		if (t->inflight[tag / 8] & (1u << (tag % 8))) {
+			t->inflight[tag / 8] &= (uint8_t)~(1u << (tag % 8));
+			dqo_tx_compl(t, GVE_COMPL_TYPE_DQO_PKT, (uint16_t)tag);
+		}
+	gvm_irq_block(t->ntfy);
+}
+
+bool gvm_rx_inject(unsigned qi, const void *frame, size_t len)
+{
+	if (qi >= GVM_MAXQ || !gvm.rx[qi].live)
+		return false;
+	return dqo() ? dqo_rx_inject(&gvm.rx[qi], frame, len)
+		     : gqi_rx_inject(&gvm.rx[qi], frame, len);
+}
+
+int gvm_wire_pop(void *buf, size_t cap)
+{
+	if (gvm.wire_tail == gvm.wire_head)
+		return 0;
+	unsigned i = gvm.wire_tail++ % GVM_WIRE_MAX;
+	size_t n = MIN((size_t)gvm.wire[i].len, cap);
+	memcpy(buf, gvm.wire[i].data, n);
+	return (int)n;
+}
+
+unsigned gvm_wire_count(void) { return gvm.wire_head - gvm.wire_tail; }
+
+/* ---- BAR access --------------------------------------------------------------- */
+
+static void db_write(uint32_t idx, uint32_t raw)
+{
+	uint32_t be = be32_to_cpu(raw);
+
+	if (idx >= IRQ_DB_BASE && idx < IRQ_DB_BASE + 16) {
+		uint32_t b = idx - IRQ_DB_BASE;
+		if (!gvm.configured || b >= gvm.num_irq_dbs) {
+			gvm_violation("irq doorbell %u written while not configured",
+				      b);
+			return;
+		}
+		gvm.irq_db_raw[b] = raw;
+		if (dqo()) {
+			if (raw & ~0x1ffffu)
+				gvm_violation("dqo irq doorbell value %#x (byte "
+					      "order?)",
+					      raw);
+			gvm.irq_masked[b] = !(raw & GVE_ITR_ENABLE_DQO);
+		} else {
+			if (be & ~(GVE_IRQ_ACK | GVE_IRQ_MASK | GVE_IRQ_EVENT))
+				gvm_violation("gqi irq doorbell value %#x (byte "
+					      "order?)",
+					      be);
+			gvm.irq_masked[b] = be & GVE_IRQ_MASK;
+		}
+		if (!gvm.irq_masked[b] && gvm.irq_pending[b]) {
+			gvm.irq_pending[b] = false;
+			host_irq_raise(b);
+		}
+		return;
+	}
+	for (unsigned q = 0; q < GVM_MAXQ; q++) {
+		struct gvm_txq *t = &gvm.tx[q];
+		struct gvm_rxq *r = &gvm.rx[q];
+		if (t->live && idx == t->db) {
+			if (dqo()) {
+				if (raw >= t->size) {
+					gvm_violation("dqo tx doorbell %#x beyond "
+						      "ring %u",
+						      raw, t->size);
+					return;
+				}
+				t->tail = raw;
+				dqo_tx_run(t, q);
+			} else {
+				if (be - t->done > t->size || be - t->req > t->size) {
+					gvm_violation("gqi tx doorbell %#x: done %u "
+						      "size %u (byte order?)",
+						      be, t->done, t->size);
+					return;
+				}
+				t->req = be;
+				gqi_tx_run(t);
+				gvm_irq_block(t->ntfy);
+			}
+			return;
+		}
+		if (r->live && idx == r->db) {
+			if (dqo()) {
+				if (raw >= r->size) {
+					gvm_violation("dqo rx doorbell %#x beyond "
+						      "ring %u",
+						      raw, r->size);
+					return;
+				}
+				r->tail = raw;
+			} else {
+				if (be - r->cnt > r->size || be - r->fill > r->size) {
+					gvm_violation("gqi rx doorbell %#x: used %u "
+						      "size %u (byte order?)",
+						      be, r->cnt, r->size);
+					return;
+				}
+				r->fill = be;
+			}
+			return;
+		}
+	}
+	gvm_violation("doorbell %u written: no queue or block owns it", idx);
+}
+
+static void reg_write(uint32_t off, unsigned w, uint32_t raw)
+{
+	unsigned want = off == GVE_REG_DRIVER_VERSION  ? 1
+			: off == GVE_REG_ADMINQ_LENGTH ? 2
+						       : 4;
+	uint32_t v = w == 4 ? be32_to_cpu(raw) : w == 2 ? be16_to_cpu(raw) : raw;
+	bool rev1 = gvm.cfg.revision >= 1;
+
+	if (w != want) {
+		gvm_violation("register %#x written with width %u", off, w);
+		return;
+	}
+	switch (off) {
+	case GVE_REG_DRIVER_VERSION:
+		if (gvm.version_len + 1 < sizeof(gvm.version))
+			gvm.version[gvm.version_len++] = (char)v;
+		return;
+	case GVE_REG_DRIVER_STATUS:
+		if (!rev1)
+			break;
+		if (v == GVE_DRVSTAT_RUN) {
+			if (!gvm.base_hi_set || !gvm.base_lo_set || !gvm.len_set)
+				gvm_violation("RUN before admin queue base and "
+					      "length");
+			if (gvm.aq_live)
+				gvm_violation("RUN with the admin queue live");
+			gvm.device_status &= ~GVE_DEVSTAT_DEVICE_IS_RESET;
+			gvm.driver_status = v;
+			gvm_aq_live((uint64_t)gvm.base_hi << 32 | gvm.base_lo);
+		} else if (v == GVE_DRVSTAT_RESET) {
+			gvm.driver_status = v;
+			if (!gvm.reset_never)
+				gvm_reset();
+		} else {
+			gvm_violation("driver_status %#x (byte order?)", v);
+		}
+		return;
+	case GVE_REG_ADMINQ_PFN:
+		if (rev1)
+			break;
+		if (v) {
+			if (gvm.aq_live)
+				gvm_violation("pfn written with the admin queue "
+					      "live");
+			gvm.pfn = v;
+			gvm_aq_live((uint64_t)v << 12);
+		} else if (!gvm.reset_never) {
+			gvm_reset();
+		}
+		return;
+	case GVE_REG_ADMINQ_DOORBELL:
+		if (!gvm.aq_live) {
+			gvm_violation("admin doorbell before registration");
+			return;
+		}
+		if (v - gvm.event_counter > GVE_ADMINQ_SLOTS ||
+		    v - gvm.doorbell > GVE_ADMINQ_SLOTS) {
+			gvm_violation("admin doorbell %#x: counter %u (byte "
+				      "order?)",
+				      v, gvm.event_counter);
+			return;
+		}
+		gvm.doorbell = v;
+		gvm_aq_run();
+		return;
+	case GVE_REG_ADMINQ_BASE_HI:
+		if (!rev1)
+			break;
+		gvm.base_hi = v, gvm.base_hi_set = true;
+		return;
+	case GVE_REG_ADMINQ_BASE_LO:
+		if (!rev1)
+			break;
+		gvm.base_lo = v, gvm.base_lo_set = true;
+		return;
+	case GVE_REG_ADMINQ_LENGTH:
+		if (!rev1)
+			break;
+		if (v != GVE_ADMINQ_SIZE)
+			gvm_violation("adminq_length %#x (byte order?)", v);
+		gvm.aq_len = (uint16_t)v, gvm.len_set = true;
+		return;
+	default:
+		gvm_violation("write to read-only or unknown register %#x", off);
+		return;
+	}
+	gvm_violation("register %#x does not exist in revision %u", off,
+		      gvm.cfg.revision);
+}
+
+static uint32_t reg_read(uint32_t off, unsigned w)
+{
+	uint32_t v;
+	if (w != 4) {
+		gvm_violation("register %#x read with width %u", off, w);
+		return 0;
+	}
+	switch (off) {
+	case GVE_REG_DEVICE_STATUS:
+		v = gvm.device_status;
+		break;
+	case GVE_REG_DRIVER_STATUS:
+		v = gvm.driver_status;
+		break;
+	case GVE_REG_MAX_TX_QUEUES:
+	case GVE_REG_MAX_RX_QUEUES:
+		v = gvm.cfg.max_queues;
+		break;
+	case GVE_REG_ADMINQ_PFN:
+		v = gvm.pfn;
+		break;
+	case GVE_REG_ADMINQ_EVENT_COUNTER:
+		v = gvm.event_counter;
+		if (gvm.bogus_counter > 0) {
+			gvm.bogus_counter--;
+			v += 1000;
+		}
+		break;
+	default:
+		gvm_violation("read of register %#x", off);
+		return 0;
+	}
+	if (gvm.device_status == GVE_DEVSTAT_GONE)
+		v = GVE_DEVSTAT_GONE;
+	return cpu_to_be32(v);
+}
+
+uint32_t gvm_bar_read(unsigned bar, uint32_t off, unsigned width)
+{
+	if (bar == 0)
+		return reg_read(off, width);
+	gvm_violation("read of doorbell BAR offset %#x", off);
+	return 0;
+}
+
+void gvm_bar_write(unsigned bar, uint32_t off, unsigned width, uint32_t v)
+{
+	if (gvm.device_status == GVE_DEVSTAT_GONE)
+		return; /* a device that has gone does nothing */
+	if (bar == 0) {
+		reg_write(off, width, v);
+		return;
+	}
+	if (width != 4) {
+		gvm_violation("doorbell %#x written with width %u", off, width);
+		return;
+	}
+	db_write(off / 4, v);
+}
+
+/* ---- what the device holds ------------------------------------------------------ */
+
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+void gvm_check_revoke(uint64_t iova, size_t len)
+{
+	struct {
+		uint64_t a, l;
+		const char *what;
+	} held[64];
+	unsigned n = 0;
+
+	if (gvm.aq_live)
+		held[n++] = (typeof(held[0])){gvm.aq, GVE_ADMINQ_SIZE, "admin queue"};
+	if (gvm.configured) {
+		held[n++] = (typeof(held[0])){gvm.counters, gvm.num_counters * 4ull,
+					      "event counters"};
+		held[n++] = (typeof(held[0])){gvm.irq_dbs, gvm.num_irq_dbs * 64ull,
+					      "irq doorbell array"};
+	}
+	if (gvm.stats_len)
+		held[n++] = (typeof(held[0])){gvm.stats, gvm.stats_len, "stats"};
+	for (unsigned i = 0; i < GVM_MAXQ; i++) {
+		if (gvm.tx[i].live)
+			held[n++] = (typeof(held[0])){gvm.tx[i].ring,
+						      gvm.tx[i].size * 16ull,
+						      "tx ring"};
+		if (gvm.rx[i].live)
+			held[n++] = (typeof(held[0])){gvm.rx[i].desc,
+						      gvm.rx[i].size * 32ull,
+						      "rx ring"};
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(gvm.qpls); i++)
+		if (gvm.qpls[i].live && n < ARRAY_SIZE(held))
+			held[n++] = (typeof(held[0])){gvm.qpls[i].pages[0], 4096,
+						      "page list page"};
+	for (unsigned i = 0; i < n; i++)
+		if (overlap(iova, len, held[i].a, held[i].l))
+			gvm_violation("memory revoked while the device holds "
+				      "its %s",
+				      held[i].what);
+}

@@ -1,0 +1,160 @@
+/* tests/host/gvnic/gvnic_model.h — a software gVNIC: the device side of the
+ * interface the driver core uses (BAR0 registers, BAR2 doorbells, DMA through
+ * the host DMA pools, MSI-X through the host interrupt table).
+ *
+ * The model behaves as the reference describes and CHECKS every driver
+ * action against it; each breach is a "violation" (counted, the first one
+ * kept as text) that fails the test. Tests also steer it into hostile
+ * behaviour to prove the driver refuses what it must. */
+#ifndef GVNIC_MODEL_H
+#define GVNIC_MODEL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GVM_MAXQ 4
+#define GVM_WIRE_MAX 512
+#define GVM_OPLOG 256
+
+struct gvm_config {
+	uint8_t revision;	/* 0: PFN registration; >= 1: base/length */
+	bool dqo;		/* advertise DQO_RDA */
+	bool gqi_qpl_opt;	/* list the GQI_QPL option explicitly */
+	bool dqo_qpl_only;	/* advertise DQO_QPL instead of DQO_RDA */
+	bool gqi_rda;		/* advertise GQI_RDA */
+	bool modify_ring;	/* advertise MODIFY_RING (min 64, max 4096) */
+	bool jumbo;		/* advertise JUMBO_FRAMES (needs mtu > 1500) */
+	bool unknown_opt;	/* add an unknown option id 0x77 */
+	bool short_opt;		/* add a DQO_RDA option with length 2 */
+	bool compat_unimplemented;
+	uint32_t max_queues;
+	uint16_t tx_entries, rx_entries, counters, tx_pages_per_qpl, mtu;
+	uint16_t default_num_queues;
+	uint64_t max_registered_pages;
+	uint32_t db_len; /* BAR2 bytes */
+	unsigned msix;
+	bool link_up;
+	uint64_t link_mbps;
+};
+
+/* one command's override: the status the model reports instead of running
+ * it (0xffffffff is UNKNOWN_ERROR; use GVM_NO_OVERRIDE for none) */
+#define GVM_NO_OVERRIDE 0x12345678u
+
+struct gvm_txq {
+	bool live;
+	uint32_t size, qpl_id, ntfy, db, counter;
+	uint64_t qres, ring, compl;
+	/* GQI */
+	uint32_t req, done;
+	/* DQO */
+	uint32_t tail, head, ctail;
+	uint8_t cgen;
+	uint8_t inflight[65536 / 8];
+	bool hold_completions; /* tests: complete later with gvm_tx_flush */
+};
+
+struct gvm_rxq {
+	bool live;
+	uint32_t size, qpl_id, ntfy, db;
+	uint64_t qres, desc, data;
+	uint32_t fill, cnt; /* GQI doorbell value, slots used */
+	uint8_t seq;
+	uint32_t tail, head, ctail; /* DQO */
+	uint8_t cgen;
+};
+
+struct gvm_qpl {
+	bool live;
+	uint32_t id, npages;
+	uint64_t *pages;
+};
+
+struct gvm {
+	struct gvm_config cfg;
+	/* registers (host values) */
+	uint32_t device_status, driver_status, pfn, doorbell, event_counter;
+	uint32_t base_hi, base_lo;
+	uint16_t aq_len;
+	bool base_hi_set, base_lo_set, len_set;
+	char version[64];
+	unsigned version_len;
+	/* admin queue */
+	bool aq_live;
+	uint64_t aq;
+	bool stall; /* commands never complete */
+	uint32_t override_op, override_status;
+	int bogus_counter; /* >0: next event-counter reads return bogus */
+	const uint8_t *desc_override;
+	size_t desc_override_len;
+	/* configuration */
+	bool configured;
+	uint64_t counters, irq_dbs, stats, stats_len;
+	uint32_t num_counters, num_irq_dbs, stride, format;
+	uint32_t irq_db_override; /* GVM_NO_OVERRIDE or a bogus index */
+	uint32_t db_override, counter_override;
+	bool irq_masked[16], irq_pending[16];
+	uint32_t irq_db_raw[16];
+	struct gvm_qpl qpls[2 * GVM_MAXQ];
+	struct gvm_txq tx[GVM_MAXQ];
+	struct gvm_rxq rx[GVM_MAXQ];
+	uint16_t mtu_set;
+	bool reset_never;
+	/* the wire: frames the driver sent */
+	struct {
+		uint16_t len;
+		uint8_t data[2048];
+	} wire[GVM_WIRE_MAX];
+	unsigned wire_head, wire_tail;
+	uint64_t rx_no_buffer;
+	/* log */
+	uint32_t oplog[GVM_OPLOG];
+	unsigned noplog;
+	unsigned resets, registrations;
+	unsigned violations;
+	char first_violation[256];
+	bool quiet;
+};
+
+extern struct gvm gvm;
+
+void gvm_default_config(struct gvm_config *c);
+void gvm_init(const struct gvm_config *c);
+void gvm_violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* bus side (called by the host authority implementation) */
+uint32_t gvm_bar_read(unsigned bar, uint32_t off, unsigned width);
+void gvm_bar_write(unsigned bar, uint32_t off, unsigned width, uint32_t v);
+/* a DMA pool range is being revoked: a violation if the device holds it */
+void gvm_check_revoke(uint64_t iova, size_t len);
+
+/* wire */
+int gvm_wire_pop(void *buf, size_t cap);
+unsigned gvm_wire_count(void);
+/* deliver a frame to RX queue q; false when no buffer is posted */
+bool gvm_rx_inject(unsigned q, const void *frame, size_t len);
+/* complete TX work held back with hold_completions */
+void gvm_tx_flush(unsigned q);
+
+/* device-initiated events */
+void gvm_set_status(uint32_t set, uint32_t clear); /* + management irq */
+
+/* hostile raw writes into device-written memory */
+void gvm_gqi_tx_counter(unsigned q, uint32_t v);
+void gvm_gqi_rx_raw(unsigned q, uint16_t len, uint16_t flags);
+void gvm_dqo_tx_raw(unsigned q, unsigned type, uint16_t tag);
+void gvm_dqo_rx_raw(unsigned q, uint16_t buf_id, uint16_t len, bool bufq1,
+		    bool split);
+/* move the device's free-running counters (white-box wrap tests) */
+void gvm_gqi_set_base(unsigned q, uint32_t tx, uint32_t rx_cnt,
+		      uint32_t rx_fill);
+void gvm_aq_set_base(uint32_t n);
+
+/* host authority (host_auth.c) */
+void *host_dma_translate(uint64_t iova, size_t len);
+void host_auth_reset(void);
+unsigned host_pools_live(void);
+void host_irq_raise(unsigned msix);
+bool host_irq_masked(unsigned msix);
+uint64_t host_irq_count(unsigned msix);
+#endif

@@ -1,0 +1,17 @@
+# tests/host/gvnic: the gVNIC driver core against a software device model
+GVNIC_CORE := drivers/gvnic/gve.c drivers/gvnic/gve_adminq.c \
+	drivers/gvnic/gve_gqi.c drivers/gvnic/gve_dqo.c
+GVNIC_MODEL := tests/host/gvnic/gvnic_model.c tests/host/gvnic/host_auth.c
+GVNIC_HDRS := $(wildcard drivers/gvnic/*.h tests/host/gvnic/*.h)
+
+HOST_TESTS += $(BUILD)/host/gvnic_test
+$(BUILD)/host/gvnic_test: tests/host/gvnic/test_gvnic.c $(GVNIC_CORE) \
+		$(GVNIC_MODEL) $(SHIM_SRC) $(GVNIC_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+
+FUZZERS += $(BUILD)/fuzz/fuzz_gvnic
+$(BUILD)/fuzz/fuzz_gvnic: tests/host/gvnic/fuzz_gvnic.c $(GVNIC_CORE) \
+		$(GVNIC_MODEL) $(SHIM_SRC) $(GVNIC_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)

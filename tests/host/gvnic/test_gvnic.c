@@ -1,0 +1,891 @@
+/* tests/host/gvnic/test_gvnic.c — the gVNIC driver core against the software
+ * device model: bring-up and teardown in both queue formats and both PCI
+ * revisions, frames both ways with every ring, counter and generation bit
+ * wrapping, admin errors for each status code, device-initiated resets
+ * mid-traffic, and hostile device data for each check of the reference's
+ * section 10. Every test ends by asserting the model saw no violation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "drivers/gvnic/gve_var.h"
+#include "gvnic_model.h"
+#include "kernel/lib/lib.h"
+#include "shim.h"
+
+static struct gve_softc *sc;
+
+static struct gve_grants grants(void)
+{
+	struct gve_grants g = {0};
+	mmio_grant(NULL, 7, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE, &g.reg);
+	mmio_grant(NULL, 7, 2, 0, gvm.cfg.db_len, MMIO_READ | MMIO_WRITE, &g.db);
+	g.owner = 7;
+	g.revision = gvm.cfg.revision;
+	g.msix_vectors = gvm.cfg.msix;
+	g.name = "gve0";
+	return g;
+}
+
+static int start(const struct gvm_config *c)
+{
+	struct gve_grants g;
+	host_auth_reset();
+	gvm_init(c);
+	gvm.quiet = false;
+	free(sc);
+	sc = calloc(1, sizeof(*sc));
+	g = grants();
+	return gve_attach(sc, &g);
+}
+
+static void finish(bool expect_clean)
+{
+	gve_detach(sc);
+	if (expect_clean) {
+		assert_int_equal(host_pools_live(), 0);
+		assert_false(gvm.aq_live);
+	}
+	if (gvm.violations)
+		fail_msg("model violation: %s", gvm.first_violation);
+	free(sc);
+	sc = NULL;
+}
+
+static struct gvm_config cfg(uint8_t rev, bool dqo)
+{
+	struct gvm_config c;
+	gvm_default_config(&c);
+	c.revision = rev;
+	c.dqo = dqo;
+	return c;
+}
+
+static void frame_make(uint8_t *f, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		f[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 8));
+	memcpy(f, "\x42\x01\x0a\x80\x00\x02\x52\x54\x00\x12\x34\x56\x08\x00", 14);
+}
+
+/* n frames out and n frames in, lengths cycling 60..1514 */
+static void traffic(unsigned n, unsigned seed)
+{
+	uint8_t f[2048], g[2048];
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = 60 + ((i + seed) * 337) % (1514 - 60 + 1);
+		frame_make(f, len, i + seed);
+		assert_int_equal(gve_send(sc, f, len), 0);
+		assert_int_equal(gvm_wire_pop(g, sizeof(g)), (int)len);
+		assert_memory_equal(f, g, len);
+		/* completions are reclaimed by the next recv */
+		unsigned q = i % sc->nqueues;
+		frame_make(f, len, i + seed + 1000);
+		assert_true(gvm_rx_inject(q, f, len));
+		int got = gve_recv(sc, g, sizeof(g));
+		assert_int_equal(got, (int)len);
+		assert_memory_equal(f, g, len);
+	}
+	assert_int_equal(gve_recv(sc, g, sizeof(g)), 0);
+}
+
+static const uint32_t up_gqi[] = {
+    GVE_AQ_VERIFY_DRIVER_COMPATIBILITY, GVE_AQ_DESCRIBE_DEVICE,
+    GVE_AQ_CONFIGURE_DEVICE_RESOURCES,	GVE_AQ_REPORT_STATS,
+    GVE_AQ_REGISTER_PAGE_LIST,		GVE_AQ_REGISTER_PAGE_LIST,
+    GVE_AQ_REGISTER_PAGE_LIST,		GVE_AQ_REGISTER_PAGE_LIST,
+    GVE_AQ_CREATE_TX_QUEUE,		GVE_AQ_CREATE_TX_QUEUE,
+    GVE_AQ_CREATE_RX_QUEUE,		GVE_AQ_CREATE_RX_QUEUE,
+    GVE_AQ_REPORT_LINK_SPEED,
+};
+static const uint32_t down_gqi[] = {
+    GVE_AQ_DESTROY_TX_QUEUE,   GVE_AQ_DESTROY_TX_QUEUE,
+    GVE_AQ_DESTROY_RX_QUEUE,   GVE_AQ_DESTROY_RX_QUEUE,
+    GVE_AQ_UNREGISTER_PAGE_LIST, GVE_AQ_UNREGISTER_PAGE_LIST,
+    GVE_AQ_UNREGISTER_PAGE_LIST, GVE_AQ_UNREGISTER_PAGE_LIST,
+    GVE_AQ_REPORT_STATS,	GVE_AQ_DECONFIGURE_DEVICE_RESOURCES,
+};
+static const uint32_t up_dqo[] = {
+    GVE_AQ_VERIFY_DRIVER_COMPATIBILITY, GVE_AQ_DESCRIBE_DEVICE,
+    GVE_AQ_CONFIGURE_DEVICE_RESOURCES,	GVE_AQ_GET_PTYPE_MAP,
+    GVE_AQ_REPORT_STATS,		GVE_AQ_CREATE_TX_QUEUE,
+    GVE_AQ_CREATE_TX_QUEUE,		GVE_AQ_CREATE_RX_QUEUE,
+    GVE_AQ_CREATE_RX_QUEUE,		GVE_AQ_REPORT_LINK_SPEED,
+};
+static const uint32_t down_dqo[] = {
+    GVE_AQ_DESTROY_TX_QUEUE, GVE_AQ_DESTROY_TX_QUEUE, GVE_AQ_DESTROY_RX_QUEUE,
+    GVE_AQ_DESTROY_RX_QUEUE, GVE_AQ_REPORT_STATS,
+    GVE_AQ_DECONFIGURE_DEVICE_RESOURCES,
+};
+
+static void bringup(uint8_t rev, bool dqo)
+{
+	struct gvm_config c = cfg(rev, dqo);
+	assert_int_equal(start(&c), 0);
+	assert_int_equal(sc->state, GVE_S_UP);
+	assert_int_equal(sc->queue_format, dqo ? GVE_QF_DQO_RDA : GVE_QF_GQI_QPL);
+	assert_int_equal(sc->nqueues, 2);
+	assert_string_equal(gvm.version, "GVE-capos-1.0\n");
+	assert_true(gvm.aq_live);
+	assert_int_equal(gvm.registrations, 1);
+	assert_true(sc->nic.link_up || sc->link_up);
+	assert_int_equal(sc->link_mbps, 32000);
+	assert_int_equal(sc->nic.mtu, 1460);
+	assert_memory_equal(sc->nic.mac, "\x42\x01\x0a\x80\x00\x02", 6);
+	const uint32_t *up = dqo ? up_dqo : up_gqi;
+	unsigned nup = dqo ? ARRAY_SIZE(up_dqo) : ARRAY_SIZE(up_gqi);
+	assert_int_equal(gvm.noplog, nup);
+	assert_memory_equal(gvm.oplog, up, nup * 4);
+	/* every used block was unmasked at turn-up */
+	assert_false(gvm.irq_masked[0]);
+	assert_false(gvm.irq_masked[2]);
+	traffic(5, 1);
+	gvm.noplog = 0;
+	finish(true);
+	const uint32_t *down = dqo ? down_dqo : down_gqi;
+	unsigned ndown = dqo ? ARRAY_SIZE(down_dqo) : ARRAY_SIZE(down_gqi);
+	assert_int_equal(gvm.noplog, ndown);
+	assert_memory_equal(gvm.oplog, down, ndown * 4);
+	assert_int_equal(gvm.resets, 1);
+	if (rev >= 1)
+		assert_true(gvm.device_status & GVE_DEVSTAT_DEVICE_IS_RESET);
+	else
+		assert_int_equal(gvm.pfn, 0);
+}
+
+static void t_bringup_gqi_rev0(void **s) { bringup(0, false); }
+static void t_bringup_gqi_rev1(void **s) { bringup(1, false); }
+static void t_bringup_dqo_rev0(void **s) { bringup(0, true); }
+static void t_bringup_dqo_rev1(void **s) { bringup(1, true); }
+
+/* 300 frames each way on 64-entry rings: the GQI TX ring and its chunk FIFO,
+ * the RX ring and its 1..7 sequence, the DQO completion generations all wrap
+ * several times */
+static void wrap(bool dqo)
+{
+	struct gvm_config c = cfg(1, dqo);
+	assert_int_equal(start(&c), 0);
+	traffic(300, 7);
+	if (dqo) {
+		/* 300 packet completions (+ descriptor ones) on queue 0: the
+		 * generation flipped at least four times; 150 per RX queue */
+		assert_true(sc->tx[0].packets == 300 && gvm.tx[0].ctail != 0);
+		assert_true(sc->rx[0].packets > 2 * sc->rx[0].size);
+		assert_true(sc->rx[1].packets > 2 * sc->rx[1].size);
+	} else {
+		assert_true(sc->tx[0].req > 2 * sc->tx[0].size);
+		assert_true(sc->rx[0].cnt > 2 * sc->rx[0].size);
+	}
+	assert_int_equal(sc->nic.stats.tx_packets, 300);
+	assert_int_equal(sc->nic.stats.rx_packets, 300);
+	finish(true);
+}
+
+static void t_wrap_gqi(void **s) { wrap(false); }
+static void t_wrap_dqo(void **s) { wrap(true); }
+
+/* free-running counters near 2^32: TX descriptors, RX slots, admin queue */
+static void t_counter_wrap_gqi(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	assert_int_equal(start(&c), 0);
+	const uint32_t base = 0xfffffff0u;
+	for (unsigned q = 0; q < sc->nqueues; q++) {
+		struct gve_tx *tx = &sc->tx[q];
+		struct gve_rx *rx = &sc->rx[q];
+		/* the model has used none of the RX slots: move both sides */
+		tx->req = tx->done = base;
+		tx->chunk_head = tx->chunk_tail = base;
+		gvm_gqi_set_base(q, base, base, base + rx->size);
+		rx->cnt = base;
+		rx->fill_cnt = base + rx->size;
+		/* descriptors must sit where the counters point */
+		uint64_t *slots = rx->data.va;
+		for (uint32_t i = 0; i < rx->size; i++)
+			slots[(base + i) & rx->mask] =
+			    cpu_to_be64((uint64_t)((base + i) & rx->mask) * 4096);
+		gvm_gqi_tx_counter(q, base);
+	}
+	gvm_aq_set_base(base);
+	sc->aq_prod = base;
+	traffic(80, 3);
+	assert_true(sc->tx[0].req < 0x100);
+	assert_true(sc->rx[0].cnt < 0x100);
+	/* admin commands across the wrap */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(gve_aq_link_speed(sc), 0);
+	assert_true(sc->aq_prod < 0x100);
+	finish(true);
+}
+
+/* TX completions arriving late: the ring fills, the driver refuses more,
+ * then recovers space once the device completes */
+static void tx_full(bool dqo)
+{
+	struct gvm_config c = cfg(1, dqo);
+	uint8_t f[1514], g[2048];
+	int sent = 0;
+	assert_int_equal(start(&c), 0);
+	gvm.tx[0].hold_completions = true;
+	frame_make(f, sizeof(f), 9);
+	while (gve_send(sc, f, sizeof(f)) == 0 && sent < 1000)
+		sent++;
+	assert_true(sent > 0 && sent < 64);
+	assert_int_equal(sc->nic.stats.tx_dropped, 1);
+	gvm_tx_flush(0);
+	assert_int_equal(gve_recv(sc, g, sizeof(g)), 0);
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	while (gvm_wire_pop(g, sizeof(g)) > 0)
+		;
+	finish(true);
+}
+static void t_tx_full_gqi(void **s) { tx_full(false); }
+static void t_tx_full_dqo(void **s) { tx_full(true); }
+
+/* every admin status code on DESCRIBE_DEVICE: attach fails with the
+ * reference's error class, the device is reset, no memory is left */
+static void t_admin_status_codes(void **s)
+{
+	static const struct {
+		uint32_t st;
+		int err;
+	} cases[] = {
+	    {GVE_AQ_STATUS_UNSET, GVE_EINVAL},
+	    {GVE_AQ_STATUS_ABORTED, GVE_EAGAIN},
+	    {GVE_AQ_STATUS_ALREADY_EXISTS, GVE_EINVAL},
+	    {GVE_AQ_STATUS_CANCELLED, GVE_EAGAIN},
+	    {GVE_AQ_STATUS_DATALOSS, GVE_EAGAIN},
+	    {GVE_AQ_STATUS_DEADLINE_EXCEEDED, GVE_ETIME},
+	    {GVE_AQ_STATUS_FAILED_PRECONDITION, GVE_EAGAIN},
+	    {GVE_AQ_STATUS_INTERNAL_ERROR, GVE_EINVAL},
+	    {GVE_AQ_STATUS_INVALID_ARGUMENT, GVE_EINVAL},
+	    {GVE_AQ_STATUS_NOT_FOUND, GVE_EINVAL},
+	    {GVE_AQ_STATUS_OUT_OF_RANGE, GVE_EINVAL},
+	    {GVE_AQ_STATUS_PERMISSION_DENIED, GVE_EACCES},
+	    {GVE_AQ_STATUS_UNAUTHENTICATED, GVE_EACCES},
+	    {GVE_AQ_STATUS_RESOURCE_EXHAUSTED, GVE_ENOMEM},
+	    {GVE_AQ_STATUS_UNAVAILABLE, GVE_EAGAIN},
+	    {GVE_AQ_STATUS_UNIMPLEMENTED, GVE_ENOTSUP},
+	    {GVE_AQ_STATUS_UNKNOWN_ERROR, GVE_EINVAL},
+	    {0x2, GVE_EINVAL},
+	    {0x80000000u, GVE_EINVAL},
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct gvm_config c = cfg(i & 1, false);
+		host_auth_reset();
+		gvm_init(&c);
+		gvm.override_op = GVE_AQ_DESCRIBE_DEVICE;
+		gvm.override_status = cases[i].st;
+		free(sc);
+		sc = calloc(1, sizeof(*sc));
+		struct gve_grants g = grants();
+		assert_int_equal(gve_attach(sc, &g), cases[i].err);
+		assert_int_equal(sc->aq_last_status, cases[i].st);
+		assert_int_equal(sc->state, GVE_S_FAILED);
+		assert_int_equal(host_pools_live(), 0);
+		assert_false(gvm.aq_live);
+		assert_int_equal(gvm.resets, 1);
+		if (gvm.violations)
+			fail_msg("model violation: %s", gvm.first_violation);
+	}
+	/* the status on a batched command: the first failure is returned */
+	struct gvm_config c = cfg(1, false);
+	host_auth_reset();
+	gvm_init(&c);
+	gvm.override_op = GVE_AQ_CREATE_RX_QUEUE;
+	gvm.override_status = GVE_AQ_STATUS_RESOURCE_EXHAUSTED;
+	free(sc);
+	sc = calloc(1, sizeof(*sc));
+	struct gve_grants g = grants();
+	assert_int_equal(gve_attach(sc, &g), GVE_ENOMEM);
+	assert_int_equal(host_pools_live(), 0);
+	finish(true);
+}
+
+static void t_verify_compat(void **s)
+{
+	/* UNIMPLEMENTED is tolerated */
+	struct gvm_config c = cfg(1, false);
+	c.compat_unimplemented = true;
+	assert_int_equal(start(&c), 0);
+	finish(true);
+	/* another error fails the attach */
+	c.compat_unimplemented = false;
+	host_auth_reset();
+	gvm_init(&c);
+	gvm.override_op = GVE_AQ_VERIFY_DRIVER_COMPATIBILITY;
+	gvm.override_status = GVE_AQ_STATUS_PERMISSION_DENIED;
+	sc = calloc(1, sizeof(*sc));
+	struct gve_grants g = grants();
+	assert_int_equal(gve_attach(sc, &g), GVE_EACCES);
+	finish(true);
+}
+
+/* the admin queue never completes: timeout, reset, nothing left */
+static void t_admin_timeout(void **s)
+{
+	struct gvm_config c = cfg(1, true);
+	host_auth_reset();
+	gvm_init(&c);
+	gvm.stall = true;
+	sc = calloc(1, sizeof(*sc));
+	struct gve_grants g = grants();
+	uint64_t t0 = shim_clock_ns;
+	assert_int_equal(gve_attach(sc, &g), GVE_ETIMEDOUT);
+	/* the reference's 100 x 20 ms */
+	assert_true(shim_clock_ns - t0 >= 2000000000ull);
+	assert_int_equal(sc->aq_timeouts, 1);
+	finish(true);
+}
+
+/* a bogus event counter is refused */
+static void t_admin_counter_hostile(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	host_auth_reset();
+	gvm_init(&c);
+	gvm.bogus_counter = 1;
+	sc = calloc(1, sizeof(*sc));
+	struct gve_grants g = grants();
+	assert_int_equal(gve_attach(sc, &g), GVE_EDEVICE);
+	assert_true(sc->hostile >= 1);
+	finish(true);
+	/* at run time: the next command sees it, the driver resets */
+	assert_int_equal(start(&c), 0);
+	gvm.bogus_counter = 1;
+	assert_int_equal(gve_aq_link_speed(sc), GVE_EDEVICE);
+	uint8_t b[2048];
+	gve_recv(sc, b, sizeof(b));
+	assert_int_equal(sc->resets, 1);
+	assert_int_equal(sc->state, GVE_S_UP);
+	traffic(3, 5);
+	finish(true);
+}
+
+/* the device asks for a reset mid-traffic: the driver releases (handshake),
+ * re-registers, rebuilds its queues and carries on */
+static void device_reset(uint8_t rev, bool dqo)
+{
+	struct gvm_config c = cfg(rev, dqo);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	traffic(20, 2);
+	/* a frame in flight is lost with the reset */
+	gvm.tx[0].hold_completions = true;
+	frame_make(b, 100, 1);
+	assert_int_equal(gve_send(sc, b, 100), 0);
+	gvm_set_status(GVE_DEVSTAT_RESET, 0);
+	assert_true(sc->mgmt_pending);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	assert_int_equal(sc->device_resets, 1);
+	assert_int_equal(sc->resets, 1);
+	assert_int_equal(gvm.resets, 1);
+	assert_int_equal(gvm.registrations, 2);
+	assert_int_equal(sc->state, GVE_S_UP);
+	while (gvm_wire_pop(b, sizeof(b)) > 0)
+		;
+	traffic(40, 9);
+	finish(true);
+}
+static void t_device_reset_gqi_rev0(void **s) { device_reset(0, false); }
+static void t_device_reset_gqi_rev1(void **s) { device_reset(1, false); }
+static void t_device_reset_dqo_rev0(void **s) { device_reset(0, true); }
+static void t_device_reset_dqo_rev1(void **s) { device_reset(1, true); }
+
+/* a hostile value at run time: an error line, a reset, and traffic again */
+static void recover_after(void)
+{
+	uint8_t b[2048];
+	gve_recv(sc, b, sizeof(b));
+	assert_int_equal(sc->resets, 1);
+	assert_int_equal(sc->state, GVE_S_UP);
+	assert_true(sc->hostile >= 1);
+	while (gvm_wire_pop(b, sizeof(b)) > 0)
+		;
+	traffic(10, 4);
+	finish(true);
+}
+
+static void t_hostile_gqi_tx_counter(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	traffic(3, 1);
+	gvm_gqi_tx_counter(0, sc->tx[0].req + 5); /* more than was posted */
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	assert_true(sc->reset_wanted || sc->resets == 1);
+	recover_after();
+}
+
+static void gqi_rx_len(uint16_t len)
+{
+	struct gvm_config c = cfg(1, false);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	gvm_gqi_rx_raw(0, len, 0);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	assert_int_equal(sc->nic.stats.rx_packets, 0);
+	recover_after();
+}
+static void t_hostile_gqi_rx_len_short(void **s) { gqi_rx_len(1); }
+static void t_hostile_gqi_rx_len_long(void **s) { gqi_rx_len(2049); }
+
+static void t_gqi_rx_err_and_frag(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	uint8_t b[2048], f[200];
+	assert_int_equal(start(&c), 0);
+	gvm_gqi_rx_raw(0, 100, GVE_RXF_ERR);	 /* error flag: dropped */
+	gvm_gqi_rx_raw(0, 100, GVE_RXF_PKT_CONT); /* multi-part: dropped */
+	gvm_gqi_rx_raw(0, 100, 0);
+	gvm_gqi_rx_raw(0, 10, 0); /* runt: dropped */
+	frame_make(f, 200, 3);
+	assert_true(gvm_rx_inject(0, f, 200));
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 200);
+	assert_memory_equal(b, f, 200);
+	assert_int_equal(sc->nic.stats.rx_errors, 2);
+	assert_int_equal(sc->nic.stats.rx_dropped, 1);
+	assert_int_equal(sc->resets, 0);
+	finish(true);
+}
+
+static void t_hostile_dqo_tx_head(void **s)
+{
+	struct gvm_config c = cfg(1, true);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	traffic(3, 1);
+	gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_DESC, 40); /* never posted */
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	recover_after();
+}
+
+static void dqo_tx_tag(unsigned type, uint16_t tag)
+{
+	struct gvm_config c = cfg(1, true);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	traffic(3, 1);
+	gvm_dqo_tx_raw(0, type, tag);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	recover_after();
+}
+static void t_hostile_dqo_tag_range(void **s)
+{
+	dqo_tx_tag(GVE_COMPL_TYPE_DQO_PKT, 5000);
+}
+static void t_hostile_dqo_tag_idle(void **s)
+{
+	dqo_tx_tag(GVE_COMPL_TYPE_DQO_PKT, 3); /* in range, not outstanding */
+}
+static void t_hostile_dqo_tag_alt_miss(void **s)
+{
+	dqo_tx_tag(GVE_COMPL_TYPE_DQO_PKT, 0x8000 | 0);
+}
+static void t_hostile_dqo_compl_type(void **s)
+{
+	dqo_tx_tag(0, 0);
+}
+
+static void dqo_rx_bad(uint16_t id, uint16_t len, bool bufq1, bool split)
+{
+	struct gvm_config c = cfg(1, true);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	gvm_dqo_rx_raw(0, id, len, bufq1, split);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	assert_int_equal(sc->nic.stats.rx_packets, 0);
+	recover_after();
+}
+static void t_hostile_dqo_rx_buf_id(void **s) { dqo_rx_bad(900, 100, 0, 0); }
+static void t_hostile_dqo_rx_unposted(void **s)
+{
+	/* every buffer is posted in steady state; take one back on the
+	 * driver's side (as between a completion and its re-post) and have
+	 * the device complete it */
+	struct gvm_config c = cfg(1, true);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	struct gve_rx *rx = &sc->rx[0];
+	assert_int_equal(rx->posted_cnt, rx->mask);
+	rx->posted[7] = 0;
+	rx->posted_cnt--;
+	rx->buf_free[rx->nbuf_free++] = 7;
+	gvm_dqo_rx_raw(0, 7, 100, 0, 0);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	recover_after();
+}
+static void t_hostile_dqo_rx_len(void **s) { dqo_rx_bad(0, 4000, 0, 0); }
+static void t_hostile_dqo_rx_bufq(void **s) { dqo_rx_bad(0, 100, 1, 0); }
+static void t_hostile_dqo_rx_split(void **s) { dqo_rx_bad(0, 100, 0, 1); }
+
+/* values the device hands back at bring-up: refused, device reset, no
+ * memory left behind */
+static void attach_refused(struct gvm_config *c, int err)
+{
+	host_auth_reset();
+	gvm_init(c);
+	sc = calloc(1, sizeof(*sc));
+	struct gve_grants g = grants();
+	assert_int_equal(gve_attach(sc, &g), err);
+	assert_int_equal(sc->state, GVE_S_FAILED);
+	finish(true);
+}
+
+static void t_hostile_irq_db_index(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	host_auth_reset();
+	gvm_init(&c);
+	gvm.irq_db_override = 4096; /* BAR2 holds 1024 doorbells */
+	sc = calloc(1, sizeof(*sc));
+	struct gve_grants g = grants();
+	assert_int_equal(gve_attach(sc, &g), GVE_EDEVICE);
+	finish(true);
+}
+
+static void t_hostile_queue_db_index(void **s)
+{
+	struct gvm_config c = cfg(1, true);
+	host_auth_reset();
+	gvm_init(&c);
+	gvm.db_override = 0x40000000u;
+	sc = calloc(1, sizeof(*sc));
+	struct gve_grants g = grants();
+	assert_int_equal(gve_attach(sc, &g), GVE_EDEVICE);
+	assert_int_equal(auth_refusals[AUTH_OUT_OF_WINDOW], 0);
+	finish(true);
+}
+
+static void t_hostile_counter_index(void **s)
+{
+	struct gvm_config c = cfg(0, false);
+	host_auth_reset();
+	gvm_init(&c);
+	gvm.counter_override = 16; /* num_counters is 16 */
+	sc = calloc(1, sizeof(*sc));
+	struct gve_grants g = grants();
+	assert_int_equal(gve_attach(sc, &g), GVE_EDEVICE);
+	finish(true);
+}
+
+static void t_hostile_descriptor_fields(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	c.mtu = 67;
+	attach_refused(&c, GVE_EDEVICE);
+	c = cfg(1, false);
+	c.tx_entries = 48;
+	attach_refused(&c, GVE_EDEVICE);
+	c = cfg(1, false);
+	c.rx_entries = 0;
+	attach_refused(&c, GVE_EDEVICE);
+	c = cfg(1, false);
+	c.counters = 0;
+	attach_refused(&c, GVE_EDEVICE);
+	c = cfg(1, false);
+	c.max_queues = 0;
+	attach_refused(&c, GVE_EDEVICE);
+	c = cfg(1, false);
+	c.msix = 2;
+	attach_refused(&c, GVE_EINVAL);
+	c = cfg(1, false);
+	c.max_registered_pages = 10; /* page lists do not fit */
+	attach_refused(&c, GVE_ENOMEM);
+	c = cfg(1, true);
+	c.tx_entries = 32; /* DQO needs room for report-event spacing */
+	attach_refused(&c, GVE_EINVAL);
+}
+
+/* hand-built descriptors: total_length and the option chain */
+static uint8_t dbuf[4096];
+static size_t desc_build(uint16_t total, uint16_t nopts, const uint8_t *opts,
+			 size_t olen)
+{
+	struct gve_device_descriptor *d = (void *)dbuf;
+	memset(dbuf, 0, sizeof(dbuf));
+	d->max_registered_pages = cpu_to_be64(1024);
+	d->tx_queue_entries = cpu_to_be16(64);
+	d->rx_queue_entries = cpu_to_be16(64);
+	d->mtu = cpu_to_be16(1460);
+	d->counters = cpu_to_be16(16);
+	d->tx_pages_per_qpl = cpu_to_be16(4);
+	memcpy(d->mac, "\x42\x01\x0a\x80\x00\x02", 6);
+	d->num_device_options = cpu_to_be16(nopts);
+	d->total_length = cpu_to_be16(total);
+	if (olen)
+		memcpy(dbuf + 40, opts, olen);
+	return sizeof(dbuf);
+}
+
+static int attach_with_desc(void)
+{
+	struct gvm_config c = cfg(1, true);
+	host_auth_reset();
+	gvm_init(&c);
+	gvm.desc_override = dbuf;
+	gvm.desc_override_len = sizeof(dbuf);
+	sc = calloc(1, sizeof(*sc));
+	struct gve_grants g = grants();
+	return gve_attach(sc, &g);
+}
+
+static void t_hostile_options(void **s)
+{
+	/* total_length beyond the 4096 bytes offered */
+	desc_build(5000, 0, NULL, 0);
+	assert_int_equal(attach_with_desc(), GVE_EDEVICE);
+	finish(true);
+	/* total_length shorter than the descriptor */
+	desc_build(20, 0, NULL, 0);
+	assert_int_equal(attach_with_desc(), GVE_EDEVICE);
+	finish(true);
+	/* an option whose length runs past total_length */
+	static const uint8_t o1[] = {0, 4, 0, 40, 0, 0, 0, 0};
+	desc_build(48 + 8, 1, o1, sizeof(o1));
+	assert_int_equal(attach_with_desc(), GVE_EDEVICE);
+	finish(true);
+	/* more options than fit */
+	static const uint8_t o2[] = {0, 4, 0, 8, 0, 0, 0, 0,
+				     0, 0, 0, 0, 0, 0, 0, 0};
+	desc_build(40 + 16, 3, o2, sizeof(o2));
+	assert_int_equal(attach_with_desc(), GVE_EDEVICE);
+	finish(true);
+	/* a DQO_RDA option with a required feature the driver does not know
+	 * is ignored: GQI_QPL is used */
+	static const uint8_t o3[] = {0, 4, 0, 8, 0, 0, 0, 1,
+				     0, 0, 0, 0, 0, 0, 0, 0};
+	desc_build(40 + 16, 1, o3, sizeof(o3));
+	assert_int_equal(attach_with_desc(), 0);
+	assert_int_equal(sc->queue_format, GVE_QF_GQI_QPL);
+	finish(true);
+	/* an unknown id is skipped, DQO_RDA after it is taken */
+	static const uint8_t o4[] = {0, 0x55, 0, 3, 0, 0, 0, 0, 1, 2, 3,
+				     0, 4,    0, 8, 0, 0, 0, 0, 0, 0, 0,
+				     0, 0,    0, 0, 0, 0};
+	desc_build(40 + sizeof(o4), 2, o4, sizeof(o4));
+	assert_int_equal(attach_with_desc(), 0);
+	assert_int_equal(sc->queue_format, GVE_QF_DQO_RDA);
+	finish(true);
+	/* a multicast MAC is refused */
+	desc_build(40, 0, NULL, 0);
+	dbuf[24] = 0x01;
+	assert_int_equal(attach_with_desc(), GVE_EDEVICE);
+	finish(true);
+}
+
+static void t_option_priority(void **s)
+{
+	struct gvm_config c = cfg(1, true);
+	c.gqi_qpl_opt = true;
+	c.gqi_rda = true;
+	c.unknown_opt = true;
+	c.short_opt = true; /* a DQO_RDA too short to count, then a real one */
+	assert_int_equal(start(&c), 0);
+	assert_int_equal(sc->queue_format, GVE_QF_DQO_RDA);
+	finish(true);
+	/* GQI_RDA preferred by the reference, not implemented: GQI_QPL */
+	c = cfg(1, false);
+	c.gqi_rda = true;
+	c.gqi_qpl_opt = true;
+	assert_int_equal(start(&c), 0);
+	assert_int_equal(sc->queue_format, GVE_QF_GQI_QPL);
+	finish(true);
+	/* DQO_QPL only: refused, not guessed */
+	c = cfg(1, false);
+	c.dqo_qpl_only = true;
+	attach_refused(&c, GVE_ENOTSUP);
+	/* modify ring: 1024-entry defaults come down to 256 */
+	c = cfg(1, true);
+	c.modify_ring = true;
+	c.tx_entries = c.rx_entries = 1024;
+	assert_int_equal(start(&c), 0);
+	assert_int_equal(sc->tx_entries, GVE_RING_PREF);
+	assert_int_equal(gvm.tx[0].size, GVE_RING_PREF);
+	traffic(10, 1);
+	finish(true);
+	/* jumbo MTU: the driver asks the device for 1500 */
+	c = cfg(1, false);
+	c.gqi_qpl_opt = true; /* the feature mask comes from the format option */
+	c.jumbo = true;
+	c.mtu = 8896;
+	assert_int_equal(start(&c), 0);
+	assert_int_equal(gvm.mtu_set, GVE_MTU);
+	assert_int_equal(sc->nic.mtu, GVE_MTU);
+	assert_int_equal(sc->max_mtu, 8896);
+	finish(true);
+	/* default_num_queues limits the queue count */
+	c = cfg(1, false);
+	c.default_num_queues = 1;
+	c.msix = 9;
+	c.max_queues = 4;
+	assert_int_equal(start(&c), 0);
+	assert_int_equal(sc->nqueues, 1);
+	assert_int_equal(sc->nblocks, 4);
+	traffic(5, 2);
+	finish(true);
+}
+
+/* interrupts: GQI masks in the handler and acks after the poll; DQO
+ * re-enables; a masked vector stays pending */
+static void t_interrupts(void **s)
+{
+	uint8_t f[100], b[2048];
+	for (int dqo = 0; dqo < 2; dqo++) {
+		struct gvm_config c = cfg(1, dqo);
+		assert_int_equal(start(&c), 0);
+		unsigned blk = sc->rx[0].ntfy_id;
+		frame_make(f, 100, 1);
+		assert_true(gvm_rx_inject(0, f, 100));
+		assert_int_equal(sc->blocks[blk].interrupts, 1);
+		assert_true(sc->blocks[blk].pending);
+		if (!dqo)
+			assert_true(gvm.irq_masked[blk]); /* handler masked */
+		assert_int_equal(gve_recv(sc, b, sizeof(b)), 100);
+		assert_false(sc->blocks[blk].pending);
+		assert_false(gvm.irq_masked[blk]); /* re-armed */
+		if (dqo)
+			assert_int_equal(gvm.irq_db_raw[blk],
+					 GVE_ITR_NO_UPDATE_DQO | GVE_ITR_ENABLE_DQO);
+		else
+			assert_int_equal(be32_to_cpu(gvm.irq_db_raw[blk]),
+					 GVE_IRQ_ACK | GVE_IRQ_EVENT);
+		finish(true);
+	}
+}
+
+static void t_link_and_stats(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	traffic(4, 1);
+	gvm_set_status(0, GVE_DEVSTAT_LINK_UP);
+	gve_recv(sc, b, sizeof(b));
+	assert_false(sc->nic.link_up);
+	gvm.cfg.link_mbps = 100000;
+	gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
+	gve_recv(sc, b, sizeof(b));
+	assert_true(sc->nic.link_up);
+	assert_int_equal(sc->nic.link_mbps, 100000);
+	gvm_set_status(GVE_DEVSTAT_REPORT_STATS, 0);
+	gve_recv(sc, b, sizeof(b));
+	const uint8_t *rep = host_dma_translate(gvm.stats, gvm.stats_len);
+	assert_non_null(rep);
+	uint64_t wc;
+	memcpy(&wc, rep, 8);
+	assert_int_equal(be64_to_cpu(wc), 1);
+	struct gve_stat st;
+	memcpy(&st, rep + 8, sizeof(st));
+	assert_int_equal(be32_to_cpu(st.stat_name), GVE_STAT_TX_FRAMES_SENT);
+	assert_int_equal(be64_to_cpu(st.value), sc->tx[0].packets);
+	char dump[512];
+	assert_true(gve_dump(sc, dump, sizeof(dump)) > 0);
+	assert_non_null(strstr(dump, "gqi-qpl"));
+	finish(true);
+}
+
+/* the device stops answering: all ones, or no reset ever */
+static void t_device_gone(void **s)
+{
+	struct gvm_config c = cfg(1, true);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	gvm.device_status = GVE_DEVSTAT_GONE;
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), -1);
+	assert_int_equal(sc->state, GVE_S_FAILED);
+	assert_int_equal(gve_send(sc, b, 60), -1);
+	gve_detach(sc);
+	assert_true(sc->memory_held);
+	/* the driver could not confirm a reset: memory stays granted */
+	assert_int_equal(host_pools_live(), 2);
+	free(sc);
+	sc = NULL;
+}
+
+static void t_reset_never_completes(void **s)
+{
+	for (int rev = 0; rev < 2; rev++) {
+		struct gvm_config c = cfg(rev, false);
+		assert_int_equal(start(&c), 0);
+		gvm.reset_never = true;
+		gve_detach(sc);
+		assert_true(sc->memory_held);
+		/* nothing revoked under the device */
+		assert_int_equal(host_pools_live(), 2);
+		if (gvm.violations)
+			fail_msg("model violation: %s", gvm.first_violation);
+		free(sc);
+		sc = NULL;
+	}
+}
+
+/* a failure while recovering from a reset leaves the device reset and the
+ * driver failed, not half up */
+static void t_reset_recovery_fails(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	gvm.override_op = GVE_AQ_CONFIGURE_DEVICE_RESOURCES;
+	gvm.override_status = GVE_AQ_STATUS_INTERNAL_ERROR;
+	gvm_set_status(GVE_DEVSTAT_RESET, 0);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), -1);
+	assert_int_equal(sc->state, GVE_S_FAILED);
+	assert_false(gvm.aq_live);
+	finish(true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_bringup_gqi_rev0),
+	    cmocka_unit_test(t_bringup_gqi_rev1),
+	    cmocka_unit_test(t_bringup_dqo_rev0),
+	    cmocka_unit_test(t_bringup_dqo_rev1),
+	    cmocka_unit_test(t_wrap_gqi),
+	    cmocka_unit_test(t_wrap_dqo),
+	    cmocka_unit_test(t_counter_wrap_gqi),
+	    cmocka_unit_test(t_tx_full_gqi),
+	    cmocka_unit_test(t_tx_full_dqo),
+	    cmocka_unit_test(t_admin_status_codes),
+	    cmocka_unit_test(t_verify_compat),
+	    cmocka_unit_test(t_admin_timeout),
+	    cmocka_unit_test(t_admin_counter_hostile),
+	    cmocka_unit_test(t_device_reset_gqi_rev0),
+	    cmocka_unit_test(t_device_reset_gqi_rev1),
+	    cmocka_unit_test(t_device_reset_dqo_rev0),
+	    cmocka_unit_test(t_device_reset_dqo_rev1),
+	    cmocka_unit_test(t_hostile_gqi_tx_counter),
+	    cmocka_unit_test(t_hostile_gqi_rx_len_short),
+	    cmocka_unit_test(t_hostile_gqi_rx_len_long),
+	    cmocka_unit_test(t_gqi_rx_err_and_frag),
+	    cmocka_unit_test(t_hostile_dqo_tx_head),
+	    cmocka_unit_test(t_hostile_dqo_tag_range),
+	    cmocka_unit_test(t_hostile_dqo_tag_idle),
+	    cmocka_unit_test(t_hostile_dqo_tag_alt_miss),
+	    cmocka_unit_test(t_hostile_dqo_compl_type),
+	    cmocka_unit_test(t_hostile_dqo_rx_buf_id),
+	    cmocka_unit_test(t_hostile_dqo_rx_unposted),
+	    cmocka_unit_test(t_hostile_dqo_rx_len),
+	    cmocka_unit_test(t_hostile_dqo_rx_bufq),
+	    cmocka_unit_test(t_hostile_dqo_rx_split),
+	    cmocka_unit_test(t_hostile_irq_db_index),
+	    cmocka_unit_test(t_hostile_queue_db_index),
+	    cmocka_unit_test(t_hostile_counter_index),
+	    cmocka_unit_test(t_hostile_descriptor_fields),
+	    cmocka_unit_test(t_hostile_options),
+	    cmocka_unit_test(t_option_priority),
+	    cmocka_unit_test(t_interrupts),
+	    cmocka_unit_test(t_link_and_stats),
+	    cmocka_unit_test(t_device_gone),
+	    cmocka_unit_test(t_reset_never_completes),
+	    cmocka_unit_test(t_reset_recovery_fails),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
