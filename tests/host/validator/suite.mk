@@ -10,3 +10,8 @@ HOST_TESTS += $(BUILD)/host/gate_test
 $(BUILD)/host/gate_test: tests/host/validator/test_gate.c tests/host/validator/fake_nvme.c $(VAL_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+
+FUZZERS += $(BUILD)/fuzz/fuzz_validator
+$(BUILD)/fuzz/fuzz_validator: tests/host/validator/fuzz_validator.c $(VAL_SRC) $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
