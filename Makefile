@@ -102,15 +102,17 @@ run: deps all
 		-drive file=fat:rw:$(RUN_DIR)/esp,format=raw,if=none,id=esp \
 		-device ide-hd,drive=esp,bus=ide.0,bootindex=0 \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		-drive file=$(RUN_DIR)/disk.img,format=raw,if=none,id=nvm \
+		-drive file=$(DISK),format=raw,if=none,id=nvm \
 		-device nvme,serial=capos0,drive=nvm \
 		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80 \
 		-device virtio-net-pci,netdev=n0,disable-legacy=on \
 		$(QEMU_EXTRA) || [ $$? -eq 33 ]
 
-$(RUN_DIR)/disk.img:
+# the NVMe disk of `make run` persists across runs, like a real disk
+DISK := $(BUILD)/disk.img
+$(DISK):
 	@mkdir -p $(dir $@) && truncate -s 64M $@
-run: | $(RUN_DIR)/disk.img
+run: | $(DISK)
 
 # gdb: QEMU's gdbstub; symbols are loaded at the image base the kernel prints
 gdb: QEMU_EXTRA += -s -S
