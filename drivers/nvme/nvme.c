@@ -1,0 +1,526 @@
+/* drivers/nvme/nvme.c — NVMe controller bring-up, namespaces, block
+ * interface, recovery and inspection (bus-neutral: the PCI glue is
+ * nvme_pci.c, the command engine nvme_q.c).
+ *
+ * Initialisation follows NVMe 2.0 §3.5.1 with the register steps done by
+ * the broker (kernel/authority/nvme_broker.h):
+ *   1-2. reset the controller (CC.EN=0, CSTS.RDY=0)      nvme_broker_open
+ *   3-7. admin queues, CC, wait for CSTS.RDY=1           nvme_broker_enable
+ *   8.   Identify Controller                             nvme_identify_ctrl
+ *   9-10. Identify active namespaces, each namespace     nvme_ns_scan
+ *   11.  Set Features Number of Queues                   nvme_ioq_count
+ *   12.  Create I/O CQ, then SQ, per queue pair          nvme_ioq_start
+ * The driver's rings, buffers and PRP lists all live in one DMA pool. */
+#include "drivers/nvme/nvme_var.h"
+#include "kernel/lib/lib.h"
+#include "kernel/time/time.h"
+
+/* ---- memory ------------------------------------------------------------------ */
+static size_t nvme_pool_bytes(void)
+{
+	size_t b = 2 * PAGE_SIZE /* admin SQ, CQ */ + PAGE_SIZE /* identify */;
+	b += NVME_IOQ_MAX *
+	     (ALIGN_UP((size_t)NVME_IO_ENTRIES * NVME_SQE_BYTES, PAGE_SIZE) +
+	      ALIGN_UP((size_t)NVME_IO_ENTRIES * NVME_CQE_BYTES, PAGE_SIZE));
+	b += (size_t)NVME_IOQ_MAX * NVME_NCCB * NVME_LIST_PAGES * PAGE_SIZE;
+	b += (size_t)NVME_ARENA_PAGES * PAGE_SIZE;
+	return b;
+}
+
+static int nvme_q_alloc(struct nvme_softc *sc, struct nvme_queue *q,
+			uint16_t id, uint16_t entries)
+{
+	q->sc = sc;
+	q->id = id;
+	q->entries = entries;
+	q->nccb = (uint16_t)MIN((unsigned)NVME_NCCB, entries - 1u);
+	if (dma_pool_carve(&sc->pool,
+			   ALIGN_UP((size_t)entries * NVME_SQE_BYTES, PAGE_SIZE),
+			   PAGE_SIZE, &q->sq) ||
+	    dma_pool_carve(&sc->pool,
+			   ALIGN_UP((size_t)entries * NVME_CQE_BYTES, PAGE_SIZE),
+			   PAGE_SIZE, &q->cq))
+		return -1;
+	for (unsigned i = 0; i < q->nccb; i++) {
+		struct nvme_ccb *ccb = &q->ccb[i];
+		ccb->q = q;
+		ccb->idx = (uint8_t)i;
+		ccb->state = NVME_CCB_FREE;
+		/* admin commands move at most one page: PRP1 only */
+		if (id && dma_pool_carve(&sc->pool, NVME_LIST_PAGES * PAGE_SIZE,
+					 PAGE_SIZE, &ccb->list))
+			return -1;
+	}
+	return 0;
+}
+
+static int nvme_mem_alloc(struct nvme_softc *sc)
+{
+	if (dma_pool_create(sc->owner, nvme_pool_bytes(), 0, &sc->pool)) {
+		kprintf("%s: unable to allocate DMA pool (%zu KiB)\n", sc->name,
+			nvme_pool_bytes() / 1024);
+		return -1;
+	}
+	if (nvme_q_alloc(sc, &sc->admin, 0, NVME_ADMIN_ENTRIES) ||
+	    dma_pool_carve(&sc->pool, PAGE_SIZE, PAGE_SIZE, &sc->ident))
+		goto fail;
+	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
+		if (nvme_q_alloc(sc, &sc->ioq[i], (uint16_t)(i + 1),
+				 NVME_IO_ENTRIES))
+			goto fail;
+	if (dma_pool_carve(&sc->pool, (size_t)NVME_ARENA_PAGES * PAGE_SIZE,
+			   PAGE_SIZE, &sc->arena))
+		goto fail;
+	memset(sc->arena_map, 0, sizeof(sc->arena_map));
+	return 0;
+fail:
+	kprintf("%s: unable to carve queues and buffers from the DMA pool\n",
+		sc->name);
+	dma_pool_revoke(&sc->pool);
+	return -1;
+}
+
+/* ---- queue state ------------------------------------------------------------- */
+static void nvme_q_reset(struct nvme_queue *q)
+{
+	memset(q->sq.va, 0, q->sq.len);
+	memset(q->cq.va, 0, q->cq.len);
+	q->sq_tail = q->sq_head = q->cq_head = 0;
+	q->cq_phase = 1; /* the controller's first pass posts phase 1 */
+	q->live = false;
+}
+
+/* the controller no longer owns q's commands (reset): each is completed
+ * with "aborted due to SQ deletion" so no caller waits for nothing */
+static void nvme_q_fail_all(struct nvme_softc *sc, struct nvme_queue *q)
+{
+	for (unsigned i = 0; i < q->nccb; i++) {
+		struct nvme_ccb *ccb = &q->ccb[i];
+		if (ccb->state != NVME_CCB_INFLIGHT)
+			continue;
+		struct nvme_cqe c = {
+		    .sqid = q->id,
+		    .cid = ccb->cid,
+		    .status = (uint16_t)(FIELD_SET(NVME_CQE_SCT,
+						   NVME_SCT_GENERIC) |
+					 FIELD_SET(NVME_CQE_SC,
+						   NVME_SC_ABORT_SQ_DELETED)),
+		};
+		ccb->state = NVME_CCB_HELD;
+		q->inflight--;
+		q->failed++;
+		sc->reset_failed_cmds++;
+		if (ccb->done)
+			ccb->done(sc, ccb, &c);
+	}
+}
+
+static int nvme_admin_start(struct nvme_softc *sc)
+{
+	nvme_q_reset(&sc->admin);
+	if (nvme_broker_enable(sc->broker, &sc->admin.sq, &sc->admin.cq,
+			       sc->admin.entries) != 0) {
+		kprintf("%s: unable to enable controller\n", sc->name);
+		return -1;
+	}
+	sc->admin.live = true;
+	return 0;
+}
+
+/* Create I/O Completion Queue then Submission Queue (NVMe 2.0 §5.5, §5.4):
+ * physically contiguous (PC=1), the CQ on its own MSI-X vector */
+static int nvme_ioq_start(struct nvme_softc *sc, struct nvme_queue *q)
+{
+	struct nvme_sqe c;
+	struct nvme_cqe e;
+	nvme_q_reset(q);
+	memset(&c, 0, sizeof(c));
+	c.cdw0 = NVME_ADM_CREATE_CQ;
+	c.prp1 = q->cq.iova;
+	c.cdw10 = (uint32_t)(FIELD_SET(NVME_CREATEQ_QID, q->id) |
+			     FIELD_SET(NVME_CREATEQ_QSIZE, q->entries - 1));
+	c.cdw11 = (uint32_t)(FIELD_SET(NVME_CREATEQ_PC, 1) |
+			     FIELD_SET(NVME_CREATECQ_IEN, q->irq_bound) |
+			     FIELD_SET(NVME_CREATECQ_IV,
+				       q->irq_bound ? q->irq.msix_index : 0));
+	if (nvme_exec(sc, &sc->admin, &c, &e, NVME_ADMIN_TIMEOUT_US)) {
+		kprintf("%s: unable to create I/O CQ %u (SCT %u SC 0x%x)\n",
+			sc->name, q->id, nvme_cqe_sct(&e), nvme_cqe_sc(&e));
+		return -1;
+	}
+	memset(&c, 0, sizeof(c));
+	c.cdw0 = NVME_ADM_CREATE_SQ;
+	c.prp1 = q->sq.iova;
+	c.cdw10 = (uint32_t)(FIELD_SET(NVME_CREATEQ_QID, q->id) |
+			     FIELD_SET(NVME_CREATEQ_QSIZE, q->entries - 1));
+	c.cdw11 = (uint32_t)(FIELD_SET(NVME_CREATEQ_PC, 1) |
+			     FIELD_SET(NVME_CREATESQ_CQID, q->id));
+	if (nvme_exec(sc, &sc->admin, &c, &e, NVME_ADMIN_TIMEOUT_US)) {
+		kprintf("%s: unable to create I/O SQ %u (SCT %u SC 0x%x)\n",
+			sc->name, q->id, nvme_cqe_sct(&e), nvme_cqe_sc(&e));
+		return -1;
+	}
+	q->live = true;
+	return 0;
+}
+
+/* ---- identify ----------------------------------------------------------------- */
+static int nvme_identify(struct nvme_softc *sc, uint32_t cns, uint32_t nsid)
+{
+	struct nvme_sqe c = {0};
+	struct nvme_cqe e;
+	c.cdw0 = NVME_ADM_IDENTIFY;
+	c.nsid = nsid;
+	c.prp1 = sc->ident.iova;
+	c.cdw10 = (uint32_t)FIELD_SET(NVME_IDENTIFY_CNS, cns);
+	memset(sc->ident.va, 0, PAGE_SIZE);
+	return nvme_exec(sc, &sc->admin, &c, &e, NVME_ADMIN_TIMEOUT_US);
+}
+
+static uint32_t le32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* an ASCII field padded with spaces; anything unprintable becomes '?' */
+static void nvme_strfield(char *dst, const uint8_t *src, unsigned n)
+{
+	unsigned end = n;
+	while (end && (src[end - 1] == ' ' || src[end - 1] == 0))
+		end--;
+	for (unsigned i = 0; i < end; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? (char)src[i] : '?';
+	dst[end] = 0;
+}
+
+/* Identify Controller (NVMe 2.0 §5.17.2.1): names, MDTS, NN */
+static int nvme_identify_ctrl(struct nvme_softc *sc)
+{
+	if (nvme_identify(sc, NVME_CNS_CTRL, 0)) {
+		kprintf("%s: unable to identify controller\n", sc->name);
+		return -1;
+	}
+	const uint8_t *id = sc->ident.va;
+	nvme_strfield(sc->sn, id + NVME_IDCTL_SN, NVME_IDCTL_SN_LEN);
+	nvme_strfield(sc->mn, id + NVME_IDCTL_MN, NVME_IDCTL_MN_LEN);
+	nvme_strfield(sc->fr, id + NVME_IDCTL_FR, NVME_IDCTL_FR_LEN);
+	sc->mdts = id[NVME_IDCTL_MDTS];
+	sc->nn = le32_at(id + NVME_IDCTL_NN);
+	sc->vwc = id[NVME_IDCTL_VWC] & 1;
+	/* MDTS is a power of two in units of CAP.MPSMIN (4 KiB: the broker
+	 * refuses anything else); 0 means no limit, and then the driver's
+	 * own cap applies */
+	uint64_t max = NVME_XFER_CAP;
+	if (sc->mdts && sc->mdts < 32 && ((uint64_t)PAGE_SIZE << sc->mdts) < max)
+		max = (uint64_t)PAGE_SIZE << sc->mdts;
+	sc->max_xfer = (uint32_t)MIN(max, (uint64_t)nvme_broker_max_xfer(
+					      sc->broker));
+	if (sc->max_xfer < PAGE_SIZE) {
+		kprintf("%s: unable to use controller (max transfer %u)\n",
+			sc->name, sc->max_xfer);
+		return -1;
+	}
+	return 0;
+}
+
+/* Set Features Number of Queues (NVMe 2.0 §5.27.1.5): ask for
+ * NVME_IOQ_MAX pairs, use what is allocated (0-based in DW0) */
+static int nvme_ioq_count(struct nvme_softc *sc)
+{
+	struct nvme_sqe c = {0};
+	struct nvme_cqe e;
+	unsigned want = NVME_IOQ_MAX;
+	c.cdw0 = NVME_ADM_SET_FEATURES;
+	c.cdw10 = (uint32_t)FIELD_SET(NVME_FEAT_FID, NVME_FID_NUM_QUEUES);
+	c.cdw11 = (uint32_t)(FIELD_SET(NVME_NUMQ_NSQR, want - 1) |
+			     FIELD_SET(NVME_NUMQ_NCQR, want - 1));
+	if (nvme_exec(sc, &sc->admin, &c, &e, NVME_ADMIN_TIMEOUT_US)) {
+		kprintf("%s: unable to set number of queues (SCT %u SC 0x%x)\n",
+			sc->name, nvme_cqe_sct(&e), nvme_cqe_sc(&e));
+		return -1;
+	}
+	unsigned nsq = (unsigned)FIELD_GET(NVME_NUMQ_NSQA, e.dw0) + 1;
+	unsigned ncq = (unsigned)FIELD_GET(NVME_NUMQ_NCQA, e.dw0) + 1;
+	sc->nioq = MIN(MIN(want, nsq), MIN(ncq, (unsigned)nvme_broker_max_qid(
+							  sc->broker)));
+	return sc->nioq ? 0 : -1;
+}
+
+/* ---- namespaces and the block interface --------------------------------------------- */
+static int nvme_bd_rw(struct blockdev *b, uint64_t lba, uint32_t count,
+		      void *buf, bool write)
+{
+	struct nvme_ns *ns = b->priv;
+	struct nvme_softc *sc = ns->sc;
+	uint8_t *p = buf;
+	uint64_t end;
+	if (__builtin_add_overflow(lba, (uint64_t)count, &end) ||
+	    end > ns->nsze)
+		return -1;
+	uint32_t per = sc->max_xfer / ns->lba_bytes;
+	while (count) {
+		uint32_t n = MIN(count, per);
+		uint32_t len = n * ns->lba_bytes;
+		struct dma_buf bb;
+		if (nvme_buf_get(sc, len, &bb))
+			return -1;
+		if (write)
+			memcpy(bb.va, p, len);
+		struct nvme_io io = {.opc = write ? NVME_IO_WRITE : NVME_IO_READ,
+				     .nsid = ns->nsid,
+				     .slba = lba,
+				     .nlb = n,
+				     .iova = bb.iova,
+				     .len = len};
+		struct nvme_cqe e;
+		int r = nvme_io_sync(sc, &sc->ioq[0], &io, &e);
+		if (r == 0 && !write)
+			memcpy(p, bb.va, len);
+		nvme_buf_put(sc, &bb);
+		if (r) {
+			kprintf("%s: unable to %s %u blocks at %llu of ns %u "
+				"(SCT %u SC 0x%x)\n",
+				sc->name, write ? "write" : "read", n,
+				(unsigned long long)lba, ns->nsid,
+				nvme_cqe_sct(&e), nvme_cqe_sc(&e));
+			return -1;
+		}
+		lba += n;
+		count -= n;
+		p += len;
+	}
+	return 0;
+}
+
+static int nvme_bd_read(struct blockdev *b, uint64_t lba, uint32_t count,
+			void *buf)
+{
+	return nvme_bd_rw(b, lba, count, buf, false);
+}
+
+static int nvme_bd_write(struct blockdev *b, uint64_t lba, uint32_t count,
+			 const void *buf)
+{
+	return nvme_bd_rw(b, lba, count, (void *)buf, true);
+}
+
+static int nvme_bd_flush(struct blockdev *b)
+{
+	struct nvme_ns *ns = b->priv;
+	struct nvme_io io = {.opc = NVME_IO_FLUSH, .nsid = ns->nsid};
+	return nvme_io_sync(ns->sc, &ns->sc->ioq[0], &io, 0);
+}
+
+/* Identify Namespace (NVM Command Set 1.0 §4.1.5.1): size and the LBA
+ * format in use */
+static void nvme_ns_attach(struct nvme_softc *sc, uint32_t nsid)
+{
+	if (nvme_identify(sc, NVME_CNS_NS, nsid)) {
+		kprintf("%s: unable to identify namespace %u\n", sc->name, nsid);
+		return;
+	}
+	const uint8_t *id = sc->ident.va;
+	uint64_t nsze = le32_at(id + NVME_IDNS_NSZE) |
+			(uint64_t)le32_at(id + NVME_IDNS_NSZE + 4) << 32;
+	uint8_t nlbaf = id[NVME_IDNS_NLBAF], flbas = id[NVME_IDNS_FLBAS];
+	uint32_t idx = (uint32_t)FIELD_GET(NVME_FLBAS_IDX, flbas);
+	if (nlbaf >= 16)
+		idx |= (uint32_t)FIELD_GET(NVME_FLBAS_IDXHI, flbas) << 4;
+	if (nsze == 0) {
+		kprintf("%s: namespace %u has size zero; skipped\n", sc->name,
+			nsid);
+		return;
+	}
+	uint32_t lbaf = idx <= nlbaf && idx < 64
+			    ? le32_at(id + NVME_IDNS_LBAF + 4 * idx)
+			    : 0;
+	uint32_t lbads = (uint32_t)FIELD_GET(NVME_LBAF_LBADS, lbaf);
+	uint32_t ms = (uint32_t)FIELD_GET(NVME_LBAF_MS, lbaf);
+	if (lbads < 9 || lbads > 12 || ms) {
+		kprintf("%s: namespace %u: LBA format %u (2^%u bytes, %u "
+			"metadata) unsupported; skipped\n",
+			sc->name, nsid, idx, lbads, ms);
+		return;
+	}
+	if (sc->nns == NVME_NS_MAX) {
+		kprintf("%s: namespace %u: more than %u namespaces; skipped\n",
+			sc->name, nsid, NVME_NS_MAX);
+		return;
+	}
+	struct nvme_ns *ns = &sc->ns[sc->nns++];
+	ns->sc = sc;
+	ns->nsid = nsid;
+	ns->nsze = nsze;
+	ns->lba_bytes = 1u << lbads;
+	ksnprintf(ns->bdev.name, sizeof(ns->bdev.name), "%sn%u", sc->name,
+		  nsid);
+	ns->bdev.block_size = ns->lba_bytes;
+	ns->bdev.block_count = nsze;
+	ns->bdev.read = nvme_bd_read;
+	ns->bdev.write = nvme_bd_write;
+	ns->bdev.flush = nvme_bd_flush;
+	ns->bdev.priv = ns;
+	blockdev_register(&ns->bdev);
+	kprintf("%s: %s: %llu blocks of %u bytes (%llu MiB)\n", sc->name,
+		ns->bdev.name, (unsigned long long)nsze, ns->lba_bytes,
+		(unsigned long long)((nsze * ns->lba_bytes) >> 20));
+}
+
+/* Identify Active Namespace ID list (CNS 02h, NVMe 2.0 §5.17.2.2) */
+static int nvme_ns_scan(struct nvme_softc *sc)
+{
+	uint32_t ids[NVME_NS_MAX * 2];
+	unsigned n = 0;
+	if (nvme_identify(sc, NVME_CNS_ACTIVE_NSLIST, 0)) {
+		kprintf("%s: unable to list active namespaces\n", sc->name);
+		return -1;
+	}
+	const uint8_t *l = sc->ident.va;
+	uint32_t prev = 0;
+	for (unsigned i = 0; i < NVME_NSLIST_MAX && n < ARRAY_SIZE(ids); i++) {
+		uint32_t nsid = le32_at(l + 4 * i);
+		if (nsid == 0)
+			break;
+		/* the list is ascending; anything else is a device bug */
+		if (nsid <= prev || nsid == NVME_NSID_ALL) {
+			kprintf("%s: namespace list entry %u (%u) out of "
+				"order; list ignored from there\n",
+				sc->name, i, nsid);
+			break;
+		}
+		ids[n++] = prev = nsid;
+	}
+	for (unsigned i = 0; i < n; i++)
+		nvme_ns_attach(sc, ids[i]);
+	return 0;
+}
+
+/* ---- attach, recovery ---------------------------------------------------------- */
+int nvme_attach(struct nvme_softc *sc)
+{
+	sc->cap = nvme_broker_cap(sc->broker);
+	sc->vs = nvme_broker_vs(sc->broker);
+	if (nvme_mem_alloc(sc))
+		return -1;
+	if (nvme_admin_start(sc))
+		goto err_pool;
+	if (nvme_identify_ctrl(sc) || nvme_ioq_count(sc))
+		goto err_reset;
+	for (unsigned i = 0; i < sc->nioq; i++)
+		if (nvme_ioq_start(sc, &sc->ioq[i]))
+			goto err_reset;
+	sc->up = true;
+	if (nvme_ns_scan(sc))
+		goto err_reset;
+	kprintf("%s: %s, serial %s, firmware %s, NVMe %u.%u, max transfer %u "
+		"KiB (MDTS %u), %u I/O queue pairs (%s), %u of %u namespaces\n",
+		sc->name, sc->mn, sc->sn, sc->fr,
+		(unsigned)FIELD_GET(NVME_VS_MJR, sc->vs),
+		(unsigned)FIELD_GET(NVME_VS_MNR, sc->vs), sc->max_xfer / 1024,
+		sc->mdts, sc->nioq, sc->use_irq ? "MSI-X" : "polled", sc->nns,
+		sc->nn);
+	return 0;
+err_reset:
+	sc->up = false;
+	(void)nvme_broker_reset(sc->broker);
+err_pool:
+	dma_pool_revoke(&sc->pool);
+	return -1;
+}
+
+void nvme_detach(struct nvme_softc *sc)
+{
+	sc->up = false;
+	(void)nvme_broker_reset(sc->broker);
+	nvme_q_fail_all(sc, &sc->admin);
+	for (unsigned i = 0; i < sc->nioq; i++)
+		nvme_q_fail_all(sc, &sc->ioq[i]);
+	/* only now that the controller is disabled may the memory go */
+	dma_pool_revoke(&sc->pool);
+}
+
+int nvme_recover(struct nvme_softc *sc, const char *why)
+{
+	if (sc->recovering)
+		return -1; /* a failure inside recovery: the caller gives up */
+	sc->recovering = true;
+	sc->resets++;
+	sc->up = false;
+	kprintf("%s: %s; resetting controller\n", sc->name, why);
+	int r = nvme_broker_reset(sc->broker);
+	/* the controller is disabled: nothing it had is coming back */
+	nvme_q_fail_all(sc, &sc->admin);
+	for (unsigned i = 0; i < sc->nioq; i++) {
+		nvme_q_fail_all(sc, &sc->ioq[i]);
+		nvme_q_reset(&sc->ioq[i]);
+	}
+	if (r == 0)
+		r = nvme_admin_start(sc);
+	for (unsigned i = 0; r == 0 && i < sc->nioq; i++)
+		r = nvme_ioq_start(sc, &sc->ioq[i]);
+	if (r != 0) {
+		(void)nvme_broker_reset(sc->broker);
+		sc->dead = true;
+		kprintf("%s: unable to recover controller; failing all I/O\n",
+			sc->name);
+	} else {
+		sc->up = true;
+		kprintf("%s: controller back up (reset %u, %llu commands "
+			"failed so far)\n",
+			sc->name, sc->resets,
+			(unsigned long long)sc->reset_failed_cmds);
+	}
+	sc->recovering = false;
+	return r;
+}
+
+/* ---- inspection ------------------------------------------------------------------ */
+static void nvme_q_dump(const struct nvme_queue *q)
+{
+	kprintf("  q%u: %u entries, sq tail %u head %u, cq head %u phase %u, "
+		"inflight %u, submitted %llu completed %llu rejected %llu "
+		"failed %llu, bad cid %llu phase %llu cqe %llu, timeouts %llu, "
+		"irqs %llu\n",
+		q->id, q->entries, q->sq_tail, q->sq_head, q->cq_head,
+		q->cq_phase, q->inflight, (unsigned long long)q->submitted,
+		(unsigned long long)q->completed,
+		(unsigned long long)q->rejected, (unsigned long long)q->failed,
+		(unsigned long long)q->bad_cid,
+		(unsigned long long)q->bad_phase,
+		(unsigned long long)q->bad_cqe,
+		(unsigned long long)q->timeouts, (unsigned long long)q->irqs);
+}
+
+void nvme_dump(struct nvme_softc *sc)
+{
+	kprintf("%s: %s sn %s fw %s, %s, max transfer %u, resets %u\n",
+		sc->name, sc->mn, sc->sn, sc->fr,
+		sc->dead ? "dead" : sc->up ? "up" : "down", sc->max_xfer,
+		sc->resets);
+	nvme_q_dump(&sc->admin);
+	for (unsigned i = 0; i < sc->nioq; i++)
+		nvme_q_dump(&sc->ioq[i]);
+	for (unsigned i = 0; i < sc->nns; i++)
+		kprintf("  %s: nsid %u, %llu x %u bytes\n", sc->ns[i].bdev.name,
+			sc->ns[i].nsid, (unsigned long long)sc->ns[i].nsze,
+			sc->ns[i].lba_bytes);
+	nvme_broker_dump(sc->broker);
+}
+
+int nvme_dump_line(struct nvme_softc *sc, char *buf, unsigned cap)
+{
+	uint64_t sub = 0, rej = 0, fail = 0;
+	for (unsigned i = 0; i < sc->nioq; i++) {
+		sub += sc->ioq[i].submitted;
+		rej += sc->ioq[i].rejected;
+		fail += sc->ioq[i].failed;
+	}
+	return ksnprintf(buf, cap,
+			 "%s %s, %u ns, %u ioq, io %llu rejected %llu failed "
+			 "%llu, resets %u",
+			 sc->mn, sc->dead ? "dead" : sc->up ? "up" : "down",
+			 sc->nns, sc->nioq, (unsigned long long)sub,
+			 (unsigned long long)(rej + sc->admin.rejected),
+			 (unsigned long long)fail, sc->resets);
+}

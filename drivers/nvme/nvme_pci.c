@@ -1,0 +1,107 @@
+/* drivers/nvme/nvme_pci.c — PCI attachment of the NVMe driver: match the
+ * function (NVMe 2.0 §2.1.5: class 01h/08h/02h), open the broker (which
+ * maps BAR0 for itself and resets the controller), bind one MSI-X vector
+ * per completion queue, then run the bus-neutral core (nvme.c).
+ *
+ * Command line: nvme.poll=1 leaves the completion queues without
+ * interrupts (the same completion path, driven by polling only). */
+#include "drivers/nvme/nvme_var.h"
+#include "kernel/boot/boot.h"
+#include "kernel/devmgr/devmgr.h"
+#include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
+
+#define NVME_PCI_CLASS 0x010802u /* mass storage, NVM, NVMe I/O controller */
+#define NVME_MAX_CTRL 2
+
+static struct nvme_softc nvme_sc[NVME_MAX_CTRL];
+static unsigned nvme_nsc;
+
+struct nvme_softc *nvme_first(void)
+{
+	return nvme_nsc && nvme_sc[0].up ? &nvme_sc[0] : 0;
+}
+
+/* MSI-X entry 0 serves the admin CQ, entry q the I/O CQ q */
+static void nvme_pci_irq_bind(struct nvme_softc *sc, struct pci_dev *d,
+			      struct nvme_queue *q, unsigned entry)
+{
+	q->irq_bound = false;
+	if (!sc->use_irq)
+		return;
+	if (irq_bind(d, sc->owner, entry, nvme_intr, q, &q->irq) != 0) {
+		kprintf("%s: unable to bind MSI-X entry %u; queue %u polled\n",
+			sc->name, entry, q->id);
+		return;
+	}
+	irq_unmask(&q->irq);
+	q->irq_bound = true;
+}
+
+static void nvme_pci_irq_unbind(struct nvme_softc *sc)
+{
+	if (sc->admin.irq_bound)
+		irq_revoke(&sc->admin.irq);
+	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
+		if (sc->ioq[i].irq_bound)
+			irq_revoke(&sc->ioq[i].irq);
+}
+
+static int nvme_pci_attach(struct pci_dev *d, uint16_t owner)
+{
+	if (nvme_nsc == NVME_MAX_CTRL) {
+		kprintf("nvme: unable to attach more than %u controllers\n",
+			NVME_MAX_CTRL);
+		return -1;
+	}
+	struct nvme_softc *sc = &nvme_sc[nvme_nsc];
+	memset(sc, 0, sizeof(*sc));
+	ksnprintf(sc->name, sizeof(sc->name), "nvme%u", nvme_nsc);
+	sc->pci = d;
+	sc->owner = owner;
+	sc->use_irq = d->cap_msix && cmdline_u64("nvme.poll", 0) == 0;
+	if (nvme_broker_open(d, owner, &sc->broker) != 0) {
+		kprintf("%s: unable to open controller broker\n", sc->name);
+		return -1;
+	}
+	/* the queue structures are set up by nvme_attach; ids are fixed */
+	sc->admin.id = 0;
+	nvme_pci_irq_bind(sc, d, &sc->admin, 0);
+	for (unsigned i = 0; i < NVME_IOQ_MAX; i++) {
+		sc->ioq[i].id = (uint16_t)(i + 1);
+		nvme_pci_irq_bind(sc, d, &sc->ioq[i], i + 1);
+	}
+	if (nvme_attach(sc) != 0)
+		goto err_irq;
+	d->drv_state = sc;
+	strlcpy(d->state, "running", sizeof(d->state));
+	nvme_nsc++;
+	return 0;
+err_irq:
+	nvme_pci_irq_unbind(sc);
+	nvme_broker_close(sc->broker);
+	return -1;
+}
+
+static int nvme_pci_dump(struct pci_dev *d, char *buf, unsigned cap)
+{
+	struct nvme_softc *sc = d->drv_state;
+	if (!sc)
+		return ksnprintf(buf, cap, "not attached");
+	return nvme_dump_line(sc, buf, cap);
+}
+
+static const struct pci_match nvme_ids[] = {
+    {0x1b36, 0x0010, 0, 0},                  /* QEMU NVMe controller */
+    {0xffff, 0xffff, NVME_PCI_CLASS, 0xffffffu}, /* any NVMe controller */
+};
+
+const struct driver nvme_driver = {
+    .name = "nvme",
+    .ids = nvme_ids,
+    .nids = ARRAY_SIZE(nvme_ids),
+    .dma = true,
+    .validated = true,
+    .attach = nvme_pci_attach,
+    .dump = nvme_pci_dump,
+};

@@ -1,0 +1,439 @@
+/* drivers/nvme/nvme_q.c — the command engine: one submit path, one
+ * completion path, PRP construction and the bounce arena.
+ *
+ * Submission (NVMe 2.0 §3.3.1): the command is written into the driver's
+ * own SQ slot, then the tail is handed to the doorbell gate
+ * (nvme_broker_sq_ring), which validates and shadows it before the device
+ * is told. Completion (§3.3.1.2, §4.6): the gate copies device completions
+ * into the driver's CQ (nvme_broker_cq_reap); the driver consumes entries
+ * whose phase tag matches, checks each CID against its outstanding
+ * commands, and reports its head (nvme_broker_cq_head). Interrupts only
+ * count: whoever waits runs nvme_complete(), the path polling takes too. */
+#include "drivers/nvme/nvme_var.h"
+#include "kernel/lib/lib.h"
+#include "kernel/time/time.h"
+
+static inline void cpu_relax(void) { __asm__ __volatile__("pause"); }
+
+bool nvme_cqe_ok(const struct nvme_cqe *e)
+{
+	return nvme_cqe_sct(e) == NVME_SCT_GENERIC &&
+	       nvme_cqe_sc(e) == NVME_SC_SUCCESS;
+}
+
+bool nvme_cqe_rejected(const struct nvme_cqe *e, uint32_t *why)
+{
+	if (nvme_cqe_sct(e) != NVME_GATE_SCT_CAPOS ||
+	    nvme_cqe_sc(e) != NVME_GATE_SC_REJECTED)
+		return false;
+	if (why)
+		*why = e->dw0;
+	return true;
+}
+
+void nvme_intr(void *arg)
+{
+	struct nvme_queue *q = arg;
+	q->irqs++;
+}
+
+/* ---- command control blocks ------------------------------------------------ */
+struct nvme_ccb *nvme_ccb_get(struct nvme_queue *q)
+{
+	for (unsigned i = 0; i < q->nccb; i++) {
+		struct nvme_ccb *ccb = &q->ccb[i];
+		if (ccb->state == NVME_CCB_FREE) {
+			ccb->state = NVME_CCB_HELD;
+			ccb->done = 0;
+			ccb->cookie = 0;
+			memset(&ccb->cqe, 0, sizeof(ccb->cqe));
+			memset(&ccb->cmd, 0, sizeof(ccb->cmd));
+			return ccb;
+		}
+	}
+	return 0;
+}
+
+void nvme_ccb_put(struct nvme_ccb *ccb)
+{
+	if (ccb->state == NVME_CCB_HELD)
+		ccb->state = NVME_CCB_FREE;
+}
+
+void nvme_fill_cmd(struct nvme_softc *sc, struct nvme_ccb *ccb,
+		   struct nvme_sqe *sqe)
+{
+	(void)sc;
+	*sqe = ccb->cmd;
+}
+
+void nvme_done_sync(struct nvme_softc *sc, struct nvme_ccb *ccb,
+		    const struct nvme_cqe *cqe)
+{
+	(void)sc;
+	ccb->cqe = *cqe;
+}
+
+/* ---- submission ------------------------------------------------------------ */
+int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
+		struct nvme_ccb *ccb, nvme_fill_fn fill, nvme_done_fn done)
+{
+	if (sc->dead || !q->live || ccb->q != q ||
+	    ccb->state != NVME_CCB_HELD)
+		return -1;
+	uint16_t slot = q->sq_tail;
+	uint16_t next = (uint16_t)((slot + 1) % q->entries);
+	if (next == q->sq_head) {
+		kprintf("%s: unable to submit on queue %u (ring full)\n",
+			sc->name, q->id);
+		return -1;
+	}
+	struct nvme_sqe *sqe = (struct nvme_sqe *)q->sq.va + slot;
+	memset(sqe, 0, sizeof(*sqe));
+	fill(sc, ccb, sqe);
+	ccb->gen = (uint16_t)((ccb->gen + 1) & (0xffffu >> NVME_CID_GEN_SHIFT));
+	ccb->cid = (uint16_t)(ccb->idx | ccb->gen << NVME_CID_GEN_SHIFT);
+	nvme_sqe_set_cid(sqe, ccb->cid);
+	ccb->slot = slot;
+	ccb->done = done;
+	ccb->deadline_us = time_now_us() + (q->id ? NVME_IO_TIMEOUT_US
+						  : NVME_ADMIN_TIMEOUT_US);
+	ccb->state = NVME_CCB_INFLIGHT;
+	q->inflight++;
+	q->submitted++;
+	dma_wmb(); /* the entry before the tail that publishes it */
+	q->sq_tail = next;
+	if (nvme_broker_sq_ring(sc->broker, q->id, next) < 0) {
+		/* the gate kept its old tail: so does the driver */
+		kprintf("%s: unable to ring queue %u (tail %u refused)\n",
+			sc->name, q->id, next);
+		q->sq_tail = slot;
+		ccb->state = NVME_CCB_HELD;
+		q->inflight--;
+		q->submitted--;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- completion ------------------------------------------------------------ */
+static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
+			      const struct nvme_cqe *c)
+{
+	unsigned idx = c->cid & NVME_CID_IDX_MASK;
+	struct nvme_ccb *ccb = idx < q->nccb ? &q->ccb[idx] : 0;
+	uint32_t why;
+	if (c->sqid != q->id || c->sqhd >= q->entries) {
+		q->bad_cqe++;
+		kprintf("%s: queue %u: completion names SQ %u head %u, "
+			"ignored\n",
+			sc->name, q->id, c->sqid, c->sqhd);
+		return;
+	}
+	if (!ccb || ccb->state != NVME_CCB_INFLIGHT || ccb->cid != c->cid) {
+		q->bad_cid++;
+		kprintf("%s: queue %u: completion for unknown command 0x%04x, "
+			"ignored\n",
+			sc->name, q->id, c->cid);
+		return;
+	}
+	q->sq_head = c->sqhd;
+	ccb->state = NVME_CCB_HELD;
+	q->inflight--;
+	q->completed++;
+	if (nvme_cqe_rejected(c, &why))
+		q->rejected++;
+	else if (!nvme_cqe_ok(c))
+		q->failed++;
+	if (ccb->done)
+		ccb->done(sc, ccb, c);
+}
+
+/* consume the driver CQ's new entries (phase tag = q->cq_phase), at most
+ * one ring's worth */
+static int nvme_cq_drain(struct nvme_softc *sc, struct nvme_queue *q)
+{
+	volatile struct nvme_cqe *ring = q->cq.va;
+	int n = 0;
+	while (n < q->entries) {
+		volatile struct nvme_cqe *e = &ring[q->cq_head];
+		if (sc->inject == NVME_INJ_BAD_PHASE &&
+		    (e->status & NVME_CQE_P_MASK) == q->cq_phase) {
+			e->status ^= NVME_CQE_P_MASK;
+			sc->inject = NVME_INJ_NONE;
+		}
+		uint16_t st = e->status;
+		if ((st & NVME_CQE_P_MASK) != q->cq_phase)
+			break;
+		dma_rmb(); /* the phase before the body */
+		struct nvme_cqe c = {.dw0 = e->dw0,
+				     .dw1 = e->dw1,
+				     .sqhd = e->sqhd,
+				     .sqid = e->sqid,
+				     .cid = e->cid,
+				     .status = st};
+		if (++q->cq_head == q->entries) {
+			q->cq_head = 0;
+			q->cq_phase ^= 1;
+		}
+		n++;
+		/* the slot is free for the gate before the callback runs (it
+		 * may submit, and a rejection is posted at once) */
+		nvme_broker_cq_head(sc->broker, q->id, q->cq_head);
+		if (sc->inject == NVME_INJ_BAD_CID) {
+			c.cid ^= 0x8000; /* a generation never issued */
+			sc->inject = NVME_INJ_NONE;
+		}
+		nvme_cqe_dispatch(sc, q, &c);
+	}
+	return n;
+}
+
+int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q)
+{
+	int total = 0;
+	if (!q->live)
+		return 0;
+	/* bounded: each round empties what the gate could deliver */
+	for (int round = 0; round < 8; round++) {
+		int r = nvme_broker_cq_reap(sc->broker, q->id);
+		int n = nvme_cq_drain(sc, q);
+		if (r > 0 && n == 0) {
+			q->bad_phase++;
+			kprintf("%s: queue %u: %d completions delivered, none "
+				"with phase %u at head %u; ignored\n",
+				sc->name, q->id, r, q->cq_phase, q->cq_head);
+		}
+		total += n;
+		if (n == 0)
+			break;
+	}
+	return total;
+}
+
+/* Controller Fatal Status (NVMe 2.0 §3.1.3.6, §10.5): looked at while a
+ * wait drags on, not on every poll (a register read is a device access) */
+static bool nvme_cfs(struct nvme_softc *sc)
+{
+	uint32_t csts = nvme_broker_csts(sc->broker);
+	if (sc->inject == NVME_INJ_CFS) {
+		sc->inject = NVME_INJ_NONE;
+		csts |= NVME_CSTS_CFS_MASK << NVME_CSTS_CFS_SHIFT;
+	}
+	if (csts == NVME_CSTS_GONE || FIELD_GET(NVME_CSTS_CFS, csts)) {
+		kprintf("%s: controller fatal status (CSTS 0x%x)\n", sc->name,
+			csts);
+		return true;
+	}
+	return false;
+}
+
+/* until the queue's interrupt count moves or `us` pass: a lost interrupt
+ * costs a millisecond, not a hang */
+static void nvme_idle(struct nvme_softc *sc, struct nvme_queue *q,
+		      uint64_t seen, uint64_t us)
+{
+	if (!sc->use_irq || !q->irq_bound) {
+		cpu_relax();
+		return;
+	}
+	uint64_t end = time_now_us() + us;
+	while (q->irqs == seen && time_now_us() < end)
+		cpu_relax();
+}
+
+int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
+	      struct nvme_ccb *ccb, uint64_t timeout_us)
+{
+	uint64_t start = time_now_us(), last_csts = start;
+	for (;;) {
+		uint64_t seen = q->irqs;
+		nvme_complete(sc, q);
+		if (ccb->state != NVME_CCB_INFLIGHT)
+			return nvme_cqe_ok(&ccb->cqe) ? 0 : -1;
+		uint64_t now = time_now_us();
+		if (now - last_csts >= NVME_CSTS_CHECK_US ||
+		    sc->inject == NVME_INJ_CFS) {
+			last_csts = now;
+			if (nvme_cfs(sc)) {
+				nvme_recover(sc, "controller fatal status");
+				return -1;
+			}
+		}
+		if (now - start >= timeout_us) {
+			q->timeouts++;
+			kprintf("%s: command 0x%04x on queue %u timed out after "
+				"%llu ms\n",
+				sc->name, ccb->cid, q->id,
+				(unsigned long long)(timeout_us / 1000));
+			nvme_recover(sc, "command timeout");
+			return -1;
+		}
+		nvme_idle(sc, q, seen, 1000);
+	}
+}
+
+int nvme_exec(struct nvme_softc *sc, struct nvme_queue *q,
+	      const struct nvme_sqe *cmd, struct nvme_cqe *out,
+	      uint64_t timeout_us)
+{
+	struct nvme_ccb *ccb = nvme_ccb_get(q);
+	if (!ccb)
+		return -1;
+	ccb->cmd = *cmd;
+	int r = nvme_submit(sc, q, ccb, nvme_fill_cmd, nvme_done_sync);
+	if (r == 0)
+		r = nvme_wait(sc, q, ccb, timeout_us);
+	if (out)
+		*out = ccb->cqe;
+	nvme_ccb_put(ccb);
+	return r;
+}
+
+/* ---- PRPs (NVMe 2.0 §4.1.1) --------------------------------------------------- */
+/* PRP1 may start anywhere (dword aligned) in its page; PRP2 is either the
+ * second page or, for more, a list of page-aligned entries. A list page's
+ * last slot chains to the next list page when more entries remain. The
+ * list starts sc->list_off bytes into the command's list pages. */
+int nvme_prp_build(struct nvme_softc *sc, struct nvme_ccb *ccb, uint64_t iova,
+		   uint32_t len, uint64_t *prp1, uint64_t *prp2)
+{
+	const uint64_t pmask = PAGE_SIZE - 1;
+	*prp1 = iova;
+	*prp2 = 0;
+	if (iova & 3)
+		return -1;
+	uint64_t first = PAGE_SIZE - (iova & pmask);
+	if (len <= first)
+		return 0;
+	uint64_t page = iova + first; /* page aligned from here on */
+	uint32_t rem = len - (uint32_t)first;
+	if (rem <= PAGE_SIZE) {
+		*prp2 = page;
+		return 0;
+	}
+	uint32_t nent = (rem + PAGE_SIZE - 1) / PAGE_SIZE;
+	uint32_t off = sc->list_off & (uint32_t)(pmask & ~7ull);
+	if (!ccb->list.len || ccb->list.len < off + 8)
+		return -1;
+	uint64_t *l = (uint64_t *)((uint8_t *)ccb->list.va + off);
+	uint64_t liova = ccb->list.iova + off;
+	uint64_t lend = ccb->list.iova + ccb->list.len;
+	uint32_t room = (uint32_t)((PAGE_SIZE - (liova & pmask)) / 8);
+	*prp2 = liova;
+	for (uint32_t i = 0, li = 0; i < nent; i++, li++) {
+		if (li == room - 1 && nent - i > 1) {
+			/* last slot of this list page: chain */
+			uint64_t nxt = (liova & ~pmask) + PAGE_SIZE;
+			if (nxt + PAGE_SIZE > lend)
+				return -1;
+			l[li] = nxt;
+			l = (uint64_t *)((uint8_t *)ccb->list.va +
+					 (nxt - ccb->list.iova));
+			liova = nxt;
+			room = PAGE_SIZE / 8;
+			li = 0;
+		}
+		l[li] = page;
+		page += PAGE_SIZE;
+	}
+	return 0;
+}
+
+/* ---- data transfers (NVM Command Set 1.0 §3.2.4 Read, §3.2.6 Write,
+ * §3.2.2 Flush) ------------------------------------------------------------- */
+int nvme_io_prepare(struct nvme_softc *sc, struct nvme_ccb *ccb,
+		    const struct nvme_io *io)
+{
+	struct nvme_sqe *c = &ccb->cmd;
+	memset(c, 0, sizeof(*c));
+	c->cdw0 = (uint32_t)FIELD_SET(NVME_CDW0_OPC, io->opc);
+	c->nsid = io->nsid;
+	if (io->opc == NVME_IO_FLUSH)
+		return 0;
+	if (io->nlb == 0 || io->nlb > 0x10000 || io->len == 0 ||
+	    io->len > sc->max_xfer)
+		return -1;
+	if (nvme_prp_build(sc, ccb, io->iova, io->len, &c->prp1, &c->prp2))
+		return -1;
+	c->cdw10 = (uint32_t)io->slba;
+	c->cdw11 = (uint32_t)(io->slba >> 32);
+	c->cdw12 = (uint32_t)FIELD_SET(NVME_RW_NLB, io->nlb - 1);
+	return 0;
+}
+
+int nvme_io_submit(struct nvme_softc *sc, struct nvme_queue *q,
+		   const struct nvme_io *io, nvme_done_fn done, void *cookie)
+{
+	struct nvme_ccb *ccb = nvme_ccb_get(q);
+	if (!ccb)
+		return -1;
+	ccb->cookie = cookie;
+	if (nvme_io_prepare(sc, ccb, io) != 0 ||
+	    nvme_submit(sc, q, ccb, nvme_fill_cmd, done) != 0) {
+		nvme_ccb_put(ccb);
+		return -1;
+	}
+	return 0;
+}
+
+int nvme_io_sync(struct nvme_softc *sc, struct nvme_queue *q,
+		 const struct nvme_io *io, struct nvme_cqe *out)
+{
+	struct nvme_ccb *ccb = nvme_ccb_get(q);
+	if (!ccb)
+		return -1;
+	int r = nvme_io_prepare(sc, ccb, io);
+	if (r == 0)
+		r = nvme_submit(sc, q, ccb, nvme_fill_cmd, nvme_done_sync);
+	if (r == 0)
+		r = nvme_wait(sc, q, ccb, NVME_IO_TIMEOUT_US);
+	if (out)
+		*out = ccb->cqe;
+	nvme_ccb_put(ccb);
+	return r;
+}
+
+/* ---- bounce arena: contiguous pages, first fit -------------------------------- */
+static bool arena_test(const struct nvme_softc *sc, unsigned p)
+{
+	return (sc->arena_map[p / 64] >> (p % 64)) & 1;
+}
+static void arena_set(struct nvme_softc *sc, unsigned p, bool v)
+{
+	if (v)
+		sc->arena_map[p / 64] |= 1ull << (p % 64);
+	else
+		sc->arena_map[p / 64] &= ~(1ull << (p % 64));
+}
+
+int nvme_buf_get(struct nvme_softc *sc, uint32_t len, struct dma_buf *out)
+{
+	unsigned n = (len + PAGE_SIZE - 1) / PAGE_SIZE, run = 0;
+	if (n == 0 || n > NVME_ARENA_PAGES || !sc->arena.len)
+		return -1;
+	for (unsigned p = 0; p < NVME_ARENA_PAGES; p++) {
+		run = arena_test(sc, p) ? 0 : run + 1;
+		if (run < n)
+			continue;
+		unsigned s = p + 1 - n;
+		for (unsigned i = s; i <= p; i++)
+			arena_set(sc, i, true);
+		out->va = (uint8_t *)sc->arena.va + (size_t)s * PAGE_SIZE;
+		out->iova = sc->arena.iova + (uint64_t)s * PAGE_SIZE;
+		out->len = (size_t)n * PAGE_SIZE;
+		return 0;
+	}
+	return -1;
+}
+
+void nvme_buf_put(struct nvme_softc *sc, struct dma_buf *b)
+{
+	if (!b->len || b->iova < sc->arena.iova)
+		return;
+	unsigned s = (unsigned)((b->iova - sc->arena.iova) / PAGE_SIZE);
+	unsigned n = (unsigned)(b->len / PAGE_SIZE);
+	for (unsigned i = s; i < s + n && i < NVME_ARENA_PAGES; i++)
+		arena_set(sc, i, false);
+	b->len = 0;
+}

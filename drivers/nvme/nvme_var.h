@@ -1,0 +1,214 @@
+/* drivers/nvme/nvme_var.h — NVMe driver state: controller, queues, command
+ * control blocks, namespaces (software only; registers are nvme_reg.h, the
+ * command format dma/nvme_cmd.h).
+ *
+ * The core (nvme.c) is bus-neutral: it reaches the controller only through
+ * the broker (kernel/authority/nvme_broker.h) and memory only through its
+ * DMA pool. nvme_pci.c matches the PCI function, opens the broker and binds
+ * the MSI-X vectors, then calls nvme_attach(). */
+#ifndef CAPOS_NVME_VAR_H
+#define CAPOS_NVME_VAR_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dma/nvme_cmd.h"
+#include "drivers/nvme/nvme_reg.h"
+#include "kernel/authority/authority.h"
+#include "kernel/authority/nvme_broker.h"
+#include "kernel/devmgr/blockdev.h"
+
+#define NVME_ADMIN_ENTRIES 32 /* admin SQ/CQ entries */
+#define NVME_IO_ENTRIES 128   /* I/O SQ/CQ entries */
+#define NVME_IOQ_MAX 2        /* I/O queue pairs the driver asks for */
+#define NVME_NCCB 64          /* commands in flight per queue (6 CID bits) */
+#define NVME_CID_IDX_MASK 0x3fu
+#define NVME_CID_GEN_SHIFT 6
+#define NVME_NS_MAX 8
+/* the driver's own transfer cap, applied when Identify says MDTS 0 (no
+ * limit) and to any larger MDTS */
+#define NVME_XFER_CAP (512u << 10)
+#define NVME_LIST_PAGES 2     /* PRP list pages per I/O command */
+#define NVME_ARENA_PAGES 768  /* bounce buffers (3 MiB) */
+#define NVME_ADMIN_TIMEOUT_US 2000000u
+#define NVME_IO_TIMEOUT_US 5000000u
+#define NVME_CSTS_CHECK_US 100000u /* how often a long wait looks at CFS */
+
+struct nvme_softc;
+struct nvme_queue;
+struct nvme_ccb;
+
+/* fill writes the command into its SQ slot (zeroed; the engine sets the
+ * CID afterwards); done runs once per command, with the completion the
+ * device posted, the gate's rejection, or a synthetic abort after a reset */
+typedef void (*nvme_fill_fn)(struct nvme_softc *sc, struct nvme_ccb *ccb,
+			     struct nvme_sqe *sqe);
+typedef void (*nvme_done_fn)(struct nvme_softc *sc, struct nvme_ccb *ccb,
+			     const struct nvme_cqe *cqe);
+
+#define NVME_CCB_FREE 0
+#define NVME_CCB_INFLIGHT 1 /* the controller (or the gate) has it */
+#define NVME_CCB_HELD 2     /* a caller owns it: before submit, after done */
+
+/* one command: OpenBSD's ccb */
+struct nvme_ccb {
+	struct nvme_queue *q;
+	uint8_t idx;
+	uint8_t state;
+	uint16_t cid;   /* idx | generation << 6: a stale CID does not match */
+	uint16_t gen;
+	uint16_t slot;  /* SQ slot it was written to */
+	uint64_t deadline_us;
+	nvme_done_fn done;
+	void *cookie;   /* the caller's */
+	struct nvme_cqe cqe; /* the completion, for synchronous callers */
+	struct nvme_sqe cmd; /* prepared command for the generic fill */
+	struct dma_buf list; /* NVME_LIST_PAGES for PRP lists (I/O queues) */
+};
+
+struct nvme_queue {
+	struct nvme_softc *sc;
+	uint16_t id;
+	uint16_t entries;
+	struct dma_buf sq, cq; /* the driver's rings, in its pool */
+	uint16_t sq_tail;      /* next slot the driver writes */
+	uint16_t sq_head;      /* from the completions' SQHD */
+	uint16_t cq_head;
+	uint8_t cq_phase;      /* phase of new entries (NVMe 2.0 §4.6) */
+	bool live;             /* created on the controller */
+	uint16_t nccb;
+	uint16_t inflight;
+	struct nvme_ccb ccb[NVME_NCCB];
+	/* completion interrupt: the handler only counts; whoever waits runs
+	 * nvme_complete(), the same path polling takes */
+	struct irq_cap irq;
+	bool irq_bound;
+	volatile uint64_t irqs;
+	/* counters */
+	uint64_t submitted, completed, rejected, failed, bad_cid, bad_phase,
+	    bad_cqe, timeouts;
+};
+
+struct nvme_ns {
+	struct nvme_softc *sc;
+	uint32_t nsid;
+	uint32_t lba_bytes;
+	uint64_t nsze; /* blocks */
+	struct blockdev bdev;
+};
+
+/* fault injection for the proofs: applied once to the next completion the
+ * driver reads, as a buggy device (or gate) would hand it over */
+enum nvme_inject {
+	NVME_INJ_NONE,
+	NVME_INJ_BAD_CID,   /* the completion names a CID nobody submitted */
+	NVME_INJ_BAD_PHASE, /* the completion's phase tag is wrong */
+	NVME_INJ_CFS,       /* the next CSTS read reports Controller Fatal */
+};
+
+struct nvme_softc {
+	char name[8]; /* "nvme0" */
+	struct pci_dev *pci;
+	uint16_t owner;
+	struct nvme_broker *broker;
+	struct dma_pool pool;
+	uint64_t cap;
+	uint32_t vs;
+	char mn[NVME_IDCTL_MN_LEN + 1], sn[21], fr[9];
+	uint8_t mdts;      /* as Identify reported it */
+	uint32_t max_xfer; /* bytes per command the driver uses */
+	uint32_t nn;
+	bool vwc;          /* volatile write cache present */
+	bool up;           /* controller enabled and queues live */
+	bool dead;         /* recovery failed: every command fails at once */
+	bool recovering;
+	bool use_irq;
+	struct dma_buf ident; /* 4 KiB Identify buffer */
+	struct nvme_queue admin;
+	struct nvme_queue ioq[NVME_IOQ_MAX];
+	unsigned nioq;
+	struct nvme_ns ns[NVME_NS_MAX];
+	unsigned nns;
+	/* bounce arena: NVME_ARENA_PAGES pages, first-fit bitmap */
+	struct dma_buf arena;
+	uint64_t arena_map[NVME_ARENA_PAGES / 64];
+	unsigned resets;
+	uint64_t reset_failed_cmds; /* commands failed by a reset */
+	uint64_t csts_checked_us;
+	enum nvme_inject inject;
+	/* where a PRP list starts in a command's list pages (bytes, qword
+	 * aligned, < 4096): 0 normally; the proofs move it to force chains */
+	uint32_t list_off;
+};
+
+/* one data transfer, described in the driver's pool */
+struct nvme_io {
+	uint8_t opc;  /* NVME_IO_READ, NVME_IO_WRITE, NVME_IO_FLUSH */
+	uint32_t nsid;
+	uint64_t slba;
+	uint32_t nlb; /* blocks, 1-based; 0 for Flush */
+	uint64_t iova; /* data in the pool (any dword-aligned offset) */
+	uint32_t len;
+};
+
+/* ---- nvme.c: bring-up ---------------------------------------------------- */
+/* after the broker is open and sc->admin/ioq irqs are bound: pool, admin
+ * queue, enable, identify, I/O queues, namespaces. 0 or -1 (one error line,
+ * everything undone). */
+int nvme_attach(struct nvme_softc *sc);
+void nvme_detach(struct nvme_softc *sc);
+/* reset the controller (CFS, timeout, or a proof asking), fail every
+ * outstanding command, bring the queues back. 0 or -1 (controller dead). */
+int nvme_recover(struct nvme_softc *sc, const char *why);
+/* MSI-X handler: arg is the queue */
+void nvme_intr(void *arg);
+
+/* ---- nvme.c: the command engine ------------------------------------------ */
+struct nvme_ccb *nvme_ccb_get(struct nvme_queue *q);
+void nvme_ccb_put(struct nvme_ccb *ccb);
+/* write ccb's command into q (fill), ring through the gate. 0 or -1 (no
+ * slot, gate refused the ring, controller down: nothing outstanding). */
+int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
+		struct nvme_ccb *ccb, nvme_fill_fn fill, nvme_done_fn done);
+/* reap and dispatch q's completions; returns how many were dispatched */
+int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q);
+/* run q until ccb has completed or timeout_us passed (then recover) */
+int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
+	      struct nvme_ccb *ccb, uint64_t timeout_us);
+/* the generic fill: copy ccb->cmd */
+void nvme_fill_cmd(struct nvme_softc *sc, struct nvme_ccb *ccb,
+		   struct nvme_sqe *sqe);
+/* the synchronous done: keep the completion in ccb->cqe */
+void nvme_done_sync(struct nvme_softc *sc, struct nvme_ccb *ccb,
+		    const struct nvme_cqe *cqe);
+/* submit cmd on q and wait; *out gets the completion. 0 when the command
+ * succeeded, -1 otherwise (out still says why) */
+int nvme_exec(struct nvme_softc *sc, struct nvme_queue *q,
+	      const struct nvme_sqe *cmd, struct nvme_cqe *out,
+	      uint64_t timeout_us);
+bool nvme_cqe_ok(const struct nvme_cqe *e);
+/* a rejection by the doorbell gate (SCT 7, SC 0xC0); *why = the verdict */
+bool nvme_cqe_rejected(const struct nvme_cqe *e, uint32_t *why);
+
+/* ---- nvme.c: data transfers ----------------------------------------------- */
+/* PRP1/PRP2 (and the lists in ccb->list) for [iova, iova+len), NVMe 2.0
+ * §4.1.1. 0 or -1 (too long for the list pages). */
+int nvme_prp_build(struct nvme_softc *sc, struct nvme_ccb *ccb, uint64_t iova,
+		   uint32_t len, uint64_t *prp1, uint64_t *prp2);
+/* prepare ccb->cmd for io (PRPs built). 0 or -1 */
+int nvme_io_prepare(struct nvme_softc *sc, struct nvme_ccb *ccb,
+		    const struct nvme_io *io);
+/* one transfer, asynchronous (done(cookie)) or synchronous */
+int nvme_io_submit(struct nvme_softc *sc, struct nvme_queue *q,
+		   const struct nvme_io *io, nvme_done_fn done, void *cookie);
+int nvme_io_sync(struct nvme_softc *sc, struct nvme_queue *q,
+		 const struct nvme_io *io, struct nvme_cqe *out);
+/* bounce pages from the arena; 0 or -1 */
+int nvme_buf_get(struct nvme_softc *sc, uint32_t len, struct dma_buf *out);
+void nvme_buf_put(struct nvme_softc *sc, struct dma_buf *b);
+
+/* ---- nvme.c: inspection ------------------------------------------------------ */
+void nvme_dump(struct nvme_softc *sc);
+int nvme_dump_line(struct nvme_softc *sc, char *buf, unsigned cap);
+/* the attached controller (proofs); NULL when none */
+struct nvme_softc *nvme_first(void);
+#endif
