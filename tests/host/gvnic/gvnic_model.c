@@ -694,6 +694,8 @@ void gvm_gqi_tx_counter(unsigned q, uint32_t v)
 
 void gvm_gqi_rx_raw(unsigned q, uint16_t len, uint16_t flags)
 {
+	if (gvm.rx[q].fill == gvm.rx[q].cnt)
+		return; /* the device has no slot to write */
 	gqi_rx_write(&gvm.rx[q], len, flags);
 }
 
@@ -817,6 +819,10 @@ static bool dqo_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
 
 void gvm_dqo_tx_raw(unsigned q, unsigned type, uint16_t tag)
 {
+	/* a device that claims a tag complete no longer holds it */
+	if (type == GVE_COMPL_TYPE_DQO_PKT ||
+	    type == GVE_COMPL_TYPE_DQO_REINJECTION)
+		gvm.tx[q].inflight[tag / 8] &= (uint8_t)~(1u << (tag % 8));
 	dqo_tx_compl(&gvm.tx[q], type, tag);
 }
 
