@@ -148,23 +148,25 @@ static bool respond(struct tcp_conn *c, struct http_conn *h, bool head,
 		return false;
 	size_t blen = head ? 0 : r->len;
 	bool fits = (size_t)hl + blen <= tcp_tx_space(c);
+	int slab = -1;
+	if (!fits && !r->body_static && (slab = slab_get()) < 0)
+		return false;
 	h->src = NULL;
 	h->src_len = h->src_off = 0;
-	h->blob_off = h->blob_len = 0;
-	if (!fits && blen && !r->body_static) {
-		int s = slab_get();
-		if (s < 0)
-			return false;
-		h->slab = s;
-		memcpy(slab_mem + (size_t)s * HTTP_SCRATCH, r->body, blen);
-		h->src = slab_mem + (size_t)s * HTTP_SCRATCH;
+	h->blob_off = 0;
+	h->blob_len = head ? 0 : r->blob_len;
+	tcp_write(c, hdr, (size_t)hl);
+	if (fits) { /* the body may live on the caller's stack: copy now */
+		tcp_write(c, r->body, blen);
+	} else if (slab >= 0) {
+		h->slab = slab;
+		h->src = slab_mem + (size_t)slab * HTTP_SCRATCH;
+		memcpy((uint8_t *)h->src, r->body, blen);
+		h->src_len = blen;
 	} else {
 		h->src = (const uint8_t *)r->body;
+		h->src_len = blen;
 	}
-	h->src_len = blen;
-	if (!head)
-		h->blob_len = r->blob_len;
-	tcp_write(c, hdr, (size_t)hl);
 	net_if.c.http_body_bytes += blen;
 	unsigned k = (unsigned)r->status / 100;
 	if (k < ARRAY_SIZE(net_if.c.http_responses))

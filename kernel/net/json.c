@@ -130,7 +130,7 @@ size_t json_escape(char *out, size_t cap, const char *s, size_t n)
 		unsigned c = u[i];
 		size_t run = i;
 		/* copy the longest run of bytes that need no escape at once */
-		while (run < n && u[run] >= 0x20 && u[run] < 0x80 &&
+		while (run < n && u[run] >= 0x20 && u[run] < 0x7f &&
 		       u[run] != '"' && u[run] != '\\')
 			run++;
 		if (run > i) {

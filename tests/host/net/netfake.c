@@ -1,0 +1,341 @@
+/* tests/host/net/netfake.c — see netfake.h */
+#include "netfake.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/devmgr/blockdev.h"
+#include "kernel/devmgr/devmgr.h"
+#include "kernel/pci/pci.h"
+#include "shim.h"
+
+const uint8_t peer_mac[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
+const uint8_t stack_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+struct fake_nic fake;
+
+/* ---- the kernel state the Web UI shows --------------------------------- */
+static const struct driver fake_drv = {.name = "virtio-net"};
+struct pci_dev pci_devs[3] = {
+    {.bus = 0, .dev = 0, .fn = 0, .vendor = 0x8086, .device = 0x29c0,
+     .class_code = 0x060000, .state = "host bridge"},
+    {.bus = 0, .dev = 2, .fn = 0, .vendor = 0x1af4, .device = 0x1041,
+     .class_code = 0x020000, .drv = &fake_drv, .state = "up <b>&\"x\""},
+    {.bus = 0, .dev = 3, .fn = 0, .vendor = 0x1b36, .device = 0x0010,
+     .class_code = 0x010802, .state = "namespace 1"},
+};
+unsigned pci_ndevs = 3;
+static struct blockdev fake_bd = {.name = "nvme0n1", .block_size = 512,
+				  .block_count = 131072};
+struct blockdev *blockdevs[BLOCKDEV_MAX] = {&fake_bd};
+unsigned nblockdevs = 1;
+
+size_t console_log_copy(char *buf, size_t cap)
+{
+	static const char log[] = "capOS boot\n\"quoted\" \\ back\tslash\x01\n"
+				  "pci 0000:00:02.0 1af4:1041 class 020000 -> "
+				  "virtio-net\n";
+	size_t n = sizeof(log) - 1 < cap ? sizeof(log) - 1 : cap;
+	memcpy(buf, log, n);
+	return n;
+}
+
+/* ---- the fake NIC -------------------------------------------------------- */
+static int fake_send(struct nic *n, const void *f, size_t len)
+{
+	if (len > ETH_FRAME_MAX || len < ETH_MIN_FRAME)
+		abort(); /* the stack must pad and never exceed the MTU */
+	n->stats.tx_packets++;
+	n->stats.tx_bytes += len;
+	if (fake.drop_tx)
+		return 0;
+	if (fake.ntx == FAKE_MAXQ) {
+		/* a full log: compact what was read */
+		memmove(fake.tx, fake.tx + fake.txr,
+			(fake.ntx - fake.txr) * sizeof(struct frame));
+		fake.ntx -= fake.txr;
+		fake.txr = 0;
+		if (fake.ntx == FAKE_MAXQ)
+			return -1;
+	}
+	fake.tx[fake.ntx].len = len;
+	memcpy(fake.tx[fake.ntx].b, f, len);
+	fake.ntx++;
+	return 0;
+}
+
+static int fake_recv(struct nic *n, void *buf, size_t cap)
+{
+	if (fake.rxr == fake.nrx)
+		return 0;
+	struct frame *f = &fake.rx[fake.rxr++];
+	if (fake.rxr == fake.nrx)
+		fake.rxr = fake.nrx = 0;
+	size_t l = f->len < cap ? f->len : cap;
+	memcpy(buf, f->b, l);
+	n->stats.rx_packets++;
+	return (int)l;
+}
+
+void fake_setup(bool dhcp)
+{
+	if (!fake.tx) {
+		fake.tx = calloc(FAKE_MAXQ, sizeof(struct frame));
+		fake.rx = calloc(64, sizeof(struct frame));
+	}
+	fake.ntx = fake.txr = fake.nrx = fake.rxr = 0;
+	fake.drop_tx = false;
+	memset(&fake.nic, 0, sizeof(fake.nic));
+	strcpy(fake.nic.name, "fake0");
+	memcpy(fake.nic.mac, stack_mac, 6);
+	fake.nic.link_up = true;
+	fake.nic.mtu = 1500;
+	fake.nic.send = fake_send;
+	fake.nic.recv = fake_recv;
+	struct net_config c;
+	net_config_default(&c);
+	if (!dhcp) {
+		c.mode = NET_MODE_STATIC;
+		c.ip = STACK_IP;
+		c.mask = 0xffffff00u;
+		c.gw = PEER_IP;
+	}
+	shim_clock_ns += 1000000000ull;
+	if (net_init(&fake.nic, &c) != 0)
+		abort();
+	if (!dhcp) {
+		/* the peer asks for us first, as QEMU's slirp does */
+		uint8_t f[64] = {0};
+		memset(f, 0xff, 6);
+		memcpy(f + 6, peer_mac, 6);
+		wr16(f + 12, ETHERTYPE_ARP);
+		uint8_t *a = f + 14;
+		wr16(a, 1);
+		wr16(a + 2, 0x0800);
+		a[4] = 6;
+		a[5] = 4;
+		wr16(a + 6, ARP_OP_REQUEST);
+		memcpy(a + 8, peer_mac, 6);
+		wr32(a + 14, PEER_IP);
+		wr32(a + 24, STACK_IP);
+		inject(f, 60);
+		fake_clear();
+	}
+}
+
+void fake_teardown(void) { fake_clear(); }
+
+const struct frame *fake_pop(void)
+{
+	if (fake.txr == fake.ntx)
+		return NULL;
+	return &fake.tx[fake.txr++];
+}
+
+void fake_clear(void) { fake.txr = fake.ntx = 0; }
+
+void advance_us(uint64_t us)
+{
+	shim_clock_ns += us * 1000;
+	net_poll();
+}
+
+void inject(const void *f, size_t len)
+{
+	net_input(f, len);
+	net_poll(); /* flushes output and runs timers */
+}
+
+size_t build_ipv4(uint8_t *f, uint32_t src, uint32_t dst, uint8_t proto,
+		  const void *payload, size_t len)
+{
+	memcpy(f, stack_mac, 6);
+	memcpy(f + 6, peer_mac, 6);
+	wr16(f + 12, ETHERTYPE_IPV4);
+	if (len)
+		memcpy(f + 34, payload, len);
+	ipv4_build(f + 14, src, dst, proto, (uint16_t)len, 7);
+	size_t n = 34 + len;
+	if (n < 60) {
+		memset(f + n, 0, 60 - n);
+		n = 60;
+	}
+	return n;
+}
+
+size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
+		 uint32_t ack, uint8_t flags, uint16_t win, const void *data,
+		 size_t len, uint16_t mss)
+{
+	uint8_t t[ETH_FRAME_MAX];
+	size_t hl = mss ? 24 : 20;
+	memset(t, 0, hl);
+	wr16(t, sport);
+	wr16(t + 2, dport);
+	wr32(t + 4, seq);
+	wr32(t + 8, ack);
+	t[12] = (uint8_t)((hl / 4) << 4);
+	t[13] = flags;
+	wr16(t + 14, win);
+	if (mss) {
+		t[20] = TCP_OPT_MSS;
+		t[21] = 4;
+		wr16(t + 22, mss);
+	}
+	if (len)
+		memcpy(t + hl, data, len);
+	uint32_t s = inet_pseudo_sum(PEER_IP, STACK_IP, IP_PROTO_TCP,
+				     (uint16_t)(hl + len));
+	wr16(t + 16, inet_fold(inet_sum(t, hl + len, s)));
+	return build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_TCP, t, hl + len);
+}
+
+/* ---- the scripted peer ------------------------------------------------- */
+void peer_init(struct peer *p, uint16_t sport)
+{
+	memset(p, 0, sizeof(*p));
+	p->sport = sport;
+	p->dport = 80;
+	p->iss = 1000u * sport;
+	p->snd_nxt = p->iss;
+	p->win = 65535;
+	p->auto_ack = true;
+	p->rx_cap = 1 << 20;
+	p->rx = malloc(p->rx_cap);
+}
+
+void peer_free(struct peer *p)
+{
+	free(p->rx);
+	p->rx = NULL;
+}
+
+void peer_send(struct peer *p, uint8_t flags, const void *data, size_t len)
+{
+	uint8_t f[ETH_FRAME_MAX + 64];
+	size_t n = build_tcp(f, p->sport, p->dport, p->snd_nxt,
+			     (flags & TCP_ACK) ? p->rcv_nxt : 0, flags, p->win,
+			     data, len,
+			     (flags & TCP_SYN) ? 1460 : 0);
+	p->snd_nxt += (uint32_t)len + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
+	inject(f, n);
+}
+
+void peer_ack(struct peer *p) { peer_send(p, TCP_ACK, NULL, 0); }
+
+static void peer_segment(struct peer *p, const struct tcp_view *t)
+{
+	p->segs++;
+	if (t->flags & TCP_RST) {
+		p->got_rst = true;
+		return;
+	}
+	if ((t->flags & TCP_SYN) && (t->flags & TCP_ACK)) {
+		p->rcv_nxt = t->seq + 1;
+		p->peer_mss = t->mss;
+		p->established = true;
+		return;
+	}
+	bool newdata = false;
+	if (t->len) {
+		if (t->seq == p->rcv_nxt) {
+			size_t n = t->len;
+			if (p->rx_len + n > p->rx_cap) {
+				p->rx_cap = (p->rx_len + n) * 2;
+				p->rx = realloc(p->rx, p->rx_cap);
+			}
+			memcpy(p->rx + p->rx_len, t->data, n);
+			p->rx_len += n;
+			p->rcv_nxt += (uint32_t)n;
+			newdata = true;
+		} else {
+			p->dup_segs++;
+		}
+	}
+	if ((t->flags & TCP_FIN) && t->seq + t->len == p->rcv_nxt &&
+	    !p->got_fin) {
+		p->got_fin = true;
+		p->rcv_nxt++;
+		newdata = true;
+	}
+	(void)newdata;
+}
+
+void peers_pump(struct peer **ps, unsigned n)
+{
+	for (int round = 0; round < 10000; round++) {
+		const struct frame *f = fake_pop();
+		if (!f)
+			return;
+		struct eth_view e;
+		struct ipv4_view ip;
+		struct tcp_view t;
+		if (eth_parse(f->b, f->len, &e) || e.type != ETHERTYPE_IPV4 ||
+		    ipv4_parse(e.payload, e.len, &ip) ||
+		    ip.proto != IP_PROTO_TCP)
+			continue;
+		if (tcp_parse(&ip, &t))
+			abort(); /* the stack's own checksum must verify */
+		for (unsigned i = 0; i < n; i++) {
+			struct peer *p = ps[i];
+			if (t.dport != p->sport)
+				continue;
+			uint32_t before = p->rcv_nxt;
+			peer_segment(p, &t);
+			if (p->auto_ack && !p->got_rst &&
+			    (p->rcv_nxt != before || t.len))
+				peer_ack(p);
+		}
+	}
+}
+
+void peer_pump(struct peer *p) { peers_pump(&p, 1); }
+
+int peer_http_response(struct peer *p, char *hdr, size_t hcap, char *body,
+		       size_t bcap, size_t *body_len)
+{
+	char *s = (char *)p->rx;
+	char *end = NULL;
+	for (size_t i = 0; i + 3 < p->rx_len; i++)
+		if (!memcmp(s + i, "\r\n\r\n", 4)) {
+			end = s + i + 4;
+			break;
+		}
+	if (!end)
+		return 0;
+	size_t hl = (size_t)(end - s);
+	char *cl = NULL;
+	for (size_t i = 0; i + 16 < hl; i++)
+		if (!strncasecmp(s + i, "\r\nContent-Length:", 17)) {
+			cl = s + i + 17;
+			break;
+		}
+	size_t blen = cl ? strtoul(cl, NULL, 10) : 0;
+	if (hl + blen > p->rx_len)
+		return 0;
+	int status = atoi(s + 9);
+	size_t c = hl < hcap - 1 ? hl : hcap - 1;
+	memcpy(hdr, s, c);
+	hdr[c] = 0;
+	*body_len = blen;
+	if (body && bcap) {
+		size_t bc = blen < bcap - 1 ? blen : bcap - 1;
+		memcpy(body, end, bc);
+		body[bc] = 0;
+	}
+	memmove(p->rx, p->rx + hl + blen, p->rx_len - hl - blen);
+	p->rx_len -= hl + blen;
+	return status;
+}
+
+bool peer_connect(struct peer *p)
+{
+	peer_send(p, TCP_SYN, NULL, 0);
+	for (int i = 0; i < 4 && !p->established; i++)
+		peer_pump(p);
+	if (!p->established)
+		return false;
+	p->auto_ack = true;
+	peer_ack(p);
+	return true;
+}

@@ -1,0 +1,78 @@
+/* tests/host/net/netfake.h — a loopback fake NIC and a scripted peer for the
+ * capOS IP stack: the test plays the other host (10.0.2.2, QEMU's gateway)
+ * by building frames, handing them to the stack and reading back what the
+ * stack transmitted. Time is the shim's virtual clock. */
+#ifndef CAPOS_NETFAKE_H
+#define CAPOS_NETFAKE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/net/net.h"
+#include "kernel/net/net_wire.h"
+
+#define FAKE_MAXQ 8192
+#define PEER_IP 0x0a000202u  /* 10.0.2.2 */
+#define STACK_IP 0x0a00020fu /* 10.0.2.15 */
+extern const uint8_t peer_mac[6];
+extern const uint8_t stack_mac[6];
+
+struct frame {
+	size_t len;
+	uint8_t b[ETH_FRAME_MAX + 64];
+};
+
+struct fake_nic {
+	struct nic nic;
+	/* frames the stack sent, oldest first */
+	struct frame *tx;
+	unsigned ntx, txr;
+	/* frames waiting for nic->recv */
+	struct frame *rx;
+	unsigned nrx, rxr;
+	bool drop_tx; /* lose everything the stack sends */
+};
+extern struct fake_nic fake;
+
+/* bring the stack up on the fake NIC: static 10.0.2.15/24 (or DHCP), the
+ * peer's ARP entry learnt, the transmit log empty */
+void fake_setup(bool dhcp);
+void fake_teardown(void);
+/* next frame the stack sent, NULL when none */
+const struct frame *fake_pop(void);
+void fake_clear(void);
+/* time passes; the stack polls */
+void advance_us(uint64_t us);
+
+/* building frames from the peer */
+size_t build_ipv4(uint8_t *f, uint32_t src, uint32_t dst, uint8_t proto,
+		  const void *payload, size_t len);
+size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
+		 uint32_t ack, uint8_t flags, uint16_t win, const void *data,
+		 size_t len, uint16_t mss);
+void inject(const void *f, size_t len);
+
+/* a scripted TCP client */
+struct peer {
+	uint16_t sport, dport;
+	uint32_t iss, snd_nxt, rcv_nxt;
+	uint16_t win;
+	bool established, got_fin, got_rst, auto_ack;
+	uint16_t peer_mss;
+	uint8_t *rx; /* in-order bytes received */
+	size_t rx_len, rx_cap;
+	unsigned segs, dup_segs;
+};
+void peer_init(struct peer *p, uint16_t sport);
+void peer_free(struct peer *p);
+bool peer_connect(struct peer *p);
+void peer_send(struct peer *p, uint8_t flags, const void *data, size_t len);
+void peer_ack(struct peer *p);
+/* consume every transmitted frame, route TCP ones to the peers in ps[] */
+void peers_pump(struct peer **ps, unsigned n);
+void peer_pump(struct peer *p);
+/* one HTTP response parsed from the front of p->rx; removes it. status, or
+ * 0 when not complete */
+int peer_http_response(struct peer *p, char *hdr, size_t hcap, char *body,
+		       size_t bcap, size_t *body_len);
+#endif

@@ -1,0 +1,17 @@
+# tests/host/net — the IP stack, HTTP server and Web UI on the host
+NET_SRC := kernel/net/wire.c kernel/net/ip.c kernel/net/dhcp.c \
+	kernel/net/tcp.c kernel/net/http.c kernel/net/httpd.c \
+	kernel/net/json.c kernel/net/webui.c kernel/net/nic.c \
+	kernel/lib/status.c tests/host/net/netfake.c
+NET_HDR := $(wildcard kernel/net/*.h) tests/host/net/netfake.h
+
+HOST_TESTS += $(BUILD)/host/net_test
+$(BUILD)/host/net_test: tests/host/net/test_net.c $(NET_SRC) $(SHIM_SRC) $(NET_HDR)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+
+NET_FUZZERS := fuzz_eth fuzz_ipv4 fuzz_tcp fuzz_http
+FUZZERS += $(addprefix $(BUILD)/fuzz/,$(NET_FUZZERS))
+$(addprefix $(BUILD)/fuzz/,$(NET_FUZZERS)): $(BUILD)/fuzz/%: tests/host/net/%.c $(NET_SRC) $(SHIM_SRC) $(NET_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)

@@ -1,0 +1,1092 @@
+/* tests/host/net/test_net.c — the capOS IP stack, HTTP server and Web UI
+ * against a scripted peer over a fake NIC, on the shim's virtual clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kernel/lib/status.h"
+#include "kernel/net/http.h"
+#include "kernel/net/json.h"
+#include "kernel/net/tcp.h"
+#include "netfake.h"
+#include "shim.h"
+
+extern const struct status_provider *status_host_table;
+extern unsigned status_host_count;
+
+static int validator_json(char *buf, size_t cap)
+{
+	return ksnprintf(buf, cap, "{\"accepted\":12,\"rejected\":{\"prp\":3}}");
+}
+static int huge_json(char *buf, size_t cap)
+{
+	(void)buf;
+	return (int)cap + 10; /* "wanted more than you gave me" */
+}
+static const struct status_provider providers[] = {
+    {"validator", validator_json},
+    {"huge", huge_json},
+};
+
+static int setup_static(void **state)
+{
+	(void)state;
+	shim_quiet = 1;
+	status_host_table = providers;
+	status_host_count = 2;
+	fake_setup(false);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	fake_teardown();
+	return 0;
+}
+
+static const struct frame *pop_proto(uint16_t type, uint8_t proto,
+				     struct ipv4_view *ipv)
+{
+	const struct frame *f;
+	while ((f = fake_pop())) {
+		struct eth_view e;
+		if (eth_parse(f->b, f->len, &e) || e.type != type)
+			continue;
+		if (type == ETHERTYPE_ARP)
+			return f;
+		if (ipv4_parse(e.payload, e.len, ipv) == 0 && ipv->proto == proto)
+			return f;
+	}
+	return NULL;
+}
+
+/* ---- ARP ------------------------------------------------------------------ */
+
+static void arp_request(uint32_t target, size_t len)
+{
+	uint8_t f[64] = {0};
+	memset(f, 0xff, 6);
+	memcpy(f + 6, peer_mac, 6);
+	wr16(f + 12, ETHERTYPE_ARP);
+	uint8_t *a = f + 14;
+	wr16(a, 1);
+	wr16(a + 2, 0x0800);
+	a[4] = 6;
+	a[5] = 4;
+	wr16(a + 6, ARP_OP_REQUEST);
+	memcpy(a + 8, peer_mac, 6);
+	wr32(a + 14, PEER_IP);
+	wr32(a + 24, target);
+	inject(f, len);
+}
+
+static void test_arp_reply(void **state)
+{
+	(void)state;
+	arp_request(STACK_IP, 60);
+	const struct frame *f = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	assert_non_null(f);
+	assert_int_equal(f->len, 60);
+	assert_memory_equal(f->b, peer_mac, 6);
+	assert_memory_equal(f->b + 6, stack_mac, 6);
+	struct arp_view a;
+	assert_int_equal(arp_parse(f->b + 14, f->len - 14, &a), 0);
+	assert_int_equal(a.op, ARP_OP_REPLY);
+	assert_memory_equal(a.sha, stack_mac, 6);
+	assert_int_equal(a.spa, STACK_IP);
+	assert_int_equal(a.tpa, PEER_IP);
+	/* not for us: no reply */
+	arp_request(0x0a000299, 60);
+	assert_null(fake_pop());
+	/* truncated: dropped and counted */
+	uint64_t drops = net_counters()->arp_drops;
+	arp_request(STACK_IP, 14 + 20);
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_drops, drops + 1);
+}
+
+/* the stack must ARP for an unknown next hop, hold the frame and send it
+ * when the answer arrives */
+static void test_arp_resolve_pending(void **state)
+{
+	(void)state;
+	/* ping from an unknown on-link host */
+	uint8_t icmp[16] = {ICMP_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, 1, 'x'};
+	wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
+	uint8_t f[128];
+	size_t n = build_ipv4(f, 0x0a000205, STACK_IP, IP_PROTO_ICMP, icmp,
+			      sizeof(icmp));
+	inject(f, n);
+	const struct frame *q = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	assert_non_null(q);
+	struct arp_view a;
+	assert_int_equal(arp_parse(q->b + 14, q->len - 14, &a), 0);
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	assert_int_equal(a.tpa, 0x0a000205);
+	assert_null(fake_pop());
+	/* no answer: retried after a second */
+	advance_us(1100000);
+	assert_non_null(pop_proto(ETHERTYPE_ARP, 0, NULL));
+	/* the answer releases the held echo reply */
+	uint8_t r[64] = {0};
+	memcpy(r, stack_mac, 6);
+	const uint8_t m5[6] = {2, 0, 0, 0, 0, 5};
+	memcpy(r + 6, m5, 6);
+	wr16(r + 12, ETHERTYPE_ARP);
+	wr16(r + 14, 1);
+	wr16(r + 16, 0x0800);
+	r[18] = 6;
+	r[19] = 4;
+	wr16(r + 20, ARP_OP_REPLY);
+	memcpy(r + 22, m5, 6);
+	wr32(r + 28, 0x0a000205);
+	memcpy(r + 32, stack_mac, 6);
+	wr32(r + 38, STACK_IP);
+	inject(r, 60);
+	struct ipv4_view ip;
+	const struct frame *e = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(e);
+	assert_memory_equal(e->b, m5, 6);
+	assert_int_equal(ip.payload[0], ICMP_ECHO_REPLY);
+}
+
+/* ---- ICMP ----------------------------------------------------------------- */
+
+static void test_icmp_echo(void **state)
+{
+	(void)state;
+	uint8_t icmp[64];
+	memset(icmp, 0, sizeof(icmp));
+	icmp[0] = ICMP_ECHO_REQUEST;
+	wr16(icmp + 4, 0x1234);
+	wr16(icmp + 6, 7);
+	for (int i = 8; i < 64; i++)
+		icmp[i] = (uint8_t)i;
+	wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
+	uint8_t f[256];
+	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp,
+			      sizeof(icmp));
+	inject(f, n);
+	struct ipv4_view ip;
+	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(r);
+	assert_int_equal(ip.src, STACK_IP);
+	assert_int_equal(ip.dst, PEER_IP);
+	assert_int_equal(ip.len, 64);
+	assert_int_equal(ip.payload[0], ICMP_ECHO_REPLY);
+	assert_int_equal(rd16(ip.payload + 4), 0x1234);
+	assert_int_equal(rd16(ip.payload + 6), 7);
+	assert_memory_equal(ip.payload + 8, icmp + 8, 56);
+	assert_int_equal(inet_fold(inet_sum(ip.payload, ip.len, 0)), 0);
+	/* a corrupted echo gets no reply */
+	icmp[20] ^= 0xff;
+	n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp, sizeof(icmp));
+	inject(f, n);
+	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+	/* a bad IP header checksum is counted and dropped */
+	uint64_t bad = net_counters()->ip_csum_bad;
+	f[14 + 10] ^= 1;
+	inject(f, n);
+	assert_int_equal(net_counters()->ip_csum_bad, bad + 1);
+	assert_null(fake_pop());
+}
+
+static void test_ipv4_fragments_options(void **state)
+{
+	(void)state;
+	uint8_t icmp[16] = {ICMP_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, 2};
+	wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
+	uint8_t f[256];
+	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp,
+			      sizeof(icmp));
+	/* set MF and recompute the checksum: a fragment, dropped */
+	uint8_t *ip = f + 14;
+	wr16(ip + 6, IP_FLAG_MF);
+	wr16(ip + 10, 0);
+	wr16(ip + 10, inet_fold(inet_sum(ip, 20, 0)));
+	uint64_t frags = net_counters()->ip_fragments_dropped;
+	inject(f, n);
+	assert_int_equal(net_counters()->ip_fragments_dropped, frags + 1);
+	assert_null(fake_pop());
+	/* a header with 8 bytes of options is skipped over correctly */
+	uint8_t g[256] = {0};
+	memcpy(g, f, 14);
+	uint8_t *h = g + 14;
+	h[0] = 0x47;
+	wr16(h + 2, 28 + sizeof(icmp));
+	wr16(h + 4, 1);
+	h[8] = 64;
+	h[9] = IP_PROTO_ICMP;
+	wr32(h + 12, PEER_IP);
+	wr32(h + 16, STACK_IP);
+	h[20] = 1; /* NOP options */
+	h[21] = 1;
+	h[22] = 0;
+	wr16(h + 10, inet_fold(inet_sum(h, 28, 0)));
+	memcpy(h + 28, icmp, sizeof(icmp));
+	inject(g, 14 + 28 + sizeof(icmp) < 60 ? 60 : 14 + 28 + sizeof(icmp));
+	struct ipv4_view v;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &v));
+	assert_int_equal(rd16(v.payload + 6), 2);
+}
+
+/* ---- DHCP ----------------------------------------------------------------- */
+
+static size_t dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type,
+			 uint32_t yiaddr)
+{
+	uint8_t m[300];
+	memset(m, 0, sizeof(m));
+	struct dhcp_msg *d = (struct dhcp_msg *)m;
+	d->op = DHCP_OP_REPLY;
+	d->htype = 1;
+	d->hlen = 6;
+	wr32(&d->xid, xid);
+	wr32(d->yiaddr, yiaddr);
+	memcpy(d->chaddr, stack_mac, 6);
+	wr32(&d->magic, DHCP_MAGIC);
+	uint8_t *o = m + 240;
+	*o++ = DHCP_OPT_MSG_TYPE, *o++ = 1, *o++ = type;
+	*o++ = DHCP_OPT_SERVER_ID, *o++ = 4;
+	wr32(o, PEER_IP), o += 4;
+	*o++ = DHCP_OPT_SUBNET, *o++ = 4;
+	wr32(o, 0xffffff00u), o += 4;
+	*o++ = DHCP_OPT_ROUTER, *o++ = 4;
+	wr32(o, PEER_IP), o += 4;
+	*o++ = DHCP_OPT_LEASE, *o++ = 4;
+	wr32(o, 86400), o += 4;
+	*o++ = DHCP_OPT_END;
+	size_t len = (size_t)(o - m);
+	uint8_t u[400];
+	wr16(u, DHCP_SERVER_PORT);
+	wr16(u + 2, DHCP_CLIENT_PORT);
+	wr16(u + 4, (uint16_t)(8 + len));
+	wr16(u + 6, 0);
+	memcpy(u + 8, m, len);
+	uint32_t s = inet_pseudo_sum(PEER_IP, 0xffffffffu, IP_PROTO_UDP,
+				     (uint16_t)(8 + len));
+	wr16(u + 6, inet_fold(inet_sum(u, 8 + len, s)));
+	size_t n = build_ipv4(f, PEER_IP, 0xffffffffu, IP_PROTO_UDP, u, 8 + len);
+	memset(f, 0xff, 6);
+	return n;
+}
+
+/* the client's message: its type, and the requested-IP option */
+static int dhcp_sent(uint32_t *xid, uint32_t *req_ip)
+{
+	struct ipv4_view ip;
+	const struct frame *f = pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip);
+	if (!f)
+		return -1;
+	assert_memory_equal(f->b, "\xff\xff\xff\xff\xff\xff", 6);
+	assert_int_equal(ip.dst, 0xffffffffu);
+	assert_int_equal(rd16(ip.payload), DHCP_CLIENT_PORT);
+	assert_int_equal(rd16(ip.payload + 2), DHCP_SERVER_PORT);
+	uint32_t s = inet_pseudo_sum(ip.src, ip.dst, IP_PROTO_UDP,
+				     (uint16_t)ip.len);
+	assert_int_equal(inet_fold(inet_sum(ip.payload, ip.len, s)), 0);
+	const uint8_t *m = ip.payload + 8;
+	assert_int_equal(rd32(m + 236), DHCP_MAGIC);
+	*xid = rd32(m + 4);
+	int type = -1;
+	*req_ip = 0;
+	for (size_t i = 240; i < ip.len - 8 && m[i] != 255;) {
+		if (m[i] == 0) {
+			i++;
+			continue;
+		}
+		if (m[i] == DHCP_OPT_MSG_TYPE)
+			type = m[i + 2];
+		if (m[i] == DHCP_OPT_REQ_IP)
+			*req_ip = rd32(m + i + 2);
+		i += 2u + m[i + 1];
+	}
+	return type;
+}
+
+static void test_dhcp_exchange(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	struct net_state_view v;
+	net_state(&v);
+	assert_false(v.configured);
+	/* no answer: DISCOVER again after 4 s */
+	advance_us(4100000);
+	uint32_t xid2;
+	assert_int_equal(dhcp_sent(&xid2, &req), DHCPDISCOVER);
+	/* an offer with the wrong xid is ignored */
+	uint8_t f[600];
+	size_t n = dhcp_reply(f, xid2 ^ 1, DHCPOFFER, STACK_IP);
+	inject(f, n);
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	n = dhcp_reply(f, xid2, DHCPOFFER, STACK_IP);
+	inject(f, n);
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	assert_int_equal(xid, xid2);
+	assert_int_equal(req, STACK_IP);
+	n = dhcp_reply(f, xid2, DHCPACK, STACK_IP);
+	inject(f, n);
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP);
+	assert_int_equal(v.gw, PEER_IP);
+	assert_int_equal(v.mask, 0xffffff00u);
+	assert_string_equal(v.source, "dhcp");
+	assert_int_equal(v.lease_s, 86400);
+	/* and now it answers ARP */
+	arp_request(STACK_IP, 60);
+	assert_non_null(pop_proto(ETHERTYPE_ARP, 0, NULL));
+	fake_setup(false);
+}
+
+static void test_dhcp_fallback_static(void **state)
+{
+	(void)state;
+	struct net_config c;
+	net_config_default(&c);
+	assert_true(net_config_apply(&c, "dhcp", "10.0.2.77/24", NULL, NULL));
+	assert_int_equal(c.ip, 0x0a00024d);
+	assert_int_equal(c.gw, PEER_IP);
+	assert_int_equal(c.mask, 0xffffff00u);
+	assert_false(net_config_apply(&c, "bogus", NULL, NULL, NULL));
+	assert_false(net_config_apply(&c, NULL, "10.0.2", NULL, NULL));
+	assert_false(net_config_apply(&c, NULL, NULL, "255.0.255.0", NULL));
+	assert_false(net_config_apply(&c, NULL, "1.2.3.4/33", NULL, NULL));
+	assert_int_equal(c.ip, 0x0a00024d);
+	net_init(&fake.nic, &c);
+	struct net_state_view v;
+	for (int i = 0; i < 40; i++)
+		advance_us(1000000);
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, 0x0a00024d);
+	assert_string_equal(v.source, "static");
+	fake_setup(false);
+}
+
+/* ---- TCP ------------------------------------------------------------------- */
+
+static int http_get(struct peer *p, const char *path, char *body, size_t bcap,
+		    size_t *blen, char *hdr, size_t hcap)
+{
+	char req[512];
+	int n = snprintf(req, sizeof(req),
+			 "GET %s HTTP/1.1\r\nHost: capos\r\n\r\n", path);
+	peer_send(p, TCP_ACK | TCP_PSH, req, (size_t)n);
+	int st = 0;
+	for (int i = 0; i < 2000 && !st; i++) {
+		peer_pump(p);
+		st = peer_http_response(p, hdr, hcap, body, bcap, blen);
+		if (!st)
+			advance_us(1000);
+	}
+	return st;
+}
+
+static void test_tcp_handshake_keepalive_fin(void **state)
+{
+	(void)state;
+	struct peer p;
+	char hdr[2048];
+	static char body[1 << 18];
+	size_t blen;
+	peer_init(&p, 40000);
+	assert_true(peer_connect(&p));
+	assert_int_equal(p.peer_mss, 1460);
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, 1);
+	assert_int_equal(http_get(&p, "/", body, sizeof(body), &blen, hdr,
+				  sizeof(hdr)),
+			 200);
+	assert_non_null(strstr(hdr, "Content-Type: text/html"));
+	assert_non_null(strstr(hdr, "Connection: keep-alive"));
+	assert_non_null(strstr(body, "<table id=\"devices\">"));
+	/* one row per PCI function, the state HTML-escaped */
+	assert_non_null(strstr(body, "<td>0000:00:02.0</td><td>1af4</td>"
+				     "<td>1041</td><td>020000</td><td>virtio-net"
+				     "</td><td>up &lt;b&gt;&amp;&quot;x&quot;"
+				     "</td>"));
+	assert_non_null(strstr(body, "<td>0000:00:03.0</td>"));
+	assert_non_null(strstr(body, "nvme0n1"));
+	assert_non_null(strstr(body, "data-provider=\"validator\""));
+	assert_non_null(strstr(body, "DMA validator verdicts"));
+	assert_non_null(strstr(body, "setInterval(refresh,2000)"));
+	/* the same connection serves more requests */
+	assert_int_equal(http_get(&p, "/api/devices", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	assert_non_null(strstr(hdr, "application/json"));
+	assert_non_null(strstr(body, "{\"addr\":\"0000:00:02.0\",\"vendor\":"
+				     "\"1af4\",\"device\":\"1041\",\"class\":"
+				     "\"020000\",\"driver\":\"virtio-net\","
+				     "\"state\":\"up <b>&\\\"x\\\"\"}"));
+	assert_int_equal(http_get(&p, "/api/validator", body, sizeof(body),
+				  &blen, hdr, sizeof(hdr)),
+			 200);
+	assert_string_equal(body, "{\"accepted\":12,\"rejected\":{\"prp\":3}}\n");
+	assert_int_equal(http_get(&p, "/api/log", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	assert_non_null(strstr(body, "\\\"quoted\\\" \\\\ back\\tslash\\u0001"));
+	assert_int_equal(http_get(&p, "/api/net", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	assert_non_null(strstr(body, "\"ip\":\"10.0.2.15\""));
+	assert_non_null(strstr(body, "\"state\":\"ESTABLISHED\""));
+	assert_int_equal(http_get(&p, "/api/nvme", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	assert_non_null(strstr(body, "\"block_count\":131072"));
+	assert_int_equal(http_get(&p, "/api/huge", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 500);
+	/* peer closes: the server answers FIN and the slot is freed */
+	assert_false(p.got_fin);
+	peer_send(&p, TCP_FIN | TCP_ACK, NULL, 0);
+	peer_pump(&p);
+	assert_true(p.got_fin);
+	peer_pump(&p);
+	tcp_usage(&active, &max);
+	assert_int_equal(active, 0);
+	peer_free(&p);
+}
+
+static void test_tcp_rst_cases(void **state)
+{
+	(void)state;
+	uint8_t f[128];
+	/* SYN to a port nobody listens on: RST|ACK acking the SYN */
+	size_t n = build_tcp(f, 5555, 81, 777, 0, TCP_SYN, 1000, NULL, 0, 1460);
+	inject(f, n);
+	struct ipv4_view ip;
+	struct tcp_view t;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_TCP, &ip));
+	assert_int_equal(tcp_parse(&ip, &t), 0);
+	assert_int_equal(t.flags, TCP_RST | TCP_ACK);
+	assert_int_equal(t.ack, 778);
+	/* a stray ACK to port 80 without a connection: RST with seq = ack */
+	n = build_tcp(f, 5556, 80, 1, 4242, TCP_ACK, 1000, NULL, 0, 0);
+	inject(f, n);
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_TCP, &ip));
+	assert_int_equal(tcp_parse(&ip, &t), 0);
+	assert_int_equal(t.flags, TCP_RST);
+	assert_int_equal(t.seq, 4242);
+	/* RST with an in-window but inexact seq: challenge ACK, kept */
+	struct peer p;
+	peer_init(&p, 40001);
+	assert_true(peer_connect(&p));
+	p.snd_nxt += 100;
+	p.auto_ack = false;
+	peer_send(&p, TCP_RST, NULL, 0);
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_TCP, &ip));
+	assert_int_equal(tcp_parse(&ip, &t), 0);
+	assert_int_equal(t.flags, TCP_ACK);
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, 1);
+	/* exact: the connection is gone */
+	p.snd_nxt -= 100;
+	peer_send(&p, TCP_RST, NULL, 0);
+	tcp_usage(&active, &max);
+	assert_int_equal(active, 0);
+	assert_null(fake_pop());
+	peer_free(&p);
+}
+
+static void test_tcp_retransmit_backoff(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40002);
+	assert_true(peer_connect(&p));
+	const char *req = "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	/* the response is lost until the peer's link comes back */
+	fake.drop_tx = true;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	uint64_t r0 = net_counters()->tcp_retransmits;
+	uint64_t t0 = shim_clock_ns;
+	/* RTO doubles between retransmissions (RFC 6298 §5.5) */
+	uint64_t when[4] = {0};
+	unsigned k = 0;
+	while (k < 4 && shim_clock_ns - t0 < 40000000000ull) {
+		advance_us(50000);
+		if (net_counters()->tcp_retransmits > r0 + k)
+			when[k++] = (shim_clock_ns - t0) / 1000000;
+	}
+	assert_int_equal(k, 4);
+	uint64_t d1 = when[1] - when[0], d2 = when[2] - when[1],
+		 d3 = when[3] - when[2];
+	assert_true(when[0] >= TCP_RTO_MIN_US / 1000);
+	assert_in_range(d2, 2 * d1 - 100, 2 * d1 + 100);
+	assert_in_range(d3, 2 * d2 - 100, 2 * d2 + 100);
+	/* the link returns: everything arrives intact */
+	fake.drop_tx = false;
+	char hdr[1024];
+	static char body[32768];
+	size_t blen = 0;
+	int st = 0;
+	for (int i = 0; i < 200 && !st; i++) {
+		advance_us(100000);
+		peer_pump(&p);
+		st = peer_http_response(&p, hdr, sizeof(hdr), body,
+					sizeof(body), &blen);
+	}
+	assert_int_equal(st, 200);
+	assert_int_equal(blen, 20000);
+	uint8_t expect[20000];
+	webui_blob_fill(0, expect, sizeof(expect));
+	assert_memory_equal(body, expect, sizeof(expect));
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+static void test_tcp_out_of_order_dropped(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40003);
+	assert_true(peer_connect(&p));
+	const char *a = "GET /api/nvme HTTP/1.1\r\n";
+	const char *b = "Host: x\r\n\r\n";
+	uint32_t s0 = p.snd_nxt;
+	/* second half first: dropped with a duplicate ACK for s0 */
+	p.snd_nxt = s0 + (uint32_t)strlen(a);
+	p.auto_ack = false;
+	uint64_t ooo = net_counters()->tcp_ooo_dropped;
+	peer_send(&p, TCP_ACK | TCP_PSH, b, strlen(b));
+	struct ipv4_view ip;
+	struct tcp_view t;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_TCP, &ip));
+	assert_int_equal(tcp_parse(&ip, &t), 0);
+	assert_int_equal(t.ack, s0);
+	assert_int_equal(net_counters()->tcp_ooo_dropped, ooo + 1);
+	/* then in order, with an overlap: trimmed and answered */
+	p.auto_ack = true;
+	p.snd_nxt = s0;
+	peer_send(&p, TCP_ACK, a, strlen(a));
+	p.snd_nxt = s0 + 5;
+	char both[128];
+	snprintf(both, sizeof(both), "%s%s", a, b);
+	peer_send(&p, TCP_ACK | TCP_PSH, both + 5, strlen(both) - 5);
+	peer_pump(&p);
+	char hdr[1024], body[1024];
+	size_t blen;
+	assert_int_equal(peer_http_response(&p, hdr, sizeof(hdr), body,
+					    sizeof(body), &blen),
+			 200);
+	assert_non_null(strstr(body, "nvme0n1"));
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+static void test_tcp_zero_window(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40004);
+	assert_true(peer_connect(&p));
+	p.win = 0; /* the reader stops reading */
+	const char *req = "GET /api/blob?size=10000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	peer_pump(&p);
+	assert_int_equal(p.rx_len, 0);
+	/* it probes with backoff and does not give up */
+	uint64_t probes = net_counters()->tcp_zero_window_probes;
+	for (int i = 0; i < 30; i++) {
+		advance_us(1000000);
+		p.rcv_nxt = p.rcv_nxt; /* reject probe data: window 0 */
+		const struct frame *f;
+		while ((f = fake_pop()))
+			;
+		peer_ack(&p);
+	}
+	assert_true(net_counters()->tcp_zero_window_probes >= probes + 3);
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, 1);
+	/* the window opens: the response flows */
+	p.win = 65535;
+	peer_ack(&p);
+	char hdr[1024];
+	static char body[16384];
+	size_t blen = 0;
+	int st = 0;
+	for (int i = 0; i < 100 && !st; i++) {
+		peer_pump(&p);
+		st = peer_http_response(&p, hdr, sizeof(hdr), body,
+					sizeof(body), &blen);
+		if (!st)
+			advance_us(500000);
+	}
+	assert_int_equal(st, 200);
+	assert_int_equal(blen, 10000);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+#define NPEERS 90
+static void test_tcp_many_connections(void **state)
+{
+	(void)state;
+	static struct peer ps[NPEERS];
+	struct peer *pp[NPEERS];
+	unsigned ok = 0, refused = 0;
+	uint64_t ref0 = net_counters()->tcp_refused;
+	for (unsigned i = 0; i < NPEERS; i++) {
+		peer_init(&ps[i], (uint16_t)(41000 + i));
+		pp[i] = &ps[i];
+		peer_send(&ps[i], TCP_SYN, NULL, 0);
+		peer_pump(&ps[i]);
+		if (ps[i].established) {
+			peer_ack(&ps[i]);
+			ok++;
+		} else if (ps[i].got_rst) {
+			refused++;
+		}
+	}
+	assert_int_equal(ok, TCP_MAX_CONN);
+	assert_int_equal(refused, NPEERS - TCP_MAX_CONN);
+	assert_int_equal(net_counters()->tcp_refused, ref0 + refused);
+	/* every accepted connection is served, all at once */
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		const char *req = "GET /api/nvme HTTP/1.1\r\nHost: x\r\n\r\n";
+		peer_send(&ps[i], TCP_ACK | TCP_PSH, req, strlen(req));
+	}
+	peers_pump(pp, NPEERS);
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		char hdr[512], body[512];
+		size_t blen;
+		assert_int_equal(peer_http_response(&ps[i], hdr, sizeof(hdr),
+						    body, sizeof(body), &blen),
+				 200);
+	}
+	/* close half of them; new ones fit again */
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		peer_send(&ps[i], TCP_FIN | TCP_ACK, NULL, 0);
+		peers_pump(pp, NPEERS);
+	}
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, 0);
+	for (unsigned i = 0; i < NPEERS; i++)
+		peer_free(&ps[i]);
+}
+
+/* ---- HTTP ------------------------------------------------------------------ */
+
+static int raw_request(const char *req, size_t len, char *hdr, size_t hcap,
+		       bool *closed)
+{
+	static uint16_t port = 42000;
+	struct peer p;
+	peer_init(&p, port++);
+	assert_true(peer_connect(&p));
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off > 1400 ? 1400 : len - off;
+		peer_send(&p, TCP_ACK, req + off, n);
+		peer_pump(&p);
+		off += n;
+	}
+	char body[1024];
+	size_t blen;
+	int st = 0;
+	for (int i = 0; i < 50 && !st; i++) {
+		peer_pump(&p);
+		st = peer_http_response(&p, hdr, hcap, body, sizeof(body),
+					&blen);
+		if (!st)
+			advance_us(10000);
+	}
+	peer_pump(&p);
+	*closed = p.got_fin;
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+	return st;
+}
+
+static void expect_status(const char *req, int status, bool closes)
+{
+	char hdr[2048];
+	bool closed;
+	int st = raw_request(req, strlen(req), hdr, sizeof(hdr), &closed);
+	if (st != status)
+		fail_msg("%.60s: got %d, want %d", req, st, status);
+	assert_int_equal(closed, closes);
+	if (closes)
+		assert_non_null(strstr(hdr, "Connection: close"));
+}
+
+static void test_http_status_codes(void **state)
+{
+	(void)state;
+	expect_status("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404, false);
+	expect_status("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+		      405, false);
+	expect_status("GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, true);
+	expect_status("GET / HTTP/1.1\r\n\r\n", 400, true); /* no Host */
+	expect_status("GARBAGE\r\n\r\n", 400, true);
+	expect_status("GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, true);
+	expect_status("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400,
+		      true);
+	expect_status("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+		      "Content-Length: 2\r\n\r\n",
+		      400, true);
+	expect_status("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999"
+		      "\r\n\r\n",
+		      413, true);
+	expect_status("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+		      "\r\n\r\n",
+		      501, true);
+	expect_status("GET /api/blob?size=zz HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+		      false);
+	expect_status("GET / HTTP/1.0\r\n\r\n", 200, true);
+	/* an oversize header block: 431 */
+	static char big[12000];
+	strcpy(big, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	size_t n = strlen(big);
+	memset(big + n, 'a', 9000);
+	strcpy(big + n + 9000, "\r\n\r\n");
+	expect_status(big, 431, true);
+	/* a very long target: 414 */
+	strcpy(big, "GET /");
+	memset(big + 5, 'b', 3000);
+	strcpy(big + 3005, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	expect_status(big, 414, true);
+	uint64_t c4 = net_counters()->http_responses[4];
+	assert_true(c4 >= 9);
+}
+
+static void test_http_pipelined_and_head(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 43000);
+	assert_true(peer_connect(&p));
+	const char *two = "GET /api/nvme HTTP/1.1\r\nHost: x\r\n\r\n"
+			  "HEAD /api/devices HTTP/1.1\r\nHost: x\r\n\r\n"
+			  "GET /api/validator HTTP/1.1\r\nHost: x\r\n"
+			  "Connection: close\r\n\r\n";
+	peer_send(&p, TCP_ACK | TCP_PSH, two, strlen(two));
+	for (int i = 0; i < 5; i++)
+		peer_pump(&p);
+	char hdr[1024], body[1024];
+	size_t blen;
+	assert_int_equal(peer_http_response(&p, hdr, sizeof(hdr), body,
+					    sizeof(body), &blen),
+			 200);
+	assert_non_null(strstr(body, "nvme0n1"));
+	/* HEAD: the length of the GET body, no body */
+	char *s = (char *)p.rx;
+	assert_true(p.rx_len > 20);
+	assert_memory_equal(s, "HTTP/1.1 200 OK\r\n", 17);
+	char *e = strstr(s, "\r\n\r\n");
+	assert_non_null(e);
+	size_t hl = (size_t)(e + 4 - s);
+	memmove(p.rx, p.rx + hl, p.rx_len - hl);
+	p.rx_len -= hl;
+	assert_int_equal(peer_http_response(&p, hdr, sizeof(hdr), body,
+					    sizeof(body), &blen),
+			 200);
+	assert_non_null(strstr(hdr, "Connection: close"));
+	assert_non_null(strstr(body, "accepted"));
+	assert_true(p.got_fin);
+	peer_send(&p, TCP_FIN | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+static void test_http_slow_sender_times_out(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 43001);
+	assert_true(peer_connect(&p));
+	peer_send(&p, TCP_ACK, "GET / HT", 8);
+	peer_pump(&p);
+	uint64_t to = net_counters()->http_timeouts;
+	for (int i = 0; i < 12; i++) {
+		advance_us(1000000);
+		peer_pump(&p);
+	}
+	char hdr[1024], body[256];
+	size_t blen;
+	assert_int_equal(peer_http_response(&p, hdr, sizeof(hdr), body,
+					    sizeof(body), &blen),
+			 408);
+	assert_true(p.got_fin);
+	assert_int_equal(net_counters()->http_timeouts, to + 1);
+	/* an idle keep-alive connection is closed too */
+	struct peer q;
+	peer_init(&q, 43002);
+	assert_true(peer_connect(&q));
+	for (int i = 0; i < 35; i++) {
+		advance_us(1000000);
+		peer_pump(&q);
+	}
+	assert_true(q.got_fin);
+	/* a half-open peer that vanishes: TCP gives up, the slot frees */
+	for (int i = 0; i < 400; i++)
+		advance_us(1000000);
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, 0);
+	peer_free(&p);
+	peer_free(&q);
+}
+
+static void test_http_big_response_streams(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 43003);
+	p.rx_cap = 5 << 20;
+	p.rx = realloc(p.rx, p.rx_cap);
+	assert_true(peer_connect(&p));
+	const char *req = "GET /api/blob HTTP/1.1\r\nHost: x\r\n\r\n";
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	char hdr[1024];
+	size_t blen = 0;
+	int st = 0;
+	for (int i = 0; i < 100000 && !st; i++) {
+		peer_pump(&p);
+		if (p.rx_len > 4194304)
+			st = peer_http_response(&p, hdr, sizeof(hdr), NULL, 0,
+						&blen);
+		if (fake.txr == fake.ntx)
+			advance_us(1000);
+	}
+	assert_int_equal(st, 200);
+	assert_int_equal(blen, 4194304);
+	assert_non_null(strstr(hdr, "application/octet-stream"));
+	assert_int_equal(p.dup_segs, 0);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+/* ---- garbage on the wire -------------------------------------------------- */
+
+static void test_malformed_frames(void **state)
+{
+	(void)state;
+	uint8_t f[1600];
+	uint8_t payload[64] = {0};
+	size_t n = build_tcp(f, 1234, 80, 1, 0, TCP_SYN, 100, payload, 0, 1460);
+	/* every truncation of a valid SYN, and a few corruptions */
+	for (size_t l = 0; l <= n; l++)
+		net_input(f, l);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t g[1600];
+		memcpy(g, f, n);
+		g[i] ^= 0x5a;
+		net_input(g, n);
+	}
+	/* an IHL pointing past the packet, a total length past the frame */
+	uint8_t g[1600];
+	memcpy(g, f, n);
+	g[14] = 0x4f;
+	net_input(g, n);
+	memcpy(g, f, n);
+	wr16(g + 16, 1500);
+	net_input(g, n);
+	/* TCP data offset past the segment, options with zero length */
+	memcpy(g, f, n);
+	g[14 + 20 + 12] = 0xf0;
+	net_input(g, n);
+	memcpy(g, f, n);
+	g[14 + 20 + 21] = 0;
+	net_input(g, n);
+	net_poll();
+	assert_true(net_counters()->ip_csum_bad > 0);
+	assert_true(net_counters()->rx_short > 0);
+	/* whatever half-open state that left times out */
+	for (int i = 0; i < 100; i++)
+		advance_us(1000000);
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, 0);
+}
+
+/* ---- pure pieces ----------------------------------------------------------- */
+
+static void test_json_escape(void **state)
+{
+	(void)state;
+	char out[128];
+	size_t n = json_escape(out, sizeof(out), "a\"b\\c\n\x01\x7f", 8);
+	assert_string_equal(out, "a\\\"b\\\\c\\n\\u0001\\u007f");
+	assert_int_equal(n, strlen(out));
+	/* valid UTF-8 passes, invalid bytes become U+FFFD */
+	json_escape(out, sizeof(out), "\xc3\xa9-\xff-\xe2\x82", 7);
+	assert_string_equal(out, "\xc3\xa9-\\ufffd-\\ufffd\\ufffd");
+	/* overlong and surrogates are invalid */
+	json_escape(out, sizeof(out), "\xc0\xaf\xed\xa0\x80", 5);
+	assert_string_equal(out, "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd");
+	/* truncation is reported through the length */
+	n = json_escape(out, 4, "abcdef", 6);
+	assert_int_equal(n, 6);
+	assert_string_equal(out, "abc");
+	struct jbuf j;
+	jb_init(&j, out, sizeof(out));
+	jb_obj(&j);
+	jb_kstr(&j, "a", "x");
+	jb_key(&j, "b");
+	jb_arr(&j);
+	jb_u64(&j, 1);
+	jb_bool(&j, false);
+	jb_null(&j);
+	jb_arr_end(&j);
+	jb_ku64(&j, "c", 18446744073709551615ull);
+	jb_obj_end(&j);
+	assert_string_equal(out, "{\"a\":\"x\",\"b\":[1,false,null],"
+				 "\"c\":18446744073709551615}");
+	assert_false(jb_overflow(&j));
+	jb_init(&j, out, 8);
+	jb_str(&j, "0123456789");
+	assert_true(jb_overflow(&j));
+	assert_int_equal(strlen(out), 7);
+}
+
+static void test_http_parser(void **state)
+{
+	(void)state;
+	struct http_req r;
+	const char *a = "\r\nGET /api/blob?size=12&x HTTP/1.1\r\nHost: a\r\n"
+			"Connection: Keep-Alive, CLOSE\r\n\r\nrest";
+	size_t end = http_header_end(a, strlen(a), 0);
+	assert_int_equal(end, strlen(a) - 4);
+	assert_int_equal(http_parse_request(a, end, &r), 0);
+	assert_int_equal(r.method, HTTP_GET);
+	assert_int_equal(r.path_len, 9);
+	assert_memory_equal(r.path, "/api/blob", 9);
+	assert_false(r.keep_alive);
+	const char *v;
+	size_t vl;
+	assert_true(http_query_get(&r, "size", &v, &vl));
+	assert_int_equal(vl, 2);
+	assert_memory_equal(v, "12", 2);
+	assert_true(http_query_get(&r, "x", &v, &vl));
+	assert_int_equal(vl, 0);
+	assert_false(http_query_get(&r, "y", &v, &vl));
+	/* bare LF line ends, absolute-form, HTTP/1.0 keep-alive */
+	const char *b = "HEAD http://capos:80/x?q HTTP/1.0\nConnection: "
+			"keep-alive\n\n";
+	end = http_header_end(b, strlen(b), 0);
+	assert_int_equal(end, strlen(b));
+	assert_int_equal(http_parse_request(b, end, &r), 0);
+	assert_int_equal(r.method, HTTP_HEAD);
+	assert_int_equal(r.path_len, 2);
+	assert_true(r.keep_alive);
+	/* incremental scanning finds a terminator split across reads */
+	const char *c = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	size_t l = strlen(c);
+	assert_int_equal(http_header_end(c, l - 2, 0), 0);
+	assert_int_equal(http_header_end(c, l, l - 2), l);
+	assert_int_equal(http_header_end(c, l - 1, l - 3), 0);
+	/* each of these is a 400 */
+	const char *bad[] = {
+	    "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
+	    "GET / HTTP/1.1 \r\nHost: a\r\n\r\n",
+	    "GET / http/1.1\r\nHost: a\r\n\r\n",
+	    "GET x HTTP/1.1\r\nHost: a\r\n\r\n",
+	    "GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n",
+	    "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+	    "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n",
+	    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+	    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999"
+	    "\r\n\r\n",
+	    "G\xc3T / HTTP/1.1\r\nHost: a\r\n\r\n",
+	    "GET / HTTP/1.1\r\n: x\r\nHost: a\r\n\r\n",
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		end = http_header_end(bad[i], strlen(bad[i]), 0);
+		assert_true(end > 0);
+		if (http_parse_request(bad[i], end, &r) != 400)
+			fail_msg("not a 400: %s", bad[i]);
+	}
+	const char *cl = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5"
+			 "\r\n\r\n";
+	end = http_header_end(cl, strlen(cl), 0);
+	assert_int_equal(http_parse_request(cl, end, &r), 0);
+	assert_true(r.has_length);
+	assert_int_equal(r.content_length, 5);
+	const char *v2 = "GET / HTTP/3.0\r\nHost: a\r\n\r\n";
+	assert_int_equal(http_parse_request(v2, strlen(v2), &r), 505);
+	const char *v11 = "GET / HTTP/1.7\r\nHost: a\r\n\r\n";
+	assert_int_equal(http_parse_request(v11, strlen(v11), &r), 0);
+}
+
+static void test_wire_helpers(void **state)
+{
+	(void)state;
+	uint32_t ip;
+	assert_true(ip_parse("10.0.2.15", 9, &ip));
+	assert_int_equal(ip, STACK_IP);
+	assert_false(ip_parse("10.0.2.256", 10, &ip));
+	assert_false(ip_parse("10.0.2", 6, &ip));
+	assert_false(ip_parse("10.0.2.1.", 9, &ip));
+	assert_false(ip_parse("1..2.3", 6, &ip));
+	char s[16];
+	ip_str(0xc0a80001, s, sizeof(s));
+	assert_string_equal(s, "192.168.0.1");
+	/* RFC 1071 example: 0001 f203 f4f5 f6f7 -> sum ddf2 */
+	const uint8_t d[8] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+	assert_int_equal(inet_fold(inet_sum(d, 8, 0)), (uint16_t)~0xddf2);
+	/* odd length pads with zero */
+	const uint8_t o[3] = {0x12, 0x34, 0x56};
+	assert_int_equal(inet_fold(inet_sum(o, 3, 0)),
+			 (uint16_t)~(0x1234 + 0x5600));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_wire_helpers),
+	    cmocka_unit_test(test_json_escape),
+	    cmocka_unit_test(test_http_parser),
+	    cmocka_unit_test_setup_teardown(test_arp_reply, setup_static,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_arp_resolve_pending,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_icmp_echo, setup_static,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv4_fragments_options,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_exchange, setup_static,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_fallback_static,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_handshake_keepalive_fin,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rst_cases, setup_static,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_retransmit_backoff,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_out_of_order_dropped,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, setup_static,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_many_connections,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_status_codes,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_pipelined_and_head,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_slow_sender_times_out,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_big_response_streams,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_frames, setup_static,
+					    teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
