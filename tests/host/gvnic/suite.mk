@@ -15,3 +15,13 @@ $(BUILD)/fuzz/fuzz_gvnic: tests/host/gvnic/fuzz_gvnic.c $(GVNIC_CORE) \
 		$(GVNIC_MODEL) $(SHIM_SRC) $(GVNIC_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+# the IP stack and Web UI (kernel/net) over the driver over the model
+GVNIC_NET := $(filter-out kernel/net/netboot.c,$(wildcard kernel/net/*.c)) \
+	kernel/lib/status.c
+HOST_TESTS += $(BUILD)/host/gvnic_http_test
+$(BUILD)/host/gvnic_http_test: tests/host/gvnic/test_gvnic_http.c \
+		$(GVNIC_CORE) $(GVNIC_MODEL) $(GVNIC_NET) $(SHIM_SRC) \
+		$(GVNIC_HDRS) $(wildcard kernel/net/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
