@@ -194,21 +194,43 @@ static void arp_update(uint32_t ip, const uint8_t *mac, bool create)
 		if (!e)
 			return;
 		e->state = ARP_FREE;
-		e->pend_len = 0;
 	}
 	if (!e)
 		return;
 	memcpy(e->mac, mac, ETH_ALEN);
 	e->ip = ip;
-	bool had_pending = e->state == ARP_PENDING && e->pend_len;
 	e->state = ARP_RESOLVED;
 	e->deadline = net_now_us() + ARP_TTL_US;
-	if (had_pending) {
-		memcpy(e->pend, mac, ETH_ALEN);
-		eth_send(e->pend, mac, ETHERTYPE_IPV4,
-			 e->pend_len - ETH_HLEN);
-		e->pend_len = 0;
+	for (unsigned i = 0; net_if.pendq && i < ARP_PENDQ; i++) {
+		struct arp_pending *p = &net_if.pendq[i];
+		if (p->hop != ip)
+			continue;
+		eth_send(p->frame, mac, ETHERTYPE_IPV4, p->len - ETH_HLEN);
+		p->hop = 0;
 	}
+}
+
+static void arp_pend_drop(uint32_t hop)
+{
+	for (unsigned i = 0; net_if.pendq && i < ARP_PENDQ; i++)
+		if (net_if.pendq[i].hop == hop) {
+			net_if.pendq[i].hop = 0;
+			net_if.c.arp_drops++;
+		}
+}
+
+static void arp_pend_add(uint32_t hop, const uint8_t *frame, size_t len)
+{
+	for (unsigned i = 0; net_if.pendq && i < ARP_PENDQ; i++) {
+		struct arp_pending *p = &net_if.pendq[i];
+		if (p->hop)
+			continue;
+		p->hop = hop;
+		p->len = (uint16_t)len;
+		memcpy(p->frame, frame, len);
+		return;
+	}
+	net_if.c.arp_drops++;
 }
 
 static void arp_input(const struct eth_view *eth)
@@ -239,9 +261,8 @@ static void arp_tick(uint64_t now)
 			continue;
 		if (e->state == ARP_RESOLVED || e->tries >= ARP_TRIES) {
 			if (e->state == ARP_PENDING)
-				net_if.c.arp_drops++;
+				arp_pend_drop(e->ip);
 			e->state = ARP_FREE;
-			e->pend_len = 0;
 			continue;
 		}
 		e->tries++;
@@ -293,11 +314,7 @@ int net_ip_send(uint8_t *frame, uint32_t dst, uint8_t proto,
 		arp_send(ARP_OP_REQUEST, (const uint8_t[ETH_ALEN]){0}, hop,
 			 eth_bcast);
 	}
-	/* the newest frame waits; an older one is dropped (RFC 1122 §2.3.2.2) */
-	if (e->pend_len)
-		net_if.c.arp_drops++;
-	memcpy(e->pend, frame, ETH_HLEN + ip_len);
-	e->pend_len = (uint16_t)(ETH_HLEN + ip_len);
+	arp_pend_add(hop, frame, ETH_HLEN + ip_len);
 	return 0;
 }
 
@@ -455,7 +472,13 @@ void net_input(const void *frame, size_t len)
 
 int net_init(struct nic *n, const struct net_config *cfg)
 {
+	static struct arp_pending *pendq;
+	if (!pendq)
+		pendq = net_alloc(ARP_PENDQ * sizeof(struct arp_pending));
 	memset(&net_if, 0, sizeof(net_if));
+	if (pendq)
+		memset(pendq, 0, ARP_PENDQ * sizeof(struct arp_pending));
+	net_if.pendq = pendq;
 	net_if.nic = n;
 	if (cfg)
 		net_if.cfg = *cfg;

@@ -20,9 +20,15 @@ struct arp_entry {
 	uint8_t mac[ETH_ALEN];
 	uint8_t tries;
 	uint64_t deadline; /* expiry (resolved) or next retry (pending) */
-	/* one frame waiting for the answer (RFC 1122 §2.3.2.2) */
-	uint16_t pend_len;
-	uint8_t pend[ETH_FRAME_MAX];
+};
+
+/* frames waiting for an ARP answer (RFC 1122 §2.3.2.2 asks for at least
+ * one per destination; a burst of SYN-ACKs to a new peer needs more) */
+#define ARP_PENDQ 32
+struct arp_pending {
+	uint32_t hop; /* 0: free */
+	uint16_t len;
+	uint8_t frame[ETH_FRAME_MAX];
 };
 
 struct udp_binding {
@@ -40,6 +46,7 @@ struct net_if {
 	uint32_t lease_s;
 	uint16_t ip_id;
 	struct arp_entry arp[ARP_MAX];
+	struct arp_pending *pendq; /* ARP_PENDQ entries, from net_alloc */
 	struct udp_binding udp[4];
 	uint8_t rx[ETH_FRAME_MAX + 64];
 	uint8_t tx[ETH_FRAME_MAX + 64];

@@ -4,23 +4,34 @@
  * refused. The fuzzers call these directly. */
 #include "kernel/net/net_wire.h"
 
-/* RFC 1071 §4.1: 16-bit one's-complement sum; odd trailing byte padded */
+/* unaligned loads the compiler turns into plain moves */
+typedef uint64_t __attribute__((aligned(1), may_alias)) u64_unaligned;
+typedef uint16_t __attribute__((aligned(1), may_alias)) u16_unaligned;
+
+/* RFC 1071 §4.1: 16-bit one's-complement sum; odd trailing byte padded.
+ * The sum is taken in the machine's (little-endian) order, 32 bits at a
+ * time into a 64-bit accumulator, and swapped once at the end: one's-
+ * complement addition does not care about byte order (RFC 1071 §2 (B)). */
 uint32_t inet_sum(const void *data, size_t len, uint32_t sum)
 {
 	const uint8_t *p = data;
-	uint64_t s = sum;
+	uint64_t acc = 0;
 	while (len >= 8) {
-		s += (uint32_t)rd16(p) + rd16(p + 2) + rd16(p + 4) + rd16(p + 6);
+		uint64_t v = *(const u64_unaligned *)p;
+		acc += (v & 0xffffffffu) + (v >> 32);
 		p += 8;
 		len -= 8;
 	}
 	while (len >= 2) {
-		s += rd16(p);
+		acc += *(const u16_unaligned *)p;
 		p += 2;
 		len -= 2;
 	}
 	if (len)
-		s += (uint32_t)p[0] << 8;
+		acc += p[0]; /* the high byte of a big-endian word */
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	uint64_t s = (uint64_t)sum + bswap16((uint16_t)acc);
 	while (s >> 32)
 		s = (s & 0xffffffffu) + (s >> 32);
 	return (uint32_t)s;

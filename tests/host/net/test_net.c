@@ -134,6 +134,16 @@ static void test_arp_resolve_pending(void **state)
 	/* no answer: retried after a second */
 	advance_us(1100000);
 	assert_non_null(pop_proto(ETHERTYPE_ARP, 0, NULL));
+	/* two more echoes wait behind the same resolution */
+	for (int k = 2; k <= 3; k++) {
+		icmp[7] = (uint8_t)k;
+		wr16(icmp + 2, 0);
+		wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
+		n = build_ipv4(f, 0x0a000205, STACK_IP, IP_PROTO_ICMP, icmp,
+			       sizeof(icmp));
+		inject(f, n);
+	}
+	assert_null(fake_pop());
 	/* the answer releases the held echo reply */
 	uint8_t r[64] = {0};
 	memcpy(r, stack_mac, 6);
@@ -155,6 +165,19 @@ static void test_arp_resolve_pending(void **state)
 	assert_non_null(e);
 	assert_memory_equal(e->b, m5, 6);
 	assert_int_equal(ip.payload[0], ICMP_ECHO_REPLY);
+	for (int k = 2; k <= 3; k++) {
+		e = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+		assert_non_null(e);
+		assert_int_equal(ip.payload[7], k);
+	}
+	/* an unanswered resolution drops what waited, counted */
+	uint64_t drops = net_counters()->arp_drops;
+	n = build_ipv4(f, 0x0a000206, STACK_IP, IP_PROTO_ICMP, icmp,
+		       sizeof(icmp));
+	inject(f, n);
+	for (int i = 0; i < 5; i++)
+		advance_us(1100000);
+	assert_int_equal(net_counters()->arp_drops, drops + 1);
 }
 
 /* ---- ICMP ----------------------------------------------------------------- */
