@@ -7,11 +7,13 @@
 extern const struct driver edu_driver;
 extern const struct driver virtio_net_driver;
 extern const struct driver nvme_driver;
+extern const struct driver gve_driver;
 
 const struct driver *const devmgr_drivers[] = {
     &edu_driver,
     &virtio_net_driver,
     &nvme_driver,
+    &gve_driver,
 };
 const unsigned devmgr_ndrivers =
     sizeof(devmgr_drivers) / sizeof(devmgr_drivers[0]);
