@@ -15,6 +15,7 @@ int grant_add(struct grant_table *t, uint16_t owner, uint64_t base,
 		g->owner = owner;
 		g->gen++; /* a reused slot never repeats a generation */
 		g->live = true;
+		g->pins = 0;
 		if (gen)
 			*gen = g->gen;
 		return i;
@@ -31,7 +32,7 @@ bool grant_live(const struct grant_table *t, int slot, uint32_t gen)
 
 bool grant_revoke(struct grant_table *t, int slot, uint32_t gen)
 {
-	if (!grant_live(t, slot, gen))
+	if (!grant_live(t, slot, gen) || t->g[slot].pins)
 		return false;
 	t->g[slot].live = false;
 	t->g[slot].gen++;
@@ -55,4 +56,21 @@ bool grant_covers(const struct grant_table *t, uint16_t owner, uint64_t addr,
 		  uint64_t len)
 {
 	return grant_find(t, owner, addr, len) != 0;
+}
+
+bool grant_pin(struct grant_table *t, int slot)
+{
+	if (slot < 0 || slot >= GRANT_MAX || !t->g[slot].live ||
+	    t->g[slot].pins == UINT32_MAX)
+		return false;
+	t->g[slot].pins++;
+	return true;
+}
+
+bool grant_unpin(struct grant_table *t, int slot)
+{
+	if (slot < 0 || slot >= GRANT_MAX || !t->g[slot].pins)
+		return false;
+	t->g[slot].pins--;
+	return true;
 }

@@ -16,6 +16,7 @@ struct dma_grant {
 	uint32_t gen;       /* bumped on revoke */
 	uint16_t owner;
 	bool live;
+	uint32_t pins; /* commands in flight on the device that name it */
 };
 
 struct grant_table {
@@ -26,7 +27,9 @@ struct grant_table {
  * when the range is empty or wraps. *gen receives its generation. */
 int grant_add(struct grant_table *t, uint16_t owner, uint64_t base,
 	      uint64_t len, uint32_t *gen);
-/* revoke slot if (slot, gen) is current; false if stale or unknown */
+/* revoke slot if (slot, gen) is current; false if stale or unknown, and
+ * false while it is pinned: memory a device may still be using is not
+ * given back (the caller keeps it; fail closed) */
 bool grant_revoke(struct grant_table *t, int slot, uint32_t gen);
 /* is (slot, gen) a live grant? */
 bool grant_live(const struct grant_table *t, int slot, uint32_t gen);
@@ -34,6 +37,12 @@ bool grant_live(const struct grant_table *t, int slot, uint32_t gen);
  * false when addr+len wraps past 2^64. */
 bool grant_covers(const struct grant_table *t, uint16_t owner, uint64_t addr,
 		  uint64_t len);
+/* in-flight accounting: the NVMe gate pins every grant an accepted command
+ * names until the device completes it (or the controller is reset). pin
+ * fails on a slot that is not live; unpin on an unpinned slot does nothing
+ * and returns false. */
+bool grant_pin(struct grant_table *t, int slot);
+bool grant_unpin(struct grant_table *t, int slot);
 /* the live grant of owner that contains all of [addr, addr+len), or NULL.
  * Same rule as grant_covers; the validator caches the answer for the rest
  * of one command (the table does not change while it runs). */

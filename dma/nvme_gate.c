@@ -22,8 +22,31 @@ static void gate_free(struct nvme_gate *g, struct dma_buf *b)
 	b->len = 0;
 }
 
+static void gate_unpin(struct nvme_gate *g, struct nvme_gate_tag *tg)
+{
+	for (uint64_t m = tg->pins; m; m &= m - 1)
+		grant_unpin(g->pin_table, __builtin_ctzll(m));
+	tg->pins = 0;
+}
+
+static void gate_pin(struct nvme_gate *g, struct nvme_gate_tag *tg,
+		     uint64_t mask)
+{
+	tg->pins = 0;
+	for (uint64_t m = mask; m; m &= m - 1) {
+		int slot = __builtin_ctzll(m);
+		if (grant_pin(g->pin_table, slot))
+			tg->pins |= 1ull << slot;
+	}
+}
+
+/* the device is done with every command of sq (deleted, or the controller
+ * was reset): release their pins */
 static void gate_sq_clear(struct nvme_gate *g, struct nvme_gate_sq *sq)
 {
+	for (unsigned t = 0; t < NVME_GATE_TAGS; t++)
+		if (sq->tag[t].busy)
+			gate_unpin(g, &sq->tag[t]);
 	gate_free(g, &sq->shadow);
 	gate_free(g, &sq->lists);
 	memset(sq, 0, sizeof(*sq));
@@ -44,6 +67,9 @@ int nvme_gate_init(struct nvme_gate *g, const struct nvme_gate_env *env,
 	memset(g, 0, sizeof(*g));
 	g->env = *env;
 	g->pol = pol;
+	/* the table is the kernel's mutable grant table; the policy sees it
+	 * read-only, the gate changes nothing in it but the pin counts */
+	g->pin_table = (struct grant_table *)pol->grants;
 	pol->cq_live = pol->sq_live = 0;
 	return 0;
 }
@@ -374,6 +400,7 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		tg->drv_cid = drv_cid;
 		tg->opc = qt == NVME_QT_ADMIN ? nvme_sqe_opc(&sh) : 0xff;
 		tg->arg = (uint16_t)FIELD_GET(NVME_CREATEQ_QID, sh.cdw10);
+		gate_pin(g, tg, res.grants);
 		sq->nbusy++;
 		gate_shadow_fill(sq, &sh, &res, tag);
 		memcpy(&shq[sq->sh_tail], &sh, sizeof(sh));
@@ -437,6 +464,7 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 	}
 	e->cid = tg->drv_cid;
 	e->sqhd = sq->drv_head; /* the driver's slots are free once copied */
+	gate_unpin(g, tg);
 	tg->busy = 0;
 	sq->nbusy--;
 	return true;

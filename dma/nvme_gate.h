@@ -56,6 +56,7 @@ struct nvme_gate_tag {
 	uint8_t busy;
 	uint8_t opc; /* admin opcode, to act on queue create/delete results */
 	uint16_t arg; /* qid a create/delete names */
+	uint64_t pins; /* grant slots pinned for it (nvme_val_result.grants) */
 };
 
 struct nvme_gate_sq {
@@ -94,6 +95,7 @@ struct nvme_gate_cq {
 struct nvme_gate {
 	struct nvme_gate_env env;
 	struct nvme_val_policy *pol;
+	struct grant_table *pin_table; /* pol->grants, for grant_pin */
 	struct nvme_val_stats stats;
 	uint64_t dev_bad_cqe; /* device completions that named nothing */
 	uint64_t stalls;      /* ring calls that left entries for later */
@@ -105,7 +107,10 @@ struct nvme_gate {
 
 /* ---- gate functions ------------------------------------------------------- */
 /* bind the gate to env and policy (policy->cq_live etc. are maintained by the
- * gate from now on). No memory is allocated. 0 or -1. */
+ * gate from now on). No memory is allocated. 0 or -1.
+ * Every grant an accepted command names is pinned (grant_pin) until its
+ * completion is reaped, its SQ is deleted or the gate drops all queues, so
+ * memory the device may still use cannot be revoked (grant_revoke fails). */
 int nvme_gate_init(struct nvme_gate *g, const struct nvme_gate_env *env,
 		   struct nvme_val_policy *pol);
 /* the admin queue pair: the driver's rings (entries each, 2..4096) must lie

@@ -103,6 +103,7 @@ uint64_t nvme_val_xfer_bytes(const struct nvme_ns_policy *n, uint32_t nlb0)
 struct gcache {
 	const struct nvme_val_policy *p;
 	const struct dma_grant *last;
+	uint64_t used; /* grant slots that matched */
 };
 
 static inline bool covered(struct gcache *c, uint64_t addr, uint64_t len)
@@ -118,6 +119,7 @@ static inline bool covered(struct gcache *c, uint64_t addr, uint64_t len)
 	if (!g)
 		return false;
 	c->last = g;
+	c->used |= 1ull << (unsigned)(g - c->p->grants->g);
 	return true;
 #endif
 }
@@ -439,17 +441,22 @@ enum nvme_verdict nvme_validate(const struct nvme_val_policy *p,
 				struct nvme_val_result *res)
 {
 	struct nvme_val_result scratch;
-	struct gcache c = {.p = p, .last = 0};
+	struct gcache c = {.p = p, .last = 0, .used = 0};
+	enum nvme_verdict v;
 	if (!res)
 		res = &scratch;
 	res->kind = NVME_DATA_NONE;
 	res->xfer = 0;
 	res->nlist = 0;
 	res->uses_mptr = false;
+	res->grants = 0;
 	REFUSE_IF(FIELD_GET(NVME_CDW0_FUSE, cmd->cdw0) != 0, NVME_V_FUSED);
 	REFUSE_IF(FIELD_GET(NVME_CDW0_PSDT, cmd->cdw0) != NVME_PSDT_PRP,
 		  NVME_V_PSDT_SGL);
 	if (qt == NVME_QT_ADMIN)
-		return val_admin(&c, cmd, list, res);
-	return val_io(&c, cmd, list, res);
+		v = val_admin(&c, cmd, list, res);
+	else
+		v = val_io(&c, cmd, list, res);
+	res->grants = c.used;
+	return v;
 }

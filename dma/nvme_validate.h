@@ -119,7 +119,10 @@ struct nvme_val_result {
 	uint32_t xfer;  /* bytes the data pointer describes */
 	uint32_t nlist; /* PRP list entries written to list->out */
 	bool uses_mptr; /* MPTR is kept in the copy (else zeroed) */
+	uint64_t grants; /* bit i: grant slot i covers some address it names
+			  * (the gate pins these while the command runs) */
 };
+_Static_assert(GRANT_MAX <= 64, "nvme_val_result.grants is a 64-bit mask");
 
 /* Decide one command. cmd is already the kernel's copy. list may be NULL
  * when no command can need a PRP list (the result is then PRP_LIST_UNREADABLE

@@ -403,6 +403,41 @@ static void t_revoked_ring(void **s)
 	assert_int_equal(e.dw0, NVME_V_PRP1_OUT_OF_GRANT);
 }
 
+/* memory a command in flight names cannot be revoked until it completes */
+static void t_pins(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	uint32_t gen;
+	int ds = grant_add(&gt, OWNER, A + 2 * MIB, MIB, &gen); /* data pool */
+	assert_true(ds >= 0);
+	struct nvme_sqe c = cmd(NVME_IO_READ, 0x31);
+	c.nsid = 1;
+	c.prp1 = A + 2 * MIB;
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	assert_int_equal(gt.g[ds].pins, 1);
+	assert_false(grant_revoke(&gt, ds, gen)); /* the device may write it */
+	assert_true(grant_live(&gt, ds, gen));
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(gt.g[ds].pins, 1); /* completion not reaped yet */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	assert_int_equal(gt.g[ds].pins, 0);
+	assert_true(grant_revoke(&gt, ds, gen));
+	/* a reset (drop_all) releases what never completed */
+	ds = grant_add(&gt, OWNER, A + 2 * MIB, MIB, &gen);
+	c.cdw0 = NVME_IO_WRITE | (0x32u << 16);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	c.cdw0 = NVME_IO_WRITE | (0x33u << 16);
+	c.prp1 = A + 2 * MIB + 4096;
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	assert_int_equal(gt.g[ds].pins, 2);
+	nvme_gate_drop_all(&g);
+	assert_int_equal(gt.g[ds].pins, 0);
+	assert_true(grant_revoke(&gt, ds, gen));
+	assert_false(grant_unpin(&gt, ds));
+	assert_false(grant_pin(&gt, ds)); /* not live */
+}
+
 static void t_create_fail_delete(void **s)
 {
 	(void)s;
@@ -445,6 +480,14 @@ static void t_create_fail_delete(void **s)
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
 	assert_true(dpoll(&adq, 0, &e));
 	assert_int_equal(e.dw0, NVME_V_QUEUE_STATE);
+	/* a read the device never runs before the SQ goes: its pin goes
+	 * with the SQ */
+	struct nvme_sqe rd = cmd(NVME_IO_READ, 0x60);
+	rd.nsid = 1;
+	rd.prp1 = A + 0x70000;
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, rd)), 1);
+	assert_int_equal(gt.g[0].pins, 1);
+	f->sq[1].live = false; /* the model drops it unexecuted */
 	c = cmd(NVME_ADM_DELETE_SQ, 0x14);
 	c.cdw10 = 1;
 	submit(&adq, c);
@@ -459,6 +502,7 @@ static void t_create_fail_delete(void **s)
 	expect_ok(&adq, 0, 0x15);
 	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
 	assert_int_equal(g.cq[1].state, NVME_GQ_FREE);
+	assert_int_equal(gt.g[0].pins, 0);
 	assert_int_equal(f->shadow_allocs, base_allocs);
 	/* no kernel memory for a shadow: an error completion, no create */
 	f->fail_alloc_after = (int)f->shadow_allocs;
@@ -574,6 +618,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_tags_stall, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_hostile_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_revoked_ring, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_pins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_create_fail_delete, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_abort_translate, setup, teardown),
