@@ -1,33 +1,315 @@
-/* kernel/devmgr/policy.c — which DMA backend a driver gets.
+/* kernel/devmgr/policy.c — which DMA backend a driver gets, on which
+ * platform, for which device shape, and why.
+ *
+ * The decisions themselves are pure (kernel/devmgr/shape.c): this file
+ * gathers their inputs — SMBIOS through the entry point firmware handed
+ * over, ACPI's IOMMU tables, the PCI function, later the broker's Identify
+ * data — keeps one record per function, prints one `shape:` line per
+ * DMA-capable function and serves the records as the "shape" status
+ * provider (/api/shape).
  *
  * An IOMMU (ACPI DMAR, IVRS or VIOT) would be the first choice; capOS has no
  * IOMMU backend yet, so where one is present the policy says so and falls
- * back. A driver whose DMA goes through the brokered validator (NVMe) gets
- * it. Drivers without a validator for their device class (the NICs, edu)
- * run with unvalidated DMA from their own pools — said plainly, not hidden.
- * Anything else DMA-capable is not bound. */
-#include <stddef.h>
-
+ * back to the brokered validator. Drivers without a validator for their
+ * device class (the NICs, edu) run with unvalidated DMA from their own
+ * pools — said plainly, and refused under devmgr.dma=strict. A DMA-capable
+ * driver left with no usable backend is not bound. */
 #include "kernel/acpi/acpi.h"
+#include "kernel/boot/boot.h"
 #include "kernel/devmgr/devmgr.h"
+#include "kernel/devmgr/shape.h"
+#include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
+#include "kernel/mm/mm.h"
+#include "kernel/pci/pci.h"
+
+#define SHAPE_RECORDS 32
+#define NVME_SN_LEN 20
+#define NVME_MN_LEN 40
+
+struct shape_rec {
+	const struct pci_dev *d;
+	const char *driver;
+	struct shape_result r;
+	enum dma_backend backend;
+	char why[160];
+	char model[NVME_MN_LEN + 1], serial[NVME_SN_LEN + 1];
+	bool identified;
+};
+
+static struct shape_rec recs[SHAPE_RECORDS];
+static unsigned nrecs;
+static struct {
+	bool done;
+	struct smbios_info smbios;
+	const char *smbios_why; /* why SMBIOS could not be read, or NULL */
+	enum shape_platform plat;
+	unsigned evidence;
+	const char *iommu;
+	enum shape_dma_mode mode;
+} pol;
+
+/* firmware tables may lie outside the RAM the kernel mapped: map what is
+ * missing, read-only use, page by page */
+static void phys_make_readable(uint64_t pa, uint64_t len)
+{
+	for (uint64_t p = ALIGN_DOWN(pa, PAGE_SIZE); p < pa + len; p += PAGE_SIZE)
+		if (!(mm_pte(p) & MM_PTE_P))
+			mm_map_mmio(p, PAGE_SIZE);
+}
+
+static void policy_read_smbios(void)
+{
+	uint64_t table;
+	uint32_t len;
+	const char *why;
+	if (!boot_smbios) {
+		pol.smbios_why = "firmware gave no SMBIOS entry point";
+		return;
+	}
+	phys_make_readable(boot_smbios, 32);
+	if (smbios_parse_entry((const uint8_t *)boot_smbios, 32, &table, &len,
+			       &pol.smbios, &why) != 0) {
+		pol.smbios_why = why;
+		return;
+	}
+	phys_make_readable(table, len);
+	if (smbios_parse_table((const uint8_t *)table, len, &pol.smbios) != 0)
+		pol.smbios_why = pol.smbios.error; /* partial: strings kept */
+}
+
+static void policy_init(void)
+{
+	if (pol.done)
+		return;
+	pol.done = true;
+	const char *m = cmdline_get("devmgr.dma");
+	pol.mode = SHAPE_DMA_AUTO;
+	if (m && !shape_dma_mode_parse(m, &pol.mode)) {
+		/* a typo must not loosen the policy */
+		kprintf("devmgr: unknown devmgr.dma=%s (auto, strict, iommu); "
+			"using strict\n",
+			m);
+		pol.mode = SHAPE_DMA_STRICT;
+	}
+	policy_read_smbios();
+	if (pol.smbios_why)
+		kprintf("devmgr: unable to read SMBIOS fully (%s)\n",
+			pol.smbios_why);
+	if (!acpi_has_iommu(&pol.iommu))
+		pol.iommu = NULL;
+	pol.plat = shape_platform_detect(&pol.smbios, &pol.evidence);
+	char ev[96];
+	shape_evidence_str(pol.evidence, ev, sizeof(ev));
+	kprintf("platform: %s evidence=%s smbios=%u.%u vendor=\"%s\" "
+		"product=\"%s\" asset=\"%s\" iommu=%s dma=%s\n",
+		shape_platform_name(pol.plat), ev, pol.smbios.major,
+		pol.smbios.minor, pol.smbios.sys_vendor, pol.smbios.sys_product,
+		pol.smbios.chassis_asset_tag, pol.iommu ? pol.iommu : "none",
+		pol.mode == SHAPE_DMA_AUTO     ? "auto"
+		: pol.mode == SHAPE_DMA_STRICT ? "strict"
+					       : "iommu");
+}
+
+enum shape_platform devmgr_platform(void)
+{
+	policy_init();
+	return pol.plat;
+}
+
+static struct shape_rec *rec_find(const struct pci_dev *d, bool create)
+{
+	for (unsigned i = 0; i < nrecs; i++)
+		if (recs[i].d == d)
+			return &recs[i];
+	if (!create || nrecs == SHAPE_RECORDS)
+		return NULL;
+	struct shape_rec *r = &recs[nrecs++];
+	memset(r, 0, sizeof(*r));
+	r->d = d;
+	return r;
+}
+
+static void rec_classify(struct shape_rec *r)
+{
+	const struct pci_dev *d = r->d;
+	struct shape_dev in = {
+	    .vendor = d->vendor,
+	    .device = d->device,
+	    .subsys_vendor = d->subsys_vendor,
+	    .subsys_device = d->subsys_device,
+	    .class_code = d->class_code,
+	    .model = r->identified ? r->model : NULL,
+	    .serial = r->identified ? r->serial : NULL,
+	};
+	shape_classify(&in, pol.plat, &r->r);
+}
+
+static void rec_print(const struct shape_rec *r, const char *what)
+{
+	char a[16], ev[128];
+	pci_addr_str(r->d, a, sizeof(a));
+	shape_evidence_str(r->r.evidence | pol.evidence, ev, sizeof(ev));
+	kprintf("shape: %s %s %s platform=%s shape=%s evidence=%s "
+		"dma_limit=0x%lx backend=%s reason=\"%s\"\n",
+		a, r->driver ? r->driver : "-", what,
+		shape_platform_name(pol.plat), shape_kind_name(r->r.kind), ev,
+		r->r.dma_limit, dma_backend_name(r->backend), r->why);
+}
 
 enum dma_backend devmgr_pick_backend(const struct pci_dev *d,
 				     const struct driver *drv, const char **why)
 {
-	const char *iommu = NULL;
-	bool has_iommu = acpi_has_iommu(&iommu);
-	(void)d;
-	if (drv->validated) {
-		*why = has_iommu ? "IOMMU table present but capOS has no IOMMU "
-				   "backend yet; brokered validator"
-				 : "no IOMMU; brokered validator";
-		return DMA_BACKEND_VALIDATOR;
+	static char overflow_why[160];
+	policy_init();
+	struct shape_rec *r = rec_find(d, true);
+	struct shape_rec tmp = {.d = d};
+	if (!r)
+		r = &tmp; /* more functions than records: decide, not keep */
+	r->driver = drv->name;
+	rec_classify(r);
+	struct shape_backend_in in = {
+	    .dma = drv->dma,
+	    .validated = drv->validated,
+	    .iommu = pol.iommu,
+	    .iommu_supported = false, /* no IOMMU backend in capOS yet */
+	    .mode = pol.mode,
+	};
+	r->backend = shape_pick_backend(&in, r->why, sizeof(r->why));
+	rec_print(r, "bind");
+	if (r == &tmp) {
+		strlcpy(overflow_why, tmp.why, sizeof(overflow_why));
+		*why = overflow_why;
+	} else {
+		*why = r->why;
 	}
-	if (drv->dma) {
-		*why = "kernel-resident driver, no validator for this class; "
-		       "DMA confined to its pool by construction only";
-		return DMA_BACKEND_TRUSTED;
-	}
-	*why = "no DMA";
-	return DMA_BACKEND_NONE;
+	return r->backend;
 }
+
+uint64_t devmgr_dma_limit(const struct pci_dev *d)
+{
+	const struct shape_rec *r = rec_find(d, false);
+	return r ? r->r.dma_limit : 0;
+}
+
+uint64_t devmgr_owner_dma_limit(uint16_t owner)
+{
+	for (unsigned i = 0; i < nrecs; i++)
+		if (owner && recs[i].d->owner == owner)
+			return recs[i].r.dma_limit;
+	return 0;
+}
+
+void devmgr_shape_identify(const struct pci_dev *d, const uint8_t *sn20,
+			   const uint8_t *mn40)
+{
+	policy_init();
+	struct shape_rec *r = rec_find(d, true);
+	if (!r)
+		return;
+	shape_id_string(sn20, NVME_SN_LEN, r->serial, sizeof(r->serial));
+	shape_id_string(mn40, NVME_MN_LEN, r->model, sizeof(r->model));
+	r->identified = true;
+	uint64_t before = r->r.dma_limit;
+	rec_classify(r);
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
+	kprintf("shape: %s identify model=\"%s\" serial=\"%s\"\n", a, r->model,
+		r->serial);
+	rec_print(r, "identified");
+	if (r->r.dma_limit && (!before || r->r.dma_limit < before))
+		/* pools made before Identify did not know the limit */
+		kprintf("shape: %s dma limit 0x%lx learned from the model after "
+			"bring-up; earlier pools were not bound by it\n",
+			a, r->r.dma_limit);
+}
+
+/* ---- /api/shape ------------------------------------------------------------ */
+struct jbuf {
+	char *b;
+	size_t cap, n;
+};
+
+static void jput(struct jbuf *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void jput(struct jbuf *j, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	size_t off = MIN(j->n, j->cap);
+	j->n += (size_t)kvsnprintf(j->b + off, j->cap - off, fmt, ap);
+	va_end(ap);
+}
+
+/* a JSON string: the inputs are printable ASCII already; escape " and \ */
+static void jstr(struct jbuf *j, const char *s)
+{
+	jput(j, "\"");
+	for (; s && *s; s++)
+		jput(j, (*s == '"' || *s == '\\') ? "\\%c" : "%c", *s);
+	jput(j, "\"");
+}
+
+static int shape_status(char *buf, size_t cap)
+{
+	struct jbuf j = {buf, cap, 0};
+	char ev[128], a[16];
+	policy_init();
+	shape_evidence_str(pol.evidence, ev, sizeof(ev));
+	jput(&j, "{\"platform\":\"%s\",\"evidence\":\"%s\",\"smbios\":{",
+	     shape_platform_name(pol.plat), ev);
+	jput(&j, "\"version\":\"%u.%u\",\"vendor\":", pol.smbios.major,
+	     pol.smbios.minor);
+	jstr(&j, pol.smbios.sys_vendor);
+	jput(&j, ",\"product\":");
+	jstr(&j, pol.smbios.sys_product);
+	jput(&j, ",\"chassis_asset_tag\":");
+	jstr(&j, pol.smbios.chassis_asset_tag);
+	jput(&j, ",\"bios_vendor\":");
+	jstr(&j, pol.smbios.bios_vendor);
+	jput(&j, ",\"error\":");
+	if (pol.smbios_why)
+		jstr(&j, pol.smbios_why);
+	else
+		jput(&j, "null");
+	jput(&j, "},\"iommu\":");
+	if (pol.iommu)
+		jstr(&j, pol.iommu);
+	else
+		jput(&j, "null");
+	jput(&j, ",\"iommu_backend\":false,\"dma_mode\":\"%s\",\"devices\":[",
+	     pol.mode == SHAPE_DMA_AUTO     ? "auto"
+	     : pol.mode == SHAPE_DMA_STRICT ? "strict"
+					    : "iommu");
+	for (unsigned i = 0; i < nrecs; i++) {
+		const struct shape_rec *r = &recs[i];
+		pci_addr_str(r->d, a, sizeof(a));
+		shape_evidence_str(r->r.evidence, ev, sizeof(ev));
+		jput(&j,
+		     "%s{\"pci\":\"%s\",\"id\":\"%04x:%04x\",\"subsystem\":"
+		     "\"%04x:%04x\",\"driver\":",
+		     i ? "," : "", a, r->d->vendor, r->d->device,
+		     r->d->subsys_vendor, r->d->subsys_device);
+		jstr(&j, r->driver);
+		jput(&j, ",\"bound\":%s,\"shape\":\"%s\",\"evidence\":\"%s\","
+			 "\"model\":",
+		     r->d->drv ? "true" : "false", shape_kind_name(r->r.kind),
+		     ev);
+		if (r->identified)
+			jstr(&j, r->model);
+		else
+			jput(&j, "null");
+		jput(&j, ",\"serial\":");
+		if (r->identified)
+			jstr(&j, r->serial);
+		else
+			jput(&j, "null");
+		jput(&j, ",\"dma_limit\":\"0x%lx\",\"backend\":\"%s\",\"reason\":",
+		     r->r.dma_limit, dma_backend_name(r->backend));
+		jstr(&j, r->why);
+		jput(&j, "}");
+	}
+	jput(&j, "]}");
+	return (int)j.n;
+}
+STATUS_REGISTER("shape", shape_status);

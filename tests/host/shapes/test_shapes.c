@@ -1,0 +1,634 @@
+/* tests/host/shapes/test_shapes.c — the cloud-shape classifier, the SMBIOS
+ * parser and the DMA-backend decision, with each cloud's real identities
+ * (PCI IDs and NVMe model strings QEMU cannot present). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kernel/devmgr/shape.h"
+#include "kernel/devmgr/smbios.h"
+#include "smbios_build.h"
+
+/* ---- SMBIOS: platforms -------------------------------------------------- */
+static struct smbios_info info_of(struct tb *t)
+{
+	struct smbios_info s;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(t->b, t->n, &s), 0);
+	assert_null(s.error);
+	return s;
+}
+
+static enum shape_platform platform_of(const char *vendor, const char *product,
+				       const char *asset, unsigned *ev)
+{
+	static struct tb t;
+	memset(&t, 0, sizeof(t));
+	tb_bios(&t, "EDK II", "0.0.0");
+	tb_system(&t, vendor, product);
+	tb_chassis(&t, vendor, asset);
+	tb_end(&t);
+	struct smbios_info s = info_of(&t);
+	return shape_platform_detect(&s, ev);
+}
+
+static void test_platform_aws(void **st)
+{
+	unsigned ev;
+	assert_int_equal(platform_of("Amazon EC2", "m5.large", NULL, &ev),
+			 SHAPE_PLAT_AWS);
+	assert_int_equal(ev, SHAPE_EV_SYS_VENDOR);
+	assert_string_equal(shape_platform_name(SHAPE_PLAT_AWS), "aws-ec2");
+}
+
+static void test_platform_azure_vs_hyperv(void **st)
+{
+	unsigned ev;
+	assert_int_equal(platform_of("Microsoft Corporation", "Virtual Machine",
+				     SHAPE_AZURE_ASSET_TAG, &ev),
+			 SHAPE_PLAT_AZURE);
+	assert_int_equal(ev, SHAPE_EV_ASSET_TAG | SHAPE_EV_SYS_VENDOR |
+				 SHAPE_EV_SYS_PRODUCT);
+	/* same system strings, another or no asset tag: plain Hyper-V */
+	assert_int_equal(platform_of("Microsoft Corporation", "Virtual Machine",
+				     NULL, &ev),
+			 SHAPE_PLAT_HYPERV);
+	assert_int_equal(ev, SHAPE_EV_SYS_VENDOR | SHAPE_EV_SYS_PRODUCT);
+	assert_int_equal(platform_of("Microsoft Corporation", "Virtual Machine",
+				     "7783-7084-3265-9085-8269-3286-78", &ev),
+			 SHAPE_PLAT_HYPERV);
+	/* one digit short of the tag is not the tag */
+	assert_int_equal(platform_of("Microsoft Corporation", "Virtual Machine",
+				     "7783-7084-3265-9085-8269-3286-7", &ev),
+			 SHAPE_PLAT_HYPERV);
+	/* Microsoft hardware that is not a VM is neither */
+	assert_int_equal(platform_of("Microsoft Corporation", "Surface Pro",
+				     NULL, &ev),
+			 SHAPE_PLAT_UNKNOWN);
+}
+
+static void test_platform_gce(void **st)
+{
+	unsigned ev;
+	assert_int_equal(platform_of("Google", "Google Compute Engine", NULL, &ev),
+			 SHAPE_PLAT_GCE);
+	assert_int_equal(ev, SHAPE_EV_SYS_VENDOR | SHAPE_EV_SYS_PRODUCT);
+}
+
+static void test_platform_qemu_and_unknown(void **st)
+{
+	unsigned ev;
+	assert_int_equal(platform_of("QEMU", "Standard PC (Q35 + ICH9, 2009)",
+				     NULL, &ev),
+			 SHAPE_PLAT_QEMU);
+	assert_int_equal(ev, SHAPE_EV_SYS_VENDOR | SHAPE_EV_SYS_PRODUCT);
+	assert_int_equal(platform_of("Dell Inc.", "PowerEdge R640", NULL, &ev),
+			 SHAPE_PLAT_UNKNOWN);
+	assert_int_equal(ev, 0);
+	/* near misses are not matches */
+	assert_int_equal(platform_of("Amazon EC2 ", "x", NULL, &ev) ==
+			     SHAPE_PLAT_AWS,
+			 1); /* trailing blanks are trimmed by the parser */
+	assert_int_equal(platform_of("amazon ec2", "x", NULL, &ev),
+			 SHAPE_PLAT_UNKNOWN);
+	assert_int_equal(platform_of("Googlex", "Compute", NULL, &ev),
+			 SHAPE_PLAT_UNKNOWN);
+	struct smbios_info none = {0};
+	assert_int_equal(shape_platform_detect(&none, &ev), SHAPE_PLAT_UNKNOWN);
+	assert_int_equal(shape_platform_detect(NULL, &ev), SHAPE_PLAT_UNKNOWN);
+}
+
+static void test_platform_xen_era_aws(void **st)
+{
+	static struct tb t;
+	unsigned ev;
+	memset(&t, 0, sizeof(t));
+	tb_bios(&t, "Xen", "4.11.amazon");
+	tb_system(&t, "Xen", "HVM domU");
+	tb_end(&t);
+	struct smbios_info s = info_of(&t);
+	assert_int_equal(shape_platform_detect(&s, &ev), SHAPE_PLAT_AWS);
+	assert_int_equal(ev, SHAPE_EV_SYS_VENDOR | SHAPE_EV_BIOS);
+	/* Xen without Amazon's BIOS string is just Xen */
+	memset(&t, 0, sizeof(t));
+	tb_bios(&t, "Xen", "4.11");
+	tb_system(&t, "Xen", "HVM domU");
+	tb_end(&t);
+	s = info_of(&t);
+	assert_int_equal(shape_platform_detect(&s, &ev), SHAPE_PLAT_UNKNOWN);
+}
+
+/* ---- devices ----------------------------------------------------------- */
+static struct shape_result classify(uint16_t v, uint16_t dev, uint32_t cls,
+				    const char *model, const char *serial,
+				    enum shape_platform plat)
+{
+	struct shape_dev d = {.vendor = v,
+			      .device = dev,
+			      .subsys_vendor = v,
+			      .subsys_device = dev,
+			      .class_code = cls,
+			      .model = model,
+			      .serial = serial};
+	struct shape_result r;
+	shape_classify(&d, plat, &r);
+	return r;
+}
+
+#define NVME SHAPE_PCI_CLASS_NVME
+#define P_ID (SHAPE_EV_PCI_ID | SHAPE_EV_SUBSYS)
+
+static void test_aws_ebs(void **st)
+{
+	/* before Identify: the PCI ID alone, and the 48-bit limit */
+	struct shape_result r =
+	    classify(0x1d0f, 0x8061, NVME, NULL, NULL, SHAPE_PLAT_AWS);
+	assert_int_equal(r.kind, SHAPE_AWS_EBS);
+	assert_int_equal(r.evidence, P_ID);
+	assert_int_equal(r.dma_limit, 1ull << 48);
+	assert_non_null(r.limit_why);
+	/* after Identify: model and the vol... serial agree */
+	r = classify(0x1d0f, 0x8061, NVME, "Amazon Elastic Block Store",
+		     "vol0123456789abcdef0", SHAPE_PLAT_AWS);
+	assert_int_equal(r.kind, SHAPE_AWS_EBS);
+	assert_int_equal(r.evidence, P_ID | SHAPE_EV_MODEL | SHAPE_EV_SERIAL);
+	assert_string_equal(shape_kind_name(r.kind), "aws-nitro-ebs");
+	/* the older EBS device IDs Linux also quirks */
+	for (unsigned id = 0; id < 2; id++) {
+		r = classify(0x1d0f, id ? 0x0065 : 0x0061, NVME, NULL, NULL,
+			     SHAPE_PLAT_UNKNOWN);
+		assert_int_equal(r.kind, SHAPE_AWS_EBS);
+		assert_int_equal(r.dma_limit, 1ull << 48);
+	}
+}
+
+static void test_aws_instance_store(void **st)
+{
+	static const uint16_t ids[] = {0xcd00, 0xcd01, 0xcd02};
+	for (unsigned i = 0; i < 3; i++) {
+		struct shape_result r = classify(0x1d0f, ids[i], NVME, NULL,
+						 NULL, SHAPE_PLAT_AWS);
+		assert_int_equal(r.kind, SHAPE_AWS_INSTANCE_STORE);
+		assert_int_equal(r.dma_limit, 1ull << 48);
+	}
+	struct shape_result r =
+	    classify(0x1d0f, 0xcd01, NVME, "Amazon EC2 NVMe Instance Storage",
+		     "AWS1234567890ABCDEF", SHAPE_PLAT_AWS);
+	assert_int_equal(r.kind, SHAPE_AWS_INSTANCE_STORE);
+	assert_int_equal(r.evidence, P_ID | SHAPE_EV_MODEL);
+	assert_string_equal(shape_kind_name(r.kind), "aws-instance-store");
+	/* an EBS device ID with the instance-store model: the model names
+	 * which, the disagreement is recorded */
+	r = classify(0x1d0f, 0x8061, NVME, "Amazon EC2 NVMe Instance Storage",
+		     NULL, SHAPE_PLAT_AWS);
+	assert_int_equal(r.kind, SHAPE_AWS_INSTANCE_STORE);
+	assert_true(r.evidence & SHAPE_EV_CONFLICT);
+}
+
+static void test_azure(void **st)
+{
+	struct shape_result r =
+	    classify(0x1414, 0xb111, NVME, NULL, NULL, SHAPE_PLAT_AZURE);
+	assert_int_equal(r.kind, SHAPE_AZURE_MANAGED_DISK);
+	assert_int_equal(r.evidence, P_ID);
+	assert_int_equal(r.dma_limit, 0);
+	r = classify(0x1414, 0xb111, NVME, "MSFT NVMe Accelerator v1.0",
+		     "SN: 000001", SHAPE_PLAT_AZURE);
+	assert_int_equal(r.kind, SHAPE_AZURE_MANAGED_DISK);
+	assert_int_equal(r.evidence, P_ID | SHAPE_EV_MODEL);
+	assert_string_equal(shape_kind_name(r.kind), "azure-managed-disk");
+	/* local disks: the model decides (their device IDs are not in the
+	 * table); both generations */
+	r = classify(0x1414, 0xb112, NVME, "Microsoft NVMe Direct Disk v2",
+		     NULL, SHAPE_PLAT_AZURE);
+	assert_int_equal(r.kind, SHAPE_AZURE_LOCAL_DISK);
+	assert_int_equal(r.evidence, SHAPE_EV_PCI_CLASS | SHAPE_EV_MODEL);
+	r = classify(0x1414, 0xb111, NVME, "Microsoft NVMe Direct Disk v1",
+		     NULL, SHAPE_PLAT_AZURE);
+	assert_int_equal(r.kind, SHAPE_AZURE_LOCAL_DISK);
+	assert_int_equal(r.evidence, P_ID | SHAPE_EV_MODEL | SHAPE_EV_CONFLICT);
+}
+
+static void test_gcp(void **st)
+{
+	struct shape_result r =
+	    classify(0x1ae0, 0x001f, NVME, NULL, NULL, SHAPE_PLAT_GCE);
+	assert_int_equal(r.kind, SHAPE_GCP_NVME); /* PD or Local SSD: unread */
+	r = classify(0x1ae0, 0x001f, NVME, "nvme_card-pd", "nvme_card-pd",
+		     SHAPE_PLAT_GCE);
+	assert_int_equal(r.kind, SHAPE_GCP_PERSISTENT_DISK);
+	assert_int_equal(r.evidence, P_ID | SHAPE_EV_MODEL);
+	assert_int_equal(r.dma_limit, 0);
+	assert_string_equal(shape_kind_name(r.kind), "gcp-persistent-disk");
+	r = classify(0x1ae0, 0x001f, NVME, "nvme_card", NULL, SHAPE_PLAT_GCE);
+	assert_int_equal(r.kind, SHAPE_GCP_LOCAL_SSD);
+	assert_int_equal(r.evidence, P_ID | SHAPE_EV_MODEL);
+	r = classify(0x1ae0, 0x001f, NVME, "nvme_card12", NULL, SHAPE_PLAT_GCE);
+	assert_int_equal(r.kind, SHAPE_GCP_LOCAL_SSD);
+	/* not Google's pattern: the PCI ID stands, no model evidence */
+	r = classify(0x1ae0, 0x001f, NVME, "nvme_cardX", NULL, SHAPE_PLAT_GCE);
+	assert_int_equal(r.kind, SHAPE_GCP_NVME);
+	assert_int_equal(r.evidence, P_ID);
+	r = classify(0x1ae0, 0x001f, NVME, "nvme_card-pdx", NULL,
+		     SHAPE_PLAT_GCE);
+	assert_int_equal(r.kind, SHAPE_GCP_NVME);
+	/* gVNIC, subsystem 1ae0:0058 */
+	struct shape_dev g = {.vendor = 0x1ae0,
+			      .device = 0x0042,
+			      .subsys_vendor = 0x1ae0,
+			      .subsys_device = 0x0058,
+			      .class_code = 0x020000};
+	shape_classify(&g, SHAPE_PLAT_GCE, &r);
+	assert_int_equal(r.kind, SHAPE_GCE_GVNIC);
+	assert_int_equal(r.evidence, SHAPE_EV_PCI_ID | SHAPE_EV_SUBSYS);
+}
+
+static void test_qemu_and_unknown(void **st)
+{
+	struct shape_result r =
+	    classify(0x1b36, 0x0010, NVME, "QEMU NVMe Ctrl", "capos0",
+		     SHAPE_PLAT_QEMU);
+	assert_int_equal(r.kind, SHAPE_QEMU_NVME);
+	assert_int_equal(r.evidence, P_ID | SHAPE_EV_MODEL);
+	assert_int_equal(r.dma_limit, 0);
+	/* QEMU's controller on an EC2-looking platform: the platform rule
+	 * bounds its DMA too (what the local AWS proof exercises) */
+	r = classify(0x1b36, 0x0010, NVME, "QEMU NVMe Ctrl",
+		     "vol0123456789abcdef0", SHAPE_PLAT_AWS);
+	assert_int_equal(r.kind, SHAPE_QEMU_NVME);
+	assert_false(r.evidence & SHAPE_EV_SERIAL); /* not EBS: not counted */
+	assert_int_equal(r.dma_limit, 1ull << 48);
+	/* QEMU's IDs with Amazon's model string: trust neither */
+	r = classify(0x1b36, 0x0010, NVME, "Amazon Elastic Block Store", NULL,
+		     SHAPE_PLAT_QEMU);
+	assert_int_equal(r.kind, SHAPE_NVME_UNKNOWN);
+	assert_true(r.evidence & SHAPE_EV_CONFLICT);
+	/* an NVMe SSD nobody listed */
+	r = classify(0x144d, 0xa808, NVME, "Samsung SSD 970 EVO", NULL,
+		     SHAPE_PLAT_UNKNOWN);
+	assert_int_equal(r.kind, SHAPE_NVME_UNKNOWN);
+	assert_int_equal(r.evidence, SHAPE_EV_PCI_CLASS);
+	/* ...unless its model is a cloud's: then the model alone */
+	r = classify(0x144d, 0xa808, NVME, "Amazon Elastic Block Store", NULL,
+		     SHAPE_PLAT_UNKNOWN);
+	assert_int_equal(r.kind, SHAPE_AWS_EBS);
+	assert_int_equal(r.dma_limit, 1ull << 48);
+	/* not storage at all */
+	r = classify(0x1af4, 0x1041, 0x020000, NULL, NULL, SHAPE_PLAT_QEMU);
+	assert_int_equal(r.kind, SHAPE_NONE);
+	assert_int_equal(r.evidence, 0);
+	r = classify(0x1af4, 0x1041, 0x020000, NULL, NULL, SHAPE_PLAT_AWS);
+	assert_int_equal(r.dma_limit, 0); /* the platform rule is for NVMe */
+}
+
+static void test_id_string(void **st)
+{
+	char out[41];
+	uint8_t mn[40];
+	memset(mn, ' ', sizeof(mn));
+	memcpy(mn, "Amazon Elastic Block Store", 26);
+	shape_id_string(mn, 40, out, sizeof(out));
+	assert_string_equal(out, "Amazon Elastic Block Store");
+	memcpy(mn, "ab\x01\xff", 4);
+	shape_id_string(mn, 4, out, sizeof(out));
+	assert_string_equal(out, "ab??");
+	memcpy(mn, "ab\0cd", 5);
+	shape_id_string(mn, 5, out, sizeof(out));
+	assert_string_equal(out, "ab");
+	memset(mn, 'x', 40);
+	shape_id_string(mn, 40, out, 8); /* bounded by the output */
+	assert_string_equal(out, "xxxxxxx");
+	memset(mn, ' ', 40);
+	shape_id_string(mn, 40, out, sizeof(out));
+	assert_string_equal(out, "");
+}
+
+static void test_evidence_str(void **st)
+{
+	char b[128];
+	assert_int_equal(shape_evidence_str(0, b, sizeof(b)), 4);
+	assert_string_equal(b, "none");
+	shape_evidence_str(SHAPE_EV_PCI_ID | SHAPE_EV_MODEL | SHAPE_EV_ASSET_TAG,
+			   b, sizeof(b));
+	assert_string_equal(b, "pci-id,model,smbios-asset-tag");
+	int n = shape_evidence_str(SHAPE_EV_PCI_ID | SHAPE_EV_MODEL, b, 5);
+	assert_int_equal(n, 12); /* the length it wanted, like snprintf */
+	assert_string_equal(b, "pci-");
+}
+
+/* ---- the DMA backend ------------------------------------------------------ */
+static enum dma_backend pick(bool dma, bool validated, const char *iommu,
+			     bool supported, enum shape_dma_mode mode, char *why)
+{
+	struct shape_backend_in in = {dma, validated, iommu, supported, mode};
+	return shape_pick_backend(&in, why, 160);
+}
+
+static void test_backend(void **st)
+{
+	char why[160];
+	assert_int_equal(pick(true, true, NULL, false, SHAPE_DMA_AUTO, why),
+			 DMA_BACKEND_VALIDATOR);
+	assert_non_null(strstr(why, "no iommu table"));
+	assert_non_null(strstr(why, "brokered validator"));
+	/* DMAR present, no backend for it: said plainly, validator used */
+	assert_int_equal(pick(true, true, "DMAR", false, SHAPE_DMA_AUTO, why),
+			 DMA_BACKEND_VALIDATOR);
+	assert_non_null(strstr(why, "DMAR present but capOS has no iommu backend"));
+	/* once capOS has one, it wins */
+	assert_int_equal(pick(true, true, "IVRS", true, SHAPE_DMA_AUTO, why),
+			 DMA_BACKEND_IOMMU);
+	/* NICs: unvalidated in auto, refused in strict */
+	assert_int_equal(pick(true, false, NULL, false, SHAPE_DMA_AUTO, why),
+			 DMA_BACKEND_TRUSTED);
+	assert_non_null(strstr(why, "by construction only"));
+	assert_int_equal(pick(true, false, "VIOT", false, SHAPE_DMA_STRICT, why),
+			 DMA_BACKEND_NONE);
+	assert_non_null(strstr(why, "not bound"));
+	assert_int_equal(pick(true, true, NULL, false, SHAPE_DMA_STRICT, why),
+			 DMA_BACKEND_VALIDATOR);
+	/* iommu required and none usable: nothing DMA-capable binds */
+	assert_int_equal(pick(true, true, "DMAR", false, SHAPE_DMA_IOMMU, why),
+			 DMA_BACKEND_NONE);
+	assert_non_null(strstr(why, "dma=iommu requires one"));
+	assert_int_equal(pick(true, true, NULL, false, SHAPE_DMA_IOMMU, why),
+			 DMA_BACKEND_NONE);
+	assert_int_equal(pick(true, true, "DMAR", true, SHAPE_DMA_IOMMU, why),
+			 DMA_BACKEND_IOMMU);
+	assert_int_equal(pick(false, false, NULL, false, SHAPE_DMA_AUTO, why),
+			 DMA_BACKEND_NONE);
+	/* the reason always fits and is terminated */
+	struct shape_backend_in in = {true, false, "DMAR", false,
+				      SHAPE_DMA_STRICT};
+	char small[16];
+	shape_pick_backend(&in, small, sizeof(small));
+	assert_int_equal(strlen(small), 15);
+}
+
+static void test_mode_parse(void **st)
+{
+	enum shape_dma_mode m = SHAPE_DMA_AUTO;
+	assert_true(shape_dma_mode_parse("strict", &m));
+	assert_int_equal(m, SHAPE_DMA_STRICT);
+	assert_true(shape_dma_mode_parse("iommu", &m));
+	assert_int_equal(m, SHAPE_DMA_IOMMU);
+	assert_true(shape_dma_mode_parse("auto", &m));
+	assert_int_equal(m, SHAPE_DMA_AUTO);
+	assert_false(shape_dma_mode_parse("Strict", &m));
+	assert_false(shape_dma_mode_parse("", &m));
+	assert_false(shape_dma_mode_parse(NULL, &m));
+	assert_int_equal(m, SHAPE_DMA_AUTO);
+}
+
+/* ---- SMBIOS: entry points ----------------------------------------------- */
+static void test_entry_2_1(void **st)
+{
+	uint8_t ep[32];
+	uint64_t table;
+	uint32_t len;
+	const char *why;
+	struct smbios_info s = {0};
+	tb_ep2(ep, 0xf0000, 0x1234);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), 0);
+	assert_int_equal(table, 0xf0000);
+	assert_int_equal(len, 0x1234);
+	assert_int_equal(s.major, 2);
+	assert_int_equal(s.minor, 8);
+	/* the 2.1 spec's own 0x1e length is tolerated */
+	ep[SMBIOS2_EP_LENGTH] = 0x1e;
+	ep[SMBIOS2_EP_CKSUM] = 0;
+	ep[SMBIOS2_EP_CKSUM] = (uint8_t)-tb_sum(ep, 0x1e);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), 0);
+	/* a flipped byte breaks the checksum */
+	tb_ep2(ep, 0xf0000, 0x1234);
+	ep[SMBIOS2_EP_TABLE_ADDR] ^= 1;
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+	assert_non_null(strstr(why, "checksum"));
+	/* a broken intermediate anchor */
+	tb_ep2(ep, 0xf0000, 0x1234);
+	ep[SMBIOS2_EP_DMI] = 'X';
+	ep[SMBIOS2_EP_CKSUM] += '_' - 'X'; /* outer sum still 0 */
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+	assert_non_null(strstr(why, "_DMI_"));
+	/* too short a buffer */
+	tb_ep2(ep, 0xf0000, 0x1234);
+	assert_int_equal(smbios_parse_entry(ep, 0x1e, &table, &len, &s, &why), -1);
+	/* an empty table */
+	tb_ep2(ep, 0xf0000, 0);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+	assert_non_null(strstr(why, "empty"));
+}
+
+static void test_entry_3_0(void **st)
+{
+	uint8_t ep[32];
+	uint64_t table;
+	uint32_t len;
+	const char *why;
+	struct smbios_info s = {0};
+	tb_ep3(ep, 0x7f6a0000ull, 0x2000);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), 0);
+	assert_int_equal(table, 0x7f6a0000ull);
+	assert_int_equal(len, 0x2000);
+	assert_int_equal(s.major, 3);
+	/* an absurd maximum is clamped, not trusted */
+	tb_ep3(ep, 0x1000, 0xffffff00u);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), 0);
+	assert_int_equal(len, SMBIOS_MAX_TABLE);
+	/* wrapping the address space */
+	tb_ep3(ep, 0xfffffffffffff000ull, 0x2000);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+	/* length byte larger than what can be read */
+	tb_ep3(ep, 0x1000, 0x100);
+	ep[SMBIOS3_EP_LENGTH] = 0x40;
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+	/* no anchor at all */
+	memset(ep, 0, 32);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+	assert_non_null(strstr(why, "anchor"));
+	assert_int_equal(smbios_parse_entry(ep, 3, &table, &len, &s, &why), -1);
+}
+
+/* ---- SMBIOS: the table ---------------------------------------------------- */
+static void test_table_strings(void **st)
+{
+	static struct tb t;
+	memset(&t, 0, sizeof(t));
+	tb_bios(&t, "Amazon EC2", "1.0");
+	tb_system(&t, "Amazon EC2   ", "c5.\x01xlarge");
+	tb_system(&t, "Second", "Ignored"); /* the first of a type counts */
+	tb_chassis(&t, "Amazon EC2", NULL);
+	tb_end(&t);
+	tb_system(&t, "After", "End"); /* past the end structure: not read */
+	struct smbios_info s = info_of(&t);
+	assert_string_equal(s.bios_vendor, "Amazon EC2");
+	assert_string_equal(s.sys_vendor, "Amazon EC2");
+	assert_string_equal(s.sys_product, "c5.?xlarge");
+	assert_string_equal(s.sys_version, "1.0");
+	assert_string_equal(s.chassis_asset_tag, "");
+	assert_int_equal(s.nstructs, 5);
+	/* a 100-character string is cut to what the field holds */
+	char longs[101];
+	memset(longs, 'a', 100);
+	longs[100] = 0;
+	memset(&t, 0, sizeof(t));
+	tb_system(&t, longs, "p");
+	tb_end(&t);
+	s = info_of(&t);
+	assert_int_equal(strlen(s.sys_vendor), SMBIOS_STR_MAX - 1);
+}
+
+static void test_table_bad_string_index(void **st)
+{
+	static struct tb t;
+	memset(&t, 0, sizeof(t));
+	uint8_t f[0x1b - 4] = {0};
+	const char *strs[] = {"only", NULL};
+	f[SMBIOS_SYS_MANUFACTURER - 4] = 1;
+	f[SMBIOS_SYS_PRODUCT - 4] = 7; /* no seventh string */
+	tb_struct(&t, SMBIOS_TYPE_SYSTEM, 0x1b, f, strs);
+	tb_end(&t);
+	struct smbios_info s = info_of(&t);
+	assert_string_equal(s.sys_vendor, "only");
+	assert_string_equal(s.sys_product, "");
+	/* a structure too short to hold the field: "" */
+	memset(&t, 0, sizeof(t));
+	tb_struct(&t, SMBIOS_TYPE_SYSTEM, 5, (const uint8_t[]){1}, strs);
+	tb_end(&t);
+	s = info_of(&t);
+	assert_string_equal(s.sys_vendor, "only");
+	assert_string_equal(s.sys_product, "");
+}
+
+static void test_table_malformed(void **st)
+{
+	static struct tb t;
+	struct smbios_info s;
+	/* header length below 4 */
+	memset(&t, 0, sizeof(t));
+	tb_system(&t, "QEMU", "pc");
+	size_t second = t.n;
+	tb_end(&t);
+	t.b[second + SMBIOS_HDR_LEN] = 3;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(t.b, t.n, &s), -1);
+	assert_non_null(strstr(s.error, "shorter than its header"));
+	assert_string_equal(s.sys_vendor, "QEMU"); /* what came before stays */
+	/* formatted area past the table */
+	memset(&t, 0, sizeof(t));
+	tb_system(&t, "QEMU", "pc");
+	t.b[SMBIOS_HDR_LEN] = 0xff;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(t.b, 0x40, &s), -1);
+	assert_non_null(strstr(s.error, "past the table"));
+	/* string set cut off by the table length */
+	memset(&t, 0, sizeof(t));
+	tb_system(&t, "QEMU", "Standard PC");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(t.b, t.n - 1, &s), -1);
+	assert_non_null(strstr(s.error, "not terminated"));
+	/* a table without an end structure, cut exactly: fine */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(t.b, t.n, &s), 0);
+	assert_string_equal(s.sys_product, "Standard PC");
+	/* a stray tail shorter than a header is ignored */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(t.b, t.n + 3, &s), 0);
+	/* an endless run of tiny structures is cut off */
+	memset(&t, 0, sizeof(t));
+	for (int i = 0; i < SMBIOS_MAX_STRUCTS + 5; i++)
+		tb_struct(&t, 0x80, 4, NULL, NULL);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(t.b, t.n, &s), -1);
+	assert_int_equal(s.nstructs, SMBIOS_MAX_STRUCTS);
+	/* nothing at all */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(t.b, 0, &s), 0);
+	assert_int_equal(s.nstructs, 0);
+}
+
+/* the whole path for every cloud: entry point -> table -> platform, and
+ * the NVMe function's shape with the identity that cloud presents */
+static void test_end_to_end(void **st)
+{
+	static const struct {
+		const char *vendor, *product, *asset;
+		uint16_t pv, pd;
+		const char *model;
+		enum shape_platform plat;
+		enum shape_kind kind;
+		uint64_t limit;
+	} c[] = {
+	    {"Amazon EC2", "m6i.large", NULL, 0x1d0f, 0x8061,
+	     "Amazon Elastic Block Store", SHAPE_PLAT_AWS, SHAPE_AWS_EBS,
+	     1ull << 48},
+	    {"Microsoft Corporation", "Virtual Machine", SHAPE_AZURE_ASSET_TAG,
+	     0x1414, 0xb111, "MSFT NVMe Accelerator v1.0", SHAPE_PLAT_AZURE,
+	     SHAPE_AZURE_MANAGED_DISK, 0},
+	    {"Google", "Google Compute Engine", NULL, 0x1ae0, 0x001f,
+	     "nvme_card-pd", SHAPE_PLAT_GCE, SHAPE_GCP_PERSISTENT_DISK, 0},
+	    {"QEMU", "Standard PC (Q35 + ICH9, 2009)", NULL, 0x1b36, 0x0010,
+	     "QEMU NVMe Ctrl", SHAPE_PLAT_QEMU, SHAPE_QEMU_NVME, 0},
+	};
+	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		static struct tb t;
+		uint8_t ep[32];
+		uint64_t table;
+		uint32_t len;
+		const char *why;
+		unsigned ev;
+		memset(&t, 0, sizeof(t));
+		tb_system(&t, c[i].vendor, c[i].product);
+		tb_chassis(&t, c[i].vendor, c[i].asset);
+		tb_end(&t);
+		if (i & 1)
+			tb_ep3(ep, 0x1000, (uint32_t)t.n + 64);
+		else
+			tb_ep2(ep, 0x1000, (uint16_t)t.n);
+		struct smbios_info s = {0};
+		assert_int_equal(
+		    smbios_parse_entry(ep, 32, &table, &len, &s, &why), 0);
+		assert_true(len >= t.n);
+		/* the table "at" 0x1000 is t.b; a 3.0 maximum overshoots and
+		 * the end structure stops the walk */
+		assert_int_equal(smbios_parse_table(t.b, len, &s), 0);
+		enum shape_platform p = shape_platform_detect(&s, &ev);
+		assert_int_equal(p, c[i].plat);
+		struct shape_result r =
+		    classify(c[i].pv, c[i].pd, NVME, c[i].model, NULL, p);
+		assert_int_equal(r.kind, c[i].kind);
+		assert_int_equal(r.dma_limit, c[i].limit);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_platform_aws),
+	    cmocka_unit_test(test_platform_azure_vs_hyperv),
+	    cmocka_unit_test(test_platform_gce),
+	    cmocka_unit_test(test_platform_qemu_and_unknown),
+	    cmocka_unit_test(test_platform_xen_era_aws),
+	    cmocka_unit_test(test_aws_ebs),
+	    cmocka_unit_test(test_aws_instance_store),
+	    cmocka_unit_test(test_azure),
+	    cmocka_unit_test(test_gcp),
+	    cmocka_unit_test(test_qemu_and_unknown),
+	    cmocka_unit_test(test_id_string),
+	    cmocka_unit_test(test_evidence_str),
+	    cmocka_unit_test(test_backend),
+	    cmocka_unit_test(test_mode_parse),
+	    cmocka_unit_test(test_entry_2_1),
+	    cmocka_unit_test(test_entry_3_0),
+	    cmocka_unit_test(test_table_strings),
+	    cmocka_unit_test(test_table_bad_string_index),
+	    cmocka_unit_test(test_table_malformed),
+	    cmocka_unit_test(test_end_to_end),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
