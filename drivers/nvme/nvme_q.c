@@ -247,11 +247,9 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
 {
 	uint64_t start = time_now_us(), last_csts = start;
 	for (;;) {
-		uint64_t seen = q->irqs;
-		nvme_complete(sc, q);
-		if (ccb->state != NVME_CCB_INFLIGHT)
-			return nvme_cqe_ok(&ccb->cqe) ? 0 : -1;
-		uint64_t now = time_now_us();
+		uint64_t seen = q->irqs, now = time_now_us();
+		/* a fatal controller's completions are not trusted: look
+		 * before reaping */
 		if (now - last_csts >= NVME_CSTS_CHECK_US ||
 		    sc->inject == NVME_INJ_CFS) {
 			last_csts = now;
@@ -260,6 +258,9 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
 				return -1;
 			}
 		}
+		nvme_complete(sc, q);
+		if (ccb->state != NVME_CCB_INFLIGHT)
+			return nvme_cqe_ok(&ccb->cqe) ? 0 : -1;
 		if (now - start >= timeout_us) {
 			q->timeouts++;
 			kprintf("%s: command 0x%04x on queue %u timed out after "

@@ -1,0 +1,638 @@
+/* kernel/proof/nvme_proof.c — NVMe proofs run in QEMU against the emulated
+ * controller, through the driver and the doorbell gate (tests/qemu/
+ * test_nvme.py reads the markers and checks QEMU's trace and the disk image
+ * from outside):
+ *   nvme-bringup   reset, brokered enable, identify, I/O queues, interrupts
+ *   nvme-integrity patterned writes at scattered LBAs, 1 block .. MDTS, every
+ *                  PRP shape (PRP1, PRP2, list, chained list), read back
+ *   nvme-toctou    the driver rewrites a rung command and its PRP list; the
+ *                  device performs the validated copy
+ *   nvme-recover   timeout, bad CID, bad phase, CFS: error line, reset,
+ *                  outstanding commands failed (never dropped), back up
+ *   nvme-bench     4 KiB random read QD1/QD32, 128 KiB sequential write
+ * nvme-hostile lives in nvme_hostile.c. */
+#include "kernel/proof/nvme_proof.h"
+#include "kernel/boot/boot.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+#include "kernel/proof/proof.h"
+#include "kernel/time/time.h"
+
+/* ---- shared helpers ------------------------------------------------------------ */
+int nvme_proof_fence(struct nvme_softc *sc, unsigned code)
+{
+	struct nvme_sqe c = {0};
+	struct nvme_cqe e;
+	c.cdw0 = NVME_ADM_GET_FEATURES;
+	c.cdw10 = (uint32_t)FIELD_SET(NVME_FEAT_FID, NVME_FID_ARBITRATION);
+	c.cdw11 = NVME_FENCE_BASE | code;
+	int r = nvme_exec(sc, &sc->admin, &c, &e, NVME_ADMIN_TIMEOUT_US);
+	kprintf("NVME_FENCE code=%u ok=%d\n", code, r == 0);
+	return r;
+}
+
+uint32_t nvme_proof_pat(uint64_t lba, uint32_t word, uint32_t seed)
+{
+	uint32_t x = (uint32_t)lba * 0x9e3779b1u ^
+		     (uint32_t)(lba >> 32) * 0x7feb352du ^ word * 0x85ebca77u ^
+		     seed;
+	x ^= x >> 15;
+	x *= 0x2c1b3c6du;
+	x ^= x >> 12;
+	return x;
+}
+
+void nvme_proof_fill(void *buf, uint64_t lba, uint32_t nblk, uint32_t bs,
+		     uint32_t seed)
+{
+	uint32_t *w = buf;
+	for (uint32_t b = 0; b < nblk; b++)
+		for (uint32_t i = 0; i < bs / 4; i++)
+			*w++ = nvme_proof_pat(lba + b, i, seed);
+}
+
+static uint64_t canary;
+
+uint64_t nvme_canary_get(void)
+{
+	if (!canary)
+		canary = page_alloc(NVME_CANARY_PAGES, 0);
+	return canary;
+}
+
+static uint64_t canary_word(uint64_t off) { return 0xca7a11ce00000000ull | off; }
+
+void nvme_canary_fill(void)
+{
+	uint64_t *p = (uint64_t *)nvme_canary_get();
+	for (uint64_t i = 0; p && i < NVME_CANARY_PAGES * PAGE_SIZE / 8; i++)
+		p[i] = canary_word(i * 8);
+}
+
+uint64_t nvme_canary_check(void)
+{
+	const volatile uint64_t *p = (const uint64_t *)nvme_canary_get();
+	uint64_t bad = 0;
+	for (uint64_t i = 0; p && i < NVME_CANARY_PAGES * PAGE_SIZE / 8; i++)
+		bad += p[i] != canary_word(i * 8);
+	return p ? bad : ~0ull;
+}
+
+static struct nvme_softc *proof_sc(const char *name)
+{
+	struct nvme_softc *sc = nvme_first();
+	if (!sc || !sc->nns || !sc->nioq) {
+		proof_result(name, false, "reason=no-nvme-controller");
+		return 0;
+	}
+	return sc;
+}
+
+/* model name without spaces, for key=value markers */
+static void proof_word(char *dst, const char *src, unsigned n)
+{
+	unsigned i = 0;
+	for (; src[i] && i + 1 < n; i++)
+		dst[i] = src[i] == ' ' ? '_' : src[i];
+	dst[i] = 0;
+}
+
+/* ---- nvme-bringup ------------------------------------------------------------------ */
+static void proof_nvme_bringup(void)
+{
+	struct nvme_softc *sc = proof_sc("nvme-bringup");
+	if (!sc)
+		return;
+	struct nvme_ns *ns = &sc->ns[0];
+	bool live = sc->up && sc->admin.live;
+	for (unsigned i = 0; i < sc->nioq; i++)
+		live &= sc->ioq[i].live;
+	/* one read on each I/O queue: the queues really work */
+	bool io = true;
+	struct dma_buf b;
+	if (nvme_buf_get(sc, PAGE_SIZE, &b)) {
+		io = false;
+	} else {
+		for (unsigned i = 0; i < sc->nioq; i++) {
+			struct nvme_io r = {.opc = NVME_IO_READ,
+					    .nsid = ns->nsid,
+					    .slba = 0,
+					    .nlb = 1,
+					    .iova = b.iova,
+					    .len = ns->lba_bytes};
+			io &= nvme_io_sync(sc, &sc->ioq[i], &r, 0) == 0;
+		}
+		nvme_buf_put(sc, &b);
+	}
+	uint64_t ioirqs = 0;
+	for (unsigned i = 0; i < sc->nioq; i++)
+		ioirqs += sc->ioq[i].irqs;
+	bool irq_ok = !sc->use_irq || (sc->admin.irqs > 0 && ioirqs > 0);
+	const struct nvme_val_stats *st = nvme_broker_stats(sc->broker);
+	uint64_t refused = 0;
+	for (unsigned v = 1; v < NVME_V_NREASONS; v++)
+		refused += st->n[v];
+	int fence = nvme_proof_fence(sc, NVME_FENCE_BRINGUP_DONE);
+	char mn[NVME_IDCTL_MN_LEN + 1];
+	proof_word(mn, sc->mn, sizeof(mn));
+	proof_result("nvme-bringup",
+		     live && io && irq_ok && refused == 0 && fence == 0 &&
+			 sc->resets == 0,
+		     "model=%s serial=%s vs=%u.%u mdts=%u max_xfer=%u ioq=%u "
+		     "ns=%u nsid=%u blocks=%llu bs=%u irq=%s admin_irqs=%llu "
+		     "io_irqs=%llu io=%d refused=%llu resets=%u",
+		     mn, sc->sn, (unsigned)FIELD_GET(NVME_VS_MJR, sc->vs),
+		     (unsigned)FIELD_GET(NVME_VS_MNR, sc->vs), sc->mdts,
+		     sc->max_xfer, sc->nioq, sc->nns, ns->nsid,
+		     (unsigned long long)ns->nsze, ns->lba_bytes,
+		     sc->use_irq ? "msix" : "polled",
+		     (unsigned long long)sc->admin.irqs,
+		     (unsigned long long)ioirqs, io,
+		     (unsigned long long)refused, sc->resets);
+}
+PROOF_REGISTER("nvme-bringup", proof_nvme_bringup, 40);
+
+/* ---- nvme-integrity ---------------------------------------------------------------- */
+#define INTEGRITY_SEED 0x1d2c3b4au
+
+struct icase {
+	uint32_t nblk;     /* 0: the maximum transfer */
+	int32_t less;      /* blocks less than nblk (for "MDTS - 1") */
+	uint32_t buf_off;  /* in-page offset of the data (PRP1 offset) */
+	uint32_t list_off; /* where the PRP list starts in its page */
+};
+
+/* PRP shape the spec rules give for len bytes at in-page offset off with
+ * the list starting at list_off (NVMe 2.0 §4.1.1) */
+static const char *prp_shape(uint32_t off, uint32_t len, uint32_t list_off)
+{
+	uint32_t first = PAGE_SIZE - off;
+	if (len <= first)
+		return "prp1";
+	uint32_t rem = len - first;
+	if (rem <= PAGE_SIZE)
+		return "prp2";
+	uint32_t nent = (rem + PAGE_SIZE - 1) / PAGE_SIZE;
+	uint32_t room = (PAGE_SIZE - list_off) / 8;
+	return nent > room ? "chain" : "list";
+}
+
+static bool integrity_one(struct nvme_softc *sc, unsigned i,
+			  const struct icase *c, uint64_t lba, uint64_t *bytes,
+			  unsigned *shapes)
+{
+	struct nvme_ns *ns = &sc->ns[0];
+	uint32_t bs = ns->lba_bytes;
+	uint32_t nblk = c->nblk ? c->nblk : sc->max_xfer / bs;
+	nblk -= (uint32_t)c->less;
+	uint32_t len = nblk * bs;
+	struct dma_buf wb, rb;
+	bool ok = false;
+	if (nvme_buf_get(sc, len + c->buf_off, &wb))
+		return false;
+	if (nvme_buf_get(sc, len + c->buf_off, &rb)) {
+		nvme_buf_put(sc, &wb);
+		return false;
+	}
+	struct nvme_queue *q = &sc->ioq[i % sc->nioq];
+	nvme_proof_fill((uint8_t *)wb.va + c->buf_off, lba, nblk, bs,
+			INTEGRITY_SEED);
+	memset(rb.va, 0xa5, rb.len);
+	sc->list_off = c->list_off;
+	struct nvme_io w = {.opc = NVME_IO_WRITE,
+			    .nsid = ns->nsid,
+			    .slba = lba,
+			    .nlb = nblk,
+			    .iova = wb.iova + c->buf_off,
+			    .len = len};
+	struct nvme_io r = w;
+	r.opc = NVME_IO_READ;
+	r.iova = rb.iova + c->buf_off;
+	struct nvme_cqe we = {0}, re = {0};
+	int wr = nvme_io_sync(sc, q, &w, &we);
+	int rr = wr ? -1 : nvme_io_sync(sc, q, &r, &re);
+	sc->list_off = 0;
+	const char *shape = prp_shape(c->buf_off, len, c->list_off);
+	if (wr == 0 && rr == 0)
+		ok = memcmp((uint8_t *)wb.va + c->buf_off,
+			    (uint8_t *)rb.va + c->buf_off, len) == 0;
+	/* the bytes around the read target were not touched */
+	const uint8_t *rp = rb.va;
+	for (uint32_t k = 0; k < c->buf_off; k++)
+		ok &= rp[k] == 0xa5;
+	for (size_t k = c->buf_off + len; k < rb.len; k++)
+		ok &= rp[k] == 0xa5;
+	kprintf("NVME_REGION lba=%llu blocks=%u bs=%u seed=0x%x shape=%s "
+		"buf_off=%u list_off=%u queue=%u ok=%d (write SCT %u SC 0x%x, "
+		"read SCT %u SC 0x%x)\n",
+		(unsigned long long)lba, nblk, bs, INTEGRITY_SEED, shape,
+		c->buf_off, c->list_off, q->id, ok, nvme_cqe_sct(&we),
+		nvme_cqe_sc(&we), nvme_cqe_sct(&re), nvme_cqe_sc(&re));
+	if (ok) {
+		*bytes += len;
+		*shapes |= shape[0] == 'c' ? 8 : shape[0] == 'l' ? 4
+					: shape[3] == '2' ? 2 : 1;
+	}
+	nvme_buf_put(sc, &rb);
+	nvme_buf_put(sc, &wb);
+	return ok;
+}
+
+static void proof_nvme_integrity(void)
+{
+	static const struct icase cases[] = {
+	    {1, 0, 0, 0},       /* one block: PRP1 */
+	    {1, 0, 3584, 0},    /* one block at the end of a page: PRP1 */
+	    {2, 0, 3584, 0},    /* straddles a page: PRP2 */
+	    {8, 0, 0, 0},       /* one page: PRP1 */
+	    {16, 0, 0, 0},      /* two pages: PRP2 */
+	    {17, 0, 2048, 0},   /* three pages from an offset: list */
+	    {24, 0, 0, 0},      /* three pages: list */
+	    {64, 0, 0, 4064},   /* eight pages, list with 4 slots: chain */
+	    {0, 0, 0, 0},       /* MDTS: list */
+	    {0, 1, 512, 0},     /* MDTS - 1 block from an offset: list */
+	    {0, 0, 0, 4016},    /* MDTS, list page holds 10 slots: chain */
+	    {0, 0, 0, 4088},    /* MDTS, list page holds 1 slot: chain */
+	};
+	struct nvme_softc *sc = proof_sc("nvme-integrity");
+	if (!sc)
+		return;
+	nvme_proof_fence(sc, NVME_FENCE_INTEGRITY);
+	struct nvme_ns *ns = &sc->ns[0];
+	uint32_t maxblk = sc->max_xfer / ns->lba_bytes;
+	unsigned pass = 0, shapes = 0;
+	uint64_t bytes = 0;
+	if (ns->nsze < ARRAY_SIZE(cases) * 10007ull + 2 * maxblk) {
+		proof_result("nvme-integrity", false,
+			     "reason=namespace-too-small blocks=%llu",
+			     (unsigned long long)ns->nsze);
+		return;
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
+		/* scattered, never overlapping, mostly not block-group
+		 * aligned */
+		uint64_t lba = (uint64_t)i * 10007 + 77;
+		pass += integrity_one(sc, i, &cases[i], lba, &bytes, &shapes);
+	}
+	struct nvme_io fl = {.opc = NVME_IO_FLUSH, .nsid = ns->nsid};
+	int fr = nvme_io_sync(sc, &sc->ioq[0], &fl, 0);
+	proof_result("nvme-integrity",
+		     pass == ARRAY_SIZE(cases) && shapes == 15 && fr == 0,
+		     "regions=%u passed=%u bytes=%llu shapes=%s%s%s%s flush=%d "
+		     "max_xfer=%u",
+		     (unsigned)ARRAY_SIZE(cases), pass,
+		     (unsigned long long)bytes, shapes & 1 ? "prp1," : "",
+		     shapes & 2 ? "prp2," : "", shapes & 4 ? "list," : "",
+		     shapes & 8 ? "chain" : "", fr == 0, sc->max_xfer);
+}
+PROOF_REGISTER("nvme-integrity", proof_nvme_integrity, 41);
+
+/* ---- nvme-toctou -------------------------------------------------------------------- */
+#define TOCTOU_LBA 130000ull /* validated target (+ TOCTOU_DECOY: the swap) */
+#define TOCTOU_DECOY 64ull
+#define TOCTOU_BLOCKS 24 /* three pages: PRP1 + a two-entry list */
+#define TOCTOU_SEED 0x70c70c70u
+#define DECOY_SEED 0xdec0de00u
+
+/* submit, then — the gate having validated and copied the command at the
+ * doorbell — point the driver's SQ entry and its PRP list at the canary
+ * and at the decoy LBA, then let the command run */
+static int toctou_run(struct nvme_softc *sc, struct nvme_io *io)
+{
+	struct nvme_queue *q = &sc->ioq[0];
+	struct nvme_ccb *ccb = nvme_ccb_get(q);
+	uint64_t cn = nvme_canary_get();
+	if (!ccb || nvme_io_prepare(sc, ccb, io) ||
+	    nvme_submit(sc, q, ccb, nvme_fill_cmd, nvme_done_sync)) {
+		if (ccb)
+			nvme_ccb_put(ccb);
+		return -1;
+	}
+	volatile struct nvme_sqe *s = (struct nvme_sqe *)q->sq.va + ccb->slot;
+	volatile uint64_t *l = (uint64_t *)ccb->list.va;
+	s->prp1 = cn;
+	s->prp2 = cn + PAGE_SIZE;
+	s->cdw10 = (uint32_t)(io->slba + TOCTOU_DECOY);
+	l[0] = cn + 2 * PAGE_SIZE;
+	l[1] = cn + 3 * PAGE_SIZE;
+	int r = nvme_wait(sc, q, ccb, NVME_IO_TIMEOUT_US);
+	nvme_ccb_put(ccb);
+	return r;
+}
+
+static void proof_nvme_toctou(void)
+{
+	struct nvme_softc *sc = proof_sc("nvme-toctou");
+	if (!sc)
+		return;
+	struct nvme_ns *ns = &sc->ns[0];
+	uint32_t bs = ns->lba_bytes, len = TOCTOU_BLOCKS * bs;
+	uint64_t lba = MIN(TOCTOU_LBA, ns->nsze - TOCTOU_DECOY - TOCTOU_BLOCKS);
+	struct dma_buf a, b;
+	if (!nvme_canary_get() || nvme_buf_get(sc, len, &a) ||
+	    nvme_buf_get(sc, len, &b)) {
+		proof_result("nvme-toctou", false, "reason=no-memory");
+		return;
+	}
+	nvme_proof_fence(sc, NVME_FENCE_TOCTOU);
+	nvme_canary_fill();
+	sc->list_off = 0;
+	/* the decoy LBA holds a known pattern first */
+	nvme_proof_fill(a.va, lba + TOCTOU_DECOY, TOCTOU_BLOCKS, bs, DECOY_SEED);
+	struct nvme_io w = {.opc = NVME_IO_WRITE,
+			    .nsid = ns->nsid,
+			    .slba = lba + TOCTOU_DECOY,
+			    .nlb = TOCTOU_BLOCKS,
+			    .iova = a.iova,
+			    .len = len};
+	int setup = nvme_io_sync(sc, &sc->ioq[0], &w, 0);
+	/* the write that is rewritten after the doorbell */
+	nvme_proof_fill(a.va, lba, TOCTOU_BLOCKS, bs, TOCTOU_SEED);
+	w.slba = lba;
+	int wr = toctou_run(sc, &w);
+	/* the read that is rewritten after the doorbell */
+	memset(b.va, 0, len);
+	struct nvme_io r = w;
+	r.opc = NVME_IO_READ;
+	r.iova = b.iova;
+	int rr = toctou_run(sc, &r);
+	bool data_ok = rr == 0 && memcmp(a.va, b.va, len) == 0;
+	/* the decoy still holds its own pattern */
+	memset(b.va, 0, len);
+	r.slba = lba + TOCTOU_DECOY;
+	int dr = nvme_io_sync(sc, &sc->ioq[0], &r, 0);
+	nvme_proof_fill(a.va, lba + TOCTOU_DECOY, TOCTOU_BLOCKS, bs, DECOY_SEED);
+	bool decoy_ok = dr == 0 && memcmp(a.va, b.va, len) == 0;
+	uint64_t bad = nvme_canary_check();
+	nvme_buf_put(sc, &b);
+	nvme_buf_put(sc, &a);
+	proof_result("nvme-toctou",
+		     setup == 0 && wr == 0 && data_ok && decoy_ok && bad == 0,
+		     "lba=%llu decoy_lba=%llu blocks=%u bs=%u seed=0x%x "
+		     "decoy_seed=0x%x write=%d read=%d data_ok=%d decoy_ok=%d "
+		     "canary=0x%llx canary_bad_bytes=%llu",
+		     (unsigned long long)lba,
+		     (unsigned long long)(lba + TOCTOU_DECOY), TOCTOU_BLOCKS,
+		     bs, TOCTOU_SEED, DECOY_SEED, wr == 0, rr == 0, data_ok,
+		     decoy_ok, (unsigned long long)nvme_canary_get(),
+		     (unsigned long long)bad);
+}
+PROOF_REGISTER("nvme-toctou", proof_nvme_toctou, 43);
+
+/* ---- nvme-recover ------------------------------------------------------------------- */
+struct rec_count {
+	unsigned done, aborted;
+};
+
+static void rec_done(struct nvme_softc *sc, struct nvme_ccb *ccb,
+		     const struct nvme_cqe *e)
+{
+	struct rec_count *rc = ccb->cookie;
+	rc->done++;
+	if (nvme_cqe_sct(e) == NVME_SCT_GENERIC &&
+	    nvme_cqe_sc(e) == NVME_SC_ABORT_SQ_DELETED)
+		rc->aborted++;
+	nvme_ccb_put(ccb);
+}
+
+static bool rec_read_ok(struct nvme_softc *sc)
+{
+	struct dma_buf b;
+	if (nvme_buf_get(sc, PAGE_SIZE, &b))
+		return false;
+	struct nvme_io r = {.opc = NVME_IO_READ,
+			    .nsid = sc->ns[0].nsid,
+			    .slba = 8,
+			    .nlb = 1,
+			    .iova = b.iova,
+			    .len = sc->ns[0].lba_bytes};
+	bool ok = true;
+	for (unsigned i = 0; i < sc->nioq; i++)
+		ok &= nvme_io_sync(sc, &sc->ioq[i], &r, 0) == 0;
+	nvme_buf_put(sc, &b);
+	return ok && sc->up && !sc->dead;
+}
+
+/* one fault: inject, run a read with a short wait, expect a reset */
+static bool rec_fault(struct nvme_softc *sc, enum nvme_inject inj,
+		      uint64_t *counter)
+{
+	unsigned resets = sc->resets;
+	uint64_t before = counter ? *counter : 0;
+	struct dma_buf b;
+	if (nvme_buf_get(sc, PAGE_SIZE, &b))
+		return false;
+	struct nvme_queue *q = &sc->ioq[0];
+	struct nvme_ccb *ccb = nvme_ccb_get(q);
+	struct nvme_io r = {.opc = NVME_IO_READ,
+			    .nsid = sc->ns[0].nsid,
+			    .nlb = 1,
+			    .iova = b.iova,
+			    .len = sc->ns[0].lba_bytes};
+	sc->inject = inj;
+	int w = -1;
+	if (ccb && nvme_io_prepare(sc, ccb, &r) == 0 &&
+	    nvme_submit(sc, q, ccb, nvme_fill_cmd, nvme_done_sync) == 0)
+		w = nvme_wait(sc, q, ccb, 300000);
+	sc->inject = NVME_INJ_NONE;
+	bool aborted = ccb && nvme_cqe_sc(&ccb->cqe) == NVME_SC_ABORT_SQ_DELETED;
+	if (ccb)
+		nvme_ccb_put(ccb);
+	nvme_buf_put(sc, &b);
+	return w != 0 && aborted && sc->resets == resets + 1 &&
+	       (!counter || *counter == before + 1) && rec_read_ok(sc);
+}
+
+static void proof_nvme_recover(void)
+{
+	struct nvme_softc *sc = proof_sc("nvme-recover");
+	if (!sc)
+		return;
+	nvme_proof_fence(sc, NVME_FENCE_RECOVER);
+	/* 1. a command that never completes: Asynchronous Event Request */
+	unsigned resets = sc->resets;
+	struct nvme_sqe aer = {0};
+	struct nvme_cqe e;
+	aer.cdw0 = NVME_ADM_ASYNC_EVENT;
+	int ar = nvme_exec(sc, &sc->admin, &aer, &e, 300000);
+	bool timeout_ok = ar != 0 && nvme_cqe_sc(&e) == NVME_SC_ABORT_SQ_DELETED &&
+			  sc->resets == resets + 1 && rec_read_ok(sc);
+	/* 2. commands outstanding when the controller is reset: each one
+	 * completes exactly once, as aborted or with its real result */
+	struct rec_count rc = {0};
+	struct dma_buf b;
+	unsigned sent = 0;
+	if (nvme_buf_get(sc, 8 * PAGE_SIZE, &b) == 0) {
+		for (unsigned i = 0; i < 8; i++) {
+			struct nvme_io r = {.opc = NVME_IO_READ,
+					    .nsid = sc->ns[0].nsid,
+					    .slba = i * 8,
+					    .nlb = 8,
+					    .iova = b.iova + i * PAGE_SIZE,
+					    .len = 8 * sc->ns[0].lba_bytes};
+			sent += nvme_io_submit(sc, &sc->ioq[0], &r, rec_done,
+					       &rc) == 0;
+		}
+		nvme_recover(sc, "proof: reset with commands outstanding");
+		nvme_buf_put(sc, &b);
+	}
+	bool inflight_ok = sent == 8 && rc.done == 8 && rec_read_ok(sc);
+	/* 3.-5. a device handing back garbage */
+	bool cid_ok = rec_fault(sc, NVME_INJ_BAD_CID, &sc->ioq[0].bad_cid);
+	bool phase_ok = rec_fault(sc, NVME_INJ_BAD_PHASE, &sc->ioq[0].bad_phase);
+	bool cfs_ok = rec_fault(sc, NVME_INJ_CFS, 0);
+	proof_result("nvme-recover",
+		     timeout_ok && inflight_ok && cid_ok && phase_ok && cfs_ok,
+		     "timeout=%d inflight_sent=%u inflight_done=%u "
+		     "inflight_aborted=%u bad_cid=%d bad_phase=%d cfs_injected=%d "
+		     "resets=%u failed_by_reset=%llu up=%d",
+		     timeout_ok, sent, rc.done, rc.aborted, cid_ok, phase_ok,
+		     cfs_ok, sc->resets,
+		     (unsigned long long)sc->reset_failed_cmds, sc->up);
+}
+PROOF_REGISTER("nvme-recover", proof_nvme_recover, 44);
+
+/* ---- nvme-bench -------------------------------------------------------------------- */
+#define BENCH_QD_MAX 32
+
+struct bench {
+	struct nvme_softc *sc;
+	struct nvme_queue *q;
+	uint32_t nblk, bs;
+	uint64_t span, lcg;
+	unsigned left, inflight, done, errors;
+	struct dma_buf buf[BENCH_QD_MAX];
+};
+
+static uint64_t bench_lba(struct bench *bn)
+{
+	bn->lcg = bn->lcg * 6364136223846793005ull + 1442695040888963407ull;
+	return ((bn->lcg >> 33) % bn->span) * bn->nblk;
+}
+
+static void bench_done(struct nvme_softc *sc, struct nvme_ccb *ccb,
+		       const struct nvme_cqe *e);
+
+static int bench_issue(struct bench *bn, unsigned slot)
+{
+	struct nvme_io r = {.opc = NVME_IO_READ,
+			    .nsid = bn->sc->ns[0].nsid,
+			    .slba = bench_lba(bn),
+			    .nlb = bn->nblk,
+			    .iova = bn->buf[slot].iova,
+			    .len = bn->nblk * bn->bs};
+	if (nvme_io_submit(bn->sc, bn->q, &r, bench_done,
+			   (void *)(uintptr_t)(slot + 1)) != 0)
+		return -1;
+	bn->left--;
+	bn->inflight++;
+	return 0;
+}
+
+static struct bench *bench_cur;
+
+static void bench_done(struct nvme_softc *sc, struct nvme_ccb *ccb,
+		       const struct nvme_cqe *e)
+{
+	struct bench *bn = bench_cur;
+	unsigned slot = (unsigned)((uintptr_t)ccb->cookie - 1);
+	nvme_ccb_put(ccb);
+	bn->inflight--;
+	bn->done++;
+	bn->errors += !nvme_cqe_ok(e);
+	if (bn->left)
+		bench_issue(bn, slot);
+}
+
+/* n random 4 KiB reads at queue depth qd; IOPS, or 0 on error */
+static uint64_t bench_randread(struct nvme_softc *sc, unsigned qd, unsigned n)
+{
+	static struct bench bn;
+	memset(&bn, 0, sizeof(bn));
+	bn.sc = sc;
+	bn.q = &sc->ioq[0];
+	bn.bs = sc->ns[0].lba_bytes;
+	bn.nblk = PAGE_SIZE / bn.bs;
+	bn.span = sc->ns[0].nsze / bn.nblk;
+	bn.lcg = 12345;
+	bn.left = n;
+	bench_cur = &bn;
+	unsigned got = 0;
+	for (; got < qd; got++)
+		if (nvme_buf_get(sc, PAGE_SIZE, &bn.buf[got]))
+			break;
+	uint64_t t0 = time_now_us();
+	for (unsigned i = 0; i < got && bn.left; i++)
+		bench_issue(&bn, i);
+	while (bn.inflight) {
+		if (!nvme_complete(sc, bn.q))
+			__asm__ __volatile__("pause");
+		if (time_now_us() - t0 > 60000000ull || sc->dead)
+			break;
+	}
+	uint64_t us = time_now_us() - t0;
+	for (unsigned i = 0; i < got; i++)
+		nvme_buf_put(sc, &bn.buf[i]);
+	if (got != qd || bn.errors || bn.done != n || !us)
+		return 0;
+	return (uint64_t)n * 1000000ull / us;
+}
+
+/* n sequential 128 KiB writes, one at a time; KiB/s */
+static uint64_t bench_seqwrite(struct nvme_softc *sc, unsigned n)
+{
+	struct nvme_ns *ns = &sc->ns[0];
+	const uint32_t len = 128 * 1024, nblk = len / ns->lba_bytes;
+	struct dma_buf b;
+	if (nvme_buf_get(sc, len, &b))
+		return 0;
+	memset(b.va, 0x5c, len);
+	uint64_t lba = 0, t0 = time_now_us();
+	unsigned ok = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct nvme_io w = {.opc = NVME_IO_WRITE,
+				    .nsid = ns->nsid,
+				    .slba = lba,
+				    .nlb = nblk,
+				    .iova = b.iova,
+				    .len = len};
+		ok += nvme_io_sync(sc, &sc->ioq[0], &w, 0) == 0;
+		lba += nblk;
+		if (lba + nblk > ns->nsze)
+			lba = 0;
+	}
+	uint64_t us = time_now_us() - t0;
+	nvme_buf_put(sc, &b);
+	if (ok != n || !us)
+		return 0;
+	return (uint64_t)n * 128 * 1000000ull / us;
+}
+
+static void proof_nvme_bench(void)
+{
+	struct nvme_softc *sc = proof_sc("nvme-bench");
+	if (!sc)
+		return;
+	nvme_proof_fence(sc, NVME_FENCE_BENCH);
+	unsigned n = (unsigned)cmdline_u64("nvme.bench_ops", 4000);
+	uint64_t qd1 = bench_randread(sc, 1, n);
+	uint64_t qd32 = bench_randread(sc, 32, n);
+	uint64_t kibs = bench_seqwrite(sc, n / 16 ? n / 16 : 1);
+#ifdef CAPOS_NVME_VALIDATOR_OFF
+	const char *val = "off";
+#else
+	const char *val = "on";
+#endif
+	kprintf("BENCH nvme validator=%s qd=1 iops=%llu\n", val,
+		(unsigned long long)qd1);
+	kprintf("BENCH nvme validator=%s qd=32 iops=%llu\n", val,
+		(unsigned long long)qd32);
+	kprintf("BENCH nvme validator=%s seqwrite_kib=128 kib_per_s=%llu\n",
+		val, (unsigned long long)kibs);
+	proof_result("nvme-bench", qd1 && qd32 && kibs,
+		     "validator=%s ops=%u qd1_iops=%llu qd32_iops=%llu "
+		     "seqwrite_kib_per_s=%llu",
+		     val, n, (unsigned long long)qd1, (unsigned long long)qd32,
+		     (unsigned long long)kibs);
+}
+PROOF_REGISTER("nvme-bench", proof_nvme_bench, 46);

@@ -1,0 +1,240 @@
+"""tests/qemu/test_nvme.py — `make run-pci-nvme`: the NVMe driver behind the
+DMA validator, proved in one QEMU boot (q35 + OVMF, TCG, -device nvme).
+
+The kernel runs nvme-bringup, nvme-integrity, nvme-hostile, nvme-toctou and
+nvme-recover (kernel/proof/nvme_proof.c, kernel/proof/nvme_hostile.c) and
+prints PROOF markers. This file checks them and, from outside the kernel:
+
+* QEMU's own trace (pci_nvme_* events), cut into phases by the proofs'
+  fences (Get Features Arbitration with CDW11 = 0xcaf000NN):
+  - no pci_nvme_err_* / pci_nvme_ub_* event while the well-behaved driver
+    brings the controller up and does I/O (everything before the recovery
+    phase, which resets the controller on purpose);
+  - during the hostile phase the device is told of nothing but the closing
+    fence: no I/O command, no SQ doorbell except the admin queue's one;
+  - never, in the whole run: a forbidden admin opcode, Doorbell Buffer
+    Config, or a data/queue address inside the canary pages;
+  - during the TOCTOU phase the decoy LBA is written exactly once (its
+    set-up), the validated LBA exactly once.
+* The disk image, read on the host after QEMU exits: every region the
+  integrity proof wrote, and the TOCTOU target and decoy, hold the pattern
+  this file computes itself.
+* The vector files: every tests/qemu/nvme_vectors/nvme-*.vec was run and
+  rejected for the reason it names.
+"""
+import os
+import re
+
+import pytest
+
+from qemu import BUILD, EXIT_PASS, Machine
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VEC_DIR = os.path.join(HERE, "nvme_vectors")
+DISK_BYTES = 64 << 20
+PROOFS = ["nvme-bringup", "nvme-integrity", "nvme-hostile", "nvme-toctou",
+          "nvme-recover"]
+FENCE = 0xCAF00000
+FENCE_BRINGUP_DONE, FENCE_INTEGRITY, FENCE_HOSTILE_BEGIN = 1, 2, 3
+FENCE_HOSTILE_END, FENCE_TOCTOU, FENCE_RECOVER = 4, 5, 6
+CANARY_BYTES = 4 * 4096
+# admin opcodes the validator refuses; the device must never see one
+FORBIDDEN_ADMIN = {0x0D, 0x10, 0x11, 0x14, 0x15, 0x1C, 0x7C, 0x80, 0x81,
+                   0x84}
+TRACE = ["pci_nvme_err_*", "pci_nvme_ub_*", "pci_nvme_admin_cmd",
+         "pci_nvme_io_cmd", "pci_nvme_getfeat", "pci_nvme_map_prp",
+         "pci_nvme_read", "pci_nvme_write", "pci_nvme_dbbuf_config",
+         "pci_nvme_create_sq", "pci_nvme_create_cq",
+         "pci_nvme_mmio_doorbell_sq", "pci_nvme_irq_msix"]
+EV_RE = re.compile(r"(pci_nvme_\w+) ?(.*)$")
+
+
+def pat(lba, word, seed):
+    """nvme_proof_pat (kernel/proof/nvme_proof.c), computed independently."""
+    m = 0xFFFFFFFF
+    x = (((lba & m) * 0x9E3779B1) & m) ^ ((((lba >> 32) & m) * 0x7FEB352D) & m) \
+        ^ ((word * 0x85EBCA77) & m) ^ seed
+    x ^= x >> 15
+    x = (x * 0x2C1B3C6D) & m
+    x ^= x >> 12
+    return x
+
+
+def expected_blocks(lba, nblk, bs, seed):
+    out = bytearray()
+    for b in range(nblk):
+        for w in range(bs // 4):
+            out += pat(lba + b, w, seed).to_bytes(4, "little")
+    return bytes(out)
+
+
+def vector_files():
+    return sorted(f for f in os.listdir(VEC_DIR) if f.endswith(".vec"))
+
+
+def parse_events(lines):
+    ev = []
+    for ln in lines:
+        m = EV_RE.search(ln)
+        if m:
+            kv = dict(re.findall(r"(\w+)[ =]'?(0x[0-9a-fA-F]+|\d+)", m.group(2)))
+            ev.append((m.group(1), m.group(2), kv))
+    return ev
+
+
+def num(s):
+    return int(s, 0)
+
+
+def fence_index(ev, code):
+    for i, (name, _, kv) in enumerate(ev):
+        if name == "pci_nvme_getfeat" and num(kv.get("cdw11", "0")) == FENCE | code:
+            return i
+    raise AssertionError(f"fence {code} not in the device trace")
+
+
+@pytest.fixture(scope="module")
+def run():
+    img = os.path.join(BUILD, "qemu", "nvme-disk.img")
+    os.makedirs(os.path.dirname(img), exist_ok=True)
+    with open(img, "wb") as f:
+        f.truncate(DISK_BYTES)
+    files = {}
+    for name in vector_files():
+        with open(os.path.join(VEC_DIR, name), "rb") as f:
+            files[name] = f.read()
+    m = Machine("nvme",
+                devices=["-drive", f"file={img},format=raw,if=none,id=nvm",
+                         "-device", "nvme,serial=capos-nvme0,drive=nvm"],
+                cmdline="proofs=" + ",".join(PROOFS) + " exit",
+                files=files, trace=TRACE, timeout=300)
+    with m:
+        status = m.wait()
+    with open(img, "rb") as f:
+        disk = f.read()
+    return m, status, disk, parse_events(m.trace_lines())
+
+
+def test_markers(run):
+    m, status, _, _ = run
+    proofs = m.proofs
+    for p in PROOFS:
+        assert p in proofs, f"no marker for {p}\n{m.tail()}"
+        assert proofs[p].passed, f"{proofs[p]}\n{m.tail()}"
+    assert status == EXIT_PASS, m.tail()
+
+
+def test_bringup(run):
+    m, _, _, ev = run
+    kv = m.proofs["nvme-bringup"].kv
+    assert kv["model"] == "QEMU_NVMe_Ctrl" and kv["serial"] == "capos-nvme0"
+    assert int(kv["ioq"]) >= 1 and int(kv["ns"]) == 1
+    assert int(kv["blocks"]) * int(kv["bs"]) == DISK_BYTES
+    assert int(kv["max_xfer"]) == 4096 << int(kv["mdts"])  # QEMU: MDTS 7
+    assert kv["irq"] == "msix" and int(kv["io_irqs"]) > 0
+    # the device saw the I/O queues created physically contiguous, each CQ
+    # on its own MSI-X vector
+    cqs = [e for e in ev if e[0] == "pci_nvme_create_cq"]
+    sqs = [e for e in ev if e[0] == "pci_nvme_create_sq"]
+    assert len(cqs) >= int(kv["ioq"]) and len(sqs) >= int(kv["ioq"])
+    for _, text, _ in cqs[:int(kv["ioq"])]:
+        assert "qflags=3" in text and "ien=1" in text, text
+    # well-behaved driver: no error or undefined-behaviour event from the
+    # device model before the recovery phase resets it on purpose
+    end = fence_index(ev, FENCE_RECOVER)
+    bad = [e[1] for e in ev[:end] if e[0].startswith(("pci_nvme_err_", "pci_nvme_ub_"))]
+    assert not bad, bad[:10]
+    assert fence_index(ev, FENCE_BRINGUP_DONE) < fence_index(ev, FENCE_INTEGRITY)
+
+
+def test_integrity_image(run):
+    m, _, disk, _ = run
+    kv = m.proofs["nvme-integrity"].kv
+    assert kv["shapes"] == "prp1,prp2,list,chain"
+    regions = re.findall(r"^NVME_REGION lba=(\d+) blocks=(\d+) bs=(\d+) "
+                         r"seed=(0x[0-9a-f]+) shape=(\w+)", m.log, re.M)
+    assert len(regions) == int(kv["regions"]) >= 12
+    sizes = set()
+    for lba, nblk, bs, seed, shape in regions:
+        lba, nblk, bs, seed = int(lba), int(nblk), int(bs), int(seed, 16)
+        sizes.add(nblk)
+        want = expected_blocks(lba, nblk, bs, seed)
+        got = disk[lba * bs:(lba + nblk) * bs]
+        assert got == want, f"image differs at lba {lba} ({nblk} blocks, {shape})"
+    # from one block to the maximum transfer size
+    bs = int(regions[0][2])
+    assert 1 in sizes and int(kv["max_xfer"]) // bs in sizes
+
+
+def test_hostile_vectors(run):
+    m, _, _, _ = run
+    kv = m.proofs["nvme-hostile"].kv
+    ran = {f.lower(): (exp, got, ok) for f, exp, got, ok in re.findall(
+        r"^NVME_VECTOR file=(\S+) expect=(\S+) got=(\S+) .*ok=(\d)", m.log, re.M)}
+    files = vector_files()
+    assert len(files) >= 20
+    assert set(ran) == {f.lower() for f in files}, "vector files not all run"
+    for f in files:
+        with open(os.path.join(VEC_DIR, f)) as fh:
+            want = re.search(r"^expect\s*=\s*(\S+)", fh.read(), re.M).group(1)
+        exp, got, ok = ran[f.lower()]
+        assert exp == want and got == want and ok == "1", (f, exp, got)
+    assert int(kv["canary_bad"]) == 0 and int(kv["revoked_bad"]) == 0
+    assert int(kv["verdict_classes"]) >= 15
+
+
+def test_hostile_device_witness(run):
+    m, _, _, ev = run
+    kv = m.proofs["nvme-hostile"].kv
+    lo = fence_index(ev, FENCE_HOSTILE_BEGIN)
+    hi = fence_index(ev, FENCE_HOSTILE_END)
+    window = ev[lo + 1:hi]
+    # the only command the device saw is the closing fence (Get Features)
+    cmds = [e for e in window if e[0] in ("pci_nvme_admin_cmd", "pci_nvme_io_cmd")]
+    assert len(cmds) == 1 and num(cmds[0][2]["opc"]) == 0x0A, cmds
+    sq_db = [e for e in window if e[0] == "pci_nvme_mmio_doorbell_sq"]
+    assert len(sq_db) == 1 and num(sq_db[0][2]["sqid"]) == 0, sq_db
+    assert not [e for e in window if e[0] in ("pci_nvme_map_prp", "pci_nvme_read",
+                                              "pci_nvme_write")]
+    # and in the whole run: nothing forbidden reached the device, nothing
+    # it was told pointed into the canary or the revoked pool
+    canary, revoked = num(kv["canary"]), num(kv["revoked"])
+    for name, text, f in ev:
+        if name == "pci_nvme_admin_cmd":
+            assert num(f["opc"]) not in FORBIDDEN_ADMIN, text
+        assert name != "pci_nvme_dbbuf_config", text
+        for key in ("prp1", "prp2", "addr"):
+            if key in f:
+                a = num(f[key])
+                assert not canary <= a < canary + CANARY_BYTES, text
+                assert not revoked <= a < revoked + 2 * 4096, text
+
+
+def test_toctou(run):
+    m, _, disk, ev = run
+    kv = m.proofs["nvme-toctou"].kv
+    bs, nblk = int(kv["bs"]), int(kv["blocks"])
+    lba, decoy = int(kv["lba"]), int(kv["decoy_lba"])
+    assert disk[lba * bs:(lba + nblk) * bs] == \
+        expected_blocks(lba, nblk, bs, int(kv["seed"], 16))
+    assert disk[decoy * bs:(decoy + nblk) * bs] == \
+        expected_blocks(decoy, nblk, bs, int(kv["decoy_seed"], 16))
+    lo, hi = fence_index(ev, FENCE_TOCTOU), fence_index(ev, FENCE_RECOVER)
+    writes = [num(f["lba"]) for n, t, f in ev[lo:hi]
+              if n == "pci_nvme_write" and "lba" in f]
+    assert writes.count(decoy) == 1 and writes.count(lba) == 1, writes
+    assert int(kv["canary_bad_bytes"]) == 0
+
+
+def test_recover(run):
+    m, _, _, _ = run
+    kv = m.proofs["nvme-recover"].kv
+    assert kv["timeout"] == "1" and kv["bad_cid"] == "1" and kv["bad_phase"] == "1"
+    assert int(kv["inflight_done"]) == int(kv["inflight_sent"]) == 8
+    assert kv["up"] == "1" and int(kv["resets"]) >= 5
+    log = m.log
+    # one clear line per fault, at the place it was seen
+    assert re.search(r"nvme0: command 0x[0-9a-f]+ on queue 0 timed out", log)
+    assert re.search(r"nvme0: queue 1: completion for unknown command", log)
+    assert re.search(r"nvme0: queue 1: \d+ completions delivered, none with phase", log)
+    assert "nvme0: controller fatal status" in log
