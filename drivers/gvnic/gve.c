@@ -410,6 +410,7 @@ static int gve_up(struct gve_softc *sc)
 	gve_irqs_enable(sc, true);
 	sc->state = GVE_S_UP;
 	uint32_t st = gve_reg_read(sc, GVE_REG_DEVICE_STATUS);
+	sc->status_read_us = time_now_us();
 	sc->last_status = st;
 	sc->link_up = st != GVE_DEVSTAT_GONE && (st & GVE_DEVSTAT_LINK_UP);
 	if (sc->link_up && gve_aq_link_speed(sc))
@@ -518,6 +519,17 @@ void gve_service(struct gve_softc *sc)
 {
 	if (sc->state == GVE_S_FAILED || !sc->aq_registered)
 		return;
+	/* device_status is read when the management vector fired, and every
+	 * GVE_STATUS_POLL_US in case it did not: each read of a register is a
+	 * trap to the hypervisor */
+	uint64_t now = time_now_us();
+	if (!sc->mgmt_pending && !sc->reset_wanted &&
+	    now - sc->status_read_us < GVE_STATUS_POLL_US) {
+		if (sc->state == GVE_S_UP)
+			gve_irqs_rearm(sc);
+		return;
+	}
+	sc->status_read_us = now;
 	sc->mgmt_pending = false;
 	uint32_t st = gve_reg_read(sc, GVE_REG_DEVICE_STATUS);
 	if (st == GVE_DEVSTAT_GONE) {

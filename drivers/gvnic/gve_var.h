@@ -19,6 +19,7 @@
 #define GVE_BUF_SIZE 2048   /* one frame buffer (TX chunk, RX buffer) */
 #define GVE_MTU 1500	    /* largest MTU the 2 KiB buffers carry */
 #define GVE_DATA_POOL_MAX (24u << 20) /* refuse rings that need more */
+#define GVE_STATUS_POLL_US 100000 /* device_status read without an irq */
 
 /* what the bus glue hands the core: exactly the driver's capabilities */
 struct gve_grants {
@@ -164,6 +165,7 @@ struct gve_softc {
 	bool reset_wanted;
 	const char *reset_reason;
 	uint32_t last_status;
+	uint64_t status_read_us;
 	uint64_t resets, device_resets, hostile;
 	uint32_t link_mbps;
 	bool link_up;

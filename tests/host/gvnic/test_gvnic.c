@@ -797,6 +797,10 @@ static void t_device_gone(void **s)
 	uint8_t b[2048];
 	assert_int_equal(start(&c), 0);
 	gvm.device_status = GVE_DEVSTAT_GONE;
+	/* no management interrupt: the next timed poll of device_status */
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	assert_int_equal(sc->state, GVE_S_UP);
+	shim_clock_ns += (GVE_STATUS_POLL_US + 1) * 1000ull;
 	assert_int_equal(gve_recv(sc, b, sizeof(b)), -1);
 	assert_int_equal(sc->state, GVE_S_FAILED);
 	assert_int_equal(gve_send(sc, b, 60), -1);
