@@ -186,6 +186,30 @@ enum dma_backend devmgr_pick_backend(const struct pci_dev *d,
 	return r->backend;
 }
 
+bool devmgr_shape_get(const struct pci_dev *d, struct shape_result *r,
+		      enum dma_backend *backend, const char **why)
+{
+	const struct shape_rec *rec = rec_find(d, false);
+	if (!rec)
+		return false;
+	*r = rec->r;
+	*backend = rec->backend;
+	*why = rec->why;
+	return true;
+}
+
+const char *devmgr_iommu_table(void)
+{
+	policy_init();
+	return pol.iommu;
+}
+
+enum shape_dma_mode devmgr_dma_mode(void)
+{
+	policy_init();
+	return pol.mode;
+}
+
 uint64_t devmgr_dma_limit(const struct pci_dev *d)
 {
 	const struct shape_rec *r = rec_find(d, false);

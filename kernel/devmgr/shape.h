@@ -137,4 +137,10 @@ uint64_t devmgr_owner_dma_limit(uint16_t owner);
  * MN (40 bytes at 24), raw. Refines the function's shape and prints it. */
 void devmgr_shape_identify(const struct pci_dev *d, const uint8_t *sn20,
 			   const uint8_t *mn40);
+/* what the policy decided for d; false when d never reached the policy */
+bool devmgr_shape_get(const struct pci_dev *d, struct shape_result *r,
+		      enum dma_backend *backend, const char **why);
+/* the ACPI IOMMU table the policy saw ("DMAR", ...) or NULL */
+const char *devmgr_iommu_table(void);
+enum shape_dma_mode devmgr_dma_mode(void);
 #endif
