@@ -332,9 +332,12 @@ static uint32_t isn_for(uint32_t rip, uint16_t rport, uint16_t lport)
 	return h + (uint32_t)(net_now_us() / 4);
 }
 
+/* a free slot; else the oldest TIME_WAIT; else the oldest half-open one
+ * (a SYN flood then costs legitimate clients a retransmitted SYN, not a
+ * refusal) */
 static struct tcp_conn *conn_alloc(void)
 {
-	struct tcp_conn *tw = NULL;
+	struct tcp_conn *tw = NULL, *half = NULL;
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
 		struct tcp_conn *c = &conns[i];
 		if (c->state == TCP_CLOSED)
@@ -342,12 +345,20 @@ static struct tcp_conn *conn_alloc(void)
 		if (c->state == TCP_TIME_WAIT &&
 		    (!tw || c->close_at < tw->close_at))
 			tw = c;
+		if (c->state == TCP_SYN_RCVD &&
+		    (!half || c->created < half->created))
+			half = c;
 	}
 	if (tw) {
 		net_if.c.tcp_tw_reused++;
 		conn_free(tw, true);
+		return tw;
 	}
-	return tw;
+	if (half) {
+		net_if.c.tcp_syn_evicted++;
+		conn_free(half, false);
+	}
+	return half;
 }
 
 static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)

@@ -706,6 +706,42 @@ static void test_tcp_many_connections(void **state)
 		peer_free(&ps[i]);
 }
 
+static void test_tcp_syn_flood(void **state)
+{
+	(void)state;
+	uint8_t f[128];
+	/* a table full of half-open connections from spoofed ports */
+	for (unsigned i = 0; i < TCP_MAX_CONN + 20; i++) {
+		size_t n = build_tcp(f, (uint16_t)(50000 + i), 80, 99 * i, 0,
+				     TCP_SYN, 1000, NULL, 0, 1460);
+		inject(f, n);
+	}
+	fake_clear();
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, TCP_MAX_CONN);
+	uint64_t ev = net_counters()->tcp_syn_evicted;
+	assert_true(ev >= 20);
+	/* a real client still gets in and is served */
+	struct peer p;
+	peer_init(&p, 44000);
+	assert_true(peer_connect(&p));
+	char hdr[512], body[512];
+	size_t blen;
+	assert_int_equal(http_get(&p, "/api/nvme", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	/* the half-open ones give up after their SYN-ACK retries */
+	for (int i = 0; i < 40; i++) {
+		advance_us(1000000);
+		fake_clear();
+	}
+	tcp_usage(&active, &max);
+	assert_int_equal(active, 1);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
 /* ---- HTTP ------------------------------------------------------------------ */
 
 static int raw_request(const char *req, size_t len, char *hdr, size_t hcap,
@@ -1100,6 +1136,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_many_connections,
 					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_syn_flood, setup_static,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_http_status_codes,
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_pipelined_and_head,
