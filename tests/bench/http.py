@@ -1,4 +1,4 @@
-"""tests/bench/net.py — HTTP over capOS's own TCP/IP stack (`make bench`).
+"""tests/bench/http.py — HTTP over capOS's own TCP/IP stack (`make bench`).
 
 Boots capOS under TCG with virtio-net on QEMU's user network, forwards a host
 port to the guest's port 80 and measures, in one run and side by side:
