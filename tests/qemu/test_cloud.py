@@ -1,0 +1,236 @@
+"""tests/qemu/test_cloud.py — the local cloud proofs.
+
+QEMU cannot present a cloud's PCI IDs or NVMe model strings (those are
+covered by tests/host/shapes/), but it can present each cloud's SMBIOS
+identity and an ACPI DMAR table. Each boot here dresses q35 as one cloud,
+with and without `-device intel-iommu`, and checks that:
+
+- the kernel names the platform from SMBIOS alone (`platform:` line);
+- the policy picks the brokered validator for the NVMe function and says
+  why, naming DMAR when ACPI has one and stating capOS has no IOMMU backend;
+- the NVMe function is bound to the nvme driver and a write/read round
+  trip through the block interface returns what was written
+  (`PROOF <cloud proof> PASS`), and the host finds the written blocks in
+  the disk image after QEMU exits (the outside witness);
+- AWS's 48-bit DMA limit is applied on the EC2 platform and nowhere else.
+
+Two more boots check the fail-closed side: devmgr.dma=strict refuses the
+unvalidated NIC and keeps NVMe, and devmgr.dma=iommu on a DMAR machine
+refuses every DMA-capable driver because capOS has no IOMMU backend yet.
+One boot serves /api/shape over the Web UI and checks the JSON.
+"""
+import json
+import os
+import re
+import socket
+import urllib.request
+
+import pytest
+
+from qemu import BUILD, EXIT_PASS, Machine
+
+AWS_SMBIOS = ["-smbios", "type=0,vendor=Amazon EC2",
+              "-smbios", "type=1,manufacturer=Amazon EC2,product=m5.large"]
+AZURE_SMBIOS = ["-smbios", "type=1,manufacturer=Microsoft Corporation,product=Virtual Machine",
+                "-smbios", "type=3,manufacturer=Microsoft Corporation,"
+                           "asset=7783-7084-3265-9085-8269-3286-77"]
+HYPERV_SMBIOS = ["-smbios", "type=1,manufacturer=Microsoft Corporation,product=Virtual Machine",
+                 "-smbios", "type=3,manufacturer=Microsoft Corporation,asset=None"]
+GCP_SMBIOS = ["-smbios", "type=1,manufacturer=Google,product=Google Compute Engine"]
+
+CLOUDS = {
+    # cloud: (proof name, SMBIOS, NVMe serial the cloud would show, platform)
+    "aws": ("cloud-aws-ebs-local-proof", AWS_SMBIOS, "vol0123456789abcdef0", "aws-ec2"),
+    "azure": ("cloud-azure-disk-local-proof", AZURE_SMBIOS, "SN000001", "azure"),
+    "gcp": ("cloud-prod-storage-bound-local-proof", GCP_SMBIOS, "nvme_card-pd", "gce"),
+}
+LIMIT_48 = "0x1000000000000"
+
+
+def nvme_disk(tmp_path, serial, size=16 << 20):
+    img = tmp_path / "disk.img"
+    with open(img, "wb") as f:
+        f.truncate(size)
+    return img, ["-drive", f"file={img},format=raw,if=none,id=nvm",
+                 "-device", f"nvme,serial={serial},drive=nvm"]
+
+
+def iommu_dev(on):
+    # q35's VT-d model: ACPI gets a DMAR table; translation stays off
+    # unless the guest enables it, which capOS does not
+    return ["-device", "intel-iommu"] if on else []
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def platform_line(log):
+    m = re.search(r"^platform: (\S+) evidence=(\S+) .* iommu=(\S+) dma=(\S+)$", log, re.M)
+    assert m, "no platform: line"
+    return m.groups()
+
+
+def shape_bind_line(log, driver):
+    m = re.search(rf"^shape: (\S+) {driver} bind platform=(\S+) shape=(\S+) evidence=(\S+) "
+                  r"dma_limit=(\S+) backend=(\S+) reason=\"(.*)\"$", log, re.M)
+    assert m, f"no shape line for {driver}"
+    return m.groups()
+
+
+def check_witness(img, proof, name):
+    """The blocks the kernel wrote are on the disk image, read by the host."""
+    lba, block = int(proof.kv["lba"]), int(proof.kv["block"])
+    with open(img, "rb") as f:
+        f.seek(lba * block)
+        data = f.read(8 * block)
+    for i in range(8):
+        tag = f"CAPOS-CLOUD {name} block {i}".encode()
+        assert data[i * block:i * block + len(tag)] == tag, f"block {i} not on disk"
+
+
+def run_cloud(tmp_path, cloud, iommu, extra_devices=(), cmdline_extra="", exit_=True):
+    name, smbios, serial, _ = CLOUDS[cloud]
+    img, disk = nvme_disk(tmp_path, serial)
+    m = Machine(f"cloud-{cloud}{'-iommu' if iommu else ''}",
+                devices=iommu_dev(iommu) + disk + list(extra_devices),
+                cmdline=f"proofs={name},devmgr-policy {cmdline_extra}"
+                        f"{' exit' if exit_ else ''}".strip(),
+                extra=smbios, timeout=180)
+    return m, img, name
+
+
+@pytest.mark.parametrize("iommu", [False, True], ids=["no-iommu", "dmar"])
+@pytest.mark.parametrize("cloud", ["aws", "azure"])
+def test_cloud_storage_local(tmp_path, cloud, iommu):
+    m, img, name = run_cloud(tmp_path, cloud, iommu)
+    with m:
+        rc = m.wait()
+    log = m.log
+    want = CLOUDS[cloud][3]
+    plat, ev, seen_iommu, mode = platform_line(log)
+    assert plat == want, m.tail()
+    assert seen_iommu == ("DMAR" if iommu else "none")
+    if cloud == "azure":
+        assert "smbios-asset-tag" in ev
+    pci, plat2, shape, sev, limit, backend, why = shape_bind_line(log, "nvme")
+    assert (plat2, shape, backend) == (want, "qemu-nvme", "brokered-validator")
+    if iommu:
+        assert "DMAR present but capOS has no iommu backend yet" in why
+    else:
+        assert "no iommu table" in why
+    assert limit == (LIMIT_48 if cloud == "aws" else "0x0")
+    assert re.search(rf"^pci {pci} 1b36:0010 class 010802 -> nvme$", log, re.M)
+    p = m.proofs
+    assert name in p, m.tail()
+    assert p[name].passed, p[name]
+    assert p[name].kv["rw"] == "ok" and p[name].kv["bound"] == "yes"
+    assert p[name].kv["iommu"] == ("DMAR" if iommu else "none")
+    assert p["devmgr-policy"].passed, p["devmgr-policy"]
+    assert rc == EXIT_PASS, m.tail()
+    check_witness(img, p[name], name)
+
+
+def test_gcp_storage_local(tmp_path):
+    """`cloud-prod-storage-bound-local-proof`: GCE's SMBIOS, no IOMMU."""
+    m, img, name = run_cloud(tmp_path, "gcp", False)
+    with m:
+        rc = m.wait()
+    plat, ev, seen_iommu, _ = platform_line(m.log)
+    assert (plat, seen_iommu) == ("gce", "none")
+    assert ev == "smbios-vendor,smbios-product"
+    _, _, shape, _, limit, backend, why = shape_bind_line(m.log, "nvme")
+    assert (shape, limit, backend) == ("qemu-nvme", "0x0", "brokered-validator")
+    p = m.proofs
+    assert name in p and p[name].passed, m.tail()
+    assert rc == EXIT_PASS
+    check_witness(img, p[name], name)
+
+
+def test_gcp_storage_local_dmar_and_api(tmp_path):
+    """The same on a DMAR machine, with the NIC up: /api/shape from the
+    host matches what the serial lines said."""
+    port = free_port()
+    nic = ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
+           "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
+    m, img, name = run_cloud(tmp_path, "gcp", True, extra_devices=nic, exit_=False)
+    with m:
+        m.wait_for(r"^capOS: proofs pass=\d+ fail=\d+", timeout=180)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        body = None
+        for _ in range(60):
+            try:
+                body = opener.open(f"http://127.0.0.1:{port}/api/shape", timeout=10).read()
+                break
+            except OSError:
+                import time
+                time.sleep(1)
+        log = m.log
+        m.quit()
+    assert body is not None, "no /api/shape answer"
+    api = json.loads(body)
+    assert api["platform"] == "gce" and api["iommu"] == "DMAR"
+    assert api["iommu_backend"] is False and api["dma_mode"] == "auto"
+    assert api["smbios"]["vendor"] == "Google"
+    assert api["smbios"]["product"] == "Google Compute Engine"
+    devs = {d["driver"]: d for d in api["devices"]}
+    nv = devs["nvme"]
+    assert nv["id"] == "1b36:0010" and nv["bound"] is True
+    assert nv["backend"] == "brokered-validator"
+    assert "DMAR present" in nv["reason"]
+    net = devs["virtio-net"]
+    assert net["backend"] == "unvalidated" and net["shape"] == "none"
+    assert "by construction only" in net["reason"]
+    p = m.proofs
+    assert p[name].passed and p[name].kv["iommu"] == "DMAR", log[-3000:]
+    check_witness(img, p[name], name)
+
+
+def test_strict_refuses_unvalidated_dma(tmp_path):
+    """devmgr.dma=strict on Azure: the NIC (no validator) is not bound and
+    the line says why; NVMe (validated) still is and passes its proof."""
+    nic = ["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
+    m, img, name = run_cloud(tmp_path, "azure", False, extra_devices=nic,
+                             cmdline_extra="devmgr.dma=strict")
+    with m:
+        rc = m.wait()
+    log = m.log
+    assert platform_line(log)[3] == "strict"
+    pci, _, _, _, _, backend, why = shape_bind_line(log, "virtio-net")
+    assert backend == "none" and "dma=strict" in why and "not bound" in why
+    assert re.search(rf"^devmgr: {pci} virtio-net: dma backend none \(", log, re.M)
+    assert re.search(rf"^pci {pci} 1af4:1041 class 020000 -> none$", log, re.M)
+    p = m.proofs
+    assert p[name].passed, p[name]
+    assert p["devmgr-policy"].passed and p["devmgr-policy"].kv["refused"] == "1"
+    assert rc == EXIT_PASS
+
+
+def test_iommu_required_fails_closed(tmp_path):
+    """Plain Hyper-V strings (no Azure tag) on a DMAR machine with
+    devmgr.dma=iommu: capOS has no IOMMU backend, so the DMA-capable NVMe
+    function is not bound, and the line says so. Its cloud proof fails, as
+    it must; the policy proof passes."""
+    img, disk = nvme_disk(tmp_path, "SN000002")
+    m = Machine("cloud-hyperv-iommu-required", devices=iommu_dev(True) + disk,
+                cmdline="proofs=devmgr-policy devmgr.dma=iommu exit",
+                extra=HYPERV_SMBIOS, timeout=180)
+    with m:
+        rc = m.wait()
+    log = m.log
+    plat, ev, seen_iommu, mode = platform_line(log)
+    assert (plat, seen_iommu, mode) == ("hyper-v", "DMAR", "iommu")
+    assert "smbios-asset-tag" not in ev
+    pci, _, _, _, _, backend, why = shape_bind_line(log, "nvme")
+    assert backend == "none"
+    assert "DMAR present but capOS has no iommu backend yet" in why
+    assert "dma=iommu requires one: not bound" in why
+    assert re.search(rf"^pci {pci} 1b36:0010 class 010802 -> none$", log, re.M)
+    assert "nvme-broker" not in log  # no driver code ran for it
+    p = m.proofs
+    assert p["devmgr-policy"].passed and p["devmgr-policy"].kv["refused"] == "1"
+    assert rc == EXIT_PASS
