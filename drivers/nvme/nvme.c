@@ -524,3 +524,52 @@ int nvme_dump_line(struct nvme_softc *sc, char *buf, unsigned cap)
 			 (unsigned long long)(rej + sc->admin.rejected),
 			 (unsigned long long)fail, sc->resets);
 }
+
+/* one JSON object for /api/nvme: identity, state, namespaces, queues */
+int nvme_json(struct nvme_softc *sc, char *buf, unsigned cap)
+{
+	int n = ksnprintf(buf, cap,
+			  "{\"name\":\"%s\",\"model\":\"%s\",\"serial\":"
+			  "\"%s\",\"firmware\":\"%s\",\"state\":\"%s\","
+			  "\"mdts\":%u,\"max_xfer\":%u,\"resets\":%u,"
+			  "\"failed_by_reset\":%llu,\"irq\":%s,"
+			  "\"namespaces\":[",
+			  sc->name, sc->mn, sc->sn, sc->fr,
+			  sc->dead ? "dead" : sc->up ? "up" : "down", sc->mdts,
+			  sc->max_xfer, sc->resets,
+			  (unsigned long long)sc->reset_failed_cmds,
+			  sc->use_irq ? "true" : "false");
+	for (unsigned i = 0; i < sc->nns; i++) {
+		unsigned u = MIN((unsigned)n, cap);
+		n += ksnprintf(buf + u, cap - u,
+			       "%s{\"nsid\":%u,\"blocks\":%llu,\"bs\":%u}",
+			       i ? "," : "", sc->ns[i].nsid,
+			       (unsigned long long)sc->ns[i].nsze,
+			       sc->ns[i].lba_bytes);
+	}
+	unsigned u = MIN((unsigned)n, cap);
+	n += ksnprintf(buf + u, cap - u, "],\"queues\":[");
+	for (unsigned i = 0; i <= sc->nioq; i++) {
+		const struct nvme_queue *q = i ? &sc->ioq[i - 1] : &sc->admin;
+		u = MIN((unsigned)n, cap);
+		n += ksnprintf(
+		    buf + u, cap - u,
+		    "%s{\"id\":%u,\"entries\":%u,\"live\":%s,\"inflight\":%u,"
+		    "\"submitted\":%llu,\"completed\":%llu,\"rejected\":%llu,"
+		    "\"failed\":%llu,\"bad_cid\":%llu,\"bad_phase\":%llu,"
+		    "\"bad_cqe\":%llu,\"timeouts\":%llu,\"irqs\":%llu}",
+		    i ? "," : "", q->id, q->entries, q->live ? "true" : "false",
+		    q->inflight, (unsigned long long)q->submitted,
+		    (unsigned long long)q->completed,
+		    (unsigned long long)q->rejected,
+		    (unsigned long long)q->failed,
+		    (unsigned long long)q->bad_cid,
+		    (unsigned long long)q->bad_phase,
+		    (unsigned long long)q->bad_cqe,
+		    (unsigned long long)q->timeouts,
+		    (unsigned long long)q->irqs);
+	}
+	u = MIN((unsigned)n, cap);
+	n += ksnprintf(buf + u, cap - u, "]}");
+	return n;
+}

@@ -9,6 +9,7 @@
 #include "kernel/boot/boot.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
 #include "kernel/pci/pci.h"
 
 #define NVME_PCI_CLASS 0x010802u /* mass storage, NVM, NVMe I/O controller */
@@ -90,6 +91,23 @@ static int nvme_pci_dump(struct pci_dev *d, char *buf, unsigned cap)
 		return ksnprintf(buf, cap, "not attached");
 	return nvme_dump_line(sc, buf, cap);
 }
+
+/* /api/nvme: every attached controller */
+static int nvme_status(char *buf, size_t cap)
+{
+	unsigned c = (unsigned)MIN(cap, (size_t)0x7fffffff);
+	int n = ksnprintf(buf, c, "[");
+	for (unsigned i = 0; i < nvme_nsc; i++) {
+		unsigned u = MIN((unsigned)n, c);
+		n += ksnprintf(buf + u, c - u, "%s", i ? "," : "");
+		u = MIN((unsigned)n, c);
+		n += nvme_json(&nvme_sc[i], buf + u, c - u);
+	}
+	unsigned u = MIN((unsigned)n, c);
+	n += ksnprintf(buf + u, c - u, "]");
+	return n;
+}
+STATUS_REGISTER("nvme", nvme_status);
 
 static const struct pci_match nvme_ids[] = {
     {0x1b36, 0x0010, 0, 0},                  /* QEMU NVMe controller */

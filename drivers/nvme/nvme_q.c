@@ -274,6 +274,23 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
 	}
 }
 
+int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q)
+{
+	int n = nvme_complete(sc, q);
+	uint64_t now = time_now_us();
+	for (unsigned i = 0; i < q->nccb; i++) {
+		const struct nvme_ccb *ccb = &q->ccb[i];
+		if (ccb->state == NVME_CCB_INFLIGHT && now > ccb->deadline_us) {
+			q->timeouts++;
+			kprintf("%s: command 0x%04x on queue %u timed out\n",
+				sc->name, ccb->cid, q->id);
+			nvme_recover(sc, "command timeout");
+			break;
+		}
+	}
+	return n;
+}
+
 int nvme_exec(struct nvme_softc *sc, struct nvme_queue *q,
 	      const struct nvme_sqe *cmd, struct nvme_cqe *out,
 	      uint64_t timeout_us)

@@ -171,6 +171,9 @@ int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 		struct nvme_ccb *ccb, nvme_fill_fn fill, nvme_done_fn done);
 /* reap and dispatch q's completions; returns how many were dispatched */
 int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q);
+/* nvme_complete, then fail-safe for asynchronous callers: a command past
+ * its deadline resets the controller (nvme_recover) */
+int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q);
 /* run q until ccb has completed or timeout_us passed (then recover) */
 int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
 	      struct nvme_ccb *ccb, uint64_t timeout_us);
@@ -209,6 +212,9 @@ void nvme_buf_put(struct nvme_softc *sc, struct dma_buf *b);
 /* ---- nvme.c: inspection ------------------------------------------------------ */
 void nvme_dump(struct nvme_softc *sc);
 int nvme_dump_line(struct nvme_softc *sc, char *buf, unsigned cap);
+/* one JSON object (identity, state, namespaces, queue counters); like
+ * snprintf */
+int nvme_json(struct nvme_softc *sc, char *buf, unsigned cap);
 /* the attached controller (proofs); NULL when none */
 struct nvme_softc *nvme_first(void);
 #endif

@@ -565,7 +565,7 @@ static uint64_t bench_randread(struct nvme_softc *sc, unsigned qd, unsigned n)
 	for (unsigned i = 0; i < got && bn.left; i++)
 		bench_issue(&bn, i);
 	while (bn.inflight) {
-		if (!nvme_complete(sc, bn.q))
+		if (!nvme_poll(sc, bn.q))
 			__asm__ __volatile__("pause");
 		if (time_now_us() - t0 > 60000000ull || sc->dead)
 			break;
