@@ -73,7 +73,7 @@ def main():
     print(f"4 MiB /api/blob MB/s: " + "  ".join(f"{b:.1f}" for b in blobs) +
           f"   best {max(blobs):.1f}")
     print("guest counters: " + " ".join(f"{k}={counters[k]}" for k in
-          ("http_requests", "tcp_accepted", "tcp_refused", "tcp_retransmits",
+          ("http_requests", "tcp_accepted", "tcp_refused", "tcp_retransmits", "tx_fail",
            "tcp_fast_retransmits", "tcp_timeouts", "arp_drops")))
     return 0
 
