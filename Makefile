@@ -114,6 +114,33 @@ $(DISK):
 	@mkdir -p $(dir $@) && truncate -s 64M $@
 run: | $(DISK)
 
+# image: a GPT disk whose one partition is an EFI system partition (FAT32)
+# holding \EFI\BOOT\BOOTX64.EFI (and \capos.cfg when CMDLINE is set).
+# Debian tools only, no loop mounts: sgdisk writes the GPT, mtools builds the
+# FAT file system in a separate file, dd places it at the partition's start.
+# Boots as a plain disk: -drive file=build/capos.img,format=raw,if=none,id=d
+# -device nvme,drive=d,serial=boot (or virtio-blk-pci,drive=d).
+IMAGE      ?= $(BUILD)/capos.img
+IMAGE_MB   := 72
+ESP_MB     := 64
+ESP_START  := 2048
+image: deps $(IMAGE)
+$(IMAGE): $(EFI) Makefile
+	@rm -f $@ $@.esp
+	@truncate -s $(IMAGE_MB)M $@
+	@sgdisk --clear --new=1:$(ESP_START):+$(ESP_MB)M --typecode=1:ef00 \
+		--change-name=1:"capOS ESP" $@ >/dev/null
+	@truncate -s $(ESP_MB)M $@.esp
+	@mformat -i $@.esp -F -v CAPOS ::
+	@mmd -i $@.esp ::/EFI ::/EFI/BOOT
+	@mcopy -i $@.esp $(EFI) ::/EFI/BOOT/BOOTX64.EFI
+	@if [ -n "$(CMDLINE)" ]; then printf '%s\n' "$(CMDLINE)" > $@.cfg && \
+		mcopy -i $@.esp $@.cfg ::/capos.cfg && rm -f $@.cfg; fi
+	@dd if=$@.esp of=$@ bs=512 seek=$(ESP_START) conv=notrunc status=none
+	@rm -f $@.esp
+	@sgdisk --verify $@ | grep -q "No problems found" || { sgdisk --verify $@; exit 1; }
+	@echo "capos.img: GPT, ESP at sector $(ESP_START), $(ESP_MB) MiB FAT32"
+
 # gdb: QEMU's gdbstub; symbols are loaded at the image base the kernel prints
 gdb: QEMU_EXTRA += -s -S
 gdb: run
@@ -172,4 +199,4 @@ format:
 clean:
 	rm -rf $(BUILD) compile_commands.json
 
-.PHONY: all deps run gdb host print-host print-fuzz fuzz test docs-check run-pci-nvme bench format clean
+.PHONY: all deps run image gdb host print-host print-fuzz fuzz test docs-check run-pci-nvme bench format clean

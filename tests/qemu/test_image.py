@@ -1,0 +1,110 @@
+"""tests/qemu/test_image.py — `make image` builds a bootable GPT disk.
+
+The image is checked from the host first (sgdisk: a valid GPT whose one
+partition has the EFI system partition type; mtools: a FAT32 file system
+holding \\EFI\\BOOT\\BOOTX64.EFI identical to the build's), then booted by
+OVMF as a plain disk — no ESP folder, no ide-hd — twice:
+
+- from virtio-blk, with an NVMe data disk and GCE's SMBIOS strings: the
+  shape of a GCP VM booting its image and binding its Persistent Disk
+  (`cloud-prod-storage-bound-local-proof` runs from the image);
+- from NVMe itself: firmware read the kernel through its own NVMe driver,
+  capOS's broker then resets the controller the firmware left running and
+  the nvme driver binds it; nothing is written, and the GPT is still valid
+  after QEMU exits.
+"""
+import filecmp
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from qemu import BUILD, EXIT_PASS, ROOT, Machine
+
+ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+GCP_SMBIOS = ["-smbios", "type=1,manufacturer=Google,product=Google Compute Engine"]
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    """Build with `make image` into a private path (parallel tests may be
+    using build/capos.img)."""
+    d = tmp_path_factory.mktemp("image")
+    img = d / "capos.img"
+    r = subprocess.run(["make", "-s", "-C", ROOT, "image", f"IMAGE={img}"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return img
+
+
+def with_cmdline(image, tmp_path, cmdline):
+    """A copy of the image with \\capos.cfg written into its ESP (mtools
+    at the partition's byte offset; the GPT is not touched)."""
+    img = tmp_path / "boot.img"
+    shutil.copy(image, img)
+    cfg = tmp_path / "capos.cfg"
+    cfg.write_text(cmdline + "\n")
+    subprocess.run(["mcopy", "-o", "-i", f"{img}@@1M", str(cfg), "::/capos.cfg"],
+                   check=True, capture_output=True)
+    return img
+
+
+def test_image_layout(image, tmp_path):
+    r = subprocess.run(["sgdisk", "--verify", str(image)], capture_output=True, text=True)
+    assert "No problems found" in r.stdout, r.stdout
+    r = subprocess.run(["sgdisk", "--info=1", str(image)], capture_output=True, text=True)
+    assert ESP_TYPE in r.stdout, r.stdout
+    assert re.search(r"First sector: 2048\b", r.stdout)
+    r = subprocess.run(["sgdisk", "--print", str(image)], capture_output=True, text=True)
+    assert len(re.findall(r"^\s+\d+\s+\d+\s+\d+", r.stdout, re.M)) == 1, r.stdout
+    info = subprocess.run(["minfo", "-i", f"{image}@@1M", "::"], capture_output=True,
+                          text=True, check=True).stdout
+    assert 'disk type="FAT32' in info
+    out = tmp_path / "BOOTX64.EFI"
+    subprocess.run(["mcopy", "-i", f"{image}@@1M", "::/EFI/BOOT/BOOTX64.EFI", str(out)],
+                   check=True, capture_output=True)
+    assert filecmp.cmp(out, os.path.join(BUILD, "esp/EFI/BOOT/BOOTX64.EFI"), shallow=False)
+
+
+def test_image_boots_from_virtio_and_binds_data_disk(image, tmp_path):
+    name = "cloud-prod-storage-bound-local-proof"
+    img = with_cmdline(image, tmp_path, f"proofs={name},devmgr-policy exit")
+    data = tmp_path / "pd.img"
+    with open(data, "wb") as f:
+        f.truncate(16 << 20)
+    m = Machine("image-virtio", boot_disk=str(img), cmdline=None, timeout=180,
+                devices=["-device", "virtio-blk-pci,drive=esp,bootindex=0",
+                         "-drive", f"file={data},format=raw,if=none,id=pd",
+                         "-device", "nvme,serial=nvme_card-pd,drive=pd"],
+                extra=GCP_SMBIOS)
+    with m:
+        rc = m.wait()
+    log = m.log
+    assert "cmdline: \"proofs=" in log, m.tail()  # read from the image's ESP
+    p = m.proofs
+    assert name in p and p[name].passed, m.tail()
+    assert p[name].kv["platform"] == "gce"
+    assert p["devmgr-policy"].passed
+    assert rc == EXIT_PASS
+    # the outside witness: the blocks are on the data disk
+    lba, block = int(p[name].kv["lba"]), int(p[name].kv["block"])
+    with open(data, "rb") as f:
+        f.seek(lba * block)
+        assert f.read(64).startswith(f"CAPOS-CLOUD {name} block 0".encode())
+
+
+def test_image_boots_from_nvme(image, tmp_path):
+    img = with_cmdline(image, tmp_path, "proofs=devmgr-policy exit")
+    m = Machine("image-nvme", boot_disk=str(img), cmdline=None, timeout=180,
+                devices=["-device", "nvme,drive=esp,serial=boot0,bootindex=0"])
+    with m:
+        rc = m.wait()
+    log = m.log
+    assert re.search(r"^pci \S+ 1b36:0010 class 010802 -> nvme$", log, re.M), m.tail()
+    assert re.search(r"^nvme-broker \S+: reset", log, re.M)
+    assert m.proofs["devmgr-policy"].passed
+    assert rc == EXIT_PASS
+    r = subprocess.run(["sgdisk", "--verify", str(img)], capture_output=True, text=True)
+    assert "No problems found" in r.stdout, r.stdout
