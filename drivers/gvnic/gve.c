@@ -178,8 +178,11 @@ static int gve_data_alloc(struct gve_softc *sc)
 			sc->name, sc->tx_entries, sc->rx_entries, need);
 		return GVE_ENOMEM;
 	}
+	/* DQO: report-event requests every 32 descriptors must fit the TX
+	 * ring, and the buffer-queue doorbell rung every 32 buffers needs more
+	 * than 32 buffers in circulation, or receive could stall */
 	if (gve_is_dqo(sc) && (sc->tx_entries < 2 * GVE_TX_MIN_RE_INTERVAL ||
-			       sc->rx_entries < GVE_RX_BUF_THRESH_DQO)) {
+			       sc->rx_entries < 2 * GVE_RX_BUF_THRESH_DQO)) {
 		kprintf("%s: unable to use rings smaller than %u (tx %u rx "
 			"%u)\n",
 			sc->name, 2 * GVE_TX_MIN_RE_INTERVAL, sc->tx_entries,

@@ -35,7 +35,6 @@ void gve_dqo_rings_init(struct gve_softc *sc)
 		rx->compl_head = 0;
 		rx->compl_gen = 0;
 		rx->skipping = false;
-		rx->since_db = 0;
 		memset(rx->posted, 0, sizeof(rx->posted));
 		rx->nbuf_free = 0;
 		for (uint32_t b = rx->nbufs; b-- > 0;)
@@ -43,8 +42,12 @@ void gve_dqo_rings_init(struct gve_softc *sc)
 	}
 }
 
-/* gve_rx_post_buffers_dqo: fill the buffer queue, one slot always empty */
-static void gve_dqo_rx_post(struct gve_softc *sc, struct gve_rx *rx, bool ring)
+/* gve_rx_post_buffers_dqo: fill the buffer queue, one slot always empty;
+ * the doorbell is rung each time the tail crosses a multiple of 32, as the
+ * reference does (the device wants at least 8 new buffers per ring). With
+ * 63 buffers in circulation every completion re-posts one, so the tail keeps
+ * crossing multiples of 32 and receive cannot stall. */
+static void gve_dqo_rx_post(struct gve_softc *sc, struct gve_rx *rx)
 {
 	struct gve_rx_buf_desc_dqo *q = rx->data.va;
 
@@ -57,20 +60,17 @@ static void gve_dqo_rx_post(struct gve_softc *sc, struct gve_rx *rx, bool ring)
 		rx->posted[id] = 1;
 		rx->posted_cnt++;
 		rx->bufq_tail = (rx->bufq_tail + 1) & rx->mask;
-		/* ring every GVE_RX_BUF_THRESH_DQO buffers, as the reference */
-		if ((rx->bufq_tail & (GVE_RX_BUF_THRESH_DQO - 1)) == 0)
-			ring = true;
-	}
-	if (ring) {
-		dma_wmb();
-		gve_db_write_le(sc, rx->db_index, rx->bufq_tail);
+		if ((rx->bufq_tail & (GVE_RX_BUF_THRESH_DQO - 1)) == 0) {
+			dma_wmb();
+			gve_db_write_le(sc, rx->db_index, rx->bufq_tail);
+		}
 	}
 }
 
 void gve_dqo_start(struct gve_softc *sc)
 {
 	for (unsigned i = 0; i < sc->nqueues; i++)
-		gve_dqo_rx_post(sc, &sc->rx[i], true);
+		gve_dqo_rx_post(sc, &sc->rx[i]);
 }
 
 /* gve_tx_dqo: one data descriptor per frame (end of packet), a report-event
@@ -227,7 +227,7 @@ int gve_dqo_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf,
 			rx->compl_head = 0;
 			rx->compl_gen ^= 1;
 		}
-		gve_dqo_rx_post(sc, rx, false);
+		gve_dqo_rx_post(sc, rx);
 		if (got)
 			return got;
 	}

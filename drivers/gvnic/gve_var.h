@@ -116,7 +116,6 @@ struct gve_rx {
 	uint8_t posted[GVE_RING_MAX];
 	uint16_t buf_free[GVE_RING_MAX];
 	uint32_t nbuf_free;
-	uint32_t since_db;
 	uint64_t packets, bytes;
 };
 

@@ -936,6 +936,12 @@ static void db_write(uint32_t idx, uint32_t raw)
 						      raw, r->size);
 					return;
 				}
+				/* gve_desc_dqo.h: the device wants at least 8
+				 * new buffers per doorbell */
+				if (((raw - r->tail) & (r->size - 1)) < 8)
+					gvm_violation("dqo rx doorbell moved %u "
+						      "buffers, fewer than 8",
+						      (raw - r->tail) & (r->size - 1));
 				r->tail = raw;
 			} else {
 				if (be - r->cnt > r->size || be - r->fill > r->size) {

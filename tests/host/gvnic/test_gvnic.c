@@ -246,6 +246,37 @@ static void tx_full(bool dqo)
 static void t_tx_full_gqi(void **s) { tx_full(false); }
 static void t_tx_full_dqo(void **s) { tx_full(true); }
 
+/* the device fills every posted RX buffer before the driver polls: the
+ * next frame finds no buffer, the driver drains them all, re-posts, and the
+ * device has buffers again (DQO: through the every-32 doorbell) */
+static void rx_backlog(bool dqo)
+{
+	struct gvm_config c = cfg(1, dqo);
+	uint8_t f[600], b[2048];
+	assert_int_equal(start(&c), 0);
+	for (int round = 0; round < 3; round++) {
+		unsigned n = 0;
+		frame_make(f, sizeof(f), (unsigned)round);
+		while (gvm_rx_inject(0, f, sizeof(f)))
+			n++;
+		/* GQI: every slot; DQO: what the doorbell announced, which
+		 * moves in steps of 32 */
+		if (dqo)
+			assert_true(n >= 32 && n <= 63);
+		else
+			assert_int_equal(n, 64);
+		for (unsigned i = 0; i < n; i++) {
+			assert_int_equal(gve_recv(sc, b, sizeof(b)), (int)sizeof(f));
+			assert_memory_equal(b, f, sizeof(f));
+		}
+		assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	}
+	assert_int_equal(gvm.rx_no_buffer, 3);
+	finish(true);
+}
+static void t_rx_backlog_gqi(void **s) { rx_backlog(false); }
+static void t_rx_backlog_dqo(void **s) { rx_backlog(true); }
+
 /* every admin status code on DESCRIBE_DEVICE: attach fails with the
  * reference's error class, the device is reset, no memory is left */
 static void t_admin_status_codes(void **s)
@@ -600,6 +631,9 @@ static void t_hostile_descriptor_fields(void **s)
 	c = cfg(1, true);
 	c.tx_entries = 32; /* DQO needs room for report-event spacing */
 	attach_refused(&c, GVE_EINVAL);
+	c = cfg(1, true);
+	c.rx_entries = 32; /* and more buffers than the doorbell threshold */
+	attach_refused(&c, GVE_EINVAL);
 }
 
 /* hand-built descriptors: total_length and the option chain */
@@ -857,6 +891,8 @@ int main(void)
 	    cmocka_unit_test(t_counter_wrap_gqi),
 	    cmocka_unit_test(t_tx_full_gqi),
 	    cmocka_unit_test(t_tx_full_dqo),
+	    cmocka_unit_test(t_rx_backlog_gqi),
+	    cmocka_unit_test(t_rx_backlog_dqo),
 	    cmocka_unit_test(t_admin_status_codes),
 	    cmocka_unit_test(t_verify_compat),
 	    cmocka_unit_test(t_admin_timeout),
