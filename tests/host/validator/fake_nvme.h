@@ -15,7 +15,7 @@
 #include "dma/nvme_gate.h"
 
 #define FAKE_QMAX NVME_VAL_MAX_QID
-#define FAKE_DISK_BYTES (1u << 20)
+#define FAKE_DISK_BYTES (256u << 10)
 
 struct fake_nvme {
 	struct {

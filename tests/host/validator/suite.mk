@@ -15,3 +15,8 @@ FUZZERS += $(BUILD)/fuzz/fuzz_validator
 $(BUILD)/fuzz/fuzz_validator: tests/host/validator/fuzz_validator.c $(VAL_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
+
+FUZZERS += $(BUILD)/fuzz/fuzz_gate
+$(BUILD)/fuzz/fuzz_gate: tests/host/validator/fuzz_gate.c tests/host/validator/fake_nvme.c $(VAL_SRC) $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
