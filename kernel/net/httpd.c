@@ -80,6 +80,7 @@ static void http_accept(struct tcp_conn *c)
 	h->st = HS_READ;
 	h->slab = -1;
 	h->last_progress = net_now_us();
+	c->idle = true;
 }
 
 static void http_closed(struct tcp_conn *c)
@@ -231,7 +232,7 @@ static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 	return true;
 }
 
-static void http_run(struct tcp_conn *c)
+static void http_run_once(struct tcp_conn *c)
 {
 	struct http_conn *h = &hconns[c->index];
 	for (int guard = 0; guard < 64 && h->st != HS_FREE; guard++) {
@@ -275,6 +276,17 @@ static void http_run(struct tcp_conn *c)
 		if (!handle_request(c, h))
 			return;
 	}
+}
+
+/* runs the machine, then tells TCP whether the slot is reclaimable */
+static void http_run(struct tcp_conn *c)
+{
+	http_run_once(c);
+	struct http_conn *h = &hconns[c->index];
+	size_t len;
+	tcp_rx_data(c, &len);
+	c->idle = h->st == HS_READ && !len && !h->body_left &&
+		  !tcp_tx_pending(c);
 }
 
 static void http_recv(struct tcp_conn *c)

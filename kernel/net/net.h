@@ -53,6 +53,7 @@ struct net_counters {
 	uint64_t tcp_rst_rx, tcp_accepted, tcp_refused, tcp_retransmits;
 	uint64_t tcp_fast_retransmits, tcp_timeouts, tcp_ooo_dropped;
 	uint64_t tcp_zero_window_probes, tcp_tw_reused, tcp_syn_evicted;
+	uint64_t tcp_idle_evicted;
 	uint64_t http_requests, http_responses[6]; /* [k]: status k00..k99 */
 	uint64_t http_timeouts, http_body_bytes;
 };

@@ -334,10 +334,12 @@ static uint32_t isn_for(uint32_t rip, uint16_t rport, uint16_t lport)
 
 /* a free slot; else the oldest TIME_WAIT; else the oldest half-open one
  * (a SYN flood then costs legitimate clients a retransmitted SYN, not a
- * refusal) */
+ * refusal); else the established connection idle the longest, reset (so
+ * clients that connect and say nothing cannot hold the table) */
 static struct tcp_conn *conn_alloc(void)
 {
-	struct tcp_conn *tw = NULL, *half = NULL;
+	struct tcp_conn *tw = NULL, *half = NULL, *idle = NULL;
+	uint64_t now = net_now_us();
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
 		struct tcp_conn *c = &conns[i];
 		if (c->state == TCP_CLOSED)
@@ -348,6 +350,10 @@ static struct tcp_conn *conn_alloc(void)
 		if (c->state == TCP_SYN_RCVD &&
 		    (!half || c->created < half->created))
 			half = c;
+		if (c->state == TCP_ESTABLISHED && c->idle &&
+		    now - c->last_rx >= TCP_IDLE_EVICT_US &&
+		    (!idle || c->last_rx < idle->last_rx))
+			idle = c;
 	}
 	if (tw) {
 		net_if.c.tcp_tw_reused++;
@@ -357,8 +363,14 @@ static struct tcp_conn *conn_alloc(void)
 	if (half) {
 		net_if.c.tcp_syn_evicted++;
 		conn_free(half, false);
+		return half;
 	}
-	return half;
+	if (idle) {
+		net_if.c.tcp_idle_evicted++;
+		send_rst_conn(idle);
+		conn_free(idle, true);
+	}
+	return idle;
 }
 
 static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)

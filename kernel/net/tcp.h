@@ -27,6 +27,7 @@
 #define TCP_SYN_RETRIES 4      /* SYN-ACK: then the half-open slot is freed */
 #define TCP_TIME_WAIT_US (30ull * 1000000)  /* 2*MSL, shortened */
 #define TCP_FIN_WAIT2_US (60ull * 1000000)
+#define TCP_IDLE_EVICT_US (1000ull * 1000) /* idle at least this long */
 
 enum tcp_state {
 	TCP_CLOSED,
@@ -86,6 +87,9 @@ struct tcp_conn {
 	uint8_t *tx;
 	size_t tx_head, tx_len;
 	bool flush;
+	/* set by the application: nothing in progress, the slot may be taken
+	 * for a new connection when the table is full */
+	bool idle;
 };
 
 int tcp_listen(uint16_t port, const struct tcp_ops *ops);

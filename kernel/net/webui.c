@@ -124,7 +124,8 @@ static void counters_json(struct jbuf *j, const struct net_counters *k)
 	C(tcp_rx); C(tcp_bad); C(tcp_csum_bad); C(tcp_tx); C(tcp_rst_sent);
 	C(tcp_rst_rx); C(tcp_accepted); C(tcp_refused); C(tcp_retransmits);
 	C(tcp_fast_retransmits); C(tcp_timeouts); C(tcp_ooo_dropped);
-	C(tcp_zero_window_probes); C(tcp_tw_reused); C(tcp_syn_evicted); C(http_requests);
+	C(tcp_zero_window_probes); C(tcp_tw_reused); C(tcp_syn_evicted);
+	C(tcp_idle_evicted); C(http_requests);
 	jb_ku64(j, "http_2xx", k->http_responses[2]);
 	jb_ku64(j, "http_4xx", k->http_responses[4]);
 	jb_ku64(j, "http_5xx", k->http_responses[5]);

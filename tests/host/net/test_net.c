@@ -694,7 +694,33 @@ static void test_tcp_many_connections(void **state)
 						    body, sizeof(body), &blen),
 				 200);
 	}
-	/* close half of them; new ones fit again */
+	/* all are idle keep-alive connections now: after a second a new
+	 * client takes the slot of the one idle the longest, which is reset */
+	advance_us(2000000);
+	peers_pump(pp, NPEERS);
+	struct peer late;
+	peer_init(&late, 45000);
+	uint64_t ev = net_counters()->tcp_idle_evicted;
+	static struct peer *all[NPEERS + 1];
+	memcpy(all, pp, sizeof(pp));
+	all[NPEERS] = &late;
+	peer_send(&late, TCP_SYN, NULL, 0);
+	peers_pump(all, NPEERS + 1);
+	assert_true(late.established);
+	peer_ack(&late);
+	assert_int_equal(net_counters()->tcp_idle_evicted, ev + 1);
+	unsigned reset = 0;
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
+		reset += ps[i].got_rst;
+	assert_int_equal(reset, 1);
+	char lh[512], lb[512];
+	size_t ll;
+	assert_int_equal(http_get(&late, "/api/nvme", lb, sizeof(lb), &ll, lh,
+				  sizeof(lh)),
+			 200);
+	peer_send(&late, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&late);
+	/* close the rest; new ones fit again */
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
 		peer_send(&ps[i], TCP_FIN | TCP_ACK, NULL, 0);
 		peers_pump(pp, NPEERS);
