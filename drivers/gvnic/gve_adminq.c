@@ -8,6 +8,11 @@
 
 /* ---- registration and release (gve_adminq.c: gve_adminq_alloc/release) */
 
+static void gve_poll_delay(unsigned i)
+{
+	time_delay_us(i < GVE_FAST_POLLS ? GVE_FAST_POLL_US : GVE_ADMINQ_POLL_US);
+}
+
 /* gve_adminq_alloc: rev 0 hands the device the page frame number; rev >= 1
  * the length, the two address halves, then RUN. */
 int gve_aq_register(struct gve_softc *sc)
@@ -48,7 +53,7 @@ int gve_aq_release(struct gve_softc *sc)
 		mmio_write_be32(r, GVE_REG_ADMINQ_PFN, 0);
 	else
 		mmio_write_be32(r, GVE_REG_DRIVER_STATUS, GVE_DRVSTAT_RESET);
-	for (i = 0; i <= GVE_RELEASE_POLLS; i++) {
+	for (i = 0; i <= GVE_FAST_POLLS + GVE_RELEASE_POLLS; i++) {
 		if (sc->g.revision < 1) {
 			if (mmio_read_be32(r, GVE_REG_ADMINQ_PFN) == 0)
 				break;
@@ -58,12 +63,12 @@ int gve_aq_release(struct gve_softc *sc)
 			    (st & GVE_DEVSTAT_DEVICE_IS_RESET))
 				break;
 		}
-		time_delay_us(GVE_ADMINQ_POLL_US);
+		gve_poll_delay(i);
 	}
 	sc->aq_registered = false;
 	sc->resources_ok = false;
 	sc->rings_ok = false;
-	if (i > GVE_RELEASE_POLLS) {
+	if (i > GVE_FAST_POLLS + GVE_RELEASE_POLLS) {
 		kprintf("%s: unable to reset device: no reset after %u ms, "
 			"its DMA memory stays granted\n",
 			sc->name, GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US / 1000);
@@ -168,7 +173,7 @@ int gve_aq_kick_wait(struct gve_softc *sc)
 		return GVE_EDEVICE;
 	}
 	mmio_write_be32(&sc->g.reg, GVE_REG_ADMINQ_DOORBELL, head);
-	for (i = 0; i < GVE_ADMINQ_POLLS; i++) {
+	for (i = 0; i < GVE_FAST_POLLS + GVE_ADMINQ_POLLS; i++) {
 		if ((err = gve_aq_read_counter(sc, &ec)))
 			return err;
 		if (ec - tail > head - tail) {
@@ -177,7 +182,7 @@ int gve_aq_kick_wait(struct gve_softc *sc)
 		}
 		if (ec == head)
 			break;
-		time_delay_us(GVE_ADMINQ_POLL_US);
+		gve_poll_delay(i);
 	}
 	if (ec != head) {
 		kprintf("%s: unable to complete admin commands: counter %u of "

@@ -58,6 +58,10 @@
 #define GVE_ADMINQ_POLL_US 20000 /* gve_adminq.c: GVE_ADMINQ_SLEEP_LEN */
 #define GVE_ADMINQ_POLLS 100	  /* ..._EVENT_COUNTER_CHECK */
 #define GVE_RELEASE_POLLS 500	  /* ..._RELEASE_CHECK */
+/* capOS polls 50 x 20 us before falling back to the reference's 20 ms
+ * steps: a device that answers in microseconds costs microseconds */
+#define GVE_FAST_POLLS 50
+#define GVE_FAST_POLL_US 20
 
 /* enum gve_adminq_opcodes */
 #define GVE_AQ_DESCRIBE_DEVICE 0x1
