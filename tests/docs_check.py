@@ -23,7 +23,8 @@ It checks docs/*.md and docs/devices/*.md against the code they describe:
    repository must name an existing file or directory; paths into folders
    capOS does not have (another project's `drivers/nvme/host/pci.c`) and
    paths with wildcards or placeholders (`*`, `<device>`, `{a,b}`) are not
-   checked. Fenced code blocks are not read.
+   checked. Fenced code blocks are not read. A relative Markdown link
+   [text](page.md) must point at an existing file.
 
 2. Every driver in the binding table has a page. The table is
    kernel/devmgr/bindings.c (entries `&xxx_driver`); the driver's `.name`
@@ -62,6 +63,7 @@ FENCE_RE = re.compile(r"^(```|~~~)")
 REF_RE = re.compile(r"`([^`\n]+)`((?:\s*\+\s*`[^`\n]+`)+)")
 PLUS_SYM_RE = re.compile(r"\s*\+\s*`([^`\n]+)`")
 BARE_RE = re.compile(r"`([^`\n]+)`")
+LINK_RE = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
 IN_RE = re.compile(r"`([^`\n]+)`\s+in\s+`([^`\n]+/[^`\n]+)`")
 
 
@@ -166,6 +168,14 @@ def check_refs(root, md, probs):
         elif not symbol_in(read_source(full), sym):
             probs.add(md, line, f"`{sym}` in `{path}`: symbol {sym} not found "
                       f"in {path}")
+    for m in LINK_RE.finditer(text):
+        target = m.group(1)
+        if "://" in target or target.startswith(("mailto:", "/")):
+            continue
+        nrefs += 1
+        if not os.path.exists(os.path.join(os.path.dirname(md), target)):
+            probs.add(md, line_of(text, m.start()), f"link ({target}): no such "
+                      "file")
     for m in BARE_RE.finditer(text):
         if any(a <= m.start() < b for a, b in used):
             continue

@@ -217,3 +217,10 @@ def test_top_level_and_device_docs_both_read(tmp_path, doc):
     text += "\nsee `kernel/devmgr/bindings.c` + `nothing_here`\n"
     out = problems(tmp_path, {doc: text})
     assert len(out) == 1 and out[0].startswith(doc) and "nothing_here" in out[0]
+
+
+def test_relative_links_are_checked(tmp_path):
+    page = GOOD_PAGE + "\nSee [the index](README.md), [gone](gone.md#x) and " \
+        "[spec](https://example.org/spec.pdf).\n"
+    out = problems(tmp_path, {"docs/devices/foo.md": page})
+    assert len(out) == 1 and "link (gone.md): no such file" in out[0]
