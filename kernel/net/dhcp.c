@@ -64,6 +64,10 @@ static void dhcp_send(uint8_t type)
 	*o++ = DHCP_OPT_ROUTER;
 	*o++ = DHCP_OPT_LEASE;
 	*o++ = DHCP_OPT_END;
+	/* RFC 1542 §2.1: relay agents may drop BOOTP messages under 300
+	 * bytes; the rest of the buffer is already zero (pad options) */
+	if (o < m + 300)
+		o = m + 300;
 	net_if.c.dhcp_sent++;
 	uint32_t dst = dhcp.state == DHCP_RENEWING && dhcp.server_id
 			   ? dhcp.server_id
