@@ -879,6 +879,64 @@ static void t_reset_recovery_fails(void **s)
 	finish(true);
 }
 
+/* the model itself: each class of driver mistake it must catch */
+static void t_model_catches(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	struct gve_grants g;
+	struct dma_pool p;
+	unsigned v;
+
+	host_auth_reset();
+	gvm_init(&c);
+	gvm.quiet = true;
+	g = grants();
+	/* a read-only register */
+	v = gvm.violations;
+	mmio_write_be32(&g.reg, GVE_REG_DEVICE_STATUS, 0);
+	assert_int_equal(gvm.violations, v + 1);
+	/* an admin doorbell before the queue is registered */
+	mmio_write_be32(&g.reg, GVE_REG_ADMINQ_DOORBELL, 1);
+	assert_int_equal(gvm.violations, v + 2);
+	/* little-endian where the device is big-endian */
+	mmio_write32(&g.reg, GVE_REG_DRIVER_STATUS, GVE_DRVSTAT_RUN);
+	assert_int_equal(gvm.violations, v + 3);
+	mmio_write16(&g.reg, GVE_REG_ADMINQ_LENGTH, GVE_ADMINQ_SIZE);
+	assert_int_equal(gvm.violations, v + 4);
+	/* the wrong width */
+	mmio_write8(&g.reg, GVE_REG_ADMINQ_DOORBELL, 1);
+	assert_int_equal(gvm.violations, v + 5);
+	/* an admin queue outside every pool */
+	mmio_write_be16(&g.reg, GVE_REG_ADMINQ_LENGTH, GVE_ADMINQ_SIZE);
+	mmio_write_be32(&g.reg, GVE_REG_ADMINQ_BASE_HI, 0);
+	mmio_write_be32(&g.reg, GVE_REG_ADMINQ_BASE_LO, 0x5000);
+	mmio_write_be32(&g.reg, GVE_REG_DRIVER_STATUS, GVE_DRVSTAT_RUN);
+	assert_true(gvm.violations >= v + 6);
+	/* a pool revoked while the device holds its admin queue */
+	v = gvm.violations;
+	mmio_write_be32(&g.reg, GVE_REG_DRIVER_STATUS, GVE_DRVSTAT_RESET);
+	assert_int_equal(dma_pool_create(1, 8192, 0, &p), 0);
+	mmio_write_be32(&g.reg, GVE_REG_ADMINQ_BASE_HI, (uint32_t)(p.iova >> 32));
+	mmio_write_be32(&g.reg, GVE_REG_ADMINQ_BASE_LO, (uint32_t)p.iova);
+	mmio_write_be16(&g.reg, GVE_REG_ADMINQ_LENGTH, GVE_ADMINQ_SIZE);
+	mmio_write_be32(&g.reg, GVE_REG_DRIVER_STATUS, GVE_DRVSTAT_RUN);
+	assert_int_equal(gvm.violations, v);
+	dma_pool_revoke(&p);
+	assert_int_equal(gvm.violations, v + 1);
+	assert_non_null(strstr(gvm.first_violation, "device_status") ||
+				    strstr(gvm.first_violation, "read-only")
+				? gvm.first_violation
+				: NULL);
+	/* a doorbell index nobody owns, and one outside BAR2 */
+	v = gvm.violations;
+	mmio_write32(&g.db, 4 * 1000, 1);
+	assert_int_equal(gvm.violations, v + 1);
+	mmio_write32(&g.db, 4096, 1);
+	assert_int_equal(gvm.violations, v + 2);
+	assert_int_equal(auth_refusals[AUTH_OUT_OF_WINDOW], 1);
+	host_auth_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -926,6 +984,7 @@ int main(void)
 	    cmocka_unit_test(t_device_gone),
 	    cmocka_unit_test(t_reset_never_completes),
 	    cmocka_unit_test(t_reset_recovery_fails),
+	    cmocka_unit_test(t_model_catches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
