@@ -20,14 +20,14 @@ refuses every DMA-capable driver because capOS has no IOMMU backend yet.
 One boot serves /api/shape over the Web UI and checks the JSON.
 """
 import json
-import os
 import re
 import socket
+import time
 import urllib.request
 
 import pytest
 
-from qemu import BUILD, EXIT_PASS, Machine
+from qemu import EXIT_PASS, Machine
 
 AWS_SMBIOS = ["-smbios", "type=0,vendor=Amazon EC2",
               "-smbios", "type=1,manufacturer=Amazon EC2,product=m5.large"]
@@ -167,7 +167,6 @@ def test_gcp_storage_local_dmar_and_api(tmp_path):
                 body = opener.open(f"http://127.0.0.1:{port}/api/shape", timeout=10).read()
                 break
             except OSError:
-                import time
                 time.sleep(1)
         log = m.log
         m.quit()
