@@ -517,7 +517,9 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
 		struct nvme_gate_sq *sq = &g->sq[q];
 		if (sq->state == NVME_GQ_LIVE && sq->cqid == qid &&
-		    sq->drv_head != sq->drv_tail)
+		    sq->drv_head != sq->drv_tail &&
+		    gate_ring_granted(g, sq->drv_iova,
+				      (uint64_t)sq->size * NVME_SQE_BYTES))
 			gate_sq_take(g, sq);
 	}
 	return delivered;
@@ -534,7 +536,21 @@ int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head)
 		nvme_val_count(&g->stats, NVME_V_DOORBELL_OUT_OF_RANGE);
 		return -1;
 	}
+	if (!gate_ring_granted(g, cq->drv_iova,
+			       (uint64_t)cq->size * NVME_CQE_BYTES)) {
+		nvme_val_count(&g->stats, NVME_V_QUEUE_NOT_OWNED);
+		return -1;
+	}
 	cq->drv_head = head;
+	/* room in the driver's CQ may unblock entries a full CQ held back */
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+		struct nvme_gate_sq *sq = &g->sq[q];
+		if (sq->state == NVME_GQ_LIVE && sq->cqid == qid &&
+		    sq->drv_head != sq->drv_tail &&
+		    gate_ring_granted(g, sq->drv_iova,
+				      (uint64_t)sq->size * NVME_SQE_BYTES))
+			gate_sq_take(g, sq);
+	}
 	return 0;
 }
 

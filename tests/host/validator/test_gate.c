@@ -312,6 +312,33 @@ static void t_cq_phase_wrap(void **s)
 	assert_int_equal(nvme_gate_cq_reap(&g, 1), 3);
 }
 
+/* a full driver CQ holds entries back; consuming it lets them through */
+static void t_cq_full_unblock(void **s)
+{
+	(void)s;
+	make_ioq(4);
+	for (uint16_t i = 0; i < 3; i++) {
+		struct nvme_sqe c = cmd(NVME_IO_FLUSH, (uint16_t)(0x400 + i));
+		c.nsid = 1;
+		submit(&iq, c);
+	}
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 3);
+	assert_int_equal(fake_nvme_step(f), 3);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 3); /* CQ now full */
+	struct nvme_sqe c = cmd(NVME_IO_FLUSH, 0x403);
+	c.nsid = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 0);
+	assert_int_equal(f->db[2], 3);
+	assert_true(g.stalls >= 1);
+	expect_ok(&iq, 1, 0x400); /* cq_head: the entry is taken */
+	assert_int_equal(f->db[2], 0); /* 4th entry wrapped the shadow SQ */
+	assert_int_equal(fake_nvme_step(f), 1);
+	expect_ok(&iq, 1, 0x401);
+	expect_ok(&iq, 1, 0x402);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x403);
+}
+
 static void t_doorbell_bounds(void **s)
 {
 	(void)s;
@@ -614,6 +641,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_reject_completes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_toctou, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_cq_phase_wrap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_cq_full_unblock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_doorbell_bounds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_tags_stall, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_hostile_device, setup, teardown),
