@@ -233,3 +233,23 @@ def test_iommu_required_fails_closed(tmp_path):
     p = m.proofs
     assert p["devmgr-policy"].passed and p["devmgr-policy"].kv["refused"] == "1"
     assert rc == EXIT_PASS
+
+
+@pytest.mark.parametrize("dev,table", [("amd-iommu", "IVRS"), ("virtio-iommu-pci", "VIOT")])
+def test_other_iommu_tables(tmp_path, dev, table):
+    """AMD-Vi (IVRS) and virtio-iommu (VIOT) are named the same way as
+    DMAR: the policy sees the table, says capOS has no backend for it, and
+    the GCP proof still passes on the validator."""
+    name, smbios, serial, _ = CLOUDS["gcp"]
+    img, disk = nvme_disk(tmp_path, serial)
+    m = Machine(f"cloud-gcp-{table.lower()}", devices=["-device", dev] + disk,
+                cmdline=f"proofs={name},devmgr-policy exit", extra=smbios, timeout=180)
+    with m:
+        rc = m.wait()
+    assert platform_line(m.log)[2] == table, m.tail()
+    why = shape_bind_line(m.log, "nvme")[6]
+    assert f"{table} present but capOS has no iommu backend yet; brokered validator" == why
+    p = m.proofs
+    assert p[name].passed and p[name].kv["iommu"] == table, p[name]
+    assert rc == EXIT_PASS
+    check_witness(img, p[name], name)
