@@ -261,6 +261,12 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		return -1;
 	}
 	b->used = true;
+#ifdef CAPOS_NVME_VALIDATOR_OFF
+	kprintf("nvme-broker %s: WARNING: validator checks compiled out "
+		"(CAPOS_NVME_VALIDATOR_OFF, benchmark build): DMA is not "
+		"confined\n",
+		a);
+#endif
 	kprintf("nvme-broker %s: reset, CAP 0x%llx VS %u.%u, owner %u\n", a,
 		(unsigned long long)b->cap, b->vs >> 16, (b->vs >> 8) & 0xff,
 		owner);
@@ -484,8 +490,15 @@ void nvme_broker_dump(const struct nvme_broker *b)
 static int validator_status(char *buf, size_t cap)
 {
 	unsigned c = (unsigned)MIN(cap, (size_t)0x7fffffff);
-	int n = ksnprintf(buf, c, "{\"backend\":\"brokered validator\","
-				  "\"controllers\":[");
+#ifdef CAPOS_NVME_VALIDATOR_OFF
+	const char *checks = "off";
+#else
+	const char *checks = "on";
+#endif
+	int n = ksnprintf(buf, c,
+			  "{\"backend\":\"brokered validator\",\"checks\":"
+			  "\"%s\",\"controllers\":[",
+			  checks);
 	bool first = true;
 	for (unsigned i = 0; i < BROKER_MAX; i++) {
 		const struct nvme_broker *b = &brokers[i];
