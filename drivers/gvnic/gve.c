@@ -174,8 +174,9 @@ static int gve_data_alloc(struct gve_softc *sc)
 
 	if (sc->tx_entries > GVE_RING_MAX || sc->rx_entries > GVE_RING_MAX ||
 	    need > GVE_DATA_POOL_MAX) {
-		kprintf("%s: unable to size rings: tx %u rx %u need %zu bytes\n",
-			sc->name, sc->tx_entries, sc->rx_entries, need);
+		kprintf(
+		    "%s: unable to size rings: tx %u rx %u need %zu bytes\n",
+		    sc->name, sc->tx_entries, sc->rx_entries, need);
 		return GVE_ENOMEM;
 	}
 	/* DQO: report-event requests every 32 descriptors must fit the TX
@@ -190,9 +191,9 @@ static int gve_data_alloc(struct gve_softc *sc)
 		return GVE_EINVAL;
 	}
 	if (!gve_is_dqo(sc)) {
-		pages = sc->nqueues *
-			((uint64_t)MIN(sc->tx_pages_per_qpl, GVE_TX_QPL_PAGES_MAX) +
-			 sc->rx_entries);
+		pages = sc->nqueues * ((uint64_t)MIN(sc->tx_pages_per_qpl,
+						     GVE_TX_QPL_PAGES_MAX) +
+				       sc->rx_entries);
 		if (pages > sc->max_registered_pages) {
 			kprintf("%s: unable to register %llu pages: device "
 				"allows %llu\n",
@@ -210,9 +211,9 @@ static int gve_data_alloc(struct gve_softc *sc)
 	sc->data_pool_ok = true;
 	if ((err = gve_carve(sc, &sc->data_pool, (size_t)sc->num_counters * 4,
 			     64, &sc->counters, "event counters")) ||
-	    (err = gve_carve(sc, &sc->data_pool,
-			     sc->nblocks * GVE_IRQ_DB_STRIDE, 64, &sc->irq_dbs,
-			     "irq doorbell indices")))
+	    (err =
+		 gve_carve(sc, &sc->data_pool, sc->nblocks * GVE_IRQ_DB_STRIDE,
+			   64, &sc->irq_dbs, "irq doorbell indices")))
 		return err;
 	for (unsigned i = 0; i < sc->nqueues; i++)
 		if ((err = gve_tx_carve(sc, &sc->tx[i], i)) ||
@@ -244,7 +245,8 @@ void gve_intr_block(void *arg)
 static void gve_irqs_bind(struct gve_softc *sc)
 {
 	for (unsigned i = 0; i <= sc->nblocks; i++) {
-		struct gve_block *b = i < sc->nblocks ? &sc->blocks[i] : &sc->mgmt;
+		struct gve_block *b =
+		    i < sc->nblocks ? &sc->blocks[i] : &sc->mgmt;
 		b->sc = sc;
 		b->index = i;
 		if (irq_bind(sc->g.pdev, sc->g.owner, i,
@@ -261,7 +263,8 @@ static void gve_irqs_bind(struct gve_softc *sc)
 static void gve_irqs_revoke(struct gve_softc *sc)
 {
 	for (unsigned i = 0; i <= sc->nblocks; i++) {
-		struct gve_block *b = i < sc->nblocks ? &sc->blocks[i] : &sc->mgmt;
+		struct gve_block *b =
+		    i < sc->nblocks ? &sc->blocks[i] : &sc->mgmt;
 		if (b->bound)
 			irq_revoke(&b->irq);
 		b->bound = false;
@@ -330,9 +333,9 @@ static int gve_resources_setup(struct gve_softc *sc)
 	sc->resources_ok = true;
 	dma_rmb();
 	for (unsigned i = 0; i < sc->nblocks; i++) {
-		uint32_t v = be32_to_cpu(
-		    *(uint32_t *)((uint8_t *)sc->irq_dbs.va +
-				  i * GVE_IRQ_DB_STRIDE));
+		uint32_t v =
+		    be32_to_cpu(*(uint32_t *)((uint8_t *)sc->irq_dbs.va +
+					      i * GVE_IRQ_DB_STRIDE));
 		if (!gve_db_index_ok(sc, v)) {
 			gve_hostile(sc, "irq doorbell index", v);
 			return GVE_EDEVICE;
@@ -352,7 +355,8 @@ static void gve_resources_teardown(struct gve_softc *sc)
 {
 	if (!sc->resources_ok)
 		return;
-	(void)gve_aq_report_stats(sc, false); /* failure only matters less */
+	/* detaching the stats report may fail; deconfigure goes on */
+	(void)gve_aq_report_stats(sc, false);
 	if (gve_aq_deconfigure(sc))
 		kprintf("%s: unable to deconfigure device resources\n",
 			sc->name);
@@ -645,7 +649,7 @@ int gve_dump(struct gve_softc *sc, char *buf, size_t cap)
 	    "aq cmds %llu fail %llu timeouts %llu resets %llu (device %llu) "
 	    "refused %llu",
 	    sc->name,
-	    sc->state == GVE_S_UP	   ? "up"
+	    sc->state == GVE_S_UP	? "up"
 	    : sc->state == GVE_S_FAILED ? "failed"
 					: "down",
 	    gve_format_name(sc->queue_format), sc->g.revision, sc->nqueues,
@@ -679,8 +683,8 @@ static int gve_queues_count(struct gve_softc *sc)
 		return GVE_EINVAL;
 	}
 	sc->nblocks = MIN((sc->g.msix_vectors - 1) & ~1u, 2 * GVE_MAX_QUEUES);
-	uint32_t q = MIN(MIN(sc->max_tx_queues, sc->max_rx_queues),
-			 sc->nblocks / 2);
+	uint32_t q =
+	    MIN(MIN(sc->max_tx_queues, sc->max_rx_queues), sc->nblocks / 2);
 	if (sc->default_num_queues)
 		q = MIN(q, sc->default_num_queues);
 	sc->nqueues = q;
@@ -733,7 +737,7 @@ int gve_attach(struct gve_softc *sc, const struct gve_grants *g)
 	sc->g = *g;
 	strlcpy(sc->name, g->name ? g->name : "gve0", sizeof(sc->name));
 	sc->state = GVE_S_DOWN;
-	gve_version_write(sc);					/* 1 */
+	gve_version_write(sc);					     /* 1 */
 	sc->max_tx_queues = gve_reg_read(sc, GVE_REG_MAX_TX_QUEUES); /* 2 */
 	sc->max_rx_queues = gve_reg_read(sc, GVE_REG_MAX_RX_QUEUES);
 	if (!sc->max_tx_queues || !sc->max_rx_queues ||
@@ -745,25 +749,25 @@ int gve_attach(struct gve_softc *sc, const struct gve_grants *g)
 	}
 	if ((err = gve_ctl_alloc(sc)))
 		goto fail_mem;
-	if ((err = gve_aq_register(sc)))			/* 3 */
+	if ((err = gve_aq_register(sc))) /* 3 */
 		goto fail_mem;
-	if ((err = gve_aq_verify_compat(sc))) {			/* 4 */
+	if ((err = gve_aq_verify_compat(sc))) { /* 4 */
 		kprintf("%s: unable to verify driver compatibility\n",
 			sc->name);
 		goto fail_aq;
 	}
-	if ((err = gve_aq_describe(sc))) {			/* 5 */
+	if ((err = gve_aq_describe(sc))) { /* 5 */
 		kprintf("%s: unable to describe device\n", sc->name);
 		goto fail_aq;
 	}
-	if ((err = gve_queues_count(sc)))			/* 6 */
+	if ((err = gve_queues_count(sc))) /* 6 */
 		goto fail_aq;
-	if ((err = gve_data_alloc(sc)))				/* 7 */
+	if ((err = gve_data_alloc(sc))) /* 7 */
 		goto fail_aq;
 	gve_irqs_bind(sc);
-	if ((err = gve_resources_setup(sc)))			/* 8 */
+	if ((err = gve_resources_setup(sc))) /* 8 */
 		goto fail_irq;
-	if ((err = gve_up(sc))) {				/* 9 */
+	if ((err = gve_up(sc))) { /* 9 */
 		kprintf("%s: unable to bring up queues\n", sc->name);
 		goto fail_irq;
 	}

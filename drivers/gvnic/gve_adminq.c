@@ -10,7 +10,8 @@
 
 static void gve_poll_delay(unsigned i)
 {
-	time_delay_us(i < GVE_FAST_POLLS ? GVE_FAST_POLL_US : GVE_ADMINQ_POLL_US);
+	time_delay_us(i < GVE_FAST_POLLS ? GVE_FAST_POLL_US
+					 : GVE_ADMINQ_POLL_US);
 }
 
 /* gve_adminq_alloc: rev 0 hands the device the page frame number; rev >= 1
@@ -71,7 +72,8 @@ int gve_aq_release(struct gve_softc *sc)
 	if (i > GVE_FAST_POLLS + GVE_RELEASE_POLLS) {
 		kprintf("%s: unable to reset device: no reset after %u ms, "
 			"its DMA memory stays granted\n",
-			sc->name, GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US / 1000);
+			sc->name,
+			GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US / 1000);
 		sc->memory_held = true;
 		return GVE_ETIMEDOUT;
 	}
@@ -82,11 +84,21 @@ int gve_aq_release(struct gve_softc *sc)
 /* ---- the command engine ------------------------------------------------ */
 
 static const char *const gve_status_names[] = {
-    "ABORTED",		 "ALREADY_EXISTS",     "CANCELLED",
-    "DATALOSS",		 "DEADLINE_EXCEEDED",  "FAILED_PRECONDITION",
-    "INTERNAL_ERROR",	 "INVALID_ARGUMENT",   "NOT_FOUND",
-    "OUT_OF_RANGE",	 "PERMISSION_DENIED",  "UNAUTHENTICATED",
-    "RESOURCE_EXHAUSTED", "UNAVAILABLE",	"UNIMPLEMENTED",
+    "ABORTED",
+    "ALREADY_EXISTS",
+    "CANCELLED",
+    "DATALOSS",
+    "DEADLINE_EXCEEDED",
+    "FAILED_PRECONDITION",
+    "INTERNAL_ERROR",
+    "INVALID_ARGUMENT",
+    "NOT_FOUND",
+    "OUT_OF_RANGE",
+    "PERMISSION_DENIED",
+    "UNAUTHENTICATED",
+    "RESOURCE_EXHAUSTED",
+    "UNAVAILABLE",
+    "UNIMPLEMENTED",
     "UNKNOWN_ERROR",
 };
 
@@ -130,12 +142,22 @@ int gve_aq_status_err(uint32_t status)
 static const char *gve_aq_opname(uint32_t op)
 {
 	static const char *const names[] = {
-	    "command",	     "describe device", "configure device resources",
-	    "register page list", "unregister page list", "create tx queue",
-	    "create rx queue",	 "destroy tx queue", "destroy rx queue",
-	    "deconfigure device resources", "configure rss",
-	    "set driver parameter", "report stats", "report link speed",
-	    "get ptype map",	 "verify driver compatibility",
+	    "command",
+	    "describe device",
+	    "configure device resources",
+	    "register page list",
+	    "unregister page list",
+	    "create tx queue",
+	    "create rx queue",
+	    "destroy tx queue",
+	    "destroy rx queue",
+	    "deconfigure device resources",
+	    "configure rss",
+	    "set driver parameter",
+	    "report stats",
+	    "report link speed",
+	    "get ptype map",
+	    "verify driver compatibility",
 	};
 	return op < ARRAY_SIZE(names) ? names[op] : names[0];
 }
@@ -266,12 +288,16 @@ static void gve_cmd_init(struct gve_aq_cmd *c, uint32_t op)
 /* ---- DESCRIBE_DEVICE and the option chain ------------------------------ */
 
 struct gve_opts {
-	int gqi_raw, gqi_rda, gqi_qpl, dqo_rda, dqo_qpl; /* payload offset or 0 */
+	int gqi_raw, gqi_rda, gqi_qpl, dqo_rda,
+	    dqo_qpl; /* payload offset or 0 */
 	int jumbo, bufsz, modring;
 	uint16_t modring_len;
 };
 
-static uint16_t rd_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint16_t rd_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 static uint32_t rd_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
@@ -323,7 +349,10 @@ static void gve_opt_one(struct gve_softc *sc, struct gve_opts *o,
 	/* flow steering, timestamps, RSS and unknown ids: not used */
 }
 
-static bool gve_pow2(uint32_t v) { return v && !(v & (v - 1)); }
+static bool gve_pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
 
 /* choose a ring size: the device's default, or GVE_RING_PREF when the
  * modify-ring option allows it and the default is larger */
@@ -419,7 +448,8 @@ int gve_aq_parse_descriptor(struct gve_softc *sc, const uint8_t *buf,
 			return GVE_EDEVICE;
 		}
 		gve_opt_one(sc, &o, buf, off);
-		off += sizeof(struct gve_device_option) + rd_be16(buf + off + 2);
+		off +=
+		    sizeof(struct gve_device_option) + rd_be16(buf + off + 2);
 	}
 	if ((err = gve_pick_format(sc, &o, buf)))
 		return err;
@@ -440,15 +470,15 @@ int gve_aq_parse_descriptor(struct gve_softc *sc, const uint8_t *buf,
 		return GVE_EDEVICE;
 	}
 	if (!gve_pow2(sc->tx_entries) || !gve_pow2(sc->rx_entries)) {
-		gve_hostile(sc, "ring size", !gve_pow2(sc->tx_entries)
-						 ? sc->tx_entries
-						 : sc->rx_entries);
+		gve_hostile(sc, "ring size",
+			    !gve_pow2(sc->tx_entries) ? sc->tx_entries
+						      : sc->rx_entries);
 		return GVE_EDEVICE;
 	}
-	sc->tx_entries = gve_ring_pick(sc, sc->tx_entries, sc->ring_min_tx,
-				       sc->ring_max_tx);
-	sc->rx_entries = gve_ring_pick(sc, sc->rx_entries, sc->ring_min_rx,
-				       sc->ring_max_rx);
+	sc->tx_entries =
+	    gve_ring_pick(sc, sc->tx_entries, sc->ring_min_tx, sc->ring_max_tx);
+	sc->rx_entries =
+	    gve_ring_pick(sc, sc->rx_entries, sc->ring_min_rx, sc->ring_max_rx);
 	if (sc->mac[0] & 1 || !(sc->mac[0] | sc->mac[1] | sc->mac[2] |
 				sc->mac[3] | sc->mac[4] | sc->mac[5])) {
 		gve_hostile(sc, "mac address", sc->mac[0]);
@@ -492,8 +522,8 @@ int gve_aq_verify_compat(struct gve_softc *sc)
 	memset(info, 0, sizeof(*info));
 	info->os_type = 0; /* no capOS value is assigned: "other" */
 	info->driver_major = 1;
-	info->driver_capability_flags[0] = cpu_to_be64(
-	    (1ull << GVE_CAP_GQI_QPL) | (1ull << GVE_CAP_DQO_RDA));
+	info->driver_capability_flags[0] =
+	    cpu_to_be64((1ull << GVE_CAP_GQI_QPL) | (1ull << GVE_CAP_DQO_RDA));
 	memcpy(info->os_version_str1, "capOS", 5);
 	gve_cmd_init(&c, GVE_AQ_VERIFY_DRIVER_COMPATIBILITY);
 	p->driver_info_len = cpu_to_be64(sizeof(*info));
@@ -576,7 +606,7 @@ static void gve_cmd_create_tx(struct gve_softc *sc, struct gve_tx *tx,
 	p->tx_ring_size = cpu_to_be16((uint16_t)tx->size);
 	if (gve_is_dqo(sc)) {
 		p->queue_page_list_id = cpu_to_be32(GVE_RAW_ADDRESSING_QPL_ID);
-		p->tx_comp_ring_addr = cpu_to_be64(tx->compl.iova);
+		p->tx_comp_ring_addr = cpu_to_be64(tx->compl .iova);
 		p->tx_comp_ring_size = cpu_to_be16((uint16_t)tx->size);
 	} else {
 		p->queue_page_list_id = cpu_to_be32(tx->qpl.id);

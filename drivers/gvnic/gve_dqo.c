@@ -18,7 +18,7 @@ void gve_dqo_rings_init(struct gve_softc *sc)
 
 		memset(tx->qres.va, 0, tx->qres.len);
 		memset(tx->ring.va, 0, tx->ring.len);
-		memset(tx->compl.va, 0, tx->compl.len);
+		memset(tx->compl .va, 0, tx->compl .len);
 		tx->tail = tx->head = tx->last_re = 0;
 		tx->compl_head = 0;
 		tx->compl_gen = 0;
@@ -129,7 +129,7 @@ static void gve_dqo_tag_free(struct gve_tx *tx, uint32_t tag)
  * tag that must be outstanding; a miss completion parks it */
 void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx)
 {
-	const struct gve_tx_compl_dqo *ring = tx->compl.va;
+	const struct gve_tx_compl_dqo *ring = tx->compl .va;
 
 	for (uint32_t budget = tx->size; budget && !sc->reset_wanted;
 	     budget--) {
@@ -141,8 +141,9 @@ void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx)
 		uint32_t v = le16(c->tag);
 		switch (FIELD_GET(GVE_TXC_TYPE, w)) {
 		case GVE_COMPL_TYPE_DQO_DESC:
-			if (v > tx->mask || ((v - tx->head) & tx->mask) >
-						((tx->tail - tx->head) & tx->mask)) {
+			if (v > tx->mask ||
+			    ((v - tx->head) & tx->mask) >
+				((tx->tail - tx->head) & tx->mask)) {
 				gve_hostile(sc, "tx head", v);
 				return;
 			}
@@ -173,8 +174,7 @@ void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx)
 
 /* gve_rx_poll_dqo: each completion names a posted buffer; its length must
  * fit that buffer; header split was not asked for; buffer queue 0 only */
-int gve_dqo_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf,
-		 size_t cap)
+int gve_dqo_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf, size_t cap)
 {
 	const struct gve_rx_compl_dqo *ring = rx->desc.va;
 
@@ -201,8 +201,9 @@ int gve_dqo_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf,
 		/* no header buffers were posted: a split header has
 		 * nowhere to be */
 		if (le16(c->hdr_len) & GVE_RXC_SPLIT_HEADER) {
-			gve_hostile(sc, "rx header length",
-				    FIELD_GET(GVE_RXC_HDR_LEN, le16(c->hdr_len)));
+			gve_hostile(
+			    sc, "rx header length",
+			    FIELD_GET(GVE_RXC_HDR_LEN, le16(c->hdr_len)));
 			return 0;
 		}
 		bool eop = c->status0 & GVE_RXC_EOP, skip = rx->skipping;
@@ -214,7 +215,9 @@ int gve_dqo_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf,
 		} else if ((c->flags1 & GVE_RXC_ERR) || len < 14 || len > cap) {
 			sc->nic.stats.rx_errors++;
 		} else {
-			memcpy(buf, (uint8_t *)rx->bufs.va + (size_t)id * GVE_BUF_SIZE,
+			memcpy(buf,
+			       (uint8_t *)rx->bufs.va +
+				   (size_t)id * GVE_BUF_SIZE,
 			       len);
 			got = (int)len;
 			rx->packets++;

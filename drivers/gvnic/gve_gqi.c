@@ -110,8 +110,7 @@ void gve_gqi_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx)
 /* gve_rx: a descriptor is ready when its sequence number is the expected
  * one; its length counts the 2-byte pad and must fit the buffer. The slot is
  * re-posted at once: the frame is copied out. */
-int gve_gqi_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf,
-		 size_t cap)
+int gve_gqi_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf, size_t cap)
 {
 	const struct gve_rx_desc_gqi *ring = rx->desc.va;
 

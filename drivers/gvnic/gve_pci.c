@@ -7,7 +7,7 @@
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
 
-#define GVE_MAX_DEVS 2
+#define GVE_MAX_DEVS   2
 #define GVE_REG_WINDOW 0x1000u
 
 static struct gve_softc gve_softcs[GVE_MAX_DEVS];
@@ -26,8 +26,7 @@ static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 		return -1;
 	}
 	if (!d->bar[GVE_REG_BAR].size || d->bar[GVE_REG_BAR].io ||
-	    !d->bar[GVE_DB_BAR].size || d->bar[GVE_DB_BAR].io ||
-	    !d->cap_msix) {
+	    !d->bar[GVE_DB_BAR].size || d->bar[GVE_DB_BAR].io || !d->cap_msix) {
 		kprintf("%s: unable to find register BAR, doorbell BAR and "
 			"MSI-X\n",
 			name);

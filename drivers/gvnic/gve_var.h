@@ -12,14 +12,14 @@
 #include "kernel/authority/authority.h"
 #include "kernel/net/nic.h"
 
-#define GVE_MAX_QUEUES 2    /* per direction; the device may offer more */
-#define GVE_RING_MAX 4096   /* largest ring the driver sizes its state for */
-#define GVE_RING_PREF 256   /* chosen when the modify-ring option allows */
-#define GVE_TX_QPL_PAGES_MAX 16 /* bounce pages per GQI TX queue */
-#define GVE_BUF_SIZE 2048   /* one frame buffer (TX chunk, RX buffer) */
-#define GVE_MTU 1500	    /* largest MTU the 2 KiB buffers carry */
-#define GVE_DATA_POOL_MAX (24u << 20) /* refuse rings that need more */
-#define GVE_STATUS_POLL_US 100000 /* device_status read without an irq */
+#define GVE_MAX_QUEUES	     2	  /* per direction; the device may offer more */
+#define GVE_RING_MAX	     4096 /* largest ring the driver sizes its state for */
+#define GVE_RING_PREF	     256 /* chosen when the modify-ring option allows */
+#define GVE_TX_QPL_PAGES_MAX 16	 /* bounce pages per GQI TX queue */
+#define GVE_BUF_SIZE	     2048 /* one frame buffer (TX chunk, RX buffer) */
+#define GVE_MTU		     1500 /* largest MTU the 2 KiB buffers carry */
+#define GVE_DATA_POOL_MAX    (24u << 20) /* refuse rings that need more */
+#define GVE_STATUS_POLL_US   100000	 /* device_status read without an irq */
 
 /* what the bus glue hands the core: exactly the driver's capabilities */
 struct gve_grants {
@@ -27,7 +27,7 @@ struct gve_grants {
 	uint16_t owner;	      /* authority owner id for pools and vectors */
 	struct dev_mmio reg;  /* BAR0, read/write */
 	struct dev_mmio db;   /* BAR2, write (doorbells) */
-	uint8_t revision;     /* PCI revision: admin-queue registration method */
+	uint8_t revision; /* PCI revision: admin-queue registration method */
 	unsigned msix_vectors;
 	uint64_t dma_limit; /* highest device address + 1 (0: none) */
 	const char *name;   /* "gve0" */
@@ -74,16 +74,17 @@ struct gve_tx {
 	uint32_t ntfy_id;
 	uint32_t size, mask;
 	struct dma_buf qres;
-	struct dma_buf ring;  /* GQI: descriptors; DQO: descriptors */
-	struct dma_buf compl; /* DQO completion ring */
-	struct dma_buf bufs;  /* DQO: frame buffers (RDA) */
-	struct gve_qpl qpl;   /* GQI: bounce pages */
+	struct dma_buf ring;   /* GQI: descriptors; DQO: descriptors */
+	struct dma_buf compl ; /* DQO completion ring */
+	struct dma_buf bufs;   /* DQO: frame buffers (RDA) */
+	struct gve_qpl qpl;    /* GQI: bounce pages */
 	uint32_t db_index, counter_index;
 	/* GQI */
-	uint32_t req, done;	       /* descriptors posted / completed */
+	uint32_t req, done;		 /* descriptors posted / completed */
 	uint32_t chunk_head, chunk_tail; /* FIFO of 2 KiB chunks in the QPL */
 	uint32_t nchunks;
-	uint8_t pkt_at[GVE_RING_MAX]; /* descriptors of the packet starting here */
+	uint8_t
+	    pkt_at[GVE_RING_MAX]; /* descriptors of the packet starting here */
 	/* DQO */
 	uint32_t tail, head, last_re;
 	uint32_t compl_head;
@@ -101,7 +102,8 @@ struct gve_rx {
 	uint32_t size, mask;
 	struct dma_buf qres;
 	struct dma_buf desc; /* GQI: descriptor ring; DQO: completion queue */
-	struct dma_buf data; /* GQI: data ring (be64 slots); DQO: buffer queue */
+	struct dma_buf
+	    data; /* GQI: data ring (be64 slots); DQO: buffer queue */
 	struct dma_buf bufs; /* DQO: frame buffers */
 	struct gve_qpl qpl;  /* GQI: one page per slot */
 	uint32_t db_index, counter_index;
@@ -120,9 +122,10 @@ struct gve_rx {
 };
 
 enum gve_state {
-	GVE_S_DOWN,    /* attached nothing yet, or detached */
-	GVE_S_UP,      /* queues running */
-	GVE_S_FAILED,  /* could not recover; memory kept if the device holds it */
+	GVE_S_DOWN,   /* attached nothing yet, or detached */
+	GVE_S_UP,     /* queues running */
+	GVE_S_FAILED, /* could not recover; memory kept if the device holds it
+		       */
 };
 
 struct gve_softc {

@@ -21,7 +21,8 @@ static struct gve_grants fz_grants(void)
 {
 	struct gve_grants g = {0};
 	mmio_grant(NULL, 3, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE, &g.reg);
-	mmio_grant(NULL, 3, 2, 0, gvm.cfg.db_len, MMIO_READ | MMIO_WRITE, &g.db);
+	mmio_grant(NULL, 3, 2, 0, gvm.cfg.db_len, MMIO_READ | MMIO_WRITE,
+		   &g.db);
 	g.owner = 3;
 	g.revision = gvm.cfg.revision;
 	g.msix_vectors = gvm.cfg.msix;
@@ -90,7 +91,7 @@ static void fz_script(uint8_t mode, struct rd *r)
 		return;
 	}
 	for (unsigned steps = 0; r->n && steps < 256; steps++) {
-		unsigned q = take(r, 1) ;
+		unsigned q = take(r, 1);
 		unsigned op = q % 12;
 		q = (q >> 4) % sc.nqueues;
 		switch (op) {
@@ -110,7 +111,8 @@ static void fz_script(uint8_t mode, struct rd *r)
 		}
 		case 2:
 			if (!c.dqo && gvm.tx[q].live)
-				gvm_gqi_tx_counter(q, sc.tx[q].done + take(r, 1) - 8);
+				gvm_gqi_tx_counter(q, sc.tx[q].done +
+							  take(r, 1) - 8);
 			break;
 		case 3:
 			if (!c.dqo && gvm.rx[q].live &&

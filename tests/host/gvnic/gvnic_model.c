@@ -17,8 +17,8 @@
 struct gvm gvm;
 
 #define IRQ_DB_BASE 16 /* BAR2 index of block 0's IRQ doorbell */
-#define TX_DB_BASE 64
-#define RX_DB_BASE 96
+#define TX_DB_BASE  64
+#define RX_DB_BASE  96
 
 void gvm_violation(const char *fmt, ...)
 {
@@ -85,14 +85,19 @@ static void *dma(uint64_t iova, size_t len, const char *what)
 {
 	void *p = host_dma_translate(iova, len);
 	if (!p)
-		gvm_violation("DMA to %s at %#llx+%zu outside the driver's pools",
-			      what, (unsigned long long)iova, len);
+		gvm_violation(
+		    "DMA to %s at %#llx+%zu outside the driver's pools", what,
+		    (unsigned long long)iova, len);
 	return p;
 }
 
-static bool pow2(uint32_t v) { return v && !(v & (v - 1)); }
+static bool pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
 
-/* ---- reset ----------------------------------------------------------------- */
+/* ---- reset -----------------------------------------------------------------
+ */
 
 static void gvm_reset(void)
 {
@@ -118,7 +123,8 @@ static void gvm_aq_live(uint64_t a)
 	gvm.event_counter = gvm.doorbell = 0;
 }
 
-/* ---- interrupts ------------------------------------------------------------ */
+/* ---- interrupts ------------------------------------------------------------
+ */
 
 static void gvm_irq_block(uint32_t b)
 {
@@ -138,7 +144,8 @@ void gvm_set_status(uint32_t set, uint32_t clear)
 		host_irq_raise(gvm.num_irq_dbs);
 }
 
-/* ---- admin commands -------------------------------------------------------- */
+/* ---- admin commands --------------------------------------------------------
+ */
 
 static uint32_t be32p(const uint8_t *p, unsigned off)
 {
@@ -223,7 +230,8 @@ static uint32_t gvm_describe(const uint8_t *p)
 	}
 	if (c->jumbo) {
 		uint16_t m = cpu_to_be16(c->mtu);
-		off = put_opt(b, off, GVE_OPT_JUMBO_FRAMES, 8, 0, (void *)&m, 2),
+		off =
+		    put_opt(b, off, GVE_OPT_JUMBO_FRAMES, 8, 0, (void *)&m, 2),
 		n++;
 	}
 	d->num_device_options = cpu_to_be16((uint16_t)n);
@@ -299,9 +307,9 @@ static uint32_t gvm_register_qpl(const uint8_t *p)
 	for (unsigned i = 0; i < ARRAY_SIZE(gvm.qpls); i++)
 		total += gvm.qpls[i].live ? gvm.qpls[i].npages : 0;
 	if (!n || psz != 4096 || total > gvm.cfg.max_registered_pages) {
-		gvm_violation("page list %u: %u pages of %llu bytes (%llu in all)",
-			      id, n, (unsigned long long)psz,
-			      (unsigned long long)total);
+		gvm_violation(
+		    "page list %u: %u pages of %llu bytes (%llu in all)", id, n,
+		    (unsigned long long)psz, (unsigned long long)total);
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
 	}
 	const uint8_t *l = dma(list, n * 8ull, "page address list");
@@ -316,8 +324,9 @@ static uint32_t gvm_register_qpl(const uint8_t *p)
 			q->pages[k] = be64p(l, k * 8);
 			if ((q->pages[k] & 0xfff) ||
 			    !dma(q->pages[k], 4096, "page list page")) {
-				gvm_violation("page list %u page %u at %#llx", id,
-					      k, (unsigned long long)q->pages[k]);
+				gvm_violation("page list %u page %u at %#llx",
+					      id, k,
+					      (unsigned long long)q->pages[k]);
 				free(q->pages);
 				q->pages = NULL;
 				return GVE_AQ_STATUS_INVALID_ARGUMENT;
@@ -344,12 +353,13 @@ static uint32_t gvm_unregister_qpl(const uint8_t *p)
 {
 	struct gvm_qpl *q = qpl_find(be32p(p, 0));
 	if (!q) {
-		gvm_violation("unregister of unknown page list %u", be32p(p, 0));
+		gvm_violation("unregister of unknown page list %u",
+			      be32p(p, 0));
 		return GVE_AQ_STATUS_NOT_FOUND;
 	}
 	if (qpl_in_use(q->id)) {
-		gvm_violation("unregister of page list %u still used by a queue",
-			      q->id);
+		gvm_violation(
+		    "unregister of page list %u still used by a queue", q->id);
 		return GVE_AQ_STATUS_FAILED_PRECONDITION;
 	}
 	free(q->pages);
@@ -370,7 +380,10 @@ static void qres_fill(uint64_t qres, uint32_t db, uint32_t ctr)
 	memcpy(r, v, 8);
 }
 
-static bool dqo(void) { return gvm.format == GVE_QF_DQO_RDA; }
+static bool dqo(void)
+{
+	return gvm.format == GVE_QF_DQO_RDA;
+}
 
 static uint32_t gvm_create_tx(const uint8_t *p)
 {
@@ -380,9 +393,10 @@ static uint32_t gvm_create_tx(const uint8_t *p)
 
 	if (!gvm.configured || id >= gvm.cfg.max_queues || id >= GVM_MAXQ ||
 	    gvm.tx[id].live) {
-		gvm_violation("create tx queue %u: not configured, out of range "
-			      "or exists",
-			      id);
+		gvm_violation(
+		    "create tx queue %u: not configured, out of range "
+		    "or exists",
+		    id);
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
 	}
 	t = &gvm.tx[id];
@@ -418,9 +432,10 @@ static uint32_t gvm_create_rx(const uint8_t *p)
 
 	if (!gvm.configured || id >= gvm.cfg.max_queues || id >= GVM_MAXQ ||
 	    gvm.rx[id].live) {
-		gvm_violation("create rx queue %u: not configured, out of range "
-			      "or exists",
-			      id);
+		gvm_violation(
+		    "create rx queue %u: not configured, out of range "
+		    "or exists",
+		    id);
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
 	}
 	r = &gvm.rx[id];
@@ -436,8 +451,9 @@ static uint32_t gvm_create_rx(const uint8_t *p)
 	if (!pow2(size) || ntfy >= gvm.num_irq_dbs || pbs != 2048 ||
 	    (dqo() ? (qpl != GVE_RAW_ADDRESSING_QPL_ID || bsize != size)
 		   : (!q || be32p(p, 4) != id))) {
-		gvm_violation("create rx queue %u: size %u ntfy %u qpl %#x pbs %u",
-			      id, size, ntfy, qpl, pbs);
+		gvm_violation(
+		    "create rx queue %u: size %u ntfy %u qpl %#x pbs %u", id,
+		    size, ntfy, qpl, pbs);
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
 	}
 	if (!dma(r->desc, size * (dqo() ? 32ull : 64ull), "rx desc ring") ||
@@ -451,8 +467,8 @@ static uint32_t gvm_create_rx(const uint8_t *p)
 
 static uint32_t gvm_destroy(bool tx, uint32_t id)
 {
-	bool *live = id < GVM_MAXQ ? (tx ? &gvm.tx[id].live : &gvm.rx[id].live)
-				   : NULL;
+	bool *live =
+	    id < GVM_MAXQ ? (tx ? &gvm.tx[id].live : &gvm.rx[id].live) : NULL;
 	if (!live || !*live) {
 		gvm_violation("destroy of %s queue %u that does not exist",
 			      tx ? "tx" : "rx", id);
@@ -469,8 +485,9 @@ static uint32_t gvm_deconfigure(void)
 			gvm_violation("deconfigure with queue %u live", i);
 	for (unsigned i = 0; i < ARRAY_SIZE(gvm.qpls); i++)
 		if (gvm.qpls[i].live)
-			gvm_violation("deconfigure with page list %u registered",
-				      gvm.qpls[i].id);
+			gvm_violation(
+			    "deconfigure with page list %u registered",
+			    gvm.qpls[i].id);
 	if (!gvm.configured)
 		gvm_violation("deconfigure while not configured");
 	gvm.configured = false;
@@ -531,7 +548,8 @@ static uint32_t gvm_cmd(uint32_t op, const uint8_t *p)
 	case GVE_AQ_VERIFY_DRIVER_COMPATIBILITY: {
 		if (gvm.configured)
 			gvm_violation("verify compatibility after configure");
-		const uint8_t *info = dma(be64p(p, 8), be64p(p, 0), "driver info");
+		const uint8_t *info =
+		    dma(be64p(p, 8), be64p(p, 0), "driver info");
 		if (!info || be64p(p, 0) < sizeof(struct gve_driver_info))
 			return GVE_AQ_STATUS_INVALID_ARGUMENT;
 		return gvm.cfg.compat_unimplemented
@@ -565,9 +583,13 @@ static void gvm_aq_run(void)
 	}
 }
 
-void gvm_aq_set_base(uint32_t n) { gvm.event_counter = gvm.doorbell = n; }
+void gvm_aq_set_base(uint32_t n)
+{
+	gvm.event_counter = gvm.doorbell = n;
+}
 
-/* ---- GQI data path ---------------------------------------------------------- */
+/* ---- GQI data path ----------------------------------------------------------
+ */
 
 static bool qpl_copy(struct gvm_qpl *q, uint64_t off, uint8_t *buf, size_t len,
 		     bool to_qpl)
@@ -579,8 +601,8 @@ static bool qpl_copy(struct gvm_qpl *q, uint64_t off, uint8_t *buf, size_t len,
 	}
 	while (len) {
 		size_t in = MIN(len, 4096 - (off & 4095));
-		uint8_t *pg = dma(q->pages[off / 4096] + (off & 4095), in,
-				  "qpl page");
+		uint8_t *pg =
+		    dma(q->pages[off / 4096] + (off & 4095), in, "qpl page");
 		if (!pg)
 			return false;
 		to_qpl ? memcpy(pg, buf, in) : memcpy(buf, pg, in);
@@ -613,34 +635,39 @@ static void gqi_tx_run(struct gvm_txq *t)
 	uint8_t frame[4096];
 
 	while (ring && t->done != t->req) {
-		const struct gve_tx_desc_gqi *d = &ring[t->done & (t->size - 1)];
+		const struct gve_tx_desc_gqi *d =
+		    &ring[t->done & (t->size - 1)];
 		unsigned n = d->desc_cnt, len = be16_to_cpu(d->len), got = 0;
 		if ((d->type_flags & GVE_TXD_TYPE_MASK) != GVE_TXD_STD || !n ||
 		    n > t->req - t->done || len > sizeof(frame)) {
-			gvm_violation("gqi tx descriptor %u: type %#x cnt %u len %u",
-				      t->done, d->type_flags, n, len);
+			gvm_violation(
+			    "gqi tx descriptor %u: type %#x cnt %u len %u",
+			    t->done, d->type_flags, n, len);
 			return;
 		}
 		for (unsigned k = 0; k < n; k++) {
 			const struct gve_tx_desc_gqi *s =
 			    &ring[(t->done + k) & (t->size - 1)];
 			unsigned sl = be16_to_cpu(s->seg_len);
-			if (k && (s->type_flags & GVE_TXD_TYPE_MASK) != GVE_TXD_SEG)
-				gvm_violation("gqi tx: descriptor %u of a packet "
-					      "is not a segment",
-					      k);
+			if (k &&
+			    (s->type_flags & GVE_TXD_TYPE_MASK) != GVE_TXD_SEG)
+				gvm_violation(
+				    "gqi tx: descriptor %u of a packet "
+				    "is not a segment",
+				    k);
 			if (got + sl > len) {
-				gvm_violation("gqi tx: segments exceed length %u",
-					      len);
+				gvm_violation(
+				    "gqi tx: segments exceed length %u", len);
 				return;
 			}
-			if (!qpl_copy(q, be64_to_cpu(s->seg_addr), frame + got, sl,
-				      false))
+			if (!qpl_copy(q, be64_to_cpu(s->seg_addr), frame + got,
+				      sl, false))
 				return;
 			got += sl;
 		}
 		if (got != len)
-			gvm_violation("gqi tx: segments %u != length %u", got, len);
+			gvm_violation("gqi tx: segments %u != length %u", got,
+				      len);
 		wire_push(frame, len);
 		t->done += n;
 	}
@@ -707,7 +734,8 @@ void gvm_gqi_set_base(unsigned q, uint32_t tx, uint32_t rx_cnt,
 	gvm.rx[q].fill = rx_fill;
 }
 
-/* ---- DQO data path ---------------------------------------------------------- */
+/* ---- DQO data path ----------------------------------------------------------
+ */
 
 static void dqo_tx_compl(struct gvm_txq *t, unsigned type, uint16_t v)
 {
@@ -750,14 +778,16 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 		if (d->dtype_flags & GVE_TXD_DQO_EOP) {
 			uint16_t tag = d->compl_tag;
 			if (t->inflight[tag / 8] & (1u << (tag % 8)))
-				gvm_violation("dqo tx: completion tag %u reused "
-					      "while in flight",
-					      tag);
+				gvm_violation(
+				    "dqo tx: completion tag %u reused "
+				    "while in flight",
+				    tag);
 			t->inflight[tag / 8] |= (uint8_t)(1u << (tag % 8));
 			wire_push(frame, got);
 			got = descs = 0;
 			if (!t->hold_completions) {
-				t->inflight[tag / 8] &= (uint8_t)~(1u << (tag % 8));
+				t->inflight[tag / 8] &=
+				    (uint8_t) ~(1u << (tag % 8));
 				dqo_tx_compl(t, GVE_COMPL_TYPE_DQO_PKT, tag);
 			}
 		}
@@ -822,7 +852,7 @@ void gvm_dqo_tx_raw(unsigned q, unsigned type, uint16_t tag)
 	/* a device that claims a tag complete no longer holds it */
 	if (type == GVE_COMPL_TYPE_DQO_PKT ||
 	    type == GVE_COMPL_TYPE_DQO_REINJECTION)
-		gvm.tx[q].inflight[tag / 8] &= (uint8_t)~(1u << (tag % 8));
+		gvm.tx[q].inflight[tag / 8] &= (uint8_t) ~(1u << (tag % 8));
 	dqo_tx_compl(&gvm.tx[q], type, tag);
 }
 
@@ -843,7 +873,7 @@ void gvm_tx_flush(unsigned q)
 	}
 	for (unsigned tag = 0; tag < 65536; tag++)
 		if (t->inflight[tag / 8] & (1u << (tag % 8))) {
-			t->inflight[tag / 8] &= (uint8_t)~(1u << (tag % 8));
+			t->inflight[tag / 8] &= (uint8_t) ~(1u << (tag % 8));
 			dqo_tx_compl(t, GVE_COMPL_TYPE_DQO_PKT, (uint16_t)tag);
 		}
 	gvm_irq_block(t->ntfy);
@@ -867,9 +897,13 @@ int gvm_wire_pop(void *buf, size_t cap)
 	return (int)n;
 }
 
-unsigned gvm_wire_count(void) { return gvm.wire_head - gvm.wire_tail; }
+unsigned gvm_wire_count(void)
+{
+	return gvm.wire_head - gvm.wire_tail;
+}
 
-/* ---- BAR access --------------------------------------------------------------- */
+/* ---- BAR access
+ * --------------------------------------------------------------- */
 
 static void db_write(uint32_t idx, uint32_t raw)
 {
@@ -878,22 +912,24 @@ static void db_write(uint32_t idx, uint32_t raw)
 	if (idx >= IRQ_DB_BASE && idx < IRQ_DB_BASE + 16) {
 		uint32_t b = idx - IRQ_DB_BASE;
 		if (!gvm.configured || b >= gvm.num_irq_dbs) {
-			gvm_violation("irq doorbell %u written while not configured",
-				      b);
+			gvm_violation(
+			    "irq doorbell %u written while not configured", b);
 			return;
 		}
 		gvm.irq_db_raw[b] = raw;
 		if (dqo()) {
 			if (raw & ~0x1ffffu)
-				gvm_violation("dqo irq doorbell value %#x (byte "
-					      "order?)",
-					      raw);
+				gvm_violation(
+				    "dqo irq doorbell value %#x (byte "
+				    "order?)",
+				    raw);
 			gvm.irq_masked[b] = !(raw & GVE_ITR_ENABLE_DQO);
 		} else {
 			if (be & ~(GVE_IRQ_ACK | GVE_IRQ_MASK | GVE_IRQ_EVENT))
-				gvm_violation("gqi irq doorbell value %#x (byte "
-					      "order?)",
-					      be);
+				gvm_violation(
+				    "gqi irq doorbell value %#x (byte "
+				    "order?)",
+				    be);
 			gvm.irq_masked[b] = be & GVE_IRQ_MASK;
 		}
 		if (!gvm.irq_masked[b] && gvm.irq_pending[b]) {
@@ -908,18 +944,21 @@ static void db_write(uint32_t idx, uint32_t raw)
 		if (t->live && idx == t->db) {
 			if (dqo()) {
 				if (raw >= t->size) {
-					gvm_violation("dqo tx doorbell %#x beyond "
-						      "ring %u",
-						      raw, t->size);
+					gvm_violation(
+					    "dqo tx doorbell %#x beyond "
+					    "ring %u",
+					    raw, t->size);
 					return;
 				}
 				t->tail = raw;
 				dqo_tx_run(t, q);
 			} else {
-				if (be - t->done > t->size || be - t->req > t->size) {
-					gvm_violation("gqi tx doorbell %#x: done %u "
-						      "size %u (byte order?)",
-						      be, t->done, t->size);
+				if (be - t->done > t->size ||
+				    be - t->req > t->size) {
+					gvm_violation(
+					    "gqi tx doorbell %#x: done %u "
+					    "size %u (byte order?)",
+					    be, t->done, t->size);
 					return;
 				}
 				t->req = be;
@@ -931,23 +970,27 @@ static void db_write(uint32_t idx, uint32_t raw)
 		if (r->live && idx == r->db) {
 			if (dqo()) {
 				if (raw >= r->size) {
-					gvm_violation("dqo rx doorbell %#x beyond "
-						      "ring %u",
-						      raw, r->size);
+					gvm_violation(
+					    "dqo rx doorbell %#x beyond "
+					    "ring %u",
+					    raw, r->size);
 					return;
 				}
 				/* gve_desc_dqo.h: the device wants at least 8
 				 * new buffers per doorbell */
 				if (((raw - r->tail) & (r->size - 1)) < 8)
-					gvm_violation("dqo rx doorbell moved %u "
-						      "buffers, fewer than 8",
-						      (raw - r->tail) & (r->size - 1));
+					gvm_violation(
+					    "dqo rx doorbell moved %u "
+					    "buffers, fewer than 8",
+					    (raw - r->tail) & (r->size - 1));
 				r->tail = raw;
 			} else {
-				if (be - r->cnt > r->size || be - r->fill > r->size) {
-					gvm_violation("gqi rx doorbell %#x: used %u "
-						      "size %u (byte order?)",
-						      be, r->cnt, r->size);
+				if (be - r->cnt > r->size ||
+				    be - r->fill > r->size) {
+					gvm_violation(
+					    "gqi rx doorbell %#x: used %u "
+					    "size %u (byte order?)",
+					    be, r->cnt, r->size);
 					return;
 				}
 				r->fill = be;
@@ -963,7 +1006,9 @@ static void reg_write(uint32_t off, unsigned w, uint32_t raw)
 	unsigned want = off == GVE_REG_DRIVER_VERSION  ? 1
 			: off == GVE_REG_ADMINQ_LENGTH ? 2
 						       : 4;
-	uint32_t v = w == 4 ? be32_to_cpu(raw) : w == 2 ? be16_to_cpu(raw) : raw;
+	uint32_t v = w == 4   ? be32_to_cpu(raw)
+		     : w == 2 ? be16_to_cpu(raw)
+			      : raw;
 	bool rev1 = gvm.cfg.revision >= 1;
 
 	if (w != want) {
@@ -979,7 +1024,8 @@ static void reg_write(uint32_t off, unsigned w, uint32_t raw)
 		if (!rev1)
 			break;
 		if (v == GVE_DRVSTAT_RUN) {
-			if (!gvm.base_hi_set || !gvm.base_lo_set || !gvm.len_set)
+			if (!gvm.base_hi_set || !gvm.base_lo_set ||
+			    !gvm.len_set)
 				gvm_violation("RUN before admin queue base and "
 					      "length");
 			if (gvm.aq_live)
@@ -1000,8 +1046,9 @@ static void reg_write(uint32_t off, unsigned w, uint32_t raw)
 			break;
 		if (v) {
 			if (gvm.aq_live)
-				gvm_violation("pfn written with the admin queue "
-					      "live");
+				gvm_violation(
+				    "pfn written with the admin queue "
+				    "live");
 			gvm.pfn = v;
 			gvm_aq_live((uint64_t)v << 12);
 		} else if (!gvm.reset_never) {
@@ -1041,7 +1088,8 @@ static void reg_write(uint32_t off, unsigned w, uint32_t raw)
 		gvm.aq_len = (uint16_t)v, gvm.len_set = true;
 		return;
 	default:
-		gvm_violation("write to read-only or unknown register %#x", off);
+		gvm_violation("write to read-only or unknown register %#x",
+			      off);
 		return;
 	}
 	gvm_violation("register %#x does not exist in revision %u", off,
@@ -1108,7 +1156,8 @@ void gvm_bar_write(unsigned bar, uint32_t off, unsigned width, uint32_t v)
 	db_write(off / 4, v);
 }
 
-/* ---- what the device holds ------------------------------------------------------ */
+/* ---- what the device holds
+ * ------------------------------------------------------ */
 
 static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
@@ -1124,29 +1173,29 @@ void gvm_check_revoke(uint64_t iova, size_t len)
 	unsigned n = 0;
 
 	if (gvm.aq_live)
-		held[n++] = (typeof(held[0])){gvm.aq, GVE_ADMINQ_SIZE, "admin queue"};
+		held[n++] =
+		    (typeof(held[0])){gvm.aq, GVE_ADMINQ_SIZE, "admin queue"};
 	if (gvm.configured) {
-		held[n++] = (typeof(held[0])){gvm.counters, gvm.num_counters * 4ull,
-					      "event counters"};
-		held[n++] = (typeof(held[0])){gvm.irq_dbs, gvm.num_irq_dbs * 64ull,
-					      "irq doorbell array"};
+		held[n++] = (typeof(held[0])){
+		    gvm.counters, gvm.num_counters * 4ull, "event counters"};
+		held[n++] = (typeof(held[0])){
+		    gvm.irq_dbs, gvm.num_irq_dbs * 64ull, "irq doorbell array"};
 	}
 	if (gvm.stats_len)
-		held[n++] = (typeof(held[0])){gvm.stats, gvm.stats_len, "stats"};
+		held[n++] =
+		    (typeof(held[0])){gvm.stats, gvm.stats_len, "stats"};
 	for (unsigned i = 0; i < GVM_MAXQ; i++) {
 		if (gvm.tx[i].live)
-			held[n++] = (typeof(held[0])){gvm.tx[i].ring,
-						      gvm.tx[i].size * 16ull,
-						      "tx ring"};
+			held[n++] = (typeof(held[0])){
+			    gvm.tx[i].ring, gvm.tx[i].size * 16ull, "tx ring"};
 		if (gvm.rx[i].live)
-			held[n++] = (typeof(held[0])){gvm.rx[i].desc,
-						      gvm.rx[i].size * 32ull,
-						      "rx ring"};
+			held[n++] = (typeof(held[0])){
+			    gvm.rx[i].desc, gvm.rx[i].size * 32ull, "rx ring"};
 	}
 	for (unsigned i = 0; i < ARRAY_SIZE(gvm.qpls); i++)
 		if (gvm.qpls[i].live && n < ARRAY_SIZE(held))
-			held[n++] = (typeof(held[0])){gvm.qpls[i].pages[0], 4096,
-						      "page list page"};
+			held[n++] = (typeof(held[0])){gvm.qpls[i].pages[0],
+						      4096, "page list page"};
 	for (unsigned i = 0; i < n; i++)
 		if (overlap(iova, len, held[i].a, held[i].l))
 			gvm_violation("memory revoked while the device holds "

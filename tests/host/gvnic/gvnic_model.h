@@ -12,20 +12,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GVM_MAXQ 4
+#define GVM_MAXQ     4
 #define GVM_WIRE_MAX 512
-#define GVM_OPLOG 256
+#define GVM_OPLOG    256
 
 struct gvm_config {
-	uint8_t revision;	/* 0: PFN registration; >= 1: base/length */
-	bool dqo;		/* advertise DQO_RDA */
-	bool gqi_qpl_opt;	/* list the GQI_QPL option explicitly */
-	bool dqo_qpl_only;	/* advertise DQO_QPL instead of DQO_RDA */
-	bool gqi_rda;		/* advertise GQI_RDA */
-	bool modify_ring;	/* advertise MODIFY_RING (min 64, max 4096) */
-	bool jumbo;		/* advertise JUMBO_FRAMES (needs mtu > 1500) */
-	bool unknown_opt;	/* add an unknown option id 0x77 */
-	bool short_opt;		/* add a DQO_RDA option with length 2 */
+	uint8_t revision;  /* 0: PFN registration; >= 1: base/length */
+	bool dqo;	   /* advertise DQO_RDA */
+	bool gqi_qpl_opt;  /* list the GQI_QPL option explicitly */
+	bool dqo_qpl_only; /* advertise DQO_QPL instead of DQO_RDA */
+	bool gqi_rda;	   /* advertise GQI_RDA */
+	bool modify_ring;  /* advertise MODIFY_RING (min 64, max 4096) */
+	bool jumbo;	   /* advertise JUMBO_FRAMES (needs mtu > 1500) */
+	bool unknown_opt;  /* add an unknown option id 0x77 */
+	bool short_opt;	   /* add a DQO_RDA option with length 2 */
 	bool compat_unimplemented;
 	uint32_t max_queues;
 	uint16_t tx_entries, rx_entries, counters, tx_pages_per_qpl, mtu;
@@ -44,7 +44,7 @@ struct gvm_config {
 struct gvm_txq {
 	bool live;
 	uint32_t size, qpl_id, ntfy, db, counter;
-	uint64_t qres, ring, compl;
+	uint64_t qres, ring, compl ;
 	/* GQI */
 	uint32_t req, done;
 	/* DQO */

@@ -20,10 +20,9 @@ uint64_t auth_refusals[AUTH_NREASONS];
 
 const char *auth_reason_name(enum auth_reason r)
 {
-	static const char *const n[] = {"out-of-window", "stale-gen",
-					"misaligned",	 "read-only",
-					"bad-slot",	 "not-granted",
-					"no-memory"};
+	static const char *const n[] = {
+	    "out-of-window", "stale-gen",   "misaligned", "read-only",
+	    "bad-slot",	     "not-granted", "no-memory"};
 	return r < AUTH_NREASONS ? n[r] : "?";
 }
 
@@ -40,7 +39,10 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 	return 0;
 }
 
-void mmio_revoke(struct dev_mmio *m) { m->gen++; }
+void mmio_revoke(struct dev_mmio *m)
+{
+	m->gen++;
+}
 
 static bool mmio_check(const struct dev_mmio *m, uint32_t off, uint32_t w,
 		       bool write, bool count)
@@ -67,8 +69,7 @@ static bool mmio_check(const struct dev_mmio *m, uint32_t off, uint32_t w,
 	return false;
 }
 
-bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t width,
-	     bool write)
+bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t width, bool write)
 {
 	return mmio_check(m, off, width, write, false);
 }
@@ -119,12 +120,13 @@ bool mmio_write32(const struct dev_mmio *m, uint32_t off, uint32_t v)
 }
 bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v)
 {
-	return wr(m, off, 4, (uint32_t)v) && wr(m, off + 4, 4, (uint32_t)(v >> 32));
+	return wr(m, off, 4, (uint32_t)v) &&
+	       wr(m, off + 4, 4, (uint32_t)(v >> 32));
 }
 
 /* ---- DMAPool ------------------------------------------------------------ */
 
-#define HP_MAX 32
+#define HP_MAX	32
 #define HP_BASE 0x100000000ull
 #define HP_SPAN 0x10000000ull
 
@@ -160,7 +162,8 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 {
 	for (unsigned i = 0; i < HP_MAX; i++) {
 		if (hp[i].live || hp[i].gen)
-			continue; /* a slot is never reused: stale names stay stale */
+			continue; /* a slot is never reused: stale names stay
+				     stale */
 		uint64_t iova = HP_BASE + i * HP_SPAN;
 		if (len > HP_SPAN || (addr_limit && iova + len > addr_limit)) {
 			auth_refusals[AUTH_NO_MEMORY]++;
@@ -173,9 +176,12 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		hp[i].live = true;
 		hp[i].len = len;
 		hp[i].gen = 1;
-		*out = (struct dma_pool){.va = hp[i].mem, .iova = iova,
-					 .len = len, .slot = (uint16_t)i,
-					 .gen = 1, .owner = owner};
+		*out = (struct dma_pool){.va = hp[i].mem,
+					 .iova = iova,
+					 .len = len,
+					 .slot = (uint16_t)i,
+					 .gen = 1,
+					 .owner = owner};
 		return 0;
 	}
 	auth_refusals[AUTH_NO_MEMORY]++;
@@ -200,7 +206,8 @@ void dma_pool_revoke(struct dma_pool *p)
 
 bool dma_pool_live(const struct dma_pool *p)
 {
-	return p->slot < HP_MAX && hp[p->slot].live && hp[p->slot].gen == p->gen;
+	return p->slot < HP_MAX && hp[p->slot].live &&
+	       hp[p->slot].gen == p->gen;
 }
 
 int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
@@ -213,8 +220,8 @@ int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
 	}
 	p->used = at + len;
 	memset(p->va + at, 0, len);
-	*out = (struct dma_buf){.va = p->va + at, .iova = p->iova + at,
-				.len = len};
+	*out = (struct dma_buf){
+	    .va = p->va + at, .iova = p->iova + at, .len = len};
 	return 0;
 }
 
@@ -222,14 +229,16 @@ void *host_dma_translate(uint64_t iova, size_t len)
 {
 	if (iova < HP_BASE)
 		return NULL;
-	uint64_t i = (iova - HP_BASE) / HP_SPAN, off = (iova - HP_BASE) % HP_SPAN;
+	uint64_t i = (iova - HP_BASE) / HP_SPAN,
+		 off = (iova - HP_BASE) % HP_SPAN;
 	if (i >= HP_MAX || !hp[i].live || off + len > hp[i].len ||
 	    off + len < off)
 		return NULL;
 	return hp[i].mem + off;
 }
 
-/* ---- Interrupt ------------------------------------------------------------ */
+/* ---- Interrupt ------------------------------------------------------------
+ */
 
 #define HI_MAX 64
 static struct hirq {
@@ -246,8 +255,10 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	if (msix_index >= HI_MAX || msix_index >= gvm.cfg.msix ||
 	    hi[msix_index].bound)
 		return -1;
-	hi[msix_index] = (struct hirq){.bound = true, .masked = true,
-				       .fn = handler, .arg = arg,
+	hi[msix_index] = (struct hirq){.bound = true,
+				       .masked = true,
+				       .fn = handler,
+				       .arg = arg,
 				       .gen = hi[msix_index].gen + 1};
 	*out = (struct irq_cap){.slot = (uint16_t)msix_index,
 				.gen = hi[msix_index].gen,
@@ -314,10 +325,19 @@ void host_irq_raise(unsigned msix)
 		irq_deliver(&hi[msix]);
 }
 
-bool host_irq_masked(unsigned msix) { return msix < HI_MAX && hi[msix].masked; }
-uint64_t host_irq_count(unsigned msix) { return msix < HI_MAX ? hi[msix].count : 0; }
+bool host_irq_masked(unsigned msix)
+{
+	return msix < HI_MAX && hi[msix].masked;
+}
+uint64_t host_irq_count(unsigned msix)
+{
+	return msix < HI_MAX ? hi[msix].count : 0;
+}
 
-void host_irq_reset(void) { memset(hi, 0, sizeof(hi)); }
+void host_irq_reset(void)
+{
+	memset(hi, 0, sizeof(hi));
+}
 
 void auth_dump(void)
 {

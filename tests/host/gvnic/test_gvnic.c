@@ -23,7 +23,8 @@ static struct gve_grants grants(void)
 {
 	struct gve_grants g = {0};
 	mmio_grant(NULL, 7, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE, &g.reg);
-	mmio_grant(NULL, 7, 2, 0, gvm.cfg.db_len, MMIO_READ | MMIO_WRITE, &g.db);
+	mmio_grant(NULL, 7, 2, 0, gvm.cfg.db_len, MMIO_READ | MMIO_WRITE,
+		   &g.db);
 	g.owner = 7;
 	g.revision = gvm.cfg.revision;
 	g.msix_vectors = gvm.cfg.msix;
@@ -69,7 +70,8 @@ static void frame_make(uint8_t *f, size_t len, unsigned seed)
 {
 	for (size_t i = 0; i < len; i++)
 		f[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 8));
-	memcpy(f, "\x42\x01\x0a\x80\x00\x02\x52\x54\x00\x12\x34\x56\x08\x00", 14);
+	memcpy(f, "\x42\x01\x0a\x80\x00\x02\x52\x54\x00\x12\x34\x56\x08\x00",
+	       14);
 }
 
 /* n frames out and n frames in, lengths cycling 60..1514 */
@@ -94,32 +96,43 @@ static void traffic(unsigned n, unsigned seed)
 }
 
 static const uint32_t up_gqi[] = {
-    GVE_AQ_VERIFY_DRIVER_COMPATIBILITY, GVE_AQ_DESCRIBE_DEVICE,
-    GVE_AQ_CONFIGURE_DEVICE_RESOURCES,	GVE_AQ_REPORT_STATS,
-    GVE_AQ_REGISTER_PAGE_LIST,		GVE_AQ_REGISTER_PAGE_LIST,
-    GVE_AQ_REGISTER_PAGE_LIST,		GVE_AQ_REGISTER_PAGE_LIST,
-    GVE_AQ_CREATE_TX_QUEUE,		GVE_AQ_CREATE_TX_QUEUE,
-    GVE_AQ_CREATE_RX_QUEUE,		GVE_AQ_CREATE_RX_QUEUE,
+    GVE_AQ_VERIFY_DRIVER_COMPATIBILITY,
+    GVE_AQ_DESCRIBE_DEVICE,
+    GVE_AQ_CONFIGURE_DEVICE_RESOURCES,
+    GVE_AQ_REPORT_STATS,
+    GVE_AQ_REGISTER_PAGE_LIST,
+    GVE_AQ_REGISTER_PAGE_LIST,
+    GVE_AQ_REGISTER_PAGE_LIST,
+    GVE_AQ_REGISTER_PAGE_LIST,
+    GVE_AQ_CREATE_TX_QUEUE,
+    GVE_AQ_CREATE_TX_QUEUE,
+    GVE_AQ_CREATE_RX_QUEUE,
+    GVE_AQ_CREATE_RX_QUEUE,
     GVE_AQ_REPORT_LINK_SPEED,
 };
 static const uint32_t down_gqi[] = {
-    GVE_AQ_DESTROY_TX_QUEUE,   GVE_AQ_DESTROY_TX_QUEUE,
-    GVE_AQ_DESTROY_RX_QUEUE,   GVE_AQ_DESTROY_RX_QUEUE,
+    GVE_AQ_DESTROY_TX_QUEUE,	 GVE_AQ_DESTROY_TX_QUEUE,
+    GVE_AQ_DESTROY_RX_QUEUE,	 GVE_AQ_DESTROY_RX_QUEUE,
     GVE_AQ_UNREGISTER_PAGE_LIST, GVE_AQ_UNREGISTER_PAGE_LIST,
     GVE_AQ_UNREGISTER_PAGE_LIST, GVE_AQ_UNREGISTER_PAGE_LIST,
-    GVE_AQ_REPORT_STATS,	GVE_AQ_DECONFIGURE_DEVICE_RESOURCES,
+    GVE_AQ_REPORT_STATS,	 GVE_AQ_DECONFIGURE_DEVICE_RESOURCES,
 };
 static const uint32_t up_dqo[] = {
-    GVE_AQ_VERIFY_DRIVER_COMPATIBILITY, GVE_AQ_DESCRIBE_DEVICE,
-    GVE_AQ_CONFIGURE_DEVICE_RESOURCES,	GVE_AQ_GET_PTYPE_MAP,
-    GVE_AQ_REPORT_STATS,		GVE_AQ_CREATE_TX_QUEUE,
-    GVE_AQ_CREATE_TX_QUEUE,		GVE_AQ_CREATE_RX_QUEUE,
-    GVE_AQ_CREATE_RX_QUEUE,		GVE_AQ_REPORT_LINK_SPEED,
+    GVE_AQ_VERIFY_DRIVER_COMPATIBILITY,
+    GVE_AQ_DESCRIBE_DEVICE,
+    GVE_AQ_CONFIGURE_DEVICE_RESOURCES,
+    GVE_AQ_GET_PTYPE_MAP,
+    GVE_AQ_REPORT_STATS,
+    GVE_AQ_CREATE_TX_QUEUE,
+    GVE_AQ_CREATE_TX_QUEUE,
+    GVE_AQ_CREATE_RX_QUEUE,
+    GVE_AQ_CREATE_RX_QUEUE,
+    GVE_AQ_REPORT_LINK_SPEED,
 };
 static const uint32_t down_dqo[] = {
-    GVE_AQ_DESTROY_TX_QUEUE, GVE_AQ_DESTROY_TX_QUEUE, GVE_AQ_DESTROY_RX_QUEUE,
-    GVE_AQ_DESTROY_RX_QUEUE, GVE_AQ_REPORT_STATS,
-    GVE_AQ_DECONFIGURE_DEVICE_RESOURCES,
+    GVE_AQ_DESTROY_TX_QUEUE, GVE_AQ_DESTROY_TX_QUEUE,
+    GVE_AQ_DESTROY_RX_QUEUE, GVE_AQ_DESTROY_RX_QUEUE,
+    GVE_AQ_REPORT_STATS,     GVE_AQ_DECONFIGURE_DEVICE_RESOURCES,
 };
 
 static void bringup(uint8_t rev, bool dqo)
@@ -127,7 +140,8 @@ static void bringup(uint8_t rev, bool dqo)
 	struct gvm_config c = cfg(rev, dqo);
 	assert_int_equal(start(&c), 0);
 	assert_int_equal(sc->state, GVE_S_UP);
-	assert_int_equal(sc->queue_format, dqo ? GVE_QF_DQO_RDA : GVE_QF_GQI_QPL);
+	assert_int_equal(sc->queue_format,
+			 dqo ? GVE_QF_DQO_RDA : GVE_QF_GQI_QPL);
 	assert_int_equal(sc->nqueues, 2);
 	assert_string_equal(gvm.version, "GVE-capos-1.0\n");
 	assert_true(gvm.aq_live);
@@ -157,10 +171,22 @@ static void bringup(uint8_t rev, bool dqo)
 		assert_int_equal(gvm.pfn, 0);
 }
 
-static void t_bringup_gqi_rev0(void **s) { bringup(0, false); }
-static void t_bringup_gqi_rev1(void **s) { bringup(1, false); }
-static void t_bringup_dqo_rev0(void **s) { bringup(0, true); }
-static void t_bringup_dqo_rev1(void **s) { bringup(1, true); }
+static void t_bringup_gqi_rev0(void **s)
+{
+	bringup(0, false);
+}
+static void t_bringup_gqi_rev1(void **s)
+{
+	bringup(1, false);
+}
+static void t_bringup_dqo_rev0(void **s)
+{
+	bringup(0, true);
+}
+static void t_bringup_dqo_rev1(void **s)
+{
+	bringup(1, true);
+}
 
 /* 300 frames each way on 64-entry rings: the GQI TX ring and its chunk FIFO,
  * the RX ring and its 1..7 sequence, the DQO completion generations all wrap
@@ -185,8 +211,14 @@ static void wrap(bool dqo)
 	finish(true);
 }
 
-static void t_wrap_gqi(void **s) { wrap(false); }
-static void t_wrap_dqo(void **s) { wrap(true); }
+static void t_wrap_gqi(void **s)
+{
+	wrap(false);
+}
+static void t_wrap_dqo(void **s)
+{
+	wrap(true);
+}
 
 /* free-running counters near 2^32: TX descriptors, RX slots, admin queue */
 static void t_counter_wrap_gqi(void **s)
@@ -206,8 +238,8 @@ static void t_counter_wrap_gqi(void **s)
 		/* descriptors must sit where the counters point */
 		uint64_t *slots = rx->data.va;
 		for (uint32_t i = 0; i < rx->size; i++)
-			slots[(base + i) & rx->mask] =
-			    cpu_to_be64((uint64_t)((base + i) & rx->mask) * 4096);
+			slots[(base + i) & rx->mask] = cpu_to_be64(
+			    (uint64_t)((base + i) & rx->mask) * 4096);
 		gvm_gqi_tx_counter(q, base);
 	}
 	gvm_aq_set_base(base);
@@ -243,8 +275,14 @@ static void tx_full(bool dqo)
 		;
 	finish(true);
 }
-static void t_tx_full_gqi(void **s) { tx_full(false); }
-static void t_tx_full_dqo(void **s) { tx_full(true); }
+static void t_tx_full_gqi(void **s)
+{
+	tx_full(false);
+}
+static void t_tx_full_dqo(void **s)
+{
+	tx_full(true);
+}
 
 /* the device fills every posted RX buffer before the driver polls: the
  * next frame finds no buffer, the driver drains them all, re-posts, and the
@@ -266,7 +304,8 @@ static void rx_backlog(bool dqo)
 		else
 			assert_int_equal(n, 64);
 		for (unsigned i = 0; i < n; i++) {
-			assert_int_equal(gve_recv(sc, b, sizeof(b)), (int)sizeof(f));
+			assert_int_equal(gve_recv(sc, b, sizeof(b)),
+					 (int)sizeof(f));
 			assert_memory_equal(b, f, sizeof(f));
 		}
 		assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
@@ -274,8 +313,14 @@ static void rx_backlog(bool dqo)
 	assert_int_equal(gvm.rx_no_buffer, 3);
 	finish(true);
 }
-static void t_rx_backlog_gqi(void **s) { rx_backlog(false); }
-static void t_rx_backlog_dqo(void **s) { rx_backlog(true); }
+static void t_rx_backlog_gqi(void **s)
+{
+	rx_backlog(false);
+}
+static void t_rx_backlog_dqo(void **s)
+{
+	rx_backlog(true);
+}
 
 /* every admin status code on DESCRIBE_DEVICE: attach fails with the
  * reference's error class, the device is reset, no memory is left */
@@ -422,10 +467,22 @@ static void device_reset(uint8_t rev, bool dqo)
 	traffic(40, 9);
 	finish(true);
 }
-static void t_device_reset_gqi_rev0(void **s) { device_reset(0, false); }
-static void t_device_reset_gqi_rev1(void **s) { device_reset(1, false); }
-static void t_device_reset_dqo_rev0(void **s) { device_reset(0, true); }
-static void t_device_reset_dqo_rev1(void **s) { device_reset(1, true); }
+static void t_device_reset_gqi_rev0(void **s)
+{
+	device_reset(0, false);
+}
+static void t_device_reset_gqi_rev1(void **s)
+{
+	device_reset(1, false);
+}
+static void t_device_reset_dqo_rev0(void **s)
+{
+	device_reset(0, true);
+}
+static void t_device_reset_dqo_rev1(void **s)
+{
+	device_reset(1, true);
+}
 
 /* a hostile value at run time: an error line, a reset, and traffic again */
 static void recover_after(void)
@@ -463,15 +520,21 @@ static void gqi_rx_len(uint16_t len)
 	assert_int_equal(sc->nic.stats.rx_packets, 0);
 	recover_after();
 }
-static void t_hostile_gqi_rx_len_short(void **s) { gqi_rx_len(1); }
-static void t_hostile_gqi_rx_len_long(void **s) { gqi_rx_len(2049); }
+static void t_hostile_gqi_rx_len_short(void **s)
+{
+	gqi_rx_len(1);
+}
+static void t_hostile_gqi_rx_len_long(void **s)
+{
+	gqi_rx_len(2049);
+}
 
 static void t_gqi_rx_err_and_frag(void **s)
 {
 	struct gvm_config c = cfg(1, false);
 	uint8_t b[2048], f[200];
 	assert_int_equal(start(&c), 0);
-	gvm_gqi_rx_raw(0, 100, GVE_RXF_ERR);	 /* error flag: dropped */
+	gvm_gqi_rx_raw(0, 100, GVE_RXF_ERR);	  /* error flag: dropped */
 	gvm_gqi_rx_raw(0, 100, GVE_RXF_PKT_CONT); /* multi-part: dropped */
 	gvm_gqi_rx_raw(0, 100, 0);
 	gvm_gqi_rx_raw(0, 10, 0); /* runt: dropped */
@@ -533,7 +596,10 @@ static void dqo_rx_bad(uint16_t id, uint16_t len, bool bufq1, bool split)
 	assert_int_equal(sc->nic.stats.rx_packets, 0);
 	recover_after();
 }
-static void t_hostile_dqo_rx_buf_id(void **s) { dqo_rx_bad(900, 100, 0, 0); }
+static void t_hostile_dqo_rx_buf_id(void **s)
+{
+	dqo_rx_bad(900, 100, 0, 0);
+}
 static void t_hostile_dqo_rx_unposted(void **s)
 {
 	/* every buffer is posted in steady state; take one back on the
@@ -551,9 +617,18 @@ static void t_hostile_dqo_rx_unposted(void **s)
 	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
 	recover_after();
 }
-static void t_hostile_dqo_rx_len(void **s) { dqo_rx_bad(0, 4000, 0, 0); }
-static void t_hostile_dqo_rx_bufq(void **s) { dqo_rx_bad(0, 100, 1, 0); }
-static void t_hostile_dqo_rx_split(void **s) { dqo_rx_bad(0, 100, 0, 1); }
+static void t_hostile_dqo_rx_len(void **s)
+{
+	dqo_rx_bad(0, 4000, 0, 0);
+}
+static void t_hostile_dqo_rx_bufq(void **s)
+{
+	dqo_rx_bad(0, 100, 1, 0);
+}
+static void t_hostile_dqo_rx_split(void **s)
+{
+	dqo_rx_bad(0, 100, 0, 1);
+}
 
 /* values the device hands back at bring-up: refused, device reset, no
  * memory left behind */
@@ -699,9 +774,9 @@ static void t_hostile_options(void **s)
 	assert_int_equal(sc->queue_format, GVE_QF_GQI_QPL);
 	finish(true);
 	/* an unknown id is skipped, DQO_RDA after it is taken */
-	static const uint8_t o4[] = {0, 0x55, 0, 3, 0, 0, 0, 0, 1, 2, 3,
-				     0, 4,    0, 8, 0, 0, 0, 0, 0, 0, 0,
-				     0, 0,    0, 0, 0, 0};
+	static const uint8_t o4[] = {0, 0x55, 0, 3, 0, 0, 0, 0, 1, 2,
+				     3, 0,    4, 0, 8, 0, 0, 0, 0, 0,
+				     0, 0,    0, 0, 0, 0, 0, 0};
 	desc_build(40 + sizeof(o4), 2, o4, sizeof(o4));
 	assert_int_equal(attach_with_desc(), 0);
 	assert_int_equal(sc->queue_format, GVE_QF_DQO_RDA);
@@ -745,7 +820,8 @@ static void t_option_priority(void **s)
 	finish(true);
 	/* jumbo MTU: the driver asks the device for 1500 */
 	c = cfg(1, false);
-	c.gqi_qpl_opt = true; /* the feature mask comes from the format option */
+	c.gqi_qpl_opt =
+	    true; /* the feature mask comes from the format option */
 	c.jumbo = true;
 	c.mtu = 8896;
 	assert_int_equal(start(&c), 0);
@@ -785,7 +861,8 @@ static void t_interrupts(void **s)
 		assert_false(gvm.irq_masked[blk]); /* re-armed */
 		if (dqo)
 			assert_int_equal(gvm.irq_db_raw[blk],
-					 GVE_ITR_NO_UPDATE_DQO | GVE_ITR_ENABLE_DQO);
+					 GVE_ITR_NO_UPDATE_DQO |
+					     GVE_ITR_ENABLE_DQO);
 		else
 			assert_int_equal(be32_to_cpu(gvm.irq_db_raw[blk]),
 					 GVE_IRQ_ACK | GVE_IRQ_EVENT);
@@ -916,7 +993,8 @@ static void t_model_catches(void **s)
 	v = gvm.violations;
 	mmio_write_be32(&g.reg, GVE_REG_DRIVER_STATUS, GVE_DRVSTAT_RESET);
 	assert_int_equal(dma_pool_create(1, 8192, 0, &p), 0);
-	mmio_write_be32(&g.reg, GVE_REG_ADMINQ_BASE_HI, (uint32_t)(p.iova >> 32));
+	mmio_write_be32(&g.reg, GVE_REG_ADMINQ_BASE_HI,
+			(uint32_t)(p.iova >> 32));
 	mmio_write_be32(&g.reg, GVE_REG_ADMINQ_BASE_LO, (uint32_t)p.iova);
 	mmio_write_be16(&g.reg, GVE_REG_ADMINQ_LENGTH, GVE_ADMINQ_SIZE);
 	mmio_write_be32(&g.reg, GVE_REG_DRIVER_STATUS, GVE_DRVSTAT_RUN);
@@ -924,9 +1002,9 @@ static void t_model_catches(void **s)
 	dma_pool_revoke(&p);
 	assert_int_equal(gvm.violations, v + 1);
 	assert_non_null(strstr(gvm.first_violation, "device_status") ||
-				    strstr(gvm.first_violation, "read-only")
-				? gvm.first_violation
-				: NULL);
+				strstr(gvm.first_violation, "read-only")
+			    ? gvm.first_violation
+			    : NULL);
 	/* a doorbell index nobody owns, and one outside BAR2 */
 	v = gvm.violations;
 	mmio_write32(&g.db, 4 * 1000, 1);

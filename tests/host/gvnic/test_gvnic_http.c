@@ -28,10 +28,21 @@
 /* ---- the kernel state the Web UI shows ----------------------------------- */
 static const struct driver gve_drv_stub = {.name = "gve"};
 struct pci_dev pci_devs[2] = {
-    {.bus = 0, .dev = 0, .fn = 0, .vendor = 0x8086, .device = 0x29c0,
-     .class_code = 0x060000, .state = "host bridge"},
-    {.bus = 0, .dev = 4, .fn = 0, .vendor = 0x1ae0, .device = 0x0042,
-     .class_code = 0x020000, .drv = &gve_drv_stub, .state = "gve0"},
+    {.bus = 0,
+     .dev = 0,
+     .fn = 0,
+     .vendor = 0x8086,
+     .device = 0x29c0,
+     .class_code = 0x060000,
+     .state = "host bridge"},
+    {.bus = 0,
+     .dev = 4,
+     .fn = 0,
+     .vendor = 0x1ae0,
+     .device = 0x0042,
+     .class_code = 0x020000,
+     .drv = &gve_drv_stub,
+     .state = "gve0"},
 };
 unsigned pci_ndevs = 2;
 struct blockdev *blockdevs[BLOCKDEV_MAX];
@@ -45,7 +56,7 @@ size_t console_log_copy(char *buf, size_t cap)
 	return n;
 }
 
-#define PEER_IP 0x0a000202u
+#define PEER_IP	 0x0a000202u
 #define STACK_IP 0x0a00020fu
 static const uint8_t peer_mac[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
 static const uint8_t gve_mac[6] = {0x42, 0x01, 0x0a, 0x80, 0x00, 0x02};
@@ -81,8 +92,8 @@ static size_t eth_ip(uint8_t *f, uint8_t proto, const uint8_t *pl, size_t len)
 	return n;
 }
 
-static void tcp_out(uint32_t seq, uint32_t ack, uint8_t flags,
-		    const char *data, size_t len)
+static void tcp_out(uint32_t seq, uint32_t ack, uint8_t flags, const char *data,
+		    size_t len)
 {
 	uint8_t t[1600], f[1600];
 	size_t hl = flags & TCP_SYN ? 24 : 20;
@@ -116,7 +127,8 @@ static bool tcp_in(struct tcp_view *tv, uint8_t *keep)
 		if (eth_parse(keep, (size_t)n, &e) || e.type != ETHERTYPE_IPV4)
 			continue;
 		assert_memory_equal(e.src, gve_mac, 6);
-		if (ipv4_parse(e.payload, e.len, &ip) || ip.proto != IP_PROTO_TCP)
+		if (ipv4_parse(e.payload, e.len, &ip) ||
+		    ip.proto != IP_PROTO_TCP)
 			continue;
 		assert_int_equal(tcp_parse(&ip, tv), 0);
 		return true;
@@ -206,7 +218,8 @@ static void http_get_devices(bool dqo)
 			}
 		}
 		if (any)
-			tcp_out(snd, rcv, TCP_ACK | (fin ? TCP_FIN : 0), NULL, 0);
+			tcp_out(snd, rcv, TCP_ACK | (fin ? TCP_FIN : 0), NULL,
+				0);
 		else
 			pump();
 	}
@@ -217,13 +230,14 @@ static void http_get_devices(bool dqo)
 	assert_non_null(body);
 	body += 4;
 	char want[512];
-	ksnprintf(want, sizeof(want),
-		  "[{\"addr\":\"0000:00:00.0\",\"vendor\":\"8086\",\"device\":"
-		  "\"29c0\",\"class\":\"060000\",\"driver\":\"none\",\"state\":"
-		  "\"host bridge\"},{\"addr\":\"0000:00:04.0\",\"vendor\":"
-		  "\"1ae0\",\"device\":\"0042\",\"class\":\"020000\",\"driver\":"
-		  "\"gve\",\"state\":\"gve0 %s\"}]\n",
-		  dqo ? "dqo" : "gqi");
+	ksnprintf(
+	    want, sizeof(want),
+	    "[{\"addr\":\"0000:00:00.0\",\"vendor\":\"8086\",\"device\":"
+	    "\"29c0\",\"class\":\"060000\",\"driver\":\"none\",\"state\":"
+	    "\"host bridge\"},{\"addr\":\"0000:00:04.0\",\"vendor\":"
+	    "\"1ae0\",\"device\":\"0042\",\"class\":\"020000\",\"driver\":"
+	    "\"gve\",\"state\":\"gve0 %s\"}]\n",
+	    dqo ? "dqo" : "gqi");
 	assert_string_equal(body, want);
 	/* the frames really crossed the driver's rings */
 	assert_true(sc->nic.stats.rx_packets >= 4);
@@ -238,8 +252,14 @@ static void http_get_devices(bool dqo)
 	sc = NULL;
 }
 
-static void t_http_gqi(void **s) { http_get_devices(false); }
-static void t_http_dqo(void **s) { http_get_devices(true); }
+static void t_http_gqi(void **s)
+{
+	http_get_devices(false);
+}
+static void t_http_dqo(void **s)
+{
+	http_get_devices(true);
+}
 
 int main(void)
 {
