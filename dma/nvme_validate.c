@@ -352,6 +352,10 @@ static enum nvme_verdict val_admin(struct gcache *c, const struct nvme_sqe *cmd,
 		REFUSE_IF(fid == NVME_FID_HMB, NVME_V_HMB);
 		int64_t n = feature_bytes(fid);
 		REFUSE_IF(n < 0, NVME_V_FEATURE_FORBIDDEN);
+		/* Save makes a setting outlive this owner (and resets) */
+		REFUSE_IF(opc == NVME_ADM_SET_FEATURES &&
+			      FIELD_GET(NVME_FEAT_SV, cmd->cdw10),
+			  NVME_V_FEATURE_FORBIDDEN);
 		return val_data(c, cmd, list, n < 0 ? 0 : (uint64_t)n, res);
 	}
 	case NVME_ADM_CREATE_CQ:
