@@ -94,25 +94,8 @@ static void nvme_q_reset(struct nvme_queue *q)
  * with "aborted due to SQ deletion" so no caller waits for nothing */
 static void nvme_q_fail_all(struct nvme_softc *sc, struct nvme_queue *q)
 {
-	for (unsigned i = 0; i < q->nccb; i++) {
-		struct nvme_ccb *ccb = &q->ccb[i];
-		if (ccb->state != NVME_CCB_INFLIGHT)
-			continue;
-		struct nvme_cqe c = {
-		    .sqid = q->id,
-		    .cid = ccb->cid,
-		    .status = (uint16_t)(FIELD_SET(NVME_CQE_SCT,
-						   NVME_SCT_GENERIC) |
-					 FIELD_SET(NVME_CQE_SC,
-						   NVME_SC_ABORT_SQ_DELETED)),
-		};
-		ccb->state = NVME_CCB_HELD;
-		q->inflight--;
-		q->failed++;
-		sc->reset_failed_cmds++;
-		if (ccb->done)
-			ccb->done(sc, ccb, &c);
-	}
+	for (unsigned i = 0; i < q->nccb; i++)
+		nvme_ccb_abort(sc, &q->ccb[i]);
 }
 
 static int nvme_admin_start(struct nvme_softc *sc)
@@ -367,11 +350,18 @@ static void nvme_ns_attach(struct nvme_softc *sc, uint32_t nsid)
 		(unsigned long long)((nsze * ns->lba_bytes) >> 20));
 }
 
-/* Identify Active Namespace ID list (CNS 02h, NVMe 2.0 §5.17.2.2) */
+/* Identify Active Namespace ID list (CNS 02h, NVMe 2.0 §5.17.2.2; since
+ * NVMe 1.1). A 1.0 controller has no list: its namespaces are 1..NN. */
 static int nvme_ns_scan(struct nvme_softc *sc)
 {
 	uint32_t ids[NVME_NS_MAX * 2];
 	unsigned n = 0;
+	if (sc->vs < NVME_VS_1_1) {
+		for (uint32_t nsid = 1; nsid <= MIN(sc->nn, (uint32_t)NVME_NS_MAX);
+		     nsid++)
+			nvme_ns_attach(sc, nsid);
+		return 0;
+	}
 	if (nvme_identify(sc, NVME_CNS_ACTIVE_NSLIST, 0)) {
 		kprintf("%s: unable to list active namespaces\n", sc->name);
 		return -1;

@@ -242,22 +242,59 @@ static void nvme_idle(struct nvme_softc *sc, struct nvme_queue *q,
 		cpu_relax();
 }
 
+/* complete ccb with "aborted, SQ deleted" on the driver's own authority:
+ * the controller has been (or is being) reset and will not answer */
+void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb)
+{
+	struct nvme_queue *q = ccb->q;
+	if (ccb->state != NVME_CCB_INFLIGHT)
+		return;
+	struct nvme_cqe c = {
+	    .sqid = q->id,
+	    .cid = ccb->cid,
+	    .status = (uint16_t)(FIELD_SET(NVME_CQE_SCT, NVME_SCT_GENERIC) |
+				 FIELD_SET(NVME_CQE_SC,
+					   NVME_SC_ABORT_SQ_DELETED)),
+	};
+	ccb->state = NVME_CCB_HELD;
+	q->inflight--;
+	q->failed++;
+	sc->reset_failed_cmds++;
+	if (ccb->done)
+		ccb->done(sc, ccb, &c);
+}
+
+/* a reset for `why`; if ccb is still outstanding afterwards (a reset
+ * already in progress refused the nested one), it is failed here */
+static int nvme_wait_fail(struct nvme_softc *sc, struct nvme_ccb *ccb,
+			  const char *why)
+{
+	nvme_recover(sc, why);
+	nvme_ccb_abort(sc, ccb);
+	return -1;
+}
+
+/* Controller Fatal Status is looked at every NVME_CSTS_CHECK_US across all
+ * waits: a register read is a device access, too slow for every poll */
+static bool nvme_cfs_due(struct nvme_softc *sc, uint64_t now)
+{
+	if (sc->inject != NVME_INJ_CFS &&
+	    now - sc->csts_checked_us < NVME_CSTS_CHECK_US)
+		return false;
+	sc->csts_checked_us = now;
+	return nvme_cfs(sc);
+}
+
 int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
 	      struct nvme_ccb *ccb, uint64_t timeout_us)
 {
-	uint64_t start = time_now_us(), last_csts = start;
+	uint64_t start = time_now_us();
 	for (;;) {
 		uint64_t seen = q->irqs, now = time_now_us();
 		/* a fatal controller's completions are not trusted: look
 		 * before reaping */
-		if (now - last_csts >= NVME_CSTS_CHECK_US ||
-		    sc->inject == NVME_INJ_CFS) {
-			last_csts = now;
-			if (nvme_cfs(sc)) {
-				nvme_recover(sc, "controller fatal status");
-				return -1;
-			}
-		}
+		if (nvme_cfs_due(sc, now))
+			return nvme_wait_fail(sc, ccb, "controller fatal status");
 		nvme_complete(sc, q);
 		if (ccb->state != NVME_CCB_INFLIGHT)
 			return nvme_cqe_ok(&ccb->cqe) ? 0 : -1;
@@ -267,8 +304,7 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
 				"%llu ms\n",
 				sc->name, ccb->cid, q->id,
 				(unsigned long long)(timeout_us / 1000));
-			nvme_recover(sc, "command timeout");
-			return -1;
+			return nvme_wait_fail(sc, ccb, "command timeout");
 		}
 		nvme_idle(sc, q, seen, 1000);
 	}
@@ -276,8 +312,12 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
 
 int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q)
 {
-	int n = nvme_complete(sc, q);
 	uint64_t now = time_now_us();
+	if (nvme_cfs_due(sc, now)) {
+		nvme_recover(sc, "controller fatal status");
+		return 0;
+	}
+	int n = nvme_complete(sc, q);
 	for (unsigned i = 0; i < q->nccb; i++) {
 		const struct nvme_ccb *ccb = &q->ccb[i];
 		if (ccb->state == NVME_CCB_INFLIGHT && now > ccb->deadline_us) {

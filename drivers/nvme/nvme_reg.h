@@ -53,6 +53,7 @@
 #define NVME_VS_MNR_MASK 0xffu
 #define NVME_VS_TER_SHIFT 0
 #define NVME_VS_TER_MASK 0xffu
+#define NVME_VS_1_1 0x00010100u /* Identify CNS 02h exists from here on */
 
 /* CC (§3.1.3.5) — written by the broker only */
 #define NVME_CC_EN_SHIFT 0

@@ -133,7 +133,7 @@ struct nvme_softc {
 	uint64_t arena_map[NVME_ARENA_PAGES / 64];
 	unsigned resets;
 	uint64_t reset_failed_cmds; /* commands failed by a reset */
-	uint64_t csts_checked_us;
+	uint64_t csts_checked_us; /* last CSTS.CFS look (nvme_wait, nvme_poll) */
 	enum nvme_inject inject;
 	/* where a PRP list starts in a command's list pages (bytes, qword
 	 * aligned, < 4096): 0 normally; the proofs move it to force chains */
@@ -177,6 +177,9 @@ int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q);
 /* run q until ccb has completed or timeout_us passed (then recover) */
 int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
 	      struct nvme_ccb *ccb, uint64_t timeout_us);
+/* fail an outstanding command locally (after a reset) with "aborted, SQ
+ * deleted"; done runs. No-op for a command not in flight. */
+void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb);
 /* the generic fill: copy ccb->cmd */
 void nvme_fill_cmd(struct nvme_softc *sc, struct nvme_ccb *ccb,
 		   struct nvme_sqe *sqe);

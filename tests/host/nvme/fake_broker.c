@@ -1,0 +1,192 @@
+/* tests/host/nvme/fake_broker.c — the driver's kernel side on the host:
+ * kernel/authority/nvme_broker.h over the real doorbell gate and validator
+ * (dma/) and the controller model tests/host/validator/fake_nvme.c, plus the
+ * DMAPool and blockdev calls the driver core makes. Host addresses are
+ * device addresses. The model executes commands when the driver reaps, so
+ * commands are really outstanding between submit and complete. */
+#include "fake_broker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/lib/lib.h"
+
+struct nvme_broker fb;
+static struct grant_table grants;
+
+/* ---- DMAPool --------------------------------------------------------------- */
+const struct grant_table *dma_grant_table(void) { return &grants; }
+
+bool dma_owner_covers(uint16_t owner, uint64_t iova, uint64_t len)
+{
+	return grant_covers(&grants, owner, iova, len);
+}
+
+int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
+		    struct dma_pool *out)
+{
+	(void)addr_limit;
+	memset(out, 0, sizeof(*out));
+	size_t n = ALIGN_UP(len, (size_t)PAGE_SIZE);
+	void *p = aligned_alloc(PAGE_SIZE, n);
+	if (!p)
+		return -1;
+	memset(p, 0, n);
+	uint32_t gen;
+	int slot = grant_add(&grants, owner, (uint64_t)(uintptr_t)p, n, &gen);
+	if (slot < 0) {
+		free(p);
+		return -1;
+	}
+	out->va = p;
+	out->iova = (uint64_t)(uintptr_t)p;
+	out->len = n;
+	out->slot = (uint16_t)slot;
+	out->gen = gen;
+	out->owner = owner;
+	return 0;
+}
+
+bool dma_pool_live(const struct dma_pool *p)
+{
+	return p->len && grant_live(&grants, p->slot, p->gen);
+}
+
+void dma_pool_revoke(struct dma_pool *p)
+{
+	if (!grant_revoke(&grants, p->slot, p->gen))
+		return;
+	free(p->va);
+	p->va = 0;
+	p->used = p->len;
+}
+
+int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
+		   struct dma_buf *out)
+{
+	if (!dma_pool_live(p) || !align || (align & (align - 1)))
+		return -1;
+	size_t off = ALIGN_UP(p->used, align);
+	if (!len || off > p->len || len > p->len - off)
+		return -1;
+	p->used = off + len;
+	out->va = p->va + off;
+	out->iova = p->iova + off;
+	out->len = len;
+	memset(out->va, 0, len);
+	return 0;
+}
+
+/* ---- blockdev ------------------------------------------------------------------ */
+struct blockdev *blockdevs[BLOCKDEV_MAX];
+unsigned nblockdevs;
+void blockdev_register(struct blockdev *b)
+{
+	if (nblockdevs < BLOCKDEV_MAX)
+		blockdevs[nblockdevs++] = b;
+}
+
+/* ---- the broker -------------------------------------------------------------------- */
+void fake_broker_init(uint16_t owner)
+{
+	for (unsigned i = 0; i < GRANT_MAX; i++)
+		if (grants.g[i].live)
+			free((void *)(uintptr_t)grants.g[i].base);
+	memset(&grants, 0, sizeof(grants));
+	memset(&fb, 0, sizeof(fb));
+	fake_nvme_init(&fb.dev);
+	fb.owner = owner;
+	fb.vs = 0x00010000; /* 1.0: the model has no namespace list */
+	fb.cap = 0x20ull << 24 | 4095; /* TO 16 s, MQES 4095 */
+	fb.pol.grants = &grants;
+	fb.pol.owner = owner;
+	fb.pol.page_shift = 12;
+	fb.pol.max_xfer = 4096u << 5; /* the model's MDTS 5 */
+	fb.pol.qid_max = NVME_VAL_MAX_QID - 1;
+	fb.pol.qsize_max = 4096;
+	fb.pol.iv_max = 8;
+	fb.pol.nns = 1;
+	fb.pol.ns[0].nsid = 1;
+	fb.pol.ns[0].lba_bytes = 512;
+	struct nvme_gate_env env;
+	fake_nvme_env(&fb.dev, &env);
+	nvme_gate_init(&fb.gate, &env, &fb.pol);
+}
+
+int nvme_broker_open(struct pci_dev *d, uint16_t owner,
+		     struct nvme_broker **out)
+{
+	(void)d, (void)owner;
+	*out = &fb;
+	return 0;
+}
+
+int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
+		       const struct dma_buf *acq, uint16_t entries)
+{
+	uint64_t sasq, sacq;
+	if (b->enabled || b->fail_enable)
+		return -1;
+	if (nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries,
+				 &sasq, &sacq))
+		return -1;
+	fake_nvme_admin(&b->dev, sasq, sacq, entries);
+	b->enabled = true;
+	b->enables++;
+	return 0;
+}
+
+int nvme_broker_reset(struct nvme_broker *b)
+{
+	nvme_gate_drop_all(&b->gate);
+	/* the controller forgets every queue */
+	memset(b->dev.sq, 0, sizeof(b->dev.sq));
+	memset(b->dev.cq, 0, sizeof(b->dev.cq));
+	memset(b->dev.db, 0, sizeof(b->dev.db));
+	b->enabled = false;
+	b->csts = 0;
+	b->device_stalled = false; /* a reset unsticks a hung controller */
+	b->resets++;
+	return 0;
+}
+
+int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)
+{
+	return b->enabled ? nvme_gate_sq_ring(&b->gate, qid, tail) : -1;
+}
+
+int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
+{
+	if (!b->enabled)
+		return -1;
+	if (!b->device_stalled)
+		fake_nvme_step(&b->dev);
+	return nvme_gate_cq_reap(&b->gate, qid);
+}
+
+int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
+{
+	return b->enabled ? nvme_gate_cq_head(&b->gate, qid, head) : -1;
+}
+
+void nvme_broker_close(struct nvme_broker *b) { nvme_broker_reset(b); }
+uint64_t nvme_broker_cap(const struct nvme_broker *b) { return b->cap; }
+uint32_t nvme_broker_vs(const struct nvme_broker *b) { return b->vs; }
+uint32_t nvme_broker_csts(const struct nvme_broker *b)
+{
+	return b->csts | (b->enabled ? 1u : 0u);
+}
+uint32_t nvme_broker_max_xfer(const struct nvme_broker *b)
+{
+	return b->pol.max_xfer;
+}
+uint32_t nvme_broker_nn(const struct nvme_broker *b) { (void)b; return 1; }
+uint16_t nvme_broker_max_qid(const struct nvme_broker *b)
+{
+	return b->pol.qid_max;
+}
+const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b)
+{
+	return &b->gate.stats;
+}
+void nvme_broker_dump(const struct nvme_broker *b) { nvme_gate_dump(&b->gate); }

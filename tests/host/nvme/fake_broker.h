@@ -1,0 +1,27 @@
+/* tests/host/nvme/fake_broker.h — the broker, DMAPool and blockdev the NVMe
+ * driver core links against on the host (see fake_broker.c). */
+#ifndef FAKE_BROKER_H
+#define FAKE_BROKER_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "drivers/nvme/nvme_var.h"
+#include "tests/host/validator/fake_nvme.h"
+
+struct nvme_broker {
+	struct fake_nvme dev;
+	struct nvme_gate gate;
+	struct nvme_val_policy pol;
+	uint16_t owner;
+	uint64_t cap;
+	uint32_t vs, csts;
+	bool enabled;
+	bool fail_enable;    /* nvme_broker_enable fails (controller never ready) */
+	bool device_stalled; /* the model executes nothing (a hung device) */
+	unsigned enables, resets;
+};
+
+extern struct nvme_broker fb;
+/* a fresh model, gate and grant table for owner */
+void fake_broker_init(uint16_t owner);
+#endif

@@ -1,0 +1,15 @@
+# tests/host/nvme: the NVMe driver core against the real gate and validator
+# and the controller model of tests/host/validator
+NVME_DRV_SRC := drivers/nvme/nvme.c drivers/nvme/nvme_q.c \
+	tests/host/nvme/fake_broker.c tests/host/validator/fake_nvme.c \
+	dma/nvme_validate.c dma/nvme_gate.c dma/grant.c
+
+HOST_TESTS += $(BUILD)/host/nvme_driver_test
+$(BUILD)/host/nvme_driver_test: tests/host/nvme/test_nvme_driver.c $(NVME_DRV_SRC) $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -Itests/host/nvme -o $@ $^ $(HOST_LIBS)
+
+FUZZERS += $(BUILD)/fuzz/fuzz_nvme_cqe
+$(BUILD)/fuzz/fuzz_nvme_cqe: tests/host/nvme/fuzz_nvme_cqe.c $(NVME_DRV_SRC) $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -Itests/host/nvme -o $@ $^
