@@ -84,7 +84,8 @@ static void vnet_link_update(struct vnet_softc *sc)
 	if (up != sc->nic.link_up) {
 		sc->nic.link_up = up;
 		sc->link_changes++;
-		kprintf("%s: link %s\n", sc->name, up ? "up" : "down");
+		kprintf("%s: link %s (config interrupts %llu)\n", sc->name, up ? "up" : "down",
+			(unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_CONFIG]) : 0));
 	}
 }
 
@@ -452,7 +453,7 @@ static int vnet_status_json(char *buf, size_t cap)
 		struct nic_stats *s = &sc->nic.stats;
 		len += (size_t)ksnprintf(
 		    buf + MIN(len, cap), cap - MIN(len, cap),
-		    "%s{\"name\":\"%s\",\"failed\":%s,\"features\":%llu,\"msix\":%s,"
+		    "%s{\"name\":\"%s\",\"failed\":%s,\"features\":\"0x%llx\",\"msix\":%s,"
 		    "\"rxq\":{\"size\":%u,\"posted\":%u},\"txq\":{\"size\":%u,\"posted\":%u},"
 		    "\"irq\":{\"config\":%llu,\"rx\":%llu,\"tx\":%llu},\"notifies\":%llu,"
 		    "\"link_up\":%s,\"link_changes\":%llu,\"rx_packets\":%llu,"
