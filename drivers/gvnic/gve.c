@@ -436,12 +436,12 @@ static int gve_down(struct gve_softc *sc)
 	if (sc->rings_ok && (err = gve_aq_destroy_queues(sc)))
 		return err;
 	sc->rings_ok = false;
-	for (unsigned i = 0; !gve_is_dqo(sc) && i < sc->nqueues; i++) {
-		if (sc->tx[i].qpl.registered &&
-		    (err = gve_aq_unregister_qpl(sc, &sc->tx[i].qpl)))
-			return err;
-		if (sc->rx[i].qpl.registered &&
-		    (err = gve_aq_unregister_qpl(sc, &sc->rx[i].qpl)))
+	/* gve_unregister_qpls: TX page lists first, then RX */
+	for (unsigned k = 0; !gve_is_dqo(sc) && k < 2 * sc->nqueues; k++) {
+		struct gve_qpl *q = k < sc->nqueues
+					? &sc->tx[k].qpl
+					: &sc->rx[k - sc->nqueues].qpl;
+		if (q->registered && (err = gve_aq_unregister_qpl(sc, q)))
 			return err;
 	}
 	return GVE_OK;
