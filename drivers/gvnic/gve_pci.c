@@ -3,6 +3,7 @@
  * (doorbells) as DeviceMmio windows, counts the MSI-X vectors the kernel will
  * bind, and hands the core nothing else (gve_main.c: gve_probe). */
 #include "drivers/gvnic/gve_var.h"
+#include "kernel/boot/boot.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
@@ -12,6 +13,14 @@
 
 static struct gve_softc gve_softcs[GVE_MAX_DEVS];
 static unsigned gve_ndevs;
+
+/* the management work (device_status, resets, link) runs from the main
+ * loop even when no network stack polls this NIC */
+static void gve_pci_poll(void)
+{
+	for (unsigned i = 0; i < gve_ndevs; i++)
+		gve_service(&gve_softcs[i]);
+}
 
 static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 {
@@ -59,7 +68,8 @@ static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 		strlcpy(d->state, "failed", sizeof(d->state));
 		return -1;
 	}
-	gve_ndevs++;
+	if (gve_ndevs++ == 0)
+		poller_add(gve_pci_poll);
 	d->drv_state = sc;
 	ksnprintf(d->state, sizeof(d->state), "%s %s", name,
 		  gve_is_dqo(sc) ? "dqo" : "gqi");
