@@ -176,6 +176,16 @@ static int broker_disable(struct nvme_broker *b)
 	return broker_wait_rdy(b, 0);
 }
 
+/* Bus mastering is the fence: with it off the function can neither DMA nor
+ * signal MSI-X (PCI 3.0 §6.2.2, Command register bit 2). The broker turns
+ * it on just before CC.EN=1 and off again whenever the controller stops,
+ * so a controller that ignores CC.EN=0 still cannot reach memory the
+ * broker is about to free. */
+static void broker_fence(struct nvme_broker *b, bool dma_on)
+{
+	pci_enable(b->d, true, false, dma_on);
+}
+
 int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		     struct nvme_broker **out)
 {
@@ -205,7 +215,9 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	b->owner = owner;
 	strlcpy(b->name, a, sizeof(b->name));
 	b->map_len = MIN(need, d->bar[0].size);
-	pci_enable(d, true, false, true);
+	/* memory decoding for the registers; no DMA until enable (firmware's
+	 * queues may still be live) */
+	pci_enable(d, true, false, false);
 	b->regs = mm_map_mmio(d->bar[0].base, b->map_len);
 	if (!b->regs) {
 		kprintf("nvme-broker %s: unable to map BAR0\n", a);
@@ -382,6 +394,7 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 			       FIELD_SET(NVME_AQA_ACQS, entries - 1)));
 	reg_write64(b, NVME_REG_ASQ, sasq);
 	reg_write64(b, NVME_REG_ACQ, sacq);
+	broker_fence(b, true);
 	uint32_t cc = (uint32_t)(FIELD_SET(NVME_CC_CSS, 0) |
 				 FIELD_SET(NVME_CC_MPS, 0) |
 				 FIELD_SET(NVME_CC_AMS, 0) |
@@ -408,6 +421,7 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	return 0;
 fail:
 	(void)broker_disable(b);
+	broker_fence(b, false);
 	nvme_gate_drop_all(&b->gate);
 	return -1;
 }
@@ -415,8 +429,10 @@ fail:
 int nvme_broker_reset(struct nvme_broker *b)
 {
 	int r = broker_disable(b);
-	/* the device has stopped using every queue (or is dead): the
-	 * shadows can go */
+	/* the device has stopped using every queue — or ignores CC.EN and is
+	 * fenced off the bus here: either way the shadows can go and the
+	 * grants in-flight commands pinned are released */
+	broker_fence(b, false);
 	nvme_gate_drop_all(&b->gate);
 	b->enabled = false;
 	if (r != 0)

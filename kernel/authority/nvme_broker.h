@@ -31,9 +31,10 @@
 struct pci_dev;
 struct nvme_broker; /* one per controller, kernel-owned */
 
-/* Map BAR0 (kernel-only), enable memory decoding and bus mastering, and
- * reset the controller: CC.EN=0, wait for CSTS.RDY=0 bounded by CAP.TO
- * (NVMe 2.0 §3.5.2). 0, or -1 with one error line. */
+/* Map BAR0 (kernel-only), enable memory decoding (bus mastering stays off
+ * until nvme_broker_enable), and reset the controller: CC.EN=0, wait for
+ * CSTS.RDY=0 bounded by CAP.TO (NVMe 2.0 §3.5.2). 0, or -1 with one error
+ * line. */
 int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		     struct nvme_broker **out);
 /* asq/acq: the driver's admin rings (entries each, 2..4096), which must lie
@@ -44,9 +45,11 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
  * admin queue to the driver. 0 or -1. */
 int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 		       const struct dma_buf *acq, uint16_t entries);
-/* CC.EN=0, wait for RDY=0; drops every gate queue and shadow (after CFS or
- * a timeout). The driver then fails its outstanding commands itself and
- * may call nvme_broker_enable again. 0 or -1. */
+/* CC.EN=0, wait for RDY=0, turn bus mastering off; drops every gate queue
+ * and shadow (after CFS or a timeout). The driver then fails its
+ * outstanding commands itself and may call nvme_broker_enable again.
+ * 0, or -1 when the controller did not stop (it is fenced off the bus
+ * anyway). */
 int nvme_broker_reset(struct nvme_broker *b);
 /* the doorbell gate (nvme_gate_sq_ring): entries consumed or -1 */
 int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail);
