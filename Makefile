@@ -177,10 +177,11 @@ fuzz: $(FUZZERS)
 
 # ---- proofs ---------------------------------------------------------------
 # make test: host tests, docs checker, short fuzz runs, QEMU proofs; one
-# closing line "N passed, N failed".
+# closing line "N passed, N failed". A test file's tests stay on one worker
+# (--dist loadfile): QEMU proofs share one boot per file through fixtures.
 PYTEST_ARGS ?=
 test: deps all host
-	@$(PY) -m pytest -q -p no:cacheprovider -n 2 tests $(PYTEST_ARGS)
+	@$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests $(PYTEST_ARGS)
 
 docs-check:
 	@$(PY) tests/docs_check.py
