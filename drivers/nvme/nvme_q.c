@@ -409,8 +409,15 @@ int nvme_io_prepare(struct nvme_softc *sc, struct nvme_ccb *ccb,
 	c->nsid = io->nsid;
 	if (io->opc == NVME_IO_FLUSH)
 		return 0;
-	if (io->nlb == 0 || io->nlb > 0x10000 || io->len == 0 ||
-	    io->len > sc->max_xfer)
+	/* the PRPs must describe exactly the bytes NLB moves: a shorter list
+	 * would leave the device reading stale entries */
+	const struct nvme_ns *ns = 0;
+	for (unsigned i = 0; i < sc->nns; i++)
+		if (sc->ns[i].nsid == io->nsid)
+			ns = &sc->ns[i];
+	if (!ns || io->nlb == 0 || io->nlb > 0x10000 || io->len == 0 ||
+	    io->len > sc->max_xfer ||
+	    (uint64_t)io->nlb * ns->lba_bytes != io->len)
 		return -1;
 	if (nvme_prp_build(sc, ccb, io->iova, io->len, &c->prp1, &c->prp2))
 		return -1;

@@ -455,6 +455,7 @@ static void proof_nvme_hostile(void)
 			     .len = sc->ns[0].lba_bytes};
 	bool alive = nvme_io_sync(sc, &sc->ioq[0], &rd, 0) == 0 && !sc->resets;
 	nvme_buf_put(sc, &pool);
+	nvme_dump(sc); /* queues, counters and the gate's verdicts */
 	unsigned nclasses = 0;
 	for (; classes; classes &= classes - 1)
 		nclasses++;

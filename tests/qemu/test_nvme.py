@@ -19,6 +19,8 @@ prints PROOF markers. This file checks them and, from outside the kernel:
 * The disk image, read on the host after QEMU exits: every region the
   integrity proof wrote, and the TOCTOU target and decoy, hold the pattern
   this file computes itself.
+* A second, short boot with nvme.poll=1: the same proofs of bring-up and
+  integrity with the completion interrupts unbound.
 * The vector files: every tests/qemu/nvme_vectors/nvme-*.vec was run and
   rejected for the reason it names.
 """
@@ -147,8 +149,7 @@ def test_bringup(run):
     assert fence_index(ev, FENCE_BRINGUP_DONE) < fence_index(ev, FENCE_INTEGRITY)
 
 
-def test_integrity_image(run):
-    m, _, disk, _ = run
+def check_integrity_image(m, disk):
     kv = m.proofs["nvme-integrity"].kv
     assert kv["shapes"] == "prp1,prp2,list,chain"
     regions = re.findall(r"^NVME_REGION lba=(\d+) blocks=(\d+) bs=(\d+) "
@@ -164,6 +165,34 @@ def test_integrity_image(run):
     # from one block to the maximum transfer size
     bs = int(regions[0][2])
     assert 1 in sizes and int(kv["max_xfer"]) // bs in sizes
+
+
+def test_integrity_image(run):
+    m, _, disk, _ = run
+    check_integrity_image(m, disk)
+
+
+def test_polled(run):
+    """The same completion path without interrupts (nvme.poll=1): a second,
+    short boot with bring-up and integrity only."""
+    img = os.path.join(BUILD, "qemu", "nvme-polled.img")
+    with open(img, "wb") as f:
+        f.truncate(DISK_BYTES)
+    m = Machine("nvme-polled",
+                devices=["-drive", f"file={img},format=raw,if=none,id=nvm",
+                         "-device", "nvme,serial=capos-nvme0,drive=nvm"],
+                cmdline="proofs=nvme-bringup,nvme-integrity nvme.poll=1 exit",
+                timeout=300)
+    with m:
+        status = m.wait()
+    proofs = m.proofs
+    for p in ("nvme-bringup", "nvme-integrity"):
+        assert p in proofs and proofs[p].passed, m.tail()
+    assert status == EXIT_PASS
+    kv = proofs["nvme-bringup"].kv
+    assert kv["irq"] == "polled" and kv["io_irqs"] == "0" and kv["admin_irqs"] == "0"
+    with open(img, "rb") as f:
+        check_integrity_image(m, f.read())
 
 
 def test_hostile_vectors(run):

@@ -330,6 +330,39 @@ static void test_garbage_cqes(void **state)
 	assert_int_equal(q->completed, q->submitted);
 }
 
+/* a controller that never becomes ready: attach fails, everything undone */
+static void test_never_ready(void **state)
+{
+	(void)state;
+	struct nvme_softc s2;
+	memset(&s2, 0, sizeof(s2));
+	strcpy(s2.name, "nvme1");
+	s2.owner = 7;
+	s2.broker = &fb;
+	fb.enabled = false;
+	fb.fail_enable = true;
+	assert_int_equal(nvme_attach(&s2), -1);
+	fb.fail_enable = false;
+	assert_false(s2.up);
+	assert_false(dma_pool_live(&s2.pool));
+}
+
+/* a transfer whose length disagrees with its block count is refused */
+static void test_io_len_mismatch(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 8192, &b), 0);
+	struct nvme_io r = {.opc = NVME_IO_READ, .nsid = 1, .nlb = 16,
+			    .iova = b.iova, .len = 4096};
+	assert_int_equal(nvme_io_sync(&sc, &sc.ioq[0], &r, 0), -1);
+	r.nsid = 9;
+	r.len = 8192;
+	assert_int_equal(nvme_io_sync(&sc, &sc.ioq[0], &r, 0), -1);
+	assert_int_equal(sc.ioq[0].submitted, 0);
+	nvme_buf_put(&sc, &b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +379,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_phase, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_cqes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_never_ready, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_io_len_mismatch, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
