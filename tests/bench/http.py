@@ -6,6 +6,12 @@ requests/s of a small JSON endpoint with wrk at 1 and at 32 connections, the
 same for the HTML page, and MB/s of a 4 MiB body (/api/blob) fetched by curl.
 The guest's own counters (/api/net) are printed afterwards: retransmissions
 and refusals say whether the numbers came from a clean run.
+
+Where the time goes: around the 32-connection run of /api/devices the bench
+reads the driver's counters (/api/virtio-net: frames, notifies, interrupts
+per vector) and the CPU time of each QEMU thread (/proc/<pid>/task: the TCG
+vCPU thread runs the guest, the main thread runs slirp and the virtio-net
+device model), and prints them per request.
 """
 import json
 import os
@@ -38,6 +44,46 @@ def wrk(url, conns):
     return (float(m.group(1)) if m else 0.0), (errors.group(1) if errors else "none")
 
 
+def get_json(url):
+    return json.loads(subprocess.run(["curl", "-s", "--max-time", "30", url],
+                                     capture_output=True, text=True).stdout)
+
+
+def thread_cpu(pid):
+    """{thread name: CPU seconds} of one process"""
+    hz = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        fields = st[st.rindex(")") + 2:].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / hz
+    return out
+
+
+def where_time_goes(m, base):
+    """per-request driver counters and QEMU thread CPU for one wrk run"""
+    v0, c0 = get_json(base + "/api/virtio-net")[0], thread_cpu(m.proc.pid)
+    n0 = get_json(base + "/api/net")["counters"]["http_requests"]
+    rps, _ = wrk(base + "/api/devices", 32)
+    v1, c1 = get_json(base + "/api/virtio-net")[0], thread_cpu(m.proc.pid)
+    n1 = get_json(base + "/api/net")["counters"]["http_requests"]
+    reqs = max(1, n1 - n0 - 1)  # minus the /api/net read itself
+    per = {
+        "rx frames": v1["rx_packets"] - v0["rx_packets"],
+        "tx frames": v1["tx_packets"] - v0["tx_packets"],
+        "notifies": v1["notifies"] - v0["notifies"],
+        "rx irqs": v1["irq"]["rx"] - v0["irq"]["rx"],
+        "tx irqs": v1["irq"]["tx"] - v0["irq"]["tx"],
+    }
+    cpu = {k: c1.get(k, 0.0) - c0.get(k, 0.0) for k in c1}
+    return rps, reqs, per, cpu
+
+
 def blob_mbps(url):
     r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download} %{speed_download}",
                         "--max-time", "120", url], capture_output=True, text=True)
@@ -55,14 +101,18 @@ def main():
     devices = ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
                "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
     base = f"http://127.0.0.1:{port}"
-    with Machine("bench-net", devices=devices, cmdline="", timeout=180) as m:
+    # debug-threads: QEMU names its threads ("CPU 0/TCG", ...) for the CPU split
+    with Machine("bench-net", devices=devices, cmdline="", timeout=180,
+                 extra=["-name", "capos,debug-threads=on"]) as m:
         m.wait_for(r"address \d+\.\d+\.\d+\.\d+ mask", 120)
         rows = []
-        for label, path in [("GET /api/nvme", "/api/nvme"), ("GET / (HTML)", "/")]:
+        for label, path in [("GET /api/devices", "/api/devices"),
+                            ("GET /api/nvme", "/api/nvme"), ("GET / (HTML)", "/")]:
             one, e1 = wrk(base + path, 1)
             many, e32 = wrk(base + path, 32)
             rows.append((label, one, many, e1, e32))
         blobs = [blob_mbps(base + "/api/blob?size=4194304") for _ in range(3)]
+        rps, reqs, per, cpu = where_time_goes(m, base)
         counters = json.loads(subprocess.run(["curl", "-s", "--max-time", "10", base + "/api/net"],
                                              capture_output=True, text=True).stdout)["counters"]
     print(f"HTTP over the capOS stack (TCG, virtio-net, QEMU user net; wrk {DURATION}s each)")
@@ -75,6 +125,12 @@ def main():
     print("guest counters: " + " ".join(f"{k}={counters[k]}" for k in
           ("http_requests", "tcp_accepted", "tcp_refused", "tcp_retransmits", "tx_fail",
            "tcp_fast_retransmits", "tcp_timeouts", "arp_drops")))
+    print(f"where the time goes (/api/devices, 32 conns, {reqs} requests, {rps:.0f} req/s):")
+    print("  per request: " + "  ".join(f"{k} {v / reqs:.2f}" for k, v in per.items()))
+    total = sum(cpu.values()) or 1.0
+    print("  QEMU CPU by thread: " + "  ".join(
+        f"{k} {v:.1f}s ({100 * v / total:.0f}%, {1e3 * v / reqs:.2f} ms/req)"
+        for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]) if v > 0.05))
     return 0
 
 
