@@ -15,7 +15,8 @@
 #include "kernel/lib/lib.h"
 #include "kernel/time/time.h"
 
-/* ---- memory ------------------------------------------------------------------ */
+/* ---- memory
+ * ------------------------------------------------------------------ */
 static size_t nvme_pool_bytes(void)
 {
 	size_t b = 2 * PAGE_SIZE /* admin SQ, CQ */ + PAGE_SIZE /* identify */;
@@ -34,12 +35,14 @@ static int nvme_q_alloc(struct nvme_softc *sc, struct nvme_queue *q,
 	q->id = id;
 	q->entries = entries;
 	q->nccb = (uint16_t)MIN((unsigned)NVME_NCCB, entries - 1u);
-	if (dma_pool_carve(&sc->pool,
-			   ALIGN_UP((size_t)entries * NVME_SQE_BYTES, PAGE_SIZE),
-			   PAGE_SIZE, &q->sq) ||
-	    dma_pool_carve(&sc->pool,
-			   ALIGN_UP((size_t)entries * NVME_CQE_BYTES, PAGE_SIZE),
-			   PAGE_SIZE, &q->cq))
+	if (dma_pool_carve(
+		&sc->pool,
+		ALIGN_UP((size_t)entries * NVME_SQE_BYTES, PAGE_SIZE),
+		PAGE_SIZE, &q->sq) ||
+	    dma_pool_carve(
+		&sc->pool,
+		ALIGN_UP((size_t)entries * NVME_CQE_BYTES, PAGE_SIZE),
+		PAGE_SIZE, &q->cq))
 		return -1;
 	for (unsigned i = 0; i < q->nccb; i++) {
 		struct nvme_ccb *ccb = &q->ccb[i];
@@ -80,7 +83,8 @@ fail:
 	return -1;
 }
 
-/* ---- queue state ------------------------------------------------------------- */
+/* ---- queue state
+ * ------------------------------------------------------------- */
 static void nvme_q_reset(struct nvme_queue *q)
 {
 	memset(q->sq.va, 0, q->sq.len);
@@ -147,7 +151,8 @@ static int nvme_ioq_start(struct nvme_softc *sc, struct nvme_queue *q)
 	return 0;
 }
 
-/* ---- identify ----------------------------------------------------------------- */
+/* ---- identify
+ * ----------------------------------------------------------------- */
 static int nvme_identify(struct nvme_softc *sc, uint32_t cns, uint32_t nsid)
 {
 	struct nvme_sqe c = {0};
@@ -195,10 +200,11 @@ static int nvme_identify_ctrl(struct nvme_softc *sc)
 	 * refuses anything else); 0 means no limit, and then the driver's
 	 * own cap applies */
 	uint64_t max = NVME_XFER_CAP;
-	if (sc->mdts && sc->mdts < 32 && ((uint64_t)PAGE_SIZE << sc->mdts) < max)
+	if (sc->mdts && sc->mdts < 32 &&
+	    ((uint64_t)PAGE_SIZE << sc->mdts) < max)
 		max = (uint64_t)PAGE_SIZE << sc->mdts;
-	sc->max_xfer = (uint32_t)MIN(max, (uint64_t)nvme_broker_max_xfer(
-					      sc->broker));
+	sc->max_xfer =
+	    (uint32_t)MIN(max, (uint64_t)nvme_broker_max_xfer(sc->broker));
 	if (sc->max_xfer < PAGE_SIZE) {
 		kprintf("%s: unable to use controller (max transfer %u)\n",
 			sc->name, sc->max_xfer);
@@ -225,12 +231,13 @@ static int nvme_ioq_count(struct nvme_softc *sc)
 	}
 	unsigned nsq = (unsigned)FIELD_GET(NVME_NUMQ_NSQA, e.dw0) + 1;
 	unsigned ncq = (unsigned)FIELD_GET(NVME_NUMQ_NCQA, e.dw0) + 1;
-	sc->nioq = MIN(MIN(want, nsq), MIN(ncq, (unsigned)nvme_broker_max_qid(
-							  sc->broker)));
+	sc->nioq = MIN(MIN(want, nsq),
+		       MIN(ncq, (unsigned)nvme_broker_max_qid(sc->broker)));
 	return sc->nioq ? 0 : -1;
 }
 
-/* ---- namespaces and the block interface --------------------------------------------- */
+/* ---- namespaces and the block interface
+ * --------------------------------------------- */
 static int nvme_bd_rw(struct blockdev *b, uint64_t lba, uint32_t count,
 		      void *buf, bool write)
 {
@@ -250,7 +257,8 @@ static int nvme_bd_rw(struct blockdev *b, uint64_t lba, uint32_t count,
 			return -1;
 		if (write)
 			memcpy(bb.va, p, len);
-		struct nvme_io io = {.opc = write ? NVME_IO_WRITE : NVME_IO_READ,
+		struct nvme_io io = {.opc =
+					 write ? NVME_IO_WRITE : NVME_IO_READ,
 				     .nsid = ns->nsid,
 				     .slba = lba,
 				     .nlb = n,
@@ -300,7 +308,8 @@ static int nvme_bd_flush(struct blockdev *b)
 static void nvme_ns_attach(struct nvme_softc *sc, uint32_t nsid)
 {
 	if (nvme_identify(sc, NVME_CNS_NS, nsid)) {
-		kprintf("%s: unable to identify namespace %u\n", sc->name, nsid);
+		kprintf("%s: unable to identify namespace %u\n", sc->name,
+			nsid);
 		return;
 	}
 	const uint8_t *id = sc->ident.va;
@@ -357,8 +366,8 @@ static int nvme_ns_scan(struct nvme_softc *sc)
 	uint32_t ids[NVME_NS_MAX * 2];
 	unsigned n = 0;
 	if (sc->vs < NVME_VS_1_1) {
-		for (uint32_t nsid = 1; nsid <= MIN(sc->nn, (uint32_t)NVME_NS_MAX);
-		     nsid++)
+		for (uint32_t nsid = 1;
+		     nsid <= MIN(sc->nn, (uint32_t)NVME_NS_MAX); nsid++)
 			nvme_ns_attach(sc, nsid);
 		return 0;
 	}
@@ -386,7 +395,8 @@ static int nvme_ns_scan(struct nvme_softc *sc)
 	return 0;
 }
 
-/* ---- attach, recovery ---------------------------------------------------------- */
+/* ---- attach, recovery
+ * ---------------------------------------------------------- */
 int nvme_attach(struct nvme_softc *sc)
 {
 	sc->cap = nvme_broker_cap(sc->broker);
@@ -465,29 +475,31 @@ int nvme_recover(struct nvme_softc *sc, const char *why)
 	return r;
 }
 
-/* ---- inspection ------------------------------------------------------------------ */
+/* ---- inspection
+ * ------------------------------------------------------------------ */
 static void nvme_q_dump(const struct nvme_queue *q)
 {
-	kprintf("  q%u: %u entries, sq tail %u head %u, cq head %u phase %u, "
-		"inflight %u, submitted %llu completed %llu rejected %llu "
-		"failed %llu, bad cid %llu phase %llu cqe %llu, timeouts %llu, "
-		"irqs %llu\n",
-		q->id, q->entries, q->sq_tail, q->sq_head, q->cq_head,
-		q->cq_phase, q->inflight, (unsigned long long)q->submitted,
-		(unsigned long long)q->completed,
-		(unsigned long long)q->rejected, (unsigned long long)q->failed,
-		(unsigned long long)q->bad_cid,
-		(unsigned long long)q->bad_phase,
-		(unsigned long long)q->bad_cqe,
-		(unsigned long long)q->timeouts, (unsigned long long)q->irqs);
+	kprintf(
+	    "  q%u: %u entries, sq tail %u head %u, cq head %u phase %u, "
+	    "inflight %u, submitted %llu completed %llu rejected %llu "
+	    "failed %llu, bad cid %llu phase %llu cqe %llu, timeouts %llu, "
+	    "irqs %llu\n",
+	    q->id, q->entries, q->sq_tail, q->sq_head, q->cq_head, q->cq_phase,
+	    q->inflight, (unsigned long long)q->submitted,
+	    (unsigned long long)q->completed, (unsigned long long)q->rejected,
+	    (unsigned long long)q->failed, (unsigned long long)q->bad_cid,
+	    (unsigned long long)q->bad_phase, (unsigned long long)q->bad_cqe,
+	    (unsigned long long)q->timeouts, (unsigned long long)q->irqs);
 }
 
 void nvme_dump(struct nvme_softc *sc)
 {
 	kprintf("%s: %s sn %s fw %s, %s, max transfer %u, resets %u\n",
 		sc->name, sc->mn, sc->sn, sc->fr,
-		sc->dead ? "dead" : sc->up ? "up" : "down", sc->max_xfer,
-		sc->resets);
+		sc->dead ? "dead"
+		: sc->up ? "up"
+			 : "down",
+		sc->max_xfer, sc->resets);
 	nvme_q_dump(&sc->admin);
 	for (unsigned i = 0; i < sc->nioq; i++)
 		nvme_q_dump(&sc->ioq[i]);
@@ -509,7 +521,10 @@ int nvme_dump_line(struct nvme_softc *sc, char *buf, unsigned cap)
 	return ksnprintf(buf, cap,
 			 "%s %s, %u ns, %u ioq, io %llu rejected %llu failed "
 			 "%llu, resets %u",
-			 sc->mn, sc->dead ? "dead" : sc->up ? "up" : "down",
+			 sc->mn,
+			 sc->dead ? "dead"
+			 : sc->up ? "up"
+				  : "down",
 			 sc->nns, sc->nioq, (unsigned long long)sub,
 			 (unsigned long long)(rej + sc->admin.rejected),
 			 (unsigned long long)fail, sc->resets);
@@ -525,8 +540,10 @@ int nvme_json(struct nvme_softc *sc, char *buf, unsigned cap)
 			  "\"failed_by_reset\":%llu,\"irq\":%s,"
 			  "\"namespaces\":[",
 			  sc->name, sc->mn, sc->sn, sc->fr,
-			  sc->dead ? "dead" : sc->up ? "up" : "down", sc->mdts,
-			  sc->max_xfer, sc->resets,
+			  sc->dead ? "dead"
+			  : sc->up ? "up"
+				   : "down",
+			  sc->mdts, sc->max_xfer, sc->resets,
 			  (unsigned long long)sc->reset_failed_cmds,
 			  sc->use_irq ? "true" : "false");
 	for (unsigned i = 0; i < sc->nns; i++) {

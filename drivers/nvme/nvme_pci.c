@@ -13,7 +13,7 @@
 #include "kernel/pci/pci.h"
 
 #define NVME_PCI_CLASS 0x010802u /* mass storage, NVM, NVMe I/O controller */
-#define NVME_MAX_CTRL 2
+#define NVME_MAX_CTRL  2
 
 static struct nvme_softc nvme_sc[NVME_MAX_CTRL];
 static unsigned nvme_nsc;
@@ -110,7 +110,7 @@ static int nvme_status(char *buf, size_t cap)
 STATUS_REGISTER("nvme", nvme_status);
 
 static const struct pci_match nvme_ids[] = {
-    {0x1b36, 0x0010, 0, 0},                  /* QEMU NVMe controller */
+    {0x1b36, 0x0010, 0, 0},			 /* QEMU NVMe controller */
     {0xffff, 0xffff, NVME_PCI_CLASS, 0xffffffu}, /* any NVMe controller */
 };
 

@@ -13,7 +13,10 @@
 #include "kernel/lib/lib.h"
 #include "kernel/time/time.h"
 
-static inline void cpu_relax(void) { __asm__ __volatile__("pause"); }
+static inline void cpu_relax(void)
+{
+	__asm__ __volatile__("pause");
+}
 
 bool nvme_cqe_ok(const struct nvme_cqe *e)
 {
@@ -37,7 +40,8 @@ void nvme_intr(void *arg)
 	q->irqs++;
 }
 
-/* ---- command control blocks ------------------------------------------------ */
+/* ---- command control blocks ------------------------------------------------
+ */
 struct nvme_ccb *nvme_ccb_get(struct nvme_queue *q)
 {
 	for (unsigned i = 0; i < q->nccb; i++) {
@@ -74,12 +78,12 @@ void nvme_done_sync(struct nvme_softc *sc, struct nvme_ccb *ccb,
 	ccb->cqe = *cqe;
 }
 
-/* ---- submission ------------------------------------------------------------ */
+/* ---- submission ------------------------------------------------------------
+ */
 int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 		struct nvme_ccb *ccb, nvme_fill_fn fill, nvme_done_fn done)
 {
-	if (sc->dead || !q->live || ccb->q != q ||
-	    ccb->state != NVME_CCB_HELD)
+	if (sc->dead || !q->live || ccb->q != q || ccb->state != NVME_CCB_HELD)
 		return -1;
 	uint16_t slot = q->sq_tail;
 	uint16_t next = (uint16_t)((slot + 1) % q->entries);
@@ -96,8 +100,8 @@ int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 	nvme_sqe_set_cid(sqe, ccb->cid);
 	ccb->slot = slot;
 	ccb->done = done;
-	ccb->deadline_us = time_now_us() + (q->id ? NVME_IO_TIMEOUT_US
-						  : NVME_ADMIN_TIMEOUT_US);
+	ccb->deadline_us = time_now_us() +
+			   (q->id ? NVME_IO_TIMEOUT_US : NVME_ADMIN_TIMEOUT_US);
 	ccb->state = NVME_CCB_INFLIGHT;
 	q->inflight++;
 	q->submitted++;
@@ -116,7 +120,8 @@ int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 	return 0;
 }
 
-/* ---- completion ------------------------------------------------------------ */
+/* ---- completion ------------------------------------------------------------
+ */
 static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
 			      const struct nvme_cqe *c)
 {
@@ -252,9 +257,9 @@ void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb)
 	struct nvme_cqe c = {
 	    .sqid = q->id,
 	    .cid = ccb->cid,
-	    .status = (uint16_t)(FIELD_SET(NVME_CQE_SCT, NVME_SCT_GENERIC) |
-				 FIELD_SET(NVME_CQE_SC,
-					   NVME_SC_ABORT_SQ_DELETED)),
+	    .status =
+		(uint16_t)(FIELD_SET(NVME_CQE_SCT, NVME_SCT_GENERIC) |
+			   FIELD_SET(NVME_CQE_SC, NVME_SC_ABORT_SQ_DELETED)),
 	};
 	ccb->state = NVME_CCB_HELD;
 	q->inflight--;
@@ -285,8 +290,8 @@ static bool nvme_cfs_due(struct nvme_softc *sc, uint64_t now)
 	return nvme_cfs(sc);
 }
 
-int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
-	      struct nvme_ccb *ccb, uint64_t timeout_us)
+int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
+	      uint64_t timeout_us)
 {
 	uint64_t start = time_now_us();
 	for (;;) {
@@ -294,16 +299,18 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
 		/* a fatal controller's completions are not trusted: look
 		 * before reaping */
 		if (nvme_cfs_due(sc, now))
-			return nvme_wait_fail(sc, ccb, "controller fatal status");
+			return nvme_wait_fail(sc, ccb,
+					      "controller fatal status");
 		nvme_complete(sc, q);
 		if (ccb->state != NVME_CCB_INFLIGHT)
 			return nvme_cqe_ok(&ccb->cqe) ? 0 : -1;
 		if (now - start >= timeout_us) {
 			q->timeouts++;
-			kprintf("%s: command 0x%04x on queue %u timed out after "
-				"%llu ms\n",
-				sc->name, ccb->cid, q->id,
-				(unsigned long long)(timeout_us / 1000));
+			kprintf(
+			    "%s: command 0x%04x on queue %u timed out after "
+			    "%llu ms\n",
+			    sc->name, ccb->cid, q->id,
+			    (unsigned long long)(timeout_us / 1000));
 			return nvme_wait_fail(sc, ccb, "command timeout");
 		}
 		nvme_idle(sc, q, seen, 1000);
@@ -348,7 +355,8 @@ int nvme_exec(struct nvme_softc *sc, struct nvme_queue *q,
 	return r;
 }
 
-/* ---- PRPs (NVMe 2.0 §4.1.1) --------------------------------------------------- */
+/* ---- PRPs (NVMe 2.0 §4.1.1)
+ * --------------------------------------------------- */
 /* PRP1 may start anywhere (dword aligned) in its page; PRP2 is either the
  * second page or, for more, a list of page-aligned entries. A list page's
  * last slot chains to the next list page when more entries remain. The
@@ -399,7 +407,8 @@ int nvme_prp_build(struct nvme_softc *sc, struct nvme_ccb *ccb, uint64_t iova,
 }
 
 /* ---- data transfers (NVM Command Set 1.0 §3.2.4 Read, §3.2.6 Write,
- * §3.2.2 Flush) ------------------------------------------------------------- */
+ * §3.2.2 Flush) -------------------------------------------------------------
+ */
 int nvme_io_prepare(struct nvme_softc *sc, struct nvme_ccb *ccb,
 		    const struct nvme_io *io)
 {
@@ -459,7 +468,8 @@ int nvme_io_sync(struct nvme_softc *sc, struct nvme_queue *q,
 	return r;
 }
 
-/* ---- bounce arena: contiguous pages, first fit -------------------------------- */
+/* ---- bounce arena: contiguous pages, first fit
+ * -------------------------------- */
 static bool arena_test(const struct nvme_softc *sc, unsigned p)
 {
 	return (sc->arena_map[p / 64] >> (p % 64)) & 1;

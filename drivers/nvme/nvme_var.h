@@ -17,21 +17,21 @@
 #include "kernel/authority/nvme_broker.h"
 #include "kernel/devmgr/blockdev.h"
 
-#define NVME_ADMIN_ENTRIES 32 /* admin SQ/CQ entries */
-#define NVME_IO_ENTRIES 128   /* I/O SQ/CQ entries */
-#define NVME_IOQ_MAX 2        /* I/O queue pairs the driver asks for */
-#define NVME_NCCB 64          /* commands in flight per queue (6 CID bits) */
-#define NVME_CID_IDX_MASK 0x3fu
+#define NVME_ADMIN_ENTRIES 32  /* admin SQ/CQ entries */
+#define NVME_IO_ENTRIES	   128 /* I/O SQ/CQ entries */
+#define NVME_IOQ_MAX	   2   /* I/O queue pairs the driver asks for */
+#define NVME_NCCB	   64  /* commands in flight per queue (6 CID bits) */
+#define NVME_CID_IDX_MASK  0x3fu
 #define NVME_CID_GEN_SHIFT 6
-#define NVME_NS_MAX 8
+#define NVME_NS_MAX	   8
 /* the driver's own transfer cap, applied when Identify says MDTS 0 (no
  * limit) and to any larger MDTS */
-#define NVME_XFER_CAP (512u << 10)
-#define NVME_LIST_PAGES 2     /* PRP list pages per I/O command */
-#define NVME_ARENA_PAGES 768  /* bounce buffers (3 MiB) */
+#define NVME_XFER_CAP	      (512u << 10)
+#define NVME_LIST_PAGES	      2	  /* PRP list pages per I/O command */
+#define NVME_ARENA_PAGES      768 /* bounce buffers (3 MiB) */
 #define NVME_ADMIN_TIMEOUT_US 2000000u
-#define NVME_IO_TIMEOUT_US 5000000u
-#define NVME_CSTS_CHECK_US 100000u /* how often a long wait looks at CFS */
+#define NVME_IO_TIMEOUT_US    5000000u
+#define NVME_CSTS_CHECK_US    100000u /* how often a long wait looks at CFS */
 
 struct nvme_softc;
 struct nvme_queue;
@@ -45,21 +45,21 @@ typedef void (*nvme_fill_fn)(struct nvme_softc *sc, struct nvme_ccb *ccb,
 typedef void (*nvme_done_fn)(struct nvme_softc *sc, struct nvme_ccb *ccb,
 			     const struct nvme_cqe *cqe);
 
-#define NVME_CCB_FREE 0
+#define NVME_CCB_FREE	  0
 #define NVME_CCB_INFLIGHT 1 /* the controller (or the gate) has it */
-#define NVME_CCB_HELD 2     /* a caller owns it: before submit, after done */
+#define NVME_CCB_HELD	  2 /* a caller owns it: before submit, after done */
 
 /* one command: OpenBSD's ccb */
 struct nvme_ccb {
 	struct nvme_queue *q;
 	uint8_t idx;
 	uint8_t state;
-	uint16_t cid;   /* idx | generation << 6: a stale CID does not match */
+	uint16_t cid; /* idx | generation << 6: a stale CID does not match */
 	uint16_t gen;
-	uint16_t slot;  /* SQ slot it was written to */
+	uint16_t slot; /* SQ slot it was written to */
 	uint64_t deadline_us;
 	nvme_done_fn done;
-	void *cookie;   /* the caller's */
+	void *cookie;	     /* the caller's */
 	struct nvme_cqe cqe; /* the completion, for synchronous callers */
 	struct nvme_sqe cmd; /* prepared command for the generic fill */
 	struct dma_buf list; /* NVME_LIST_PAGES for PRP lists (I/O queues) */
@@ -73,8 +73,8 @@ struct nvme_queue {
 	uint16_t sq_tail;      /* next slot the driver writes */
 	uint16_t sq_head;      /* from the completions' SQHD */
 	uint16_t cq_head;
-	uint8_t cq_phase;      /* phase of new entries (NVMe 2.0 §4.6) */
-	bool live;             /* created on the controller */
+	uint8_t cq_phase; /* phase of new entries (NVMe 2.0 §4.6) */
+	bool live;	  /* created on the controller */
 	uint16_t nccb;
 	uint16_t inflight;
 	struct nvme_ccb ccb[NVME_NCCB];
@@ -102,7 +102,7 @@ enum nvme_inject {
 	NVME_INJ_NONE,
 	NVME_INJ_BAD_CID,   /* the completion names a CID nobody submitted */
 	NVME_INJ_BAD_PHASE, /* the completion's phase tag is wrong */
-	NVME_INJ_CFS,       /* the next CSTS read reports Controller Fatal */
+	NVME_INJ_CFS,	    /* the next CSTS read reports Controller Fatal */
 };
 
 struct nvme_softc {
@@ -114,12 +114,12 @@ struct nvme_softc {
 	uint64_t cap;
 	uint32_t vs;
 	char mn[NVME_IDCTL_MN_LEN + 1], sn[21], fr[9];
-	uint8_t mdts;      /* as Identify reported it */
+	uint8_t mdts;	   /* as Identify reported it */
 	uint32_t max_xfer; /* bytes per command the driver uses */
 	uint32_t nn;
-	bool vwc;          /* volatile write cache present */
-	bool up;           /* controller enabled and queues live */
-	bool dead;         /* recovery failed: every command fails at once */
+	bool vwc;  /* volatile write cache present */
+	bool up;   /* controller enabled and queues live */
+	bool dead; /* recovery failed: every command fails at once */
 	bool recovering;
 	bool use_irq;
 	struct dma_buf ident; /* 4 KiB Identify buffer */
@@ -133,7 +133,8 @@ struct nvme_softc {
 	uint64_t arena_map[NVME_ARENA_PAGES / 64];
 	unsigned resets;
 	uint64_t reset_failed_cmds; /* commands failed by a reset */
-	uint64_t csts_checked_us; /* last CSTS.CFS look (nvme_wait, nvme_poll) */
+	uint64_t
+	    csts_checked_us; /* last CSTS.CFS look (nvme_wait, nvme_poll) */
 	enum nvme_inject inject;
 	/* where a PRP list starts in a command's list pages (bytes, qword
 	 * aligned, < 4096): 0 normally; the proofs move it to force chains */
@@ -142,10 +143,10 @@ struct nvme_softc {
 
 /* one data transfer, described in the driver's pool */
 struct nvme_io {
-	uint8_t opc;  /* NVME_IO_READ, NVME_IO_WRITE, NVME_IO_FLUSH */
+	uint8_t opc; /* NVME_IO_READ, NVME_IO_WRITE, NVME_IO_FLUSH */
 	uint32_t nsid;
 	uint64_t slba;
-	uint32_t nlb; /* blocks, 1-based; 0 for Flush */
+	uint32_t nlb;  /* blocks, 1-based; 0 for Flush */
 	uint64_t iova; /* data in the pool (any dword-aligned offset) */
 	uint32_t len;
 };
@@ -175,8 +176,8 @@ int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q);
  * its deadline resets the controller (nvme_recover) */
 int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q);
 /* run q until ccb has completed or timeout_us passed (then recover) */
-int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q,
-	      struct nvme_ccb *ccb, uint64_t timeout_us);
+int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
+	      uint64_t timeout_us);
 /* fail an outstanding command locally (after a reset) with "aborted, SQ
  * deleted"; done runs. No-op for a command not in flight. */
 void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb);
@@ -195,7 +196,8 @@ bool nvme_cqe_ok(const struct nvme_cqe *e);
 /* a rejection by the doorbell gate (SCT 7, SC 0xC0); *why = the verdict */
 bool nvme_cqe_rejected(const struct nvme_cqe *e, uint32_t *why);
 
-/* ---- nvme.c: data transfers ----------------------------------------------- */
+/* ---- nvme.c: data transfers -----------------------------------------------
+ */
 /* PRP1/PRP2 (and the lists in ccb->list) for [iova, iova+len), NVMe 2.0
  * §4.1.1. 0 or -1 (too long for the list pages). */
 int nvme_prp_build(struct nvme_softc *sc, struct nvme_ccb *ccb, uint64_t iova,
@@ -212,7 +214,8 @@ int nvme_io_sync(struct nvme_softc *sc, struct nvme_queue *q,
 int nvme_buf_get(struct nvme_softc *sc, uint32_t len, struct dma_buf *out);
 void nvme_buf_put(struct nvme_softc *sc, struct dma_buf *b);
 
-/* ---- nvme.c: inspection ------------------------------------------------------ */
+/* ---- nvme.c: inspection
+ * ------------------------------------------------------ */
 void nvme_dump(struct nvme_softc *sc);
 int nvme_dump_line(struct nvme_softc *sc, char *buf, unsigned cap);
 /* one JSON object (identity, state, namespaces, queue counters); like

@@ -14,7 +14,7 @@
 #include "kernel/proof/proof.h"
 #include "kernel/time/time.h"
 
-#define VEC_MAX_KV 24
+#define VEC_MAX_KV   24
 #define VEC_LIST_MAX 16
 
 struct vec_kv {
@@ -35,7 +35,10 @@ struct vec_env {
 	uint32_t list_off;
 };
 
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
 
 static void trim(const char **s, const char **e)
 {
@@ -124,7 +127,8 @@ static bool vec_term(const struct vec_env *env, const char *s, size_t n,
 	    {"cq1", 1},
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
-		if (strlen(names[i].name) == n && !strncmp(names[i].name, s, n)) {
+		if (strlen(names[i].name) == n &&
+		    !strncmp(names[i].name, s, n)) {
 			*out = names[i].val;
 			return true;
 		}
@@ -173,10 +177,9 @@ static bool vec_num(const struct vec *v, const struct vec_env *env,
 }
 
 static const char *const vec_keys[] = {
-    "expect", "queue", "opc",   "fuse",  "psdt",  "nsid",  "cdw2",
-    "cdw3",   "mptr",  "prp1",  "prp2",  "cdw10", "cdw11", "cdw12",
-    "cdw13",  "cdw14", "cdw15", "slba",  "nlb",   "list",  "list_off",
-    "qid",    "value", "what",
+    "expect", "queue", "opc",  "fuse",	"psdt",	    "nsid",  "cdw2",  "cdw3",
+    "mptr",   "prp1",  "prp2", "cdw10", "cdw11",    "cdw12", "cdw13", "cdw14",
+    "cdw15",  "slba",  "nlb",  "list",	"list_off", "qid",   "value", "what",
 };
 
 static bool vec_keys_known(const struct vec *v)
@@ -314,13 +317,14 @@ static void vec_run_cmd(const struct vec *v, struct vec_env *env,
 }
 
 /* queue = ring | cqhead: a doorbell value the gate must refuse */
-static void vec_run_ring(const struct vec *v, struct vec_env *env,
-			 bool cq, struct vec_result *r)
+static void vec_run_ring(const struct vec *v, struct vec_env *env, bool cq,
+			 struct vec_result *r)
 {
 	uint64_t qid, val;
 	if (!vec_num(v, env, "qid", 1, &qid) || qid > 0xffff ||
 	    !vec_num(v, env, "value", 0, &val) || val > 0xffff) {
-		kprintf("nvme-hostile: %s: unable to read qid/value\n", v->name);
+		kprintf("nvme-hostile: %s: unable to read qid/value\n",
+			v->name);
 		return;
 	}
 	const struct nvme_val_stats *st = nvme_broker_stats(env->sc->broker);
@@ -389,14 +393,18 @@ static bool is_vector_file(const char *name)
 	       has_suffix(name, ".vec");
 }
 
-static uint64_t revoked_pattern(uint64_t off) { return 0x5e7043d0000000ull | off; }
+static uint64_t revoked_pattern(uint64_t off)
+{
+	return 0x5e7043d0000000ull | off;
+}
 
 static void proof_nvme_hostile(void)
 {
 	static struct vec v;
 	struct nvme_softc *sc = nvme_first();
 	if (!sc || !sc->nns || !sc->nioq) {
-		proof_result("nvme-hostile", false, "reason=no-nvme-controller");
+		proof_result("nvme-hostile", false,
+			     "reason=no-nvme-controller");
 		return;
 	}
 	struct vec_env env = {.sc = sc};
@@ -430,7 +438,8 @@ static void proof_nvme_hostile(void)
 			continue;
 		nvec++;
 		struct vec_result r = {.got = -1};
-		bool parsed = vec_parse(&v, name, data, len) && vec_run(&v, &env, &r);
+		bool parsed =
+		    vec_parse(&v, name, data, len) && vec_run(&v, &env, &r);
 		if (!parsed)
 			nbad++;
 		npass += r.ok;
@@ -459,15 +468,14 @@ static void proof_nvme_hostile(void)
 	unsigned nclasses = 0;
 	for (; classes; classes &= classes - 1)
 		nclasses++;
-	proof_result("nvme-hostile",
-		     nvec >= 20 && npass == nvec && !nbad && !cbad && !rbad &&
-			 alive,
-		     "vectors=%u passed=%u malformed=%u verdict_classes=%u "
-		     "canary=0x%llx canary_pages=%u canary_bad=%llu "
-		     "revoked=0x%llx revoked_bad=%llu alive=%d",
-		     nvec, npass, nbad, nclasses,
-		     (unsigned long long)env.canary, NVME_CANARY_PAGES,
-		     (unsigned long long)cbad, (unsigned long long)env.revoked,
-		     (unsigned long long)rbad, alive);
+	proof_result(
+	    "nvme-hostile",
+	    nvec >= 20 && npass == nvec && !nbad && !cbad && !rbad && alive,
+	    "vectors=%u passed=%u malformed=%u verdict_classes=%u "
+	    "canary=0x%llx canary_pages=%u canary_bad=%llu "
+	    "revoked=0x%llx revoked_bad=%llu alive=%d",
+	    nvec, npass, nbad, nclasses, (unsigned long long)env.canary,
+	    NVME_CANARY_PAGES, (unsigned long long)cbad,
+	    (unsigned long long)env.revoked, (unsigned long long)rbad, alive);
 }
 PROOF_REGISTER("nvme-hostile", proof_nvme_hostile, 42);

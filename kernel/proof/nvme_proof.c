@@ -18,7 +18,8 @@
 #include "kernel/proof/proof.h"
 #include "kernel/time/time.h"
 
-/* ---- shared helpers ------------------------------------------------------------ */
+/* ---- shared helpers
+ * ------------------------------------------------------------ */
 int nvme_proof_fence(struct nvme_softc *sc, unsigned code)
 {
 	struct nvme_sqe c = {0};
@@ -60,7 +61,10 @@ uint64_t nvme_canary_get(void)
 	return canary;
 }
 
-static uint64_t canary_word(uint64_t off) { return 0xca7a11ce00000000ull | off; }
+static uint64_t canary_word(uint64_t off)
+{
+	return 0xca7a11ce00000000ull | off;
+}
 
 void nvme_canary_fill(void)
 {
@@ -97,7 +101,8 @@ static void proof_word(char *dst, const char *src, unsigned n)
 	dst[i] = 0;
 }
 
-/* ---- nvme-bringup ------------------------------------------------------------------ */
+/* ---- nvme-bringup
+ * ------------------------------------------------------------------ */
 static void proof_nvme_bringup(void)
 {
 	struct nvme_softc *sc = proof_sc("nvme-bringup");
@@ -135,29 +140,29 @@ static void proof_nvme_bringup(void)
 	int fence = nvme_proof_fence(sc, NVME_FENCE_BRINGUP_DONE);
 	char mn[NVME_IDCTL_MN_LEN + 1];
 	proof_word(mn, sc->mn, sizeof(mn));
-	proof_result("nvme-bringup",
-		     live && io && irq_ok && refused == 0 && fence == 0 &&
-			 sc->resets == 0,
-		     "model=%s serial=%s vs=%u.%u mdts=%u max_xfer=%u ioq=%u "
-		     "ns=%u nsid=%u blocks=%llu bs=%u irq=%s admin_irqs=%llu "
-		     "io_irqs=%llu io=%d refused=%llu resets=%u",
-		     mn, sc->sn, (unsigned)FIELD_GET(NVME_VS_MJR, sc->vs),
-		     (unsigned)FIELD_GET(NVME_VS_MNR, sc->vs), sc->mdts,
-		     sc->max_xfer, sc->nioq, sc->nns, ns->nsid,
-		     (unsigned long long)ns->nsze, ns->lba_bytes,
-		     sc->use_irq ? "msix" : "polled",
-		     (unsigned long long)sc->admin.irqs,
-		     (unsigned long long)ioirqs, io,
-		     (unsigned long long)refused, sc->resets);
+	proof_result(
+	    "nvme-bringup",
+	    live && io && irq_ok && refused == 0 && fence == 0 &&
+		sc->resets == 0,
+	    "model=%s serial=%s vs=%u.%u mdts=%u max_xfer=%u ioq=%u "
+	    "ns=%u nsid=%u blocks=%llu bs=%u irq=%s admin_irqs=%llu "
+	    "io_irqs=%llu io=%d refused=%llu resets=%u",
+	    mn, sc->sn, (unsigned)FIELD_GET(NVME_VS_MJR, sc->vs),
+	    (unsigned)FIELD_GET(NVME_VS_MNR, sc->vs), sc->mdts, sc->max_xfer,
+	    sc->nioq, sc->nns, ns->nsid, (unsigned long long)ns->nsze,
+	    ns->lba_bytes, sc->use_irq ? "msix" : "polled",
+	    (unsigned long long)sc->admin.irqs, (unsigned long long)ioirqs, io,
+	    (unsigned long long)refused, sc->resets);
 }
 PROOF_REGISTER("nvme-bringup", proof_nvme_bringup, 40);
 
-/* ---- nvme-integrity ---------------------------------------------------------------- */
+/* ---- nvme-integrity
+ * ---------------------------------------------------------------- */
 #define INTEGRITY_SEED 0x1d2c3b4au
 
 struct icase {
-	uint32_t nblk;     /* 0: the maximum transfer */
-	int32_t less;      /* blocks less than nblk (for "MDTS - 1") */
+	uint32_t nblk;	   /* 0: the maximum transfer */
+	int32_t less;	   /* blocks less than nblk (for "MDTS - 1") */
 	uint32_t buf_off;  /* in-page offset of the data (PRP1 offset) */
 	uint32_t list_off; /* where the PRP list starts in its page */
 };
@@ -230,8 +235,10 @@ static bool integrity_one(struct nvme_softc *sc, unsigned i,
 		nvme_cqe_sc(&we), nvme_cqe_sct(&re), nvme_cqe_sc(&re));
 	if (ok) {
 		*bytes += len;
-		*shapes |= shape[0] == 'c' ? 8 : shape[0] == 'l' ? 4
-					: shape[3] == '2' ? 2 : 1;
+		*shapes |= shape[0] == 'c'   ? 8
+			   : shape[0] == 'l' ? 4
+			   : shape[3] == '2' ? 2
+					     : 1;
 	}
 	nvme_buf_put(sc, &rb);
 	nvme_buf_put(sc, &wb);
@@ -241,18 +248,18 @@ static bool integrity_one(struct nvme_softc *sc, unsigned i,
 static void proof_nvme_integrity(void)
 {
 	static const struct icase cases[] = {
-	    {1, 0, 0, 0},       /* one block: PRP1 */
-	    {1, 0, 3584, 0},    /* one block at the end of a page: PRP1 */
-	    {2, 0, 3584, 0},    /* straddles a page: PRP2 */
-	    {8, 0, 0, 0},       /* one page: PRP1 */
-	    {16, 0, 0, 0},      /* two pages: PRP2 */
-	    {17, 0, 2048, 0},   /* three pages from an offset: list */
-	    {24, 0, 0, 0},      /* three pages: list */
-	    {64, 0, 0, 4064},   /* eight pages, list with 4 slots: chain */
-	    {0, 0, 0, 0},       /* MDTS: list */
-	    {0, 1, 512, 0},     /* MDTS - 1 block from an offset: list */
-	    {0, 0, 0, 4016},    /* MDTS, list page holds 10 slots: chain */
-	    {0, 0, 0, 4088},    /* MDTS, list page holds 1 slot: chain */
+	    {1, 0, 0, 0},     /* one block: PRP1 */
+	    {1, 0, 3584, 0},  /* one block at the end of a page: PRP1 */
+	    {2, 0, 3584, 0},  /* straddles a page: PRP2 */
+	    {8, 0, 0, 0},     /* one page: PRP1 */
+	    {16, 0, 0, 0},    /* two pages: PRP2 */
+	    {17, 0, 2048, 0}, /* three pages from an offset: list */
+	    {24, 0, 0, 0},    /* three pages: list */
+	    {64, 0, 0, 4064}, /* eight pages, list with 4 slots: chain */
+	    {0, 0, 0, 0},     /* MDTS: list */
+	    {0, 1, 512, 0},   /* MDTS - 1 block from an offset: list */
+	    {0, 0, 0, 4016},  /* MDTS, list page holds 10 slots: chain */
+	    {0, 0, 0, 4088},  /* MDTS, list page holds 1 slot: chain */
 	};
 	struct nvme_softc *sc = proof_sc("nvme-integrity");
 	if (!sc)
@@ -287,12 +294,13 @@ static void proof_nvme_integrity(void)
 }
 PROOF_REGISTER("nvme-integrity", proof_nvme_integrity, 41);
 
-/* ---- nvme-toctou -------------------------------------------------------------------- */
-#define TOCTOU_LBA 130000ull /* validated target (+ TOCTOU_DECOY: the swap) */
-#define TOCTOU_DECOY 64ull
+/* ---- nvme-toctou
+ * -------------------------------------------------------------------- */
+#define TOCTOU_LBA    130000ull /* validated target (+ TOCTOU_DECOY: the swap) */
+#define TOCTOU_DECOY  64ull
 #define TOCTOU_BLOCKS 24 /* three pages: PRP1 + a two-entry list */
-#define TOCTOU_SEED 0x70c70c70u
-#define DECOY_SEED 0xdec0de00u
+#define TOCTOU_SEED   0x70c70c70u
+#define DECOY_SEED    0xdec0de00u
 
 /* submit, then — the gate having validated and copied the command at the
  * doorbell — point the driver's SQ entry and its PRP list at the canary
@@ -338,7 +346,8 @@ static void proof_nvme_toctou(void)
 	nvme_canary_fill();
 	sc->list_off = 0;
 	/* the decoy LBA holds a known pattern first */
-	nvme_proof_fill(a.va, lba + TOCTOU_DECOY, TOCTOU_BLOCKS, bs, DECOY_SEED);
+	nvme_proof_fill(a.va, lba + TOCTOU_DECOY, TOCTOU_BLOCKS, bs,
+			DECOY_SEED);
 	struct nvme_io w = {.opc = NVME_IO_WRITE,
 			    .nsid = ns->nsid,
 			    .slba = lba + TOCTOU_DECOY,
@@ -361,7 +370,8 @@ static void proof_nvme_toctou(void)
 	memset(b.va, 0, len);
 	r.slba = lba + TOCTOU_DECOY;
 	int dr = nvme_io_sync(sc, &sc->ioq[0], &r, 0);
-	nvme_proof_fill(a.va, lba + TOCTOU_DECOY, TOCTOU_BLOCKS, bs, DECOY_SEED);
+	nvme_proof_fill(a.va, lba + TOCTOU_DECOY, TOCTOU_BLOCKS, bs,
+			DECOY_SEED);
 	bool decoy_ok = dr == 0 && memcmp(a.va, b.va, len) == 0;
 	uint64_t bad = nvme_canary_check();
 	nvme_buf_put(sc, &b);
@@ -379,7 +389,8 @@ static void proof_nvme_toctou(void)
 }
 PROOF_REGISTER("nvme-toctou", proof_nvme_toctou, 43);
 
-/* ---- nvme-recover ------------------------------------------------------------------- */
+/* ---- nvme-recover
+ * ------------------------------------------------------------------- */
 struct rec_count {
 	unsigned done, aborted;
 };
@@ -435,7 +446,8 @@ static bool rec_fault(struct nvme_softc *sc, enum nvme_inject inj,
 	    nvme_submit(sc, q, ccb, nvme_fill_cmd, nvme_done_sync) == 0)
 		w = nvme_wait(sc, q, ccb, 300000);
 	sc->inject = NVME_INJ_NONE;
-	bool aborted = ccb && nvme_cqe_sc(&ccb->cqe) == NVME_SC_ABORT_SQ_DELETED;
+	bool aborted =
+	    ccb && nvme_cqe_sc(&ccb->cqe) == NVME_SC_ABORT_SQ_DELETED;
 	if (ccb)
 		nvme_ccb_put(ccb);
 	nvme_buf_put(sc, &b);
@@ -455,7 +467,8 @@ static void proof_nvme_recover(void)
 	struct nvme_cqe e;
 	aer.cdw0 = NVME_ADM_ASYNC_EVENT;
 	int ar = nvme_exec(sc, &sc->admin, &aer, &e, 300000);
-	bool timeout_ok = ar != 0 && nvme_cqe_sc(&e) == NVME_SC_ABORT_SQ_DELETED &&
+	bool timeout_ok = ar != 0 &&
+			  nvme_cqe_sc(&e) == NVME_SC_ABORT_SQ_DELETED &&
 			  sc->resets == resets + 1 && rec_read_ok(sc);
 	/* 2. commands outstanding when the controller is reset: each one
 	 * completes exactly once, as aborted or with its real result */
@@ -479,20 +492,22 @@ static void proof_nvme_recover(void)
 	bool inflight_ok = sent == 8 && rc.done == 8 && rec_read_ok(sc);
 	/* 3.-5. a device handing back garbage */
 	bool cid_ok = rec_fault(sc, NVME_INJ_BAD_CID, &sc->ioq[0].bad_cid);
-	bool phase_ok = rec_fault(sc, NVME_INJ_BAD_PHASE, &sc->ioq[0].bad_phase);
+	bool phase_ok =
+	    rec_fault(sc, NVME_INJ_BAD_PHASE, &sc->ioq[0].bad_phase);
 	bool cfs_ok = rec_fault(sc, NVME_INJ_CFS, 0);
-	proof_result("nvme-recover",
-		     timeout_ok && inflight_ok && cid_ok && phase_ok && cfs_ok,
-		     "timeout=%d inflight_sent=%u inflight_done=%u "
-		     "inflight_aborted=%u bad_cid=%d bad_phase=%d cfs_injected=%d "
-		     "resets=%u failed_by_reset=%llu up=%d",
-		     timeout_ok, sent, rc.done, rc.aborted, cid_ok, phase_ok,
-		     cfs_ok, sc->resets,
-		     (unsigned long long)sc->reset_failed_cmds, sc->up);
+	proof_result(
+	    "nvme-recover",
+	    timeout_ok && inflight_ok && cid_ok && phase_ok && cfs_ok,
+	    "timeout=%d inflight_sent=%u inflight_done=%u "
+	    "inflight_aborted=%u bad_cid=%d bad_phase=%d cfs_injected=%d "
+	    "resets=%u failed_by_reset=%llu up=%d",
+	    timeout_ok, sent, rc.done, rc.aborted, cid_ok, phase_ok, cfs_ok,
+	    sc->resets, (unsigned long long)sc->reset_failed_cmds, sc->up);
 }
 PROOF_REGISTER("nvme-recover", proof_nvme_recover, 44);
 
-/* ---- nvme-bench -------------------------------------------------------------------- */
+/* ---- nvme-bench
+ * -------------------------------------------------------------------- */
 #define BENCH_QD_MAX 32
 
 struct bench {

@@ -11,14 +11,14 @@
 /* Phase fences: a Get Features (Arbitration) whose CDW11 is
  * NVME_FENCE_BASE | code. QEMU's pci_nvme_getfeat trace event prints CDW11,
  * so the host can cut the device's trace into the proofs' phases. */
-#define NVME_FENCE_BASE 0xcaf00000u
-#define NVME_FENCE_BRINGUP_DONE 1
-#define NVME_FENCE_INTEGRITY 2
+#define NVME_FENCE_BASE		 0xcaf00000u
+#define NVME_FENCE_BRINGUP_DONE	 1
+#define NVME_FENCE_INTEGRITY	 2
 #define NVME_FENCE_HOSTILE_BEGIN 3
-#define NVME_FENCE_HOSTILE_END 4
-#define NVME_FENCE_TOCTOU 5
-#define NVME_FENCE_RECOVER 6
-#define NVME_FENCE_BENCH 7
+#define NVME_FENCE_HOSTILE_END	 4
+#define NVME_FENCE_TOCTOU	 5
+#define NVME_FENCE_RECOVER	 6
+#define NVME_FENCE_BENCH	 7
 int nvme_proof_fence(struct nvme_softc *sc, unsigned code);
 
 /* the data pattern the host checks in the image (tests/qemu/test_nvme.py

@@ -14,8 +14,12 @@
 struct nvme_broker fb;
 static struct grant_table grants;
 
-/* ---- DMAPool --------------------------------------------------------------- */
-const struct grant_table *dma_grant_table(void) { return &grants; }
+/* ---- DMAPool ---------------------------------------------------------------
+ */
+const struct grant_table *dma_grant_table(void)
+{
+	return &grants;
+}
 
 bool dma_owner_covers(uint16_t owner, uint64_t iova, uint64_t len)
 {
@@ -77,7 +81,8 @@ int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
 	return 0;
 }
 
-/* ---- blockdev ------------------------------------------------------------------ */
+/* ---- blockdev
+ * ------------------------------------------------------------------ */
 struct blockdev *blockdevs[BLOCKDEV_MAX];
 unsigned nblockdevs;
 void blockdev_register(struct blockdev *b)
@@ -86,7 +91,8 @@ void blockdev_register(struct blockdev *b)
 		blockdevs[nblockdevs++] = b;
 }
 
-/* ---- the broker -------------------------------------------------------------------- */
+/* ---- the broker
+ * -------------------------------------------------------------------- */
 void fake_broker_init(uint16_t owner)
 {
 	for (unsigned i = 0; i < GRANT_MAX; i++)
@@ -127,8 +133,8 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	uint64_t sasq, sacq;
 	if (b->enabled || b->fail_enable)
 		return -1;
-	if (nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries,
-				 &sasq, &sacq))
+	if (nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries, &sasq,
+				 &sacq))
 		return -1;
 	fake_nvme_admin(&b->dev, sasq, sacq, entries);
 	b->enabled = true;
@@ -169,9 +175,18 @@ int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
 	return b->enabled ? nvme_gate_cq_head(&b->gate, qid, head) : -1;
 }
 
-void nvme_broker_close(struct nvme_broker *b) { nvme_broker_reset(b); }
-uint64_t nvme_broker_cap(const struct nvme_broker *b) { return b->cap; }
-uint32_t nvme_broker_vs(const struct nvme_broker *b) { return b->vs; }
+void nvme_broker_close(struct nvme_broker *b)
+{
+	nvme_broker_reset(b);
+}
+uint64_t nvme_broker_cap(const struct nvme_broker *b)
+{
+	return b->cap;
+}
+uint32_t nvme_broker_vs(const struct nvme_broker *b)
+{
+	return b->vs;
+}
 uint32_t nvme_broker_csts(const struct nvme_broker *b)
 {
 	return b->csts | (b->enabled ? 1u : 0u);
@@ -180,7 +195,11 @@ uint32_t nvme_broker_max_xfer(const struct nvme_broker *b)
 {
 	return b->pol.max_xfer;
 }
-uint32_t nvme_broker_nn(const struct nvme_broker *b) { (void)b; return 1; }
+uint32_t nvme_broker_nn(const struct nvme_broker *b)
+{
+	(void)b;
+	return 1;
+}
 uint16_t nvme_broker_max_qid(const struct nvme_broker *b)
 {
 	return b->pol.qid_max;
@@ -189,4 +208,7 @@ const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b)
 {
 	return &b->gate.stats;
 }
-void nvme_broker_dump(const struct nvme_broker *b) { nvme_gate_dump(&b->gate); }
+void nvme_broker_dump(const struct nvme_broker *b)
+{
+	nvme_gate_dump(&b->gate);
+}

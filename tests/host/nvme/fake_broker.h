@@ -16,7 +16,8 @@ struct nvme_broker {
 	uint64_t cap;
 	uint32_t vs, csts;
 	bool enabled;
-	bool fail_enable;    /* nvme_broker_enable fails (controller never ready) */
+	bool
+	    fail_enable; /* nvme_broker_enable fails (controller never ready) */
 	bool device_stalled; /* the model executes nothing (a hung device) */
 	unsigned enables, resets;
 };

@@ -63,8 +63,8 @@ static void test_attach(void **state)
 
 /* walk PRP1/PRP2/lists as the spec says, independently of nvme_prp_build,
  * and check the pages cover exactly [iova, iova+len) */
-static void walk_prps(uint64_t iova, uint32_t len, uint64_t prp1,
-		      uint64_t prp2, unsigned *chains)
+static void walk_prps(uint64_t iova, uint32_t len, uint64_t prp1, uint64_t prp2,
+		      unsigned *chains)
 {
 	const uint64_t ps = 4096;
 	assert_int_equal(prp1, iova);
@@ -111,10 +111,10 @@ static void test_prp_shapes(void **state)
 			for (unsigned k = 0; k < ARRAY_SIZE(loffs); k++) {
 				uint64_t p1, p2;
 				sc.list_off = loffs[k];
-				assert_int_equal(nvme_prp_build(&sc, ccb,
-								b.iova + offs[o],
-								lens[l], &p1, &p2),
-						 0);
+				assert_int_equal(
+				    nvme_prp_build(&sc, ccb, b.iova + offs[o],
+						   lens[l], &p1, &p2),
+				    0);
 				walk_prps(b.iova + offs[o], lens[l], p1, p2,
 					  &chains);
 			}
@@ -122,7 +122,8 @@ static void test_prp_shapes(void **state)
 	assert_true(chains > 0);
 	/* not dword aligned: refused, nothing built */
 	uint64_t p1, p2;
-	assert_int_equal(nvme_prp_build(&sc, ccb, b.iova + 2, 512, &p1, &p2), -1);
+	assert_int_equal(nvme_prp_build(&sc, ccb, b.iova + 2, 512, &p1, &p2),
+			 -1);
 	nvme_buf_put(&sc, &b);
 	nvme_ccb_put(ccb);
 }
@@ -194,12 +195,14 @@ static void test_reset_fails_outstanding(void **state)
 	ndone = naborted = 0;
 	fb.device_stalled = true;
 	for (unsigned i = 0; i < 8; i++) {
-		struct nvme_io r = {.opc = NVME_IO_READ, .nsid = 1, .slba = i,
-				    .nlb = 8, .iova = b.iova + i * 4096,
+		struct nvme_io r = {.opc = NVME_IO_READ,
+				    .nsid = 1,
+				    .slba = i,
+				    .nlb = 8,
+				    .iova = b.iova + i * 4096,
 				    .len = 4096};
-		assert_int_equal(nvme_io_submit(&sc, &sc.ioq[i % 2], &r,
-						count_done, 0),
-				 0);
+		assert_int_equal(
+		    nvme_io_submit(&sc, &sc.ioq[i % 2], &r, count_done, 0), 0);
 	}
 	nvme_complete(&sc, &sc.ioq[0]);
 	assert_int_equal(ndone, 0);
@@ -256,13 +259,16 @@ static void inject_case(enum nvme_inject inj, uint64_t *counter)
 	struct dma_buf b;
 	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
 	struct nvme_ccb *ccb = nvme_ccb_get(&sc.ioq[0]);
-	struct nvme_io r = {.opc = NVME_IO_READ, .nsid = 1, .nlb = 1,
-			    .iova = b.iova, .len = 512};
+	struct nvme_io r = {.opc = NVME_IO_READ,
+			    .nsid = 1,
+			    .nlb = 1,
+			    .iova = b.iova,
+			    .len = 512};
 	assert_int_equal(nvme_io_prepare(&sc, ccb, &r), 0);
 	sc.inject = inj;
-	assert_int_equal(nvme_submit(&sc, &sc.ioq[0], ccb, nvme_fill_cmd,
-				     nvme_done_sync),
-			 0);
+	assert_int_equal(
+	    nvme_submit(&sc, &sc.ioq[0], ccb, nvme_fill_cmd, nvme_done_sync),
+	    0);
 	assert_int_equal(nvme_wait(&sc, &sc.ioq[0], ccb, 3000), -1);
 	assert_int_equal(*counter, before + 1);
 	assert_int_equal(sc.resets, resets + 1);
@@ -294,7 +300,8 @@ static void test_cfs(void **state)
 	 * controller is reset once and comes back */
 	(void)blockdevs[0]->read(blockdevs[0], 0, 1, blk);
 	for (unsigned i = 0; i < 3 && sc.resets == before; i++) {
-		shim_clock_ns += 200000000ull; /* past the CSTS check interval */
+		shim_clock_ns +=
+		    200000000ull; /* past the CSTS check interval */
 		(void)blockdevs[0]->read(blockdevs[0], 0, 1, blk);
 	}
 	resets = sc.resets - before;
@@ -353,8 +360,11 @@ static void test_io_len_mismatch(void **state)
 	(void)state;
 	struct dma_buf b;
 	assert_int_equal(nvme_buf_get(&sc, 8192, &b), 0);
-	struct nvme_io r = {.opc = NVME_IO_READ, .nsid = 1, .nlb = 16,
-			    .iova = b.iova, .len = 4096};
+	struct nvme_io r = {.opc = NVME_IO_READ,
+			    .nsid = 1,
+			    .nlb = 16,
+			    .iova = b.iova,
+			    .len = 4096};
 	assert_int_equal(nvme_io_sync(&sc, &sc.ioq[0], &r, 0), -1);
 	r.nsid = 9;
 	r.len = 8192;
@@ -370,8 +380,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_prp_shapes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_io, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rejection, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reset_fails_outstanding,
-					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_fails_outstanding, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery_fails, setup,
 					    teardown),
