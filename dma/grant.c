@@ -46,7 +46,8 @@ const struct dma_grant *grant_find(const struct grant_table *t, uint16_t owner,
 		return 0;
 	for (int i = 0; i < GRANT_MAX; i++) {
 		const struct dma_grant *g = &t->g[i];
-		if (g->live && g->owner == owner && grant_contains(g, addr, len))
+		if (g->live && g->owner == owner &&
+		    grant_contains(g, addr, len))
 			return g;
 	}
 	return 0;

@@ -13,7 +13,7 @@
 
 struct dma_grant {
 	uint64_t base, len; /* device address range [base, base+len) */
-	uint32_t gen;       /* bumped on revoke */
+	uint32_t gen;	    /* bumped on revoke */
 	uint16_t owner;
 	bool live;
 	uint32_t pins; /* commands in flight on the device that name it */

@@ -86,8 +86,7 @@ static int gate_sq_setup(struct nvme_gate *g, uint16_t qid, uint16_t cqid,
 	if (g->env.shadow_alloc(g->env.ctx, ALIGN_UP(len, PAGE_SIZE),
 				&sq->shadow) != 0)
 		goto fail;
-	if (g->env.shadow_alloc(g->env.ctx,
-				(size_t)NVME_GATE_TAGS * PAGE_SIZE,
+	if (g->env.shadow_alloc(g->env.ctx, (size_t)NVME_GATE_TAGS * PAGE_SIZE,
 				&sq->lists) != 0)
 		goto fail;
 	sq->qid = qid;
@@ -124,8 +123,8 @@ static int gate_cq_setup(struct nvme_gate *g, uint16_t qid, uint16_t size,
 }
 
 int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
-			 uint64_t drv_cq_iova, uint16_t entries,
-			 uint64_t *asq, uint64_t *acq)
+			 uint64_t drv_cq_iova, uint16_t entries, uint64_t *asq,
+			 uint64_t *acq)
 {
 	/* AQA.ASQS/ACQS are 12-bit, 0-based; ASQ/ACQ are page aligned
 	 * (NVMe 2.0 §3.1.3.8-10) */
@@ -158,8 +157,8 @@ static bool cq_full(const struct nvme_gate_cq *cq)
 static void gate_cq_post(struct nvme_gate_cq *cq, const struct nvme_cqe *e)
 {
 	volatile struct nvme_cqe *d = &cq->drv[cq->drv_tail];
-	uint16_t status = (uint16_t)((e->status & ~NVME_CQE_P_MASK) |
-				     (cq->drv_phase & 1));
+	uint16_t status =
+	    (uint16_t)((e->status & ~NVME_CQE_P_MASK) | (cq->drv_phase & 1));
 	d->dw0 = e->dw0;
 	d->dw1 = e->dw1;
 	d->sqhd = e->sqhd;
@@ -189,8 +188,7 @@ static void gate_reject(struct nvme_gate_cq *cq, const struct nvme_gate_sq *sq,
 	gate_cq_post(cq, &e);
 }
 
-static bool gate_list_fetch(void *ctx, uint64_t iova, uint64_t *dst,
-			    uint32_t n)
+static bool gate_list_fetch(void *ctx, uint64_t iova, uint64_t *dst, uint32_t n)
 {
 	struct nvme_gate *g = ctx;
 	const void *src = g->env.drv_va(g->env.ctx, iova, (size_t)n * 8);
@@ -217,7 +215,8 @@ static enum nvme_verdict gate_admin_pre(struct nvme_gate *g,
 	struct nvme_val_policy *p = g->pol;
 	uint8_t opc = nvme_sqe_opc(sh);
 	uint16_t qid = (uint16_t)FIELD_GET(NVME_CREATEQ_QID, sh->cdw10);
-	uint16_t size = (uint16_t)(FIELD_GET(NVME_CREATEQ_QSIZE, sh->cdw10) + 1);
+	uint16_t size =
+	    (uint16_t)(FIELD_GET(NVME_CREATEQ_QSIZE, sh->cdw10) + 1);
 	if (qid == 0 || qid >= NVME_VAL_MAX_QID)
 		return opc == NVME_ADM_CREATE_CQ || opc == NVME_ADM_CREATE_SQ ||
 			       opc == NVME_ADM_DELETE_CQ ||
@@ -377,13 +376,13 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		memcpy(&sh, &sq->drv[sq->drv_head], sizeof(sh));
 		barrier();
 		uint16_t drv_cid = nvme_sqe_cid(&sh);
-		uint64_t *list_page =
-		    (uint64_t *)((uint8_t *)sq->lists.va +
-				 (size_t)tag * PAGE_SIZE);
+		uint64_t *list_page = (uint64_t *)((uint8_t *)sq->lists.va +
+						   (size_t)tag * PAGE_SIZE);
 		struct nvme_val_list list = {
 		    .ctx = g, .fetch = gate_list_fetch, .out = list_page};
 		struct nvme_val_result res;
-		enum nvme_verdict v = nvme_validate(g->pol, qt, &sh, &list, &res);
+		enum nvme_verdict v =
+		    nvme_validate(g->pol, qt, &sh, &list, &res);
 		if (v == NVME_V_ACCEPT && qt == NVME_QT_ADMIN)
 			v = gate_admin_pre(g, &sh);
 		sq->drv_head = (uint16_t)((sq->drv_head + 1) % sq->size);
@@ -473,8 +472,7 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 {
 	struct nvme_gate_cq *cq = qid < NVME_VAL_MAX_QID ? &g->cq[qid] : 0;
-	if (!cq || (cq->state != NVME_GQ_LIVE &&
-		    cq->state != NVME_GQ_DELETING))
+	if (!cq || (cq->state != NVME_GQ_LIVE && cq->state != NVME_GQ_DELETING))
 		return -1;
 	if (!gate_ring_granted(g, cq->drv_iova,
 			       (uint64_t)cq->size * NVME_CQE_BYTES)) {

@@ -30,7 +30,7 @@
 
 /* capOS status for a rejected command: SCT 7 (vendor specific), SC 0xC0.
  * DW0 of the error completion carries the enum nvme_verdict reason. */
-#define NVME_GATE_SCT_CAPOS 7
+#define NVME_GATE_SCT_CAPOS   7
 #define NVME_GATE_SC_REJECTED 0xC0
 
 /* how the gate reaches the controller and kernel memory */
@@ -46,31 +46,31 @@ struct nvme_gate_env {
 };
 
 /* ---- gate state (fields are private to dma/nvme_gate.c) ----------------- */
-#define NVME_GATE_TAGS 64       /* outstanding commands per SQ */
-#define NVME_GATE_KCID 0xffffu  /* CID of the kernel's own admin commands */
+#define NVME_GATE_TAGS	    64	    /* outstanding commands per SQ */
+#define NVME_GATE_KCID	    0xffffu /* CID of the kernel's own admin commands */
 #define NVME_GATE_QSIZE_MAX 4096u
 
 /* one outstanding command: the device sees tag as its CID */
 struct nvme_gate_tag {
 	uint16_t drv_cid;
 	uint8_t busy;
-	uint8_t opc; /* admin opcode, to act on queue create/delete results */
-	uint16_t arg; /* qid a create/delete names */
+	uint8_t opc;   /* admin opcode, to act on queue create/delete results */
+	uint16_t arg;  /* qid a create/delete names */
 	uint64_t pins; /* grant slots pinned for it (nvme_val_result.grants) */
 };
 
 struct nvme_gate_sq {
 	uint8_t state; /* NVME_GQ_FREE / _PENDING / _LIVE / _DELETING */
 	uint16_t qid, cqid;
-	uint16_t size;           /* entries */
-	struct nvme_sqe *drv;    /* CPU view of the driver's ring */
+	uint16_t size;	      /* entries */
+	struct nvme_sqe *drv; /* CPU view of the driver's ring */
 	uint64_t drv_iova;
-	uint16_t drv_tail;       /* last tail the driver rang */
-	uint16_t drv_head;       /* next driver entry to validate */
-	struct dma_buf shadow;   /* device-visible SQ (kernel memory) */
-	uint16_t sh_tail;        /* next shadow slot to fill */
-	uint16_t sh_head;        /* device head, from the CQEs' SQHD */
-	struct dma_buf lists;    /* NVME_GATE_TAGS shadow PRP list pages */
+	uint16_t drv_tail;     /* last tail the driver rang */
+	uint16_t drv_head;     /* next driver entry to validate */
+	struct dma_buf shadow; /* device-visible SQ (kernel memory) */
+	uint16_t sh_tail;      /* next shadow slot to fill */
+	uint16_t sh_head;      /* device head, from the CQEs' SQHD */
+	struct dma_buf lists;  /* NVME_GATE_TAGS shadow PRP list pages */
 	uint16_t nbusy;
 	struct nvme_gate_tag tag[NVME_GATE_TAGS];
 };
@@ -78,18 +78,18 @@ struct nvme_gate_sq {
 struct nvme_gate_cq {
 	uint8_t state;
 	uint16_t qid, size;
-	struct nvme_cqe *drv;    /* CPU view of the driver's ring */
+	struct nvme_cqe *drv; /* CPU view of the driver's ring */
 	uint64_t drv_iova;
-	uint16_t drv_tail;       /* next driver slot the gate fills */
-	uint8_t drv_phase;       /* phase the gate writes there */
-	uint16_t drv_head;       /* driver's consumer index (cq_head) */
-	struct dma_buf shadow;   /* device-visible CQ */
+	uint16_t drv_tail;     /* next driver slot the gate fills */
+	uint8_t drv_phase;     /* phase the gate writes there */
+	uint16_t drv_head;     /* driver's consumer index (cq_head) */
+	struct dma_buf shadow; /* device-visible CQ */
 	uint16_t sh_head;
-	uint8_t sh_phase;        /* phase expected from the device */
+	uint8_t sh_phase; /* phase expected from the device */
 };
-#define NVME_GQ_FREE 0
-#define NVME_GQ_PENDING 1 /* create accepted, completion not seen */
-#define NVME_GQ_LIVE 2
+#define NVME_GQ_FREE	 0
+#define NVME_GQ_PENDING	 1 /* create accepted, completion not seen */
+#define NVME_GQ_LIVE	 2
 #define NVME_GQ_DELETING 3
 
 struct nvme_gate {
@@ -105,7 +105,8 @@ struct nvme_gate {
 	struct nvme_gate_cq cq[NVME_VAL_MAX_QID];
 };
 
-/* ---- gate functions ------------------------------------------------------- */
+/* ---- gate functions -------------------------------------------------------
+ */
 /* bind the gate to env and policy (policy->cq_live etc. are maintained by the
  * gate from now on). No memory is allocated. 0 or -1.
  * Every grant an accepted command names is pinned (grant_pin) until its
@@ -117,8 +118,8 @@ int nvme_gate_init(struct nvme_gate *g, const struct nvme_gate_env *env,
  * in the owner's grants; shadow rings are allocated and their device
  * addresses returned for ASQ/ACQ. 0 or -1. */
 int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
-			 uint64_t drv_cq_iova, uint16_t entries,
-			 uint64_t *asq, uint64_t *acq);
+			 uint64_t drv_cq_iova, uint16_t entries, uint64_t *asq,
+			 uint64_t *acq);
 /* The doorbell gate: the driver moved SQ qid's tail to `tail`. Validates
  * and shadows new entries (at most one queue depth), posts error completions
  * for rejected ones, then rings the device. Entries that cannot be taken now

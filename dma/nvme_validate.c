@@ -63,8 +63,7 @@ const char *nvme_verdict_name(enum nvme_verdict v)
 	return verdict_names[v];
 }
 
-int nvme_val_stats_json(const struct nvme_val_stats *s, char *buf,
-			unsigned cap)
+int nvme_val_stats_json(const struct nvme_val_stats *s, char *buf, unsigned cap)
 {
 	int n = ksnprintf(buf, cap, "{");
 	for (unsigned v = 0; v < NVME_V_NREASONS; v++) {
@@ -246,7 +245,10 @@ static enum nvme_verdict val_mptr(struct gcache *c, const struct nvme_sqe *cmd,
 	return NVME_V_ACCEPT;
 }
 
-static bool bit(uint64_t set, unsigned q) { return (set >> q) & 1; }
+static bool bit(uint64_t set, unsigned q)
+{
+	return (set >> q) & 1;
+}
 
 /* Create I/O CQ / SQ (NVMe 2.0 §5.4, §5.5) */
 static enum nvme_verdict val_create_q(struct gcache *c,
@@ -272,12 +274,13 @@ static enum nvme_verdict val_create_q(struct gcache *c,
 		REFUSE_IF(FIELD_GET(NVME_CREATECQ_IV, cmd->cdw11) > p->iv_max,
 			  NVME_V_QUEUE_IV);
 	}
-	uint64_t bytes = (uint64_t)(qsize0 + 1) * (sq ? NVME_SQE_BYTES
-						      : NVME_CQE_BYTES);
+	uint64_t bytes =
+	    (uint64_t)(qsize0 + 1) * (sq ? NVME_SQE_BYTES : NVME_CQE_BYTES);
 	REFUSE_IF(cmd->prp1 & ((1ull << p->page_shift) - 1),
 		  NVME_V_QUEUE_BASE_MISALIGNED);
 	REFUSE_IF(cmd->prp1 + bytes < cmd->prp1, NVME_V_LEN_WRAPS);
-	REFUSE_IF(!covered(c, cmd->prp1, bytes), NVME_V_QUEUE_BASE_OUT_OF_GRANT);
+	REFUSE_IF(!covered(c, cmd->prp1, bytes),
+		  NVME_V_QUEUE_BASE_OUT_OF_GRANT);
 	res->kind = NVME_DATA_QUEUE;
 	res->xfer = (uint32_t)bytes;
 	return NVME_V_ACCEPT;
@@ -429,7 +432,8 @@ static enum nvme_verdict val_io(struct gcache *c, const struct nvme_sqe *cmd,
 		if (v != NVME_V_ACCEPT)
 			return v;
 		return val_data(c, cmd, list,
-				(uint64_t)(nr0 + 1) * NVME_DSM_RANGE_BYTES, res);
+				(uint64_t)(nr0 + 1) * NVME_DSM_RANGE_BYTES,
+				res);
 	}
 	default: /* Flush, Write Zeroes: no data, no metadata */
 		v = val_mptr(c, cmd, 0, res);

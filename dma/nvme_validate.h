@@ -20,45 +20,47 @@
 enum nvme_verdict {
 	NVME_V_ACCEPT = 0,
 	/* opcode policy */
-	NVME_V_OPCODE_FORBIDDEN,  /* not on this queue type's allowlist */
-	NVME_V_FUSED,             /* FUSE != 00: fused pairs are not supported */
-	NVME_V_PSDT_SGL,          /* PSDT != 00: SGLs are not supported */
-	NVME_V_FEATURE_FORBIDDEN, /* Get/Set Features FID not on the allowlist */
-	NVME_V_HMB,               /* Set Features Host Memory Buffer (0x0D) */
-	NVME_V_DBBUF_CONFIG,      /* Doorbell Buffer Config (0x7C) */
+	NVME_V_OPCODE_FORBIDDEN, /* not on this queue type's allowlist */
+	NVME_V_FUSED,		 /* FUSE != 00: fused pairs are not supported */
+	NVME_V_PSDT_SGL,	 /* PSDT != 00: SGLs are not supported */
+	NVME_V_FEATURE_FORBIDDEN, /* Get/Set Features FID not on the allowlist
+				   */
+	NVME_V_HMB,		  /* Set Features Host Memory Buffer (0x0D) */
+	NVME_V_DBBUF_CONFIG,	  /* Doorbell Buffer Config (0x7C) */
 	NVME_V_NSID_NOT_GRANTED,  /* namespace not in the owner's set */
 	/* transfer length */
-	NVME_V_LEN_WRAPS,         /* NLB/NUMD arithmetic or address wraps 2^64 */
+	NVME_V_LEN_WRAPS, /* NLB/NUMD arithmetic or address wraps 2^64 */
 	NVME_V_XFER_EXCEEDS_MDTS, /* more bytes than the max transfer size */
 	/* data pointer (PRP) */
-	NVME_V_PRP1_MISALIGNED,          /* PRP1 not dword aligned */
-	NVME_V_PRP1_OUT_OF_GRANT,        /* first page's bytes not in a grant */
-	NVME_V_PRP2_MISALIGNED,          /* PRP2 as 2nd data page: offset != 0 */
-	NVME_V_PRP2_OUT_OF_GRANT,        /* PRP2 data page not in a grant */
-	NVME_V_PRP_LIST_PTR_MISALIGNED,  /* list pointer not qword aligned, or a
-					  * chain pointer with an offset */
+	NVME_V_PRP1_MISALIGNED,		/* PRP1 not dword aligned */
+	NVME_V_PRP1_OUT_OF_GRANT,	/* first page's bytes not in a grant */
+	NVME_V_PRP2_MISALIGNED,		/* PRP2 as 2nd data page: offset != 0 */
+	NVME_V_PRP2_OUT_OF_GRANT,	/* PRP2 data page not in a grant */
+	NVME_V_PRP_LIST_PTR_MISALIGNED, /* list pointer not qword aligned, or a
+					 * chain pointer with an offset */
 	NVME_V_PRP_LIST_PTR_OUT_OF_GRANT, /* list page not in a grant */
 	NVME_V_PRP_LIST_ENTRY_MISALIGNED, /* list entry has an in-page offset */
-	NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT, /* list entry's page not in a grant */
-	NVME_V_PRP_LIST_UNREADABLE,       /* list fetch failed (gate could not
-					   * map the driver's page) */
+	NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT, /* list entry's page not in a grant
+					     */
+	NVME_V_PRP_LIST_UNREADABLE,	    /* list fetch failed (gate could not
+					     * map the driver's page) */
 	/* metadata pointer */
-	NVME_V_MPTR_UNEXPECTED,   /* MPTR != 0 where no separate metadata */
-	NVME_V_MPTR_MISALIGNED,   /* MPTR not dword aligned */
+	NVME_V_MPTR_UNEXPECTED,	  /* MPTR != 0 where no separate metadata */
+	NVME_V_MPTR_MISALIGNED,	  /* MPTR not dword aligned */
 	NVME_V_MPTR_OUT_OF_GRANT, /* metadata bytes not in a grant */
 	/* queue management */
 	NVME_V_QUEUE_ID_NOT_GRANTED, /* qid 0 or outside the owner's range */
-	NVME_V_QUEUE_STATE,  /* create of a live qid, SQ before its CQ, delete
-			      * of an absent queue or of a CQ still in use */
-	NVME_V_QUEUE_SIZE,   /* QSIZE 0 or above the policy's limit */
-	NVME_V_QUEUE_NOT_CONTIGUOUS,     /* PC=0 (PRP-list queues) */
-	NVME_V_QUEUE_BASE_MISALIGNED,    /* queue base not page aligned */
-	NVME_V_QUEUE_BASE_OUT_OF_GRANT,  /* queue memory not in a grant */
-	NVME_V_QUEUE_IV,                 /* interrupt vector out of range */
+	NVME_V_QUEUE_STATE, /* create of a live qid, SQ before its CQ, delete
+			     * of an absent queue or of a CQ still in use */
+	NVME_V_QUEUE_SIZE,  /* QSIZE 0 or above the policy's limit */
+	NVME_V_QUEUE_NOT_CONTIGUOUS,	/* PC=0 (PRP-list queues) */
+	NVME_V_QUEUE_BASE_MISALIGNED,	/* queue base not page aligned */
+	NVME_V_QUEUE_BASE_OUT_OF_GRANT, /* queue memory not in a grant */
+	NVME_V_QUEUE_IV,		/* interrupt vector out of range */
 	/* doorbell gate (not a command verdict: a refused ring call) */
 	NVME_V_DOORBELL_OUT_OF_RANGE, /* tail >= queue size */
-	NVME_V_QUEUE_NOT_OWNED,       /* ring of a queue the gate does not hold */
-	NVME_V_GATE_NO_MEMORY,        /* no kernel memory for a shadow queue */
+	NVME_V_QUEUE_NOT_OWNED, /* ring of a queue the gate does not hold */
+	NVME_V_GATE_NO_MEMORY,	/* no kernel memory for a shadow queue */
 	NVME_V_NREASONS
 };
 
@@ -66,17 +68,18 @@ const char *nvme_verdict_name(enum nvme_verdict v);
 
 enum nvme_qtype { NVME_QT_ADMIN, NVME_QT_IO };
 
-#define NVME_VAL_MAX_NS 16   /* namespaces a policy can grant */
-#define NVME_VAL_MAX_QID 64  /* I/O queue ids 1..63 tracked by the gate */
+#define NVME_VAL_MAX_NS	 16 /* namespaces a policy can grant */
+#define NVME_VAL_MAX_QID 64 /* I/O queue ids 1..63 tracked by the gate */
 /* shadow PRP list: one page of entries per outstanding command; with
  * max_xfer <= 2 MiB at 4 KiB pages no list ever needs a chain */
 #define NVME_VAL_LIST_MAX 512u
 #define NVME_VAL_XFER_CAP (2u << 20)
 
 struct nvme_ns_policy {
-	uint32_t nsid;      /* 1-based */
-	uint32_t lba_bytes; /* bytes moved per LBA (data + metadata if extended) */
-	uint32_t md_bytes;  /* separate metadata per LBA (MPTR), 0: none */
+	uint32_t nsid; /* 1-based */
+	uint32_t
+	    lba_bytes; /* bytes moved per LBA (data + metadata if extended) */
+	uint32_t md_bytes; /* separate metadata per LBA (MPTR), 0: none */
 };
 
 struct nvme_val_policy {
@@ -107,18 +110,18 @@ struct nvme_val_list {
 
 /* what the gate needs to build the device's copy */
 enum nvme_data_kind {
-	NVME_DATA_NONE,     /* no data pointer used: PRP1/PRP2 zeroed in copy */
-	NVME_DATA_PRP1,     /* PRP1 only: PRP2 zeroed in copy */
+	NVME_DATA_NONE, /* no data pointer used: PRP1/PRP2 zeroed in copy */
+	NVME_DATA_PRP1, /* PRP1 only: PRP2 zeroed in copy */
 	NVME_DATA_PRP2_PAGE, /* PRP1 + PRP2 as a second data page */
-	NVME_DATA_PRP_LIST, /* PRP2 -> list: out[0..nlist) holds the entries */
-	NVME_DATA_QUEUE,    /* Create I/O SQ/CQ: PRP1 is a queue base */
+	NVME_DATA_PRP_LIST,  /* PRP2 -> list: out[0..nlist) holds the entries */
+	NVME_DATA_QUEUE,     /* Create I/O SQ/CQ: PRP1 is a queue base */
 };
 
 struct nvme_val_result {
 	enum nvme_data_kind kind;
-	uint32_t xfer;  /* bytes the data pointer describes */
-	uint32_t nlist; /* PRP list entries written to list->out */
-	bool uses_mptr; /* MPTR is kept in the copy (else zeroed) */
+	uint32_t xfer;	 /* bytes the data pointer describes */
+	uint32_t nlist;	 /* PRP list entries written to list->out */
+	bool uses_mptr;	 /* MPTR is kept in the copy (else zeroed) */
 	uint64_t grants; /* bit i: grant slot i covers some address it names
 			  * (the gate pins these while the command runs) */
 };
@@ -143,8 +146,7 @@ const struct nvme_ns_policy *nvme_val_ns(const struct nvme_val_policy *p,
 struct nvme_val_stats {
 	uint64_t n[NVME_V_NREASONS];
 };
-static inline void nvme_val_count(struct nvme_val_stats *s,
-				  enum nvme_verdict v)
+static inline void nvme_val_count(struct nvme_val_stats *s, enum nvme_verdict v)
 {
 	if ((unsigned)v < NVME_V_NREASONS)
 		s->n[v]++;

@@ -14,70 +14,70 @@
 #include "kernel/time/time.h"
 
 /* ---- controller registers (NVMe 2.0 §3.1.3) ------------------------------ */
-#define NVME_REG_CAP 0x00  /* 64 */
-#define NVME_REG_VS 0x08
-#define NVME_REG_CC 0x14
+#define NVME_REG_CAP  0x00 /* 64 */
+#define NVME_REG_VS   0x08
+#define NVME_REG_CC   0x14
 #define NVME_REG_CSTS 0x1c
-#define NVME_REG_AQA 0x24
-#define NVME_REG_ASQ 0x28  /* 64 */
-#define NVME_REG_ACQ 0x30  /* 64 */
-#define NVME_REG_DBS 0x1000 /* doorbells */
+#define NVME_REG_AQA  0x24
+#define NVME_REG_ASQ  0x28   /* 64 */
+#define NVME_REG_ACQ  0x30   /* 64 */
+#define NVME_REG_DBS  0x1000 /* doorbells */
 
-#define NVME_CAP_MQES_SHIFT 0
-#define NVME_CAP_MQES_MASK 0xffffull
-#define NVME_CAP_TO_SHIFT 24 /* 500 ms units */
-#define NVME_CAP_TO_MASK 0xffull
-#define NVME_CAP_DSTRD_SHIFT 32
-#define NVME_CAP_DSTRD_MASK 0xfull
-#define NVME_CAP_CSS_SHIFT 37
-#define NVME_CAP_CSS_MASK 0xffull
+#define NVME_CAP_MQES_SHIFT   0
+#define NVME_CAP_MQES_MASK    0xffffull
+#define NVME_CAP_TO_SHIFT     24 /* 500 ms units */
+#define NVME_CAP_TO_MASK      0xffull
+#define NVME_CAP_DSTRD_SHIFT  32
+#define NVME_CAP_DSTRD_MASK   0xfull
+#define NVME_CAP_CSS_SHIFT    37
+#define NVME_CAP_CSS_MASK     0xffull
 #define NVME_CAP_MPSMIN_SHIFT 48
-#define NVME_CAP_MPSMIN_MASK 0xfull
+#define NVME_CAP_MPSMIN_MASK  0xfull
 #define NVME_CAP_MPSMAX_SHIFT 52
-#define NVME_CAP_MPSMAX_MASK 0xfull
-#define NVME_CAP_CSS_NVM 0x1u
+#define NVME_CAP_MPSMAX_MASK  0xfull
+#define NVME_CAP_CSS_NVM      0x1u
 
-#define NVME_CC_EN_SHIFT 0
-#define NVME_CC_EN_MASK 0x1u
-#define NVME_CC_CSS_SHIFT 4
-#define NVME_CC_CSS_MASK 0x7u
-#define NVME_CC_MPS_SHIFT 7
-#define NVME_CC_MPS_MASK 0xfu
-#define NVME_CC_AMS_SHIFT 11
-#define NVME_CC_AMS_MASK 0x7u
-#define NVME_CC_SHN_SHIFT 14
-#define NVME_CC_SHN_MASK 0x3u
+#define NVME_CC_EN_SHIFT     0
+#define NVME_CC_EN_MASK	     0x1u
+#define NVME_CC_CSS_SHIFT    4
+#define NVME_CC_CSS_MASK     0x7u
+#define NVME_CC_MPS_SHIFT    7
+#define NVME_CC_MPS_MASK     0xfu
+#define NVME_CC_AMS_SHIFT    11
+#define NVME_CC_AMS_MASK     0x7u
+#define NVME_CC_SHN_SHIFT    14
+#define NVME_CC_SHN_MASK     0x3u
 #define NVME_CC_IOSQES_SHIFT 16
-#define NVME_CC_IOSQES_MASK 0xfu
+#define NVME_CC_IOSQES_MASK  0xfu
 #define NVME_CC_IOCQES_SHIFT 20
-#define NVME_CC_IOCQES_MASK 0xfu
+#define NVME_CC_IOCQES_MASK  0xfu
 
 #define NVME_CSTS_RDY_SHIFT 0
-#define NVME_CSTS_RDY_MASK 0x1u
+#define NVME_CSTS_RDY_MASK  0x1u
 #define NVME_CSTS_CFS_SHIFT 1
-#define NVME_CSTS_CFS_MASK 0x1u
+#define NVME_CSTS_CFS_MASK  0x1u
 
 #define NVME_AQA_ASQS_SHIFT 0
-#define NVME_AQA_ASQS_MASK 0xfffu
+#define NVME_AQA_ASQS_MASK  0xfffu
 #define NVME_AQA_ACQS_SHIFT 16
-#define NVME_AQA_ACQS_MASK 0xfffu
+#define NVME_AQA_ACQS_MASK  0xfffu
 
-#define BROKER_MAX 4
+#define BROKER_MAX     4
 #define BROKER_KCMD_US 2000000u /* the broker's own admin commands */
 
 struct nvme_broker {
 	bool used, enabled;
 	struct pci_dev *d;
 	uint16_t owner;
-	char name[16];           /* "0000:BB:DD.F" */
-	volatile uint8_t *regs;  /* kernel-only mapping of BAR0 */
+	char name[16];		/* "0000:BB:DD.F" */
+	volatile uint8_t *regs; /* kernel-only mapping of BAR0 */
 	uint64_t map_len;
 	uint64_t cap;
 	uint32_t vs;
-	uint32_t dstrd_bytes;    /* 4 << CAP.DSTRD */
-	uint32_t to_us;          /* CAP.TO */
+	uint32_t dstrd_bytes; /* 4 << CAP.DSTRD */
+	uint32_t to_us;	      /* CAP.TO */
 	uint32_t max_xfer, nn;
-	uint64_t ident;          /* kernel page for the broker's Identify */
+	uint64_t ident; /* kernel page for the broker's Identify */
 	struct nvme_val_policy pol;
 	struct nvme_gate gate;
 };
@@ -122,7 +122,7 @@ static int env_shadow_alloc(void *ctx, size_t len, struct dma_buf *out)
 	if (!pa)
 		return -1;
 	out->va = (void *)pa; /* identity map (kernel/mm/mm.h) */
-	out->iova = pa;       /* no IOMMU: device address = physical */
+	out->iova = pa;	      /* no IOMMU: device address = physical */
 	out->len = pages * PAGE_SIZE;
 	return 0;
 }
@@ -141,7 +141,8 @@ static void *env_drv_va(void *ctx, uint64_t iova, size_t len)
 	return (void *)iova;
 }
 
-/* ---- bring-up ------------------------------------------------------------- */
+/* ---- bring-up -------------------------------------------------------------
+ */
 /* wait until CSTS.RDY == rdy, bounded by CAP.TO (NVMe 2.0 §3.5.1, §3.5.2) */
 static int broker_wait_rdy(struct nvme_broker *b, uint32_t rdy)
 {
@@ -196,8 +197,9 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
 	if (!b) {
-		kprintf("nvme-broker %s: unable to open broker (all %u in use)\n",
-			a, BROKER_MAX);
+		kprintf(
+		    "nvme-broker %s: unable to open broker (all %u in use)\n",
+		    a, BROKER_MAX);
 		return -1;
 	}
 	/* registers and the doorbells of NVME_VAL_MAX_QID queues at the
@@ -233,8 +235,10 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	b->dstrd_bytes = 4u << dstrd;
 	/* CAP.TO is in 500 ms units; 0 would be a broken controller: wait
 	 * at least 500 ms anyway */
-	b->to_us = (uint32_t)MAX(FIELD_GET(NVME_CAP_TO, b->cap), 1ull) * 500000u;
-	if (dstrd > 3 || !(FIELD_GET(NVME_CAP_CSS, b->cap) & NVME_CAP_CSS_NVM) ||
+	b->to_us =
+	    (uint32_t)MAX(FIELD_GET(NVME_CAP_TO, b->cap), 1ull) * 500000u;
+	if (dstrd > 3 ||
+	    !(FIELD_GET(NVME_CAP_CSS, b->cap) & NVME_CAP_CSS_NVM) ||
 	    FIELD_GET(NVME_CAP_MPSMIN, b->cap) != 0) {
 		kprintf("nvme-broker %s: unable to use controller (CAP 0x%llx: "
 			"needs NVM command set, 4 KiB pages, DSTRD <= 3)\n",
@@ -249,7 +253,8 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	}
 	b->ident = page_alloc(1, 0);
 	if (!b->ident) {
-		kprintf("nvme-broker %s: unable to allocate identify page\n", a);
+		kprintf("nvme-broker %s: unable to allocate identify page\n",
+			a);
 		return -1;
 	}
 	b->pol.grants = dma_grant_table();
@@ -346,10 +351,12 @@ static void broker_identify_ns(struct nvme_broker *b)
 		const uint8_t *id = (const uint8_t *)b->ident;
 		uint64_t nsze = rd32(id + NVME_IDNS_NSZE) |
 				(uint64_t)rd32(id + NVME_IDNS_NSZE + 4) << 32;
-		uint8_t nlbaf = id[NVME_IDNS_NLBAF], flbas = id[NVME_IDNS_FLBAS];
+		uint8_t nlbaf = id[NVME_IDNS_NLBAF],
+			flbas = id[NVME_IDNS_FLBAS];
 		uint32_t idx = FIELD_GET(NVME_FLBAS_IDX, flbas);
 		if (nlbaf >= 16)
-			idx |= (uint32_t)FIELD_GET(NVME_FLBAS_IDXHI, flbas) << 4;
+			idx |= (uint32_t)FIELD_GET(NVME_FLBAS_IDXHI, flbas)
+			       << 4;
 		if (!nsze || idx > nlbaf || idx >= 64)
 			continue;
 		uint32_t lbaf = rd32(id + NVME_IDNS_LBAF + 4 * idx);
@@ -380,8 +387,8 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	}
 	if (entries > b->pol.qsize_max || asq->len < (size_t)entries * 64 ||
 	    acq->len < (size_t)entries * 16 ||
-	    nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries,
-				 &sasq, &sacq) != 0) {
+	    nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries, &sasq,
+				 &sacq) != 0) {
 		kprintf("nvme-broker %s: unable to accept admin queues (%u "
 			"entries; must be page aligned in owner %u's grants)\n",
 			b->name, entries, b->owner);
@@ -395,11 +402,11 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	reg_write64(b, NVME_REG_ASQ, sasq);
 	reg_write64(b, NVME_REG_ACQ, sacq);
 	broker_fence(b, true);
-	uint32_t cc = (uint32_t)(FIELD_SET(NVME_CC_CSS, 0) |
-				 FIELD_SET(NVME_CC_MPS, 0) |
-				 FIELD_SET(NVME_CC_AMS, 0) |
-				 FIELD_SET(NVME_CC_IOSQES, 6) |
-				 FIELD_SET(NVME_CC_IOCQES, 4));
+	uint32_t cc =
+	    (uint32_t)(FIELD_SET(NVME_CC_CSS, 0) | FIELD_SET(NVME_CC_MPS, 0) |
+		       FIELD_SET(NVME_CC_AMS, 0) |
+		       FIELD_SET(NVME_CC_IOSQES, 6) |
+		       FIELD_SET(NVME_CC_IOCQES, 4));
 	reg_write32(b, NVME_REG_CC, cc);
 	reg_write32(b, NVME_REG_CC, cc | (uint32_t)FIELD_SET(NVME_CC_EN, 1));
 	if (broker_wait_rdy(b, 1) != 0) {
@@ -472,8 +479,14 @@ int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
 	return nvme_gate_cq_head(&b->gate, qid, head);
 }
 
-uint64_t nvme_broker_cap(const struct nvme_broker *b) { return b->cap; }
-uint32_t nvme_broker_vs(const struct nvme_broker *b) { return b->vs; }
+uint64_t nvme_broker_cap(const struct nvme_broker *b)
+{
+	return b->cap;
+}
+uint32_t nvme_broker_vs(const struct nvme_broker *b)
+{
+	return b->vs;
+}
 uint32_t nvme_broker_csts(const struct nvme_broker *b)
 {
 	return reg_read32(b, NVME_REG_CSTS);
@@ -482,7 +495,10 @@ uint32_t nvme_broker_max_xfer(const struct nvme_broker *b)
 {
 	return b->max_xfer;
 }
-uint32_t nvme_broker_nn(const struct nvme_broker *b) { return b->nn; }
+uint32_t nvme_broker_nn(const struct nvme_broker *b)
+{
+	return b->nn;
+}
 uint16_t nvme_broker_max_qid(const struct nvme_broker *b)
 {
 	return b->pol.qid_max;
@@ -520,20 +536,20 @@ static int validator_status(char *buf, size_t cap)
 		const struct nvme_broker *b = &brokers[i];
 		if (!b->used)
 			continue;
-		n += ksnprintf(buf + MIN((unsigned)n, c), c - MIN((unsigned)n, c),
-			       "%s{\"pci\":\"%s\",\"owner\":%u,\"enabled\":%s,"
-			       "\"max_xfer\":%u,\"namespaces\":%u,\"gate\":",
-			       first ? "" : ",", b->name, b->owner,
-			       b->enabled ? "true" : "false", b->max_xfer,
-			       b->pol.nns);
+		n += ksnprintf(
+		    buf + MIN((unsigned)n, c), c - MIN((unsigned)n, c),
+		    "%s{\"pci\":\"%s\",\"owner\":%u,\"enabled\":%s,"
+		    "\"max_xfer\":%u,\"namespaces\":%u,\"gate\":",
+		    first ? "" : ",", b->name, b->owner,
+		    b->enabled ? "true" : "false", b->max_xfer, b->pol.nns);
 		n += nvme_gate_json(&b->gate, buf + MIN((unsigned)n, c),
 				    c - MIN((unsigned)n, c));
-		n += ksnprintf(buf + MIN((unsigned)n, c), c - MIN((unsigned)n, c),
-			       "}");
+		n += ksnprintf(buf + MIN((unsigned)n, c),
+			       c - MIN((unsigned)n, c), "}");
 		first = false;
 	}
-	n += ksnprintf(buf + MIN((unsigned)n, c), c - MIN((unsigned)n, c),
-		       "]}");
+	n +=
+	    ksnprintf(buf + MIN((unsigned)n, c), c - MIN((unsigned)n, c), "]}");
 	return n;
 }
 STATUS_REGISTER("validator", validator_status);

@@ -80,8 +80,8 @@ static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
 		e->dw0 = 0;
 		e->sqhd = dev.head;
 		e->sqid = 1;
-		e->cid = nvme_sqe_cid(&dev.sq[(dev.head + dev.size - 1) %
-					     dev.size]);
+		e->cid =
+		    nvme_sqe_cid(&dev.sq[(dev.head + dev.size - 1) % dev.size]);
 		e->status = dev.phase;
 		if (++dev.cqtail == dev.size) {
 			dev.cqtail = 0;

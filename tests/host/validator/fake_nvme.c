@@ -235,16 +235,17 @@ unsigned fake_nvme_step(struct fake_nvme *f)
 		while (f->sq[q].live && f->sq[q].head != f->db[2 * q] &&
 		       f->db[2 * q] < f->sq[q].size) {
 			struct nvme_sqe c;
-			uint64_t a = f->sq[q].base + (uint64_t)f->sq[q].head * 64;
+			uint64_t a =
+			    f->sq[q].base + (uint64_t)f->sq[q].head * 64;
 			touch(f, a, 64, false);
 			memcpy(&c, (void *)(uintptr_t)a, 64);
-			f->sq[q].head = (uint16_t)((f->sq[q].head + 1) %
-						   f->sq[q].size);
+			f->sq[q].head =
+			    (uint16_t)((f->sq[q].head + 1) % f->sq[q].size);
 			if (f->nlog < 256)
 				f->log[f->nlog++] = c;
 			uint32_t dw0 = 0;
-			uint16_t st = q == 0 ? exec_admin(f, &c, &dw0)
-					     : exec_io(f, &c);
+			uint16_t st =
+			    q == 0 ? exec_admin(f, &c, &dw0) : exec_io(f, &c);
 			if (f->next_status) {
 				st = f->next_status;
 				f->next_status = 0;

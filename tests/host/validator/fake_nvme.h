@@ -14,7 +14,7 @@
 
 #include "dma/nvme_gate.h"
 
-#define FAKE_QMAX NVME_VAL_MAX_QID
+#define FAKE_QMAX	NVME_VAL_MAX_QID
 #define FAKE_DISK_BYTES (256u << 10)
 
 struct fake_nvme {
@@ -43,7 +43,8 @@ struct fake_nvme {
 	uint16_t next_status;
 	uint64_t shadow_bytes; /* live shadow allocations */
 	unsigned shadow_allocs;
-	int fail_alloc_after; /* shadow_alloc fails after this many (-1: never) */
+	int fail_alloc_after; /* shadow_alloc fails after this many (-1: never)
+			       */
 };
 
 void fake_nvme_init(struct fake_nvme *f);

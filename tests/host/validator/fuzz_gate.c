@@ -19,7 +19,7 @@
 #include "fake_nvme.h"
 #include "shim.h"
 
-#define MIB (1u << 20)
+#define MIB   (1u << 20)
 #define OWNER 1
 #define POOLS 3 /* arena thirds: [0,1M) admin+I/O rings, [1M,2M), [2M,3M) */
 
@@ -98,8 +98,14 @@ static void check_pins(void)
 
 /* the driver's rings: queue q's SQ at A + q*0x4000, CQ at +0x2000 (q < 8;
  * 64-byte x 128 entries fit) */
-static uint64_t drv_sq(unsigned q) { return A + q * 0x8000ull; }
-static uint64_t drv_cq(unsigned q) { return A + q * 0x8000ull + 0x4000; }
+static uint64_t drv_sq(unsigned q)
+{
+	return A + q * 0x8000ull;
+}
+static uint64_t drv_cq(unsigned q)
+{
+	return A + q * 0x8000ull + 0x4000;
+}
 
 static uint64_t addr(uint64_t raw)
 {
@@ -130,8 +136,8 @@ static void init(void)
 	A = (uint64_t)(uintptr_t)arena;
 	f = calloc(1, sizeof(*f));
 	for (int i = 0; i < POOLS; i++)
-		pslot[i] = grant_add(&gt, OWNER, A + (uint64_t)i * MIB, MIB,
-				     &pgen[i]);
+		pslot[i] =
+		    grant_add(&gt, OWNER, A + (uint64_t)i * MIB, MIB, &pgen[i]);
 	grant_add(&gt, 2, A + 3 * MIB, MIB, NULL); /* a neighbour */
 	pol.grants = &gt;
 	pol.owner = OWNER;
@@ -186,7 +192,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 				memcpy(w, &c, 64);
 				for (int k = 0; k < 8; k++)
 					w[k] = addr(w[k]);
-				pool_write(MIB + ((uint64_t)a2 * 64) % (2 * MIB),
+				pool_write(MIB +
+					       ((uint64_t)a2 * 64) % (2 * MIB),
 					   w, 64, 0);
 				break;
 			}
@@ -194,8 +201,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			c.prp2 = addr(c.prp2);
 			c.mptr = c.mptr ? addr(c.mptr) : 0;
 			uint8_t opc = nvme_sqe_opc(&c);
-			if (q == 0 && (opc == NVME_ADM_CREATE_SQ ||
-				       opc == NVME_ADM_CREATE_CQ) &&
+			if (q == 0 &&
+			    (opc == NVME_ADM_CREATE_SQ ||
+			     opc == NVME_ADM_CREATE_CQ) &&
 			    !(a1 & 0x80)) {
 				/* mostly: the ring the harness expects */
 				uint16_t id = (uint16_t)(c.cdw10 & 7);
@@ -255,9 +263,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 					pool_write((uint64_t)p * MIB, 0, 4096,
 						   0xee);
 			} else {
-				pslot[p] = grant_add(&gt, OWNER,
-						     A + (uint64_t)p * MIB, MIB,
-						     &pgen[p]);
+				pslot[p] =
+				    grant_add(&gt, OWNER, A + (uint64_t)p * MIB,
+					      MIB, &pgen[p]);
 			}
 			break;
 		}

@@ -20,9 +20,9 @@
 
 #include "dma/nvme_validate.h"
 
-#define ARENA (64u * 1024)
-#define PS 4096ull
-#define OWNER 1
+#define ARENA	  (64u * 1024)
+#define PS	  4096ull
+#define OWNER	  1
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 static uint8_t *arena;
@@ -85,27 +85,43 @@ static void init(void)
 /* bytes the device moves for an accepted command, from the command alone;
  * -1: the opcode must never be accepted */
 static int64_t oracle_len(const struct nvme_val_policy *p, enum nvme_qtype qt,
-			  const struct nvme_sqe *c, const struct nvme_ns_policy **ns)
+			  const struct nvme_sqe *c,
+			  const struct nvme_ns_policy **ns)
 {
 	uint8_t opc = c->cdw0 & 0xff;
 	*ns = 0;
 	if (qt == NVME_QT_ADMIN) {
 		uint32_t fid = c->cdw10 & 0xff;
 		switch (opc) {
-		case 0x06: return 4096;
+		case 0x06:
+			return 4096;
 		case 0x02:
 			return ((int64_t)((c->cdw10 >> 16) |
-					  ((c->cdw11 & 0xffff) << 16)) + 1) * 4;
-		case 0x09: case 0x0a:
-			if (fid == 0x0d) return -1;
-			if (fid == 0x03) return 4096;
-			if (fid == 0x0c) return 256;
-			if (fid == 0x0e) return 8;
-			if (fid == 0x16) return 512;
-			if (fid >= 0x01 && fid <= 0x0f) return 0;
+					  ((c->cdw11 & 0xffff) << 16)) +
+				1) *
+			       4;
+		case 0x09:
+		case 0x0a:
+			if (fid == 0x0d)
+				return -1;
+			if (fid == 0x03)
+				return 4096;
+			if (fid == 0x0c)
+				return 256;
+			if (fid == 0x0e)
+				return 8;
+			if (fid == 0x16)
+				return 512;
+			if (fid >= 0x01 && fid <= 0x0f)
+				return 0;
 			return -1;
-		case 0x00: case 0x01: case 0x04: case 0x05: case 0x08:
-		case 0x0c: case 0x18:
+		case 0x00:
+		case 0x01:
+		case 0x04:
+		case 0x05:
+		case 0x08:
+		case 0x0c:
+		case 0x18:
 			return 0;
 		default:
 			return -1;
@@ -117,11 +133,14 @@ static int64_t oracle_len(const struct nvme_val_policy *p, enum nvme_qtype qt,
 	if (!*ns)
 		return -1;
 	switch (opc) {
-	case 0x01: case 0x02: case 0x05:
+	case 0x01:
+	case 0x02:
+	case 0x05:
 		return ((int64_t)(c->cdw12 & 0xffff) + 1) * (*ns)->lba_bytes;
 	case 0x09:
 		return ((int64_t)(c->cdw10 & 0xff) + 1) * 16;
-	case 0x00: case 0x08:
+	case 0x00:
+	case 0x08:
 		return 0;
 	default:
 		return -1;
@@ -195,10 +214,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.iv_max = 4;
 	p.nns = 2;
 	p.ns[0] = (struct nvme_ns_policy){.nsid = 1, .lba_bytes = 512};
-	p.ns[1] = (struct nvme_ns_policy){
-	    .nsid = 2,
-	    .lba_bytes = (data[0] & 2) ? 4096 + 8 : 4096,
-	    .md_bytes = (data[0] & 2) ? 0 : 8};
+	p.ns[1] = (struct nvme_ns_policy){.nsid = 2,
+					  .lba_bytes =
+					      (data[0] & 2) ? 4096 + 8 : 4096,
+					  .md_bytes = (data[0] & 2) ? 0 : 8};
 	p.cq_live = data[1] & 0x3e;
 	p.sq_live = (data[1] >> 2) & 0x3e & p.cq_live;
 	for (unsigned q = 1; q < 8; q++)

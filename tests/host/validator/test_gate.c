@@ -16,9 +16,9 @@
 #include "dma/nvme_gate.h"
 #include "fake_nvme.h"
 
-#define MIB (1u << 20)
+#define MIB   (1u << 20)
 #define OWNER 1
-#define ADMQ 16
+#define ADMQ  16
 
 static struct fake_nvme *f;
 static struct nvme_gate g;
@@ -85,12 +85,14 @@ static int setup(void **state)
 	struct nvme_gate_env env;
 	fake_nvme_env(f, &env);
 	assert_int_equal(nvme_gate_init(&g, &env, &pol), 0);
-	adq = (struct dq){.sq = A, .cq = A + 0x1000, .size = ADMQ,
-			  .cqsize = ADMQ, .phase = 1};
+	adq = (struct dq){.sq = A,
+			  .cq = A + 0x1000,
+			  .size = ADMQ,
+			  .cqsize = ADMQ,
+			  .phase = 1};
 	uint64_t asq, acq;
-	assert_int_equal(nvme_gate_admin_open(&g, adq.sq, adq.cq, ADMQ, &asq,
-					      &acq),
-			 0);
+	assert_int_equal(
+	    nvme_gate_admin_open(&g, adq.sq, adq.cq, ADMQ, &asq, &acq), 0);
 	assert_true(asq != adq.sq && acq != adq.cq);
 	fake_nvme_admin(f, asq, acq, ADMQ);
 	return 0;
@@ -151,8 +153,11 @@ static void expect_ok(struct dq *q, uint16_t qid, uint16_t cid)
 /* create I/O CQ 1 and SQ 1 (size entries) in the I/O grant */
 static void make_ioq(uint16_t size)
 {
-	iq = (struct dq){.sq = A + MIB, .cq = A + MIB + 0x40000, .size = size,
-			 .cqsize = size, .phase = 1};
+	iq = (struct dq){.sq = A + MIB,
+			 .cq = A + MIB + 0x40000,
+			 .size = size,
+			 .cqsize = size,
+			 .phase = 1};
 	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, 0x100);
 	c.prp1 = iq.cq;
 	c.cdw10 = 1 | ((uint32_t)(size - 1) << 16);
@@ -330,7 +335,7 @@ static void t_cq_full_unblock(void **s)
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 0);
 	assert_int_equal(f->db[2], 3);
 	assert_true(g.stalls >= 1);
-	expect_ok(&iq, 1, 0x400); /* cq_head: the entry is taken */
+	expect_ok(&iq, 1, 0x400);      /* cq_head: the entry is taken */
 	assert_int_equal(f->db[2], 0); /* 4th entry wrapped the shadow SQ */
 	assert_int_equal(fake_nvme_step(f), 1);
 	expect_ok(&iq, 1, 0x401);
@@ -388,9 +393,9 @@ static void t_tags_stall(void **s)
 static void t_hostile_device(void **s)
 {
 	(void)s;
-	fake_nvme_post(f, 0, 0, 5, 0);     /* CID never issued */
-	fake_nvme_post(f, 0, 40, 0, 0);    /* SQ that does not exist */
-	fake_nvme_post(f, 0, 0xffff, 0, 0); /* SQ id out of range */
+	fake_nvme_post(f, 0, 0, 5, 0);		    /* CID never issued */
+	fake_nvme_post(f, 0, 40, 0, 0);		    /* SQ that does not exist */
+	fake_nvme_post(f, 0, 0xffff, 0, 0);	    /* SQ id out of range */
 	fake_nvme_post(f, 0, 0, NVME_GATE_KCID, 0); /* no kernel command */
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
 	assert_int_equal(g.dev_bad_cqe, 4);
@@ -619,16 +624,16 @@ static void t_admin_open_checks(void **s)
 	fake_nvme_env(f, &env);
 	assert_int_equal(nvme_gate_init(&g2, &env, &p2), 0);
 	uint64_t a, b;
-	assert_int_equal(nvme_gate_admin_open(&g2, A + 8, A + 0x1000, 16, &a,
-					      &b),
-			 -1); /* not page aligned */
-	assert_int_equal(nvme_gate_admin_open(&g2, A + 3 * MIB, A + 0x1000,
-					      16, &a, &b),
-			 -1); /* not the owner's */
+	assert_int_equal(
+	    nvme_gate_admin_open(&g2, A + 8, A + 0x1000, 16, &a, &b),
+	    -1); /* not page aligned */
+	assert_int_equal(
+	    nvme_gate_admin_open(&g2, A + 3 * MIB, A + 0x1000, 16, &a, &b),
+	    -1); /* not the owner's */
 	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 0x1000, 1, &a, &b),
 			 -1);
-	assert_int_equal(
-	    nvme_gate_admin_open(&g2, A, A + 0x1000, 4097, &a, &b), -1);
+	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 0x1000, 4097, &a, &b),
+			 -1);
 	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 0x1000, 4, &a, &b),
 			 0);
 	nvme_gate_drop_all(&g2);
@@ -638,7 +643,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(t_identify, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_reject_completes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_reject_completes, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_toctou, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_cq_phase_wrap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_cq_full_unblock, setup, teardown),

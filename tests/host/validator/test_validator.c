@@ -13,7 +13,7 @@
 
 #include "dma/nvme_validate.h"
 
-#define MIB (1u << 20)
+#define MIB   (1u << 20)
 #define OWNER 1
 static uint8_t *arena;
 static uint64_t A; /* arena device address */
@@ -89,13 +89,11 @@ static struct nvme_sqe adm(uint8_t opc, uint64_t prp1)
 	return c;
 }
 
-static enum nvme_verdict io(const struct nvme_sqe *c,
-			    struct nvme_val_result *r)
+static enum nvme_verdict io(const struct nvme_sqe *c, struct nvme_val_result *r)
 {
 	return nvme_validate(&pol, NVME_QT_IO, c, &list, r);
 }
-static enum nvme_verdict ad(const struct nvme_sqe *c,
-			    struct nvme_val_result *r)
+static enum nvme_verdict ad(const struct nvme_sqe *c, struct nvme_val_result *r)
 {
 	return nvme_validate(&pol, NVME_QT_ADMIN, c, &list, r);
 }
@@ -140,13 +138,25 @@ static void t_names_distinct(void **s)
 static void t_admin_forbidden(void **s)
 {
 	(void)s;
-	const uint8_t bad[] = {
-	    NVME_ADM_FORMAT_NVM,    NVME_ADM_SANITIZE,    NVME_ADM_FW_COMMIT,
-	    NVME_ADM_FW_DOWNLOAD,   NVME_ADM_NS_MGMT,     NVME_ADM_NS_ATTACH,
-	    NVME_ADM_SECURITY_SEND, NVME_ADM_SECURITY_RECV, NVME_ADM_VIRT_MGMT,
-	    NVME_ADM_MI_SEND,       NVME_ADM_MI_RECV,     NVME_ADM_SELF_TEST,
-	    NVME_ADM_DIRECTIVE_SEND, NVME_ADM_DIRECTIVE_RECV,
-	    NVME_ADM_GET_LBA_STATUS, 0xc0, 0xff, 0x03, 0x7f};
+	const uint8_t bad[] = {NVME_ADM_FORMAT_NVM,
+			       NVME_ADM_SANITIZE,
+			       NVME_ADM_FW_COMMIT,
+			       NVME_ADM_FW_DOWNLOAD,
+			       NVME_ADM_NS_MGMT,
+			       NVME_ADM_NS_ATTACH,
+			       NVME_ADM_SECURITY_SEND,
+			       NVME_ADM_SECURITY_RECV,
+			       NVME_ADM_VIRT_MGMT,
+			       NVME_ADM_MI_SEND,
+			       NVME_ADM_MI_RECV,
+			       NVME_ADM_SELF_TEST,
+			       NVME_ADM_DIRECTIVE_SEND,
+			       NVME_ADM_DIRECTIVE_RECV,
+			       NVME_ADM_GET_LBA_STATUS,
+			       0xc0,
+			       0xff,
+			       0x03,
+			       0x7f};
 	for (size_t i = 0; i < sizeof(bad); i++) {
 		struct nvme_sqe c = adm(bad[i], A);
 		assert_int_equal(ad(&c, NULL), NVME_V_OPCODE_FORBIDDEN);
@@ -171,7 +181,7 @@ static void t_admin_allowed(void **s)
 	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
 	c = adm(NVME_ADM_ABORT, 0);
 	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT); /* admin SQ */
-	c.cdw10 = 3; /* SQ 3 does not exist */
+	c.cdw10 = 3;				       /* SQ 3 does not exist */
 	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_ID_NOT_GRANTED);
 	/* I/O opcodes are not admin opcodes and vice versa */
 	c = rw(NVME_IO_READ, 1, A, 0, 0);
@@ -184,10 +194,17 @@ static void t_admin_allowed(void **s)
 static void t_io_forbidden(void **s)
 {
 	(void)s;
-	const uint8_t bad[] = {NVME_IO_WRITE_UNCOR, NVME_IO_VERIFY,
-			       NVME_IO_RESV_REGISTER, NVME_IO_RESV_REPORT,
-			       NVME_IO_RESV_ACQUIRE,  NVME_IO_RESV_RELEASE,
-			       0x79, 0x7a, 0x7d, 0x80, 0xff};
+	const uint8_t bad[] = {NVME_IO_WRITE_UNCOR,
+			       NVME_IO_VERIFY,
+			       NVME_IO_RESV_REGISTER,
+			       NVME_IO_RESV_REPORT,
+			       NVME_IO_RESV_ACQUIRE,
+			       NVME_IO_RESV_RELEASE,
+			       0x79,
+			       0x7a,
+			       0x7d,
+			       0x80,
+			       0xff};
 	for (size_t i = 0; i < sizeof(bad); i++) {
 		struct nvme_sqe c = rw(bad[i], 1, A, 0, 0);
 		assert_int_equal(io(&c, NULL), NVME_V_OPCODE_FORBIDDEN);
@@ -402,7 +419,10 @@ static void t_mdts(void **s)
 }
 
 /* ---- PRP lists ---------------------------------------------------------- */
-static uint64_t *page(unsigned n) { return (uint64_t *)(arena + n * 4096u); }
+static uint64_t *page(unsigned n)
+{
+	return (uint64_t *)(arena + n * 4096u);
+}
 
 static void t_list_basic(void **s)
 {
@@ -507,7 +527,7 @@ static void t_list_chain(void **s)
 	for (int i = 0; i < 511; i++)
 		l[i] = A + 0x40000;
 	c.prp2 = A + 16 * 4096 + 4088; /* room 1: a chain slot only */
-	c.cdw12 = 255;                 /* 128 KiB: 31 entries */
+	c.cdw12 = 255;		       /* 128 KiB: 31 entries */
 	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
 	assert_int_equal(r.nlist, 31);
 }
@@ -552,8 +572,8 @@ static void t_mptr(void **s)
 static struct nvme_sqe mkq(bool sq, uint16_t qid, uint16_t qsize0,
 			   uint64_t base, uint32_t cdw11)
 {
-	struct nvme_sqe c = adm(sq ? NVME_ADM_CREATE_SQ : NVME_ADM_CREATE_CQ,
-				base);
+	struct nvme_sqe c =
+	    adm(sq ? NVME_ADM_CREATE_SQ : NVME_ADM_CREATE_CQ, base);
 	c.cdw10 = qid | ((uint32_t)qsize0 << 16);
 	c.cdw11 = cdw11;
 	return c;
@@ -588,7 +608,7 @@ static void t_queues(void **s)
 	pol.cq_live = 1u << 1;
 	c = mkq(true, 1, 63, A + 2 * MIB - 4096, 1 | (1u << 16));
 	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT); /* 64*64 = 4 KiB */
-	c.cdw10 = 1 | (64u << 16); /* one entry more */
+	c.cdw10 = 1 | (64u << 16);		       /* one entry more */
 	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_BASE_OUT_OF_GRANT);
 	c = mkq(false, 2, 63, A, 1 | 2 | (5u << 16));
 	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_IV);
@@ -635,7 +655,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_prp1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_prp2_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_wrap, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_stale_generation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_stale_generation, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_mdts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_list_basic, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_list_fast_path, setup, teardown),
