@@ -92,13 +92,15 @@ static size_t eth_ip(uint8_t *f, uint8_t proto, const uint8_t *pl, size_t len)
 	return n;
 }
 
+static uint16_t peer_port = 40000;
+
 static void tcp_out(uint32_t seq, uint32_t ack, uint8_t flags, const char *data,
 		    size_t len)
 {
 	uint8_t t[1600], f[1600];
 	size_t hl = flags & TCP_SYN ? 24 : 20;
 	memset(t, 0, hl);
-	wr16(t, 40000);
+	wr16(t, peer_port);
 	wr16(t + 2, 80);
 	wr32(t + 4, seq);
 	wr32(t + 8, ack);
@@ -131,9 +133,64 @@ static bool tcp_in(struct tcp_view *tv, uint8_t *keep)
 		    ip.proto != IP_PROTO_TCP)
 			continue;
 		assert_int_equal(tcp_parse(&ip, tv), 0);
+		if (tv->dport != peer_port)
+			continue; /* the tail of an earlier connection */
 		return true;
 	}
 	return false;
+}
+
+/* one HTTP/1.1 GET on a fresh connection; the response body */
+static const char *http_get(const char *path)
+{
+	static char resp[65536];
+	struct tcp_view tv;
+	uint8_t f[2048];
+	char req[128];
+
+	peer_port++;
+	tcp_out(5000, 0, TCP_SYN, NULL, 0);
+	assert_true(tcp_in(&tv, f));
+	assert_int_equal(tv.flags & (TCP_SYN | TCP_ACK), TCP_SYN | TCP_ACK);
+	assert_int_equal(tv.ack, 5001);
+	uint32_t rcv = tv.seq + 1, snd = 5001;
+	int rl = ksnprintf(req, sizeof(req),
+			   "GET %s HTTP/1.1\r\nHost: capos\r\n"
+			   "Connection: close\r\n\r\n",
+			   path);
+	tcp_out(snd, rcv, TCP_ACK | TCP_PSH, req, (size_t)rl);
+	snd += (uint32_t)rl;
+
+	/* collect the response, acknowledging each segment, until FIN */
+	size_t rlen = 0;
+	bool fin = false;
+	for (int round = 0; round < 200 && !fin; round++) {
+		bool any = false;
+		while (tcp_in(&tv, f)) {
+			any = true;
+			if (tv.seq == rcv && tv.len) {
+				assert_true(rlen + tv.len < sizeof(resp));
+				memcpy(resp + rlen, tv.data, tv.len);
+				rlen += tv.len;
+				rcv += (uint32_t)tv.len;
+			}
+			if ((tv.flags & TCP_FIN) && tv.seq + tv.len == rcv) {
+				rcv++;
+				fin = true;
+			}
+		}
+		if (any)
+			tcp_out(snd, rcv, TCP_ACK | (fin ? TCP_FIN : 0), NULL,
+				0);
+		else
+			pump();
+	}
+	assert_true(fin);
+	resp[rlen] = 0;
+	assert_true(strncmp(resp, "HTTP/1.1 200", 12) == 0);
+	const char *body = strstr(resp, "\r\n\r\n");
+	assert_non_null(body);
+	return body + 4;
 }
 
 static void http_get_devices(bool dqo)
@@ -186,49 +243,7 @@ static void http_get_devices(bool dqo)
 	assert_int_equal(rd16(f + 20), ARP_OP_REPLY);
 	assert_memory_equal(f + 22, gve_mac, 6);
 
-	/* three-way handshake */
-	struct tcp_view tv;
-	tcp_out(5000, 0, TCP_SYN, NULL, 0);
-	assert_true(tcp_in(&tv, f));
-	assert_int_equal(tv.flags & (TCP_SYN | TCP_ACK), TCP_SYN | TCP_ACK);
-	assert_int_equal(tv.ack, 5001);
-	uint32_t rcv = tv.seq + 1, snd = 5001;
-	static const char req[] = "GET /api/devices HTTP/1.1\r\nHost: capos\r\n"
-				  "Connection: close\r\n\r\n";
-	tcp_out(snd, rcv, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
-	snd += sizeof(req) - 1;
-
-	/* collect the response, acknowledging each segment, until FIN */
-	static char resp[65536];
-	size_t rlen = 0;
-	bool fin = false;
-	for (int round = 0; round < 200 && !fin; round++) {
-		bool any = false;
-		while (tcp_in(&tv, f)) {
-			any = true;
-			if (tv.seq == rcv && tv.len) {
-				assert_true(rlen + tv.len < sizeof(resp));
-				memcpy(resp + rlen, tv.data, tv.len);
-				rlen += tv.len;
-				rcv += (uint32_t)tv.len;
-			}
-			if ((tv.flags & TCP_FIN) && tv.seq + tv.len == rcv) {
-				rcv++;
-				fin = true;
-			}
-		}
-		if (any)
-			tcp_out(snd, rcv, TCP_ACK | (fin ? TCP_FIN : 0), NULL,
-				0);
-		else
-			pump();
-	}
-	assert_true(fin);
-	resp[rlen] = 0;
-	assert_true(strncmp(resp, "HTTP/1.1 200", 12) == 0);
-	const char *body = strstr(resp, "\r\n\r\n");
-	assert_non_null(body);
-	body += 4;
+	const char *body = http_get("/api/devices");
 	char want[512];
 	ksnprintf(
 	    want, sizeof(want),
@@ -243,6 +258,19 @@ static void http_get_devices(bool dqo)
 	assert_true(sc->nic.stats.rx_packets >= 4);
 	assert_true(sc->nic.stats.tx_packets >= 4);
 	assert_true(sc->tx[0].packets + sc->tx[1].packets >= 4);
+
+	/* the device asks for a reset between two requests: the driver
+	 * rebuilds its queues under the stack, which carries on; /api/net
+	 * shows the NIC as the driver describes it */
+	gvm_set_status(GVE_DEVSTAT_RESET, 0);
+	pump();
+	assert_int_equal(sc->resets, 1);
+	assert_int_equal(gvm.registrations, 2);
+	body = http_get("/api/net");
+	assert_non_null(strstr(body, "\"stack_nic\":\"gve0\""));
+	assert_non_null(strstr(body, "\"mac\":\"42:01:0a:80:00:02\""));
+	assert_non_null(strstr(body, "\"mbps\":32000"));
+	assert_non_null(strstr(body, "\"mtu\":1460"));
 
 	gve_detach(sc);
 	assert_int_equal(host_pools_live(), 0);
