@@ -493,7 +493,7 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		*freed_space = data > 0;
 	} else if (t->ack == c->snd_una && !t->len &&
 		   !(t->flags & (TCP_SYN | TCP_FIN)) && t->win == c->snd_wnd &&
-		   c->snd_max != c->snd_una) {
+		   c->snd_wnd && !c->probing && c->snd_max != c->snd_una) {
 		/* RFC 5681 §3.2: the third duplicate ACK resends one segment */
 		if (++c->dupacks == 3 && c->tx_len) {
 			uint32_t flight = c->snd_max - c->snd_una;

@@ -624,8 +624,10 @@ static void test_tcp_zero_window(void **state)
 	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
 	peer_pump(&p);
 	assert_int_equal(p.rx_len, 0);
-	/* it probes with backoff and does not give up */
+	/* it probes with backoff and does not give up; the answers to its
+	 * probes are not duplicate ACKs */
 	uint64_t probes = net_counters()->tcp_zero_window_probes;
+	uint64_t fr0 = net_counters()->tcp_fast_retransmits;
 	for (int i = 0; i < 30; i++) {
 		advance_us(1000000);
 		p.rcv_nxt = p.rcv_nxt; /* reject probe data: window 0 */
@@ -635,6 +637,7 @@ static void test_tcp_zero_window(void **state)
 		peer_ack(&p);
 	}
 	assert_true(net_counters()->tcp_zero_window_probes >= probes + 3);
+	assert_int_equal(net_counters()->tcp_fast_retransmits, fr0);
 	unsigned active, max;
 	tcp_usage(&active, &max);
 	assert_int_equal(active, 1);
