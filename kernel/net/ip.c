@@ -282,7 +282,10 @@ static bool is_broadcast(uint32_t ip)
 int net_ip_send(uint8_t *frame, uint32_t dst, uint8_t proto,
 		size_t payload_len)
 {
-	if (payload_len > ETH_MTU - 20) {
+	uint16_t mtu = net_if.nic->mtu && net_if.nic->mtu < ETH_MTU
+			   ? net_if.nic->mtu
+			   : ETH_MTU;
+	if (payload_len + 20 > mtu) {
 		net_if.c.tx_fail++;
 		return -1;
 	}
