@@ -7,16 +7,17 @@
  *   1-2. reset the controller (CC.EN=0, CSTS.RDY=0)      nvme_broker_open
  *   3-7. admin queues, CC, wait for CSTS.RDY=1           nvme_broker_enable
  *   8.   Identify Controller                             nvme_identify_ctrl
- *   9-10. Identify active namespaces, each namespace     nvme_ns_scan
  *   11.  Set Features Number of Queues                   nvme_ioq_count
  *   12.  Create I/O CQ, then SQ, per queue pair          nvme_ioq_start
- * The driver's rings, buffers and PRP lists all live in one DMA pool. */
+ *   9-10. Identify active namespaces, each namespace     nvme_ns_scan
+ * Namespaces come last (the spec allows any order for 9-12) so that a block
+ * device is registered only once its I/O queues exist. The driver's rings,
+ * buffers and PRP lists all live in one DMA pool. */
 #include "drivers/nvme/nvme_var.h"
 #include "kernel/lib/lib.h"
 #include "kernel/time/time.h"
 
-/* ---- memory
- * ------------------------------------------------------------------ */
+/* ---- memory -------------------------------------------------------------- */
 static size_t nvme_pool_bytes(void)
 {
 	size_t b = 2 * PAGE_SIZE /* admin SQ, CQ */ + PAGE_SIZE /* identify */;
@@ -83,8 +84,7 @@ fail:
 	return -1;
 }
 
-/* ---- queue state
- * ------------------------------------------------------------- */
+/* ---- queue state --------------------------------------------------------- */
 static void nvme_q_reset(struct nvme_queue *q)
 {
 	memset(q->sq.va, 0, q->sq.len);
@@ -151,8 +151,7 @@ static int nvme_ioq_start(struct nvme_softc *sc, struct nvme_queue *q)
 	return 0;
 }
 
-/* ---- identify
- * ----------------------------------------------------------------- */
+/* ---- identify ------------------------------------------------------------ */
 static int nvme_identify(struct nvme_softc *sc, uint32_t cns, uint32_t nsid)
 {
 	struct nvme_sqe c = {0};
@@ -236,8 +235,7 @@ static int nvme_ioq_count(struct nvme_softc *sc)
 	return sc->nioq ? 0 : -1;
 }
 
-/* ---- namespaces and the block interface
- * --------------------------------------------- */
+/* ---- namespaces and the block interface ---------------------------------- */
 static int nvme_bd_rw(struct blockdev *b, uint64_t lba, uint32_t count,
 		      void *buf, bool write)
 {
@@ -395,8 +393,7 @@ static int nvme_ns_scan(struct nvme_softc *sc)
 	return 0;
 }
 
-/* ---- attach, recovery
- * ---------------------------------------------------------- */
+/* ---- attach, recovery ---------------------------------------------------- */
 int nvme_attach(struct nvme_softc *sc)
 {
 	sc->cap = nvme_broker_cap(sc->broker);
@@ -475,8 +472,7 @@ int nvme_recover(struct nvme_softc *sc, const char *why)
 	return r;
 }
 
-/* ---- inspection
- * ------------------------------------------------------------------ */
+/* ---- inspection ---------------------------------------------------------- */
 static void nvme_q_dump(const struct nvme_queue *q)
 {
 	kprintf(

@@ -40,8 +40,7 @@ void nvme_intr(void *arg)
 	q->irqs++;
 }
 
-/* ---- command control blocks ------------------------------------------------
- */
+/* ---- command control blocks ---------------------------------------------- */
 struct nvme_ccb *nvme_ccb_get(struct nvme_queue *q)
 {
 	for (unsigned i = 0; i < q->nccb; i++) {
@@ -78,8 +77,7 @@ void nvme_done_sync(struct nvme_softc *sc, struct nvme_ccb *ccb,
 	ccb->cqe = *cqe;
 }
 
-/* ---- submission ------------------------------------------------------------
- */
+/* ---- submission ---------------------------------------------------------- */
 int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 		struct nvme_ccb *ccb, nvme_fill_fn fill, nvme_done_fn done)
 {
@@ -120,8 +118,7 @@ int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 	return 0;
 }
 
-/* ---- completion ------------------------------------------------------------
- */
+/* ---- completion ---------------------------------------------------------- */
 static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
 			      const struct nvme_cqe *c)
 {
@@ -355,8 +352,7 @@ int nvme_exec(struct nvme_softc *sc, struct nvme_queue *q,
 	return r;
 }
 
-/* ---- PRPs (NVMe 2.0 §4.1.1)
- * --------------------------------------------------- */
+/* ---- PRPs (NVMe 2.0 §4.1.1) ---------------------------------------------- */
 /* PRP1 may start anywhere (dword aligned) in its page; PRP2 is either the
  * second page or, for more, a list of page-aligned entries. A list page's
  * last slot chains to the next list page when more entries remain. The
@@ -406,9 +402,7 @@ int nvme_prp_build(struct nvme_softc *sc, struct nvme_ccb *ccb, uint64_t iova,
 	return 0;
 }
 
-/* ---- data transfers (NVM Command Set 1.0 §3.2.4 Read, §3.2.6 Write,
- * §3.2.2 Flush) -------------------------------------------------------------
- */
+/* ---- data transfers (NVM Command Set 1.0 §3.2.2, §3.2.4, §3.2.6) ------- */
 int nvme_io_prepare(struct nvme_softc *sc, struct nvme_ccb *ccb,
 		    const struct nvme_io *io)
 {
@@ -468,8 +462,7 @@ int nvme_io_sync(struct nvme_softc *sc, struct nvme_queue *q,
 	return r;
 }
 
-/* ---- bounce arena: contiguous pages, first fit
- * -------------------------------- */
+/* ---- bounce arena: contiguous pages, first fit --------------------------- */
 static bool arena_test(const struct nvme_softc *sc, unsigned p)
 {
 	return (sc->arena_map[p / 64] >> (p % 64)) & 1;

@@ -15,7 +15,7 @@
 #define CAPOS_NVME_REG_H
 #include <stdint.h>
 
-/* ---- controller registers (NVMe 2.0 §3.1.3, Figure 33) ----------------- */
+/* ---- controller registers (NVMe 2.0 §3.1.3, Figure 33) ------------------- */
 #define NVME_REG_CAP   0x00   /* 64: controller capabilities */
 #define NVME_REG_VS    0x08   /* version */
 #define NVME_REG_INTMS 0x0c   /* interrupt mask set (pin/MSI only) */
@@ -79,7 +79,7 @@
 /* a register read that failed (device gone, refused access) returns ones */
 #define NVME_CSTS_GONE 0xffffffffu
 
-/* ---- Identify Controller (§5.17.2.1, Figure 275) ------------------------ */
+/* ---- Identify Controller (§5.17.2.1, Figure 275) ------------------------- */
 /* MN, MDTS and NN come from dma/nvme_cmd.h (NVME_IDCTL_*) */
 #define NVME_IDCTL_SN		 4 /* serial number, 20 ASCII bytes */
 #define NVME_IDCTL_SN_LEN	 20
@@ -96,7 +96,7 @@
  * at the first zero */
 #define NVME_NSLIST_MAX 1024u
 
-/* ---- Set Features Number of Queues result (§5.27.1.5), CQE DW0 --------- */
+/* ---- Set Features Number of Queues result (§5.27.1.5), CQE DW0 ----------- */
 #define NVME_NUMQ_NSQA_SHIFT 0 /* 0-based */
 #define NVME_NUMQ_NSQA_MASK  0xffffu
 #define NVME_NUMQ_NCQA_SHIFT 16

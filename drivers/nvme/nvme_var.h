@@ -196,8 +196,7 @@ bool nvme_cqe_ok(const struct nvme_cqe *e);
 /* a rejection by the doorbell gate (SCT 7, SC 0xC0); *why = the verdict */
 bool nvme_cqe_rejected(const struct nvme_cqe *e, uint32_t *why);
 
-/* ---- nvme.c: data transfers -----------------------------------------------
- */
+/* ---- nvme.c: data transfers ---------------------------------------------- */
 /* PRP1/PRP2 (and the lists in ccb->list) for [iova, iova+len), NVMe 2.0
  * §4.1.1. 0 or -1 (too long for the list pages). */
 int nvme_prp_build(struct nvme_softc *sc, struct nvme_ccb *ccb, uint64_t iova,
@@ -214,8 +213,7 @@ int nvme_io_sync(struct nvme_softc *sc, struct nvme_queue *q,
 int nvme_buf_get(struct nvme_softc *sc, uint32_t len, struct dma_buf *out);
 void nvme_buf_put(struct nvme_softc *sc, struct dma_buf *b);
 
-/* ---- nvme.c: inspection
- * ------------------------------------------------------ */
+/* ---- nvme.c: inspection -------------------------------------------------- */
 void nvme_dump(struct nvme_softc *sc);
 int nvme_dump_line(struct nvme_softc *sc, char *buf, unsigned cap);
 /* one JSON object (identity, state, namespaces, queue counters); like

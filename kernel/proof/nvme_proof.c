@@ -18,8 +18,7 @@
 #include "kernel/proof/proof.h"
 #include "kernel/time/time.h"
 
-/* ---- shared helpers
- * ------------------------------------------------------------ */
+/* ---- shared helpers ------------------------------------------------------ */
 int nvme_proof_fence(struct nvme_softc *sc, unsigned code)
 {
 	struct nvme_sqe c = {0};
@@ -101,8 +100,7 @@ static void proof_word(char *dst, const char *src, unsigned n)
 	dst[i] = 0;
 }
 
-/* ---- nvme-bringup
- * ------------------------------------------------------------------ */
+/* ---- nvme-bringup -------------------------------------------------------- */
 static void proof_nvme_bringup(void)
 {
 	struct nvme_softc *sc = proof_sc("nvme-bringup");
@@ -156,8 +154,7 @@ static void proof_nvme_bringup(void)
 }
 PROOF_REGISTER("nvme-bringup", proof_nvme_bringup, 40);
 
-/* ---- nvme-integrity
- * ---------------------------------------------------------------- */
+/* ---- nvme-integrity ------------------------------------------------------ */
 #define INTEGRITY_SEED 0x1d2c3b4au
 
 struct icase {
@@ -294,8 +291,7 @@ static void proof_nvme_integrity(void)
 }
 PROOF_REGISTER("nvme-integrity", proof_nvme_integrity, 41);
 
-/* ---- nvme-toctou
- * -------------------------------------------------------------------- */
+/* ---- nvme-toctou --------------------------------------------------------- */
 #define TOCTOU_LBA    130000ull /* validated target (+ TOCTOU_DECOY: the swap) */
 #define TOCTOU_DECOY  64ull
 #define TOCTOU_BLOCKS 24 /* three pages: PRP1 + a two-entry list */
@@ -389,8 +385,7 @@ static void proof_nvme_toctou(void)
 }
 PROOF_REGISTER("nvme-toctou", proof_nvme_toctou, 43);
 
-/* ---- nvme-recover
- * ------------------------------------------------------------------- */
+/* ---- nvme-recover -------------------------------------------------------- */
 struct rec_count {
 	unsigned done, aborted;
 };
@@ -506,8 +501,7 @@ static void proof_nvme_recover(void)
 }
 PROOF_REGISTER("nvme-recover", proof_nvme_recover, 44);
 
-/* ---- nvme-bench
- * -------------------------------------------------------------------- */
+/* ---- nvme-bench ---------------------------------------------------------- */
 #define BENCH_QD_MAX 32
 
 struct bench {

@@ -14,8 +14,7 @@
 struct nvme_broker fb;
 static struct grant_table grants;
 
-/* ---- DMAPool ---------------------------------------------------------------
- */
+/* ---- DMAPool ------------------------------------------------------------- */
 const struct grant_table *dma_grant_table(void)
 {
 	return &grants;
@@ -81,8 +80,7 @@ int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
 	return 0;
 }
 
-/* ---- blockdev
- * ------------------------------------------------------------------ */
+/* ---- blockdev ------------------------------------------------------------ */
 struct blockdev *blockdevs[BLOCKDEV_MAX];
 unsigned nblockdevs;
 void blockdev_register(struct blockdev *b)
@@ -91,8 +89,7 @@ void blockdev_register(struct blockdev *b)
 		blockdevs[nblockdevs++] = b;
 }
 
-/* ---- the broker
- * -------------------------------------------------------------------- */
+/* ---- the broker ---------------------------------------------------------- */
 void fake_broker_init(uint16_t owner)
 {
 	for (unsigned i = 0; i < GRANT_MAX; i++)
