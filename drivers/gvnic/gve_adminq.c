@@ -307,9 +307,9 @@ static uint32_t rd_be32(const uint8_t *p)
 /* gve_parse_device_option: an option whose length is short or whose
  * required-features mask is not the known one is ignored, not fatal */
 static void gve_opt_one(struct gve_softc *sc, struct gve_opts *o,
-			const uint8_t *buf, uint32_t off)
+			const uint8_t *buf, uint32_t off, uint16_t len)
 {
-	uint16_t id = rd_be16(buf + off), len = rd_be16(buf + off + 2);
+	uint16_t id = rd_be16(buf + off);
 	uint32_t req = rd_be32(buf + off + 4);
 	int pay = (int)off + 8;
 	struct {
@@ -440,16 +440,16 @@ int gve_aq_parse_descriptor(struct gve_softc *sc, const uint8_t *buf,
 		return GVE_EDEVICE;
 	}
 	for (unsigned i = 0; i < nopts; i++) {
+		uint16_t len;
 		if (off + sizeof(struct gve_device_option) > total ||
 		    off + sizeof(struct gve_device_option) +
-			    rd_be16(buf + off + 2) >
+			    (len = rd_be16(buf + off + 2)) >
 			total) {
 			gve_hostile(sc, "device option past total_length", i);
 			return GVE_EDEVICE;
 		}
-		gve_opt_one(sc, &o, buf, off);
-		off +=
-		    sizeof(struct gve_device_option) + rd_be16(buf + off + 2);
+		gve_opt_one(sc, &o, buf, off, len);
+		off += sizeof(struct gve_device_option) + len;
 	}
 	if ((err = gve_pick_format(sc, &o, buf)))
 		return err;
@@ -507,8 +507,11 @@ int gve_aq_describe(struct gve_softc *sc)
 	if ((err = gve_aq_exec(sc, &c)))
 		return err;
 	dma_rmb();
-	return gve_aq_parse_descriptor(sc, sc->desc_buf.va,
-				       (uint32_t)sc->desc_buf.len);
+	/* parse a private copy: the device can still write the buffer, and
+	 * every length must mean the same at its check and at its use */
+	memcpy(sc->desc_copy, sc->desc_buf.va, sizeof(sc->desc_copy));
+	return gve_aq_parse_descriptor(sc, sc->desc_copy,
+				       (uint32_t)sizeof(sc->desc_copy));
 }
 
 /* gve_verify_driver_compatibility: UNIMPLEMENTED is tolerated */

@@ -155,6 +155,7 @@ struct gve_softc {
 	uint16_t ring_min_tx, ring_max_tx, ring_min_rx, ring_max_rx;
 	uint16_t max_mtu;
 	uint8_t ptype_l3[GVE_NUM_PTYPES];
+	uint8_t desc_copy[GVE_ADMINQ_SIZE]; /* DESCRIBE_DEVICE answer, parsed */
 	/* resources */
 	unsigned nblocks, nqueues;
 	struct gve_block blocks[2 * GVE_MAX_QUEUES];
