@@ -157,4 +157,5 @@ unsigned host_pools_live(void);
 void host_irq_raise(unsigned msix);
 bool host_irq_masked(unsigned msix);
 uint64_t host_irq_count(unsigned msix);
+extern bool host_irq_refuse;
 #endif

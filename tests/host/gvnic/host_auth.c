@@ -249,11 +249,13 @@ static struct hirq {
 	uint32_t gen;
 } hi[HI_MAX];
 
+bool host_irq_refuse; /* tests: the kernel binds no vector */
+
 int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	     irq_handler_t handler, void *arg, struct irq_cap *out)
 {
-	if (msix_index >= HI_MAX || msix_index >= gvm.cfg.msix ||
-	    hi[msix_index].bound)
+	if (host_irq_refuse || msix_index >= HI_MAX ||
+	    msix_index >= gvm.cfg.msix || hi[msix_index].bound)
 		return -1;
 	hi[msix_index] = (struct hirq){.bound = true,
 				       .masked = true,

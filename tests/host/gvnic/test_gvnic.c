@@ -956,6 +956,31 @@ static void t_reset_recovery_fails(void **s)
 	finish(true);
 }
 
+/* no vector could be bound: the same poll drives everything, and
+ * device_status is still read every GVE_STATUS_POLL_US */
+static void t_polling_only(void **s)
+{
+	for (int dqo = 0; dqo < 2; dqo++) {
+		struct gvm_config c = cfg(1, dqo);
+		uint8_t b[2048];
+		host_auth_reset();
+		gvm_init(&c);
+		host_irq_refuse = true;
+		sc = calloc(1, sizeof(*sc));
+		struct gve_grants g = grants();
+		assert_int_equal(gve_attach(sc, &g), 0);
+		assert_false(sc->mgmt.bound);
+		traffic(100, 3);
+		gvm_set_status(GVE_DEVSTAT_RESET, 0); /* no vector fires */
+		assert_false(sc->mgmt_pending);
+		shim_clock_ns += (GVE_STATUS_POLL_US + 1) * 1000ull;
+		assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+		assert_int_equal(sc->resets, 1);
+		traffic(20, 4);
+		finish(true);
+	}
+}
+
 /* the model itself: each class of driver mistake it must catch */
 static void t_model_catches(void **s)
 {
@@ -1062,6 +1087,7 @@ int main(void)
 	    cmocka_unit_test(t_device_gone),
 	    cmocka_unit_test(t_reset_never_completes),
 	    cmocka_unit_test(t_reset_recovery_fails),
+	    cmocka_unit_test(t_polling_only),
 	    cmocka_unit_test(t_model_catches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
