@@ -110,20 +110,32 @@ static void proof_nvme_bringup(void)
 	bool live = sc->up && sc->admin.live;
 	for (unsigned i = 0; i < sc->nioq; i++)
 		live &= sc->ioq[i].live;
-	/* one read on each I/O queue: the queues really work */
+	/* one read of every namespace on each I/O queue: the queues and the
+	 * namespaces really work */
 	bool io = true;
 	struct dma_buf b;
+	char nslist[96];
+	unsigned used = 0;
+	nslist[0] = 0;
 	if (nvme_buf_get(sc, PAGE_SIZE, &b)) {
 		io = false;
 	} else {
-		for (unsigned i = 0; i < sc->nioq; i++) {
-			struct nvme_io r = {.opc = NVME_IO_READ,
-					    .nsid = ns->nsid,
-					    .slba = 0,
-					    .nlb = 1,
-					    .iova = b.iova,
-					    .len = ns->lba_bytes};
-			io &= nvme_io_sync(sc, &sc->ioq[i], &r, 0) == 0;
+		for (unsigned n = 0; n < sc->nns; n++) {
+			const struct nvme_ns *x = &sc->ns[n];
+			for (unsigned i = 0; i < sc->nioq; i++) {
+				struct nvme_io r = {.opc = NVME_IO_READ,
+						    .nsid = x->nsid,
+						    .slba = 0,
+						    .nlb = 1,
+						    .iova = b.iova,
+						    .len = x->lba_bytes};
+				io &= nvme_io_sync(sc, &sc->ioq[i], &r, 0) == 0;
+			}
+			used += (unsigned)ksnprintf(
+			    nslist + MIN(used, sizeof(nslist)),
+			    sizeof(nslist) - MIN(used, sizeof(nslist)),
+			    "%s%u:%u:%llu", n ? "," : "", x->nsid, x->lba_bytes,
+			    (unsigned long long)x->nsze);
 		}
 		nvme_buf_put(sc, &b);
 	}
@@ -144,13 +156,13 @@ static void proof_nvme_bringup(void)
 		sc->resets == 0,
 	    "model=%s serial=%s vs=%u.%u mdts=%u max_xfer=%u ioq=%u "
 	    "ns=%u nsid=%u blocks=%llu bs=%u irq=%s admin_irqs=%llu "
-	    "io_irqs=%llu io=%d refused=%llu resets=%u",
+	    "io_irqs=%llu io=%d refused=%llu resets=%u namespaces=%s",
 	    mn, sc->sn, (unsigned)FIELD_GET(NVME_VS_MJR, sc->vs),
 	    (unsigned)FIELD_GET(NVME_VS_MNR, sc->vs), sc->mdts, sc->max_xfer,
 	    sc->nioq, sc->nns, ns->nsid, (unsigned long long)ns->nsze,
 	    ns->lba_bytes, sc->use_irq ? "msix" : "polled",
 	    (unsigned long long)sc->admin.irqs, (unsigned long long)ioirqs, io,
-	    (unsigned long long)refused, sc->resets);
+	    (unsigned long long)refused, sc->resets, nslist);
 }
 PROOF_REGISTER("nvme-bringup", proof_nvme_bringup, 40);
 

@@ -131,6 +131,7 @@ def test_bringup(run):
     kv = m.proofs["nvme-bringup"].kv
     assert kv["model"] == "QEMU_NVMe_Ctrl" and kv["serial"] == "capos-nvme0"
     assert int(kv["ioq"]) >= 1 and int(kv["ns"]) == 1
+    assert kv["namespaces"] == f"1:512:{DISK_BYTES // 512}"
     assert int(kv["blocks"]) * int(kv["bs"]) == DISK_BYTES
     assert int(kv["max_xfer"]) == 4096 << int(kv["mdts"])  # QEMU: MDTS 7
     assert kv["irq"] == "msix" and int(kv["io_irqs"]) > 0
@@ -174,13 +175,20 @@ def test_integrity_image(run):
 
 def test_polled(run):
     """The same completion path without interrupts (nvme.poll=1): a second,
-    short boot with bring-up and integrity only."""
+    short boot with bring-up and integrity only. The controller has two
+    namespaces here, the second formatted with 4 KiB blocks."""
     img = os.path.join(BUILD, "qemu", "nvme-polled.img")
-    with open(img, "wb") as f:
-        f.truncate(DISK_BYTES)
+    img2 = os.path.join(BUILD, "qemu", "nvme-polled-ns2.img")
+    for p, n in ((img, DISK_BYTES), (img2, 16 << 20)):
+        with open(p, "wb") as f:
+            f.truncate(n)
     m = Machine("nvme-polled",
                 devices=["-drive", f"file={img},format=raw,if=none,id=nvm",
-                         "-device", "nvme,serial=capos-nvme0,drive=nvm"],
+                         "-drive", f"file={img2},format=raw,if=none,id=nvm2",
+                         "-device", "nvme,id=nvmec,serial=capos-nvme0",
+                         "-device", "nvme-ns,drive=nvm,bus=nvmec,nsid=1",
+                         "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2,"
+                         "logical_block_size=4096,physical_block_size=4096"],
                 cmdline="proofs=nvme-bringup,nvme-integrity nvme.poll=1 exit",
                 timeout=300)
     with m:
@@ -191,6 +199,8 @@ def test_polled(run):
     assert status == EXIT_PASS
     kv = proofs["nvme-bringup"].kv
     assert kv["irq"] == "polled" and kv["io_irqs"] == "0" and kv["admin_irqs"] == "0"
+    assert kv["ns"] == "2" and kv["io"] == "1"
+    assert kv["namespaces"] == f"1:512:{DISK_BYTES // 512},2:4096:{(16 << 20) // 4096}"
     with open(img, "rb") as f:
         check_integrity_image(m, f.read())
 
