@@ -297,7 +297,8 @@ static void http_recv(struct tcp_conn *c)
 
 void httpd_tick(uint64_t now)
 {
-	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+	unsigned n = tcp_conn_span();
+	for (unsigned i = 0; i < n; i++) {
 		struct http_conn *h = &hconns[i];
 		struct tcp_conn *c = tcp_conn_at(i);
 		if (h->st == HS_FREE)

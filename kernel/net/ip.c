@@ -524,12 +524,17 @@ void net_poll(void)
 		net_input(net_if.rx, (size_t)len);
 		tcp_flush();
 	}
+	/* timers run at most once per NET_TICK_US: the shortest of them is
+	 * the 200 ms TCP RTO floor */
 	uint64_t now = net_now_us();
-	arp_tick(now);
-	if (net_if.cfg.mode != NET_MODE_OFF) {
-		dhcp_tick(now);
-		tcp_tick(now);
-		httpd_tick(now);
+	if (now - net_if.last_tick >= NET_TICK_US) {
+		net_if.last_tick = now;
+		arp_tick(now);
+		if (net_if.cfg.mode != NET_MODE_OFF) {
+			dhcp_tick(now);
+			tcp_tick(now);
+			httpd_tick(now);
+		}
 	}
 	tcp_flush();
 }

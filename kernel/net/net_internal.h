@@ -12,6 +12,7 @@
 #define IPV4_BROADCAST 0xffffffffu
 /* headroom in a transmit frame before the transport header */
 #define NET_TX_HDR (ETH_HLEN + 20)
+#define NET_TICK_US 1000
 
 enum arp_state { ARP_FREE, ARP_PENDING, ARP_RESOLVED };
 struct arp_entry {
@@ -45,6 +46,7 @@ struct net_if {
 	const char *source;
 	uint32_t lease_s;
 	uint16_t ip_id;
+	uint64_t last_tick;
 	struct arp_entry arp[ARP_MAX];
 	struct arp_pending *pendq; /* ARP_PENDQ entries, from net_alloc */
 	struct udp_binding udp[4];

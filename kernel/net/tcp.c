@@ -19,6 +19,9 @@ static struct {
 	const struct tcp_ops *ops;
 } listeners[4];
 static uint8_t *rx_mem, *tx_mem;
+/* every connection in use has an index below conn_span: the per-frame and
+ * per-poll scans stop there (slots are taken lowest first) */
+static unsigned conn_span;
 static uint32_t isn_salt;
 
 static const char *const state_names[] = {
@@ -28,6 +31,13 @@ static const char *const state_names[] = {
 const char *tcp_state_name(enum tcp_state s)
 {
 	return (unsigned)s < ARRAY_SIZE(state_names) ? state_names[s] : "?";
+}
+
+unsigned tcp_conn_span(void)
+{
+	while (conn_span && conns[conn_span - 1].state == TCP_CLOSED)
+		conn_span--;
+	return conn_span;
 }
 
 struct tcp_conn *tcp_conn_at(unsigned i)
@@ -56,6 +66,7 @@ void tcp_init(void)
 	memset(listeners, 0, sizeof(listeners));
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
 		conns[i].index = i;
+	conn_span = 0;
 	isn_salt = (uint32_t)net_now_us() * 2654435761u;
 }
 
@@ -298,7 +309,8 @@ static void tcp_output(struct tcp_conn *c)
 
 void tcp_flush(void)
 {
-	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+	unsigned n = tcp_conn_span();
+	for (unsigned i = 0; i < n; i++) {
 		struct tcp_conn *c = &conns[i];
 		if (c->state != TCP_CLOSED && (c->flush || c->ack_now))
 			tcp_output(c);
@@ -393,6 +405,8 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 		rst_for(ip, t);
 		return;
 	}
+	if (c->index >= conn_span)
+		conn_span = c->index + 1;
 	uint64_t now = net_now_us();
 	conn_free(c, false);
 	c->state = TCP_SYN_RCVD;
@@ -657,7 +671,8 @@ void tcp_input(const struct ipv4_view *ip)
 		net_if.c.tcp_bad++;
 		return;
 	}
-	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+	unsigned span = tcp_conn_span();
+	for (unsigned i = 0; i < span; i++) {
 		struct tcp_conn *c = &conns[i];
 		if (c->state == TCP_CLOSED || c->rport != t.sport ||
 		    c->lport != t.dport || c->rip != ip->src)
@@ -733,7 +748,8 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 
 void tcp_tick(uint64_t now)
 {
-	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+	unsigned n = tcp_conn_span();
+	for (unsigned i = 0; i < n; i++) {
 		struct tcp_conn *c = &conns[i];
 		if (c->state == TCP_CLOSED)
 			continue;

@@ -106,5 +106,7 @@ void tcp_abort(struct tcp_conn *c);
 bool tcp_peer_closed(const struct tcp_conn *c);
 const char *tcp_state_name(enum tcp_state s);
 struct tcp_conn *tcp_conn_at(unsigned i);
+/* connections in use all have an index below this */
+unsigned tcp_conn_span(void);
 void tcp_usage(unsigned *active, unsigned *max);
 #endif
