@@ -95,7 +95,10 @@ static int gve_tx_carve(struct gve_softc *sc, struct gve_tx *tx, unsigned i)
 			     "tx ring")))
 		return err;
 	if (gve_is_dqo(sc)) {
-		tx->ntags = tx->size / 2;
+		/* gve_tx_alloc_ring_dqo: completions can never overrun the
+		 * ring when it holds one descriptor completion per 32 entries
+		 * and two (miss + re-injection) per outstanding packet */
+		tx->ntags = (tx->size - tx->size / GVE_TX_MIN_RE_INTERVAL) / 2;
 		if ((err = gve_carve(sc, p, tx->size * 8, PAGE_SIZE, &tx->compl,
 				     "tx completion ring")))
 			return err;
