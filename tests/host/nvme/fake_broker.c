@@ -162,8 +162,20 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 {
 	if (!b->enabled)
 		return -1;
-	if (!b->device_stalled)
+	if (!b->device_stalled) {
+		unsigned first = b->dev.nlog;
 		fake_nvme_step(&b->dev);
+		/* the model knows one namespace; a test may claim more */
+		for (unsigned i = first; b->nn_override && i < b->dev.nlog;
+		     i++) {
+			const struct nvme_sqe *c = &b->dev.log[i];
+			if (nvme_sqe_opc(c) == NVME_ADM_IDENTIFY &&
+			    (c->cdw10 & 0xff) == NVME_CNS_CTRL)
+				memcpy((uint8_t *)(uintptr_t)c->prp1 +
+					   NVME_IDCTL_NN,
+				       &b->nn_override, 4);
+		}
+	}
 	return nvme_gate_cq_reap(&b->gate, qid);
 }
 

@@ -18,7 +18,8 @@ struct nvme_broker {
 	bool enabled;
 	bool
 	    fail_enable; /* nvme_broker_enable fails (controller never ready) */
-	bool device_stalled; /* the model executes nothing (a hung device) */
+	bool device_stalled;  /* the model executes nothing (a hung device) */
+	uint32_t nn_override; /* nonzero: Identify Controller reports this NN */
 	unsigned enables, resets;
 };
 

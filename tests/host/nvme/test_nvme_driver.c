@@ -373,6 +373,54 @@ static void test_io_len_mismatch(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* NN says three namespaces; the model has only the first: the others
+ * identify with size zero and are reported and skipped */
+static void test_ns_size_zero(void **state)
+{
+	(void)state;
+	nvme_detach(&sc);
+	fake_broker_init(7);
+	nblockdevs = 0;
+	fb.nn_override = 3;
+	memset(&sc, 0, sizeof(sc));
+	strcpy(sc.name, "nvme0");
+	sc.owner = 7;
+	sc.broker = &fb;
+	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
+		sc.ioq[i].id = (uint16_t)(i + 1);
+	assert_int_equal(nvme_attach(&sc), 0);
+	assert_int_equal(sc.nn, 3);
+	assert_int_equal(sc.nns, 1);
+	assert_int_equal(nblockdevs, 1);
+}
+
+/* an asynchronous command past its deadline: nvme_poll resets, the
+ * command's done runs once, aborted */
+static void test_async_deadline(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	struct nvme_io r = {.opc = NVME_IO_READ,
+			    .nsid = 1,
+			    .nlb = 8,
+			    .iova = b.iova,
+			    .len = 4096};
+	ndone = naborted = 0;
+	fb.device_stalled = true;
+	assert_int_equal(nvme_io_submit(&sc, &sc.ioq[1], &r, count_done, 0), 0);
+	nvme_poll(&sc, &sc.ioq[1]);
+	assert_int_equal(ndone, 0);
+	shim_clock_ns += (uint64_t)(NVME_IO_TIMEOUT_US + 1000) * 1000;
+	nvme_poll(&sc, &sc.ioq[1]);
+	assert_int_equal(ndone, 1);
+	assert_int_equal(naborted, 1);
+	assert_int_equal(sc.ioq[1].timeouts, 1);
+	assert_int_equal(sc.resets, 1);
+	assert_true(sc.up);
+	nvme_buf_put(&sc, &b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +438,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_cqes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_never_ready, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ns_size_zero, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_async_deadline, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_io_len_mismatch, setup,
 					    teardown),
 	};
