@@ -142,6 +142,9 @@ def test_bringup(run):
     assert len(cqs) >= int(kv["ioq"]) and len(sqs) >= int(kv["ioq"])
     for _, text, _ in cqs[:int(kv["ioq"])]:
         assert "qflags=3" in text and "ien=1" in text, text
+    # the device raised the admin vector and each I/O queue's own vector
+    vectors = {num(f["vector"]) for n, _, f in ev if n == "pci_nvme_irq_msix"}
+    assert set(range(int(kv["ioq"]) + 1)) <= vectors, vectors
     # well-behaved driver: no error or undefined-behaviour event from the
     # device model before the recovery phase resets it on purpose
     end = fence_index(ev, FENCE_RECOVER)
