@@ -429,7 +429,12 @@ static void ipv4_input(const struct eth_view *eth)
 	/* before DHCP completes, the offer may be unicast to the new address */
 	if (!net_if.configured && ip.proto == IP_PROTO_UDP)
 		for_us = true;
-	if (!for_us) {
+	/* RFC 1122 §3.2.1.3: a broadcast, multicast or own source address is
+	 * discarded (answers to it would go to everyone, or to ourselves) */
+	bool bad_src = is_broadcast(ip.src) || (ip.src >> 28) == 0xe ||
+		       (net_if.configured && ip.src == net_if.ip) ||
+		       (ip.src == 0 && ip.proto != IP_PROTO_UDP);
+	if (!for_us || bad_src) {
 		net_if.c.ip_not_for_us++;
 		return;
 	}

@@ -213,6 +213,17 @@ static void test_icmp_echo(void **state)
 	n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp, sizeof(icmp));
 	inject(f, n);
 	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+	/* an echo "from" a broadcast or our own address is not answered */
+	uint32_t srcs[] = {0x0a0002ffu, 0xffffffffu, STACK_IP, 0xe0000001u, 0};
+	icmp[20] ^= 0xff; /* valid again */
+	for (unsigned k = 0; k < 5; k++) {
+		n = build_ipv4(f, srcs[k], STACK_IP, IP_PROTO_ICMP, icmp,
+			       sizeof(icmp));
+		inject(f, n);
+		assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+	}
+	icmp[20] ^= 0xff;
+	n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp, sizeof(icmp));
 	/* a bad IP header checksum is counted and dropped */
 	uint64_t bad = net_counters()->ip_csum_bad;
 	f[14 + 10] ^= 1;
