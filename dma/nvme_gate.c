@@ -383,6 +383,7 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		struct nvme_val_result res;
 		enum nvme_verdict v =
 		    nvme_validate(g->pol, qt, &sh, &list, &res);
+		g->pol->hint = res.last;
 		if (v == NVME_V_ACCEPT && qt == NVME_QT_ADMIN)
 			v = gate_admin_pre(g, &sh);
 		sq->drv_head = (uint16_t)((sq->drv_head + 1) % sq->size);

@@ -102,7 +102,8 @@ uint64_t nvme_val_xfer_bytes(const struct nvme_ns_policy *n, uint32_t nlb0)
 struct gcache {
 	const struct nvme_val_policy *p;
 	const struct dma_grant *last;
-	uint64_t used; /* grant slots that matched */
+	uint64_t last_bit; /* 1 << slot of last */
+	uint64_t used;	   /* grant slots that matched */
 };
 
 static inline bool covered(struct gcache *c, uint64_t addr, uint64_t len)
@@ -111,14 +112,17 @@ static inline bool covered(struct gcache *c, uint64_t addr, uint64_t len)
 	(void)c, (void)addr, (void)len;
 	return true;
 #else
-	if (c->last && grant_contains(c->last, addr, len))
+	if (c->last && grant_contains(c->last, addr, len)) {
+		c->used |= c->last_bit;
 		return true;
+	}
 	const struct dma_grant *g =
 	    grant_find(c->p->grants, c->p->owner, addr, len);
 	if (!g)
 		return false;
 	c->last = g;
-	c->used |= 1ull << (unsigned)(g - c->p->grants->g);
+	c->last_bit = 1ull << (unsigned)(g - c->p->grants->g);
+	c->used |= c->last_bit;
 	return true;
 #endif
 }
@@ -167,11 +171,22 @@ static enum nvme_verdict val_prp_list(struct gcache *c,
 		if (c->last && c->last->len >= ps && full_end > got) {
 			const uint64_t lo = c->last->base;
 			const uint64_t span = c->last->len - ps;
-			uint64_t bad = 0;
-			for (uint32_t k = got; k < full_end; k++)
+			uint64_t bad = 0, bad2 = 0;
+			uint32_t k = got;
+			/* two independent accumulators: the loop is bound by
+			 * the OR chain, not by loads */
+			for (; k + 2 <= full_end; k += 2) {
 				bad |= (out[k] & pmask) |
 				       (uint64_t)(out[k] - lo > span);
+				bad2 |= (out[k + 1] & pmask) |
+					(uint64_t)(out[k + 1] - lo > span);
+			}
+			if (k < full_end)
+				bad |= (out[k] & pmask) |
+				       (uint64_t)(out[k] - lo > span);
+			bad |= bad2;
 			if (!bad) {
+				c->used |= c->last_bit;
 				rem -= (uint64_t)(full_end - got) << shift;
 				i = full_end;
 			}
@@ -449,7 +464,13 @@ enum nvme_verdict nvme_validate(const struct nvme_val_policy *p,
 				struct nvme_val_result *res)
 {
 	struct nvme_val_result scratch;
-	struct gcache c = {.p = p, .last = 0, .used = 0};
+	struct gcache c = {.p = p, .last = 0, .last_bit = 0, .used = 0};
+	const struct dma_grant *h = p->hint;
+	if (h && h >= p->grants->g && h < p->grants->g + GRANT_MAX && h->live &&
+	    h->owner == p->owner) {
+		c.last = h;
+		c.last_bit = 1ull << (unsigned)(h - p->grants->g);
+	}
 	enum nvme_verdict v;
 	if (!res)
 		res = &scratch;
@@ -466,5 +487,6 @@ enum nvme_verdict nvme_validate(const struct nvme_val_policy *p,
 	else
 		v = val_io(&c, cmd, list, res);
 	res->grants = c.used;
+	res->last = c.last;
 	return v;
 }

@@ -96,6 +96,10 @@ struct nvme_val_policy {
 	 * (or its create is in flight); sq_cq[q]: the CQ an SQ posts to */
 	uint64_t cq_live, sq_live;
 	uint16_t sq_cq[NVME_VAL_MAX_QID];
+	/* optional: an entry of grants->g to try before scanning the table
+	 * (the gate passes the last one that matched); re-checked for
+	 * liveness and owner on every use */
+	const struct dma_grant *hint;
 };
 
 /* Where PRP list entries come from. fetch copies n 8-byte entries from the
@@ -124,6 +128,7 @@ struct nvme_val_result {
 	bool uses_mptr;	 /* MPTR is kept in the copy (else zeroed) */
 	uint64_t grants; /* bit i: grant slot i covers some address it names
 			  * (the gate pins these while the command runs) */
+	const struct dma_grant *last; /* the last grant that matched */
 };
 _Static_assert(GRANT_MAX <= 64, "nvme_val_result.grants is a 64-bit mask");
 

@@ -24,12 +24,23 @@ TARGET_4K_NS = 25.0
 TARGET_ENTRY_NS = 2.0
 
 
+# dma/ is compiled the way the kernel compiles it (no SSE, no strict
+# aliasing); the harness around it is ordinary host code
+KERNEL_LIKE = ["-mgeneral-regs-only", "-fno-strict-aliasing", "-fno-plt"]
+
+
 def build(name, extra):
     os.makedirs(OUT, exist_ok=True)
     exe = os.path.join(OUT, name)
-    cmd = ["gcc", "-std=gnu11", "-O2", "-DCAPOS_HOST", "-I.", "-Itests/host/shim",
-           "-o", exe] + extra + SRC
-    subprocess.run(cmd, cwd=ROOT, check=True)
+    objs = []
+    for src in SRC:
+        obj = os.path.join(OUT, name + "-" + src.replace("/", "_") + ".o")
+        flags = KERNEL_LIKE if src.startswith("dma/") else []
+        subprocess.run(["gcc", "-std=gnu11", "-O2", "-DCAPOS_HOST", "-I.",
+                        "-Itests/host/shim", "-c", src, "-o", obj] + flags + extra,
+                       cwd=ROOT, check=True)
+        objs.append(obj)
+    subprocess.run(["gcc", "-o", exe] + objs, cwd=ROOT, check=True)
     return exe
 
 
@@ -47,7 +58,8 @@ def main():
     n = a["list_entries"]
     per_entry = (a["val_list_ns"] - a["val_4k_ns"]) / n
     per_entry_off = (b["val_list_ns"] - b["val_4k_ns"]) / n
-    print("NVMe validator (host, -O2, best of 5 rounds; checks on vs compiled out)")
+    print("NVMe validator (host, -O2, dma/ built with the kernel's -mgeneral-regs-only;")
+    print("best of 15 short rounds; checks on vs compiled out)")
     print(f"{'':44}{'on':>10}{'off':>10}{'ratio':>8}")
 
     def row(label, x, y):
@@ -55,6 +67,7 @@ def main():
         print(f"{label:44}{x:10.2f}{y:10.2f}{ratio:>8}")
 
     row("validate 4 KiB read, ns/command", a["val_4k_ns"], b["val_4k_ns"])
+    row("  same, no grant hint (table scan)", a["val_4k_cold_ns"], b["val_4k_cold_ns"])
     row(f"validate 2 MiB read ({int(n)} list entries), ns", a["val_list_ns"], b["val_list_ns"])
     row("  ns per additional PRP list entry", per_entry, per_entry_off)
     row("gate ring+reap 4 KiB read, ns/command", a["gate_4k_ns"], b["gate_4k_ns"])

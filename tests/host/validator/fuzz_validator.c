@@ -218,6 +218,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					  .lba_bytes =
 					      (data[0] & 2) ? 4096 + 8 : 4096,
 					  .md_bytes = (data[0] & 2) ? 0 : 8};
+	/* a grant hint: the owner's, a neighbour's, a revoked or an empty
+	 * slot (the validator must re-check whatever it is handed) */
+	p.hint = (data[0] & 4) ? &gt.g[(data[0] >> 3) & 7] : 0;
 	p.cq_live = data[1] & 0x3e;
 	p.sq_live = (data[1] >> 2) & 0x3e & p.cq_live;
 	for (unsigned q = 1; q < 8; q++)

@@ -376,9 +376,26 @@ static void t_stale_generation(void **s)
 {
 	(void)s;
 	struct nvme_sqe c = rw(NVME_IO_READ, 1, A + 4096, 0, 7);
-	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	struct nvme_val_result r;
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_ptr_equal(r.last, &gt.g[gslot]);
+	pol.hint = r.last; /* as the gate does: the hint is re-checked */
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_true(r.grants == 1ull << gslot);
 	assert_true(grant_revoke(&gt, gslot, ggen));
 	assert_int_equal(io(&c, NULL), NVME_V_PRP1_OUT_OF_GRANT);
+	/* a hint at another owner's grant, or outside the table, is not
+	 * taken */
+	pol.hint = &gt.g[1]; /* owner 2's */
+	c.prp1 = A + 2 * MIB;
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_OUT_OF_GRANT);
+	struct dma_grant fake = {
+	    .base = A, .len = 4 * MIB, .owner = OWNER, .live = true};
+	pol.hint = &fake;
+	c.prp1 = A + 3 * MIB;
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_OUT_OF_GRANT);
+	pol.hint = 0;
+	c.prp1 = A + 4096;
 	assert_false(grant_revoke(&gt, gslot, ggen)); /* stale */
 	assert_false(grant_live(&gt, gslot, ggen));
 	uint32_t gen2;
