@@ -1185,20 +1185,37 @@ void gvm_check_revoke(uint64_t iova, size_t len)
 		held[n++] =
 		    (typeof(held[0])){gvm.stats, gvm.stats_len, "stats"};
 	for (unsigned i = 0; i < GVM_MAXQ; i++) {
-		if (gvm.tx[i].live)
-			held[n++] = (typeof(held[0])){
-			    gvm.tx[i].ring, gvm.tx[i].size * 16ull, "tx ring"};
-		if (gvm.rx[i].live)
-			held[n++] = (typeof(held[0])){
-			    gvm.rx[i].desc, gvm.rx[i].size * 32ull, "rx ring"};
+		struct gvm_txq *t = &gvm.tx[i];
+		struct gvm_rxq *r = &gvm.rx[i];
+		uint64_t dsz = dqo() ? 32 : 64, bsz = dqo() ? 32 : 8;
+		if (t->live) {
+			held[n++] = (typeof(held[0])){t->ring, t->size * 16ull,
+						      "tx ring"};
+			held[n++] = (typeof(held[0])){t->qres, 64,
+						      "tx queue resources"};
+			if (dqo())
+				held[n++] = (typeof(held[0])){
+				    t->compl, t->size * 8ull, "tx completions"};
+		}
+		if (r->live) {
+			held[n++] = (typeof(held[0])){r->desc, r->size * dsz,
+						      "rx descriptor ring"};
+			held[n++] = (typeof(held[0])){r->data, r->size * bsz,
+						      "rx data ring"};
+			held[n++] = (typeof(held[0])){r->qres, 64,
+						      "rx queue resources"};
+		}
 	}
-	for (unsigned i = 0; i < ARRAY_SIZE(gvm.qpls); i++)
-		if (gvm.qpls[i].live && n < ARRAY_SIZE(held))
-			held[n++] = (typeof(held[0])){gvm.qpls[i].pages[0],
-						      4096, "page list page"};
 	for (unsigned i = 0; i < n; i++)
 		if (overlap(iova, len, held[i].a, held[i].l))
 			gvm_violation("memory revoked while the device holds "
 				      "its %s",
 				      held[i].what);
+	for (unsigned i = 0; i < ARRAY_SIZE(gvm.qpls); i++)
+		for (uint32_t k = 0; gvm.qpls[i].live && k < gvm.qpls[i].npages;
+		     k++)
+			if (overlap(iova, len, gvm.qpls[i].pages[k], 4096))
+				gvm_violation("memory revoked while the device "
+					      "holds page %u of page list %u",
+					      k, gvm.qpls[i].id);
 }
