@@ -105,8 +105,7 @@ struct nvme_gate {
 	struct nvme_gate_cq cq[NVME_VAL_MAX_QID];
 };
 
-/* ---- gate functions -------------------------------------------------------
- */
+/* ---- gate functions ---------------------------------------------------- */
 /* bind the gate to env and policy (policy->cq_live etc. are maintained by the
  * gate from now on). No memory is allocated. 0 or -1.
  * Every grant an accepted command names is pinned (grant_pin) until its

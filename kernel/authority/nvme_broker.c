@@ -141,8 +141,7 @@ static void *env_drv_va(void *ctx, uint64_t iova, size_t len)
 	return (void *)iova;
 }
 
-/* ---- bring-up -------------------------------------------------------------
- */
+/* ---- bring-up ---------------------------------------------------------- */
 /* wait until CSTS.RDY == rdy, bounded by CAP.TO (NVMe 2.0 §3.5.1, §3.5.2) */
 static int broker_wait_rdy(struct nvme_broker *b, uint32_t rdy)
 {
