@@ -254,6 +254,118 @@ static bool integrity_one(struct nvme_softc *sc, unsigned i,
 	return ok;
 }
 
+/* A burst: BURST_OPS 4 KiB writes, then reads, QD BURST_QD spread over
+ * every I/O queue, completions handled as they come (each done callback
+ * submits the next op). The rings wrap several times; every read is
+ * checked against the pattern. */
+#define BURST_OPS  384
+#define BURST_QD   32
+#define BURST_SEED 0xb0a57000u
+#define BURST_LBA0 120200ull
+
+struct burst {
+	struct nvme_softc *sc;
+	uint32_t nsid, nblk, bs;
+	bool write;
+	unsigned next, done, bad, inflight;
+	struct dma_buf buf[BURST_QD];
+};
+static struct burst *burst_cur;
+
+static uint64_t burst_lba(const struct burst *b, unsigned op)
+{
+	return BURST_LBA0 + (uint64_t)op * (b->nblk + 1);
+}
+
+static void burst_done(struct nvme_softc *sc, struct nvme_ccb *ccb,
+		       const struct nvme_cqe *e);
+
+static void burst_issue(struct burst *b, unsigned slot)
+{
+	unsigned op = b->next++;
+	struct nvme_softc *sc = b->sc;
+	if (b->write)
+		nvme_proof_fill(b->buf[slot].va, burst_lba(b, op), b->nblk,
+				b->bs, BURST_SEED);
+	else
+		memset(b->buf[slot].va, 0x3c, PAGE_SIZE);
+	struct nvme_io io = {.opc = b->write ? NVME_IO_WRITE : NVME_IO_READ,
+			     .nsid = b->nsid,
+			     .slba = burst_lba(b, op),
+			     .nlb = b->nblk,
+			     .iova = b->buf[slot].iova,
+			     .len = b->nblk * b->bs};
+	/* the cookie carries slot and op: slot in the low byte */
+	if (nvme_io_submit(sc, &sc->ioq[op % sc->nioq], &io, burst_done,
+			   (void *)(uintptr_t)(((uintptr_t)op << 8) | slot)) !=
+	    0) {
+		b->bad++;
+		return;
+	}
+	b->inflight++;
+}
+
+static void burst_done(struct nvme_softc *sc, struct nvme_ccb *ccb,
+		       const struct nvme_cqe *e)
+{
+	struct burst *b = burst_cur;
+	uintptr_t ck = (uintptr_t)ccb->cookie;
+	unsigned slot = (unsigned)(ck & 0xff), op = (unsigned)(ck >> 8);
+	nvme_ccb_put(ccb);
+	b->inflight--;
+	b->done++;
+	if (!nvme_cqe_ok(e)) {
+		b->bad++;
+	} else if (!b->write) {
+		const uint32_t *w = b->buf[slot].va;
+		for (uint32_t k = 0; k < b->nblk; k++)
+			for (uint32_t i = 0; i < b->bs / 4; i++)
+				b->bad +=
+				    *w++ != nvme_proof_pat(burst_lba(b, op) + k,
+							   i, BURST_SEED);
+	}
+	if (b->next < BURST_OPS)
+		burst_issue(b, slot);
+}
+
+static bool burst_run(struct burst *b, bool write)
+{
+	b->write = write;
+	b->next = b->done = b->inflight = 0;
+	for (unsigned i = 0; i < BURST_QD && b->next < BURST_OPS; i++)
+		burst_issue(b, i);
+	uint64_t t0 = time_now_us();
+	while (b->inflight && !b->sc->dead && time_now_us() - t0 < 60000000ull)
+		for (unsigned q = 0; q < b->sc->nioq; q++)
+			nvme_poll(b->sc, &b->sc->ioq[q]);
+	return b->done == BURST_OPS && !b->bad;
+}
+
+static bool integrity_burst(struct nvme_softc *sc)
+{
+	static struct burst b;
+	memset(&b, 0, sizeof(b));
+	b.sc = sc;
+	b.nsid = sc->ns[0].nsid;
+	b.bs = sc->ns[0].lba_bytes;
+	b.nblk = PAGE_SIZE / b.bs;
+	burst_cur = &b;
+	unsigned got = 0;
+	for (; got < BURST_QD; got++)
+		if (nvme_buf_get(sc, PAGE_SIZE, &b.buf[got]))
+			break;
+	bool ok = got == BURST_QD &&
+		  burst_lba(&b, BURST_OPS) < sc->ns[0].nsze &&
+		  burst_run(&b, true) && burst_run(&b, false);
+	for (unsigned i = 0; i < got; i++)
+		nvme_buf_put(sc, &b.buf[i]);
+	kprintf("NVME_BURST lba0=%llu stride=%u ops=%u blocks=%u bs=%u "
+		"seed=0x%x qd=%u queues=%u ok=%d bad=%u\n",
+		(unsigned long long)BURST_LBA0, b.nblk + 1, BURST_OPS, b.nblk,
+		b.bs, BURST_SEED, BURST_QD, sc->nioq, ok, b.bad);
+	return ok;
+}
+
 static void proof_nvme_integrity(void)
 {
 	static const struct icase cases[] = {
@@ -290,16 +402,18 @@ static void proof_nvme_integrity(void)
 		uint64_t lba = (uint64_t)i * 10007 + 77;
 		pass += integrity_one(sc, i, &cases[i], lba, &bytes, &shapes);
 	}
+	bool burst = integrity_burst(sc);
 	struct nvme_io fl = {.opc = NVME_IO_FLUSH, .nsid = ns->nsid};
 	int fr = nvme_io_sync(sc, &sc->ioq[0], &fl, 0);
-	proof_result("nvme-integrity",
-		     pass == ARRAY_SIZE(cases) && shapes == 15 && fr == 0,
-		     "regions=%u passed=%u bytes=%llu shapes=%s%s%s%s flush=%d "
-		     "max_xfer=%u",
-		     (unsigned)ARRAY_SIZE(cases), pass,
-		     (unsigned long long)bytes, shapes & 1 ? "prp1," : "",
-		     shapes & 2 ? "prp2," : "", shapes & 4 ? "list," : "",
-		     shapes & 8 ? "chain" : "", fr == 0, sc->max_xfer);
+	proof_result(
+	    "nvme-integrity",
+	    pass == ARRAY_SIZE(cases) && shapes == 15 && fr == 0 && burst,
+	    "regions=%u passed=%u bytes=%llu shapes=%s%s%s%s flush=%d "
+	    "max_xfer=%u burst=%d burst_ops=%u",
+	    (unsigned)ARRAY_SIZE(cases), pass, (unsigned long long)bytes,
+	    shapes & 1 ? "prp1," : "", shapes & 2 ? "prp2," : "",
+	    shapes & 4 ? "list," : "", shapes & 8 ? "chain" : "", fr == 0,
+	    sc->max_xfer, burst, BURST_OPS);
 }
 PROOF_REGISTER("nvme-integrity", proof_nvme_integrity, 41);
 

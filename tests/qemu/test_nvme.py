@@ -169,6 +169,16 @@ def check_integrity_image(m, disk):
     # from one block to the maximum transfer size
     bs = int(regions[0][2])
     assert 1 in sizes and int(kv["max_xfer"]) // bs in sizes
+    # the concurrent burst over every I/O queue (rings wrap several times)
+    b = re.search(r"^NVME_BURST lba0=(\d+) stride=(\d+) ops=(\d+) blocks=(\d+) "
+                  r"bs=(\d+) seed=(0x[0-9a-f]+) qd=(\d+) queues=(\d+) ok=1", m.log, re.M)
+    assert b and kv["burst"] == "1", "no successful NVME_BURST line"
+    lba0, stride, ops, nblk, bbs, seed, qd, nq = (int(x, 0) for x in b.groups())
+    assert ops >= 256 and qd >= 32 and nq >= 2
+    for op in range(ops):
+        lba = lba0 + op * stride
+        assert disk[lba * bbs:(lba + nblk) * bbs] == expected_blocks(lba, nblk, bbs, seed), \
+            f"burst op {op} (lba {lba}) differs in the image"
 
 
 def test_integrity_image(run):
