@@ -370,9 +370,12 @@ static enum nvme_verdict val_admin(struct gcache *c, const struct nvme_sqe *cmd,
 		REFUSE_IF(fid == NVME_FID_HMB, NVME_V_HMB);
 		int64_t n = feature_bytes(fid);
 		REFUSE_IF(n < 0, NVME_V_FEATURE_FORBIDDEN);
-		/* Save makes a setting outlive this owner (and resets) */
+		/* Save makes a setting outlive this owner (and resets); Host
+		 * Behavior Support can switch on LBA format extensions, which
+		 * would change what the broker's Identify told the policy */
 		REFUSE_IF(opc == NVME_ADM_SET_FEATURES &&
-			      FIELD_GET(NVME_FEAT_SV, cmd->cdw10),
+			      (FIELD_GET(NVME_FEAT_SV, cmd->cdw10) ||
+			       fid == NVME_FID_HOST_BEHAVIOR),
 			  NVME_V_FEATURE_FORBIDDEN);
 		return val_data(c, cmd, list, n < 0 ? 0 : (uint64_t)n, res);
 	}

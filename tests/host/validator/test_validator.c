@@ -244,6 +244,13 @@ static void t_features(void **s)
 	c = adm(NVME_ADM_SET_FEATURES, 0);
 	c.cdw10 = 0x7f;
 	assert_int_equal(ad(&c, NULL), NVME_V_FEATURE_FORBIDDEN);
+	c.cdw10 = NVME_FID_HOST_BEHAVIOR; /* set: refused; get: 512 bytes */
+	c.prp1 = A;
+	assert_int_equal(ad(&c, NULL), NVME_V_FEATURE_FORBIDDEN);
+	c.cdw0 = NVME_ADM_GET_FEATURES;
+	assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.xfer, 512);
+	c.cdw0 = NVME_ADM_SET_FEATURES;
 	c.cdw10 = NVME_FID_VWC | (1u << 31); /* SV: persist the setting */
 	assert_int_equal(ad(&c, NULL), NVME_V_FEATURE_FORBIDDEN);
 	c.cdw0 = NVME_ADM_GET_FEATURES; /* bit 31 means nothing to Get */
