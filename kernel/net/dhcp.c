@@ -8,11 +8,17 @@
  * (ip=), two unanswered rounds switch to it. */
 #include "kernel/net/net_internal.h"
 
-enum dhcp_state { DHCP_OFF, DHCP_SELECTING, DHCP_REQUESTING, DHCP_BOUND,
-		  DHCP_RENEWING, DHCP_FALLBACK };
+enum dhcp_state {
+	DHCP_OFF,
+	DHCP_SELECTING,
+	DHCP_REQUESTING,
+	DHCP_BOUND,
+	DHCP_RENEWING,
+	DHCP_FALLBACK
+};
 
-#define DHCP_RETRY_FIRST_US (4ull * 1000000)
-#define DHCP_RETRY_MAX_US (64ull * 1000000)
+#define DHCP_RETRY_FIRST_US  (4ull * 1000000)
+#define DHCP_RETRY_MAX_US    (64ull * 1000000)
 #define DHCP_FALLBACK_ROUNDS 2
 
 static struct {
@@ -26,7 +32,10 @@ static struct {
 static const char *const dhcp_state_names[] = {
     "off", "selecting", "requesting", "bound", "renewing", "fallback"};
 
-const char *dhcp_state_name(void) { return dhcp_state_names[dhcp.state]; }
+const char *dhcp_state_name(void)
+{
+	return dhcp_state_names[dhcp.state];
+}
 
 static void dhcp_send(uint8_t type)
 {
@@ -137,7 +146,8 @@ static bool dhcp_parse_opts(const uint8_t *o, size_t len, struct dhcp_opts *r)
 			if (l == 4)
 				r->lease = rd32(v);
 			break;
-		default: break;
+		default:
+			break;
 		}
 	}
 	return r->type > 0;
@@ -219,8 +229,9 @@ void dhcp_tick(uint64_t now)
 	case DHCP_SELECTING:
 	case DHCP_REQUESTING:
 		if (++dhcp.rounds >= DHCP_FALLBACK_ROUNDS && net_if.cfg.ip) {
-			kprintf("%s: dhcp: no answer, using the static address\n",
-				net_if.nic->name);
+			kprintf(
+			    "%s: dhcp: no answer, using the static address\n",
+			    net_if.nic->name);
 			dhcp.state = DHCP_FALLBACK;
 			net_set_address(net_if.cfg.ip, net_if.cfg.mask,
 					net_if.cfg.gw, "static", 0);
@@ -250,6 +261,7 @@ void dhcp_tick(uint64_t now)
 		dhcp_send(DHCPREQUEST);
 		dhcp_arm(now);
 		break;
-	default: break;
+	default:
+		break;
 	}
 }

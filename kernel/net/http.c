@@ -24,7 +24,10 @@ static const char *find_byte(const char *s, char c, size_t n)
 	return NULL;
 }
 
-static char lower(char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
 
 static bool ieq(const char *a, size_t n, const char *b)
 {
@@ -96,8 +99,8 @@ static int parse_target(struct http_req *r)
 	const char *t = r->target;
 	size_t n = r->target_len;
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f ||
-		    t[i] == '#')
+		if ((unsigned char)t[i] <= 0x20 ||
+		    (unsigned char)t[i] >= 0x7f || t[i] == '#')
 			return 400;
 	if (n == 1 && t[0] == '*') {
 		r->path = t;
@@ -207,8 +210,8 @@ static void parse_connection(const char *v, size_t n, bool *close, bool *ka)
 	}
 }
 
-static int parse_field(const char *l, size_t n, struct http_req *r,
-		       bool *close, bool *ka)
+static int parse_field(const char *l, size_t n, struct http_req *r, bool *close,
+		       bool *ka)
 {
 	if (l[0] == ' ' || l[0] == '\t') /* obs-fold: RFC 9112 §5.2 */
 		return 400;
@@ -281,8 +284,8 @@ int http_parse_request(const char *buf, size_t len, struct http_req *r)
 	return 0;
 }
 
-bool http_query_get(const struct http_req *r, const char *key,
-		    const char **val, size_t *vlen)
+bool http_query_get(const struct http_req *r, const char *key, const char **val,
+		    size_t *vlen)
 {
 	size_t kl = strlen(key);
 	const char *q = r->query;
@@ -306,18 +309,31 @@ bool http_query_get(const struct http_req *r, const char *key,
 const char *http_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
 	}
 }

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP_MAX_TARGET 2048   /* longer: 414 */
-#define HTTP_MAX_FIELDS 100    /* more: 431 */
-#define HTTP_MAX_BODY 65536    /* larger Content-Length: 413 */
+#define HTTP_MAX_TARGET 2048  /* longer: 414 */
+#define HTTP_MAX_FIELDS 100   /* more: 431 */
+#define HTTP_MAX_BODY	65536 /* larger Content-Length: 413 */
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_OTHER };
 
@@ -43,15 +43,16 @@ size_t http_header_end(const char *buf, size_t len, size_t from);
 int http_parse_request(const char *buf, size_t len, struct http_req *r);
 
 /* value of query parameter `key` in r->query; false if absent */
-bool http_query_get(const struct http_req *r, const char *key,
-		    const char **val, size_t *vlen);
+bool http_query_get(const struct http_req *r, const char *key, const char **val,
+		    size_t *vlen);
 const char *http_reason(int status);
 
 /* what a route answers (kernel/net/webui.c fills it) */
 struct http_resp {
 	int status;
 	const char *ctype;
-	const char *body; /* in the scratch buffer, or static when body_static */
+	const char
+	    *body; /* in the scratch buffer, or static when body_static */
 	size_t len;
 	bool body_static;
 	uint64_t blob_len; /* > 0: a generated body of this many bytes */

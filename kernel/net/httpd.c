@@ -18,20 +18,20 @@
 #include "kernel/net/net_internal.h"
 #include "kernel/net/tcp.h"
 
-#define HTTP_SCRATCH (256 * 1024)
-#define HTTP_SLABS 6
+#define HTTP_SCRATCH	       (256 * 1024)
+#define HTTP_SLABS	       6
 #define HTTP_HEADER_TIMEOUT_US (10ull * 1000000) /* a request's header */
-#define HTTP_IDLE_TIMEOUT_US (30ull * 1000000)   /* keep-alive between */
-#define HTTP_STALL_TIMEOUT_US (60ull * 1000000)  /* no progress sending */
+#define HTTP_IDLE_TIMEOUT_US   (30ull * 1000000) /* keep-alive between */
+#define HTTP_STALL_TIMEOUT_US  (60ull * 1000000) /* no progress sending */
 
 enum hstate { HS_FREE, HS_READ, HS_SEND, HS_CLOSING };
 
 struct http_conn {
 	enum hstate st;
 	bool close_after, wait_slab;
-	size_t scanned;      /* bytes of rx known to hold no terminator */
-	uint64_t body_left;  /* request body bytes still to discard */
-	uint64_t req_start;  /* first byte of the pending request, 0: none */
+	size_t scanned;	    /* bytes of rx known to hold no terminator */
+	uint64_t body_left; /* request body bytes still to discard */
+	uint64_t req_start; /* first byte of the pending request, 0: none */
 	uint64_t last_progress;
 	/* the response body not yet in the ring */
 	int slab; /* -1: none */
@@ -101,8 +101,8 @@ static bool pump(struct tcp_conn *c, struct http_conn *h)
 {
 	size_t before = tcp_tx_pending(c);
 	while (h->src_off < h->src_len) {
-		size_t n = tcp_write(c, h->src + h->src_off,
-				     h->src_len - h->src_off);
+		size_t n =
+		    tcp_write(c, h->src + h->src_off, h->src_len - h->src_off);
 		if (!n)
 			break;
 		h->src_off += n;
@@ -132,20 +132,20 @@ static bool respond(struct tcp_conn *c, struct http_conn *h, bool head,
 {
 	char hdr[512];
 	uint64_t body_len = r->blob_len ? r->blob_len : r->len;
-	int hl = ksnprintf(hdr, sizeof(hdr),
-			   "HTTP/1.1 %d %s\r\n"
-			   "Server: capOS\r\n"
-			   "Content-Type: %s\r\n"
-			   "Content-Length: %llu\r\n"
-			   "Cache-Control: no-store\r\n"
-			   "%s"
-			   "Connection: %s\r\n\r\n",
-			   r->status, http_reason(r->status),
-			   r->ctype ? r->ctype : "text/plain; charset=utf-8",
-			   (unsigned long long)body_len, r->extra ? r->extra : "",
-			   h->close_after ? "close" : "keep-alive");
-	if (hl < 0 || (size_t)hl >= sizeof(hdr) ||
-	    (size_t)hl > tcp_tx_space(c))
+	int hl =
+	    ksnprintf(hdr, sizeof(hdr),
+		      "HTTP/1.1 %d %s\r\n"
+		      "Server: capOS\r\n"
+		      "Content-Type: %s\r\n"
+		      "Content-Length: %llu\r\n"
+		      "Cache-Control: no-store\r\n"
+		      "%s"
+		      "Connection: %s\r\n\r\n",
+		      r->status, http_reason(r->status),
+		      r->ctype ? r->ctype : "text/plain; charset=utf-8",
+		      (unsigned long long)body_len, r->extra ? r->extra : "",
+		      h->close_after ? "close" : "keep-alive");
+	if (hl < 0 || (size_t)hl >= sizeof(hdr) || (size_t)hl > tcp_tx_space(c))
 		return false;
 	size_t blen = head ? 0 : r->len;
 	bool fits = (size_t)hl + blen <= tcp_tx_space(c);
@@ -285,8 +285,8 @@ static void http_run(struct tcp_conn *c)
 	struct http_conn *h = &hconns[c->index];
 	size_t len;
 	tcp_rx_data(c, &len);
-	c->idle = h->st == HS_READ && !len && !h->body_left &&
-		  !tcp_tx_pending(c);
+	c->idle =
+	    h->st == HS_READ && !len && !h->body_left && !tcp_tx_pending(c);
 }
 
 static void http_recv(struct tcp_conn *c)

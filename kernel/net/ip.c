@@ -13,10 +13,12 @@
 #endif
 
 struct net_if net_if;
-static const uint8_t eth_bcast[ETH_ALEN] = {0xff, 0xff, 0xff,
-					    0xff, 0xff, 0xff};
+static const uint8_t eth_bcast[ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-uint64_t net_now_us(void) { return time_now_us(); }
+uint64_t net_now_us(void)
+{
+	return time_now_us();
+}
 
 void *net_alloc(size_t len)
 {
@@ -62,8 +64,9 @@ bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		size_t n = slash ? (size_t)(slash - ip) : strlen(ip);
 		uint64_t plen = 24;
 		if (!ip_parse(ip, n, &v) ||
-		    (slash && (!parse_u64(slash + 1, strlen(slash + 1), &plen) ||
-			       plen < 1 || plen > 30))) {
+		    (slash &&
+		     (!parse_u64(slash + 1, strlen(slash + 1), &plen) ||
+		      plen < 1 || plen > 30))) {
 			ok = false;
 		} else {
 			c->ip = v;
@@ -118,7 +121,10 @@ void net_state(struct net_state_view *v)
 	tcp_usage(&v->tcp_active, &v->tcp_max);
 }
 
-const struct net_counters *net_counters(void) { return &net_if.c; }
+const struct net_counters *net_counters(void)
+{
+	return &net_if.c;
+}
 
 /* ---- transmit ------------------------------------------------------------ */
 
@@ -279,8 +285,7 @@ static bool is_broadcast(uint32_t ip)
 		ip == (net_if.ip | ~net_if.mask));
 }
 
-int net_ip_send(uint8_t *frame, uint32_t dst, uint8_t proto,
-		size_t payload_len)
+int net_ip_send(uint8_t *frame, uint32_t dst, uint8_t proto, size_t payload_len)
 {
 	uint16_t mtu = net_if.nic->mtu && net_if.nic->mtu < ETH_MTU
 			   ? net_if.nic->mtu
@@ -357,8 +362,8 @@ int net_udp_bind(uint16_t port,
 	return -1;
 }
 
-int net_udp_send(uint16_t sport, uint32_t dst, uint16_t dport,
-		 const void *data, size_t len)
+int net_udp_send(uint16_t sport, uint32_t dst, uint16_t dport, const void *data,
+		 size_t len)
 {
 	if (len > ETH_MTU - 28)
 		return -1;
@@ -369,8 +374,8 @@ int net_udp_send(uint16_t sport, uint32_t dst, uint16_t dport,
 	wr16(u + 4, (uint16_t)(8 + len));
 	wr16(u + 6, 0);
 	memmove(u + 8, data, len);
-	uint32_t s = inet_pseudo_sum(net_if.ip, dst, IP_PROTO_UDP,
-				     (uint16_t)(8 + len));
+	uint32_t s =
+	    inet_pseudo_sum(net_if.ip, dst, IP_PROTO_UDP, (uint16_t)(8 + len));
 	uint16_t cs = inet_fold(inet_sum(u, 8 + len, s));
 	wr16(u + 6, cs ? cs : 0xffff); /* RFC 768: 0 means "none" */
 	return net_ip_send(f, dst, IP_PROTO_UDP, 8 + len);
@@ -390,8 +395,8 @@ static void udp_input(const struct ipv4_view *ip)
 		return;
 	}
 	if (rd16(u + 6)) {
-		uint32_t s = inet_pseudo_sum(ip->src, ip->dst, IP_PROTO_UDP,
-					     ulen);
+		uint32_t s =
+		    inet_pseudo_sum(ip->src, ip->dst, IP_PROTO_UDP, ulen);
 		if (inet_fold(inet_sum(u, ulen, s)) != 0) {
 			net_if.c.udp_bad++;
 			return;
@@ -424,8 +429,8 @@ static void ipv4_input(const struct eth_view *eth)
 			net_if.c.ip_bad++;
 		return;
 	}
-	bool for_us = net_if.configured &&
-		      (ip.dst == net_if.ip || is_broadcast(ip.dst));
+	bool for_us =
+	    net_if.configured && (ip.dst == net_if.ip || is_broadcast(ip.dst));
 	/* before DHCP completes, the offer may be unicast to the new address */
 	if (!net_if.configured && ip.proto == IP_PROTO_UDP)
 		for_us = true;
@@ -439,13 +444,19 @@ static void ipv4_input(const struct eth_view *eth)
 		return;
 	}
 	switch (ip.proto) {
-	case IP_PROTO_ICMP: icmp_input(&ip); break;
-	case IP_PROTO_UDP: udp_input(&ip); break;
+	case IP_PROTO_ICMP:
+		icmp_input(&ip);
+		break;
+	case IP_PROTO_UDP:
+		udp_input(&ip);
+		break;
 	case IP_PROTO_TCP:
 		if (!is_broadcast(ip.dst))
 			tcp_input(&ip);
 		break;
-	default: net_if.c.ip_proto_unknown++; break;
+	default:
+		net_if.c.ip_proto_unknown++;
+		break;
 	}
 }
 
@@ -476,7 +487,8 @@ void net_input(const void *frame, size_t len)
 		net_if.c.rx_unsupported++;
 }
 
-/* ---- life cycle ----------------------------------------------------------- */
+/* ---- life cycle -----------------------------------------------------------
+ */
 
 int net_init(struct nic *n, const struct net_config *cfg)
 {
@@ -501,8 +513,9 @@ int net_init(struct nic *n, const struct net_config *cfg)
 		httpd_init(net_if.cfg.http_port);
 	if (net_if.cfg.mode == NET_MODE_STATIC) {
 		if (!net_if.cfg.ip) {
-			kprintf("%s: unable to configure static address: no ip=\n",
-				n->name);
+			kprintf(
+			    "%s: unable to configure static address: no ip=\n",
+			    n->name);
 			return -1;
 		}
 		net_set_address(net_if.cfg.ip, net_if.cfg.mask, net_if.cfg.gw,

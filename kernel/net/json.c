@@ -16,7 +16,10 @@ void jb_init(struct jbuf *j, char *buf, size_t cap)
 		buf[0] = 0;
 }
 
-bool jb_overflow(const struct jbuf *j) { return j->len >= j->cap; }
+bool jb_overflow(const struct jbuf *j)
+{
+	return j->len >= j->cap;
+}
 
 size_t jb_used(const struct jbuf *j)
 {
@@ -44,7 +47,10 @@ void jb_rawn(struct jbuf *j, const char *s, size_t n)
 		put(j, s[i]);
 }
 
-void jb_raw(struct jbuf *j, const char *s) { jb_rawn(j, s, strlen(s)); }
+void jb_raw(struct jbuf *j, const char *s)
+{
+	jb_rawn(j, s, strlen(s));
+}
 
 void jb_printf(struct jbuf *j, const char *fmt, ...)
 {
@@ -88,10 +94,22 @@ static void close(struct jbuf *j, char c)
 	put(j, c);
 }
 
-void jb_obj(struct jbuf *j) { open(j, '{'); }
-void jb_obj_end(struct jbuf *j) { close(j, '}'); }
-void jb_arr(struct jbuf *j) { open(j, '['); }
-void jb_arr_end(struct jbuf *j) { close(j, ']'); }
+void jb_obj(struct jbuf *j)
+{
+	open(j, '{');
+}
+void jb_obj_end(struct jbuf *j)
+{
+	close(j, '}');
+}
+void jb_arr(struct jbuf *j)
+{
+	open(j, '[');
+}
+void jb_arr_end(struct jbuf *j)
+{
+	close(j, ']');
+}
 
 /* length of the valid UTF-8 sequence at s (RFC 3629 §4), 0 if invalid */
 static size_t utf8_len(const unsigned char *s, size_t n)
@@ -139,12 +157,28 @@ size_t json_escape(char *out, size_t cap, const char *s, size_t n)
 			continue;
 		}
 		switch (c) {
-		case '"': jb_rawn(&j, "\\\"", 2); i++; continue;
-		case '\\': jb_rawn(&j, "\\\\", 2); i++; continue;
-		case '\n': jb_rawn(&j, "\\n", 2); i++; continue;
-		case '\r': jb_rawn(&j, "\\r", 2); i++; continue;
-		case '\t': jb_rawn(&j, "\\t", 2); i++; continue;
-		default: break;
+		case '"':
+			jb_rawn(&j, "\\\"", 2);
+			i++;
+			continue;
+		case '\\':
+			jb_rawn(&j, "\\\\", 2);
+			i++;
+			continue;
+		case '\n':
+			jb_rawn(&j, "\\n", 2);
+			i++;
+			continue;
+		case '\r':
+			jb_rawn(&j, "\\r", 2);
+			i++;
+			continue;
+		case '\t':
+			jb_rawn(&j, "\\t", 2);
+			i++;
+			continue;
+		default:
+			break;
 		}
 		if (c < 0x20 || c == 0x7f) {
 			jb_printf(&j, "\\u%04x", c);
@@ -175,7 +209,10 @@ void jb_strn(struct jbuf *j, const char *s, size_t n)
 	put(j, '"');
 }
 
-void jb_str(struct jbuf *j, const char *s) { jb_strn(j, s ? s : "", s ? strlen(s) : 0); }
+void jb_str(struct jbuf *j, const char *s)
+{
+	jb_strn(j, s ? s : "", s ? strlen(s) : 0);
+}
 
 void jb_key(struct jbuf *j, const char *k)
 {
@@ -246,12 +283,24 @@ void jb_html(struct jbuf *j, const char *s, size_t n)
 			continue;
 		}
 		switch (s[i++]) {
-		case '<': jb_raw(j, "&lt;"); break;
-		case '>': jb_raw(j, "&gt;"); break;
-		case '&': jb_raw(j, "&amp;"); break;
-		case '"': jb_raw(j, "&quot;"); break;
-		case '\'': jb_raw(j, "&#39;"); break;
-		default: jb_raw(j, "\xef\xbf\xbd"); break; /* NUL */
+		case '<':
+			jb_raw(j, "&lt;");
+			break;
+		case '>':
+			jb_raw(j, "&gt;");
+			break;
+		case '&':
+			jb_raw(j, "&amp;");
+			break;
+		case '"':
+			jb_raw(j, "&quot;");
+			break;
+		case '\'':
+			jb_raw(j, "&#39;");
+			break;
+		default:
+			jb_raw(j, "\xef\xbf\xbd");
+			break; /* NUL */
 		}
 	}
 }

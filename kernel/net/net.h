@@ -28,7 +28,7 @@
 #include "kernel/net/nic.h"
 
 enum net_mode {
-	NET_MODE_DHCP,   /* DHCP; static config (if any) after DHCP gives up */
+	NET_MODE_DHCP,	 /* DHCP; static config (if any) after DHCP gives up */
 	NET_MODE_STATIC, /* static only */
 	NET_MODE_OFF,
 };
@@ -44,7 +44,8 @@ struct net_counters {
 	uint64_t rx_frames, tx_frames, tx_fail;
 	uint64_t rx_short, rx_unsupported, rx_not_for_us;
 	uint64_t arp_rx, arp_requests_sent, arp_replies_sent, arp_drops;
-	uint64_t ip_rx, ip_bad, ip_csum_bad, ip_fragments_dropped, ip_not_for_us;
+	uint64_t ip_rx, ip_bad, ip_csum_bad, ip_fragments_dropped,
+	    ip_not_for_us;
 	uint64_t ip_proto_unknown;
 	uint64_t icmp_echo_replies, icmp_bad;
 	uint64_t udp_rx, udp_bad, udp_no_port;

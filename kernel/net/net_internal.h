@@ -5,13 +5,13 @@
 #include "kernel/net/net.h"
 #include "kernel/net/net_wire.h"
 
-#define ARP_MAX 16
-#define ARP_TTL_US (600ull * 1000000)  /* resolved entries, refreshed on use */
-#define ARP_RETRY_US (1000ull * 1000)  /* RFC 1122 §2.3.2.1: <= 1/s */
-#define ARP_TRIES 3
+#define ARP_MAX	       16
+#define ARP_TTL_US     (600ull * 1000000) /* resolved entries, refreshed on use */
+#define ARP_RETRY_US   (1000ull * 1000)	  /* RFC 1122 §2.3.2.1: <= 1/s */
+#define ARP_TRIES      3
 #define IPV4_BROADCAST 0xffffffffu
 /* headroom in a transmit frame before the transport header */
-#define NET_TX_HDR (ETH_HLEN + 20)
+#define NET_TX_HDR  (ETH_HLEN + 20)
 #define NET_TICK_US 1000
 
 enum arp_state { ARP_FREE, ARP_PENDING, ARP_RESOLVED };
@@ -66,8 +66,8 @@ void *net_alloc(size_t len);
 int net_ip_send(uint8_t *frame, uint32_t dst, uint8_t proto,
 		size_t payload_len);
 /* src 0 while unconfigured (DHCP); broadcast dst goes to ff:ff:.. */
-int net_udp_send(uint16_t sport, uint32_t dst, uint16_t dport,
-		 const void *data, size_t len);
+int net_udp_send(uint16_t sport, uint32_t dst, uint16_t dport, const void *data,
+		 size_t len);
 int net_udp_bind(uint16_t port,
 		 void (*input)(const struct ipv4_view *ip, uint16_t sport,
 			       const uint8_t *data, size_t len));

@@ -12,13 +12,13 @@
 
 #include "kernel/lib/lib.h"
 
-#define ETH_ALEN 6
-#define ETH_HLEN 14
-#define ETH_MIN_FRAME 60 /* without FCS; shorter frames are padded */
-#define ETH_MTU 1500
-#define ETH_FRAME_MAX (ETH_HLEN + ETH_MTU)
+#define ETH_ALEN       6
+#define ETH_HLEN       14
+#define ETH_MIN_FRAME  60 /* without FCS; shorter frames are padded */
+#define ETH_MTU	       1500
+#define ETH_FRAME_MAX  (ETH_HLEN + ETH_MTU)
 #define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_ARP 0x0806
+#define ETHERTYPE_ARP  0x0806
 
 /* IEEE 802.3 §3.1.1: destination, source, type */
 struct eth_hdr {
@@ -31,8 +31,8 @@ _Static_assert(offsetof(struct eth_hdr, type) == 12, "eth type");
 
 /* RFC 826: Ethernet/IPv4 ARP packet */
 #define ARP_HTYPE_ETHER 1
-#define ARP_OP_REQUEST 1
-#define ARP_OP_REPLY 2
+#define ARP_OP_REQUEST	1
+#define ARP_OP_REPLY	2
 struct arp_pkt {
 	uint16_t htype, ptype;
 	uint8_t hlen, plen;
@@ -47,13 +47,13 @@ _Static_assert(offsetof(struct arp_pkt, sha) == 8, "arp sha");
 _Static_assert(offsetof(struct arp_pkt, tpa) == 24, "arp tpa");
 
 /* RFC 791 §3.1 */
-#define IP_PROTO_ICMP 1
-#define IP_PROTO_TCP 6
-#define IP_PROTO_UDP 17
-#define IP_FLAG_DF 0x4000
-#define IP_FLAG_MF 0x2000
+#define IP_PROTO_ICMP	 1
+#define IP_PROTO_TCP	 6
+#define IP_PROTO_UDP	 17
+#define IP_FLAG_DF	 0x4000
+#define IP_FLAG_MF	 0x2000
 #define IP_FRAG_OFF_MASK 0x1fff
-#define IP_DEFAULT_TTL 64
+#define IP_DEFAULT_TTL	 64
 struct ipv4_hdr {
 	uint8_t ver_ihl; /* version << 4 | header length in 32-bit words */
 	uint8_t tos;
@@ -71,7 +71,7 @@ _Static_assert(offsetof(struct ipv4_hdr, ttl) == 8, "ipv4 ttl");
 _Static_assert(offsetof(struct ipv4_hdr, src) == 12, "ipv4 src");
 
 /* RFC 792: echo request/reply */
-#define ICMP_ECHO_REPLY 0
+#define ICMP_ECHO_REPLY	  0
 #define ICMP_DEST_UNREACH 3
 #define ICMP_PORT_UNREACH 3
 #define ICMP_ECHO_REQUEST 8
@@ -89,12 +89,12 @@ struct udp_hdr {
 _Static_assert(sizeof(struct udp_hdr) == 8, "udp_hdr");
 
 /* RFC 9293 §3.1 */
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_PSH 0x08
-#define TCP_ACK 0x10
-#define TCP_URG 0x20
+#define TCP_FIN	    0x01
+#define TCP_SYN	    0x02
+#define TCP_RST	    0x04
+#define TCP_PSH	    0x08
+#define TCP_ACK	    0x10
+#define TCP_URG	    0x20
 #define TCP_OPT_END 0
 #define TCP_OPT_NOP 1
 #define TCP_OPT_MSS 2
@@ -112,30 +112,30 @@ _Static_assert(offsetof(struct tcp_hdr, off) == 12, "tcp off");
 _Static_assert(offsetof(struct tcp_hdr, win) == 14, "tcp win");
 
 /* RFC 2131 §2: the fixed BOOTP part; options follow the magic cookie */
-#define DHCP_OP_REQUEST 1
-#define DHCP_OP_REPLY 2
-#define DHCP_MAGIC 0x63825363u
+#define DHCP_OP_REQUEST	    1
+#define DHCP_OP_REPLY	    2
+#define DHCP_MAGIC	    0x63825363u
 #define DHCP_FLAG_BROADCAST 0x8000
-#define DHCP_SERVER_PORT 67
-#define DHCP_CLIENT_PORT 68
+#define DHCP_SERVER_PORT    67
+#define DHCP_CLIENT_PORT    68
 /* RFC 2132 option codes */
-#define DHCP_OPT_PAD 0
-#define DHCP_OPT_SUBNET 1
-#define DHCP_OPT_ROUTER 3
-#define DHCP_OPT_DNS 6
-#define DHCP_OPT_REQ_IP 50
-#define DHCP_OPT_LEASE 51
-#define DHCP_OPT_MSG_TYPE 53
+#define DHCP_OPT_PAD	   0
+#define DHCP_OPT_SUBNET	   1
+#define DHCP_OPT_ROUTER	   3
+#define DHCP_OPT_DNS	   6
+#define DHCP_OPT_REQ_IP	   50
+#define DHCP_OPT_LEASE	   51
+#define DHCP_OPT_MSG_TYPE  53
 #define DHCP_OPT_SERVER_ID 54
 #define DHCP_OPT_PARAM_REQ 55
-#define DHCP_OPT_END 255
+#define DHCP_OPT_END	   255
 /* RFC 2132 §9.6 message types */
 #define DHCPDISCOVER 1
-#define DHCPOFFER 2
-#define DHCPREQUEST 3
-#define DHCPDECLINE 4
-#define DHCPACK 5
-#define DHCPNAK 6
+#define DHCPOFFER    2
+#define DHCPREQUEST  3
+#define DHCPDECLINE  4
+#define DHCPACK	     5
+#define DHCPNAK	     6
 struct dhcp_msg {
 	uint8_t op, htype, hlen, hops;
 	uint32_t xid;

@@ -5,11 +5,11 @@
 
 #include "kernel/net/net_internal.h"
 
-#define SEQ_LT(a, b) ((int32_t)((a) - (b)) < 0)
+#define SEQ_LT(a, b)  ((int32_t)((a) - (b)) < 0)
 #define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
-#define SEQ_GT(a, b) ((int32_t)((a) - (b)) > 0)
+#define SEQ_GT(a, b)  ((int32_t)((a) - (b)) > 0)
 #define SEQ_GEQ(a, b) ((int32_t)((a) - (b)) >= 0)
-#define TX_MASK (TCP_TXBUF - 1)
+#define TX_MASK	      (TCP_TXBUF - 1)
 _Static_assert((TCP_TXBUF & TX_MASK) == 0, "TCP_TXBUF power of two");
 _Static_assert(TCP_RXBUF <= 65535, "no window scaling");
 
@@ -25,7 +25,7 @@ static unsigned conn_span;
 static uint32_t isn_salt;
 
 static const char *const state_names[] = {
-    "CLOSED",     "SYN_RCVD", "ESTABLISHED", "CLOSE_WAIT", "FIN_WAIT_1",
+    "CLOSED",	  "SYN_RCVD", "ESTABLISHED", "CLOSE_WAIT", "FIN_WAIT_1",
     "FIN_WAIT_2", "CLOSING",  "LAST_ACK",    "TIME_WAIT"};
 
 const char *tcp_state_name(enum tcp_state s)
@@ -192,7 +192,10 @@ void tcp_close(struct tcp_conn *c)
 	}
 }
 
-bool tcp_peer_closed(const struct tcp_conn *c) { return c->peer_fin; }
+bool tcp_peer_closed(const struct tcp_conn *c)
+{
+	return c->peer_fin;
+}
 
 const uint8_t *tcp_rx_data(struct tcp_conn *c, size_t *len)
 {
@@ -207,7 +210,8 @@ void tcp_rx_consume(struct tcp_conn *c, size_t n)
 	uint32_t old_win = c->rcv_adv - c->rcv_nxt;
 	memmove(c->rx, c->rx + n, c->rx_len - n);
 	c->rx_len -= n;
-	/* RFC 9293 §3.8.6.2.2: announce the opened window once it is worth it */
+	/* RFC 9293 §3.8.6.2.2: announce the opened window once it is worth it
+	 */
 	uint32_t win = rcv_window(c);
 	if (win - old_win >= MIN((uint32_t)TCP_RXBUF / 2, c->mss))
 		c->ack_now = true;
@@ -216,13 +220,16 @@ void tcp_rx_consume(struct tcp_conn *c, size_t n)
 
 size_t tcp_tx_space(const struct tcp_conn *c)
 {
-	if (c->fin_queued || (c->state != TCP_ESTABLISHED &&
-			      c->state != TCP_CLOSE_WAIT))
+	if (c->fin_queued ||
+	    (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
 		return 0;
 	return TCP_TXBUF - c->tx_len;
 }
 
-size_t tcp_tx_pending(const struct tcp_conn *c) { return c->tx_len; }
+size_t tcp_tx_pending(const struct tcp_conn *c)
+{
+	return c->tx_len;
+}
 
 size_t tcp_write(struct tcp_conn *c, const void *data, size_t len)
 {
@@ -296,8 +303,8 @@ static void tcp_output(struct tcp_conn *c)
 	}
 	if (c->fin_queued && !c->fin_sent && SEQ_GT(c->snd_max, fin_seq)) {
 		c->fin_sent = true;
-		c->state = c->state == TCP_CLOSE_WAIT ? TCP_LAST_ACK
-						      : TCP_FIN_WAIT_1;
+		c->state =
+		    c->state == TCP_CLOSE_WAIT ? TCP_LAST_ACK : TCP_FIN_WAIT_1;
 	}
 	if (c->ack_now)
 		seg_send(c, c->snd_nxt, TCP_ACK, 0, 0);
@@ -536,8 +543,8 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_view *t,
 static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 {
 	uint64_t now = net_now_us();
-	uint32_t seglen = (uint32_t)t->len + !!(t->flags & TCP_SYN) +
-			  !!(t->flags & TCP_FIN);
+	uint32_t seglen =
+	    (uint32_t)t->len + !!(t->flags & TCP_SYN) + !!(t->flags & TCP_FIN);
 	if (!seq_acceptable(c, t, seglen)) {
 		if (!(t->flags & TCP_RST)) {
 			c->ack_now = true;

@@ -16,17 +16,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TCP_MAX_CONN 80
-#define TCP_RXBUF 8192   /* receive window never exceeds this */
-#define TCP_TXBUF 32768  /* power of two */
-#define TCP_MSS_DEFAULT 536 /* RFC 9293 §3.7.1 when no MSS option */
-#define TCP_RTO_INIT_US (1000ull * 1000)  /* RFC 6298 §2.1 */
-#define TCP_RTO_MIN_US (200ull * 1000)    /* below RFC 6298's 1 s, as Linux */
-#define TCP_RTO_MAX_US (60ull * 1000000)  /* RFC 6298 §2.5 */
-#define TCP_MAX_RETRIES 8      /* data: then the connection is reset */
-#define TCP_SYN_RETRIES 4      /* SYN-ACK: then the half-open slot is freed */
-#define TCP_TIME_WAIT_US (30ull * 1000000)  /* 2*MSL, shortened */
-#define TCP_FIN_WAIT2_US (60ull * 1000000)
+#define TCP_MAX_CONN	  80
+#define TCP_RXBUF	  8192	/* receive window never exceeds this */
+#define TCP_TXBUF	  32768 /* power of two */
+#define TCP_MSS_DEFAULT	  536	/* RFC 9293 §3.7.1 when no MSS option */
+#define TCP_RTO_INIT_US	  (1000ull * 1000)  /* RFC 6298 §2.1 */
+#define TCP_RTO_MIN_US	  (200ull * 1000)   /* below RFC 6298's 1 s, as Linux */
+#define TCP_RTO_MAX_US	  (60ull * 1000000) /* RFC 6298 §2.5 */
+#define TCP_MAX_RETRIES	  8 /* data: then the connection is reset */
+#define TCP_SYN_RETRIES	  4 /* SYN-ACK: then the half-open slot is freed */
+#define TCP_TIME_WAIT_US  (30ull * 1000000) /* 2*MSL, shortened */
+#define TCP_FIN_WAIT2_US  (60ull * 1000000)
 #define TCP_IDLE_EVICT_US (1000ull * 1000) /* idle at least this long */
 
 enum tcp_state {
@@ -46,7 +46,8 @@ struct tcp_conn;
 struct tcp_ops {
 	/* the handshake completed */
 	void (*accept)(struct tcp_conn *c);
-	/* new data in the receive buffer, or the peer's FIN (tcp_peer_closed) */
+	/* new data in the receive buffer, or the peer's FIN (tcp_peer_closed)
+	 */
 	void (*recv)(struct tcp_conn *c);
 	/* acknowledged data freed transmit space */
 	void (*sent)(struct tcp_conn *c);

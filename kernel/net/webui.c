@@ -13,12 +13,12 @@
 #include "kernel/net/tcp.h"
 #include "kernel/pci/pci.h"
 
-#define LOG_API_MAX (64 * 1024)  /* tail of the boot log in /api/log */
+#define LOG_API_MAX  (64 * 1024) /* tail of the boot log in /api/log */
 #define LOG_PAGE_MAX (24 * 1024) /* and on the page */
 #define BLOB_DEFAULT (4ull << 20)
-#define BLOB_MAX (1ull << 30)
+#define BLOB_MAX     (1ull << 30)
 
-#define PROV_MAX (16 * 1024)     /* one provider's JSON on the page */
+#define PROV_MAX (16 * 1024) /* one provider's JSON on the page */
 
 static char *logbuf, *provbuf;
 
@@ -115,21 +115,52 @@ static void nic_json(struct jbuf *j, const struct nic *n)
 static void counters_json(struct jbuf *j, const struct net_counters *k)
 {
 	jb_obj(j);
-	C(rx_frames); C(tx_frames); C(tx_fail); C(rx_short);
-	C(rx_unsupported); C(rx_not_for_us); C(arp_rx);
-	C(arp_requests_sent); C(arp_replies_sent); C(arp_drops); C(ip_rx);
-	C(ip_bad); C(ip_csum_bad); C(ip_fragments_dropped); C(ip_not_for_us);
-	C(ip_proto_unknown); C(icmp_echo_replies); C(icmp_bad); C(udp_rx);
-	C(udp_bad); C(udp_no_port); C(dhcp_sent); C(dhcp_rx); C(dhcp_bad);
-	C(tcp_rx); C(tcp_bad); C(tcp_csum_bad); C(tcp_tx); C(tcp_rst_sent);
-	C(tcp_rst_rx); C(tcp_accepted); C(tcp_refused); C(tcp_retransmits);
-	C(tcp_fast_retransmits); C(tcp_timeouts); C(tcp_ooo_dropped);
-	C(tcp_zero_window_probes); C(tcp_tw_reused); C(tcp_syn_evicted);
-	C(tcp_idle_evicted); C(http_requests);
+	C(rx_frames);
+	C(tx_frames);
+	C(tx_fail);
+	C(rx_short);
+	C(rx_unsupported);
+	C(rx_not_for_us);
+	C(arp_rx);
+	C(arp_requests_sent);
+	C(arp_replies_sent);
+	C(arp_drops);
+	C(ip_rx);
+	C(ip_bad);
+	C(ip_csum_bad);
+	C(ip_fragments_dropped);
+	C(ip_not_for_us);
+	C(ip_proto_unknown);
+	C(icmp_echo_replies);
+	C(icmp_bad);
+	C(udp_rx);
+	C(udp_bad);
+	C(udp_no_port);
+	C(dhcp_sent);
+	C(dhcp_rx);
+	C(dhcp_bad);
+	C(tcp_rx);
+	C(tcp_bad);
+	C(tcp_csum_bad);
+	C(tcp_tx);
+	C(tcp_rst_sent);
+	C(tcp_rst_rx);
+	C(tcp_accepted);
+	C(tcp_refused);
+	C(tcp_retransmits);
+	C(tcp_fast_retransmits);
+	C(tcp_timeouts);
+	C(tcp_ooo_dropped);
+	C(tcp_zero_window_probes);
+	C(tcp_tw_reused);
+	C(tcp_syn_evicted);
+	C(tcp_idle_evicted);
+	C(http_requests);
 	jb_ku64(j, "http_2xx", k->http_responses[2]);
 	jb_ku64(j, "http_4xx", k->http_responses[4]);
 	jb_ku64(j, "http_5xx", k->http_responses[5]);
-	C(http_timeouts); C(http_body_bytes);
+	C(http_timeouts);
+	C(http_body_bytes);
 	jb_obj_end(j);
 }
 #undef C
@@ -301,7 +332,10 @@ static void html_td(struct jbuf *j, const char *s, size_t n)
 	jb_raw(j, "</td>");
 }
 
-static void html_tdz(struct jbuf *j, const char *s) { html_td(j, s, strlen(s)); }
+static void html_tdz(struct jbuf *j, const char *s)
+{
+	html_td(j, s, strlen(s));
+}
 
 static void page_devices(struct jbuf *j)
 {
@@ -329,9 +363,10 @@ static void page_devices(struct jbuf *j)
 
 static void page_nvme(struct jbuf *j)
 {
-	jb_raw(j, "<h2>NVMe namespaces</h2>\n<table id=\"nvme\"><thead><tr>"
-		  "<th>name</th><th>block size</th><th>blocks</th><th>bytes</th>"
-		  "</tr></thead><tbody>\n");
+	jb_raw(j,
+	       "<h2>NVMe namespaces</h2>\n<table id=\"nvme\"><thead><tr>"
+	       "<th>name</th><th>block size</th><th>blocks</th><th>bytes</th>"
+	       "</tr></thead><tbody>\n");
 	for (unsigned i = 0; i < nblockdevs && i < BLOCKDEV_MAX; i++) {
 		const struct blockdev *b = blockdevs[i];
 		if (!b)
@@ -352,16 +387,17 @@ static void page_nics(struct jbuf *j, const struct nic *n)
 	html_td(j, n->name, bounded_len(n->name, sizeof(n->name)));
 	mac_str(n->mac, m, sizeof(m));
 	html_tdz(j, m);
-	jb_printf(j,
-		  "<td>%s</td><td>%u</td><td>%llu</td><td>%llu</td><td>%llu</td>"
-		  "<td>%llu</td><td>%llu</td><td>%llu</td></tr>\n",
-		  n->link_up ? "true" : "false", n->mtu,
-		  (unsigned long long)n->stats.rx_packets,
-		  (unsigned long long)n->stats.rx_bytes,
-		  (unsigned long long)n->stats.rx_dropped,
-		  (unsigned long long)n->stats.tx_packets,
-		  (unsigned long long)n->stats.tx_bytes,
-		  (unsigned long long)n->stats.tx_dropped);
+	jb_printf(
+	    j,
+	    "<td>%s</td><td>%u</td><td>%llu</td><td>%llu</td><td>%llu</td>"
+	    "<td>%llu</td><td>%llu</td><td>%llu</td></tr>\n",
+	    n->link_up ? "true" : "false", n->mtu,
+	    (unsigned long long)n->stats.rx_packets,
+	    (unsigned long long)n->stats.rx_bytes,
+	    (unsigned long long)n->stats.rx_dropped,
+	    (unsigned long long)n->stats.tx_packets,
+	    (unsigned long long)n->stats.tx_bytes,
+	    (unsigned long long)n->stats.tx_dropped);
 }
 
 static void page_net(struct jbuf *j)
@@ -374,10 +410,11 @@ static void page_net(struct jbuf *j)
 	jb_html(j, s, strlen(s));
 	jb_printf(j, " via %s, tcp %u/%u</p>\n", v.source, v.tcp_active,
 		  v.tcp_max);
-	jb_raw(j, "<table id=\"nics\"><thead><tr><th>nic</th><th>mac</th>"
-		  "<th>link</th><th>mtu</th><th>rx packets</th><th>rx bytes</th>"
-		  "<th>rx dropped</th><th>tx packets</th><th>tx bytes</th>"
-		  "<th>tx dropped</th></tr></thead><tbody>\n");
+	jb_raw(j,
+	       "<table id=\"nics\"><thead><tr><th>nic</th><th>mac</th>"
+	       "<th>link</th><th>mtu</th><th>rx packets</th><th>rx bytes</th>"
+	       "<th>rx dropped</th><th>tx packets</th><th>tx bytes</th>"
+	       "<th>tx dropped</th></tr></thead><tbody>\n");
 	for (unsigned i = 0; i < nnics && i < NIC_MAX; i++)
 		if (nics[i])
 			page_nics(j, nics[i]);
@@ -417,7 +454,8 @@ static void page_providers(struct jbuf *j)
 		if (!p->name || builtin_api(p->name))
 			continue;
 		jb_raw(j, "<h2>");
-		jb_html(j, provider_title(p->name), strlen(provider_title(p->name)));
+		jb_html(j, provider_title(p->name),
+			strlen(provider_title(p->name)));
 		jb_raw(j, " <span class=\"muted\">/api/");
 		jb_html(j, p->name, strlen(p->name));
 		jb_raw(j, "</span></h2>\n<div data-provider=\"");

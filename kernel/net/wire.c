@@ -142,8 +142,8 @@ int tcp_parse(const struct ipv4_view *ip, struct tcp_view *v)
 	size_t off = (b[12] >> 4) * 4u;
 	if (off < 20 || off > len)
 		return WIRE_BAD;
-	uint32_t s = inet_pseudo_sum(ip->src, ip->dst, IP_PROTO_TCP,
-				     (uint16_t)len);
+	uint32_t s =
+	    inet_pseudo_sum(ip->src, ip->dst, IP_PROTO_TCP, (uint16_t)len);
 	if (inet_fold(inet_sum(b, len, s)) != 0)
 		return WIRE_CSUM;
 	v->sport = rd16(b);
@@ -177,8 +177,8 @@ int tcp_parse(const struct ipv4_view *ip, struct tcp_view *v)
 
 const char *wire_err_str(int e)
 {
-	static const char *const s[] = {"ok", "short", "malformed", "checksum",
-					"fragment", "unsupported"};
+	static const char *const s[] = {"ok",	    "short",	"malformed",
+					"checksum", "fragment", "unsupported"};
 	return e >= 0 && e < (int)ARRAY_SIZE(s) ? s[e] : "?";
 }
 

@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* through the server, in pieces of up to 1400 bytes */
 	if (!p.established || p.got_rst || p.got_fin) {
-		uint16_t port = (uint16_t)(p.sport + 1 < 60000 ? p.sport + 1 : 40000);
+		uint16_t port =
+		    (uint16_t)(p.sport + 1 < 60000 ? p.sport + 1 : 40000);
 		peer_free(&p);
 		peer_init(&p, port);
 		peer_connect(&p);

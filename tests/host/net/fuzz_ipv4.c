@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wr16(f + 12, ETHERTYPE_IPV4);
 	memcpy(f + 14, data, size);
 	/* a valid header checksum, so the parsers behind it are reached */
-	if (size >= 20 && (data[0] & 0xf) >= 5 && (size_t)(data[0] & 0xf) * 4 <= size) {
+	if (size >= 20 && (data[0] & 0xf) >= 5 &&
+	    (size_t)(data[0] & 0xf) * 4 <= size) {
 		size_t ihl = (size_t)(data[0] & 0xf) * 4;
 		wr16(f + 14 + 10, 0);
 		wr16(f + 14 + 10, inet_fold(inet_sum(f + 14, ihl, 0)));

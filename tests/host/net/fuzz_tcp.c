@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			wr32(seg + 8, p.rcv_nxt);
 	}
 	wr16(seg + 16, 0);
-	uint32_t s = inet_pseudo_sum(PEER_IP, STACK_IP, IP_PROTO_TCP,
-				     (uint16_t)size);
+	uint32_t s =
+	    inet_pseudo_sum(PEER_IP, STACK_IP, IP_PROTO_TCP, (uint16_t)size);
 	wr16(seg + 16, inet_fold(inet_sum(seg, size, s)));
 	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_TCP, seg, size);
 	net_input(f, n);

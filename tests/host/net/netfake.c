@@ -17,16 +17,32 @@ struct fake_nic fake;
 /* ---- the kernel state the Web UI shows --------------------------------- */
 static const struct driver fake_drv = {.name = "virtio-net"};
 struct pci_dev pci_devs[3] = {
-    {.bus = 0, .dev = 0, .fn = 0, .vendor = 0x8086, .device = 0x29c0,
-     .class_code = 0x060000, .state = "host bridge"},
-    {.bus = 0, .dev = 2, .fn = 0, .vendor = 0x1af4, .device = 0x1041,
-     .class_code = 0x020000, .drv = &fake_drv, .state = "up <b>&\"x\""},
-    {.bus = 0, .dev = 3, .fn = 0, .vendor = 0x1b36, .device = 0x0010,
-     .class_code = 0x010802, .state = "namespace 1"},
+    {.bus = 0,
+     .dev = 0,
+     .fn = 0,
+     .vendor = 0x8086,
+     .device = 0x29c0,
+     .class_code = 0x060000,
+     .state = "host bridge"},
+    {.bus = 0,
+     .dev = 2,
+     .fn = 0,
+     .vendor = 0x1af4,
+     .device = 0x1041,
+     .class_code = 0x020000,
+     .drv = &fake_drv,
+     .state = "up <b>&\"x\""},
+    {.bus = 0,
+     .dev = 3,
+     .fn = 0,
+     .vendor = 0x1b36,
+     .device = 0x0010,
+     .class_code = 0x010802,
+     .state = "namespace 1"},
 };
 unsigned pci_ndevs = 3;
-static struct blockdev fake_bd = {.name = "nvme0n1", .block_size = 512,
-				  .block_count = 131072};
+static struct blockdev fake_bd = {
+    .name = "nvme0n1", .block_size = 512, .block_count = 131072};
 struct blockdev *blockdevs[BLOCKDEV_MAX] = {&fake_bd};
 unsigned nblockdevs = 1;
 
@@ -123,7 +139,10 @@ void fake_setup(bool dhcp)
 	}
 }
 
-void fake_teardown(void) { fake_clear(); }
+void fake_teardown(void)
+{
+	fake_clear();
+}
 
 const struct frame *fake_pop(void)
 {
@@ -132,7 +151,10 @@ const struct frame *fake_pop(void)
 	return &fake.tx[fake.txr++];
 }
 
-void fake_clear(void) { fake.txr = fake.ntx = 0; }
+void fake_clear(void)
+{
+	fake.txr = fake.ntx = 0;
+}
 
 void advance_us(uint64_t us)
 {
@@ -215,13 +237,15 @@ void peer_send(struct peer *p, uint8_t flags, const void *data, size_t len)
 	uint8_t f[ETH_FRAME_MAX + 64];
 	size_t n = build_tcp(f, p->sport, p->dport, p->snd_nxt,
 			     (flags & TCP_ACK) ? p->rcv_nxt : 0, flags, p->win,
-			     data, len,
-			     (flags & TCP_SYN) ? 1460 : 0);
+			     data, len, (flags & TCP_SYN) ? 1460 : 0);
 	p->snd_nxt += (uint32_t)len + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
 	inject(f, n);
 }
 
-void peer_ack(struct peer *p) { peer_send(p, TCP_ACK, NULL, 0); }
+void peer_ack(struct peer *p)
+{
+	peer_send(p, TCP_ACK, NULL, 0);
+}
 
 static void peer_segment(struct peer *p, const struct tcp_view *t)
 {
@@ -289,7 +313,10 @@ void peers_pump(struct peer **ps, unsigned n)
 	}
 }
 
-void peer_pump(struct peer *p) { peers_pump(&p, 1); }
+void peer_pump(struct peer *p)
+{
+	peers_pump(&p, 1);
+}
 
 int peer_http_response(struct peer *p, char *hdr, size_t hcap, char *body,
 		       size_t bcap, size_t *body_len)

@@ -12,8 +12,8 @@
 #include "kernel/net/net_wire.h"
 
 #define FAKE_MAXQ 8192
-#define PEER_IP 0x0a000202u  /* 10.0.2.2 */
-#define STACK_IP 0x0a00020fu /* 10.0.2.15 */
+#define PEER_IP	  0x0a000202u /* 10.0.2.2 */
+#define STACK_IP  0x0a00020fu /* 10.0.2.15 */
 extern const uint8_t peer_mac[6];
 extern const uint8_t stack_mac[6];
 

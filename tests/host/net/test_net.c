@@ -22,7 +22,8 @@ extern unsigned status_host_count;
 
 static int validator_json(char *buf, size_t cap)
 {
-	return ksnprintf(buf, cap, "{\"accepted\":12,\"rejected\":{\"prp\":3}}");
+	return ksnprintf(buf, cap,
+			 "{\"accepted\":12,\"rejected\":{\"prp\":3}}");
 }
 static int huge_json(char *buf, size_t cap)
 {
@@ -61,13 +62,15 @@ static const struct frame *pop_proto(uint16_t type, uint8_t proto,
 			continue;
 		if (type == ETHERTYPE_ARP)
 			return f;
-		if (ipv4_parse(e.payload, e.len, ipv) == 0 && ipv->proto == proto)
+		if (ipv4_parse(e.payload, e.len, ipv) == 0 &&
+		    ipv->proto == proto)
 			return f;
 	}
 	return NULL;
 }
 
-/* ---- ARP ------------------------------------------------------------------ */
+/* ---- ARP ------------------------------------------------------------------
+ */
 
 static void arp_request(uint32_t target, size_t len)
 {
@@ -180,7 +183,8 @@ static void test_arp_resolve_pending(void **state)
 	assert_int_equal(net_counters()->arp_drops, drops + 1);
 }
 
-/* ---- ICMP ----------------------------------------------------------------- */
+/* ---- ICMP -----------------------------------------------------------------
+ */
 
 static void test_icmp_echo(void **state)
 {
@@ -194,8 +198,8 @@ static void test_icmp_echo(void **state)
 		icmp[i] = (uint8_t)i;
 	wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
 	uint8_t f[256];
-	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp,
-			      sizeof(icmp));
+	size_t n =
+	    build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp, sizeof(icmp));
 	inject(f, n);
 	struct ipv4_view ip;
 	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
@@ -238,8 +242,8 @@ static void test_ipv4_fragments_options(void **state)
 	uint8_t icmp[16] = {ICMP_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, 2};
 	wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
 	uint8_t f[256];
-	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp,
-			      sizeof(icmp));
+	size_t n =
+	    build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp, sizeof(icmp));
 	/* set MF and recompute the checksum: a fragment, dropped */
 	uint8_t *ip = f + 14;
 	wr16(ip + 6, IP_FLAG_MF);
@@ -271,7 +275,8 @@ static void test_ipv4_fragments_options(void **state)
 	assert_int_equal(rd16(v.payload + 6), 2);
 }
 
-/* ---- DHCP ----------------------------------------------------------------- */
+/* ---- DHCP -----------------------------------------------------------------
+ */
 
 static size_t dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type,
 			 uint32_t yiaddr)
@@ -307,7 +312,8 @@ static size_t dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type,
 	uint32_t s = inet_pseudo_sum(PEER_IP, 0xffffffffu, IP_PROTO_UDP,
 				     (uint16_t)(8 + len));
 	wr16(u + 6, inet_fold(inet_sum(u, 8 + len, s)));
-	size_t n = build_ipv4(f, PEER_IP, 0xffffffffu, IP_PROTO_UDP, u, 8 + len);
+	size_t n =
+	    build_ipv4(f, PEER_IP, 0xffffffffu, IP_PROTO_UDP, u, 8 + len);
 	memset(f, 0xff, 6);
 	return n;
 }
@@ -323,8 +329,8 @@ static int dhcp_sent(uint32_t *xid, uint32_t *req_ip)
 	assert_int_equal(ip.dst, 0xffffffffu);
 	assert_int_equal(rd16(ip.payload), DHCP_CLIENT_PORT);
 	assert_int_equal(rd16(ip.payload + 2), DHCP_SERVER_PORT);
-	uint32_t s = inet_pseudo_sum(ip.src, ip.dst, IP_PROTO_UDP,
-				     (uint16_t)ip.len);
+	uint32_t s =
+	    inet_pseudo_sum(ip.src, ip.dst, IP_PROTO_UDP, (uint16_t)ip.len);
 	assert_int_equal(inet_fold(inet_sum(ip.payload, ip.len, s)), 0);
 	const uint8_t *m = ip.payload + 8;
 	assert_int_equal(rd32(m + 236), DHCP_MAGIC);
@@ -408,7 +414,8 @@ static void test_dhcp_fallback_static(void **state)
 	fake_setup(false);
 }
 
-/* ---- TCP ------------------------------------------------------------------- */
+/* ---- TCP -------------------------------------------------------------------
+ */
 
 static int http_get(struct peer *p, const char *path, char *body, size_t bcap,
 		    size_t *blen, char *hdr, size_t hcap)
@@ -440,17 +447,18 @@ static void test_tcp_handshake_keepalive_fin(void **state)
 	unsigned active, max;
 	tcp_usage(&active, &max);
 	assert_int_equal(active, 1);
-	assert_int_equal(http_get(&p, "/", body, sizeof(body), &blen, hdr,
-				  sizeof(hdr)),
-			 200);
+	assert_int_equal(
+	    http_get(&p, "/", body, sizeof(body), &blen, hdr, sizeof(hdr)),
+	    200);
 	assert_non_null(strstr(hdr, "Content-Type: text/html"));
 	assert_non_null(strstr(hdr, "Connection: keep-alive"));
 	assert_non_null(strstr(body, "<table id=\"devices\">"));
 	/* one row per PCI function, the state HTML-escaped */
-	assert_non_null(strstr(body, "<td>0000:00:02.0</td><td>1af4</td>"
-				     "<td>1041</td><td>020000</td><td>virtio-net"
-				     "</td><td>up &lt;b&gt;&amp;&quot;x&quot;"
-				     "</td>"));
+	assert_non_null(strstr(body,
+			       "<td>0000:00:02.0</td><td>1af4</td>"
+			       "<td>1041</td><td>020000</td><td>virtio-net"
+			       "</td><td>up &lt;b&gt;&amp;&quot;x&quot;"
+			       "</td>"));
 	assert_non_null(strstr(body, "<td>0000:00:03.0</td>"));
 	assert_non_null(strstr(body, "nvme0n1"));
 	assert_non_null(strstr(body, "data-provider=\"validator\""));
@@ -468,11 +476,13 @@ static void test_tcp_handshake_keepalive_fin(void **state)
 	assert_int_equal(http_get(&p, "/api/validator", body, sizeof(body),
 				  &blen, hdr, sizeof(hdr)),
 			 200);
-	assert_string_equal(body, "{\"accepted\":12,\"rejected\":{\"prp\":3}}\n");
+	assert_string_equal(body,
+			    "{\"accepted\":12,\"rejected\":{\"prp\":3}}\n");
 	assert_int_equal(http_get(&p, "/api/log", body, sizeof(body), &blen,
 				  hdr, sizeof(hdr)),
 			 200);
-	assert_non_null(strstr(body, "\\\"quoted\\\" \\\\ back\\tslash\\u0001"));
+	assert_non_null(
+	    strstr(body, "\\\"quoted\\\" \\\\ back\\tslash\\u0001"));
 	assert_int_equal(http_get(&p, "/api/net", body, sizeof(body), &blen,
 				  hdr, sizeof(hdr)),
 			 200);
@@ -544,7 +554,8 @@ static void test_tcp_retransmit_backoff(void **state)
 	struct peer p;
 	peer_init(&p, 40002);
 	assert_true(peer_connect(&p));
-	const char *req = "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *req =
+	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
 	/* the response is lost until the peer's link comes back */
 	fake.drop_tx = true;
 	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
@@ -616,9 +627,9 @@ static void test_tcp_out_of_order_dropped(void **state)
 	peer_pump(&p);
 	char hdr[1024], body[1024];
 	size_t blen;
-	assert_int_equal(peer_http_response(&p, hdr, sizeof(hdr), body,
-					    sizeof(body), &blen),
-			 200);
+	assert_int_equal(
+	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
+	    200);
 	assert_non_null(strstr(body, "nvme0n1"));
 	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
 	peer_free(&p);
@@ -631,7 +642,8 @@ static void test_tcp_zero_window(void **state)
 	peer_init(&p, 40004);
 	assert_true(peer_connect(&p));
 	p.win = 0; /* the reader stops reading */
-	const char *req = "GET /api/blob?size=10000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *req =
+	    "GET /api/blob?size=10000 HTTP/1.1\r\nHost: x\r\n\r\n";
 	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
 	peer_pump(&p);
 	assert_int_equal(p.rx_len, 0);
@@ -729,9 +741,9 @@ static void test_tcp_many_connections(void **state)
 	assert_int_equal(reset, 1);
 	char lh[512], lb[512];
 	size_t ll;
-	assert_int_equal(http_get(&late, "/api/nvme", lb, sizeof(lb), &ll, lh,
-				  sizeof(lh)),
-			 200);
+	assert_int_equal(
+	    http_get(&late, "/api/nvme", lb, sizeof(lb), &ll, lh, sizeof(lh)),
+	    200);
 	peer_send(&late, TCP_RST | TCP_ACK, NULL, 0);
 	peer_free(&late);
 	/* close the rest; new ones fit again */
@@ -782,7 +794,8 @@ static void test_tcp_syn_flood(void **state)
 	peer_free(&p);
 }
 
-/* ---- HTTP ------------------------------------------------------------------ */
+/* ---- HTTP ------------------------------------------------------------------
+ */
 
 static int raw_request(const char *req, size_t len, char *hdr, size_t hcap,
 		       bool *closed)
@@ -830,8 +843,9 @@ static void test_http_status_codes(void **state)
 {
 	(void)state;
 	expect_status("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404, false);
-	expect_status("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
-		      405, false);
+	expect_status(
+	    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 405,
+	    false);
 	expect_status("GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, true);
 	expect_status("GET / HTTP/1.1\r\n\r\n", 400, true); /* no Host */
 	expect_status("GARBAGE\r\n\r\n", 400, true);
@@ -881,9 +895,9 @@ static void test_http_pipelined_and_head(void **state)
 		peer_pump(&p);
 	char hdr[1024], body[1024];
 	size_t blen;
-	assert_int_equal(peer_http_response(&p, hdr, sizeof(hdr), body,
-					    sizeof(body), &blen),
-			 200);
+	assert_int_equal(
+	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
+	    200);
 	assert_non_null(strstr(body, "nvme0n1"));
 	/* HEAD: the length of the GET body, no body */
 	char *s = (char *)p.rx;
@@ -894,9 +908,9 @@ static void test_http_pipelined_and_head(void **state)
 	size_t hl = (size_t)(e + 4 - s);
 	memmove(p.rx, p.rx + hl, p.rx_len - hl);
 	p.rx_len -= hl;
-	assert_int_equal(peer_http_response(&p, hdr, sizeof(hdr), body,
-					    sizeof(body), &blen),
-			 200);
+	assert_int_equal(
+	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
+	    200);
 	assert_non_null(strstr(hdr, "Connection: close"));
 	assert_non_null(strstr(body, "accepted"));
 	assert_true(p.got_fin);
@@ -919,9 +933,9 @@ static void test_http_slow_sender_times_out(void **state)
 	}
 	char hdr[1024], body[256];
 	size_t blen;
-	assert_int_equal(peer_http_response(&p, hdr, sizeof(hdr), body,
-					    sizeof(body), &blen),
-			 408);
+	assert_int_equal(
+	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
+	    408);
 	assert_true(p.got_fin);
 	assert_int_equal(net_counters()->http_timeouts, to + 1);
 	/* an idle keep-alive connection is closed too */
@@ -972,7 +986,8 @@ static void test_http_big_response_streams(void **state)
 	peer_free(&p);
 }
 
-/* ---- garbage on the wire -------------------------------------------------- */
+/* ---- garbage on the wire --------------------------------------------------
+ */
 
 static void test_malformed_frames(void **state)
 {
@@ -1015,7 +1030,8 @@ static void test_malformed_frames(void **state)
 	assert_int_equal(active, 0);
 }
 
-/* ---- pure pieces ----------------------------------------------------------- */
+/* ---- pure pieces -----------------------------------------------------------
+ */
 
 static void test_json_escape(void **state)
 {
@@ -1143,7 +1159,7 @@ static void test_wire_helpers(void **state)
 	/* odd length pads with zero */
 	const uint8_t o[3] = {0x12, 0x34, 0x56};
 	assert_int_equal(inet_fold(inet_sum(o, 3, 0)),
-			 (uint16_t)~(0x1234 + 0x5600));
+			 (uint16_t) ~(0x1234 + 0x5600));
 }
 
 int main(void)
