@@ -100,6 +100,7 @@ void fake_broker_init(uint16_t owner)
 	fake_nvme_init(&fb.dev);
 	fb.owner = owner;
 	fb.vs = 0x00010000; /* 1.0: the model has no namespace list */
+	fb.mdts_override = -1;
 	fb.cap = 0x20ull << 24 | 4095; /* TO 16 s, MQES 4095 */
 	fb.pol.grants = &grants;
 	fb.pol.owner = owner;
@@ -165,15 +166,18 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 	if (!b->device_stalled) {
 		unsigned first = b->dev.nlog;
 		fake_nvme_step(&b->dev);
-		/* the model knows one namespace; a test may claim more */
-		for (unsigned i = first; b->nn_override && i < b->dev.nlog;
-		     i++) {
+		/* the model knows one namespace and MDTS 5; a test may
+		 * claim otherwise */
+		for (unsigned i = first; i < b->dev.nlog; i++) {
 			const struct nvme_sqe *c = &b->dev.log[i];
-			if (nvme_sqe_opc(c) == NVME_ADM_IDENTIFY &&
-			    (c->cdw10 & 0xff) == NVME_CNS_CTRL)
-				memcpy((uint8_t *)(uintptr_t)c->prp1 +
-					   NVME_IDCTL_NN,
-				       &b->nn_override, 4);
+			uint8_t *id = (uint8_t *)(uintptr_t)c->prp1;
+			if (nvme_sqe_opc(c) != NVME_ADM_IDENTIFY ||
+			    (c->cdw10 & 0xff) != NVME_CNS_CTRL)
+				continue;
+			if (b->nn_override)
+				memcpy(id + NVME_IDCTL_NN, &b->nn_override, 4);
+			if (b->mdts_override >= 0)
+				id[NVME_IDCTL_MDTS] = (uint8_t)b->mdts_override;
 		}
 	}
 	return nvme_gate_cq_reap(&b->gate, qid);

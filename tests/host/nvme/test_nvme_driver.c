@@ -394,6 +394,53 @@ static void test_ns_size_zero(void **state)
 	assert_int_equal(nblockdevs, 1);
 }
 
+static void reattach(int mdts, uint32_t broker_max)
+{
+	nvme_detach(&sc);
+	fake_broker_init(7);
+	nblockdevs = 0;
+	fb.mdts_override = mdts;
+	fb.pol.max_xfer = broker_max;
+	memset(&sc, 0, sizeof(sc));
+	strcpy(sc.name, "nvme0");
+	sc.owner = 7;
+	sc.broker = &fb;
+	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
+		sc.ioq[i].id = (uint16_t)(i + 1);
+	assert_int_equal(nvme_attach(&sc), 0);
+}
+
+/* MDTS 0 means no limit: the driver's own cap applies; a large MDTS is
+ * capped too; the broker's (validator's) limit always wins */
+static void test_mdts_limits(void **state)
+{
+	(void)state;
+	reattach(0, 2u << 20);
+	assert_int_equal(sc.max_xfer, NVME_XFER_CAP);
+	reattach(9, 2u << 20);
+	assert_int_equal(sc.max_xfer, NVME_XFER_CAP);
+	reattach(0, 64u << 10);
+	assert_int_equal(sc.max_xfer, 64u << 10);
+	reattach(3, 2u << 20);
+	assert_int_equal(sc.max_xfer, 32u << 10);
+	/* the block interface splits at that limit; one block more than it
+	 * in one command is refused before submission */
+	uint8_t *buf = calloc(1, 64 << 10);
+	assert_int_equal(blockdevs[0]->write(blockdevs[0], 0, 128, buf), 0);
+	assert_int_equal(sc.ioq[0].submitted, 2);
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 64 << 10, &b), 0);
+	struct nvme_io r = {.opc = NVME_IO_READ,
+			    .nsid = 1,
+			    .nlb = 65,
+			    .iova = b.iova,
+			    .len = 65 * 512};
+	struct nvme_ccb *ccb = nvme_ccb_get(&sc.ioq[0]);
+	assert_int_equal(nvme_io_prepare(&sc, ccb, &r), -1);
+	nvme_ccb_put(ccb);
+	free(buf);
+}
+
 /* an asynchronous command past its deadline: nvme_poll resets, the
  * command's done runs once, aborted */
 static void test_async_deadline(void **state)
@@ -439,6 +486,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_garbage_cqes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_never_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ns_size_zero, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mdts_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_async_deadline, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_io_len_mismatch, setup,
