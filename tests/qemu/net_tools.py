@@ -231,3 +231,156 @@ def abuse_many_connections(port, conns=500, path="/api/devices", seconds=120.0):
         key.fileobj.close()
     sel.close()
     return len(socks), ok, dead
+
+
+# ---- a second station on the guest's Ethernet segment ------------------------------
+def _csum(data):
+    """RFC 1071 Internet checksum"""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+
+
+def _ip4(a):
+    return bytes(int(x) for x in a.split("."))
+
+
+def _mac(a):
+    return bytes.fromhex(a.replace(":", ""))
+
+
+class L2Peer:
+    """A host-side station on the same Ethernet segment as capOS: QEMU's
+    dgram netdev on a hub with the NIC carries every frame both ways as one
+    UDP datagram. The peer is 10.0.2.99 with a locally administered MAC."""
+
+    MAC = "02:00:00:00:00:99"
+    IP = "10.0.2.99"
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.qemu_port = free_port_udp()
+
+    def netdev_args(self, id_):
+        return ["-netdev", f"dgram,id={id_},local.type=inet,local.host=127.0.0.1,"
+                f"local.port={self.qemu_port},remote.type=inet,"
+                f"remote.host=127.0.0.1,remote.port={self.port}"]
+
+    def send(self, frame):
+        self.sock.sendto(frame, ("127.0.0.1", self.qemu_port))
+
+    def drain(self):
+        self.sock.setblocking(False)
+        try:
+            while True:
+                self.sock.recv(65536)
+        except OSError:
+            pass
+        self.sock.setblocking(True)
+
+    def arp_request(self, target_ip):
+        arp = (b"\x00\x01\x08\x00\x06\x04\x00\x01" + _mac(self.MAC) + _ip4(self.IP) +
+               b"\0" * 6 + _ip4(target_ip))
+        return (b"\xff" * 6 + _mac(self.MAC) + b"\x08\x06" + arp).ljust(60, b"\0")
+
+    def arp_reply(self, to_mac, to_ip):
+        arp = (b"\x00\x01\x08\x00\x06\x04\x00\x02" + _mac(self.MAC) + _ip4(self.IP) +
+               _mac(to_mac) + _ip4(to_ip))
+        return (_mac(to_mac) + _mac(self.MAC) + b"\x08\x06" + arp).ljust(60, b"\0")
+
+    def icmp_echo(self, dst_mac, dst_ip, ident, seq, payload):
+        icmp = b"\x08\x00\x00\x00" + ident.to_bytes(2, "big") + seq.to_bytes(2, "big") + payload
+        icmp = icmp[:2] + _csum(icmp).to_bytes(2, "big") + icmp[4:]
+        hdr = (b"\x45\x00" + (20 + len(icmp)).to_bytes(2, "big") + b"\x12\x34\x00\x00\x40\x01"
+               + b"\0\0" + _ip4(self.IP) + _ip4(dst_ip))
+        hdr = hdr[:10] + _csum(hdr).to_bytes(2, "big") + hdr[12:]
+        return _mac(dst_mac) + _mac(self.MAC) + b"\x08\x00" + hdr + icmp
+
+    def expect(self, match, timeout=20.0, guest_mac=None, guest_ip=None):
+        """receive frames until match(frame) is true; answers the guest's ARP
+        requests for the peer on the way. Returns the frame or None."""
+        end = time.time() + timeout
+        while time.time() < end:
+            self.sock.settimeout(max(0.05, end - time.time()))
+            try:
+                f = self.sock.recv(65536)
+            except OSError:
+                return None
+            if (guest_mac and len(f) >= 42 and f[12:14] == b"\x08\x06" and f[20:22] == b"\x00\x01"
+                    and f[38:42] == _ip4(self.IP)):
+                self.send(self.arp_reply(guest_mac, guest_ip))
+                continue
+            if match(f):
+                return f
+        return None
+
+    def close(self):
+        self.sock.close()
+
+
+def free_port_udp():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def l2_arp_and_ping(peer, guest_mac, guest_ip, count=5):
+    """ARP for the guest, then ping it; every answer is checked byte by byte
+    (checksums recomputed here, independent of tshark). Returns a dict."""
+    peer.drain()
+    peer.send(peer.arp_request(guest_ip))
+
+    def is_arp_reply(f):
+        return (len(f) >= 42 and f[12:14] == b"\x08\x06" and f[20:22] == b"\x00\x02"
+                and f[0:6] == _mac(peer.MAC) and f[28:32] == _ip4(guest_ip))
+    f = peer.expect(is_arp_reply, guest_mac=guest_mac, guest_ip=guest_ip)
+    assert f is not None, "capOS did not answer an ARP request"
+    assert f[22:28] == _mac(guest_mac) and f[6:12] == _mac(guest_mac), f[:42].hex()
+    assert f[32:38] == _mac(peer.MAC) and f[38:42] == _ip4(peer.IP), f[:42].hex()
+    rtts = []
+    for seq in range(count):
+        payload = bytes((seq * 7 + i) & 0xff for i in range(56))
+        t0 = time.time()
+        peer.send(peer.icmp_echo(guest_mac, guest_ip, 0xcafe, seq, payload))
+
+        def is_reply(fr, seq=seq):
+            return (len(fr) >= 42 and fr[12:14] == b"\x08\x00" and fr[23] == 1
+                    and fr[34] == 0 and fr[38:40] == b"\xca\xfe"
+                    and int.from_bytes(fr[40:42], "big") == seq)
+        r = peer.expect(is_reply, guest_mac=guest_mac, guest_ip=guest_ip)
+        assert r is not None, f"no echo reply to seq {seq}"
+        ihl = (r[14] & 0xf) * 4
+        ip = r[14:14 + ihl]
+        total = int.from_bytes(ip[2:4], "big")
+        icmp = r[14 + ihl:14 + total]
+        assert _csum(ip) == 0, "bad IP header checksum in echo reply"
+        assert _csum(icmp) == 0, "bad ICMP checksum in echo reply"
+        assert ip[12:16] == _ip4(guest_ip) and ip[16:20] == _ip4(peer.IP)
+        assert icmp[8:] == payload, "echo payload differs"
+        rtts.append(time.time() - t0)
+    return {"arp": "answered", "pings": count, "rtt_ms_max": round(1000 * max(rtts), 1)}
+
+
+def l2_garbage(peer, frames=300, seed=7, guest_mac=None):
+    """Random frames (random length 14..1514, some aimed at the guest's MAC
+    and IPv4/ARP ethertypes) onto the segment."""
+    rng = random.Random(seed)
+    for i in range(frames):
+        n = rng.randint(14, 1514)
+        f = bytearray(rng.getrandbits(8) for _ in range(n))
+        if guest_mac and i % 2:
+            f[0:6] = _mac(guest_mac)
+            f[12:14] = rng.choice([b"\x08\x00", b"\x08\x06", b"\x86\xdd"])
+            if f[12:14] == b"\x08\x00" and n > 34:
+                f[14] = 0x45  # plausible IPv4 header, garbage beyond
+        peer.send(bytes(f))
+        if i % 50 == 49:
+            time.sleep(0.05)
+    return frames

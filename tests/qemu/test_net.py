@@ -1,28 +1,32 @@
 """tests/qemu/test_net.py — virtio-net, the IP stack and the Web UI in one
 QEMU boot, with witnesses outside the kernel.
 
-One machine: virtio-net-pci on QEMU's user network with a host port
-forwarded to the guest's port 80 and every frame captured (filter-dump).
+One machine: virtio-net-pci on a QEMU hub that joins QEMU's user network
+(DHCP, gateway, a host port forwarded to the guest's port 80) and a dgram
+netdev whose other end is this test (a second station, 10.0.2.99, on the
+same Ethernet segment); every frame of the NIC is captured (filter-dump).
 While the kernel stays up the test checks, in order:
 
   driver     PROOF virtio-net (DRIVER_OK, VERSION_1, full receive ring) and
              that nothing beyond VERSION_1 | MAC | STATUS was negotiated
   dhcp       the lease 10.0.2.15 from QEMU's DHCP server
+  l2         the test's own station: capOS answers ARP and ICMP echo (each
+             reply checked byte for byte, checksums recomputed here)
   http       host HTTP: "/" is HTML with the device table, /api/devices is
              JSON listing exactly the functions QEMU reports (query-pci, the
              data of `info pci`), /api/blob returns 4 MiB of the known pattern
   link       `set_link n0 off|on` through the monitor: the config-change
              interrupt reaches the driver and nic->link_up follows
   browser    headless Chromium renders "/" and its DOM holds the device table
-  abuse      random bytes, oversized headers, half-open connections, slow
+  abuse      random Ethernet frames onto the segment, random bytes, oversized headers, half-open connections, slow
              senders, 500 connections at once; afterwards "/" still answers
   vectors    /api/virtio-net: receive and config interrupts were delivered,
              the receive ring is still full, no ring errors
 
 then quits QEMU through the monitor and decodes the capture with tshark
 (checksum validation on for IP/TCP/UDP; ICMP is always validated): DHCP,
-ARP with the gateway and HTTP are present, and no frame from capOS is
-malformed or carries a bad checksum.
+ARP with the gateway, capOS's ARP and echo replies and HTTP are present, and
+no frame from capOS is malformed or carries a bad checksum.
 
 Each phase records its own verdict; the test fails listing every phase that
 failed, so one boot gives the whole picture."""
@@ -36,10 +40,10 @@ import time
 
 import pytest
 
-from net_tools import (BLOB_PATTERN, abuse_half_open, abuse_many_connections,
+from net_tools import (BLOB_PATTERN, L2Peer, abuse_half_open, abuse_many_connections,
                        abuse_oversized_headers, abuse_random_bytes,
                        abuse_slow_senders, ensure_packages, free_port, http_get,
-                       http_get_retry)
+                       http_get_retry, l2_arp_and_ping, l2_garbage)
 from qemu import BUILD, Machine
 
 MAC = "52:54:00:12:34:56"  # QEMU's default for the first NIC
@@ -191,8 +195,13 @@ def phase_browser(m, port, outdir):
     assert os.path.getsize(shot) > 1000, "no screenshot"
 
 
-def phase_abuse(m, port):
+def phase_l2(peer):
+    return l2_arp_and_ping(peer, MAC, "10.0.2.15", count=5)
+
+
+def phase_abuse(m, port, peer):
     report = {}
+    report["l2_garbage_frames"] = l2_garbage(peer, frames=300, guest_mac=MAC)
     report["random_answered"] = abuse_random_bytes(port, conns=20)
     report["oversized"] = abuse_oversized_headers(port, conns=3)
     half = abuse_half_open(port, conns=40)
@@ -254,6 +263,10 @@ def phase_pcap(pcap):
         "capOS never asked for the gateway's MAC"
     assert tshark(pcap, "-Y", "arp.opcode == 2 && arp.src.proto_ipv4 == 10.0.2.2"), \
         "no ARP reply from the gateway"
+    assert tshark(pcap, "-Y", f"{ours} && arp.opcode == 2 && arp.dst.proto_ipv4 == 10.0.2.99"), \
+        "no ARP reply from capOS to the test's station"
+    assert len(tshark(pcap, "-Y", f"{ours} && icmp.type == 0 && icmp.checksum.status == 1")) >= 5, \
+        "fewer than 5 valid echo replies from capOS"
     assert tshark(pcap, "-Y", f"{ours} && http.response.code == 200"), "no HTTP 200 from capOS"
     checked = tshark(pcap, "-Y", f"{ours} && (ip.checksum.status == 1)")
     assert len(checked) > 100, f"only {len(checked)} IP checksums validated"
@@ -269,7 +282,13 @@ def test_net_one_boot():
     port = free_port()
     m = Machine("net", timeout=180, mem="256M")
     pcap = os.path.join(m.dir, "net.pcap")
-    m.devices = ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
+    peer = L2Peer()
+    # hub 0: the NIC's port n0, QEMU's user network, the test's dgram station
+    m.devices = ["-netdev", f"user,id=u0,hostfwd=tcp:127.0.0.1:{port}-:80",
+                 "-netdev", "hubport,id=hu0,hubid=0,netdev=u0",
+                 *peer.netdev_args("d0"),
+                 "-netdev", "hubport,id=hd0,hubid=0,netdev=d0",
+                 "-netdev", "hubport,id=n0,hubid=0",
                  "-device", "virtio-net-pci,netdev=n0",
                  "-object", f"filter-dump,id=f0,netdev=n0,file={pcap}"]
     m.cmdline = "proofs=virtio-net"
@@ -277,13 +296,15 @@ def test_net_one_boot():
     with m:
         ph.run("driver", phase_driver, m)
         ph.run("dhcp", phase_dhcp, m)
+        ph.run("l2", phase_l2, peer)
         ph.run("http", phase_http, m, port)
         ph.run("link", phase_link, m, port)
         ph.run("browser", phase_browser, m, port, m.dir)
-        ph.run("abuse", phase_abuse, m, port)
+        ph.run("abuse", phase_abuse, m, port, peer)
         ph.run("vectors", phase_vectors, port)
         alive = m.proc.poll() is None
         m.quit()
+    peer.close()
     ph.run("pcap", phase_pcap, pcap)
     summary = "\n".join(ph.notes)
     with open(os.path.join(m.dir, "phases.txt"), "w") as f:
