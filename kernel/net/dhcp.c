@@ -213,9 +213,12 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	(void)ip;
 }
 
+/* forget any previous lease (net_init of a new stack) */
+void dhcp_reset(void) { memset(&dhcp, 0, sizeof(dhcp)); }
+
 void dhcp_start(void)
 {
-	memset(&dhcp, 0, sizeof(dhcp));
+	dhcp_reset();
 	net_udp_bind(DHCP_CLIENT_PORT, dhcp_input);
 	dhcp_discover(net_now_us());
 }

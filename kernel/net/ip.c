@@ -506,6 +506,7 @@ int net_init(struct nic *n, const struct net_config *cfg)
 		net_config_default(&net_if.cfg);
 	net_if.source = "none";
 	net_if.ip_id = (uint16_t)net_now_us();
+	dhcp_reset();
 	tcp_init();
 	if (net_if.cfg.mode == NET_MODE_OFF)
 		return 0;

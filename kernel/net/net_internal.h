@@ -75,6 +75,7 @@ void net_set_address(uint32_t ip, uint32_t mask, uint32_t gw,
 		     const char *source, uint32_t lease_s);
 
 /* dhcp.c */
+void dhcp_reset(void);
 void dhcp_start(void);
 void dhcp_tick(uint64_t now);
 /* tcp.c */

@@ -386,7 +386,20 @@ static void test_dhcp_exchange(void **state)
 	/* and now it answers ARP */
 	arp_request(STACK_IP, 60);
 	assert_non_null(pop_proto(ETHERTYPE_ARP, 0, NULL));
+	/* at T1 (half the lease) it asks to renew, unicast to the server */
+	advance_us(43200ull * 1000000 + 5000);
+	/* (the ARP entry for the server has aged out by then) */
+	assert_non_null(pop_proto(ETHERTYPE_ARP, 0, NULL));
+	arp_request(STACK_IP, 60);
+	struct ipv4_view ip;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip));
+	assert_int_equal(ip.src, STACK_IP);
+	assert_int_equal(ip.dst, PEER_IP);
+	/* a new static stack forgets the lease: nothing more is sent */
 	fake_setup(false);
+	for (int i = 0; i < 100; i++)
+		advance_us(1000000);
+	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip));
 }
 
 static void test_dhcp_fallback_static(void **state)
