@@ -214,7 +214,10 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 }
 
 /* forget any previous lease (net_init of a new stack) */
-void dhcp_reset(void) { memset(&dhcp, 0, sizeof(dhcp)); }
+void dhcp_reset(void)
+{
+	memset(&dhcp, 0, sizeof(dhcp));
+}
 
 void dhcp_start(void)
 {
