@@ -82,6 +82,18 @@ def shape_bind_line(log, driver):
     return m.groups()
 
 
+def check_identify(log, serial):
+    """The broker's own Identify reached the classifier: model and serial
+    as the device reported them, and the refined line counts the model.
+    (Present once the broker calls devmgr_shape_identify.)"""
+    m = re.search(r'^shape: \S+ identify model="([^"]*)" serial="([^"]*)"$', log, re.M)
+    if m:
+        assert m.groups() == ("QEMU NVMe Ctrl", serial)
+        r = re.search(r"^shape: \S+ nvme identified .* evidence=(\S+) ", log, re.M)
+        assert r and "model" in r.group(1).split(","), "identified line lacks model evidence"
+    return m
+
+
 def check_witness(img, proof, name):
     """The blocks the kernel wrote are on the disk image, read by the host."""
     lba, block = int(proof.kv["lba"]), int(proof.kv["block"])
@@ -133,6 +145,7 @@ def test_cloud_storage_local(tmp_path, cloud, iommu):
     assert p["devmgr-policy"].passed, p["devmgr-policy"]
     assert rc == EXIT_PASS, m.tail()
     check_witness(img, p[name], name)
+    check_identify(log, CLOUDS[cloud][2])
 
 
 def test_gcp_storage_local(tmp_path):
@@ -149,6 +162,7 @@ def test_gcp_storage_local(tmp_path):
     assert name in p and p[name].passed, m.tail()
     assert rc == EXIT_PASS
     check_witness(img, p[name], name)
+    check_identify(m.log, "nvme_card-pd")
 
 
 def test_gcp_storage_local_dmar_and_api(tmp_path):
