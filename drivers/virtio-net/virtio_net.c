@@ -271,8 +271,10 @@ static int vnet_recv(struct nic *n, void *buf, size_t cap)
 		int r = virtq_take(&sc->rxq, &id, &len);
 		if (r == 0)
 			return 0;
-		if (r < 0)
-			break;
+		if (r < 0) {
+			vnet_fail(sc);
+			return -1;
+		}
 		const uint8_t *b = virtq_buf(&sc->rxq, id);
 		int got = -1;
 		if (len < VNET_HDR_LEN + VNET_ETH_MIN) {
@@ -291,8 +293,7 @@ static int vnet_recv(struct nic *n, void *buf, size_t cap)
 		if (got >= 0)
 			return got;
 	}
-	vnet_fail(sc);
-	return -1;
+	return sc->failed ? -1 : 0;
 }
 
 static int vnet_dump_sc(struct vnet_softc *sc, char *buf, size_t cap)

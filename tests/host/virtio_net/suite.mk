@@ -8,3 +8,14 @@ FUZZERS += $(BUILD)/fuzz/virtq_fuzz
 $(BUILD)/fuzz/virtq_fuzz: tests/host/virtio_net/fuzz_virtq.c drivers/virtio-net/virtq.c $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
+
+# the whole driver (transport, bring-up, struct nic) against a software
+# virtio-net PCI function
+VNET_SRC := drivers/virtio-net/virtq.c drivers/virtio-net/virtio_pci.c \
+	drivers/virtio-net/virtio_net.c kernel/net/nic.c \
+	tests/host/virtio_net/vnet_model.c
+VNET_HDRS := $(wildcard drivers/virtio-net/*.h tests/host/virtio_net/*.h)
+HOST_TESTS += $(BUILD)/host/vnet_test
+$(BUILD)/host/vnet_test: tests/host/virtio_net/test_vnet.c $(VNET_SRC) $(SHIM_SRC) $(VNET_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)

@@ -1,0 +1,274 @@
+/* tests/host/virtio_net/test_vnet.c — the whole virtio-net driver (transport,
+ * bring-up, struct nic) against the software PCI function in vnet_model.c:
+ * the spec's bring-up order, feature subset, capability checks against the
+ * BAR, vector read-back, unwinding, and a device that lies at run time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "drivers/virtio-net/virtio_net.h"
+#include "shim.h"
+#include "vnet_model.h"
+
+#define F(b) (1ull << (b))
+#define WANTED (F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS))
+/* what QEMU offers, roughly: far more than capOS takes */
+#define OFFERED                                                                            \
+	(WANTED | F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |                       \
+	 F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_F_EVENT_IDX) |      \
+	 F(VIRTIO_F_INDIRECT_DESC) | F(VIRTIO_NET_F_MTU))
+
+static int setup(void **st)
+{
+	shim_quiet = 1;
+	host_reset();
+	vm_reset_model(OFFERED);
+	vnet_count = 0;
+	nnics = 0;
+	return 0;
+}
+
+static int attach(void)
+{
+	return virtio_net_driver.attach(&vm_pci, 1);
+}
+
+static struct nic *nic0(void)
+{
+	assert_int_equal(nnics, 1);
+	return nics[0];
+}
+
+static void frame(uint8_t *f, size_t len, uint8_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		f[i] = (uint8_t)(seed + i * 3);
+}
+
+static void test_bringup_follows_the_spec(void **st)
+{
+	assert_int_equal(attach(), 0);
+	assert_int_equal(vm.violations, 0);
+	/* §3.1.1: reset, ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK */
+	static const uint8_t order[] = {0, 1, 3, 0xb, 0xf};
+	assert_int_equal(vm.nstatus_writes, sizeof(order));
+	assert_memory_equal(vm.status_writes, order, sizeof(order));
+	assert_int_equal(vm.accepted, WANTED); /* nothing it does not implement */
+	assert_int_equal(vm.msix_config, VNET_VEC_CONFIG);
+	assert_int_equal(vm.q[0].msix, VNET_VEC_RX);
+	assert_int_equal(vm.q[1].msix, VNET_VEC_TX);
+	assert_true(vm.q[0].enable && vm.q[1].enable);
+	assert_int_equal(vm.q[0].size, 256);
+
+	struct nic *n = nic0();
+	assert_memory_equal(n->mac, vm.mac, 6);
+	assert_true(n->link_up);
+	assert_int_equal(vnet_softcs[0].rxq.nout, 256); /* receive ring full */
+	assert_string_equal(vm_pci.state, "up msix");
+}
+
+static void test_send_and_receive(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t f[1514], buf[2048];
+
+	frame(f, 60, 1);
+	assert_int_equal(n->send(n, f, 60), 0);
+	assert_int_equal(vm.nframes, 1);
+	assert_int_equal(vm.frame_len[0], 12 + 60);
+	static const uint8_t zero[12];
+	assert_memory_equal(vm.frames[0], zero, 12); /* §5.1.6.2 header */
+	assert_memory_equal(vm.frames[0] + 12, f, 60);
+
+	/* a full-size frame both ways; sizes outside 14..1514 refused */
+	frame(f, 1514, 9);
+	assert_int_equal(n->send(n, f, 1514), 0);
+	assert_int_equal(n->send(n, f, 1515), -1);
+	assert_int_equal(n->send(n, f, 13), -1);
+	assert_true(vm_rx_inject(f, 1514));
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 1514);
+	assert_memory_equal(buf, f, 1514);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_int_equal(vnet_softcs[0].rxq.nout, 256); /* reposted */
+	assert_true(host_irq_count(VNET_VEC_RX) >= 1);
+
+	/* many more than a ring's worth: transmit buffers are reclaimed */
+	for (int i = 0; i < 3000; i++) {
+		assert_int_equal(n->send(n, f, 100), 0);
+		if (i % 7 == 0) {
+			assert_true(vm_rx_inject(f, 200));
+			assert_int_equal(n->recv(n, buf, sizeof(buf)), 200);
+		}
+	}
+	assert_int_equal(n->stats.tx_dropped, 0);
+	assert_int_equal(vm.violations, 0);
+}
+
+static void test_bad_receive_lengths(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t f[200], buf[2048];
+	frame(f, sizeof(f), 3);
+	assert_true(vm_rx_inject(f, 5)); /* shorter than an Ethernet header */
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_int_equal(n->stats.rx_errors, 1);
+	assert_true(vm_rx_inject(f, 200)); /* larger than the caller's buffer */
+	assert_int_equal(n->recv(n, buf, 100), 0);
+	assert_int_equal(n->stats.rx_dropped, 1);
+	assert_true(vm_rx_inject(f, 200));
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 200);
+	assert_int_equal(vnet_softcs[0].rxq.nout, 256);
+}
+
+static void test_refuses_device_without_version_1(void **st)
+{
+	vm_reset_model(OFFERED & ~F(VIRTIO_F_VERSION_1));
+	assert_int_equal(attach(), -1);
+	assert_true(vm.status & VIRTIO_STATUS_FAILED);
+	assert_false(vm.status & VIRTIO_STATUS_FEATURES_OK);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(vm.violations, 0);
+}
+
+static void test_features_ok_not_accepted(void **st)
+{
+	vm.refuse_features_ok = true;
+	assert_int_equal(attach(), -1);
+	assert_true(vm.status & VIRTIO_STATUS_FAILED);
+	assert_false(vm.status & VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(vm.violations, 0);
+}
+
+static void test_capability_outside_bar(void **st)
+{
+	/* past the end of BAR 4 */
+	vm_cap_set(VIRTIO_PCI_CAP_COMMON_CFG, VM_BAR, 0x3f00, 0x1000);
+	assert_int_equal(attach(), -1);
+	assert_int_equal(vm.nstatus_writes, 0); /* device never touched */
+	/* offset + length wraps 32 bits */
+	setup(st);
+	vm_cap_set(VIRTIO_PCI_CAP_NOTIFY_CFG, VM_BAR, 0xfffff000u, 0x2000);
+	assert_int_equal(attach(), -1);
+	/* a BAR index that does not exist, and an I/O BAR */
+	setup(st);
+	vm_cap_set(VIRTIO_PCI_CAP_COMMON_CFG, 7, 0, 0x1000);
+	assert_int_equal(attach(), -1);
+	setup(st);
+	vm_cap_set(VIRTIO_PCI_CAP_ISR_CFG, 0, 0, 1);
+	assert_int_equal(attach(), -1);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(vm.violations, 0);
+}
+
+static void test_notify_offset_outside_window(void **st)
+{
+	vm.notify_off_of_q1 = 0x2000; /* * 4 = 32 KiB past a 4 KiB structure */
+	vm.q[1].notify_off = 0x2000;
+	assert_int_equal(attach(), -1);
+	/* queue addresses were handed over: reset before the pool went */
+	assert_int_equal(vm.status, 0);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(vm.violations, 0);
+}
+
+static void test_queue_vector_refused(void **st)
+{
+	vm.refuse_queue_vector = true;
+	assert_int_equal(attach(), -1);
+	assert_int_equal(vm.status_writes[vm.nstatus_writes - 1], 0); /* reset last */
+	assert_true(vm.status_writes[vm.nstatus_writes - 2] & VIRTIO_STATUS_FAILED);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(vm.violations, 0);
+}
+
+static void test_config_vector_refused_runs_polled(void **st)
+{
+	vm.refuse_config_vector = true;
+	assert_int_equal(attach(), 0);
+	assert_string_equal(vm_pci.state, "up polled");
+	assert_int_equal(vm.q[0].msix, VIRTIO_MSI_NO_VECTOR);
+	struct nic *n = nic0();
+	uint8_t f[64], buf[2048];
+	frame(f, 64, 5);
+	assert_true(vm_rx_inject(f, 64));
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 64);
+	assert_int_equal(vm.violations, 0);
+}
+
+static void test_link_follows_config_interrupt(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	vm_set_link(false);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_false(n->link_up);
+	assert_int_equal(host_irq_count(VNET_VEC_CONFIG), 1);
+	vm_set_link(true);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_true(n->link_up);
+	assert_int_equal(vnet_softcs[0].link_changes, 3); /* boot up, down, up */
+}
+
+static void hostile_common(void)
+{
+	struct nic *n = nic0();
+	uint8_t buf[2048], f[64] = {0};
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
+	/* FAILED told, then reset so the device lets go of our memory */
+	assert_true(vm.status_writes[vm.nstatus_writes - 2] & VIRTIO_STATUS_FAILED);
+	assert_int_equal(vm.status, 0);
+	assert_false(n->link_up);
+	assert_int_equal(n->send(n, f, 64), -1);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
+	assert_string_equal(vm_pci.state, "failed");
+	assert_int_equal(vm.violations, 0);
+}
+
+static void test_hostile_used_id(void **st)
+{
+	assert_int_equal(attach(), 0);
+	vm_used_push(VIRTIO_NET_RXQ, 999, 64);
+	hostile_common();
+}
+
+static void test_hostile_used_length(void **st)
+{
+	assert_int_equal(attach(), 0);
+	/* a real, posted id — but more bytes than its buffer holds */
+	vm_used_push(VIRTIO_NET_RXQ, 0, VNET_BUF_SIZE + 1);
+	hostile_common();
+}
+
+static void test_hostile_tx_completion(void **st)
+{
+	assert_int_equal(attach(), 0);
+	/* completes a transmit buffer that was never posted */
+	vm_used_push(VIRTIO_NET_TXQ, 5, 0);
+	hostile_common();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_bringup_follows_the_spec, setup),
+	    cmocka_unit_test_setup(test_send_and_receive, setup),
+	    cmocka_unit_test_setup(test_bad_receive_lengths, setup),
+	    cmocka_unit_test_setup(test_refuses_device_without_version_1, setup),
+	    cmocka_unit_test_setup(test_features_ok_not_accepted, setup),
+	    cmocka_unit_test_setup(test_capability_outside_bar, setup),
+	    cmocka_unit_test_setup(test_notify_offset_outside_window, setup),
+	    cmocka_unit_test_setup(test_queue_vector_refused, setup),
+	    cmocka_unit_test_setup(test_config_vector_refused_runs_polled, setup),
+	    cmocka_unit_test_setup(test_link_follows_config_interrupt, setup),
+	    cmocka_unit_test_setup(test_hostile_used_id, setup),
+	    cmocka_unit_test_setup(test_hostile_used_length, setup),
+	    cmocka_unit_test_setup(test_hostile_tx_completion, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,589 @@
+/* tests/host/virtio_net/vnet_model.c — the virtio-net PCI function model
+ * and the kernel interfaces (PCI, DeviceMmio, DMAPool, Interrupt, proofs)
+ * the driver reaches it through. See vnet_model.h. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "drivers/virtio-net/virtio_reg.h"
+#include "kernel/authority/authority.h"
+#include "kernel/lib/lib.h"
+#include "kernel/proof/proof.h"
+#include "vnet_model.h"
+
+struct vm_state vm;
+struct pci_dev vm_pci;
+uint64_t auth_refusals[AUTH_NREASONS];
+
+#define CAP_COMMON 0x40
+#define CAP_ISR 0x50
+#define CAP_DEVICE 0x60
+#define CAP_NOTIFY 0x70
+#define CAP_PCICFG 0x84
+#define CAP_MSIX 0x98
+#define VM_MSIX_SIZE 4
+
+static void violation(const char *what, uint64_t a)
+{
+	vm.violations++;
+	fprintf(stderr, "vnet model: driver broke the spec: %s (0x%llx)\n", what,
+		(unsigned long long)a);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void vm_cap(uint8_t pos, uint8_t next, uint8_t type, uint8_t len, uint32_t off,
+		   uint32_t length)
+{
+	uint8_t *c = &vm.cfg[pos];
+	c[0] = PCI_CAP_ID_VNDR;
+	c[1] = next;
+	c[2] = len;
+	c[3] = type;
+	c[4] = VM_BAR;
+	put32(c + 8, off);
+	put32(c + 12, length);
+}
+
+void vm_cap_set(uint8_t cfg_type, uint8_t bar, uint32_t offset, uint32_t length)
+{
+	uint8_t pos = cfg_type == VIRTIO_PCI_CAP_COMMON_CFG   ? CAP_COMMON
+		      : cfg_type == VIRTIO_PCI_CAP_ISR_CFG    ? CAP_ISR
+		      : cfg_type == VIRTIO_PCI_CAP_DEVICE_CFG ? CAP_DEVICE
+							      : CAP_NOTIFY;
+	vm.cfg[pos + 4] = bar;
+	put32(&vm.cfg[pos + 8], offset);
+	put32(&vm.cfg[pos + 12], length);
+}
+
+static void vm_device_reset(void)
+{
+	vm.dfsel = vm.gfsel = 0;
+	vm.accepted = 0;
+	vm.msix_config = VIRTIO_MSI_NO_VECTOR;
+	vm.status = 0;
+	vm.qsel = 0;
+	memset(vm.q, 0, sizeof(vm.q));
+	for (unsigned i = 0; i < VM_NQ; i++) {
+		vm.q[i].size = vm.qsize_max;
+		vm.q[i].msix = VIRTIO_MSI_NO_VECTOR;
+		vm.q[i].notify_off = (uint16_t)i;
+	}
+	vm.q[1].notify_off = vm.notify_off_of_q1;
+	vm.resets++;
+}
+
+void vm_reset_model(uint64_t offered)
+{
+	memset(&vm, 0, sizeof(vm));
+	vm.offered = offered;
+	vm.qsize_max = VM_QMAX;
+	vm.notify_off_of_q1 = 1;
+	static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};
+	memcpy(vm.mac, mac, 6);
+	vm.net_status = VIRTIO_NET_S_LINK_UP;
+	vm_device_reset();
+	vm.resets = 0;
+
+	vm.cfg[0] = 0xf4, vm.cfg[1] = 0x1a, vm.cfg[2] = 0x41, vm.cfg[3] = 0x10;
+	vm.cfg[0x06] = 0x10; /* capability list */
+	vm.cfg[0x34] = CAP_COMMON;
+	vm_cap(CAP_COMMON, CAP_ISR, VIRTIO_PCI_CAP_COMMON_CFG, 16, VM_COMMON, 0x1000);
+	vm_cap(CAP_ISR, CAP_DEVICE, VIRTIO_PCI_CAP_ISR_CFG, 16, VM_ISR, 0x1000);
+	vm_cap(CAP_DEVICE, CAP_NOTIFY, VIRTIO_PCI_CAP_DEVICE_CFG, 16, VM_DEVICE, 0x1000);
+	vm_cap(CAP_NOTIFY, CAP_PCICFG, VIRTIO_PCI_CAP_NOTIFY_CFG, 20, VM_NOTIFY, 0x1000);
+	put32(&vm.cfg[CAP_NOTIFY + 16], VM_NOTIFY_MULT);
+	vm_cap(CAP_PCICFG, CAP_MSIX, VIRTIO_PCI_CAP_PCI_CFG, 20, 0, 0);
+	vm.cfg[CAP_PCICFG + 4] = 0; /* bar 0 (an I/O BAR): must be ignored */
+	vm.cfg[CAP_MSIX] = 0x11;
+	vm.cfg[CAP_MSIX + 1] = 0;
+
+	memset(&vm_pci, 0, sizeof(vm_pci));
+	vm_pci.vendor = VIRTIO_PCI_VENDOR;
+	vm_pci.device = VIRTIO_PCI_DEVICE_NET_MODERN;
+	vm_pci.bar[0] = (struct pci_bar){.base = 0xc000, .size = 0x20, .io = true};
+	vm_pci.bar[4] = (struct pci_bar){.base = 0xfe000000, .size = VM_BAR_SIZE, .is64 = true};
+	vm_pci.cap_msix = CAP_MSIX;
+	vm_pci.msix_size = VM_MSIX_SIZE;
+}
+
+/* ---- PCI ------------------------------------------------------------------- */
+uint8_t pci_cfg_read8(const struct pci_dev *d, uint16_t off)
+{
+	return off < 256 ? vm.cfg[off] : 0xff;
+}
+uint16_t pci_cfg_read16(const struct pci_dev *d, uint16_t off)
+{
+	return (uint16_t)(pci_cfg_read8(d, off) | pci_cfg_read8(d, off + 1) << 8);
+}
+uint32_t pci_cfg_read32(const struct pci_dev *d, uint16_t off)
+{
+	return pci_cfg_read16(d, off) | (uint32_t)pci_cfg_read16(d, off + 2) << 16;
+}
+uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
+{
+	uint8_t pos = from ? vm.cfg[from + 1] : vm.cfg[0x34];
+	for (int n = 0; pos >= 0x40 && n < 48; n++, pos = vm.cfg[pos + 1])
+		if (vm.cfg[pos] == id)
+			return pos;
+	return 0;
+}
+void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master) {}
+
+/* ---- interrupts ---------------------------------------------------------------- */
+static struct {
+	bool bound, masked, pending;
+	irq_handler_t fn;
+	void *arg;
+	uint64_t count;
+	uint32_t gen;
+} irqs[VM_MSIX_SIZE];
+
+static void vm_raise(uint16_t vec)
+{
+	if (vec >= VM_MSIX_SIZE || !irqs[vec].bound)
+		return;
+	if (irqs[vec].masked) {
+		irqs[vec].pending = true;
+		return;
+	}
+	irqs[vec].count++;
+	irqs[vec].fn(irqs[vec].arg);
+}
+
+int irq_bind(struct pci_dev *d, uint16_t owner, unsigned idx, irq_handler_t fn, void *arg,
+	     struct irq_cap *out)
+{
+	if (idx >= VM_MSIX_SIZE || irqs[idx].bound)
+		return -1;
+	irqs[idx].bound = irqs[idx].masked = true;
+	irqs[idx].fn = fn;
+	irqs[idx].arg = arg;
+	irqs[idx].gen++;
+	*out = (struct irq_cap){.slot = (uint16_t)idx, .gen = irqs[idx].gen,
+				.msix_index = (uint16_t)idx, .vector = (uint8_t)(0x40 + idx)};
+	return 0;
+}
+static bool irq_live(const struct irq_cap *c)
+{
+	return c->slot < VM_MSIX_SIZE && irqs[c->slot].bound && irqs[c->slot].gen == c->gen;
+}
+void irq_mask(const struct irq_cap *c)
+{
+	if (irq_live(c))
+		irqs[c->slot].masked = true;
+}
+void irq_unmask(const struct irq_cap *c)
+{
+	if (!irq_live(c))
+		return;
+	irqs[c->slot].masked = false;
+	if (irqs[c->slot].pending) {
+		irqs[c->slot].pending = false;
+		vm_raise(c->slot);
+	}
+}
+void irq_revoke(struct irq_cap *c)
+{
+	if (irq_live(c))
+		irqs[c->slot].bound = false;
+}
+uint64_t irq_count(const struct irq_cap *c)
+{
+	return irq_live(c) ? irqs[c->slot].count : 0;
+}
+uint64_t host_irq_count(unsigned i)
+{
+	return i < VM_MSIX_SIZE ? irqs[i].count : 0;
+}
+
+/* ---- DMAPool ---------------------------------------------------------------------- */
+#define POOLS 8
+#define POOL_BASE 0x100000000ull
+#define POOL_SPAN 0x10000000ull
+static struct {
+	bool live;
+	uint8_t *mem;
+	size_t len;
+	uint32_t gen;
+} pools[POOLS];
+
+int dma_pool_create(uint16_t owner, size_t len, uint64_t limit, struct dma_pool *out)
+{
+	for (unsigned i = 0; i < POOLS; i++) {
+		if (pools[i].live)
+			continue;
+		pools[i].mem = aligned_alloc(4096, ALIGN_UP(len, (size_t)4096));
+		memset(pools[i].mem, 0, len);
+		pools[i].live = true;
+		pools[i].len = len;
+		pools[i].gen++;
+		*out = (struct dma_pool){.va = pools[i].mem, .iova = POOL_BASE + i * POOL_SPAN,
+					 .len = len, .slot = (uint16_t)i, .gen = pools[i].gen,
+					 .owner = owner};
+		return 0;
+	}
+	return -1;
+}
+
+bool dma_pool_live(const struct dma_pool *p)
+{
+	return p->slot < POOLS && pools[p->slot].live && pools[p->slot].gen == p->gen;
+}
+
+void dma_pool_revoke(struct dma_pool *p)
+{
+	if (!dma_pool_live(p)) {
+		violation("revoke of a dead pool", p->slot);
+		return;
+	}
+	/* the device must have let go first: reset, or no queue in the pool */
+	for (unsigned i = 0; i < VM_NQ; i++)
+		if (vm.q[i].enable && vm.q[i].desc >= p->iova && vm.q[i].desc < p->iova + p->len)
+			violation("pool revoked while the device holds queue", i);
+	free(pools[p->slot].mem);
+	pools[p->slot].live = false;
+	p->gen = 0;
+}
+
+int dma_pool_carve(struct dma_pool *p, size_t len, size_t align, struct dma_buf *out)
+{
+	size_t at = ALIGN_UP(p->used, align);
+	if (!dma_pool_live(p) || at + len > p->len)
+		return -1;
+	p->used = at + len;
+	memset(p->va + at, 0, len);
+	*out = (struct dma_buf){.va = p->va + at, .iova = p->iova + at, .len = len};
+	return 0;
+}
+
+void *host_dma(uint64_t iova, size_t len)
+{
+	if (iova < POOL_BASE)
+		return NULL;
+	uint64_t i = (iova - POOL_BASE) / POOL_SPAN, off = (iova - POOL_BASE) % POOL_SPAN;
+	if (i >= POOLS || !pools[i].live || off + len > pools[i].len)
+		return NULL;
+	return pools[i].mem + off;
+}
+
+unsigned host_pools_live(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < POOLS; i++)
+		n += pools[i].live;
+	return n;
+}
+
+void host_reset(void)
+{
+	for (unsigned i = 0; i < POOLS; i++)
+		if (pools[i].live)
+			free(pools[i].mem);
+	memset(pools, 0, sizeof(pools));
+	memset(irqs, 0, sizeof(irqs));
+	memset(auth_refusals, 0, sizeof(auth_refusals));
+}
+
+/* ---- queues ------------------------------------------------------------------------ */
+static volatile struct virtq_avail *q_avail(struct vm_queue *q)
+{
+	return host_dma(q->avail, VIRTQ_AVAIL_BYTES(q->size));
+}
+static volatile struct virtq_used *q_used(struct vm_queue *q)
+{
+	return host_dma(q->used, VIRTQ_USED_BYTES(q->size));
+}
+static volatile struct virtq_desc *q_desc(struct vm_queue *q, uint16_t id)
+{
+	return host_dma(q->desc + 16ull * id, 16);
+}
+
+static void q_complete(unsigned qi, uint32_t id, uint32_t len)
+{
+	struct vm_queue *q = &vm.q[qi];
+	volatile struct virtq_used *u = q_used(q);
+	u->ring[q->used_idx & (q->size - 1)].id = id;
+	u->ring[q->used_idx & (q->size - 1)].len = len;
+	q->used_idx++;
+	u->idx = q->used_idx;
+	vm_raise(q->msix);
+}
+
+void vm_used_push(unsigned qi, uint32_t id, uint32_t len)
+{
+	q_complete(qi, id, len);
+}
+
+static void vm_tx(void)
+{
+	struct vm_queue *q = &vm.q[VIRTIO_NET_TXQ];
+	volatile struct virtq_avail *a = q_avail(q);
+	for (int n = 0; n < VM_QMAX && q->last_avail != a->idx; n++) {
+		uint16_t id = a->ring[q->last_avail++ & (q->size - 1)];
+		volatile struct virtq_desc *d = id < q->size ? q_desc(q, id) : NULL;
+		if (!d || (d->flags & (VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT))) {
+			violation("bad transmit descriptor", id);
+			continue;
+		}
+		uint8_t *buf = host_dma(d->addr, d->len);
+		if (!buf || d->len > sizeof(vm.frames[0])) {
+			violation("transmit buffer outside the pools", d->addr);
+			continue;
+		}
+		unsigned f = vm.nframes++ % VM_FRAMES;
+		memcpy(vm.frames[f], buf, d->len);
+		vm.frame_len[f] = d->len;
+		q_complete(VIRTIO_NET_TXQ, id, 0);
+	}
+}
+
+bool vm_rx_inject(const void *frame, uint32_t len)
+{
+	struct vm_queue *q = &vm.q[VIRTIO_NET_RXQ];
+	volatile struct virtq_avail *a = q_avail(q);
+	if (!(vm.status & VIRTIO_STATUS_DRIVER_OK) || !a || q->last_avail == a->idx)
+		return false;
+	uint16_t id = a->ring[q->last_avail++ & (q->size - 1)];
+	volatile struct virtq_desc *d = id < q->size ? q_desc(q, id) : NULL;
+	if (!d || !(d->flags & VIRTQ_DESC_F_WRITE) || d->len < 12 + len) {
+		violation("bad receive descriptor", id);
+		return false;
+	}
+	uint8_t *buf = host_dma(d->addr, 12 + len);
+	struct virtio_net_hdr h = {.num_buffers = 1};
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + 12, frame, len);
+	q_complete(VIRTIO_NET_RXQ, id, 12 + len);
+	return true;
+}
+
+void vm_set_link(bool up)
+{
+	vm.net_status = up ? VIRTIO_NET_S_LINK_UP : 0;
+	vm.generation++;
+	vm_raise(vm.msix_config);
+}
+
+/* ---- BAR 4 -------------------------------------------------------------------------- */
+static struct vm_queue *vm_sel(void)
+{
+	return vm.qsel < VM_NQ ? &vm.q[vm.qsel] : NULL;
+}
+
+static uint16_t vm_vector(uint16_t want, bool refuse)
+{
+	if (refuse || (want >= VM_MSIX_SIZE && want != VIRTIO_MSI_NO_VECTOR))
+		return VIRTIO_MSI_NO_VECTOR;
+	return want;
+}
+
+static void vm_status_write(uint8_t v)
+{
+	if (vm.nstatus_writes < sizeof(vm.status_writes))
+		vm.status_writes[vm.nstatus_writes++] = v;
+	if (v == 0) {
+		vm_device_reset();
+		return;
+	}
+	if ((v & vm.status) != vm.status)
+		violation("status bits cleared without reset", v);
+	if ((v & VIRTIO_STATUS_DRIVER) && !(v & VIRTIO_STATUS_ACKNOWLEDGE))
+		violation("DRIVER before ACKNOWLEDGE", v);
+	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(vm.status & VIRTIO_STATUS_FEATURES_OK)) {
+		if (vm.accepted & ~vm.offered)
+			violation("accepted features not offered", vm.accepted);
+		if (vm.refuse_features_ok || !(vm.accepted & (1ull << VIRTIO_F_VERSION_1)))
+			v &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
+	}
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(v & VIRTIO_STATUS_FEATURES_OK) &&
+	    !(v & VIRTIO_STATUS_FAILED))
+		violation("DRIVER_OK without FEATURES_OK", v);
+	vm.status = v;
+}
+
+static uint32_t vm_common_read(uint32_t off, unsigned w)
+{
+	struct vm_queue *q = vm_sel();
+	switch (off) {
+	case 0x04: return vm.dfsel < 2 ? (uint32_t)(vm.offered >> (32 * vm.dfsel)) : 0;
+	case 0x0c: return vm.gfsel < 2 ? (uint32_t)(vm.accepted >> (32 * vm.gfsel)) : 0;
+	case 0x10: return vm.msix_config;
+	case 0x12: return VM_NQ;
+	case 0x14: return vm.status;
+	case 0x15: return vm.generation;
+	case 0x16: return vm.qsel;
+	case 0x18: return q ? q->size : 0;
+	case 0x1a: return q ? q->msix : VIRTIO_MSI_NO_VECTOR;
+	case 0x1c: return q ? q->enable : 0;
+	case 0x1e: return q ? q->notify_off : 0;
+	}
+	return 0;
+}
+
+static void vm_common_write(uint32_t off, unsigned w, uint32_t v)
+{
+	struct vm_queue *q = vm_sel();
+	if (off >= 0x18 && q && q->enable)
+		violation("queue field written while enabled", off);
+	switch (off) {
+	case 0x00: vm.dfsel = v; return;
+	case 0x08: vm.gfsel = v; return;
+	case 0x0c:
+		if (vm.status & VIRTIO_STATUS_FEATURES_OK)
+			violation("features written after FEATURES_OK", v);
+		if (vm.gfsel < 2) {
+			vm.accepted &= ~(0xffffffffull << (32 * vm.gfsel));
+			vm.accepted |= (uint64_t)v << (32 * vm.gfsel);
+		}
+		return;
+	case 0x10: vm.msix_config = vm_vector((uint16_t)v, vm.refuse_config_vector); return;
+	case 0x14: vm_status_write((uint8_t)v); return;
+	case 0x16: vm.qsel = (uint16_t)v; return;
+	}
+	if (!q)
+		return;
+	switch (off) {
+	case 0x18:
+		if (!v || v > vm.qsize_max || (v & (v - 1)))
+			violation("bad queue size", v);
+		q->size = (uint16_t)v;
+		return;
+	case 0x1a: q->msix = vm_vector((uint16_t)v, vm.refuse_queue_vector); return;
+	case 0x1c:
+		if (v != 1 || !host_dma(q->desc, 16u * q->size) || !q_avail(q) || !q_used(q) ||
+		    (q->desc & 15) || (q->avail & 1) || (q->used & 3))
+			violation("queue enabled with bad areas", vm.qsel);
+		q->enable = 1;
+		return;
+	case 0x20: q->desc = (q->desc & ~0xffffffffull) | v; return;
+	case 0x24: q->desc = (q->desc & 0xffffffffull) | (uint64_t)v << 32; return;
+	case 0x28: q->avail = (q->avail & ~0xffffffffull) | v; return;
+	case 0x2c: q->avail = (q->avail & 0xffffffffull) | (uint64_t)v << 32; return;
+	case 0x30: q->used = (q->used & ~0xffffffffull) | v; return;
+	case 0x34: q->used = (q->used & 0xffffffffull) | (uint64_t)v << 32; return;
+	}
+	violation("write to a read-only common field", off);
+}
+
+static const uint8_t vm_width[0x38] = {
+    [0x00] = 4, [0x04] = 4, [0x08] = 4, [0x0c] = 4, [0x10] = 2, [0x12] = 2,
+    [0x14] = 1, [0x15] = 1, [0x16] = 2, [0x18] = 2, [0x1a] = 2, [0x1c] = 2,
+    [0x1e] = 2, [0x20] = 4, [0x24] = 4, [0x28] = 4, [0x2c] = 4, [0x30] = 4, [0x34] = 4};
+
+static uint32_t vm_bar_read(uint32_t off, unsigned w)
+{
+	if (off < VM_COMMON + 0x38) {
+		if (vm_width[off] != w)
+			violation("common field read with the wrong width", off);
+		return vm_common_read(off, w);
+	}
+	if (off >= VM_ISR && off < VM_ISR + 0x1000)
+		return 0;
+	if (off >= VM_DEVICE && off < VM_DEVICE + 0x1000) {
+		uint32_t o = off - VM_DEVICE;
+		if (o < 6 && w == 1)
+			return vm.mac[o];
+		if (o == 6 && w == 2)
+			return vm.net_status;
+		violation("device config read with the wrong width", o);
+		return 0;
+	}
+	return 0;
+}
+
+static void vm_bar_write(uint32_t off, unsigned w, uint32_t v)
+{
+	if (off < VM_COMMON + 0x38) {
+		if (vm_width[off] != w)
+			violation("common field written with the wrong width", off);
+		vm_common_write(off, w, v);
+		return;
+	}
+	if (off >= VM_NOTIFY && off < VM_NOTIFY + 0x1000) {
+		uint32_t qi = (off - VM_NOTIFY) / VM_NOTIFY_MULT;
+		if (w != 2 || qi != v || v >= VM_NQ)
+			violation("bad notify", off);
+		else if (!(vm.status & VIRTIO_STATUS_DRIVER_OK))
+			violation("notify before DRIVER_OK", v);
+		else {
+			vm.notifies[v]++;
+			if (v == VIRTIO_NET_TXQ)
+				vm_tx();
+		}
+		return;
+	}
+	violation("write outside the writable structures", off);
+}
+
+/* ---- DeviceMmio ---------------------------------------------------------------------- */
+const char *auth_reason_name(enum auth_reason r)
+{
+	return r < AUTH_NREASONS ? "refused" : "?";
+}
+
+int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off, uint32_t len,
+	       uint32_t flags, struct dev_mmio *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (bar != VM_BAR || (uint64_t)off + len > VM_BAR_SIZE) {
+		auth_refusals[AUTH_NOT_GRANTED]++;
+		return -1;
+	}
+	*out = (struct dev_mmio){.phys = off, .len = len, .flags = flags, .slot = 1, .gen = 1};
+	return 0;
+}
+
+void mmio_revoke(struct dev_mmio *m)
+{
+	m->gen = 0;
+}
+
+bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t w, bool write)
+{
+	return m->slot == 1 && m->gen == 1 && (uint64_t)off + w <= m->len && !(off & (w - 1)) &&
+	       (m->flags & (write ? MMIO_WRITE : MMIO_READ));
+}
+
+static uint32_t rd(const struct dev_mmio *m, uint32_t off, unsigned w)
+{
+	if (!mmio_ok(m, off, w, false)) {
+		auth_refusals[AUTH_OUT_OF_WINDOW]++;
+		violation("refused MMIO read", off);
+		return 0xffffffffu;
+	}
+	return vm_bar_read((uint32_t)m->phys + off, w);
+}
+
+static bool wr(const struct dev_mmio *m, uint32_t off, unsigned w, uint32_t v)
+{
+	if (!mmio_ok(m, off, w, true)) {
+		auth_refusals[AUTH_OUT_OF_WINDOW]++;
+		violation("refused MMIO write", off);
+		return false;
+	}
+	vm_bar_write((uint32_t)m->phys + off, w, v);
+	return true;
+}
+
+uint8_t mmio_read8(const struct dev_mmio *m, uint32_t off) { return (uint8_t)rd(m, off, 1); }
+uint16_t mmio_read16(const struct dev_mmio *m, uint32_t off) { return (uint16_t)rd(m, off, 2); }
+uint32_t mmio_read32(const struct dev_mmio *m, uint32_t off) { return rd(m, off, 4); }
+uint64_t mmio_read64(const struct dev_mmio *m, uint32_t off)
+{
+	return rd(m, off, 4) | (uint64_t)rd(m, off + 4, 4) << 32;
+}
+bool mmio_write8(const struct dev_mmio *m, uint32_t off, uint8_t v) { return wr(m, off, 1, v); }
+bool mmio_write16(const struct dev_mmio *m, uint32_t off, uint16_t v) { return wr(m, off, 2, v); }
+bool mmio_write32(const struct dev_mmio *m, uint32_t off, uint32_t v) { return wr(m, off, 4, v); }
+bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v)
+{
+	return wr(m, off, 4, (uint32_t)v) && wr(m, off + 4, 4, (uint32_t)(v >> 32));
+}
+
+/* ---- proofs -------------------------------------------------------------------------- */
+bool proof_wanted(const char *name) { return true; }
+void proof_result(const char *name, bool pass, const char *fmt, ...) {}

@@ -1,0 +1,85 @@
+/* tests/host/virtio_net/vnet_model.h — a software virtio-net PCI function
+ * (modern transport, split queues) and the kernel interfaces the driver
+ * uses (PCI config space, DeviceMmio, DMAPool, Interrupt) wired to it.
+ *
+ * Layout, like QEMU's: vendor capabilities in config space pointing into a
+ * 16 KiB memory BAR 4 — common 0x0000, ISR 0x1000, device 0x2000, notify
+ * 0x3000 (multiplier 4). The model follows the spec where the driver could
+ * get it wrong (status order, FEATURES_OK subset check, vector read-back,
+ * queue programming before enable) and records what it saw; knobs make it
+ * refuse or lie. */
+#ifndef VNET_MODEL_H
+#define VNET_MODEL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/pci/pci.h"
+
+#define VM_BAR 4
+#define VM_BAR_SIZE 0x4000u
+#define VM_COMMON 0x0000u
+#define VM_ISR 0x1000u
+#define VM_DEVICE 0x2000u
+#define VM_NOTIFY 0x3000u
+#define VM_NOTIFY_MULT 4u
+#define VM_QMAX 256
+#define VM_NQ 3
+#define VM_FRAMES 64
+
+struct vm_queue {
+	uint16_t size, msix, enable, notify_off;
+	uint64_t desc, avail, used;
+	uint16_t last_avail, used_idx;
+};
+
+struct vm_state {
+	uint8_t cfg[256]; /* PCI configuration space */
+	/* common configuration */
+	uint32_t dfsel, gfsel;
+	uint64_t offered, accepted;
+	uint16_t msix_config;
+	uint8_t status, generation;
+	uint16_t qsel;
+	struct vm_queue q[VM_NQ];
+	/* device configuration */
+	uint8_t mac[6];
+	uint16_t net_status;
+	/* knobs */
+	bool refuse_features_ok;  /* clear FEATURES_OK on the driver's write */
+	bool refuse_config_vector; /* read back NO_VECTOR for config */
+	bool refuse_queue_vector;  /* read back NO_VECTOR for queues */
+	uint16_t qsize_max;       /* queue_size on reset */
+	uint16_t notify_off_of_q1; /* queue_notify_off of queue 1 */
+	/* what the model saw */
+	uint8_t status_writes[16];
+	unsigned nstatus_writes;
+	unsigned resets;
+	unsigned violations; /* spec breaches by the driver */
+	unsigned notifies[VM_NQ];
+	uint8_t frames[VM_FRAMES][2048]; /* transmitted: header + frame */
+	uint32_t frame_len[VM_FRAMES];
+	unsigned nframes;
+};
+extern struct vm_state vm;
+extern struct pci_dev vm_pci;
+
+/* a fresh device: offered features, caps in config space, MAC, link up */
+void vm_reset_model(uint64_t offered);
+/* rewrite capability `cfg_type`'s bar/offset/length in config space */
+void vm_cap_set(uint8_t cfg_type, uint8_t bar, uint32_t offset, uint32_t length);
+
+/* deliver one frame into the next available receive buffer (header zeroed,
+ * num_buffers 1) and raise the receive vector. false if none is posted */
+bool vm_rx_inject(const void *frame, uint32_t len);
+/* hostile: write a used entry of queue q (any values) and publish it */
+void vm_used_push(unsigned q, uint32_t id, uint32_t len);
+/* change the link and raise the configuration-change vector */
+void vm_set_link(bool up);
+
+/* the kernel-interface side */
+void host_reset(void);
+unsigned host_pools_live(void);
+uint64_t host_irq_count(unsigned msix_index);
+void *host_dma(uint64_t iova, size_t len); /* NULL outside live pools */
+#endif
