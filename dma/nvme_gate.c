@@ -67,9 +67,8 @@ int nvme_gate_init(struct nvme_gate *g, const struct nvme_gate_env *env,
 	memset(g, 0, sizeof(*g));
 	g->env = *env;
 	g->pol = pol;
-	/* the table is the kernel's mutable grant table; the policy sees it
-	 * read-only, the gate changes nothing in it but the pin counts */
-	g->pin_table = (struct grant_table *)pol->grants;
+	/* the gate changes nothing in the table but the pin counts */
+	g->pin_table = pol->grants;
 	pol->cq_live = pol->sq_live = 0;
 	return 0;
 }

@@ -83,7 +83,7 @@ struct nvme_ns_policy {
 };
 
 struct nvme_val_policy {
-	const struct grant_table *grants;
+	struct grant_table *grants; /* read here; the gate pins in it */
 	uint16_t owner;
 	uint8_t page_shift; /* 12 + CC.MPS */
 	uint32_t max_xfer;  /* bytes: MDTS (capped by NVME_VAL_XFER_CAP) */

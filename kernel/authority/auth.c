@@ -17,6 +17,7 @@ static const char *const reason_names[AUTH_NREASONS] = {
     [AUTH_BAD_SLOT] = "bad-slot",
     [AUTH_NOT_GRANTED] = "not-granted",
     [AUTH_NO_MEMORY] = "no-memory",
+    [AUTH_BUSY] = "busy-in-flight",
 };
 
 const char *auth_reason_name(enum auth_reason r)

@@ -26,4 +26,10 @@ struct auth_slot *auth_slot_check(uint16_t slot, uint32_t gen,
 				  enum auth_kind kind, const char *what);
 void auth_slot_free(uint16_t slot);
 void auth_refuse(enum auth_reason r, uint16_t slot, const char *what);
+
+/* the kernel's DMA grant table (dma/grant.h): every live DMAPool is one
+ * grant. The NVMe broker hands it to the validator, which checks command
+ * addresses against it, and to the gate, which pins what is in flight. */
+struct grant_table;
+struct grant_table *dma_grants(void);
 #endif

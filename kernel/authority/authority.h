@@ -28,6 +28,7 @@ enum auth_reason {
 	AUTH_BAD_SLOT,      /* slot not an authority entry of that kind */
 	AUTH_NOT_GRANTED,   /* request for a BAR range or vector not allowed */
 	AUTH_NO_MEMORY,     /* DMA pool or vector space exhausted */
+	AUTH_BUSY,          /* revoke of a grant pinned by in-flight DMA */
 	AUTH_NREASONS
 };
 extern uint64_t auth_refusals[AUTH_NREASONS];
@@ -105,7 +106,8 @@ struct dma_pool {
 int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		    struct dma_pool *out);
 /* revoke: bumps the grant generation (the validator rejects the old one)
- * and returns the memory. Only after the device can no longer use it. */
+ * and returns the memory. Refused (AUTH_BUSY, memory kept) while commands
+ * in flight on a device still name the pool. */
 void dma_pool_revoke(struct dma_pool *p);
 bool dma_pool_live(const struct dma_pool *p);
 /* carve len bytes aligned to `align` (power of two); zeroed. 0 or -1. */
@@ -135,10 +137,6 @@ uint64_t irq_count(const struct irq_cap *c);
 /* print every live capability and the refusal counters */
 void auth_dump(void);
 
-/* the kernel's DMA grant table (dma/grant.h): every live DMAPool is one
- * grant; the NVMe validator checks command addresses against it */
-struct grant_table;
-const struct grant_table *dma_grant_table(void);
 /* true when [iova, iova+len) lies inside one live pool of owner */
 bool dma_owner_covers(uint16_t owner, uint64_t iova, uint64_t len);
 #endif

@@ -9,7 +9,7 @@
 
 static struct grant_table grants;
 
-const struct grant_table *dma_grant_table(void) { return &grants; }
+struct grant_table *dma_grants(void) { return &grants; }
 
 bool dma_owner_covers(uint16_t owner, uint64_t iova, uint64_t len)
 {
@@ -53,7 +53,11 @@ bool dma_pool_live(const struct dma_pool *p)
 void dma_pool_revoke(struct dma_pool *p)
 {
 	if (!grant_revoke(&grants, p->slot, p->gen)) {
-		auth_refuse(AUTH_STALE_GEN, p->slot, "dma revoke");
+		/* a live grant that will not go is pinned by DMA in flight:
+		 * the memory stays, the caller hears why */
+		auth_refuse(grant_live(&grants, p->slot, p->gen) ? AUTH_BUSY
+								: AUTH_STALE_GEN,
+			    p->slot, "dma revoke");
 		return;
 	}
 	page_free(p->iova, p->len / PAGE_SIZE);

@@ -6,6 +6,7 @@
  * kernel's PCI code's business) and hands the driver getters, never the
  * mapping. Register layout: NVMe 2.0 §3.1.3. */
 #include "kernel/authority/nvme_broker.h"
+#include "kernel/authority/auth_internal.h"
 
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
@@ -256,7 +257,7 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 			a);
 		return -1;
 	}
-	b->pol.grants = dma_grant_table();
+	b->pol.grants = dma_grants();
 	b->pol.owner = owner;
 	b->pol.page_shift = 12;
 	b->pol.max_xfer = 128 * 1024; /* until Identify says otherwise */

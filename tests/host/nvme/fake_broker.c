@@ -15,11 +15,6 @@ struct nvme_broker fb;
 static struct grant_table grants;
 
 /* ---- DMAPool ------------------------------------------------------------- */
-const struct grant_table *dma_grant_table(void)
-{
-	return &grants;
-}
-
 bool dma_owner_covers(uint16_t owner, uint64_t iova, uint64_t len)
 {
 	return grant_covers(&grants, owner, iova, len);
