@@ -7,61 +7,13 @@
  * mapping. Register layout: NVMe 2.0 §3.1.3. */
 #include "kernel/authority/nvme_broker.h"
 #include "kernel/authority/auth_internal.h"
+#include "dma/nvme_reg.h"
 
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 #include "kernel/time/time.h"
-
-/* ---- controller registers (NVMe 2.0 §3.1.3) ------------------------------ */
-#define NVME_REG_CAP  0x00 /* 64 */
-#define NVME_REG_VS   0x08
-#define NVME_REG_CC   0x14
-#define NVME_REG_CSTS 0x1c
-#define NVME_REG_AQA  0x24
-#define NVME_REG_ASQ  0x28   /* 64 */
-#define NVME_REG_ACQ  0x30   /* 64 */
-#define NVME_REG_DBS  0x1000 /* doorbells */
-
-#define NVME_CAP_MQES_SHIFT   0
-#define NVME_CAP_MQES_MASK    0xffffull
-#define NVME_CAP_TO_SHIFT     24 /* 500 ms units */
-#define NVME_CAP_TO_MASK      0xffull
-#define NVME_CAP_DSTRD_SHIFT  32
-#define NVME_CAP_DSTRD_MASK   0xfull
-#define NVME_CAP_CSS_SHIFT    37
-#define NVME_CAP_CSS_MASK     0xffull
-#define NVME_CAP_MPSMIN_SHIFT 48
-#define NVME_CAP_MPSMIN_MASK  0xfull
-#define NVME_CAP_MPSMAX_SHIFT 52
-#define NVME_CAP_MPSMAX_MASK  0xfull
-#define NVME_CAP_CSS_NVM      0x1u
-
-#define NVME_CC_EN_SHIFT     0
-#define NVME_CC_EN_MASK	     0x1u
-#define NVME_CC_CSS_SHIFT    4
-#define NVME_CC_CSS_MASK     0x7u
-#define NVME_CC_MPS_SHIFT    7
-#define NVME_CC_MPS_MASK     0xfu
-#define NVME_CC_AMS_SHIFT    11
-#define NVME_CC_AMS_MASK     0x7u
-#define NVME_CC_SHN_SHIFT    14
-#define NVME_CC_SHN_MASK     0x3u
-#define NVME_CC_IOSQES_SHIFT 16
-#define NVME_CC_IOSQES_MASK  0xfu
-#define NVME_CC_IOCQES_SHIFT 20
-#define NVME_CC_IOCQES_MASK  0xfu
-
-#define NVME_CSTS_RDY_SHIFT 0
-#define NVME_CSTS_RDY_MASK  0x1u
-#define NVME_CSTS_CFS_SHIFT 1
-#define NVME_CSTS_CFS_MASK  0x1u
-
-#define NVME_AQA_ASQS_SHIFT 0
-#define NVME_AQA_ASQS_MASK  0xfffu
-#define NVME_AQA_ACQS_SHIFT 16
-#define NVME_AQA_ACQS_MASK  0xfffu
 
 #define BROKER_MAX     4
 #define BROKER_KCMD_US 2000000u /* the broker's own admin commands */
