@@ -11,7 +11,9 @@ Where the time goes: around the 32-connection run of /api/devices the bench
 reads the driver's counters (/api/virtio-net: frames, notifies, interrupts
 per vector) and the CPU time of each QEMU thread (/proc/<pid>/task: the TCG
 vCPU thread runs the guest, the main thread runs slirp and the virtio-net
-device model), and prints them per request.
+device model), and prints them per request. A second boot with vnet.txirq=1 (transmit
+interrupts on, which the driver suppresses by default) measures /api/devices
+again, printed side by side with the ratio.
 """
 import json
 import os
@@ -115,6 +117,18 @@ def main():
         rps, reqs, per, cpu = where_time_goes(m, base)
         counters = json.loads(subprocess.run(["curl", "-s", "--max-time", "10", base + "/api/net"],
                                              capture_output=True, text=True).stdout)["counters"]
+    # the same kernel with transmit interrupts left on (vnet.txirq=1): the
+    # driver suppresses them by default because it reaps on every poll
+    port2 = free_port()
+    devices2 = ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port2}-:80",
+                "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
+    base2 = f"http://127.0.0.1:{port2}"
+    with Machine("bench-net-txirq", devices=devices2, cmdline="vnet.txirq=1", timeout=180,
+                 extra=["-name", "capos,debug-threads=on"]) as m2:
+        m2.wait_for(r"address \d+\.\d+\.\d+\.\d+ mask", 120)
+        irq_one, _ = wrk(base2 + "/api/devices", 1)
+        irq_rps, irq_reqs, irq_per, irq_cpu = where_time_goes(m2, base2)
+
     print(f"HTTP over the capOS stack (TCG, virtio-net, QEMU user net; wrk {DURATION}s each)")
     print(f"{'':18}{'1 conn req/s':>14}{'32 conn req/s':>15}{'32/1':>7}  socket errors (1 / 32)")
     for label, one, many, e1, e32 in rows:
@@ -131,6 +145,13 @@ def main():
     print("  QEMU CPU by thread: " + "  ".join(
         f"{k} {v:.1f}s ({100 * v / total:.0f}%, {1e3 * v / reqs:.2f} ms/req)"
         for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]) if v > 0.05))
+    one_dev = rows[0][1]
+    print("virtio-net transmit interrupts, /api/devices req/s "
+          f"(suppressed / on, ratio): 1 conn {one_dev:.0f} / {irq_one:.0f} "
+          f"{one_dev / irq_one if irq_one else 0:.2f}   32 conns {rps:.0f} / {irq_rps:.0f} "
+          f"{rps / irq_rps if irq_rps else 0:.2f}")
+    print("  with them on, per request: " +
+          "  ".join(f"{k} {v / irq_reqs:.2f}" for k, v in irq_per.items()))
     return 0
 
 

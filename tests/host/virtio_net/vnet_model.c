@@ -310,7 +310,8 @@ static void q_complete(unsigned qi, uint32_t id, uint32_t len)
 	u->ring[q->used_idx & (q->size - 1)].len = len;
 	q->used_idx++;
 	u->idx = q->used_idx;
-	vm_raise(q->msix);
+	if (!(q_avail(q)->flags & VIRTQ_AVAIL_F_NO_INTERRUPT))
+		vm_raise(q->msix);
 }
 
 void vm_used_push(unsigned qi, uint32_t id, uint32_t len)
@@ -583,6 +584,9 @@ bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v)
 {
 	return wr(m, off, 4, (uint32_t)v) && wr(m, off + 4, 4, (uint32_t)(v >> 32));
 }
+
+/* ---- command line: none ---------------------------------------------------------- */
+uint64_t cmdline_u64(const char *key, uint64_t def) { return def; }
 
 /* ---- proofs -------------------------------------------------------------------------- */
 bool proof_wanted(const char *name) { return true; }
