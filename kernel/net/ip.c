@@ -349,6 +349,25 @@ static void icmp_input(const struct ipv4_view *ip)
 	net_ip_send(f, ip->src, IP_PROTO_ICMP, ip->len);
 }
 
+/* RFC 792 / RFC 1122 §3.2.2.1: destination unreachable, code 3 (port),
+ * quoting the IP header and the first 8 bytes of the datagram. Never for
+ * a broadcast (§3.2.2). */
+static void icmp_port_unreachable(const struct ipv4_view *ip)
+{
+	if (is_broadcast(ip->dst) || !net_if.configured || !ip->hdr)
+		return;
+	size_t quote = ip->hlen + MIN(ip->len, (size_t)8);
+	uint8_t *f = net_if.tx;
+	uint8_t *p = f + NET_TX_HDR;
+	memset(p, 0, 8);
+	p[0] = ICMP_DEST_UNREACH;
+	p[1] = ICMP_PORT_UNREACH;
+	memcpy(p + 8, ip->hdr, quote);
+	wr16(p + 2, inet_fold(inet_sum(p, 8 + quote, 0)));
+	net_if.c.icmp_unreach_sent++;
+	net_ip_send(f, ip->src, IP_PROTO_ICMP, 8 + quote);
+}
+
 int net_udp_bind(uint16_t port,
 		 void (*input)(const struct ipv4_view *ip, uint16_t sport,
 			       const uint8_t *data, size_t len))
@@ -409,6 +428,7 @@ static void udp_input(const struct ipv4_view *ip)
 			return;
 		}
 	net_if.c.udp_no_port++;
+	icmp_port_unreachable(ip);
 }
 
 /* ---- receive ------------------------------------------------------------ */

@@ -199,7 +199,9 @@ struct ipv4_view {
 	uint16_t id;
 	bool fragment; /* MF set or offset nonzero */
 	const uint8_t *payload;
-	size_t len; /* payload length from total_len, not the frame */
+	size_t len;	    /* payload length from total_len, not the frame */
+	const uint8_t *hdr; /* the header itself, hlen bytes with options */
+	size_t hlen;
 };
 struct tcp_view {
 	uint16_t sport, dport;

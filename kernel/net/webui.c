@@ -133,6 +133,7 @@ static void counters_json(struct jbuf *j, const struct net_counters *k)
 	C(ip_proto_unknown);
 	C(icmp_echo_replies);
 	C(icmp_bad);
+	C(icmp_unreach_sent);
 	C(udp_rx);
 	C(udp_bad);
 	C(udp_no_port);

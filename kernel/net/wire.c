@@ -112,6 +112,8 @@ int ipv4_parse(const void *p, size_t len, struct ipv4_view *v)
 	/* options (ihl > 20) are skipped: nothing here acts on them */
 	v->payload = b + ihl;
 	v->len = total - ihl;
+	v->hdr = b;
+	v->hlen = ihl;
 	return v->fragment ? WIRE_FRAGMENT : WIRE_OK;
 }
 

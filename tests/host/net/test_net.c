@@ -236,6 +236,38 @@ static void test_icmp_echo(void **state)
 	assert_null(fake_pop());
 }
 
+static void test_udp_port_unreachable(void **state)
+{
+	(void)state;
+	uint8_t u[12] = {0};
+	wr16(u, 5353);
+	wr16(u + 2, 9999);
+	wr16(u + 4, 12);
+	memcpy(u + 8, "ping", 4);
+	uint32_t s = inet_pseudo_sum(PEER_IP, STACK_IP, IP_PROTO_UDP, 12);
+	wr16(u + 6, inet_fold(inet_sum(u, 12, s)));
+	uint8_t f[128];
+	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_UDP, u, 12);
+	inject(f, n);
+	struct ipv4_view ip;
+	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(r);
+	assert_int_equal(ip.dst, PEER_IP);
+	assert_int_equal(ip.payload[0], ICMP_DEST_UNREACH);
+	assert_int_equal(ip.payload[1], ICMP_PORT_UNREACH);
+	assert_int_equal(ip.len, 8 + 20 + 8);
+	assert_memory_equal(ip.payload + 8, f + 14, 28); /* header + 8 bytes */
+	assert_int_equal(inet_fold(inet_sum(ip.payload, ip.len, 0)), 0);
+	/* to a broadcast address: silence (RFC 1122 §3.2.2) */
+	n = build_ipv4(f, PEER_IP, 0x0a0002ffu, IP_PROTO_UDP, u, 12);
+	s = inet_pseudo_sum(PEER_IP, 0x0a0002ffu, IP_PROTO_UDP, 12);
+	wr16(f + 34 + 6, 0);
+	wr16(f + 34 + 6, inet_fold(inet_sum(f + 34, 12, s)));
+	memset(f, 0xff, 6);
+	inject(f, n);
+	assert_null(fake_pop());
+}
+
 static void test_ipv4_fragments_options(void **state)
 {
 	(void)state;
@@ -1187,6 +1219,8 @@ int main(void)
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_icmp_echo, setup_static,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_udp_port_unreachable,
+					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_fragments_options,
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_exchange, setup_static,
