@@ -149,10 +149,13 @@ def test_cloud_storage_local(tmp_path, cloud, iommu):
 
 
 def test_gcp_storage_local(tmp_path):
-    """`cloud-prod-storage-bound-local-proof`: GCE's SMBIOS, no IOMMU."""
+    """`cloud-prod-storage-bound-local-proof`: GCE's SMBIOS, no IOMMU, and
+    the 64-bit SMBIOS 3.0 entry point (the other boots use 2.x)."""
     m, img, name = run_cloud(tmp_path, "gcp", False)
+    m.extra = ["-machine", "smbios-entry-point-type=64"] + m.extra
     with m:
         rc = m.wait()
+    assert re.search(r"^platform: .* smbios=3\.0 ", m.log, re.M), m.tail()
     plat, ev, seen_iommu, _ = platform_line(m.log)
     assert (plat, seen_iommu) == ("gce", "none")
     assert ev == "smbios-vendor,smbios-product"
