@@ -36,7 +36,7 @@ It checks docs/*.md and docs/devices/*.md against the code they describe:
    has exactly the three sections `## Spec basis`, `## Wire format`,
    `## capOS mapping`, in that order, and no other `##` section.
    template.md (placeholders only) is not read; README.md (the index) has
-   its references checked but no sections.
+   its references checked but no sections, and must link every page.
 
 One line per problem, `path:line: what`; exit status 1 if there was any.
 
@@ -275,6 +275,13 @@ def check(root):
              os.path.basename(md) not in EXEMPT]
     for md in pages:
         check_sections(md, probs)
+    readme = os.path.join(devices, "README.md")
+    if pages and os.path.isfile(readme):
+        linked = set(LINK_RE.findall(strip_fences(read_source(readme))))
+        for md in pages:
+            if os.path.basename(md) not in linked:
+                probs.add(readme, 0, f"page {os.path.basename(md)} is not "
+                          "listed (linked) in the index")
     drivers = bound_drivers(root, probs)
     for sym, name in drivers:
         if not name:

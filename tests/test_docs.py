@@ -57,7 +57,7 @@ def make_tree(tmp, files):
         "kernel/devmgr/bindings.c": BINDINGS,
         "drivers/foo/foo.c": FOO_C,
         "docs/devices/foo.md": GOOD_PAGE,
-        "docs/devices/README.md": "# index\n\nno sections needed\n",
+        "docs/devices/README.md": "# index\n\nno sections needed; [foo](foo.md)\n",
         "docs/devices/template.md": "# name\n\n## Spec basis\n",
     }
     base.update(files)
@@ -175,7 +175,8 @@ def test_extra_and_misordered_sections(tmp_path):
 
 
 def test_driver_without_page_is_caught(tmp_path):
-    out = problems(tmp_path, {"docs/devices/foo.md": None})
+    out = problems(tmp_path, {"docs/devices/foo.md": None,
+                              "docs/devices/README.md": "# index\n"})
     assert out == ["docs/devices/foo.md: driver foo (foo_driver in "
                    "kernel/devmgr/bindings.c) has no page docs/devices/foo.md"]
 
@@ -224,3 +225,9 @@ def test_relative_links_are_checked(tmp_path):
         "[spec](https://example.org/spec.pdf).\n"
     out = problems(tmp_path, {"docs/devices/foo.md": page})
     assert len(out) == 1 and "link (gone.md): no such file" in out[0]
+
+
+def test_index_must_link_every_page(tmp_path):
+    out = problems(tmp_path, {"docs/devices/bar.md": GOOD_PAGE})
+    assert out == ["docs/devices/README.md: page bar.md is not listed (linked) "
+                   "in the index"]
