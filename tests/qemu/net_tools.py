@@ -103,20 +103,42 @@ def _drain(s, limit=1 << 20):
     return got
 
 
-def abuse_random_bytes(port, conns=20, size=4096, seed=1):
-    """Connections that send random garbage instead of HTTP."""
+def abuse_random_bytes(port, conns=20, size=4096, seed=1, seconds=60.0):
+    """Connections that send random garbage instead of HTTP, all at once;
+    each is then read until the server answers or closes. Returns how many
+    got any answer and how many were still open after `seconds`."""
     rng = random.Random(seed)
-    answered = 0
+    sel = selectors.DefaultSelector()
     for _ in range(conns):
         try:
-            with _connect(port) as s:
-                s.sendall(bytes(rng.getrandbits(8) for _ in range(size)))
-                s.shutdown(socket.SHUT_WR)
-                if _drain(s):
-                    answered += 1
+            s = _connect(port)
+            s.sendall(bytes(rng.getrandbits(8) for _ in range(size)))
+            s.shutdown(socket.SHUT_WR)
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ, [0])
         except OSError:
             pass
-    return answered
+    answered = 0
+    end = time.time() + seconds
+    while sel.get_map() and time.time() < end:
+        for key, _ in sel.select(timeout=1.0):
+            try:
+                b = key.fileobj.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                b = b""
+            if b:
+                key.data[0] += len(b)
+                continue
+            sel.unregister(key.fileobj)
+            key.fileobj.close()
+            answered += key.data[0] > 0
+    left = len(sel.get_map())
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()
+    sel.close()
+    return answered, left
 
 
 def abuse_oversized_headers(port, conns=5, size=256 * 1024):

@@ -200,23 +200,34 @@ def phase_l2(peer):
 
 
 def phase_abuse(m, port, peer):
-    report = {}
+    report, t = {}, time.time()
+
+    def lap(name):
+        nonlocal t
+        report[f"{name}_s"] = round(time.time() - t, 1)
+        t = time.time()
     report["l2_garbage_frames"] = l2_garbage(peer, frames=300, guest_mac=MAC)
-    report["random_answered"] = abuse_random_bytes(port, conns=20)
+    lap("l2_garbage")
+    report["random_answered"], report["random_left_open"] = abuse_random_bytes(port, conns=20)
+    lap("random")
     report["oversized"] = abuse_oversized_headers(port, conns=3)
+    lap("oversized")
     half = abuse_half_open(port, conns=40)
     report["half_open"] = len(half)
     # while the half-open ones hold their slots, slow senders still get served
     report["slow"] = abuse_slow_senders(port, conns=4, seconds=6)
     for s in half:
         s.close()
+    lap("half_open_and_slow")
     opened, ok, dead = abuse_many_connections(port, conns=500)
     report["many_opened"], report["many_200"], report["many_closed"] = opened, ok, dead
+    lap("many")
     with open(os.path.join(m.dir, "abuse.json"), "w") as f:
         json.dump(report, f, indent=1)
     # bigger than any sane header limit: never a 200
     assert not any(s.startswith("HTTP/1.1 200") for s in report["oversized"]), report
     assert all(s.startswith("HTTP/1.1 200") for s in report["slow"]), report
+    assert report["random_left_open"] == 0, f"garbage connections never closed: {report}"
     # with 500 at once the stack's table (TCP_MAX_CONN) overflows: every
     # connection must still end — answered or refused — none may hang
     assert opened >= 400, report
