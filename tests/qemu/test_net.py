@@ -192,6 +192,11 @@ def phase_browser(m, port, outdir):
     table = html[html.index('<table id="devices"'):]
     table = table[:table.index("</table>")]
     assert "virtio-net" in table and "1af4" in table, "device table lacks virtio-net"
+    # the page's script ran and fetched /api/virtio-net: the driver's own
+    # status, rendered by the browser
+    m2 = re.search(r'data-provider="virtio-net">(.*?)</table>', html, re.S)
+    assert m2 and "vnet0" in m2.group(1) and "0x100010020" in m2.group(1), \
+        "the browser did not render /api/virtio-net"
     assert os.path.getsize(shot) > 1000, "no screenshot"
 
 

@@ -19,3 +19,7 @@ HOST_TESTS += $(BUILD)/host/vnet_test
 $(BUILD)/host/vnet_test: tests/host/virtio_net/test_vnet.c $(VNET_SRC) $(SHIM_SRC) $(VNET_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+FUZZERS += $(BUILD)/fuzz/vnet_fuzz
+$(BUILD)/fuzz/vnet_fuzz: tests/host/virtio_net/fuzz_vnet.c $(VNET_SRC) $(SHIM_SRC) $(VNET_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
