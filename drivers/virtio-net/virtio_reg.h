@@ -18,19 +18,43 @@
 /* ---- virtio structure PCI capabilities, §4.1.4 ---------------------------- */
 #define PCI_CAP_ID_VNDR 0x09
 
-/* struct virtio_pci_cap, byte offsets inside the capability */
-#define VIRTIO_PCI_CAP_VNDR 0x00     /* u8 0x09 */
-#define VIRTIO_PCI_CAP_NEXT 0x01     /* u8 */
-#define VIRTIO_PCI_CAP_LEN 0x02      /* u8 length of the whole capability */
-#define VIRTIO_PCI_CAP_CFG_TYPE 0x03 /* u8 VIRTIO_PCI_CAP_*_CFG */
-#define VIRTIO_PCI_CAP_BAR 0x04      /* u8 0..5 */
-#define VIRTIO_PCI_CAP_ID 0x05       /* u8 */
-#define VIRTIO_PCI_CAP_OFFSET 0x08   /* le32 offset within the BAR */
-#define VIRTIO_PCI_CAP_LENGTH 0x0c   /* le32 length of the structure */
-#define VIRTIO_PCI_CAP_SIZE 16
-/* struct virtio_pci_notify_cap adds one field, §4.1.4.4 */
-#define VIRTIO_PCI_NOTIFY_CAP_MULT 0x10 /* le32 notify_off_multiplier */
-#define VIRTIO_PCI_NOTIFY_CAP_SIZE 20
+/* §4.1.4 struct virtio_pci_cap, read field by field from config space */
+struct virtio_pci_cap {
+	uint8_t cap_vndr; /* 0x09 */
+	uint8_t cap_next;
+	uint8_t cap_len;  /* length of the whole capability */
+	uint8_t cfg_type; /* VIRTIO_PCI_CAP_*_CFG */
+	uint8_t bar;      /* 0..5 */
+	uint8_t id;
+	uint8_t padding[2];
+	uint32_t offset; /* le32, within the BAR */
+	uint32_t length; /* le32, of the structure */
+};
+/* §4.1.4.4 struct virtio_pci_notify_cap */
+struct virtio_pci_notify_cap {
+	struct virtio_pci_cap cap;
+	uint32_t notify_off_multiplier; /* le32 */
+};
+#define VIRTIO_PCI_CAP_VNDR offsetof(struct virtio_pci_cap, cap_vndr)
+#define VIRTIO_PCI_CAP_NEXT offsetof(struct virtio_pci_cap, cap_next)
+#define VIRTIO_PCI_CAP_LEN offsetof(struct virtio_pci_cap, cap_len)
+#define VIRTIO_PCI_CAP_CFG_TYPE offsetof(struct virtio_pci_cap, cfg_type)
+#define VIRTIO_PCI_CAP_BAR offsetof(struct virtio_pci_cap, bar)
+#define VIRTIO_PCI_CAP_ID offsetof(struct virtio_pci_cap, id)
+#define VIRTIO_PCI_CAP_OFFSET offsetof(struct virtio_pci_cap, offset)
+#define VIRTIO_PCI_CAP_LENGTH offsetof(struct virtio_pci_cap, length)
+#define VIRTIO_PCI_CAP_SIZE sizeof(struct virtio_pci_cap)
+#define VIRTIO_PCI_NOTIFY_CAP_MULT offsetof(struct virtio_pci_notify_cap, notify_off_multiplier)
+#define VIRTIO_PCI_NOTIFY_CAP_SIZE sizeof(struct virtio_pci_notify_cap)
+_Static_assert(offsetof(struct virtio_pci_cap, cap_len) == 2, "cap_len");
+_Static_assert(offsetof(struct virtio_pci_cap, cfg_type) == 3, "cfg_type");
+_Static_assert(offsetof(struct virtio_pci_cap, bar) == 4, "bar");
+_Static_assert(offsetof(struct virtio_pci_cap, id) == 5, "id");
+_Static_assert(offsetof(struct virtio_pci_cap, offset) == 8, "offset");
+_Static_assert(offsetof(struct virtio_pci_cap, length) == 12, "length");
+_Static_assert(sizeof(struct virtio_pci_cap) == 16, "virtio_pci_cap size");
+_Static_assert(offsetof(struct virtio_pci_notify_cap, notify_off_multiplier) == 16, "mult");
+_Static_assert(sizeof(struct virtio_pci_notify_cap) == 20, "notify cap size");
 
 /* cfg_type values, §4.1.4 */
 #define VIRTIO_PCI_CAP_COMMON_CFG 1
