@@ -44,6 +44,7 @@ static void vnet_fail(struct vnet_softc *sc)
 		irq_mask(&sc->irq[i]);
 	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
 	virtio_pci_reset(&sc->vp);
+	pci_enable(sc->vp.pci, true, false, false); /* no more DMA */
 	strlcpy(sc->vp.pci->state, "failed", sizeof(sc->vp.pci->state));
 	kprintf("%s: unable to continue: device marked FAILED and reset\n", sc->name);
 }
@@ -363,7 +364,8 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	sc->vp.owner = owner;
 	uint8_t mac[6];
 
-	pci_enable(d, true, false, true);
+	/* memory decoding now; bus mastering only once queues exist */
+	pci_enable(d, true, false, false);
 	/* §4.1.5.1.1: find the structures before touching the device */
 	if (virtio_pci_map(&sc->vp))
 		return -1;
@@ -391,6 +393,7 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 		vnet_mac_local(sc, mac);
 	}
 	vnet_nic_setup(sc, mac);
+	pci_enable(d, true, false, true);
 	/* step 8: DRIVER_OK; only now may the device use the queues */
 	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER_OK);
 	if (virtio_pci_status(&sc->vp) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
@@ -429,6 +432,7 @@ err_failed:
 	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
 err_unmap:
 	virtio_pci_unmap(&sc->vp);
+	pci_enable(d, false, false, false);
 	return -1;
 }
 

@@ -66,6 +66,7 @@ static void test_bringup_follows_the_spec(void **st)
 	assert_true(n->link_up);
 	assert_int_equal(vnet_softcs[0].rxq.nout, 256); /* receive ring full */
 	assert_string_equal(vm_pci.state, "up msix");
+	assert_true(vm.bus_master);
 }
 
 static void test_send_and_receive(void **st)
@@ -128,6 +129,7 @@ static void test_refuses_device_without_version_1(void **st)
 {
 	vm_reset_model(OFFERED & ~F(VIRTIO_F_VERSION_1));
 	assert_int_equal(attach(), -1);
+	assert_false(vm.bus_master || vm.mem_decode);
 	assert_true(vm.status & VIRTIO_STATUS_FAILED);
 	assert_false(vm.status & VIRTIO_STATUS_FEATURES_OK);
 	assert_int_equal(host_pools_live(), 0);
@@ -181,6 +183,7 @@ static void test_queue_vector_refused(void **st)
 {
 	vm.refuse_queue_vector = true;
 	assert_int_equal(attach(), -1);
+	assert_false(vm.bus_master);
 	assert_int_equal(vm.status_writes[vm.nstatus_writes - 1], 0); /* reset last */
 	assert_true(vm.status_writes[vm.nstatus_writes - 2] & VIRTIO_STATUS_FAILED);
 	assert_int_equal(host_pools_live(), 0);
@@ -228,6 +231,7 @@ static void hostile_common(void)
 	assert_int_equal(n->send(n, f, 64), -1);
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
 	assert_string_equal(vm_pci.state, "failed");
+	assert_false(vm.bus_master);
 	assert_int_equal(vm.violations, 0);
 }
 

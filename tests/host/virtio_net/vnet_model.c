@@ -131,7 +131,11 @@ uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
 			return pos;
 	return 0;
 }
-void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master) {}
+void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
+{
+	vm.mem_decode = mem;
+	vm.bus_master = bus_master;
+}
 
 /* ---- interrupts ---------------------------------------------------------------- */
 static struct {
@@ -346,7 +350,8 @@ bool vm_rx_inject(const void *frame, uint32_t len)
 {
 	struct vm_queue *q = &vm.q[VIRTIO_NET_RXQ];
 	volatile struct virtq_avail *a = q_avail(q);
-	if (!(vm.status & VIRTIO_STATUS_DRIVER_OK) || !a || q->last_avail == a->idx)
+	if (!(vm.status & VIRTIO_STATUS_DRIVER_OK) || !vm.bus_master || !a ||
+	    q->last_avail == a->idx)
 		return false;
 	uint16_t id = a->ring[q->last_avail++ & (q->size - 1)];
 	volatile struct virtq_desc *d = id < q->size ? q_desc(q, id) : NULL;
@@ -477,6 +482,8 @@ static const uint8_t vm_width[0x38] = {
 
 static uint32_t vm_bar_read(uint32_t off, unsigned w)
 {
+	if (!vm.mem_decode)
+		violation("BAR read with memory decoding off", off);
 	if (off < VM_COMMON + 0x38) {
 		if (vm_width[off] != w)
 			violation("common field read with the wrong width", off);
@@ -498,6 +505,8 @@ static uint32_t vm_bar_read(uint32_t off, unsigned w)
 
 static void vm_bar_write(uint32_t off, unsigned w, uint32_t v)
 {
+	if (!vm.mem_decode)
+		violation("BAR write with memory decoding off", off);
 	if (off < VM_COMMON + 0x38) {
 		if (vm_width[off] != w)
 			violation("common field written with the wrong width", off);
@@ -510,6 +519,8 @@ static void vm_bar_write(uint32_t off, unsigned w, uint32_t v)
 			violation("bad notify", off);
 		else if (!(vm.status & VIRTIO_STATUS_DRIVER_OK))
 			violation("notify before DRIVER_OK", v);
+		else if (!vm.bus_master)
+			violation("notify with bus mastering off", v);
 		else {
 			vm.notifies[v]++;
 			if (v == VIRTIO_NET_TXQ)

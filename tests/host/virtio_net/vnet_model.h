@@ -55,6 +55,7 @@ struct vm_state {
 	uint8_t status_writes[16];
 	unsigned nstatus_writes;
 	unsigned resets;
+	bool bus_master, mem_decode; /* PCI command register */
 	unsigned violations; /* spec breaches by the driver */
 	unsigned notifies[VM_NQ];
 	uint8_t frames[VM_FRAMES][2048]; /* transmitted: header + frame */
