@@ -2,6 +2,7 @@
 the HTTP benchmark: Debian packages on demand, a free port, plain HTTP over
 a socket (no proxies, no client library surprises), and the abuse traffic.
 Everything talks to 127.0.0.1 only and every loop and wait is bounded."""
+import errno
 import os
 import random
 import selectors
@@ -207,32 +208,36 @@ def abuse_slow_senders(port, conns=4, seconds=8.0):
 
 
 def abuse_many_connections(port, conns=500, path="/api/devices", seconds=120.0):
-    """`conns` connections opened at once, each sending one request; then all
-    are read concurrently until each has a status line, closed, or time runs
-    out. Returns (opened, answered_200, refused_or_reset)."""
-    socks = []
-    for _ in range(conns):
-        s = socket.socket()
-        s.settimeout(5)
-        try:
-            s.connect(("127.0.0.1", port))
-            socks.append(s)
-        except OSError:
-            s.close()
+    """`conns` connections started at once (non-blocking connects), each
+    sending one request as soon as it is up; all are then read concurrently
+    until each has a status line or is closed, or `seconds` pass. Returns
+    (opened, answered_200, closed_without_answer, still_open)."""
     req = f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
     sel = selectors.DefaultSelector()
-    for s in socks:
-        try:
-            s.sendall(req)
-            s.setblocking(False)
-            sel.register(s, selectors.EVENT_READ, bytearray())
-        except OSError:
+    for _ in range(conns):
+        s = socket.socket()
+        s.setblocking(False)
+        if s.connect_ex(("127.0.0.1", port)) not in (0, errno.EINPROGRESS):
             s.close()
-    ok = dead = 0
+            continue
+        sel.register(s, selectors.EVENT_WRITE, bytearray())
+    opened = ok = dead = 0
     end = time.time() + seconds
     while sel.get_map() and time.time() < end:
-        for key, _ in sel.select(timeout=1.0):
+        for key, ev in sel.select(timeout=1.0):
             s, buf = key.fileobj, key.data
+            if ev & selectors.EVENT_WRITE:
+                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    sel.unregister(s)
+                    s.close()
+                    continue
+                opened += 1
+                try:
+                    s.send(req)
+                except OSError:
+                    pass
+                sel.modify(s, selectors.EVENT_READ, buf)
+                continue
             try:
                 chunk = s.recv(4096)
             except BlockingIOError:
@@ -245,14 +250,17 @@ def abuse_many_connections(port, conns=500, path="/api/devices", seconds=120.0):
                     continue
                 if buf.startswith(b"HTTP/1.1 200"):
                     ok += 1
+                else:
+                    dead += 1
             else:
                 dead += 1
             sel.unregister(s)
             s.close()
+    left = len(sel.get_map())
     for key in list(sel.get_map().values()):
         key.fileobj.close()
     sel.close()
-    return len(socks), ok, dead
+    return opened, ok, dead, left
 
 
 # ---- a second station on the guest's Ethernet segment ------------------------------
