@@ -67,11 +67,34 @@ def thread_cpu(pid):
     return out
 
 
+def perf_dso(pid, seconds, out):
+    """start `perf record` on QEMU for `seconds`; returns a function that
+    waits for it and gives [(share %, shared object)], or None without perf"""
+    if not shutil.which("perf"):
+        return None
+    p = subprocess.Popen(["perf", "record", "-q", "-o", out, "-p", str(pid), "--",
+                          "sleep", str(seconds)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def done():
+        p.wait(timeout=seconds + 60)
+        r = subprocess.run(["perf", "report", "-i", out, "--stdio", "--sort", "dso",
+                            "--percent-limit", "1"], capture_output=True, text=True,
+                           timeout=120)
+        rows = re.findall(r"^\s+([\d.]+)%\s+(.+?)\s*$", r.stdout, re.M)
+        return [(float(a), re.sub(r"\[JIT\] tid \d+", "[JIT] guest code", b))
+                for a, b in rows]
+    return done
+
+
 def where_time_goes(m, base):
-    """per-request driver counters and QEMU thread CPU for one wrk run"""
+    """per-request driver counters, QEMU thread CPU and (with perf) QEMU's
+    profile by shared object for one wrk run"""
     v0, c0 = get_json(base + "/api/virtio-net")[0], thread_cpu(m.proc.pid)
     n0 = get_json(base + "/api/net")["counters"]["http_requests"]
+    perf = perf_dso(m.proc.pid, max(1, int(DURATION) - 1), os.path.join(m.dir, "perf.data"))
     rps, _ = wrk(base + "/api/devices", 32)
+    profile = perf() if perf else None
     v1, c1 = get_json(base + "/api/virtio-net")[0], thread_cpu(m.proc.pid)
     n1 = get_json(base + "/api/net")["counters"]["http_requests"]
     reqs = max(1, n1 - n0 - 1)  # minus the /api/net read itself
@@ -83,7 +106,7 @@ def where_time_goes(m, base):
         "tx irqs": v1["irq"]["tx"] - v0["irq"]["tx"],
     }
     cpu = {k: c1.get(k, 0.0) - c0.get(k, 0.0) for k in c1}
-    return rps, reqs, per, cpu
+    return rps, reqs, per, cpu, profile
 
 
 def blob_mbps(url):
@@ -114,7 +137,7 @@ def main():
             many, e32 = wrk(base + path, 32)
             rows.append((label, one, many, e1, e32))
         blobs = [blob_mbps(base + "/api/blob?size=4194304") for _ in range(3)]
-        rps, reqs, per, cpu = where_time_goes(m, base)
+        rps, reqs, per, cpu, profile = where_time_goes(m, base)
         counters = json.loads(subprocess.run(["curl", "-s", "--max-time", "10", base + "/api/net"],
                                              capture_output=True, text=True).stdout)["counters"]
     # the same kernel with transmit interrupts left on (vnet.txirq=1): the
@@ -127,7 +150,7 @@ def main():
                  extra=["-name", "capos,debug-threads=on"]) as m2:
         m2.wait_for(r"address \d+\.\d+\.\d+\.\d+ mask", 120)
         irq_one, _ = wrk(base2 + "/api/devices", 1)
-        irq_rps, irq_reqs, irq_per, irq_cpu = where_time_goes(m2, base2)
+        irq_rps, irq_reqs, irq_per, _, _ = where_time_goes(m2, base2)
 
     print(f"HTTP over the capOS stack (TCG, virtio-net, QEMU user net; wrk {DURATION}s each)")
     print(f"{'':18}{'1 conn req/s':>14}{'32 conn req/s':>15}{'32/1':>7}  socket errors (1 / 32)")
@@ -145,6 +168,9 @@ def main():
     print("  QEMU CPU by thread: " + "  ".join(
         f"{k} {v:.1f}s ({100 * v / total:.0f}%, {1e3 * v / reqs:.2f} ms/req)"
         for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]) if v > 0.05))
+    if profile:
+        print("  QEMU profile by shared object (perf): " + "  ".join(
+            f"{dso} {pct:.0f}%" for pct, dso in profile))
     one_dev = rows[0][1]
     print("virtio-net transmit interrupts, /api/devices req/s "
           f"(suppressed / on, ratio): 1 conn {one_dev:.0f} / {irq_one:.0f} "
