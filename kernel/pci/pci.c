@@ -54,6 +54,23 @@ static void pci_msix_init(struct pci_dev *d)
 static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 			 unsigned dev, unsigned fn, volatile uint8_t *cfg);
 
+/* one line per implemented BAR, so a test can hold the decode against
+ * QEMU's own `info pci` */
+static void pci_bars_print(const struct pci_dev *d)
+{
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
+	for (int i = 0; i < 6; i++) {
+		const struct pci_bar *b = &d->bar[i];
+		if (!b->size)
+			continue;
+		kprintf("bar %s %d %s base=0x%lx size=0x%lx\n", a, i,
+			b->io ? "io" : b->is64 ? (b->prefetch ? "mem64pf" : "mem64")
+				       : (b->prefetch ? "mem32pf" : "mem32"),
+			b->base, b->size);
+	}
+}
+
 static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus,
 			 int depth)
 {
@@ -110,6 +127,7 @@ static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 	for (unsigned i = 0; i < nbars;)
 		i += pci_bar_decode(d, i);
 	pci_cfg_write16(d, PCI_COMMAND, cmd);
+	pci_bars_print(d);
 	d->cap_msi = pci_find_cap(d, PCI_CAP_ID_MSI, 0);
 	d->cap_pcie = pci_find_cap(d, PCI_CAP_ID_EXP, 0);
 	d->cap_msix = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);

@@ -3,7 +3,8 @@
 - the inventory boot: NVMe, virtio-net, e1000, a function behind a
   pcie-root-port and one behind a pci-bridge, plus edu; the kernel's `pci`
   lines must match QEMU's own view (QMP query-pci, the data behind the
-  monitor's `info pci`): same functions, same IDs, same classes. The same
+  monitor's `info pci`): same functions, same IDs, same classes, and every
+  assigned BAR with the same base and size (from `info pci` itself). The same
   boot runs the boot, mm, edu and authority proofs and carries an unknown
   command-line option. (Malformed ACPI tables are covered by the host tests
   in tests/host/foundation: OVMF's table loader recomputes the checksum of a
@@ -37,6 +38,33 @@ def qemu_functions(m):
     for bus in m.qmp("query-pci"):
         walk(bus["devices"])
     return out
+
+
+INFO_FN = re.compile(r"^\s*Bus\s+(\d+), device\s+(\d+), function (\d+):$")
+INFO_BAR = re.compile(r"^\s*BAR(\d): (I/O|32 bit memory|64 bit memory|32 bit prefetchable memory|"
+                      r"64 bit prefetchable memory) at (0x[0-9a-f]+) \[(0x[0-9a-f]+)\]\.$")
+BAR_LINE = re.compile(r"^bar \w{4}:(\w\w):(\w\w)\.(\w) (\d) (\w+) base=(0x[0-9a-f]+) size=(0x[0-9a-f]+)$", re.M)
+
+
+def info_pci_bars(text):
+    """(bus, dev, fn, bar) -> (base, size) from the monitor's `info pci`, for
+    BARs the firmware assigned (QEMU prints all ones for an unassigned one)."""
+    out, fn = {}, None
+    for line in text.splitlines():
+        m = INFO_FN.match(line)
+        if m:
+            fn = tuple(int(x) for x in m.groups())
+            continue
+        m = INFO_BAR.match(line)
+        if m and fn and m.group(3) != "0xffffffffffffffff":
+            base, last = int(m.group(3), 16), int(m.group(4), 16)
+            out[fn + (int(m.group(1)),)] = (base, last - base + 1)
+    return out
+
+
+def kernel_bars(log):
+    return {(int(b, 16), int(d, 16), int(f, 16), int(i)): (int(base, 16), int(size, 16))
+            for b, d, f, i, _, base, size in BAR_LINE.findall(log)}
 
 
 def kernel_functions(log):
@@ -76,6 +104,13 @@ def test_inventory_and_foundation_proofs():
         f"QEMU-only {sorted(set(theirs) - set(ours))}")
     for bdf, (v, d, c) in theirs.items():
         assert ours[bdf][:3] == (v, d, c), f"{bdf}: kernel {ours[bdf]} vs QEMU {(v, d, c)}"
+    # every BAR the firmware assigned: same base, same size as QEMU says
+    theirs_bars, ours_bars = info_pci_bars(info_pci), kernel_bars(log)
+    assert theirs_bars, "no BARs parsed from info pci"
+    for key, (base, size) in theirs_bars.items():
+        assert key in ours_bars, f"BAR {key} in info pci, not decoded by the kernel"
+        assert ours_bars[key] == (base, size), \
+            f"BAR {key}: kernel {ours_bars[key][0]:#x}+{ours_bars[key][1]:#x}, QEMU {base:#x}+{size:#x}"
     # behind both bridges: found through the bridges' secondary buses
     assert any(b > 0 and v == 0x1af4 for (b, _, _), (v, _, _, _) in ours.items())
     assert any(b > 0 and v == 0x1234 for (b, _, _), (v, _, _, _) in ours.items())
