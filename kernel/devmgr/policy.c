@@ -24,8 +24,8 @@
 #include "kernel/pci/pci.h"
 
 #define SHAPE_RECORDS 32
-#define NVME_SN_LEN 20
-#define NVME_MN_LEN 40
+#define NVME_SN_LEN   20
+#define NVME_MN_LEN   40
 
 struct shape_rec {
 	const struct pci_dev *d;
@@ -53,7 +53,8 @@ static struct {
  * missing, read-only use, page by page */
 static void phys_make_readable(uint64_t pa, uint64_t len)
 {
-	for (uint64_t p = ALIGN_DOWN(pa, PAGE_SIZE); p < pa + len; p += PAGE_SIZE)
+	for (uint64_t p = ALIGN_DOWN(pa, PAGE_SIZE); p < pa + len;
+	     p += PAGE_SIZE)
 		if (!(mm_pte(p) & MM_PTE_P))
 			mm_map_mmio(p, PAGE_SIZE);
 }
@@ -243,12 +244,14 @@ void devmgr_shape_identify(const struct pci_dev *d, const uint8_t *sn20,
 	rec_print(r, "identified");
 	if (r->r.dma_limit && (!before || r->r.dma_limit < before))
 		/* pools made before Identify did not know the limit */
-		kprintf("shape: %s dma limit 0x%lx learned from the model after "
-			"bring-up; earlier pools were not bound by it\n",
-			a, r->r.dma_limit);
+		kprintf(
+		    "shape: %s dma limit 0x%lx learned from the model after "
+		    "bring-up; earlier pools were not bound by it\n",
+		    a, r->r.dma_limit);
 }
 
-/* ---- /api/shape ------------------------------------------------------------ */
+/* ---- /api/shape ------------------------------------------------------------
+ */
 struct jbuf {
 	char *b;
 	size_t cap, n;
@@ -302,7 +305,7 @@ static int shape_status(char *buf, size_t cap)
 	else
 		jput(&j, "null");
 	jput(&j, ",\"iommu_backend\":false,\"dma_mode\":\"%s\",\"devices\":[",
-	     pol.mode == SHAPE_DMA_AUTO     ? "auto"
+	     pol.mode == SHAPE_DMA_AUTO	    ? "auto"
 	     : pol.mode == SHAPE_DMA_STRICT ? "strict"
 					    : "iommu");
 	for (unsigned i = 0; i < nrecs; i++) {
@@ -315,8 +318,9 @@ static int shape_status(char *buf, size_t cap)
 		     i ? "," : "", a, r->d->vendor, r->d->device,
 		     r->d->subsys_vendor, r->d->subsys_device);
 		jstr(&j, r->driver);
-		jput(&j, ",\"bound\":%s,\"shape\":\"%s\",\"evidence\":\"%s\","
-			 "\"model\":",
+		jput(&j,
+		     ",\"bound\":%s,\"shape\":\"%s\",\"evidence\":\"%s\","
+		     "\"model\":",
 		     r->d->drv ? "true" : "false", shape_kind_name(r->r.kind),
 		     ev);
 		if (r->identified)
@@ -328,7 +332,8 @@ static int shape_status(char *buf, size_t cap)
 			jstr(&j, r->serial);
 		else
 			jput(&j, "null");
-		jput(&j, ",\"dma_limit\":\"0x%lx\",\"backend\":\"%s\",\"reason\":",
+		jput(&j,
+		     ",\"dma_limit\":\"0x%lx\",\"backend\":\"%s\",\"reason\":",
 		     r->r.dma_limit, dma_backend_name(r->backend));
 		jstr(&j, r->why);
 		jput(&j, "}");

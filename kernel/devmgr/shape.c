@@ -58,12 +58,9 @@ static const struct model_shape model_shapes[] = {
 };
 
 static const char *const platform_names[SHAPE_PLAT_COUNT] = {
-    [SHAPE_PLAT_UNKNOWN] = "unknown",
-    [SHAPE_PLAT_QEMU] = "qemu",
-    [SHAPE_PLAT_AWS] = "aws-ec2",
-    [SHAPE_PLAT_AZURE] = "azure",
-    [SHAPE_PLAT_HYPERV] = "hyper-v",
-    [SHAPE_PLAT_GCE] = "gce",
+    [SHAPE_PLAT_UNKNOWN] = "unknown", [SHAPE_PLAT_QEMU] = "qemu",
+    [SHAPE_PLAT_AWS] = "aws-ec2",     [SHAPE_PLAT_AZURE] = "azure",
+    [SHAPE_PLAT_HYPERV] = "hyper-v",  [SHAPE_PLAT_GCE] = "gce",
 };
 
 static const char *const kind_names[SHAPE_KIND_COUNT] = {
@@ -90,7 +87,10 @@ const char *shape_kind_name(enum shape_kind k)
 	return k < SHAPE_KIND_COUNT ? kind_names[k] : "?";
 }
 
-static bool str_eq(const char *a, const char *b) { return !strcmp(a, b); }
+static bool str_eq(const char *a, const char *b)
+{
+	return !strcmp(a, b);
+}
 
 static bool str_prefix(const char *s, const char *p)
 {
@@ -103,8 +103,7 @@ static bool str_has_ci(const char *s, const char *needle)
 	size_t n = strlen(needle);
 	for (; *s; s++) {
 		size_t i = 0;
-		while (i < n && s[i] &&
-		       (s[i] | 0x20) == (needle[i] | 0x20))
+		while (i < n && s[i] && (s[i] | 0x20) == (needle[i] | 0x20))
 			i++;
 		if (i == n)
 			return true;
@@ -120,7 +119,8 @@ void shape_id_string(const uint8_t *raw, size_t n, char *out, size_t cap)
 	for (size_t i = 0; i < n && k + 1 < cap; i++) {
 		if (!raw[i])
 			break;
-		out[k++] = (raw[i] >= 0x20 && raw[i] < 0x7f) ? (char)raw[i] : '?';
+		out[k++] =
+		    (raw[i] >= 0x20 && raw[i] < 0x7f) ? (char)raw[i] : '?';
 	}
 	while (k && out[k - 1] == ' ')
 		k--;
@@ -242,8 +242,8 @@ void shape_classify(const struct shape_dev *d, enum shape_platform plat,
 		    struct shape_result *out)
 {
 	const struct pci_shape *ps = pci_lookup(d->vendor, d->device);
-	bool nvme = (d->class_code & SHAPE_PCI_CLASS_MASK) ==
-		    SHAPE_PCI_CLASS_NVME;
+	bool nvme =
+	    (d->class_code & SHAPE_PCI_CLASS_MASK) == SHAPE_PCI_CLASS_NVME;
 	enum shape_kind pk = SHAPE_NONE, mk = SHAPE_NONE;
 	unsigned ev = 0;
 	memset(out, 0, sizeof(*out));
@@ -298,9 +298,12 @@ int shape_evidence_str(unsigned ev, char *buf, size_t cap)
 		unsigned bit;
 		const char *name;
 	} names[] = {
-	    {SHAPE_EV_PCI_ID, "pci-id"},       {SHAPE_EV_PCI_CLASS, "pci-class"},
-	    {SHAPE_EV_SUBSYS, "subsystem"},    {SHAPE_EV_MODEL, "model"},
-	    {SHAPE_EV_SERIAL, "serial"},       {SHAPE_EV_CONFLICT, "conflict"},
+	    {SHAPE_EV_PCI_ID, "pci-id"},
+	    {SHAPE_EV_PCI_CLASS, "pci-class"},
+	    {SHAPE_EV_SUBSYS, "subsystem"},
+	    {SHAPE_EV_MODEL, "model"},
+	    {SHAPE_EV_SERIAL, "serial"},
+	    {SHAPE_EV_CONFLICT, "conflict"},
 	    {SHAPE_EV_SYS_VENDOR, "smbios-vendor"},
 	    {SHAPE_EV_SYS_PRODUCT, "smbios-product"},
 	    {SHAPE_EV_ASSET_TAG, "smbios-asset-tag"},
@@ -320,7 +323,8 @@ int shape_evidence_str(unsigned ev, char *buf, size_t cap)
 	return (int)n;
 }
 
-/* ---- the DMA backend ------------------------------------------------------ */
+/* ---- the DMA backend ------------------------------------------------------
+ */
 bool shape_dma_mode_parse(const char *s, enum shape_dma_mode *out)
 {
 	if (!s)
@@ -353,7 +357,8 @@ enum dma_backend shape_pick_backend(const struct shape_backend_in *in,
 			  "%s present but capOS has no iommu backend yet",
 			  in->iommu);
 	else
-		ksnprintf(note, sizeof(note), "no iommu table (DMAR/IVRS/VIOT)");
+		ksnprintf(note, sizeof(note),
+			  "no iommu table (DMAR/IVRS/VIOT)");
 	if (in->mode == SHAPE_DMA_IOMMU) {
 		ksnprintf(why, cap, "%s; dma=iommu requires one: not bound",
 			  note);

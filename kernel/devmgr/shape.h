@@ -19,19 +19,20 @@
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/devmgr/smbios.h"
 
-/* ---- PCI identities ------------------------------------------------------- */
-#define SHAPE_PCI_AMAZON 0x1d0f
-#define SHAPE_PCI_MICROSOFT 0x1414
-#define SHAPE_PCI_GOOGLE 0x1ae0
-#define SHAPE_PCI_REDHAT 0x1b36 /* QEMU's emulated devices */
-#define SHAPE_PCI_AWS_EBS 0x8061
+/* ---- PCI identities -------------------------------------------------------
+ */
+#define SHAPE_PCI_AMAZON	     0x1d0f
+#define SHAPE_PCI_MICROSOFT	     0x1414
+#define SHAPE_PCI_GOOGLE	     0x1ae0
+#define SHAPE_PCI_REDHAT	     0x1b36 /* QEMU's emulated devices */
+#define SHAPE_PCI_AWS_EBS	     0x8061
 #define SHAPE_PCI_AWS_INSTANCE_STORE 0xcd01
-#define SHAPE_PCI_AZURE_NVME 0xb111
-#define SHAPE_PCI_GCP_NVME 0x001f
-#define SHAPE_PCI_GCP_GVNIC 0x0042
-#define SHAPE_PCI_QEMU_NVME 0x0010
-#define SHAPE_PCI_CLASS_NVME 0x010802 /* mass storage, NVM, NVMe I/O */
-#define SHAPE_PCI_CLASS_MASK 0xffffff
+#define SHAPE_PCI_AZURE_NVME	     0xb111
+#define SHAPE_PCI_GCP_NVME	     0x001f
+#define SHAPE_PCI_GCP_GVNIC	     0x0042
+#define SHAPE_PCI_QEMU_NVME	     0x0010
+#define SHAPE_PCI_CLASS_NVME	     0x010802 /* mass storage, NVM, NVMe I/O */
+#define SHAPE_PCI_CLASS_MASK	     0xffffff
 
 /* SMBIOS type 3 asset tag every Azure VM carries (plain Hyper-V does not) */
 #define SHAPE_AZURE_ASSET_TAG "7783-7084-3265-9085-8269-3286-77"
@@ -49,31 +50,31 @@ enum shape_platform {
 };
 
 enum shape_kind {
-	SHAPE_NONE,               /* not a device the classifier knows */
-	SHAPE_NVME_UNKNOWN,       /* NVMe, no known cloud identity */
-	SHAPE_QEMU_NVME,          /* QEMU's emulated NVMe controller */
-	SHAPE_AWS_EBS,            /* AWS Nitro EBS volume */
-	SHAPE_AWS_INSTANCE_STORE, /* AWS Nitro local instance storage */
-	SHAPE_AZURE_MANAGED_DISK, /* Azure remote disk (NVMe Accelerator) */
-	SHAPE_AZURE_LOCAL_DISK,   /* Azure NVMe Direct Disk */
-	SHAPE_GCP_NVME,           /* GCP NVMe, model not read yet */
+	SHAPE_NONE,		   /* not a device the classifier knows */
+	SHAPE_NVME_UNKNOWN,	   /* NVMe, no known cloud identity */
+	SHAPE_QEMU_NVME,	   /* QEMU's emulated NVMe controller */
+	SHAPE_AWS_EBS,		   /* AWS Nitro EBS volume */
+	SHAPE_AWS_INSTANCE_STORE,  /* AWS Nitro local instance storage */
+	SHAPE_AZURE_MANAGED_DISK,  /* Azure remote disk (NVMe Accelerator) */
+	SHAPE_AZURE_LOCAL_DISK,	   /* Azure NVMe Direct Disk */
+	SHAPE_GCP_NVME,		   /* GCP NVMe, model not read yet */
 	SHAPE_GCP_PERSISTENT_DISK, /* GCP Persistent Disk / Hyperdisk */
-	SHAPE_GCP_LOCAL_SSD,      /* GCP Local SSD */
-	SHAPE_GCE_GVNIC,          /* Google Virtual NIC */
+	SHAPE_GCP_LOCAL_SSD,	   /* GCP Local SSD */
+	SHAPE_GCE_GVNIC,	   /* Google Virtual NIC */
 	SHAPE_KIND_COUNT
 };
 
 /* evidence: which inputs matched */
-#define SHAPE_EV_PCI_ID (1u << 0)    /* vendor:device in the shape table */
-#define SHAPE_EV_PCI_CLASS (1u << 1) /* only the NVMe class code */
-#define SHAPE_EV_SUBSYS (1u << 2)    /* subsystem IDs agree */
-#define SHAPE_EV_MODEL (1u << 3)     /* NVMe Identify MN */
-#define SHAPE_EV_SERIAL (1u << 4)    /* NVMe Identify SN pattern */
-#define SHAPE_EV_CONFLICT (1u << 5)  /* PCI ID and model disagree */
-#define SHAPE_EV_SYS_VENDOR (1u << 8)  /* SMBIOS type 1 manufacturer */
-#define SHAPE_EV_SYS_PRODUCT (1u << 9) /* SMBIOS type 1 product */
-#define SHAPE_EV_ASSET_TAG (1u << 10)  /* SMBIOS type 3 asset tag */
-#define SHAPE_EV_BIOS (1u << 11)       /* SMBIOS type 0 vendor/version */
+#define SHAPE_EV_PCI_ID	     (1u << 0)	/* vendor:device in the shape table */
+#define SHAPE_EV_PCI_CLASS   (1u << 1)	/* only the NVMe class code */
+#define SHAPE_EV_SUBSYS	     (1u << 2)	/* subsystem IDs agree */
+#define SHAPE_EV_MODEL	     (1u << 3)	/* NVMe Identify MN */
+#define SHAPE_EV_SERIAL	     (1u << 4)	/* NVMe Identify SN pattern */
+#define SHAPE_EV_CONFLICT    (1u << 5)	/* PCI ID and model disagree */
+#define SHAPE_EV_SYS_VENDOR  (1u << 8)	/* SMBIOS type 1 manufacturer */
+#define SHAPE_EV_SYS_PRODUCT (1u << 9)	/* SMBIOS type 1 product */
+#define SHAPE_EV_ASSET_TAG   (1u << 10) /* SMBIOS type 3 asset tag */
+#define SHAPE_EV_BIOS	     (1u << 11) /* SMBIOS type 0 vendor/version */
 
 struct shape_dev {
 	uint16_t vendor, device, subsys_vendor, subsys_device;
@@ -85,8 +86,8 @@ struct shape_dev {
 struct shape_result {
 	enum shape_kind kind;
 	unsigned evidence;
-	uint64_t dma_limit;     /* 0: no limit */
-	const char *limit_why;  /* why the limit, NULL when none */
+	uint64_t dma_limit;    /* 0: no limit */
+	const char *limit_why; /* why the limit, NULL when none */
 };
 
 /* platform from SMBIOS; *evidence gets SHAPE_EV_SYS_* / ASSET_TAG / BIOS */
@@ -104,16 +105,17 @@ const char *shape_kind_name(enum shape_kind k);
 /* "pci-id,model,..." for the evidence bits; like snprintf */
 int shape_evidence_str(unsigned evidence, char *buf, size_t cap);
 
-/* ---- the DMA backend ------------------------------------------------------ */
+/* ---- the DMA backend ------------------------------------------------------
+ */
 enum shape_dma_mode {
-	SHAPE_DMA_AUTO,   /* IOMMU if usable, else validator, else unvalidated */
+	SHAPE_DMA_AUTO, /* IOMMU if usable, else validator, else unvalidated */
 	SHAPE_DMA_STRICT, /* unvalidated DMA is refused */
 	SHAPE_DMA_IOMMU,  /* only an IOMMU backend is acceptable */
 };
 
 struct shape_backend_in {
-	bool dma;             /* the driver performs DMA */
-	bool validated;       /* its DMA goes through the brokered validator */
+	bool dma;	      /* the driver performs DMA */
+	bool validated;	      /* its DMA goes through the brokered validator */
 	const char *iommu;    /* ACPI IOMMU table seen ("DMAR"...), NULL none */
 	bool iommu_supported; /* capOS has a backend for it (not yet: false) */
 	enum shape_dma_mode mode;
@@ -125,7 +127,8 @@ enum dma_backend shape_pick_backend(const struct shape_backend_in *in,
 /* "auto" / "strict" / "iommu"; false for anything else */
 bool shape_dma_mode_parse(const char *s, enum shape_dma_mode *out);
 
-/* ---- kernel side (kernel/devmgr/policy.c) --------------------------------- */
+/* ---- kernel side (kernel/devmgr/policy.c) ---------------------------------
+ */
 struct pci_dev;
 /* the platform (SMBIOS read once, on first use) */
 enum shape_platform devmgr_platform(void);

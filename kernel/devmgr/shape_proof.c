@@ -180,7 +180,7 @@ static void proof_devmgr_policy(void)
 		     "platform=%s mode=%s iommu=%s decided=%u refused=%u "
 		     "violations=%u first=%s",
 		     shape_platform_name(devmgr_platform()),
-		     mode == SHAPE_DMA_AUTO     ? "auto"
+		     mode == SHAPE_DMA_AUTO	? "auto"
 		     : mode == SHAPE_DMA_STRICT ? "strict"
 						: "iommu",
 		     iommu ? iommu : "none", decided, refused, bad, first_bad);

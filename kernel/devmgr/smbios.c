@@ -4,7 +4,10 @@
 
 #include "kernel/lib/lib.h"
 
-static uint32_t le16(const uint8_t *p) { return p[0] | (uint32_t)p[1] << 8; }
+static uint32_t le16(const uint8_t *p)
+{
+	return p[0] | (uint32_t)p[1] << 8;
+}
 static uint32_t le32(const uint8_t *p)
 {
 	return le16(p) | le16(p + 2) << 16;

@@ -14,49 +14,50 @@
 #include <stdint.h>
 
 /* ---- entry points (DSP0134 §5.2) ----------------------------------------- */
-#define SMBIOS2_EP_LEN 0x1f        /* 2.1 entry point; some firmware says 0x1e */
-#define SMBIOS2_EP_CKSUM 0x04      /* u8: bytes [0, len) sum to 0 */
-#define SMBIOS2_EP_LENGTH 0x05     /* u8 */
-#define SMBIOS2_EP_MAJOR 0x06      /* u8 */
-#define SMBIOS2_EP_MINOR 0x07      /* u8 */
-#define SMBIOS2_EP_DMI 0x10        /* "_DMI_" intermediate anchor */
-#define SMBIOS2_EP_DMI_CKSUM_LEN 15 /* bytes [0x10, 0x1f) sum to 0 */
-#define SMBIOS2_EP_TABLE_LEN 0x16  /* le16 */
-#define SMBIOS2_EP_TABLE_ADDR 0x18 /* le32 */
-#define SMBIOS3_EP_LEN 0x18
-#define SMBIOS3_EP_CKSUM 0x05      /* u8 */
-#define SMBIOS3_EP_LENGTH 0x06     /* u8 */
-#define SMBIOS3_EP_MAJOR 0x07      /* u8 */
-#define SMBIOS3_EP_MINOR 0x08      /* u8 */
-#define SMBIOS3_EP_TABLE_MAX 0x0c  /* le32: maximum table size */
-#define SMBIOS3_EP_TABLE_ADDR 0x10 /* le64 */
+#define SMBIOS2_EP_LEN		 0x1f /* 2.1 entry point; some firmware says 0x1e */
+#define SMBIOS2_EP_CKSUM	 0x04 /* u8: bytes [0, len) sum to 0 */
+#define SMBIOS2_EP_LENGTH	 0x05 /* u8 */
+#define SMBIOS2_EP_MAJOR	 0x06 /* u8 */
+#define SMBIOS2_EP_MINOR	 0x07 /* u8 */
+#define SMBIOS2_EP_DMI		 0x10 /* "_DMI_" intermediate anchor */
+#define SMBIOS2_EP_DMI_CKSUM_LEN 15   /* bytes [0x10, 0x1f) sum to 0 */
+#define SMBIOS2_EP_TABLE_LEN	 0x16 /* le16 */
+#define SMBIOS2_EP_TABLE_ADDR	 0x18 /* le32 */
+#define SMBIOS3_EP_LEN		 0x18
+#define SMBIOS3_EP_CKSUM	 0x05 /* u8 */
+#define SMBIOS3_EP_LENGTH	 0x06 /* u8 */
+#define SMBIOS3_EP_MAJOR	 0x07 /* u8 */
+#define SMBIOS3_EP_MINOR	 0x08 /* u8 */
+#define SMBIOS3_EP_TABLE_MAX	 0x0c /* le32: maximum table size */
+#define SMBIOS3_EP_TABLE_ADDR	 0x10 /* le64 */
 
-/* ---- structures (DSP0134 §6.1.2, §7) -------------------------------------- */
-#define SMBIOS_HDR_TYPE 0   /* u8 */
-#define SMBIOS_HDR_LEN 1    /* u8: formatted area, header included, >= 4 */
-#define SMBIOS_HDR_HANDLE 2 /* le16 */
-#define SMBIOS_HDR_SIZE 4
-#define SMBIOS_TYPE_BIOS 0
-#define SMBIOS_TYPE_SYSTEM 1
+/* ---- structures (DSP0134 §6.1.2, §7) --------------------------------------
+ */
+#define SMBIOS_HDR_TYPE	    0 /* u8 */
+#define SMBIOS_HDR_LEN	    1 /* u8: formatted area, header included, >= 4 */
+#define SMBIOS_HDR_HANDLE   2 /* le16 */
+#define SMBIOS_HDR_SIZE	    4
+#define SMBIOS_TYPE_BIOS    0
+#define SMBIOS_TYPE_SYSTEM  1
 #define SMBIOS_TYPE_CHASSIS 3
-#define SMBIOS_TYPE_END 127
+#define SMBIOS_TYPE_END	    127
 /* string-number fields (1-based index into the string set, 0: none) */
-#define SMBIOS_BIOS_VENDOR 0x04
-#define SMBIOS_BIOS_VERSION 0x05
-#define SMBIOS_SYS_MANUFACTURER 0x04
-#define SMBIOS_SYS_PRODUCT 0x05
-#define SMBIOS_SYS_VERSION 0x06
+#define SMBIOS_BIOS_VENDOR	    0x04
+#define SMBIOS_BIOS_VERSION	    0x05
+#define SMBIOS_SYS_MANUFACTURER	    0x04
+#define SMBIOS_SYS_PRODUCT	    0x05
+#define SMBIOS_SYS_VERSION	    0x06
 #define SMBIOS_CHASSIS_MANUFACTURER 0x04
-#define SMBIOS_CHASSIS_ASSET_TAG 0x08
+#define SMBIOS_CHASSIS_ASSET_TAG    0x08
 
 /* the walk stops after this many structures (real tables have ~50) */
 #define SMBIOS_MAX_STRUCTS 1024
 /* longest table capOS reads: far above any real one (a few KiB) */
 #define SMBIOS_MAX_TABLE (1u << 20)
-#define SMBIOS_STR_MAX 64
+#define SMBIOS_STR_MAX	 64
 
 struct smbios_info {
-	bool present;   /* a table was parsed (maybe partly: see error) */
+	bool present; /* a table was parsed (maybe partly: see error) */
 	uint8_t major, minor;
 	unsigned nstructs;
 	const char *error; /* why the walk stopped early, NULL if it did not */

@@ -54,11 +54,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char model[41];
 	shape_id_string(buf, size < 40 ? size : 40, model, sizeof(model));
 	check_str(model, sizeof(model));
-	struct shape_dev d = {.vendor = size > 1 ? (uint16_t)(buf[0] | buf[1] << 8) : 0,
-			      .device = size > 3 ? (uint16_t)(buf[2] | buf[3] << 8) : 0,
-			      .class_code = SHAPE_PCI_CLASS_NVME,
-			      .model = model,
-			      .serial = model};
+	struct shape_dev d = {
+	    .vendor = size > 1 ? (uint16_t)(buf[0] | buf[1] << 8) : 0,
+	    .device = size > 3 ? (uint16_t)(buf[2] | buf[3] << 8) : 0,
+	    .class_code = SHAPE_PCI_CLASS_NVME,
+	    .model = model,
+	    .serial = model};
 	struct shape_result res;
 	shape_classify(&d, p, &res);
 	if (res.kind >= SHAPE_KIND_COUNT)

@@ -55,9 +55,9 @@ static void test_platform_azure_vs_hyperv(void **st)
 	assert_int_equal(ev, SHAPE_EV_ASSET_TAG | SHAPE_EV_SYS_VENDOR |
 				 SHAPE_EV_SYS_PRODUCT);
 	/* same system strings, another or no asset tag: plain Hyper-V */
-	assert_int_equal(platform_of("Microsoft Corporation", "Virtual Machine",
-				     NULL, &ev),
-			 SHAPE_PLAT_HYPERV);
+	assert_int_equal(
+	    platform_of("Microsoft Corporation", "Virtual Machine", NULL, &ev),
+	    SHAPE_PLAT_HYPERV);
 	assert_int_equal(ev, SHAPE_EV_SYS_VENDOR | SHAPE_EV_SYS_PRODUCT);
 	assert_int_equal(platform_of("Microsoft Corporation", "Virtual Machine",
 				     "7783-7084-3265-9085-8269-3286-78", &ev),
@@ -67,25 +67,26 @@ static void test_platform_azure_vs_hyperv(void **st)
 				     "7783-7084-3265-9085-8269-3286-7", &ev),
 			 SHAPE_PLAT_HYPERV);
 	/* Microsoft hardware that is not a VM is neither */
-	assert_int_equal(platform_of("Microsoft Corporation", "Surface Pro",
-				     NULL, &ev),
-			 SHAPE_PLAT_UNKNOWN);
+	assert_int_equal(
+	    platform_of("Microsoft Corporation", "Surface Pro", NULL, &ev),
+	    SHAPE_PLAT_UNKNOWN);
 }
 
 static void test_platform_gce(void **st)
 {
 	unsigned ev;
-	assert_int_equal(platform_of("Google", "Google Compute Engine", NULL, &ev),
-			 SHAPE_PLAT_GCE);
+	assert_int_equal(
+	    platform_of("Google", "Google Compute Engine", NULL, &ev),
+	    SHAPE_PLAT_GCE);
 	assert_int_equal(ev, SHAPE_EV_SYS_VENDOR | SHAPE_EV_SYS_PRODUCT);
 }
 
 static void test_platform_qemu_and_unknown(void **st)
 {
 	unsigned ev;
-	assert_int_equal(platform_of("QEMU", "Standard PC (Q35 + ICH9, 2009)",
-				     NULL, &ev),
-			 SHAPE_PLAT_QEMU);
+	assert_int_equal(
+	    platform_of("QEMU", "Standard PC (Q35 + ICH9, 2009)", NULL, &ev),
+	    SHAPE_PLAT_QEMU);
 	assert_int_equal(ev, SHAPE_EV_SYS_VENDOR | SHAPE_EV_SYS_PRODUCT);
 	assert_int_equal(platform_of("Dell Inc.", "PowerEdge R640", NULL, &ev),
 			 SHAPE_PLAT_UNKNOWN);
@@ -171,8 +172,8 @@ static void test_aws_instance_store(void **st)
 {
 	static const uint16_t ids[] = {0xcd00, 0xcd01, 0xcd02};
 	for (unsigned i = 0; i < 3; i++) {
-		struct shape_result r = classify(0x1d0f, ids[i], NVME, NULL,
-						 NULL, SHAPE_PLAT_AWS);
+		struct shape_result r =
+		    classify(0x1d0f, ids[i], NVME, NULL, NULL, SHAPE_PLAT_AWS);
 		assert_int_equal(r.kind, SHAPE_AWS_INSTANCE_STORE);
 		assert_int_equal(r.dma_limit, 1ull << 48);
 	}
@@ -250,9 +251,8 @@ static void test_gcp(void **st)
 
 static void test_qemu_and_unknown(void **st)
 {
-	struct shape_result r =
-	    classify(0x1b36, 0x0010, NVME, "QEMU NVMe Ctrl", "capos0",
-		     SHAPE_PLAT_QEMU);
+	struct shape_result r = classify(0x1b36, 0x0010, NVME, "QEMU NVMe Ctrl",
+					 "capos0", SHAPE_PLAT_QEMU);
 	assert_int_equal(r.kind, SHAPE_QEMU_NVME);
 	assert_int_equal(r.evidence, P_ID | SHAPE_EV_MODEL);
 	assert_int_equal(r.dma_limit, 0);
@@ -313,7 +313,8 @@ static void test_evidence_str(void **st)
 	char b[128];
 	assert_int_equal(shape_evidence_str(0, b, sizeof(b)), 4);
 	assert_string_equal(b, "none");
-	shape_evidence_str(SHAPE_EV_PCI_ID | SHAPE_EV_MODEL | SHAPE_EV_ASSET_TAG,
+	shape_evidence_str(SHAPE_EV_PCI_ID | SHAPE_EV_MODEL |
+			       SHAPE_EV_ASSET_TAG,
 			   b, sizeof(b));
 	assert_string_equal(b, "pci-id,model,smbios-asset-tag");
 	int n = shape_evidence_str(SHAPE_EV_PCI_ID | SHAPE_EV_MODEL, b, 5);
@@ -321,9 +322,11 @@ static void test_evidence_str(void **st)
 	assert_string_equal(b, "pci-");
 }
 
-/* ---- the DMA backend ------------------------------------------------------ */
+/* ---- the DMA backend ------------------------------------------------------
+ */
 static enum dma_backend pick(bool dma, bool validated, const char *iommu,
-			     bool supported, enum shape_dma_mode mode, char *why)
+			     bool supported, enum shape_dma_mode mode,
+			     char *why)
 {
 	struct shape_backend_in in = {dma, validated, iommu, supported, mode};
 	return shape_pick_backend(&in, why, 160);
@@ -339,7 +342,8 @@ static void test_backend(void **st)
 	/* DMAR present, no backend for it: said plainly, validator used */
 	assert_int_equal(pick(true, true, "DMAR", false, SHAPE_DMA_AUTO, why),
 			 DMA_BACKEND_VALIDATOR);
-	assert_non_null(strstr(why, "DMAR present but capOS has no iommu backend"));
+	assert_non_null(
+	    strstr(why, "DMAR present but capOS has no iommu backend"));
 	/* once capOS has one, it wins */
 	assert_int_equal(pick(true, true, "IVRS", true, SHAPE_DMA_AUTO, why),
 			 DMA_BACKEND_IOMMU);
@@ -347,8 +351,9 @@ static void test_backend(void **st)
 	assert_int_equal(pick(true, false, NULL, false, SHAPE_DMA_AUTO, why),
 			 DMA_BACKEND_TRUSTED);
 	assert_non_null(strstr(why, "by construction only"));
-	assert_int_equal(pick(true, false, "VIOT", false, SHAPE_DMA_STRICT, why),
-			 DMA_BACKEND_NONE);
+	assert_int_equal(
+	    pick(true, false, "VIOT", false, SHAPE_DMA_STRICT, why),
+	    DMA_BACKEND_NONE);
 	assert_non_null(strstr(why, "not bound"));
 	assert_int_equal(pick(true, true, NULL, false, SHAPE_DMA_STRICT, why),
 			 DMA_BACKEND_VALIDATOR);
@@ -407,20 +412,24 @@ static void test_entry_2_1(void **st)
 	/* a flipped byte breaks the checksum */
 	tb_ep2(ep, 0xf0000, 0x1234);
 	ep[SMBIOS2_EP_TABLE_ADDR] ^= 1;
-	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
 	assert_non_null(strstr(why, "checksum"));
 	/* a broken intermediate anchor */
 	tb_ep2(ep, 0xf0000, 0x1234);
 	ep[SMBIOS2_EP_DMI] = 'X';
 	ep[SMBIOS2_EP_CKSUM] += '_' - 'X'; /* outer sum still 0 */
-	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
 	assert_non_null(strstr(why, "_DMI_"));
 	/* too short a buffer */
 	tb_ep2(ep, 0xf0000, 0x1234);
-	assert_int_equal(smbios_parse_entry(ep, 0x1e, &table, &len, &s, &why), -1);
+	assert_int_equal(smbios_parse_entry(ep, 0x1e, &table, &len, &s, &why),
+			 -1);
 	/* an empty table */
 	tb_ep2(ep, 0xf0000, 0);
-	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
 	assert_non_null(strstr(why, "empty"));
 }
 
@@ -442,19 +451,23 @@ static void test_entry_3_0(void **st)
 	assert_int_equal(len, SMBIOS_MAX_TABLE);
 	/* wrapping the address space */
 	tb_ep3(ep, 0xfffffffffffff000ull, 0x2000);
-	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
 	/* length byte larger than what can be read */
 	tb_ep3(ep, 0x1000, 0x100);
 	ep[SMBIOS3_EP_LENGTH] = 0x40;
-	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
 	/* no anchor at all */
 	memset(ep, 0, 32);
-	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
 	assert_non_null(strstr(why, "anchor"));
 	assert_int_equal(smbios_parse_entry(ep, 3, &table, &len, &s, &why), -1);
 }
 
-/* ---- SMBIOS: the table ---------------------------------------------------- */
+/* ---- SMBIOS: the table ----------------------------------------------------
+ */
 static void test_table_strings(void **st)
 {
 	static struct tb t;
