@@ -19,22 +19,15 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "qemu"))
-from qemu import Machine  # noqa: E402
+from qemu import Machine, free_port  # noqa: E402
 
 DURATION = os.environ.get("CAPOS_BENCH_SECONDS", "5")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wrk(url, conns):
@@ -157,7 +150,7 @@ def main():
     for label, one, many, e1, e32 in rows:
         ratio = many / one if one else 0.0
         print(f"{label:18}{one:>14.0f}{many:>15.0f}{ratio:>7.2f}  {e1} / {e32}")
-    print(f"4 MiB /api/blob MB/s: " + "  ".join(f"{b:.1f}" for b in blobs) +
+    print("4 MiB /api/blob MB/s: " + "  ".join(f"{b:.1f}" for b in blobs) +
           f"   best {max(blobs):.1f}")
     print("guest counters: " + " ".join(f"{k}={counters[k]}" for k in
           ("http_requests", "tcp_accepted", "tcp_refused", "tcp_retransmits", "tx_fail",

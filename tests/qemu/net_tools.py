@@ -32,12 +32,6 @@ def ensure_packages(pkgs):
     return missing
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def http_get(port, path, timeout=30.0, headers=None):

@@ -29,6 +29,32 @@ EXIT_PASS, EXIT_FAIL = 33, 35
 PROOF_RE = re.compile(r"^PROOF (\S+) (PASS|FAIL) ?(.*)$", re.M)
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (for hostfwd)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def qemu_functions(m):
+    """{(bus, dev, fn): (vendor, device, class16)} from QMP query-pci (the
+    data behind the monitor's `info pci`), following bridges."""
+    out = {}
+
+    def walk(devs):
+        for d in devs:
+            out[(d["bus"], d["slot"], d["function"])] = (
+                d["id"]["vendor"], d["id"]["device"], d["class_info"]["class"])
+            br = d.get("pci_bridge")
+            if br and br.get("devices"):
+                walk(br["devices"])
+    for bus in m.qmp("query-pci"):
+        walk(bus["devices"])
+    return out
+
+
 class Proof:
     def __init__(self, name, verdict, detail):
         self.name, self.passed, self.detail = name, verdict == "PASS", detail

@@ -14,30 +14,12 @@
 """
 import os
 import re
-import subprocess
 
-import pytest
-
-from qemu import BUILD, EXIT_FAIL, EXIT_PASS, Machine, symbolize
+from qemu import BUILD, EXIT_FAIL, Machine, qemu_functions, symbolize
 
 PCI_LINE = re.compile(r"^pci (\w{4}):(\w\w):(\w\w)\.(\w) (\w{4}):(\w{4}) class (\w{6}) -> (\S+)$", re.M)
 
 
-def qemu_functions(m):
-    """(bus, dev, fn) -> (vendor, device, class16) from QMP query-pci,
-    following bridges."""
-    out = {}
-
-    def walk(devs):
-        for d in devs:
-            out[(d["bus"], d["slot"], d["function"])] = (
-                d["id"]["vendor"], d["id"]["device"], d["class_info"]["class"])
-            br = d.get("pci_bridge")
-            if br and br.get("devices"):
-                walk(br["devices"])
-    for bus in m.qmp("query-pci"):
-        walk(bus["devices"])
-    return out
 
 
 INFO_FN = re.compile(r"^\s*Bus\s+(\d+), device\s+(\d+), function (\d+):$")

@@ -42,9 +42,9 @@ import pytest
 
 from net_tools import (BLOB_PATTERN, L2Peer, abuse_half_open, abuse_many_connections,
                        abuse_oversized_headers, abuse_random_bytes,
-                       abuse_slow_senders, ensure_packages, free_port, http_get,
+                       abuse_slow_senders, ensure_packages, http_get,
                        http_get_retry, l2_arp_and_ping, l2_garbage)
-from qemu import BUILD, Machine
+from qemu import BUILD, Machine, free_port, qemu_functions
 
 MAC = "52:54:00:12:34:56"  # QEMU's default for the first NIC
 ALLOWED_FEATURES = (1 << 32) | (1 << 5) | (1 << 16)  # VERSION_1 | MAC | STATUS
@@ -72,20 +72,6 @@ class Phases:
             return None
 
 
-def qemu_functions(m):
-    """{(bus, dev, fn): (vendor, device, class16)} from QMP query-pci."""
-    out = {}
-
-    def walk(devs):
-        for d in devs:
-            out[(d["bus"], d["slot"], d["function"])] = (
-                d["id"]["vendor"], d["id"]["device"], d["class_info"]["class"])
-            br = d.get("pci_bridge")
-            if br and br.get("devices"):
-                walk(br["devices"])
-    for bus in m.qmp("query-pci"):
-        walk(bus["devices"])
-    return out
 
 
 # ---- phases -------------------------------------------------------------------
