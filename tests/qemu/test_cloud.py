@@ -21,13 +21,12 @@ One boot serves /api/shape over the Web UI and checks the JSON.
 """
 import json
 import re
-import socket
 import time
 import urllib.request
 
 import pytest
 
-from qemu import EXIT_PASS, Machine
+from qemu import EXIT_PASS, Machine, free_port
 
 AWS_SMBIOS = ["-smbios", "type=0,vendor=Amazon EC2",
               "-smbios", "type=1,manufacturer=Amazon EC2,product=m5.large"]
@@ -59,14 +58,6 @@ def iommu_dev(on):
     # q35's VT-d model: ACPI gets a DMAR table; translation stays off
     # unless the guest enables it, which capOS does not
     return ["-device", "intel-iommu"] if on else []
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def platform_line(log):
