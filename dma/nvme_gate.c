@@ -41,15 +41,23 @@ static void gate_pin(struct nvme_gate *g, struct nvme_gate_tag *tg,
 }
 
 /* the device is done with every command of sq (deleted, or the controller
- * was reset): release their pins */
+ * was reset): release their pins, and move the SQ's generation on so any of
+ * its completions still on the way are recognised as stale */
 static void gate_sq_clear(struct nvme_gate *g, struct nvme_gate_sq *sq)
 {
+	size_t qid = (size_t)(sq - g->sq);
 	for (unsigned t = 0; t < NVME_GATE_TAGS; t++)
 		if (sq->tag[t].busy)
 			gate_unpin(g, &sq->tag[t]);
 	gate_free(g, &sq->shadow);
 	gate_free(g, &sq->lists);
 	memset(sq, 0, sizeof(*sq));
+	g->sq_gen[qid] = (uint16_t)((g->sq_gen[qid] + 1) % NVME_GATE_GENS);
+}
+
+static uint16_t gate_dev_cid(const struct nvme_gate *g, uint16_t qid, int tag)
+{
+	return (uint16_t)(g->sq_gen[qid] << NVME_GATE_TAG_BITS | (unsigned)tag);
 }
 
 static void gate_cq_clear(struct nvme_gate *g, struct nvme_gate_cq *cq)
@@ -187,6 +195,32 @@ static void gate_reject(struct nvme_gate_cq *cq, const struct nvme_gate_sq *sq,
 	gate_cq_post(cq, &e);
 }
 
+/* Delete I/O SQ succeeded: the controller has finished or aborted every
+ * command of the SQ (NVMe 2.0 §5.6), but their completions may still sit in
+ * the shadow CQ, where the generation check will drop them. The driver
+ * hears of each command once, here, as aborted by the deletion. */
+static void gate_sq_abort_all(struct nvme_gate *g, struct nvme_gate_sq *sq)
+{
+	struct nvme_gate_cq *cq = &g->cq[sq->cqid];
+	for (unsigned t = 0; t < NVME_GATE_TAGS; t++) {
+		if (!sq->tag[t].busy)
+			continue;
+		struct nvme_cqe e = {
+		    .sqhd = sq->drv_head,
+		    .sqid = sq->qid,
+		    .cid = sq->tag[t].drv_cid,
+		    .status = (uint16_t)(FIELD_SET(NVME_CQE_SC,
+						   NVME_SC_ABORT_SQ_DELETED) |
+					 FIELD_SET(NVME_CQE_SCT,
+						   NVME_SCT_GENERIC)),
+		};
+		if (cq->state == NVME_GQ_FREE || !cq->drv || cq_full(cq))
+			g->lost_aborts++;
+		else
+			gate_cq_post(cq, &e);
+	}
+}
+
 static bool gate_list_fetch(void *ctx, uint64_t iova, uint64_t *dst, uint32_t n)
 {
 	struct nvme_gate *g = ctx;
@@ -291,6 +325,7 @@ static void gate_admin_post(struct nvme_gate *g, uint8_t opc, uint16_t qid,
 		break;
 	case NVME_ADM_DELETE_SQ:
 		if (ok) {
+			gate_sq_abort_all(g, &g->sq[qid]);
 			gate_sq_clear(g, &g->sq[qid]);
 		} else {
 			g->sq[qid].state = NVME_GQ_LIVE;
@@ -318,7 +353,7 @@ static void gate_abort_translate(struct nvme_gate *g, struct nvme_sqe *sh)
 		for (uint16_t t = 0; t < NVME_GATE_TAGS; t++) {
 			const struct nvme_gate_tag *tg = &g->sq[sqid].tag[t];
 			if (tg->busy && tg->drv_cid == cid) {
-				tag = t;
+				tag = gate_dev_cid(g, sqid, t);
 				break;
 			}
 		}
@@ -328,7 +363,8 @@ static void gate_abort_translate(struct nvme_gate *g, struct nvme_sqe *sh)
 }
 
 /* the device's copy of an accepted command */
-static void gate_shadow_fill(struct nvme_gate_sq *sq, struct nvme_sqe *sh,
+static void gate_shadow_fill(const struct nvme_gate *g, struct nvme_gate_sq *sq,
+			     struct nvme_sqe *sh,
 			     const struct nvme_val_result *res, int tag)
 {
 	switch (res->kind) {
@@ -350,7 +386,7 @@ static void gate_shadow_fill(struct nvme_gate_sq *sq, struct nvme_sqe *sh,
 	}
 	if (!res->uses_mptr)
 		sh->mptr = 0;
-	nvme_sqe_set_cid(sh, (uint16_t)tag);
+	nvme_sqe_set_cid(sh, gate_dev_cid(g, sq->qid, tag));
 }
 
 /* Validate and shadow the driver's new entries of sq. Bounded by one queue
@@ -401,7 +437,7 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		tg->arg = (uint16_t)FIELD_GET(NVME_CREATEQ_QID, sh.cdw10);
 		gate_pin(g, tg, res.grants);
 		sq->nbusy++;
-		gate_shadow_fill(sq, &sh, &res, tag);
+		gate_shadow_fill(g, sq, &sh, &res, tag);
 		memcpy(&shq[sq->sh_tail], &sh, sizeof(sh));
 		sq->sh_tail = next_sh;
 		added++;
@@ -436,26 +472,36 @@ int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail)
 /* one device completion: translate into the driver's terms. false when it
  * names nothing the gate issued (counted, dropped). */
 static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
-			       struct nvme_cqe *e, bool *is_kcmd)
+			       struct nvme_cqe *e, bool *swallow)
 {
-	*is_kcmd = false;
+	*swallow = false;
 	if (e->sqid >= NVME_VAL_MAX_QID)
 		return false;
 	struct nvme_gate_sq *sq = &g->sq[e->sqid];
+	bool kcmd = e->sqid == 0 && e->cid == NVME_GATE_KCID && g->kcmd_busy;
+	unsigned gen = e->cid >> NVME_GATE_TAG_BITS;
+	if (!kcmd && gen < NVME_GATE_GENS && gen != g->sq_gen[e->sqid]) {
+		/* from an SQ's earlier life (before a Delete SQ or a reset):
+		 * the driver has been answered already */
+		g->dev_stale_cqe++;
+		*swallow = true;
+		return true;
+	}
 	if (sq->state == NVME_GQ_FREE || sq->cqid != cqid)
 		return false;
 	if (e->sqhd < sq->size)
 		sq->sh_head = e->sqhd;
-	if (e->sqid == 0 && e->cid == NVME_GATE_KCID && g->kcmd_busy) {
+	if (kcmd) {
 		g->kcmd_cqe = *e;
 		g->kcmd_busy = false;
 		g->kcmd_done = true;
-		*is_kcmd = true;
+		*swallow = true;
 		return true;
 	}
-	if (e->cid >= NVME_GATE_TAGS || !sq->tag[e->cid].busy)
+	unsigned tag = e->cid & (NVME_GATE_TAGS - 1);
+	if (!sq->tag[tag].busy)
 		return false;
-	struct nvme_gate_tag *tg = &sq->tag[e->cid];
+	struct nvme_gate_tag *tg = &sq->tag[tag];
 	if (e->sqid == 0) {
 		bool ok = nvme_cqe_sct(e) == NVME_SCT_GENERIC &&
 			  nvme_cqe_sc(e) == NVME_SC_SUCCESS;
@@ -499,12 +545,12 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 			cq->sh_phase ^= 1;
 		}
 		consumed++;
-		bool kcmd;
-		if (!gate_cqe_translate(g, qid, &e, &kcmd)) {
+		bool swallow; /* the kernel's own command, or a stale one */
+		if (!gate_cqe_translate(g, qid, &e, &swallow)) {
 			g->dev_bad_cqe++;
 			continue;
 		}
-		if (kcmd)
+		if (swallow)
 			continue;
 		gate_cq_post(cq, &e);
 		delivered++;

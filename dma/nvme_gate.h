@@ -47,6 +47,13 @@ struct nvme_gate_env {
 
 /* ---- gate state (fields are private to dma/nvme_gate.c) ----------------- */
 #define NVME_GATE_TAGS	    64	    /* outstanding commands per SQ */
+/* The CID the device sees: the SQ's generation above the tag. Deleting or
+ * resetting an SQ moves its generation on, so a completion still in flight
+ * from before can never match a command issued after. Generations run
+ * 0..NVME_GATE_GENS-1, which keeps every device CID below NVME_GATE_KCID. */
+#define NVME_GATE_TAG_BITS 6
+#define NVME_GATE_GENS	   1023u
+_Static_assert(NVME_GATE_TAGS == 1 << NVME_GATE_TAG_BITS, "tag field width");
 #define NVME_GATE_KCID	    0xffffu /* CID of the kernel's own admin commands */
 #define NVME_GATE_QSIZE_MAX 4096u
 
@@ -98,6 +105,9 @@ struct nvme_gate {
 	struct grant_table *pin_table; /* pol->grants, for grant_pin */
 	struct nvme_val_stats stats;
 	uint64_t dev_bad_cqe; /* device completions that named nothing */
+	uint64_t dev_stale_cqe; /* completions from an SQ's earlier life */
+	uint64_t lost_aborts;	/* SQ-deletion aborts with no room in the CQ */
+	uint16_t sq_gen[NVME_VAL_MAX_QID]; /* survives gate_sq_clear */
 	uint64_t stalls;      /* ring calls that left entries for later */
 	bool kcmd_busy, kcmd_done;
 	struct nvme_cqe kcmd_cqe;

@@ -390,6 +390,65 @@ static void t_tags_stall(void **s)
 		expect_ok(&iq, 1, (uint16_t)(1000 + i));
 }
 
+/* A completion from an SQ's earlier life must not answer a command of its
+ * next life: delete SQ 1 with a read in flight, recreate it, submit a new
+ * read (same tag), then let the device's late abort completion for the old
+ * read arrive. The gate drops it as stale; the new read keeps its pins; the
+ * driver heard of the old read once, as aborted by the deletion. */
+static void t_stale_after_delete(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	uint32_t gen;
+	int ds = grant_add(&gt, OWNER, A + 2 * MIB, MIB, &gen);
+	assert_true(ds >= 0);
+	struct nvme_sqe c = cmd(NVME_IO_READ, 0x41);
+	c.nsid = 1;
+	c.prp1 = A + 2 * MIB;
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	uint16_t old_dev_cid = 0; /* generation 0, tag 0 */
+	/* Delete SQ 1 (the fake drops the queue without running the read) */
+	struct nvme_sqe d = cmd(NVME_ADM_DELETE_SQ, 0x50);
+	d.cdw10 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, d)), 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x50);
+	assert_int_equal(gt.g[ds].pins, 0); /* the device is done with it */
+	struct nvme_cqe e;
+	assert_true(dpoll(&iq, 1, &e)); /* the old read: aborted, once */
+	assert_int_equal(e.cid, 0x41);
+	assert_int_equal((e.status >> 1) & 0xff, NVME_SC_ABORT_SQ_DELETED);
+	/* recreate SQ 1 on CQ 1 */
+	struct nvme_sqe cs = cmd(NVME_ADM_CREATE_SQ, 0x51);
+	cs.prp1 = iq.sq;
+	cs.cdw10 = 1 | ((uint32_t)(iq.size - 1) << 16);
+	cs.cdw11 = 1 | (1u << 16);
+	iq.tail = 0;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, cs)), 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x51);
+	/* a new read takes tag 0 again */
+	c.cdw0 = NVME_IO_READ | (0x42u << 16);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	assert_int_equal(gt.g[ds].pins, 1);
+	/* the device's late abort for the old read */
+	fake_nvme_post(f, 1, 1, old_dev_cid,
+		       (uint16_t)(NVME_SC_ABORT_SQ_DELETED << 1));
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	assert_int_equal(g.dev_stale_cqe, 1);
+	assert_int_equal(gt.g[ds].pins, 1); /* still pinned */
+	assert_false(grant_revoke(&gt, ds, gen));
+	assert_false(dpoll(&iq, 1, &e));
+	/* the new read completes normally and only then lets go */
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x42);
+	assert_int_equal(gt.g[ds].pins, 0);
+	assert_true(grant_revoke(&gt, ds, gen));
+}
+
 static void t_hostile_device(void **s)
 {
 	(void)s;
@@ -650,6 +709,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_cq_full_unblock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_doorbell_bounds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_tags_stall, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_stale_after_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_hostile_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_revoked_ring, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_pins, setup, teardown),
