@@ -90,17 +90,17 @@ void auth_dump(void)
 static int auth_status_json(char *buf, size_t cap)
 {
 	size_t n = 0;
-	n += ksnprintf(buf + n, n < cap ? cap - n : 0, "{\"refusals\":{");
+	n += ksnprintf(buf + MIN(n, cap), n < cap ? cap - n : 0, "{\"refusals\":{");
 	for (int r = 0; r < AUTH_NREASONS; r++)
-		n += ksnprintf(buf + n, n < cap ? cap - n : 0, "%s\"%s\":%lu",
+		n += ksnprintf(buf + MIN(n, cap), n < cap ? cap - n : 0, "%s\"%s\":%lu",
 			       r ? "," : "", reason_names[r], auth_refusals[r]);
-	n += ksnprintf(buf + n, n < cap ? cap - n : 0, "},\"capabilities\":[");
+	n += ksnprintf(buf + MIN(n, cap), n < cap ? cap - n : 0, "},\"capabilities\":[");
 	bool first = true;
 	for (int i = 1; i < AUTH_SLOTS; i++) {
 		const struct auth_slot *s = &auth_slots[i];
 		if (s->kind == AUTH_FREE)
 			continue;
-		n += ksnprintf(buf + n, n < cap ? cap - n : 0,
+		n += ksnprintf(buf + MIN(n, cap), n < cap ? cap - n : 0,
 			       "%s{\"slot\":%d,\"kind\":\"%s\",\"owner\":%u,"
 			       "\"gen\":%u}",
 			       first ? "" : ",", i,
@@ -108,7 +108,7 @@ static int auth_status_json(char *buf, size_t cap)
 			       s->gen);
 		first = false;
 	}
-	n += ksnprintf(buf + n, n < cap ? cap - n : 0, "]}");
+	n += ksnprintf(buf + MIN(n, cap), n < cap ? cap - n : 0, "]}");
 	return (int)n;
 }
 STATUS_REGISTER("authority", auth_status_json);

@@ -15,7 +15,8 @@ struct auth_slot {
 	irq_handler_t handler;
 	void *arg;
 	uint64_t count;
-	bool msix; /* else MSI */
+	bool msix;	/* else MSI */
+	uint16_t index; /* MSI-X entry (0 for MSI) */
 };
 extern struct auth_slot auth_slots[AUTH_SLOTS];
 

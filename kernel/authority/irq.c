@@ -51,10 +51,20 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 			msix_index, owner);
 		return -1;
 	}
+	/* one entry, one binding: revoking a second would mask the first */
+	for (int i = 1; i < AUTH_SLOTS; i++)
+		if (auth_slots[i].kind == AUTH_IRQ && auth_slots[i].dev == d &&
+		    auth_slots[i].index == msix_index) {
+			auth_refusals[AUTH_NOT_GRANTED]++;
+			kprintf("authority: %s interrupt %u is already bound\n", a,
+				msix_index);
+			return -1;
+		}
 	int slot = auth_slot_alloc(AUTH_IRQ, owner);
 	if (slot < 0)
 		return -1;
 	struct auth_slot *s = &auth_slots[slot];
+	s->index = (uint16_t)msix_index;
 	uint8_t v = vector_alloc(irq_trampoline, s);
 	if (!v) {
 		auth_slot_free(slot);

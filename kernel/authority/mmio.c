@@ -18,6 +18,11 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
 	memset(out, 0, sizeof(*out));
+	if (d->owner != owner) {
+		auth_refusals[AUTH_NOT_GRANTED]++;
+		kprintf("authority: %s is not bound to owner %u\n", a, owner);
+		return -1;
+	}
 	if (bar >= 6 || d->bar[bar].io || !d->bar[bar].size || len == 0 ||
 	    (uint64_t)off + len > d->bar[bar].size) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
@@ -46,6 +51,14 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 		return -1;
 	out->phys = d->bar[bar].base + off;
 	out->va = mm_map_mmio(out->phys, len);
+	if (!out->va) {
+		auth_slot_free(slot);
+		memset(out, 0, sizeof(*out));
+		auth_refusals[AUTH_NO_MEMORY]++;
+		kprintf("authority: %s BAR%u: unable to map the window\n", a,
+			bar);
+		return -1;
+	}
 	out->len = len;
 	out->flags = flags;
 	out->slot = slot;

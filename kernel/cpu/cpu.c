@@ -117,8 +117,10 @@ void cpu_backtrace(uint64_t rbp, uint64_t rip)
 		boot_image_base);
 	print_addr("  #0", rip);
 	for (int i = 1; i < 32 && rbp; i++) {
-		/* walk only through identity-mapped, aligned memory */
-		if (rbp & 7 || rbp < 0x1000)
+		/* walk only through aligned, mapped memory: a corrupt frame
+		 * pointer ends the walk instead of faulting in the handler */
+		if (rbp & 7 || rbp < 0x1000 || !(mm_pte(rbp) & MM_PTE_P) ||
+		    !(mm_pte(rbp + 8) & MM_PTE_P))
 			break;
 		uint64_t *fp = (uint64_t *)rbp;
 		if (!fp[1])

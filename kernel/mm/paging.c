@@ -151,6 +151,8 @@ uint64_t mm_stack_alloc(size_t n)
 uint64_t mm_pte(uint64_t va)
 {
 	uint64_t *t = pml4;
+	if (!t) /* still on the firmware's tables */
+		return 0;
 	for (int l = 4; l >= 1; l--) {
 		uint64_t e = t[(va >> (12 + 9 * (l - 1))) & 511];
 		if (!(e & PTE_P))
