@@ -515,6 +515,20 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 	return true;
 }
 
+/* take what the SQs posting to CQ cqid left pending for want of a tag, a
+ * shadow slot or room in the driver's CQ */
+static void gate_take_pending(struct nvme_gate *g, uint16_t cqid)
+{
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+		struct nvme_gate_sq *sq = &g->sq[q];
+		if (sq->state == NVME_GQ_LIVE && sq->cqid == cqid &&
+		    sq->drv_head != sq->drv_tail &&
+		    gate_ring_granted(g, sq->drv_iova,
+				      (uint64_t)sq->size * NVME_SQE_BYTES))
+			gate_sq_take(g, sq);
+	}
+}
+
 int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 {
 	struct nvme_gate_cq *cq = qid < NVME_VAL_MAX_QID ? &g->cq[qid] : 0;
@@ -557,15 +571,8 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 	}
 	if (consumed)
 		g->env.doorbell(g->env.ctx, 2u * qid + 1, cq->sh_head);
-	/* tags and shadow slots came free: take what the SQs left pending */
-	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
-		struct nvme_gate_sq *sq = &g->sq[q];
-		if (sq->state == NVME_GQ_LIVE && sq->cqid == qid &&
-		    sq->drv_head != sq->drv_tail &&
-		    gate_ring_granted(g, sq->drv_iova,
-				      (uint64_t)sq->size * NVME_SQE_BYTES))
-			gate_sq_take(g, sq);
-	}
+	/* tags and shadow slots came free */
+	gate_take_pending(g, qid);
 	return delivered;
 }
 
@@ -587,14 +594,7 @@ int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head)
 	}
 	cq->drv_head = head;
 	/* room in the driver's CQ may unblock entries a full CQ held back */
-	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
-		struct nvme_gate_sq *sq = &g->sq[q];
-		if (sq->state == NVME_GQ_LIVE && sq->cqid == qid &&
-		    sq->drv_head != sq->drv_tail &&
-		    gate_ring_granted(g, sq->drv_iova,
-				      (uint64_t)sq->size * NVME_SQE_BYTES))
-			gate_sq_take(g, sq);
-	}
+	gate_take_pending(g, qid);
 	return 0;
 }
 

@@ -546,14 +546,23 @@ static void t_list_chain(void **s)
 	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
 	assert_int_equal(r.nlist, 2);
 	assert_true(listbuf[1] == A + 0x36000);
-	/* a chain loop onto itself is bounded by the entry count */
+	/* A list whose chain points back at its own page: the walk is bounded
+	 * by the entry count the length needs, never by the list's shape. At
+	 * the largest transfer (2 MiB: 511 list entries) it reads the one slot
+	 * before the chain, then the whole page once, and stops before the
+	 * chain slot would send it round again. */
+	pol.max_xfer = NVME_VAL_XFER_CAP;
 	l[511] = A + 16 * 4096;
 	for (int i = 0; i < 511; i++)
-		l[i] = A + 0x40000;
+		l[i] = A + 0x40000 + (uint64_t)(i % 8) * 4096;
 	c.prp2 = A + 16 * 4096 + 4088; /* room 1: a chain slot only */
-	c.cdw12 = 255;		       /* 128 KiB: 31 entries */
+	c.cdw12 = NVME_VAL_XFER_CAP / 512 - 1;
 	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
-	assert_int_equal(r.nlist, 31);
+	assert_int_equal(r.nlist, 511);
+	assert_true(listbuf[0] == l[0] && listbuf[510] == l[510]);
+	/* one entry more than the cap allows is refused before any walk */
+	c.cdw12 += 8;
+	assert_int_equal(io(&c, NULL), NVME_V_XFER_EXCEEDS_MDTS);
 }
 
 /* ---- metadata pointer --------------------------------------------------- */
