@@ -14,9 +14,6 @@ const char *cmdline_get(const char *key);
 /* value of key as a number, or def when absent/malformed */
 uint64_t cmdline_u64(const char *key, uint64_t def);
 
-/* files read from \capos\ on the boot volume before ExitBootServices (test
- * vectors, data). NULL when absent. */
-const void *bootfs_get(const char *name, size_t *len);
 /* i-th file (name, data); false past the end */
 bool bootfs_at(unsigned i, const char **name, const void **data, size_t *len);
 

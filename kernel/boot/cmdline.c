@@ -117,16 +117,6 @@ void bootfs_add(const char *name, const void *data, size_t len)
 	nfiles++;
 }
 
-const void *bootfs_get(const char *name, size_t *len)
-{
-	for (unsigned i = 0; i < nfiles; i++)
-		if (strcmp(files[i].name, name) == 0) {
-			if (len)
-				*len = files[i].len;
-			return files[i].data;
-		}
-	return NULL;
-}
 
 bool bootfs_at(unsigned i, const char **name, const void **data, size_t *len)
 {

@@ -29,14 +29,6 @@ static struct {
 	unsigned rounds;
 } dhcp;
 
-static const char *const dhcp_state_names[] = {
-    "off", "selecting", "requesting", "bound", "renewing", "fallback"};
-
-const char *dhcp_state_name(void)
-{
-	return dhcp_state_names[dhcp.state];
-}
-
 static void dhcp_send(uint8_t type)
 {
 	uint8_t m[sizeof(struct dhcp_msg) + 64];

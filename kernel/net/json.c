@@ -21,10 +21,6 @@ bool jb_overflow(const struct jbuf *j)
 	return j->len >= j->cap;
 }
 
-size_t jb_used(const struct jbuf *j)
-{
-	return j->len < j->cap ? j->len : (j->cap ? j->cap - 1 : 0);
-}
 
 static void put(struct jbuf *j, char c)
 {
@@ -227,11 +223,6 @@ void jb_u64(struct jbuf *j, uint64_t v)
 	jb_printf(j, "%llu", (unsigned long long)v);
 }
 
-void jb_i64(struct jbuf *j, int64_t v)
-{
-	sep(j);
-	jb_printf(j, "%lld", (long long)v);
-}
 
 void jb_bool(struct jbuf *j, bool v)
 {
@@ -245,11 +236,6 @@ void jb_null(struct jbuf *j)
 	jb_raw(j, "null");
 }
 
-void jb_json(struct jbuf *j, const char *s, size_t n)
-{
-	sep(j);
-	jb_rawn(j, s, n);
-}
 
 void jb_kstr(struct jbuf *j, const char *k, const char *v)
 {

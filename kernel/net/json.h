@@ -20,8 +20,6 @@ struct jbuf {
 
 void jb_init(struct jbuf *j, char *buf, size_t cap);
 bool jb_overflow(const struct jbuf *j);
-/* NUL-terminated length actually in buf */
-size_t jb_used(const struct jbuf *j);
 
 void jb_obj(struct jbuf *j);
 void jb_obj_end(struct jbuf *j);
@@ -31,11 +29,8 @@ void jb_key(struct jbuf *j, const char *k);
 void jb_str(struct jbuf *j, const char *s);
 void jb_strn(struct jbuf *j, const char *s, size_t n);
 void jb_u64(struct jbuf *j, uint64_t v);
-void jb_i64(struct jbuf *j, int64_t v);
 void jb_bool(struct jbuf *j, bool v);
 void jb_null(struct jbuf *j);
-/* a value that is already JSON (a status provider's output) */
-void jb_json(struct jbuf *j, const char *s, size_t n);
 /* key + value shorthands */
 void jb_kstr(struct jbuf *j, const char *k, const char *v);
 void jb_ku64(struct jbuf *j, const char *k, uint64_t v);

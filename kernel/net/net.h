@@ -79,8 +79,6 @@ bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		      const char *mask, const char *gw);
 void net_state(struct net_state_view *v);
 const struct net_counters *net_counters(void);
-/* the stack's JSON for /api/net */
-int net_json(char *buf, size_t cap);
 
 /* the kernel's hook: called by nic_register for each new NIC (weak; the
  * kernel's kernel/net/netboot.c provides it) */

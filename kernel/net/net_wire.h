@@ -236,7 +236,6 @@ int tcp_parse(const struct ipv4_view *ip, struct tcp_view *v);
 /* writes a 20-byte IPv4 header with checksum */
 void ipv4_build(void *p, uint32_t src, uint32_t dst, uint8_t proto,
 		uint16_t payload_len, uint16_t id);
-const char *wire_err_str(int e);
 
 /* dotted quad <-> host-order address; parse accepts "a.b.c.d" only */
 bool ip_parse(const char *s, size_t len, uint32_t *out);

@@ -217,13 +217,6 @@ static void net_json_j(struct jbuf *j)
 	jb_obj_end(j);
 }
 
-int net_json(char *buf, size_t cap)
-{
-	struct jbuf j;
-	jb_init(&j, buf, cap);
-	net_json_j(&j);
-	return (int)j.len;
-}
 
 static size_t log_tail(size_t max)
 {

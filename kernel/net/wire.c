@@ -177,12 +177,6 @@ int tcp_parse(const struct ipv4_view *ip, struct tcp_view *v)
 	return WIRE_OK;
 }
 
-const char *wire_err_str(int e)
-{
-	static const char *const s[] = {"ok",	    "short",	"malformed",
-					"checksum", "fragment", "unsupported"};
-	return e >= 0 && e < (int)ARRAY_SIZE(s) ? s[e] : "?";
-}
 
 bool ip_parse(const char *s, size_t len, uint32_t *out)
 {
