@@ -47,7 +47,9 @@ TRACE = ["pci_nvme_err_*", "pci_nvme_ub_*", "pci_nvme_admin_cmd",
          "pci_nvme_io_cmd", "pci_nvme_getfeat", "pci_nvme_map_prp",
          "pci_nvme_read", "pci_nvme_write", "pci_nvme_dbbuf_config",
          "pci_nvme_create_sq", "pci_nvme_create_cq",
-         "pci_nvme_mmio_doorbell_sq", "pci_nvme_irq_msix"]
+         "pci_nvme_mmio_doorbell_sq", "pci_nvme_irq_msix",
+         # every page the controller maps for DMA, PRP list entries included
+         "pci_nvme_map_addr", "pci_nvme_dma_read"]
 EV_RE = re.compile(r"(pci_nvme_\w+) ?(.*)$")
 
 
@@ -249,8 +251,11 @@ def test_hostile_device_witness(run):
     assert not [e for e in window if e[0] in ("pci_nvme_map_prp", "pci_nvme_read",
                                               "pci_nvme_write")]
     # and in the whole run: nothing forbidden reached the device, nothing
-    # it was told pointed into the canary or the revoked pool
+    # it was told pointed into the canary or the revoked pool — including
+    # every address it mapped (pci_nvme_map_addr covers PRP list entries)
     canary, revoked = num(kv["canary"]), num(kv["revoked"])
+    mapped = [e for e in ev if e[0] == "pci_nvme_map_addr"]
+    assert len(mapped) > 100, "too few pci_nvme_map_addr events: the witness would be empty"
     for name, text, f in ev:
         if name == "pci_nvme_admin_cmd":
             assert num(f["opc"]) not in FORBIDDEN_ADMIN, text
