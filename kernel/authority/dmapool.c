@@ -4,6 +4,7 @@
  * address. */
 #include "dma/grant.h"
 #include "auth_internal.h"
+#include "kernel/devmgr/shape.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 
@@ -20,6 +21,11 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		    struct dma_pool *out)
 {
 	memset(out, 0, sizeof(*out));
+	/* the device manager's limit for this owner's device (AWS NVMe:
+	 * 2^48) binds whatever the driver asked for */
+	uint64_t own = devmgr_owner_dma_limit(owner);
+	if (own && (!addr_limit || own < addr_limit))
+		addr_limit = own;
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
 	uint64_t pa = pages ? page_alloc(pages, addr_limit) : 0;
 	if (!pa) {

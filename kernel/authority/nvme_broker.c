@@ -9,6 +9,8 @@
 #include "kernel/authority/auth_internal.h"
 #include "dma/nvme_reg.h"
 
+#include "kernel/devmgr/shape.h"
+
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
 #include "kernel/mm/mm.h"
@@ -69,9 +71,10 @@ static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
 
 static int env_shadow_alloc(void *ctx, size_t len, struct dma_buf *out)
 {
-	(void)ctx;
+	struct nvme_broker *b = ctx;
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
-	uint64_t pa = pages ? page_alloc(pages, 0) : 0;
+	/* below the device's DMA limit (AWS NVMe: 2^48), like its pools */
+	uint64_t pa = pages ? page_alloc(pages, devmgr_dma_limit(b->d)) : 0;
 	if (!pa)
 		return -1;
 	out->va = (void *)pa; /* identity map (kernel/mm/mm.h) */
@@ -203,7 +206,7 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 			a, reg_read32(b, NVME_REG_CSTS), b->to_us / 1000);
 		return -1;
 	}
-	b->ident = page_alloc(1, 0);
+	b->ident = page_alloc(1, devmgr_dma_limit(d));
 	if (!b->ident) {
 		kprintf("nvme-broker %s: unable to allocate identify page\n",
 			a);
@@ -283,6 +286,9 @@ static int broker_identify_ctrl(struct nvme_broker *b)
 	b->max_xfer = (uint32_t)max;
 	b->pol.max_xfer = b->max_xfer;
 	b->nn = rd32(id + NVME_IDCTL_NN);
+	/* the cloud shape's model/serial evidence comes from this Identify,
+	 * never from the driver (SN: bytes 4-23, MN: 24-63) */
+	devmgr_shape_identify(b->d, id + 4, id + NVME_IDCTL_MN);
 	return 0;
 }
 
