@@ -2,6 +2,7 @@
  * access is checked for generation, bounds, alignment and direction; a
  * refused one touches nothing and is counted. */
 #include "auth_internal.h"
+#include "kernel/devmgr/devmgr.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
@@ -21,6 +22,14 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 	if (d->owner != owner) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
 		kprintf("authority: %s is not bound to owner %u\n", a, owner);
+		return -1;
+	}
+	/* a brokered device's registers and doorbells are reached only
+	 * through its broker and gate: no generic window, not even read-only */
+	if (d->drv && d->drv->validated) {
+		auth_refusals[AUTH_NOT_GRANTED]++;
+		kprintf("authority: %s is brokered; no DeviceMmio window on it\n",
+			a);
 		return -1;
 	}
 	if (bar >= 6 || d->bar[bar].io || !d->bar[bar].size || len == 0 ||

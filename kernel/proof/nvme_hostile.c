@@ -8,6 +8,7 @@
  * there from tests/qemu/nvme_vectors/) is one vector, read at run time with
  * bootfs_at, so a new vector needs no rebuild. Format:
  * tests/qemu/nvme_vectors/README.md. */
+#include "kernel/authority/authority.h"
 #include "kernel/boot/boot.h"
 #include "kernel/lib/lib.h"
 #include "kernel/proof/nvme_proof.h"
@@ -468,14 +469,22 @@ static void proof_nvme_hostile(void)
 	unsigned nclasses = 0;
 	for (; classes; classes &= classes - 1)
 		nclasses++;
+	/* the doorbell page (and every other register) is never the
+	 * driver's: a window over it is refused, so the gate cannot be
+	 * bypassed by ringing the device directly */
+	struct dev_mmio db;
+	bool db_refused = mmio_grant(sc->pci, sc->owner, 0, 0x1000, 0x1000,
+				     MMIO_READ | MMIO_WRITE, &db) != 0;
 	proof_result(
 	    "nvme-hostile",
-	    nvec >= 20 && npass == nvec && !nbad && !cbad && !rbad && alive,
+	    nvec >= 20 && npass == nvec && !nbad && !cbad && !rbad && alive &&
+		db_refused,
 	    "vectors=%u passed=%u malformed=%u verdict_classes=%u "
 	    "canary=0x%llx canary_pages=%u canary_bad=%llu "
-	    "revoked=0x%llx revoked_bad=%llu alive=%d",
+	    "revoked=0x%llx revoked_bad=%llu alive=%d doorbell_window=%s",
 	    nvec, npass, nbad, nclasses, (unsigned long long)env.canary,
 	    NVME_CANARY_PAGES, (unsigned long long)cbad,
-	    (unsigned long long)env.revoked, (unsigned long long)rbad, alive);
+	    (unsigned long long)env.revoked, (unsigned long long)rbad, alive,
+	    db_refused ? "refused" : "GRANTED");
 }
 PROOF_REGISTER("nvme-hostile", proof_nvme_hostile, 42);

@@ -235,6 +235,9 @@ def test_hostile_vectors(run):
         assert exp == want and got == want and ok == "1", (f, exp, got)
     assert int(kv["canary_bad"]) == 0 and int(kv["revoked_bad"]) == 0
     assert int(kv["verdict_classes"]) >= 15
+    # the driver cannot get a window over the doorbell page to bypass the gate
+    assert kv["doorbell_window"] == "refused"
+    assert re.search(r"^authority: \S+ is brokered; no DeviceMmio window on it$", m.log, re.M)
 
 
 def test_hostile_device_witness(run):
