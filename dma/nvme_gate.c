@@ -7,16 +7,70 @@
 
 #include "kernel/lib/lib.h"
 
-static bool gate_ring_granted(const struct nvme_gate *g, uint64_t iova,
-			      uint64_t len)
+/* ---- queue rings: pinned grants --------------------------------------- */
+static bool gate_ring_pin(struct nvme_gate *g, uint64_t iova, uint64_t len,
+			  struct nvme_gate_ring *r)
 {
-	return grant_covers(g->pol->grants, g->pol->owner, iova, len);
+	const struct dma_grant *gr =
+	    grant_find(g->pin_table, g->pol->owner, iova, len);
+	if (!gr)
+		return false;
+	int slot = (int)(gr - g->pin_table->g);
+	if (!grant_pin(g->pin_table, slot))
+		return false;
+	r->pinned = true;
+	r->slot = (uint8_t)slot;
+	r->gen = gr->gen;
+	return true;
+}
+
+static void gate_ring_unpin(struct nvme_gate *g, struct nvme_gate_ring *r)
+{
+	if (r->pinned)
+		grant_unpin(g->pin_table, r->slot);
+	r->pinned = false;
+}
+
+/* the ring's grant is still the live one it pinned: checked before every
+ * access to a driver ring (it cannot fail while the pin holds) */
+static bool gate_ring_live(const struct nvme_gate *g,
+			   const struct nvme_gate_ring *r)
+{
+	return r->pinned && grant_live(g->pin_table, r->slot, r->gen);
+}
+
+/* ---- shadow memory, charged to the owner --------------------------------- */
+static enum nvme_verdict gate_alloc(struct nvme_gate *g, size_t len,
+				    struct dma_buf *b)
+{
+	struct dma_owner *o = g->pol->acct;
+	if (o && !dma_owner_charge(o, DMA_CHARGE_SHADOW, len))
+		return NVME_V_OVER_QUOTA;
+	if (g->env.shadow_alloc(g->env.ctx, len, b) != 0) {
+		if (o)
+			dma_owner_uncharge(o, DMA_CHARGE_SHADOW, len);
+		b->len = 0;
+		return NVME_V_GATE_NO_MEMORY;
+	}
+	if (o && b->len != len) { /* the allocator rounded: charge that */
+		dma_owner_uncharge(o, DMA_CHARGE_SHADOW, len);
+		if (!dma_owner_charge(o, DMA_CHARGE_SHADOW, b->len)) {
+			g->env.shadow_free(g->env.ctx, b);
+			b->len = 0;
+			return NVME_V_OVER_QUOTA;
+		}
+	}
+	return NVME_V_ACCEPT;
 }
 
 static void gate_free(struct nvme_gate *g, struct dma_buf *b)
 {
-	if (b->len)
+	if (b->len) {
+		if (g->pol->acct)
+			dma_owner_uncharge(g->pol->acct, DMA_CHARGE_SHADOW,
+					   b->len);
 		g->env.shadow_free(g->env.ctx, b);
+	}
 	b->va = 0;
 	b->iova = 0;
 	b->len = 0;
@@ -41,18 +95,30 @@ static void gate_pin(struct nvme_gate *g, struct nvme_gate_tag *tg,
 }
 
 /* the device is done with every command of sq (deleted, or the controller
- * was reset): release their pins, and move the SQ's generation on so any of
- * its completions still on the way are recognised as stale */
-static void gate_sq_clear(struct nvme_gate *g, struct nvme_gate_sq *sq)
+ * was reset): release their pins and its CQ's count of them, free the
+ * shadows, and move the SQ's generation on so any of its completions still
+ * on the way are recognised as stale. Tags and the ring pin stay. */
+static void gate_sq_retire(struct nvme_gate *g, struct nvme_gate_sq *sq)
 {
 	size_t qid = (size_t)(sq - g->sq);
-	for (unsigned t = 0; t < NVME_GATE_TAGS; t++)
-		if (sq->tag[t].busy)
+	struct nvme_gate_cq *cq = &g->cq[sq->cqid];
+	for (unsigned t = 0; t < sq->ntags; t++)
+		if (sq->tag[t].busy) {
 			gate_unpin(g, &sq->tag[t]);
+			if (cq->inflight)
+				cq->inflight--;
+		}
 	gate_free(g, &sq->shadow);
 	gate_free(g, &sq->lists);
-	memset(sq, 0, sizeof(*sq));
 	g->sq_gen[qid] = (uint16_t)((g->sq_gen[qid] + 1) % NVME_GATE_GENS);
+}
+
+static void gate_sq_clear(struct nvme_gate *g, struct nvme_gate_sq *sq)
+{
+	if (sq->state != NVME_GQ_DRAINING) /* else retired at its deletion */
+		gate_sq_retire(g, sq);
+	gate_ring_unpin(g, &sq->ring);
+	memset(sq, 0, sizeof(*sq));
 }
 
 static uint16_t gate_dev_cid(const struct nvme_gate *g, uint16_t qid, int tag)
@@ -63,6 +129,7 @@ static uint16_t gate_dev_cid(const struct nvme_gate *g, uint16_t qid, int tag)
 static void gate_cq_clear(struct nvme_gate *g, struct nvme_gate_cq *cq)
 {
 	gate_free(g, &cq->shadow);
+	gate_ring_unpin(g, &cq->ring);
 	memset(cq, 0, sizeof(*cq));
 }
 
@@ -81,52 +148,56 @@ int nvme_gate_init(struct nvme_gate *g, const struct nvme_gate_env *env,
 	return 0;
 }
 
-/* shadow rings and list pages for SQ qid; the driver's ring at drv_iova */
-static int gate_sq_setup(struct nvme_gate *g, uint16_t qid, uint16_t cqid,
-			 uint16_t size, uint64_t drv_iova, uint8_t state)
+/* shadow rings and list pages for SQ qid; the driver's ring at drv_iova,
+ * whose grant is pinned for the queue's life */
+static enum nvme_verdict gate_sq_setup(struct nvme_gate *g, uint16_t qid,
+				       uint16_t cqid, uint16_t size,
+				       uint64_t drv_iova, uint8_t state)
 {
 	struct nvme_gate_sq *sq = &g->sq[qid];
 	size_t len = (size_t)size * NVME_SQE_BYTES;
+	enum nvme_verdict v = NVME_V_QUEUE_BASE_OUT_OF_GRANT;
 	sq->drv = g->env.drv_va(g->env.ctx, drv_iova, len);
-	if (!sq->drv)
-		return -1;
-	if (g->env.shadow_alloc(g->env.ctx, ALIGN_UP(len, PAGE_SIZE),
-				&sq->shadow) != 0)
+	if (!sq->drv || !gate_ring_pin(g, drv_iova, len, &sq->ring))
 		goto fail;
-	if (g->env.shadow_alloc(g->env.ctx, (size_t)NVME_GATE_TAGS * PAGE_SIZE,
-				&sq->lists) != 0)
+	sq->cqid = cqid;
+	sq->ntags = (uint16_t)MIN(NVME_GATE_TAGS, size - 1);
+	v = gate_alloc(g, ALIGN_UP(len, PAGE_SIZE), &sq->shadow);
+	if (v == NVME_V_ACCEPT)
+		v = gate_alloc(g, (size_t)sq->ntags * PAGE_SIZE, &sq->lists);
+	if (v != NVME_V_ACCEPT)
 		goto fail;
 	sq->qid = qid;
-	sq->cqid = cqid;
 	sq->size = size;
 	sq->drv_iova = drv_iova;
 	sq->state = state;
-	return 0;
+	return NVME_V_ACCEPT;
 fail:
 	gate_sq_clear(g, sq);
-	return -1;
+	return v;
 }
 
-static int gate_cq_setup(struct nvme_gate *g, uint16_t qid, uint16_t size,
-			 uint64_t drv_iova, uint8_t state)
+static enum nvme_verdict gate_cq_setup(struct nvme_gate *g, uint16_t qid,
+				       uint16_t size, uint64_t drv_iova,
+				       uint8_t state)
 {
 	struct nvme_gate_cq *cq = &g->cq[qid];
 	size_t len = (size_t)size * NVME_CQE_BYTES;
+	enum nvme_verdict v = NVME_V_QUEUE_BASE_OUT_OF_GRANT;
 	cq->drv = g->env.drv_va(g->env.ctx, drv_iova, len);
-	if (!cq->drv)
-		return -1;
-	if (g->env.shadow_alloc(g->env.ctx, ALIGN_UP(len, PAGE_SIZE),
-				&cq->shadow) != 0) {
+	if (cq->drv && gate_ring_pin(g, drv_iova, len, &cq->ring))
+		v = gate_alloc(g, ALIGN_UP(len, PAGE_SIZE), &cq->shadow);
+	if (v != NVME_V_ACCEPT) {
 		gate_cq_clear(g, cq);
-		return -1;
+		return v;
 	}
 	cq->qid = qid;
 	cq->size = size;
 	cq->drv_iova = drv_iova;
-	cq->drv_phase = 1; /* NVMe §4.6: the first pass posts phase 1 */
+	cq->drv_phase = 1; /* the first pass posts phase 1 (NVMe 2.0 §3.3.3.2) */
 	cq->sh_phase = 1;
 	cq->state = state;
-	return 0;
+	return NVME_V_ACCEPT;
 }
 
 int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
@@ -139,14 +210,13 @@ int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
 		return -1;
 	if ((drv_sq_iova | drv_cq_iova) & (PAGE_SIZE - 1))
 		return -1;
-	if (!gate_ring_granted(g, drv_sq_iova, (uint64_t)entries * 64) ||
-	    !gate_ring_granted(g, drv_cq_iova, (uint64_t)entries * 16))
-		return -1;
 	if (g->sq[0].state || g->cq[0].state)
 		return -1;
-	if (gate_cq_setup(g, 0, entries, drv_cq_iova, NVME_GQ_LIVE) != 0)
+	if (gate_cq_setup(g, 0, entries, drv_cq_iova, NVME_GQ_LIVE) !=
+	    NVME_V_ACCEPT)
 		return -1;
-	if (gate_sq_setup(g, 0, 0, entries, drv_sq_iova, NVME_GQ_LIVE) != 0) {
+	if (gate_sq_setup(g, 0, 0, entries, drv_sq_iova, NVME_GQ_LIVE) !=
+	    NVME_V_ACCEPT) {
 		gate_cq_clear(g, &g->cq[0]);
 		return -1;
 	}
@@ -160,9 +230,16 @@ static bool cq_full(const struct nvme_gate_cq *cq)
 	return (uint16_t)((cq->drv_tail + 1) % cq->size) == cq->drv_head;
 }
 
-/* one completion into the driver's CQ: the body first, the phase last */
-static void gate_cq_post(struct nvme_gate_cq *cq, const struct nvme_cqe *e)
+/* One completion into the driver's CQ: the body first, the phase last. The
+ * only code that writes driver memory; it writes only through a ring whose
+ * grant is live (pinned), so never into a revoked, freed pool. */
+static void gate_cq_post(struct nvme_gate *g, struct nvme_gate_cq *cq,
+			 const struct nvme_cqe *e)
 {
+	if (!gate_ring_live(g, &cq->ring)) {
+		g->ring_dead++;
+		return;
+	}
 	volatile struct nvme_cqe *d = &cq->drv[cq->drv_tail];
 	uint16_t status =
 	    (uint16_t)((e->status & ~NVME_CQE_P_MASK) | (cq->drv_phase & 1));
@@ -179,46 +256,64 @@ static void gate_cq_post(struct nvme_gate_cq *cq, const struct nvme_cqe *e)
 	}
 }
 
-/* the error completion of a rejected command (nvme_gate.h) */
-static void gate_reject(struct nvme_gate_cq *cq, const struct nvme_gate_sq *sq,
-			uint16_t drv_cid, enum nvme_verdict v)
+/* a completion the gate makes itself: the driver's CID, the driver-view
+ * SQ head, a status */
+static void gate_post_status(struct nvme_gate *g, struct nvme_gate_cq *cq,
+			     const struct nvme_gate_sq *sq, uint16_t drv_cid,
+			     uint16_t status, uint32_t dw0)
 {
 	struct nvme_cqe e = {
-	    .dw0 = (uint32_t)v,
+	    .dw0 = dw0,
 	    .sqhd = sq->drv_head,
 	    .sqid = sq->qid,
 	    .cid = drv_cid,
-	    .status = (uint16_t)(FIELD_SET(NVME_CQE_SC, NVME_GATE_SC_REJECTED) |
-				 FIELD_SET(NVME_CQE_SCT, NVME_GATE_SCT_CAPOS) |
-				 FIELD_SET(NVME_CQE_DNR, 1)),
+	    .status = status,
 	};
-	gate_cq_post(cq, &e);
+	gate_cq_post(g, cq, &e);
 }
 
-/* Delete I/O SQ succeeded: the controller has finished or aborted every
- * command of the SQ (NVMe 2.0 §5.6), but their completions may still sit in
- * the shadow CQ, where the generation check will drop them. The driver
- * hears of each command once, here, as aborted by the deletion. */
-static void gate_sq_abort_all(struct nvme_gate *g, struct nvme_gate_sq *sq)
+/* the error completion of a rejected command (nvme_gate.h) */
+static void gate_reject(struct nvme_gate *g, struct nvme_gate_cq *cq,
+			const struct nvme_gate_sq *sq, uint16_t drv_cid,
+			enum nvme_verdict v)
+{
+	gate_post_status(
+	    g, cq, sq, drv_cid,
+	    (uint16_t)(FIELD_SET(NVME_CQE_SC, NVME_GATE_SC_REJECTED) |
+		       FIELD_SET(NVME_CQE_SCT, NVME_GATE_SCT_CAPOS) |
+		       FIELD_SET(NVME_CQE_DNR, 1)),
+	    (uint32_t)v);
+}
+
+/* Deliver what a deleted SQ still owes the driver, while its CQ has room:
+ * "aborted, SQ deleted" (NVMe 2.0 §5.6) once for each command the device
+ * had, then once for each entry the driver rang that never reached the
+ * device. The controller is done with all of them; nothing is dropped, a
+ * full CQ only delays. Once nothing is owed the SQ id is free again. */
+static void gate_sq_drain(struct nvme_gate *g, struct nvme_gate_sq *sq)
 {
 	struct nvme_gate_cq *cq = &g->cq[sq->cqid];
-	for (unsigned t = 0; t < NVME_GATE_TAGS; t++) {
+	const uint16_t aborted =
+	    (uint16_t)(FIELD_SET(NVME_CQE_SC, NVME_SC_ABORT_SQ_DELETED) |
+		       FIELD_SET(NVME_CQE_SCT, NVME_SCT_GENERIC));
+	for (unsigned t = 0; t < sq->ntags && sq->nbusy && !cq_full(cq); t++) {
 		if (!sq->tag[t].busy)
 			continue;
-		struct nvme_cqe e = {
-		    .sqhd = sq->drv_head,
-		    .sqid = sq->qid,
-		    .cid = sq->tag[t].drv_cid,
-		    .status = (uint16_t)(FIELD_SET(NVME_CQE_SC,
-						   NVME_SC_ABORT_SQ_DELETED) |
-					 FIELD_SET(NVME_CQE_SCT,
-						   NVME_SCT_GENERIC)),
-		};
-		if (cq->state == NVME_GQ_FREE || !cq->drv || cq_full(cq))
-			g->lost_aborts++;
-		else
-			gate_cq_post(cq, &e);
+		gate_post_status(g, cq, sq, sq->tag[t].drv_cid, aborted, 0);
+		sq->tag[t].busy = 0;
+		sq->nbusy--;
 	}
+	/* bounded: drv_head moves towards drv_tail, both < size */
+	while (!sq->nbusy && sq->drv_head != sq->drv_tail && !cq_full(cq) &&
+	       gate_ring_live(g, &sq->ring)) {
+		const volatile struct nvme_sqe *d = &sq->drv[sq->drv_head];
+		uint16_t cid = (uint16_t)(d->cdw0 >> 16);
+		sq->drv_head = (uint16_t)((sq->drv_head + 1) % sq->size);
+		gate_post_status(g, cq, sq, cid, aborted, 0);
+	}
+	if (!sq->nbusy &&
+	    (sq->drv_head == sq->drv_tail || !gate_ring_live(g, &sq->ring)))
+		gate_sq_clear(g, sq);
 }
 
 static bool gate_list_fetch(void *ctx, uint64_t iova, uint64_t *dst, uint32_t n)
@@ -233,7 +328,7 @@ static bool gate_list_fetch(void *ctx, uint64_t iova, uint64_t *dst, uint32_t n)
 
 static int gate_tag_alloc(struct nvme_gate_sq *sq)
 {
-	for (int t = 0; t < NVME_GATE_TAGS; t++)
+	for (int t = 0; t < sq->ntags; t++)
 		if (!sq->tag[t].busy)
 			return t;
 	return -1;
@@ -260,14 +355,17 @@ static enum nvme_verdict gate_admin_pre(struct nvme_gate *g,
 	    (size < 2 || size > NVME_GATE_QSIZE_MAX))
 		return NVME_V_QUEUE_SIZE;
 	switch (opc) {
-	case NVME_ADM_CREATE_CQ:
+	case NVME_ADM_CREATE_CQ: {
 		if (g->cq[qid].state != NVME_GQ_FREE)
 			return NVME_V_QUEUE_STATE;
-		if (gate_cq_setup(g, qid, size, sh->prp1, NVME_GQ_PENDING))
-			return NVME_V_GATE_NO_MEMORY;
+		enum nvme_verdict v =
+		    gate_cq_setup(g, qid, size, sh->prp1, NVME_GQ_PENDING);
+		if (v != NVME_V_ACCEPT)
+			return v;
 		sh->prp1 = g->cq[qid].shadow.iova;
 		p->cq_live |= 1ull << qid;
 		break;
+	}
 	case NVME_ADM_CREATE_SQ: {
 		uint16_t cqid =
 		    (uint16_t)FIELD_GET(NVME_CREATESQ_CQID, sh->cdw11);
@@ -275,9 +373,10 @@ static enum nvme_verdict gate_admin_pre(struct nvme_gate *g,
 		    cqid >= NVME_VAL_MAX_QID ||
 		    g->cq[cqid].state == NVME_GQ_FREE)
 			return NVME_V_QUEUE_STATE;
-		if (gate_sq_setup(g, qid, cqid, size, sh->prp1,
-				  NVME_GQ_PENDING))
-			return NVME_V_GATE_NO_MEMORY;
+		enum nvme_verdict v = gate_sq_setup(g, qid, cqid, size,
+						    sh->prp1, NVME_GQ_PENDING);
+		if (v != NVME_V_ACCEPT)
+			return v;
 		sh->prp1 = g->sq[qid].shadow.iova;
 		p->sq_live |= 1ull << qid;
 		p->sq_cq[qid] = cqid;
@@ -292,6 +391,11 @@ static enum nvme_verdict gate_admin_pre(struct nvme_gate *g,
 	case NVME_ADM_DELETE_CQ:
 		if (g->cq[qid].state != NVME_GQ_LIVE)
 			return NVME_V_QUEUE_STATE;
+		/* a deleted SQ still owes completions into it */
+		for (unsigned q = 1; q < NVME_VAL_MAX_QID; q++)
+			if (g->sq[q].state != NVME_GQ_FREE &&
+			    g->sq[q].cqid == qid)
+				return NVME_V_QUEUE_STATE;
 		g->cq[qid].state = NVME_GQ_DELETING;
 		p->cq_live &= ~(1ull << qid);
 		break;
@@ -325,8 +429,9 @@ static void gate_admin_post(struct nvme_gate *g, uint8_t opc, uint16_t qid,
 		break;
 	case NVME_ADM_DELETE_SQ:
 		if (ok) {
-			gate_sq_abort_all(g, &g->sq[qid]);
-			gate_sq_clear(g, &g->sq[qid]);
+			gate_sq_retire(g, &g->sq[qid]);
+			g->sq[qid].state = NVME_GQ_DRAINING;
+			gate_sq_drain(g, &g->sq[qid]);
 		} else {
 			g->sq[qid].state = NVME_GQ_LIVE;
 			p->sq_live |= 1ull << qid;
@@ -402,7 +507,8 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 	while (sq->drv_head != sq->drv_tail) {
 		uint16_t next_sh = (uint16_t)((sq->sh_tail + 1) % sq->size);
 		int tag = gate_tag_alloc(sq);
-		if (next_sh == sq->sh_head || tag < 0 || cq_full(cq)) {
+		if (next_sh == sq->sh_head || tag < 0 || cq_full(cq) ||
+		    cq->inflight + 1u >= cq->size) {
 			g->stalls++;
 			break;
 		}
@@ -425,7 +531,7 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		taken++;
 		nvme_val_count(&g->stats, v);
 		if (v != NVME_V_ACCEPT) {
-			gate_reject(cq, sq, drv_cid, v);
+			gate_reject(g, cq, sq, drv_cid, v);
 			continue;
 		}
 		if (qt == NVME_QT_ADMIN && nvme_sqe_opc(&sh) == NVME_ADM_ABORT)
@@ -437,6 +543,7 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		tg->arg = (uint16_t)FIELD_GET(NVME_CREATEQ_QID, sh.cdw10);
 		gate_pin(g, tg, res.grants);
 		sq->nbusy++;
+		cq->inflight++;
 		gate_shadow_fill(g, sq, &sh, &res, tag);
 		memcpy(&shq[sq->sh_tail], &sh, sizeof(sh));
 		sq->sh_tail = next_sh;
@@ -453,11 +560,8 @@ int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail)
 {
 	struct nvme_gate_sq *sq = qid < NVME_VAL_MAX_QID ? &g->sq[qid] : 0;
 	if (!sq || sq->state != NVME_GQ_LIVE ||
-	    !gate_ring_granted(g, sq->drv_iova,
-			       (uint64_t)sq->size * NVME_SQE_BYTES) ||
-	    !gate_ring_granted(g, g->cq[sq->cqid].drv_iova,
-			       (uint64_t)g->cq[sq->cqid].size *
-				   NVME_CQE_BYTES)) {
+	    !gate_ring_live(g, &sq->ring) ||
+	    !gate_ring_live(g, &g->cq[sq->cqid].ring)) {
 		nvme_val_count(&g->stats, NVME_V_QUEUE_NOT_OWNED);
 		return -1;
 	}
@@ -487,11 +591,15 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 		*swallow = true;
 		return true;
 	}
-	if (sq->state == NVME_GQ_FREE || sq->cqid != cqid)
+	if (sq->state == NVME_GQ_FREE || sq->state == NVME_GQ_DRAINING ||
+	    sq->cqid != cqid)
 		return false;
 	if (e->sqhd < sq->size)
 		sq->sh_head = e->sqhd;
+	struct nvme_gate_cq *cq = &g->cq[cqid];
 	if (kcmd) {
+		if (cq->inflight)
+			cq->inflight--;
 		g->kcmd_cqe = *e;
 		g->kcmd_busy = false;
 		g->kcmd_done = true;
@@ -499,7 +607,7 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 		return true;
 	}
 	unsigned tag = e->cid & (NVME_GATE_TAGS - 1);
-	if (!sq->tag[tag].busy)
+	if (tag >= sq->ntags || !sq->tag[tag].busy)
 		return false;
 	struct nvme_gate_tag *tg = &sq->tag[tag];
 	if (e->sqid == 0) {
@@ -512,19 +620,25 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 	gate_unpin(g, tg);
 	tg->busy = 0;
 	sq->nbusy--;
+	if (cq->inflight)
+		cq->inflight--;
 	return true;
 }
 
-/* take what the SQs posting to CQ cqid left pending for want of a tag, a
- * shadow slot or room in the driver's CQ */
+/* room came free in CQ cqid (tags, shadow slots, driver CQ slots): first
+ * what deleted SQs still owe the driver, then what live SQs left pending */
 static void gate_take_pending(struct nvme_gate *g, uint16_t cqid)
 {
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
 		struct nvme_gate_sq *sq = &g->sq[q];
+		if (sq->state == NVME_GQ_DRAINING && sq->cqid == cqid)
+			gate_sq_drain(g, sq);
+	}
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+		struct nvme_gate_sq *sq = &g->sq[q];
 		if (sq->state == NVME_GQ_LIVE && sq->cqid == cqid &&
 		    sq->drv_head != sq->drv_tail &&
-		    gate_ring_granted(g, sq->drv_iova,
-				      (uint64_t)sq->size * NVME_SQE_BYTES))
+		    gate_ring_live(g, &sq->ring))
 			gate_sq_take(g, sq);
 	}
 }
@@ -534,8 +648,7 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 	struct nvme_gate_cq *cq = qid < NVME_VAL_MAX_QID ? &g->cq[qid] : 0;
 	if (!cq || (cq->state != NVME_GQ_LIVE && cq->state != NVME_GQ_DELETING))
 		return -1;
-	if (!gate_ring_granted(g, cq->drv_iova,
-			       (uint64_t)cq->size * NVME_CQE_BYTES)) {
+	if (!gate_ring_live(g, &cq->ring)) {
 		nvme_val_count(&g->stats, NVME_V_QUEUE_NOT_OWNED);
 		return -1;
 	}
@@ -566,7 +679,7 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 		}
 		if (swallow)
 			continue;
-		gate_cq_post(cq, &e);
+		gate_cq_post(g, cq, &e);
 		delivered++;
 	}
 	if (consumed)
@@ -587,8 +700,7 @@ int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head)
 		nvme_val_count(&g->stats, NVME_V_DOORBELL_OUT_OF_RANGE);
 		return -1;
 	}
-	if (!gate_ring_granted(g, cq->drv_iova,
-			       (uint64_t)cq->size * NVME_CQE_BYTES)) {
+	if (!gate_ring_live(g, &cq->ring)) {
 		nvme_val_count(&g->stats, NVME_V_QUEUE_NOT_OWNED);
 		return -1;
 	}
@@ -601,7 +713,8 @@ int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head)
 int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd)
 {
 	struct nvme_gate_sq *sq = &g->sq[0];
-	if (sq->state != NVME_GQ_LIVE || g->kcmd_busy)
+	if (sq->state != NVME_GQ_LIVE || g->kcmd_busy ||
+	    g->cq[0].inflight + 1u >= g->cq[0].size)
 		return -1;
 	uint16_t next = (uint16_t)((sq->sh_tail + 1) % sq->size);
 	if (next == sq->sh_head)
@@ -612,6 +725,7 @@ int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd)
 	sq->sh_tail = next;
 	g->kcmd_busy = true;
 	g->kcmd_done = false;
+	g->cq[0].inflight++;
 	dma_wmb();
 	g->env.doorbell(g->env.ctx, 0, sq->sh_tail);
 	return 0;
@@ -638,7 +752,12 @@ void nvme_gate_drop_all(struct nvme_gate *g)
 }
 
 static const char *const gq_state_names[] = {"free", "pending", "live",
-					     "deleting"};
+					     "deleting", "draining"};
+
+static const char *gq_state_name(uint8_t st)
+{
+	return st < ARRAY_SIZE(gq_state_names) ? gq_state_names[st] : "?";
+}
 
 int nvme_gate_json(const struct nvme_gate *g, char *buf, unsigned cap)
 {
@@ -659,7 +778,7 @@ int nvme_gate_json(const struct nvme_gate *g, char *buf, unsigned cap)
 			       "%s{\"sq\":%u,\"cq\":%u,\"size\":%u,\"state\":"
 			       "\"%s\",\"inflight\":%u}",
 			       first ? "" : ",", q, sq->cqid, sq->size,
-			       gq_state_names[sq->state & 3], sq->nbusy);
+			       gq_state_name(sq->state), sq->nbusy);
 		first = false;
 	}
 	n += ksnprintf(buf + MIN((unsigned)n, cap), cap - MIN((unsigned)n, cap),
@@ -675,13 +794,13 @@ void nvme_gate_dump(const struct nvme_gate *g)
 		if (sq->state)
 			kprintf("  sq%u -> cq%u %s size %u drv %u/%u shadow "
 				"%u/%u inflight %u\n",
-				q, sq->cqid, gq_state_names[sq->state & 3],
+				q, sq->cqid, gq_state_name(sq->state),
 				sq->size, sq->drv_head, sq->drv_tail,
 				sq->sh_head, sq->sh_tail, sq->nbusy);
 		if (cq->state)
 			kprintf("  cq%u %s size %u drv tail %u head %u phase "
 				"%u shadow head %u\n",
-				q, gq_state_names[cq->state & 3], cq->size,
+				q, gq_state_name(cq->state), cq->size,
 				cq->drv_tail, cq->drv_head, cq->drv_phase,
 				cq->sh_head);
 	}

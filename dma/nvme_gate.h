@@ -25,6 +25,7 @@
 
 #include "dma/grant.h"
 #include "dma/nvme_cmd.h"
+#include "dma/owner.h"
 #include "dma/nvme_validate.h"
 #include "kernel/authority/authority.h"
 
@@ -46,7 +47,10 @@ struct nvme_gate_env {
 };
 
 /* ---- gate state (fields are private to dma/nvme_gate.c) ----------------- */
-#define NVME_GATE_TAGS	    64	    /* outstanding commands per SQ */
+/* Outstanding commands per SQ: NVME_GATE_TAGS, and never more than the SQ's
+ * size - 1, nor more than its CQ can hold (size - 1 over every SQ posting
+ * there): the device's queues can never overfill. */
+#define NVME_GATE_TAGS	    64
 /* The CID the device sees: the SQ's generation above the tag. Deleting or
  * resetting an SQ moves its generation on, so a completion still in flight
  * from before can never match a command issued after. Generations run
@@ -66,18 +70,29 @@ struct nvme_gate_tag {
 	uint64_t pins; /* grant slots pinned for it (nvme_val_result.grants) */
 };
 
+/* The grant holding a driver's queue ring, pinned while the queue exists
+ * (grant_pin): the pool cannot be revoked (AUTH_BUSY) under a ring the
+ * gate still reads or writes. */
+struct nvme_gate_ring {
+	bool pinned;
+	uint8_t slot;
+	uint32_t gen;
+};
+
 struct nvme_gate_sq {
-	uint8_t state; /* NVME_GQ_FREE / _PENDING / _LIVE / _DELETING */
+	uint8_t state; /* NVME_GQ_FREE / _PENDING / _LIVE / _DELETING / ... */
 	uint16_t qid, cqid;
 	uint16_t size;	      /* entries */
 	struct nvme_sqe *drv; /* CPU view of the driver's ring */
 	uint64_t drv_iova;
+	struct nvme_gate_ring ring;
 	uint16_t drv_tail;     /* last tail the driver rang */
 	uint16_t drv_head;     /* next driver entry to validate */
 	struct dma_buf shadow; /* device-visible SQ (kernel memory) */
 	uint16_t sh_tail;      /* next shadow slot to fill */
 	uint16_t sh_head;      /* device head, from the CQEs' SQHD */
-	struct dma_buf lists;  /* NVME_GATE_TAGS shadow PRP list pages */
+	struct dma_buf lists;  /* ntags shadow PRP list pages */
+	uint16_t ntags;	       /* MIN(NVME_GATE_TAGS, size - 1) */
 	uint16_t nbusy;
 	struct nvme_gate_tag tag[NVME_GATE_TAGS];
 };
@@ -87,6 +102,8 @@ struct nvme_gate_cq {
 	uint16_t qid, size;
 	struct nvme_cqe *drv; /* CPU view of the driver's ring */
 	uint64_t drv_iova;
+	struct nvme_gate_ring ring;
+	uint16_t inflight;     /* commands on the device that complete here */
 	uint16_t drv_tail;     /* next driver slot the gate fills */
 	uint8_t drv_phase;     /* phase the gate writes there */
 	uint16_t drv_head;     /* driver's consumer index (cq_head) */
@@ -98,6 +115,9 @@ struct nvme_gate_cq {
 #define NVME_GQ_PENDING	 1 /* create accepted, completion not seen */
 #define NVME_GQ_LIVE	 2
 #define NVME_GQ_DELETING 3
+/* deleted on the device; "aborted, SQ deleted" completions are still owed
+ * to the driver (its CQ was full): delivered as room frees, then FREE */
+#define NVME_GQ_DRAINING 4
 
 struct nvme_gate {
 	struct nvme_gate_env env;
@@ -106,7 +126,8 @@ struct nvme_gate {
 	struct nvme_val_stats stats;
 	uint64_t dev_bad_cqe; /* device completions that named nothing */
 	uint64_t dev_stale_cqe; /* completions from an SQ's earlier life */
-	uint64_t lost_aborts;	/* SQ-deletion aborts with no room in the CQ */
+	uint64_t ring_dead;	/* CQ posts refused: ring grant not live (never
+				 * expected: rings are pinned) */
 	uint16_t sq_gen[NVME_VAL_MAX_QID]; /* survives gate_sq_clear */
 	uint64_t stalls;      /* ring calls that left entries for later */
 	bool kcmd_busy, kcmd_done;
@@ -117,10 +138,12 @@ struct nvme_gate {
 
 /* ---- gate functions ---------------------------------------------------- */
 /* bind the gate to env and policy (policy->cq_live etc. are maintained by the
- * gate from now on). No memory is allocated. 0 or -1.
+ * gate from now on). No memory is allocated. 0 or -1. Shadow memory is
+ * charged to policy->acct (DMA_CHARGE_SHADOW) when it is set.
  * Every grant an accepted command names is pinned (grant_pin) until its
  * completion is reaped, its SQ is deleted or the gate drops all queues, so
- * memory the device may still use cannot be revoked (grant_revoke fails). */
+ * memory the device may still use cannot be revoked (grant_revoke fails).
+ * The grant holding each queue ring is pinned while the queue exists. */
 int nvme_gate_init(struct nvme_gate *g, const struct nvme_gate_env *env,
 		   struct nvme_val_policy *pol);
 /* the admin queue pair: the driver's rings (entries each, 2..4096) must lie
@@ -148,7 +171,8 @@ int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd);
 /* poll for its completion: true once *out holds it */
 bool nvme_gate_kcmd_poll(struct nvme_gate *g, struct nvme_cqe *out);
 /* forget every queue and free the shadows (after a controller reset: the
- * device no longer uses them). Outstanding commands are dropped. */
+ * device no longer uses them). Outstanding commands are not completed
+ * toward the driver: the reset reports them (the driver fails them). */
 void nvme_gate_drop_all(struct nvme_gate *g);
 /* one JSON object: verdict counts by reason and queue state; like snprintf */
 int nvme_gate_json(const struct nvme_gate *g, char *buf, unsigned cap);

@@ -54,6 +54,7 @@ static const char *const verdict_names[NVME_V_NREASONS] = {
     [NVME_V_DOORBELL_OUT_OF_RANGE] = "doorbell_out_of_range",
     [NVME_V_QUEUE_NOT_OWNED] = "queue_not_owned",
     [NVME_V_GATE_NO_MEMORY] = "gate_no_memory",
+    [NVME_V_OVER_QUOTA] = "over_quota",
 };
 
 const char *nvme_verdict_name(enum nvme_verdict v)

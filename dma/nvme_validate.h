@@ -61,6 +61,7 @@ enum nvme_verdict {
 	NVME_V_DOORBELL_OUT_OF_RANGE, /* tail >= queue size */
 	NVME_V_QUEUE_NOT_OWNED, /* ring of a queue the gate does not hold */
 	NVME_V_GATE_NO_MEMORY,	/* no kernel memory for a shadow queue */
+	NVME_V_OVER_QUOTA,	/* the owner's shadow-memory quota is spent */
 	NVME_V_NREASONS
 };
 
@@ -82,8 +83,11 @@ struct nvme_ns_policy {
 	uint32_t md_bytes; /* separate metadata per LBA (MPTR), 0: none */
 };
 
+struct dma_owner;
 struct nvme_val_policy {
 	struct grant_table *grants; /* read here; the gate pins in it */
+	struct dma_owner *acct;	    /* charged for the gate's shadows (NULL:
+				     * uncharged) */
 	uint16_t owner;
 	uint8_t page_shift; /* 12 + CC.MPS */
 	uint32_t max_xfer;  /* bytes: MDTS (capped by NVME_VAL_XFER_CAP) */

@@ -20,7 +20,12 @@ static unsigned nvme_nsc;
 
 struct nvme_softc *nvme_first(void)
 {
-	return nvme_nsc && nvme_sc[0].up ? &nvme_sc[0] : 0;
+	return nvme_at(0);
+}
+
+struct nvme_softc *nvme_at(unsigned i)
+{
+	return i < nvme_nsc && nvme_sc[i].up ? &nvme_sc[i] : 0;
 }
 
 /* MSI-X entry 0 serves the admin CQ, entry q the I/O CQ q */

@@ -221,4 +221,6 @@ int nvme_dump_line(struct nvme_softc *sc, char *buf, unsigned cap);
 int nvme_json(struct nvme_softc *sc, char *buf, unsigned cap);
 /* the attached controller (proofs); NULL when none */
 struct nvme_softc *nvme_first(void);
+/* the i-th attached controller, NULL when there is none or it is down */
+struct nvme_softc *nvme_at(unsigned i);
 #endif

@@ -18,7 +18,9 @@ static const char *const reason_names[AUTH_NREASONS] = {
     [AUTH_NOT_GRANTED] = "not-granted",
     [AUTH_NO_MEMORY] = "no-memory",
     [AUTH_BUSY] = "busy-in-flight",
+    [AUTH_OVER_QUOTA] = "over-quota",
 };
+_Static_assert(ARRAY_SIZE(reason_names) == AUTH_NREASONS, "a name per reason");
 
 const char *auth_reason_name(enum auth_reason r)
 {

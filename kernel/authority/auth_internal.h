@@ -28,9 +28,13 @@ struct auth_slot *auth_slot_check(uint16_t slot, uint32_t gen,
 void auth_slot_free(uint16_t slot);
 void auth_refuse(enum auth_reason r, uint16_t slot, const char *what);
 
-/* the kernel's DMA grant table (dma/grant.h): every live DMAPool is one
- * grant. The NVMe broker hands it to the validator, which checks command
- * addresses against it, and to the gate, which pins what is in flight. */
-struct grant_table;
-struct grant_table *dma_grants(void);
+/* Owners the authority layer accounts for (bound functions, and the
+ * kernel's own proof owners). Each has its DMA accounts (dma/owner.h): its
+ * grant table — every live DMAPool of the owner is one grant there — and
+ * its quotas. The NVMe broker hands the owner's table to the validator,
+ * which checks command addresses against it, and to the gate, which pins
+ * what is in flight and charges its shadows to the owner. */
+#define AUTH_OWNER_MAX 64
+struct dma_owner;
+struct dma_owner *dma_owner_acct(uint16_t owner); /* NULL: table full */
 #endif

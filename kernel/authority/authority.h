@@ -28,7 +28,9 @@ enum auth_reason {
 	AUTH_BAD_SLOT,      /* slot not an authority entry of that kind */
 	AUTH_NOT_GRANTED,   /* request for a BAR range or vector not allowed */
 	AUTH_NO_MEMORY,     /* DMA pool or vector space exhausted */
-	AUTH_BUSY,          /* revoke of a grant pinned by in-flight DMA */
+	AUTH_BUSY,          /* revoke of a grant pinned by in-flight DMA or
+			     * a live queue ring */
+	AUTH_OVER_QUOTA,    /* the owner's grant or pool-memory quota */
 	AUTH_NREASONS
 };
 extern uint64_t auth_refusals[AUTH_NREASONS];
@@ -102,13 +104,16 @@ struct dma_pool {
 };
 
 /* a zeroed, physically contiguous, page-aligned pool of len bytes whose
- * device addresses all lie below addr_limit (0: no limit). 0 or -1. */
+ * device addresses all lie below addr_limit (0: no limit), charged to
+ * owner: at most GRANT_MAX live pools and DMA_OWNER_POOL_MAX bytes per
+ * owner (dma/owner.h; AUTH_OVER_QUOTA past them). 0 or -1. */
 int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		    struct dma_pool *out);
 /* revoke: bumps the grant generation (the validator rejects the old one)
- * and returns the memory. Refused (AUTH_BUSY, memory kept) while commands
- * in flight on a device still name the pool. */
-void dma_pool_revoke(struct dma_pool *p);
+ * and returns the memory. 0, or -1 when refused: AUTH_BUSY (memory kept)
+ * while commands in flight on a device, or a live NVMe queue ring, still
+ * name the pool; AUTH_STALE_GEN when it was revoked already. */
+int dma_pool_revoke(struct dma_pool *p);
 bool dma_pool_live(const struct dma_pool *p);
 /* carve len bytes aligned to `align` (power of two); zeroed. 0 or -1. */
 int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,

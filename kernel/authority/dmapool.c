@@ -2,44 +2,79 @@
  * to one owner, registered in the kernel grant table (dma/grant.h) that the
  * NVMe validator consults. Without an IOMMU a device address is the physical
  * address. */
-#include "dma/grant.h"
+#include "dma/owner.h"
 #include "auth_internal.h"
 #include "kernel/devmgr/shape.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 
-static struct grant_table grants;
+/* every owner's DMA accounts: its own grant table and quotas (dma/owner.h) */
+static struct dma_owner owners[AUTH_OWNER_MAX];
 
-struct grant_table *dma_grants(void) { return &grants; }
+struct dma_owner *dma_owner_acct(uint16_t id)
+{
+	struct dma_owner *free = 0;
+	if (id == 0)
+		return 0;
+	for (unsigned i = 0; i < AUTH_OWNER_MAX; i++) {
+		if (owners[i].id == id)
+			return &owners[i];
+		if (!owners[i].id && !free)
+			free = &owners[i];
+	}
+	if (!free) {
+		kprintf("authority: no room for DMA owner %u (%u owners)\n", id,
+			AUTH_OWNER_MAX);
+		return 0;
+	}
+	dma_owner_init(free, id);
+	return free;
+}
 
 bool dma_owner_covers(uint16_t owner, uint64_t iova, uint64_t len)
 {
-	return grant_covers(&grants, owner, iova, len);
+	struct dma_owner *o = dma_owner_acct(owner);
+	return o && grant_covers(&o->grants, owner, iova, len);
 }
 
 int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		    struct dma_pool *out)
 {
 	memset(out, 0, sizeof(*out));
+	struct dma_owner *o = dma_owner_acct(owner);
 	/* the device manager's limit for this owner's device (AWS NVMe:
 	 * 2^48) binds whatever the driver asked for */
 	uint64_t own = devmgr_owner_dma_limit(owner);
 	if (own && (!addr_limit || own < addr_limit))
 		addr_limit = own;
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
-	uint64_t pa = pages ? page_alloc(pages, addr_limit) : 0;
-	if (!pa) {
+	if (!o || !pages) {
+		auth_refusals[AUTH_NO_MEMORY]++;
+		return -1;
+	}
+	if (dma_owner_ngrants(o) == GRANT_MAX ||
+	    !dma_owner_charge(o, DMA_CHARGE_POOL, pages * PAGE_SIZE)) {
+		auth_refusals[AUTH_OVER_QUOTA]++;
+		kprintf("authority: owner %u over its DMA quota (%u of %u "
+			"pools, %llu of %llu KiB; asked %zu KiB)\n",
+			owner, dma_owner_ngrants(o), GRANT_MAX,
+			(unsigned long long)(o->use[DMA_CHARGE_POOL] >> 10),
+			(unsigned long long)(o->max[DMA_CHARGE_POOL] >> 10),
+			pages * 4);
+		return -1;
+	}
+	uint64_t pa = page_alloc(pages, addr_limit);
+	uint32_t gen;
+	int slot = pa ? grant_add(&o->grants, owner, pa, pages * PAGE_SIZE, &gen)
+		      : -1;
+	if (slot < 0) {
+		if (pa)
+			page_free(pa, pages);
+		dma_owner_uncharge(o, DMA_CHARGE_POOL, pages * PAGE_SIZE);
 		auth_refusals[AUTH_NO_MEMORY]++;
 		kprintf("authority: no %zu-page DMA pool below 0x%lx for owner "
 			"%u\n",
 			pages, addr_limit, owner);
-		return -1;
-	}
-	uint32_t gen;
-	int slot = grant_add(&grants, owner, pa, pages * PAGE_SIZE, &gen);
-	if (slot < 0) {
-		page_free(pa, pages);
-		auth_refusals[AUTH_NO_MEMORY]++;
 		return -1;
 	}
 	out->va = (uint8_t *)pa;
@@ -51,23 +86,35 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 	return 0;
 }
 
-bool dma_pool_live(const struct dma_pool *p)
+static struct grant_table *pool_table(const struct dma_pool *p)
 {
-	return p->len && grant_live(&grants, p->slot, p->gen);
+	struct dma_owner *o = p->len ? dma_owner_acct(p->owner) : 0;
+	return o ? &o->grants : 0;
 }
 
-void dma_pool_revoke(struct dma_pool *p)
+bool dma_pool_live(const struct dma_pool *p)
 {
-	if (!grant_revoke(&grants, p->slot, p->gen)) {
-		/* a live grant that will not go is pinned by DMA in flight:
-		 * the memory stays, the caller hears why */
-		auth_refuse(grant_live(&grants, p->slot, p->gen) ? AUTH_BUSY
-								: AUTH_STALE_GEN,
-			    p->slot, "dma revoke");
-		return;
+	struct grant_table *t = pool_table(p);
+	return t && grant_live(t, p->slot, p->gen);
+}
+
+int dma_pool_revoke(struct dma_pool *p)
+{
+	struct grant_table *t = pool_table(p);
+	if (!t || !grant_revoke(t, p->slot, p->gen)) {
+		/* a live grant that will not go is pinned by DMA in flight
+		 * or by a live queue ring: the memory stays, the caller hears
+		 * why */
+		enum auth_reason r = t && grant_live(t, p->slot, p->gen)
+					 ? AUTH_BUSY
+					 : AUTH_STALE_GEN;
+		auth_refuse(r, p->slot, "dma revoke");
+		return -1;
 	}
+	dma_owner_uncharge(dma_owner_acct(p->owner), DMA_CHARGE_POOL, p->len);
 	page_free(p->iova, p->len / PAGE_SIZE);
 	p->used = p->len; /* nothing more can be carved */
+	return 0;
 }
 
 int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,

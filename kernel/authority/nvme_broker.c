@@ -8,6 +8,7 @@
 #include "kernel/authority/nvme_broker.h"
 #include "kernel/authority/auth_internal.h"
 #include "dma/nvme_reg.h"
+#include "dma/owner.h"
 
 #include "kernel/devmgr/shape.h"
 
@@ -22,6 +23,13 @@
 
 struct nvme_broker {
 	bool used, enabled;
+	/* the last disable was confirmed (CC.EN=0 and CSTS.RDY=0): only then
+	 * may bus mastering come back on */
+	bool stopped;
+	/* a disable failed: the controller may still be running on memory
+	 * that was freed. Bus mastering stays off for good. */
+	bool fenced;
+	bool stuck; /* injected: CSTS.RDY reads 1 whatever CC.EN says */
 	struct pci_dev *d;
 	uint16_t owner;
 	char name[16];		/* "0000:BB:DD.F" */
@@ -41,7 +49,10 @@ static struct nvme_broker brokers[BROKER_MAX];
 
 static uint32_t reg_read32(const struct nvme_broker *b, uint32_t off)
 {
-	return *(volatile const uint32_t *)(b->regs + off);
+	uint32_t v = *(volatile const uint32_t *)(b->regs + off);
+	if (b->stuck && off == NVME_REG_CSTS)
+		v |= (uint32_t)FIELD_SET(NVME_CSTS_RDY, 1);
+	return v;
 }
 static void reg_write32(struct nvme_broker *b, uint32_t off, uint32_t v)
 {
@@ -142,6 +153,38 @@ static void broker_fence(struct nvme_broker *b, bool dma_on)
 	pci_enable(b->d, true, false, dma_on);
 }
 
+/* CC.EN or CSTS.RDY still set (or the function reads all ones) */
+static bool broker_running(const struct nvme_broker *b)
+{
+	uint32_t csts = reg_read32(b, NVME_REG_CSTS);
+	return csts == 0xffffffffu || FIELD_GET(NVME_CSTS_RDY, csts) ||
+	       FIELD_GET(NVME_CC_EN, reg_read32(b, NVME_REG_CC));
+}
+
+/* Stop the controller and drop every gate queue. Bus mastering goes off
+ * first thing after the disable, whatever its outcome: the device has
+ * stopped using every queue, or ignores CC.EN=0 and is cut off the bus here.
+ * Either way the shadows can go and the grants in-flight commands pinned
+ * are released. A controller that did not stop is fenced for good (one
+ * reason line; the function is marked) and never re-enabled. 0 or -1. */
+static int broker_stop(struct nvme_broker *b)
+{
+	int r = broker_disable(b);
+	broker_fence(b, false);
+	nvme_gate_drop_all(&b->gate);
+	b->enabled = false;
+	b->stopped = r == 0;
+	if (r != 0 && !b->fenced) {
+		b->fenced = true;
+		strlcpy(b->d->state, "fenced: did not stop",
+			sizeof(b->d->state));
+		kprintf("nvme-broker %s: unable to reset controller (CSTS "
+			"0x%x); fenced: bus mastering off, not re-enabled\n",
+			b->name, reg_read32(b, NVME_REG_CSTS));
+	}
+	return r;
+}
+
 int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		     struct nvme_broker **out)
 {
@@ -202,17 +245,27 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	}
 	if (broker_disable(b) != 0) {
 		kprintf("nvme-broker %s: unable to reset controller (CSTS 0x%x "
-			"after %u ms)\n",
+			"after %u ms); bus mastering stays off\n",
 			a, reg_read32(b, NVME_REG_CSTS), b->to_us / 1000);
+		strlcpy(d->state, "fenced: did not stop", sizeof(d->state));
 		return -1;
 	}
+	b->stopped = true;
 	b->ident = page_alloc(1, devmgr_dma_limit(d));
 	if (!b->ident) {
 		kprintf("nvme-broker %s: unable to allocate identify page\n",
 			a);
 		return -1;
 	}
-	b->pol.grants = dma_grants();
+	struct dma_owner *acct = dma_owner_acct(owner);
+	if (!acct) {
+		page_free(b->ident, 1);
+		kprintf("nvme-broker %s: unable to account owner %u\n", a,
+			owner);
+		return -1;
+	}
+	b->pol.grants = &acct->grants;
+	b->pol.acct = acct;
 	b->pol.owner = owner;
 	b->pol.page_shift = 12;
 	b->pol.max_xfer = 128 * 1024; /* until Identify says otherwise */
@@ -343,6 +396,14 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 			b->name);
 		return -1;
 	}
+	/* NVMe 2.0 §3.5.2: a controller not proven stopped may still own
+	 * queues in memory the broker has freed; it stays off the bus */
+	if (b->fenced || !b->stopped || broker_running(b)) {
+		kprintf("nvme-broker %s: unable to enable (controller not "
+			"proven stopped, CSTS 0x%x); bus mastering stays off\n",
+			b->name, reg_read32(b, NVME_REG_CSTS));
+		return -1;
+	}
 	if (entries > b->pol.qsize_max || asq->len < (size_t)entries * 64 ||
 	    acq->len < (size_t)entries * 16 ||
 	    nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries, &sasq,
@@ -359,6 +420,7 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 			       FIELD_SET(NVME_AQA_ACQS, entries - 1)));
 	reg_write64(b, NVME_REG_ASQ, sasq);
 	reg_write64(b, NVME_REG_ACQ, sacq);
+	b->stopped = false;
 	broker_fence(b, true);
 	uint32_t cc =
 	    (uint32_t)(FIELD_SET(NVME_CC_CSS, 0) | FIELD_SET(NVME_CC_MPS, 0) |
@@ -385,26 +447,13 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 		b->name, entries, b->max_xfer / 1024, b->nn, b->pol.nns);
 	return 0;
 fail:
-	(void)broker_disable(b);
-	broker_fence(b, false);
-	nvme_gate_drop_all(&b->gate);
+	broker_stop(b);
 	return -1;
 }
 
 int nvme_broker_reset(struct nvme_broker *b)
 {
-	int r = broker_disable(b);
-	/* the device has stopped using every queue — or ignores CC.EN and is
-	 * fenced off the bus here: either way the shadows can go and the
-	 * grants in-flight commands pinned are released */
-	broker_fence(b, false);
-	nvme_gate_drop_all(&b->gate);
-	b->enabled = false;
-	if (r != 0)
-		kprintf("nvme-broker %s: unable to reset controller (CSTS "
-			"0x%x)\n",
-			b->name, reg_read32(b, NVME_REG_CSTS));
-	return r;
+	return broker_stop(b);
 }
 
 void nvme_broker_close(struct nvme_broker *b)
@@ -435,6 +484,16 @@ int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
 	if (!b->enabled)
 		return -1;
 	return nvme_gate_cq_head(&b->gate, qid, head);
+}
+
+void nvme_broker_inject_stuck(struct nvme_broker *b)
+{
+	b->stuck = true;
+}
+
+bool nvme_broker_fenced(const struct nvme_broker *b)
+{
+	return b->fenced;
 }
 
 uint64_t nvme_broker_cap(const struct nvme_broker *b)

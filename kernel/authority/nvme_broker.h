@@ -70,6 +70,13 @@ uint32_t nvme_broker_nn(const struct nvme_broker *b);
 /* highest I/O queue id the driver may create (limited by the gate) */
 uint16_t nvme_broker_max_qid(const struct nvme_broker *b);
 
+/* fault injection where the device's behaviour enters the kernel (proofs):
+ * from now on CSTS reads as if the controller ignored CC.EN=0 (RDY stays
+ * 1), as a wedged or hostile controller would */
+void nvme_broker_inject_stuck(struct nvme_broker *b);
+/* is the controller fenced (a disable failed: bus mastering off for good)? */
+bool nvme_broker_fenced(const struct nvme_broker *b);
+
 /* verdict counters of this controller's gate */
 const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b);
 /* print registers, queues and verdict counts */

@@ -188,36 +188,78 @@ def test_integrity_image(run):
     check_integrity_image(m, disk)
 
 
-def test_polled(run):
-    """The same completion path without interrupts (nvme.poll=1): a second,
-    short boot with bring-up and integrity only. The controller has two
-    namespaces here, the second formatted with 4 KiB blocks."""
+@pytest.fixture(scope="module")
+def polled():
+    """A second, short boot: bring-up and integrity with the completion
+    interrupts unbound (nvme.poll=1), on a controller with two namespaces
+    (the second formatted with 4 KiB blocks); and a second controller for
+    nvme-lifetime, which needs two owners."""
     img = os.path.join(BUILD, "qemu", "nvme-polled.img")
     img2 = os.path.join(BUILD, "qemu", "nvme-polled-ns2.img")
-    for p, n in ((img, DISK_BYTES), (img2, 16 << 20)):
+    img3 = os.path.join(BUILD, "qemu", "nvme-polled-c2.img")
+    for p, n in ((img, DISK_BYTES), (img2, 16 << 20), (img3, 16 << 20)):
         with open(p, "wb") as f:
             f.truncate(n)
     m = Machine("nvme-polled",
                 devices=["-drive", f"file={img},format=raw,if=none,id=nvm",
                          "-drive", f"file={img2},format=raw,if=none,id=nvm2",
+                         "-drive", f"file={img3},format=raw,if=none,id=nvm3",
                          "-device", "nvme,id=nvmec,serial=capos-nvme0",
                          "-device", "nvme-ns,drive=nvm,bus=nvmec,nsid=1",
                          "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2,"
-                         "logical_block_size=4096,physical_block_size=4096"],
-                cmdline="proofs=nvme-bringup,nvme-integrity nvme.poll=1 exit",
+                         "logical_block_size=4096,physical_block_size=4096",
+                         "-device", "nvme,serial=capos-nvme1,drive=nvm3"],
+                cmdline="proofs=nvme-bringup,nvme-integrity,nvme-lifetime "
+                        "nvme.poll=1 exit",
+                trace=["pci_nvme_create_cq", "pci_nvme_create_sq",
+                       "pci_nvme_map_addr"],
                 timeout=300)
     with m:
         status = m.wait()
+    with open(img, "rb") as f:
+        disk = f.read()
+    return m, status, disk
+
+
+def test_polled(polled):
+    """The same completion path without interrupts (nvme.poll=1)."""
+    m, status, disk = polled
     proofs = m.proofs
     for p in ("nvme-bringup", "nvme-integrity"):
         assert p in proofs and proofs[p].passed, m.tail()
-    assert status == EXIT_PASS
     kv = proofs["nvme-bringup"].kv
     assert kv["irq"] == "polled" and kv["io_irqs"] == "0" and kv["admin_irqs"] == "0"
     assert kv["ns"] == "2" and kv["io"] == "1"
     assert kv["namespaces"] == f"1:512:{DISK_BYTES // 512},2:4096:{(16 << 20) // 4096}"
-    with open(img, "rb") as f:
-        check_integrity_image(m, f.read())
+    check_integrity_image(m, disk)
+
+
+def test_lifetime(polled):
+    """Issue 9's sequences (kernel/proof/nvme_lifetime.c): a pool holding a
+    live CQ ring cannot be revoked, an abort owed after Delete SQ lands once
+    in the live ring, nothing reaches the freed page afterwards; one owner
+    spending every quota leaves the other's bring-up and I/O intact; a
+    controller that will not stop stays fenced off the bus."""
+    m, status, _ = polled
+    p = m.proofs.get("nvme-lifetime")
+    assert p and p.passed, m.tail()
+    kv = p.kv
+    assert kv["revoke_refused"] == "1" and kv["completed_once"] == "1"
+    assert kv["canary_bad"] == "0" and kv["closed"] == "1"
+    assert int(kv["shadow_pairs"]) >= 1 and kv["shadow_refused"] == "1"
+    assert kv["grants_refused"] == "1" and kv["bytes_refused"] == "1"
+    assert kv["other_owner_up"] == "1" and kv["released"] == "1"
+    assert kv["enable_refused"] == "1" and kv["bus_master"] == "off"
+    assert re.search(r"nvme-broker \S+: unable to reset controller .*fenced", m.log)
+    assert re.search(r"authority: owner \d+ over its DMA quota", m.log)
+    # outside witness: QEMU was never pointed at a driver ring, only at the
+    # gate's shadows — so a revoked ring page can never be a device target
+    rings = {int(a, 16) for a in re.findall(r"ring_cq=(0x[0-9a-f]+)", m.log)}
+    assert rings, "the proof names its CQ ring page"
+    for ln in m.trace_lines():
+        for a in re.findall(r"addr[ =]'?(0x[0-9a-fA-F]+)", ln):
+            assert int(a, 16) & ~0xfff not in rings, ln
+    assert status == EXIT_PASS
 
 
 def test_hostile_vectors(run):

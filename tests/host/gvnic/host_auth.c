@@ -21,8 +21,10 @@ uint64_t auth_refusals[AUTH_NREASONS];
 const char *auth_reason_name(enum auth_reason r)
 {
 	static const char *const n[] = {
-	    "out-of-window", "stale-gen",   "misaligned", "read-only",
-	    "bad-slot",	     "not-granted", "no-memory"};
+	    "out-of-window", "stale-gen",   "misaligned",     "read-only",
+	    "bad-slot",	     "not-granted", "no-memory",      "busy-in-flight",
+	    "over-quota"};
+	_Static_assert(ARRAY_SIZE(n) == AUTH_NREASONS, "a name per reason");
 	return r < AUTH_NREASONS ? n[r] : "?";
 }
 
@@ -188,13 +190,13 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 	return -1;
 }
 
-void dma_pool_revoke(struct dma_pool *p)
+int dma_pool_revoke(struct dma_pool *p)
 {
 	struct hpool *h = p->slot < HP_MAX ? &hp[p->slot] : NULL;
 	if (!h || !h->live || h->gen != p->gen) {
 		gvm_violation("revoke of a pool that is not live (slot %u)",
 			      p->slot);
-		return;
+		return -1;
 	}
 	gvm_check_revoke(p->iova, p->len);
 	free(h->mem);
@@ -202,6 +204,7 @@ void dma_pool_revoke(struct dma_pool *p)
 	h->live = false;
 	h->gen++;
 	p->gen = 0;
+	return 0;
 }
 
 bool dma_pool_live(const struct dma_pool *p)

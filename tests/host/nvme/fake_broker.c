@@ -50,13 +50,14 @@ bool dma_pool_live(const struct dma_pool *p)
 	return p->len && grant_live(&grants, p->slot, p->gen);
 }
 
-void dma_pool_revoke(struct dma_pool *p)
+int dma_pool_revoke(struct dma_pool *p)
 {
 	if (!grant_revoke(&grants, p->slot, p->gen))
-		return;
+		return -1;
 	free(p->va);
 	p->va = 0;
 	p->used = p->len;
+	return 0;
 }
 
 int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,

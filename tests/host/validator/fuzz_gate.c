@@ -9,7 +9,7 @@
  * ORACLE: every byte the device model touches lies in a grant of the owner
  * that is live at that moment, or in a shadow the gate allocated; the pin
  * count of every grant equals the number of the gate's outstanding
- * commands that name it. ASan catches the gate touching anything else. */
+ * commands that name it plus the queue rings that lie in it. ASan catches the gate touching anything else. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,9 +83,14 @@ static void check_pins(void)
 {
 	uint32_t want[GRANT_MAX] = {0};
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+		/* a queue ring pins its grant while the queue exists */
+		if (g.sq[q].ring.pinned)
+			want[g.sq[q].ring.slot]++;
+		if (g.cq[q].ring.pinned)
+			want[g.cq[q].ring.slot]++;
 		if (!g.sq[q].state || !g.sq[q].nbusy)
 			continue;
-		for (unsigned t = 0; t < NVME_GATE_TAGS; t++)
+		for (unsigned t = 0; t < g.sq[q].ntags; t++)
 			if (g.sq[q].tag[t].busy)
 				for (uint64_t m = g.sq[q].tag[t].pins; m;
 				     m &= m - 1)

@@ -471,27 +471,273 @@ static void t_hostile_device(void **s)
 	assert_int_equal(g.dev_bad_cqe, 5);
 }
 
-static void t_revoked_ring(void **s)
+/* Finding 1 of the gate review (a use-after-free write): the I/O CQ ring
+ * alone in its own pool, a read in flight, the pool revoked, then Delete SQ.
+ * The gate owes the driver an abort completion and writes it into the CQ
+ * ring: had the revoke succeeded, that write would land in freed memory
+ * (ASan: heap-use-after-free, since a revoked pool is freed here as the
+ * kernel frees it). The ring's grant is pinned while the CQ lives, so the
+ * revoke is refused and the pool stays; once the CQ is deleted it goes. */
+static void t_ring_pool_revoke(void **s)
 {
 	(void)s;
-	make_ioq(8);
-	struct nvme_sqe c = cmd(NVME_IO_FLUSH, 1);
-	c.nsid = 1;
-	submit(&iq, c);
-	/* the pool holding the I/O rings is revoked: the gate must not read
-	 * the SQ or write the CQ any more */
-	assert_true(grant_revoke(&gt, io_slot, io_gen));
-	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), -1);
+	uint8_t *cqmem = aligned_alloc(4096, 4096);
+	memset(cqmem, 0, 4096);
+	uint32_t cgen;
+	int cslot = grant_add(&gt, OWNER, (uint64_t)(uintptr_t)cqmem, 4096,
+			      &cgen);
+	assert_true(cslot >= 0);
+	iq = (struct dq){.sq = A + MIB,
+			 .cq = (uint64_t)(uintptr_t)cqmem,
+			 .size = 8,
+			 .cqsize = 8,
+			 .phase = 1};
+	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, 0x100);
+	c.prp1 = iq.cq;
+	c.cdw10 = 1 | (7u << 16);
+	c.cdw11 = 1;
+	submit(&adq, c);
+	c = cmd(NVME_ADM_CREATE_SQ, 0x101);
+	c.prp1 = iq.sq;
+	c.cdw10 = 1 | (7u << 16);
+	c.cdw11 = 1 | (1u << 16);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 2);
+	expect_ok(&adq, 0, 0x100);
+	expect_ok(&adq, 0, 0x101);
+	struct nvme_sqe rd = cmd(NVME_IO_READ, 0xbad);
+	rd.nsid = 1;
+	rd.prp1 = A + 0x70000;
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, rd)), 1);
+	/* the revoke is refused while the CQ lives; the SQ's pool too */
+	assert_false(grant_revoke(&gt, cslot, cgen));
+	assert_false(grant_revoke(&gt, io_slot, io_gen));
+	assert_true(grant_live(&gt, cslot, cgen));
+	/* Delete SQ: the abort of the read lands in the live CQ ring */
+	f->sq[1].live = false; /* the model drops the read unexecuted */
+	c = cmd(NVME_ADM_DELETE_SQ, 0x102);
+	c.cdw10 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x102);
+	struct nvme_cqe e;
+	assert_true(dpoll(&iq, 1, &e));
+	assert_int_equal(e.cid, 0xbad);
+	assert_int_equal((e.status >> 1) & 0xff, NVME_SC_ABORT_SQ_DELETED);
+	/* the SQ is gone, the CQ still pins its pool; then it goes too */
+	assert_int_equal(gt.g[io_slot].pins, 0);
+	assert_false(grant_revoke(&gt, cslot, cgen));
+	c = cmd(NVME_ADM_DELETE_CQ, 0x103);
+	c.cdw10 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x103);
+	assert_true(grant_revoke(&gt, cslot, cgen));
+	free(cqmem); /* as dma_pool_revoke gives the pages back */
+	/* nothing the driver does now reaches the freed ring */
 	assert_int_equal(nvme_gate_cq_reap(&g, 1), -1);
-	assert_int_equal(fake_nvme_step(f), 0);
-	assert_true(g.stats.n[NVME_V_QUEUE_NOT_OWNED] >= 2);
-	/* and data pointers into it are refused */
-	c = cmd(NVME_ADM_IDENTIFY, 2);
-	c.prp1 = A + MIB;
+	assert_int_equal(nvme_gate_cq_head(&g, 1, 1), -1);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, 1), -1);
+}
+
+/* a revoked pool's data pointers are refused */
+static void t_revoked_data(void **s)
+{
+	(void)s;
+	uint32_t gen;
+	int ds = grant_add(&gt, OWNER, A + 2 * MIB, MIB, &gen);
+	assert_true(grant_revoke(&gt, ds, gen));
+	struct nvme_sqe c = cmd(NVME_ADM_IDENTIFY, 2);
+	c.prp1 = A + 2 * MIB;
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
 	struct nvme_cqe e;
 	assert_true(dpoll(&adq, 0, &e));
 	assert_int_equal(e.dw0, NVME_V_PRP1_OUT_OF_GRANT);
+	assert_int_equal(fake_nvme_step(f), 0);
+}
+
+/* Finding 3: a small SQ is never over-committed. With 4 entries the device
+ * holds at most 3 commands of it; the rest wait in the driver's ring until
+ * completions come back. */
+static void t_small_queue_cap(void **s)
+{
+	(void)s;
+	make_ioq(4);
+	assert_int_equal(g.sq[1].ntags, 3);
+	for (uint16_t i = 0; i < 3; i++) {
+		struct nvme_sqe c = cmd(NVME_IO_FLUSH, (uint16_t)(0x300 + i));
+		c.nsid = 1;
+		submit(&iq, c);
+	}
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 3);
+	assert_int_equal(g.sq[1].nbusy, 3);
+	/* the device fetches all three: its SQ is empty, but its CQ would
+	 * have to take a fourth completion */
+	assert_int_equal(fake_nvme_step(f), 3);
+	struct nvme_sqe c = cmd(NVME_IO_FLUSH, 0x303);
+	c.nsid = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 0);
+	assert_int_equal(g.sq[1].nbusy, 3);
+	assert_int_equal(g.cq[1].inflight, 3);
+	assert_int_equal(fake_nvme_step(f), 0); /* the device saw nothing */
+	/* reaping makes room: the fourth goes */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 3);
+	for (uint16_t i = 0; i < 3; i++)
+		expect_ok(&iq, 1, (uint16_t)(0x300 + i));
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x303);
+}
+
+/* Finding 5: aborts owed after a Delete SQ are held while the driver's CQ
+ * is full and delivered as it makes room: every command completes exactly
+ * once. Until then the SQ id cannot be reused and the CQ cannot go. */
+static void t_abort_no_loss(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	/* SQ 2 on the same CQ: five forbidden commands fill 5 of its 7
+	 * usable slots with rejections the driver does not consume yet */
+	uint64_t sq2 = A + MIB + 0x80000;
+	struct nvme_sqe c = cmd(NVME_ADM_CREATE_SQ, 0x110);
+	c.prp1 = sq2;
+	c.cdw10 = 2 | (7u << 16);
+	c.cdw11 = 1 | (1u << 16);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x110);
+	struct dq q2 = {.sq = sq2, .size = 8};
+	for (uint16_t i = 0; i < 5; i++)
+		submit(&q2, cmd(0x7f, (uint16_t)(0x600 + i)));
+	assert_int_equal(nvme_gate_sq_ring(&g, 2, q2.tail), 5);
+	/* seven reads in flight on SQ 1 (its cap), never executed */
+	f->sq[1].live = false;
+	for (uint16_t i = 0; i < 7; i++) {
+		c = cmd(NVME_IO_READ, (uint16_t)(0x400 + i));
+		c.nsid = 1;
+		c.prp1 = A + 0x70000;
+		submit(&iq, c);
+	}
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 7);
+	c = cmd(NVME_ADM_DELETE_SQ, 0x500);
+	c.cdw10 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x500);
+	/* two aborts fit now; five are owed */
+	assert_int_equal(g.sq[1].state, NVME_GQ_DRAINING);
+	assert_int_equal(g.sq[1].nbusy, 5);
+	/* SQ 1 cannot be recreated nor CQ 1 deleted while it drains */
+	c = cmd(NVME_ADM_CREATE_SQ, 0x501);
+	c.prp1 = iq.sq;
+	c.cdw10 = 1 | (7u << 16);
+	c.cdw11 = 1 | (1u << 16);
+	submit(&adq, c);
+	c = cmd(NVME_ADM_DELETE_SQ, 0x502);
+	c.cdw10 = 2;
+	submit(&adq, c);
+	c = cmd(NVME_ADM_DELETE_CQ, 0x503);
+	c.cdw10 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 3);
+	struct nvme_cqe e;
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.cid, 0x501);
+	assert_int_equal(e.dw0, NVME_V_QUEUE_STATE);
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.cid, 0x503);
+	assert_int_equal(e.dw0, NVME_V_QUEUE_STATE);
+	assert_int_equal(fake_nvme_step(f), 1); /* SQ 2 deleted */
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x502);
+	/* the driver consumes: rejections first, then every abort, once */
+	unsigned rej = 0, got = 0;
+	while (dpoll(&iq, 1, &e)) {
+		if (e.sqid == 2) {
+			assert_int_equal(e.cid, 0x600 + rej);
+			rej++;
+			continue;
+		}
+		assert_int_equal(e.sqid, 1);
+		assert_int_equal(e.cid, 0x400 + got);
+		assert_int_equal((e.status >> 1) & 0xff,
+				 NVME_SC_ABORT_SQ_DELETED);
+		got++;
+	}
+	assert_int_equal(rej, 5);
+	assert_int_equal(got, 7);
+	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
+	assert_int_equal(g.cq[1].inflight, 0);
+	/* and the CQ can go now */
+	c = cmd(NVME_ADM_DELETE_CQ, 0x504);
+	c.cdw10 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x504);
+}
+
+/* Finding 4: shadow memory is charged to the owner under a quota. A
+ * create past it is refused (over_quota) and charges nothing; what was
+ * charged comes back when the queues go. */
+static void t_shadow_quota(void **s)
+{
+	(void)s;
+	struct dma_owner acct;
+	dma_owner_init(&acct, OWNER);
+	nvme_gate_drop_all(&g); /* start over with accounting on */
+	pol.acct = &acct;
+	uint64_t asq, acq;
+	assert_int_equal(
+	    nvme_gate_admin_open(&g, adq.sq, adq.cq, ADMQ, &asq, &acq), 0);
+	fake_nvme_admin(f, asq, acq, ADMQ);
+	adq.tail = adq.head = 0;
+	adq.phase = 1;
+	memset((void *)(uintptr_t)adq.cq, 0, ADMQ * 16);
+	uint64_t admin = acct.use[DMA_CHARGE_SHADOW];
+	/* admin: one SQ page, one CQ page, 15 list pages */
+	assert_int_equal(admin, (2 + 15) * 4096);
+	acct.max[DMA_CHARGE_SHADOW] = admin + 6 * 4096;
+	/* a 1024-entry CQ needs 16 KiB: fits; a second does not */
+	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, 0x700);
+	c.prp1 = A + MIB;
+	c.cdw10 = 1 | (1023u << 16);
+	c.cdw11 = 1;
+	submit(&adq, c);
+	c = cmd(NVME_ADM_CREATE_CQ, 0x701);
+	c.prp1 = A + MIB + 0x10000;
+	c.cdw10 = 2 | (1023u << 16);
+	c.cdw11 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
+	struct nvme_cqe e;
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.cid, 0x701);
+	assert_int_equal(e.dw0, NVME_V_OVER_QUOTA);
+	assert_int_equal(g.stats.n[NVME_V_OVER_QUOTA], 1);
+	assert_int_equal(acct.over[DMA_CHARGE_SHADOW], 1);
+	assert_int_equal(acct.use[DMA_CHARGE_SHADOW], admin + 4 * 4096);
+	assert_int_equal(g.cq[2].state, NVME_GQ_FREE);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x700);
+	/* an SQ whose list pages would pass the quota: refused whole */
+	c = cmd(NVME_ADM_CREATE_SQ, 0x702);
+	c.prp1 = A + MIB + 0x20000;
+	c.cdw10 = 1 | (63u << 16);
+	c.cdw11 = 1 | (1u << 16);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.dw0, NVME_V_OVER_QUOTA);
+	assert_int_equal(acct.use[DMA_CHARGE_SHADOW], admin + 4 * 4096);
+	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
+	/* a reset gives everything back */
+	nvme_gate_drop_all(&g);
+	assert_int_equal(acct.use[DMA_CHARGE_SHADOW], 0);
+	pol.acct = 0;
 }
 
 /* memory a command in flight names cannot be revoked until it completes */
@@ -576,28 +822,42 @@ static void t_create_fail_delete(void **s)
 	struct nvme_sqe rd = cmd(NVME_IO_READ, 0x60);
 	rd.nsid = 1;
 	rd.prp1 = A + 0x70000;
+	uint32_t ring_pins = gt.g[0].pins; /* the admin rings */
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, rd)), 1);
-	assert_int_equal(gt.g[0].pins, 1);
+	assert_int_equal(gt.g[0].pins, ring_pins + 1);
 	f->sq[1].live = false; /* the model drops it unexecuted */
 	c = cmd(NVME_ADM_DELETE_SQ, 0x14);
 	c.cdw10 = 1;
 	submit(&adq, c);
+	/* the CQ cannot go while an SQ posting to it is being deleted */
 	c = cmd(NVME_ADM_DELETE_CQ, 0x15);
 	c.cdw10 = 1;
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
 	/* the SQ being deleted takes no more rings */
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, 0), -1);
-	assert_int_equal(fake_nvme_step(f), 2);
-	assert_int_equal(nvme_gate_cq_reap(&g, 0), 2);
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.cid, 0x15);
+	assert_int_equal(e.dw0, NVME_V_QUEUE_STATE);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
 	expect_ok(&adq, 0, 0x14);
-	expect_ok(&adq, 0, 0x15);
+	assert_true(dpoll(&iq, 1, &e)); /* the read: aborted by the deletion */
+	assert_int_equal(e.cid, 0x60);
+	assert_int_equal((e.status >> 1) & 0xff, NVME_SC_ABORT_SQ_DELETED);
 	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
+	c = cmd(NVME_ADM_DELETE_CQ, 0x16);
+	c.cdw10 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x16);
 	assert_int_equal(g.cq[1].state, NVME_GQ_FREE);
-	assert_int_equal(gt.g[0].pins, 0);
+	assert_int_equal(gt.g[0].pins, ring_pins);
+	assert_int_equal(gt.g[io_slot].pins, 0); /* I/O rings let go */
 	assert_int_equal(f->shadow_allocs, base_allocs);
 	/* no kernel memory for a shadow: an error completion, no create */
 	f->fail_alloc_after = (int)f->shadow_allocs;
-	c = cmd(NVME_ADM_CREATE_CQ, 0x16);
+	c = cmd(NVME_ADM_CREATE_CQ, 0x17);
 	c.prp1 = A + MIB;
 	c.cdw10 = 1 | (7u << 16);
 	c.cdw11 = 1;
@@ -711,7 +971,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_tags_stall, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_stale_after_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_hostile_device, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_revoked_ring, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_ring_pool_revoke, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_revoked_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_small_queue_cap, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_abort_no_loss, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_shadow_quota, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_pins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_create_fail_delete, setup,
 					    teardown),

@@ -238,11 +238,11 @@ bool dma_pool_live(const struct dma_pool *p)
 	return p->slot < POOLS && pools[p->slot].live && pools[p->slot].gen == p->gen;
 }
 
-void dma_pool_revoke(struct dma_pool *p)
+int dma_pool_revoke(struct dma_pool *p)
 {
 	if (!dma_pool_live(p)) {
 		violation("revoke of a dead pool", p->slot);
-		return;
+		return -1;
 	}
 	/* the device must have let go first: reset, or no queue in the pool */
 	for (unsigned i = 0; i < VM_NQ; i++)
@@ -251,6 +251,7 @@ void dma_pool_revoke(struct dma_pool *p)
 	free(pools[p->slot].mem);
 	pools[p->slot].live = false;
 	p->gen = 0;
+	return 0;
 }
 
 int dma_pool_carve(struct dma_pool *p, size_t len, size_t align, struct dma_buf *out)
