@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "dma/grant.h"
-#include "dma/nvme_cmd.h"
+#include "dma/nvme_reg.h"
 #include "dma/owner.h"
 #include "dma/nvme_validate.h"
 #include "kernel/authority/authority.h"

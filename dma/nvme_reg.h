@@ -1,10 +1,21 @@
-/* dma/nvme_reg.h — NVMe controller registers (NVMe 2.0 §3.1.3), hardware
- * layout only. One definition for the two sides of brokered bring-up: the
- * broker (kernel/authority/nvme_broker.c), the only code that writes them,
- * and the driver (drivers/nvme), which reads CAP, VS and CSTS through the
- * broker's getters and decodes them with the fields below. */
+/* dma/nvme_reg.h — the NVMe hardware, one definition (pure C): controller
+ * registers, the submission and completion entries, opcodes, command fields
+ * and the Identify data structures. Hardware layout only, no software state.
+ * The broker (kernel/authority/nvme_broker.c, the only code that writes the
+ * registers), the doorbell gate and validator (dma/), the Identify parser
+ * (dma/nvme_ident.c) and the driver (drivers/nvme) all include this file.
+ *
+ * Basis: NVM Express Base Specification 2.0 (§3.1.3 controller registers,
+ * §3.3.3 command and completion formats, §4.1 PRPs, §5 admin commands,
+ * §5.17.2 Identify data), NVM Command Set Specification 1.0 (§3 I/O
+ * commands, §4.1.5.1 Identify Namespace), NVMe over PCIe Transport 1.0
+ * (§3.1.2 doorbells, §2.1 the class code). Cross-checked against Linux
+ * include/linux/nvme.h and QEMU hw/nvme. All fields are little-endian
+ * (x86: native). */
 #ifndef CAPOS_DMA_NVME_REG_H
 #define CAPOS_DMA_NVME_REG_H
+#include <stddef.h>
+#include <stdint.h>
 
 /* ---- controller registers (NVMe 2.0 §3.1.3, Figure 33) ------------------- */
 #define NVME_REG_CAP   0x00   /* 64: controller capabilities */
@@ -78,4 +89,309 @@
 #define NVME_AQA_ASQS_MASK  0xfffu
 #define NVME_AQA_ACQS_SHIFT 16
 #define NVME_AQA_ACQS_MASK  0xfffu
+/* ---- Submission queue entry, 64 bytes (NVMe 2.0 §3.3.3.1) ---------------- */
+struct nvme_sqe {
+	uint32_t cdw0;	/* OPC 7:0, FUSE 9:8, PSDT 15:14, CID 31:16 */
+	uint32_t nsid;	/* namespace identifier */
+	uint32_t cdw2;	/* command specific */
+	uint32_t cdw3;	/* command specific */
+	uint64_t mptr;	/* metadata pointer (PSDT 00: contiguous buffer) */
+	uint64_t prp1;	/* data pointer: PRP entry 1 */
+	uint64_t prp2;	/* data pointer: PRP entry 2 or PRP list pointer */
+	uint32_t cdw10; /* command specific dwords 10..15 */
+	uint32_t cdw11;
+	uint32_t cdw12;
+	uint32_t cdw13;
+	uint32_t cdw14;
+	uint32_t cdw15;
+};
+_Static_assert(sizeof(struct nvme_sqe) == 64, "nvme_sqe size");
+_Static_assert(offsetof(struct nvme_sqe, nsid) == 4, "nsid");
+_Static_assert(offsetof(struct nvme_sqe, mptr) == 16, "mptr");
+_Static_assert(offsetof(struct nvme_sqe, prp1) == 24, "prp1");
+_Static_assert(offsetof(struct nvme_sqe, prp2) == 32, "prp2");
+_Static_assert(offsetof(struct nvme_sqe, cdw10) == 40, "cdw10");
+_Static_assert(offsetof(struct nvme_sqe, cdw15) == 60, "cdw15");
+
+/* Command Dword 0 (NVMe 2.0 Figure 88) */
+#define NVME_CDW0_OPC_SHIFT 0
+#define NVME_CDW0_OPC_MASK  0xffu
+#define NVME_CDW0_FUSE_SHIFT                                                   \
+	8 /* 00 normal, 01 first, 10 second of a fused pair */
+#define NVME_CDW0_FUSE_MASK  0x3u
+#define NVME_CDW0_PSDT_SHIFT 14 /* 00 PRP, 01/10 SGL */
+#define NVME_CDW0_PSDT_MASK  0x3u
+#define NVME_CDW0_CID_SHIFT  16
+#define NVME_CDW0_CID_MASK   0xffffu
+#define NVME_PSDT_PRP	     0u
+
+#define NVME_NSID_ALL 0xffffffffu /* broadcast namespace */
+
+/* ---- Completion queue entry, 16 bytes (NVMe 2.0 §4.6) ------------------- */
+struct nvme_cqe {
+	uint32_t dw0;	 /* command specific result */
+	uint32_t dw1;	 /* command specific */
+	uint16_t sqhd;	 /* SQ head pointer as the controller consumed it */
+	uint16_t sqid;	 /* SQ the command came from */
+	uint16_t cid;	 /* command identifier */
+	uint16_t status; /* P bit 0, status field 15:1 */
+};
+_Static_assert(sizeof(struct nvme_cqe) == 16, "nvme_cqe size");
+_Static_assert(offsetof(struct nvme_cqe, sqhd) == 8, "sqhd");
+_Static_assert(offsetof(struct nvme_cqe, sqid) == 10, "sqid");
+_Static_assert(offsetof(struct nvme_cqe, cid) == 12, "cid");
+_Static_assert(offsetof(struct nvme_cqe, status) == 14, "status");
+
+/* the 16-bit status word of a CQE (phase + status field, NVMe 2.0 §4.6.1) */
+#define NVME_CQE_P_SHIFT   0 /* phase tag */
+#define NVME_CQE_P_MASK	   0x1u
+#define NVME_CQE_SC_SHIFT  1 /* status code */
+#define NVME_CQE_SC_MASK   0xffu
+#define NVME_CQE_SCT_SHIFT 9 /* status code type */
+#define NVME_CQE_SCT_MASK  0x7u
+#define NVME_CQE_CRD_SHIFT 12 /* command retry delay */
+#define NVME_CQE_CRD_MASK  0x3u
+#define NVME_CQE_M_SHIFT   14 /* more */
+#define NVME_CQE_M_MASK	   0x1u
+#define NVME_CQE_DNR_SHIFT 15 /* do not retry */
+#define NVME_CQE_DNR_MASK  0x1u
+
+/* status code types and the generic codes capOS looks at (§4.6.1.2) */
+#define NVME_SCT_GENERIC	   0u
+#define NVME_SCT_CMD_SPECIFIC	   1u
+#define NVME_SCT_MEDIA		   2u
+#define NVME_SCT_PATH		   3u
+#define NVME_SCT_VENDOR		   7u
+#define NVME_SC_SUCCESS		   0x00u
+#define NVME_SC_INVALID_OPCODE	   0x01u
+#define NVME_SC_INVALID_FIELD	   0x02u
+#define NVME_SC_CID_CONFLICT	   0x03u
+#define NVME_SC_DATA_XFER_ERROR	   0x04u
+#define NVME_SC_ABORT_REQ	   0x07u
+#define NVME_SC_ABORT_SQ_DELETED   0x08u
+#define NVME_SC_INVALID_NS	   0x0bu
+#define NVME_SC_INVALID_PRP_OFFSET 0x13u
+#define NVME_SC_LBA_RANGE	   0x80u
+/* command specific (SCT 1) */
+#define NVME_SC_CQ_INVALID     0x00u
+#define NVME_SC_QID_INVALID    0x01u
+#define NVME_SC_QUEUE_SIZE     0x02u
+#define NVME_SC_INVALID_VECTOR 0x08u
+
+/* ---- Admin command set opcodes (NVMe 2.0 Figure 138) -------------------- */
+#define NVME_ADM_DELETE_SQ	0x00u
+#define NVME_ADM_CREATE_SQ	0x01u
+#define NVME_ADM_GET_LOG_PAGE	0x02u
+#define NVME_ADM_DELETE_CQ	0x04u
+#define NVME_ADM_CREATE_CQ	0x05u
+#define NVME_ADM_IDENTIFY	0x06u
+#define NVME_ADM_ABORT		0x08u
+#define NVME_ADM_SET_FEATURES	0x09u
+#define NVME_ADM_GET_FEATURES	0x0au
+#define NVME_ADM_ASYNC_EVENT	0x0cu
+#define NVME_ADM_NS_MGMT	0x0du
+#define NVME_ADM_FW_COMMIT	0x10u
+#define NVME_ADM_FW_DOWNLOAD	0x11u
+#define NVME_ADM_SELF_TEST	0x14u
+#define NVME_ADM_NS_ATTACH	0x15u
+#define NVME_ADM_KEEP_ALIVE	0x18u
+#define NVME_ADM_DIRECTIVE_SEND 0x19u
+#define NVME_ADM_DIRECTIVE_RECV 0x1au
+#define NVME_ADM_VIRT_MGMT	0x1cu
+#define NVME_ADM_MI_SEND	0x1du
+#define NVME_ADM_MI_RECV	0x1eu
+#define NVME_ADM_DBBUF_CONFIG	0x7cu
+#define NVME_ADM_FORMAT_NVM	0x80u
+#define NVME_ADM_SECURITY_SEND	0x81u
+#define NVME_ADM_SECURITY_RECV	0x82u
+#define NVME_ADM_SANITIZE	0x84u
+#define NVME_ADM_GET_LBA_STATUS 0x86u
+#define NVME_ADM_VENDOR_FIRST	0xc0u
+
+/* ---- NVM command set I/O opcodes (NVM Command Set 1.0 Figure 18) -------- */
+#define NVME_IO_FLUSH	      0x00u
+#define NVME_IO_WRITE	      0x01u
+#define NVME_IO_READ	      0x02u
+#define NVME_IO_WRITE_UNCOR   0x04u
+#define NVME_IO_COMPARE	      0x05u
+#define NVME_IO_WRITE_ZEROES  0x08u
+#define NVME_IO_DSM	      0x09u
+#define NVME_IO_VERIFY	      0x0cu
+#define NVME_IO_RESV_REGISTER 0x0du
+#define NVME_IO_RESV_REPORT   0x0eu
+#define NVME_IO_RESV_ACQUIRE  0x11u
+#define NVME_IO_RESV_RELEASE  0x15u
+#define NVME_IO_VENDOR_FIRST  0x80u
+
+/* ---- Read / Write / Compare (NVM Command Set §3.2.4, §3.2.6) ------------ */
+/* SLBA: CDW10 (low) and CDW11 (high) */
+#define NVME_RW_NLB_SHIFT 0 /* CDW12: number of logical blocks, 0-based */
+#define NVME_RW_NLB_MASK  0xffffu
+#define NVME_RW_FUA_SHIFT 30 /* CDW12: force unit access */
+#define NVME_RW_FUA_MASK  0x1u
+/* Dataset Management: CDW10 NR (0-based count of 16-byte ranges) */
+#define NVME_DSM_NR_SHIFT    0
+#define NVME_DSM_NR_MASK     0xffu
+#define NVME_DSM_RANGE_BYTES 16u
+
+/* ---- Identify (NVMe 2.0 §5.17) ------------------------------------------ */
+#define NVME_IDENTIFY_CNS_SHIFT 0 /* CDW10 */
+#define NVME_IDENTIFY_CNS_MASK	0xffu
+#define NVME_CNS_NS		0x00u
+#define NVME_CNS_CTRL		0x01u
+#define NVME_CNS_ACTIVE_NSLIST	0x02u
+#define NVME_IDENTIFY_BYTES	4096u
+
+/* Identify Controller (NVMe 2.0 §5.17.2.1, Figure 275): the fields capOS
+ * reads, at their offsets */
+struct nvme_id_ctrl {
+	uint16_t vid, ssvid;
+	uint8_t sn[20]; /* serial number, ASCII, space padded */
+	uint8_t mn[40]; /* model number */
+	uint8_t fr[8];	/* firmware revision */
+	uint8_t rab, ieee[3], cmic;
+	uint8_t mdts; /* max transfer: 2^MDTS CAP.MPSMIN pages; 0 none */
+	uint8_t rsvd78[512 - 78];
+	uint8_t sqes, cqes; /* entry sizes, log2: min 3:0, max 7:4 */
+	uint16_t maxcmd;
+	uint32_t nn; /* number of namespaces (highest NSID) */
+	uint8_t rsvd520[525 - 520];
+	uint8_t vwc; /* volatile write cache present: bit 0 */
+	uint8_t rsvd526[4096 - 526];
+};
+_Static_assert(sizeof(struct nvme_id_ctrl) == 4096, "id_ctrl size");
+_Static_assert(offsetof(struct nvme_id_ctrl, sn) == 4, "SN");
+_Static_assert(offsetof(struct nvme_id_ctrl, mn) == 24, "MN");
+_Static_assert(offsetof(struct nvme_id_ctrl, fr) == 64, "FR");
+_Static_assert(offsetof(struct nvme_id_ctrl, mdts) == 77, "MDTS");
+_Static_assert(offsetof(struct nvme_id_ctrl, sqes) == 512, "SQES");
+_Static_assert(offsetof(struct nvme_id_ctrl, nn) == 516, "NN");
+_Static_assert(offsetof(struct nvme_id_ctrl, vwc) == 525, "VWC");
+#define NVME_IDCTL_MN offsetof(struct nvme_id_ctrl, mn)
+
+/* Identify Namespace, NVM command set (NVM Command Set 1.0 §4.1.5.1) */
+struct nvme_id_ns {
+	uint64_t nsze, ncap, nuse;
+	uint8_t nsfeat, nlbaf, flbas, mc, dpc, dps, nmic, rescap;
+	uint8_t rsvd32[128 - 32];
+	uint32_t lbaf[64]; /* LBA format descriptors (NLBAF + 1 in use) */
+	uint8_t rsvd384[4096 - 384];
+};
+_Static_assert(sizeof(struct nvme_id_ns) == 4096, "id_ns size");
+_Static_assert(offsetof(struct nvme_id_ns, nlbaf) == 25, "NLBAF");
+_Static_assert(offsetof(struct nvme_id_ns, flbas) == 26, "FLBAS");
+_Static_assert(offsetof(struct nvme_id_ns, lbaf) == 128, "LBAF");
+#define NVME_FLBAS_IDX_SHIFT 0 /* low 4 bits of the format index */
+#define NVME_FLBAS_IDX_MASK  0xfu
+#define NVME_FLBAS_EXT_SHIFT 4 /* metadata at the end of each LBA */
+#define NVME_FLBAS_EXT_MASK    0x1u
+#define NVME_FLBAS_IDXHI_SHIFT 5 /* upper 2 bits of the format index */
+#define NVME_FLBAS_IDXHI_MASK  0x3u
+#define NVME_LBAF_MS_SHIFT     0 /* metadata bytes per LBA */
+#define NVME_LBAF_MS_MASK      0xffffu
+#define NVME_LBAF_LBADS_SHIFT  16 /* log2 of the LBA data size */
+#define NVME_LBAF_LBADS_MASK   0xffu
+
+/* Active Namespace ID list (§5.17.2.2): ascending u32 NSIDs, ends at the
+ * first zero; one page holds NVME_NSLIST_MAX */
+#define NVME_NSLIST_MAX 1024u
+
+/* Set Features Number of Queues result (§5.27.1.5), CQE DW0, 0-based */
+#define NVME_NUMQ_NSQA_SHIFT 0
+#define NVME_NUMQ_NSQA_MASK  0xffffu
+#define NVME_NUMQ_NCQA_SHIFT 16
+#define NVME_NUMQ_NCQA_MASK  0xffffu
+
+/* ---- Get Log Page (NVMe 2.0 §5.16): dwords to transfer, 0-based --------- */
+#define NVME_GLP_NUMDL_SHIFT 16 /* CDW10 31:16 */
+#define NVME_GLP_NUMDL_MASK  0xffffu
+#define NVME_GLP_NUMDU_SHIFT 0 /* CDW11 15:0 */
+#define NVME_GLP_NUMDU_MASK  0xffffu
+
+/* ---- Get / Set Features (NVMe 2.0 §5.15, §5.27) ------------------------- */
+#define NVME_FEAT_FID_SHIFT    0 /* CDW10 */
+#define NVME_FEAT_FID_MASK     0xffu
+#define NVME_FEAT_SEL_SHIFT    8 /* Get Features CDW10: select */
+#define NVME_FEAT_SEL_MASK     0x7u
+#define NVME_FEAT_SV_SHIFT     31 /* Set Features CDW10: save */
+#define NVME_FEAT_SV_MASK      0x1u
+#define NVME_FID_ARBITRATION   0x01u
+#define NVME_FID_POWER_MGMT    0x02u
+#define NVME_FID_LBA_RANGE     0x03u /* data: 4096 bytes */
+#define NVME_FID_TEMP_THRESH   0x04u
+#define NVME_FID_ERR_RECOVERY  0x05u
+#define NVME_FID_VWC	       0x06u
+#define NVME_FID_NUM_QUEUES    0x07u
+#define NVME_FID_IRQ_COALESCE  0x08u
+#define NVME_FID_IRQ_CONFIG    0x09u
+#define NVME_FID_WRITE_ATOMIC  0x0au
+#define NVME_FID_ASYNC_EVENT   0x0bu
+#define NVME_FID_APST	       0x0cu /* data: 256 bytes */
+#define NVME_FID_HMB	       0x0du /* CDW13/14: descriptor list address (refused) */
+#define NVME_FID_TIMESTAMP     0x0eu /* data: 8 bytes */
+#define NVME_FID_KATO	       0x0fu
+#define NVME_FID_HOST_BEHAVIOR 0x16u /* data: 512 bytes */
+/* Host Memory Buffer, Set Features: CDW11 EHM bit 0, CDW12 HSIZE,
+ * CDW13 HMDLLA (16-byte aligned), CDW14 HMDLUA, CDW15 HMDLEC */
+#define NVME_HMB_EHM_SHIFT 0
+#define NVME_HMB_EHM_MASK  0x1u
+/* Number of Queues (FID 0x07): CDW11 NSQR 15:0, NCQR 31:16, 0-based */
+#define NVME_NUMQ_NSQR_SHIFT 0
+#define NVME_NUMQ_NSQR_MASK  0xffffu
+#define NVME_NUMQ_NCQR_SHIFT 16
+#define NVME_NUMQ_NCQR_MASK  0xffffu
+
+/* ---- Create / Delete I/O queues (NVMe 2.0 §5.4, §5.5, §5.6, §5.7) -------- */
+#define NVME_CREATEQ_QID_SHIFT	  0 /* CDW10 */
+#define NVME_CREATEQ_QID_MASK	  0xffffu
+#define NVME_CREATEQ_QSIZE_SHIFT  16 /* CDW10, 0-based entries */
+#define NVME_CREATEQ_QSIZE_MASK	  0xffffu
+#define NVME_CREATEQ_PC_SHIFT	  0 /* CDW11: physically contiguous */
+#define NVME_CREATEQ_PC_MASK	  0x1u
+#define NVME_CREATECQ_IEN_SHIFT	  1 /* CDW11: interrupts enabled */
+#define NVME_CREATECQ_IEN_MASK	  0x1u
+#define NVME_CREATECQ_IV_SHIFT	  16 /* CDW11: interrupt vector */
+#define NVME_CREATECQ_IV_MASK	  0xffffu
+#define NVME_CREATESQ_QPRIO_SHIFT 1 /* CDW11 */
+#define NVME_CREATESQ_QPRIO_MASK  0x3u
+#define NVME_CREATESQ_CQID_SHIFT  16 /* CDW11 */
+#define NVME_CREATESQ_CQID_MASK	  0xffffu
+#define NVME_DELETEQ_QID_SHIFT	  0 /* CDW10 */
+#define NVME_DELETEQ_QID_MASK	  0xffffu
+/* Abort (§5.1): CDW10 SQID 15:0, CID 31:16 */
+#define NVME_ABORT_SQID_SHIFT 0
+#define NVME_ABORT_SQID_MASK  0xffffu
+#define NVME_ABORT_CID_SHIFT  16
+#define NVME_ABORT_CID_MASK   0xffffu
+
+#define NVME_SQE_BYTES 64u /* CC.IOSQES = 6 */
+#define NVME_CQE_BYTES 16u /* CC.IOCQES = 4 */
+
+static inline uint8_t nvme_sqe_opc(const struct nvme_sqe *c)
+{
+	return (uint8_t)((c->cdw0 >> NVME_CDW0_OPC_SHIFT) & NVME_CDW0_OPC_MASK);
+}
+static inline uint16_t nvme_sqe_cid(const struct nvme_sqe *c)
+{
+	return (uint16_t)((c->cdw0 >> NVME_CDW0_CID_SHIFT) &
+			  NVME_CDW0_CID_MASK);
+}
+static inline void nvme_sqe_set_cid(struct nvme_sqe *c, uint16_t cid)
+{
+	c->cdw0 = (c->cdw0 & ~(NVME_CDW0_CID_MASK << NVME_CDW0_CID_SHIFT)) |
+		  ((uint32_t)cid << NVME_CDW0_CID_SHIFT);
+}
+static inline uint16_t nvme_cqe_sc(const struct nvme_cqe *e)
+{
+	return (uint16_t)((e->status >> NVME_CQE_SC_SHIFT) & NVME_CQE_SC_MASK);
+}
+static inline uint16_t nvme_cqe_sct(const struct nvme_cqe *e)
+{
+	return (uint16_t)((e->status >> NVME_CQE_SCT_SHIFT) &
+			  NVME_CQE_SCT_MASK);
+}
+static inline unsigned nvme_cqe_phase(const struct nvme_cqe *e)
+{
+	return (e->status >> NVME_CQE_P_SHIFT) & NVME_CQE_P_MASK;
+}
 #endif

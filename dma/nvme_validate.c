@@ -82,9 +82,18 @@ int nvme_val_stats_json(const struct nvme_val_stats *s, char *buf, unsigned cap)
 const struct nvme_ns_policy *nvme_val_ns(const struct nvme_val_policy *p,
 					 uint32_t nsid)
 {
-	for (unsigned i = 0; i < p->nns && i < NVME_VAL_MAX_NS; i++)
-		if (p->ns[i].nsid == nsid && nsid != 0)
-			return &p->ns[i];
+	/* binary search: the broker grants in ascending NSID order (the
+	 * Active Namespace ID list's) */
+	unsigned lo = 0, hi = MIN(p->nns, (unsigned)NVME_VAL_MAX_NS);
+	while (lo < hi && nsid) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (p->ns[mid].nsid == nsid)
+			return &p->ns[mid];
+		if (p->ns[mid].nsid < nsid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return 0;
 }
 

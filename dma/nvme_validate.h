@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "dma/grant.h"
-#include "dma/nvme_cmd.h"
+#include "dma/nvme_reg.h"
 
 enum nvme_verdict {
 	NVME_V_ACCEPT = 0,
@@ -69,7 +69,9 @@ const char *nvme_verdict_name(enum nvme_verdict v);
 
 enum nvme_qtype { NVME_QT_ADMIN, NVME_QT_IO };
 
-#define NVME_VAL_MAX_NS	 16 /* namespaces a policy can grant */
+/* namespaces a policy can grant: one Active Namespace ID list page
+ * (NVME_NSLIST_MAX), which is all the broker reads */
+#define NVME_VAL_MAX_NS	 1024
 #define NVME_VAL_MAX_QID 64 /* I/O queue ids 1..63 tracked by the gate */
 /* shadow PRP list: one page of entries per outstanding command; with
  * max_xfer <= 2 MiB at 4 KiB pages no list ever needs a chain */
@@ -77,10 +79,12 @@ enum nvme_qtype { NVME_QT_ADMIN, NVME_QT_IO };
 #define NVME_VAL_XFER_CAP (2u << 20)
 
 struct nvme_ns_policy {
-	uint32_t nsid; /* 1-based */
-	uint32_t
-	    lba_bytes; /* bytes moved per LBA (data + metadata if extended) */
-	uint32_t md_bytes; /* separate metadata per LBA (MPTR), 0: none */
+	uint32_t nsid;	     /* 1-based */
+	uint32_t lba_bytes;  /* bytes moved per LBA (data + metadata if
+			      * extended) */
+	uint32_t md_bytes;   /* separate metadata per LBA (MPTR), 0: none */
+	uint32_t data_bytes; /* data bytes per LBA (2^LBADS) */
+	uint64_t nsze;	     /* size in LBAs */
 };
 
 struct dma_owner;
@@ -95,7 +99,7 @@ struct nvme_val_policy {
 	uint32_t qsize_max; /* entries per I/O queue (1-based) */
 	uint16_t iv_max;    /* highest MSI-X vector an I/O CQ may name */
 	unsigned nns;
-	struct nvme_ns_policy ns[NVME_VAL_MAX_NS];
+	struct nvme_ns_policy ns[NVME_VAL_MAX_NS]; /* ascending nsid */
 	/* queue state the gate maintains: bit q set when I/O queue q exists
 	 * (or its create is in flight); sq_cq[q]: the CQ an SQ posts to */
 	uint64_t cq_live, sq_live;

@@ -9,6 +9,7 @@ void dma_owner_init(struct dma_owner *o, uint16_t id)
 	o->id = id;
 	o->max[DMA_CHARGE_POOL] = DMA_OWNER_POOL_MAX;
 	o->max[DMA_CHARGE_SHADOW] = DMA_OWNER_SHADOW_MAX;
+	o->max[DMA_CHARGE_KMEM] = DMA_OWNER_KMEM_MAX;
 }
 
 bool dma_owner_charge(struct dma_owner *o, enum dma_charge kind,
@@ -43,5 +44,6 @@ unsigned dma_owner_ngrants(const struct dma_owner *o)
 
 const char *dma_charge_name(enum dma_charge kind)
 {
-	return kind == DMA_CHARGE_POOL ? "pool" : kind == DMA_CHARGE_SHADOW ? "shadow" : "?";
+	static const char *const n[DMA_CHARGE_N] = {"pool", "shadow", "kmem"};
+	return (unsigned)kind < DMA_CHARGE_N ? n[kind] : "?";
 }

@@ -8,7 +8,10 @@
  *            own table);
  *   pool   — bytes of DMAPool memory it holds;
  *   shadow — kernel memory the NVMe gate allocated because of it (shadow
- *            rings and shadow PRP-list pages).
+ *            rings and shadow PRP-list pages);
+ *   kmem   — kernel memory for the driver's own state (auth_kmem_alloc:
+ *            softc, namespace tables), which a userspace driver would
+ *            hold in its own address space.
  * A charge over the limit is refused and counted; nothing is taken. */
 #ifndef CAPOS_DMA_OWNER_H
 #define CAPOS_DMA_OWNER_H
@@ -20,8 +23,14 @@
 /* default limits per owner (kernel/authority applies them at bind) */
 #define DMA_OWNER_POOL_MAX   (32ull << 20)
 #define DMA_OWNER_SHADOW_MAX (4ull << 20)
+#define DMA_OWNER_KMEM_MAX   (1ull << 20)
 
-enum dma_charge { DMA_CHARGE_POOL, DMA_CHARGE_SHADOW, DMA_CHARGE_N };
+enum dma_charge {
+	DMA_CHARGE_POOL,
+	DMA_CHARGE_SHADOW,
+	DMA_CHARGE_KMEM,
+	DMA_CHARGE_N
+};
 
 struct dma_owner {
 	uint16_t id; /* 0: the entry is free */

@@ -5,14 +5,17 @@
  * Initialisation follows NVMe 2.0 §3.5.1 with the register steps done by
  * the broker (kernel/authority/nvme_broker.h):
  *   1-2. reset the controller (CC.EN=0, CSTS.RDY=0)      nvme_broker_open
+ *   8-10. Identify Controller, active namespaces, each   nvme_broker_open
+ *         (the broker's own, before the driver exists)   nvme_ident_take
  *   3-7. admin queues, CC, wait for CSTS.RDY=1           nvme_broker_enable
- *   8.   Identify Controller                             nvme_identify_ctrl
  *   11.  Set Features Number of Queues                   nvme_ioq_count
  *   12.  Create I/O CQ, then SQ, per queue pair          nvme_ioq_start
- *   9-10. Identify active namespaces, each namespace     nvme_ns_scan
- * Namespaces come last (the spec allows any order for 9-12) so that a block
- * device is registered only once its I/O queues exist. The driver's rings,
- * buffers and PRP lists all live in one DMA pool. */
+ *        a block device per granted namespace            nvme_ns_scan
+ * The broker identifies the controller once, with one parser
+ * (dma/nvme_ident.c), so the driver, the validator's policy and the device
+ * manager agree on names, the transfer limit and the namespaces. Block
+ * devices are registered only once the I/O queues exist. The driver's
+ * rings, buffers and PRP lists all live in one DMA pool. */
 #include "drivers/nvme/nvme_var.h"
 #include "kernel/lib/lib.h"
 #include "kernel/time/time.h"
@@ -20,7 +23,7 @@
 /* ---- memory -------------------------------------------------------------- */
 static size_t nvme_pool_bytes(void)
 {
-	size_t b = 2 * PAGE_SIZE /* admin SQ, CQ */ + PAGE_SIZE /* identify */;
+	size_t b = 2 * PAGE_SIZE /* admin SQ, CQ */;
 	b += NVME_IOQ_MAX *
 	     (ALIGN_UP((size_t)NVME_IO_ENTRIES * NVME_SQE_BYTES, PAGE_SIZE) +
 	      ALIGN_UP((size_t)NVME_IO_ENTRIES * NVME_CQE_BYTES, PAGE_SIZE));
@@ -65,8 +68,7 @@ static int nvme_mem_alloc(struct nvme_softc *sc)
 			nvme_pool_bytes() / 1024);
 		return -1;
 	}
-	if (nvme_q_alloc(sc, &sc->admin, 0, NVME_ADMIN_ENTRIES) ||
-	    dma_pool_carve(&sc->pool, PAGE_SIZE, PAGE_SIZE, &sc->ident))
+	if (nvme_q_alloc(sc, &sc->admin, 0, NVME_ADMIN_ENTRIES))
 		goto fail;
 	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
 		if (nvme_q_alloc(sc, &sc->ioq[i], (uint16_t)(i + 1),
@@ -151,59 +153,14 @@ static int nvme_ioq_start(struct nvme_softc *sc, struct nvme_queue *q)
 	return 0;
 }
 
-/* ---- identify ------------------------------------------------------------ */
-static int nvme_identify(struct nvme_softc *sc, uint32_t cns, uint32_t nsid)
+/* ---- identity ------------------------------------------------------------ */
+/* what the broker's Identify found (NVMe 2.0 §5.17.2.1): names, MDTS, NN;
+ * the transfer limit is the policy's, so the driver never builds a command
+ * the validator would refuse for its size */
+static int nvme_ident_take(struct nvme_softc *sc)
 {
-	struct nvme_sqe c = {0};
-	struct nvme_cqe e;
-	c.cdw0 = NVME_ADM_IDENTIFY;
-	c.nsid = nsid;
-	c.prp1 = sc->ident.iova;
-	c.cdw10 = (uint32_t)FIELD_SET(NVME_IDENTIFY_CNS, cns);
-	memset(sc->ident.va, 0, PAGE_SIZE);
-	return nvme_exec(sc, &sc->admin, &c, &e, NVME_ADMIN_TIMEOUT_US);
-}
-
-static uint32_t le32_at(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-/* an ASCII field padded with spaces; anything unprintable becomes '?' */
-static void nvme_strfield(char *dst, const uint8_t *src, unsigned n)
-{
-	unsigned end = n;
-	while (end && (src[end - 1] == ' ' || src[end - 1] == 0))
-		end--;
-	for (unsigned i = 0; i < end; i++)
-		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? (char)src[i] : '?';
-	dst[end] = 0;
-}
-
-/* Identify Controller (NVMe 2.0 §5.17.2.1): names, MDTS, NN */
-static int nvme_identify_ctrl(struct nvme_softc *sc)
-{
-	if (nvme_identify(sc, NVME_CNS_CTRL, 0)) {
-		kprintf("%s: unable to identify controller\n", sc->name);
-		return -1;
-	}
-	const uint8_t *id = sc->ident.va;
-	nvme_strfield(sc->sn, id + NVME_IDCTL_SN, NVME_IDCTL_SN_LEN);
-	nvme_strfield(sc->mn, id + NVME_IDCTL_MN, NVME_IDCTL_MN_LEN);
-	nvme_strfield(sc->fr, id + NVME_IDCTL_FR, NVME_IDCTL_FR_LEN);
-	sc->mdts = id[NVME_IDCTL_MDTS];
-	sc->nn = le32_at(id + NVME_IDCTL_NN);
-	sc->vwc = id[NVME_IDCTL_VWC] & 1;
-	/* MDTS is a power of two in units of CAP.MPSMIN (4 KiB: the broker
-	 * refuses anything else); 0 means no limit, and then the driver's
-	 * own cap applies */
-	uint64_t max = NVME_XFER_CAP;
-	if (sc->mdts && sc->mdts < 32 &&
-	    ((uint64_t)PAGE_SIZE << sc->mdts) < max)
-		max = (uint64_t)PAGE_SIZE << sc->mdts;
-	sc->max_xfer =
-	    (uint32_t)MIN(max, (uint64_t)nvme_broker_max_xfer(sc->broker));
+	sc->id = *nvme_broker_ident(sc->broker);
+	sc->max_xfer = nvme_broker_max_xfer(sc->broker);
 	if (sc->max_xfer < PAGE_SIZE) {
 		kprintf("%s: unable to use controller (max transfer %u)\n",
 			sc->name, sc->max_xfer);
@@ -301,95 +258,53 @@ static int nvme_bd_flush(struct blockdev *b)
 	return nvme_io_sync(ns->sc, &ns->sc->ioq[0], &io, 0);
 }
 
-/* Identify Namespace (NVM Command Set 1.0 §4.1.5.1): size and the LBA
- * format in use */
-static void nvme_ns_attach(struct nvme_softc *sc, uint32_t nsid)
+/* a block device for one namespace the broker granted */
+static void nvme_ns_attach(struct nvme_softc *sc, const struct nvme_ns_policy *p)
 {
-	if (nvme_identify(sc, NVME_CNS_NS, nsid)) {
-		kprintf("%s: unable to identify namespace %u\n", sc->name,
-			nsid);
-		return;
-	}
-	const uint8_t *id = sc->ident.va;
-	uint64_t nsze = le32_at(id + NVME_IDNS_NSZE) |
-			(uint64_t)le32_at(id + NVME_IDNS_NSZE + 4) << 32;
-	uint8_t nlbaf = id[NVME_IDNS_NLBAF], flbas = id[NVME_IDNS_FLBAS];
-	uint32_t idx = (uint32_t)FIELD_GET(NVME_FLBAS_IDX, flbas);
-	if (nlbaf >= 16)
-		idx |= (uint32_t)FIELD_GET(NVME_FLBAS_IDXHI, flbas) << 4;
-	if (nsze == 0) {
-		kprintf("%s: namespace %u has size zero; skipped\n", sc->name,
-			nsid);
-		return;
-	}
-	uint32_t lbaf = idx <= nlbaf && idx < 64
-			    ? le32_at(id + NVME_IDNS_LBAF + 4 * idx)
-			    : 0;
-	uint32_t lbads = (uint32_t)FIELD_GET(NVME_LBAF_LBADS, lbaf);
-	uint32_t ms = (uint32_t)FIELD_GET(NVME_LBAF_MS, lbaf);
-	if (lbads < 9 || lbads > 12 || ms) {
-		kprintf("%s: namespace %u: LBA format %u (2^%u bytes, %u "
-			"metadata) unsupported; skipped\n",
-			sc->name, nsid, idx, lbads, ms);
-		return;
-	}
-	if (sc->nns == NVME_NS_MAX) {
-		kprintf("%s: namespace %u: more than %u namespaces; skipped\n",
-			sc->name, nsid, NVME_NS_MAX);
+	/* the block interface moves data only: metadata formats (extended or
+	 * separate) are the validator's to police but not served here */
+	if (p->md_bytes || p->lba_bytes != p->data_bytes) {
+		kprintf("%s: namespace %u: %u-byte blocks with metadata are not "
+			"served by the block interface; skipped\n",
+			sc->name, p->nsid, p->data_bytes);
 		return;
 	}
 	struct nvme_ns *ns = &sc->ns[sc->nns++];
 	ns->sc = sc;
-	ns->nsid = nsid;
-	ns->nsze = nsze;
-	ns->lba_bytes = 1u << lbads;
+	ns->nsid = p->nsid;
+	ns->nsze = p->nsze;
+	ns->lba_bytes = p->lba_bytes;
 	ksnprintf(ns->bdev.name, sizeof(ns->bdev.name), "%sn%u", sc->name,
-		  nsid);
+		  p->nsid);
 	ns->bdev.block_size = ns->lba_bytes;
-	ns->bdev.block_count = nsze;
+	ns->bdev.block_count = ns->nsze;
 	ns->bdev.read = nvme_bd_read;
 	ns->bdev.write = nvme_bd_write;
 	ns->bdev.flush = nvme_bd_flush;
 	ns->bdev.priv = ns;
 	blockdev_register(&ns->bdev);
 	kprintf("%s: %s: %llu blocks of %u bytes (%llu MiB)\n", sc->name,
-		ns->bdev.name, (unsigned long long)nsze, ns->lba_bytes,
-		(unsigned long long)((nsze * ns->lba_bytes) >> 20));
+		ns->bdev.name, (unsigned long long)ns->nsze, ns->lba_bytes,
+		(unsigned long long)((ns->nsze * ns->lba_bytes) >> 20));
 }
 
-/* Identify Active Namespace ID list (CNS 02h, NVMe 2.0 §5.17.2.2; since
- * NVMe 1.1). A 1.0 controller has no list: its namespaces are 1..NN. */
+/* the namespaces the broker granted (the Active Namespace ID list it read,
+ * NVMe 2.0 §5.17.2.2): a table sized to them in kernel memory charged to
+ * the owner, then a block device each */
 static int nvme_ns_scan(struct nvme_softc *sc)
 {
-	uint32_t ids[NVME_NS_MAX * 2];
-	unsigned n = 0;
-	if (sc->vs < NVME_VS_1_1) {
-		for (uint32_t nsid = 1;
-		     nsid <= MIN(sc->nn, (uint32_t)NVME_NS_MAX); nsid++)
-			nvme_ns_attach(sc, nsid);
-		return 0;
-	}
-	if (nvme_identify(sc, NVME_CNS_ACTIVE_NSLIST, 0)) {
-		kprintf("%s: unable to list active namespaces\n", sc->name);
-		return -1;
-	}
-	const uint8_t *l = sc->ident.va;
-	uint32_t prev = 0;
-	for (unsigned i = 0; i < NVME_NSLIST_MAX && n < ARRAY_SIZE(ids); i++) {
-		uint32_t nsid = le32_at(l + 4 * i);
-		if (nsid == 0)
-			break;
-		/* the list is ascending; anything else is a device bug */
-		if (nsid <= prev || nsid == NVME_NSID_ALL) {
-			kprintf("%s: namespace list entry %u (%u) out of "
-				"order; list ignored from there\n",
-				sc->name, i, nsid);
-			break;
+	unsigned n = nvme_broker_nns(sc->broker);
+	if (!sc->ns && n) {
+		sc->ns = auth_kmem_alloc(sc->owner, n * sizeof(*sc->ns));
+		if (!sc->ns) {
+			kprintf("%s: unable to allocate %u namespaces\n",
+				sc->name, n);
+			return -1;
 		}
-		ids[n++] = prev = nsid;
 	}
+	sc->nns = 0;
 	for (unsigned i = 0; i < n; i++)
-		nvme_ns_attach(sc, ids[i]);
+		nvme_ns_attach(sc, nvme_broker_ns(sc->broker, i));
 	return 0;
 }
 
@@ -402,7 +317,7 @@ int nvme_attach(struct nvme_softc *sc)
 		return -1;
 	if (nvme_admin_start(sc))
 		goto err_pool;
-	if (nvme_identify_ctrl(sc) || nvme_ioq_count(sc))
+	if (nvme_ident_take(sc) || nvme_ioq_count(sc))
 		goto err_reset;
 	for (unsigned i = 0; i < sc->nioq; i++)
 		if (nvme_ioq_start(sc, &sc->ioq[i]))
@@ -412,11 +327,11 @@ int nvme_attach(struct nvme_softc *sc)
 		goto err_reset;
 	kprintf("%s: %s, serial %s, firmware %s, NVMe %u.%u, max transfer %u "
 		"KiB (MDTS %u), %u I/O queue pairs (%s), %u of %u namespaces\n",
-		sc->name, sc->mn, sc->sn, sc->fr,
+		sc->name, sc->id.mn, sc->id.sn, sc->id.fr,
 		(unsigned)FIELD_GET(NVME_VS_MJR, sc->vs),
 		(unsigned)FIELD_GET(NVME_VS_MNR, sc->vs), sc->max_xfer / 1024,
-		sc->mdts, sc->nioq, sc->use_irq ? "MSI-X" : "polled", sc->nns,
-		sc->nn);
+		sc->id.mdts, sc->nioq, sc->use_irq ? "MSI-X" : "polled", sc->nns,
+		sc->id.nn);
 	return 0;
 err_reset:
 	sc->up = false;
@@ -435,6 +350,10 @@ void nvme_detach(struct nvme_softc *sc)
 		nvme_q_fail_all(sc, &sc->ioq[i]);
 	/* only now that the controller is disabled may the memory go */
 	dma_pool_revoke(&sc->pool);
+	auth_kmem_free(sc->owner, sc->ns,
+		       nvme_broker_nns(sc->broker) * sizeof(*sc->ns));
+	sc->ns = 0;
+	sc->nns = 0;
 }
 
 int nvme_recover(struct nvme_softc *sc, const char *why)
@@ -491,7 +410,7 @@ static void nvme_q_dump(const struct nvme_queue *q)
 void nvme_dump(struct nvme_softc *sc)
 {
 	kprintf("%s: %s sn %s fw %s, %s, max transfer %u, resets %u\n",
-		sc->name, sc->mn, sc->sn, sc->fr,
+		sc->name, sc->id.mn, sc->id.sn, sc->id.fr,
 		sc->dead ? "dead"
 		: sc->up ? "up"
 			 : "down",
@@ -517,7 +436,7 @@ int nvme_dump_line(struct nvme_softc *sc, char *buf, unsigned cap)
 	return ksnprintf(buf, cap,
 			 "%s %s, %u ns, %u ioq, io %llu rejected %llu failed "
 			 "%llu, resets %u",
-			 sc->mn,
+			 sc->id.mn,
 			 sc->dead ? "dead"
 			 : sc->up ? "up"
 				  : "down",
@@ -535,11 +454,11 @@ int nvme_json(struct nvme_softc *sc, char *buf, unsigned cap)
 			  "\"mdts\":%u,\"max_xfer\":%u,\"resets\":%u,"
 			  "\"failed_by_reset\":%llu,\"irq\":%s,"
 			  "\"namespaces\":[",
-			  sc->name, sc->mn, sc->sn, sc->fr,
+			  sc->name, sc->id.mn, sc->id.sn, sc->id.fr,
 			  sc->dead ? "dead"
 			  : sc->up ? "up"
 				   : "down",
-			  sc->mdts, sc->max_xfer, sc->resets,
+			  sc->id.mdts, sc->max_xfer, sc->resets,
 			  (unsigned long long)sc->reset_failed_cmds,
 			  sc->use_irq ? "true" : "false");
 	for (unsigned i = 0; i < sc->nns; i++) {

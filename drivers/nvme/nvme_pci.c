@@ -13,9 +13,12 @@
 #include "kernel/pci/pci.h"
 
 #define NVME_PCI_CLASS 0x010802u /* mass storage, NVM, NVMe I/O controller */
-#define NVME_MAX_CTRL  2
+/* controllers the driver attaches: one per bound function, as many as the
+ * authority layer has owners (an EC2 instance shows one controller per EBS
+ * volume). Each softc is kernel memory charged to its owner. */
+#define NVME_MAX_CTRL AUTH_OWNER_MAX
 
-static struct nvme_softc nvme_sc[NVME_MAX_CTRL];
+static struct nvme_softc *nvme_sc[NVME_MAX_CTRL];
 static unsigned nvme_nsc;
 
 struct nvme_softc *nvme_first(void)
@@ -25,7 +28,7 @@ struct nvme_softc *nvme_first(void)
 
 struct nvme_softc *nvme_at(unsigned i)
 {
-	return i < nvme_nsc && nvme_sc[i].up ? &nvme_sc[i] : 0;
+	return i < nvme_nsc && nvme_sc[i]->up ? nvme_sc[i] : 0;
 }
 
 /* MSI-X entry 0 serves the admin CQ, entry q the I/O CQ q */
@@ -53,6 +56,21 @@ static void nvme_pci_irq_unbind(struct nvme_softc *sc)
 			irq_revoke(&sc->ioq[i].irq);
 }
 
+/* before any of the owner's memory exists: the broker resets and
+ * identifies the controller on its own memory; the device manager
+ * classifies it from the model and serial */
+static int nvme_pci_identify(struct pci_dev *d, uint16_t owner,
+			     struct dev_identity *out)
+{
+	struct nvme_broker *b;
+	if (nvme_broker_open(d, owner, &b) != 0)
+		return -1;
+	const struct nvme_ident_ctrl *id = nvme_broker_ident(b);
+	strlcpy(out->model, id->mn, sizeof(out->model));
+	strlcpy(out->serial, id->sn, sizeof(out->serial));
+	return 0;
+}
+
 static int nvme_pci_attach(struct pci_dev *d, uint16_t owner)
 {
 	if (nvme_nsc == NVME_MAX_CTRL) {
@@ -60,8 +78,11 @@ static int nvme_pci_attach(struct pci_dev *d, uint16_t owner)
 			NVME_MAX_CTRL);
 		return -1;
 	}
-	struct nvme_softc *sc = &nvme_sc[nvme_nsc];
-	memset(sc, 0, sizeof(*sc));
+	struct nvme_softc *sc = auth_kmem_alloc(owner, sizeof(*sc));
+	if (!sc) {
+		kprintf("nvme: unable to allocate controller state\n");
+		return -1;
+	}
 	ksnprintf(sc->name, sizeof(sc->name), "nvme%u", nvme_nsc);
 	sc->pci = d;
 	sc->owner = owner;
@@ -81,11 +102,12 @@ static int nvme_pci_attach(struct pci_dev *d, uint16_t owner)
 		goto err_irq;
 	d->drv_state = sc;
 	strlcpy(d->state, "running", sizeof(d->state));
-	nvme_nsc++;
+	nvme_sc[nvme_nsc++] = sc;
 	return 0;
 err_irq:
 	nvme_pci_irq_unbind(sc);
 	nvme_broker_close(sc->broker);
+	auth_kmem_free(owner, sc, sizeof(*sc));
 	return -1;
 }
 
@@ -106,7 +128,7 @@ static int nvme_status(char *buf, size_t cap)
 		unsigned u = MIN((unsigned)n, c);
 		n += ksnprintf(buf + u, c - u, "%s", i ? "," : "");
 		u = MIN((unsigned)n, c);
-		n += nvme_json(&nvme_sc[i], buf + u, c - u);
+		n += nvme_json(nvme_sc[i], buf + u, c - u);
 	}
 	unsigned u = MIN((unsigned)n, c);
 	n += ksnprintf(buf + u, c - u, "]");
@@ -125,6 +147,7 @@ const struct driver nvme_driver = {
     .nids = ARRAY_SIZE(nvme_ids),
     .dma = true,
     .validated = true,
+    .identify = nvme_pci_identify,
     .attach = nvme_pci_attach,
     .dump = nvme_pci_dump,
 };

@@ -11,8 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dma/nvme_cmd.h"
-#include "drivers/nvme/nvme_reg.h"
+#include "dma/nvme_reg.h"
 #include "kernel/authority/authority.h"
 #include "kernel/authority/nvme_broker.h"
 #include "kernel/devmgr/blockdev.h"
@@ -23,10 +22,6 @@
 #define NVME_NCCB	   64  /* commands in flight per queue (6 CID bits) */
 #define NVME_CID_IDX_MASK  0x3fu
 #define NVME_CID_GEN_SHIFT 6
-#define NVME_NS_MAX	   8
-/* the driver's own transfer cap, applied when Identify says MDTS 0 (no
- * limit) and to any larger MDTS */
-#define NVME_XFER_CAP	      (512u << 10)
 #define NVME_LIST_PAGES	      2	  /* PRP list pages per I/O command */
 #define NVME_ARENA_PAGES      768 /* bounce buffers (3 MiB) */
 #define NVME_ADMIN_TIMEOUT_US 2000000u
@@ -113,20 +108,16 @@ struct nvme_softc {
 	struct dma_pool pool;
 	uint64_t cap;
 	uint32_t vs;
-	char mn[NVME_IDCTL_MN_LEN + 1], sn[21], fr[9];
-	uint8_t mdts;	   /* as Identify reported it */
-	uint32_t max_xfer; /* bytes per command the driver uses */
-	uint32_t nn;
-	bool vwc;  /* volatile write cache present */
+	struct nvme_ident_ctrl id; /* the broker's Identify (dma/nvme_ident.h) */
+	uint32_t max_xfer;	   /* bytes per command: the broker's policy */
 	bool up;   /* controller enabled and queues live */
 	bool dead; /* recovery failed: every command fails at once */
 	bool recovering;
 	bool use_irq;
-	struct dma_buf ident; /* 4 KiB Identify buffer */
 	struct nvme_queue admin;
 	struct nvme_queue ioq[NVME_IOQ_MAX];
 	unsigned nioq;
-	struct nvme_ns ns[NVME_NS_MAX];
+	struct nvme_ns *ns; /* nns, kernel memory charged to the owner */
 	unsigned nns;
 	/* bounce arena: NVME_ARENA_PAGES pages, first-fit bitmap */
 	struct dma_buf arena;

@@ -28,13 +28,14 @@ struct auth_slot *auth_slot_check(uint16_t slot, uint32_t gen,
 void auth_slot_free(uint16_t slot);
 void auth_refuse(enum auth_reason r, uint16_t slot, const char *what);
 
-/* Owners the authority layer accounts for (bound functions, and the
- * kernel's own proof owners). Each has its DMA accounts (dma/owner.h): its
+/* Owners the authority layer accounts for (kernel/authority/owner.c): one
+ * per bound function. Each has its DMA accounts (dma/owner.h): its
  * grant table — every live DMAPool of the owner is one grant there — and
  * its quotas. The NVMe broker hands the owner's table to the validator,
  * which checks command addresses against it, and to the gate, which pins
  * what is in flight and charges its shadows to the owner. */
-#define AUTH_OWNER_MAX 64
 struct dma_owner;
-struct dma_owner *dma_owner_acct(uint16_t owner); /* NULL: table full */
+struct dma_owner *dma_owner_acct(uint16_t owner); /* NULL: not bound */
+/* the owner's DMA limit (auth_owner_facts), 0 when none or unbound */
+uint64_t auth_owner_dma_limit(uint16_t owner);
 #endif

@@ -19,6 +19,42 @@
 
 struct pci_dev;
 
+/* how a function's DMA is confined (the device manager decides at bind) */
+enum dma_backend {
+	DMA_BACKEND_NONE,      /* not DMA-capable, or no usable backend */
+	DMA_BACKEND_IOMMU,     /* hardware translation (not implemented yet) */
+	DMA_BACKEND_VALIDATOR, /* brokered on-notify validator (dma/) */
+	DMA_BACKEND_TRUSTED,   /* device whose DMA is not validated (edu, NICs
+				* whose queues hold only pool addresses) */
+};
+
+/* ---- owners --------------------------------------------------------------
+ * One owner per bound function. The device manager registers it at bind,
+ * before the driver exists, with what it knows: the function, the DMA
+ * backend, whether the function is brokered (its registers reachable only
+ * through a broker), and the highest device address its DMA may use. The
+ * authority layer enforces these facts; it never asks the device manager. */
+#define AUTH_OWNER_MAX 128 /* bound functions the authority layer tracks */
+struct auth_owner_facts {
+	struct pci_dev *d;
+	enum dma_backend backend;
+	bool brokered;
+	uint64_t dma_limit; /* every pool and shadow lies below; 0: none */
+};
+/* 0, or -1 (table full, id in use: one line) */
+int auth_owner_bind(uint16_t owner, const struct auth_owner_facts *f);
+/* lower the owner's DMA limit (a device learned to be narrower after
+ * Identify). Refused (-1, one line) once the owner holds any DMA memory:
+ * every pool of an owner obeys its final limit. */
+int auth_owner_limit(uint16_t owner, uint64_t dma_limit);
+/* the facts of a bound owner, NULL when owner is not bound */
+const struct auth_owner_facts *auth_owner_facts(uint16_t owner);
+/* kernel memory for a driver's own state (never device-visible), zeroed,
+ * charged to owner under DMA_OWNER_KMEM_MAX (dma/owner.h). NULL when
+ * refused (one line). */
+void *auth_kmem_alloc(uint16_t owner, size_t len);
+void auth_kmem_free(uint16_t owner, void *p, size_t len);
+
 /* why an access was refused; counted in auth_refusals[] */
 enum auth_reason {
 	AUTH_OUT_OF_WINDOW, /* offset+width past the window, or wrapped */

@@ -4,32 +4,8 @@
  * address. */
 #include "dma/owner.h"
 #include "auth_internal.h"
-#include "kernel/devmgr/shape.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
-
-/* every owner's DMA accounts: its own grant table and quotas (dma/owner.h) */
-static struct dma_owner owners[AUTH_OWNER_MAX];
-
-struct dma_owner *dma_owner_acct(uint16_t id)
-{
-	struct dma_owner *free = 0;
-	if (id == 0)
-		return 0;
-	for (unsigned i = 0; i < AUTH_OWNER_MAX; i++) {
-		if (owners[i].id == id)
-			return &owners[i];
-		if (!owners[i].id && !free)
-			free = &owners[i];
-	}
-	if (!free) {
-		kprintf("authority: no room for DMA owner %u (%u owners)\n", id,
-			AUTH_OWNER_MAX);
-		return 0;
-	}
-	dma_owner_init(free, id);
-	return free;
-}
 
 bool dma_owner_covers(uint16_t owner, uint64_t iova, uint64_t len)
 {
@@ -42,9 +18,9 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 {
 	memset(out, 0, sizeof(*out));
 	struct dma_owner *o = dma_owner_acct(owner);
-	/* the device manager's limit for this owner's device (AWS NVMe:
-	 * 2^48) binds whatever the driver asked for */
-	uint64_t own = devmgr_owner_dma_limit(owner);
+	/* the owner's limit (AWS NVMe: 2^48), set by the device manager at
+	 * bind, binds whatever the driver asked for */
+	uint64_t own = auth_owner_dma_limit(owner);
 	if (own && (!addr_limit || own < addr_limit))
 		addr_limit = own;
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;

@@ -2,7 +2,6 @@
  * access is checked for generation, bounds, alignment and direction; a
  * refused one touches nothing and is counted. */
 #include "auth_internal.h"
-#include "kernel/devmgr/devmgr.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
@@ -26,7 +25,8 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 	}
 	/* a brokered device's registers and doorbells are reached only
 	 * through its broker and gate: no generic window, not even read-only */
-	if (d->drv && d->drv->validated) {
+	const struct auth_owner_facts *f = auth_owner_facts(owner);
+	if (!f || f->brokered) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
 		kprintf("authority: %s is brokered; no DeviceMmio window on it\n",
 			a);

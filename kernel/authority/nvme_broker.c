@@ -7,10 +7,9 @@
  * mapping. Register layout: NVMe 2.0 §3.1.3. */
 #include "kernel/authority/nvme_broker.h"
 #include "kernel/authority/auth_internal.h"
+#include "dma/nvme_ident.h"
 #include "dma/nvme_reg.h"
 #include "dma/owner.h"
-
-#include "kernel/devmgr/shape.h"
 
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
@@ -18,11 +17,15 @@
 #include "kernel/pci/pci.h"
 #include "kernel/time/time.h"
 
-#define BROKER_MAX     4
-#define BROKER_KCMD_US 2000000u /* the broker's own admin commands */
+#define BROKER_MAX     AUTH_OWNER_MAX /* one per bound function at most */
+#define BROKER_KCMD_US 2000000u	      /* the broker's own admin commands */
+/* the broker's own pages (its probe queues, its Identify page) lie below
+ * 4 GiB, which every device reaches: they exist before the owner's DMA
+ * limit is known */
+#define BROKER_OWN_LIMIT (1ull << 32)
 
 struct nvme_broker {
-	bool used, enabled;
+	bool enabled;
 	/* the last disable was confirmed (CC.EN=0 and CSTS.RDY=0): only then
 	 * may bus mastering come back on */
 	bool stopped;
@@ -39,13 +42,15 @@ struct nvme_broker {
 	uint32_t vs;
 	uint32_t dstrd_bytes; /* 4 << CAP.DSTRD */
 	uint32_t to_us;	      /* CAP.TO */
-	uint32_t max_xfer, nn;
+	uint32_t max_xfer;
+	struct nvme_ident_ctrl id; /* from the broker's own Identify */
 	uint64_t ident; /* kernel page for the broker's Identify */
 	struct nvme_val_policy pol;
 	struct nvme_gate gate;
 };
 
-static struct nvme_broker brokers[BROKER_MAX];
+static struct nvme_broker *brokers[BROKER_MAX];
+static unsigned nbrokers;
 
 static uint32_t reg_read32(const struct nvme_broker *b, uint32_t off)
 {
@@ -85,7 +90,8 @@ static int env_shadow_alloc(void *ctx, size_t len, struct dma_buf *out)
 	struct nvme_broker *b = ctx;
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
 	/* below the device's DMA limit (AWS NVMe: 2^48), like its pools */
-	uint64_t pa = pages ? page_alloc(pages, devmgr_dma_limit(b->d)) : 0;
+	uint64_t pa =
+	    pages ? page_alloc(pages, auth_owner_dma_limit(b->owner)) : 0;
 	if (!pa)
 		return -1;
 	out->va = (void *)pa; /* identity map (kernel/mm/mm.h) */
@@ -153,6 +159,19 @@ static void broker_fence(struct nvme_broker *b, bool dma_on)
 	pci_enable(b->d, true, false, dma_on);
 }
 
+/* NVMe 2.0 §3.5.1 steps 5-6: CC (NVM command set, 4 KiB pages, 64-byte SQ
+ * and 16-byte CQ entries), then CC.EN=1 */
+static void broker_cc_enable(struct nvme_broker *b)
+{
+	uint32_t cc =
+	    (uint32_t)(FIELD_SET(NVME_CC_CSS, 0) | FIELD_SET(NVME_CC_MPS, 0) |
+		       FIELD_SET(NVME_CC_AMS, 0) |
+		       FIELD_SET(NVME_CC_IOSQES, 6) |
+		       FIELD_SET(NVME_CC_IOCQES, 4));
+	reg_write32(b, NVME_REG_CC, cc);
+	reg_write32(b, NVME_REG_CC, cc | (uint32_t)FIELD_SET(NVME_CC_EN, 1));
+}
+
 /* CC.EN or CSTS.RDY still set (or the function reads all ones) */
 static bool broker_running(const struct nvme_broker *b)
 {
@@ -185,21 +204,163 @@ static int broker_stop(struct nvme_broker *b)
 	return r;
 }
 
-int nvme_broker_open(struct pci_dev *d, uint16_t owner,
-		     struct nvme_broker **out)
+/* ---- the probe: identity before memory ---------------------------------- */
+/* a two-entry admin queue in the broker's own pages, polled */
+struct probe {
+	struct nvme_sqe *sq;
+	volatile struct nvme_cqe *cq;
+	uint8_t tail, head, phase;
+	uint16_t cid;
+};
+
+/* one admin command, its data into the page at prp1; 0 or -1 */
+static int probe_cmd(struct nvme_broker *b, struct probe *p,
+		     struct nvme_sqe *c, uint64_t prp1)
 {
-	struct nvme_broker *b = 0;
-	for (unsigned i = 0; i < BROKER_MAX && !b; i++)
-		if (!brokers[i].used)
-			b = &brokers[i];
-	char a[16];
-	pci_addr_str(d, a, sizeof(a));
-	if (!b) {
-		kprintf(
-		    "nvme-broker %s: unable to open broker (all %u in use)\n",
-		    a, BROKER_MAX);
-		return -1;
+	uint16_t cid = p->cid++;
+	c->prp1 = prp1;
+	nvme_sqe_set_cid(c, cid);
+	p->sq[p->tail] = *c;
+	p->tail ^= 1;
+	dma_wmb();
+	reg_write32(b, NVME_REG_DBS, p->tail);
+	uint64_t start = time_now_us();
+	while ((p->cq[p->head].status & NVME_CQE_P_MASK) != p->phase) {
+		if (time_now_us() - start > BROKER_KCMD_US)
+			return -1;
+		time_delay_us(5);
 	}
+	dma_rmb();
+	struct nvme_cqe e = {.sqid = p->cq[p->head].sqid,
+			     .cid = p->cq[p->head].cid,
+			     .status = p->cq[p->head].status};
+	p->head ^= 1;
+	if (!p->head)
+		p->phase ^= 1;
+	reg_write32(b, NVME_REG_DBS + b->dstrd_bytes, p->head);
+	return e.cid == cid && e.sqid == 0 && !nvme_cqe_sc(&e) &&
+		       !nvme_cqe_sct(&e)
+		   ? 0
+		   : -1;
+}
+
+static int probe_identify(struct nvme_broker *b, struct probe *p,
+			  uint32_t cns, uint32_t nsid, uint64_t page)
+{
+	struct nvme_sqe c = {0};
+	c.cdw0 = NVME_ADM_IDENTIFY;
+	c.nsid = nsid;
+	c.cdw10 = (uint32_t)FIELD_SET(NVME_IDENTIFY_CNS, cns);
+	memset((void *)page, 0, PAGE_SIZE);
+	return probe_cmd(b, p, &c, page);
+}
+
+/* The namespaces the owner is granted: the Active Namespace ID list (CNS
+ * 02h, NVMe 1.1 on; a 1.0 controller's are 1..NN), each described by its
+ * Identify Namespace (dma/nvme_ident.c). Ascending NSIDs: the validator
+ * looks them up by binary search. */
+struct probe_ctx {
+	struct nvme_broker *b;
+	struct probe *p;
+};
+
+static const struct nvme_id_ns *probe_ns(void *ctx, uint32_t nsid)
+{
+	struct probe_ctx *pc = ctx;
+	if (probe_identify(pc->b, pc->p, NVME_CNS_NS, nsid, pc->b->ident))
+		return 0;
+	return (const struct nvme_id_ns *)pc->b->ident;
+}
+
+static void probe_namespaces(struct nvme_broker *b, struct probe *p,
+			     uint64_t list_page)
+{
+	struct probe_ctx pc = {b, p};
+	uint32_t *ids = (uint32_t *)list_page;
+	unsigned n = 0;
+	bool bad = false;
+	if (b->vs >= NVME_VS_1_1) {
+		if (probe_identify(b, p, NVME_CNS_ACTIVE_NSLIST, 0,
+				   list_page) == 0)
+			n = nvme_ident_nslist(ids, ids, NVME_VAL_MAX_NS, &bad);
+		else
+			kprintf("nvme-broker %s: unable to list active "
+				"namespaces\n",
+				b->name);
+		if (bad)
+			kprintf("nvme-broker %s: active namespace list out of "
+				"order after %u entries; rest ignored\n",
+				b->name, n);
+	} else {
+		for (uint32_t i = 1; i <= b->id.nn && n < NVME_VAL_MAX_NS; i++)
+			ids[n++] = i;
+	}
+	char who[32];
+	ksnprintf(who, sizeof(who), "nvme-broker %s", b->name);
+	b->pol.nns = nvme_ident_namespaces(ids, n, probe_ns, &pc, who,
+					   b->pol.ns, NVME_VAL_MAX_NS);
+}
+
+/* NVMe 2.0 §3.5.1 on kernel memory only, before the driver or any of its
+ * memory exists: enable on a two-entry admin queue, Identify Controller,
+ * the namespaces, then disable again (bus mastering off). What the device
+ * says about itself is known before anything of the owner is allocated. */
+static int broker_probe(struct nvme_broker *b)
+{
+	uint64_t q = page_alloc(3, BROKER_OWN_LIMIT); /* ASQ, ACQ, list */
+	if (!q)
+		return -1;
+	memset((void *)q, 0, 3 * PAGE_SIZE);
+	struct probe p = {.sq = (struct nvme_sqe *)q,
+			  .cq = (volatile struct nvme_cqe *)(q + PAGE_SIZE),
+			  .phase = 1};
+	int r = -1;
+	reg_write32(b, NVME_REG_AQA,
+		    (uint32_t)(FIELD_SET(NVME_AQA_ASQS, 1) |
+			       FIELD_SET(NVME_AQA_ACQS, 1)));
+	reg_write64(b, NVME_REG_ASQ, q);
+	reg_write64(b, NVME_REG_ACQ, q + PAGE_SIZE);
+	b->stopped = false;
+	broker_fence(b, true);
+	broker_cc_enable(b);
+	if (broker_wait_rdy(b, 1) != 0) {
+		kprintf("nvme-broker %s: unable to enable controller for its "
+			"identify (CSTS 0x%x)\n",
+			b->name, reg_read32(b, NVME_REG_CSTS));
+		goto out;
+	}
+	if (probe_identify(b, &p, NVME_CNS_CTRL, 0, b->ident) != 0) {
+		kprintf("nvme-broker %s: unable to identify controller\n",
+			b->name);
+		goto out;
+	}
+	nvme_ident_ctrl_parse((const struct nvme_id_ctrl *)b->ident, &b->id);
+	b->max_xfer = nvme_ident_max_xfer(
+	    b->id.mdts, (unsigned)FIELD_GET(NVME_CAP_MPSMIN, b->cap));
+	b->pol.max_xfer = b->max_xfer;
+	probe_namespaces(b, &p, q + 2 * PAGE_SIZE);
+	r = 0;
+out:
+	if (broker_stop(b) != 0)
+		r = -1;
+	page_free(q, 3);
+	return r;
+}
+
+static struct nvme_broker *broker_of(const struct pci_dev *d)
+{
+	for (unsigned i = 0; i < nbrokers; i++)
+		if (brokers[i]->d == d)
+			return brokers[i];
+	return 0;
+}
+
+/* map BAR0's registers and doorbells, check CAP, reset, set up the gate
+ * for the owner's grants; 0 or -1 with one line */
+static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
+			uint16_t owner)
+{
+	const char *a = b->name;
 	/* registers and the doorbells of NVME_VAL_MAX_QID queues at the
 	 * largest stride the broker accepts (CAP.DSTRD <= 3) */
 	const uint64_t need = NVME_REG_DBS + 2ull * NVME_VAL_MAX_QID * 32;
@@ -210,10 +371,8 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 			a);
 		return -1;
 	}
-	memset(b, 0, sizeof(*b));
 	b->d = d;
 	b->owner = owner;
-	strlcpy(b->name, a, sizeof(b->name));
 	b->map_len = MIN(need, d->bar[0].size);
 	/* memory decoding for the registers; no DMA until enable (firmware's
 	 * queues may still be live) */
@@ -248,20 +407,15 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 			"after %u ms); bus mastering stays off\n",
 			a, reg_read32(b, NVME_REG_CSTS), b->to_us / 1000);
 		strlcpy(d->state, "fenced: did not stop", sizeof(d->state));
+		b->fenced = true;
 		return -1;
 	}
 	b->stopped = true;
-	b->ident = page_alloc(1, devmgr_dma_limit(d));
-	if (!b->ident) {
-		kprintf("nvme-broker %s: unable to allocate identify page\n",
-			a);
-		return -1;
-	}
+	b->ident = page_alloc(1, BROKER_OWN_LIMIT);
 	struct dma_owner *acct = dma_owner_acct(owner);
-	if (!acct) {
-		page_free(b->ident, 1);
-		kprintf("nvme-broker %s: unable to account owner %u\n", a,
-			owner);
+	if (!b->ident || !acct) {
+		kprintf("nvme-broker %s: unable to set up (%s)\n", a,
+			!acct ? "owner not bound" : "no identify page");
 		return -1;
 	}
 	b->pol.grants = &acct->grants;
@@ -281,110 +435,61 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	    .drv_va = env_drv_va,
 	};
 	if (nvme_gate_init(&b->gate, &env, &b->pol) != 0) {
-		page_free(b->ident, 1);
 		kprintf("nvme-broker %s: unable to set up gate\n", a);
 		return -1;
 	}
-	b->used = true;
+	return 0;
+}
+
+int nvme_broker_open(struct pci_dev *d, uint16_t owner,
+		     struct nvme_broker **out)
+{
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
+	struct nvme_broker *b = broker_of(d);
+	if (b) { /* opened by the device manager's identify step */
+		if (b->owner != owner || b->fenced) {
+			kprintf("nvme-broker %s: unable to open broker (%s)\n",
+				a, b->fenced ? "fenced" : "other owner");
+			return -1;
+		}
+		*out = b;
+		return 0;
+	}
+	size_t pages = ALIGN_UP(sizeof(*b), PAGE_SIZE) / PAGE_SIZE;
+	uint64_t pa = nbrokers < BROKER_MAX ? page_alloc(pages, 0) : 0;
+	if (!pa) {
+		kprintf("nvme-broker %s: unable to open broker (%u open, no "
+			"memory or all %u in use)\n",
+			a, nbrokers, BROKER_MAX);
+		return -1;
+	}
+	b = (struct nvme_broker *)pa;
+	memset(b, 0, sizeof(*b));
+	strlcpy(b->name, a, sizeof(b->name));
+	if (broker_setup(b, d, owner) != 0 || broker_probe(b) != 0) {
+		if (b->ident)
+			page_free(b->ident, 1);
+		if (!b->fenced)
+			pci_enable(d, false, false, false);
+		page_free(pa, pages);
+		return -1;
+	}
+	brokers[nbrokers++] = b;
 #ifdef CAPOS_NVME_VALIDATOR_OFF
 	kprintf("nvme-broker %s: WARNING: validator checks compiled out "
 		"(CAPOS_NVME_VALIDATOR_OFF, benchmark build): DMA is not "
 		"confined\n",
 		a);
 #endif
-	kprintf("nvme-broker %s: reset, CAP 0x%llx VS %u.%u, owner %u\n", a,
-		(unsigned long long)b->cap, b->vs >> 16, (b->vs >> 8) & 0xff,
-		owner);
+	kprintf("nvme-broker %s: reset, CAP 0x%llx VS %u.%u, owner %u; "
+		"\"%s\" serial \"%s\", max transfer %u KiB, %u namespaces, "
+		"%u granted\n",
+		a, (unsigned long long)b->cap, b->vs >> 16, (b->vs >> 8) & 0xff,
+		owner, b->id.mn, b->id.sn, b->max_xfer / 1024, b->id.nn,
+		b->pol.nns);
 	*out = b;
 	return 0;
-}
-
-/* the broker's own admin command into b->ident; 0 or -1 */
-static int broker_kcmd(struct nvme_broker *b, struct nvme_sqe *c)
-{
-	struct nvme_cqe e;
-	c->prp1 = b->ident;
-	c->prp2 = 0;
-	if (nvme_gate_kcmd_submit(&b->gate, c) != 0)
-		return -1;
-	uint64_t start = time_now_us();
-	while (!nvme_gate_kcmd_poll(&b->gate, &e)) {
-		if (time_now_us() - start > BROKER_KCMD_US)
-			return -1;
-		time_delay_us(20);
-	}
-	return (nvme_cqe_sc(&e) || nvme_cqe_sct(&e)) ? -1 : 0;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-/* Identify Controller: MDTS and NN for the policy (NVMe 2.0 §5.17.2.1) */
-static int broker_identify_ctrl(struct nvme_broker *b)
-{
-	struct nvme_sqe c = {0};
-	c.cdw0 = NVME_ADM_IDENTIFY;
-	c.cdw10 = NVME_CNS_CTRL;
-	if (broker_kcmd(b, &c) != 0)
-		return -1;
-	const uint8_t *id = (const uint8_t *)b->ident;
-	uint32_t mdts = id[NVME_IDCTL_MDTS];
-	uint64_t unit = 4096ull << FIELD_GET(NVME_CAP_MPSMIN, b->cap);
-	uint64_t max = NVME_VAL_XFER_CAP; /* MDTS 0: no limit; capOS caps */
-	if (mdts && mdts < 20 && (unit << mdts) < max)
-		max = unit << mdts;
-	b->max_xfer = (uint32_t)max;
-	b->pol.max_xfer = b->max_xfer;
-	b->nn = rd32(id + NVME_IDCTL_NN);
-	/* the cloud shape's model/serial evidence comes from this Identify,
-	 * never from the driver (SN: bytes 4-23, MN: 24-63) */
-	devmgr_shape_identify(b->d, id + 4, id + NVME_IDCTL_MN);
-	return 0;
-}
-
-/* Identify Namespace for the first namespaces: the LBA format that turns
- * NLB into bytes (NVM Command Set 1.0 §4.1.5.1). Inactive ones (NSZE 0)
- * and unusable formats are not granted. */
-static void broker_identify_ns(struct nvme_broker *b)
-{
-	b->pol.nns = 0;
-	for (uint32_t nsid = 1; nsid <= MIN(b->nn, (uint32_t)NVME_VAL_MAX_NS);
-	     nsid++) {
-		struct nvme_sqe c = {0};
-		c.cdw0 = NVME_ADM_IDENTIFY;
-		c.nsid = nsid;
-		c.cdw10 = NVME_CNS_NS;
-		if (broker_kcmd(b, &c) != 0)
-			continue;
-		const uint8_t *id = (const uint8_t *)b->ident;
-		uint64_t nsze = rd32(id + NVME_IDNS_NSZE) |
-				(uint64_t)rd32(id + NVME_IDNS_NSZE + 4) << 32;
-		uint8_t nlbaf = id[NVME_IDNS_NLBAF],
-			flbas = id[NVME_IDNS_FLBAS];
-		uint32_t idx = FIELD_GET(NVME_FLBAS_IDX, flbas);
-		if (nlbaf >= 16)
-			idx |= (uint32_t)FIELD_GET(NVME_FLBAS_IDXHI, flbas)
-			       << 4;
-		if (!nsze || idx > nlbaf || idx >= 64)
-			continue;
-		uint32_t lbaf = rd32(id + NVME_IDNS_LBAF + 4 * idx);
-		uint32_t lbads = FIELD_GET(NVME_LBAF_LBADS, lbaf);
-		uint32_t ms = FIELD_GET(NVME_LBAF_MS, lbaf);
-		if (lbads < 9 || lbads > 16)
-			continue;
-		struct nvme_ns_policy *n = &b->pol.ns[b->pol.nns++];
-		n->nsid = nsid;
-		if (FIELD_GET(NVME_FLBAS_EXT, flbas)) {
-			n->lba_bytes = (1u << lbads) + ms;
-			n->md_bytes = 0;
-		} else {
-			n->lba_bytes = 1u << lbads;
-			n->md_bytes = ms;
-		}
-	}
 }
 
 int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
@@ -422,29 +527,16 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	reg_write64(b, NVME_REG_ACQ, sacq);
 	b->stopped = false;
 	broker_fence(b, true);
-	uint32_t cc =
-	    (uint32_t)(FIELD_SET(NVME_CC_CSS, 0) | FIELD_SET(NVME_CC_MPS, 0) |
-		       FIELD_SET(NVME_CC_AMS, 0) |
-		       FIELD_SET(NVME_CC_IOSQES, 6) |
-		       FIELD_SET(NVME_CC_IOCQES, 4));
-	reg_write32(b, NVME_REG_CC, cc);
-	reg_write32(b, NVME_REG_CC, cc | (uint32_t)FIELD_SET(NVME_CC_EN, 1));
+	broker_cc_enable(b);
 	if (broker_wait_rdy(b, 1) != 0) {
 		kprintf("nvme-broker %s: unable to enable controller (CSTS "
 			"0x%x)\n",
 			b->name, reg_read32(b, NVME_REG_CSTS));
 		goto fail;
 	}
-	if (broker_identify_ctrl(b) != 0) {
-		kprintf("nvme-broker %s: unable to identify controller\n",
-			b->name);
-		goto fail;
-	}
-	broker_identify_ns(b);
 	b->enabled = true;
-	kprintf("nvme-broker %s: enabled: admin queue %u entries (shadowed), "
-		"max transfer %u KiB, %u namespaces, %u granted\n",
-		b->name, entries, b->max_xfer / 1024, b->nn, b->pol.nns);
+	kprintf("nvme-broker %s: enabled: admin queue %u entries (shadowed)\n",
+		b->name, entries);
 	return 0;
 fail:
 	broker_stop(b);
@@ -458,11 +550,11 @@ int nvme_broker_reset(struct nvme_broker *b)
 
 void nvme_broker_close(struct nvme_broker *b)
 {
-	if (!b || !b->used)
+	if (!b)
 		return;
+	/* the broker stays with its function (its identity and namespaces
+	 * are the owner's); the controller is stopped and off the bus */
 	(void)nvme_broker_reset(b);
-	page_free(b->ident, 1);
-	b->used = false;
 }
 
 int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)
@@ -512,9 +604,18 @@ uint32_t nvme_broker_max_xfer(const struct nvme_broker *b)
 {
 	return b->max_xfer;
 }
-uint32_t nvme_broker_nn(const struct nvme_broker *b)
+const struct nvme_ident_ctrl *nvme_broker_ident(const struct nvme_broker *b)
 {
-	return b->nn;
+	return &b->id;
+}
+unsigned nvme_broker_nns(const struct nvme_broker *b)
+{
+	return b->pol.nns;
+}
+const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *b,
+					    unsigned i)
+{
+	return i < b->pol.nns ? &b->pol.ns[i] : 0;
 }
 uint16_t nvme_broker_max_qid(const struct nvme_broker *b)
 {
@@ -549,10 +650,8 @@ static int validator_status(char *buf, size_t cap)
 			  "\"%s\",\"controllers\":[",
 			  checks);
 	bool first = true;
-	for (unsigned i = 0; i < BROKER_MAX; i++) {
-		const struct nvme_broker *b = &brokers[i];
-		if (!b->used)
-			continue;
+	for (unsigned i = 0; i < nbrokers; i++) {
+		const struct nvme_broker *b = brokers[i];
 		n += ksnprintf(
 		    buf + MIN((unsigned)n, c), c - MIN((unsigned)n, c),
 		    "%s{\"pci\":\"%s\",\"owner\":%u,\"enabled\":%s,"

@@ -9,8 +9,12 @@
  * gate calls below, which run the validator (dma/nvme_validate.h) first.
  *
  * Usage, in order:
- *   nvme_broker_open(d, owner, &b)        reset (firmware leaves queues)
- *   nvme_broker_enable(b, &asq, &acq, n)  admin queues, CC.EN=1, Identify
+ *   nvme_broker_open(d, owner, &b)        reset (firmware leaves queues),
+ *                                         the broker's own Identify
+ *                                         (identity before memory)
+ *   nvme_broker_ident(b), _ns(b, i)       what the controller is, and the
+ *                                         namespaces the owner is granted
+ *   nvme_broker_enable(b, &asq, &acq, n)  admin queues, CC.EN=1
  *   ... write SQEs in the driver's own rings as NVMe says ...
  *   nvme_broker_sq_ring(b, qid, tail)     instead of the SQ tail doorbell
  *   nvme_broker_cq_reap(b, qid)           on interrupt/poll, before reading
@@ -26,23 +30,27 @@
 #include <stdint.h>
 
 #include "dma/nvme_gate.h"
+#include "dma/nvme_ident.h"
 #include "kernel/authority/authority.h"
 
 struct pci_dev;
 struct nvme_broker; /* one per controller, kernel-owned */
 
-/* Map BAR0 (kernel-only), enable memory decoding (bus mastering stays off
- * until nvme_broker_enable), and reset the controller: CC.EN=0, wait for
- * CSTS.RDY=0 bounded by CAP.TO (NVMe 2.0 §3.5.2). 0, or -1 with one error
- * line. */
+/* Map BAR0 (kernel-only), enable memory decoding, reset the controller
+ * (CC.EN=0, wait for CSTS.RDY=0 bounded by CAP.TO; NVMe 2.0 §3.5.2), then
+ * identify it on the broker's own memory: Identify Controller, the Active
+ * Namespace ID list and each namespace, and stop it again (bus mastering
+ * off). No memory of the owner exists yet: the device manager classifies
+ * the controller from this before the driver's first pool. Called again
+ * for the same function and owner (the driver's attach), it returns the
+ * same broker. 0, or -1 with one error line. */
 int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		     struct nvme_broker **out);
 /* asq/acq: the driver's admin rings (entries each, 2..4096), which must lie
  * in the owner's live grants. Points AQA/ASQ/ACQ at kernel shadow rings,
  * writes CC (CSS NVM, MPS 4 KiB, IOSQES 6, IOCQES 4, EN), waits for RDY,
- * issues its own Identify Controller and Identify Namespace commands into
- * kernel memory (MDTS, NN, LBA formats for the policy), then hands the
- * admin queue to the driver. 0 or -1. */
+ * then hands the admin queue to the driver. Refused for a controller not
+ * proven stopped. 0 or -1. */
 int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 		       const struct dma_buf *acq, uint16_t entries);
 /* CC.EN=0, wait for RDY=0, turn bus mastering off; drops every gate queue
@@ -66,7 +74,11 @@ uint32_t nvme_broker_vs(const struct nvme_broker *b);
 uint32_t nvme_broker_csts(const struct nvme_broker *b);
 /* what the broker's policy enforces, learned from its own Identify */
 uint32_t nvme_broker_max_xfer(const struct nvme_broker *b); /* bytes */
-uint32_t nvme_broker_nn(const struct nvme_broker *b);
+const struct nvme_ident_ctrl *nvme_broker_ident(const struct nvme_broker *b);
+/* the namespaces granted to the owner, ascending NSID (i < nns) */
+unsigned nvme_broker_nns(const struct nvme_broker *b);
+const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *b,
+					    unsigned i);
 /* highest I/O queue id the driver may create (limited by the gate) */
 uint16_t nvme_broker_max_qid(const struct nvme_broker *b);
 

@@ -15,7 +15,9 @@ struct blockdev {
 	void *priv;
 };
 
-#define BLOCKDEV_MAX 8
+/* block devices registered: every namespace of every controller (dozens
+ * of EBS volumes, sparse namespace sets) */
+#define BLOCKDEV_MAX 256
 void blockdev_register(struct blockdev *b);
 extern struct blockdev *blockdevs[BLOCKDEV_MAX];
 extern unsigned nblockdevs;

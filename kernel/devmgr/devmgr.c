@@ -4,6 +4,7 @@
  * owner id for its grants; then attach. One `pci` line per function. */
 #include "kernel/devmgr/blockdev.h"
 #include "kernel/devmgr/devmgr.h"
+#include "kernel/devmgr/shape.h"
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
 
@@ -43,6 +44,30 @@ static const struct driver *devmgr_find(const struct pci_dev *d)
 	return NULL;
 }
 
+/* An owner for d, registered with the authority layer before the driver
+ * exists; then what the device says about itself (identify) refines its
+ * shape and DMA limit before any of its memory is allocated. 0 or -1. */
+static int devmgr_own(struct pci_dev *d, const struct driver *drv,
+		      enum dma_backend b)
+{
+	struct auth_owner_facts f = {
+	    .d = d,
+	    .backend = b,
+	    .brokered = drv->validated,
+	    .dma_limit = drv->dma ? devmgr_dma_limit(d) : 0,
+	};
+	d->owner = next_owner++;
+	if (auth_owner_bind(d->owner, &f) != 0)
+		return -1;
+	struct dev_identity id;
+	if (!drv->identify)
+		return 0;
+	if (drv->identify(d, d->owner, &id) != 0)
+		return -1;
+	uint64_t limit = devmgr_shape_identify(d, id.serial, id.model);
+	return limit ? auth_owner_limit(d->owner, limit) : 0;
+}
+
 static void devmgr_bind(struct pci_dev *d)
 {
 	const struct driver *drv = devmgr_find(d);
@@ -50,9 +75,10 @@ static void devmgr_bind(struct pci_dev *d)
 	pci_addr_str(d, a, sizeof(a));
 	if (!drv)
 		return;
+	enum dma_backend b = DMA_BACKEND_NONE;
 	if (drv->dma) {
 		const char *why = "";
-		enum dma_backend b = devmgr_pick_backend(d, drv, &why);
+		b = devmgr_pick_backend(d, drv, &why);
 		kprintf("devmgr: %s %s: dma backend %s (%s)\n", a, drv->name,
 			dma_backend_name(b), why);
 		if (b == DMA_BACKEND_NONE) {
@@ -60,7 +86,12 @@ static void devmgr_bind(struct pci_dev *d)
 			return;
 		}
 	}
-	d->owner = next_owner++;
+	if (devmgr_own(d, drv, b) != 0) {
+		if (!strcmp(d->state, "unbound") || !d->state[0])
+			strlcpy(d->state, "refused: identify",
+				sizeof(d->state));
+		return;
+	}
 	d->drv = drv;
 	if (drv->attach(d, d->owner) != 0) {
 		if (!strcmp(d->state, "unbound") || !d->state[0])

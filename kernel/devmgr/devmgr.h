@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernel/authority/authority.h" /* enum dma_backend */
+
 struct pci_dev;
 
 struct pci_match {
@@ -12,12 +14,10 @@ struct pci_match {
 	uint32_t class_code, class_mask;
 };
 
-enum dma_backend {
-	DMA_BACKEND_NONE,      /* not DMA-capable, or no usable backend */
-	DMA_BACKEND_IOMMU,     /* hardware translation (not implemented yet) */
-	DMA_BACKEND_VALIDATOR, /* brokered on-notify validator (dma/) */
-	DMA_BACKEND_TRUSTED,   /* device whose DMA is not validated (edu, NICs
-				* whose queues hold only pool addresses) */
+
+/* what a device said about itself before attach */
+struct dev_identity {
+	char model[41], serial[21];
 };
 
 struct driver {
@@ -26,6 +26,12 @@ struct driver {
 	unsigned nids;
 	bool dma;       /* performs DMA: needs a backend to be bound */
 	bool validated; /* its DMA goes through the brokered validator (dma/) */
+	/* optional, before any of the owner's memory exists: what only the
+	 * device can say about itself (for NVMe, the broker's Identify), so
+	 * the device manager can classify it and set the owner's limits
+	 * first. 0, or -1 when the device is unusable (not bound). */
+	int (*identify)(struct pci_dev *d, uint16_t owner,
+			struct dev_identity *out);
 	/* 0 on success; on failure prints "<name>: unable to ..." itself */
 	int (*attach)(struct pci_dev *d, uint16_t owner);
 	/* one-line state for the log and the Web UI (may be NULL) */

@@ -23,9 +23,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 
-#define SHAPE_RECORDS 32
-#define NVME_SN_LEN   20
-#define NVME_MN_LEN   40
+#define SHAPE_RECORDS 128 /* DMA-capable functions the policy records */
 
 struct shape_rec {
 	const struct pci_dev *d;
@@ -33,7 +31,8 @@ struct shape_rec {
 	struct shape_result r;
 	enum dma_backend backend;
 	char why[160];
-	char model[NVME_MN_LEN + 1], serial[NVME_SN_LEN + 1];
+	char model[sizeof(((struct dev_identity *)0)->model)];
+	char serial[sizeof(((struct dev_identity *)0)->serial)];
 	bool identified;
 };
 
@@ -217,37 +216,23 @@ uint64_t devmgr_dma_limit(const struct pci_dev *d)
 	return r ? r->r.dma_limit : 0;
 }
 
-uint64_t devmgr_owner_dma_limit(uint16_t owner)
-{
-	for (unsigned i = 0; i < nrecs; i++)
-		if (owner && recs[i].d->owner == owner)
-			return recs[i].r.dma_limit;
-	return 0;
-}
-
-void devmgr_shape_identify(const struct pci_dev *d, const uint8_t *sn20,
-			   const uint8_t *mn40)
+uint64_t devmgr_shape_identify(const struct pci_dev *d, const char *serial,
+			       const char *model)
 {
 	policy_init();
 	struct shape_rec *r = rec_find(d, true);
 	if (!r)
-		return;
-	shape_id_string(sn20, NVME_SN_LEN, r->serial, sizeof(r->serial));
-	shape_id_string(mn40, NVME_MN_LEN, r->model, sizeof(r->model));
+		return 0;
+	strlcpy(r->serial, serial, sizeof(r->serial));
+	strlcpy(r->model, model, sizeof(r->model));
 	r->identified = true;
-	uint64_t before = r->r.dma_limit;
 	rec_classify(r);
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
 	kprintf("shape: %s identify model=\"%s\" serial=\"%s\"\n", a, r->model,
 		r->serial);
 	rec_print(r, "identified");
-	if (r->r.dma_limit && (!before || r->r.dma_limit < before))
-		/* pools made before Identify did not know the limit */
-		kprintf(
-		    "shape: %s dma limit 0x%lx learned from the model after "
-		    "bring-up; earlier pools were not bound by it\n",
-		    a, r->r.dma_limit);
+	return r->r.dma_limit;
 }
 
 /* ---- /api/shape ------------------------------------------------------------

@@ -132,14 +132,14 @@ bool shape_dma_mode_parse(const char *s, enum shape_dma_mode *out);
 struct pci_dev;
 /* the platform (SMBIOS read once, on first use) */
 enum shape_platform devmgr_platform(void);
-/* highest device address + 1 a DMA pool of this function may use (0: none);
- * by owner id, for dma_pool_create and the NVMe broker's shadow memory */
+/* highest device address + 1 a DMA pool of this function may use (0: none),
+ * as classified so far; devmgr hands it to the authority layer's owner */
 uint64_t devmgr_dma_limit(const struct pci_dev *d);
-uint64_t devmgr_owner_dma_limit(uint16_t owner);
-/* NVMe Identify Controller data seen by the broker: SN (20 bytes at 4) and
- * MN (40 bytes at 24), raw. Refines the function's shape and prints it. */
-void devmgr_shape_identify(const struct pci_dev *d, const uint8_t *sn20,
-			   const uint8_t *mn40);
+/* what the device said about itself before attach (NVMe: the broker's
+ * Identify, model and serial trimmed). Refines the function's shape and
+ * prints it; returns the refined DMA limit (0: none). */
+uint64_t devmgr_shape_identify(const struct pci_dev *d, const char *serial,
+			       const char *model);
 /* what the policy decided for d; false when d never reached the policy */
 bool devmgr_shape_get(const struct pci_dev *d, struct shape_result *r,
 		      enum dma_backend *backend, const char **why);

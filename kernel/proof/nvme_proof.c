@@ -148,8 +148,8 @@ static void proof_nvme_bringup(void)
 	for (unsigned v = 1; v < NVME_V_NREASONS; v++)
 		refused += st->n[v];
 	int fence = nvme_proof_fence(sc, NVME_FENCE_BRINGUP_DONE);
-	char mn[NVME_IDCTL_MN_LEN + 1];
-	proof_word(mn, sc->mn, sizeof(mn));
+	char mn[sizeof(sc->id.mn)];
+	proof_word(mn, sc->id.mn, sizeof(mn));
 	proof_result(
 	    "nvme-bringup",
 	    live && io && irq_ok && refused == 0 && fence == 0 &&
@@ -157,8 +157,8 @@ static void proof_nvme_bringup(void)
 	    "model=%s serial=%s vs=%u.%u mdts=%u max_xfer=%u ioq=%u "
 	    "ns=%u nsid=%u blocks=%llu bs=%u irq=%s admin_irqs=%llu "
 	    "io_irqs=%llu io=%d refused=%llu resets=%u namespaces=%s",
-	    mn, sc->sn, (unsigned)FIELD_GET(NVME_VS_MJR, sc->vs),
-	    (unsigned)FIELD_GET(NVME_VS_MNR, sc->vs), sc->mdts, sc->max_xfer,
+	    mn, sc->id.sn, (unsigned)FIELD_GET(NVME_VS_MJR, sc->vs),
+	    (unsigned)FIELD_GET(NVME_VS_MNR, sc->vs), sc->id.mdts, sc->max_xfer,
 	    sc->nioq, sc->nns, ns->nsid, (unsigned long long)ns->nsze,
 	    ns->lba_bytes, sc->use_irq ? "msix" : "polled",
 	    (unsigned long long)sc->admin.irqs, (unsigned long long)ioirqs, io,

@@ -105,9 +105,6 @@ void fake_broker_init(uint16_t owner)
 	fb.pol.qid_max = NVME_VAL_MAX_QID - 1;
 	fb.pol.qsize_max = 4096;
 	fb.pol.iv_max = 8;
-	fb.pol.nns = 1;
-	fb.pol.ns[0].nsid = 1;
-	fb.pol.ns[0].lba_bytes = 512;
 	struct nvme_gate_env env;
 	fake_nvme_env(&fb.dev, &env);
 	nvme_gate_init(&fb.gate, &env, &fb.pol);
@@ -159,23 +156,8 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 {
 	if (!b->enabled)
 		return -1;
-	if (!b->device_stalled) {
-		unsigned first = b->dev.nlog;
+	if (!b->device_stalled)
 		fake_nvme_step(&b->dev);
-		/* the model knows one namespace and MDTS 5; a test may
-		 * claim otherwise */
-		for (unsigned i = first; i < b->dev.nlog; i++) {
-			const struct nvme_sqe *c = &b->dev.log[i];
-			uint8_t *id = (uint8_t *)(uintptr_t)c->prp1;
-			if (nvme_sqe_opc(c) != NVME_ADM_IDENTIFY ||
-			    (c->cdw10 & 0xff) != NVME_CNS_CTRL)
-				continue;
-			if (b->nn_override)
-				memcpy(id + NVME_IDCTL_NN, &b->nn_override, 4);
-			if (b->mdts_override >= 0)
-				id[NVME_IDCTL_MDTS] = (uint8_t)b->mdts_override;
-		}
-	}
 	return nvme_gate_cq_reap(&b->gate, qid);
 }
 
@@ -202,12 +184,64 @@ uint32_t nvme_broker_csts(const struct nvme_broker *b)
 }
 uint32_t nvme_broker_max_xfer(const struct nvme_broker *b)
 {
+	nvme_broker_ident(b);
 	return b->pol.max_xfer;
 }
-uint32_t nvme_broker_nn(const struct nvme_broker *b)
+/* what the real broker's probe does, over the model's Identify data (with
+ * a test's overrides), through the same parser */
+static uint8_t ident_page[4096];
+static const struct nvme_id_ns *fake_ns(void *ctx, uint32_t nsid)
 {
-	(void)b;
-	return 1;
+	fake_nvme_identify(&fb.dev, NVME_CNS_NS, nsid, ident_page);
+	return (const struct nvme_id_ns *)ident_page;
+}
+
+static void fake_identify(struct nvme_broker *b)
+{
+	fake_nvme_identify(&b->dev, NVME_CNS_CTRL, 0, ident_page);
+	struct nvme_id_ctrl *id = (struct nvme_id_ctrl *)ident_page;
+	if (b->nn_override)
+		id->nn = b->nn_override;
+	if (b->mdts_override >= 0)
+		id->mdts = (uint8_t)b->mdts_override;
+	nvme_ident_ctrl_parse(id, &b->id);
+	b->pol.max_xfer = nvme_ident_max_xfer(b->id.mdts, 0);
+	uint32_t ids[NVME_VAL_MAX_NS];
+	unsigned n = 0;
+	for (uint32_t i = 1; i <= b->id.nn && n < NVME_VAL_MAX_NS; i++)
+		ids[n++] = i; /* NVMe 1.0: no Active Namespace list */
+	b->pol.nns = nvme_ident_namespaces(ids, n, fake_ns, 0, "fake-broker",
+					   b->pol.ns, NVME_VAL_MAX_NS);
+	b->identified = true;
+}
+
+const struct nvme_ident_ctrl *nvme_broker_ident(const struct nvme_broker *b)
+{
+	if (!b->identified)
+		fake_identify((struct nvme_broker *)b);
+	return &b->id;
+}
+unsigned nvme_broker_nns(const struct nvme_broker *b)
+{
+	if (!b->identified)
+		fake_identify((struct nvme_broker *)b);
+	return b->pol.nns;
+}
+const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *b,
+					    unsigned i)
+{
+	return i < nvme_broker_nns(b) ? &b->pol.ns[i] : 0;
+}
+
+void *auth_kmem_alloc(uint16_t owner, size_t len)
+{
+	(void)owner;
+	return calloc(1, len);
+}
+void auth_kmem_free(uint16_t owner, void *p, size_t len)
+{
+	(void)owner, (void)len;
+	free(p);
 }
 uint16_t nvme_broker_max_qid(const struct nvme_broker *b)
 {

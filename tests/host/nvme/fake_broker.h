@@ -22,6 +22,8 @@ struct nvme_broker {
 	uint32_t nn_override; /* nonzero: Identify Controller reports this NN */
 	int mdts_override;    /* >= 0: Identify Controller reports this MDTS */
 	unsigned enables, resets;
+	bool identified; /* id and pol.ns filled (nvme_broker_ident) */
+	struct nvme_ident_ctrl id;
 };
 
 extern struct nvme_broker fb;

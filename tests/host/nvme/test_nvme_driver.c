@@ -44,8 +44,8 @@ static void test_attach(void **state)
 {
 	(void)state;
 	assert_true(sc.up);
-	assert_string_equal(sc.mn, "FAKE NVMe");
-	assert_int_equal(sc.mdts, 5);
+	assert_string_equal(sc.id.mn, "FAKE NVMe");
+	assert_int_equal(sc.id.mdts, 5);
 	assert_int_equal(sc.max_xfer, 128 * 1024);
 	assert_int_equal(sc.nioq, 2);
 	assert_int_equal(sc.nns, 1);
@@ -389,18 +389,17 @@ static void test_ns_size_zero(void **state)
 	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
 		sc.ioq[i].id = (uint16_t)(i + 1);
 	assert_int_equal(nvme_attach(&sc), 0);
-	assert_int_equal(sc.nn, 3);
+	assert_int_equal(sc.id.nn, 3);
 	assert_int_equal(sc.nns, 1);
 	assert_int_equal(nblockdevs, 1);
 }
 
-static void reattach(int mdts, uint32_t broker_max)
+static void reattach(int mdts)
 {
 	nvme_detach(&sc);
 	fake_broker_init(7);
 	nblockdevs = 0;
 	fb.mdts_override = mdts;
-	fb.pol.max_xfer = broker_max;
 	memset(&sc, 0, sizeof(sc));
 	strcpy(sc.name, "nvme0");
 	sc.owner = 7;
@@ -410,19 +409,20 @@ static void reattach(int mdts, uint32_t broker_max)
 	assert_int_equal(nvme_attach(&sc), 0);
 }
 
-/* MDTS 0 means no limit: the driver's own cap applies; a large MDTS is
- * capped too; the broker's (validator's) limit always wins */
+/* One parser, one limit: MDTS 0 means no limit and the policy's cap
+ * (NVME_VAL_XFER_CAP) applies, a larger MDTS is capped too; the driver
+ * uses exactly what the broker's policy enforces */
 static void test_mdts_limits(void **state)
 {
 	(void)state;
-	reattach(0, 2u << 20);
-	assert_int_equal(sc.max_xfer, NVME_XFER_CAP);
-	reattach(9, 2u << 20);
-	assert_int_equal(sc.max_xfer, NVME_XFER_CAP);
-	reattach(0, 64u << 10);
-	assert_int_equal(sc.max_xfer, 64u << 10);
-	reattach(3, 2u << 20);
+	reattach(0);
+	assert_int_equal(sc.max_xfer, NVME_VAL_XFER_CAP);
+	assert_int_equal(sc.max_xfer, nvme_broker_max_xfer(&fb));
+	reattach(10);
+	assert_int_equal(sc.max_xfer, NVME_VAL_XFER_CAP);
+	reattach(3);
 	assert_int_equal(sc.max_xfer, 32u << 10);
+	assert_int_equal(sc.max_xfer, fb.pol.max_xfer);
 	/* the block interface splits at that limit; one block more than it
 	 * in one command is refused before submission */
 	uint8_t *buf = calloc(1, 64 << 10);

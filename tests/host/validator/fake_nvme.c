@@ -151,6 +151,23 @@ void fake_nvme_post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,
 	post(f, cqid, sqid, cid, status, 0);
 }
 
+void fake_nvme_identify(const struct fake_nvme *f, uint32_t cns, uint32_t nsid,
+			uint8_t *buf)
+{
+	(void)f;
+	memset(buf, 0, 4096);
+	if (cns == NVME_CNS_CTRL) {
+		struct nvme_id_ctrl *id = (struct nvme_id_ctrl *)buf;
+		memcpy(id->mn, "FAKE NVMe", 9);
+		id->mdts = 5;
+		id->nn = 1;
+	} else if (cns == NVME_CNS_NS && nsid == 1) {
+		struct nvme_id_ns *id = (struct nvme_id_ns *)buf;
+		id->nsze = 2048;
+		id->lbaf[0] = 9u << NVME_LBAF_LBADS_SHIFT; /* 512-byte blocks */
+	}
+}
+
 static uint16_t exec_admin(struct fake_nvme *f, const struct nvme_sqe *c,
 			   uint32_t *dw0)
 {
@@ -159,16 +176,7 @@ static uint16_t exec_admin(struct fake_nvme *f, const struct nvme_sqe *c,
 	uint16_t qs = (uint16_t)((c->cdw10 >> 16) + 1);
 	switch (nvme_sqe_opc(c)) {
 	case NVME_ADM_IDENTIFY:
-		memset(buf, 0, sizeof(buf));
-		if ((c->cdw10 & 0xff) == NVME_CNS_CTRL) {
-			memcpy(buf + NVME_IDCTL_MN, "FAKE NVMe", 9);
-			buf[NVME_IDCTL_MDTS] = 5;
-			buf[NVME_IDCTL_NN] = 1;
-		} else if ((c->cdw10 & 0xff) == NVME_CNS_NS && c->nsid == 1) {
-			buf[0] = 0x00;
-			buf[1] = 0x08; /* 2048 blocks */
-			buf[NVME_IDNS_LBAF + 2] = 9;
-		}
+		fake_nvme_identify(f, c->cdw10 & 0xff, c->nsid, buf);
 		prp_xfer(f, c, buf, 4096, true);
 		return 0;
 	case NVME_ADM_CREATE_CQ:

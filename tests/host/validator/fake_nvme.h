@@ -56,6 +56,10 @@ void fake_nvme_admin(struct fake_nvme *f, uint64_t asq, uint64_t acq,
 /* execute every command between the model's SQ heads and the doorbells;
  * returns how many */
 unsigned fake_nvme_step(struct fake_nvme *f);
+/* the model's Identify data (4096 bytes): one 2048-block namespace of
+ * 512-byte blocks, MDTS 5 */
+void fake_nvme_identify(const struct fake_nvme *f, uint32_t cns, uint32_t nsid,
+			uint8_t *buf);
 /* post a raw completion on CQ cqid (to test the gate against a hostile
  * device) */
 void fake_nvme_post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,

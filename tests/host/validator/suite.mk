@@ -1,5 +1,5 @@
 # tests/host/validator: the NVMe on-notify validator and doorbell gate
-VAL_SRC := dma/nvme_validate.c dma/nvme_gate.c dma/grant.c dma/owner.c
+VAL_SRC := dma/nvme_validate.c dma/nvme_gate.c dma/grant.c dma/owner.c dma/nvme_ident.c
 
 HOST_TESTS += $(BUILD)/host/validator_test
 $(BUILD)/host/validator_test: tests/host/validator/test_validator.c $(VAL_SRC) $(SHIM_SRC)

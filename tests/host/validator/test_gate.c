@@ -914,7 +914,7 @@ static void t_kcmd(void **s)
 	assert_int_equal(fake_nvme_step(f), 1);
 	assert_true(nvme_gate_kcmd_poll(&g, &e));
 	assert_int_equal(e.cid, NVME_GATE_KCID);
-	assert_int_equal(buf[NVME_IDCTL_MDTS], 5);
+	assert_int_equal(((struct nvme_id_ctrl *)buf)->mdts, 5);
 	assert_false(dpoll(&adq, 0, &e)); /* the driver saw nothing */
 	/* the driver's first command still starts at its slot 0 */
 	f->touch = oracle;

@@ -1,0 +1,52 @@
+/* dma/nvme_ident.h — the one Identify parser (pure C: kernel and host).
+ *
+ * The broker parses the controller's Identify data once, before the driver
+ * exists, and the validator's policy, the device manager's classification
+ * and the driver all take what it found: the same names, transfer limit and
+ * namespaces everywhere (NVMe 2.0 §5.17.2, NVM Command Set 1.0 §4.1.5.1).
+ * Every value the device hands over is checked here; a namespace the parser
+ * cannot describe exactly is not granted, with the reason. */
+#ifndef CAPOS_DMA_NVME_IDENT_H
+#define CAPOS_DMA_NVME_IDENT_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dma/nvme_reg.h"
+#include "dma/nvme_validate.h"
+
+struct nvme_ident_ctrl {
+	char sn[21], mn[41], fr[9]; /* trimmed; unprintable bytes as '?' */
+	uint8_t mdts;
+	uint32_t nn;
+	bool vwc;
+};
+
+/* the fields capOS uses from an Identify Controller page */
+void nvme_ident_ctrl_parse(const struct nvme_id_ctrl *id,
+			   struct nvme_ident_ctrl *out);
+/* bytes per command: 2^MDTS pages of 2^(12+mpsmin) bytes, capped at
+ * NVME_VAL_XFER_CAP (also for MDTS 0, "no limit") */
+uint32_t nvme_ident_max_xfer(uint8_t mdts, unsigned mpsmin);
+/* One Identify Namespace page into a policy entry for nsid: bytes per LBA
+ * (data, plus metadata on an extended format), separate metadata per LBA,
+ * size in blocks. NULL when usable, else why not (not granted). */
+const char *nvme_ident_ns_parse(const struct nvme_id_ns *id, uint32_t nsid,
+				struct nvme_ns_policy *out);
+/* The Active Namespace ID list page: its ascending NSIDs into ids (at most
+ * max). Stops at the first zero; an entry out of order, or the broadcast
+ * NSID, ends the list there (*bad set). Returns how many. */
+unsigned nvme_ident_nslist(const uint32_t *list, uint32_t *ids, unsigned max,
+			   bool *bad);
+/* Identify Namespace for nsid: the page, or NULL when the command failed */
+typedef const struct nvme_id_ns *(*nvme_ident_ns_fn)(void *ctx,
+						     uint32_t nsid);
+/* the namespaces to grant: each of ids[0..n) identified and parsed, in
+ * order, into out (at most max); one line "<name>: namespace N not
+ * granted: why" for each one left out. Returns how many. */
+unsigned nvme_ident_namespaces(const uint32_t *ids, unsigned n,
+			       nvme_ident_ns_fn identify, void *ctx,
+			       const char *name, struct nvme_ns_policy *out,
+			       unsigned max);
+/* an ASCII identify field (space padded) as a C string */
+void nvme_ident_str(char *dst, const uint8_t *src, unsigned n);
+#endif
