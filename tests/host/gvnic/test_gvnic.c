@@ -231,7 +231,6 @@ static void t_counter_wrap_gqi(void **s)
 		struct gve_rx *rx = &sc->rx[q];
 		/* the model has used none of the RX slots: move both sides */
 		tx->req = tx->done = base;
-		tx->chunk_head = tx->chunk_tail = base;
 		gvm_gqi_set_base(q, base, base, base + rx->size);
 		rx->cnt = base;
 		rx->fill_cnt = base + rx->size;
