@@ -13,12 +13,17 @@
 #include "drivers/gvnic/gve_reg.h"
 #include "gvnic_model.h"
 #include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
 
 struct gvm gvm;
 
-#define IRQ_DB_BASE 16 /* BAR2 index of block 0's IRQ doorbell */
-#define TX_DB_BASE  64
-#define RX_DB_BASE  96
+/* BAR2 doorbell indices the model hands out: IRQ doorbells from 16, TX
+ * queues from 128, RX from 192; with db_high all of them 256 below the top
+ * of BAR2, so only a driver that maps the whole BAR reaches them */
+#define IRQ_DB_BASE 16
+#define TX_DB_BASE  128
+#define RX_DB_BASE  192
+#define DB_SPAN	    256
 
 void gvm_violation(const char *fmt, ...)
 {
@@ -50,9 +55,46 @@ void gvm_default_config(struct gvm_config *c)
 	    .max_registered_pages = 1024,
 	    .db_len = 4096,
 	    .msix = 5,
+	    .msix_table_bar = 1,
+	    .msix_table_off = 0,
+	    .msix_pba_bar = 1,
+	    .msix_pba_off = 0x800,
 	    .link_up = true,
 	    .link_mbps = 32000,
 	};
+}
+
+/* gve_adminq_describe_device's priority: DqoRda, DqoQpl, GqiRda, legacy
+ * raw addressing, and GqiQpl when nothing else (also with no option) */
+uint8_t gvm_expected_format(const struct gvm_config *c)
+{
+	if (c->dqo)
+		return GVE_QF_DQO_RDA;
+	if (c->dqo_qpl)
+		return GVE_QF_DQO_QPL;
+	if (c->gqi_rda || c->raw_addressing)
+		return GVE_QF_GQI_RDA;
+	return GVE_QF_GQI_QPL;
+}
+
+void gvm_pci_dev(struct pci_dev *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->vendor = GVE_PCI_VENDOR;
+	d->device = GVE_PCI_DEVICE;
+	d->revision = gvm.cfg.revision;
+	/* gve.rst: three 32-bit memory BARs */
+	d->bar[GVE_REG_BAR] = (struct pci_bar){.base = 0xc0000000, .size = 0x1000};
+	d->bar[GVE_MSIX_BAR] = (struct pci_bar){.base = 0xc0001000, .size = 0x1000};
+	d->bar[GVE_DB_BAR] =
+	    (struct pci_bar){.base = 0xc1000000, .size = gvm.cfg.db_len};
+	d->cap_msix = 0x70;
+	d->msix_size = (uint16_t)gvm.cfg.msix;
+	d->msix_table_bar = gvm.cfg.msix_table_bar;
+	d->msix_table_off = gvm.cfg.msix_table_off;
+	d->msix_pba_bar = gvm.cfg.msix_pba_bar;
+	d->msix_pba_off = gvm.cfg.msix_pba_off;
+	d->owner = 7;
 }
 
 static void gvm_forget(void)
@@ -79,6 +121,10 @@ void gvm_init(const struct gvm_config *c)
 	gvm.irq_db_override = gvm.db_override = gvm.counter_override =
 	    GVM_NO_OVERRIDE;
 	gvm.device_status = c->link_up ? GVE_DEVSTAT_LINK_UP : 0;
+	uint32_t base = c->db_high ? c->db_len / 4 - DB_SPAN : 0;
+	gvm.irq_db_base = base + IRQ_DB_BASE;
+	gvm.tx_db_base = base + TX_DB_BASE;
+	gvm.rx_db_base = base + RX_DB_BASE;
 }
 
 static void *dma(uint64_t iova, size_t len, const char *what)
@@ -126,14 +172,22 @@ static void gvm_aq_live(uint64_t a)
 /* ---- interrupts ------------------------------------------------------------
  */
 
+static bool dqo(void);
+
+/* a notification block's event. GQI: the driver masks in its handler
+ * (gve_intr). DQO: the device masks the block itself when it fires
+ * (gve_intr_dqo: "Interrupts are automatically masked") until the driver
+ * writes ENABLE again (gve_napi_poll_dqo) */
 static void gvm_irq_block(uint32_t b)
 {
-	if (!gvm.configured || b >= gvm.num_irq_dbs || b >= 16)
+	if (!gvm.configured || b >= gvm.num_irq_dbs || b >= GVM_MAXBLK)
 		return;
 	if (gvm.irq_masked[b]) {
 		gvm.irq_pending[b] = true;
 		return;
 	}
+	if (dqo())
+		gvm.irq_masked[b] = true;
 	host_irq_raise(b);
 }
 
@@ -218,8 +272,14 @@ static uint32_t gvm_describe(const uint8_t *p)
 		off = put_opt(b, off, GVE_OPT_GQI_QPL, 4, feat, NULL, 0), n++;
 	if (c->gqi_rda)
 		off = put_opt(b, off, GVE_OPT_GQI_RDA, 4, feat, NULL, 0), n++;
-	if (c->dqo_qpl_only)
-		off = put_opt(b, off, GVE_OPT_DQO_QPL, 8, feat, NULL, 0), n++;
+	if (c->raw_addressing)
+		off = put_opt(b, off, GVE_OPT_GQI_RAW_ADDRESSING, 0, 0, NULL, 0),
+		n++;
+	if (c->dqo_qpl) {
+		uint16_t pg[2] = {cpu_to_be16(c->dqo_qpl_tx_pages), 0};
+		off = put_opt(b, off, GVE_OPT_DQO_QPL, 8, feat, (void *)pg, 4),
+		n++;
+	}
 	if (c->dqo)
 		off = put_opt(b, off, GVE_OPT_DQO_RDA, 8, feat, NULL, 0), n++;
 	if (c->modify_ring) {
@@ -257,11 +317,17 @@ static uint32_t gvm_configure(const uint8_t *p)
 	gvm.stride = be32p(p, 24);
 	uint32_t base = be32p(p, 28);
 	gvm.format = p[32];
-	bool fmt_ok = gvm.format == GVE_QF_GQI_QPL ||
-		      (gvm.format == GVE_QF_DQO_RDA && gvm.cfg.dqo);
+	/* the format Linux would pick; the block count Linux's layout gives
+	 * (gve_init_priv: (vectors - 1) & ~1), or fewer, as when Linux gets
+	 * fewer vectors than it asked for, but even */
+	bool fmt_ok = gvm.format == gvm_expected_format(&gvm.cfg) ||
+		      (gvm.desc_override && gvm.format >= GVE_QF_GQI_RDA &&
+		       gvm.format <= GVE_QF_DQO_QPL); /* tests assert it */
 	if (!fmt_ok || gvm.stride != GVE_IRQ_DB_STRIDE || base != 0 ||
 	    gvm.num_counters != gvm.cfg.counters || !gvm.num_irq_dbs ||
-	    gvm.num_irq_dbs + 1 > gvm.cfg.msix || gvm.num_irq_dbs > 16) {
+	    (gvm.num_irq_dbs & 1) ||
+	    gvm.num_irq_dbs > ((gvm.cfg.msix - 1) & ~1u) ||
+	    gvm.num_irq_dbs > GVM_MAXBLK) {
 		gvm_violation("configure: format %u stride %u base %u counters "
 			      "%u irq dbs %u",
 			      gvm.format, gvm.stride, base, gvm.num_counters,
@@ -276,7 +342,7 @@ static uint32_t gvm_configure(const uint8_t *p)
 	for (uint32_t i = 0; i < gvm.num_irq_dbs; i++) {
 		uint32_t v = gvm.irq_db_override != GVM_NO_OVERRIDE && i == 0
 				 ? gvm.irq_db_override
-				 : IRQ_DB_BASE + i;
+				 : gvm.irq_db_base + i;
 		v = cpu_to_be32(v);
 		memcpy(dbs + i * 64, &v, 4);
 		gvm.irq_masked[i] = true; /* masked until the driver writes 0 */
@@ -382,7 +448,30 @@ static void qres_fill(uint64_t qres, uint32_t db, uint32_t ctr)
 
 static bool dqo(void)
 {
-	return gvm.format == GVE_QF_DQO_RDA;
+	return gvm.format == GVE_QF_DQO_RDA || gvm.format == GVE_QF_DQO_QPL;
+}
+
+static bool is_qpl(void)
+{
+	return gvm.format == GVE_QF_GQI_QPL || gvm.format == GVE_QF_DQO_QPL;
+}
+
+/* gve_tx_qpl_id / gve_rx_qpl_id: TX page list i is queue i, RX page lists
+ * follow the TX queues the driver could have (min(max queues, blocks/2)) */
+static uint32_t gvm_tx_max(void)
+{
+	return MIN(gvm.cfg.max_queues, gvm.num_irq_dbs / 2);
+}
+
+static bool qpl_taken(uint32_t id, bool tx, uint32_t self)
+{
+	for (unsigned i = 0; i < GVM_MAXQ; i++)
+		if ((gvm.tx[i].live && gvm.tx[i].qpl_id == id &&
+		     !(tx && i == self)) ||
+		    (gvm.rx[i].live && gvm.rx[i].qpl_id == id &&
+		     !(!tx && i == self)))
+			return true;
+	return false;
 }
 
 static uint32_t gvm_create_tx(const uint8_t *p)
@@ -407,9 +496,15 @@ static uint32_t gvm_create_tx(const uint8_t *p)
 	t->compl = be64p(p, 32);
 	t->ntfy = ntfy;
 	t->qpl_id = qpl;
-	if (!pow2(size) || ntfy >= gvm.num_irq_dbs ||
-	    (dqo() ? (qpl != GVE_RAW_ADDRESSING_QPL_ID || csize != size)
-		   : !qpl_find(qpl))) {
+	/* gve_adminq_create_tx_queue: QPL formats name page list
+	 * gve_tx_qpl_id (= queue id), unused by another queue; RDA formats
+	 * GVE_RAW_ADDRESSING_QPL_ID. TX queue i is on block i
+	 * (gve_tx_idx_to_ntfy). DQO: completion ring as large as the ring */
+	bool qpl_ok = is_qpl() ? qpl == id && qpl_find(qpl) &&
+				  !qpl_taken(qpl, true, id)
+			    : qpl == GVE_RAW_ADDRESSING_QPL_ID;
+	if (!pow2(size) || ntfy != id || !qpl_ok ||
+	    (dqo() && csize != size)) {
 		gvm_violation("create tx queue %u: size %u ntfy %u qpl %#x", id,
 			      size, ntfy, qpl);
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
@@ -417,7 +512,7 @@ static uint32_t gvm_create_tx(const uint8_t *p)
 	if (!dma(t->ring, size * 16ull, "tx ring") ||
 	    (dqo() && !dma(t->compl, size * 8ull, "tx completion ring")))
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
-	t->db = TX_DB_BASE + id;
+	t->db = gvm.tx_db_base + id;
 	t->counter = id;
 	t->live = true;
 	qres_fill(t->qres, t->db, t->counter);
@@ -447,10 +542,18 @@ static uint32_t gvm_create_rx(const uint8_t *p)
 	r->ntfy = ntfy;
 	r->qpl_id = qpl;
 	r->seq = 1;
-	struct gvm_qpl *q = dqo() ? NULL : qpl_find(qpl);
-	if (!pow2(size) || ntfy >= gvm.num_irq_dbs || pbs != 2048 ||
-	    (dqo() ? (qpl != GVE_RAW_ADDRESSING_QPL_ID || bsize != size)
-		   : (!q || be32p(p, 4) != id))) {
+	/* gve_adminq_get_create_rx_queue_cmd: QPL formats name page list
+	 * gve_rx_qpl_id, unused by another queue; GQI_QPL needs a page per
+	 * ring slot (gve_rx_prefill_pages); RX queue i is on block
+	 * num_ntfy_blks/2 + i (gve_rx_idx_to_ntfy); GQI passes the index */
+	struct gvm_qpl *q = is_qpl() ? qpl_find(qpl) : NULL;
+	bool qpl_ok =
+	    is_qpl() ? q && qpl == gvm_tx_max() + id &&
+			!qpl_taken(qpl, false, id) &&
+			(dqo() || q->npages >= size)
+		  : qpl == GVE_RAW_ADDRESSING_QPL_ID;
+	if (!pow2(size) || ntfy != gvm.num_irq_dbs / 2 + id || pbs != 2048 ||
+	    !qpl_ok || (dqo() ? bsize != size : be32p(p, 4) != id)) {
 		gvm_violation(
 		    "create rx queue %u: size %u ntfy %u qpl %#x pbs %u", id,
 		    size, ntfy, qpl, pbs);
@@ -459,7 +562,7 @@ static uint32_t gvm_create_rx(const uint8_t *p)
 	if (!dma(r->desc, size * (dqo() ? 32ull : 64ull), "rx desc ring") ||
 	    !dma(r->data, size * (dqo() ? 32ull : 8ull), "rx data ring"))
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
-	r->db = RX_DB_BASE + id;
+	r->db = gvm.rx_db_base + id;
 	r->live = true;
 	qres_fill(r->qres, r->db, 0);
 	return GVE_AQ_STATUS_PASSED;
@@ -625,6 +728,30 @@ static void gqi_tx_counter_write(struct gvm_txq *t)
 	uint32_t *ctr = dma(gvm.counters, gvm.num_counters * 4ull, "counters");
 	if (ctr)
 		ctr[t->counter] = cpu_to_be32(t->done);
+	t->reported = t->done;
+}
+
+/* one GQI TX segment. QPL: a byte offset into the queue's page list, at a
+ * GVE_TX_FIFO_ALIGN boundary as every allocation of gve_tx_alloc_fifo
+ * starts. RDA: an address in the driver's memory, remembered until the
+ * completion is reported (the device holds it until then). */
+static bool gqi_seg_read(struct gvm_txq *t, struct gvm_qpl *q, uint64_t a,
+			 uint8_t *buf, unsigned len, uint32_t slot)
+{
+	if (gvm.format == GVE_QF_GQI_QPL) {
+		if (a % GVE_TX_FIFO_ALIGN)
+			gvm_violation("gqi tx: qpl offset %#llx not %u-byte "
+				      "aligned",
+				      (unsigned long long)a, GVE_TX_FIFO_ALIGN);
+		return qpl_copy(q, a, buf, len, false);
+	}
+	const uint8_t *p = dma(a, len, "gqi tx segment");
+	if (!p)
+		return false;
+	memcpy(buf, p, len);
+	t->buf_addr[slot] = a;
+	t->buf_len[slot] = (uint16_t)len;
+	return true;
 }
 
 static void gqi_tx_run(struct gvm_txq *t)
@@ -638,8 +765,12 @@ static void gqi_tx_run(struct gvm_txq *t)
 		const struct gve_tx_desc_gqi *d =
 		    &ring[t->done & (t->size - 1)];
 		unsigned n = d->desc_cnt, len = be16_to_cpu(d->len), got = 0;
+		/* gve_tx: the packet descriptor's segment holds at least
+		 * min(GVE_GQ_TX_MIN_PKT_DESC_BYTES, len) bytes */
 		if ((d->type_flags & GVE_TXD_TYPE_MASK) != GVE_TXD_STD || !n ||
-		    n > t->req - t->done || len > sizeof(frame)) {
+		    n > t->req - t->done || len > sizeof(frame) ||
+		    be16_to_cpu(d->seg_len) <
+			MIN(len, GVE_TX_MIN_PKT_DESC_BYTES)) {
 			gvm_violation(
 			    "gqi tx descriptor %u: type %#x cnt %u len %u",
 			    t->done, d->type_flags, n, len);
@@ -660,8 +791,9 @@ static void gqi_tx_run(struct gvm_txq *t)
 				    "gqi tx: segments exceed length %u", len);
 				return;
 			}
-			if (!qpl_copy(q, be64_to_cpu(s->seg_addr), frame + got,
-				      sl, false))
+			if (!gqi_seg_read(t, q, be64_to_cpu(s->seg_addr),
+					  frame + got, sl,
+					  (t->done + k) & (t->size - 1)))
 				return;
 			got += sl;
 		}
@@ -706,8 +838,17 @@ static bool gqi_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
 		return false;
 	}
 	memcpy(buf + 2, f, len);
-	if (!qpl_copy(qpl_find(r->qpl_id), off, buf, len + 2, true))
-		return false;
+	/* the data slot: a page-list offset (QPL) or an address (RDA) of a
+	 * 2048-byte packet buffer */
+	if (gvm.format == GVE_QF_GQI_QPL) {
+		if (!qpl_copy(qpl_find(r->qpl_id), off, buf, len + 2, true))
+			return false;
+	} else {
+		uint8_t *p = dma(off, 2048, "gqi rx buffer");
+		if (!p)
+			return false;
+		memcpy(p, buf, len + 2);
+	}
 	gqi_rx_write(r, (uint16_t)(len + 2), GVE_RXF_IPV4);
 	return true;
 }
@@ -753,6 +894,29 @@ static void dqo_tx_compl(struct gvm_txq *t, unsigned type, uint16_t v)
 	}
 }
 
+/* DQO_QPL: a buffer must lie inside one registered page of the queue's
+ * page list (gve_tx_buf_get_addr, the RX buffer pages); RDA: anywhere in
+ * the driver's memory */
+static bool dqo_buf_ok(uint32_t qpl_id, uint64_t a, size_t len,
+		       const char *what)
+{
+	if (gvm.format != GVE_QF_DQO_QPL)
+		return true;
+	struct gvm_qpl *q = qpl_find(qpl_id);
+	for (uint32_t k = 0; q && k < q->npages; k++)
+		if (a >= q->pages[k] && a + len <= q->pages[k] + 4096)
+			return true;
+	gvm_violation("dqo %s %#llx+%zu outside page list %u", what,
+		      (unsigned long long)a, len, qpl_id);
+	return false;
+}
+
+/* the device's view of gve_tx_dqo: context descriptors (Linux sends a
+ * general one before every packet, gve_tx_fill_general_ctx_desc, and a TSO
+ * one for GSO) carry no data; data descriptors up to end_of_packet make a
+ * packet of at most GVE_TX_MAX_DATA_DESCS buffers; report_event only on a
+ * packet's last descriptor and at least GVE_TX_MIN_RE_INTERVAL descriptors
+ * after the previous one (gve_tx_update_tail) */
 static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 {
 	const struct gve_tx_desc_dqo *ring =
@@ -761,17 +925,23 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 	unsigned got = 0, descs = 0;
 
 	while (ring && t->head != t->tail) {
-		const struct gve_tx_desc_dqo *d = &ring[t->head];
+		uint32_t idx = t->head;
+		const struct gve_tx_desc_dqo *d = &ring[idx];
 		unsigned dt = FIELD_GET(GVE_TXD_DQO_DTYPE, d->dtype_flags);
 		unsigned sz = FIELD_GET(GVE_TXD_DQO_BUF_SIZE, d->buf_size);
 		t->head = (t->head + 1) & (t->size - 1);
+		if (dt == GVE_TX_GENERAL_CTX_DESC_DTYPE_DQO ||
+		    dt == GVE_TX_TSO_CTX_DESC_DTYPE_DQO) {
+			gvm.ctx_descs++;
+			continue;
+		}
 		if (dt != GVE_TX_PKT_DESC_DTYPE_DQO) {
 			gvm_violation("dqo tx: dtype %#x", dt);
 			return;
 		}
 		const uint8_t *b = dma(d->buf_addr, sz, "tx buffer");
-		if (!b || got + sz > sizeof(frame) ||
-		    ++descs > GVE_TX_MAX_DATA_DESCS)
+		if (!b || !dqo_buf_ok(t->qpl_id, d->buf_addr, sz, "tx buffer") ||
+		    got + sz > sizeof(frame) || ++descs > GVE_TX_MAX_DATA_DESCS)
 			return;
 		memcpy(frame + got, b, sz);
 		got += sz;
@@ -782,6 +952,10 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 				    "dqo tx: completion tag %u reused "
 				    "while in flight",
 				    tag);
+			if (tag < ARRAY_SIZE(t->buf_addr)) {
+				t->buf_addr[tag] = d->buf_addr;
+				t->buf_len[tag] = (uint16_t)sz;
+			}
 			t->inflight[tag / 8] |= (uint8_t)(1u << (tag % 8));
 			wire_push(frame, got);
 			got = descs = 0;
@@ -795,6 +969,17 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 			if (!(d->dtype_flags & GVE_TXD_DQO_EOP))
 				gvm_violation("dqo tx: report_event not on the "
 					      "last descriptor");
+			if (t->any_re && ((idx - t->last_re) & (t->size - 1)) <
+					     GVE_TX_MIN_RE_INTERVAL)
+				gvm_violation("dqo tx: report_event at %u only "
+					      "%u after the last at %u",
+					      idx,
+					      (idx - t->last_re) &
+						  (t->size - 1),
+					      t->last_re);
+			t->any_re = true;
+			t->last_re = idx;
+			/* tx_head: the last descriptor fetched plus one */
 			dqo_tx_compl(t, GVE_COMPL_TYPE_DQO_DESC,
 				     (uint16_t)t->head);
 		}
@@ -839,7 +1024,7 @@ static bool dqo_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
 		return false;
 	const struct gve_rx_buf_desc_dqo *d = &q[r->head];
 	uint8_t *b = dma(d->buf_addr, 2048, "rx buffer");
-	if (!b)
+	if (!b || !dqo_buf_ok(r->qpl_id, d->buf_addr, 2048, "rx buffer"))
 		return false;
 	memcpy(b, f, len);
 	r->head = (r->head + 1) & (r->size - 1);
@@ -909,8 +1094,8 @@ static void db_write(uint32_t idx, uint32_t raw)
 {
 	uint32_t be = be32_to_cpu(raw);
 
-	if (idx >= IRQ_DB_BASE && idx < IRQ_DB_BASE + 16) {
-		uint32_t b = idx - IRQ_DB_BASE;
+	if (idx >= gvm.irq_db_base && idx < gvm.irq_db_base + GVM_MAXBLK) {
+		uint32_t b = idx - gvm.irq_db_base;
 		if (!gvm.configured || b >= gvm.num_irq_dbs) {
 			gvm_violation(
 			    "irq doorbell %u written while not configured", b);
@@ -983,6 +1168,12 @@ static void db_write(uint32_t idx, uint32_t raw)
 					    "dqo rx doorbell moved %u "
 					    "buffers, fewer than 8",
 					    (raw - r->tail) & (r->size - 1));
+				/* the device owns the posted buffers now */
+				const struct gve_rx_buf_desc_dqo *bq = dma(
+				    r->data, r->size * 32ull, "rx buffer queue");
+				for (uint32_t k = r->tail; bq && k != raw;
+				     k = (k + 1) & (r->size - 1))
+					r->posted[k] = bq[k].buf_addr;
 				r->tail = raw;
 			} else {
 				if (be - r->cnt > r->size ||
@@ -1205,6 +1396,36 @@ void gvm_check_revoke(uint64_t iova, size_t len)
 			held[n++] = (typeof(held[0])){r->qres, 64,
 						      "rx queue resources"};
 		}
+	}
+	/* the buffers the device holds: DQO RX buffers posted and not yet
+	 * completed, DQO TX buffers of packets in flight, GQI_RDA TX segments
+	 * not yet reported done */
+	for (unsigned i = 0; i < GVM_MAXQ; i++) {
+		struct gvm_txq *t = &gvm.tx[i];
+		struct gvm_rxq *r = &gvm.rx[i];
+		for (uint32_t k = r->head; r->live && dqo() && k != r->tail;
+		     k = (k + 1) & (r->size - 1))
+			if (overlap(iova, len, r->posted[k], 2048))
+				gvm_violation("memory revoked while the device "
+					      "holds rx buffer %#llx",
+					      (unsigned long long)r->posted[k]);
+		for (uint32_t tag = 0; t->live && dqo() &&
+				       tag < ARRAY_SIZE(t->buf_addr);
+		     tag++)
+			if ((t->inflight[tag / 8] & (1u << (tag % 8))) &&
+			    overlap(iova, len, t->buf_addr[tag],
+				    t->buf_len[tag]))
+				gvm_violation("memory revoked while the device "
+					      "holds tx tag %u",
+					      tag);
+		for (uint32_t k = t->reported;
+		     t->live && gvm.format == GVE_QF_GQI_RDA && k != t->done;
+		     k++)
+			if (overlap(iova, len, t->buf_addr[k & (t->size - 1)],
+				    t->buf_len[k & (t->size - 1)]))
+				gvm_violation("memory revoked while the device "
+					      "holds tx descriptor %u",
+					      k);
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (overlap(iova, len, held[i].a, held[i].l))

@@ -57,13 +57,30 @@ static void finish(bool expect_clean)
 	sc = NULL;
 }
 
-static struct gvm_config cfg(uint8_t rev, bool dqo)
+static const uint8_t formats[] = {GVE_QF_GQI_QPL, GVE_QF_GQI_RDA,
+				  GVE_QF_DQO_RDA, GVE_QF_DQO_QPL};
+
+/* a device that offers `fmt` the way GCE would: its format option (none
+ * for GQI_QPL, Linux's default) */
+static struct gvm_config cfgf(uint8_t rev, uint8_t fmt)
 {
 	struct gvm_config c;
 	gvm_default_config(&c);
 	c.revision = rev;
-	c.dqo = dqo;
+	c.dqo = fmt == GVE_QF_DQO_RDA;
+	c.dqo_qpl = fmt == GVE_QF_DQO_QPL;
+	c.gqi_rda = fmt == GVE_QF_GQI_RDA;
 	return c;
+}
+
+static struct gvm_config cfg(uint8_t rev, bool dqo)
+{
+	return cfgf(rev, dqo ? GVE_QF_DQO_RDA : GVE_QF_GQI_QPL);
+}
+
+static bool fmt_dqo(uint8_t fmt)
+{
+	return fmt == GVE_QF_DQO_RDA || fmt == GVE_QF_DQO_QPL;
 }
 
 static void frame_make(uint8_t *f, size_t len, unsigned seed)
@@ -95,53 +112,52 @@ static void traffic(unsigned n, unsigned seed)
 	assert_int_equal(gve_recv(sc, g, sizeof(g)), 0);
 }
 
-static const uint32_t up_gqi[] = {
-    GVE_AQ_VERIFY_DRIVER_COMPATIBILITY,
-    GVE_AQ_DESCRIBE_DEVICE,
-    GVE_AQ_CONFIGURE_DEVICE_RESOURCES,
-    GVE_AQ_REPORT_STATS,
-    GVE_AQ_REGISTER_PAGE_LIST,
-    GVE_AQ_REGISTER_PAGE_LIST,
-    GVE_AQ_REGISTER_PAGE_LIST,
-    GVE_AQ_REGISTER_PAGE_LIST,
-    GVE_AQ_CREATE_TX_QUEUE,
-    GVE_AQ_CREATE_TX_QUEUE,
-    GVE_AQ_CREATE_RX_QUEUE,
-    GVE_AQ_CREATE_RX_QUEUE,
-    GVE_AQ_REPORT_LINK_SPEED,
-};
-static const uint32_t down_gqi[] = {
-    GVE_AQ_DESTROY_TX_QUEUE,	 GVE_AQ_DESTROY_TX_QUEUE,
-    GVE_AQ_DESTROY_RX_QUEUE,	 GVE_AQ_DESTROY_RX_QUEUE,
-    GVE_AQ_UNREGISTER_PAGE_LIST, GVE_AQ_UNREGISTER_PAGE_LIST,
-    GVE_AQ_UNREGISTER_PAGE_LIST, GVE_AQ_UNREGISTER_PAGE_LIST,
-    GVE_AQ_REPORT_STATS,	 GVE_AQ_DECONFIGURE_DEVICE_RESOURCES,
-};
-static const uint32_t up_dqo[] = {
-    GVE_AQ_VERIFY_DRIVER_COMPATIBILITY,
-    GVE_AQ_DESCRIBE_DEVICE,
-    GVE_AQ_CONFIGURE_DEVICE_RESOURCES,
-    GVE_AQ_GET_PTYPE_MAP,
-    GVE_AQ_REPORT_STATS,
-    GVE_AQ_CREATE_TX_QUEUE,
-    GVE_AQ_CREATE_TX_QUEUE,
-    GVE_AQ_CREATE_RX_QUEUE,
-    GVE_AQ_CREATE_RX_QUEUE,
-    GVE_AQ_REPORT_LINK_SPEED,
-};
-static const uint32_t down_dqo[] = {
-    GVE_AQ_DESTROY_TX_QUEUE, GVE_AQ_DESTROY_TX_QUEUE,
-    GVE_AQ_DESTROY_RX_QUEUE, GVE_AQ_DESTROY_RX_QUEUE,
-    GVE_AQ_REPORT_STATS,     GVE_AQ_DECONFIGURE_DEVICE_RESOURCES,
-};
-
-static void bringup(uint8_t rev, bool dqo)
+/* the admin commands of gve_probe + gve_open, and gve_close +
+ * gve_teardown_priv_resources, for a format with two queue pairs */
+static unsigned expect_up(uint8_t fmt, uint32_t *ops)
 {
-	struct gvm_config c = cfg(rev, dqo);
+	bool qpl = fmt == GVE_QF_GQI_QPL || fmt == GVE_QF_DQO_QPL;
+	unsigned n = 0;
+	ops[n++] = GVE_AQ_VERIFY_DRIVER_COMPATIBILITY;
+	ops[n++] = GVE_AQ_DESCRIBE_DEVICE;
+	ops[n++] = GVE_AQ_CONFIGURE_DEVICE_RESOURCES;
+	if (fmt_dqo(fmt))
+		ops[n++] = GVE_AQ_GET_PTYPE_MAP;
+	ops[n++] = GVE_AQ_REPORT_STATS;
+	for (int i = 0; qpl && i < 4; i++)
+		ops[n++] = GVE_AQ_REGISTER_PAGE_LIST;
+	ops[n++] = GVE_AQ_CREATE_TX_QUEUE;
+	ops[n++] = GVE_AQ_CREATE_TX_QUEUE;
+	ops[n++] = GVE_AQ_CREATE_RX_QUEUE;
+	ops[n++] = GVE_AQ_CREATE_RX_QUEUE;
+	ops[n++] = GVE_AQ_REPORT_LINK_SPEED;
+	return n;
+}
+
+static unsigned expect_down(uint8_t fmt, uint32_t *ops)
+{
+	bool qpl = fmt == GVE_QF_GQI_QPL || fmt == GVE_QF_DQO_QPL;
+	unsigned n = 0;
+	ops[n++] = GVE_AQ_DESTROY_TX_QUEUE;
+	ops[n++] = GVE_AQ_DESTROY_TX_QUEUE;
+	ops[n++] = GVE_AQ_DESTROY_RX_QUEUE;
+	ops[n++] = GVE_AQ_DESTROY_RX_QUEUE;
+	for (int i = 0; qpl && i < 4; i++)
+		ops[n++] = GVE_AQ_UNREGISTER_PAGE_LIST;
+	ops[n++] = GVE_AQ_REPORT_STATS;
+	ops[n++] = GVE_AQ_DECONFIGURE_DEVICE_RESOURCES;
+	return n;
+}
+
+static void bringup(uint8_t rev, uint8_t fmt)
+{
+	struct gvm_config c = cfgf(rev, fmt);
+	uint32_t ops[32];
+	unsigned n;
 	assert_int_equal(start(&c), 0);
 	assert_int_equal(sc->state, GVE_S_UP);
-	assert_int_equal(sc->queue_format,
-			 dqo ? GVE_QF_DQO_RDA : GVE_QF_GQI_QPL);
+	assert_int_equal(sc->queue_format, fmt);
+	assert_int_equal(gvm.format, fmt);
 	assert_int_equal(sc->nqueues, 2);
 	assert_string_equal(gvm.version, "GVE-capos-1.0\n");
 	assert_true(gvm.aq_live);
@@ -150,20 +166,18 @@ static void bringup(uint8_t rev, bool dqo)
 	assert_int_equal(sc->link_mbps, 32000);
 	assert_int_equal(sc->nic.mtu, 1460);
 	assert_memory_equal(sc->nic.mac, "\x42\x01\x0a\x80\x00\x02", 6);
-	const uint32_t *up = dqo ? up_dqo : up_gqi;
-	unsigned nup = dqo ? ARRAY_SIZE(up_dqo) : ARRAY_SIZE(up_gqi);
-	assert_int_equal(gvm.noplog, nup);
-	assert_memory_equal(gvm.oplog, up, nup * 4);
+	n = expect_up(fmt, ops);
+	assert_int_equal(gvm.noplog, n);
+	assert_memory_equal(gvm.oplog, ops, n * 4);
 	/* every used block was unmasked at turn-up */
 	assert_false(gvm.irq_masked[0]);
 	assert_false(gvm.irq_masked[2]);
 	traffic(5, 1);
 	gvm.noplog = 0;
 	finish(true);
-	const uint32_t *down = dqo ? down_dqo : down_gqi;
-	unsigned ndown = dqo ? ARRAY_SIZE(down_dqo) : ARRAY_SIZE(down_gqi);
-	assert_int_equal(gvm.noplog, ndown);
-	assert_memory_equal(gvm.oplog, down, ndown * 4);
+	n = expect_down(fmt, ops);
+	assert_int_equal(gvm.noplog, n);
+	assert_memory_equal(gvm.oplog, ops, n * 4);
 	assert_int_equal(gvm.resets, 1);
 	if (rev >= 1)
 		assert_true(gvm.device_status & GVE_DEVSTAT_DEVICE_IS_RESET);
@@ -171,29 +185,30 @@ static void bringup(uint8_t rev, bool dqo)
 		assert_int_equal(gvm.pfn, 0);
 }
 
-static void t_bringup_gqi_rev0(void **s)
+static void wrap(uint8_t fmt);
+static void device_reset(uint8_t rev, uint8_t fmt);
+
+/* every queue format x both register revisions: bring-up and teardown
+ * with the exact admin-command order, a device-requested reset
+ * mid-traffic, and 300 frames each way with every ring wrapping */
+static void t_formats_matrix(void **s)
 {
-	bringup(0, false);
-}
-static void t_bringup_gqi_rev1(void **s)
-{
-	bringup(1, false);
-}
-static void t_bringup_dqo_rev0(void **s)
-{
-	bringup(0, true);
-}
-static void t_bringup_dqo_rev1(void **s)
-{
-	bringup(1, true);
+	for (unsigned f = 0; f < ARRAY_SIZE(formats); f++)
+		for (uint8_t rev = 0; rev < 2; rev++) {
+			bringup(rev, formats[f]);
+			device_reset(rev, formats[f]);
+		}
+	for (unsigned f = 0; f < ARRAY_SIZE(formats); f++)
+		wrap(formats[f]);
 }
 
 /* 300 frames each way on 64-entry rings: the GQI TX ring and its chunk FIFO,
  * the RX ring and its 1..7 sequence, the DQO completion generations all wrap
  * several times */
-static void wrap(bool dqo)
+static void wrap(uint8_t fmt)
 {
-	struct gvm_config c = cfg(1, dqo);
+	struct gvm_config c = cfgf(1, fmt);
+	bool dqo = fmt_dqo(fmt);
 	assert_int_equal(start(&c), 0);
 	traffic(300, 7);
 	if (dqo) {
@@ -211,14 +226,6 @@ static void wrap(bool dqo)
 	finish(true);
 }
 
-static void t_wrap_gqi(void **s)
-{
-	wrap(false);
-}
-static void t_wrap_dqo(void **s)
-{
-	wrap(true);
-}
 
 /* free-running counters near 2^32: TX descriptors, RX slots, admin queue */
 static void t_counter_wrap_gqi(void **s)
@@ -443,9 +450,9 @@ static void t_admin_counter_hostile(void **s)
 
 /* the device asks for a reset mid-traffic: the driver releases (handshake),
  * re-registers, rebuilds its queues and carries on */
-static void device_reset(uint8_t rev, bool dqo)
+static void device_reset(uint8_t rev, uint8_t fmt)
 {
-	struct gvm_config c = cfg(rev, dqo);
+	struct gvm_config c = cfgf(rev, fmt);
 	uint8_t b[2048];
 	assert_int_equal(start(&c), 0);
 	traffic(20, 2);
@@ -466,23 +473,6 @@ static void device_reset(uint8_t rev, bool dqo)
 	traffic(40, 9);
 	finish(true);
 }
-static void t_device_reset_gqi_rev0(void **s)
-{
-	device_reset(0, false);
-}
-static void t_device_reset_gqi_rev1(void **s)
-{
-	device_reset(1, false);
-}
-static void t_device_reset_dqo_rev0(void **s)
-{
-	device_reset(0, true);
-}
-static void t_device_reset_dqo_rev1(void **s)
-{
-	device_reset(1, true);
-}
-
 /* a hostile value at run time: an error line, a reset, and traffic again */
 static void recover_after(void)
 {
@@ -797,17 +787,45 @@ static void t_option_priority(void **s)
 	assert_int_equal(start(&c), 0);
 	assert_int_equal(sc->queue_format, GVE_QF_DQO_RDA);
 	finish(true);
-	/* GQI_RDA preferred by the reference, not implemented: GQI_QPL */
-	c = cfg(1, false);
-	c.gqi_rda = true;
-	c.gqi_qpl_opt = true;
+	/* gve_adminq_describe_device's priority, one pair at a time: DQO_RDA
+	 * over DQO_QPL, DQO_QPL over GQI_RDA, GQI_RDA over GQI_QPL, the
+	 * legacy raw-addressing option means GQI_RDA, and no format option
+	 * at all means GQI_QPL */
+	static const struct {
+		bool dqo, dqo_qpl, gqi_rda, raw, gqi_qpl;
+		uint8_t want;
+	} pri[] = {
+	    {1, 1, 1, 0, 1, GVE_QF_DQO_RDA}, {0, 1, 1, 0, 1, GVE_QF_DQO_QPL},
+	    {0, 0, 1, 0, 1, GVE_QF_GQI_RDA}, {0, 0, 0, 1, 1, GVE_QF_GQI_RDA},
+	    {0, 0, 0, 0, 1, GVE_QF_GQI_QPL}, {0, 0, 0, 0, 0, GVE_QF_GQI_QPL},
+	    {0, 1, 0, 0, 0, GVE_QF_DQO_QPL},
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(pri); i++) {
+		c = cfg(i & 1, false);
+		c.dqo = pri[i].dqo;
+		c.dqo_qpl = pri[i].dqo_qpl;
+		c.gqi_rda = pri[i].gqi_rda;
+		c.raw_addressing = pri[i].raw;
+		c.gqi_qpl_opt = pri[i].gqi_qpl;
+		assert_int_equal(gvm_expected_format(&c), pri[i].want);
+		assert_int_equal(start(&c), 0);
+		assert_int_equal(sc->queue_format, pri[i].want);
+		traffic(3, i);
+		finish(true);
+	}
+	/* DQO_QPL's page count: 0 means DQO_QPL_DEFAULT_TX_PAGES; a smaller
+	 * one bounds the TX buffers (one 2 KiB buffer per completion tag) */
+	c = cfgf(1, GVE_QF_DQO_QPL);
 	assert_int_equal(start(&c), 0);
-	assert_int_equal(sc->queue_format, GVE_QF_GQI_QPL);
+	assert_int_equal(sc->dqo_qpl_tx_pages, GVE_DQO_QPL_DEFAULT_TX_PAGES);
 	finish(true);
-	/* DQO_QPL only: refused, not guessed */
-	c = cfg(1, false);
-	c.dqo_qpl_only = true;
-	attach_refused(&c, GVE_ENOTSUP);
+	c = cfgf(1, GVE_QF_DQO_QPL);
+	c.dqo_qpl_tx_pages = 4;
+	assert_int_equal(start(&c), 0);
+	assert_int_equal(sc->tx[0].qpl.npages, 4);
+	assert_int_equal(sc->tx[0].ntags, 8);
+	traffic(40, 2);
+	finish(true);
 	/* modify ring: 1024-entry defaults come down to 256 */
 	c = cfg(1, true);
 	c.modify_ring = true;
@@ -835,7 +853,8 @@ static void t_option_priority(void **s)
 	c.max_queues = 4;
 	assert_int_equal(start(&c), 0);
 	assert_int_equal(sc->nqueues, 1);
-	assert_int_equal(sc->nblocks, 4);
+	assert_int_equal(sc->nblocks, 8); /* gve_init_priv: (9 - 1) & ~1 */
+	assert_int_equal(sc->rx[0].ntfy_id, 4);
 	traffic(5, 2);
 	finish(true);
 }
@@ -1042,12 +1061,7 @@ static void t_model_catches(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_bringup_gqi_rev0),
-	    cmocka_unit_test(t_bringup_gqi_rev1),
-	    cmocka_unit_test(t_bringup_dqo_rev0),
-	    cmocka_unit_test(t_bringup_dqo_rev1),
-	    cmocka_unit_test(t_wrap_gqi),
-	    cmocka_unit_test(t_wrap_dqo),
+	    cmocka_unit_test(t_formats_matrix),
 	    cmocka_unit_test(t_counter_wrap_gqi),
 	    cmocka_unit_test(t_tx_full_gqi),
 	    cmocka_unit_test(t_tx_full_dqo),
@@ -1057,10 +1071,6 @@ int main(void)
 	    cmocka_unit_test(t_verify_compat),
 	    cmocka_unit_test(t_admin_timeout),
 	    cmocka_unit_test(t_admin_counter_hostile),
-	    cmocka_unit_test(t_device_reset_gqi_rev0),
-	    cmocka_unit_test(t_device_reset_gqi_rev1),
-	    cmocka_unit_test(t_device_reset_dqo_rev0),
-	    cmocka_unit_test(t_device_reset_dqo_rev1),
 	    cmocka_unit_test(t_hostile_gqi_tx_counter),
 	    cmocka_unit_test(t_hostile_gqi_rx_len_short),
 	    cmocka_unit_test(t_hostile_gqi_rx_len_long),
