@@ -655,6 +655,7 @@ static uint32_t gvm_cmd(uint32_t op, const uint8_t *p)
 		    dma(be64p(p, 8), be64p(p, 0), "driver info");
 		if (!info || be64p(p, 0) < sizeof(struct gve_driver_info))
 			return GVE_AQ_STATUS_INVALID_ARGUMENT;
+		memcpy(gvm.driver_info, info, sizeof(gvm.driver_info));
 		return gvm.cfg.compat_unimplemented
 			   ? GVE_AQ_STATUS_UNIMPLEMENTED
 			   : GVE_AQ_STATUS_PASSED;
@@ -979,9 +980,11 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 					      t->last_re);
 			t->any_re = true;
 			t->last_re = idx;
-			/* tx_head: the last descriptor fetched plus one */
+			/* tx_head: "the last descriptor fetched by HW plus
+			 * one" (gve_clean_tx_done_dqo), unmasked: the ring
+			 * size when that descriptor is the last slot */
 			dqo_tx_compl(t, GVE_COMPL_TYPE_DQO_DESC,
-				     (uint16_t)t->head);
+				     (uint16_t)(idx + 1));
 		}
 	}
 	(void)qi;

@@ -110,6 +110,7 @@ struct gvm {
 	uint32_t irq_db_raw[GVM_MAXBLK];
 	uint32_t irq_db_base, tx_db_base, rx_db_base; /* BAR2 indices */
 	unsigned ctx_descs; /* DQO context descriptors accepted */
+	uint8_t driver_info[304]; /* the last VERIFY_DRIVER_COMPATIBILITY */
 	struct gvm_qpl qpls[2 * GVM_MAXQ];
 	struct gvm_txq tx[GVM_MAXQ];
 	struct gvm_rxq rx[GVM_MAXQ];

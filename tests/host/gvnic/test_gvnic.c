@@ -14,8 +14,12 @@
 
 #include "drivers/gvnic/gve_var.h"
 #include "gvnic_model.h"
+#include "kernel/devmgr/devmgr.h"
+#include "kernel/pci/pci.h"
 #include "kernel/lib/lib.h"
 #include "shim.h"
+
+extern const struct driver gve_driver;
 
 static struct gve_softc *sc;
 
@@ -859,6 +863,444 @@ static void t_option_priority(void **s)
 	finish(true);
 }
 
+/* VERIFY_DRIVER_COMPATIBILITY: what the driver says about itself, and
+ * every answer handled as gve_init_priv does: UNIMPLEMENTED is fine, any
+ * other failure fails the attach with the status's error class */
+static void t_verify_compat_answers(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	assert_int_equal(start(&c), 0);
+	const struct gve_driver_info *info = (const void *)gvm.driver_info;
+	assert_int_equal(info->os_type, GVE_OS_TYPE_LINUX);
+	assert_int_equal(info->driver_major, GVE_DRIVER_MAJOR);
+	assert_int_equal(be64_to_cpu(info->driver_capability_flags[0]),
+			 (1u << GVE_CAP_GQI_QPL) | (1u << GVE_CAP_GQI_RDA) |
+			     (1u << GVE_CAP_DQO_RDA) |
+			     (1u << GVE_CAP_ALT_MISS_COMPL));
+	assert_string_equal((const char *)info->os_version_str1, "capOS");
+	assert_string_equal((const char *)info->os_version_str2,
+			    GVE_VERSION_STR);
+	finish(true);
+	for (uint32_t st = GVE_AQ_STATUS_ABORTED; st != 0; st++) {
+		c = cfg(st & 1, st & 2);
+		host_auth_reset();
+		gvm_init(&c);
+		gvm.override_op = GVE_AQ_VERIFY_DRIVER_COMPATIBILITY;
+		gvm.override_status = st;
+		sc = calloc(1, sizeof(*sc));
+		struct gve_grants g = grants();
+		int err = gve_attach(sc, &g);
+		if (st == GVE_AQ_STATUS_UNIMPLEMENTED) {
+			assert_int_equal(err, 0);
+			finish(true);
+			continue;
+		}
+		assert_int_equal(err, gve_aq_status_err(st));
+		assert_int_equal(sc->state, GVE_S_FAILED);
+		/* the attach stopped there: no DESCRIBE_DEVICE */
+		assert_int_equal(gvm.noplog, 1);
+		finish(true);
+	}
+}
+
+/* GQI TX as gve_tx_add_skb_copy lays out a linear frame: one descriptor,
+ * the whole frame its segment, at a 64-byte aligned FIFO offset; a frame
+ * that would not fit before the end of the FIFO starts at 0; space comes
+ * back as completions arrive. The expected offsets are computed here from
+ * Linux's rule (gve_tx_fifo_pad_alloc_one_frag, gve_tx_alloc_fifo). */
+static void t_gqi_tx_layout(void **s)
+{
+	static const size_t lens[] = {60, 182, 183, 1514, 1000, 64, 1514};
+	uint8_t f[1514], g[2048];
+	for (int k = 0; k < 2; k++) {
+		uint8_t fmt = k ? GVE_QF_GQI_RDA : GVE_QF_GQI_QPL;
+		struct gvm_config c = cfgf(1, fmt);
+		assert_int_equal(start(&c), 0);
+		struct gve_tx *tx = &sc->tx[0];
+		const struct gve_tx_desc_gqi *ring = tx->ring.va;
+		uint32_t size = tx->qpl.npages * 4096, head = 0, wraps = 0;
+		gvm.tx[0].hold_completions = true;
+		for (unsigned i = 0;; i++) {
+			size_t len = lens[i % ARRAY_SIZE(lens)];
+			frame_make(f, len, i);
+			if (gve_send(sc, f, len))
+				break;
+			const struct gve_tx_desc_gqi *d =
+			    &ring[(tx->req - 1) & tx->mask];
+			uint64_t a = be64_to_cpu(d->seg_addr);
+			uint64_t off =
+			    fmt == GVE_QF_GQI_QPL ? a : a - tx->qpl.pages.iova;
+			uint32_t want = head + len < size ? head : 0;
+			wraps += want == 0 && head != 0;
+			assert_int_equal(d->type_flags, GVE_TXD_STD);
+			assert_int_equal(d->desc_cnt, 1);
+			assert_int_equal(be16_to_cpu(d->len), len);
+			assert_int_equal(be16_to_cpu(d->seg_len), len);
+			assert_int_equal(off, want);
+			head = ALIGN_UP(want + (uint32_t)len, 64u) % size;
+			assert_int_equal(gvm_wire_pop(g, sizeof(g)), (int)len);
+			assert_memory_equal(f, g, len);
+			assert_true(i < 1000);
+		}
+		/* the FIFO (or the ring) was full; the frame was refused */
+		assert_int_equal(sc->nic.stats.tx_dropped, 1);
+		assert_true(tx->fifo_avail < 1514 + 64 ||
+			    tx->req - tx->done == tx->size);
+		gvm_tx_flush(0);
+		gve_recv(sc, g, sizeof(g));
+		assert_int_equal(tx->fifo_avail, size);
+		/* and again, across the end of the FIFO */
+		for (unsigned i = 0; i < 3 * size / 1536; i++) {
+			frame_make(f, 1514, i);
+			assert_int_equal(gve_send(sc, f, 1514), 0);
+			assert_int_equal(gvm_wire_pop(g, sizeof(g)), 1514);
+			gvm_tx_flush(0);
+			gve_recv(sc, g, sizeof(g));
+		}
+		assert_true(wraps + 1 >= 1);
+		finish(true);
+	}
+}
+
+/* the DQO miss path, as gve_clean_tx_done_dqo: a miss completion (or a
+ * packet completion with GVE_ALT_MISS_COMPL_BIT) parks the tag; the
+ * re-injection completion frees it; a packet completion for a parked tag
+ * is ignored; with no re-injection completion the tag times out after
+ * GVE_REINJECT_COMPL_TIMEOUT_S (the packet counts as dropped) and stays
+ * quarantined for GVE_DEALLOCATE_COMPL_TIMEOUT_S. Without the timeout a
+ * device that never re-injects would take every tag and stop transmit. */
+static uint16_t last_tag(void)
+{
+	const struct gve_tx_desc_dqo *ring = sc->tx[0].ring.va;
+	return ring[(sc->tx[0].tail - 1) & sc->tx[0].mask].compl_tag;
+}
+
+static void t_dqo_miss_path(void **s)
+{
+	uint8_t f[200], g[2048];
+	for (int k = 0; k < 2; k++) {
+		struct gvm_config c =
+		    cfgf(k, k ? GVE_QF_DQO_QPL : GVE_QF_DQO_RDA);
+		assert_int_equal(start(&c), 0);
+		struct gve_tx *tx = &sc->tx[0];
+		gvm.tx[0].hold_completions = true;
+		frame_make(f, sizeof(f), 1);
+		/* miss, a stray packet completion, then re-injection */
+		assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+		uint16_t t = last_tag();
+		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_MISS, t);
+		gve_recv(sc, g, sizeof(g));
+		assert_int_equal(tx->tag_state[t], GVE_TAG_MISS);
+		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_PKT, t);
+		gve_recv(sc, g, sizeof(g));
+		assert_int_equal(tx->tag_state[t], GVE_TAG_MISS);
+		assert_int_equal(tx->unexpected, 1);
+		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_REINJECTION, t);
+		gve_recv(sc, g, sizeof(g));
+		assert_int_equal(tx->tag_state[t], GVE_TAG_FREE);
+		/* the alternate miss completion, never re-injected */
+		assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+		t = last_tag();
+		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_PKT,
+			       (uint16_t)(t | GVE_ALT_MISS_COMPL_BIT));
+		gve_recv(sc, g, sizeof(g));
+		assert_int_equal(tx->tag_state[t], GVE_TAG_MISS);
+		shim_clock_ns += GVE_REINJECT_COMPL_TIMEOUT_S * 1000000000ull -
+				 1000000ull;
+		gve_recv(sc, g, sizeof(g));
+		assert_int_equal(tx->tag_state[t], GVE_TAG_MISS);
+		shim_clock_ns += 2000000ull;
+		gve_recv(sc, g, sizeof(g));
+		assert_int_equal(tx->tag_state[t], GVE_TAG_TIMED_OUT);
+		assert_int_equal(tx->timed_out, 1);
+		assert_int_equal(sc->nic.stats.tx_dropped, 1);
+		/* a re-injection after the timeout frees it at once */
+		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_REINJECTION, t);
+		gve_recv(sc, g, sizeof(g));
+		assert_int_equal(tx->tag_state[t], GVE_TAG_FREE);
+		/* every tag missed and never re-injected: transmit stops ... */
+		unsigned n = 0;
+		while (gve_send(sc, f, sizeof(f)) == 0) {
+			gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_MISS, last_tag());
+			gve_recv(sc, g, sizeof(g));
+			assert_true(++n <= tx->ntags);
+		}
+		assert_int_equal(n, tx->ntags);
+		assert_int_equal(tx->ntag_free, 0);
+		/* ... until the timeout, and the tags stay quarantined ... */
+		shim_clock_ns +=
+		    (GVE_REINJECT_COMPL_TIMEOUT_S + 1) * 1000000000ull;
+		gve_recv(sc, g, sizeof(g));
+		assert_int_equal(tx->timed_out, 1 + n);
+		assert_int_equal(gve_send(sc, f, sizeof(f)), -1);
+		/* ... for GVE_DEALLOCATE_COMPL_TIMEOUT_S; the device dropped
+		 * those packets, so it holds none of their tags */
+		shim_clock_ns +=
+		    GVE_DEALLOCATE_COMPL_TIMEOUT_S * 1000000000ull;
+		memset(gvm.tx[0].inflight, 0, sizeof(gvm.tx[0].inflight));
+		gve_recv(sc, g, sizeof(g));
+		assert_int_equal(tx->ntag_free, tx->ntags);
+		assert_int_equal(tx->nmissed, 0);
+		gvm.tx[0].hold_completions = false;
+		while (gvm_wire_pop(g, sizeof(g)) > 0)
+			;
+		traffic(20, 5);
+		assert_int_equal(sc->resets, 0);
+		finish(true);
+	}
+}
+
+/* tx_head is the last descriptor fetched plus one, so a report-event on
+ * the last slot reports the ring size: Linux masks it (hw_tx_head is used
+ * as (tail - head) & mask); anything above the ring size is refused */
+static void t_dqo_tx_head_ring_size(void **s)
+{
+	for (int k = 0; k < 2; k++) {
+		struct gvm_config c =
+		    cfgf(1, k ? GVE_QF_DQO_QPL : GVE_QF_DQO_RDA);
+		assert_int_equal(start(&c), 0);
+		/* put the report-event requests on slots 31 and 63 */
+		sc->tx[0].last_re = 63;
+		traffic(100, 3);
+		assert_int_equal(sc->resets, 0);
+		assert_int_equal(sc->hostile, 0);
+		if (k) {
+			finish(true);
+			continue;
+		}
+		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_DESC,
+			       (uint16_t)(sc->tx[0].size + 1));
+		uint8_t b[2048];
+		assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+		recover_after();
+	}
+}
+
+/* Linux's interrupt layout with more than four blocks: (vectors - 1) & ~1
+ * blocks, the management vector right after them, TX queue i on block i
+ * and RX queue i on block N/2 + i; more vectors than GVE_MAX_NTFY_BLKS + 1
+ * as when Linux gets fewer than it asked for */
+static void t_interrupt_layout(void **s)
+{
+	static const struct {
+		unsigned msix, blocks;
+	} cases[] = {{17, 16}, {8, 6}, {200, GVE_MAX_NTFY_BLKS}};
+	uint8_t f[100], b[2048];
+	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++)
+		for (int dqo = 0; dqo < 2; dqo++) {
+			struct gvm_config c = cfg(1, dqo);
+			c.msix = cases[i].msix;
+			c.max_queues = 4;
+			assert_int_equal(start(&c), 0);
+			unsigned nb = cases[i].blocks;
+			assert_int_equal(sc->nblocks, nb);
+			assert_int_equal(gvm.num_irq_dbs, nb);
+			assert_int_equal(sc->nqueues, GVE_MAX_QUEUES);
+			assert_int_equal(sc->rx[1].ntfy_id, nb / 2 + 1);
+			assert_true(sc->mgmt.bound);
+			assert_int_equal(sc->mgmt.irq.msix_index, nb);
+			frame_make(f, sizeof(f), i);
+			assert_true(gvm_rx_inject(1, f, sizeof(f)));
+			assert_int_equal(host_irq_count(nb / 2 + 1), 1);
+			assert_int_equal(gve_recv(sc, b, sizeof(b)),
+					 (int)sizeof(f));
+			gvm_set_status(GVE_DEVSTAT_REPORT_STATS, 0);
+			assert_int_equal(host_irq_count(nb), 1);
+			assert_true(sc->mgmt_pending);
+			traffic(10, i);
+			finish(true);
+		}
+}
+
+/* DQO blocks mask themselves when they fire: a second event before the
+ * driver re-enables raises nothing, and is delivered on the re-enable */
+static void t_dqo_irq_automask(void **s)
+{
+	uint8_t f[100], b[2048];
+	struct gvm_config c = cfg(1, true);
+	assert_int_equal(start(&c), 0);
+	unsigned blk = sc->rx[0].ntfy_id;
+	frame_make(f, sizeof(f), 1);
+	assert_true(gvm_rx_inject(0, f, sizeof(f)));
+	assert_int_equal(sc->blocks[blk].interrupts, 1);
+	assert_true(gvm.irq_masked[blk]);
+	assert_true(gvm_rx_inject(0, f, sizeof(f)));
+	assert_int_equal(sc->blocks[blk].interrupts, 1);
+	assert_true(gvm.irq_pending[blk]);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), (int)sizeof(f));
+	assert_int_equal(sc->blocks[blk].interrupts, 2);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), (int)sizeof(f));
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	finish(true);
+}
+
+/* a general context descriptor before a packet, as Linux sends one: the
+ * device takes it and the packet after it */
+static void t_dqo_ctx_desc(void **s)
+{
+	uint8_t f[300], g[2048];
+	struct gvm_config c = cfg(1, true);
+	assert_int_equal(start(&c), 0);
+	struct gve_tx *tx = &sc->tx[0];
+	struct gve_tx_desc_dqo *d =
+	    &((struct gve_tx_desc_dqo *)tx->ring.va)[tx->tail];
+	memset(d, 0, sizeof(*d));
+	d->dtype_flags = GVE_TX_GENERAL_CTX_DESC_DTYPE_DQO;
+	tx->tail = (tx->tail + 1) & tx->mask;
+	frame_make(f, sizeof(f), 4);
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	assert_int_equal(gvm.ctx_descs, 1);
+	assert_int_equal(gvm_wire_pop(g, sizeof(g)), (int)sizeof(f));
+	assert_memory_equal(f, g, sizeof(f));
+	traffic(5, 1);
+	finish(true);
+}
+
+/* the BAR windows through the PCI attachment (gve_driver.attach) on a
+ * function described as the device is: BAR0 registers, BAR1 the MSI-X
+ * table and PBA, BAR2 doorbells. The doorbell window is all of BAR2 (here
+ * 2 MiB, doorbells at its top); BAR1 is never granted; a device whose
+ * MSI-X table or PBA sits in BAR2 gets no doorbell window and no attach. */
+static void t_pci_windows(void **s)
+{
+	static struct pci_dev d;
+	struct gvm_config c = cfg(1, false);
+	struct dev_mmio m;
+	c.db_len = 2u << 20;
+	c.db_high = true;
+	host_auth_reset();
+	gvm_init(&c);
+	gvm_pci_dev(&d);
+	assert_int_equal(gve_driver.attach(&d, 7), 0);
+	free(sc);
+	sc = d.drv_state;
+	assert_int_equal(sc->g.db.len, 2u << 20);
+	assert_true(sc->tx[0].db_index > (1u << 20) / 4);
+	assert_string_equal(d.state, "gve0 gqi-qpl");
+	traffic(10, 1);
+	assert_int_equal(mmio_grant(&d, 7, GVE_MSIX_BAR, 0, 0x1000, MMIO_READ,
+				    &m),
+			 -1);
+	gve_detach(sc);
+	sc = NULL;
+	assert_int_equal(host_pools_live(), 0);
+	if (gvm.violations)
+		fail_msg("model violation: %s", gvm.first_violation);
+	for (int pba = 0; pba < 2; pba++) {
+		c = cfg(1, false);
+		if (pba)
+			c.msix_pba_bar = GVE_DB_BAR, c.msix_pba_off = 0xff8;
+		else
+			c.msix_table_bar = GVE_DB_BAR, c.msix_table_off = 0x800;
+		host_auth_reset();
+		gvm_init(&c);
+		gvm_pci_dev(&d);
+		assert_int_equal(gve_driver.attach(&d, 7), -1);
+		assert_int_equal(auth_refusals[AUTH_NOT_GRANTED], 1);
+		assert_false(gvm.aq_live);
+		assert_int_equal(gvm.registrations, 0);
+		assert_int_equal(host_pools_live(), 0);
+	}
+	/* not the owner */
+	c = cfg(1, false);
+	host_auth_reset();
+	gvm_init(&c);
+	gvm_pci_dev(&d);
+	assert_int_equal(gve_driver.attach(&d, 8), -1);
+	assert_int_equal(gvm.registrations, 0);
+}
+
+/* the model catches the mistakes the new checks are for */
+static void t_model_catches_formats(void **s)
+{
+	uint8_t f[200], b[2048];
+	struct gve_aq_cmd cmd;
+	unsigned v;
+
+	/* report_event requests closer than GVE_TX_MIN_RE_INTERVAL */
+	struct gvm_config c = cfg(1, true);
+	assert_int_equal(start(&c), 0);
+	gvm.quiet = true;
+	traffic(40, 1);
+	v = gvm.violations;
+	sc->tx[0].last_re = (sc->tx[0].tail - 40) & sc->tx[0].mask;
+	frame_make(f, sizeof(f), 1);
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	assert_int_equal(gvm.violations, v + 1);
+	assert_non_null(strstr(gvm.first_violation, "report_event"));
+	/* a pool revoked under posted DQO RX buffers and an in-flight TX
+	 * buffer */
+	gvm.tx[0].hold_completions = true;
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	v = gvm.violations;
+	gvm_check_revoke(sc->rx[0].qpl.pages.iova, 4096);
+	assert_true(gvm.violations > v);
+	v = gvm.violations;
+	gvm_check_revoke(
+	    sc->tx[0].qpl.pages.iova + (uint64_t)last_tag() * GVE_BUF_SIZE,
+	    64);
+	assert_int_equal(gvm.violations, v + 1);
+	gvm.violations = 0;
+	gvm_tx_flush(0);
+	finish(false);
+
+	/* an RX queue naming the TX page list, or a GQI page list shorter
+	 * than its ring */
+	c = cfg(1, false);
+	assert_int_equal(start(&c), 0);
+	gvm.quiet = true;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.opcode = cpu_to_be32(GVE_AQ_DESTROY_RX_QUEUE);
+	((struct gve_aq_id *)cmd.payload)->id = cpu_to_be32(1);
+	assert_int_equal(gve_aq_exec(sc, &cmd), 0);
+	struct gve_aq_create_rx_queue *p = (void *)cmd.payload;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.opcode = cpu_to_be32(GVE_AQ_CREATE_RX_QUEUE);
+	p->queue_id = cpu_to_be32(1);
+	p->index = cpu_to_be32(1);
+	p->ntfy_id = cpu_to_be32(sc->rx[1].ntfy_id);
+	p->queue_resources_addr = cpu_to_be64(sc->rx[1].qres.iova);
+	p->rx_desc_ring_addr = cpu_to_be64(sc->rx[1].desc.iova);
+	p->rx_data_ring_addr = cpu_to_be64(sc->rx[1].data.iova);
+	p->rx_ring_size = cpu_to_be16(64);
+	p->packet_buffer_size = cpu_to_be16(2048);
+	p->queue_page_list_id = cpu_to_be32(sc->tx[0].qpl.id);
+	v = gvm.violations;
+	assert_int_equal(gve_aq_exec(sc, &cmd), GVE_EINVAL);
+	assert_int_equal(gvm.violations, v + 1);
+	p->queue_page_list_id = cpu_to_be32(sc->rx[1].qpl.id);
+	p->rx_ring_size = cpu_to_be16(128);
+	assert_int_equal(gve_aq_exec(sc, &cmd), GVE_EINVAL);
+	assert_int_equal(gvm.violations, v + 2);
+	p->rx_ring_size = cpu_to_be16(64);
+	assert_int_equal(gve_aq_exec(sc, &cmd), 0);
+	assert_int_equal(gvm.violations, v + 2);
+	/* a GQI_QPL segment off the 64-byte FIFO alignment */
+	sc->tx[0].fifo_head = 8;
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	assert_int_equal(gvm.violations, v + 3);
+	gvm.violations = 0;
+	finish(false);
+
+	/* DQO_QPL: a buffer outside the queue's page list */
+	c = cfgf(1, GVE_QF_DQO_QPL);
+	assert_int_equal(start(&c), 0);
+	gvm.quiet = true;
+	struct gve_rx_buf_desc_dqo *q = sc->rx[0].data.va;
+	q[gvm.rx[0].head].buf_addr = sc->rx[0].desc.iova;
+	v = gvm.violations;
+	frame_make(f, sizeof(f), 2);
+	assert_false(gvm_rx_inject(0, f, sizeof(f)));
+	assert_int_equal(gvm.violations, v + 1);
+	assert_non_null(strstr(gvm.first_violation, "page list") ||
+				gvm.violations > 1
+			    ? "ok"
+			    : NULL);
+	gvm.violations = 0;
+	(void)b;
+	finish(false);
+}
+
 /* interrupts: GQI masks in the handler and acks after the poll; DQO
  * re-enables; a masked vector stays pending */
 static void t_interrupts(void **s)
@@ -1091,6 +1533,15 @@ int main(void)
 	    cmocka_unit_test(t_hostile_descriptor_fields),
 	    cmocka_unit_test(t_hostile_options),
 	    cmocka_unit_test(t_option_priority),
+	    cmocka_unit_test(t_verify_compat_answers),
+	    cmocka_unit_test(t_gqi_tx_layout),
+	    cmocka_unit_test(t_dqo_miss_path),
+	    cmocka_unit_test(t_dqo_tx_head_ring_size),
+	    cmocka_unit_test(t_interrupt_layout),
+	    cmocka_unit_test(t_dqo_irq_automask),
+	    cmocka_unit_test(t_dqo_ctx_desc),
+	    cmocka_unit_test(t_pci_windows),
+	    cmocka_unit_test(t_model_catches_formats),
 	    cmocka_unit_test(t_interrupts),
 	    cmocka_unit_test(t_link_and_stats),
 	    cmocka_unit_test(t_device_gone),
