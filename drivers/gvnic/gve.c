@@ -54,7 +54,7 @@ static int gve_carve(struct gve_softc *sc, struct dma_pool *p, size_t len,
 /* pages of each queue's buffers: a GQI TX FIFO of at most
  * GVE_TX_QPL_PAGES_MAX pages (gve_tx_fifo_init), one page per GQI RX slot
  * (gve_rx_prefill_pages), one 2 KiB buffer per DQO completion tag or RX
- * buffer (gve_tx_buf_get_addr, gve_alloc_buffer_dqo) */
+ * buffer (gve_tx_buf_get_addr, gve_rx_post_buffers_dqo) */
 static uint32_t gve_dqo_ntags(uint32_t size)
 {
 	/* gve_tx_alloc_ring_dqo: completions can never overrun the ring when

@@ -145,6 +145,8 @@ static bool pow2(uint32_t v)
 /* ---- reset -----------------------------------------------------------------
  */
 
+/* the device side of gve_adminq_release: rev 0 clears adminq_pfn, rev >= 1
+ * sets DEVICE_IS_RESET; the device forgets every resource it was given */
 static void gvm_reset(void)
 {
 	gvm.resets++;
@@ -157,6 +159,7 @@ static void gvm_reset(void)
 		gvm.device_status |= GVE_DEVSTAT_DEVICE_IS_RESET;
 }
 
+/* gve_adminq_alloc: the admin queue page becomes the device's */
 static void gvm_aq_live(uint64_t a)
 {
 	if (a & 0xfff)
@@ -191,6 +194,8 @@ static void gvm_irq_block(uint32_t b)
 	host_irq_raise(b);
 }
 
+/* device_status changes and the management vector fires (gve_mgmnt_intr,
+ * read by gve_handle_status) */
 void gvm_set_status(uint32_t set, uint32_t clear)
 {
 	gvm.device_status = (gvm.device_status & ~clear) | set;
@@ -235,6 +240,8 @@ static unsigned put_opt(uint8_t *b, unsigned off, uint16_t id, uint16_t len,
 	return off + 8 + len;
 }
 
+/* gve_adminq_describe_device: the descriptor and its option chain
+ * (gve_process_device_options), at most available_length bytes */
 static uint32_t gvm_describe(const uint8_t *p)
 {
 	uint64_t addr = be64p(p, 0);
@@ -304,6 +311,9 @@ static uint32_t gvm_describe(const uint8_t *p)
 	return GVE_AQ_STATUS_PASSED;
 }
 
+/* gve_adminq_configure_device_resources: counters, IRQ doorbell array
+ * (the device writes each block's doorbell index, gve_irq_doorbell),
+ * management vector last (GVE_NTFY_BLK_BASE_MSIX_IDX 0) */
 static uint32_t gvm_configure(const uint8_t *p)
 {
 	if (gvm.configured) {
@@ -359,6 +369,8 @@ static struct gvm_qpl *qpl_find(uint32_t id)
 	return NULL;
 }
 
+/* gve_adminq_register_page_list: page-aligned 4 KiB pages, within
+ * max_registered_pages in all (gve_alloc_queue_page_list's check) */
 static uint32_t gvm_register_qpl(const uint8_t *p)
 {
 	uint32_t id = be32p(p, 0), n = be32p(p, 4);
@@ -415,6 +427,7 @@ static bool qpl_in_use(uint32_t id)
 	return false;
 }
 
+/* gve_adminq_unregister_page_list: only once no queue uses the list */
 static uint32_t gvm_unregister_qpl(const uint8_t *p)
 {
 	struct gvm_qpl *q = qpl_find(be32p(p, 0));
@@ -433,6 +446,9 @@ static uint32_t gvm_unregister_qpl(const uint8_t *p)
 	return GVE_AQ_STATUS_PASSED;
 }
 
+/* struct gve_queue_resources: the doorbell and counter indices the driver
+ * reads after queue creation (gve_tx_put_doorbell, gve_tx_load_event_counter)
+ */
 static void qres_fill(uint64_t qres, uint32_t db, uint32_t ctr)
 {
 	uint8_t *r = dma(qres, 64, "queue resources");
@@ -568,6 +584,7 @@ static uint32_t gvm_create_rx(const uint8_t *p)
 	return GVE_AQ_STATUS_PASSED;
 }
 
+/* gve_adminq_destroy_tx_queues / gve_adminq_destroy_rx_queues */
 static uint32_t gvm_destroy(bool tx, uint32_t id)
 {
 	bool *live =
@@ -581,6 +598,8 @@ static uint32_t gvm_destroy(bool tx, uint32_t id)
 	return GVE_AQ_STATUS_PASSED;
 }
 
+/* gve_adminq_deconfigure_device_resources: after every queue and page
+ * list is gone (gve_teardown_priv_resources' order) */
 static uint32_t gvm_deconfigure(void)
 {
 	for (unsigned i = 0; i < GVM_MAXQ; i++)
@@ -597,6 +616,10 @@ static uint32_t gvm_deconfigure(void)
 	return GVE_AQ_STATUS_PASSED;
 }
 
+/* one admin command: SET_DRIVER_PARAMETER is gve_adminq_set_mtu,
+ * REPORT_STATS gve_adminq_report_stats, REPORT_LINK_SPEED
+ * gve_adminq_report_link_speed, GET_PTYPE_MAP gve_adminq_get_ptype_map_dqo,
+ * VERIFY_DRIVER_COMPATIBILITY gve_adminq_verify_driver_compatibility */
 static uint32_t gvm_cmd(uint32_t op, const uint8_t *p)
 {
 	switch (op) {
@@ -665,6 +688,8 @@ static uint32_t gvm_cmd(uint32_t op, const uint8_t *p)
 	}
 }
 
+/* the device side of gve_adminq_kick_and_wait: every command up to the
+ * doorbell gets a status, then the event counter moves past it */
 static void gvm_aq_run(void)
 {
 	while (gvm.event_counter != gvm.doorbell && !gvm.stall) {
@@ -695,6 +720,8 @@ void gvm_aq_set_base(uint32_t n)
 /* ---- GQI data path ----------------------------------------------------------
  */
 
+/* GQI_QPL addressing: a byte offset into the registered pages
+ * (gve_tx_alloc_fifo's iov_offset, gve_rx_prefill_pages' qpl_offset) */
 static bool qpl_copy(struct gvm_qpl *q, uint64_t off, uint8_t *buf, size_t len,
 		     bool to_qpl)
 {
@@ -715,6 +742,7 @@ static bool qpl_copy(struct gvm_qpl *q, uint64_t off, uint8_t *buf, size_t len,
 	return true;
 }
 
+/* the wire the packets leave on (what gve_tx hands the device) */
 static void wire_push(const uint8_t *f, size_t len)
 {
 	if (gvm.wire_head - gvm.wire_tail >= GVM_WIRE_MAX)
@@ -724,6 +752,8 @@ static void wire_push(const uint8_t *f, size_t len)
 	memcpy(gvm.wire[i].data, f, len);
 }
 
+/* GQI TX completion: the queue's event counter counts descriptors done
+ * (gve_tx_load_event_counter, gve_clean_tx_done) */
 static void gqi_tx_counter_write(struct gvm_txq *t)
 {
 	uint32_t *ctr = dma(gvm.counters, gvm.num_counters * 4ull, "counters");
@@ -755,6 +785,9 @@ static bool gqi_seg_read(struct gvm_txq *t, struct gvm_qpl *q, uint64_t a,
 	return true;
 }
 
+/* the device's view of gve_tx_add_skb_copy / gve_tx_add_skb_no_copy: a
+ * packet descriptor (desc_cnt covers its segment descriptors) and
+ * segments whose lengths add up to the packet */
 static void gqi_tx_run(struct gvm_txq *t)
 {
 	struct gvm_qpl *q = qpl_find(t->qpl_id);
@@ -810,6 +843,8 @@ static void gqi_tx_run(struct gvm_txq *t)
 
 bool gvm_rx_inject(unsigned qi, const void *frame, size_t len);
 
+/* a GQI RX descriptor with the next sequence number, 1..7 and never 0
+ * (gve_next_seqno), read by gve_rx */
 static void gqi_rx_write(struct gvm_rxq *r, uint16_t len, uint16_t flags)
 {
 	struct gve_rx_desc_gqi *ring = dma(r->desc, r->size * 64ull, "rx ring");
@@ -823,6 +858,9 @@ static void gqi_rx_write(struct gvm_rxq *r, uint16_t len, uint16_t flags)
 	gvm_irq_block(r->ntfy);
 }
 
+/* a frame into the next posted GQI slot, 2 bytes in (GVE_RX_PAD); a slot
+ * is posted once the RX doorbell (fill count, gve_rx_write_doorbell)
+ * passes it */
 static bool gqi_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
 {
 	if (r->fill == r->cnt) {
@@ -879,6 +917,8 @@ void gvm_gqi_set_base(unsigned q, uint32_t tx, uint32_t rx_cnt,
 /* ---- DQO data path ----------------------------------------------------------
  */
 
+/* a DQO TX completion with the flipped generation bit, as
+ * gve_clean_tx_done_dqo reads them */
 static void dqo_tx_compl(struct gvm_txq *t, unsigned type, uint16_t v)
 {
 	struct gve_tx_compl_dqo *ring =
@@ -991,6 +1031,8 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 	gvm_irq_block(t->ntfy);
 }
 
+/* a DQO RX completion with the flipped generation bit, as gve_rx_poll_dqo
+ * and gve_rx_dqo read them */
 static void dqo_rx_write(struct gvm_rxq *r, uint16_t id, uint16_t len,
 			 bool bufq1, bool split)
 {
@@ -1015,6 +1057,8 @@ static void dqo_rx_write(struct gvm_rxq *r, uint16_t id, uint16_t len,
 	gvm_irq_block(r->ntfy);
 }
 
+/* a frame into the next buffer the driver posted
+ * (gve_rx_post_buffers_dqo) */
 static bool dqo_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
 {
 	if (r->head == r->tail) {
@@ -1093,6 +1137,11 @@ unsigned gvm_wire_count(void)
 /* ---- BAR access
  * --------------------------------------------------------------- */
 
+/* a BAR2 doorbell: an IRQ doorbell (gve_irq_doorbell: GQI ACK/MASK/EVENT
+ * big-endian, gve_write_irq_doorbell_dqo little-endian), a GQI TX or RX
+ * doorbell (gve_tx_put_doorbell, gve_rx_write_doorbell: free-running,
+ * big-endian) or a DQO one (gve_tx_put_doorbell_dqo,
+ * gve_rx_write_doorbell_dqo: a tail index, little-endian) */
 static void db_write(uint32_t idx, uint32_t raw)
 {
 	uint32_t be = be32_to_cpu(raw);
@@ -1195,6 +1244,10 @@ static void db_write(uint32_t idx, uint32_t raw)
 	gvm_violation("doorbell %u written: no queue or block owns it", idx);
 }
 
+/* BAR0 writes as gve_register.h lays them out: the version byte stream
+ * (gve_write_version), the admin queue registration and release
+ * (gve_adminq_alloc, gve_adminq_release), the admin doorbell
+ * (gve_adminq_kick_cmd) */
 static void reg_write(uint32_t off, unsigned w, uint32_t raw)
 {
 	unsigned want = off == GVE_REG_DRIVER_VERSION  ? 1
@@ -1290,6 +1343,9 @@ static void reg_write(uint32_t off, unsigned w, uint32_t raw)
 		      gvm.cfg.revision);
 }
 
+/* BAR0 reads: device_status (gve_handle_status), queue limits
+ * (gve_probe), adminq_pfn (gve_adminq_release rev 0), the event counter
+ * (gve_adminq_wait_for_cmd) */
 static uint32_t reg_read(uint32_t off, unsigned w)
 {
 	uint32_t v;
@@ -1358,6 +1414,8 @@ static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return alen && blen && a < b + blen && b < a + alen;
 }
 
+/* memory the device may still touch: what gve_adminq_release's WARN
+ * ("the device is unrecoverable and still holding memory") is about */
 void gvm_check_revoke(uint64_t iova, size_t len)
 {
 	struct {
