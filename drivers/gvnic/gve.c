@@ -67,8 +67,9 @@ static uint32_t gve_tx_pages(struct gve_softc *sc)
 {
 	uint32_t n = GVE_TX_QPL_PAGES_MAX;
 	if (gve_is_dqo(sc)) {
-		n = (gve_dqo_ntags(sc->tx_entries) * GVE_BUF_SIZE +
-		     PAGE_SIZE - 1) / PAGE_SIZE;
+		n = (gve_dqo_ntags(sc->tx_entries) * GVE_BUF_SIZE + PAGE_SIZE -
+		     1) /
+		    PAGE_SIZE;
 		return sc->dqo_qpl_tx_pages ? MIN(n, sc->dqo_qpl_tx_pages) : n;
 	}
 	/* GQI_QPL: the device's suggestion bounds the FIFO */

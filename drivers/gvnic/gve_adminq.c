@@ -480,8 +480,7 @@ int gve_aq_parse_descriptor(struct gve_softc *sc, const uint8_t *buf,
 	/* GQI counts completions in event counters; GQI_QPL sizes its TX
 	 * FIFO from tx_pages_per_qpl */
 	if (!gve_is_dqo(sc) &&
-	    (!sc->num_counters ||
-	     (gve_is_qpl(sc) && !sc->tx_pages_per_qpl))) {
+	    (!sc->num_counters || (gve_is_qpl(sc) && !sc->tx_pages_per_qpl))) {
 		gve_hostile(sc, "counters or tx_pages_per_qpl",
 			    sc->num_counters);
 		return GVE_EDEVICE;

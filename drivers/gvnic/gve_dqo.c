@@ -61,8 +61,8 @@ static void gve_dqo_rx_post(struct gve_softc *sc, struct gve_rx *rx)
 		struct gve_rx_buf_desc_dqo *d = &q[rx->bufq_tail];
 		memset(d, 0, sizeof(*d));
 		d->buf_id = le16(id);
-		d->buf_addr = le64(gve_buf_addr(sc, &rx->qpl,
-						(uint64_t)id * GVE_BUF_SIZE));
+		d->buf_addr = le64(
+		    gve_buf_addr(sc, &rx->qpl, (uint64_t)id * GVE_BUF_SIZE));
 		rx->posted[id] = 1;
 		rx->posted_cnt++;
 		rx->bufq_tail = (rx->bufq_tail + 1) & rx->mask;
@@ -143,8 +143,8 @@ static void gve_dqo_tag_unexpected(struct gve_softc *sc, struct gve_tx *tx,
 				   const char *what, uint32_t tag)
 {
 	tx->unexpected++;
-	kprintf("%s: ignoring %s completion for tag %u in state %u\n",
-		sc->name, what, tag, tx->tag_state[tag]);
+	kprintf("%s: ignoring %s completion for tag %u in state %u\n", sc->name,
+		what, tag, tx->tag_state[tag]);
 }
 
 /* gve_handle_miss_completion: the packet went to the miss path; its
@@ -241,9 +241,9 @@ void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx)
 			if (alt || type == GVE_COMPL_TYPE_DQO_MISS)
 				gve_dqo_miss(sc, tx, tag);
 			else
-				gve_dqo_done(sc, tx, tag,
-					     type ==
-						 GVE_COMPL_TYPE_DQO_REINJECTION);
+				gve_dqo_done(
+				    sc, tx, tag,
+				    type == GVE_COMPL_TYPE_DQO_REINJECTION);
 		} else {
 			gve_hostile(sc, "tx completion type", type);
 			return;

@@ -28,8 +28,8 @@ void gve_gqi_rings_init(struct gve_softc *sc)
 		memset(rx->desc.va, 0, rx->desc.len);
 		/* gve_rx_prefill_pages: slot s is page s */
 		for (uint32_t s = 0; s < rx->size; s++)
-			slots[s] = cpu_to_be64(
-			    gve_buf_addr(sc, &rx->qpl, (uint64_t)s * PAGE_SIZE));
+			slots[s] = cpu_to_be64(gve_buf_addr(
+			    sc, &rx->qpl, (uint64_t)s * PAGE_SIZE));
 		rx->cnt = 0;
 		rx->fill_cnt = rx->size; /* every slot prefilled */
 		rx->seqno = 1;

@@ -12,8 +12,8 @@
 #include "kernel/authority/authority.h"
 #include "kernel/net/nic.h"
 
-#define GVE_MAX_QUEUES	     2	  /* per direction; the device may offer more */
-#define GVE_MAX_NTFY_BLKS    64	  /* notification blocks the state holds */
+#define GVE_MAX_QUEUES	     2	/* per direction; the device may offer more */
+#define GVE_MAX_NTFY_BLKS    64 /* notification blocks the state holds */
 #define GVE_RING_MAX	     4096 /* largest ring the driver sizes its state for */
 #define GVE_RING_PREF	     256 /* chosen when the modify-ring option allows */
 #define GVE_TX_QPL_PAGES_MAX 16	 /* pages of a GQI TX FIFO */
@@ -97,7 +97,7 @@ struct gve_tx {
 	struct dma_buf qres;
 	struct dma_buf ring;   /* GQI: descriptors; DQO: descriptors */
 	struct dma_buf compl ; /* DQO completion ring */
-	struct gve_qpl qpl;    /* GQI: the FIFO; DQO: one 2 KiB buffer per tag */
+	struct gve_qpl qpl; /* GQI: the FIFO; DQO: one 2 KiB buffer per tag */
 	uint32_t db_index, counter_index;
 	/* GQI (gve_tx.c: struct gve_tx_fifo) */
 	uint32_t req, done; /* descriptors posted / completed */
@@ -130,7 +130,7 @@ struct gve_rx {
 	struct dma_buf qres;
 	struct dma_buf desc; /* GQI: descriptor ring; DQO: completion queue */
 	struct dma_buf
-	    data; /* GQI: data ring (be64 slots); DQO: buffer queue */
+	    data;	    /* GQI: data ring (be64 slots); DQO: buffer queue */
 	struct gve_qpl qpl; /* GQI: one page per slot; DQO: 2 KiB per buffer */
 	uint32_t db_index, counter_index;
 	/* GQI */

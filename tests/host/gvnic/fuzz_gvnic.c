@@ -9,8 +9,9 @@
  * script of device actions — frames, forged counters and completions
  * (miss, re-injection, alternate miss), status bits, admin status
  * overrides, the clock jumping past the miss-path timeouts — interleaved
- * with driver sends and receives. A model violation (the driver broke the interface), a sanitizer
- * report, or memory revoked while the device holds it is a finding. */
+ * with driver sends and receives. A model violation (the driver broke the
+ * interface), a sanitizer report, or memory revoked while the device holds it
+ * is a finding. */
 #include <stdlib.h>
 
 #include "drivers/gvnic/gve_var.h"

@@ -84,8 +84,10 @@ void gvm_pci_dev(struct pci_dev *d)
 	d->device = GVE_PCI_DEVICE;
 	d->revision = gvm.cfg.revision;
 	/* gve.rst: three 32-bit memory BARs */
-	d->bar[GVE_REG_BAR] = (struct pci_bar){.base = 0xc0000000, .size = 0x1000};
-	d->bar[GVE_MSIX_BAR] = (struct pci_bar){.base = 0xc0001000, .size = 0x1000};
+	d->bar[GVE_REG_BAR] =
+	    (struct pci_bar){.base = 0xc0000000, .size = 0x1000};
+	d->bar[GVE_MSIX_BAR] =
+	    (struct pci_bar){.base = 0xc0001000, .size = 0x1000};
 	d->bar[GVE_DB_BAR] =
 	    (struct pci_bar){.base = 0xc1000000, .size = gvm.cfg.db_len};
 	d->cap_msix = 0x70;
@@ -280,7 +282,8 @@ static uint32_t gvm_describe(const uint8_t *p)
 	if (c->gqi_rda)
 		off = put_opt(b, off, GVE_OPT_GQI_RDA, 4, feat, NULL, 0), n++;
 	if (c->raw_addressing)
-		off = put_opt(b, off, GVE_OPT_GQI_RAW_ADDRESSING, 0, 0, NULL, 0),
+		off =
+		    put_opt(b, off, GVE_OPT_GQI_RAW_ADDRESSING, 0, 0, NULL, 0),
 		n++;
 	if (c->dqo_qpl) {
 		uint16_t pg[2] = {cpu_to_be16(c->dqo_qpl_tx_pages), 0};
@@ -516,11 +519,10 @@ static uint32_t gvm_create_tx(const uint8_t *p)
 	 * gve_tx_qpl_id (= queue id), unused by another queue; RDA formats
 	 * GVE_RAW_ADDRESSING_QPL_ID. TX queue i is on block i
 	 * (gve_tx_idx_to_ntfy). DQO: completion ring as large as the ring */
-	bool qpl_ok = is_qpl() ? qpl == id && qpl_find(qpl) &&
-				  !qpl_taken(qpl, true, id)
-			    : qpl == GVE_RAW_ADDRESSING_QPL_ID;
-	if (!pow2(size) || ntfy != id || !qpl_ok ||
-	    (dqo() && csize != size)) {
+	bool qpl_ok =
+	    is_qpl() ? qpl == id && qpl_find(qpl) && !qpl_taken(qpl, true, id)
+		     : qpl == GVE_RAW_ADDRESSING_QPL_ID;
+	if (!pow2(size) || ntfy != id || !qpl_ok || (dqo() && csize != size)) {
 		gvm_violation("create tx queue %u: size %u ntfy %u qpl %#x", id,
 			      size, ntfy, qpl);
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
@@ -563,11 +565,10 @@ static uint32_t gvm_create_rx(const uint8_t *p)
 	 * ring slot (gve_rx_prefill_pages); RX queue i is on block
 	 * num_ntfy_blks/2 + i (gve_rx_idx_to_ntfy); GQI passes the index */
 	struct gvm_qpl *q = is_qpl() ? qpl_find(qpl) : NULL;
-	bool qpl_ok =
-	    is_qpl() ? q && qpl == gvm_tx_max() + id &&
-			!qpl_taken(qpl, false, id) &&
-			(dqo() || q->npages >= size)
-		  : qpl == GVE_RAW_ADDRESSING_QPL_ID;
+	bool qpl_ok = is_qpl() ? q && qpl == gvm_tx_max() + id &&
+				     !qpl_taken(qpl, false, id) &&
+				     (dqo() || q->npages >= size)
+			       : qpl == GVE_RAW_ADDRESSING_QPL_ID;
 	if (!pow2(size) || ntfy != gvm.num_irq_dbs / 2 + id || pbs != 2048 ||
 	    !qpl_ok || (dqo() ? bsize != size : be32p(p, 4) != id)) {
 		gvm_violation(
@@ -981,7 +982,8 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 			return;
 		}
 		const uint8_t *b = dma(d->buf_addr, sz, "tx buffer");
-		if (!b || !dqo_buf_ok(t->qpl_id, d->buf_addr, sz, "tx buffer") ||
+		if (!b ||
+		    !dqo_buf_ok(t->qpl_id, d->buf_addr, sz, "tx buffer") ||
 		    got + sz > sizeof(frame) || ++descs > GVE_TX_MAX_DATA_DESCS)
 			return;
 		memcpy(frame + got, b, sz);
@@ -1012,12 +1014,11 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 					      "last descriptor");
 			if (t->any_re && ((idx - t->last_re) & (t->size - 1)) <
 					     GVE_TX_MIN_RE_INTERVAL)
-				gvm_violation("dqo tx: report_event at %u only "
-					      "%u after the last at %u",
-					      idx,
-					      (idx - t->last_re) &
-						  (t->size - 1),
-					      t->last_re);
+				gvm_violation(
+				    "dqo tx: report_event at %u only "
+				    "%u after the last at %u",
+				    idx, (idx - t->last_re) & (t->size - 1),
+				    t->last_re);
 			t->any_re = true;
 			t->last_re = idx;
 			/* tx_head: "the last descriptor fetched by HW plus
@@ -1221,8 +1222,9 @@ static void db_write(uint32_t idx, uint32_t raw)
 					    "buffers, fewer than 8",
 					    (raw - r->tail) & (r->size - 1));
 				/* the device owns the posted buffers now */
-				const struct gve_rx_buf_desc_dqo *bq = dma(
-				    r->data, r->size * 32ull, "rx buffer queue");
+				const struct gve_rx_buf_desc_dqo *bq =
+				    dma(r->data, r->size * 32ull,
+					"rx buffer queue");
 				for (uint32_t k = r->tail; bq && k != raw;
 				     k = (k + 1) & (r->size - 1))
 					r->posted[k] = bq[k].buf_addr;
@@ -1470,9 +1472,8 @@ void gvm_check_revoke(uint64_t iova, size_t len)
 				gvm_violation("memory revoked while the device "
 					      "holds rx buffer %#llx",
 					      (unsigned long long)r->posted[k]);
-		for (uint32_t tag = 0; t->live && dqo() &&
-				       tag < ARRAY_SIZE(t->buf_addr);
-		     tag++)
+		for (uint32_t tag = 0;
+		     t->live && dqo() && tag < ARRAY_SIZE(t->buf_addr); tag++)
 			if ((t->inflight[tag / 8] & (1u << (tag % 8))) &&
 			    overlap(iova, len, t->buf_addr[tag],
 				    t->buf_len[tag]))

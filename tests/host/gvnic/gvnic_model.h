@@ -18,17 +18,17 @@
 #define GVM_OPLOG    256
 
 struct gvm_config {
-	uint8_t revision;    /* 0: PFN registration; >= 1: base/length */
-	bool dqo;	     /* advertise DQO_RDA */
-	bool gqi_qpl_opt;    /* list the GQI_QPL option explicitly */
-	bool dqo_qpl;	     /* advertise DQO_QPL */
-	bool gqi_rda;	     /* advertise GQI_RDA */
-	bool raw_addressing; /* advertise the legacy GQI_RAW_ADDRESSING */
+	uint8_t revision;	   /* 0: PFN registration; >= 1: base/length */
+	bool dqo;		   /* advertise DQO_RDA */
+	bool gqi_qpl_opt;	   /* list the GQI_QPL option explicitly */
+	bool dqo_qpl;		   /* advertise DQO_QPL */
+	bool gqi_rda;		   /* advertise GQI_RDA */
+	bool raw_addressing;	   /* advertise the legacy GQI_RAW_ADDRESSING */
 	uint16_t dqo_qpl_tx_pages; /* the DQO_QPL option's page count */
-	bool modify_ring;    /* advertise MODIFY_RING (min 64, max 4096) */
-	bool jumbo;	   /* advertise JUMBO_FRAMES (needs mtu > 1500) */
-	bool unknown_opt;  /* add an unknown option id 0x77 */
-	bool short_opt;	   /* add a DQO_RDA option with length 2 */
+	bool modify_ring; /* advertise MODIFY_RING (min 64, max 4096) */
+	bool jumbo;	  /* advertise JUMBO_FRAMES (needs mtu > 1500) */
+	bool unknown_opt; /* add an unknown option id 0x77 */
+	bool short_opt;	  /* add a DQO_RDA option with length 2 */
 	bool compat_unimplemented;
 	uint32_t max_queues;
 	uint16_t tx_entries, rx_entries, counters, tx_pages_per_qpl, mtu;
@@ -109,7 +109,7 @@ struct gvm {
 	bool irq_masked[GVM_MAXBLK], irq_pending[GVM_MAXBLK];
 	uint32_t irq_db_raw[GVM_MAXBLK];
 	uint32_t irq_db_base, tx_db_base, rx_db_base; /* BAR2 indices */
-	unsigned ctx_descs; /* DQO context descriptors accepted */
+	unsigned ctx_descs;	  /* DQO context descriptors accepted */
 	uint8_t driver_info[304]; /* the last VERIFY_DRIVER_COMPATIBILITY */
 	struct gvm_qpl qpls[2 * GVM_MAXQ];
 	struct gvm_txq tx[GVM_MAXQ];

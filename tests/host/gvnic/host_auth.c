@@ -41,8 +41,8 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 /* the refusals of kernel/authority/mmio.c + mmio_grant */
-static bool grant_refused(const struct pci_dev *d, uint16_t owner,
-			  unsigned bar, uint32_t off, uint32_t len)
+static bool grant_refused(const struct pci_dev *d, uint16_t owner, unsigned bar,
+			  uint32_t off, uint32_t len)
 {
 	if (d->owner != owner || bar >= 6 || d->bar[bar].io ||
 	    !d->bar[bar].size || len == 0 ||

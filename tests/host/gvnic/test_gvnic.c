@@ -15,8 +15,8 @@
 #include "drivers/gvnic/gve_var.h"
 #include "gvnic_model.h"
 #include "kernel/devmgr/devmgr.h"
-#include "kernel/pci/pci.h"
 #include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
 #include "shim.h"
 
 extern const struct driver gve_driver;
@@ -229,7 +229,6 @@ static void wrap(uint8_t fmt)
 	assert_int_equal(sc->nic.stats.rx_packets, 300);
 	finish(true);
 }
-
 
 /* free-running counters near 2^32: TX descriptors, RX slots, admin queue */
 static void t_counter_wrap_gqi(void **s)
@@ -1005,8 +1004,8 @@ static void t_dqo_miss_path(void **s)
 			       (uint16_t)(t | GVE_ALT_MISS_COMPL_BIT));
 		gve_recv(sc, g, sizeof(g));
 		assert_int_equal(tx->tag_state[t], GVE_TAG_MISS);
-		shim_clock_ns += GVE_REINJECT_COMPL_TIMEOUT_S * 1000000000ull -
-				 1000000ull;
+		shim_clock_ns +=
+		    GVE_REINJECT_COMPL_TIMEOUT_S * 1000000000ull - 1000000ull;
 		gve_recv(sc, g, sizeof(g));
 		assert_int_equal(tx->tag_state[t], GVE_TAG_MISS);
 		shim_clock_ns += 2000000ull;
@@ -1035,8 +1034,7 @@ static void t_dqo_miss_path(void **s)
 		assert_int_equal(gve_send(sc, f, sizeof(f)), -1);
 		/* ... for GVE_DEALLOCATE_COMPL_TIMEOUT_S; the device dropped
 		 * those packets, so it holds none of their tags */
-		shim_clock_ns +=
-		    GVE_DEALLOCATE_COMPL_TIMEOUT_S * 1000000000ull;
+		shim_clock_ns += GVE_DEALLOCATE_COMPL_TIMEOUT_S * 1000000000ull;
 		memset(gvm.tx[0].inflight, 0, sizeof(gvm.tx[0].inflight));
 		gve_recv(sc, g, sizeof(g));
 		assert_int_equal(tx->ntag_free, tx->ntags);
@@ -1178,9 +1176,8 @@ static void t_pci_windows(void **s)
 	assert_true(sc->tx[0].db_index > (1u << 20) / 4);
 	assert_string_equal(d.state, "gve0 gqi-qpl");
 	traffic(10, 1);
-	assert_int_equal(mmio_grant(&d, 7, GVE_MSIX_BAR, 0, 0x1000, MMIO_READ,
-				    &m),
-			 -1);
+	assert_int_equal(
+	    mmio_grant(&d, 7, GVE_MSIX_BAR, 0, 0x1000, MMIO_READ, &m), -1);
 	gve_detach(sc);
 	sc = NULL;
 	assert_int_equal(host_pools_live(), 0);
@@ -1237,8 +1234,7 @@ static void t_model_catches_formats(void **s)
 	assert_true(gvm.violations > v);
 	v = gvm.violations;
 	gvm_check_revoke(
-	    sc->tx[0].qpl.pages.iova + (uint64_t)last_tag() * GVE_BUF_SIZE,
-	    64);
+	    sc->tx[0].qpl.pages.iova + (uint64_t)last_tag() * GVE_BUF_SIZE, 64);
 	assert_int_equal(gvm.violations, v + 1);
 	gvm.violations = 0;
 	gvm_tx_flush(0);
