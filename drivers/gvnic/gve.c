@@ -67,8 +67,8 @@ static uint32_t gve_tx_pages(struct gve_softc *sc)
 {
 	uint32_t n = GVE_TX_QPL_PAGES_MAX;
 	if (gve_is_dqo(sc)) {
-		n = (gve_dqo_ntags(sc->tx_entries) * GVE_BUF_SIZE + PAGE_SIZE -
-		     1) /
+		n = ALIGN_UP(gve_dqo_ntags(sc->tx_entries) * GVE_BUF_SIZE,
+			     PAGE_SIZE) /
 		    PAGE_SIZE;
 		return sc->dqo_qpl_tx_pages ? MIN(n, sc->dqo_qpl_tx_pages) : n;
 	}
@@ -79,7 +79,8 @@ static uint32_t gve_tx_pages(struct gve_softc *sc)
 static uint32_t gve_rx_pages(struct gve_softc *sc)
 {
 	if (gve_is_dqo(sc))
-		return ((sc->rx_entries - 1) * GVE_BUF_SIZE + PAGE_SIZE - 1) /
+		return ALIGN_UP((sc->rx_entries - 1u) * GVE_BUF_SIZE,
+				PAGE_SIZE) /
 		       PAGE_SIZE;
 	return sc->rx_entries;
 }

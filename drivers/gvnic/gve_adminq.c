@@ -511,7 +511,7 @@ int gve_aq_describe(struct gve_softc *sc)
 }
 
 /* gve_verify_driver_compatibility: the driver info names the OS and the
- * formats the driver handles. os_type is GVE_DRIVER_OS_TYPE (see gve_reg.h
+ * formats the driver handles. os_type is GVE_DRIVER_OS_TYPE (see gve_var.h
  * and the device page for why); the version fields carry capOS's own
  * driver version and the strings say capOS. UNIMPLEMENTED is tolerated,
  * every other failure fails the attach, as in gve_init_priv. */
