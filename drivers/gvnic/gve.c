@@ -51,21 +51,58 @@ static int gve_carve(struct gve_softc *sc, struct dma_pool *p, size_t len,
 	return GVE_ENOMEM;
 }
 
+/* pages of each queue's buffers: a GQI TX FIFO of at most
+ * GVE_TX_QPL_PAGES_MAX pages (gve_tx_fifo_init), one page per GQI RX slot
+ * (gve_rx_prefill_pages), one 2 KiB buffer per DQO completion tag or RX
+ * buffer (gve_tx_buf_get_addr, gve_rx_post_buffers_dqo) */
+static uint32_t gve_dqo_ntags(uint32_t size)
+{
+	/* gve_tx_alloc_ring_dqo: completions can never overrun the ring when
+	 * it holds one descriptor completion per 32 entries and two (miss +
+	 * re-injection) per outstanding packet */
+	return (size - size / GVE_TX_MIN_RE_INTERVAL) / 2;
+}
+
+static uint32_t gve_tx_pages(struct gve_softc *sc)
+{
+	uint32_t n = GVE_TX_QPL_PAGES_MAX;
+	if (gve_is_dqo(sc)) {
+		n = ALIGN_UP(gve_dqo_ntags(sc->tx_entries) * GVE_BUF_SIZE,
+			     PAGE_SIZE) /
+		    PAGE_SIZE;
+		return sc->dqo_qpl_tx_pages ? MIN(n, sc->dqo_qpl_tx_pages) : n;
+	}
+	/* GQI_QPL: the device's suggestion bounds the FIFO */
+	return gve_is_qpl(sc) ? MIN(sc->tx_pages_per_qpl, n) : n;
+}
+
+static uint32_t gve_rx_pages(struct gve_softc *sc)
+{
+	if (gve_is_dqo(sc))
+		return ALIGN_UP((sc->rx_entries - 1u) * GVE_BUF_SIZE,
+				PAGE_SIZE) /
+		       PAGE_SIZE;
+	return sc->rx_entries;
+}
+
+/* each piece rounded to a page: the carve alignment */
 static size_t gve_tx_bytes(struct gve_softc *sc)
 {
 	size_t n = sc->tx_entries;
-	if (gve_is_dqo(sc))
-		return 64 + n * 16 + n * 8 + (n / 2) * GVE_BUF_SIZE + 4 * 4096;
-	size_t pages = MIN(sc->tx_pages_per_qpl, GVE_TX_QPL_PAGES_MAX);
-	return 64 + n * 16 + pages * (PAGE_SIZE + 8) + 4 * 4096;
+	return PAGE_SIZE + ALIGN_UP(n * 16, PAGE_SIZE) +
+	       ALIGN_UP(n * 8, PAGE_SIZE) +
+	       (size_t)gve_tx_pages(sc) * PAGE_SIZE +
+	       ALIGN_UP((size_t)gve_tx_pages(sc) * 8, PAGE_SIZE);
 }
 
 static size_t gve_rx_bytes(struct gve_softc *sc)
 {
-	size_t n = sc->rx_entries;
-	if (gve_is_dqo(sc))
-		return 64 + n * 32 + n * 32 + n * GVE_BUF_SIZE + 4 * 4096;
-	return 64 + n * 64 + n * 8 + n * (PAGE_SIZE + 8) + 5 * 4096;
+	size_t n = sc->rx_entries, d = gve_is_dqo(sc) ? 32 : 64,
+	       b = gve_is_dqo(sc) ? 32 : 8;
+	return PAGE_SIZE + ALIGN_UP(n * d, PAGE_SIZE) +
+	       ALIGN_UP(n * b, PAGE_SIZE) +
+	       (size_t)gve_rx_pages(sc) * PAGE_SIZE +
+	       ALIGN_UP((size_t)gve_rx_pages(sc) * 8, PAGE_SIZE);
 }
 
 static int gve_qpl_carve(struct gve_softc *sc, struct gve_qpl *q, uint32_t id,
@@ -75,8 +112,10 @@ static int gve_qpl_carve(struct gve_softc *sc, struct gve_qpl *q, uint32_t id,
 	q->id = id;
 	q->npages = npages;
 	if ((err = gve_carve(sc, &sc->data_pool, (size_t)npages * PAGE_SIZE,
-			     PAGE_SIZE, &q->pages, "queue page list")))
+			     PAGE_SIZE, &q->pages, "queue buffers")))
 		return err;
+	if (!gve_is_qpl(sc))
+		return GVE_OK;
 	return gve_carve(sc, &sc->data_pool, (size_t)npages * 8, 64, &q->list,
 			 "page address list");
 }
@@ -87,7 +126,7 @@ static int gve_tx_carve(struct gve_softc *sc, struct gve_tx *tx, unsigned i)
 	int err;
 
 	tx->id = i;
-	tx->ntfy_id = i; /* TX queue i uses block i */
+	tx->ntfy_id = i; /* gve_tx_idx_to_ntfy */
 	tx->size = sc->tx_entries;
 	tx->mask = tx->size - 1;
 	if ((err = gve_carve(sc, p, 64, 64, &tx->qres, "queue resources")) ||
@@ -95,44 +134,35 @@ static int gve_tx_carve(struct gve_softc *sc, struct gve_tx *tx, unsigned i)
 			     "tx ring")))
 		return err;
 	if (gve_is_dqo(sc)) {
-		/* gve_tx_alloc_ring_dqo: completions can never overrun the
-		 * ring when it holds one descriptor completion per 32 entries
-		 * and two (miss + re-injection) per outstanding packet */
-		tx->ntags = (tx->size - tx->size / GVE_TX_MIN_RE_INTERVAL) / 2;
+		tx->ntags = MIN(gve_dqo_ntags(tx->size),
+				gve_tx_pages(sc) * (PAGE_SIZE / GVE_BUF_SIZE));
 		if ((err = gve_carve(sc, p, tx->size * 8, PAGE_SIZE, &tx->compl,
 				     "tx completion ring")))
 			return err;
-		return gve_carve(sc, p, (size_t)tx->ntags * GVE_BUF_SIZE,
-				 PAGE_SIZE, &tx->bufs, "tx buffers");
 	}
-	return gve_qpl_carve(sc, &tx->qpl, i,
-			     MIN(sc->tx_pages_per_qpl, GVE_TX_QPL_PAGES_MAX));
+	/* gve_tx_qpl_id: TX page list i is queue i */
+	return gve_qpl_carve(sc, &tx->qpl, i, gve_tx_pages(sc));
 }
 
-static int gve_rx_carve(struct gve_softc *sc, struct gve_rx *rx, unsigned i,
-			uint32_t tx_max)
+static int gve_rx_carve(struct gve_softc *sc, struct gve_rx *rx, unsigned i)
 {
 	struct dma_pool *p = &sc->data_pool;
 	size_t dsz = gve_is_dqo(sc) ? 32 : 64, bsz = gve_is_dqo(sc) ? 32 : 8;
 	int err;
 
 	rx->id = i;
-	rx->ntfy_id = sc->nblocks / 2 + i; /* RX queue i uses block N/2+i */
+	rx->ntfy_id = sc->nblocks / 2 + i; /* gve_rx_idx_to_ntfy */
 	rx->size = sc->rx_entries;
 	rx->mask = rx->size - 1;
+	rx->nbufs = gve_is_dqo(sc) ? rx->size - 1 : rx->size;
 	if ((err = gve_carve(sc, p, 64, 64, &rx->qres, "queue resources")) ||
 	    (err = gve_carve(sc, p, rx->size * dsz, PAGE_SIZE, &rx->desc,
 			     "rx descriptor ring")) ||
 	    (err = gve_carve(sc, p, rx->size * bsz, PAGE_SIZE, &rx->data,
 			     "rx data ring")))
 		return err;
-	if (gve_is_dqo(sc)) {
-		rx->nbufs = rx->size - 1;
-		return gve_carve(sc, p, (size_t)rx->nbufs * GVE_BUF_SIZE,
-				 PAGE_SIZE, &rx->bufs, "rx buffers");
-	}
 	/* gve_rx_qpl_id: RX page lists are numbered after the TX ones */
-	return gve_qpl_carve(sc, &rx->qpl, tx_max + i, rx->size);
+	return gve_qpl_carve(sc, &rx->qpl, sc->tx_max + i, gve_rx_pages(sc));
 }
 
 /* control structures: admin queue, descriptor, driver info, link speed,
@@ -168,7 +198,6 @@ static int gve_ctl_alloc(struct gve_softc *sc)
 /* data structures, sized from the described device */
 static int gve_data_alloc(struct gve_softc *sc)
 {
-	uint32_t tx_max = MIN(sc->max_tx_queues, sc->nblocks / 2);
 	size_t need = 2 * PAGE_SIZE + (size_t)sc->num_counters * 4 +
 		      sc->nblocks * GVE_IRQ_DB_STRIDE +
 		      sc->nqueues * (gve_tx_bytes(sc) + gve_rx_bytes(sc));
@@ -193,10 +222,9 @@ static int gve_data_alloc(struct gve_softc *sc)
 			sc->rx_entries);
 		return GVE_EINVAL;
 	}
-	if (!gve_is_dqo(sc)) {
-		pages = sc->nqueues * ((uint64_t)MIN(sc->tx_pages_per_qpl,
-						     GVE_TX_QPL_PAGES_MAX) +
-				       sc->rx_entries);
+	if (gve_is_qpl(sc)) {
+		pages = sc->nqueues *
+			((uint64_t)gve_tx_pages(sc) + gve_rx_pages(sc));
 		if (pages > sc->max_registered_pages) {
 			kprintf("%s: unable to register %llu pages: device "
 				"allows %llu\n",
@@ -220,7 +248,7 @@ static int gve_data_alloc(struct gve_softc *sc)
 		return err;
 	for (unsigned i = 0; i < sc->nqueues; i++)
 		if ((err = gve_tx_carve(sc, &sc->tx[i], i)) ||
-		    (err = gve_rx_carve(sc, &sc->rx[i], i, tx_max)))
+		    (err = gve_rx_carve(sc, &sc->rx[i], i)))
 			return err;
 	return GVE_OK;
 }
@@ -245,17 +273,29 @@ void gve_intr_block(void *arg)
 		gve_db_write_be(b->sc, b->irq_db_index, GVE_IRQ_MASK);
 }
 
+/* which blocks carry queues: TX i on block i, RX i on block N/2 + i
+ * (gve_tx_idx_to_ntfy, gve_rx_idx_to_ntfy) */
+static bool gve_block_used(struct gve_softc *sc, unsigned i)
+{
+	unsigned half = sc->nblocks / 2;
+	return i < half ? i < sc->nqueues : i - half < sc->nqueues;
+}
+
+/* gve_alloc_notify_blocks: MSI-X entry i is block i and entry N (after the
+ * last block) the management vector. Only the vectors of blocks that carry
+ * a queue are bound: the device raises no other. */
 static void gve_irqs_bind(struct gve_softc *sc)
 {
 	for (unsigned i = 0; i <= sc->nblocks; i++) {
-		struct gve_block *b =
-		    i < sc->nblocks ? &sc->blocks[i] : &sc->mgmt;
+		bool mgmt = i == sc->nblocks;
+		struct gve_block *b = mgmt ? &sc->mgmt : &sc->blocks[i];
 		b->sc = sc;
 		b->index = i;
+		if (!mgmt && !gve_block_used(sc, i))
+			continue;
 		if (irq_bind(sc->g.pdev, sc->g.owner, i,
-			     i < sc->nblocks ? gve_intr_block : gve_intr_mgmt,
-			     i < sc->nblocks ? (void *)b : (void *)sc,
-			     &b->irq) == 0)
+			     mgmt ? gve_intr_mgmt : gve_intr_block,
+			     mgmt ? (void *)sc : (void *)b, &b->irq) == 0)
 			b->bound = true;
 		else
 			kprintf("%s: unable to bind vector %u: polling it\n",
@@ -274,15 +314,9 @@ static void gve_irqs_revoke(struct gve_softc *sc)
 	}
 }
 
-/* which blocks carry queues: TX i on block i, RX i on block N/2 + i */
-static bool gve_block_used(struct gve_softc *sc, unsigned i)
-{
-	unsigned half = sc->nblocks / 2;
-	return i < half ? i < sc->nqueues : i - half < sc->nqueues;
-}
-
 /* gve_turnup: GQI writes 0 (unmask) to each block's doorbell; DQO enables
- * with the reference's rate limits (TX 50 us, RX 20 us) */
+ * with the reference's rate limits (GVE_TX_IRQ_RATELIMIT_US_DQO 50,
+ * GVE_RX_IRQ_RATELIMIT_US_DQO 20) */
 static void gve_irqs_enable(struct gve_softc *sc, bool on)
 {
 	for (unsigned i = 0; i < sc->nblocks; i++) {
@@ -402,10 +436,10 @@ static int gve_up(struct gve_softc *sc)
 	else
 		gve_gqi_rings_init(sc);
 	/* gve_register_qpls: TX page lists first, then RX */
-	for (unsigned i = 0; !gve_is_dqo(sc) && i < sc->nqueues; i++)
+	for (unsigned i = 0; gve_is_qpl(sc) && i < sc->nqueues; i++)
 		if ((err = gve_aq_register_qpl(sc, &sc->tx[i].qpl)))
 			return err;
-	for (unsigned i = 0; !gve_is_dqo(sc) && i < sc->nqueues; i++)
+	for (unsigned i = 0; gve_is_qpl(sc) && i < sc->nqueues; i++)
 		if ((err = gve_aq_register_qpl(sc, &sc->rx[i].qpl)))
 			return err;
 	if ((err = gve_aq_create_queues(sc)))
@@ -440,7 +474,7 @@ static int gve_down(struct gve_softc *sc)
 		return err;
 	sc->rings_ok = false;
 	/* gve_unregister_qpls: TX page lists first, then RX */
-	for (unsigned k = 0; !gve_is_dqo(sc) && k < 2 * sc->nqueues; k++) {
+	for (unsigned k = 0; gve_is_qpl(sc) && k < 2 * sc->nqueues; k++) {
 		struct gve_qpl *q = k < sc->nqueues
 					? &sc->tx[k].qpl
 					: &sc->rx[k - sc->nqueues].qpl;
@@ -637,7 +671,7 @@ static int gve_nic_dump(struct nic *n, char *buf, size_t cap)
 	return gve_dump(n->priv, buf, cap);
 }
 
-static const char *gve_format_name(uint8_t f)
+const char *gve_format_name(uint8_t f)
 {
 	static const char *const names[] = {"unspecified", "gqi-rda", "gqi-qpl",
 					    "dqo-rda", "dqo-qpl"};
@@ -676,7 +710,12 @@ static void gve_version_write(struct gve_softc *sc)
 	mmio_write8(&sc->g.reg, GVE_REG_DRIVER_VERSION, '\n');
 }
 
-/* gve_init_priv: notification blocks and queue counts */
+/* gve_init_priv: one notification block per MSI-X vector but the
+ * management one, an even count split between TX and RX; queues limited by
+ * the registers, the blocks and default_num_queues. More vectors than
+ * GVE_MAX_NTFY_BLKS + 1 are handled as Linux handles getting fewer vectors
+ * than it asked for (gve_alloc_notify_blocks): the block count follows the
+ * vectors used. */
 static int gve_queues_count(struct gve_softc *sc)
 {
 	if (sc->g.msix_vectors < GVE_MIN_MSIX) {
@@ -685,13 +724,13 @@ static int gve_queues_count(struct gve_softc *sc)
 			sc->name, sc->g.msix_vectors, GVE_MIN_MSIX);
 		return GVE_EINVAL;
 	}
-	sc->nblocks = MIN((sc->g.msix_vectors - 1) & ~1u, 2 * GVE_MAX_QUEUES);
-	uint32_t q =
-	    MIN(MIN(sc->max_tx_queues, sc->max_rx_queues), sc->nblocks / 2);
+	sc->nblocks = MIN((sc->g.msix_vectors - 1) & ~1u, GVE_MAX_NTFY_BLKS);
+	sc->tx_max = MIN(sc->max_tx_queues, sc->nblocks / 2);
+	uint32_t q = MIN(sc->tx_max, MIN(sc->max_rx_queues, sc->nblocks / 2));
 	if (sc->default_num_queues)
 		q = MIN(q, sc->default_num_queues);
-	sc->nqueues = q;
-	if (!gve_is_dqo(sc) && sc->num_counters < q) {
+	sc->nqueues = MIN(q, GVE_MAX_QUEUES);
+	if (!gve_is_dqo(sc) && sc->num_counters < sc->nqueues) {
 		gve_hostile(sc, "counters", sc->num_counters);
 		return GVE_EDEVICE;
 	}

@@ -365,38 +365,33 @@ static uint16_t gve_ring_pick(struct gve_softc *sc, uint16_t dflt, uint16_t lo,
 	return dflt;
 }
 
-static int gve_pick_format(struct gve_softc *sc, const struct gve_opts *o,
-			   const uint8_t *buf)
+/* gve_adminq_describe_device: DQO_RDA > DQO_QPL > GQI_RDA > legacy raw
+ * addressing > GQI_QPL, which is also the format when no format option is
+ * present; the supported-features mask comes from the chosen option */
+static void gve_pick_format(struct gve_softc *sc, const struct gve_opts *o,
+			    const uint8_t *buf)
 {
-	uint8_t want;
-	int fmt_opt = 0;
+	int fmt_opt;
 
-	/* gve_adminq_describe_device: DQO_RDA > DQO_QPL > GQI_RDA > legacy
-	 * raw addressing > GQI_QPL (the default) */
 	if (o->dqo_rda)
-		want = GVE_QF_DQO_RDA, fmt_opt = o->dqo_rda;
+		sc->queue_format = GVE_QF_DQO_RDA, fmt_opt = o->dqo_rda;
 	else if (o->dqo_qpl)
-		want = GVE_QF_DQO_QPL, fmt_opt = o->dqo_qpl;
+		sc->queue_format = GVE_QF_DQO_QPL, fmt_opt = o->dqo_qpl;
 	else if (o->gqi_rda)
-		want = GVE_QF_GQI_RDA, fmt_opt = o->gqi_rda;
+		sc->queue_format = GVE_QF_GQI_RDA, fmt_opt = o->gqi_rda;
 	else if (o->gqi_raw)
-		want = GVE_QF_GQI_RDA;
+		sc->queue_format = GVE_QF_GQI_RDA, fmt_opt = 0;
 	else
-		want = GVE_QF_GQI_QPL, fmt_opt = o->gqi_qpl;
-	/* capOS implements DQO_RDA and GQI_QPL; a device that prefers one of
-	 * the others gets GQI_QPL only when it also lists that option */
-	if (want == GVE_QF_DQO_QPL || want == GVE_QF_GQI_RDA) {
-		if (!o->gqi_qpl) {
-			kprintf("%s: unable to use queue format %u: not "
-				"implemented, and no GQI_QPL option\n",
-				sc->name, want);
-			return GVE_ENOTSUP;
-		}
-		want = GVE_QF_GQI_QPL, fmt_opt = o->gqi_qpl;
-	}
-	sc->queue_format = want;
+		sc->queue_format = GVE_QF_GQI_QPL, fmt_opt = o->gqi_qpl;
 	sc->features = fmt_opt ? rd_be32(buf + fmt_opt) : 0;
-	return GVE_OK;
+	/* gve_enable_supported_features: DQO_QPL's page count, 0 meaning
+	 * DQO_QPL_DEFAULT_TX_PAGES */
+	sc->dqo_qpl_tx_pages = 0;
+	if (o->dqo_qpl && sc->queue_format == GVE_QF_DQO_QPL) {
+		sc->dqo_qpl_tx_pages = rd_be16(buf + o->dqo_qpl + 4);
+		if (!sc->dqo_qpl_tx_pages)
+			sc->dqo_qpl_tx_pages = GVE_DQO_QPL_DEFAULT_TX_PAGES;
+	}
 }
 
 static void gve_opts_apply(struct gve_softc *sc, const struct gve_opts *o,
@@ -433,7 +428,6 @@ int gve_aq_parse_descriptor(struct gve_softc *sc, const uint8_t *buf,
 	uint32_t total = be16_to_cpu(d->total_length), off = sizeof(*d);
 	unsigned nopts = be16_to_cpu(d->num_device_options);
 	struct gve_opts o = {0};
-	int err;
 
 	if (total < sizeof(*d) || total > avail) {
 		gve_hostile(sc, "descriptor total_length", total);
@@ -451,8 +445,7 @@ int gve_aq_parse_descriptor(struct gve_softc *sc, const uint8_t *buf,
 		gve_opt_one(sc, &o, buf, off, len);
 		off += sizeof(struct gve_device_option) + len;
 	}
-	if ((err = gve_pick_format(sc, &o, buf)))
-		return err;
+	gve_pick_format(sc, &o, buf);
 	sc->rx_buf_size = GVE_RX_BUFFER_SIZE;
 	gve_opts_apply(sc, &o, buf);
 
@@ -484,7 +477,10 @@ int gve_aq_parse_descriptor(struct gve_softc *sc, const uint8_t *buf,
 		gve_hostile(sc, "mac address", sc->mac[0]);
 		return GVE_EDEVICE;
 	}
-	if (!gve_is_dqo(sc) && (!sc->num_counters || !sc->tx_pages_per_qpl)) {
+	/* GQI counts completions in event counters; GQI_QPL sizes its TX
+	 * FIFO from tx_pages_per_qpl */
+	if (!gve_is_dqo(sc) &&
+	    (!sc->num_counters || (gve_is_qpl(sc) && !sc->tx_pages_per_qpl))) {
 		gve_hostile(sc, "counters or tx_pages_per_qpl",
 			    sc->num_counters);
 		return GVE_EDEVICE;
@@ -514,7 +510,11 @@ int gve_aq_describe(struct gve_softc *sc)
 				       (uint32_t)sizeof(sc->desc_copy));
 }
 
-/* gve_verify_driver_compatibility: UNIMPLEMENTED is tolerated */
+/* gve_verify_driver_compatibility: the driver info names the OS and the
+ * formats the driver handles. os_type is GVE_DRIVER_OS_TYPE (see gve_var.h
+ * and the device page for why); the version fields carry capOS's own
+ * driver version and the strings say capOS. UNIMPLEMENTED is tolerated,
+ * every other failure fails the attach, as in gve_init_priv. */
 int gve_aq_verify_compat(struct gve_softc *sc)
 {
 	struct gve_driver_info *info = sc->info_buf.va;
@@ -523,11 +523,15 @@ int gve_aq_verify_compat(struct gve_softc *sc)
 	int err;
 
 	memset(info, 0, sizeof(*info));
-	info->os_type = 0; /* no capOS value is assigned: "other" */
-	info->driver_major = 1;
-	info->driver_capability_flags[0] =
-	    cpu_to_be64((1ull << GVE_CAP_GQI_QPL) | (1ull << GVE_CAP_DQO_RDA));
-	memcpy(info->os_version_str1, "capOS", 5);
+	info->os_type = GVE_DRIVER_OS_TYPE;
+	info->driver_major = GVE_DRIVER_MAJOR;
+	info->driver_minor = GVE_DRIVER_MINOR;
+	info->driver_sub = GVE_DRIVER_SUB;
+	info->driver_capability_flags[0] = cpu_to_be64(GVE_DRIVER_CAPS1);
+	strlcpy((char *)info->os_version_str1, GVE_OS_VERSION_STR1,
+		sizeof(info->os_version_str1));
+	strlcpy((char *)info->os_version_str2, GVE_VERSION_STR,
+		sizeof(info->os_version_str2));
 	gve_cmd_init(&c, GVE_AQ_VERIFY_DRIVER_COMPATIBILITY);
 	p->driver_info_len = cpu_to_be64(sizeof(*info));
 	p->driver_info_addr = cpu_to_be64(sc->info_buf.iova);
@@ -607,12 +611,11 @@ static void gve_cmd_create_tx(struct gve_softc *sc, struct gve_tx *tx,
 	p->tx_ring_addr = cpu_to_be64(tx->ring.iova);
 	p->ntfy_id = cpu_to_be32(tx->ntfy_id);
 	p->tx_ring_size = cpu_to_be16((uint16_t)tx->size);
+	p->queue_page_list_id = cpu_to_be32(
+	    gve_is_qpl(sc) ? tx->qpl.id : GVE_RAW_ADDRESSING_QPL_ID);
 	if (gve_is_dqo(sc)) {
-		p->queue_page_list_id = cpu_to_be32(GVE_RAW_ADDRESSING_QPL_ID);
 		p->tx_comp_ring_addr = cpu_to_be64(tx->compl .iova);
 		p->tx_comp_ring_size = cpu_to_be16((uint16_t)tx->size);
-	} else {
-		p->queue_page_list_id = cpu_to_be32(tx->qpl.id);
 	}
 }
 
@@ -629,13 +632,12 @@ static void gve_cmd_create_rx(struct gve_softc *sc, struct gve_rx *rx,
 	p->packet_buffer_size = cpu_to_be16(GVE_BUF_SIZE);
 	p->rx_desc_ring_addr = cpu_to_be64(rx->desc.iova);
 	p->rx_data_ring_addr = cpu_to_be64(rx->data.iova);
-	if (gve_is_dqo(sc)) {
-		p->queue_page_list_id = cpu_to_be32(GVE_RAW_ADDRESSING_QPL_ID);
+	p->queue_page_list_id = cpu_to_be32(
+	    gve_is_qpl(sc) ? rx->qpl.id : GVE_RAW_ADDRESSING_QPL_ID);
+	if (gve_is_dqo(sc))
 		p->rx_buff_ring_size = cpu_to_be16((uint16_t)rx->size);
-	} else {
+	else
 		p->index = cpu_to_be32(rx->id);
-		p->queue_page_list_id = cpu_to_be32(rx->qpl.id);
-	}
 }
 
 /* gve_adminq_create_{tx,rx}_queues: all TX queues in one batch, then all

@@ -1,9 +1,13 @@
-/* drivers/gvnic/gve_dqo.c — the DQO data path with raw DMA addressing (RDA).
- * Basis: Linux gve_tx_dqo.c and gve_rx_dqo.c, gve_desc_dqo.h. Little-endian
- * descriptors; completions carry a generation bit that flips each pass.
- * Buffers are fixed 2 KiB slots of the data pool, named by tag or id. */
+/* drivers/gvnic/gve_dqo.c — the DQO data path, with raw DMA addressing
+ * (DQO_RDA) or queue page lists (DQO_QPL). Basis: Linux gve_tx_dqo.c and
+ * gve_rx_dqo.c, gve_desc_dqo.h, gve_dqo.h. Little-endian descriptors;
+ * completions carry a generation bit that flips each pass. Buffers are
+ * fixed 2 KiB slots of the queue's buffer pages, named by tag or id, and
+ * descriptors carry their addresses in both formats (gve_tx_buf_get_addr:
+ * DQO_QPL names a registered page by its bus address too). */
 #include "drivers/gvnic/gve_var.h"
 #include "kernel/lib/lib.h"
+#include "kernel/time/time.h"
 
 /* x86 is little-endian: DQO fields are used as they are */
 #define le16(v) (v)
@@ -22,7 +26,8 @@ void gve_dqo_rings_init(struct gve_softc *sc)
 		tx->tail = tx->head = tx->last_re = 0;
 		tx->compl_head = 0;
 		tx->compl_gen = 0;
-		memset(tx->tag_state, 0, sizeof(tx->tag_state));
+		memset(tx->tag_state, GVE_TAG_FREE, sizeof(tx->tag_state));
+		tx->nmissed = 0;
 		tx->ntag_free = 0;
 		for (uint32_t t = tx->ntags; t-- > 0;)
 			tx->tag_free[tx->ntag_free++] = (uint16_t)t;
@@ -56,7 +61,8 @@ static void gve_dqo_rx_post(struct gve_softc *sc, struct gve_rx *rx)
 		struct gve_rx_buf_desc_dqo *d = &q[rx->bufq_tail];
 		memset(d, 0, sizeof(*d));
 		d->buf_id = le16(id);
-		d->buf_addr = le64(rx->bufs.iova + (uint64_t)id * GVE_BUF_SIZE);
+		d->buf_addr = le64(
+		    gve_buf_addr(sc, &rx->qpl, (uint64_t)id * GVE_BUF_SIZE));
 		rx->posted[id] = 1;
 		rx->posted_cnt++;
 		rx->bufq_tail = (rx->bufq_tail + 1) & rx->mask;
@@ -89,18 +95,20 @@ int gve_dqo_send(struct gve_softc *sc, struct gve_tx *tx, const void *frame,
 	    !tx->ntag_free)
 		return GVE_ENOMEM;
 	tag = tx->tag_free[--tx->ntag_free];
-	memcpy((uint8_t *)tx->bufs.va + (size_t)tag * GVE_BUF_SIZE, frame, len);
+	memcpy((uint8_t *)tx->qpl.pages.va + (size_t)tag * GVE_BUF_SIZE, frame,
+	       len);
 	if (((tx->tail - tx->last_re) & tx->mask) >= GVE_TX_MIN_RE_INTERVAL) {
 		flags |= GVE_TXD_DQO_RE;
 		tx->last_re = tx->tail;
 	}
 	d = &((struct gve_tx_desc_dqo *)tx->ring.va)[tx->tail];
 	memset(d, 0, sizeof(*d));
-	d->buf_addr = le64(tx->bufs.iova + (uint64_t)tag * GVE_BUF_SIZE);
+	d->buf_addr =
+	    le64(gve_buf_addr(sc, &tx->qpl, (uint64_t)tag * GVE_BUF_SIZE));
 	d->dtype_flags = flags;
 	d->compl_tag = le16((uint16_t)tag);
 	d->buf_size = le16((uint16_t)FIELD_SET(GVE_TXD_DQO_BUF_SIZE, len));
-	tx->tag_state[tag] = 1;
+	tx->tag_state[tag] = GVE_TAG_SENT;
 	tx->tail = (tx->tail + 1) & tx->mask;
 	tx->packets++;
 	tx->bytes += len;
@@ -109,24 +117,98 @@ int gve_dqo_send(struct gve_softc *sc, struct gve_tx *tx, const void *frame,
 	return GVE_OK;
 }
 
+/* a tag the device names must be one the driver handed out; Linux only
+ * logs a tag out of range, capOS treats it as a hostile device */
 static bool gve_dqo_tag_ok(struct gve_softc *sc, struct gve_tx *tx,
 			   uint32_t tag)
 {
-	if (tag < tx->ntags && tx->tag_state[tag])
+	if (tag < tx->ntags && tx->tag_state[tag] != GVE_TAG_FREE)
 		return true;
 	gve_hostile(sc, "tx completion tag", tag);
 	return false;
 }
 
+/* gve_free_pending_packet: the tag and its buffer are free again */
 static void gve_dqo_tag_free(struct gve_tx *tx, uint32_t tag)
 {
-	tx->tag_state[tag] = 0;
+	if (tx->tag_state[tag] >= GVE_TAG_MISS)
+		tx->nmissed--;
+	tx->tag_state[tag] = GVE_TAG_FREE;
 	tx->tag_free[tx->ntag_free++] = (uint16_t)tag;
 }
 
-/* gve_clean_tx_done_dqo: descriptor completions move the head (which must
- * stay within what was posted); packet and re-injection completions free a
- * tag that must be outstanding; a miss completion parks it */
+/* an allocated tag in the wrong state for this completion: Linux logs it
+ * and leaves the packet as it is (net_err_ratelimited) */
+static void gve_dqo_tag_unexpected(struct gve_softc *sc, struct gve_tx *tx,
+				   const char *what, uint32_t tag)
+{
+	tx->unexpected++;
+	kprintf("%s: ignoring %s completion for tag %u in state %u\n", sc->name,
+		what, tag, tx->tag_state[tag]);
+}
+
+/* gve_handle_miss_completion: the packet went to the miss path; its
+ * buffer stays with the device until the re-injection completion, which
+ * must come within GVE_REINJECT_COMPL_TIMEOUT_S */
+static void gve_dqo_miss(struct gve_softc *sc, struct gve_tx *tx, uint32_t tag)
+{
+	if (tx->tag_state[tag] != GVE_TAG_SENT) {
+		gve_dqo_tag_unexpected(sc, tx, "miss", tag);
+		return;
+	}
+	tx->tag_state[tag] = GVE_TAG_MISS;
+	tx->tag_deadline_us[tag] =
+	    time_now_us() + GVE_REINJECT_COMPL_TIMEOUT_S * 1000000ull;
+	tx->nmissed++;
+}
+
+/* gve_handle_packet_completion: a packet completion frees a tag waiting
+ * for its data completion; a re-injection completion frees a tag on the
+ * miss path or one already timed out (removed from the timed-out list) */
+static void gve_dqo_done(struct gve_softc *sc, struct gve_tx *tx, uint32_t tag,
+			 bool reinjection)
+{
+	uint8_t st = tx->tag_state[tag];
+	if (reinjection ? st == GVE_TAG_SENT : st != GVE_TAG_SENT) {
+		gve_dqo_tag_unexpected(
+		    sc, tx, reinjection ? "re-injection" : "packet", tag);
+		return;
+	}
+	gve_dqo_tag_free(tx, tag);
+}
+
+/* remove_miss_completions + remove_timed_out_completions: a tag whose
+ * re-injection completion did not come in time is counted as dropped and
+ * quarantined for GVE_DEALLOCATE_COMPL_TIMEOUT_S, so a late completion
+ * cannot name a reused tag; after that it is free. Its buffer is freed with
+ * it: until then the device may still read it. */
+static void gve_dqo_tags_expire(struct gve_softc *sc, struct gve_tx *tx)
+{
+	uint64_t now = time_now_us();
+
+	for (uint32_t t = 0; tx->nmissed && t < tx->ntags; t++) {
+		if (tx->tag_state[t] < GVE_TAG_MISS ||
+		    (int64_t)(now - tx->tag_deadline_us[t]) < 0)
+			continue;
+		if (tx->tag_state[t] == GVE_TAG_TIMED_OUT) {
+			gve_dqo_tag_free(tx, t);
+			continue;
+		}
+		kprintf("%s: no re-injection completion for tag %u: dropped\n",
+			sc->name, t);
+		sc->nic.stats.tx_dropped++;
+		tx->timed_out++;
+		tx->tag_state[t] = GVE_TAG_TIMED_OUT;
+		tx->tag_deadline_us[t] =
+		    now + GVE_DEALLOCATE_COMPL_TIMEOUT_S * 1000000ull;
+	}
+}
+
+/* gve_clean_tx_done_dqo: descriptor completions move the head (the last
+ * descriptor fetched plus one, so the ring size means 0, as Linux's masked
+ * use of hw_tx_head; it must stay within what was posted); packet,
+ * miss and re-injection completions name a tag that must be allocated, and
+ * a packet completion with GVE_ALT_MISS_COMPL_BIT is a miss */
 void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx)
 {
 	const struct gve_tx_compl_dqo *ring = tx->compl .va;
@@ -136,33 +218,34 @@ void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx)
 		const struct gve_tx_compl_dqo *c = &ring[tx->compl_head];
 		uint16_t w = le16(c->id_type_gen);
 		if (FIELD_GET(GVE_TXC_GEN, w) == tx->compl_gen)
-			return;
+			break;
 		dma_rmb();
-		uint32_t v = le16(c->tag);
-		switch (FIELD_GET(GVE_TXC_TYPE, w)) {
-		case GVE_COMPL_TYPE_DQO_DESC:
-			if (v > tx->mask ||
-			    ((v - tx->head) & tx->mask) >
+		uint32_t v = le16(c->tag), type = FIELD_GET(GVE_TXC_TYPE, w);
+		if (type == GVE_COMPL_TYPE_DQO_DESC) {
+			uint32_t head = v & tx->mask;
+			if (v > tx->size ||
+			    ((head - tx->head) & tx->mask) >
 				((tx->tail - tx->head) & tx->mask)) {
 				gve_hostile(sc, "tx head", v);
 				return;
 			}
-			tx->head = v;
-			break;
-		case GVE_COMPL_TYPE_DQO_PKT:
-		case GVE_COMPL_TYPE_DQO_REINJECTION:
-			if (!gve_dqo_tag_ok(sc, tx, v))
+			tx->head = head;
+		} else if (type == GVE_COMPL_TYPE_DQO_PKT ||
+			   type == GVE_COMPL_TYPE_DQO_MISS ||
+			   type == GVE_COMPL_TYPE_DQO_REINJECTION) {
+			bool alt = type == GVE_COMPL_TYPE_DQO_PKT &&
+				   (v & GVE_ALT_MISS_COMPL_BIT);
+			uint32_t tag = alt ? v & ~GVE_ALT_MISS_COMPL_BIT : v;
+			if (!gve_dqo_tag_ok(sc, tx, tag))
 				return;
-			gve_dqo_tag_free(tx, v);
-			break;
-		case GVE_COMPL_TYPE_DQO_MISS:
-			if (!gve_dqo_tag_ok(sc, tx, v))
-				return;
-			tx->tag_state[v] = 2;
-			break;
-		default:
-			gve_hostile(sc, "tx completion type",
-				    FIELD_GET(GVE_TXC_TYPE, w));
+			if (alt || type == GVE_COMPL_TYPE_DQO_MISS)
+				gve_dqo_miss(sc, tx, tag);
+			else
+				gve_dqo_done(
+				    sc, tx, tag,
+				    type == GVE_COMPL_TYPE_DQO_REINJECTION);
+		} else {
+			gve_hostile(sc, "tx completion type", type);
 			return;
 		}
 		if (++tx->compl_head == tx->size) {
@@ -170,6 +253,8 @@ void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx)
 			tx->compl_gen ^= 1;
 		}
 	}
+	if (tx->nmissed)
+		gve_dqo_tags_expire(sc, tx);
 }
 
 /* gve_rx_poll_dqo: each completion names a posted buffer; its length must
@@ -216,7 +301,7 @@ int gve_dqo_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf, size_t cap)
 			sc->nic.stats.rx_errors++;
 		} else {
 			memcpy(buf,
-			       (uint8_t *)rx->bufs.va +
+			       (uint8_t *)rx->qpl.pages.va +
 				   (size_t)id * GVE_BUF_SIZE,
 			       len);
 			got = (int)len;

@@ -8,8 +8,9 @@
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
 
-#define GVE_MAX_DEVS   2
-#define GVE_REG_WINDOW 0x1000u
+#define GVE_MAX_DEVS	  2
+#define GVE_REG_WINDOW	  0x1000u
+#define GVE_DB_WINDOW_MAX (1ull << 31) /* a DeviceMmio length is 32 bits */
 
 static struct gve_softc gve_softcs[GVE_MAX_DEVS];
 static unsigned gve_ndevs;
@@ -48,8 +49,11 @@ static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 		kprintf("%s: unable to map register BAR\n", name);
 		return -1;
 	}
-	if (mmio_grant(d, owner, GVE_DB_BAR, 0,
-		       (uint32_t)MIN(d->bar[GVE_DB_BAR].size, 1u << 20),
+	/* gve_probe maps all of BAR2: doorbell indices the device assigns
+	 * may lie anywhere in it */
+	if (d->bar[GVE_DB_BAR].size > GVE_DB_WINDOW_MAX ||
+	    mmio_grant(d, owner, GVE_DB_BAR, 0,
+		       (uint32_t)d->bar[GVE_DB_BAR].size,
 		       MMIO_READ | MMIO_WRITE, &g.db)) {
 		kprintf("%s: unable to map doorbell BAR\n", name);
 		mmio_revoke(&g.reg);
@@ -72,7 +76,7 @@ static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 		poller_add(gve_pci_poll);
 	d->drv_state = sc;
 	ksnprintf(d->state, sizeof(d->state), "%s %s", name,
-		  gve_is_dqo(sc) ? "dqo" : "gqi");
+		  gve_format_name(sc->queue_format));
 	nic_register(&sc->nic);
 	return 0;
 }

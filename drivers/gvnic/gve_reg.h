@@ -209,6 +209,14 @@ struct gve_opt_jumbo_frames {
 	uint8_t padding[2];
 } __attribute__((packed));
 _Static_assert(offsetof(struct gve_opt_jumbo_frames, max_mtu) == 4, "jumbo");
+/* struct gve_device_option_dqo_qpl */
+struct gve_opt_dqo_qpl {
+	uint32_t supported_features_mask;
+	uint16_t tx_pages_per_qpl; /* 0: the driver's default */
+	uint16_t rx_pages_per_qpl;
+} __attribute__((packed));
+_Static_assert(offsetof(struct gve_opt_dqo_qpl, rx_pages_per_qpl) == 6,
+	       "dqo qpl");
 /* struct gve_device_option_buffer_sizes */
 struct gve_opt_buffer_sizes {
 	uint32_t supported_features_mask;
@@ -390,11 +398,19 @@ _Static_assert(offsetof(struct gve_driver_info, driver_capability_flags) == 16,
 _Static_assert(offsetof(struct gve_driver_info, os_version_str1) == 48,
 	       "driver info str1");
 _Static_assert(sizeof(struct gve_driver_info) == 304, "driver info");
-/* enum gve_driver_capbility: bit numbers in driver_capability_flags[0] */
-#define GVE_CAP_GQI_QPL 0
-#define GVE_CAP_GQI_RDA 1
-#define GVE_CAP_DQO_QPL 2
-#define GVE_CAP_DQO_RDA 3
+/* enum gve_driver_capbility: bit numbers in driver_capability_flags[0].
+ * Linux's GVE_DRIVER_CAPABILITY_FLAGS1 sets GQI_QPL, GQI_RDA, DQO_RDA and
+ * ALT_MISS_COMPL; DQO_QPL is "reserved for future use" and set by nobody */
+#define GVE_CAP_GQI_QPL	       0
+#define GVE_CAP_GQI_RDA	       1
+#define GVE_CAP_DQO_QPL	       2
+#define GVE_CAP_DQO_RDA	       3
+#define GVE_CAP_ALT_MISS_COMPL 4
+/* os_type values the published drivers send: Linux gve_main.c 1, FreeBSD
+ * gve_main.c 3, DPDK gve_ethdev.c 5 (gve_verify_driver_compatibility) */
+#define GVE_OS_TYPE_LINUX   1
+#define GVE_OS_TYPE_FREEBSD 3
+#define GVE_OS_TYPE_DPDK    5
 
 /* struct gve_queue_resources: 64 bytes the device fills at queue creation */
 struct gve_queue_resources {
@@ -443,8 +459,12 @@ _Static_assert(offsetof(struct gve_tx_desc_gqi, seg_addr) == 8, "gqi seg_addr");
 #define GVE_TXD_TYPE_MASK 0xf0
 #define GVE_TXF_L4CSUM	  0x01
 #define GVE_TXF_TSTAMP	  0x04
-/* gve_tx.c: GVE_GQ_TX_MIN_PKT_DESC_BYTES, bytes in the packet descriptor */
+/* gve.h: GVE_GQ_TX_MIN_PKT_DESC_BYTES, the fewest bytes the packet
+ * descriptor's segment may carry (gve_tx pulls min(182, len) into it) */
 #define GVE_TX_MIN_PKT_DESC_BYTES 182
+/* gve_tx.c: gve_tx_alloc_fifo re-aligns the FIFO head to a cache line
+ * (L1_CACHE_ALIGN, 64 bytes on x86) after every allocation */
+#define GVE_TX_FIFO_ALIGN 64
 
 /* struct gve_rx_desc */
 struct gve_rx_desc_gqi {
@@ -504,6 +524,11 @@ _Static_assert(offsetof(struct gve_tx_desc_dqo, buf_size) == 14, "dqo size");
 #define GVE_TX_MAX_DATA_DESCS		  10
 #define GVE_TX_MIN_DESC_GAP		  4 /* ..._PREVENT_CACHE_OVERLAP */
 #define GVE_TX_MIN_RE_INTERVAL		  32
+/* gve_dqo.h: seconds to wait for the re-injection completion after a miss
+ * completion, then seconds the timed-out tag stays allocated so that a late
+ * completion cannot name a reused tag */
+#define GVE_REINJECT_COMPL_TIMEOUT_S   1
+#define GVE_DEALLOCATE_COMPL_TIMEOUT_S 60
 
 /* struct gve_tx_compl_desc */
 struct gve_tx_compl_dqo {

@@ -12,14 +12,33 @@
 #include "kernel/authority/authority.h"
 #include "kernel/net/nic.h"
 
-#define GVE_MAX_QUEUES	     2	  /* per direction; the device may offer more */
+#define GVE_MAX_QUEUES	     2	/* per direction; the device may offer more */
+#define GVE_MAX_NTFY_BLKS    64 /* notification blocks the state holds */
 #define GVE_RING_MAX	     4096 /* largest ring the driver sizes its state for */
 #define GVE_RING_PREF	     256 /* chosen when the modify-ring option allows */
-#define GVE_TX_QPL_PAGES_MAX 16	 /* bounce pages per GQI TX queue */
-#define GVE_BUF_SIZE	     2048 /* one frame buffer (TX chunk, RX buffer) */
+#define GVE_TX_QPL_PAGES_MAX 16	 /* pages of a GQI TX FIFO */
+#define GVE_BUF_SIZE	     2048 /* one frame buffer (DQO tag, DQO RX buffer) */
 #define GVE_MTU		     1500 /* largest MTU the 2 KiB buffers carry */
 #define GVE_DATA_POOL_MAX    (24u << 20) /* refuse rings that need more */
 #define GVE_STATUS_POLL_US   100000	 /* device_status read without an irq */
+/* VERIFY_DRIVER_COMPATIBILITY (gve_aq_verify_compat). No os_type is
+ * assigned to capOS; of the published values it takes Linux's, because the
+ * Linux gve driver is the basis of record for every command, format and
+ * descriptor layout this driver uses, so whatever the device keys on that
+ * value is what it gets. The version fields and strings say capOS. The
+ * capability bits are Linux's GVE_DRIVER_CAPABILITY_FLAGS1 without the
+ * flexible buffer and RSS sizes capOS does not implement; DQO_QPL stays
+ * clear as in Linux ("reserved for future use"). */
+#define GVE_DRIVER_OS_TYPE  GVE_OS_TYPE_LINUX
+#define GVE_DRIVER_MAJOR    1
+#define GVE_DRIVER_MINOR    0
+#define GVE_DRIVER_SUB	    0
+#define GVE_OS_VERSION_STR1 "capOS"
+#define GVE_DRIVER_CAPS1                                                       \
+	((1ull << GVE_CAP_GQI_QPL) | (1ull << GVE_CAP_GQI_RDA) |               \
+	 (1ull << GVE_CAP_DQO_RDA) | (1ull << GVE_CAP_ALT_MISS_COMPL))
+/* gve.h: DQO_QPL_DEFAULT_TX_PAGES, used when the DQO_QPL option gives 0 */
+#define GVE_DQO_QPL_DEFAULT_TX_PAGES 512
 
 /* what the bus glue hands the core: exactly the driver's capabilities */
 struct gve_grants {
@@ -49,12 +68,14 @@ enum gve_err {
 
 struct gve_softc;
 
-/* a queue page list: pages registered with the device, addressed by offset */
+/* a queue's buffer pages. In the QPL formats they are registered with the
+ * device as a queue page list (GQI_QPL names them by byte offset, DQO_QPL by
+ * address); in the RDA formats they are plain pool memory named by address */
 struct gve_qpl {
 	uint32_t id;
 	uint32_t npages;
 	struct dma_buf pages; /* npages * 4096, contiguous in the pool */
-	struct dma_buf list;  /* be64 page addresses for REGISTER_PAGE_LIST */
+	struct dma_buf list;  /* be64 page addresses (QPL formats only) */
 	bool registered;
 };
 
@@ -76,24 +97,30 @@ struct gve_tx {
 	struct dma_buf qres;
 	struct dma_buf ring;   /* GQI: descriptors; DQO: descriptors */
 	struct dma_buf compl ; /* DQO completion ring */
-	struct dma_buf bufs;   /* DQO: frame buffers (RDA) */
-	struct gve_qpl qpl;    /* GQI: bounce pages */
+	struct gve_qpl qpl; /* GQI: the FIFO; DQO: one 2 KiB buffer per tag */
 	uint32_t db_index, counter_index;
-	/* GQI */
-	uint32_t req, done;		 /* descriptors posted / completed */
-	uint32_t chunk_head, chunk_tail; /* FIFO of 2 KiB chunks in the QPL */
-	uint32_t nchunks;
-	uint8_t
-	    pkt_at[GVE_RING_MAX]; /* descriptors of the packet starting here */
-	/* DQO */
+	/* GQI (gve_tx.c: struct gve_tx_fifo) */
+	uint32_t req, done; /* descriptors posted / completed */
+	uint32_t fifo_size, fifo_head, fifo_avail;
+	uint32_t fifo_used[GVE_RING_MAX]; /* FIFO bytes of the packet here */
+	/* DQO (gve_tx_dqo.c: pending packets, named by completion tag) */
 	uint32_t tail, head, last_re;
 	uint32_t compl_head;
 	uint8_t compl_gen;
-	uint32_t ntags;
-	uint8_t tag_state[GVE_RING_MAX]; /* 0 free, 1 sent, 2 miss-path */
+	uint32_t ntags, nmissed; /* nmissed: tags in MISS or TIMED_OUT */
+	uint8_t tag_state[GVE_RING_MAX];
+	uint64_t tag_deadline_us[GVE_RING_MAX];
 	uint16_t tag_free[GVE_RING_MAX];
 	uint32_t ntag_free;
-	uint64_t packets, bytes;
+	uint64_t packets, bytes, timed_out, unexpected;
+};
+
+/* completion-tag states (gve_tx_dqo.c: GVE_PACKET_STATE_*) */
+enum gve_tag_state {
+	GVE_TAG_FREE,	   /* UNALLOCATED */
+	GVE_TAG_SENT,	   /* PENDING_DATA_COMPL */
+	GVE_TAG_MISS,	   /* PENDING_REINJECT_COMPL: deadline set */
+	GVE_TAG_TIMED_OUT, /* TIMED_OUT_COMPL: quarantined until deadline */
 };
 
 struct gve_rx {
@@ -103,9 +130,8 @@ struct gve_rx {
 	struct dma_buf qres;
 	struct dma_buf desc; /* GQI: descriptor ring; DQO: completion queue */
 	struct dma_buf
-	    data; /* GQI: data ring (be64 slots); DQO: buffer queue */
-	struct dma_buf bufs; /* DQO: frame buffers */
-	struct gve_qpl qpl;  /* GQI: one page per slot */
+	    data;	    /* GQI: data ring (be64 slots); DQO: buffer queue */
+	struct gve_qpl qpl; /* GQI: one page per slot; DQO: 2 KiB per buffer */
 	uint32_t db_index, counter_index;
 	/* GQI */
 	uint32_t cnt, fill_cnt;
@@ -151,14 +177,15 @@ struct gve_softc {
 	uint8_t mac[6];
 	uint8_t queue_format;
 	uint32_t features;
+	uint16_t dqo_qpl_tx_pages; /* DQO_QPL option (0: absent) */
 	bool modify_ring;
 	uint16_t ring_min_tx, ring_max_tx, ring_min_rx, ring_max_rx;
 	uint16_t max_mtu;
 	uint8_t ptype_l3[GVE_NUM_PTYPES];
 	uint8_t desc_copy[GVE_ADMINQ_SIZE]; /* DESCRIBE_DEVICE answer, parsed */
 	/* resources */
-	unsigned nblocks, nqueues;
-	struct gve_block blocks[2 * GVE_MAX_QUEUES];
+	unsigned nblocks, nqueues, tx_max; /* tx_max: gve_rx_qpl_id's base */
+	struct gve_block blocks[GVE_MAX_NTFY_BLKS];
 	struct gve_block mgmt;
 	struct gve_tx tx[GVE_MAX_QUEUES];
 	struct gve_rx rx[GVE_MAX_QUEUES];
@@ -183,6 +210,7 @@ int gve_send(struct gve_softc *sc, const void *frame, size_t len);
 int gve_recv(struct gve_softc *sc, void *buf, size_t cap);
 void gve_service(struct gve_softc *sc);
 int gve_dump(struct gve_softc *sc, char *buf, size_t cap);
+const char *gve_format_name(uint8_t queue_format);
 void gve_intr_mgmt(void *arg);
 void gve_intr_block(void *arg);
 /* report a value the device handed back that fails validation: one error
@@ -231,8 +259,24 @@ void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx);
 int gve_dqo_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf,
 		 size_t cap);
 
+/* gve.h: gve_is_gqi / gve_is_dqo / gve_is_qpl */
 static inline bool gve_is_dqo(const struct gve_softc *sc)
 {
-	return sc->queue_format == GVE_QF_DQO_RDA;
+	return sc->queue_format == GVE_QF_DQO_RDA ||
+	       sc->queue_format == GVE_QF_DQO_QPL;
+}
+
+static inline bool gve_is_qpl(const struct gve_softc *sc)
+{
+	return sc->queue_format == GVE_QF_GQI_QPL ||
+	       sc->queue_format == GVE_QF_DQO_QPL;
+}
+
+/* what a descriptor names for byte `off` of a queue's buffer pages: GQI_QPL
+ * a byte offset into the registered list, every other format the address */
+static inline uint64_t gve_buf_addr(const struct gve_softc *sc,
+				    const struct gve_qpl *q, uint64_t off)
+{
+	return sc->queue_format == GVE_QF_GQI_QPL ? off : q->pages.iova + off;
 }
 #endif

@@ -3,11 +3,15 @@
  *
  * Input byte 0 picks a mode. With bit 7 set, the rest is a device
  * descriptor handed to the option parser as DESCRIBE_DEVICE's answer.
- * Otherwise bits 0-1 pick the PCI revision and queue format, and the rest
- * is a script of device actions — frames, forged counters and completions,
- * status bits, admin status overrides — interleaved with driver sends and
- * receives. A model violation (the driver broke the interface), a sanitizer
- * report, or memory revoked while the device holds it is a finding. */
+ * Otherwise bit 0 picks the PCI revision, bits 1-2 the queue format (all
+ * four), bit 3 an UNIMPLEMENTED compatibility answer and bit 4 a device
+ * with 17 MSI-X vectors (Linux's layout past four blocks); the rest is a
+ * script of device actions — frames, forged counters and completions
+ * (miss, re-injection, alternate miss), status bits, admin status
+ * overrides, the clock jumping past the miss-path timeouts — interleaved
+ * with driver sends and receives. A model violation (the driver broke the
+ * interface), a sanitizer report, or memory revoked while the device holds it
+ * is a finding. */
 #include <stdlib.h>
 
 #include "drivers/gvnic/gve_var.h"
@@ -77,10 +81,18 @@ static void fz_script(uint8_t mode, struct rd *r)
 	struct gvm_config c;
 	uint8_t f[2048];
 
+	static const uint8_t fmts[] = {GVE_QF_GQI_QPL, GVE_QF_GQI_RDA,
+				       GVE_QF_DQO_RDA, GVE_QF_DQO_QPL};
+	uint8_t fmt = fmts[(mode >> 1) & 3];
 	gvm_default_config(&c);
 	c.revision = mode & 1;
-	c.dqo = mode & 2;
-	c.compat_unimplemented = mode & 4;
+	c.dqo = fmt == GVE_QF_DQO_RDA;
+	c.dqo_qpl = fmt == GVE_QF_DQO_QPL;
+	c.gqi_rda = fmt == GVE_QF_GQI_RDA;
+	c.compat_unimplemented = mode & 8;
+	if (mode & 16)
+		c.msix = 17, c.max_queues = 4;
+	bool dqo = c.dqo || c.dqo_qpl;
 	host_auth_reset();
 	gvm_init(&c);
 	gvm.quiet = true;
@@ -92,7 +104,7 @@ static void fz_script(uint8_t mode, struct rd *r)
 	}
 	for (unsigned steps = 0; r->n && steps < 256; steps++) {
 		unsigned q = take(r, 1);
-		unsigned op = q % 12;
+		unsigned op = q % 13;
 		q = (q >> 4) % sc.nqueues;
 		switch (op) {
 		case 0: { /* the driver sends */
@@ -110,23 +122,23 @@ static void fz_script(uint8_t mode, struct rd *r)
 			break;
 		}
 		case 2:
-			if (!c.dqo && gvm.tx[q].live)
+			if (!dqo && gvm.tx[q].live)
 				gvm_gqi_tx_counter(q, sc.tx[q].done +
 							  take(r, 1) - 8);
 			break;
 		case 3:
-			if (!c.dqo && gvm.rx[q].live &&
+			if (!dqo && gvm.rx[q].live &&
 			    gvm.rx[q].fill != gvm.rx[q].cnt)
 				gvm_gqi_rx_raw(q, (uint16_t)take(r, 2),
 					       (uint16_t)(take(r, 2) & ~7u));
 			break;
 		case 4:
-			if (c.dqo && gvm.tx[q].live)
+			if (dqo && gvm.tx[q].live)
 				gvm_dqo_tx_raw(q, take(r, 1) & 7,
 					       (uint16_t)take(r, 2));
 			break;
 		case 5:
-			if (c.dqo && gvm.rx[q].live) {
+			if (dqo && gvm.rx[q].live) {
 				uint32_t v = take(r, 1);
 				gvm_dqo_rx_raw(q, (uint16_t)take(r, 2),
 					       (uint16_t)(take(r, 2) & 0x3fff),
@@ -152,12 +164,15 @@ static void fz_script(uint8_t mode, struct rd *r)
 			(void)gve_aq_link_speed(&sc);
 			break;
 		case 10:
-			if (!c.dqo)
+			if (!dqo)
 				gvm.tx[q].hold_completions = take(r, 1) & 1;
 			else
 				gvm_tx_flush(q);
 			if (!gvm.tx[q].hold_completions && gvm.tx[q].live)
 				gvm_tx_flush(q);
+			break;
+		case 11: /* time passes: miss-path timeouts, status polls */
+			shim_clock_ns += (uint64_t)take(r, 1) * 500000000ull;
 			break;
 		default:
 			break;

@@ -13,12 +13,17 @@
 #include "drivers/gvnic/gve_reg.h"
 #include "gvnic_model.h"
 #include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
 
 struct gvm gvm;
 
-#define IRQ_DB_BASE 16 /* BAR2 index of block 0's IRQ doorbell */
-#define TX_DB_BASE  64
-#define RX_DB_BASE  96
+/* BAR2 doorbell indices the model hands out: IRQ doorbells from 16, TX
+ * queues from 128, RX from 192; with db_high all of them 256 below the top
+ * of BAR2, so only a driver that maps the whole BAR reaches them */
+#define IRQ_DB_BASE 16
+#define TX_DB_BASE  128
+#define RX_DB_BASE  192
+#define DB_SPAN	    256
 
 void gvm_violation(const char *fmt, ...)
 {
@@ -50,9 +55,48 @@ void gvm_default_config(struct gvm_config *c)
 	    .max_registered_pages = 1024,
 	    .db_len = 4096,
 	    .msix = 5,
+	    .msix_table_bar = 1,
+	    .msix_table_off = 0,
+	    .msix_pba_bar = 1,
+	    .msix_pba_off = 0x800,
 	    .link_up = true,
 	    .link_mbps = 32000,
 	};
+}
+
+/* gve_adminq_describe_device's priority: DqoRda, DqoQpl, GqiRda, legacy
+ * raw addressing, and GqiQpl when nothing else (also with no option) */
+uint8_t gvm_expected_format(const struct gvm_config *c)
+{
+	if (c->dqo)
+		return GVE_QF_DQO_RDA;
+	if (c->dqo_qpl)
+		return GVE_QF_DQO_QPL;
+	if (c->gqi_rda || c->raw_addressing)
+		return GVE_QF_GQI_RDA;
+	return GVE_QF_GQI_QPL;
+}
+
+void gvm_pci_dev(struct pci_dev *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->vendor = GVE_PCI_VENDOR;
+	d->device = GVE_PCI_DEVICE;
+	d->revision = gvm.cfg.revision;
+	/* gve.rst: three 32-bit memory BARs */
+	d->bar[GVE_REG_BAR] =
+	    (struct pci_bar){.base = 0xc0000000, .size = 0x1000};
+	d->bar[GVE_MSIX_BAR] =
+	    (struct pci_bar){.base = 0xc0001000, .size = 0x1000};
+	d->bar[GVE_DB_BAR] =
+	    (struct pci_bar){.base = 0xc1000000, .size = gvm.cfg.db_len};
+	d->cap_msix = 0x70;
+	d->msix_size = (uint16_t)gvm.cfg.msix;
+	d->msix_table_bar = gvm.cfg.msix_table_bar;
+	d->msix_table_off = gvm.cfg.msix_table_off;
+	d->msix_pba_bar = gvm.cfg.msix_pba_bar;
+	d->msix_pba_off = gvm.cfg.msix_pba_off;
+	d->owner = 7;
 }
 
 static void gvm_forget(void)
@@ -79,6 +123,10 @@ void gvm_init(const struct gvm_config *c)
 	gvm.irq_db_override = gvm.db_override = gvm.counter_override =
 	    GVM_NO_OVERRIDE;
 	gvm.device_status = c->link_up ? GVE_DEVSTAT_LINK_UP : 0;
+	uint32_t base = c->db_high ? c->db_len / 4 - DB_SPAN : 0;
+	gvm.irq_db_base = base + IRQ_DB_BASE;
+	gvm.tx_db_base = base + TX_DB_BASE;
+	gvm.rx_db_base = base + RX_DB_BASE;
 }
 
 static void *dma(uint64_t iova, size_t len, const char *what)
@@ -99,6 +147,8 @@ static bool pow2(uint32_t v)
 /* ---- reset -----------------------------------------------------------------
  */
 
+/* the device side of gve_adminq_release: rev 0 clears adminq_pfn, rev >= 1
+ * sets DEVICE_IS_RESET; the device forgets every resource it was given */
 static void gvm_reset(void)
 {
 	gvm.resets++;
@@ -111,6 +161,7 @@ static void gvm_reset(void)
 		gvm.device_status |= GVE_DEVSTAT_DEVICE_IS_RESET;
 }
 
+/* gve_adminq_alloc: the admin queue page becomes the device's */
 static void gvm_aq_live(uint64_t a)
 {
 	if (a & 0xfff)
@@ -126,17 +177,27 @@ static void gvm_aq_live(uint64_t a)
 /* ---- interrupts ------------------------------------------------------------
  */
 
+static bool dqo(void);
+
+/* a notification block's event. GQI: the driver masks in its handler
+ * (gve_intr). DQO: the device masks the block itself when it fires
+ * (gve_intr_dqo: "Interrupts are automatically masked") until the driver
+ * writes ENABLE again (gve_napi_poll_dqo) */
 static void gvm_irq_block(uint32_t b)
 {
-	if (!gvm.configured || b >= gvm.num_irq_dbs || b >= 16)
+	if (!gvm.configured || b >= gvm.num_irq_dbs || b >= GVM_MAXBLK)
 		return;
 	if (gvm.irq_masked[b]) {
 		gvm.irq_pending[b] = true;
 		return;
 	}
+	if (dqo())
+		gvm.irq_masked[b] = true;
 	host_irq_raise(b);
 }
 
+/* device_status changes and the management vector fires (gve_mgmnt_intr,
+ * read by gve_handle_status) */
 void gvm_set_status(uint32_t set, uint32_t clear)
 {
 	gvm.device_status = (gvm.device_status & ~clear) | set;
@@ -181,6 +242,8 @@ static unsigned put_opt(uint8_t *b, unsigned off, uint16_t id, uint16_t len,
 	return off + 8 + len;
 }
 
+/* gve_adminq_describe_device: the descriptor and its option chain
+ * (gve_process_device_options), at most available_length bytes */
 static uint32_t gvm_describe(const uint8_t *p)
 {
 	uint64_t addr = be64p(p, 0);
@@ -218,8 +281,15 @@ static uint32_t gvm_describe(const uint8_t *p)
 		off = put_opt(b, off, GVE_OPT_GQI_QPL, 4, feat, NULL, 0), n++;
 	if (c->gqi_rda)
 		off = put_opt(b, off, GVE_OPT_GQI_RDA, 4, feat, NULL, 0), n++;
-	if (c->dqo_qpl_only)
-		off = put_opt(b, off, GVE_OPT_DQO_QPL, 8, feat, NULL, 0), n++;
+	if (c->raw_addressing)
+		off =
+		    put_opt(b, off, GVE_OPT_GQI_RAW_ADDRESSING, 0, 0, NULL, 0),
+		n++;
+	if (c->dqo_qpl) {
+		uint16_t pg[2] = {cpu_to_be16(c->dqo_qpl_tx_pages), 0};
+		off = put_opt(b, off, GVE_OPT_DQO_QPL, 8, feat, (void *)pg, 4),
+		n++;
+	}
 	if (c->dqo)
 		off = put_opt(b, off, GVE_OPT_DQO_RDA, 8, feat, NULL, 0), n++;
 	if (c->modify_ring) {
@@ -244,6 +314,9 @@ static uint32_t gvm_describe(const uint8_t *p)
 	return GVE_AQ_STATUS_PASSED;
 }
 
+/* gve_adminq_configure_device_resources: counters, IRQ doorbell array
+ * (the device writes each block's doorbell index, gve_irq_doorbell),
+ * management vector last (GVE_NTFY_BLK_BASE_MSIX_IDX 0) */
 static uint32_t gvm_configure(const uint8_t *p)
 {
 	if (gvm.configured) {
@@ -257,11 +330,17 @@ static uint32_t gvm_configure(const uint8_t *p)
 	gvm.stride = be32p(p, 24);
 	uint32_t base = be32p(p, 28);
 	gvm.format = p[32];
-	bool fmt_ok = gvm.format == GVE_QF_GQI_QPL ||
-		      (gvm.format == GVE_QF_DQO_RDA && gvm.cfg.dqo);
+	/* the format Linux would pick; the block count Linux's layout gives
+	 * (gve_init_priv: (vectors - 1) & ~1), or fewer, as when Linux gets
+	 * fewer vectors than it asked for, but even */
+	bool fmt_ok = gvm.format == gvm_expected_format(&gvm.cfg) ||
+		      (gvm.desc_override && gvm.format >= GVE_QF_GQI_RDA &&
+		       gvm.format <= GVE_QF_DQO_QPL); /* tests assert it */
 	if (!fmt_ok || gvm.stride != GVE_IRQ_DB_STRIDE || base != 0 ||
 	    gvm.num_counters != gvm.cfg.counters || !gvm.num_irq_dbs ||
-	    gvm.num_irq_dbs + 1 > gvm.cfg.msix || gvm.num_irq_dbs > 16) {
+	    (gvm.num_irq_dbs & 1) ||
+	    gvm.num_irq_dbs > ((gvm.cfg.msix - 1) & ~1u) ||
+	    gvm.num_irq_dbs > GVM_MAXBLK) {
 		gvm_violation("configure: format %u stride %u base %u counters "
 			      "%u irq dbs %u",
 			      gvm.format, gvm.stride, base, gvm.num_counters,
@@ -276,7 +355,7 @@ static uint32_t gvm_configure(const uint8_t *p)
 	for (uint32_t i = 0; i < gvm.num_irq_dbs; i++) {
 		uint32_t v = gvm.irq_db_override != GVM_NO_OVERRIDE && i == 0
 				 ? gvm.irq_db_override
-				 : IRQ_DB_BASE + i;
+				 : gvm.irq_db_base + i;
 		v = cpu_to_be32(v);
 		memcpy(dbs + i * 64, &v, 4);
 		gvm.irq_masked[i] = true; /* masked until the driver writes 0 */
@@ -293,6 +372,8 @@ static struct gvm_qpl *qpl_find(uint32_t id)
 	return NULL;
 }
 
+/* gve_adminq_register_page_list: page-aligned 4 KiB pages, within
+ * max_registered_pages in all (gve_alloc_queue_page_list's check) */
 static uint32_t gvm_register_qpl(const uint8_t *p)
 {
 	uint32_t id = be32p(p, 0), n = be32p(p, 4);
@@ -349,6 +430,7 @@ static bool qpl_in_use(uint32_t id)
 	return false;
 }
 
+/* gve_adminq_unregister_page_list: only once no queue uses the list */
 static uint32_t gvm_unregister_qpl(const uint8_t *p)
 {
 	struct gvm_qpl *q = qpl_find(be32p(p, 0));
@@ -367,6 +449,9 @@ static uint32_t gvm_unregister_qpl(const uint8_t *p)
 	return GVE_AQ_STATUS_PASSED;
 }
 
+/* struct gve_queue_resources: the doorbell and counter indices the driver
+ * reads after queue creation (gve_tx_put_doorbell, gve_tx_load_event_counter)
+ */
 static void qres_fill(uint64_t qres, uint32_t db, uint32_t ctr)
 {
 	uint8_t *r = dma(qres, 64, "queue resources");
@@ -382,7 +467,30 @@ static void qres_fill(uint64_t qres, uint32_t db, uint32_t ctr)
 
 static bool dqo(void)
 {
-	return gvm.format == GVE_QF_DQO_RDA;
+	return gvm.format == GVE_QF_DQO_RDA || gvm.format == GVE_QF_DQO_QPL;
+}
+
+static bool is_qpl(void)
+{
+	return gvm.format == GVE_QF_GQI_QPL || gvm.format == GVE_QF_DQO_QPL;
+}
+
+/* gve_tx_qpl_id / gve_rx_qpl_id: TX page list i is queue i, RX page lists
+ * follow the TX queues the driver could have (min(max queues, blocks/2)) */
+static uint32_t gvm_tx_max(void)
+{
+	return MIN(gvm.cfg.max_queues, gvm.num_irq_dbs / 2);
+}
+
+static bool qpl_taken(uint32_t id, bool tx, uint32_t self)
+{
+	for (unsigned i = 0; i < GVM_MAXQ; i++)
+		if ((gvm.tx[i].live && gvm.tx[i].qpl_id == id &&
+		     !(tx && i == self)) ||
+		    (gvm.rx[i].live && gvm.rx[i].qpl_id == id &&
+		     !(!tx && i == self)))
+			return true;
+	return false;
 }
 
 static uint32_t gvm_create_tx(const uint8_t *p)
@@ -407,9 +515,14 @@ static uint32_t gvm_create_tx(const uint8_t *p)
 	t->compl = be64p(p, 32);
 	t->ntfy = ntfy;
 	t->qpl_id = qpl;
-	if (!pow2(size) || ntfy >= gvm.num_irq_dbs ||
-	    (dqo() ? (qpl != GVE_RAW_ADDRESSING_QPL_ID || csize != size)
-		   : !qpl_find(qpl))) {
+	/* gve_adminq_create_tx_queue: QPL formats name page list
+	 * gve_tx_qpl_id (= queue id), unused by another queue; RDA formats
+	 * GVE_RAW_ADDRESSING_QPL_ID. TX queue i is on block i
+	 * (gve_tx_idx_to_ntfy). DQO: completion ring as large as the ring */
+	bool qpl_ok =
+	    is_qpl() ? qpl == id && qpl_find(qpl) && !qpl_taken(qpl, true, id)
+		     : qpl == GVE_RAW_ADDRESSING_QPL_ID;
+	if (!pow2(size) || ntfy != id || !qpl_ok || (dqo() && csize != size)) {
 		gvm_violation("create tx queue %u: size %u ntfy %u qpl %#x", id,
 			      size, ntfy, qpl);
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
@@ -417,7 +530,7 @@ static uint32_t gvm_create_tx(const uint8_t *p)
 	if (!dma(t->ring, size * 16ull, "tx ring") ||
 	    (dqo() && !dma(t->compl, size * 8ull, "tx completion ring")))
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
-	t->db = TX_DB_BASE + id;
+	t->db = gvm.tx_db_base + id;
 	t->counter = id;
 	t->live = true;
 	qres_fill(t->qres, t->db, t->counter);
@@ -447,10 +560,17 @@ static uint32_t gvm_create_rx(const uint8_t *p)
 	r->ntfy = ntfy;
 	r->qpl_id = qpl;
 	r->seq = 1;
-	struct gvm_qpl *q = dqo() ? NULL : qpl_find(qpl);
-	if (!pow2(size) || ntfy >= gvm.num_irq_dbs || pbs != 2048 ||
-	    (dqo() ? (qpl != GVE_RAW_ADDRESSING_QPL_ID || bsize != size)
-		   : (!q || be32p(p, 4) != id))) {
+	/* gve_adminq_get_create_rx_queue_cmd: QPL formats name page list
+	 * gve_rx_qpl_id, unused by another queue; GQI_QPL needs a page per
+	 * ring slot (gve_rx_prefill_pages); RX queue i is on block
+	 * num_ntfy_blks/2 + i (gve_rx_idx_to_ntfy); GQI passes the index */
+	struct gvm_qpl *q = is_qpl() ? qpl_find(qpl) : NULL;
+	bool qpl_ok = is_qpl() ? q && qpl == gvm_tx_max() + id &&
+				     !qpl_taken(qpl, false, id) &&
+				     (dqo() || q->npages >= size)
+			       : qpl == GVE_RAW_ADDRESSING_QPL_ID;
+	if (!pow2(size) || ntfy != gvm.num_irq_dbs / 2 + id || pbs != 2048 ||
+	    !qpl_ok || (dqo() ? bsize != size : be32p(p, 4) != id)) {
 		gvm_violation(
 		    "create rx queue %u: size %u ntfy %u qpl %#x pbs %u", id,
 		    size, ntfy, qpl, pbs);
@@ -459,12 +579,13 @@ static uint32_t gvm_create_rx(const uint8_t *p)
 	if (!dma(r->desc, size * (dqo() ? 32ull : 64ull), "rx desc ring") ||
 	    !dma(r->data, size * (dqo() ? 32ull : 8ull), "rx data ring"))
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
-	r->db = RX_DB_BASE + id;
+	r->db = gvm.rx_db_base + id;
 	r->live = true;
 	qres_fill(r->qres, r->db, 0);
 	return GVE_AQ_STATUS_PASSED;
 }
 
+/* gve_adminq_destroy_tx_queues / gve_adminq_destroy_rx_queues */
 static uint32_t gvm_destroy(bool tx, uint32_t id)
 {
 	bool *live =
@@ -478,6 +599,8 @@ static uint32_t gvm_destroy(bool tx, uint32_t id)
 	return GVE_AQ_STATUS_PASSED;
 }
 
+/* gve_adminq_deconfigure_device_resources: after every queue and page
+ * list is gone (gve_teardown_priv_resources' order) */
 static uint32_t gvm_deconfigure(void)
 {
 	for (unsigned i = 0; i < GVM_MAXQ; i++)
@@ -494,6 +617,10 @@ static uint32_t gvm_deconfigure(void)
 	return GVE_AQ_STATUS_PASSED;
 }
 
+/* one admin command: SET_DRIVER_PARAMETER is gve_adminq_set_mtu,
+ * REPORT_STATS gve_adminq_report_stats, REPORT_LINK_SPEED
+ * gve_adminq_report_link_speed, GET_PTYPE_MAP gve_adminq_get_ptype_map_dqo,
+ * VERIFY_DRIVER_COMPATIBILITY gve_adminq_verify_driver_compatibility */
 static uint32_t gvm_cmd(uint32_t op, const uint8_t *p)
 {
 	switch (op) {
@@ -552,6 +679,7 @@ static uint32_t gvm_cmd(uint32_t op, const uint8_t *p)
 		    dma(be64p(p, 8), be64p(p, 0), "driver info");
 		if (!info || be64p(p, 0) < sizeof(struct gve_driver_info))
 			return GVE_AQ_STATUS_INVALID_ARGUMENT;
+		memcpy(gvm.driver_info, info, sizeof(gvm.driver_info));
 		return gvm.cfg.compat_unimplemented
 			   ? GVE_AQ_STATUS_UNIMPLEMENTED
 			   : GVE_AQ_STATUS_PASSED;
@@ -561,6 +689,8 @@ static uint32_t gvm_cmd(uint32_t op, const uint8_t *p)
 	}
 }
 
+/* the device side of gve_adminq_kick_and_wait: every command up to the
+ * doorbell gets a status, then the event counter moves past it */
 static void gvm_aq_run(void)
 {
 	while (gvm.event_counter != gvm.doorbell && !gvm.stall) {
@@ -591,6 +721,8 @@ void gvm_aq_set_base(uint32_t n)
 /* ---- GQI data path ----------------------------------------------------------
  */
 
+/* GQI_QPL addressing: a byte offset into the registered pages
+ * (gve_tx_alloc_fifo's iov_offset, gve_rx_prefill_pages' qpl_offset) */
 static bool qpl_copy(struct gvm_qpl *q, uint64_t off, uint8_t *buf, size_t len,
 		     bool to_qpl)
 {
@@ -611,6 +743,7 @@ static bool qpl_copy(struct gvm_qpl *q, uint64_t off, uint8_t *buf, size_t len,
 	return true;
 }
 
+/* the wire the packets leave on (what gve_tx hands the device) */
 static void wire_push(const uint8_t *f, size_t len)
 {
 	if (gvm.wire_head - gvm.wire_tail >= GVM_WIRE_MAX)
@@ -620,13 +753,42 @@ static void wire_push(const uint8_t *f, size_t len)
 	memcpy(gvm.wire[i].data, f, len);
 }
 
+/* GQI TX completion: the queue's event counter counts descriptors done
+ * (gve_tx_load_event_counter, gve_clean_tx_done) */
 static void gqi_tx_counter_write(struct gvm_txq *t)
 {
 	uint32_t *ctr = dma(gvm.counters, gvm.num_counters * 4ull, "counters");
 	if (ctr)
 		ctr[t->counter] = cpu_to_be32(t->done);
+	t->reported = t->done;
 }
 
+/* one GQI TX segment. QPL: a byte offset into the queue's page list, at a
+ * GVE_TX_FIFO_ALIGN boundary as every allocation of gve_tx_alloc_fifo
+ * starts. RDA: an address in the driver's memory, remembered until the
+ * completion is reported (the device holds it until then). */
+static bool gqi_seg_read(struct gvm_txq *t, struct gvm_qpl *q, uint64_t a,
+			 uint8_t *buf, unsigned len, uint32_t slot)
+{
+	if (gvm.format == GVE_QF_GQI_QPL) {
+		if (a % GVE_TX_FIFO_ALIGN)
+			gvm_violation("gqi tx: qpl offset %#llx not %u-byte "
+				      "aligned",
+				      (unsigned long long)a, GVE_TX_FIFO_ALIGN);
+		return qpl_copy(q, a, buf, len, false);
+	}
+	const uint8_t *p = dma(a, len, "gqi tx segment");
+	if (!p)
+		return false;
+	memcpy(buf, p, len);
+	t->buf_addr[slot] = a;
+	t->buf_len[slot] = (uint16_t)len;
+	return true;
+}
+
+/* the device's view of gve_tx_add_skb_copy / gve_tx_add_skb_no_copy: a
+ * packet descriptor (desc_cnt covers its segment descriptors) and
+ * segments whose lengths add up to the packet */
 static void gqi_tx_run(struct gvm_txq *t)
 {
 	struct gvm_qpl *q = qpl_find(t->qpl_id);
@@ -638,8 +800,12 @@ static void gqi_tx_run(struct gvm_txq *t)
 		const struct gve_tx_desc_gqi *d =
 		    &ring[t->done & (t->size - 1)];
 		unsigned n = d->desc_cnt, len = be16_to_cpu(d->len), got = 0;
+		/* gve_tx: the packet descriptor's segment holds at least
+		 * min(GVE_GQ_TX_MIN_PKT_DESC_BYTES, len) bytes */
 		if ((d->type_flags & GVE_TXD_TYPE_MASK) != GVE_TXD_STD || !n ||
-		    n > t->req - t->done || len > sizeof(frame)) {
+		    n > t->req - t->done || len > sizeof(frame) ||
+		    be16_to_cpu(d->seg_len) <
+			MIN(len, GVE_TX_MIN_PKT_DESC_BYTES)) {
 			gvm_violation(
 			    "gqi tx descriptor %u: type %#x cnt %u len %u",
 			    t->done, d->type_flags, n, len);
@@ -660,8 +826,9 @@ static void gqi_tx_run(struct gvm_txq *t)
 				    "gqi tx: segments exceed length %u", len);
 				return;
 			}
-			if (!qpl_copy(q, be64_to_cpu(s->seg_addr), frame + got,
-				      sl, false))
+			if (!gqi_seg_read(t, q, be64_to_cpu(s->seg_addr),
+					  frame + got, sl,
+					  (t->done + k) & (t->size - 1)))
 				return;
 			got += sl;
 		}
@@ -677,6 +844,8 @@ static void gqi_tx_run(struct gvm_txq *t)
 
 bool gvm_rx_inject(unsigned qi, const void *frame, size_t len);
 
+/* a GQI RX descriptor with the next sequence number, 1..7 and never 0
+ * (gve_next_seqno), read by gve_rx */
 static void gqi_rx_write(struct gvm_rxq *r, uint16_t len, uint16_t flags)
 {
 	struct gve_rx_desc_gqi *ring = dma(r->desc, r->size * 64ull, "rx ring");
@@ -690,6 +859,9 @@ static void gqi_rx_write(struct gvm_rxq *r, uint16_t len, uint16_t flags)
 	gvm_irq_block(r->ntfy);
 }
 
+/* a frame into the next posted GQI slot, 2 bytes in (GVE_RX_PAD); a slot
+ * is posted once the RX doorbell (fill count, gve_rx_write_doorbell)
+ * passes it */
 static bool gqi_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
 {
 	if (r->fill == r->cnt) {
@@ -706,8 +878,17 @@ static bool gqi_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
 		return false;
 	}
 	memcpy(buf + 2, f, len);
-	if (!qpl_copy(qpl_find(r->qpl_id), off, buf, len + 2, true))
-		return false;
+	/* the data slot: a page-list offset (QPL) or an address (RDA) of a
+	 * 2048-byte packet buffer */
+	if (gvm.format == GVE_QF_GQI_QPL) {
+		if (!qpl_copy(qpl_find(r->qpl_id), off, buf, len + 2, true))
+			return false;
+	} else {
+		uint8_t *p = dma(off, 2048, "gqi rx buffer");
+		if (!p)
+			return false;
+		memcpy(p, buf, len + 2);
+	}
 	gqi_rx_write(r, (uint16_t)(len + 2), GVE_RXF_IPV4);
 	return true;
 }
@@ -737,6 +918,8 @@ void gvm_gqi_set_base(unsigned q, uint32_t tx, uint32_t rx_cnt,
 /* ---- DQO data path ----------------------------------------------------------
  */
 
+/* a DQO TX completion with the flipped generation bit, as
+ * gve_clean_tx_done_dqo reads them */
 static void dqo_tx_compl(struct gvm_txq *t, unsigned type, uint16_t v)
 {
 	struct gve_tx_compl_dqo *ring =
@@ -753,6 +936,29 @@ static void dqo_tx_compl(struct gvm_txq *t, unsigned type, uint16_t v)
 	}
 }
 
+/* DQO_QPL: a buffer must lie inside one registered page of the queue's
+ * page list (gve_tx_buf_get_addr, the RX buffer pages); RDA: anywhere in
+ * the driver's memory */
+static bool dqo_buf_ok(uint32_t qpl_id, uint64_t a, size_t len,
+		       const char *what)
+{
+	if (gvm.format != GVE_QF_DQO_QPL)
+		return true;
+	struct gvm_qpl *q = qpl_find(qpl_id);
+	for (uint32_t k = 0; q && k < q->npages; k++)
+		if (a >= q->pages[k] && a + len <= q->pages[k] + 4096)
+			return true;
+	gvm_violation("dqo %s %#llx+%zu outside page list %u", what,
+		      (unsigned long long)a, len, qpl_id);
+	return false;
+}
+
+/* the device's view of gve_tx_dqo: context descriptors (Linux sends a
+ * general one before every packet, gve_tx_fill_general_ctx_desc, and a TSO
+ * one for GSO) carry no data; data descriptors up to end_of_packet make a
+ * packet of at most GVE_TX_MAX_DATA_DESCS buffers; report_event only on a
+ * packet's last descriptor and at least GVE_TX_MIN_RE_INTERVAL descriptors
+ * after the previous one (gve_tx_update_tail) */
 static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 {
 	const struct gve_tx_desc_dqo *ring =
@@ -761,17 +967,24 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 	unsigned got = 0, descs = 0;
 
 	while (ring && t->head != t->tail) {
-		const struct gve_tx_desc_dqo *d = &ring[t->head];
+		uint32_t idx = t->head;
+		const struct gve_tx_desc_dqo *d = &ring[idx];
 		unsigned dt = FIELD_GET(GVE_TXD_DQO_DTYPE, d->dtype_flags);
 		unsigned sz = FIELD_GET(GVE_TXD_DQO_BUF_SIZE, d->buf_size);
 		t->head = (t->head + 1) & (t->size - 1);
+		if (dt == GVE_TX_GENERAL_CTX_DESC_DTYPE_DQO ||
+		    dt == GVE_TX_TSO_CTX_DESC_DTYPE_DQO) {
+			gvm.ctx_descs++;
+			continue;
+		}
 		if (dt != GVE_TX_PKT_DESC_DTYPE_DQO) {
 			gvm_violation("dqo tx: dtype %#x", dt);
 			return;
 		}
 		const uint8_t *b = dma(d->buf_addr, sz, "tx buffer");
-		if (!b || got + sz > sizeof(frame) ||
-		    ++descs > GVE_TX_MAX_DATA_DESCS)
+		if (!b ||
+		    !dqo_buf_ok(t->qpl_id, d->buf_addr, sz, "tx buffer") ||
+		    got + sz > sizeof(frame) || ++descs > GVE_TX_MAX_DATA_DESCS)
 			return;
 		memcpy(frame + got, b, sz);
 		got += sz;
@@ -782,6 +995,10 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 				    "dqo tx: completion tag %u reused "
 				    "while in flight",
 				    tag);
+			if (tag < ARRAY_SIZE(t->buf_addr)) {
+				t->buf_addr[tag] = d->buf_addr;
+				t->buf_len[tag] = (uint16_t)sz;
+			}
 			t->inflight[tag / 8] |= (uint8_t)(1u << (tag % 8));
 			wire_push(frame, got);
 			got = descs = 0;
@@ -795,14 +1012,28 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 			if (!(d->dtype_flags & GVE_TXD_DQO_EOP))
 				gvm_violation("dqo tx: report_event not on the "
 					      "last descriptor");
+			if (t->any_re && ((idx - t->last_re) & (t->size - 1)) <
+					     GVE_TX_MIN_RE_INTERVAL)
+				gvm_violation(
+				    "dqo tx: report_event at %u only "
+				    "%u after the last at %u",
+				    idx, (idx - t->last_re) & (t->size - 1),
+				    t->last_re);
+			t->any_re = true;
+			t->last_re = idx;
+			/* tx_head: "the last descriptor fetched by HW plus
+			 * one" (gve_clean_tx_done_dqo), unmasked: the ring
+			 * size when that descriptor is the last slot */
 			dqo_tx_compl(t, GVE_COMPL_TYPE_DQO_DESC,
-				     (uint16_t)t->head);
+				     (uint16_t)(idx + 1));
 		}
 	}
 	(void)qi;
 	gvm_irq_block(t->ntfy);
 }
 
+/* a DQO RX completion with the flipped generation bit, as gve_rx_poll_dqo
+ * and gve_rx_dqo read them */
 static void dqo_rx_write(struct gvm_rxq *r, uint16_t id, uint16_t len,
 			 bool bufq1, bool split)
 {
@@ -827,6 +1058,8 @@ static void dqo_rx_write(struct gvm_rxq *r, uint16_t id, uint16_t len,
 	gvm_irq_block(r->ntfy);
 }
 
+/* a frame into the next buffer the driver posted
+ * (gve_rx_post_buffers_dqo) */
 static bool dqo_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
 {
 	if (r->head == r->tail) {
@@ -839,7 +1072,7 @@ static bool dqo_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
 		return false;
 	const struct gve_rx_buf_desc_dqo *d = &q[r->head];
 	uint8_t *b = dma(d->buf_addr, 2048, "rx buffer");
-	if (!b)
+	if (!b || !dqo_buf_ok(r->qpl_id, d->buf_addr, 2048, "rx buffer"))
 		return false;
 	memcpy(b, f, len);
 	r->head = (r->head + 1) & (r->size - 1);
@@ -905,12 +1138,17 @@ unsigned gvm_wire_count(void)
 /* ---- BAR access
  * --------------------------------------------------------------- */
 
+/* a BAR2 doorbell: an IRQ doorbell (gve_irq_doorbell: GQI ACK/MASK/EVENT
+ * big-endian, gve_write_irq_doorbell_dqo little-endian), a GQI TX or RX
+ * doorbell (gve_tx_put_doorbell, gve_rx_write_doorbell: free-running,
+ * big-endian) or a DQO one (gve_tx_put_doorbell_dqo,
+ * gve_rx_write_doorbell_dqo: a tail index, little-endian) */
 static void db_write(uint32_t idx, uint32_t raw)
 {
 	uint32_t be = be32_to_cpu(raw);
 
-	if (idx >= IRQ_DB_BASE && idx < IRQ_DB_BASE + 16) {
-		uint32_t b = idx - IRQ_DB_BASE;
+	if (idx >= gvm.irq_db_base && idx < gvm.irq_db_base + GVM_MAXBLK) {
+		uint32_t b = idx - gvm.irq_db_base;
 		if (!gvm.configured || b >= gvm.num_irq_dbs) {
 			gvm_violation(
 			    "irq doorbell %u written while not configured", b);
@@ -983,6 +1221,13 @@ static void db_write(uint32_t idx, uint32_t raw)
 					    "dqo rx doorbell moved %u "
 					    "buffers, fewer than 8",
 					    (raw - r->tail) & (r->size - 1));
+				/* the device owns the posted buffers now */
+				const struct gve_rx_buf_desc_dqo *bq =
+				    dma(r->data, r->size * 32ull,
+					"rx buffer queue");
+				for (uint32_t k = r->tail; bq && k != raw;
+				     k = (k + 1) & (r->size - 1))
+					r->posted[k] = bq[k].buf_addr;
 				r->tail = raw;
 			} else {
 				if (be - r->cnt > r->size ||
@@ -1001,6 +1246,10 @@ static void db_write(uint32_t idx, uint32_t raw)
 	gvm_violation("doorbell %u written: no queue or block owns it", idx);
 }
 
+/* BAR0 writes as gve_register.h lays them out: the version byte stream
+ * (gve_write_version), the admin queue registration and release
+ * (gve_adminq_alloc, gve_adminq_release), the admin doorbell
+ * (gve_adminq_kick_cmd) */
 static void reg_write(uint32_t off, unsigned w, uint32_t raw)
 {
 	unsigned want = off == GVE_REG_DRIVER_VERSION  ? 1
@@ -1096,6 +1345,9 @@ static void reg_write(uint32_t off, unsigned w, uint32_t raw)
 		      gvm.cfg.revision);
 }
 
+/* BAR0 reads: device_status (gve_handle_status), queue limits
+ * (gve_probe), adminq_pfn (gve_adminq_release rev 0), the event counter
+ * (gve_adminq_wait_for_cmd) */
 static uint32_t reg_read(uint32_t off, unsigned w)
 {
 	uint32_t v;
@@ -1164,6 +1416,8 @@ static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return alen && blen && a < b + blen && b < a + alen;
 }
 
+/* memory the device may still touch: what gve_adminq_release's WARN
+ * ("the device is unrecoverable and still holding memory") is about */
 void gvm_check_revoke(uint64_t iova, size_t len)
 {
 	struct {
@@ -1205,6 +1459,35 @@ void gvm_check_revoke(uint64_t iova, size_t len)
 			held[n++] = (typeof(held[0])){r->qres, 64,
 						      "rx queue resources"};
 		}
+	}
+	/* the buffers the device holds: DQO RX buffers posted and not yet
+	 * completed, DQO TX buffers of packets in flight, GQI_RDA TX segments
+	 * not yet reported done */
+	for (unsigned i = 0; i < GVM_MAXQ; i++) {
+		struct gvm_txq *t = &gvm.tx[i];
+		struct gvm_rxq *r = &gvm.rx[i];
+		for (uint32_t k = r->head; r->live && dqo() && k != r->tail;
+		     k = (k + 1) & (r->size - 1))
+			if (overlap(iova, len, r->posted[k], 2048))
+				gvm_violation("memory revoked while the device "
+					      "holds rx buffer %#llx",
+					      (unsigned long long)r->posted[k]);
+		for (uint32_t tag = 0;
+		     t->live && dqo() && tag < ARRAY_SIZE(t->buf_addr); tag++)
+			if ((t->inflight[tag / 8] & (1u << (tag % 8))) &&
+			    overlap(iova, len, t->buf_addr[tag],
+				    t->buf_len[tag]))
+				gvm_violation("memory revoked while the device "
+					      "holds tx tag %u",
+					      tag);
+		for (uint32_t k = t->reported;
+		     t->live && gvm.format == GVE_QF_GQI_RDA && k != t->done;
+		     k++)
+			if (overlap(iova, len, t->buf_addr[k & (t->size - 1)],
+				    t->buf_len[k & (t->size - 1)]))
+				gvm_violation("memory revoked while the device "
+					      "holds tx descriptor %u",
+					      k);
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (overlap(iova, len, held[i].a, held[i].l))

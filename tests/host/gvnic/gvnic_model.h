@@ -13,26 +13,34 @@
 #include <stdint.h>
 
 #define GVM_MAXQ     4
+#define GVM_MAXBLK   66 /* notification blocks the model tracks */
 #define GVM_WIRE_MAX 512
 #define GVM_OPLOG    256
 
 struct gvm_config {
-	uint8_t revision;  /* 0: PFN registration; >= 1: base/length */
-	bool dqo;	   /* advertise DQO_RDA */
-	bool gqi_qpl_opt;  /* list the GQI_QPL option explicitly */
-	bool dqo_qpl_only; /* advertise DQO_QPL instead of DQO_RDA */
-	bool gqi_rda;	   /* advertise GQI_RDA */
-	bool modify_ring;  /* advertise MODIFY_RING (min 64, max 4096) */
-	bool jumbo;	   /* advertise JUMBO_FRAMES (needs mtu > 1500) */
-	bool unknown_opt;  /* add an unknown option id 0x77 */
-	bool short_opt;	   /* add a DQO_RDA option with length 2 */
+	uint8_t revision;	   /* 0: PFN registration; >= 1: base/length */
+	bool dqo;		   /* advertise DQO_RDA */
+	bool gqi_qpl_opt;	   /* list the GQI_QPL option explicitly */
+	bool dqo_qpl;		   /* advertise DQO_QPL */
+	bool gqi_rda;		   /* advertise GQI_RDA */
+	bool raw_addressing;	   /* advertise the legacy GQI_RAW_ADDRESSING */
+	uint16_t dqo_qpl_tx_pages; /* the DQO_QPL option's page count */
+	bool modify_ring; /* advertise MODIFY_RING (min 64, max 4096) */
+	bool jumbo;	  /* advertise JUMBO_FRAMES (needs mtu > 1500) */
+	bool unknown_opt; /* add an unknown option id 0x77 */
+	bool short_opt;	  /* add a DQO_RDA option with length 2 */
 	bool compat_unimplemented;
 	uint32_t max_queues;
 	uint16_t tx_entries, rx_entries, counters, tx_pages_per_qpl, mtu;
 	uint16_t default_num_queues;
 	uint64_t max_registered_pages;
 	uint32_t db_len; /* BAR2 bytes */
+	bool db_high;	 /* queue and irq doorbells at the top of BAR2 */
 	unsigned msix;
+	/* where the MSI-X table and PBA live (gve.rst: BAR1 holds the table;
+	 * the PBA after it in BAR1 is the model's assumption) */
+	uint8_t msix_table_bar, msix_pba_bar;
+	uint32_t msix_table_off, msix_pba_off;
 	bool link_up;
 	uint64_t link_mbps;
 };
@@ -46,16 +54,21 @@ struct gvm_txq {
 	uint32_t size, qpl_id, ntfy, db, counter;
 	uint64_t qres, ring, compl ;
 	/* GQI */
-	uint32_t req, done;
+	uint32_t req, done, reported;
 	/* DQO */
 	uint32_t tail, head, ctail;
 	uint8_t cgen;
 	uint8_t inflight[65536 / 8];
+	uint64_t buf_addr[4096]; /* RDA: the buffer per slot (GQI) or tag */
+	uint16_t buf_len[4096];
+	uint32_t last_re; /* DQO: ring index of the last report_event */
+	bool any_re;
 	bool hold_completions; /* tests: complete later with gvm_tx_flush */
 };
 
 struct gvm_rxq {
 	bool live;
+	uint64_t posted[4096]; /* DQO: buffer address at each queue slot */
 	uint32_t size, qpl_id, ntfy, db;
 	uint64_t qres, desc, data;
 	uint32_t fill, cnt; /* GQI doorbell value, slots used */
@@ -93,8 +106,11 @@ struct gvm {
 	uint32_t num_counters, num_irq_dbs, stride, format;
 	uint32_t irq_db_override; /* GVM_NO_OVERRIDE or a bogus index */
 	uint32_t db_override, counter_override;
-	bool irq_masked[16], irq_pending[16];
-	uint32_t irq_db_raw[16];
+	bool irq_masked[GVM_MAXBLK], irq_pending[GVM_MAXBLK];
+	uint32_t irq_db_raw[GVM_MAXBLK];
+	uint32_t irq_db_base, tx_db_base, rx_db_base; /* BAR2 indices */
+	unsigned ctx_descs;	  /* DQO context descriptors accepted */
+	uint8_t driver_info[304]; /* the last VERIFY_DRIVER_COMPATIBILITY */
 	struct gvm_qpl qpls[2 * GVM_MAXQ];
 	struct gvm_txq tx[GVM_MAXQ];
 	struct gvm_rxq rx[GVM_MAXQ];
@@ -120,6 +136,13 @@ extern struct gvm gvm;
 
 void gvm_default_config(struct gvm_config *c);
 void gvm_init(const struct gvm_config *c);
+/* the queue format Linux's gve_adminq_describe_device picks for the
+ * options the configuration advertises */
+uint8_t gvm_expected_format(const struct gvm_config *c);
+/* the PCI function as the kernel would find it: BAR sizes and the MSI-X
+ * table and PBA where the configuration puts them */
+struct pci_dev;
+void gvm_pci_dev(struct pci_dev *d);
 void gvm_violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* bus side (called by the host authority implementation) */

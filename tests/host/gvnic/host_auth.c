@@ -2,7 +2,10 @@
  * (kernel/authority/authority.h) on the host, wired to the gVNIC model.
  *
  * DeviceMmio: slot 1 is BAR0 and slot 2 BAR2 of the model; every access is
- *   bounds-, alignment- and generation-checked as the kernel does.
+ *   bounds-, alignment- and generation-checked as the kernel does. A grant
+ *   on a described PCI function (gvm_pci_dev) is refused for the reasons
+ *   kernel/authority/mmio.c + mmio_grant refuses one: not the owner, not a
+ *   memory BAR, outside the BAR, or overlapping the MSI-X table or PBA.
  * DMAPool: host memory with fake device addresses (one 256 MiB region per
  *   pool); the model reaches memory only through host_dma_translate, which
  *   refuses anything outside a live pool. Revoking checks with the model
@@ -15,6 +18,8 @@
 #include "gvnic_model.h"
 #include "kernel/authority/authority.h"
 #include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
 
 uint64_t auth_refusals[AUTH_NREASONS];
 
@@ -30,10 +35,43 @@ const char *auth_reason_name(enum auth_reason r)
 
 /* ---- DeviceMmio --------------------------------------------------------- */
 
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* the refusals of kernel/authority/mmio.c + mmio_grant */
+static bool grant_refused(const struct pci_dev *d, uint16_t owner, unsigned bar,
+			  uint32_t off, uint32_t len)
+{
+	if (d->owner != owner || bar >= 6 || d->bar[bar].io ||
+	    !d->bar[bar].size || len == 0 ||
+	    (uint64_t)off + len > d->bar[bar].size)
+		return true;
+	if (d->cap_msix) {
+		uint64_t tlen = (uint64_t)d->msix_size * PCI_MSIX_ENTRY_SIZE;
+		uint64_t plen = ALIGN_UP(d->msix_size, 64u) / 8;
+		if ((bar == d->msix_table_bar &&
+		     overlaps(off, len, d->msix_table_off, tlen)) ||
+		    (bar == d->msix_pba_bar &&
+		     overlaps(off, len, d->msix_pba_off, plen))) {
+			kprintf("authority: BAR%u [0x%x, +0x%x) overlaps the "
+				"MSI-X table or PBA\n",
+				bar, off, len);
+			return true;
+		}
+	}
+	return false;
+}
+
 int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 	       uint32_t len, uint32_t flags, struct dev_mmio *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (d && grant_refused(d, owner, bar, off, len)) {
+		auth_refusals[AUTH_NOT_GRANTED]++;
+		return -1;
+	}
 	out->len = len;
 	out->flags = flags;
 	out->slot = (uint16_t)(bar == 0 ? 1 : 2);
@@ -243,7 +281,7 @@ void *host_dma_translate(uint64_t iova, size_t len)
 /* ---- Interrupt ------------------------------------------------------------
  */
 
-#define HI_MAX 64
+#define HI_MAX 128
 static struct hirq {
 	bool bound, masked, pending;
 	irq_handler_t fn;

@@ -193,7 +193,7 @@ static const char *http_get(const char *path)
 	return body + 4;
 }
 
-static void http_get_devices(bool dqo)
+static void http_get_devices(uint8_t fmt)
 {
 	struct gvm_config c;
 	struct gve_grants g = {0};
@@ -201,7 +201,9 @@ static void http_get_devices(bool dqo)
 	int n;
 
 	gvm_default_config(&c);
-	c.dqo = dqo;
+	c.dqo = fmt == GVE_QF_DQO_RDA;
+	c.dqo_qpl = fmt == GVE_QF_DQO_QPL;
+	c.gqi_rda = fmt == GVE_QF_GQI_RDA;
 	host_auth_reset();
 	gvm_init(&c);
 	sc = calloc(1, sizeof(*sc));
@@ -211,8 +213,9 @@ static void http_get_devices(bool dqo)
 	g.msix_vectors = c.msix;
 	g.name = "gve0";
 	assert_int_equal(gve_attach(sc, &g), 0);
+	assert_int_equal(sc->queue_format, fmt);
 	ksnprintf(pci_devs[1].state, sizeof(pci_devs[1].state), "gve0 %s",
-		  dqo ? "dqo" : "gqi");
+		  gve_format_name(fmt));
 
 	struct net_config nc;
 	net_config_default(&nc);
@@ -252,7 +255,7 @@ static void http_get_devices(bool dqo)
 	    "\"host bridge\"},{\"addr\":\"0000:00:04.0\",\"vendor\":"
 	    "\"1ae0\",\"device\":\"0042\",\"class\":\"020000\",\"driver\":"
 	    "\"gve\",\"state\":\"gve0 %s\"}]\n",
-	    dqo ? "dqo" : "gqi");
+	    gve_format_name(fmt));
 	assert_string_equal(body, want);
 	/* the frames really crossed the driver's rings */
 	assert_true(sc->nic.stats.rx_packets >= 4);
@@ -280,20 +283,30 @@ static void http_get_devices(bool dqo)
 	sc = NULL;
 }
 
-static void t_http_gqi(void **s)
+static void t_http_gqi_qpl(void **s)
 {
-	http_get_devices(false);
+	http_get_devices(GVE_QF_GQI_QPL);
 }
-static void t_http_dqo(void **s)
+static void t_http_gqi_rda(void **s)
 {
-	http_get_devices(true);
+	http_get_devices(GVE_QF_GQI_RDA);
+}
+static void t_http_dqo_rda(void **s)
+{
+	http_get_devices(GVE_QF_DQO_RDA);
+}
+static void t_http_dqo_qpl(void **s)
+{
+	http_get_devices(GVE_QF_DQO_QPL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_http_gqi),
-	    cmocka_unit_test(t_http_dqo),
+	    cmocka_unit_test(t_http_gqi_qpl),
+	    cmocka_unit_test(t_http_gqi_rda),
+	    cmocka_unit_test(t_http_dqo_rda),
+	    cmocka_unit_test(t_http_dqo_qpl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
