@@ -151,7 +151,9 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
  * name the pool; AUTH_STALE_GEN when it was revoked already. */
 int dma_pool_revoke(struct dma_pool *p);
 bool dma_pool_live(const struct dma_pool *p);
-/* carve len bytes aligned to `align` (power of two); zeroed. 0 or -1. */
+/* carve len bytes aligned to `align` (power of two) from memory never
+ * carved before (zero unless the owner wrote it through the pool's va).
+ * 0 or -1. */
 int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
 		   struct dma_buf *out);
 

@@ -28,8 +28,8 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 	const struct auth_owner_facts *f = auth_owner_facts(owner);
 	if (!f || f->brokered) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
-		kprintf("authority: %s is brokered; no DeviceMmio window on it\n",
-			a);
+		kprintf("authority: %s %s; no DeviceMmio window on it\n", a,
+			f ? "is brokered" : "has no bound owner");
 		return -1;
 	}
 	if (bar >= 6 || d->bar[bar].io || !d->bar[bar].size || len == 0 ||

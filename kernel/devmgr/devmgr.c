@@ -7,6 +7,7 @@
 #include "kernel/devmgr/shape.h"
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
+#include "kernel/time/time.h"
 
 static uint16_t next_owner = 1;
 
@@ -86,6 +87,7 @@ static void devmgr_bind(struct pci_dev *d)
 			return;
 		}
 	}
+	uint64_t t0 = time_now_us();
 	if (devmgr_own(d, drv, b) != 0) {
 		if (!strcmp(d->state, "unbound") || !d->state[0])
 			strlcpy(d->state, "refused: identify",
@@ -100,6 +102,8 @@ static void devmgr_bind(struct pci_dev *d)
 	}
 	if (!strcmp(d->state, "unbound"))
 		strlcpy(d->state, "running", sizeof(d->state));
+	kprintf("devmgr: %s %s bound in %llu us\n", a, drv->name,
+		(unsigned long long)(time_now_us() - t0));
 }
 
 void devmgr_bind_all(void)

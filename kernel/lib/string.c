@@ -2,10 +2,15 @@
  * Kernel only: on the host these come from libc. */
 #include "lib.h"
 
+/* bulk moves 8 bytes per step: under TCG each string-instruction step
+ * costs about the same whatever its width, so zeroing a DMA pool or
+ * copying a bounce buffer is eight times faster than byte by byte */
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *d = dst;
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n)::"memory");
+	size_t q = n / 8, r = n % 8;
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q)::"memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(r)::"memory");
 	return dst;
 }
 
@@ -25,7 +30,10 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	uint64_t v = 0x0101010101010101ull * (uint8_t)c;
+	size_t q = n / 8, r = n % 8;
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
 	return dst;
 }
 
