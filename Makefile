@@ -69,7 +69,7 @@ $(BUILD)/k/%.S.o: %.S
 $(ELF): $(KOBJ) linker.ld
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)ld $(KLDFLAGS) -o $@ $(KOBJ)
-	@# the image is relocated by its own code (kernel/boot/reloc.c): only
+	@# the image is relocated by its own code (kernel/init/reloc.c): only
 	@# R_X86_64_RELATIVE may remain
 	@if readelf -rW $@ | awk 'NR>3 && $$3 ~ /R_X86/ && $$3 != "R_X86_64_RELATIVE"' | grep -q .; then \
 		echo "capos.elf: relocations other than R_X86_64_RELATIVE"; exit 1; fi

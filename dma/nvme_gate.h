@@ -23,11 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dma/buf.h"
 #include "dma/grant.h"
 #include "dma/nvme_reg.h"
 #include "dma/owner.h"
 #include "dma/nvme_validate.h"
-#include "kernel/authority/authority.h"
 
 /* capOS status for a rejected command: SCT 7 (vendor specific), SC 0xC0.
  * DW0 of the error completion carries the enum nvme_verdict reason. */

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dma/buf.h"
+
 struct pci_dev;
 
 /* how a function's DMA is confined (the device manager decides at bind) */
@@ -122,12 +124,7 @@ static inline bool mmio_write_be16(const struct dev_mmio *m, uint32_t off,
 }
 
 /* ---- DMAPool ------------------------------------------------------------ */
-/* One DMA object: where the CPU sees it, where the device sees it, how big. */
-struct dma_buf {
-	void *va;
-	uint64_t iova;
-	size_t len;
-};
+/* struct dma_buf (dma/buf.h): one DMA object a pool hands out */
 
 struct dma_pool {
 	uint8_t *va;   /* CPU address of the pool */

@@ -1,10 +1,10 @@
-/* kernel/boot/boot_internal.h — shared between the boot files only */
+/* kernel/boot/boot_internal.h — how the boot facts are filled in: by
+ * efi_main (kernel/init/efi.c) before ExitBootServices, and read by the
+ * page allocator and page tables (kernel/mm). */
 #ifndef CAPOS_BOOT_INTERNAL_H
 #define CAPOS_BOOT_INTERNAL_H
 #include <stddef.h>
 #include <stdint.h>
-
-int boot_relocate(uint64_t base);
 
 /* the UEFI memory map, copied before ExitBootServices */
 struct boot_memmap {
@@ -18,7 +18,9 @@ extern char boot_cmdline[512];
 void cmdline_parse(const char *s, size_t n);
 void bootfs_add(const char *name, const void *data, size_t len);
 
-__attribute__((noreturn)) void kmain(void);
-
+/* print one line per unknown command-line key */
 void cmdline_check(void);
+/* run every registered poller once (the main loop) */
+void poller_run_all(void);
+unsigned poller_count(void);
 #endif

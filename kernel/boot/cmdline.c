@@ -2,7 +2,7 @@
  * files read from \capos\ on the boot volume. Unknown keys are reported once
  * by cmdline_check(); values are copied so nothing points into firmware
  * memory. */
-#include "boot_internal.h"
+#include "kernel/boot/boot_internal.h"
 #include "kernel/boot/boot.h"
 #include "kernel/lib/lib.h"
 

@@ -3,7 +3,7 @@
  * log. */
 #include "kernel/console/console.h"
 #include "kernel/cpu/cpu.h"
-#include "kernel/cpu/io.h"
+#include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
 
 #define COM1 0x3f8

@@ -3,7 +3,7 @@
 #include "cpu_internal.h"
 #include "kernel/boot/boot.h"
 #include "kernel/cpu/cpu.h"
-#include "kernel/cpu/io.h"
+#include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 

@@ -2,7 +2,7 @@
  * ch. 11): enabled with a spurious vector, legacy 8259s masked, every LVT
  * masked (capOS uses MSI/MSI-X only). */
 #include "kernel/cpu/cpu.h"
-#include "kernel/cpu/io.h"
+#include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 

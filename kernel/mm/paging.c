@@ -6,7 +6,7 @@
 
 #include "kernel/boot/boot.h"
 #include "kernel/boot/boot_internal.h"
-#include "kernel/cpu/io.h"
+#include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 

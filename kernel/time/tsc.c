@@ -2,7 +2,7 @@
  * against the ACPI PM timer (3.579545 MHz, ACPI 6.5 §4.8.3.3) or, without
  * one, the HPET main counter (IA-PC HPET spec §2.3.7). */
 #include "kernel/acpi/acpi.h"
-#include "kernel/cpu/io.h"
+#include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/time/time.h"

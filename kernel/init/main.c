@@ -1,7 +1,8 @@
-/* kernel/boot/main.c — from ExitBootServices to the steady state: memory,
+/* kernel/init/main.c — from ExitBootServices to the steady state: memory,
  * CPU tables, ACPI, clock, interrupts, PCI, drivers, proofs, then the main
  * loop. */
-#include "boot_internal.h"
+#include "kernel/boot/boot_internal.h"
+#include "kernel/init/init.h"
 #include "kernel/acpi/acpi.h"
 #include "kernel/authority/authority.h"
 #include "kernel/boot/boot.h"
@@ -14,21 +15,6 @@
 #include "kernel/time/time.h"
 
 #define KSTACK_PAGES 32
-#define MAX_POLLERS 8
-
-uint64_t boot_marks[MARK_COUNT];
-uint64_t boot_stack_top;
-static void (*pollers[MAX_POLLERS])(void);
-static unsigned npollers;
-
-void boot_mark(enum boot_mark m) { boot_marks[m] = time_tsc(); }
-
-void poller_add(void (*fn)(void))
-{
-	if (npollers == MAX_POLLERS)
-		panic("boot: more than %d pollers", MAX_POLLERS);
-	pollers[npollers++] = fn;
-}
 
 static uint64_t mark_ms(enum boot_mark m)
 {
@@ -70,9 +56,8 @@ static __attribute__((noreturn)) void kmain_stack(void)
 	proof_finish();
 	kprintf("capOS: up; main loop running\n");
 	for (;;) {
-		for (unsigned i = 0; i < npollers; i++)
-			pollers[i]();
-		if (!npollers)
+		poller_run_all();
+		if (!poller_count())
 			__asm__ volatile("hlt");
 	}
 }

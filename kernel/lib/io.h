@@ -1,4 +1,4 @@
-/* kernel/cpu/io.h — x86 port I/O and a few privileged instructions */
+/* kernel/lib/io.h — x86 port I/O and a few privileged instructions */
 #ifndef CAPOS_IO_H
 #define CAPOS_IO_H
 #include <stdint.h>

@@ -1,20 +1,18 @@
-/* kernel/boot/efi.c — the UEFI entry. Collect what only firmware knows (the
+/* kernel/init/efi.c — the UEFI entry. Collect what only firmware knows (the
  * memory map, ACPI RSDP, SMBIOS, the command line and the test files on the
  * boot volume), call ExitBootServices (UEFI 2.10 §7.4) and never call
  * firmware again. */
 #include <efi.h>
 
-#include "boot_internal.h"
 #include "kernel/boot/boot.h"
+#include "kernel/boot/boot_internal.h"
+#include "kernel/init/init.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/lib.h"
 #include "kernel/time/time.h"
 
 extern char __image_base[] __attribute__((visibility("hidden")));
 
-uint64_t boot_rsdp, boot_smbios, boot_image_base;
-bool boot_smbios3;
-struct boot_memmap boot_mmap;
 static uint8_t mmap_buf[32768];
 
 static EFI_SYSTEM_TABLE *ST;

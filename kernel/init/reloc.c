@@ -1,10 +1,10 @@
-/* kernel/boot/reloc.c — self-relocation. The image is linked at 0; firmware
+/* kernel/init/reloc.c — self-relocation. The image is linked at 0; firmware
  * loads it anywhere. Before touching any pointer stored in data, add the load
  * address to every R_X86_64_RELATIVE slot (ELF x86-64 psABI §4.4.1). Runs
  * before anything else, so it may use only PC-relative addressing. */
 #include <stdint.h>
 
-#include "boot_internal.h"
+#include "kernel/init/init.h"
 
 struct elf64_rela {
 	uint64_t r_offset;
