@@ -21,14 +21,26 @@
 #include "kernel/time/time.h"
 
 /* ---- memory -------------------------------------------------------------- */
-static size_t nvme_pool_bytes(void)
+/* Bounce pages: two transfers of the controller's maximum at once (a write
+ * and its read-back) and room for smaller ones, at most NVME_ARENA_PAGES.
+ * The limit is known before any memory exists (the broker's Identify), so
+ * a controller with a small MDTS does not pay for a large arena. */
+static unsigned nvme_arena_pages(const struct nvme_softc *sc)
+{
+	size_t bytes = 2 * (size_t)nvme_broker_max_xfer(sc->broker) +
+		       NVME_ARENA_SLACK;
+	return (unsigned)MIN(ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE,
+			     (size_t)NVME_ARENA_PAGES);
+}
+
+static size_t nvme_pool_bytes(const struct nvme_softc *sc)
 {
 	size_t b = 2 * PAGE_SIZE /* admin SQ, CQ */;
 	b += NVME_IOQ_MAX *
 	     (ALIGN_UP((size_t)NVME_IO_ENTRIES * NVME_SQE_BYTES, PAGE_SIZE) +
 	      ALIGN_UP((size_t)NVME_IO_ENTRIES * NVME_CQE_BYTES, PAGE_SIZE));
 	b += (size_t)NVME_IOQ_MAX * NVME_NCCB * NVME_LIST_PAGES * PAGE_SIZE;
-	b += (size_t)NVME_ARENA_PAGES * PAGE_SIZE;
+	b += (size_t)nvme_arena_pages(sc) * PAGE_SIZE;
 	return b;
 }
 
@@ -63,9 +75,9 @@ static int nvme_q_alloc(struct nvme_softc *sc, struct nvme_queue *q,
 
 static int nvme_mem_alloc(struct nvme_softc *sc)
 {
-	if (dma_pool_create(sc->owner, nvme_pool_bytes(), 0, &sc->pool)) {
+	if (dma_pool_create(sc->owner, nvme_pool_bytes(sc), 0, &sc->pool)) {
 		kprintf("%s: unable to allocate DMA pool (%zu KiB)\n", sc->name,
-			nvme_pool_bytes() / 1024);
+			nvme_pool_bytes(sc) / 1024);
 		return -1;
 	}
 	if (nvme_q_alloc(sc, &sc->admin, 0, NVME_ADMIN_ENTRIES))
@@ -74,7 +86,8 @@ static int nvme_mem_alloc(struct nvme_softc *sc)
 		if (nvme_q_alloc(sc, &sc->ioq[i], (uint16_t)(i + 1),
 				 NVME_IO_ENTRIES))
 			goto fail;
-	if (dma_pool_carve(&sc->pool, (size_t)NVME_ARENA_PAGES * PAGE_SIZE,
+	sc->arena_pages = nvme_arena_pages(sc);
+	if (dma_pool_carve(&sc->pool, (size_t)sc->arena_pages * PAGE_SIZE,
 			   PAGE_SIZE, &sc->arena))
 		goto fail;
 	memset(sc->arena_map, 0, sizeof(sc->arena_map));

@@ -478,9 +478,9 @@ static void arena_set(struct nvme_softc *sc, unsigned p, bool v)
 int nvme_buf_get(struct nvme_softc *sc, uint32_t len, struct dma_buf *out)
 {
 	unsigned n = (len + PAGE_SIZE - 1) / PAGE_SIZE, run = 0;
-	if (n == 0 || n > NVME_ARENA_PAGES || !sc->arena.len)
+	if (n == 0 || n > sc->arena_pages || !sc->arena.len)
 		return -1;
-	for (unsigned p = 0; p < NVME_ARENA_PAGES; p++) {
+	for (unsigned p = 0; p < sc->arena_pages; p++) {
 		run = arena_test(sc, p) ? 0 : run + 1;
 		if (run < n)
 			continue;
@@ -501,7 +501,7 @@ void nvme_buf_put(struct nvme_softc *sc, struct dma_buf *b)
 		return;
 	unsigned s = (unsigned)((b->iova - sc->arena.iova) / PAGE_SIZE);
 	unsigned n = (unsigned)(b->len / PAGE_SIZE);
-	for (unsigned i = s; i < s + n && i < NVME_ARENA_PAGES; i++)
+	for (unsigned i = s; i < s + n && i < sc->arena_pages; i++)
 		arena_set(sc, i, false);
 	b->len = 0;
 }

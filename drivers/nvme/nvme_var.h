@@ -23,7 +23,8 @@
 #define NVME_CID_IDX_MASK  0x3fu
 #define NVME_CID_GEN_SHIFT 6
 #define NVME_LIST_PAGES	      2	  /* PRP list pages per I/O command */
-#define NVME_ARENA_PAGES      768 /* bounce buffers (3 MiB) */
+#define NVME_ARENA_PAGES      1280 /* bounce buffers, at most (5 MiB) */
+#define NVME_ARENA_SLACK      (256u << 10)
 #define NVME_ADMIN_TIMEOUT_US 2000000u
 #define NVME_IO_TIMEOUT_US    5000000u
 #define NVME_CSTS_CHECK_US    100000u /* how often a long wait looks at CFS */
@@ -119,8 +120,9 @@ struct nvme_softc {
 	unsigned nioq;
 	struct nvme_ns *ns; /* nns, kernel memory charged to the owner */
 	unsigned nns;
-	/* bounce arena: NVME_ARENA_PAGES pages, first-fit bitmap */
+	/* bounce arena: arena_pages (<= NVME_ARENA_PAGES), first-fit bitmap */
 	struct dma_buf arena;
+	unsigned arena_pages;
 	uint64_t arena_map[NVME_ARENA_PAGES / 64];
 	unsigned resets;
 	uint64_t reset_failed_cmds; /* commands failed by a reset */
