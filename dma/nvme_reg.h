@@ -235,12 +235,17 @@ _Static_assert(offsetof(struct nvme_cqe, status) == 14, "status");
 #define NVME_DSM_RANGE_BYTES 16u
 
 /* ---- Identify (NVMe 2.0 §5.17) ------------------------------------------ */
-#define NVME_IDENTIFY_CNS_SHIFT 0 /* CDW10 */
-#define NVME_IDENTIFY_CNS_MASK	0xffu
-#define NVME_CNS_NS		0x00u
-#define NVME_CNS_CTRL		0x01u
-#define NVME_CNS_ACTIVE_NSLIST	0x02u
-#define NVME_IDENTIFY_BYTES	4096u
+#define NVME_IDENTIFY_CNS_SHIFT	  0 /* CDW10 */
+#define NVME_IDENTIFY_CNS_MASK	  0xffu
+#define NVME_CNS_NS		  0x00u
+#define NVME_CNS_CTRL		  0x01u
+#define NVME_CNS_ACTIVE_NSLIST	  0x02u
+#define NVME_CNS_NS_DESC_LIST	  0x03u /* Namespace Identification Descriptors */
+#define NVME_CNS_CS_NS		  0x05u /* I/O Command Set specific namespace */
+#define NVME_CNS_CS_CTRL	  0x06u /* I/O Command Set specific controller */
+#define NVME_CNS_CS_ACTIVE_NSLIST 0x07u
+#define NVME_CNS_INDEP_NS	  0x08u /* I/O Command Set Independent namespace */
+#define NVME_IDENTIFY_BYTES	  4096u
 
 /* Identify Controller (NVMe 2.0 §5.17.2.1, Figure 275): the fields capOS
  * reads, at their offsets */
@@ -303,7 +308,14 @@ _Static_assert(offsetof(struct nvme_id_ns, lbaf) == 128, "LBAF");
 #define NVME_NUMQ_NCQA_MASK  0xffffu
 
 /* ---- Get Log Page (NVMe 2.0 §5.16): dwords to transfer, 0-based --------- */
-#define NVME_GLP_NUMDL_SHIFT 16 /* CDW10 31:16 */
+#define NVME_GLP_LID_SHIFT   0 /* CDW10 7:0: log page identifier */
+#define NVME_GLP_LID_MASK    0xffu
+#define NVME_LOG_ERROR	     0x01u /* Error Information */
+#define NVME_LOG_SMART	     0x02u /* SMART / Health Information */
+#define NVME_LOG_FW_SLOT     0x03u /* Firmware Slot Information */
+#define NVME_LOG_CHANGED_NS  0x04u /* Changed Namespace List */
+#define NVME_LOG_CMD_EFFECTS 0x05u /* Commands Supported and Effects */
+#define NVME_GLP_NUMDL_SHIFT 16	   /* CDW10 31:16 */
 #define NVME_GLP_NUMDL_MASK  0xffffu
 #define NVME_GLP_NUMDU_SHIFT 0 /* CDW11 15:0 */
 #define NVME_GLP_NUMDU_MASK  0xffffu
@@ -331,6 +343,12 @@ _Static_assert(offsetof(struct nvme_id_ns, lbaf) == 128, "LBAF");
 #define NVME_FID_TIMESTAMP     0x0eu /* data: 8 bytes */
 #define NVME_FID_KATO	       0x0fu
 #define NVME_FID_HOST_BEHAVIOR 0x16u /* data: 512 bytes */
+/* Error Recovery (FID 0x05): CDW11 TLER 15:0, DULBE bit 16 */
+#define NVME_ERRREC_DULBE_SHIFT 16
+#define NVME_ERRREC_DULBE_MASK	0x1u
+/* Interrupt Vector Configuration (FID 0x09): CDW11 IV 15:0, CD bit 16 */
+#define NVME_IVC_IV_SHIFT 0
+#define NVME_IVC_IV_MASK  0xffffu
 /* Host Memory Buffer, Set Features: CDW11 EHM bit 0, CDW12 HSIZE,
  * CDW13 HMDLLA (16-byte aligned), CDW14 HMDLUA, CDW15 HMDLEC */
 #define NVME_HMB_EHM_SHIFT 0

@@ -30,6 +30,9 @@ static const char *const verdict_names[NVME_V_NREASONS] = {
     [NVME_V_HMB] = "hmb",
     [NVME_V_DBBUF_CONFIG] = "dbbuf_config",
     [NVME_V_NSID_NOT_GRANTED] = "nsid_not_granted",
+    [NVME_V_FEATURE_VALUE] = "feature_value",
+    [NVME_V_CNS_FORBIDDEN] = "cns_forbidden",
+    [NVME_V_LOG_FORBIDDEN] = "log_forbidden",
     [NVME_V_LEN_WRAPS] = "len_wraps",
     [NVME_V_XFER_EXCEEDS_MDTS] = "xfer_exceeds_mdts",
     [NVME_V_PRP1_MISALIGNED] = "prp1_misaligned",
@@ -328,34 +331,131 @@ static enum nvme_verdict val_delete_q(const struct nvme_val_policy *p,
 	return NVME_V_ACCEPT;
 }
 
-/* Get/Set Features: which FIDs, and how many bytes their data pointer
- * moves (NVMe 2.0 §5.27.1; 0: no data). -1: not allowed. */
-static int64_t feature_bytes(uint32_t fid)
-{
-	switch (fid) {
-	case NVME_FID_ARBITRATION:
-	case NVME_FID_POWER_MGMT:
-	case NVME_FID_TEMP_THRESH:
-	case NVME_FID_ERR_RECOVERY:
-	case NVME_FID_VWC:
-	case NVME_FID_NUM_QUEUES:
-	case NVME_FID_IRQ_COALESCE:
-	case NVME_FID_IRQ_CONFIG:
-	case NVME_FID_WRITE_ATOMIC:
-	case NVME_FID_ASYNC_EVENT:
-	case NVME_FID_KATO:
-		return 0;
-	case NVME_FID_LBA_RANGE:
-		return 4096;
-	case NVME_FID_APST:
-		return 256;
-	case NVME_FID_TIMESTAMP:
-		return 8;
-	case NVME_FID_HOST_BEHAVIOR:
-		return 512;
-	default:
-		return -1;
+/* The admin scope table (see nvme_validate.h; the reason for each row is in
+ * docs/devices/nvme.md). Controller-wide settings that change how every
+ * namespace behaves, or that are platform policy, are Get-only. */
+#define CNS(id, scope, nm)                                                     \
+	{                                                                      \
+		NVME_SK_CNS, (id), (scope), NVME_SCOPE_BROKER, 0, 0, (nm)      \
 	}
+#define LOG(id, scope, nm)                                                     \
+	{                                                                      \
+		NVME_SK_LOG, (id), (scope), NVME_SCOPE_BROKER, 0, 0, (nm)      \
+	}
+#define FEAT(id, get, set, chk, n, nm)                                         \
+	{                                                                      \
+		NVME_SK_FEATURE, (id), (get), (set), (chk), (n), (nm)          \
+	}
+const struct nvme_scope_row nvme_scope_table[] = {
+    CNS(NVME_CNS_NS, NVME_SCOPE_NS, "Identify Namespace"),
+    CNS(NVME_CNS_CTRL, NVME_SCOPE_CTRL, "Identify Controller"),
+    CNS(NVME_CNS_ACTIVE_NSLIST, NVME_SCOPE_ALL_NS, "Active Namespace ID list"),
+    CNS(NVME_CNS_NS_DESC_LIST, NVME_SCOPE_NS,
+	"Namespace Identification Descriptor list"),
+    CNS(NVME_CNS_CS_NS, NVME_SCOPE_NS,
+	"I/O Command Set specific Identify Namespace"),
+    CNS(NVME_CNS_CS_CTRL, NVME_SCOPE_CTRL,
+	"I/O Command Set specific Identify Controller"),
+    CNS(NVME_CNS_CS_ACTIVE_NSLIST, NVME_SCOPE_ALL_NS,
+	"I/O Command Set specific Active Namespace ID list"),
+    CNS(NVME_CNS_INDEP_NS, NVME_SCOPE_NS,
+	"I/O Command Set Independent Identify Namespace"),
+    LOG(NVME_LOG_SMART, NVME_SCOPE_NS, "SMART / Health Information"),
+    LOG(NVME_LOG_FW_SLOT, NVME_SCOPE_CTRL, "Firmware Slot Information"),
+    LOG(NVME_LOG_CHANGED_NS, NVME_SCOPE_ALL_NS, "Changed Namespace List"),
+    LOG(NVME_LOG_CMD_EFFECTS, NVME_SCOPE_CTRL,
+	"Commands Supported and Effects"),
+    FEAT(NVME_FID_ARBITRATION, NVME_SCOPE_CTRL, NVME_SCOPE_CTRL, NVME_CHK_NONE,
+	 0, "Arbitration"),
+    FEAT(NVME_FID_POWER_MGMT, NVME_SCOPE_CTRL, NVME_SCOPE_BROKER, NVME_CHK_NONE,
+	 0, "Power Management"),
+    FEAT(NVME_FID_LBA_RANGE, NVME_SCOPE_NS, NVME_SCOPE_NS, NVME_CHK_NONE, 4096,
+	 "LBA Range Type"),
+    FEAT(NVME_FID_TEMP_THRESH, NVME_SCOPE_CTRL, NVME_SCOPE_BROKER,
+	 NVME_CHK_NONE, 0, "Temperature Threshold"),
+    FEAT(NVME_FID_ERR_RECOVERY, NVME_SCOPE_NS, NVME_SCOPE_NS, NVME_CHK_NONE, 0,
+	 "Error Recovery"),
+    FEAT(NVME_FID_VWC, NVME_SCOPE_CTRL, NVME_SCOPE_BROKER, NVME_CHK_NONE, 0,
+	 "Volatile Write Cache"),
+    FEAT(NVME_FID_NUM_QUEUES, NVME_SCOPE_CTRL, NVME_SCOPE_CTRL_CHECK,
+	 NVME_CHK_NO_IOQ, 0, "Number of Queues"),
+    FEAT(NVME_FID_IRQ_COALESCE, NVME_SCOPE_CTRL, NVME_SCOPE_CTRL, NVME_CHK_NONE,
+	 0, "Interrupt Coalescing"),
+    FEAT(NVME_FID_IRQ_CONFIG, NVME_SCOPE_CTRL, NVME_SCOPE_CTRL_CHECK,
+	 NVME_CHK_IV, 0, "Interrupt Vector Configuration"),
+    FEAT(NVME_FID_WRITE_ATOMIC, NVME_SCOPE_CTRL, NVME_SCOPE_BROKER,
+	 NVME_CHK_NONE, 0, "Write Atomicity Normal"),
+    FEAT(NVME_FID_ASYNC_EVENT, NVME_SCOPE_CTRL, NVME_SCOPE_BROKER,
+	 NVME_CHK_NONE, 0, "Asynchronous Event Configuration"),
+    FEAT(NVME_FID_APST, NVME_SCOPE_CTRL, NVME_SCOPE_BROKER, NVME_CHK_NONE, 256,
+	 "Autonomous Power State Transition"),
+    FEAT(NVME_FID_TIMESTAMP, NVME_SCOPE_CTRL, NVME_SCOPE_BROKER, NVME_CHK_NONE,
+	 8, "Timestamp"),
+    FEAT(NVME_FID_KATO, NVME_SCOPE_CTRL, NVME_SCOPE_BROKER, NVME_CHK_NONE, 0,
+	 "Keep Alive Timer"),
+    FEAT(NVME_FID_HOST_BEHAVIOR, NVME_SCOPE_CTRL, NVME_SCOPE_BROKER,
+	 NVME_CHK_NONE, 512, "Host Behavior Support"),
+};
+#undef CNS
+#undef LOG
+#undef FEAT
+const unsigned nvme_scope_rows = ARRAY_SIZE(nvme_scope_table);
+
+const struct nvme_scope_row *nvme_scope_find(enum nvme_scope_key key,
+					     uint8_t id)
+{
+	for (unsigned i = 0; i < nvme_scope_rows; i++)
+		if (nvme_scope_table[i].key == key &&
+		    nvme_scope_table[i].id == id)
+			return &nvme_scope_table[i];
+	return 0;
+}
+
+/* the namespaces an Identify, Get Log Page or Get/Set Features reaches,
+ * against the row's scope (forbidden: the verdict for an id off the
+ * table or the broker's alone) */
+static enum nvme_verdict val_scope(const struct nvme_val_policy *p,
+				   const struct nvme_sqe *cmd,
+				   const struct nvme_scope_row *row, bool set,
+				   enum nvme_verdict forbidden)
+{
+	uint8_t scope = row ? (set ? row->set : row->get) : NVME_SCOPE_BROKER;
+	uint32_t nsid = cmd->nsid;
+	bool every = nsid == 0 || nsid == NVME_NSID_ALL;
+	bool granted = nvme_val_ns(p, nsid) != 0;
+	switch (scope) {
+	case NVME_SCOPE_CTRL:
+	case NVME_SCOPE_CTRL_CHECK:
+		/* the NSID is unused; one naming a namespace must be ours */
+		REFUSE_IF(!every && !granted, NVME_V_NSID_NOT_GRANTED);
+		break;
+	case NVME_SCOPE_NS:
+		REFUSE_IF(every ? !p->all_ns : !granted,
+			  NVME_V_NSID_NOT_GRANTED);
+		return NVME_V_ACCEPT;
+	case NVME_SCOPE_ALL_NS:
+		REFUSE_IF(!p->all_ns, NVME_V_NSID_NOT_GRANTED);
+		return NVME_V_ACCEPT;
+	default:
+		REFUSE_IF(true, forbidden);
+		return NVME_V_ACCEPT;
+	}
+	if (scope != NVME_SCOPE_CTRL_CHECK)
+		return NVME_V_ACCEPT;
+	switch (row->check) {
+	case NVME_CHK_NO_IOQ:
+		/* queues are counted once, before the first is created
+		 * (NVMe 2.0 §5.27.1.5); later it is a sequence error */
+		REFUSE_IF(p->cq_live || p->sq_live, NVME_V_FEATURE_VALUE);
+		break;
+	case NVME_CHK_IV:
+		REFUSE_IF(FIELD_GET(NVME_IVC_IV, cmd->cdw11) > p->iv_max,
+			  NVME_V_FEATURE_VALUE);
+		break;
+	default:
+		REFUSE_IF(true, NVME_V_FEATURE_VALUE);
+	}
+	return NVME_V_ACCEPT;
 }
 
 static enum nvme_verdict val_admin(struct gcache *c, const struct nvme_sqe *cmd,
@@ -363,31 +463,42 @@ static enum nvme_verdict val_admin(struct gcache *c, const struct nvme_sqe *cmd,
 				   struct nvme_val_result *res)
 {
 	const struct nvme_val_policy *p = c->p;
+	const struct nvme_scope_row *row;
+	enum nvme_verdict v;
 	uint8_t opc = nvme_sqe_opc(cmd);
 	/* admin commands carry no separate metadata */
 	REFUSE_IF(cmd->mptr != 0, NVME_V_MPTR_UNEXPECTED);
 	switch (opc) {
 	case NVME_ADM_IDENTIFY:
+		row = nvme_scope_find(NVME_SK_CNS,
+				      FIELD_GET(NVME_IDENTIFY_CNS, cmd->cdw10));
+		v = val_scope(p, cmd, row, false, NVME_V_CNS_FORBIDDEN);
+		if (v != NVME_V_ACCEPT)
+			return v;
 		return val_data(c, cmd, list, NVME_IDENTIFY_BYTES, res);
 	case NVME_ADM_GET_LOG_PAGE: {
+		row = nvme_scope_find(NVME_SK_LOG,
+				      FIELD_GET(NVME_GLP_LID, cmd->cdw10));
+		v = val_scope(p, cmd, row, false, NVME_V_LOG_FORBIDDEN);
+		if (v != NVME_V_ACCEPT)
+			return v;
 		uint64_t numd = FIELD_GET(NVME_GLP_NUMDL, cmd->cdw10) |
 				(FIELD_GET(NVME_GLP_NUMDU, cmd->cdw11) << 16);
 		return val_data(c, cmd, list, (numd + 1) * 4, res);
 	}
 	case NVME_ADM_GET_FEATURES:
 	case NVME_ADM_SET_FEATURES: {
+		bool set = opc == NVME_ADM_SET_FEATURES;
 		uint32_t fid = FIELD_GET(NVME_FEAT_FID, cmd->cdw10);
 		REFUSE_IF(fid == NVME_FID_HMB, NVME_V_HMB);
-		int64_t n = feature_bytes(fid);
-		REFUSE_IF(n < 0, NVME_V_FEATURE_FORBIDDEN);
-		/* Save makes a setting outlive this owner (and resets); Host
-		 * Behavior Support can switch on LBA format extensions, which
-		 * would change what the broker's Identify told the policy */
-		REFUSE_IF(opc == NVME_ADM_SET_FEATURES &&
-			      (FIELD_GET(NVME_FEAT_SV, cmd->cdw10) ||
-			       fid == NVME_FID_HOST_BEHAVIOR),
+		/* Save makes a setting outlive this owner (and resets) */
+		REFUSE_IF(set && FIELD_GET(NVME_FEAT_SV, cmd->cdw10),
 			  NVME_V_FEATURE_FORBIDDEN);
-		return val_data(c, cmd, list, n < 0 ? 0 : (uint64_t)n, res);
+		row = nvme_scope_find(NVME_SK_FEATURE, (uint8_t)fid);
+		v = val_scope(p, cmd, row, set, NVME_V_FEATURE_FORBIDDEN);
+		if (v != NVME_V_ACCEPT)
+			return v;
+		return val_data(c, cmd, list, row ? row->bytes : 0, res);
 	}
 	case NVME_ADM_CREATE_CQ:
 		return val_create_q(c, cmd, false, res);

@@ -27,7 +27,13 @@ enum nvme_verdict {
 				   */
 	NVME_V_HMB,		  /* Set Features Host Memory Buffer (0x0D) */
 	NVME_V_DBBUF_CONFIG,	  /* Doorbell Buffer Config (0x7C) */
-	NVME_V_NSID_NOT_GRANTED,  /* namespace not in the owner's set */
+	NVME_V_NSID_NOT_GRANTED,  /* namespace not in the owner's set, or a
+				   * broadcast NSID / namespace list while
+				   * not every namespace is granted */
+	NVME_V_FEATURE_VALUE,	  /* controller-wide Set Features whose value
+				   * check failed (nvme_scope_table) */
+	NVME_V_CNS_FORBIDDEN,	  /* Identify CNS not on the scope table */
+	NVME_V_LOG_FORBIDDEN,	  /* Get Log Page id not on the scope table */
 	/* transfer length */
 	NVME_V_LEN_WRAPS, /* NLB/NUMD arithmetic or address wraps 2^64 */
 	NVME_V_XFER_EXCEEDS_MDTS, /* more bytes than the max transfer size */
@@ -100,6 +106,10 @@ struct nvme_val_policy {
 	uint16_t iv_max;    /* highest MSI-X vector an I/O CQ may name */
 	unsigned nns;
 	struct nvme_ns_policy ns[NVME_VAL_MAX_NS]; /* ascending nsid */
+	/* every active namespace of the controller is in ns[] (the broker
+	 * sets it): only then may an admin command name the broadcast NSID
+	 * or read a namespace list */
+	bool all_ns;
 	/* queue state the gate maintains: bit q set when I/O queue q exists
 	 * (or its create is in flight); sq_cq[q]: the CQ an SQ posts to */
 	uint64_t cq_live, sq_live;
@@ -148,6 +158,43 @@ enum nvme_verdict nvme_validate(const struct nvme_val_policy *p,
 				enum nvme_qtype qt, const struct nvme_sqe *cmd,
 				const struct nvme_val_list *list,
 				struct nvme_val_result *res);
+
+/* The admin scope table: which Identify CNS values, Get Log Page ids and
+ * Get/Set Features ids a driver may use, and on which namespaces (NVMe 2.0
+ * §5.16, §5.17, §5.27.1). One row per id; an id without a row is the
+ * broker's alone. docs/devices/nvme.md gives each row's reason. */
+enum nvme_scope {
+	NVME_SCOPE_BROKER = 0, /* refused: the broker's alone */
+	NVME_SCOPE_CTRL,       /* controller-wide: allowed; an NSID it names
+				* must be 0, FFFFFFFFh or granted */
+	NVME_SCOPE_CTRL_CHECK, /* controller-wide, allowed when the row's
+				* value check passes */
+	NVME_SCOPE_NS,	       /* one namespace: a granted NSID; 0 and
+				* FFFFFFFFh (every namespace) only with
+				* all_ns */
+	NVME_SCOPE_ALL_NS,     /* names or reaches every namespace: only with
+				* all_ns */
+};
+enum nvme_scope_key { NVME_SK_CNS, NVME_SK_LOG, NVME_SK_FEATURE };
+enum nvme_scope_check {
+	NVME_CHK_NONE,
+	NVME_CHK_NO_IOQ, /* no I/O queue exists (nor is being created) */
+	NVME_CHK_IV,	 /* CDW11 bits 15:0 name a vector <= iv_max */
+};
+struct nvme_scope_row {
+	uint8_t key;	/* enum nvme_scope_key */
+	uint8_t id;	/* CNS, log page id or feature id */
+	uint8_t get;	/* enum nvme_scope: Identify, Get Log, Get Features */
+	uint8_t set;	/* enum nvme_scope: Set Features (features only) */
+	uint8_t check;	/* enum nvme_scope_check, for NVME_SCOPE_CTRL_CHECK */
+	uint16_t bytes; /* feature data bytes (0: none); unused otherwise */
+	const char *name;
+};
+extern const struct nvme_scope_row nvme_scope_table[];
+extern const unsigned nvme_scope_rows;
+/* the row for (key, id), or NULL: the broker's alone */
+const struct nvme_scope_row *nvme_scope_find(enum nvme_scope_key key,
+					     uint8_t id);
 
 /* bytes a transfer of nlb0+1 blocks moves on namespace n; 0 on overflow */
 uint64_t nvme_val_xfer_bytes(const struct nvme_ns_policy *n, uint32_t nlb0);

@@ -10,6 +10,7 @@
 #include "dma/nvme_ident.h"
 #include "dma/nvme_reg.h"
 #include "dma/owner.h"
+#include "kernel/boot/boot.h"
 
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
@@ -272,21 +273,49 @@ static const struct nvme_id_ns *probe_ns(void *ctx, uint32_t nsid)
 	return (const struct nvme_id_ns *)pc->b->ident;
 }
 
+/* nvme.ns=1,20 on the command line: the namespaces a driver may be
+ * granted (default: every usable one). A malformed list grants none. */
+static bool broker_ns_wanted(const struct nvme_broker *b, uint32_t nsid)
+{
+	const char *s = cmdline_get("nvme.ns");
+	if (!s)
+		return true;
+	while (*s) {
+		const char *e = s;
+		while (*e && *e != ',')
+			e++;
+		uint64_t x;
+		if (e == s || !parse_u64(s, (size_t)(e - s), &x)) {
+			kprintf("nvme-broker %s: nvme.ns=%s is not a list of "
+				"namespace ids; no namespace granted\n",
+				b->name, cmdline_get("nvme.ns"));
+			return false;
+		}
+		if (x == nsid)
+			return true;
+		s = *e ? e + 1 : e;
+	}
+	return false;
+}
+
 static void probe_namespaces(struct nvme_broker *b, struct probe *p,
 			     uint64_t list_page)
 {
 	struct probe_ctx pc = {b, p};
 	uint32_t *ids = (uint32_t *)list_page;
-	unsigned n = 0;
-	bool bad = false;
+	unsigned n = 0, active;
+	bool bad = false, complete = false;
 	if (b->vs >= NVME_VS_1_1) {
 		if (probe_identify(b, p, NVME_CNS_ACTIVE_NSLIST, 0,
-				   list_page) == 0)
+				   list_page) == 0) {
 			n = nvme_ident_nslist(ids, ids, NVME_VAL_MAX_NS, &bad);
-		else
+			/* a full page may have more after it */
+			complete = !bad && n < NVME_VAL_MAX_NS;
+		} else {
 			kprintf("nvme-broker %s: unable to list active "
 				"namespaces\n",
 				b->name);
+		}
 		if (bad)
 			kprintf("nvme-broker %s: active namespace list out of "
 				"order after %u entries; rest ignored\n",
@@ -294,11 +323,28 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p,
 	} else {
 		for (uint32_t i = 1; i <= b->id.nn && n < NVME_VAL_MAX_NS; i++)
 			ids[n++] = i;
+		complete = b->id.nn <= NVME_VAL_MAX_NS;
+	}
+	/* nvme.ns narrows the grant; the others are not even identified */
+	active = n;
+	n = 0;
+	for (unsigned i = 0; i < active; i++) {
+		if (broker_ns_wanted(b, ids[i]))
+			ids[n++] = ids[i];
+		else
+			kprintf("nvme-broker %s: namespace %u not granted "
+				"(nvme.ns)\n",
+				b->name, ids[i]);
 	}
 	char who[32];
 	ksnprintf(who, sizeof(who), "nvme-broker %s", b->name);
 	b->pol.nns = nvme_ident_namespaces(ids, n, probe_ns, &pc, who,
 					   b->pol.ns, NVME_VAL_MAX_NS);
+	/* Only when every active namespace is granted may the driver name
+	 * the broadcast NSID or read a namespace list (dma/nvme_validate.c +
+	 * nvme_scope_table). Decided here, once: only the broker could
+	 * attach another namespace later. */
+	b->pol.all_ns = complete && b->pol.nns == active;
 }
 
 /* NVMe 2.0 §3.5.1 on kernel memory only, before the driver or any of its
@@ -484,10 +530,10 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 #endif
 	kprintf("nvme-broker %s: reset, CAP 0x%llx VS %u.%u, owner %u; "
 		"\"%s\" serial \"%s\", max transfer %u KiB, %u namespaces, "
-		"%u granted\n",
+		"%u granted%s\n",
 		a, (unsigned long long)b->cap, b->vs >> 16, (b->vs >> 8) & 0xff,
 		owner, b->id.mn, b->id.sn, b->max_xfer / 1024, b->id.nn,
-		b->pol.nns);
+		b->pol.nns, b->pol.all_ns ? " (every active one)" : "");
 	*out = b;
 	return 0;
 }
@@ -620,6 +666,29 @@ const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *b,
 uint16_t nvme_broker_max_qid(const struct nvme_broker *b)
 {
 	return b->pol.qid_max;
+}
+
+int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
+			    uint32_t *dw0)
+{
+	struct nvme_sqe c = {0};
+	struct nvme_cqe e;
+	if (!b->enabled)
+		return -1;
+	c.cdw0 = NVME_ADM_GET_FEATURES;
+	c.nsid = nsid;
+	c.cdw10 = (uint32_t)FIELD_SET(NVME_FEAT_FID, fid);
+	c.prp1 = b->ident; /* data, if the feature has any: at most 4 KiB */
+	if (nvme_gate_kcmd_submit(&b->gate, &c) != 0)
+		return -1;
+	uint64_t start = time_now_us();
+	while (!nvme_gate_kcmd_poll(&b->gate, &e)) {
+		if (time_now_us() - start > BROKER_KCMD_US)
+			return -1;
+		time_delay_us(20);
+	}
+	*dw0 = e.dw0;
+	return (nvme_cqe_sc(&e) || nvme_cqe_sct(&e)) ? -1 : 0;
 }
 const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b)
 {

@@ -81,6 +81,11 @@ const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *b,
 					    unsigned i);
 /* highest I/O queue id the driver may create (limited by the gate) */
 uint16_t nvme_broker_max_qid(const struct nvme_broker *b);
+/* the kernel's own Get Features (current value) of fid on nsid, past the
+ * driver's policy: what a namespace's settings are, whoever holds it.
+ * 0 with *dw0, or -1. */
+int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
+			    uint32_t *dw0);
 
 /* fault injection where the device's behaviour enters the kernel (proofs):
  * from now on CSTS reads as if the controller ignored CC.EN=0 (RDY stays

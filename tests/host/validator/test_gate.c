@@ -551,6 +551,7 @@ static void t_revoked_data(void **s)
 	int ds = grant_add(&gt, OWNER, A + 2 * MIB, MIB, &gen);
 	assert_true(grant_revoke(&gt, ds, gen));
 	struct nvme_sqe c = cmd(NVME_ADM_IDENTIFY, 2);
+	c.cdw10 = NVME_CNS_CTRL;
 	c.prp1 = A + 2 * MIB;
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
 	struct nvme_cqe e;
@@ -969,7 +970,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_cq_full_unblock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_doorbell_bounds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_tags_stall, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_stale_after_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_stale_after_delete, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_hostile_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_ring_pool_revoke, setup,
 					    teardown),

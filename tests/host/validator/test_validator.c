@@ -184,8 +184,10 @@ static void t_admin_allowed(void **s)
 	c.cdw10 = 3;				       /* SQ 3 does not exist */
 	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_ID_NOT_GRANTED);
 	/* I/O opcodes are not admin opcodes and vice versa */
-	c = rw(NVME_IO_READ, 1, A, 0, 0);
-	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT); /* 0x02 = Get Log */
+	c = rw(NVME_IO_READ, 1, A, 0, 0); /* 0x02 = Get Log, log id 0 */
+	assert_int_equal(ad(&c, NULL), NVME_V_LOG_FORBIDDEN);
+	c.cdw10 = NVME_LOG_SMART; /* of namespace 1 */
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
 	c = adm(NVME_ADM_IDENTIFY, A);
 	c.nsid = 1;
 	assert_int_equal(io(&c, NULL), NVME_V_OPCODE_FORBIDDEN);
@@ -262,6 +264,7 @@ static void t_features(void **s)
 	assert_int_equal(r.kind, NVME_DATA_NONE);
 	/* Timestamp moves 8 bytes: the last 8 bytes of the grant are fine,
 	 * one byte further is not */
+	c.cdw0 = NVME_ADM_GET_FEATURES;
 	c.cdw10 = NVME_FID_TIMESTAMP;
 	c.prp1 = A + 2 * MIB - 8;
 	assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
@@ -269,6 +272,7 @@ static void t_features(void **s)
 	c.prp1 = A + 2 * MIB - 4; /* the last 4 bytes spill onto PRP2 */
 	assert_int_equal(ad(&c, NULL), NVME_V_PRP2_OUT_OF_GRANT);
 	c.cdw10 = NVME_FID_LBA_RANGE; /* 4096 bytes: page crossing */
+	c.nsid = 1;
 	c.prp1 = A + 0x800;
 	c.prp2 = A + 0x1000;
 	assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
@@ -430,16 +434,243 @@ static void t_mdts(void **s)
 	assert_int_equal(io(&c, NULL), NVME_V_XFER_EXCEEDS_MDTS);
 	/* Get Log Page: NUMD (0-based dwords) above max transfer */
 	c = adm(NVME_ADM_GET_LOG_PAGE, A);
-	c.cdw10 = (uint32_t)((32768u - 1) << 16); /* 128 KiB */
+	c.cdw10 = (uint32_t)((32768u - 1) << 16) | NVME_LOG_CMD_EFFECTS;
 	c.prp2 = A + 0x10000;
 	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
-	c.cdw10 = 0xffffu << 16;
+	c.cdw10 = 0xffffu << 16 | NVME_LOG_CMD_EFFECTS;
 	c.cdw11 = 0xffff; /* 16 GiB */
 	assert_int_equal(ad(&c, NULL), NVME_V_XFER_EXCEEDS_MDTS);
 	/* the shadow list bound holds even if a policy asks for more */
 	pol.max_xfer = 8 * MIB;
 	c = rw(NVME_IO_READ, 1, A, A + 0x10000, 8191); /* 4 MiB */
 	assert_int_equal(io(&c, NULL), NVME_V_XFER_EXCEEDS_MDTS);
+}
+
+/* ---- the admin scope table ---------------------------------------------- */
+/* What each Identify CNS, log page and feature may do, written out here
+ * independently of nvme_scope_table: B broker only (refused), C
+ * controller-wide, K controller-wide with a value check, N one granted
+ * namespace, A only when every namespace is granted. */
+struct want_row {
+	uint8_t key, id;
+	char get, set;
+	uint16_t bytes;
+};
+static const struct want_row want_rows[] = {
+    {NVME_SK_CNS, 0x00, 'N', 'B', 0},	  /* Identify Namespace */
+    {NVME_SK_CNS, 0x01, 'C', 'B', 0},	  /* Identify Controller */
+    {NVME_SK_CNS, 0x02, 'A', 'B', 0},	  /* Active Namespace ID list */
+    {NVME_SK_CNS, 0x03, 'N', 'B', 0},	  /* NS Identification Descriptors */
+    {NVME_SK_CNS, 0x05, 'N', 'B', 0},	  /* I/O CS Identify Namespace */
+    {NVME_SK_CNS, 0x06, 'C', 'B', 0},	  /* I/O CS Identify Controller */
+    {NVME_SK_CNS, 0x07, 'A', 'B', 0},	  /* I/O CS Active NSID list */
+    {NVME_SK_CNS, 0x08, 'N', 'B', 0},	  /* CS Independent Identify NS */
+    {NVME_SK_LOG, 0x02, 'N', 'B', 0},	  /* SMART / Health */
+    {NVME_SK_LOG, 0x03, 'C', 'B', 0},	  /* Firmware Slot */
+    {NVME_SK_LOG, 0x04, 'A', 'B', 0},	  /* Changed Namespace List */
+    {NVME_SK_LOG, 0x05, 'C', 'B', 0},	  /* Commands Supported and Effects */
+    {NVME_SK_FEATURE, 0x01, 'C', 'C', 0}, /* Arbitration */
+    {NVME_SK_FEATURE, 0x02, 'C', 'B', 0}, /* Power Management */
+    {NVME_SK_FEATURE, 0x03, 'N', 'N', 4096}, /* LBA Range Type */
+    {NVME_SK_FEATURE, 0x04, 'C', 'B', 0},    /* Temperature Threshold */
+    {NVME_SK_FEATURE, 0x05, 'N', 'N', 0},    /* Error Recovery (DULBE) */
+    {NVME_SK_FEATURE, 0x06, 'C', 'B', 0},    /* Volatile Write Cache */
+    {NVME_SK_FEATURE, 0x07, 'C', 'K', 0},    /* Number of Queues */
+    {NVME_SK_FEATURE, 0x08, 'C', 'C', 0},    /* Interrupt Coalescing */
+    {NVME_SK_FEATURE, 0x09, 'C', 'K', 0},    /* Interrupt Vector Config */
+    {NVME_SK_FEATURE, 0x0a, 'C', 'B', 0},    /* Write Atomicity Normal */
+    {NVME_SK_FEATURE, 0x0b, 'C', 'B', 0},    /* Async Event Configuration */
+    {NVME_SK_FEATURE, 0x0c, 'C', 'B', 256},  /* APST */
+    {NVME_SK_FEATURE, 0x0e, 'C', 'B', 8},    /* Timestamp */
+    {NVME_SK_FEATURE, 0x0f, 'C', 'B', 0},    /* Keep Alive Timer */
+    {NVME_SK_FEATURE, 0x16, 'C', 'B', 512},  /* Host Behavior Support */
+};
+
+static const struct want_row *want_find(uint8_t key, uint8_t id)
+{
+	for (size_t i = 0; i < sizeof(want_rows) / sizeof(want_rows[0]); i++)
+		if (want_rows[i].key == key && want_rows[i].id == id)
+			return &want_rows[i];
+	return NULL;
+}
+
+/* the command that reads (or, for features, sets) id on nsid */
+static struct nvme_sqe scope_cmd(uint8_t key, uint8_t id, bool set,
+				 uint32_t nsid)
+{
+	uint8_t opc = key == NVME_SK_CNS   ? NVME_ADM_IDENTIFY
+		      : key == NVME_SK_LOG ? NVME_ADM_GET_LOG_PAGE
+		      : set		   ? NVME_ADM_SET_FEATURES
+					   : NVME_ADM_GET_FEATURES;
+	struct nvme_sqe c = adm(opc, A + 0x1000);
+	c.prp2 = A + 0x2000;
+	c.nsid = nsid;
+	c.cdw10 = id; /* CNS, LID (NUMD 0: one dword) or FID */
+	return c;
+}
+
+static enum nvme_verdict forbidden_for(uint8_t key, uint8_t id)
+{
+	if (key == NVME_SK_CNS)
+		return NVME_V_CNS_FORBIDDEN;
+	if (key == NVME_SK_LOG)
+		return NVME_V_LOG_FORBIDDEN;
+	return id == NVME_FID_HMB ? NVME_V_HMB : NVME_V_FEATURE_FORBIDDEN;
+}
+
+/* one row, one direction: accepted where it should be, refused with its
+ * verdict everywhere else */
+static void check_scope(uint8_t key, uint8_t id, bool set, char want,
+			uint16_t bytes)
+{
+	struct nvme_val_result r;
+	const uint32_t ours = 1, theirs = 3; /* 3: active, not granted */
+	struct nvme_sqe c = scope_cmd(key, id, set, ours);
+	switch (want) {
+	case 'B':
+		for (int all = 0; all < 2; all++) {
+			pol.all_ns = all;
+			c.nsid = ours;
+			assert_int_equal(ad(&c, NULL), forbidden_for(key, id));
+			c.nsid = 0;
+			assert_int_equal(ad(&c, NULL), forbidden_for(key, id));
+		}
+		break;
+	case 'C':
+		for (int all = 0; all < 2; all++) {
+			pol.all_ns = all;
+			const uint32_t ok[] = {0, ours, NVME_NSID_ALL};
+			for (int i = 0; i < 3; i++) {
+				c.nsid = ok[i];
+				assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+			}
+		}
+		pol.all_ns = false;
+		c.nsid = theirs; /* a controller-wide id naming theirs */
+		assert_int_equal(ad(&c, NULL), NVME_V_NSID_NOT_GRANTED);
+		break;
+	case 'N':
+		pol.all_ns = false;
+		assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+		c.nsid = 2; /* the second granted namespace */
+		assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+		const uint32_t no[] = {theirs, 0, NVME_NSID_ALL, 0x10000};
+		for (int i = 0; i < 4; i++) {
+			c.nsid = no[i];
+			assert_int_equal(ad(&c, NULL), NVME_V_NSID_NOT_GRANTED);
+		}
+		/* every namespace granted: the broadcast id is ours too */
+		pol.all_ns = true;
+		c.nsid = NVME_NSID_ALL;
+		assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+		c.nsid = 0;
+		assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+		c.nsid = theirs; /* not in the set at all: still refused */
+		assert_int_equal(ad(&c, NULL), NVME_V_NSID_NOT_GRANTED);
+		c.nsid = ours;
+		break;
+	case 'A':
+		pol.all_ns = false;
+		const uint32_t any[] = {0, ours, NVME_NSID_ALL};
+		for (int i = 0; i < 3; i++) {
+			c.nsid = any[i];
+			assert_int_equal(ad(&c, NULL), NVME_V_NSID_NOT_GRANTED);
+		}
+		pol.all_ns = true;
+		c.nsid = 0;
+		assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+		break;
+	case 'K':
+		pol.all_ns = false;
+		if (id == NVME_FID_NUM_QUEUES) {
+			pol.cq_live = pol.sq_live = 0;
+			assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+			pol.cq_live = 1u << 1; /* a create in flight */
+			assert_int_equal(ad(&c, NULL), NVME_V_FEATURE_VALUE);
+			pol.cq_live = 0;
+			pol.sq_live = 1u << 3;
+			assert_int_equal(ad(&c, NULL), NVME_V_FEATURE_VALUE);
+			pol.sq_live = 0;
+		} else {
+			assert_int_equal(id, NVME_FID_IRQ_CONFIG);
+			c.cdw11 = pol.iv_max | 1u << 16; /* CD set */
+			assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+			c.cdw11 = pol.iv_max + 1u;
+			assert_int_equal(ad(&c, NULL), NVME_V_FEATURE_VALUE);
+			c.cdw11 = 0xffff;
+			assert_int_equal(ad(&c, NULL), NVME_V_FEATURE_VALUE);
+			c.cdw11 = 0;
+			assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+		}
+		c.nsid = theirs;
+		assert_int_equal(ad(&c, NULL), NVME_V_NSID_NOT_GRANTED);
+		c.nsid = ours;
+		break;
+	default:
+		fail();
+	}
+	if (want == 'B')
+		return;
+	/* the accepted form moves the row's bytes */
+	pol.all_ns = true;
+	c.nsid = ours;
+	assert_int_equal(ad(&c, &r), NVME_V_ACCEPT);
+	uint32_t want_bytes = key == NVME_SK_CNS   ? NVME_IDENTIFY_BYTES
+			      : key == NVME_SK_LOG ? 4
+						   : bytes;
+	assert_int_equal(r.xfer, want_bytes);
+	/* the data pointer is still checked */
+	if (want_bytes) {
+		c.prp1 = A + 3 * MIB;
+		assert_int_equal(ad(&c, NULL), NVME_V_PRP1_OUT_OF_GRANT);
+	}
+	/* Save never: the setting would outlive the owner */
+	if (set) {
+		c = scope_cmd(key, id, set, ours);
+		c.cdw10 |= 1u << 31;
+		assert_int_equal(ad(&c, NULL), NVME_V_FEATURE_FORBIDDEN);
+	}
+	pol.all_ns = false;
+}
+
+static void t_scope_table(void **s)
+{
+	(void)s;
+	/* namespace 3 is active on the controller but not granted */
+	for (uint8_t key = NVME_SK_CNS; key <= NVME_SK_FEATURE; key++)
+		for (unsigned id = 0; id < 256; id++) {
+			const struct want_row *w = want_find(key, (uint8_t)id);
+			char get = w ? w->get : 'B', set = w ? w->set : 'B';
+			check_scope(key, (uint8_t)id, false, get,
+				    w ? w->bytes : 0);
+			if (key == NVME_SK_FEATURE)
+				check_scope(key, (uint8_t)id, true, set,
+					    w ? w->bytes : 0);
+		}
+	/* and the table holds nothing this test does not expect */
+	for (unsigned i = 0; i < nvme_scope_rows; i++) {
+		const struct nvme_scope_row *row = &nvme_scope_table[i];
+		assert_non_null(want_find(row->key, row->id));
+		assert_ptr_equal(nvme_scope_find(row->key, row->id), row);
+		assert_non_null(row->name);
+	}
+	assert_int_equal(nvme_scope_rows,
+			 sizeof(want_rows) / sizeof(want_rows[0]));
+}
+
+/* the issue-9 sequence: DULBE on a namespace the driver was not given */
+static void t_scope_dulbe(void **s)
+{
+	(void)s;
+	struct nvme_sqe c = adm(NVME_ADM_SET_FEATURES, 0);
+	c.cdw10 = NVME_FID_ERR_RECOVERY;
+	c.cdw11 = 1u << NVME_ERRREC_DULBE_SHIFT;
+	c.nsid = 3;
+	assert_int_equal(ad(&c, NULL), NVME_V_NSID_NOT_GRANTED);
+	c.nsid = NVME_NSID_ALL; /* ours and theirs at once */
+	assert_int_equal(ad(&c, NULL), NVME_V_NSID_NOT_GRANTED);
+	c.nsid = 1;
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
 }
 
 /* ---- PRP lists ---------------------------------------------------------- */
@@ -685,6 +916,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_fused_sgl, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_features, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_nsid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_scope_table, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_scope_dulbe, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_prp1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_prp2_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_wrap, setup, teardown),
