@@ -16,6 +16,10 @@ uint64_t cmdline_u64(const char *key, uint64_t def);
 
 /* i-th file (name, data); false past the end */
 bool bootfs_at(unsigned i, const char **name, const void **data, size_t *len);
+/* files of \capos\ that could not be kept (unreadable, too large, name too
+ * long, no memory): a proof that reads boot files fails when this is not
+ * 0 */
+unsigned bootfs_lost(void);
 
 /* firmware tables */
 extern uint64_t boot_rsdp;   /* physical address of the ACPI RSDP, 0 if none */

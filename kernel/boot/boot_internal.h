@@ -16,7 +16,20 @@ extern struct boot_memmap boot_mmap;
 /* the raw command line (ASCII) */
 extern char boot_cmdline[512];
 void cmdline_parse(const char *s, size_t n);
-void bootfs_add(const char *name, const void *data, size_t len);
+/* one file of \capos\ on the boot volume; efi.c allocates it (and the
+ * data) as firmware loader data, which the page allocator never reuses, so
+ * there is no fixed limit on the number of files */
+#define BOOTFS_NAME_MAX 64
+struct bootfs_file {
+	struct bootfs_file *next;
+	const void *data;
+	size_t len;
+	char name[BOOTFS_NAME_MAX];
+};
+void bootfs_add(struct bootfs_file *f);
+/* a file that could not be kept: one "bootfs: unable to keep" line, and
+ * bootfs_lost() counts it */
+void bootfs_lose(const char *name, const char *why);
 
 /* print one line per unknown command-line key */
 void cmdline_check(void);

@@ -96,34 +96,37 @@ void cmdline_check(void)
 	}
 }
 
-#define BOOTFS_MAX 64
-static struct {
-	char name[48];
-	const void *data;
-	size_t len;
-} files[BOOTFS_MAX];
-static unsigned nfiles;
+static struct bootfs_file *files, **files_tail = &files;
+static unsigned nlost;
 
-void bootfs_add(const char *name, const void *data, size_t len)
+void bootfs_add(struct bootfs_file *f)
 {
-	if (nfiles == BOOTFS_MAX) {
-		kprintf("bootfs: more than %d files; %s ignored\n", BOOTFS_MAX,
-			name);
-		return;
-	}
-	strlcpy(files[nfiles].name, name, sizeof(files[nfiles].name));
-	files[nfiles].data = data;
-	files[nfiles].len = len;
-	nfiles++;
+	f->next = 0;
+	*files_tail = f;
+	files_tail = &f->next;
 }
 
+void bootfs_lose(const char *name, const char *why)
+{
+	nlost++;
+	kprintf("bootfs: unable to keep \\capos\\%s (%s); %u file(s) lost\n",
+		name, why, nlost);
+}
+
+unsigned bootfs_lost(void)
+{
+	return nlost;
+}
 
 bool bootfs_at(unsigned i, const char **name, const void **data, size_t *len)
 {
-	if (i >= nfiles)
+	const struct bootfs_file *f = files;
+	for (; f && i; i--)
+		f = f->next;
+	if (!f)
 		return false;
-	*name = files[i].name;
-	*data = files[i].data;
-	*len = files[i].len;
+	*name = f->name;
+	*data = f->data;
+	*len = f->len;
 	return true;
 }

@@ -137,21 +137,45 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 			uint8_t raw[512];
 		} ent;
 		UINTN esz = sizeof(ent);
-		if (dir->Read(dir, &esz, &ent) != EFI_SUCCESS || esz == 0)
+		EFI_STATUS st = dir->Read(dir, &esz, &ent);
+		if (st != EFI_SUCCESS) {
+			/* e.g. a name too long for the entry buffer: every
+			 * later file is lost too, so say so */
+			bootfs_lose("*", "directory read failed; the rest of "
+					 "the directory is lost");
+			break;
+		}
+		if (esz == 0)
 			break;
 		if (ent.fi.Attribute & EFI_FILE_DIRECTORY)
 			continue;
-		char name[64];
+		struct bootfs_file *bf;
+		char name[BOOTFS_NAME_MAX + 1];
 		ucs2_to_ascii(ent.fi.FileName, name, sizeof(name));
-		if (dir->Open(dir, &f, ent.fi.FileName, EFI_FILE_MODE_READ,
-			      0) != EFI_SUCCESS)
+		if (strlen(name) >= BOOTFS_NAME_MAX) {
+			bootfs_lose(name, "name longer than 63 characters");
 			continue;
-		void *p = efi_read_file(f, &size);
-		f->Close(f);
-		if (p)
-			bootfs_add(name, p, size);
-		else
-			kprintf("boot: unable to read \\capos\\%s\n", name);
+		}
+		if (BS->AllocatePool(EfiLoaderData, sizeof(*bf),
+				     (void **)&bf) != EFI_SUCCESS) {
+			bootfs_lose(name, "no memory");
+			continue;
+		}
+		void *p = 0;
+		if (dir->Open(dir, &f, ent.fi.FileName, EFI_FILE_MODE_READ,
+			      0) == EFI_SUCCESS) {
+			p = efi_read_file(f, &size);
+			f->Close(f);
+		}
+		if (!p) {
+			BS->FreePool(bf);
+			bootfs_lose(name, "unreadable or larger than 16 MiB");
+			continue;
+		}
+		strlcpy(bf->name, name, sizeof(bf->name));
+		bf->data = p;
+		bf->len = size;
+		bootfs_add(bf);
 	}
 	dir->Close(dir);
 }

@@ -8,15 +8,19 @@
  * there from tests/qemu/nvme_vectors/) is one vector, read at run time with
  * bootfs_at, so a new vector needs no rebuild. Format:
  * tests/qemu/nvme_vectors/README.md. */
+#include "dma/nvme_reg.h"
 #include "kernel/authority/authority.h"
 #include "kernel/boot/boot.h"
 #include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
 #include "kernel/proof/nvme_proof.h"
 #include "kernel/proof/proof.h"
 #include "kernel/time/time.h"
 
 #define VEC_MAX_KV   24
 #define VEC_LIST_MAX 16
+/* the x86 MSI window: a device write there is an interrupt */
+#define VEC_MSI_BASE 0xfee00000ull
 
 struct vec_kv {
 	char key[16];
@@ -33,6 +37,9 @@ struct vec {
 struct vec_env {
 	struct nvme_softc *sc;
 	uint64_t canary, pool, plist, revoked;
+	uint64_t poolend;   /* first byte past the driver's DMA pool */
+	uint64_t bar0;	    /* the controller's register page */
+	uint32_t ungranted; /* lowest NSID the broker did not grant */
 	uint32_t list_off;
 };
 
@@ -126,6 +133,12 @@ static bool vec_term(const struct vec_env *env, const char *s, size_t n,
 	    {"entries", sc->ioq[0].entries},
 	    {"qfree", sc->nioq + 1u},
 	    {"cq1", 1},
+	    {"ungranted", env->ungranted},
+	    {"poolend", env->poolend},
+	    {"bar0", env->bar0},
+	    {"doorbells", env->bar0 + NVME_REG_DBS},
+	    {"msi", VEC_MSI_BASE},
+	    {"vectors", sc->pci->msix_size},
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
 		if (strlen(names[i].name) == n &&
@@ -399,6 +412,19 @@ static uint64_t revoked_pattern(uint64_t off)
 	return 0x5e7043d0000000ull | off;
 }
 
+/* the lowest namespace id the broker did not grant the driver (its grants
+ * are in ascending order) */
+static uint32_t ungranted_nsid(const struct nvme_broker *b)
+{
+	uint32_t nsid = 1;
+	for (unsigned i = 0; i < nvme_broker_nns(b); i++)
+		if (nvme_broker_ns(b, i)->nsid == nsid)
+			nsid++;
+		else if (nvme_broker_ns(b, i)->nsid > nsid)
+			break;
+	return nsid;
+}
+
 static void proof_nvme_hostile(void)
 {
 	static struct vec v;
@@ -419,6 +445,18 @@ static void proof_nvme_hostile(void)
 	}
 	env.pool = pool.iova;
 	env.plist = pool.iova + 4 * PAGE_SIZE;
+	env.poolend = sc->pool.iova + sc->pool.len;
+	env.bar0 = sc->pci->bar[0].base;
+	env.ungranted = ungranted_nsid(sc->broker);
+	/* the vectors' boundaries must really be foreign to the driver */
+	bool bounds_foreign = !dma_owner_covers(sc->owner, env.poolend, 1) &&
+			      !dma_owner_covers(sc->owner, env.bar0, 1) &&
+			      !dma_owner_covers(sc->owner, VEC_MSI_BASE, 1);
+	/* the ungranted namespace's settings, read by the kernel itself
+	 * before and after (absent: no such active namespace) */
+	uint32_t er0 = 0, er1 = 0;
+	bool er_ok = nvme_broker_get_feature(sc->broker, NVME_FID_ERR_RECOVERY,
+					     env.ungranted, &er0) == 0;
 	/* a grant the driver held and lost: named afterwards, it must be as
 	 * foreign as any other memory */
 	env.revoked = gone.iova;
@@ -454,6 +492,11 @@ static void proof_nvme_hostile(void)
 	}
 	nvme_proof_fence(sc, NVME_FENCE_HOSTILE_END);
 
+	bool er_same =
+	    !er_ok ||
+	    (nvme_broker_get_feature(sc->broker, NVME_FID_ERR_RECOVERY,
+				     env.ungranted, &er1) == 0 &&
+	     er1 == er0);
 	uint64_t cbad = nvme_canary_check(), rbad = 0;
 	for (unsigned i = 0; i < 2 * PAGE_SIZE / 8; i++)
 		rbad += rp[i] != revoked_pattern(i);
@@ -475,16 +518,26 @@ static void proof_nvme_hostile(void)
 	struct dev_mmio db;
 	bool db_refused = mmio_grant(sc->pci, sc->owner, 0, 0x1000, 0x1000,
 				     MMIO_READ | MMIO_WRITE, &db) != 0;
+	unsigned lost = bootfs_lost();
 	proof_result(
 	    "nvme-hostile",
 	    nvec >= 20 && npass == nvec && !nbad && !cbad && !rbad && alive &&
-		db_refused,
+		db_refused && !lost && bounds_foreign && er_same,
 	    "vectors=%u passed=%u malformed=%u verdict_classes=%u "
-	    "canary=0x%llx canary_pages=%u canary_bad=%llu "
-	    "revoked=0x%llx revoked_bad=%llu alive=%d doorbell_window=%s",
-	    nvec, npass, nbad, nclasses, (unsigned long long)env.canary,
+	    "boot_files_lost=%u canary=0x%llx canary_pages=%u canary_bad=%llu "
+	    "revoked=0x%llx revoked_bad=%llu alive=%d doorbell_window=%s "
+	    "poolend=0x%llx bar0=0x%llx msi=0x%llx bounds_foreign=%d "
+	    "ungranted_ns=%u ungranted_errrec=%s ungranted_errrec_before=0x%x "
+	    "ungranted_errrec_after=0x%x",
+	    nvec, npass, nbad, nclasses, lost, (unsigned long long)env.canary,
 	    NVME_CANARY_PAGES, (unsigned long long)cbad,
 	    (unsigned long long)env.revoked, (unsigned long long)rbad, alive,
-	    db_refused ? "refused" : "GRANTED");
+	    db_refused ? "refused" : "GRANTED", (unsigned long long)env.poolend,
+	    (unsigned long long)env.bar0, VEC_MSI_BASE, bounds_foreign,
+	    env.ungranted,
+	    !er_ok    ? "absent"
+	    : er_same ? "unchanged"
+		      : "CHANGED",
+	    er0, er1);
 }
 PROOF_REGISTER("nvme-hostile", proof_nvme_hostile, 42);
