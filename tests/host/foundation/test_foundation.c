@@ -1,9 +1,11 @@
 /* tests/host/foundation/test_foundation.c — ACPI parsing, the PCI capability
- * walk and BAR decode, grants, the command line and printf, built for the host with ASan+UBSan. */
+ * walk and BAR decode, grants, the command line, the boot files and printf,
+ * built for the host with ASan+UBSan. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,6 +271,37 @@ static void test_cmdline(void **st)
 				    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
 }
 
+/* ---- boot files: no cap, in order, losses counted ------------------------ */
+static void test_bootfs_no_cap(void **st)
+{
+	(void)st;
+	/* far more than the 64 the old table held */
+	enum { N = 300 };
+	static struct bootfs_file f[N];
+	static char data[N];
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(f[i].name, sizeof(f[i].name), "nvme-%03u.vec", i);
+		f[i].data = &data[i];
+		f[i].len = 1;
+		bootfs_add(&f[i]);
+	}
+	const char *name;
+	const void *d;
+	size_t len;
+	unsigned n = 0;
+	for (; bootfs_at(n, &name, &d, &len); n++) {
+		char want[BOOTFS_NAME_MAX];
+		snprintf(want, sizeof(want), "nvme-%03u.vec", n);
+		assert_string_equal(name, want);
+		assert_ptr_equal(d, &data[n]);
+	}
+	assert_int_equal(n, N);
+	assert_int_equal(bootfs_lost(), 0);
+	bootfs_lose("x.vec", "test");
+	bootfs_lose("y.vec", "test");
+	assert_int_equal(bootfs_lost(), 2);
+}
+
 /* ---- printf -------------------------------------------------------------- */
 static void test_printf(void **st)
 {
@@ -299,6 +332,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_bar_zero_size),
 	    cmocka_unit_test(test_grants),
 	    cmocka_unit_test(test_cmdline),
+	    cmocka_unit_test(test_bootfs_no_cap),
 	    cmocka_unit_test(test_printf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

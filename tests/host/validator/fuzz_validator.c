@@ -147,6 +147,55 @@ static int64_t oracle_len(const struct nvme_val_policy *p, enum nvme_qtype qt,
 	}
 }
 
+static bool oracle_granted(const struct nvme_val_policy *p, uint32_t nsid)
+{
+	for (unsigned i = 0; i < p->nns; i++)
+		if (nsid && p->ns[i].nsid == nsid)
+			return true;
+	return false;
+}
+
+/* which namespaces an accepted Identify, Get Log Page or Get/Set Features
+ * reaches, from NVMe 2.0 alone (Figure 273 CNS, §5.16.1 logs, Figure 317
+ * features); anything reaching a namespace the owner was not given is a
+ * finding, as is a Set of a setting that is not the driver's */
+static void oracle_scope(const struct nvme_val_policy *p,
+			 const struct nvme_sqe *c)
+{
+	uint8_t opc = c->cdw0 & 0xff, id = c->cdw10 & 0xff;
+	bool every = c->nsid == 0 || c->nsid == 0xffffffffu;
+	bool one = false, all = false;
+	if (opc == 0x06) {
+		one = id == 0x00 || id == 0x03 || id == 0x05 || id == 0x08;
+		all = id == 0x02 || id == 0x07;
+		if (!one && !all && id != 0x01 && id != 0x06)
+			die("accepted an Identify CNS of the broker's", id, 0);
+	} else if (opc == 0x02) {
+		one = id == 0x02;
+		all = id == 0x04;
+		if (!one && !all && id != 0x03 && id != 0x05)
+			die("accepted a log page of the broker's", id, 0);
+	} else if (opc == 0x09 || opc == 0x0a) {
+		one = id == 0x03 || id == 0x05;
+		if (opc == 0x09 && !one && id != 0x01 && id != 0x07 &&
+		    id != 0x08 && id != 0x09)
+			die("accepted a Set Features of the broker's", id, 0);
+		if (opc == 0x09 && id == 0x07 && (p->cq_live || p->sq_live))
+			die("Number of Queues after queues exist", 0, 0);
+		if (opc == 0x09 && id == 0x09 && (c->cdw11 & 0xffff) > p->iv_max)
+			die("Interrupt Vector Configuration vector", c->cdw11, 0);
+	} else {
+		return;
+	}
+	if (all && !p->all_ns)
+		die("namespace list while not all are granted", c->nsid, id);
+	if (one && (every ? !p->all_ns : !oracle_granted(p, c->nsid)))
+		die("namespace not granted", c->nsid, id);
+	if (!one && !all && !every && !oracle_granted(p, c->nsid))
+		die("controller-wide command naming a foreign namespace",
+		    c->nsid, id);
+}
+
 static void oracle(const struct nvme_val_policy *p, enum nvme_qtype qt,
 		   const struct nvme_sqe *c, const struct nvme_val_result *r)
 {
@@ -157,6 +206,8 @@ static void oracle(const struct nvme_val_policy *p, enum nvme_qtype qt,
 		die("accepted a forbidden opcode", opc, c->cdw10 & 0xff);
 	if (c->cdw0 & (0x3u << 8 | 0x3u << 14))
 		die("accepted fused or SGL", c->cdw0, 0);
+	if (qt == NVME_QT_ADMIN)
+		oracle_scope(p, c);
 	if (qt == NVME_QT_ADMIN && (opc == 0x01 || opc == 0x05)) {
 		uint64_t q = ((c->cdw10 >> 16) + 1ull) * (opc == 1 ? 64 : 16);
 		if (!(c->cdw11 & 1) || (c->prp1 & (PS - 1)) ||
@@ -221,6 +272,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a grant hint: the owner's, a neighbour's, a revoked or an empty
 	 * slot (the validator must re-check whatever it is handed) */
 	p.hint = (data[0] & 4) ? &gt.g[(data[0] >> 3) & 7] : 0;
+	p.all_ns = data[1] & 1;
 	p.cq_live = data[1] & 0x3e;
 	p.sq_live = (data[1] >> 2) & 0x3e & p.cq_live;
 	for (unsigned q = 1; q < 8; q++)
@@ -247,6 +299,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c.prp1 = addr(c.prp1);
 		c.prp2 = addr(c.prp2);
 		c.mptr = (c.mptr == 0) ? 0 : addr(c.mptr);
+		/* NSIDs near the granted ones most of the time */
+		if (!(c.cdw3 & 4))
+			c.nsid &= 3;
 		/* bias toward valid shapes: clear FUSE/PSDT most of the time */
 		if (!(c.cdw3 & 1))
 			c.cdw0 &= ~(0x3u << 8 | 0x3u << 14);
