@@ -249,6 +249,10 @@ def test_polled(polled):
     kv = proofs["nvme-bringup"].kv
     assert kv["irq"] == "polled" and kv["io_irqs"] == "0" and kv["admin_irqs"] == "0"
     assert kv["ns"] == "2" and kv["io"] == "1"
+    # no nvme.ns here: every active namespace is granted, and the broker
+    # says so (the policy's all_ns, which lets namespace lists through)
+    assert re.search(r"^nvme-broker \S+: reset, .*serial \"capos-nvme0\".* 2 granted "
+                     r"\(every active one\)$", m.log, re.M), m.tail()
     assert kv["namespaces"] == f"1:512:{DISK_BYTES // 512},2:4096:{(16 << 20) // 4096}"
     check_integrity_image(m, disk)
 
@@ -375,7 +379,7 @@ def test_namespace_grants(run):
     m, _, _, ev, (ns2_before, ns2_after) = run
     log = m.log
     assert re.search(r"^nvme-broker \S+: namespace 2 not granted \(nvme\.ns\)$", log, re.M)
-    assert re.search(r"^nvme-broker \S+: enabled: .* 1 granted$", log, re.M), \
+    assert re.search(r"^nvme-broker \S+: reset, .* 1 granted$", log, re.M), \
         "the broker must not call every namespace granted"
     kv = m.proofs["nvme-hostile"].kv
     assert kv["ungranted_ns"] == "2"
