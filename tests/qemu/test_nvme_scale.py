@@ -6,6 +6,12 @@ written, read back in the kernel (`nvme-scale`, kernel/proof/nvme_scale.c),
 and — the outside witness — hold the same bytes in its image file on the
 host after QEMU exits. The boot timeline must show every driver bound within
 BOUND_MS of efi_main under TCG.
+
+The boot runs with `-icount shift=0,sleep=off`: the guest's clock advances
+one nanosecond per instruction, so bound_ms measures the kernel's own work
+(as a 1 GIPS CPU would take) and not how busy the host is — on this 2-core
+machine, with other QEMU boots beside it, wall-clock TCG timings vary
+several-fold from run to run.
 """
 import os
 import re
@@ -49,7 +55,8 @@ def scale():
                     f"logical_block_size={bs},physical_block_size={bs}"]
         images[("capos-subsys", nsid)] = (img, bs)
     m = Machine("nvme-scale", devices=devices,
-                cmdline="proofs=nvme-scale nvme.poll=1 exit", timeout=300)
+                cmdline="proofs=nvme-scale nvme.poll=1 exit", timeout=300,
+                extra=["-icount", "shift=0,sleep=off"])
     with m:
         status = m.wait()
     return m, status, images
