@@ -150,7 +150,7 @@ run: | $(DISK)
 # FAT file system in a separate file, dd places it at the partition's start.
 # Boots as a plain disk: -drive file=build/capos.img,format=raw,if=none,id=d
 # -device nvme,drive=d,serial=boot (or virtio-blk-pci,drive=d).
-IMAGE      ?= $(BUILD)/capos.img
+IMAGE      ?= $(RUN_BUILD)/capos.img
 IMAGE_MB   := 72
 ESP_MB     := 64
 ESP_START  := 2048

@@ -66,8 +66,8 @@ err_regs:
 	return -1;
 }
 
-int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst,
-		   uint32_t len, uint32_t dir)
+int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
+	    uint32_t dir)
 {
 	sc->irq_status = 0;
 	mmio_write64(&sc->regs, EDU_DMA_SRC, src);

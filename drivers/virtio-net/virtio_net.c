@@ -449,7 +449,7 @@ const struct driver virtio_net_driver = {
 	.dump = vnet_pci_dump,
 };
 
-/* ---- status --------------------------------------------------------------- */
+/* ---- status ------------------------------------------------------------- */
 
 /* /api/virtio-net: per device the negotiated features, ring occupancy and
  * interrupt counts (the QEMU proof reads these from the host) */

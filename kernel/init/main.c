@@ -60,7 +60,8 @@ static __attribute__((noreturn)) void kmain_stack(void)
 #else
 	/* the user image carries no proofs (kernel/proof is linked only into
 	 * the proof image, make PROOFS=1) */
-	if (cmdline_get("proofs") || cmdline_get("fault") || cmdline_get("exit"))
+	if (cmdline_get("proofs") || cmdline_get("fault") ||
+	    cmdline_get("exit"))
 		kprintf("capOS: proofs=, fault= and exit need the proof image "
 			"(make PROOFS=1); ignored\n");
 	auth_dump();

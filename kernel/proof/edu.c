@@ -63,10 +63,11 @@ static void proof_authority(void)
 			auth_refusals[AUTH_READ_ONLY] == ro0 + 1;
 		mmio_revoke(&ro);
 	}
-	/* the window onto the MSI-X table or outside the BAR is never granted */
+	/* the window onto the MSI-X table or outside the BAR is never granted
+	 */
 	struct dev_mmio big;
-	bool bar_ok = mmio_grant(sc->pci, sc->owner, 0, 0, 0x200000,
-				 MMIO_READ, &big) != 0;
+	bool bar_ok = mmio_grant(sc->pci, sc->owner, 0, 0, 0x200000, MMIO_READ,
+				 &big) != 0;
 	/* revoke a copy: the stale generation is refused */
 	struct dev_mmio tmp;
 	bool stale = false;
@@ -87,13 +88,12 @@ static void proof_authority(void)
 		dma_stale = before && !dma_pool_live(&p) &&
 			    !dma_owner_covers(sc->owner, iova, PAGE_SIZE);
 	}
-	proof_result("authority",
-		     in_ok && oow && ro_ok && bar_ok && stale && dma_stale,
-		     "in_window=%s out_of_window=%s read_only=%s "
-		     "outside_bar=%s stale_mmio=%s stale_dma=%s",
-		     in_ok ? "ok" : "bad", oow ? "refused" : "ALLOWED",
-		     ro_ok ? "refused" : "ALLOWED",
-		     bar_ok ? "refused" : "ALLOWED", stale ? "refused" : "ALLOWED",
-		     dma_stale ? "refused" : "ALLOWED");
+	proof_result(
+	    "authority", in_ok && oow && ro_ok && bar_ok && stale && dma_stale,
+	    "in_window=%s out_of_window=%s read_only=%s "
+	    "outside_bar=%s stale_mmio=%s stale_dma=%s",
+	    in_ok ? "ok" : "bad", oow ? "refused" : "ALLOWED",
+	    ro_ok ? "refused" : "ALLOWED", bar_ok ? "refused" : "ALLOWED",
+	    stale ? "refused" : "ALLOWED", dma_stale ? "refused" : "ALLOWED");
 }
 PROOF_REGISTER("authority", proof_authority, 11);

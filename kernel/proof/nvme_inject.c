@@ -69,8 +69,7 @@ static const struct nvme_broker_inject hooks = {
     .cq_posted = inject_cq_posted,
 };
 
-int nvme_inject_arm(struct nvme_broker *b, uint16_t qid,
-		    enum nvme_inject what)
+int nvme_inject_arm(struct nvme_broker *b, uint16_t qid, enum nvme_inject what)
 {
 	for (unsigned i = 0; i < NVME_INJECT_MAX; i++) {
 		if (armed[i].b)

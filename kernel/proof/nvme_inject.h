@@ -24,8 +24,7 @@ enum nvme_inject {
 
 /* arm one fault on broker b (qid: the CQ, for BAD_CID and BAD_PHASE).
  * 0, or -1 when NVME_INJECT_MAX faults are armed already. */
-int nvme_inject_arm(struct nvme_broker *b, uint16_t qid,
-		    enum nvme_inject what);
+int nvme_inject_arm(struct nvme_broker *b, uint16_t qid, enum nvme_inject what);
 /* disarm every fault of b that has not fired */
 void nvme_inject_clear(const struct nvme_broker *b);
 #endif

@@ -12,10 +12,10 @@
  *   nvme-bench     4 KiB random read QD1/QD32, 128 KiB sequential write
  * nvme-hostile lives in nvme_hostile.c. */
 #include "kernel/proof/nvme_proof.h"
-#include "kernel/proof/nvme_inject.h"
 #include "kernel/boot/boot.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
+#include "kernel/proof/nvme_inject.h"
 #include "kernel/proof/proof.h"
 #include "kernel/time/time.h"
 

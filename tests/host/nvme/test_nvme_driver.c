@@ -120,8 +120,7 @@ static void test_prp_shapes(void **state)
 	assert_true(chains > 0);
 	/* not dword aligned: refused, nothing built */
 	uint64_t p1, p2;
-	assert_int_equal(nvme_prp_build(ccb, b.iova + 2, 512, 0, &p1, &p2),
-			 -1);
+	assert_int_equal(nvme_prp_build(ccb, b.iova + 2, 512, 0, &p1, &p2), -1);
 	nvme_buf_put(&sc, &b);
 	nvme_ccb_put(ccb);
 }
@@ -170,8 +169,7 @@ static void test_block_io(void **state)
 			io_placed(NVME_IO_READ, lba, counts[i], loff, rbuf);
 		} else {
 			io_placed(NVME_IO_WRITE, lba, counts[i], loff, wbuf);
-			assert_int_equal(bd->read(bd, lba, counts[i], rbuf),
-					 0);
+			assert_int_equal(bd->read(bd, lba, counts[i], rbuf), 0);
 		}
 		assert_memory_equal(rbuf, wbuf, counts[i] * 512);
 		/* and it is on the model's disk */
