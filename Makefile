@@ -5,7 +5,6 @@
 BUILD   := build
 ESP     := $(BUILD)/esp
 EFI     := $(ESP)/EFI/BOOT/BOOTX64.EFI
-ELF     := $(BUILD)/capos.elf
 PY      := /usr/bin/python3
 OVMF_CODE := /usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS := /usr/share/OVMF/OVMF_VARS_4M.fd
@@ -60,7 +59,6 @@ KSRC := $(filter-out $(KSKIP),$(KSRC))
 # run, gdb and image use the proof image.
 PROOF_BUILD := $(BUILD)/proof
 PROOF_EFI   := $(PROOF_BUILD)/esp/EFI/BOOT/BOOTX64.EFI
-PROOF_ELF   := $(PROOF_BUILD)/capos.elf
 KOBJ  := $(patsubst %,$(BUILD)/k/%.o,$(filter-out kernel/proof/%,$(KSRC)))
 PKOBJ := $(patsubst %,$(PROOF_BUILD)/k/%.o,$(KSRC))
 
