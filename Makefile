@@ -5,7 +5,6 @@
 BUILD   := build
 ESP     := $(BUILD)/esp
 EFI     := $(ESP)/EFI/BOOT/BOOTX64.EFI
-ELF     := $(BUILD)/capos.elf
 PY      := /usr/bin/python3
 OVMF_CODE := /usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS := /usr/share/OVMF/OVMF_VARS_4M.fd
@@ -51,9 +50,20 @@ KSRC := $(wildcard kernel/*/*.c kernel/*/*/*.c kernel/*/*.S dma/*.c \
 # KSKIP: source paths (make patterns) left out, e.g. while a driver is being
 # written: make KSKIP='drivers/nvme/%'
 KSRC := $(filter-out $(KSKIP),$(KSRC))
-KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
+
+# Two images from one tree. The user image ($(BUILD)/, what `make`, `make
+# run` and `make image` boot) carries no proof or fault-injection code: every
+# PROOF_REGISTER and every fault hook lives under kernel/proof/, which is
+# linked only into the proof image ($(BUILD)/proof/, compiled with
+# -DCAPOS_PROOFS), the one tests/qemu and `make bench` boot. PROOFS=1 makes
+# run, gdb and image use the proof image.
+PROOF_BUILD := $(BUILD)/proof
+PROOF_EFI   := $(PROOF_BUILD)/esp/EFI/BOOT/BOOTX64.EFI
+KOBJ  := $(patsubst %,$(BUILD)/k/%.o,$(filter-out kernel/proof/%,$(KSRC)))
+PKOBJ := $(patsubst %,$(PROOF_BUILD)/k/%.o,$(KSRC))
 
 all: $(EFI) compile_commands.json
+proof: $(PROOF_EFI)
 
 # V=1 shows the full commands
 Q := $(if $(V),,@)
@@ -65,33 +75,51 @@ $(BUILD)/k/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  AS      $<")
 	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
+$(PROOF_BUILD)/k/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CC      $< (proof)")
+	$(Q)$(CC) $(KCFLAGS) -DCAPOS_PROOFS -c $< -o $@
+$(PROOF_BUILD)/k/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  AS      $< (proof)")
+	$(Q)$(CC) $(KCFLAGS) -DCAPOS_PROOFS -c $< -o $@
 
-$(ELF): $(KOBJ) linker.ld
-	@$(if $(V),,echo "  LD      $@")
-	$(Q)ld $(KLDFLAGS) -o $@ $(KOBJ)
+# $(call kernel_image,dir,objects): dir/capos.elf and dir/esp/.../BOOTX64.EFI
+define kernel_image
+$(1)/capos.elf: $(2) linker.ld
+	@$$(if $$(V),,echo "  LD      $$@")
+	$$(Q)ld $$(KLDFLAGS) -o $$@ $(2)
 	@# the image is relocated by its own code (kernel/init/reloc.c): only
 	@# R_X86_64_RELATIVE may remain
-	@if readelf -rW $@ | awk 'NR>3 && $$3 ~ /R_X86/ && $$3 != "R_X86_64_RELATIVE"' | grep -q .; then \
-		echo "capos.elf: relocations other than R_X86_64_RELATIVE"; exit 1; fi
+	@if readelf -rW $$@ | awk 'NR>3 && $$$$3 ~ /R_X86/ && $$$$3 != "R_X86_64_RELATIVE"' | grep -q .; then \
+		echo "$$@: relocations other than R_X86_64_RELATIVE"; exit 1; fi
 
-$(EFI): $(ELF)
-	@mkdir -p $(dir $@)
-	$(Q)objcopy -j .text -j .reloc -j .rodata -j .data -j .dynamic -j .rela.dyn \
-		--target efi-app-x86_64 --subsystem=10 $< $@
-	@echo "BOOTX64.EFI: $$(stat -c %s $@) bytes"
+$(1)/esp/EFI/BOOT/BOOTX64.EFI: $(1)/capos.elf
+	@mkdir -p $$(dir $$@)
+	$$(Q)objcopy -j .text -j .reloc -j .rodata -j .data -j .dynamic -j .rela.dyn \
+		--target efi-app-x86_64 --subsystem=10 $$< $$@
+	@echo "$$@: $$$$(stat -c %s $$@) bytes"
+endef
+$(eval $(call kernel_image,$(BUILD),$(KOBJ)))
+$(eval $(call kernel_image,$(PROOF_BUILD),$(PKOBJ)))
 
+# for editors: every kernel source, as the proof image compiles it
 compile_commands.json: Makefile
 	@$(PY) -c 'import json,os,sys; d=os.getcwd(); f=sys.argv[1]; s=sys.argv[2:]; \
 json.dump([{"directory":d,"file":x,"arguments":["gcc"]+f.split()+["-c",x]} for x in s],open("compile_commands.json","w"),indent=1)' \
-		"$(filter-out -MMD -MP,$(KCFLAGS))" $(KSRC)
+		"$(filter-out -MMD -MP,$(KCFLAGS)) -DCAPOS_PROOFS" $(KSRC)
 
-$(KOBJ): Makefile
--include $(KOBJ:.o=.d)
+$(KOBJ) $(PKOBJ): Makefile
+-include $(KOBJ:.o=.d) $(PKOBJ:.o=.d)
+
+# the image `run`, `gdb` and `image` use
+RUN_BUILD := $(if $(filter 1,$(PROOFS)),$(PROOF_BUILD),$(BUILD))
+RUN_EFI   := $(RUN_BUILD)/esp/EFI/BOOT/BOOTX64.EFI
 
 # ---- running --------------------------------------------------------------
 RUN_DIR := $(BUILD)/run
-run: deps all
-	@rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)/esp && cp -r $(ESP)/. $(RUN_DIR)/esp/
+run: deps all $(RUN_EFI)
+	@rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)/esp && cp -r $(RUN_BUILD)/esp/. $(RUN_DIR)/esp/
 	@cp $(OVMF_VARS) $(RUN_DIR)/vars.fd
 	@printf '%s\n' "$(CMDLINE)" > $(RUN_DIR)/esp/capos.cfg
 	@echo "capOS: Web UI at http://127.0.0.1:8080/ (serial below; quit: Ctrl-A X)"
@@ -120,12 +148,12 @@ run: | $(DISK)
 # FAT file system in a separate file, dd places it at the partition's start.
 # Boots as a plain disk: -drive file=build/capos.img,format=raw,if=none,id=d
 # -device nvme,drive=d,serial=boot (or virtio-blk-pci,drive=d).
-IMAGE      ?= $(BUILD)/capos.img
+IMAGE      ?= $(RUN_BUILD)/capos.img
 IMAGE_MB   := 72
 ESP_MB     := 64
 ESP_START  := 2048
 image: deps $(IMAGE)
-$(IMAGE): $(EFI) Makefile
+$(IMAGE): $(RUN_EFI) Makefile
 	@rm -f $@ $@.esp
 	@truncate -s $(IMAGE_MB)M $@
 	@sgdisk --clear --new=1:$(ESP_START):+$(ESP_MB)M --typecode=1:ef00 \
@@ -133,7 +161,7 @@ $(IMAGE): $(EFI) Makefile
 	@truncate -s $(ESP_MB)M $@.esp
 	@mformat -i $@.esp -F -v CAPOS ::
 	@mmd -i $@.esp ::/EFI ::/EFI/BOOT
-	@mcopy -i $@.esp $(EFI) ::/EFI/BOOT/BOOTX64.EFI
+	@mcopy -i $@.esp $(RUN_EFI) ::/EFI/BOOT/BOOTX64.EFI
 	@if [ -n "$(CMDLINE)" ]; then printf '%s\n' "$(CMDLINE)" > $@.cfg && \
 		mcopy -i $@.esp $@.cfg ::/capos.cfg && rm -f $@.cfg; fi
 	@dd if=$@.esp of=$@ bs=512 seek=$(ESP_START) conv=notrunc status=none
@@ -180,18 +208,20 @@ fuzz: $(FUZZERS)
 # closing line "N passed, N failed". A test file's tests stay on one worker
 # (--dist loadfile): QEMU proofs share one boot per file through fixtures.
 PYTEST_ARGS ?=
-test: deps all host
+test: deps all proof host
 	@$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests $(PYTEST_ARGS)
 
 docs-check:
 	@$(PY) tests/docs_check.py
 
-# the `make run-pci-nvme` proof: NVMe bring-up, integrity, hostile scan, TOCTOU
-run-pci-nvme: deps all
-	@$(PY) -m pytest -q -p no:cacheprovider tests/qemu/test_nvme.py $(PYTEST_ARGS)
+# the `make run-pci-nvme` proof: NVMe bring-up, integrity, hostile scan,
+# TOCTOU, recovery; --proof-report (tests/conftest.py) prints each boot's
+# PROOF lines and the hostile vectors by verdict after pytest's count
+run-pci-nvme: deps proof
+	@$(PY) -m pytest -q -p no:cacheprovider --proof-report tests/qemu/test_nvme.py $(PYTEST_ARGS)
 
 # each tests/bench/*.py prints its own side-by-side rows
-bench: deps all host
+bench: deps proof host
 	@for b in tests/bench/*.py; do $(PY) $$b || exit 1; done
 
 format:
@@ -200,4 +230,4 @@ format:
 clean:
 	rm -rf $(BUILD) compile_commands.json
 
-.PHONY: all deps run image gdb host print-host print-fuzz fuzz test docs-check run-pci-nvme bench format clean
+.PHONY: all proof deps run image gdb host print-host print-fuzz fuzz test docs-check run-pci-nvme bench format clean

@@ -159,11 +159,6 @@ static int nvme_cq_drain(struct nvme_softc *sc, struct nvme_queue *q)
 	int n = 0;
 	while (n < q->entries) {
 		volatile struct nvme_cqe *e = &ring[q->cq_head];
-		if (sc->inject == NVME_INJ_BAD_PHASE &&
-		    (e->status & NVME_CQE_P_MASK) == q->cq_phase) {
-			e->status ^= NVME_CQE_P_MASK;
-			sc->inject = NVME_INJ_NONE;
-		}
 		uint16_t st = e->status;
 		if ((st & NVME_CQE_P_MASK) != q->cq_phase)
 			break;
@@ -182,10 +177,6 @@ static int nvme_cq_drain(struct nvme_softc *sc, struct nvme_queue *q)
 		/* the slot is free for the gate before the callback runs (it
 		 * may submit, and a rejection is posted at once) */
 		nvme_broker_cq_head(sc->broker, q->id, q->cq_head);
-		if (sc->inject == NVME_INJ_BAD_CID) {
-			c.cid ^= 0x8000; /* a generation never issued */
-			sc->inject = NVME_INJ_NONE;
-		}
 		nvme_cqe_dispatch(sc, q, &c);
 	}
 	return n;
@@ -218,10 +209,6 @@ int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q)
 static bool nvme_cfs(struct nvme_softc *sc)
 {
 	uint32_t csts = nvme_broker_csts(sc->broker);
-	if (sc->inject == NVME_INJ_CFS) {
-		sc->inject = NVME_INJ_NONE;
-		csts |= NVME_CSTS_CFS_MASK << NVME_CSTS_CFS_SHIFT;
-	}
 	if (csts == NVME_CSTS_GONE || FIELD_GET(NVME_CSTS_CFS, csts)) {
 		kprintf("%s: controller fatal status (CSTS 0x%x)\n", sc->name,
 			csts);
@@ -280,8 +267,7 @@ static int nvme_wait_fail(struct nvme_softc *sc, struct nvme_ccb *ccb,
  * waits: a register read is a device access, too slow for every poll */
 static bool nvme_cfs_due(struct nvme_softc *sc, uint64_t now)
 {
-	if (sc->inject != NVME_INJ_CFS &&
-	    now - sc->csts_checked_us < NVME_CSTS_CHECK_US)
+	if (now - sc->csts_checked_us < NVME_CSTS_CHECK_US)
 		return false;
 	sc->csts_checked_us = now;
 	return nvme_cfs(sc);
@@ -356,9 +342,9 @@ int nvme_exec(struct nvme_softc *sc, struct nvme_queue *q,
 /* PRP1 may start anywhere (dword aligned) in its page; PRP2 is either the
  * second page or, for more, a list of page-aligned entries. A list page's
  * last slot chains to the next list page when more entries remain. The
- * list starts sc->list_off bytes into the command's list pages. */
-int nvme_prp_build(struct nvme_softc *sc, struct nvme_ccb *ccb, uint64_t iova,
-		   uint32_t len, uint64_t *prp1, uint64_t *prp2)
+ * list starts list_off bytes into the command's list pages. */
+int nvme_prp_build(struct nvme_ccb *ccb, uint64_t iova, uint32_t len,
+		   uint32_t list_off, uint64_t *prp1, uint64_t *prp2)
 {
 	const uint64_t pmask = PAGE_SIZE - 1;
 	*prp1 = iova;
@@ -375,7 +361,7 @@ int nvme_prp_build(struct nvme_softc *sc, struct nvme_ccb *ccb, uint64_t iova,
 		return 0;
 	}
 	uint32_t nent = (rem + PAGE_SIZE - 1) / PAGE_SIZE;
-	uint32_t off = sc->list_off & (uint32_t)(pmask & ~7ull);
+	uint32_t off = list_off & (uint32_t)(pmask & ~7ull);
 	if (!ccb->list.len || ccb->list.len < off + 8)
 		return -1;
 	uint64_t *l = (uint64_t *)((uint8_t *)ccb->list.va + off);
@@ -422,7 +408,8 @@ int nvme_io_prepare(struct nvme_softc *sc, struct nvme_ccb *ccb,
 	    io->len > sc->max_xfer ||
 	    (uint64_t)io->nlb * ns->lba_bytes != io->len)
 		return -1;
-	if (nvme_prp_build(sc, ccb, io->iova, io->len, &c->prp1, &c->prp2))
+	if (nvme_prp_build(ccb, io->iova, io->len, io->list_off, &c->prp1,
+			   &c->prp2))
 		return -1;
 	c->cdw10 = (uint32_t)io->slba;
 	c->cdw11 = (uint32_t)(io->slba >> 32);

@@ -92,15 +92,6 @@ struct nvme_ns {
 	struct blockdev bdev;
 };
 
-/* fault injection for the proofs: applied once to the next completion the
- * driver reads, as a buggy device (or gate) would hand it over */
-enum nvme_inject {
-	NVME_INJ_NONE,
-	NVME_INJ_BAD_CID,   /* the completion names a CID nobody submitted */
-	NVME_INJ_BAD_PHASE, /* the completion's phase tag is wrong */
-	NVME_INJ_CFS,	    /* the next CSTS read reports Controller Fatal */
-};
-
 struct nvme_softc {
 	char name[8]; /* "nvme0" */
 	struct pci_dev *pci;
@@ -128,10 +119,6 @@ struct nvme_softc {
 	uint64_t reset_failed_cmds; /* commands failed by a reset */
 	uint64_t
 	    csts_checked_us; /* last CSTS.CFS look (nvme_wait, nvme_poll) */
-	enum nvme_inject inject;
-	/* where a PRP list starts in a command's list pages (bytes, qword
-	 * aligned, < 4096): 0 normally; the proofs move it to force chains */
-	uint32_t list_off;
 };
 
 /* one data transfer, described in the driver's pool */
@@ -142,6 +129,10 @@ struct nvme_io {
 	uint32_t nlb;  /* blocks, 1-based; 0 for Flush */
 	uint64_t iova; /* data in the pool (any dword-aligned offset) */
 	uint32_t len;
+	/* where the PRP list starts in the command's list pages (bytes,
+	 * qword aligned, < 4096): 0 normally; a proof or test moves it to
+	 * force a chained list with fewer entries */
+	uint32_t list_off;
 };
 
 /* ---- nvme.c: bring-up ---------------------------------------------------- */
@@ -190,11 +181,12 @@ bool nvme_cqe_ok(const struct nvme_cqe *e);
 bool nvme_cqe_rejected(const struct nvme_cqe *e, uint32_t *why);
 
 /* ---- nvme.c: data transfers ---------------------------------------------- */
-/* PRP1/PRP2 (and the lists in ccb->list) for [iova, iova+len), NVMe 2.0
- * §4.1.1. 0 or -1 (too long for the list pages). */
-int nvme_prp_build(struct nvme_softc *sc, struct nvme_ccb *ccb, uint64_t iova,
-		   uint32_t len, uint64_t *prp1, uint64_t *prp2);
-/* prepare ccb->cmd for io (PRPs built). 0 or -1 */
+/* PRP1/PRP2 (and the lists in ccb->list, starting list_off bytes in) for
+ * [iova, iova+len), NVMe 2.0 §4.1.1. 0 or -1 (too long for the list
+ * pages). */
+int nvme_prp_build(struct nvme_ccb *ccb, uint64_t iova, uint32_t len,
+		   uint32_t list_off, uint64_t *prp1, uint64_t *prp2);
+/* prepare ccb->cmd for io (PRPs built, the list at io->list_off). 0 or -1 */
 int nvme_io_prepare(struct nvme_softc *sc, struct nvme_ccb *ccb,
 		    const struct nvme_io *io);
 /* one transfer, asynchronous (done(cookie)) or synchronous */

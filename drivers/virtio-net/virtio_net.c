@@ -13,7 +13,6 @@
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
 #include "kernel/pci/pci.h"
-#include "kernel/proof/proof.h"
 #include "kernel/time/time.h"
 
 #define VNET_HDR_LEN sizeof(struct virtio_net_hdr)
@@ -450,7 +449,7 @@ const struct driver virtio_net_driver = {
 	.dump = vnet_pci_dump,
 };
 
-/* ---- status and proof --------------------------------------------------------- */
+/* ---- status ------------------------------------------------------------- */
 
 /* /api/virtio-net: per device the negotiated features, ring occupancy and
  * interrupt counts (the QEMU proof reads these from the host) */
@@ -483,27 +482,3 @@ static int vnet_status_json(char *buf, size_t cap)
 	return (int)len;
 }
 STATUS_REGISTER("virtio-net", vnet_status_json);
-
-/* the kernel's word on bring-up: modern features, full RX ring, vectors */
-static void vnet_proof(void)
-{
-	if (vnet_count == 0) {
-		proof_result("virtio-net", false, "reason=no-device-attached");
-		return;
-	}
-	for (unsigned i = 0; i < vnet_count; i++) {
-		struct vnet_softc *sc = &vnet_softcs[i];
-		uint8_t *m = sc->nic.mac;
-		bool ok = !sc->failed && virtio_has(&sc->vp, VIRTIO_F_VERSION_1) &&
-			  sc->rxq.nout == sc->rxq.size && sc->txq.size > 0 &&
-			  (virtio_pci_status(&sc->vp) & VIRTIO_STATUS_DRIVER_OK);
-		proof_result("virtio-net", ok,
-			     "dev=%s mac=%02x:%02x:%02x:%02x:%02x:%02x features=0x%llx "
-			     "rxq=%u rx_posted=%u txq=%u msix=%d link=%s",
-			     sc->name, m[0], m[1], m[2], m[3], m[4], m[5],
-			     (unsigned long long)sc->vp.features, sc->rxq.size,
-			     sc->rxq.nout, sc->txq.size, sc->msix,
-			     sc->nic.link_up ? "up" : "down");
-	}
-}
-PROOF_REGISTER("virtio-net", vnet_proof, 20);

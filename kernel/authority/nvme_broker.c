@@ -33,7 +33,6 @@ struct nvme_broker {
 	/* a disable failed: the controller may still be running on memory
 	 * that was freed. Bus mastering stays off for good. */
 	bool fenced;
-	bool stuck; /* injected: CSTS.RDY reads 1 whatever CC.EN says */
 	struct pci_dev *d;
 	uint16_t owner;
 	char name[16];		/* "0000:BB:DD.F" */
@@ -53,11 +52,39 @@ struct nvme_broker {
 static struct nvme_broker *brokers[BROKER_MAX];
 static unsigned nbrokers;
 
+#ifdef CAPOS_PROOFS
+/* the proof image's device faults (nvme_broker.h) */
+static const struct nvme_broker_inject *inject;
+
+void nvme_broker_inject_set(const struct nvme_broker_inject *hooks)
+{
+	inject = hooks;
+}
+
+/* nvme_gate_cq_reap as the faults see it: held back, or the first
+ * completion it delivers handed to the hook */
+static int broker_inject_reap(struct nvme_broker *b, uint16_t qid)
+{
+	if (qid >= NVME_VAL_MAX_QID)
+		return nvme_gate_cq_reap(&b->gate, qid);
+	if (!inject->cq_post(b, qid))
+		return 0;
+	struct nvme_gate_cq *cq = &b->gate.cq[qid];
+	uint16_t first = cq->drv_tail;
+	int r = nvme_gate_cq_reap(&b->gate, qid);
+	if (r > 0)
+		inject->cq_posted(b, qid, &cq->drv[first]);
+	return r;
+}
+#endif
+
 static uint32_t reg_read32(const struct nvme_broker *b, uint32_t off)
 {
 	uint32_t v = *(volatile const uint32_t *)(b->regs + off);
-	if (b->stuck && off == NVME_REG_CSTS)
-		v |= (uint32_t)FIELD_SET(NVME_CSTS_RDY, 1);
+#ifdef CAPOS_PROOFS
+	if (inject)
+		v = inject->reg_read(b, off, v);
+#endif
 	return v;
 }
 static void reg_write32(struct nvme_broker *b, uint32_t off, uint32_t v)
@@ -614,6 +641,10 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 {
 	if (!b->enabled)
 		return -1;
+#ifdef CAPOS_PROOFS
+	if (inject)
+		return broker_inject_reap(b, qid);
+#endif
 	return nvme_gate_cq_reap(&b->gate, qid);
 }
 
@@ -622,11 +653,6 @@ int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
 	if (!b->enabled)
 		return -1;
 	return nvme_gate_cq_head(&b->gate, qid, head);
-}
-
-void nvme_broker_inject_stuck(struct nvme_broker *b)
-{
-	b->stuck = true;
 }
 
 bool nvme_broker_fenced(const struct nvme_broker *b)

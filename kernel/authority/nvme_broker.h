@@ -87,10 +87,6 @@ uint16_t nvme_broker_max_qid(const struct nvme_broker *b);
 int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 			    uint32_t *dw0);
 
-/* fault injection where the device's behaviour enters the kernel (proofs):
- * from now on CSTS reads as if the controller ignored CC.EN=0 (RDY stays
- * 1), as a wedged or hostile controller would */
-void nvme_broker_inject_stuck(struct nvme_broker *b);
 /* is the controller fenced (a disable failed: bus mastering off for good)? */
 bool nvme_broker_fenced(const struct nvme_broker *b);
 
@@ -98,4 +94,24 @@ bool nvme_broker_fenced(const struct nvme_broker *b);
 const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b);
 /* print registers, queues and verdict counts */
 void nvme_broker_dump(const struct nvme_broker *b);
+
+#ifdef CAPOS_PROOFS
+/* Proof image only: device faults enter where the controller's behaviour
+ * enters the kernel — the registers the broker reads and the completions
+ * the gate delivers into the driver's CQ — never inside the driver.
+ * kernel/proof/nvme_inject.c installs one set of hooks for every broker. */
+struct nvme_broker_inject {
+	/* register `off` read as v: returns what the kernel sees */
+	uint32_t (*reg_read)(const struct nvme_broker *b, uint32_t off,
+			     uint32_t v);
+	/* may the gate deliver CQ qid's device completions now? false: the
+	 * controller posts nothing (they wait in the shadow CQ) */
+	bool (*cq_post)(const struct nvme_broker *b, uint16_t qid);
+	/* the gate just delivered completions into the driver's CQ qid;
+	 * first is the earliest (the one the driver reads next) */
+	void (*cq_posted)(const struct nvme_broker *b, uint16_t qid,
+			  struct nvme_cqe *first);
+};
+void nvme_broker_inject_set(const struct nvme_broker_inject *hooks);
+#endif
 #endif

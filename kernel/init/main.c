@@ -11,7 +11,9 @@
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
+#ifdef CAPOS_PROOFS
 #include "kernel/proof/proof.h"
+#endif
 #include "kernel/time/time.h"
 
 #define KSTACK_PAGES 32
@@ -48,12 +50,22 @@ static __attribute__((noreturn)) void kmain_stack(void)
 	devmgr_bind_all();
 	boot_mark(MARK_DRIVERS_BOUND);
 	boot_timeline();
+#ifdef CAPOS_PROOFS
 	proofs_run();
 	if (cmdline_get("fault"))
 		proof_fault(cmdline_get("fault"));
 	if (!cmdline_get("exit"))
 		auth_dump(); /* with exit, cpu_exit prints them */
 	proof_finish();
+#else
+	/* the user image carries no proofs (kernel/proof is linked only into
+	 * the proof image, make PROOFS=1) */
+	if (cmdline_get("proofs") || cmdline_get("fault") ||
+	    cmdline_get("exit"))
+		kprintf("capOS: proofs=, fault= and exit need the proof image "
+			"(make PROOFS=1); ignored\n");
+	auth_dump();
+#endif
 	kprintf("capOS: up; main loop running\n");
 	for (;;) {
 		poller_run_all();

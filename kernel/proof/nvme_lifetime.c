@@ -22,6 +22,7 @@
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
+#include "kernel/proof/nvme_inject.h"
 #include "kernel/proof/proof.h"
 #include "kernel/time/time.h"
 
@@ -217,7 +218,7 @@ static bool lt_quota(struct nvme_softc *a, struct nvme_softc *b, char *why,
 /* ---- fence ---------------------------------------------------------------- */
 static bool lt_fence(struct nvme_softc *sc, char *why, size_t n)
 {
-	nvme_broker_inject_stuck(sc->broker);
+	nvme_inject_arm(sc->broker, 0, NVME_INJECT_STUCK);
 	bool failed = nvme_recover(sc, "proof: a controller that ignores "
 				      "CC.EN=0") != 0;
 	/* now as a hostile driver: ask for the controller back */

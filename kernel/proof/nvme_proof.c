@@ -15,6 +15,7 @@
 #include "kernel/boot/boot.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
+#include "kernel/proof/nvme_inject.h"
 #include "kernel/proof/proof.h"
 #include "kernel/time/time.h"
 
@@ -212,20 +213,19 @@ static bool integrity_one(struct nvme_softc *sc, unsigned i,
 	nvme_proof_fill((uint8_t *)wb.va + c->buf_off, lba, nblk, bs,
 			INTEGRITY_SEED);
 	memset(rb.va, 0xa5, rb.len);
-	sc->list_off = c->list_off;
 	struct nvme_io w = {.opc = NVME_IO_WRITE,
 			    .nsid = ns->nsid,
 			    .slba = lba,
 			    .nlb = nblk,
 			    .iova = wb.iova + c->buf_off,
-			    .len = len};
+			    .len = len,
+			    .list_off = c->list_off};
 	struct nvme_io r = w;
 	r.opc = NVME_IO_READ;
 	r.iova = rb.iova + c->buf_off;
 	struct nvme_cqe we = {0}, re = {0};
 	int wr = nvme_io_sync(sc, q, &w, &we);
 	int rr = wr ? -1 : nvme_io_sync(sc, q, &r, &re);
-	sc->list_off = 0;
 	const char *shape = prp_shape(c->buf_off, len, c->list_off);
 	if (wr == 0 && rr == 0)
 		ok = memcmp((uint8_t *)wb.va + c->buf_off,
@@ -466,7 +466,6 @@ static void proof_nvme_toctou(void)
 	}
 	nvme_proof_fence(sc, NVME_FENCE_TOCTOU);
 	nvme_canary_fill();
-	sc->list_off = 0;
 	/* the decoy LBA holds a known pattern first */
 	nvme_proof_fill(a.va, lba + TOCTOU_DECOY, TOCTOU_BLOCKS, bs,
 			DECOY_SEED);
@@ -561,12 +560,12 @@ static bool rec_fault(struct nvme_softc *sc, enum nvme_inject inj,
 			    .nlb = 1,
 			    .iova = b.iova,
 			    .len = sc->ns[0].lba_bytes};
-	sc->inject = inj;
 	int w = -1;
 	if (ccb && nvme_io_prepare(sc, ccb, &r) == 0 &&
+	    nvme_inject_arm(sc->broker, q->id, inj) == 0 &&
 	    nvme_submit(sc, q, ccb, nvme_fill_cmd, nvme_done_sync) == 0)
 		w = nvme_wait(sc, q, ccb, 300000);
-	sc->inject = NVME_INJ_NONE;
+	nvme_inject_clear(sc->broker);
 	bool aborted =
 	    ccb && nvme_cqe_sc(&ccb->cqe) == NVME_SC_ABORT_SQ_DELETED;
 	if (ccb)
@@ -612,10 +611,10 @@ static void proof_nvme_recover(void)
 	}
 	bool inflight_ok = sent == 8 && rc.done == 8 && rec_read_ok(sc);
 	/* 3.-5. a device handing back garbage */
-	bool cid_ok = rec_fault(sc, NVME_INJ_BAD_CID, &sc->ioq[0].bad_cid);
+	bool cid_ok = rec_fault(sc, NVME_INJECT_BAD_CID, &sc->ioq[0].bad_cid);
 	bool phase_ok =
-	    rec_fault(sc, NVME_INJ_BAD_PHASE, &sc->ioq[0].bad_phase);
-	bool cfs_ok = rec_fault(sc, NVME_INJ_CFS, 0);
+	    rec_fault(sc, NVME_INJECT_BAD_PHASE, &sc->ioq[0].bad_phase);
+	bool cfs_ok = rec_fault(sc, NVME_INJECT_CFS, 0);
 	proof_result(
 	    "nvme-recover",
 	    timeout_ok && inflight_ok && cid_ok && phase_ok && cfs_ok,

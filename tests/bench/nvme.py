@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """tests/bench/nvme.py — what the NVMe on-notify validator costs (`make bench`).
 
-Two kernels, same QEMU flags, measured in one run: the normal build
-(validator on) and a second build with -DCAPOS_NVME_VALIDATOR_OFF, which
+Two kernels, same QEMU flags, measured in one run: the proof image
+(validator on) and a second proof image with -DCAPOS_NVME_VALIDATOR_OFF, which
 keeps the doorbell gate, the shadow queues and every copy but compiles the
 refusals out (dma/nvme_validate.c). Each boot runs the in-kernel proof
 `nvme-bench` (kernel/proof/nvme_proof.c), which times with time_now_us and
@@ -25,7 +25,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
-from qemu import BUILD, Machine  # noqa: E402
+from qemu import BUILD, PROOF_BUILD, Machine  # noqa: E402
 
 NOVAL_BUILD = os.path.join(BUILD, "novalidate")
 ROUNDS = int(os.environ.get("NVME_BENCH_ROUNDS", "3"))
@@ -39,7 +39,7 @@ ROWS = [("4 KiB random read, QD1 (IOPS)", "qd=1 iops"),
 
 def build_novalidate():
     r = subprocess.run(["make", "-s", f"BUILD={NOVAL_BUILD}",
-                        "KEXTRA=-DCAPOS_NVME_VALIDATOR_OFF", "all"],
+                        "KEXTRA=-DCAPOS_NVME_VALIDATOR_OFF", "proof"],
                        cwd=ROOT, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"nvme bench: unable to build the validator-off kernel\n{r.stdout}{r.stderr}")
@@ -68,7 +68,8 @@ def boot(side, esp, n):
 
 def main():
     build_novalidate()
-    sides = {"on": os.path.join(BUILD, "esp"), "off": os.path.join(NOVAL_BUILD, "esp")}
+    sides = {"on": os.path.join(PROOF_BUILD, "esp"),
+             "off": os.path.join(NOVAL_BUILD, "proof", "esp")}
     runs = {"on": [], "off": []}
     for n in range(ROUNDS):
         for side in ("on", "off"):

@@ -1,6 +1,7 @@
 """tests/qemu/qemu.py — boot capOS in real QEMU (q35 + OVMF, TCG) for a proof.
 
-A Machine is one QEMU run with a named device set and a kernel command line.
+A Machine is one QEMU run with a named device set and a kernel command line,
+booting the proof image (build/proof/, `make proof`) unless told otherwise.
 It gets its own directory build/qemu/<name>/ holding a copy of the ESP (with
 capos.cfg and any \\capos\\ files), its own OVMF variable store, the serial
 log, QEMU's stderr and trace output. The directory is kept, so a failed run
@@ -23,6 +24,9 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("CAPOS_BUILD", os.path.join(ROOT, "build"))
+# the proof image (`make proof`: kernel/proof linked in, -DCAPOS_PROOFS);
+# BUILD itself holds the user image, which has no proofs to boot
+PROOF_BUILD = os.path.join(BUILD, "proof")
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 EXIT_PASS, EXIT_FAIL = 33, 35
@@ -66,7 +70,7 @@ class Proof:
 
 def symbolize(log, elf=None):
     """Append function names to every capos+0xOFF in a log (addr2line)."""
-    elf = elf or os.path.join(BUILD, "capos.elf")
+    elf = elf or os.path.join(PROOF_BUILD, "capos.elf")
     offs = sorted(set(re.findall(r"capos\+0x([0-9a-f]+)", log)))
     if not offs or not os.path.exists(elf):
         return log
@@ -79,13 +83,15 @@ def symbolize(log, elf=None):
 
 class Machine:
     def __init__(self, name, devices=(), cmdline="", files=None, mem="128M",
-                 trace=(), extra=(), timeout=120, esp=None, boot_disk=None):
+                 trace=(), extra=(), timeout=120, esp=None, boot_disk=None, elf=None):
         self.name = name
         self.dir = os.path.join(BUILD, "qemu", name)
         self.devices, self.cmdline, self.files = list(devices), cmdline, files or {}
         self.mem, self.trace, self.extra = mem, list(trace), list(extra)
         self.timeout = timeout
-        self.esp_src = esp or os.path.join(BUILD, "esp")
+        self.esp_src = esp or os.path.join(PROOF_BUILD, "esp")
+        # the image's symbols, for backtraces: next to its ESP folder
+        self.elf = elf or os.path.join(os.path.dirname(self.esp_src), "capos.elf")
         self.boot_disk = boot_disk  # a raw disk image to boot instead of the ESP folder
         self.proc = None
         self.returncode = None
@@ -193,7 +199,7 @@ class Machine:
         return self.returncode
 
     def tail(self, n=60):
-        return symbolize("\n".join(self.log.splitlines()[-n:]))
+        return symbolize("\n".join(self.log.splitlines()[-n:]), self.elf)
 
     def trace_lines(self):
         try:

@@ -158,7 +158,19 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 		return -1;
 	if (!b->device_stalled)
 		fake_nvme_step(&b->dev);
-	return nvme_gate_cq_reap(&b->gate, qid);
+	if (qid >= NVME_VAL_MAX_QID || b->inject == FB_INJECT_NONE ||
+	    qid != b->inject_qid)
+		return nvme_gate_cq_reap(&b->gate, qid);
+	struct nvme_cqe *first = &b->gate.cq[qid].drv[b->gate.cq[qid].drv_tail];
+	int r = nvme_gate_cq_reap(&b->gate, qid);
+	if (r > 0) {
+		if (b->inject == FB_INJECT_BAD_CID)
+			first->cid ^= 0x8000;
+		else
+			first->status ^= (uint16_t)FIELD_SET(NVME_CQE_P, 1);
+		b->inject = FB_INJECT_NONE;
+	}
+	return r;
 }
 
 int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)

@@ -8,6 +8,14 @@
 #include "drivers/nvme/nvme_var.h"
 #include "tests/host/validator/fake_nvme.h"
 
+/* a fault applied once to the next completion the gate delivers into the
+ * driver's CQ inject_qid, as kernel/proof/nvme_inject.c does in the kernel */
+enum fb_inject {
+	FB_INJECT_NONE,
+	FB_INJECT_BAD_CID,   /* a CID generation the driver never issued */
+	FB_INJECT_BAD_PHASE, /* the wrong phase tag */
+};
+
 struct nvme_broker {
 	struct fake_nvme dev;
 	struct nvme_gate gate;
@@ -24,6 +32,8 @@ struct nvme_broker {
 	unsigned enables, resets;
 	bool identified; /* id and pol.ns filled (nvme_broker_ident) */
 	struct nvme_ident_ctrl id;
+	enum fb_inject inject;
+	uint16_t inject_qid;
 };
 
 extern struct nvme_broker fb;

@@ -1,4 +1,4 @@
-/* kernel/devmgr/shape_proof.c — the local cloud proofs and the policy's
+/* kernel/proof/cloud.c — the local cloud proofs and the policy's
  * own invariants, as PROOF markers (tests/qemu/test_cloud.py boots them).
  *
  * A cloud proof runs under QEMU dressed in that cloud's SMBIOS strings: the

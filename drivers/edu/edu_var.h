@@ -1,0 +1,26 @@
+/* drivers/edu/edu_var.h — edu driver state (software only; registers are
+ * edu_reg.h). kernel/proof/edu.c drives it through these. */
+#ifndef CAPOS_EDU_VAR_H
+#define CAPOS_EDU_VAR_H
+#include <stdint.h>
+
+#include "drivers/edu/edu_reg.h"
+#include "kernel/authority/authority.h"
+
+struct edu_softc {
+	struct pci_dev *pci;
+	uint16_t owner;
+	struct dev_mmio regs;
+	struct irq_cap irq;
+	struct dma_pool pool;
+	struct dma_buf out, in;
+	volatile uint32_t irq_status; /* latched by the handler */
+};
+
+/* the bound edu function, NULL when none */
+struct edu_softc *edu_first(void);
+/* one DMA transfer (dir 0: RAM -> device buffer, or EDU_DMA_CMD_TO_RAM),
+ * completion by interrupt, waited for at most 1 s. 0 or -1 */
+int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
+	    uint32_t dir);
+#endif
