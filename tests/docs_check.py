@@ -53,7 +53,9 @@ the code they describe:
 
 3. Every device page (docs/devices/*.md except README.md and template.md)
    has exactly the three sections `## Spec basis`, `## Wire format`,
-   `## capOS mapping`, in that order, and no other `##` section.
+   `## capOS mapping`, in that order, and no other `##` section; its
+   capOS mapping links (or names as `docs/<x>.md`) a design document in
+   docs/ that the driver binds into.
    template.md (placeholders only) is not read; README.md (the index) has
    its references checked but no sections, and must link every page.
 
@@ -761,12 +763,32 @@ def check_sections(md, probs):
                       "(Spec basis, Wire format, capOS mapping); use ###")
         elif names.count(h) > 1 and ln != heads[names.index(h)][0]:
             probs.add(md, ln, f"section '## {h}' appears twice")
+    check_design_link(md, text, heads, probs)
     present = [h for h in names if h in SECTIONS]
     dedup = [h for i, h in enumerate(present) if h not in present[:i]]
     if dedup == [s for s in SECTIONS if s in dedup] or len(dedup) < 2:
         return
     probs.add(md, 0, "sections out of order: want Spec basis, Wire format, "
               "capOS mapping")
+
+
+def check_design_link(md, text, heads, probs):
+    """A page's capOS mapping names the design document it binds into: a
+    link to ../<design>.md or the path `docs/<design>.md`."""
+    lines = text.split("\n")
+    start = next((ln for ln, h in heads if h == "capOS mapping"), None)
+    if start is None:
+        return
+    end = next((ln for ln, h in heads if ln > start), len(lines) + 1)
+    body = "\n".join(lines[start:end - 1])
+    docs = os.path.dirname(os.path.dirname(md))
+    design = {f for f in os.listdir(docs) if f.endswith(".md")}
+    named = set(re.findall(r"\]\(\.\./([A-Za-z0-9_.-]+\.md)", body)) | \
+        set(re.findall(r"`docs/([A-Za-z0-9_.-]+\.md)`", body))
+    if not named & design:
+        probs.add(md, start, "'## capOS mapping' links no design document "
+                  "(../authority-gate-design.md, ../dma-isolation-design.md, "
+                  "...) that the driver binds into")
 
 
 def driver_sources(root):

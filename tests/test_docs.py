@@ -30,7 +30,7 @@ Register FOO_CTRL at 0x00.
 ## capOS mapping
 
 `drivers/foo/foo.c` + `foo_attach` binds it; `foo_ring` in
-`drivers/foo/foo.c` rings it; the table is `kernel/devmgr/bindings.c`.
+`drivers/foo/foo.c` rings it; the table is `kernel/devmgr/bindings.c`; [gate](../gate.md).
 """
 
 FOO_C = """\
@@ -59,6 +59,7 @@ def make_tree(tmp, files):
         "docs/devices/foo.md": GOOD_PAGE,
         "docs/devices/README.md": "# index\n\nno sections needed; [foo](foo.md)\n",
         "docs/devices/template.md": "# name\n\n## Spec basis\n",
+        "docs/gate.md": "# the gate\n",
     }
     base.update(files)
     for path, text in base.items():
@@ -225,6 +226,18 @@ def test_relative_links_are_checked(tmp_path):
         "[spec](https://example.org/spec.pdf).\n"
     out = problems(tmp_path, {"docs/devices/foo.md": page})
     assert len(out) == 1 and "link (gone.md): no such file" in out[0]
+
+
+def test_capos_mapping_must_link_a_design_doc(tmp_path):
+    page = GOOD_PAGE.replace("; [gate](../gate.md)", "")
+    out = problems(tmp_path, {"docs/devices/foo.md": page})
+    assert out == ["docs/devices/foo.md:11: '## capOS mapping' links no design "
+                   "document (../authority-gate-design.md, "
+                   "../dma-isolation-design.md, ...) that the driver binds into"]
+    page = GOOD_PAGE.replace("[gate](../gate.md)", "`docs/gate.md`")
+    assert problems(tmp_path, {"docs/devices/foo.md": page}) == []
+    page = GOOD_PAGE.replace("[gate](../gate.md)", "[foo](foo.md)")
+    assert len(problems(tmp_path, {"docs/devices/foo.md": page})) == 1
 
 
 def test_index_must_link_every_page(tmp_path):
