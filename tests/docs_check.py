@@ -35,7 +35,8 @@ the code they describe:
 
 4. What a page restates or names exists and is true:
    - a value given for a constant, `NAME` (value) — also `A` / `B` (a/b),
-     `A` x `B` (product) and 256 MiB (`NAME`) — equals what the code
+     `A` x `B` (product), 256 MiB (`NAME`), `NAME` bit N (the bit number
+     or its mask) and a table row | 0x24/0x28 | `A` / `B` | — equals what the code
      defines: #define, enum member or const, in a file the page names or
      else anywhere; expressions of numbers, u/l suffixes, casts, shifts,
      other constants and MIN/MAX are evaluated; KiB/MiB/GiB/bytes are
@@ -98,7 +99,11 @@ PLAIN_PATH_RE = re.compile(r"(?<![\w/.:@<>~-])((?:kernel|dma|drivers|tests|docs)
 MD_NAME_RE = re.compile(r"(?<![\w/.<>~-])([A-Za-z0-9_][A-Za-z0-9_.-]*\.md)\b")
 # restated constants, tests, make targets, proofs
 CONST_NAME_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
-PAREN_VALUE_RE = re.compile(r"^[ \t]*\n?[ \t]*\(([^()`]*)\)")
+PAREN_VALUE_RE = re.compile(r"^[ \t]*\n?[ \t]*\(([^()`]*)")
+BIT_RE = re.compile(r"^[ \t]*\n?[ \t]*\(?bit\s+(\d+)\b")
+ROW_NUM_RE = re.compile(r"^(?:0[xX][0-9a-fA-F]+|\d+)(?:\s*/\s*(?:0[xX][0-9a-fA-F]+"
+                        r"|\d+))*$")
+ROW_CONST_RE = re.compile(r"^`[A-Z][A-Z0-9_]*`(?:\s*/\s*`[A-Z][A-Z0-9_]*`)*$")
 OPERATOR_TAIL = re.compile(r"(?:^|\s)(?:[-+*/×x]|<<|>>)\s*$")
 CHAIN_GAP = re.compile(r"^\s*(/|x|×|\*)\s*$")
 # "256 MiB (`EDU_DMA_LIMIT`)", "0x40000 (`EDU_BUF_ADDR`)": a unit or hex
@@ -475,7 +480,7 @@ class Index:
         self.md_names = set()
         self.test_files = set()
         self.words = set()  # every identifier in a source file
-        for dp, dns, fns in os.walk(root):
+        for dp, dns, fns in os.walk(root, followlinks=True):
             dns[:] = [d for d in dns if d not in SKIP_ROOTS and
                       not d.startswith(".")]
             rel_dir = os.path.relpath(dp, root)
@@ -676,6 +681,9 @@ def check_claims(root, md, text, spans, idx, r):
                     const_claim(idx, prefer, r, sp.start, chain, claim)
                 else:
                     const_claim(idx, prefer, r, sp.start, [t], claim)
+            b = BIT_RE.match(after)
+            if b:
+                bit_claim(idx, prefer, r, sp.start, t, int(b.group(1)))
             before = gap(text, spans, i)
             m = REVERSE_RE.search(before)
             if m and CLOSE_RE.match(after):
@@ -708,11 +716,38 @@ def check_claims(root, md, text, spans, idx, r):
             r.n += 1
             if t not in idx.proofs:
                 r.add(sp.start, f"proof `{t}`: no PROOF_REGISTER(\"{t}\", ...)")
+    # 5. a table row: | 0x80/0x88 | `A` / `B` | ...
+    pos = 0
+    for line in text.split("\n"):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] \
+            if line.lstrip().startswith("|") else []
+        nums = [c for c in cells if ROW_NUM_RE.match(c)]
+        consts = [c for c in cells if ROW_CONST_RE.match(c)]
+        if len(nums) == 1 and len(consts) == 1:
+            vals = [v.strip() for v in nums[0].split("/")]
+            names = re.findall(r"`([A-Z][A-Z0-9_]*)`", consts[0])
+            if len(vals) == len(names):
+                for n, v in zip(names, vals):
+                    const_claim(idx, prefer, r, pos, [n], v)
+        pos += len(line) + 1
     for m in PROOF_MARK_RE.finditer(text):
         r.n += 1
         if m.group(1) not in idx.proofs:
             r.add(m.start(), f"PROOF {m.group(1)}: no PROOF_REGISTER(\""
                   f"{m.group(1)}\", ...) in the source")
+
+
+def bit_claim(idx, prefer, r, pos, name, bit):
+    """`NAME` bit N: NAME is the bit number or the mask of that bit."""
+    r.n += 1
+    if name not in idx.defs:
+        r.add(pos, f"`{name}`: no definition of {name} in the source, but "
+              f"the page gives it a value (bit {bit})")
+        return
+    v = idx.value(name, prefer)
+    if isinstance(v, int) and v not in (bit, 1 << bit):
+        r.add(pos, f"`{name}` is {v} ({hex(v)}) in the code, the page says "
+              f"bit {bit}")
 
 
 def const_claim(idx, prefer, r, pos, names, claim):
@@ -743,7 +778,9 @@ def const_claim(idx, prefer, r, pos, names, claim):
         ok = same_value(names, code, said, unit)
     if not ok:
         what = " x ".join(f"`{n}`" for n in names)
-        got = " x ".join(show(x) for x in vals)
+        hexa = bool(v) and v.group("num").lower().startswith("0x")
+        got = " x ".join(hex(x) if hexa and isinstance(x, int) else show(x)
+                         for x in vals)
         said_s = f'"{said}"' if s else f"{v.group('num')}" + \
             (f" {unit}" if unit else "")
         r.add(pos, f"{what} is {got} in the code, the page says {said_s}")

@@ -256,6 +256,8 @@ FOO_H = """\
 #define FOO_REG_LO 0x24
 #define FOO_REG_HI 0x28
 #define FOO_NAME "foo"
+#define FOO_STS_UP (1u << 2)
+#define FOO_STS_ERR 3
 #define FOO_ADDR_LIMIT ((uint64_t)1 << 28)
 enum foo_state { FOO_IDLE, FOO_BUSY = 5, FOO_DEAD };
 static const unsigned FOO_LIMIT = FOO_RING_MAX * 2;
@@ -303,11 +305,15 @@ def test_true_restated_values_pass(tmp_path):
     ("`FOO_RING_MAX` (1024)", "is 2048 in the code, the page says 1024"),
     ("`FOO_LIMIT` (2048)", "`FOO_LIMIT` is 4096"),
     ("`FOO_DEAD` (7)", "`FOO_DEAD` is 6"),
-    ("`FOO_REG_LO` / `FOO_REG_HI` (0x24/0x2c)", "`FOO_REG_HI` is 40"),
+    ("`FOO_REG_LO` / `FOO_REG_HI` (0x24/0x2c)", "`FOO_REG_HI` is 0x28"),
     ("`FOO_POLLS` x `FOO_POLL_US` (1 s)", "`FOO_POLLS` x `FOO_POLL_US` is 500 x 20"),
     ("`FOO_NAME` (\"bar\")", "`FOO_NAME` is \"foo\""),
     ("4 MiB (`FOO_RING_MAX`)", "the page says 4"),
     ("`FOO_GONE` (64)", "no definition of FOO_GONE"),
+    ("`FOO_REG_LO` (0x28, be32)", "`FOO_REG_LO` is 0x24 in the code, the page says 0x28"),
+    ("`FOO_STS_UP` bit 2 and `FOO_STS_ERR` bit 3", None),
+    ("`FOO_STS_UP` bit 3", "`FOO_STS_UP` is 4 (0x4) in the code, the page says bit 3"),
+    ("`FOO_STS_ERR` (bit 2)", "`FOO_STS_ERR` is 3 (0x3) in the code, the page says bit 2"),
 ])
 def test_restated_value_that_differs_is_caught(tmp_path, claim, want):
     out = drift(tmp_path, f"Sizes: {claim}.\n")
@@ -316,6 +322,19 @@ def test_restated_value_that_differs_is_caught(tmp_path, claim, want):
     else:
         assert len(out) == 1 and want in out[0], out
         assert out[0].startswith("docs/devices/foo.md:16:")
+
+
+def test_register_table_rows_are_checked(tmp_path):
+    table = """\
+        | offset | name | use |
+        |---|---|---|
+        | 0x24 | `FOO_REG_LO` | low half |
+        | 0x24/0x28 | `FOO_REG_LO` / `FOO_REG_HI` | both |
+        """
+    assert drift(tmp_path, table) == []
+    out = drift(tmp_path, table.replace("| 0x24/0x28 |", "| 0x24/0x2c |"))
+    assert len(out) == 1 and "docs/devices/foo.md:19: `FOO_REG_HI` is 0x28 " \
+        "in the code, the page says 0x2c" in out[0], out
 
 
 def test_value_of_an_expression_is_not_the_constant(tmp_path):
