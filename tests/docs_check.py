@@ -105,6 +105,7 @@ ROW_NUM_RE = re.compile(r"^(?:0[xX][0-9a-fA-F]+|\d+)(?:\s*/\s*(?:0[xX][0-9a-fA-F
                         r"|\d+))*$")
 ROW_CONST_RE = re.compile(r"^`[A-Z][A-Z0-9_]*`(?:\s*/\s*`[A-Z][A-Z0-9_]*`)*$")
 OPERATOR_TAIL = re.compile(r"(?:^|\s)(?:[-+*/×x]|<<|>>)\s*$")
+BULLET_TAIL = re.compile(r"(?:^|\n)[ \t]*(?:[-*+]|\d+\.)[ \t]+$")
 CHAIN_GAP = re.compile(r"^\s*(/|x|×|\*)\s*$")
 # "256 MiB (`EDU_DMA_LIMIT`)", "0x40000 (`EDU_BUF_ADDR`)": a unit or hex
 REVERSE_RE = re.compile(r"(?:^|[\s(])(0[xX][0-9a-fA-F]+|(?:2\^\d+|\d[\d,]*"
@@ -668,7 +669,9 @@ def check_claims(root, md, text, spans, idx, r):
                 chain.insert(0, spans[k - 1].text)
                 k -= 1
             # "100 x `FOO` (2 s)": the value is of an expression, not FOO
-            if m and not OPERATOR_TAIL.search(gap(text, spans, k)):
+            lead = gap(text, spans, k)
+            bullet = BULLET_TAIL.search(lead)
+            if m and (bullet or not OPERATOR_TAIL.search(lead)):
                 claim = m.group(1)
                 if op == "/":
                     parts = claim.split(",")[0].split("/")

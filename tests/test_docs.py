@@ -340,6 +340,9 @@ def test_register_table_rows_are_checked(tmp_path):
 def test_value_of_an_expression_is_not_the_constant(tmp_path):
     # "100 x `FOO_POLL_US` (2 ms)" restates the product, not FOO_POLL_US
     assert drift(tmp_path, "waits 100 x `FOO_POLL_US` (2 ms)\n") == []
+    # a bullet's dash is not a minus
+    out = drift(tmp_path, "- `FOO_POLL_US` (30 us)\n")
+    assert len(out) == 1 and "`FOO_POLL_US` is 20" in out[0], out
 
 
 @pytest.mark.parametrize("text,want", [
