@@ -286,7 +286,7 @@ static void gate_reject(struct nvme_gate *g, struct nvme_gate_cq *cq,
 }
 
 /* Deliver what a deleted SQ still owes the driver, while its CQ has room:
- * "aborted, SQ deleted" (NVMe 2.0 §5.6) once for each command the device
+ * "aborted, SQ deleted" (NVMe 2.0 §5.7) once for each command the device
  * had, then once for each entry the driver rang that never reached the
  * device. The controller is done with all of them; nothing is dropped, a
  * full CQ only delays. Once nothing is owed the SQ id is free again. */

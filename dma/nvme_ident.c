@@ -36,7 +36,7 @@ const char *nvme_ident_ns_parse(const struct nvme_id_ns *id, uint32_t nsid,
 				struct nvme_ns_policy *out)
 {
 	uint32_t idx = (uint32_t)FIELD_GET(NVME_FLBAS_IDX, id->flbas);
-	if (id->nlbaf >= 16) /* NVMe 2.0: FLBAS bits 6:5 extend the index */
+	if (id->nlbaf >= 16) /* NVM Command Set 1.0 §4.1.5.1: FLBAS 6:5 */
 		idx |= (uint32_t)FIELD_GET(NVME_FLBAS_IDXHI, id->flbas) << 4;
 	if (id->nsze == 0)
 		return "size zero (inactive)";

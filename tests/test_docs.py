@@ -30,7 +30,7 @@ Register FOO_CTRL at 0x00.
 ## capOS mapping
 
 `drivers/foo/foo.c` + `foo_attach` binds it; `foo_ring` in
-`drivers/foo/foo.c` rings it; the table is `kernel/devmgr/bindings.c`.
+`drivers/foo/foo.c` rings it; the table is `kernel/devmgr/bindings.c`; [gate](../gate.md).
 """
 
 FOO_C = """\
@@ -59,6 +59,7 @@ def make_tree(tmp, files):
         "docs/devices/foo.md": GOOD_PAGE,
         "docs/devices/README.md": "# index\n\nno sections needed; [foo](foo.md)\n",
         "docs/devices/template.md": "# name\n\n## Spec basis\n",
+        "docs/gate.md": "# the gate\n",
     }
     base.update(files)
     for path, text in base.items():
@@ -227,7 +228,201 @@ def test_relative_links_are_checked(tmp_path):
     assert len(out) == 1 and "link (gone.md): no such file" in out[0]
 
 
+def test_capos_mapping_must_link_a_design_doc(tmp_path):
+    page = GOOD_PAGE.replace("; [gate](../gate.md)", "")
+    out = problems(tmp_path, {"docs/devices/foo.md": page})
+    assert out == ["docs/devices/foo.md:11: '## capOS mapping' links no design "
+                   "document (../authority-gate-design.md, "
+                   "../dma-isolation-design.md, ...) that the driver binds into"]
+    page = GOOD_PAGE.replace("[gate](../gate.md)", "`docs/gate.md`")
+    assert problems(tmp_path, {"docs/devices/foo.md": page}) == []
+    page = GOOD_PAGE.replace("[gate](../gate.md)", "[foo](foo.md)")
+    assert len(problems(tmp_path, {"docs/devices/foo.md": page})) == 1
+
+
 def test_index_must_link_every_page(tmp_path):
     out = problems(tmp_path, {"docs/devices/bar.md": GOOD_PAGE})
     assert out == ["docs/devices/README.md: page bar.md is not listed (linked) "
                    "in the index"]
+
+
+# ---- drift: restated values, named tests/proofs/targets, reference forms ----
+
+FOO_H = """\
+#define FOO_RING_SHIFT 10
+#define FOO_RING_MAX (2u << FOO_RING_SHIFT) /* bytes */
+#define FOO_POLLS 500
+#define FOO_POLL_US 20
+#define FOO_REG_LO 0x24
+#define FOO_REG_HI 0x28
+#define FOO_NAME "foo"
+#define FOO_STS_UP (1u << 2)
+#define FOO_STS_ERR 3
+#define FOO_ADDR_LIMIT ((uint64_t)1 << 28)
+enum foo_state { FOO_IDLE, FOO_BUSY = 5, FOO_DEAD };
+static const unsigned FOO_LIMIT = FOO_RING_MAX * 2;
+"""
+
+FOO_TEST_C = """\
+static void t_foo_rings(void **state) { (void)state; }
+int main(void) { t_foo_rings(0); return 0; }
+"""
+
+FOO_TEST_PY = "def test_foo_boots():\n    assert True\n"
+
+FOO_PROOF = FOO_C + 'PROOF_REGISTER("foo-dma", foo_ring, 10);\n'
+
+MAKEFILE = "all:\n\t@true\ndocs-check run-foo: all\n\t@true\n"
+
+
+def drift(tmp, extra, files=None):
+    """Problems of GOOD_PAGE + extra in a tree that has foo's constants,
+    a host test, a pytest file, a proof and a Makefile."""
+    tree = {"drivers/foo/foo_reg.h": FOO_H, "drivers/foo/foo.c": FOO_PROOF,
+            "tests/host/foo/test_foo.c": FOO_TEST_C,
+            "tests/qemu/test_foo.py": FOO_TEST_PY, "Makefile": MAKEFILE,
+            "docs/devices/foo.md": GOOD_PAGE + "\n" + textwrap.dedent(extra)}
+    tree.update(files or {})
+    return problems(tmp, tree)
+
+
+def test_true_restated_values_pass(tmp_path):
+    out = drift(tmp_path, """\
+        In `drivers/foo/foo_reg.h`: rings of `FOO_RING_MAX` (2 KiB) or 2 KiB
+        (`FOO_RING_MAX`); `FOO_LIMIT` (4096); `FOO_DEAD` (6); `FOO_IDLE` (0);
+        `FOO_REG_LO` / `FOO_REG_HI` (0x24/0x28); polled `FOO_POLLS` x
+        `FOO_POLL_US` (10 ms); named `FOO_NAME` ("foo"); below 2^28
+        (`FOO_ADDR_LIMIT`) = 256 MiB (`FOO_ADDR_LIMIT`); `FOO_RING_SHIFT`
+        (default 10); `FOO_NAME` (`drivers/foo/foo_reg.h`), `FOO_BUSY` (the
+        busy state).
+        """)
+    assert out == []
+
+
+@pytest.mark.parametrize("claim,want", [
+    ("`FOO_RING_MAX` (4 KiB)", "`FOO_RING_MAX` is 2048 in the code, the page says 4 KiB"),
+    ("`FOO_RING_MAX` (2048)", None),
+    ("`FOO_RING_MAX` (1024)", "is 2048 in the code, the page says 1024"),
+    ("`FOO_LIMIT` (2048)", "`FOO_LIMIT` is 4096"),
+    ("`FOO_DEAD` (7)", "`FOO_DEAD` is 6"),
+    ("`FOO_REG_LO` / `FOO_REG_HI` (0x24/0x2c)", "`FOO_REG_HI` is 0x28"),
+    ("`FOO_POLLS` x `FOO_POLL_US` (1 s)", "`FOO_POLLS` x `FOO_POLL_US` is 500 x 20"),
+    ("`FOO_NAME` (\"bar\")", "`FOO_NAME` is \"foo\""),
+    ("4 MiB (`FOO_RING_MAX`)", "the page says 4"),
+    ("`FOO_GONE` (64)", "no definition of FOO_GONE"),
+    ("`FOO_REG_LO` (0x28, be32)", "`FOO_REG_LO` is 0x24 in the code, the page says 0x28"),
+    ("`FOO_STS_UP` bit 2 and `FOO_STS_ERR` bit 3", None),
+    ("`FOO_STS_UP` bit 3", "`FOO_STS_UP` is 4 (0x4) in the code, the page says bit 3"),
+    ("`FOO_STS_ERR` (bit 2)", "`FOO_STS_ERR` is 3 (0x3) in the code, the page says bit 2"),
+])
+def test_restated_value_that_differs_is_caught(tmp_path, claim, want):
+    out = drift(tmp_path, f"Sizes: {claim}.\n")
+    if want is None:
+        assert out == []
+    else:
+        assert len(out) == 1 and want in out[0], out
+        assert out[0].startswith("docs/devices/foo.md:16:")
+
+
+def test_register_table_rows_are_checked(tmp_path):
+    table = """\
+        | offset | name | use |
+        |---|---|---|
+        | 0x24 | `FOO_REG_LO` | low half |
+        | 0x24/0x28 | `FOO_REG_LO` / `FOO_REG_HI` | both |
+        """
+    assert drift(tmp_path, table) == []
+    out = drift(tmp_path, table.replace("| 0x24/0x28 |", "| 0x24/0x2c |"))
+    assert len(out) == 1 and "docs/devices/foo.md:19: `FOO_REG_HI` is 0x28 " \
+        "in the code, the page says 0x2c" in out[0], out
+
+
+def test_value_of_an_expression_is_not_the_constant(tmp_path):
+    # "100 x `FOO_POLL_US` (2 ms)" restates the product, not FOO_POLL_US
+    assert drift(tmp_path, "waits 100 x `FOO_POLL_US` (2 ms)\n") == []
+    # a bullet's dash is not a minus
+    out = drift(tmp_path, "- `FOO_POLL_US` (30 us)\n")
+    assert len(out) == 1 and "`FOO_POLL_US` is 20" in out[0], out
+
+
+@pytest.mark.parametrize("text,want", [
+    ("`t_foo_rings` and `test_foo_boots()`", None),
+    ("`t_foo_ringz`", "`t_foo_ringz`: no test function t_foo_ringz under tests/"),
+    ("`test_foo_gone`", "no test function test_foo_gone"),
+    ("`test_foo.py`", None),
+    ("`test_bar.py`", "`test_bar.py`: no test file test_bar.py under tests/"),
+    ("`tests/qemu/test_bar.py`", "`tests/qemu/test_bar.py`: no such file"),
+    ("`tests/qemu/test_foo.py` + `test_foo_gone`", "symbol test_foo_gone not found"),
+])
+def test_named_test_that_does_not_exist_is_caught(tmp_path, text, want):
+    out = drift(tmp_path, f"Proven by {text}.\n")
+    if want is None:
+        assert out == []
+    else:
+        assert len(out) == 1 and want in out[0], out
+
+
+@pytest.mark.parametrize("text,want", [
+    ("`PROOF foo-dma PASS` and the `foo-dma` proof", None),
+    ("`PROOF foo-dmx PASS`", 'PROOF foo-dmx: no PROOF_REGISTER("foo-dmx", ...)'),
+    ("PROOF foo-gone prints", "PROOF foo-gone: no PROOF_REGISTER"),
+    ("the `foo-gone` proof", 'proof `foo-gone`: no PROOF_REGISTER("foo-gone"'),
+    ("(proof `foo-gone`)", "proof `foo-gone`"),
+    ("`PROOF <name> PASS|FAIL`", None),
+])
+def test_named_proof_that_is_not_registered_is_caught(tmp_path, text, want):
+    out = drift(tmp_path, f"It prints {text}.\n")
+    if want is None:
+        assert out == []
+    else:
+        assert len(out) == 1 and want in out[0], out
+
+
+@pytest.mark.parametrize("text,want", [
+    ("`make docs-check`, `make run-foo`, `make -j2 CMDLINE=x all`", None),
+    ("`make bench`", "`make bench`: no make target bench in the Makefile"),
+    ("`make CMDLINE=exit run-bar`", "no make target run-bar"),
+])
+def test_named_make_target_that_does_not_exist_is_caught(tmp_path, text, want):
+    out = drift(tmp_path, f"Run {text}.\n")
+    if want is None:
+        assert out == []
+    else:
+        assert len(out) == 1 and want in out[0], out
+
+
+@pytest.mark.parametrize("text,want", [
+    # the forms edu.md used: a path and its symbol side by side
+    ("`drivers/foo/foo.c` `foo_gone` binds it",
+     "`drivers/foo/foo.c` `foo_gone`: symbol foo_gone not found in drivers/foo/foo.c"),
+    ("(`drivers/foo/foo.c` `foo_attach`)", None),
+    ("`drivers/foo/foo.c` (`foo_attach`, `foo_gone`)",
+     "`drivers/foo/foo.c` (`foo_gone`): symbol foo_gone not found"),
+    ("`drivers/foo/foo.c` (`foo_attach` and `foo_ring`)", None),
+    ("`drivers/foo/foo.c:foo_gone`", "`drivers/foo/foo.c:foo_gone`: symbol foo_gone not found"),
+    ("`drivers/foo/foo.c:foo_ring`", None),
+    ("`./drivers/foo/gone.c`", "`drivers/foo/gone.c`: no such file"),
+    ("`foo_gone` (drivers/foo/foo.c)", "`foo_gone` (`drivers/foo/foo.c`): symbol foo_gone not found"),
+    ("`foo_gone` (`drivers/foo/foo.c`)", "symbol foo_gone not found"),
+    ("`foo_ring` (`drivers/foo/foo.c`)", None),
+    ("in plain prose drivers/foo/gone.h too", "drivers/foo/gone.h: no such file"),
+    ("`drivers/foo/foo.c` + `struct\nfoo_gone`", "symbol struct foo_gone not found"),
+    ("[foo.c](../../drivers/foo/gone.c)", "link (../../drivers/foo/gone.c): no such file"),
+    ("[foo.c](../../drivers/foo/foo.c#foo_gone)", "link (../../drivers/foo/foo.c#foo_gone): symbol foo_gone not found"),
+    ("[foo.c](../../drivers/foo/foo.c#foo_ring)", None),
+    ("[foo.c](../../drivers/foo/foo.c#L3)", "a line number; name the symbol"),
+    ("the project's DESIGN.md", "DESIGN.md: no such file in the repository"),
+    ("\n```\n`drivers/foo/foo.c` + `foo_gone`\n```\n", "symbol foo_gone not found"),
+])
+def test_reference_forms_do_not_escape(tmp_path, text, want):
+    out = drift(tmp_path, f"See {text}.\n")
+    if want is None:
+        assert out == []
+    else:
+        assert len(out) == 1 and want in out[0], out
+
+
+def test_top_level_readme_is_read(tmp_path):
+    out = drift(tmp_path, "", {"README.md": "# x\n\nsee `drivers/foo/foo.c` "
+                               "+ `foo_gone` and `make bench`\n"})
+    assert len(out) == 2 and all(o.startswith("README.md:3:") for o in out)

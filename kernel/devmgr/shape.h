@@ -31,7 +31,8 @@
 #define SHAPE_PCI_GCP_NVME	     0x001f
 #define SHAPE_PCI_GCP_GVNIC	     0x0042
 #define SHAPE_PCI_QEMU_NVME	     0x0010
-#define SHAPE_PCI_CLASS_NVME	     0x010802 /* mass storage, NVM, NVMe I/O */
+/* mass storage, NVM, NVMe I/O controller (NVMe over PCIe Transport 1.0) */
+#define SHAPE_PCI_CLASS_NVME	     0x010802
 #define SHAPE_PCI_CLASS_MASK	     0xffffff
 
 /* SMBIOS type 3 asset tag every Azure VM carries (plain Hyper-V does not) */

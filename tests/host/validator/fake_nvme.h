@@ -3,7 +3,7 @@
  *
  * Host addresses are device addresses (iova == pointer). The model only
  * reads the rings the gate pointed it at (admin: fake_nvme_admin; I/O: the
- * PRP1 of the Create commands it executes), walks PRPs as NVMe §4.1.1 says,
+ * PRP1 of the Create commands it executes), walks PRPs as NVMe 2.0 §4.1.1 says,
  * and calls `touch` for every byte range it would DMA, so a test can check
  * that the device never reaches outside the grants and the shadows. The
  * doorbell only records the value; fake_nvme_step executes. */
