@@ -1,0 +1,66 @@
+"""tests/test_layers.py — the kernel's layering, read from its includes.
+
+Folders of the tree are the units (kernel/<x>, drivers/<x>, dma): an
+include only ever points down, so the folder graph has no cycle, and the
+authority layer and dma/ include nothing of the device manager or the
+drivers (facts flow down: devmgr fills the authority layer's owner table).
+"""
+import os
+import re
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+INC = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def folder(path):
+    parts = path.split("/")
+    return "/".join(parts[:2]) if parts[0] in ("kernel", "drivers") else parts[0]
+
+
+def graph():
+    edges = {}
+    for top in ("kernel", "drivers", "dma"):
+        for dp, _, files in os.walk(os.path.join(ROOT, top)):
+            for f in files:
+                if not f.endswith((".c", ".h")):
+                    continue
+                path = os.path.relpath(os.path.join(dp, f), ROOT)
+                with open(os.path.join(ROOT, path)) as fh:
+                    src = fh.read()
+                for inc in INC.findall(src):
+                    tgt = inc if os.path.exists(os.path.join(ROOT, inc)) else \
+                        os.path.normpath(os.path.join(os.path.dirname(path), inc))
+                    if not os.path.exists(os.path.join(ROOT, tgt)):
+                        continue
+                    a, b = folder(path), folder(tgt)
+                    if a != b:
+                        edges.setdefault(a, {}).setdefault(b, []).append(f"{path} -> {inc}")
+    return edges
+
+
+def test_bottom_layers_include_nothing_above():
+    edges = graph()
+    bad = [w for a in ("kernel/authority", "dma") for b, why in edges.get(a, {}).items()
+           if b == "kernel/devmgr" or b.startswith("drivers/") for w in why]
+    assert not bad, bad
+
+
+def test_no_cycle_between_folders():
+    edges = graph()
+    state, stack = {}, []
+
+    def visit(n):
+        state[n] = 1
+        stack.append(n)
+        for m in edges.get(n, {}):
+            if state.get(m) == 1:
+                cyc = stack[stack.index(m):] + [m]
+                why = [edges[x][y][0] for x, y in zip(cyc, cyc[1:])]
+                raise AssertionError("include cycle: " + " -> ".join(cyc) + f" ({why})")
+            if not state.get(m):
+                visit(m)
+        stack.pop()
+        state[n] = 2
+    for n in list(edges):
+        if not state.get(n):
+            visit(n)
