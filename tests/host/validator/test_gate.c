@@ -150,11 +150,21 @@ static void expect_ok(struct dq *q, uint16_t qid, uint16_t cid)
 	assert_int_equal(e.status >> 1, 0);
 }
 
-/* create I/O CQ 1 and SQ 1 (size entries) in the I/O grant */
-static void make_ioq(uint16_t size)
+/* one admin command the device runs and completes successfully */
+static void admin_ok(struct nvme_sqe c)
+{
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, nvme_sqe_cid(&c));
+}
+
+/* create I/O CQ 1 (its ring at cq) and SQ 1 (in the I/O grant), size
+ * entries each */
+static void make_ioq_at(uint16_t size, uint64_t cq)
 {
 	iq = (struct dq){.sq = A + MIB,
-			 .cq = A + MIB + 0x40000,
+			 .cq = cq,
 			 .size = size,
 			 .cqsize = size,
 			 .phase = 1};
@@ -178,6 +188,11 @@ static void make_ioq(uint16_t size)
 	assert_true(f->sq[1].base == g.sq[1].shadow.iova);
 	assert_true(f->sq[1].base != iq.sq);
 	assert_int_equal(g.sq[1].state, NVME_GQ_LIVE);
+}
+
+static void make_ioq(uint16_t size)
+{
+	make_ioq_at(size, A + MIB + 0x40000);
 }
 
 static void t_identify(void **s)
@@ -235,10 +250,7 @@ static void t_reject_completes(void **s)
 	assert_int_equal(g.stats.n[NVME_V_DBBUF_CONFIG], 1);
 	/* a good command after them still runs, with its own CID */
 	c = cmd(NVME_ADM_KEEP_ALIVE, 0x44);
-	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
-	assert_int_equal(fake_nvme_step(f), 1);
-	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
-	expect_ok(&adq, 0, 0x44);
+	admin_ok(c);
 }
 
 static void t_toctou(void **s)
@@ -487,25 +499,8 @@ static void t_ring_pool_revoke(void **s)
 	int cslot = grant_add(&gt, OWNER, (uint64_t)(uintptr_t)cqmem, 4096,
 			      &cgen);
 	assert_true(cslot >= 0);
-	iq = (struct dq){.sq = A + MIB,
-			 .cq = (uint64_t)(uintptr_t)cqmem,
-			 .size = 8,
-			 .cqsize = 8,
-			 .phase = 1};
-	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, 0x100);
-	c.prp1 = iq.cq;
-	c.cdw10 = 1 | (7u << 16);
-	c.cdw11 = 1;
-	submit(&adq, c);
-	c = cmd(NVME_ADM_CREATE_SQ, 0x101);
-	c.prp1 = iq.sq;
-	c.cdw10 = 1 | (7u << 16);
-	c.cdw11 = 1 | (1u << 16);
-	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
-	assert_int_equal(fake_nvme_step(f), 2);
-	assert_int_equal(nvme_gate_cq_reap(&g, 0), 2);
-	expect_ok(&adq, 0, 0x100);
-	expect_ok(&adq, 0, 0x101);
+	make_ioq_at(8, (uint64_t)(uintptr_t)cqmem);
+	struct nvme_sqe c;
 	struct nvme_sqe rd = cmd(NVME_IO_READ, 0xbad);
 	rd.nsid = 1;
 	rd.prp1 = A + 0x70000;
@@ -518,10 +513,7 @@ static void t_ring_pool_revoke(void **s)
 	f->sq[1].live = false; /* the model drops the read unexecuted */
 	c = cmd(NVME_ADM_DELETE_SQ, 0x102);
 	c.cdw10 = 1;
-	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
-	assert_int_equal(fake_nvme_step(f), 1);
-	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
-	expect_ok(&adq, 0, 0x102);
+	admin_ok(c);
 	struct nvme_cqe e;
 	assert_true(dpoll(&iq, 1, &e));
 	assert_int_equal(e.cid, 0xbad);
@@ -531,10 +523,7 @@ static void t_ring_pool_revoke(void **s)
 	assert_false(grant_revoke(&gt, cslot, cgen));
 	c = cmd(NVME_ADM_DELETE_CQ, 0x103);
 	c.cdw10 = 1;
-	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
-	assert_int_equal(fake_nvme_step(f), 1);
-	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
-	expect_ok(&adq, 0, 0x103);
+	admin_ok(c);
 	assert_true(grant_revoke(&gt, cslot, cgen));
 	free(cqmem); /* as dma_pool_revoke gives the pages back */
 	/* nothing the driver does now reaches the freed ring */
@@ -607,10 +596,7 @@ static void t_abort_no_loss(void **s)
 	c.prp1 = sq2;
 	c.cdw10 = 2 | (7u << 16);
 	c.cdw11 = 1 | (1u << 16);
-	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
-	assert_int_equal(fake_nvme_step(f), 1);
-	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
-	expect_ok(&adq, 0, 0x110);
+	admin_ok(c);
 	struct dq q2 = {.sq = sq2, .size = 8};
 	for (uint16_t i = 0; i < 5; i++)
 		submit(&q2, cmd(0x7f, (uint16_t)(0x600 + i)));
@@ -626,10 +612,7 @@ static void t_abort_no_loss(void **s)
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 7);
 	c = cmd(NVME_ADM_DELETE_SQ, 0x500);
 	c.cdw10 = 1;
-	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
-	assert_int_equal(fake_nvme_step(f), 1);
-	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
-	expect_ok(&adq, 0, 0x500);
+	admin_ok(c);
 	/* two aborts fit now; five are owed */
 	assert_int_equal(g.sq[1].state, NVME_GQ_DRAINING);
 	assert_int_equal(g.sq[1].nbusy, 5);
@@ -676,10 +659,7 @@ static void t_abort_no_loss(void **s)
 	/* and the CQ can go now */
 	c = cmd(NVME_ADM_DELETE_CQ, 0x504);
 	c.cdw10 = 1;
-	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
-	assert_int_equal(fake_nvme_step(f), 1);
-	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
-	expect_ok(&adq, 0, 0x504);
+	admin_ok(c);
 }
 
 /* Finding 4: shadow memory is charged to the owner under a quota. A
@@ -848,10 +828,7 @@ static void t_create_fail_delete(void **s)
 	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
 	c = cmd(NVME_ADM_DELETE_CQ, 0x16);
 	c.cdw10 = 1;
-	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
-	assert_int_equal(fake_nvme_step(f), 1);
-	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
-	expect_ok(&adq, 0, 0x16);
+	admin_ok(c);
 	assert_int_equal(g.cq[1].state, NVME_GQ_FREE);
 	assert_int_equal(gt.g[0].pins, ring_pins);
 	assert_int_equal(gt.g[io_slot].pins, 0); /* I/O rings let go */
