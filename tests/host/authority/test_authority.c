@@ -94,7 +94,7 @@ static void test_table_full(void **st)
 static void test_limit(void **st)
 {
 	const uint16_t o = 20;
-	const uint64_t lim = 0x20000000; /* inside the shim's page window */
+	const uint64_t lim = 0x20000000; /* in the shim's low window */
 	struct dma_pool p, q;
 	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_VALIDATOR, 0), 0);
 	assert_true(auth_owner_facts(o)->brokered);
@@ -154,6 +154,7 @@ static void test_pool(void **st)
 	assert_int_equal(p.len, 4 * PAGE_SIZE); /* whole pages */
 	assert_int_equal(p.iova % PAGE_SIZE, 0);
 	assert_int_equal((uint64_t)(uintptr_t)p.va, p.iova); /* identity */
+	assert_true(p.iova >> 32); /* the shim's high window: no limit */
 	assert_int_equal(p.owner, o);
 	assert_true(all_zero(p.va, p.len));
 	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 4 * PAGE_SIZE);
