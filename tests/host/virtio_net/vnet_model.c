@@ -1,17 +1,16 @@
 /* tests/host/virtio_net/vnet_model.c — the virtio-net PCI function model
- * and the kernel interfaces (PCI, DeviceMmio, Interrupt, proofs) the driver
- * reaches it through. DMAPool, the owner table and the refusal counters and
- * names are the kernel's own (AUTH_SRC over tests/host/shim/pages.c), for
- * owner VM_OWNER; DeviceMmio and Interrupt stay modelled because the model
- * must see every register access and raise the vectors itself. See
- * vnet_model.h. */
+ * and the kernel interfaces (PCI, DeviceMmio, Interrupt, the command line)
+ * the driver reaches it through. DMAPool, the owner table and the refusal
+ * counters and names are the kernel's own (AUTH_SRC over
+ * tests/host/shim/pages.c), for owner VM_OWNER; DeviceMmio and Interrupt
+ * stay modelled because the model must see every register access and raise
+ * the vectors itself. See vnet_model.h. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "drivers/virtio-net/virtio_reg.h"
 #include "kernel/authority/authority.h"
 #include "kernel/lib/lib.h"
-#include "kernel/proof/proof.h"
 #include "owner_shim.h"
 #include "shim.h"
 #include "vnet_model.h"
@@ -572,7 +571,3 @@ bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v)
 
 /* ---- command line: none ---------------------------------------------------------- */
 uint64_t cmdline_u64(const char *key, uint64_t def) { return def; }
-
-/* ---- proofs -------------------------------------------------------------------------- */
-bool proof_wanted(const char *name) { return true; }
-void proof_result(const char *name, bool pass, const char *fmt, ...) {}
