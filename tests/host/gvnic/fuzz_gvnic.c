@@ -24,10 +24,11 @@ static struct gve_softc sc;
 static struct gve_grants fz_grants(void)
 {
 	struct gve_grants g = {0};
-	mmio_grant(NULL, 3, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE, &g.reg);
-	mmio_grant(NULL, 3, 2, 0, gvm.cfg.db_len, MMIO_READ | MMIO_WRITE,
-		   &g.db);
-	g.owner = 3;
+	mmio_grant(NULL, GVM_OWNER, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE,
+		   &g.reg);
+	mmio_grant(NULL, GVM_OWNER, 2, 0, gvm.cfg.db_len,
+		   MMIO_READ | MMIO_WRITE, &g.db);
+	g.owner = GVM_OWNER;
 	g.revision = gvm.cfg.revision;
 	g.msix_vectors = gvm.cfg.msix;
 	g.name = "gve0";

@@ -96,7 +96,7 @@ void gvm_pci_dev(struct pci_dev *d)
 	d->msix_table_off = gvm.cfg.msix_table_off;
 	d->msix_pba_bar = gvm.cfg.msix_pba_bar;
 	d->msix_pba_off = gvm.cfg.msix_pba_off;
-	d->owner = 7;
+	d->owner = GVM_OWNER;
 }
 
 static void gvm_forget(void)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define GVM_OWNER    7 /* the driver's authority owner */
 #define GVM_MAXQ     4
 #define GVM_MAXBLK   66 /* notification blocks the model tracks */
 #define GVM_WIRE_MAX 512
@@ -175,6 +176,8 @@ void gvm_aq_set_base(uint32_t n);
 
 /* host authority (host_auth.c) */
 void *host_dma_translate(uint64_t iova, size_t len);
+/* a fresh start: GVM_OWNER bound, every pool it held given back, the
+ * refusal counters and interrupts cleared */
 void host_auth_reset(void);
 unsigned host_pools_live(void);
 void host_irq_raise(unsigned msix);

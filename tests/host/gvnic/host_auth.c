@@ -1,15 +1,22 @@
 /* tests/host/gvnic/host_auth.c — the authority interface
  * (kernel/authority/authority.h) on the host, wired to the gVNIC model.
  *
+ * DMAPool, the owner table and the refusal counters and names are the
+ * kernel's own (AUTH_SRC over tests/host/shim/pages.c); the driver's owner
+ * is GVM_OWNER, bound as devmgr binds it. The model reaches memory only
+ * through host_dma_translate, which refuses anything outside a live pool of
+ * that owner, and hears through shim_page_hook of every pool before its
+ * pages go back, to check that the device holds none of it.
+ *
+ * DeviceMmio and Interrupt stay modelled here: the model must intercept
+ * every register access and raise the vectors itself, which the kernel's
+ * mmio.c (uncached loads and stores) and irq.c (MSI-X table, IDT) cannot
+ * do on the host.
  * DeviceMmio: slot 1 is BAR0 and slot 2 BAR2 of the model; every access is
  *   bounds-, alignment- and generation-checked as the kernel does. A grant
  *   on a described PCI function (gvm_pci_dev) is refused for the reasons
  *   kernel/authority/mmio.c + mmio_grant refuses one: not the owner, not a
  *   memory BAR, outside the BAR, or overlapping the MSI-X table or PBA.
- * DMAPool: host memory with fake device addresses (one 256 MiB region per
- *   pool); the model reaches memory only through host_dma_translate, which
- *   refuses anything outside a live pool. Revoking checks with the model
- *   that the device holds none of it, then frees (ASan catches later use).
  * Interrupt: a table of bound vectors; the model raises one, a masked
  *   vector stays pending until unmasked, as with the MSI-X PBA. */
 #include <stdio.h>
@@ -20,18 +27,8 @@
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
-
-uint64_t auth_refusals[AUTH_NREASONS];
-
-const char *auth_reason_name(enum auth_reason r)
-{
-	static const char *const n[] = {
-	    "out-of-window", "stale-gen",   "misaligned",     "read-only",
-	    "bad-slot",	     "not-granted", "no-memory",      "busy-in-flight",
-	    "over-quota"};
-	_Static_assert(ARRAY_SIZE(n) == AUTH_NREASONS, "a name per reason");
-	return r < AUTH_NREASONS ? n[r] : "?";
-}
+#include "owner_shim.h"
+#include "shim.h"
 
 /* ---- DeviceMmio --------------------------------------------------------- */
 
@@ -101,7 +98,7 @@ static bool mmio_check(const struct dev_mmio *m, uint32_t off, uint32_t w,
 	else
 		return true;
 	if (count) {
-		auth_refusals[r]++;
+		auth_refuse(r, m->slot, write ? "mmio write" : "mmio read");
 		gvm_violation("mmio %s refused: slot %u off %#x width %u (%s)",
 			      write ? "write" : "read", m->slot, off, w,
 			      auth_reason_name(r));
@@ -164,122 +161,42 @@ bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v)
 	       wr(m, off + 4, 4, (uint32_t)(v >> 32));
 }
 
-/* ---- DMAPool ------------------------------------------------------------ */
-
-#define HP_MAX	32
-#define HP_BASE 0x100000000ull
-#define HP_SPAN 0x10000000ull
-
-static struct hpool {
-	bool live;
-	uint8_t *mem;
-	size_t len;
-	uint32_t gen;
-} hp[HP_MAX];
+/* ---- DMAPool: the kernel's, for GVM_OWNER ------------------------------ */
 
 void host_irq_reset(void);
+
+static void host_page_hook(uint64_t pa, size_t len)
+{
+	gvm_check_revoke(pa, len);
+}
 
 void host_auth_reset(void)
 {
 	host_irq_reset();
-	for (unsigned i = 0; i < HP_MAX; i++)
-		if (hp[i].live)
-			free(hp[i].mem);
-	memset(hp, 0, sizeof(hp));
+	/* what the previous test left goes back without asking the model:
+	 * the next gvm_init forgets what the device held */
+	shim_page_hook = NULL;
+	if (shim_owner_bind(GVM_OWNER, DMA_BACKEND_TRUSTED, 0) != 0 ||
+	    shim_owner_release(GVM_OWNER) != 0)
+		panic("host auth: unable to set up owner %u\n", GVM_OWNER);
 	memset(auth_refusals, 0, sizeof(auth_refusals));
+	shim_page_hook = host_page_hook;
 }
 
 unsigned host_pools_live(void)
 {
-	unsigned n = 0;
-	for (unsigned i = 0; i < HP_MAX; i++)
-		n += hp[i].live;
-	return n;
-}
-
-int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
-		    struct dma_pool *out)
-{
-	for (unsigned i = 0; i < HP_MAX; i++) {
-		if (hp[i].live || hp[i].gen)
-			continue; /* a slot is never reused: stale names stay
-				     stale */
-		uint64_t iova = HP_BASE + i * HP_SPAN;
-		if (len > HP_SPAN || (addr_limit && iova + len > addr_limit)) {
-			auth_refusals[AUTH_NO_MEMORY]++;
-			return -1;
-		}
-		hp[i].mem = aligned_alloc(4096, ALIGN_UP(len, 4096));
-		if (!hp[i].mem)
-			return -1;
-		memset(hp[i].mem, 0, len);
-		hp[i].live = true;
-		hp[i].len = len;
-		hp[i].gen = 1;
-		*out = (struct dma_pool){.va = hp[i].mem,
-					 .iova = iova,
-					 .len = len,
-					 .slot = (uint16_t)i,
-					 .gen = 1,
-					 .owner = owner};
-		return 0;
-	}
-	auth_refusals[AUTH_NO_MEMORY]++;
-	return -1;
-}
-
-int dma_pool_revoke(struct dma_pool *p)
-{
-	struct hpool *h = p->slot < HP_MAX ? &hp[p->slot] : NULL;
-	if (!h || !h->live || h->gen != p->gen) {
-		gvm_violation("revoke of a pool that is not live (slot %u)",
-			      p->slot);
-		return -1;
-	}
-	gvm_check_revoke(p->iova, p->len);
-	free(h->mem);
-	h->mem = NULL;
-	h->live = false;
-	h->gen++;
-	p->gen = 0;
-	return 0;
-}
-
-bool dma_pool_live(const struct dma_pool *p)
-{
-	return p->slot < HP_MAX && hp[p->slot].live &&
-	       hp[p->slot].gen == p->gen;
-}
-
-int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
-		   struct dma_buf *out)
-{
-	size_t at = ALIGN_UP(p->used, align);
-	if (!dma_pool_live(p) || at + len > p->len || at + len < at) {
-		auth_refusals[AUTH_NO_MEMORY]++;
-		return -1;
-	}
-	p->used = at + len;
-	memset(p->va + at, 0, len);
-	*out = (struct dma_buf){
-	    .va = p->va + at, .iova = p->iova + at, .len = len};
-	return 0;
+	return shim_owner_pools(GVM_OWNER);
 }
 
 void *host_dma_translate(uint64_t iova, size_t len)
 {
-	if (iova < HP_BASE)
-		return NULL;
-	uint64_t i = (iova - HP_BASE) / HP_SPAN,
-		 off = (iova - HP_BASE) % HP_SPAN;
-	if (i >= HP_MAX || !hp[i].live || off + len > hp[i].len ||
-	    off + len < off)
-		return NULL;
-	return hp[i].mem + off;
+	/* no IOMMU: a device address is the host address */
+	return dma_owner_covers(GVM_OWNER, iova, MAX(len, (size_t)1))
+		   ? (void *)(uintptr_t)iova
+		   : NULL;
 }
 
-/* ---- Interrupt ------------------------------------------------------------
- */
+/* ---- Interrupt ---------------------------------------------------------- */
 
 #define HI_MAX 128
 static struct hirq {
@@ -314,7 +231,7 @@ static struct hirq *irq_get(const struct irq_cap *c)
 {
 	if (c->slot >= HI_MAX || !hi[c->slot].bound ||
 	    hi[c->slot].gen != c->gen) {
-		auth_refusals[AUTH_STALE_GEN]++;
+		auth_refuse(AUTH_STALE_GEN, c->slot, "irq");
 		return NULL;
 	}
 	return &hi[c->slot];
@@ -380,9 +297,4 @@ uint64_t host_irq_count(unsigned msix)
 void host_irq_reset(void)
 {
 	memset(hi, 0, sizeof(hi));
-}
-
-void auth_dump(void)
-{
-	kprintf("host auth: %u pools live\n", host_pools_live());
 }

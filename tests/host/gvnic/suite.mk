@@ -1,8 +1,10 @@
 # tests/host/gvnic: the gVNIC driver core against a software device model
 GVNIC_CORE := drivers/gvnic/gve.c drivers/gvnic/gve_adminq.c \
 	drivers/gvnic/gve_gqi.c drivers/gvnic/gve_dqo.c
-GVNIC_MODEL := tests/host/gvnic/gvnic_model.c tests/host/gvnic/host_auth.c
-GVNIC_HDRS := $(wildcard drivers/gvnic/*.h tests/host/gvnic/*.h)
+GVNIC_MODEL := tests/host/gvnic/gvnic_model.c tests/host/gvnic/host_auth.c \
+	$(AUTH_SRC)
+GVNIC_HDRS := $(wildcard drivers/gvnic/*.h tests/host/gvnic/*.h) \
+	tests/host/shim/owner_shim.h
 
 HOST_TESTS += $(BUILD)/host/gvnic_test
 $(BUILD)/host/gvnic_test: tests/host/gvnic/test_gvnic.c $(GVNIC_CORE) \

@@ -26,10 +26,11 @@ static struct gve_softc *sc;
 static struct gve_grants grants(void)
 {
 	struct gve_grants g = {0};
-	mmio_grant(NULL, 7, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE, &g.reg);
-	mmio_grant(NULL, 7, 2, 0, gvm.cfg.db_len, MMIO_READ | MMIO_WRITE,
-		   &g.db);
-	g.owner = 7;
+	mmio_grant(NULL, GVM_OWNER, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE,
+		   &g.reg);
+	mmio_grant(NULL, GVM_OWNER, 2, 0, gvm.cfg.db_len,
+		   MMIO_READ | MMIO_WRITE, &g.db);
+	g.owner = GVM_OWNER;
 	g.revision = gvm.cfg.revision;
 	g.msix_vectors = gvm.cfg.msix;
 	g.name = "gve0";
@@ -54,6 +55,9 @@ static void finish(bool expect_clean)
 	if (expect_clean) {
 		assert_int_equal(host_pools_live(), 0);
 		assert_false(gvm.aq_live);
+		/* no capability used after it was revoked (a pool revoked
+		 * twice, a vector after irq_revoke) */
+		assert_int_equal(auth_refusals[AUTH_STALE_GEN], 0);
 	}
 	if (gvm.violations)
 		fail_msg("model violation: %s", gvm.first_violation);
@@ -1169,7 +1173,7 @@ static void t_pci_windows(void **s)
 	host_auth_reset();
 	gvm_init(&c);
 	gvm_pci_dev(&d);
-	assert_int_equal(gve_driver.attach(&d, 7), 0);
+	assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
 	free(sc);
 	sc = d.drv_state;
 	assert_int_equal(sc->g.db.len, 2u << 20);
@@ -1177,7 +1181,7 @@ static void t_pci_windows(void **s)
 	assert_string_equal(d.state, "gve0 gqi-qpl");
 	traffic(10, 1);
 	assert_int_equal(
-	    mmio_grant(&d, 7, GVE_MSIX_BAR, 0, 0x1000, MMIO_READ, &m), -1);
+	    mmio_grant(&d, GVM_OWNER, GVE_MSIX_BAR, 0, 0x1000, MMIO_READ, &m), -1);
 	gve_detach(sc);
 	sc = NULL;
 	assert_int_equal(host_pools_live(), 0);
@@ -1192,7 +1196,7 @@ static void t_pci_windows(void **s)
 		host_auth_reset();
 		gvm_init(&c);
 		gvm_pci_dev(&d);
-		assert_int_equal(gve_driver.attach(&d, 7), -1);
+		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), -1);
 		assert_int_equal(auth_refusals[AUTH_NOT_GRANTED], 1);
 		assert_false(gvm.aq_live);
 		assert_int_equal(gvm.registrations, 0);
@@ -1203,7 +1207,7 @@ static void t_pci_windows(void **s)
 	host_auth_reset();
 	gvm_init(&c);
 	gvm_pci_dev(&d);
-	assert_int_equal(gve_driver.attach(&d, 8), -1);
+	assert_int_equal(gve_driver.attach(&d, GVM_OWNER + 1), -1);
 	assert_int_equal(gvm.registrations, 0);
 }
 
@@ -1473,7 +1477,7 @@ static void t_model_catches(void **s)
 	/* a pool revoked while the device holds its admin queue */
 	v = gvm.violations;
 	mmio_write_be32(&g.reg, GVE_REG_DRIVER_STATUS, GVE_DRVSTAT_RESET);
-	assert_int_equal(dma_pool_create(1, 8192, 0, &p), 0);
+	assert_int_equal(dma_pool_create(GVM_OWNER, 8192, 0, &p), 0);
 	mmio_write_be32(&g.reg, GVE_REG_ADMINQ_BASE_HI,
 			(uint32_t)(p.iova >> 32));
 	mmio_write_be32(&g.reg, GVE_REG_ADMINQ_BASE_LO, (uint32_t)p.iova);

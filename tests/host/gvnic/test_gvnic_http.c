@@ -207,8 +207,11 @@ static void http_get_devices(uint8_t fmt)
 	host_auth_reset();
 	gvm_init(&c);
 	sc = calloc(1, sizeof(*sc));
-	mmio_grant(NULL, 7, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE, &g.reg);
-	mmio_grant(NULL, 7, 2, 0, c.db_len, MMIO_READ | MMIO_WRITE, &g.db);
+	mmio_grant(NULL, GVM_OWNER, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE,
+		   &g.reg);
+	mmio_grant(NULL, GVM_OWNER, 2, 0, c.db_len, MMIO_READ | MMIO_WRITE,
+		   &g.db);
+	g.owner = GVM_OWNER;
 	g.revision = 1;
 	g.msix_vectors = c.msix;
 	g.name = "gve0";

@@ -1,80 +1,21 @@
 /* tests/host/nvme/fake_broker.c — the driver's kernel side on the host:
  * kernel/authority/nvme_broker.h over the real doorbell gate and validator
  * (dma/) and the controller model tests/host/validator/fake_nvme.c, plus the
- * DMAPool and blockdev calls the driver core makes. Host addresses are
- * device addresses. The model executes commands when the driver reaps, so
- * commands are really outstanding between submit and complete. */
+ * blockdev registry. DMAPool and kernel memory are the kernel's own
+ * (AUTH_SRC over the page shim); the broker hands the gate the owner's grant
+ * table and DMA accounts as kernel/authority/nvme_broker.c does. Host
+ * addresses are device addresses. The model executes commands when the
+ * driver reaps, so commands are really outstanding between submit and
+ * complete. */
 #include "fake_broker.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernel/lib/lib.h"
+#include "owner_shim.h"
 
 struct nvme_broker fb;
-static struct grant_table grants;
-
-/* ---- DMAPool ------------------------------------------------------------- */
-bool dma_owner_covers(uint16_t owner, uint64_t iova, uint64_t len)
-{
-	return grant_covers(&grants, owner, iova, len);
-}
-
-int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
-		    struct dma_pool *out)
-{
-	(void)addr_limit;
-	memset(out, 0, sizeof(*out));
-	size_t n = ALIGN_UP(len, (size_t)PAGE_SIZE);
-	void *p = aligned_alloc(PAGE_SIZE, n);
-	if (!p)
-		return -1;
-	memset(p, 0, n);
-	uint32_t gen;
-	int slot = grant_add(&grants, owner, (uint64_t)(uintptr_t)p, n, &gen);
-	if (slot < 0) {
-		free(p);
-		return -1;
-	}
-	out->va = p;
-	out->iova = (uint64_t)(uintptr_t)p;
-	out->len = n;
-	out->slot = (uint16_t)slot;
-	out->gen = gen;
-	out->owner = owner;
-	return 0;
-}
-
-bool dma_pool_live(const struct dma_pool *p)
-{
-	return p->len && grant_live(&grants, p->slot, p->gen);
-}
-
-int dma_pool_revoke(struct dma_pool *p)
-{
-	if (!grant_revoke(&grants, p->slot, p->gen))
-		return -1;
-	free(p->va);
-	p->va = 0;
-	p->used = p->len;
-	return 0;
-}
-
-int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
-		   struct dma_buf *out)
-{
-	if (!dma_pool_live(p) || !align || (align & (align - 1)))
-		return -1;
-	size_t off = ALIGN_UP(p->used, align);
-	if (!len || off > p->len || len > p->len - off)
-		return -1;
-	p->used = off + len;
-	out->va = p->va + off;
-	out->iova = p->iova + off;
-	out->len = len;
-	memset(out->va, 0, len);
-	return 0;
-}
 
 /* ---- blockdev ------------------------------------------------------------ */
 struct blockdev *blockdevs[BLOCKDEV_MAX];
@@ -88,17 +29,28 @@ void blockdev_register(struct blockdev *b)
 /* ---- the broker ---------------------------------------------------------- */
 void fake_broker_init(uint16_t owner)
 {
-	for (unsigned i = 0; i < GRANT_MAX; i++)
-		if (grants.g[i].live)
-			free((void *)(uintptr_t)grants.g[i].base);
-	memset(&grants, 0, sizeof(grants));
+	/* the previous controller forgets its queues: pins and shadows go */
+	if (fb.pol.grants)
+		nvme_gate_drop_all(&fb.gate);
+	/* bound as devmgr binds a validated function; what an earlier test
+	 * left of the owner's pools goes back through the real revoke */
+	struct dma_owner *acct;
+	if (shim_owner_bind(owner, DMA_BACKEND_VALIDATOR, 0) != 0 ||
+	    shim_owner_release(owner) != 0 || !(acct = dma_owner_acct(owner)))
+		panic("fake broker: unable to set up owner %u\n", owner);
+	if (acct->use[DMA_CHARGE_KMEM] || acct->use[DMA_CHARGE_SHADOW])
+		panic("fake broker: owner %u leaked %llu bytes of kernel "
+		      "memory and %llu of shadows\n",
+		      owner, (unsigned long long)acct->use[DMA_CHARGE_KMEM],
+		      (unsigned long long)acct->use[DMA_CHARGE_SHADOW]);
 	memset(&fb, 0, sizeof(fb));
 	fake_nvme_init(&fb.dev);
 	fb.owner = owner;
 	fb.vs = 0x00010000; /* 1.0: the model has no namespace list */
 	fb.mdts_override = -1;
 	fb.cap = 0x20ull << 24 | 4095; /* TO 16 s, MQES 4095 */
-	fb.pol.grants = &grants;
+	fb.pol.grants = &acct->grants;
+	fb.pol.acct = acct;
 	fb.pol.owner = owner;
 	fb.pol.page_shift = 12;
 	fb.pol.max_xfer = 4096u << 5; /* the model's MDTS 5 */
@@ -245,16 +197,6 @@ const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *b,
 	return i < nvme_broker_nns(b) ? &b->pol.ns[i] : 0;
 }
 
-void *auth_kmem_alloc(uint16_t owner, size_t len)
-{
-	(void)owner;
-	return calloc(1, len);
-}
-void auth_kmem_free(uint16_t owner, void *p, size_t len)
-{
-	(void)owner, (void)len;
-	free(p);
-}
 uint16_t nvme_broker_max_qid(const struct nvme_broker *b)
 {
 	return b->pol.qid_max;

@@ -1,5 +1,6 @@
-/* tests/host/nvme/fake_broker.h — the broker, DMAPool and blockdev the NVMe
- * driver core links against on the host (see fake_broker.c). */
+/* tests/host/nvme/fake_broker.h — the broker and blockdev the NVMe driver
+ * core links against on the host (see fake_broker.c); DMAPool is the
+ * kernel's own. */
 #ifndef FAKE_BROKER_H
 #define FAKE_BROKER_H
 #include <stdbool.h>

@@ -1,7 +1,14 @@
 /* tests/host/shim/shim.h — knobs of the host shim */
 #ifndef CAPOS_SHIM_H
 #define CAPOS_SHIM_H
+#include <stddef.h>
 #include <stdint.h>
 extern uint64_t shim_clock_ns; /* the virtual clock */
 extern int shim_quiet;         /* nonzero: kprintf prints nothing (fuzzers) */
+
+/* pages.c: told of [pa, pa + len) just before page_free gives it back —
+ * a revoked DMA pool, freed kernel memory. A device model registers here
+ * to check that the device no longer holds a queue there. */
+typedef void (*shim_page_hook_fn)(uint64_t pa, size_t len);
+extern shim_page_hook_fn shim_page_hook;
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "drivers/virtio-net/virtio_net.h"
+#include "kernel/authority/authority.h"
 #include "shim.h"
 #include "vnet_model.h"
 
@@ -20,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		       F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_MRG_RXBUF));
 	vnet_count = 0;
 	nnics = 0;
-	if (virtio_net_driver.attach(&vm_pci, 1) != 0)
+	if (virtio_net_driver.attach(&vm_pci, VM_OWNER) != 0)
 		abort();
 	struct nic *n = nics[0];
 	static uint8_t frame[1600], buf[2048];
@@ -66,6 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     vm.status != 0))
 			abort();
 	}
+	/* no capability used after it was revoked */
+	if (auth_refusals[AUTH_STALE_GEN])
+		abort();
 	host_reset();
 	return 0;
 }

@@ -13,8 +13,9 @@ $(BUILD)/fuzz/virtq_fuzz: tests/host/virtio_net/fuzz_virtq.c drivers/virtio-net/
 # virtio-net PCI function
 VNET_SRC := drivers/virtio-net/virtq.c drivers/virtio-net/virtio_pci.c \
 	drivers/virtio-net/virtio_net.c kernel/net/nic.c \
-	tests/host/virtio_net/vnet_model.c
-VNET_HDRS := $(wildcard drivers/virtio-net/*.h tests/host/virtio_net/*.h)
+	tests/host/virtio_net/vnet_model.c $(AUTH_SRC)
+VNET_HDRS := $(wildcard drivers/virtio-net/*.h tests/host/virtio_net/*.h) \
+	tests/host/shim/owner_shim.h
 HOST_TESTS += $(BUILD)/host/vnet_test
 $(BUILD)/host/vnet_test: tests/host/virtio_net/test_vnet.c $(VNET_SRC) $(SHIM_SRC) $(VNET_HDRS)
 	@mkdir -p $(dir $@)

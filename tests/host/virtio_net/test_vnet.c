@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "drivers/virtio-net/virtio_net.h"
+#include "kernel/authority/authority.h"
 #include "shim.h"
 #include "vnet_model.h"
 
@@ -31,7 +32,7 @@ static int setup(void **st)
 
 static int attach(void)
 {
-	return virtio_net_driver.attach(&vm_pci, 1);
+	return virtio_net_driver.attach(&vm_pci, VM_OWNER);
 }
 
 static struct nic *nic0(void)
@@ -258,22 +259,29 @@ static void test_hostile_tx_completion(void **st)
 	hostile_common();
 }
 
+/* whatever the test did, the driver never used a capability after it was
+ * revoked (a pool revoked twice, a window after mmio_revoke) */
+static int teardown(void **st)
+{
+	return auth_refusals[AUTH_STALE_GEN] ? -1 : 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup(test_bringup_follows_the_spec, setup),
-	    cmocka_unit_test_setup(test_send_and_receive, setup),
-	    cmocka_unit_test_setup(test_bad_receive_lengths, setup),
-	    cmocka_unit_test_setup(test_refuses_device_without_version_1, setup),
-	    cmocka_unit_test_setup(test_features_ok_not_accepted, setup),
-	    cmocka_unit_test_setup(test_capability_outside_bar, setup),
-	    cmocka_unit_test_setup(test_notify_offset_outside_window, setup),
-	    cmocka_unit_test_setup(test_queue_vector_refused, setup),
-	    cmocka_unit_test_setup(test_config_vector_refused_runs_polled, setup),
-	    cmocka_unit_test_setup(test_link_follows_config_interrupt, setup),
-	    cmocka_unit_test_setup(test_hostile_used_id, setup),
-	    cmocka_unit_test_setup(test_hostile_used_length, setup),
-	    cmocka_unit_test_setup(test_hostile_tx_completion, setup),
+	    cmocka_unit_test_setup_teardown(test_bringup_follows_the_spec, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_send_and_receive, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_receive_lengths, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refuses_device_without_version_1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_features_ok_not_accepted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_capability_outside_bar, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_offset_outside_window, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_vector_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_vector_refused_runs_polled, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_link_follows_config_interrupt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_used_id, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_used_length, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_tx_completion, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

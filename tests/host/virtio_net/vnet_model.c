@@ -1,18 +1,22 @@
 /* tests/host/virtio_net/vnet_model.c — the virtio-net PCI function model
- * and the kernel interfaces (PCI, DeviceMmio, DMAPool, Interrupt, proofs)
- * the driver reaches it through. See vnet_model.h. */
+ * and the kernel interfaces (PCI, DeviceMmio, Interrupt, the command line)
+ * the driver reaches it through. DMAPool, the owner table and the refusal
+ * counters and names are the kernel's own (AUTH_SRC over
+ * tests/host/shim/pages.c), for owner VM_OWNER; DeviceMmio and Interrupt
+ * stay modelled because the model must see every register access and raise
+ * the vectors itself. See vnet_model.h. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "drivers/virtio-net/virtio_reg.h"
 #include "kernel/authority/authority.h"
 #include "kernel/lib/lib.h"
-#include "kernel/proof/proof.h"
+#include "owner_shim.h"
+#include "shim.h"
 #include "vnet_model.h"
 
 struct vm_state vm;
 struct pci_dev vm_pci;
-uint64_t auth_refusals[AUTH_NREASONS];
 
 #define CAP_COMMON 0x40
 #define CAP_ISR 0x50
@@ -108,6 +112,7 @@ void vm_reset_model(uint64_t offered)
 	vm_pci.bar[4] = (struct pci_bar){.base = 0xfe000000, .size = VM_BAR_SIZE, .is64 = true};
 	vm_pci.cap_msix = CAP_MSIX;
 	vm_pci.msix_size = VM_MSIX_SIZE;
+	vm_pci.owner = VM_OWNER;
 }
 
 /* ---- PCI ------------------------------------------------------------------- */
@@ -204,93 +209,46 @@ uint64_t host_irq_count(unsigned i)
 	return i < VM_MSIX_SIZE ? irqs[i].count : 0;
 }
 
-/* ---- DMAPool ---------------------------------------------------------------------- */
-#define POOLS 8
-#define POOL_BASE 0x100000000ull
-#define POOL_SPAN 0x10000000ull
-static struct {
-	bool live;
-	uint8_t *mem;
-	size_t len;
-	uint32_t gen;
-} pools[POOLS];
-
-int dma_pool_create(uint16_t owner, size_t len, uint64_t limit, struct dma_pool *out)
+/* ---- DMAPool: the kernel's, for VM_OWNER ------------------------------------------- */
+static bool in(uint64_t a, uint64_t base, uint64_t len)
 {
-	for (unsigned i = 0; i < POOLS; i++) {
-		if (pools[i].live)
-			continue;
-		pools[i].mem = aligned_alloc(4096, ALIGN_UP(len, (size_t)4096));
-		memset(pools[i].mem, 0, len);
-		pools[i].live = true;
-		pools[i].len = len;
-		pools[i].gen++;
-		*out = (struct dma_pool){.va = pools[i].mem, .iova = POOL_BASE + i * POOL_SPAN,
-					 .len = len, .slot = (uint16_t)i, .gen = pools[i].gen,
-					 .owner = owner};
-		return 0;
-	}
-	return -1;
+	return a >= base && a - base < len;
 }
 
-bool dma_pool_live(const struct dma_pool *p)
+/* told before a pool's pages go back: the device must have let go first
+ * (reset, or no queue in the pool) */
+static void vm_check_revoke(uint64_t pa, size_t len)
 {
-	return p->slot < POOLS && pools[p->slot].live && pools[p->slot].gen == p->gen;
-}
-
-int dma_pool_revoke(struct dma_pool *p)
-{
-	if (!dma_pool_live(p)) {
-		violation("revoke of a dead pool", p->slot);
-		return -1;
-	}
-	/* the device must have let go first: reset, or no queue in the pool */
 	for (unsigned i = 0; i < VM_NQ; i++)
-		if (vm.q[i].enable && vm.q[i].desc >= p->iova && vm.q[i].desc < p->iova + p->len)
+		if (vm.q[i].enable &&
+		    (in(vm.q[i].desc, pa, len) || in(vm.q[i].avail, pa, len) ||
+		     in(vm.q[i].used, pa, len)))
 			violation("pool revoked while the device holds queue", i);
-	free(pools[p->slot].mem);
-	pools[p->slot].live = false;
-	p->gen = 0;
-	return 0;
-}
-
-int dma_pool_carve(struct dma_pool *p, size_t len, size_t align, struct dma_buf *out)
-{
-	size_t at = ALIGN_UP(p->used, align);
-	if (!dma_pool_live(p) || at + len > p->len)
-		return -1;
-	p->used = at + len;
-	memset(p->va + at, 0, len);
-	*out = (struct dma_buf){.va = p->va + at, .iova = p->iova + at, .len = len};
-	return 0;
 }
 
 void *host_dma(uint64_t iova, size_t len)
 {
-	if (iova < POOL_BASE)
-		return NULL;
-	uint64_t i = (iova - POOL_BASE) / POOL_SPAN, off = (iova - POOL_BASE) % POOL_SPAN;
-	if (i >= POOLS || !pools[i].live || off + len > pools[i].len)
-		return NULL;
-	return pools[i].mem + off;
+	/* no IOMMU: a device address is the host address */
+	return dma_owner_covers(VM_OWNER, iova, MAX(len, (size_t)1)) ? (void *)(uintptr_t)iova
+								     : NULL;
 }
 
 unsigned host_pools_live(void)
 {
-	unsigned n = 0;
-	for (unsigned i = 0; i < POOLS; i++)
-		n += pools[i].live;
-	return n;
+	return shim_owner_pools(VM_OWNER);
 }
 
 void host_reset(void)
 {
-	for (unsigned i = 0; i < POOLS; i++)
-		if (pools[i].live)
-			free(pools[i].mem);
-	memset(pools, 0, sizeof(pools));
+	/* what the last test left goes back without asking the model: the
+	 * next vm_reset_model forgets what the device held */
+	shim_page_hook = NULL;
+	if (shim_owner_bind(VM_OWNER, DMA_BACKEND_TRUSTED, 0) != 0 ||
+	    shim_owner_release(VM_OWNER) != 0)
+		panic("vnet model: unable to set up owner %u\n", VM_OWNER);
 	memset(irqs, 0, sizeof(irqs));
 	memset(auth_refusals, 0, sizeof(auth_refusals));
+	shim_page_hook = vm_check_revoke;
 }
 
 /* ---- queues ------------------------------------------------------------------------ */
@@ -533,11 +491,6 @@ static void vm_bar_write(uint32_t off, unsigned w, uint32_t v)
 }
 
 /* ---- DeviceMmio ---------------------------------------------------------------------- */
-const char *auth_reason_name(enum auth_reason r)
-{
-	return r < AUTH_NREASONS ? "refused" : "?";
-}
-
 int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off, uint32_t len,
 	       uint32_t flags, struct dev_mmio *out)
 {
@@ -555,16 +508,34 @@ void mmio_revoke(struct dev_mmio *m)
 	m->gen = 0;
 }
 
+/* the kernel's checks (kernel/authority/mmio.c), in its order; AUTH_NREASONS
+ * when the access is allowed */
+static enum auth_reason mmio_check(const struct dev_mmio *m, uint32_t off, uint32_t w,
+				   bool write)
+{
+	if (m->slot != 1)
+		return AUTH_BAD_SLOT;
+	if (m->gen != 1)
+		return AUTH_STALE_GEN;
+	if ((uint64_t)off + w > m->len)
+		return AUTH_OUT_OF_WINDOW;
+	if (off & (w - 1))
+		return AUTH_MISALIGNED;
+	if (!(m->flags & (write ? MMIO_WRITE : MMIO_READ)))
+		return AUTH_READ_ONLY; /* as mmio.c names both */
+	return AUTH_NREASONS;
+}
+
 bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t w, bool write)
 {
-	return m->slot == 1 && m->gen == 1 && (uint64_t)off + w <= m->len && !(off & (w - 1)) &&
-	       (m->flags & (write ? MMIO_WRITE : MMIO_READ));
+	return mmio_check(m, off, w, write) == AUTH_NREASONS;
 }
 
 static uint32_t rd(const struct dev_mmio *m, uint32_t off, unsigned w)
 {
-	if (!mmio_ok(m, off, w, false)) {
-		auth_refusals[AUTH_OUT_OF_WINDOW]++;
+	enum auth_reason r = mmio_check(m, off, w, false);
+	if (r != AUTH_NREASONS) {
+		auth_refuse(r, m->slot, "mmio read");
 		violation("refused MMIO read", off);
 		return 0xffffffffu;
 	}
@@ -573,8 +544,9 @@ static uint32_t rd(const struct dev_mmio *m, uint32_t off, unsigned w)
 
 static bool wr(const struct dev_mmio *m, uint32_t off, unsigned w, uint32_t v)
 {
-	if (!mmio_ok(m, off, w, true)) {
-		auth_refusals[AUTH_OUT_OF_WINDOW]++;
+	enum auth_reason r = mmio_check(m, off, w, true);
+	if (r != AUTH_NREASONS) {
+		auth_refuse(r, m->slot, "mmio write");
 		violation("refused MMIO write", off);
 		return false;
 	}
@@ -599,7 +571,3 @@ bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v)
 
 /* ---- command line: none ---------------------------------------------------------- */
 uint64_t cmdline_u64(const char *key, uint64_t def) { return def; }
-
-/* ---- proofs -------------------------------------------------------------------------- */
-bool proof_wanted(const char *name) { return true; }
-void proof_result(const char *name, bool pass, const char *fmt, ...) {}

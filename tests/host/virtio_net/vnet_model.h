@@ -16,6 +16,7 @@
 
 #include "kernel/pci/pci.h"
 
+#define VM_OWNER 1 /* the driver's authority owner */
 #define VM_BAR 4
 #define VM_BAR_SIZE 0x4000u
 #define VM_COMMON 0x0000u
@@ -79,6 +80,8 @@ void vm_used_push(unsigned q, uint32_t id, uint32_t len);
 void vm_set_link(bool up);
 
 /* the kernel-interface side */
+/* a fresh start: VM_OWNER bound, every pool it held given back, vectors
+ * unbound, the refusal counters cleared */
 void host_reset(void);
 unsigned host_pools_live(void);
 uint64_t host_irq_count(unsigned msix_index);

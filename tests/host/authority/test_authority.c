@@ -1,0 +1,430 @@
+/* tests/host/authority/test_authority.c — the authority layer's owner table
+ * and DMAPool (kernel/authority/owner.c, dmapool.c, auth.c over dma/owner.c
+ * and dma/grant.c) as the kernel builds them, over the page shim
+ * (tests/host/shim/pages.c): binding, the DMA limit and when it may still
+ * narrow, the per-owner quotas, revoke while pinned, carve bounds, kernel
+ * memory, and the refusal names and counters. Each test takes owner ids of
+ * its own: the table keeps owners for the life of the process. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+#include "owner_shim.h"
+#include "shim.h"
+
+static uint64_t refused(enum auth_reason r)
+{
+	return auth_refusals[r];
+}
+
+static struct dma_owner *owner_acct(uint16_t owner)
+{
+	struct dma_owner *o = dma_owner_acct(owner);
+	assert_non_null(o);
+	return o;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* ---- the owner table ------------------------------------------------------
+ */
+static void test_bind(void **st)
+{
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED,
+				     .dma_limit = 1ull << 40};
+	assert_int_equal(auth_owner_bind(0, &f), -1); /* 0 names no owner */
+	assert_null(auth_owner_facts(10));
+	assert_null(dma_owner_acct(10));
+	assert_int_equal(auth_owner_bind(10, &f), 0);
+	assert_int_equal(auth_owner_bind(10, &f), -1); /* id in use */
+	const struct auth_owner_facts *got = auth_owner_facts(10);
+	assert_non_null(got);
+	assert_int_equal(got->backend, DMA_BACKEND_TRUSTED);
+	assert_int_equal(got->dma_limit, 1ull << 40);
+	assert_int_equal(auth_owner_dma_limit(10), 1ull << 40);
+	/* default quotas from dma/owner.h */
+	assert_int_equal(owner_acct(10)->max[DMA_CHARGE_POOL],
+			 DMA_OWNER_POOL_MAX);
+	assert_int_equal(owner_acct(10)->max[DMA_CHARGE_KMEM],
+			 DMA_OWNER_KMEM_MAX);
+
+	/* an owner nobody bound gets nothing */
+	struct dma_pool p;
+	uint64_t nomem = refused(AUTH_NO_MEMORY);
+	assert_int_equal(dma_pool_create(11, PAGE_SIZE, 0, &p), -1);
+	assert_int_equal(refused(AUTH_NO_MEMORY), nomem + 1);
+	assert_false(dma_pool_live(&p));
+	assert_null(auth_kmem_alloc(11, 64));
+	assert_int_equal(auth_owner_limit(11, 1ull << 32), -1);
+}
+
+/* the table holds AUTH_OWNER_MAX owners; the next is refused, not lost */
+static void test_table_full(void **st)
+{
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED};
+	unsigned before = 0, bound = 0;
+	for (unsigned id = 1; id < 1000; id++) /* earlier tests' owners */
+		before += auth_owner_facts((uint16_t)id) != NULL;
+	assert_true(before > 0);
+	for (unsigned id = 1000; id < 1000 + AUTH_OWNER_MAX; id++)
+		bound += auth_owner_bind((uint16_t)id, &f) == 0;
+	assert_int_equal(before + bound, AUTH_OWNER_MAX);
+	assert_int_equal(auth_owner_bind(2000, &f), -1);
+	assert_null(auth_owner_facts(2000));
+}
+
+/* the limit narrows until the owner's memory exists, then it is fixed;
+ * every pool lies below it, whatever the driver asked */
+static void test_limit(void **st)
+{
+	const uint16_t o = 20;
+	const uint64_t lim = 0x20000000; /* in the shim's low window */
+	struct dma_pool p, q;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_VALIDATOR, 0), 0);
+	assert_true(auth_owner_facts(o)->brokered);
+	assert_int_equal(auth_owner_limit(o, 0), -1); /* 0 is no limit */
+	assert_int_equal(auth_owner_limit(o, 1ull << 48), 0); /* Amazon */
+	assert_int_equal(auth_owner_dma_limit(o), 1ull << 48);
+	assert_int_equal(auth_owner_limit(o, lim), 0);
+	assert_int_equal(auth_owner_dma_limit(o), lim);
+	/* wider than what holds: nothing changes, nothing refused */
+	assert_int_equal(auth_owner_limit(o, 1ull << 48), 0);
+	assert_int_equal(auth_owner_dma_limit(o), lim);
+
+	/* the driver asks for no limit, or a wider one: the owner's binds */
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(
+		    dma_pool_create(o, 64 << 10, i & 1 ? 1ull << 52 : 0, &p),
+		    0);
+		assert_true(p.iova + p.len <= lim);
+		assert_int_equal(dma_pool_revoke(&p), 0);
+	}
+	/* a narrower one of the driver's own binds too */
+	uint64_t mine = 0x10100000;
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, mine, &p), 0);
+	assert_true(p.iova + p.len <= mine);
+
+	/* memory exists: narrowing is refused, the limit stays */
+	assert_int_equal(auth_owner_limit(o, lim / 2), -1);
+	assert_int_equal(auth_owner_dma_limit(o), lim);
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	/* shadow memory the NVMe gate charged counts as memory too */
+	assert_true(
+	    dma_owner_charge(owner_acct(o), DMA_CHARGE_SHADOW, PAGE_SIZE));
+	assert_int_equal(auth_owner_limit(o, lim / 2), -1);
+	dma_owner_uncharge(owner_acct(o), DMA_CHARGE_SHADOW, PAGE_SIZE);
+	/* all of it given back: the limit may narrow again */
+	assert_int_equal(auth_owner_limit(o, lim / 2), 0);
+
+	/* no memory below a limit under every page: refused, nothing kept */
+	assert_int_equal(shim_owner_bind(21, DMA_BACKEND_TRUSTED, 0), 0);
+	uint64_t nomem = refused(AUTH_NO_MEMORY);
+	assert_int_equal(dma_pool_create(21, PAGE_SIZE, 0x100000, &q), -1);
+	assert_int_equal(refused(AUTH_NO_MEMORY), nomem + 1);
+	assert_int_equal(owner_acct(21)->use[DMA_CHARGE_POOL], 0);
+	assert_int_equal(dma_owner_ngrants(owner_acct(21)), 0);
+	assert_int_equal(auth_owner_limit(21, 0x100000), 0); /* still free */
+}
+
+/* ---- DMAPool --------------------------------------------------------------
+ */
+static void test_pool(void **st)
+{
+	const uint16_t o = 30;
+	struct dma_pool p;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(dma_pool_create(o, 3 * PAGE_SIZE + 1, 0, &p), 0);
+	assert_true(dma_pool_live(&p));
+	assert_int_equal(p.len, 4 * PAGE_SIZE); /* whole pages */
+	assert_int_equal(p.iova % PAGE_SIZE, 0);
+	assert_int_equal((uint64_t)(uintptr_t)p.va, p.iova); /* identity */
+	assert_true(p.iova >> 32); /* the shim's high window: no limit */
+	assert_int_equal(p.owner, o);
+	assert_true(all_zero(p.va, p.len));
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 4 * PAGE_SIZE);
+	/* the owner's table covers exactly the pool */
+	assert_true(dma_owner_covers(o, p.iova, p.len));
+	assert_false(dma_owner_covers(o, p.iova, p.len + 1));
+	assert_false(dma_owner_covers(o, p.iova - 1, 2));
+	assert_false(dma_owner_covers(31, p.iova, 1)); /* nor anyone else */
+	memset(p.va, 0xa5, p.len); /* the owner may write all of it */
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	assert_false(dma_pool_live(&p));
+	assert_false(dma_owner_covers(o, p.iova, 1));
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 0);
+	/* once only: a second revoke is a stale capability */
+	uint64_t stale = refused(AUTH_STALE_GEN);
+	assert_int_equal(dma_pool_revoke(&p), -1);
+	assert_int_equal(refused(AUTH_STALE_GEN), stale + 1);
+	/* a zero-length pool is no pool */
+	assert_int_equal(dma_pool_create(o, 0, 0, &p), -1);
+	/* memory comes back zeroed whoever wrote it before */
+	assert_int_equal(dma_pool_create(o, 64 * PAGE_SIZE, 0, &p), 0);
+	assert_true(all_zero(p.va, p.len));
+	assert_int_equal(dma_pool_revoke(&p), 0);
+}
+
+static void test_carve(void **st)
+{
+	const uint16_t o = 32;
+	struct dma_pool p;
+	struct dma_buf b, c;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &p), 0);
+	uint64_t nomem = refused(AUTH_NO_MEMORY);
+	assert_int_equal(dma_pool_carve(&p, 100, 64, &b), 0);
+	assert_int_equal(b.iova, p.iova);
+	assert_int_equal(b.va, p.va);
+	assert_int_equal(dma_pool_carve(&p, 10, 64, &c), 0);
+	assert_int_equal(c.iova, p.iova + 128); /* aligned up */
+	/* a bad alignment is taken as 8 */
+	assert_int_equal(dma_pool_carve(&p, 8, 3, &c), 0);
+	assert_int_equal(c.iova % 8, 0);
+	assert_int_equal(c.iova, p.iova + 144);
+	/* zero bytes, more than is left, an alignment past the end: refused,
+	 * and nothing consumed */
+	size_t used = p.used;
+	assert_int_equal(dma_pool_carve(&p, 0, 8, &c), -1);
+	assert_int_equal(dma_pool_carve(&p, 2 * PAGE_SIZE, 8, &c), -1);
+	assert_int_equal(dma_pool_carve(&p, 1, 4 * PAGE_SIZE, &c), -1);
+	assert_int_equal(dma_pool_carve(&p, SIZE_MAX, 8, &c), -1);
+	assert_int_equal(p.used, used);
+	assert_int_equal(refused(AUTH_NO_MEMORY), nomem + 4);
+	/* exactly the rest fits, then nothing */
+	assert_int_equal(dma_pool_carve(&p, PAGE_SIZE, PAGE_SIZE, &c), 0);
+	assert_int_equal(c.iova + c.len, p.iova + p.len);
+	assert_int_equal(dma_pool_carve(&p, 1, 1, &c), -1);
+	/* a revoked pool carves nothing */
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	uint64_t stale = refused(AUTH_STALE_GEN);
+	p.used = 0; /* even with the offset reset by hand */
+	assert_int_equal(dma_pool_carve(&p, 8, 8, &c), -1);
+	assert_int_equal(refused(AUTH_STALE_GEN), stale + 1);
+}
+
+/* GRANT_MAX live pools per owner, however small; another owner's table is
+ * its own */
+static void test_grant_quota(void **st)
+{
+	const uint16_t o = 40, other = 41;
+	static struct dma_pool p[GRANT_MAX];
+	struct dma_pool x;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(other, DMA_BACKEND_TRUSTED, 0), 0);
+	for (unsigned i = 0; i < GRANT_MAX; i++)
+		assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p[i]), 0);
+	uint64_t over = refused(AUTH_OVER_QUOTA);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &x), -1);
+	assert_int_equal(refused(AUTH_OVER_QUOTA), over + 1);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL],
+			 GRANT_MAX * PAGE_SIZE);
+	assert_int_equal(dma_pool_create(other, PAGE_SIZE, 0, &x), 0);
+	assert_int_equal(dma_pool_revoke(&x), 0);
+	/* one given back makes room for one */
+	assert_int_equal(dma_pool_revoke(&p[7]), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p[7]), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &x), -1);
+	assert_int_equal(shim_owner_release(o), 0);
+	assert_int_equal(shim_owner_pools(o), 0);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 0);
+}
+
+/* DMA_OWNER_POOL_MAX bytes of pool memory per owner */
+static void test_pool_bytes_quota(void **st)
+{
+	const uint16_t o = 42;
+	struct dma_pool big, x;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	uint64_t over = refused(AUTH_OVER_QUOTA);
+	assert_int_equal(dma_pool_create(o, DMA_OWNER_POOL_MAX + 1, 0, &x), -1);
+	assert_int_equal(refused(AUTH_OVER_QUOTA), over + 1);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 0);
+	assert_int_equal(
+	    dma_pool_create(o, DMA_OWNER_POOL_MAX - PAGE_SIZE, 0, &big), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &x), 0);
+	assert_int_equal(dma_pool_create(o, 1, 0, &x), -1); /* a page over */
+	assert_int_equal(refused(AUTH_OVER_QUOTA), over + 2);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL],
+			 DMA_OWNER_POOL_MAX);
+	assert_int_equal(dma_pool_revoke(&big), 0);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], PAGE_SIZE);
+	assert_int_equal(shim_owner_release(o), 0);
+}
+
+/* a pool a device may still be using (a pinned grant: a command in flight
+ * or a live NVMe queue ring) is not given back: AUTH_BUSY, memory kept */
+static void test_revoke_pinned(void **st)
+{
+	const uint16_t o = 50;
+	struct dma_pool p;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_VALIDATOR, 0), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p), 0);
+	p.va[17] = 0x5a;
+	struct grant_table *t = &owner_acct(o)->grants;
+	assert_true(grant_pin(t, p.slot));
+	assert_true(grant_pin(t, p.slot));
+	uint64_t busy = refused(AUTH_BUSY);
+	assert_int_equal(dma_pool_revoke(&p), -1);
+	assert_int_equal(refused(AUTH_BUSY), busy + 1);
+	assert_true(dma_pool_live(&p));
+	assert_true(dma_owner_covers(o, p.iova, p.len));
+	assert_int_equal(p.va[17], 0x5a); /* still mapped, still the owner's */
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], PAGE_SIZE);
+	assert_true(grant_unpin(t, p.slot));
+	assert_int_equal(dma_pool_revoke(&p), -1); /* one pin left */
+	assert_int_equal(refused(AUTH_BUSY), busy + 2);
+	assert_true(grant_unpin(t, p.slot));
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	assert_false(dma_pool_live(&p));
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 0);
+}
+
+/* the page hook hears of a pool's pages before they go, and only when
+ * they go */
+static uint64_t hook_pa;
+static size_t hook_len;
+static unsigned hook_calls;
+static void hook(uint64_t pa, size_t len)
+{
+	hook_pa = pa, hook_len = len;
+	hook_calls++;
+	/* still mapped while the hook runs: a model may look */
+	assert_int_equal(*(volatile uint8_t *)(uintptr_t)pa, 0x77);
+}
+
+static void test_free_hook(void **st)
+{
+	const uint16_t o = 51;
+	struct dma_pool p;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(dma_pool_create(o, 3 * PAGE_SIZE, 0, &p), 0);
+	p.va[0] = 0x77;
+	shim_page_hook = hook;
+	hook_calls = 0;
+	assert_true(grant_pin(&owner_acct(o)->grants, p.slot));
+	assert_int_equal(dma_pool_revoke(&p), -1);
+	assert_int_equal(hook_calls, 0);
+	assert_true(grant_unpin(&owner_acct(o)->grants, p.slot));
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	shim_page_hook = NULL;
+	assert_int_equal(hook_calls, 1);
+	assert_int_equal(hook_pa, p.iova);
+	assert_int_equal(hook_len, 3 * PAGE_SIZE);
+}
+
+/* the page shim: memory given back is gone — a stale touch faults at
+ * once rather than reading what the next owner wrote */
+static void test_revoked_memory_faults(void **st)
+{
+	const uint16_t o = 52;
+	struct dma_pool p;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p), 0);
+	volatile uint8_t *stale = p.va;
+	stale[0] = 1;
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	fflush(stdout);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL); /* not cmocka's, not ASan's report */
+		stale[0] = 2;
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSEGV);
+}
+
+/* ---- kernel memory for a driver's own state ----------------------------- */
+static void test_kmem(void **st)
+{
+	const uint16_t o = 60;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	uint64_t nomem = refused(AUTH_NO_MEMORY);
+	assert_null(auth_kmem_alloc(o, 0));
+	assert_int_equal(refused(AUTH_NO_MEMORY), nomem + 1);
+	uint8_t *a = auth_kmem_alloc(o, 100);
+	assert_non_null(a);
+	assert_true(all_zero(a, PAGE_SIZE));
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], PAGE_SIZE);
+	/* kernel memory is not DMA memory: no pool, no grant */
+	assert_int_equal(dma_owner_ngrants(owner_acct(o)), 0);
+	assert_false(dma_owner_covers(o, (uintptr_t)a, 1));
+	size_t rest = DMA_OWNER_KMEM_MAX - PAGE_SIZE;
+	uint8_t *b = auth_kmem_alloc(o, rest);
+	assert_non_null(b);
+	uint64_t over = refused(AUTH_OVER_QUOTA);
+	assert_null(auth_kmem_alloc(o, 1));
+	assert_int_equal(refused(AUTH_OVER_QUOTA), over + 1);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM],
+			 DMA_OWNER_KMEM_MAX);
+	/* kernel memory and pool memory are separate quotas */
+	struct dma_pool p;
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p), 0);
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	auth_kmem_free(o, b, rest);
+	auth_kmem_free(o, a, 100);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
+	a = auth_kmem_alloc(o, DMA_OWNER_KMEM_MAX);
+	assert_non_null(a);
+	auth_kmem_free(o, a, DMA_OWNER_KMEM_MAX);
+	auth_kmem_free(o, NULL, 100); /* nothing */
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
+}
+
+/* ---- refusal names and counters ----------------------------------------- */
+static void test_reasons(void **st)
+{
+	for (int r = 0; r < AUTH_NREASONS; r++) {
+		const char *n = auth_reason_name(r);
+		assert_non_null(n);
+		assert_string_not_equal(n, "?");
+		for (int s = 0; s < r; s++)
+			assert_string_not_equal(n, auth_reason_name(s));
+	}
+	assert_string_equal(auth_reason_name(AUTH_NREASONS), "?");
+	assert_string_equal(auth_reason_name(AUTH_OVER_QUOTA), "over-quota");
+	uint64_t before = refused(AUTH_MISALIGNED);
+	for (int i = 0; i < 10; i++) /* past the printed few: still counted */
+		auth_refuse(AUTH_MISALIGNED, 3, "test");
+	assert_int_equal(refused(AUTH_MISALIGNED), before + 10);
+}
+
+int main(void)
+{
+	shim_quiet = getenv("AUTH_TEST_VERBOSE") == NULL;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_bind),
+	    cmocka_unit_test(test_limit),
+	    cmocka_unit_test(test_pool),
+	    cmocka_unit_test(test_carve),
+	    cmocka_unit_test(test_grant_quota),
+	    cmocka_unit_test(test_pool_bytes_quota),
+	    cmocka_unit_test(test_revoke_pinned),
+	    cmocka_unit_test(test_free_hook),
+	    cmocka_unit_test(test_revoked_memory_faults),
+	    cmocka_unit_test(test_kmem),
+	    cmocka_unit_test(test_reasons),
+	    cmocka_unit_test(test_table_full),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,58 @@
+/* tests/host/shim/owner_shim.h — the device manager's part for a host test
+ * that links the real authority layer (kernel/authority/auth.c, owner.c,
+ * dmapool.c over dma/owner.c, dma/grant.c and the page shim pages.c).
+ *
+ * devmgr binds an owner before its driver exists; a test does the same in
+ * its setup. The owner table keeps owners for the life of the process (the
+ * kernel never unbinds), so a later test finds its owner bound and starts
+ * from whatever the earlier one left: shim_owner_release gives every pool
+ * still live back through the real dma_pool_revoke. Header only, so suites
+ * that do not link kernel/authority never see it. */
+#ifndef CAPOS_OWNER_SHIM_H
+#define CAPOS_OWNER_SHIM_H
+#include "dma/owner.h"
+#include "kernel/authority/auth_internal.h"
+
+/* bind owner as devmgr would for a driver with DMA backend b; 0 or -1 */
+static inline int shim_owner_bind(uint16_t owner, enum dma_backend b,
+				  uint64_t dma_limit)
+{
+	if (auth_owner_facts(owner))
+		return 0; /* bound by an earlier test of this process */
+	struct auth_owner_facts f = {
+	    .backend = b,
+	    .brokered = b == DMA_BACKEND_VALIDATOR,
+	    .dma_limit = dma_limit,
+	};
+	return auth_owner_bind(owner, &f);
+}
+
+/* live pools of owner */
+static inline unsigned shim_owner_pools(uint16_t owner)
+{
+	struct dma_owner *o = dma_owner_acct(owner);
+	return o ? dma_owner_ngrants(o) : 0;
+}
+
+/* revoke every live pool of owner; returns how many stay (pinned) */
+static inline unsigned shim_owner_release(uint16_t owner)
+{
+	struct dma_owner *o = dma_owner_acct(owner);
+	unsigned kept = 0;
+	for (unsigned i = 0; o && i < GRANT_MAX; i++) {
+		const struct dma_grant *g = &o->grants.g[i];
+		if (!g->live)
+			continue;
+		struct dma_pool p = {
+		    .va = (uint8_t *)(uintptr_t)g->base,
+		    .iova = g->base,
+		    .len = g->len,
+		    .slot = (uint16_t)i,
+		    .gen = g->gen,
+		    .owner = owner,
+		};
+		kept += dma_pool_revoke(&p) != 0;
+	}
+	return kept;
+}
+#endif
