@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "kernel/devmgr/shape.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "owner_shim.h"
@@ -141,6 +142,46 @@ static void test_limit(void **st)
 	assert_int_equal(owner_acct(21)->use[DMA_CHARGE_POOL], 0);
 	assert_int_equal(dma_owner_ngrants(owner_acct(21)), 0);
 	assert_int_equal(auth_owner_limit(21, 0x100000), 0); /* still free */
+}
+
+/* Identity before memory, as kernel/devmgr/devmgr.c devmgr_own does it: an
+ * NVMe function whose PCI IDs the shape table does not know (a new Amazon
+ * device ID, say) on an unknown platform binds with no limit;
+ * the broker's Identify then reads Amazon's model string, the classifier
+ * (kernel/devmgr/shape.c) answers 2^48, and the owner is narrowed before
+ * its first pool, so every pool obeys the limit. Narrowing after a pool
+ * exists is refused: no pool can predate its owner's limit. */
+static void test_identity_before_memory(void **st)
+{
+	const uint16_t o = 25;
+	struct shape_dev dev = {.vendor = SHAPE_PCI_AMAZON,
+				.device = 0x7fff,
+				.class_code = SHAPE_PCI_CLASS_NVME};
+	struct shape_result r;
+	shape_classify(&dev, SHAPE_PLAT_UNKNOWN, &r);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_VALIDATOR, r.dma_limit),
+			 0);
+	assert_int_equal(auth_owner_dma_limit(o), 0);
+	dev.model = "Amazon Elastic Block Store";
+	dev.serial = "vol0123456789abcdef0";
+	shape_classify(&dev, SHAPE_PLAT_UNKNOWN, &r);
+	assert_int_equal(r.dma_limit, SHAPE_DMA_LIMIT_48);
+	assert_int_equal(auth_owner_limit(o, r.dma_limit), 0);
+	struct dma_pool p[4];
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(dma_pool_create(o, 64 << 10, 0, &p[i]), 0);
+		assert_true(p[i].iova + p[i].len <= SHAPE_DMA_LIMIT_48);
+	}
+	/* the old order, a pool before the model is known: refused */
+	const uint16_t late = 26;
+	struct dma_pool q;
+	assert_int_equal(shim_owner_bind(late, DMA_BACKEND_VALIDATOR, 0), 0);
+	assert_int_equal(dma_pool_create(late, PAGE_SIZE, 0, &q), 0);
+	assert_int_equal(auth_owner_limit(late, SHAPE_DMA_LIMIT_48), -1);
+	assert_int_equal(auth_owner_dma_limit(late), 0);
+	assert_int_equal(dma_pool_revoke(&q), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(dma_pool_revoke(&p[i]), 0);
 }
 
 /* ---- DMAPool --------------------------------------------------------------
@@ -415,6 +456,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bind),
 	    cmocka_unit_test(test_limit),
+	    cmocka_unit_test(test_identity_before_memory),
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_carve),
 	    cmocka_unit_test(test_grant_quota),
