@@ -16,7 +16,7 @@ CMDLINE ?=
 # ---- toolchain and the Debian packages it comes from ---------------------
 DEB_PKGS := gcc make binutils qemu-system-x86 ovmf gnu-efi mtools gdisk \
 	python3-pytest python3-pytest-xdist python3-pytest-timeout \
-	libcmocka-dev clang libclang-rt-14-dev tshark curl chromium wrk
+	libcmocka-dev clang qemu-utils libclang-rt-14-dev tshark curl chromium wrk
 define need_pkgs
 missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 if [ -n "$$missing" ]; then \
@@ -152,22 +152,88 @@ IMAGE      ?= $(RUN_BUILD)/capos.img
 IMAGE_MB   := 72
 ESP_MB     := 64
 ESP_START  := 2048
-image: deps $(IMAGE)
-$(IMAGE): $(RUN_EFI) Makefile
-	@rm -f $@ $@.esp
-	@truncate -s $(IMAGE_MB)M $@
+
+# $(call gpt_disk,out,efi,size in MiB,capos.cfg text or empty)
+define gpt_disk
+	@rm -f $(1) $(1).esp
+	@truncate -s $(3)M $(1)
 	@sgdisk --clear --new=1:$(ESP_START):+$(ESP_MB)M --typecode=1:ef00 \
-		--change-name=1:"capOS ESP" $@ >/dev/null
-	@truncate -s $(ESP_MB)M $@.esp
-	@mformat -i $@.esp -F -v CAPOS ::
-	@mmd -i $@.esp ::/EFI ::/EFI/BOOT
-	@mcopy -i $@.esp $(RUN_EFI) ::/EFI/BOOT/BOOTX64.EFI
-	@if [ -n "$(CMDLINE)" ]; then printf '%s\n' "$(CMDLINE)" > $@.cfg && \
-		mcopy -i $@.esp $@.cfg ::/capos.cfg && rm -f $@.cfg; fi
-	@dd if=$@.esp of=$@ bs=512 seek=$(ESP_START) conv=notrunc status=none
-	@rm -f $@.esp
-	@sgdisk --verify $@ | grep -q "No problems found" || { sgdisk --verify $@; exit 1; }
+		--change-name=1:"capOS ESP" $(1) >/dev/null
+	@truncate -s $(ESP_MB)M $(1).esp
+	@mformat -i $(1).esp -F -v CAPOS ::
+	@mmd -i $(1).esp ::/EFI ::/EFI/BOOT
+	@mcopy -i $(1).esp $(2) ::/EFI/BOOT/BOOTX64.EFI
+	@if [ -n "$(strip $(4))" ]; then printf '%s\n' "$(strip $(4))" > $(1).cfg && \
+		mcopy -i $(1).esp $(1).cfg ::/capos.cfg && rm -f $(1).cfg; fi
+	@dd if=$(1).esp of=$(1) bs=512 seek=$(ESP_START) conv=notrunc,sparse status=none
+	@rm -f $(1).esp
+	@sgdisk --verify $(1) | grep -q "No problems found" || { sgdisk --verify $(1); exit 1; }
+endef
+
+# Cloud images: `make image CLOUD=gce|aws|azure` wraps the proof image in
+# the format that cloud imports for UEFI boot, with a \capos.cfg that runs
+# the first-boot proofs (kernel/proof/firstboot.c) on every boot and stays
+# up (no `exit`). The disk is CLOUD_MB MiB, 1 GiB (sparse), so the GPT's backup
+# header sits at the end of the disk the cloud creates at that size.
+#   gce    $(CLOUD_DIR)/gce/capos-gce.tar.gz: disk.raw in an oldgnu tar,
+#          gzip (Compute Engine's manual import); guest OS features
+#          UEFI_COMPATIBLE,GVNIC at `gcloud compute images create`
+#   aws    $(CLOUD_DIR)/aws/capos-aws.raw: raw, for `ec2 import-snapshot`
+#          then `register-image --boot-mode uefi`
+#   azure  $(CLOUD_DIR)/azure/capos-azure.vhd: fixed VHD, virtual size a
+#          whole number of MiB (force_size), for a Generation 2 VM
+# Import and boot commands, and what each verdict line means: the cloud
+# pages in docs/devices/ (gce-gvnic.md, gcp-persistent-disk.md,
+# aws-nitro-ebs.md, azure-managed-disk.md); checks: tests/qemu/test_cloud_image.py.
+CLOUDS      := gce aws azure
+CLOUD       ?=
+CLOUD_DIR   := $(BUILD)/cloud
+CLOUD_MB    := 1024
+CLOUD_EXT_gce   := tar.gz
+CLOUD_EXT_aws   := raw
+CLOUD_EXT_azure := vhd
+CLOUD_IMAGE ?= $(CLOUD_DIR)/$(CLOUD)/capos-$(CLOUD).$(CLOUD_EXT_$(CLOUD))
+FIRSTBOOT_DISK   := firstboot-cloud,firstboot-nvme,firstboot-disk
+# capOS drives gVNIC only: AWS (ENA) and Azure (MANA, netvsc) get no NIC proofs
+FIRSTBOOT_gce    := $(FIRSTBOOT_DISK),firstboot-gvnic,firstboot-dhcp
+FIRSTBOOT_aws    := $(FIRSTBOOT_DISK)
+FIRSTBOOT_azure  := $(FIRSTBOOT_DISK)
+CLOUD_CFG   = proofs=$(FIRSTBOOT_$(CLOUD)) firstboot.cloud=$(CLOUD) $(CMDLINE)
+ifneq ($(CLOUD),)
+ifeq ($(filter $(CLOUD),$(CLOUDS)),)
+$(error CLOUD=$(CLOUD): one of $(CLOUDS))
+endif
+endif
+# how each cloud's file is packed from the raw disk $(1) into $(2)
+define cloud_pack_gce
+	@d=$$(mktemp -d $(dir $(2))pack.XXXXXX) && mv $(1) $$d/disk.raw && \
+		tar --format=oldgnu -S --owner=0 --group=0 --numeric-owner \
+		-c -z -f $(2) -C $$d disk.raw && rm -rf $$d
+endef
+define cloud_pack_aws
+	@mv $(1) $(2)
+endef
+define cloud_pack_azure
+	@qemu-img convert -f raw -O vpc -o subformat=fixed,force_size $(1) $(2) && rm -f $(1)
+endef
+
+image: deps $(if $(CLOUD),$(CLOUD_IMAGE),$(IMAGE))
+$(IMAGE): $(RUN_EFI) Makefile
+	$(call gpt_disk,$@,$(RUN_EFI),$(IMAGE_MB),$(CMDLINE))
 	@echo "capos.img: GPT, ESP at sector $(ESP_START), $(ESP_MB) MiB FAT32"
+
+ifneq ($(CLOUD),)
+$(CLOUD_IMAGE): $(PROOF_EFI) Makefile FORCE
+	@mkdir -p $(dir $@)
+	$(call gpt_disk,$@.disk,$(PROOF_EFI),$(CLOUD_MB),$(CLOUD_CFG))
+	$(call cloud_pack_$(CLOUD),$@.disk,$@)
+	@echo "$@: $(CLOUD) image, $(CLOUD_MB) MiB GPT disk, proof image, capos.cfg \"$(strip $(CLOUD_CFG))\""
+	@echo "  import and boot: docs/devices/$(CLOUD_DOC_$(CLOUD))"
+endif
+CLOUD_DOC_gce   := gce-gvnic.md (gcloud compute images create ... --guest-os-features=UEFI_COMPATIBLE,GVNIC)
+CLOUD_DOC_aws   := aws-nitro-ebs.md (aws ec2 import-snapshot, register-image --boot-mode uefi)
+CLOUD_DOC_azure := azure-managed-disk.md (az disk create --hyper-v-generation V2 --for-upload ...)
+FORCE:
 
 # gdb: QEMU's gdbstub; symbols are loaded at the image base the kernel prints
 gdb: QEMU_EXTRA += -s -S
@@ -234,4 +300,4 @@ format:
 clean:
 	rm -rf $(BUILD) compile_commands.json
 
-.PHONY: all proof deps run image gdb host print-host print-fuzz fuzz test docs-check run-pci-nvme bench format clean
+.PHONY: all proof deps run image FORCE gdb host print-host print-fuzz fuzz test docs-check run-pci-nvme bench format clean

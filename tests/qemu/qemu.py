@@ -83,7 +83,8 @@ def symbolize(log, elf=None):
 
 class Machine:
     def __init__(self, name, devices=(), cmdline="", files=None, mem="128M",
-                 trace=(), extra=(), timeout=120, esp=None, boot_disk=None, elf=None):
+                 trace=(), extra=(), timeout=120, esp=None, boot_disk=None, elf=None,
+                 boot_format="raw"):
         self.name = name
         self.dir = os.path.join(BUILD, "qemu", name)
         self.devices, self.cmdline, self.files = list(devices), cmdline, files or {}
@@ -92,7 +93,8 @@ class Machine:
         self.esp_src = esp or os.path.join(PROOF_BUILD, "esp")
         # the image's symbols, for backtraces: next to its ESP folder
         self.elf = elf or os.path.join(os.path.dirname(self.esp_src), "capos.elf")
-        self.boot_disk = boot_disk  # a raw disk image to boot instead of the ESP folder
+        self.boot_disk = boot_disk  # a disk image to boot instead of the ESP folder
+        self.boot_format = boot_format  # its QEMU block format (raw, vpc, qcow2)
         self.proc = None
         self.returncode = None
         self.serial_path = os.path.join(self.dir, "serial.log")
@@ -119,7 +121,7 @@ class Machine:
 
     def command(self):
         esp = self._prepare()
-        boot = (["-drive", f"file={self.boot_disk},format=raw,if=none,id=esp"]
+        boot = (["-drive", f"file={self.boot_disk},format={self.boot_format},if=none,id=esp"]
                 if self.boot_disk else
                 ["-drive", f"file=fat:rw:{esp},format=raw,if=none,id=esp"])
         cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg",
