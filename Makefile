@@ -173,8 +173,8 @@ endef
 # Cloud images: `make image CLOUD=gce|aws|azure` wraps the proof image in
 # the format that cloud imports for UEFI boot, with a \capos.cfg that runs
 # the first-boot proofs (kernel/proof/firstboot.c) on every boot and stays
-# up (no `exit`). The disk is CLOUD_MB MiB, 1 GiB (sparse), so the GPT's backup
-# header sits at the end of the disk the cloud creates at that size.
+# up (no `exit`). The disk is CLOUD_MB MiB (1 GiB, sparse), so the GPT's
+# backup header sits at the end of a volume the cloud creates at that size.
 #   gce    $(CLOUD_DIR)/gce/capos-gce.tar.gz: disk.raw in an oldgnu tar,
 #          gzip (Compute Engine's manual import); guest OS features
 #          UEFI_COMPATIBLE,GVNIC at `gcloud compute images create`

@@ -527,11 +527,16 @@ static const char *fb_cfg_agrees(char *cfg, size_t n, unsigned *words)
 	return *words ? "agrees" : "empty";
 }
 
-/* the boot disk: the first NVMe block device whose GPT has an ESP */
+/* the boot disk: the first NVMe block device whose GPT has an ESP named
+ * as `make image` names it, else the first with any ESP (a data disk
+ * carrying another system's ESP must not be taken for the image) */
 static struct blockdev *fb_boot_disk(unsigned *scanned)
 {
+	struct blockdev *any = NULL;
+	size_t pages = FB_GPT_ENTRIES_MAX / PAGE_SIZE;
+	uint64_t arr = page_alloc(pages, 0);
 	*scanned = 0;
-	for (unsigned i = 0; i < nblockdevs; i++) {
+	for (unsigned i = 0; arr && i < nblockdevs; i++) {
 		struct blockdev *bd = blockdevs[i];
 		if (strncmp(bd->name, "nvme", 4) || bd->block_size > 4096 ||
 		    bd->block_count < 64)
@@ -539,22 +544,23 @@ static struct blockdev *fb_boot_disk(unsigned *scanned)
 		(*scanned)++;
 		struct fb_disk k = {.bd = bd};
 		struct fb_gpt g;
-		uint8_t *arr =
-		    (uint8_t *)page_alloc(FB_GPT_ENTRIES_MAX / PAGE_SIZE, 0);
-		struct fb_esp esp;
-		bool ok = arr && !fb_gpt_header(&k, 1, &g) &&
-			  !fb_gpt_entries(&k, &g, arr, &esp);
-		if (arr)
-			page_free((uint64_t)arr,
-				  FB_GPT_ENTRIES_MAX / PAGE_SIZE);
-		if (ok)
-			return bd;
+		struct fb_esp esp = {0};
+		if (fb_gpt_header(&k, 1, &g) ||
+		    fb_gpt_entries(&k, &g, (uint8_t *)arr, &esp))
+			continue;
+		if (esp.named) {
+			any = bd;
+			break;
+		}
+		any = any ? any : bd;
 	}
-	return NULL;
+	if (arr)
+		page_free(arr, pages);
+	return any;
 }
 
 struct fb_disk_report {
-	const char *gpt, *backup, *esp, *fat, *same, *cfg;
+	const char *gpt, *backup, *fat, *same, *cfg;
 	uint64_t alt_lba, esp_lba;
 	unsigned cfg_words;
 	char label[12];
