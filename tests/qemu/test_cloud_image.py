@@ -31,7 +31,9 @@ QEMU's vpc driver. The kernel prints one verdict per first-boot proof and
 stays up. Outside witnesses: QEMU's trace shows reads and no
 pci_nvme_write, the disk file is byte-identical afterwards (the overlay
 has no cluster allocated: `qemu-img check`), and on GCE tshark finds the
-DHCP ACK for the address the kernel reports.
+DHCP ACK for the address the kernel reports. One more boot puts the Azure
+VHD where it was not built to run (plain QEMU, virtio-blk): every verdict
+fails and names what it found.
 """
 import filecmp
 import hashlib
@@ -296,10 +298,23 @@ def test_azure_first_boot(images, tmp_path):
 
 
 def test_image_on_another_platform(images, tmp_path):
-    """The Azure VHD booted by plain QEMU (no cloud in SMBIOS): the cloud
-    verdict fails and says what it found; the disk proofs still pass."""
-    m, p = first_boot("cloud-image-azure-on-qemu", "azure", images["azure"], "vpc",
-                      tmp_path, smbios=[])
-    cl = p["firstboot-cloud"]
+    """The Azure VHD where it was not built to boot: plain QEMU (no cloud in
+    SMBIOS) and the disk on virtio-blk, as on a machine whose disks are not
+    NVMe. Every verdict fails and says what it found, and the kernel stays
+    up."""
+    m = Machine("cloud-image-azure-elsewhere", boot_disk=str(images["azure"]),
+                boot_format="vpc", cmdline=None, timeout=240, mem="256M", trace=TRACE,
+                devices=["-device", "virtio-blk-pci,drive=esp,bootindex=0"])
+    before = sha256(images["azure"])
+    with m:
+        m.wait_for(r"^capOS: up; main loop running")
+        assert m.proc.poll() is None
+        m.quit()
+    p = m.proofs
+    assert sorted(p) == sorted(DISK_PROOFS), m.tail()
+    cl, nv, dk = p["firstboot-cloud"], p["firstboot-nvme"], p["firstboot-disk"]
     assert not cl.passed and cl.kv["platform"] == "qemu" and cl.kv["want"] == "azure", cl
-    assert "capOS: proofs pass=2 fail=1" in m.log
+    assert not nv.passed and nv.kv["functions"] == "0", nv
+    assert not dk.passed and dk.kv["gpt"] == "no-boot-disk" and dk.kv["scanned"] == "0", dk
+    assert "capOS: proofs pass=0 fail=3" in m.log
+    assert sha256(images["azure"]) == before
