@@ -38,7 +38,10 @@
 #define FB_GPT_ENTRIES_MAX (32u * 1024) /* entry array bytes read */
 #define FB_FAT_CHAIN_MAX   64		/* clusters followed in a chain */
 #define FB_CFG_MAX	   512		/* \capos.cfg bytes compared */
-/* DHCP: three DISCOVERs at the stack's 4 s, 8 s, 16 s back-off */
+/* gVNIC link: how long the proof waits for the device to report it */
+#define FB_LINK_WAIT_US (5ull * 1000000)
+/* DHCP: the stack's back-off (4 s, doubling) sends DISCOVERs at 0, 4, 12
+ * and 28 s */
 #define FB_DHCP_WAIT_US (30ull * 1000000)
 
 static bool str_has(const char *s, const char *sub)
@@ -685,41 +688,61 @@ static struct nic *fb_nic(const char *name, size_t n)
 	return NULL;
 }
 
-static void proof_firstboot_gvnic(void)
+/* gVNIC functions, how many are bound to a registered NIC and how many of
+ * those report link; the first NIC and the first function's state */
+static unsigned fb_gvnics(unsigned *bound, unsigned *up, struct nic **first,
+			  char *state, size_t cap)
 {
-	unsigned fns = 0, bound = 0, up = 0;
-	char first[40] = "-", state[24] = "-";
-	struct nic *nic0 = NULL;
+	unsigned fns = 0;
+	*bound = *up = 0;
+	*first = NULL;
 	for (unsigned i = 0; i < pci_ndevs; i++) {
 		struct pci_dev *d = &pci_devs[i];
 		if (d->vendor != SHAPE_PCI_GOOGLE ||
 		    d->device != SHAPE_PCI_GCP_GVNIC)
 			continue;
-		fns++;
+		if (!fns++)
+			kv_word(state, cap, d->state);
 		/* the gve driver's state is "<nic name> <queue format>" */
 		const char *sp = strchr(d->state, ' ');
 		struct nic *n = d->drv && sp
 				    ? fb_nic(d->state, (size_t)(sp - d->state))
 				    : NULL;
-		if (n) {
-			bound++;
-			up += n->link_up;
-			nic0 = nic0 ? nic0 : n;
-		}
-		if (fns == 1)
-			kv_word(state, sizeof(state), d->state);
+		if (!n)
+			continue;
+		(*bound)++;
+		*up += n->link_up;
+		*first = *first ? *first : n;
 	}
-	if (nic0) {
-		const uint8_t *m = nic0->mac;
-		ksnprintf(first, sizeof(first),
+	return fns;
+}
+
+static void proof_firstboot_gvnic(void)
+{
+	unsigned bound, up;
+	char nic[64] = "-", state[24] = "-";
+	struct nic *n0;
+	unsigned fns = fb_gvnics(&bound, &up, &n0, state, sizeof(state));
+	/* link is read at attach and then by the driver's service poll, which
+	 * the main loop runs; until it starts, the stack's receive poll (on
+	 * the first NIC) runs the same service */
+	uint64_t t0 = time_now_us();
+	while (bound && up < bound && time_now_us() - t0 < FB_LINK_WAIT_US) {
+		net_poll();
+		time_delay_us(1000);
+		fns = fb_gvnics(&bound, &up, &n0, state, sizeof(state));
+	}
+	if (n0) {
+		const uint8_t *m = n0->mac;
+		ksnprintf(nic, sizeof(nic),
 			  "%s mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%u",
-			  nic0->name, m[0], m[1], m[2], m[3], m[4], m[5],
-			  nic0->mtu);
+			  n0->name, m[0], m[1], m[2], m[3], m[4], m[5],
+			  n0->mtu);
 	}
 	bool pass = fns > 0 && bound == fns && up == fns;
 	proof_result("firstboot-gvnic", pass,
 		     "functions=%u bound=%u link_up=%u state=%s nic=%s%s", fns,
-		     bound, up, state, first,
+		     bound, up, state, nic,
 		     fns ? "" : " reason=no-gvnic-function");
 }
 PROOF_REGISTER("firstboot-gvnic", proof_firstboot_gvnic, 73);
