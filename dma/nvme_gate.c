@@ -94,10 +94,34 @@ static void gate_pin(struct nvme_gate *g, struct nvme_gate_tag *tg,
 	}
 }
 
+/* completions of SQ sqid the device has posted into cq's shadow that the
+ * gate has not reaped yet */
+static uint16_t gate_cq_pending_of(const struct nvme_gate_cq *cq,
+				   uint16_t sqid)
+{
+	const volatile struct nvme_cqe *shq = cq->shadow.va;
+	uint16_t h = cq->sh_head, n = 0;
+	uint8_t ph = cq->sh_phase;
+	for (unsigned i = 0; shq && i < cq->size; i++) {
+		if ((shq[h].status & NVME_CQE_P_MASK) != ph)
+			break;
+		n += shq[h].sqid == sqid;
+		if (++h == cq->size) {
+			h = 0;
+			ph ^= 1;
+		}
+	}
+	return n;
+}
+
 /* the device is done with every command of sq (deleted, or the controller
  * was reset): release their pins and its CQ's count of them, free the
  * shadows, and move the SQ's generation on so any of its completions still
- * on the way are recognised as stale. Tags and the ring pin stay. */
+ * on the way are recognised as stale. A deleted SQ's commands that the
+ * device completed before the deletion (it posts them before Delete I/O
+ * SQ's own completion, NVMe 2.0 §5.7) still hold shadow CQ slots until
+ * reaped: they move from inflight to stale, so the CQ is never overfilled.
+ * Tags and the ring pin stay. */
 static void gate_sq_retire(struct nvme_gate *g, struct nvme_gate_sq *sq)
 {
 	size_t qid = (size_t)(sq - g->sq);
@@ -108,6 +132,10 @@ static void gate_sq_retire(struct nvme_gate *g, struct nvme_gate_sq *sq)
 			if (cq->inflight)
 				cq->inflight--;
 		}
+	if (sq->state)
+		cq->stale = (uint16_t)MIN(
+		    (unsigned)cq->stale + gate_cq_pending_of(cq, (uint16_t)qid),
+		    (unsigned)cq->size);
 	gate_free(g, &sq->shadow);
 	gate_free(g, &sq->lists);
 	g->sq_gen[qid] = (uint16_t)((g->sq_gen[qid] + 1) % NVME_GATE_GENS);
@@ -508,7 +536,7 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		uint16_t next_sh = (uint16_t)((sq->sh_tail + 1) % sq->size);
 		int tag = gate_tag_alloc(sq);
 		if (next_sh == sq->sh_head || tag < 0 || cq_full(cq) ||
-		    cq->inflight + 1u >= cq->size) {
+		    cq->inflight + cq->stale + 1u >= cq->size) {
 			g->stalls++;
 			break;
 		}
@@ -588,6 +616,8 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 		/* from an SQ's earlier life (before a Delete SQ or a reset):
 		 * the driver has been answered already */
 		g->dev_stale_cqe++;
+		if (g->cq[cqid].stale)
+			g->cq[cqid].stale--;
 		*swallow = true;
 		return true;
 	}
@@ -714,7 +744,7 @@ int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd)
 {
 	struct nvme_gate_sq *sq = &g->sq[0];
 	if (sq->state != NVME_GQ_LIVE || g->kcmd_busy ||
-	    g->cq[0].inflight + 1u >= g->cq[0].size)
+	    g->cq[0].inflight + g->cq[0].stale + 1u >= g->cq[0].size)
 		return -1;
 	uint16_t next = (uint16_t)((sq->sh_tail + 1) % sq->size);
 	if (next == sq->sh_head)

@@ -582,6 +582,62 @@ static void t_small_queue_cap(void **s)
 	expect_ok(&iq, 1, 0x303);
 }
 
+/* Completions the device posted for a deleted SQ's commands still hold
+ * shadow CQ slots until reaped: a 4-entry CQ with 3 of them filled that way
+ * takes nothing more from another SQ until they are reaped, so the device's
+ * CQ never overfills. */
+static void t_deleted_sq_slots(void **s)
+{
+	(void)s;
+	make_ioq(4);
+	uint64_t sq2 = A + MIB + 0x80000;
+	struct nvme_sqe c = cmd(NVME_ADM_CREATE_SQ, 0x120);
+	c.prp1 = sq2;
+	c.cdw10 = 2 | (3u << 16);
+	c.cdw11 = 1 | (1u << 16);
+	admin_ok(c);
+	struct dq q2 = {.sq = sq2, .size = 4};
+	for (uint16_t i = 0; i < 3; i++) {
+		c = cmd(NVME_IO_FLUSH, (uint16_t)(0x700 + i));
+		c.nsid = 1;
+		submit(&iq, c);
+	}
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 3);
+	/* the device runs the three flushes (their completions land in the
+	 * shadow CQ), then the deletion; only the admin CQ is reaped */
+	assert_int_equal(fake_nvme_step(f), 3);
+	c = cmd(NVME_ADM_DELETE_SQ, 0x121);
+	c.cdw10 = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x121);
+	assert_int_equal(g.cq[1].inflight, 0);
+	assert_int_equal(g.cq[1].stale, 3);
+	/* the driver hears of the three once, as aborted by the deletion
+	 * (their device completions were not reaped before it), and makes
+	 * room in its CQ */
+	struct nvme_cqe e;
+	for (uint16_t i = 0; i < 3; i++) {
+		assert_true(dpoll(&iq, 1, &e));
+		assert_int_equal(e.cid, 0x700 + i);
+		assert_int_equal((e.status >> 1) & 0xff,
+				 NVME_SC_ABORT_SQ_DELETED);
+	}
+	/* a command on SQ 2 must wait all the same: the three device
+	 * completions still fill the shadow CQ */
+	c = cmd(NVME_IO_FLUSH, 0x722);
+	c.nsid = 1;
+	assert_int_equal(nvme_gate_sq_ring(&g, 2, submit(&q2, c)), 0);
+	assert_int_equal(fake_nvme_step(f), 0);
+	/* reaping swallows the stale three and lets it go */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	assert_int_equal(g.cq[1].stale, 0);
+	assert_int_equal(g.dev_stale_cqe, 3);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(g.cq[1].inflight, 1);
+}
+
 /* Finding 5: aborts owed after a Delete SQ are held while the driver's CQ
  * is full and delivered as it makes room: every command completes exactly
  * once. Until then the SQ id cannot be reused and the CQ cannot go. */
@@ -956,6 +1012,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_small_queue_cap, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_abort_no_loss, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_deleted_sq_slots, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_shadow_quota, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_pins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_create_fail_delete, setup,
