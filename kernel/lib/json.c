@@ -123,7 +123,7 @@ static void json_open(struct json *j, bool obj)
 	json_raw(j, obj ? "{" : "[", 1);
 	j->depth++;
 	j->obj = (uint16_t)((j->obj & ~(1u << j->depth)) | (obj << j->depth));
-	j->more &= (uint16_t)~(1u << j->depth);
+	j->more &= (uint16_t) ~(1u << j->depth);
 }
 
 static void json_close(struct json *j, bool obj)
@@ -301,7 +301,7 @@ void json_key(struct json *j, const char *k)
 {
 	if (json_dead(j))
 		return;
-	if (!in_obj(j) || j->after_key) {
+	if (!k || !in_obj(j) || j->after_key) {
 		json_void(j, false);
 		return;
 	}

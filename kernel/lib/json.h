@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JSON_DEPTH   16	 /* nested containers */
+#define JSON_DEPTH    16  /* nested containers */
 #define JSON_STRF_MAX 128 /* one json_strf value, formatted */
 
 struct json {

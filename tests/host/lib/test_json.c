@@ -12,21 +12,37 @@
 
 #include <cmocka.h>
 
-#include "json_check.h"
 #include "kernel/lib/json.h"
+#include "tests/host/lib/json_check.h"
 
 static char out[4096];
 
 static void t_oracle(void **s)
 {
 	/* the recogniser itself rejects what it must */
-	static const char *good[] = {"0", "-1.5e+3", "\"a\\u00e9\"", "[]",
-				     "{}", " {\"a\":[1,{\"b\":null}]} ",
-				     "\"\xc3\xa9\"", "true"};
-	static const char *bad[] = {"",	      "{",	"[1,]",	    "{\"a\"}",
-				    "01",     "\"\x01\"", "\"\xff\"", "1 2",
-				    "{a:1}",  "\"\\x\"", "[1]]",     "\"\xed\xa0\x80\"",
-				    "\"\xc0\xaf\"", "tru", "\"abc"};
+	static const char *good[] = {"0",
+				     "-1.5e+3",
+				     "\"a\\u00e9\"",
+				     "[]",
+				     "{}",
+				     " {\"a\":[1,{\"b\":null}]} ",
+				     "\"\xc3\xa9\"",
+				     "true"};
+	static const char *bad[] = {"",
+				    "{",
+				    "[1,]",
+				    "{\"a\"}",
+				    "01",
+				    "\"\x01\"",
+				    "\"\xff\"",
+				    "1 2",
+				    "{a:1}",
+				    "\"\\x\"",
+				    "[1]]",
+				    "\"\xed\xa0\x80\"",
+				    "\"\xc0\xaf\"",
+				    "tru",
+				    "\"abc"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
 		assert_true(json_valid(good[i], strlen(good[i])));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
@@ -37,19 +53,23 @@ static void t_escape(void **s)
 {
 	struct json j;
 	static const char ctl[] = "a\"b\\c\n\r\t\x01\x1f\x7f/";
-	static const char utf[] = "\xc3\xa9-\xff-\xe2\x82-\xc0\xaf-\xed\xa0\x80-"
-				  "\0-\xf0\x9f\x98\x80";
+	static const char utf[] =
+	    "\xc3\xa9-\xff-\xe2\x82-\xc0\xaf-\xed\xa0\x80-"
+	    "\0-\xf0\x9f\x98\x80";
 	json_init(&j, out, sizeof(out));
 	json_strn(&j, ctl, sizeof(ctl) - 1);
 	assert_int_equal(json_end(&j), j.len);
-	assert_string_equal(out, "\"a\\\"b\\\\c\\n\\r\\t\\u0001\\u001f\\u007f/\"");
+	assert_string_equal(out,
+			    "\"a\\\"b\\\\c\\n\\r\\t\\u0001\\u001f\\u007f/\"");
 	/* valid UTF-8 passes; invalid bytes, overlongs and surrogates become
-	 * U+FFFD one byte at a time; a NUL inside a counted string is escaped */
+	 * U+FFFD one byte at a time; a NUL inside a counted string is escaped
+	 */
 	json_init(&j, out, sizeof(out));
 	json_strn(&j, utf, sizeof(utf) - 1);
 	assert_true(json_end(&j) > 0);
-	assert_string_equal(out, "\"\xc3\xa9-\\ufffd-\\ufffd\\ufffd-\\ufffd\\ufffd-"
-				 "\\ufffd\\ufffd\\ufffd-\\u0000-\xf0\x9f\x98\x80\"");
+	assert_string_equal(out,
+			    "\"\xc3\xa9-\\ufffd-\\ufffd\\ufffd-\\ufffd\\ufffd-"
+			    "\\ufffd\\ufffd\\ufffd-\\u0000-\xf0\x9f\x98\x80\"");
 	assert_true(json_valid(out, strlen(out)));
 	/* keys are escaped too; NULL is the empty string */
 	json_init(&j, out, sizeof(out));
