@@ -489,19 +489,19 @@ void nvme_json(struct nvme_softc *sc, struct json *j)
 	for (unsigned i = 0; i <= sc->nioq; i++) {
 		const struct nvme_queue *q = i ? &sc->ioq[i - 1] : &sc->admin;
 		json_obj(j);
-		json_ku64(j, "id", q->id);
-		json_ku64(j, "entries", q->entries);
+		JSON_KFIELD(j, q, id);
+		JSON_KFIELD(j, q, entries);
 		json_kbool(j, "live", q->live);
-		json_ku64(j, "inflight", q->inflight);
-		json_ku64(j, "submitted", q->submitted);
-		json_ku64(j, "completed", q->completed);
-		json_ku64(j, "rejected", q->rejected);
-		json_ku64(j, "failed", q->failed);
-		json_ku64(j, "bad_cid", q->bad_cid);
-		json_ku64(j, "bad_phase", q->bad_phase);
-		json_ku64(j, "bad_cqe", q->bad_cqe);
-		json_ku64(j, "timeouts", q->timeouts);
-		json_ku64(j, "irqs", q->irqs);
+		JSON_KFIELD(j, q, inflight);
+		JSON_KFIELD(j, q, submitted);
+		JSON_KFIELD(j, q, completed);
+		JSON_KFIELD(j, q, rejected);
+		JSON_KFIELD(j, q, failed);
+		JSON_KFIELD(j, q, bad_cid);
+		JSON_KFIELD(j, q, bad_phase);
+		JSON_KFIELD(j, q, bad_cqe);
+		JSON_KFIELD(j, q, timeouts);
+		JSON_KFIELD(j, q, irqs);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

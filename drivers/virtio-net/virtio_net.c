@@ -483,13 +483,13 @@ static void vnet_status_json(struct json *j)
 		json_ku64(j, "rx", vnet_irqs(sc, VNET_VEC_RX));
 		json_ku64(j, "tx", vnet_irqs(sc, VNET_VEC_TX));
 		json_obj_end(j);
-		json_ku64(j, "notifies", sc->notifies);
+		JSON_KFIELD(j, sc, notifies);
 		json_kbool(j, "link_up", sc->nic.link_up);
-		json_ku64(j, "link_changes", sc->link_changes);
-		json_ku64(j, "rx_packets", s->rx_packets);
-		json_ku64(j, "tx_packets", s->tx_packets);
-		json_ku64(j, "rx_errors", s->rx_errors);
-		json_ku64(j, "rx_dropped", s->rx_dropped);
+		JSON_KFIELD(j, sc, link_changes);
+		JSON_KFIELD(j, s, rx_packets);
+		JSON_KFIELD(j, s, tx_packets);
+		JSON_KFIELD(j, s, rx_errors);
+		JSON_KFIELD(j, s, rx_dropped);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -65,6 +65,8 @@ void json_kstrf(struct json *j, const char *k, const char *fmt, ...)
 void json_ku64(struct json *j, const char *k, uint64_t v);
 void json_ki64(struct json *j, const char *k, int64_t v);
 void json_kbool(struct json *j, const char *k, bool v);
+/* a counter keyed by its field's own name: key and field cannot drift */
+#define JSON_KFIELD(j, p, f) json_ku64((j), #f, (p)->f)
 
 /* text outside the JSON grammar, for documents that are not JSON (the Web
  * UI's HTML page, one-line summaries): same buffer, same all-or-nothing

@@ -15,18 +15,18 @@ static void nic_json(struct json *j, const struct nic *n)
 	json_kbool(j, "link", n->link_up);
 	json_ku64(j, "mbps", n->link_mbps);
 	json_ku64(j, "mtu", n->mtu);
-	json_ku64(j, "rx_packets", n->stats.rx_packets);
-	json_ku64(j, "rx_bytes", n->stats.rx_bytes);
-	json_ku64(j, "rx_dropped", n->stats.rx_dropped);
-	json_ku64(j, "rx_errors", n->stats.rx_errors);
-	json_ku64(j, "tx_packets", n->stats.tx_packets);
-	json_ku64(j, "tx_bytes", n->stats.tx_bytes);
-	json_ku64(j, "tx_dropped", n->stats.tx_dropped);
-	json_ku64(j, "tx_errors", n->stats.tx_errors);
+	JSON_KFIELD(j, &n->stats, rx_packets);
+	JSON_KFIELD(j, &n->stats, rx_bytes);
+	JSON_KFIELD(j, &n->stats, rx_dropped);
+	JSON_KFIELD(j, &n->stats, rx_errors);
+	JSON_KFIELD(j, &n->stats, tx_packets);
+	JSON_KFIELD(j, &n->stats, tx_bytes);
+	JSON_KFIELD(j, &n->stats, tx_dropped);
+	JSON_KFIELD(j, &n->stats, tx_errors);
 	json_obj_end(j);
 }
 
-#define C(f) json_ku64(j, #f, k->f)
+#define C(f) JSON_KFIELD(j, k, f)
 static void counters_json(struct json *j, const struct net_counters *k)
 {
 	json_obj(j);
