@@ -5,6 +5,7 @@
 #include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
+#include "kernel/mm/mm.h"
 
 #define COM1 0x3f8
 /* 16550 registers (offsets from the base) */
@@ -53,7 +54,16 @@ void console_write(const char *s, size_t n)
 /* /api/log: what the ring holds, from its first whole line */
 static void log_status(struct json *j)
 {
-	static char tail[LOG_SIZE];
+	static char *tail;
+	if (!tail) /* pages: bss would add 64 KiB of zeros to the PE file */
+		tail = (char *)(uintptr_t)page_alloc(LOG_SIZE / PAGE_SIZE, 0);
+	if (!tail) {
+		json_obj(j);
+		json_key(j, "log");
+		json_null(j);
+		json_obj_end(j);
+		return;
+	}
 	uint64_t n = log_pos < LOG_SIZE ? log_pos : LOG_SIZE;
 	uint64_t start = log_pos - n, skip = 0;
 	for (uint64_t i = 0; i < n; i++)
