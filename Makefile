@@ -2,6 +2,8 @@
 # Every QEMU command line lives here or in tests/qemu/.
 
 .DEFAULT_GOAL := all
+# a target whose recipe fails (a check after the link) is not left behind
+.DELETE_ON_ERROR:
 BUILD   := build
 ESP     := $(BUILD)/esp
 EFI     := $(ESP)/EFI/BOOT/BOOTX64.EFI
@@ -93,6 +95,10 @@ $(1)/capos.elf: $(2) linker.ld
 	@# R_X86_64_RELATIVE may remain
 	@if readelf -rW $$@ | awk 'NR>3 && $$$$3 ~ /R_X86/ && $$$$3 != "R_X86_64_RELATIVE"' | grep -q .; then \
 		echo "$$@: relocations other than R_X86_64_RELATIVE"; exit 1; fi
+	@# and all of them between __rela_start and __rela_end (linker.ld), where
+	@# kernel/init/reloc.c finds them: no relocation section of their own
+	@if readelf -SW $$@ | grep -q ' \.rela'; then \
+		echo "$$@: relocations outside __rela_start..__rela_end (linker.ld)"; exit 1; fi
 
 $(1)/esp/EFI/BOOT/BOOTX64.EFI: $(1)/capos.elf
 	@mkdir -p $$(dir $$@)
@@ -251,7 +257,8 @@ HOST_LIBS  := -lcmocka
 FUZZCC     := clang
 FUZZ_CFLAGS := -g -O1 -DCAPOS_HOST -DCAPOS_FUZZ -I. -Itests/host/shim \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-SHIM_SRC   := $(wildcard tests/host/shim/*.c) kernel/lib/printf.c kernel/lib/parse.c
+SHIM_SRC   := $(wildcard tests/host/shim/*.c) kernel/lib/printf.c kernel/lib/parse.c \
+	kernel/lib/json.c
 # the real authority layer (DMAPool, owner table, refusal counters) over
 # the shim's page allocator; a suite links it and binds its owners
 AUTH_SRC   := kernel/authority/auth.c kernel/authority/owner.c \

@@ -5,6 +5,7 @@
  * the device hands the gate is range-checked before use. */
 #include "dma/nvme_gate.h"
 
+#include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 
 /* ---- queue rings: pinned grants --------------------------------------- */
@@ -789,31 +790,28 @@ static const char *gq_state_name(uint8_t st)
 	return st < ARRAY_SIZE(gq_state_names) ? gq_state_names[st] : "?";
 }
 
-int nvme_gate_json(const struct nvme_gate *g, char *buf, unsigned cap)
+void nvme_gate_json(const struct nvme_gate *g, struct json *j)
 {
-	int n = ksnprintf(buf, cap, "{\"verdicts\":");
-	n += nvme_val_stats_json(&g->stats, buf + MIN((unsigned)n, cap),
-				 cap - MIN((unsigned)n, cap));
-	n += ksnprintf(buf + MIN((unsigned)n, cap), cap - MIN((unsigned)n, cap),
-		       ",\"bad_device_cqes\":%llu,\"stalls\":%llu,\"queues\":[",
-		       (unsigned long long)g->dev_bad_cqe,
-		       (unsigned long long)g->stalls);
-	bool first = true;
+	json_obj(j);
+	json_key(j, "verdicts");
+	nvme_val_stats_json(&g->stats, j);
+	json_ku64(j, "bad_device_cqes", g->dev_bad_cqe);
+	json_ku64(j, "stalls", g->stalls);
+	json_karr(j, "queues");
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
 		const struct nvme_gate_sq *sq = &g->sq[q];
 		if (!sq->state)
 			continue;
-		n += ksnprintf(buf + MIN((unsigned)n, cap),
-			       cap - MIN((unsigned)n, cap),
-			       "%s{\"sq\":%u,\"cq\":%u,\"size\":%u,\"state\":"
-			       "\"%s\",\"inflight\":%u}",
-			       first ? "" : ",", q, sq->cqid, sq->size,
-			       gq_state_name(sq->state), sq->nbusy);
-		first = false;
+		json_obj(j);
+		json_ku64(j, "sq", q);
+		json_ku64(j, "cq", sq->cqid);
+		json_ku64(j, "size", sq->size);
+		json_kstr(j, "state", gq_state_name(sq->state));
+		json_ku64(j, "inflight", sq->nbusy);
+		json_obj_end(j);
 	}
-	n += ksnprintf(buf + MIN((unsigned)n, cap), cap - MIN((unsigned)n, cap),
-		       "]}");
-	return n;
+	json_arr_end(j);
+	json_obj_end(j);
 }
 
 void nvme_gate_dump(const struct nvme_gate *g)

@@ -176,8 +176,9 @@ bool nvme_gate_kcmd_poll(struct nvme_gate *g, struct nvme_cqe *out);
  * device no longer uses them). Outstanding commands are not completed
  * toward the driver: the reset reports them (the driver fails them). */
 void nvme_gate_drop_all(struct nvme_gate *g);
-/* one JSON object: verdict counts by reason and queue state; like snprintf */
-int nvme_gate_json(const struct nvme_gate *g, char *buf, unsigned cap);
+/* one JSON object: verdict counts by reason and queue state */
+struct json;
+void nvme_gate_json(const struct nvme_gate *g, struct json *j);
 /* print the queues and counters (kprintf) */
 void nvme_gate_dump(const struct nvme_gate *g);
 #endif

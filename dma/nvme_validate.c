@@ -7,6 +7,7 @@
  * benchmark that prices the checks. */
 #include "dma/nvme_validate.h"
 
+#include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 
 #ifdef CAPOS_NVME_VALIDATOR_OFF
@@ -67,19 +68,12 @@ const char *nvme_verdict_name(enum nvme_verdict v)
 	return verdict_names[v];
 }
 
-int nvme_val_stats_json(const struct nvme_val_stats *s, char *buf, unsigned cap)
+void nvme_val_stats_json(const struct nvme_val_stats *s, struct json *j)
 {
-	int n = ksnprintf(buf, cap, "{");
-	for (unsigned v = 0; v < NVME_V_NREASONS; v++) {
-		unsigned used = n < 0 ? 0 : (unsigned)n;
-		n += ksnprintf(buf + MIN(used, cap), cap - MIN(used, cap),
-			       "%s\"%s\":%llu", v ? "," : "",
-			       nvme_verdict_name((enum nvme_verdict)v),
-			       (unsigned long long)s->n[v]);
-	}
-	unsigned used = (unsigned)n;
-	n += ksnprintf(buf + MIN(used, cap), cap - MIN(used, cap), "}");
-	return n;
+	json_obj(j);
+	for (unsigned v = 0; v < NVME_V_NREASONS; v++)
+		json_ku64(j, nvme_verdict_name((enum nvme_verdict)v), s->n[v]);
+	json_obj_end(j);
 }
 
 const struct nvme_ns_policy *nvme_val_ns(const struct nvme_val_policy *p,

@@ -211,7 +211,7 @@ static inline void nvme_val_count(struct nvme_val_stats *s, enum nvme_verdict v)
 	if ((unsigned)v < NVME_V_NREASONS)
 		s->n[v]++;
 }
-/* one JSON object {"accept":N,"opcode_forbidden":N,...}; like snprintf */
-int nvme_val_stats_json(const struct nvme_val_stats *s, char *buf,
-			unsigned cap);
+/* one JSON object {"accept":N,"opcode_forbidden":N,...} */
+struct json;
+void nvme_val_stats_json(const struct nvme_val_stats *s, struct json *j);
 #endif

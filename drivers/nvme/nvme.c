@@ -17,6 +17,7 @@
  * devices are registered only once the I/O queues exist. The driver's
  * rings, buffers and PRP lists all live in one DMA pool. */
 #include "drivers/nvme/nvme_var.h"
+#include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 #include "kernel/time/time.h"
 
@@ -459,52 +460,50 @@ int nvme_dump_line(struct nvme_softc *sc, char *buf, unsigned cap)
 }
 
 /* one JSON object for /api/nvme: identity, state, namespaces, queues */
-int nvme_json(struct nvme_softc *sc, char *buf, unsigned cap)
+void nvme_json(struct nvme_softc *sc, struct json *j)
 {
-	int n = ksnprintf(buf, cap,
-			  "{\"name\":\"%s\",\"model\":\"%s\",\"serial\":"
-			  "\"%s\",\"firmware\":\"%s\",\"state\":\"%s\","
-			  "\"mdts\":%u,\"max_xfer\":%u,\"resets\":%u,"
-			  "\"failed_by_reset\":%llu,\"irq\":%s,"
-			  "\"namespaces\":[",
-			  sc->name, sc->id.mn, sc->id.sn, sc->id.fr,
-			  sc->dead ? "dead"
-			  : sc->up ? "up"
-				   : "down",
-			  sc->id.mdts, sc->max_xfer, sc->resets,
-			  (unsigned long long)sc->reset_failed_cmds,
-			  sc->use_irq ? "true" : "false");
+	json_obj(j);
+	json_kstr(j, "name", sc->name);
+	json_kstr(j, "model", sc->id.mn);
+	json_kstr(j, "serial", sc->id.sn);
+	json_kstr(j, "firmware", sc->id.fr);
+	json_kstr(j, "state", sc->dead ? "dead" : sc->up ? "up" : "down");
+	json_ku64(j, "mdts", sc->id.mdts);
+	json_ku64(j, "max_xfer", sc->max_xfer);
+	json_ku64(j, "resets", sc->resets);
+	json_ku64(j, "failed_by_reset", sc->reset_failed_cmds);
+	json_kbool(j, "irq", sc->use_irq);
+	json_karr(j, "namespaces");
 	for (unsigned i = 0; i < sc->nns; i++) {
-		unsigned u = MIN((unsigned)n, cap);
-		n += ksnprintf(buf + u, cap - u,
-			       "%s{\"nsid\":%u,\"blocks\":%llu,\"bs\":%u}",
-			       i ? "," : "", sc->ns[i].nsid,
-			       (unsigned long long)sc->ns[i].nsze,
-			       sc->ns[i].lba_bytes);
+		const struct nvme_ns *ns = &sc->ns[i];
+		json_obj(j);
+		json_ku64(j, "nsid", ns->nsid);
+		json_kstr(j, "blockdev", ns->bdev.name);
+		json_ku64(j, "blocks", ns->nsze);
+		json_ku64(j, "bs", ns->lba_bytes);
+		json_ku64(j, "bytes", ns->nsze * ns->lba_bytes);
+		json_obj_end(j);
 	}
-	unsigned u = MIN((unsigned)n, cap);
-	n += ksnprintf(buf + u, cap - u, "],\"queues\":[");
+	json_arr_end(j);
+	json_karr(j, "queues");
 	for (unsigned i = 0; i <= sc->nioq; i++) {
 		const struct nvme_queue *q = i ? &sc->ioq[i - 1] : &sc->admin;
-		u = MIN((unsigned)n, cap);
-		n += ksnprintf(
-		    buf + u, cap - u,
-		    "%s{\"id\":%u,\"entries\":%u,\"live\":%s,\"inflight\":%u,"
-		    "\"submitted\":%llu,\"completed\":%llu,\"rejected\":%llu,"
-		    "\"failed\":%llu,\"bad_cid\":%llu,\"bad_phase\":%llu,"
-		    "\"bad_cqe\":%llu,\"timeouts\":%llu,\"irqs\":%llu}",
-		    i ? "," : "", q->id, q->entries, q->live ? "true" : "false",
-		    q->inflight, (unsigned long long)q->submitted,
-		    (unsigned long long)q->completed,
-		    (unsigned long long)q->rejected,
-		    (unsigned long long)q->failed,
-		    (unsigned long long)q->bad_cid,
-		    (unsigned long long)q->bad_phase,
-		    (unsigned long long)q->bad_cqe,
-		    (unsigned long long)q->timeouts,
-		    (unsigned long long)q->irqs);
+		json_obj(j);
+		JSON_KFIELD(j, q, id);
+		JSON_KFIELD(j, q, entries);
+		json_kbool(j, "live", q->live);
+		JSON_KFIELD(j, q, inflight);
+		JSON_KFIELD(j, q, submitted);
+		JSON_KFIELD(j, q, completed);
+		JSON_KFIELD(j, q, rejected);
+		JSON_KFIELD(j, q, failed);
+		JSON_KFIELD(j, q, bad_cid);
+		JSON_KFIELD(j, q, bad_phase);
+		JSON_KFIELD(j, q, bad_cqe);
+		JSON_KFIELD(j, q, timeouts);
+		JSON_KFIELD(j, q, irqs);
+		json_obj_end(j);
 	}
-	u = MIN((unsigned)n, cap);
-	n += ksnprintf(buf + u, cap - u, "]}");
-	return n;
+	json_arr_end(j);
+	json_obj_end(j);
 }

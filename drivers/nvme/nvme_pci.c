@@ -120,19 +120,12 @@ static int nvme_pci_dump(struct pci_dev *d, char *buf, unsigned cap)
 }
 
 /* /api/nvme: every attached controller */
-static int nvme_status(char *buf, size_t cap)
+static void nvme_status(struct json *j)
 {
-	unsigned c = (unsigned)MIN(cap, (size_t)0x7fffffff);
-	int n = ksnprintf(buf, c, "[");
-	for (unsigned i = 0; i < nvme_nsc; i++) {
-		unsigned u = MIN((unsigned)n, c);
-		n += ksnprintf(buf + u, c - u, "%s", i ? "," : "");
-		u = MIN((unsigned)n, c);
-		n += nvme_json(nvme_sc[i], buf + u, c - u);
-	}
-	unsigned u = MIN((unsigned)n, c);
-	n += ksnprintf(buf + u, c - u, "]");
-	return n;
+	json_arr(j);
+	for (unsigned i = 0; i < nvme_nsc; i++)
+		nvme_json(nvme_sc[i], j);
+	json_arr_end(j);
 }
 STATUS_REGISTER("nvme", nvme_status);
 

@@ -453,32 +453,45 @@ const struct driver virtio_net_driver = {
 
 /* /api/virtio-net: per device the negotiated features, ring occupancy and
  * interrupt counts (the QEMU proof reads these from the host) */
-static int vnet_status_json(char *buf, size_t cap)
+static uint64_t vnet_irqs(struct vnet_softc *sc, unsigned vec)
 {
-	size_t len = 0;
-	len += (size_t)ksnprintf(buf, cap, "[");
+	return sc->msix ? irq_count(&sc->irq[vec]) : 0;
+}
+
+static void vnet_status_json(struct json *j)
+{
+	json_arr(j);
 	for (unsigned i = 0; i < vnet_count; i++) {
 		struct vnet_softc *sc = &vnet_softcs[i];
 		struct nic_stats *s = &sc->nic.stats;
-		len += (size_t)ksnprintf(
-		    buf + MIN(len, cap), cap - MIN(len, cap),
-		    "%s{\"name\":\"%s\",\"failed\":%s,\"features\":\"0x%llx\",\"msix\":%s,"
-		    "\"rxq\":{\"size\":%u,\"posted\":%u},\"txq\":{\"size\":%u,\"posted\":%u},"
-		    "\"irq\":{\"config\":%llu,\"rx\":%llu,\"tx\":%llu},\"notifies\":%llu,"
-		    "\"link_up\":%s,\"link_changes\":%llu,\"rx_packets\":%llu,"
-		    "\"tx_packets\":%llu,\"rx_errors\":%llu,\"rx_dropped\":%llu}",
-		    i ? "," : "", sc->name, sc->failed ? "true" : "false",
-		    (unsigned long long)sc->vp.features, sc->msix ? "true" : "false",
-		    sc->rxq.size, sc->rxq.nout, sc->txq.size, sc->txq.nout,
-		    (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_CONFIG]) : 0),
-		    (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_RX]) : 0),
-		    (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_TX]) : 0),
-		    (unsigned long long)sc->notifies, sc->nic.link_up ? "true" : "false",
-		    (unsigned long long)sc->link_changes, (unsigned long long)s->rx_packets,
-		    (unsigned long long)s->tx_packets, (unsigned long long)s->rx_errors,
-		    (unsigned long long)s->rx_dropped);
+		json_obj(j);
+		json_kstr(j, "name", sc->name);
+		json_kbool(j, "failed", sc->failed);
+		json_kstrf(j, "features", "0x%llx",
+			   (unsigned long long)sc->vp.features);
+		json_kbool(j, "msix", sc->msix);
+		json_kobj(j, "rxq");
+		json_ku64(j, "size", sc->rxq.size);
+		json_ku64(j, "posted", sc->rxq.nout);
+		json_obj_end(j);
+		json_kobj(j, "txq");
+		json_ku64(j, "size", sc->txq.size);
+		json_ku64(j, "posted", sc->txq.nout);
+		json_obj_end(j);
+		json_kobj(j, "irq");
+		json_ku64(j, "config", vnet_irqs(sc, VNET_VEC_CONFIG));
+		json_ku64(j, "rx", vnet_irqs(sc, VNET_VEC_RX));
+		json_ku64(j, "tx", vnet_irqs(sc, VNET_VEC_TX));
+		json_obj_end(j);
+		JSON_KFIELD(j, sc, notifies);
+		json_kbool(j, "link_up", sc->nic.link_up);
+		JSON_KFIELD(j, sc, link_changes);
+		JSON_KFIELD(j, s, rx_packets);
+		JSON_KFIELD(j, s, tx_packets);
+		JSON_KFIELD(j, s, rx_errors);
+		JSON_KFIELD(j, s, rx_dropped);
+		json_obj_end(j);
 	}
-	len += (size_t)ksnprintf(buf + MIN(len, cap), cap - MIN(len, cap), "]");
-	return (int)len;
+	json_arr_end(j);
 }
 STATUS_REGISTER("virtio-net", vnet_status_json);

@@ -89,28 +89,26 @@ void auth_dump(void)
 	}
 }
 
-static int auth_status_json(char *buf, size_t cap)
+static void auth_status_json(struct json *j)
 {
-	size_t n = 0;
-	n += ksnprintf(buf + MIN(n, cap), n < cap ? cap - n : 0, "{\"refusals\":{");
+	json_obj(j);
+	json_kobj(j, "refusals");
 	for (int r = 0; r < AUTH_NREASONS; r++)
-		n += ksnprintf(buf + MIN(n, cap), n < cap ? cap - n : 0, "%s\"%s\":%lu",
-			       r ? "," : "", reason_names[r], auth_refusals[r]);
-	n += ksnprintf(buf + MIN(n, cap), n < cap ? cap - n : 0, "},\"capabilities\":[");
-	bool first = true;
+		json_ku64(j, reason_names[r], auth_refusals[r]);
+	json_obj_end(j);
+	json_karr(j, "capabilities");
 	for (int i = 1; i < AUTH_SLOTS; i++) {
 		const struct auth_slot *s = &auth_slots[i];
 		if (s->kind == AUTH_FREE)
 			continue;
-		n += ksnprintf(buf + MIN(n, cap), n < cap ? cap - n : 0,
-			       "%s{\"slot\":%d,\"kind\":\"%s\",\"owner\":%u,"
-			       "\"gen\":%u}",
-			       first ? "" : ",", i,
-			       s->kind == AUTH_MMIO ? "mmio" : "irq", s->owner,
-			       s->gen);
-		first = false;
+		json_obj(j);
+		json_ku64(j, "slot", (unsigned)i);
+		json_kstr(j, "kind", s->kind == AUTH_MMIO ? "mmio" : "irq");
+		json_ku64(j, "owner", s->owner);
+		json_ku64(j, "gen", s->gen);
+		json_obj_end(j);
 	}
-	n += ksnprintf(buf + MIN(n, cap), n < cap ? cap - n : 0, "]}");
-	return (int)n;
+	json_arr_end(j);
+	json_obj_end(j);
 }
 STATUS_REGISTER("authority", auth_status_json);

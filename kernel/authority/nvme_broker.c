@@ -732,35 +732,30 @@ void nvme_broker_dump(const struct nvme_broker *b)
 }
 
 /* /api/validator: every broker's policy, queues and verdict counts */
-static int validator_status(char *buf, size_t cap)
+static void validator_status(struct json *j)
 {
-	unsigned c = (unsigned)MIN(cap, (size_t)0x7fffffff);
 #ifdef CAPOS_NVME_VALIDATOR_OFF
 	const char *checks = "off";
 #else
 	const char *checks = "on";
 #endif
-	int n = ksnprintf(buf, c,
-			  "{\"backend\":\"brokered validator\",\"checks\":"
-			  "\"%s\",\"controllers\":[",
-			  checks);
-	bool first = true;
+	json_obj(j);
+	json_kstr(j, "backend", "brokered validator");
+	json_kstr(j, "checks", checks);
+	json_karr(j, "controllers");
 	for (unsigned i = 0; i < nbrokers; i++) {
 		const struct nvme_broker *b = brokers[i];
-		n += ksnprintf(
-		    buf + MIN((unsigned)n, c), c - MIN((unsigned)n, c),
-		    "%s{\"pci\":\"%s\",\"owner\":%u,\"enabled\":%s,"
-		    "\"max_xfer\":%u,\"namespaces\":%u,\"gate\":",
-		    first ? "" : ",", b->name, b->owner,
-		    b->enabled ? "true" : "false", b->max_xfer, b->pol.nns);
-		n += nvme_gate_json(&b->gate, buf + MIN((unsigned)n, c),
-				    c - MIN((unsigned)n, c));
-		n += ksnprintf(buf + MIN((unsigned)n, c),
-			       c - MIN((unsigned)n, c), "}");
-		first = false;
+		json_obj(j);
+		json_kstr(j, "pci", b->name);
+		json_ku64(j, "owner", b->owner);
+		json_kbool(j, "enabled", b->enabled);
+		json_ku64(j, "max_xfer", b->max_xfer);
+		json_ku64(j, "namespaces", b->pol.nns);
+		json_key(j, "gate");
+		nvme_gate_json(&b->gate, j);
+		json_obj_end(j);
 	}
-	n +=
-	    ksnprintf(buf + MIN((unsigned)n, c), c - MIN((unsigned)n, c), "]}");
-	return n;
+	json_arr_end(j);
+	json_obj_end(j);
 }
 STATUS_REGISTER("validator", validator_status);

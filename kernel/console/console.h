@@ -5,7 +5,4 @@
 
 void console_init(void);
 void console_write(const char *s, size_t n);
-/* copy the tail of everything printed so far (the boot log) into buf;
- * returns the number of bytes copied */
-size_t console_log_copy(char *buf, size_t cap);
 #endif

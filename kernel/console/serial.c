@@ -1,10 +1,11 @@
 /* kernel/console/serial.c — COM1 (16550 UART at 0x3f8) and the log ring.
- * Everything printed is also kept in a ring so the Web UI can show the boot
- * log. */
+ * Everything printed is also kept in a ring, served at /api/log. */
 #include "kernel/console/console.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
+#include "kernel/mm/mm.h"
 
 #define COM1 0x3f8
 /* 16550 registers (offsets from the base) */
@@ -50,15 +51,34 @@ void console_write(const char *s, size_t n)
 	}
 }
 
-size_t console_log_copy(char *buf, size_t cap)
+/* /api/log: what the ring holds, from its first whole line */
+static void log_status(struct json *j)
 {
-	uint64_t have = log_pos < LOG_SIZE ? log_pos : LOG_SIZE;
-	uint64_t n = have < cap ? have : cap;
-	uint64_t start = log_pos - n;
+	static char *tail;
+	if (!tail) /* pages: bss would add 64 KiB of zeros to the PE file */
+		tail = (char *)(uintptr_t)page_alloc(LOG_SIZE / PAGE_SIZE, 0);
+	if (!tail) {
+		json_obj(j);
+		json_key(j, "log");
+		json_null(j);
+		json_obj_end(j);
+		return;
+	}
+	uint64_t n = log_pos < LOG_SIZE ? log_pos : LOG_SIZE;
+	uint64_t start = log_pos - n, skip = 0;
 	for (uint64_t i = 0; i < n; i++)
-		buf[i] = log_ring[(start + i) % LOG_SIZE];
-	return n;
+		tail[i] = log_ring[(start + i) % LOG_SIZE];
+	if (start) /* the ring wrapped: its first line is cut */
+		for (uint64_t i = 0; i < n && i < 256; i++)
+			if (tail[i] == '\n') {
+				skip = i + 1;
+				break;
+			}
+	json_obj(j);
+	json_kstrn(j, "log", tail + skip, n - skip);
+	json_obj_end(j);
 }
+STATUS_REGISTER("log", log_status);
 
 void kprintf(const char *fmt, ...)
 {

@@ -237,93 +237,60 @@ uint64_t devmgr_shape_identify(const struct pci_dev *d, const char *serial,
 
 /* ---- /api/shape ------------------------------------------------------------
  */
-struct jbuf {
-	char *b;
-	size_t cap, n;
-};
-
-static void jput(struct jbuf *j, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void jput(struct jbuf *j, const char *fmt, ...)
+/* a string, or null where there is none (nothing read, no model yet) */
+static void kstr_or_null(struct json *j, const char *k, const char *v)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	size_t off = MIN(j->n, j->cap);
-	j->n += (size_t)kvsnprintf(j->b + off, j->cap - off, fmt, ap);
-	va_end(ap);
+	json_key(j, k);
+	if (v)
+		json_str(j, v);
+	else
+		json_null(j);
 }
 
-/* a JSON string: the inputs are printable ASCII already; escape " and \ */
-static void jstr(struct jbuf *j, const char *s)
+static void shape_status(struct json *j)
 {
-	jput(j, "\"");
-	for (; s && *s; s++)
-		jput(j, (*s == '"' || *s == '\\') ? "\\%c" : "%c", *s);
-	jput(j, "\"");
-}
-
-static int shape_status(char *buf, size_t cap)
-{
-	struct jbuf j = {buf, cap, 0};
 	char ev[128], a[16];
 	policy_init();
 	shape_evidence_str(pol.evidence, ev, sizeof(ev));
-	jput(&j, "{\"platform\":\"%s\",\"evidence\":\"%s\",\"smbios\":{",
-	     shape_platform_name(pol.plat), ev);
-	jput(&j, "\"version\":\"%u.%u\",\"vendor\":", pol.smbios.major,
-	     pol.smbios.minor);
-	jstr(&j, pol.smbios.sys_vendor);
-	jput(&j, ",\"product\":");
-	jstr(&j, pol.smbios.sys_product);
-	jput(&j, ",\"chassis_asset_tag\":");
-	jstr(&j, pol.smbios.chassis_asset_tag);
-	jput(&j, ",\"bios_vendor\":");
-	jstr(&j, pol.smbios.bios_vendor);
-	jput(&j, ",\"error\":");
-	if (pol.smbios_why)
-		jstr(&j, pol.smbios_why);
-	else
-		jput(&j, "null");
-	jput(&j, "},\"iommu\":");
-	if (pol.iommu)
-		jstr(&j, pol.iommu);
-	else
-		jput(&j, "null");
-	jput(&j, ",\"iommu_backend\":false,\"dma_mode\":\"%s\",\"devices\":[",
-	     pol.mode == SHAPE_DMA_AUTO	    ? "auto"
-	     : pol.mode == SHAPE_DMA_STRICT ? "strict"
-					    : "iommu");
+	json_obj(j);
+	json_kstr(j, "platform", shape_platform_name(pol.plat));
+	json_kstr(j, "evidence", ev);
+	json_kobj(j, "smbios");
+	json_kstrf(j, "version", "%u.%u", pol.smbios.major, pol.smbios.minor);
+	json_kstr(j, "vendor", pol.smbios.sys_vendor);
+	json_kstr(j, "product", pol.smbios.sys_product);
+	json_kstr(j, "chassis_asset_tag", pol.smbios.chassis_asset_tag);
+	json_kstr(j, "bios_vendor", pol.smbios.bios_vendor);
+	kstr_or_null(j, "error", pol.smbios_why);
+	json_obj_end(j);
+	kstr_or_null(j, "iommu", pol.iommu);
+	json_kbool(j, "iommu_backend", false);
+	json_kstr(j, "dma_mode",
+		  pol.mode == SHAPE_DMA_AUTO	 ? "auto"
+		  : pol.mode == SHAPE_DMA_STRICT ? "strict"
+						 : "iommu");
+	json_karr(j, "devices");
 	for (unsigned i = 0; i < nrecs; i++) {
 		const struct shape_rec *r = &recs[i];
 		pci_addr_str(r->d, a, sizeof(a));
 		shape_evidence_str(r->r.evidence, ev, sizeof(ev));
-		jput(&j,
-		     "%s{\"pci\":\"%s\",\"id\":\"%04x:%04x\",\"subsystem\":"
-		     "\"%04x:%04x\",\"driver\":",
-		     i ? "," : "", a, r->d->vendor, r->d->device,
-		     r->d->subsys_vendor, r->d->subsys_device);
-		jstr(&j, r->driver);
-		jput(&j,
-		     ",\"bound\":%s,\"shape\":\"%s\",\"evidence\":\"%s\","
-		     "\"model\":",
-		     r->d->drv ? "true" : "false", shape_kind_name(r->r.kind),
-		     ev);
-		if (r->identified)
-			jstr(&j, r->model);
-		else
-			jput(&j, "null");
-		jput(&j, ",\"serial\":");
-		if (r->identified)
-			jstr(&j, r->serial);
-		else
-			jput(&j, "null");
-		jput(&j,
-		     ",\"dma_limit\":\"0x%lx\",\"backend\":\"%s\",\"reason\":",
-		     r->r.dma_limit, dma_backend_name(r->backend));
-		jstr(&j, r->why);
-		jput(&j, "}");
+		json_obj(j);
+		json_kstr(j, "pci", a);
+		json_kstrf(j, "id", "%04x:%04x", r->d->vendor, r->d->device);
+		json_kstrf(j, "subsystem", "%04x:%04x", r->d->subsys_vendor,
+			   r->d->subsys_device);
+		json_kstr(j, "driver", r->driver);
+		json_kbool(j, "bound", r->d->drv != NULL);
+		json_kstr(j, "shape", shape_kind_name(r->r.kind));
+		json_kstr(j, "evidence", ev);
+		kstr_or_null(j, "model", r->identified ? r->model : NULL);
+		kstr_or_null(j, "serial", r->identified ? r->serial : NULL);
+		json_kstrf(j, "dma_limit", "0x%lx", r->r.dma_limit);
+		json_kstr(j, "backend", dma_backend_name(r->backend));
+		json_kstr(j, "reason", r->why);
+		json_obj_end(j);
 	}
-	jput(&j, "]}");
-	return (int)j.n;
+	json_arr_end(j);
+	json_obj_end(j);
 }
 STATUS_REGISTER("shape", shape_status);

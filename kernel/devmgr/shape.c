@@ -17,6 +17,7 @@
  *    and Azure's docs use the same strings). */
 #include "kernel/devmgr/shape.h"
 
+#include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 
 struct pci_shape {
@@ -309,18 +310,18 @@ int shape_evidence_str(unsigned ev, char *buf, size_t cap)
 	    {SHAPE_EV_ASSET_TAG, "smbios-asset-tag"},
 	    {SHAPE_EV_BIOS, "smbios-bios"},
 	};
-	size_t n = 0;
-	if (cap)
-		buf[0] = 0;
+	struct json t;
+	json_init(&t, buf, cap);
+	bool any = false;
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		if (!(ev & names[i].bit))
 			continue;
-		n += (size_t)ksnprintf(buf + MIN(n, cap), cap - MIN(n, cap),
-				       "%s%s", n ? "," : "", names[i].name);
+		json_rawf(&t, "%s%s", any ? "," : "", names[i].name);
+		any = true;
 	}
-	if (!n)
-		n = (size_t)ksnprintf(buf, cap, "none");
-	return (int)n;
+	if (!any)
+		json_rawf(&t, "none");
+	return t.overflow ? -1 : (int)t.len;
 }
 
 /* ---- the DMA backend ------------------------------------------------------

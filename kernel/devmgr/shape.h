@@ -103,7 +103,8 @@ void shape_id_string(const uint8_t *raw, size_t n, char *out, size_t cap);
 
 const char *shape_platform_name(enum shape_platform p);
 const char *shape_kind_name(enum shape_kind k);
-/* "pci-id,model,..." for the evidence bits; like snprintf */
+/* "pci-id,model,..." for the evidence bits: its length, or -1 and "" when
+ * cap is too small */
 int shape_evidence_str(unsigned evidence, char *buf, size_t cap);
 
 /* ---- the DMA backend ------------------------------------------------------

@@ -1,7 +1,6 @@
 /* kernel/net/ip.c — the interface: Ethernet demultiplexing, ARP (RFC 826,
  * RFC 1122 §2.3.2), IPv4 input and output (RFC 791, RFC 1122 §3.2), ICMP
  * echo (RFC 792) and UDP (RFC 768). One interface, one address. */
-#include "kernel/net/json.h"
 #include "kernel/net/net_internal.h"
 #include "kernel/net/tcp.h"
 #include "kernel/time/time.h"

@@ -13,6 +13,7 @@
  * nvme-hostile lives in nvme_hostile.c. */
 #include "kernel/proof/nvme_proof.h"
 #include "kernel/boot/boot.h"
+#include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/proof/nvme_inject.h"
@@ -115,9 +116,9 @@ static void proof_nvme_bringup(void)
 	 * namespaces really work */
 	bool io = true;
 	struct dma_buf b;
-	char nslist[96];
-	unsigned used = 0;
-	nslist[0] = 0;
+	char nslist[256];
+	struct json t; /* "nsid:block size:blocks,..." */
+	json_init(&t, nslist, sizeof(nslist));
 	if (nvme_buf_get(sc, PAGE_SIZE, &b)) {
 		io = false;
 	} else {
@@ -132,11 +133,8 @@ static void proof_nvme_bringup(void)
 						    .len = x->lba_bytes};
 				io &= nvme_io_sync(sc, &sc->ioq[i], &r, 0) == 0;
 			}
-			used += (unsigned)ksnprintf(
-			    nslist + MIN(used, sizeof(nslist)),
-			    sizeof(nslist) - MIN(used, sizeof(nslist)),
-			    "%s%u:%u:%llu", n ? "," : "", x->nsid, x->lba_bytes,
-			    (unsigned long long)x->nsze);
+			json_rawf(&t, "%s%u:%u:%llu", n ? "," : "", x->nsid,
+				  x->lba_bytes, (unsigned long long)x->nsze);
 		}
 		nvme_buf_put(sc, &b);
 	}
@@ -163,7 +161,8 @@ static void proof_nvme_bringup(void)
 	    sc->nioq, sc->nns, ns->nsid, (unsigned long long)ns->nsze,
 	    ns->lba_bytes, sc->use_irq ? "msix" : "polled",
 	    (unsigned long long)sc->admin.irqs, (unsigned long long)ioirqs, io,
-	    (unsigned long long)refused, sc->resets, nslist);
+	    (unsigned long long)refused, sc->resets,
+	    t.overflow ? "too-many" : nslist);
 }
 PROOF_REGISTER("nvme-bringup", proof_nvme_bringup, 40);
 

@@ -12,7 +12,7 @@ While the kernel stays up the test checks, in order:
   dhcp       the lease 10.0.2.15 from QEMU's DHCP server
   l2         the test's own station: capOS answers ARP and ICMP echo (each
              reply checked byte for byte, checksums recomputed here)
-  http       host HTTP: "/" is HTML with the device table, /api/devices is
+  http       host HTTP: "/" is HTML with the devices provider's JSON, /api/devices is
              JSON listing exactly the functions QEMU reports (query-pci, the
              data of `info pci`), /api/blob returns 4 MiB of the known pattern
   link       `set_link n0 off|on` through the monitor: the config-change
@@ -98,7 +98,10 @@ def phase_http(m, port):
     st, hdr, body = http_get_retry(port, "/", total=90)
     assert st == 200, st
     assert "text/html" in hdr.get("content-type", ""), hdr
-    assert b'id="devices"' in body, "no device table in /"
+    assert b'data-provider="devices"' in body, "no device section in /"
+    # every section holds its provider's JSON (HTML-escaped) for the script
+    sec = re.search(rb'data-provider="devices"><pre>(.*?)</pre>', body, re.S)
+    assert sec and b"&quot;virtio-net&quot;" in sec.group(1), "devices JSON not on /"
     # the same request with the host's curl (a second, independent client)
     out = subprocess.run(["curl", "-sS", "--max-time", "60", "-o", "/dev/null", "-w",
                           "%{http_code}", f"http://127.0.0.1:{port}/api/devices"],
@@ -121,6 +124,17 @@ def phase_http(m, port):
     for bdf, (v, d, c) in theirs.items():
         assert ours[bdf][:3] == (v, d, c), f"{bdf}: kernel {ours[bdf]} vs QEMU {(v, d, c)}"
     assert any(x[3] == "virtio-net" and x[0] == 0x1af4 for x in ours.values()), ours
+    # every provider the index names answers one JSON document
+    st, _, body = http_get(port, "/api", timeout=60)
+    names = json.loads(body)
+    for n in ("devices", "nvme", "net", "log", "virtio-net", "authority", "shape"):
+        assert n in names, f"/api lacks {n}: {names}"
+    for n in names:
+        if n == "blob":
+            continue
+        st, hdr, body = http_get(port, f"/api/{n}", timeout=60)
+        assert st == 200 and "application/json" in hdr.get("content-type", ""), (n, st)
+        json.loads(body)
 
     # a 4 MiB body, byte-exact
     size = 4 << 20
@@ -219,7 +233,7 @@ def phase_abuse(m, port, peer):
         json.dump(report, f, indent=1)
     # afterwards the server is healthy and correct
     st, hdr, body = http_get_retry(port, "/", total=180)
-    assert st == 200 and b'id="devices"' in body, st
+    assert st == 200 and b'data-provider="devices"' in body, st
     st, _, body = http_get_retry(port, "/api/devices", total=60)
     assert st == 200 and json.loads(body)
     # bigger than any sane header limit: never a 200

@@ -21,7 +21,7 @@ $(BUILD)/fuzz/fuzz_gvnic: tests/host/gvnic/fuzz_gvnic.c $(GVNIC_CORE) \
 
 # the IP stack and Web UI (kernel/net) over the driver over the model
 GVNIC_NET := $(filter-out kernel/net/netboot.c,$(wildcard kernel/net/*.c)) \
-	kernel/lib/status.c
+	kernel/lib/status.c kernel/devmgr/devices.c
 HOST_TESTS += $(BUILD)/host/gvnic_http_test
 $(BUILD)/host/gvnic_http_test: tests/host/gvnic/test_gvnic_http.c \
 		$(GVNIC_CORE) $(GVNIC_MODEL) $(GVNIC_NET) $(SHIM_SRC) \

@@ -2,7 +2,8 @@
  * (kernel/net) over the gVNIC driver over the device model: an HTTP
  * GET /api/devices travels as Ethernet frames through the driver's rings and
  * the model's wire, once per queue format, and the JSON that comes back is
- * the one the Web UI builds from the PCI table below.
+ * the one the devices provider (kernel/devmgr/devices.c) writes from the
+ * PCI table below.
  *
  * The test plays the peer (10.0.2.2) with the stack's own wire helpers:
  * frames it builds go in through gvm_rx_inject, frames the stack sends come
@@ -17,7 +18,6 @@
 
 #include "drivers/gvnic/gve_var.h"
 #include "gvnic_model.h"
-#include "kernel/devmgr/blockdev.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/lib/lib.h"
 #include "kernel/net/net.h"
@@ -45,16 +45,6 @@ struct pci_dev pci_devs[2] = {
      .state = "gve0"},
 };
 unsigned pci_ndevs = 2;
-struct blockdev *blockdevs[BLOCKDEV_MAX];
-unsigned nblockdevs;
-
-size_t console_log_copy(char *buf, size_t cap)
-{
-	static const char log[] = "gve0: up\n";
-	size_t n = MIN(sizeof(log) - 1, cap);
-	memcpy(buf, log, n);
-	return n;
-}
 
 #define PEER_IP	 0x0a000202u
 #define STACK_IP 0x0a00020fu

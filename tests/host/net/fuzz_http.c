@@ -1,6 +1,6 @@
 /* tests/host/net/fuzz_http.c — the HTTP request parser and the routes on
  * any bytes, and the same bytes sent through a TCP connection to the
- * server. */
+ * server. Oracle: a sane status, and every JSON answer parses. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
+#include "tests/host/lib/json_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -36,6 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct http_resp out;
 		webui_route(&r, scratch, 256 * 1024, &out);
 		if (out.status < 200 || out.status > 599)
+			abort();
+		/* every JSON answer is one whole document */
+		if (out.status == 200 && out.ctype &&
+		    !strcmp(out.ctype, "application/json") &&
+		    !json_valid(out.body, out.len))
 			abort();
 	}
 	/* through the server, in pieces of up to 1400 bytes */

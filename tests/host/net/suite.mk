@@ -1,8 +1,8 @@
 # tests/host/net — the IP stack, HTTP server and Web UI on the host
 NET_SRC := kernel/net/wire.c kernel/net/ip.c kernel/net/dhcp.c \
 	kernel/net/tcp.c kernel/net/http.c kernel/net/httpd.c \
-	kernel/net/json.c kernel/net/webui.c kernel/net/nic.c \
-	kernel/lib/status.c tests/host/net/netfake.c
+	kernel/net/webui.c kernel/net/net_status.c kernel/net/nic.c \
+	kernel/lib/status.c kernel/devmgr/devices.c tests/host/net/netfake.c
 NET_HDR := $(wildcard kernel/net/*.h) tests/host/net/netfake.h
 
 HOST_TESTS += $(BUILD)/host/net_test

@@ -12,35 +12,44 @@
 
 #include "kernel/lib/status.h"
 #include "kernel/net/http.h"
-#include "kernel/net/json.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
+#include "tests/host/lib/json_check.h"
 
-extern const struct status_provider *status_host_table;
-extern unsigned status_host_count;
+static void validator_json(struct json *j)
+{
+	json_obj(j);
+	json_ku64(j, "accepted", 12);
+	json_kobj(j, "rejected");
+	json_ku64(j, "prp", 3);
+	json_obj_end(j);
+	json_obj_end(j);
+}
+STATUS_REGISTER("validator", validator_json);
 
-static int validator_json(char *buf, size_t cap)
+/* more than any response buffer holds */
+static void huge_json(struct json *j)
 {
-	return ksnprintf(buf, cap,
-			 "{\"accepted\":12,\"rejected\":{\"prp\":3}}");
+	json_arr(j);
+	for (unsigned i = 0; i < 100000; i++)
+		json_u64(j, UINT64_MAX);
+	json_arr_end(j);
 }
-static int huge_json(char *buf, size_t cap)
+STATUS_REGISTER("huge", huge_json);
+
+/* a provider that writes no document */
+static void broken_json(struct json *j)
 {
-	(void)buf;
-	return (int)cap + 10; /* "wanted more than you gave me" */
+	json_obj(j);
+	json_u64(j, 1);
 }
-static const struct status_provider providers[] = {
-    {"validator", validator_json},
-    {"huge", huge_json},
-};
+STATUS_REGISTER("broken", broken_json);
 
 static int setup_static(void **state)
 {
 	(void)state;
 	shim_quiet = 1;
-	status_host_table = providers;
-	status_host_count = 2;
 	fake_setup(false);
 	return 0;
 }
@@ -497,18 +506,31 @@ static void test_tcp_handshake_keepalive_fin(void **state)
 	    200);
 	assert_non_null(strstr(hdr, "Content-Type: text/html"));
 	assert_non_null(strstr(hdr, "Connection: keep-alive"));
-	assert_non_null(strstr(body, "<table id=\"devices\">"));
-	/* one row per PCI function, the state HTML-escaped */
+	/* every provider's JSON on the page, HTML-escaped, devices first and
+	 * the log last; the state is JSON- and then HTML-escaped */
+	const char *dev = strstr(body, "<div data-provider=\"devices\"><pre>");
+	assert_non_null(dev);
 	assert_non_null(strstr(body,
-			       "<td>0000:00:02.0</td><td>1af4</td>"
-			       "<td>1041</td><td>020000</td><td>virtio-net"
-			       "</td><td>up &lt;b&gt;&amp;&quot;x&quot;"
-			       "</td>"));
-	assert_non_null(strstr(body, "<td>0000:00:03.0</td>"));
+			       "{&quot;addr&quot;:&quot;0000:00:02.0&quot;,"
+			       "&quot;vendor&quot;:&quot;1af4&quot;,"
+			       "&quot;device&quot;:&quot;1041&quot;,"
+			       "&quot;class&quot;:&quot;020000&quot;,"
+			       "&quot;driver&quot;:&quot;virtio-net&quot;,"
+			       "&quot;state&quot;:&quot;up &lt;b&gt;&amp;"
+			       "\\&quot;x\\&quot;&quot;}"));
+	const char *nv = strstr(body, "data-provider=\"nvme\"");
+	const char *va = strstr(body, "data-provider=\"validator\"");
+	const char *lg = strstr(body, "data-provider=\"log\"");
+	assert_true(nv && va && lg && dev < nv && nv < va && va < lg);
 	assert_non_null(strstr(body, "nvme0n1"));
-	assert_non_null(strstr(body, "data-provider=\"validator\""));
+	assert_non_null(strstr(body, "virtio-net &lt;b&gt;"));
 	assert_non_null(strstr(body, "DMA validator verdicts"));
 	assert_non_null(strstr(body, "setInterval(refresh,2000)"));
+	/* a provider that did not fit or wrote no document: said so */
+	const char *hg = strstr(body, "data-provider=\"huge\"><pre>");
+	assert_non_null(hg);
+	assert_memory_equal(hg + strlen("data-provider=\"huge\"><pre>"),
+			    "(unavailable)", 13);
 	/* the same connection serves more requests */
 	assert_int_equal(http_get(&p, "/api/devices", body, sizeof(body), &blen,
 				  hdr, sizeof(hdr)),
@@ -536,10 +558,34 @@ static void test_tcp_handshake_keepalive_fin(void **state)
 	assert_int_equal(http_get(&p, "/api/nvme", body, sizeof(body), &blen,
 				  hdr, sizeof(hdr)),
 			 200);
-	assert_non_null(strstr(body, "\"block_count\":131072"));
+	assert_non_null(strstr(body, "\"blocks\":131072"));
 	assert_int_equal(http_get(&p, "/api/huge", body, sizeof(body), &blen,
 				  hdr, sizeof(hdr)),
 			 500);
+	assert_non_null(strstr(body, "too large"));
+	assert_int_equal(http_get(&p, "/api/broken", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 500);
+	assert_non_null(strstr(body, "provider failed"));
+	/* every other provider, and the index, answer one valid document */
+	assert_int_equal(
+	    http_get(&p, "/api", body, sizeof(body), &blen, hdr, sizeof(hdr)),
+	    200);
+	assert_true(json_valid(body, blen));
+	assert_non_null(strstr(body, "\"devices\""));
+	assert_non_null(strstr(body, "\"blob\""));
+	const struct status_provider *sp;
+	for (unsigned i = 0; (sp = status_at(i)) != NULL; i++) {
+		char path[48];
+		if (!strcmp(sp->name, "huge") || !strcmp(sp->name, "broken"))
+			continue;
+		snprintf(path, sizeof(path), "/api/%s", sp->name);
+		assert_int_equal(http_get(&p, path, body, sizeof(body), &blen,
+					  hdr, sizeof(hdr)),
+				 200);
+		if (!json_valid(body, blen))
+			fail_msg("%s: not JSON: %.*s", path, (int)blen, body);
+	}
 	/* peer closes: the server answers FIN and the slot is freed */
 	assert_false(p.got_fin);
 	peer_send(&p, TCP_FIN | TCP_ACK, NULL, 0);
@@ -1078,44 +1124,6 @@ static void test_malformed_frames(void **state)
 /* ---- pure pieces -----------------------------------------------------------
  */
 
-static void test_json_escape(void **state)
-{
-	(void)state;
-	char out[128];
-	size_t n = json_escape(out, sizeof(out), "a\"b\\c\n\x01\x7f", 8);
-	assert_string_equal(out, "a\\\"b\\\\c\\n\\u0001\\u007f");
-	assert_int_equal(n, strlen(out));
-	/* valid UTF-8 passes, invalid bytes become U+FFFD */
-	json_escape(out, sizeof(out), "\xc3\xa9-\xff-\xe2\x82", 7);
-	assert_string_equal(out, "\xc3\xa9-\\ufffd-\\ufffd\\ufffd");
-	/* overlong and surrogates are invalid */
-	json_escape(out, sizeof(out), "\xc0\xaf\xed\xa0\x80", 5);
-	assert_string_equal(out, "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd");
-	/* truncation is reported through the length */
-	n = json_escape(out, 4, "abcdef", 6);
-	assert_int_equal(n, 6);
-	assert_string_equal(out, "abc");
-	struct jbuf j;
-	jb_init(&j, out, sizeof(out));
-	jb_obj(&j);
-	jb_kstr(&j, "a", "x");
-	jb_key(&j, "b");
-	jb_arr(&j);
-	jb_u64(&j, 1);
-	jb_bool(&j, false);
-	jb_null(&j);
-	jb_arr_end(&j);
-	jb_ku64(&j, "c", 18446744073709551615ull);
-	jb_obj_end(&j);
-	assert_string_equal(out, "{\"a\":\"x\",\"b\":[1,false,null],"
-				 "\"c\":18446744073709551615}");
-	assert_false(jb_overflow(&j));
-	jb_init(&j, out, 8);
-	jb_str(&j, "0123456789");
-	assert_true(jb_overflow(&j));
-	assert_int_equal(strlen(out), 7);
-}
-
 static void test_http_parser(void **state)
 {
 	(void)state;
@@ -1211,7 +1219,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wire_helpers),
-	    cmocka_unit_test(test_json_escape),
 	    cmocka_unit_test(test_http_parser),
 	    cmocka_unit_test_setup_teardown(test_arp_reply, setup_static,
 					    teardown),

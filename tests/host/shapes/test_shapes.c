@@ -317,9 +317,13 @@ static void test_evidence_str(void **st)
 			       SHAPE_EV_ASSET_TAG,
 			   b, sizeof(b));
 	assert_string_equal(b, "pci-id,model,smbios-asset-tag");
-	int n = shape_evidence_str(SHAPE_EV_PCI_ID | SHAPE_EV_MODEL, b, 5);
-	assert_int_equal(n, 12); /* the length it wanted, like snprintf */
-	assert_string_equal(b, "pci-");
+	/* too small: all or nothing, never a clipped name */
+	int n = shape_evidence_str(SHAPE_EV_PCI_ID | SHAPE_EV_MODEL, b, 12);
+	assert_int_equal(n, -1);
+	assert_string_equal(b, "");
+	assert_int_equal(
+	    shape_evidence_str(SHAPE_EV_PCI_ID | SHAPE_EV_MODEL, b, 13), 12);
+	assert_string_equal(b, "pci-id,model");
 }
 
 /* ---- the DMA backend ------------------------------------------------------

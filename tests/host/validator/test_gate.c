@@ -15,6 +15,8 @@
 
 #include "dma/nvme_gate.h"
 #include "fake_nvme.h"
+#include "kernel/lib/json.h"
+#include "tests/host/lib/json_check.h"
 
 #define MIB   (1u << 20)
 #define OWNER 1
@@ -962,8 +964,11 @@ static void t_kcmd(void **s)
 	assert_int_equal(e.sqhd, 1);
 	free(buf);
 	char js[4096];
-	int n = nvme_gate_json(&g, js, sizeof(js));
-	assert_true(n > 0 && (size_t)n < sizeof(js));
+	struct json j;
+	json_init(&j, js, sizeof(js));
+	nvme_gate_json(&g, &j);
+	int n = json_end(&j);
+	assert_true(n > 0 && json_valid(js, (size_t)n));
 	assert_non_null(strstr(js, "\"accept\":1"));
 	assert_non_null(strstr(js, "\"sq\":0"));
 }

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "dma/nvme_validate.h"
+#include "kernel/lib/json.h"
+#include "tests/host/lib/json_check.h"
 
 #define MIB   (1u << 20)
 #define OWNER 1
@@ -125,13 +127,24 @@ static void t_names_distinct(void **s)
 	nvme_val_count(&st, NVME_V_HMB);
 	nvme_val_count(&st, NVME_V_HMB);
 	char buf[2048];
-	int n = nvme_val_stats_json(&st, buf, sizeof(buf));
-	assert_true(n > 0 && (size_t)n < sizeof(buf));
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	nvme_val_stats_json(&st, &j);
+	int n = json_end(&j);
+	assert_true(n > 0 && json_valid(buf, (size_t)n));
 	assert_non_null(strstr(buf, "\"hmb\":2"));
 	assert_non_null(strstr(buf, "\"accept\":0"));
-	/* truncation still reports the wanted length */
+	/* every verdict name is a key: one per reason */
+	unsigned keys = 0;
+	for (const char *p = buf; (p = strstr(p, "\":")) != NULL; p++)
+		keys++;
+	assert_int_equal(keys, NVME_V_NREASONS);
+	/* too small: void, not a half object */
 	char small[8];
-	assert_int_equal(nvme_val_stats_json(&st, small, sizeof(small)), n);
+	json_init(&j, small, sizeof(small));
+	nvme_val_stats_json(&st, &j);
+	assert_int_equal(json_end(&j), -1);
+	assert_string_equal(small, "");
 }
 
 /* ---- opcode policy ------------------------------------------------------ */

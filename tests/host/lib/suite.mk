@@ -1,0 +1,12 @@
+# tests/host/lib — the kernel's shared library (kernel/lib) on the host
+HOST_TESTS += $(BUILD)/host/json_test
+$(BUILD)/host/json_test: tests/host/lib/test_json.c tests/host/lib/json_check.h \
+		$(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+
+FUZZERS += $(BUILD)/fuzz/fuzz_json
+$(BUILD)/fuzz/fuzz_json: tests/host/lib/fuzz_json.c tests/host/lib/json_check.h \
+		$(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
