@@ -9,7 +9,8 @@
 #include "kernel/time/time.h"
 
 #define VIRTIO_RESET_TIMEOUT_US 1000000
-#define VIRTIO_CAP_WALK_MAX 48 /* 256-byte config space / 4-byte minimum cap */
+/* 256-byte config space / 4-byte minimum capability */
+#define VIRTIO_CAP_WALK_MAX 48
 
 struct virtio_cap {
 	uint8_t pos, len, type, bar;
