@@ -12,7 +12,6 @@
 
 #define VTD_IOVA_MSI_LO	 0xfee00000ull /* always an interrupt request */
 #define VTD_IOVA_MSI_END 0xfef00000ull
-#define VTD_PT_ENTRIES	 512
 
 struct vtd_domain *vtd_domain_of(uint16_t owner)
 {
@@ -250,30 +249,6 @@ int iommu_unmap(uint16_t owner, uint64_t iova, size_t len)
 	/* the pages may be reused only after the unit says no cached
 	 * translation of them is left */
 	return vtd_inv_domain(dm->u, dm->did);
-}
-
-static void vtd_free_tables(uint64_t t, unsigned level)
-{
-	uint64_t *e = (uint64_t *)t;
-	for (unsigned i = 0; level > 1 && i < VTD_PT_ENTRIES; i++)
-		if (e[i] & (VTD_SL_R | VTD_SL_W))
-			vtd_free_tables(e[i] & VTD_SL_ADDR_MASK, level - 1);
-	page_free(t, 1);
-}
-
-void iommu_domain_destroy(uint16_t owner)
-{
-	struct vtd_domain *dm = vtd_domain_of(owner);
-	if (!dm)
-		return;
-	struct vtd_unit *u = dm->u;
-	/* caches of the old domain id invalidated and waited for before
-	 * tables or the domain id are reused */
-	if (!dm->quarantined)
-		vtd_context_clear(dm);
-	if (!u->broken)
-		vtd_free_tables(dm->pt, u->levels);
-	dm->used = false;
 }
 
 uint64_t iommu_fault_count(uint16_t owner, struct iommu_fault *last)

@@ -49,9 +49,6 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 /* unmap, invalidate the IOTLB for the domain and wait for completion. 0;
  * -1 when the unit did not confirm (the caller must not reuse the pages). */
 int iommu_unmap(uint16_t owner, uint64_t iova, size_t len);
-/* tear down owner's domain: context entry cleared, caches invalidated,
- * tables freed. The device must be quiesced (BME off) first. */
-void iommu_domain_destroy(uint16_t owner);
 
 struct iommu_fault {
 	uint16_t sid;
