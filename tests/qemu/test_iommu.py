@@ -41,8 +41,8 @@ import pytest
 from net_tools import BLOB_PATTERN, http_get_retry
 from qemu import BUILD, Machine, free_port, qemu_functions
 from test_boot import kernel_functions
-from test_nvme import (DISK_BYTES, PROOFS as NVME_PROOFS, check_integrity_image,
-                       vector_files, VEC_DIR)
+from test_nvme import (DISK_BYTES, NS2_BYTES, PROOFS as NVME_PROOFS,
+                       check_integrity_image, vector_files, VEC_DIR)
 
 IOMMU = ["-device", "intel-iommu,intremap=on"]
 EDU = ["-device", "edu,dma_mask=0xffffffffffffffff"]
@@ -65,9 +65,14 @@ def sid_of(log, vendor, device):
 @pytest.fixture(scope="module")
 def run():
     img = os.path.join(BUILD, "qemu", "iommu-nvme.img")
+    img2 = os.path.join(BUILD, "qemu", "iommu-nvme-ns2.img")
     os.makedirs(os.path.dirname(img), exist_ok=True)
     with open(img, "wb") as f:
         f.truncate(DISK_BYTES)
+    # test_nvme.py's controller: a second namespace the driver is not granted
+    ns2 = os.urandom(NS2_BYTES)
+    with open(img2, "wb") as f:
+        f.write(ns2)
     files = {}
     for name in vector_files():
         with open(os.path.join(VEC_DIR, name), "rb") as f:
@@ -75,12 +80,16 @@ def run():
     port = free_port()
     devices = IOMMU + EDU + [
         "-drive", f"file={img},format=raw,if=none,id=nvm",
-        "-device", "nvme,serial=capos-nvme0,drive=nvm",
+        "-drive", f"file={img2},format=raw,if=none,id=nvm2",
+        "-device", "nvme-subsys,id=subsys0,nqn=capos-subsys0",
+        "-device", "nvme,id=nvmec,serial=capos-nvme0,subsys=subsys0",
+        "-device", "nvme-ns,drive=nvm,bus=nvmec,nsid=1",
+        "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2",
         "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
         "-device", "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on",
     ]
     m = Machine("iommu", devices=devices, files=files, trace=TRACE, timeout=300,
-                cmdline="proofs=" + ",".join(PROOFS))
+                cmdline="proofs=" + ",".join(PROOFS) + " nvme.ns=1")
     web = {}
     with m:
         m.wait_for(r"^capOS: up; main loop running", 300)
@@ -91,6 +100,8 @@ def run():
         m.quit()
     with open(img, "rb") as f:
         disk = f.read()
+    with open(img2, "rb") as f:
+        assert f.read() == ns2, "the ungranted namespace changed"
     return m, disk, web
 
 
