@@ -17,9 +17,18 @@ static inline void db_put(struct dmar_buf *d, const void *p, size_t n)
 	d->n += n;
 }
 
-static inline void db_u8(struct dmar_buf *d, uint8_t v) { db_put(d, &v, 1); }
-static inline void db_u16(struct dmar_buf *d, uint16_t v) { db_put(d, &v, 2); }
-static inline void db_u64(struct dmar_buf *d, uint64_t v) { db_put(d, &v, 8); }
+static inline void db_u8(struct dmar_buf *d, uint8_t v)
+{
+	db_put(d, &v, 1);
+}
+static inline void db_u16(struct dmar_buf *d, uint16_t v)
+{
+	db_put(d, &v, 2);
+}
+static inline void db_u64(struct dmar_buf *d, uint64_t v)
+{
+	db_put(d, &v, 8);
+}
 
 static inline void db_len16(struct dmar_buf *d, size_t at)
 {
@@ -59,7 +68,7 @@ static inline void db_qemu(struct dmar_buf *d)
 	size_t at = d->n;
 	db_u16(d, 0); /* DRHD */
 	db_u16(d, 0);
-	db_u8(d, 0);  /* flags */
+	db_u8(d, 0); /* flags */
 	db_u8(d, 0);
 	db_u16(d, 0); /* segment */
 	db_u64(d, 0xfed90000ull);
