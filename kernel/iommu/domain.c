@@ -262,49 +262,56 @@ uint64_t iommu_fault_count(uint16_t owner, struct iommu_fault *last)
 }
 
 /* ---- /api/iommu ---------------------------------------------------------- */
-#define JPUT(...)                                                              \
-	(n += ksnprintf(buf + MIN(n, cap), n < cap ? cap - n : 0, __VA_ARGS__))
-
-static int iommu_status(char *buf, size_t cap)
+static void iommu_status(struct json *j)
 {
-	size_t n = 0;
-	JPUT("{\"units\":[");
+	json_obj(j);
+	json_karr(j, "units");
 	for (unsigned i = 0; i < vtd_nunits; i++) {
 		const struct vtd_unit *u = &vtd_units[i];
-		JPUT("%s{\"base\":\"0x%lx\",\"up\":%s,\"broken\":%s,"
-		     "\"reason\":\"%s\",\"cap\":\"0x%lx\",\"ecap\":\"0x%lx\","
-		     "\"levels\":%u,\"address_bits\":%u,\"interrupt_remapping\""
-		     ":%s,\"fault_irqs\":%lu,\"faults\":%lu,"
-		     "\"faults_unowned\":%lu,\"fault_overflows\":%lu,"
-		     "\"waits\":%lu,\"iotlb_invalidations\":%lu}",
-		     i ? "," : "", u->base, u->up ? "true" : "false",
-		     u->broken ? "true" : "false", u->why ? u->why : "", u->cap,
-		     u->ecap, u->levels, u->agaw, u->ir ? "true" : "false",
-		     u->fault_irqs, u->faults, u->faults_unowned, u->overflows,
-		     u->waits, u->iotlb_invs);
+		json_obj(j);
+		json_kstrf(j, "base", "0x%lx", u->base);
+		json_kbool(j, "up", u->up);
+		json_kbool(j, "broken", u->broken);
+		json_kstr(j, "reason", u->why ? u->why : "");
+		json_kstrf(j, "cap", "0x%lx", u->cap);
+		json_kstrf(j, "ecap", "0x%lx", u->ecap);
+		json_ku64(j, "levels", u->levels);
+		json_ku64(j, "address_bits", u->agaw);
+		json_kbool(j, "interrupt_remapping", u->ir);
+		json_ku64(j, "fault_irqs", u->fault_irqs);
+		json_ku64(j, "faults", u->faults);
+		json_ku64(j, "faults_unowned", u->faults_unowned);
+		json_ku64(j, "fault_overflows", u->overflows);
+		json_ku64(j, "waits", u->waits);
+		json_ku64(j, "iotlb_invalidations", u->iotlb_invs);
+		json_obj_end(j);
 	}
-	JPUT("],\"domains\":[");
-	bool first = true;
+	json_arr_end(j);
+	json_karr(j, "domains");
 	for (unsigned i = 0; i < VTD_MAX_DOMAINS; i++) {
 		const struct vtd_domain *d = &vtd_domains[i];
 		if (!d->used)
 			continue;
-		JPUT("%s{\"owner\":%u,\"domain\":%u,\"sid\":\"%02x:%02x.%u\","
-		     "\"mapped_pages\":%lu,\"table_pages\":%lu,\"irtes\":%u,"
-		     "\"quarantined\":%s,\"faults\":%lu",
-		     first ? "" : ",", d->owner, d->did, d->sid >> 8,
-		     (d->sid >> 3) & 0x1f, d->sid & 7, d->pages, d->ptpages,
-		     d->irtes, d->quarantined ? "true" : "false", d->faults);
-		if (d->faults)
-			JPUT(
-			    ",\"last_fault\":{\"addr\":\"0x%lx\",\"reason\":%u,"
-			    "\"write\":%s}",
-			    d->last.addr, d->last.reason,
-			    d->last.write ? "true" : "false");
-		JPUT("}");
-		first = false;
+		json_obj(j);
+		json_ku64(j, "owner", d->owner);
+		json_ku64(j, "domain", d->did);
+		json_kstrf(j, "sid", "%02x:%02x.%u", d->sid >> 8,
+			   (d->sid >> 3) & 0x1f, d->sid & 7);
+		json_ku64(j, "mapped_pages", d->pages);
+		json_ku64(j, "table_pages", d->ptpages);
+		json_ku64(j, "irtes", d->irtes);
+		json_kbool(j, "quarantined", d->quarantined);
+		json_ku64(j, "faults", d->faults);
+		if (d->faults) {
+			json_kobj(j, "last_fault");
+			json_kstrf(j, "addr", "0x%lx", d->last.addr);
+			json_ku64(j, "reason", d->last.reason);
+			json_kbool(j, "write", d->last.write);
+			json_obj_end(j);
+		}
+		json_obj_end(j);
 	}
-	JPUT("]}");
-	return (int)n;
+	json_arr_end(j);
+	json_obj_end(j);
 }
 STATUS_REGISTER("iommu", iommu_status);
