@@ -374,8 +374,13 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	/* steps 2-3: ACKNOWLEDGE, DRIVER */
 	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_ACKNOWLEDGE);
 	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER);
-	/* steps 4-6: features, FEATURES_OK, read back */
-	if (virtio_pci_negotiate(&sc->vp, VNET_FEATURES_WANTED, VNET_FEATURES_REQUIRED))
+	/* steps 4-6: features, FEATURES_OK, read back. Under an IOMMU the
+	 * device must send its DMA through it (§6.1 VIRTIO_F_ACCESS_PLATFORM);
+	 * one that would bypass it is not run. */
+	uint64_t need = VNET_FEATURES_REQUIRED;
+	if (dma_owner_translated(owner))
+		need |= BIT64(VIRTIO_F_ACCESS_PLATFORM);
+	if (virtio_pci_negotiate(&sc->vp, VNET_FEATURES_WANTED | need, need))
 		goto err_failed;
 	/* step 7: device-specific set-up — queues, vectors, config */
 	if (vnet_queues_alloc(sc))

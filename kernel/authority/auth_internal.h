@@ -17,6 +17,8 @@ struct auth_slot {
 	uint64_t count;
 	bool msix;	/* else MSI */
 	uint16_t index; /* MSI-X entry (0 for MSI) */
+	bool remapped;	/* through an IRTE (kernel/iommu) */
+	uint16_t irte;
 };
 extern struct auth_slot auth_slots[AUTH_SLOTS];
 
@@ -38,4 +40,13 @@ struct dma_owner;
 struct dma_owner *dma_owner_acct(uint16_t owner); /* NULL: not bound */
 /* the owner's DMA limit (auth_owner_facts), 0 when none or unbound */
 uint64_t auth_owner_dma_limit(uint16_t owner);
+
+/* kernel-owned pages that owner's device reads or writes but its driver
+ * never holds (the broker's probe queue, shadow rings and Identify page):
+ * zeroed, below limit (and below the owner's DMA limit), mapped in the
+ * owner's IOMMU domain when it has one. 0 if none. */
+uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit);
+/* unmapped (and the IOTLB invalidation waited for) before they are freed;
+ * withheld when the unit does not confirm */
+void dma_kernel_free(uint16_t owner, uint64_t pa, size_t pages);
 #endif

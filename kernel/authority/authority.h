@@ -24,7 +24,7 @@ struct pci_dev;
 /* how a function's DMA is confined (the device manager decides at bind) */
 enum dma_backend {
 	DMA_BACKEND_NONE,      /* not DMA-capable, or no usable backend */
-	DMA_BACKEND_IOMMU,     /* hardware translation (not implemented yet) */
+	DMA_BACKEND_IOMMU,     /* hardware translation (kernel/iommu) */
 	DMA_BACKEND_VALIDATOR, /* brokered on-notify validator (dma/) */
 	DMA_BACKEND_TRUSTED,   /* device whose DMA is not validated (edu, NICs
 				* whose queues hold only pool addresses) */
@@ -43,7 +43,9 @@ struct auth_owner_facts {
 	bool brokered;
 	uint64_t dma_limit; /* every pool and shadow lies below; 0: none */
 };
-/* 0, or -1 (table full, id in use: one line) */
+/* 0, or -1 (table full, id in use, or backend IOMMU and no domain for the
+ * function: one line). Under DMA_BACKEND_IOMMU the owner's VT-d domain is
+ * created here, empty, before any of its memory exists. */
 int auth_owner_bind(uint16_t owner, const struct auth_owner_facts *f);
 /* lower the owner's DMA limit (a device learned to be narrower after
  * Identify). Refused (-1, one line) once the owner holds any DMA memory:
@@ -176,6 +178,11 @@ uint64_t irq_count(const struct irq_cap *c);
 
 /* print every live capability and the refusal counters */
 void auth_dump(void);
+
+/* true when an IOMMU translates owner's device addresses: only its pools
+ * are reachable, and a device that can bypass the IOMMU (virtio without
+ * VIRTIO_F_ACCESS_PLATFORM) must not be run */
+bool dma_owner_translated(uint16_t owner);
 
 /* true when [iova, iova+len) lies inside one live pool of owner */
 bool dma_owner_covers(uint16_t owner, uint64_t iova, uint64_t len);

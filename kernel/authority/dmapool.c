@@ -4,6 +4,7 @@
  * address. */
 #include "dma/owner.h"
 #include "auth_internal.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 
@@ -11,6 +12,11 @@ bool dma_owner_covers(uint16_t owner, uint64_t iova, uint64_t len)
 {
 	struct dma_owner *o = dma_owner_acct(owner);
 	return o && grant_covers(&o->grants, owner, iova, len);
+}
+
+bool dma_owner_translated(uint16_t owner)
+{
+	return iommu_addr_limit(owner) != 0;
 }
 
 int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
@@ -23,6 +29,11 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 	uint64_t own = auth_owner_dma_limit(owner);
 	if (own && (!addr_limit || own < addr_limit))
 		addr_limit = own;
+	/* under the IOMMU the pool's iova is its physical address: it must
+	 * fit the domain's address width */
+	uint64_t dom = iommu_addr_limit(owner);
+	if (dom && (!addr_limit || dom < addr_limit))
+		addr_limit = dom;
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
 	if (!o || !pages) {
 		auth_refusals[AUTH_NO_MEMORY]++;
@@ -53,6 +64,14 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 			pages, addr_limit, owner);
 		return -1;
 	}
+	if (dom && iommu_map(owner, pa, pa, pages * PAGE_SIZE,
+			     IOMMU_READ | IOMMU_WRITE) != 0) {
+		(void)grant_revoke(&o->grants, slot, gen);
+		page_free(pa, pages);
+		dma_owner_uncharge(o, DMA_CHARGE_POOL, pages * PAGE_SIZE);
+		auth_refusals[AUTH_NO_MEMORY]++;
+		return -1;
+	}
 	out->va = (uint8_t *)pa;
 	out->iova = pa;
 	out->len = pages * PAGE_SIZE;
@@ -60,6 +79,36 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 	out->gen = gen;
 	out->owner = owner;
 	return 0;
+}
+
+uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit)
+{
+	uint64_t own = auth_owner_dma_limit(owner);
+	if (own && (!limit || own < limit))
+		limit = own;
+	uint64_t dom = iommu_addr_limit(owner);
+	if (dom && (!limit || dom < limit))
+		limit = dom;
+	uint64_t pa = page_alloc(pages, limit);
+	if (pa && dom &&
+	    iommu_map(owner, pa, pa, pages * PAGE_SIZE,
+		      IOMMU_READ | IOMMU_WRITE) != 0) {
+		page_free(pa, pages);
+		return 0;
+	}
+	return pa;
+}
+
+void dma_kernel_free(uint16_t owner, uint64_t pa, size_t pages)
+{
+	if (iommu_addr_limit(owner) &&
+	    iommu_unmap(owner, pa, pages * PAGE_SIZE) != 0) {
+		kprintf("authority: owner %u kernel DMA page 0x%lx not "
+			"confirmed unmapped; withheld\n",
+			owner, pa);
+		return;
+	}
+	page_free(pa, pages);
 }
 
 static struct grant_table *pool_table(const struct dma_pool *p)
@@ -85,6 +134,17 @@ int dma_pool_revoke(struct dma_pool *p)
 					 ? AUTH_BUSY
 					 : AUTH_STALE_GEN;
 		auth_refuse(r, p->slot, "dma revoke");
+		return -1;
+	}
+	/* the device's translation goes first, confirmed by the unit; a
+	 * pool it cannot confirm never returns to the allocator (and stays
+	 * charged to its owner) */
+	if (iommu_addr_limit(p->owner) &&
+	    iommu_unmap(p->owner, p->iova, p->len) != 0) {
+		kprintf("authority: owner %u pool 0x%lx not confirmed unmapped; "
+			"%zu pages withheld\n",
+			p->owner, p->iova, p->len / PAGE_SIZE);
+		p->used = p->len;
 		return -1;
 	}
 	dma_owner_uncharge(dma_owner_acct(p->owner), DMA_CHARGE_POOL, p->len);

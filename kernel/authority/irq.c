@@ -5,6 +5,7 @@
  * that could program it could make the device write anywhere. */
 #include "auth_internal.h"
 #include "kernel/cpu/cpu.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
@@ -22,16 +23,16 @@ static volatile uint32_t *msix_entry(const struct pci_dev *d, unsigned i)
 	return d->msix_table + i * (PCI_MSIX_ENTRY_SIZE / 4);
 }
 
-static void msi_program(struct pci_dev *d, uint32_t addr, uint8_t vector)
+static void msi_program(struct pci_dev *d, uint32_t addr, uint16_t data)
 {
 	uint8_t c = d->cap_msi;
 	uint16_t fl = pci_cfg_read16(d, c + PCI_MSI_FLAGS);
 	pci_cfg_write32(d, c + PCI_MSI_ADDR_LO, addr);
 	if (fl & PCI_MSI_FLAGS_64BIT) {
 		pci_cfg_write32(d, c + PCI_MSI_ADDR_HI, 0);
-		pci_cfg_write16(d, c + PCI_MSI_DATA_64, vector);
+		pci_cfg_write16(d, c + PCI_MSI_DATA_64, data);
 	} else {
-		pci_cfg_write16(d, c + PCI_MSI_DATA_32, vector);
+		pci_cfg_write16(d, c + PCI_MSI_DATA_32, data);
 	}
 	/* one message (MME = 0); enabled only on irq_unmask */
 	pci_cfg_write16(d, c + PCI_MSI_FLAGS, fl & ~0x70 & ~PCI_MSI_FLAGS_ENABLE);
@@ -78,18 +79,30 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	s->count = 0;
 	s->msix = msix;
 	uint32_t addr = MSI_ADDR_BASE | lapic_id() << MSI_ADDR_DEST_SHIFT;
+	uint32_t data = v; /* fixed, edge */
+	/* under interrupt remapping the device names a kernel-owned entry
+	 * that checks its source id; elsewhere compatibility format */
+	int ir = iommu_irq_alloc(owner, v, lapic_id(), &addr, &data, &s->irte);
+	if (ir < 0) {
+		vector_free(v);
+		auth_slot_free(slot);
+		auth_refusals[AUTH_NO_MEMORY]++;
+		kprintf("authority: no interrupt remapping entry for %s\n", a);
+		return -1;
+	}
+	s->remapped = ir == 0;
 	if (msix) {
 		volatile uint32_t *e = msix_entry(d, msix_index);
 		e[PCI_MSIX_ENTRY_CTRL / 4] |= PCI_MSIX_ENTRY_CTRL_MASKBIT;
 		e[PCI_MSIX_ENTRY_ADDR_LO / 4] = addr;
 		e[PCI_MSIX_ENTRY_ADDR_HI / 4] = 0;
-		e[PCI_MSIX_ENTRY_DATA / 4] = v; /* fixed, edge */
+		e[PCI_MSIX_ENTRY_DATA / 4] = data;
 		uint16_t fl = pci_cfg_read16(d, d->cap_msix + PCI_MSIX_FLAGS);
 		pci_cfg_write16(d, d->cap_msix + PCI_MSIX_FLAGS,
 				(fl | PCI_MSIX_FLAGS_ENABLE) &
 				    ~PCI_MSIX_FLAGS_MASKALL);
 	} else {
-		msi_program(d, addr, v);
+		msi_program(d, addr, (uint16_t)data);
 	}
 	out->slot = slot;
 	out->gen = s->gen;
@@ -129,6 +142,8 @@ void irq_revoke(struct irq_cap *c)
 	if (!s)
 		return;
 	irq_set_mask(c, true);
+	if (s->remapped)
+		iommu_irq_free(s->owner, s->irte);
 	vector_free(c->vector);
 	auth_slot_free(c->slot);
 }

@@ -118,20 +118,20 @@ static int env_shadow_alloc(void *ctx, size_t len, struct dma_buf *out)
 	struct nvme_broker *b = ctx;
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
 	/* below the device's DMA limit (AWS NVMe: 2^48), like its pools */
-	uint64_t pa =
-	    pages ? page_alloc(pages, auth_owner_dma_limit(b->owner)) : 0;
+	uint64_t pa = pages ? dma_kernel_alloc(b->owner, pages, 0) : 0;
 	if (!pa)
 		return -1;
 	out->va = (void *)pa; /* identity map (kernel/mm/mm.h) */
-	out->iova = pa;	      /* no IOMMU: device address = physical */
+	out->iova = pa; /* device address = physical; under the IOMMU it is
+			 * mapped in the owner's domain at that iova */
 	out->len = pages * PAGE_SIZE;
 	return 0;
 }
 
 static void env_shadow_free(void *ctx, struct dma_buf *buf)
 {
-	(void)ctx;
-	page_free(buf->iova, buf->len / PAGE_SIZE);
+	struct nvme_broker *b = ctx;
+	dma_kernel_free(b->owner, buf->iova, buf->len / PAGE_SIZE);
 }
 
 static void *env_drv_va(void *ctx, uint64_t iova, size_t len)
@@ -380,7 +380,8 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p,
  * says about itself is known before anything of the owner is allocated. */
 static int broker_probe(struct nvme_broker *b)
 {
-	uint64_t q = page_alloc(3, BROKER_OWN_LIMIT); /* ASQ, ACQ, list */
+	/* ASQ, ACQ, list */
+	uint64_t q = dma_kernel_alloc(b->owner, 3, BROKER_OWN_LIMIT);
 	if (!q)
 		return -1;
 	memset((void *)q, 0, 3 * PAGE_SIZE);
@@ -416,7 +417,7 @@ static int broker_probe(struct nvme_broker *b)
 out:
 	if (broker_stop(b) != 0)
 		r = -1;
-	page_free(q, 3);
+	dma_kernel_free(b->owner, q, 3);
 	return r;
 }
 
@@ -484,7 +485,7 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 		return -1;
 	}
 	b->stopped = true;
-	b->ident = page_alloc(1, BROKER_OWN_LIMIT);
+	b->ident = dma_kernel_alloc(owner, 1, BROKER_OWN_LIMIT);
 	struct dma_owner *acct = dma_owner_acct(owner);
 	if (!b->ident || !acct) {
 		kprintf("nvme-broker %s: unable to set up (%s)\n", a,
@@ -542,7 +543,7 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	strlcpy(b->name, a, sizeof(b->name));
 	if (broker_setup(b, d, owner) != 0 || broker_probe(b) != 0) {
 		if (b->ident)
-			page_free(b->ident, 1);
+			dma_kernel_free(owner, b->ident, 1);
 		if (!b->fenced)
 			pci_enable(d, false, false, false);
 		page_free(pa, pages);

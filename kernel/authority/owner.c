@@ -5,9 +5,12 @@
  * memory (auth_owner_limit). Everything below reads the facts from here:
  * DMA pools and NVMe shadows obey the limit, mmio_grant refuses windows on
  * a brokered function, and each owner's DMA accounts (dma/owner.h: its own
- * grant table and quotas) live beside its facts. */
+ * grant table and quotas) live beside its facts. An owner whose backend is
+ * the IOMMU gets its VT-d domain here, at bind, before anything of it —
+ * identify pages, pools, shadows — exists (kernel/iommu/iommu.h). */
 #include "auth_internal.h"
 #include "dma/owner.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
@@ -37,6 +40,17 @@ int auth_owner_bind(uint16_t id, const struct auth_owner_facts *f)
 	if (!id || owner_find(id) || !o) {
 		kprintf("authority: unable to bind owner %u (%s)\n", id,
 			!o ? "owner table full" : "id in use");
+		return -1;
+	}
+	/* the device reaches only what this domain maps; its bus mastering
+	 * stays off (kernel/iommu cleared it) until the domain exists */
+	uint16_t sid = 0;
+	if (f->backend == DMA_BACKEND_IOMMU &&
+	    (!f->d || iommu_scope(f->d, &sid, NULL) != IOMMU_IN_SCOPE ||
+	     iommu_domain_create(id, f->d->seg, sid) != 0)) {
+		kprintf("authority: unable to bind owner %u (no IOMMU "
+			"domain)\n",
+			id);
 		return -1;
 	}
 	o->id = id;

@@ -8,9 +8,10 @@
  * DMA-capable function and serves the records as the "shape" status
  * provider (/api/shape).
  *
- * An IOMMU (ACPI DMAR, IVRS or VIOT) would be the first choice; capOS has no
- * IOMMU backend yet, so where one is present the policy says so and falls
- * back to the brokered validator. Drivers without a validator for their
+ * An IOMMU is the first choice: a function in the scope of a working VT-d
+ * unit (kernel/iommu) gets the IOMMU backend; one behind a unit that failed
+ * is not bound; AMD-Vi (IVRS) and virtio-iommu (VIOT) have no backend yet,
+ * and there the policy says so and falls back to the brokered validator. Drivers without a validator for their
  * device class (the NICs, edu) run with unvalidated DMA from their own
  * pools — said plainly, and refused under devmgr.dma=strict. A DMA-capable
  * driver left with no usable backend is not bound. */
@@ -18,6 +19,7 @@
 #include "kernel/boot/boot.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/devmgr/shape.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
 #include "kernel/mm/mm.h"
@@ -168,14 +170,26 @@ enum dma_backend devmgr_pick_backend(const struct pci_dev *d,
 		r = &tmp; /* more functions than records: decide, not keep */
 	r->driver = drv->name;
 	rec_classify(r);
+	uint16_t sid;
+	const char *iwhy;
+	enum iommu_scope sc = iommu_scope(d, &sid, &iwhy);
 	struct shape_backend_in in = {
 	    .dma = drv->dma,
 	    .validated = drv->validated,
 	    .iommu = pol.iommu,
-	    .iommu_supported = false, /* no IOMMU backend in capOS yet */
+	    .iommu_supported = sc == IOMMU_IN_SCOPE,
 	    .mode = pol.mode,
 	};
 	r->backend = shape_pick_backend(&in, r->why, sizeof(r->why));
+	if (sc == IOMMU_UNIT_FAILED && drv->dma) {
+		/* its DMA passes a unit in an unknown state: fail closed
+		 * whatever the mode */
+		ksnprintf(r->why, sizeof(r->why),
+			  "DMAR present but its remapping unit failed (%s): "
+			  "not bound",
+			  iwhy);
+		r->backend = DMA_BACKEND_NONE;
+	}
 	rec_print(r, "bind");
 	if (r == &tmp) {
 		strlcpy(overflow_why, tmp.why, sizeof(overflow_why));
@@ -264,7 +278,8 @@ static void shape_status(struct json *j)
 	kstr_or_null(j, "error", pol.smbios_why);
 	json_obj_end(j);
 	kstr_or_null(j, "iommu", pol.iommu);
-	json_kbool(j, "iommu_backend", false);
+	json_kbool(j, "iommu_backend",
+		   pol.iommu && !strcmp(pol.iommu, "DMAR"));
 	json_kstr(j, "dma_mode",
 		  pol.mode == SHAPE_DMA_AUTO	 ? "auto"
 		  : pol.mode == SHAPE_DMA_STRICT ? "strict"

@@ -353,7 +353,11 @@ enum dma_backend shape_pick_backend(const struct shape_backend_in *in,
 		ksnprintf(why, cap, "%s present: iommu backend", in->iommu);
 		return DMA_BACKEND_IOMMU;
 	}
-	if (in->iommu)
+	if (in->iommu && !strcmp(in->iommu, "DMAR"))
+		ksnprintf(note, sizeof(note),
+			  "DMAR present but the function is in no remapping "
+			  "unit's scope");
+	else if (in->iommu)
 		ksnprintf(note, sizeof(note),
 			  "%s present but capOS has no iommu backend yet",
 			  in->iommu);

@@ -119,7 +119,7 @@ struct shape_backend_in {
 	bool dma;	      /* the driver performs DMA */
 	bool validated;	      /* its DMA goes through the brokered validator */
 	const char *iommu;    /* ACPI IOMMU table seen ("DMAR"...), NULL none */
-	bool iommu_supported; /* capOS has a backend for it (not yet: false) */
+	bool iommu_supported; /* a working unit translates the function */
 	enum shape_dma_mode mode;
 };
 

@@ -8,6 +8,7 @@
 #include "kernel/boot/boot.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/devmgr/devmgr.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
@@ -45,6 +46,7 @@ static __attribute__((noreturn)) void kmain_stack(void)
 	lapic_init();
 	cmdline_check();
 	pci_init();
+	iommu_init(); /* before any driver can set bus mastering */
 	boot_mark(MARK_PCI_DONE);
 	irq_enable();
 	devmgr_bind_all();

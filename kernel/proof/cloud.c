@@ -112,7 +112,11 @@ static void cloud_proof(const char *name, enum shape_platform want)
 	const char *rt = bound ? round_trip(bd, name, &lba) : "not-bound";
 	char ev[128];
 	shape_evidence_str(r.evidence, ev, sizeof(ev));
-	bool pass = p == want && d && b == DMA_BACKEND_VALIDATOR &&
+	/* VT-d (DMAR) has a backend in capOS; other IOMMUs fall back */
+	enum dma_backend want_b = iommu && !strcmp(iommu, "DMAR")
+				      ? DMA_BACKEND_IOMMU
+				      : DMA_BACKEND_VALIDATOR;
+	bool pass = p == want && d && b == want_b &&
 		    said_iommu && bound && r.dma_limit == want_limit &&
 		    !strcmp(rt, "ok");
 	proof_result(name, pass,

@@ -6,18 +6,20 @@ identity and an ACPI DMAR table. Each boot here dresses q35 as one cloud,
 with and without `-device intel-iommu`, and checks that:
 
 - the kernel names the platform from SMBIOS alone (`platform:` line);
-- the policy picks the brokered validator for the NVMe function and says
-  why, naming DMAR when ACPI has one and stating capOS has no IOMMU backend;
+- the policy picks the IOMMU backend (kernel/iommu, Intel VT-d) for the
+  NVMe function when ACPI has a DMAR table, the brokered validator
+  otherwise, and says why;
 - the NVMe function is bound to the nvme driver and a write/read round
   trip through the block interface returns what was written
   (`PROOF <cloud proof> PASS`), and the host finds the written blocks in
   the disk image after QEMU exits (the outside witness);
 - AWS's 48-bit DMA limit is applied on the EC2 platform and nowhere else.
 
-Two more boots check the fail-closed side: devmgr.dma=strict refuses the
-unvalidated NIC and keeps NVMe, and devmgr.dma=iommu on a DMAR machine
-refuses every DMA-capable driver because capOS has no IOMMU backend yet.
-One boot serves /api/shape over the Web UI and checks the JSON.
+More boots check the fail-closed side: devmgr.dma=strict refuses the
+unvalidated NIC and keeps NVMe; devmgr.dma=iommu binds NVMe under VT-d on a
+DMAR machine and refuses it where there is no IOMMU. One boot serves
+/api/shape over the Web UI (virtio-net with ACCESS_PLATFORM, itself under
+the IOMMU) and checks the JSON.
 """
 import json
 import re
@@ -26,7 +28,7 @@ import urllib.request
 
 import pytest
 
-from qemu import EXIT_PASS, Machine, free_port
+from qemu import EXIT_FAIL, EXIT_PASS, Machine, free_port
 
 AWS_SMBIOS = ["-smbios", "type=0,vendor=Amazon EC2",
               "-smbios", "type=1,manufacturer=Amazon EC2,product=m5.large"]
@@ -55,8 +57,8 @@ def nvme_disk(tmp_path, serial, size=16 << 20):
 
 
 def iommu_dev(on):
-    # q35's VT-d model: ACPI gets a DMAR table; translation stays off
-    # unless the guest enables it, which capOS does not
+    # q35's VT-d model: ACPI gets a DMAR table and capOS takes the unit
+    # over (kernel/iommu)
     return ["-device", "intel-iommu"] if on else []
 
 
@@ -121,9 +123,10 @@ def test_cloud_storage_local(tmp_path, cloud, iommu):
     if cloud == "azure":
         assert "smbios-asset-tag" in ev
     pci, plat2, shape, sev, limit, backend, why = shape_bind_line(log, "nvme")
-    assert (plat2, shape, backend) == (want, "qemu-nvme", "brokered-validator")
+    assert (plat2, shape) == (want, "qemu-nvme")
+    assert backend == ("iommu" if iommu else "brokered-validator")
     if iommu:
-        assert "DMAR present but capOS has no iommu backend yet" in why
+        assert why == "DMAR present: iommu backend"
     else:
         assert "no iommu table" in why
     assert limit == (LIMIT_48 if cloud == "aws" else "0x0")
@@ -164,7 +167,7 @@ def test_gcp_storage_local_dmar_and_api(tmp_path):
     host matches what the serial lines said."""
     port = free_port()
     nic = ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
-           "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
+           "-device", "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on"]
     m, img, name = run_cloud(tmp_path, "gcp", True, extra_devices=nic, exit_=False)
     with m:
         m.wait_for(r"^capOS: proofs pass=\d+ fail=\d+", timeout=180)
@@ -181,17 +184,17 @@ def test_gcp_storage_local_dmar_and_api(tmp_path):
     assert body is not None, "no /api/shape answer"
     api = json.loads(body)
     assert api["platform"] == "gce" and api["iommu"] == "DMAR"
-    assert api["iommu_backend"] is False and api["dma_mode"] == "auto"
+    assert api["iommu_backend"] is True and api["dma_mode"] == "auto"
     assert api["smbios"]["vendor"] == "Google"
     assert api["smbios"]["product"] == "Google Compute Engine"
     devs = {d["driver"]: d for d in api["devices"]}
     nv = devs["nvme"]
     assert nv["id"] == "1b36:0010" and nv["bound"] is True
-    assert nv["backend"] == "brokered-validator"
+    assert nv["backend"] == "iommu"
     assert "DMAR present" in nv["reason"]
     net = devs["virtio-net"]
-    assert net["backend"] == "unvalidated" and net["shape"] == "none"
-    assert "by construction only" in net["reason"]
+    assert net["backend"] == "iommu" and net["shape"] == "none"
+    assert net["reason"] == "DMAR present: iommu backend"
     p = m.proofs
     assert p[name].passed and p[name].kv["iommu"] == "DMAR", log[-3000:]
     check_witness(img, p[name], name)
@@ -217,30 +220,39 @@ def test_strict_refuses_unvalidated_dma(tmp_path):
     assert rc == EXIT_PASS
 
 
-def test_iommu_required_fails_closed(tmp_path):
-    """Plain Hyper-V strings (no Azure tag) on a DMAR machine with
-    devmgr.dma=iommu: capOS has no IOMMU backend, so the DMA-capable NVMe
-    function is not bound, and the line says so. Its cloud proof fails, as
-    it must; the policy proof passes."""
+@pytest.mark.parametrize("iommu", [True, False], ids=["dmar", "no-iommu"])
+def test_iommu_required(tmp_path, iommu):
+    """Plain Hyper-V strings (no Azure tag) with devmgr.dma=iommu: on a
+    DMAR machine the NVMe function is bound under VT-d and its I/O works;
+    with no IOMMU it is not bound, the line says so, and no driver code
+    runs for it. The policy proof passes either way."""
     img, disk = nvme_disk(tmp_path, "SN000002")
-    m = Machine("cloud-hyperv-iommu-required", devices=iommu_dev(True) + disk,
-                cmdline="proofs=devmgr-policy devmgr.dma=iommu exit",
+    m = Machine(f"cloud-hyperv-iommu-required-{'dmar' if iommu else 'none'}",
+                devices=iommu_dev(iommu) + disk,
+                cmdline="proofs=devmgr-policy,nvme-bringup devmgr.dma=iommu exit",
                 extra=HYPERV_SMBIOS, timeout=180)
     with m:
         rc = m.wait()
     log = m.log
     plat, ev, seen_iommu, mode = platform_line(log)
-    assert (plat, seen_iommu, mode) == ("hyper-v", "DMAR", "iommu")
+    assert (plat, seen_iommu, mode) == ("hyper-v", "DMAR" if iommu else "none", "iommu")
     assert "smbios-asset-tag" not in ev
     pci, _, _, _, _, backend, why = shape_bind_line(log, "nvme")
-    assert backend == "none"
-    assert "DMAR present but capOS has no iommu backend yet" in why
-    assert "dma=iommu requires one: not bound" in why
-    assert re.search(rf"^pci {pci} 1b36:0010 class 010802 -> none$", log, re.M)
-    assert "nvme-broker" not in log  # no driver code ran for it
     p = m.proofs
-    assert p["devmgr-policy"].passed and p["devmgr-policy"].kv["refused"] == "1"
-    assert rc == EXIT_PASS
+    if iommu:
+        assert backend == "iommu" and why == "DMAR present: iommu backend"
+        assert re.search(rf"^pci {pci} 1b36:0010 class 010802 -> nvme$", log, re.M)
+        assert p["nvme-bringup"].passed, p["nvme-bringup"]
+        assert p["devmgr-policy"].kv["refused"] == "0"
+    else:
+        assert backend == "none"
+        assert "no iommu table" in why and "dma=iommu requires one: not bound" in why
+        assert re.search(rf"^pci {pci} 1b36:0010 class 010802 -> none$", log, re.M)
+        assert "nvme-broker" not in log  # no driver code ran for it
+        assert not p["nvme-bringup"].passed
+        assert p["devmgr-policy"].kv["refused"] == "1"
+    assert p["devmgr-policy"].passed, p["devmgr-policy"]
+    assert rc == (EXIT_PASS if iommu else EXIT_FAIL)
 
 
 @pytest.mark.parametrize("dev,table", [("amd-iommu", "IVRS"), ("virtio-iommu-pci", "VIOT")])

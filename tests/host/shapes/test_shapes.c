@@ -343,11 +343,16 @@ static void test_backend(void **st)
 			 DMA_BACKEND_VALIDATOR);
 	assert_non_null(strstr(why, "no iommu table"));
 	assert_non_null(strstr(why, "brokered validator"));
-	/* DMAR present, no backend for it: said plainly, validator used */
+	/* DMAR present but the function in no unit's scope: said plainly,
+	 * validator used; an IOMMU capOS has no backend for: the same */
 	assert_int_equal(pick(true, true, "DMAR", false, SHAPE_DMA_AUTO, why),
 			 DMA_BACKEND_VALIDATOR);
+	assert_non_null(strstr(why, "DMAR present but the function is in no "
+				    "remapping unit's scope"));
+	assert_int_equal(pick(true, true, "IVRS", false, SHAPE_DMA_AUTO, why),
+			 DMA_BACKEND_VALIDATOR);
 	assert_non_null(
-	    strstr(why, "DMAR present but capOS has no iommu backend"));
+	    strstr(why, "IVRS present but capOS has no iommu backend"));
 	/* once capOS has one, it wins */
 	assert_int_equal(pick(true, true, "IVRS", true, SHAPE_DMA_AUTO, why),
 			 DMA_BACKEND_IOMMU);

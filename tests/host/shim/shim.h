@@ -11,4 +11,12 @@ extern int shim_quiet;         /* nonzero: kprintf prints nothing (fuzzers) */
  * to check that the device no longer holds a queue there. */
 typedef void (*shim_page_hook_fn)(uint64_t pa, size_t len);
 extern shim_page_hook_fn shim_page_hook;
+
+/* iommu.c: the owner whose DMA an IOMMU translates (0: none), what is
+ * mapped now, misuse counted, and an IOMMU that stops confirming unmaps */
+#include <stdbool.h>
+extern uint16_t shim_iommu_owner;
+extern unsigned shim_iommu_violations;
+extern bool shim_iommu_fail_unmap;
+unsigned shim_iommu_mapped(void);
 #endif

@@ -25,6 +25,7 @@ static int setup(void **st)
 {
 	shim_quiet = 1;
 	host_reset();
+	shim_iommu_owner = 0;
 	vm_reset_model(OFFERED);
 	vnet_count = 0;
 	nnics = 0;
@@ -137,6 +138,44 @@ static void test_refuses_device_without_version_1(void **st)
 	assert_int_equal(host_pools_live(), 0);
 	assert_int_equal(nnics, 0);
 	assert_int_equal(vm.violations, 0);
+}
+
+/* under an IOMMU the device must route its DMA through it: a device that
+ * offers VIRTIO_F_ACCESS_PLATFORM gets it accepted and its pool mapped; one
+ * that does not is refused before bus mastering, its pool given back and
+ * unmapped */
+static void test_access_platform_under_iommu(void **st)
+{
+	shim_iommu_owner = VM_OWNER;
+	vm_reset_model(OFFERED | F(VIRTIO_F_ACCESS_PLATFORM));
+	assert_int_equal(attach(), 0);
+	assert_int_equal(vm.accepted, WANTED | F(VIRTIO_F_ACCESS_PLATFORM));
+	assert_int_not_equal(shim_iommu_mapped(), 0);
+	assert_int_equal(vm.violations, 0);
+	host_reset(); /* every pool revoked: every page unmapped */
+	assert_int_equal(shim_iommu_mapped(), 0);
+	assert_int_equal(shim_iommu_violations, 0);
+}
+
+static void test_refuses_iommu_bypass(void **st)
+{
+	shim_iommu_owner = VM_OWNER;
+	vm_reset_model(OFFERED);
+	assert_int_equal(attach(), -1);
+	assert_false(vm.bus_master);
+	assert_false(vm.status & VIRTIO_STATUS_FEATURES_OK);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(shim_iommu_mapped(), 0);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(vm.violations, 0);
+}
+
+static void test_no_access_platform_without_iommu(void **st)
+{
+	vm_reset_model(OFFERED | F(VIRTIO_F_ACCESS_PLATFORM));
+	assert_int_equal(attach(), 0);
+	assert_int_equal(vm.accepted, WANTED);
+	assert_int_equal(shim_iommu_mapped(), 0);
 }
 
 static void test_features_ok_not_accepted(void **st)
@@ -275,6 +314,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_receive_lengths, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refuses_device_without_version_1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_features_ok_not_accepted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_access_platform_under_iommu, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refuses_iommu_bypass, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_access_platform_without_iommu, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_capability_outside_bar, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_offset_outside_window, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_vector_refused, setup, teardown),

@@ -1,0 +1,317 @@
+/* kernel/iommu/domain.c — one VT-d domain per owner: a domain id, a context
+ * entry for the owner's source id and second-level page tables (VT-d spec
+ * §3.7, §9.3, §9.8) that map exactly the owner's DMA pools. Unmapping
+ * invalidates the domain's IOTLB entries and waits for the unit to confirm
+ * before the caller may reuse the pages (§6.5.3.3). Also the "iommu"
+ * status provider (/api/iommu). */
+#include "kernel/iommu/vtd_internal.h"
+#include "kernel/iommu/vtd_reg.h"
+#include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
+#include "kernel/mm/mm.h"
+
+#define VTD_IOVA_MSI_LO	 0xfee00000ull /* always an interrupt request */
+#define VTD_IOVA_MSI_END 0xfef00000ull
+
+struct vtd_domain *vtd_domain_of(uint16_t owner)
+{
+	for (unsigned i = 0; owner && i < VTD_MAX_DOMAINS; i++)
+		if (vtd_domains[i].used && vtd_domains[i].owner == owner)
+			return &vtd_domains[i];
+	return NULL;
+}
+
+/* the context entry slot for sid, allocating its bus's context table */
+static uint64_t *vtd_context(struct vtd_unit *u, uint16_t sid, bool alloc)
+{
+	uint64_t *root = (uint64_t *)u->root + 2 * (sid >> 8);
+	if (!(root[0] & VTD_ROOT_P)) {
+		if (!alloc)
+			return NULL;
+		uint64_t ct = page_alloc(1, 0);
+		if (!ct)
+			return NULL;
+		vtd_flush(u, (void *)ct, PAGE_SIZE);
+		root[1] = 0;
+		root[0] = ct | VTD_ROOT_P;
+		vtd_flush(u, root, 16);
+	}
+	uint64_t *ct = (uint64_t *)(root[0] & VTD_SL_ADDR_MASK);
+	return ct + 2 * (sid & 0xff);
+}
+
+/* §9.3: translate (TT 00), faults reported (FPD 0), the domain's tables */
+static int vtd_context_set(struct vtd_domain *dm, uint64_t *ce)
+{
+	ce[1] = (uint64_t)dm->u->aw << VTD_CTX_AW_SHIFT |
+		(uint64_t)dm->did << VTD_CTX_DID_SHIFT;
+	barrier();
+	ce[0] = dm->pt | VTD_CTX_P;
+	vtd_flush(dm->u, ce, 16);
+	/* CM=1 units may cache the not-present entry: device-selective
+	 * context-cache and IOTLB flush under domain id 0 (§6.1) */
+	if (dm->u->cap & VTD_CAP_CM)
+		return vtd_inv_context(dm->u, dm->sid, 0);
+	return 0;
+}
+
+static void vtd_context_clear(struct vtd_domain *dm)
+{
+	uint64_t *ce = vtd_context(dm->u, dm->sid, false);
+	if (ce) {
+		ce[0] = 0;
+		ce[1] = 0;
+		vtd_flush(dm->u, ce, 16);
+	}
+	/* context cache and IOTLB of the domain id, waited for */
+	(void)vtd_inv_context(dm->u, dm->sid, dm->did);
+}
+
+void vtd_domain_quarantine(struct vtd_domain *dm)
+{
+	if (dm->quarantined)
+		return;
+	dm->quarantined = true;
+	vtd_stop_sid(dm->u, dm->sid);
+	vtd_context_clear(dm);
+	kprintf("iommu: owner %u quarantined: bus mastering off, context "
+		"entry cleared\n",
+		dm->owner);
+}
+
+bool iommu_owner_quarantined(uint16_t owner)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	return dm && dm->quarantined;
+}
+
+int iommu_owner_resume(uint16_t owner)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	if (!dm || dm->u->broken)
+		return -1;
+	if (!dm->quarantined)
+		return 0;
+	uint64_t *ce = vtd_context(dm->u, dm->sid, false);
+	if (!ce || vtd_context_set(dm, ce))
+		return -1;
+	dm->quarantined = false;
+	kprintf("iommu: owner %u resumed\n", owner);
+	return 0;
+}
+
+int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
+{
+	struct vtd_unit *u = vtd_unit_for_sid(seg, sid);
+	struct vtd_domain *dm = NULL;
+	if (!u || u->broken || !owner || vtd_domain_of(owner)) {
+		kprintf("iommu: no domain for owner %u (%s)\n", owner,
+			!u || u->broken ? "no working unit" : "bad owner");
+		return -1;
+	}
+	unsigned free = VTD_MAX_DOMAINS;
+	for (unsigned i = 0; i < VTD_MAX_DOMAINS; i++) {
+		struct vtd_domain *o = &vtd_domains[i];
+		if (o->used && o->u == u && o->sid == sid) {
+			/* functions behind one conventional bridge share a
+			 * requester id: the IOMMU cannot tell them apart */
+			kprintf("iommu: owner %u: source id %04x already "
+				"belongs to owner %u; not isolable\n",
+				owner, sid, o->owner);
+			return -1;
+		}
+		if (!o->used && free == VTD_MAX_DOMAINS)
+			free = i;
+	}
+	/* domain id = slot + 1: never 0, unique per unit */
+	if (free == VTD_MAX_DOMAINS || free + 1 >= u->ndid) {
+		kprintf("iommu: owner %u: out of domains\n", owner);
+		return -1;
+	}
+	dm = &vtd_domains[free];
+	memset(dm, 0, sizeof(*dm));
+	dm->pt = page_alloc(1, 0);
+	uint64_t *ce = dm->pt ? vtd_context(u, sid, true) : NULL;
+	if (!ce || (ce[0] & VTD_CTX_P)) {
+		if (dm->pt)
+			page_free(dm->pt, 1);
+		kprintf("iommu: owner %u: unable to set context for %04x\n",
+			owner, sid);
+		return -1;
+	}
+	vtd_flush(u, (void *)dm->pt, PAGE_SIZE);
+	dm->u = u;
+	dm->owner = owner;
+	dm->sid = sid;
+	dm->did = (uint16_t)(free + 1);
+	dm->used = true;
+	if (vtd_context_set(dm, ce)) {
+		dm->used = false;
+		return -1;
+	}
+	kprintf("iommu: owner %u domain %u sid %02x:%02x.%u on unit %u "
+		"(%u-level, %u-bit)\n",
+		owner, dm->did, sid >> 8, (sid >> 3) & 0x1f, sid & 7,
+		(unsigned)(u - vtd_units), u->levels, u->agaw);
+	return 0;
+}
+
+bool iommu_owner_translated(uint16_t owner)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	return dm && !dm->u->broken;
+}
+
+uint64_t iommu_addr_limit(uint16_t owner)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	return dm ? 1ull << dm->u->agaw : 0;
+}
+
+/* the leaf entry for iova, walking (and with alloc, building) the levels */
+static uint64_t *vtd_pte(struct vtd_domain *dm, uint64_t iova, bool alloc)
+{
+	uint64_t *t = (uint64_t *)dm->pt;
+	for (unsigned l = dm->u->levels; l > 1; l--) {
+		uint64_t *e = &t[(iova >> (12 + 9 * (l - 1))) & 511];
+		if (!(*e & (VTD_SL_R | VTD_SL_W))) {
+			if (!alloc)
+				return NULL;
+			uint64_t p = page_alloc(1, 0);
+			if (!p)
+				return NULL;
+			vtd_flush(dm->u, (void *)p, PAGE_SIZE);
+			/* non-leaf R|W: access is the AND over levels */
+			*e = p | VTD_SL_R | VTD_SL_W;
+			vtd_flush(dm->u, e, 8);
+			dm->ptpages++;
+		}
+		t = (uint64_t *)(*e & VTD_SL_ADDR_MASK);
+	}
+	return &t[(iova >> 12) & 511];
+}
+
+static void vtd_clear(struct vtd_domain *dm, uint64_t iova, size_t len)
+{
+	for (uint64_t a = iova; a < iova + len; a += PAGE_SIZE) {
+		uint64_t *pte = vtd_pte(dm, a, false);
+		if (pte && *pte) {
+			*pte = 0;
+			vtd_flush(dm->u, pte, 8);
+			dm->pages--;
+		}
+	}
+}
+
+int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
+	      unsigned perm)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	if (!dm || dm->u->broken || !len || !perm || (perm & ~3u) ||
+	    ((iova | pa | len) & (PAGE_SIZE - 1)) || iova < PAGE_SIZE ||
+	    iova + len > (1ull << dm->u->agaw) || iova + len < iova ||
+	    (iova < VTD_IOVA_MSI_END && iova + len > VTD_IOVA_MSI_LO)) {
+		kprintf("iommu: owner %u: refused map 0x%lx+0x%zx\n", owner,
+			iova, len);
+		return -1;
+	}
+	uint64_t bits = ((perm & IOMMU_READ) ? VTD_SL_R : 0) |
+			((perm & IOMMU_WRITE) ? VTD_SL_W : 0);
+	for (size_t off = 0; off < len; off += PAGE_SIZE) {
+		uint64_t *pte = vtd_pte(dm, iova + off, true);
+		if (!pte || *pte) {
+			/* out of table pages, or a second mapping of the
+			 * same iova: undo what this call did */
+			vtd_clear(dm, iova, off);
+			(void)vtd_inv_domain(dm->u, dm->did);
+			kprintf("iommu: owner %u: unable to map 0x%lx (%s)\n",
+				owner, iova + off,
+				pte ? "already mapped" : "no memory");
+			return -1;
+		}
+		*pte = ((pa + off) & VTD_SL_ADDR_MASK) | bits;
+		vtd_flush(dm->u, pte, 8);
+		dm->pages++;
+	}
+	/* not-present to present needs no flush unless the unit caches
+	 * not-present entries (CM=1, §6.1) */
+	if (dm->u->cap & VTD_CAP_CM)
+		return vtd_inv_domain(dm->u, dm->did);
+	return 0;
+}
+
+int iommu_unmap(uint16_t owner, uint64_t iova, size_t len)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	if (!dm)
+		return -1;
+	vtd_clear(dm, iova, ALIGN_UP(len, PAGE_SIZE));
+	/* the pages may be reused only after the unit says no cached
+	 * translation of them is left */
+	return vtd_inv_domain(dm->u, dm->did);
+}
+
+uint64_t iommu_fault_count(uint16_t owner, struct iommu_fault *last)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	if (!dm)
+		return 0;
+	if (last)
+		*last = dm->last;
+	return dm->faults;
+}
+
+/* ---- /api/iommu ---------------------------------------------------------- */
+static void iommu_status(struct json *j)
+{
+	json_obj(j);
+	json_karr(j, "units");
+	for (unsigned i = 0; i < vtd_nunits; i++) {
+		const struct vtd_unit *u = &vtd_units[i];
+		json_obj(j);
+		json_kstrf(j, "base", "0x%lx", u->base);
+		json_kbool(j, "up", u->up);
+		json_kbool(j, "broken", u->broken);
+		json_kstr(j, "reason", u->why ? u->why : "");
+		json_kstrf(j, "cap", "0x%lx", u->cap);
+		json_kstrf(j, "ecap", "0x%lx", u->ecap);
+		json_ku64(j, "levels", u->levels);
+		json_ku64(j, "address_bits", u->agaw);
+		json_kbool(j, "interrupt_remapping", u->ir);
+		json_ku64(j, "fault_irqs", u->fault_irqs);
+		json_ku64(j, "faults", u->faults);
+		json_ku64(j, "faults_unowned", u->faults_unowned);
+		json_ku64(j, "fault_overflows", u->overflows);
+		json_ku64(j, "waits", u->waits);
+		json_ku64(j, "iotlb_invalidations", u->iotlb_invs);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_karr(j, "domains");
+	for (unsigned i = 0; i < VTD_MAX_DOMAINS; i++) {
+		const struct vtd_domain *d = &vtd_domains[i];
+		if (!d->used)
+			continue;
+		json_obj(j);
+		json_ku64(j, "owner", d->owner);
+		json_ku64(j, "domain", d->did);
+		json_kstrf(j, "sid", "%02x:%02x.%u", d->sid >> 8,
+			   (d->sid >> 3) & 0x1f, d->sid & 7);
+		json_ku64(j, "mapped_pages", d->pages);
+		json_ku64(j, "table_pages", d->ptpages);
+		json_ku64(j, "irtes", d->irtes);
+		json_kbool(j, "quarantined", d->quarantined);
+		json_ku64(j, "faults", d->faults);
+		if (d->faults) {
+			json_kobj(j, "last_fault");
+			json_kstrf(j, "addr", "0x%lx", d->last.addr);
+			json_ku64(j, "reason", d->last.reason);
+			json_kbool(j, "write", d->last.write);
+			json_obj_end(j);
+		}
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+}
+STATUS_REGISTER("iommu", iommu_status);

@@ -1,0 +1,81 @@
+/* kernel/iommu/iommu.h — the IOMMU DMA backend (Intel VT-d), by owner and
+ * PCI source id.
+ *
+ * The device manager asks iommu_scope() whether a function sits in a
+ * remapping unit's scope and under which source id (requester id, after
+ * bridge aliasing) its DMA arrives; at bind it creates the owner's domain
+ * with iommu_domain_create() before the driver may set Bus Master Enable.
+ * The DMA pool layer maps each pool at creation and unmaps it (IOTLB
+ * invalidated and the invalidation waited for) before the pages go back
+ * to the allocator. A domain starts empty: a device can reach nothing but
+ * what its owner's pools map. Nothing here knows about drivers or the
+ * device manager. Design: docs/dma-isolation-design.md; hardware:
+ * docs/devices/intel-vtd.md. */
+#ifndef CAPOS_IOMMU_H
+#define CAPOS_IOMMU_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pci_dev;
+
+/* boot, after pci_init and before any driver binds: parse DMAR, clear Bus
+ * Master Enable on every in-scope endpoint, take over each unit */
+void iommu_init(void);
+
+enum iommu_scope {
+	IOMMU_NO_SCOPE,	   /* no DMAR, or the function is in no unit's scope */
+	IOMMU_IN_SCOPE,	   /* a working unit translates its DMA */
+	IOMMU_UNIT_FAILED, /* in the scope of a unit that did not come up */
+};
+/* where d's DMA is translated; *sid its source id, *why one line */
+enum iommu_scope iommu_scope(const struct pci_dev *d, uint16_t *sid,
+			     const char **why);
+
+/* owner's domain on the unit that translates (seg, sid): a fresh domain id,
+ * empty second-level tables, context entry present. 0 or -1 (printed). */
+int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid);
+/* does owner have a live domain? */
+bool iommu_owner_translated(uint16_t owner);
+/* device addresses of owner's domain lie below this (2^AGAW); 0 none */
+uint64_t iommu_addr_limit(uint16_t owner);
+
+#define IOMMU_READ  1u /* the device may read */
+#define IOMMU_WRITE 2u /* the device may write */
+/* map [iova, iova+len) -> [pa, pa+len), page granular. 0 or -1; on -1
+ * nothing of the range stays mapped. */
+int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
+	      unsigned perm);
+/* unmap, invalidate the IOTLB for the domain and wait for completion. 0;
+ * -1 when the unit did not confirm (the caller must not reuse the pages). */
+int iommu_unmap(uint16_t owner, uint64_t iova, size_t len);
+
+struct iommu_fault {
+	uint16_t sid;
+	uint8_t reason; /* VT-d fault reason (§7.1; vtd_reg.h VTD_FR_*) */
+	bool write;
+	uint64_t addr; /* page of the faulting address */
+};
+/* DMA faults recorded against owner, and the last one; 0 when none */
+uint64_t iommu_fault_count(uint16_t owner, struct iommu_fault *last);
+/* drain the fault recording registers now (the fault interrupt does the
+ * same); returns faults taken */
+unsigned iommu_fault_poll(void);
+/* A DMA fault is a revocation event (vtd.md rule 8): the faulting
+ * function's bus mastering is turned off and its owner's context entry is
+ * cleared, so nothing the device does reaches memory — even if something
+ * sets Bus Master Enable again — until the owner is resumed on purpose.
+ * The owner's mappings stay, so its pools are revoked the normal way. */
+bool iommu_owner_quarantined(uint16_t owner);
+/* restore the context entry of a quarantined owner (bus mastering is the
+ * caller's to turn back on). 0 or -1. */
+int iommu_owner_resume(uint16_t owner);
+
+/* interrupt remapping: an IRTE that delivers `vector` to `apic_id` only for
+ * MSIs carrying owner's source id; the remappable-format MSI address/data
+ * the device is programmed with. 0, or -1 when the unit does not remap
+ * interrupts (the caller uses compatibility format). */
+int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
+		    uint32_t *msi_addr, uint32_t *msi_data, uint16_t *handle);
+void iommu_irq_free(uint16_t owner, uint16_t handle);
+#endif

@@ -1,0 +1,67 @@
+/* kernel/iommu/vtd_internal.h — remapping unit and domain state shared by
+ * the files of kernel/iommu (kernel only). */
+#ifndef CAPOS_VTD_INTERNAL_H
+#define CAPOS_VTD_INTERNAL_H
+#include "kernel/iommu/iommu.h"
+
+#define VTD_MAX_DOMAINS 64
+#define VTD_IRT_ENTRIES 256 /* one page of 128-bit IRTEs (IRTA.S = 7) */
+
+struct vtd_unit {
+	uint64_t base;
+	volatile uint8_t *regs;
+	uint16_t seg;
+	uint64_t cap, ecap;
+	bool up, broken;
+	const char *why;	   /* why it is not up, or was given up */
+	unsigned levels, aw, agaw; /* table levels, context AW, address bits */
+	unsigned ndid;
+	uint32_t fro, nfr, iro;
+	uint64_t root; /* root table (phys) */
+	uint64_t iq;   /* invalidation queue (phys) */
+	unsigned iq_tail;
+	uint64_t status; /* page the wait descriptors write into */
+	uint32_t wait_seq;
+	uint8_t fault_vector;
+	bool ir;      /* interrupt remapping enabled */
+	uint64_t irt; /* interrupt remapping table (phys) */
+	uint16_t irte_owner[VTD_IRT_ENTRIES]; /* 0: free */
+	/* counters */
+	uint64_t fault_irqs, faults, faults_unowned, overflows;
+	uint64_t waits, iotlb_invs;
+};
+
+struct vtd_domain {
+	bool used;
+	uint16_t owner, did, sid;
+	struct vtd_unit *u;
+	uint64_t pt;	  /* top-level second-level table (phys) */
+	uint64_t pages;	  /* leaf pages mapped now */
+	uint64_t ptpages; /* table pages held */
+	uint64_t faults;
+	struct iommu_fault last;
+	unsigned irtes;
+	bool quarantined; /* after a fault: context cleared, device stopped */
+};
+
+extern struct vtd_unit vtd_units[];
+extern unsigned vtd_nunits;
+extern struct vtd_domain vtd_domains[VTD_MAX_DOMAINS];
+
+uint32_t vtd_rd32(const struct vtd_unit *u, uint32_t off);
+void vtd_wr32(const struct vtd_unit *u, uint32_t off, uint32_t v);
+void vtd_wr64(const struct vtd_unit *u, uint32_t off, uint64_t v);
+int vtd_gcmd(struct vtd_unit *u, uint32_t bit, bool on);
+void vtd_flush(const struct vtd_unit *u, const void *p, size_t len);
+int vtd_inv_domain(struct vtd_unit *u, uint16_t did);
+int vtd_inv_context(struct vtd_unit *u, uint16_t sid, uint16_t did);
+struct vtd_unit *vtd_unit_for_sid(uint16_t seg, uint16_t sid);
+int vtd_inv_iec(struct vtd_unit *u, int index);
+struct vtd_domain *vtd_domain_of(uint16_t owner);
+void vtd_stop_sid(struct vtd_unit *u, uint16_t sid);
+/* a DMA fault revokes the device's access: bus mastering off and its
+ * context entry cleared (caches invalidated), until iommu_owner_resume */
+void vtd_domain_quarantine(struct vtd_domain *dm);
+/* kernel/iommu/ir.c: zeroed IRT, IRTA, SIRTP, IEC global, IRE. 0 or -1 */
+int vtd_ir_up(struct vtd_unit *u);
+#endif

@@ -1,0 +1,203 @@
+/* kernel/proof/iommu_hostile.c — the iommu-hostile proof: QEMU's edu device
+ * plays a hostile bus master. Holding only its owner's register window, the
+ * proof tells the device's DMA engine to write into a canary page (kernel
+ * memory never granted), into the old iova of a pool its owner revoked
+ * (after a transfer into that pool succeeded, so the IOTLB held the
+ * translation), and to write into and read from another owner's pool. The
+ * IOMMU backend must block each transfer: the target bytes stay as they
+ * were, the fault arrives (by the fault-event interrupt) against edu's
+ * owner with edu's source id and the target address, and the fault
+ * quarantines the owner (edu's bus mastering off, its context entry gone)
+ * until the proof resumes it on purpose for the next vector. A positive
+ * transfer into edu's own pool shows the engine works.
+ * tests/qemu/test_iommu.py holds each reported fault against QEMU's
+ * vtd_dmar_fault trace events. */
+#include "drivers/edu/edu_reg.h"
+#include "kernel/authority/authority.h"
+#include "kernel/iommu/iommu.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+#include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
+#include "kernel/proof/proof.h"
+#include "kernel/time/time.h"
+
+#define HOSTILE_DMA_US	 2000000 /* edu starts a transfer 100 ms after CMD */
+#define HOSTILE_FAULT_US 500000
+#define VTD_FR_WRITE	 5
+#define VTD_FR_READ	 6
+
+struct hostile {
+	struct pci_dev *edu;
+	struct dev_mmio regs;
+	uint16_t sid;
+	unsigned vectors, blocked, intact, by_irq, stopped;
+	bool ok;
+};
+
+static struct pci_dev *hostile_find_edu(void)
+{
+	for (unsigned i = 0; i < pci_ndevs; i++)
+		if (pci_devs[i].vendor == EDU_VENDOR &&
+		    pci_devs[i].device == EDU_DEVICE && pci_devs[i].owner)
+			return &pci_devs[i];
+	return NULL;
+}
+
+/* another owner whose DMA the IOMMU translates: the victim */
+static uint16_t hostile_victim(uint16_t not )
+{
+	for (unsigned i = 0; i < pci_ndevs; i++) {
+		uint16_t o = pci_devs[i].owner;
+		if (o && o != not &&iommu_owner_translated(o))
+			return o;
+	}
+	return 0;
+}
+
+/* one transfer between the device buffer and iova; false if the engine
+ * never finished */
+static bool hostile_dma(struct hostile *h, uint64_t iova, bool to_ram)
+{
+	struct dev_mmio *r = &h->regs;
+	mmio_write64(r, EDU_DMA_SRC, to_ram ? EDU_BUF_ADDR : iova);
+	mmio_write64(r, EDU_DMA_DST, to_ram ? iova : EDU_BUF_ADDR);
+	mmio_write64(r, EDU_DMA_COUNT, EDU_XFER);
+	mmio_write64(r, EDU_DMA_CMD,
+		     EDU_DMA_CMD_START | (to_ram ? EDU_DMA_CMD_TO_RAM : 0));
+	uint64_t end = time_now_us() + HOSTILE_DMA_US;
+	while (mmio_read32(r, EDU_DMA_CMD) & EDU_DMA_CMD_START)
+		if (time_now_us() > end)
+			return false;
+	return true;
+}
+
+static bool all_bytes(const uint8_t *p, uint8_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/* a transfer that must be blocked: the fault must name edu's owner, its
+ * source id, the page, the direction; `mem` must keep byte `fill` */
+static void hostile_vector(struct hostile *h, const char *name, uint64_t iova,
+			   bool to_ram, const uint8_t *mem, uint8_t fill)
+{
+	uint16_t owner = h->edu->owner;
+	uint64_t f0 = iommu_fault_count(owner, NULL);
+	bool done = hostile_dma(h, iova, to_ram);
+	/* the fault event interrupt records it; polling only as a fallback
+	 * so a lost interrupt shows in by_irq */
+	uint64_t end = time_now_us() + HOSTILE_FAULT_US;
+	while (iommu_fault_count(owner, NULL) == f0 && time_now_us() < end)
+		__asm__ volatile("pause");
+	bool irq = iommu_fault_count(owner, NULL) > f0;
+	if (!irq)
+		iommu_fault_poll();
+	struct iommu_fault f = {0};
+	uint64_t n = iommu_fault_count(owner, &f) - f0;
+	bool blocked = n == 1 && f.sid == h->sid && f.addr == iova &&
+		       f.write == to_ram &&
+		       f.reason == (to_ram ? VTD_FR_WRITE : VTD_FR_READ);
+	bool intact = all_bytes(mem, fill, EDU_XFER);
+	/* the fault revoked the device's access: stopped and quarantined */
+	bool stopped =
+	    iommu_owner_quarantined(owner) &&
+	    !(pci_cfg_read16(h->edu, PCI_COMMAND) & PCI_COMMAND_MASTER);
+	h->vectors++;
+	h->blocked += blocked;
+	h->intact += intact;
+	h->by_irq += irq;
+	h->stopped += stopped;
+	h->ok &= done && blocked && intact && stopped;
+	kprintf("IOMMU_VECTOR name=%s iova=0x%lx dir=%s done=%u faults=%lu "
+		"sid=0x%04x addr=0x%lx write=%u reason=%u irq=%u blocked=%u "
+		"intact=%u stopped=%u\n",
+		name, iova, to_ram ? "write" : "read", done, n, f.sid, f.addr,
+		f.write, f.reason, irq, blocked, intact, stopped);
+	/* a deliberate restart, so the next vector meets the IOMMU again */
+	h->ok &= iommu_owner_resume(owner) == 0;
+	pci_enable(h->edu, true, false, true);
+}
+
+static void proof_iommu_hostile(void)
+{
+	struct hostile h = {.ok = true};
+	h.edu = hostile_find_edu();
+	uint16_t victim = h.edu ? hostile_victim(h.edu->owner) : 0;
+	if (!h.edu || !iommu_owner_translated(h.edu->owner) || !victim ||
+	    iommu_scope(h.edu, &h.sid, NULL) != IOMMU_IN_SCOPE ||
+	    mmio_grant(h.edu, h.edu->owner, 0, 0, EDU_REGS_LEN,
+		       MMIO_READ | MMIO_WRITE, &h.regs) != 0) {
+		proof_result("iommu-hostile", false,
+			     "reason=needs-edu-and-a-second-owner-under-iommu "
+			     "edu=%s victim=%u",
+			     h.edu ? "yes" : "no", victim);
+		return;
+	}
+	uint16_t owner = h.edu->owner;
+	struct dma_pool own;
+	uint8_t *canary = (uint8_t *)page_alloc(1, EDU_DMA_LIMIT);
+	if (!canary) {
+		proof_result("iommu-hostile", false, "reason=no-memory");
+		return;
+	}
+	memset(canary, 0xc5, PAGE_SIZE);
+	hostile_vector(&h, "canary", (uint64_t)canary, true, canary, 0xc5);
+
+	/* positive control into edu's own pool — its translation is now in
+	 * the IOTLB — then the same pool revoked and attacked */
+	if (dma_pool_create(owner, PAGE_SIZE, EDU_DMA_LIMIT, &own)) {
+		proof_result("iommu-hostile", false, "reason=no-memory");
+		return;
+	}
+	memset(own.va, 0xee, PAGE_SIZE);
+	uint64_t f0 = iommu_fault_count(owner, NULL);
+	bool pos = hostile_dma(&h, own.iova, true) &&
+		   !all_bytes(own.va, 0xee, EDU_XFER) &&
+		   iommu_fault_count(owner, NULL) == f0;
+	uint64_t old = own.iova;
+	memset(own.va, 0x5a, PAGE_SIZE);
+	dma_pool_revoke(&own);
+	bool revoked = !dma_pool_live(&own);
+	/* the pages went back to the allocator; nothing runs meanwhile, so
+	 * their bytes are still the ones written before the revoke */
+	hostile_vector(&h, "revoked", old, true, (const uint8_t *)old, 0x5a);
+
+	struct dma_pool vp;
+	if (dma_pool_create(victim, PAGE_SIZE, EDU_DMA_LIMIT, &vp) == 0) {
+		memset(vp.va, 0x3c, PAGE_SIZE);
+		hostile_vector(&h, "other-owner-write", vp.iova, true, vp.va,
+			       0x3c);
+		hostile_vector(&h, "other-owner-read", vp.iova, false, vp.va,
+			       0x3c);
+		dma_pool_revoke(&vp);
+	} else {
+		h.ok = false;
+	}
+	/* still alive after every attack: its own pool is reachable again */
+	struct dma_pool again;
+	bool alive = false;
+	if (dma_pool_create(owner, PAGE_SIZE, EDU_DMA_LIMIT, &again) == 0) {
+		memset(again.va, 0xee, PAGE_SIZE);
+		alive = hostile_dma(&h, again.iova, true) &&
+			!all_bytes(again.va, 0xee, EDU_XFER);
+		dma_pool_revoke(&again);
+	}
+	page_free((uint64_t)canary, 1);
+	mmio_revoke(&h.regs);
+	struct iommu_fault last;
+	uint64_t total = iommu_fault_count(owner, &last);
+	proof_result("iommu-hostile",
+		     h.ok && pos && revoked && alive && h.vectors == 4 &&
+			 total == h.vectors,
+		     "vectors=%u blocked=%u intact=%u by_irq=%u stopped=%u "
+		     "faults=%lu owner=%u victim=%u sid=0x%04x positive=%s "
+		     "revoked=%s alive=%s",
+		     h.vectors, h.blocked, h.intact, h.by_irq, h.stopped, total,
+		     owner, victim, h.sid, pos ? "ok" : "bad",
+		     revoked ? "yes" : "no", alive ? "yes" : "no");
+}
+PROOF_REGISTER("iommu-hostile", proof_iommu_hostile, 12);

@@ -1,0 +1,214 @@
+/* tests/host/iommu/test_dmar.c — the DMAR parser (kernel/iommu/dmar.c)
+ * against QEMU's table shape, RMRRs, and every malformed length, under
+ * ASan+UBSan: each table sits in a heap buffer of exactly its length, so
+ * any read past it is a failure. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dmar_build.h"
+#include "kernel/iommu/dmar.h"
+#include "shim.h"
+
+static int parse(const struct dmar_buf *d, size_t len, struct dmar_info *o,
+		 const char **why)
+{
+	uint8_t *t = malloc(len ? len : 1);
+	memcpy(t, d->b, len);
+	int r = dmar_parse(t, len, o, why);
+	free(t);
+	return r;
+}
+
+static void test_qemu_shape(void **st)
+{
+	struct dmar_buf d;
+	struct dmar_info o;
+	const char *why = NULL;
+	db_qemu(&d);
+	assert_int_equal(parse(&d, d.n, &o, &why), 0);
+	assert_int_equal(o.haw, 39);
+	assert_int_equal(o.flags, DMAR_FLAG_INTR_REMAP);
+	assert_int_equal(o.nunits, 1);
+	assert_int_equal(o.units[0].base, 0xfed90000ull);
+	assert_int_equal(o.units[0].nscopes, 3);
+	assert_int_equal(o.scopes[0].type, DMAR_SCOPE_IOAPIC);
+	assert_int_equal(o.scopes[0].bus, 0xff);
+	assert_int_equal(o.scopes[1].type, DMAR_SCOPE_BRIDGE);
+	assert_int_equal(o.scopes[1].path[0][0], 1);
+	assert_int_equal(o.scopes[2].type, DMAR_SCOPE_ENDPOINT);
+	assert_int_equal(o.scopes[2].path[0][0], 2);
+	assert_int_equal(o.nrmrr, 0);
+}
+
+/* a second unit with INCLUDE_PCI_ALL and an RMRR whose scope goes through
+ * a bridge (two hops); then an unknown structure type, skipped */
+static void test_rmrr_and_multi_hop(void **st)
+{
+	struct dmar_buf d;
+	struct dmar_info o;
+	const char *why = NULL;
+	db_qemu(&d);
+	size_t at = d.n;
+	db_u16(&d, 0);
+	db_u16(&d, 0);
+	db_u8(&d, DMAR_DRHD_INCLUDE_PCI_ALL);
+	db_u8(&d, 0);
+	db_u16(&d, 0);
+	db_u64(&d, 0xfed91000ull);
+	db_len16(&d, at);
+	at = d.n;
+	db_u16(&d, 1); /* RMRR */
+	db_u16(&d, 0);
+	db_u16(&d, 0);
+	db_u16(&d, 0);
+	db_u64(&d, 0x7a000000ull);
+	db_u64(&d, 0x7a01ffffull);
+	const uint8_t path[] = {0x1c, 0, 0, 0};
+	db_scope(&d, 1, 0, 0, path, 2);
+	db_len16(&d, at);
+	at = d.n;
+	db_u16(&d, 5); /* SATC: not used */
+	db_u16(&d, 0);
+	db_u64(&d, 0);
+	db_len16(&d, at);
+	assert_int_equal(parse(&d, d.n, &o, &why), 0);
+	assert_int_equal(o.nunits, 2);
+	assert_int_equal(o.units[1].flags, DMAR_DRHD_INCLUDE_PCI_ALL);
+	assert_int_equal(o.units[1].nscopes, 0);
+	assert_int_equal(o.nrmrr, 1);
+	assert_int_equal(o.rmrr[0].base, 0x7a000000ull);
+	assert_int_equal(o.rmrr[0].limit, 0x7a01ffffull);
+	const struct dmar_scope *s = &o.scopes[o.rmrr[0].scope0];
+	assert_int_equal(s->npath, 2);
+	assert_int_equal(s->path[0][0], 0x1c);
+	assert_int_equal(o.skipped, 1);
+}
+
+/* every prefix of a valid table: parsed only if it ends on a structure
+ * boundary, never read past its end (ASan) */
+static void test_truncation(void **st)
+{
+	struct dmar_buf d;
+	struct dmar_info o;
+	const char *why;
+	db_qemu(&d);
+	for (size_t len = 0; len < d.n; len++) {
+		why = NULL;
+		assert_int_equal(parse(&d, len, &o, &why), -1);
+		assert_non_null(why);
+	}
+}
+
+static void expect_bad(struct dmar_buf *d, const char *want)
+{
+	struct dmar_info o;
+	const char *why = NULL;
+	assert_int_equal(parse(d, d->n, &o, &why), -1);
+	assert_non_null(why);
+	assert_string_equal(why, want);
+}
+
+static void test_malformed(void **st)
+{
+	struct dmar_buf d;
+	/* structure length 0 would loop forever */
+	db_qemu(&d);
+	d.b[48 + 2] = 0, d.b[48 + 3] = 0;
+	expect_bad(&d, "structure length");
+	/* structure longer than the table */
+	db_qemu(&d);
+	d.b[48 + 2] = 0xff;
+	expect_bad(&d, "structure length");
+	/* scope length under its header */
+	db_qemu(&d);
+	d.b[48 + 16 + 1] = 5;
+	expect_bad(&d, "device scope length");
+	/* a scope with no path */
+	db_qemu(&d);
+	d.b[48 + 16 + 1] = 6;
+	expect_bad(&d, "device scope path length");
+	/* odd path length */
+	db_qemu(&d);
+	d.b[48 + 16 + 1] = 9;
+	expect_bad(&d, "device scope length");
+	/* device number past 31 */
+	db_qemu(&d);
+	d.b[48 + 16 + 6] = 32;
+	expect_bad(&d, "device scope path entry");
+	/* register base not page aligned, or zero */
+	db_qemu(&d);
+	d.b[48 + 8] = 0x10;
+	expect_bad(&d, "DRHD register base");
+	db_qemu(&d);
+	memset(d.b + 48 + 8, 0, 8);
+	expect_bad(&d, "DRHD register base");
+	/* not a DMAR, and a DMAR with no unit */
+	db_qemu(&d);
+	d.b[0] = 'X';
+	expect_bad(&d, "table header");
+	db_header(&d, 38, 0);
+	expect_bad(&d, "no DRHD unit");
+}
+
+static void test_bad_rmrr(void **st)
+{
+	struct dmar_buf d;
+	db_qemu(&d);
+	size_t at = d.n;
+	db_u16(&d, 1);
+	db_u16(&d, 0);
+	db_u16(&d, 0);
+	db_u16(&d, 0);
+	db_u64(&d, 0x2000);
+	db_u64(&d, 0x1fff); /* limit below base */
+	db_len16(&d, at);
+	expect_bad(&d, "RMRR range");
+	db_qemu(&d);
+	at = d.n;
+	db_u16(&d, 1);
+	db_u16(&d, 0);
+	db_u16(&d, 0);
+	db_u16(&d, 0);
+	db_u64(&d, 0x2000);
+	db_u64(&d, 0x2ffe); /* limit not one below a page boundary */
+	db_len16(&d, at);
+	expect_bad(&d, "RMRR range");
+}
+
+/* more scopes than the table holds: refused, not overflowed */
+static void test_too_many_scopes(void **st)
+{
+	static struct dmar_buf d;
+	db_header(&d, 38, 0);
+	size_t at = d.n;
+	db_u16(&d, 0);
+	db_u16(&d, 0);
+	db_u8(&d, 0);
+	db_u8(&d, 0);
+	db_u16(&d, 0);
+	db_u64(&d, 0xfed90000ull);
+	const uint8_t ep[] = {2, 0};
+	for (unsigned i = 0; i < DMAR_MAX_SCOPES + 1; i++)
+		db_scope(&d, 1, 0, 0, ep, 1);
+	db_len16(&d, at);
+	expect_bad(&d, "more device scopes than DMAR_MAX_SCOPES");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_qemu_shape),
+	    cmocka_unit_test(test_rmrr_and_multi_hop),
+	    cmocka_unit_test(test_truncation),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_bad_rmrr),
+	    cmocka_unit_test(test_too_many_scopes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,188 @@
+/* tests/host/iommu/test_scope.c — which VT-d unit translates a function and
+ * under which source id (kernel/iommu/scope.c), over a fake topology like
+ * QEMU's q35 inventory boot: a PCIe root port, a conventional pci-bridge
+ * with a second one nested below it, a PCIe-to-PCI bridge, and endpoints
+ * on every bus. Source ids follow QEMU's pci_device_iommu_address_space
+ * and Linux: conventional buses alias to the bridge above them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dmar_build.h"
+#include "kernel/iommu/dmar.h"
+#include "kernel/iommu/scope.h"
+#include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
+#include "shim.h"
+
+#define NFN 10
+struct pci_dev pci_devs[NFN];
+unsigned pci_ndevs;
+static uint8_t cfg[NFN][4096];
+
+#define PCIE_CAP 0x40
+enum { EP, ROOT_PORT = 4, PCIE_TO_PCI = 7, PCI_BRIDGE = 0x100 };
+
+static struct pci_dev *fn(unsigned bus, unsigned dev, unsigned f, int kind,
+			  unsigned sec, unsigned sub)
+{
+	struct pci_dev *d = &pci_devs[pci_ndevs];
+	uint8_t *c = cfg[pci_ndevs++];
+	memset(d, 0, sizeof(*d));
+	memset(c, 0, 4096);
+	d->bus = bus, d->dev = dev, d->fn = f, d->cfg = c;
+	d->header_type = kind == EP ? 0 : 1;
+	c[PCI_HEADER_TYPE] = d->header_type;
+	c[PCI_SECONDARY_BUS] = sec;
+	c[PCI_SUBORDINATE_BUS] = sub;
+	if (kind == ROOT_PORT || kind == PCIE_TO_PCI) {
+		d->cap_pcie = PCIE_CAP;
+		c[PCIE_CAP] = PCI_CAP_ID_EXP;
+		c[PCIE_CAP + 2] = (uint8_t)(kind << 4 | 2);
+	}
+	return d;
+}
+
+static struct pci_dev *rp, *pb, *p2p, *ep0, *ep1, *edu, *pb2, *ep3, *ep4;
+
+static int topology(void **st)
+{
+	shim_quiet = 1;
+	pci_ndevs = 0;
+	fn(0, 0, 0, EP, 0, 0); /* host bridge */
+	rp = fn(0, 1, 0, ROOT_PORT, 1, 1);
+	pb = fn(0, 2, 0, PCI_BRIDGE, 2, 3);
+	p2p = fn(0, 3, 0, PCIE_TO_PCI, 4, 4);
+	ep0 = fn(0, 4, 0, EP, 0, 0);
+	ep1 = fn(1, 0, 0, EP, 0, 0);
+	edu = fn(2, 3, 0, EP, 0, 0);
+	pb2 = fn(2, 5, 0, PCI_BRIDGE, 3, 3);
+	ep3 = fn(3, 1, 2, EP, 0, 0);
+	ep4 = fn(4, 7, 1, EP, 0, 0);
+	return 0;
+}
+
+#define SID(b, d, f) ((b) << 8 | (d) << 3 | (f))
+
+static void test_source_ids(void **st)
+{
+	/* root bus and below a root port: their own requester id */
+	assert_int_equal(pci_source_id(ep0), SID(0, 4, 0));
+	assert_int_equal(pci_source_id(ep1), SID(1, 0, 0));
+	/* below a conventional pci-bridge: the bridge's id, also through a
+	 * second conventional bridge */
+	assert_int_equal(pci_source_id(edu), SID(0, 2, 0));
+	assert_int_equal(pci_source_id(pb2), SID(0, 2, 0));
+	assert_int_equal(pci_source_id(ep3), SID(0, 2, 0));
+	/* below a PCIe-to-PCI bridge: its secondary bus, devfn 0 */
+	assert_int_equal(pci_source_id(ep4), SID(4, 0, 0));
+}
+
+static struct dmar_info parse(struct dmar_buf *d)
+{
+	struct dmar_info o;
+	const char *why = NULL;
+	uint32_t len = (uint32_t)d->n;
+	memcpy(d->b + 4, &len, 4);
+	assert_int_equal(dmar_parse(d->b, d->n, &o, &why), 0);
+	return o;
+}
+
+static size_t drhd_begin(struct dmar_buf *d, uint8_t flags, uint64_t base)
+{
+	size_t at = d->n;
+	db_u16(d, 0);
+	db_u16(d, 0);
+	db_u8(d, flags);
+	db_u8(d, 0);
+	db_u16(d, 0);
+	db_u64(d, base);
+	return at;
+}
+
+/* QEMU's layout: bridge scopes for the bridges on the root bus, endpoint
+ * scopes for the root bus's endpoints; then a catch-all unit */
+static void test_bridge_and_endpoint_scopes(void **st)
+{
+	static struct dmar_buf d;
+	db_header(&d, 38, 1);
+	size_t at = drhd_begin(&d, 0, 0xfed90000);
+	const uint8_t p_rp[] = {1, 0}, p_pb[] = {2, 0}, p_ep[] = {4, 0};
+	db_scope(&d, DMAR_SCOPE_BRIDGE, 0, 0, p_rp, 1);
+	db_scope(&d, DMAR_SCOPE_BRIDGE, 0, 0, p_pb, 1);
+	db_scope(&d, DMAR_SCOPE_ENDPOINT, 0, 0, p_ep, 1);
+	db_len16(&d, at);
+	at = drhd_begin(&d, DMAR_DRHD_INCLUDE_PCI_ALL, 0xfed91000);
+	db_len16(&d, at);
+	struct dmar_info o = parse(&d);
+	assert_int_equal(dmar_unit_for(&o, ep0), 0);
+	assert_int_equal(dmar_unit_for(&o, rp), 0);
+	assert_int_equal(dmar_unit_for(&o, ep1), 0);
+	assert_int_equal(dmar_unit_for(&o, edu), 0);
+	assert_int_equal(dmar_unit_for(&o, ep3), 0); /* bus 3 under 2..3 */
+	/* the PCIe-to-PCI bridge is in no scope: the catch-all unit */
+	assert_int_equal(dmar_unit_for(&o, p2p), 1);
+	assert_int_equal(dmar_unit_for(&o, ep4), 1);
+}
+
+/* an endpoint scope through a bridge: the path follows the bridge's
+ * secondary bus; a path through a non-bridge resolves to nothing */
+static void test_multi_hop_paths(void **st)
+{
+	static struct dmar_buf d;
+	db_header(&d, 38, 0);
+	size_t at = drhd_begin(&d, 0, 0xfed90000);
+	const uint8_t to_edu[] = {2, 0, 3, 0}, through_ep[] = {4, 0, 3, 0};
+	db_scope(&d, DMAR_SCOPE_ENDPOINT, 0, 0, to_edu, 2);
+	db_scope(&d, DMAR_SCOPE_ENDPOINT, 0, 0, through_ep, 2);
+	db_len16(&d, at);
+	struct dmar_info o = parse(&d);
+	assert_int_equal(dmar_unit_for(&o, edu), 0);
+	assert_int_equal(dmar_unit_for(&o, pb2), -1); /* sibling: not named */
+	assert_int_equal(dmar_unit_for(&o, ep3), -1); /* endpoint, not bridge */
+	assert_int_equal(dmar_unit_for(&o, ep0), -1);
+	assert_int_equal(dmar_unit_for(&o, ep1), -1);
+}
+
+/* a bridge scope naming a function that is not a bridge covers only that
+ * function; scopes of another segment cover nothing here */
+static void test_scope_edges(void **st)
+{
+	static struct dmar_buf d;
+	db_header(&d, 38, 0);
+	size_t at = d.n;
+	db_u16(&d, 0);
+	db_u16(&d, 0);
+	db_u8(&d, 0);
+	db_u8(&d, 0);
+	db_u16(&d, 1); /* segment 1 */
+	db_u64(&d, 0xfed90000);
+	const uint8_t p_pb[] = {2, 0};
+	db_scope(&d, DMAR_SCOPE_BRIDGE, 0, 0, p_pb, 1);
+	db_len16(&d, at);
+	at = drhd_begin(&d, 0, 0xfed91000);
+	const uint8_t p_ep[] = {4, 0};
+	db_scope(&d, DMAR_SCOPE_BRIDGE, 0, 0, p_ep, 1);
+	db_scope(&d, DMAR_SCOPE_IOAPIC, 0, 0xff, p_pb, 1);
+	db_len16(&d, at);
+	struct dmar_info o = parse(&d);
+	assert_int_equal(dmar_unit_for(&o, edu), -1); /* segment 0 */
+	assert_int_equal(dmar_unit_for(&o, pb), -1);
+	assert_int_equal(dmar_unit_for(&o, ep0), 1);
+	assert_int_equal(dmar_unit_for(&o, ep1), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_source_ids, topology),
+	    cmocka_unit_test_setup(test_bridge_and_endpoint_scopes, topology),
+	    cmocka_unit_test_setup(test_multi_hop_paths, topology),
+	    cmocka_unit_test_setup(test_scope_edges, topology),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

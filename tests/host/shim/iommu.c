@@ -1,0 +1,92 @@
+/* tests/host/shim/iommu.c — kernel/iommu/iommu.h for host tests that link
+ * the real authority layer. Every function is in scope; one owner,
+ * shim_iommu_owner, is translated (0: none) — a test sets it, or
+ * iommu_domain_create does when the owner table binds an owner with the
+ * IOMMU backend. Its mappings are kept page by page, so a test sees what the DMA
+ * pool code mapped and unmapped. A second map of a mapped page or an unmap
+ * of an unmapped one counts in shim_iommu_violations; with
+ * shim_iommu_fail_unmap set, unmap reports the unit did not confirm. */
+#include "kernel/iommu/iommu.h"
+#include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
+#include "shim.h"
+
+uint16_t shim_iommu_owner;
+unsigned shim_iommu_violations;
+bool shim_iommu_fail_unmap;
+
+#define SHIM_IOMMU_PAGES 8192
+static uint64_t mapped[SHIM_IOMMU_PAGES]; /* iova | 1 */
+
+static uint64_t *slot(uint64_t iova, bool want_free)
+{
+	for (unsigned i = 0; i < SHIM_IOMMU_PAGES; i++)
+		if (want_free ? !mapped[i] : mapped[i] == (iova | 1))
+			return &mapped[i];
+	return NULL;
+}
+
+unsigned shim_iommu_mapped(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < SHIM_IOMMU_PAGES; i++)
+		n += mapped[i] != 0;
+	return n;
+}
+
+enum iommu_scope iommu_scope(const struct pci_dev *d, uint16_t *sid,
+			     const char **why)
+{
+	*sid = d ? (uint16_t)(d->bus << 8 | d->dev << 3 | d->fn) : 0;
+	if (why)
+		*why = "in scope";
+	return IOMMU_IN_SCOPE;
+}
+
+int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
+{
+	(void)seg, (void)sid;
+	if (shim_iommu_owner)
+		return -1; /* the shim translates one owner */
+	shim_iommu_owner = owner;
+	return 0;
+}
+
+uint64_t iommu_addr_limit(uint16_t owner)
+{
+	return owner && owner == shim_iommu_owner ? 1ull << 39 : 0;
+}
+
+int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
+	      unsigned perm)
+{
+	(void)pa, (void)perm;
+	if (!iommu_addr_limit(owner))
+		return -1;
+	for (uint64_t a = iova; a < iova + len; a += PAGE_SIZE) {
+		uint64_t *s = slot(a, false);
+		if (s) {
+			shim_iommu_violations++;
+			continue;
+		}
+		s = slot(a, true);
+		if (!s)
+			return -1;
+		*s = a | 1;
+	}
+	return 0;
+}
+
+int iommu_unmap(uint16_t owner, uint64_t iova, size_t len)
+{
+	if (!iommu_addr_limit(owner))
+		return -1;
+	for (uint64_t a = iova; a < iova + len; a += PAGE_SIZE) {
+		uint64_t *s = slot(a, false);
+		if (s)
+			*s = 0;
+		else
+			shim_iommu_violations++;
+	}
+	return shim_iommu_fail_unmap ? -1 : 0;
+}
