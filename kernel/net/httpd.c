@@ -228,7 +228,7 @@ static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 	size_t end = http_header_end(buf, len, h->scanned);
 	if (!end) {
 		h->scanned = len;
-		if (len >= TCP_RXBUF) {
+		if (len >= HTTP_MAX_HEADER) {
 			return respond_error(c, h, 431);
 		}
 		if (tcp_peer_closed(c)) {

@@ -247,6 +247,15 @@ static void arp_input(const struct eth_view *eth)
 		net_if.c.arp_drops++;
 		return;
 	}
+	/* RFC 5227 §2.1.1: a probe (sender 0.0.0.0) for our address is
+	 * answered, so the prober sees the address in use; it teaches the
+	 * cache nothing */
+	if (net_if.configured && a.spa == 0 && a.tpa == net_if.ip &&
+	    a.op == ARP_OP_REQUEST) {
+		net_if.c.arp_probes_answered++;
+		arp_send(ARP_OP_REPLY, a.sha, 0, a.sha);
+		return;
+	}
 	if (!net_if.configured || a.spa == 0) {
 		net_if.c.arp_drops++;
 		return;

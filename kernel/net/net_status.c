@@ -71,6 +71,12 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(tcp_tw_reused);
 	C(tcp_syn_evicted);
 	C(tcp_idle_evicted);
+	C(arp_probes_answered);
+	C(tcp_ooo_queued);
+	C(tcp_mss_clamped);
+	C(tcp_ack_invalid);
+	C(tcp_challenge_acks);
+	C(tcp_lost_retransmits);
 	C(http_requests);
 	json_ku64(j, "http_2xx", k->http_responses[2]);
 	json_ku64(j, "http_4xx", k->http_responses[4]);

@@ -98,6 +98,11 @@ _Static_assert(sizeof(struct udp_hdr) == 8, "udp_hdr");
 #define TCP_OPT_END 0
 #define TCP_OPT_NOP 1
 #define TCP_OPT_MSS 2
+#define TCP_OPT_WSCALE	  3 /* RFC 7323 §2 */
+#define TCP_OPT_SACK_PERM 4 /* RFC 2018 §2 */
+#define TCP_OPT_SACK	  5 /* RFC 2018 §3 */
+#define TCP_WSCALE_MAX	  14 /* RFC 7323 §2.3 */
+#define TCP_SACK_MAX	  4  /* blocks in one option (40 bytes of options) */
 struct tcp_hdr {
 	uint16_t sport, dport;
 	uint32_t seq, ack;
@@ -209,6 +214,10 @@ struct tcp_view {
 	uint8_t flags;
 	uint16_t win;
 	uint16_t mss; /* 0: no MSS option */
+	int8_t wscale; /* -1: no window scale option; else the shift, <= 14 */
+	bool sack_perm;
+	uint8_t nsack; /* SACK blocks: [sack[i][0], sack[i][1]) */
+	uint32_t sack[TCP_SACK_MAX][2];
 	const uint8_t *data;
 	size_t len;
 };

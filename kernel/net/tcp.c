@@ -1,6 +1,7 @@
 /* kernel/net/tcp.c — TCP, server side (RFC 9293; RTO RFC 6298; slow start
- * and fast retransmit RFC 5681; RST/SYN/ACK checks RFC 5961; initial
- * window RFC 6928). See kernel/net/tcp.h for the shape of it. */
+ * and fast retransmit RFC 5681; NewReno RFC 6582 with SACK-chosen holes
+ * after RFC 6675; SACK RFC 2018; window scaling RFC 7323; RST/SYN/ACK
+ * checks RFC 5961; initial window RFC 6928). See kernel/net/tcp.h. */
 #include "kernel/net/tcp.h"
 
 #include "kernel/net/net_internal.h"
@@ -9,9 +10,10 @@
 #define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
 #define SEQ_GT(a, b)  ((int32_t)((a) - (b)) > 0)
 #define SEQ_GEQ(a, b) ((int32_t)((a) - (b)) >= 0)
+#define MAX_SEQ(a, b) (SEQ_GT(a, b) ? (a) : (b))
 #define TX_MASK	      (TCP_TXBUF - 1)
 _Static_assert((TCP_TXBUF & TX_MASK) == 0, "TCP_TXBUF power of two");
-_Static_assert(TCP_RXBUF <= 65535, "no window scaling");
+_Static_assert(TCP_RXBUF <= 65535u << TCP_RCV_WSCALE, "window scale");
 
 static struct tcp_conn conns[TCP_MAX_CONN];
 static struct {
@@ -23,6 +25,8 @@ static uint8_t *rx_mem, *tx_mem;
  * per-poll scans stop there (slots are taken lowest first) */
 static unsigned conn_span;
 static uint32_t isn_salt;
+/* out-of-order bytes held by every connection together (TCP_OOO_TOTAL) */
+static size_t ooo_total;
 
 static const char *const state_names[] = {
     "CLOSED",	  "SYN_RCVD", "ESTABLISHED", "CLOSE_WAIT", "FIN_WAIT_1",
@@ -67,6 +71,7 @@ void tcp_init(void)
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
 		conns[i].index = i;
 	conn_span = 0;
+	ooo_total = 0;
 	isn_salt = (uint32_t)net_now_us() * 2654435761u;
 }
 
@@ -91,33 +96,96 @@ static uint16_t our_mss(void)
 	return (uint16_t)(mtu - 40);
 }
 
-static uint16_t rcv_window(const struct tcp_conn *c)
+/* free receive buffer: the window (out-of-order data lies inside it) */
+static uint32_t rcv_window(const struct tcp_conn *c)
 {
-	return (uint16_t)(TCP_RXBUF - c->rx_len);
+	return (uint32_t)(TCP_RXBUF - c->rx_len);
 }
 
-/* one segment: header (with the MSS option on SYN-ACK), then `len` bytes
- * from the transmit ring at offset `off` from snd_una */
+/* the window field: scaled, and never more than the field holds */
+static uint16_t rcv_window_field(const struct tcp_conn *c, bool syn)
+{
+	uint32_t w = rcv_window(c);
+	if (syn) /* RFC 7323 §2.2: the SYN's window is never scaled */
+		return (uint16_t)MIN(w, 65535u);
+	return (uint16_t)MIN(w >> c->rcv_shift, 65535u);
+}
+
+/* bytes of SACK option a segment carries now (RFC 2018 §3, §4) */
+static size_t sack_optlen(const struct tcp_conn *c)
+{
+	if (!c->sack_ok || !c->nooo)
+		return 0;
+	return 4 + 8u * MIN(c->nooo, (unsigned)TCP_SACK_MAX);
+}
+
+/* SACK blocks: the range holding the latest segment first, then the
+ * others from the highest down (RFC 2018 §4) */
+static size_t sack_write(const struct tcp_conn *c, uint8_t *o)
+{
+	size_t n = 0, len = sack_optlen(c);
+	if (!len)
+		return 0;
+	o[0] = TCP_OPT_NOP;
+	o[1] = TCP_OPT_NOP;
+	o[2] = TCP_OPT_SACK;
+	o[3] = (uint8_t)(len - 2);
+	for (unsigned i = 0; i < c->nooo; i++)
+		if (c->ooo[i][0] == c->ooo_last) {
+			wr32(o + 4, c->ooo[i][0]);
+			wr32(o + 8, c->ooo[i][1]);
+			n = 1;
+		}
+	for (unsigned i = c->nooo; i-- > 0 && n < TCP_SACK_MAX;) {
+		if (c->ooo[i][0] == c->ooo_last)
+			continue;
+		wr32(o + 4 + 8 * n, c->ooo[i][0]);
+		wr32(o + 8 + 8 * n, c->ooo[i][1]);
+		n++;
+	}
+	return len;
+}
+
+/* one segment: header (MSS, window scale and SACK-permitted on SYN-ACK,
+ * SACK blocks on others), then `len` bytes from the transmit ring at
+ * offset `off` from snd_una */
 static void seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags,
 		     size_t off, size_t len)
 {
 	uint8_t *f = net_if.tx;
 	uint8_t *t = f + NET_TX_HDR;
-	size_t hl = (flags & TCP_SYN) ? 24 : 20;
-	uint16_t win = rcv_window(c);
+	size_t hl = 20;
+	uint16_t win = rcv_window_field(c, flags & TCP_SYN);
 	wr16(t, c->lport);
 	wr16(t + 2, c->rport);
 	wr32(t + 4, seq);
 	wr32(t + 8, (flags & TCP_ACK) ? c->rcv_nxt : 0);
-	t[12] = (uint8_t)((hl / 4) << 4);
 	t[13] = flags;
 	wr16(t + 14, win);
 	wr32(t + 16, 0); /* checksum, urgent pointer */
 	if (flags & TCP_SYN) {
-		t[20] = TCP_OPT_MSS;
-		t[21] = 4;
-		wr16(t + 22, our_mss());
+		t[hl] = TCP_OPT_MSS;
+		t[hl + 1] = 4;
+		wr16(t + hl + 2, our_mss());
+		hl += 4;
+		if (c->rcv_shift) { /* RFC 7323 §2.2: only if the SYN had one */
+			t[hl] = TCP_OPT_NOP;
+			t[hl + 1] = TCP_OPT_WSCALE;
+			t[hl + 2] = 3;
+			t[hl + 3] = c->rcv_shift;
+			hl += 4;
+		}
+		if (c->sack_ok) {
+			t[hl] = TCP_OPT_NOP;
+			t[hl + 1] = TCP_OPT_NOP;
+			t[hl + 2] = TCP_OPT_SACK_PERM;
+			t[hl + 3] = 2;
+			hl += 4;
+		}
+	} else if (!(flags & TCP_RST)) {
+		hl += sack_write(c, t + hl);
 	}
+	t[12] = (uint8_t)((hl / 4) << 4);
 	if (len) {
 		size_t pos = (c->tx_head + off) & TX_MASK;
 		size_t first = MIN(len, TCP_TXBUF - pos);
@@ -128,7 +196,7 @@ static void seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags,
 				     (uint16_t)(hl + len));
 	wr16(t + 16, inet_fold(inet_sum(t, hl + len, s)));
 	if (flags & TCP_ACK) {
-		c->rcv_adv = c->rcv_nxt + win;
+		c->rcv_adv = c->rcv_nxt + ((uint32_t)win << c->rcv_shift);
 		c->ack_now = false;
 	}
 	net_if.c.tcp_tx++;
@@ -155,9 +223,18 @@ static void rst_for(const struct ipv4_view *ip, const struct tcp_view *t)
 	}
 }
 
+static uint32_t ooo_bytes(const struct tcp_conn *c)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < c->nooo; i++)
+		n += c->ooo[i][1] - c->ooo[i][0];
+	return n;
+}
+
 static void conn_free(struct tcp_conn *c, bool notify)
 {
 	const struct tcp_ops *ops = c->ops;
+	ooo_total -= ooo_bytes(c);
 	bool accepted = c->state != TCP_SYN_RCVD && c->state != TCP_CLOSED;
 	c->state = TCP_CLOSED;
 	if (notify && accepted && ops && ops->closed)
@@ -208,7 +285,9 @@ void tcp_rx_consume(struct tcp_conn *c, size_t n)
 	if (n > c->rx_len)
 		n = c->rx_len;
 	uint32_t old_win = c->rcv_adv - c->rcv_nxt;
-	memmove(c->rx, c->rx + n, c->rx_len - n);
+	/* the out-of-order data beyond rx_len moves along */
+	size_t extent = c->nooo ? c->ooo[c->nooo - 1][1] - c->rcv_nxt : 0;
+	memmove(c->rx, c->rx + n, c->rx_len + extent - n);
 	c->rx_len -= n;
 	/* RFC 9293 §3.8.6.2.2: announce the opened window once it is worth it
 	 */
@@ -263,15 +342,17 @@ static void tcp_output(struct tcp_conn *c)
 		return;
 	}
 	uint32_t wnd = MIN(c->snd_wnd, c->cwnd);
+	/* RFC 6691: the peer's MSS counts data; options come out of it */
+	size_t smss = c->mss - sack_optlen(c);
 	for (;;) {
 		size_t off = c->snd_nxt - c->snd_una;
 		if (off >= c->tx_len)
 			break;
-		size_t n = MIN((size_t)c->mss, c->tx_len - off);
+		size_t n = MIN(smss, c->tx_len - off);
 		if (off + n > wnd)
 			n = wnd > off ? wnd - off : 0;
 		/* sender-side silly window avoidance (RFC 9293 §3.8.6.2.1) */
-		if (!n || (n < c->mss && n < c->tx_len - off && off > 0))
+		if (!n || (n < smss && n < c->tx_len - off && off > 0))
 			break;
 		uint8_t flags = TCP_ACK;
 		bool last = off + n == c->tx_len;
@@ -336,6 +417,19 @@ static void rtt_sample(struct tcp_conn *c, uint64_t r)
 		c->srtt = (7 * c->srtt + r) / 8;
 	}
 	uint64_t rto = c->srtt + MAX(4 * c->rttvar, 1000ull); /* G: 1 ms */
+	c->rto = MIN(MAX(rto, TCP_RTO_MIN_US), TCP_RTO_MAX_US);
+}
+
+/* RFC 6298 §5.7 and §5.5: once new data is acknowledged the backed-off
+ * RTO gives way to the estimate again (after a zero-window episode the
+ * backoff of the probes must not delay the resumed transfer) */
+static void rto_reset(struct tcp_conn *c)
+{
+	if (!c->srtt) {
+		c->rto = TCP_RTO_INIT_US;
+		return;
+	}
+	uint64_t rto = c->srtt + MAX(4 * c->rttvar, 1000ull);
 	c->rto = MIN(MAX(rto, TCP_RTO_MIN_US), TCP_RTO_MAX_US);
 }
 
@@ -426,13 +520,28 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 	c->iss = isn_for(c->rip, c->rport, c->lport);
 	c->snd_una = c->iss;
 	c->snd_nxt = c->snd_max = c->iss + 1;
-	c->snd_wnd = t->win;
+	c->snd_wnd = c->max_snd_wnd = t->win; /* a SYN's window: unscaled */
 	c->snd_wl1 = t->seq;
 	c->snd_wl2 = c->iss;
-	/* the peer's MSS, bounded: a tiny MSS would turn a response into a
-	 * flood of segments */
+	/* RFC 7323 §2.2: scaling only when both sides offer it */
+	if (t->wscale >= 0) {
+		c->snd_shift = (uint8_t)t->wscale;
+		c->rcv_shift = TCP_RCV_WSCALE;
+	}
+	c->sack_ok = t->sack_perm;
+	/* the peer's MSS is honoured (RFC 9293 §3.7.1); one below
+	 * TCP_MSS_MIN would turn a response into a flood of tiny segments,
+	 * so it is raised to that, as Linux raises it to 48 */
 	uint16_t mss = t->mss ? t->mss : TCP_MSS_DEFAULT;
-	c->mss = MAX(MIN(mss, our_mss()), (uint16_t)256);
+	if (mss < TCP_MSS_MIN) {
+		char a[16];
+		ip_str(c->rip, a, sizeof(a));
+		kprintf("tcp: peer %s:%u MSS %u below %u, using %u\n", a,
+			c->rport, mss, TCP_MSS_MIN, TCP_MSS_MIN);
+		net_if.c.tcp_mss_clamped++;
+		mss = TCP_MSS_MIN;
+	}
+	c->mss = MIN(mss, our_mss());
 	c->cwnd = MIN(10u * c->mss, MAX(2u * c->mss, 14600u));
 	c->ssthresh = 65535;
 	c->rto = TCP_RTO_INIT_US;
@@ -466,7 +575,8 @@ static void establish(struct tcp_conn *c, const struct tcp_view *t,
 {
 	c->state = TCP_ESTABLISHED;
 	c->snd_una = t->ack;
-	c->snd_wnd = t->win;
+	c->snd_wnd = (uint32_t)t->win << c->snd_shift;
+	c->max_snd_wnd = MAX(c->max_snd_wnd, c->snd_wnd);
 	c->snd_wl1 = t->seq;
 	c->snd_wl2 = t->ack;
 	if (c->rtt_active && !c->retries)
@@ -479,15 +589,153 @@ static void establish(struct tcp_conn *c, const struct tcp_view *t,
 		c->ops->accept(c);
 }
 
-/* returns true when the FIN we sent is now acknowledged */
-static bool ack_input(struct tcp_conn *c, const struct tcp_view *t,
-		      uint64_t now, bool *freed_space)
+/* the peer's SACK blocks (RFC 2018 §3), kept only where they lie inside
+ * (snd_una, snd_max], sorted by start */
+static void sack_update(struct tcp_conn *c, const struct tcp_view *t)
+{
+	c->nsacked = 0;
+	for (unsigned i = 0; c->sack_ok && i < t->nsack; i++) {
+		uint32_t l = t->sack[i][0], r = t->sack[i][1];
+		if (!SEQ_LT(l, r) || !SEQ_LT(c->snd_una, l) ||
+		    SEQ_GT(r, c->snd_max))
+			continue;
+		unsigned k = c->nsacked++;
+		while (k && SEQ_GT(c->sacked[k - 1][0], l)) {
+			c->sacked[k][0] = c->sacked[k - 1][0];
+			c->sacked[k][1] = c->sacked[k - 1][1];
+			k--;
+		}
+		c->sacked[k][0] = l;
+		c->sacked[k][1] = r;
+		if (SEQ_GT(r, c->sack_high))
+			c->sack_high = r;
+	}
+	if (SEQ_LT(c->sack_high, c->snd_una))
+		c->sack_high = c->snd_una;
+}
+
+/* the first byte at or after `from` that is neither acknowledged nor
+ * SACKed, and how many such bytes follow it (at most one MSS) before the
+ * next SACKed range; 0 when there is no hole below sack_high */
+static size_t next_hole(const struct tcp_conn *c, uint32_t from,
+			uint32_t *seq)
+{
+	uint32_t p = SEQ_LT(from, c->snd_una) ? c->snd_una : from;
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		if (SEQ_LT(p, c->sacked[i][0])) {
+			*seq = p;
+			return MIN(c->sacked[i][0] - p, (uint32_t)c->mss);
+		}
+		if (SEQ_LT(p, c->sacked[i][1]))
+			p = c->sacked[i][1];
+	}
+	return 0;
+}
+
+/* resend [seq, seq+len) from the ring (len clipped to the queued data) */
+static void rexmt_seg(struct tcp_conn *c, uint32_t seq, size_t len)
+{
+	size_t off = seq - c->snd_una;
+	if (off >= c->tx_len)
+		return;
+	len = MIN(len, c->tx_len - off);
+	len = MIN(len, (size_t)c->mss - sack_optlen(c));
+	net_if.c.tcp_retransmits++;
+	seg_send(c, seq, TCP_ACK, off, len);
+	c->rtt_active = false; /* Karn */
+	uint32_t end = seq + (uint32_t)len;
+	if (SEQ_GT(end, c->rxt_next))
+		c->rxt_next = end;
+	c->rxt_mark = c->snd_max;
+}
+
+/* RFC 6675-style: in recovery, each ACK lets one hole below the highest
+ * SACKed byte be resent; when data sent after this round began has been
+ * SACKed and a resent hole is still missing, that resend was lost and the
+ * round starts over (RFC 8985's observation, without per-segment times) */
+static void recovery_step(struct tcp_conn *c)
+{
+	uint32_t seq;
+	if (c->nsacked && SEQ_GT(c->sack_high, c->rxt_mark) &&
+	    SEQ_GT(c->rxt_next, c->snd_una)) {
+		net_if.c.tcp_lost_retransmits++;
+		c->rxt_next = c->snd_una;
+	}
+	size_t n = next_hole(c, c->rxt_next, &seq);
+	if (n && SEQ_LT(seq, c->sack_high))
+		rexmt_seg(c, seq, n);
+}
+
+/* RFC 5681 §3.2 / RFC 6582 §3.2 step 2: the third duplicate ACK */
+static void recovery_enter(struct tcp_conn *c)
+{
+	uint32_t flight = c->snd_max - c->snd_una;
+	c->ssthresh = MAX(flight / 2, 2u * c->mss);
+	c->cwnd = c->ssthresh + TCP_DUPTHRESH * (uint32_t)c->mss;
+	c->in_recovery = true;
+	c->recover = c->snd_max;
+	c->rxt_next = c->snd_una;
+	net_if.c.tcp_fast_retransmits++;
+	rexmt_seg(c, c->snd_una, c->mss);
+}
+
+/* new data acknowledged: slow start, congestion avoidance, or a step of
+ * NewReno recovery (RFC 6582 §3.2 steps 3-5) */
+static void cwnd_on_ack(struct tcp_conn *c, uint32_t acked)
+{
+	uint32_t mss = c->mss;
+	if (c->in_recovery) {
+		if (SEQ_GEQ(c->snd_una, c->recover)) { /* full ACK */
+			uint32_t flight = c->snd_max - c->snd_una;
+			c->cwnd = MIN(c->ssthresh, MAX(flight, mss) + mss);
+			c->in_recovery = false;
+			c->dupacks = 0;
+			return;
+		}
+		/* partial ACK: resend the next hole, deflate by what left */
+		c->cwnd = c->cwnd > acked ? c->cwnd - acked : mss;
+		if (acked >= mss)
+			c->cwnd += mss;
+		if (SEQ_LT(c->rxt_next, c->snd_una))
+			c->rxt_next = c->snd_una;
+		uint32_t seq;
+		size_t n = next_hole(c, c->snd_una, &seq);
+		if (!c->nsacked || !n)
+			rexmt_seg(c, c->snd_una, mss);
+		else
+			rexmt_seg(c, seq, n);
+		return;
+	}
+	c->dupacks = 0;
+	/* RFC 5681 §3.1: slow start, then congestion avoidance */
+	if (c->cwnd < c->ssthresh)
+		c->cwnd += MIN(acked, mss);
+	else
+		c->cwnd += MAX(1u, mss * mss / c->cwnd);
+	c->cwnd = MIN(c->cwnd, (uint32_t)TCP_TXBUF * 2);
+}
+
+enum ack_verdict { ACK_OK, ACK_FIN_ACKED, ACK_DROP };
+
+static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
+				  uint64_t now, bool *freed_space)
 {
 	bool fin_acked = false;
-	if (SEQ_GT(t->ack, c->snd_max)) { /* acks what was never sent */
+	/* RFC 9293 §3.10.7.4 / RFC 5961 §5.2: an ACK of data never sent is
+	 * answered with an ACK and the segment dropped; one older than
+	 * SND.UNA - MAX.SND.WND gets a challenge ACK and is dropped */
+	if (SEQ_GT(t->ack, c->snd_max)) {
+		net_if.c.tcp_ack_invalid++;
 		c->ack_now = true;
-		return false;
+		return ACK_DROP;
 	}
+	if (SEQ_LT(t->ack, c->snd_una - MAX(c->max_snd_wnd, (uint32_t)c->mss))) {
+		net_if.c.tcp_challenge_acks++;
+		c->ack_now = true;
+		return ACK_DROP;
+	}
+	sack_update(c, t);
+	uint32_t win = (uint32_t)t->win << c->snd_shift;
 	if (SEQ_GT(t->ack, c->snd_una)) {
 		uint32_t acked = t->ack - c->snd_una;
 		size_t data = MIN((size_t)acked, c->tx_len);
@@ -503,41 +751,165 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_view *t,
 			c->rtt_active = false;
 		}
 		c->retries = 0;
-		c->dupacks = 0;
-		/* RFC 5681 §3.1: slow start, then congestion avoidance */
-		if (c->cwnd < c->ssthresh)
-			c->cwnd += MIN(acked, (uint32_t)c->mss);
-		else
-			c->cwnd += MAX(1u, (uint32_t)c->mss * c->mss / c->cwnd);
-		c->cwnd = MIN(c->cwnd, (uint32_t)TCP_TXBUF * 2);
+		rto_reset(c);
+		cwnd_on_ack(c, acked);
 		c->rexmt_at = c->snd_una == c->snd_max ? 0 : now + c->rto;
 		*freed_space = data > 0;
 	} else if (t->ack == c->snd_una && !t->len &&
-		   !(t->flags & (TCP_SYN | TCP_FIN)) && t->win == c->snd_wnd &&
+		   !(t->flags & (TCP_SYN | TCP_FIN)) && win == c->snd_wnd &&
 		   c->snd_wnd && !c->probing && c->snd_max != c->snd_una) {
-		/* RFC 5681 §3.2: the third duplicate ACK resends one segment */
-		if (++c->dupacks == 3 && c->tx_len) {
-			uint32_t flight = c->snd_max - c->snd_una;
-			c->ssthresh = MAX(flight / 2, 2u * c->mss);
-			c->cwnd = c->ssthresh + 3u * c->mss;
-			net_if.c.tcp_fast_retransmits++;
-			seg_send(c, c->snd_una, TCP_ACK, 0,
-				 MIN((size_t)c->mss, c->tx_len));
-			c->rtt_active = false;
+		/* RFC 5681 §2 duplicate ACK; RFC 6582 §3.2 step 1-2: a new
+		 * recovery only once the previous one is over */
+		c->dupacks++;
+		if (c->in_recovery) {
+			c->cwnd += c->mss; /* inflate: a segment left */
+			recovery_step(c);
+		} else if (c->dupacks >= TCP_DUPTHRESH && c->tx_len &&
+			   SEQ_GT(c->snd_una, c->recover)) {
+			recovery_enter(c);
+		} else if (c->dupacks >= TCP_DUPTHRESH && c->tx_len &&
+			   c->nsacked) {
+			/* RFC 6675 §5: SACKed data past a hole is a loss
+			 * even right after an RTO episode */
+			c->recover = c->snd_una - 1;
+			recovery_enter(c);
 		}
 	}
 	/* RFC 9293 §3.10.7.4: window update from newer segments only */
 	if (SEQ_LT(c->snd_wl1, t->seq) ||
 	    (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, t->ack))) {
-		if (t->win > c->snd_wnd)
+		if (win > c->snd_wnd)
 			*freed_space = true;
-		c->snd_wnd = t->win;
+		if (!c->snd_wnd && win && c->probing) {
+			/* the window opened: no probe backoff carries over */
+			rto_reset(c);
+			c->rexmt_at = 0;
+			c->snd_nxt = c->snd_una;
+		}
+		c->snd_wnd = win;
+		c->max_snd_wnd = MAX(c->max_snd_wnd, win);
 		c->snd_wl1 = t->seq;
 		c->snd_wl2 = t->ack;
 		if (c->snd_wnd)
 			c->probing = false;
 	}
-	return fin_acked;
+	return fin_acked ? ACK_FIN_ACKED : ACK_OK;
+}
+
+/* copy [s, e) of the segment into the buffer where no byte is held yet:
+ * what arrived first wins on overlap (RFC 9293 §3.10.7.4 trims a segment
+ * to new data) */
+static void rcv_copy(struct tcp_conn *c, uint32_t s, uint32_t e,
+		     uint32_t seg_seq, const uint8_t *data)
+{
+	uint32_t p = s;
+	for (unsigned i = 0; i <= c->nooo && SEQ_LT(p, e); i++) {
+		uint32_t stop = e;
+		if (i < c->nooo && SEQ_LT(c->ooo[i][0], e))
+			stop = c->ooo[i][0];
+		if (SEQ_LT(p, stop))
+			memcpy(c->rx + c->rx_len + (p - c->rcv_nxt),
+			       data + (p - seg_seq), stop - p);
+		if (i < c->nooo && SEQ_LT(c->ooo[i][0], e))
+			p = MAX_SEQ(p, c->ooo[i][1]);
+		else
+			p = MAX_SEQ(p, stop);
+	}
+}
+
+/* merge [s, e) into the range list; false when it would need a range
+ * more than TCP_OOO_RANGES */
+static bool ooo_merge(struct tcp_conn *c, uint32_t s, uint32_t e)
+{
+	unsigned i = 0;
+	while (i < c->nooo && SEQ_LT(c->ooo[i][1], s))
+		i++;
+	unsigned j = i;
+	while (j < c->nooo && SEQ_LEQ(c->ooo[j][0], e))
+		j++;
+	if (i == j) { /* touches nothing: a new range at i */
+		if (c->nooo == TCP_OOO_RANGES)
+			return false;
+		memmove(&c->ooo[i + 1], &c->ooo[i],
+			(c->nooo - i) * sizeof(c->ooo[0]));
+		c->nooo++;
+		c->ooo[i][0] = s;
+		c->ooo[i][1] = e;
+	} else { /* ranges i..j-1 overlap or touch [s, e): one range */
+		uint32_t ns = SEQ_LT(c->ooo[i][0], s) ? c->ooo[i][0] : s;
+		uint32_t ne = SEQ_GT(c->ooo[j - 1][1], e) ? c->ooo[j - 1][1] : e;
+		c->ooo[i][0] = ns;
+		c->ooo[i][1] = ne;
+		memmove(&c->ooo[i + 1], &c->ooo[j],
+			(c->nooo - j) * sizeof(c->ooo[0]));
+		c->nooo = (uint8_t)(c->nooo - (j - i - 1));
+	}
+	c->ooo_last = c->ooo[i][0];
+	return true;
+}
+
+/* the segment's data (and FIN) into the receive buffer, in order or not;
+ * returns true when rcv_nxt moved. *fin: the peer's FIN is now in order */
+static bool rcv_data(struct tcp_conn *c, const struct tcp_view *t, bool *fin)
+{
+	uint32_t wnd = rcv_window(c);
+	uint32_t s = t->seq, e = t->seq + (uint32_t)t->len;
+	bool seg_fin = (t->flags & TCP_FIN) != 0;
+	if (SEQ_LT(s, c->rcv_nxt))
+		s = c->rcv_nxt;
+	if (SEQ_GT(e, c->rcv_nxt + wnd)) { /* beyond the window: trimmed */
+		e = c->rcv_nxt + wnd;
+		seg_fin = false;
+	}
+	if (SEQ_LT(e, s))
+		e = s;
+	if (seg_fin && !c->fin_pending) {
+		c->fin_pending = true;
+		c->fin_seq = t->seq + (uint32_t)t->len;
+	}
+	uint32_t before = c->rcv_nxt;
+	if (SEQ_LT(s, e)) {
+		c->ack_now = true;
+		uint32_t old = ooo_bytes(c);
+		bool in_order = s == c->rcv_nxt;
+		if (!in_order && ooo_total + (e - s) > TCP_OOO_TOTAL) {
+			net_if.c.tcp_ooo_dropped++;
+			return false;
+		}
+		if (!in_order && c->nooo == TCP_OOO_RANGES) {
+			/* room only if it touches a range already held */
+			struct tcp_conn probe;
+			probe.nooo = c->nooo;
+			memcpy(probe.ooo, c->ooo, sizeof(c->ooo));
+			if (!ooo_merge(&probe, s, e)) {
+				net_if.c.tcp_ooo_dropped++;
+				return false;
+			}
+		}
+		rcv_copy(c, s, e, t->seq, t->data);
+		if (!in_order)
+			net_if.c.tcp_ooo_queued++;
+		if (!ooo_merge(c, s, e)) { /* in order, all ranges in use */
+			c->rx_len += e - s;
+			c->rcv_nxt = e;
+		}
+		/* whatever now starts at rcv_nxt is in order */
+		if (c->nooo && c->ooo[0][0] == c->rcv_nxt) {
+			c->rx_len += c->ooo[0][1] - c->rcv_nxt;
+			c->rcv_nxt = c->ooo[0][1];
+			c->nooo--;
+			memmove(&c->ooo[0], &c->ooo[1],
+				c->nooo * sizeof(c->ooo[0]));
+		}
+		ooo_total = ooo_total - old + ooo_bytes(c);
+	} else if (t->len) {
+		c->ack_now = true; /* a duplicate: say where we are */
+	}
+	if (c->fin_pending && c->rcv_nxt == c->fin_seq)
+		*fin = true;
+	else if (seg_fin)
+		c->ack_now = true;
+	return c->rcv_nxt != before;
 }
 
 static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
@@ -560,11 +932,13 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 			net_if.c.tcp_rst_rx++;
 			conn_free(c, true);
 		} else {
+			net_if.c.tcp_challenge_acks++;
 			c->ack_now = true;
 		}
 		return;
 	}
 	if (t->flags & TCP_SYN) { /* RFC 5961 §4.2: challenge ACK */
+		net_if.c.tcp_challenge_acks++;
 		c->ack_now = true;
 		return;
 	}
@@ -582,8 +956,10 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 		}
 	}
 	bool freed = false;
-	bool fin_acked = ack_input(c, t, now, &freed);
-	if (fin_acked) {
+	enum ack_verdict v = ack_input(c, t, now, &freed);
+	if (v == ACK_DROP)
+		return;
+	if (v == ACK_FIN_ACKED) {
 		if (c->state == TCP_FIN_WAIT_1) {
 			c->state = TCP_FIN_WAIT_2;
 			c->close_at = now + TCP_FIN_WAIT2_US;
@@ -602,43 +978,12 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 		}
 		return;
 	}
-	bool got = false;
-	const uint8_t *data = t->data;
-	size_t len = t->len;
-	uint32_t seq = t->seq;
 	bool take_data = c->state == TCP_ESTABLISHED ||
 			 c->state == TCP_FIN_WAIT_1 ||
 			 c->state == TCP_FIN_WAIT_2;
-	if (SEQ_LT(seq, c->rcv_nxt)) { /* trim what we already have */
-		uint32_t skip = c->rcv_nxt - seq;
-		if (skip > len) {
-			skip = (uint32_t)len;
-		}
-		data += skip;
-		len -= skip;
-		seq += skip;
-	}
-	bool fin = (t->flags & TCP_FIN) != 0;
-	if (seq != c->rcv_nxt) {
-		if (len || fin) {
-			net_if.c.tcp_ooo_dropped++;
-			c->ack_now = true;
-		}
-		len = 0;
-		fin = false;
-	}
-	if (len && take_data && !c->peer_fin) {
-		size_t n = MIN(len, (size_t)rcv_window(c));
-		memcpy(c->rx + c->rx_len, data, n);
-		c->rx_len += n;
-		c->rcv_nxt += (uint32_t)n;
-		c->ack_now = true;
-		got = n > 0;
-		if (n < len)
-			fin = false; /* the FIN lies beyond what fit */
-	} else if (len) {
-		fin = false;
-	}
+	bool got = false, fin = false;
+	if (take_data && !c->peer_fin)
+		got = rcv_data(c, t, &fin);
 	if (fin && !c->peer_fin) {
 		c->peer_fin = true;
 		c->rcv_nxt++;
@@ -747,6 +1092,12 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 	c->cwnd = c->mss;
 	c->snd_nxt = c->snd_una;
 	c->dupacks = 0;
+	/* RFC 6582 §3.2 step 4; RFC 2018 §8: SACK state is not trusted
+	 * after a timeout */
+	c->in_recovery = false;
+	c->recover = c->snd_max;
+	c->nsacked = 0;
+	c->sack_high = c->snd_una;
 	net_if.c.tcp_retransmits++;
 	tcp_output(c);
 	if (!c->rexmt_at)
