@@ -734,7 +734,12 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		c->ack_now = true;
 		return ACK_DROP;
 	}
+	uint32_t sack_high0 = c->sack_high;
 	sack_update(c, t);
+	/* RFC 6675 §2: an ACK whose SACK blocks cover new data counts as a
+	 * duplicate even when the window changed (Linux grows its window
+	 * while it queues out-of-order data) */
+	bool sack_news = c->nsacked && SEQ_GT(c->sack_high, sack_high0);
 	uint32_t win = (uint32_t)t->win << c->snd_shift;
 	if (SEQ_GT(t->ack, c->snd_una)) {
 		uint32_t acked = t->ack - c->snd_una;
@@ -756,8 +761,9 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		c->rexmt_at = c->snd_una == c->snd_max ? 0 : now + c->rto;
 		*freed_space = data > 0;
 	} else if (t->ack == c->snd_una && !t->len &&
-		   !(t->flags & (TCP_SYN | TCP_FIN)) && win == c->snd_wnd &&
-		   c->snd_wnd && !c->probing && c->snd_max != c->snd_una) {
+		   !(t->flags & (TCP_SYN | TCP_FIN)) &&
+		   (win == c->snd_wnd || sack_news) && c->snd_wnd &&
+		   !c->probing && c->snd_max != c->snd_una) {
 		/* RFC 5681 §2 duplicate ACK; RFC 6582 §3.2 step 1-2: a new
 		 * recovery only once the previous one is over */
 		c->dupacks++;
@@ -1119,4 +1125,45 @@ void tcp_tick(uint64_t now)
 		if (c->rexmt_at && now >= c->rexmt_at)
 			rexmt_fire(c, now);
 	}
+}
+
+/* the connection table's invariants (fuzzers and tests call this): NULL
+ * when they hold, else which one broke */
+const char *tcp_check(void)
+{
+	size_t total = 0;
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		const struct tcp_conn *c = &conns[i];
+		if (c->state == TCP_CLOSED)
+			continue;
+		if (c->rx_len > TCP_RXBUF || c->tx_len > TCP_TXBUF)
+			return "buffer length";
+		if (c->nooo > TCP_OOO_RANGES)
+			return "ooo range count";
+		uint32_t prev = c->rcv_nxt;
+		for (unsigned k = 0; k < c->nooo; k++) {
+			if (!SEQ_GT(c->ooo[k][0], prev) ||
+			    !SEQ_LT(c->ooo[k][0], c->ooo[k][1]))
+				return "ooo ranges not sorted, disjoint, above "
+				       "rcv_nxt";
+			prev = c->ooo[k][1];
+		}
+		if (c->nooo && prev - c->rcv_nxt > TCP_RXBUF - c->rx_len)
+			return "ooo data beyond the buffer";
+		total += ooo_bytes(c);
+		if (c->nsacked > 4)
+			return "sack block count";
+		for (unsigned k = 0; k < c->nsacked; k++)
+			if (!SEQ_LT(c->sacked[k][0], c->sacked[k][1]) ||
+			    SEQ_GT(c->sacked[k][1], c->snd_max))
+				return "sack block outside what was sent";
+		if (SEQ_GT(c->snd_una, c->snd_max) ||
+		    SEQ_GT(c->snd_nxt, c->snd_max))
+			return "send sequence order";
+		if (c->mss < TCP_MSS_MIN)
+			return "mss below TCP_MSS_MIN";
+	}
+	if (total != ooo_total || ooo_total > TCP_OOO_TOTAL)
+		return "ooo_total";
+	return NULL;
 }

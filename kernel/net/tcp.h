@@ -141,4 +141,6 @@ struct tcp_conn *tcp_conn_at(unsigned i);
 /* connections in use all have an index below this */
 unsigned tcp_conn_span(void);
 void tcp_usage(unsigned *active, unsigned *max);
+/* NULL when the table's invariants hold, else the broken one (tests) */
+const char *tcp_check(void);
 #endif

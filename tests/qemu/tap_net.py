@@ -285,3 +285,79 @@ def tcp_info_retrans(sock):
 
 def parse_kv(line):
     return dict(re.findall(r"(\w+)=(\S+)", line))
+
+
+# ---- crafted segments (scapy builds and parses; the socket is our own) ------------
+class RawPeer:
+    """a station of our own on the lab's wire (10.77.0.3, a MAC of its own):
+    frames go out through an AF_PACKET socket on ltap, so they cross the
+    relay like any other; it answers ARP for its address. Linux ignores its
+    traffic (not its address, not its MAC), so no RST from the host."""
+    IP, MAC = f"{NET}.3", "02:00:00:77:00:03"
+
+    def __init__(self, lab, target):
+        from scapy.all import ARP, IP, TCP, Ether  # noqa: F401 - imported for the methods
+        self.sc = __import__("scapy.all", fromlist=["*"])
+        with lab.inside():
+            self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+            self.s.bind(("ltap", 0))
+        self.s.settimeout(0.2)
+        self.target, self.tmac = target, None
+
+    def close(self):
+        self.s.close()
+
+    def _frames(self, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                data, addr = self.s.recvfrom(65536)
+            except socket.timeout:
+                continue
+            if addr[2] == 4:  # our own transmissions
+                continue
+            e = self.sc.Ether(data)
+            if e.haslayer(self.sc.ARP) and e[self.sc.ARP].op == 1 and \
+                    e[self.sc.ARP].pdst == self.IP:
+                a = e[self.sc.ARP]
+                self.raw(self.sc.Ether(src=self.MAC, dst=a.hwsrc) / self.sc.ARP(
+                    op=2, hwsrc=self.MAC, psrc=self.IP, hwdst=a.hwsrc, pdst=a.psrc))
+                continue
+            yield e
+
+    def raw(self, frame):
+        self.s.send(bytes(frame))
+
+    def resolve(self, timeout=10):
+        for _ in range(5):
+            self.raw(self.sc.Ether(src=self.MAC, dst="ff:ff:ff:ff:ff:ff") / self.sc.ARP(
+                op=1, hwsrc=self.MAC, psrc=self.IP, pdst=self.target))
+            for e in self._frames(2):
+                if e.haslayer(self.sc.ARP) and e[self.sc.ARP].op == 2 and \
+                        e[self.sc.ARP].psrc == self.target:
+                    self.tmac = e[self.sc.ARP].hwsrc
+                    return self.tmac
+        raise AssertionError("capOS did not answer ARP")
+
+    def send(self, l4):
+        self.raw(self.sc.Ether(src=self.MAC, dst=self.tmac) /
+                 self.sc.IP(src=self.IP, dst=self.target) / l4)
+
+    def tcp_in(self, sport, timeout=5.0, want=lambda t: True):
+        """the next TCP segment from capOS to `sport` that `want` accepts"""
+        for e in self._frames(timeout):
+            if e.haslayer(self.sc.TCP) and e[self.sc.IP].src == self.target and \
+                    e[self.sc.TCP].dport == sport and want(e[self.sc.TCP]):
+                return e[self.sc.TCP]
+        return None
+
+    def connect(self, sport, options=(("MSS", 1460),)):
+        """three-way handshake; returns (our next seq, capOS's next seq, SYN-ACK)"""
+        TCP = self.sc.TCP
+        self.send(TCP(sport=sport, dport=80, flags="S", seq=1000, options=list(options),
+                      window=65535))
+        sa = self.tcp_in(sport, want=lambda t: t.flags == "SA")
+        assert sa is not None, "no SYN-ACK"
+        self.send(TCP(sport=sport, dport=80, flags="A", seq=1001, ack=sa.seq + 1,
+                      window=65535))
+        return 1001, sa.seq + 1, sa
