@@ -169,7 +169,7 @@ class Relay:
         c, r = d.cfg, d.rng
         if c["mtu"] and len(frame) - 14 > c["mtu"]:
             d.n["too_big"] += 1
-            icmp = frag_needed(frame, c["mtu"])
+            icmp = frag_needed(frame, int(c["mtu"]))
             if icmp:
                 d.n["icmp"] += 1
                 back.send(icmp)
