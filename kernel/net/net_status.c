@@ -71,6 +71,9 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(tcp_tw_reused);
 	C(tcp_syn_evicted);
 	C(tcp_idle_evicted);
+	C(tcp_rto_expired);
+	C(tcp_rto_in_recovery);
+	C(tcp_tlp_probes);
 	C(arp_probes_answered);
 	C(tcp_ooo_queued);
 	C(tcp_mss_clamped);

@@ -324,6 +324,19 @@ size_t tcp_write(struct tcp_conn *c, const void *data, size_t len)
 	return len;
 }
 
+/* RFC 8985 §7.2: the probe timeout, 2 x SRTT (at least TCP_TLP_MIN_US),
+ * armed only where it comes before the RTO */
+static void tlp_arm(struct tcp_conn *c, uint64_t now)
+{
+	c->tlp_at = 0;
+	if (!c->srtt || c->in_recovery || c->tlp_done || c->probing ||
+	    c->snd_una == c->snd_max || !c->tx_len || !c->rexmt_at)
+		return;
+	uint64_t at = now + MAX(2 * c->srtt, TCP_TLP_MIN_US);
+	if (at < c->rexmt_at)
+		c->tlp_at = at;
+}
+
 static bool can_send_data(const struct tcp_conn *c)
 {
 	return c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT ||
@@ -341,7 +354,11 @@ static void tcp_output(struct tcp_conn *c)
 			seg_send(c, c->snd_nxt, TCP_ACK, 0, 0);
 		return;
 	}
-	uint32_t wnd = MIN(c->snd_wnd, c->cwnd);
+	/* RFC 3042 limited transmit: the first two duplicate ACKs each let
+	 * one new segment out beyond cwnd */
+	uint32_t lt = c->in_recovery ? 0 : MIN(c->dupacks, 2u) * c->mss;
+	uint32_t wnd = MIN(c->snd_wnd, c->cwnd + lt);
+	bool sent_new = false;
 	/* RFC 6691: the peer's MSS counts data; options come out of it */
 	size_t smss = c->mss - sack_optlen(c);
 	for (;;) {
@@ -362,6 +379,7 @@ static void tcp_output(struct tcp_conn *c)
 			flags |= TCP_FIN;
 		uint32_t seq = c->snd_nxt;
 		seg_send(c, seq, flags, off, n);
+		sent_new = true;
 		c->snd_nxt += (uint32_t)n + !!(flags & TCP_FIN);
 		if (!c->rtt_active && SEQ_GEQ(seq, c->snd_max)) {
 			c->rtt_active = true;
@@ -393,6 +411,8 @@ static void tcp_output(struct tcp_conn *c)
 	 * §3.8.6.1) shares the retransmission timer */
 	if (c->snd_una == c->snd_nxt && c->tx_len && !c->rexmt_at)
 		c->rexmt_at = now + c->rto;
+	if (sent_new || !c->tlp_at)
+		tlp_arm(c, now);
 }
 
 void tcp_flush(void)
@@ -414,7 +434,8 @@ static void rtt_sample(struct tcp_conn *c, uint64_t r)
 	} else {
 		uint64_t d = c->srtt > r ? c->srtt - r : r - c->srtt;
 		c->rttvar = (3 * c->rttvar + d) / 4;
-		c->srtt = (7 * c->srtt + r) / 8;
+		/* never 0: 0 means "no sample yet" */
+		c->srtt = MAX((7 * c->srtt + r) / 8, 1ull);
 	}
 	uint64_t rto = c->srtt + MAX(4 * c->rttvar, 1000ull); /* G: 1 ms */
 	c->rto = MIN(MAX(rto, TCP_RTO_MIN_US), TCP_RTO_MAX_US);
@@ -518,7 +539,7 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 	c->irs = t->seq;
 	c->rcv_nxt = t->seq + 1;
 	c->iss = isn_for(c->rip, c->rport, c->lport);
-	c->snd_una = c->iss;
+	c->snd_una = c->recover = c->iss;
 	c->snd_nxt = c->snd_max = c->iss + 1;
 	c->snd_wnd = c->max_snd_wnd = t->win; /* a SYN's window: unscaled */
 	c->snd_wl1 = t->seq;
@@ -589,29 +610,66 @@ static void establish(struct tcp_conn *c, const struct tcp_view *t,
 		c->ops->accept(c);
 }
 
-/* the peer's SACK blocks (RFC 2018 §3), kept only where they lie inside
- * (snd_una, snd_max], sorted by start */
+/* the SACK scoreboard: the peer's blocks (RFC 2018 §3) merged over ACKs
+ * (a receiver reports only its latest few), inside (snd_una, snd_max],
+ * sorted and disjoint; when full, the highest range gives way */
+static void sack_add(struct tcp_conn *c, uint32_t l, uint32_t r)
+{
+	unsigned i = 0;
+	while (i < c->nsacked && SEQ_LT(c->sacked[i][1], l))
+		i++;
+	unsigned j = i;
+	while (j < c->nsacked && SEQ_LEQ(c->sacked[j][0], r))
+		j++;
+	if (i == j) {
+		if (c->nsacked == TCP_SACK_RANGES) {
+			if (i == TCP_SACK_RANGES)
+				return;
+			c->nsacked--;
+		}
+		memmove(&c->sacked[i + 1], &c->sacked[i],
+			(c->nsacked - i) * sizeof(c->sacked[0]));
+		c->nsacked++;
+		c->sacked[i][0] = l;
+		c->sacked[i][1] = r;
+		return;
+	}
+	if (SEQ_LT(c->sacked[i][0], l))
+		l = c->sacked[i][0];
+	if (SEQ_GT(c->sacked[j - 1][1], r))
+		r = c->sacked[j - 1][1];
+	c->sacked[i][0] = l;
+	c->sacked[i][1] = r;
+	memmove(&c->sacked[i + 1], &c->sacked[j],
+		(c->nsacked - j) * sizeof(c->sacked[0]));
+	c->nsacked = (uint8_t)(c->nsacked - (j - i - 1));
+}
+
 static void sack_update(struct tcp_conn *c, const struct tcp_view *t)
 {
-	c->nsacked = 0;
+	/* what the cumulative ACK covers leaves the board */
+	uint32_t una = SEQ_GT(t->ack, c->snd_una) && SEQ_LEQ(t->ack, c->snd_max)
+			   ? t->ack
+			   : c->snd_una;
+	unsigned k = 0;
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		if (SEQ_LEQ(c->sacked[i][1], una))
+			continue;
+		c->sacked[k][0] = MAX_SEQ(c->sacked[i][0], una + 1);
+		c->sacked[k][1] = c->sacked[i][1];
+		k++;
+	}
+	c->nsacked = (uint8_t)k;
 	for (unsigned i = 0; c->sack_ok && i < t->nsack; i++) {
 		uint32_t l = t->sack[i][0], r = t->sack[i][1];
-		if (!SEQ_LT(l, r) || !SEQ_LT(c->snd_una, l) ||
-		    SEQ_GT(r, c->snd_max))
-			continue;
-		unsigned k = c->nsacked++;
-		while (k && SEQ_GT(c->sacked[k - 1][0], l)) {
-			c->sacked[k][0] = c->sacked[k - 1][0];
-			c->sacked[k][1] = c->sacked[k - 1][1];
-			k--;
-		}
-		c->sacked[k][0] = l;
-		c->sacked[k][1] = r;
+		if (!SEQ_LT(l, r) || !SEQ_LT(una, l) || SEQ_GT(r, c->snd_max))
+			continue; /* D-SACK, stale or invented */
+		sack_add(c, l, r);
 		if (SEQ_GT(r, c->sack_high))
 			c->sack_high = r;
 	}
-	if (SEQ_LT(c->sack_high, c->snd_una))
-		c->sack_high = c->snd_una;
+	if (SEQ_LT(c->sack_high, una))
+		c->sack_high = una;
 }
 
 /* the first byte at or after `from` that is neither acknowledged nor
@@ -664,6 +722,17 @@ static void recovery_step(struct tcp_conn *c)
 	size_t n = next_hole(c, c->rxt_next, &seq);
 	if (n && SEQ_LT(seq, c->sack_high))
 		rexmt_seg(c, seq, n);
+}
+
+/* everything sent after the hole at snd_una has been SACKed: no more
+ * duplicate ACKs will come, so the hole is a loss (RFC 8985's view of a
+ * tail, without per-segment times) */
+static bool tail_lost(const struct tcp_conn *c)
+{
+	uint32_t sent_end = c->snd_una + (uint32_t)MIN(
+					     (size_t)(c->snd_max - c->snd_una),
+					     c->tx_len);
+	return c->nsacked && SEQ_GEQ(c->sack_high, sent_end);
 }
 
 /* RFC 5681 §3.2 / RFC 6582 §3.2 step 2: the third duplicate ACK */
@@ -756,6 +825,8 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 			c->rtt_active = false;
 		}
 		c->retries = 0;
+		c->tlp_done = false;
+		c->tlp_at = 0;
 		rto_reset(c);
 		cwnd_on_ack(c, acked);
 		c->rexmt_at = c->snd_una == c->snd_max ? 0 : now + c->rto;
@@ -770,8 +841,8 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		if (c->in_recovery) {
 			c->cwnd += c->mss; /* inflate: a segment left */
 			recovery_step(c);
-		} else if (c->dupacks >= TCP_DUPTHRESH && c->tx_len &&
-			   SEQ_GT(c->snd_una, c->recover)) {
+		} else if ((c->dupacks >= TCP_DUPTHRESH || tail_lost(c)) &&
+			   c->tx_len && SEQ_GT(c->snd_una, c->recover)) {
 			recovery_enter(c);
 		} else if (c->dupacks >= TCP_DUPTHRESH && c->tx_len &&
 			   c->nsacked) {
@@ -1092,6 +1163,9 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 		conn_free(c, true);
 		return;
 	}
+	net_if.c.tcp_rto_expired++;
+	if (c->in_recovery)
+		net_if.c.tcp_rto_in_recovery++;
 	/* RFC 5681 §3.1 eq. 4; RFC 6298 §5.5-5.6: back off, go back */
 	uint32_t flight = c->snd_max - c->snd_una;
 	c->ssthresh = MAX(flight / 2, 2u * c->mss);
@@ -1110,6 +1184,23 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 		c->rexmt_at = now + c->rto;
 }
 
+/* RFC 8985 §7.3: resend the last segment sent; its ACK (with SACK)
+ * shows which tail segments are missing */
+static void tlp_fire(struct tcp_conn *c, uint64_t now)
+{
+	c->tlp_at = 0;
+	if (!can_send_data(c) || c->in_recovery || c->snd_una == c->snd_max)
+		return;
+	size_t sent = MIN((size_t)(c->snd_max - c->snd_una), c->tx_len);
+	size_t len = MIN(sent, (size_t)c->mss - sack_optlen(c));
+	if (!len)
+		return;
+	c->tlp_done = true;
+	net_if.c.tcp_tlp_probes++;
+	rexmt_seg(c, c->snd_una + (uint32_t)(sent - len), len);
+	c->rexmt_at = now + c->rto;
+}
+
 void tcp_tick(uint64_t now)
 {
 	unsigned n = tcp_conn_span();
@@ -1122,6 +1213,8 @@ void tcp_tick(uint64_t now)
 			conn_free(c, true);
 			continue;
 		}
+		if (c->tlp_at && now >= c->tlp_at)
+			tlp_fire(c, now);
 		if (c->rexmt_at && now >= c->rexmt_at)
 			rexmt_fire(c, now);
 	}
@@ -1151,8 +1244,8 @@ const char *tcp_check(void)
 		if (c->nooo && prev - c->rcv_nxt > TCP_RXBUF - c->rx_len)
 			return "ooo data beyond the buffer";
 		total += ooo_bytes(c);
-		if (c->nsacked > 4)
-			return "sack block count";
+		if (c->nsacked > TCP_SACK_RANGES)
+			return "sack range count";
 		for (unsigned k = 0; k < c->nsacked; k++)
 			if (!SEQ_LT(c->sacked[k][0], c->sacked[k][1]) ||
 			    SEQ_GT(c->sacked[k][1], c->snd_max))

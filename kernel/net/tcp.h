@@ -28,7 +28,9 @@
 #define TCP_OOO_TOTAL	  (1024 * 1024) /* out-of-order bytes, all conns */
 #define TCP_MSS_DEFAULT	  536	/* RFC 9293 §3.7.1 when no MSS option */
 #define TCP_MSS_MIN	  64	/* a smaller peer MSS is raised to this */
+#define TCP_SACK_RANGES	  8	/* SACK scoreboard ranges per connection */
 #define TCP_DUPTHRESH	  3	/* RFC 5681 §3.2, RFC 6675 §2 */
+#define TCP_TLP_MIN_US	  (10ull * 1000) /* RFC 8985 §7.2: PTO floor */
 #define TCP_RTO_INIT_US	  (1000ull * 1000)  /* RFC 6298 §2.1 */
 #define TCP_RTO_MIN_US	  (200ull * 1000)   /* below RFC 6298's 1 s, as Linux */
 #define TCP_RTO_MAX_US	  (60ull * 1000000) /* RFC 6298 §2.5 */
@@ -86,10 +88,9 @@ struct tcp_conn {
 	 * means a retransmission was lost, RFC 8985's idea) */
 	bool in_recovery;
 	uint32_t recover, rxt_next, rxt_mark;
-	/* the peer's SACK blocks from its latest ACK, sorted, within
-	 * (snd_una, snd_max] */
+	/* the SACK scoreboard, sorted, within (snd_una, snd_max] */
 	uint8_t nsacked;
-	uint32_t sacked[4][2];
+	uint32_t sacked[TCP_SACK_RANGES][2];
 	uint32_t sack_high;
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised */
@@ -107,6 +108,11 @@ struct tcp_conn {
 	uint32_t rtt_seq;
 	uint64_t rtt_start;
 	uint64_t rexmt_at; /* 0: timer off */
+	/* tail loss probe (RFC 8985 §7): one probe per flight, before the
+	 * RTO, so a loss in the last segments is found by SACK, not a
+	 * timeout */
+	uint64_t tlp_at;
+	bool tlp_done;
 	unsigned retries;
 	uint64_t close_at; /* TIME_WAIT / FIN_WAIT_2 deadline */
 	bool ack_now, fin_queued, fin_sent, peer_fin, probing;

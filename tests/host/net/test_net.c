@@ -682,14 +682,15 @@ static void test_tcp_retransmit_backoff(void **state)
 	/* the response is lost until the peer's link comes back */
 	fake.drop_tx = true;
 	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
-	uint64_t r0 = net_counters()->tcp_retransmits;
+	uint64_t r0 = net_counters()->tcp_rto_expired;
 	uint64_t t0 = shim_clock_ns;
-	/* RTO doubles between retransmissions (RFC 6298 §5.5) */
+	/* RTO doubles between retransmissions (RFC 6298 §5.5); a tail loss
+	 * probe (RFC 8985 §7) goes first, once */
 	uint64_t when[4] = {0};
 	unsigned k = 0;
 	while (k < 4 && shim_clock_ns - t0 < 40000000000ull) {
 		advance_us(50000);
-		if (net_counters()->tcp_retransmits > r0 + k)
+		if (net_counters()->tcp_rto_expired > r0 + k)
 			when[k++] = (shim_clock_ns - t0) / 1000000;
 	}
 	assert_int_equal(k, 4);
@@ -992,7 +993,7 @@ static void test_tcp_rfc6582_newreno_sack_recovery(void **state)
 	p.auto_ack = false;
 	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
 	uint64_t fr0 = net_counters()->tcp_fast_retransmits;
-	uint64_t rto0 = net_counters()->tcp_timeouts;
+	uint64_t rto0 = net_counters()->tcp_rto_expired;
 	/* the peer loses every 7th new segment once; SACKs what it holds */
 	struct {
 		uint32_t l, r;
@@ -1064,8 +1065,65 @@ static void test_tcp_rfc6582_newreno_sack_recovery(void **state)
 	assert_int_equal(net_counters()->tcp_lost_retransmits, 0);
 	assert_true(p.rx_len >= 60000);
 	assert_true(net_counters()->tcp_fast_retransmits > fr0);
-	assert_int_equal(net_counters()->tcp_timeouts, rto0);
+	assert_int_equal(net_counters()->tcp_rto_expired, rto0);
 	assert_true(shim_clock_ns - t0 < 2000000000ull);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+/* RFC 8985 §7: the last segment of a response lost — no duplicate ACKs
+ * can follow it — is found by the tail loss probe, long before the RTO */
+static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40016);
+	offer_wscale_sack();
+	assert_true(peer_connect(&p));
+	fake_tcp_optlen = 0;
+	const char *req =
+	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	char hdr[1024];
+	static char body[32768];
+	size_t blen;
+	/* the first response, lossless, gives the length of the second */
+	assert_int_equal(http_get(&p, "/api/blob?size=20000", body,
+				  sizeof(body), &blen, hdr, sizeof(hdr)),
+			 200);
+	size_t total = strlen(hdr) + blen; /* header block + body */
+	uint32_t end = p.rcv_nxt + (uint32_t)total;
+	uint64_t tlp0 = net_counters()->tcp_tlp_probes;
+	uint64_t rto0 = net_counters()->tcp_rto_expired;
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	bool dropped = false;
+	uint64_t t0 = shim_clock_ns;
+	for (int i = 0; i < 1000 && p.rcv_nxt != end; i++) {
+		const struct frame *fr;
+		struct eth_view e;
+		struct ipv4_view ip;
+		struct tcp_view t;
+		while ((fr = fake_pop())) {
+			if (eth_parse(fr->b, fr->len, &e) ||
+			    ipv4_parse(e.payload, e.len, &ip) ||
+			    ip.proto != IP_PROTO_TCP || tcp_parse(&ip, &t) ||
+			    !t.len)
+				continue;
+			if (!dropped && t.seq + t.len == end) {
+				dropped = true;
+				continue;
+			}
+			if (t.seq == p.rcv_nxt)
+				p.rcv_nxt += (uint32_t)t.len;
+			peer_ack(&p);
+		}
+		advance_us(1000);
+	}
+	assert_true(dropped);
+	assert_int_equal(p.rcv_nxt, end);
+	assert_int_equal(net_counters()->tcp_tlp_probes, tlp0 + 1);
+	assert_int_equal(net_counters()->tcp_rto_expired, rto0);
+	assert_true(shim_clock_ns - t0 < TCP_RTO_MIN_US * 1000 / 2);
 	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
 	peer_free(&p);
 }
@@ -1599,6 +1657,8 @@ int main(void)
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6582_newreno_sack_recovery, setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rfc8985_s7_tail_loss_probe,
+					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_probe_answered,
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, setup_static,
