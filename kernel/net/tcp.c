@@ -767,11 +767,12 @@ static void cwnd_on_ack(struct tcp_conn *c, uint32_t acked)
 			c->cwnd += mss;
 		if (SEQ_LT(c->rxt_next, c->snd_una))
 			c->rxt_next = c->snd_una;
+		/* the hole at snd_una, unless this round resent it already */
 		uint32_t seq;
-		size_t n = next_hole(c, c->snd_una, &seq);
-		if (!c->nsacked || !n)
+		size_t n = next_hole(c, c->rxt_next, &seq);
+		if (!c->nsacked)
 			rexmt_seg(c, c->snd_una, mss);
-		else
+		else if (n && SEQ_LT(seq, c->sack_high))
 			rexmt_seg(c, seq, n);
 		return;
 	}
