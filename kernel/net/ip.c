@@ -343,6 +343,12 @@ static void icmp_input(const struct ipv4_view *ip)
 		net_if.c.icmp_bad++;
 		return;
 	}
+	if (ip->payload[0] == ICMP_DEST_UNREACH &&
+	    ip->payload[1] == ICMP_FRAG_NEEDED && ip->len >= 8 + 20 + 8) {
+		tcp_frag_needed(rd16(ip->payload + 6), ip->payload + 8,
+				ip->len - 8);
+		return;
+	}
 	if (ip->payload[0] != ICMP_ECHO_REQUEST || is_broadcast(ip->dst))
 		return;
 	/* RFC 792: the reply carries identifier, sequence and data back */

@@ -83,6 +83,9 @@ void tcp_init(void);
 void tcp_input(const struct ipv4_view *ip);
 void tcp_tick(uint64_t now);
 void tcp_flush(void);
+/* ICMP "fragmentation needed" (RFC 1191): next-hop MTU (0: unknown) and
+ * the quoted datagram (IP header + at least 8 bytes) */
+void tcp_frag_needed(uint16_t mtu, const uint8_t *quote, size_t len);
 /* httpd.c */
 void httpd_init(uint16_t port);
 void httpd_tick(uint64_t now);

@@ -71,6 +71,8 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(tcp_tw_reused);
 	C(tcp_syn_evicted);
 	C(tcp_idle_evicted);
+	C(tcp_pmtu_updates);
+	C(tcp_pmtu_ignored);
 	C(tcp_rto_expired);
 	C(tcp_rto_in_recovery);
 	C(tcp_tlp_probes);

@@ -74,6 +74,7 @@ _Static_assert(offsetof(struct ipv4_hdr, src) == 12, "ipv4 src");
 #define ICMP_ECHO_REPLY	  0
 #define ICMP_DEST_UNREACH 3
 #define ICMP_PORT_UNREACH 3
+#define ICMP_FRAG_NEEDED  4 /* RFC 1191 §4: next-hop MTU in bytes 6-7 */
 #define ICMP_ECHO_REQUEST 8
 struct icmp_hdr {
 	uint8_t type, code;

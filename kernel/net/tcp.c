@@ -1185,6 +1185,63 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 		c->rexmt_at = now + c->rto;
 }
 
+/* RFC 1191 §5 plateaus, for a router that does not say its MTU */
+static uint16_t pmtu_plateau(uint16_t len)
+{
+	static const uint16_t p[] = {1492, 1006, 508, 296};
+	for (unsigned i = 0; i < ARRAY_SIZE(p); i++)
+		if (p[i] < len)
+			return p[i];
+	return 68;
+}
+
+/* RFC 1191 §6.1 and RFC 5927 §4.1: the quoted header must be ours — our
+ * address as source, a TCP connection's ports and peer, a sequence number
+ * in flight — before the segment size of that connection shrinks. The
+ * segments in flight were too big, so they are sent again at once; this is
+ * not congestion (cwnd stays). */
+void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len)
+{
+	size_t ihl = (q[0] & 15u) * 4u;
+	if ((q[0] >> 4) != 4 || ihl < 20 || len < ihl + 8 ||
+	    q[9] != IP_PROTO_TCP || rd32(q + 12) != net_if.ip) {
+		net_if.c.icmp_bad++;
+		return;
+	}
+	uint32_t dst = rd32(q + 16);
+	uint16_t sport = rd16(q + ihl), dport = rd16(q + ihl + 2);
+	uint32_t seq = rd32(q + ihl + 4);
+	unsigned span = tcp_conn_span();
+	for (unsigned i = 0; i < span; i++) {
+		struct tcp_conn *c = &conns[i];
+		if (c->state == TCP_CLOSED || c->lport != sport ||
+		    c->rport != dport || c->rip != dst)
+			continue;
+		if (!can_send_data(c) || SEQ_LT(seq, c->snd_una) ||
+		    !SEQ_LT(seq, c->snd_max)) {
+			net_if.c.tcp_pmtu_ignored++;
+			return;
+		}
+		if (!mtu || mtu >= rd16(q + 2))
+			mtu = pmtu_plateau(rd16(q + 2));
+		if (mtu < TCP_PMTU_MIN)
+			mtu = TCP_PMTU_MIN;
+		uint16_t mss = (uint16_t)(mtu - 40);
+		if (mss >= c->mss)
+			return;
+		char a[16];
+		ip_str(c->rip, a, sizeof(a));
+		kprintf("tcp: path MTU to %s is %u: MSS %u -> %u\n", a, mtu,
+			c->mss, mss);
+		net_if.c.tcp_pmtu_updates++;
+		c->mss = MAX(mss, (uint16_t)TCP_MSS_MIN);
+		c->snd_nxt = c->snd_una;
+		c->flush = true;
+		return;
+	}
+	net_if.c.tcp_pmtu_ignored++;
+}
+
 /* RFC 8985 §7.3: resend the last segment sent; its ACK (with SACK)
  * shows which tail segments are missing */
 static void tlp_fire(struct tcp_conn *c, uint64_t now)

@@ -12,6 +12,7 @@ length and FNV-1a hash /api/sink answers. Crafted segments come from a
 station of the test's own (scapy builds and parses them) and carry the RFC
 section in the test's name. Skips, saying why, only where namespaces
 cannot be made."""
+import json
 import os
 import re
 import subprocess
@@ -19,8 +20,8 @@ import time
 
 import pytest
 
-from tap_net import (CLIENT_IP, RawPeer, TapLab, blob_bytes, download, upload,
-                     upload_payload, why_no_lab)
+from tap_net import (CLIENT_IP, RawPeer, TapLab, blob_bytes, download, http_request,
+                     upload, upload_payload, why_no_lab)
 
 WHY = why_no_lab()
 pytestmark = pytest.mark.skipif(WHY is not None, reason=f"no TAP lab: {WHY}")
@@ -89,12 +90,36 @@ def test_tap_transfers_under_impairment(clean, name, setting):
     assert "PANIC" not in lab.m.log and "exception" not in lab.m.log.lower()
 
 
-@pytest.mark.xfail(strict=True, reason="RFC 1191 path MTU discovery not implemented yet")
 def test_tap_rfc1191_path_mtu_1400(clean):
+    """the relay drops frames over 1400 bytes of IP and answers with ICMP
+    "fragmentation needed"; capOS shrinks its segments and the transfer
+    completes"""
     lab = clean
     lab.relay(f"{CLEAN} mtu=1400")
     with lab.inside():
-        download(lab.ip, 256 << 10, timeout=30)
+        download(lab.ip, 1 << 20, timeout=60)
+    assert re.search(r"tcp: path MTU to 10\.77\.0\.1 is 1400: MSS 1460 -> 1360", lab.m.log)
+    stats = json.loads(lab.relay("stats"))
+    assert stats["down"]["icmp"] > 0
+
+
+def _counters(lab):
+    with lab.inside():
+        st, _, body, _ = http_request(lab.ip, "GET", "/api/net")
+    assert st == 200
+    return json.loads(body)["counters"]
+
+
+def test_rfc5927_s4_1_frag_needed_for_no_flow_ignored(raw, lab):
+    """an ICMP "fragmentation needed" whose quoted segment is no connection
+    of capOS's changes nothing"""
+    sc = raw.sc
+    before = _counters(lab)["tcp_pmtu_ignored"]
+    quote = bytes(sc.IP(src=raw.target, dst=raw.IP, proto=6, len=1500) /
+                  sc.TCP(sport=80, dport=45555, seq=12345))[:28]
+    raw.send(sc.ICMP(type=3, code=4, nexthopmtu=600) / sc.Raw(quote))
+    time.sleep(1)
+    assert _counters(lab)["tcp_pmtu_ignored"] == before + 1
 
 
 # ---- crafted segments -------------------------------------------------------------

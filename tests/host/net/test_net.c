@@ -1128,6 +1128,83 @@ static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
 	peer_free(&p);
 }
 
+/* an ICMP "fragmentation needed" quoting one of our segments */
+static void frag_needed(uint16_t mtu, uint16_t sport, uint16_t dport,
+			uint32_t seq)
+{
+	uint8_t icmp[8 + 20 + 8] = {ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED};
+	wr16(icmp + 6, mtu);
+	ipv4_build(icmp + 8, STACK_IP, PEER_IP, IP_PROTO_TCP, 1480, 7);
+	wr16(icmp + 28, sport);
+	wr16(icmp + 30, dport);
+	wr32(icmp + 32, seq);
+	wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
+	uint8_t f[128];
+	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp,
+			      sizeof(icmp));
+	inject(f, n);
+}
+
+/* RFC 1191 §6.1 with RFC 5927 §4.1 validation: a quoted segment of ours
+ * shrinks the connection's MSS and what was in flight is resent smaller;
+ * a quote naming a sequence number not in flight, or another port, is
+ * ignored; a tiny MTU is raised to TCP_PMTU_MIN */
+static void test_tcp_rfc1191_frag_needed(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40017);
+	assert_true(peer_connect(&p));
+	struct tcp_conn *c = conn_of(&p);
+	const char *req =
+	    "GET /api/blob?size=30000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.len, 1460);
+	fake_clear();
+	uint64_t up0 = net_counters()->tcp_pmtu_updates;
+	uint64_t ig0 = net_counters()->tcp_pmtu_ignored;
+	/* not in flight: ignored */
+	frag_needed(1000, 80, p.sport, c->snd_max + 5000);
+	frag_needed(1000, 80, (uint16_t)(p.sport + 1), c->snd_una);
+	assert_int_equal(net_counters()->tcp_pmtu_ignored, ig0 + 2);
+	assert_int_equal(c->mss, 1460);
+	/* ours: MSS 960, the flight resent in smaller segments */
+	frag_needed(1000, 80, p.sport, c->snd_una);
+	assert_int_equal(net_counters()->tcp_pmtu_updates, up0 + 1);
+	assert_int_equal(c->mss, 960);
+	advance_us(1000);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.seq, c->snd_una);
+	assert_int_equal(t.len, 960);
+	/* a router that claims 100 bytes: raised to TCP_PMTU_MIN */
+	frag_needed(100, 80, p.sport, c->snd_una);
+	assert_int_equal(c->mss, TCP_PMTU_MIN - 40);
+	/* the transfer completes intact at the smaller size */
+	p.auto_ack = true;
+	fake_clear();
+	peer_ack(&p);
+	char hdr[1024];
+	static char body[32768];
+	size_t blen = 0;
+	int st = 0;
+	for (int i = 0; i < 400 && !st; i++) {
+		advance_us(5000);
+		peer_pump(&p);
+		st = peer_http_response(&p, hdr, sizeof(hdr), body,
+					sizeof(body), &blen);
+	}
+	assert_int_equal(st, 200);
+	uint8_t expect[30000];
+	webui_blob_fill(0, expect, sizeof(expect));
+	assert_int_equal(blen, sizeof(expect));
+	assert_memory_equal(body, expect, sizeof(expect));
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
 static void test_tcp_zero_window(void **state)
 {
 	(void)state;
@@ -1658,6 +1735,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6582_newreno_sack_recovery, setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc8985_s7_tail_loss_probe,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rfc1191_frag_needed,
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_probe_answered,
 					    setup_static, teardown),
