@@ -351,6 +351,15 @@ static void icmp_input(const struct ipv4_view *ip)
 	}
 	if (ip->payload[0] != ICMP_ECHO_REQUEST || is_broadcast(ip->dst))
 		return;
+	/* a reassembled echo may not fit one frame; replies are not
+	 * fragmented */
+	if (NET_TX_HDR + ip->len > ETH_FRAME_MAX ||
+	    ip->len + 20 > (net_if.nic->mtu && net_if.nic->mtu < ETH_MTU
+				? net_if.nic->mtu
+				: ETH_MTU)) {
+		net_if.c.icmp_echo_too_big++;
+		return;
+	}
 	/* RFC 792: the reply carries identifier, sequence and data back */
 	uint8_t *f = net_if.tx;
 	uint8_t *p = f + NET_TX_HDR;
@@ -376,7 +385,10 @@ static void icmp_port_unreachable(const struct ipv4_view *ip)
 	memset(p, 0, 8);
 	p[0] = ICMP_DEST_UNREACH;
 	p[1] = ICMP_PORT_UNREACH;
-	memcpy(p + 8, ip->hdr, quote);
+	/* header and payload apart: a reassembled datagram keeps them in
+	 * different places */
+	memcpy(p + 8, ip->hdr, ip->hlen);
+	memcpy(p + 8 + ip->hlen, ip->payload, quote - ip->hlen);
 	wr16(p + 2, inet_fold(inet_sum(p, 8 + quote, 0)));
 	net_if.c.icmp_unreach_sent++;
 	net_ip_send(f, ip->src, IP_PROTO_ICMP, 8 + quote);
@@ -452,11 +464,7 @@ static void ipv4_input(const struct eth_view *eth)
 	struct ipv4_view ip;
 	net_if.c.ip_rx++;
 	int e = ipv4_parse(eth->payload, eth->len, &ip);
-	if (e == WIRE_FRAGMENT) {
-		net_if.c.ip_fragments_dropped++;
-		return;
-	}
-	if (e) {
+	if (e && e != WIRE_FRAGMENT) {
 		if (e == WIRE_CSUM)
 			net_if.c.ip_csum_bad++;
 		else
@@ -476,6 +484,12 @@ static void ipv4_input(const struct eth_view *eth)
 	if (!for_us || bad_src) {
 		net_if.c.ip_not_for_us++;
 		return;
+	}
+	struct ipv4_view whole;
+	if (e == WIRE_FRAGMENT) {
+		if (ipfrag_input(&ip, &whole) != 1)
+			return;
+		ip = whole;
 	}
 	switch (ip.proto) {
 	case IP_PROTO_ICMP:
@@ -541,6 +555,7 @@ int net_init(struct nic *n, const struct net_config *cfg)
 	net_if.source = "none";
 	net_if.ip_id = (uint16_t)net_now_us();
 	dhcp_reset();
+	ipfrag_reset();
 	tcp_init();
 	if (net_if.cfg.mode == NET_MODE_OFF)
 		return 0;
@@ -583,6 +598,7 @@ void net_poll(void)
 	if (now - net_if.last_tick >= NET_TICK_US) {
 		net_if.last_tick = now;
 		arp_tick(now);
+		ipfrag_tick(now);
 		if (net_if.cfg.mode != NET_MODE_OFF) {
 			dhcp_tick(now);
 			tcp_tick(now);

@@ -43,7 +43,6 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(ip_rx);
 	C(ip_bad);
 	C(ip_csum_bad);
-	C(ip_fragments_dropped);
 	C(ip_not_for_us);
 	C(ip_proto_unknown);
 	C(icmp_echo_replies);
@@ -71,6 +70,14 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(tcp_tw_reused);
 	C(tcp_syn_evicted);
 	C(tcp_idle_evicted);
+	C(ip_reassembled);
+	C(ip_reass_bad);
+	C(ip_reass_too_big);
+	C(ip_reass_overlap);
+	C(ip_reass_duplicates);
+	C(ip_reass_timeouts);
+	C(ip_reass_evicted);
+	C(icmp_echo_too_big);
 	C(tcp_pmtu_updates);
 	C(tcp_pmtu_ignored);
 	C(tcp_rto_expired);

@@ -258,3 +258,41 @@ def test_tap_linux_client_saw_no_reset(lab):
     with lab.inside():
         download(lab.ip, 64 << 10)
     assert CLIENT_IP.startswith("10.77.0.")
+
+
+def _echo_reply(raw, ident, timeout=5):
+    sc = raw.sc
+    for e in raw._frames(timeout):
+        if e.haslayer(sc.ICMP) and e[sc.IP].src == raw.target and \
+                e[sc.ICMP].type == 0 and e[sc.ICMP].id == ident:
+            return e
+    return None
+
+
+def test_rfc791_s3_2_fragmented_echo_reassembled_and_answered(raw):
+    sc = raw.sc
+    data = bytes((i * 7) & 0xFF for i in range(1200))
+    pkt = sc.IP(src=raw.IP, dst=raw.target, id=4242) / sc.ICMP(id=0x77, seq=1) / data
+    frags = sc.fragment(pkt, fragsize=400)
+    assert len(frags) == 4
+    for f in reversed(frags):  # out of order
+        raw.raw(sc.Ether(src=raw.MAC, dst=raw.tmac) / f)
+    e = _echo_reply(raw, 0x77)
+    assert e is not None, "fragmented echo not answered"
+    assert bytes(e[sc.ICMP].payload) == data
+
+
+def test_rfc5722_overlapping_fragments_dropped(raw):
+    """RFC 5722's rule applied to IPv4: a fragment overlapping held data
+    with other bytes drops the datagram; no reply comes"""
+    sc = raw.sc
+    data = bytes(800)
+    pkt = sc.IP(src=raw.IP, dst=raw.target, id=4343) / sc.ICMP(id=0x78, seq=1) / data
+    frags = sc.fragment(pkt, fragsize=400)
+    evil = frags[1].copy()
+    evil.frag = frags[1].frag - 10  # 80 bytes into the first fragment
+    evil[sc.Raw].load = b"\xee" * len(evil[sc.Raw].load)
+    del evil.chksum
+    for f in (frags[0], evil, *frags[1:]):
+        raw.raw(sc.Ether(src=raw.MAC, dst=raw.tmac) / f)
+    assert _echo_reply(raw, 0x78, timeout=3) is None, "answered an overlapping datagram"

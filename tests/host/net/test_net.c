@@ -12,6 +12,7 @@
 
 #include "kernel/lib/status.h"
 #include "kernel/net/http.h"
+#include "kernel/net/net_internal.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
@@ -317,14 +318,17 @@ static void test_ipv4_fragments_options(void **state)
 	uint8_t f[256];
 	size_t n =
 	    build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp, sizeof(icmp));
-	/* set MF and recompute the checksum: a fragment, dropped */
+	/* set MF and recompute the checksum: a fragment, held for
+	 * reassembly, and dropped when the rest never comes */
 	uint8_t *ip = f + 14;
 	wr16(ip + 6, IP_FLAG_MF);
 	wr16(ip + 10, 0);
 	wr16(ip + 10, inet_fold(inet_sum(ip, 20, 0)));
-	uint64_t frags = net_counters()->ip_fragments_dropped;
+	uint64_t tmo = net_counters()->ip_reass_timeouts;
 	inject(f, n);
-	assert_int_equal(net_counters()->ip_fragments_dropped, frags + 1);
+	assert_null(fake_pop());
+	advance_us(IPFRAG_TIMEOUT_US + 2000);
+	assert_int_equal(net_counters()->ip_reass_timeouts, tmo + 1);
 	assert_null(fake_pop());
 	/* a header with 8 bytes of options is skipped over correctly */
 	uint8_t g[256] = {0};
@@ -422,6 +426,80 @@ static int dhcp_sent(uint32_t *xid, uint32_t *req_ip)
 		i += 2u + m[i + 1];
 	}
 	return type;
+}
+
+/* one IPv4 fragment of a datagram with id `id`: payload bytes
+ * [off, off + len) of `data`, MF as given */
+static void inject_frag_at(uint16_t id, const uint8_t *bytes, size_t off,
+			   size_t len, bool mf)
+{
+	uint8_t f[1600];
+	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, bytes, len);
+	uint8_t *ip = f + 14;
+	wr16(ip + 4, id);
+	wr16(ip + 6, (uint16_t)((mf ? IP_FLAG_MF : 0) | (off / 8)));
+	wr16(ip + 10, 0);
+	wr16(ip + 10, inet_fold(inet_sum(ip, 20, 0)));
+	inject(f, n);
+}
+
+static void inject_frag(uint16_t id, const uint8_t *data, size_t off,
+			size_t len, bool mf)
+{
+	inject_frag_at(id, data + off, off, len, mf);
+}
+
+/* RFC 791 §3.2 / RFC 815: a fragmented echo request, out of order and
+ * with a duplicate, is reassembled and answered byte for byte; an
+ * overlapping fragment drops its datagram (RFC 5722's rule); a datagram
+ * beyond IPFRAG_MAX is refused; slots are bounded */
+static void test_ipv4_reassembly_rfc791_rfc5722(void **state)
+{
+	(void)state;
+	uint8_t echo[1000];
+	for (size_t i = 0; i < sizeof(echo); i++)
+		echo[i] = (uint8_t)(i * 7);
+	echo[0] = ICMP_ECHO_REQUEST;
+	echo[1] = 0;
+	wr16(echo + 2, 0);
+	wr16(echo + 2, inet_fold(inet_sum(echo, sizeof(echo), 0)));
+	inject_frag(77, echo, 800, 200, false);
+	inject_frag(77, echo, 400, 400, true);
+	inject_frag(77, echo, 400, 400, true); /* exact duplicate: ignored */
+	assert_null(fake_pop());
+	inject_frag(77, echo, 0, 400, true);
+	struct ipv4_view ipv;
+	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ipv);
+	assert_non_null(r);
+	assert_int_equal(ipv.len, sizeof(echo));
+	assert_int_equal(ipv.payload[0], ICMP_ECHO_REPLY);
+	assert_memory_equal(ipv.payload + 4, echo + 4, sizeof(echo) - 4);
+	assert_int_equal(net_counters()->ip_reassembled, 1);
+	assert_int_equal(net_counters()->ip_reass_duplicates, 1);
+	/* overlap: [0,400) then [200,600) with other bytes: all dropped */
+	uint8_t other[1000];
+	memset(other, 0xee, sizeof(other));
+	inject_frag(78, echo, 0, 400, true);
+	inject_frag(78, other, 200, 400, true);
+	assert_int_equal(net_counters()->ip_reass_overlap, 1);
+	inject_frag(78, echo, 400, 600, false);
+	assert_null(fake_pop()); /* the rest alone never completes */
+	/* a last fragment that ends before data already held: dropped */
+	uint64_t bad = net_counters()->ip_reass_bad;
+	inject_frag(80, echo, 0, 400, true);
+	inject_frag(80, echo, 100, 100, false);
+	assert_int_equal(net_counters()->ip_reass_bad, bad + 1);
+	assert_null(ipfrag_check());
+	/* too big for IPFRAG_MAX */
+	inject_frag_at(79, echo, IPFRAG_MAX - 8, 16, true);
+	assert_int_equal(net_counters()->ip_reass_too_big, 1);
+	/* more datagrams than slots: the oldest gives way */
+	for (uint16_t id = 100; id < 100 + IPFRAG_SLOTS + 2; id++) {
+		advance_us(1000);
+		inject_frag(id, echo, 0, 8, true);
+	}
+	assert_true(net_counters()->ip_reass_evicted >= 2);
+	assert_null(ipfrag_check());
 }
 
 static void test_dhcp_exchange(void **state)
@@ -1709,6 +1787,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_icmp_echo, setup_static,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_udp_port_unreachable,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv4_reassembly_rfc791_rfc5722,
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_fragments_options,
 					    setup_static, teardown),
