@@ -1608,6 +1608,61 @@ static void test_http_slow_sender_times_out(void **state)
 	peer_free(&q);
 }
 
+/* the idle timeout measures a stalled peer, not a slow upload: a body
+ * trickling in for far longer than HTTP_IDLE_TIMEOUT_US completes (and is
+ * checked by /api/sink), a body that stops arriving is cut off */
+static void test_http_slow_upload_completes_stalled_one_does_not(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 43003);
+	assert_true(peer_connect(&p));
+	static char body[20000];
+	uint32_t h = 0x811c9dc5u;
+	for (size_t i = 0; i < sizeof(body); i++) {
+		body[i] = (char)('a' + i % 23);
+		h = (h ^ (uint8_t)body[i]) * 0x01000193u;
+	}
+	char req[256];
+	int n = snprintf(req, sizeof(req),
+			 "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
+			 "Content-Length: %zu\r\n\r\n",
+			 sizeof(body));
+	peer_send(&p, TCP_ACK | TCP_PSH, req, (size_t)n);
+	/* 1000 bytes every 4 s: 80 s in all */
+	for (size_t off = 0; off < sizeof(body); off += 1000) {
+		peer_send(&p, TCP_ACK, body + off, 1000);
+		peer_pump(&p);
+		assert_false(p.got_rst);
+		advance_us(4000000);
+		peer_pump(&p);
+	}
+	char hdr[1024], ans[256];
+	size_t blen;
+	assert_int_equal(
+	    peer_http_response(&p, hdr, sizeof(hdr), ans, sizeof(ans), &blen),
+	    200);
+	char want[64];
+	snprintf(want, sizeof(want), "%zu %08x\n", sizeof(body), h);
+	assert_int_equal(blen, strlen(want));
+	assert_memory_equal(ans, want, blen);
+	/* half a body, then silence: reset or closed once idle */
+	struct peer q;
+	peer_init(&q, 43004);
+	assert_true(peer_connect(&q));
+	peer_send(&q, TCP_ACK | TCP_PSH, req, (size_t)n);
+	for (size_t off = 0; off < 5000; off += 1000)
+		peer_send(&q, TCP_ACK, body + off, 1000);
+	for (int i = 0; i < 40 && !q.got_rst && !q.got_fin; i++) {
+		advance_us(1000000);
+		peer_pump(&q);
+	}
+	assert_true(q.got_rst || q.got_fin);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+	peer_free(&q);
+}
+
 static void test_http_big_response_streams(void **state)
 {
 	(void)state;
@@ -1832,6 +1887,9 @@ int main(void)
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slow_sender_times_out,
 					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_slow_upload_completes_stalled_one_does_not,
+		setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_big_response_streams,
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_frames, setup_static,
