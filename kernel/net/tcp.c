@@ -539,7 +539,10 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 	c->irs = t->seq;
 	c->rcv_nxt = t->seq + 1;
 	c->iss = isn_for(c->rip, c->rport, c->lport);
-	c->snd_una = c->recover = c->iss;
+	/* every sequence variable starts inside the space in use: a 0 would
+	 * compare arbitrarily against a random ISS */
+	c->snd_una = c->recover = c->sack_high = c->iss;
+	c->rxt_next = c->rxt_mark = c->iss;
 	c->snd_nxt = c->snd_max = c->iss + 1;
 	c->snd_wnd = c->max_snd_wnd = t->win; /* a SYN's window: unscaled */
 	c->snd_wl1 = t->seq;
@@ -608,6 +611,27 @@ static void establish(struct tcp_conn *c, const struct tcp_view *t,
 	net_if.c.tcp_accepted++;
 	if (c->ops->accept)
 		c->ops->accept(c);
+}
+
+/* RFC 5961 §7: at most TCP_CHALLENGE_ACK_LIMIT challenge ACKs a second
+ * over all connections, so spoofed segments cannot turn capOS into an ACK
+ * flood */
+static void challenge_ack(struct tcp_conn *c)
+{
+	static uint64_t second;
+	static unsigned sent;
+	uint64_t now = net_now_us() / 1000000;
+	if (now != second) {
+		second = now;
+		sent = 0;
+	}
+	if (sent >= TCP_CHALLENGE_ACK_LIMIT) {
+		net_if.c.tcp_challenge_acks_limited++;
+		return;
+	}
+	sent++;
+	net_if.c.tcp_challenge_acks++;
+	c->ack_now = true;
 }
 
 /* the SACK scoreboard: the peer's blocks (RFC 2018 §3) merged over ACKs
@@ -800,8 +824,7 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		return ACK_DROP;
 	}
 	if (SEQ_LT(t->ack, c->snd_una - MAX(c->max_snd_wnd, (uint32_t)c->mss))) {
-		net_if.c.tcp_challenge_acks++;
-		c->ack_now = true;
+		challenge_ack(c);
 		return ACK_DROP;
 	}
 	uint32_t sack_high0 = c->sack_high;
@@ -1010,14 +1033,12 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 			net_if.c.tcp_rst_rx++;
 			conn_free(c, true);
 		} else {
-			net_if.c.tcp_challenge_acks++;
-			c->ack_now = true;
+			challenge_ack(c);
 		}
 		return;
 	}
 	if (t->flags & TCP_SYN) { /* RFC 5961 §4.2: challenge ACK */
-		net_if.c.tcp_challenge_acks++;
-		c->ack_now = true;
+		challenge_ack(c);
 		return;
 	}
 	if (!(t->flags & TCP_ACK))
@@ -1308,6 +1329,10 @@ const char *tcp_check(void)
 			if (!SEQ_LT(c->sacked[k][0], c->sacked[k][1]) ||
 			    SEQ_GT(c->sacked[k][1], c->snd_max))
 				return "sack block outside what was sent";
+		if (c->state != TCP_SYN_RCVD &&
+		    (SEQ_LT(c->sack_high, c->snd_una) ||
+		     SEQ_GT(c->sack_high, c->snd_max)))
+			return "sack_high outside [snd_una, snd_max]";
 		if (SEQ_GT(c->snd_una, c->snd_max) ||
 		    SEQ_GT(c->snd_nxt, c->snd_max))
 			return "send sequence order";

@@ -29,6 +29,7 @@
 #define TCP_MSS_DEFAULT	  536	/* RFC 9293 §3.7.1 when no MSS option */
 #define TCP_MSS_MIN	  64	/* a smaller peer MSS is raised to this */
 #define TCP_SACK_RANGES	  8	/* SACK scoreboard ranges per connection */
+#define TCP_CHALLENGE_ACK_LIMIT 100 /* a second, RFC 5961 §7 */
 #define TCP_PMTU_MIN	  552 /* a smaller reported MTU is raised to this */
 #define TCP_DUPTHRESH	  3	/* RFC 5681 §3.2, RFC 6675 §2 */
 #define TCP_TLP_MIN_US	  (10ull * 1000) /* RFC 8985 §7.2: PTO floor */

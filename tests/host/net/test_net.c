@@ -951,6 +951,15 @@ static void test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale(void **state)
 	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
 	assert_int_equal(net_counters()->tcp_challenge_acks, ch + 1);
 	assert_non_null(conn_of(&p));
+	/* RFC 5961 §7: a flood of them is answered at most
+	 * TCP_CHALLENGE_ACK_LIMIT times a second */
+	advance_us(1000000);
+	fake_clear();
+	uint64_t lim = net_counters()->tcp_challenge_acks_limited;
+	for (int i = 0; i < TCP_CHALLENGE_ACK_LIMIT + 50; i++)
+		peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	assert_int_equal(net_counters()->tcp_challenge_acks_limited, lim + 50);
+	assert_non_null(conn_of(&p));
 	p.snd_nxt = base + 400;
 	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
 	assert_null(conn_of(&p));
