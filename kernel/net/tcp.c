@@ -324,6 +324,14 @@ size_t tcp_write(struct tcp_conn *c, const void *data, size_t len)
 	return len;
 }
 
+static uint32_t sacked_bytes(const struct tcp_conn *c)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < c->nsacked; i++)
+		n += c->sacked[i][1] - c->sacked[i][0];
+	return n;
+}
+
 /* RFC 8985 §7.2: the probe timeout, 2 x SRTT (at least TCP_TLP_MIN_US),
  * armed only where it comes before the RTO */
 static void tlp_arm(struct tcp_conn *c, uint64_t now)
@@ -357,7 +365,9 @@ static void tcp_output(struct tcp_conn *c)
 	/* RFC 3042 limited transmit: the first two duplicate ACKs each let
 	 * one new segment out beyond cwnd */
 	uint32_t lt = c->in_recovery ? 0 : MIN(c->dupacks, 2u) * c->mss;
-	uint32_t wnd = MIN(c->snd_wnd, c->cwnd + lt);
+	/* RFC 6675 §5: what the peer SACKed has left the network; cwnd
+	 * limits the bytes still in it (the pipe), not the flight */
+	uint32_t wnd = MIN(c->snd_wnd, c->cwnd + lt + sacked_bytes(c));
 	bool sent_new = false;
 	/* RFC 6691: the peer's MSS counts data; options come out of it */
 	size_t smss = c->mss - sack_optlen(c);
@@ -764,7 +774,10 @@ static void recovery_enter(struct tcp_conn *c)
 {
 	uint32_t flight = c->snd_max - c->snd_una;
 	c->ssthresh = MAX(flight / 2, 2u * c->mss);
-	c->cwnd = c->ssthresh + TCP_DUPTHRESH * (uint32_t)c->mss;
+	/* NewReno inflates cwnd by the segments that left (RFC 6582); with
+	 * SACK the pipe (flight minus SACKed bytes) says it exactly */
+	c->cwnd = c->ssthresh +
+		  (c->sack_ok ? 0 : TCP_DUPTHRESH * (uint32_t)c->mss);
 	c->in_recovery = true;
 	c->recover = c->snd_max;
 	c->rxt_next = c->snd_una;
@@ -786,9 +799,11 @@ static void cwnd_on_ack(struct tcp_conn *c, uint32_t acked)
 			return;
 		}
 		/* partial ACK: resend the next hole, deflate by what left */
-		c->cwnd = c->cwnd > acked ? c->cwnd - acked : mss;
-		if (acked >= mss)
-			c->cwnd += mss;
+		if (!c->sack_ok) {
+			c->cwnd = c->cwnd > acked ? c->cwnd - acked : mss;
+			if (acked >= mss)
+				c->cwnd += mss;
+		}
 		if (SEQ_LT(c->rxt_next, c->snd_una))
 			c->rxt_next = c->snd_una;
 		/* the hole at snd_una, unless this round resent it already */
@@ -833,6 +848,9 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 	 * duplicate even when the window changed (Linux grows its window
 	 * while it queues out-of-order data) */
 	bool sack_news = c->nsacked && SEQ_GT(c->sack_high, sack_high0);
+	/* RFC 2883: a first block below the ACK reports a duplicate that
+	 * arrived (our spurious resend), not a loss */
+	bool dsack = t->nsack && SEQ_LT(t->sack[0][0], t->ack);
 	uint32_t win = (uint32_t)t->win << c->snd_shift;
 	if (SEQ_GT(t->ack, c->snd_una)) {
 		uint32_t acked = t->ack - c->snd_una;
@@ -855,7 +873,7 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		cwnd_on_ack(c, acked);
 		c->rexmt_at = c->snd_una == c->snd_max ? 0 : now + c->rto;
 		*freed_space = data > 0;
-	} else if (t->ack == c->snd_una && !t->len &&
+	} else if (t->ack == c->snd_una && !t->len && !dsack &&
 		   !(t->flags & (TCP_SYN | TCP_FIN)) &&
 		   (win == c->snd_wnd || sack_news) && c->snd_wnd &&
 		   !c->probing && c->snd_max != c->snd_una) {
@@ -863,7 +881,8 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		 * recovery only once the previous one is over */
 		c->dupacks++;
 		if (c->in_recovery) {
-			c->cwnd += c->mss; /* inflate: a segment left */
+			if (!c->sack_ok)
+				c->cwnd += c->mss; /* inflate: a segment left */
 			recovery_step(c);
 		} else if ((c->dupacks >= TCP_DUPTHRESH || tail_lost(c)) &&
 			   c->tx_len && SEQ_GT(c->snd_una, c->recover)) {
