@@ -1,7 +1,8 @@
 /* kernel/net/tcp.h — TCP for a server (RFC 9293, RTO per RFC 6298,
- * congestion control RFC 5681 with NewReno fast recovery RFC 6582 steered
- * by SACK (RFC 2018, after RFC 6675), window scaling RFC 7323, ACK/RST/SYN
- * checks RFC 5961).
+ * congestion control RFC 5681 with NewReno fast recovery RFC 6582, or with
+ * SACK (RFC 2018) a pipe and hole choice after RFC 6675, limited transmit
+ * RFC 3042, tail loss probe RFC 8985 §7, window scaling RFC 7323, path MTU
+ * RFC 1191, ACK/RST/SYN checks RFC 5961).
  *
  * Passive open only. A fixed table of TCP_MAX_CONN connections, each with a
  * linear receive buffer and a transmit ring allocated once at init. When the
