@@ -70,6 +70,7 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(tcp_tw_reused);
 	C(tcp_syn_evicted);
 	C(tcp_idle_evicted);
+	C(tcp_undos);
 	C(tcp_challenge_acks_limited);
 	C(ip_reassembled);
 	C(ip_reass_bad);

@@ -553,6 +553,7 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 	 * compare arbitrarily against a random ISS */
 	c->snd_una = c->recover = c->sack_high = c->iss;
 	c->rxt_next = c->rxt_mark = c->iss;
+	c->dupthresh = TCP_DUPTHRESH;
 	c->snd_nxt = c->snd_max = c->iss + 1;
 	c->snd_wnd = c->max_snd_wnd = t->win; /* a SYN's window: unscaled */
 	c->snd_wl1 = t->seq;
@@ -735,6 +736,7 @@ static void rexmt_seg(struct tcp_conn *c, uint32_t seq, size_t len)
 	net_if.c.tcp_retransmits++;
 	seg_send(c, seq, TCP_ACK, off, len);
 	c->rtt_active = false; /* Karn */
+	c->undo_retrans++;
 	uint32_t end = seq + (uint32_t)len;
 	if (SEQ_GT(end, c->rxt_next))
 		c->rxt_next = end;
@@ -766,13 +768,39 @@ static bool tail_lost(const struct tcp_conn *c)
 	uint32_t sent_end = c->snd_una + (uint32_t)MIN(
 					     (size_t)(c->snd_max - c->snd_una),
 					     c->tx_len);
-	return c->nsacked && SEQ_GEQ(c->sack_high, sent_end);
+	/* once reordering has been seen, only dupthresh decides */
+	return c->dupthresh == TCP_DUPTHRESH && c->nsacked &&
+	       SEQ_GEQ(c->sack_high, sent_end);
+}
+
+/* a D-SACK for a resend of the latest recovery: when every resend of it
+ * came back duplicated, nothing was lost — undo the reduction and
+ * tolerate more reordering (RFC 3708 detection, RFC 4015's response) */
+static void dsack_undo(struct tcp_conn *c, uint32_t seq)
+{
+	if (!c->undo_ok || SEQ_LT(seq, c->undo_marker) ||
+	    !SEQ_LT(seq, c->recover) || !c->undo_retrans)
+		return;
+	if (--c->undo_retrans)
+		return;
+	c->undo_ok = false;
+	c->cwnd = MAX(c->cwnd, c->prior_cwnd);
+	c->ssthresh = MAX(c->ssthresh, c->prior_ssthresh);
+	c->in_recovery = false;
+	c->dupacks = 0;
+	c->dupthresh = (uint8_t)MIN(2u * c->dupthresh, (unsigned)TCP_DUPTHRESH_MAX);
+	net_if.c.tcp_undos++;
 }
 
 /* RFC 5681 §3.2 / RFC 6582 §3.2 step 2: the third duplicate ACK */
 static void recovery_enter(struct tcp_conn *c)
 {
 	uint32_t flight = c->snd_max - c->snd_una;
+	c->prior_cwnd = c->cwnd;
+	c->prior_ssthresh = c->ssthresh;
+	c->undo_ok = true;
+	c->undo_retrans = 0;
+	c->undo_marker = c->snd_una;
 	c->ssthresh = MAX(flight / 2, 2u * c->mss);
 	/* NewReno inflates cwnd by the segments that left (RFC 6582); with
 	 * SACK the pipe (flight minus SACKed bytes) says it exactly */
@@ -851,6 +879,8 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 	/* RFC 2883: a first block below the ACK reports a duplicate that
 	 * arrived (our spurious resend), not a loss */
 	bool dsack = t->nsack && SEQ_LT(t->sack[0][0], t->ack);
+	if (dsack)
+		dsack_undo(c, t->sack[0][0]);
 	uint32_t win = (uint32_t)t->win << c->snd_shift;
 	if (SEQ_GT(t->ack, c->snd_una)) {
 		uint32_t acked = t->ack - c->snd_una;
@@ -884,10 +914,10 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 			if (!c->sack_ok)
 				c->cwnd += c->mss; /* inflate: a segment left */
 			recovery_step(c);
-		} else if ((c->dupacks >= TCP_DUPTHRESH || tail_lost(c)) &&
+		} else if ((c->dupacks >= c->dupthresh || tail_lost(c)) &&
 			   c->tx_len && SEQ_GT(c->snd_una, c->recover)) {
 			recovery_enter(c);
-		} else if (c->dupacks >= TCP_DUPTHRESH && c->tx_len &&
+		} else if (c->dupacks >= c->dupthresh && c->tx_len &&
 			   c->nsacked) {
 			/* RFC 6675 §5: SACKed data past a hole is a loss
 			 * even right after an RTO episode */
@@ -1216,6 +1246,7 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 	/* RFC 6582 §3.2 step 4; RFC 2018 §8: SACK state is not trusted
 	 * after a timeout */
 	c->in_recovery = false;
+	c->undo_ok = false;
 	c->recover = c->snd_max;
 	c->nsacked = 0;
 	c->sack_high = c->snd_una;

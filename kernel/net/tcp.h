@@ -29,6 +29,7 @@
 #define TCP_OOO_TOTAL	  (1024 * 1024) /* out-of-order bytes, all conns */
 #define TCP_MSS_DEFAULT	  536	/* RFC 9293 §3.7.1 when no MSS option */
 #define TCP_MSS_MIN	  64	/* a smaller peer MSS is raised to this */
+#define TCP_DUPTHRESH_MAX 127 /* reordering tolerance grows to this */
 #define TCP_SACK_RANGES	  8	/* SACK scoreboard ranges per connection */
 #define TCP_CHALLENGE_ACK_LIMIT 100 /* a second, RFC 5961 §7 */
 #define TCP_PMTU_MIN	  552 /* a smaller reported MTU is raised to this */
@@ -91,6 +92,13 @@ struct tcp_conn {
 	 * means a retransmission was lost, RFC 8985's idea) */
 	bool in_recovery;
 	uint32_t recover, rxt_next, rxt_mark;
+	/* RFC 3708 / RFC 4015-style undo: when D-SACKs show that every
+	 * resend of a recovery was a duplicate, the recovery was reordering:
+	 * cwnd and ssthresh come back and dupthresh doubles */
+	uint8_t dupthresh;
+	bool undo_ok;
+	unsigned undo_retrans;
+	uint32_t undo_marker, prior_cwnd, prior_ssthresh;
 	/* the SACK scoreboard, sorted, within (snd_una, snd_max] */
 	uint8_t nsacked;
 	uint32_t sacked[TCP_SACK_RANGES][2];

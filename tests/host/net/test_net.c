@@ -1158,6 +1158,68 @@ static void test_tcp_rfc6582_newreno_sack_recovery(void **state)
 	peer_free(&p);
 }
 
+/* ACK from the peer with the SACK blocks given (first one may be a D-SACK) */
+static void ack_with_sack(struct peer *p, uint32_t ack, const uint32_t (*b)[2],
+			  unsigned nb)
+{
+	uint8_t o[28] = {TCP_OPT_NOP, TCP_OPT_NOP, TCP_OPT_SACK,
+			 (uint8_t)(2 + 8 * nb)};
+	for (unsigned i = 0; i < nb; i++) {
+		wr32(o + 4 + 8 * i, b[i][0]);
+		wr32(o + 8 + 8 * i, b[i][1]);
+	}
+	memcpy(fake_tcp_opts, o, sizeof(o));
+	fake_tcp_optlen = 4 + 8 * nb;
+	p->rcv_nxt = ack;
+	peer_ack(p);
+	fake_tcp_optlen = 0;
+}
+
+/* RFC 3708 / RFC 4015: three duplicate ACKs start a recovery; when the
+ * D-SACK shows the one resend was a duplicate (the original was only
+ * late), cwnd and ssthresh come back and dupthresh doubles */
+static void test_tcp_rfc3708_dsack_undo(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40018);
+	offer_wscale_sack();
+	assert_true(peer_connect(&p));
+	fake_tcp_optlen = 0;
+	struct tcp_conn *c = conn_of(&p);
+	c->cwnd = c->ssthresh = 30000; /* past slow start, a known value */
+	const char *req =
+	    "GET /api/blob?size=30000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	uint32_t seg[6][2];
+	for (unsigned i = 0; i < 6; i++) {
+		assert_true(next_seg(&t));
+		seg[i][0] = t.seq;
+		seg[i][1] = t.seq + (uint32_t)t.len;
+	}
+	uint32_t una = seg[0][0];
+	uint32_t before = c->cwnd;
+	/* segment 0 "missing": 3 duplicate ACKs SACKing 1, 1-2, 1-3 */
+	for (unsigned k = 1; k <= 3; k++) {
+		uint32_t b[1][2] = {{seg[1][0], seg[k][1]}};
+		ack_with_sack(&p, una, b, 1);
+	}
+	assert_true(c->in_recovery);
+	assert_true(c->cwnd < before);
+	/* the original arrives late, then the resend: everything to seg 3
+	 * acknowledged, with a D-SACK for segment 0 */
+	uint32_t d[1][2] = {{seg[0][0], seg[0][1]}};
+	ack_with_sack(&p, seg[3][1], d, 1);
+	assert_int_equal(net_counters()->tcp_undos, 1);
+	assert_false(c->in_recovery);
+	assert_true(c->cwnd >= before);
+	assert_int_equal(c->dupthresh, 2 * TCP_DUPTHRESH);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
 /* RFC 8985 §7: the last segment of a response lost — no duplicate ACKs
  * can follow it — is found by the tail loss probe, long before the RTO */
 static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
@@ -1878,6 +1940,8 @@ int main(void)
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6582_newreno_sack_recovery, setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rfc3708_dsack_undo,
+					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc8985_s7_tail_loss_probe,
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc1191_frag_needed,
