@@ -33,7 +33,7 @@ struct http_conn {
 	uint64_t body_left; /* request body bytes still to discard */
 	bool sink;	    /* POST /api/sink: answer once the body is in */
 	uint64_t sink_len;
-	uint32_t sink_fnv; /* FNV-1a 32 of the body so far */
+	uint32_t sink_fnv;  /* FNV-1a 32 of the body so far */
 	uint64_t req_start; /* first byte of the pending request, 0: none */
 	uint64_t last_progress;
 	/* the response body not yet in the ring */

@@ -710,8 +710,7 @@ static void sack_update(struct tcp_conn *c, const struct tcp_view *t)
 /* the first byte at or after `from` that is neither acknowledged nor
  * SACKed, and how many such bytes follow it (at most one MSS) before the
  * next SACKed range; 0 when there is no hole below sack_high */
-static size_t next_hole(const struct tcp_conn *c, uint32_t from,
-			uint32_t *seq)
+static size_t next_hole(const struct tcp_conn *c, uint32_t from, uint32_t *seq)
 {
 	uint32_t p = SEQ_LT(from, c->snd_una) ? c->snd_una : from;
 	for (unsigned i = 0; i < c->nsacked; i++) {
@@ -765,9 +764,9 @@ static void recovery_step(struct tcp_conn *c)
  * tail, without per-segment times) */
 static bool tail_lost(const struct tcp_conn *c)
 {
-	uint32_t sent_end = c->snd_una + (uint32_t)MIN(
-					     (size_t)(c->snd_max - c->snd_una),
-					     c->tx_len);
+	uint32_t sent_end =
+	    c->snd_una +
+	    (uint32_t)MIN((size_t)(c->snd_max - c->snd_una), c->tx_len);
 	/* once reordering has been seen, only dupthresh decides */
 	return c->dupthresh == TCP_DUPTHRESH && c->nsacked &&
 	       SEQ_GEQ(c->sack_high, sent_end);
@@ -788,7 +787,8 @@ static void dsack_undo(struct tcp_conn *c, uint32_t seq)
 	c->ssthresh = MAX(c->ssthresh, c->prior_ssthresh);
 	c->in_recovery = false;
 	c->dupacks = 0;
-	c->dupthresh = (uint8_t)MIN(2u * c->dupthresh, (unsigned)TCP_DUPTHRESH_MAX);
+	c->dupthresh =
+	    (uint8_t)MIN(2u * c->dupthresh, (unsigned)TCP_DUPTHRESH_MAX);
 	net_if.c.tcp_undos++;
 }
 
@@ -804,8 +804,8 @@ static void recovery_enter(struct tcp_conn *c)
 	c->ssthresh = MAX(flight / 2, 2u * c->mss);
 	/* NewReno inflates cwnd by the segments that left (RFC 6582); with
 	 * SACK the pipe (flight minus SACKed bytes) says it exactly */
-	c->cwnd = c->ssthresh +
-		  (c->sack_ok ? 0 : TCP_DUPTHRESH * (uint32_t)c->mss);
+	c->cwnd =
+	    c->ssthresh + (c->sack_ok ? 0 : TCP_DUPTHRESH * (uint32_t)c->mss);
 	c->in_recovery = true;
 	c->recover = c->snd_max;
 	c->rxt_next = c->snd_una;
@@ -866,7 +866,8 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		c->ack_now = true;
 		return ACK_DROP;
 	}
-	if (SEQ_LT(t->ack, c->snd_una - MAX(c->max_snd_wnd, (uint32_t)c->mss))) {
+	if (SEQ_LT(t->ack,
+		   c->snd_una - MAX(c->max_snd_wnd, (uint32_t)c->mss))) {
 		challenge_ack(c);
 		return ACK_DROP;
 	}
@@ -987,7 +988,8 @@ static bool ooo_merge(struct tcp_conn *c, uint32_t s, uint32_t e)
 		c->ooo[i][1] = e;
 	} else { /* ranges i..j-1 overlap or touch [s, e): one range */
 		uint32_t ns = SEQ_LT(c->ooo[i][0], s) ? c->ooo[i][0] : s;
-		uint32_t ne = SEQ_GT(c->ooo[j - 1][1], e) ? c->ooo[j - 1][1] : e;
+		uint32_t ne =
+		    SEQ_GT(c->ooo[j - 1][1], e) ? c->ooo[j - 1][1] : e;
 		c->ooo[i][0] = ns;
 		c->ooo[i][1] = ne;
 		memmove(&c->ooo[i + 1], &c->ooo[j],

@@ -21,28 +21,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TCP_MAX_CONN	  80
-#define TCP_RXBUF	  65536 /* receive window never exceeds this */
-#define TCP_TXBUF	  65536 /* power of two */
-#define TCP_RCV_WSCALE	  1	/* our shift: TCP_RXBUF fits 65535 << 1 */
-#define TCP_OOO_RANGES	  8	/* out-of-order ranges held per connection */
-#define TCP_OOO_TOTAL	  (1024 * 1024) /* out-of-order bytes, all conns */
-#define TCP_MSS_DEFAULT	  536	/* RFC 9293 §3.7.1 when no MSS option */
-#define TCP_MSS_MIN	  64	/* a smaller peer MSS is raised to this */
-#define TCP_DUPTHRESH_MAX 127 /* reordering tolerance grows to this */
-#define TCP_SACK_RANGES	  8	/* SACK scoreboard ranges per connection */
+#define TCP_MAX_CONN		80
+#define TCP_RXBUF		65536 /* receive window never exceeds this */
+#define TCP_TXBUF		65536 /* power of two */
+#define TCP_RCV_WSCALE		1     /* our shift: TCP_RXBUF fits 65535 << 1 */
+#define TCP_OOO_RANGES		8 /* out-of-order ranges held per connection */
+#define TCP_OOO_TOTAL		(1024 * 1024) /* out-of-order bytes, all conns */
+#define TCP_MSS_DEFAULT		536 /* RFC 9293 §3.7.1 when no MSS option */
+#define TCP_MSS_MIN		64  /* a smaller peer MSS is raised to this */
+#define TCP_DUPTHRESH_MAX	127 /* reordering tolerance grows to this */
+#define TCP_SACK_RANGES		8   /* SACK scoreboard ranges per connection */
 #define TCP_CHALLENGE_ACK_LIMIT 100 /* a second, RFC 5961 §7 */
-#define TCP_PMTU_MIN	  552 /* a smaller reported MTU is raised to this */
-#define TCP_DUPTHRESH	  3	/* RFC 5681 §3.2, RFC 6675 §2 */
-#define TCP_TLP_MIN_US	  (10ull * 1000) /* RFC 8985 §7.2: PTO floor */
-#define TCP_RTO_INIT_US	  (1000ull * 1000)  /* RFC 6298 §2.1 */
-#define TCP_RTO_MIN_US	  (200ull * 1000)   /* below RFC 6298's 1 s, as Linux */
-#define TCP_RTO_MAX_US	  (60ull * 1000000) /* RFC 6298 §2.5 */
-#define TCP_MAX_RETRIES	  8 /* data: then the connection is reset */
-#define TCP_SYN_RETRIES	  4 /* SYN-ACK: then the half-open slot is freed */
-#define TCP_TIME_WAIT_US  (30ull * 1000000) /* 2*MSL, shortened */
-#define TCP_FIN_WAIT2_US  (60ull * 1000000)
-#define TCP_IDLE_EVICT_US (1000ull * 1000) /* idle at least this long */
+#define TCP_PMTU_MIN		552 /* a smaller reported MTU is raised to this */
+#define TCP_DUPTHRESH		3   /* RFC 5681 §3.2, RFC 6675 §2 */
+#define TCP_TLP_MIN_US		(10ull * 1000)	 /* RFC 8985 §7.2: PTO floor */
+#define TCP_RTO_INIT_US		(1000ull * 1000) /* RFC 6298 §2.1 */
+#define TCP_RTO_MIN_US		(200ull * 1000) /* below RFC 6298's 1 s, as Linux */
+#define TCP_RTO_MAX_US		(60ull * 1000000) /* RFC 6298 §2.5 */
+#define TCP_MAX_RETRIES		8 /* data: then the connection is reset */
+#define TCP_SYN_RETRIES		4 /* SYN-ACK: then the half-open slot is freed */
+#define TCP_TIME_WAIT_US	(30ull * 1000000) /* 2*MSL, shortened */
+#define TCP_FIN_WAIT2_US	(60ull * 1000000)
+#define TCP_IDLE_EVICT_US	(1000ull * 1000) /* idle at least this long */
 
 enum tcp_state {
 	TCP_CLOSED,

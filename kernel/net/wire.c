@@ -179,8 +179,8 @@ int tcp_parse(const struct ipv4_view *ip, struct tcp_view *v)
 		if (kind == TCP_OPT_SACK_PERM && olen == 2)
 			v->sack_perm = true;
 		if (kind == TCP_OPT_SACK && olen >= 10 && (olen - 2) % 8 == 0)
-			for (size_t k = i + 2; k + 8 <= i + olen &&
-					       v->nsack < TCP_SACK_MAX;
+			for (size_t k = i + 2;
+			     k + 8 <= i + olen && v->nsack < TCP_SACK_MAX;
 			     k += 8) {
 				v->sack[v->nsack][0] = rd32(b + k);
 				v->sack[v->nsack][1] = rd32(b + k + 4);
@@ -192,7 +192,6 @@ int tcp_parse(const struct ipv4_view *ip, struct tcp_view *v)
 	v->len = len - off;
 	return WIRE_OK;
 }
-
 
 bool ip_parse(const char *s, size_t len, uint32_t *out)
 {

@@ -4,8 +4,8 @@
  * address, so fragments reach reassembly). Oracles: the parsers stay inside
  * the input; ipfrag_check() (nothing held past a datagram's end) after
  * every input. */
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

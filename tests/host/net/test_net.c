@@ -822,9 +822,9 @@ static bool next_seg(struct tcp_view *t)
 /* SYN options: window scale 7, SACK permitted */
 static void offer_wscale_sack(void)
 {
-	static const uint8_t o[8] = {TCP_OPT_NOP, TCP_OPT_WSCALE, 3, 7,
-				     TCP_OPT_NOP, TCP_OPT_NOP,	  TCP_OPT_SACK_PERM,
-				     2};
+	static const uint8_t o[8] = {
+	    TCP_OPT_NOP, TCP_OPT_WSCALE,    3, 7, TCP_OPT_NOP,
+	    TCP_OPT_NOP, TCP_OPT_SACK_PERM, 2};
 	memcpy(fake_tcp_opts, o, sizeof(o));
 	fake_tcp_optlen = sizeof(o);
 }
@@ -1114,8 +1114,8 @@ static void test_tcp_rfc6582_newreno_sack_recovery(void **state)
 					for (unsigned i = 0; i < nisl; i++)
 						if (isl[i].l == p.rcv_nxt) {
 							p.rcv_nxt = isl[i].r;
-							p.rx_len += isl[i].r -
-								    isl[i].l;
+							p.rx_len +=
+							    isl[i].r - isl[i].l;
 							isl[i] = isl[--nisl];
 							moved = true;
 						}
@@ -1131,7 +1131,8 @@ static void test_tcp_rfc6582_newreno_sack_recovery(void **state)
 				}
 			}
 			/* an ACK with up to 3 SACK blocks */
-			uint8_t o[28] = {TCP_OPT_NOP, TCP_OPT_NOP, TCP_OPT_SACK};
+			uint8_t o[28] = {TCP_OPT_NOP, TCP_OPT_NOP,
+					 TCP_OPT_SACK};
 			unsigned nb = MIN(nisl, 3u);
 			o[3] = (uint8_t)(2 + 8 * nb);
 			for (unsigned i = 0; i < nb; i++) {
@@ -1289,8 +1290,8 @@ static void frag_needed(uint16_t mtu, uint16_t sport, uint16_t dport,
 	wr32(icmp + 32, seq);
 	wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
 	uint8_t f[128];
-	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp,
-			      sizeof(icmp));
+	size_t n =
+	    build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp, sizeof(icmp));
 	inject(f, n);
 }
 
