@@ -11,13 +11,14 @@ the same relay. Uploads are 5 x 60 KB POSTs to /api/sink (answered with the
 length and an FNV-1a hash of what arrived), each with a time limit.
 
 Skips (prints why, exit 0) where network namespaces cannot be made."""
+import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "qemu"))
-from tap_net import (PEER_IP, TapLab, download, upload, upload_payload,  # noqa: E402
-                     why_no_lab)
+from tap_net import (PEER_IP, TapLab, download, http_request, upload,  # noqa: E402
+                     upload_payload, why_no_lab)
 
 MB = 1 << 20
 ROWS = [  # label, relay setting, bytes
@@ -28,6 +29,7 @@ ROWS = [  # label, relay setting, bytes
 ]
 UPLOADS = [("5 x 60 KB, 5% loss", "loss=0.05"), ("5 x 60 KB, 25% reorder", "reorder=0.25")]
 UPLOAD_LIMIT = float(os.environ.get("CAPOS_TAP_UPLOAD_LIMIT", "60"))
+REPEAT = int(os.environ.get("CAPOS_TAP_REPEAT", "3"))
 
 
 def rate(ip, size, limit=240):
@@ -61,11 +63,18 @@ def main():
                 download(ip, 4096)  # ARP, connection table warm
                 download(PEER_IP, 4096)
                 for label, setting, size in ROWS:
-                    lab.relay(f"set loss=0 dup=0 reorder=0 delay_ms=0 jitter_ms=0 {setting} seed=7")
-                    c, ce = rate(ip, size)
-                    lab.relay(f"set loss=0 dup=0 reorder=0 delay_ms=0 jitter_ms=0 {setting} seed=7")
-                    l, le = rate(PEER_IP, size)
-                    res.append((label, size, c, l, ce or le))
+                    # best of REPEAT, capOS and Linux alternating, each run
+                    # with its own seed (the same seeds for both): the host
+                    # is shared, a single run is noisy
+                    best_c, best_l, err = 0.0, 0.0, None
+                    for k in range(REPEAT):
+                        cfg = f"set loss=0 dup=0 reorder=0 delay_ms=0 jitter_ms=0 {setting} seed={7 + k}"
+                        lab.relay(cfg)
+                        c, ce = rate(ip, size)
+                        lab.relay(cfg)
+                        l, le = rate(PEER_IP, size)
+                        best_c, best_l, err = max(best_c, c), max(best_l, l), err or ce or le
+                    res.append((label, size, best_c, best_l, err))
                 for label, setting in UPLOADS:
                     lab.relay(f"set loss=0 dup=0 reorder=0 delay_ms=0 jitter_ms=0 {setting} seed=7")
                     c = uploads(ip)
@@ -74,9 +83,14 @@ def main():
                     up.append((label, c, lx))
                 lab.relay("set loss=0 reorder=0 seed=7")
             stats = lab.relay("stats")
-            counters = m.log.count("tcp:")
+            with lab.inside():
+                st, _, body, _ = http_request(ip, "GET", "/api/net")
+            c = json.loads(body)["counters"] if st == 200 else {}
+            counters = " ".join(f"{k}={v}" for k, v in c.items()
+                                if k.startswith("tcp_") and v and k not in ("tcp_rx", "tcp_tx"))
     clean = res[0][2] or 1e-9
-    print("TCP over a TAP link through the project's relay (capOS under TCG vs Linux)")
+    print("TCP over a TAP link through the project's relay (capOS under TCG vs Linux; "
+          f"downloads best of {REPEAT})")
     print(f"{'download':20}{'bytes':>9}{'capOS MB/s':>12}{'x clean':>9}{'Linux MB/s':>12}"
           f"{'capOS/Linux':>13}")
     for label, size, c, l, err in res:
@@ -86,7 +100,8 @@ def main():
     for label, (cd, ct, ce), (ld, lt, le) in up:
         print(f"{label:28}{f'{cd}/5 in {ct:.1f} s':>16}{f'{ld}/5 in {lt:.1f} s':>16}"
               + (f"  {ce[0]}" if ce else ""))
-    print(f"relay: {stats}  (kernel tcp: lines {counters})")
+    print(f"relay: {stats}")
+    print(f"capOS counters: {counters}")
     return 0
 
 
