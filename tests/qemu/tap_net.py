@@ -99,7 +99,9 @@ class TapMachine(Machine):
 
 class TapLab:
     def __init__(self, name, with_peer=False):
-        self.name = name
+        # one lab per xdist worker even when a file's tests are spread
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        self.name = f"{name}-{worker}" if worker else name
         self.ns = f"capos-{os.getpid()}"
         self.peer_ns = f"capos-{os.getpid()}-peer" if with_peer else None
         self.dir = os.path.join(BUILD, "qemu", name + "-lab")
