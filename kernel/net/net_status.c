@@ -79,7 +79,6 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(ip_reass_duplicates);
 	C(ip_reass_timeouts);
 	C(ip_reass_evicted);
-	C(icmp_echo_too_big);
 	C(tcp_pmtu_updates);
 	C(tcp_pmtu_ignored);
 	C(tcp_rto_expired);

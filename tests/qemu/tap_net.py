@@ -125,7 +125,8 @@ class TapLab:
     def _setup(self):
         sh("ip", "netns", "add", self.ns)
         self._ns("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-                 "net.ipv6.conf.default.disable_ipv6=1")
+                 "net.ipv6.conf.default.disable_ipv6=1",
+                 "net.ipv4.ping_group_range=0 2147483647")
         sh("ip", "-n", self.ns, "link", "set", "lo", "up")
         # QEMU's TAP: persistent, so the relay can open a packet socket on it
         # before QEMU starts; no address and no ARP, so Linux itself never

@@ -282,6 +282,24 @@ def test_rfc791_s3_2_fragmented_echo_reassembled_and_answered(raw):
     assert bytes(e[sc.ICMP].payload) == data
 
 
+def test_rfc791_s3_2_linux_ping_3000_bytes_both_ways_fragmented(clean):
+    """Linux's own ICMP socket sends a 3000-byte echo (Linux fragments it);
+    capOS reassembles it and answers in fragments that Linux reassembles"""
+    import socket as s_
+    lab = clean
+    data = bytes((i * 31) & 0xFF for i in range(3000))
+    with lab.inside():
+        sk = s_.socket(s_.AF_INET, s_.SOCK_DGRAM, s_.IPPROTO_ICMP)
+    try:
+        sk.setsockopt(s_.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER = IP_PMTUDISC_DONT
+        sk.settimeout(5)
+        sk.sendto(b"\x08\x00\x00\x00\x00\x00\x00\x01" + data, (lab.ip, 0))
+        reply = sk.recv(65536)
+    finally:
+        sk.close()
+    assert reply[0] == 0 and reply[8:] == data, f"{len(reply)} bytes back"
+
+
 def test_rfc5722_overlapping_fragments_dropped(raw):
     """RFC 5722's rule applied to IPv4: a fragment overlapping held data
     with other bytes drops the datagram; no reply comes"""

@@ -476,6 +476,47 @@ static void test_ipv4_reassembly_rfc791_rfc5722(void **state)
 	assert_memory_equal(ipv.payload + 4, echo + 4, sizeof(echo) - 4);
 	assert_int_equal(net_counters()->ip_reassembled, 1);
 	assert_int_equal(net_counters()->ip_reass_duplicates, 1);
+	/* a 3000-byte echo: reassembled, and the reply leaves in fragments
+	 * (1480 + 1480 + 40 bytes, one id, MF on all but the last) that
+	 * put back together are the request with type 0 */
+	static uint8_t big[3000];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 13 + 1);
+	big[0] = ICMP_ECHO_REQUEST;
+	big[1] = 0;
+	wr16(big + 2, 0);
+	wr16(big + 2, inet_fold(inet_sum(big, sizeof(big), 0)));
+	for (size_t off = 0; off < sizeof(big); off += 1000)
+		inject_frag(90, big, off, 1000, off + 1000 < sizeof(big));
+	static uint8_t back[3000];
+	size_t got = 0, nfrag = 0;
+	int rid = -1;
+	const struct frame *fr;
+	while ((fr = fake_pop())) {
+		struct eth_view e;
+		struct ipv4_view v;
+		if (eth_parse(fr->b, fr->len, &e) || e.type != ETHERTYPE_IPV4)
+			continue;
+		assert_int_equal(ipv4_parse(e.payload, e.len, &v),
+				 WIRE_FRAGMENT);
+		uint16_t fw = rd16(v.hdr + 6);
+		size_t off = (size_t)(fw & IP_FRAG_OFF_MASK) * 8;
+		assert_true(off + v.len <= sizeof(back));
+		assert_false(fw & IP_FLAG_DF);
+		if (rid < 0)
+			rid = v.id;
+		assert_int_equal(v.id, rid);
+		memcpy(back + off, v.payload, v.len);
+		got += v.len;
+		nfrag++;
+		assert_int_equal(!!(fw & IP_FLAG_MF),
+				 off + v.len < sizeof(back));
+	}
+	assert_int_equal(nfrag, 3);
+	assert_int_equal(got, sizeof(big));
+	assert_int_equal(back[0], ICMP_ECHO_REPLY);
+	assert_int_equal(inet_fold(inet_sum(back, sizeof(back), 0)), 0);
+	assert_memory_equal(back + 4, big + 4, sizeof(big) - 4);
 	/* overlap: [0,400) then [200,600) with other bytes: all dropped */
 	uint8_t other[1000];
 	memset(other, 0xee, sizeof(other));
