@@ -18,7 +18,8 @@ CMDLINE ?=
 # ---- toolchain and the Debian packages it comes from ---------------------
 DEB_PKGS := gcc make binutils qemu-system-x86 ovmf gnu-efi mtools gdisk \
 	python3-pytest python3-pytest-xdist python3-pytest-timeout \
-	libcmocka-dev clang clang-format qemu-utils libclang-rt-14-dev tshark curl chromium wrk
+	libcmocka-dev clang clang-format qemu-utils libclang-rt-14-dev tshark curl chromium wrk \
+	dnsmasq-base python3-scapy
 define need_pkgs
 missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 if [ -n "$$missing" ]; then \

@@ -13,6 +13,7 @@
 #define HTTP_MAX_TARGET 2048  /* longer: 414 */
 #define HTTP_MAX_FIELDS 100   /* more: 431 */
 #define HTTP_MAX_BODY	65536 /* larger Content-Length: 413 */
+#define HTTP_MAX_HEADER 8192  /* a longer header block: 431 */
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_OTHER };
 

@@ -31,6 +31,9 @@ struct http_conn {
 	bool close_after, wait_slab;
 	size_t scanned;	    /* bytes of rx known to hold no terminator */
 	uint64_t body_left; /* request body bytes still to discard */
+	bool sink;	    /* POST /api/sink: answer once the body is in */
+	uint64_t sink_len;
+	uint32_t sink_fnv;  /* FNV-1a 32 of the body so far */
 	uint64_t req_start; /* first byte of the pending request, 0: none */
 	uint64_t last_progress;
 	/* the response body not yet in the ring */
@@ -190,6 +193,33 @@ static bool respond_error(struct tcp_conn *c, struct http_conn *h, int status)
 	return respond(c, h, false, &r);
 }
 
+/* POST /api/sink: a request body that is checked, not discarded — the
+ * answer "<length> <fnv1a32>" lets a client verify an upload byte for byte */
+static bool is_sink(const struct http_req *r)
+{
+	return r->method_len == 4 && !memcmp(r->method_str, "POST", 4) &&
+	       r->path_len == 9 && !memcmp(r->path, "/api/sink", 9);
+}
+
+static void sink_take(struct http_conn *h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h->sink_fnv = (h->sink_fnv ^ p[i]) * 0x01000193u;
+	h->sink_len += n;
+}
+
+static bool sink_answer(struct tcp_conn *c, struct http_conn *h)
+{
+	char body[48];
+	struct http_resp r = {.status = 200};
+	ksnprintf(body, sizeof(body), "%llu %08x\n",
+		  (unsigned long long)h->sink_len, h->sink_fnv);
+	r.body = body;
+	r.len = strlen(body);
+	h->sink = false;
+	return respond(c, h, false, &r);
+}
+
 /* one request from the receive buffer; false when it has to wait */
 static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 {
@@ -198,7 +228,7 @@ static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 	size_t end = http_header_end(buf, len, h->scanned);
 	if (!end) {
 		h->scanned = len;
-		if (len >= TCP_RXBUF) {
+		if (len >= HTTP_MAX_HEADER) {
 			return respond_error(c, h, 431);
 		}
 		if (tcp_peer_closed(c)) {
@@ -214,6 +244,18 @@ static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 	net_if.c.http_requests++;
 	if (req.has_length && req.content_length > HTTP_MAX_BODY) {
 		return respond_error(c, h, 413);
+	}
+	if (is_sink(&req)) {
+		h->close_after = !req.keep_alive || tcp_peer_closed(c);
+		tcp_rx_consume(c, end);
+		h->scanned = 0;
+		h->req_start = 0;
+		h->requests++;
+		h->sink = true;
+		h->sink_len = 0;
+		h->sink_fnv = 0x811c9dc5u;
+		h->body_left = req.has_length ? req.content_length : 0;
+		return h->body_left || sink_answer(c, h);
 	}
 	struct http_resp r;
 	memset(&r, 0, sizeof(r));
@@ -240,10 +282,14 @@ static void http_run_once(struct tcp_conn *c)
 		tcp_rx_data(c, &len);
 		if (h->body_left && len) { /* a body we do not use */
 			size_t n = (size_t)MIN((uint64_t)len, h->body_left);
+			if (h->sink)
+				sink_take(h, tcp_rx_data(c, &len), n);
 			tcp_rx_consume(c, n);
 			h->body_left -= n;
 			h->last_progress = net_now_us();
-			len -= n;
+			tcp_rx_data(c, &len);
+			if (h->sink && !h->body_left)
+				sink_answer(c, h);
 		}
 		if (h->st == HS_CLOSING) {
 			tcp_rx_consume(c, len);

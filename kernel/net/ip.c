@@ -247,6 +247,15 @@ static void arp_input(const struct eth_view *eth)
 		net_if.c.arp_drops++;
 		return;
 	}
+	/* RFC 5227 §2.1.1: a probe (sender 0.0.0.0) for our address is
+	 * answered, so the prober sees the address in use; it teaches the
+	 * cache nothing */
+	if (net_if.configured && a.spa == 0 && a.tpa == net_if.ip &&
+	    a.op == ARP_OP_REQUEST) {
+		net_if.c.arp_probes_answered++;
+		arp_send(ARP_OP_REPLY, a.sha, 0, a.sha);
+		return;
+	}
 	if (!net_if.configured || a.spa == 0) {
 		net_if.c.arp_drops++;
 		return;
@@ -284,17 +293,27 @@ static bool is_broadcast(uint32_t ip)
 		ip == (net_if.ip | ~net_if.mask));
 }
 
-int net_ip_send(uint8_t *frame, uint32_t dst, uint8_t proto, size_t payload_len)
+static uint16_t if_mtu(void)
 {
-	uint16_t mtu = net_if.nic->mtu && net_if.nic->mtu < ETH_MTU
-			   ? net_if.nic->mtu
-			   : ETH_MTU;
-	if (payload_len + 20 > mtu) {
+	return net_if.nic->mtu && net_if.nic->mtu < ETH_MTU ? net_if.nic->mtu
+							    : ETH_MTU;
+}
+
+/* one IPv4 packet with the given id and flags/fragment-offset word */
+static int ip_send(uint8_t *frame, uint32_t dst, uint8_t proto,
+		   size_t payload_len, uint16_t id, uint16_t frag)
+{
+	if (payload_len + 20 > if_mtu()) {
 		net_if.c.tx_fail++;
 		return -1;
 	}
-	ipv4_build(frame + ETH_HLEN, net_if.ip, dst, proto,
-		   (uint16_t)payload_len, net_if.ip_id++);
+	uint8_t *h = frame + ETH_HLEN;
+	ipv4_build(h, net_if.ip, dst, proto, (uint16_t)payload_len, id);
+	if (frag != IP_FLAG_DF) {
+		wr16(h + 6, frag);
+		wr16(h + 10, 0);
+		wr16(h + 10, inet_fold(inet_sum(h, 20, 0)));
+	}
 	size_t ip_len = 20 + payload_len;
 	if (is_broadcast(dst))
 		return eth_send(frame, eth_bcast, ETHERTYPE_IPV4, ip_len);
@@ -325,6 +344,12 @@ int net_ip_send(uint8_t *frame, uint32_t dst, uint8_t proto, size_t payload_len)
 	return 0;
 }
 
+int net_ip_send(uint8_t *frame, uint32_t dst, uint8_t proto, size_t payload_len)
+{
+	return ip_send(frame, dst, proto, payload_len, net_if.ip_id++,
+		       IP_FLAG_DF);
+}
+
 /* ---- ICMP and UDP ------------------------------------------------------- */
 
 static void icmp_input(const struct ipv4_view *ip)
@@ -334,18 +359,39 @@ static void icmp_input(const struct ipv4_view *ip)
 		net_if.c.icmp_bad++;
 		return;
 	}
+	if (ip->payload[0] == ICMP_DEST_UNREACH &&
+	    ip->payload[1] == ICMP_FRAG_NEEDED && ip->len >= 8 + 20 + 8) {
+		tcp_frag_needed(rd16(ip->payload + 6), ip->payload + 8,
+				ip->len - 8);
+		return;
+	}
 	if (ip->payload[0] != ICMP_ECHO_REQUEST || is_broadcast(ip->dst))
 		return;
-	/* RFC 792: the reply carries identifier, sequence and data back */
-	uint8_t *f = net_if.tx;
-	uint8_t *p = f + NET_TX_HDR;
-	memcpy(p, ip->payload, ip->len);
-	p[0] = ICMP_ECHO_REPLY;
-	p[1] = 0;
-	wr16(p + 2, 0);
-	wr16(p + 2, inet_fold(inet_sum(p, ip->len, 0)));
+	/* RFC 792: the reply carries identifier, sequence and data back;
+	 * type and code become 0, so the checksum covers the rest */
+	uint16_t csum = inet_fold(inet_sum(ip->payload + 4, ip->len - 4, 0));
+	/* a reassembled request may need a fragmented reply (RFC 791 §3.2:
+	 * every fragment but the last a multiple of 8 bytes, DF clear) */
+	size_t chunk = (size_t)(if_mtu() - 20) / 8 * 8;
+	uint16_t id = net_if.ip_id++;
 	net_if.c.icmp_echo_replies++;
-	net_ip_send(f, ip->src, IP_PROTO_ICMP, ip->len);
+	for (size_t off = 0; off < ip->len; off += chunk) {
+		size_t n = MIN(chunk, ip->len - off);
+		bool more = off + n < ip->len;
+		uint8_t *p = net_if.tx + NET_TX_HDR;
+		memcpy(p, ip->payload + off, n);
+		if (off == 0) {
+			p[0] = ICMP_ECHO_REPLY;
+			p[1] = 0;
+			wr16(p + 2, csum);
+		}
+		uint16_t frag =
+		    !off && !more
+			? IP_FLAG_DF
+			: (uint16_t)((more ? IP_FLAG_MF : 0) | (off / 8));
+		if (ip_send(net_if.tx, ip->src, IP_PROTO_ICMP, n, id, frag))
+			return;
+	}
 }
 
 /* RFC 792 / RFC 1122 §3.2.2.1: destination unreachable, code 3 (port),
@@ -361,7 +407,10 @@ static void icmp_port_unreachable(const struct ipv4_view *ip)
 	memset(p, 0, 8);
 	p[0] = ICMP_DEST_UNREACH;
 	p[1] = ICMP_PORT_UNREACH;
-	memcpy(p + 8, ip->hdr, quote);
+	/* header and payload apart: a reassembled datagram keeps them in
+	 * different places */
+	memcpy(p + 8, ip->hdr, ip->hlen);
+	memcpy(p + 8 + ip->hlen, ip->payload, quote - ip->hlen);
 	wr16(p + 2, inet_fold(inet_sum(p, 8 + quote, 0)));
 	net_if.c.icmp_unreach_sent++;
 	net_ip_send(f, ip->src, IP_PROTO_ICMP, 8 + quote);
@@ -437,11 +486,7 @@ static void ipv4_input(const struct eth_view *eth)
 	struct ipv4_view ip;
 	net_if.c.ip_rx++;
 	int e = ipv4_parse(eth->payload, eth->len, &ip);
-	if (e == WIRE_FRAGMENT) {
-		net_if.c.ip_fragments_dropped++;
-		return;
-	}
-	if (e) {
+	if (e && e != WIRE_FRAGMENT) {
 		if (e == WIRE_CSUM)
 			net_if.c.ip_csum_bad++;
 		else
@@ -461,6 +506,12 @@ static void ipv4_input(const struct eth_view *eth)
 	if (!for_us || bad_src) {
 		net_if.c.ip_not_for_us++;
 		return;
+	}
+	struct ipv4_view whole;
+	if (e == WIRE_FRAGMENT) {
+		if (ipfrag_input(&ip, &whole) != 1)
+			return;
+		ip = whole;
 	}
 	switch (ip.proto) {
 	case IP_PROTO_ICMP:
@@ -526,6 +577,7 @@ int net_init(struct nic *n, const struct net_config *cfg)
 	net_if.source = "none";
 	net_if.ip_id = (uint16_t)net_now_us();
 	dhcp_reset();
+	ipfrag_reset();
 	tcp_init();
 	if (net_if.cfg.mode == NET_MODE_OFF)
 		return 0;
@@ -568,6 +620,7 @@ void net_poll(void)
 	if (now - net_if.last_tick >= NET_TICK_US) {
 		net_if.last_tick = now;
 		arp_tick(now);
+		ipfrag_tick(now);
 		if (net_if.cfg.mode != NET_MODE_OFF) {
 			dhcp_tick(now);
 			tcp_tick(now);

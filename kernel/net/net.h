@@ -44,7 +44,10 @@ struct net_counters {
 	uint64_t rx_frames, tx_frames, tx_fail;
 	uint64_t rx_short, rx_unsupported, rx_not_for_us;
 	uint64_t arp_rx, arp_requests_sent, arp_replies_sent, arp_drops;
-	uint64_t ip_rx, ip_bad, ip_csum_bad, ip_fragments_dropped,
+	uint64_t arp_probes_answered;
+	uint64_t ip_rx, ip_bad, ip_csum_bad, ip_reassembled, ip_reass_bad,
+	    ip_reass_too_big, ip_reass_overlap, ip_reass_duplicates,
+	    ip_reass_timeouts, ip_reass_evicted,
 	    ip_not_for_us;
 	uint64_t ip_proto_unknown;
 	uint64_t icmp_echo_replies, icmp_bad, icmp_unreach_sent;
@@ -54,7 +57,11 @@ struct net_counters {
 	uint64_t tcp_rst_rx, tcp_accepted, tcp_refused, tcp_retransmits;
 	uint64_t tcp_fast_retransmits, tcp_timeouts, tcp_ooo_dropped;
 	uint64_t tcp_zero_window_probes, tcp_tw_reused, tcp_syn_evicted;
-	uint64_t tcp_idle_evicted;
+	uint64_t tcp_idle_evicted, tcp_ooo_queued, tcp_mss_clamped;
+	uint64_t tcp_ack_invalid, tcp_challenge_acks, tcp_lost_retransmits;
+	uint64_t tcp_rto_expired, tcp_rto_in_recovery, tcp_tlp_probes;
+	uint64_t tcp_pmtu_updates, tcp_pmtu_ignored, tcp_challenge_acks_limited,
+	    tcp_undos;
 	uint64_t http_requests, http_responses[6]; /* [k]: status k00..k99 */
 	uint64_t http_timeouts, http_body_bytes;
 };

@@ -74,6 +74,14 @@ int net_udp_bind(uint16_t port,
 void net_set_address(uint32_t ip, uint32_t mask, uint32_t gw,
 		     const char *source, uint32_t lease_s);
 
+/* ipfrag.c: IPv4 reassembly */
+#define IPFRAG_SLOTS	  4	/* datagrams being reassembled at once */
+#define IPFRAG_MAX	  16384 /* largest reassembled payload */
+#define IPFRAG_TIMEOUT_US (15ull * 1000000) /* RFC 791 §3.2: 15 s */
+void ipfrag_reset(void);
+int ipfrag_input(const struct ipv4_view *frag, struct ipv4_view *out);
+void ipfrag_tick(uint64_t now);
+const char *ipfrag_check(void);
 /* dhcp.c */
 void dhcp_reset(void);
 void dhcp_start(void);
@@ -83,6 +91,9 @@ void tcp_init(void);
 void tcp_input(const struct ipv4_view *ip);
 void tcp_tick(uint64_t now);
 void tcp_flush(void);
+/* ICMP "fragmentation needed" (RFC 1191): next-hop MTU (0: unknown) and
+ * the quoted datagram (IP header + at least 8 bytes) */
+void tcp_frag_needed(uint16_t mtu, const uint8_t *quote, size_t len);
 /* httpd.c */
 void httpd_init(uint16_t port);
 void httpd_tick(uint64_t now);

@@ -74,6 +74,7 @@ _Static_assert(offsetof(struct ipv4_hdr, src) == 12, "ipv4 src");
 #define ICMP_ECHO_REPLY	  0
 #define ICMP_DEST_UNREACH 3
 #define ICMP_PORT_UNREACH 3
+#define ICMP_FRAG_NEEDED  4 /* RFC 1191 §4: next-hop MTU in bytes 6-7 */
 #define ICMP_ECHO_REQUEST 8
 struct icmp_hdr {
 	uint8_t type, code;
@@ -89,15 +90,20 @@ struct udp_hdr {
 _Static_assert(sizeof(struct udp_hdr) == 8, "udp_hdr");
 
 /* RFC 9293 §3.1 */
-#define TCP_FIN	    0x01
-#define TCP_SYN	    0x02
-#define TCP_RST	    0x04
-#define TCP_PSH	    0x08
-#define TCP_ACK	    0x10
-#define TCP_URG	    0x20
-#define TCP_OPT_END 0
-#define TCP_OPT_NOP 1
-#define TCP_OPT_MSS 2
+#define TCP_FIN		  0x01
+#define TCP_SYN		  0x02
+#define TCP_RST		  0x04
+#define TCP_PSH		  0x08
+#define TCP_ACK		  0x10
+#define TCP_URG		  0x20
+#define TCP_OPT_END	  0
+#define TCP_OPT_NOP	  1
+#define TCP_OPT_MSS	  2
+#define TCP_OPT_WSCALE	  3  /* RFC 7323 §2 */
+#define TCP_OPT_SACK_PERM 4  /* RFC 2018 §2 */
+#define TCP_OPT_SACK	  5  /* RFC 2018 §3 */
+#define TCP_WSCALE_MAX	  14 /* RFC 7323 §2.3 */
+#define TCP_SACK_MAX	  4  /* blocks in one option (40 bytes of options) */
 struct tcp_hdr {
 	uint16_t sport, dport;
 	uint32_t seq, ack;
@@ -208,7 +214,11 @@ struct tcp_view {
 	uint32_t seq, ack;
 	uint8_t flags;
 	uint16_t win;
-	uint16_t mss; /* 0: no MSS option */
+	uint16_t mss;  /* 0: no MSS option */
+	int8_t wscale; /* -1: no window scale option; else the shift, <= 14 */
+	bool sack_perm;
+	uint8_t nsack; /* SACK blocks: [sack[i][0], sack[i][1]) */
+	uint32_t sack[TCP_SACK_MAX][2];
 	const uint8_t *data;
 	size_t len;
 };

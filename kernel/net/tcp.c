@@ -1,6 +1,7 @@
 /* kernel/net/tcp.c — TCP, server side (RFC 9293; RTO RFC 6298; slow start
- * and fast retransmit RFC 5681; RST/SYN/ACK checks RFC 5961; initial
- * window RFC 6928). See kernel/net/tcp.h for the shape of it. */
+ * and fast retransmit RFC 5681; NewReno RFC 6582 with SACK-chosen holes
+ * after RFC 6675; SACK RFC 2018; window scaling RFC 7323; RST/SYN/ACK
+ * checks RFC 5961; initial window RFC 6928). See kernel/net/tcp.h. */
 #include "kernel/net/tcp.h"
 
 #include "kernel/net/net_internal.h"
@@ -9,9 +10,10 @@
 #define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
 #define SEQ_GT(a, b)  ((int32_t)((a) - (b)) > 0)
 #define SEQ_GEQ(a, b) ((int32_t)((a) - (b)) >= 0)
+#define MAX_SEQ(a, b) (SEQ_GT(a, b) ? (a) : (b))
 #define TX_MASK	      (TCP_TXBUF - 1)
 _Static_assert((TCP_TXBUF & TX_MASK) == 0, "TCP_TXBUF power of two");
-_Static_assert(TCP_RXBUF <= 65535, "no window scaling");
+_Static_assert(TCP_RXBUF <= 65535u << TCP_RCV_WSCALE, "window scale");
 
 static struct tcp_conn conns[TCP_MAX_CONN];
 static struct {
@@ -23,6 +25,8 @@ static uint8_t *rx_mem, *tx_mem;
  * per-poll scans stop there (slots are taken lowest first) */
 static unsigned conn_span;
 static uint32_t isn_salt;
+/* out-of-order bytes held by every connection together (TCP_OOO_TOTAL) */
+static size_t ooo_total;
 
 static const char *const state_names[] = {
     "CLOSED",	  "SYN_RCVD", "ESTABLISHED", "CLOSE_WAIT", "FIN_WAIT_1",
@@ -67,6 +71,7 @@ void tcp_init(void)
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
 		conns[i].index = i;
 	conn_span = 0;
+	ooo_total = 0;
 	isn_salt = (uint32_t)net_now_us() * 2654435761u;
 }
 
@@ -91,33 +96,96 @@ static uint16_t our_mss(void)
 	return (uint16_t)(mtu - 40);
 }
 
-static uint16_t rcv_window(const struct tcp_conn *c)
+/* free receive buffer: the window (out-of-order data lies inside it) */
+static uint32_t rcv_window(const struct tcp_conn *c)
 {
-	return (uint16_t)(TCP_RXBUF - c->rx_len);
+	return (uint32_t)(TCP_RXBUF - c->rx_len);
 }
 
-/* one segment: header (with the MSS option on SYN-ACK), then `len` bytes
- * from the transmit ring at offset `off` from snd_una */
+/* the window field: scaled, and never more than the field holds */
+static uint16_t rcv_window_field(const struct tcp_conn *c, bool syn)
+{
+	uint32_t w = rcv_window(c);
+	if (syn) /* RFC 7323 §2.2: the SYN's window is never scaled */
+		return (uint16_t)MIN(w, 65535u);
+	return (uint16_t)MIN(w >> c->rcv_shift, 65535u);
+}
+
+/* bytes of SACK option a segment carries now (RFC 2018 §3, §4) */
+static size_t sack_optlen(const struct tcp_conn *c)
+{
+	if (!c->sack_ok || !c->nooo)
+		return 0;
+	return 4 + 8u * MIN(c->nooo, (unsigned)TCP_SACK_MAX);
+}
+
+/* SACK blocks: the range holding the latest segment first, then the
+ * others from the highest down (RFC 2018 §4) */
+static size_t sack_write(const struct tcp_conn *c, uint8_t *o)
+{
+	size_t n = 0, len = sack_optlen(c);
+	if (!len)
+		return 0;
+	o[0] = TCP_OPT_NOP;
+	o[1] = TCP_OPT_NOP;
+	o[2] = TCP_OPT_SACK;
+	o[3] = (uint8_t)(len - 2);
+	for (unsigned i = 0; i < c->nooo; i++)
+		if (c->ooo[i][0] == c->ooo_last) {
+			wr32(o + 4, c->ooo[i][0]);
+			wr32(o + 8, c->ooo[i][1]);
+			n = 1;
+		}
+	for (unsigned i = c->nooo; i-- > 0 && n < TCP_SACK_MAX;) {
+		if (c->ooo[i][0] == c->ooo_last)
+			continue;
+		wr32(o + 4 + 8 * n, c->ooo[i][0]);
+		wr32(o + 8 + 8 * n, c->ooo[i][1]);
+		n++;
+	}
+	return len;
+}
+
+/* one segment: header (MSS, window scale and SACK-permitted on SYN-ACK,
+ * SACK blocks on others), then `len` bytes from the transmit ring at
+ * offset `off` from snd_una */
 static void seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags,
 		     size_t off, size_t len)
 {
 	uint8_t *f = net_if.tx;
 	uint8_t *t = f + NET_TX_HDR;
-	size_t hl = (flags & TCP_SYN) ? 24 : 20;
-	uint16_t win = rcv_window(c);
+	size_t hl = 20;
+	uint16_t win = rcv_window_field(c, flags & TCP_SYN);
 	wr16(t, c->lport);
 	wr16(t + 2, c->rport);
 	wr32(t + 4, seq);
 	wr32(t + 8, (flags & TCP_ACK) ? c->rcv_nxt : 0);
-	t[12] = (uint8_t)((hl / 4) << 4);
 	t[13] = flags;
 	wr16(t + 14, win);
 	wr32(t + 16, 0); /* checksum, urgent pointer */
 	if (flags & TCP_SYN) {
-		t[20] = TCP_OPT_MSS;
-		t[21] = 4;
-		wr16(t + 22, our_mss());
+		t[hl] = TCP_OPT_MSS;
+		t[hl + 1] = 4;
+		wr16(t + hl + 2, our_mss());
+		hl += 4;
+		if (c->rcv_shift) { /* RFC 7323 §2.2: only if the SYN had one */
+			t[hl] = TCP_OPT_NOP;
+			t[hl + 1] = TCP_OPT_WSCALE;
+			t[hl + 2] = 3;
+			t[hl + 3] = c->rcv_shift;
+			hl += 4;
+		}
+		if (c->sack_ok) {
+			t[hl] = TCP_OPT_NOP;
+			t[hl + 1] = TCP_OPT_NOP;
+			t[hl + 2] = TCP_OPT_SACK_PERM;
+			t[hl + 3] = 2;
+			hl += 4;
+		}
+	} else if (!(flags & TCP_RST)) {
+		hl += sack_write(c, t + hl);
 	}
+	t[12] = (uint8_t)((hl / 4) << 4);
 	if (len) {
 		size_t pos = (c->tx_head + off) & TX_MASK;
 		size_t first = MIN(len, TCP_TXBUF - pos);
@@ -128,7 +196,7 @@ static void seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags,
 				     (uint16_t)(hl + len));
 	wr16(t + 16, inet_fold(inet_sum(t, hl + len, s)));
 	if (flags & TCP_ACK) {
-		c->rcv_adv = c->rcv_nxt + win;
+		c->rcv_adv = c->rcv_nxt + ((uint32_t)win << c->rcv_shift);
 		c->ack_now = false;
 	}
 	net_if.c.tcp_tx++;
@@ -155,9 +223,18 @@ static void rst_for(const struct ipv4_view *ip, const struct tcp_view *t)
 	}
 }
 
+static uint32_t ooo_bytes(const struct tcp_conn *c)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < c->nooo; i++)
+		n += c->ooo[i][1] - c->ooo[i][0];
+	return n;
+}
+
 static void conn_free(struct tcp_conn *c, bool notify)
 {
 	const struct tcp_ops *ops = c->ops;
+	ooo_total -= ooo_bytes(c);
 	bool accepted = c->state != TCP_SYN_RCVD && c->state != TCP_CLOSED;
 	c->state = TCP_CLOSED;
 	if (notify && accepted && ops && ops->closed)
@@ -208,7 +285,9 @@ void tcp_rx_consume(struct tcp_conn *c, size_t n)
 	if (n > c->rx_len)
 		n = c->rx_len;
 	uint32_t old_win = c->rcv_adv - c->rcv_nxt;
-	memmove(c->rx, c->rx + n, c->rx_len - n);
+	/* the out-of-order data beyond rx_len moves along */
+	size_t extent = c->nooo ? c->ooo[c->nooo - 1][1] - c->rcv_nxt : 0;
+	memmove(c->rx, c->rx + n, c->rx_len + extent - n);
 	c->rx_len -= n;
 	/* RFC 9293 §3.8.6.2.2: announce the opened window once it is worth it
 	 */
@@ -245,6 +324,27 @@ size_t tcp_write(struct tcp_conn *c, const void *data, size_t len)
 	return len;
 }
 
+static uint32_t sacked_bytes(const struct tcp_conn *c)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < c->nsacked; i++)
+		n += c->sacked[i][1] - c->sacked[i][0];
+	return n;
+}
+
+/* RFC 8985 §7.2: the probe timeout, 2 x SRTT (at least TCP_TLP_MIN_US),
+ * armed only where it comes before the RTO */
+static void tlp_arm(struct tcp_conn *c, uint64_t now)
+{
+	c->tlp_at = 0;
+	if (!c->srtt || c->in_recovery || c->tlp_done || c->probing ||
+	    c->snd_una == c->snd_max || !c->tx_len || !c->rexmt_at)
+		return;
+	uint64_t at = now + MAX(2 * c->srtt, TCP_TLP_MIN_US);
+	if (at < c->rexmt_at)
+		c->tlp_at = at;
+}
+
 static bool can_send_data(const struct tcp_conn *c)
 {
 	return c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT ||
@@ -262,16 +362,24 @@ static void tcp_output(struct tcp_conn *c)
 			seg_send(c, c->snd_nxt, TCP_ACK, 0, 0);
 		return;
 	}
-	uint32_t wnd = MIN(c->snd_wnd, c->cwnd);
+	/* RFC 3042 limited transmit: the first two duplicate ACKs each let
+	 * one new segment out beyond cwnd */
+	uint32_t lt = c->in_recovery ? 0 : MIN(c->dupacks, 2u) * c->mss;
+	/* RFC 6675 §5: what the peer SACKed has left the network; cwnd
+	 * limits the bytes still in it (the pipe), not the flight */
+	uint32_t wnd = MIN(c->snd_wnd, c->cwnd + lt + sacked_bytes(c));
+	bool sent_new = false;
+	/* RFC 6691: the peer's MSS counts data; options come out of it */
+	size_t smss = c->mss - sack_optlen(c);
 	for (;;) {
 		size_t off = c->snd_nxt - c->snd_una;
 		if (off >= c->tx_len)
 			break;
-		size_t n = MIN((size_t)c->mss, c->tx_len - off);
+		size_t n = MIN(smss, c->tx_len - off);
 		if (off + n > wnd)
 			n = wnd > off ? wnd - off : 0;
 		/* sender-side silly window avoidance (RFC 9293 §3.8.6.2.1) */
-		if (!n || (n < c->mss && n < c->tx_len - off && off > 0))
+		if (!n || (n < smss && n < c->tx_len - off && off > 0))
 			break;
 		uint8_t flags = TCP_ACK;
 		bool last = off + n == c->tx_len;
@@ -281,6 +389,7 @@ static void tcp_output(struct tcp_conn *c)
 			flags |= TCP_FIN;
 		uint32_t seq = c->snd_nxt;
 		seg_send(c, seq, flags, off, n);
+		sent_new = true;
 		c->snd_nxt += (uint32_t)n + !!(flags & TCP_FIN);
 		if (!c->rtt_active && SEQ_GEQ(seq, c->snd_max)) {
 			c->rtt_active = true;
@@ -312,6 +421,8 @@ static void tcp_output(struct tcp_conn *c)
 	 * §3.8.6.1) shares the retransmission timer */
 	if (c->snd_una == c->snd_nxt && c->tx_len && !c->rexmt_at)
 		c->rexmt_at = now + c->rto;
+	if (sent_new || !c->tlp_at)
+		tlp_arm(c, now);
 }
 
 void tcp_flush(void)
@@ -333,9 +444,23 @@ static void rtt_sample(struct tcp_conn *c, uint64_t r)
 	} else {
 		uint64_t d = c->srtt > r ? c->srtt - r : r - c->srtt;
 		c->rttvar = (3 * c->rttvar + d) / 4;
-		c->srtt = (7 * c->srtt + r) / 8;
+		/* never 0: 0 means "no sample yet" */
+		c->srtt = MAX((7 * c->srtt + r) / 8, 1ull);
 	}
 	uint64_t rto = c->srtt + MAX(4 * c->rttvar, 1000ull); /* G: 1 ms */
+	c->rto = MIN(MAX(rto, TCP_RTO_MIN_US), TCP_RTO_MAX_US);
+}
+
+/* RFC 6298 §5.7 and §5.5: once new data is acknowledged the backed-off
+ * RTO gives way to the estimate again (after a zero-window episode the
+ * backoff of the probes must not delay the resumed transfer) */
+static void rto_reset(struct tcp_conn *c)
+{
+	if (!c->srtt) {
+		c->rto = TCP_RTO_INIT_US;
+		return;
+	}
+	uint64_t rto = c->srtt + MAX(4 * c->rttvar, 1000ull);
 	c->rto = MIN(MAX(rto, TCP_RTO_MIN_US), TCP_RTO_MAX_US);
 }
 
@@ -424,15 +549,34 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 	c->irs = t->seq;
 	c->rcv_nxt = t->seq + 1;
 	c->iss = isn_for(c->rip, c->rport, c->lport);
-	c->snd_una = c->iss;
+	/* every sequence variable starts inside the space in use: a 0 would
+	 * compare arbitrarily against a random ISS */
+	c->snd_una = c->recover = c->sack_high = c->iss;
+	c->rxt_next = c->rxt_mark = c->iss;
+	c->dupthresh = TCP_DUPTHRESH;
 	c->snd_nxt = c->snd_max = c->iss + 1;
-	c->snd_wnd = t->win;
+	c->snd_wnd = c->max_snd_wnd = t->win; /* a SYN's window: unscaled */
 	c->snd_wl1 = t->seq;
 	c->snd_wl2 = c->iss;
-	/* the peer's MSS, bounded: a tiny MSS would turn a response into a
-	 * flood of segments */
+	/* RFC 7323 §2.2: scaling only when both sides offer it */
+	if (t->wscale >= 0) {
+		c->snd_shift = (uint8_t)t->wscale;
+		c->rcv_shift = TCP_RCV_WSCALE;
+	}
+	c->sack_ok = t->sack_perm;
+	/* the peer's MSS is honoured (RFC 9293 §3.7.1); one below
+	 * TCP_MSS_MIN would turn a response into a flood of tiny segments,
+	 * so it is raised to that, as Linux raises it to 48 */
 	uint16_t mss = t->mss ? t->mss : TCP_MSS_DEFAULT;
-	c->mss = MAX(MIN(mss, our_mss()), (uint16_t)256);
+	if (mss < TCP_MSS_MIN) {
+		char a[16];
+		ip_str(c->rip, a, sizeof(a));
+		kprintf("tcp: peer %s:%u MSS %u below %u, using %u\n", a,
+			c->rport, mss, TCP_MSS_MIN, TCP_MSS_MIN);
+		net_if.c.tcp_mss_clamped++;
+		mss = TCP_MSS_MIN;
+	}
+	c->mss = MIN(mss, our_mss());
 	c->cwnd = MIN(10u * c->mss, MAX(2u * c->mss, 14600u));
 	c->ssthresh = 65535;
 	c->rto = TCP_RTO_INIT_US;
@@ -466,7 +610,8 @@ static void establish(struct tcp_conn *c, const struct tcp_view *t,
 {
 	c->state = TCP_ESTABLISHED;
 	c->snd_una = t->ack;
-	c->snd_wnd = t->win;
+	c->snd_wnd = (uint32_t)t->win << c->snd_shift;
+	c->max_snd_wnd = MAX(c->max_snd_wnd, c->snd_wnd);
 	c->snd_wl1 = t->seq;
 	c->snd_wl2 = t->ack;
 	if (c->rtt_active && !c->retries)
@@ -479,15 +624,265 @@ static void establish(struct tcp_conn *c, const struct tcp_view *t,
 		c->ops->accept(c);
 }
 
-/* returns true when the FIN we sent is now acknowledged */
-static bool ack_input(struct tcp_conn *c, const struct tcp_view *t,
-		      uint64_t now, bool *freed_space)
+/* RFC 5961 §7: at most TCP_CHALLENGE_ACK_LIMIT challenge ACKs a second
+ * over all connections, so spoofed segments cannot turn capOS into an ACK
+ * flood */
+static void challenge_ack(struct tcp_conn *c)
+{
+	static uint64_t second;
+	static unsigned sent;
+	uint64_t now = net_now_us() / 1000000;
+	if (now != second) {
+		second = now;
+		sent = 0;
+	}
+	if (sent >= TCP_CHALLENGE_ACK_LIMIT) {
+		net_if.c.tcp_challenge_acks_limited++;
+		return;
+	}
+	sent++;
+	net_if.c.tcp_challenge_acks++;
+	c->ack_now = true;
+}
+
+/* the SACK scoreboard: the peer's blocks (RFC 2018 §3) merged over ACKs
+ * (a receiver reports only its latest few), inside (snd_una, snd_max],
+ * sorted and disjoint; when full, the highest range gives way */
+static void sack_add(struct tcp_conn *c, uint32_t l, uint32_t r)
+{
+	unsigned i = 0;
+	while (i < c->nsacked && SEQ_LT(c->sacked[i][1], l))
+		i++;
+	unsigned j = i;
+	while (j < c->nsacked && SEQ_LEQ(c->sacked[j][0], r))
+		j++;
+	if (i == j) {
+		if (c->nsacked == TCP_SACK_RANGES) {
+			if (i == TCP_SACK_RANGES)
+				return;
+			c->nsacked--;
+		}
+		memmove(&c->sacked[i + 1], &c->sacked[i],
+			(c->nsacked - i) * sizeof(c->sacked[0]));
+		c->nsacked++;
+		c->sacked[i][0] = l;
+		c->sacked[i][1] = r;
+		return;
+	}
+	if (SEQ_LT(c->sacked[i][0], l))
+		l = c->sacked[i][0];
+	if (SEQ_GT(c->sacked[j - 1][1], r))
+		r = c->sacked[j - 1][1];
+	c->sacked[i][0] = l;
+	c->sacked[i][1] = r;
+	memmove(&c->sacked[i + 1], &c->sacked[j],
+		(c->nsacked - j) * sizeof(c->sacked[0]));
+	c->nsacked = (uint8_t)(c->nsacked - (j - i - 1));
+}
+
+static void sack_update(struct tcp_conn *c, const struct tcp_view *t)
+{
+	/* what the cumulative ACK covers leaves the board */
+	uint32_t una = SEQ_GT(t->ack, c->snd_una) && SEQ_LEQ(t->ack, c->snd_max)
+			   ? t->ack
+			   : c->snd_una;
+	unsigned k = 0;
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		if (SEQ_LEQ(c->sacked[i][1], una))
+			continue;
+		c->sacked[k][0] = MAX_SEQ(c->sacked[i][0], una + 1);
+		c->sacked[k][1] = c->sacked[i][1];
+		k++;
+	}
+	c->nsacked = (uint8_t)k;
+	for (unsigned i = 0; c->sack_ok && i < t->nsack; i++) {
+		uint32_t l = t->sack[i][0], r = t->sack[i][1];
+		if (!SEQ_LT(l, r) || !SEQ_LT(una, l) || SEQ_GT(r, c->snd_max))
+			continue; /* D-SACK, stale or invented */
+		sack_add(c, l, r);
+		if (SEQ_GT(r, c->sack_high))
+			c->sack_high = r;
+	}
+	if (SEQ_LT(c->sack_high, una))
+		c->sack_high = una;
+}
+
+/* the first byte at or after `from` that is neither acknowledged nor
+ * SACKed, and how many such bytes follow it (at most one MSS) before the
+ * next SACKed range; 0 when there is no hole below sack_high */
+static size_t next_hole(const struct tcp_conn *c, uint32_t from, uint32_t *seq)
+{
+	uint32_t p = SEQ_LT(from, c->snd_una) ? c->snd_una : from;
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		if (SEQ_LT(p, c->sacked[i][0])) {
+			*seq = p;
+			return MIN(c->sacked[i][0] - p, (uint32_t)c->mss);
+		}
+		if (SEQ_LT(p, c->sacked[i][1]))
+			p = c->sacked[i][1];
+	}
+	return 0;
+}
+
+/* resend [seq, seq+len) from the ring (len clipped to the queued data) */
+static void rexmt_seg(struct tcp_conn *c, uint32_t seq, size_t len)
+{
+	size_t off = seq - c->snd_una;
+	if (off >= c->tx_len)
+		return;
+	len = MIN(len, c->tx_len - off);
+	len = MIN(len, (size_t)c->mss - sack_optlen(c));
+	net_if.c.tcp_retransmits++;
+	seg_send(c, seq, TCP_ACK, off, len);
+	c->rtt_active = false; /* Karn */
+	c->undo_retrans++;
+	uint32_t end = seq + (uint32_t)len;
+	if (SEQ_GT(end, c->rxt_next))
+		c->rxt_next = end;
+	c->rxt_mark = c->snd_max;
+}
+
+/* RFC 6675-style: in recovery, each ACK lets one hole below the highest
+ * SACKed byte be resent; when data sent after this round began has been
+ * SACKed and a resent hole is still missing, that resend was lost and the
+ * round starts over (RFC 8985's observation, without per-segment times) */
+static void recovery_step(struct tcp_conn *c)
+{
+	uint32_t seq;
+	if (c->nsacked && SEQ_GT(c->sack_high, c->rxt_mark) &&
+	    SEQ_GT(c->rxt_next, c->snd_una)) {
+		net_if.c.tcp_lost_retransmits++;
+		c->rxt_next = c->snd_una;
+	}
+	size_t n = next_hole(c, c->rxt_next, &seq);
+	if (n && SEQ_LT(seq, c->sack_high))
+		rexmt_seg(c, seq, n);
+}
+
+/* everything sent after the hole at snd_una has been SACKed: no more
+ * duplicate ACKs will come, so the hole is a loss (RFC 8985's view of a
+ * tail, without per-segment times) */
+static bool tail_lost(const struct tcp_conn *c)
+{
+	uint32_t sent_end =
+	    c->snd_una +
+	    (uint32_t)MIN((size_t)(c->snd_max - c->snd_una), c->tx_len);
+	/* once reordering has been seen, only dupthresh decides */
+	return c->dupthresh == TCP_DUPTHRESH && c->nsacked &&
+	       SEQ_GEQ(c->sack_high, sent_end);
+}
+
+/* a D-SACK for a resend of the latest recovery: when every resend of it
+ * came back duplicated, nothing was lost — undo the reduction and
+ * tolerate more reordering (RFC 3708 detection, RFC 4015's response) */
+static void dsack_undo(struct tcp_conn *c, uint32_t seq)
+{
+	if (!c->undo_ok || SEQ_LT(seq, c->undo_marker) ||
+	    !SEQ_LT(seq, c->recover) || !c->undo_retrans)
+		return;
+	if (--c->undo_retrans)
+		return;
+	c->undo_ok = false;
+	c->cwnd = MAX(c->cwnd, c->prior_cwnd);
+	c->ssthresh = MAX(c->ssthresh, c->prior_ssthresh);
+	c->in_recovery = false;
+	c->dupacks = 0;
+	c->dupthresh =
+	    (uint8_t)MIN(2u * c->dupthresh, (unsigned)TCP_DUPTHRESH_MAX);
+	net_if.c.tcp_undos++;
+}
+
+/* RFC 5681 §3.2 / RFC 6582 §3.2 step 2: the third duplicate ACK */
+static void recovery_enter(struct tcp_conn *c)
+{
+	uint32_t flight = c->snd_max - c->snd_una;
+	c->prior_cwnd = c->cwnd;
+	c->prior_ssthresh = c->ssthresh;
+	c->undo_ok = true;
+	c->undo_retrans = 0;
+	c->undo_marker = c->snd_una;
+	c->ssthresh = MAX(flight / 2, 2u * c->mss);
+	/* NewReno inflates cwnd by the segments that left (RFC 6582); with
+	 * SACK the pipe (flight minus SACKed bytes) says it exactly */
+	c->cwnd =
+	    c->ssthresh + (c->sack_ok ? 0 : TCP_DUPTHRESH * (uint32_t)c->mss);
+	c->in_recovery = true;
+	c->recover = c->snd_max;
+	c->rxt_next = c->snd_una;
+	net_if.c.tcp_fast_retransmits++;
+	rexmt_seg(c, c->snd_una, c->mss);
+}
+
+/* new data acknowledged: slow start, congestion avoidance, or a step of
+ * NewReno recovery (RFC 6582 §3.2 steps 3-5) */
+static void cwnd_on_ack(struct tcp_conn *c, uint32_t acked)
+{
+	uint32_t mss = c->mss;
+	if (c->in_recovery) {
+		if (SEQ_GEQ(c->snd_una, c->recover)) { /* full ACK */
+			uint32_t flight = c->snd_max - c->snd_una;
+			c->cwnd = MIN(c->ssthresh, MAX(flight, mss) + mss);
+			c->in_recovery = false;
+			c->dupacks = 0;
+			return;
+		}
+		/* partial ACK: resend the next hole, deflate by what left */
+		if (!c->sack_ok) {
+			c->cwnd = c->cwnd > acked ? c->cwnd - acked : mss;
+			if (acked >= mss)
+				c->cwnd += mss;
+		}
+		if (SEQ_LT(c->rxt_next, c->snd_una))
+			c->rxt_next = c->snd_una;
+		/* the hole at snd_una, unless this round resent it already */
+		uint32_t seq;
+		size_t n = next_hole(c, c->rxt_next, &seq);
+		if (!c->nsacked)
+			rexmt_seg(c, c->snd_una, mss);
+		else if (n && SEQ_LT(seq, c->sack_high))
+			rexmt_seg(c, seq, n);
+		return;
+	}
+	c->dupacks = 0;
+	/* RFC 5681 §3.1: slow start, then congestion avoidance */
+	if (c->cwnd < c->ssthresh)
+		c->cwnd += MIN(acked, mss);
+	else
+		c->cwnd += MAX(1u, mss * mss / c->cwnd);
+	c->cwnd = MIN(c->cwnd, (uint32_t)TCP_TXBUF * 2);
+}
+
+enum ack_verdict { ACK_OK, ACK_FIN_ACKED, ACK_DROP };
+
+static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
+				  uint64_t now, bool *freed_space)
 {
 	bool fin_acked = false;
-	if (SEQ_GT(t->ack, c->snd_max)) { /* acks what was never sent */
+	/* RFC 9293 §3.10.7.4 / RFC 5961 §5.2: an ACK of data never sent is
+	 * answered with an ACK and the segment dropped; one older than
+	 * SND.UNA - MAX.SND.WND gets a challenge ACK and is dropped */
+	if (SEQ_GT(t->ack, c->snd_max)) {
+		net_if.c.tcp_ack_invalid++;
 		c->ack_now = true;
-		return false;
+		return ACK_DROP;
 	}
+	if (SEQ_LT(t->ack,
+		   c->snd_una - MAX(c->max_snd_wnd, (uint32_t)c->mss))) {
+		challenge_ack(c);
+		return ACK_DROP;
+	}
+	uint32_t sack_high0 = c->sack_high;
+	sack_update(c, t);
+	/* RFC 6675 §2: an ACK whose SACK blocks cover new data counts as a
+	 * duplicate even when the window changed (Linux grows its window
+	 * while it queues out-of-order data) */
+	bool sack_news = c->nsacked && SEQ_GT(c->sack_high, sack_high0);
+	/* RFC 2883: a first block below the ACK reports a duplicate that
+	 * arrived (our spurious resend), not a loss */
+	bool dsack = t->nsack && SEQ_LT(t->sack[0][0], t->ack);
+	if (dsack)
+		dsack_undo(c, t->sack[0][0]);
+	uint32_t win = (uint32_t)t->win << c->snd_shift;
 	if (SEQ_GT(t->ack, c->snd_una)) {
 		uint32_t acked = t->ack - c->snd_una;
 		size_t data = MIN((size_t)acked, c->tx_len);
@@ -503,41 +898,170 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_view *t,
 			c->rtt_active = false;
 		}
 		c->retries = 0;
-		c->dupacks = 0;
-		/* RFC 5681 §3.1: slow start, then congestion avoidance */
-		if (c->cwnd < c->ssthresh)
-			c->cwnd += MIN(acked, (uint32_t)c->mss);
-		else
-			c->cwnd += MAX(1u, (uint32_t)c->mss * c->mss / c->cwnd);
-		c->cwnd = MIN(c->cwnd, (uint32_t)TCP_TXBUF * 2);
+		c->tlp_done = false;
+		c->tlp_at = 0;
+		rto_reset(c);
+		cwnd_on_ack(c, acked);
 		c->rexmt_at = c->snd_una == c->snd_max ? 0 : now + c->rto;
 		*freed_space = data > 0;
-	} else if (t->ack == c->snd_una && !t->len &&
-		   !(t->flags & (TCP_SYN | TCP_FIN)) && t->win == c->snd_wnd &&
-		   c->snd_wnd && !c->probing && c->snd_max != c->snd_una) {
-		/* RFC 5681 §3.2: the third duplicate ACK resends one segment */
-		if (++c->dupacks == 3 && c->tx_len) {
-			uint32_t flight = c->snd_max - c->snd_una;
-			c->ssthresh = MAX(flight / 2, 2u * c->mss);
-			c->cwnd = c->ssthresh + 3u * c->mss;
-			net_if.c.tcp_fast_retransmits++;
-			seg_send(c, c->snd_una, TCP_ACK, 0,
-				 MIN((size_t)c->mss, c->tx_len));
-			c->rtt_active = false;
+	} else if (t->ack == c->snd_una && !t->len && !dsack &&
+		   !(t->flags & (TCP_SYN | TCP_FIN)) &&
+		   (win == c->snd_wnd || sack_news) && c->snd_wnd &&
+		   !c->probing && c->snd_max != c->snd_una) {
+		/* RFC 5681 §2 duplicate ACK; RFC 6582 §3.2 step 1-2: a new
+		 * recovery only once the previous one is over */
+		c->dupacks++;
+		if (c->in_recovery) {
+			if (!c->sack_ok)
+				c->cwnd += c->mss; /* inflate: a segment left */
+			recovery_step(c);
+		} else if ((c->dupacks >= c->dupthresh || tail_lost(c)) &&
+			   c->tx_len && SEQ_GT(c->snd_una, c->recover)) {
+			recovery_enter(c);
+		} else if (c->dupacks >= c->dupthresh && c->tx_len &&
+			   c->nsacked) {
+			/* RFC 6675 §5: SACKed data past a hole is a loss
+			 * even right after an RTO episode */
+			c->recover = c->snd_una - 1;
+			recovery_enter(c);
 		}
 	}
 	/* RFC 9293 §3.10.7.4: window update from newer segments only */
 	if (SEQ_LT(c->snd_wl1, t->seq) ||
 	    (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, t->ack))) {
-		if (t->win > c->snd_wnd)
+		if (win > c->snd_wnd)
 			*freed_space = true;
-		c->snd_wnd = t->win;
+		if (!c->snd_wnd && win && c->probing) {
+			/* the window opened: no probe backoff carries over */
+			rto_reset(c);
+			c->rexmt_at = 0;
+			c->snd_nxt = c->snd_una;
+		}
+		c->snd_wnd = win;
+		c->max_snd_wnd = MAX(c->max_snd_wnd, win);
 		c->snd_wl1 = t->seq;
 		c->snd_wl2 = t->ack;
 		if (c->snd_wnd)
 			c->probing = false;
 	}
-	return fin_acked;
+	return fin_acked ? ACK_FIN_ACKED : ACK_OK;
+}
+
+/* copy [s, e) of the segment into the buffer where no byte is held yet:
+ * what arrived first wins on overlap (RFC 9293 §3.10.7.4 trims a segment
+ * to new data) */
+static void rcv_copy(struct tcp_conn *c, uint32_t s, uint32_t e,
+		     uint32_t seg_seq, const uint8_t *data)
+{
+	uint32_t p = s;
+	for (unsigned i = 0; i <= c->nooo && SEQ_LT(p, e); i++) {
+		uint32_t stop = e;
+		if (i < c->nooo && SEQ_LT(c->ooo[i][0], e))
+			stop = c->ooo[i][0];
+		if (SEQ_LT(p, stop))
+			memcpy(c->rx + c->rx_len + (p - c->rcv_nxt),
+			       data + (p - seg_seq), stop - p);
+		if (i < c->nooo && SEQ_LT(c->ooo[i][0], e))
+			p = MAX_SEQ(p, c->ooo[i][1]);
+		else
+			p = MAX_SEQ(p, stop);
+	}
+}
+
+/* merge [s, e) into the range list; false when it would need a range
+ * more than TCP_OOO_RANGES */
+static bool ooo_merge(struct tcp_conn *c, uint32_t s, uint32_t e)
+{
+	unsigned i = 0;
+	while (i < c->nooo && SEQ_LT(c->ooo[i][1], s))
+		i++;
+	unsigned j = i;
+	while (j < c->nooo && SEQ_LEQ(c->ooo[j][0], e))
+		j++;
+	if (i == j) { /* touches nothing: a new range at i */
+		if (c->nooo == TCP_OOO_RANGES)
+			return false;
+		memmove(&c->ooo[i + 1], &c->ooo[i],
+			(c->nooo - i) * sizeof(c->ooo[0]));
+		c->nooo++;
+		c->ooo[i][0] = s;
+		c->ooo[i][1] = e;
+	} else { /* ranges i..j-1 overlap or touch [s, e): one range */
+		uint32_t ns = SEQ_LT(c->ooo[i][0], s) ? c->ooo[i][0] : s;
+		uint32_t ne =
+		    SEQ_GT(c->ooo[j - 1][1], e) ? c->ooo[j - 1][1] : e;
+		c->ooo[i][0] = ns;
+		c->ooo[i][1] = ne;
+		memmove(&c->ooo[i + 1], &c->ooo[j],
+			(c->nooo - j) * sizeof(c->ooo[0]));
+		c->nooo = (uint8_t)(c->nooo - (j - i - 1));
+	}
+	c->ooo_last = c->ooo[i][0];
+	return true;
+}
+
+/* the segment's data (and FIN) into the receive buffer, in order or not;
+ * returns true when rcv_nxt moved. *fin: the peer's FIN is now in order */
+static bool rcv_data(struct tcp_conn *c, const struct tcp_view *t, bool *fin)
+{
+	uint32_t wnd = rcv_window(c);
+	uint32_t s = t->seq, e = t->seq + (uint32_t)t->len;
+	bool seg_fin = (t->flags & TCP_FIN) != 0;
+	if (SEQ_LT(s, c->rcv_nxt))
+		s = c->rcv_nxt;
+	if (SEQ_GT(e, c->rcv_nxt + wnd)) { /* beyond the window: trimmed */
+		e = c->rcv_nxt + wnd;
+		seg_fin = false;
+	}
+	if (SEQ_LT(e, s))
+		e = s;
+	if (seg_fin && !c->fin_pending) {
+		c->fin_pending = true;
+		c->fin_seq = t->seq + (uint32_t)t->len;
+	}
+	uint32_t before = c->rcv_nxt;
+	if (SEQ_LT(s, e)) {
+		c->ack_now = true;
+		uint32_t old = ooo_bytes(c);
+		bool in_order = s == c->rcv_nxt;
+		if (!in_order && ooo_total + (e - s) > TCP_OOO_TOTAL) {
+			net_if.c.tcp_ooo_dropped++;
+			return false;
+		}
+		if (!in_order && c->nooo == TCP_OOO_RANGES) {
+			/* room only if it touches a range already held */
+			struct tcp_conn probe;
+			probe.nooo = c->nooo;
+			memcpy(probe.ooo, c->ooo, sizeof(c->ooo));
+			if (!ooo_merge(&probe, s, e)) {
+				net_if.c.tcp_ooo_dropped++;
+				return false;
+			}
+		}
+		rcv_copy(c, s, e, t->seq, t->data);
+		if (!in_order)
+			net_if.c.tcp_ooo_queued++;
+		if (!ooo_merge(c, s, e)) { /* in order, all ranges in use */
+			c->rx_len += e - s;
+			c->rcv_nxt = e;
+		}
+		/* whatever now starts at rcv_nxt is in order */
+		if (c->nooo && c->ooo[0][0] == c->rcv_nxt) {
+			c->rx_len += c->ooo[0][1] - c->rcv_nxt;
+			c->rcv_nxt = c->ooo[0][1];
+			c->nooo--;
+			memmove(&c->ooo[0], &c->ooo[1],
+				c->nooo * sizeof(c->ooo[0]));
+		}
+		ooo_total = ooo_total - old + ooo_bytes(c);
+	} else if (t->len) {
+		c->ack_now = true; /* a duplicate: say where we are */
+	}
+	if (c->fin_pending && c->rcv_nxt == c->fin_seq)
+		*fin = true;
+	else if (seg_fin)
+		c->ack_now = true;
+	return c->rcv_nxt != before;
 }
 
 static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
@@ -560,12 +1084,12 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 			net_if.c.tcp_rst_rx++;
 			conn_free(c, true);
 		} else {
-			c->ack_now = true;
+			challenge_ack(c);
 		}
 		return;
 	}
 	if (t->flags & TCP_SYN) { /* RFC 5961 §4.2: challenge ACK */
-		c->ack_now = true;
+		challenge_ack(c);
 		return;
 	}
 	if (!(t->flags & TCP_ACK))
@@ -582,8 +1106,10 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 		}
 	}
 	bool freed = false;
-	bool fin_acked = ack_input(c, t, now, &freed);
-	if (fin_acked) {
+	enum ack_verdict v = ack_input(c, t, now, &freed);
+	if (v == ACK_DROP)
+		return;
+	if (v == ACK_FIN_ACKED) {
 		if (c->state == TCP_FIN_WAIT_1) {
 			c->state = TCP_FIN_WAIT_2;
 			c->close_at = now + TCP_FIN_WAIT2_US;
@@ -602,43 +1128,12 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 		}
 		return;
 	}
-	bool got = false;
-	const uint8_t *data = t->data;
-	size_t len = t->len;
-	uint32_t seq = t->seq;
 	bool take_data = c->state == TCP_ESTABLISHED ||
 			 c->state == TCP_FIN_WAIT_1 ||
 			 c->state == TCP_FIN_WAIT_2;
-	if (SEQ_LT(seq, c->rcv_nxt)) { /* trim what we already have */
-		uint32_t skip = c->rcv_nxt - seq;
-		if (skip > len) {
-			skip = (uint32_t)len;
-		}
-		data += skip;
-		len -= skip;
-		seq += skip;
-	}
-	bool fin = (t->flags & TCP_FIN) != 0;
-	if (seq != c->rcv_nxt) {
-		if (len || fin) {
-			net_if.c.tcp_ooo_dropped++;
-			c->ack_now = true;
-		}
-		len = 0;
-		fin = false;
-	}
-	if (len && take_data && !c->peer_fin) {
-		size_t n = MIN(len, (size_t)rcv_window(c));
-		memcpy(c->rx + c->rx_len, data, n);
-		c->rx_len += n;
-		c->rcv_nxt += (uint32_t)n;
-		c->ack_now = true;
-		got = n > 0;
-		if (n < len)
-			fin = false; /* the FIN lies beyond what fit */
-	} else if (len) {
-		fin = false;
-	}
+	bool got = false, fin = false;
+	if (take_data && !c->peer_fin)
+		got = rcv_data(c, t, &fin);
 	if (fin && !c->peer_fin) {
 		c->peer_fin = true;
 		c->rcv_nxt++;
@@ -741,16 +1236,100 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 		conn_free(c, true);
 		return;
 	}
+	net_if.c.tcp_rto_expired++;
+	if (c->in_recovery)
+		net_if.c.tcp_rto_in_recovery++;
 	/* RFC 5681 §3.1 eq. 4; RFC 6298 §5.5-5.6: back off, go back */
 	uint32_t flight = c->snd_max - c->snd_una;
 	c->ssthresh = MAX(flight / 2, 2u * c->mss);
 	c->cwnd = c->mss;
 	c->snd_nxt = c->snd_una;
 	c->dupacks = 0;
+	/* RFC 6582 §3.2 step 4; RFC 2018 §8: SACK state is not trusted
+	 * after a timeout */
+	c->in_recovery = false;
+	c->undo_ok = false;
+	c->recover = c->snd_max;
+	c->nsacked = 0;
+	c->sack_high = c->snd_una;
 	net_if.c.tcp_retransmits++;
 	tcp_output(c);
 	if (!c->rexmt_at)
 		c->rexmt_at = now + c->rto;
+}
+
+/* RFC 1191 §5 plateaus, for a router that does not say its MTU */
+static uint16_t pmtu_plateau(uint16_t len)
+{
+	static const uint16_t p[] = {1492, 1006, 508, 296};
+	for (unsigned i = 0; i < ARRAY_SIZE(p); i++)
+		if (p[i] < len)
+			return p[i];
+	return 68;
+}
+
+/* RFC 1191 §6.1 and RFC 5927 §4.1: the quoted header must be ours — our
+ * address as source, a TCP connection's ports and peer, a sequence number
+ * in flight — before the segment size of that connection shrinks. The
+ * segments in flight were too big, so they are sent again at once; this is
+ * not congestion (cwnd stays). */
+void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len)
+{
+	size_t ihl = (q[0] & 15u) * 4u;
+	if ((q[0] >> 4) != 4 || ihl < 20 || len < ihl + 8 ||
+	    q[9] != IP_PROTO_TCP || rd32(q + 12) != net_if.ip) {
+		net_if.c.icmp_bad++;
+		return;
+	}
+	uint32_t dst = rd32(q + 16);
+	uint16_t sport = rd16(q + ihl), dport = rd16(q + ihl + 2);
+	uint32_t seq = rd32(q + ihl + 4);
+	unsigned span = tcp_conn_span();
+	for (unsigned i = 0; i < span; i++) {
+		struct tcp_conn *c = &conns[i];
+		if (c->state == TCP_CLOSED || c->lport != sport ||
+		    c->rport != dport || c->rip != dst)
+			continue;
+		if (!can_send_data(c) || SEQ_LT(seq, c->snd_una) ||
+		    !SEQ_LT(seq, c->snd_max)) {
+			net_if.c.tcp_pmtu_ignored++;
+			return;
+		}
+		if (!mtu || mtu >= rd16(q + 2))
+			mtu = pmtu_plateau(rd16(q + 2));
+		if (mtu < TCP_PMTU_MIN)
+			mtu = TCP_PMTU_MIN;
+		uint16_t mss = (uint16_t)(mtu - 40);
+		if (mss >= c->mss)
+			return;
+		char a[16];
+		ip_str(c->rip, a, sizeof(a));
+		kprintf("tcp: path MTU to %s is %u: MSS %u -> %u\n", a, mtu,
+			c->mss, mss);
+		net_if.c.tcp_pmtu_updates++;
+		c->mss = MAX(mss, (uint16_t)TCP_MSS_MIN);
+		c->snd_nxt = c->snd_una;
+		c->flush = true;
+		return;
+	}
+	net_if.c.tcp_pmtu_ignored++;
+}
+
+/* RFC 8985 §7.3: resend the last segment sent; its ACK (with SACK)
+ * shows which tail segments are missing */
+static void tlp_fire(struct tcp_conn *c, uint64_t now)
+{
+	c->tlp_at = 0;
+	if (!can_send_data(c) || c->in_recovery || c->snd_una == c->snd_max)
+		return;
+	size_t sent = MIN((size_t)(c->snd_max - c->snd_una), c->tx_len);
+	size_t len = MIN(sent, (size_t)c->mss - sack_optlen(c));
+	if (!len)
+		return;
+	c->tlp_done = true;
+	net_if.c.tcp_tlp_probes++;
+	rexmt_seg(c, c->snd_una + (uint32_t)(sent - len), len);
+	c->rexmt_at = now + c->rto;
 }
 
 void tcp_tick(uint64_t now)
@@ -765,7 +1344,54 @@ void tcp_tick(uint64_t now)
 			conn_free(c, true);
 			continue;
 		}
+		if (c->tlp_at && now >= c->tlp_at)
+			tlp_fire(c, now);
 		if (c->rexmt_at && now >= c->rexmt_at)
 			rexmt_fire(c, now);
 	}
+}
+
+/* the connection table's invariants (fuzzers and tests call this): NULL
+ * when they hold, else which one broke */
+const char *tcp_check(void)
+{
+	size_t total = 0;
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		const struct tcp_conn *c = &conns[i];
+		if (c->state == TCP_CLOSED)
+			continue;
+		if (c->rx_len > TCP_RXBUF || c->tx_len > TCP_TXBUF)
+			return "buffer length";
+		if (c->nooo > TCP_OOO_RANGES)
+			return "ooo range count";
+		uint32_t prev = c->rcv_nxt;
+		for (unsigned k = 0; k < c->nooo; k++) {
+			if (!SEQ_GT(c->ooo[k][0], prev) ||
+			    !SEQ_LT(c->ooo[k][0], c->ooo[k][1]))
+				return "ooo ranges not sorted, disjoint, above "
+				       "rcv_nxt";
+			prev = c->ooo[k][1];
+		}
+		if (c->nooo && prev - c->rcv_nxt > TCP_RXBUF - c->rx_len)
+			return "ooo data beyond the buffer";
+		total += ooo_bytes(c);
+		if (c->nsacked > TCP_SACK_RANGES)
+			return "sack range count";
+		for (unsigned k = 0; k < c->nsacked; k++)
+			if (!SEQ_LT(c->sacked[k][0], c->sacked[k][1]) ||
+			    SEQ_GT(c->sacked[k][1], c->snd_max))
+				return "sack block outside what was sent";
+		if (c->state != TCP_SYN_RCVD &&
+		    (SEQ_LT(c->sack_high, c->snd_una) ||
+		     SEQ_GT(c->sack_high, c->snd_max)))
+			return "sack_high outside [snd_una, snd_max]";
+		if (SEQ_GT(c->snd_una, c->snd_max) ||
+		    SEQ_GT(c->snd_nxt, c->snd_max))
+			return "send sequence order";
+		if (c->mss < TCP_MSS_MIN)
+			return "mss below TCP_MSS_MIN";
+	}
+	if (total != ooo_total || ooo_total > TCP_OOO_TOTAL)
+		return "ooo_total";
+	return NULL;
 }

@@ -1,11 +1,16 @@
 /* kernel/net/tcp.h — TCP for a server (RFC 9293, RTO per RFC 6298,
- * congestion control after RFC 5681, RST/SYN checks after RFC 5961).
+ * congestion control RFC 5681 with NewReno fast recovery RFC 6582, or with
+ * SACK (RFC 2018) a pipe and hole choice after RFC 6675, limited transmit
+ * RFC 3042, tail loss probe RFC 8985 §7, window scaling RFC 7323, path MTU
+ * RFC 1191, ACK/RST/SYN checks RFC 5961).
  *
  * Passive open only. A fixed table of TCP_MAX_CONN connections, each with a
  * linear receive buffer and a transmit ring allocated once at init. When the
  * table is full a SYN takes the oldest TIME_WAIT slot, or is refused with a
- * RST. Out-of-order segments are dropped (and answered with a duplicate ACK
- * so the peer retransmits); no window scaling, no SACK, no timestamps.
+ * RST. Out-of-order segments are kept in the receive buffer at their place
+ * (at most TCP_OOO_RANGES ranges per connection, TCP_OOO_TOTAL bytes in
+ * all; bytes already held win on overlap) and reported in SACK blocks when
+ * the peer allowed SACK. No timestamps.
  *
  * The application (httpd.c) sees a connection through callbacks and a few
  * calls: read what arrived (tcp_rx_data / tcp_rx_consume), queue bytes
@@ -16,18 +21,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TCP_MAX_CONN	  80
-#define TCP_RXBUF	  8192	/* receive window never exceeds this */
-#define TCP_TXBUF	  32768 /* power of two */
-#define TCP_MSS_DEFAULT	  536	/* RFC 9293 §3.7.1 when no MSS option */
-#define TCP_RTO_INIT_US	  (1000ull * 1000)  /* RFC 6298 §2.1 */
-#define TCP_RTO_MIN_US	  (200ull * 1000)   /* below RFC 6298's 1 s, as Linux */
-#define TCP_RTO_MAX_US	  (60ull * 1000000) /* RFC 6298 §2.5 */
-#define TCP_MAX_RETRIES	  8 /* data: then the connection is reset */
-#define TCP_SYN_RETRIES	  4 /* SYN-ACK: then the half-open slot is freed */
-#define TCP_TIME_WAIT_US  (30ull * 1000000) /* 2*MSL, shortened */
-#define TCP_FIN_WAIT2_US  (60ull * 1000000)
-#define TCP_IDLE_EVICT_US (1000ull * 1000) /* idle at least this long */
+#define TCP_MAX_CONN		80
+#define TCP_RXBUF		65536 /* receive window never exceeds this */
+#define TCP_TXBUF		131072 /* power of two */
+#define TCP_RCV_WSCALE		1     /* our shift: TCP_RXBUF fits 65535 << 1 */
+#define TCP_OOO_RANGES		8 /* out-of-order ranges held per connection */
+#define TCP_OOO_TOTAL		(1024 * 1024) /* out-of-order bytes, all conns */
+#define TCP_MSS_DEFAULT		536 /* RFC 9293 §3.7.1 when no MSS option */
+#define TCP_MSS_MIN		64  /* a smaller peer MSS is raised to this */
+#define TCP_DUPTHRESH_MAX	127 /* reordering tolerance grows to this */
+#define TCP_SACK_RANGES		8   /* SACK scoreboard ranges per connection */
+#define TCP_CHALLENGE_ACK_LIMIT 100 /* a second, RFC 5961 §7 */
+#define TCP_PMTU_MIN		552 /* a smaller reported MTU is raised to this */
+#define TCP_DUPTHRESH		3   /* RFC 5681 §3.2, RFC 6675 §2 */
+#define TCP_TLP_MIN_US		(10ull * 1000)	 /* RFC 8985 §7.2: PTO floor */
+#define TCP_RTO_INIT_US		(1000ull * 1000) /* RFC 6298 §2.1 */
+#define TCP_RTO_MIN_US		(200ull * 1000) /* below RFC 6298's 1 s, as Linux */
+#define TCP_RTO_MAX_US		(60ull * 1000000) /* RFC 6298 §2.5 */
+#define TCP_MAX_RETRIES		8 /* data: then the connection is reset */
+#define TCP_SYN_RETRIES		4 /* SYN-ACK: then the half-open slot is freed */
+#define TCP_TIME_WAIT_US	(30ull * 1000000) /* 2*MSL, shortened */
+#define TCP_FIN_WAIT2_US	(60ull * 1000000)
+#define TCP_IDLE_EVICT_US	(1000ull * 1000) /* idle at least this long */
 
 enum tcp_state {
 	TCP_CLOSED,
@@ -64,18 +79,51 @@ struct tcp_conn {
 	unsigned index; /* position in the table: applications key on it */
 	/* send sequence space (RFC 9293 §3.3.1) */
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
-	uint32_t snd_wnd;
+	uint32_t snd_wnd, max_snd_wnd;
 	uint16_t mss;
+	uint8_t snd_shift, rcv_shift; /* RFC 7323 window scale, 0: none */
+	bool sack_ok;		      /* the peer sent SACK-permitted */
 	uint32_t cwnd, ssthresh;
 	unsigned dupacks;
+	/* loss recovery (RFC 6582 with SACK): recover is the highest sequence
+	 * sent when recovery began; rxt_next is where the next hole search
+	 * starts; rxt_mark the snd_max when this round of retransmissions
+	 * began (data sent after it being SACKed while a hole below remains
+	 * means a retransmission was lost, RFC 8985's idea) */
+	bool in_recovery;
+	uint32_t recover, rxt_next, rxt_mark;
+	/* RFC 3708 / RFC 4015-style undo: when D-SACKs show that every
+	 * resend of a recovery was a duplicate, the recovery was reordering:
+	 * cwnd and ssthresh come back and dupthresh doubles */
+	uint8_t dupthresh;
+	bool undo_ok;
+	unsigned undo_retrans;
+	uint32_t undo_marker, prior_cwnd, prior_ssthresh;
+	/* the SACK scoreboard, sorted, within (snd_una, snd_max] */
+	uint8_t nsacked;
+	uint32_t sacked[TCP_SACK_RANGES][2];
+	uint32_t sack_high;
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised */
+	/* out-of-order data, at rx + rx_len + (seq - rcv_nxt): sorted,
+	 * disjoint [start, end) ranges above rcv_nxt; ooo_last is the range
+	 * that took the latest segment (the first SACK block, RFC 2018 §4) */
+	uint8_t nooo;
+	uint32_t ooo[TCP_OOO_RANGES][2];
+	uint32_t ooo_last;
+	bool fin_pending; /* a FIN seen beyond a hole, at fin_seq */
+	uint32_t fin_seq;
 	/* RFC 6298 state, in microseconds */
 	uint64_t srtt, rttvar, rto;
 	bool rtt_active;
 	uint32_t rtt_seq;
 	uint64_t rtt_start;
 	uint64_t rexmt_at; /* 0: timer off */
+	/* tail loss probe (RFC 8985 §7): one probe per flight, before the
+	 * RTO, so a loss in the last segments is found by SACK, not a
+	 * timeout */
+	uint64_t tlp_at;
+	bool tlp_done;
 	unsigned retries;
 	uint64_t close_at; /* TIME_WAIT / FIN_WAIT_2 deadline */
 	bool ack_now, fin_queued, fin_sent, peer_fin, probing;
@@ -110,4 +158,6 @@ struct tcp_conn *tcp_conn_at(unsigned i);
 /* connections in use all have an index below this */
 unsigned tcp_conn_span(void);
 void tcp_usage(unsigned *active, unsigned *max);
+/* NULL when the table's invariants hold, else the broken one (tests) */
+const char *tcp_check(void);
 #endif

@@ -155,6 +155,9 @@ int tcp_parse(const struct ipv4_view *ip, struct tcp_view *v)
 	v->flags = b[13];
 	v->win = rd16(b + 14);
 	v->mss = 0;
+	v->wscale = -1;
+	v->sack_perm = false;
+	v->nsack = 0;
 	for (size_t i = 20; i < off;) {
 		uint8_t kind = b[i];
 		if (kind == TCP_OPT_END)
@@ -170,13 +173,25 @@ int tcp_parse(const struct ipv4_view *ip, struct tcp_view *v)
 			return WIRE_BAD;
 		if (kind == TCP_OPT_MSS && olen == 4)
 			v->mss = rd16(b + i + 2);
+		/* RFC 7323 §2.3: a shift above 14 is used as 14 */
+		if (kind == TCP_OPT_WSCALE && olen == 3)
+			v->wscale = (int8_t)MIN(b[i + 2], TCP_WSCALE_MAX);
+		if (kind == TCP_OPT_SACK_PERM && olen == 2)
+			v->sack_perm = true;
+		if (kind == TCP_OPT_SACK && olen >= 10 && (olen - 2) % 8 == 0)
+			for (size_t k = i + 2;
+			     k + 8 <= i + olen && v->nsack < TCP_SACK_MAX;
+			     k += 8) {
+				v->sack[v->nsack][0] = rd32(b + k);
+				v->sack[v->nsack][1] = rd32(b + k + 4);
+				v->nsack++;
+			}
 		i += olen;
 	}
 	v->data = b + off;
 	v->len = len - off;
 	return WIRE_OK;
 }
-
 
 bool ip_parse(const char *s, size_t len, uint32_t *out)
 {

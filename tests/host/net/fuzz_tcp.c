@@ -1,7 +1,13 @@
 /* tests/host/net/fuzz_tcp.c — any bytes as a TCP segment (checksum fixed
  * up, so it is not simply dropped) to a listening port or to an
- * established connection; the clock moves with the input. */
+ * established connection; the clock moves with the input. The connection
+ * offers window scaling and SACK, and a control bit aims the sequence
+ * number a fuzzed distance past rcv_nxt, so the out-of-order queue and the
+ * SACK paths are reached. Oracle: tcp_check() (ranges sorted, disjoint,
+ * inside the buffer; totals; SACK blocks inside what was sent) after every
+ * input. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,12 +39,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!p.established || p.got_rst || p.got_fin) {
 			peer_free(&p);
 			peer_init(&p, (uint16_t)(40000 + (ctl >> 1)));
+			static const uint8_t o[8] = {1, 3, 3, 7, 1, 1, 4, 2};
+			memcpy(fake_tcp_opts, o, sizeof(o));
+			fake_tcp_optlen = sizeof(o);
 			peer_connect(&p);
+			fake_tcp_optlen = 0;
 		}
 		wr16(seg, p.sport);
 		wr16(seg + 2, 80);
 		if (ctl & 2)
 			wr32(seg + 4, p.snd_nxt);
+		else if (ctl & 0x40) /* ahead of rcv_nxt: out of order */
+			wr32(seg + 4, p.snd_nxt + (rd16(seg + 4) & 0x7fff));
 		if (ctl & 4)
 			wr32(seg + 8, p.rcv_nxt);
 	}
@@ -52,6 +64,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		shim_clock_ns += (uint64_t)(ctl >> 4) * 500000000ull;
 	net_poll();
 	peer_pump(&p);
+	const char *why = tcp_check();
+	if (why) {
+		fprintf(stderr, "fuzz_tcp: invariant broken: %s\n", why);
+		abort();
+	}
 	if (p.rx_len > (1 << 19))
 		p.rx_len = 0;
 	fake_clear();

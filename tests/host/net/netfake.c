@@ -113,6 +113,7 @@ static int fake_recv(struct nic *n, void *buf, size_t cap)
 
 void fake_setup(bool dhcp)
 {
+	fake_tcp_optlen = 0;
 	if (!fake.tx) {
 		fake.tx = calloc(FAKE_MAXQ, sizeof(struct frame));
 		fake.rx = calloc(64, sizeof(struct frame));
@@ -203,12 +204,15 @@ size_t build_ipv4(uint8_t *f, uint32_t src, uint32_t dst, uint8_t proto,
 	return n;
 }
 
+uint8_t fake_tcp_opts[40];
+size_t fake_tcp_optlen;
+
 size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
 		 uint32_t ack, uint8_t flags, uint16_t win, const void *data,
 		 size_t len, uint16_t mss)
 {
 	uint8_t t[ETH_FRAME_MAX];
-	size_t hl = mss ? 24 : 20;
+	size_t hl = (mss ? 24 : 20) + fake_tcp_optlen;
 	memset(t, 0, hl);
 	wr16(t, sport);
 	wr16(t + 2, dport);
@@ -222,6 +226,7 @@ size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
 		t[21] = 4;
 		wr16(t + 22, mss);
 	}
+	memcpy(t + (mss ? 24 : 20), fake_tcp_opts, fake_tcp_optlen);
 	if (len)
 		memcpy(t + hl, data, len);
 	uint32_t s = inet_pseudo_sum(PEER_IP, STACK_IP, IP_PROTO_TCP,

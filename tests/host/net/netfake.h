@@ -51,6 +51,10 @@ size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
 		 uint32_t ack, uint8_t flags, uint16_t win, const void *data,
 		 size_t len, uint16_t mss);
 void inject(const void *f, size_t len);
+/* options build_tcp appends after the MSS option (a multiple of 4 bytes;
+ * fake_tcp_optlen 0: none) */
+extern uint8_t fake_tcp_opts[40];
+extern size_t fake_tcp_optlen;
 
 /* a scripted TCP client */
 struct peer {

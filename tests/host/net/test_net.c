@@ -12,6 +12,7 @@
 
 #include "kernel/lib/status.h"
 #include "kernel/net/http.h"
+#include "kernel/net/net_internal.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
@@ -122,6 +123,38 @@ static void test_arp_reply(void **state)
 	arp_request(STACK_IP, 14 + 20);
 	assert_null(fake_pop());
 	assert_int_equal(net_counters()->arp_drops, drops + 1);
+}
+
+/* RFC 5227 §2.1.1: a probe (sender 0.0.0.0) for our address is answered
+ * to the prober; one for another address is not */
+static void test_arp_rfc5227_probe_answered(void **state)
+{
+	(void)state;
+	uint8_t f[64] = {0};
+	memset(f, 0xff, 6);
+	memcpy(f + 6, peer_mac, 6);
+	wr16(f + 12, ETHERTYPE_ARP);
+	uint8_t *a = f + 14;
+	wr16(a, 1);
+	wr16(a + 2, 0x0800);
+	a[4] = 6;
+	a[5] = 4;
+	wr16(a + 6, ARP_OP_REQUEST);
+	memcpy(a + 8, peer_mac, 6);
+	wr32(a + 24, STACK_IP); /* sender protocol address stays 0 */
+	inject(f, 60);
+	const struct frame *r = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	assert_non_null(r);
+	assert_memory_equal(r->b, peer_mac, 6);
+	struct arp_view v;
+	assert_int_equal(arp_parse(r->b + 14, r->len - 14, &v), 0);
+	assert_int_equal(v.op, ARP_OP_REPLY);
+	assert_int_equal(v.spa, STACK_IP);
+	assert_memory_equal(v.sha, stack_mac, 6);
+	assert_int_equal(net_counters()->arp_probes_answered, 1);
+	wr32(a + 24, 0x0a000299);
+	inject(f, 60);
+	assert_null(fake_pop());
 }
 
 /* the stack must ARP for an unknown next hop, hold the frame and send it
@@ -285,14 +318,17 @@ static void test_ipv4_fragments_options(void **state)
 	uint8_t f[256];
 	size_t n =
 	    build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp, sizeof(icmp));
-	/* set MF and recompute the checksum: a fragment, dropped */
+	/* set MF and recompute the checksum: a fragment, held for
+	 * reassembly, and dropped when the rest never comes */
 	uint8_t *ip = f + 14;
 	wr16(ip + 6, IP_FLAG_MF);
 	wr16(ip + 10, 0);
 	wr16(ip + 10, inet_fold(inet_sum(ip, 20, 0)));
-	uint64_t frags = net_counters()->ip_fragments_dropped;
+	uint64_t tmo = net_counters()->ip_reass_timeouts;
 	inject(f, n);
-	assert_int_equal(net_counters()->ip_fragments_dropped, frags + 1);
+	assert_null(fake_pop());
+	advance_us(IPFRAG_TIMEOUT_US + 2000);
+	assert_int_equal(net_counters()->ip_reass_timeouts, tmo + 1);
 	assert_null(fake_pop());
 	/* a header with 8 bytes of options is skipped over correctly */
 	uint8_t g[256] = {0};
@@ -390,6 +426,121 @@ static int dhcp_sent(uint32_t *xid, uint32_t *req_ip)
 		i += 2u + m[i + 1];
 	}
 	return type;
+}
+
+/* one IPv4 fragment of a datagram with id `id`: payload bytes
+ * [off, off + len) of `data`, MF as given */
+static void inject_frag_at(uint16_t id, const uint8_t *bytes, size_t off,
+			   size_t len, bool mf)
+{
+	uint8_t f[1600];
+	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, bytes, len);
+	uint8_t *ip = f + 14;
+	wr16(ip + 4, id);
+	wr16(ip + 6, (uint16_t)((mf ? IP_FLAG_MF : 0) | (off / 8)));
+	wr16(ip + 10, 0);
+	wr16(ip + 10, inet_fold(inet_sum(ip, 20, 0)));
+	inject(f, n);
+}
+
+static void inject_frag(uint16_t id, const uint8_t *data, size_t off,
+			size_t len, bool mf)
+{
+	inject_frag_at(id, data + off, off, len, mf);
+}
+
+/* RFC 791 §3.2 / RFC 815: a fragmented echo request, out of order and
+ * with a duplicate, is reassembled and answered byte for byte; an
+ * overlapping fragment drops its datagram (RFC 5722's rule); a datagram
+ * beyond IPFRAG_MAX is refused; slots are bounded */
+static void test_ipv4_reassembly_rfc791_rfc5722(void **state)
+{
+	(void)state;
+	uint8_t echo[1000];
+	for (size_t i = 0; i < sizeof(echo); i++)
+		echo[i] = (uint8_t)(i * 7);
+	echo[0] = ICMP_ECHO_REQUEST;
+	echo[1] = 0;
+	wr16(echo + 2, 0);
+	wr16(echo + 2, inet_fold(inet_sum(echo, sizeof(echo), 0)));
+	inject_frag(77, echo, 800, 200, false);
+	inject_frag(77, echo, 400, 400, true);
+	inject_frag(77, echo, 400, 400, true); /* exact duplicate: ignored */
+	assert_null(fake_pop());
+	inject_frag(77, echo, 0, 400, true);
+	struct ipv4_view ipv;
+	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ipv);
+	assert_non_null(r);
+	assert_int_equal(ipv.len, sizeof(echo));
+	assert_int_equal(ipv.payload[0], ICMP_ECHO_REPLY);
+	assert_memory_equal(ipv.payload + 4, echo + 4, sizeof(echo) - 4);
+	assert_int_equal(net_counters()->ip_reassembled, 1);
+	assert_int_equal(net_counters()->ip_reass_duplicates, 1);
+	/* a 3000-byte echo: reassembled, and the reply leaves in fragments
+	 * (1480 + 1480 + 40 bytes, one id, MF on all but the last) that
+	 * put back together are the request with type 0 */
+	static uint8_t big[3000];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 13 + 1);
+	big[0] = ICMP_ECHO_REQUEST;
+	big[1] = 0;
+	wr16(big + 2, 0);
+	wr16(big + 2, inet_fold(inet_sum(big, sizeof(big), 0)));
+	for (size_t off = 0; off < sizeof(big); off += 1000)
+		inject_frag(90, big, off, 1000, off + 1000 < sizeof(big));
+	static uint8_t back[3000];
+	size_t got = 0, nfrag = 0;
+	int rid = -1;
+	const struct frame *fr;
+	while ((fr = fake_pop())) {
+		struct eth_view e;
+		struct ipv4_view v;
+		if (eth_parse(fr->b, fr->len, &e) || e.type != ETHERTYPE_IPV4)
+			continue;
+		assert_int_equal(ipv4_parse(e.payload, e.len, &v),
+				 WIRE_FRAGMENT);
+		uint16_t fw = rd16(v.hdr + 6);
+		size_t off = (size_t)(fw & IP_FRAG_OFF_MASK) * 8;
+		assert_true(off + v.len <= sizeof(back));
+		assert_false(fw & IP_FLAG_DF);
+		if (rid < 0)
+			rid = v.id;
+		assert_int_equal(v.id, rid);
+		memcpy(back + off, v.payload, v.len);
+		got += v.len;
+		nfrag++;
+		assert_int_equal(!!(fw & IP_FLAG_MF),
+				 off + v.len < sizeof(back));
+	}
+	assert_int_equal(nfrag, 3);
+	assert_int_equal(got, sizeof(big));
+	assert_int_equal(back[0], ICMP_ECHO_REPLY);
+	assert_int_equal(inet_fold(inet_sum(back, sizeof(back), 0)), 0);
+	assert_memory_equal(back + 4, big + 4, sizeof(big) - 4);
+	/* overlap: [0,400) then [200,600) with other bytes: all dropped */
+	uint8_t other[1000];
+	memset(other, 0xee, sizeof(other));
+	inject_frag(78, echo, 0, 400, true);
+	inject_frag(78, other, 200, 400, true);
+	assert_int_equal(net_counters()->ip_reass_overlap, 1);
+	inject_frag(78, echo, 400, 600, false);
+	assert_null(fake_pop()); /* the rest alone never completes */
+	/* a last fragment that ends before data already held: dropped */
+	uint64_t bad = net_counters()->ip_reass_bad;
+	inject_frag(80, echo, 0, 400, true);
+	inject_frag(80, echo, 100, 100, false);
+	assert_int_equal(net_counters()->ip_reass_bad, bad + 1);
+	assert_null(ipfrag_check());
+	/* too big for IPFRAG_MAX */
+	inject_frag_at(79, echo, IPFRAG_MAX - 8, 16, true);
+	assert_int_equal(net_counters()->ip_reass_too_big, 1);
+	/* more datagrams than slots: the oldest gives way */
+	for (uint16_t id = 100; id < 100 + IPFRAG_SLOTS + 2; id++) {
+		advance_us(1000);
+		inject_frag(id, echo, 0, 8, true);
+	}
+	assert_true(net_counters()->ip_reass_evicted >= 2);
+	assert_null(ipfrag_check());
 }
 
 static void test_dhcp_exchange(void **state)
@@ -650,14 +801,15 @@ static void test_tcp_retransmit_backoff(void **state)
 	/* the response is lost until the peer's link comes back */
 	fake.drop_tx = true;
 	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
-	uint64_t r0 = net_counters()->tcp_retransmits;
+	uint64_t r0 = net_counters()->tcp_rto_expired;
 	uint64_t t0 = shim_clock_ns;
-	/* RTO doubles between retransmissions (RFC 6298 §5.5) */
+	/* RTO doubles between retransmissions (RFC 6298 §5.5); a tail loss
+	 * probe (RFC 8985 §7) goes first, once */
 	uint64_t when[4] = {0};
 	unsigned k = 0;
 	while (k < 4 && shim_clock_ns - t0 < 40000000000ull) {
 		advance_us(50000);
-		if (net_counters()->tcp_retransmits > r0 + k)
+		if (net_counters()->tcp_rto_expired > r0 + k)
 			when[k++] = (shim_clock_ns - t0) / 1000000;
 	}
 	assert_int_equal(k, 4);
@@ -687,7 +839,51 @@ static void test_tcp_retransmit_backoff(void **state)
 	peer_free(&p);
 }
 
-static void test_tcp_out_of_order_dropped(void **state)
+#define SEQ_AFTER(a, b) ((int32_t)((a) - (b)) > 0)
+
+static struct tcp_conn *conn_of(const struct peer *p)
+{
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		struct tcp_conn *c = tcp_conn_at(i);
+		if (c->state != TCP_CLOSED && c->rport == p->sport)
+			return c;
+	}
+	return NULL;
+}
+
+/* the next TCP segment the stack sent (other frames skipped) */
+static bool next_seg(struct tcp_view *t)
+{
+	static struct ipv4_view ip;
+	if (!pop_proto(ETHERTYPE_IPV4, IP_PROTO_TCP, &ip))
+		return false;
+	return tcp_parse(&ip, t) == 0;
+}
+
+/* SYN options: window scale 7, SACK permitted */
+static void offer_wscale_sack(void)
+{
+	static const uint8_t o[8] = {
+	    TCP_OPT_NOP, TCP_OPT_WSCALE,    3, 7, TCP_OPT_NOP,
+	    TCP_OPT_NOP, TCP_OPT_SACK_PERM, 2};
+	memcpy(fake_tcp_opts, o, sizeof(o));
+	fake_tcp_optlen = sizeof(o);
+}
+
+/* send `len` bytes at offset `off` from seq base without moving the peer */
+static void send_at(struct peer *p, uint32_t base, size_t off, const char *d,
+		    size_t len, uint8_t flags)
+{
+	uint32_t keep = p->snd_nxt;
+	p->snd_nxt = base + (uint32_t)off;
+	peer_send(p, flags, d + off, len);
+	p->snd_nxt = keep;
+}
+
+/* RFC 9293 §3.10.7.4: a segment beyond rcv_nxt is queued, not dropped;
+ * the hole filled, the whole request is served; overlap: the bytes that
+ * arrived first are kept */
+static void test_tcp_rfc9293_s3_10_7_4_out_of_order_queued(void **state)
 {
 	(void)state;
 	struct peer p;
@@ -696,25 +892,26 @@ static void test_tcp_out_of_order_dropped(void **state)
 	const char *a = "GET /api/nvme HTTP/1.1\r\n";
 	const char *b = "Host: x\r\n\r\n";
 	uint32_t s0 = p.snd_nxt;
-	/* second half first: dropped with a duplicate ACK for s0 */
-	p.snd_nxt = s0 + (uint32_t)strlen(a);
 	p.auto_ack = false;
-	uint64_t ooo = net_counters()->tcp_ooo_dropped;
-	peer_send(&p, TCP_ACK | TCP_PSH, b, strlen(b));
-	struct ipv4_view ip;
-	struct tcp_view t;
-	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_TCP, &ip));
-	assert_int_equal(tcp_parse(&ip, &t), 0);
-	assert_int_equal(t.ack, s0);
-	assert_int_equal(net_counters()->tcp_ooo_dropped, ooo + 1);
-	/* then in order, with an overlap: trimmed and answered */
-	p.auto_ack = true;
-	p.snd_nxt = s0;
-	peer_send(&p, TCP_ACK, a, strlen(a));
-	p.snd_nxt = s0 + 5;
+	uint64_t q0 = net_counters()->tcp_ooo_queued;
+	send_at(&p, s0 - (uint32_t)strlen(a), strlen(a), a, 0, TCP_ACK);
+	fake_clear();
+	/* second half first: kept, and a duplicate ACK for s0 */
 	char both[128];
 	snprintf(both, sizeof(both), "%s%s", a, b);
-	peer_send(&p, TCP_ACK | TCP_PSH, both + 5, strlen(both) - 5);
+	send_at(&p, s0, strlen(a), both, strlen(b), TCP_ACK | TCP_PSH);
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, s0);
+	assert_int_equal(t.nsack, 0); /* no SACK-permitted from this peer */
+	assert_int_equal(net_counters()->tcp_ooo_queued, q0 + 1);
+	/* then the first part with an overlap whose bytes differ: the
+	 * queued "Host: x" wins over "Hxxx" */
+	char clash[128];
+	snprintf(clash, sizeof(clash), "%sHxxx", a);
+	p.auto_ack = true;
+	peer_send(&p, TCP_ACK, clash, strlen(clash));
+	p.snd_nxt = s0 + (uint32_t)strlen(both);
 	peer_pump(&p);
 	char hdr[1024], body[1024];
 	size_t blen;
@@ -722,6 +919,479 @@ static void test_tcp_out_of_order_dropped(void **state)
 	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
 	    200);
 	assert_non_null(strstr(body, "nvme0n1"));
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+/* RFC 7323 §2.2 and RFC 2018 §4: window scale and SACK-permitted are
+ * answered only when offered; SACK blocks name what is queued, the
+ * latest first; TCP_OOO_RANGES bounds the ranges per connection */
+static void test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40013);
+	offer_wscale_sack();
+	peer_send(&p, TCP_SYN, NULL, 0);
+	fake_tcp_optlen = 0;
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.flags, TCP_SYN | TCP_ACK);
+	assert_int_equal(t.wscale, TCP_RCV_WSCALE);
+	assert_true(t.sack_perm);
+	assert_int_equal(t.win, 65535); /* a SYN's window is unscaled */
+	p.rcv_nxt = t.seq + 1;
+	p.established = true;
+	peer_ack(&p);
+	fake_clear();
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_int_equal(c->snd_shift, 7);
+	/* an empty ACK advertises the scaled window: 64 KiB >> 1 */
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK, "GET", 3);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.win, (TCP_RXBUF - 3) >> TCP_RCV_WSCALE);
+	uint32_t base = p.snd_nxt;
+	static char junk[4096];
+	memset(junk, 'x', sizeof(junk));
+	/* three islands, 100 bytes each, 100 apart */
+	for (unsigned k = 0; k < 3; k++) {
+		send_at(&p, base, 200 * k + 100, junk, 100, TCP_ACK);
+		assert_true(next_seg(&t));
+		assert_int_equal(t.ack, base);
+		assert_int_equal(t.nsack, k + 1);
+		/* the latest segment's block first */
+		assert_int_equal(t.sack[0][0], base + 200 * k + 100);
+		assert_int_equal(t.sack[0][1], base + 200 * k + 200);
+	}
+	/* a segment bridging two islands: one block */
+	send_at(&p, base, 150, junk, 200, TCP_ACK);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.nsack, 2);
+	assert_int_equal(t.sack[0][0], base + 100);
+	assert_int_equal(t.sack[0][1], base + 400);
+	/* fill the ranges to the bound; one more island is dropped */
+	for (unsigned k = 0; c->nooo < TCP_OOO_RANGES; k++)
+		send_at(&p, base, 1000 + 200 * k, junk, 100, TCP_ACK);
+	uint64_t d0 = net_counters()->tcp_ooo_dropped;
+	send_at(&p, base, 3900, junk, 100, TCP_ACK);
+	assert_int_equal(net_counters()->tcp_ooo_dropped, d0 + 1);
+	assert_int_equal(c->nooo, TCP_OOO_RANGES);
+	assert_null(tcp_check());
+	/* the hole at base filled: rcv_nxt jumps over the first island */
+	fake_clear();
+	send_at(&p, base, 0, junk, 100, TCP_ACK);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, base + 400);
+	assert_int_equal(c->nooo, TCP_OOO_RANGES - 1);
+	/* RFC 5961 §3.2: a RST in the window but not at rcv_nxt gets a
+	 * challenge ACK; the exact one resets */
+	uint64_t ch = net_counters()->tcp_challenge_acks;
+	p.snd_nxt = base + 500;
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	assert_int_equal(net_counters()->tcp_challenge_acks, ch + 1);
+	assert_non_null(conn_of(&p));
+	/* RFC 5961 §7: a flood of them is answered at most
+	 * TCP_CHALLENGE_ACK_LIMIT times a second */
+	advance_us(1000000);
+	fake_clear();
+	uint64_t lim = net_counters()->tcp_challenge_acks_limited;
+	for (int i = 0; i < TCP_CHALLENGE_ACK_LIMIT + 50; i++)
+		peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	assert_int_equal(net_counters()->tcp_challenge_acks_limited, lim + 50);
+	assert_non_null(conn_of(&p));
+	p.snd_nxt = base + 400;
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	assert_null(conn_of(&p));
+	peer_free(&p);
+}
+
+/* RFC 5961 §5.2 (RFC 9293 §3.10.7.4): a segment acknowledging data never
+ * sent is dropped — its data is not taken — and answered with an ACK; an
+ * ACK older than SND.UNA - MAX.SND.WND is dropped with a challenge ACK */
+static void test_tcp_rfc5961_s5_2_ack_range(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40014);
+	assert_true(peer_connect(&p));
+	const char *req = "GET /api/nvme HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint32_t s0 = p.snd_nxt, good = p.rcv_nxt;
+	uint64_t inv = net_counters()->tcp_ack_invalid;
+	p.rcv_nxt = good + 5000; /* acks 5000 bytes capOS never sent */
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.flags, TCP_ACK);
+	assert_int_equal(t.ack, s0); /* the data was not taken */
+	assert_int_equal(t.len, 0);
+	assert_false(next_seg(&t)); /* and no response */
+	assert_int_equal(net_counters()->tcp_ack_invalid, inv + 1);
+	/* far in the past: challenge ACK, dropped */
+	uint64_t ch = net_counters()->tcp_challenge_acks;
+	p.snd_nxt = s0;
+	p.rcv_nxt = good - 200000;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, s0);
+	assert_int_equal(net_counters()->tcp_challenge_acks, ch + 1);
+	/* the same bytes with a sane ACK are served */
+	p.snd_nxt = s0;
+	p.rcv_nxt = good;
+	p.auto_ack = true;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	peer_pump(&p);
+	char hdr[1024], body[1024];
+	size_t blen;
+	assert_int_equal(
+	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
+	    200);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+/* RFC 9293 §3.7.1 / RFC 6691: the peer's MSS bounds every segment, even
+ * below 256; one below TCP_MSS_MIN is raised to it and counted */
+static void test_tcp_rfc9293_s3_7_1_small_mss(void **state)
+{
+	(void)state;
+	static const uint16_t mss[2] = {100, 20};
+	for (unsigned k = 0; k < 2; k++) {
+		uint8_t f[128];
+		uint64_t cl = net_counters()->tcp_mss_clamped;
+		uint16_t port = (uint16_t)(40020 + k);
+		struct peer p;
+		peer_init(&p, port);
+		size_t n = build_tcp(f, port, 80, p.iss, 0, TCP_SYN, 65535,
+				     NULL, 0, mss[k]);
+		p.snd_nxt = p.iss + 1;
+		inject(f, n);
+		advance_us(1000);
+		peer_pump(&p);
+		assert_true(p.established);
+		peer_ack(&p);
+		assert_int_equal(net_counters()->tcp_mss_clamped,
+				 cl + (mss[k] < TCP_MSS_MIN));
+		const char *req =
+		    "GET /api/blob?size=3000 HTTP/1.1\r\nHost: x\r\n\r\n";
+		peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+		size_t biggest = 0;
+		for (int i = 0; i < 200; i++) {
+			const struct frame *fr;
+			struct eth_view e;
+			struct ipv4_view ip;
+			struct tcp_view t;
+			while ((fr = fake_pop())) {
+				if (eth_parse(fr->b, fr->len, &e) ||
+				    ipv4_parse(e.payload, e.len, &ip) ||
+				    ip.proto != IP_PROTO_TCP ||
+				    tcp_parse(&ip, &t))
+					continue;
+				biggest = MAX(biggest, t.len);
+				if (t.seq == p.rcv_nxt && t.len) {
+					p.rcv_nxt += (uint32_t)t.len;
+					p.rx_len += t.len;
+				}
+			}
+			peer_ack(&p);
+			advance_us(1000);
+		}
+		assert_true(p.rx_len > 3000);
+		assert_int_equal(biggest, MAX(mss[k], TCP_MSS_MIN));
+		peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+		peer_free(&p);
+	}
+}
+
+/* RFC 6582 §3.2 with SACK (RFC 6675): three duplicate ACKs start
+ * recovery; each lost segment is resent without waiting for an RTO, a
+ * partial ACK resends the next hole; the transfer completes intact */
+static void test_tcp_rfc6582_newreno_sack_recovery(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40015);
+	offer_wscale_sack();
+	assert_true(peer_connect(&p));
+	fake_tcp_optlen = 0;
+	const char *req =
+	    "GET /api/blob?size=60000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	uint64_t fr0 = net_counters()->tcp_fast_retransmits;
+	uint64_t rto0 = net_counters()->tcp_rto_expired;
+	/* the peer loses every 7th new segment once; SACKs what it holds */
+	struct {
+		uint32_t l, r;
+	} isl[64];
+	unsigned nisl = 0, seen = 0;
+	uint32_t highest = p.rcv_nxt;
+	uint64_t t0 = shim_clock_ns;
+	for (int round = 0; round < 400 && p.rx_len < 60000 + 100; round++) {
+		const struct frame *fr;
+		struct eth_view e;
+		struct ipv4_view ip;
+		struct tcp_view t;
+		while ((fr = fake_pop())) {
+			if (eth_parse(fr->b, fr->len, &e) ||
+			    ipv4_parse(e.payload, e.len, &ip) ||
+			    ip.proto != IP_PROTO_TCP || tcp_parse(&ip, &t) ||
+			    !t.len)
+				continue;
+			bool fresh = !SEQ_AFTER(highest, t.seq);
+			if (fresh)
+				highest = t.seq + (uint32_t)t.len;
+			if (fresh && ++seen % 7 == 0)
+				continue; /* lost, the first time only */
+			if (t.seq == p.rcv_nxt) {
+				memcpy(p.rx + p.rx_len, t.data, t.len);
+				p.rx_len += t.len;
+				p.rcv_nxt += (uint32_t)t.len;
+				/* islands now in order join */
+				for (bool moved = true; moved;) {
+					moved = false;
+					for (unsigned i = 0; i < nisl; i++)
+						if (isl[i].l == p.rcv_nxt) {
+							p.rcv_nxt = isl[i].r;
+							p.rx_len +=
+							    isl[i].r - isl[i].l;
+							isl[i] = isl[--nisl];
+							moved = true;
+						}
+				}
+			} else if (SEQ_AFTER(t.seq, p.rcv_nxt) && nisl < 64) {
+				bool have = false;
+				for (unsigned i = 0; i < nisl; i++)
+					have |= isl[i].l == t.seq;
+				if (!have) {
+					isl[nisl].l = t.seq;
+					isl[nisl].r = t.seq + (uint32_t)t.len;
+					nisl++;
+				}
+			}
+			/* an ACK with up to 3 SACK blocks */
+			uint8_t o[28] = {TCP_OPT_NOP, TCP_OPT_NOP,
+					 TCP_OPT_SACK};
+			unsigned nb = MIN(nisl, 3u);
+			o[3] = (uint8_t)(2 + 8 * nb);
+			for (unsigned i = 0; i < nb; i++) {
+				wr32(o + 4 + 8 * i, isl[nisl - 1 - i].l);
+				wr32(o + 8 + 8 * i, isl[nisl - 1 - i].r);
+			}
+			memcpy(fake_tcp_opts, o, sizeof(o));
+			fake_tcp_optlen = nb ? 4 + 8 * nb : 0;
+			peer_ack(&p);
+			fake_tcp_optlen = 0;
+		}
+		advance_us(1000);
+	}
+	/* the islands' payload was not copied: check the length only, and
+	 * that recovery (not timeouts) did the work */
+	assert_null(tcp_check());
+	/* nothing was lost twice: no resend judged lost */
+	assert_int_equal(net_counters()->tcp_lost_retransmits, 0);
+	assert_true(p.rx_len >= 60000);
+	assert_true(net_counters()->tcp_fast_retransmits > fr0);
+	assert_int_equal(net_counters()->tcp_rto_expired, rto0);
+	assert_true(shim_clock_ns - t0 < 2000000000ull);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+/* ACK from the peer with the SACK blocks given (first one may be a D-SACK) */
+static void ack_with_sack(struct peer *p, uint32_t ack, const uint32_t (*b)[2],
+			  unsigned nb)
+{
+	uint8_t o[28] = {TCP_OPT_NOP, TCP_OPT_NOP, TCP_OPT_SACK,
+			 (uint8_t)(2 + 8 * nb)};
+	for (unsigned i = 0; i < nb; i++) {
+		wr32(o + 4 + 8 * i, b[i][0]);
+		wr32(o + 8 + 8 * i, b[i][1]);
+	}
+	memcpy(fake_tcp_opts, o, sizeof(o));
+	fake_tcp_optlen = 4 + 8 * nb;
+	p->rcv_nxt = ack;
+	peer_ack(p);
+	fake_tcp_optlen = 0;
+}
+
+/* RFC 3708 / RFC 4015: three duplicate ACKs start a recovery; when the
+ * D-SACK shows the one resend was a duplicate (the original was only
+ * late), cwnd and ssthresh come back and dupthresh doubles */
+static void test_tcp_rfc3708_dsack_undo(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40018);
+	offer_wscale_sack();
+	assert_true(peer_connect(&p));
+	fake_tcp_optlen = 0;
+	struct tcp_conn *c = conn_of(&p);
+	c->cwnd = c->ssthresh = 30000; /* past slow start, a known value */
+	const char *req =
+	    "GET /api/blob?size=30000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	uint32_t seg[6][2];
+	for (unsigned i = 0; i < 6; i++) {
+		assert_true(next_seg(&t));
+		seg[i][0] = t.seq;
+		seg[i][1] = t.seq + (uint32_t)t.len;
+	}
+	uint32_t una = seg[0][0];
+	uint32_t before = c->cwnd;
+	/* segment 0 "missing": 3 duplicate ACKs SACKing 1, 1-2, 1-3 */
+	for (unsigned k = 1; k <= 3; k++) {
+		uint32_t b[1][2] = {{seg[1][0], seg[k][1]}};
+		ack_with_sack(&p, una, b, 1);
+	}
+	assert_true(c->in_recovery);
+	assert_true(c->cwnd < before);
+	/* the original arrives late, then the resend: everything to seg 3
+	 * acknowledged, with a D-SACK for segment 0 */
+	uint32_t d[1][2] = {{seg[0][0], seg[0][1]}};
+	ack_with_sack(&p, seg[3][1], d, 1);
+	assert_int_equal(net_counters()->tcp_undos, 1);
+	assert_false(c->in_recovery);
+	assert_true(c->cwnd >= before);
+	assert_int_equal(c->dupthresh, 2 * TCP_DUPTHRESH);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+/* RFC 8985 §7: the last segment of a response lost — no duplicate ACKs
+ * can follow it — is found by the tail loss probe, long before the RTO */
+static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40016);
+	offer_wscale_sack();
+	assert_true(peer_connect(&p));
+	fake_tcp_optlen = 0;
+	const char *req =
+	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	char hdr[1024];
+	static char body[32768];
+	size_t blen;
+	/* the first response, lossless, gives the length of the second */
+	assert_int_equal(http_get(&p, "/api/blob?size=20000", body,
+				  sizeof(body), &blen, hdr, sizeof(hdr)),
+			 200);
+	size_t total = strlen(hdr) + blen; /* header block + body */
+	uint32_t end = p.rcv_nxt + (uint32_t)total;
+	uint64_t tlp0 = net_counters()->tcp_tlp_probes;
+	uint64_t rto0 = net_counters()->tcp_rto_expired;
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	bool dropped = false;
+	uint64_t t0 = shim_clock_ns;
+	for (int i = 0; i < 1000 && p.rcv_nxt != end; i++) {
+		const struct frame *fr;
+		struct eth_view e;
+		struct ipv4_view ip;
+		struct tcp_view t;
+		while ((fr = fake_pop())) {
+			if (eth_parse(fr->b, fr->len, &e) ||
+			    ipv4_parse(e.payload, e.len, &ip) ||
+			    ip.proto != IP_PROTO_TCP || tcp_parse(&ip, &t) ||
+			    !t.len)
+				continue;
+			if (!dropped && t.seq + t.len == end) {
+				dropped = true;
+				continue;
+			}
+			if (t.seq == p.rcv_nxt)
+				p.rcv_nxt += (uint32_t)t.len;
+			peer_ack(&p);
+		}
+		advance_us(1000);
+	}
+	assert_true(dropped);
+	assert_int_equal(p.rcv_nxt, end);
+	assert_int_equal(net_counters()->tcp_tlp_probes, tlp0 + 1);
+	assert_int_equal(net_counters()->tcp_rto_expired, rto0);
+	assert_true(shim_clock_ns - t0 < TCP_RTO_MIN_US * 1000 / 2);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+/* an ICMP "fragmentation needed" quoting one of our segments */
+static void frag_needed(uint16_t mtu, uint16_t sport, uint16_t dport,
+			uint32_t seq)
+{
+	uint8_t icmp[8 + 20 + 8] = {ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED};
+	wr16(icmp + 6, mtu);
+	ipv4_build(icmp + 8, STACK_IP, PEER_IP, IP_PROTO_TCP, 1480, 7);
+	wr16(icmp + 28, sport);
+	wr16(icmp + 30, dport);
+	wr32(icmp + 32, seq);
+	wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
+	uint8_t f[128];
+	size_t n =
+	    build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp, sizeof(icmp));
+	inject(f, n);
+}
+
+/* RFC 1191 §6.1 with RFC 5927 §4.1 validation: a quoted segment of ours
+ * shrinks the connection's MSS and what was in flight is resent smaller;
+ * a quote naming a sequence number not in flight, or another port, is
+ * ignored; a tiny MTU is raised to TCP_PMTU_MIN */
+static void test_tcp_rfc1191_frag_needed(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40017);
+	assert_true(peer_connect(&p));
+	struct tcp_conn *c = conn_of(&p);
+	const char *req =
+	    "GET /api/blob?size=30000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.len, 1460);
+	fake_clear();
+	uint64_t up0 = net_counters()->tcp_pmtu_updates;
+	uint64_t ig0 = net_counters()->tcp_pmtu_ignored;
+	/* not in flight: ignored */
+	frag_needed(1000, 80, p.sport, c->snd_max + 5000);
+	frag_needed(1000, 80, (uint16_t)(p.sport + 1), c->snd_una);
+	assert_int_equal(net_counters()->tcp_pmtu_ignored, ig0 + 2);
+	assert_int_equal(c->mss, 1460);
+	/* ours: MSS 960, the flight resent in smaller segments */
+	frag_needed(1000, 80, p.sport, c->snd_una);
+	assert_int_equal(net_counters()->tcp_pmtu_updates, up0 + 1);
+	assert_int_equal(c->mss, 960);
+	advance_us(1000);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.seq, c->snd_una);
+	assert_int_equal(t.len, 960);
+	/* a router that claims 100 bytes: raised to TCP_PMTU_MIN */
+	frag_needed(100, 80, p.sport, c->snd_una);
+	assert_int_equal(c->mss, TCP_PMTU_MIN - 40);
+	/* the transfer completes intact at the smaller size */
+	p.auto_ack = true;
+	fake_clear();
+	peer_ack(&p);
+	char hdr[1024];
+	static char body[32768];
+	size_t blen = 0;
+	int st = 0;
+	for (int i = 0; i < 400 && !st; i++) {
+		advance_us(5000);
+		peer_pump(&p);
+		st = peer_http_response(&p, hdr, sizeof(hdr), body,
+					sizeof(body), &blen);
+	}
+	assert_int_equal(st, 200);
+	uint8_t expect[30000];
+	webui_blob_fill(0, expect, sizeof(expect));
+	assert_int_equal(blen, sizeof(expect));
+	assert_memory_equal(body, expect, sizeof(expect));
 	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
 	peer_free(&p);
 }
@@ -755,9 +1425,12 @@ static void test_tcp_zero_window(void **state)
 	unsigned active, max;
 	tcp_usage(&active, &max);
 	assert_int_equal(active, 1);
-	/* the window opens: the response flows */
+	/* the window opens: the response flows, and the probes' backoff
+	 * does not carry over (RFC 6298 §5.7) */
+	assert_true(conn_of(&p)->rto > TCP_RTO_INIT_US);
 	p.win = 65535;
 	peer_ack(&p);
+	assert_true(conn_of(&p)->rto <= TCP_RTO_INIT_US);
 	char hdr[1024];
 	static char body[16384];
 	size_t blen = 0;
@@ -1048,6 +1721,61 @@ static void test_http_slow_sender_times_out(void **state)
 	peer_free(&q);
 }
 
+/* the idle timeout measures a stalled peer, not a slow upload: a body
+ * trickling in for far longer than HTTP_IDLE_TIMEOUT_US completes (and is
+ * checked by /api/sink), a body that stops arriving is cut off */
+static void test_http_slow_upload_completes_stalled_one_does_not(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 43003);
+	assert_true(peer_connect(&p));
+	static char body[20000];
+	uint32_t h = 0x811c9dc5u;
+	for (size_t i = 0; i < sizeof(body); i++) {
+		body[i] = (char)('a' + i % 23);
+		h = (h ^ (uint8_t)body[i]) * 0x01000193u;
+	}
+	char req[256];
+	int n = snprintf(req, sizeof(req),
+			 "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
+			 "Content-Length: %zu\r\n\r\n",
+			 sizeof(body));
+	peer_send(&p, TCP_ACK | TCP_PSH, req, (size_t)n);
+	/* 1000 bytes every 4 s: 80 s in all */
+	for (size_t off = 0; off < sizeof(body); off += 1000) {
+		peer_send(&p, TCP_ACK, body + off, 1000);
+		peer_pump(&p);
+		assert_false(p.got_rst);
+		advance_us(4000000);
+		peer_pump(&p);
+	}
+	char hdr[1024], ans[256];
+	size_t blen;
+	assert_int_equal(
+	    peer_http_response(&p, hdr, sizeof(hdr), ans, sizeof(ans), &blen),
+	    200);
+	char want[64];
+	snprintf(want, sizeof(want), "%zu %08x\n", sizeof(body), h);
+	assert_int_equal(blen, strlen(want));
+	assert_memory_equal(ans, want, blen);
+	/* half a body, then silence: reset or closed once idle */
+	struct peer q;
+	peer_init(&q, 43004);
+	assert_true(peer_connect(&q));
+	peer_send(&q, TCP_ACK | TCP_PSH, req, (size_t)n);
+	for (size_t off = 0; off < 5000; off += 1000)
+		peer_send(&q, TCP_ACK, body + off, 1000);
+	for (int i = 0; i < 40 && !q.got_rst && !q.got_fin; i++) {
+		advance_us(1000000);
+		peer_pump(&q);
+	}
+	assert_true(q.got_rst || q.got_fin);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+	peer_free(&q);
+}
+
 static void test_http_big_response_streams(void **state)
 {
 	(void)state;
@@ -1228,6 +1956,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_udp_port_unreachable,
 					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv4_reassembly_rfc791_rfc5722,
+					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_fragments_options,
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_exchange, setup_static,
@@ -1240,7 +1970,25 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_retransmit_backoff,
 					    setup_static, teardown),
-	    cmocka_unit_test_setup_teardown(test_tcp_out_of_order_dropped,
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_out_of_order_queued, setup_static,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale, setup_static,
+		teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rfc5961_s5_2_ack_range,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rfc9293_s3_7_1_small_mss,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc6582_newreno_sack_recovery, setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rfc3708_dsack_undo,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rfc8985_s7_tail_loss_probe,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rfc1191_frag_needed,
+					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_probe_answered,
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, setup_static,
 					    teardown),
@@ -1254,6 +2002,9 @@ int main(void)
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slow_sender_times_out,
 					    setup_static, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_slow_upload_completes_stalled_one_does_not,
+		setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_big_response_streams,
 					    setup_static, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_frames, setup_static,
