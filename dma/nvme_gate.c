@@ -186,6 +186,7 @@ static enum nvme_verdict gate_sq_setup(struct nvme_gate *g, uint16_t qid,
 	struct nvme_gate_sq *sq = &g->sq[qid];
 	size_t len = (size_t)size * NVME_SQE_BYTES;
 	enum nvme_verdict v = NVME_V_QUEUE_BASE_OUT_OF_GRANT;
+	g->qid_hi = (uint16_t)MAX(g->qid_hi, qid + 1u);
 	sq->drv = g->env.drv_va(g->env.ctx, drv_iova, len);
 	if (!sq->drv || !gate_ring_pin(g, drv_iova, len, &sq->ring))
 		goto fail;
@@ -541,21 +542,24 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 			g->stalls++;
 			break;
 		}
-		/* the kernel's copy: nothing below reads the driver's SQE */
-		struct nvme_sqe sh;
-		memcpy(&sh, &sq->drv[sq->drv_head], sizeof(sh));
+		/* the kernel's copy, made once, straight into the free shadow
+		 * slot past the tail (the device reads no further than the
+		 * tail): nothing below reads the driver's SQE, and a refused
+		 * entry is simply not published */
+		struct nvme_sqe *sh = &shq[sq->sh_tail];
+		memcpy(sh, &sq->drv[sq->drv_head], sizeof(*sh));
 		barrier();
-		uint16_t drv_cid = nvme_sqe_cid(&sh);
+		uint16_t drv_cid = nvme_sqe_cid(sh);
 		uint64_t *list_page = (uint64_t *)((uint8_t *)sq->lists.va +
 						   (size_t)tag * PAGE_SIZE);
 		struct nvme_val_list list = {
 		    .ctx = g, .fetch = gate_list_fetch, .out = list_page};
 		struct nvme_val_result res;
 		enum nvme_verdict v =
-		    nvme_validate(g->pol, qt, &sh, &list, &res);
+		    nvme_validate(g->pol, qt, sh, &list, &res);
 		g->pol->hint = res.last;
 		if (v == NVME_V_ACCEPT && qt == NVME_QT_ADMIN)
-			v = gate_admin_pre(g, &sh);
+			v = gate_admin_pre(g, sh);
 		sq->drv_head = (uint16_t)((sq->drv_head + 1) % sq->size);
 		taken++;
 		nvme_val_count(&g->stats, v);
@@ -563,18 +567,17 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 			gate_reject(g, cq, sq, drv_cid, v);
 			continue;
 		}
-		if (qt == NVME_QT_ADMIN && nvme_sqe_opc(&sh) == NVME_ADM_ABORT)
-			gate_abort_translate(g, &sh);
+		if (qt == NVME_QT_ADMIN && nvme_sqe_opc(sh) == NVME_ADM_ABORT)
+			gate_abort_translate(g, sh);
 		struct nvme_gate_tag *tg = &sq->tag[tag];
 		tg->busy = 1;
 		tg->drv_cid = drv_cid;
-		tg->opc = qt == NVME_QT_ADMIN ? nvme_sqe_opc(&sh) : 0xff;
-		tg->arg = (uint16_t)FIELD_GET(NVME_CREATEQ_QID, sh.cdw10);
+		tg->opc = qt == NVME_QT_ADMIN ? nvme_sqe_opc(sh) : 0xff;
+		tg->arg = (uint16_t)FIELD_GET(NVME_CREATEQ_QID, sh->cdw10);
 		gate_pin(g, tg, res.grants);
 		sq->nbusy++;
 		cq->inflight++;
-		gate_shadow_fill(g, sq, &sh, &res, tag);
-		memcpy(&shq[sq->sh_tail], &sh, sizeof(sh));
+		gate_shadow_fill(g, sq, sh, &res, tag);
 		sq->sh_tail = next_sh;
 		added++;
 	}
@@ -660,12 +663,12 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
  * what deleted SQs still owe the driver, then what live SQs left pending */
 static void gate_take_pending(struct nvme_gate *g, uint16_t cqid)
 {
-	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+	for (unsigned q = 0; q < g->qid_hi; q++) {
 		struct nvme_gate_sq *sq = &g->sq[q];
 		if (sq->state == NVME_GQ_DRAINING && sq->cqid == cqid)
 			gate_sq_drain(g, sq);
 	}
-	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+	for (unsigned q = 0; q < g->qid_hi; q++) {
 		struct nvme_gate_sq *sq = &g->sq[q];
 		if (sq->state == NVME_GQ_LIVE && sq->cqid == cqid &&
 		    sq->drv_head != sq->drv_tail &&
@@ -780,6 +783,14 @@ void nvme_gate_drop_all(struct nvme_gate *g)
 	}
 	g->pol->cq_live = g->pol->sq_live = 0;
 	g->kcmd_busy = g->kcmd_done = false;
+}
+
+size_t nvme_gate_shadow_bytes(const struct nvme_gate *g, uint16_t qid)
+{
+	if (qid >= NVME_VAL_MAX_QID)
+		return 0;
+	return g->sq[qid].shadow.len + g->sq[qid].lists.len +
+	       g->cq[qid].shadow.len;
 }
 
 static const char *const gq_state_names[] = {"free", "pending", "live",

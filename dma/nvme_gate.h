@@ -132,6 +132,9 @@ struct nvme_gate {
 				 * expected: rings are pinned) */
 	uint16_t sq_gen[NVME_VAL_MAX_QID]; /* survives gate_sq_clear */
 	uint64_t stalls;      /* ring calls that left entries for later */
+	/* one past the highest SQ id ever set up: the bound of the scans for
+	 * pending work, which run on every reap */
+	uint16_t qid_hi;
 	bool kcmd_busy, kcmd_done;
 	struct nvme_cqe kcmd_cqe;
 	struct nvme_gate_sq sq[NVME_VAL_MAX_QID];
@@ -179,6 +182,9 @@ void nvme_gate_drop_all(struct nvme_gate *g);
 /* one JSON object: verdict counts by reason and queue state */
 struct json;
 void nvme_gate_json(const struct nvme_gate *g, struct json *j);
+/* kernel memory the gate holds for queue pair qid (shadow SQ, its PRP
+ * list pages, shadow CQ); 0 for a queue it does not have */
+size_t nvme_gate_shadow_bytes(const struct nvme_gate *g, uint16_t qid);
 /* print the queues and counters (kprintf) */
 void nvme_gate_dump(const struct nvme_gate *g);
 #endif

@@ -105,7 +105,7 @@ static void nvme_q_reset(struct nvme_queue *q)
 {
 	memset(q->sq.va, 0, q->sq.len);
 	memset(q->cq.va, 0, q->cq.len);
-	q->sq_tail = q->sq_head = q->cq_head = 0;
+	q->sq_tail = q->sq_head = q->cq_head = q->sq_rung = 0;
 	q->cq_phase = 1; /* the controller's first pass posts phase 1 */
 	q->live = false;
 }
@@ -207,69 +207,154 @@ static int nvme_ioq_count(struct nvme_softc *sc)
 }
 
 /* ---- namespaces and the block interface ---------------------------------- */
-static int nvme_bd_rw(struct blockdev *b, uint64_t lba, uint32_t count,
-		      void *buf, bool write)
+/* One request in max_xfer pieces, each bounced through the arena: up to
+ * one piece per I/O queue pair in flight at once (a one-piece request
+ * takes the next queue round robin), so every queue the controller
+ * granted carries block traffic. Each piece waits as r->wait says. */
+struct nvme_piece {
+	struct nvme_queue *q;
+	struct nvme_ccb *ccb;
+	struct dma_buf bb;
+	uint32_t n, len;
+	uint64_t lba;
+	uint8_t *p;
+};
+
+/* submit one piece; 0 or -1 (nothing outstanding) */
+static int nvme_piece_start(struct nvme_softc *sc, struct nvme_ns *ns,
+			    const struct blockdev_req *r, struct nvme_piece *pc)
+{
+	struct nvme_io io = {.opc = r->op == BLOCKDEV_WRITE ? NVME_IO_WRITE
+							   : NVME_IO_READ,
+			     .nsid = ns->nsid,
+			     .slba = pc->lba,
+			     .nlb = pc->n,
+			     .len = pc->len};
+	if (nvme_buf_get(sc, pc->len, &pc->bb))
+		return -1;
+	pc->ccb = nvme_ccb_get(pc->q);
+	if (!pc->ccb) {
+		nvme_buf_put(sc, &pc->bb);
+		return -1;
+	}
+	pc->ccb->wait = r->wait;
+	io.iova = pc->bb.iova;
+	if (r->op == BLOCKDEV_WRITE)
+		memcpy(pc->bb.va, pc->p, pc->len);
+	if (nvme_io_prepare(sc, pc->ccb, &io) ||
+	    nvme_submit(sc, pc->q, pc->ccb, nvme_fill_cmd, nvme_done_sync)) {
+		nvme_ccb_put(pc->ccb);
+		nvme_buf_put(sc, &pc->bb);
+		return -1;
+	}
+	return 0;
+}
+
+/* wait for a started piece, copy a read out, release; 0 or -1 */
+static int nvme_piece_finish(struct nvme_softc *sc, struct nvme_ns *ns,
+			     const struct blockdev_req *r,
+			     struct nvme_piece *pc)
+{
+	int rc = nvme_wait(sc, pc->q, pc->ccb, NVME_IO_TIMEOUT_US);
+	struct nvme_cqe e = pc->ccb->cqe;
+	if (rc == 0 && r->op == BLOCKDEV_READ)
+		memcpy(pc->p, pc->bb.va, pc->len);
+	nvme_ccb_put(pc->ccb);
+	nvme_buf_put(sc, &pc->bb);
+	if (rc)
+		kprintf("%s: unable to %s %u blocks at %llu of ns %u on queue "
+			"%u (SCT %u SC 0x%x)\n",
+			sc->name, r->op == BLOCKDEV_WRITE ? "write" : "read",
+			pc->n, (unsigned long long)pc->lba, ns->nsid, pc->q->id,
+			nvme_cqe_sct(&e), nvme_cqe_sc(&e));
+	return rc;
+}
+
+static int nvme_bd_submit(struct blockdev *b, const struct blockdev_req *r)
 {
 	struct nvme_ns *ns = b->priv;
 	struct nvme_softc *sc = ns->sc;
-	uint8_t *p = buf;
-	uint64_t end;
-	if (__builtin_add_overflow(lba, (uint64_t)count, &end) ||
+	uint8_t *p = r->buf;
+	uint64_t lba = r->lba, end;
+	uint32_t count = r->count;
+	if (!sc->nioq || r->wait > BLOCKDEV_WAIT_HYBRID)
+		return -1;
+	if (r->op == BLOCKDEV_FLUSH) {
+		struct nvme_queue *q = &sc->ioq[sc->next_q++ % sc->nioq];
+		struct nvme_io io = {.opc = NVME_IO_FLUSH, .nsid = ns->nsid};
+		struct nvme_ccb *ccb = nvme_ccb_get(q);
+		if (!ccb)
+			return -1;
+		ccb->wait = r->wait;
+		int rc = nvme_io_prepare(sc, ccb, &io);
+		if (rc == 0)
+			rc = nvme_submit(sc, q, ccb, nvme_fill_cmd,
+					 nvme_done_sync);
+		if (rc == 0)
+			rc = nvme_wait(sc, q, ccb, NVME_IO_TIMEOUT_US);
+		nvme_ccb_put(ccb);
+		return rc;
+	}
+	if ((r->op != BLOCKDEV_READ && r->op != BLOCKDEV_WRITE) ||
+	    __builtin_add_overflow(lba, (uint64_t)count, &end) ||
 	    end > ns->nsze)
 		return -1;
 	uint32_t per = sc->max_xfer / ns->lba_bytes;
-	while (count) {
-		uint32_t n = MIN(count, per);
-		uint32_t len = n * ns->lba_bytes;
-		struct dma_buf bb;
-		if (nvme_buf_get(sc, len, &bb))
-			return -1;
-		if (write)
-			memcpy(bb.va, p, len);
-		struct nvme_io io = {.opc =
-					 write ? NVME_IO_WRITE : NVME_IO_READ,
-				     .nsid = ns->nsid,
-				     .slba = lba,
-				     .nlb = n,
-				     .iova = bb.iova,
-				     .len = len};
-		struct nvme_cqe e;
-		int r = nvme_io_sync(sc, &sc->ioq[0], &io, &e);
-		if (r == 0 && !write)
-			memcpy(p, bb.va, len);
-		nvme_buf_put(sc, &bb);
-		if (r) {
-			kprintf("%s: unable to %s %u blocks at %llu of ns %u "
-				"(SCT %u SC 0x%x)\n",
-				sc->name, write ? "write" : "read", n,
-				(unsigned long long)lba, ns->nsid,
-				nvme_cqe_sct(&e), nvme_cqe_sc(&e));
-			return -1;
+	int rc = 0;
+	while (count && rc == 0) {
+		struct nvme_piece pcs[NVME_IOQ_MAX];
+		unsigned k = 0;
+		for (; k < sc->nioq && count; k++) {
+			struct nvme_piece *pc = &pcs[k];
+			pc->q = &sc->ioq[sc->next_q++ % sc->nioq];
+			pc->n = MIN(count, per);
+			pc->len = pc->n * ns->lba_bytes;
+			pc->lba = lba;
+			pc->p = p;
+			/* the arena or a queue is busy: run what started */
+			if (nvme_piece_start(sc, ns, r, pc) != 0) {
+				if (!k)
+					rc = -1;
+				break;
+			}
+			lba += pc->n;
+			count -= pc->n;
+			p += pc->len;
 		}
-		lba += n;
-		count -= n;
-		p += len;
+		for (unsigned i = 0; i < k; i++)
+			if (nvme_piece_finish(sc, ns, r, &pcs[i]))
+				rc = -1;
 	}
-	return 0;
+	return rc;
 }
 
 static int nvme_bd_read(struct blockdev *b, uint64_t lba, uint32_t count,
 			void *buf)
 {
-	return nvme_bd_rw(b, lba, count, buf, false);
+	struct blockdev_req r = {.op = BLOCKDEV_READ,
+				 .wait = BLOCKDEV_WAIT_IRQ,
+				 .lba = lba,
+				 .count = count,
+				 .buf = buf};
+	return nvme_bd_submit(b, &r);
 }
 
 static int nvme_bd_write(struct blockdev *b, uint64_t lba, uint32_t count,
 			 const void *buf)
 {
-	return nvme_bd_rw(b, lba, count, (void *)buf, true);
+	struct blockdev_req r = {.op = BLOCKDEV_WRITE,
+				 .wait = BLOCKDEV_WAIT_IRQ,
+				 .lba = lba,
+				 .count = count,
+				 .buf = (void *)buf};
+	return nvme_bd_submit(b, &r);
 }
 
 static int nvme_bd_flush(struct blockdev *b)
 {
-	struct nvme_ns *ns = b->priv;
-	struct nvme_io io = {.opc = NVME_IO_FLUSH, .nsid = ns->nsid};
-	return nvme_io_sync(ns->sc, &ns->sc->ioq[0], &io, 0);
+	struct blockdev_req r = {.op = BLOCKDEV_FLUSH,
+				 .wait = BLOCKDEV_WAIT_IRQ};
+	return nvme_bd_submit(b, &r);
 }
 
 /* a block device for one namespace the broker granted */
@@ -295,6 +380,7 @@ static void nvme_ns_attach(struct nvme_softc *sc, const struct nvme_ns_policy *p
 	ns->bdev.read = nvme_bd_read;
 	ns->bdev.write = nvme_bd_write;
 	ns->bdev.flush = nvme_bd_flush;
+	ns->bdev.submit = nvme_bd_submit;
 	ns->bdev.priv = ns;
 	blockdev_register(&ns->bdev);
 	kprintf("%s: %s: %llu blocks of %u bytes (%llu MiB)\n", sc->name,

@@ -49,6 +49,7 @@ struct nvme_ccb *nvme_ccb_get(struct nvme_queue *q)
 			ccb->state = NVME_CCB_HELD;
 			ccb->done = 0;
 			ccb->cookie = 0;
+			ccb->wait = BLOCKDEV_WAIT_IRQ;
 			memset(&ccb->cqe, 0, sizeof(ccb->cqe));
 			memset(&ccb->cmd, 0, sizeof(ccb->cmd));
 			return ccb;
@@ -98,13 +99,19 @@ int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 	nvme_sqe_set_cid(sqe, ccb->cid);
 	ccb->slot = slot;
 	ccb->done = done;
-	ccb->deadline_us = time_now_us() +
+	ccb->start_us = time_now_us();
+	ccb->deadline_us = ccb->start_us +
 			   (q->id ? NVME_IO_TIMEOUT_US : NVME_ADMIN_TIMEOUT_US);
 	ccb->state = NVME_CCB_INFLIGHT;
 	q->inflight++;
 	q->submitted++;
-	dma_wmb(); /* the entry before the tail that publishes it */
 	q->sq_tail = next;
+	if (q->plug) {
+		ccb->unrung = true;
+		return 0;
+	}
+	dma_wmb(); /* the entry before the tail that publishes it */
+	q->kicks++;
 	if (nvme_broker_sq_ring(sc->broker, q->id, next) < 0) {
 		/* the gate kept its old tail: so does the driver */
 		kprintf("%s: unable to ring queue %u (tail %u refused)\n",
@@ -115,7 +122,46 @@ int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 		q->submitted--;
 		return -1;
 	}
+	q->sq_rung = next;
 	return 0;
+}
+
+void nvme_q_plug(struct nvme_queue *q)
+{
+	q->plug++;
+}
+
+/* ring the deferred tail; if the gate refuses it, every deferred command
+ * is failed through its callback and the driver's tail goes back */
+static void nvme_q_kick(struct nvme_softc *sc, struct nvme_queue *q)
+{
+	if (q->sq_tail == q->sq_rung)
+		return;
+	dma_wmb(); /* the entries before the tail that publishes them */
+	q->kicks++;
+	bool ok = nvme_broker_sq_ring(sc->broker, q->id, q->sq_tail) >= 0;
+	if (ok)
+		q->sq_rung = q->sq_tail;
+	else {
+		kprintf("%s: unable to ring queue %u (tail %u refused); "
+			"failing the deferred commands\n",
+			sc->name, q->id, q->sq_tail);
+		q->sq_tail = q->sq_rung;
+	}
+	for (unsigned i = 0; i < q->nccb; i++) {
+		struct nvme_ccb *ccb = &q->ccb[i];
+		if (!ccb->unrung)
+			continue;
+		ccb->unrung = false;
+		if (!ok)
+			nvme_ccb_abort(sc, ccb);
+	}
+}
+
+void nvme_q_unplug(struct nvme_softc *sc, struct nvme_queue *q)
+{
+	if (q->plug && --q->plug == 0)
+		nvme_q_kick(sc, q);
 }
 
 /* ---- completion ---------------------------------------------------------- */
@@ -151,33 +197,45 @@ static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
 		ccb->done(sc, ccb, c);
 }
 
+/* completions copied out of the driver's CQ per head report */
+#define NVME_DRAIN_BATCH 32
+
 /* consume the driver CQ's new entries (phase tag = q->cq_phase), at most
- * one ring's worth */
+ * one ring's worth: copy out a batch, report the head once, then run the
+ * callbacks (the slots are free for the gate before a callback submits:
+ * a rejection is posted at once) */
 static int nvme_cq_drain(struct nvme_softc *sc, struct nvme_queue *q)
 {
 	volatile struct nvme_cqe *ring = q->cq.va;
+	struct nvme_cqe batch[NVME_DRAIN_BATCH];
 	int n = 0;
 	while (n < q->entries) {
-		volatile struct nvme_cqe *e = &ring[q->cq_head];
-		uint16_t st = e->status;
-		if ((st & NVME_CQE_P_MASK) != q->cq_phase)
-			break;
-		dma_rmb(); /* the phase before the body */
-		struct nvme_cqe c = {.dw0 = e->dw0,
-				     .dw1 = e->dw1,
-				     .sqhd = e->sqhd,
-				     .sqid = e->sqid,
-				     .cid = e->cid,
-				     .status = st};
-		if (++q->cq_head == q->entries) {
-			q->cq_head = 0;
-			q->cq_phase ^= 1;
+		unsigned k = 0;
+		while (k < NVME_DRAIN_BATCH && n + (int)k < q->entries) {
+			volatile struct nvme_cqe *e = &ring[q->cq_head];
+			uint16_t st = e->status;
+			if ((st & NVME_CQE_P_MASK) != q->cq_phase)
+				break;
+			dma_rmb(); /* the phase before the body */
+			batch[k++] = (struct nvme_cqe){.dw0 = e->dw0,
+						       .dw1 = e->dw1,
+						       .sqhd = e->sqhd,
+						       .sqid = e->sqid,
+						       .cid = e->cid,
+						       .status = st};
+			if (++q->cq_head == q->entries) {
+				q->cq_head = 0;
+				q->cq_phase ^= 1;
+			}
 		}
-		n++;
-		/* the slot is free for the gate before the callback runs (it
-		 * may submit, and a rejection is posted at once) */
+		if (!k)
+			break;
 		nvme_broker_cq_head(sc->broker, q->id, q->cq_head);
-		nvme_cqe_dispatch(sc, q, &c);
+		for (unsigned i = 0; i < k; i++)
+			nvme_cqe_dispatch(sc, q, &batch[i]);
+		n += (int)k;
+		if (k < NVME_DRAIN_BATCH)
+			break;
 	}
 	return n;
 }
@@ -187,7 +245,10 @@ int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q)
 	int total = 0;
 	if (!q->live)
 		return 0;
-	/* bounded: each round empties what the gate could deliver */
+	/* callbacks that submit share one doorbell */
+	nvme_q_plug(q);
+	/* bounded: each round empties what the gate could deliver; a round
+	 * that delivered less than a full driver CQ left nothing behind */
 	for (int round = 0; round < 8; round++) {
 		int r = nvme_broker_cq_reap(sc->broker, q->id);
 		int n = nvme_cq_drain(sc, q);
@@ -198,9 +259,10 @@ int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q)
 				sc->name, q->id, r, q->cq_phase, q->cq_head);
 		}
 		total += n;
-		if (n == 0)
+		if (n == 0 || r < q->entries - 1)
 			break;
 	}
+	nvme_q_unplug(sc, q);
 	return total;
 }
 
@@ -218,11 +280,15 @@ static bool nvme_cfs(struct nvme_softc *sc)
 }
 
 /* until the queue's interrupt count moves or `us` pass: a lost interrupt
- * costs a millisecond, not a hang */
+ * costs a millisecond, not a hang. Polled waits (and queues without an
+ * interrupt) only pause; a hybrid wait spins its first
+ * NVME_HYBRID_SPIN_US. */
 static void nvme_idle(struct nvme_softc *sc, struct nvme_queue *q,
-		      uint64_t seen, uint64_t us)
+		      const struct nvme_ccb *ccb, uint64_t seen, uint64_t us)
 {
-	if (!sc->use_irq || !q->irq_bound) {
+	if (!sc->use_irq || !q->irq_bound || ccb->wait == BLOCKDEV_WAIT_POLL ||
+	    (ccb->wait == BLOCKDEV_WAIT_HYBRID &&
+	     time_now_us() - ccb->start_us < NVME_HYBRID_SPIN_US)) {
 		cpu_relax();
 		return;
 	}
@@ -246,6 +312,7 @@ void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb)
 			   FIELD_SET(NVME_CQE_SC, NVME_SC_ABORT_SQ_DELETED)),
 	};
 	ccb->state = NVME_CCB_HELD;
+	ccb->unrung = false;
 	q->inflight--;
 	q->failed++;
 	sc->reset_failed_cmds++;
@@ -277,6 +344,9 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
 	      uint64_t timeout_us)
 {
 	uint64_t start = time_now_us();
+	/* a plugged caller waiting on its own command: ring it now */
+	if (ccb->unrung)
+		nvme_q_kick(sc, q);
 	for (;;) {
 		uint64_t seen = q->irqs, now = time_now_us();
 		/* a fatal controller's completions are not trusted: look
@@ -296,7 +366,7 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
 			    (unsigned long long)(timeout_us / 1000));
 			return nvme_wait_fail(sc, ccb, "command timeout");
 		}
-		nvme_idle(sc, q, seen, 1000);
+		nvme_idle(sc, q, ccb, seen, 1000);
 	}
 }
 
@@ -308,6 +378,10 @@ int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q)
 		return 0;
 	}
 	int n = nvme_complete(sc, q);
+	/* deadlines are seconds: look every NVME_DEADLINE_CHECK_US */
+	if (now - q->deadline_checked_us < NVME_DEADLINE_CHECK_US)
+		return n;
+	q->deadline_checked_us = now;
 	for (unsigned i = 0; i < q->nccb; i++) {
 		const struct nvme_ccb *ccb = &q->ccb[i];
 		if (ccb->state == NVME_CCB_INFLIGHT && now > ccb->deadline_us) {

@@ -28,6 +28,8 @@
 #define NVME_ADMIN_TIMEOUT_US 2000000u
 #define NVME_IO_TIMEOUT_US    5000000u
 #define NVME_CSTS_CHECK_US    100000u /* how often a long wait looks at CFS */
+#define NVME_DEADLINE_CHECK_US 10000u /* how often nvme_poll scans deadlines */
+#define NVME_HYBRID_SPIN_US    20u /* BLOCKDEV_WAIT_HYBRID: spin, then irq */
 
 struct nvme_softc;
 struct nvme_queue;
@@ -53,7 +55,9 @@ struct nvme_ccb {
 	uint16_t cid; /* idx | generation << 6: a stale CID does not match */
 	uint16_t gen;
 	uint16_t slot; /* SQ slot it was written to */
-	uint64_t deadline_us;
+	bool unrung;   /* written, its doorbell deferred (q->plug) */
+	uint8_t wait;  /* how nvme_wait waits: enum blockdev_wait */
+	uint64_t start_us, deadline_us;
 	nvme_done_fn done;
 	void *cookie;	     /* the caller's */
 	struct nvme_cqe cqe; /* the completion, for synchronous callers */
@@ -67,6 +71,8 @@ struct nvme_queue {
 	uint16_t entries;
 	struct dma_buf sq, cq; /* the driver's rings, in its pool */
 	uint16_t sq_tail;      /* next slot the driver writes */
+	uint16_t sq_rung;      /* the tail the gate was last told */
+	uint16_t plug;	       /* > 0: submissions wait for nvme_q_kick */
 	uint16_t sq_head;      /* from the completions' SQHD */
 	uint16_t cq_head;
 	uint8_t cq_phase; /* phase of new entries (NVMe 2.0 §4.6) */
@@ -82,6 +88,8 @@ struct nvme_queue {
 	/* counters */
 	uint64_t submitted, completed, rejected, failed, bad_cid, bad_phase,
 	    bad_cqe, timeouts;
+	uint64_t kicks;		   /* doorbells the driver asked the gate for */
+	uint64_t deadline_checked_us; /* last scan for overdue commands */
 };
 
 struct nvme_ns {
@@ -109,6 +117,7 @@ struct nvme_softc {
 	struct nvme_queue admin;
 	struct nvme_queue ioq[NVME_IOQ_MAX];
 	unsigned nioq;
+	unsigned next_q; /* the block interface's round robin over ioq */
 	struct nvme_ns *ns; /* nns, kernel memory charged to the owner */
 	unsigned nns;
 	/* bounce arena: arena_pages (<= NVME_ARENA_PAGES), first-fit bitmap */
@@ -154,12 +163,22 @@ void nvme_ccb_put(struct nvme_ccb *ccb);
  * slot, gate refused the ring, controller down: nothing outstanding). */
 int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 		struct nvme_ccb *ccb, nvme_fill_fn fill, nvme_done_fn done);
+/* Plugging: between nvme_q_plug and nvme_q_unplug, nvme_submit writes the
+ * SQ entry but does not ring; unplug rings once for the burst. Completion
+ * callbacks run plugged (nvme_complete), so commands they submit share one
+ * doorbell. A refused deferred ring fails each deferred command through
+ * its done callback (aborted), never silently. */
+void nvme_q_plug(struct nvme_queue *q);
+void nvme_q_unplug(struct nvme_softc *sc, struct nvme_queue *q);
 /* reap and dispatch q's completions; returns how many were dispatched */
 int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q);
 /* nvme_complete, then fail-safe for asynchronous callers: a command past
  * its deadline resets the controller (nvme_recover) */
 int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q);
-/* run q until ccb has completed or timeout_us passed (then recover) */
+/* run q until ccb has completed or timeout_us passed (then recover).
+ * Waits as ccb->wait says (BLOCKDEV_WAIT_IRQ unless the caller set it):
+ * between looks at the CQ, for the queue's interrupt count to move (1 ms
+ * at most: a lost interrupt costs that, not a hang), or not at all. */
 int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
 	      uint64_t timeout_us);
 /* fail an outstanding command locally (after a reset) with "aborted, SQ

@@ -47,6 +47,10 @@ struct nvme_broker {
 	uint64_t ident; /* kernel page for the broker's Identify */
 	struct nvme_val_policy pol;
 	struct nvme_gate gate;
+#ifdef CAPOS_PROOFS
+	struct nvme_broker_prof prof;
+	struct broker_bare *bare;
+#endif
 };
 
 static struct nvme_broker *brokers[BROKER_MAX];
@@ -110,6 +114,21 @@ static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
 	uint64_t off = NVME_REG_DBS + (uint64_t)index * b->dstrd_bytes;
 	if (index >= 2 * NVME_VAL_MAX_QID || off + 4 > b->map_len)
 		return; /* the gate never asks; refuse quietly if it did */
+#ifdef CAPOS_PROOFS
+	if (b->prof.on) {
+		uint64_t t0 = time_tsc();
+		reg_write32(b, (uint32_t)off, value);
+		uint64_t dt = time_tsc() - t0;
+		if (index & 1) {
+			b->prof.db_cq += dt;
+			b->prof.db_cq_n++;
+		} else {
+			b->prof.db_sq += dt;
+			b->prof.db_sq_n++;
+		}
+		return;
+	}
+#endif
 	reg_write32(b, (uint32_t)off, value);
 }
 
@@ -635,6 +654,15 @@ int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)
 {
 	if (!b->enabled)
 		return -1;
+#ifdef CAPOS_PROOFS
+	if (b->prof.on) {
+		uint64_t t0 = time_tsc();
+		int r = nvme_gate_sq_ring(&b->gate, qid, tail);
+		b->prof.ring += time_tsc() - t0;
+		b->prof.rings++;
+		return r;
+	}
+#endif
 	return nvme_gate_sq_ring(&b->gate, qid, tail);
 }
 
@@ -645,6 +673,12 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 #ifdef CAPOS_PROOFS
 	if (inject)
 		return broker_inject_reap(b, qid);
+	if (b->prof.on) {
+		uint64_t t0 = time_tsc();
+		int r = nvme_gate_cq_reap(&b->gate, qid);
+		b->prof.reap += time_tsc() - t0;
+		return r;
+	}
 #endif
 	return nvme_gate_cq_reap(&b->gate, qid);
 }
@@ -653,6 +687,14 @@ int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
 {
 	if (!b->enabled)
 		return -1;
+#ifdef CAPOS_PROOFS
+	if (b->prof.on) {
+		uint64_t t0 = time_tsc();
+		int r = nvme_gate_cq_head(&b->gate, qid, head);
+		b->prof.head += time_tsc() - t0;
+		return r;
+	}
+#endif
 	return nvme_gate_cq_head(&b->gate, qid, head);
 }
 
@@ -695,27 +737,267 @@ uint16_t nvme_broker_max_qid(const struct nvme_broker *b)
 	return b->pol.qid_max;
 }
 
+/* one of the kernel's own admin commands on the shadow admin queue,
+ * waited for; 0 when it succeeded, -1 otherwise (*e says why, if it
+ * completed) */
+static int broker_kcmd(struct nvme_broker *b, const struct nvme_sqe *c,
+		       struct nvme_cqe *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (!b->enabled || nvme_gate_kcmd_submit(&b->gate, c) != 0)
+		return -1;
+	uint64_t start = time_now_us();
+	while (!nvme_gate_kcmd_poll(&b->gate, e)) {
+		if (time_now_us() - start > BROKER_KCMD_US)
+			return -1;
+		time_delay_us(20);
+	}
+	return (nvme_cqe_sc(e) || nvme_cqe_sct(e)) ? -1 : 0;
+}
+
 int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 			    uint32_t *dw0)
 {
 	struct nvme_sqe c = {0};
 	struct nvme_cqe e;
-	if (!b->enabled)
-		return -1;
 	c.cdw0 = NVME_ADM_GET_FEATURES;
 	c.nsid = nsid;
 	c.cdw10 = (uint32_t)FIELD_SET(NVME_FEAT_FID, fid);
 	c.prp1 = b->ident; /* data, if the feature has any: at most 4 KiB */
-	if (nvme_gate_kcmd_submit(&b->gate, &c) != 0)
-		return -1;
-	uint64_t start = time_now_us();
-	while (!nvme_gate_kcmd_poll(&b->gate, &e)) {
-		if (time_now_us() - start > BROKER_KCMD_US)
-			return -1;
-		time_delay_us(20);
-	}
+	int r = broker_kcmd(b, &c, &e);
 	*dw0 = e.dw0;
-	return (nvme_cqe_sc(&e) || nvme_cqe_sct(&e)) ? -1 : 0;
+	return r;
+}
+
+#ifdef CAPOS_PROOFS
+struct nvme_broker_prof *nvme_broker_prof(struct nvme_broker *b)
+{
+	return &b->prof;
+}
+
+/* ---- the bare baseline (proof image) ------------------------------------- */
+/* kernel pages: SQ, CQ, one PRP list page per slot, then the data (each
+ * slot's buffer; a transfer larger than its share reuses the slot's list
+ * and the start of the data area) */
+#define BARE_LIST_PAGES NVME_BARE_QD_MAX
+#define BARE_DATA_MIN	(NVME_BARE_QD_MAX * PAGE_SIZE)
+
+struct broker_bare {
+	uint64_t mem;
+	size_t pages;
+	uint64_t data;
+	size_t data_len;
+	struct nvme_sqe *sq;
+	volatile struct nvme_cqe *cq;
+	uint16_t tail, head;
+	uint8_t phase;
+	uint16_t qid_max; /* the policy's, restored at close */
+	bool created_cq, created_sq;
+	uint64_t prp1[NVME_BARE_QD_MAX], prp2[NVME_BARE_QD_MAX];
+};
+
+static int bare_create(struct nvme_broker *b, uint8_t opc, uint32_t cdw11,
+		       uint64_t base)
+{
+	struct nvme_sqe c = {0};
+	struct nvme_cqe e;
+	c.cdw0 = opc;
+	c.prp1 = base;
+	c.cdw10 = (uint32_t)(FIELD_SET(NVME_CREATEQ_QID, NVME_BARE_QID) |
+			     FIELD_SET(NVME_CREATEQ_QSIZE,
+				       NVME_BARE_ENTRIES - 1));
+	c.cdw11 = cdw11;
+	if (broker_kcmd(b, &c, &e) == 0)
+		return 0;
+	kprintf("nvme-broker %s: bare: unable to create queue %u (opcode "
+		"0x%x, SCT %u SC 0x%x)\n",
+		b->name, NVME_BARE_QID, opc, nvme_cqe_sct(&e), nvme_cqe_sc(&e));
+	return -1;
+}
+
+int nvme_broker_bare_open(struct nvme_broker *b)
+{
+	if (b->bare || !b->enabled)
+		return -1;
+	size_t data = MAX((size_t)b->max_xfer, (size_t)BARE_DATA_MIN);
+	size_t pages = 2 + BARE_LIST_PAGES + data / PAGE_SIZE;
+	uint64_t pa = page_alloc(pages, auth_owner_dma_limit(b->owner));
+	struct broker_bare *x = (struct broker_bare *)page_alloc(
+	    ALIGN_UP(sizeof(*x), PAGE_SIZE) / PAGE_SIZE, 0);
+	if (!pa || !x) {
+		kprintf("nvme-broker %s: bare: unable to allocate %zu pages\n",
+			b->name, pages);
+		if (pa)
+			page_free(pa, pages);
+		if (x)
+			page_free((uint64_t)x, ALIGN_UP(sizeof(*x), PAGE_SIZE) /
+						   PAGE_SIZE);
+		return -1;
+	}
+	memset(x, 0, sizeof(*x));
+	memset((void *)pa, 0, 2 * PAGE_SIZE);
+	x->mem = pa;
+	x->pages = pages;
+	x->sq = (struct nvme_sqe *)pa;
+	x->cq = (volatile struct nvme_cqe *)(pa + PAGE_SIZE);
+	x->data = pa + (2 + BARE_LIST_PAGES) * PAGE_SIZE;
+	x->data_len = data;
+	x->phase = 1;
+	b->bare = x;
+	/* the driver may not name the bare pair's id while it exists */
+	x->qid_max = b->pol.qid_max;
+	b->pol.qid_max = MIN(b->pol.qid_max, (uint16_t)(NVME_BARE_QID - 1));
+	/* NVMe 2.0 §5.5, §5.4: physically contiguous, no interrupt */
+	if (bare_create(b, NVME_ADM_CREATE_CQ,
+			(uint32_t)FIELD_SET(NVME_CREATEQ_PC, 1),
+			pa + PAGE_SIZE) != 0)
+		goto fail;
+	x->created_cq = true;
+	if (bare_create(b, NVME_ADM_CREATE_SQ,
+			(uint32_t)(FIELD_SET(NVME_CREATEQ_PC, 1) |
+				   FIELD_SET(NVME_CREATESQ_CQID,
+					     NVME_BARE_QID)),
+			pa) != 0)
+		goto fail;
+	x->created_sq = true;
+	return 0;
+fail:
+	nvme_broker_bare_close(b);
+	return -1;
+}
+
+void nvme_broker_bare_close(struct nvme_broker *b)
+{
+	struct broker_bare *x = b->bare;
+	struct nvme_sqe c = {0};
+	struct nvme_cqe e;
+	if (!x)
+		return;
+	c.cdw10 = (uint32_t)FIELD_SET(NVME_CREATEQ_QID, NVME_BARE_QID);
+	if (x->created_sq) {
+		c.cdw0 = NVME_ADM_DELETE_SQ;
+		(void)broker_kcmd(b, &c, &e);
+	}
+	if (x->created_cq) {
+		c.cdw0 = NVME_ADM_DELETE_CQ;
+		(void)broker_kcmd(b, &c, &e);
+	}
+	b->pol.qid_max = x->qid_max;
+	/* a controller that did not take the deletes is reset by whoever
+	 * sees it next; the pages stay allocated rather than risk DMA */
+	if (!x->created_sq || nvme_cqe_sc(&e) == 0)
+		page_free(x->mem, x->pages);
+	page_free((uint64_t)x, ALIGN_UP(sizeof(*x), PAGE_SIZE) / PAGE_SIZE);
+	b->bare = 0;
+}
+
+/* PRPs for slot's buffer (NVMe 2.0 §4.1.1), built once per job */
+static void bare_prp(struct broker_bare *x, unsigned slot, uint32_t len)
+{
+	uint64_t buf = x->data;
+	if ((size_t)(slot + 1) * len <= x->data_len)
+		buf += (uint64_t)slot * len;
+	uint64_t *list = (uint64_t *)(x->mem + (2 + slot) * PAGE_SIZE);
+	uint32_t pages = (len + PAGE_SIZE - 1) / PAGE_SIZE;
+	x->prp1[slot] = buf;
+	x->prp2[slot] = pages == 2 ? buf + PAGE_SIZE : 0;
+	if (pages > 2) {
+		for (uint32_t i = 1; i < pages; i++)
+			list[i - 1] = buf + (uint64_t)i * PAGE_SIZE;
+		x->prp2[slot] = (uint64_t)list;
+	}
+}
+
+static void bare_issue(struct broker_bare *x, const struct nvme_bare_job *j,
+		       unsigned slot, uint64_t lba)
+{
+	struct nvme_sqe *c = &x->sq[x->tail];
+	memset(c, 0, sizeof(*c));
+	c->cdw0 = j->opc | (uint32_t)slot << NVME_CDW0_CID_SHIFT;
+	c->nsid = j->nsid;
+	c->prp1 = x->prp1[slot];
+	c->prp2 = x->prp2[slot];
+	c->cdw10 = (uint32_t)lba;
+	c->cdw11 = (uint32_t)(lba >> 32);
+	c->cdw12 = j->len / j->lba_bytes - 1;
+	x->tail = (uint16_t)((x->tail + 1) % NVME_BARE_ENTRIES);
+}
+
+uint64_t nvme_broker_bare_run(struct nvme_broker *b,
+			      const struct nvme_bare_job *j)
+{
+	struct broker_bare *x = b->bare;
+	uint32_t sq_db = NVME_REG_DBS + 2u * NVME_BARE_QID * b->dstrd_bytes;
+	uint32_t cq_db = sq_db + b->dstrd_bytes;
+	if (!x || !j->qd || j->qd > NVME_BARE_QD_MAX || !j->len ||
+	    j->len > b->max_xfer || !j->lba_bytes || j->len % j->lba_bytes ||
+	    j->nsze < j->len / j->lba_bytes || cq_db + 4 > b->map_len)
+		return 0;
+	uint32_t nblk = j->len / j->lba_bytes;
+	uint64_t span = j->nsze / nblk, lcg = 12345, seq = 0;
+	unsigned left = j->n, done = 0, errors = 0;
+	for (unsigned s = 0; s < j->qd; s++)
+		bare_prp(x, s, j->len);
+	uint64_t t0 = time_tsc(), limit = 60 * time_tsc_hz(), spins = 0;
+	for (unsigned s = 0; s < j->qd && left; s++, left--) {
+		lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+		bare_issue(x, j, s, j->random ? ((lcg >> 33) % span) * nblk
+					      : (seq++ % span) * nblk);
+	}
+	dma_wmb();
+	reg_write32(b, sq_db, x->tail);
+	while (done < j->n) {
+		if ((x->cq[x->head].status & NVME_CQE_P_MASK) != x->phase) {
+			__asm__ __volatile__("pause");
+			if ((++spins & 0xffff) == 0 &&
+			    time_tsc() - t0 > limit) {
+				kprintf("nvme-broker %s: bare: timed out, %u "
+					"of %u done\n",
+					b->name, done, j->n);
+				return 0;
+			}
+			continue;
+		}
+		bool more = false;
+		while ((x->cq[x->head].status & NVME_CQE_P_MASK) == x->phase) {
+			dma_rmb();
+			uint16_t st = x->cq[x->head].status;
+			unsigned slot = x->cq[x->head].cid % NVME_BARE_QD_MAX;
+			errors += (st >> 1) != 0;
+			done++;
+			if (++x->head == NVME_BARE_ENTRIES) {
+				x->head = 0;
+				x->phase ^= 1;
+			}
+			if (left) {
+				left--;
+				lcg = lcg * 6364136223846793005ull +
+				      1442695040888963407ull;
+				bare_issue(x, j, slot,
+					   j->random ? ((lcg >> 33) % span) *
+							   nblk
+						     : (seq++ % span) * nblk);
+				more = true;
+			}
+		}
+		reg_write32(b, cq_db, x->head);
+		if (more) {
+			dma_wmb();
+			reg_write32(b, sq_db, x->tail);
+		}
+	}
+	uint64_t cycles = time_tsc() - t0;
+	if (errors) {
+		kprintf("nvme-broker %s: bare: %u of %u commands failed\n",
+			b->name, errors, j->n);
+		return 0;
+	}
+	return cycles ? cycles : 1;
+}
+#endif
+size_t nvme_broker_shadow_bytes(const struct nvme_broker *b, uint16_t qid)
+{
+	return nvme_gate_shadow_bytes(&b->gate, qid);
 }
 const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b)
 {

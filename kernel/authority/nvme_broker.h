@@ -90,6 +90,8 @@ int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 /* is the controller fenced (a disable failed: bus mastering off for good)? */
 bool nvme_broker_fenced(const struct nvme_broker *b);
 
+/* kernel memory the gate holds for queue pair qid (shadows, PRP lists) */
+size_t nvme_broker_shadow_bytes(const struct nvme_broker *b, uint16_t qid);
 /* verdict counters of this controller's gate */
 const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b);
 /* print registers, queues and verdict counts */
@@ -113,5 +115,45 @@ struct nvme_broker_inject {
 			  struct nvme_cqe *first);
 };
 void nvme_broker_inject_set(const struct nvme_broker_inject *hooks);
+
+/* Proof image only: where a command's time goes (`make bench`). While on
+ * is set the broker adds TSC cycles spent in the gate's ring (validate,
+ * copy and the SQ doorbell), in SQ and CQ doorbell writes, in the gate's
+ * reap (translate, copy into the driver's CQ and the CQ doorbell) and in
+ * the driver's CQ head reports. Off, it costs one test per call. */
+struct nvme_broker_prof {
+	bool on;
+	uint64_t ring, db_sq, reap, db_cq, head;
+	uint64_t rings, db_sq_n, db_cq_n;
+};
+struct nvme_broker_prof *nvme_broker_prof(struct nvme_broker *b);
+
+/* Proof image only: the bare baseline. The broker creates one I/O queue
+ * pair in kernel memory through its own command path (Create I/O CQ/SQ,
+ * no interrupts, queue id NVME_BARE_QID, hidden from the driver's
+ * policy) and drives it with the kernel's minimal polled loop: write SQ
+ * entries, one tail doorbell per burst, spin on the CQ phase, one head
+ * doorbell per burst. No driver, no gate, no validator: the emulated
+ * device's own limit, measured in the same boot as the full stack. */
+#define NVME_BARE_QID	  (NVME_VAL_MAX_QID - 1)
+#define NVME_BARE_ENTRIES 64
+#define NVME_BARE_QD_MAX  32
+struct nvme_bare_job {
+	uint8_t opc; /* NVME_IO_READ or NVME_IO_WRITE */
+	uint32_t nsid;
+	uint32_t lba_bytes;
+	uint64_t nsze;	/* namespace blocks */
+	uint32_t len;	/* bytes per command: blocks, at most max_xfer */
+	bool random;	/* random block-aligned LBAs (else sequential) */
+	unsigned qd, n; /* queue depth (<= NVME_BARE_QD_MAX), commands */
+};
+/* 0 or -1 (one line). Needs the admin queue enabled (the driver up). */
+int nvme_broker_bare_open(struct nvme_broker *b);
+/* run job: TSC cycles from first submission to last completion, 0 on an
+ * error (one line) */
+uint64_t nvme_broker_bare_run(struct nvme_broker *b,
+			      const struct nvme_bare_job *job);
+/* delete the pair, free its memory */
+void nvme_broker_bare_close(struct nvme_broker *b);
 #endif
 #endif

@@ -3,15 +3,34 @@
 #define CAPOS_BLOCKDEV_H
 #include <stdint.h>
 
+/* how a request waits for its completion */
+enum blockdev_wait {
+	BLOCKDEV_WAIT_IRQ = 0, /* the default: reap when the interrupt says */
+	BLOCKDEV_WAIT_POLL,    /* spin on the completion queue */
+	BLOCKDEV_WAIT_HYBRID,  /* spin briefly, then wait for the interrupt */
+};
+enum blockdev_op { BLOCKDEV_READ, BLOCKDEV_WRITE, BLOCKDEV_FLUSH };
+
+struct blockdev_req {
+	uint8_t op;   /* enum blockdev_op */
+	uint8_t wait; /* enum blockdev_wait */
+	uint64_t lba;
+	uint32_t count; /* blocks */
+	void *buf;	/* ordinary kernel memory (BLOCKDEV_WRITE: read only) */
+};
+
 struct blockdev {
 	char name[16];
 	uint32_t block_size;
 	uint64_t block_count;
-	/* buffers are ordinary kernel memory; 0 on success, negative on error */
+	/* buffers are ordinary kernel memory; 0 on success, negative on error.
+	 * read, write and flush wait as BLOCKDEV_WAIT_IRQ. */
 	int (*read)(struct blockdev *b, uint64_t lba, uint32_t count, void *buf);
 	int (*write)(struct blockdev *b, uint64_t lba, uint32_t count,
 		     const void *buf);
 	int (*flush)(struct blockdev *b);
+	/* one request, waiting as r->wait says */
+	int (*submit)(struct blockdev *b, const struct blockdev_req *r);
 	void *priv;
 };
 
