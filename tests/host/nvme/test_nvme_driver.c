@@ -125,7 +125,7 @@ static void test_prp_shapes(void **state)
 	nvme_ccb_put(ccb);
 }
 
-static uint8_t wbuf[128 * 1024], rbuf[128 * 1024];
+static uint8_t wbuf[160 * 1024], rbuf[160 * 1024];
 
 /* one transfer through the command engine with the PRP list placed at
  * list_off in the command's list pages (near a page end: a chain) */
@@ -243,6 +243,127 @@ static void test_reset_fails_outstanding(void **state)
 	uint8_t blk[512];
 	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
 	nvme_buf_put(&sc, &b);
+}
+
+/* one doorbell per burst: a plugged burst rings the gate once, callbacks
+ * that resubmit share one ring per reap, and a deferred ring the gate
+ * refuses fails each deferred command through its callback */
+static struct dma_buf plug_buf;
+static unsigned resubmit_left;
+static void resubmit_done(struct nvme_softc *s, struct nvme_ccb *ccb,
+			  const struct nvme_cqe *e)
+{
+	struct nvme_queue *q = ccb->q;
+	count_done(s, ccb, e);
+	if (!resubmit_left)
+		return;
+	resubmit_left--;
+	struct nvme_io r = {.opc = NVME_IO_READ,
+			    .nsid = 1,
+			    .slba = 100 + resubmit_left,
+			    .nlb = 1,
+			    .iova = plug_buf.iova,
+			    .len = 512};
+	assert_int_equal(nvme_io_submit(s, q, &r, count_done, 0), 0);
+}
+
+static void test_plug(void **state)
+{
+	(void)state;
+	struct nvme_queue *q = &sc.ioq[0];
+	assert_int_equal(nvme_buf_get(&sc, 4096 * 8, &plug_buf), 0);
+	struct nvme_io r = {.opc = NVME_IO_READ,
+			    .nsid = 1,
+			    .nlb = 8,
+			    .iova = plug_buf.iova,
+			    .len = 4096};
+	/* a plugged burst of 8: one ring */
+	ndone = naborted = 0;
+	uint64_t kicks = q->kicks;
+	nvme_q_plug(q);
+	for (unsigned i = 0; i < 8; i++) {
+		r.slba = i * 8;
+		assert_int_equal(nvme_io_submit(&sc, q, &r, count_done, 0), 0);
+	}
+	assert_int_equal(q->kicks, kicks);
+	nvme_q_unplug(&sc, q);
+	assert_int_equal(q->kicks, kicks + 1);
+	while (ndone < 8)
+		assert_true(nvme_complete(&sc, q) > 0);
+	assert_int_equal(naborted, 0);
+	/* 4 completions whose callbacks resubmit: one ring for the 4 */
+	ndone = 0;
+	for (unsigned i = 0; i < 4; i++) {
+		r.slba = 64 + i * 8;
+		assert_int_equal(nvme_io_submit(&sc, q, &r, resubmit_done, 0),
+				 0);
+	}
+	kicks = q->kicks;
+	resubmit_left = 4;
+	/* the model runs all 4 at the reap: they complete together */
+	assert_int_equal(nvme_complete(&sc, q), 4);
+	assert_int_equal(q->kicks, kicks + 1);
+	while (ndone < 8)
+		nvme_complete(&sc, q);
+	assert_int_equal(naborted, 0);
+	/* the gate refuses the deferred ring: every deferred command fails
+	 * through its callback, the tail goes back, nothing stays in flight */
+	ndone = naborted = 0;
+	uint16_t tail = q->sq_tail;
+	nvme_q_plug(q);
+	for (unsigned i = 0; i < 3; i++) {
+		r.slba = i * 8;
+		assert_int_equal(nvme_io_submit(&sc, q, &r, count_done, 0), 0);
+	}
+	fb.enabled = false;
+	nvme_q_unplug(&sc, q);
+	fb.enabled = true;
+	assert_int_equal(ndone, 3);
+	assert_int_equal(naborted, 3);
+	assert_int_equal(q->sq_tail, tail);
+	assert_int_equal(q->inflight, 0);
+	/* and the queue still works */
+	uint8_t blk[512];
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+	nvme_buf_put(&sc, &plug_buf);
+}
+
+/* the block interface: every wait mode moves the same data, and a
+ * request's pieces use every I/O queue */
+static void test_block_modes(void **state)
+{
+	(void)state;
+	struct blockdev *bd = blockdevs[0];
+	for (uint32_t k = 0; k < 300 * 512; k++)
+		wbuf[k] = (uint8_t)(k * 13 + 1);
+	struct blockdev_req w = {.op = BLOCKDEV_WRITE,
+				 .wait = BLOCKDEV_WAIT_POLL,
+				 .lba = 100,
+				 .count = 300,
+				 .buf = wbuf};
+	uint64_t s1 = sc.ioq[0].submitted, s2 = sc.ioq[1].submitted;
+	assert_int_equal(bd->submit(bd, &w), 0);
+	/* 150 KiB in 128 KiB pieces: one on each queue */
+	assert_int_equal(sc.ioq[0].submitted, s1 + 1);
+	assert_int_equal(sc.ioq[1].submitted, s2 + 1);
+	static const uint8_t modes[] = {BLOCKDEV_WAIT_IRQ, BLOCKDEV_WAIT_POLL,
+					BLOCKDEV_WAIT_HYBRID};
+	for (unsigned m = 0; m < ARRAY_SIZE(modes); m++) {
+		memset(rbuf, 0, sizeof(rbuf));
+		struct blockdev_req rd = {.op = BLOCKDEV_READ,
+					  .wait = modes[m],
+					  .lba = 100,
+					  .count = 300,
+					  .buf = rbuf};
+		assert_int_equal(bd->submit(bd, &rd), 0);
+		assert_memory_equal(rbuf, wbuf, 300 * 512);
+	}
+	struct blockdev_req bad = {.op = BLOCKDEV_READ, .wait = 9, .count = 1,
+				   .buf = rbuf};
+	assert_int_equal(bd->submit(bd, &bad), -1);
+	struct blockdev_req fl = {.op = BLOCKDEV_FLUSH,
+				  .wait = BLOCKDEV_WAIT_HYBRID};
+	assert_int_equal(bd->submit(bd, &fl), 0);
 }
 
 /* a hung device: the wait is bounded, the controller is reset */
@@ -511,6 +632,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_prp_shapes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_io, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rejection, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_plug, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_block_modes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_fails_outstanding, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
