@@ -260,6 +260,29 @@ static bool cq_full(const struct nvme_gate_cq *cq)
 	return (uint16_t)((cq->drv_tail + 1) % cq->size) == cq->drv_head;
 }
 
+/* tell the device how far the shadow CQ was consumed (NVMe 2.0 §3.3.1.2):
+ * one CQ head doorbell for many completions */
+static void gate_cq_ring(struct nvme_gate *g, struct nvme_gate_cq *cq)
+{
+	if (!cq->sh_unrung)
+		return;
+	cq->sh_unrung = 0;
+	g->env.doorbell(g->env.ctx, 2u * cq->qid + 1, cq->sh_head);
+}
+
+/* room on the device for one more command completing into cq: every
+ * command on the device, every completion of a deleted SQ not yet reaped
+ * (stale), and every entry it posted that it has not been told is
+ * consumed, holds a slot of its CQ. The coalesced head is rung first when
+ * that makes the room. */
+static bool gate_cq_room(struct nvme_gate *g, struct nvme_gate_cq *cq)
+{
+	if (cq->inflight + cq->stale + cq->sh_unrung + 1u < cq->size)
+		return true;
+	gate_cq_ring(g, cq);
+	return cq->inflight + cq->stale + 1u < cq->size;
+}
+
 /* One completion into the driver's CQ: the body first, the phase last. The
  * only code that writes driver memory; it writes only through a ring whose
  * grant is live (pinned), so never into a revoked, freed pool. */
@@ -538,7 +561,7 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		uint16_t next_sh = (uint16_t)((sq->sh_tail + 1) % sq->size);
 		int tag = gate_tag_alloc(sq);
 		if (next_sh == sq->sh_head || tag < 0 || cq_full(cq) ||
-		    cq->inflight + cq->stale + 1u >= cq->size) {
+		    !gate_cq_room(g, cq)) {
 			g->stalls++;
 			break;
 		}
@@ -716,8 +739,11 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 		gate_cq_post(g, cq, &e);
 		delivered++;
 	}
-	if (consumed)
-		g->env.doorbell(g->env.ctx, 2u * qid + 1, cq->sh_head);
+	/* the head doorbell once half the ring is consumed (or when a
+	 * submission needs the room: gate_cq_room) */
+	cq->sh_unrung = (uint16_t)(cq->sh_unrung + consumed);
+	if (cq->sh_unrung >= cq->size / 2)
+		gate_cq_ring(g, cq);
 	/* tags and shadow slots came free */
 	gate_take_pending(g, qid);
 	return delivered;
@@ -748,7 +774,7 @@ int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd)
 {
 	struct nvme_gate_sq *sq = &g->sq[0];
 	if (sq->state != NVME_GQ_LIVE || g->kcmd_busy ||
-	    g->cq[0].inflight + g->cq[0].stale + 1u >= g->cq[0].size)
+	    !gate_cq_room(g, &g->cq[0]))
 		return -1;
 	uint16_t next = (uint16_t)((sq->sh_tail + 1) % sq->size);
 	if (next == sq->sh_head)

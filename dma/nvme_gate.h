@@ -112,6 +112,10 @@ struct nvme_gate_cq {
 	struct dma_buf shadow; /* device-visible CQ */
 	uint16_t sh_head;
 	uint8_t sh_phase; /* phase expected from the device */
+	/* consumed shadow entries the device has not been told of (its CQ
+	 * head doorbell is coalesced): inflight + sh_unrung stays below size,
+	 * so the device never sees its CQ full */
+	uint16_t sh_unrung;
 };
 #define NVME_GQ_FREE	 0
 #define NVME_GQ_PENDING	 1 /* create accepted, completion not seen */

@@ -132,6 +132,8 @@ static void post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,
 		return;
 	struct nvme_cqe *q = (struct nvme_cqe *)(uintptr_t)f->cq[cqid].base;
 	struct nvme_cqe *e = &q[f->cq[cqid].tail];
+	if ((f->cq[cqid].tail + 1u) % f->cq[cqid].size == f->db[2 * cqid + 1])
+		f->cq_overrun++;
 	touch(f, (uint64_t)(uintptr_t)e, sizeof(*e), true);
 	e->dw0 = dw0;
 	e->dw1 = 0;

@@ -31,6 +31,10 @@ struct fake_nvme {
 	} cq[FAKE_QMAX];
 	uint32_t db[2 * FAKE_QMAX]; /* last doorbell values */
 	uint64_t ndoorbells;
+	/* completions posted into a CQ the host's head doorbell says is full
+	 * (a real controller would hold them back): the host broke the
+	 * queue's contract (NVMe 2.0 §3.3.1.2) */
+	uint64_t cq_overrun;
 	uint32_t lba_bytes;
 	uint8_t disk[FAKE_DISK_BYTES];
 	/* executed commands, as the device read them */
