@@ -97,9 +97,9 @@ def ratio(run, row, a, b, unit):
 def fmt_ratios(rs):
     rs = [r for r in rs if r is not None]
     if not rs:
-        return f"{'-':>6} {'':17}"
-    each = "/".join(f"{r:.2f}" for r in rs)
-    return f"{statistics.median(rs):>6.2f} ({each:15})"
+        return f"{'-':>24}"
+    each = "(" + "/".join(f"{r:.2f}" for r in rs) + ")"
+    return f"{statistics.median(rs):>6.2f} {each:<17}"
 
 
 def verdict(rs, target):
