@@ -413,6 +413,7 @@ int nvme_attach(struct nvme_softc *sc)
 {
 	sc->cap = nvme_broker_cap(sc->broker);
 	sc->vs = nvme_broker_vs(sc->broker);
+	sc->tsc_per_us = MAX(time_tsc_hz() / 1000000, 1ull);
 	if (nvme_mem_alloc(sc))
 		return -1;
 	if (nvme_admin_start(sc))

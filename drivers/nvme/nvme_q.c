@@ -99,9 +99,7 @@ int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 	nvme_sqe_set_cid(sqe, ccb->cid);
 	ccb->slot = slot;
 	ccb->done = done;
-	ccb->start_us = time_now_us();
-	ccb->deadline_us = ccb->start_us +
-			   (q->id ? NVME_IO_TIMEOUT_US : NVME_ADMIN_TIMEOUT_US);
+	ccb->start_tsc = time_tsc();
 	ccb->state = NVME_CCB_INFLIGHT;
 	q->inflight++;
 	q->submitted++;
@@ -288,7 +286,8 @@ static void nvme_idle(struct nvme_softc *sc, struct nvme_queue *q,
 {
 	if (!sc->use_irq || !q->irq_bound || ccb->wait == BLOCKDEV_WAIT_POLL ||
 	    (ccb->wait == BLOCKDEV_WAIT_HYBRID &&
-	     time_now_us() - ccb->start_us < NVME_HYBRID_SPIN_US)) {
+	     time_tsc() - ccb->start_tsc <
+		 NVME_HYBRID_SPIN_US * sc->tsc_per_us)) {
 		cpu_relax();
 		return;
 	}
@@ -372,19 +371,27 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
 
 int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q)
 {
-	uint64_t now = time_now_us();
-	if (nvme_cfs_due(sc, now)) {
-		nvme_recover(sc, "controller fatal status");
-		return 0;
+	/* CFS and deadlines (seconds) are looked at every
+	 * NVME_DEADLINE_CHECK_US, not per poll: the hot path reads one
+	 * counter and no register */
+	uint64_t t = time_tsc();
+	bool due = t - q->checked_tsc >= NVME_DEADLINE_CHECK_US * sc->tsc_per_us;
+	if (due) {
+		q->checked_tsc = t;
+		if (nvme_cfs_due(sc, time_now_us())) {
+			nvme_recover(sc, "controller fatal status");
+			return 0;
+		}
 	}
 	int n = nvme_complete(sc, q);
-	/* deadlines are seconds: look every NVME_DEADLINE_CHECK_US */
-	if (now - q->deadline_checked_us < NVME_DEADLINE_CHECK_US)
+	if (!due)
 		return n;
-	q->deadline_checked_us = now;
+	uint64_t limit = (q->id ? NVME_IO_TIMEOUT_US : NVME_ADMIN_TIMEOUT_US) *
+			 sc->tsc_per_us;
 	for (unsigned i = 0; i < q->nccb; i++) {
 		const struct nvme_ccb *ccb = &q->ccb[i];
-		if (ccb->state == NVME_CCB_INFLIGHT && now > ccb->deadline_us) {
+		if (ccb->state == NVME_CCB_INFLIGHT &&
+		    t - ccb->start_tsc > limit) {
 			q->timeouts++;
 			kprintf("%s: command 0x%04x on queue %u timed out\n",
 				sc->name, ccb->cid, q->id);

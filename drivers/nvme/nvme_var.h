@@ -57,7 +57,7 @@ struct nvme_ccb {
 	uint16_t slot; /* SQ slot it was written to */
 	bool unrung;   /* written, its doorbell deferred (q->plug) */
 	uint8_t wait;  /* how nvme_wait waits: enum blockdev_wait */
-	uint64_t start_us, deadline_us;
+	uint64_t start_tsc; /* submitted (TSC: no division on the hot path) */
 	nvme_done_fn done;
 	void *cookie;	     /* the caller's */
 	struct nvme_cqe cqe; /* the completion, for synchronous callers */
@@ -89,7 +89,7 @@ struct nvme_queue {
 	uint64_t submitted, completed, rejected, failed, bad_cid, bad_phase,
 	    bad_cqe, timeouts;
 	uint64_t kicks;		   /* doorbells the driver asked the gate for */
-	uint64_t deadline_checked_us; /* last scan for overdue commands */
+	uint64_t checked_tsc; /* last scan for overdue commands and CFS */
 };
 
 struct nvme_ns {
@@ -128,6 +128,7 @@ struct nvme_softc {
 	uint64_t reset_failed_cmds; /* commands failed by a reset */
 	uint64_t
 	    csts_checked_us; /* last CSTS.CFS look (nvme_wait, nvme_poll) */
+	uint64_t tsc_per_us; /* the clock's rate, for deadlines in TSC */
 };
 
 /* one data transfer, described in the driver's pool */
