@@ -386,6 +386,8 @@ int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q)
 	int n = nvme_complete(sc, q);
 	if (!due)
 		return n;
+	/* after the callbacks: what they submitted started before now */
+	t = time_tsc();
 	uint64_t limit = (q->id ? NVME_IO_TIMEOUT_US : NVME_ADMIN_TIMEOUT_US) *
 			 sc->tsc_per_us;
 	for (unsigned i = 0; i < q->nccb; i++) {
