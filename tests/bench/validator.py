@@ -18,7 +18,8 @@ import sys
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "build", "bench")
 SRC = ["tests/host/validator/bench_validator.c", "dma/nvme_validate.c",
-       "dma/nvme_gate.c", "dma/grant.c", "tests/host/shim/shim.c",
+       "dma/nvme_gate.c", "dma/grant.c", "dma/owner.c", "kernel/lib/json.c",
+       "tests/host/shim/shim.c",
        "kernel/lib/printf.c", "kernel/lib/parse.c"]
 TARGET_4K_NS = 25.0
 TARGET_ENTRY_NS = 2.0
