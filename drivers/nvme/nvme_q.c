@@ -375,7 +375,8 @@ int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q)
 	 * NVME_DEADLINE_CHECK_US, not per poll: the hot path reads one
 	 * counter and no register */
 	uint64_t t = time_tsc();
-	bool due = t - q->checked_tsc >= NVME_DEADLINE_CHECK_US * sc->tsc_per_us;
+	bool due =
+	    t - q->checked_tsc >= NVME_DEADLINE_CHECK_US * sc->tsc_per_us;
 	if (due) {
 		q->checked_tsc = t;
 		if (nvme_cfs_due(sc, time_now_us())) {

@@ -88,7 +88,7 @@ struct nvme_queue {
 	/* counters */
 	uint64_t submitted, completed, rejected, failed, bad_cid, bad_phase,
 	    bad_cqe, timeouts;
-	uint64_t kicks;		   /* doorbells the driver asked the gate for */
+	uint64_t kicks; /* rings the driver asked the gate for */
 	uint64_t checked_tsc; /* last scan for overdue commands and CFS */
 };
 

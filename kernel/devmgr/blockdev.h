@@ -16,7 +16,7 @@ struct blockdev_req {
 	uint8_t wait; /* enum blockdev_wait */
 	uint64_t lba;
 	uint32_t count; /* blocks */
-	void *buf;	/* ordinary kernel memory (BLOCKDEV_WRITE: read only) */
+	void *buf;	/* kernel memory (BLOCKDEV_WRITE: read only) */
 };
 
 struct blockdev {

@@ -9,7 +9,9 @@
  *                  device performs the validated copy
  *   nvme-recover   timeout, bad CID, bad phase, CFS: error line, reset,
  *                  outstanding commands failed (never dropped), back up
- *   nvme-bench     4 KiB random read QD1/QD32, 128 KiB sequential write
+ *   nvme-bench     bare loop vs full stack (polled, interrupts): 4 KiB
+ *                  random read QD1/QD32, 128 KiB and MDTS sequential
+ *                  read/write, a per-I/O cycle breakdown
  * nvme-hostile lives in nvme_hostile.c. */
 #include "kernel/proof/nvme_proof.h"
 #include "kernel/boot/boot.h"
