@@ -821,14 +821,15 @@ int nvme_broker_bare_open(struct nvme_broker *b)
 		return -1;
 	size_t data = MAX((size_t)b->max_xfer, (size_t)BARE_DATA_MIN);
 	size_t pages = 2 + BARE_LIST_PAGES + data / PAGE_SIZE;
-	uint64_t pa = page_alloc(pages, auth_owner_dma_limit(b->owner));
+	/* the device's memory, reachable by it under either backend */
+	uint64_t pa = dma_kernel_alloc(b->owner, pages, 0);
 	struct broker_bare *x = (struct broker_bare *)page_alloc(
 	    ALIGN_UP(sizeof(*x), PAGE_SIZE) / PAGE_SIZE, 0);
 	if (!pa || !x) {
 		kprintf("nvme-broker %s: bare: unable to allocate %zu pages\n",
 			b->name, pages);
 		if (pa)
-			page_free(pa, pages);
+			dma_kernel_free(b->owner, pa, pages);
 		if (x)
 			page_free((uint64_t)x, ALIGN_UP(sizeof(*x), PAGE_SIZE) /
 						   PAGE_SIZE);
@@ -886,7 +887,7 @@ void nvme_broker_bare_close(struct nvme_broker *b)
 	/* a controller that did not take the deletes is reset by whoever
 	 * sees it next; the pages stay allocated rather than risk DMA */
 	if (!x->created_sq || nvme_cqe_sc(&e) == 0)
-		page_free(x->mem, x->pages);
+		dma_kernel_free(b->owner, x->mem, x->pages);
 	page_free((uint64_t)x, ALIGN_UP(sizeof(*x), PAGE_SIZE) / PAGE_SIZE);
 	b->bare = 0;
 }
