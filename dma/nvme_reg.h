@@ -84,7 +84,7 @@
 /* a register read that failed (device gone, refused access) returns ones */
 #define NVME_CSTS_GONE 0xffffffffu
 
-/* AQA (§3.1.3.7): both sizes 0-based */
+/* AQA (§3.1.3.8): both sizes 0-based */
 #define NVME_AQA_ASQS_SHIFT 0
 #define NVME_AQA_ASQS_MASK  0xfffu
 #define NVME_AQA_ACQS_SHIFT 16
@@ -127,7 +127,7 @@ _Static_assert(offsetof(struct nvme_sqe, cdw15) == 60, "cdw15");
 
 #define NVME_NSID_ALL 0xffffffffu /* broadcast namespace */
 
-/* ---- Completion queue entry, 16 bytes (NVMe 2.0 §4.6) ------------------- */
+/* ---- Completion queue entry, 16 bytes (NVMe 2.0 §3.3.3.2) ------------------- */
 struct nvme_cqe {
 	uint32_t dw0;	 /* command specific result */
 	uint32_t dw1;	 /* command specific */
@@ -142,7 +142,7 @@ _Static_assert(offsetof(struct nvme_cqe, sqid) == 10, "sqid");
 _Static_assert(offsetof(struct nvme_cqe, cid) == 12, "cid");
 _Static_assert(offsetof(struct nvme_cqe, status) == 14, "status");
 
-/* the 16-bit status word of a CQE (phase + status field, NVMe 2.0 §4.6.1) */
+/* the 16-bit status word of a CQE (phase + status field, NVMe 2.0 §3.3.3.2.1) */
 #define NVME_CQE_P_SHIFT   0 /* phase tag */
 #define NVME_CQE_P_MASK	   0x1u
 #define NVME_CQE_SC_SHIFT  1 /* status code */
@@ -156,7 +156,7 @@ _Static_assert(offsetof(struct nvme_cqe, status) == 14, "status");
 #define NVME_CQE_DNR_SHIFT 15 /* do not retry */
 #define NVME_CQE_DNR_MASK  0x1u
 
-/* status code types and the generic codes capOS looks at (§4.6.1.2) */
+/* status code types and the generic codes capOS looks at (§3.3.3.2.1) */
 #define NVME_SCT_GENERIC	   0u
 #define NVME_SCT_CMD_SPECIFIC	   1u
 #define NVME_SCT_MEDIA		   2u

@@ -1,5 +1,5 @@
 /* drivers/nvme/nvme_pci.c — PCI attachment of the NVMe driver: match the
- * function (NVMe 2.0 §2.1.5: class 01h/08h/02h), open the broker (which
+ * function (class 01h/08h/02h, NVMe over PCIe Transport 1.0), open the broker (which
  * maps BAR0 for itself and resets the controller), bind one MSI-X vector
  * per completion queue, then run the bus-neutral core (nvme.c).
  *

@@ -4,7 +4,7 @@
  * Submission (NVMe 2.0 §3.3.1): the command is written into the driver's
  * own SQ slot, then the tail is handed to the doorbell gate
  * (nvme_broker_sq_ring), which validates and shadows it before the device
- * is told. Completion (§3.3.1.2, §4.6): the gate copies device completions
+ * is told. Completion (§3.3.1.2, §3.3.3.2): the gate copies device completions
  * into the driver's CQ (nvme_broker_cq_reap); the driver consumes entries
  * whose phase tag matches, checks each CID against its outstanding
  * commands, and reports its head (nvme_broker_cq_head). Interrupts only

@@ -75,7 +75,7 @@ struct nvme_queue {
 	uint16_t plug;	       /* > 0: submissions wait for nvme_q_kick */
 	uint16_t sq_head;      /* from the completions' SQHD */
 	uint16_t cq_head;
-	uint8_t cq_phase; /* phase of new entries (NVMe 2.0 §4.6) */
+	uint8_t cq_phase; /* phase of new entries (NVMe 2.0 §3.3.3.2) */
 	bool live;	  /* created on the controller */
 	uint16_t nccb;
 	uint16_t inflight;

@@ -162,7 +162,7 @@ static void *env_drv_va(void *ctx, uint64_t iova, size_t len)
 }
 
 /* ---- bring-up ---------------------------------------------------------- */
-/* wait until CSTS.RDY == rdy, bounded by CAP.TO (NVMe 2.0 §3.5.1, §3.5.2) */
+/* wait until CSTS.RDY == rdy, bounded by CAP.TO (NVMe 2.0 §3.5.1, §3.7.2) */
 static int broker_wait_rdy(struct nvme_broker *b, uint32_t rdy)
 {
 	uint64_t start = time_now_us();
@@ -594,7 +594,7 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 			b->name);
 		return -1;
 	}
-	/* NVMe 2.0 §3.5.2: a controller not proven stopped may still own
+	/* NVMe 2.0 §3.7.2: a controller not proven stopped may still own
 	 * queues in memory the broker has freed; it stays off the bus */
 	if (b->fenced || !b->stopped || broker_running(b)) {
 		kprintf("nvme-broker %s: unable to enable (controller not "

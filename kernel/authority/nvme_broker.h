@@ -37,7 +37,7 @@ struct pci_dev;
 struct nvme_broker; /* one per controller, kernel-owned */
 
 /* Map BAR0 (kernel-only), enable memory decoding, reset the controller
- * (CC.EN=0, wait for CSTS.RDY=0 bounded by CAP.TO; NVMe 2.0 §3.5.2), then
+ * (CC.EN=0, wait for CSTS.RDY=0 bounded by CAP.TO; NVMe 2.0 §3.7.2), then
  * identify it on the broker's own memory: Identify Controller, the Active
  * Namespace ID list and each namespace, and stop it again (bus mastering
  * off). No memory of the owner exists yet: the device manager classifies

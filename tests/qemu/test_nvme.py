@@ -1,5 +1,5 @@
 """tests/qemu/test_nvme.py — `make run-pci-nvme`: the NVMe driver behind the
-DMA validator, proved in one QEMU boot (q35 + OVMF, TCG, -device nvme).
+DMA validator, proved in two QEMU boots (q35 + OVMF, TCG, -device nvme).
 
 The kernel runs nvme-bringup, nvme-integrity, nvme-hostile, nvme-toctou and
 nvme-recover (kernel/proof/nvme_proof.c, kernel/proof/nvme_hostile.c) and
