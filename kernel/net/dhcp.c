@@ -6,7 +6,8 @@
  * the lease) the client asks again with ciaddr set; if no server answers
  * before the lease ends, it starts over. With a static fallback configured
  * (ip=), two unanswered rounds switch to it. */
-#include "kernel/net/net_internal.h"
+#include "kernel/net/dhcp.h"
+#include "kernel/net/ip.h"
 
 enum dhcp_state {
 	DHCP_OFF,

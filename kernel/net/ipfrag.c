@@ -8,7 +8,7 @@
  * overlaps are how reassembly attacks rewrite headers), except an exact
  * duplicate of what is held, which is ignored. When every slot is busy the
  * oldest datagram gives way. */
-#include "kernel/net/net_internal.h"
+#include "kernel/net/ipfrag.h"
 
 #define BLOCKS (IPFRAG_MAX / 8)
 

@@ -4,7 +4,7 @@
  * checks RFC 5961; initial window RFC 6928). See kernel/net/tcp.h. */
 #include "kernel/net/tcp.h"
 
-#include "kernel/net/net_internal.h"
+#include "kernel/net/ip.h"
 
 #define SEQ_LT(a, b)  ((int32_t)((a) - (b)) < 0)
 #define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
@@ -58,6 +58,14 @@ void tcp_usage(unsigned *active, unsigned *max)
 	*max = TCP_MAX_CONN;
 }
 
+static void tcp_input(const struct ipv4_view *ip);
+static void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len);
+static const struct ip_proto tcp_proto = {
+	.proto = IP_PROTO_TCP,
+	.input = tcp_input,
+	.frag_needed = tcp_frag_needed,
+};
+
 void tcp_init(void)
 {
 	if (!rx_mem) {
@@ -73,6 +81,7 @@ void tcp_init(void)
 	conn_span = 0;
 	ooo_total = 0;
 	isn_salt = (uint32_t)net_now_us() * 2654435761u;
+	ip_register(&tcp_proto);
 }
 
 int tcp_listen(uint16_t port, const struct tcp_ops *ops)
@@ -1157,7 +1166,7 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 		c->ops->sent(c);
 }
 
-void tcp_input(const struct ipv4_view *ip)
+static void tcp_input(const struct ipv4_view *ip)
 {
 	struct tcp_view t;
 	net_if.c.tcp_rx++;
@@ -1273,7 +1282,9 @@ static uint16_t pmtu_plateau(uint16_t len)
  * in flight — before the segment size of that connection shrinks. The
  * segments in flight were too big, so they are sent again at once; this is
  * not congestion (cwnd stays). */
-void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len)
+/* ICMP "fragmentation needed" (RFC 1191): next-hop MTU (0: unknown) and
+ * the quoted datagram (IP header + at least 8 bytes) */
+static void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len)
 {
 	size_t ihl = (q[0] & 15u) * 4u;
 	if ((q[0] >> 4) != 4 || ihl < 20 || len < ihl + 8 ||

@@ -14,7 +14,10 @@
  *
  * The application (httpd.c) sees a connection through callbacks and a few
  * calls: read what arrived (tcp_rx_data / tcp_rx_consume), queue bytes
- * (tcp_write, bounded by tcp_tx_space), close or abort. */
+ * (tcp_write, bounded by tcp_tx_space), close or abort.
+ *
+ * Above ip.c: tcp_init registers TCP's input and its ICMP "fragmentation
+ * needed" handler with ip_register. */
 #ifndef CAPOS_TCP_H
 #define CAPOS_TCP_H
 #include <stdbool.h>
@@ -160,4 +163,10 @@ unsigned tcp_conn_span(void);
 void tcp_usage(unsigned *active, unsigned *max);
 /* NULL when the table's invariants hold, else the broken one (tests) */
 const char *tcp_check(void);
+
+/* the stack (if.c): empty the table and register with ip.c; the timers;
+ * push pending output */
+void tcp_init(void);
+void tcp_tick(uint64_t now);
+void tcp_flush(void);
 #endif

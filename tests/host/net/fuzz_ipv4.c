@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/net/net_internal.h"
+#include "kernel/net/ipfrag.h"
 #include "netfake.h"
 #include "shim.h"
 

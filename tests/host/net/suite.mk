@@ -1,5 +1,6 @@
 # tests/host/net — the IP stack, HTTP server and Web UI on the host
-NET_SRC := kernel/net/wire.c kernel/net/ip.c kernel/net/ipfrag.c kernel/net/dhcp.c \
+NET_SRC := kernel/net/wire.c kernel/net/eth.c kernel/net/arp.c kernel/net/ip.c \
+	kernel/net/ipfrag.c kernel/net/dhcp.c kernel/net/if.c \
 	kernel/net/tcp.c kernel/net/http.c kernel/net/httpd.c \
 	kernel/net/webui.c kernel/net/net_status.c kernel/net/nic.c \
 	kernel/lib/status.c kernel/devmgr/devices.c tests/host/net/netfake.c

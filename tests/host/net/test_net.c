@@ -12,7 +12,7 @@
 
 #include "kernel/lib/status.h"
 #include "kernel/net/http.h"
-#include "kernel/net/net_internal.h"
+#include "kernel/net/ipfrag.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"

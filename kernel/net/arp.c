@@ -1,0 +1,191 @@
+/* kernel/net/arp.c — ARP (RFC 826, RFC 1122 §2.3.2) for the one interface.
+ * See kernel/net/arp.h. */
+#include "kernel/net/arp.h"
+
+enum arp_state { ARP_FREE, ARP_PENDING, ARP_RESOLVED };
+struct arp_entry {
+	enum arp_state state;
+	uint32_t ip;
+	uint8_t mac[ETH_ALEN];
+	uint8_t tries;
+	uint64_t deadline; /* expiry (resolved) or next retry (pending) */
+};
+
+struct arp_pending {
+	uint32_t hop; /* 0: free */
+	uint16_t len;
+	uint8_t frame[ETH_FRAME_MAX];
+};
+
+static struct arp_entry arp[ARP_MAX];
+static struct arp_pending *pendq; /* ARP_PENDQ entries, from net_alloc */
+
+void arp_reset(void)
+{
+	if (!pendq)
+		pendq = net_alloc(ARP_PENDQ * sizeof(struct arp_pending));
+	if (pendq)
+		memset(pendq, 0, ARP_PENDQ * sizeof(struct arp_pending));
+	memset(arp, 0, sizeof(arp));
+}
+
+static void arp_send(uint16_t op, const uint8_t *tha, uint32_t tpa,
+		     const uint8_t *eth_dst)
+{
+	uint8_t f[ETH_MIN_FRAME];
+	uint8_t *a = f + ETH_HLEN;
+	wr16(a, ARP_HTYPE_ETHER);
+	wr16(a + 2, ETHERTYPE_IPV4);
+	a[4] = ETH_ALEN;
+	a[5] = 4;
+	wr16(a + 6, op);
+	memcpy(a + 8, net_if.nic->mac, ETH_ALEN);
+	wr32(a + 14, net_if.ip);
+	memcpy(a + 18, tha, ETH_ALEN);
+	wr32(a + 24, tpa);
+	if (op == ARP_OP_REQUEST)
+		net_if.c.arp_requests_sent++;
+	else
+		net_if.c.arp_replies_sent++;
+	eth_send(f, eth_dst, ETHERTYPE_ARP, sizeof(struct arp_pkt));
+}
+
+static struct arp_entry *arp_lookup(uint32_t ip)
+{
+	for (unsigned i = 0; i < ARP_MAX; i++)
+		if (arp[i].state != ARP_FREE && arp[i].ip == ip)
+			return &arp[i];
+	return NULL;
+}
+
+/* a free slot, else the resolved entry closest to expiry */
+static struct arp_entry *arp_slot(void)
+{
+	struct arp_entry *best = NULL;
+	for (unsigned i = 0; i < ARP_MAX; i++) {
+		struct arp_entry *e = &arp[i];
+		if (e->state == ARP_FREE)
+			return e;
+		if (e->state == ARP_RESOLVED &&
+		    (!best || e->deadline < best->deadline))
+			best = e;
+	}
+	return best;
+}
+
+static void arp_update(uint32_t ip, const uint8_t *mac, bool create)
+{
+	struct arp_entry *e = arp_lookup(ip);
+	if (!e && create) {
+		e = arp_slot();
+		if (!e)
+			return;
+		e->state = ARP_FREE;
+	}
+	if (!e)
+		return;
+	memcpy(e->mac, mac, ETH_ALEN);
+	e->ip = ip;
+	e->state = ARP_RESOLVED;
+	e->deadline = net_now_us() + ARP_TTL_US;
+	for (unsigned i = 0; pendq && i < ARP_PENDQ; i++) {
+		struct arp_pending *p = &pendq[i];
+		if (p->hop != ip)
+			continue;
+		eth_send(p->frame, mac, ETHERTYPE_IPV4, p->len - ETH_HLEN);
+		p->hop = 0;
+	}
+}
+
+static void arp_pend_drop(uint32_t hop)
+{
+	for (unsigned i = 0; pendq && i < ARP_PENDQ; i++)
+		if (pendq[i].hop == hop) {
+			pendq[i].hop = 0;
+			net_if.c.arp_drops++;
+		}
+}
+
+static void arp_pend_add(uint32_t hop, const uint8_t *frame, size_t len)
+{
+	for (unsigned i = 0; pendq && i < ARP_PENDQ; i++) {
+		struct arp_pending *p = &pendq[i];
+		if (p->hop)
+			continue;
+		p->hop = hop;
+		p->len = (uint16_t)len;
+		memcpy(p->frame, frame, len);
+		return;
+	}
+	net_if.c.arp_drops++;
+}
+
+void arp_input(const struct eth_view *eth)
+{
+	struct arp_view a;
+	net_if.c.arp_rx++;
+	int e = arp_parse(eth->payload, eth->len, &a);
+	if (e) {
+		net_if.c.arp_drops++;
+		return;
+	}
+	/* RFC 5227 §2.1.1: a probe (sender 0.0.0.0) for our address is
+	 * answered, so the prober sees the address in use; it teaches the
+	 * cache nothing */
+	if (net_if.configured && a.spa == 0 && a.tpa == net_if.ip &&
+	    a.op == ARP_OP_REQUEST) {
+		net_if.c.arp_probes_answered++;
+		arp_send(ARP_OP_REPLY, a.sha, 0, a.sha);
+		return;
+	}
+	if (!net_if.configured || a.spa == 0) {
+		net_if.c.arp_drops++;
+		return;
+	}
+	/* RFC 826 "packet reception": merge, then add if we are the target */
+	bool for_us = a.tpa == net_if.ip;
+	arp_update(a.spa, a.sha, for_us);
+	if (for_us && a.op == ARP_OP_REQUEST)
+		arp_send(ARP_OP_REPLY, a.sha, a.spa, a.sha);
+}
+
+void arp_tick(uint64_t now)
+{
+	for (unsigned i = 0; i < ARP_MAX; i++) {
+		struct arp_entry *e = &arp[i];
+		if (e->state == ARP_FREE || now < e->deadline)
+			continue;
+		if (e->state == ARP_RESOLVED || e->tries >= ARP_TRIES) {
+			if (e->state == ARP_PENDING)
+				arp_pend_drop(e->ip);
+			e->state = ARP_FREE;
+			continue;
+		}
+		e->tries++;
+		e->deadline = now + ARP_RETRY_US;
+		arp_send(ARP_OP_REQUEST, (const uint8_t[ETH_ALEN]){0}, e->ip,
+			 eth_bcast);
+	}
+}
+
+int arp_output(uint8_t *frame, uint32_t hop, size_t ip_len)
+{
+	struct arp_entry *e = arp_lookup(hop);
+	if (e && e->state == ARP_RESOLVED)
+		return eth_send(frame, e->mac, ETHERTYPE_IPV4, ip_len);
+	if (!e) {
+		e = arp_slot();
+		if (!e) {
+			net_if.c.arp_drops++;
+			return -1;
+		}
+		e->state = ARP_PENDING;
+		e->ip = hop;
+		e->tries = 1;
+		e->deadline = net_now_us() + ARP_RETRY_US;
+		arp_send(ARP_OP_REQUEST, (const uint8_t[ETH_ALEN]){0}, hop,
+			 eth_bcast);
+	}
+	arp_pend_add(hop, frame, ETH_HLEN + ip_len);
+	return 0;
+}

@@ -1,0 +1,184 @@
+/* kernel/net/if.c — the interface, the top of kernel/net: configuration,
+ * net_init, Ethernet demultiplexing (net_input) and net_poll, whose tick
+ * drives ARP, reassembly, DHCP, TCP and HTTP. See kernel/net/net.h. */
+#include "kernel/net/arp.h"
+#include "kernel/net/dhcp.h"
+#include "kernel/net/httpd.h"
+#include "kernel/net/ip.h"
+#include "kernel/net/ipfrag.h"
+#include "kernel/net/tcp.h"
+
+/* ---- configuration ------------------------------------------------------ */
+
+void net_config_default(struct net_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = NET_MODE_DHCP;
+	c->http_port = 80;
+}
+
+static uint32_t prefix_mask(unsigned n)
+{
+	return n ? 0xffffffffu << (32 - n) : 0;
+}
+
+bool net_config_apply(struct net_config *c, const char *net, const char *ip,
+		      const char *mask, const char *gw)
+{
+	bool ok = true;
+	uint32_t v;
+	if (net) {
+		if (!strcmp(net, "dhcp"))
+			c->mode = NET_MODE_DHCP;
+		else if (!strcmp(net, "static"))
+			c->mode = NET_MODE_STATIC;
+		else if (!strcmp(net, "off"))
+			c->mode = NET_MODE_OFF;
+		else
+			ok = false;
+	}
+	if (ip) {
+		const char *slash = strchr(ip, '/');
+		size_t n = slash ? (size_t)(slash - ip) : strlen(ip);
+		uint64_t plen = 24;
+		if (!ip_parse(ip, n, &v) ||
+		    (slash &&
+		     (!parse_u64(slash + 1, strlen(slash + 1), &plen) ||
+		      plen < 1 || plen > 30))) {
+			ok = false;
+		} else {
+			c->ip = v;
+			c->mask = prefix_mask((unsigned)plen);
+			if (!c->gw) /* QEMU's convention: the gateway is .2 */
+				c->gw = (v & c->mask) | 2;
+		}
+	}
+	if (mask) {
+		if (ip_parse(mask, strlen(mask), &v) && v && !(~v & (~v + 1)))
+			c->mask = v;
+		else
+			ok = false;
+	}
+	if (gw) {
+		if (ip_parse(gw, strlen(gw), &v))
+			c->gw = v;
+		else
+			ok = false;
+	}
+	return ok;
+}
+
+void net_state(struct net_state_view *v)
+{
+	v->configured = net_if.configured;
+	v->ip = net_if.ip;
+	v->mask = net_if.mask;
+	v->gw = net_if.gw;
+	v->source = net_if.source ? net_if.source : "none";
+	v->lease_s = net_if.lease_s;
+	v->nic = net_if.nic;
+	v->tcp_active = 0;
+	v->tcp_max = 0;
+	tcp_usage(&v->tcp_active, &v->tcp_max);
+}
+
+const struct net_counters *net_counters(void)
+{
+	return &net_if.c;
+}
+
+void net_input(const void *frame, size_t len)
+{
+	struct eth_view eth;
+	if (!net_if.nic)
+		return;
+	net_if.c.rx_frames++;
+	int e = eth_parse(frame, len, &eth);
+	if (e) {
+		if (e == WIRE_SHORT)
+			net_if.c.rx_short++;
+		else
+			net_if.c.rx_unsupported++;
+		return;
+	}
+	if (memcmp(eth.dst, net_if.nic->mac, ETH_ALEN) &&
+	    memcmp(eth.dst, eth_bcast, ETH_ALEN)) {
+		net_if.c.rx_not_for_us++;
+		return;
+	}
+	if (eth.type == ETHERTYPE_ARP)
+		arp_input(&eth);
+	else if (eth.type == ETHERTYPE_IPV4)
+		ip_input(&eth);
+	else
+		net_if.c.rx_unsupported++;
+}
+
+/* ---- life cycle -----------------------------------------------------------
+ */
+
+int net_init(struct nic *n, const struct net_config *cfg)
+{
+	memset(&net_if, 0, sizeof(net_if));
+	arp_reset();
+	ip_reset();
+	net_if.nic = n;
+	if (cfg)
+		net_if.cfg = *cfg;
+	else
+		net_config_default(&net_if.cfg);
+	net_if.source = "none";
+	net_if.ip_id = (uint16_t)net_now_us();
+	dhcp_reset();
+	ipfrag_reset();
+	tcp_init();
+	if (net_if.cfg.mode == NET_MODE_OFF)
+		return 0;
+	if (net_if.cfg.http_port)
+		httpd_init(net_if.cfg.http_port);
+	if (net_if.cfg.mode == NET_MODE_STATIC) {
+		if (!net_if.cfg.ip) {
+			kprintf(
+			    "%s: unable to configure static address: no ip=\n",
+			    n->name);
+			return -1;
+		}
+		net_set_address(net_if.cfg.ip, net_if.cfg.mask, net_if.cfg.gw,
+				"static", 0);
+	} else {
+		dhcp_start();
+	}
+	return 0;
+}
+
+/* frames handled per call: bounded so timers and other pollers keep running
+ * under a flood */
+#define NET_POLL_BUDGET 64
+
+void net_poll(void)
+{
+	struct nic *n = net_if.nic;
+	if (!n)
+		return;
+	for (unsigned i = 0; i < NET_POLL_BUDGET; i++) {
+		int len = n->recv(n, net_if.rx, sizeof(net_if.rx));
+		if (len <= 0)
+			break;
+		net_input(net_if.rx, (size_t)len);
+		tcp_flush();
+	}
+	/* timers run at most once per NET_TICK_US: the shortest of them is
+	 * the 200 ms TCP RTO floor */
+	uint64_t now = net_now_us();
+	if (now - net_if.last_tick >= NET_TICK_US) {
+		net_if.last_tick = now;
+		arp_tick(now);
+		ipfrag_tick(now);
+		if (net_if.cfg.mode != NET_MODE_OFF) {
+			dhcp_tick(now);
+			tcp_tick(now);
+			httpd_tick(now);
+		}
+	}
+	tcp_flush();
+}

@@ -1,0 +1,44 @@
+/* kernel/net/ip.h — IPv4 (RFC 791, RFC 1122 §3.2), ICMP (RFC 792) and UDP
+ * (RFC 768) on the one interface. Above arp.c and ipfrag.c; dhcp.c and
+ * tcp.c sit on top and register their input here (UDP ports with
+ * net_udp_bind, IP protocols with ip_register), so ip.c calls up into no
+ * header. */
+#ifndef CAPOS_NET_IP_H
+#define CAPOS_NET_IP_H
+#include "kernel/net/net_internal.h"
+
+#define IP_UDP_BINDINGS 4 /* UDP ports bound at once */
+#define IP_PROTOS	2 /* transport protocols registered beside ICMP, UDP */
+
+struct ip_proto {
+	uint8_t proto; /* 0: free slot */
+	/* a datagram for us (never broadcast) */
+	void (*input)(const struct ipv4_view *ip);
+	/* ICMP "fragmentation needed" (RFC 1191) quoting a datagram of this
+	 * protocol: next-hop MTU (0: unknown) and the quote (IP header + at
+	 * least 8 bytes) */
+	void (*frag_needed)(uint16_t mtu, const uint8_t *quote, size_t len);
+};
+
+/* forget bindings and registrations (net_init, before the layers above
+ * register again) */
+void ip_reset(void);
+/* 0 registered; -1 table full */
+int ip_register(const struct ip_proto *p);
+void ip_input(const struct eth_view *eth);
+bool ip_is_broadcast(uint32_t ip);
+
+/* frame has room for Ethernet + IPv4 headers before frame+NET_TX_HDR, where
+ * the payload already is. Fills both headers, resolves the next hop and
+ * sends. 0 sent or queued behind ARP, -1 dropped. */
+int net_ip_send(uint8_t *frame, uint32_t dst, uint8_t proto,
+		size_t payload_len);
+/* src 0 while unconfigured (DHCP); broadcast dst goes to ff:ff:.. */
+int net_udp_send(uint16_t sport, uint32_t dst, uint16_t dport, const void *data,
+		 size_t len);
+int net_udp_bind(uint16_t port,
+		 void (*input)(const struct ipv4_view *ip, uint16_t sport,
+			       const uint8_t *data, size_t len));
+void net_set_address(uint32_t ip, uint32_t mask, uint32_t gw,
+		     const char *source, uint32_t lease_s);
+#endif
