@@ -161,6 +161,10 @@ class TapLab:
             "--conf-file=/dev/null", "--port=0", "--interface=ltap", "--bind-interfaces",
             "--except-interface=lo", f"--dhcp-range={NET}.10,{NET}.20,255.255.255.0,1h",
             f"--dhcp-option=3,{CLIENT_IP}", "--log-dhcp",
+            # no ping before an offer: its unanswered ARP would leave the
+            # neighbour entry FAILED, and the first connection after the
+            # lease would fail at once with "no route to host"
+            "--no-ping",
             f"--log-facility={self.dir}/dnsmasq.log",
             f"--dhcp-leasefile={self.dir}/dnsmasq.leases",
             f"--pid-file={self.dir}/dnsmasq.pid"])
@@ -212,9 +216,11 @@ class TapLab:
         return TapMachine(self.ns, name or self.name, devices=devices, cmdline=cmdline,
                           timeout=timeout, mem=mem)
 
-    @staticmethod
-    def wait_lease(m, timeout=180):
+    def wait_lease(self, m, timeout=180):
         mt = m.wait_for(r"^vnet0: address (\S+) mask \S+ gateway \S+ \(dhcp\)", timeout)
+        # whatever the link learnt before the address existed is stale
+        subprocess.run(["ip", "-n", self.ns, "neigh", "flush", "dev", "ltap"],
+                       capture_output=True)
         return mt.group(1)
 
     def inside(self, peer=False):
