@@ -255,9 +255,20 @@ int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
 	return 0;
 }
 
+/* a CQ the gate does not hold (size 0) has no room either */
 static bool cq_full(const struct nvme_gate_cq *cq)
 {
-	return (uint16_t)((cq->drv_tail + 1) % cq->size) == cq->drv_head;
+	return !cq->size ||
+	       (uint16_t)((cq->drv_tail + 1) % cq->size) == cq->drv_head;
+}
+
+/* does a live, pending or draining SQ post to CQ qid? */
+static bool gate_cq_in_use(const struct nvme_gate *g, uint16_t qid)
+{
+	for (unsigned q = 1; q < NVME_VAL_MAX_QID; q++)
+		if (g->sq[q].state != NVME_GQ_FREE && g->sq[q].cqid == qid)
+			return true;
+	return false;
 }
 
 /* tell the device how far the shadow CQ was consumed (NVMe 2.0 §3.3.1.2):
@@ -442,13 +453,10 @@ static enum nvme_verdict gate_admin_pre(struct nvme_gate *g,
 		p->sq_live &= ~(1ull << qid);
 		break;
 	case NVME_ADM_DELETE_CQ:
-		if (g->cq[qid].state != NVME_GQ_LIVE)
+		/* an SQ still posts to it, or a deleted one owes completions
+		 * into it */
+		if (g->cq[qid].state != NVME_GQ_LIVE || gate_cq_in_use(g, qid))
 			return NVME_V_QUEUE_STATE;
-		/* a deleted SQ still owes completions into it */
-		for (unsigned q = 1; q < NVME_VAL_MAX_QID; q++)
-			if (g->sq[q].state != NVME_GQ_FREE &&
-			    g->sq[q].cqid == qid)
-				return NVME_V_QUEUE_STATE;
 		g->cq[qid].state = NVME_GQ_DELETING;
 		p->cq_live &= ~(1ull << qid);
 		break;
@@ -465,14 +473,22 @@ static void gate_admin_post(struct nvme_gate *g, uint8_t opc, uint16_t qid,
 		return;
 	switch (opc) {
 	case NVME_ADM_CREATE_CQ:
-		if (ok) {
+		if (g->cq[qid].state != NVME_GQ_PENDING)
+			break;
+		/* a CQ an SQ was created on cannot have failed: a device that
+		 * says so lies, and the gate keeps the CQ (and its shadow)
+		 * rather than leave the SQ posting into nothing */
+		if (ok || gate_cq_in_use(g, qid)) {
 			g->cq[qid].state = NVME_GQ_LIVE;
+			g->dev_bad_cqe += !ok;
 		} else {
 			gate_cq_clear(g, &g->cq[qid]);
 			p->cq_live &= ~(1ull << qid);
 		}
 		break;
 	case NVME_ADM_CREATE_SQ:
+		if (g->sq[qid].state != NVME_GQ_PENDING)
+			break;
 		if (ok) {
 			g->sq[qid].state = NVME_GQ_LIVE;
 		} else {
@@ -481,6 +497,8 @@ static void gate_admin_post(struct nvme_gate *g, uint8_t opc, uint16_t qid,
 		}
 		break;
 	case NVME_ADM_DELETE_SQ:
+		if (g->sq[qid].state != NVME_GQ_DELETING)
+			break;
 		if (ok) {
 			gate_sq_retire(g, &g->sq[qid]);
 			g->sq[qid].state = NVME_GQ_DRAINING;
@@ -491,6 +509,8 @@ static void gate_admin_post(struct nvme_gate *g, uint8_t opc, uint16_t qid,
 		}
 		break;
 	case NVME_ADM_DELETE_CQ:
+		if (g->cq[qid].state != NVME_GQ_DELETING)
+			break;
 		if (ok) {
 			gate_cq_clear(g, &g->cq[qid]);
 		} else {

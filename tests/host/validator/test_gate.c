@@ -673,6 +673,44 @@ static void t_deleted_sq_slots(void **s)
 	assert_int_equal(g.cq[1].inflight, 1);
 }
 
+/* A device that lies about a queue create: it says Create I/O CQ 1 failed,
+ * then performs it and the Create I/O SQ 1 on it. The gate keeps CQ 1 (an
+ * SQ was created on it) instead of freeing what SQ 1 posts into; deleting
+ * them afterwards works (found by fuzz_gate_seq: a division by zero, a #DE
+ * in the kernel, when the drain met the cleared CQ). */
+static void t_lying_create_cq(void **s)
+{
+	(void)s;
+	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, 0x130);
+	c.prp1 = A + MIB + 0x40000;
+	c.cdw10 = 1 | (7u << 16);
+	c.cdw11 = 1;
+	submit(&adq, c);
+	c = cmd(NVME_ADM_CREATE_SQ, 0x131);
+	c.prp1 = A + MIB;
+	c.cdw10 = 1 | (7u << 16);
+	c.cdw11 = 1 | (1u << 16);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
+	/* the lie first: the Create CQ's tag (0) completes with an error */
+	fake_nvme_post(f, 0, 0, 0, (uint16_t)(NVME_SC_QID_INVALID << 1 | 1u << 9));
+	assert_int_equal(fake_nvme_step(f), 2);
+	nvme_gate_cq_reap(&g, 0);
+	assert_int_equal(g.cq[1].state, NVME_GQ_LIVE);
+	assert_int_equal(g.sq[1].state, NVME_GQ_LIVE);
+	assert_true(g.dev_bad_cqe >= 1);
+	struct nvme_cqe e;
+	while (dpoll(&adq, 0, &e))
+		;
+	c = cmd(NVME_ADM_DELETE_SQ, 0x132);
+	c.cdw10 = 1;
+	admin_ok(c);
+	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
+	c = cmd(NVME_ADM_DELETE_CQ, 0x133);
+	c.cdw10 = 1;
+	admin_ok(c);
+	assert_int_equal(g.cq[1].state, NVME_GQ_FREE);
+}
+
 /* Finding 5: aborts owed after a Delete SQ are held while the driver's CQ
  * is full and delivered as it makes room: every command completes exactly
  * once. Until then the SQ id cannot be reused and the CQ cannot go. */
@@ -1053,6 +1091,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_abort_no_loss, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_deleted_sq_slots, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_lying_create_cq, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_shadow_quota, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_pins, setup, teardown),
