@@ -6,7 +6,14 @@
  * PRP1 of the Create commands it executes), walks PRPs as NVMe 2.0 §4.1.1 says,
  * and calls `touch` for every byte range it would DMA, so a test can check
  * that the device never reaches outside the grants and the shadows. The
- * doorbell only records the value; fake_nvme_step executes. */
+ * doorbell only records the value; fake_nvme_step executes.
+ *
+ * The asynchronous model (fake_nvme_fetch / fake_nvme_complete) lets a test
+ * play the device out of order: commands are fetched into an in-flight list
+ * and completed in any order, twice, late (a kept copy posted after the SQ
+ * was deleted or the controller reset) or never. It posts only into a CQ
+ * with room (the CQ head doorbell), as a controller must, and a command's
+ * DMA happens once, before its first completion. */
 #ifndef FAKE_NVME_H
 #define FAKE_NVME_H
 #include <stdbool.h>
@@ -16,6 +23,32 @@
 
 #define FAKE_QMAX	NVME_VAL_MAX_QID
 #define FAKE_DISK_BYTES (256u << 10)
+
+#define FAKE_INFL   256 /* commands fetched, not completed */
+#define FAKE_GHOSTS 64	/* completions kept for a late or second post */
+
+/* one command the device fetched */
+struct fake_cmd {
+	struct nvme_sqe c;
+	uint16_t sqid;
+	bool done; /* executed (DMA done), its completion not yet posted */
+	uint16_t status; /* when done */
+	uint32_t dw0;
+};
+
+struct fake_cqe {
+	uint16_t cqid, sqid, cid, status;
+	uint32_t dw0;
+};
+
+/* what the device does with the fetched commands of an SQ it deletes */
+enum fake_del_mode {
+	FAKE_DEL_RUN,	 /* execute and complete them first */
+	FAKE_DEL_ABORT,	 /* post Command Aborted due to SQ Deletion */
+	FAKE_DEL_SILENT, /* drop them (implicitly aborted, NVMe 2.0 §5.6) */
+	FAKE_DEL_LATE,	 /* drop them now, keep their completions for later */
+	FAKE_DEL_NMODES
+};
 
 struct fake_nvme {
 	struct {
@@ -43,12 +76,20 @@ struct fake_nvme {
 	/* every DMA range; the oracle hook (may be NULL) */
 	void (*touch)(void *ctx, uint64_t addr, uint64_t len, bool write);
 	void *touch_ctx;
+	bool touch_veto; /* set by touch: skip this transfer */
 	/* status to complete the next command with (0: success) */
 	uint16_t next_status;
 	uint64_t shadow_bytes; /* live shadow allocations */
 	unsigned shadow_allocs;
 	int fail_alloc_after; /* shadow_alloc fails after this many (-1: never)
 			       */
+	/* the asynchronous model */
+	struct fake_cmd infl[FAKE_INFL];
+	unsigned ninfl;
+	struct fake_cqe ghost[FAKE_GHOSTS];
+	unsigned nghost;
+	uint8_t del_mode; /* enum fake_del_mode */
+	bool trace;	  /* print fetches and posts (stderr) */
 };
 
 void fake_nvme_init(struct fake_nvme *f);
@@ -68,4 +109,25 @@ void fake_nvme_identify(const struct fake_nvme *f, uint32_t cns, uint32_t nsid,
  * device) */
 void fake_nvme_post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,
 		    uint16_t cid, uint16_t status);
+
+/* ---- the asynchronous model -------------------------------------------- */
+/* controller reset: every queue and fetched command is gone (kept
+ * completions stay: a hostile device may still post them) */
+void fake_nvme_reset(struct fake_nvme *f);
+/* fetch up to max commands (0: all the doorbell allows) from SQ sqid */
+unsigned fake_nvme_fetch(struct fake_nvme *f, uint16_t sqid, unsigned max);
+/* complete in-flight command i: execute it (status 0) or fail it without
+ * effect (status != 0: the CQE status field), then post its completion when
+ * its CQ has room (else it stays, done, for a later call). dup: post it a
+ * second time; keep: also keep a copy for fake_nvme_ghost. true when posted.
+ */
+bool fake_nvme_complete(struct fake_nvme *f, unsigned i, uint16_t status,
+			bool dup, bool keep);
+/* post a forged completion when CQ cqid has room */
+bool fake_nvme_forge(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,
+		     uint16_t cid, uint16_t status);
+/* post kept completion i (a late or duplicated one) and forget it */
+bool fake_nvme_ghost(struct fake_nvme *f, unsigned i);
+/* fetch and complete everything, in order; returns commands completed */
+unsigned fake_nvme_drain(struct fake_nvme *f);
 #endif

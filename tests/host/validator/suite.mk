@@ -20,3 +20,8 @@ FUZZERS += $(BUILD)/fuzz/fuzz_gate
 $(BUILD)/fuzz/fuzz_gate: tests/host/validator/fuzz_gate.c tests/host/validator/fake_nvme.c $(VAL_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
+
+FUZZERS += $(BUILD)/fuzz/fuzz_gate_seq
+$(BUILD)/fuzz/fuzz_gate_seq: tests/host/validator/fuzz_gate_seq.c tests/host/validator/fake_nvme.c $(VAL_SRC) $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^

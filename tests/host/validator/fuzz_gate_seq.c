@@ -1,0 +1,1118 @@
+/* tests/host/validator/fuzz_gate_seq.c — stateful libFuzzer target for the
+ * NVMe doorbell gate: the real dma/ code (nvme_gate.c, nvme_validate.c,
+ * grant.c) driven through sequences the way kernel/authority/nvme_broker.c
+ * drives it, by a hostile driver and an out-of-order device model.
+ *
+ * The input is a program: a 2-byte header (admin queue size, the device's
+ * Delete SQ behaviour) and 8-byte operations, a raw SQE carrying 64 more
+ * bytes. The driver writes commands (templates that reach deep states, or
+ * raw bytes), rings any tail, reaps, consumes its CQs, moves CQ heads
+ * anywhere, revokes and re-creates pools, resets the controller (the
+ * broker's nvme_broker_reset: nvme_gate_drop_all, then enable again) and
+ * issues the broker's kernel commands. The device fetches and completes
+ * commands in any order, twice, late (after a Delete SQ) or never. At the
+ * end the device drains, the driver consumes, and the ledger is closed.
+ *
+ * Oracles (each failure prints one "ORACLE: ..." line and aborts):
+ *  - every byte the device touches lies in a live grant of the owner that
+ *    some outstanding command pins, in a shadow the gate allocated and has
+ *    not freed, or in the broker's identify page while a kernel command is
+ *    outstanding; every range the gate maps (drv_va) is in a live grant;
+ *  - nothing writes freed memory: a revoked pool is poisoned
+ *    (ASAN_POISON_MEMORY_REGION) and freed shadows are freed heap, so a
+ *    write by the gate into either is an ASan report;
+ *  - a ledger of the CIDs the gate took from each SQ: every completion the
+ *    driver reads names an outstanding (SQ, CID) on the CQ it arrived on,
+ *    once; after the drain nothing is outstanding and nothing rung is left
+ *    untaken, unless a reset (or the driver deleting the CQ, or lying about
+ *    its own CQ) released it;
+ *  - the pin count of every grant equals what the outstanding commands and
+ *    (with RING_PINS) the live queue rings name;
+ *  - loop bounds: one gate call takes at most size-1 entries of an SQ and
+ *    delivers at most size-1 completions, maps and allocates in proportion.
+ */
+#include <sanitizer/asan_interface.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dma/nvme_gate.h"
+#include "fake_nvme.h"
+#include "shim.h"
+
+/* a pool holding a live queue ring is pinned by it (issue 9, finding 1) */
+#ifndef RING_PINS
+#define RING_PINS 1
+#endif
+
+#ifdef MASK_KNOWN
+#define MASKED 1
+#else
+#define MASKED 0
+#endif
+
+/* the oracles' own loops are not coverage for the fuzzer */
+#define NOCOV __attribute__((no_sanitize("coverage")))
+
+#define OWNER	   1
+#define NEIGHBOUR  2
+#define NPOOL	   4
+#define POOL_BYTES (512u << 10)
+#define POOL_PAGES (POOL_BYTES / 4096)
+#define ARENA	   ((NPOOL + 1) * POOL_BYTES) /* + the neighbour's */
+#define NQ	   8			      /* policy qid_max 7 */
+#define MAXOPS	   256
+#define PS	   4096u
+
+enum { POOL_LIVE, POOL_FREED, POOL_OTHER };
+
+static struct fake_nvme *f;
+static struct nvme_gate g;
+static struct nvme_val_policy pol;
+static struct grant_table gt;
+static struct nvme_gate_env env;
+static uint8_t *arena, *ident;
+static uint64_t A;
+static struct {
+	int slot;
+	uint32_t gen;
+	uint8_t state;
+} pool[NPOOL];
+static uint8_t dirty[ARENA / PS];
+
+/* the driver's side */
+static struct {
+	uint16_t tail;	  /* next SQ slot it writes */
+	uint16_t head;	  /* next CQ slot it reads */
+	uint8_t phase;	  /* phase it expects there */
+	uint16_t ncid;	  /* next CID it picks */
+	bool taint;	  /* CQ: the driver cannot trust its own view */
+	void *cq_shadow;  /* the CQ incarnation it knows */
+	uint64_t cq_iova; /* and where its ring is */
+	uint16_t cq_size;
+	uint16_t sq_gen;   /* the SQ incarnation it knows */
+	uint16_t last_cid; /* last CID written to the SQ */
+} dq[NVME_VAL_MAX_QID];
+static bool kbusy; /* a kernel command is outstanding */
+static int trace;  /* GATE_SEQ_TRACE=1: print what happens (reproducers) */
+#define TRACE(...)                                                             \
+	do {                                                                   \
+		if (trace)                                                     \
+			fprintf(stderr, __VA_ARGS__);                          \
+	} while (0)
+static bool dev_lied; /* the device posted a same-generation copy */
+
+/* ---- oracle plumbing --------------------------------------------------- */
+static void die(const char *what, uint64_t a, uint64_t b)
+{
+	fprintf(stderr, "ORACLE: %s 0x%llx 0x%llx\n", what,
+		(unsigned long long)a, (unsigned long long)b);
+	abort();
+}
+
+static bool in_range(uint64_t base, uint64_t blen, uint64_t a, uint64_t len)
+{
+	return blen && a >= base && len <= blen && a - base <= blen - len;
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* shadows the gate holds: allocated through env, not yet freed */
+#define MAXSH 512
+static struct {
+	uint64_t a, len;
+} sh[MAXSH];
+static unsigned nsh;
+static unsigned n_db, n_va, n_alloc; /* env calls in the current gate call */
+
+NOCOV static bool in_shadow(uint64_t a, uint64_t len)
+{
+	for (unsigned i = 0; i < nsh; i++)
+		if (in_range(sh[i].a, sh[i].len, a, len))
+			return true;
+	return false;
+}
+
+static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
+{
+	(void)ctx;
+	n_db++;
+	if (index >= 2 * FAKE_QMAX)
+		die("doorbell index out of range", index, value);
+	f->db[index] = value;
+	f->ndoorbells++;
+}
+
+/* Shadows come from one arena, handed out in order within an input and
+ * poisoned when freed, so a freed shadow is never reused in the same input
+ * and any touch of it is an ASan report. When the arena runs out the
+ * allocation fails, as page_alloc can. */
+#define SHADOW_ARENA (64u << 20)
+static uint8_t *sh_arena;
+static size_t sh_used;
+
+static int env_shadow_alloc(void *ctx, size_t len, struct dma_buf *out)
+{
+	(void)ctx;
+	n_alloc++;
+	size_t n = (len + PS - 1) & ~(size_t)(PS - 1);
+	if (!n || nsh == MAXSH || n > SHADOW_ARENA - sh_used)
+		return -1;
+	void *p = sh_arena + sh_used;
+	sh_used += n;
+	ASAN_UNPOISON_MEMORY_REGION(p, n);
+	memset(p, 0, n);
+	out->va = p;
+	out->iova = (uint64_t)(uintptr_t)p;
+	out->len = n;
+	sh[nsh].a = out->iova;
+	sh[nsh++].len = n;
+	return 0;
+}
+
+static void env_shadow_free(void *ctx, struct dma_buf *b)
+{
+	(void)ctx;
+	for (unsigned i = 0; i < nsh; i++)
+		if (sh[i].a == b->iova && sh[i].len == b->len) {
+			sh[i] = sh[--nsh];
+			ASAN_POISON_MEMORY_REGION(b->va, b->len);
+			return;
+		}
+	die("shadow_free of memory the gate does not hold", b->iova, b->len);
+}
+
+static void *env_drv_va(void *ctx, uint64_t iova, size_t len)
+{
+	(void)ctx;
+	n_va++;
+	if (!len || !grant_covers(&gt, OWNER, iova, len))
+		die("gate mapped driver memory outside the owner's live grants",
+		    iova, len);
+	return (void *)(uintptr_t)iova;
+}
+
+static int pool_of(uint64_t a)
+{
+	if (a < A || a - A >= (uint64_t)NPOOL * POOL_BYTES)
+		return -1;
+	return (int)((a - A) / POOL_BYTES);
+}
+
+/* is [a, a+len) driver memory the driver can still use? */
+static bool drv_usable(uint64_t a, uint64_t len)
+{
+	int p = pool_of(a);
+	return p >= 0 && pool_of(a + len - 1) == p &&
+	       pool[p].state == POOL_LIVE;
+}
+
+static void mark_dirty(uint64_t a, uint64_t len)
+{
+	if (a < A || a - A >= ARENA || !len)
+		return;
+	uint64_t end = a + len;
+	if (end - A > ARENA)
+		end = A + ARENA;
+	for (uint64_t pg = (a - A) / PS; pg <= (end - 1 - A) / PS; pg++)
+		dirty[pg] = 1;
+}
+
+static uint64_t cq_bytes(unsigned q)
+{
+	return (uint64_t)g.cq[q].size * NVME_CQE_BYTES;
+}
+static uint64_t sq_bytes(unsigned q)
+{
+	return (uint64_t)g.sq[q].size * NVME_SQE_BYTES;
+}
+
+/* a write into a driver CQ ring by anyone but the gate: that CQ's
+ * contents are no longer the gate's word */
+NOCOV static void taint_cqs(uint64_t a, uint64_t len)
+{
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
+		if (g.cq[q].state &&
+		    overlaps(g.cq[q].drv_iova, cq_bytes(q), a, len))
+			dq[q].taint = true;
+}
+
+static void drv_write(uint64_t a, const void *src, uint64_t len)
+{
+	if (!drv_usable(a, len))
+		return;
+	mark_dirty(a, len);
+	taint_cqs(a, len);
+	memcpy((void *)(uintptr_t)a, src, len);
+}
+
+/* the device model's DMA */
+static void touch(void *ctx, uint64_t a, uint64_t len, bool write)
+{
+	(void)ctx;
+	if (in_shadow(a, len))
+		return;
+	if (kbusy && in_range((uint64_t)(uintptr_t)ident, PS, a, len))
+		return;
+	const struct dma_grant *gr = grant_find(&gt, OWNER, a, len);
+	if (!gr || !gr->pins) {
+		if (!dev_lied)
+			die(gr ? "device touched a grant no outstanding "
+				 "command pins"
+			       : "device touched memory outside live grants "
+				 "and shadows",
+			    a, len);
+		/* a copied completion released a command early: the device
+		 * broke the protocol, not the gate; keep the model out of
+		 * memory that is gone */
+		if (!gr || !drv_usable(a, len)) {
+			f->touch_veto = true;
+			return;
+		}
+	}
+	if (write) {
+		mark_dirty(a, len);
+		taint_cqs(a, len);
+	}
+}
+
+/* ---- the ledger: (SQ, CID, CQ) -> commands taken, not yet completed --- */
+#define LEDGER 65536u
+static struct {
+	uint32_t key;
+	uint32_t n;
+} led[LEDGER];
+static uint32_t led_used[LEDGER];
+static unsigned nled;
+static bool led_full;
+
+static uint32_t led_key(unsigned sq, unsigned cid, unsigned cq)
+{
+	return (uint32_t)(sq & 63) << 22 | (uint32_t)(cq & 63) << 16 | cid;
+}
+
+NOCOV static uint32_t *led_find(uint32_t key, bool add)
+{
+	uint32_t h = (key * 2654435761u) >> 16;
+	for (unsigned k = 0; k < LEDGER; k++) {
+		uint32_t i = (h + k) & (LEDGER - 1);
+		if (led[i].key == key + 1)
+			return &led[i].n;
+		if (!led[i].key) {
+			if (!add)
+				return 0;
+			if (nled >= LEDGER / 2) {
+				led_full = true;
+				return 0;
+			}
+			led[i].key = key + 1;
+			led[i].n = 0;
+			led_used[nled++] = i;
+			return &led[i].n;
+		}
+	}
+	return 0;
+}
+
+static void led_clear(void)
+{
+	for (unsigned k = 0; k < nled; k++)
+		led[led_used[k]].key = led[led_used[k]].n = 0;
+	nled = 0;
+	led_full = false;
+}
+
+/* the driver deleted CQ q: what was still to arrive there never will */
+static void led_forgive_cq(unsigned q)
+{
+	for (unsigned k = 0; k < nled; k++)
+		if (((led[led_used[k]].key - 1) >> 16 & 63) == q)
+			led[led_used[k]].n = 0;
+}
+
+/* ---- the gate's pins and bounds --------------------------------------- */
+NOCOV static void check_pins(void)
+{
+	uint32_t want[GRANT_MAX] = {0};
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+		if (!g.sq[q].state)
+			continue;
+		for (unsigned t = 0; t < NVME_GATE_TAGS; t++)
+			if (g.sq[q].tag[t].busy)
+				for (uint64_t m = g.sq[q].tag[t].pins; m;
+				     m &= m - 1)
+					want[__builtin_ctzll(m)]++;
+	}
+	if (RING_PINS) {
+		for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+			const struct dma_grant *r;
+			if (g.sq[q].state &&
+			    (r = grant_find(&gt, OWNER, g.sq[q].drv_iova,
+					    sq_bytes(q))))
+				want[r - gt.g]++;
+			if (g.cq[q].state &&
+			    (r = grant_find(&gt, OWNER, g.cq[q].drv_iova,
+					    cq_bytes(q))))
+				want[r - gt.g]++;
+		}
+	}
+	for (unsigned i = 0; i < GRANT_MAX; i++)
+		if (gt.g[i].pins != want[i])
+			die("pin count of a grant differs from the commands "
+			    "and "
+			    "rings that name it",
+			    i, (uint64_t)gt.g[i].pins << 32 | want[i]);
+}
+
+/* before a gate call: what each SQ had */
+static struct {
+	uint8_t state;
+	uint16_t gen, head, tail, size, cqid;
+} snap[NVME_VAL_MAX_QID];
+
+NOCOV static void before(void)
+{
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+		snap[q].state = g.sq[q].state;
+		snap[q].gen = g.sq_gen[q];
+		snap[q].head = g.sq[q].drv_head;
+		snap[q].tail = g.sq[q].drv_tail;
+		snap[q].size = g.sq[q].size;
+		snap[q].cqid = g.sq[q].cqid;
+	}
+	n_db = n_va = n_alloc = 0;
+}
+
+static void drv_consume(unsigned q);
+
+/* after a gate call: the ledger takes what the gate took, queue
+ * incarnations are noticed, the bounds are checked */
+NOCOV static void after(int delivered, unsigned cq_size)
+{
+	unsigned took = 0;
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+		struct nvme_gate_sq *s = &g.sq[q];
+		bool same =
+		    snap[q].state && s->state && snap[q].gen == g.sq_gen[q];
+		if (snap[q].state && !same && snap[q].head != snap[q].tail &&
+		    !dq[snap[q].cqid].taint && !MASKED)
+			die("entries the driver rang were dropped with their "
+			    "SQ (never taken, never completed)",
+			    q, (uint64_t)snap[q].head << 16 | snap[q].tail);
+		if (!same || s->drv_head == snap[q].head)
+			continue;
+		unsigned n =
+		    (unsigned)(s->drv_head + s->size - snap[q].head) % s->size;
+		if (n > (unsigned)s->size - 1)
+			die("one call took more than size-1 entries", q, n);
+		took += n;
+		for (unsigned k = 0; k < n; k++) {
+			const struct nvme_sqe *e =
+			    &s->drv[(snap[q].head + k) % s->size];
+			uint32_t *c = led_find(
+			    led_key(q, nvme_sqe_cid(e), s->cqid), true);
+			TRACE("  gate took sq%u cid %u opc 0x%x (-> cq%u)\n", q,
+			      nvme_sqe_cid(e), nvme_sqe_opc(e), s->cqid);
+			if (c)
+				(*c)++;
+		}
+	}
+	if (delivered > 0 && cq_size && (unsigned)delivered > cq_size - 1)
+		die("one reap delivered more than size-1 completions",
+		    (uint64_t)delivered, cq_size);
+	if (n_db > 1 + NVME_VAL_MAX_QID)
+		die("doorbells in one gate call", n_db, 0);
+	if (n_va > 6 * took + 2 || n_alloc > 2 * took + 3)
+		die("maps or allocations out of proportion to entries taken",
+		    n_va, (uint64_t)n_alloc << 32 | took);
+	/* queue incarnations the driver learns of */
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+		struct nvme_gate_cq *c = &g.cq[q];
+		if (dq[q].cq_shadow && dq[q].cq_shadow != c->shadow.va) {
+			/* deleted: read what is left, the rest never comes */
+			drv_consume(q);
+			led_forgive_cq(q);
+			dq[q].cq_shadow = 0;
+		}
+		if (c->state && !dq[q].cq_shadow) {
+			dq[q].cq_shadow = c->shadow.va;
+			dq[q].cq_iova = c->drv_iova;
+			dq[q].cq_size = c->size;
+			dq[q].head = 0;
+			dq[q].phase = 1;
+			dq[q].taint = false;
+			/* the driver zeroes its ring before the create */
+			if (drv_usable(c->drv_iova, cq_bytes(q))) {
+				mark_dirty(c->drv_iova, cq_bytes(q));
+				memset((void *)(uintptr_t)c->drv_iova, 0,
+				       cq_bytes(q));
+			}
+			for (unsigned o = 0; o < NVME_VAL_MAX_QID; o++) {
+				if ((o != q && g.cq[o].state &&
+				     overlaps(g.cq[o].drv_iova, cq_bytes(o),
+					      c->drv_iova, cq_bytes(q))) ||
+				    (g.sq[o].state &&
+				     overlaps(g.sq[o].drv_iova, sq_bytes(o),
+					      c->drv_iova, cq_bytes(q)))) {
+					dq[q].taint = true;
+					dq[o].taint = true;
+				}
+			}
+		}
+		struct nvme_gate_sq *s = &g.sq[q];
+		if (s->state && dq[q].sq_gen != g.sq_gen[q] + 1u) {
+			dq[q].sq_gen = (uint16_t)(g.sq_gen[q] + 1u);
+			dq[q].tail = 0;
+			mark_dirty(s->drv_iova, sq_bytes(q));
+			for (unsigned o = 0; o < NVME_VAL_MAX_QID; o++)
+				if (g.cq[o].state &&
+				    overlaps(g.cq[o].drv_iova, cq_bytes(o),
+					     s->drv_iova, sq_bytes(q)))
+					dq[o].taint = true;
+		}
+	}
+	check_pins();
+}
+
+/* Commands of an SQ's current life the device has been given and the gate
+ * has not reaped: not fetched yet, fetched, or posted to a CQ the gate has
+ * not consumed. No more than size-1 may be outstanding (issue 9, finding
+ * 3): more overfills the device's queue. Counted on the device's side. */
+NOCOV static void check_outstanding(void)
+{
+	unsigned n[FAKE_QMAX] = {0};
+#ifdef MASK_KNOWN
+	return;
+#endif
+	if (dev_lied)
+		return;
+	for (unsigned q = 0; q < FAKE_QMAX; q++) {
+		if (!f->sq[q].live || !f->sq[q].size)
+			continue;
+		uint32_t db = f->db[2 * q];
+		if (db < f->sq[q].size)
+			n[q] += (db + f->sq[q].size - f->sq[q].head) %
+				f->sq[q].size;
+	}
+	for (unsigned i = 0; i < f->ninfl; i++) {
+		uint16_t sq = f->infl[i].sqid;
+		if (nvme_sqe_cid(&f->infl[i].c) >> NVME_GATE_TAG_BITS ==
+		    g.sq_gen[sq])
+			n[sq]++;
+	}
+	for (unsigned c = 0; c < FAKE_QMAX; c++) {
+		if (!f->cq[c].live || f->db[2 * c + 1] >= f->cq[c].size)
+			continue;
+		const struct nvme_cqe *r =
+		    (const struct nvme_cqe *)(uintptr_t)f->cq[c].base;
+		for (uint32_t k = f->db[2 * c + 1]; k != f->cq[c].tail;
+		     k = (k + 1) % f->cq[c].size)
+			if (r[k].sqid < FAKE_QMAX &&
+			    r[k].cid >> NVME_GATE_TAG_BITS ==
+				g.sq_gen[r[k].sqid])
+				n[r[k].sqid]++;
+	}
+	for (unsigned q = 0; q < FAKE_QMAX; q++)
+		if (f->sq[q].live && n[q] > (unsigned)f->sq[q].size - 1)
+			die("more commands outstanding on an SQ than its "
+			    "size-1",
+			    q, (uint64_t)n[q] << 16 | f->sq[q].size);
+}
+
+/* ---- the driver --------------------------------------------------------- */
+static int gate_ring(uint16_t q, uint16_t tail)
+{
+	before();
+	int r = nvme_gate_sq_ring(&g, q, tail);
+	if (r >= 0 && q < NVME_VAL_MAX_QID && r > g.sq[q].size - 1)
+		die("ring took more than size-1 entries", q, (uint64_t)r);
+	after(0, 0);
+	return r;
+}
+
+static int gate_reap(uint16_t q)
+{
+	before();
+	unsigned size = q < NVME_VAL_MAX_QID ? g.cq[q].size : 0;
+	int r = nvme_gate_cq_reap(&g, q);
+	after(r, size);
+	return r;
+}
+
+static int gate_head(uint16_t q, uint16_t head)
+{
+	before();
+	int r = nvme_gate_cq_head(&g, q, head);
+	after(0, 0);
+	return r;
+}
+
+static void gate_kpoll(void)
+{
+	struct nvme_cqe e;
+	before();
+	unsigned size = g.cq[0].size;
+	bool done = nvme_gate_kcmd_poll(&g, &e);
+	after(0, size);
+	if (!done)
+		return;
+	if (!kbusy)
+		die("kernel completion without a kernel command", e.cid,
+		    e.status);
+	if (e.cid != NVME_GATE_KCID || e.sqid != 0)
+		die("kernel completion is not the kernel command's", e.cid,
+		    e.sqid);
+	kbusy = false;
+}
+
+/* read CQ q as far as the phase says, as a driver does, then tell the gate
+ * its head */
+static void drv_consume(unsigned q)
+{
+	uint16_t size = dq[q].cq_size;
+	if (!dq[q].cq_shadow || !size)
+		return;
+	if (!drv_usable(dq[q].cq_iova, (uint64_t)size * NVME_CQE_BYTES)) {
+		dq[q].taint = true; /* its pool is gone: it cannot read */
+		return;
+	}
+	const struct nvme_cqe *r =
+	    (const struct nvme_cqe *)(uintptr_t)dq[q].cq_iova;
+	for (unsigned k = 0; k < size; k++) {
+		const struct nvme_cqe *e = &r[dq[q].head];
+		if (nvme_cqe_phase(e) != dq[q].phase)
+			break;
+		TRACE("  driver read cq%u: sq%u cid %u status 0x%x%s\n", q,
+		      e->sqid, e->cid, e->status >> 1,
+		      dq[q].taint ? " (tainted)" : "");
+		if (!dq[q].taint && !led_full) {
+			uint32_t *n =
+			    led_find(led_key(e->sqid, e->cid, q), false);
+			if (e->sqid >= NVME_VAL_MAX_QID || !n || !*n)
+				die("completion for a command not outstanding "
+				    "(unknown, twice, or on the wrong CQ)",
+				    (uint64_t)e->sqid << 16 | e->cid, q);
+			(*n)--;
+		}
+		if (++dq[q].head == size) {
+			dq[q].head = 0;
+			dq[q].phase ^= 1;
+		}
+	}
+}
+
+static void drv_consume_and_head(unsigned q)
+{
+	if (!g.cq[q].state)
+		return;
+	drv_consume(q);
+	if (g.cq[q].state)
+		gate_head((uint16_t)q, dq[q].head);
+}
+
+static const uint16_t qsizes[] = {2,  3,  4,  5,  8,   15,  16,	  17,	32,
+				  63, 64, 65, 66, 128, 255, 1024, 4095, 4096};
+#define NQSIZES (sizeof(qsizes) / sizeof(qsizes[0]))
+
+static uint64_t page_addr(unsigned p, unsigned page)
+{
+	return A + (uint64_t)(p % (NPOOL + 1)) * POOL_BYTES +
+	       (uint64_t)(page % POOL_PAGES) * PS;
+}
+
+/* a ring of len bytes at a page of pool p that holds it */
+static uint64_t ring_addr(unsigned p, unsigned page, uint64_t len)
+{
+	unsigned pages = (unsigned)((len + PS - 1) / PS);
+	return page_addr(p % NPOOL, page % (POOL_PAGES - pages + 1));
+}
+
+/* bit 63: wild; else an offset into the arena */
+static uint64_t addr(uint64_t raw)
+{
+	return (raw >> 63) ? raw : A + (raw % ARENA);
+}
+
+static void sq_write(unsigned q, struct nvme_sqe *c)
+{
+	struct nvme_gate_sq *s = &g.sq[q];
+	if (!s->state || !s->size)
+		return;
+	dq[q].last_cid = nvme_sqe_cid(c);
+	drv_write(s->drv_iova + (uint64_t)(dq[q].tail % s->size) * 64, c, 64);
+	dq[q].tail = (uint16_t)((dq[q].tail + 1) % s->size);
+}
+
+/* PRPs for len bytes from prp1: a second page or a list in pool lp */
+static void build_prps(struct nvme_sqe *c, uint64_t len, unsigned lp,
+		       unsigned lpage)
+{
+	uint64_t first = PS - (c->prp1 % PS);
+	if (len <= first) {
+		c->prp2 = 0;
+		return;
+	}
+	uint64_t next = (c->prp1 & ~(uint64_t)(PS - 1)) + PS;
+	if (len - first <= PS) {
+		c->prp2 = next;
+		return;
+	}
+	uint64_t list = page_addr(lp, lpage);
+	unsigned n = (unsigned)((len - first + PS - 1) / PS);
+	uint64_t e[64];
+	if (n > 64)
+		n = 64;
+	for (unsigned k = 0; k < n; k++)
+		e[k] = next + (uint64_t)k * PS;
+	drv_write(list, e, (uint64_t)n * 8);
+	c->prp2 = list;
+}
+
+enum {
+	K_READ,
+	K_WRITE,
+	K_FLUSH,
+	K_IDENTIFY,
+	K_CREATE_CQ,
+	K_CREATE_SQ,
+	K_DELETE_SQ,
+	K_DELETE_CQ,
+	K_ABORT,
+	K_GET_FEATURES,
+	K_NKINDS
+};
+
+/* a templated command: [q|flags, kind, cid, x, y, z, w] */
+static void op_cmd(const uint8_t *a)
+{
+	unsigned q = a[0] & 7, fl = a[0] >> 3;
+	unsigned kind = a[1] % K_NKINDS;
+	uint8_t x = a[3], y = a[4], z = a[5], w = a[6];
+	struct nvme_sqe c;
+	memset(&c, 0, sizeof(c));
+	bool admin = kind >= K_IDENTIFY;
+	if (!(fl & 0x10)) /* mostly: the queue the command belongs on */
+		q = admin ? 0 : (q ? q : 1);
+	uint16_t cid = (fl & 1) ? a[2] : dq[q].ncid++;
+	uint16_t size = qsizes[y % NQSIZES];
+	uint16_t qid = x & 7;
+	switch (kind) {
+	case K_READ:
+	case K_WRITE: {
+		uint32_t nlb0 = (fl & 2) ? x : (x & 15);
+		c.cdw0 = kind == K_READ ? NVME_IO_READ : NVME_IO_WRITE;
+		c.nsid = (fl & 4) ? 2 : 1;
+		c.cdw10 = y;
+		c.cdw12 = nlb0;
+		c.prp1 =
+		    page_addr(z & 3, z >> 2) + ((fl & 8) ? (w & 0xffc) : 0);
+		build_prps(&c, (uint64_t)(nlb0 + 1) * 512, w & 3, w >> 2);
+		break;
+	}
+	case K_FLUSH:
+		c.cdw0 = NVME_IO_FLUSH;
+		c.nsid = 1;
+		break;
+	case K_IDENTIFY:
+		c.cdw0 = NVME_ADM_IDENTIFY;
+		c.cdw10 = x & 3;
+		c.nsid = y & 3;
+		c.prp1 =
+		    page_addr(z & 3, z >> 2) + ((fl & 8) ? (w & 0xffc) : 0);
+		build_prps(&c, 4096, w & 3, w >> 2);
+		break;
+	case K_CREATE_CQ:
+	case K_CREATE_SQ: {
+		bool sq = kind == K_CREATE_SQ;
+		uint64_t len = (uint64_t)size * (sq ? 64 : 16);
+		c.cdw0 = sq ? NVME_ADM_CREATE_SQ : NVME_ADM_CREATE_CQ;
+		c.cdw10 = (uint32_t)(size - 1) << 16 | qid;
+		c.cdw11 = (fl & 2) ? 0 : 1; /* PC */
+		if (sq)
+			c.cdw11 |= (uint32_t)((x >> 3) & 7) << 16;
+		c.prp1 = ring_addr(z, w, len);
+		break;
+	}
+	case K_DELETE_SQ:
+		c.cdw0 = NVME_ADM_DELETE_SQ;
+		c.cdw10 = qid;
+		break;
+	case K_DELETE_CQ:
+		c.cdw0 = NVME_ADM_DELETE_CQ;
+		c.cdw10 = qid;
+		break;
+	case K_ABORT: {
+		/* mostly a command that may still run on that SQ */
+		uint16_t tcid = (fl & 2)
+				    ? (uint16_t)(y | z << 8)
+				    : (uint16_t)(dq[qid].last_cid - (y & 3));
+		c.cdw0 = NVME_ADM_ABORT;
+		c.cdw10 = (uint32_t)tcid << 16 | qid;
+		break;
+	}
+	case K_GET_FEATURES:
+		c.cdw0 = NVME_ADM_GET_FEATURES;
+		c.cdw10 = x & 0x1f;
+		break;
+	}
+	nvme_sqe_set_cid(&c, cid);
+	sq_write(q, &c);
+}
+
+static void op_raw(unsigned q, const uint8_t *d)
+{
+	struct nvme_sqe c;
+	memcpy(&c, d, 64);
+	c.prp1 = addr(c.prp1);
+	c.prp2 = addr(c.prp2);
+	c.mptr = c.mptr ? addr(c.mptr) : 0;
+	sq_write(q, &c);
+}
+
+/* the device posts a completion with CID cid on sqid: a copy of a
+ * command of the SQ's current life, or one the gate only tags by number,
+ * can release a command the device has not run yet */
+static void note_copy(uint16_t sqid, uint16_t cid)
+{
+	unsigned gen = cid >> NVME_GATE_TAG_BITS;
+	if (sqid >= NVME_VAL_MAX_QID || gen >= NVME_GATE_GENS ||
+	    gen == g.sq_gen[sqid])
+		dev_lied = true;
+}
+
+/* ---- pools, reset ------------------------------------------------------ */
+static void pool_revoke(unsigned p)
+{
+#ifdef MASK_KNOWN /* finding 1 fixed as planned: a pool with a live ring is    \
+		     busy */
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
+		if ((g.sq[q].state && pool_of(g.sq[q].drv_iova) == (int)p) ||
+		    (g.cq[q].state && pool_of(g.cq[q].drv_iova) == (int)p))
+			return;
+#endif
+	if (!grant_revoke(&gt, pool[p].slot, pool[p].gen))
+		return; /* pinned: refused, the memory stays the driver's */
+	pool[p].state = POOL_FREED;
+	/* page_free: nothing may touch it now */
+	ASAN_POISON_MEMORY_REGION(arena + (size_t)p * POOL_BYTES, POOL_BYTES);
+}
+
+static void pool_grant(unsigned p, bool other)
+{
+	ASAN_UNPOISON_MEMORY_REGION(arena + (size_t)p * POOL_BYTES, POOL_BYTES);
+	pool[p].slot =
+	    grant_add(&gt, other ? NEIGHBOUR : OWNER,
+		      A + (uint64_t)p * POOL_BYTES, POOL_BYTES, &pool[p].gen);
+	if (pool[p].slot < 0)
+		die("grant table full", p, 0);
+	pool[p].state = other ? POOL_OTHER : POOL_LIVE;
+	mark_dirty(A + (uint64_t)p * POOL_BYTES, POOL_BYTES);
+	memset(arena + (size_t)p * POOL_BYTES, 0, POOL_BYTES);
+}
+
+/* nvme_broker_enable: admin queues in the driver's pool, then (maybe) the
+ * broker's Identify */
+static void enable(unsigned entries_idx, unsigned p, unsigned page)
+{
+	uint16_t entries = qsizes[entries_idx % NQSIZES];
+	uint64_t asq = ring_addr(p, page, (uint64_t)entries * 64 * 2);
+	uint64_t acq =
+	    asq + (((uint64_t)entries * 64 + PS - 1) & ~(uint64_t)(PS - 1));
+	uint64_t sq_addr, cq_addr;
+	before();
+	if (nvme_gate_admin_open(&g, asq, acq, entries, &sq_addr, &cq_addr) ==
+	    0)
+		fake_nvme_admin(f, sq_addr, cq_addr, entries);
+	after(0, 0);
+}
+
+/* nvme_broker_reset: the controller stops, the gate forgets every queue;
+ * the driver hears that all it had outstanding is gone */
+static void reset(void)
+{
+	fake_nvme_reset(f);
+	nvme_gate_drop_all(&g);
+	led_clear();
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+		dq[q].taint = false;
+		dq[q].cq_shadow = 0;
+		dq[q].sq_gen = 0;
+	}
+	kbusy = false;
+	check_pins();
+}
+
+static void kcmd_submit(uint8_t cns, uint8_t nsid)
+{
+	if (kbusy)
+		return;
+	struct nvme_sqe c;
+	memset(&c, 0, sizeof(c));
+	c.cdw0 = NVME_ADM_IDENTIFY;
+	c.cdw10 = cns & 3;
+	c.nsid = nsid & 3;
+	c.prp1 = (uint64_t)(uintptr_t)ident;
+	if (nvme_gate_kcmd_submit(&g, &c) == 0)
+		kbusy = true;
+}
+
+static void init(void)
+{
+	if (arena)
+		return;
+	shim_quiet = 1;
+	trace = getenv("GATE_SEQ_TRACE") != 0;
+	f = calloc(1, sizeof(*f));
+	f->trace = trace;
+	arena = aligned_alloc(PS, ARENA);
+	ident = aligned_alloc(PS, PS);
+	sh_arena = aligned_alloc(PS, SHADOW_ARENA);
+	ASAN_POISON_MEMORY_REGION(sh_arena, SHADOW_ARENA);
+	memset(arena, 0, ARENA);
+	A = (uint64_t)(uintptr_t)arena;
+	fake_nvme_init(f);
+	f->trace = trace;
+	f->touch = touch;
+	env.ctx = f;
+	env.doorbell = env_doorbell;
+	env.shadow_alloc = env_shadow_alloc;
+	env.shadow_free = env_shadow_free;
+	env.drv_va = env_drv_va;
+	pol.grants = &gt;
+	pol.owner = OWNER;
+	pol.page_shift = 12;
+	pol.max_xfer = 128 * 1024;
+	pol.qid_max = NQ - 1;
+	pol.qsize_max = NVME_GATE_QSIZE_MAX;
+	pol.iv_max = 4;
+	pol.nns = 1;
+	pol.ns[0] = (struct nvme_ns_policy){.nsid = 1, .lba_bytes = 512};
+}
+
+static void begin(const uint8_t *hdr)
+{
+	init();
+	/* the last input's shadows (finish checked that the gate held each) */
+	nsh = 0;
+	ASAN_POISON_MEMORY_REGION(sh_arena, sh_used);
+	sh_used = 0;
+	ASAN_UNPOISON_MEMORY_REGION(arena, ARENA);
+	for (unsigned pg = 0; pg < ARENA / PS; pg++)
+		if (dirty[pg]) {
+			memset(arena + (size_t)pg * PS, 0, PS);
+			dirty[pg] = 0;
+		}
+	memset(&gt, 0, sizeof(gt));
+	for (unsigned p = 0; p < NPOOL; p++) {
+		pool[p].slot =
+		    grant_add(&gt, OWNER, A + (uint64_t)p * POOL_BYTES,
+			      POOL_BYTES, &pool[p].gen);
+		pool[p].state = POOL_LIVE;
+	}
+	grant_add(&gt, NEIGHBOUR, A + (uint64_t)NPOOL * POOL_BYTES, POOL_BYTES,
+		  NULL);
+	pol.hint = 0;
+	if (nvme_gate_init(&g, &env, &pol))
+		die("gate init", 0, 0);
+	fake_nvme_reset(f);
+	f->nghost = 0;
+	f->nlog = 0;
+	f->del_mode = hdr[1] & 3;
+	memset(dq, 0, sizeof(dq));
+	led_clear();
+	kbusy = dev_lied = false;
+	enable(hdr[0] & 15, 0, 0);
+	if (hdr[1] & 0x80)
+		kcmd_submit(NVME_CNS_CTRL, 0);
+}
+
+/* the device and the driver run until nothing moves; then the ledger
+ * must be closed */
+static void finish(void)
+{
+	TRACE("finish: drain\n");
+	for (unsigned round = 0; round < 64; round++) {
+		uint64_t rang = f->ndoorbells;
+		unsigned moved = fake_nvme_drain(f);
+		for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+			if (!g.cq[q].state)
+				continue;
+			int r = gate_reap((uint16_t)q);
+			if (r > 0)
+				moved += (unsigned)r;
+			uint16_t h = dq[q].head;
+			drv_consume_and_head(q);
+			moved += h != dq[q].head;
+		}
+		if (kbusy)
+			gate_kpoll();
+		if (!moved && !f->ninfl && rang == f->ndoorbells)
+			break;
+	}
+	if (led_full)
+		return;
+#ifdef MASK_KNOWN
+	if (g.lost_aborts)
+		return;
+#endif
+	bool tainted = false;
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
+		tainted |= dq[q].taint;
+	if (!tainted && f->ninfl)
+		die("device still holds commands after the drain", f->ninfl, 0);
+	for (unsigned k = 0; k < nled; k++)
+		if (led[led_used[k]].n &&
+		    !dq[(led[led_used[k]].key - 1) >> 16 & 63].taint) {
+			uint32_t key = led[led_used[k]].key - 1;
+			die("command never completed toward the driver "
+			    "(sq<<16|cid, cq)",
+			    (uint64_t)(key >> 22) << 16 | (key & 0xffff),
+			    key >> 16 & 63);
+		}
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
+		if (g.sq[q].state == NVME_GQ_LIVE && !dq[g.sq[q].cqid].taint &&
+		    g.sq[q].drv_head != g.sq[q].drv_tail)
+			die("entries the driver rang were never taken", q,
+			    (uint64_t)g.sq[q].drv_head << 16 |
+				g.sq[q].drv_tail);
+}
+
+/* every shadow still allocated belongs to a queue the gate holds */
+NOCOV static void check_leaks(void)
+{
+	unsigned held = 0;
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
+		held += (g.sq[q].shadow.len != 0) + (g.sq[q].lists.len != 0) +
+			(g.cq[q].shadow.len != 0);
+	if (held != nsh)
+		die("shadows allocated but held by no queue", nsh, held);
+}
+
+/* operation byte -> operation: the common ones take more of the 32 codes
+ * (codes 0..15 name the operations in order; 16..31 repeat common ones) */
+static const uint8_t optab[32] = {0,  1,  2,  3,  4,  5, 6, 7, 8, 9, 10,
+				  11, 12, 13, 14, 15, 0, 0, 0, 2, 2, 3,
+				  4,  4,  6,  6,  7,  7, 0, 2, 4, 15};
+
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
+{
+	if (n < 2)
+		return 0;
+	begin(d);
+	size_t i = 2;
+	for (unsigned steps = 0; i + 8 <= n && steps < MAXOPS; steps++) {
+		const uint8_t *a = d + i + 1;
+		uint8_t op = optab[d[i] & 31];
+		TRACE("op %u: %u %u %u %u %u %u %u\n", op, d[i + 1], d[i + 2],
+		      d[i + 3], d[i + 4], d[i + 5], d[i + 6], d[i + 7]);
+		i += 8;
+		unsigned q = a[0] & 7;
+		switch (op) {
+		case 0:
+			op_cmd(a);
+			break;
+		case 1: /* a raw entry */
+			if (i + 64 > n)
+				goto out;
+			op_raw(q, d + i);
+			i += 64;
+			break;
+		case 2: { /* ring: the driver's tail, or any */
+			uint16_t t = (a[0] & 0x40)
+					 ? (uint16_t)(a[1] | a[2] << 8)
+					 : dq[q].tail;
+			gate_ring((a[0] & 0x80) ? a[3] : (uint16_t)q, t);
+			break;
+		}
+		case 3: /* the device fetches */
+			fake_nvme_fetch(f, (uint16_t)q, a[1] & 7);
+			break;
+		case 4: { /* the device completes one, in any order */
+			unsigned how = a[1] & 3;
+			uint16_t st =
+			    how == 1 ? (uint16_t)(a[2] << 1 | (a[3] & 7) << 9)
+				     : 0;
+			if (f->ninfl && how >= 2)
+				note_copy(
+				    f->infl[a[0] % f->ninfl].sqid,
+				    nvme_sqe_cid(&f->infl[a[0] % f->ninfl].c));
+			fake_nvme_complete(f, a[0], st, how == 2, how == 3);
+			break;
+		}
+		case 5: /* a kept completion, late; or a forged one */
+			if (a[1] & 1) {
+				if (f->nghost)
+					note_copy(
+					    f->ghost[a[0] % f->nghost].sqid,
+					    f->ghost[a[0] % f->nghost].cid);
+				fake_nvme_ghost(f, a[0]);
+			} else {
+				uint16_t sqid = a[3] & 63,
+					 cid = (uint16_t)(a[4] | a[5] << 8);
+				note_copy(sqid, cid);
+				fake_nvme_forge(f, a[2] & 7, sqid, cid,
+						(uint16_t)(a[6] << 1));
+			}
+			break;
+		case 6:
+			gate_reap((a[0] & 0x80) ? a[1] : (uint16_t)q);
+			break;
+		case 7:
+			drv_consume_and_head(q);
+			break;
+		case 8: { /* the driver lies about its head */
+			uint16_t t = (a[0] & 0x80) ? a[3] : (uint16_t)q;
+			if (t < NVME_VAL_MAX_QID && g.cq[t].state)
+				dq[t].taint = true;
+			gate_head(t, (uint16_t)(a[1] | a[2] << 8));
+			break;
+		}
+		case 9: { /* revoke a pool, or grant it again */
+			unsigned p = a[0] % NPOOL;
+			if (pool[p].state == POOL_LIVE)
+				pool_revoke(p);
+			else if (pool[p].state == POOL_FREED)
+				pool_grant(p, a[1] & 1);
+			check_pins();
+			break;
+		}
+		case 10: /* controller reset, enable again */
+			reset();
+			enable(a[0], a[1], a[2]);
+			if (a[3] & 1)
+				kcmd_submit(NVME_CNS_CTRL, 0);
+			break;
+		case 11:
+			kcmd_submit(a[0], a[1]);
+			break;
+		case 12:
+			gate_kpoll();
+			break;
+		case 13: { /* driver data: PRP entries at a page of a pool */
+			uint64_t e[8];
+			for (unsigned k = 0; k < 8; k++)
+				e[k] = page_addr(a[3] & 3, a[4] + k * a[5]) +
+				       ((a[6] & 1) ? 8 : 0);
+			drv_write(page_addr(a[0] & 3, a[1]) +
+				      (uint64_t)(a[2] & 0x1f8),
+				  e, 64);
+			break;
+		}
+		case 14:
+			f->del_mode = a[0] & 3;
+			break;
+		case 15: /* the device runs everything it can */
+			fake_nvme_drain(f);
+			break;
+		}
+		check_outstanding();
+	}
+out:
+	finish();
+	check_leaks();
+	return 0;
+}
