@@ -144,6 +144,10 @@ static void post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,
 	if ((f->cq[cqid].tail + 1u) % f->cq[cqid].size == f->db[2 * cqid + 1])
 		f->cq_overrun++;
 	touch(f, (uint64_t)(uintptr_t)e, sizeof(*e), true);
+	if (f->touch_veto) {
+		f->touch_veto = false;
+		return;
+	}
 	e->dw0 = dw0;
 	e->dw1 = 0;
 	e->sqhd = sqid < FAKE_QMAX ? f->sq[sqid].head : 0;
@@ -333,6 +337,11 @@ unsigned fake_nvme_fetch(struct fake_nvme *f, uint16_t q, unsigned max)
 		struct fake_cmd *k = &f->infl[f->ninfl++];
 		uint64_t a = f->sq[q].base + (uint64_t)f->sq[q].head * 64;
 		touch(f, a, 64, false);
+		if (f->touch_veto) {
+			f->touch_veto = false;
+			f->ninfl--;
+			break;
+		}
 		memcpy(&k->c, (void *)(uintptr_t)a, 64);
 		k->sqid = q;
 		k->done = false;

@@ -76,7 +76,7 @@ struct fake_nvme {
 	/* every DMA range; the oracle hook (may be NULL) */
 	void (*touch)(void *ctx, uint64_t addr, uint64_t len, bool write);
 	void *touch_ctx;
-	bool touch_veto; /* set by touch: skip this transfer */
+	bool touch_veto; /* set by touch: skip this access (the async model) */
 	/* status to complete the next command with (0: success) */
 	uint16_t next_status;
 	uint64_t shadow_bytes; /* live shadow allocations */
