@@ -18,9 +18,10 @@
  *    some outstanding command pins, in a shadow the gate allocated and has
  *    not freed, or in the broker's identify page while a kernel command is
  *    outstanding; every range the gate maps (drv_va) is in a live grant;
- *  - nothing writes freed memory: a revoked pool is poisoned
- *    (ASAN_POISON_MEMORY_REGION) and freed shadows are freed heap, so a
- *    write by the gate into either is an ASan report;
+ *  - nothing writes freed memory: a revoked pool and a freed shadow are
+ *    poisoned (ASAN_POISON_MEMORY_REGION), so a write by the gate into
+ *    either is an ASan report; a pool whose revoke is refused (pinned)
+ *    stays the driver's, usable;
  *  - a ledger of the CIDs the gate took from each SQ: every completion the
  *    driver reads names an outstanding (SQ, CID) on the CQ it arrived on,
  *    once; after the drain nothing is outstanding and nothing rung is left
@@ -29,8 +30,15 @@
  *  - the pin count of every grant equals what the outstanding commands and
  *    the live queue rings name; the shadow memory charged to the owner
  *    equals what the gate holds;
+ *  - no more than size-1 commands outstanding on an SQ, nor toward a CQ,
+ *    counted on the device's side;
  *  - loop bounds: one gate call takes at most size-1 entries of an SQ and
  *    delivers at most size-1 completions, maps and allocates in proportion.
+ * A completion the device copies (a duplicate, or one kept and posted late
+ * while its SQ still lives) can release a later command with the same tag
+ * before the device ran it; the gate cannot tell, so after one the DMA
+ * oracle no longer judges pins and the model keeps out of freed memory.
+ * GATE_SEQ_TRACE=1 prints every operation, take, fetch and completion.
  */
 #include <sanitizer/asan_interface.h>
 #include <stdint.h>
@@ -86,7 +94,6 @@ static struct {
 	void *cq_shadow;  /* the CQ incarnation it knows */
 	uint64_t cq_iova; /* and where its ring is */
 	uint16_t cq_size;
-	uint16_t sq_gen;   /* the SQ incarnation it knows */
 	uint16_t last_cid; /* last CID written to the SQ */
 } dq[NVME_VAL_MAX_QID];
 static bool kbusy; /* a kernel command is outstanding */
@@ -864,7 +871,6 @@ static void reset(void)
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
 		dq[q].taint = false;
 		dq[q].cq_shadow = 0;
-		dq[q].sq_gen = 0;
 	}
 	kbusy = false;
 	check_pins();
