@@ -119,15 +119,20 @@ static void prp_xfer(struct fake_nvme *f, const struct nvme_sqe *c,
 		uint64_t left = (rem + PS - 1) / PS;
 		if (slot % PS == PS - 8 && left > 1) { /* chain */
 			touch(f, slot, 8, false);
+			if (f->touch_veto)
+				break;
 			slot = *(uint64_t *)(uintptr_t)slot;
 		}
 		touch(f, slot, 8, false);
+		if (f->touch_veto)
+			break;
 		uint64_t a = *(uint64_t *)(uintptr_t)slot;
 		slot += 8;
 		uint64_t n = rem < PS ? rem : PS;
 		seg(f, a, buf + done, n, to_host);
 		done += n;
 	}
+	f->touch_veto = false;
 }
 
 static void post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,
@@ -243,6 +248,8 @@ static uint16_t exec_io(struct fake_nvme *f, const struct nvme_sqe *c)
 	case NVME_IO_WRITE:
 		if (off > FAKE_DISK_BYTES || len > FAKE_DISK_BYTES - off)
 			return (uint16_t)(NVME_SC_LBA_RANGE << 1);
+		if (nvme_sqe_opc(c) == NVME_IO_WRITE)
+			f->disk_written = true;
 		prp_xfer(f, c, f->disk + off, len,
 			 nvme_sqe_opc(c) == NVME_IO_READ);
 		return 0;

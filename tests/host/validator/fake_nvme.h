@@ -70,6 +70,7 @@ struct fake_nvme {
 	uint64_t cq_overrun;
 	uint32_t lba_bytes;
 	uint8_t disk[FAKE_DISK_BYTES];
+	bool disk_written; /* a Write has changed disk since it was cleared */
 	/* executed commands, as the device read them */
 	struct nvme_sqe log[256];
 	unsigned nlog;

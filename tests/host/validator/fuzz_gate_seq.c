@@ -966,6 +966,12 @@ static void begin(const uint8_t *hdr)
 	if (nvme_gate_init(&g, &env, &pol))
 		die("gate init", 0, 0);
 	fake_nvme_reset(f);
+	/* nothing of the last input survives: a Read of what it wrote could
+	 * land in a ring and change what this one runs */
+	if (f->disk_written)
+		memset(f->disk, 0, sizeof(f->disk));
+	f->disk_written = false;
+	f->touch_veto = false;
 	f->nghost = 0;
 	f->nlog = 0;
 	f->del_mode = hdr[1] & 3;
