@@ -426,17 +426,17 @@ static uint16_t exec_async(struct fake_nvme *f, const struct fake_cmd *k,
 				return (uint16_t)(0x0cu << 1 | 1u << 9);
 		break;
 	case NVME_ADM_ABORT: {
+		/* the target completes with Command Abort Requested (NVMe
+		 * 2.0 §5.1), posted like any completion: held while its CQ
+		 * is full */
 		uint16_t cid = (uint16_t)(k->c.cdw10 >> 16);
 		*dw0 = 1; /* not aborted */
 		for (unsigned i = 0; i < f->ninfl; i++) {
-			const struct fake_cmd *t = &f->infl[i];
+			struct fake_cmd *t = &f->infl[i];
 			if (t->sqid == q && !t->done &&
 			    nvme_sqe_cid(&t->c) == cid) {
-				struct fake_cmd a = infl_take(f, i);
-				(void)post_room(
-				    f, q, cid,
-				    (uint16_t)(NVME_SC_ABORT_REQ << 1), 0);
-				(void)a;
+				t->done = true;
+				t->status = (uint16_t)(NVME_SC_ABORT_REQ << 1);
 				*dw0 = 0;
 				break;
 			}
