@@ -4,7 +4,8 @@
  * drives it, by a hostile driver and an out-of-order device model.
  *
  * The input is a program: a 2-byte header (admin queue size, the device's
- * Delete SQ behaviour) and 8-byte operations, a raw SQE carrying 64 more
+ * Delete SQ behaviour, all_ns, a kernel Identify at enable) and 8-byte
+ * operations, a raw SQE carrying 64 more
  * bytes. The driver writes commands (templates that reach deep states, or
  * raw bytes), rings any tail, reaps, consumes its CQs, moves CQ heads
  * anywhere, revokes and re-creates pools, resets the controller (the
@@ -975,6 +976,7 @@ static void begin(const uint8_t *hdr)
 	f->nghost = 0;
 	f->nlog = 0;
 	f->del_mode = hdr[1] & 3;
+	pol.all_ns = hdr[1] & 0x40; /* one namespace, so all granted */
 	memset(dq, 0, sizeof(dq));
 	led_clear();
 	kbusy = dev_lied = false;
