@@ -5,12 +5,12 @@
  *
  * The input is a program: a 2-byte header (admin queue size, the device's
  * Delete SQ behaviour, all_ns, a kernel Identify at enable) and 8-byte
- * operations, a raw SQE carrying 64 more
- * bytes. The driver writes commands (templates that reach deep states, or
- * raw bytes), rings any tail, reaps, consumes its CQs, moves CQ heads
- * anywhere, revokes and re-creates pools, resets the controller (the
- * broker's nvme_broker_reset: nvme_gate_drop_all, then enable again) and
- * issues the broker's kernel commands. The device fetches and completes
+ * operations, a raw SQE carrying 64 more bytes. The driver writes commands
+ * (templates that reach deep states, or raw bytes), rings any tail, reaps,
+ * consumes its CQs, moves CQ heads anywhere, revokes and re-creates pools,
+ * resets the controller (the broker's nvme_broker_reset:
+ * nvme_gate_drop_all, then enable again) and issues the broker's kernel
+ * commands. The device fetches and completes
  * commands in any order, twice, late (after a Delete SQ) or never. At the
  * end the device drains, the driver consumes, and the ledger is closed.
  *
