@@ -1019,6 +1019,10 @@ static void finish(void)
 	 * executed): it broke the protocol, completeness is not the gate's */
 	if (led_full || dev_lied)
 		return;
+	/* an admin CQ the driver cannot read stays full: Delete SQ and the
+	 * rest of the admin queue never complete, on whatever CQ they owe */
+	if (dq[0].taint)
+		return;
 
 	bool tainted = false;
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
