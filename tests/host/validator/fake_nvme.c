@@ -354,8 +354,10 @@ unsigned fake_nvme_fetch(struct fake_nvme *f, uint16_t q, unsigned max)
 		k->done = false;
 		if (f->trace)
 			fprintf(stderr,
-				"  device fetched sq%u cid 0x%x opc 0x%x cdw10 0x%x\n", q,
-				nvme_sqe_cid(&k->c), nvme_sqe_opc(&k->c), k->c.cdw10);
+				"  device fetched sq%u cid 0x%x opc 0x%x cdw10 "
+				"0x%x\n",
+				q, nvme_sqe_cid(&k->c), nvme_sqe_opc(&k->c),
+				k->c.cdw10);
 		k->status = 0;
 		k->dw0 = 0;
 		f->sq[q].head = (uint16_t)((f->sq[q].head + 1) % f->sq[q].size);
