@@ -824,23 +824,15 @@ static void op_raw(unsigned q, const uint8_t *d)
 /* The device is about to post a completion with CID cid on sqid that is
  * not a command's one genuine completion. A copy for the SQ's current life
  * (or a CID the gate matches by tag alone) can release a command the
- * device has not run yet: note it, and say whether the post may go ahead.
- * On the admin queue such a copy can also report a Create I/O CQ failed
- * that the device then performs: the gate clears the CQ while an SQ created
- * on it lives on, and deleting that SQ divides by zero (cq_full on a size-0
- * CQ in gate_sq_drain; tests/host/validator/regress_gate_seq/). Until the
- * gate survives that, admin-queue copies are left out unless the fuzzer is
- * built with -DADMIN_LIES. */
+ * device has not run yet: note it. (On the admin queue a copy once made
+ * the gate clear a CQ an SQ was created on, and the drain divided by
+ * zero: seed create_cq_copy_divzero.) */
 static bool copy_ok(uint16_t sqid, uint16_t cid)
 {
 	unsigned gen = cid >> NVME_GATE_TAG_BITS;
 	if (sqid < NVME_VAL_MAX_QID && gen < NVME_GATE_GENS &&
 	    gen != g.sq_gen[sqid])
 		return true; /* stale: the gate drops it */
-#ifndef ADMIN_LIES
-	if (sqid == 0)
-		return false;
-#endif
 	dev_lied = true;
 	return true;
 }
