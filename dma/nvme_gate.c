@@ -187,8 +187,9 @@ static enum nvme_verdict gate_sq_setup(struct nvme_gate *g, uint16_t qid,
 	size_t len = (size_t)size * NVME_SQE_BYTES;
 	enum nvme_verdict v = NVME_V_QUEUE_BASE_OUT_OF_GRANT;
 	g->qid_hi = (uint16_t)MAX(g->qid_hi, qid + 1u);
-	sq->drv = g->env.drv_va(g->env.ctx, drv_iova, len);
-	if (!sq->drv || !gate_ring_pin(g, drv_iova, len, &sq->ring))
+	/* the grant first: drv_va is asked only for ranges it covers */
+	if (!gate_ring_pin(g, drv_iova, len, &sq->ring) ||
+	    !(sq->drv = g->env.drv_va(g->env.ctx, drv_iova, len)))
 		goto fail;
 	sq->cqid = cqid;
 	sq->ntags = (uint16_t)MIN(NVME_GATE_TAGS, size - 1);
@@ -214,8 +215,8 @@ static enum nvme_verdict gate_cq_setup(struct nvme_gate *g, uint16_t qid,
 	struct nvme_gate_cq *cq = &g->cq[qid];
 	size_t len = (size_t)size * NVME_CQE_BYTES;
 	enum nvme_verdict v = NVME_V_QUEUE_BASE_OUT_OF_GRANT;
-	cq->drv = g->env.drv_va(g->env.ctx, drv_iova, len);
-	if (cq->drv && gate_ring_pin(g, drv_iova, len, &cq->ring))
+	if (gate_ring_pin(g, drv_iova, len, &cq->ring) &&
+	    (cq->drv = g->env.drv_va(g->env.ctx, drv_iova, len)))
 		v = gate_alloc(g, ALIGN_UP(len, PAGE_SIZE), &cq->shadow);
 	if (v != NVME_V_ACCEPT) {
 		gate_cq_clear(g, cq);
@@ -658,6 +659,11 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 		return false;
 	struct nvme_gate_sq *sq = &g->sq[e->sqid];
 	bool kcmd = e->sqid == 0 && e->cid == NVME_GATE_KCID && g->kcmd_busy;
+	/* a CID the gate never issues (the kernel's with none outstanding,
+	 * or a generation past NVME_GATE_GENS) names nothing: it must not
+	 * match a tag by its low bits */
+	if (!kcmd && (e->cid >> NVME_GATE_TAG_BITS) >= NVME_GATE_GENS)
+		return false;
 	unsigned gen = e->cid >> NVME_GATE_TAG_BITS;
 	if (!kcmd && gen < NVME_GATE_GENS && gen != g->sq_gen[e->sqid]) {
 		/* from an SQ's earlier life (before a Delete SQ or a reset):

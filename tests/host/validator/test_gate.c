@@ -711,6 +711,28 @@ static void t_lying_create_cq(void **s)
 	assert_int_equal(g.cq[1].state, NVME_GQ_FREE);
 }
 
+/* CID FFFFh (the kernel's, with none outstanding) carries a generation the
+ * gate never issues: it must not complete the command in tag 63 */
+static void t_forged_cid_ffff(void **s)
+{
+	(void)s;
+	make_ioq(128);
+	for (int i = 0; i < 64; i++) {
+		struct nvme_sqe c = cmd(NVME_IO_FLUSH, (uint16_t)(0x800 + i));
+		c.nsid = 1;
+		submit(&iq, c);
+	}
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 64);
+	assert_true(g.sq[1].tag[63].busy);
+	uint64_t bad = g.dev_bad_cqe;
+	fake_nvme_post(f, 1, 1, 0xffff, 0);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	assert_int_equal(g.dev_bad_cqe, bad + 1);
+	assert_true(g.sq[1].tag[63].busy);
+	assert_int_equal(fake_nvme_step(f), 64);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 64);
+}
+
 /* Finding 5: aborts owed after a Delete SQ are held while the driver's CQ
  * is full and delivered as it makes room: every command completes exactly
  * once. Until then the SQ id cannot be reused and the CQ cannot go. */
@@ -1094,6 +1116,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_lying_create_cq, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(t_forged_cid_ffff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_shadow_quota, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_pins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_create_fail_delete, setup,
