@@ -97,8 +97,7 @@ static void gate_pin(struct nvme_gate *g, struct nvme_gate_tag *tg,
 
 /* completions of SQ sqid the device has posted into cq's shadow that the
  * gate has not reaped yet */
-static uint16_t gate_cq_pending_of(const struct nvme_gate_cq *cq,
-				   uint16_t sqid)
+static uint16_t gate_cq_pending_of(const struct nvme_gate_cq *cq, uint16_t sqid)
 {
 	const volatile struct nvme_cqe *shq = cq->shadow.va;
 	uint16_t h = cq->sh_head, n = 0;
@@ -225,7 +224,8 @@ static enum nvme_verdict gate_cq_setup(struct nvme_gate *g, uint16_t qid,
 	cq->qid = qid;
 	cq->size = size;
 	cq->drv_iova = drv_iova;
-	cq->drv_phase = 1; /* the first pass posts phase 1 (NVMe 2.0 §3.3.3.2) */
+	cq->drv_phase =
+	    1; /* the first pass posts phase 1 (NVMe 2.0 §3.3.3.2) */
 	cq->sh_phase = 1;
 	cq->state = state;
 	return NVME_V_ACCEPT;
@@ -635,8 +635,7 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail)
 {
 	struct nvme_gate_sq *sq = qid < NVME_VAL_MAX_QID ? &g->sq[qid] : 0;
-	if (!sq || sq->state != NVME_GQ_LIVE ||
-	    !gate_ring_live(g, &sq->ring) ||
+	if (!sq || sq->state != NVME_GQ_LIVE || !gate_ring_live(g, &sq->ring) ||
 	    !gate_ring_live(g, &g->cq[sq->cqid].ring)) {
 		nvme_val_count(&g->stats, NVME_V_QUEUE_NOT_OWNED);
 		return -1;
@@ -885,9 +884,9 @@ void nvme_gate_dump(const struct nvme_gate *g)
 		if (sq->state)
 			kprintf("  sq%u -> cq%u %s size %u drv %u/%u shadow "
 				"%u/%u inflight %u\n",
-				q, sq->cqid, gq_state_name(sq->state),
-				sq->size, sq->drv_head, sq->drv_tail,
-				sq->sh_head, sq->sh_tail, sq->nbusy);
+				q, sq->cqid, gq_state_name(sq->state), sq->size,
+				sq->drv_head, sq->drv_tail, sq->sh_head,
+				sq->sh_tail, sq->nbusy);
 		if (cq->state)
 			kprintf("  cq%u %s size %u drv tail %u head %u phase "
 				"%u shadow head %u\n",

@@ -26,8 +26,8 @@
 #include "dma/buf.h"
 #include "dma/grant.h"
 #include "dma/nvme_reg.h"
-#include "dma/owner.h"
 #include "dma/nvme_validate.h"
+#include "dma/owner.h"
 
 /* capOS status for a rejected command: SCT 7 (vendor specific), SC 0xC0.
  * DW0 of the error completion carries the enum nvme_verdict reason. */
@@ -50,7 +50,7 @@ struct nvme_gate_env {
 /* Outstanding commands per SQ: NVME_GATE_TAGS, and never more than the SQ's
  * size - 1, nor more than its CQ can hold (size - 1 over every SQ posting
  * there): the device's queues can never overfill. */
-#define NVME_GATE_TAGS	    64
+#define NVME_GATE_TAGS 64
 /* The CID the device sees: the SQ's generation above the tag. Deleting or
  * resetting an SQ moves its generation on, so a completion still in flight
  * from before can never match a command issued after. Generations run
@@ -130,12 +130,12 @@ struct nvme_gate {
 	struct nvme_val_policy *pol;
 	struct grant_table *pin_table; /* pol->grants, for grant_pin */
 	struct nvme_val_stats stats;
-	uint64_t dev_bad_cqe; /* device completions that named nothing */
+	uint64_t dev_bad_cqe;	/* device completions that named nothing */
 	uint64_t dev_stale_cqe; /* completions from an SQ's earlier life */
 	uint64_t ring_dead;	/* CQ posts refused: ring grant not live (never
 				 * expected: rings are pinned) */
 	uint16_t sq_gen[NVME_VAL_MAX_QID]; /* survives gate_sq_clear */
-	uint64_t stalls;      /* ring calls that left entries for later */
+	uint64_t stalls; /* ring calls that left entries for later */
 	/* one past the highest SQ id ever set up: the bound of the scans for
 	 * pending work, which run on every reap */
 	uint16_t qid_hi;

@@ -87,9 +87,9 @@ unsigned nvme_ident_namespaces(const uint32_t *ids, unsigned n,
 	unsigned granted = 0;
 	for (unsigned i = 0; i < n && granted < max; i++) {
 		const struct nvme_id_ns *id = identify(ctx, ids[i]);
-		const char *why = id ? nvme_ident_ns_parse(id, ids[i],
-							   &out[granted])
-				     : "Identify Namespace failed";
+		const char *why =
+		    id ? nvme_ident_ns_parse(id, ids[i], &out[granted])
+		       : "Identify Namespace failed";
 		if (why)
 			kprintf("%s: namespace %u not granted: %s\n", name,
 				ids[i], why);

@@ -38,8 +38,7 @@ const char *nvme_ident_ns_parse(const struct nvme_id_ns *id, uint32_t nsid,
 unsigned nvme_ident_nslist(const uint32_t *list, uint32_t *ids, unsigned max,
 			   bool *bad);
 /* Identify Namespace for nsid: the page, or NULL when the command failed */
-typedef const struct nvme_id_ns *(*nvme_ident_ns_fn)(void *ctx,
-						     uint32_t nsid);
+typedef const struct nvme_id_ns *(*nvme_ident_ns_fn)(void *ctx, uint32_t nsid);
 /* the namespaces to grant: each of ids[0..n) identified and parsed, in
  * order, into out (at most max); one line "<name>: namespace N not
  * granted: why" for each one left out. Returns how many. */

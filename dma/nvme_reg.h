@@ -127,7 +127,8 @@ _Static_assert(offsetof(struct nvme_sqe, cdw15) == 60, "cdw15");
 
 #define NVME_NSID_ALL 0xffffffffu /* broadcast namespace */
 
-/* ---- Completion queue entry, 16 bytes (NVMe 2.0 §3.3.3.2) ------------------- */
+/* ---- Completion queue entry, 16 bytes (NVMe 2.0 §3.3.3.2) -------------------
+ */
 struct nvme_cqe {
 	uint32_t dw0;	 /* command specific result */
 	uint32_t dw1;	 /* command specific */
@@ -142,7 +143,8 @@ _Static_assert(offsetof(struct nvme_cqe, sqid) == 10, "sqid");
 _Static_assert(offsetof(struct nvme_cqe, cid) == 12, "cid");
 _Static_assert(offsetof(struct nvme_cqe, status) == 14, "status");
 
-/* the 16-bit status word of a CQE (phase + status field, NVMe 2.0 §3.3.3.2.1) */
+/* the 16-bit status word of a CQE (phase + status field, NVMe 2.0 §3.3.3.2.1)
+ */
 #define NVME_CQE_P_SHIFT   0 /* phase tag */
 #define NVME_CQE_P_MASK	   0x1u
 #define NVME_CQE_SC_SHIFT  1 /* status code */
@@ -286,9 +288,9 @@ _Static_assert(sizeof(struct nvme_id_ns) == 4096, "id_ns size");
 _Static_assert(offsetof(struct nvme_id_ns, nlbaf) == 25, "NLBAF");
 _Static_assert(offsetof(struct nvme_id_ns, flbas) == 26, "FLBAS");
 _Static_assert(offsetof(struct nvme_id_ns, lbaf) == 128, "LBAF");
-#define NVME_FLBAS_IDX_SHIFT 0 /* low 4 bits of the format index */
-#define NVME_FLBAS_IDX_MASK  0xfu
-#define NVME_FLBAS_EXT_SHIFT 4 /* metadata at the end of each LBA */
+#define NVME_FLBAS_IDX_SHIFT   0 /* low 4 bits of the format index */
+#define NVME_FLBAS_IDX_MASK    0xfu
+#define NVME_FLBAS_EXT_SHIFT   4 /* metadata at the end of each LBA */
 #define NVME_FLBAS_EXT_MASK    0x1u
 #define NVME_FLBAS_IDXHI_SHIFT 5 /* upper 2 bits of the format index */
 #define NVME_FLBAS_IDXHI_MASK  0x3u

@@ -12,8 +12,7 @@ void dma_owner_init(struct dma_owner *o, uint16_t id)
 	o->max[DMA_CHARGE_KMEM] = DMA_OWNER_KMEM_MAX;
 }
 
-bool dma_owner_charge(struct dma_owner *o, enum dma_charge kind,
-		      uint64_t bytes)
+bool dma_owner_charge(struct dma_owner *o, enum dma_charge kind, uint64_t bytes)
 {
 	if ((unsigned)kind >= DMA_CHARGE_N)
 		return false;

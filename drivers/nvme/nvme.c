@@ -28,8 +28,8 @@
  * a controller with a small MDTS does not pay for a large arena. */
 static unsigned nvme_arena_pages(const struct nvme_softc *sc)
 {
-	size_t bytes = 2 * (size_t)nvme_broker_max_xfer(sc->broker) +
-		       NVME_ARENA_SLACK;
+	size_t bytes =
+	    2 * (size_t)nvme_broker_max_xfer(sc->broker) + NVME_ARENA_SLACK;
 	return (unsigned)MIN(ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE,
 			     (size_t)NVME_ARENA_PAGES);
 }
@@ -225,7 +225,7 @@ static int nvme_piece_start(struct nvme_softc *sc, struct nvme_ns *ns,
 			    const struct blockdev_req *r, struct nvme_piece *pc)
 {
 	struct nvme_io io = {.opc = r->op == BLOCKDEV_WRITE ? NVME_IO_WRITE
-							   : NVME_IO_READ,
+							    : NVME_IO_READ,
 			     .nsid = ns->nsid,
 			     .slba = pc->lba,
 			     .nlb = pc->n,
@@ -358,14 +358,16 @@ static int nvme_bd_flush(struct blockdev *b)
 }
 
 /* a block device for one namespace the broker granted */
-static void nvme_ns_attach(struct nvme_softc *sc, const struct nvme_ns_policy *p)
+static void nvme_ns_attach(struct nvme_softc *sc,
+			   const struct nvme_ns_policy *p)
 {
 	/* the block interface moves data only: metadata formats (extended or
 	 * separate) are the validator's to police but not served here */
 	if (p->md_bytes || p->lba_bytes != p->data_bytes) {
-		kprintf("%s: namespace %u: %u-byte blocks with metadata are not "
-			"served by the block interface; skipped\n",
-			sc->name, p->nsid, p->data_bytes);
+		kprintf(
+		    "%s: namespace %u: %u-byte blocks with metadata are not "
+		    "served by the block interface; skipped\n",
+		    sc->name, p->nsid, p->data_bytes);
 		return;
 	}
 	struct nvme_ns *ns = &sc->ns[sc->nns++];
@@ -431,8 +433,8 @@ int nvme_attach(struct nvme_softc *sc)
 		sc->name, sc->id.mn, sc->id.sn, sc->id.fr,
 		(unsigned)FIELD_GET(NVME_VS_MJR, sc->vs),
 		(unsigned)FIELD_GET(NVME_VS_MNR, sc->vs), sc->max_xfer / 1024,
-		sc->id.mdts, sc->nioq, sc->use_irq ? "MSI-X" : "polled", sc->nns,
-		sc->id.nn);
+		sc->id.mdts, sc->nioq, sc->use_irq ? "MSI-X" : "polled",
+		sc->nns, sc->id.nn);
 	return 0;
 err_reset:
 	sc->up = false;

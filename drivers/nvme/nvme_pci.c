@@ -1,6 +1,6 @@
 /* drivers/nvme/nvme_pci.c — PCI attachment of the NVMe driver: match the
- * function (class 01h/08h/02h, NVMe over PCIe Transport 1.0), open the broker (which
- * maps BAR0 for itself and resets the controller), bind one MSI-X vector
+ * function (class 01h/08h/02h, NVMe over PCIe Transport 1.0), open the broker
+ * (which maps BAR0 for itself and resets the controller), bind one MSI-X vector
  * per completion queue, then run the bus-neutral core (nvme.c).
  *
  * Command line: nvme.poll=1 leaves the completion queues without

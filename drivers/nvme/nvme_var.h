@@ -16,19 +16,20 @@
 #include "kernel/authority/nvme_broker.h"
 #include "kernel/devmgr/blockdev.h"
 
-#define NVME_ADMIN_ENTRIES 32  /* admin SQ/CQ entries */
-#define NVME_IO_ENTRIES	   128 /* I/O SQ/CQ entries */
-#define NVME_IOQ_MAX	   2   /* I/O queue pairs the driver asks for */
-#define NVME_NCCB	   64  /* commands in flight per queue (6 CID bits) */
-#define NVME_CID_IDX_MASK  0x3fu
-#define NVME_CID_GEN_SHIFT 6
-#define NVME_LIST_PAGES	      2	  /* PRP list pages per I/O command */
+#define NVME_ADMIN_ENTRIES    32  /* admin SQ/CQ entries */
+#define NVME_IO_ENTRIES	      128 /* I/O SQ/CQ entries */
+#define NVME_IOQ_MAX	      2	  /* I/O queue pairs the driver asks for */
+#define NVME_NCCB	      64 /* commands in flight per queue (6 CID bits) */
+#define NVME_CID_IDX_MASK     0x3fu
+#define NVME_CID_GEN_SHIFT    6
+#define NVME_LIST_PAGES	      2	   /* PRP list pages per I/O command */
 #define NVME_ARENA_PAGES      1280 /* bounce buffers, at most (5 MiB) */
 #define NVME_ARENA_SLACK      (256u << 10)
 #define NVME_ADMIN_TIMEOUT_US 2000000u
 #define NVME_IO_TIMEOUT_US    5000000u
 #define NVME_CSTS_CHECK_US    100000u /* how often a long wait looks at CFS */
-#define NVME_DEADLINE_CHECK_US 10000u /* how often nvme_poll scans deadlines */
+/* how often nvme_poll scans deadlines */
+#define NVME_DEADLINE_CHECK_US 10000u
 #define NVME_HYBRID_SPIN_US    20u /* BLOCKDEV_WAIT_HYBRID: spin, then irq */
 
 struct nvme_softc;
@@ -54,9 +55,9 @@ struct nvme_ccb {
 	uint8_t state;
 	uint16_t cid; /* idx | generation << 6: a stale CID does not match */
 	uint16_t gen;
-	uint16_t slot; /* SQ slot it was written to */
-	bool unrung;   /* written, its doorbell deferred (q->plug) */
-	uint8_t wait;  /* how nvme_wait waits: enum blockdev_wait */
+	uint16_t slot;	    /* SQ slot it was written to */
+	bool unrung;	    /* written, its doorbell deferred (q->plug) */
+	uint8_t wait;	    /* how nvme_wait waits: enum blockdev_wait */
 	uint64_t start_tsc; /* submitted (TSC: no division on the hot path) */
 	nvme_done_fn done;
 	void *cookie;	     /* the caller's */
@@ -88,7 +89,7 @@ struct nvme_queue {
 	/* counters */
 	uint64_t submitted, completed, rejected, failed, bad_cid, bad_phase,
 	    bad_cqe, timeouts;
-	uint64_t kicks; /* rings the driver asked the gate for */
+	uint64_t kicks;	      /* rings the driver asked the gate for */
 	uint64_t checked_tsc; /* last scan for overdue commands and CFS */
 };
 
@@ -108,16 +109,17 @@ struct nvme_softc {
 	struct dma_pool pool;
 	uint64_t cap;
 	uint32_t vs;
-	struct nvme_ident_ctrl id; /* the broker's Identify (dma/nvme_ident.h) */
-	uint32_t max_xfer;	   /* bytes per command: the broker's policy */
-	bool up;   /* controller enabled and queues live */
-	bool dead; /* recovery failed: every command fails at once */
+	struct nvme_ident_ctrl
+	    id;		   /* the broker's Identify (dma/nvme_ident.h) */
+	uint32_t max_xfer; /* bytes per command: the broker's policy */
+	bool up;	   /* controller enabled and queues live */
+	bool dead;	   /* recovery failed: every command fails at once */
 	bool recovering;
 	bool use_irq;
 	struct nvme_queue admin;
 	struct nvme_queue ioq[NVME_IOQ_MAX];
 	unsigned nioq;
-	unsigned next_q; /* the block interface's round robin over ioq */
+	unsigned next_q;    /* the block interface's round robin over ioq */
 	struct nvme_ns *ns; /* nns, kernel memory charged to the owner */
 	unsigned nns;
 	/* bounce arena: arena_pages (<= NVME_ARENA_PAGES), first-fit bitmap */

@@ -17,16 +17,18 @@
 
 #define VNET_HDR_LEN sizeof(struct virtio_net_hdr)
 #define VNET_ETH_MIN 14
-#define BIT64(n) (1ull << (n))
+#define BIT64(n)     (1ull << (n))
 
-_Static_assert(VNET_BUF_SIZE >= VIRTIO_NET_RX_MIN_BUF, "rx buffer below §5.1.6.3 minimum");
+_Static_assert(VNET_BUF_SIZE >= VIRTIO_NET_RX_MIN_BUF,
+	       "rx buffer below §5.1.6.3 minimum");
 
 struct vnet_softc vnet_softcs[VNET_MAX];
 unsigned vnet_count;
 
 /* features capOS implements; VERSION_1 is required (modern transport) */
-#define VNET_FEATURES_WANTED \
-	(BIT64(VIRTIO_F_VERSION_1) | BIT64(VIRTIO_NET_F_MAC) | BIT64(VIRTIO_NET_F_STATUS))
+#define VNET_FEATURES_WANTED                                                   \
+	(BIT64(VIRTIO_F_VERSION_1) | BIT64(VIRTIO_NET_F_MAC) |                 \
+	 BIT64(VIRTIO_NET_F_STATUS))
 #define VNET_FEATURES_REQUIRED BIT64(VIRTIO_F_VERSION_1)
 
 /* ---- failure and link state -------------------------------------------- */
@@ -45,22 +47,26 @@ static void vnet_fail(struct vnet_softc *sc)
 	virtio_pci_reset(&sc->vp);
 	pci_enable(sc->vp.pci, true, false, false); /* no more DMA */
 	strlcpy(sc->vp.pci->state, "failed", sizeof(sc->vp.pci->state));
-	kprintf("%s: unable to continue: device marked FAILED and reset\n", sc->name);
+	kprintf("%s: unable to continue: device marked FAILED and reset\n",
+		sc->name);
 }
 
 /* read mac and status consistently under config_generation (§2.5.1) */
-static bool vnet_config_read(struct vnet_softc *sc, uint8_t mac[6], uint16_t *status)
+static bool vnet_config_read(struct vnet_softc *sc, uint8_t mac[6],
+			     uint16_t *status)
 {
 	for (int tries = 0; tries < 8; tries++) {
 		uint8_t gen = virtio_pci_config_gen(&sc->vp);
 		uint32_t v;
 		bool ok = true;
 		for (unsigned i = 0; mac && i < 6; i++) {
-			ok &= virtio_pci_config_read(&sc->vp, VIRTIO_NET_CFG_MAC + i, 1, &v);
+			ok &= virtio_pci_config_read(
+			    &sc->vp, VIRTIO_NET_CFG_MAC + i, 1, &v);
 			mac[i] = (uint8_t)v;
 		}
 		if (status) {
-			ok &= virtio_pci_config_read(&sc->vp, VIRTIO_NET_CFG_STATUS, 2, &v);
+			ok &= virtio_pci_config_read(
+			    &sc->vp, VIRTIO_NET_CFG_STATUS, 2, &v);
 			*status = (uint16_t)v;
 		}
 		if (!ok)
@@ -85,22 +91,29 @@ static void vnet_link_update(struct vnet_softc *sc)
 	if (up != sc->nic.link_up) {
 		sc->nic.link_up = up;
 		sc->link_changes++;
-		kprintf("%s: link %s (config interrupts %llu)\n", sc->name, up ? "up" : "down",
-			(unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_CONFIG]) : 0));
+		kprintf(
+		    "%s: link %s (config interrupts %llu)\n", sc->name,
+		    up ? "up" : "down",
+		    (unsigned long long)(sc->msix
+					     ? irq_count(
+						   &sc->irq[VNET_VEC_CONFIG])
+					     : 0));
 	}
 }
 
 static void vnet_link_poll(struct vnet_softc *sc)
 {
 	uint64_t now = time_now_us();
-	if (!sc->config_changed && now - sc->link_checked_us < VNET_LINK_POLL_US)
+	if (!sc->config_changed &&
+	    now - sc->link_checked_us < VNET_LINK_POLL_US)
 		return;
 	sc->config_changed = false;
 	sc->link_checked_us = now;
 	vnet_link_update(sc);
 }
 
-/* ---- interrupts ------------------------------------------------------------ */
+/* ---- interrupts ------------------------------------------------------------
+ */
 
 static void vnet_irq_config(void *arg)
 {
@@ -127,33 +140,37 @@ static void vnet_vectors_unbind(struct vnet_softc *sc)
 static void vnet_vectors_bind(struct vnet_softc *sc)
 {
 	struct pci_dev *d = sc->vp.pci;
-	irq_handler_t fn[VNET_NVEC] = {vnet_irq_config, vnet_irq_queue, vnet_irq_queue};
+	irq_handler_t fn[VNET_NVEC] = {vnet_irq_config, vnet_irq_queue,
+				       vnet_irq_queue};
 	unsigned i;
 
 	if (!d->cap_msix || d->msix_size < VNET_NVEC) {
-		kprintf("%s: polling only (MSI-X table has %u entries)\n", sc->name,
-			d->cap_msix ? d->msix_size : 0);
+		kprintf("%s: polling only (MSI-X table has %u entries)\n",
+			sc->name, d->cap_msix ? d->msix_size : 0);
 		return;
 	}
 	for (i = 0; i < VNET_NVEC; i++)
 		if (irq_bind(d, sc->vp.owner, i, fn[i], sc, &sc->irq[i]) != 0)
 			break;
 	if (i < VNET_NVEC) {
-		kprintf("%s: unable to bind MSI-X entry %u; polling only\n", sc->name, i);
+		kprintf("%s: unable to bind MSI-X entry %u; polling only\n",
+			sc->name, i);
 		while (i-- > 0)
 			irq_revoke(&sc->irq[i]);
 		return;
 	}
 	sc->msix = true;
 	if (!virtio_pci_config_vector(&sc->vp, VNET_VEC_CONFIG)) {
-		kprintf("%s: unable to map config changes to MSI-X entry %u; polling only\n",
+		kprintf("%s: unable to map config changes to MSI-X entry %u; "
+			"polling only\n",
 			sc->name, VNET_VEC_CONFIG);
 		virtio_pci_config_vector(&sc->vp, VIRTIO_MSI_NO_VECTOR);
 		vnet_vectors_unbind(sc);
 	}
 }
 
-/* ---- queues ----------------------------------------------------------------- */
+/* ---- queues -----------------------------------------------------------------
+ */
 
 /* one DMAPool: both rings, then all buffers */
 static int vnet_queues_alloc(struct vnet_softc *sc)
@@ -171,17 +188,23 @@ static int vnet_queues_alloc(struct vnet_softc *sc)
 			  ALIGN_UP(virtq_ring_bytes(n[1]), (size_t)PAGE_SIZE)};
 	size_t len = ring[0] + ring[1] + ((size_t)n[0] + n[1]) * VNET_BUF_SIZE;
 	if (dma_pool_create(sc->vp.owner, len, 0, &sc->pool) != 0) {
-		kprintf("%s: unable to allocate DMA pool (%zu bytes)\n", sc->name, len);
+		kprintf("%s: unable to allocate DMA pool (%zu bytes)\n",
+			sc->name, len);
 		return -1;
 	}
 	struct dma_buf rr, tr, rb, tb;
 	if (dma_pool_carve(&sc->pool, ring[0], PAGE_SIZE, &rr) ||
 	    dma_pool_carve(&sc->pool, ring[1], PAGE_SIZE, &tr) ||
-	    dma_pool_carve(&sc->pool, (size_t)n[0] * VNET_BUF_SIZE, PAGE_SIZE, &rb) ||
-	    dma_pool_carve(&sc->pool, (size_t)n[1] * VNET_BUF_SIZE, PAGE_SIZE, &tb) ||
-	    virtq_init(&sc->rxq, sc->rxname, n[0], &rr, &rb, VNET_BUF_SIZE, true) ||
-	    virtq_init(&sc->txq, sc->txname, n[1], &tr, &tb, VNET_BUF_SIZE, false)) {
-		kprintf("%s: unable to lay out queues in the DMA pool\n", sc->name);
+	    dma_pool_carve(&sc->pool, (size_t)n[0] * VNET_BUF_SIZE, PAGE_SIZE,
+			   &rb) ||
+	    dma_pool_carve(&sc->pool, (size_t)n[1] * VNET_BUF_SIZE, PAGE_SIZE,
+			   &tb) ||
+	    virtq_init(&sc->rxq, sc->rxname, n[0], &rr, &rb, VNET_BUF_SIZE,
+		       true) ||
+	    virtq_init(&sc->txq, sc->txname, n[1], &tr, &tb, VNET_BUF_SIZE,
+		       false)) {
+		kprintf("%s: unable to lay out queues in the DMA pool\n",
+			sc->name);
 		dma_pool_revoke(&sc->pool);
 		return -1;
 	}
@@ -192,14 +215,17 @@ static int vnet_queues_enable(struct vnet_softc *sc)
 {
 	uint16_t rxv = sc->msix ? VNET_VEC_RX : VIRTIO_MSI_NO_VECTOR;
 	uint16_t txv = sc->msix ? VNET_VEC_TX : VIRTIO_MSI_NO_VECTOR;
-	if (virtio_pci_queue_enable(&sc->vp, VIRTIO_NET_RXQ, &sc->rxq, rxv, &sc->rx_notify))
+	if (virtio_pci_queue_enable(&sc->vp, VIRTIO_NET_RXQ, &sc->rxq, rxv,
+				    &sc->rx_notify))
 		return -1;
-	if (virtio_pci_queue_enable(&sc->vp, VIRTIO_NET_TXQ, &sc->txq, txv, &sc->tx_notify))
+	if (virtio_pci_queue_enable(&sc->vp, VIRTIO_NET_TXQ, &sc->txq, txv,
+				    &sc->tx_notify))
 		return -1;
 	return 0;
 }
 
-static void vnet_kick(struct vnet_softc *sc, struct virtq *q, uint32_t off, uint16_t qidx)
+static void vnet_kick(struct vnet_softc *sc, struct virtq *q, uint32_t off,
+		      uint16_t qidx)
 {
 	if (virtq_need_notify(q)) {
 		virtio_pci_notify(&sc->vp, off, qidx);
@@ -231,7 +257,8 @@ static void vnet_tx_reclaim(struct vnet_softc *sc)
 		vnet_fail(sc);
 }
 
-/* ---- struct nic --------------------------------------------------------------- */
+/* ---- struct nic
+ * --------------------------------------------------------------- */
 
 static int vnet_send(struct nic *n, const void *frame, size_t len)
 {
@@ -246,7 +273,8 @@ static int vnet_send(struct nic *n, const void *frame, size_t len)
 		n->stats.tx_dropped++;
 		return -1;
 	}
-	/* §5.1.6.2: flags 0, GSO_NONE, num_buffers 0; a fully checksummed frame */
+	/* §5.1.6.2: flags 0, GSO_NONE, num_buffers 0; a fully checksummed frame
+	 */
 	uint8_t *b = virtq_buf(&sc->txq, (uint16_t)id);
 	memset(b, 0, VNET_HDR_LEN);
 	memcpy(b + VNET_HDR_LEN, frame, len);
@@ -288,7 +316,8 @@ static int vnet_recv(struct nic *n, void *buf, size_t cap)
 			n->stats.rx_packets++;
 			n->stats.rx_bytes += (uint64_t)got;
 		}
-		/* the copy is taken: the buffer goes straight back to the device */
+		/* the copy is taken: the buffer goes straight back to the
+		 * device */
 		virtq_post(&sc->rxq, id, VNET_BUF_SIZE);
 		vnet_kick(sc, &sc->rxq, sc->rx_notify, VIRTIO_NET_RXQ);
 		if (got >= 0)
@@ -299,16 +328,21 @@ static int vnet_recv(struct nic *n, void *buf, size_t cap)
 
 static int vnet_dump_sc(struct vnet_softc *sc, char *buf, size_t cap)
 {
-	return ksnprintf(buf, cap,
-			 "%s: %s features=0x%llx rxq=%u/%u txq=%u/%u notifies=%llu "
-			 "irq cfg=%llu rx=%llu tx=%llu link=%s changes=%llu",
-			 sc->name, sc->failed ? "FAILED" : "ok",
-			 (unsigned long long)sc->vp.features, sc->rxq.nout, sc->rxq.size,
-			 sc->txq.nout, sc->txq.size, (unsigned long long)sc->notifies,
-			 (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_CONFIG]) : 0),
-			 (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_RX]) : 0),
-			 (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_TX]) : 0),
-			 sc->nic.link_up ? "up" : "down", (unsigned long long)sc->link_changes);
+	return ksnprintf(
+	    buf, cap,
+	    "%s: %s features=0x%llx rxq=%u/%u txq=%u/%u notifies=%llu "
+	    "irq cfg=%llu rx=%llu tx=%llu link=%s changes=%llu",
+	    sc->name, sc->failed ? "FAILED" : "ok",
+	    (unsigned long long)sc->vp.features, sc->rxq.nout, sc->rxq.size,
+	    sc->txq.nout, sc->txq.size, (unsigned long long)sc->notifies,
+	    (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_CONFIG])
+					  : 0),
+	    (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_RX])
+					  : 0),
+	    (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_TX])
+					  : 0),
+	    sc->nic.link_up ? "up" : "down",
+	    (unsigned long long)sc->link_changes);
 }
 
 static int vnet_nic_dump(struct nic *n, char *buf, size_t cap)
@@ -323,7 +357,8 @@ static int vnet_pci_dump(struct pci_dev *d, char *buf, unsigned cap)
 	return vnet_dump_sc(d->drv_state, buf, cap);
 }
 
-/* ---- attach ------------------------------------------------------------------ */
+/* ---- attach
+ * ------------------------------------------------------------------ */
 
 static void vnet_nic_setup(struct vnet_softc *sc, const uint8_t mac[6])
 {
@@ -342,7 +377,11 @@ static void vnet_nic_setup(struct vnet_softc *sc, const uint8_t mac[6])
 static void vnet_mac_local(struct vnet_softc *sc, uint8_t mac[6])
 {
 	struct pci_dev *d = sc->vp.pci;
-	uint8_t m[6] = {0x02, 0xca, 0x05, d->bus, (uint8_t)(d->dev << 3 | d->fn),
+	uint8_t m[6] = {0x02,
+			0xca,
+			0x05,
+			d->bus,
+			(uint8_t)(d->dev << 3 | d->fn),
 			(uint8_t)vnet_count};
 	memcpy(mac, m, 6);
 }
@@ -350,7 +389,9 @@ static void vnet_mac_local(struct vnet_softc *sc, uint8_t mac[6])
 static int vnet_attach(struct pci_dev *d, uint16_t owner)
 {
 	if (vnet_count >= VNET_MAX) {
-		kprintf("virtio-net: unable to attach another device (max %u)\n", VNET_MAX);
+		kprintf(
+		    "virtio-net: unable to attach another device (max %u)\n",
+		    VNET_MAX);
 		return -1;
 	}
 	struct vnet_softc *sc = &vnet_softcs[vnet_count];
@@ -401,7 +442,8 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	/* step 8: DRIVER_OK; only now may the device use the queues */
 	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER_OK);
 	if (virtio_pci_status(&sc->vp) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
-		kprintf("%s: unable to start device (DEVICE_NEEDS_RESET)\n", sc->name);
+		kprintf("%s: unable to start device (DEVICE_NEEDS_RESET)\n",
+			sc->name);
 		goto err_queues;
 	}
 	/* finished transmits are reaped on every send and receive: an interrupt
@@ -418,7 +460,8 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	strlcpy(d->state, sc->msix ? "up msix" : "up polled", sizeof(d->state));
 	vnet_count++;
 	nic_register(&sc->nic);
-	kprintf("%s: virtio-net %02x:%02x:%02x:%02x:%02x:%02x features 0x%llx queues "
+	kprintf("%s: virtio-net %02x:%02x:%02x:%02x:%02x:%02x features 0x%llx "
+		"queues "
 		"%u/%u %s link %s\n",
 		sc->name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
 		(unsigned long long)sc->vp.features, sc->rxq.size, sc->txq.size,
@@ -441,17 +484,17 @@ err_unmap:
 }
 
 static const struct pci_match vnet_ids[] = {
-	{VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_MODERN, 0, 0},
-	{VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_TRANSITIONAL, 0, 0},
+    {VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_MODERN, 0, 0},
+    {VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_TRANSITIONAL, 0, 0},
 };
 
 const struct driver virtio_net_driver = {
-	.name = "virtio-net",
-	.ids = vnet_ids,
-	.nids = ARRAY_SIZE(vnet_ids),
-	.dma = true,
-	.attach = vnet_attach,
-	.dump = vnet_pci_dump,
+    .name = "virtio-net",
+    .ids = vnet_ids,
+    .nids = ARRAY_SIZE(vnet_ids),
+    .dma = true,
+    .attach = vnet_attach,
+    .dump = vnet_pci_dump,
 };
 
 /* ---- status ------------------------------------------------------------- */

@@ -11,9 +11,9 @@
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/net/nic.h"
 
-#define VNET_MAX 2
-#define VNET_QSIZE 256   /* entries per queue, if the device allows */
-#define VNET_BUF_SIZE 2048 /* >= VIRTIO_NET_RX_MIN_BUF, one per descriptor */
+#define VNET_MAX	  2
+#define VNET_QSIZE	  256  /* entries per queue, if the device allows */
+#define VNET_BUF_SIZE	  2048 /* >= VIRTIO_NET_RX_MIN_BUF, one per descriptor */
 #define VNET_LINK_POLL_US 100000 /* re-read status this often without IRQs */
 
 /* MSI-X table entries capOS uses on a virtio-net function */
@@ -28,11 +28,11 @@ struct vnet_softc {
 	char rxname[16], txname[16];
 	uint32_t rx_notify, tx_notify; /* byte offsets in vp.notify */
 	struct irq_cap irq[VNET_NVEC];
-	bool msix; /* vectors bound and mapped */
+	bool msix;		      /* vectors bound and mapped */
 	volatile bool config_changed; /* set by the config-change interrupt */
 	uint64_t link_checked_us;
 	uint16_t status; /* last virtio_net_config.status read */
-	bool failed;     /* device broke the protocol: FAILED set, no I/O */
+	bool failed;	 /* device broke the protocol: FAILED set, no I/O */
 	uint64_t notifies, link_changes;
 };
 

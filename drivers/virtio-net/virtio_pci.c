@@ -17,7 +17,8 @@ struct virtio_cap {
 	uint32_t offset, length, mult;
 };
 
-static void virtio_cap_read(const struct pci_dev *d, uint8_t pos, struct virtio_cap *c)
+static void virtio_cap_read(const struct pci_dev *d, uint8_t pos,
+			    struct virtio_cap *c)
 {
 	c->pos = pos;
 	c->len = pci_cfg_read8(d, pos + VIRTIO_PCI_CAP_LEN);
@@ -26,16 +27,19 @@ static void virtio_cap_read(const struct pci_dev *d, uint8_t pos, struct virtio_
 	c->offset = pci_cfg_read32(d, pos + VIRTIO_PCI_CAP_OFFSET);
 	c->length = pci_cfg_read32(d, pos + VIRTIO_PCI_CAP_LENGTH);
 	c->mult = 0;
-	if (c->type == VIRTIO_PCI_CAP_NOTIFY_CFG && c->len >= VIRTIO_PCI_NOTIFY_CAP_SIZE)
+	if (c->type == VIRTIO_PCI_CAP_NOTIFY_CFG &&
+	    c->len >= VIRTIO_PCI_NOTIFY_CAP_SIZE)
 		c->mult = pci_cfg_read32(d, pos + VIRTIO_PCI_NOTIFY_CAP_MULT);
 }
 
 /* §4.1.4: a usable capability is long enough, names a memory BAR 0..5 that
  * exists, and its structure [offset, offset+length) fits inside that BAR */
-static bool virtio_cap_usable(const struct pci_dev *d, const struct virtio_cap *c)
+static bool virtio_cap_usable(const struct pci_dev *d,
+			      const struct virtio_cap *c)
 {
-	unsigned need = c->type == VIRTIO_PCI_CAP_NOTIFY_CFG ? VIRTIO_PCI_NOTIFY_CAP_SIZE
-							     : VIRTIO_PCI_CAP_SIZE;
+	unsigned need = c->type == VIRTIO_PCI_CAP_NOTIFY_CFG
+			    ? VIRTIO_PCI_NOTIFY_CAP_SIZE
+			    : VIRTIO_PCI_CAP_SIZE;
 	if (c->len < need || (unsigned)c->pos + c->len > 256)
 		return false;
 	if (c->bar > 5 || d->bar[c->bar].size == 0 || d->bar[c->bar].io)
@@ -48,17 +52,20 @@ static bool virtio_cap_usable(const struct pci_dev *d, const struct virtio_cap *
 
 static int virtio_cap_grant(struct virtio_pci *vp, const struct virtio_cap *c,
 			    uint32_t min_len, uint32_t max_len, uint32_t align,
-			    struct dev_mmio *out, uint32_t flags, const char *what)
+			    struct dev_mmio *out, uint32_t flags,
+			    const char *what)
 {
 	if (c->length < min_len || (c->offset & (align - 1))) {
-		kprintf("%s: unable to use %s structure (offset 0x%x length %u)\n",
-			vp->name, what, c->offset, c->length);
+		kprintf(
+		    "%s: unable to use %s structure (offset 0x%x length %u)\n",
+		    vp->name, what, c->offset, c->length);
 		return -1;
 	}
 	uint32_t len = MIN(c->length, max_len);
-	if (mmio_grant(vp->pci, vp->owner, c->bar, c->offset, len, flags, out) != 0) {
-		kprintf("%s: unable to map %s structure (BAR%u 0x%x+0x%x)\n", vp->name,
-			what, c->bar, c->offset, len);
+	if (mmio_grant(vp->pci, vp->owner, c->bar, c->offset, len, flags,
+		       out) != 0) {
+		kprintf("%s: unable to map %s structure (BAR%u 0x%x+0x%x)\n",
+			vp->name, what, c->bar, c->offset, len);
 		return -1;
 	}
 	return 0;
@@ -77,16 +84,19 @@ int virtio_pci_map(struct virtio_pci *vp)
 	     pos = pci_find_cap(vp->pci, PCI_CAP_ID_VNDR, pos), walked++) {
 		struct virtio_cap c;
 		virtio_cap_read(vp->pci, pos, &c);
-		if (c.type < VIRTIO_PCI_CAP_COMMON_CFG || c.type > VIRTIO_PCI_CAP_DEVICE_CFG)
-			continue; /* PCI_CFG access window, shared memory, vendor */
+		if (c.type < VIRTIO_PCI_CAP_COMMON_CFG ||
+		    c.type > VIRTIO_PCI_CAP_DEVICE_CFG)
+			continue; /* PCI_CFG access window, shared memory,
+				     vendor */
 		if (seen[c.type] || !virtio_cap_usable(vp->pci, &c))
 			continue;
 		caps[c.type] = c;
 		seen[c.type] = true;
 	}
-	if (!seen[VIRTIO_PCI_CAP_COMMON_CFG] || !seen[VIRTIO_PCI_CAP_NOTIFY_CFG] ||
-	    !seen[VIRTIO_PCI_CAP_ISR_CFG]) {
-		kprintf("%s: unable to find virtio capabilities (common=%d notify=%d isr=%d)\n",
+	if (!seen[VIRTIO_PCI_CAP_COMMON_CFG] ||
+	    !seen[VIRTIO_PCI_CAP_NOTIFY_CFG] || !seen[VIRTIO_PCI_CAP_ISR_CFG]) {
+		kprintf("%s: unable to find virtio capabilities (common=%d "
+			"notify=%d isr=%d)\n",
 			vp->name, seen[1], seen[2], seen[3]);
 		return -1;
 	}
@@ -95,25 +105,27 @@ int virtio_pci_map(struct virtio_pci *vp)
 	 * 2-byte aligned, multiplier 0 or an even power of two */
 	const struct virtio_cap *nc = &caps[VIRTIO_PCI_CAP_NOTIFY_CFG];
 	if (nc->mult & (nc->mult - 1)) {
-		kprintf("%s: unable to use notify multiplier %u\n", vp->name, nc->mult);
+		kprintf("%s: unable to use notify multiplier %u\n", vp->name,
+			nc->mult);
 		return -1;
 	}
 	vp->notify_mult = nc->mult;
 
-	if (virtio_cap_grant(vp, &caps[VIRTIO_PCI_CAP_COMMON_CFG], VIRTIO_COMMON_SIZE,
-			     VIRTIO_PCI_MAP_MAX, 4, &vp->common, MMIO_READ | MMIO_WRITE,
+	if (virtio_cap_grant(vp, &caps[VIRTIO_PCI_CAP_COMMON_CFG],
+			     VIRTIO_COMMON_SIZE, VIRTIO_PCI_MAP_MAX, 4,
+			     &vp->common, MMIO_READ | MMIO_WRITE,
 			     "common configuration"))
 		goto err;
-	if (virtio_cap_grant(vp, nc, 2, VIRTIO_PCI_NOTIFY_MAP_MAX, 2, &vp->notify,
-			     MMIO_WRITE, "notification"))
+	if (virtio_cap_grant(vp, nc, 2, VIRTIO_PCI_NOTIFY_MAP_MAX, 2,
+			     &vp->notify, MMIO_WRITE, "notification"))
 		goto err_common;
-	if (virtio_cap_grant(vp, &caps[VIRTIO_PCI_CAP_ISR_CFG], 1, 4, 1, &vp->isr,
-			     MMIO_READ, "ISR status"))
+	if (virtio_cap_grant(vp, &caps[VIRTIO_PCI_CAP_ISR_CFG], 1, 4, 1,
+			     &vp->isr, MMIO_READ, "ISR status"))
 		goto err_notify;
 	if (seen[VIRTIO_PCI_CAP_DEVICE_CFG]) {
 		if (virtio_cap_grant(vp, &caps[VIRTIO_PCI_CAP_DEVICE_CFG], 1,
-				     VIRTIO_PCI_MAP_MAX, 4, &vp->device, MMIO_READ,
-				     "device configuration"))
+				     VIRTIO_PCI_MAP_MAX, 4, &vp->device,
+				     MMIO_READ, "device configuration"))
 			goto err_isr;
 		vp->have_device = true;
 	}
@@ -157,8 +169,8 @@ int virtio_pci_reset(struct virtio_pci *vp)
 	uint64_t deadline = time_now_us() + VIRTIO_RESET_TIMEOUT_US;
 	while (virtio_pci_status(vp) != 0) {
 		if (time_now_us() > deadline) {
-			kprintf("%s: unable to reset device (status 0x%x)\n", vp->name,
-				virtio_pci_status(vp));
+			kprintf("%s: unable to reset device (status 0x%x)\n",
+				vp->name, virtio_pci_status(vp));
 			return -1;
 		}
 		time_delay_us(10);
@@ -171,16 +183,19 @@ static uint64_t virtio_pci_features_read(struct virtio_pci *vp)
 	uint64_t f = 0;
 	for (uint32_t w = 0; w < 2; w++) {
 		mmio_write32(&vp->common, VIRTIO_COMMON_DFSELECT, w);
-		f |= (uint64_t)mmio_read32(&vp->common, VIRTIO_COMMON_DF) << (32 * w);
+		f |= (uint64_t)mmio_read32(&vp->common, VIRTIO_COMMON_DF)
+		     << (32 * w);
 	}
 	return f;
 }
 
-int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted, uint64_t required)
+int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
+			 uint64_t required)
 {
 	vp->offered = virtio_pci_features_read(vp);
 	if ((vp->offered & required) != required) {
-		kprintf("%s: unable to negotiate features: offered 0x%llx, need 0x%llx\n",
+		kprintf("%s: unable to negotiate features: offered 0x%llx, "
+			"need 0x%llx\n",
 			vp->name, (unsigned long long)vp->offered,
 			(unsigned long long)required);
 		return -1;
@@ -188,14 +203,16 @@ int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted, uint64_t requir
 	vp->features = vp->offered & wanted;
 	for (uint32_t w = 0; w < 2; w++) {
 		mmio_write32(&vp->common, VIRTIO_COMMON_GFSELECT, w);
-		mmio_write32(&vp->common, VIRTIO_COMMON_GF, (uint32_t)(vp->features >> (32 * w)));
+		mmio_write32(&vp->common, VIRTIO_COMMON_GF,
+			     (uint32_t)(vp->features >> (32 * w)));
 	}
 	/* §3.1.1 steps 5-6: FEATURES_OK, then re-read it; a device that does
 	 * not accept the subset clears it */
 	virtio_pci_status_set(vp, VIRTIO_STATUS_FEATURES_OK);
 	if (!(virtio_pci_status(vp) & VIRTIO_STATUS_FEATURES_OK)) {
-		kprintf("%s: unable to negotiate features: device refused 0x%llx\n",
-			vp->name, (unsigned long long)vp->features);
+		kprintf(
+		    "%s: unable to negotiate features: device refused 0x%llx\n",
+		    vp->name, (unsigned long long)vp->features);
 		return -1;
 	}
 	return 0;
@@ -232,21 +249,26 @@ int virtio_pci_queue_enable(struct virtio_pci *vp, uint16_t qidx,
 	mmio_write64(&vp->common, VIRTIO_COMMON_Q_DEVICE, q->used_iova);
 	mmio_write16(&vp->common, VIRTIO_COMMON_Q_MSIX, vec);
 	if (mmio_read16(&vp->common, VIRTIO_COMMON_Q_MSIX) != vec) {
-		kprintf("%s: unable to map queue %u to MSI-X entry %u\n", vp->name,
-			qidx, vec);
+		kprintf("%s: unable to map queue %u to MSI-X entry %u\n",
+			vp->name, qidx, vec);
 		return -1;
 	}
 	if (mmio_read16(&vp->common, VIRTIO_COMMON_Q_SIZE) != q->size) {
-		kprintf("%s: unable to size queue %u to %u\n", vp->name, qidx, q->size);
+		kprintf("%s: unable to size queue %u to %u\n", vp->name, qidx,
+			q->size);
 		return -1;
 	}
 
 	/* §4.1.4.4: cap.offset + queue_notify_off * notify_off_multiplier; the
 	 * window starts at cap.offset. The 16-bit write must fit the window. */
-	uint64_t off = (uint64_t)mmio_read16(&vp->common, VIRTIO_COMMON_Q_NOFF) * vp->notify_mult;
+	uint64_t off =
+	    (uint64_t)mmio_read16(&vp->common, VIRTIO_COMMON_Q_NOFF) *
+	    vp->notify_mult;
 	if (off + 2 > vp->notify.len) {
-		kprintf("%s: unable to locate notify address of queue %u (offset 0x%llx, window %u)\n",
-			vp->name, qidx, (unsigned long long)off, vp->notify.len);
+		kprintf("%s: unable to locate notify address of queue %u "
+			"(offset 0x%llx, window %u)\n",
+			vp->name, qidx, (unsigned long long)off,
+			vp->notify.len);
 		return -1;
 	}
 	*notify_off = (uint32_t)off;
@@ -255,7 +277,8 @@ int virtio_pci_queue_enable(struct virtio_pci *vp, uint16_t qidx,
 	return 0;
 }
 
-void virtio_pci_notify(struct virtio_pci *vp, uint32_t notify_off, uint16_t qidx)
+void virtio_pci_notify(struct virtio_pci *vp, uint32_t notify_off,
+		       uint16_t qidx)
 {
 	/* without VIRTIO_F_NOTIFICATION_DATA: the 16-bit queue index */
 	mmio_write16(&vp->notify, notify_off, qidx);
@@ -273,9 +296,15 @@ bool virtio_pci_config_read(const struct virtio_pci *vp, uint32_t off,
 	if (!vp->have_device || !mmio_ok(&vp->device, off, width, false))
 		return false;
 	switch (width) {
-	case 1: *val = mmio_read8(&vp->device, off); return true;
-	case 2: *val = mmio_read16(&vp->device, off); return true;
-	case 4: *val = mmio_read32(&vp->device, off); return true;
+	case 1:
+		*val = mmio_read8(&vp->device, off);
+		return true;
+	case 2:
+		*val = mmio_read16(&vp->device, off);
+		return true;
+	case 4:
+		*val = mmio_read32(&vp->device, off);
+		return true;
 	}
 	return false;
 }

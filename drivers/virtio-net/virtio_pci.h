@@ -23,12 +23,12 @@ struct virtio_pci {
 	uint16_t owner;
 	struct dev_mmio common; /* VIRTIO_PCI_CAP_COMMON_CFG */
 	struct dev_mmio notify; /* VIRTIO_PCI_CAP_NOTIFY_CFG */
-	struct dev_mmio isr;    /* VIRTIO_PCI_CAP_ISR_CFG */
+	struct dev_mmio isr;	/* VIRTIO_PCI_CAP_ISR_CFG */
 	struct dev_mmio device; /* VIRTIO_PCI_CAP_DEVICE_CFG (may be absent) */
 	bool have_device;
-	uint32_t notify_mult;   /* notify_off_multiplier */
-	uint64_t offered;       /* device features */
-	uint64_t features;      /* negotiated */
+	uint32_t notify_mult; /* notify_off_multiplier */
+	uint64_t offered;     /* device features */
+	uint64_t features;    /* negotiated */
 };
 
 /* find and grant the common, notify, ISR and device windows. 0 or -1 */
@@ -43,7 +43,8 @@ void virtio_pci_status_set(struct virtio_pci *vp, uint8_t bits);
 
 /* §3.1.1 steps 4-6: accept offered & wanted; every bit of `required` must
  * be offered; set FEATURES_OK and read it back. 0 or -1 */
-int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted, uint64_t required);
+int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
+			 uint64_t required);
 static inline bool virtio_has(const struct virtio_pci *vp, unsigned bit)
 {
 	return (vp->features >> bit) & 1;
@@ -62,7 +63,8 @@ int virtio_pci_queue_enable(struct virtio_pci *vp, uint16_t qidx,
 			    const struct virtq *q, uint16_t vec,
 			    uint32_t *notify_off);
 /* available-buffer notification, §4.1.5.2 */
-void virtio_pci_notify(struct virtio_pci *vp, uint32_t notify_off, uint16_t qidx);
+void virtio_pci_notify(struct virtio_pci *vp, uint32_t notify_off,
+		       uint16_t qidx);
 
 /* device configuration (§2.5): one field of `width` bytes at off. Callers
  * reading several fields bracket them with virtio_pci_config_gen and retry

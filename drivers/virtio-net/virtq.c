@@ -8,7 +8,8 @@ int virtq_init(struct virtq *q, const char *name, uint16_t size,
 {
 	if (size == 0 || size > VIRTQ_MAX || (size & (size - 1)) != 0)
 		return -1; /* §2.7: a power of two */
-	if (ring->len < virtq_ring_bytes(size) || (ring->iova & (VIRTQ_DESC_ALIGN - 1)) ||
+	if (ring->len < virtq_ring_bytes(size) ||
+	    (ring->iova & (VIRTQ_DESC_ALIGN - 1)) ||
 	    ((uintptr_t)ring->va & (VIRTQ_DESC_ALIGN - 1)))
 		return -1;
 	if (buf_size == 0 || bufs->len / buf_size < size)
@@ -22,7 +23,8 @@ int virtq_init(struct virtq *q, const char *name, uint16_t size,
 	/* descriptor table, then the available ring, then the used ring at
 	 * the next 4-byte boundary (§2.7 alignment table) */
 	size_t avail_off = (size_t)size * sizeof(struct virtq_desc);
-	size_t used_off = ALIGN_UP(avail_off + VIRTQ_AVAIL_BYTES(size), (size_t)VIRTQ_USED_ALIGN);
+	size_t used_off = ALIGN_UP(avail_off + VIRTQ_AVAIL_BYTES(size),
+				   (size_t)VIRTQ_USED_ALIGN);
 	uint8_t *base = ring->va;
 	memset(base, 0, virtq_ring_bytes(size));
 	q->desc = (volatile struct virtq_desc *)base;
@@ -47,7 +49,8 @@ int virtq_init(struct virtq *q, const char *name, uint16_t size,
 	return 0;
 }
 
-static int virtq_broken(struct virtq *q, const char *what, uint32_t a, uint32_t b)
+static int virtq_broken(struct virtq *q, const char *what, uint32_t a,
+			uint32_t b)
 {
 	kprintf("%s: unable to accept used ring entry: %s (%u, limit %u)\n",
 		q->name, what, a, b);
@@ -66,10 +69,12 @@ int virtq_take(struct virtq *q, uint16_t *id, uint32_t *len)
 	/* every unconsumed used entry names a buffer the device holds: more
 	 * than that means the index is garbage (this also bounds it by size) */
 	if (pending > q->nout)
-		return virtq_broken(q, "used.idx ahead of outstanding buffers", pending, q->nout);
+		return virtq_broken(q, "used.idx ahead of outstanding buffers",
+				    pending, q->nout);
 	dma_rmb(); /* the index before the entry it covers (§2.7.14) */
 
-	volatile struct virtq_used_elem *e = &q->used->ring[q->last_used & (q->size - 1)];
+	volatile struct virtq_used_elem *e =
+	    &q->used->ring[q->last_used & (q->size - 1)];
 	uint32_t eid = e->id, elen = e->len;
 	if (eid >= q->size)
 		return virtq_broken(q, "id out of range", eid, q->size);
@@ -79,7 +84,8 @@ int virtq_take(struct virtq *q, uint16_t *id, uint32_t *len)
 	 * it was given. A device-readable (transmit) buffer gets nothing
 	 * written, so its length carries no information and is not used. */
 	if (q->device_writes && elen > q->post_len[eid])
-		return virtq_broken(q, "length past the buffer", elen, q->post_len[eid]);
+		return virtq_broken(q, "length past the buffer", elen,
+				    q->post_len[eid]);
 
 	q->out[eid] = 0;
 	q->nout--;

@@ -20,22 +20,22 @@
 #define VIRTQ_MAX 256 /* capOS never uses more entries per queue */
 
 struct virtq {
-	const char *name; /* "vnet0 rx": prefix of error lines */
-	uint16_t size;    /* power of two, <= VIRTQ_MAX */
+	const char *name;   /* "vnet0 rx": prefix of error lines */
+	uint16_t size;	    /* power of two, <= VIRTQ_MAX */
 	bool device_writes; /* receive queue: buffers are device-writable */
 	volatile struct virtq_desc *desc;
 	volatile struct virtq_avail *avail;
 	volatile struct virtq_used *used;
 	uint64_t desc_iova, avail_iova, used_iova;
-	uint8_t *buf;      /* buffer area; buffer i at buf + i * buf_size */
+	uint8_t *buf; /* buffer area; buffer i at buf + i * buf_size */
 	uint64_t buf_iova;
 	uint32_t buf_size;
 	uint16_t avail_idx; /* driver's copy of avail->idx */
 	uint16_t last_used; /* next used-ring slot to consume */
-	uint16_t nout;      /* buffers the device holds */
-	uint16_t nfree;     /* ids in free[] */
+	uint16_t nout;	    /* buffers the device holds */
+	uint16_t nfree;	    /* ids in free[] */
 	uint16_t free[VIRTQ_MAX];
-	uint8_t out[VIRTQ_MAX];       /* 1: posted, not yet returned */
+	uint8_t out[VIRTQ_MAX];	      /* 1: posted, not yet returned */
 	uint32_t post_len[VIRTQ_MAX]; /* length the id was posted with */
 	bool broken; /* the device broke the ring protocol: queue unusable */
 	uint64_t posted, completed;
@@ -45,7 +45,8 @@ struct virtq {
 static inline size_t virtq_ring_bytes(uint16_t n)
 {
 	size_t avail_off = (size_t)n * sizeof(struct virtq_desc);
-	size_t used_off = ALIGN_UP(avail_off + VIRTQ_AVAIL_BYTES(n), (size_t)VIRTQ_USED_ALIGN);
+	size_t used_off = ALIGN_UP(avail_off + VIRTQ_AVAIL_BYTES(n),
+				   (size_t)VIRTQ_USED_ALIGN);
 	return used_off + VIRTQ_USED_BYTES(n);
 }
 

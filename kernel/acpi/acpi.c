@@ -29,13 +29,13 @@ struct acpi_sdt {
 } __attribute__((packed));
 _Static_assert(sizeof(struct acpi_sdt) == 36, "SDT header layout");
 
-#define ACPI_MAX_TABLE (1u << 20)
-#define ACPI_MAX_TABLES 64
-#define FADT_PM_TMR_BLK 76
-#define FADT_PM_TMR_LEN 91
+#define ACPI_MAX_TABLE	  (1u << 20)
+#define ACPI_MAX_TABLES	  64
+#define FADT_PM_TMR_BLK	  76
+#define FADT_PM_TMR_LEN	  91
 #define FADT_X_PM_TMR_BLK 208 /* generic address structure */
-#define MCFG_ENTRIES 44
-#define MADT_LAPIC_ADDR 36
+#define MCFG_ENTRIES	  44
+#define MADT_LAPIC_ADDR	  36
 
 struct acpi_mcfg_seg acpi_ecam[4];
 unsigned acpi_necam;
@@ -64,13 +64,15 @@ static bool table_ok(uint64_t phys)
 	if (!phys)
 		return false;
 	if (h->length < sizeof(*h) || h->length > ACPI_MAX_TABLE) {
-		kprintf("acpi: table %.4s at 0x%lx has bad length %u; ignored\n",
-			h->sig, phys, h->length);
+		kprintf(
+		    "acpi: table %.4s at 0x%lx has bad length %u; ignored\n",
+		    h->sig, phys, h->length);
 		return false;
 	}
 	if (!sum_ok(h, h->length)) {
-		kprintf("acpi: table %.4s at 0x%lx fails its checksum; ignored\n",
-			h->sig, phys);
+		kprintf(
+		    "acpi: table %.4s at 0x%lx fails its checksum; ignored\n",
+		    h->sig, phys);
 		return false;
 	}
 	return true;
@@ -87,7 +89,8 @@ static void acpi_parse_mcfg(const struct acpi_sdt *h)
 		s->bus_start = p[10];
 		s->bus_end = p[11];
 		if (s->bus_end < s->bus_start || !s->base) {
-			kprintf("acpi: MCFG entry with bad bus range; ignored\n");
+			kprintf(
+			    "acpi: MCFG entry with bad bus range; ignored\n");
 			continue;
 		}
 		acpi_necam++;
@@ -103,8 +106,7 @@ static void acpi_parse_fadt(const struct acpi_sdt *h)
 		memcpy(&a, f + FADT_X_PM_TMR_BLK + 4, 8); /* system I/O space */
 		blk = a <= 0xffff ? (uint32_t)a : 0;
 	}
-	if (!blk && h->length >= FADT_PM_TMR_LEN + 1 &&
-	    f[FADT_PM_TMR_LEN] == 4)
+	if (!blk && h->length >= FADT_PM_TMR_LEN + 1 && f[FADT_PM_TMR_LEN] == 4)
 		memcpy(&blk, f + FADT_PM_TMR_BLK, 4);
 	if (blk && blk <= 0xfffc)
 		acpi_pm_timer_port = (uint16_t)blk;

@@ -18,6 +18,6 @@ struct acpi_mcfg_seg {
 extern struct acpi_mcfg_seg acpi_ecam[4];
 extern unsigned acpi_necam;
 extern uint16_t acpi_pm_timer_port; /* 0: none */
-extern uint64_t acpi_hpet_base;     /* 0: none */
+extern uint64_t acpi_hpet_base;	    /* 0: none */
 extern uint64_t acpi_lapic_base;
 #endif

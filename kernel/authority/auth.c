@@ -30,7 +30,8 @@ const char *auth_reason_name(enum auth_reason r)
 void auth_refuse(enum auth_reason r, uint16_t slot, const char *what)
 {
 	auth_refusals[r]++;
-	/* the first few of each reason get a line; the counter keeps the rest */
+	/* the first few of each reason get a line; the counter keeps the rest
+	 */
 	if (auth_refusals[r] <= 4)
 		kprintf("authority: refused %s on slot %u (%s)\n", what, slot,
 			auth_reason_name(r));

@@ -1,9 +1,9 @@
 /* kernel/authority/authority.h — the capabilities a driver holds.
  *
  * A driver is handed exactly what a userspace driver would be granted:
- *   struct dev_mmio  (DeviceMmio) one BAR window, bounds- and generation-checked
- *   struct irq_cap   (Interrupt)  one MSI-X vector bound to a handler
- *   struct dma_pool  (DMAPool)    physically contiguous memory, one owner
+ *   struct dev_mmio  (DeviceMmio) one BAR window, bounds- and
+ * generation-checked struct irq_cap   (Interrupt)  one MSI-X vector bound to a
+ * handler struct dma_pool  (DMAPool)    physically contiguous memory, one owner
  * Every capability names an authority-table slot and the generation it was
  * issued under. Revoking bumps the slot's generation, so a stale copy fails
  * closed: no access, an error return, and a counted refusal reason.
@@ -62,13 +62,13 @@ void auth_kmem_free(uint16_t owner, void *p, size_t len);
 /* why an access was refused; counted in auth_refusals[] */
 enum auth_reason {
 	AUTH_OUT_OF_WINDOW, /* offset+width past the window, or wrapped */
-	AUTH_STALE_GEN,     /* capability revoked (generation moved on) */
+	AUTH_STALE_GEN,	    /* capability revoked (generation moved on) */
 	AUTH_MISALIGNED,    /* access not naturally aligned */
-	AUTH_READ_ONLY,     /* write through a read-only window */
-	AUTH_BAD_SLOT,      /* slot not an authority entry of that kind */
+	AUTH_READ_ONLY,	    /* write through a read-only window */
+	AUTH_BAD_SLOT,	    /* slot not an authority entry of that kind */
 	AUTH_NOT_GRANTED,   /* request for a BAR range or vector not allowed */
-	AUTH_NO_MEMORY,     /* DMA pool or vector space exhausted */
-	AUTH_BUSY,          /* revoke of a grant pinned by in-flight DMA or
+	AUTH_NO_MEMORY,	    /* DMA pool or vector space exhausted */
+	AUTH_BUSY,	    /* revoke of a grant pinned by in-flight DMA or
 			     * a live queue ring */
 	AUTH_OVER_QUOTA,    /* the owner's grant or pool-memory quota */
 	AUTH_NREASONS
@@ -77,16 +77,17 @@ extern uint64_t auth_refusals[AUTH_NREASONS];
 const char *auth_reason_name(enum auth_reason r);
 
 /* ---- DeviceMmio --------------------------------------------------------- */
-#define MMIO_READ 1u
+#define MMIO_READ  1u
 #define MMIO_WRITE 2u
 
 struct dev_mmio {
-	volatile uint8_t *va; /* kernel mapping of the window start (uncached) */
-	uint64_t phys;        /* physical address of the window start */
-	uint32_t len;         /* window length in bytes */
-	uint32_t flags;       /* MMIO_READ | MMIO_WRITE */
-	uint16_t slot;        /* authority table slot */
-	uint32_t gen;         /* generation the window was granted under */
+	volatile uint8_t
+	    *va;	/* kernel mapping of the window start (uncached) */
+	uint64_t phys;	/* physical address of the window start */
+	uint32_t len;	/* window length in bytes */
+	uint32_t flags; /* MMIO_READ | MMIO_WRITE */
+	uint16_t slot;	/* authority table slot */
+	uint32_t gen;	/* generation the window was granted under */
 };
 
 /* grant [off, off+len) of BAR `bar` of d to `owner`. Refuses windows that
@@ -107,7 +108,8 @@ bool mmio_write16(const struct dev_mmio *m, uint32_t off, uint16_t v);
 bool mmio_write32(const struct dev_mmio *m, uint32_t off, uint32_t v);
 bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v);
 /* non-counting check, for callers that want to test before acting */
-bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t width, bool write);
+bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t width,
+	     bool write);
 
 /* big-endian registers (gVNIC) */
 static inline uint32_t mmio_read_be32(const struct dev_mmio *m, uint32_t off)
@@ -163,7 +165,7 @@ struct irq_cap {
 	uint16_t slot;
 	uint32_t gen;
 	uint16_t msix_index; /* entry in the function's MSI-X table */
-	uint8_t vector;      /* CPU vector (kernel-assigned) */
+	uint8_t vector;	     /* CPU vector (kernel-assigned) */
 };
 
 /* bind MSI-X entry `msix_index` of d to handler(arg); the kernel programs the

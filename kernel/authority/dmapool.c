@@ -2,8 +2,8 @@
  * to one owner, registered in the kernel grant table (dma/grant.h) that the
  * NVMe validator consults. Without an IOMMU a device address is the physical
  * address. */
-#include "dma/owner.h"
 #include "auth_internal.h"
+#include "dma/owner.h"
 #include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
@@ -52,8 +52,8 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 	}
 	uint64_t pa = page_alloc(pages, addr_limit);
 	uint32_t gen;
-	int slot = pa ? grant_add(&o->grants, owner, pa, pages * PAGE_SIZE, &gen)
-		      : -1;
+	int slot =
+	    pa ? grant_add(&o->grants, owner, pa, pages * PAGE_SIZE, &gen) : -1;
 	if (slot < 0) {
 		if (pa)
 			page_free(pa, pages);
@@ -141,9 +141,10 @@ int dma_pool_revoke(struct dma_pool *p)
 	 * charged to its owner) */
 	if (iommu_addr_limit(p->owner) &&
 	    iommu_unmap(p->owner, p->iova, p->len) != 0) {
-		kprintf("authority: owner %u pool 0x%lx not confirmed unmapped; "
-			"%zu pages withheld\n",
-			p->owner, p->iova, p->len / PAGE_SIZE);
+		kprintf(
+		    "authority: owner %u pool 0x%lx not confirmed unmapped; "
+		    "%zu pages withheld\n",
+		    p->owner, p->iova, p->len / PAGE_SIZE);
 		p->used = p->len;
 		return -1;
 	}

@@ -35,7 +35,8 @@ static void msi_program(struct pci_dev *d, uint32_t addr, uint16_t data)
 		pci_cfg_write16(d, c + PCI_MSI_DATA_32, data);
 	}
 	/* one message (MME = 0); enabled only on irq_unmask */
-	pci_cfg_write16(d, c + PCI_MSI_FLAGS, fl & ~0x70 & ~PCI_MSI_FLAGS_ENABLE);
+	pci_cfg_write16(d, c + PCI_MSI_FLAGS,
+			fl & ~0x70 & ~PCI_MSI_FLAGS_ENABLE);
 }
 
 int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
@@ -57,8 +58,8 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 		if (auth_slots[i].kind == AUTH_IRQ && auth_slots[i].dev == d &&
 		    auth_slots[i].index == msix_index) {
 			auth_refusals[AUTH_NOT_GRANTED]++;
-			kprintf("authority: %s interrupt %u is already bound\n", a,
-				msix_index);
+			kprintf("authority: %s interrupt %u is already bound\n",
+				a, msix_index);
 			return -1;
 		}
 	int slot = auth_slot_alloc(AUTH_IRQ, owner);
@@ -132,8 +133,14 @@ static void irq_set_mask(const struct irq_cap *c, bool mask)
 	}
 }
 
-void irq_mask(const struct irq_cap *c) { irq_set_mask(c, true); }
-void irq_unmask(const struct irq_cap *c) { irq_set_mask(c, false); }
+void irq_mask(const struct irq_cap *c)
+{
+	irq_set_mask(c, true);
+}
+void irq_unmask(const struct irq_cap *c)
+{
+	irq_set_mask(c, false);
+}
 
 void irq_revoke(struct irq_cap *c)
 {

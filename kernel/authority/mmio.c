@@ -49,9 +49,10 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 		    (bar == d->msix_pba_bar &&
 		     overlaps(off, len, d->msix_pba_off, plen))) {
 			auth_refusals[AUTH_NOT_GRANTED]++;
-			kprintf("authority: %s BAR%u [0x%x, +0x%x) overlaps the "
-				"MSI-X table or PBA\n",
-				a, bar, off, len);
+			kprintf(
+			    "authority: %s BAR%u [0x%x, +0x%x) overlaps the "
+			    "MSI-X table or PBA\n",
+			    a, bar, off, len);
 			return -1;
 		}
 	}
@@ -113,10 +114,10 @@ bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t width, bool write)
 }
 
 #define MMIO_RW(bits)                                                          \
-	uint##bits##_t mmio_read##bits(const struct dev_mmio *m, uint32_t off)  \
+	uint##bits##_t mmio_read##bits(const struct dev_mmio *m, uint32_t off) \
 	{                                                                      \
 		if (!mmio_check(m, off, bits / 8, false, true))                \
-			return (uint##bits##_t)~0ull;                          \
+			return (uint##bits##_t) ~0ull;                         \
 		return *(volatile uint##bits##_t *)(m->va + off);              \
 	}                                                                      \
 	bool mmio_write##bits(const struct dev_mmio *m, uint32_t off,          \

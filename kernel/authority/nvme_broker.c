@@ -6,10 +6,10 @@
  * kernel's PCI code's business) and hands the driver getters, never the
  * mapping. Register layout: NVMe 2.0 §3.1.3. */
 #include "kernel/authority/nvme_broker.h"
-#include "kernel/authority/auth_internal.h"
 #include "dma/nvme_ident.h"
 #include "dma/nvme_reg.h"
 #include "dma/owner.h"
+#include "kernel/authority/auth_internal.h"
 #include "kernel/boot/boot.h"
 
 #include "kernel/lib/lib.h"
@@ -44,7 +44,7 @@ struct nvme_broker {
 	uint32_t to_us;	      /* CAP.TO */
 	uint32_t max_xfer;
 	struct nvme_ident_ctrl id; /* from the broker's own Identify */
-	uint64_t ident; /* kernel page for the broker's Identify */
+	uint64_t ident;		   /* kernel page for the broker's Identify */
 	struct nvme_val_policy pol;
 	struct nvme_gate gate;
 #ifdef CAPOS_PROOFS
@@ -261,8 +261,8 @@ struct probe {
 };
 
 /* one admin command, its data into the page at prp1; 0 or -1 */
-static int probe_cmd(struct nvme_broker *b, struct probe *p,
-		     struct nvme_sqe *c, uint64_t prp1)
+static int probe_cmd(struct nvme_broker *b, struct probe *p, struct nvme_sqe *c,
+		     uint64_t prp1)
 {
 	uint16_t cid = p->cid++;
 	c->prp1 = prp1;
@@ -291,8 +291,8 @@ static int probe_cmd(struct nvme_broker *b, struct probe *p,
 		   : -1;
 }
 
-static int probe_identify(struct nvme_broker *b, struct probe *p,
-			  uint32_t cns, uint32_t nsid, uint64_t page)
+static int probe_identify(struct nvme_broker *b, struct probe *p, uint32_t cns,
+			  uint32_t nsid, uint64_t page)
 {
 	struct nvme_sqe c = {0};
 	c.cdw0 = NVME_ADM_IDENTIFY;
@@ -803,9 +803,9 @@ static int bare_create(struct nvme_broker *b, uint8_t opc, uint32_t cdw11,
 	struct nvme_cqe e;
 	c.cdw0 = opc;
 	c.prp1 = base;
-	c.cdw10 = (uint32_t)(FIELD_SET(NVME_CREATEQ_QID, NVME_BARE_QID) |
-			     FIELD_SET(NVME_CREATEQ_QSIZE,
-				       NVME_BARE_ENTRIES - 1));
+	c.cdw10 =
+	    (uint32_t)(FIELD_SET(NVME_CREATEQ_QID, NVME_BARE_QID) |
+		       FIELD_SET(NVME_CREATEQ_QSIZE, NVME_BARE_ENTRIES - 1));
 	c.cdw11 = cdw11;
 	if (broker_kcmd(b, &c, &e) == 0)
 		return 0;
@@ -831,8 +831,8 @@ int nvme_broker_bare_open(struct nvme_broker *b)
 		if (pa)
 			dma_kernel_free(b->owner, pa, pages);
 		if (x)
-			page_free((uint64_t)x, ALIGN_UP(sizeof(*x), PAGE_SIZE) /
-						   PAGE_SIZE);
+			page_free((uint64_t)x,
+				  ALIGN_UP(sizeof(*x), PAGE_SIZE) / PAGE_SIZE);
 		return -1;
 	}
 	memset(x, 0, sizeof(*x));
@@ -854,11 +854,11 @@ int nvme_broker_bare_open(struct nvme_broker *b)
 			pa + PAGE_SIZE) != 0)
 		goto fail;
 	x->created_cq = true;
-	if (bare_create(b, NVME_ADM_CREATE_SQ,
-			(uint32_t)(FIELD_SET(NVME_CREATEQ_PC, 1) |
-				   FIELD_SET(NVME_CREATESQ_CQID,
-					     NVME_BARE_QID)),
-			pa) != 0)
+	if (bare_create(
+		b, NVME_ADM_CREATE_SQ,
+		(uint32_t)(FIELD_SET(NVME_CREATEQ_PC, 1) |
+			   FIELD_SET(NVME_CREATESQ_CQID, NVME_BARE_QID)),
+		pa) != 0)
 		goto fail;
 	x->created_sq = true;
 	return 0;
@@ -942,8 +942,9 @@ uint64_t nvme_broker_bare_run(struct nvme_broker *b,
 	uint64_t t0 = time_tsc(), limit = 60 * time_tsc_hz(), spins = 0;
 	for (unsigned s = 0; s < j->qd && left; s++, left--) {
 		lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
-		bare_issue(x, j, s, j->random ? ((lcg >> 33) % span) * nblk
-					      : (seq++ % span) * nblk);
+		bare_issue(x, j, s,
+			   j->random ? ((lcg >> 33) % span) * nblk
+				     : (seq++ % span) * nblk);
 	}
 	dma_wmb();
 	reg_write32(b, sq_db, x->tail);
@@ -975,9 +976,9 @@ uint64_t nvme_broker_bare_run(struct nvme_broker *b,
 				lcg = lcg * 6364136223846793005ull +
 				      1442695040888963407ull;
 				bare_issue(x, j, slot,
-					   j->random ? ((lcg >> 33) % span) *
-							   nblk
-						     : (seq++ % span) * nblk);
+					   j->random
+					       ? ((lcg >> 33) % span) * nblk
+					       : (seq++ % span) * nblk);
 				more = true;
 			}
 		}

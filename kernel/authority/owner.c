@@ -8,8 +8,8 @@
  * grant table and quotas) live beside its facts. An owner whose backend is
  * the IOMMU gets its VT-d domain here, at bind, before anything of it —
  * identify pages, pools, shadows — exists (kernel/iommu/iommu.h). */
-#include "auth_internal.h"
 #include "dma/owner.h"
+#include "auth_internal.h"
 #include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
@@ -106,11 +106,12 @@ void *auth_kmem_alloc(uint16_t id, size_t len)
 	if (!o || !pages ||
 	    !dma_owner_charge(&o->dma, DMA_CHARGE_KMEM, pages * PAGE_SIZE)) {
 		auth_refusals[o && pages ? AUTH_OVER_QUOTA : AUTH_NO_MEMORY]++;
-		kprintf("authority: owner %u: no %zu KiB of kernel memory "
-			"(quota %llu KiB)\n",
-			id, pages * 4,
-			o ? (unsigned long long)(o->dma.max[DMA_CHARGE_KMEM] >> 10)
-			  : 0ull);
+		kprintf(
+		    "authority: owner %u: no %zu KiB of kernel memory "
+		    "(quota %llu KiB)\n",
+		    id, pages * 4,
+		    o ? (unsigned long long)(o->dma.max[DMA_CHARGE_KMEM] >> 10)
+		      : 0ull);
 		return 0;
 	}
 	uint64_t pa = page_alloc(pages, 0);

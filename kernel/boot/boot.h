@@ -26,7 +26,7 @@ extern uint64_t boot_rsdp;   /* physical address of the ACPI RSDP, 0 if none */
 extern uint64_t boot_smbios; /* SMBIOS entry point (2.x or 3.x), 0 if none */
 extern bool boot_smbios3;
 extern uint64_t boot_image_base; /* where firmware loaded us */
-extern uint64_t boot_stack_top;  /* the kernel stack (guard page below) */
+extern uint64_t boot_stack_top;	 /* the kernel stack (guard page below) */
 
 /* boot timeline (TSC values) */
 enum boot_mark {

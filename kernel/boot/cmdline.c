@@ -2,8 +2,8 @@
  * files read from \capos\ on the boot volume. Unknown keys are reported once
  * by cmdline_check(); values are copied so nothing points into firmware
  * memory. */
-#include "kernel/boot/boot_internal.h"
 #include "kernel/boot/boot.h"
+#include "kernel/boot/boot_internal.h"
 #include "kernel/lib/lib.h"
 
 #define MAX_ARGS 32
@@ -31,8 +31,9 @@ void cmdline_parse(const char *s, size_t n)
 		if (*p == '#') /* comment to end of file */
 			break;
 		if (nargs == MAX_ARGS) {
-			kprintf("cmdline: more than %d arguments; rest ignored\n",
-				MAX_ARGS);
+			kprintf(
+			    "cmdline: more than %d arguments; rest ignored\n",
+			    MAX_ARGS);
 			break;
 		}
 		args[nargs].key = p;
@@ -73,8 +74,8 @@ uint64_t cmdline_u64(const char *key, uint64_t def)
 
 /* every option the kernel understands; anything else gets one line */
 static const char *const known_keys[] = {
-    "proofs", "exit", "fault", "ip", "gw", "mask", "nvme.validator",
-    "bench", "timeout", "quiet", "net", "log",
+    "proofs",	      "exit",  "fault",	  "ip",	   "gw",  "mask",
+    "nvme.validator", "bench", "timeout", "quiet", "net", "log",
 };
 
 void cmdline_check(void)

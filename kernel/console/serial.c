@@ -9,12 +9,12 @@
 
 #define COM1 0x3f8
 /* 16550 registers (offsets from the base) */
-#define UART_THR 0
-#define UART_IER 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
+#define UART_THR      0
+#define UART_IER      1
+#define UART_FCR      2
+#define UART_LCR      3
+#define UART_MCR      4
+#define UART_LSR      5
 #define UART_LSR_THRE 0x20
 #define UART_LCR_DLAB 0x80
 

@@ -1,17 +1,17 @@
 /* kernel/cpu/cpu.c — GDT with a TSS, IDT, exception reporting and vector
  * dispatch (Intel SDM vol. 3A ch. 3, 6, 7). */
+#include "kernel/cpu/cpu.h"
 #include "cpu_internal.h"
 #include "kernel/boot/boot.h"
-#include "kernel/cpu/cpu.h"
 #include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 
 #define SEL_CODE 0x08
 #define SEL_DATA 0x10
-#define SEL_TSS 0x18
-#define IST_DF 1 /* double fault: a stack overflow into the guard page */
-#define IST_NMI 2
+#define SEL_TSS	 0x18
+#define IST_DF	 1 /* double fault: a stack overflow into the guard page */
+#define IST_NMI	 2
 
 struct tss {
 	uint32_t rsvd0;
@@ -41,13 +41,28 @@ static struct {
 	void *arg;
 } vectors[256];
 
-static const char *const exc_names[32] = {
-    "divide error", "debug", "NMI", "breakpoint", "overflow",
-    "bound range", "invalid opcode", "device not available", "double fault",
-    "coprocessor overrun", "invalid TSS", "segment not present",
-    "stack fault", "general protection", "page fault", "reserved",
-    "x87 FP", "alignment check", "machine check", "SIMD FP",
-    "virtualization", "control protection"};
+static const char *const exc_names[32] = {"divide error",
+					  "debug",
+					  "NMI",
+					  "breakpoint",
+					  "overflow",
+					  "bound range",
+					  "invalid opcode",
+					  "device not available",
+					  "double fault",
+					  "coprocessor overrun",
+					  "invalid TSS",
+					  "segment not present",
+					  "stack fault",
+					  "general protection",
+					  "page fault",
+					  "reserved",
+					  "x87 FP",
+					  "alignment check",
+					  "machine check",
+					  "SIMD FP",
+					  "virtualization",
+					  "control protection"};
 
 static void gdt_load(void)
 {
@@ -88,7 +103,9 @@ void cpu_init(void)
 		idt[v] = (struct idt_entry){
 		    .off0 = h & 0xffff,
 		    .sel = SEL_CODE,
-		    .ist = v == 8 ? IST_DF : v == 2 ? IST_NMI : 0,
+		    .ist = v == 8   ? IST_DF
+			   : v == 2 ? IST_NMI
+				    : 0,
 		    .type = 0x8e, /* present, DPL 0, interrupt gate */
 		    .off1 = (h >> 16) & 0xffff,
 		    .off2 = h >> 32};
@@ -150,8 +167,7 @@ static __attribute__((noreturn)) void exception(struct cpu_frame *f)
 		f->rdi, f->rbp, f->r8);
 	kprintf("  r9 =%016lx r10=%016lx r11=%016lx r12=%016lx\n", f->r9,
 		f->r10, f->r11, f->r12);
-	kprintf("  r13=%016lx r14=%016lx r15=%016lx\n", f->r13, f->r14,
-		f->r15);
+	kprintf("  r13=%016lx r14=%016lx r15=%016lx\n", f->r13, f->r14, f->r15);
 	kprintf("  cr2=%016lx cr3=%016lx\n", read_cr2(), read_cr3());
 	cpu_backtrace(f->rbp, f->rip);
 	cpu_exit(false);
@@ -187,7 +203,10 @@ void vector_free(uint8_t v)
 	vectors[v].arg = NULL;
 }
 
-void irq_enable(void) { __asm__ volatile("sti"); }
+void irq_enable(void)
+{
+	__asm__ volatile("sti");
+}
 
 void (*cpu_exit_hook)(void);
 

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-void cpu_init(void);  /* GDT, TSS (with IST stacks), IDT */
+void cpu_init(void); /* GDT, TSS (with IST stacks), IDT */
 void lapic_init(void);
 void lapic_eoi(void);
 uint32_t lapic_id(void);

@@ -6,24 +6,30 @@
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 
-#define MSR_APIC_BASE 0x1b
-#define APIC_BASE_EN (1ull << 11)
-#define LAPIC_ID 0x020
-#define LAPIC_TPR 0x080
-#define LAPIC_EOI 0x0b0
-#define LAPIC_SVR 0x0f0
+#define MSR_APIC_BASE	 0x1b
+#define APIC_BASE_EN	 (1ull << 11)
+#define LAPIC_ID	 0x020
+#define LAPIC_TPR	 0x080
+#define LAPIC_EOI	 0x0b0
+#define LAPIC_SVR	 0x0f0
 #define LAPIC_SVR_ENABLE 0x100
-#define LAPIC_LVT_TIMER 0x320
-#define LAPIC_LVT_LINT0 0x350
-#define LAPIC_LVT_LINT1 0x360
-#define LAPIC_LVT_ERROR 0x370
-#define LAPIC_LVT_MASK 0x10000
-#define SPURIOUS_VECTOR 0xff
+#define LAPIC_LVT_TIMER	 0x320
+#define LAPIC_LVT_LINT0	 0x350
+#define LAPIC_LVT_LINT1	 0x360
+#define LAPIC_LVT_ERROR	 0x370
+#define LAPIC_LVT_MASK	 0x10000
+#define SPURIOUS_VECTOR	 0xff
 
 static volatile uint32_t *lapic;
 
-static void lapic_w(uint32_t reg, uint32_t v) { lapic[reg / 4] = v; }
-static uint32_t lapic_r(uint32_t reg) { return lapic[reg / 4]; }
+static void lapic_w(uint32_t reg, uint32_t v)
+{
+	lapic[reg / 4] = v;
+}
+static uint32_t lapic_r(uint32_t reg)
+{
+	return lapic[reg / 4];
+}
 
 void lapic_init(void)
 {
@@ -42,5 +48,11 @@ void lapic_init(void)
 	kprintf("cpu: LAPIC id %u at 0x%lx\n", lapic_id(), base & ~0xffful);
 }
 
-void lapic_eoi(void) { lapic_w(LAPIC_EOI, 0); }
-uint32_t lapic_id(void) { return lapic_r(LAPIC_ID) >> 24; }
+void lapic_eoi(void)
+{
+	lapic_w(LAPIC_EOI, 0);
+}
+uint32_t lapic_id(void)
+{
+	return lapic_r(LAPIC_ID) >> 24;
+}

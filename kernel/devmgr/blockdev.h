@@ -25,7 +25,8 @@ struct blockdev {
 	uint64_t block_count;
 	/* buffers are ordinary kernel memory; 0 on success, negative on error.
 	 * read, write and flush wait as BLOCKDEV_WAIT_IRQ. */
-	int (*read)(struct blockdev *b, uint64_t lba, uint32_t count, void *buf);
+	int (*read)(struct blockdev *b, uint64_t lba, uint32_t count,
+		    void *buf);
 	int (*write)(struct blockdev *b, uint64_t lba, uint32_t count,
 		     const void *buf);
 	int (*flush)(struct blockdev *b);

@@ -2,8 +2,8 @@
  * function: the first driver whose table matches; for a DMA-capable driver,
  * a DMA backend from the policy (no backend: not bound, fail closed); an
  * owner id for its grants; then attach. One `pci` line per function. */
-#include "kernel/devmgr/blockdev.h"
 #include "kernel/devmgr/devmgr.h"
+#include "kernel/devmgr/blockdev.h"
 #include "kernel/devmgr/shape.h"
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
@@ -115,7 +115,8 @@ void devmgr_bind_all(void)
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
 		kprintf("pci %s %04x:%04x class %06x -> %s\n", a, d->vendor,
-			d->device, d->class_code, d->drv ? d->drv->name : "none");
+			d->device, d->class_code,
+			d->drv ? d->drv->name : "none");
 	}
 }
 
@@ -126,8 +127,9 @@ unsigned nblockdevs;
 void blockdev_register(struct blockdev *b)
 {
 	if (nblockdevs == BLOCKDEV_MAX) {
-		kprintf("devmgr: more than %d block devices; %s not registered\n",
-			BLOCKDEV_MAX, b->name);
+		kprintf(
+		    "devmgr: more than %d block devices; %s not registered\n",
+		    BLOCKDEV_MAX, b->name);
 		return;
 	}
 	blockdevs[nblockdevs++] = b;

@@ -14,7 +14,6 @@ struct pci_match {
 	uint32_t class_code, class_mask;
 };
 
-
 /* what a device said about itself before attach */
 struct dev_identity {
 	char model[41], serial[21];
@@ -24,7 +23,7 @@ struct driver {
 	const char *name;
 	const struct pci_match *ids;
 	unsigned nids;
-	bool dma;       /* performs DMA: needs a backend to be bound */
+	bool dma;	/* performs DMA: needs a backend to be bound */
 	bool validated; /* its DMA goes through the brokered validator (dma/) */
 	/* optional, before any of the owner's memory exists: what only the
 	 * device can say about itself (for NVMe, the broker's Identify), so
@@ -48,5 +47,6 @@ const char *dma_backend_name(enum dma_backend b);
 /* kernel/devmgr/policy.c: the DMA backend for a DMA-capable driver on d, and
  * why; DMA_BACKEND_NONE means "do not bind" */
 enum dma_backend devmgr_pick_backend(const struct pci_dev *d,
-				     const struct driver *drv, const char **why);
+				     const struct driver *drv,
+				     const char **why);
 #endif

@@ -11,10 +11,11 @@
  * An IOMMU is the first choice: a function in the scope of a working VT-d
  * unit (kernel/iommu) gets the IOMMU backend; one behind a unit that failed
  * is not bound; AMD-Vi (IVRS) and virtio-iommu (VIOT) have no backend yet,
- * and there the policy says so and falls back to the brokered validator. Drivers without a validator for their
- * device class (the NICs, edu) run with unvalidated DMA from their own
- * pools — said plainly, and refused under devmgr.dma=strict. A DMA-capable
- * driver left with no usable backend is not bound. */
+ * and there the policy says so and falls back to the brokered validator.
+ * Drivers without a validator for their device class (the NICs, edu) run with
+ * unvalidated DMA from their own pools — said plainly, and refused under
+ * devmgr.dma=strict. A DMA-capable driver left with no usable backend is not
+ * bound. */
 #include "kernel/acpi/acpi.h"
 #include "kernel/boot/boot.h"
 #include "kernel/devmgr/devmgr.h"
@@ -278,8 +279,7 @@ static void shape_status(struct json *j)
 	kstr_or_null(j, "error", pol.smbios_why);
 	json_obj_end(j);
 	kstr_or_null(j, "iommu", pol.iommu);
-	json_kbool(j, "iommu_backend",
-		   pol.iommu && !strcmp(pol.iommu, "DMAR"));
+	json_kbool(j, "iommu_backend", pol.iommu && !strcmp(pol.iommu, "DMAR"));
 	json_kstr(j, "dma_mode",
 		  pol.mode == SHAPE_DMA_AUTO	 ? "auto"
 		  : pol.mode == SHAPE_DMA_STRICT ? "strict"

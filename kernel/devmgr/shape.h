@@ -32,8 +32,8 @@
 #define SHAPE_PCI_GCP_GVNIC	     0x0042
 #define SHAPE_PCI_QEMU_NVME	     0x0010
 /* mass storage, NVM, NVMe I/O controller (NVMe over PCIe Transport 1.0) */
-#define SHAPE_PCI_CLASS_NVME	     0x010802
-#define SHAPE_PCI_CLASS_MASK	     0xffffff
+#define SHAPE_PCI_CLASS_NVME 0x010802
+#define SHAPE_PCI_CLASS_MASK 0xffffff
 
 /* SMBIOS type 3 asset tag every Azure VM carries (plain Hyper-V does not) */
 #define SHAPE_AZURE_ASSET_TAG "7783-7084-3265-9085-8269-3286-77"

@@ -6,8 +6,8 @@
 
 #include "kernel/boot/boot.h"
 #include "kernel/boot/boot_internal.h"
-#include "kernel/init/init.h"
 #include "kernel/console/console.h"
+#include "kernel/init/init.h"
 #include "kernel/lib/lib.h"
 #include "kernel/time/time.h"
 
@@ -113,7 +113,8 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	if (BS->HandleProtocol(li->DeviceHandle, &fs_guid, (void **)&fs) !=
 		EFI_SUCCESS ||
 	    fs->OpenVolume(fs, &root) != EFI_SUCCESS) {
-		kprintf("boot: no boot volume; no capos.cfg, no \\capos files\n");
+		kprintf(
+		    "boot: no boot volume; no capos.cfg, no \\capos files\n");
 		return;
 	}
 	if (!have_cmdline) {

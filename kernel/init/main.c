@@ -1,13 +1,13 @@
 /* kernel/init/main.c — from ExitBootServices to the steady state: memory,
  * CPU tables, ACPI, clock, interrupts, PCI, drivers, proofs, then the main
  * loop. */
-#include "kernel/boot/boot_internal.h"
-#include "kernel/init/init.h"
 #include "kernel/acpi/acpi.h"
 #include "kernel/authority/authority.h"
 #include "kernel/boot/boot.h"
+#include "kernel/boot/boot_internal.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/devmgr/devmgr.h"
+#include "kernel/init/init.h"
 #include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"

@@ -13,8 +13,10 @@ struct elf64_rela {
 };
 #define R_X86_64_RELATIVE 8
 
-extern const struct elf64_rela __rela_start[] __attribute__((visibility("hidden")));
-extern const struct elf64_rela __rela_end[] __attribute__((visibility("hidden")));
+extern const struct elf64_rela __rela_start[]
+    __attribute__((visibility("hidden")));
+extern const struct elf64_rela __rela_end[]
+    __attribute__((visibility("hidden")));
 
 int boot_relocate(uint64_t base)
 {

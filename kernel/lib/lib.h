@@ -11,27 +11,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+#define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a)	 (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define PAGE_SIZE 4096u
+#define MIN(a, b)	 ((a) < (b) ? (a) : (b))
+#define MAX(a, b)	 ((a) > (b) ? (a) : (b))
+#define PAGE_SIZE	 4096u
 
 /* one field from one SHIFT/MASK pair: setter and getter cannot drift */
 #define FIELD_GET(name, v) (((v) >> name##_SHIFT) & name##_MASK)
-#define FIELD_SET(name, v) (((uint64_t)(v) & name##_MASK) << name##_SHIFT)
+#define FIELD_SET(name, v) (((uint64_t)(v)&name##_MASK) << name##_SHIFT)
 
 /* barriers, defined once. x86 is TSO: only compiler ordering is needed between
  * ordinary loads/stores and device-visible memory; mfence for store->load. */
 #define barrier() __asm__ __volatile__("" ::: "memory")
 #define dma_wmb() barrier() /* descriptor writes before the doorbell */
 #define dma_rmb() barrier() /* device-written flag before the body */
-#define mb() __asm__ __volatile__("mfence" ::: "memory")
+#define mb()	  __asm__ __volatile__("mfence" ::: "memory")
 
-static inline uint16_t bswap16(uint16_t v) { return __builtin_bswap16(v); }
-static inline uint32_t bswap32(uint32_t v) { return __builtin_bswap32(v); }
-static inline uint64_t bswap64(uint64_t v) { return __builtin_bswap64(v); }
+static inline uint16_t bswap16(uint16_t v)
+{
+	return __builtin_bswap16(v);
+}
+static inline uint32_t bswap32(uint32_t v)
+{
+	return __builtin_bswap32(v);
+}
+static inline uint64_t bswap64(uint64_t v)
+{
+	return __builtin_bswap64(v);
+}
 /* x86 is little-endian */
 #define cpu_to_be16(v) bswap16(v)
 #define cpu_to_be32(v) bswap32(v)

@@ -23,10 +23,10 @@ void *mm_map_mmio(uint64_t phys, size_t len);
 void mm_unmap_page(uint64_t va);
 /* the leaf page-table entry mapping va, 0 when unmapped */
 uint64_t mm_pte(uint64_t va);
-#define MM_PTE_P (1ull << 0)
-#define MM_PTE_RW (1ull << 1)
+#define MM_PTE_P   (1ull << 0)
+#define MM_PTE_RW  (1ull << 1)
 #define MM_PTE_PCD (1ull << 4)
-#define MM_PTE_NX (1ull << 63)
+#define MM_PTE_NX  (1ull << 63)
 /* a stack of n pages with an unmapped guard page below it; returns its top */
 uint64_t mm_stack_alloc(size_t n);
 #endif

@@ -10,16 +10,16 @@
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 
-#define PTE_P (1ull << 0)
-#define PTE_RW (1ull << 1)
-#define PTE_PWT (1ull << 3)
-#define PTE_PCD (1ull << 4)
-#define PTE_PS (1ull << 7)
-#define PTE_NX (1ull << 63)
+#define PTE_P	 (1ull << 0)
+#define PTE_RW	 (1ull << 1)
+#define PTE_PWT	 (1ull << 3)
+#define PTE_PCD	 (1ull << 4)
+#define PTE_PS	 (1ull << 7)
+#define PTE_NX	 (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 #define MSR_EFER 0xc0000080
 #define EFER_NXE (1ull << 11)
-#define CR0_WP (1ull << 16)
+#define CR0_WP	 (1ull << 16)
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[],
     __data_start[], __image_end[];
@@ -102,7 +102,8 @@ void mm_init(void)
 		if (d->Type == EfiMemoryMappedIO ||
 		    d->Type == EfiMemoryMappedIOPortSpace)
 			mm_map_range(d->PhysicalStart, len,
-				     PTE_P | PTE_RW | PTE_PCD | PTE_PWT | PTE_NX);
+				     PTE_P | PTE_RW | PTE_PCD | PTE_PWT |
+					 PTE_NX);
 		else
 			mm_map_range(d->PhysicalStart, len,
 				     PTE_P | PTE_RW | PTE_NX);
@@ -115,8 +116,9 @@ void mm_init(void)
 	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
 	__asm__ volatile("mov %0, %%cr0" ::"r"(cr0 | CR0_WP));
 	__asm__ volatile("mov %0, %%cr3" ::"r"((uint64_t)pml4) : "memory");
-	kprintf("mm: own page tables at 0x%lx (text RX, rodata R, data RW+NX)\n",
-		(uint64_t)pml4);
+	kprintf(
+	    "mm: own page tables at 0x%lx (text RX, rodata R, data RW+NX)\n",
+	    (uint64_t)pml4);
 }
 
 void *mm_map_mmio(uint64_t phys, size_t len)
@@ -125,7 +127,8 @@ void *mm_map_mmio(uint64_t phys, size_t len)
 		return NULL;
 	for (uint64_t pa = ALIGN_DOWN(phys, PAGE_SIZE); pa < phys + len;
 	     pa += PAGE_SIZE) {
-		*mm_walk(pa, 1) = pa | PTE_P | PTE_RW | PTE_PCD | PTE_PWT | PTE_NX;
+		*mm_walk(pa, 1) =
+		    pa | PTE_P | PTE_RW | PTE_PCD | PTE_PWT | PTE_NX;
 		__asm__ volatile("invlpg (%0)" ::"r"(pa) : "memory");
 	}
 	return (void *)phys;

@@ -12,9 +12,18 @@
 static uint8_t *bitmap; /* 1 = used */
 static uint64_t npages, used, peak, total_free, hint;
 
-static bool bit(uint64_t i) { return bitmap[i / 8] >> (i % 8) & 1; }
-static void set(uint64_t i) { bitmap[i / 8] |= 1 << (i % 8); }
-static void clr(uint64_t i) { bitmap[i / 8] &= ~(1 << (i % 8)); }
+static bool bit(uint64_t i)
+{
+	return bitmap[i / 8] >> (i % 8) & 1;
+}
+static void set(uint64_t i)
+{
+	bitmap[i / 8] |= 1 << (i % 8);
+}
+static void clr(uint64_t i)
+{
+	bitmap[i / 8] &= ~(1 << (i % 8));
+}
 
 #define FOR_EACH_DESC(d)                                                       \
 	for (uint8_t *_p = boot_mmap.desc;                                     \
@@ -31,7 +40,8 @@ void pmm_init(void)
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
 	FOR_EACH_DESC(d)
 	if (!bitmap && d->Type == EfiConventionalMemory &&
-	    d->NumberOfPages * PAGE_SIZE >= bytes && d->PhysicalStart >= 0x100000)
+	    d->NumberOfPages * PAGE_SIZE >= bytes &&
+	    d->PhysicalStart >= 0x100000)
 		bitmap = (uint8_t *)d->PhysicalStart;
 	if (!bitmap)
 		panic("pmm: no room for the page bitmap");
@@ -73,7 +83,8 @@ uint64_t page_alloc(size_t n, uint64_t limit)
 				used += n;
 				peak = MAX(peak, used);
 				hint = i + n;
-				memset((void *)(i * PAGE_SIZE), 0, n * PAGE_SIZE);
+				memset((void *)(i * PAGE_SIZE), 0,
+				       n * PAGE_SIZE);
 				return i * PAGE_SIZE;
 			}
 			i += run + 1;

@@ -14,8 +14,8 @@
  *
  * Timeouts (slow senders, idle keep-alive, readers that stop reading) close
  * or reset the connection, so no client can hold a slot for ever. */
-#include "kernel/net/http.h"
 #include "kernel/net/httpd.h"
+#include "kernel/net/http.h"
 #include "kernel/net/net_internal.h"
 #include "kernel/net/tcp.h"
 

@@ -47,8 +47,7 @@ struct net_counters {
 	uint64_t arp_probes_answered;
 	uint64_t ip_rx, ip_bad, ip_csum_bad, ip_reassembled, ip_reass_bad,
 	    ip_reass_too_big, ip_reass_overlap, ip_reass_duplicates,
-	    ip_reass_timeouts, ip_reass_evicted,
-	    ip_not_for_us;
+	    ip_reass_timeouts, ip_reass_evicted, ip_not_for_us;
 	uint64_t ip_proto_unknown;
 	uint64_t icmp_echo_replies, icmp_bad, icmp_unreach_sent;
 	uint64_t udp_rx, udp_bad, udp_no_port;

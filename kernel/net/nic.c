@@ -3,8 +3,8 @@
  * new NIC through net_nic_added (kernel/net/net.h). The weak default below
  * keeps a kernel without the stack linkable; the stack's strong definition
  * replaces it. */
-#include "kernel/lib/lib.h"
 #include "kernel/net/nic.h"
+#include "kernel/lib/lib.h"
 
 struct nic *nics[NIC_MAX];
 unsigned nnics;
@@ -18,7 +18,8 @@ __attribute__((weak)) void net_nic_added(struct nic *n)
 void nic_register(struct nic *n)
 {
 	if (nnics == NIC_MAX) {
-		kprintf("%s: unable to register NIC: %u already registered\n", n->name, nnics);
+		kprintf("%s: unable to register NIC: %u already registered\n",
+			n->name, nnics);
 		return;
 	}
 	nics[nnics++] = n;

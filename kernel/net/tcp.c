@@ -61,9 +61,9 @@ void tcp_usage(unsigned *active, unsigned *max)
 static void tcp_input(const struct ipv4_view *ip);
 static void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len);
 static const struct ip_proto tcp_proto = {
-	.proto = IP_PROTO_TCP,
-	.input = tcp_input,
-	.frag_needed = tcp_frag_needed,
+    .proto = IP_PROTO_TCP,
+    .input = tcp_input,
+    .frag_needed = tcp_frag_needed,
 };
 
 void tcp_init(void)

@@ -25,9 +25,9 @@
 #include <stdint.h>
 
 #define TCP_MAX_CONN		80
-#define TCP_RXBUF		65536 /* receive window never exceeds this */
+#define TCP_RXBUF		65536  /* receive window never exceeds this */
 #define TCP_TXBUF		131072 /* power of two */
-#define TCP_RCV_WSCALE		1     /* our shift: TCP_RXBUF fits 65535 << 1 */
+#define TCP_RCV_WSCALE		1 /* our shift: TCP_RXBUF fits 65535 << 1 */
 #define TCP_OOO_RANGES		8 /* out-of-order ranges held per connection */
 #define TCP_OOO_TOTAL		(1024 * 1024) /* out-of-order bytes, all conns */
 #define TCP_MSS_DEFAULT		536 /* RFC 9293 §3.7.1 when no MSS option */

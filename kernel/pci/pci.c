@@ -2,10 +2,10 @@
  * §7.2.2), following bridges to their secondary buses; decode BARs and
  * find the MSI, MSI-X and PCIe capabilities. Firmware has assigned bus
  * numbers and BAR addresses; capOS keeps them. */
+#include "kernel/pci/pci.h"
 #include "kernel/acpi/acpi.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
-#include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
 
 #define PCI_MAX_DEVS 64
@@ -34,8 +34,8 @@ static void pci_msix_init(struct pci_dev *d)
 	d->msix_pba_bar = pba & PCI_MSIX_BIR_MASK;
 	d->msix_pba_off = pba & ~PCI_MSIX_BIR_MASK;
 	pci_addr_str(d, a, sizeof(a));
-	const struct pci_bar *b = d->msix_table_bar < 6 ? &d->bar[d->msix_table_bar]
-							: NULL;
+	const struct pci_bar *b =
+	    d->msix_table_bar < 6 ? &d->bar[d->msix_table_bar] : NULL;
 	uint64_t len = (uint64_t)d->msix_size * PCI_MSIX_ENTRY_SIZE;
 	if (!b || b->io || !b->size || d->msix_table_off + len > b->size) {
 		kprintf("pci %s: MSI-X table outside its BAR; MSI-X unused\n",
@@ -65,14 +65,14 @@ static void pci_bars_print(const struct pci_dev *d)
 		if (!b->size)
 			continue;
 		kprintf("bar %s %d %s base=0x%lx size=0x%lx\n", a, i,
-			b->io ? "io" : b->is64 ? (b->prefetch ? "mem64pf" : "mem64")
-				       : (b->prefetch ? "mem32pf" : "mem32"),
+			b->io	  ? "io"
+			: b->is64 ? (b->prefetch ? "mem64pf" : "mem64")
+				  : (b->prefetch ? "mem32pf" : "mem32"),
 			b->base, b->size);
 	}
 }
 
-static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus,
-			 int depth)
+static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus, int depth)
 {
 	if (bus < s->bus_start || bus > s->bus_end || depth > 16)
 		return;
@@ -82,7 +82,8 @@ static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus,
 			continue;
 		bool multi = cfg[PCI_HEADER_TYPE] & PCI_HEADER_MULTI;
 		for (unsigned fn = 0; fn < (multi ? 8u : 1u); fn++) {
-			volatile uint8_t *c = fn ? ecam_fn(s, bus, dev, fn) : cfg;
+			volatile uint8_t *c =
+			    fn ? ecam_fn(s, bus, dev, fn) : cfg;
 			if (*(volatile uint16_t *)c == 0xffff)
 				continue;
 			pci_probe_fn(s, bus, dev, fn, c);
@@ -114,7 +115,8 @@ static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 	d->device = pci_cfg_read16(d, PCI_DEVICE_ID);
 	d->revision = pci_cfg_read8(d, PCI_REVISION);
 	d->class_code = pci_cfg_read32(d, PCI_REVISION) >> 8;
-	d->header_type = pci_cfg_read8(d, PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK;
+	d->header_type =
+	    pci_cfg_read8(d, PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK;
 	strlcpy(d->state, "unbound", sizeof(d->state));
 	if (d->header_type == 0) {
 		d->subsys_vendor = pci_cfg_read16(d, PCI_SUBSYS_VENDOR);

@@ -27,12 +27,13 @@ struct pci_dev {
 	uint16_t msix_size; /* table entries */
 	uint8_t msix_table_bar, msix_pba_bar;
 	uint32_t msix_table_off, msix_pba_off;
-	volatile uint32_t *msix_table; /* kernel mapping; drivers never see it */
+	volatile uint32_t
+	    *msix_table; /* kernel mapping; drivers never see it */
 	/* binding */
 	const struct driver *drv;
-	uint16_t owner;  /* authority owner id, 0: unbound */
+	uint16_t owner;	 /* authority owner id, 0: unbound */
 	void *drv_state; /* the driver's softc */
-	char state[24];  /* short status for the log and the Web UI */
+	char state[24];	 /* short status for the log and the Web UI */
 };
 
 extern struct pci_dev pci_devs[];

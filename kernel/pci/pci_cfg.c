@@ -43,16 +43,17 @@ uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
 {
 	if (!(pci_cfg_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
 		return 0;
-	uint8_t p = from ? pci_cfg_read8(d, from + 1)
-			 : pci_cfg_read8(d, PCI_CAP_PTR);
+	uint8_t p =
+	    from ? pci_cfg_read8(d, from + 1) : pci_cfg_read8(d, PCI_CAP_PTR);
 	for (int steps = 0; p; steps++) {
 		if (steps == CAP_MAX_STEPS || p < 0x40 || (p & 3)) {
 			char a[16];
 			pci_addr_str(d, a, sizeof(a));
-			kprintf("pci %s: capability list %s at 0x%x; walk "
-				"stopped\n",
-				a, steps == CAP_MAX_STEPS ? "loops" : "points wild",
-				p);
+			kprintf(
+			    "pci %s: capability list %s at 0x%x; walk "
+			    "stopped\n",
+			    a, steps == CAP_MAX_STEPS ? "loops" : "points wild",
+			    p);
 			return 0;
 		}
 		if (pci_cfg_read8(d, p) == id)

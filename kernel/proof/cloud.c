@@ -116,9 +116,8 @@ static void cloud_proof(const char *name, enum shape_platform want)
 	enum dma_backend want_b = iommu && !strcmp(iommu, "DMAR")
 				      ? DMA_BACKEND_IOMMU
 				      : DMA_BACKEND_VALIDATOR;
-	bool pass = p == want && d && b == want_b &&
-		    said_iommu && bound && r.dma_limit == want_limit &&
-		    !strcmp(rt, "ok");
+	bool pass = p == want && d && b == want_b && said_iommu && bound &&
+		    r.dma_limit == want_limit && !strcmp(rt, "ok");
 	proof_result(name, pass,
 		     "platform=%s want=%s shape=%s evidence=%s backend=%s "
 		     "iommu=%s iommu_said=%s dma_limit=0x%lx bound=%s "

@@ -17,13 +17,14 @@ static void proof_boot(void)
 	bool ok = acpi_necam > 0 && pci_ndevs > 0 && time_tsc_hz() > 1000000 &&
 		  boot_marks[MARK_DRIVERS_BOUND] > boot_marks[MARK_EFI_MAIN];
 	uint64_t hz = time_tsc_hz();
-	proof_result("boot", ok,
-		     "ecam=%u pci_functions=%u tsc_khz=%lu bound_ms=%lu "
-		     "peak_pages=%lu",
-		     acpi_necam, pci_ndevs, hz / 1000,
-		     (boot_marks[MARK_DRIVERS_BOUND] - boot_marks[MARK_EFI_MAIN]) *
-			 1000 / hz,
-		     s.peak);
+	proof_result(
+	    "boot", ok,
+	    "ecam=%u pci_functions=%u tsc_khz=%lu bound_ms=%lu "
+	    "peak_pages=%lu",
+	    acpi_necam, pci_ndevs, hz / 1000,
+	    (boot_marks[MARK_DRIVERS_BOUND] - boot_marks[MARK_EFI_MAIN]) *
+		1000 / hz,
+	    s.peak);
 }
 PROOF_REGISTER("boot", proof_boot, 0);
 
@@ -45,7 +46,8 @@ static void proof_mm(void)
 		     "text=%s rodata=%s data=%s stack=%s guard=%s null=%s",
 		     t_ok ? "RX" : "BAD", r_ok ? "R+NX" : "BAD",
 		     d_ok ? "RW+NX" : "BAD", s_ok ? "RW+NX" : "BAD",
-		     guard ? "MAPPED" : "unmapped", null ? "MAPPED" : "unmapped");
+		     guard ? "MAPPED" : "unmapped",
+		     null ? "MAPPED" : "unmapped");
 }
 PROOF_REGISTER("mm", proof_mm, 1);
 

@@ -67,7 +67,8 @@ static void lt_delete(struct nvme_softc *sc, uint16_t qid)
 	(void)lt_admin(sc, NVME_ADM_DELETE_CQ, qid, 0, 0, 0);
 }
 
-/* ---- ring_pool ------------------------------------------------------------ */
+/* ---- ring_pool ------------------------------------------------------------
+ */
 static bool lt_ring_pool(struct nvme_softc *sc, char *why, size_t n)
 {
 	const uint16_t qid = (uint16_t)(sc->nioq + 1), cid = 0xbeef;
@@ -106,8 +107,8 @@ static bool lt_ring_pool(struct nvme_softc *sc, char *why, size_t n)
 	while (!(cqe[0].status & 1) && time_now_us() - t0 < LT_WAIT_US)
 		(void)nvme_broker_cq_reap(sc->broker, qid);
 	(void)nvme_broker_cq_reap(sc->broker, qid);
-	bool once = (cqe[0].status & 1) && cqe[0].cid == cid &&
-		    !(cqe[1].status & 1);
+	bool once =
+	    (cqe[0].status & 1) && cqe[0].cid == cid && !(cqe[1].status & 1);
 	(void)lt_admin(sc, NVME_ADM_DELETE_CQ, qid, 0, 0, 0);
 	bool freed = dma_pool_revoke(&p) == 0;
 	/* the freed page: a canary nothing may touch any more */
@@ -134,7 +135,8 @@ out:
 	return ok;
 }
 
-/* ---- quota ---------------------------------------------------------------- */
+/* ---- quota ----------------------------------------------------------------
+ */
 static struct dma_pool lt_pools[GRANT_MAX + 1];
 
 static bool lt_io(struct nvme_softc *sc)
@@ -191,9 +193,9 @@ static bool lt_quota(struct nvme_softc *a, struct nvme_softc *b, char *why,
 	if (np)
 		(void)dma_pool_revoke(&lt_pools[--np]);
 	struct dma_pool big;
-	bool bytes_hit = dma_pool_create(a->owner, DMA_OWNER_POOL_MAX, 0,
-					 &big) != 0 &&
-			 auth_refusals[AUTH_OVER_QUOTA] == over + 2;
+	bool bytes_hit =
+	    dma_pool_create(a->owner, DMA_OWNER_POOL_MAX, 0, &big) != 0 &&
+	    auth_refusals[AUTH_OVER_QUOTA] == over + 2;
 	/* the other owner, beside an owner with nothing left */
 	bool b_up = nvme_recover(b, "proof: bring-up beside an exhausted "
 				    "owner") == 0 &&
@@ -215,16 +217,17 @@ static bool lt_quota(struct nvme_softc *a, struct nvme_softc *b, char *why,
 	       a_io && back;
 }
 
-/* ---- fence ---------------------------------------------------------------- */
+/* ---- fence ----------------------------------------------------------------
+ */
 static bool lt_fence(struct nvme_softc *sc, char *why, size_t n)
 {
 	nvme_inject_arm(sc->broker, 0, NVME_INJECT_STUCK);
 	bool failed = nvme_recover(sc, "proof: a controller that ignores "
-				      "CC.EN=0") != 0;
+				       "CC.EN=0") != 0;
 	/* now as a hostile driver: ask for the controller back */
-	bool refused = nvme_broker_enable(sc->broker, &sc->admin.sq,
-					  &sc->admin.cq,
-					  sc->admin.entries) != 0;
+	bool refused =
+	    nvme_broker_enable(sc->broker, &sc->admin.sq, &sc->admin.cq,
+			       sc->admin.entries) != 0;
 	uint16_t cmd = pci_cfg_read16(sc->pci, PCI_COMMAND);
 	bool bm_off = !(cmd & PCI_COMMAND_MASTER);
 	bool marked = nvme_broker_fenced(sc->broker) &&

@@ -785,7 +785,7 @@ struct bench_row {
 	const char *name;
 	uint8_t opc;
 	bool random;
-	uint32_t len; /* 0: the maximum transfer */
+	uint32_t len;	  /* 0: the maximum transfer */
 	unsigned qd, div; /* commands: nvme.bench_ops / div */
 	bool irq;	  /* also interrupt-driven */
 };
@@ -818,8 +818,8 @@ static bool bench_row_run(struct nvme_softc *sc, const struct bench_row *r,
 			    p == BENCH_BARE
 				? bench_bare(sc, r->opc, r->random, len, r->qd,
 					     n)
-				: bench_stack(sc, r->opc, r->random, len,
-					      r->qd, n, p == BENCH_IRQ, false);
+				: bench_stack(sc, r->opc, r->random, len, r->qd,
+					      n, p == BENCH_IRQ, false);
 			ok &= cyc != 0;
 			if (cyc && (!best[p] || cyc < best[p]))
 				best[p] = cyc;
@@ -852,8 +852,8 @@ static bool bench_breakdown(struct nvme_softc *sc, unsigned qd, unsigned n)
 	uint64_t bare = bench_bare(sc, NVME_IO_READ, true, 4096, qd, n);
 	memset(pf, 0, sizeof(*pf));
 	pf->on = true;
-	uint64_t w = bench_stack(sc, NVME_IO_READ, true, 4096, qd, n, false,
-				 true);
+	uint64_t w =
+	    bench_stack(sc, NVME_IO_READ, true, 4096, qd, n, false, true);
 	pf->on = false;
 	if (!w || !bare)
 		return false;

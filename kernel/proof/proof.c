@@ -1,10 +1,10 @@
 /* kernel/proof/proof.c — proof markers and the proof runner. The command
  * line names the proofs to run (proofs=a,b or proofs=all); `exit` makes the
  * kernel leave QEMU with the verdict once they have run. */
+#include "kernel/proof/proof.h"
 #include "kernel/boot/boot.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/lib/lib.h"
-#include "kernel/proof/proof.h"
 
 extern const struct proof_entry __proofs_start[], __proofs_end[];
 static unsigned npass, nfail;
@@ -56,7 +56,8 @@ void proofs_run(void)
 		bool known = l == 3 && !strncmp(p, "all", 3);
 		for (const struct proof_entry *q = __proofs_start;
 		     q < __proofs_end; q++)
-			known |= strlen(q->name) == l && !strncmp(q->name, p, l);
+			known |=
+			    strlen(q->name) == l && !strncmp(q->name, p, l);
 		if (!known && l) {
 			char nm[48];
 			strlcpy(nm, p, MIN(l + 1, sizeof(nm)));
@@ -66,7 +67,8 @@ void proofs_run(void)
 	}
 	int lo = -1;
 	for (;;) {
-		/* next order above lo: proofs are few, a scan per step is fine */
+		/* next order above lo: proofs are few, a scan per step is fine
+		 */
 		int next = 0x7fffffff;
 		for (const struct proof_entry *q = __proofs_start;
 		     q < __proofs_end; q++)

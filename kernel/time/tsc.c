@@ -7,10 +7,10 @@
 #include "kernel/mm/mm.h"
 #include "kernel/time/time.h"
 
-#define PM_TIMER_HZ 3579545ull
-#define HPET_CAP 0x000
-#define HPET_CFG 0x010
-#define HPET_COUNTER 0x0f0
+#define PM_TIMER_HZ	3579545ull
+#define HPET_CAP	0x000
+#define HPET_CFG	0x010
+#define HPET_COUNTER	0x0f0
 #define HPET_CFG_ENABLE 1ull
 
 static uint64_t tsc_hz = 1000000000ull; /* until calibrated */
@@ -22,7 +22,10 @@ uint64_t time_tsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-uint64_t time_tsc_hz(void) { return tsc_hz; }
+uint64_t time_tsc_hz(void)
+{
+	return tsc_hz;
+}
 
 /* ticks of the reference clock, its frequency, and its width mask */
 static uint64_t ref_read(int src, volatile uint64_t *hpet)
@@ -74,7 +77,10 @@ uint64_t time_now_ns(void)
 	return t / tsc_hz * 1000000000ull + t % tsc_hz * 1000000000ull / tsc_hz;
 }
 
-uint64_t time_now_us(void) { return time_now_ns() / 1000; }
+uint64_t time_now_us(void)
+{
+	return time_now_ns() / 1000;
+}
 
 void time_delay_us(uint64_t us)
 {

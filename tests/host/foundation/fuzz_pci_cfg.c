@@ -23,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!at)
 				break;
 			if (at < 0x40 || (at & 3))
-				__builtin_trap(); /* the walk returned a bad pointer */
+				__builtin_trap(); /* the walk returned a bad
+						     pointer */
 		}
 	}
 	for (int i = 0; i < 6;)

@@ -22,7 +22,8 @@
 
 int pci_bar_decode(struct pci_dev *d, int i);
 
-/* ---- ACPI ------------------------------------------------------------------ */
+/* ---- ACPI ------------------------------------------------------------------
+ */
 static void fix_sum(uint8_t *p, size_t n, size_t at)
 {
 	uint8_t s = 0;
@@ -99,7 +100,7 @@ static void test_acpi_bad_checksum_ignored(void **st)
 	a->mcfg[20] ^= 0x55; /* corrupt, checksum now wrong */
 	acpi_pm_timer_port = 0;
 	acpi_init((uint64_t)a->rsdp);
-	assert_int_equal(acpi_necam, 0);      /* MCFG ignored */
+	assert_int_equal(acpi_necam, 0); /* MCFG ignored */
 	assert_int_equal(acpi_find("MCFG"), 0);
 	assert_int_equal(acpi_pm_timer_port, 0x608); /* the rest still used */
 	free(a);
@@ -139,7 +140,8 @@ static void test_acpi_iommu_detected(void **st)
 	free(a);
 }
 
-/* ---- PCI ------------------------------------------------------------------- */
+/* ---- PCI -------------------------------------------------------------------
+ */
 static uint8_t cfg[4096];
 static struct pci_dev dev = {.cfg = cfg};
 
@@ -215,7 +217,8 @@ static void test_pci_bar_zero_size(void **st)
 	assert_false(dev.bar[5].is64);
 }
 
-/* ---- grants ------------------------------------------------------------------ */
+/* ---- grants
+ * ------------------------------------------------------------------ */
 static void test_grants(void **st)
 {
 	struct grant_table t = {0};
@@ -235,7 +238,7 @@ static void test_grants(void **st)
 	assert_false(grant_covers(&t, 7, 0x10000, 1));
 	assert_false(grant_revoke(&t, s1, g1)); /* stale */
 	int s2 = grant_add(&t, 7, 0x10000, 0x1000, &g2);
-	assert_int_equal(s2, s1); /* slot reused ... */
+	assert_int_equal(s2, s1);     /* slot reused ... */
 	assert_int_not_equal(g2, g1); /* ... never with the old generation */
 	assert_false(grant_live(&t, s1, g1));
 }
@@ -243,7 +246,8 @@ static void test_grants(void **st)
 /* ---- command line -------------------------------------------------------- */
 static void test_cmdline(void **st)
 {
-	const char cfgtxt[] = "proofs=a,b\nexit\tnet.ip=10.0.2.15 n=0x10 bad=12z # c=1";
+	const char cfgtxt[] =
+	    "proofs=a,b\nexit\tnet.ip=10.0.2.15 n=0x10 bad=12z # c=1";
 	cmdline_parse(cfgtxt, sizeof(cfgtxt) - 1);
 	assert_string_equal(cmdline_get("proofs"), "a,b");
 	assert_string_equal(cmdline_get("exit"), "");

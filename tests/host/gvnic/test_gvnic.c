@@ -1181,7 +1181,8 @@ static void t_pci_windows(void **s)
 	assert_string_equal(d.state, "gve0 gqi-qpl");
 	traffic(10, 1);
 	assert_int_equal(
-	    mmio_grant(&d, GVM_OWNER, GVE_MSIX_BAR, 0, 0x1000, MMIO_READ, &m), -1);
+	    mmio_grant(&d, GVM_OWNER, GVE_MSIX_BAR, 0, 0x1000, MMIO_READ, &m),
+	    -1);
 	gve_detach(sc);
 	sc = NULL;
 	assert_int_equal(host_pools_live(), 0);

@@ -363,8 +363,8 @@ static void test_block_modes(void **state)
 		assert_int_equal(bd->submit(bd, &rd), 0);
 		assert_memory_equal(rbuf, wbuf, 300 * 512);
 	}
-	struct blockdev_req bad = {.op = BLOCKDEV_READ, .wait = 9, .count = 1,
-				   .buf = rbuf};
+	struct blockdev_req bad = {
+	    .op = BLOCKDEV_READ, .wait = 9, .count = 1, .buf = rbuf};
 	assert_int_equal(bd->submit(bd, &bad), -1);
 	struct blockdev_req fl = {.op = BLOCKDEV_FLUSH,
 				  .wait = BLOCKDEV_WAIT_HYBRID};

@@ -2,8 +2,8 @@
  * the real authority layer. Every function is in scope; one owner,
  * shim_iommu_owner, is translated (0: none) — a test sets it, or
  * iommu_domain_create does when the owner table binds an owner with the
- * IOMMU backend. Its mappings are kept page by page, so a test sees what the DMA
- * pool code mapped and unmapped. A second map of a mapped page or an unmap
+ * IOMMU backend. Its mappings are kept page by page, so a test sees what the
+ * DMA pool code mapped and unmapped. A second map of a mapped page or an unmap
  * of an unmapped one counts in shim_iommu_violations; with
  * shim_iommu_fail_unmap set, unmap reports the unit did not confirm. */
 #include "kernel/iommu/iommu.h"

@@ -1,9 +1,10 @@
 /* tests/host/shim/shim.c — the kernel library on the host.
  *
  * Pure modules and driver cores build unchanged against these: console output
- * goes to stdout (kernel/lib/printf.c and parse.c are linked in as they are), panic aborts (so a test fails loudly), and the clock is a
- * virtual one that time_delay_us advances, so polling loops with timeouts
- * finish instantly and deterministically. */
+ * goes to stdout (kernel/lib/printf.c and parse.c are linked in as they are),
+ * panic aborts (so a test fails loudly), and the clock is a virtual one that
+ * time_delay_us advances, so polling loops with timeouts finish instantly and
+ * deterministically. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -34,8 +35,23 @@ void panic(const char *fmt, ...)
 	abort();
 }
 
-uint64_t time_now_ns(void) { return shim_clock_ns += 100; }
-uint64_t time_now_us(void) { return time_now_ns() / 1000; }
-void time_delay_us(uint64_t us) { shim_clock_ns += us * 1000; }
-uint64_t time_tsc(void) { return time_now_ns(); }
-uint64_t time_tsc_hz(void) { return 1000000000ull; }
+uint64_t time_now_ns(void)
+{
+	return shim_clock_ns += 100;
+}
+uint64_t time_now_us(void)
+{
+	return time_now_ns() / 1000;
+}
+void time_delay_us(uint64_t us)
+{
+	shim_clock_ns += us * 1000;
+}
+uint64_t time_tsc(void)
+{
+	return time_now_ns();
+}
+uint64_t time_tsc_hz(void)
+{
+	return 1000000000ull;
+}

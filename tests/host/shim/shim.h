@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 extern uint64_t shim_clock_ns; /* the virtual clock */
-extern int shim_quiet;         /* nonzero: kprintf prints nothing (fuzzers) */
+extern int shim_quiet;	       /* nonzero: kprintf prints nothing (fuzzers) */
 
 /* pages.c: told of [pa, pa + len) just before page_free gives it back —
  * a revoked DMA pool, freed kernel memory. A device model registers here

@@ -217,7 +217,8 @@ static uint16_t exec_admin(struct fake_nvme *f, const struct nvme_sqe *c,
 		f->sq[q].base = c->prp1;
 		f->sq[q].size = qs;
 		f->sq[q].head = 0;
-		f->db[2 * q] = 0; /* a new queue starts empty (NVMe 2.0 §3.3.1) */
+		f->db[2 * q] =
+		    0; /* a new queue starts empty (NVMe 2.0 §3.3.1) */
 		f->sq[q].cqid = cq;
 		f->sq[q].live = true;
 		return 0;

@@ -9,7 +9,8 @@
  * ORACLE: every byte the device model touches lies in a grant of the owner
  * that is live at that moment, or in a shadow the gate allocated; the pin
  * count of every grant equals the number of the gate's outstanding
- * commands that name it plus the queue rings that lie in it. ASan catches the gate touching anything else. */
+ * commands that name it plus the queue rings that lie in it. ASan catches the
+ * gate touching anything else. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -182,8 +182,10 @@ static void oracle_scope(const struct nvme_val_policy *p,
 			die("accepted a Set Features of the broker's", id, 0);
 		if (opc == 0x09 && id == 0x07 && (p->cq_live || p->sq_live))
 			die("Number of Queues after queues exist", 0, 0);
-		if (opc == 0x09 && id == 0x09 && (c->cdw11 & 0xffff) > p->iv_max)
-			die("Interrupt Vector Configuration vector", c->cdw11, 0);
+		if (opc == 0x09 && id == 0x09 &&
+		    (c->cdw11 & 0xffff) > p->iv_max)
+			die("Interrupt Vector Configuration vector", c->cdw11,
+			    0);
 	} else {
 		return;
 	}

@@ -165,11 +165,8 @@ static void admin_ok(struct nvme_sqe c)
  * entries each */
 static void make_ioq_at(uint16_t size, uint64_t cq)
 {
-	iq = (struct dq){.sq = A + MIB,
-			 .cq = cq,
-			 .size = size,
-			 .cqsize = size,
-			 .phase = 1};
+	iq = (struct dq){
+	    .sq = A + MIB, .cq = cq, .size = size, .cqsize = size, .phase = 1};
 	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, 0x100);
 	c.prp1 = iq.cq;
 	c.cdw10 = 1 | ((uint32_t)(size - 1) << 16);
@@ -352,8 +349,7 @@ static void t_cq_head_coalesced(void **s)
 			c.nsid = 1;
 			submit(&iq, c);
 		}
-		assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail),
-				 (int)burst);
+		assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), (int)burst);
 		assert_int_equal(fake_nvme_step(f), burst);
 		assert_int_equal(f->cq_overrun, 0);
 		assert_int_equal(nvme_gate_cq_reap(&g, 1), (int)burst);
@@ -531,8 +527,8 @@ static void t_ring_pool_revoke(void **s)
 	uint8_t *cqmem = aligned_alloc(4096, 4096);
 	memset(cqmem, 0, 4096);
 	uint32_t cgen;
-	int cslot = grant_add(&gt, OWNER, (uint64_t)(uintptr_t)cqmem, 4096,
-			      &cgen);
+	int cslot =
+	    grant_add(&gt, OWNER, (uint64_t)(uintptr_t)cqmem, 4096, &cgen);
 	assert_true(cslot >= 0);
 	make_ioq_at(8, (uint64_t)(uintptr_t)cqmem);
 	struct nvme_sqe c;
@@ -692,7 +688,8 @@ static void t_lying_create_cq(void **s)
 	c.cdw11 = 1 | (1u << 16);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
 	/* the lie first: the Create CQ's tag (0) completes with an error */
-	fake_nvme_post(f, 0, 0, 0, (uint16_t)(NVME_SC_QID_INVALID << 1 | 1u << 9));
+	fake_nvme_post(f, 0, 0, 0,
+		       (uint16_t)(NVME_SC_QID_INVALID << 1 | 1u << 9));
 	assert_int_equal(fake_nvme_step(f), 2);
 	nvme_gate_cq_reap(&g, 0);
 	assert_int_equal(g.cq[1].state, NVME_GQ_LIVE);
@@ -1109,13 +1106,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_ring_pool_revoke, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_revoked_data, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_small_queue_cap, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(t_small_queue_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_abort_no_loss, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_deleted_sq_slots, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(t_lying_create_cq, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(t_lying_create_cq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_forged_cid_ffff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_shadow_quota, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_pins, setup, teardown),

@@ -17,8 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	shim_quiet = 1;
 	host_reset();
-	vm_reset_model(F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
-		       F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_MRG_RXBUF));
+	vm_reset_model(F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC) |
+		       F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_CSUM) |
+		       F(VIRTIO_NET_F_MRG_RXBUF));
 	vnet_count = 0;
 	nnics = 0;
 	if (virtio_net_driver.attach(&vm_pci, VM_OWNER) != 0)
@@ -35,12 +36,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += 3;
 		bool live = vm.status & VIRTIO_STATUS_DRIVER_OK;
 		switch (op % 6) {
-		case 0: /* an honest frame of any length the device may deliver */
+		case 0: /* an honest frame of any length the device may deliver
+			 */
 			vm_rx_inject(frame, arg % 1515);
 			break;
 		case 1: /* a lie on the receive queue */
 			if (live)
-				vm_used_push(VIRTIO_NET_RXQ, arg % 300, (uint32_t)arg * 3);
+				vm_used_push(VIRTIO_NET_RXQ, arg % 300,
+					     (uint32_t)arg * 3);
 			break;
 		case 2: /* a lie on the transmit queue */
 			if (live)
@@ -50,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n->send(n, frame, arg % 1600);
 			break;
 		case 4: {
-			int r = n->recv(n, buf, arg % 2 ? sizeof(buf) : arg % 1600);
+			int r =
+			    n->recv(n, buf, arg % 2 ? sizeof(buf) : arg % 1600);
 			if (r > (int)sizeof(buf))
 				abort();
 			break;
@@ -63,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (vm.violations)
 			abort();
 		if (vnet_softcs[0].failed &&
-		    (n->send(n, frame, 60) != -1 || n->recv(n, buf, sizeof(buf)) != -1 ||
-		     vm.status != 0))
+		    (n->send(n, frame, 60) != -1 ||
+		     n->recv(n, buf, sizeof(buf)) != -1 || vm.status != 0))
 			abort();
 	}
 	/* no capability used after it was revoked */

@@ -17,14 +17,16 @@ static void test_init_rejects_bad_arguments(void **st)
 	vq_env_free(&e);
 	assert_int_equal(vq_env_init(&e, 3, 2048, true), -1);
 	vq_env_free(&e);
-	assert_int_equal(vq_env_init(&e, 512, 2048, true), -1); /* > VIRTQ_MAX */
+	assert_int_equal(vq_env_init(&e, 512, 2048, true),
+			 -1); /* > VIRTQ_MAX */
 	vq_env_free(&e);
 
 	assert_int_equal(vq_env_init(&e, 8, 2048, true), 0);
 	struct virtq q;
 	struct dma_buf small = e.ring;
 	small.len = virtq_ring_bytes(8) - 1;
-	assert_int_equal(virtq_init(&q, "t", 8, &small, &e.bufs, 2048, true), -1);
+	assert_int_equal(virtq_init(&q, "t", 8, &small, &e.bufs, 2048, true),
+			 -1);
 	struct dma_buf odd = e.ring;
 	odd.iova += 8; /* descriptor table must be 16-byte aligned */
 	assert_int_equal(virtq_init(&q, "t", 8, &odd, &e.bufs, 2048, true), -1);
@@ -44,7 +46,8 @@ static void test_layout_matches_spec(void **st)
 	assert_int_equal(q->avail_iova, VQ_RING_IOVA + 16 * 256);
 	assert_true(q->used_iova >= q->avail_iova + 6 + 2 * 256);
 	assert_int_equal(q->used_iova % 4, 0);
-	assert_true(virtq_ring_bytes(256) >= (q->used_iova - VQ_RING_IOVA) + 6 + 8 * 256);
+	assert_true(virtq_ring_bytes(256) >=
+		    (q->used_iova - VQ_RING_IOVA) + 6 + 8 * 256);
 	for (unsigned i = 0; i < 256; i++) {
 		assert_int_equal(q->desc[i].addr, VQ_BUF_IOVA + i * 2048ull);
 		assert_int_equal(q->desc[i].flags, VIRTQ_DESC_F_WRITE);
@@ -125,7 +128,8 @@ static void test_hostile_index_jump(void **st)
 	assert_int_equal(vq_env_init(&e, 8, 2048, true), 0);
 	post_all(&e);
 	vdev_push(&e, 0, 64);
-	e.q.used->idx = (uint16_t)(e.q.used->idx + 1000); /* jump past the ring */
+	e.q.used->idx =
+	    (uint16_t)(e.q.used->idx + 1000); /* jump past the ring */
 	uint16_t rid;
 	uint32_t len;
 	assert_int_equal(virtq_take(&e.q, &rid, &len), -1);
@@ -232,16 +236,16 @@ int main(void)
 {
 	shim_quiet = 1;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_rejects_bad_arguments),
-		cmocka_unit_test(test_layout_matches_spec),
-		cmocka_unit_test(test_roundtrip_out_of_order),
-		cmocka_unit_test(test_indices_wrap),
-		cmocka_unit_test(test_hostile_index_jump),
-		cmocka_unit_test(test_hostile_index_past_outstanding),
-		cmocka_unit_test(test_hostile_id_out_of_range),
-		cmocka_unit_test(test_hostile_id_twice),
-		cmocka_unit_test(test_hostile_length),
-		cmocka_unit_test(test_notify_suppression),
+	    cmocka_unit_test(test_init_rejects_bad_arguments),
+	    cmocka_unit_test(test_layout_matches_spec),
+	    cmocka_unit_test(test_roundtrip_out_of_order),
+	    cmocka_unit_test(test_indices_wrap),
+	    cmocka_unit_test(test_hostile_index_jump),
+	    cmocka_unit_test(test_hostile_index_past_outstanding),
+	    cmocka_unit_test(test_hostile_id_out_of_range),
+	    cmocka_unit_test(test_hostile_id_twice),
+	    cmocka_unit_test(test_hostile_length),
+	    cmocka_unit_test(test_notify_suppression),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

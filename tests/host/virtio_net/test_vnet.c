@@ -14,12 +14,14 @@
 #include "vnet_model.h"
 
 #define F(b) (1ull << (b))
-#define WANTED (F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS))
+#define WANTED                                                                 \
+	(F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS))
 /* what QEMU offers, roughly: far more than capOS takes */
-#define OFFERED                                                                            \
-	(WANTED | F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |                       \
-	 F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_F_EVENT_IDX) |      \
-	 F(VIRTIO_F_INDIRECT_DESC) | F(VIRTIO_NET_F_MTU))
+#define OFFERED                                                                \
+	(WANTED | F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |          \
+	 F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_NET_F_CTRL_VQ) |                 \
+	 F(VIRTIO_F_EVENT_IDX) | F(VIRTIO_F_INDIRECT_DESC) |                   \
+	 F(VIRTIO_NET_F_MTU))
 
 static int setup(void **st)
 {
@@ -57,7 +59,8 @@ static void test_bringup_follows_the_spec(void **st)
 	static const uint8_t order[] = {0, 1, 3, 0xb, 0xf};
 	assert_int_equal(vm.nstatus_writes, sizeof(order));
 	assert_memory_equal(vm.status_writes, order, sizeof(order));
-	assert_int_equal(vm.accepted, WANTED); /* nothing it does not implement */
+	assert_int_equal(vm.accepted,
+			 WANTED); /* nothing it does not implement */
 	assert_int_equal(vm.msix_config, VNET_VEC_CONFIG);
 	assert_int_equal(vm.q[0].msix, VNET_VEC_RX);
 	assert_int_equal(vm.q[1].msix, VNET_VEC_TX);
@@ -225,8 +228,10 @@ static void test_queue_vector_refused(void **st)
 	vm.refuse_queue_vector = true;
 	assert_int_equal(attach(), -1);
 	assert_false(vm.bus_master);
-	assert_int_equal(vm.status_writes[vm.nstatus_writes - 1], 0); /* reset last */
-	assert_true(vm.status_writes[vm.nstatus_writes - 2] & VIRTIO_STATUS_FAILED);
+	assert_int_equal(vm.status_writes[vm.nstatus_writes - 1],
+			 0); /* reset last */
+	assert_true(vm.status_writes[vm.nstatus_writes - 2] &
+		    VIRTIO_STATUS_FAILED);
 	assert_int_equal(host_pools_live(), 0);
 	assert_int_equal(vm.violations, 0);
 }
@@ -257,7 +262,8 @@ static void test_link_follows_config_interrupt(void **st)
 	vm_set_link(true);
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
 	assert_true(n->link_up);
-	assert_int_equal(vnet_softcs[0].link_changes, 3); /* boot up, down, up */
+	assert_int_equal(vnet_softcs[0].link_changes,
+			 3); /* boot up, down, up */
 }
 
 static void hostile_common(void)
@@ -266,7 +272,8 @@ static void hostile_common(void)
 	uint8_t buf[2048], f[64] = {0};
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
 	/* FAILED told, then reset so the device lets go of our memory */
-	assert_true(vm.status_writes[vm.nstatus_writes - 2] & VIRTIO_STATUS_FAILED);
+	assert_true(vm.status_writes[vm.nstatus_writes - 2] &
+		    VIRTIO_STATUS_FAILED);
 	assert_int_equal(vm.status, 0);
 	assert_false(n->link_up);
 	assert_int_equal(n->send(n, f, 64), -1);
@@ -309,22 +316,38 @@ static int teardown(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_bringup_follows_the_spec, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_send_and_receive, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_receive_lengths, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_refuses_device_without_version_1, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_features_ok_not_accepted, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_access_platform_under_iommu, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_refuses_iommu_bypass, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_no_access_platform_without_iommu, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_capability_outside_bar, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_notify_offset_outside_window, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_queue_vector_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_config_vector_refused_runs_polled, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_link_follows_config_interrupt, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_used_id, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_used_length, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_tx_completion, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bringup_follows_the_spec,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_send_and_receive, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_receive_lengths, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_refuses_device_without_version_1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_features_ok_not_accepted,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_access_platform_under_iommu,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refuses_iommu_bypass, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_no_access_platform_without_iommu, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_capability_outside_bar, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_offset_outside_window,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_vector_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_config_vector_refused_runs_polled, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_link_follows_config_interrupt,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_used_id, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_used_length, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_tx_completion, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,17 +17,20 @@ struct vq_env {
 
 /* fake device addresses: far from the CPU addresses, so a mix-up shows */
 #define VQ_RING_IOVA 0x100000000ull
-#define VQ_BUF_IOVA 0x200000000ull
+#define VQ_BUF_IOVA  0x200000000ull
 
-static inline int vq_env_init(struct vq_env *e, uint16_t size, uint32_t buf_size, bool rx)
+static inline int vq_env_init(struct vq_env *e, uint16_t size,
+			      uint32_t buf_size, bool rx)
 {
 	memset(e, 0, sizeof(*e));
 	size_t rlen = virtq_ring_bytes(size ? size : 1);
 	e->ring_mem = aligned_alloc(4096, ALIGN_UP(rlen, (size_t)4096));
 	e->buf_mem = malloc((size_t)(size ? size : 1) * buf_size);
 	e->ring = (struct dma_buf){e->ring_mem, VQ_RING_IOVA, rlen};
-	e->bufs = (struct dma_buf){e->buf_mem, VQ_BUF_IOVA, (size_t)(size ? size : 1) * buf_size};
-	return virtq_init(&e->q, "test", size, &e->ring, &e->bufs, buf_size, rx);
+	e->bufs = (struct dma_buf){e->buf_mem, VQ_BUF_IOVA,
+				   (size_t)(size ? size : 1) * buf_size};
+	return virtq_init(&e->q, "test", size, &e->ring, &e->bufs, buf_size,
+			  rx);
 }
 
 static inline void vq_env_free(struct vq_env *e)

@@ -18,19 +18,19 @@
 struct vm_state vm;
 struct pci_dev vm_pci;
 
-#define CAP_COMMON 0x40
-#define CAP_ISR 0x50
-#define CAP_DEVICE 0x60
-#define CAP_NOTIFY 0x70
-#define CAP_PCICFG 0x84
-#define CAP_MSIX 0x98
+#define CAP_COMMON   0x40
+#define CAP_ISR	     0x50
+#define CAP_DEVICE   0x60
+#define CAP_NOTIFY   0x70
+#define CAP_PCICFG   0x84
+#define CAP_MSIX     0x98
 #define VM_MSIX_SIZE 4
 
 static void violation(const char *what, uint64_t a)
 {
 	vm.violations++;
-	fprintf(stderr, "vnet model: driver broke the spec: %s (0x%llx)\n", what,
-		(unsigned long long)a);
+	fprintf(stderr, "vnet model: driver broke the spec: %s (0x%llx)\n",
+		what, (unsigned long long)a);
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -39,8 +39,8 @@ static void put32(uint8_t *p, uint32_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void vm_cap(uint8_t pos, uint8_t next, uint8_t type, uint8_t len, uint32_t off,
-		   uint32_t length)
+static void vm_cap(uint8_t pos, uint8_t next, uint8_t type, uint8_t len,
+		   uint32_t off, uint32_t length)
 {
 	uint8_t *c = &vm.cfg[pos];
 	c[0] = PCI_CAP_ID_VNDR;
@@ -95,10 +95,13 @@ void vm_reset_model(uint64_t offered)
 	vm.cfg[0] = 0xf4, vm.cfg[1] = 0x1a, vm.cfg[2] = 0x41, vm.cfg[3] = 0x10;
 	vm.cfg[0x06] = 0x10; /* capability list */
 	vm.cfg[0x34] = CAP_COMMON;
-	vm_cap(CAP_COMMON, CAP_ISR, VIRTIO_PCI_CAP_COMMON_CFG, 16, VM_COMMON, 0x1000);
+	vm_cap(CAP_COMMON, CAP_ISR, VIRTIO_PCI_CAP_COMMON_CFG, 16, VM_COMMON,
+	       0x1000);
 	vm_cap(CAP_ISR, CAP_DEVICE, VIRTIO_PCI_CAP_ISR_CFG, 16, VM_ISR, 0x1000);
-	vm_cap(CAP_DEVICE, CAP_NOTIFY, VIRTIO_PCI_CAP_DEVICE_CFG, 16, VM_DEVICE, 0x1000);
-	vm_cap(CAP_NOTIFY, CAP_PCICFG, VIRTIO_PCI_CAP_NOTIFY_CFG, 20, VM_NOTIFY, 0x1000);
+	vm_cap(CAP_DEVICE, CAP_NOTIFY, VIRTIO_PCI_CAP_DEVICE_CFG, 16, VM_DEVICE,
+	       0x1000);
+	vm_cap(CAP_NOTIFY, CAP_PCICFG, VIRTIO_PCI_CAP_NOTIFY_CFG, 20, VM_NOTIFY,
+	       0x1000);
 	put32(&vm.cfg[CAP_NOTIFY + 16], VM_NOTIFY_MULT);
 	vm_cap(CAP_PCICFG, CAP_MSIX, VIRTIO_PCI_CAP_PCI_CFG, 20, 0, 0);
 	vm.cfg[CAP_PCICFG + 4] = 0; /* bar 0 (an I/O BAR): must be ignored */
@@ -108,25 +111,30 @@ void vm_reset_model(uint64_t offered)
 	memset(&vm_pci, 0, sizeof(vm_pci));
 	vm_pci.vendor = VIRTIO_PCI_VENDOR;
 	vm_pci.device = VIRTIO_PCI_DEVICE_NET_MODERN;
-	vm_pci.bar[0] = (struct pci_bar){.base = 0xc000, .size = 0x20, .io = true};
-	vm_pci.bar[4] = (struct pci_bar){.base = 0xfe000000, .size = VM_BAR_SIZE, .is64 = true};
+	vm_pci.bar[0] =
+	    (struct pci_bar){.base = 0xc000, .size = 0x20, .io = true};
+	vm_pci.bar[4] = (struct pci_bar){
+	    .base = 0xfe000000, .size = VM_BAR_SIZE, .is64 = true};
 	vm_pci.cap_msix = CAP_MSIX;
 	vm_pci.msix_size = VM_MSIX_SIZE;
 	vm_pci.owner = VM_OWNER;
 }
 
-/* ---- PCI ------------------------------------------------------------------- */
+/* ---- PCI -------------------------------------------------------------------
+ */
 uint8_t pci_cfg_read8(const struct pci_dev *d, uint16_t off)
 {
 	return off < 256 ? vm.cfg[off] : 0xff;
 }
 uint16_t pci_cfg_read16(const struct pci_dev *d, uint16_t off)
 {
-	return (uint16_t)(pci_cfg_read8(d, off) | pci_cfg_read8(d, off + 1) << 8);
+	return (uint16_t)(pci_cfg_read8(d, off) | pci_cfg_read8(d, off + 1)
+						      << 8);
 }
 uint32_t pci_cfg_read32(const struct pci_dev *d, uint16_t off)
 {
-	return pci_cfg_read16(d, off) | (uint32_t)pci_cfg_read16(d, off + 2) << 16;
+	return pci_cfg_read16(d, off) | (uint32_t)pci_cfg_read16(d, off + 2)
+					    << 16;
 }
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
 {
@@ -142,7 +150,8 @@ void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 	vm.bus_master = bus_master;
 }
 
-/* ---- interrupts ---------------------------------------------------------------- */
+/* ---- interrupts
+ * ---------------------------------------------------------------- */
 static struct {
 	bool bound, masked, pending;
 	irq_handler_t fn;
@@ -163,8 +172,8 @@ static void vm_raise(uint16_t vec)
 	irqs[vec].fn(irqs[vec].arg);
 }
 
-int irq_bind(struct pci_dev *d, uint16_t owner, unsigned idx, irq_handler_t fn, void *arg,
-	     struct irq_cap *out)
+int irq_bind(struct pci_dev *d, uint16_t owner, unsigned idx, irq_handler_t fn,
+	     void *arg, struct irq_cap *out)
 {
 	if (idx >= VM_MSIX_SIZE || irqs[idx].bound)
 		return -1;
@@ -172,13 +181,16 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned idx, irq_handler_t fn, 
 	irqs[idx].fn = fn;
 	irqs[idx].arg = arg;
 	irqs[idx].gen++;
-	*out = (struct irq_cap){.slot = (uint16_t)idx, .gen = irqs[idx].gen,
-				.msix_index = (uint16_t)idx, .vector = (uint8_t)(0x40 + idx)};
+	*out = (struct irq_cap){.slot = (uint16_t)idx,
+				.gen = irqs[idx].gen,
+				.msix_index = (uint16_t)idx,
+				.vector = (uint8_t)(0x40 + idx)};
 	return 0;
 }
 static bool irq_live(const struct irq_cap *c)
 {
-	return c->slot < VM_MSIX_SIZE && irqs[c->slot].bound && irqs[c->slot].gen == c->gen;
+	return c->slot < VM_MSIX_SIZE && irqs[c->slot].bound &&
+	       irqs[c->slot].gen == c->gen;
 }
 void irq_mask(const struct irq_cap *c)
 {
@@ -209,7 +221,8 @@ uint64_t host_irq_count(unsigned i)
 	return i < VM_MSIX_SIZE ? irqs[i].count : 0;
 }
 
-/* ---- DMAPool: the kernel's, for VM_OWNER ------------------------------------------- */
+/* ---- DMAPool: the kernel's, for VM_OWNER
+ * ------------------------------------------- */
 static bool in(uint64_t a, uint64_t base, uint64_t len)
 {
 	return a >= base && a - base < len;
@@ -223,14 +236,16 @@ static void vm_check_revoke(uint64_t pa, size_t len)
 		if (vm.q[i].enable &&
 		    (in(vm.q[i].desc, pa, len) || in(vm.q[i].avail, pa, len) ||
 		     in(vm.q[i].used, pa, len)))
-			violation("pool revoked while the device holds queue", i);
+			violation("pool revoked while the device holds queue",
+				  i);
 }
 
 void *host_dma(uint64_t iova, size_t len)
 {
 	/* no IOMMU: a device address is the host address */
-	return dma_owner_covers(VM_OWNER, iova, MAX(len, (size_t)1)) ? (void *)(uintptr_t)iova
-								     : NULL;
+	return dma_owner_covers(VM_OWNER, iova, MAX(len, (size_t)1))
+		   ? (void *)(uintptr_t)iova
+		   : NULL;
 }
 
 unsigned host_pools_live(void)
@@ -251,7 +266,8 @@ void host_reset(void)
 	shim_page_hook = vm_check_revoke;
 }
 
-/* ---- queues ------------------------------------------------------------------------ */
+/* ---- queues
+ * ------------------------------------------------------------------------ */
 static volatile struct virtq_avail *q_avail(struct vm_queue *q)
 {
 	return host_dma(q->avail, VIRTQ_AVAIL_BYTES(q->size));
@@ -288,8 +304,10 @@ static void vm_tx(void)
 	volatile struct virtq_avail *a = q_avail(q);
 	for (int n = 0; n < VM_QMAX && q->last_avail != a->idx; n++) {
 		uint16_t id = a->ring[q->last_avail++ & (q->size - 1)];
-		volatile struct virtq_desc *d = id < q->size ? q_desc(q, id) : NULL;
-		if (!d || (d->flags & (VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT))) {
+		volatile struct virtq_desc *d =
+		    id < q->size ? q_desc(q, id) : NULL;
+		if (!d ||
+		    (d->flags & (VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT))) {
 			violation("bad transmit descriptor", id);
 			continue;
 		}
@@ -333,7 +351,8 @@ void vm_set_link(bool up)
 	vm_raise(vm.msix_config);
 }
 
-/* ---- BAR 4 -------------------------------------------------------------------------- */
+/* ---- BAR 4
+ * -------------------------------------------------------------------------- */
 static struct vm_queue *vm_sel(void)
 {
 	return vm.qsel < VM_NQ ? &vm.q[vm.qsel] : NULL;
@@ -358,10 +377,12 @@ static void vm_status_write(uint8_t v)
 		violation("status bits cleared without reset", v);
 	if ((v & VIRTIO_STATUS_DRIVER) && !(v & VIRTIO_STATUS_ACKNOWLEDGE))
 		violation("DRIVER before ACKNOWLEDGE", v);
-	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(vm.status & VIRTIO_STATUS_FEATURES_OK)) {
+	if ((v & VIRTIO_STATUS_FEATURES_OK) &&
+	    !(vm.status & VIRTIO_STATUS_FEATURES_OK)) {
 		if (vm.accepted & ~vm.offered)
 			violation("accepted features not offered", vm.accepted);
-		if (vm.refuse_features_ok || !(vm.accepted & (1ull << VIRTIO_F_VERSION_1)))
+		if (vm.refuse_features_ok ||
+		    !(vm.accepted & (1ull << VIRTIO_F_VERSION_1)))
 			v &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 	}
 	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(v & VIRTIO_STATUS_FEATURES_OK) &&
@@ -374,17 +395,30 @@ static uint32_t vm_common_read(uint32_t off, unsigned w)
 {
 	struct vm_queue *q = vm_sel();
 	switch (off) {
-	case 0x04: return vm.dfsel < 2 ? (uint32_t)(vm.offered >> (32 * vm.dfsel)) : 0;
-	case 0x0c: return vm.gfsel < 2 ? (uint32_t)(vm.accepted >> (32 * vm.gfsel)) : 0;
-	case 0x10: return vm.msix_config;
-	case 0x12: return VM_NQ;
-	case 0x14: return vm.status;
-	case 0x15: return vm.generation;
-	case 0x16: return vm.qsel;
-	case 0x18: return q ? q->size : 0;
-	case 0x1a: return q ? q->msix : VIRTIO_MSI_NO_VECTOR;
-	case 0x1c: return q ? q->enable : 0;
-	case 0x1e: return q ? q->notify_off : 0;
+	case 0x04:
+		return vm.dfsel < 2 ? (uint32_t)(vm.offered >> (32 * vm.dfsel))
+				    : 0;
+	case 0x0c:
+		return vm.gfsel < 2 ? (uint32_t)(vm.accepted >> (32 * vm.gfsel))
+				    : 0;
+	case 0x10:
+		return vm.msix_config;
+	case 0x12:
+		return VM_NQ;
+	case 0x14:
+		return vm.status;
+	case 0x15:
+		return vm.generation;
+	case 0x16:
+		return vm.qsel;
+	case 0x18:
+		return q ? q->size : 0;
+	case 0x1a:
+		return q ? q->msix : VIRTIO_MSI_NO_VECTOR;
+	case 0x1c:
+		return q ? q->enable : 0;
+	case 0x1e:
+		return q ? q->notify_off : 0;
 	}
 	return 0;
 }
@@ -395,8 +429,12 @@ static void vm_common_write(uint32_t off, unsigned w, uint32_t v)
 	if (off >= 0x18 && q && q->enable)
 		violation("queue field written while enabled", off);
 	switch (off) {
-	case 0x00: vm.dfsel = v; return;
-	case 0x08: vm.gfsel = v; return;
+	case 0x00:
+		vm.dfsel = v;
+		return;
+	case 0x08:
+		vm.gfsel = v;
+		return;
 	case 0x0c:
 		if (vm.status & VIRTIO_STATUS_FEATURES_OK)
 			violation("features written after FEATURES_OK", v);
@@ -405,9 +443,16 @@ static void vm_common_write(uint32_t off, unsigned w, uint32_t v)
 			vm.accepted |= (uint64_t)v << (32 * vm.gfsel);
 		}
 		return;
-	case 0x10: vm.msix_config = vm_vector((uint16_t)v, vm.refuse_config_vector); return;
-	case 0x14: vm_status_write((uint8_t)v); return;
-	case 0x16: vm.qsel = (uint16_t)v; return;
+	case 0x10:
+		vm.msix_config =
+		    vm_vector((uint16_t)v, vm.refuse_config_vector);
+		return;
+	case 0x14:
+		vm_status_write((uint8_t)v);
+		return;
+	case 0x16:
+		vm.qsel = (uint16_t)v;
+		return;
 	}
 	if (!q)
 		return;
@@ -417,27 +462,43 @@ static void vm_common_write(uint32_t off, unsigned w, uint32_t v)
 			violation("bad queue size", v);
 		q->size = (uint16_t)v;
 		return;
-	case 0x1a: q->msix = vm_vector((uint16_t)v, vm.refuse_queue_vector); return;
+	case 0x1a:
+		q->msix = vm_vector((uint16_t)v, vm.refuse_queue_vector);
+		return;
 	case 0x1c:
-		if (v != 1 || !host_dma(q->desc, 16u * q->size) || !q_avail(q) || !q_used(q) ||
-		    (q->desc & 15) || (q->avail & 1) || (q->used & 3))
+		if (v != 1 || !host_dma(q->desc, 16u * q->size) ||
+		    !q_avail(q) || !q_used(q) || (q->desc & 15) ||
+		    (q->avail & 1) || (q->used & 3))
 			violation("queue enabled with bad areas", vm.qsel);
 		q->enable = 1;
 		return;
-	case 0x20: q->desc = (q->desc & ~0xffffffffull) | v; return;
-	case 0x24: q->desc = (q->desc & 0xffffffffull) | (uint64_t)v << 32; return;
-	case 0x28: q->avail = (q->avail & ~0xffffffffull) | v; return;
-	case 0x2c: q->avail = (q->avail & 0xffffffffull) | (uint64_t)v << 32; return;
-	case 0x30: q->used = (q->used & ~0xffffffffull) | v; return;
-	case 0x34: q->used = (q->used & 0xffffffffull) | (uint64_t)v << 32; return;
+	case 0x20:
+		q->desc = (q->desc & ~0xffffffffull) | v;
+		return;
+	case 0x24:
+		q->desc = (q->desc & 0xffffffffull) | (uint64_t)v << 32;
+		return;
+	case 0x28:
+		q->avail = (q->avail & ~0xffffffffull) | v;
+		return;
+	case 0x2c:
+		q->avail = (q->avail & 0xffffffffull) | (uint64_t)v << 32;
+		return;
+	case 0x30:
+		q->used = (q->used & ~0xffffffffull) | v;
+		return;
+	case 0x34:
+		q->used = (q->used & 0xffffffffull) | (uint64_t)v << 32;
+		return;
 	}
 	violation("write to a read-only common field", off);
 }
 
 static const uint8_t vm_width[0x38] = {
-    [0x00] = 4, [0x04] = 4, [0x08] = 4, [0x0c] = 4, [0x10] = 2, [0x12] = 2,
-    [0x14] = 1, [0x15] = 1, [0x16] = 2, [0x18] = 2, [0x1a] = 2, [0x1c] = 2,
-    [0x1e] = 2, [0x20] = 4, [0x24] = 4, [0x28] = 4, [0x2c] = 4, [0x30] = 4, [0x34] = 4};
+    [0x00] = 4, [0x04] = 4, [0x08] = 4, [0x0c] = 4, [0x10] = 2,
+    [0x12] = 2, [0x14] = 1, [0x15] = 1, [0x16] = 2, [0x18] = 2,
+    [0x1a] = 2, [0x1c] = 2, [0x1e] = 2, [0x20] = 4, [0x24] = 4,
+    [0x28] = 4, [0x2c] = 4, [0x30] = 4, [0x34] = 4};
 
 static uint32_t vm_bar_read(uint32_t off, unsigned w)
 {
@@ -445,7 +506,8 @@ static uint32_t vm_bar_read(uint32_t off, unsigned w)
 		violation("BAR read with memory decoding off", off);
 	if (off < VM_COMMON + 0x38) {
 		if (vm_width[off] != w)
-			violation("common field read with the wrong width", off);
+			violation("common field read with the wrong width",
+				  off);
 		return vm_common_read(off, w);
 	}
 	if (off >= VM_ISR && off < VM_ISR + 0x1000)
@@ -468,7 +530,8 @@ static void vm_bar_write(uint32_t off, unsigned w, uint32_t v)
 		violation("BAR write with memory decoding off", off);
 	if (off < VM_COMMON + 0x38) {
 		if (vm_width[off] != w)
-			violation("common field written with the wrong width", off);
+			violation("common field written with the wrong width",
+				  off);
 		vm_common_write(off, w, v);
 		return;
 	}
@@ -490,16 +553,18 @@ static void vm_bar_write(uint32_t off, unsigned w, uint32_t v)
 	violation("write outside the writable structures", off);
 }
 
-/* ---- DeviceMmio ---------------------------------------------------------------------- */
-int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off, uint32_t len,
-	       uint32_t flags, struct dev_mmio *out)
+/* ---- DeviceMmio
+ * ---------------------------------------------------------------------- */
+int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
+	       uint32_t len, uint32_t flags, struct dev_mmio *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (bar != VM_BAR || (uint64_t)off + len > VM_BAR_SIZE) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
 		return -1;
 	}
-	*out = (struct dev_mmio){.phys = off, .len = len, .flags = flags, .slot = 1, .gen = 1};
+	*out = (struct dev_mmio){
+	    .phys = off, .len = len, .flags = flags, .slot = 1, .gen = 1};
 	return 0;
 }
 
@@ -510,8 +575,8 @@ void mmio_revoke(struct dev_mmio *m)
 
 /* the kernel's checks (kernel/authority/mmio.c), in its order; AUTH_NREASONS
  * when the access is allowed */
-static enum auth_reason mmio_check(const struct dev_mmio *m, uint32_t off, uint32_t w,
-				   bool write)
+static enum auth_reason mmio_check(const struct dev_mmio *m, uint32_t off,
+				   uint32_t w, bool write)
 {
 	if (m->slot != 1)
 		return AUTH_BAD_SLOT;
@@ -554,20 +619,43 @@ static bool wr(const struct dev_mmio *m, uint32_t off, unsigned w, uint32_t v)
 	return true;
 }
 
-uint8_t mmio_read8(const struct dev_mmio *m, uint32_t off) { return (uint8_t)rd(m, off, 1); }
-uint16_t mmio_read16(const struct dev_mmio *m, uint32_t off) { return (uint16_t)rd(m, off, 2); }
-uint32_t mmio_read32(const struct dev_mmio *m, uint32_t off) { return rd(m, off, 4); }
+uint8_t mmio_read8(const struct dev_mmio *m, uint32_t off)
+{
+	return (uint8_t)rd(m, off, 1);
+}
+uint16_t mmio_read16(const struct dev_mmio *m, uint32_t off)
+{
+	return (uint16_t)rd(m, off, 2);
+}
+uint32_t mmio_read32(const struct dev_mmio *m, uint32_t off)
+{
+	return rd(m, off, 4);
+}
 uint64_t mmio_read64(const struct dev_mmio *m, uint32_t off)
 {
 	return rd(m, off, 4) | (uint64_t)rd(m, off + 4, 4) << 32;
 }
-bool mmio_write8(const struct dev_mmio *m, uint32_t off, uint8_t v) { return wr(m, off, 1, v); }
-bool mmio_write16(const struct dev_mmio *m, uint32_t off, uint16_t v) { return wr(m, off, 2, v); }
-bool mmio_write32(const struct dev_mmio *m, uint32_t off, uint32_t v) { return wr(m, off, 4, v); }
+bool mmio_write8(const struct dev_mmio *m, uint32_t off, uint8_t v)
+{
+	return wr(m, off, 1, v);
+}
+bool mmio_write16(const struct dev_mmio *m, uint32_t off, uint16_t v)
+{
+	return wr(m, off, 2, v);
+}
+bool mmio_write32(const struct dev_mmio *m, uint32_t off, uint32_t v)
+{
+	return wr(m, off, 4, v);
+}
 bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v)
 {
-	return wr(m, off, 4, (uint32_t)v) && wr(m, off + 4, 4, (uint32_t)(v >> 32));
+	return wr(m, off, 4, (uint32_t)v) &&
+	       wr(m, off + 4, 4, (uint32_t)(v >> 32));
 }
 
-/* ---- command line: none ---------------------------------------------------------- */
-uint64_t cmdline_u64(const char *key, uint64_t def) { return def; }
+/* ---- command line: none
+ * ---------------------------------------------------------- */
+uint64_t cmdline_u64(const char *key, uint64_t def)
+{
+	return def;
+}

@@ -16,17 +16,17 @@
 
 #include "kernel/pci/pci.h"
 
-#define VM_OWNER 1 /* the driver's authority owner */
-#define VM_BAR 4
-#define VM_BAR_SIZE 0x4000u
-#define VM_COMMON 0x0000u
-#define VM_ISR 0x1000u
-#define VM_DEVICE 0x2000u
-#define VM_NOTIFY 0x3000u
+#define VM_OWNER       1 /* the driver's authority owner */
+#define VM_BAR	       4
+#define VM_BAR_SIZE    0x4000u
+#define VM_COMMON      0x0000u
+#define VM_ISR	       0x1000u
+#define VM_DEVICE      0x2000u
+#define VM_NOTIFY      0x3000u
 #define VM_NOTIFY_MULT 4u
-#define VM_QMAX 256
-#define VM_NQ 3
-#define VM_FRAMES 64
+#define VM_QMAX	       256
+#define VM_NQ	       3
+#define VM_FRAMES      64
 
 struct vm_queue {
 	uint16_t size, msix, enable, notify_off;
@@ -47,17 +47,17 @@ struct vm_state {
 	uint8_t mac[6];
 	uint16_t net_status;
 	/* knobs */
-	bool refuse_features_ok;  /* clear FEATURES_OK on the driver's write */
+	bool refuse_features_ok;   /* clear FEATURES_OK on the driver's write */
 	bool refuse_config_vector; /* read back NO_VECTOR for config */
 	bool refuse_queue_vector;  /* read back NO_VECTOR for queues */
-	uint16_t qsize_max;       /* queue_size on reset */
+	uint16_t qsize_max;	   /* queue_size on reset */
 	uint16_t notify_off_of_q1; /* queue_notify_off of queue 1 */
 	/* what the model saw */
 	uint8_t status_writes[16];
 	unsigned nstatus_writes;
 	unsigned resets;
 	bool bus_master, mem_decode; /* PCI command register */
-	unsigned violations; /* spec breaches by the driver */
+	unsigned violations;	     /* spec breaches by the driver */
 	unsigned notifies[VM_NQ];
 	uint8_t frames[VM_FRAMES][2048]; /* transmitted: header + frame */
 	uint32_t frame_len[VM_FRAMES];
@@ -69,7 +69,8 @@ extern struct pci_dev vm_pci;
 /* a fresh device: offered features, caps in config space, MAC, link up */
 void vm_reset_model(uint64_t offered);
 /* rewrite capability `cfg_type`'s bar/offset/length in config space */
-void vm_cap_set(uint8_t cfg_type, uint8_t bar, uint32_t offset, uint32_t length);
+void vm_cap_set(uint8_t cfg_type, uint8_t bar, uint32_t offset,
+		uint32_t length);
 
 /* deliver one frame into the next available receive buffer (header zeroed,
  * num_buffers 1) and raise the receive vector. false if none is posted */
