@@ -870,6 +870,16 @@ static void offer_wscale_sack(void)
 	fake_tcp_optlen = sizeof(o);
 }
 
+/* a connection from port that offered window scaling and SACK; later
+ * segments of the peer carry no options */
+static void peer_connect_sack(struct peer *p, uint16_t port)
+{
+	peer_init(p, port);
+	offer_wscale_sack();
+	assert_true(peer_connect(p));
+	fake_tcp_optlen = 0;
+}
+
 /* send `len` bytes at offset `off` from seq base without moving the peer */
 static void send_at(struct peer *p, uint32_t base, size_t off, const char *d,
 		    size_t len, uint8_t flags)
@@ -1112,10 +1122,7 @@ static void test_tcp_rfc6582_newreno_sack_recovery(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_init(&p, 40015);
-	offer_wscale_sack();
-	assert_true(peer_connect(&p));
-	fake_tcp_optlen = 0;
+	peer_connect_sack(&p, 40015);
 	const char *req =
 	    "GET /api/blob?size=60000 HTTP/1.1\r\nHost: x\r\n\r\n";
 	p.auto_ack = false;
@@ -1224,10 +1231,7 @@ static void test_tcp_rfc3708_dsack_undo(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_init(&p, 40018);
-	offer_wscale_sack();
-	assert_true(peer_connect(&p));
-	fake_tcp_optlen = 0;
+	peer_connect_sack(&p, 40018);
 	struct tcp_conn *c = conn_of(&p);
 	c->cwnd = c->ssthresh = 30000; /* past slow start, a known value */
 	const char *req =
@@ -1268,10 +1272,7 @@ static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_init(&p, 40016);
-	offer_wscale_sack();
-	assert_true(peer_connect(&p));
-	fake_tcp_optlen = 0;
+	peer_connect_sack(&p, 40016);
 	const char *req =
 	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
 	char hdr[1024];
