@@ -676,7 +676,8 @@ static void test_tcp_handshake_keepalive_fin(void **state)
 	assert_non_null(strstr(body, "nvme0n1"));
 	assert_non_null(strstr(body, "virtio-net &lt;b&gt;"));
 	assert_non_null(strstr(body, "DMA validator verdicts"));
-	assert_non_null(strstr(body, "setInterval(refresh,2000)"));
+	assert_non_null(strstr(body, "const PERIOD = 3000"));
+	assert_non_null(strstr(body, "<svg id=\"bars\""));
 	/* a provider that did not fit or wrote no document: said so */
 	const char *hg = strstr(body, "data-provider=\"huge\"><pre>");
 	assert_non_null(hg);
