@@ -1,0 +1,264 @@
+"""tests/qemu/test_webui.py — the Web UI's page ("/", kernel/net/webui.c)
+as a person sees it, in headless Debian Chromium (driven over the DevTools
+protocol, tests/qemu/cdp.py), against the proof image in QEMU.
+
+One boot: virtio-net on QEMU's user network with a host port forwarded to
+the guest's port 80, and an NVMe controller with two namespaces on which
+nvme-bringup, nvme-integrity and nvme-hostile run first, so the NVMe
+queues have done I/O and the DMA validator has refused commands of many
+kinds. One browser at a 1280 x 900 window opens "/" and the tests check:
+
+  cells      no table cell or key/value entry holds JSON text (an object or
+             array that parses), and every provider's section was rendered
+  width      the document is no wider than 1280 px, nor is any section
+  bars       the bar chart has a bar per validator verdict and authority
+             refusal with the value /api/validator and /api/authority
+             report, and its rendered heights order as the values do
+  graphs     with a download running, the rate graphs' paths and a
+             screenshot of them change between two moments a few seconds
+             apart, and the plotted send rate matches the guest's own
+             counters (/api/net) measured over the same time
+  external   the page names no resource outside capOS (no http(s):// src or
+             href, no CSS url() or @import) and every request the browser
+             made went to capOS's own HTTP server
+
+Screenshots land in build/: webui-full.png (the whole page),
+webui-graphs-1.png and webui-graphs-2.png (the graphs, before and after)."""
+import json
+import os
+import re
+import threading
+import time
+
+import pytest
+
+from cdp import Browser
+from net_tools import ensure_packages, http_get, http_get_retry
+from qemu import BUILD, Machine, free_port
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VEC_DIR = os.path.join(HERE, "nvme_vectors")
+WIDTH, HEIGHT = 1280, 900
+PROOFS = "virtio-net,nvme-bringup,nvme-integrity,nvme-hostile"
+BLOB = 256 << 10  # one download of the traffic generator
+
+
+def cells_js():
+    """the text of every table cell and key/value entry on the page"""
+    return ("[...document.querySelectorAll('td, th, .kv .k, .kv .v')]"
+            ".map(e => e.textContent.trim())")
+
+
+@pytest.fixture(scope="module")
+def ui():
+    missing = ensure_packages([("chromium", "chromium")])
+    if missing:
+        pytest.skip("not root and missing Debian packages: chromium (apt-get install it)")
+    port = free_port()
+    disk = os.path.join(BUILD, "qemu", "webui-ns1.img")
+    disk2 = os.path.join(BUILD, "qemu", "webui-ns2.img")
+    os.makedirs(os.path.dirname(disk), exist_ok=True)
+    for path, size in ((disk, 64 << 20), (disk2, 16 << 20)):
+        with open(path, "wb") as f:
+            f.truncate(size)
+    vectors = {}
+    for n in sorted(os.listdir(VEC_DIR)):
+        if n.endswith(".vec"):
+            with open(os.path.join(VEC_DIR, n), "rb") as f:
+                vectors[n] = f.read()
+    m = Machine("webui", mem="256M", timeout=300, files=vectors, devices=[
+        "-netdev", f"user,id=u0,hostfwd=tcp:127.0.0.1:{port}-:80",
+        "-device", "virtio-net-pci,netdev=u0",
+        "-drive", f"file={disk},format=raw,if=none,id=nvm",
+        "-drive", f"file={disk2},format=raw,if=none,id=nvm2",
+        "-device", "nvme-subsys,id=subsys0,nqn=capos-subsys0",
+        "-device", "nvme,id=nvmec,serial=capos-webui,subsys=subsys0",
+        "-device", "nvme-ns,drive=nvm,bus=nvmec,nsid=1",
+        "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2"],
+        cmdline=f"proofs={PROOFS} nvme.ns=1")
+    with m:
+        m.wait_for(r"^capOS: up; main loop running", 300)
+        m.wait_for(r"^vnet0: address 10\.0\.2\.15 ", 120)
+        st, _, _ = http_get_retry(port, "/", total=90)
+        assert st == 200, f"GET / answered {st}"
+        with Browser(WIDTH, HEIGHT, log=os.path.join(m.dir, "chromium.log")) as b:
+            b.navigate(f"http://127.0.0.1:{port}/")
+            b.wait_for("document.readyState === 'complete'", 60, "the page to load")
+            # the script ran: the bar chart and a first refresh round
+            b.wait_for("document.querySelectorAll('#bars rect.bar').length > 0", 60,
+                       "the bar chart")
+            b.wait_for("!!document.querySelector('#g-net-bytes path.line')", 60,
+                       "the network graph's first line (a second sample)")
+            yield m, b, port
+        assert m.proc.poll() is None, "QEMU died during the run\n" + m.tail()
+
+
+def test_cells_hold_no_json(ui):
+    m, b, port = ui
+    # every section rendered by the script: only the log stays a <pre>
+    raw = b.eval("[...document.querySelectorAll('[data-provider]')]"
+                 ".filter(e => e.dataset.provider !== 'log' && "
+                 "(e.classList.contains('stale') || e.querySelector(':scope > pre')))"
+                 ".map(e => e.dataset.provider)")
+    assert not raw, f"sections left unrendered or stale: {raw}"
+    cells = b.eval(cells_js())
+    assert len(cells) > 200, f"only {len(cells)} cells on the page"
+    bad = []
+    for t in cells:
+        if t[:1] in "{[":
+            try:
+                json.loads(t)
+                bad.append(t)
+            except ValueError:
+                pass
+        elif '{"' in t:
+            bad.append(t)
+    assert not bad, f"{len(bad)} cells hold JSON text, e.g. {bad[0][:200]!r}"
+    # the nested values the old page showed as JSON text are tables now:
+    # the validator's per-controller gate and the NVMe queues
+    for sel in ("[data-provider=validator] tr.sub .kv",
+                "[data-provider=nvme] tr.sub table th"):
+        assert b.eval(f"document.querySelectorAll({sel!r}).length") > 0, \
+            f"no {sel} on the page"
+
+
+def test_fits_1280(ui):
+    m, b, port = ui
+    w = b.eval("({doc: document.documentElement.scrollWidth, "
+               "body: document.body.scrollWidth, view: window.innerWidth})")
+    assert w["view"] == WIDTH, f"window is {w['view']} px wide, not {WIDTH}"
+    assert w["doc"] <= WIDTH and w["body"] <= WIDTH, f"page wider than {WIDTH} px: {w}"
+    # nor does a section hide overflow in a scroller of its own
+    wide = b.eval("[...document.querySelectorAll('[data-provider], figure')]"
+                  ".filter(e => e.scrollWidth > e.clientWidth + 1)"
+                  ".map(e => (e.dataset.provider || e.id || e.tagName) + ' ' + "
+                  "e.scrollWidth + '>' + e.clientWidth)")
+    assert not wide, f"sections wider than the page: {wide}"
+    b.screenshot(os.path.join(BUILD, "webui-full.png"), full=True)
+
+
+def test_bar_chart(ui):
+    m, b, port = ui
+    bars = b.eval("[...document.querySelectorAll('#bars rect.bar')].map(r => ({"
+                  "g: r.dataset.group, n: r.dataset.name, v: +r.dataset.value, "
+                  "h: r.getBoundingClientRect().height}))")
+    want = {}
+    _, _, body = http_get(port, "/api/validator", timeout=60)
+    for c in json.loads(body)["controllers"]:
+        for k, v in c["gate"]["verdicts"].items():
+            want[(f"validator {c['pci']}", k)] = v
+    _, _, body = http_get(port, "/api/authority", timeout=60)
+    for k, v in json.loads(body)["refusals"].items():
+        want[("authority refusals", k)] = v
+    got = {(x["g"], x["n"]): x for x in bars}
+    assert set(got) == set(want), \
+        f"bars {sorted(set(got) ^ set(want))} differ from the counters"
+    for key, v in want.items():
+        assert got[key]["v"] == v, f"bar {key} shows {got[key]['v']}, the counter is {v}"
+    # what a person sees: no bar for 0, a bar for anything else, taller
+    # for more (log scale: strictly)
+    for x in bars:
+        assert (x["h"] > 0.5) == (x["v"] > 0), f"bar {x} height does not match its value"
+    ordered = sorted(bars, key=lambda x: x["v"])
+    for lo, hi in zip(ordered, ordered[1:]):
+        if hi["v"] > lo["v"]:
+            assert hi["h"] > lo["h"], f"{hi} not taller than {lo}"
+    # the hostile vectors gave the chart something to show
+    values = {x["v"] for x in bars if x["g"].startswith("validator") and x["n"] != "accept"}
+    assert len(values - {0}) >= 3, f"refusal counters barely moved: {sorted(values)}"
+
+
+def graph_state(b):
+    return b.eval("[...document.querySelectorAll('#dash svg path.line')].map(p => ({"
+                  "g: p.closest('svg').id, c: p.getAttribute('class'), "
+                  "d: p.getAttribute('d'), last: +p.dataset.last}))")
+
+
+def guest_tx_bytes(port):
+    _, _, body = http_get_retry(port, "/api/net", total=30)
+    return sum(n["tx_bytes"] for n in json.loads(body)["nics"]), time.time()
+
+
+def test_graphs_move(ui):
+    m, b, port = ui
+    box = b.eval("(r => ({x: r.left + scrollX, y: r.top + scrollY, width: r.width, "
+                 "height: r.height}))(document.querySelector('#dash .charts')"
+                 ".getBoundingClientRect())")
+    stop, done, errors = threading.Event(), [0], []
+
+    def traffic():
+        while not stop.is_set():
+            try:
+                st, _, body = http_get(port, f"/api/blob?size={BLOB}", timeout=60)
+                assert st == 200 and len(body) == BLOB, (st, len(body))
+                done[0] += 1
+            except (OSError, AssertionError) as e:
+                errors.append(repr(e))
+                time.sleep(0.5)
+    before = graph_state(b)
+    shot1 = b.screenshot(os.path.join(BUILD, "webui-graphs-1.png"), clip=box)
+    tx0 = guest_tx_bytes(port)
+    th = threading.Thread(target=traffic, daemon=True)
+    th.start()
+    try:
+        # two refresh rounds (3 s each, longer when the guest is slow) with
+        # the download running, then the graphs as they are
+        stamp = b.eval("document.getElementById('stamp').textContent")
+        for i in range(2):
+            stamp = b.wait_for(f"(s => s !== {stamp!r} && s)"
+                               "(document.getElementById('stamp').textContent)", 30,
+                               f"refresh round {i + 1} with traffic flowing")
+        after = graph_state(b)
+        shot2 = b.screenshot(os.path.join(BUILD, "webui-graphs-2.png"), clip=box)
+        tx1 = guest_tx_bytes(port)
+    finally:
+        stop.set()
+        th.join(90)
+    assert done[0] >= 2, f"only {done[0]} downloads completed: {errors[:3]}"
+    moved = [(x["g"], x["c"]) for x, y in zip(before, after) if x["d"] != y["d"]]
+    assert ("g-net-bytes", "line s1") in moved and ("g-net-frames", "line s1") in moved, \
+        f"the network graphs did not move: {before} -> {after}"
+    assert shot1 != shot2, "the graphs look the same a few seconds apart"
+    # the plotted send rate is the guest's: within a factor of 4 of what
+    # its own counter says went out over the same seconds
+    rate = (tx1[0] - tx0[0]) / (tx1[1] - tx0[1])
+    sent = next(x["last"] for x in after if x["g"] == "g-net-bytes" and x["c"] == "line s1")
+    assert rate > 100e3, f"the guest sent only {rate:.0f} B/s during the downloads"
+    assert rate / 4 <= sent <= rate * 4, \
+        f"the graph shows {sent:.0f} B/s sent, the guest's counters {rate:.0f} B/s"
+    legend = b.eval("document.querySelector('#g-net-bytes').parentNode"
+                    ".querySelector('.legend').textContent")
+    assert re.search(r"sent [\d.]+ [kM]B/s", legend), f"legend: {legend!r}"
+
+
+def test_no_external_urls(ui):
+    m, b, port = ui
+    own = f"http://127.0.0.1:{port}/"
+    _, _, body = http_get(port, "/", timeout=60)
+    served = body.decode("utf-8")
+    dom = b.eval("document.documentElement.outerHTML")
+    for name, html in (("served page", served), ("rendered DOM", dom)):
+        for ref in re.findall(r"""\b(?:src|href|action)\s*=\s*["']?([^"'\s>]+)""", html, re.I):
+            assert not re.match(r"(?i)([a-z][a-z0-9+.-]*:)?//", ref) or ref.startswith(own), \
+                f"{name} refers to {ref}"
+        assert not re.search(r"(?i)@import|url\(\s*['\"]?(https?:)?//", html), \
+            f"{name} imports a style sheet or font from elsewhere"
+        assert not re.search(r"(?i)<(link|script|img|iframe)[^>]+(src|href)=[\"']?https?://",
+                             html), f"{name} loads a resource from a URL"
+    reqs = b.requests()
+    assert reqs, "the browser recorded no requests"
+    foreign = [u for u in reqs if not (u.startswith(own) or u.startswith("data:"))]
+    assert not foreign, f"the browser fetched from outside capOS: {foreign}"
+    # the page's own refreshes are among them
+    assert any(u.startswith(own + "api/") for u in reqs), reqs[:10]
+
+
+def test_script_ran_clean(ui):
+    """the page's script threw nothing, and every provider answered it"""
+    m, b, port = ui
+    b.eval("1")  # collect the events that arrived meanwhile
+    thrown = [e["params"]["exceptionDetails"] for e in b.events
+              if e.get("method") == "Runtime.exceptionThrown"]
+    assert not thrown, f"the page's script threw: {thrown[:3]}"
+    stamp = b.eval("document.getElementById('stamp').textContent")
+    assert stamp.startswith("updated ") and "did not answer" not in stamp, stamp
