@@ -3,7 +3,8 @@
  * ...), /api lists them, /api/blob?size=N is a generated body for
  * throughput measurements, and "/" is one HTML page that shows every
  * provider: the server embeds each one's JSON, the page's script renders
- * it as tables and refreshes it with fetch() every 2 s. The Web UI reads
+ * it as tables by its shape, refreshes it with fetch() every 3 s and draws
+ * live rate graphs and a verdict bar chart from it. The Web UI reads
  * providers only, never another subsystem's state. */
 #include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
