@@ -54,7 +54,6 @@ class Browser:
         # the child's ends above 4, so that moving them to 3 and 4 and
         # closing the originals cannot close one just moved
         cmd_r, rep_w = (self._above4(fd) for fd in (cmd_r, rep_w))
-
         # the browser reads fd 3 and writes fd 4: a shell puts our pipe
         # ends there (Debian's /usr/bin/chromium is itself a script;
         # bash, since dash takes only one-digit descriptors)
@@ -69,7 +68,14 @@ class Browser:
         err.close()
         os.close(cmd_r)
         os.close(rep_w)
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        try:
+            target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        except BrowserError as e:
+            tail = ""
+            if self.log_path and os.path.exists(self.log_path):
+                with open(self.log_path, errors="replace") as f:
+                    tail = f.read()[-2000:]
+            raise BrowserError(f"chromium did not start: {e}\n{tail}") from e
         self.session = self.call("Target.attachToTarget", targetId=target,
                                  flatten=True)["sessionId"]
         self.send("Page.enable")
@@ -107,7 +113,11 @@ class Browser:
             shutil.rmtree(self.profile, ignore_errors=True)
 
     def __enter__(self):
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
 
     def __exit__(self, *exc):
         self.close()
