@@ -12,6 +12,9 @@ check:
 
   cells      no table cell or key/value entry holds JSON text (an object or
              array that parses), and every provider's section was rendered
+  renderer   the page's renderer, handed a provider of every JSON shape
+             with strings that would be markup, makes tables and text of
+             it, never markup or JSON text
   width      the document is no wider than 1280 px, nor is any section
   bars       the bar chart has a bar per validator verdict and authority
              refusal with the value /api/validator and /api/authority
@@ -125,6 +128,53 @@ def test_cells_hold_no_json(ui):
                 "[data-provider=nvme] tr.sub table th"):
         assert b.eval(f"document.querySelectorAll({sel!r}).length") > 0, \
             f"no {sel} on the page"
+
+
+# a provider no page was written for: every JSON shape, awkward keys and
+# strings that would be markup if they were not escaped
+ODD = {
+    "name": "<img src=x onerror=window.pwned=1>", "n": 1, "f": 1.5, "t": True,
+    "nil": None, "empty_obj": {}, "empty_arr": [], "scalars": [1, "two", None],
+    "nested": {"deeper": {"deepest": {"x": [{"a": 1}, {"b": {"c": [2, 3]}}]}}},
+    "rows": [{"id": 1, "q": {"depth": 2}, "tags": ["a", "b"]},
+             {"id": 2, "extra": "only here", "q": {"depth": 3}},
+             {"id": "3\"'><script>window.pwned=2</script>", "q": None}],
+    "mixed": [1, {"k": "v"}, [4, 5], [{"z": 0}]],
+    "grid": [[1, 2], [3, 4]],
+    "'quote\"key<b>": "x",
+}
+
+
+def test_renderer_any_shape(ui):
+    """the page's renderer on a provider it has never seen"""
+    m, b, port = ui
+    r = b.eval("(() => { const d = document.createElement('div');"
+               f"d.innerHTML = view({json.dumps(ODD)}, 'odd');"
+               "document.body.appendChild(d);"
+               "const cells = [...d.querySelectorAll('td, th, .kv .k, .kv .v, li')]"
+               ".map(e => e.textContent.trim());"
+               "const out = {cells, tables: d.querySelectorAll('table').length,"
+               "heads: [...d.querySelectorAll('th')].map(e => e.textContent),"
+               "tags: [...d.querySelectorAll('script, img, b')].length,"
+               "text: d.textContent, pwned: window.pwned || 0};"
+               "d.remove(); return out; })()")
+    assert r["tags"] == 0 and not r["pwned"], f"provider strings became markup: {r}"
+    for t in ("<img src=x onerror=window.pwned=1>", "'quote\"key<b>", "only here"):
+        assert t in r["text"], f"{t!r} not shown as text"
+    bad = [t for t in r["cells"] if t[:1] in "{[" and _parses(t)]
+    assert not bad, f"cells hold JSON text: {bad}"
+    # rows: one table with a header per key any element has
+    for h in ("id", "extra"):
+        assert h in r["heads"], f"no column {h!r}: {r['heads']}"
+    assert r["tables"] >= 3, r
+
+
+def _parses(t):
+    try:
+        json.loads(t)
+        return True
+    except ValueError:
+        return False
 
 
 def test_fits_1280(ui):
