@@ -21,10 +21,10 @@ $(BUILD)/fuzz/fuzz_gvnic: tests/host/gvnic/fuzz_gvnic.c $(GVNIC_CORE) \
 
 # the IP stack and Web UI (kernel/net) over the driver over the model
 GVNIC_NET := $(filter-out kernel/net/netboot.c,$(wildcard kernel/net/*.c)) \
-	kernel/lib/status.c kernel/devmgr/devices.c
+	kernel/lib/status.c kernel/devmgr/devices.c tests/host/net/netframe.c
 HOST_TESTS += $(BUILD)/host/gvnic_http_test
 $(BUILD)/host/gvnic_http_test: tests/host/gvnic/test_gvnic_http.c \
 		$(GVNIC_CORE) $(GVNIC_MODEL) $(GVNIC_NET) $(SHIM_SRC) \
-		$(GVNIC_HDRS) $(wildcard kernel/net/*.h)
+		$(GVNIC_HDRS) $(wildcard kernel/net/*.h) tests/host/net/netframe.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)

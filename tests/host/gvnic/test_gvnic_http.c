@@ -24,6 +24,7 @@
 #include "kernel/net/net_wire.h"
 #include "kernel/pci/pci.h"
 #include "shim.h"
+#include "tests/host/net/netframe.h"
 
 /* ---- the kernel state the Web UI shows ----------------------------------- */
 static const struct driver gve_drv_stub = {.name = "gve"};
@@ -46,10 +47,8 @@ struct pci_dev pci_devs[2] = {
 };
 unsigned pci_ndevs = 2;
 
-#define PEER_IP	 0x0a000202u
-#define STACK_IP 0x0a00020fu
-static const uint8_t peer_mac[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
-static const uint8_t gve_mac[6] = {0x42, 0x01, 0x0a, 0x80, 0x00, 0x02};
+/* the model's MAC: the stack runs on the gVNIC */
+const uint8_t stack_mac[6] = {0x42, 0x01, 0x0a, 0x80, 0x00, 0x02};
 
 static struct gve_softc *sc;
 
@@ -67,46 +66,14 @@ static void peer_send_frame(const uint8_t *f, size_t len)
 	pump();
 }
 
-static size_t eth_ip(uint8_t *f, uint8_t proto, const uint8_t *pl, size_t len)
-{
-	memcpy(f, gve_mac, 6);
-	memcpy(f + 6, peer_mac, 6);
-	wr16(f + 12, ETHERTYPE_IPV4);
-	memcpy(f + 34, pl, len);
-	ipv4_build(f + 14, PEER_IP, STACK_IP, proto, (uint16_t)len, 9);
-	size_t n = 34 + len;
-	if (n < 60) {
-		memset(f + n, 0, 60 - n);
-		n = 60;
-	}
-	return n;
-}
-
 static uint16_t peer_port = 40000;
 
 static void tcp_out(uint32_t seq, uint32_t ack, uint8_t flags, const char *data,
 		    size_t len)
 {
-	uint8_t t[1600], f[1600];
-	size_t hl = flags & TCP_SYN ? 24 : 20;
-	memset(t, 0, hl);
-	wr16(t, peer_port);
-	wr16(t + 2, 80);
-	wr32(t + 4, seq);
-	wr32(t + 8, ack);
-	t[12] = (uint8_t)((hl / 4) << 4);
-	t[13] = flags;
-	wr16(t + 14, 65535);
-	if (hl == 24) {
-		t[20] = TCP_OPT_MSS, t[21] = 4;
-		wr16(t + 22, 1460);
-	}
-	if (len)
-		memcpy(t + hl, data, len);
-	uint32_t s = inet_pseudo_sum(PEER_IP, STACK_IP, IP_PROTO_TCP,
-				     (uint16_t)(hl + len));
-	wr16(t + 16, inet_fold(inet_sum(t, hl + len, s)));
-	peer_send_frame(f, eth_ip(f, IP_PROTO_TCP, t, hl + len));
+	uint8_t f[1600];
+	peer_send_frame(f, build_tcp(f, peer_port, 80, seq, ack, flags, 65535,
+				     data, len, flags & TCP_SYN ? 1460 : 0));
 }
 
 /* next TCP segment the stack sent to the peer; false when none */
@@ -118,7 +85,7 @@ static bool tcp_in(struct tcp_view *tv, uint8_t *keep)
 		struct ipv4_view ip;
 		if (eth_parse(keep, (size_t)n, &e) || e.type != ETHERTYPE_IPV4)
 			continue;
-		assert_memory_equal(e.src, gve_mac, 6);
+		assert_memory_equal(e.src, stack_mac, 6);
 		if (ipv4_parse(e.payload, e.len, &ip) ||
 		    ip.proto != IP_PROTO_TCP)
 			continue;
@@ -211,11 +178,7 @@ static void http_get_devices(uint8_t fmt)
 		  gve_format_name(fmt));
 
 	struct net_config nc;
-	net_config_default(&nc);
-	nc.mode = NET_MODE_STATIC;
-	nc.ip = STACK_IP;
-	nc.mask = 0xffffff00u;
-	nc.gw = PEER_IP;
+	peer_net_config(&nc);
 	shim_clock_ns += 1000000000ull;
 	assert_int_equal(net_init(&sc->nic, &nc), 0);
 	pump();
@@ -223,21 +186,14 @@ static void http_get_devices(uint8_t fmt)
 		;
 
 	/* the peer asks who has 10.0.2.15; the stack answers from the gVNIC */
-	uint8_t a[60] = {0};
-	memset(a, 0xff, 6);
-	memcpy(a + 6, peer_mac, 6);
-	wr16(a + 12, ETHERTYPE_ARP);
-	wr16(a + 14, 1), wr16(a + 16, 0x0800), a[18] = 6, a[19] = 4;
-	wr16(a + 20, ARP_OP_REQUEST);
-	memcpy(a + 22, peer_mac, 6);
-	wr32(a + 28, PEER_IP);
-	wr32(a + 38, STACK_IP);
-	peer_send_frame(a, sizeof(a));
+	uint8_t a[64];
+	build_arp(a, ARP_OP_REQUEST, peer_mac, PEER_IP, NULL, STACK_IP);
+	peer_send_frame(a, 60);
 	n = gvm_wire_pop(f, sizeof(f));
 	assert_true(n >= 42);
 	assert_int_equal(rd16(f + 12), ETHERTYPE_ARP);
 	assert_int_equal(rd16(f + 20), ARP_OP_REPLY);
-	assert_memory_equal(f + 22, gve_mac, 6);
+	assert_memory_equal(f + 22, stack_mac, 6);
 
 	const char *body = http_get("/api/devices");
 	char want[512];

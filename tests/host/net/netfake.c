@@ -10,7 +10,6 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-const uint8_t peer_mac[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
 const uint8_t stack_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 struct fake_nic fake;
 
@@ -128,31 +127,17 @@ void fake_setup(bool dhcp)
 	fake.nic.send = fake_send;
 	fake.nic.recv = fake_recv;
 	struct net_config c;
-	net_config_default(&c);
-	if (!dhcp) {
-		c.mode = NET_MODE_STATIC;
-		c.ip = STACK_IP;
-		c.mask = 0xffffff00u;
-		c.gw = PEER_IP;
-	}
+	if (dhcp)
+		net_config_default(&c);
+	else
+		peer_net_config(&c);
 	shim_clock_ns += 1000000000ull;
 	if (net_init(&fake.nic, &c) != 0)
 		abort();
 	if (!dhcp) {
 		/* the peer asks for us first, as QEMU's slirp does */
-		uint8_t f[64] = {0};
-		memset(f, 0xff, 6);
-		memcpy(f + 6, peer_mac, 6);
-		wr16(f + 12, ETHERTYPE_ARP);
-		uint8_t *a = f + 14;
-		wr16(a, 1);
-		wr16(a + 2, 0x0800);
-		a[4] = 6;
-		a[5] = 4;
-		wr16(a + 6, ARP_OP_REQUEST);
-		memcpy(a + 8, peer_mac, 6);
-		wr32(a + 14, PEER_IP);
-		wr32(a + 24, STACK_IP);
+		uint8_t f[64];
+		build_arp(f, ARP_OP_REQUEST, peer_mac, PEER_IP, NULL, STACK_IP);
 		inject(f, 60);
 		fake_clear();
 	}
@@ -185,54 +170,6 @@ void inject(const void *f, size_t len)
 {
 	net_input(f, len);
 	net_poll(); /* flushes output and runs timers */
-}
-
-size_t build_ipv4(uint8_t *f, uint32_t src, uint32_t dst, uint8_t proto,
-		  const void *payload, size_t len)
-{
-	memcpy(f, stack_mac, 6);
-	memcpy(f + 6, peer_mac, 6);
-	wr16(f + 12, ETHERTYPE_IPV4);
-	if (len)
-		memcpy(f + 34, payload, len);
-	ipv4_build(f + 14, src, dst, proto, (uint16_t)len, 7);
-	size_t n = 34 + len;
-	if (n < 60) {
-		memset(f + n, 0, 60 - n);
-		n = 60;
-	}
-	return n;
-}
-
-uint8_t fake_tcp_opts[40];
-size_t fake_tcp_optlen;
-
-size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
-		 uint32_t ack, uint8_t flags, uint16_t win, const void *data,
-		 size_t len, uint16_t mss)
-{
-	uint8_t t[ETH_FRAME_MAX];
-	size_t hl = (mss ? 24 : 20) + fake_tcp_optlen;
-	memset(t, 0, hl);
-	wr16(t, sport);
-	wr16(t + 2, dport);
-	wr32(t + 4, seq);
-	wr32(t + 8, ack);
-	t[12] = (uint8_t)((hl / 4) << 4);
-	t[13] = flags;
-	wr16(t + 14, win);
-	if (mss) {
-		t[20] = TCP_OPT_MSS;
-		t[21] = 4;
-		wr16(t + 22, mss);
-	}
-	memcpy(t + (mss ? 24 : 20), fake_tcp_opts, fake_tcp_optlen);
-	if (len)
-		memcpy(t + hl, data, len);
-	uint32_t s = inet_pseudo_sum(PEER_IP, STACK_IP, IP_PROTO_TCP,
-				     (uint16_t)(hl + len));
-	wr16(t + 16, inet_fold(inet_sum(t, hl + len, s)));
-	return build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_TCP, t, hl + len);
 }
 
 /* ---- the scripted peer ------------------------------------------------- */

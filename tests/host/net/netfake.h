@@ -10,12 +10,9 @@
 
 #include "kernel/net/net.h"
 #include "kernel/net/net_wire.h"
+#include "netframe.h"
 
 #define FAKE_MAXQ 8192
-#define PEER_IP	  0x0a000202u /* 10.0.2.2 */
-#define STACK_IP  0x0a00020fu /* 10.0.2.15 */
-extern const uint8_t peer_mac[6];
-extern const uint8_t stack_mac[6];
 
 struct frame {
 	size_t len;
@@ -44,18 +41,8 @@ void fake_clear(void);
 /* time passes; the stack polls */
 void advance_us(uint64_t us);
 
-/* building frames from the peer */
-size_t build_ipv4(uint8_t *f, uint32_t src, uint32_t dst, uint8_t proto,
-		  const void *payload, size_t len);
-size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
-		 uint32_t ack, uint8_t flags, uint16_t win, const void *data,
-		 size_t len, uint16_t mss);
+/* a frame from the peer: the stack takes it in and polls */
 void inject(const void *f, size_t len);
-/* options build_tcp appends after the MSS option (a multiple of 4 bytes;
- * fake_tcp_optlen 0: none) */
-extern uint8_t fake_tcp_opts[40];
-extern size_t fake_tcp_optlen;
-
 /* a scripted TCP client */
 struct peer {
 	uint16_t sport, dport;

@@ -3,8 +3,10 @@ NET_SRC := kernel/net/wire.c kernel/net/eth.c kernel/net/arp.c kernel/net/ip.c \
 	kernel/net/ipfrag.c kernel/net/dhcp.c kernel/net/if.c \
 	kernel/net/tcp.c kernel/net/http.c kernel/net/httpd.c \
 	kernel/net/webui.c kernel/net/net_status.c kernel/net/nic.c \
-	kernel/lib/status.c kernel/devmgr/devices.c tests/host/net/netfake.c
-NET_HDR := $(wildcard kernel/net/*.h) tests/host/net/netfake.h
+	kernel/lib/status.c kernel/devmgr/devices.c tests/host/net/netfake.c \
+	tests/host/net/netframe.c
+NET_HDR := $(wildcard kernel/net/*.h) tests/host/net/netfake.h \
+	tests/host/net/netframe.h
 
 HOST_TESTS += $(BUILD)/host/net_test
 $(BUILD)/host/net_test: tests/host/net/test_net.c $(NET_SRC) $(SHIM_SRC) $(NET_HDR)

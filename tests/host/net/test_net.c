@@ -84,19 +84,8 @@ static const struct frame *pop_proto(uint16_t type, uint8_t proto,
 
 static void arp_request(uint32_t target, size_t len)
 {
-	uint8_t f[64] = {0};
-	memset(f, 0xff, 6);
-	memcpy(f + 6, peer_mac, 6);
-	wr16(f + 12, ETHERTYPE_ARP);
-	uint8_t *a = f + 14;
-	wr16(a, 1);
-	wr16(a + 2, 0x0800);
-	a[4] = 6;
-	a[5] = 4;
-	wr16(a + 6, ARP_OP_REQUEST);
-	memcpy(a + 8, peer_mac, 6);
-	wr32(a + 14, PEER_IP);
-	wr32(a + 24, target);
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REQUEST, peer_mac, PEER_IP, NULL, target);
 	inject(f, len);
 }
 
@@ -130,18 +119,9 @@ static void test_arp_reply(void **state)
 static void test_arp_rfc5227_probe_answered(void **state)
 {
 	(void)state;
-	uint8_t f[64] = {0};
-	memset(f, 0xff, 6);
-	memcpy(f + 6, peer_mac, 6);
-	wr16(f + 12, ETHERTYPE_ARP);
-	uint8_t *a = f + 14;
-	wr16(a, 1);
-	wr16(a + 2, 0x0800);
-	a[4] = 6;
-	a[5] = 4;
-	wr16(a + 6, ARP_OP_REQUEST);
-	memcpy(a + 8, peer_mac, 6);
-	wr32(a + 24, STACK_IP); /* sender protocol address stays 0 */
+	/* the sender protocol address is 0 */
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REQUEST, peer_mac, 0, NULL, STACK_IP);
 	inject(f, 60);
 	const struct frame *r = pop_proto(ETHERTYPE_ARP, 0, NULL);
 	assert_non_null(r);
@@ -152,7 +132,7 @@ static void test_arp_rfc5227_probe_answered(void **state)
 	assert_int_equal(v.spa, STACK_IP);
 	assert_memory_equal(v.sha, stack_mac, 6);
 	assert_int_equal(net_counters()->arp_probes_answered, 1);
-	wr32(a + 24, 0x0a000299);
+	build_arp(f, ARP_OP_REQUEST, peer_mac, 0, NULL, 0x0a000299);
 	inject(f, 60);
 	assert_null(fake_pop());
 }
@@ -190,20 +170,9 @@ static void test_arp_resolve_pending(void **state)
 	}
 	assert_null(fake_pop());
 	/* the answer releases the held echo reply */
-	uint8_t r[64] = {0};
-	memcpy(r, stack_mac, 6);
+	uint8_t r[64];
 	const uint8_t m5[6] = {2, 0, 0, 0, 0, 5};
-	memcpy(r + 6, m5, 6);
-	wr16(r + 12, ETHERTYPE_ARP);
-	wr16(r + 14, 1);
-	wr16(r + 16, 0x0800);
-	r[18] = 6;
-	r[19] = 4;
-	wr16(r + 20, ARP_OP_REPLY);
-	memcpy(r + 22, m5, 6);
-	wr32(r + 28, 0x0a000205);
-	memcpy(r + 32, stack_mac, 6);
-	wr32(r + 38, STACK_IP);
+	build_arp(r, ARP_OP_REPLY, m5, 0x0a000205, stack_mac, STACK_IP);
 	inject(r, 60);
 	struct ipv4_view ip;
 	const struct frame *e = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);

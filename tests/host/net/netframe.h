@@ -1,0 +1,38 @@
+/* tests/host/net/netframe.h — the frames a test peer (10.0.2.2, QEMU's
+ * gateway) sends to the capOS IP stack (10.0.2.15), built with the stack's
+ * own wire helpers. Shared by the fake-NIC tests (netfake.c) and the gVNIC
+ * model test (tests/host/gvnic/test_gvnic_http.c); the binary that carries
+ * the stack defines stack_mac, the MAC of the NIC the stack runs on. */
+#ifndef CAPOS_NETFRAME_H
+#define CAPOS_NETFRAME_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/net/net.h"
+#include "kernel/net/net_wire.h"
+
+#define PEER_IP	 0x0a000202u /* 10.0.2.2 */
+#define STACK_IP 0x0a00020fu /* 10.0.2.15 */
+extern const uint8_t peer_mac[6];
+extern const uint8_t stack_mac[6];
+
+/* the stack's static configuration: STACK_IP/24, PEER_IP the gateway */
+void peer_net_config(struct net_config *c);
+
+/* an ARP packet from sha/spa for tpa in a zeroed 64-byte frame f: to tha
+ * (also the target hardware address) or, tha NULL, to the broadcast
+ * address */
+void build_arp(uint8_t f[64], uint16_t op, const uint8_t *sha, uint32_t spa,
+	       const uint8_t *tha, uint32_t tpa);
+/* an IPv4 packet to stack_mac, padded to the Ethernet minimum; the length */
+size_t build_ipv4(uint8_t *f, uint32_t src, uint32_t dst, uint8_t proto,
+		  const void *payload, size_t len);
+/* a TCP segment from PEER_IP to STACK_IP; mss 0: no MSS option */
+size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
+		 uint32_t ack, uint8_t flags, uint16_t win, const void *data,
+		 size_t len, uint16_t mss);
+/* options build_tcp appends after the MSS option (a multiple of 4 bytes;
+ * fake_tcp_optlen 0: none) */
+extern uint8_t fake_tcp_opts[40];
+extern size_t fake_tcp_optlen;
+#endif
