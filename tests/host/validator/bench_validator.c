@@ -20,6 +20,7 @@
 
 #include "dma/nvme_gate.h"
 #include "dma/nvme_validate.h"
+#include "val_fixture.h"
 
 #define MIB (1u << 20)
 /* many short rounds, best kept: the machine is shared */
@@ -209,15 +210,9 @@ int main(int argc, char **argv)
 		grant_add(&gt, (uint16_t)(10 + i), 0x100000000ull * (i + 1),
 			  MIB, NULL);
 	grant_add(&gt, 1, A, 4 * MIB, NULL);
-	pol.grants = &gt;
-	pol.owner = 1;
-	pol.page_shift = 12;
+	val_policy(&pol, &gt, 1);
 	pol.max_xfer = NVME_VAL_XFER_CAP;
-	pol.qid_max = 8;
-	pol.qsize_max = 1024;
 	pol.iv_max = 8;
-	pol.nns = 1;
-	pol.ns[0] = (struct nvme_ns_policy){.nsid = 1, .lba_bytes = 512};
 
 	struct nvme_sqe c4 = {0};
 	c4.cdw0 = NVME_IO_READ;

@@ -19,6 +19,7 @@
 #include "dma/nvme_gate.h"
 #include "fake_nvme.h"
 #include "shim.h"
+#include "val_fixture.h"
 
 #define MIB   (1u << 20)
 #define OWNER 1
@@ -61,22 +62,13 @@ static void die(const char *what, uint64_t a, uint64_t b)
 	abort();
 }
 
-static bool in_buf(const struct dma_buf *b, uint64_t a, uint64_t len)
-{
-	return b->len && a >= b->iova && len <= b->len &&
-	       a - b->iova <= b->len - len;
-}
-
 static void oracle(void *ctx, uint64_t a, uint64_t len, bool write)
 {
 	(void)ctx, (void)write;
 	if (grant_covers(&gt, OWNER, a, len))
 		return;
-	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
-		if (in_buf(&g.sq[q].shadow, a, len) ||
-		    in_buf(&g.sq[q].lists, a, len) ||
-		    in_buf(&g.cq[q].shadow, a, len))
-			return;
+	if (gate_shadow_covers(&g, a, len))
+		return;
 	die("device touched memory outside live grants and shadows", a, len);
 }
 
@@ -145,15 +137,10 @@ static void init(void)
 		pslot[i] =
 		    grant_add(&gt, OWNER, A + (uint64_t)i * MIB, MIB, &pgen[i]);
 	grant_add(&gt, 2, A + 3 * MIB, MIB, NULL); /* a neighbour */
-	pol.grants = &gt;
-	pol.owner = OWNER;
-	pol.page_shift = 12;
+	val_policy(&pol, &gt, OWNER);
 	pol.max_xfer = 64 * 1024;
 	pol.qid_max = 7;
 	pol.qsize_max = 128;
-	pol.iv_max = 4;
-	pol.nns = 1;
-	pol.ns[0] = (struct nvme_ns_policy){.nsid = 1, .lba_bytes = 512};
 	struct nvme_gate_env env;
 	fake_nvme_init(f);
 	fake_nvme_env(f, &env);

@@ -52,6 +52,7 @@
 #include "dma/nvme_gate.h"
 #include "fake_nvme.h"
 #include "shim.h"
+#include "val_fixture.h"
 
 /* The harness's own loops (oracles, the driver, the drain) are not
  * coverage: the fuzzer is steered by the gate's and the device model's
@@ -935,16 +936,10 @@ static void init(void)
 	env.shadow_alloc = env_shadow_alloc;
 	env.shadow_free = env_shadow_free;
 	env.drv_va = env_drv_va;
-	pol.grants = gt;
+	val_policy(&pol, gt, OWNER);
 	pol.acct = &own;
-	pol.owner = OWNER;
-	pol.page_shift = 12;
-	pol.max_xfer = 128 * 1024;
 	pol.qid_max = NQ - 1;
 	pol.qsize_max = NVME_GATE_QSIZE_MAX;
-	pol.iv_max = 4;
-	pol.nns = 1;
-	pol.ns[0] = (struct nvme_ns_policy){.nsid = 1, .lba_bytes = 512};
 }
 
 static void begin(const uint8_t *hdr)

@@ -17,6 +17,7 @@
 #include "fake_nvme.h"
 #include "kernel/lib/json.h"
 #include "tests/host/lib/json_check.h"
+#include "val_fixture.h"
 
 #define MIB   (1u << 20)
 #define OWNER 1
@@ -39,23 +40,14 @@ struct dq {
 };
 static struct dq adq, iq;
 
-static bool in_buf(const struct dma_buf *b, uint64_t a, uint64_t len)
-{
-	return b->len && a >= b->iova && len <= b->len &&
-	       a - b->iova <= b->len - len;
-}
-
 /* the oracle: never outside grants + shadows */
 static void oracle(void *ctx, uint64_t a, uint64_t len, bool write)
 {
 	(void)ctx, (void)write;
 	if (grant_covers(&gt, OWNER, a, len))
 		return;
-	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
-		if (in_buf(&g.sq[q].shadow, a, len) ||
-		    in_buf(&g.sq[q].lists, a, len) ||
-		    in_buf(&g.cq[q].shadow, a, len))
-			return;
+	if (gate_shadow_covers(&g, a, len))
+		return;
 	fail_msg("device touched 0x%llx+%llu outside grants and shadows",
 		 (unsigned long long)a, (unsigned long long)len);
 }
@@ -74,16 +66,7 @@ static int setup(void **state)
 	/* I/O queue memory in its own grant, to revoke it */
 	io_slot = grant_add(&gt, OWNER, A + MIB, MIB, &io_gen);
 	assert_true(io_slot >= 0);
-	memset(&pol, 0, sizeof(pol));
-	pol.grants = &gt;
-	pol.owner = OWNER;
-	pol.page_shift = 12;
-	pol.max_xfer = 128 * 1024;
-	pol.qid_max = 8;
-	pol.qsize_max = 1024;
-	pol.iv_max = 4;
-	pol.nns = 1;
-	pol.ns[0] = (struct nvme_ns_policy){.nsid = 1, .lba_bytes = 512};
+	val_policy(&pol, &gt, OWNER);
 	struct nvme_gate_env env;
 	fake_nvme_env(f, &env);
 	assert_int_equal(nvme_gate_init(&g, &env, &pol), 0);

@@ -14,6 +14,7 @@
 #include "dma/nvme_validate.h"
 #include "kernel/lib/json.h"
 #include "tests/host/lib/json_check.h"
+#include "val_fixture.h"
 
 #define MIB   (1u << 20)
 #define OWNER 1
@@ -48,16 +49,8 @@ static int setup(void **state)
 	gslot = grant_add(&gt, OWNER, A, 2 * MIB, &ggen);
 	assert_true(gslot >= 0);
 	assert_true(grant_add(&gt, 2, A + 2 * MIB, MIB, NULL) >= 0);
-	memset(&pol, 0, sizeof(pol));
-	pol.grants = &gt;
-	pol.owner = OWNER;
-	pol.page_shift = 12;
-	pol.max_xfer = 128 * 1024;
-	pol.qid_max = 8;
-	pol.qsize_max = 1024;
-	pol.iv_max = 4;
+	val_policy(&pol, &gt, OWNER);
 	pol.nns = 2;
-	pol.ns[0] = (struct nvme_ns_policy){.nsid = 1, .lba_bytes = 512};
 	pol.ns[1] = (struct nvme_ns_policy){
 	    .nsid = 2, .lba_bytes = 4096, .md_bytes = 8};
 	nfetch = 0;
