@@ -55,12 +55,15 @@ def kernel_functions(log):
             for _, b, d, f, v, dv, c, drv in PCI_LINE.findall(log)}
 
 
-def test_inventory_and_foundation_proofs():
-    disk = os.path.join(BUILD, "qemu", "inventory-disk.img")
+def inventory_devices(disk_name):
+    """The inventory device set: NVMe (on a blank image BUILD/qemu/disk_name),
+    virtio-net, e1000, a virtio-net behind a pcie-root-port and edu behind a
+    conventional pci-bridge."""
+    disk = os.path.join(BUILD, "qemu", disk_name)
     os.makedirs(os.path.dirname(disk), exist_ok=True)
     with open(disk, "wb") as f:
         f.truncate(16 << 20)
-    devices = [
+    return [
         "-drive", f"file={disk},format=raw,if=none,id=nvm",
         "-device", "nvme,serial=capos-inv,drive=nvm",
         "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
@@ -70,6 +73,10 @@ def test_inventory_and_foundation_proofs():
         "-device", "pci-bridge,id=pb1,chassis_nr=2",
         "-device", "edu,bus=pb1,addr=3",
     ]
+
+
+def test_inventory_and_foundation_proofs():
+    devices = inventory_devices("inventory-disk.img")
     with Machine("inventory", devices=devices,
                  cmdline="proofs=boot,mm,edu,authority capos.nonsense=1 bogus") as m:
         m.wait_for(r"^capOS: proofs pass=\d+ fail=\d+")

@@ -40,9 +40,9 @@ import pytest
 
 from net_tools import BLOB_PATTERN, http_get_retry
 from qemu import BUILD, Machine, free_port, qemu_functions
-from test_boot import kernel_functions
-from test_nvme import (DISK_BYTES, NS2_BYTES, PROOFS as NVME_PROOFS,
-                       check_integrity_image, vector_files, VEC_DIR)
+from test_boot import inventory_devices, kernel_functions
+from test_nvme import (DISK_BYTES, PROOFS as NVME_PROOFS,
+                       check_integrity_image, subsys_setup)
 
 IOMMU = ["-device", "intel-iommu,intremap=on"]
 EDU = ["-device", "edu,dma_mask=0xffffffffffffffff"]
@@ -64,27 +64,10 @@ def sid_of(log, vendor, device):
 
 @pytest.fixture(scope="module")
 def run():
-    img = os.path.join(BUILD, "qemu", "iommu-nvme.img")
-    img2 = os.path.join(BUILD, "qemu", "iommu-nvme-ns2.img")
-    os.makedirs(os.path.dirname(img), exist_ok=True)
-    with open(img, "wb") as f:
-        f.truncate(DISK_BYTES)
     # test_nvme.py's controller: a second namespace the driver is not granted
-    ns2 = os.urandom(NS2_BYTES)
-    with open(img2, "wb") as f:
-        f.write(ns2)
-    files = {}
-    for name in vector_files():
-        with open(os.path.join(VEC_DIR, name), "rb") as f:
-            files[name] = f.read()
+    img, img2, ns2, nvme, files = subsys_setup("iommu-nvme.img", "iommu-nvme-ns2.img")
     port = free_port()
-    devices = IOMMU + EDU + [
-        "-drive", f"file={img},format=raw,if=none,id=nvm",
-        "-drive", f"file={img2},format=raw,if=none,id=nvm2",
-        "-device", "nvme-subsys,id=subsys0,nqn=capos-subsys0",
-        "-device", "nvme,id=nvmec,serial=capos-nvme0,subsys=subsys0",
-        "-device", "nvme-ns,drive=nvm,bus=nvmec,nsid=1",
-        "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2",
+    devices = IOMMU + EDU + nvme + [
         "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
         "-device", "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on",
     ]
@@ -189,19 +172,7 @@ def test_web_over_iommu(run):
 
 
 def test_inventory_with_iommu():
-    disk = os.path.join(BUILD, "qemu", "iommu-inventory.img")
-    with open(disk, "wb") as f:
-        f.truncate(16 << 20)
-    devices = IOMMU + [
-        "-drive", f"file={disk},format=raw,if=none,id=nvm",
-        "-device", "nvme,serial=capos-inv,drive=nvm",
-        "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
-        "-netdev", "user,id=n1", "-device", "e1000,netdev=n1",
-        "-device", "pcie-root-port,id=rp1,chassis=1,slot=1",
-        "-netdev", "user,id=n2", "-device", "virtio-net-pci,netdev=n2,bus=rp1",
-        "-device", "pci-bridge,id=pb1,chassis_nr=2",
-        "-device", "edu,bus=pb1,addr=3",
-    ]
+    devices = IOMMU + inventory_devices("iommu-inventory.img")
     with Machine("iommu-inventory", devices=devices,
                  cmdline="proofs=boot,mm,edu,authority,nvme-bringup") as m:
         m.wait_for(r"^capOS: up; main loop running")

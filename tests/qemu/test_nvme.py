@@ -84,6 +84,32 @@ def vector_files():
     return sorted(f for f in os.listdir(VEC_DIR) if f.endswith(".vec"))
 
 
+def subsys_setup(img_name, ns2_name):
+    """The proof boot's NVMe subsystem: one controller with namespace 1 on a
+    blank image and namespace 2 (the one `nvme.ns=1` does not grant) on an
+    image of random bytes, both under BUILD/qemu; and the vector files.
+    Returns (img, img2, the random bytes, QEMU device arguments, files)."""
+    img = os.path.join(BUILD, "qemu", img_name)
+    img2 = os.path.join(BUILD, "qemu", ns2_name)
+    os.makedirs(os.path.dirname(img), exist_ok=True)
+    with open(img, "wb") as f:
+        f.truncate(DISK_BYTES)
+    ns2 = os.urandom(NS2_BYTES)
+    with open(img2, "wb") as f:
+        f.write(ns2)
+    files = {}
+    for name in vector_files():
+        with open(os.path.join(VEC_DIR, name), "rb") as f:
+            files[name] = f.read()
+    devices = ["-drive", f"file={img},format=raw,if=none,id=nvm",
+               "-drive", f"file={img2},format=raw,if=none,id=nvm2",
+               "-device", "nvme-subsys,id=subsys0,nqn=capos-subsys0",
+               "-device", "nvme,id=nvmec,serial=capos-nvme0,subsys=subsys0",
+               "-device", "nvme-ns,drive=nvm,bus=nvmec,nsid=1",
+               "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2"]
+    return img, img2, ns2, devices, files
+
+
 def parse_events(lines):
     ev = []
     for ln in lines:
@@ -107,26 +133,9 @@ def fence_index(ev, code):
 
 @pytest.fixture(scope="module")
 def run():
-    img = os.path.join(BUILD, "qemu", "nvme-disk.img")
-    img2 = os.path.join(BUILD, "qemu", "nvme-ns2.img")
-    os.makedirs(os.path.dirname(img), exist_ok=True)
-    with open(img, "wb") as f:
-        f.truncate(DISK_BYTES)
-    # the namespace the driver is not granted: random bytes, checked after
-    ns2 = os.urandom(NS2_BYTES)
-    with open(img2, "wb") as f:
-        f.write(ns2)
-    files = {}
-    for name in vector_files():
-        with open(os.path.join(VEC_DIR, name), "rb") as f:
-            files[name] = f.read()
-    m = Machine("nvme",
-                devices=["-drive", f"file={img},format=raw,if=none,id=nvm",
-                         "-drive", f"file={img2},format=raw,if=none,id=nvm2",
-                         "-device", "nvme-subsys,id=subsys0,nqn=capos-subsys0",
-                         "-device", "nvme,id=nvmec,serial=capos-nvme0,subsys=subsys0",
-                         "-device", "nvme-ns,drive=nvm,bus=nvmec,nsid=1",
-                         "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2"],
+    # namespace 2 is not granted: its random bytes are checked after
+    img, img2, ns2, devices, files = subsys_setup("nvme-disk.img", "nvme-ns2.img")
+    m = Machine("nvme", devices=devices,
                 cmdline="proofs=" + ",".join(PROOFS) + " nvme.ns=1 exit",
                 files=files, trace=TRACE, timeout=300)
     with m:
