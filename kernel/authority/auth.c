@@ -5,6 +5,8 @@
 #include "auth_internal.h"
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
+#include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
 
 struct auth_slot auth_slots[AUTH_SLOTS];
 uint64_t auth_refusals[AUTH_NREASONS];
@@ -21,6 +23,29 @@ static const char *const reason_names[AUTH_NREASONS] = {
     [AUTH_OVER_QUOTA] = "over-quota",
 };
 _Static_assert(ARRAY_SIZE(reason_names) == AUTH_NREASONS, "a name per reason");
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+const char *mmio_window_refusal(const struct pci_dev *d, unsigned bar,
+				uint32_t off, uint32_t len)
+{
+	if (bar >= 6 || d->bar[bar].io || !d->bar[bar].size || len == 0 ||
+	    (uint64_t)off + len > d->bar[bar].size)
+		return "is not a memory window of the device";
+	if (d->cap_msix) {
+		uint64_t tlen = (uint64_t)d->msix_size * PCI_MSIX_ENTRY_SIZE;
+		uint64_t plen = ALIGN_UP(d->msix_size, 64u) / 8;
+		if ((bar == d->msix_table_bar &&
+		     overlaps(off, len, d->msix_table_off, tlen)) ||
+		    (bar == d->msix_pba_bar &&
+		     overlaps(off, len, d->msix_pba_off, plen)))
+			return "overlaps the MSI-X table or PBA";
+	}
+	return NULL;
+}
 
 const char *auth_reason_name(enum auth_reason r)
 {

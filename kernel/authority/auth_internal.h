@@ -29,6 +29,12 @@ struct auth_slot *auth_slot_check(uint16_t slot, uint32_t gen,
 				  enum auth_kind kind, const char *what);
 void auth_slot_free(uint16_t slot);
 void auth_refuse(enum auth_reason r, uint16_t slot, const char *what);
+/* why [off, off+len) of BAR `bar` of d cannot be a DeviceMmio window (not a
+ * memory window of the device, or over the MSI-X table or PBA, which the
+ * kernel alone programs); NULL when it can. mmio_grant and the host models
+ * of it (tests/host) ask the same question. */
+const char *mmio_window_refusal(const struct pci_dev *d, unsigned bar,
+				uint32_t off, uint32_t len);
 
 /* Owners the authority layer accounts for (kernel/authority/owner.c): one
  * per bound function. Each has its DMA accounts (dma/owner.h): its

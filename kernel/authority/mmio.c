@@ -5,12 +5,6 @@
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
-#include "kernel/pci/pci_reg.h"
-
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
 
 int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 	       uint32_t len, uint32_t flags, struct dev_mmio *out)
@@ -32,29 +26,12 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 			f ? "is brokered" : "has no bound owner");
 		return -1;
 	}
-	if (bar >= 6 || d->bar[bar].io || !d->bar[bar].size || len == 0 ||
-	    (uint64_t)off + len > d->bar[bar].size) {
+	const char *why = mmio_window_refusal(d, bar, off, len);
+	if (why) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
-		kprintf("authority: %s BAR%u [0x%x, +0x%x) is not a memory "
-			"window of the device\n",
-			a, bar, off, len);
+		kprintf("authority: %s BAR%u [0x%x, +0x%x) %s\n", a, bar, off,
+			len, why);
 		return -1;
-	}
-	/* the kernel alone programs MSI-X */
-	if (d->cap_msix) {
-		uint64_t tlen = (uint64_t)d->msix_size * PCI_MSIX_ENTRY_SIZE;
-		uint64_t plen = ALIGN_UP(d->msix_size, 64u) / 8;
-		if ((bar == d->msix_table_bar &&
-		     overlaps(off, len, d->msix_table_off, tlen)) ||
-		    (bar == d->msix_pba_bar &&
-		     overlaps(off, len, d->msix_pba_off, plen))) {
-			auth_refusals[AUTH_NOT_GRANTED]++;
-			kprintf(
-			    "authority: %s BAR%u [0x%x, +0x%x) overlaps the "
-			    "MSI-X table or PBA\n",
-			    a, bar, off, len);
-			return -1;
-		}
 	}
 	int slot = auth_slot_alloc(AUTH_MMIO, owner);
 	if (slot < 0)

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 
 #include "gvnic_model.h"
-#include "kernel/authority/authority.h"
+#include "kernel/authority/auth_internal.h"
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
@@ -32,33 +32,17 @@
 
 /* ---- DeviceMmio --------------------------------------------------------- */
 
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
-
-/* the refusals of kernel/authority/mmio.c + mmio_grant */
+/* the refusals of kernel/authority/mmio.c mmio_grant: its window rule */
 static bool grant_refused(const struct pci_dev *d, uint16_t owner, unsigned bar,
 			  uint32_t off, uint32_t len)
 {
-	if (d->owner != owner || bar >= 6 || d->bar[bar].io ||
-	    !d->bar[bar].size || len == 0 ||
-	    (uint64_t)off + len > d->bar[bar].size)
+	if (d->owner != owner)
 		return true;
-	if (d->cap_msix) {
-		uint64_t tlen = (uint64_t)d->msix_size * PCI_MSIX_ENTRY_SIZE;
-		uint64_t plen = ALIGN_UP(d->msix_size, 64u) / 8;
-		if ((bar == d->msix_table_bar &&
-		     overlaps(off, len, d->msix_table_off, tlen)) ||
-		    (bar == d->msix_pba_bar &&
-		     overlaps(off, len, d->msix_pba_off, plen))) {
-			kprintf("authority: BAR%u [0x%x, +0x%x) overlaps the "
-				"MSI-X table or PBA\n",
-				bar, off, len);
-			return true;
-		}
-	}
-	return false;
+	const char *why = mmio_window_refusal(d, bar, off, len);
+	if (why)
+		kprintf("authority: BAR%u [0x%x, +0x%x) %s\n", bar, off, len,
+			why);
+	return why != NULL;
 }
 
 int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
