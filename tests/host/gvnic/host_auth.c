@@ -27,6 +27,7 @@
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
+#include "mmio_model.h"
 #include "owner_shim.h"
 #include "shim.h"
 
@@ -110,41 +111,6 @@ static bool wr(const struct dev_mmio *m, uint32_t off, unsigned w, uint32_t v)
 	return true;
 }
 
-uint8_t mmio_read8(const struct dev_mmio *m, uint32_t off)
-{
-	return (uint8_t)rd(m, off, 1);
-}
-uint16_t mmio_read16(const struct dev_mmio *m, uint32_t off)
-{
-	return (uint16_t)rd(m, off, 2);
-}
-uint32_t mmio_read32(const struct dev_mmio *m, uint32_t off)
-{
-	return rd(m, off, 4);
-}
-uint64_t mmio_read64(const struct dev_mmio *m, uint32_t off)
-{
-	uint64_t lo = rd(m, off, 4);
-	return lo | (uint64_t)rd(m, off + 4, 4) << 32;
-}
-bool mmio_write8(const struct dev_mmio *m, uint32_t off, uint8_t v)
-{
-	return wr(m, off, 1, v);
-}
-bool mmio_write16(const struct dev_mmio *m, uint32_t off, uint16_t v)
-{
-	return wr(m, off, 2, v);
-}
-bool mmio_write32(const struct dev_mmio *m, uint32_t off, uint32_t v)
-{
-	return wr(m, off, 4, v);
-}
-bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v)
-{
-	return wr(m, off, 4, (uint32_t)v) &&
-	       wr(m, off + 4, 4, (uint32_t)(v >> 32));
-}
-
 /* ---- DMAPool: the kernel's, for GVM_OWNER ------------------------------ */
 
 void host_irq_reset(void);
@@ -204,10 +170,7 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 				       .fn = handler,
 				       .arg = arg,
 				       .gen = hi[msix_index].gen + 1};
-	*out = (struct irq_cap){.slot = (uint16_t)msix_index,
-				.gen = hi[msix_index].gen,
-				.msix_index = (uint16_t)msix_index,
-				.vector = (uint8_t)(0x40 + msix_index)};
+	*out = model_irq_cap(msix_index, hi[msix_index].gen);
 	return 0;
 }
 

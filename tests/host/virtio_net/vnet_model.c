@@ -11,6 +11,7 @@
 #include "drivers/virtio-net/virtio_reg.h"
 #include "kernel/authority/authority.h"
 #include "kernel/lib/lib.h"
+#include "mmio_model.h"
 #include "owner_shim.h"
 #include "shim.h"
 #include "vnet_model.h"
@@ -181,10 +182,7 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned idx, irq_handler_t fn,
 	irqs[idx].fn = fn;
 	irqs[idx].arg = arg;
 	irqs[idx].gen++;
-	*out = (struct irq_cap){.slot = (uint16_t)idx,
-				.gen = irqs[idx].gen,
-				.msix_index = (uint16_t)idx,
-				.vector = (uint8_t)(0x40 + idx)};
+	*out = model_irq_cap(idx, irqs[idx].gen);
 	return 0;
 }
 static bool irq_live(const struct irq_cap *c)
@@ -617,40 +615,6 @@ static bool wr(const struct dev_mmio *m, uint32_t off, unsigned w, uint32_t v)
 	}
 	vm_bar_write((uint32_t)m->phys + off, w, v);
 	return true;
-}
-
-uint8_t mmio_read8(const struct dev_mmio *m, uint32_t off)
-{
-	return (uint8_t)rd(m, off, 1);
-}
-uint16_t mmio_read16(const struct dev_mmio *m, uint32_t off)
-{
-	return (uint16_t)rd(m, off, 2);
-}
-uint32_t mmio_read32(const struct dev_mmio *m, uint32_t off)
-{
-	return rd(m, off, 4);
-}
-uint64_t mmio_read64(const struct dev_mmio *m, uint32_t off)
-{
-	return rd(m, off, 4) | (uint64_t)rd(m, off + 4, 4) << 32;
-}
-bool mmio_write8(const struct dev_mmio *m, uint32_t off, uint8_t v)
-{
-	return wr(m, off, 1, v);
-}
-bool mmio_write16(const struct dev_mmio *m, uint32_t off, uint16_t v)
-{
-	return wr(m, off, 2, v);
-}
-bool mmio_write32(const struct dev_mmio *m, uint32_t off, uint32_t v)
-{
-	return wr(m, off, 4, v);
-}
-bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v)
-{
-	return wr(m, off, 4, (uint32_t)v) &&
-	       wr(m, off + 4, 4, (uint32_t)(v >> 32));
 }
 
 /* ---- command line: none
