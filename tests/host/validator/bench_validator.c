@@ -22,7 +22,6 @@
 #include "dma/nvme_validate.h"
 #include "val_fixture.h"
 
-#define MIB (1u << 20)
 /* many short rounds, best kept: the machine is shared */
 #define ROUNDS 15
 

@@ -8,6 +8,8 @@
 
 #include "dma/nvme_gate.h"
 
+#define MIB (1u << 20)
+
 /* the policy of one owner over the grants gt: 4 KiB pages, 128 KiB
  * transfers, I/O queues 1..8 of up to 1024 entries, vectors up to 4,
  * namespace 1 of 512-byte blocks; a test changes what it needs */
@@ -33,7 +35,7 @@ static inline bool val_in_buf(const struct dma_buf *b, uint64_t a, uint64_t len)
 }
 
 /* [a, a+len) lies in a shadow the gate g allocated (an SQ copy, a PRP
- * list copy, a CQ): the device may touch it */
+ * list copy, a CQ) */
 static inline bool gate_shadow_covers(const struct nvme_gate *g, uint64_t a,
 				      uint64_t len)
 {
@@ -43,5 +45,14 @@ static inline bool gate_shadow_covers(const struct nvme_gate *g, uint64_t a,
 		    val_in_buf(&g->cq[q].shadow, a, len))
 			return true;
 	return false;
+}
+
+/* the gate tests' oracle: the device may touch [a, a+len) only in a live
+ * grant of the owner or in one of the gate's shadows */
+static inline bool gate_may_touch(const struct nvme_gate *g,
+				  const struct grant_table *gt, uint16_t owner,
+				  uint64_t a, uint64_t len)
+{
+	return grant_covers(gt, owner, a, len) || gate_shadow_covers(g, a, len);
 }
 #endif
