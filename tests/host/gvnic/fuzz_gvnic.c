@@ -21,20 +21,6 @@
 
 static struct gve_softc sc;
 
-static struct gve_grants fz_grants(void)
-{
-	struct gve_grants g = {0};
-	mmio_grant(NULL, GVM_OWNER, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE,
-		   &g.reg);
-	mmio_grant(NULL, GVM_OWNER, 2, 0, gvm.cfg.db_len,
-		   MMIO_READ | MMIO_WRITE, &g.db);
-	g.owner = GVM_OWNER;
-	g.revision = gvm.cfg.revision;
-	g.msix_vectors = gvm.cfg.msix;
-	g.name = "gve0";
-	return g;
-}
-
 struct rd {
 	const uint8_t *p;
 	size_t n;
@@ -68,7 +54,7 @@ static void fz_descriptor(const uint8_t *data, size_t size)
 	gvm.desc_override = buf;
 	gvm.desc_override_len = sizeof(buf);
 	memset(&sc, 0, sizeof(sc));
-	struct gve_grants g = fz_grants();
+	struct gve_grants g = host_gve_grants();
 	if (gve_attach(&sc, &g) == 0) {
 		uint8_t f[64] = {0};
 		(void)gve_send(&sc, f, sizeof(f));
@@ -98,7 +84,7 @@ static void fz_script(uint8_t mode, struct rd *r)
 	gvm_init(&c);
 	gvm.quiet = true;
 	memset(&sc, 0, sizeof(sc));
-	struct gve_grants g = fz_grants();
+	struct gve_grants g = host_gve_grants();
 	if (gve_attach(&sc, &g) != 0) {
 		gve_detach(&sc);
 		return;

@@ -180,6 +180,10 @@ void *host_dma_translate(uint64_t iova, size_t len);
  * refusal counters and interrupts cleared */
 void host_auth_reset(void);
 unsigned host_pools_live(void);
+/* what devmgr hands gve_attach for the model's function: BAR0 and the
+ * doorbell BAR2 (read-write), the owner, revision and vectors of gvm.cfg */
+struct gve_grants;
+struct gve_grants host_gve_grants(void);
 void host_irq_raise(unsigned msix);
 bool host_irq_masked(unsigned msix);
 uint64_t host_irq_count(unsigned msix);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "drivers/gvnic/gve_var.h"
 #include "gvnic_model.h"
 #include "kernel/authority/auth_internal.h"
 #include "kernel/lib/lib.h"
@@ -131,6 +132,20 @@ void host_auth_reset(void)
 		panic("host auth: unable to set up owner %u\n", GVM_OWNER);
 	memset(auth_refusals, 0, sizeof(auth_refusals));
 	shim_page_hook = host_page_hook;
+}
+
+struct gve_grants host_gve_grants(void)
+{
+	struct gve_grants g = {0};
+	mmio_grant(NULL, GVM_OWNER, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE,
+		   &g.reg);
+	mmio_grant(NULL, GVM_OWNER, 2, 0, gvm.cfg.db_len,
+		   MMIO_READ | MMIO_WRITE, &g.db);
+	g.owner = GVM_OWNER;
+	g.revision = gvm.cfg.revision;
+	g.msix_vectors = gvm.cfg.msix;
+	g.name = "gve0";
+	return g;
 }
 
 unsigned host_pools_live(void)

@@ -23,20 +23,6 @@ extern const struct driver gve_driver;
 
 static struct gve_softc *sc;
 
-static struct gve_grants grants(void)
-{
-	struct gve_grants g = {0};
-	mmio_grant(NULL, GVM_OWNER, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE,
-		   &g.reg);
-	mmio_grant(NULL, GVM_OWNER, 2, 0, gvm.cfg.db_len,
-		   MMIO_READ | MMIO_WRITE, &g.db);
-	g.owner = GVM_OWNER;
-	g.revision = gvm.cfg.revision;
-	g.msix_vectors = gvm.cfg.msix;
-	g.name = "gve0";
-	return g;
-}
-
 static int start(const struct gvm_config *c)
 {
 	struct gve_grants g;
@@ -45,7 +31,7 @@ static int start(const struct gvm_config *c)
 	gvm.quiet = false;
 	free(sc);
 	sc = calloc(1, sizeof(*sc));
-	g = grants();
+	g = host_gve_grants();
 	return gve_attach(sc, &g);
 }
 
@@ -371,7 +357,7 @@ static void t_admin_status_codes(void **s)
 		gvm.override_status = cases[i].st;
 		free(sc);
 		sc = calloc(1, sizeof(*sc));
-		struct gve_grants g = grants();
+		struct gve_grants g = host_gve_grants();
 		assert_int_equal(gve_attach(sc, &g), cases[i].err);
 		assert_int_equal(sc->aq_last_status, cases[i].st);
 		assert_int_equal(sc->state, GVE_S_FAILED);
@@ -389,7 +375,7 @@ static void t_admin_status_codes(void **s)
 	gvm.override_status = GVE_AQ_STATUS_RESOURCE_EXHAUSTED;
 	free(sc);
 	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = grants();
+	struct gve_grants g = host_gve_grants();
 	assert_int_equal(gve_attach(sc, &g), GVE_ENOMEM);
 	assert_int_equal(host_pools_live(), 0);
 	finish(true);
@@ -409,7 +395,7 @@ static void t_verify_compat(void **s)
 	gvm.override_op = GVE_AQ_VERIFY_DRIVER_COMPATIBILITY;
 	gvm.override_status = GVE_AQ_STATUS_PERMISSION_DENIED;
 	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = grants();
+	struct gve_grants g = host_gve_grants();
 	assert_int_equal(gve_attach(sc, &g), GVE_EACCES);
 	finish(true);
 }
@@ -422,7 +408,7 @@ static void t_admin_timeout(void **s)
 	gvm_init(&c);
 	gvm.stall = true;
 	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = grants();
+	struct gve_grants g = host_gve_grants();
 	uint64_t t0 = shim_clock_ns;
 	assert_int_equal(gve_attach(sc, &g), GVE_ETIMEDOUT);
 	/* the reference's 100 x 20 ms */
@@ -439,7 +425,7 @@ static void t_admin_counter_hostile(void **s)
 	gvm_init(&c);
 	gvm.bogus_counter = 1;
 	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = grants();
+	struct gve_grants g = host_gve_grants();
 	assert_int_equal(gve_attach(sc, &g), GVE_EDEVICE);
 	assert_true(sc->hostile >= 1);
 	finish(true);
@@ -633,7 +619,7 @@ static void attach_refused(struct gvm_config *c, int err)
 	host_auth_reset();
 	gvm_init(c);
 	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = grants();
+	struct gve_grants g = host_gve_grants();
 	assert_int_equal(gve_attach(sc, &g), err);
 	assert_int_equal(sc->state, GVE_S_FAILED);
 	finish(true);
@@ -646,7 +632,7 @@ static void t_hostile_irq_db_index(void **s)
 	gvm_init(&c);
 	gvm.irq_db_override = 4096; /* BAR2 holds 1024 doorbells */
 	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = grants();
+	struct gve_grants g = host_gve_grants();
 	assert_int_equal(gve_attach(sc, &g), GVE_EDEVICE);
 	finish(true);
 }
@@ -658,7 +644,7 @@ static void t_hostile_queue_db_index(void **s)
 	gvm_init(&c);
 	gvm.db_override = 0x40000000u;
 	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = grants();
+	struct gve_grants g = host_gve_grants();
 	assert_int_equal(gve_attach(sc, &g), GVE_EDEVICE);
 	assert_int_equal(auth_refusals[AUTH_OUT_OF_WINDOW], 0);
 	finish(true);
@@ -671,7 +657,7 @@ static void t_hostile_counter_index(void **s)
 	gvm_init(&c);
 	gvm.counter_override = 16; /* num_counters is 16 */
 	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = grants();
+	struct gve_grants g = host_gve_grants();
 	assert_int_equal(gve_attach(sc, &g), GVE_EDEVICE);
 	finish(true);
 }
@@ -736,7 +722,7 @@ static int attach_with_desc(void)
 	gvm.desc_override = dbuf;
 	gvm.desc_override_len = sizeof(dbuf);
 	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = grants();
+	struct gve_grants g = host_gve_grants();
 	return gve_attach(sc, &g);
 }
 
@@ -891,7 +877,7 @@ static void t_verify_compat_answers(void **s)
 		gvm.override_op = GVE_AQ_VERIFY_DRIVER_COMPATIBILITY;
 		gvm.override_status = st;
 		sc = calloc(1, sizeof(*sc));
-		struct gve_grants g = grants();
+		struct gve_grants g = host_gve_grants();
 		int err = gve_attach(sc, &g);
 		if (st == GVE_AQ_STATUS_UNIMPLEMENTED) {
 			assert_int_equal(err, 0);
@@ -1428,7 +1414,7 @@ static void t_polling_only(void **s)
 		gvm_init(&c);
 		host_irq_refuse = true;
 		sc = calloc(1, sizeof(*sc));
-		struct gve_grants g = grants();
+		struct gve_grants g = host_gve_grants();
 		assert_int_equal(gve_attach(sc, &g), 0);
 		assert_false(sc->mgmt.bound);
 		traffic(100, 3);
@@ -1453,7 +1439,7 @@ static void t_model_catches(void **s)
 	host_auth_reset();
 	gvm_init(&c);
 	gvm.quiet = true;
-	g = grants();
+	g = host_gve_grants();
 	/* a read-only register */
 	v = gvm.violations;
 	mmio_write_be32(&g.reg, GVE_REG_DEVICE_STATUS, 0);

@@ -153,7 +153,6 @@ static const char *http_get(const char *path)
 static void http_get_devices(uint8_t fmt)
 {
 	struct gvm_config c;
-	struct gve_grants g = {0};
 	uint8_t f[2048];
 	int n;
 
@@ -164,14 +163,7 @@ static void http_get_devices(uint8_t fmt)
 	host_auth_reset();
 	gvm_init(&c);
 	sc = calloc(1, sizeof(*sc));
-	mmio_grant(NULL, GVM_OWNER, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE,
-		   &g.reg);
-	mmio_grant(NULL, GVM_OWNER, 2, 0, c.db_len, MMIO_READ | MMIO_WRITE,
-		   &g.db);
-	g.owner = GVM_OWNER;
-	g.revision = 1;
-	g.msix_vectors = c.msix;
-	g.name = "gve0";
+	struct gve_grants g = host_gve_grants();
 	assert_int_equal(gve_attach(sc, &g), 0);
 	assert_int_equal(sc->queue_format, fmt);
 	ksnprintf(pci_devs[1].state, sizeof(pci_devs[1].state), "gve0 %s",
