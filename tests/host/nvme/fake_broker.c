@@ -62,6 +62,16 @@ void fake_broker_init(uint16_t owner)
 	nvme_gate_init(&fb.gate, &env, &fb.pol);
 }
 
+void fake_broker_softc(struct nvme_softc *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	strcpy(sc->name, "nvme0");
+	sc->owner = fb.owner;
+	sc->broker = &fb;
+	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
+		sc->ioq[i].id = (uint16_t)(i + 1);
+}
+
 int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		     struct nvme_broker **out)
 {

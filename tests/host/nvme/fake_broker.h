@@ -40,4 +40,7 @@ struct nvme_broker {
 extern struct nvme_broker fb;
 /* a fresh model, gate and grant table for owner */
 void fake_broker_init(uint16_t owner);
+/* sc as devmgr hands it to nvme_attach on this broker: named nvme0, fb's
+ * owner, I/O queue ids 1..NVME_IOQ_MAX */
+void fake_broker_softc(struct nvme_softc *sc);
 #endif

@@ -27,12 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shim_quiet = 1;
 	if (!up) {
 		fake_broker_init(3);
-		memset(&sc, 0, sizeof(sc));
-		strcpy(sc.name, "nvme0");
-		sc.owner = 3;
-		sc.broker = &fb;
-		for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
-			sc.ioq[i].id = (uint16_t)(i + 1);
+		fake_broker_softc(&sc);
 		if (nvme_attach(&sc) != 0)
 			__builtin_trap();
 		up = true;

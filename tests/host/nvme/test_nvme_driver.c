@@ -23,12 +23,7 @@ static int setup(void **state)
 	shim_quiet = getenv("NVME_TEST_VERBOSE") == NULL;
 	nblockdevs = 0;
 	fake_broker_init(7);
-	memset(&sc, 0, sizeof(sc));
-	strcpy(sc.name, "nvme0");
-	sc.owner = 7;
-	sc.broker = &fb;
-	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
-		sc.ioq[i].id = (uint16_t)(i + 1);
+	fake_broker_softc(&sc);
 	return nvme_attach(&sc);
 }
 
@@ -528,40 +523,28 @@ static void test_io_len_mismatch(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* a fresh controller whose Identify Controller says NN nn (0: the model's)
+ * and MDTS mdts (-1: the model's), attached */
+static void reattach(uint32_t nn, int mdts)
+{
+	nvme_detach(&sc);
+	fake_broker_init(7);
+	nblockdevs = 0;
+	fb.nn_override = nn;
+	fb.mdts_override = mdts;
+	fake_broker_softc(&sc);
+	assert_int_equal(nvme_attach(&sc), 0);
+}
+
 /* NN says three namespaces; the model has only the first: the others
  * identify with size zero and are reported and skipped */
 static void test_ns_size_zero(void **state)
 {
 	(void)state;
-	nvme_detach(&sc);
-	fake_broker_init(7);
-	nblockdevs = 0;
-	fb.nn_override = 3;
-	memset(&sc, 0, sizeof(sc));
-	strcpy(sc.name, "nvme0");
-	sc.owner = 7;
-	sc.broker = &fb;
-	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
-		sc.ioq[i].id = (uint16_t)(i + 1);
-	assert_int_equal(nvme_attach(&sc), 0);
+	reattach(3, -1);
 	assert_int_equal(sc.id.nn, 3);
 	assert_int_equal(sc.nns, 1);
 	assert_int_equal(nblockdevs, 1);
-}
-
-static void reattach(int mdts)
-{
-	nvme_detach(&sc);
-	fake_broker_init(7);
-	nblockdevs = 0;
-	fb.mdts_override = mdts;
-	memset(&sc, 0, sizeof(sc));
-	strcpy(sc.name, "nvme0");
-	sc.owner = 7;
-	sc.broker = &fb;
-	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
-		sc.ioq[i].id = (uint16_t)(i + 1);
-	assert_int_equal(nvme_attach(&sc), 0);
 }
 
 /* One parser, one limit: MDTS 0 means no limit and the policy's cap
@@ -570,12 +553,12 @@ static void reattach(int mdts)
 static void test_mdts_limits(void **state)
 {
 	(void)state;
-	reattach(0);
+	reattach(0, 0);
 	assert_int_equal(sc.max_xfer, NVME_VAL_XFER_CAP);
 	assert_int_equal(sc.max_xfer, nvme_broker_max_xfer(&fb));
-	reattach(10);
+	reattach(0, 10);
 	assert_int_equal(sc.max_xfer, NVME_VAL_XFER_CAP);
-	reattach(3);
+	reattach(0, 3);
 	assert_int_equal(sc.max_xfer, 32u << 10);
 	assert_int_equal(sc.max_xfer, fb.pol.max_xfer);
 	/* the block interface splits at that limit; one block more than it
