@@ -43,4 +43,15 @@ void fake_broker_init(uint16_t owner);
 /* sc as devmgr hands it to nvme_attach on this broker: named nvme0, fb's
  * owner, I/O queue ids 1..NVME_IOQ_MAX */
 void fake_broker_softc(struct nvme_softc *sc);
+/* a Read of nlb blocks from slba of namespace 1 into [iova, iova+len) */
+static inline struct nvme_io fb_read(uint64_t slba, uint32_t nlb, uint64_t iova,
+				     uint32_t len)
+{
+	return (struct nvme_io){.opc = NVME_IO_READ,
+				.nsid = 1,
+				.slba = slba,
+				.nlb = nlb,
+				.iova = iova,
+				.len = len};
+}
 #endif

@@ -44,12 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned sent = 0;
 	ndone = 0;
 	for (unsigned i = 0; i < 4; i++) {
-		struct nvme_io r = {.opc = NVME_IO_READ,
-				    .nsid = 1,
-				    .slba = i,
-				    .nlb = 1,
-				    .iova = b.iova,
-				    .len = 512};
+		struct nvme_io r = fb_read(i, 1, b.iova, 512);
 		sent += nvme_io_submit(&sc, q, &r, done, 0) == 0;
 	}
 	/* the input is the ring's content from the head on */

@@ -216,12 +216,7 @@ static void test_reset_fails_outstanding(void **state)
 	ndone = naborted = 0;
 	fb.device_stalled = true;
 	for (unsigned i = 0; i < 8; i++) {
-		struct nvme_io r = {.opc = NVME_IO_READ,
-				    .nsid = 1,
-				    .slba = i,
-				    .nlb = 8,
-				    .iova = b.iova + i * 4096,
-				    .len = 4096};
+		struct nvme_io r = fb_read(i, 8, b.iova + i * 4096, 4096);
 		assert_int_equal(
 		    nvme_io_submit(&sc, &sc.ioq[i % 2], &r, count_done, 0), 0);
 	}
@@ -253,12 +248,7 @@ static void resubmit_done(struct nvme_softc *s, struct nvme_ccb *ccb,
 	if (!resubmit_left)
 		return;
 	resubmit_left--;
-	struct nvme_io r = {.opc = NVME_IO_READ,
-			    .nsid = 1,
-			    .slba = 100 + resubmit_left,
-			    .nlb = 1,
-			    .iova = plug_buf.iova,
-			    .len = 512};
+	struct nvme_io r = fb_read(100 + resubmit_left, 1, plug_buf.iova, 512);
 	assert_int_equal(nvme_io_submit(s, q, &r, count_done, 0), 0);
 }
 
@@ -267,11 +257,7 @@ static void test_plug(void **state)
 	(void)state;
 	struct nvme_queue *q = &sc.ioq[0];
 	assert_int_equal(nvme_buf_get(&sc, 4096 * 8, &plug_buf), 0);
-	struct nvme_io r = {.opc = NVME_IO_READ,
-			    .nsid = 1,
-			    .nlb = 8,
-			    .iova = plug_buf.iova,
-			    .len = 4096};
+	struct nvme_io r = fb_read(0, 8, plug_buf.iova, 4096);
 	/* a plugged burst of 8: one ring */
 	ndone = naborted = 0;
 	uint64_t kicks = q->kicks;
@@ -408,11 +394,7 @@ static void inject_case(enum fb_inject inj, uint64_t *counter)
 	struct dma_buf b;
 	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
 	struct nvme_ccb *ccb = nvme_ccb_get(&sc.ioq[0]);
-	struct nvme_io r = {.opc = NVME_IO_READ,
-			    .nsid = 1,
-			    .nlb = 1,
-			    .iova = b.iova,
-			    .len = 512};
+	struct nvme_io r = fb_read(0, 1, b.iova, 512);
 	assert_int_equal(nvme_io_prepare(&sc, ccb, &r), 0);
 	fb.inject = inj;
 	fb.inject_qid = sc.ioq[0].id;
@@ -492,10 +474,8 @@ static void test_never_ready(void **state)
 {
 	(void)state;
 	struct nvme_softc s2;
-	memset(&s2, 0, sizeof(s2));
+	fake_broker_softc(&s2);
 	strcpy(s2.name, "nvme1");
-	s2.owner = 7;
-	s2.broker = &fb;
 	fb.enabled = false;
 	fb.fail_enable = true;
 	assert_int_equal(nvme_attach(&s2), -1);
@@ -510,11 +490,7 @@ static void test_io_len_mismatch(void **state)
 	(void)state;
 	struct dma_buf b;
 	assert_int_equal(nvme_buf_get(&sc, 8192, &b), 0);
-	struct nvme_io r = {.opc = NVME_IO_READ,
-			    .nsid = 1,
-			    .nlb = 16,
-			    .iova = b.iova,
-			    .len = 4096};
+	struct nvme_io r = fb_read(0, 16, b.iova, 4096);
 	assert_int_equal(nvme_io_sync(&sc, &sc.ioq[0], &r, 0), -1);
 	r.nsid = 9;
 	r.len = 8192;
@@ -575,11 +551,7 @@ static void test_mdts_limits(void **state)
 		assert_int_equal(sc.ioq[1].submitted, 1);
 	struct dma_buf b;
 	assert_int_equal(nvme_buf_get(&sc, 64 << 10, &b), 0);
-	struct nvme_io r = {.opc = NVME_IO_READ,
-			    .nsid = 1,
-			    .nlb = 65,
-			    .iova = b.iova,
-			    .len = 65 * 512};
+	struct nvme_io r = fb_read(0, 65, b.iova, 65 * 512);
 	struct nvme_ccb *ccb = nvme_ccb_get(&sc.ioq[0]);
 	assert_int_equal(nvme_io_prepare(&sc, ccb, &r), -1);
 	nvme_ccb_put(ccb);
@@ -593,11 +565,7 @@ static void test_async_deadline(void **state)
 	(void)state;
 	struct dma_buf b;
 	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
-	struct nvme_io r = {.opc = NVME_IO_READ,
-			    .nsid = 1,
-			    .nlb = 8,
-			    .iova = b.iova,
-			    .len = 4096};
+	struct nvme_io r = fb_read(0, 8, b.iova, 4096);
 	ndone = naborted = 0;
 	fb.device_stalled = true;
 	assert_int_equal(nvme_io_submit(&sc, &sc.ioq[1], &r, count_done, 0), 0);
