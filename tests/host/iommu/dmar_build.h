@@ -60,18 +60,42 @@ static inline void db_scope(struct dmar_buf *d, uint8_t type, uint8_t id,
 	db_put(d, path, 2 * hops);
 }
 
+/* the fixed part of a DRHD (VT-d 3.4 §8.3): type 0, length (db_len16
+ * fills it), flags, reserved, segment, register base; returns where it
+ * starts */
+static inline size_t db_drhd(struct dmar_buf *d, uint8_t flags,
+			     uint16_t segment, uint64_t base)
+{
+	size_t at = d->n;
+	db_u16(d, 0);
+	db_u16(d, 0);
+	db_u8(d, flags);
+	db_u8(d, 0);
+	db_u16(d, segment);
+	db_u64(d, base);
+	return at;
+}
+
+/* the fixed part of an RMRR (VT-d 3.4 §8.4): type 1, length, reserved,
+ * segment 0, base and limit; returns where it starts */
+static inline size_t db_rmrr(struct dmar_buf *d, uint64_t base, uint64_t limit)
+{
+	size_t at = d->n;
+	db_u16(d, 1);
+	db_u16(d, 0);
+	db_u16(d, 0);
+	db_u16(d, 0);
+	db_u64(d, base);
+	db_u64(d, limit);
+	return at;
+}
+
 /* one DRHD as QEMU builds it: IOAPIC, then a bridge (00:01.0) and an
  * endpoint (00:02.0), at 0xfed90000 */
 static inline void db_qemu(struct dmar_buf *d)
 {
 	db_header(d, 38, 1);
-	size_t at = d->n;
-	db_u16(d, 0); /* DRHD */
-	db_u16(d, 0);
-	db_u8(d, 0); /* flags */
-	db_u8(d, 0);
-	db_u16(d, 0); /* segment */
-	db_u64(d, 0xfed90000ull);
+	size_t at = db_drhd(d, 0, 0, 0xfed90000ull);
 	const uint8_t ioapic[] = {0, 0}, br[] = {1, 0}, ep[] = {2, 0};
 	db_scope(d, 3, 0, 0xff, ioapic, 1);
 	db_scope(d, 2, 0, 0, br, 1);

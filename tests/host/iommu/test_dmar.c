@@ -54,21 +54,9 @@ static void test_rmrr_and_multi_hop(void **st)
 	struct dmar_info o;
 	const char *why = NULL;
 	db_qemu(&d);
-	size_t at = d.n;
-	db_u16(&d, 0);
-	db_u16(&d, 0);
-	db_u8(&d, DMAR_DRHD_INCLUDE_PCI_ALL);
-	db_u8(&d, 0);
-	db_u16(&d, 0);
-	db_u64(&d, 0xfed91000ull);
+	size_t at = db_drhd(&d, DMAR_DRHD_INCLUDE_PCI_ALL, 0, 0xfed91000ull);
 	db_len16(&d, at);
-	at = d.n;
-	db_u16(&d, 1); /* RMRR */
-	db_u16(&d, 0);
-	db_u16(&d, 0);
-	db_u16(&d, 0);
-	db_u64(&d, 0x7a000000ull);
-	db_u64(&d, 0x7a01ffffull);
+	at = db_rmrr(&d, 0x7a000000ull, 0x7a01ffffull);
 	const uint8_t path[] = {0x1c, 0, 0, 0};
 	db_scope(&d, 1, 0, 0, path, 2);
 	db_len16(&d, at);
@@ -160,23 +148,12 @@ static void test_bad_rmrr(void **st)
 {
 	struct dmar_buf d;
 	db_qemu(&d);
-	size_t at = d.n;
-	db_u16(&d, 1);
-	db_u16(&d, 0);
-	db_u16(&d, 0);
-	db_u16(&d, 0);
-	db_u64(&d, 0x2000);
-	db_u64(&d, 0x1fff); /* limit below base */
+	size_t at = db_rmrr(&d, 0x2000, 0x1fff); /* limit below base */
 	db_len16(&d, at);
 	expect_bad(&d, "RMRR range");
 	db_qemu(&d);
-	at = d.n;
-	db_u16(&d, 1);
-	db_u16(&d, 0);
-	db_u16(&d, 0);
-	db_u16(&d, 0);
-	db_u64(&d, 0x2000);
-	db_u64(&d, 0x2ffe); /* limit not one below a page boundary */
+	/* limit not one below a page boundary */
+	at = db_rmrr(&d, 0x2000, 0x2ffe);
 	db_len16(&d, at);
 	expect_bad(&d, "RMRR range");
 }
@@ -186,13 +163,7 @@ static void test_too_many_scopes(void **st)
 {
 	static struct dmar_buf d;
 	db_header(&d, 38, 0);
-	size_t at = d.n;
-	db_u16(&d, 0);
-	db_u16(&d, 0);
-	db_u8(&d, 0);
-	db_u8(&d, 0);
-	db_u16(&d, 0);
-	db_u64(&d, 0xfed90000ull);
+	size_t at = db_drhd(&d, 0, 0, 0xfed90000ull);
 	const uint8_t ep[] = {2, 0};
 	for (unsigned i = 0; i < DMAR_MAX_SCOPES + 1; i++)
 		db_scope(&d, 1, 0, 0, ep, 1);

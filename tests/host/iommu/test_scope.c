@@ -92,31 +92,19 @@ static struct dmar_info parse(struct dmar_buf *d)
 	return o;
 }
 
-static size_t drhd_begin(struct dmar_buf *d, uint8_t flags, uint64_t base)
-{
-	size_t at = d->n;
-	db_u16(d, 0);
-	db_u16(d, 0);
-	db_u8(d, flags);
-	db_u8(d, 0);
-	db_u16(d, 0);
-	db_u64(d, base);
-	return at;
-}
-
 /* QEMU's layout: bridge scopes for the bridges on the root bus, endpoint
  * scopes for the root bus's endpoints; then a catch-all unit */
 static void test_bridge_and_endpoint_scopes(void **st)
 {
 	static struct dmar_buf d;
 	db_header(&d, 38, 1);
-	size_t at = drhd_begin(&d, 0, 0xfed90000);
+	size_t at = db_drhd(&d, 0, 0, 0xfed90000);
 	const uint8_t p_rp[] = {1, 0}, p_pb[] = {2, 0}, p_ep[] = {4, 0};
 	db_scope(&d, DMAR_SCOPE_BRIDGE, 0, 0, p_rp, 1);
 	db_scope(&d, DMAR_SCOPE_BRIDGE, 0, 0, p_pb, 1);
 	db_scope(&d, DMAR_SCOPE_ENDPOINT, 0, 0, p_ep, 1);
 	db_len16(&d, at);
-	at = drhd_begin(&d, DMAR_DRHD_INCLUDE_PCI_ALL, 0xfed91000);
+	at = db_drhd(&d, DMAR_DRHD_INCLUDE_PCI_ALL, 0, 0xfed91000);
 	db_len16(&d, at);
 	struct dmar_info o = parse(&d);
 	assert_int_equal(dmar_unit_for(&o, ep0), 0);
@@ -135,7 +123,7 @@ static void test_multi_hop_paths(void **st)
 {
 	static struct dmar_buf d;
 	db_header(&d, 38, 0);
-	size_t at = drhd_begin(&d, 0, 0xfed90000);
+	size_t at = db_drhd(&d, 0, 0, 0xfed90000);
 	const uint8_t to_edu[] = {2, 0, 3, 0}, through_ep[] = {4, 0, 3, 0};
 	db_scope(&d, DMAR_SCOPE_ENDPOINT, 0, 0, to_edu, 2);
 	db_scope(&d, DMAR_SCOPE_ENDPOINT, 0, 0, through_ep, 2);
@@ -154,17 +142,11 @@ static void test_scope_edges(void **st)
 {
 	static struct dmar_buf d;
 	db_header(&d, 38, 0);
-	size_t at = d.n;
-	db_u16(&d, 0);
-	db_u16(&d, 0);
-	db_u8(&d, 0);
-	db_u8(&d, 0);
-	db_u16(&d, 1); /* segment 1 */
-	db_u64(&d, 0xfed90000);
+	size_t at = db_drhd(&d, 0, 1, 0xfed90000); /* segment 1 */
 	const uint8_t p_pb[] = {2, 0};
 	db_scope(&d, DMAR_SCOPE_BRIDGE, 0, 0, p_pb, 1);
 	db_len16(&d, at);
-	at = drhd_begin(&d, 0, 0xfed91000);
+	at = db_drhd(&d, 0, 0, 0xfed91000);
 	const uint8_t p_ep[] = {4, 0};
 	db_scope(&d, DMAR_SCOPE_BRIDGE, 0, 0, p_ep, 1);
 	db_scope(&d, DMAR_SCOPE_IOAPIC, 0, 0xff, p_pb, 1);
