@@ -13,6 +13,7 @@
 
 #include "dmar_build.h"
 #include "kernel/iommu/dmar.h"
+#include "kernel/lib/lib.h"
 #include "shim.h"
 
 static int parse(const struct dmar_buf *d, size_t len, struct dmar_info *o,
@@ -102,44 +103,42 @@ static void expect_bad(struct dmar_buf *d, const char *want)
 	assert_string_equal(why, want);
 }
 
+/* QEMU's table (db_qemu: the DRHD at 48, its first scope at 48 + 16) with
+ * len bytes at off set to val, and the reason the parser must give */
+static const struct {
+	unsigned off, len;
+	uint8_t val;
+	const char *want;
+} malformed[] = {
+    /* structure length 0 would loop forever */
+    {48 + 2, 2, 0, "structure length"},
+    /* structure longer than the table */
+    {48 + 2, 1, 0xff, "structure length"},
+    /* scope length under its header */
+    {48 + 16 + 1, 1, 5, "device scope length"},
+    /* a scope with no path */
+    {48 + 16 + 1, 1, 6, "device scope path length"},
+    /* odd path length */
+    {48 + 16 + 1, 1, 9, "device scope length"},
+    /* device number past 31 */
+    {48 + 16 + 6, 1, 32, "device scope path entry"},
+    /* register base not page aligned, or zero */
+    {48 + 8, 1, 0x10, "DRHD register base"},
+    {48 + 8, 8, 0, "DRHD register base"},
+    /* not a DMAR */
+    {0, 1, 'X', "table header"},
+};
+
 static void test_malformed(void **st)
 {
 	struct dmar_buf d;
-	/* structure length 0 would loop forever */
-	db_qemu(&d);
-	d.b[48 + 2] = 0, d.b[48 + 3] = 0;
-	expect_bad(&d, "structure length");
-	/* structure longer than the table */
-	db_qemu(&d);
-	d.b[48 + 2] = 0xff;
-	expect_bad(&d, "structure length");
-	/* scope length under its header */
-	db_qemu(&d);
-	d.b[48 + 16 + 1] = 5;
-	expect_bad(&d, "device scope length");
-	/* a scope with no path */
-	db_qemu(&d);
-	d.b[48 + 16 + 1] = 6;
-	expect_bad(&d, "device scope path length");
-	/* odd path length */
-	db_qemu(&d);
-	d.b[48 + 16 + 1] = 9;
-	expect_bad(&d, "device scope length");
-	/* device number past 31 */
-	db_qemu(&d);
-	d.b[48 + 16 + 6] = 32;
-	expect_bad(&d, "device scope path entry");
-	/* register base not page aligned, or zero */
-	db_qemu(&d);
-	d.b[48 + 8] = 0x10;
-	expect_bad(&d, "DRHD register base");
-	db_qemu(&d);
-	memset(d.b + 48 + 8, 0, 8);
-	expect_bad(&d, "DRHD register base");
-	/* not a DMAR, and a DMAR with no unit */
-	db_qemu(&d);
-	d.b[0] = 'X';
-	expect_bad(&d, "table header");
+	for (unsigned i = 0; i < ARRAY_SIZE(malformed); i++) {
+		db_qemu(&d);
+		memset(d.b + malformed[i].off, malformed[i].val,
+		       malformed[i].len);
+		expect_bad(&d, malformed[i].want);
+	}
+	/* a DMAR with no unit */
 	db_header(&d, 38, 0);
 	expect_bad(&d, "no DRHD unit");
 }
