@@ -167,8 +167,12 @@ static struct gve_aq_cmd *gve_aq_slot(struct gve_softc *sc, uint32_t n)
 	return (struct gve_aq_cmd *)sc->aq.va + (n & GVE_ADMINQ_MASK);
 }
 
+/* the admin queue's event counter: what the device has completed; the
+ * queue must be registered and the device present */
 static int gve_aq_read_counter(struct gve_softc *sc, uint32_t *out)
 {
+	if (!sc->aq_registered)
+		return GVE_EINVAL;
 	uint32_t st = mmio_read_be32(&sc->g.reg, GVE_REG_DEVICE_STATUS);
 	if (st == GVE_DEVSTAT_GONE)
 		return GVE_EGONE;
@@ -186,8 +190,6 @@ int gve_aq_kick_wait(struct gve_softc *sc)
 	unsigned i;
 	int err;
 
-	if (!sc->aq_registered)
-		return GVE_EINVAL;
 	if ((err = gve_aq_read_counter(sc, &tail)))
 		return err;
 	if (head - tail > GVE_ADMINQ_SLOTS) {
@@ -240,8 +242,6 @@ int gve_aq_issue(struct gve_softc *sc, const struct gve_aq_cmd *cmd)
 	uint32_t tail;
 	int err;
 
-	if (!sc->aq_registered)
-		return GVE_EINVAL;
 	if ((err = gve_aq_read_counter(sc, &tail)))
 		return err;
 	if (((sc->aq_prod + 1) & GVE_ADMINQ_MASK) == (tail & GVE_ADMINQ_MASK)) {
@@ -266,8 +266,6 @@ int gve_aq_exec(struct gve_softc *sc, const struct gve_aq_cmd *cmd)
 	uint32_t tail;
 	int err;
 
-	if (!sc->aq_registered)
-		return GVE_EINVAL;
 	if ((err = gve_aq_read_counter(sc, &tail)))
 		return err;
 	if (tail != sc->aq_prod) {
