@@ -354,6 +354,17 @@ static void led_forgive_cq(unsigned q)
 }
 
 /* ---- the gate's pins and bounds --------------------------------------- */
+/* the ring of live queue q lies in a live grant of the owner and pins it;
+ * else the oracle fails with what */
+static void want_ring_pin(uint32_t *want, const char *what, unsigned q,
+			  uint64_t iova, uint64_t bytes)
+{
+	const struct dma_grant *r = grant_find(gt, OWNER, iova, bytes);
+	if (!r)
+		die(what, q, iova);
+	want[r - gt->g]++;
+}
+
 static void check_pins(void)
 {
 	uint32_t want[GRANT_MAX] = {0};
@@ -368,25 +379,16 @@ static void check_pins(void)
 	}
 	/* a queue ring pins the grant it lies in while the queue exists */
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
-		const struct dma_grant *r;
-		if (g.sq[q].state) {
-			r = grant_find(gt, OWNER, g.sq[q].drv_iova,
-				       sq_bytes(q));
-			if (!r)
-				die("live SQ ring outside the owner's live "
-				    "grants",
-				    q, g.sq[q].drv_iova);
-			want[r - gt->g]++;
-		}
-		if (g.cq[q].state) {
-			r = grant_find(gt, OWNER, g.cq[q].drv_iova,
-				       cq_bytes(q));
-			if (!r)
-				die("live CQ ring outside the owner's live "
-				    "grants",
-				    q, g.cq[q].drv_iova);
-			want[r - gt->g]++;
-		}
+		if (g.sq[q].state)
+			want_ring_pin(want,
+				      "live SQ ring outside the owner's live "
+				      "grants",
+				      q, g.sq[q].drv_iova, sq_bytes(q));
+		if (g.cq[q].state)
+			want_ring_pin(want,
+				      "live CQ ring outside the owner's live "
+				      "grants",
+				      q, g.cq[q].drv_iova, cq_bytes(q));
 	}
 	for (unsigned i = 0; i < GRANT_MAX; i++)
 		if (gt->g[i].pins != want[i])
