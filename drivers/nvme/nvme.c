@@ -132,16 +132,24 @@ static int nvme_admin_start(struct nvme_softc *sc)
 
 /* Create I/O Completion Queue then Submission Queue (NVMe 2.0 §5.5, §5.4):
  * physically contiguous (PC=1), the CQ on its own MSI-X vector */
+/* Create I/O CQ or SQ (NVMe 2.0 §5.4, §5.5): both carry the ring in PRP1
+ * and the queue's id and size in CDW10; the caller fills CDW11 */
+static void nvme_createq_cmd(struct nvme_sqe *c, uint8_t opc, uint64_t ring,
+			     const struct nvme_queue *q)
+{
+	memset(c, 0, sizeof(*c));
+	c->cdw0 = opc;
+	c->prp1 = ring;
+	c->cdw10 = (uint32_t)(FIELD_SET(NVME_CREATEQ_QID, q->id) |
+			      FIELD_SET(NVME_CREATEQ_QSIZE, q->entries - 1));
+}
+
 static int nvme_ioq_start(struct nvme_softc *sc, struct nvme_queue *q)
 {
 	struct nvme_sqe c;
 	struct nvme_cqe e;
 	nvme_q_reset(q);
-	memset(&c, 0, sizeof(c));
-	c.cdw0 = NVME_ADM_CREATE_CQ;
-	c.prp1 = q->cq.iova;
-	c.cdw10 = (uint32_t)(FIELD_SET(NVME_CREATEQ_QID, q->id) |
-			     FIELD_SET(NVME_CREATEQ_QSIZE, q->entries - 1));
+	nvme_createq_cmd(&c, NVME_ADM_CREATE_CQ, q->cq.iova, q);
 	c.cdw11 = (uint32_t)(FIELD_SET(NVME_CREATEQ_PC, 1) |
 			     FIELD_SET(NVME_CREATECQ_IEN, q->irq_bound) |
 			     FIELD_SET(NVME_CREATECQ_IV,
@@ -151,11 +159,7 @@ static int nvme_ioq_start(struct nvme_softc *sc, struct nvme_queue *q)
 			sc->name, q->id, nvme_cqe_sct(&e), nvme_cqe_sc(&e));
 		return -1;
 	}
-	memset(&c, 0, sizeof(c));
-	c.cdw0 = NVME_ADM_CREATE_SQ;
-	c.prp1 = q->sq.iova;
-	c.cdw10 = (uint32_t)(FIELD_SET(NVME_CREATEQ_QID, q->id) |
-			     FIELD_SET(NVME_CREATEQ_QSIZE, q->entries - 1));
+	nvme_createq_cmd(&c, NVME_ADM_CREATE_SQ, q->sq.iova, q);
 	c.cdw11 = (uint32_t)(FIELD_SET(NVME_CREATEQ_PC, 1) |
 			     FIELD_SET(NVME_CREATESQ_CQID, q->id));
 	if (nvme_exec(sc, &sc->admin, &c, &e, NVME_ADMIN_TIMEOUT_US)) {
