@@ -155,6 +155,21 @@ const struct frame *fake_pop(void)
 	return &fake.tx[fake.txr++];
 }
 
+bool fake_pop_tcp(struct tcp_view *t)
+{
+	const struct frame *fr;
+	while ((fr = fake_pop())) {
+		struct eth_view e;
+		struct ipv4_view ip;
+		if (eth_parse(fr->b, fr->len, &e) ||
+		    ipv4_parse(e.payload, e.len, &ip) ||
+		    ip.proto != IP_PROTO_TCP || tcp_parse(&ip, t))
+			continue;
+		return true;
+	}
+	return false;
+}
+
 void fake_clear(void)
 {
 	fake.txr = fake.ntx = 0;
@@ -313,6 +328,26 @@ int peer_http_response(struct peer *p, char *hdr, size_t hcap, char *body,
 	memmove(p->rx, p->rx + hl + blen, p->rx_len - hl - blen);
 	p->rx_len -= hl + blen;
 	return status;
+}
+
+int peer_await_response(struct peer *p, unsigned tries, uint64_t step_us,
+			char *hdr, size_t hcap, char *body, size_t bcap,
+			size_t *body_len)
+{
+	int st = 0;
+	for (unsigned i = 0; i < tries && !st; i++) {
+		peer_pump(p);
+		st = peer_http_response(p, hdr, hcap, body, bcap, body_len);
+		if (!st)
+			advance_us(step_us);
+	}
+	return st;
+}
+
+void peer_abort(struct peer *p)
+{
+	peer_send(p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(p);
 }
 
 bool peer_connect(struct peer *p)

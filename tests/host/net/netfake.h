@@ -38,6 +38,9 @@ void fake_teardown(void);
 /* next frame the stack sent, NULL when none */
 const struct frame *fake_pop(void);
 void fake_clear(void);
+/* the next TCP segment the stack sent (other frames are passed over);
+ * false when none is left */
+bool fake_pop_tcp(struct tcp_view *t);
 /* time passes; the stack polls */
 void advance_us(uint64_t us);
 
@@ -66,4 +69,11 @@ void peer_pump(struct peer *p);
  * 0 when not complete */
 int peer_http_response(struct peer *p, char *hdr, size_t hcap, char *body,
 		       size_t bcap, size_t *body_len);
+/* peer_http_response after each pump, step_us of time between tries, at
+ * most tries times; the status, 0 when none came */
+int peer_await_response(struct peer *p, unsigned tries, uint64_t step_us,
+			char *hdr, size_t hcap, char *body, size_t bcap,
+			size_t *body_len);
+/* the peer resets the connection and forgets it */
+void peer_abort(struct peer *p);
 #endif

@@ -598,13 +598,8 @@ static int http_get(struct peer *p, const char *path, char *body, size_t bcap,
 	int n = snprintf(req, sizeof(req),
 			 "GET %s HTTP/1.1\r\nHost: capos\r\n\r\n", path);
 	peer_send(p, TCP_ACK | TCP_PSH, req, (size_t)n);
-	int st = 0;
-	for (int i = 0; i < 2000 && !st; i++) {
-		peer_pump(p);
-		st = peer_http_response(p, hdr, hcap, body, bcap, blen);
-		if (!st)
-			advance_us(1000);
-	}
+	int st =
+	    peer_await_response(p, 2000, 1000, hdr, hcap, body, bcap, blen);
 	return st;
 }
 
@@ -793,20 +788,15 @@ static void test_tcp_retransmit_backoff(void **state)
 	char hdr[1024];
 	static char body[32768];
 	size_t blen = 0;
-	int st = 0;
-	for (int i = 0; i < 200 && !st; i++) {
-		advance_us(100000);
-		peer_pump(&p);
-		st = peer_http_response(&p, hdr, sizeof(hdr), body,
-					sizeof(body), &blen);
-	}
+	advance_us(100000);
+	int st = peer_await_response(&p, 200, 100000, hdr, sizeof(hdr), body,
+				     sizeof(body), &blen);
 	assert_int_equal(st, 200);
 	assert_int_equal(blen, 20000);
 	uint8_t expect[20000];
 	webui_blob_fill(0, expect, sizeof(expect));
 	assert_memory_equal(body, expect, sizeof(expect));
-	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&p);
+	peer_abort(&p);
 }
 
 #define SEQ_AFTER(a, b) ((int32_t)((a) - (b)) > 0)
@@ -899,8 +889,7 @@ static void test_tcp_rfc9293_s3_10_7_4_out_of_order_queued(void **state)
 	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
 	    200);
 	assert_non_null(strstr(body, "nvme0n1"));
-	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&p);
+	peer_abort(&p);
 }
 
 /* RFC 7323 §2.2 and RFC 2018 §4: window scale and SACK-permitted are
@@ -1028,8 +1017,7 @@ static void test_tcp_rfc5961_s5_2_ack_range(void **state)
 	assert_int_equal(
 	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
 	    200);
-	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&p);
+	peer_abort(&p);
 }
 
 /* RFC 9293 §3.7.1 / RFC 6691: the peer's MSS bounds every segment, even
@@ -1059,16 +1047,8 @@ static void test_tcp_rfc9293_s3_7_1_small_mss(void **state)
 		peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
 		size_t biggest = 0;
 		for (int i = 0; i < 200; i++) {
-			const struct frame *fr;
-			struct eth_view e;
-			struct ipv4_view ip;
 			struct tcp_view t;
-			while ((fr = fake_pop())) {
-				if (eth_parse(fr->b, fr->len, &e) ||
-				    ipv4_parse(e.payload, e.len, &ip) ||
-				    ip.proto != IP_PROTO_TCP ||
-				    tcp_parse(&ip, &t))
-					continue;
+			while (fake_pop_tcp(&t)) {
 				biggest = MAX(biggest, t.len);
 				if (t.seq == p.rcv_nxt && t.len) {
 					p.rcv_nxt += (uint32_t)t.len;
@@ -1080,8 +1060,7 @@ static void test_tcp_rfc9293_s3_7_1_small_mss(void **state)
 		}
 		assert_true(p.rx_len > 3000);
 		assert_int_equal(biggest, MAX(mss[k], TCP_MSS_MIN));
-		peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-		peer_free(&p);
+		peer_abort(&p);
 	}
 }
 
@@ -1107,15 +1086,9 @@ static void test_tcp_rfc6582_newreno_sack_recovery(void **state)
 	uint32_t highest = p.rcv_nxt;
 	uint64_t t0 = shim_clock_ns;
 	for (int round = 0; round < 400 && p.rx_len < 60000 + 100; round++) {
-		const struct frame *fr;
-		struct eth_view e;
-		struct ipv4_view ip;
 		struct tcp_view t;
-		while ((fr = fake_pop())) {
-			if (eth_parse(fr->b, fr->len, &e) ||
-			    ipv4_parse(e.payload, e.len, &ip) ||
-			    ip.proto != IP_PROTO_TCP || tcp_parse(&ip, &t) ||
-			    !t.len)
+		while (fake_pop_tcp(&t)) {
+			if (!t.len)
 				continue;
 			bool fresh = !SEQ_AFTER(highest, t.seq);
 			if (fresh)
@@ -1173,8 +1146,7 @@ static void test_tcp_rfc6582_newreno_sack_recovery(void **state)
 	assert_true(net_counters()->tcp_fast_retransmits > fr0);
 	assert_int_equal(net_counters()->tcp_rto_expired, rto0);
 	assert_true(shim_clock_ns - t0 < 2000000000ull);
-	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&p);
+	peer_abort(&p);
 }
 
 /* ACK from the peer with the SACK blocks given (first one may be a D-SACK) */
@@ -1232,8 +1204,7 @@ static void test_tcp_rfc3708_dsack_undo(void **state)
 	assert_false(c->in_recovery);
 	assert_true(c->cwnd >= before);
 	assert_int_equal(c->dupthresh, 2 * TCP_DUPTHRESH);
-	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&p);
+	peer_abort(&p);
 }
 
 /* RFC 8985 §7: the last segment of a response lost — no duplicate ACKs
@@ -1261,15 +1232,9 @@ static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
 	bool dropped = false;
 	uint64_t t0 = shim_clock_ns;
 	for (int i = 0; i < 1000 && p.rcv_nxt != end; i++) {
-		const struct frame *fr;
-		struct eth_view e;
-		struct ipv4_view ip;
 		struct tcp_view t;
-		while ((fr = fake_pop())) {
-			if (eth_parse(fr->b, fr->len, &e) ||
-			    ipv4_parse(e.payload, e.len, &ip) ||
-			    ip.proto != IP_PROTO_TCP || tcp_parse(&ip, &t) ||
-			    !t.len)
+		while (fake_pop_tcp(&t)) {
+			if (!t.len)
 				continue;
 			if (!dropped && t.seq + t.len == end) {
 				dropped = true;
@@ -1286,8 +1251,7 @@ static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
 	assert_int_equal(net_counters()->tcp_tlp_probes, tlp0 + 1);
 	assert_int_equal(net_counters()->tcp_rto_expired, rto0);
 	assert_true(shim_clock_ns - t0 < TCP_RTO_MIN_US * 1000 / 2);
-	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&p);
+	peer_abort(&p);
 }
 
 /* an ICMP "fragmentation needed" quoting one of our segments */
@@ -1351,20 +1315,15 @@ static void test_tcp_rfc1191_frag_needed(void **state)
 	char hdr[1024];
 	static char body[32768];
 	size_t blen = 0;
-	int st = 0;
-	for (int i = 0; i < 400 && !st; i++) {
-		advance_us(5000);
-		peer_pump(&p);
-		st = peer_http_response(&p, hdr, sizeof(hdr), body,
-					sizeof(body), &blen);
-	}
+	advance_us(5000);
+	int st = peer_await_response(&p, 400, 5000, hdr, sizeof(hdr), body,
+				     sizeof(body), &blen);
 	assert_int_equal(st, 200);
 	uint8_t expect[30000];
 	webui_blob_fill(0, expect, sizeof(expect));
 	assert_int_equal(blen, sizeof(expect));
 	assert_memory_equal(body, expect, sizeof(expect));
-	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&p);
+	peer_abort(&p);
 }
 
 static void test_tcp_zero_window(void **state)
@@ -1405,18 +1364,11 @@ static void test_tcp_zero_window(void **state)
 	char hdr[1024];
 	static char body[16384];
 	size_t blen = 0;
-	int st = 0;
-	for (int i = 0; i < 100 && !st; i++) {
-		peer_pump(&p);
-		st = peer_http_response(&p, hdr, sizeof(hdr), body,
-					sizeof(body), &blen);
-		if (!st)
-			advance_us(500000);
-	}
+	int st = peer_await_response(&p, 100, 500000, hdr, sizeof(hdr), body,
+				     sizeof(body), &blen);
 	assert_int_equal(st, 200);
 	assert_int_equal(blen, 10000);
-	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&p);
+	peer_abort(&p);
 }
 
 #define NPEERS 90
@@ -1479,8 +1431,7 @@ static void test_tcp_many_connections(void **state)
 	assert_int_equal(
 	    http_get(&late, "/api/nvme", lb, sizeof(lb), &ll, lh, sizeof(lh)),
 	    200);
-	peer_send(&late, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&late);
+	peer_abort(&late);
 	/* close the rest; new ones fit again */
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
 		peer_send(&ps[i], TCP_FIN | TCP_ACK, NULL, 0);
@@ -1525,8 +1476,7 @@ static void test_tcp_syn_flood(void **state)
 	}
 	tcp_usage(&active, &max);
 	assert_int_equal(active, 1);
-	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&p);
+	peer_abort(&p);
 }
 
 /* ---- HTTP ------------------------------------------------------------------
@@ -1547,18 +1497,11 @@ static int raw_request(const char *req, size_t len, char *hdr, size_t hcap,
 	}
 	char body[1024];
 	size_t blen;
-	int st = 0;
-	for (int i = 0; i < 50 && !st; i++) {
-		peer_pump(&p);
-		st = peer_http_response(&p, hdr, hcap, body, sizeof(body),
-					&blen);
-		if (!st)
-			advance_us(10000);
-	}
+	int st = peer_await_response(&p, 50, 10000, hdr, hcap, body,
+				     sizeof(body), &blen);
 	peer_pump(&p);
 	*closed = p.got_fin;
-	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&p);
+	peer_abort(&p);
 	return st;
 }
 
@@ -1742,8 +1685,7 @@ static void test_http_slow_upload_completes_stalled_one_does_not(void **state)
 		peer_pump(&q);
 	}
 	assert_true(q.got_rst || q.got_fin);
-	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&p);
+	peer_abort(&p);
 	peer_free(&q);
 }
 
@@ -1772,8 +1714,7 @@ static void test_http_big_response_streams(void **state)
 	assert_int_equal(blen, 4194304);
 	assert_non_null(strstr(hdr, "application/octet-stream"));
 	assert_int_equal(p.dup_segs, 0);
-	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	peer_free(&p);
+	peer_abort(&p);
 }
 
 /* ---- garbage on the wire --------------------------------------------------
