@@ -124,6 +124,38 @@ static struct nvme_sqe cmd(uint8_t opc, uint16_t cid)
 	return c;
 }
 
+/* Create I/O SQ qid of size entries at ring, physically contiguous,
+ * posting to CQ cqid (NVMe 2.0 §5.5) */
+static struct nvme_sqe create_sq(uint16_t cid, uint16_t qid, uint32_t size,
+				 uint64_t ring, uint16_t cqid)
+{
+	struct nvme_sqe c = cmd(NVME_ADM_CREATE_SQ, cid);
+	c.prp1 = ring;
+	c.cdw10 = qid | ((size - 1) << 16);
+	c.cdw11 = 1 | ((uint32_t)cqid << 16);
+	return c;
+}
+
+/* Create I/O CQ qid of size entries at ring, physically contiguous; iv 0:
+ * no interrupts, else enabled on vector iv (NVMe 2.0 §5.4) */
+static struct nvme_sqe create_cq(uint16_t cid, uint16_t qid, uint32_t size,
+				 uint64_t ring, uint16_t iv)
+{
+	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, cid);
+	c.prp1 = ring;
+	c.cdw10 = qid | ((size - 1) << 16);
+	c.cdw11 = 1 | (iv ? 2 : 0) | ((uint32_t)iv << 16);
+	return c;
+}
+
+/* Delete I/O SQ or CQ qid */
+static struct nvme_sqe delete_q(uint8_t opc, uint16_t cid, uint16_t qid)
+{
+	struct nvme_sqe c = cmd(opc, cid);
+	c.cdw10 = qid;
+	return c;
+}
+
 static void expect_ok(struct dq *q, uint16_t qid, uint16_t cid)
 {
 	struct nvme_cqe e;
@@ -147,15 +179,9 @@ static void make_ioq_at(uint16_t size, uint64_t cq)
 {
 	iq = (struct dq){
 	    .sq = A + MIB, .cq = cq, .size = size, .cqsize = size, .phase = 1};
-	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, 0x100);
-	c.prp1 = iq.cq;
-	c.cdw10 = 1 | ((uint32_t)(size - 1) << 16);
-	c.cdw11 = 1 | 2 | (1u << 16);
+	struct nvme_sqe c = create_cq(0x100, 1, size, iq.cq, 1);
 	submit(&adq, c);
-	c = cmd(NVME_ADM_CREATE_SQ, 0x101);
-	c.prp1 = iq.sq;
-	c.cdw10 = 1 | ((uint32_t)(size - 1) << 16);
-	c.cdw11 = 1 | (1u << 16);
+	c = create_sq(0x101, 1, size, iq.sq, 1);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
 	assert_int_equal(fake_nvme_step(f), 2);
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 2);
@@ -431,8 +457,7 @@ static void t_stale_after_delete(void **s)
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
 	uint16_t old_dev_cid = 0; /* generation 0, tag 0 */
 	/* Delete SQ 1 (the fake drops the queue without running the read) */
-	struct nvme_sqe d = cmd(NVME_ADM_DELETE_SQ, 0x50);
-	d.cdw10 = 1;
+	struct nvme_sqe d = delete_q(NVME_ADM_DELETE_SQ, 0x50, 1);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, d)), 1);
 	assert_int_equal(fake_nvme_step(f), 1);
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
@@ -443,10 +468,7 @@ static void t_stale_after_delete(void **s)
 	assert_int_equal(e.cid, 0x41);
 	assert_int_equal((e.status >> 1) & 0xff, NVME_SC_ABORT_SQ_DELETED);
 	/* recreate SQ 1 on CQ 1 */
-	struct nvme_sqe cs = cmd(NVME_ADM_CREATE_SQ, 0x51);
-	cs.prp1 = iq.sq;
-	cs.cdw10 = 1 | ((uint32_t)(iq.size - 1) << 16);
-	cs.cdw11 = 1 | (1u << 16);
+	struct nvme_sqe cs = create_sq(0x51, 1, iq.size, iq.sq, 1);
 	iq.tail = 0;
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, cs)), 1);
 	assert_int_equal(fake_nvme_step(f), 1);
@@ -522,8 +544,7 @@ static void t_ring_pool_revoke(void **s)
 	assert_true(grant_live(&gt, cslot, cgen));
 	/* Delete SQ: the abort of the read lands in the live CQ ring */
 	f->sq[1].live = false; /* the model drops the read unexecuted */
-	c = cmd(NVME_ADM_DELETE_SQ, 0x102);
-	c.cdw10 = 1;
+	c = delete_q(NVME_ADM_DELETE_SQ, 0x102, 1);
 	admin_ok(c);
 	struct nvme_cqe e;
 	assert_true(dpoll(&iq, 1, &e));
@@ -532,8 +553,7 @@ static void t_ring_pool_revoke(void **s)
 	/* the SQ is gone, the CQ still pins its pool; then it goes too */
 	assert_int_equal(gt.g[io_slot].pins, 0);
 	assert_false(grant_revoke(&gt, cslot, cgen));
-	c = cmd(NVME_ADM_DELETE_CQ, 0x103);
-	c.cdw10 = 1;
+	c = delete_q(NVME_ADM_DELETE_CQ, 0x103, 1);
 	admin_ok(c);
 	assert_true(grant_revoke(&gt, cslot, cgen));
 	free(cqmem); /* as dma_pool_revoke gives the pages back */
@@ -602,10 +622,7 @@ static void t_deleted_sq_slots(void **s)
 	(void)s;
 	make_ioq(4);
 	uint64_t sq2 = A + MIB + 0x80000;
-	struct nvme_sqe c = cmd(NVME_ADM_CREATE_SQ, 0x120);
-	c.prp1 = sq2;
-	c.cdw10 = 2 | (3u << 16);
-	c.cdw11 = 1 | (1u << 16);
+	struct nvme_sqe c = create_sq(0x120, 2, 4, sq2, 1);
 	admin_ok(c);
 	struct dq q2 = {.sq = sq2, .size = 4};
 	for (uint16_t i = 0; i < 3; i++) {
@@ -617,8 +634,7 @@ static void t_deleted_sq_slots(void **s)
 	/* the device runs the three flushes (their completions land in the
 	 * shadow CQ), then the deletion; only the admin CQ is reaped */
 	assert_int_equal(fake_nvme_step(f), 3);
-	c = cmd(NVME_ADM_DELETE_SQ, 0x121);
-	c.cdw10 = 1;
+	c = delete_q(NVME_ADM_DELETE_SQ, 0x121, 1);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
 	assert_int_equal(fake_nvme_step(f), 1);
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
@@ -657,15 +673,9 @@ static void t_deleted_sq_slots(void **s)
 static void t_lying_create_cq(void **s)
 {
 	(void)s;
-	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, 0x130);
-	c.prp1 = A + MIB + 0x40000;
-	c.cdw10 = 1 | (7u << 16);
-	c.cdw11 = 1;
+	struct nvme_sqe c = create_cq(0x130, 1, 8, A + MIB + 0x40000, 0);
 	submit(&adq, c);
-	c = cmd(NVME_ADM_CREATE_SQ, 0x131);
-	c.prp1 = A + MIB;
-	c.cdw10 = 1 | (7u << 16);
-	c.cdw11 = 1 | (1u << 16);
+	c = create_sq(0x131, 1, 8, A + MIB, 1);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
 	/* the lie first: the Create CQ's tag (0) completes with an error */
 	fake_nvme_post(f, 0, 0, 0,
@@ -678,12 +688,10 @@ static void t_lying_create_cq(void **s)
 	struct nvme_cqe e;
 	while (dpoll(&adq, 0, &e))
 		;
-	c = cmd(NVME_ADM_DELETE_SQ, 0x132);
-	c.cdw10 = 1;
+	c = delete_q(NVME_ADM_DELETE_SQ, 0x132, 1);
 	admin_ok(c);
 	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
-	c = cmd(NVME_ADM_DELETE_CQ, 0x133);
-	c.cdw10 = 1;
+	c = delete_q(NVME_ADM_DELETE_CQ, 0x133, 1);
 	admin_ok(c);
 	assert_int_equal(g.cq[1].state, NVME_GQ_FREE);
 }
@@ -720,10 +728,7 @@ static void t_abort_no_loss(void **s)
 	/* SQ 2 on the same CQ: five forbidden commands fill 5 of its 7
 	 * usable slots with rejections the driver does not consume yet */
 	uint64_t sq2 = A + MIB + 0x80000;
-	struct nvme_sqe c = cmd(NVME_ADM_CREATE_SQ, 0x110);
-	c.prp1 = sq2;
-	c.cdw10 = 2 | (7u << 16);
-	c.cdw11 = 1 | (1u << 16);
+	struct nvme_sqe c = create_sq(0x110, 2, 8, sq2, 1);
 	admin_ok(c);
 	struct dq q2 = {.sq = sq2, .size = 8};
 	for (uint16_t i = 0; i < 5; i++)
@@ -738,23 +743,17 @@ static void t_abort_no_loss(void **s)
 		submit(&iq, c);
 	}
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 7);
-	c = cmd(NVME_ADM_DELETE_SQ, 0x500);
-	c.cdw10 = 1;
+	c = delete_q(NVME_ADM_DELETE_SQ, 0x500, 1);
 	admin_ok(c);
 	/* two aborts fit now; five are owed */
 	assert_int_equal(g.sq[1].state, NVME_GQ_DRAINING);
 	assert_int_equal(g.sq[1].nbusy, 5);
 	/* SQ 1 cannot be recreated nor CQ 1 deleted while it drains */
-	c = cmd(NVME_ADM_CREATE_SQ, 0x501);
-	c.prp1 = iq.sq;
-	c.cdw10 = 1 | (7u << 16);
-	c.cdw11 = 1 | (1u << 16);
+	c = create_sq(0x501, 1, 8, iq.sq, 1);
 	submit(&adq, c);
-	c = cmd(NVME_ADM_DELETE_SQ, 0x502);
-	c.cdw10 = 2;
+	c = delete_q(NVME_ADM_DELETE_SQ, 0x502, 2);
 	submit(&adq, c);
-	c = cmd(NVME_ADM_DELETE_CQ, 0x503);
-	c.cdw10 = 1;
+	c = delete_q(NVME_ADM_DELETE_CQ, 0x503, 1);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 3);
 	struct nvme_cqe e;
 	assert_true(dpoll(&adq, 0, &e));
@@ -785,8 +784,7 @@ static void t_abort_no_loss(void **s)
 	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
 	assert_int_equal(g.cq[1].inflight, 0);
 	/* and the CQ can go now */
-	c = cmd(NVME_ADM_DELETE_CQ, 0x504);
-	c.cdw10 = 1;
+	c = delete_q(NVME_ADM_DELETE_CQ, 0x504, 1);
 	admin_ok(c);
 }
 
@@ -812,15 +810,9 @@ static void t_shadow_quota(void **s)
 	assert_int_equal(admin, (2 + 15) * 4096);
 	acct.max[DMA_CHARGE_SHADOW] = admin + 6 * 4096;
 	/* a 1024-entry CQ needs 16 KiB: fits; a second does not */
-	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, 0x700);
-	c.prp1 = A + MIB;
-	c.cdw10 = 1 | (1023u << 16);
-	c.cdw11 = 1;
+	struct nvme_sqe c = create_cq(0x700, 1, 1024, A + MIB, 0);
 	submit(&adq, c);
-	c = cmd(NVME_ADM_CREATE_CQ, 0x701);
-	c.prp1 = A + MIB + 0x10000;
-	c.cdw10 = 2 | (1023u << 16);
-	c.cdw11 = 1;
+	c = create_cq(0x701, 2, 1024, A + MIB + 0x10000, 0);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
 	struct nvme_cqe e;
 	assert_true(dpoll(&adq, 0, &e));
@@ -834,10 +826,7 @@ static void t_shadow_quota(void **s)
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
 	expect_ok(&adq, 0, 0x700);
 	/* an SQ whose list pages would pass the quota: refused whole */
-	c = cmd(NVME_ADM_CREATE_SQ, 0x702);
-	c.prp1 = A + MIB + 0x20000;
-	c.cdw10 = 1 | (63u << 16);
-	c.cdw11 = 1 | (1u << 16);
+	c = create_sq(0x702, 1, 64, A + MIB + 0x20000, 1);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
 	assert_true(dpoll(&adq, 0, &e));
 	assert_int_equal(e.dw0, NVME_V_OVER_QUOTA);
@@ -889,10 +878,7 @@ static void t_create_fail_delete(void **s)
 	(void)s;
 	unsigned base_allocs = f->shadow_allocs;
 	/* the device refuses the create: the gate drops its shadow */
-	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, 0x10);
-	c.prp1 = A + MIB;
-	c.cdw10 = 2 | (7u << 16);
-	c.cdw11 = 1;
+	struct nvme_sqe c = create_cq(0x10, 2, 8, A + MIB, 0);
 	f->next_status = (uint16_t)(NVME_SC_QID_INVALID << 1 | 1u << 9);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
 	assert_true(pol.cq_live & (1u << 2)); /* pending */
@@ -906,23 +892,16 @@ static void t_create_fail_delete(void **s)
 	assert_int_equal(f->shadow_allocs, base_allocs);
 	/* SQ before its CQ, and a second CQ with the same id, are refused */
 	make_ioq(8);
-	c = cmd(NVME_ADM_CREATE_SQ, 0x11);
-	c.prp1 = A + MIB + 0x80000;
-	c.cdw10 = 2 | (7u << 16);
-	c.cdw11 = 1 | (3u << 16);
+	c = create_sq(0x11, 2, 8, A + MIB + 0x80000, 3);
 	submit(&adq, c);
-	c = cmd(NVME_ADM_CREATE_CQ, 0x12);
-	c.prp1 = A + MIB + 0x90000;
-	c.cdw10 = 1 | (7u << 16);
-	c.cdw11 = 1;
+	c = create_cq(0x12, 1, 8, A + MIB + 0x90000, 0);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
 	assert_true(dpoll(&adq, 0, &e));
 	assert_int_equal(e.dw0, NVME_V_QUEUE_STATE);
 	assert_true(dpoll(&adq, 0, &e));
 	assert_int_equal(e.dw0, NVME_V_QUEUE_STATE);
 	/* delete the CQ while its SQ lives: refused; SQ then CQ: freed */
-	c = cmd(NVME_ADM_DELETE_CQ, 0x13);
-	c.cdw10 = 1;
+	c = delete_q(NVME_ADM_DELETE_CQ, 0x13, 1);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
 	assert_true(dpoll(&adq, 0, &e));
 	assert_int_equal(e.dw0, NVME_V_QUEUE_STATE);
@@ -935,12 +914,10 @@ static void t_create_fail_delete(void **s)
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, rd)), 1);
 	assert_int_equal(gt.g[0].pins, ring_pins + 1);
 	f->sq[1].live = false; /* the model drops it unexecuted */
-	c = cmd(NVME_ADM_DELETE_SQ, 0x14);
-	c.cdw10 = 1;
+	c = delete_q(NVME_ADM_DELETE_SQ, 0x14, 1);
 	submit(&adq, c);
 	/* the CQ cannot go while an SQ posting to it is being deleted */
-	c = cmd(NVME_ADM_DELETE_CQ, 0x15);
-	c.cdw10 = 1;
+	c = delete_q(NVME_ADM_DELETE_CQ, 0x15, 1);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
 	/* the SQ being deleted takes no more rings */
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, 0), -1);
@@ -954,8 +931,7 @@ static void t_create_fail_delete(void **s)
 	assert_int_equal(e.cid, 0x60);
 	assert_int_equal((e.status >> 1) & 0xff, NVME_SC_ABORT_SQ_DELETED);
 	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
-	c = cmd(NVME_ADM_DELETE_CQ, 0x16);
-	c.cdw10 = 1;
+	c = delete_q(NVME_ADM_DELETE_CQ, 0x16, 1);
 	admin_ok(c);
 	assert_int_equal(g.cq[1].state, NVME_GQ_FREE);
 	assert_int_equal(gt.g[0].pins, ring_pins);
@@ -963,10 +939,7 @@ static void t_create_fail_delete(void **s)
 	assert_int_equal(f->shadow_allocs, base_allocs);
 	/* no kernel memory for a shadow: an error completion, no create */
 	f->fail_alloc_after = (int)f->shadow_allocs;
-	c = cmd(NVME_ADM_CREATE_CQ, 0x17);
-	c.prp1 = A + MIB;
-	c.cdw10 = 1 | (7u << 16);
-	c.cdw11 = 1;
+	c = create_cq(0x17, 1, 8, A + MIB, 0);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
 	assert_true(dpoll(&adq, 0, &e));
 	assert_int_equal(e.dw0, NVME_V_GATE_NO_MEMORY);
