@@ -124,28 +124,32 @@ static struct nvme_sqe cmd(uint8_t opc, uint16_t cid)
 	return c;
 }
 
-/* Create I/O SQ qid of size entries at ring, physically contiguous,
- * posting to CQ cqid (NVMe 2.0 §5.5) */
-static struct nvme_sqe create_sq(uint16_t cid, uint16_t qid, uint32_t size,
-				 uint64_t ring, uint16_t cqid)
+/* Create I/O CQ or SQ (NVMe 2.0 §5.4, §5.5): qid of size entries at
+ * ring, physically contiguous; the rest of CDW11 from the caller */
+static struct nvme_sqe create_q(uint8_t opc, uint16_t cid, uint16_t qid,
+				uint32_t size, uint64_t ring, uint32_t cdw11)
 {
-	struct nvme_sqe c = cmd(NVME_ADM_CREATE_SQ, cid);
+	struct nvme_sqe c = cmd(opc, cid);
 	c.prp1 = ring;
 	c.cdw10 = qid | ((size - 1) << 16);
-	c.cdw11 = 1 | ((uint32_t)cqid << 16);
+	c.cdw11 = 1 | cdw11;
 	return c;
 }
 
-/* Create I/O CQ qid of size entries at ring, physically contiguous; iv 0:
- * no interrupts, else enabled on vector iv (NVMe 2.0 §5.4) */
+/* an SQ posting to CQ cqid */
+static struct nvme_sqe create_sq(uint16_t cid, uint16_t qid, uint32_t size,
+				 uint64_t ring, uint16_t cqid)
+{
+	return create_q(NVME_ADM_CREATE_SQ, cid, qid, size, ring,
+			(uint32_t)cqid << 16);
+}
+
+/* a CQ; iv 0: no interrupts, else enabled on vector iv */
 static struct nvme_sqe create_cq(uint16_t cid, uint16_t qid, uint32_t size,
 				 uint64_t ring, uint16_t iv)
 {
-	struct nvme_sqe c = cmd(NVME_ADM_CREATE_CQ, cid);
-	c.prp1 = ring;
-	c.cdw10 = qid | ((size - 1) << 16);
-	c.cdw11 = 1 | (iv ? 2 : 0) | ((uint32_t)iv << 16);
-	return c;
+	return create_q(NVME_ADM_CREATE_CQ, cid, qid, size, ring,
+			(iv ? 2 : 0) | ((uint32_t)iv << 16));
 }
 
 /* Delete I/O SQ or CQ qid */
@@ -154,6 +158,22 @@ static struct nvme_sqe delete_q(uint8_t opc, uint16_t cid, uint16_t qid)
 	struct nvme_sqe c = cmd(opc, cid);
 	c.cdw10 = qid;
 	return c;
+}
+
+/* a Flush of namespace 1 */
+static struct nvme_sqe flush(uint16_t cid)
+{
+	struct nvme_sqe c = cmd(NVME_IO_FLUSH, cid);
+	c.nsid = 1;
+	return c;
+}
+
+/* n Flushes written to q, CIDs cid0 on; the new tail */
+static uint16_t submit_flushes(struct dq *q, unsigned n, uint16_t cid0)
+{
+	for (unsigned i = 0; i < n; i++)
+		submit(q, flush((uint16_t)(cid0 + i)));
+	return q->tail;
 }
 
 static void expect_ok(struct dq *q, uint16_t qid, uint16_t cid)
@@ -328,11 +348,7 @@ static void t_cq_phase_wrap(void **s)
 		assert_int_equal(f->cq_overrun, 0);
 	}
 	/* with the driver not consuming, the gate stops at CQ full - 1 */
-	for (uint16_t i = 0; i < 3; i++) {
-		struct nvme_sqe c = cmd(NVME_IO_FLUSH, (uint16_t)(0x300 + i));
-		c.nsid = 1;
-		submit(&iq, c);
-	}
+	submit_flushes(&iq, 3, 0x300);
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 3);
 	assert_int_equal(fake_nvme_step(f), 3);
 	assert_int_equal(nvme_gate_cq_reap(&g, 1), 3);
@@ -350,11 +366,8 @@ static void t_cq_head_coalesced(void **s)
 	uint64_t dbs = f->ndoorbells;
 	for (unsigned round = 0; round < 12; round++) {
 		unsigned burst = round & 1 ? 3 : 1;
-		for (unsigned i = 0; i < burst; i++) {
-			struct nvme_sqe c = cmd(NVME_IO_FLUSH, cid++);
-			c.nsid = 1;
-			submit(&iq, c);
-		}
+		submit_flushes(&iq, burst, cid);
+		cid += burst;
 		assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), (int)burst);
 		assert_int_equal(fake_nvme_step(f), burst);
 		assert_int_equal(f->cq_overrun, 0);
@@ -371,16 +384,11 @@ static void t_cq_full_unblock(void **s)
 {
 	(void)s;
 	make_ioq(4);
-	for (uint16_t i = 0; i < 3; i++) {
-		struct nvme_sqe c = cmd(NVME_IO_FLUSH, (uint16_t)(0x400 + i));
-		c.nsid = 1;
-		submit(&iq, c);
-	}
+	submit_flushes(&iq, 3, 0x400);
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 3);
 	assert_int_equal(fake_nvme_step(f), 3);
 	assert_int_equal(nvme_gate_cq_reap(&g, 1), 3); /* CQ now full */
-	struct nvme_sqe c = cmd(NVME_IO_FLUSH, 0x403);
-	c.nsid = 1;
+	struct nvme_sqe c = flush(0x403);
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 0);
 	assert_int_equal(f->db[2], 3);
 	assert_true(g.stalls >= 1);
@@ -423,11 +431,7 @@ static void t_tags_stall(void **s)
 	(void)s;
 	/* a 128-entry SQ and CQ: 100 flushes, 64 tags */
 	make_ioq(128);
-	for (int i = 0; i < 100; i++) {
-		struct nvme_sqe c = cmd(NVME_IO_FLUSH, (uint16_t)(1000 + i));
-		c.nsid = 1;
-		submit(&iq, c);
-	}
+	submit_flushes(&iq, 100, 1000);
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), NVME_GATE_TAGS);
 	assert_true(g.stalls >= 1);
 	assert_int_equal(fake_nvme_step(f), NVME_GATE_TAGS);
@@ -588,18 +592,13 @@ static void t_small_queue_cap(void **s)
 	(void)s;
 	make_ioq(4);
 	assert_int_equal(g.sq[1].ntags, 3);
-	for (uint16_t i = 0; i < 3; i++) {
-		struct nvme_sqe c = cmd(NVME_IO_FLUSH, (uint16_t)(0x300 + i));
-		c.nsid = 1;
-		submit(&iq, c);
-	}
+	submit_flushes(&iq, 3, 0x300);
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 3);
 	assert_int_equal(g.sq[1].nbusy, 3);
 	/* the device fetches all three: its SQ is empty, but its CQ would
 	 * have to take a fourth completion */
 	assert_int_equal(fake_nvme_step(f), 3);
-	struct nvme_sqe c = cmd(NVME_IO_FLUSH, 0x303);
-	c.nsid = 1;
+	struct nvme_sqe c = flush(0x303);
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 0);
 	assert_int_equal(g.sq[1].nbusy, 3);
 	assert_int_equal(g.cq[1].inflight, 3);
@@ -625,11 +624,7 @@ static void t_deleted_sq_slots(void **s)
 	struct nvme_sqe c = create_sq(0x120, 2, 4, sq2, 1);
 	admin_ok(c);
 	struct dq q2 = {.sq = sq2, .size = 4};
-	for (uint16_t i = 0; i < 3; i++) {
-		c = cmd(NVME_IO_FLUSH, (uint16_t)(0x700 + i));
-		c.nsid = 1;
-		submit(&iq, c);
-	}
+	submit_flushes(&iq, 3, 0x700);
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 3);
 	/* the device runs the three flushes (their completions land in the
 	 * shadow CQ), then the deletion; only the admin CQ is reaped */
@@ -653,8 +648,7 @@ static void t_deleted_sq_slots(void **s)
 	}
 	/* a command on SQ 2 must wait all the same: the three device
 	 * completions still fill the shadow CQ */
-	c = cmd(NVME_IO_FLUSH, 0x722);
-	c.nsid = 1;
+	c = flush(0x722);
 	assert_int_equal(nvme_gate_sq_ring(&g, 2, submit(&q2, c)), 0);
 	assert_int_equal(fake_nvme_step(f), 0);
 	/* reaping swallows the stale three and lets it go */
@@ -702,11 +696,7 @@ static void t_forged_cid_ffff(void **s)
 {
 	(void)s;
 	make_ioq(128);
-	for (int i = 0; i < 64; i++) {
-		struct nvme_sqe c = cmd(NVME_IO_FLUSH, (uint16_t)(0x800 + i));
-		c.nsid = 1;
-		submit(&iq, c);
-	}
+	submit_flushes(&iq, 64, 0x800);
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 64);
 	assert_true(g.sq[1].tag[63].busy);
 	uint64_t bad = g.dev_bad_cqe;
