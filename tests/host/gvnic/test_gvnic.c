@@ -23,16 +23,27 @@ extern const struct driver gve_driver;
 
 static struct gve_softc *sc;
 
-static int start(const struct gvm_config *c)
+/* a fresh model of configuration c, nothing bound yet */
+static void model_reset(const struct gvm_config *c)
 {
-	struct gve_grants g;
 	host_auth_reset();
 	gvm_init(c);
-	gvm.quiet = false;
+}
+
+/* a fresh softc attached to the model as devmgr attaches it */
+static int attach(void)
+{
 	free(sc);
 	sc = calloc(1, sizeof(*sc));
-	g = host_gve_grants();
+	struct gve_grants g = host_gve_grants();
 	return gve_attach(sc, &g);
+}
+
+static int start(const struct gvm_config *c)
+{
+	model_reset(c);
+	gvm.quiet = false;
+	return attach();
 }
 
 static void finish(bool expect_clean)
@@ -351,14 +362,10 @@ static void t_admin_status_codes(void **s)
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct gvm_config c = cfg(i & 1, false);
-		host_auth_reset();
-		gvm_init(&c);
+		model_reset(&c);
 		gvm.override_op = GVE_AQ_DESCRIBE_DEVICE;
 		gvm.override_status = cases[i].st;
-		free(sc);
-		sc = calloc(1, sizeof(*sc));
-		struct gve_grants g = host_gve_grants();
-		assert_int_equal(gve_attach(sc, &g), cases[i].err);
+		assert_int_equal(attach(), cases[i].err);
 		assert_int_equal(sc->aq_last_status, cases[i].st);
 		assert_int_equal(sc->state, GVE_S_FAILED);
 		assert_int_equal(host_pools_live(), 0);
@@ -369,14 +376,10 @@ static void t_admin_status_codes(void **s)
 	}
 	/* the status on a batched command: the first failure is returned */
 	struct gvm_config c = cfg(1, false);
-	host_auth_reset();
-	gvm_init(&c);
+	model_reset(&c);
 	gvm.override_op = GVE_AQ_CREATE_RX_QUEUE;
 	gvm.override_status = GVE_AQ_STATUS_RESOURCE_EXHAUSTED;
-	free(sc);
-	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = host_gve_grants();
-	assert_int_equal(gve_attach(sc, &g), GVE_ENOMEM);
+	assert_int_equal(attach(), GVE_ENOMEM);
 	assert_int_equal(host_pools_live(), 0);
 	finish(true);
 }
@@ -390,13 +393,10 @@ static void t_verify_compat(void **s)
 	finish(true);
 	/* another error fails the attach */
 	c.compat_unimplemented = false;
-	host_auth_reset();
-	gvm_init(&c);
+	model_reset(&c);
 	gvm.override_op = GVE_AQ_VERIFY_DRIVER_COMPATIBILITY;
 	gvm.override_status = GVE_AQ_STATUS_PERMISSION_DENIED;
-	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = host_gve_grants();
-	assert_int_equal(gve_attach(sc, &g), GVE_EACCES);
+	assert_int_equal(attach(), GVE_EACCES);
 	finish(true);
 }
 
@@ -404,13 +404,10 @@ static void t_verify_compat(void **s)
 static void t_admin_timeout(void **s)
 {
 	struct gvm_config c = cfg(1, true);
-	host_auth_reset();
-	gvm_init(&c);
+	model_reset(&c);
 	gvm.stall = true;
-	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = host_gve_grants();
 	uint64_t t0 = shim_clock_ns;
-	assert_int_equal(gve_attach(sc, &g), GVE_ETIMEDOUT);
+	assert_int_equal(attach(), GVE_ETIMEDOUT);
 	/* the reference's 100 x 20 ms */
 	assert_true(shim_clock_ns - t0 >= 2000000000ull);
 	assert_int_equal(sc->aq_timeouts, 1);
@@ -421,12 +418,9 @@ static void t_admin_timeout(void **s)
 static void t_admin_counter_hostile(void **s)
 {
 	struct gvm_config c = cfg(1, false);
-	host_auth_reset();
-	gvm_init(&c);
+	model_reset(&c);
 	gvm.bogus_counter = 1;
-	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = host_gve_grants();
-	assert_int_equal(gve_attach(sc, &g), GVE_EDEVICE);
+	assert_int_equal(attach(), GVE_EDEVICE);
 	assert_true(sc->hostile >= 1);
 	finish(true);
 	/* at run time: the next command sees it, the driver resets */
@@ -616,11 +610,8 @@ static void t_hostile_dqo_rx_split(void **s)
  * memory left behind */
 static void attach_refused(struct gvm_config *c, int err)
 {
-	host_auth_reset();
-	gvm_init(c);
-	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = host_gve_grants();
-	assert_int_equal(gve_attach(sc, &g), err);
+	model_reset(c);
+	assert_int_equal(attach(), err);
 	assert_int_equal(sc->state, GVE_S_FAILED);
 	finish(true);
 }
@@ -628,24 +619,18 @@ static void attach_refused(struct gvm_config *c, int err)
 static void t_hostile_irq_db_index(void **s)
 {
 	struct gvm_config c = cfg(1, false);
-	host_auth_reset();
-	gvm_init(&c);
+	model_reset(&c);
 	gvm.irq_db_override = 4096; /* BAR2 holds 1024 doorbells */
-	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = host_gve_grants();
-	assert_int_equal(gve_attach(sc, &g), GVE_EDEVICE);
+	assert_int_equal(attach(), GVE_EDEVICE);
 	finish(true);
 }
 
 static void t_hostile_queue_db_index(void **s)
 {
 	struct gvm_config c = cfg(1, true);
-	host_auth_reset();
-	gvm_init(&c);
+	model_reset(&c);
 	gvm.db_override = 0x40000000u;
-	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = host_gve_grants();
-	assert_int_equal(gve_attach(sc, &g), GVE_EDEVICE);
+	assert_int_equal(attach(), GVE_EDEVICE);
 	assert_int_equal(auth_refusals[AUTH_OUT_OF_WINDOW], 0);
 	finish(true);
 }
@@ -653,12 +638,9 @@ static void t_hostile_queue_db_index(void **s)
 static void t_hostile_counter_index(void **s)
 {
 	struct gvm_config c = cfg(0, false);
-	host_auth_reset();
-	gvm_init(&c);
+	model_reset(&c);
 	gvm.counter_override = 16; /* num_counters is 16 */
-	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = host_gve_grants();
-	assert_int_equal(gve_attach(sc, &g), GVE_EDEVICE);
+	assert_int_equal(attach(), GVE_EDEVICE);
 	finish(true);
 }
 
@@ -717,13 +699,10 @@ static size_t desc_build(uint16_t total, uint16_t nopts, const uint8_t *opts,
 static int attach_with_desc(void)
 {
 	struct gvm_config c = cfg(1, true);
-	host_auth_reset();
-	gvm_init(&c);
+	model_reset(&c);
 	gvm.desc_override = dbuf;
 	gvm.desc_override_len = sizeof(dbuf);
-	sc = calloc(1, sizeof(*sc));
-	struct gve_grants g = host_gve_grants();
-	return gve_attach(sc, &g);
+	return attach();
 }
 
 static void t_hostile_options(void **s)
@@ -872,13 +851,10 @@ static void t_verify_compat_answers(void **s)
 	finish(true);
 	for (uint32_t st = GVE_AQ_STATUS_ABORTED; st != 0; st++) {
 		c = cfg(st & 1, st & 2);
-		host_auth_reset();
-		gvm_init(&c);
+		model_reset(&c);
 		gvm.override_op = GVE_AQ_VERIFY_DRIVER_COMPATIBILITY;
 		gvm.override_status = st;
-		sc = calloc(1, sizeof(*sc));
-		struct gve_grants g = host_gve_grants();
-		int err = gve_attach(sc, &g);
+		int err = attach();
 		if (st == GVE_AQ_STATUS_UNIMPLEMENTED) {
 			assert_int_equal(err, 0);
 			finish(true);
@@ -1156,8 +1132,7 @@ static void t_pci_windows(void **s)
 	struct dev_mmio m;
 	c.db_len = 2u << 20;
 	c.db_high = true;
-	host_auth_reset();
-	gvm_init(&c);
+	model_reset(&c);
 	gvm_pci_dev(&d);
 	assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
 	free(sc);
@@ -1180,8 +1155,7 @@ static void t_pci_windows(void **s)
 			c.msix_pba_bar = GVE_DB_BAR, c.msix_pba_off = 0xff8;
 		else
 			c.msix_table_bar = GVE_DB_BAR, c.msix_table_off = 0x800;
-		host_auth_reset();
-		gvm_init(&c);
+		model_reset(&c);
 		gvm_pci_dev(&d);
 		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), -1);
 		assert_int_equal(auth_refusals[AUTH_NOT_GRANTED], 1);
@@ -1191,8 +1165,7 @@ static void t_pci_windows(void **s)
 	}
 	/* not the owner */
 	c = cfg(1, false);
-	host_auth_reset();
-	gvm_init(&c);
+	model_reset(&c);
 	gvm_pci_dev(&d);
 	assert_int_equal(gve_driver.attach(&d, GVM_OWNER + 1), -1);
 	assert_int_equal(gvm.registrations, 0);
@@ -1410,12 +1383,9 @@ static void t_polling_only(void **s)
 	for (int dqo = 0; dqo < 2; dqo++) {
 		struct gvm_config c = cfg(1, dqo);
 		uint8_t b[2048];
-		host_auth_reset();
-		gvm_init(&c);
+		model_reset(&c);
 		host_irq_refuse = true;
-		sc = calloc(1, sizeof(*sc));
-		struct gve_grants g = host_gve_grants();
-		assert_int_equal(gve_attach(sc, &g), 0);
+		assert_int_equal(attach(), 0);
 		assert_false(sc->mgmt.bound);
 		traffic(100, 3);
 		gvm_set_status(GVE_DEVSTAT_RESET, 0); /* no vector fires */
@@ -1436,8 +1406,7 @@ static void t_model_catches(void **s)
 	struct dma_pool p;
 	unsigned v;
 
-	host_auth_reset();
-	gvm_init(&c);
+	model_reset(&c);
 	gvm.quiet = true;
 	g = host_gve_grants();
 	/* a read-only register */
