@@ -35,6 +35,22 @@ void auth_refuse(enum auth_reason r, uint16_t slot, const char *what);
  * of it (tests/host) ask the same question. */
 const char *mmio_window_refusal(const struct pci_dev *d, unsigned bar,
 				uint32_t off, uint32_t len);
+/* an access of width bytes at off through the live window m: outside it,
+ * misaligned, or in a direction its flags do not allow; AUTH_NREASONS
+ * when allowed. mmio_check (mmio.c) asks it after the slot and
+ * generation, as do the host models (tests/host). */
+static inline enum auth_reason mmio_access_refusal(const struct dev_mmio *m,
+						   uint32_t off, uint32_t width,
+						   bool write)
+{
+	if ((uint64_t)off + width > m->len)
+		return AUTH_OUT_OF_WINDOW;
+	if (off & (width - 1))
+		return AUTH_MISALIGNED;
+	if (!(m->flags & (write ? MMIO_WRITE : MMIO_READ)))
+		return AUTH_READ_ONLY;
+	return AUTH_NREASONS;
+}
 
 /* Owners the authority layer accounts for (kernel/authority/owner.c): one
  * per bound function. Each has its DMA accounts (dma/owner.h): its

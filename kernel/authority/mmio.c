@@ -70,15 +70,8 @@ static bool mmio_check(const struct dev_mmio *m, uint32_t off, uint32_t width,
 	else if (auth_slots[m->slot].gen != m->gen ||
 		 auth_slots[m->slot].kind != AUTH_MMIO)
 		r = AUTH_STALE_GEN;
-	else if ((uint64_t)off + width > m->len)
-		r = AUTH_OUT_OF_WINDOW;
-	else if (off & (width - 1))
-		r = AUTH_MISALIGNED;
-	else if (write && !(m->flags & MMIO_WRITE))
-		r = AUTH_READ_ONLY;
-	else if (!write && !(m->flags & MMIO_READ))
-		r = AUTH_READ_ONLY;
-	else
+	else if ((r = mmio_access_refusal(m, off, width, write)) ==
+		 AUTH_NREASONS)
 		return true;
 	if (count)
 		auth_refuse(r, m->slot, what);

@@ -75,13 +75,7 @@ static bool mmio_check(const struct dev_mmio *m, uint32_t off, uint32_t w,
 		r = AUTH_BAD_SLOT;
 	else if (m->gen != 1)
 		r = AUTH_STALE_GEN;
-	else if ((uint64_t)off + w > m->len)
-		r = AUTH_OUT_OF_WINDOW;
-	else if (off & (w - 1))
-		r = AUTH_MISALIGNED;
-	else if (write && !(m->flags & MMIO_WRITE))
-		r = AUTH_READ_ONLY;
-	else
+	else if ((r = mmio_access_refusal(m, off, w, write)) == AUTH_NREASONS)
 		return true;
 	if (count) {
 		auth_refuse(r, m->slot, write ? "mmio write" : "mmio read");

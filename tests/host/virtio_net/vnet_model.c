@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "drivers/virtio-net/virtio_reg.h"
-#include "kernel/authority/authority.h"
+#include "kernel/authority/auth_internal.h"
 #include "kernel/lib/lib.h"
 #include "mmio_model.h"
 #include "owner_shim.h"
@@ -580,13 +580,7 @@ static enum auth_reason mmio_check(const struct dev_mmio *m, uint32_t off,
 		return AUTH_BAD_SLOT;
 	if (m->gen != 1)
 		return AUTH_STALE_GEN;
-	if ((uint64_t)off + w > m->len)
-		return AUTH_OUT_OF_WINDOW;
-	if (off & (w - 1))
-		return AUTH_MISALIGNED;
-	if (!(m->flags & (write ? MMIO_WRITE : MMIO_READ)))
-		return AUTH_READ_ONLY; /* as mmio.c names both */
-	return AUTH_NREASONS;
+	return mmio_access_refusal(m, off, w, write);
 }
 
 bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t w, bool write)
