@@ -18,15 +18,6 @@
 
 #define RT_BLOCKS 8
 
-static bool has_sub(const char *s, const char *sub)
-{
-	size_t n = strlen(sub);
-	for (; *s; s++)
-		if (!strncmp(s, sub, n))
-			return true;
-	return false;
-}
-
 /* the first NVMe function the policy saw, with its record */
 static struct pci_dev *nvme_fn(struct shape_result *r, enum dma_backend *b,
 			       const char **why)
@@ -105,7 +96,7 @@ static void cloud_proof(const char *name, enum shape_platform want)
 	const char *iommu = devmgr_iommu_table();
 	struct pci_dev *d = nvme_fn(&r, &b, &why);
 	uint64_t want_limit = want == SHAPE_PLAT_AWS ? SHAPE_DMA_LIMIT_48 : 0;
-	bool said_iommu = !iommu || has_sub(why, iommu);
+	bool said_iommu = !iommu || strstr(why, iommu);
 	bool bound = d && d->drv && !strcmp(d->state, "running");
 	struct blockdev *bd = nvme_blockdev();
 	uint64_t lba = 0;
@@ -175,7 +166,7 @@ static void proof_devmgr_policy(void)
 		if (mode == SHAPE_DMA_IOMMU)
 			ok &= b == DMA_BACKEND_NONE || b == DMA_BACKEND_IOMMU;
 		if (iommu)
-			ok &= has_sub(why, iommu);
+			ok &= strstr(why, iommu) != NULL;
 		if (!ok && !bad++)
 			pci_addr_str(d, first_bad, sizeof(first_bad));
 	}

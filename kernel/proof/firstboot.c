@@ -44,15 +44,6 @@
  * and 28 s */
 #define FB_DHCP_WAIT_US (30ull * 1000000)
 
-static bool str_has(const char *s, const char *sub)
-{
-	size_t n = strlen(sub);
-	for (; *s; s++)
-		if (!strncmp(s, sub, n))
-			return true;
-	return false;
-}
-
 static uint16_t le16(const uint8_t *p)
 {
 	return p[0] | p[1] << 8;
@@ -214,12 +205,12 @@ static void proof_firstboot_nvme(void)
 		if (!strcmp(match, "none") || !strcmp(m, "no"))
 			match = m;
 		const char *k = shape_kind_name(r.kind);
-		if (!str_has(shapes, k))
+		if (!strstr(shapes, k))
 			ksnprintf(shapes + strlen(shapes),
 				  sizeof(shapes) - strlen(shapes), "%s%s",
 				  shapes[0] ? "," : "", k);
 		const char *bn = dma_backend_name(b);
-		if (!str_has(backends, bn))
+		if (!strstr(backends, bn))
 			ksnprintf(backends + strlen(backends),
 				  sizeof(backends) - strlen(backends), "%s%s",
 				  backends[0] ? "," : "", bn);
