@@ -111,14 +111,20 @@ def blob_mbps(url):
     return float(speed) / 1e6
 
 
+def web_vm():
+    """A modern virtio-net with the Web UI forwarded to a free local port:
+    (QEMU device arguments, base URL)."""
+    port = free_port()
+    devices = ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
+               "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
+    return devices, f"http://127.0.0.1:{port}"
+
+
 def main():
     if not shutil.which("wrk"):
         print("net bench: wrk not installed (apt-get install wrk)")
         return 1
-    port = free_port()
-    devices = ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
-               "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
-    base = f"http://127.0.0.1:{port}"
+    devices, base = web_vm()
     # debug-threads: QEMU names its threads ("CPU 0/TCG", ...) for the CPU split
     with Machine("bench-net", devices=devices, cmdline="", timeout=180,
                  extra=["-name", "capos,debug-threads=on"]) as m:
@@ -135,10 +141,7 @@ def main():
                                              capture_output=True, text=True).stdout)["counters"]
     # the same kernel with transmit interrupts left on (vnet.txirq=1): the
     # driver suppresses them by default because it reaps on every poll
-    port2 = free_port()
-    devices2 = ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port2}-:80",
-                "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
-    base2 = f"http://127.0.0.1:{port2}"
+    devices2, base2 = web_vm()
     with Machine("bench-net-txirq", devices=devices2, cmdline="vnet.txirq=1", timeout=180,
                  extra=["-name", "capos,debug-threads=on"]) as m2:
         m2.wait_for(r"address \d+\.\d+\.\d+\.\d+ mask", 120)
