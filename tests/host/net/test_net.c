@@ -591,6 +591,13 @@ static void test_dhcp_fallback_static(void **state)
 /* ---- TCP -------------------------------------------------------------------
  */
 
+/* a peer from port sport, connected */
+static void peer_open(struct peer *p, uint16_t sport)
+{
+	peer_init(p, sport);
+	assert_true(peer_connect(p));
+}
+
 static int http_get(struct peer *p, const char *path, char *body, size_t bcap,
 		    size_t *blen, char *hdr, size_t hcap)
 {
@@ -610,8 +617,7 @@ static void test_tcp_handshake_keepalive_fin(void **state)
 	char hdr[2048];
 	static char body[1 << 18];
 	size_t blen;
-	peer_init(&p, 40000);
-	assert_true(peer_connect(&p));
+	peer_open(&p, 40000);
 	assert_int_equal(p.peer_mss, 1460);
 	unsigned active, max;
 	tcp_usage(&active, &max);
@@ -735,8 +741,7 @@ static void test_tcp_rst_cases(void **state)
 	assert_int_equal(t.seq, 4242);
 	/* RST with an in-window but inexact seq: challenge ACK, kept */
 	struct peer p;
-	peer_init(&p, 40001);
-	assert_true(peer_connect(&p));
+	peer_open(&p, 40001);
 	p.snd_nxt += 100;
 	p.auto_ack = false;
 	peer_send(&p, TCP_RST, NULL, 0);
@@ -759,8 +764,7 @@ static void test_tcp_retransmit_backoff(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_init(&p, 40002);
-	assert_true(peer_connect(&p));
+	peer_open(&p, 40002);
 	const char *req =
 	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
 	/* the response is lost until the peer's link comes back */
@@ -857,8 +861,7 @@ static void test_tcp_rfc9293_s3_10_7_4_out_of_order_queued(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_init(&p, 40003);
-	assert_true(peer_connect(&p));
+	peer_open(&p, 40003);
 	const char *a = "GET /api/nvme HTTP/1.1\r\n";
 	const char *b = "Host: x\r\n\r\n";
 	uint32_t s0 = p.snd_nxt;
@@ -983,8 +986,7 @@ static void test_tcp_rfc5961_s5_2_ack_range(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_init(&p, 40014);
-	assert_true(peer_connect(&p));
+	peer_open(&p, 40014);
 	const char *req = "GET /api/nvme HTTP/1.1\r\nHost: x\r\n\r\n";
 	uint32_t s0 = p.snd_nxt, good = p.rcv_nxt;
 	uint64_t inv = net_counters()->tcp_ack_invalid;
@@ -1279,8 +1281,7 @@ static void test_tcp_rfc1191_frag_needed(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_init(&p, 40017);
-	assert_true(peer_connect(&p));
+	peer_open(&p, 40017);
 	struct tcp_conn *c = conn_of(&p);
 	const char *req =
 	    "GET /api/blob?size=30000 HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -1330,8 +1331,7 @@ static void test_tcp_zero_window(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_init(&p, 40004);
-	assert_true(peer_connect(&p));
+	peer_open(&p, 40004);
 	p.win = 0; /* the reader stops reading */
 	const char *req =
 	    "GET /api/blob?size=10000 HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -1462,8 +1462,7 @@ static void test_tcp_syn_flood(void **state)
 	assert_true(ev >= 20);
 	/* a real client still gets in and is served */
 	struct peer p;
-	peer_init(&p, 44000);
-	assert_true(peer_connect(&p));
+	peer_open(&p, 44000);
 	char hdr[512], body[512];
 	size_t blen;
 	assert_int_equal(http_get(&p, "/api/nvme", body, sizeof(body), &blen,
@@ -1487,8 +1486,7 @@ static int raw_request(const char *req, size_t len, char *hdr, size_t hcap,
 {
 	static uint16_t port = 42000;
 	struct peer p;
-	peer_init(&p, port++);
-	assert_true(peer_connect(&p));
+	peer_open(&p, port++);
 	for (size_t off = 0; off < len;) {
 		size_t n = len - off > 1400 ? 1400 : len - off;
 		peer_send(&p, TCP_ACK, req + off, n);
@@ -1562,8 +1560,7 @@ static void test_http_pipelined_and_head(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_init(&p, 43000);
-	assert_true(peer_connect(&p));
+	peer_open(&p, 43000);
 	const char *two = "GET /api/nvme HTTP/1.1\r\nHost: x\r\n\r\n"
 			  "HEAD /api/devices HTTP/1.1\r\nHost: x\r\n\r\n"
 			  "GET /api/validator HTTP/1.1\r\nHost: x\r\n"
@@ -1600,8 +1597,7 @@ static void test_http_slow_sender_times_out(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_init(&p, 43001);
-	assert_true(peer_connect(&p));
+	peer_open(&p, 43001);
 	peer_send(&p, TCP_ACK, "GET / HT", 8);
 	peer_pump(&p);
 	uint64_t to = net_counters()->http_timeouts;
@@ -1618,8 +1614,7 @@ static void test_http_slow_sender_times_out(void **state)
 	assert_int_equal(net_counters()->http_timeouts, to + 1);
 	/* an idle keep-alive connection is closed too */
 	struct peer q;
-	peer_init(&q, 43002);
-	assert_true(peer_connect(&q));
+	peer_open(&q, 43002);
 	for (int i = 0; i < 35; i++) {
 		advance_us(1000000);
 		peer_pump(&q);
@@ -1642,8 +1637,7 @@ static void test_http_slow_upload_completes_stalled_one_does_not(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_init(&p, 43003);
-	assert_true(peer_connect(&p));
+	peer_open(&p, 43003);
 	static char body[20000];
 	uint32_t h = 0x811c9dc5u;
 	for (size_t i = 0; i < sizeof(body); i++) {
@@ -1675,8 +1669,7 @@ static void test_http_slow_upload_completes_stalled_one_does_not(void **state)
 	assert_memory_equal(ans, want, blen);
 	/* half a body, then silence: reset or closed once idle */
 	struct peer q;
-	peer_init(&q, 43004);
-	assert_true(peer_connect(&q));
+	peer_open(&q, 43004);
 	peer_send(&q, TCP_ACK | TCP_PSH, req, (size_t)n);
 	for (size_t off = 0; off < 5000; off += 1000)
 		peer_send(&q, TCP_ACK, body + off, 1000);
