@@ -330,6 +330,12 @@ int peer_http_response(struct peer *p, char *hdr, size_t hcap, char *body,
 	return status;
 }
 
+int peer_take_response(struct peer *p, struct peer_resp *r)
+{
+	return peer_http_response(p, r->hdr, sizeof(r->hdr), r->body,
+				  sizeof(r->body), &r->blen);
+}
+
 int peer_await_response(struct peer *p, unsigned tries, uint64_t step_us,
 			char *hdr, size_t hcap, char *body, size_t bcap,
 			size_t *body_len)

@@ -69,6 +69,13 @@ void peer_pump(struct peer *p);
  * 0 when not complete */
 int peer_http_response(struct peer *p, char *hdr, size_t hcap, char *body,
 		       size_t bcap, size_t *body_len);
+/* one response, its header and (truncated) body, in buffers of its own */
+struct peer_resp {
+	char hdr[1024], body[1024];
+	size_t blen; /* the Content-Length */
+};
+/* peer_http_response into r; the status, 0 when not complete */
+int peer_take_response(struct peer *p, struct peer_resp *r);
 /* peer_http_response after each pump, step_us of time between tries, at
  * most tries times; the status, 0 when none came */
 int peer_await_response(struct peer *p, unsigned tries, uint64_t step_us,

@@ -886,12 +886,9 @@ static void test_tcp_rfc9293_s3_10_7_4_out_of_order_queued(void **state)
 	peer_send(&p, TCP_ACK, clash, strlen(clash));
 	p.snd_nxt = s0 + (uint32_t)strlen(both);
 	peer_pump(&p);
-	char hdr[1024], body[1024];
-	size_t blen;
-	assert_int_equal(
-	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
-	    200);
-	assert_non_null(strstr(body, "nvme0n1"));
+	struct peer_resp r;
+	assert_int_equal(peer_take_response(&p, &r), 200);
+	assert_non_null(strstr(r.body, "nvme0n1"));
 	peer_abort(&p);
 }
 
@@ -1014,11 +1011,8 @@ static void test_tcp_rfc5961_s5_2_ack_range(void **state)
 	p.auto_ack = true;
 	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
 	peer_pump(&p);
-	char hdr[1024], body[1024];
-	size_t blen;
-	assert_int_equal(
-	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
-	    200);
+	struct peer_resp r;
+	assert_int_equal(peer_take_response(&p, &r), 200);
 	peer_abort(&p);
 }
 
@@ -1568,12 +1562,9 @@ static void test_http_pipelined_and_head(void **state)
 	peer_send(&p, TCP_ACK | TCP_PSH, two, strlen(two));
 	for (int i = 0; i < 5; i++)
 		peer_pump(&p);
-	char hdr[1024], body[1024];
-	size_t blen;
-	assert_int_equal(
-	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
-	    200);
-	assert_non_null(strstr(body, "nvme0n1"));
+	struct peer_resp r;
+	assert_int_equal(peer_take_response(&p, &r), 200);
+	assert_non_null(strstr(r.body, "nvme0n1"));
 	/* HEAD: the length of the GET body, no body */
 	char *s = (char *)p.rx;
 	assert_true(p.rx_len > 20);
@@ -1583,11 +1574,9 @@ static void test_http_pipelined_and_head(void **state)
 	size_t hl = (size_t)(e + 4 - s);
 	memmove(p.rx, p.rx + hl, p.rx_len - hl);
 	p.rx_len -= hl;
-	assert_int_equal(
-	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
-	    200);
-	assert_non_null(strstr(hdr, "Connection: close"));
-	assert_non_null(strstr(body, "accepted"));
+	assert_int_equal(peer_take_response(&p, &r), 200);
+	assert_non_null(strstr(r.hdr, "Connection: close"));
+	assert_non_null(strstr(r.body, "accepted"));
 	assert_true(p.got_fin);
 	peer_send(&p, TCP_FIN | TCP_ACK, NULL, 0);
 	peer_free(&p);
@@ -1605,11 +1594,8 @@ static void test_http_slow_sender_times_out(void **state)
 		advance_us(1000000);
 		peer_pump(&p);
 	}
-	char hdr[1024], body[256];
-	size_t blen;
-	assert_int_equal(
-	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
-	    408);
+	struct peer_resp r;
+	assert_int_equal(peer_take_response(&p, &r), 408);
 	assert_true(p.got_fin);
 	assert_int_equal(net_counters()->http_timeouts, to + 1);
 	/* an idle keep-alive connection is closed too */
@@ -1658,15 +1644,12 @@ static void test_http_slow_upload_completes_stalled_one_does_not(void **state)
 		advance_us(4000000);
 		peer_pump(&p);
 	}
-	char hdr[1024], ans[256];
-	size_t blen;
-	assert_int_equal(
-	    peer_http_response(&p, hdr, sizeof(hdr), ans, sizeof(ans), &blen),
-	    200);
+	struct peer_resp r;
+	assert_int_equal(peer_take_response(&p, &r), 200);
 	char want[64];
 	snprintf(want, sizeof(want), "%zu %08x\n", sizeof(body), h);
-	assert_int_equal(blen, strlen(want));
-	assert_memory_equal(ans, want, blen);
+	assert_int_equal(r.blen, strlen(want));
+	assert_memory_equal(r.body, want, r.blen);
 	/* half a body, then silence: reset or closed once idle */
 	struct peer q;
 	peer_open(&q, 43004);
