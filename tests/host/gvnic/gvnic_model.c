@@ -493,20 +493,27 @@ static bool qpl_taken(uint32_t id, bool tx, uint32_t self)
 	return false;
 }
 
+/* the queue id of a create command: the device is configured, the id in
+ * range and not live */
+static bool gvm_new_qid(bool tx, uint32_t id)
+{
+	if (gvm.configured && id < gvm.cfg.max_queues && id < GVM_MAXQ &&
+	    !(tx ? gvm.tx[id].live : gvm.rx[id].live))
+		return true;
+	gvm_violation("create %s queue %u: not configured, out of range or "
+		      "exists",
+		      tx ? "tx" : "rx", id);
+	return false;
+}
+
 static uint32_t gvm_create_tx(const uint8_t *p)
 {
 	uint32_t id = be32p(p, 0), qpl = be32p(p, 24), ntfy = be32p(p, 28);
 	uint16_t size = be16p(p, 40), csize = be16p(p, 42);
 	struct gvm_txq *t;
 
-	if (!gvm.configured || id >= gvm.cfg.max_queues || id >= GVM_MAXQ ||
-	    gvm.tx[id].live) {
-		gvm_violation(
-		    "create tx queue %u: not configured, out of range "
-		    "or exists",
-		    id);
+	if (!gvm_new_qid(true, id))
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
-	}
 	t = &gvm.tx[id];
 	memset(t, 0, sizeof(*t));
 	t->size = size;
@@ -543,14 +550,8 @@ static uint32_t gvm_create_rx(const uint8_t *p)
 	uint16_t size = be16p(p, 44), pbs = be16p(p, 46), bsize = be16p(p, 48);
 	struct gvm_rxq *r;
 
-	if (!gvm.configured || id >= gvm.cfg.max_queues || id >= GVM_MAXQ ||
-	    gvm.rx[id].live) {
-		gvm_violation(
-		    "create rx queue %u: not configured, out of range "
-		    "or exists",
-		    id);
+	if (!gvm_new_qid(false, id))
 		return GVE_AQ_STATUS_INVALID_ARGUMENT;
-	}
 	r = &gvm.rx[id];
 	memset(r, 0, sizeof(*r));
 	r->size = size;
