@@ -421,6 +421,16 @@ static uint32_t vm_common_read(uint32_t off, unsigned w)
 	return 0;
 }
 
+/* a 64-bit queue address written as two 32-bit halves: the high one at
+ * the offset with bit 2 set */
+static void half_write(uint64_t *r, uint32_t off, uint32_t v)
+{
+	if (off & 4)
+		*r = (*r & 0xffffffffull) | (uint64_t)v << 32;
+	else
+		*r = (*r & ~0xffffffffull) | v;
+}
+
 static void vm_common_write(uint32_t off, unsigned w, uint32_t v)
 {
 	struct vm_queue *q = vm_sel();
@@ -471,22 +481,16 @@ static void vm_common_write(uint32_t off, unsigned w, uint32_t v)
 		q->enable = 1;
 		return;
 	case 0x20:
-		q->desc = (q->desc & ~0xffffffffull) | v;
-		return;
 	case 0x24:
-		q->desc = (q->desc & 0xffffffffull) | (uint64_t)v << 32;
+		half_write(&q->desc, off, v);
 		return;
 	case 0x28:
-		q->avail = (q->avail & ~0xffffffffull) | v;
-		return;
 	case 0x2c:
-		q->avail = (q->avail & 0xffffffffull) | (uint64_t)v << 32;
+		half_write(&q->avail, off, v);
 		return;
 	case 0x30:
-		q->used = (q->used & ~0xffffffffull) | v;
-		return;
 	case 0x34:
-		q->used = (q->used & 0xffffffffull) | (uint64_t)v << 32;
+		half_write(&q->used, off, v);
 		return;
 	}
 	violation("write to a read-only common field", off);
