@@ -13,10 +13,11 @@
  * mmio.c (uncached loads and stores) and irq.c (MSI-X table, IDT) cannot
  * do on the host.
  * DeviceMmio: slot 1 is BAR0 and slot 2 BAR2 of the model; every access is
- *   bounds-, alignment- and generation-checked as the kernel does. A grant
- *   on a described PCI function (gvm_pci_dev) is refused for the reasons
- *   kernel/authority/mmio.c + mmio_grant refuses one: not the owner, not a
- *   memory BAR, outside the BAR, or overlapping the MSI-X table or PBA.
+ *   slot- and generation-checked here and bounds-, alignment- and
+ *   direction-checked by the kernel's own mmio_access_refusal. A grant on
+ *   a described PCI function (gvm_pci_dev) is refused when it is not the
+ *   owner's or when the kernel's mmio_window_refusal refuses the window
+ *   (not a memory BAR, outside the BAR, over the MSI-X table or PBA).
  * Interrupt: a table of bound vectors; the model raises one, a masked
  *   vector stays pending until unmasked, as with the MSI-X PBA. */
 #include <stdio.h>

@@ -575,8 +575,9 @@ void mmio_revoke(struct dev_mmio *m)
 	m->gen = 0;
 }
 
-/* the kernel's checks (kernel/authority/mmio.c), in its order; AUTH_NREASONS
- * when the access is allowed */
+/* the kernel's checks (kernel/authority/mmio.c), in its order: the slot
+ * and generation here, the rest mmio_access_refusal's; AUTH_NREASONS when
+ * the access is allowed */
 static enum auth_reason mmio_check(const struct dev_mmio *m, uint32_t off,
 				   uint32_t w, bool write)
 {
