@@ -208,8 +208,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 7; i++)
 		grant_add(&gt, (uint16_t)(10 + i), 0x100000000ull * (i + 1),
 			  MIB, NULL);
-	grant_add(&gt, 1, A, 4 * MIB, NULL);
-	val_policy(&pol, &gt, 1);
+	grant_add(&gt, OWNER, A, 4 * MIB, NULL);
+	val_policy(&pol, &gt, OWNER);
 	pol.max_xfer = NVME_VAL_XFER_CAP;
 	pol.iv_max = 8;
 

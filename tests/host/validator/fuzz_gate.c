@@ -21,7 +21,6 @@
 #include "shim.h"
 #include "val_fixture.h"
 
-#define OWNER 1
 #define POOLS 3 /* arena thirds: [0,1M) admin+I/O rings, [1M,2M), [2M,3M) */
 
 static struct fake_nvme *f;

@@ -60,7 +60,6 @@
 #pragma clang attribute push(__attribute__((no_sanitize("coverage"))),         \
 			     apply_to = function)
 
-#define OWNER	   1
 #define NEIGHBOUR  2
 #define NPOOL	   4
 #define POOL_BYTES (512u << 10)

@@ -19,10 +19,10 @@
 #include <string.h>
 
 #include "dma/nvme_validate.h"
+#include "val_fixture.h"
 
 #define ARENA	  (64u * 1024)
 #define PS	  4096ull
-#define OWNER	  1
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 static uint8_t *arena;
@@ -257,16 +257,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	init();
 	if (size < 2)
 		return 0;
-	struct nvme_val_policy p = {0};
-	p.grants = &gt;
-	p.owner = OWNER;
-	p.page_shift = 12;
+	struct nvme_val_policy p;
+	val_policy(&p, &gt, OWNER);
 	p.max_xfer = (data[0] & 1) ? 128 * 1024 : NVME_VAL_XFER_CAP;
-	p.qid_max = 8;
 	p.qsize_max = 256;
-	p.iv_max = 4;
 	p.nns = 2;
-	p.ns[0] = (struct nvme_ns_policy){.nsid = 1, .lba_bytes = 512};
 	p.ns[1] = (struct nvme_ns_policy){.nsid = 2,
 					  .lba_bytes =
 					      (data[0] & 2) ? 4096 + 8 : 4096,

@@ -19,8 +19,7 @@
 #include "tests/host/lib/json_check.h"
 #include "val_fixture.h"
 
-#define OWNER 1
-#define ADMQ  16
+#define ADMQ 16
 
 static struct fake_nvme *f;
 static struct nvme_gate g;

@@ -16,7 +16,6 @@
 #include "tests/host/lib/json_check.h"
 #include "val_fixture.h"
 
-#define OWNER 1
 static uint8_t *arena;
 static uint64_t A; /* arena device address */
 static struct grant_table gt;

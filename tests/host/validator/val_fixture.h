@@ -8,7 +8,8 @@
 
 #include "dma/nvme_gate.h"
 
-#define MIB (1u << 20)
+#define MIB   (1u << 20)
+#define OWNER 1 /* the owner the tests grant to */
 
 /* the policy of one owner over the grants gt: 4 KiB pages, 128 KiB
  * transfers, I/O queues 1..8 of up to 1024 entries, vectors up to 4,
