@@ -19,21 +19,26 @@ bool dma_owner_translated(uint16_t owner)
 	return iommu_addr_limit(owner) != 0;
 }
 
+/* the lowest of limit (0: none), the owner's DMA limit (AWS NVMe: 2^48,
+ * set by the device manager at bind; it binds whatever the driver asked
+ * for) and, under the IOMMU, the domain's address width (a pool's iova is
+ * its physical address) */
+static uint64_t owner_alloc_limit(uint16_t owner, uint64_t limit)
+{
+	const uint64_t caps[] = {auth_owner_dma_limit(owner),
+				 iommu_addr_limit(owner)};
+	for (unsigned i = 0; i < ARRAY_SIZE(caps); i++)
+		if (caps[i] && (!limit || caps[i] < limit))
+			limit = caps[i];
+	return limit;
+}
+
 int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		    struct dma_pool *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct dma_owner *o = dma_owner_acct(owner);
-	/* the owner's limit (AWS NVMe: 2^48), set by the device manager at
-	 * bind, binds whatever the driver asked for */
-	uint64_t own = auth_owner_dma_limit(owner);
-	if (own && (!addr_limit || own < addr_limit))
-		addr_limit = own;
-	/* under the IOMMU the pool's iova is its physical address: it must
-	 * fit the domain's address width */
-	uint64_t dom = iommu_addr_limit(owner);
-	if (dom && (!addr_limit || dom < addr_limit))
-		addr_limit = dom;
+	addr_limit = owner_alloc_limit(owner, addr_limit);
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
 	if (!o || !pages) {
 		auth_refusals[AUTH_NO_MEMORY]++;
@@ -64,8 +69,9 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 			pages, addr_limit, owner);
 		return -1;
 	}
-	if (dom && iommu_map(owner, pa, pa, pages * PAGE_SIZE,
-			     IOMMU_READ | IOMMU_WRITE) != 0) {
+	if (dma_owner_translated(owner) &&
+	    iommu_map(owner, pa, pa, pages * PAGE_SIZE,
+		      IOMMU_READ | IOMMU_WRITE) != 0) {
 		(void)grant_revoke(&o->grants, slot, gen);
 		page_free(pa, pages);
 		dma_owner_uncharge(o, DMA_CHARGE_POOL, pages * PAGE_SIZE);
@@ -83,14 +89,8 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 
 uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit)
 {
-	uint64_t own = auth_owner_dma_limit(owner);
-	if (own && (!limit || own < limit))
-		limit = own;
-	uint64_t dom = iommu_addr_limit(owner);
-	if (dom && (!limit || dom < limit))
-		limit = dom;
-	uint64_t pa = page_alloc(pages, limit);
-	if (pa && dom &&
+	uint64_t pa = page_alloc(pages, owner_alloc_limit(owner, limit));
+	if (pa && dma_owner_translated(owner) &&
 	    iommu_map(owner, pa, pa, pages * PAGE_SIZE,
 		      IOMMU_READ | IOMMU_WRITE) != 0) {
 		page_free(pa, pages);
