@@ -8,7 +8,7 @@ int grant_add(struct grant_table *t, uint16_t owner, uint64_t base,
 		return -1;
 	for (int i = 0; i < GRANT_MAX; i++) {
 		struct dma_grant *g = &t->g[i];
-		if (g->live)
+		if (g->live || g->parked)
 			continue;
 		g->base = base;
 		g->len = len;
@@ -35,6 +35,31 @@ bool grant_revoke(struct grant_table *t, int slot, uint32_t gen)
 	if (!grant_live(t, slot, gen) || t->g[slot].pins)
 		return false;
 	t->g[slot].live = false;
+	t->g[slot].gen++;
+	return true;
+}
+
+bool grant_seize(struct grant_table *t, int slot)
+{
+	if (slot < 0 || slot >= GRANT_MAX || !t->g[slot].live ||
+	    t->g[slot].pins)
+		return false;
+	t->g[slot].live = false;
+	t->g[slot].parked = true;
+	return true;
+}
+
+bool grant_parked(const struct grant_table *t, int slot, uint32_t gen)
+{
+	return slot >= 0 && slot < GRANT_MAX && t->g[slot].parked &&
+	       t->g[slot].gen == gen;
+}
+
+bool grant_release(struct grant_table *t, int slot, uint32_t gen)
+{
+	if (!grant_parked(t, slot, gen))
+		return false;
+	t->g[slot].parked = false;
 	t->g[slot].gen++;
 	return true;
 }

@@ -16,6 +16,10 @@ struct dma_grant {
 	uint32_t gen;	    /* bumped on revoke */
 	uint16_t owner;
 	bool live;
+	/* seized by an owner revocation (grant_seize): not live, so nothing
+	 * names it any more, but its memory is withheld until the holder's
+	 * own revoke releases it (grant_release) */
+	bool parked;
 	uint32_t pins; /* commands in flight on the device that name it */
 };
 
@@ -31,6 +35,19 @@ int grant_add(struct grant_table *t, uint16_t owner, uint64_t base,
  * false while it is pinned: memory a device may still be using is not
  * given back (the caller keeps it; fail closed) */
 bool grant_revoke(struct grant_table *t, int slot, uint32_t gen);
+/* Owner revocation (a DMA fault): take a live, unpinned grant away from
+ * its holder. The caller has stopped the device first; the slot stops
+ * being live at once but is parked — never reused and its memory not
+ * given back — until the holder's own revoke of (slot, gen) calls
+ * grant_release. false when not live, or pinned (kept: the caller must
+ * drop what pins it first). */
+bool grant_seize(struct grant_table *t, int slot);
+/* is (slot, gen) a grant seized from its holder? */
+bool grant_parked(const struct grant_table *t, int slot, uint32_t gen);
+/* the holder gives a parked grant back: the slot's generation moves on and
+ * it may be reused; true when (slot, gen) was parked (the caller frees the
+ * memory) */
+bool grant_release(struct grant_table *t, int slot, uint32_t gen);
 /* is (slot, gen) a live grant? */
 bool grant_live(const struct grant_table *t, int slot, uint32_t gen);
 /* does one live grant of owner contain all of [addr, addr+len)? len > 0;

@@ -21,6 +21,7 @@ static const char *const reason_names[AUTH_NREASONS] = {
     [AUTH_NO_MEMORY] = "no-memory",
     [AUTH_BUSY] = "busy-in-flight",
     [AUTH_OVER_QUOTA] = "over-quota",
+    [AUTH_REVOKED] = "owner-revoked",
 };
 _Static_assert(ARRAY_SIZE(reason_names) == AUTH_NREASONS, "a name per reason");
 
@@ -84,7 +85,7 @@ struct auth_slot *auth_slot_check(uint16_t slot, uint32_t gen,
 	}
 	struct auth_slot *s = &auth_slots[slot];
 	if (s->gen != gen) {
-		auth_refuse(AUTH_STALE_GEN, slot, what);
+		auth_refuse(auth_stale_reason(slot, gen), slot, what);
 		return NULL;
 	}
 	if (s->kind != kind) {
@@ -98,6 +99,30 @@ void auth_slot_free(uint16_t slot)
 {
 	auth_slots[slot].kind = AUTH_FREE;
 	auth_slots[slot].gen++;
+}
+
+enum auth_reason auth_stale_reason(uint16_t slot, uint32_t gen)
+{
+	return slot && slot < AUTH_SLOTS && auth_slots[slot].seized_gen == gen
+		   ? AUTH_REVOKED
+		   : AUTH_STALE_GEN;
+}
+
+unsigned auth_slots_seize(uint16_t owner)
+{
+	unsigned n = 0;
+	for (uint16_t i = 1; i < AUTH_SLOTS; i++) {
+		struct auth_slot *s = &auth_slots[i];
+		if (s->kind == AUTH_FREE || s->owner != owner)
+			continue;
+		s->seized_gen = s->gen;
+		if (s->kind == AUTH_IRQ)
+			irq_seize(i); /* frees the slot */
+		else
+			auth_slot_free(i);
+		n++;
+	}
+	return n;
 }
 
 void auth_dump(void)
@@ -135,6 +160,7 @@ static void auth_status_json(struct json *j)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	auth_owners_json(j);
 	json_obj_end(j);
 }
 STATUS_REGISTER("authority", auth_status_json);

@@ -19,6 +19,10 @@ struct auth_slot {
 	uint16_t index; /* MSI-X entry (0 for MSI) */
 	bool remapped;	/* through an IRTE (kernel/iommu) */
 	uint16_t irte;
+	uint8_t vector;
+	/* generation of the capability an owner revocation took from this
+	 * slot: its later uses are refused as AUTH_REVOKED */
+	uint32_t seized_gen;
 };
 extern struct auth_slot auth_slots[AUTH_SLOTS];
 
@@ -28,6 +32,27 @@ int auth_slot_alloc(enum auth_kind kind, uint16_t owner);
 struct auth_slot *auth_slot_check(uint16_t slot, uint32_t gen,
 				  enum auth_kind kind, const char *what);
 void auth_slot_free(uint16_t slot);
+/* revoke every DeviceMmio and Interrupt slot of owner (auth_owner_revoke);
+ * returns how many */
+unsigned auth_slots_seize(uint16_t owner);
+/* an Interrupt slot taken by an owner revocation: masked, its IRTE and CPU
+ * vector freed (kernel/authority/irq.c; the host shim has no interrupts) */
+void irq_seize(uint16_t slot);
+/* refusal reason for a capability (slot, gen) that no longer matches */
+enum auth_reason auth_stale_reason(uint16_t slot, uint32_t gen);
+
+/* Called by auth_owner_revoke once the owner's device is stopped and
+ * before its pools are seized: whoever holds kernel state naming the
+ * owner's memory (the NVMe broker: gate queues, pins, shadows) drops it
+ * here. One hook per owner; NULL clears it. */
+typedef void (*auth_revoke_hook_t)(void *arg, uint16_t owner);
+void auth_owner_on_revoke(uint16_t owner, auth_revoke_hook_t fn, void *arg);
+/* seize every unpinned live pool of owner (unmapped under the IOMMU, the
+ * invalidation waited for); *kept: pools still pinned, left alone.
+ * Returns pools seized. kernel/authority/dmapool.c */
+unsigned dma_owner_seize(uint16_t owner, unsigned *kept);
+struct json;
+void auth_owners_json(struct json *j); /* kernel/authority/owner.c */
 void auth_refuse(enum auth_reason r, uint16_t slot, const char *what);
 /* why [off, off+len) of BAR `bar` of d cannot be a DeviceMmio window (not a
  * memory window of the device, or over the MSI-X table or PBA, which the

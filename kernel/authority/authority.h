@@ -53,6 +53,32 @@ int auth_owner_bind(uint16_t owner, const struct auth_owner_facts *f);
 int auth_owner_limit(uint16_t owner, uint64_t dma_limit);
 /* the facts of a bound owner, NULL when owner is not bound */
 const struct auth_owner_facts *auth_owner_facts(uint16_t owner);
+
+/* Revocation of every capability an owner holds — a DMA fault is one
+ * (iommu_owner_quarantined), an administrator may cause another. In order:
+ * the device is stopped (bus mastering off; under the IOMMU the owner's
+ * context entry is cleared and the invalidation waited for), the owner's
+ * revoke hook runs (the NVMe broker stops the controller and drops its gate
+ * queues, releasing their ring and in-flight pins), then every DMAPool is
+ * seized — unmapped from the owner's domain and parked: not live, its
+ * memory withheld until the driver's own dma_pool_revoke gives it back —
+ * and every DeviceMmio and Interrupt capability is revoked. A pool still
+ * pinned after the hook is kept (one line each). Afterwards every use of an
+ * old capability, and every request for a new one, is refused with
+ * AUTH_REVOKED until auth_owner_reinstate. Returns pools seized, or -1
+ * when owner is not bound. Never from interrupt context: auth_poll is the
+ * safe point that runs it for faulted owners. */
+int auth_owner_revoke(uint16_t owner, const char *why);
+/* revoked and not reinstated? */
+bool auth_owner_revoked(uint16_t owner);
+/* lift a revocation on purpose: the IOMMU context entry comes back (bus
+ * mastering is the caller's); old capabilities stay dead, new ones may be
+ * requested. 0 or -1. */
+int auth_owner_reinstate(uint16_t owner);
+/* the safe point (main loop, proofs): revoke every owner whose device
+ * faulted since the last call; returns owners revoked */
+unsigned auth_poll(void);
+
 /* kernel memory for a driver's own state (never device-visible), zeroed,
  * charged to owner under DMA_OWNER_KMEM_MAX (dma/owner.h). NULL when
  * refused (one line). */
@@ -71,6 +97,8 @@ enum auth_reason {
 	AUTH_BUSY,	    /* revoke of a grant pinned by in-flight DMA or
 			     * a live queue ring */
 	AUTH_OVER_QUOTA,    /* the owner's grant or pool-memory quota */
+	AUTH_REVOKED,	    /* the owner's capabilities were revoked (a DMA
+			     * fault: auth_owner_revoke) */
 	AUTH_NREASONS
 };
 extern uint64_t auth_refusals[AUTH_NREASONS];

@@ -44,6 +44,12 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		auth_refusals[AUTH_NO_MEMORY]++;
 		return -1;
 	}
+	if (auth_owner_revoked(owner)) {
+		auth_refuse(AUTH_REVOKED, 0, "dma pool create");
+		kprintf("authority: owner %u is revoked; no new DMA pool\n",
+			owner);
+		return -1;
+	}
 	if (dma_owner_ngrants(o) == GRANT_MAX ||
 	    !dma_owner_charge(o, DMA_CHARGE_POOL, pages * PAGE_SIZE)) {
 		auth_refusals[AUTH_OVER_QUOTA]++;
@@ -123,9 +129,23 @@ bool dma_pool_live(const struct dma_pool *p)
 	return t && grant_live(t, p->slot, p->gen);
 }
 
+/* a pool its owner's revocation seized: unmapped already, its memory
+ * parked until now */
+static int pool_release(struct dma_pool *p, struct grant_table *t)
+{
+	if (!grant_release(t, p->slot, p->gen))
+		return -1;
+	dma_owner_uncharge(dma_owner_acct(p->owner), DMA_CHARGE_POOL, p->len);
+	page_free(p->iova, p->len / PAGE_SIZE);
+	p->used = p->len;
+	return 0;
+}
+
 int dma_pool_revoke(struct dma_pool *p)
 {
 	struct grant_table *t = pool_table(p);
+	if (t && pool_release(p, t) == 0)
+		return 0;
 	if (!t || !grant_revoke(t, p->slot, p->gen)) {
 		/* a live grant that will not go is pinned by DMA in flight
 		 * or by a live queue ring: the memory stays, the caller hears
@@ -154,11 +174,45 @@ int dma_pool_revoke(struct dma_pool *p)
 	return 0;
 }
 
+unsigned dma_owner_seize(uint16_t owner, unsigned *kept)
+{
+	struct dma_owner *o = dma_owner_acct(owner);
+	bool dom = iommu_addr_limit(owner) != 0;
+	unsigned n = 0;
+	*kept = 0;
+	for (int i = 0; o && i < GRANT_MAX; i++) {
+		const struct dma_grant *g = &o->grants.g[i];
+		if (!g->live)
+			continue;
+		if (!grant_seize(&o->grants, i)) {
+			(*kept)++;
+			kprintf("authority: owner %u pool 0x%lx still pinned (%u); "
+				"kept\n",
+				owner, g->base, g->pins);
+			continue;
+		}
+		n++;
+		/* a page the unit did not confirm unmapped stays charged and
+		 * is never released: pool_release cannot find it parked */
+		if (dom && iommu_unmap(owner, g->base, g->len) != 0) {
+			kprintf("authority: owner %u pool 0x%lx not confirmed "
+				"unmapped; withheld\n",
+				owner, g->base);
+			o->grants.g[i].parked = false;
+		}
+	}
+	return n;
+}
+
 int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
 		   struct dma_buf *out)
 {
 	if (!dma_pool_live(p)) {
-		auth_refuse(AUTH_STALE_GEN, p->slot, "dma carve");
+		struct grant_table *t = pool_table(p);
+		auth_refuse(t && grant_parked(t, p->slot, p->gen)
+				? AUTH_REVOKED
+				: AUTH_STALE_GEN,
+			    p->slot, "dma carve");
 		return -1;
 	}
 	if (align == 0 || (align & (align - 1)))

@@ -53,6 +53,12 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 			msix_index, owner);
 		return -1;
 	}
+	if (auth_owner_revoked(owner)) {
+		auth_refusals[AUTH_REVOKED]++;
+		kprintf("authority: owner %u is revoked; no interrupt on %s\n",
+			owner, a);
+		return -1;
+	}
 	/* one entry, one binding: revoking a second would mask the first */
 	for (int i = 1; i < AUTH_SLOTS; i++)
 		if (auth_slots[i].kind == AUTH_IRQ && auth_slots[i].dev == d &&
@@ -75,6 +81,7 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 		return -1;
 	}
 	s->dev = d;
+	s->vector = v;
 	s->handler = handler;
 	s->arg = arg;
 	s->count = 0;
@@ -153,6 +160,16 @@ void irq_revoke(struct irq_cap *c)
 		iommu_irq_free(s->owner, s->irte);
 	vector_free(c->vector);
 	auth_slot_free(c->slot);
+}
+
+void irq_seize(uint16_t slot)
+{
+	struct auth_slot *s = &auth_slots[slot];
+	struct irq_cap c = {.slot = slot,
+			    .gen = s->gen,
+			    .msix_index = s->index,
+			    .vector = s->vector};
+	irq_revoke(&c);
 }
 
 uint64_t irq_count(const struct irq_cap *c)

@@ -20,6 +20,13 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 	/* a brokered device's registers and doorbells are reached only
 	 * through its broker and gate: no generic window, not even read-only */
 	const struct auth_owner_facts *f = auth_owner_facts(owner);
+	if (auth_owner_revoked(owner)) {
+		auth_refusals[AUTH_REVOKED]++;
+		kprintf("authority: owner %u is revoked; no DeviceMmio window "
+			"on %s\n",
+			owner, a);
+		return -1;
+	}
 	if (!f || f->brokered) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
 		kprintf("authority: %s %s; no DeviceMmio window on it\n", a,
@@ -67,8 +74,9 @@ static bool mmio_check(const struct dev_mmio *m, uint32_t off, uint32_t width,
 	enum auth_reason r;
 	if (m->slot == 0 || m->slot >= AUTH_SLOTS)
 		r = AUTH_BAD_SLOT;
-	else if (auth_slots[m->slot].gen != m->gen ||
-		 auth_slots[m->slot].kind != AUTH_MMIO)
+	else if (auth_slots[m->slot].gen != m->gen)
+		r = auth_stale_reason(m->slot, m->gen);
+	else if (auth_slots[m->slot].kind != AUTH_MMIO)
 		r = AUTH_STALE_GEN;
 	else if ((r = mmio_access_refusal(m, off, width, write)) ==
 		 AUTH_NREASONS)

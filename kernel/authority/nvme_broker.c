@@ -251,6 +251,21 @@ static int broker_stop(struct nvme_broker *b)
 	return r;
 }
 
+/* the owner's capabilities are being revoked (auth_owner_revoke: a DMA
+ * fault); its device is off the bus already. Stop the controller and drop
+ * every gate queue: the gate no longer reads the driver's SQ rings or
+ * writes its CQ rings, and the ring and in-flight pins go, so the pools can
+ * be seized. The driver's later calls fail (not enabled); enable is refused
+ * while the owner stays revoked. */
+static void broker_revoked(void *arg, uint16_t owner)
+{
+	struct nvme_broker *b = arg;
+	(void)broker_stop(b);
+	kprintf("nvme-broker %s: owner %u revoked: controller stopped, gate "
+		"queues and shadows dropped\n",
+		b->name, owner);
+}
+
 /* ---- the probe: identity before memory ---------------------------------- */
 /* a two-entry admin queue in the broker's own pages, polled */
 struct probe {
@@ -531,6 +546,7 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 		kprintf("nvme-broker %s: unable to set up gate\n", a);
 		return -1;
 	}
+	auth_owner_on_revoke(owner, broker_revoked, b);
 	return 0;
 }
 
@@ -541,9 +557,13 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	pci_addr_str(d, a, sizeof(a));
 	struct nvme_broker *b = broker_of(d);
 	if (b) { /* opened by the device manager's identify step */
-		if (b->owner != owner || b->fenced) {
+		if (b->owner != owner || b->fenced ||
+		    auth_owner_revoked(owner)) {
 			kprintf("nvme-broker %s: unable to open broker (%s)\n",
-				a, b->fenced ? "fenced" : "other owner");
+				a,
+				b->fenced		    ? "fenced"
+				: auth_owner_revoked(owner) ? "owner revoked"
+							    : "other owner");
 			return -1;
 		}
 		*out = b;
@@ -561,6 +581,7 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	memset(b, 0, sizeof(*b));
 	strlcpy(b->name, a, sizeof(b->name));
 	if (broker_setup(b, d, owner) != 0 || broker_probe(b) != 0) {
+		auth_owner_on_revoke(owner, NULL, NULL);
 		if (b->ident)
 			dma_kernel_free(owner, b->ident, 1);
 		if (!b->fenced)
@@ -592,6 +613,12 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	if (b->enabled) {
 		kprintf("nvme-broker %s: unable to enable (already enabled)\n",
 			b->name);
+		return -1;
+	}
+	if (auth_owner_revoked(b->owner)) {
+		kprintf("nvme-broker %s: unable to enable (owner %u revoked "
+			"after a DMA fault)\n",
+			b->name, b->owner);
 		return -1;
 	}
 	/* NVMe 2.0 §3.7.2: a controller not proven stopped may still own

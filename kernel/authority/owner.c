@@ -11,6 +11,7 @@
 #include "dma/owner.h"
 #include "auth_internal.h"
 #include "kernel/iommu/iommu.h"
+#include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
@@ -19,6 +20,11 @@ struct auth_owner {
 	uint16_t id; /* 0: free */
 	struct auth_owner_facts f;
 	struct dma_owner dma;
+	bool revoked;	      /* auth_owner_revoke, until reinstated */
+	uint32_t revocations; /* times revoked */
+	uint32_t seized;      /* pools taken by the last revocation */
+	auth_revoke_hook_t hook;
+	void *hook_arg;
 };
 
 static struct auth_owner owners[AUTH_OWNER_MAX];
@@ -132,4 +138,110 @@ void auth_kmem_free(uint16_t id, void *p, size_t len)
 	if (o)
 		dma_owner_uncharge(&o->dma, DMA_CHARGE_KMEM, pages * PAGE_SIZE);
 	page_free((uint64_t)p, pages);
+}
+
+/* ---- revocation ---------------------------------------------------------- */
+void auth_owner_on_revoke(uint16_t id, auth_revoke_hook_t fn, void *arg)
+{
+	struct auth_owner *o = owner_find(id);
+	if (o) {
+		o->hook = fn;
+		o->hook_arg = arg;
+	}
+}
+
+bool auth_owner_revoked(uint16_t id)
+{
+	struct auth_owner *o = owner_find(id);
+	return o && o->revoked;
+}
+
+/* the device stops reaching memory before anything it could reach is
+ * taken: bus mastering off and, under the IOMMU, the context entry cleared
+ * with the invalidation waited for (a fault did this already) */
+static void owner_stop_device(struct auth_owner *o)
+{
+	if (o->f.backend == DMA_BACKEND_IOMMU)
+		iommu_owner_quarantine(o->id);
+	if (o->f.d)
+		pci_enable(o->f.d, true, false, false);
+}
+
+int auth_owner_revoke(uint16_t id, const char *why)
+{
+	struct auth_owner *o = owner_find(id);
+	if (!o)
+		return -1;
+	owner_stop_device(o);
+	/* with the device stopped, the pins on its rings and in-flight
+	 * commands protect nothing the device can reach; the hook drops the
+	 * kernel's own use of that memory (the gate's CPU reads and writes of
+	 * the driver's rings) and with it the pins */
+	if (o->hook)
+		o->hook(o->hook_arg, id);
+	unsigned kept = 0;
+	unsigned pools = dma_owner_seize(id, &kept);
+	unsigned caps = auth_slots_seize(id);
+	o->revoked = true;
+	o->revocations++;
+	o->seized = pools;
+	kprintf("authority: owner %u revoked (%s): device stopped, %u pools "
+		"seized, %u pinned kept, %u mmio/irq capabilities revoked; "
+		"further use is refused\n",
+		id, why, pools, kept, caps);
+	return (int)pools;
+}
+
+int auth_owner_reinstate(uint16_t id)
+{
+	struct auth_owner *o = owner_find(id);
+	if (!o || !o->revoked)
+		return -1;
+	if (o->f.backend == DMA_BACKEND_IOMMU && iommu_owner_resume(id) != 0)
+		return -1;
+	o->revoked = false;
+	kprintf("authority: owner %u reinstated\n", id);
+	return 0;
+}
+
+unsigned auth_poll(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < AUTH_OWNER_MAX; i++) {
+		struct auth_owner *o = &owners[i];
+		if (o->id && !o->revoked &&
+		    o->f.backend == DMA_BACKEND_IOMMU &&
+		    iommu_owner_quarantined(o->id)) {
+			auth_owner_revoke(o->id, "DMA fault");
+			n++;
+		}
+	}
+	return n;
+}
+
+void auth_owners_json(struct json *j)
+{
+	static const char *const backends[] = {"none", "iommu", "validator",
+					       "trusted"};
+	json_karr(j, "owners");
+	for (unsigned i = 0; i < AUTH_OWNER_MAX; i++) {
+		const struct auth_owner *o = &owners[i];
+		if (!o->id)
+			continue;
+		unsigned parked = 0;
+		for (unsigned k = 0; k < GRANT_MAX; k++)
+			parked += o->dma.grants.g[k].parked;
+		json_obj(j);
+		json_ku64(j, "owner", o->id);
+		json_kstr(j, "backend",
+			  o->f.backend < 4 ? backends[o->f.backend] : "?");
+		json_kbool(j, "revoked", o->revoked);
+		json_ku64(j, "revocations", o->revocations);
+		json_ku64(j, "pools", dma_owner_ngrants(&o->dma));
+		json_ku64(j, "pool_kib", o->dma.use[DMA_CHARGE_POOL] >> 10);
+		json_ku64(j, "parked_pools", parked);
+		json_ku64(j, "seized_last", o->seized);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
 }

@@ -70,6 +70,8 @@ static __attribute__((noreturn)) void kmain_stack(void)
 #endif
 	kprintf("capOS: up; main loop running\n");
 	for (;;) {
+		/* the safe point for revocations: no driver is mid-call */
+		auth_poll();
 		poller_run_all();
 		if (!poller_count())
 			__asm__ volatile("hlt");

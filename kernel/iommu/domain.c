@@ -85,6 +85,13 @@ bool iommu_owner_quarantined(uint16_t owner)
 	return dm && dm->quarantined;
 }
 
+void iommu_owner_quarantine(uint16_t owner)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	if (dm)
+		vtd_domain_quarantine(dm);
+}
+
 int iommu_owner_resume(uint16_t owner)
 {
 	struct vtd_domain *dm = vtd_domain_of(owner);

@@ -65,8 +65,12 @@ unsigned iommu_fault_poll(void);
  * function's bus mastering is turned off and its owner's context entry is
  * cleared, so nothing the device does reaches memory — even if something
  * sets Bus Master Enable again — until the owner is resumed on purpose.
- * The owner's mappings stay, so its pools are revoked the normal way. */
+ * The authority layer then revokes the owner's capabilities at its next
+ * safe point (auth_poll: kernel/authority/authority.h). */
 bool iommu_owner_quarantined(uint16_t owner);
+/* quarantine owner now, as a fault would (kernel/authority's revocation of
+ * an owner that did not fault); nothing when it has no domain */
+void iommu_owner_quarantine(uint16_t owner);
 /* restore the context entry of a quarantined owner (bus mastering is the
  * caller's to turn back on). 0 or -1. */
 int iommu_owner_resume(uint16_t owner);

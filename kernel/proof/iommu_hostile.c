@@ -8,8 +8,12 @@
  * were, the fault arrives (by the fault-event interrupt) against edu's
  * owner with edu's source id and the target address, and the fault
  * quarantines the owner (edu's bus mastering off, its context entry gone)
- * until the proof resumes it on purpose for the next vector. A positive
- * transfer into edu's own pool shows the engine works.
+ * and, at the next safe point (auth_poll), revokes every capability the
+ * owner holds: the pool it held during the attack is seized (not live, a
+ * carve refused as owner-revoked), its register window refuses reads, and
+ * new pools are refused — until the proof reinstates the owner on purpose
+ * for the next vector. The victim's pool stays live. A positive transfer
+ * into edu's own pool shows the engine works.
  * tests/qemu/test_iommu.py holds each reported fault against QEMU's
  * vtd_dmar_fault trace events. */
 #include "drivers/edu/edu_reg.h"
@@ -29,11 +33,42 @@
 
 struct hostile {
 	struct pci_dev *edu;
-	struct dev_mmio regs;
+	struct dev_mmio regs;  /* edu's registers, as its driver holds them */
+	struct dma_pool held;  /* a pool edu's owner holds while it attacks */
 	uint16_t sid;
-	unsigned vectors, blocked, intact, by_irq, stopped;
+	unsigned vectors, blocked, intact, by_irq, stopped, revoked;
 	bool ok;
 };
+
+/* the capabilities edu's owner holds during a vector */
+static bool hostile_arm(struct hostile *h)
+{
+	uint16_t owner = h->edu->owner;
+	if (mmio_grant(h->edu, owner, 0, 0, EDU_REGS_LEN,
+		       MMIO_READ | MMIO_WRITE, &h->regs) != 0)
+		return false;
+	if (dma_pool_create(owner, PAGE_SIZE, EDU_DMA_LIMIT, &h->held) != 0) {
+		mmio_revoke(&h->regs);
+		return false;
+	}
+	return true;
+}
+
+/* after a fault: the safe point revokes the owner; every capability it
+ * held must be dead, with owner-revoked refusals, and it gets no new one */
+static bool hostile_revoked(struct hostile *h)
+{
+	uint16_t owner = h->edu->owner;
+	bool polled = auth_poll() == 1;
+	uint64_t r0 = auth_refusals[AUTH_REVOKED];
+	struct dma_buf b;
+	struct dma_pool np;
+	bool dead = auth_owner_revoked(owner) && !dma_pool_live(&h->held) &&
+		    dma_pool_carve(&h->held, 64, 8, &b) != 0 &&
+		    mmio_read32(&h->regs, EDU_ID) == 0xffffffffu &&
+		    dma_pool_create(owner, PAGE_SIZE, EDU_DMA_LIMIT, &np) != 0;
+	return polled && dead && auth_refusals[AUTH_REVOKED] == r0 + 3;
+}
 
 static struct pci_dev *hostile_find_edu(void)
 {
@@ -106,20 +141,26 @@ static void hostile_vector(struct hostile *h, const char *name, uint64_t iova,
 	bool stopped =
 	    iommu_owner_quarantined(owner) &&
 	    !(pci_cfg_read16(h->edu, PCI_COMMAND) & PCI_COMMAND_MASTER);
+	bool revoked = hostile_revoked(h);
 	h->vectors++;
 	h->blocked += blocked;
 	h->intact += intact;
 	h->by_irq += irq;
 	h->stopped += stopped;
-	h->ok &= done && blocked && intact && stopped;
+	h->revoked += revoked;
+	h->ok &= done && blocked && intact && stopped && revoked;
 	kprintf("IOMMU_VECTOR name=%s iova=0x%lx dir=%s done=%u faults=%lu "
 		"sid=0x%04x addr=0x%lx write=%u reason=%u irq=%u blocked=%u "
-		"intact=%u stopped=%u\n",
+		"intact=%u stopped=%u revoked=%u\n",
 		name, iova, to_ram ? "write" : "read", done, n, f.sid, f.addr,
-		f.write, f.reason, irq, blocked, intact, stopped);
-	/* a deliberate restart, so the next vector meets the IOMMU again */
-	h->ok &= iommu_owner_resume(owner) == 0;
+		f.write, f.reason, irq, blocked, intact, stopped, revoked);
+	/* a deliberate restart, so the next vector meets the IOMMU again:
+	 * the seized pool's memory comes back through the holder's own
+	 * revoke, and fresh capabilities are granted */
+	h->ok &= auth_owner_reinstate(owner) == 0 &&
+		 dma_pool_revoke(&h->held) == 0;
 	pci_enable(h->edu, true, false, true);
+	h->ok &= hostile_arm(h);
 }
 
 static void proof_iommu_hostile(void)
@@ -129,8 +170,7 @@ static void proof_iommu_hostile(void)
 	uint16_t victim = h.edu ? hostile_victim(h.edu->owner) : 0;
 	if (!h.edu || !iommu_owner_translated(h.edu->owner) || !victim ||
 	    iommu_scope(h.edu, &h.sid, NULL) != IOMMU_IN_SCOPE ||
-	    mmio_grant(h.edu, h.edu->owner, 0, 0, EDU_REGS_LEN,
-		       MMIO_READ | MMIO_WRITE, &h.regs) != 0) {
+	    !hostile_arm(&h)) {
 		proof_result("iommu-hostile", false,
 			     "reason=needs-edu-and-a-second-owner-under-iommu "
 			     "edu=%s victim=%u",
@@ -173,6 +213,8 @@ static void proof_iommu_hostile(void)
 			       0x3c);
 		hostile_vector(&h, "other-owner-read", vp.iova, false, vp.va,
 			       0x3c);
+		/* the revocations were edu's owner's alone */
+		h.ok &= dma_pool_live(&vp) && !auth_owner_revoked(victim);
 		dma_pool_revoke(&vp);
 	} else {
 		h.ok = false;
@@ -188,15 +230,17 @@ static void proof_iommu_hostile(void)
 	}
 	page_free((uint64_t)canary, 1);
 	mmio_revoke(&h.regs);
+	/* h.held stays: edu's domain keeps a mapping, as a live driver's */
 	struct iommu_fault last;
 	uint64_t total = iommu_fault_count(owner, &last);
 	proof_result("iommu-hostile",
 		     h.ok && pos && revoked && alive && h.vectors == 4 &&
 			 total == h.vectors,
 		     "vectors=%u blocked=%u intact=%u by_irq=%u stopped=%u "
-		     "faults=%lu owner=%u victim=%u sid=0x%04x positive=%s "
-		     "revoked=%s alive=%s",
-		     h.vectors, h.blocked, h.intact, h.by_irq, h.stopped, total,
+		     "owner_revoked=%u faults=%lu owner=%u victim=%u sid=0x%04x "
+		     "positive=%s revoked=%s alive=%s",
+		     h.vectors, h.blocked, h.intact, h.by_irq, h.stopped,
+		     h.revoked, total,
 		     owner, victim, h.sid, pos ? "ok" : "bad",
 		     revoked ? "yes" : "no", alive ? "yes" : "no");
 }

@@ -1,6 +1,7 @@
 /* kernel/proof/proof.c — proof markers and the proof runner. The command
  * line names the proofs to run (proofs=a,b or proofs=all); `exit` makes the
  * kernel leave QEMU with the verdict once they have run. */
+#include "kernel/authority/authority.h"
 #include "kernel/proof/proof.h"
 #include "kernel/boot/boot.h"
 #include "kernel/cpu/cpu.h"
@@ -78,8 +79,12 @@ void proofs_run(void)
 			break;
 		for (const struct proof_entry *q = __proofs_start;
 		     q < __proofs_end; q++)
-			if (q->order == next && proof_wanted(q->name))
+			if (q->order == next && proof_wanted(q->name)) {
 				q->fn();
+				/* a safe point between proofs: a DMA fault a
+				 * proof caused revokes its owner here */
+				auth_poll();
+			}
 		lo = next;
 	}
 }

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "kernel/devmgr/shape.h"
+#include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
@@ -431,6 +432,159 @@ static void test_revoked_memory_faults(void **st)
 	assert_int_equal(WTERMSIG(status), SIGSEGV);
 }
 
+/* ---- owner revocation: a DMA fault takes every capability ---------------
+ * The broker's part is a revoke hook: it runs after the device is stopped
+ * and before any pool is seized, and drops what pins the owner's memory
+ * (the gate's ring and in-flight pins). */
+static struct {
+	uint16_t owner;
+	struct grant_table *t;
+	int unpin[2];
+	unsigned calls;
+	bool stopped_first, pools_live;
+	const struct dma_pool *p;
+} rh;
+
+static void revoke_hook(void *arg, uint16_t owner)
+{
+	assert_ptr_equal(arg, &rh);
+	assert_int_equal(owner, rh.owner);
+	rh.calls++;
+	rh.stopped_first = shim_iommu_quarantined;
+	rh.pools_live = dma_pool_live(rh.p);
+	for (unsigned i = 0; i < 2; i++)
+		if (rh.unpin[i] >= 0)
+			assert_true(grant_unpin(rh.t, rh.unpin[i]));
+}
+
+static unsigned freed_calls;
+static void count_free(uint64_t pa, size_t len)
+{
+	(void)pa, (void)len;
+	freed_calls++;
+}
+
+static void owner_json(char *buf, size_t cap)
+{
+	struct json j;
+	json_init(&j, buf, cap);
+	json_obj(&j);
+	auth_owners_json(&j);
+	json_obj_end(&j);
+	assert_true(json_end(&j) > 0);
+}
+
+static void test_revoke_after_fault(void **st)
+{
+	const uint16_t o = 60;
+	static struct pci_dev dev = {.bus = 0, .dev = 5};
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &dev};
+	struct dma_pool ring, data, idle, np;
+	struct dma_buf b;
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+	assert_int_equal(auth_owner_bind(o, &f), 0);
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &ring), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &data), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &idle), 0);
+	assert_int_equal(shim_iommu_mapped(), 4);
+	struct grant_table *t = &owner_acct(o)->grants;
+	/* a live queue ring and a command in flight pin two of them */
+	assert_true(grant_pin(t, ring.slot));
+	assert_true(grant_pin(t, data.slot));
+	rh.owner = o, rh.t = t, rh.calls = 0, rh.p = &ring;
+	rh.unpin[0] = ring.slot, rh.unpin[1] = data.slot;
+	auth_owner_on_revoke(o, revoke_hook, &rh);
+	/* nothing happened: nothing is revoked */
+	assert_int_equal(auth_poll(), 0);
+	assert_false(auth_owner_revoked(o));
+
+	/* the fault: the IOMMU quarantines the owner (interrupt context);
+	 * the next safe point revokes */
+	shim_iommu_quarantined = true;
+	shim_page_hook = count_free;
+	freed_calls = 0;
+	ring.va[0] = 0x42;
+	assert_int_equal(auth_poll(), 1);
+	assert_int_equal(rh.calls, 1);
+	assert_true(rh.stopped_first); /* the device stopped first... */
+	assert_true(rh.pools_live);    /* ...the hook ran before the seizure */
+	assert_true(auth_owner_revoked(o));
+	/* every pool is gone from the owner and from the device's domain */
+	assert_false(dma_pool_live(&ring));
+	assert_false(dma_pool_live(&data));
+	assert_false(dma_pool_live(&idle));
+	assert_false(dma_owner_covers(o, ring.iova, 1));
+	assert_int_equal(shim_owner_pools(o), 0);
+	assert_int_equal(shim_iommu_mapped(), 0);
+	/* parked, not freed: a kernel-resident driver's stale pointer still
+	 * lands in memory nobody else was given */
+	assert_int_equal(freed_calls, 0);
+	assert_int_equal(ring.va[0], 0x42);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 4 * PAGE_SIZE);
+	/* further use is refused, by name */
+	uint64_t r0 = refused(AUTH_REVOKED);
+	assert_int_equal(dma_pool_carve(&idle, 64, 8, &b), -1);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &np), -1);
+	assert_int_equal(refused(AUTH_REVOKED), r0 + 2);
+	assert_string_equal(auth_reason_name(AUTH_REVOKED), "owner-revoked");
+	/* the grant table refuses the seized slots: no command can name them
+	 * and nothing can pin them again */
+	assert_false(grant_pin(t, data.slot));
+	assert_false(grant_revoke(t, data.slot, data.gen));
+	/* /api/authority shows it */
+	char js[4096];
+	owner_json(js, sizeof(js));
+	assert_non_null(strstr(js, "{\"owner\":60,\"backend\":\"iommu\","
+				   "\"revoked\":true,\"revocations\":1,"
+				   "\"pools\":0,\"pool_kib\":16,"
+				   "\"parked_pools\":3,\"seized_last\":3}"));
+	/* a second safe point revokes nothing more */
+	assert_int_equal(auth_poll(), 0);
+	assert_int_equal(rh.calls, 1);
+	/* the driver's own revoke gives the parked memory back, once */
+	assert_int_equal(dma_pool_revoke(&idle), 0);
+	assert_int_equal(freed_calls, 1);
+	assert_int_equal(dma_pool_revoke(&idle), -1);
+	assert_int_equal(dma_pool_revoke(&ring), 0);
+	assert_int_equal(dma_pool_revoke(&data), 0);
+	assert_int_equal(freed_calls, 3);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 0);
+	shim_page_hook = NULL;
+	/* reinstated on purpose: the domain is back, new pools may come */
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	assert_false(shim_iommu_quarantined);
+	assert_false(auth_owner_revoked(o));
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &np), 0);
+	assert_int_equal(shim_iommu_mapped(), 1);
+	assert_int_equal(dma_pool_revoke(&np), 0);
+	assert_int_equal(shim_iommu_violations, 0);
+	auth_owner_on_revoke(o, NULL, NULL);
+	shim_iommu_owner = 0;
+}
+
+/* with no hook dropping them, pins hold: a pool the kernel still uses is
+ * kept live through the revocation; the others go */
+static void test_revoke_keeps_pinned(void **st)
+{
+	const uint16_t o = 61;
+	struct dma_pool pinned, other;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_VALIDATOR, 0), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &pinned), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &other), 0);
+	assert_true(grant_pin(&owner_acct(o)->grants, pinned.slot));
+	assert_int_equal(auth_owner_revoke(o, "test"), 1);
+	assert_true(auth_owner_revoked(o));
+	assert_true(dma_pool_live(&pinned));
+	assert_false(dma_pool_live(&other));
+	assert_int_equal(auth_owner_revoke(99, "test"), -1); /* unbound */
+	assert_true(grant_unpin(&owner_acct(o)->grants, pinned.slot));
+	assert_int_equal(dma_pool_revoke(&pinned), 0);
+	assert_int_equal(dma_pool_revoke(&other), 0);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	assert_int_equal(auth_owner_reinstate(o), -1); /* not revoked */
+}
+
 /* ---- kernel memory for a driver's own state ----------------------------- */
 static void test_kmem(void **st)
 {
@@ -501,6 +655,8 @@ int main(void)
 	    cmocka_unit_test(test_revoke_pinned),
 	    cmocka_unit_test(test_free_hook),
 	    cmocka_unit_test(test_revoked_memory_faults),
+	    cmocka_unit_test(test_revoke_after_fault),
+	    cmocka_unit_test(test_revoke_keeps_pinned),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_table_full),

@@ -27,6 +27,15 @@ void blockdev_register(struct blockdev *b)
 }
 
 /* ---- the broker ---------------------------------------------------------- */
+/* the owner is revoked (auth_owner_revoke): what the kernel broker's hook
+ * does — the controller stops and the gate drops every queue, with the
+ * ring and in-flight pins */
+static void fb_revoked(void *arg, uint16_t owner)
+{
+	(void)owner;
+	nvme_broker_reset(arg);
+}
+
 void fake_broker_init(uint16_t owner)
 {
 	/* the previous controller forgets its queues: pins and shadows go */
@@ -60,6 +69,7 @@ void fake_broker_init(uint16_t owner)
 	struct nvme_gate_env env;
 	fake_nvme_env(&fb.dev, &env);
 	nvme_gate_init(&fb.gate, &env, &fb.pol);
+	auth_owner_on_revoke(owner, fb_revoked, &fb);
 }
 
 void fake_broker_softc(struct nvme_softc *sc)
@@ -84,7 +94,7 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 		       const struct dma_buf *acq, uint16_t entries)
 {
 	uint64_t sasq, sacq;
-	if (b->enabled || b->fail_enable)
+	if (b->enabled || b->fail_enable || auth_owner_revoked(b->owner))
 		return -1;
 	if (nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries, &sasq,
 				 &sacq))

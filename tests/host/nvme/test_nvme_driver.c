@@ -13,6 +13,7 @@
 
 #include "fake_broker.h"
 #include "kernel/lib/lib.h"
+#include "owner_shim.h"
 #include "shim.h"
 
 static struct nvme_softc sc;
@@ -233,6 +234,62 @@ static void test_reset_fails_outstanding(void **state)
 	uint8_t blk[512];
 	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
 	nvme_buf_put(&sc, &b);
+}
+
+/* A DMA fault revokes the owner (auth_owner_revoke) while commands are in
+ * flight and both I/O queue pairs are live: the broker's hook stops the
+ * controller and drops the gate's queues first, so the ring and in-flight
+ * pins are gone when the pools are seized — every pool of the owner, the
+ * one holding the rings included. Afterwards the driver gets errors, not
+ * hangs: a read fails at once, recovery is refused (enable refused while
+ * revoked), and detach gives the parked memory back. */
+static void test_owner_revoked(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096 * 4, &b), 0);
+	struct grant_table *t = &dma_owner_acct(sc.owner)->grants;
+	ndone = naborted = 0;
+	fb.device_stalled = true;
+	for (unsigned i = 0; i < 4; i++) {
+		struct nvme_io r = {.opc = NVME_IO_READ,
+				    .nsid = 1,
+				    .slba = i,
+				    .nlb = 8,
+				    .iova = b.iova + i * 4096,
+				    .len = 4096};
+		assert_int_equal(
+		    nvme_io_submit(&sc, &sc.ioq[i % 2], &r, count_done, 0), 0);
+	}
+	nvme_complete(&sc, &sc.ioq[0]);
+	assert_true(t->g[sc.pool.slot].pins > 0); /* rings and commands */
+	unsigned pools = shim_owner_pools(sc.owner);
+	assert_true(pools >= 1);
+	/* without the broker's hook the pins would hold (host test of the
+	 * authority layer: test_revoke_keeps_pinned); with it nothing stays */
+	assert_int_equal(auth_owner_revoke(sc.owner, "test fault"), (int)pools);
+	assert_int_equal(shim_owner_pools(sc.owner), 0);
+	assert_false(dma_pool_live(&sc.pool));
+	for (unsigned i = 0; i < GRANT_MAX; i++)
+		assert_int_equal(t->g[i].pins, 0);
+	assert_false(fb.enabled);
+	assert_int_equal(fb.gate.pol->sq_live | fb.gate.pol->cq_live, 0);
+	assert_int_equal(dma_owner_acct(sc.owner)->use[DMA_CHARGE_SHADOW], 0);
+	/* the driver: a read fails at once, and so does recovery */
+	fb.device_stalled = false;
+	uint64_t t0 = shim_clock_ns;
+	uint8_t blk[512];
+	assert_int_not_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+	assert_true(shim_clock_ns - t0 < 1000000000ull);
+	assert_int_equal(nvme_recover(&sc, "test"), -1);
+	assert_false(sc.up);
+	assert_int_equal(ndone, 4); /* every outstanding command answered */
+	/* detach gives back the seized pool's memory through the real revoke;
+	 * reinstated, the owner may attach again */
+	nvme_detach(&sc);
+	assert_int_equal(dma_owner_acct(sc.owner)->use[DMA_CHARGE_POOL], 0);
+	assert_int_equal(auth_owner_reinstate(sc.owner), 0);
+	sc.pool.len = 0;
 }
 
 /* one doorbell per burst: a plugged burst rings the gate once, callbacks
@@ -585,6 +642,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_attach, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_owner_revoked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prp_shapes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_io, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rejection, setup, teardown),

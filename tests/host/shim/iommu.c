@@ -14,6 +14,7 @@
 uint16_t shim_iommu_owner;
 unsigned shim_iommu_violations;
 bool shim_iommu_fail_unmap;
+bool shim_iommu_quarantined;
 
 #define SHIM_IOMMU_PAGES 8192
 static uint64_t mapped[SHIM_IOMMU_PAGES]; /* iova | 1 */
@@ -89,4 +90,25 @@ int iommu_unmap(uint16_t owner, uint64_t iova, size_t len)
 			shim_iommu_violations++;
 	}
 	return shim_iommu_fail_unmap ? -1 : 0;
+}
+
+/* a fault quarantines the translated owner: a test sets
+ * shim_iommu_quarantined, as the fault interrupt would */
+bool iommu_owner_quarantined(uint16_t owner)
+{
+	return owner && owner == shim_iommu_owner && shim_iommu_quarantined;
+}
+
+void iommu_owner_quarantine(uint16_t owner)
+{
+	if (owner && owner == shim_iommu_owner)
+		shim_iommu_quarantined = true;
+}
+
+int iommu_owner_resume(uint16_t owner)
+{
+	if (!owner || owner != shim_iommu_owner)
+		return -1;
+	shim_iommu_quarantined = false;
+	return 0;
 }

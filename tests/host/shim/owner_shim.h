@@ -34,14 +34,15 @@ static inline unsigned shim_owner_pools(uint16_t owner)
 	return o ? dma_owner_ngrants(o) : 0;
 }
 
-/* revoke every live pool of owner; returns how many stay (pinned) */
+/* revoke every live pool of owner, and give back the memory of pools a
+ * revocation seized; returns how many stay (pinned) */
 static inline unsigned shim_owner_release(uint16_t owner)
 {
 	struct dma_owner *o = dma_owner_acct(owner);
 	unsigned kept = 0;
 	for (unsigned i = 0; o && i < GRANT_MAX; i++) {
 		const struct dma_grant *g = &o->grants.g[i];
-		if (!g->live)
+		if (!g->live && !g->parked) /* parked: seized by a revocation */
 			continue;
 		struct dma_pool p = {
 		    .va = (uint8_t *)(uintptr_t)g->base,

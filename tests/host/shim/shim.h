@@ -18,5 +18,6 @@ extern shim_page_hook_fn shim_page_hook;
 extern uint16_t shim_iommu_owner;
 extern unsigned shim_iommu_violations;
 extern bool shim_iommu_fail_unmap;
+extern bool shim_iommu_quarantined; /* the translated owner faulted */
 unsigned shim_iommu_mapped(void);
 #endif
