@@ -134,6 +134,13 @@ static inline bool covered(struct gcache *c, uint64_t addr, uint64_t len)
 #endif
 }
 
+/* an address only the device dereferences: under hw_confined the IOMMU
+ * confines it, so no grant lookup (and no pin) */
+static inline bool dev_covered(struct gcache *c, uint64_t addr, uint64_t len)
+{
+	return c->p->hw_confined || covered(c, addr, len);
+}
+
 /* Walk the PRP list at prp2 for `rem` bytes after the first page, copying
  * entries into list->out and checking the copies (NVMe 2.0 §4.1.1: list
  * entries are page aligned; the list pointer may carry a qword-aligned
@@ -175,7 +182,8 @@ static enum nvme_verdict val_prp_list(struct gcache *c,
 		 * PRP1 matched, one branch-free pass decides them (the OR of
 		 * the misalignment bits and the out-of-range flags is 0) */
 		uint32_t full_end = MIN(got + take, nent - 1);
-		if (c->last && c->last->len >= ps && full_end > got) {
+		if (!c->p->hw_confined && c->last && c->last->len >= ps &&
+		    full_end > got) {
 			const uint64_t lo = c->last->base;
 			const uint64_t span = c->last->len - ps;
 			uint64_t bad = 0, bad2 = 0;
@@ -203,7 +211,7 @@ static enum nvme_verdict val_prp_list(struct gcache *c,
 			uint64_t e = out[i];
 			uint64_t len = rem > ps ? ps : rem;
 			REFUSE_IF(e & pmask, NVME_V_PRP_LIST_ENTRY_MISALIGNED);
-			REFUSE_IF(!covered(c, e, len),
+			REFUSE_IF(!dev_covered(c, e, len),
 				  NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT);
 			rem -= len;
 		}
@@ -236,7 +244,7 @@ static enum nvme_verdict val_data(struct gcache *c, const struct nvme_sqe *cmd,
 	if (first > len)
 		first = len;
 	REFUSE_IF(prp1 + first < prp1, NVME_V_LEN_WRAPS);
-	REFUSE_IF(!covered(c, prp1, first), NVME_V_PRP1_OUT_OF_GRANT);
+	REFUSE_IF(!dev_covered(c, prp1, first), NVME_V_PRP1_OUT_OF_GRANT);
 	uint64_t rem = len - first;
 	if (rem == 0) {
 		res->kind = NVME_DATA_PRP1;
@@ -244,7 +252,7 @@ static enum nvme_verdict val_data(struct gcache *c, const struct nvme_sqe *cmd,
 	}
 	if (rem <= ps) {
 		REFUSE_IF(cmd->prp2 & pmask, NVME_V_PRP2_MISALIGNED);
-		REFUSE_IF(!covered(c, cmd->prp2, rem),
+		REFUSE_IF(!dev_covered(c, cmd->prp2, rem),
 			  NVME_V_PRP2_OUT_OF_GRANT);
 		res->kind = NVME_DATA_PRP2_PAGE;
 		return NVME_V_ACCEPT;
@@ -262,7 +270,8 @@ static enum nvme_verdict val_mptr(struct gcache *c, const struct nvme_sqe *cmd,
 	}
 	REFUSE_IF(cmd->mptr & 3, NVME_V_MPTR_MISALIGNED);
 	REFUSE_IF(cmd->mptr + md_len < cmd->mptr, NVME_V_LEN_WRAPS);
-	REFUSE_IF(!covered(c, cmd->mptr, md_len), NVME_V_MPTR_OUT_OF_GRANT);
+	REFUSE_IF(!dev_covered(c, cmd->mptr, md_len),
+		  NVME_V_MPTR_OUT_OF_GRANT);
 	res->uses_mptr = true;
 	return NVME_V_ACCEPT;
 }

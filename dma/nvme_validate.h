@@ -114,6 +114,18 @@ struct nvme_val_policy {
 	 * (or its create is in flight); sq_cq[q]: the CQ an SQ posts to */
 	uint64_t cq_live, sq_live;
 	uint16_t sq_cq[NVME_VAL_MAX_QID];
+	/* Address checks off (the IOMMU backend's fast shape): an IOMMU
+	 * confines every access the device makes to the owner's domain, so
+	 * the grant lookups of addresses only the device dereferences — PRP1
+	 * and PRP2 data pages, PRP list entries, MPTR — are skipped and those
+	 * grants are not pinned (an unmapped page faults instead of being
+	 * reached). Addresses the kernel itself reads or writes through the
+	 * CPU stay checked in every shape: the PRP list pages the gate copies
+	 * and the queue rings it shadows and posts into. Command policy
+	 * (opcodes, namespaces, scopes, queues, lengths, alignment) is the
+	 * same. Only the broker sets it, and only for an owner the IOMMU
+	 * translates (dma_owner_translated). */
+	bool hw_confined;
 	/* optional: an entry of grants->g to try before scanning the table
 	 * (the gate passes the last one that matched); re-checked for
 	 * liveness and owner on every use */

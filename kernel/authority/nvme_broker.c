@@ -24,6 +24,12 @@
  * 4 GiB, which every device reaches: they exist before the owner's DMA
  * limit is known */
 #define BROKER_OWN_LIMIT (1ull << 32)
+/* The gate's shape under the IOMMU backend (docs/dma-isolation-design.md,
+ * "Gate shapes"): with address checks off the IOMMU confines the device's
+ * data addresses and the gate keeps its command policy and the checks of
+ * what the kernel itself reads and writes. nvme.addr_checks=on|off on the
+ * command line overrides; without an IOMMU the checks are always on. */
+#define BROKER_ADDR_CHECKS_DEFAULT true
 
 struct nvme_broker {
 	bool enabled;
@@ -264,6 +270,23 @@ static void broker_revoked(void *arg, uint16_t owner)
 	kprintf("nvme-broker %s: owner %u revoked: controller stopped, gate "
 		"queues and shadows dropped\n",
 		b->name, owner);
+}
+
+/* address checks on unless the IOMMU translates the owner and the
+ * command line (or the default) turns them off */
+static bool broker_hw_confined(const struct nvme_broker *b)
+{
+	const char *v = cmdline_get("nvme.addr_checks");
+	bool checks = BROKER_ADDR_CHECKS_DEFAULT;
+	if (v && !strcmp(v, "off"))
+		checks = false;
+	else if (v && !strcmp(v, "on"))
+		checks = true;
+	else if (v)
+		kprintf("nvme-broker %s: nvme.addr_checks=%s is not on or off; "
+			"%s\n",
+			b->name, v, checks ? "on" : "off");
+	return !checks && dma_owner_translated(b->owner);
 }
 
 /* ---- the probe: identity before memory ---------------------------------- */
@@ -535,6 +558,7 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 	b->pol.qsize_max = (uint32_t)MIN(FIELD_GET(NVME_CAP_MQES, b->cap) + 1,
 					 (uint64_t)NVME_GATE_QSIZE_MAX);
 	b->pol.iv_max = d->msix_size ? (uint16_t)(d->msix_size - 1) : 0;
+	b->pol.hw_confined = broker_hw_confined(b);
 	struct nvme_gate_env env = {
 	    .ctx = b,
 	    .doorbell = env_doorbell,
@@ -598,10 +622,12 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 #endif
 	kprintf("nvme-broker %s: reset, CAP 0x%llx VS %u.%u, owner %u; "
 		"\"%s\" serial \"%s\", max transfer %u KiB, %u namespaces, "
-		"%u granted%s\n",
+		"%u granted%s; gate address checks %s\n",
 		a, (unsigned long long)b->cap, b->vs >> 16, (b->vs >> 8) & 0xff,
 		owner, b->id.mn, b->id.sn, b->max_xfer / 1024, b->id.nn,
-		b->pol.nns, b->pol.all_ns ? " (every active one)" : "");
+		b->pol.nns, b->pol.all_ns ? " (every active one)" : "",
+		b->pol.hw_confined ? "off (the IOMMU confines data addresses)"
+				   : "on");
 	*out = b;
 	return 0;
 }
@@ -1063,6 +1089,7 @@ static void validator_status(struct json *j)
 		json_kbool(j, "enabled", b->enabled);
 		json_ku64(j, "max_xfer", b->max_xfer);
 		json_ku64(j, "namespaces", b->pol.nns);
+		json_kbool(j, "address_checks", !b->pol.hw_confined);
 		json_key(j, "gate");
 		nvme_gate_json(&b->gate, j);
 		json_obj_end(j);

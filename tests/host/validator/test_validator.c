@@ -836,6 +836,66 @@ static void t_mptr(void **s)
 	assert_int_equal(io(&c, NULL), NVME_V_PRP2_OUT_OF_GRANT);
 }
 
+/* ---- the IOMMU shape: address checks off ---------------------------------
+ * Under hw_confined the grant lookups of addresses only the device
+ * dereferences are skipped (the IOMMU confines them) and their grants are
+ * not pinned; what the kernel reads through the CPU — the PRP list it
+ * copies, a queue ring it shadows — and every command-policy rule still
+ * refuse. */
+static struct nvme_sqe mkq_cq(uint16_t qid, uint16_t qsize0, uint64_t base);
+static void t_hw_confined(void **s)
+{
+	(void)s;
+	struct nvme_val_result r;
+	pol.hw_confined = true;
+	/* data pages outside every grant: the device's business now */
+	struct nvme_sqe c = rw(NVME_IO_READ, 1, A + 3 * MIB, 0, 7);
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.grants, 0); /* nothing pinned */
+	c = rw(NVME_IO_READ, 1, A + 0x1000, A + 3 * MIB, 15);
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.kind, NVME_DATA_PRP2_PAGE);
+	uint64_t *l = page(16);
+	l[0] = A + 3 * MIB;
+	l[1] = A + 2 * MIB; /* owner 2's page */
+	c = rw(NVME_IO_READ, 1, A + 0x20000, A + 16 * 4096, 23);
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.nlist, 2);
+	assert_memory_equal(listbuf, l, 16); /* still the kernel's copy */
+	c = rw(NVME_IO_WRITE, 2, A, A + 4096, 1);
+	c.mptr = A + 3 * MIB;
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_true(r.uses_mptr);
+	/* the list page itself is read by the kernel: still checked, never
+	 * fetched */
+	unsigned before = nfetch;
+	c = rw(NVME_IO_READ, 1, A + 0x20000, A + 2 * MIB, 23);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_PTR_OUT_OF_GRANT);
+	assert_int_equal(nfetch, before);
+	/* a queue ring the gate shadows and posts into: still checked */
+	c = mkq_cq(1, 63, A + 3 * MIB);
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_BASE_OUT_OF_GRANT);
+	/* command policy and format: unchanged */
+	c = rw(NVME_IO_READ, 3, A, 0, 0);
+	assert_int_equal(io(&c, NULL), NVME_V_NSID_NOT_GRANTED);
+	c = adm(NVME_ADM_FORMAT_NVM, A);
+	assert_int_equal(ad(&c, NULL), NVME_V_OPCODE_FORBIDDEN);
+	c = rw(NVME_IO_READ, 1, A + 3 * MIB + 2, 0, 7);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_MISALIGNED);
+	c = rw(NVME_IO_READ, 1, A, 0, 1024);
+	assert_int_equal(io(&c, NULL), NVME_V_XFER_EXCEEDS_MDTS);
+	l[1] = A + 0x22200;
+	c = rw(NVME_IO_READ, 1, A + 0x20000, A + 16 * 4096, 23);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_ENTRY_MISALIGNED);
+	/* the same commands with the checks on: refused by the grant rules */
+	pol.hw_confined = false;
+	c = rw(NVME_IO_READ, 1, A + 3 * MIB, 0, 7);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_OUT_OF_GRANT);
+	c = rw(NVME_IO_WRITE, 2, A, A + 4096, 1);
+	c.mptr = A + 3 * MIB;
+	assert_int_equal(io(&c, NULL), NVME_V_MPTR_OUT_OF_GRANT);
+}
+
 /* ---- queues ------------------------------------------------------------- */
 static struct nvme_sqe mkq(bool sq, uint16_t qid, uint16_t qsize0,
 			   uint64_t base, uint32_t cdw11)
@@ -845,6 +905,11 @@ static struct nvme_sqe mkq(bool sq, uint16_t qid, uint16_t qsize0,
 	c.cdw10 = qid | ((uint32_t)qsize0 << 16);
 	c.cdw11 = cdw11;
 	return c;
+}
+
+static struct nvme_sqe mkq_cq(uint16_t qid, uint16_t qsize0, uint64_t base)
+{
+	return mkq(false, qid, qsize0, base, 1 | 2);
 }
 
 static void t_queues(void **s)
@@ -913,6 +978,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(t_accept_4k_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_hw_confined, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_names_distinct, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_admin_forbidden, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_admin_allowed, setup, teardown),
