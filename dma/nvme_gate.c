@@ -42,12 +42,12 @@ static bool gate_ring_live(const struct nvme_gate *g,
 
 /* ---- shadow memory, charged to the owner --------------------------------- */
 static enum nvme_verdict gate_alloc(struct nvme_gate *g, size_t len,
-				    struct dma_buf *b)
+				    bool dev_writes, struct dma_buf *b)
 {
 	struct dma_owner *o = g->pol->acct;
 	if (o && !dma_owner_charge(o, DMA_CHARGE_SHADOW, len))
 		return NVME_V_OVER_QUOTA;
-	if (g->env.shadow_alloc(g->env.ctx, len, b) != 0) {
+	if (g->env.shadow_alloc(g->env.ctx, len, dev_writes, b) != 0) {
 		if (o)
 			dma_owner_uncharge(o, DMA_CHARGE_SHADOW, len);
 		b->len = 0;
@@ -192,9 +192,10 @@ static enum nvme_verdict gate_sq_setup(struct nvme_gate *g, uint16_t qid,
 		goto fail;
 	sq->cqid = cqid;
 	sq->ntags = (uint16_t)MIN(NVME_GATE_TAGS, size - 1);
-	v = gate_alloc(g, ALIGN_UP(len, PAGE_SIZE), &sq->shadow);
+	v = gate_alloc(g, ALIGN_UP(len, PAGE_SIZE), false, &sq->shadow);
 	if (v == NVME_V_ACCEPT)
-		v = gate_alloc(g, (size_t)sq->ntags * PAGE_SIZE, &sq->lists);
+		v = gate_alloc(g, (size_t)sq->ntags * PAGE_SIZE, false,
+			       &sq->lists);
 	if (v != NVME_V_ACCEPT)
 		goto fail;
 	sq->qid = qid;
@@ -216,7 +217,7 @@ static enum nvme_verdict gate_cq_setup(struct nvme_gate *g, uint16_t qid,
 	enum nvme_verdict v = NVME_V_QUEUE_BASE_OUT_OF_GRANT;
 	if (gate_ring_pin(g, drv_iova, len, &cq->ring) &&
 	    (cq->drv = g->env.drv_va(g->env.ctx, drv_iova, len)))
-		v = gate_alloc(g, ALIGN_UP(len, PAGE_SIZE), &cq->shadow);
+		v = gate_alloc(g, ALIGN_UP(len, PAGE_SIZE), true, &cq->shadow);
 	if (v != NVME_V_ACCEPT) {
 		gate_cq_clear(g, cq);
 		return v;

@@ -39,8 +39,11 @@ struct nvme_gate_env {
 	void *ctx;
 	/* write doorbell `index` (2*qid: SQ tail, 2*qid+1: CQ head) */
 	void (*doorbell)(void *ctx, uint32_t index, uint32_t value);
-	/* kernel-owned, device-visible, zeroed, page-aligned memory */
-	int (*shadow_alloc)(void *ctx, size_t len, struct dma_buf *out);
+	/* kernel-owned, device-visible, zeroed, page-aligned memory; the
+	 * device may write it only when dev_writes (a shadow CQ): shadow SQs
+	 * and PRP lists are mapped read-only for it under an IOMMU */
+	int (*shadow_alloc)(void *ctx, size_t len, bool dev_writes,
+			    struct dma_buf *out);
 	void (*shadow_free)(void *ctx, struct dma_buf *b);
 	/* CPU view of a device address range the grant check has accepted */
 	void *(*drv_va)(void *ctx, uint64_t iova, size_t len);

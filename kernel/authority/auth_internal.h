@@ -91,8 +91,10 @@ uint64_t auth_owner_dma_limit(uint16_t owner);
 /* kernel-owned pages that owner's device reads or writes but its driver
  * never holds (the broker's probe queue, shadow rings and Identify page):
  * zeroed, below limit (and below the owner's DMA limit), mapped in the
- * owner's IOMMU domain when it has one. 0 if none. */
-uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit);
+ * owner's IOMMU domain when it has one, with perm (IOMMU_READ: the device
+ * reads it; | IOMMU_WRITE: and writes it). 0 if none. */
+uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit,
+			  unsigned perm);
 /* unmapped (and the IOTLB invalidation waited for) before they are freed;
  * withheld when the unit does not confirm */
 void dma_kernel_free(uint16_t owner, uint64_t pa, size_t pages);

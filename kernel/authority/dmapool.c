@@ -93,12 +93,12 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 	return 0;
 }
 
-uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit)
+uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit,
+			  unsigned perm)
 {
 	uint64_t pa = page_alloc(pages, owner_alloc_limit(owner, limit));
 	if (pa && dma_owner_translated(owner) &&
-	    iommu_map(owner, pa, pa, pages * PAGE_SIZE,
-		      IOMMU_READ | IOMMU_WRITE) != 0) {
+	    iommu_map(owner, pa, pa, pages * PAGE_SIZE, perm) != 0) {
 		page_free(pa, pages);
 		return 0;
 	}

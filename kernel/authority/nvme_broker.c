@@ -11,6 +11,7 @@
 #include "dma/owner.h"
 #include "kernel/authority/auth_internal.h"
 #include "kernel/boot/boot.h"
+#include "kernel/iommu/iommu.h"
 
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
@@ -138,12 +139,16 @@ static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
 	reg_write32(b, (uint32_t)off, value);
 }
 
-static int env_shadow_alloc(void *ctx, size_t len, struct dma_buf *out)
+static int env_shadow_alloc(void *ctx, size_t len, bool dev_writes,
+			    struct dma_buf *out)
 {
 	struct nvme_broker *b = ctx;
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
-	/* below the device's DMA limit (AWS NVMe: 2^48), like its pools */
-	uint64_t pa = pages ? dma_kernel_alloc(b->owner, pages, 0) : 0;
+	/* below the device's DMA limit (AWS NVMe: 2^48), like its pools;
+	 * under the IOMMU a shadow SQ or PRP list is read-only for the
+	 * device, so no DMA it is told to do can rewrite a validated copy */
+	unsigned perm = IOMMU_READ | (dev_writes ? IOMMU_WRITE : 0);
+	uint64_t pa = pages ? dma_kernel_alloc(b->owner, pages, 0, perm) : 0;
 	if (!pa)
 		return -1;
 	out->va = (void *)pa; /* identity map (kernel/mm/mm.h) */
@@ -438,7 +443,8 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p,
 static int broker_probe(struct nvme_broker *b)
 {
 	/* ASQ, ACQ, list */
-	uint64_t q = dma_kernel_alloc(b->owner, 3, BROKER_OWN_LIMIT);
+	uint64_t q = dma_kernel_alloc(b->owner, 3, BROKER_OWN_LIMIT,
+				      IOMMU_READ | IOMMU_WRITE);
 	if (!q)
 		return -1;
 	memset((void *)q, 0, 3 * PAGE_SIZE);
@@ -542,7 +548,8 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 		return -1;
 	}
 	b->stopped = true;
-	b->ident = dma_kernel_alloc(owner, 1, BROKER_OWN_LIMIT);
+	b->ident = dma_kernel_alloc(owner, 1, BROKER_OWN_LIMIT,
+				    IOMMU_READ | IOMMU_WRITE);
 	struct dma_owner *acct = dma_owner_acct(owner);
 	if (!b->ident || !acct) {
 		kprintf("nvme-broker %s: unable to set up (%s)\n", a,
@@ -875,7 +882,8 @@ int nvme_broker_bare_open(struct nvme_broker *b)
 	size_t data = MAX((size_t)b->max_xfer, (size_t)BARE_DATA_MIN);
 	size_t pages = 2 + BARE_LIST_PAGES + data / PAGE_SIZE;
 	/* the device's memory, reachable by it under either backend */
-	uint64_t pa = dma_kernel_alloc(b->owner, pages, 0);
+	uint64_t pa =
+	    dma_kernel_alloc(b->owner, pages, 0, IOMMU_READ | IOMMU_WRITE);
 	struct broker_bare *x = (struct broker_bare *)page_alloc(
 	    ALIGN_UP(sizeof(*x), PAGE_SIZE) / PAGE_SIZE, 0);
 	if (!pa || !x) {

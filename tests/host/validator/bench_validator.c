@@ -99,9 +99,10 @@ static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
 	}
 }
 
-static int env_alloc(void *ctx, size_t len, struct dma_buf *out)
+static int env_alloc(void *ctx, size_t len, bool dev_writes,
+		     struct dma_buf *out)
 {
-	(void)ctx;
+	(void)ctx, (void)dev_writes;
 	size_t n = (len + 4095) & ~(size_t)4095;
 	out->va = aligned_alloc(4096, n);
 	memset(out->va, 0, n);

@@ -22,9 +22,11 @@ static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
 	f->ndoorbells++;
 }
 
-static int env_shadow_alloc(void *ctx, size_t len, struct dma_buf *out)
+static int env_shadow_alloc(void *ctx, size_t len, bool dev_writes,
+			    struct dma_buf *out)
 {
 	struct fake_nvme *f = ctx;
+	(void)dev_writes;
 	if (f->fail_alloc_after >= 0 &&
 	    f->shadow_allocs >= (unsigned)f->fail_alloc_after)
 		return -1;

@@ -163,9 +163,10 @@ static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
 static uint8_t *sh_arena;
 static size_t sh_used;
 
-static int env_shadow_alloc(void *ctx, size_t len, struct dma_buf *out)
+static int env_shadow_alloc(void *ctx, size_t len, bool dev_writes,
+			    struct dma_buf *out)
 {
-	(void)ctx;
+	(void)ctx, (void)dev_writes;
 	n_alloc++;
 	size_t n = (len + PS - 1) & ~(size_t)(PS - 1);
 	if (!n || nsh == MAXSH || n > SHADOW_ARENA - sh_used)

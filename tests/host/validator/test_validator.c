@@ -866,6 +866,13 @@ static void t_hw_confined(void **s)
 	c.mptr = A + 3 * MIB;
 	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
 	assert_true(r.uses_mptr);
+	/* the interrupt window is never memory: refused in either shape */
+	c = rw(NVME_IO_READ, 1, 0xfee00000ull, 0, 7);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_OUT_OF_GRANT);
+	c = rw(NVME_IO_READ, 1, 0xfedff000ull, 0xfeeff000ull, 15);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP2_OUT_OF_GRANT);
+	c = rw(NVME_IO_READ, 1, 0xfedff000ull, 0xfef00000ull, 15);
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
 	/* the list page itself is read by the kernel: still checked, never
 	 * fetched */
 	unsigned before = nfetch;
