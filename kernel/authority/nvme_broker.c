@@ -758,6 +758,11 @@ int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
 	return nvme_gate_cq_head(&b->gate, qid, head);
 }
 
+bool nvme_broker_addr_checks(const struct nvme_broker *b)
+{
+	return !b->pol.hw_confined;
+}
+
 bool nvme_broker_fenced(const struct nvme_broker *b)
 {
 	return b->fenced;

@@ -87,6 +87,9 @@ uint16_t nvme_broker_max_qid(const struct nvme_broker *b);
 int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 			    uint32_t *dw0);
 
+/* does the gate check the device's data addresses against the owner's
+ * grants? false only in the IOMMU shape (nvme_val_policy.hw_confined) */
+bool nvme_broker_addr_checks(const struct nvme_broker *b);
 /* is the controller fenced (a disable failed: bus mastering off for good)? */
 bool nvme_broker_fenced(const struct nvme_broker *b);
 

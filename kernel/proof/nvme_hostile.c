@@ -7,10 +7,21 @@
  * Vectors are data: every file \capos\nvme-*.vec on the boot volume (copied
  * there from tests/qemu/nvme_vectors/) is one vector, read at run time with
  * bootfs_at, so a new vector needs no rebuild. Format:
- * tests/qemu/nvme_vectors/README.md. */
+ * tests/qemu/nvme_vectors/README.md.
+ *
+ * In the IOMMU shape (the gate's address checks off, nvme.addr_checks=off
+ * under intel-iommu) the vectors whose rule is a device data address —
+ * PRP1, PRP2, list entries, MPTR outside the grants — are not the gate's
+ * to refuse: they run last, together, and reach the device, and the IOMMU
+ * must block each (QEMU's vtd_dmar_fault is the witness; the canary and
+ * the revoked pool's bytes stay). The fault then revokes the owner: its
+ * pools are seized, the gate's queues dropped, every outstanding command is
+ * answered and later I/O fails at once (iommu_phase). Every other vector is
+ * still refused by the gate with its verdict. */
 #include "dma/nvme_reg.h"
 #include "kernel/authority/authority.h"
 #include "kernel/boot/boot.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
 #include "kernel/proof/nvme_proof.h"
@@ -41,6 +52,7 @@ struct vec_env {
 	uint64_t bar0;	    /* the controller's register page */
 	uint32_t ungranted; /* lowest NSID the broker did not grant */
 	uint32_t list_off;
+	unsigned nlist; /* entries the last vec_list wrote */
 };
 
 static bool is_space(char c)
@@ -277,6 +289,7 @@ static bool vec_command(const struct vec *v, struct vec_env *env,
 static bool vec_list(const struct vec *v, struct vec_env *env)
 {
 	const char *s = vec_get(v, "list");
+	env->nlist = 0;
 	if (!s)
 		return true;
 	uint64_t *l = (uint64_t *)(env->plist + env->list_off);
@@ -296,6 +309,7 @@ static bool vec_list(const struct vec *v, struct vec_env *env)
 		l[n++] = x;
 		s = *c ? c + 1 : c;
 	}
+	env->nlist = n;
 	return true;
 }
 
@@ -407,6 +421,193 @@ static bool is_vector_file(const char *name)
 	       has_suffix(name, ".vec");
 }
 
+/* ---- the IOMMU shape ------------------------------------------------------
+ * verdicts of rules about addresses only the device dereferences */
+static bool verdict_dev_addr(int v)
+{
+	return v == NVME_V_PRP1_OUT_OF_GRANT || v == NVME_V_PRP2_OUT_OF_GRANT ||
+	       v == NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT ||
+	       v == NVME_V_MPTR_OUT_OF_GRANT;
+}
+
+#define IOMMU_VEC_MAX	   32
+#define IOMMU_VEC_TARGETS  4
+#define IOMMU_PHASE_US	   500000 /* QEMU runs the commands meanwhile */
+#define IOMMU_IO_AFTER_MAX 100000 /* later I/O must fail within this */
+
+struct iommu_vec {
+	const char *name;
+	struct nvme_queue *q;
+	struct nvme_ccb *ccb;
+	uint64_t target[IOMMU_VEC_TARGETS]; /* pages outside the grants */
+	unsigned ntarget;
+	int gate; /* the gate's verdict when it refused, else -1 */
+	bool device_done;
+	/* every target lies in the controller's own BAR0: QEMU's model refuses
+	 * such a transfer itself (an error completion) before any IOMMU */
+	bool own_bar;
+};
+
+struct iommu_phase {
+	unsigned n, sent, gate, device_done, answered, targetless;
+	uint64_t faults;
+	bool revoked, pools_gone, shadows_gone, recover_refused, io_refused;
+	uint64_t io_after_us;
+};
+
+/* the pages a built command names that the owner holds no grant for */
+static void vec_targets(const struct vec_env *env, const struct nvme_sqe *c,
+			struct iommu_vec *x)
+{
+	uint64_t a[3 + VEC_LIST_MAX];
+	unsigned n = 0;
+	a[n++] = c->prp1;
+	a[n++] = c->prp2;
+	a[n++] = c->mptr;
+	const uint64_t *l = (const uint64_t *)(env->plist + env->list_off);
+	for (unsigned i = 0; i < env->nlist; i++)
+		a[n++] = l[i];
+	const struct pci_dev *d = env->sc->pci;
+	x->ntarget = 0;
+	x->own_bar = true;
+	for (unsigned i = 0; i < n && x->ntarget < IOMMU_VEC_TARGETS; i++) {
+		uint64_t pg = a[i] & ~(uint64_t)(PAGE_SIZE - 1);
+		if (!a[i] || dma_owner_covers(env->sc->owner, pg, 1))
+			continue;
+		x->target[x->ntarget++] = pg;
+		x->own_bar &= pg >= d->bar[0].base &&
+			      pg - d->bar[0].base < d->bar[0].size;
+	}
+	x->own_bar &= x->ntarget > 0;
+}
+
+static uint64_t irq_save_off(void)
+{
+	uint64_t flags;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
+	return flags;
+}
+
+static void irq_restore(uint64_t flags)
+{
+	if (flags & (1u << 9))
+		__asm__ volatile("sti" ::: "memory");
+}
+
+/* submit one deferred vector without waiting */
+static bool iommu_vec_send(const struct vec *v, struct vec_env *env,
+			   struct iommu_vec *x)
+{
+	struct nvme_softc *sc = env->sc;
+	const char *queue = vec_get(v, "queue");
+	x->q = queue && !strcmp(queue, "admin") ? &sc->admin : &sc->ioq[0];
+	x->gate = -1;
+	x->ccb = nvme_ccb_get(x->q);
+	if (!x->ccb || !vec_command(v, env, &x->ccb->cmd) ||
+	    !vec_list(v, env)) {
+		if (x->ccb)
+			nvme_ccb_put(x->ccb);
+		x->ccb = 0;
+		return false;
+	}
+	vec_targets(env, &x->ccb->cmd, x);
+	/* the gate copies the list now, at the ring: the next vector may
+	 * rewrite the list page */
+	if (nvme_submit(sc, x->q, x->ccb, nvme_fill_cmd, nvme_done_sync)) {
+		nvme_ccb_put(x->ccb);
+		x->ccb = 0;
+		return false;
+	}
+	return true;
+}
+
+/* Every deferred vector goes out with the fault interrupt held off, so
+ * each command meets the IOMMU before the first fault stops the device;
+ * then the fault is taken, the safe point revokes the owner, and the
+ * driver must get answers and errors, not hangs. */
+static void iommu_phase(struct vec_env *env, struct vec *v,
+			struct iommu_phase *ph)
+{
+	static struct iommu_vec xv[IOMMU_VEC_MAX];
+	struct nvme_softc *sc = env->sc;
+	const char *name;
+	const void *data;
+	size_t len;
+	memset(ph, 0, sizeof(*ph));
+	uint64_t f0 = iommu_fault_count(sc->owner, NULL);
+	uint64_t flags = irq_save_off();
+	for (unsigned i = 0; bootfs_at(i, &name, &data, &len); i++) {
+		if (!is_vector_file(name) || !vec_parse(v, name, data, len) ||
+		    !verdict_dev_addr(verdict_by_name(vec_get(v, "expect"))))
+			continue;
+		if (ph->n == IOMMU_VEC_MAX)
+			break;
+		struct iommu_vec *x = &xv[ph->n++];
+		x->name = name;
+		if (!iommu_vec_send(v, env, x))
+			kprintf("nvme-hostile: %s: unable to send\n", name);
+	}
+	uint64_t end = time_now_us() + IOMMU_PHASE_US;
+	while (time_now_us() < end)
+		__asm__ volatile("pause");
+	/* the gate's refusals (the interrupt window) and whatever the device
+	 * completed, before anything is revoked */
+	nvme_complete(sc, &sc->ioq[0]);
+	nvme_complete(sc, &sc->admin);
+	for (unsigned i = 0; i < ph->n; i++) {
+		struct iommu_vec *x = &xv[i];
+		uint32_t why;
+		if (!x->ccb || x->ccb->state == NVME_CCB_INFLIGHT)
+			continue;
+		if (nvme_cqe_rejected(&x->ccb->cqe, &why))
+			x->gate = (int)why;
+		else
+			x->device_done = true;
+	}
+	iommu_fault_poll();
+	irq_restore(flags);
+	ph->faults = iommu_fault_count(sc->owner, NULL) - f0;
+	ph->revoked = auth_poll() == 1 && auth_owner_revoked(sc->owner);
+	ph->pools_gone = !dma_pool_live(&sc->pool);
+	ph->shadows_gone = nvme_broker_shadow_bytes(sc->broker, 0) == 0 &&
+			   nvme_broker_shadow_bytes(sc->broker, 1) == 0;
+	/* the driver finds out: every command it had is answered, the
+	 * controller does not come back */
+	ph->recover_refused =
+	    nvme_recover(sc, "owner revoked after a DMA fault") != 0;
+	for (unsigned i = 0; i < ph->n; i++) {
+		struct iommu_vec *x = &xv[i];
+		bool answered = x->ccb && x->ccb->state != NVME_CCB_INFLIGHT;
+		ph->answered += answered;
+		ph->sent += x->ccb && x->gate < 0;
+		ph->gate += x->gate >= 0;
+		ph->device_done += x->device_done;
+		ph->targetless += x->ccb && x->gate < 0 && !x->ntarget;
+		kprintf("NVME_IOMMU_VECTOR file=%s sent=%u gate=%s "
+			"device_done=%u sct=%u sc=0x%x own_bar=%u answered=%u "
+			"targets=",
+			x->name, x->ccb && x->gate < 0,
+			x->gate >= 0 ? nvme_verdict_name(x->gate) : "-",
+			x->device_done,
+			x->device_done ? nvme_cqe_sct(&x->ccb->cqe) : 0,
+			x->device_done ? nvme_cqe_sc(&x->ccb->cqe) : 0,
+			x->own_bar, answered);
+		for (unsigned k = 0; k < x->ntarget; k++)
+			kprintf("%s0x%lx", k ? "," : "", x->target[k]);
+		kprintf("\n");
+		if (answered)
+			nvme_ccb_put(x->ccb);
+	}
+	struct nvme_io rd = {.opc = NVME_IO_READ,
+			     .nsid = sc->ns[0].nsid,
+			     .nlb = 1,
+			     .iova = env->pool,
+			     .len = sc->ns[0].lba_bytes};
+	uint64_t t0 = time_now_us();
+	ph->io_refused = nvme_io_sync(sc, &sc->ioq[0], &rd, 0) != 0;
+	ph->io_after_us = time_now_us() - t0;
+}
+
 static uint64_t revoked_pattern(uint64_t off)
 {
 	return 0x5e7043d0000000ull | off;
@@ -466,8 +667,9 @@ static void proof_nvme_hostile(void)
 	dma_pool_revoke(&gone);
 	nvme_canary_fill();
 
+	bool shape_iommu = !nvme_broker_addr_checks(sc->broker);
 	nvme_proof_fence(sc, NVME_FENCE_HOSTILE_BEGIN);
-	unsigned nvec = 0, npass = 0, nbad = 0;
+	unsigned nvec = 0, npass = 0, nbad = 0, ndeferred = 0;
 	uint64_t classes = 0;
 	const char *name;
 	const void *data;
@@ -475,10 +677,16 @@ static void proof_nvme_hostile(void)
 	for (unsigned i = 0; bootfs_at(i, &name, &data, &len); i++) {
 		if (!is_vector_file(name))
 			continue;
-		nvec++;
 		struct vec_result r = {.got = -1};
-		bool parsed =
-		    vec_parse(&v, name, data, len) && vec_run(&v, &env, &r);
+		bool parsed = vec_parse(&v, name, data, len);
+		/* the IOMMU's to block: they run last (iommu_phase) */
+		if (parsed && shape_iommu &&
+		    verdict_dev_addr(verdict_by_name(vec_get(&v, "expect")))) {
+			ndeferred++;
+			continue;
+		}
+		nvec++;
+		parsed = parsed && vec_run(&v, &env, &r);
 		if (!parsed)
 			nbad++;
 		npass += r.ok;
@@ -497,9 +705,6 @@ static void proof_nvme_hostile(void)
 	    (nvme_broker_get_feature(sc->broker, NVME_FID_ERR_RECOVERY,
 				     env.ungranted, &er1) == 0 &&
 	     er1 == er0);
-	uint64_t cbad = nvme_canary_check(), rbad = 0;
-	for (unsigned i = 0; i < 2 * PAGE_SIZE / 8; i++)
-		rbad += rp[i] != revoked_pattern(i);
 	/* the queues still work after all that */
 	struct nvme_io rd = {.opc = NVME_IO_READ,
 			     .nsid = sc->ns[0].nsid,
@@ -507,7 +712,6 @@ static void proof_nvme_hostile(void)
 			     .iova = pool.iova,
 			     .len = sc->ns[0].lba_bytes};
 	bool alive = nvme_io_sync(sc, &sc->ioq[0], &rd, 0) == 0 && !sc->resets;
-	nvme_buf_put(sc, &pool);
 	nvme_dump(sc); /* queues, counters and the gate's verdicts */
 	unsigned nclasses = 0;
 	for (; classes; classes &= classes - 1)
@@ -518,17 +722,38 @@ static void proof_nvme_hostile(void)
 	struct dev_mmio db;
 	bool db_refused = mmio_grant(sc->pci, sc->owner, 0, 0x1000, 0x1000,
 				     MMIO_READ | MMIO_WRITE, &db) != 0;
+	struct iommu_phase ph = {0};
+	bool ph_ok = true;
+	if (shape_iommu) {
+		iommu_phase(&env, &v, &ph);
+		/* each sent vector names memory outside the grants (the test
+		 * finds QEMU's fault there); the five at the interrupt window
+		 * stay the gate's */
+		ph_ok = ph.n == ndeferred && ph.n >= 10 && ph.sent >= 10 &&
+			ph.sent + ph.gate == ph.n && !ph.targetless &&
+			ph.faults >= 1 && ph.revoked && ph.pools_gone &&
+			ph.shadows_gone && ph.recover_refused &&
+			ph.answered == ph.n && ph.io_refused &&
+			ph.io_after_us < IOMMU_IO_AFTER_MAX;
+	}
+	uint64_t cbad = nvme_canary_check(), rbad = 0;
+	for (unsigned i = 0; i < 2 * PAGE_SIZE / 8; i++)
+		rbad += rp[i] != revoked_pattern(i);
+	nvme_buf_put(sc, &pool);
 	unsigned lost = bootfs_lost();
 	proof_result(
 	    "nvme-hostile",
 	    nvec >= 20 && npass == nvec && !nbad && !cbad && !rbad && alive &&
-		db_refused && !lost && bounds_foreign && er_same,
+		db_refused && !lost && bounds_foreign && er_same && ph_ok,
 	    "vectors=%u passed=%u malformed=%u verdict_classes=%u "
 	    "boot_files_lost=%u canary=0x%llx canary_pages=%u canary_bad=%llu "
 	    "revoked=0x%llx revoked_bad=%llu alive=%d doorbell_window=%s "
 	    "poolend=0x%llx bar0=0x%llx msi=0x%llx bounds_foreign=%d "
 	    "ungranted_ns=%u ungranted_errrec=%s ungranted_errrec_before=0x%x "
-	    "ungranted_errrec_after=0x%x",
+	    "ungranted_errrec_after=0x%x address_checks=%s deferred=%u "
+	    "sent=%u gate_refused=%u device_done=%u faults=%llu "
+	    "owner_revoked=%d pools_gone=%d shadows_gone=%d answered=%u "
+	    "recover_refused=%d io_after=%s io_after_us=%llu",
 	    nvec, npass, nbad, nclasses, lost, (unsigned long long)env.canary,
 	    NVME_CANARY_PAGES, (unsigned long long)cbad,
 	    (unsigned long long)env.revoked, (unsigned long long)rbad, alive,
@@ -538,6 +763,10 @@ static void proof_nvme_hostile(void)
 	    !er_ok    ? "absent"
 	    : er_same ? "unchanged"
 		      : "CHANGED",
-	    er0, er1);
+	    er0, er1, shape_iommu ? "off" : "on", ndeferred, ph.sent, ph.gate,
+	    ph.device_done, (unsigned long long)ph.faults, ph.revoked,
+	    ph.pools_gone, ph.shadows_gone, ph.answered, ph.recover_refused,
+	    ph.io_refused ? "refused" : "ok",
+	    (unsigned long long)ph.io_after_us);
 }
 PROOF_REGISTER("nvme-hostile", proof_nvme_hostile, 42);

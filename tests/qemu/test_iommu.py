@@ -11,7 +11,10 @@ the witness outside the kernel. It checks:
   into / out of another owner's pool: every transfer blocked, the bytes
   unchanged, the fault counted by the fault-event interrupt against edu's
   owner with edu's source id, the page and the direction, edu stopped (bus
-  mastering off, owner quarantined) until resumed on purpose — and QEMU's own
+  mastering off, owner quarantined) and, at the next safe point, every
+  capability its owner held revoked (the pool it held seized, its register
+  window and new pools refused as owner-revoked, /api/authority counting
+  the revocations) until reinstated on purpose — and QEMU's own
   trace shows a DMAR fault with that source id, reason and address for each
   vector, and no fault from any other source (NVMe and virtio-net run with
   every DMA address mapped).
@@ -26,6 +29,15 @@ Boot 2: the same hostile proof and NVMe bring-up/integrity on a unit with
 caching-mode=on (CAP.CM=1: the flushes for not-present to present changes
 run; QEMU cannot show their absence, see docs/devices/intel-vtd.md) and
 aw-bits=48 (4-level second-level tables).
+
+Boot 4 (test_nvme_address_checks_off): the gate's IOMMU shape,
+nvme.addr_checks=off. The NVMe hostile vectors whose rule is a device data
+address reach the controller, and the IOMMU, not the gate, blocks each:
+QEMU's vtd_dmar_fault names the NVMe source id at a page the vector
+aimed at, the canary and the revoked pool's bytes are unchanged, and the
+fault revokes the NVMe owner (pools seized, gate queues dropped, every
+outstanding command answered, later I/O refused at once). Every other
+vector — namespaces, admin policy, queues — is still refused by the gate.
 
 Boot 3: the inventory device set of test_boot.py plus intel-iommu. The plain
 virtio-net functions (no iommu_platform: their DMA would bypass VT-d) are
@@ -80,6 +92,8 @@ def run():
         web["iommu"] = (st, body)
         st, _, body = http_get_retry(port, "/api/blob", total=90, timeout=60)
         web["blob"] = (st, body)
+        st, _, body = http_get_retry(port, "/api/authority", total=90)
+        web["authority"] = (st, body)
         m.quit()
     with open(img, "rb") as f:
         disk = f.read()
@@ -105,7 +119,7 @@ def test_hostile_device(run):
     log = m.log
     kv = m.proofs["iommu-hostile"].kv
     assert (kv["vectors"], kv["blocked"], kv["intact"], kv["by_irq"],
-            kv["stopped"]) == ("4", "4", "4", "4", "4"), kv
+            kv["stopped"], kv["owner_revoked"]) == ("4",) * 6, kv
     assert kv["positive"] == "ok" and kv["alive"] == "yes"
     edu_sid = sid_of(log, 0x1234, 0x11e8)
     assert int(kv["sid"], 16) == edu_sid
@@ -120,7 +134,7 @@ def test_hostile_device(run):
     assert {f[0] for f in faults} == {edu_sid}, {hex(f[0]) for f in faults}
     for v in vectors:
         iova, write = int(v["iova"], 16), v["dir"] == "write"
-        assert v["blocked"] == v["intact"] == v["irq"] == v["stopped"] == "1", v
+        assert v["blocked"] == v["intact"] == v["irq"] == v["stopped"] == v["revoked"] == "1", v
         # ...and for each vector QEMU refused the transfer at that address,
         # for that reason, in that direction — what capOS reported
         assert int(v["sid"], 16) == edu_sid and int(v["addr"], 16) == iova
@@ -129,6 +143,15 @@ def test_hostile_device(run):
         assert {f[1] for f in hits} == {int(v["reason"])} == {5 if write else 6}
         assert re.search(rf"^iommu: dma fault owner {kv['owner']} sid \S+ addr {v['iova']} "
                          rf"{v['dir']} reason {v['reason']} ", log, re.M)
+    # each fault revoked edu's owner at the next safe point, and only it
+    revs = re.findall(r"^authority: owner (\d+) revoked \(DMA fault\): device stopped, "
+                      r"(\d+) pools seized, 0 pinned kept", log, re.M)
+    assert [o for o, _ in revs] == [kv["owner"]] * 4, revs
+    assert all(int(n) >= 1 for _, n in revs)  # the pool it held, at least
+    assert len(re.findall(rf"^authority: owner {kv['owner']} reinstated$", log, re.M)) == 4
+    assert re.search(r"^authority: refused dma carve on slot \d+ \(owner-revoked\)$", log, re.M)
+    assert re.search(r"^authority: refused mmio read on slot \d+ \(owner-revoked\)$", log, re.M)
+    assert re.search(rf"^authority: owner {kv['owner']} is revoked; no new DMA pool$", log, re.M)
 
 
 def test_nvme_under_iommu(run):
@@ -165,6 +188,16 @@ def test_web_over_iommu(run):
     assert len(doms) == 3, doms  # edu, nvme, virtio-net: one domain each
     assert sum(d["faults"] for d in doms.values()) == 4
     assert all(d["mapped_pages"] > 0 and not d["quarantined"] for d in doms.values())
+    st, body = web["authority"]
+    assert st == 200
+    owners = {o["owner"]: o for o in json.loads(body)["owners"]}
+    edu = owners[int(m.proofs["iommu-hostile"].kv["owner"])]
+    # revoked four times and reinstated; the pools the faults seized are
+    # gone from it (the edu driver's own stays parked: it never gave it
+    # back), the one the proof holds at the end is live
+    assert edu["backend"] == "iommu" and not edu["revoked"], edu
+    assert edu["revocations"] == 4 and edu["pools"] == 1 and edu["parked_pools"] >= 1, edu
+    assert all(o["revocations"] == 0 for k, o in owners.items() if k != edu["owner"])
     st, body = web["blob"]
     assert st == 200 and len(body) == 4 << 20 and body[:len(BLOB_PATTERN)] == BLOB_PATTERN
     feats = int(m.proofs["virtio-net"].kv["features"], 16)
@@ -218,3 +251,92 @@ def test_caching_mode_4_level_unit():
         assert m.proofs[name].passed, m.proofs[name]
     assert "untrusted" not in m.log  # every invalidation wait completed
     assert rc == 33, m.tail()
+
+
+VEC_IOMMU_RE = re.compile(r"^NVME_IOMMU_VECTOR file=(\S+) sent=(\d) gate=(\S+) "
+                          r"device_done=(\d) sct=(\d+) sc=(0x[0-9a-f]+) own_bar=(\d) "
+                          r"answered=(\d) targets=(\S*)$", re.M)
+
+
+def test_nvme_address_checks_off():
+    """The gate's IOMMU shape: the device-address vectors reach the device
+    and the IOMMU blocks them; the gate keeps every other rule."""
+    img = os.path.join(BUILD, "qemu", "iommu-shape.img")
+    img2 = os.path.join(BUILD, "qemu", "iommu-shape-ns2.img")
+    os.makedirs(os.path.dirname(img), exist_ok=True)
+    with open(img, "wb") as f:
+        f.truncate(DISK_BYTES)
+    ns2 = os.urandom(NS2_BYTES)
+    with open(img2, "wb") as f:
+        f.write(ns2)
+    files = {}
+    for name in vector_files():
+        with open(os.path.join(VEC_DIR, name), "rb") as f:
+            files[name] = f.read()
+    devices = IOMMU + [
+        "-drive", f"file={img},format=raw,if=none,id=nvm",
+        "-drive", f"file={img2},format=raw,if=none,id=nvm2",
+        "-device", "nvme-subsys,id=subsys0,nqn=capos-subsys0",
+        "-device", "nvme,id=nvmec,serial=capos-nvme0,subsys=subsys0",
+        "-device", "nvme-ns,drive=nvm,bus=nvmec,nsid=1",
+        "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2",
+    ]
+    m = Machine("iommu-shape", devices=devices, files=files, trace=TRACE, timeout=300,
+                cmdline="proofs=nvme-bringup,nvme-hostile nvme.ns=1 "
+                        "nvme.addr_checks=off exit")
+    with m:
+        m.wait()
+    with open(img2, "rb") as f:
+        assert f.read() == ns2, "the ungranted namespace changed"
+    log = m.log
+    assert re.search(r"^nvme-broker \S+: reset, .* gate address checks off \(the IOMMU "
+                     r"confines data addresses\)$", log, re.M), m.tail()
+    assert m.proofs["nvme-bringup"].passed, m.proofs["nvme-bringup"]
+    p = m.proofs["nvme-hostile"]
+    assert p.passed, f"{p}\n{m.tail()}"
+    kv = p.kv
+    # the gate still refused every other vector with its own verdict
+    assert kv["address_checks"] == "off" and kv["passed"] == kv["vectors"], kv
+    assert kv["canary_bad"] == "0" and kv["revoked_bad"] == "0", kv
+    assert kv["owner_revoked"] == "1" and kv["pools_gone"] == "1", kv
+    assert kv["io_after"] == "refused", kv
+    nvme_sid = sid_of(log, 0x1b36, 0x0010)
+    faults = [FAULT_RE.match(l) for l in m.trace_lines()]
+    faults = [(int(f.group(1), 16), int(f.group(2)), int(f.group(3), 16) & ~0xfff)
+              for f in faults if f]
+    assert {f[0] for f in faults} == {nvme_sid}, faults
+    vecs = VEC_IOMMU_RE.findall(log)
+    assert len(vecs) == int(kv["deferred"]) >= 10, vecs
+    pages = set()
+    sent = 0
+    own_bar = 0
+    for name, was_sent, gate, done, sct, sc, in_bar, answered, targets in vecs:
+        assert answered == "1", name  # nothing hangs
+        if was_sent == "0":
+            # the interrupt window is not memory: the gate keeps it
+            assert gate.endswith("out_of_grant") and "msi" in name, (name, gate)
+            continue
+        sent += 1
+        t = {int(x, 16) for x in targets.split(",")}
+        if in_bar == "1":
+            # the controller's own registers: QEMU's model refuses a
+            # transfer there itself (nvme_addr_is_iomem) with an error
+            # completion, before its DMA reaches the IOMMU — no witness
+            # is possible, and the IOVA lies past the domain's 2^39 anyway
+            assert done == "1" and (sct, sc) != ("0", "0x0"), (name, sct, sc)
+            assert min(t) >= 1 << 39, (name, targets)
+            own_bar += 1
+            continue
+        pages |= t
+        # the outside witness: QEMU refused a DMA of the NVMe function at a
+        # page this vector aimed at
+        assert any(f[2] in t for f in faults), (name, targets, faults)
+    assert sent == int(kv["sent"]) and sent - own_bar >= 10, (sent, own_bar)
+    # and the device faulted nowhere else
+    assert {f[2] for f in faults} <= pages, ({hex(f[2]) for f in faults} - pages)
+    assert re.search(r"^authority: owner \d+ revoked \(DMA fault\): device stopped, "
+                     r"\d+ pools seized, 0 pinned kept", log, re.M)
+    assert re.search(r"^nvme-broker \S+: owner \d+ revoked: controller stopped, gate queues "
+                     r"and shadows dropped$", log, re.M)
+    assert re.search(r"^nvme-broker \S+: unable to enable \(owner \d+ revoked after a DMA "
+                     r"fault\)$", log, re.M)
