@@ -877,6 +877,21 @@ static bool bench_breakdown(struct nvme_softc *sc, unsigned qd, unsigned n)
 	return true;
 }
 
+/* nvme.bench_rows=a,b runs only those rows and no breakdown (a shorter
+ * boot for tests/bench/iommu.py) */
+static bool bench_row_wanted(const char *rows, const char *name)
+{
+	size_t l = strlen(name);
+	for (const char *p = rows; p && *p;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n == l && !strncmp(p, name, l))
+			return true;
+		p = e ? e + 1 : 0;
+	}
+	return false;
+}
+
 static void proof_nvme_bench(void)
 {
 	struct nvme_softc *sc = proof_sc("nvme-bench");
@@ -894,15 +909,20 @@ static void proof_nvme_bench(void)
 		return;
 	}
 	bool ok = true;
+	const char *rows = cmdline_get("nvme.bench_rows");
 	for (unsigned i = 0; i < ARRAY_SIZE(bench_rows); i++)
-		ok &= bench_row_run(sc, &bench_rows[i], n);
-	ok &= bench_breakdown(sc, 1, n / 2);
-	ok &= bench_breakdown(sc, 32, n / 2);
+		if (!rows || bench_row_wanted(rows, bench_rows[i].name))
+			ok &= bench_row_run(sc, &bench_rows[i], n);
+	if (!rows) {
+		ok &= bench_breakdown(sc, 1, n / 2);
+		ok &= bench_breakdown(sc, 32, n / 2);
+	}
 	nvme_broker_bare_close(sc->broker);
 	size_t shadow = nvme_broker_shadow_bytes(sc->broker, sc->ioq[0].id);
 	kprintf("BENCH nvme shadow_bytes_per_qpair=%zu queue_entries=%u "
-		"ioq=%u validator=%s\n",
-		shadow, sc->ioq[0].entries, sc->nioq, val);
+		"ioq=%u validator=%s address_checks=%s\n",
+		shadow, sc->ioq[0].entries, sc->nioq, val,
+		nvme_broker_addr_checks(sc->broker) ? "on" : "off");
 	proof_result("nvme-bench", ok && shadow,
 		     "validator=%s ops=%u shadow_bytes_per_qpair=%zu", val, n,
 		     shadow);
