@@ -835,6 +835,11 @@ int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 }
 
 #ifdef CAPOS_PROOFS
+void nvme_broker_bench_shape(struct nvme_broker *b, bool addr_checks)
+{
+	b->pol.hw_confined = !addr_checks && dma_owner_translated(b->owner);
+}
+
 struct nvme_broker_prof *nvme_broker_prof(struct nvme_broker *b)
 {
 	return &b->prof;

@@ -130,6 +130,10 @@ struct nvme_broker_prof {
 	uint64_t rings, db_sq_n, db_cq_n;
 };
 struct nvme_broker_prof *nvme_broker_prof(struct nvme_broker *b);
+/* Proof image only (`make bench`): the gate's shape between benchmark
+ * rounds, queues idle — address checks on, or off where the IOMMU
+ * translates the owner (elsewhere they stay on) */
+void nvme_broker_bench_shape(struct nvme_broker *b, bool addr_checks);
 
 /* Proof image only: the bare baseline. The broker creates one I/O queue
  * pair in kernel memory through its own command path (Create I/O CQ/SQ,

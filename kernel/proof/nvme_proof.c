@@ -638,8 +638,11 @@ PROOF_REGISTER("nvme-recover", proof_nvme_recover, 44);
  * validate+copy, doorbells, wait and completion (nvme_broker_prof). */
 #define BENCH_QD_MAX 32
 
-enum bench_path { BENCH_BARE, BENCH_POLL, BENCH_IRQ };
-static const char *const bench_path_name[] = {"bare", "poll", "irq"};
+/* poll_nochk: the polled full stack in the gate's other shape (address
+ * checks off, the IOMMU confining), in the same boot: only under the IOMMU */
+enum bench_path { BENCH_BARE, BENCH_POLL, BENCH_IRQ, BENCH_POLL_NOCHK };
+static const char *const bench_path_name[] = {"bare", "poll", "irq",
+					      "poll_nochk"};
 
 struct bench {
 	struct nvme_softc *sc;
@@ -809,11 +812,20 @@ static bool bench_row_run(struct nvme_softc *sc, const struct bench_row *r,
 {
 	uint32_t len = r->len ? r->len : sc->max_xfer;
 	unsigned n = MAX(ops / r->div / NVME_BENCH_ROUNDS, 8u);
-	uint64_t hz = time_tsc_hz(), best[3] = {0}, fallbacks = 0, waits = 0;
+	uint64_t hz = time_tsc_hz(), best[4] = {0}, fallbacks = 0, waits = 0;
 	bool ok = true, irq = r->irq && sc->use_irq && sc->ioq[0].irq_bound;
+	bool shapes = dma_owner_translated(sc->owner);
+	bool checks = nvme_broker_addr_checks(sc->broker);
 	for (unsigned round = 0; round < NVME_BENCH_ROUNDS; round++)
-		for (int p = BENCH_BARE; p <= (irq ? BENCH_IRQ : BENCH_POLL);
-		     p++) {
+		for (int p = BENCH_BARE; p <= BENCH_POLL_NOCHK; p++) {
+			if ((p == BENCH_IRQ && !irq) ||
+			    (p == BENCH_POLL_NOCHK && !shapes))
+				continue;
+			/* between rounds the queues are idle: the shape may
+			 * change (each command keeps the pins it took) */
+			nvme_broker_bench_shape(sc->broker,
+						p == BENCH_POLL_NOCHK ? false
+								      : checks);
 			uint64_t cyc =
 			    p == BENCH_BARE
 				? bench_bare(sc, r->opc, r->random, len, r->qd,
@@ -828,7 +840,11 @@ static bool bench_row_run(struct nvme_softc *sc, const struct bench_row *r,
 				fallbacks += bench_irq_lost;
 			}
 		}
-	for (int p = BENCH_BARE; p <= (irq ? BENCH_IRQ : BENCH_POLL); p++) {
+	nvme_broker_bench_shape(sc->broker, checks);
+	for (int p = BENCH_BARE; p <= BENCH_POLL_NOCHK; p++) {
+		if ((p == BENCH_IRQ && !irq) ||
+		    (p == BENCH_POLL_NOCHK && !shapes))
+			continue;
 		uint64_t iops = best[p] ? (uint64_t)n * hz / best[p] : 0;
 		kprintf("BENCH nvme row=%s path=%s len=%u qd=%u ops=%u "
 			"rounds=%u iops=%llu kib_per_s=%llu cycles_per_io=%llu",

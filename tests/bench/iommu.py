@@ -1,25 +1,31 @@
 #!/usr/bin/python3
 """tests/bench/iommu.py — the DMA backends side by side (`make bench`).
 
-Three machines, booted alternately, each with an NVMe controller and a
+Two machines, booted alternately, each with an NVMe controller and a
 virtio-net function:
 
     validator  no IOMMU: NVMe behind the brokered validator (the gate with
                its address checks), virtio-net unvalidated
-    iommu+chk  -device intel-iommu: every function in its VT-d domain, the
-               NVMe gate with its address checks (nvme.addr_checks=on)
-    iommu      the same, the gate's address checks off: the IOMMU confines
-               the data addresses, the gate keeps its command policy
-               (nvme.addr_checks=off)
+    iommu      -device intel-iommu: every function in its VT-d domain
+               (virtio-net with ACCESS_PLATFORM)
 
-Each boot runs the nvme-bench proof for the 4 KiB random read rows only
-(nvme.bench_rows; best of 3 interleaved rounds inside the boot, full stack,
-polled) and then serves HTTP: wrk against /api/devices at 1 and at 32
-connections. Printed: each figure per backend (median over boots) and its
-ratio to the validator backend; the target is that the IOMMU backend costs
-at most 10% (ratio >= 0.90). The 'bare' column is the broker's minimal
-loop on the same controller in the same boot: the device's own limit under
-that backend. TCG numbers say nothing about real hardware.
+and three NVMe figures: the validator backend, the IOMMU backend with the
+gate's address checks (path poll) and without them (path poll_nochk: the
+IOMMU confines the data addresses, the gate keeps its command policy). The
+two gate shapes run in the same boot, interleaved round by round on the
+same queues (nvme_broker_bench_shape), so their ratio is free of boot-to-
+boot noise. Each boot runs the nvme-bench proof for the 4 KiB random read
+rows (nvme.bench_rows; best of 3 interleaved rounds, full stack, polled)
+and then serves HTTP: wrk against /api/devices at 1 and 32 connections.
+
+Printed: each figure (best over boots: the host is shared, contention only
+ever slows a run) and its ratio to the validator backend; the target is
+that the IOMMU backend costs at most 10% (ratio >= 0.90). The device
+itself is slower under QEMU's emulated VT-d (every DMA it makes is
+translated in software): the 'bare' rows — the broker's minimal polled loop
+on the same controller in the same boot, no driver, no gate — show that
+part, and 'stack/bare' what capOS's own path keeps of the device's limit
+under each backend. TCG numbers say nothing about real hardware.
 """
 import os
 import re
@@ -40,9 +46,7 @@ ROWS = [("randread4k_qd1", "NVMe 4 KiB random read QD1 (IOPS)"),
 HTTP = [(1, "HTTP /api/devices, 1 conn (req/s)"),
         (32, "HTTP /api/devices, 32 conns (req/s)")]
 BACKENDS = [("validator", [], "on", "disable-legacy=on"),
-            ("iommu+chk", ["-device", "intel-iommu,intremap=on"], "on",
-             "disable-legacy=on,iommu_platform=on"),
-            ("iommu", ["-device", "intel-iommu,intremap=on"], "off",
+            ("iommu", ["-device", "intel-iommu,intremap=on"], "on",
              "disable-legacy=on,iommu_platform=on")]
 ROW_RE = re.compile(r"^BENCH nvme row=(\w+) path=(\w+) len=\d+ qd=\d+ ops=\d+ "
                     r"rounds=\d+ iops=(\d+)", re.M)
@@ -85,7 +89,7 @@ def boot(name, extra, checks, vnet, n):
         res[(row, path)] = int(iops)
     be = BACKEND_RE.search(log)
     ck = CHECKS_RE.search(log)
-    want = "validator" if name == "validator" else "iommu"
+    want = "brokered-validator" if name == "validator" else "iommu"
     ok = m.proofs.get("nvme-bench") and m.proofs["nvme-bench"].passed
     if not ok or not be or be.group(1) != want or not ck or ck.group(1) != checks:
         sys.exit(f"iommu bench: {name} boot did not run as asked "
@@ -102,32 +106,49 @@ def main():
         for name, extra, checks, vnet in BACKENDS:
             runs[name].append(boot(name, extra, checks, vnet, n))
 
-    def med(name, key):
-        xs = [r.get(key, 0) for r in runs[name]]
-        return statistics.median(xs) if xs else 0
+    def best(name, key):
+        return max((r.get(key, 0) for r in runs[name]), default=0)
 
-    names = [b[0] for b in BACKENDS]
+    cols = [("validator", "validator", "poll"), ("iommu+chk", "iommu", "poll"),
+            ("iommu", "iommu", "poll_nochk")]
     print(f"iommu: DMA backends side by side, {ROUNDS} boots each, alternated; "
-          f"median over boots (NVMe: full stack, polled, best of 3 rounds of "
-          f"{OPS} ops per boot)")
-    print(f"  {'':38}" + "".join(f"{n:>11}" for n in names) +
-          "".join(f"{n + '/val':>15}" for n in names[1:]))
-    lines = [(label, (row, "poll")) for row, label in ROWS] + \
-            [(label, ("http", c)) for c, label in HTTP]
-    worst = None
-    for label, key in lines:
-        vals = [med(n, key) for n in names]
+          f"best over boots (NVMe: full stack, polled, best of 3 rounds of "
+          f"{OPS} ops per boot; iommu+chk and iommu: the same boots)")
+    print(f"  {'':38}" + "".join(f"{c:>11}" for c, _, _ in cols) +
+          "".join(f"{c + '/val':>15}" for c, _, _ in cols[1:]))
+    worst, worst_own = None, None
+    for row, label in ROWS:
+        vals = [best(b, (row, p)) for _, b, p in cols]
         rat = [v / vals[0] if vals[0] else 0 for v in vals[1:]]
-        worst = min([worst] + rat) if worst is not None else min(rat)
+        worst = min([x for x in [worst] + rat if x is not None])
         print(f"  {label:38}" + "".join(f"{v:>11.0f}" for v in vals) +
               "".join(f"{r:>15.2f}" for r in rat))
-    for row, label in ROWS:
-        vals = [med(n, (row, "bare")) for n in names]
-        print(f"  {'  bare loop, ' + label.split('(')[0].strip()[5:]:38}" +
-              "".join(f"{v:>11.0f}" for v in vals))
-    verdict = "met" if worst is not None and worst >= 0.90 else "NOT met"
+        bare = [best(b, (row, "bare")) for _, b, _ in cols]
+        own = [v / b if b else 0 for v, b in zip(vals, bare)]
+        worst_own = min([x for x in [worst_own] + [o / own[0] for o in own[1:]]
+                         if x is not None])
+        print(f"  {'  bare loop (the device under it)':38}" +
+              "".join(f"{v:>11.0f}" for v in bare) +
+              "".join(f"{b / bare[0] if bare[0] else 0:>15.2f}" for b in bare[1:]))
+        print(f"  {'  stack/bare':38}" + "".join(f"{o:>11.2f}" for o in own) +
+              "".join(f"{o / own[0] if own[0] else 0:>15.2f}" for o in own[1:]))
+    for conns, label in HTTP:
+        v, i = best("validator", ("http", conns)), best("iommu", ("http", conns))
+        r = i / v if v else 0
+        worst = min(worst, r)
+        print(f"  {label:38}{v:>11.0f}{i:>11.0f}{'':>11}{r:>15.2f}")
+    print("  per boot (validator | iommu poll | iommu poll_nochk), QD1 / QD32 IOPS, "
+          "32-conn req/s:")
+    for n in range(ROUNDS):
+        v, i = runs["validator"][n], runs["iommu"][n]
+        print(f"    boot {n}: " + " | ".join(
+            f"{r.get(('randread4k_qd1', p), 0)}/{r.get(('randread4k_qd32', p), 0)}"
+            for r, p in [(v, "poll"), (i, "poll"), (i, "poll_nochk")]) +
+            f"   http {v.get(('http', 32), 0):.0f} | {i.get(('http', 32), 0):.0f}")
     print(f"  target: the IOMMU backend costs at most 10% against the validator "
-          f"backend (ratio >= 0.90): {verdict} (lowest ratio {worst:.2f})")
+          f"backend (ratio >= 0.90): {'met' if worst >= 0.90 else 'NOT met'} "
+          f"end to end (lowest {worst:.2f}); capOS's own path (stack/bare) "
+          f"{'met' if worst_own >= 0.90 else 'NOT met'} (lowest {worst_own:.2f})")
     return 0
 
 
