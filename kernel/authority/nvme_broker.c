@@ -629,10 +629,11 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 #endif
 	kprintf("nvme-broker %s: reset, CAP 0x%llx VS %u.%u, owner %u; "
 		"\"%s\" serial \"%s\", max transfer %u KiB, %u namespaces, "
-		"%u granted%s; gate address checks %s\n",
+		"%u granted%s\n",
 		a, (unsigned long long)b->cap, b->vs >> 16, (b->vs >> 8) & 0xff,
 		owner, b->id.mn, b->id.sn, b->max_xfer / 1024, b->id.nn,
-		b->pol.nns, b->pol.all_ns ? " (every active one)" : "",
+		b->pol.nns, b->pol.all_ns ? " (every active one)" : "");
+	kprintf("nvme-broker %s: gate address checks %s\n", a,
 		b->pol.hw_confined ? "off (the IOMMU confines data addresses)"
 				   : "on");
 	*out = b;

@@ -206,6 +206,13 @@ int auth_owner_reinstate(uint16_t id)
 
 unsigned auth_poll(void)
 {
+	/* the main loop calls this on every turn: one load when nothing
+	 * faulted since the last look */
+	static uint32_t seen;
+	uint32_t now = iommu_quarantines();
+	if (now == seen)
+		return 0;
+	seen = now;
 	unsigned n = 0;
 	for (unsigned i = 0; i < AUTH_OWNER_MAX; i++) {
 		struct auth_owner *o = &owners[i];

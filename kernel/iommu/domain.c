@@ -67,11 +67,19 @@ static void vtd_context_clear(struct vtd_domain *dm)
 	(void)vtd_inv_context(dm->u, dm->sid, dm->did);
 }
 
+static volatile uint32_t vtd_quarantines;
+
+uint32_t iommu_quarantines(void)
+{
+	return vtd_quarantines;
+}
+
 void vtd_domain_quarantine(struct vtd_domain *dm)
 {
 	if (dm->quarantined)
 		return;
 	dm->quarantined = true;
+	vtd_quarantines++;
 	vtd_stop_sid(dm->u, dm->sid);
 	vtd_context_clear(dm);
 	kprintf("iommu: owner %u quarantined: bus mastering off, context "

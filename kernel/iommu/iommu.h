@@ -68,6 +68,9 @@ unsigned iommu_fault_poll(void);
  * The authority layer then revokes the owner's capabilities at its next
  * safe point (auth_poll: kernel/authority/authority.h). */
 bool iommu_owner_quarantined(uint16_t owner);
+/* quarantines so far (any owner): the authority layer's safe point looks
+ * for quarantined owners only when this moved */
+uint32_t iommu_quarantines(void);
 /* quarantine owner now, as a fault would (kernel/authority's revocation of
  * an owner that did not fault); nothing when it has no domain */
 void iommu_owner_quarantine(uint16_t owner);

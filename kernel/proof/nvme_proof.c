@@ -806,17 +806,25 @@ static const struct bench_row bench_rows[] = {
  * NVME_BENCH_ROUNDS interleaved rounds (bare, poll, irq, bare, ...), so a
  * stall of the shared host hits every path alike */
 #define NVME_BENCH_ROUNDS 3
+/* nvme.bench_rounds overrides it (a shared, busy host wants more) */
+#define NVME_BENCH_ROUNDS_MAX 16
+static unsigned bench_rounds(void)
+{
+	uint64_t r = cmdline_u64("nvme.bench_rounds", NVME_BENCH_ROUNDS);
+	return (unsigned)MIN(MAX(r, 1ull), (uint64_t)NVME_BENCH_ROUNDS_MAX);
+}
 
 static bool bench_row_run(struct nvme_softc *sc, const struct bench_row *r,
 			  unsigned ops)
 {
 	uint32_t len = r->len ? r->len : sc->max_xfer;
-	unsigned n = MAX(ops / r->div / NVME_BENCH_ROUNDS, 8u);
+	unsigned rounds = bench_rounds();
+	unsigned n = MAX(ops / r->div / rounds, 8u);
 	uint64_t hz = time_tsc_hz(), best[4] = {0}, fallbacks = 0, waits = 0;
 	bool ok = true, irq = r->irq && sc->use_irq && sc->ioq[0].irq_bound;
 	bool shapes = dma_owner_translated(sc->owner);
 	bool checks = nvme_broker_addr_checks(sc->broker);
-	for (unsigned round = 0; round < NVME_BENCH_ROUNDS; round++)
+	for (unsigned round = 0; round < rounds; round++)
 		for (int p = BENCH_BARE; p <= BENCH_POLL_NOCHK; p++) {
 			if ((p == BENCH_IRQ && !irq) ||
 			    (p == BENCH_POLL_NOCHK && !shapes))
@@ -849,7 +857,7 @@ static bool bench_row_run(struct nvme_softc *sc, const struct bench_row *r,
 		kprintf("BENCH nvme row=%s path=%s len=%u qd=%u ops=%u "
 			"rounds=%u iops=%llu kib_per_s=%llu cycles_per_io=%llu",
 			r->name, bench_path_name[p], len, r->qd, n,
-			NVME_BENCH_ROUNDS, (unsigned long long)iops,
+			rounds, (unsigned long long)iops,
 			(unsigned long long)(iops * len / 1024),
 			(unsigned long long)(best[p] / n));
 		if (p == BENCH_IRQ)

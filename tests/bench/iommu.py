@@ -15,7 +15,7 @@ IOMMU confines the data addresses, the gate keeps its command policy). The
 two gate shapes run in the same boot, interleaved round by round on the
 same queues (nvme_broker_bench_shape), so their ratio is free of boot-to-
 boot noise. Each boot runs the nvme-bench proof for the 4 KiB random read
-rows (nvme.bench_rows; best of 3 interleaved rounds, full stack, polled)
+rows (nvme.bench_rows; best of IOMMU_BENCH_IN_BOOT interleaved rounds, full stack, polled)
 and then serves HTTP: wrk against /api/devices at 1 and 32 connections.
 
 Printed: each figure (best over boots: the host is shared, contention only
@@ -38,8 +38,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "qemu"))
 from qemu import BUILD, Machine, free_port  # noqa: E402
 
-ROUNDS = int(os.environ.get("IOMMU_BENCH_ROUNDS", "2"))
-OPS = int(os.environ.get("IOMMU_BENCH_OPS", "3000"))
+ROUNDS = int(os.environ.get("IOMMU_BENCH_ROUNDS", "3"))
+OPS = int(os.environ.get("IOMMU_BENCH_OPS", "4000"))
+IN_BOOT = int(os.environ.get("IOMMU_BENCH_IN_BOOT", "8"))  # rounds per boot
 DURATION = os.environ.get("CAPOS_BENCH_SECONDS", "4")
 ROWS = [("randread4k_qd1", "NVMe 4 KiB random read QD1 (IOPS)"),
         ("randread4k_qd32", "NVMe 4 KiB random read QD32 (IOPS)")]
@@ -76,7 +77,7 @@ def boot(name, extra, checks, vnet, n):
     rows = ",".join(r for r, _ in ROWS)
     m = Machine(f"bench-iommu-{name.replace('+', '-')}-{n}", devices=devices,
                 cmdline=f"proofs=nvme-bench nvme.bench_ops={OPS} nvme.bench_rows={rows} "
-                        f"nvme.addr_checks={checks}",
+                        f"nvme.bench_rounds={IN_BOOT} nvme.addr_checks={checks}",
                 timeout=900)
     res = {}
     with m:
@@ -112,8 +113,8 @@ def main():
     cols = [("validator", "validator", "poll"), ("iommu+chk", "iommu", "poll"),
             ("iommu", "iommu", "poll_nochk")]
     print(f"iommu: DMA backends side by side, {ROUNDS} boots each, alternated; "
-          f"best over boots (NVMe: full stack, polled, best of 3 rounds of "
-          f"{OPS} ops per boot; iommu+chk and iommu: the same boots)")
+          f"best over boots (NVMe: full stack, polled, best of {IN_BOOT} interleaved "
+          f"rounds, {OPS} ops per row per boot; iommu+chk and iommu: the same boots)")
     print(f"  {'':38}" + "".join(f"{c:>11}" for c, _, _ in cols) +
           "".join(f"{c + '/val':>15}" for c, _, _ in cols[1:]))
     worst, worst_own = None, None

@@ -501,7 +501,7 @@ static void test_revoke_after_fault(void **st)
 
 	/* the fault: the IOMMU quarantines the owner (interrupt context);
 	 * the next safe point revokes */
-	shim_iommu_quarantined = true;
+	shim_iommu_fault();
 	shim_page_hook = count_free;
 	freed_calls = 0;
 	ring.va[0] = 0x42;

@@ -92,8 +92,20 @@ int iommu_unmap(uint16_t owner, uint64_t iova, size_t len)
 	return shim_iommu_fail_unmap ? -1 : 0;
 }
 
-/* a fault quarantines the translated owner: a test sets
- * shim_iommu_quarantined, as the fault interrupt would */
+/* a fault quarantines the translated owner: a test calls shim_iommu_fault,
+ * as the fault interrupt would */
+static uint32_t quarantines;
+void shim_iommu_fault(void)
+{
+	shim_iommu_quarantined = true;
+	quarantines++;
+}
+
+uint32_t iommu_quarantines(void)
+{
+	return quarantines;
+}
+
 bool iommu_owner_quarantined(uint16_t owner)
 {
 	return owner && owner == shim_iommu_owner && shim_iommu_quarantined;
@@ -101,8 +113,8 @@ bool iommu_owner_quarantined(uint16_t owner)
 
 void iommu_owner_quarantine(uint16_t owner)
 {
-	if (owner && owner == shim_iommu_owner)
-		shim_iommu_quarantined = true;
+	if (owner && owner == shim_iommu_owner && !shim_iommu_quarantined)
+		shim_iommu_fault();
 }
 
 int iommu_owner_resume(uint16_t owner)

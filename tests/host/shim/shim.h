@@ -19,5 +19,6 @@ extern uint16_t shim_iommu_owner;
 extern unsigned shim_iommu_violations;
 extern bool shim_iommu_fail_unmap;
 extern bool shim_iommu_quarantined; /* the translated owner faulted */
+void shim_iommu_fault(void);	    /* what the fault interrupt does */
 unsigned shim_iommu_mapped(void);
 #endif
