@@ -30,8 +30,11 @@ caching-mode=on (CAP.CM=1: the flushes for not-present to present changes
 run; QEMU cannot show their absence, see docs/devices/intel-vtd.md) and
 aw-bits=48 (4-level second-level tables).
 
-Boot 4 (test_nvme_address_checks_off): the gate's IOMMU shape,
-nvme.addr_checks=off. The NVMe hostile vectors whose rule is a device data
+Boot 1 runs the gate's checked shape (nvme.addr_checks=on); boot 2 NVMe
+bring-up and integrity in the default shape.
+
+Boot 4 (test_nvme_address_checks_off): the gate's default IOMMU shape,
+address checks off (no nvme.addr_checks on the command line). The NVMe hostile vectors whose rule is a device data
 address reach the controller, and the IOMMU, not the gate, blocks each:
 QEMU's vtd_dmar_fault names the NVMe source id at a page the vector
 aimed at, the canary and the revoked pool's bytes are unchanged, and the
@@ -83,8 +86,10 @@ def run():
         "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
         "-device", "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on",
     ]
+    # the gate's checked shape: every NVMe proof of test_nvme.py runs with
+    # the IOMMU under it (the default shape has its own boot below)
     m = Machine("iommu", devices=devices, files=files, trace=TRACE, timeout=300,
-                cmdline="proofs=" + ",".join(PROOFS) + " nvme.ns=1")
+                cmdline="proofs=" + ",".join(PROOFS) + " nvme.ns=1 nvme.addr_checks=on")
     web = {}
     with m:
         m.wait_for(r"^capOS: up; main loop running", 300)
@@ -160,6 +165,7 @@ def test_nvme_under_iommu(run):
     kv = m.proofs["nvme-hostile"].kv
     assert kv["canary_bad"] == "0" and kv["revoked_bad"] == "0"
     assert re.search(r"^shape: \S+ nvme bind .* backend=iommu ", m.log, re.M)
+    assert re.search(r"^nvme-broker \S+: gate address checks on$", m.log, re.M)
 
 
 def test_interrupt_remapping(run):
@@ -250,6 +256,8 @@ def test_caching_mode_4_level_unit():
     for name in ("edu", "iommu-hostile", "nvme-bringup", "nvme-integrity"):
         assert m.proofs[name].passed, m.proofs[name]
     assert "untrusted" not in m.log  # every invalidation wait completed
+    # integrity in the default gate shape: the IOMMU confines the data
+    assert re.search(r"^nvme-broker \S+: gate address checks off \(the IOMMU", m.log, re.M)
     assert rc == 33, m.tail()
 
 
@@ -282,8 +290,7 @@ def test_nvme_address_checks_off():
         "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2",
     ]
     m = Machine("iommu-shape", devices=devices, files=files, trace=TRACE, timeout=300,
-                cmdline="proofs=nvme-bringup,nvme-hostile nvme.ns=1 "
-                        "nvme.addr_checks=off exit")
+                cmdline="proofs=nvme-bringup,nvme-hostile nvme.ns=1 exit")  # the default shape
     with m:
         m.wait()
     with open(img2, "rb") as f:
