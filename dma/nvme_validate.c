@@ -278,8 +278,7 @@ static enum nvme_verdict val_mptr(struct gcache *c, const struct nvme_sqe *cmd,
 	}
 	REFUSE_IF(cmd->mptr & 3, NVME_V_MPTR_MISALIGNED);
 	REFUSE_IF(cmd->mptr + md_len < cmd->mptr, NVME_V_LEN_WRAPS);
-	REFUSE_IF(!dev_covered(c, cmd->mptr, md_len),
-		  NVME_V_MPTR_OUT_OF_GRANT);
+	REFUSE_IF(!dev_covered(c, cmd->mptr, md_len), NVME_V_MPTR_OUT_OF_GRANT);
 	res->uses_mptr = true;
 	return NVME_V_ACCEPT;
 }

@@ -186,9 +186,10 @@ unsigned dma_owner_seize(uint16_t owner, unsigned *kept)
 			continue;
 		if (!grant_seize(&o->grants, i)) {
 			(*kept)++;
-			kprintf("authority: owner %u pool 0x%lx still pinned (%u); "
-				"kept\n",
-				owner, g->base, g->pins);
+			kprintf(
+			    "authority: owner %u pool 0x%lx still pinned (%u); "
+			    "kept\n",
+			    owner, g->base, g->pins);
 			continue;
 		}
 		n++;

@@ -216,8 +216,7 @@ unsigned auth_poll(void)
 	unsigned n = 0;
 	for (unsigned i = 0; i < AUTH_OWNER_MAX; i++) {
 		struct auth_owner *o = &owners[i];
-		if (o->id && !o->revoked &&
-		    o->f.backend == DMA_BACKEND_IOMMU &&
+		if (o->id && !o->revoked && o->f.backend == DMA_BACKEND_IOMMU &&
 		    iommu_owner_quarantined(o->id)) {
 			auth_owner_revoke(o->id, "DMA fault");
 			n++;

@@ -33,8 +33,8 @@
 
 struct hostile {
 	struct pci_dev *edu;
-	struct dev_mmio regs;  /* edu's registers, as its driver holds them */
-	struct dma_pool held;  /* a pool edu's owner holds while it attacks */
+	struct dev_mmio regs; /* edu's registers, as its driver holds them */
+	struct dma_pool held; /* a pool edu's owner holds while it attacks */
 	uint16_t sid;
 	unsigned vectors, blocked, intact, by_irq, stopped, revoked;
 	bool ok;
@@ -157,8 +157,8 @@ static void hostile_vector(struct hostile *h, const char *name, uint64_t iova,
 	/* a deliberate restart, so the next vector meets the IOMMU again:
 	 * the seized pool's memory comes back through the holder's own
 	 * revoke, and fresh capabilities are granted */
-	h->ok &= auth_owner_reinstate(owner) == 0 &&
-		 dma_pool_revoke(&h->held) == 0;
+	h->ok &=
+	    auth_owner_reinstate(owner) == 0 && dma_pool_revoke(&h->held) == 0;
 	pci_enable(h->edu, true, false, true);
 	h->ok &= hostile_arm(h);
 }
@@ -233,15 +233,15 @@ static void proof_iommu_hostile(void)
 	/* h.held stays: edu's domain keeps a mapping, as a live driver's */
 	struct iommu_fault last;
 	uint64_t total = iommu_fault_count(owner, &last);
-	proof_result("iommu-hostile",
-		     h.ok && pos && revoked && alive && h.vectors == 4 &&
-			 total == h.vectors,
-		     "vectors=%u blocked=%u intact=%u by_irq=%u stopped=%u "
-		     "owner_revoked=%u faults=%lu owner=%u victim=%u sid=0x%04x "
-		     "positive=%s revoked=%s alive=%s",
-		     h.vectors, h.blocked, h.intact, h.by_irq, h.stopped,
-		     h.revoked, total,
-		     owner, victim, h.sid, pos ? "ok" : "bad",
-		     revoked ? "yes" : "no", alive ? "yes" : "no");
+	proof_result(
+	    "iommu-hostile",
+	    h.ok && pos && revoked && alive && h.vectors == 4 &&
+		total == h.vectors,
+	    "vectors=%u blocked=%u intact=%u by_irq=%u stopped=%u "
+	    "owner_revoked=%u faults=%lu owner=%u victim=%u sid=0x%04x "
+	    "positive=%s revoked=%s alive=%s",
+	    h.vectors, h.blocked, h.intact, h.by_irq, h.stopped, h.revoked,
+	    total, owner, victim, h.sid, pos ? "ok" : "bad",
+	    revoked ? "yes" : "no", alive ? "yes" : "no");
 }
 PROOF_REGISTER("iommu-hostile", proof_iommu_hostile, 12);

@@ -831,9 +831,8 @@ static bool bench_row_run(struct nvme_softc *sc, const struct bench_row *r,
 				continue;
 			/* between rounds the queues are idle: the shape may
 			 * change (each command keeps the pins it took) */
-			nvme_broker_bench_shape(sc->broker,
-						p == BENCH_POLL_NOCHK ? false
-								      : checks);
+			nvme_broker_bench_shape(
+			    sc->broker, p == BENCH_POLL_NOCHK ? false : checks);
 			uint64_t cyc =
 			    p == BENCH_BARE
 				? bench_bare(sc, r->opc, r->random, len, r->qd,
@@ -856,8 +855,8 @@ static bool bench_row_run(struct nvme_softc *sc, const struct bench_row *r,
 		uint64_t iops = best[p] ? (uint64_t)n * hz / best[p] : 0;
 		kprintf("BENCH nvme row=%s path=%s len=%u qd=%u ops=%u "
 			"rounds=%u iops=%llu kib_per_s=%llu cycles_per_io=%llu",
-			r->name, bench_path_name[p], len, r->qd, n,
-			rounds, (unsigned long long)iops,
+			r->name, bench_path_name[p], len, r->qd, n, rounds,
+			(unsigned long long)iops,
 			(unsigned long long)(iops * len / 1024),
 			(unsigned long long)(best[p] / n));
 		if (p == BENCH_IRQ)

@@ -1,8 +1,8 @@
 /* kernel/proof/proof.c — proof markers and the proof runner. The command
  * line names the proofs to run (proofs=a,b or proofs=all); `exit` makes the
  * kernel leave QEMU with the verdict once they have run. */
-#include "kernel/authority/authority.h"
 #include "kernel/proof/proof.h"
+#include "kernel/authority/authority.h"
 #include "kernel/boot/boot.h"
 #include "kernel/console/console.h"
 #include "kernel/cpu/cpu.h"

@@ -642,7 +642,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_attach, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_owner_revoked, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_owner_revoked, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_prp_shapes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_io, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rejection, setup, teardown),

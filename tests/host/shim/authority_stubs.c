@@ -3,9 +3,9 @@
  * writes and interrupt teardown. Weak, so a suite with its own PCI model
  * (tests/host/gvnic/host_pci.c, tests/host/virtio_net/vnet_model.c) keeps
  * its definition. */
+#include "kernel/pci/pci.h"
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/pci/pci.h"
 
 void irq_seize(uint16_t slot);
 
