@@ -12,7 +12,15 @@
  * and walks the data pointer the way the device would (PRP1, then PRP2 or
  * the kernel's list copy), checking every range — and the metadata buffer
  * and queue bases — against its own list of the owner's ranges. The list
- * fetch aborts if the validator asks it to read outside those ranges. */
+ * fetch aborts if the validator asks it to read outside those ranges.
+ *
+ * Every command is decided a second time in the IOMMU shape (hw_confined:
+ * the grant lookups of data addresses left to the IOMMU). Its oracle: the
+ * list fetch still reads only the owner's memory (the kernel's own reads
+ * stay checked); a command the checked shape accepts is accepted; where
+ * the two verdicts differ, the checked one is a data-address rule — the
+ * only rules the shape gives up; and an accepted PRP1 never lies in the
+ * interrupt window. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +317,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			die("verdict out of range", v, 0);
 		if (v == NVME_V_ACCEPT)
 			oracle(&p, qt, &c, &r);
+		p.hw_confined = true;
+		enum nvme_verdict w = nvme_validate(&p, qt, &c, &list, &r);
+		p.hw_confined = false;
+		if (v == NVME_V_ACCEPT && w != NVME_V_ACCEPT)
+			die("the IOMMU shape refused a command the checks "
+			    "accept",
+			    w, 0);
+		if (v != w && v != NVME_V_PRP1_OUT_OF_GRANT &&
+		    v != NVME_V_PRP2_OUT_OF_GRANT &&
+		    v != NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT &&
+		    v != NVME_V_MPTR_OUT_OF_GRANT)
+			die("the IOMMU shape dropped a rule that is not a data "
+			    "address",
+			    v, w);
+		if (w == NVME_V_ACCEPT && r.kind != NVME_DATA_NONE &&
+		    r.kind != NVME_DATA_QUEUE && c.prp1 >= 0xfee00000ull &&
+		    c.prp1 < 0xfef00000ull)
+			die("the IOMMU shape accepted the interrupt window",
+			    c.prp1, 0);
 	}
 	return 0;
 }
