@@ -269,26 +269,8 @@ VEC_IOMMU_RE = re.compile(r"^NVME_IOMMU_VECTOR file=(\S+) sent=(\d) gate=(\S+) "
 def test_nvme_address_checks_off():
     """The gate's IOMMU shape: the device-address vectors reach the device
     and the IOMMU blocks them; the gate keeps every other rule."""
-    img = os.path.join(BUILD, "qemu", "iommu-shape.img")
-    img2 = os.path.join(BUILD, "qemu", "iommu-shape-ns2.img")
-    os.makedirs(os.path.dirname(img), exist_ok=True)
-    with open(img, "wb") as f:
-        f.truncate(DISK_BYTES)
-    ns2 = os.urandom(NS2_BYTES)
-    with open(img2, "wb") as f:
-        f.write(ns2)
-    files = {}
-    for name in vector_files():
-        with open(os.path.join(VEC_DIR, name), "rb") as f:
-            files[name] = f.read()
-    devices = IOMMU + [
-        "-drive", f"file={img},format=raw,if=none,id=nvm",
-        "-drive", f"file={img2},format=raw,if=none,id=nvm2",
-        "-device", "nvme-subsys,id=subsys0,nqn=capos-subsys0",
-        "-device", "nvme,id=nvmec,serial=capos-nvme0,subsys=subsys0",
-        "-device", "nvme-ns,drive=nvm,bus=nvmec,nsid=1",
-        "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2",
-    ]
+    _, img2, ns2, nvme, files = subsys_setup("iommu-shape.img", "iommu-shape-ns2.img")
+    devices = IOMMU + nvme
     m = Machine("iommu-shape", devices=devices, files=files, trace=TRACE, timeout=300,
                 cmdline="proofs=nvme-bringup,nvme-hostile nvme.ns=1 exit")  # the default shape
     with m:
