@@ -29,13 +29,7 @@
 /* ---- the kernel state the Web UI shows ----------------------------------- */
 static const struct driver gve_drv_stub = {.name = "gve"};
 struct pci_dev pci_devs[2] = {
-    {.bus = 0,
-     .dev = 0,
-     .fn = 0,
-     .vendor = 0x8086,
-     .device = 0x29c0,
-     .class_code = 0x060000,
-     .state = "host bridge"},
+    NETFRAME_Q35_HOST_BRIDGE,
     {.bus = 0,
      .dev = 4,
      .fn = 0,

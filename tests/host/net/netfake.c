@@ -16,13 +16,7 @@ struct fake_nic fake;
 /* ---- the kernel state the Web UI shows --------------------------------- */
 static const struct driver fake_drv = {.name = "virtio-net"};
 struct pci_dev pci_devs[3] = {
-    {.bus = 0,
-     .dev = 0,
-     .fn = 0,
-     .vendor = 0x8086,
-     .device = 0x29c0,
-     .class_code = 0x060000,
-     .state = "host bridge"},
+    NETFRAME_Q35_HOST_BRIDGE,
     {.bus = 0,
      .dev = 2,
      .fn = 0,

@@ -35,4 +35,13 @@ size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
  * fake_tcp_optlen 0: none) */
 extern uint8_t fake_tcp_opts[40];
 extern size_t fake_tcp_optlen;
+
+/* the first row of a fake kernel's pci_devs (the Web UI's PCI table):
+ * QEMU q35's host bridge at 00:00.0 (needs kernel/pci/pci.h) */
+#define NETFRAME_Q35_HOST_BRIDGE                                               \
+	{                                                                      \
+		.bus = 0, .dev = 0, .fn = 0, .vendor = 0x8086,                 \
+		.device = 0x29c0, .class_code = 0x060000,                      \
+		.state = "host bridge"                                         \
+	}
 #endif
