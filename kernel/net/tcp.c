@@ -768,6 +768,16 @@ static void recovery_step(struct tcp_conn *c)
 		rexmt_seg(c, seq, n);
 }
 
+/* RFC 6675 §4 IsLost(HighACK + 1): more than (DupThresh - 1) x SMSS
+ * bytes SACKed above snd_una. Counts bytes, not duplicate ACKs: a receiver
+ * that ACKs every second segment, or an ACK lost on the way, does not
+ * delay the recovery, and a DupThresh raised by reordering scales it */
+static bool sack_lost(const struct tcp_conn *c)
+{
+	return c->sack_ok && c->nsacked &&
+	       sacked_bytes(c) > (uint32_t)(c->dupthresh - 1) * c->mss;
+}
+
 /* everything sent after the hole at snd_una has been SACKed: no more
  * duplicate ACKs will come, so the hole is a loss (RFC 8985's view of a
  * tail, without per-segment times) */
@@ -853,11 +863,19 @@ static void cwnd_on_ack(struct tcp_conn *c, uint32_t acked)
 		return;
 	}
 	c->dupacks = 0;
-	/* RFC 5681 §3.1: slow start, then congestion avoidance */
-	if (c->cwnd < c->ssthresh)
+	/* RFC 5681 §3.1: slow start, then congestion avoidance counting the
+	 * bytes acknowledged (its RECOMMENDED way: a receiver's delayed ACKs
+	 * do not halve the growth to one SMSS per RTT) */
+	if (c->cwnd < c->ssthresh) {
 		c->cwnd += MIN(acked, mss);
-	else
-		c->cwnd += MAX(1u, mss * mss / c->cwnd);
+		c->ca_acked = 0;
+	} else {
+		c->ca_acked += acked;
+		if (c->ca_acked >= c->cwnd) {
+			c->ca_acked -= c->cwnd;
+			c->cwnd += mss;
+		}
+	}
 	c->cwnd = MIN(c->cwnd, (uint32_t)TCP_TXBUF * 2);
 }
 
@@ -913,6 +931,13 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		cwnd_on_ack(c, acked);
 		c->rexmt_at = c->snd_una == c->snd_max ? 0 : now + c->rto;
 		*freed_space = data > 0;
+		/* RFC 6675 §5: an ACK that SACKs new data counts as a
+		 * duplicate "regardless of its status as a cumulative
+		 * acknowledgment": a hole at the new snd_una with enough
+		 * SACKed above it is a loss now, not after more ACKs */
+		if (!c->in_recovery && sack_news && c->tx_len &&
+		    sack_lost(c) && SEQ_GEQ(c->snd_una, c->recover))
+			recovery_enter(c);
 	} else if (t->ack == c->snd_una && !t->len && !dsack &&
 		   !(t->flags & (TCP_SYN | TCP_FIN)) &&
 		   (win == c->snd_wnd || sack_news) && c->snd_wnd &&
@@ -924,11 +949,16 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 			if (!c->sack_ok)
 				c->cwnd += c->mss; /* inflate: a segment left */
 			recovery_step(c);
-		} else if ((c->dupacks >= c->dupthresh || tail_lost(c)) &&
-			   c->tx_len && SEQ_GT(c->snd_una, c->recover)) {
+		} else if ((c->dupacks >= c->dupthresh || sack_lost(c) ||
+			    tail_lost(c)) &&
+			   c->tx_len && SEQ_GEQ(c->snd_una, c->recover)) {
+			/* recover is one past the highest byte sent when
+			 * the last recovery began: an ACK reaching it
+			 * "covers more than recover" (RFC 6582 §3.2 step
+			 * 2, whose recover is that highest byte) */
 			recovery_enter(c);
-		} else if (c->dupacks >= c->dupthresh && c->tx_len &&
-			   c->nsacked) {
+		} else if ((c->dupacks >= c->dupthresh || sack_lost(c)) &&
+			   c->tx_len && c->nsacked) {
 			/* RFC 6675 §5: SACKed data past a hole is a loss
 			 * even right after an RTO episode */
 			c->recover = c->snd_una - 1;

@@ -87,6 +87,7 @@ struct tcp_conn {
 	uint8_t snd_shift, rcv_shift; /* RFC 7323 window scale, 0: none */
 	bool sack_ok;		      /* the peer sent SACK-permitted */
 	uint32_t cwnd, ssthresh;
+	uint32_t ca_acked; /* bytes acknowledged toward the next cwnd step */
 	unsigned dupacks;
 	/* loss recovery (RFC 6582 with SACK): recover is the highest sequence
 	 * sent when recovery began; rxt_next is where the next hole search

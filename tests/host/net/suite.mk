@@ -13,6 +13,11 @@ $(BUILD)/host/net_test: tests/host/net/test_net.c $(NET_SRC) $(SHIM_SRC) $(NET_H
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 
+HOST_TESTS += $(BUILD)/host/net_tcp_loss_test
+$(BUILD)/host/net_tcp_loss_test: tests/host/net/test_tcp_loss.c $(NET_SRC) $(SHIM_SRC) $(NET_HDR)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+
 NET_FUZZERS := fuzz_eth fuzz_ipv4 fuzz_tcp fuzz_http
 FUZZERS += $(addprefix $(BUILD)/fuzz/,$(NET_FUZZERS))
 $(addprefix $(BUILD)/fuzz/,$(NET_FUZZERS)): $(BUILD)/fuzz/%: tests/host/net/%.c $(NET_SRC) $(SHIM_SRC) $(NET_HDR)
