@@ -3,6 +3,7 @@
  * page allocator and page tables (kernel/mm). */
 #ifndef CAPOS_BOOT_INTERNAL_H
 #define CAPOS_BOOT_INTERNAL_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,6 @@ void bootfs_lose(const char *name, const char *why);
 /* print one line per unknown command-line key */
 void cmdline_check(void);
 /* run every registered poller once (the main loop) */
-void poller_run_all(void);
-unsigned poller_count(void);
+/* true when a poller may have more to do now (or cannot say) */
+bool poller_run_all(void);
 #endif

@@ -13,7 +13,10 @@ bool boot_smbios3;
 struct boot_memmap boot_mmap;
 uint64_t boot_marks[MARK_COUNT];
 
-static void (*pollers[MAX_POLLERS])(void);
+static struct {
+	void (*fn)(void);
+	bool (*idle_fn)(void); /* reports whether more work waits */
+} pollers[MAX_POLLERS];
 static unsigned npollers;
 
 void boot_mark(enum boot_mark m)
@@ -25,16 +28,27 @@ void poller_add(void (*fn)(void))
 {
 	if (npollers == MAX_POLLERS)
 		panic("boot: more than %d pollers", MAX_POLLERS);
-	pollers[npollers++] = fn;
+	pollers[npollers++].fn = fn;
 }
 
-void poller_run_all(void)
+void poller_add_idle(bool (*fn)(void))
 {
-	for (unsigned i = 0; i < npollers; i++)
-		pollers[i]();
+	if (npollers == MAX_POLLERS)
+		panic("boot: more than %d pollers", MAX_POLLERS);
+	pollers[npollers++].idle_fn = fn;
 }
 
-unsigned poller_count(void)
+bool poller_run_all(void)
 {
-	return npollers;
+	bool busy = false;
+	for (unsigned i = 0; i < npollers; i++) {
+		if (pollers[i].idle_fn)
+			busy |= pollers[i].idle_fn();
+		else {
+			pollers[i].fn();
+			busy = true; /* a plain poller cannot say it is idle */
+		}
+	}
+	return busy;
 }
+

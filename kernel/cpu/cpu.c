@@ -173,6 +173,22 @@ static __attribute__((noreturn)) void exception(struct cpu_frame *f)
 	cpu_exit(false);
 }
 
+static volatile uint64_t irqs_taken;
+
+uint64_t cpu_irqs_taken(void)
+{
+	return irqs_taken;
+}
+
+void cpu_wait_irq(uint64_t seen)
+{
+	__asm__ volatile("cli" ::: "memory");
+	if (irqs_taken == seen)
+		__asm__ volatile("sti; hlt" ::: "memory");
+	else
+		__asm__ volatile("sti" ::: "memory");
+}
+
 void isr_dispatch(struct cpu_frame *f)
 {
 	if (f->vector < 32)
@@ -183,6 +199,7 @@ void isr_dispatch(struct cpu_frame *f)
 		vectors[f->vector].fn(vectors[f->vector].arg);
 	else
 		kprintf("cpu: interrupt on unbound vector %lu\n", f->vector);
+	irqs_taken++;
 	lapic_eoi();
 }
 

@@ -9,6 +9,15 @@ void lapic_init(void);
 void lapic_eoi(void);
 uint32_t lapic_id(void);
 void irq_enable(void);
+/* the LAPIC timer, one-shot, counting bus clock / 16 down from count (0
+ * stops it); with irq its expiry interrupts (and so ends a halt) */
+void lapic_timer_start(uint32_t count, bool irq);
+uint32_t lapic_timer_left(void);
+/* interrupts handled so far; cpu_wait_irq halts until the next one unless
+ * one came since `seen` was read (checked with interrupts off, then
+ * sti; hlt: no wake-up is lost between the check and the halt) */
+uint64_t cpu_irqs_taken(void);
+void cpu_wait_irq(uint64_t seen);
 
 /* a free CPU vector with handler(arg), or 0 when none is left */
 uint8_t vector_alloc(void (*handler)(void *), void *arg);

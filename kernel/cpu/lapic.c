@@ -1,6 +1,7 @@
 /* kernel/cpu/lapic.c — the local APIC in xAPIC mode (Intel SDM vol. 3A
  * ch. 11): enabled with a spurious vector, legacy 8259s masked, every LVT
- * masked (capOS uses MSI/MSI-X only). */
+ * masked (devices interrupt through MSI/MSI-X only). The timer, one-shot,
+ * bounds the main loop's halt (kernel/init/main.c). */
 #include "kernel/cpu/cpu.h"
 #include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
@@ -18,6 +19,10 @@
 #define LAPIC_LVT_LINT1	 0x360
 #define LAPIC_LVT_ERROR	 0x370
 #define LAPIC_LVT_MASK	 0x10000
+#define LAPIC_TIMER_ICR	 0x380
+#define LAPIC_TIMER_CCR	 0x390
+#define LAPIC_TIMER_DCR	 0x3e0
+#define LAPIC_TIMER_DIV16 0x3
 #define SPURIOUS_VECTOR	 0xff
 
 static volatile uint32_t *lapic;
@@ -46,6 +51,28 @@ void lapic_init(void)
 	lapic_w(LAPIC_LVT_ERROR, LAPIC_LVT_MASK);
 	lapic_w(LAPIC_SVR, LAPIC_SVR_ENABLE | SPURIOUS_VECTOR);
 	kprintf("cpu: LAPIC id %u at 0x%lx\n", lapic_id(), base & ~0xffful);
+}
+
+/* the timer interrupt only ends a halt (cpu_wait_irq) */
+static void lapic_timer_fire(void *arg)
+{
+	(void)arg;
+}
+
+void lapic_timer_start(uint32_t count, bool irq)
+{
+	static uint8_t vector;
+	if (irq && !vector)
+		vector = vector_alloc(lapic_timer_fire, NULL);
+	/* one-shot mode (LVT bits 17-18 clear), bus clock / 16 */
+	lapic_w(LAPIC_LVT_TIMER, irq && vector ? vector : LAPIC_LVT_MASK);
+	lapic_w(LAPIC_TIMER_DCR, LAPIC_TIMER_DIV16);
+	lapic_w(LAPIC_TIMER_ICR, count);
+}
+
+uint32_t lapic_timer_left(void)
+{
+	return lapic_r(LAPIC_TIMER_CCR);
 }
 
 void lapic_eoi(void)

@@ -37,6 +37,38 @@ static void boot_timeline(void)
 		(uint64_t)(__image_end - __image_base), s.peak);
 }
 
+/* LAPIC timer ticks in IDLE_WAIT_US, measured against the calibrated
+ * clock; 0 when the timer did not count (then the loop never halts) */
+static uint32_t idle_ticks(void)
+{
+	lapic_timer_start(0xffffffffu, false);
+	time_delay_us(1000);
+	uint32_t per_ms = 0xffffffffu - lapic_timer_left();
+	lapic_timer_start(0, false);
+	uint64_t t = (uint64_t)per_ms * IDLE_WAIT_US / 1000;
+	return t > 0 && t < 0xffffffffu ? (uint32_t)t : 0;
+}
+
+/* the main loop: run the pollers; when all are idle, halt until an
+ * interrupt (a NIC's queue, the LAPIC timer after IDLE_WAIT_US for the
+ * pollers' timers) — an idle guest leaves the host's CPU to others */
+static __attribute__((noreturn)) void main_loop(void)
+{
+	uint32_t ticks = idle_ticks();
+	kprintf("capOS: up; main loop running (idle: halt, timer %u ticks)\n",
+		ticks);
+	for (;;) {
+		uint64_t seen = cpu_irqs_taken();
+		/* the safe point for revocations: no driver is mid-call */
+		bool busy = auth_poll() > 0;
+		busy |= poller_run_all();
+		if (busy || !ticks)
+			continue;
+		lapic_timer_start(ticks, true);
+		cpu_wait_irq(seen);
+	}
+}
+
 static __attribute__((noreturn)) void kmain_stack(void)
 {
 	cpu_exit_hook = auth_dump;
@@ -68,14 +100,7 @@ static __attribute__((noreturn)) void kmain_stack(void)
 			"(make PROOFS=1); ignored\n");
 	auth_dump();
 #endif
-	kprintf("capOS: up; main loop running\n");
-	for (;;) {
-		/* the safe point for revocations: no driver is mid-call */
-		auth_poll();
-		poller_run_all();
-		if (!poller_count())
-			__asm__ volatile("hlt");
-	}
+	main_loop();
 }
 
 void kmain(void)

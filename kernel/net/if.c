@@ -155,12 +155,13 @@ int net_init(struct nic *n, const struct net_config *cfg)
  * under a flood */
 #define NET_POLL_BUDGET 64
 
-void net_poll(void)
+bool net_poll(void)
 {
 	struct nic *n = net_if.nic;
+	unsigned i;
 	if (!n)
-		return;
-	for (unsigned i = 0; i < NET_POLL_BUDGET; i++) {
+		return false;
+	for (i = 0; i < NET_POLL_BUDGET; i++) {
 		int len = n->recv(n, net_if.rx, sizeof(net_if.rx));
 		if (len <= 0)
 			break;
@@ -181,4 +182,5 @@ void net_poll(void)
 		}
 	}
 	tcp_flush();
+	return i > 0;
 }

@@ -76,7 +76,8 @@ struct net_state_view {
 
 /* 0 on success; -1 when the buffers cannot be allocated */
 int net_init(struct nic *n, const struct net_config *cfg);
-void net_poll(void);
+/* true when frames were handled: call again before idling */
+bool net_poll(void);
 void net_input(const void *frame, size_t len);
 /* defaults (DHCP, HTTP on 80), then apply command-line style strings; any
  * may be NULL. false (and c untouched where bad) when a value is malformed */
