@@ -346,12 +346,36 @@ static uint32_t sacked_bytes(const struct tcp_conn *c)
 static void tlp_arm(struct tcp_conn *c, uint64_t now)
 {
 	c->tlp_at = 0;
-	if (!c->srtt || c->in_recovery || c->tlp_done || c->probing ||
-	    c->snd_una == c->snd_max || !c->tx_len || !c->rexmt_at)
+	if (!c->srtt || c->tlp_done || c->probing ||
+	    c->snd_una == c->snd_max || !c->rexmt_at)
 		return;
 	uint64_t at = now + MAX(2 * c->srtt, TCP_TLP_MIN_US);
 	if (at < c->rexmt_at)
 		c->tlp_at = at;
+}
+
+/* n new bytes at offset off from snd_una (the segment at snd_nxt), FIN
+ * on the last of them when the application closed */
+static void send_new(struct tcp_conn *c, size_t off, size_t n, uint64_t now)
+{
+	uint8_t flags = TCP_ACK;
+	bool last = off + n == c->tx_len;
+	if (last)
+		flags |= TCP_PSH;
+	if (last && c->fin_queued)
+		flags |= TCP_FIN;
+	uint32_t seq = c->snd_nxt;
+	seg_send(c, seq, flags, off, n);
+	c->snd_nxt += (uint32_t)n + !!(flags & TCP_FIN);
+	if (!c->rtt_active && SEQ_GEQ(seq, c->snd_max)) {
+		c->rtt_active = true;
+		c->rtt_seq = seq;
+		c->rtt_start = now;
+	}
+	if (SEQ_GT(c->snd_nxt, c->snd_max))
+		c->snd_max = c->snd_nxt;
+	if (!c->rexmt_at)
+		c->rexmt_at = now + c->rto;
 }
 
 static bool can_send_data(const struct tcp_conn *c)
@@ -390,25 +414,8 @@ static void tcp_output(struct tcp_conn *c)
 		/* sender-side silly window avoidance (RFC 9293 §3.8.6.2.1) */
 		if (!n || (n < smss && n < c->tx_len - off && off > 0))
 			break;
-		uint8_t flags = TCP_ACK;
-		bool last = off + n == c->tx_len;
-		if (last)
-			flags |= TCP_PSH;
-		if (last && c->fin_queued)
-			flags |= TCP_FIN;
-		uint32_t seq = c->snd_nxt;
-		seg_send(c, seq, flags, off, n);
+		send_new(c, off, n, now);
 		sent_new = true;
-		c->snd_nxt += (uint32_t)n + !!(flags & TCP_FIN);
-		if (!c->rtt_active && SEQ_GEQ(seq, c->snd_max)) {
-			c->rtt_active = true;
-			c->rtt_seq = seq;
-			c->rtt_start = now;
-		}
-		if (SEQ_GT(c->snd_nxt, c->snd_max))
-			c->snd_max = c->snd_nxt;
-		if (!c->rexmt_at)
-			c->rexmt_at = now + c->rto;
 	}
 	uint32_t fin_seq = c->snd_una + (uint32_t)c->tx_len;
 	if (c->fin_queued && c->snd_nxt == fin_seq) {
@@ -964,6 +971,13 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 			c->recover = c->snd_una - 1;
 			recovery_enter(c);
 		}
+	} else if (c->in_recovery && c->sack_ok && t->ack == c->snd_una &&
+		   t->nsack && !t->len) {
+		/* RFC 6675 §5 (C): in recovery every ACK with SACK
+		 * information runs the transmission rules, not only a strict
+		 * duplicate (a window change or a D-SACK beside the blocks
+		 * must not stall the recovery) */
+		recovery_step(c);
 	}
 	/* RFC 9293 §3.10.7.4: window update from newer segments only */
 	if (SEQ_LT(c->snd_wl1, t->seq) ||
@@ -1148,6 +1162,8 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 	enum ack_verdict v = ack_input(c, t, now, &freed);
 	if (v == ACK_DROP)
 		return;
+	/* the probe timeout counts from the latest ACK: tcp_output re-arms */
+	c->tlp_at = 0;
 	if (v == ACK_FIN_ACKED) {
 		if (c->state == TCP_FIN_WAIT_1) {
 			c->state = TCP_FIN_WAIT_2;
@@ -1361,15 +1377,30 @@ static void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len)
 static void tlp_fire(struct tcp_conn *c, uint64_t now)
 {
 	c->tlp_at = 0;
-	if (!can_send_data(c) || c->in_recovery || c->snd_una == c->snd_max)
+	if (!can_send_data(c) || c->snd_una == c->snd_max)
 		return;
 	size_t sent = MIN((size_t)(c->snd_max - c->snd_una), c->tx_len);
-	size_t len = MIN(sent, (size_t)c->mss - sack_optlen(c));
-	if (!len)
-		return;
+	size_t smss = (size_t)c->mss - sack_optlen(c);
 	c->tlp_done = true;
 	net_if.c.tcp_tlp_probes++;
-	rexmt_seg(c, c->snd_una + (uint32_t)(sent - len), len);
+	/* §7.3: a new segment when there is one and the window allows */
+	if (c->snd_nxt == c->snd_max && sent < c->tx_len &&
+	    sent + MIN(smss, c->tx_len - sent) <= c->snd_wnd) {
+		send_new(c, sent, MIN(smss, c->tx_len - sent), now);
+	} else if (!c->tx_len) {
+		/* only our FIN is outstanding */
+		net_if.c.tcp_retransmits++;
+		seg_send(c, c->snd_una, TCP_FIN | TCP_ACK, 0, 0);
+	} else if (c->in_recovery) {
+		/* in a recovery the stuck byte is the oldest hole: its
+		 * resend was lost, or the ACK that covered it was */
+		rexmt_seg(c, c->snd_una, smss);
+	} else {
+		size_t len = MIN(sent, smss);
+		if (!len)
+			return;
+		rexmt_seg(c, c->snd_una + (uint32_t)(sent - len), len);
+	}
 	c->rexmt_at = now + c->rto;
 }
 
