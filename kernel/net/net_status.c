@@ -119,6 +119,9 @@ static void tcp_json(struct json *j, const struct net_state_view *v)
 		json_ku64(j, "unacked", c->snd_max - c->snd_una);
 		json_ku64(j, "queued", c->tx_len);
 		json_ku64(j, "rto_ms", c->rto / 1000);
+		json_ku64(j, "srtt_us", c->srtt);
+		json_ku64(j, "cwnd", c->cwnd);
+		json_ku64(j, "ssthresh", c->ssthresh);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
