@@ -1300,6 +1300,11 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 	c->cwnd = c->mss;
 	c->snd_nxt = c->snd_una;
 	c->dupacks = 0;
+	/* a timeout with SACKed data outstanding: the reordering tolerance
+	 * kept the loss from being seen, it starts over (as Linux's
+	 * tcp_enter_loss resets its reordering) */
+	if (c->nsacked)
+		c->dupthresh = TCP_DUPTHRESH;
 	/* RFC 6582 §3.2 step 4; RFC 2018 §8: SACK state is not trusted
 	 * after a timeout */
 	c->in_recovery = false;

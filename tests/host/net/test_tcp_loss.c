@@ -705,6 +705,31 @@ static void test_tcp_rfc8985_s7_lost_fin_probed(void **state)
 	peer_free(&p);
 }
 
+/* a timeout while SACKed data was outstanding means the reordering
+ * tolerance (raised by D-SACK undos) hid the loss: it starts over at
+ * TCP_DUPTHRESH */
+static void test_tcp_rto_resets_dupthresh(void **state)
+{
+	(void)state;
+	struct peer p;
+	uint32_t seg[16][2];
+	unsigned n;
+	struct tcp_conn *c = blob_conn(&p, 44008, true, seg, 16, &n);
+	assert_true(n >= 4);
+	c->dupthresh = 4 * TCP_DUPTHRESH;
+	uint64_t rto0 = net_counters()->tcp_rto_expired;
+	uint32_t b[1][2] = {{seg[1][0], seg[2][1]}};
+	sack_ack(&p, seg[0][0], b, 1);
+	assert_false(c->in_recovery);
+	for (int ms = 0; ms < 1500 && net_counters()->tcp_rto_expired == rto0;
+	     ms++)
+		advance_us(1000);
+	assert_int_equal(net_counters()->tcp_rto_expired, rto0 + 1);
+	assert_int_equal(c->dupthresh, TCP_DUPTHRESH);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
 /* ---- transfers over the lossy link -------------------------------------- */
 
 #define SIZE  (2u << 20)
@@ -807,6 +832,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc8985_s7_probe_in_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc8985_s7_lost_fin_probed,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rto_resets_dupthresh,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_loss_1pct, setup, teardown),
