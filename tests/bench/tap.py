@@ -15,9 +15,10 @@ its own clean rate, and of Linux's rate over the same relay — come from
 one run under the same host load. Each row also prints what recovery it
 took, summed over its repetitions: capOS's counters from /api/net (read
 with the relay clean), Linux's from the peer namespace's /proc/net/snmp
-and netstat, and the CPU seconds of the QEMU process (vCPU thread and
-total) per capOS transfer, so a reader sees whether a number came from a
-clean run or from timeouts, and how busy the guest was. Uploads are
+and netstat, and the CPU seconds per transfer of the QEMU process (its
+busiest thread, the vCPU, and all of it), of the relay and of the client
+(this process), so a reader sees whether a number came from a clean run
+or from timeouts, and where the host's CPU went. Uploads are
 5 x 60 KB POSTs to /api/sink (answered with the length and an FNV-1a hash
 of what arrived), each with a time limit.
 
@@ -130,9 +131,12 @@ def main():
         with lab.machine() as m:
             ip = lab.wait_lease(m)
             qpid = m.proc.pid  # ip netns exec execs QEMU
+            rpid = lab.relay_proc.pid  # and the relay
             rates = {r[0]: ([], []) for r in ROWS}
             errs, ccnt, lcnt = {}, {r[0]: {} for r in ROWS}, {r[0]: {} for r in ROWS}
-            cpu = {r[0]: [0.0, 0.0] for r in ROWS}
+            # CPU seconds: QEMU vCPU, QEMU all, relay, client (this
+            # process) during capOS's transfers; relay, client during Linux's
+            cpu = {r[0]: [0.0] * 6 for r in ROWS}
             up = []
             with lab.inside():
                 download(ip, 4096)  # ARP, connection table warm
@@ -143,15 +147,19 @@ def main():
                         cfg = f"{RESET} {setting} seed={7 + rep}"
                         a = k.capos()
                         lab.relay(cfg)
-                        c0 = cpu_seconds(qpid)
+                        c0 = cpu_seconds(qpid) + (cpu_seconds(rpid)[1], time.process_time())
                         c, ce = rate(ip, size)
-                        c1 = cpu_seconds(qpid)
+                        c1 = cpu_seconds(qpid) + (cpu_seconds(rpid)[1], time.process_time())
                         add(ccnt[label], delta(a, k.capos()))
-                        cpu[label][0] += c1[0] - c0[0]
-                        cpu[label][1] += c1[1] - c0[1]
+                        for i in range(4):
+                            cpu[label][i] += c1[i] - c0[i]
                         a = k.linux()
                         lab.relay(cfg)
+                        l0 = (cpu_seconds(rpid)[1], time.process_time())
                         lx, le = rate(PEER_IP, size)
+                        l1 = (cpu_seconds(rpid)[1], time.process_time())
+                        cpu[label][4] += l1[0] - l0[0]
+                        cpu[label][5] += l1[1] - l0[1]
                         add(lcnt[label], delta(a, k.linux()))
                         rates[label][0].append(c)
                         rates[label][1].append(lx)
@@ -180,12 +188,13 @@ def main():
         print(f"{label:18}{size:>9}{c:>12.2f}{c / clean:>9.2f}{lx:>12.2f}"
               f"{(c / lx if lx else 0):>13.2f}  {runs}"
               + (f"  {errs[label]}" if label in errs else ""))
-    print(f"recovery, summed over the {REPEAT} runs of a row; QEMU CPU s per capOS transfer")
+    print(f"recovery, summed over the {REPEAT} runs of a row; host CPU seconds per transfer")
     for label, _, size in ROWS:
-        vcpu, total = (x / REPEAT for x in cpu[label])
+        vcpu, qemu, rc, cc, rl, cl = (x / REPEAT for x in cpu[label])
         print(f"  {label:18} capOS: {fmt(ccnt[label])}")
         print(f"  {'':18} Linux: {fmt(lcnt[label])}")
-        print(f"  {'':18} QEMU: vCPU {vcpu:.2f} s, all threads {total:.2f} s per transfer")
+        print(f"  {'':18} CPU s: capOS run: QEMU vCPU {vcpu:.2f}, QEMU all {qemu:.2f}, "
+              f"relay {rc:.2f}, client {cc:.2f}; Linux run: relay {rl:.2f}, client {cl:.2f}")
     print(f"{'upload':28}{'capOS':>16}{'Linux':>16}  capOS counters")
     for label, (cd_, ct, ce), (ld, lt, le), cd in up:
         print(f"{label:28}{f'{cd_}/5 in {ct:.1f} s':>16}{f'{ld}/5 in {lt:.1f} s':>16}  {fmt(cd)}"
