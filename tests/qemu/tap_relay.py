@@ -17,10 +17,12 @@ order of their due time, so jitter reorders as netem does), corruption (one
 byte of the TCP payload flipped; the checksum then fails), and an IP MTU:
 a larger IPv4 frame is dropped and, when it carries DF, answered with ICMP
 "fragmentation needed" (RFC 1191) quoting its header. Only TCP frames are
-impaired (ARP and DHCP stay reliable, so set-up does not flake).
+impaired (ARP and DHCP stay reliable, so set-up does not flake); with
+spare_syn=1 neither are SYNs (a lost SYN costs the client a 1 s timeout
+that would swamp a throughput row).
 
 Control on stdin, one command a line, each answered by one line on stdout:
-  set loss=0.01 dup=0 reorder=0 delay_ms=0 jitter_ms=0 corrupt=0 mtu=0 seed=1
+  set loss=0.01 dup=0 reorder=0 delay_ms=0 jitter_ms=0 corrupt=0 mtu=0 spare_syn=0 seed=1
   stats          -> a JSON object of counters per direction
   quit
 It prints "ready <far names>" once every port is open."""
@@ -127,7 +129,7 @@ def frag_needed(frame, mtu):
 
 
 class Direction:
-    KEYS = ("loss", "dup", "reorder", "delay_ms", "jitter_ms", "corrupt", "mtu")
+    KEYS = ("loss", "dup", "reorder", "delay_ms", "jitter_ms", "corrupt", "mtu", "spare_syn")
 
     def __init__(self, name):
         self.name = name
@@ -155,6 +157,11 @@ class Relay:
     def is_tcp(frame):
         return len(frame) >= 34 and frame[12:14] == b"\x08\x00" and frame[23] == 6
 
+    @staticmethod
+    def is_syn(frame):
+        at = 14 + (frame[14] & 15) * 4 + 13
+        return len(frame) > at and frame[at] & 0x02
+
     def emit(self, port, frame, d, now):
         if d.cfg["delay_ms"] or d.cfg["jitter_ms"]:
             j = d.cfg["jitter_ms"]
@@ -167,7 +174,7 @@ class Relay:
 
     def impair(self, d, frame, dst, back, now):
         d.n["in"] += 1
-        if not self.is_tcp(frame):
+        if not self.is_tcp(frame) or (d.cfg["spare_syn"] and self.is_syn(frame)):
             d.n["out"] += 1
             dst.send(frame)
             return
