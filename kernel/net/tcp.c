@@ -342,7 +342,11 @@ static uint32_t sacked_bytes(const struct tcp_conn *c)
 }
 
 /* RFC 8985 §7.2: the probe timeout, 2 x SRTT (at least TCP_TLP_MIN_US),
- * armed only where it comes before the RTO */
+ * armed only where it comes before the RTO. Unlike §7.2 it is armed
+ * inside a recovery too: when the one ACK that would answer the last
+ * resend is lost, nothing else brings one. (§7.2's extra worst-case
+ * delayed ACK for a one-segment flight is left out: a spurious probe
+ * costs one segment, a missed one an RTO) */
 static void tlp_arm(struct tcp_conn *c, uint64_t now)
 {
 	c->tlp_at = 0;
@@ -1378,7 +1382,10 @@ static void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len)
 }
 
 /* RFC 8985 §7.3: resend the last segment sent; its ACK (with SACK)
- * shows which tail segments are missing */
+ * shows which tail segments are missing. Not a new segment, which §7.3
+ * prefers: a receiver may hold the ACK of one new in-order segment in
+ * its delayed-ACK timer (Linux: 40 ms), while a duplicate is ACKed at
+ * once (RFC 5681 §4.2) */
 static void tlp_fire(struct tcp_conn *c, uint64_t now)
 {
 	c->tlp_at = 0;
@@ -1388,11 +1395,7 @@ static void tlp_fire(struct tcp_conn *c, uint64_t now)
 	size_t smss = (size_t)c->mss - sack_optlen(c);
 	c->tlp_done = true;
 	net_if.c.tcp_tlp_probes++;
-	/* §7.3: a new segment when there is one and the window allows */
-	if (c->snd_nxt == c->snd_max && sent < c->tx_len &&
-	    sent + MIN(smss, c->tx_len - sent) <= c->snd_wnd) {
-		send_new(c, sent, MIN(smss, c->tx_len - sent), now);
-	} else if (!c->tx_len) {
+	if (!c->tx_len) {
 		/* only our FIN is outstanding */
 		net_if.c.tcp_retransmits++;
 		seg_send(c, c->snd_una, TCP_FIN | TCP_ACK, 0, 0);

@@ -37,7 +37,7 @@
 #define TCP_CHALLENGE_ACK_LIMIT 100 /* a second, RFC 5961 §7 */
 #define TCP_PMTU_MIN		552 /* a smaller reported MTU is raised to this */
 #define TCP_DUPTHRESH		3   /* RFC 5681 §3.2, RFC 6675 §2 */
-#define TCP_TLP_MIN_US		(10ull * 1000)	 /* RFC 8985 §7.2: PTO floor */
+#define TCP_TLP_MIN_US		(2ull * 1000) /* PTO floor: twice the 1 ms tick */
 #define TCP_RTO_INIT_US		(1000ull * 1000) /* RFC 6298 §2.1 */
 #define TCP_RTO_MIN_US		(200ull * 1000) /* below RFC 6298's 1 s, as Linux */
 #define TCP_RTO_MAX_US		(60ull * 1000000) /* RFC 6298 §2.5 */
