@@ -14,7 +14,10 @@ CAPOS_TAP_REPEAT times (default 5) and prints the median. The repetitions
 interleave the rows (clean, 1 %, 5 %, ... then again), capOS and Linux
 back to back with the same relay seed, so the ratios — capOS as a ratio of
 its own clean rate, and of Linux's rate over the same relay — come from
-one run under the same host load. Each row also prints what recovery it
+one run under the same host load. Linux runs with its default congestion
+control (BBR on this host: it does not back off on random loss) and again
+with Reno (RFC 5681, what capOS implements), so the loss rows have a
+like-for-like yardstick. Each row also prints what recovery it
 took, summed over its repetitions: capOS's counters from /api/net (read
 with the relay clean), Linux's from the peer namespace's /proc/net/snmp
 and netstat, and the CPU seconds per transfer of the QEMU process (its
@@ -54,7 +57,9 @@ CAPOS_KEYS = ("tcp_retransmits", "tcp_fast_retransmits", "tcp_rto_expired",
               "tcp_tlp_probes", "tcp_lost_retransmits", "tcp_undos", "tcp_ooo_queued")
 # Linux's: /proc/net/snmp Tcp RetransSegs, /proc/net/netstat TcpExt
 LINUX_KEYS = (("Tcp", "RetransSegs", "retransmits"), ("TcpExt", "TCPTimeouts", "rto"),
-              ("TcpExt", "TCPLossProbes", "tlp"), ("TcpExt", "TCPSackRecovery", "recoveries"))
+              ("TcpExt", "TCPLossProbes", "tlp"), ("TcpExt", "TCPSackRecovery", "recoveries"),
+              ("TcpExt", "TCPDSACKUndo", "dsack_undos"), ("TcpExt", "TCPPartialUndo", "partial_undos"),
+              ("TcpExt", "TCPFullUndo", "full_undos"), ("TcpExt", "TCPLostRetransmit", "lost_retransmits"))
 
 
 def rate(ip, size, limit=240):
@@ -110,6 +115,18 @@ def fmt(d):
     return " ".join(f"{k.removeprefix('tcp_')}={v}" for k, v in d.items() if v) or "-"
 
 
+def peer_cc(lab, name=None):
+    """the peer namespace's TCP congestion control (set it when name is
+    given; connections accepted afterwards use it)"""
+    key = "net.ipv4.tcp_congestion_control"
+    if name:
+        subprocess.run(["ip", "netns", "exec", lab.peer_ns, "sysctl", "-qw", f"{key}={name}"],
+                       check=True)
+    r = subprocess.run(["ip", "netns", "exec", lab.peer_ns, "sysctl", "-n", key],
+                       capture_output=True, text=True)
+    return r.stdout.strip()
+
+
 def cpu_seconds(pid):
     """(busiest thread, whole process) CPU seconds of a QEMU process: under
     TCG the busiest thread is the vCPU"""
@@ -136,7 +153,11 @@ def main():
             ip = lab.wait_lease(m)
             qpid = m.proc.pid  # ip netns exec execs QEMU
             rpid = lab.relay_proc.pid  # and the relay
-            rates = {r[0]: ([], []) for r in ROWS}
+            # Linux runs twice: its default congestion control (on this
+            # host BBR, which does not back off on random loss) and Reno,
+            # the RFC 5681 algorithm capOS implements
+            cc_default = peer_cc(lab)
+            rates = {r[0]: ([], [], []) for r in ROWS}
             errs, ccnt, lcnt = {}, {r[0]: {} for r in ROWS}, {r[0]: {} for r in ROWS}
             # CPU seconds: QEMU vCPU, QEMU all, relay, client (this
             # process) during capOS's transfers; relay, client during Linux's
@@ -165,10 +186,15 @@ def main():
                         cpu[label][4] += l1[0] - l0[0]
                         cpu[label][5] += l1[1] - l0[1]
                         add(lcnt[label], delta(a, k.linux()))
+                        peer_cc(lab, "reno")
+                        lab.relay(cfg)
+                        lr, re_ = rate(PEER_IP, size)
+                        peer_cc(lab, cc_default)
                         rates[label][0].append(c)
                         rates[label][1].append(lx)
-                        if ce or le:
-                            errs.setdefault(label, ce or le)
+                        rates[label][2].append(lr)
+                        if ce or le or re_:
+                            errs.setdefault(label, ce or le or re_)
                 for label, setting in UPLOADS:
                     a = k.capos()
                     lab.relay(f"{RESET} {setting} seed=7")
@@ -180,23 +206,24 @@ def main():
                 lab.relay(RESET + " seed=7")
             stats = lab.relay("stats")
     load1 = os.getloadavg()
-    med = {lab_: (statistics.median(c), statistics.median(lx)) for lab_, (c, lx) in rates.items()}
+    med = {lab_: tuple(statistics.median(v) for v in r) for lab_, r in rates.items()}
     clean = med["clean"][0] or 1e-9
     print("TCP over a TAP link through the project's relay (capOS under TCG vs Linux; "
           f"median of {REPEAT}, rows interleaved)")
-    print(f"{'download':18}{'bytes':>9}{'capOS MB/s':>12}{'x clean':>9}{'Linux MB/s':>12}"
-          f"{'capOS/Linux':>13}  capOS runs (MB/s)")
+    print(f"{'download':18}{'bytes':>9}{'capOS MB/s':>12}{'x clean':>9}"
+          f"{'Linux ' + cc_default:>12}{'capOS/Linux':>13}{'Linux reno':>12}{'capOS/reno':>12}"
+          "  capOS runs (MB/s)")
     for label, _, size in ROWS:
-        c, lx = med[label]
+        c, lx, lr = med[label]
         runs = " ".join(f"{x:.1f}" for x in rates[label][0])
         print(f"{label:18}{size:>9}{c:>12.2f}{c / clean:>9.2f}{lx:>12.2f}"
-              f"{(c / lx if lx else 0):>13.2f}  {runs}"
+              f"{(c / lx if lx else 0):>13.2f}{lr:>12.2f}{(c / lr if lr else 0):>12.2f}  {runs}"
               + (f"  {errs[label]}" if label in errs else ""))
     print(f"recovery, summed over the {REPEAT} runs of a row; host CPU seconds per transfer")
     for label, _, size in ROWS:
         vcpu, qemu, rc, cc, rl, cl = (x / REPEAT for x in cpu[label])
         print(f"  {label:18} capOS: {fmt(ccnt[label])}")
-        print(f"  {'':18} Linux: {fmt(lcnt[label])}")
+        print(f"  {'':18} Linux ({cc_default}): {fmt(lcnt[label])}")
         print(f"  {'':18} CPU s: capOS run: QEMU vCPU {vcpu:.2f}, QEMU all {qemu:.2f}, "
               f"relay {rc:.2f}, client {cc:.2f}; Linux run: relay {rl:.2f}, client {cl:.2f}")
     print(f"{'upload':28}{'capOS':>16}{'Linux':>16}  capOS counters")
