@@ -850,8 +850,13 @@ static void cwnd_on_ack(struct tcp_conn *c, uint32_t acked)
 	uint32_t mss = c->mss;
 	if (c->in_recovery) {
 		if (SEQ_GEQ(c->snd_una, c->recover)) { /* full ACK */
+			/* RFC 6675: the recovery leaves cwnd at ssthresh
+			 * (the pipe kept it there). NewReno: RFC 6582 §3.2
+			 * step 3 option 1, no burst out of a small flight */
 			uint32_t flight = c->snd_max - c->snd_una;
-			c->cwnd = MIN(c->ssthresh, MAX(flight, mss) + mss);
+			c->cwnd = c->sack_ok ? c->ssthresh
+					     : MIN(c->ssthresh,
+						   MAX(flight, mss) + mss);
 			c->in_recovery = false;
 			c->dupacks = 0;
 			return;

@@ -706,6 +706,32 @@ static void test_tcp_rfc8985_s7_lost_fin_probed(void **state)
 	peer_free(&p);
 }
 
+/* RFC 6675: a SACK recovery ends with cwnd at ssthresh — even when the
+ * full ACK leaves nothing in flight (RFC 6582's flight-based option would
+ * drop it to two segments and slow-start back) */
+static void test_tcp_rfc6675_exit_cwnd_ssthresh(void **state)
+{
+	(void)state;
+	struct peer p;
+	uint32_t seg[16][2];
+	unsigned n;
+	struct tcp_conn *c = blob_conn(&p, 44009, true, seg, 16, &n);
+	assert_true(n >= 8);
+	uint32_t a[1][2] = {{seg[1][0], seg[3][1]}};
+	sack_ack(&p, seg[0][0], a, 1);
+	assert_true(c->in_recovery);
+	uint32_t ssthresh = c->ssthresh;
+	assert_true(ssthresh > 2u * c->mss);
+	struct tcp_view t;
+	while (data_seg(&t))
+		;
+	sack_ack(&p, c->snd_max, NULL, 0);
+	assert_false(c->in_recovery);
+	assert_int_equal(c->cwnd, ssthresh);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
 /* a timeout while SACKed data was outstanding means the reordering
  * tolerance (raised by D-SACK undos) hid the loss: it starts over at
  * TCP_DUPTHRESH */
@@ -833,6 +859,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc8985_s7_probe_in_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc8985_s7_lost_fin_probed,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rfc6675_exit_cwnd_ssthresh,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rto_resets_dupthresh,
 					    setup, teardown),
