@@ -51,4 +51,3 @@ bool poller_run_all(void)
 	}
 	return busy;
 }
-

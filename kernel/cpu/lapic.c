@@ -7,23 +7,23 @@
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 
-#define MSR_APIC_BASE	 0x1b
-#define APIC_BASE_EN	 (1ull << 11)
-#define LAPIC_ID	 0x020
-#define LAPIC_TPR	 0x080
-#define LAPIC_EOI	 0x0b0
-#define LAPIC_SVR	 0x0f0
-#define LAPIC_SVR_ENABLE 0x100
-#define LAPIC_LVT_TIMER	 0x320
-#define LAPIC_LVT_LINT0	 0x350
-#define LAPIC_LVT_LINT1	 0x360
-#define LAPIC_LVT_ERROR	 0x370
-#define LAPIC_LVT_MASK	 0x10000
-#define LAPIC_TIMER_ICR	 0x380
-#define LAPIC_TIMER_CCR	 0x390
-#define LAPIC_TIMER_DCR	 0x3e0
+#define MSR_APIC_BASE	  0x1b
+#define APIC_BASE_EN	  (1ull << 11)
+#define LAPIC_ID	  0x020
+#define LAPIC_TPR	  0x080
+#define LAPIC_EOI	  0x0b0
+#define LAPIC_SVR	  0x0f0
+#define LAPIC_SVR_ENABLE  0x100
+#define LAPIC_LVT_TIMER	  0x320
+#define LAPIC_LVT_LINT0	  0x350
+#define LAPIC_LVT_LINT1	  0x360
+#define LAPIC_LVT_ERROR	  0x370
+#define LAPIC_LVT_MASK	  0x10000
+#define LAPIC_TIMER_ICR	  0x380
+#define LAPIC_TIMER_CCR	  0x390
+#define LAPIC_TIMER_DCR	  0x3e0
 #define LAPIC_TIMER_DIV16 0x3
-#define SPURIOUS_VECTOR	 0xff
+#define SPURIOUS_VECTOR	  0xff
 
 static volatile uint32_t *lapic;
 

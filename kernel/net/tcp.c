@@ -350,8 +350,8 @@ static uint32_t sacked_bytes(const struct tcp_conn *c)
 static void tlp_arm(struct tcp_conn *c, uint64_t now)
 {
 	c->tlp_at = 0;
-	if (!c->srtt || c->tlp_done || c->probing ||
-	    c->snd_una == c->snd_max || !c->rexmt_at)
+	if (!c->srtt || c->tlp_done || c->probing || c->snd_una == c->snd_max ||
+	    !c->rexmt_at)
 		return;
 	uint64_t at = now + MAX(2 * c->srtt, TCP_TLP_MIN_US);
 	if (at < c->rexmt_at)
@@ -951,8 +951,8 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		 * duplicate "regardless of its status as a cumulative
 		 * acknowledgment": a hole at the new snd_una with enough
 		 * SACKed above it is a loss now, not after more ACKs */
-		if (!c->in_recovery && sack_news && c->tx_len &&
-		    sack_lost(c) && SEQ_GEQ(c->snd_una, c->recover))
+		if (!c->in_recovery && sack_news && c->tx_len && sack_lost(c) &&
+		    SEQ_GEQ(c->snd_una, c->recover))
 			recovery_enter(c);
 	} else if (t->ack == c->snd_una && !t->len && !dsack &&
 		   !(t->flags & (TCP_SYN | TCP_FIN)) &&

@@ -36,18 +36,21 @@ static bool bg_read(void)
 	return ok;
 }
 
-static void bg_poll(void)
+/* never busy between reads: the main loop may halt, its 1 ms timer
+ * (IDLE_WAIT_US) brings the next read on time */
+static bool bg_poll(void)
 {
 	if (bg_fail >= BG_MAX_FAIL)
-		return;
+		return false;
 	uint64_t now = time_now_us();
 	if (now < bg_next)
-		return;
+		return false;
 	bg_next = now + BG_INTERVAL_US;
 	if (!bg_read() && ++bg_fail == BG_MAX_FAIL)
 		kprintf(
 		    "nvme-background: %u reads failed after %llu; stopped\n",
 		    bg_fail, (unsigned long long)bg_reads);
+	return false;
 }
 
 static void proof_nvme_background(void)
@@ -70,7 +73,7 @@ static void proof_nvme_background(void)
 	bg_buf = (void *)pa;
 	bool ok = bg_read();
 	if (ok)
-		poller_add(bg_poll);
+		poller_add_idle(bg_poll);
 	proof_result("nvme-background", ok, "dev=%s interval_us=%u blocks=%u",
 		     bg_dev->name, BG_INTERVAL_US, BG_BLOCKS);
 }
