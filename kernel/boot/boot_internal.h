@@ -34,7 +34,7 @@ void bootfs_lose(const char *name, const char *why);
 
 /* print one line per unknown command-line key */
 void cmdline_check(void);
-/* run every registered poller once (the main loop) */
-/* true when a poller may have more to do now (or cannot say) */
+/* run every registered poller once (the main loop); true when one may
+ * have more to do now (or cannot say) */
 bool poller_run_all(void);
 #endif

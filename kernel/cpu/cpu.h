@@ -10,8 +10,9 @@ void lapic_eoi(void);
 uint32_t lapic_id(void);
 void irq_enable(void);
 /* the LAPIC timer, one-shot, counting bus clock / 16 down from count (0
- * stops it); with irq its expiry interrupts (and so ends a halt) */
-void lapic_timer_start(uint32_t count, bool irq);
+ * stops it); with irq its expiry interrupts (and so ends a halt). False
+ * when no interrupt will come (masked, or no vector was free) */
+bool lapic_timer_start(uint32_t count, bool irq);
 uint32_t lapic_timer_left(void);
 /* interrupts handled so far; cpu_wait_irq halts until the next one unless
  * one came since `seen` was read (checked with interrupts off, then

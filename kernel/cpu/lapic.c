@@ -59,7 +59,7 @@ static void lapic_timer_fire(void *arg)
 	(void)arg;
 }
 
-void lapic_timer_start(uint32_t count, bool irq)
+bool lapic_timer_start(uint32_t count, bool irq)
 {
 	static uint8_t vector;
 	if (irq && !vector)
@@ -68,6 +68,7 @@ void lapic_timer_start(uint32_t count, bool irq)
 	lapic_w(LAPIC_LVT_TIMER, irq && vector ? vector : LAPIC_LVT_MASK);
 	lapic_w(LAPIC_TIMER_DCR, LAPIC_TIMER_DIV16);
 	lapic_w(LAPIC_TIMER_ICR, count);
+	return irq && vector;
 }
 
 uint32_t lapic_timer_left(void)

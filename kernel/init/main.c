@@ -46,6 +46,8 @@ static uint32_t idle_ticks(void)
 	uint32_t per_ms = 0xffffffffu - lapic_timer_left();
 	lapic_timer_start(0, false);
 	uint64_t t = (uint64_t)per_ms * IDLE_WAIT_US / 1000;
+	if (!lapic_timer_start(0, true)) /* no vector: never halt */
+		return 0;
 	return t > 0 && t < 0xffffffffu ? (uint32_t)t : 0;
 }
 
