@@ -651,10 +651,15 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 			b->name);
 		return -1;
 	}
-	if (auth_owner_revoked(b->owner)) {
-		kprintf("nvme-broker %s: unable to enable (owner %u revoked "
-			"after a DMA fault)\n",
-			b->name, b->owner);
+	/* a DMA fault quarantines the device in its interrupt; the owner is
+	 * revoked only at the next safe point (auth_poll). In between, a
+	 * driver's reset and recovery must not put the controller back on
+	 * the bus either (kernel/iommu: quarantined) */
+	if (auth_owner_revoked(b->owner) || iommu_owner_quarantined(b->owner)) {
+		kprintf("nvme-broker %s: unable to enable (owner %u %s after a "
+			"DMA fault)\n",
+			b->name, b->owner,
+			auth_owner_revoked(b->owner) ? "revoked" : "quarantined");
 		return -1;
 	}
 	/* NVMe 2.0 §3.7.2: a controller not proven stopped may still own

@@ -24,6 +24,7 @@
 #include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
 #include "kernel/proof/nvme_proof.h"
 #include "kernel/proof/proof.h"
 #include "kernel/time/time.h"
@@ -452,6 +453,7 @@ struct iommu_phase {
 	unsigned n, sent, gate, device_done, answered, targetless;
 	uint64_t faults;
 	bool revoked, pools_gone, shadows_gone, recover_refused, io_refused;
+	bool quarantine_enable_refused;
 	uint64_t io_after_us;
 };
 
@@ -567,6 +569,15 @@ static void iommu_phase(struct vec_env *env, struct vec *v,
 	iommu_fault_poll();
 	irq_restore(flags);
 	ph->faults = iommu_fault_count(sc->owner, NULL) - f0;
+	/* quarantined by the fault, not yet revoked (that waits for the safe
+	 * point below): a driver that resets and re-enables its controller
+	 * now is refused, and bus mastering stays off */
+	(void)nvme_broker_reset(sc->broker);
+	ph->quarantine_enable_refused =
+	    iommu_owner_quarantined(sc->owner) &&
+	    nvme_broker_enable(sc->broker, &sc->admin.sq, &sc->admin.cq,
+			       sc->admin.entries) != 0 &&
+	    !(pci_cfg_read16(sc->pci, PCI_COMMAND) & PCI_COMMAND_MASTER);
 	ph->revoked = auth_poll() == 1 && auth_owner_revoked(sc->owner);
 	ph->pools_gone = !dma_pool_live(&sc->pool);
 	ph->shadows_gone = nvme_broker_shadow_bytes(sc->broker, 0) == 0 &&
@@ -733,6 +744,7 @@ static void proof_nvme_hostile(void)
 			ph.sent + ph.gate == ph.n && !ph.targetless &&
 			ph.faults >= 1 && ph.revoked && ph.pools_gone &&
 			ph.shadows_gone && ph.recover_refused &&
+			ph.quarantine_enable_refused &&
 			ph.answered == ph.n && ph.io_refused &&
 			ph.io_after_us < IOMMU_IO_AFTER_MAX;
 	}
@@ -753,7 +765,8 @@ static void proof_nvme_hostile(void)
 	    "ungranted_errrec_after=0x%x address_checks=%s deferred=%u "
 	    "sent=%u gate_refused=%u device_done=%u faults=%llu "
 	    "owner_revoked=%d pools_gone=%d shadows_gone=%d answered=%u "
-	    "recover_refused=%d io_after=%s io_after_us=%llu",
+	    "recover_refused=%d quarantine_enable_refused=%d io_after=%s "
+	    "io_after_us=%llu",
 	    nvec, npass, nbad, nclasses, lost, (unsigned long long)env.canary,
 	    NVME_CANARY_PAGES, (unsigned long long)cbad,
 	    (unsigned long long)env.revoked, (unsigned long long)rbad, alive,
@@ -766,7 +779,7 @@ static void proof_nvme_hostile(void)
 	    er0, er1, shape_iommu ? "off" : "on", ndeferred, ph.sent, ph.gate,
 	    ph.device_done, (unsigned long long)ph.faults, ph.revoked,
 	    ph.pools_gone, ph.shadows_gone, ph.answered, ph.recover_refused,
-	    ph.io_refused ? "refused" : "ok",
+	    ph.quarantine_enable_refused, ph.io_refused ? "refused" : "ok",
 	    (unsigned long long)ph.io_after_us);
 }
 PROOF_REGISTER("nvme-hostile", proof_nvme_hostile, 42);

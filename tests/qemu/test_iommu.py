@@ -289,6 +289,11 @@ def test_nvme_address_checks_off():
     assert kv["canary_bad"] == "0" and kv["revoked_bad"] == "0", kv
     assert kv["owner_revoked"] == "1" and kv["pools_gone"] == "1", kv
     assert kv["io_after"] == "refused", kv
+    # quarantined by the fault, before the safe point revokes the owner: a
+    # reset and re-enable is refused and bus mastering stays off
+    assert kv["quarantine_enable_refused"] == "1", kv
+    assert re.search(r"^nvme-broker \S+: unable to enable \(owner \d+ quarantined after "
+                     r"a DMA fault\)$", log, re.M), m.tail()
     nvme_sid = sid_of(log, 0x1b36, 0x0010)
     faults = [FAULT_RE.match(l) for l in m.trace_lines()]
     faults = [(int(f.group(1), 16), int(f.group(2)), int(f.group(3), 16) & ~0xfff)
