@@ -873,6 +873,15 @@ static void t_hw_confined(void **s)
 	assert_int_equal(io(&c, NULL), NVME_V_PRP2_OUT_OF_GRANT);
 	c = rw(NVME_IO_READ, 1, 0xfedff000ull, 0xfef00000ull, 15);
 	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	l[1] = 0xfeeff000ull; /* a list entry */
+	c = rw(NVME_IO_READ, 1, A + 0x20000, A + 16 * 4096, 23);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT);
+	l[1] = A + 2 * MIB;
+	c = rw(NVME_IO_WRITE, 2, A, A + 4096, 1);
+	c.mptr = 0xfee00ffcull; /* separate metadata */
+	assert_int_equal(io(&c, NULL), NVME_V_MPTR_OUT_OF_GRANT);
+	c.mptr = 0xfedffff8ull; /* its last bytes */
+	assert_int_equal(io(&c, NULL), NVME_V_MPTR_OUT_OF_GRANT);
 	/* the list page itself is read by the kernel: still checked, never
 	 * fetched */
 	unsigned before = nfetch;
