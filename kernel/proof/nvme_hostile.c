@@ -744,9 +744,8 @@ static void proof_nvme_hostile(void)
 			ph.sent + ph.gate == ph.n && !ph.targetless &&
 			ph.faults >= 1 && ph.revoked && ph.pools_gone &&
 			ph.shadows_gone && ph.recover_refused &&
-			ph.quarantine_enable_refused &&
-			ph.answered == ph.n && ph.io_refused &&
-			ph.io_after_us < IOMMU_IO_AFTER_MAX;
+			ph.quarantine_enable_refused && ph.answered == ph.n &&
+			ph.io_refused && ph.io_after_us < IOMMU_IO_AFTER_MAX;
 	}
 	uint64_t cbad = nvme_canary_check(), rbad = 0;
 	for (unsigned i = 0; i < 2 * PAGE_SIZE / 8; i++)
