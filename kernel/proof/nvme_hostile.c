@@ -571,7 +571,9 @@ static void iommu_phase(struct vec_env *env, struct vec *v,
 	ph->faults = iommu_fault_count(sc->owner, NULL) - f0;
 	/* quarantined by the fault, not yet revoked (that waits for the safe
 	 * point below): a driver that resets and re-enables its controller
-	 * now is refused, and bus mastering stays off */
+	 * now is refused, and bus mastering stays off. The reset drops the
+	 * gate's queues itself, so the revoke hook below finds none to drop;
+	 * tests/host/nvme + test_owner_revoked revokes with them live */
 	(void)nvme_broker_reset(sc->broker);
 	ph->quarantine_enable_refused =
 	    iommu_owner_quarantined(sc->owner) &&
