@@ -836,6 +836,9 @@ static void recovery_enter(struct tcp_conn *c)
 	 * SACK the pipe (flight minus SACKed bytes) says it exactly */
 	c->cwnd =
 	    c->ssthresh + (c->sack_ok ? 0 : TCP_DUPTHRESH * (uint32_t)c->mss);
+	/* bytes counted toward a step of the old window do not carry over
+	 * to the reduced one */
+	c->ca_acked = 0;
 	c->in_recovery = true;
 	c->recover = c->snd_max;
 	c->rxt_next = c->snd_una;
@@ -1307,6 +1310,7 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 	uint32_t flight = c->snd_max - c->snd_una;
 	c->ssthresh = MAX(flight / 2, 2u * c->mss);
 	c->cwnd = c->mss;
+	c->ca_acked = 0;
 	c->snd_nxt = c->snd_una;
 	c->dupacks = 0;
 	/* a timeout with SACKed data outstanding: the reordering tolerance
@@ -1404,9 +1408,13 @@ static void tlp_fire(struct tcp_conn *c, uint64_t now)
 		/* only our FIN is outstanding */
 		net_if.c.tcp_retransmits++;
 		seg_send(c, c->snd_una, TCP_FIN | TCP_ACK, 0, 0);
-	} else if (c->in_recovery) {
+	} else if (c->in_recovery ||
+		   (c->nsacked &&
+		    SEQ_GEQ(c->sack_high, c->snd_una + (uint32_t)sent))) {
 		/* in a recovery the stuck byte is the oldest hole: its
-		 * resend was lost, or the ACK that covered it was */
+		 * resend was lost, or the ACK that covered it was. With
+		 * the last segment SACKed already, resending it would
+		 * bring only a D-SACK: the hole is what is missing */
 		rexmt_seg(c, c->snd_una, smss);
 	} else {
 		size_t len = MIN(sent, smss);

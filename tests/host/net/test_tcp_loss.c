@@ -732,6 +732,88 @@ static void test_tcp_rfc6675_exit_cwnd_ssthresh(void **state)
 	peer_free(&p);
 }
 
+/* RFC 5681 §3.1 byte counting after a loss: the bytes counted toward the
+ * next cwnd step belong to the window before the reduction. Left over,
+ * they grow the halved cwnd by an MSS on the first ACK after the recovery
+ * (Linux's tcp_init_cwnd_reduction and tcp_enter_loss clear its
+ * snd_cwnd_cnt too) */
+static void test_tcp_rfc5681_s3_1_count_restarts_at_loss(void **state)
+{
+	(void)state;
+	struct peer p;
+	uint32_t seg[16][2];
+	unsigned n;
+	struct tcp_conn *c = blob_conn(&p, 44010, true, seg, 16, &n);
+	assert_int_equal(n, 10);
+	uint32_t mss = c->mss, w = c->cwnd;
+	struct tcp_view t;
+	/* eight segments ACKed one by one: 8 MSS counted, no step yet */
+	for (unsigned k = 0; k < 8; k++)
+		sack_ack(&p, seg[k][1], NULL, 0);
+	assert_int_equal(c->cwnd, w);
+	assert_true(c->ca_acked >= 7u * mss);
+	while (data_seg(&t))
+		;
+	/* the segment at snd_una lost, three above it SACKed */
+	uint32_t una = c->snd_una;
+	assert_true((int32_t)(c->snd_max - (una + 4u * mss)) >= 0);
+	uint32_t b[1][2] = {{una + mss, una + 4u * mss}};
+	sack_ack(&p, una, b, 1);
+	assert_true(c->in_recovery);
+	uint32_t ssthresh = c->ssthresh;
+	while (data_seg(&t))
+		;
+	sack_ack(&p, c->snd_max, NULL, 0);
+	assert_false(c->in_recovery);
+	assert_int_equal(c->cwnd, ssthresh);
+	while (data_seg(&t))
+		;
+	/* one MSS acknowledged in congestion avoidance: no step */
+	assert_true(c->snd_max - c->snd_una >= mss);
+	sack_ack(&p, c->snd_una + mss, NULL, 0);
+	assert_int_equal(c->cwnd, ssthresh);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+/* RFC 8985 §7.3: the probe is to bring an ACK with the news. When the
+ * last segment is SACKed already (the hole below it not yet a loss: a
+ * raised dupthresh), resending it brings only a D-SACK, which starts
+ * nothing, and the RTO follows; the probe resends the hole at snd_una */
+static void test_tcp_rfc8985_s7_probe_skips_sacked_tail(void **state)
+{
+	(void)state;
+	struct peer p;
+	uint32_t seg[16][2];
+	unsigned n;
+	struct tcp_conn *c = blob_conn(&p, 44011, true, seg, 16, &n);
+	assert_int_equal(n, 10);
+	c->dupthresh = 4 * TCP_DUPTHRESH;
+	uint64_t tlp0 = net_counters()->tcp_tlp_probes;
+	/* the window ends at the last segment: nothing new goes out */
+	p.win = (uint16_t)((seg[9][1] - seg[0][0]) >> c->snd_shift);
+	uint32_t b[1][2] = {{seg[1][0], seg[9][1]}};
+	sack_ack(&p, seg[0][0], b, 1);
+	assert_false(c->in_recovery);
+	assert_int_equal(c->snd_max, seg[9][1]);
+	struct tcp_view t;
+	while (data_seg(&t))
+		;
+	for (int ms = 0; ms < 100 && net_counters()->tcp_tlp_probes == tlp0;
+	     ms++)
+		advance_us(1000);
+	assert_int_equal(net_counters()->tcp_tlp_probes, tlp0 + 1);
+	bool hole = false, tail = false;
+	while (data_seg(&t)) {
+		hole |= t.seq == seg[0][0];
+		tail |= t.seq == seg[9][0];
+	}
+	assert_true(hole);
+	assert_false(tail);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
 /* a timeout while SACKed data was outstanding means the reordering
  * tolerance (raised by D-SACK undos) hid the loss: it starts over at
  * TCP_DUPTHRESH */
@@ -862,6 +944,10 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc6675_exit_cwnd_ssthresh,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc5681_s3_1_count_restarts_at_loss, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc8985_s7_probe_skips_sacked_tail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rto_resets_dupthresh,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
