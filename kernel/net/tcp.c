@@ -953,8 +953,10 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		/* RFC 6675 §5: an ACK that SACKs new data counts as a
 		 * duplicate "regardless of its status as a cumulative
 		 * acknowledgment": a hole at the new snd_una with enough
-		 * SACKed above it is a loss now, not after more ACKs */
-		if (!c->in_recovery && sack_news && c->tx_len && sack_lost(c) &&
+		 * SACKed above it, or with all the rest SACKed (no
+		 * duplicate ACK will follow), is a loss now */
+		if (!c->in_recovery && sack_news && c->tx_len &&
+		    (sack_lost(c) || tail_lost(c)) &&
 		    SEQ_GEQ(c->snd_una, c->recover))
 			recovery_enter(c);
 	} else if (t->ack == c->snd_una && !t->len && !dsack &&

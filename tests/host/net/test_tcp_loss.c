@@ -732,6 +732,29 @@ static void test_tcp_rfc6675_exit_cwnd_ssthresh(void **state)
 	peer_free(&p);
 }
 
+/* RFC 6675 §5: an ACK counts "regardless of its status as a cumulative
+ * acknowledgment" for the tail rule too: one that moves snd_una to the
+ * next-to-last segment and SACKs the last one leaves nothing to bring a
+ * duplicate ACK — the hole is a loss at once (as on a duplicate ACK,
+ * tail_lost), not after a probe timeout */
+static void test_tcp_rfc6675_s5_cumulative_ack_tail(void **state)
+{
+	(void)state;
+	struct peer p;
+	uint32_t seg[16][2];
+	unsigned n;
+	struct tcp_conn *c = blob_conn(&p, 44012, true, seg, 16, &n);
+	assert_int_equal(n, 10);
+	uint64_t fr0 = net_counters()->tcp_fast_retransmits;
+	uint32_t b[1][2] = {{seg[9][0], seg[9][1]}};
+	sack_ack(&p, seg[8][0], b, 1);
+	assert_true(c->in_recovery);
+	assert_int_equal(net_counters()->tcp_fast_retransmits, fr0 + 1);
+	assert_true(resent(seg[8][0]));
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
 /* RFC 5681 §3.1 byte counting after a loss: the bytes counted toward the
  * next cwnd step belong to the window before the reduction. Left over,
  * they grow the halved cwnd by an MSS on the first ACK after the recovery
@@ -948,6 +971,8 @@ int main(void)
 		test_tcp_rfc5681_s3_1_count_restarts_at_loss, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc8985_s7_probe_skips_sacked_tail, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc6675_s5_cumulative_ack_tail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rto_resets_dupthresh,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
