@@ -967,8 +967,10 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		 * recovery only once the previous one is over */
 		c->dupacks++;
 		if (c->in_recovery) {
-			if (!c->sack_ok)
-				c->cwnd += c->mss; /* inflate: a segment left */
+			if (!c->sack_ok) /* inflate: a segment left; never
+					  * past what can be in flight */
+				c->cwnd = MIN(c->cwnd + c->mss,
+					      (uint32_t)TCP_TXBUF * 2);
 			recovery_step(c);
 		} else if ((c->dupacks >= c->dupthresh || sack_lost(c) ||
 			    tail_lost(c)) &&
@@ -1485,6 +1487,8 @@ const char *tcp_check(void)
 			return "send sequence order";
 		if (c->mss < TCP_MSS_MIN)
 			return "mss below TCP_MSS_MIN";
+		if (c->cwnd > 2u * TCP_TXBUF)
+			return "cwnd above 2 x TCP_TXBUF";
 	}
 	if (total != ooo_total || ooo_total > TCP_OOO_TOTAL)
 		return "ooo_total";

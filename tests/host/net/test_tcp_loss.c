@@ -755,6 +755,34 @@ static void test_tcp_rfc6675_s5_cumulative_ack_tail(void **state)
 	peer_free(&p);
 }
 
+/* RFC 6582 §3.2 step 3 inflates cwnd by an MSS per duplicate ACK; a peer
+ * without SACK that sends duplicates without end must not grow it past
+ * what can ever be in flight (the 32-bit sum in tcp_output would wrap) */
+static void test_tcp_rfc6582_inflation_bounded(void **state)
+{
+	(void)state;
+	struct peer p;
+	uint32_t seg[16][2];
+	unsigned n;
+	struct tcp_conn *c = blob_conn(&p, 44013, false, seg, 16, &n);
+	assert_int_equal(n, 10);
+	struct tcp_view t;
+	for (unsigned k = 0; k < 3; k++)
+		sack_ack(&p, seg[0][0], NULL, 0);
+	assert_true(c->in_recovery);
+	unsigned dups = 2u * TCP_TXBUF / c->mss + 16;
+	for (unsigned k = 0; k < dups; k++) {
+		sack_ack(&p, seg[0][0], NULL, 0);
+		while (data_seg(&t))
+			;
+	}
+	assert_true(c->in_recovery);
+	assert_true(c->cwnd <= 2u * TCP_TXBUF);
+	assert_null(tcp_check());
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
 /* RFC 5681 §3.1 byte counting after a loss: the bytes counted toward the
  * next cwnd step belong to the window before the reduction. Left over,
  * they grow the halved cwnd by an MSS on the first ACK after the recovery
@@ -973,6 +1001,8 @@ int main(void)
 		test_tcp_rfc8985_s7_probe_skips_sacked_tail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6675_s5_cumulative_ack_tail, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rfc6582_inflation_bounded,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rto_resets_dupthresh,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
