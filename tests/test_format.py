@@ -18,5 +18,5 @@ def test_tree_is_formatted():
     assert files
     r = subprocess.run(["clang-format", "--dry-run", "--Werror"] + files, cwd=ROOT,
                        capture_output=True, text=True)
-    bad = sorted({ln.split(":")[0] for ln in r.stderr.splitlines() if "warning:" in ln})
+    bad = sorted({ln.split(":")[0] for ln in r.stderr.splitlines() if "warning:" in ln or "error:" in ln})
     assert r.returncode == 0 and not bad, f"not formatted (make format): {bad}"

@@ -659,7 +659,8 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 		kprintf("nvme-broker %s: unable to enable (owner %u %s after a "
 			"DMA fault)\n",
 			b->name, b->owner,
-			auth_owner_revoked(b->owner) ? "revoked" : "quarantined");
+			auth_owner_revoked(b->owner) ? "revoked"
+						     : "quarantined");
 		return -1;
 	}
 	/* NVMe 2.0 §3.7.2: a controller not proven stopped may still own
