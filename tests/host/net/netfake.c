@@ -361,3 +361,18 @@ bool peer_connect(struct peer *p)
 	peer_ack(p);
 	return true;
 }
+
+int fake_cm_setup(void **state)
+{
+	(void)state;
+	shim_quiet = 1;
+	fake_setup(false);
+	return 0;
+}
+
+int fake_cm_teardown(void **state)
+{
+	(void)state;
+	fake_teardown();
+	return 0;
+}

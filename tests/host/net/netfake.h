@@ -35,6 +35,10 @@ extern struct fake_nic fake;
  * peer's ARP entry learnt, the transmit log empty */
 void fake_setup(bool dhcp);
 void fake_teardown(void);
+/* the cmocka fixture pair over them: a quiet stack with the static
+ * configuration (fake_setup(false)), torn down after the test */
+int fake_cm_setup(void **state);
+int fake_cm_teardown(void **state);
 /* next frame the stack sent, NULL when none */
 const struct frame *fake_pop(void);
 void fake_clear(void);

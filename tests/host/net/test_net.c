@@ -47,21 +47,6 @@ static void broken_json(struct json *j)
 }
 STATUS_REGISTER("broken", broken_json);
 
-static int setup_static(void **state)
-{
-	(void)state;
-	shim_quiet = 1;
-	fake_setup(false);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	fake_teardown();
-	return 0;
-}
-
 static const struct frame *pop_proto(uint16_t type, uint8_t proto,
 				     struct ipv4_view *ipv)
 {
@@ -1836,67 +1821,68 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wire_helpers),
 	    cmocka_unit_test(test_http_parser),
-	    cmocka_unit_test_setup_teardown(test_arp_reply, setup_static,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_arp_reply, fake_cm_setup,
+					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_resolve_pending,
-					    setup_static, teardown),
-	    cmocka_unit_test_setup_teardown(test_icmp_echo, setup_static,
-					    teardown),
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_icmp_echo, fake_cm_setup,
+					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_udp_port_unreachable,
-					    setup_static, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_reassembly_rfc791_rfc5722,
-					    setup_static, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_fragments_options,
-					    setup_static, teardown),
-	    cmocka_unit_test_setup_teardown(test_dhcp_exchange, setup_static,
-					    teardown),
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_exchange, fake_cm_setup,
+					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_fallback_static,
-					    setup_static, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_handshake_keepalive_fin,
-					    setup_static, teardown),
-	    cmocka_unit_test_setup_teardown(test_tcp_rst_cases, setup_static,
-					    teardown),
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_rst_cases, fake_cm_setup,
+					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_retransmit_backoff,
-					    setup_static, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_tcp_rfc9293_s3_10_7_4_out_of_order_queued, setup_static,
-		teardown),
+		test_tcp_rfc9293_s3_10_7_4_out_of_order_queued, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale, setup_static,
-		teardown),
+		test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc5961_s5_2_ack_range,
-					    setup_static, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc9293_s3_7_1_small_mss,
-					    setup_static, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_tcp_rfc6582_newreno_sack_recovery, setup_static, teardown),
+		test_tcp_rfc6582_newreno_sack_recovery, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc3708_dsack_undo,
-					    setup_static, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc8985_s7_tail_loss_probe,
-					    setup_static, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc1191_frag_needed,
-					    setup_static, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_probe_answered,
-					    setup_static, teardown),
-	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, setup_static,
-					    teardown),
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, fake_cm_setup,
+					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_many_connections,
-					    setup_static, teardown),
-	    cmocka_unit_test_setup_teardown(test_tcp_syn_flood, setup_static,
-					    teardown),
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_syn_flood, fake_cm_setup,
+					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_status_codes,
-					    setup_static, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_pipelined_and_head,
-					    setup_static, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slow_sender_times_out,
-					    setup_static, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_http_slow_upload_completes_stalled_one_does_not,
-		setup_static, teardown),
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_big_response_streams,
-					    setup_static, teardown),
-	    cmocka_unit_test_setup_teardown(test_malformed_frames, setup_static,
-					    teardown),
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_frames,
+					    fake_cm_setup, fake_cm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

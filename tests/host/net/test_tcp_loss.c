@@ -895,21 +895,6 @@ static void test_tcp_rto_resets_dupthresh(void **state)
 #define SIZE  (2u << 20)
 #define SEEDS 8
 
-static int setup(void **state)
-{
-	(void)state;
-	shim_quiet = 1;
-	fake_setup(false);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	fake_teardown();
-	return 0;
-}
-
 static uint64_t clean_ns;
 
 static void test_clean(void **state)
@@ -979,35 +964,45 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc6675_s5_islost_bytes,
-					    setup, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_tcp_rfc6675_s5_cumulative_ack_with_sack, setup, teardown),
+		test_tcp_rfc6675_s5_cumulative_ack_with_sack, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_tcp_rfc6582_s3_2_new_recovery_at_recover, setup, teardown),
+		test_tcp_rfc6582_s3_2_new_recovery_at_recover, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_tcp_rfc5681_s3_1_ca_byte_counting, setup, teardown),
+		test_tcp_rfc5681_s3_1_ca_byte_counting, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_tcp_rfc6675_s5_every_sack_ack_in_recovery, setup,
-		teardown),
+		test_tcp_rfc6675_s5_every_sack_ack_in_recovery, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_tcp_rfc8985_s7_probe_in_recovery, setup, teardown),
+		test_tcp_rfc8985_s7_probe_in_recovery, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc8985_s7_lost_fin_probed,
-					    setup, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc6675_exit_cwnd_ssthresh,
-					    setup, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_tcp_rfc5681_s3_1_count_restarts_at_loss, setup, teardown),
+		test_tcp_rfc5681_s3_1_count_restarts_at_loss, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_tcp_rfc8985_s7_probe_skips_sacked_tail, setup, teardown),
+		test_tcp_rfc8985_s7_probe_skips_sacked_tail, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_tcp_rfc6675_s5_cumulative_ack_tail, setup, teardown),
+		test_tcp_rfc6675_s5_cumulative_ack_tail, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc6582_inflation_bounded,
-					    setup, teardown),
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rto_resets_dupthresh,
-					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_loss_1pct, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_loss_5pct, setup, teardown),
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_clean, fake_cm_setup,
+					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_loss_1pct, fake_cm_setup,
+					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_loss_5pct, fake_cm_setup,
+					    fake_cm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
