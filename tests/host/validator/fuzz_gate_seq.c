@@ -4,7 +4,8 @@
  * drives it, by a hostile driver and an out-of-order device model.
  *
  * The input is a program: a 2-byte header (admin queue size, the device's
- * Delete SQ behaviour, all_ns, a kernel Identify at enable) and 8-byte
+ * Delete SQ behaviour, the gate's shape, all_ns, a kernel Identify at
+ * enable) and 8-byte
  * operations, a raw SQE carrying 64 more bytes. The driver writes commands
  * (templates that reach deep states, or raw bytes), rings any tail, reaps,
  * consumes its CQs, moves CQ heads anywhere, revokes and re-creates pools,
@@ -41,6 +42,20 @@
  * the gate cannot tell, so after one the DMA oracle no longer judges pins
  * (the model keeps out of freed memory) and the end-of-input completeness
  * is not checked; exactly-once and every other oracle still are.
+ *
+ * The header chooses the gate's shape. In the IOMMU shape (hw_confined,
+ * docs/dma-isolation-design.md "Gate shapes under the IOMMU") the gate does
+ * not look up addresses only the device dereferences and does not pin data
+ * grants, and the device model plays the IOMMU: a device access outside the
+ * owner's live grants, the gate's shadows and the broker's identify page
+ * (while a kernel command is outstanding) does not happen and is counted as
+ * an IOMMU fault, not an oracle failure; an access inside a live grant needs
+ * no pin. What no IOMMU confines stays an oracle in both shapes: every range
+ * the gate maps for the CPU (ring reads, PRP list copies, CQ posts) lies in
+ * a live grant, no device access reaches the x86 interrupt window
+ * 0xFEE00000-0xFEEFFFFF, nothing writes freed memory, exactly-once, the pin
+ * count of every grant (in this shape: rings and the PRP list pages the gate
+ * copied) and the bounds.
  * GATE_SEQ_TRACE=1 prints every operation, take, fetch and completion.
  */
 #include <sanitizer/asan_interface.h>
@@ -68,6 +83,9 @@
 #define NQ	   8			      /* policy qid_max 7 */
 #define MAXOPS	   256
 #define PS	   4096u
+/* the x86 interrupt window: a device write there is an interrupt request */
+#define MSI_LO	0xfee00000ull
+#define MSI_LEN 0x100000ull
 
 enum { POOL_LIVE, POOL_FREED, POOL_OTHER };
 
@@ -106,6 +124,8 @@ static int trace;  /* GATE_SEQ_TRACE=1: print what happens (reproducers) */
 		if (trace)                                                     \
 			fprintf(stderr, __VA_ARGS__);                          \
 	} while (0)
+static bool confined; /* this input runs the gate's IOMMU shape */
+static unsigned long iommu_faults, confined_inputs; /* over the whole run */
 static bool dev_lied;  /* the device posted a same-generation copy */
 static bool dev_extra; /* it posted a completion nobody asked for (a copy,
 			* late or forged): it holds a CQ slot the gate
@@ -269,14 +289,35 @@ static void drv_write(uint64_t a, const void *src, uint64_t len)
 	memcpy((void *)(uintptr_t)a, src, len);
 }
 
-/* the device model's DMA */
+/* the device model's DMA; in the IOMMU shape the model is also the IOMMU */
 static void touch(void *ctx, uint64_t a, uint64_t len, bool write)
 {
 	(void)ctx;
+	/* no IOMMU stops a write there (QEMU 7.2 delivers compatibility-format
+	 * MSIs with remapping on): only the gate does, in every shape */
+	if (overlaps(a, len, MSI_LO, MSI_LEN))
+		die("device DMA into the interrupt window", a, len);
 	if (in_shadow(a, len))
 		return;
 	if (kbusy && in_range((uint64_t)(uintptr_t)ident, PS, a, len))
 		return;
+	if (confined) {
+		/* the owner's domain maps its live grants, pinned or not; a
+		 * revoke unmaps before the pages go */
+		if (!grant_find(gt, OWNER, a, len)) {
+			iommu_faults++;
+			TRACE("  IOMMU fault 0x%llx+0x%llx %s\n",
+			      (unsigned long long)a, (unsigned long long)len,
+			      write ? "write" : "read");
+			f->touch_veto = true;
+			return;
+		}
+		if (write) {
+			mark_dirty(a, len);
+			taint_cqs(a, len);
+		}
+		return;
+	}
 	const struct dma_grant *gr = grant_find(gt, OWNER, a, len);
 	if (!gr || !gr->pins) {
 		if (!dev_lied)
@@ -682,10 +723,16 @@ static uint64_t ring_addr(unsigned p, unsigned page, uint64_t len)
 	return page_addr(p % NPOOL, page % (POOL_PAGES - pages + 1));
 }
 
-/* bit 63: wild; else an offset into the arena */
+/* bit 63: wild; bit 62: in the interrupt window (a page, or a dword
+ * in one); else an offset into the arena */
 static uint64_t addr(uint64_t raw)
 {
-	return (raw >> 63) ? raw : A + (raw % ARENA);
+	if (raw >> 63)
+		return raw;
+	if (raw >> 62)
+		return MSI_LO + (raw & 0xff000) +
+		       ((raw & 1) ? (raw & 0xffc) : 0);
+	return A + (raw % ARENA);
 }
 
 static void sq_write(unsigned q, struct nvme_sqe *c)
@@ -916,10 +963,19 @@ static void kcmd_submit(uint8_t cns, uint8_t nsid)
 		kbusy = true;
 }
 
+static void report(void)
+{
+	fprintf(stderr,
+		"fuzz_gate_seq: %lu IOMMU faults blocked in %lu hw_confined "
+		"inputs\n",
+		iommu_faults, confined_inputs);
+}
+
 static void init(void)
 {
 	if (arena)
 		return;
+	atexit(report);
 	shim_quiet = 1;
 	trace = getenv("GATE_SEQ_TRACE") != 0;
 	f = calloc(1, sizeof(*f));
@@ -968,6 +1024,8 @@ static void begin(const uint8_t *hdr)
 	grant_add(&others, NEIGHBOUR, A + (uint64_t)NPOOL * POOL_BYTES,
 		  POOL_BYTES, NULL);
 	pol.hint = 0;
+	confined = pol.hw_confined = hdr[1] & 0x20;
+	confined_inputs += confined;
 	if (nvme_gate_init(&g, &env, &pol))
 		die("gate init", 0, 0);
 	fake_nvme_reset(f);
@@ -1169,11 +1227,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		case 12:
 			gate_kpoll();
 			break;
-		case 13: { /* driver data: PRP entries at a page of a pool */
+		case 13: { /* driver data: PRP entries at a page of a pool
+			    * (or of the interrupt window) */
 			uint64_t e[8];
-			for (unsigned k = 0; k < 8; k++)
-				e[k] = page_addr(a[3] & 3, a[4] + k * a[5]) +
-				       ((a[6] & 1) ? 8 : 0);
+			for (unsigned k = 0; k < 8; k++) {
+				unsigned pg = a[4] + k * a[5];
+				e[k] = (a[6] & 2)
+					   ? MSI_LO + (uint64_t)(pg & 0xff) * PS
+					   : page_addr(a[3] & 3, pg);
+				e[k] += (a[6] & 1) ? 8 : 0;
+			}
 			drv_write(page_addr(a[0] & 3, a[1]) +
 				      (uint64_t)(a[2] & 0x1f8),
 				  e, 64);
