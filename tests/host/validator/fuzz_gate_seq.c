@@ -745,9 +745,10 @@ static void sq_write(unsigned q, struct nvme_sqe *c)
 	dq[q].tail = (uint16_t)((dq[q].tail + 1) % s->size);
 }
 
-/* PRPs for len bytes from prp1: a second page or a list in pool lp */
+/* PRPs for len bytes from prp1: a second page or a list in pool lp;
+ * msi: the last page lies in the interrupt window */
 static void build_prps(struct nvme_sqe *c, uint64_t len, unsigned lp,
-		       unsigned lpage)
+		       unsigned lpage, bool msi)
 {
 	uint64_t first = PS - (c->prp1 % PS);
 	if (len <= first) {
@@ -756,7 +757,7 @@ static void build_prps(struct nvme_sqe *c, uint64_t len, unsigned lp,
 	}
 	uint64_t next = (c->prp1 & ~(uint64_t)(PS - 1)) + PS;
 	if (len - first <= PS) {
-		c->prp2 = next;
+		c->prp2 = msi ? MSI_LO + PS : next;
 		return;
 	}
 	uint64_t list = page_addr(lp, lpage);
@@ -766,6 +767,8 @@ static void build_prps(struct nvme_sqe *c, uint64_t len, unsigned lp,
 		n = 64;
 	for (unsigned k = 0; k < n; k++)
 		e[k] = next + (uint64_t)k * PS;
+	if (msi)
+		e[n - 1] = MSI_LO + (uint64_t)n * PS;
 	drv_write(list, e, (uint64_t)n * 8);
 	c->prp2 = list;
 }
@@ -806,9 +809,13 @@ static void op_cmd(const uint8_t *a)
 		c.nsid = (fl & 4) ? 2 : 1;
 		c.cdw10 = y;
 		c.cdw12 = nlb0;
-		c.prp1 =
-		    page_addr(z & 3, z >> 2) + ((fl & 8) ? (w & 0xffc) : 0);
-		build_prps(&c, (uint64_t)(nlb0 + 1) * 512, w & 3, w >> 2);
+		/* y bit 7: the data starts in the interrupt window; bit 6:
+		 * it ends there */
+		c.prp1 = ((y & 0x80) ? MSI_LO + (uint64_t)z * PS
+				     : page_addr(z & 3, z >> 2)) +
+			 ((fl & 8) ? (w & 0xffc) : 0);
+		build_prps(&c, (uint64_t)(nlb0 + 1) * 512, w & 3, w >> 2,
+			   y & 0x40);
 		break;
 	}
 	case K_FLUSH:
@@ -821,7 +828,7 @@ static void op_cmd(const uint8_t *a)
 		c.nsid = y & 3;
 		c.prp1 =
 		    page_addr(z & 3, z >> 2) + ((fl & 8) ? (w & 0xffc) : 0);
-		build_prps(&c, 4096, w & 3, w >> 2);
+		build_prps(&c, 4096, w & 3, w >> 2, false);
 		break;
 	case K_CREATE_CQ:
 	case K_CREATE_SQ: {
