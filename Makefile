@@ -269,6 +269,14 @@ FUZZERS    :=
 include $(wildcard tests/host/*/suite.mk)
 
 host: $(HOST_TESTS) $(FUZZERS)
+
+# test tools that run on the host beside QEMU (not sanitized: they are part
+# of the wire being measured)
+TOOLS := $(BUILD)/tools/tap_relay
+tools: $(TOOLS)
+$(BUILD)/tools/tap_relay: tests/qemu/tap_relay.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -o $@ $<
 # tests/host/test_host.py asks for the lists
 print-host:
 	@echo $(HOST_TESTS)
@@ -286,7 +294,7 @@ fuzz: $(FUZZERS)
 # closing line "N passed, N failed". A test file's tests stay on one worker
 # (--dist loadfile): QEMU proofs share one boot per file through fixtures.
 PYTEST_ARGS ?=
-test: deps all proof host
+test: deps all proof host tools
 	@$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests $(PYTEST_ARGS)
 
 docs-check:
@@ -299,7 +307,7 @@ run-pci-nvme: deps proof
 	@$(PY) -m pytest -q -p no:cacheprovider --proof-report tests/qemu/test_nvme.py $(PYTEST_ARGS)
 
 # each tests/bench/*.py prints its own side-by-side rows
-bench: deps proof host
+bench: deps proof host tools
 	@for b in tests/bench/*.py; do $(PY) $$b || exit 1; done
 
 format:
@@ -308,4 +316,4 @@ format:
 clean:
 	rm -rf $(BUILD) compile_commands.json
 
-.PHONY: all proof deps run image FORCE gdb host print-host print-fuzz fuzz test docs-check run-pci-nvme bench format clean
+.PHONY: all proof deps run image FORCE gdb host tools print-host print-fuzz fuzz test docs-check run-pci-nvme bench format clean

@@ -1,6 +1,6 @@
 """tests/qemu/tap_net.py — capOS on a TAP link in a network namespace of its
 own, talking to Linux's real TCP through the project's impairing relay
-(tests/qemu/tap_relay.py). Used by tests/qemu/test_tap.py and
+(tests/qemu/tap_relay.c). Used by tests/qemu/test_tap.py and
 tests/bench/tap.py.
 
     with TapLab("tap") as lab:          # namespaces, TAPs, relay, dnsmasq
@@ -35,6 +35,7 @@ import time
 from qemu import BUILD, Machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+RELAY = os.path.join(BUILD, "tools", "tap_relay")  # tests/qemu/tap_relay.c
 NET = "10.77.0"
 CLIENT_IP, PEER_IP = f"{NET}.1", f"{NET}.2"
 CLONE_NEWNET = 0x40000000
@@ -61,6 +62,8 @@ def why_no_lab():
     for tool in ("ip", "dnsmasq"):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
             return f"{tool} not installed (apt-get install {'iproute2' if tool == 'ip' else 'dnsmasq-base'})"
+    if not os.access(RELAY, os.X_OK):
+        return f"{RELAY} not built (make tools)"
     if not os.path.exists("/dev/net/tun"):
         return "no /dev/net/tun"
     name = f"capos-probe-{os.getpid()}"
@@ -133,8 +136,7 @@ class TapLab:
         # answers the guest on it (everything must cross the relay)
         sh("ip", "-n", self.ns, "tuntap", "add", "qtap", "mode", "tap")
         sh("ip", "-n", self.ns, "link", "set", "qtap", "arp", "off", "up")
-        args = [sys.executable, os.path.join(HERE, "tap_relay.py"),
-                "--near-tap", "ltap", "--far-packet", "qtap"]
+        args = [RELAY, "--near-tap", "ltap", "--far-packet", "qtap"]
         if self.peer_ns:
             args += ["--far-tap", "ptap"]
         self.relay_log = open(os.path.join(self.dir, "relay.stderr"), "w")

@@ -3,7 +3,7 @@ TAP link (issue 15).
 
 One lab for the module (tests/qemu/tap_net.py): a network namespace of its
 own with QEMU's -netdev tap, Debian's dnsmasq answering DHCP only on the
-lab's link, and the project's relay (tests/qemu/tap_relay.py) between
+lab's link, and the project's relay (tests/qemu/tap_relay.c) between
 capOS and the Linux client, impairing the link reproducibly (seeded loss,
 reordering, duplication, jitter, corruption, an MTU) since this host kernel
 has no netem. One boot of capOS serves every test. Every transfer is
