@@ -3,7 +3,7 @@
 
 One lab (tests/qemu/tap_net.py): capOS on QEMU's -netdev tap and a Linux
 HTTP server (tests/qemu/tap_peer.py) in a second namespace, both behind the
-same impairing relay (tests/qemu/tap_relay.py), the Linux client in a third
+same impairing relay (tests/qemu/tap_relay.c), the Linux client in a third
 place on the same wire. For each link condition the same transfer runs
 against capOS and against Linux, every byte checked. The relay spares the
 handshake's SYNs (spare_syn=1): a lost SYN costs the client a 1 s timeout
@@ -30,6 +30,7 @@ of what arrived), each with a time limit.
 Skips (prints why, exit 0) where network namespaces cannot be made."""
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -67,6 +68,19 @@ def rate(ip, size, limit=240):
         return size / download(ip, size, timeout=limit) / 1e6, None
     except Exception as e:  # noqa: BLE001 - a failed transfer is a row, not a crash
         return 0.0, f"{e.__class__.__name__}: {e}"
+
+
+def handshake_us(ip, n=100):
+    """median TCP handshake time (connect() returning), a clean idle
+    link: the round trip through the relay without queueing"""
+    ts = []
+    for _ in range(n):
+        with socket.socket() as s:
+            t = time.perf_counter()
+            s.connect((ip, 80))
+            ts.append((time.perf_counter() - t) * 1e6)
+        time.sleep(0.002)
+    return statistics.median(ts)
 
 
 def uploads(ip):
@@ -166,6 +180,8 @@ def main():
             with lab.inside():
                 download(ip, 4096)  # ARP, connection table warm
                 download(PEER_IP, 4096)
+                lab.relay(RESET + " seed=1")
+                rtt = (handshake_us(ip), handshake_us(PEER_IP))
                 k = Counters(lab, ip)
                 for rep in range(REPEAT):
                     for label, setting, size in ROWS:
@@ -230,6 +246,8 @@ def main():
     for label, (cd_, ct, ce), (ld, lt, le), cd in up:
         print(f"{label:28}{f'{cd_}/5 in {ct:.1f} s':>16}{f'{ld}/5 in {lt:.1f} s':>16}  {fmt(cd)}"
               + (f"  {ce[0]}" if ce else ""))
+    print(f"idle round trip (median TCP handshake, clean relay): capOS {rtt[0]:.0f} us, "
+          f"Linux {rtt[1]:.0f} us")
     print(f"relay: {stats}")
     print(f"host: {os.cpu_count()} CPUs, load average {load0[0]:.2f} before, {load1[0]:.2f} after")
     return 0
