@@ -16,11 +16,14 @@ static struct gve_softc gve_softcs[GVE_MAX_DEVS];
 static unsigned gve_ndevs;
 
 /* the management work (device_status, resets, link) runs from the main
- * loop even when no network stack polls this NIC */
-static void gve_pci_poll(void)
+ * loop even when no network stack polls this NIC. It never asks the loop
+ * to stay awake: gve_service paces itself (GVE_STATUS_POLL_US), and a
+ * halted loop wakes on the management vector or the idle timer. */
+static bool gve_pci_poll(void)
 {
 	for (unsigned i = 0; i < gve_ndevs; i++)
 		gve_service(&gve_softcs[i]);
+	return false;
 }
 
 static int gve_pci_attach(struct pci_dev *d, uint16_t owner)

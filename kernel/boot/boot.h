@@ -40,10 +40,8 @@ void boot_mark(enum boot_mark m);
 extern uint64_t boot_marks[MARK_COUNT];
 
 /* main-loop work (NIC polling, timers): called repeatedly once booted. A
- * poller added with poller_add_idle returns whether it has more to do at
- * once; the main loop halts the CPU (until an interrupt, at most
- * IDLE_WAIT_US) only when every poller is of that kind and all said no */
-void poller_add(void (*fn)(void));
-void poller_add_idle(bool (*fn)(void));
+ * poller returns whether it has more to do at once; when all say no, the
+ * main loop halts the CPU until an interrupt, at most IDLE_WAIT_US */
+void poller_add(bool (*fn)(void));
 #define IDLE_WAIT_US 1000
 #endif

@@ -13,10 +13,7 @@ bool boot_smbios3;
 struct boot_memmap boot_mmap;
 uint64_t boot_marks[MARK_COUNT];
 
-static struct {
-	void (*fn)(void);
-	bool (*idle_fn)(void); /* reports whether more work waits */
-} pollers[MAX_POLLERS];
+static bool (*pollers[MAX_POLLERS])(void); /* each: more work waits */
 static unsigned npollers;
 
 void boot_mark(enum boot_mark m)
@@ -24,30 +21,17 @@ void boot_mark(enum boot_mark m)
 	boot_marks[m] = __builtin_ia32_rdtsc();
 }
 
-void poller_add(void (*fn)(void))
+void poller_add(bool (*fn)(void))
 {
 	if (npollers == MAX_POLLERS)
 		panic("boot: more than %d pollers", MAX_POLLERS);
-	pollers[npollers++].fn = fn;
-}
-
-void poller_add_idle(bool (*fn)(void))
-{
-	if (npollers == MAX_POLLERS)
-		panic("boot: more than %d pollers", MAX_POLLERS);
-	pollers[npollers++].idle_fn = fn;
+	pollers[npollers++] = fn;
 }
 
 bool poller_run_all(void)
 {
 	bool busy = false;
-	for (unsigned i = 0; i < npollers; i++) {
-		if (pollers[i].idle_fn)
-			busy |= pollers[i].idle_fn();
-		else {
-			pollers[i].fn();
-			busy = true; /* a plain poller cannot say it is idle */
-		}
-	}
+	for (unsigned i = 0; i < npollers; i++)
+		busy |= pollers[i]();
 	return busy;
 }

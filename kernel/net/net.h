@@ -8,7 +8,7 @@
  *   net_poll()          drain received frames through nic->recv, run timers
  *                       (ARP, DHCP, TCP retransmission, HTTP timeouts), push
  *                       pending output. Call it repeatedly; in the kernel
- *                       kernel/net/netboot.c registers it with poller_add_idle.
+ *                       kernel/net/netboot.c registers it with poller_add.
  *   net_input(f, len)   feed one Ethernet frame directly (tests, fuzzers).
  *
  * Time comes from time_now_us() (kernel/time/time.h). On the host that is

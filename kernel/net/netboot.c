@@ -24,7 +24,7 @@ void net_nic_added(struct nic *n)
 	if (net_init(n, &cfg) != 0)
 		return;
 	started = true;
-	poller_add_idle(net_poll);
+	poller_add(net_poll);
 	kprintf("net: stack on %s, %s, http port %u\n", n->name,
 		cfg.mode == NET_MODE_DHCP ? "dhcp" : "static", cfg.http_port);
 }

@@ -73,7 +73,7 @@ static void proof_nvme_background(void)
 	bg_buf = (void *)pa;
 	bool ok = bg_read();
 	if (ok)
-		poller_add_idle(bg_poll);
+		poller_add(bg_poll);
 	proof_result("nvme-background", ok, "dev=%s interval_us=%u blocks=%u",
 		     bg_dev->name, BG_INTERVAL_US, BG_BLOCKS);
 }

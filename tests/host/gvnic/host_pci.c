@@ -5,17 +5,17 @@
 #include "kernel/net/nic.h"
 #include "kernel/pci/pci.h"
 
-unsigned host_pci_pollers, host_pci_nics;
+unsigned host_pci_nics;
+bool (*host_pci_poller)(void); /* what the driver asked the main loop for */
 
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 {
 	(void)d, (void)mem, (void)io, (void)bus_master;
 }
 
-void poller_add(void (*fn)(void))
+void poller_add(bool (*fn)(void))
 {
-	(void)fn;
-	host_pci_pollers++;
+	host_pci_poller = fn;
 }
 
 void nic_register(struct nic *n)
