@@ -91,7 +91,9 @@ static void touch(struct fake_nvme *f, uint64_t a, uint64_t len, bool write)
 static void seg(struct fake_nvme *f, uint64_t a, uint8_t *buf, uint64_t n,
 		bool to_host)
 {
+	f->in_xfer = true;
 	touch(f, a, n, to_host);
+	f->in_xfer = false;
 	if (f->touch_veto) { /* the hook kept the model out of freed memory */
 		f->touch_veto = false;
 		return;

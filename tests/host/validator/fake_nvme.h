@@ -78,6 +78,7 @@ struct fake_nvme {
 	void (*touch)(void *ctx, uint64_t addr, uint64_t len, bool write);
 	void *touch_ctx;
 	bool touch_veto; /* set by touch: skip this access (the async model) */
+	bool in_xfer; /* the access is a command's data, not a ring or list */
 	/* status to complete the next command with (0: success) */
 	uint16_t next_status;
 	uint64_t shadow_bytes; /* live shadow allocations */

@@ -20,6 +20,11 @@
  *    some outstanding command pins, in a shadow the gate allocated and has
  *    not freed, or in the broker's identify page while a kernel command is
  *    outstanding; every range the gate maps (drv_va) is in a live grant;
+ *  - a shadow is the gate's own: no command's data goes to or from one
+ *    (the driver may aim a command at any shadow it can name), the device
+ *    writes only the shadows the gate asked to be device-writable, and
+ *    those are exactly its shadow CQs (shadow SQs and PRP lists are
+ *    read-only to the device, as the kernel maps them under an IOMMU);
  *  - nothing writes freed memory: a revoked pool and a freed shadow are
  *    poisoned (ASAN_POISON_MEMORY_REGION), so a write by the gate into
  *    either is an ASan report; a pool whose revoke is refused (pinned)
@@ -48,15 +53,16 @@
  * not look up addresses only the device dereferences and does not pin data
  * grants, and the device model plays the IOMMU: a device access outside the
  * owner's live grants, the gate's shadows and the broker's identify page
- * (while a kernel command is outstanding) does not happen and is counted as
- * an IOMMU fault, not an oracle failure; an access inside a live grant needs
- * no pin. What no IOMMU confines stays an oracle in both shapes: every range
- * the gate maps for the CPU (ring reads, PRP list copies, CQ posts) lies in
- * a live grant, no device access reaches the x86 interrupt window
- * 0xFEE00000-0xFEEFFFFF, nothing writes freed memory, exactly-once, the pin
- * count of every grant (in this shape: rings and the PRP list pages the gate
- * copied) and the bounds.
- * GATE_SEQ_TRACE=1 prints every operation, take, fetch and completion.
+ * (while a kernel command is outstanding), or a write into a read-only
+ * shadow, does not happen and is counted as an IOMMU fault, not an oracle
+ * failure; an access inside a live grant needs no pin, and a command's data
+ * may reach a shadow the IOMMU maps for the device. What no IOMMU confines
+ * stays an oracle in both shapes: every range the gate maps for the CPU (ring
+ * reads, PRP list copies, CQ posts) lies in a live grant, no device access
+ * reaches the x86 interrupt window 0xFEE00000-0xFEEFFFFF, nothing writes freed
+ * memory, exactly-once, the pin count of every grant (in this shape: rings and
+ * the PRP list pages the gate copied) and the bounds. GATE_SEQ_TRACE=1 prints
+ * every operation, take, fetch and completion.
  */
 #include <sanitizer/asan_interface.h>
 #include <stdint.h>
@@ -153,16 +159,18 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 #define MAXSH 512
 static struct {
 	uint64_t a, len;
+	bool dev_writes; /* the gate asked for it device-writable */
 } sh[MAXSH];
 static unsigned nsh;
 static unsigned n_db, n_va, n_alloc; /* env calls in the current gate call */
 
-static bool in_shadow(uint64_t a, uint64_t len)
+/* the shadow [a, a+len) lies in, or -1 */
+static int in_shadow(uint64_t a, uint64_t len)
 {
 	for (unsigned i = 0; i < nsh; i++)
 		if (in_range(sh[i].a, sh[i].len, a, len))
-			return true;
-	return false;
+			return (int)i;
+	return -1;
 }
 
 static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
@@ -186,7 +194,7 @@ static size_t sh_used;
 static int env_shadow_alloc(void *ctx, size_t len, bool dev_writes,
 			    struct dma_buf *out)
 {
-	(void)ctx, (void)dev_writes;
+	(void)ctx;
 	n_alloc++;
 	size_t n = (len + PS - 1) & ~(size_t)(PS - 1);
 	if (!n || nsh == MAXSH || n > SHADOW_ARENA - sh_used)
@@ -199,6 +207,7 @@ static int env_shadow_alloc(void *ctx, size_t len, bool dev_writes,
 	out->iova = (uint64_t)(uintptr_t)p;
 	out->len = n;
 	sh[nsh].a = out->iova;
+	sh[nsh].dev_writes = dev_writes;
 	sh[nsh++].len = n;
 	return 0;
 }
@@ -297,8 +306,33 @@ static void touch(void *ctx, uint64_t a, uint64_t len, bool write)
 	 * MSIs with remapping on): only the gate does, in every shape */
 	if (overlaps(a, len, MSI_LO, MSI_LEN))
 		die("device DMA into the interrupt window", a, len);
-	if (in_shadow(a, len))
+	int s = in_shadow(a, len);
+	if (s >= 0) {
+		bool ro = write && !sh[s].dev_writes;
+		if (confined && f->in_xfer) {
+			/* the owner's domain maps the shadows for the device
+			 * (read-only but the CQs): the gate does not look at
+			 * data pointers, the IOMMU decides. Data landing in a
+			 * shadow CQ makes the driver a lying device
+			 * (docs/dma-isolation-design.md, "Gate shapes under
+			 * the IOMMU"): what it wrote there is forged
+			 * completions, judged as those are */
+			if (ro) {
+				iommu_faults++;
+				f->touch_veto = true;
+			} else if (write) {
+				dev_lied = dev_extra = true;
+			}
+			return;
+		}
+		if (f->in_xfer)
+			die("a command's data reached a gate shadow", a, len);
+		if (ro)
+			die("device wrote into a shadow the gate made "
+			    "read-only",
+			    a, len);
 		return;
+	}
 	if (kbusy && in_range((uint64_t)(uintptr_t)ident, PS, a, len))
 		return;
 	if (confined) {
@@ -723,8 +757,18 @@ static uint64_t ring_addr(unsigned p, unsigned page, uint64_t len)
 	return page_addr(p % NPOOL, page % (POOL_PAGES - pages + 1));
 }
 
+/* a byte in one of the gate's shadows (the worst case: the driver knows
+ * where the gate keeps its copies); in the arena when there is none */
+static uint64_t shadow_addr(unsigned which, unsigned off)
+{
+	if (!nsh)
+		return A;
+	unsigned k = which % nsh;
+	return sh[k].a + (off % sh[k].len & ~7ull);
+}
+
 /* bit 63: wild; bit 62: in the interrupt window (a page, or a dword
- * in one); else an offset into the arena */
+ * in one); bit 61: in a gate shadow; else an offset into the arena */
 static uint64_t addr(uint64_t raw)
 {
 	if (raw >> 63)
@@ -732,6 +776,8 @@ static uint64_t addr(uint64_t raw)
 	if (raw >> 62)
 		return MSI_LO + (raw & 0xff000) +
 		       ((raw & 1) ? (raw & 0xffc) : 0);
+	if (raw >> 61 & 1)
+		return shadow_addr((unsigned)(raw >> 32), (unsigned)raw);
 	return A + (raw % ARENA);
 }
 
@@ -814,6 +860,10 @@ static void op_cmd(const uint8_t *a)
 		c.prp1 = ((y & 0x80) ? MSI_LO + (uint64_t)z * PS
 				     : page_addr(z & 3, z >> 2)) +
 			 ((fl & 8) ? (w & 0xffc) : 0);
+		/* a[2] (free when the CID is the driver's next): the data
+		 * at one of the gate's own shadows */
+		if (!(fl & 1) && (a[2] & 1))
+			c.prp1 = shadow_addr(z, (unsigned)w << 4);
 		build_prps(&c, (uint64_t)(nlb0 + 1) * 512, w & 3, w >> 2,
 			   y & 0x40);
 		break;
@@ -1125,8 +1175,17 @@ static void check_leaks(void)
 	if (held != nsh)
 		die("shadows allocated but held by no queue", nsh, held);
 	uint64_t bytes = 0;
-	for (unsigned i = 0; i < nsh; i++)
+	for (unsigned i = 0; i < nsh; i++) {
 		bytes += sh[i].len;
+		bool cq = false;
+		for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
+			cq |= g.cq[q].shadow.len &&
+			      g.cq[q].shadow.iova == sh[i].a;
+		if (sh[i].dev_writes != cq)
+			die(cq ? "a shadow CQ the device may not write"
+			       : "a shadow SQ or PRP list the device may write",
+			    sh[i].a, sh[i].len);
+	}
 	if (own.use[DMA_CHARGE_SHADOW] != bytes)
 		die("shadow memory charged to the owner differs from what it "
 		    "holds",
@@ -1239,7 +1298,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			uint64_t e[8];
 			for (unsigned k = 0; k < 8; k++) {
 				unsigned pg = a[4] + k * a[5];
-				e[k] = (a[6] & 2)
+				e[k] = (a[6] & 4) ? shadow_addr(pg, a[3] * PS)
+				       : (a[6] & 2)
 					   ? MSI_LO + (uint64_t)(pg & 0xff) * PS
 					   : page_addr(a[3] & 3, pg);
 				e[k] += (a[6] & 1) ? 8 : 0;
