@@ -17,7 +17,10 @@ its own clean rate, and of Linux's rate over the same relay — come from
 one run under the same host load. Linux runs with its default congestion
 control (BBR on this host: it does not back off on random loss) and again
 with Reno (RFC 5681, what capOS implements), so the loss rows have a
-like-for-like yardstick. Each row also prints what recovery it
+like-for-like yardstick — and Reno once more with the relay adding the
+delay that gives Linux capOS's round trip at 1 % loss (the srtt capOS
+reports in /api/net after a calibration download), since a Reno window's
+rate at a loss rate is set by the round trip. Each row also prints what recovery it
 took, summed over its repetitions: capOS's counters from /api/net (read
 with the relay clean), Linux's from the peer namespace's /proc/net/snmp
 and netstat, and the CPU seconds per transfer of the QEMU process (its
@@ -83,6 +86,23 @@ def handshake_us(ip, n=100):
     return statistics.median(ts)
 
 
+def srtt_at_loss(lab, k, ip):
+    """capOS's own smoothed RTT (RFC 6298, as /api/net reports it) at the
+    end of an 8 MB download at 1 % loss: the round trip a loss row runs at"""
+    before = k.conns()
+    lab.relay(f"{RESET} loss=0.01 seed=99")
+    rate(ip, 8 * MB)
+    new = [c for p, c in k.conns().items() if p not in before]
+    return max((c["srtt_us"] for c in new), default=0)
+
+
+def with_delay(setting, extra_ms):
+    """a relay setting with extra_ms more one-way delay"""
+    kv = dict(w.split("=", 1) for w in setting.split())
+    kv["delay_ms"] = f"{float(kv.get('delay_ms', 0)) + extra_ms:.3f}"
+    return " ".join(f"{k}={v}" for k, v in kv.items())
+
+
 def uploads(ip):
     done, t0, errs = 0, time.monotonic(), []
     for i in range(5):
@@ -100,11 +120,18 @@ class Counters:
     def __init__(self, lab, ip):
         self.lab, self.ip = lab, ip
 
-    def capos(self):
+    def net(self):
         self.lab.relay(RESET + " seed=1")  # the reading itself must not be lost
         st, _, body, _ = http_request(self.ip, "GET", "/api/net")
-        c = json.loads(body)["counters"] if st == 200 else {}
+        return json.loads(body) if st == 200 else {}
+
+    def capos(self):
+        c = self.net().get("counters", {})
         return {k: c.get(k, 0) for k in CAPOS_KEYS}
+
+    def conns(self):
+        """capOS's TCP connections by client port"""
+        return {c["port"]: c for c in self.net().get("tcp", {}).get("connections", [])}
 
     def linux(self):
         r = subprocess.run(["ip", "netns", "exec", self.lab.peer_ns, "cat", "/proc/net/snmp",
@@ -167,11 +194,12 @@ def main():
             ip = lab.wait_lease(m)
             qpid = m.proc.pid  # ip netns exec execs QEMU
             rpid = lab.relay_proc.pid  # and the relay
-            # Linux runs twice: its default congestion control (on this
-            # host BBR, which does not back off on random loss) and Reno,
-            # the RFC 5681 algorithm capOS implements
+            # Linux runs three times: its default congestion control (on
+            # this host BBR, which does not back off on random loss), Reno,
+            # the RFC 5681 algorithm capOS implements, and Reno at capOS's
+            # round trip
             cc_default = peer_cc(lab)
-            rates = {r[0]: ([], [], []) for r in ROWS}
+            rates = {r[0]: ([], [], [], []) for r in ROWS}
             errs, ccnt, lcnt = {}, {r[0]: {} for r in ROWS}, {r[0]: {} for r in ROWS}
             # CPU seconds: QEMU vCPU, QEMU all, relay, client (this
             # process) during capOS's transfers; relay, client during Linux's
@@ -183,6 +211,11 @@ def main():
                 lab.relay(RESET + " seed=1")
                 rtt = (handshake_us(ip), handshake_us(PEER_IP))
                 k = Counters(lab, ip)
+                # Linux Reno once more with capOS's round trip: the relay
+                # adds, each way, half of what capOS's RTT at 1 % loss
+                # exceeds Linux's idle one (a like-for-like for the loss rows)
+                srtt = srtt_at_loss(lab, k, ip)
+                extra_ms = max(0.0, (srtt - rtt[1]) / 2e3)
                 for rep in range(REPEAT):
                     for label, setting, size in ROWS:
                         cfg = f"{RESET} {setting} seed={7 + rep}"
@@ -205,12 +238,15 @@ def main():
                         peer_cc(lab, "reno")
                         lab.relay(cfg)
                         lr, re_ = rate(PEER_IP, size)
+                        lab.relay(f"{RESET} {with_delay(setting, extra_ms)} seed={7 + rep}")
+                        ld, de = rate(PEER_IP, size)
                         peer_cc(lab, cc_default)
                         rates[label][0].append(c)
                         rates[label][1].append(lx)
                         rates[label][2].append(lr)
-                        if ce or le or re_:
-                            errs.setdefault(label, ce or le or re_)
+                        rates[label][3].append(ld)
+                        if ce or le or re_ or de:
+                            errs.setdefault(label, ce or le or re_ or de)
                 for label, setting in UPLOADS:
                     a = k.capos()
                     lab.relay(f"{RESET} {setting} seed=7")
@@ -224,17 +260,22 @@ def main():
     load1 = os.getloadavg()
     med = {lab_: tuple(statistics.median(v) for v in r) for lab_, r in rates.items()}
     clean = med["clean"][0] or 1e-9
+    clean_d = med["clean"][3] or 1e-9
     print("TCP over a TAP link through the project's relay (capOS under TCG vs Linux; "
           f"median of {REPEAT}, rows interleaved)")
     print(f"{'download':18}{'bytes':>9}{'capOS MB/s':>12}{'x clean':>9}"
           f"{'Linux ' + cc_default:>12}{'capOS/Linux':>13}{'Linux reno':>12}{'capOS/reno':>12}"
-          "  capOS runs (MB/s)")
+          f"{'reno@RTT':>10}{'x clean':>9}  capOS runs (MB/s)")
     for label, _, size in ROWS:
-        c, lx, lr = med[label]
+        c, lx, lr, ld = med[label]
         runs = " ".join(f"{x:.1f}" for x in rates[label][0])
         print(f"{label:18}{size:>9}{c:>12.2f}{c / clean:>9.2f}{lx:>12.2f}"
-              f"{(c / lx if lx else 0):>13.2f}{lr:>12.2f}{(c / lr if lr else 0):>12.2f}  {runs}"
+              f"{(c / lx if lx else 0):>13.2f}{lr:>12.2f}{(c / lr if lr else 0):>12.2f}"
+              f"{ld:>10.2f}{ld / clean_d:>9.2f}  {runs}"
               + (f"  {errs[label]}" if label in errs else ""))
+    print(f"reno@RTT: Linux Reno with {extra_ms * 1e3:.0f} us more delay each way, so its "
+          f"round trip is capOS's at 1 % loss ({srtt} us srtt, /api/net) instead of "
+          f"{rtt[1]:.0f} us; x clean against its own clean row")
     print(f"recovery, summed over the {REPEAT} runs of a row; host CPU seconds per transfer")
     for label, _, size in ROWS:
         vcpu, qemu, rc, cc, rl, cl = (x / REPEAT for x in cpu[label])

@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -600,6 +601,8 @@ int main(int argc, char **argv)
 				"NAME | --far-packet IF)...\n");
 		return 2;
 	}
+	/* delays of tens of microseconds: no 50 us timer slack on ppoll */
+	prctl(PR_SET_TIMERSLACK, 1ul, 0, 0, 0);
 	queue = malloc(sizeof(*queue) * QUEUE_MAX);
 	if (!queue)
 		die("malloc");
