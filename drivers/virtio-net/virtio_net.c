@@ -260,6 +260,15 @@ static void vnet_tx_reclaim(struct vnet_softc *sc)
 /* ---- struct nic
  * --------------------------------------------------------------- */
 
+static void vnet_flush(struct nic *n)
+{
+	struct vnet_softc *sc = n->priv;
+	if (!sc->tx_unkicked || sc->failed)
+		return;
+	sc->tx_unkicked = 0;
+	vnet_kick(sc, &sc->txq, sc->tx_notify, VIRTIO_NET_TXQ);
+}
+
 static int vnet_send(struct nic *n, const void *frame, size_t len)
 {
 	struct vnet_softc *sc = n->priv;
@@ -279,7 +288,11 @@ static int vnet_send(struct nic *n, const void *frame, size_t len)
 	memset(b, 0, VNET_HDR_LEN);
 	memcpy(b + VNET_HDR_LEN, frame, len);
 	virtq_post(&sc->txq, (uint16_t)id, (uint32_t)(VNET_HDR_LEN + len));
-	vnet_kick(sc, &sc->txq, sc->tx_notify, VIRTIO_NET_TXQ);
+	/* one notify per burst (vnet_flush), and one every VNET_TX_BATCH
+	 * frames so a long burst keeps the device busy while it grows: under
+	 * QEMU each notify is an exit and a wake-up of its I/O thread */
+	if (++sc->tx_unkicked >= VNET_TX_BATCH)
+		vnet_flush(n);
 	n->stats.tx_packets++;
 	n->stats.tx_bytes += len;
 	return 0;
@@ -368,6 +381,7 @@ static void vnet_nic_setup(struct vnet_softc *sc, const uint8_t mac[6])
 	n->mtu = VIRTIO_NET_MAX_FRAME - VNET_ETH_MIN;
 	n->link_mbps = 0; /* VIRTIO_NET_F_SPEED_DUPLEX not negotiated */
 	n->send = vnet_send;
+	n->flush = vnet_flush;
 	n->recv = vnet_recv;
 	n->dump = vnet_nic_dump;
 	n->priv = sc;

@@ -13,6 +13,7 @@
 
 #define VNET_MAX	  2
 #define VNET_QSIZE	  256  /* entries per queue, if the device allows */
+#define VNET_TX_BATCH	  16   /* frames posted before a notify at the latest */
 #define VNET_BUF_SIZE	  2048 /* >= VIRTIO_NET_RX_MIN_BUF, one per descriptor */
 #define VNET_LINK_POLL_US 100000 /* re-read status this often without IRQs */
 
@@ -34,6 +35,7 @@ struct vnet_softc {
 	uint16_t status; /* last virtio_net_config.status read */
 	bool failed;	 /* device broke the protocol: FAILED set, no I/O */
 	uint64_t notifies, link_changes;
+	unsigned tx_unkicked; /* frames posted since the last TX notify */
 };
 
 extern const struct driver virtio_net_driver;

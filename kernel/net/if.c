@@ -167,6 +167,9 @@ bool net_poll(void)
 			break;
 		net_input(net_if.rx, (size_t)len);
 		tcp_flush();
+		/* what this frame made us send leaves in one burst */
+		if (n->flush)
+			n->flush(n);
 	}
 	/* timers run at most once per NET_TICK_US: the shortest of them is
 	 * the 200 ms TCP RTO floor */
@@ -182,5 +185,7 @@ bool net_poll(void)
 		}
 	}
 	tcp_flush();
+	if (n->flush)
+		n->flush(n);
 	return i > 0;
 }

@@ -17,8 +17,12 @@ struct nic {
 	bool link_up;
 	uint32_t link_mbps; /* 0: unknown */
 	uint16_t mtu;
-	/* queue one Ethernet frame (no FCS); the frame is copied. 0 or -1 */
+	/* queue one Ethernet frame (no FCS); the frame is copied. 0 or -1.
+	 * The device may not see it before flush */
 	int (*send)(struct nic *n, const void *frame, size_t len);
+	/* hand the device what send queued, with one notification (may be
+	 * NULL: send hands over each frame itself) */
+	void (*flush)(struct nic *n);
 	/* copy the next received frame into buf; returns its length, 0 when
 	 * none is waiting, -1 on error. Also reclaims finished transmits. */
 	int (*recv)(struct nic *n, void *buf, size_t cap);

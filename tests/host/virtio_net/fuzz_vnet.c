@@ -49,8 +49,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (live)
 				vm_used_push(VIRTIO_NET_TXQ, arg % 300, arg);
 			break;
-		case 3:
+		case 3: /* a frame, handed over at once or left for later */
 			n->send(n, frame, arg % 1600);
+			if (arg & 0x8000)
+				n->flush(n);
 			break;
 		case 4: {
 			int r =
