@@ -260,6 +260,28 @@ static void vnet_tx_reclaim(struct vnet_softc *sc)
 /* ---- struct nic
  * --------------------------------------------------------------- */
 
+/* the next received buffer (virtq_take's result). The receive interrupt
+ * is on only while the ring is empty, as NAPI does it: a frame waiting
+ * turns it off (the main loop polls while there is work, and under QEMU
+ * each interrupt is an exit and an EOI); the empty ring turns it on and is
+ * read once more, so a frame that landed in between is taken now and a
+ * later one interrupts the halted loop (§2.7.7) */
+static int vnet_rx_take(struct vnet_softc *sc, uint16_t *id, uint32_t *len)
+{
+	int r = virtq_take(&sc->rxq, id, len);
+	if (r == 0 && sc->rx_irq_off) {
+		virtq_suppress_irq(&sc->rxq, false);
+		sc->rx_irq_off = false;
+		mb(); /* the flag visible before the index is read again */
+		r = virtq_take(&sc->rxq, id, len);
+	}
+	if (r == 1 && !sc->rx_irq_off) {
+		virtq_suppress_irq(&sc->rxq, true);
+		sc->rx_irq_off = true;
+	}
+	return r;
+}
+
 static void vnet_flush(struct nic *n)
 {
 	struct vnet_softc *sc = n->priv;
@@ -310,7 +332,7 @@ static int vnet_recv(struct nic *n, void *buf, size_t cap)
 	for (unsigned i = 0; i < sc->rxq.size && !sc->failed; i++) {
 		uint16_t id;
 		uint32_t len;
-		int r = virtq_take(&sc->rxq, &id, &len);
+		int r = vnet_rx_take(sc, &id, &len);
 		if (r == 0)
 			return 0;
 		if (r < 0) {

@@ -36,6 +36,7 @@ struct vnet_softc {
 	bool failed;	 /* device broke the protocol: FAILED set, no I/O */
 	uint64_t notifies, link_changes;
 	unsigned tx_unkicked; /* frames posted since the last TX notify */
+	bool rx_irq_off;      /* receive interrupt suppressed: frames waiting */
 };
 
 extern const struct driver virtio_net_driver;

@@ -93,6 +93,30 @@ static void test_tx_one_notify_per_burst(void **st)
 	assert_int_equal(vm.notifies[1] - before, 2);
 }
 
+/* the receive interrupt is on only while the ring is empty (NAPI): frames
+ * waiting turn it off, the empty ring turns it back on */
+static void test_rx_irq_only_when_empty(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	struct vnet_softc *sc = &vnet_softcs[0];
+	uint8_t f[100], buf[2048];
+	frame(f, 100, 5);
+	uint64_t i0 = irq_count(&sc->irq[VNET_VEC_RX]);
+	assert_true(vm_rx_inject(f, 100));
+	assert_true(vm_rx_inject(f, 100));
+	assert_int_equal(irq_count(&sc->irq[VNET_VEC_RX]) - i0, 2);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 100);
+	assert_true(vm_rx_inject(f, 100)); /* the driver is polling */
+	assert_int_equal(irq_count(&sc->irq[VNET_VEC_RX]) - i0, 2);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 100);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 100);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_true(vm_rx_inject(f, 100)); /* idle: it interrupts again */
+	assert_int_equal(irq_count(&sc->irq[VNET_VEC_RX]) - i0, 3);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 100);
+}
+
 static void test_send_and_receive(void **st)
 {
 	assert_int_equal(attach(), 0);
@@ -342,6 +366,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_send_and_receive, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_tx_one_notify_per_burst, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rx_irq_only_when_empty, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_receive_lengths, setup,
 					    teardown),
