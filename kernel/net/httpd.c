@@ -111,14 +111,13 @@ static bool pump(struct tcp_conn *c, struct http_conn *h)
 			break;
 		h->src_off += n;
 	}
-	uint8_t chunk[2048];
 	while (h->src_off >= h->src_len && h->blob_off < h->blob_len) {
-		size_t n = MIN(tcp_tx_space(c), sizeof(chunk));
-		n = (size_t)MIN((uint64_t)n, h->blob_len - h->blob_off);
+		size_t n = (size_t)MIN((uint64_t)tcp_tx_space(c),
+				       h->blob_len - h->blob_off);
 		if (!n)
 			break;
-		webui_blob_fill(h->blob_off, chunk, n);
-		tcp_write(c, chunk, n);
+		const uint8_t *p = webui_blob_at(h->blob_off, &n); /* clips n */
+		tcp_write(c, p, n);
 		h->blob_off += n;
 		net_if.c.http_body_bytes += n;
 	}
