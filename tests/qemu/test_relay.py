@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from net_tools import _csum as csum  # RFC 1071
 from tap_net import RELAY, netns, sh, why_no_lab
 
 WHY = why_no_lab()
@@ -27,15 +28,6 @@ SRC_IP, DST_IP = bytes([10, 99, 0, 1]), bytes([10, 99, 0, 2])
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 CLEAN = "set loss=0 dup=0 reorder=0 delay_ms=0 jitter_ms=0 corrupt=0 mtu=0 spare_syn=0"
-
-
-def csum(b):
-    if len(b) & 1:
-        b += b"\0"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def frame(n, proto=6, size=200, df=True, syn=False, dst=FAR_MAC, src=NEAR_MAC):
