@@ -71,6 +71,8 @@ static int nvme_pci_identify(struct pci_dev *d, uint16_t owner,
 	return 0;
 }
 
+CMDLINE_KEY(nvme_poll, "nvme.poll", "1: NVMe queues polled, no interrupts");
+
 static int nvme_pci_attach(struct pci_dev *d, uint16_t owner)
 {
 	if (nvme_nsc == NVME_MAX_CTRL) {

@@ -422,6 +422,9 @@ static void vnet_mac_local(struct vnet_softc *sc, uint8_t mac[6])
 	memcpy(mac, m, 6);
 }
 
+CMDLINE_KEY(vnet_txirq, "vnet.txirq",
+	    "1: keep virtio-net transmit interrupts (the bench's A/B)");
+
 static int vnet_attach(struct pci_dev *d, uint16_t owner)
 {
 	if (vnet_count >= VNET_MAX) {

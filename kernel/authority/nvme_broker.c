@@ -279,6 +279,8 @@ static void broker_revoked(void *arg, uint16_t owner)
 		b->name, owner);
 }
 
+CMDLINE_KEY(nvme_addr_checks, "nvme.addr_checks",
+	    "on or off: the gate's address checks where VT-d confines NVMe");
 /* address checks on unless the IOMMU translates the owner and the
  * command line (or the default) turns them off */
 static bool broker_hw_confined(const struct nvme_broker *b)
@@ -364,6 +366,8 @@ static const struct nvme_id_ns *probe_ns(void *ctx, uint32_t nsid)
 	return (const struct nvme_id_ns *)pc->b->ident;
 }
 
+CMDLINE_KEY(nvme_ns, "nvme.ns",
+	    "namespace ids NVMe drivers may get, e.g. 1,20 (default: all)");
 /* nvme.ns=1,20 on the command line: the namespaces a driver may be
  * granted (default: every usable one). A malformed list grants none. */
 static bool broker_ns_wanted(const struct nvme_broker *b, uint32_t nsid)

@@ -14,6 +14,20 @@ const char *cmdline_get(const char *key);
 /* value of key as a number, or def when absent/malformed */
 uint64_t cmdline_u64(const char *key, uint64_t def);
 
+/* every option is declared beside the code that reads it, with one line of
+ * help: CMDLINE_KEY(nvme_ns, "nvme.ns", "namespace ids granted ..."). The
+ * linker gathers section capos_cmdline (linker.ld; on the host, the
+ * linker's own rule for C-identifier sections), and cmdline_check() names
+ * every word on the command line that no code in this image declared, so
+ * a mistyped option (nvme.nss=1) is reported, not silently dropped. */
+struct cmdline_key {
+	const char *name, *help;
+};
+#define CMDLINE_KEY(id, nm, hp)                                                \
+	static const struct cmdline_key __cmdline_##id                         \
+	    __attribute__((used, section("capos_cmdline"), aligned(8))) = {    \
+		.name = nm, .help = hp}
+
 /* i-th file (name, data); false past the end */
 bool bootfs_at(unsigned i, const char **name, const void **data, size_t *len);
 /* files of \capos\ that could not be kept (unreadable, too large, name too

@@ -17,6 +17,10 @@ extern struct boot_memmap boot_mmap;
 /* the raw command line (ASCII) */
 extern char boot_cmdline[512];
 void cmdline_parse(const char *s, size_t n);
+/* prints the command line and one line per problem (a word no CMDLINE_KEY
+ * declares, more than the words kept, a line longer than boot_cmdline);
+ * returns how many problems it printed */
+unsigned cmdline_check(void);
 /* one file of \capos\ on the boot volume; efi.c allocates it (and the
  * data) as firmware loader data, which the page allocator never reuses, so
  * there is no fixed limit on the number of files */
@@ -32,8 +36,6 @@ void bootfs_add(struct bootfs_file *f);
  * bootfs_lost() counts it */
 void bootfs_lose(const char *name, const char *why);
 
-/* print one line per unknown command-line key */
-void cmdline_check(void);
 /* run every registered poller once (the main loop); true when one may
  * have more to do now (or cannot say) */
 bool poller_run_all(void);

@@ -1,7 +1,7 @@
 /* kernel/boot/cmdline.c — the command line ("key=value flag ...") and the
- * files read from \capos\ on the boot volume. Unknown keys are reported once
- * by cmdline_check(); values are copied so nothing points into firmware
- * memory. */
+ * files read from \capos\ on the boot volume. Words no CMDLINE_KEY declares
+ * are reported by cmdline_check(); values are copied so nothing points into
+ * firmware memory. */
 #include "kernel/boot/boot.h"
 #include "kernel/boot/boot_internal.h"
 #include "kernel/lib/lib.h"
@@ -12,6 +12,7 @@ static struct {
 	char *key, *val;
 } args[MAX_ARGS];
 static unsigned nargs;
+static bool too_long, too_many; /* what cmdline_check reports */
 
 void cmdline_parse(const char *s, size_t n)
 {
@@ -21,6 +22,8 @@ void cmdline_parse(const char *s, size_t n)
 		boot_cmdline[len++] =
 		    (s[i] == '\n' || s[i] == '\r' || s[i] == '\t') ? ' ' : s[i];
 	boot_cmdline[len] = 0;
+	too_long = len < n && s[len] != 0;
+	too_many = false;
 	nargs = 0;
 	char *p = boot_cmdline;
 	while (*p) {
@@ -31,9 +34,7 @@ void cmdline_parse(const char *s, size_t n)
 		if (*p == '#') /* comment to end of file */
 			break;
 		if (nargs == MAX_ARGS) {
-			kprintf(
-			    "cmdline: more than %d arguments; rest ignored\n",
-			    MAX_ARGS);
+			too_many = true;
 			break;
 		}
 		args[nargs].key = p;
@@ -72,29 +73,53 @@ uint64_t cmdline_u64(const char *key, uint64_t def)
 	return x;
 }
 
-/* every option the kernel understands; anything else gets one line */
-static const char *const known_keys[] = {
-    "proofs",	      "exit",  "fault",	  "ip",	   "gw",  "mask",
-    "nvme.validator", "bench", "timeout", "quiet", "net", "log",
-};
+extern const struct cmdline_key __start_capos_cmdline[] __attribute__((weak));
+extern const struct cmdline_key __stop_capos_cmdline[] __attribute__((weak));
 
-void cmdline_check(void)
+static const struct cmdline_key *key_find(const char *name)
 {
+	/* weak: an image that declares no option has no section at all */
+	if (!__start_capos_cmdline)
+		return NULL;
+	for (const struct cmdline_key *k = __start_capos_cmdline;
+	     k < __stop_capos_cmdline; k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+unsigned cmdline_check(void)
+{
+	unsigned bad = 0;
 	kprintf("cmdline: \"");
 	for (unsigned i = 0; i < nargs; i++)
 		kprintf("%s%s%s%s", i ? " " : "", args[i].key,
 			*args[i].val ? "=" : "", args[i].val);
 	kprintf("\"\n");
-	for (unsigned i = 0; i < nargs; i++) {
-		bool known = false;
-		for (unsigned k = 0; k < ARRAY_SIZE(known_keys); k++)
-			known |= strcmp(args[i].key, known_keys[k]) == 0;
-		/* subsystem options are namespaced, e.g. nvme.xxx, net.xxx */
-		known |= strchr(args[i].key, '.') != NULL;
-		if (!known)
-			kprintf("cmdline: unknown option '%s' ignored\n",
-				args[i].key);
+	if (too_long) {
+		kprintf("cmdline: longer than %u bytes; the rest ignored\n",
+			(unsigned)sizeof(boot_cmdline) - 1);
+		bad++;
 	}
+	if (too_many) {
+		kprintf("cmdline: more than %u options; the rest ignored\n",
+			MAX_ARGS);
+		bad++;
+	}
+	bool listed = false;
+	for (unsigned i = 0; i < nargs; i++) {
+		if (key_find(args[i].key))
+			continue;
+		kprintf("cmdline: unknown option '%s' ignored\n", args[i].key);
+		bad++;
+		if (listed || !__start_capos_cmdline)
+			continue;
+		listed = true; /* once: what this image does read */
+		for (const struct cmdline_key *k = __start_capos_cmdline;
+		     k < __stop_capos_cmdline; k++)
+			kprintf("cmdline:   %-20s %s\n", k->name, k->help);
+	}
+	return bad;
 }
 
 static struct bootfs_file *files, **files_tail = &files;

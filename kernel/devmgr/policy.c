@@ -81,6 +81,9 @@ static void policy_read_smbios(void)
 		pol.smbios_why = pol.smbios.error; /* partial: strings kept */
 }
 
+CMDLINE_KEY(devmgr_dma, "devmgr.dma",
+	    "auto, strict or iommu: the DMA isolation a driver must have");
+
 static void policy_init(void)
 {
 	if (pol.done)

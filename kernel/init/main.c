@@ -37,6 +37,11 @@ static void boot_timeline(void)
 		(uint64_t)(__image_end - __image_base), s.peak);
 }
 
+/* read here in both images: the user image says they need the proof one */
+CMDLINE_KEY(proofs, "proofs", "proofs to run: all, or names (proof image)");
+CMDLINE_KEY(exit, "exit", "leave QEMU after the proofs (proof image)");
+CMDLINE_KEY(fault, "fault", "pagefault or guard: provoke it (proof image)");
+
 /* LAPIC timer ticks in IDLE_WAIT_US, measured against the calibrated
  * clock; 0 when the timer did not count (then the loop never halts) */
 static uint32_t idle_ticks(void)

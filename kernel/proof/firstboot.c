@@ -78,6 +78,9 @@ static const struct {
     {"azure", SHAPE_PLAT_AZURE},
 };
 
+CMDLINE_KEY(firstboot_cloud, "firstboot.cloud",
+	    "gce, aws or azure: the cloud a cloud image was built for");
+
 /* the cloud the image was built for; false when firstboot.cloud= is
  * missing or names no cloud */
 static bool fb_want(enum shape_platform *out, const char **name)

@@ -805,6 +805,12 @@ static const struct bench_row bench_rows[] = {
 /* one line per row and path: IOPS and KiB/s, the best of
  * NVME_BENCH_ROUNDS interleaved rounds (the order turned each round), so a
  * stall of the shared host hits every path alike */
+CMDLINE_KEY(nvme_bench_rounds, "nvme.bench_rounds",
+	    "nvme-bench: rounds per row (proof image)");
+CMDLINE_KEY(nvme_bench_ops, "nvme.bench_ops",
+	    "nvme-bench: I/Os per round (proof image)");
+CMDLINE_KEY(nvme_bench_rows, "nvme.bench_rows",
+	    "nvme-bench: the rows to run, comma-separated (proof image)");
 #define NVME_BENCH_ROUNDS 3
 /* nvme.bench_rounds overrides it (a shared, busy host wants more) */
 #define NVME_BENCH_ROUNDS_MAX 16

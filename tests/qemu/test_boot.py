@@ -109,6 +109,10 @@ def test_inventory_and_foundation_proofs():
         assert name in proofs, f"proof {name} never printed"
         assert proofs[name].passed, proofs[name]
     assert "cmdline: unknown option 'bogus' ignored" in log
+    # a dotted word is checked like any other (a mistyped nvme.ns must not
+    # pass unnoticed), and the options the image reads are listed once
+    assert "cmdline: unknown option 'capos.nonsense' ignored" in log
+    assert re.search(r"^cmdline:   nvme\.ns +namespace ids", log, re.M), log
     assert re.search(r"^authority: refusals out-of-window=[1-9]", log, re.M)
 
 

@@ -266,6 +266,36 @@ static void test_cmdline(void **st)
 	assert_non_null(cmdline_get(key));
 }
 
+/* every word is checked against the options the image declares: a dotted
+ * one is no exception (a mistyped nvme.ns must not pass unnoticed), and a
+ * line cut short or past MAX_ARGS words is reported too */
+CMDLINE_KEY(t_proofs, "proofs", "test");
+CMDLINE_KEY(t_nvme_ns, "nvme.ns", "test");
+static void test_cmdline_unknown_reported(void **st)
+{
+	(void)st;
+	const char ok[] = "proofs=a nvme.ns=1";
+	cmdline_parse(ok, sizeof(ok) - 1);
+	assert_int_equal(cmdline_check(), 0);
+	const char typo[] = "proofs=a nvme.nss=1 bogus";
+	cmdline_parse(typo, sizeof(typo) - 1);
+	assert_int_equal(cmdline_check(), 2);
+	/* 40 words of "proofs": more than MAX_ARGS (32) is one problem */
+	char many_ok[40 * 7 + 1];
+	for (unsigned i = 0; i < 40; i++)
+		memcpy(many_ok + 7 * i, "proofs ", 7);
+	cmdline_parse(many_ok, 40 * 7);
+	assert_int_equal(cmdline_check(), 1);
+	/* longer than boot_cmdline: one problem, the kept words still read */
+	char big[700];
+	memset(big, ' ', sizeof(big));
+	memcpy(big, "nvme.ns=1", 9);
+	big[sizeof(big) - 1] = 'x';
+	cmdline_parse(big, sizeof(big));
+	assert_int_equal(cmdline_check(), 1);
+	assert_string_equal(cmdline_get("nvme.ns"), "1");
+}
+
 /* ---- boot files: no cap, in order, losses counted ------------------------ */
 static void test_bootfs_no_cap(void **st)
 {
@@ -327,6 +357,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_bar_zero_size),
 	    cmocka_unit_test(test_grants),
 	    cmocka_unit_test(test_cmdline),
+	    cmocka_unit_test(test_cmdline_unknown_reported),
 	    cmocka_unit_test(test_bootfs_no_cap),
 	    cmocka_unit_test(test_printf),
 	};
