@@ -38,7 +38,7 @@ static void boot_timeline(void)
 }
 
 /* read here in both images: the user image says they need the proof one */
-CMDLINE_KEY(proofs, "proofs", "proofs to run: all, or names (proof image)");
+CMDLINE_KEY(run_list, "proofs", "proofs to run: all, or names (proof image)");
 CMDLINE_KEY(exit, "exit", "leave QEMU after the proofs (proof image)");
 CMDLINE_KEY(fault, "fault", "pagefault or guard: provoke it (proof image)");
 
