@@ -86,6 +86,8 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		     struct nvme_broker **out)
 {
 	(void)d, (void)owner;
+	if (fb.fail_open)
+		return -1;
 	*out = &fb;
 	return 0;
 }
