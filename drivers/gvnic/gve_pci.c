@@ -50,7 +50,7 @@ static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 		       (uint32_t)MIN(d->bar[GVE_REG_BAR].size, GVE_REG_WINDOW),
 		       MMIO_READ | MMIO_WRITE, &g.reg)) {
 		kprintf("%s: unable to map register BAR\n", name);
-		return -1;
+		goto err_off;
 	}
 	/* gve_probe maps all of BAR2: doorbell indices the device assigns
 	 * may lie anywhere in it */
@@ -59,8 +59,7 @@ static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 		       (uint32_t)d->bar[GVE_DB_BAR].size,
 		       MMIO_READ | MMIO_WRITE, &g.db)) {
 		kprintf("%s: unable to map doorbell BAR\n", name);
-		mmio_revoke(&g.reg);
-		return -1;
+		goto err_reg;
 	}
 	g.pdev = d;
 	g.owner = owner;
@@ -69,12 +68,8 @@ static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 	g.name = name;
 	sc = &gve_softcs[gve_ndevs];
 	memset(sc, 0, sizeof(*sc));
-	if (gve_attach(sc, &g)) {
-		mmio_revoke(&g.db);
-		mmio_revoke(&g.reg);
-		strlcpy(d->state, "failed", sizeof(d->state));
-		return -1;
-	}
+	if (gve_attach(sc, &g))
+		goto err_db;
 	if (gve_ndevs++ == 0)
 		poller_add(gve_pci_poll);
 	d->drv_state = sc;
@@ -82,6 +77,18 @@ static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 		  gve_format_name(sc->queue_format));
 	nic_register(&sc->nic);
 	return 0;
+
+err_db:
+	mmio_revoke(&g.db);
+err_reg:
+	mmio_revoke(&g.reg);
+err_off:
+	/* no DMA and no decoding for a function the driver gave up on: the
+	 * core reset the device or kept the memory it may still own
+	 * (memory_held), and either way the device has nothing to do */
+	pci_enable(d, false, false, false);
+	strlcpy(d->state, "failed", sizeof(d->state));
+	return -1;
 }
 
 static int gve_pci_dump(struct pci_dev *d, char *buf, unsigned cap)

@@ -374,6 +374,14 @@ static void nvme_ns_attach(struct nvme_softc *sc,
 		    sc->name, p->nsid, p->data_bytes);
 		return;
 	}
+	/* a block larger than one command may move could never be read or
+	 * written (nvme_bd_submit splits at block boundaries) */
+	if (p->lba_bytes > sc->max_xfer) {
+		kprintf("%s: namespace %u: %u-byte blocks exceed the %u-byte "
+			"transfer limit; skipped\n",
+			sc->name, p->nsid, p->lba_bytes, sc->max_xfer);
+		return;
+	}
 	struct nvme_ns *ns = &sc->ns[sc->nns++];
 	ns->sc = sc;
 	ns->nsid = p->nsid;

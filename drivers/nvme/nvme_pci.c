@@ -91,6 +91,7 @@ static int nvme_pci_attach(struct pci_dev *d, uint16_t owner)
 	sc->use_irq = d->cap_msix && cmdline_u64("nvme.poll", 0) == 0;
 	if (nvme_broker_open(d, owner, &sc->broker) != 0) {
 		kprintf("%s: unable to open controller broker\n", sc->name);
+		auth_kmem_free(owner, sc, sizeof(*sc));
 		return -1;
 	}
 	/* the queue structures are set up by nvme_attach; ids are fixed */

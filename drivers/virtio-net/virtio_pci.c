@@ -260,13 +260,15 @@ int virtio_pci_queue_enable(struct virtio_pci *vp, uint16_t qidx,
 	}
 
 	/* §4.1.4.4: cap.offset + queue_notify_off * notify_off_multiplier; the
-	 * window starts at cap.offset. The 16-bit write must fit the window. */
+	 * window starts at cap.offset. The 16-bit write must fit the window
+	 * and be 2-byte aligned (a multiplier of 1 can make it odd, and the
+	 * DeviceMmio window refuses an unaligned access). */
 	uint64_t off =
 	    (uint64_t)mmio_read16(&vp->common, VIRTIO_COMMON_Q_NOFF) *
 	    vp->notify_mult;
-	if (off + 2 > vp->notify.len) {
+	if ((off & 1) || off + 2 > vp->notify.len) {
 		kprintf("%s: unable to locate notify address of queue %u "
-			"(offset 0x%llx, window %u)\n",
+			"(offset 0x%llx unaligned or past window %u)\n",
 			vp->name, qidx, (unsigned long long)off,
 			vp->notify.len);
 		return -1;

@@ -1121,6 +1121,7 @@ static void t_dqo_ctx_desc(void **s)
 }
 
 extern bool (*host_pci_poller)(void);
+extern bool host_pci_mem, host_pci_bus_master;
 
 /* the BAR windows through the PCI attachment (gve_driver.attach) on a
  * function described as the device is: BAR0 registers, BAR1 the MSI-X
@@ -1137,6 +1138,7 @@ static void t_pci_windows(void **s)
 	model_reset(&c);
 	gvm_pci_dev(&d);
 	assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
+	assert_true(host_pci_mem && host_pci_bus_master);
 	free(sc);
 	sc = d.drv_state;
 	assert_int_equal(sc->g.db.len, 2u << 20);
@@ -1168,6 +1170,9 @@ static void t_pci_windows(void **s)
 		assert_false(gvm.aq_live);
 		assert_int_equal(gvm.registrations, 0);
 		assert_int_equal(host_pools_live(), 0);
+		/* a failed attach leaves the function off the bus */
+		assert_false(host_pci_mem || host_pci_bus_master);
+		assert_string_equal(d.state, "failed");
 	}
 	/* not the owner */
 	c = cfg(1, false);
@@ -1175,6 +1180,23 @@ static void t_pci_windows(void **s)
 	gvm_pci_dev(&d);
 	assert_int_equal(gve_driver.attach(&d, GVM_OWNER + 1), -1);
 	assert_int_equal(gvm.registrations, 0);
+	assert_false(host_pci_mem || host_pci_bus_master);
+}
+
+/* the core's attach fails (the device reports no queues): nothing of
+ * the driver's stays, and the function is left with bus mastering and
+ * memory decoding off */
+static void t_pci_attach_fails_off_bus(void **s)
+{
+	static struct pci_dev d;
+	struct gvm_config c = cfg(1, false);
+	model_reset(&c);
+	gvm.cfg.max_queues = 0;
+	gvm_pci_dev(&d);
+	assert_int_equal(gve_driver.attach(&d, GVM_OWNER), -1);
+	assert_int_equal(host_pools_live(), 0);
+	assert_false(host_pci_mem || host_pci_bus_master);
+	assert_string_equal(d.state, "failed");
 }
 
 /* the model catches the mistakes the new checks are for */
@@ -1503,6 +1525,7 @@ int main(void)
 	    cmocka_unit_test(t_dqo_irq_automask),
 	    cmocka_unit_test(t_dqo_ctx_desc),
 	    cmocka_unit_test(t_pci_windows),
+	    cmocka_unit_test(t_pci_attach_fails_off_bus),
 	    cmocka_unit_test(t_model_catches_formats),
 	    cmocka_unit_test(t_interrupts),
 	    cmocka_unit_test(t_link_and_stats),

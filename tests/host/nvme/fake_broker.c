@@ -86,6 +86,8 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		     struct nvme_broker **out)
 {
 	(void)d, (void)owner;
+	if (fb.fail_open)
+		return -1;
 	*out = &fb;
 	return 0;
 }
@@ -177,7 +179,11 @@ static uint8_t ident_page[4096];
 static const struct nvme_id_ns *fake_ns(void *ctx, uint32_t nsid)
 {
 	fake_nvme_identify(&fb.dev, NVME_CNS_NS, nsid, ident_page);
-	return (const struct nvme_id_ns *)ident_page;
+	struct nvme_id_ns *id = (struct nvme_id_ns *)ident_page;
+	if (fb.lbads_override && nsid == 1)
+		id->lbaf[0] = (uint32_t)fb.lbads_override
+			      << NVME_LBAF_LBADS_SHIFT;
+	return id;
 }
 
 static void fake_identify(struct nvme_broker *b)

@@ -27,9 +27,11 @@ struct nvme_broker {
 	bool enabled;
 	bool
 	    fail_enable; /* nvme_broker_enable fails (controller never ready) */
+	bool fail_open;	 /* nvme_broker_open fails (fenced, owner revoked) */
 	bool device_stalled;  /* the model executes nothing (a hung device) */
 	uint32_t nn_override; /* nonzero: Identify Controller reports this NN */
 	int mdts_override;    /* >= 0: Identify Controller reports this MDTS */
+	uint8_t lbads_override; /* nonzero: namespace 1's LBADS (log2 block) */
 	unsigned enables, resets;
 	bool identified; /* id and pol.ns filled (nvme_broker_ident) */
 	struct nvme_ident_ctrl id;

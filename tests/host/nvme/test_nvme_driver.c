@@ -615,6 +615,38 @@ static void test_mdts_limits(void **state)
 	free(buf);
 }
 
+/* 64 KiB blocks behind an 8 KiB transfer limit (MDTS 1): not one block
+ * fits a command, so the namespace is reported and skipped instead of
+ * becoming a block device whose every read and write fails silently */
+static void attach_lbads(int mdts, uint8_t lbads)
+{
+	nvme_detach(&sc);
+	fake_broker_init(7);
+	nblockdevs = 0;
+	fb.mdts_override = mdts;
+	fb.lbads_override = lbads;
+	fake_broker_softc(&sc);
+	assert_int_equal(nvme_attach(&sc), 0);
+}
+
+static void test_block_larger_than_max_xfer(void **state)
+{
+	(void)state;
+	attach_lbads(1, 16);
+	assert_int_equal(sc.max_xfer, 8192);
+	assert_int_equal(sc.nns, 0);
+	assert_int_equal(nblockdevs, 0);
+	/* the same block size under a limit that holds one is served */
+	attach_lbads(4, 16);
+	assert_int_equal(sc.max_xfer, 65536);
+	assert_int_equal(sc.nns, 1);
+	assert_int_equal(nblockdevs, 1);
+	uint8_t *buf = calloc(1, 65536);
+	assert_non_null(buf);
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, buf), 0);
+	free(buf);
+}
+
 /* an asynchronous command past its deadline: nvme_poll resets, the
  * command's done runs once, aborted */
 static void test_async_deadline(void **state)
@@ -661,6 +693,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_never_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ns_size_zero, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mdts_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_block_larger_than_max_xfer,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_async_deadline, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_io_len_mismatch, setup,

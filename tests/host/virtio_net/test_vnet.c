@@ -268,6 +268,19 @@ static void test_notify_offset_outside_window(void **st)
 	assert_int_equal(vm.violations, 0);
 }
 
+/* a multiplier of 1 is a power of two, but queue 1's notify_off of 1 then
+ * puts its notify address at an odd offset, where the 16-bit notify write
+ * is refused: the queue could never be notified, so the attach fails */
+static void test_notify_offset_unaligned(void **st)
+{
+	vm_notify_mult_set(1);
+	assert_int_equal(attach(), -1);
+	/* queue addresses were handed over: reset before the pool went */
+	assert_int_equal(vm.status, 0);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(vm.violations, 0);
+}
+
 static void test_queue_vector_refused(void **st)
 {
 	vm.refuse_queue_vector = true;
@@ -385,6 +398,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_offset_outside_window,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_offset_unaligned, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_vector_refused, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(

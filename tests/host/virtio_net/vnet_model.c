@@ -64,6 +64,11 @@ void vm_cap_set(uint8_t cfg_type, uint8_t bar, uint32_t offset, uint32_t length)
 	put32(&vm.cfg[pos + 12], length);
 }
 
+void vm_notify_mult_set(uint32_t mult)
+{
+	put32(&vm.cfg[CAP_NOTIFY + 16], mult);
+}
+
 static void vm_device_reset(void)
 {
 	vm.dfsel = vm.gfsel = 0;

@@ -71,6 +71,8 @@ void vm_reset_model(uint64_t offered);
 /* rewrite capability `cfg_type`'s bar/offset/length in config space */
 void vm_cap_set(uint8_t cfg_type, uint8_t bar, uint32_t offset,
 		uint32_t length);
+/* rewrite the notify capability's notify_off_multiplier */
+void vm_notify_mult_set(uint32_t mult);
 
 /* deliver one frame into the next available receive buffer (header zeroed,
  * num_buffers 1) and raise the receive vector. false if none is posted */
