@@ -585,6 +585,81 @@ static void test_revoke_keeps_pinned(void **st)
 	assert_int_equal(auth_owner_reinstate(o), -1); /* not revoked */
 }
 
+/* A DMAPool capability is (slot, generation); the rest of struct dma_pool
+ * is the driver's copy. A revoke through a copy whose iova or len the
+ * driver changed gives back the grant's memory as the kernel recorded it —
+ * never another live pool's pages (still mapped for the device), never
+ * pages past the pool, never more of the quota than the pool took. */
+static unsigned forged_frees;
+static uint64_t forged_pa, forged_len;
+static void forged_free(uint64_t pa, size_t len)
+{
+	forged_frees++;
+	forged_pa = pa;
+	forged_len = len;
+}
+
+static void test_revoke_forged_fields(void **st)
+{
+	const uint16_t o = 70;
+	static struct pci_dev dev = {.bus = 0, .dev = 7};
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &dev};
+	struct dma_pool a, b, forged;
+	shim_iommu_owner = 0;
+	assert_int_equal(auth_owner_bind(o, &f), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &a), 0);
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &b), 0);
+	assert_int_equal(shim_iommu_mapped(), 3);
+	/* a's capability, b's address */
+	forged = a;
+	forged.va = b.va;
+	forged.iova = b.iova;
+	forged.len = b.len;
+	shim_page_hook = forged_free;
+	forged_frees = 0;
+	assert_int_equal(dma_pool_revoke(&forged), 0);
+	shim_page_hook = NULL;
+	assert_int_equal(forged_frees, 1);
+	assert_int_equal(forged_pa, a.iova); /* a's page went back */
+	assert_int_equal(forged_len, PAGE_SIZE);
+	assert_false(dma_pool_live(&a));
+	assert_true(dma_pool_live(&b)); /* b untouched: live, mapped, charged */
+	assert_true(dma_owner_covers(o, b.iova, b.len));
+	assert_int_equal(shim_iommu_mapped(), 2);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 2 * PAGE_SIZE);
+	memset(b.va, 0x5a, b.len); /* still the owner's memory */
+	assert_int_equal(shim_iommu_violations, 0);
+
+	/* a length past the pool frees no page after it and uncharges no
+	 * more than the pool took */
+	struct dma_pool c;
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &c), 0);
+	forged = c;
+	forged.len = 32 * PAGE_SIZE;
+	assert_int_equal(dma_pool_revoke(&forged), 0);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 2 * PAGE_SIZE);
+	assert_int_equal(shim_iommu_violations, 0);
+
+	/* the same through a revocation: the parked pool's release */
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &c), 0);
+	assert_int_equal(auth_owner_revoke(o, "test"), 2);
+	forged = c;
+	forged.iova = b.iova;
+	forged.va = b.va;
+	shim_page_hook = forged_free;
+	forged_frees = 0;
+	assert_int_equal(dma_pool_revoke(&forged), 0);
+	shim_page_hook = NULL;
+	assert_int_equal(forged_frees, 1);
+	assert_int_equal(forged_pa, c.iova);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 2 * PAGE_SIZE);
+	assert_int_equal(dma_pool_revoke(&b), 0);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 0);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	assert_int_equal(shim_iommu_violations, 0);
+	shim_iommu_owner = 0;
+}
+
 /* ---- kernel memory for a driver's own state ----------------------------- */
 static void test_kmem(void **st)
 {
@@ -657,6 +732,7 @@ int main(void)
 	    cmocka_unit_test(test_revoked_memory_faults),
 	    cmocka_unit_test(test_revoke_after_fault),
 	    cmocka_unit_test(test_revoke_keeps_pinned),
+	    cmocka_unit_test(test_revoke_forged_fields),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_table_full),
