@@ -660,6 +660,27 @@ static void test_revoke_forged_fields(void **st)
 	shim_iommu_owner = 0;
 }
 
+/* a DeviceMmio or Interrupt capability names (slot, generation): a slot
+ * whose generation would wrap is retired, so a capability revoked 2^31
+ * grant/revoke cycles ago never matches again */
+static void test_slot_generation_wrap(void **st)
+{
+	const uint16_t o = 71;
+	int s = auth_slot_alloc(AUTH_MMIO, o);
+	assert_true(s > 0);
+	uint32_t stale = auth_slots[s].gen;
+	auth_slot_free(s);
+	auth_slots[s].gen = UINT32_MAX - 1; /* the churn, fast-forwarded */
+	for (int i = 0; i < 8; i++) {
+		int n = auth_slot_alloc(AUTH_MMIO, o);
+		assert_true(n > 0);
+		assert_false(n == s && auth_slots[n].gen == stale);
+		assert_null(
+		    auth_slot_check((uint16_t)s, stale, AUTH_MMIO, "test"));
+		auth_slot_free((uint16_t)n);
+	}
+}
+
 /* ---- kernel memory for a driver's own state ----------------------------- */
 static void test_kmem(void **st)
 {
@@ -733,6 +754,7 @@ int main(void)
 	    cmocka_unit_test(test_revoke_after_fault),
 	    cmocka_unit_test(test_revoke_keeps_pinned),
 	    cmocka_unit_test(test_revoke_forged_fields),
+	    cmocka_unit_test(test_slot_generation_wrap),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_table_full),
