@@ -681,6 +681,63 @@ static void test_slot_generation_wrap(void **st)
 	}
 }
 
+/* A DeviceMmio capability is (slot, generation); va, len and flags in
+ * struct dev_mmio are the driver's copy. An access through a copy it
+ * rewrote — a longer window, write on a read-only one, another address —
+ * is checked against the window the kernel granted, and refused. */
+static uint8_t bar_mem[0x2000] __attribute__((aligned(4096)));
+#define BAR_BASE 0xfe000000ull
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	if (phys < BAR_BASE || phys - BAR_BASE + len > sizeof(bar_mem))
+		return NULL;
+	return bar_mem + (phys - BAR_BASE);
+}
+
+/* kernel/pci/pci_cfg.c's, without its pci_enable (the shim's stands in) */
+void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
+{
+	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
+}
+
+static void test_mmio_forged_fields(void **st)
+{
+	const uint16_t o = 72;
+	static struct pci_dev d = {.bus = 0, .dev = 9, .owner = o};
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	struct dev_mmio m, forged;
+	static uint8_t elsewhere[64];
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(mmio_grant(&d, o, 0, 0x100, 0x100, MMIO_READ, &m), 0);
+	memset(bar_mem, 0, sizeof(bar_mem));
+	bar_mem[0x100] = 0x11;
+	assert_int_equal(mmio_read8(&m, 0), 0x11);
+	assert_false(mmio_write8(&m, 0, 1)); /* read-only */
+
+	forged = m;
+	forged.len = sizeof(bar_mem);
+	forged.flags = MMIO_READ | MMIO_WRITE;
+	uint64_t out = refused(AUTH_OUT_OF_WINDOW),
+		 ro = refused(AUTH_READ_ONLY);
+	assert_false(mmio_write32(&forged, 0x200, 0xdeadbeef)); /* past it */
+	assert_int_equal(mmio_read32(&forged, 0x200), 0xffffffffu);
+	assert_false(mmio_write8(&forged, 0, 2)); /* still read-only */
+	assert_true(all_zero(bar_mem + 0x200, 0x100));
+	assert_int_equal(bar_mem[0x100], 0x11);
+	assert_int_equal(refused(AUTH_OUT_OF_WINDOW), out + 2);
+	assert_int_equal(refused(AUTH_READ_ONLY), ro + 1);
+	assert_false(mmio_ok(&forged, 0x1000, 4, false));
+
+	/* another address: the kernel's own mapping of the window is used */
+	forged = m;
+	forged.va = elsewhere;
+	elsewhere[0] = 0x22;
+	assert_int_equal(mmio_read8(&forged, 0), 0x11);
+	mmio_revoke(&m);
+	assert_int_equal(mmio_read8(&m, 0), 0xff);
+}
+
 /* ---- kernel memory for a driver's own state ----------------------------- */
 static void test_kmem(void **st)
 {
@@ -755,6 +812,7 @@ int main(void)
 	    cmocka_unit_test(test_revoke_keeps_pinned),
 	    cmocka_unit_test(test_revoke_forged_fields),
 	    cmocka_unit_test(test_slot_generation_wrap),
+	    cmocka_unit_test(test_mmio_forged_fields),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_table_full),
