@@ -8,7 +8,10 @@ int grant_add(struct grant_table *t, uint16_t owner, uint64_t base,
 		return -1;
 	for (int i = 0; i < GRANT_MAX; i++) {
 		struct dma_grant *g = &t->g[i];
-		if (g->live || g->parked)
+		/* a slot whose generation has run out is retired: issuing it
+		 * again would wrap and repeat a generation a revoked
+		 * capability still names (revoke and release add one more) */
+		if (g->live || g->parked || g->gen >= GRANT_GEN_LAST)
 			continue;
 		g->base = base;
 		g->len = len;

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #define GRANT_MAX 64
+/* the highest generation a slot is issued at before it is retired */
+#define GRANT_GEN_LAST (UINT32_MAX - 1)
 
 struct dma_grant {
 	uint64_t base, len; /* device address range [base, base+len) */
@@ -28,7 +30,9 @@ struct grant_table {
 };
 
 /* register [base, base+len) for owner. Returns the slot, or -1 when full or
- * when the range is empty or wraps. *gen receives its generation. */
+ * when the range is empty or wraps. *gen receives its generation. A slot
+ * never repeats a generation: one whose generation reached GRANT_GEN_LAST
+ * is not issued again. */
 int grant_add(struct grant_table *t, uint16_t owner, uint64_t base,
 	      uint64_t len, uint32_t *gen);
 /* revoke slot if (slot, gen) is current; false if stale or unknown, and

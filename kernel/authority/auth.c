@@ -65,8 +65,12 @@ void auth_refuse(enum auth_reason r, uint16_t slot, const char *what)
 
 int auth_slot_alloc(enum auth_kind kind, uint16_t owner)
 {
-	for (int i = 1; i < AUTH_SLOTS; i++) /* slot 0 never issued */
-		if (auth_slots[i].kind == AUTH_FREE) {
+	/* slot 0 is never issued, nor a slot whose generation has run out:
+	 * issuing it again would wrap and repeat a generation that a revoked
+	 * capability still names (the free adds one more) */
+	for (int i = 1; i < AUTH_SLOTS; i++)
+		if (auth_slots[i].kind == AUTH_FREE &&
+		    auth_slots[i].gen < UINT32_MAX - 1) {
 			auth_slots[i].kind = kind;
 			auth_slots[i].owner = owner;
 			auth_slots[i].gen++;

@@ -10,6 +10,11 @@ struct auth_slot {
 	enum auth_kind kind;
 	uint16_t owner;
 	uint32_t gen;
+	/* DeviceMmio: the window as granted. Accesses are checked against
+	 * and made through these, never the caller's copy in struct
+	 * dev_mmio */
+	volatile uint8_t *mmio_va;
+	uint32_t mmio_len, mmio_flags;
 	/* Interrupt */
 	struct pci_dev *dev;
 	irq_handler_t handler;

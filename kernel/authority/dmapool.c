@@ -129,14 +129,26 @@ bool dma_pool_live(const struct dma_pool *p)
 	return t && grant_live(t, p->slot, p->gen);
 }
 
+/* The pool's memory as the grant table recorded it at dma_pool_create. A
+ * DMAPool capability is (owner, slot, generation); va, iova and len in
+ * struct dma_pool are the driver's copy, and a revoke through a copy it
+ * rewrote must not unmap, free or uncharge anything but the grant's own
+ * pages. */
+static const struct dma_grant *pool_grant(const struct dma_pool *p,
+					  const struct grant_table *t)
+{
+	return p->slot < GRANT_MAX ? &t->g[p->slot] : 0;
+}
+
 /* a pool its owner's revocation seized: unmapped already, its memory
  * parked until now */
 static int pool_release(struct dma_pool *p, struct grant_table *t)
 {
-	if (!grant_release(t, p->slot, p->gen))
+	const struct dma_grant *g = pool_grant(p, t);
+	if (!g || !grant_release(t, p->slot, p->gen))
 		return -1;
-	dma_owner_uncharge(dma_owner_acct(p->owner), DMA_CHARGE_POOL, p->len);
-	page_free(p->iova, p->len / PAGE_SIZE);
+	dma_owner_uncharge(dma_owner_acct(p->owner), DMA_CHARGE_POOL, g->len);
+	page_free(g->base, g->len / PAGE_SIZE);
 	p->used = p->len;
 	return 0;
 }
@@ -156,20 +168,22 @@ int dma_pool_revoke(struct dma_pool *p)
 		auth_refuse(r, p->slot, "dma revoke");
 		return -1;
 	}
+	/* revoked: the slot keeps the range it held until grant_add */
+	uint64_t base = pool_grant(p, t)->base, len = pool_grant(p, t)->len;
 	/* the device's translation goes first, confirmed by the unit; a
 	 * pool it cannot confirm never returns to the allocator (and stays
 	 * charged to its owner) */
 	if (iommu_addr_limit(p->owner) &&
-	    iommu_unmap(p->owner, p->iova, p->len) != 0) {
+	    iommu_unmap(p->owner, base, len) != 0) {
 		kprintf(
 		    "authority: owner %u pool 0x%lx not confirmed unmapped; "
-		    "%zu pages withheld\n",
-		    p->owner, p->iova, p->len / PAGE_SIZE);
+		    "%lu pages withheld\n",
+		    p->owner, base, len / PAGE_SIZE);
 		p->used = p->len;
 		return -1;
 	}
-	dma_owner_uncharge(dma_owner_acct(p->owner), DMA_CHARGE_POOL, p->len);
-	page_free(p->iova, p->len / PAGE_SIZE);
+	dma_owner_uncharge(dma_owner_acct(p->owner), DMA_CHARGE_POOL, len);
+	page_free(base, len / PAGE_SIZE);
 	p->used = p->len; /* nothing more can be carved */
 	return 0;
 }

@@ -58,6 +58,9 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 	out->slot = slot;
 	out->gen = auth_slots[slot].gen;
 	auth_slots[slot].dev = d;
+	auth_slots[slot].mmio_va = out->va;
+	auth_slots[slot].mmio_len = len;
+	auth_slots[slot].mmio_flags = flags;
 	return 0;
 }
 
@@ -67,43 +70,57 @@ void mmio_revoke(struct dev_mmio *m)
 		auth_slot_free(m->slot);
 }
 
-static bool mmio_check(const struct dev_mmio *m, uint32_t off, uint32_t width,
-		       bool write, bool count)
+/* the kernel's mapping of the window's byte off when (slot, gen) is a
+ * live window that allows the access; else NULL (counted when count). The
+ * window is the one the slot recorded at mmio_grant: m is the caller's
+ * copy, and only its slot and generation name anything. */
+static volatile uint8_t *mmio_check(const struct dev_mmio *m, uint32_t off,
+				    uint32_t width, bool write, bool count)
 {
 	const char *what = write ? "mmio write" : "mmio read";
 	enum auth_reason r;
-	if (m->slot == 0 || m->slot >= AUTH_SLOTS)
+	const struct auth_slot *s = 0;
+	if (m->slot == 0 || m->slot >= AUTH_SLOTS) {
 		r = AUTH_BAD_SLOT;
-	else if (auth_slots[m->slot].gen != m->gen)
+	} else if (auth_slots[m->slot].gen != m->gen) {
 		r = auth_stale_reason(m->slot, m->gen);
-	else if (auth_slots[m->slot].kind != AUTH_MMIO)
+	} else if (auth_slots[m->slot].kind != AUTH_MMIO) {
 		r = AUTH_STALE_GEN;
-	else if ((r = mmio_access_refusal(m, off, width, write)) ==
-		 AUTH_NREASONS)
-		return true;
+	} else {
+		s = &auth_slots[m->slot];
+		const struct dev_mmio w = {.len = s->mmio_len,
+					   .flags = s->mmio_flags};
+		if ((r = mmio_access_refusal(&w, off, width, write)) ==
+		    AUTH_NREASONS)
+			return s->mmio_va + off;
+	}
 	if (count)
 		auth_refuse(r, m->slot, what);
-	return false;
+	return 0;
 }
 
 bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t width, bool write)
 {
-	return mmio_check(m, off, width, write, false);
+	return mmio_check(m, off, width, write, false) != 0;
 }
 
 #define MMIO_RW(bits)                                                          \
 	uint##bits##_t mmio_read##bits(const struct dev_mmio *m, uint32_t off) \
 	{                                                                      \
-		if (!mmio_check(m, off, bits / 8, false, true))                \
+		volatile uint8_t *p =                                          \
+		    mmio_check(m, off, bits / 8, false, true);                 \
+		if (!p)                                                        \
 			return (uint##bits##_t) ~0ull;                         \
-		return *(volatile uint##bits##_t *)(m->va + off);              \
+		return *(volatile uint##bits##_t *)p;                          \
 	}                                                                      \
 	bool mmio_write##bits(const struct dev_mmio *m, uint32_t off,          \
 			      uint##bits##_t v)                                \
 	{                                                                      \
-		if (!mmio_check(m, off, bits / 8, true, true))                 \
+		volatile uint8_t *p =                                          \
+		    mmio_check(m, off, bits / 8, true, true);                  \
+		if (!p)                                                        \
 			return false;                                          \
-		*(volatile uint##bits##_t *)(m->va + off) = v;                 \
+		*(volatile uint##bits##_t *)p = v;                             \
 		return true;                                                   \
 	}
 MMIO_RW(8)
@@ -113,18 +130,20 @@ MMIO_RW(32)
 /* 64-bit registers as two 32-bit accesses, low half first */
 uint64_t mmio_read64(const struct dev_mmio *m, uint32_t off)
 {
-	if (!mmio_check(m, off, 8, false, true))
+	volatile uint8_t *p = mmio_check(m, off, 8, false, true);
+	if (!p)
 		return ~0ull;
-	uint64_t lo = *(volatile uint32_t *)(m->va + off);
-	uint64_t hi = *(volatile uint32_t *)(m->va + off + 4);
+	uint64_t lo = *(volatile uint32_t *)p;
+	uint64_t hi = *(volatile uint32_t *)(p + 4);
 	return hi << 32 | lo;
 }
 
 bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v)
 {
-	if (!mmio_check(m, off, 8, true, true))
+	volatile uint8_t *p = mmio_check(m, off, 8, true, true);
+	if (!p)
 		return false;
-	*(volatile uint32_t *)(m->va + off) = (uint32_t)v;
-	*(volatile uint32_t *)(m->va + off + 4) = (uint32_t)(v >> 32);
+	*(volatile uint32_t *)p = (uint32_t)v;
+	*(volatile uint32_t *)(p + 4) = (uint32_t)(v >> 32);
 	return true;
 }

@@ -144,17 +144,44 @@ static void vtd_qi_push(struct vtd_unit *u, uint64_t lo, uint64_t hi)
  * the sequence number once everything queued before it has completed
  * (§6.5.2.8). Bounded. Interrupts stay off throughout: the fault handler
  * invalidates too (quarantine), and the queue has one tail. */
-static int vtd_qi_run(struct vtd_unit *u, const uint64_t (*d)[2], unsigned n)
+#ifndef CAPOS_HOST
+static uint64_t vtd_irq_save(void)
 {
 	uint64_t flags;
 	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
+	return flags;
+}
+static void vtd_irq_restore(uint64_t flags)
+{
+	if (flags & (1u << 9)) /* IF */
+		__asm__ volatile("sti" ::: "memory");
+}
+#else /* host tests (tests/host/iommu/test_vtd.c): no interrupts */
+static uint64_t vtd_irq_save(void)
+{
+	return 0;
+}
+static void vtd_irq_restore(uint64_t flags)
+{
+	(void)flags;
+}
+#endif
+
+static int vtd_qi_run(struct vtd_unit *u, const uint64_t (*d)[2], unsigned n)
+{
+	uint64_t flags = vtd_irq_save();
 	int r = -1;
 	volatile uint32_t *st = (volatile uint32_t *)u->status;
 	if (u->broken)
 		goto out;
 	for (unsigned i = 0; i < n; i++)
 		vtd_qi_push(u, d[i][0], d[i][1]);
+	/* the status word is cleared to 0 below, so 0 is never a sequence
+	 * number: after 2^32 waits it would read as done before the unit
+	 * wrote anything, and the caller would free pages still cached */
 	uint32_t seq = ++u->wait_seq;
+	if (!seq)
+		seq = ++u->wait_seq;
 	*st = 0;
 	vtd_flush(u, (const void *)st, 4);
 	vtd_qi_push(u,
@@ -175,8 +202,7 @@ static int vtd_qi_run(struct vtd_unit *u, const uint64_t (*d)[2], unsigned n)
 	u->waits++;
 	r = 0;
 out:
-	if (flags & (1u << 9)) /* IF */
-		__asm__ volatile("sti" ::: "memory");
+	vtd_irq_restore(flags);
 	return r;
 }
 

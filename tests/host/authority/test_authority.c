@@ -585,6 +585,159 @@ static void test_revoke_keeps_pinned(void **st)
 	assert_int_equal(auth_owner_reinstate(o), -1); /* not revoked */
 }
 
+/* A DMAPool capability is (slot, generation); the rest of struct dma_pool
+ * is the driver's copy. A revoke through a copy whose iova or len the
+ * driver changed gives back the grant's memory as the kernel recorded it —
+ * never another live pool's pages (still mapped for the device), never
+ * pages past the pool, never more of the quota than the pool took. */
+static unsigned forged_frees;
+static uint64_t forged_pa, forged_len;
+static void forged_free(uint64_t pa, size_t len)
+{
+	forged_frees++;
+	forged_pa = pa;
+	forged_len = len;
+}
+
+static void test_revoke_forged_fields(void **st)
+{
+	const uint16_t o = 70;
+	static struct pci_dev dev = {.bus = 0, .dev = 7};
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &dev};
+	struct dma_pool a, b, forged;
+	shim_iommu_owner = 0;
+	assert_int_equal(auth_owner_bind(o, &f), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &a), 0);
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &b), 0);
+	assert_int_equal(shim_iommu_mapped(), 3);
+	/* a's capability, b's address */
+	forged = a;
+	forged.va = b.va;
+	forged.iova = b.iova;
+	forged.len = b.len;
+	shim_page_hook = forged_free;
+	forged_frees = 0;
+	assert_int_equal(dma_pool_revoke(&forged), 0);
+	shim_page_hook = NULL;
+	assert_int_equal(forged_frees, 1);
+	assert_int_equal(forged_pa, a.iova); /* a's page went back */
+	assert_int_equal(forged_len, PAGE_SIZE);
+	assert_false(dma_pool_live(&a));
+	assert_true(dma_pool_live(&b)); /* b untouched: live, mapped, charged */
+	assert_true(dma_owner_covers(o, b.iova, b.len));
+	assert_int_equal(shim_iommu_mapped(), 2);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 2 * PAGE_SIZE);
+	memset(b.va, 0x5a, b.len); /* still the owner's memory */
+	assert_int_equal(shim_iommu_violations, 0);
+
+	/* a length past the pool frees no page after it and uncharges no
+	 * more than the pool took */
+	struct dma_pool c;
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &c), 0);
+	forged = c;
+	forged.len = 32 * PAGE_SIZE;
+	assert_int_equal(dma_pool_revoke(&forged), 0);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 2 * PAGE_SIZE);
+	assert_int_equal(shim_iommu_violations, 0);
+
+	/* the same through a revocation: the parked pool's release */
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &c), 0);
+	assert_int_equal(auth_owner_revoke(o, "test"), 2);
+	forged = c;
+	forged.iova = b.iova;
+	forged.va = b.va;
+	shim_page_hook = forged_free;
+	forged_frees = 0;
+	assert_int_equal(dma_pool_revoke(&forged), 0);
+	shim_page_hook = NULL;
+	assert_int_equal(forged_frees, 1);
+	assert_int_equal(forged_pa, c.iova);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 2 * PAGE_SIZE);
+	assert_int_equal(dma_pool_revoke(&b), 0);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 0);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	assert_int_equal(shim_iommu_violations, 0);
+	shim_iommu_owner = 0;
+}
+
+/* a DeviceMmio or Interrupt capability names (slot, generation): a slot
+ * whose generation would wrap is retired, so a capability revoked 2^31
+ * grant/revoke cycles ago never matches again */
+static void test_slot_generation_wrap(void **st)
+{
+	const uint16_t o = 71;
+	int s = auth_slot_alloc(AUTH_MMIO, o);
+	assert_true(s > 0);
+	uint32_t stale = auth_slots[s].gen;
+	auth_slot_free(s);
+	auth_slots[s].gen = UINT32_MAX - 1; /* the churn, fast-forwarded */
+	for (int i = 0; i < 8; i++) {
+		int n = auth_slot_alloc(AUTH_MMIO, o);
+		assert_true(n > 0);
+		assert_false(n == s && auth_slots[n].gen == stale);
+		assert_null(
+		    auth_slot_check((uint16_t)s, stale, AUTH_MMIO, "test"));
+		auth_slot_free((uint16_t)n);
+	}
+}
+
+/* A DeviceMmio capability is (slot, generation); va, len and flags in
+ * struct dev_mmio are the driver's copy. An access through a copy it
+ * rewrote — a longer window, write on a read-only one, another address —
+ * is checked against the window the kernel granted, and refused. */
+static uint8_t bar_mem[0x2000] __attribute__((aligned(4096)));
+#define BAR_BASE 0xfe000000ull
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	if (phys < BAR_BASE || phys - BAR_BASE + len > sizeof(bar_mem))
+		return NULL;
+	return bar_mem + (phys - BAR_BASE);
+}
+
+/* kernel/pci/pci_cfg.c's, without its pci_enable (the shim's stands in) */
+void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
+{
+	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
+}
+
+static void test_mmio_forged_fields(void **st)
+{
+	const uint16_t o = 72;
+	static struct pci_dev d = {.bus = 0, .dev = 9, .owner = o};
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	struct dev_mmio m, forged;
+	static uint8_t elsewhere[64];
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(mmio_grant(&d, o, 0, 0x100, 0x100, MMIO_READ, &m), 0);
+	memset(bar_mem, 0, sizeof(bar_mem));
+	bar_mem[0x100] = 0x11;
+	assert_int_equal(mmio_read8(&m, 0), 0x11);
+	assert_false(mmio_write8(&m, 0, 1)); /* read-only */
+
+	forged = m;
+	forged.len = sizeof(bar_mem);
+	forged.flags = MMIO_READ | MMIO_WRITE;
+	uint64_t out = refused(AUTH_OUT_OF_WINDOW),
+		 ro = refused(AUTH_READ_ONLY);
+	assert_false(mmio_write32(&forged, 0x200, 0xdeadbeef)); /* past it */
+	assert_int_equal(mmio_read32(&forged, 0x200), 0xffffffffu);
+	assert_false(mmio_write8(&forged, 0, 2)); /* still read-only */
+	assert_true(all_zero(bar_mem + 0x200, 0x100));
+	assert_int_equal(bar_mem[0x100], 0x11);
+	assert_int_equal(refused(AUTH_OUT_OF_WINDOW), out + 2);
+	assert_int_equal(refused(AUTH_READ_ONLY), ro + 1);
+	assert_false(mmio_ok(&forged, 0x1000, 4, false));
+
+	/* another address: the kernel's own mapping of the window is used */
+	forged = m;
+	forged.va = elsewhere;
+	elsewhere[0] = 0x22;
+	assert_int_equal(mmio_read8(&forged, 0), 0x11);
+	mmio_revoke(&m);
+	assert_int_equal(mmio_read8(&m, 0), 0xff);
+}
+
 /* ---- kernel memory for a driver's own state ----------------------------- */
 static void test_kmem(void **st)
 {
@@ -657,6 +810,9 @@ int main(void)
 	    cmocka_unit_test(test_revoked_memory_faults),
 	    cmocka_unit_test(test_revoke_after_fault),
 	    cmocka_unit_test(test_revoke_keeps_pinned),
+	    cmocka_unit_test(test_revoke_forged_fields),
+	    cmocka_unit_test(test_slot_generation_wrap),
+	    cmocka_unit_test(test_mmio_forged_fields),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_table_full),

@@ -244,6 +244,32 @@ static void test_grants(void **st)
 }
 
 /* ---- command line -------------------------------------------------------- */
+/* a generation never repeats: a slot whose generation would wrap is
+ * retired, so a capability revoked long ago never names a live grant
+ * again, however many add/revoke cycles a driver runs */
+static void test_grant_generation_wrap(void **st)
+{
+	struct grant_table t = {0};
+	uint32_t g0, g;
+	int s0 = grant_add(&t, 7, 0x10000, 0x1000, &g0);
+	assert_int_equal(s0, 0);
+	assert_true(grant_revoke(&t, s0, g0));
+	t.g[s0].gen = UINT32_MAX - 1; /* 2^31 add/revoke cycles later */
+	for (int i = 0; i < 8; i++) {
+		int s = grant_add(&t, 7, 0x10000, 0x1000, &g);
+		assert_true(s >= 0);
+		assert_false(s == s0 && g == g0);
+		assert_false(grant_live(&t, s0, g0));
+		if (i & 1) { /* seized and released moves it on too */
+			assert_true(grant_seize(&t, s));
+			assert_true(grant_release(&t, s, g));
+		} else {
+			assert_true(grant_revoke(&t, s, g));
+		}
+		assert_false(grant_live(&t, s0, g0));
+	}
+}
+
 static void test_cmdline(void **st)
 {
 	const char cfgtxt[] =
@@ -356,6 +382,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_cfg_bounds),
 	    cmocka_unit_test(test_pci_bar_zero_size),
 	    cmocka_unit_test(test_grants),
+	    cmocka_unit_test(test_grant_generation_wrap),
 	    cmocka_unit_test(test_cmdline),
 	    cmocka_unit_test(test_cmdline_unknown_reported),
 	    cmocka_unit_test(test_bootfs_no_cap),
