@@ -463,8 +463,11 @@ void nvme_detach(struct nvme_softc *sc)
 	nvme_q_fail_all(sc, &sc->admin);
 	for (unsigned i = 0; i < sc->nioq; i++)
 		nvme_q_fail_all(sc, &sc->ioq[i]);
-	/* only now that the controller is disabled may the memory go */
+	/* only now that the controller is disabled may the memory go; the
+	 * block devices point into sc->ns */
 	dma_pool_revoke(&sc->pool);
+	for (unsigned i = 0; i < sc->nns; i++)
+		blockdev_unregister(&sc->ns[i].bdev);
 	auth_kmem_free(sc->owner, sc->ns,
 		       nvme_broker_nns(sc->broker) * sizeof(*sc->ns));
 	sc->ns = 0;

@@ -39,6 +39,9 @@ struct blockdev {
  * of EBS volumes, sparse namespace sets) */
 #define BLOCKDEV_MAX 256
 void blockdev_register(struct blockdev *b);
+/* before the memory behind b goes (a driver detaching); no-op when b was
+ * never registered */
+void blockdev_unregister(struct blockdev *b);
 extern struct blockdev *blockdevs[BLOCKDEV_MAX];
 extern unsigned nblockdevs;
 #endif

@@ -119,20 +119,3 @@ void devmgr_bind_all(void)
 			d->drv ? d->drv->name : "none");
 	}
 }
-
-/* ---- the block device registry ------------------------------------------ */
-struct blockdev *blockdevs[BLOCKDEV_MAX];
-unsigned nblockdevs;
-
-void blockdev_register(struct blockdev *b)
-{
-	if (nblockdevs == BLOCKDEV_MAX) {
-		kprintf(
-		    "devmgr: more than %d block devices; %s not registered\n",
-		    BLOCKDEV_MAX, b->name);
-		return;
-	}
-	blockdevs[nblockdevs++] = b;
-	kprintf("devmgr: block device %s: %lu blocks of %u bytes\n", b->name,
-		b->block_count, b->block_size);
-}

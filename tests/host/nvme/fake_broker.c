@@ -1,12 +1,12 @@
 /* tests/host/nvme/fake_broker.c — the driver's kernel side on the host:
  * kernel/authority/nvme_broker.h over the real doorbell gate and validator
- * (dma/) and the controller model tests/host/validator/fake_nvme.c, plus the
- * blockdev registry. DMAPool and kernel memory are the kernel's own
- * (AUTH_SRC over the page shim); the broker hands the gate the owner's grant
- * table and DMA accounts as kernel/authority/nvme_broker.c does. Host
- * addresses are device addresses. The model executes commands when the
- * driver reaps, so commands are really outstanding between submit and
- * complete. */
+ * (dma/) and the controller model tests/host/validator/fake_nvme.c; the
+ * blockdev registry is the kernel's own (kernel/devmgr/blockdev.c). DMAPool and
+ * kernel memory are the kernel's own (AUTH_SRC over the page shim); the broker
+ * hands the gate the owner's grant table and DMA accounts as
+ * kernel/authority/nvme_broker.c does. Host addresses are device addresses. The
+ * model executes commands when the driver reaps, so commands are really
+ * outstanding between submit and complete. */
 #include "fake_broker.h"
 
 #include <stdlib.h>
@@ -16,15 +16,6 @@
 #include "owner_shim.h"
 
 struct nvme_broker fb;
-
-/* ---- blockdev ------------------------------------------------------------ */
-struct blockdev *blockdevs[BLOCKDEV_MAX];
-unsigned nblockdevs;
-void blockdev_register(struct blockdev *b)
-{
-	if (nblockdevs < BLOCKDEV_MAX)
-		blockdevs[nblockdevs++] = b;
-}
 
 /* ---- the broker ---------------------------------------------------------- */
 /* the owner is revoked (auth_owner_revoke): what the kernel broker's hook

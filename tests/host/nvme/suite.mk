@@ -2,6 +2,7 @@
 # and the controller model of tests/host/validator
 NVME_DRV_SRC := drivers/nvme/nvme.c drivers/nvme/nvme_q.c \
 	tests/host/nvme/fake_broker.c tests/host/validator/fake_nvme.c \
+	kernel/devmgr/blockdev.c \
 	dma/nvme_validate.c dma/nvme_gate.c dma/nvme_ident.c $(AUTH_SRC)
 
 HOST_TESTS += $(BUILD)/host/nvme_driver_test

@@ -22,7 +22,6 @@ static int setup(void **state)
 {
 	(void)state;
 	shim_quiet = getenv("NVME_TEST_VERBOSE") == NULL;
-	nblockdevs = 0;
 	fake_broker_init(7);
 	fake_broker_softc(&sc);
 	return nvme_attach(&sc);
@@ -33,6 +32,8 @@ static int teardown(void **state)
 	(void)state;
 	if (sc.pool.len && dma_pool_live(&sc.pool))
 		nvme_detach(&sc);
+	/* the block devices pointed into the controller's freed state */
+	assert_int_equal(nblockdevs, 0);
 	return 0;
 }
 
@@ -561,8 +562,8 @@ static void test_io_len_mismatch(void **state)
 static void reattach(uint32_t nn, int mdts)
 {
 	nvme_detach(&sc);
+	assert_int_equal(nblockdevs, 0);
 	fake_broker_init(7);
-	nblockdevs = 0;
 	fb.nn_override = nn;
 	fb.mdts_override = mdts;
 	fake_broker_softc(&sc);
@@ -621,8 +622,8 @@ static void test_mdts_limits(void **state)
 static void attach_lbads(int mdts, uint8_t lbads)
 {
 	nvme_detach(&sc);
+	assert_int_equal(nblockdevs, 0);
 	fake_broker_init(7);
-	nblockdevs = 0;
 	fb.mdts_override = mdts;
 	fb.lbads_override = lbads;
 	fake_broker_softc(&sc);
