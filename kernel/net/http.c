@@ -162,10 +162,13 @@ static int parse_request_line(const char *l, size_t n, struct http_req *r)
 	return parse_target(r);
 }
 
-/* RFC 9112 §6.3: a list of identical decimal lengths is one length */
+/* RFC 9112 §6.3: a list of identical decimal lengths is one length; an
+ * empty value is an invalid length (§6.3 (5)), not an absent one */
 static int parse_length(const char *v, size_t n, struct http_req *r)
 {
 	size_t i = 0;
+	if (!n)
+		return 400;
 	while (i < n) {
 		size_t s = i;
 		uint64_t x = 0;

@@ -1535,6 +1535,24 @@ static void test_http_status_codes(void **state)
 	assert_true(c4 >= 9);
 }
 
+/* RFC 9112 §6.3 (5): a Content-Length that is not 1*DIGIT (here: empty)
+ * makes the framing invalid: a 400 and close, never "no body" (the body
+ * would then be read as the next request) */
+static void test_http_rfc9112_s6_3_empty_content_length(void **state)
+{
+	(void)state;
+	struct http_req r;
+	const char *e =
+	    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n";
+	assert_int_equal(http_parse_request(e, strlen(e), &r), 400);
+	const char *t =
+	    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\t\r\n\r\n";
+	assert_int_equal(http_parse_request(t, strlen(t), &r), 400);
+	expect_status("POST /api/sink HTTP/1.1\r\nHost: x\r\nContent-Length: "
+		      "\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+		      400, true);
+}
+
 static void test_http_pipelined_and_head(void **state)
 {
 	(void)state;
@@ -1872,6 +1890,9 @@ int main(void)
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_status_codes,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_rfc9112_s6_3_empty_content_length, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_pipelined_and_head,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slow_sender_times_out,
