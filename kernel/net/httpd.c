@@ -237,6 +237,10 @@ static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 		}
 		return false;
 	}
+	/* the cap holds however the block arrived: out-of-order segments
+	 * or a pipelined request make it readable all at once */
+	if (end > HTTP_MAX_HEADER)
+		return respond_error(c, h, 431);
 	struct http_req req;
 	int e = http_parse_request(buf, end, &req);
 	if (e)
