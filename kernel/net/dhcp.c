@@ -4,8 +4,9 @@
  * (broadcast, options 50 + 54) -> REQUESTING: ACK -> BOUND; NAK -> INIT.
  * Retransmission doubles from 4 s up to 64 s (RFC 2131 §4.1). At T1 (half
  * the lease) the client asks again with ciaddr set; if no server answers
- * before the lease ends, it starts over. With a static fallback configured
- * (ip=), two unanswered rounds switch to it. */
+ * before the lease ends, it gives up the address at its end and starts
+ * over. With a static fallback configured (ip=), two unanswered rounds
+ * switch to it. */
 #include "kernel/net/dhcp.h"
 #include "kernel/net/ip.h"
 
@@ -83,6 +84,10 @@ static void dhcp_arm(uint64_t now)
 	dhcp.deadline = now + dhcp.retry_us;
 	if (dhcp.retry_us < DHCP_RETRY_MAX_US)
 		dhcp.retry_us *= 2;
+	/* RFC 2131 §4.4.5: the address stops when the lease ends, whenever
+	 * the next retransmission would be */
+	if (dhcp.state == DHCP_RENEWING && dhcp.deadline > dhcp.lease_end)
+		dhcp.deadline = dhcp.lease_end;
 }
 
 static void dhcp_discover(uint64_t now)

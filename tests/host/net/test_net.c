@@ -309,8 +309,8 @@ static void test_ipv4_fragments_options(void **state)
 /* ---- DHCP -----------------------------------------------------------------
  */
 
-static size_t dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type,
-			 uint32_t yiaddr)
+static size_t dhcp_reply_lease(uint8_t *f, uint32_t xid, uint8_t type,
+			       uint32_t yiaddr, uint32_t lease)
 {
 	uint8_t m[300];
 	memset(m, 0, sizeof(m));
@@ -331,7 +331,7 @@ static size_t dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type,
 	*o++ = DHCP_OPT_ROUTER, *o++ = 4;
 	wr32(o, PEER_IP), o += 4;
 	*o++ = DHCP_OPT_LEASE, *o++ = 4;
-	wr32(o, 86400), o += 4;
+	wr32(o, lease), o += 4;
 	*o++ = DHCP_OPT_END;
 	size_t len = (size_t)(o - m);
 	uint8_t u[400];
@@ -347,6 +347,12 @@ static size_t dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type,
 	    build_ipv4(f, PEER_IP, 0xffffffffu, IP_PROTO_UDP, u, 8 + len);
 	memset(f, 0xff, 6);
 	return n;
+}
+
+static size_t dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type,
+			 uint32_t yiaddr)
+{
+	return dhcp_reply_lease(f, xid, type, yiaddr, 86400);
 }
 
 /* the client's message: its type, and the requested-IP option */
@@ -546,6 +552,34 @@ static void test_dhcp_exchange(void **state)
 	for (int i = 0; i < 100; i++)
 		advance_us(1000000);
 	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip));
+}
+
+/* RFC 2131 §4.4.5: a lease that ends while renewing stops the address at
+ * once, not at the next retransmission (which by then is up to 64 s
+ * away) */
+static void test_dhcp_rfc2131_s4_4_5_lease_end(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 100));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 100));
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.lease_s, 100);
+	/* T1 at 50 s: renewing, and no server answers */
+	for (int i = 0; i < 99; i++)
+		advance_us(1000000);
+	net_state(&v);
+	assert_true(v.configured);
+	advance_us(1000000 + 2000);
+	net_state(&v);
+	assert_false(v.configured);
+	fake_setup(false);
 }
 
 static void test_dhcp_fallback_static(void **state)
@@ -1884,6 +1918,8 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_exchange, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_lease_end,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_fallback_static,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_handshake_keepalive_fin,
