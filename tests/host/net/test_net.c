@@ -264,6 +264,37 @@ static void test_udp_port_unreachable(void **state)
 	assert_null(fake_pop());
 }
 
+/* RFC 1122 §3.2.2: no ICMP error for a datagram whose source is not one
+ * host (0.0.0.0, loopback, class E) or that came as a link-layer
+ * broadcast */
+static void test_icmp_rfc1122_s3_2_2_no_error_to_non_host(void **state)
+{
+	(void)state;
+	uint8_t u[12] = {0};
+	wr16(u, 5353);
+	wr16(u + 2, 9999);
+	wr16(u + 4, 12); /* checksum 0: none */
+	memcpy(u + 8, "ping", 4);
+	const uint32_t srcs[] = {0, 0x7f000001u, 0xf0000001u};
+	uint8_t f[128];
+	for (unsigned i = 0; i < ARRAY_SIZE(srcs); i++) {
+		size_t n =
+		    build_ipv4(f, srcs[i], STACK_IP, IP_PROTO_UDP, u, 12);
+		inject(f, n);
+		if (fake_pop())
+			fail_msg("an answer to a datagram from %08x", srcs[i]);
+	}
+	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_UDP, u, 12);
+	memset(f, 0xff, 6);
+	inject(f, n);
+	assert_null(fake_pop());
+	/* the same datagram unicast is answered */
+	n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_UDP, u, 12);
+	inject(f, n);
+	struct ipv4_view ip;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+}
+
 static void test_ipv4_fragments_options(void **state)
 {
 	(void)state;
@@ -1912,6 +1943,9 @@ int main(void)
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_udp_port_unreachable,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_icmp_rfc1122_s3_2_2_no_error_to_non_host, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_reassembly_rfc791_rfc5722,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_fragments_options,
