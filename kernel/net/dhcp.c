@@ -151,6 +151,14 @@ static bool dhcp_parse_opts(const uint8_t *o, size_t len, struct dhcp_opts *r)
 	return r->type > 0;
 }
 
+/* an address one host can hold: not 0/8, loopback, multicast, class E or
+ * the broadcast address (RFC 1122 §3.2.1.3) */
+static bool host_addr(uint32_t a)
+{
+	uint32_t top = a >> 24;
+	return top != 0 && top != 127 && top < 224;
+}
+
 static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		       const uint8_t *data, size_t len)
 {
@@ -171,7 +179,7 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	uint32_t yi = rd32(d->yiaddr);
 	uint64_t now = net_now_us();
 	if (dhcp.state == DHCP_SELECTING && o.type == DHCPOFFER) {
-		if (!yi || yi == IPV4_BROADCAST || !o.server_id) {
+		if (!host_addr(yi) || !o.server_id) {
 			net_if.c.dhcp_bad++;
 			return;
 		}
@@ -191,8 +199,12 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		dhcp_discover(now);
 		return;
 	}
-	if (o.type != DHCPACK || !yi)
+	if (o.type != DHCPACK)
 		return;
+	if (!host_addr(yi)) { /* held to the checks of the OFFER */
+		net_if.c.dhcp_bad++;
+		return;
+	}
 	uint32_t mask = o.have_mask ? o.mask : 0xffffff00u;
 	if (!mask || (~mask & (~mask + 1))) { /* not a contiguous mask */
 		net_if.c.dhcp_bad++;

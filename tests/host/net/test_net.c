@@ -613,6 +613,32 @@ static void test_dhcp_rfc2131_s4_4_5_lease_end(void **state)
 	fake_setup(false);
 }
 
+/* an ACK is held to the address checks of an OFFER: a yiaddr that is not
+ * one host's address (broadcast, multicast, loopback, 0/8) configures
+ * nothing */
+static void test_dhcp_ack_address_checked(void **state)
+{
+	(void)state;
+	const uint32_t bad[] = {0xffffffffu, 0xe0000001u, 0x7f000001u,
+				0x00000005u, 0xf0000001u};
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		fake_setup(true);
+		uint32_t xid, req;
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		uint8_t f[600];
+		inject(f, dhcp_reply(f, xid, DHCPOFFER, bad[i]));
+		assert_int_equal(dhcp_sent(&xid, &req), -1);
+		inject(f, dhcp_reply(f, xid, DHCPOFFER, STACK_IP));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		inject(f, dhcp_reply(f, xid, DHCPACK, bad[i]));
+		struct net_state_view v;
+		net_state(&v);
+		if (v.configured)
+			fail_msg("configured with %08x", v.ip);
+	}
+	fake_setup(false);
+}
+
 static void test_dhcp_fallback_static(void **state)
 {
 	(void)state;
@@ -1953,6 +1979,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dhcp_exchange, fake_cm_setup,
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_lease_end,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_ack_address_checked,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_fallback_static,
 					    fake_cm_setup, fake_cm_teardown),
