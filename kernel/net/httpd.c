@@ -312,7 +312,9 @@ static void http_run_once(struct tcp_conn *c)
 			continue;
 		}
 		if (h->body_left || !len) {
-			if (!len && tcp_peer_closed(c) && !h->body_left) {
+			/* a FIN with nothing left to read: no request, or a
+			 * body that can never complete */
+			if (!len && tcp_peer_closed(c)) {
 				h->st = HS_CLOSING;
 				tcp_close(c);
 			}

@@ -1790,6 +1790,26 @@ static void test_http_slow_upload_completes_stalled_one_does_not(void **state)
 	peer_free(&q);
 }
 
+/* a peer that half-closes before its body is all in: the body can never
+ * complete, so the connection closes at once rather than sitting out the
+ * idle timeout unevictable */
+static void test_http_fin_mid_body_closes(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 43010);
+	const char *req = "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
+			  "Content-Length: 100\r\n\r\n0123456789";
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+	for (int i = 0; i < 10 && !p.got_fin && !p.got_rst; i++) {
+		advance_us(100000);
+		peer_pump(&p);
+	}
+	assert_true(p.got_fin || p.got_rst);
+	peer_abort(&p);
+}
+
 static void test_http_big_response_streams(void **state)
 {
 	(void)state;
@@ -2032,6 +2052,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_http_slow_upload_completes_stalled_one_does_not,
 		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_fin_mid_body_closes,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_big_response_streams,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_frames,
