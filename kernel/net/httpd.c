@@ -359,9 +359,13 @@ void httpd_tick(uint64_t now)
 			http_run(c);
 		if (h->st == HS_READ && h->req_start &&
 		    now - h->req_start > HTTP_HEADER_TIMEOUT_US) {
+			/* a request read whole but still waiting for a slab
+			 * met a busy server (503), not a slow client (408) */
+			int status = h->wait_slab ? 503 : 408;
 			net_if.c.http_timeouts++;
 			h->req_start = 0;
-			if (respond_error(c, h, 408))
+			h->wait_slab = false;
+			if (respond_error(c, h, status))
 				http_run(c);
 			else
 				http_abort(c);

@@ -1810,6 +1810,42 @@ static void test_http_fin_mid_body_closes(void **state)
 	peer_abort(&p);
 }
 
+/* every response slab busy (six readers that stopped reading, each with
+ * a page behind a full ring): a seventh complete request that waits for
+ * a slab past the header timeout was received whole, so its answer is a
+ * 503 (RFC 9110 §15.6.4), not a 408 (§15.5.9: the request did not come
+ * in time) */
+static void test_http_slab_wait_is_503(void **state)
+{
+	(void)state;
+	const char *req = "GET /api/blob?size=126000 HTTP/1.1\r\nHost: x\r\n"
+			  "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct peer p[7];
+	for (unsigned i = 0; i < 7; i++) {
+		peer_open(&p[i], (uint16_t)(43100 + i));
+		peer_send(&p[i], TCP_ACK | TCP_PSH, req, strlen(req));
+		fake_clear();
+	}
+	for (int i = 0; i < 11; i++) {
+		advance_us(1000000);
+		fake_clear();
+	}
+	char hdr[1024], body[256];
+	size_t blen;
+	int st = 0;
+	for (int i = 0; i < 400 && st != 503 && st != 408; i++) {
+		peer_pump(&p[6]);
+		st = peer_http_response(&p[6], hdr, sizeof(hdr), body,
+					sizeof(body), &blen);
+		if (st == 200)
+			st = 0; /* the blob */
+		advance_us(50000);
+	}
+	assert_int_equal(st, 503);
+	for (unsigned i = 0; i < 7; i++)
+		peer_abort(&p[i]);
+}
+
 static void test_http_big_response_streams(void **state)
 {
 	(void)state;
@@ -2053,6 +2089,8 @@ int main(void)
 		test_http_slow_upload_completes_stalled_one_does_not,
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_fin_mid_body_closes,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_slab_wait_is_503,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_big_response_streams,
 					    fake_cm_setup, fake_cm_teardown),
