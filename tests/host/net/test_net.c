@@ -1675,6 +1675,31 @@ static void test_http_header_block_cap_out_of_order(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9112 §3.2: a Host field with an invalid value is a 400 (uri-host
+ * [":" port], RFC 3986 §3.2.2); an empty one is allowed */
+static void test_http_rfc9112_s3_2_host_value(void **state)
+{
+	(void)state;
+	struct http_req r;
+	const char *bad[] = {"a b",  "a/b",	    "a@b", "a?b", "a\"b",
+			     "a\tb", "caf\xc3\xa9", "a#b", "<a>"};
+	const char *good[] = {"capos", "capos:8080", "10.0.2.15", "[::1]:80",
+			      "",      "a-b.c_d~e",  "x%41"};
+	char buf[256];
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		int n = snprintf(buf, sizeof(buf),
+				 "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+		if (http_parse_request(buf, (size_t)n, &r) != 400)
+			fail_msg("Host: %s is not a 400", bad[i]);
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(good); i++) {
+		int n = snprintf(buf, sizeof(buf),
+				 "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+		if (http_parse_request(buf, (size_t)n, &r) != 0)
+			fail_msg("Host: %s refused", good[i]);
+	}
+}
+
 static void test_http_pipelined_and_head(void **state)
 {
 	(void)state;
@@ -2081,6 +2106,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_http_header_block_cap_out_of_order, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test(test_http_rfc9112_s3_2_host_value),
 	    cmocka_unit_test_setup_teardown(test_http_pipelined_and_head,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slow_sender_times_out,
