@@ -4,8 +4,9 @@
  * (broadcast, options 50 + 54) -> REQUESTING: ACK -> BOUND; NAK -> INIT.
  * Retransmission doubles from 4 s up to 64 s (RFC 2131 §4.1). At T1 (half
  * the lease) the client asks again with ciaddr set; if no server answers
- * before the lease ends, it starts over. With a static fallback configured
- * (ip=), two unanswered rounds switch to it. */
+ * before the lease ends, it gives up the address at its end and starts
+ * over. With a static fallback configured (ip=), two unanswered rounds
+ * switch to it. */
 #include "kernel/net/dhcp.h"
 #include "kernel/net/ip.h"
 
@@ -83,6 +84,10 @@ static void dhcp_arm(uint64_t now)
 	dhcp.deadline = now + dhcp.retry_us;
 	if (dhcp.retry_us < DHCP_RETRY_MAX_US)
 		dhcp.retry_us *= 2;
+	/* RFC 2131 §4.4.5: the address stops when the lease ends, whenever
+	 * the next retransmission would be */
+	if (dhcp.state == DHCP_RENEWING && dhcp.deadline > dhcp.lease_end)
+		dhcp.deadline = dhcp.lease_end;
 }
 
 static void dhcp_discover(uint64_t now)
@@ -146,6 +151,14 @@ static bool dhcp_parse_opts(const uint8_t *o, size_t len, struct dhcp_opts *r)
 	return r->type > 0;
 }
 
+/* an address one host can hold: not 0/8, loopback, multicast, class E or
+ * the broadcast address (RFC 1122 §3.2.1.3) */
+static bool host_addr(uint32_t a)
+{
+	uint32_t top = a >> 24;
+	return top != 0 && top != 127 && top < 224;
+}
+
 static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		       const uint8_t *data, size_t len)
 {
@@ -166,7 +179,7 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	uint32_t yi = rd32(d->yiaddr);
 	uint64_t now = net_now_us();
 	if (dhcp.state == DHCP_SELECTING && o.type == DHCPOFFER) {
-		if (!yi || yi == IPV4_BROADCAST || !o.server_id) {
+		if (!host_addr(yi) || !o.server_id) {
 			net_if.c.dhcp_bad++;
 			return;
 		}
@@ -186,8 +199,12 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		dhcp_discover(now);
 		return;
 	}
-	if (o.type != DHCPACK || !yi)
+	if (o.type != DHCPACK)
 		return;
+	if (!host_addr(yi)) { /* held to the checks of the OFFER */
+		net_if.c.dhcp_bad++;
+		return;
+	}
 	uint32_t mask = o.have_mask ? o.mask : 0xffffff00u;
 	if (!mask || (~mask & (~mask + 1))) { /* not a contiguous mask */
 		net_if.c.dhcp_bad++;

@@ -162,10 +162,13 @@ static int parse_request_line(const char *l, size_t n, struct http_req *r)
 	return parse_target(r);
 }
 
-/* RFC 9112 §6.3: a list of identical decimal lengths is one length */
+/* RFC 9112 §6.3: a list of identical decimal lengths is one length; an
+ * empty value is an invalid length (§6.3 (5)), not an absent one */
 static int parse_length(const char *v, size_t n, struct http_req *r)
 {
 	size_t i = 0;
+	if (!n)
+		return 400;
 	while (i < n) {
 		size_t s = i;
 		uint64_t x = 0;
@@ -191,6 +194,56 @@ static int parse_length(const char *v, size_t n, struct http_req *r)
 		}
 	}
 	return 0;
+}
+
+/* RFC 3986 §2.3 unreserved and §2.2 sub-delims */
+static bool uri_char(unsigned char c)
+{
+	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z'))
+		return true;
+	return c && strchr("-._~!$&'()*+,;=", c) != NULL;
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+/* RFC 9112 §3.2: Host = uri-host [ ":" port ] (RFC 3986 §3.2.2-§3.2.3):
+ * an IP-literal in brackets, or a reg-name / IPv4address (unreserved,
+ * pct-encoded, sub-delims); then ":" and digits. Empty is allowed. */
+static bool host_valid(const char *v, size_t n)
+{
+	size_t i = 0;
+	if (n && v[0] == '[') {
+		for (i = 1; i < n && v[i] != ']'; i++)
+			if (!uri_char((unsigned char)v[i]) && v[i] != ':')
+				return false;
+		if (i >= n || i == 1)
+			return false;
+		i++;
+	} else {
+		for (; i < n && v[i] != ':'; i++) {
+			if (v[i] == '%') {
+				if (i + 2 >= n || !is_hex(v[i + 1]) ||
+				    !is_hex(v[i + 2]))
+					return false;
+				i += 2;
+			} else if (!uri_char((unsigned char)v[i])) {
+				return false;
+			}
+		}
+	}
+	if (i < n) {
+		if (v[i] != ':')
+			return false;
+		for (i++; i < n; i++)
+			if (v[i] < '0' || v[i] > '9')
+				return false;
+	}
+	return true;
 }
 
 /* Connection: a comma list of tokens (RFC 9110 §7.6.1) */
@@ -235,7 +288,7 @@ static int parse_field(const char *l, size_t n, struct http_req *r, bool *close,
 			return 400;
 	}
 	if (ieq(name, name_len, "host")) {
-		if (r->has_host) /* RFC 9112 §3.2 */
+		if (r->has_host || !host_valid(v, vn)) /* RFC 9112 §3.2 */
 			return 400;
 		r->has_host = true;
 	} else if (ieq(name, name_len, "content-length")) {

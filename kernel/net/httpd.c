@@ -237,6 +237,10 @@ static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 		}
 		return false;
 	}
+	/* the cap holds however the block arrived: out-of-order segments
+	 * or a pipelined request make it readable all at once */
+	if (end > HTTP_MAX_HEADER)
+		return respond_error(c, h, 431);
 	struct http_req req;
 	int e = http_parse_request(buf, end, &req);
 	if (e)
@@ -308,7 +312,9 @@ static void http_run_once(struct tcp_conn *c)
 			continue;
 		}
 		if (h->body_left || !len) {
-			if (!len && tcp_peer_closed(c) && !h->body_left) {
+			/* a FIN with nothing left to read: no request, or a
+			 * body that can never complete */
+			if (!len && tcp_peer_closed(c)) {
 				h->st = HS_CLOSING;
 				tcp_close(c);
 			}
@@ -353,9 +359,13 @@ void httpd_tick(uint64_t now)
 			http_run(c);
 		if (h->st == HS_READ && h->req_start &&
 		    now - h->req_start > HTTP_HEADER_TIMEOUT_US) {
+			/* a request read whole but still waiting for a slab
+			 * met a busy server (503), not a slow client (408) */
+			int status = h->wait_slab ? 503 : 408;
 			net_if.c.http_timeouts++;
 			h->req_start = 0;
-			if (respond_error(c, h, 408))
+			h->wait_slab = false;
+			if (respond_error(c, h, status))
 				http_run(c);
 			else
 				http_abort(c);

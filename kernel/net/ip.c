@@ -153,10 +153,12 @@ static void icmp_input(const struct ipv4_view *ip)
 
 /* RFC 792 / RFC 1122 §3.2.2.1: destination unreachable, code 3 (port),
  * quoting the IP header and the first 8 bytes of the datagram. Never for
- * a broadcast (§3.2.2). */
-static void icmp_port_unreachable(const struct ipv4_view *ip)
+ * a broadcast, IP or link-layer, nor to a source that is not one host
+ * (0.0.0.0, class E; ip_input dropped the others) (§3.2.2). */
+static void icmp_port_unreachable(const struct ipv4_view *ip, bool l2_bcast)
 {
-	if (ip_is_broadcast(ip->dst) || !net_if.configured || !ip->hdr)
+	if (ip_is_broadcast(ip->dst) || l2_bcast || !ip->src ||
+	    (ip->src >> 28) == 0xf || !net_if.configured || !ip->hdr)
 		return;
 	size_t quote = ip->hlen + MIN(ip->len, (size_t)8);
 	uint8_t *f = net_if.tx;
@@ -205,7 +207,7 @@ int net_udp_send(uint16_t sport, uint32_t dst, uint16_t dport, const void *data,
 	return net_ip_send(f, dst, IP_PROTO_UDP, 8 + len);
 }
 
-static void udp_input(const struct ipv4_view *ip)
+static void udp_input(const struct ipv4_view *ip, bool l2_bcast)
 {
 	const uint8_t *u = ip->payload;
 	net_if.c.udp_rx++;
@@ -233,7 +235,7 @@ static void udp_input(const struct ipv4_view *ip)
 			return;
 		}
 	net_if.c.udp_no_port++;
-	icmp_port_unreachable(ip);
+	icmp_port_unreachable(ip, l2_bcast);
 }
 
 /* ---- receive ------------------------------------------------------------ */
@@ -255,9 +257,11 @@ void ip_input(const struct eth_view *eth)
 	/* before DHCP completes, the offer may be unicast to the new address */
 	if (!net_if.configured && ip.proto == IP_PROTO_UDP)
 		for_us = true;
-	/* RFC 1122 §3.2.1.3: a broadcast, multicast or own source address is
-	 * discarded (answers to it would go to everyone, or to ourselves) */
+	/* RFC 1122 §3.2.1.3: a broadcast, multicast, loopback or own source
+	 * address is discarded (answers to it would go to everyone, nowhere,
+	 * or to ourselves) */
 	bool bad_src = ip_is_broadcast(ip.src) || (ip.src >> 28) == 0xe ||
+		       (ip.src >> 24) == 127 ||
 		       (net_if.configured && ip.src == net_if.ip) ||
 		       (ip.src == 0 && ip.proto != IP_PROTO_UDP);
 	if (!for_us || bad_src) {
@@ -275,7 +279,7 @@ void ip_input(const struct eth_view *eth)
 		icmp_input(&ip);
 		break;
 	case IP_PROTO_UDP:
-		udp_input(&ip);
+		udp_input(&ip, !memcmp(eth->dst, eth_bcast, ETH_ALEN));
 		break;
 	default: {
 		const struct ip_proto *p = ip_proto_find(ip.proto);

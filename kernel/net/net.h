@@ -74,7 +74,10 @@ struct net_state_view {
 	const struct nic *nic;
 };
 
-/* 0 on success; -1 when the buffers cannot be allocated */
+/* 0 on success; -1 when net=static has no address. A buffer that cannot
+ * be allocated does not fail it: the layer that needs it drops what would
+ * have used it (ARP's queue and reassembly silently, counted; TCP and the
+ * HTTP server say so on the console) */
 int net_init(struct nic *n, const struct net_config *cfg);
 /* true when frames were handled: call again before idling */
 bool net_poll(void);

@@ -264,6 +264,37 @@ static void test_udp_port_unreachable(void **state)
 	assert_null(fake_pop());
 }
 
+/* RFC 1122 §3.2.2: no ICMP error for a datagram whose source is not one
+ * host (0.0.0.0, loopback, class E) or that came as a link-layer
+ * broadcast */
+static void test_icmp_rfc1122_s3_2_2_no_error_to_non_host(void **state)
+{
+	(void)state;
+	uint8_t u[12] = {0};
+	wr16(u, 5353);
+	wr16(u + 2, 9999);
+	wr16(u + 4, 12); /* checksum 0: none */
+	memcpy(u + 8, "ping", 4);
+	const uint32_t srcs[] = {0, 0x7f000001u, 0xf0000001u};
+	uint8_t f[128];
+	for (unsigned i = 0; i < ARRAY_SIZE(srcs); i++) {
+		size_t n =
+		    build_ipv4(f, srcs[i], STACK_IP, IP_PROTO_UDP, u, 12);
+		inject(f, n);
+		if (fake_pop())
+			fail_msg("an answer to a datagram from %08x", srcs[i]);
+	}
+	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_UDP, u, 12);
+	memset(f, 0xff, 6);
+	inject(f, n);
+	assert_null(fake_pop());
+	/* the same datagram unicast is answered */
+	n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_UDP, u, 12);
+	inject(f, n);
+	struct ipv4_view ip;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+}
+
 static void test_ipv4_fragments_options(void **state)
 {
 	(void)state;
@@ -309,8 +340,8 @@ static void test_ipv4_fragments_options(void **state)
 /* ---- DHCP -----------------------------------------------------------------
  */
 
-static size_t dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type,
-			 uint32_t yiaddr)
+static size_t dhcp_reply_lease(uint8_t *f, uint32_t xid, uint8_t type,
+			       uint32_t yiaddr, uint32_t lease)
 {
 	uint8_t m[300];
 	memset(m, 0, sizeof(m));
@@ -331,7 +362,7 @@ static size_t dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type,
 	*o++ = DHCP_OPT_ROUTER, *o++ = 4;
 	wr32(o, PEER_IP), o += 4;
 	*o++ = DHCP_OPT_LEASE, *o++ = 4;
-	wr32(o, 86400), o += 4;
+	wr32(o, lease), o += 4;
 	*o++ = DHCP_OPT_END;
 	size_t len = (size_t)(o - m);
 	uint8_t u[400];
@@ -347,6 +378,12 @@ static size_t dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type,
 	    build_ipv4(f, PEER_IP, 0xffffffffu, IP_PROTO_UDP, u, 8 + len);
 	memset(f, 0xff, 6);
 	return n;
+}
+
+static size_t dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type,
+			 uint32_t yiaddr)
+{
+	return dhcp_reply_lease(f, xid, type, yiaddr, 86400);
 }
 
 /* the client's message: its type, and the requested-IP option */
@@ -546,6 +583,60 @@ static void test_dhcp_exchange(void **state)
 	for (int i = 0; i < 100; i++)
 		advance_us(1000000);
 	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip));
+}
+
+/* RFC 2131 §4.4.5: a lease that ends while renewing stops the address at
+ * once, not at the next retransmission (which by then is up to 64 s
+ * away) */
+static void test_dhcp_rfc2131_s4_4_5_lease_end(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 100));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 100));
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.lease_s, 100);
+	/* T1 at 50 s: renewing, and no server answers */
+	for (int i = 0; i < 99; i++)
+		advance_us(1000000);
+	net_state(&v);
+	assert_true(v.configured);
+	advance_us(1000000 + 2000);
+	net_state(&v);
+	assert_false(v.configured);
+	fake_setup(false);
+}
+
+/* an ACK is held to the address checks of an OFFER: a yiaddr that is not
+ * one host's address (broadcast, multicast, loopback, 0/8) configures
+ * nothing */
+static void test_dhcp_ack_address_checked(void **state)
+{
+	(void)state;
+	const uint32_t bad[] = {0xffffffffu, 0xe0000001u, 0x7f000001u,
+				0x00000005u, 0xf0000001u};
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		fake_setup(true);
+		uint32_t xid, req;
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		uint8_t f[600];
+		inject(f, dhcp_reply(f, xid, DHCPOFFER, bad[i]));
+		assert_int_equal(dhcp_sent(&xid, &req), -1);
+		inject(f, dhcp_reply(f, xid, DHCPOFFER, STACK_IP));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		inject(f, dhcp_reply(f, xid, DHCPACK, bad[i]));
+		struct net_state_view v;
+		net_state(&v);
+		if (v.configured)
+			fail_msg("configured with %08x", v.ip);
+	}
+	fake_setup(false);
 }
 
 static void test_dhcp_fallback_static(void **state)
@@ -1535,6 +1626,80 @@ static void test_http_status_codes(void **state)
 	assert_true(c4 >= 9);
 }
 
+/* RFC 9112 §6.3 (5): a Content-Length that is not 1*DIGIT (here: empty)
+ * makes the framing invalid: a 400 and close, never "no body" (the body
+ * would then be read as the next request) */
+static void test_http_rfc9112_s6_3_empty_content_length(void **state)
+{
+	(void)state;
+	struct http_req r;
+	const char *e =
+	    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n";
+	assert_int_equal(http_parse_request(e, strlen(e), &r), 400);
+	const char *t =
+	    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\t\r\n\r\n";
+	assert_int_equal(http_parse_request(t, strlen(t), &r), 400);
+	expect_status("POST /api/sink HTTP/1.1\r\nHost: x\r\nContent-Length: "
+		      "\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+		      400, true);
+}
+
+/* a header block over HTTP_MAX_HEADER is a 431 however it arrives: here
+ * its segments come out of order, so the whole block, terminator
+ * included, becomes readable at once */
+static void test_http_header_block_cap_out_of_order(void **state)
+{
+	(void)state;
+	static char big[12000];
+	strcpy(big, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	size_t n = strlen(big);
+	memset(big + n, 'a', 9000);
+	strcpy(big + n + 9000, "\r\n\r\n");
+	size_t len = strlen(big);
+	struct peer p;
+	peer_open(&p, 42900);
+	uint32_t base = p.snd_nxt;
+	/* every segment but the first, then the first */
+	for (size_t off = 1400; off < len; off += 1400) {
+		p.snd_nxt = base + (uint32_t)off;
+		peer_send(&p, TCP_ACK, big + off, MIN(1400, len - off));
+	}
+	p.snd_nxt = base;
+	peer_send(&p, TCP_ACK, big, 1400);
+	p.snd_nxt = base + (uint32_t)len;
+	char hdr[2048], body[1024];
+	size_t blen;
+	int st = peer_await_response(&p, 50, 10000, hdr, sizeof(hdr), body,
+				     sizeof(body), &blen);
+	assert_int_equal(st, 431);
+	peer_abort(&p);
+}
+
+/* RFC 9112 §3.2: a Host field with an invalid value is a 400 (uri-host
+ * [":" port], RFC 3986 §3.2.2); an empty one is allowed */
+static void test_http_rfc9112_s3_2_host_value(void **state)
+{
+	(void)state;
+	struct http_req r;
+	const char *bad[] = {"a b",  "a/b",	    "a@b", "a?b", "a\"b",
+			     "a\tb", "caf\xc3\xa9", "a#b", "<a>"};
+	const char *good[] = {"capos", "capos:8080", "10.0.2.15", "[::1]:80",
+			      "",      "a-b.c_d~e",  "x%41"};
+	char buf[256];
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		int n = snprintf(buf, sizeof(buf),
+				 "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+		if (http_parse_request(buf, (size_t)n, &r) != 400)
+			fail_msg("Host: %s is not a 400", bad[i]);
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(good); i++) {
+		int n = snprintf(buf, sizeof(buf),
+				 "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+		if (http_parse_request(buf, (size_t)n, &r) != 0)
+			fail_msg("Host: %s refused", good[i]);
+	}
+}
+
 static void test_http_pipelined_and_head(void **state)
 {
 	(void)state;
@@ -1648,6 +1813,62 @@ static void test_http_slow_upload_completes_stalled_one_does_not(void **state)
 	assert_true(q.got_rst || q.got_fin);
 	peer_abort(&p);
 	peer_free(&q);
+}
+
+/* a peer that half-closes before its body is all in: the body can never
+ * complete, so the connection closes at once rather than sitting out the
+ * idle timeout unevictable */
+static void test_http_fin_mid_body_closes(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 43010);
+	const char *req = "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
+			  "Content-Length: 100\r\n\r\n0123456789";
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+	for (int i = 0; i < 10 && !p.got_fin && !p.got_rst; i++) {
+		advance_us(100000);
+		peer_pump(&p);
+	}
+	assert_true(p.got_fin || p.got_rst);
+	peer_abort(&p);
+}
+
+/* every response slab busy (six readers that stopped reading, each with
+ * a page behind a full ring): a seventh complete request that waits for
+ * a slab past the header timeout was received whole, so its answer is a
+ * 503 (RFC 9110 §15.6.4), not a 408 (§15.5.9: the request did not come
+ * in time) */
+static void test_http_slab_wait_is_503(void **state)
+{
+	(void)state;
+	const char *req = "GET /api/blob?size=126000 HTTP/1.1\r\nHost: x\r\n"
+			  "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct peer p[7];
+	for (unsigned i = 0; i < 7; i++) {
+		peer_open(&p[i], (uint16_t)(43100 + i));
+		peer_send(&p[i], TCP_ACK | TCP_PSH, req, strlen(req));
+		fake_clear();
+	}
+	for (int i = 0; i < 11; i++) {
+		advance_us(1000000);
+		fake_clear();
+	}
+	char hdr[1024], body[256];
+	size_t blen;
+	int st = 0;
+	for (int i = 0; i < 400 && st != 503 && st != 408; i++) {
+		peer_pump(&p[6]);
+		st = peer_http_response(&p[6], hdr, sizeof(hdr), body,
+					sizeof(body), &blen);
+		if (st == 200)
+			st = 0; /* the blob */
+		advance_us(50000);
+	}
+	assert_int_equal(st, 503);
+	for (unsigned i = 0; i < 7; i++)
+		peer_abort(&p[i]);
 }
 
 static void test_http_big_response_streams(void **state)
@@ -1829,12 +2050,19 @@ int main(void)
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_udp_port_unreachable,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_icmp_rfc1122_s3_2_2_no_error_to_non_host, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_reassembly_rfc791_rfc5722,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_fragments_options,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_exchange, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_lease_end,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_ack_address_checked,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_fallback_static,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_handshake_keepalive_fin,
@@ -1872,6 +2100,13 @@ int main(void)
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_status_codes,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_rfc9112_s6_3_empty_content_length, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_header_block_cap_out_of_order, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test(test_http_rfc9112_s3_2_host_value),
 	    cmocka_unit_test_setup_teardown(test_http_pipelined_and_head,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slow_sender_times_out,
@@ -1879,6 +2114,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_http_slow_upload_completes_stalled_one_does_not,
 		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_fin_mid_body_closes,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_slab_wait_is_503,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_big_response_streams,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_frames,
