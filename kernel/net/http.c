@@ -293,6 +293,11 @@ static int parse_field(const char *l, size_t n, struct http_req *r, bool *close,
 		r->has_host = true;
 	} else if (ieq(name, name_len, "content-length")) {
 		return parse_length(v, vn, r);
+	} else if (ieq(name, name_len, "expect")) {
+		/* any other expectation: 417, a MAY of RFC 9110 §10.1.1 not
+		 * taken; it is ignored */
+		if (ieq(v, vn, "100-continue"))
+			r->expect_continue = true;
 	} else if (ieq(name, name_len, "transfer-encoding")) {
 		r->has_te = true;
 	} else if (ieq(name, name_len, "connection")) {

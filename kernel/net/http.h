@@ -29,6 +29,9 @@ struct http_req {
 	bool has_length;
 	uint64_t content_length;
 	bool has_te; /* Transfer-Encoding present */
+	/* Expect: 100-continue (RFC 9110 §10.1.1): the client waits for an
+	 * interim 100 before it sends the body */
+	bool expect_continue;
 	unsigned nfields;
 	size_t header_len; /* bytes up to and including the empty line */
 };

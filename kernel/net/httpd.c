@@ -220,6 +220,17 @@ static bool sink_answer(struct tcp_conn *c, struct http_conn *h)
 	return respond(c, h, false, &r);
 }
 
+/* the interim answer a client that sent Expect: 100-continue waits for
+ * before its body (RFC 9110 §15.2.1); only whole, so that it can never be
+ * cut into the response stream: with no room the client sends the body
+ * after its own timeout, as it would to an HTTP/1.0 server */
+static void continue_100(struct tcp_conn *c)
+{
+	static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	if (tcp_tx_space(c) >= sizeof(line) - 1)
+		tcp_write(c, line, sizeof(line) - 1);
+}
+
 /* one request from the receive buffer; false when it has to wait */
 static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 {
@@ -259,6 +270,8 @@ static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 		h->sink_len = 0;
 		h->sink_fnv = 0x811c9dc5u;
 		h->body_left = req.has_length ? req.content_length : 0;
+		if (h->body_left && req.expect_continue && req.minor >= 1)
+			continue_100(c);
 		return h->body_left || sink_answer(c, h);
 	}
 	struct http_resp r;

@@ -1815,6 +1815,45 @@ static void test_http_slow_upload_completes_stalled_one_does_not(void **state)
 	peer_free(&q);
 }
 
+/* a client that sent Expect: 100-continue waits for the interim 100 before
+ * its body (curl waits a second for it); the final answer follows the body,
+ * and a request without the expectation gets no 100 */
+static void test_http_rfc9110_s10_1_1_expect_100_continue(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 43020);
+	const char *req = "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
+			  "Expect: 100-Continue\r\nContent-Length: 10\r\n\r\n";
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct peer_resp r;
+	int st = 0;
+	for (int i = 0; i < 5 && !st; i++) {
+		peer_pump(&p);
+		st = peer_take_response(&p, &r);
+	}
+	assert_int_equal(st, 100);
+	peer_send(&p, TCP_ACK | TCP_PSH, "0123456789", 10);
+	for (int i = 0; i < 5 && st == 100; i++) {
+		peer_pump(&p);
+		st = peer_take_response(&p, &r) ?: st;
+	}
+	assert_int_equal(st, 200);
+	assert_true(strncmp(r.body, "10 ", 3) == 0);
+	/* no expectation, no interim answer */
+	const char *plain = "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
+			    "Content-Length: 2\r\n\r\nab";
+	peer_send(&p, TCP_ACK | TCP_PSH, plain, strlen(plain));
+	st = 0;
+	for (int i = 0; i < 5 && !st; i++) {
+		peer_pump(&p);
+		st = peer_take_response(&p, &r);
+	}
+	assert_int_equal(st, 200);
+	assert_true(strncmp(r.body, "2 ", 2) == 0);
+	peer_abort(&p);
+}
+
 /* a peer that half-closes before its body is all in: the body can never
  * complete, so the connection closes at once rather than sitting out the
  * idle timeout unevictable */
@@ -2116,6 +2155,9 @@ int main(void)
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_fin_mid_body_closes,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_rfc9110_s10_1_1_expect_100_continue, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slab_wait_is_503,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_big_response_streams,
