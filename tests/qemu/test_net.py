@@ -107,6 +107,21 @@ def phase_http(m, port):
                           "%{http_code}", f"http://127.0.0.1:{port}/api/devices"],
                          capture_output=True, text=True, timeout=90)
     assert out.stdout.strip() == "200", f"curl: {out.stdout} {out.stderr}"
+    # an upload from curl asking Expect: 100-continue: the interim 100 comes
+    # before the body (curl -v shows it), and the sink's length and FNV-1a
+    # are the file's
+    data = os.urandom(40000)
+    up = os.path.join(m.dir, "upload.bin")
+    with open(up, "wb") as f:
+        f.write(data)
+    out = subprocess.run(["curl", "-sS", "-v", "--max-time", "60", "-H", "Expect: 100-continue",
+                          "--data-binary", f"@{up}", f"http://127.0.0.1:{port}/api/sink"],
+                         capture_output=True, text=True, timeout=90)
+    fnv = 0x811c9dc5
+    for b in data:
+        fnv = ((fnv ^ b) * 0x01000193) & 0xffffffff
+    assert out.stdout == f"{len(data)} {fnv:08x}\n", f"curl: {out.stdout!r} {out.stderr}"
+    assert "< HTTP/1.1 100 Continue" in out.stderr, out.stderr
     st, hdr, body = http_get(port, "/api/devices", timeout=60)
     assert st == 200
     devs = json.loads(body)
