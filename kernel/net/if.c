@@ -119,6 +119,14 @@ void net_input(const void *frame, size_t len)
 
 int net_init(struct nic *n, const struct net_config *cfg)
 {
+	/* every IPv4 module must be able to send a 68-byte datagram unsplit
+	 * (RFC 791 §3.2); the fragmenting echo reply's loop needs at least
+	 * 8 payload bytes per fragment */
+	if (n->mtu && n->mtu < IPV4_MIN_MTU) {
+		kprintf("%s: MTU %u is below IPv4's %u; no IP stack on it\n",
+			n->name, n->mtu, IPV4_MIN_MTU);
+		return -1;
+	}
 	memset(&net_if, 0, sizeof(net_if));
 	arp_reset();
 	ip_reset();

@@ -83,6 +83,8 @@ struct icmp_hdr {
 } __attribute__((packed));
 _Static_assert(sizeof(struct icmp_hdr) == 8, "icmp_hdr");
 
+/* RFC 791 §3.2: the datagram every IPv4 module forwards unfragmented */
+#define IPV4_MIN_MTU 68
 /* RFC 768 */
 struct udp_hdr {
 	uint16_t sport, dport, len, csum;

@@ -664,6 +664,21 @@ static void test_dhcp_fallback_static(void **state)
 	fake_setup(false);
 }
 
+/* a NIC whose MTU is below IPv4's 68 bytes (RFC 791 §3.2) gets no stack:
+ * with MTU 27 a fragmented echo reply would carry 0 bytes a fragment and
+ * never end */
+static void test_rfc791_s3_2_mtu_below_68_refused(void **state)
+{
+	(void)state;
+	struct net_config c;
+	peer_net_config(&c);
+	fake.nic.mtu = 27;
+	assert_int_equal(net_init(&fake.nic, &c), -1);
+	fake.nic.mtu = IPV4_MIN_MTU;
+	assert_int_equal(net_init(&fake.nic, &c), 0);
+	fake_setup(false);
+}
+
 /* ---- TCP -------------------------------------------------------------------
  */
 
@@ -2157,6 +2172,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_http_rfc9110_s10_1_1_expect_100_continue, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_rfc791_s3_2_mtu_below_68_refused, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slab_wait_is_503,
 					    fake_cm_setup, fake_cm_teardown),
