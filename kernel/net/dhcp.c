@@ -3,10 +3,12 @@
  * INIT -> DISCOVER (broadcast) -> SELECTING: first OFFER -> REQUEST
  * (broadcast, options 50 + 54) -> REQUESTING: ACK -> BOUND; NAK -> INIT.
  * Retransmission doubles from 4 s up to 64 s (RFC 2131 §4.1). At T1 (half
- * the lease) the client asks again with ciaddr set; if no server answers
- * before the lease ends, it gives up the address at its end and starts
- * over. With a static fallback configured (ip=), two unanswered rounds
- * switch to it. */
+ * the lease) the client asks its server again, unicast with ciaddr set
+ * (RENEWING); at T2 (7/8 of the lease) any server, broadcast (REBINDING,
+ * §4.4.5); if none answers before the lease ends, it gives up the address
+ * at its end and starts over. Each of these exchanges has a transaction id
+ * of its own. With a static fallback configured (ip=), two unanswered
+ * rounds switch to it. */
 #include "kernel/net/dhcp.h"
 #include "kernel/net/ip.h"
 
@@ -16,6 +18,7 @@ enum dhcp_state {
 	DHCP_REQUESTING,
 	DHCP_BOUND,
 	DHCP_RENEWING,
+	DHCP_REBINDING,
 	DHCP_FALLBACK
 };
 
@@ -27,9 +30,20 @@ static struct {
 	enum dhcp_state state;
 	uint32_t xid;
 	uint32_t offer_ip, server_id;
-	uint64_t deadline, retry_us, lease_end;
+	uint64_t deadline, retry_us, t2, lease_end;
 	unsigned rounds;
 } dhcp;
+
+/* renewing or rebinding: the address is ours until the lease ends */
+static bool dhcp_bound_addr(void)
+{
+	return dhcp.state == DHCP_RENEWING || dhcp.state == DHCP_REBINDING;
+}
+
+static void dhcp_new_xid(uint64_t now)
+{
+	dhcp.xid = (uint32_t)(now * 2654435761u) ^ rd32(net_if.nic->mac + 2);
+}
 
 static void dhcp_send(uint8_t type)
 {
@@ -41,7 +55,7 @@ static void dhcp_send(uint8_t type)
 	d->hlen = ETH_ALEN;
 	wr32(&d->xid, dhcp.xid);
 	/* ask for a broadcast reply: we cannot receive unicast IP yet */
-	if (dhcp.state != DHCP_RENEWING)
+	if (!dhcp_bound_addr())
 		wr16(&d->flags, DHCP_FLAG_BROADCAST);
 	else
 		wr32(d->ciaddr, net_if.ip);
@@ -84,16 +98,18 @@ static void dhcp_arm(uint64_t now)
 	dhcp.deadline = now + dhcp.retry_us;
 	if (dhcp.retry_us < DHCP_RETRY_MAX_US)
 		dhcp.retry_us *= 2;
-	/* RFC 2131 §4.4.5: the address stops when the lease ends, whenever
-	 * the next retransmission would be */
-	if (dhcp.state == DHCP_RENEWING && dhcp.deadline > dhcp.lease_end)
+	/* RFC 2131 §4.4.5: rebinding starts at T2 and the address stops when
+	 * the lease ends, whenever the next retransmission would be */
+	if (dhcp.state == DHCP_RENEWING && dhcp.deadline > dhcp.t2)
+		dhcp.deadline = dhcp.t2;
+	if (dhcp_bound_addr() && dhcp.deadline > dhcp.lease_end)
 		dhcp.deadline = dhcp.lease_end;
 }
 
 static void dhcp_discover(uint64_t now)
 {
 	dhcp.state = DHCP_SELECTING;
-	dhcp.xid = (uint32_t)(now * 2654435761u) ^ rd32(net_if.nic->mac + 2);
+	dhcp_new_xid(now);
 	dhcp.retry_us = DHCP_RETRY_FIRST_US;
 	dhcp_send(DHCPDISCOVER);
 	dhcp_arm(now);
@@ -191,7 +207,7 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		dhcp_arm(now);
 		return;
 	}
-	if (dhcp.state != DHCP_REQUESTING && dhcp.state != DHCP_RENEWING)
+	if (dhcp.state != DHCP_REQUESTING && !dhcp_bound_addr())
 		return;
 	if (o.type == DHCPNAK) {
 		kprintf("%s: dhcp: NAK, starting over\n", net_if.nic->name);
@@ -219,6 +235,7 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		dhcp.server_id = o.server_id;
 	dhcp.state = DHCP_BOUND;
 	dhcp.lease_end = now + (uint64_t)lease * 1000000;
+	dhcp.t2 = now + (uint64_t)lease * 875000;	/* RFC 2131 §4.4.5 */
 	dhcp.deadline = now + (uint64_t)lease * 500000; /* T1 */
 	(void)ip;
 }
@@ -264,15 +281,26 @@ void dhcp_tick(uint64_t now)
 		break;
 	case DHCP_BOUND:
 		dhcp.state = DHCP_RENEWING;
+		dhcp_new_xid(now);
 		dhcp.retry_us = DHCP_RETRY_FIRST_US;
 		dhcp_send(DHCPREQUEST);
 		dhcp_arm(now);
 		break;
 	case DHCP_RENEWING:
+	case DHCP_REBINDING:
 		if (now >= dhcp.lease_end) {
+			kprintf("%s: dhcp: lease ended unrenewed, starting "
+				"over\n",
+				net_if.nic->name);
 			net_if.configured = false;
 			dhcp_discover(now);
 			return;
+		}
+		if (dhcp.state == DHCP_RENEWING && now >= dhcp.t2) {
+			/* the server is gone: ask any server (broadcast) */
+			dhcp.state = DHCP_REBINDING;
+			dhcp_new_xid(now);
+			dhcp.retry_us = DHCP_RETRY_FIRST_US;
 		}
 		dhcp_send(DHCPREQUEST);
 		dhcp_arm(now);

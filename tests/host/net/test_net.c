@@ -613,6 +613,40 @@ static void test_dhcp_rfc2131_s4_4_5_lease_end(void **state)
 	fake_setup(false);
 }
 
+/* RFC 2131 §4.4.5: its server silent since T1, at T2 (7/8 of the lease)
+ * the client asks any server: a broadcast REQUEST with ciaddr set, no
+ * server id or requested address, a transaction id of its own; another
+ * server's ACK then extends the lease past its old end */
+static void test_dhcp_rfc2131_s4_4_5_rebinding(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 100));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 100));
+	uint32_t bound_xid = xid;
+	for (int i = 0; i < 87; i++) /* renewals, unanswered, until 87 s */
+		advance_us(1000000);
+	fake_clear();
+	advance_us(1000000); /* past T2 = 87.5 s */
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST); /* broadcast */
+	assert_int_equal(req, 0);
+	assert_int_not_equal(xid, bound_xid);
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 100));
+	for (int i = 0; i < 30; i++) /* to 118 s: the old lease ended at 100 */
+		advance_us(1000000);
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP);
+	fake_setup(false);
+}
+
 /* an ACK is held to the address checks of an OFFER: a yiaddr that is not
  * one host's address (broadcast, multicast, loopback, 0/8) configures
  * nothing */
@@ -2114,6 +2148,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dhcp_exchange, fake_cm_setup,
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_lease_end,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_rebinding,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_ack_address_checked,
 					    fake_cm_setup, fake_cm_teardown),
