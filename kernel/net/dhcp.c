@@ -227,9 +227,12 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		return;
 	}
 	uint32_t lease = o.lease ? o.lease : 3600;
-	if (dhcp.state == DHCP_REQUESTING || yi != net_if.ip)
-		net_set_address(yi, mask, o.have_router ? o.router : 0, "dhcp",
-				lease);
+	uint32_t gw = o.have_router ? o.router : 0;
+	/* a renewal may move the address, mask or router too: the latest
+	 * ACK's parameters are the ones in force */
+	if (dhcp.state == DHCP_REQUESTING || yi != net_if.ip ||
+	    mask != net_if.mask || gw != net_if.gw)
+		net_set_address(yi, mask, gw, "dhcp", lease);
 	net_if.lease_s = lease;
 	if (o.server_id)
 		dhcp.server_id = o.server_id;

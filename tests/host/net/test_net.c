@@ -340,6 +340,9 @@ static void test_ipv4_fragments_options(void **state)
 /* ---- DHCP -----------------------------------------------------------------
  */
 
+/* the subnet mask the scripted server hands out */
+static uint32_t dhcp_reply_mask = 0xffffff00u;
+
 static size_t dhcp_reply_lease(uint8_t *f, uint32_t xid, uint8_t type,
 			       uint32_t yiaddr, uint32_t lease)
 {
@@ -358,7 +361,7 @@ static size_t dhcp_reply_lease(uint8_t *f, uint32_t xid, uint8_t type,
 	*o++ = DHCP_OPT_SERVER_ID, *o++ = 4;
 	wr32(o, PEER_IP), o += 4;
 	*o++ = DHCP_OPT_SUBNET, *o++ = 4;
-	wr32(o, 0xffffff00u), o += 4;
+	wr32(o, dhcp_reply_mask), o += 4;
 	*o++ = DHCP_OPT_ROUTER, *o++ = 4;
 	wr32(o, PEER_IP), o += 4;
 	*o++ = DHCP_OPT_LEASE, *o++ = 4;
@@ -616,7 +619,8 @@ static void test_dhcp_rfc2131_s4_4_5_lease_end(void **state)
 /* RFC 2131 §4.4.5: its server silent since T1, at T2 (7/8 of the lease)
  * the client asks any server: a broadcast REQUEST with ciaddr set, no
  * server id or requested address, a transaction id of its own; another
- * server's ACK then extends the lease past its old end */
+ * server's ACK then extends the lease past its old end, with the mask it
+ * gives */
 static void test_dhcp_rfc2131_s4_4_5_rebinding(void **state)
 {
 	(void)state;
@@ -638,12 +642,16 @@ static void test_dhcp_rfc2131_s4_4_5_rebinding(void **state)
 	struct net_state_view v;
 	net_state(&v);
 	assert_true(v.configured);
+	/* the new server's ACK moves the mask too: it is applied */
+	dhcp_reply_mask = 0xfffffe00u;
 	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 100));
+	dhcp_reply_mask = 0xffffff00u;
 	for (int i = 0; i < 30; i++) /* to 118 s: the old lease ended at 100 */
 		advance_us(1000000);
 	net_state(&v);
 	assert_true(v.configured);
 	assert_int_equal(v.ip, STACK_IP);
+	assert_int_equal(v.mask, 0xfffffe00u);
 	fake_setup(false);
 }
 
