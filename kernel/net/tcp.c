@@ -702,13 +702,15 @@ static void sack_add(struct tcp_conn *c, uint32_t l, uint32_t r)
 
 static void sack_update(struct tcp_conn *c, const struct tcp_view *t)
 {
-	/* what the cumulative ACK covers leaves the board */
+	/* what the cumulative ACK covers leaves the board; the byte at una
+	 * is not taken as SACKed (a range starts above it), so a range that
+	 * ends at una + 1 leaves too rather than becoming empty */
 	uint32_t una = SEQ_GT(t->ack, c->snd_una) && SEQ_LEQ(t->ack, c->snd_max)
 			   ? t->ack
 			   : c->snd_una;
 	unsigned k = 0;
 	for (unsigned i = 0; i < c->nsacked; i++) {
-		if (SEQ_LEQ(c->sacked[i][1], una))
+		if (SEQ_LEQ(c->sacked[i][1], una + 1))
 			continue;
 		c->sacked[k][0] = MAX_SEQ(c->sacked[i][0], una + 1);
 		c->sacked[k][1] = c->sacked[i][1];

@@ -1188,6 +1188,38 @@ static void test_tcp_rfc3708_dsack_undo(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 2018 §8 / RFC 6675 §5.1: a cumulative ACK that lands inside a SACKed
+ * range (one byte short of its end) trims the range; the board keeps no
+ * empty range (tcp_check: every block non-empty) */
+static void test_tcp_rfc2018_sack_trim_no_empty_range(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_connect_sack(&p, 40019);
+	struct tcp_conn *c = conn_of(&p);
+	const char *req =
+	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	uint32_t seg[3][2];
+	for (unsigned i = 0; i < 3; i++) {
+		assert_true(next_seg(&t));
+		seg[i][0] = t.seq;
+		seg[i][1] = t.seq + (uint32_t)t.len;
+	}
+	/* segment 0 missing, 1-2 SACKed */
+	uint32_t b[1][2] = {{seg[1][0], seg[2][1]}};
+	ack_with_sack(&p, seg[0][0], b, 1);
+	assert_int_equal(c->nsacked, 1);
+	/* a cumulative ACK one byte short of the SACKed range's end */
+	ack_with_sack(&p, seg[2][1] - 1, NULL, 0);
+	assert_null(tcp_check());
+	for (unsigned k = 0; k < c->nsacked; k++)
+		assert_true(SEQ_AFTER(c->sacked[k][1], c->sacked[k][0]));
+	peer_abort(&p);
+}
+
 /* RFC 8985 §7: the last segment of a response lost — no duplicate ACKs
  * can follow it — is found by the tail loss probe, long before the RTO */
 static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
@@ -1860,6 +1892,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc8985_s7_tail_loss_probe,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc2018_sack_trim_no_empty_range, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc1191_frag_needed,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_probe_answered,
