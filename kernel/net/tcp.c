@@ -1084,12 +1084,19 @@ static bool rcv_data(struct tcp_conn *c, const struct tcp_view *t, bool *fin)
 		e = c->rcv_nxt + wnd;
 		seg_fin = false;
 	}
-	if (SEQ_LT(e, s))
-		e = s;
-	if (seg_fin && !c->fin_pending) {
+	/* the FIN is the stream's last byte: one with data held beyond it
+	 * is not taken, and nothing beyond a FIN taken is kept (a range
+	 * there would swallow the FIN or sit below rcv_nxt after it) */
+	if (seg_fin && !c->fin_pending &&
+	    !(c->nooo &&
+	      SEQ_GT(c->ooo[c->nooo - 1][1], t->seq + (uint32_t)t->len))) {
 		c->fin_pending = true;
 		c->fin_seq = t->seq + (uint32_t)t->len;
 	}
+	if (c->fin_pending && SEQ_GT(e, c->fin_seq))
+		e = c->fin_seq;
+	if (SEQ_LT(e, s))
+		e = s;
 	uint32_t before = c->rcv_nxt;
 	if (SEQ_LT(s, e)) {
 		c->ack_now = true;

@@ -1220,6 +1220,50 @@ static void test_tcp_rfc2018_sack_trim_no_empty_range(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9293 §3.10.7.4 (eighth step) and §3.10.4: the FIN is the last byte
+ * of the stream. Data held beyond a FIN that waits for a hole, or sent
+ * after it, must not be delivered past it, and must not swallow the FIN */
+static void test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole(void **state)
+{
+	(void)state;
+	for (unsigned k = 0; k < 2; k++) {
+		struct peer p;
+		peer_open(&p, (uint16_t)(40020 + k));
+		struct tcp_conn *c = conn_of(&p);
+		p.auto_ack = false;
+		const char *d = "GET / HTTPxyzwv";
+		uint32_t base = p.snd_nxt;
+		if (k == 0) {
+			/* the FIN at base+10 waits for [base, base+10); then
+			 * bytes after the FIN arrive */
+			send_at(&p, base, 10, d, 0, TCP_ACK | TCP_FIN);
+			send_at(&p, base, 11, d, 4, TCP_ACK);
+		} else {
+			/* bytes at the FIN's own place first, then the FIN */
+			send_at(&p, base, 10, d, 5, TCP_ACK);
+			send_at(&p, base, 10, d, 0, TCP_ACK | TCP_FIN);
+		}
+		assert_null(tcp_check());
+		send_at(&p, base, 0, d, 10, TCP_ACK);
+		assert_null(tcp_check());
+		if (k == 0) {
+			/* the FIN was taken at its place, nothing after it */
+			assert_true(tcp_peer_closed(c));
+			assert_int_equal(c->rcv_nxt, base + 11);
+		} else {
+			/* the FIN inside held data was not taken; the one
+			 * after the data closes the stream */
+			assert_false(tcp_peer_closed(c));
+			assert_int_equal(c->rcv_nxt, base + 15);
+			send_at(&p, base, 15, d, 0, TCP_ACK | TCP_FIN);
+			assert_true(tcp_peer_closed(c));
+			assert_int_equal(c->rcv_nxt, base + 16);
+		}
+		assert_null(tcp_check());
+		peer_abort(&p);
+	}
+}
+
 /* RFC 8985 §7: the last segment of a response lost — no duplicate ACKs
  * can follow it — is found by the tail loss probe, long before the RTO */
 static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
@@ -1894,6 +1938,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc2018_sack_trim_no_empty_range, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc1191_frag_needed,
 					    fake_cm_setup, fake_cm_teardown),
