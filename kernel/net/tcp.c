@@ -1397,6 +1397,7 @@ static void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len)
 		net_if.c.tcp_pmtu_updates++;
 		c->mss = MAX(mss, (uint16_t)TCP_MSS_MIN);
 		c->snd_nxt = c->snd_una;
+		c->rtt_active = false; /* Karn: the flight is resent */
 		c->flush = true;
 		return;
 	}

@@ -1328,6 +1328,42 @@ static void frag_needed(uint16_t mtu, uint16_t sport, uint16_t dport,
 	inject(f, n);
 }
 
+/* RFC 6298 §3 (Karn): segments resent after a "fragmentation needed"
+ * give no RTT sample; the ACK that follows must not be timed from the
+ * first transmission */
+static void test_tcp_rfc6298_s3_karn_after_frag_needed(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40023);
+	struct tcp_conn *c = conn_of(&p);
+	/* a known estimate: PTO 200 ms, RTO 300 ms */
+	c->srtt = 100000;
+	c->rttvar = 50000;
+	c->rto = 300000;
+	const char *req =
+	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	uint32_t first = t.seq;
+	assert_true(c->rtt_active);
+	/* 150 ms later the path MTU drops: the flight is resent */
+	advance_us(150000);
+	fake_clear();
+	frag_needed(1200, 80, p.sport, first);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.seq, first);
+	/* the ACK 1 ms after the resend: ambiguous, no sample */
+	advance_us(1000);
+	p.rcv_nxt = c->snd_max;
+	peer_ack(&p);
+	assert_int_equal(c->snd_una, p.rcv_nxt);
+	assert_int_equal(c->srtt, 100000);
+	peer_abort(&p);
+}
+
 /* RFC 1191 §6.1 with RFC 5927 §4.1 validation: a quoted segment of ours
  * shrinks the connection's MSS and what was in flight is resent smaller;
  * a quote naming a sequence number not in flight, or another port, is
@@ -1944,6 +1980,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc1191_frag_needed,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc6298_s3_karn_after_frag_needed, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_probe_answered,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, fake_cm_setup,
