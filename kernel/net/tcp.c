@@ -614,12 +614,14 @@ static bool seq_acceptable(const struct tcp_conn *c, const struct tcp_view *t,
 {
 	uint32_t wnd = rcv_window(c);
 	uint32_t seq = t->seq;
-	if (seglen == 0)
-		return wnd == 0 ? seq == c->rcv_nxt
-				: SEQ_LEQ(c->rcv_nxt, seq) &&
-				      SEQ_LT(seq, c->rcv_nxt + wnd);
+	/* a zero window takes no data, "but special allowance should be
+	 * made to accept valid ACKs, URGs, and RSTs": a segment at rcv_nxt
+	 * goes on, its data is trimmed off by rcv_data (and ACKed) */
 	if (wnd == 0)
-		return false;
+		return seq == c->rcv_nxt;
+	if (seglen == 0)
+		return SEQ_LEQ(c->rcv_nxt, seq) &&
+		       SEQ_LT(seq, c->rcv_nxt + wnd);
 	uint32_t end = seq + seglen - 1;
 	return (SEQ_LEQ(c->rcv_nxt, seq) && SEQ_LT(seq, c->rcv_nxt + wnd)) ||
 	       (SEQ_LEQ(c->rcv_nxt, end) && SEQ_LT(end, c->rcv_nxt + wnd));

@@ -1462,6 +1462,55 @@ static void test_tcp_zero_window(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9293 §3.10.7.4: with the receive window zero no segment is
+ * acceptable, "but special allowance should be made to accept valid ACKs,
+ * URGs, and RSTs": a client that pipelines requests into capOS's full
+ * receive buffer, and probes it with the next request byte, acknowledges
+ * the response in that probe */
+static void test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40024);
+	struct tcp_conn *c = conn_of(&p);
+	p.auto_ack = false;
+	static char reqs[TCP_RXBUF + 8192];
+	const char *one =
+	    "GET /api/blob?size=200000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	size_t rl = strlen(one), n = 0;
+	while (n + rl <= sizeof(reqs)) {
+		memcpy(reqs + n, one, rl);
+		n += rl;
+	}
+	/* pipelined requests until the receive window is zero: the first
+	 * response fills the transmit ring, nothing is acknowledged, the
+	 * rest of the requests wait in the receive buffer */
+	size_t off = 0;
+	while (TCP_RXBUF - c->rx_len > 0 && off < n) {
+		size_t k = MIN((size_t)1400, n - off);
+		peer_send(&p, TCP_ACK, reqs + off, k);
+		/* what was beyond the window is sent again */
+		p.snd_nxt = c->rcv_nxt;
+		off = (size_t)(c->rcv_nxt - (p.iss + 1));
+	}
+	assert_int_equal(c->rx_len, TCP_RXBUF);
+	uint32_t una = c->snd_una;
+	assert_true(SEQ_AFTER(c->snd_max, una));
+	/* a one-byte probe at rcv_nxt acknowledging everything sent */
+	fake_clear();
+	p.rcv_nxt = c->snd_max;
+	peer_send(&p, TCP_ACK, reqs + off, 1);
+	p.snd_nxt--;
+	/* the byte is not taken, the ACK is */
+	assert_int_equal(c->rx_len, TCP_RXBUF);
+	assert_int_equal(c->rcv_nxt, p.snd_nxt);
+	assert_true(SEQ_AFTER(c->snd_una, una));
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, p.snd_nxt);
+	peer_abort(&p);
+}
+
 #define NPEERS 90
 static void test_tcp_many_connections(void **state)
 {
@@ -1987,6 +2036,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack,
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_many_connections,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_syn_flood, fake_cm_setup,
