@@ -1483,6 +1483,12 @@ const char *tcp_check(void)
 		}
 		if (c->nooo && prev - c->rcv_nxt > TCP_RXBUF - c->rx_len)
 			return "ooo data beyond the buffer";
+		if (c->fin_pending && !c->peer_fin &&
+		    (SEQ_GT(c->rcv_nxt, c->fin_seq) ||
+		     (c->nooo && SEQ_GT(prev, c->fin_seq))))
+			return "data beyond the peer's FIN";
+		if (c->peer_fin && c->nooo)
+			return "ooo data after the peer's FIN";
 		total += ooo_bytes(c);
 		if (c->nsacked > TCP_SACK_RANGES)
 			return "sack range count";
