@@ -117,6 +117,13 @@ static uint16_t rcv_window_field(const struct tcp_conn *c, bool syn)
 	uint32_t w = rcv_window(c);
 	if (syn) /* RFC 7323 §2.2: the SYN's window is never scaled */
 		return (uint16_t)MIN(w, 65535u);
+	/* receiver SWS avoidance (RFC 9293 §3.8.6.2.2, MUST-39): the right
+	 * edge advertised last moves only by min(RCV.BUFF / 2, MSS) or more
+	 * (tcp_rx_consume announces it once it may) */
+	uint32_t adv =
+	    SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	if (w > adv && w - adv < MIN((uint32_t)TCP_RXBUF / 2, c->mss))
+		w = adv;
 	return (uint16_t)MIN(w >> c->rcv_shift, 65535u);
 }
 

@@ -1467,13 +1467,12 @@ static void test_tcp_zero_window(void **state)
  * URGs, and RSTs": a client that pipelines requests into capOS's full
  * receive buffer, and probes it with the next request byte, acknowledges
  * the response in that probe */
-static void test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack(void **state)
+/* pipelined requests until capOS's receive window is zero: the first
+ * response fills the transmit ring, nothing is acknowledged, the rest of
+ * the requests wait in the receive buffer. Returns the stream offset of
+ * the next request byte (in reqs) */
+static size_t fill_rcv_window(struct peer *p, struct tcp_conn *c)
 {
-	(void)state;
-	struct peer p;
-	peer_open(&p, 40024);
-	struct tcp_conn *c = conn_of(&p);
-	p.auto_ack = false;
 	static char reqs[TCP_RXBUF + 8192];
 	const char *one =
 	    "GET /api/blob?size=200000 HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -1482,24 +1481,32 @@ static void test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack(void **state)
 		memcpy(reqs + n, one, rl);
 		n += rl;
 	}
-	/* pipelined requests until the receive window is zero: the first
-	 * response fills the transmit ring, nothing is acknowledged, the
-	 * rest of the requests wait in the receive buffer */
+	p->auto_ack = false;
 	size_t off = 0;
 	while (TCP_RXBUF - c->rx_len > 0 && off < n) {
 		size_t k = MIN((size_t)1400, n - off);
-		peer_send(&p, TCP_ACK, reqs + off, k);
+		peer_send(p, TCP_ACK, reqs + off, k);
 		/* what was beyond the window is sent again */
-		p.snd_nxt = c->rcv_nxt;
-		off = (size_t)(c->rcv_nxt - (p.iss + 1));
+		p->snd_nxt = c->rcv_nxt;
+		off = (size_t)(c->rcv_nxt - (p->iss + 1));
 	}
 	assert_int_equal(c->rx_len, TCP_RXBUF);
+	return off;
+}
+
+static void test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40024);
+	struct tcp_conn *c = conn_of(&p);
+	fill_rcv_window(&p, c);
 	uint32_t una = c->snd_una;
 	assert_true(SEQ_AFTER(c->snd_max, una));
 	/* a one-byte probe at rcv_nxt acknowledging everything sent */
 	fake_clear();
 	p.rcv_nxt = c->snd_max;
-	peer_send(&p, TCP_ACK, reqs + off, 1);
+	peer_send(&p, TCP_ACK, "G", 1);
 	p.snd_nxt--;
 	/* the byte is not taken, the ACK is */
 	assert_int_equal(c->rx_len, TCP_RXBUF);
@@ -1508,6 +1515,42 @@ static void test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack(void **state)
 	struct tcp_view t;
 	assert_true(next_seg(&t));
 	assert_int_equal(t.ack, p.snd_nxt);
+	peer_abort(&p);
+}
+
+/* RFC 9293 §3.8.6.2.2 (MUST-39), receiver silly window avoidance: the
+ * right edge of the window moves only by at least min(RCV.BUFF / 2, MSS);
+ * a few bytes read from a full buffer are not offered to the sender */
+static void test_tcp_rfc9293_s3_8_6_2_2_receiver_sws(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40025);
+	struct tcp_conn *c = conn_of(&p);
+	fill_rcv_window(&p, c);
+	struct tcp_view t;
+	/* the peer's probe below rcv_nxt draws an ACK with our window */
+	uint32_t keep = p.snd_nxt;
+	fake_clear();
+	p.snd_nxt = keep - 1;
+	peer_ack(&p);
+	p.snd_nxt = keep;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.win, 0);
+	/* ten bytes read: still a zero window */
+	tcp_rx_consume(c, 10);
+	tcp_flush();
+	fake_clear();
+	p.snd_nxt = keep - 1;
+	peer_ack(&p);
+	p.snd_nxt = keep;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.win, 0);
+	/* a segment's worth more: the window opens, announced at once */
+	tcp_rx_consume(c, c->mss);
+	tcp_flush();
+	assert_true(next_seg(&t));
+	assert_int_equal(t.win, 10 + c->mss);
 	peer_abort(&p);
 }
 
@@ -2039,6 +2082,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack,
 		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_8_6_2_2_receiver_sws, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_many_connections,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_syn_flood, fake_cm_setup,
