@@ -117,6 +117,13 @@ static uint16_t rcv_window_field(const struct tcp_conn *c, bool syn)
 	uint32_t w = rcv_window(c);
 	if (syn) /* RFC 7323 §2.2: the SYN's window is never scaled */
 		return (uint16_t)MIN(w, 65535u);
+	/* receiver SWS avoidance (RFC 9293 §3.8.6.2.2, MUST-39): the right
+	 * edge advertised last moves only by min(RCV.BUFF / 2, MSS) or more
+	 * (tcp_rx_consume announces it once it may) */
+	uint32_t adv =
+	    SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	if (w > adv && w - adv < MIN((uint32_t)TCP_RXBUF / 2, c->mss))
+		w = adv;
 	return (uint16_t)MIN(w >> c->rcv_shift, 65535u);
 }
 
@@ -614,12 +621,14 @@ static bool seq_acceptable(const struct tcp_conn *c, const struct tcp_view *t,
 {
 	uint32_t wnd = rcv_window(c);
 	uint32_t seq = t->seq;
-	if (seglen == 0)
-		return wnd == 0 ? seq == c->rcv_nxt
-				: SEQ_LEQ(c->rcv_nxt, seq) &&
-				      SEQ_LT(seq, c->rcv_nxt + wnd);
+	/* a zero window takes no data, "but special allowance should be
+	 * made to accept valid ACKs, URGs, and RSTs": a segment at rcv_nxt
+	 * goes on, its data is trimmed off by rcv_data (and ACKed) */
 	if (wnd == 0)
-		return false;
+		return seq == c->rcv_nxt;
+	if (seglen == 0)
+		return SEQ_LEQ(c->rcv_nxt, seq) &&
+		       SEQ_LT(seq, c->rcv_nxt + wnd);
 	uint32_t end = seq + seglen - 1;
 	return (SEQ_LEQ(c->rcv_nxt, seq) && SEQ_LT(seq, c->rcv_nxt + wnd)) ||
 	       (SEQ_LEQ(c->rcv_nxt, end) && SEQ_LT(end, c->rcv_nxt + wnd));
@@ -702,13 +711,15 @@ static void sack_add(struct tcp_conn *c, uint32_t l, uint32_t r)
 
 static void sack_update(struct tcp_conn *c, const struct tcp_view *t)
 {
-	/* what the cumulative ACK covers leaves the board */
+	/* what the cumulative ACK covers leaves the board; the byte at una
+	 * is not taken as SACKed (a range starts above it), so a range that
+	 * ends at una + 1 leaves too rather than becoming empty */
 	uint32_t una = SEQ_GT(t->ack, c->snd_una) && SEQ_LEQ(t->ack, c->snd_max)
 			   ? t->ack
 			   : c->snd_una;
 	unsigned k = 0;
 	for (unsigned i = 0; i < c->nsacked; i++) {
-		if (SEQ_LEQ(c->sacked[i][1], una))
+		if (SEQ_LEQ(c->sacked[i][1], una + 1))
 			continue;
 		c->sacked[k][0] = MAX_SEQ(c->sacked[i][0], una + 1);
 		c->sacked[k][1] = c->sacked[i][1];
@@ -1082,12 +1093,19 @@ static bool rcv_data(struct tcp_conn *c, const struct tcp_view *t, bool *fin)
 		e = c->rcv_nxt + wnd;
 		seg_fin = false;
 	}
-	if (SEQ_LT(e, s))
-		e = s;
-	if (seg_fin && !c->fin_pending) {
+	/* the FIN is the stream's last byte: one with data held beyond it
+	 * is not taken, and nothing beyond a FIN taken is kept (a range
+	 * there would swallow the FIN or sit below rcv_nxt after it) */
+	if (seg_fin && !c->fin_pending &&
+	    !(c->nooo &&
+	      SEQ_GT(c->ooo[c->nooo - 1][1], t->seq + (uint32_t)t->len))) {
 		c->fin_pending = true;
 		c->fin_seq = t->seq + (uint32_t)t->len;
 	}
+	if (c->fin_pending && SEQ_GT(e, c->fin_seq))
+		e = c->fin_seq;
+	if (SEQ_LT(e, s))
+		e = s;
 	uint32_t before = c->rcv_nxt;
 	if (SEQ_LT(s, e)) {
 		c->ack_now = true;
@@ -1388,6 +1406,7 @@ static void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len)
 		net_if.c.tcp_pmtu_updates++;
 		c->mss = MAX(mss, (uint16_t)TCP_MSS_MIN);
 		c->snd_nxt = c->snd_una;
+		c->rtt_active = false; /* Karn: the flight is resent */
 		c->flush = true;
 		return;
 	}
@@ -1471,6 +1490,12 @@ const char *tcp_check(void)
 		}
 		if (c->nooo && prev - c->rcv_nxt > TCP_RXBUF - c->rx_len)
 			return "ooo data beyond the buffer";
+		if (c->fin_pending && !c->peer_fin &&
+		    (SEQ_GT(c->rcv_nxt, c->fin_seq) ||
+		     (c->nooo && SEQ_GT(prev, c->fin_seq))))
+			return "data beyond the peer's FIN";
+		if (c->peer_fin && c->nooo)
+			return "ooo data after the peer's FIN";
 		total += ooo_bytes(c);
 		if (c->nsacked > TCP_SACK_RANGES)
 			return "sack range count";

@@ -3,9 +3,12 @@
  * established connection; the clock moves with the input. The connection
  * offers window scaling and SACK, and a control bit aims the sequence
  * number a fuzzed distance past rcv_nxt, so the out-of-order queue and the
- * SACK paths are reached. Oracle: tcp_check() (ranges sorted, disjoint,
- * inside the buffer; totals; SACK blocks inside what was sent) after every
- * input. */
+ * SACK paths are reached. Another bit opens the connection with a large
+ * download it never ACKs by itself, and aims the fuzzed ACK and SACK
+ * blocks at (and around) what is in flight, so the scoreboard, recovery,
+ * loss probes and timeouts are reached. Oracle: tcp_check() (ranges
+ * sorted, disjoint, inside the buffer; totals; SACK blocks inside what
+ * was sent) after every input. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,69 @@
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
+
+#define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
+
+static struct tcp_conn *conn_for(uint16_t port)
+{
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		struct tcp_conn *c = tcp_conn_at(i);
+		if (c->state != TCP_CLOSED && c->rport == port)
+			return c;
+	}
+	return NULL;
+}
+
+/* the segment's ACK inside [snd_una, snd_max] and its SACK blocks near
+ * what is in flight (some outside it, some wrapped or inverted) */
+static void aim_at_flight(uint8_t *seg, size_t size, const struct tcp_conn *c)
+{
+	uint32_t una = c->snd_una, span = c->snd_max - c->snd_una;
+	uint32_t raw = rd32(seg + 8), edge = 0;
+	bool have_edge = false;
+	wr32(seg + 8, una + raw % (span + 1));
+	size_t off = (size_t)(seg[12] >> 4) * 4;
+	if (off > size)
+		off = size;
+	for (size_t i = 20; i + 1 < off;) {
+		if (seg[i] == TCP_OPT_END)
+			break;
+		if (seg[i] == TCP_OPT_NOP) {
+			i++;
+			continue;
+		}
+		uint8_t olen = seg[i + 1];
+		if (olen < 2 || i + olen > off)
+			break;
+		if (seg[i] == TCP_OPT_SACK)
+			for (size_t k = i + 2; k + 8 <= i + olen; k += 8) {
+				uint32_t l = rd32(seg + k),
+					 r = rd32(seg + k + 4);
+				uint32_t a = una - 64 + l % (span + 128);
+				wr32(seg + k, a);
+				wr32(seg + k + 4, a + (r % (span + 128)) - 32);
+				if (!have_edge) {
+					have_edge = true;
+					edge = (raw & 0x10000000)
+						   ? a + (r % (span + 128)) - 32
+						   : a;
+				}
+			}
+		i += olen;
+	}
+	/* the ACK at an edge of a range already on the scoreboard (else of
+	 * this segment's first block), give or take a byte: where the
+	 * scoreboard is trimmed */
+	if (c->nsacked) {
+		unsigned k = (raw >> 20) % c->nsacked;
+		edge = c->sacked[k][(raw & 0x10000000) ? 1 : 0];
+		have_edge = true;
+	}
+	uint32_t near = edge - 1 + (raw >> 29) % 3;
+	if (have_edge && (raw & 0x8000000) && SEQ_LEQ(una, near) &&
+	    SEQ_LEQ(near, c->snd_max))
+		wr32(seg + 8, near);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -44,6 +110,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fake_tcp_optlen = sizeof(o);
 			peer_connect(&p);
 			fake_tcp_optlen = 0;
+			p.auto_ack = !(ctl & 0x20);
+			if (ctl & 0x20) { /* a download in flight */
+				static const char req[] =
+				    "GET /api/blob?size=400000 HTTP/1.1\r\n"
+				    "Host: x\r\n\r\n";
+				peer_send(&p, TCP_ACK | TCP_PSH, req,
+					  sizeof(req) - 1);
+			}
 		}
 		wr16(seg, p.sport);
 		wr16(seg + 2, 80);
@@ -53,6 +127,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			wr32(seg + 4, p.snd_nxt + (rd16(seg + 4) & 0x7fff));
 		if (ctl & 4)
 			wr32(seg + 8, p.rcv_nxt);
+		struct tcp_conn *c = conn_for(p.sport);
+		if ((ctl & 0x20) && !p.auto_ack && c && size >= 20 &&
+		    c->snd_max != c->snd_una)
+			aim_at_flight(seg, size, c);
 	}
 	wr16(seg + 16, 0);
 	uint32_t s =

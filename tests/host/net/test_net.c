@@ -1336,6 +1336,82 @@ static void test_tcp_rfc3708_dsack_undo(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 2018 §8 / RFC 6675 §5.1: a cumulative ACK that lands inside a SACKed
+ * range (one byte short of its end) trims the range; the board keeps no
+ * empty range (tcp_check: every block non-empty) */
+static void test_tcp_rfc2018_sack_trim_no_empty_range(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_connect_sack(&p, 40019);
+	struct tcp_conn *c = conn_of(&p);
+	const char *req =
+	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	uint32_t seg[3][2];
+	for (unsigned i = 0; i < 3; i++) {
+		assert_true(next_seg(&t));
+		seg[i][0] = t.seq;
+		seg[i][1] = t.seq + (uint32_t)t.len;
+	}
+	/* segment 0 missing, 1-2 SACKed */
+	uint32_t b[1][2] = {{seg[1][0], seg[2][1]}};
+	ack_with_sack(&p, seg[0][0], b, 1);
+	assert_int_equal(c->nsacked, 1);
+	/* a cumulative ACK one byte short of the SACKed range's end */
+	ack_with_sack(&p, seg[2][1] - 1, NULL, 0);
+	assert_null(tcp_check());
+	for (unsigned k = 0; k < c->nsacked; k++)
+		assert_true(SEQ_AFTER(c->sacked[k][1], c->sacked[k][0]));
+	peer_abort(&p);
+}
+
+/* RFC 9293 §3.10.7.4 (eighth step) and §3.10.4: the FIN is the last byte
+ * of the stream. Data held beyond a FIN that waits for a hole, or sent
+ * after it, must not be delivered past it, and must not swallow the FIN */
+static void test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole(void **state)
+{
+	(void)state;
+	for (unsigned k = 0; k < 2; k++) {
+		struct peer p;
+		peer_open(&p, (uint16_t)(40020 + k));
+		struct tcp_conn *c = conn_of(&p);
+		p.auto_ack = false;
+		const char *d = "GET / HTTPxyzwv";
+		uint32_t base = p.snd_nxt;
+		if (k == 0) {
+			/* the FIN at base+10 waits for [base, base+10); then
+			 * bytes after the FIN arrive */
+			send_at(&p, base, 10, d, 0, TCP_ACK | TCP_FIN);
+			send_at(&p, base, 11, d, 4, TCP_ACK);
+		} else {
+			/* bytes at the FIN's own place first, then the FIN */
+			send_at(&p, base, 10, d, 5, TCP_ACK);
+			send_at(&p, base, 10, d, 0, TCP_ACK | TCP_FIN);
+		}
+		assert_null(tcp_check());
+		send_at(&p, base, 0, d, 10, TCP_ACK);
+		assert_null(tcp_check());
+		if (k == 0) {
+			/* the FIN was taken at its place, nothing after it */
+			assert_true(tcp_peer_closed(c));
+			assert_int_equal(c->rcv_nxt, base + 11);
+		} else {
+			/* the FIN inside held data was not taken; the one
+			 * after the data closes the stream */
+			assert_false(tcp_peer_closed(c));
+			assert_int_equal(c->rcv_nxt, base + 15);
+			send_at(&p, base, 15, d, 0, TCP_ACK | TCP_FIN);
+			assert_true(tcp_peer_closed(c));
+			assert_int_equal(c->rcv_nxt, base + 16);
+		}
+		assert_null(tcp_check());
+		peer_abort(&p);
+	}
+}
+
 /* RFC 8985 §7: the last segment of a response lost — no duplicate ACKs
  * can follow it — is found by the tail loss probe, long before the RTO */
 static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
@@ -1398,6 +1474,42 @@ static void frag_needed(uint16_t mtu, uint16_t sport, uint16_t dport,
 	size_t n =
 	    build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp, sizeof(icmp));
 	inject(f, n);
+}
+
+/* RFC 6298 §3 (Karn): segments resent after a "fragmentation needed"
+ * give no RTT sample; the ACK that follows must not be timed from the
+ * first transmission */
+static void test_tcp_rfc6298_s3_karn_after_frag_needed(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40023);
+	struct tcp_conn *c = conn_of(&p);
+	/* a known estimate: PTO 200 ms, RTO 300 ms */
+	c->srtt = 100000;
+	c->rttvar = 50000;
+	c->rto = 300000;
+	const char *req =
+	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	uint32_t first = t.seq;
+	assert_true(c->rtt_active);
+	/* 150 ms later the path MTU drops: the flight is resent */
+	advance_us(150000);
+	fake_clear();
+	frag_needed(1200, 80, p.sport, first);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.seq, first);
+	/* the ACK 1 ms after the resend: ambiguous, no sample */
+	advance_us(1000);
+	p.rcv_nxt = c->snd_max;
+	peer_ack(&p);
+	assert_int_equal(c->snd_una, p.rcv_nxt);
+	assert_int_equal(c->srtt, 100000);
+	peer_abort(&p);
 }
 
 /* RFC 1191 §6.1 with RFC 5927 §4.1 validation: a quoted segment of ours
@@ -1495,6 +1607,98 @@ static void test_tcp_zero_window(void **state)
 				     sizeof(body), &blen);
 	assert_int_equal(st, 200);
 	assert_int_equal(blen, 10000);
+	peer_abort(&p);
+}
+
+/* RFC 9293 §3.10.7.4: with the receive window zero no segment is
+ * acceptable, "but special allowance should be made to accept valid ACKs,
+ * URGs, and RSTs": a client that pipelines requests into capOS's full
+ * receive buffer, and probes it with the next request byte, acknowledges
+ * the response in that probe */
+/* pipelined requests until capOS's receive window is zero: the first
+ * response fills the transmit ring, nothing is acknowledged, the rest of
+ * the requests wait in the receive buffer. Returns the stream offset of
+ * the next request byte (in reqs) */
+static size_t fill_rcv_window(struct peer *p, struct tcp_conn *c)
+{
+	static char reqs[TCP_RXBUF + 8192];
+	const char *one =
+	    "GET /api/blob?size=200000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	size_t rl = strlen(one), n = 0;
+	while (n + rl <= sizeof(reqs)) {
+		memcpy(reqs + n, one, rl);
+		n += rl;
+	}
+	p->auto_ack = false;
+	size_t off = 0;
+	while (TCP_RXBUF - c->rx_len > 0 && off < n) {
+		size_t k = MIN((size_t)1400, n - off);
+		peer_send(p, TCP_ACK, reqs + off, k);
+		/* what was beyond the window is sent again */
+		p->snd_nxt = c->rcv_nxt;
+		off = (size_t)(c->rcv_nxt - (p->iss + 1));
+	}
+	assert_int_equal(c->rx_len, TCP_RXBUF);
+	return off;
+}
+
+static void test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40024);
+	struct tcp_conn *c = conn_of(&p);
+	fill_rcv_window(&p, c);
+	uint32_t una = c->snd_una;
+	assert_true(SEQ_AFTER(c->snd_max, una));
+	/* a one-byte probe at rcv_nxt acknowledging everything sent */
+	fake_clear();
+	p.rcv_nxt = c->snd_max;
+	peer_send(&p, TCP_ACK, "G", 1);
+	p.snd_nxt--;
+	/* the byte is not taken, the ACK is */
+	assert_int_equal(c->rx_len, TCP_RXBUF);
+	assert_int_equal(c->rcv_nxt, p.snd_nxt);
+	assert_true(SEQ_AFTER(c->snd_una, una));
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, p.snd_nxt);
+	peer_abort(&p);
+}
+
+/* RFC 9293 §3.8.6.2.2 (MUST-39), receiver silly window avoidance: the
+ * right edge of the window moves only by at least min(RCV.BUFF / 2, MSS);
+ * a few bytes read from a full buffer are not offered to the sender */
+static void test_tcp_rfc9293_s3_8_6_2_2_receiver_sws(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40025);
+	struct tcp_conn *c = conn_of(&p);
+	fill_rcv_window(&p, c);
+	struct tcp_view t;
+	/* the peer's probe below rcv_nxt draws an ACK with our window */
+	uint32_t keep = p.snd_nxt;
+	fake_clear();
+	p.snd_nxt = keep - 1;
+	peer_ack(&p);
+	p.snd_nxt = keep;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.win, 0);
+	/* ten bytes read: still a zero window */
+	tcp_rx_consume(c, 10);
+	tcp_flush();
+	fake_clear();
+	p.snd_nxt = keep - 1;
+	peer_ack(&p);
+	p.snd_nxt = keep;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.win, 0);
+	/* a segment's worth more: the window opens, announced at once */
+	tcp_rx_consume(c, c->mss);
+	tcp_flush();
+	assert_true(next_seg(&t));
+	assert_int_equal(t.win, 10 + c->mss);
 	peer_abort(&p);
 }
 
@@ -2186,12 +2390,27 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc8985_s7_tail_loss_probe,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc2018_sack_trim_no_empty_range, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc1191_frag_needed,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc6298_s3_karn_after_frag_needed, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_probe_answered,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_8_6_2_2_receiver_sws, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_many_connections,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_syn_flood, fake_cm_setup,
