@@ -259,7 +259,7 @@ FUZZCC     := clang
 FUZZ_CFLAGS := -g -O1 -DCAPOS_HOST -DCAPOS_FUZZ -I. -Itests/host/shim \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 SHIM_SRC   := $(wildcard tests/host/shim/*.c) kernel/lib/printf.c kernel/lib/parse.c \
-	kernel/lib/json.c
+	kernel/lib/json.c kernel/lib/siphash.c kernel/lib/random.c
 # the real authority layer (DMAPool, owner table, refusal counters) over
 # the shim's page allocator; a suite links it and binds its owners
 AUTH_SRC   := kernel/authority/auth.c kernel/authority/owner.c \

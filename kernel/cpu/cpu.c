@@ -5,6 +5,7 @@
 #include "kernel/boot/boot.h"
 #include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/random.h"
 #include "kernel/mm/mm.h"
 
 #define SEL_CODE 0x08
@@ -90,6 +91,58 @@ static void gdt_load(void)
 			 "ltr %w3" ::"m"(d),
 			 "i"(SEL_CODE), "r"(SEL_DATA), "r"(SEL_TSS)
 			 : "rax", "memory");
+}
+
+static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
+}
+
+/* one RDSEED (seed = true) or RDRAND value; the instruction may run dry
+ * for a moment (CF = 0), so a few tries (Intel's DRNG guide: 10) */
+static bool hw_random(bool seed, uint64_t *v)
+{
+	for (int i = 0; i < 10; i++) {
+		uint8_t ok;
+		if (seed)
+			__asm__ volatile("rdseed %0; setc %1"
+					 : "=r"(*v), "=qm"(ok)::"cc");
+		else
+			__asm__ volatile("rdrand %0; setc %1"
+					 : "=r"(*v), "=qm"(ok)::"cc");
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+void cpu_seed_random(void)
+{
+	uint32_t r[4];
+	cpuid(0, 0, r);
+	uint32_t max = r[0];
+	cpuid(1, 0, r);
+	bool rdrand = r[2] >> 30 & 1, rdseed = false;
+	if (max >= 7) {
+		cpuid(7, 0, r);
+		rdseed = r[1] >> 18 & 1;
+	}
+	if (!rdrand && !rdseed)
+		return;
+	uint64_t v[4];
+	unsigned n = 0;
+	for (; n < 4; n++)
+		if (!hw_random(rdseed, &v[n]) &&
+		    !(rdseed && rdrand && hw_random(false, &v[n])))
+			break;
+	if (n < 4) {
+		kprintf("random: %s ran dry (%u of 4 values)\n",
+			rdseed ? "RDSEED" : "RDRAND", n);
+		return;
+	}
+	random_add(rdseed ? "rdseed" : "rdrand", v, sizeof(v), true);
 }
 
 void cpu_init(void)

@@ -5,6 +5,8 @@
 #include <stdint.h>
 
 void cpu_init(void); /* GDT, TSS (with IST stacks), IDT */
+/* RDSEED, else RDRAND, into kernel/lib/random.h when CPUID offers them */
+void cpu_seed_random(void);
 void lapic_init(void);
 void lapic_eoi(void);
 uint32_t lapic_id(void);

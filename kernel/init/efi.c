@@ -9,6 +9,7 @@
 #include "kernel/console/console.h"
 #include "kernel/init/init.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/random.h"
 #include "kernel/time/time.h"
 
 extern char __image_base[] __attribute__((visibility("hidden")));
@@ -200,6 +201,25 @@ static int efi_exit_boot_services(EFI_HANDLE image)
 	return -1;
 }
 
+/* the firmware's generator (UEFI 2.10 §37.5), while it is still there:
+ * OVMF has one when the CPU offers RDRAND or a virtio-rng device is
+ * present; many machines have none */
+static void efi_seed_random(void)
+{
+	EFI_GUID rng_guid = EFI_RNG_PROTOCOL_GUID;
+	EFI_RNG_PROTOCOL *rng = NULL;
+	uint8_t seed[32];
+	if (BS->LocateProtocol(&rng_guid, NULL, (void **)&rng) != EFI_SUCCESS ||
+	    !rng)
+		return;
+	if (rng->GetRNG(rng, NULL, sizeof(seed), seed) != EFI_SUCCESS) {
+		kprintf("random: EFI RNG present but refused to answer\n");
+		return;
+	}
+	random_add("efi-rng", seed, sizeof(seed), true);
+	memset(seed, 0, sizeof(seed));
+}
+
 EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	uint64_t t0 = time_tsc();
@@ -220,6 +240,7 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		have_cmdline = efi_load_options(li);
 		efi_read_volume(image, li, have_cmdline);
 	}
+	efi_seed_random();
 	BS->SetWatchdogTimer(0, 0, 0, NULL);
 	if (efi_exit_boot_services(image) != 0) {
 		kprintf("boot: unable to exit boot services\n");

@@ -10,6 +10,7 @@
 #include "kernel/init/init.h"
 #include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/random.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 #ifdef CAPOS_PROOFS
@@ -80,8 +81,10 @@ static __attribute__((noreturn)) void kmain_stack(void)
 {
 	cpu_exit_hook = auth_dump;
 	cpu_init();
+	cpu_seed_random();
 	acpi_init(boot_rsdp);
 	time_calibrate();
+	random_report();
 	lapic_init();
 	cmdline_check();
 	pci_init();

@@ -4,6 +4,8 @@
  * checks RFC 5961; initial window RFC 6928). See kernel/net/tcp.h. */
 #include "kernel/net/tcp.h"
 
+#include "kernel/lib/random.h"
+#include "kernel/lib/siphash.h"
 #include "kernel/net/ip.h"
 
 #define SEQ_LT(a, b)  ((int32_t)((a) - (b)) < 0)
@@ -24,7 +26,9 @@ static uint8_t *rx_mem, *tx_mem;
 /* every connection in use has an index below conn_span: the per-frame and
  * per-poll scans stop there (slots are taken lowest first) */
 static unsigned conn_span;
-static uint32_t isn_salt;
+/* RFC 6528: the secret of the initial sequence numbers, from the random
+ * pool at every tcp_init */
+static uint8_t isn_key[SIPHASH_KEY_LEN];
 /* out-of-order bytes held by every connection together (TCP_OOO_TOTAL) */
 static size_t ooo_total;
 
@@ -80,7 +84,7 @@ void tcp_init(void)
 		conns[i].index = i;
 	conn_span = 0;
 	ooo_total = 0;
-	isn_salt = (uint32_t)net_now_us() * 2654435761u;
+	random_bytes(isn_key, sizeof(isn_key));
 	ip_register(&tcp_proto);
 }
 
@@ -491,16 +495,18 @@ static void rto_reset(struct tcp_conn *c)
 	c->rto = MIN(MAX(rto, TCP_RTO_MIN_US), TCP_RTO_MAX_US);
 }
 
+/* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport,
+ * secretkey), M a 4 µs clock, F a keyed PRF: one connection's ISN tells
+ * nothing of another's */
 static uint32_t isn_for(uint32_t rip, uint16_t rport, uint16_t lport)
 {
-	/* RFC 6528: a clock plus a keyed hash of the connection id */
-	uint32_t h = isn_salt ^ rip ^ ((uint32_t)rport << 16 | lport);
-	h ^= h >> 16;
-	h *= 0x7feb352d;
-	h ^= h >> 15;
-	h *= 0x846ca68b;
-	h ^= h >> 16;
-	return h + (uint32_t)(net_now_us() / 4);
+	uint8_t id[12];
+	wr32(id, net_if.ip);
+	wr32(id + 4, rip);
+	wr16(id + 8, lport);
+	wr16(id + 10, rport);
+	return (uint32_t)siphash24(isn_key, id, sizeof(id)) +
+	       (uint32_t)(net_now_us() / 4);
 }
 
 /* a free slot; else the oldest TIME_WAIT; else the oldest half-open one
@@ -659,13 +665,18 @@ static void establish(struct tcp_conn *c, const struct tcp_view *t,
 static void challenge_ack(struct tcp_conn *c)
 {
 	static uint64_t second;
-	static unsigned sent;
+	static unsigned sent, budget;
 	uint64_t now = net_now_us() / 1000000;
-	if (now != second) {
+	if (now != second || !budget) {
 		second = now;
 		sent = 0;
+		/* a budget that differs every second, half to one and a half
+		 * times the limit: an exact, shared count told an off-path
+		 * attacker when its guesses hit a connection (CVE-2016-5696) */
+		budget = TCP_CHALLENGE_ACK_LIMIT / 2 +
+			 (unsigned)(random_u64() % TCP_CHALLENGE_ACK_LIMIT);
 	}
-	if (sent >= TCP_CHALLENGE_ACK_LIMIT) {
+	if (sent >= budget) {
 		net_if.c.tcp_challenge_acks_limited++;
 		return;
 	}

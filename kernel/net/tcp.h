@@ -34,7 +34,7 @@
 #define TCP_MSS_MIN		64  /* a smaller peer MSS is raised to this */
 #define TCP_DUPTHRESH_MAX	127 /* reordering tolerance grows to this */
 #define TCP_SACK_RANGES		8   /* SACK scoreboard ranges per connection */
-#define TCP_CHALLENGE_ACK_LIMIT 100 /* a second, RFC 5961 §7 */
+#define TCP_CHALLENGE_ACK_LIMIT 100 /* a second on average, RFC 5961 §7 */
 #define TCP_PMTU_MIN		552 /* a smaller reported MTU is raised to this */
 #define TCP_DUPTHRESH		3   /* RFC 5681 §3.2, RFC 6675 §2 */
 #define TCP_TLP_MIN_US		(2ull * 1000) /* PTO floor: twice the 1 ms tick */

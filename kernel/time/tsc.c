@@ -4,6 +4,7 @@
 #include "kernel/acpi/acpi.h"
 #include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/random.h"
 #include "kernel/mm/mm.h"
 #include "kernel/time/time.h"
 
@@ -57,13 +58,22 @@ int time_calibrate(void)
 	}
 	/* 20 ms of the reference clock */
 	uint64_t want = ref_hz / 50, r0 = ref_read(src, hpet), t0 = time_tsc();
-	uint64_t r1, t1;
+	uint64_t r1, t1, rprev = r0, jitter = 0;
 	for (;;) {
 		r1 = ref_read(src, hpet);
 		t1 = time_tsc();
+		/* where the TSC stands at each tick of the other clock: its
+		 * low bits are timing noise (interrupts, the bus, a host's
+		 * scheduler), the kernel's weakest entropy source */
+		if (r1 != rprev) {
+			jitter = (jitter ^ t1) * 0x9e3779b97f4a7c15ull;
+			jitter ^= jitter >> 29;
+			rprev = r1;
+		}
 		if (((r1 - r0) & mask) >= want)
 			break;
 	}
+	random_add("tsc-jitter", &jitter, sizeof(jitter), false);
 	tsc_hz = (t1 - t0) * ref_hz / ((r1 - r0) & mask);
 	kprintf("time: TSC %lu kHz (calibrated against %s)\n", tsc_hz / 1000,
 		src == 1 ? "ACPI PM timer" : "HPET");

@@ -76,8 +76,10 @@ def inventory_devices(disk_name):
 
 
 def test_inventory_and_foundation_proofs():
-    devices = inventory_devices("inventory-disk.img")
-    with Machine("inventory", devices=devices,
+    # a CPU with RDRAND and a virtio-rng device, whose OVMF driver gives
+    # the EFI_RNG_PROTOCOL: both seed the kernel's random pool
+    devices = inventory_devices("inventory-disk.img") + ["-device", "virtio-rng-pci"]
+    with Machine("inventory", devices=devices, extra=["-cpu", "max"],
                  cmdline="proofs=boot,mm,edu,authority capos.nonsense=1 bogus") as m:
         m.wait_for(r"^capOS: proofs pass=\d+ fail=\d+")
         theirs = qemu_functions(m)
@@ -108,6 +110,9 @@ def test_inventory_and_foundation_proofs():
     for name in ("boot", "mm", "edu", "authority"):
         assert name in proofs, f"proof {name} never printed"
         assert proofs[name].passed, proofs[name]
+    seeded = re.search(r"^random: seeded from (\S+)$", log, re.M)
+    assert seeded, "no random line"
+    assert {"efi-rng", "rdrand", "tsc-jitter"} <= set(seeded.group(1).split(",")), seeded.group(0)
     assert "cmdline: unknown option 'bogus' ignored" in log
     # a dotted word is checked like any other (a mistyped nvme.ns must not
     # pass unnoticed), and the options the image reads are listed once
@@ -145,4 +150,6 @@ def test_boot_without_config():
         m.wait_for(r"^capOS: up; main loop running")
         m.quit()
     assert "boot: no command line and no capos.cfg; using defaults" in m.log
+    # QEMU's default CPU has no RDRAND and OVMF then no RNG: said plainly
+    assert "random: seeded from tsc-jitter only: no RDSEED/RDRAND and no EFI RNG" in m.log
     assert "capOS: proofs pass=0 fail=0" in m.log

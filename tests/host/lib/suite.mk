@@ -10,3 +10,8 @@ $(BUILD)/fuzz/fuzz_json: tests/host/lib/fuzz_json.c tests/host/lib/json_check.h 
 		$(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+HOST_TESTS += $(BUILD)/host/random_test
+$(BUILD)/host/random_test: tests/host/lib/test_random.c $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)

@@ -743,6 +743,34 @@ static int http_get(struct peer *p, const char *path, char *body, size_t bcap,
 	return st;
 }
 
+/* the ISN a connection from sport gets from a stack brought up at clock
+ * `at` (every step after that is the same) */
+static uint32_t isn_at(uint64_t at, uint16_t sport)
+{
+	shim_clock_ns = at;
+	fake_setup(false);
+	struct peer p;
+	peer_open(&p, sport);
+	uint32_t isn = p.rcv_nxt - 1;
+	peer_abort(&p);
+	return isn;
+}
+
+/* RFC 6528 §3: ISN = M + F(connection id, secret key). The secret comes
+ * from the random pool, not from the clock: two stacks brought up at the
+ * same instant give the same connection different ISNs, and one stack
+ * gives two source ports ISNs that differ in more than their ports */
+static void test_tcp_rfc6528_isn_secret_not_the_clock(void **state)
+{
+	(void)state;
+	uint64_t at = shim_clock_ns + 1000000000ull;
+	uint32_t a = isn_at(at, 41000), b = isn_at(at, 41000);
+	assert_int_not_equal(a, b);
+	uint32_t c = isn_at(at, 41001);
+	assert_true(__builtin_popcount(a ^ c) > 4);
+	fake_setup(false);
+}
+
 static void test_tcp_handshake_keepalive_fin(void **state)
 {
 	(void)state;
@@ -1095,13 +1123,24 @@ static void test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale(void **state)
 	assert_int_equal(net_counters()->tcp_challenge_acks, ch + 1);
 	assert_non_null(conn_of(&p));
 	/* RFC 5961 §7: a flood of them is answered at most
-	 * TCP_CHALLENGE_ACK_LIMIT times a second */
-	advance_us(1000000);
-	fake_clear();
-	uint64_t lim = net_counters()->tcp_challenge_acks_limited;
-	for (int i = 0; i < TCP_CHALLENGE_ACK_LIMIT + 50; i++)
-		peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
-	assert_int_equal(net_counters()->tcp_challenge_acks_limited, lim + 50);
+	 * TCP_CHALLENGE_ACK_LIMIT times a second on average, each second's
+	 * budget drawn from [limit/2, 3 limit/2): a budget the same every
+	 * second is the off-path side channel of CVE-2016-5696 */
+	unsigned budgets[8];
+	bool differ = false;
+	for (unsigned k = 0; k < ARRAY_SIZE(budgets); k++) {
+		advance_us(1000000);
+		fake_clear();
+		uint64_t sent0 = net_counters()->tcp_challenge_acks;
+		for (int i = 0; i < 2 * TCP_CHALLENGE_ACK_LIMIT; i++)
+			peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+		budgets[k] =
+		    (unsigned)(net_counters()->tcp_challenge_acks - sent0);
+		assert_in_range(budgets[k], TCP_CHALLENGE_ACK_LIMIT / 2,
+				3 * TCP_CHALLENGE_ACK_LIMIT / 2 - 1);
+		differ |= budgets[k] != budgets[0];
+	}
+	assert_true(differ);
 	assert_non_null(conn_of(&p));
 	p.snd_nxt = base + 400;
 	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
@@ -2367,6 +2406,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_fallback_static,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc6528_isn_secret_not_the_clock, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_handshake_keepalive_fin,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rst_cases, fake_cm_setup,
