@@ -141,6 +141,7 @@ run: deps all $(RUN_EFI)
 		-device nvme,serial=capos0,drive=nvm \
 		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80 \
 		-device virtio-net-pci,netdev=n0,disable-legacy=on \
+		-device virtio-rng-pci \
 		$(QEMU_EXTRA) || [ $$? -eq 33 ]
 
 # the NVMe disk of `make run` persists across runs, like a real disk
