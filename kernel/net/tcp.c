@@ -651,6 +651,10 @@ static void establish(struct tcp_conn *c, const struct tcp_view *t,
 	c->snd_wl2 = t->ack;
 	if (c->rtt_active && !c->retries)
 		rtt_sample(c, now - c->rtt_start);
+	else if (c->retries && !c->srtt)
+		/* RFC 6298 §5.7: the SYN-ACK timed out and no sample came,
+		 * so data starts with a 3 s RTO, not the backed-off one */
+		c->rto = TCP_RTO_SYN_TIMEOUT_US;
 	c->rtt_active = false;
 	c->rexmt_at = 0;
 	c->retries = 0;

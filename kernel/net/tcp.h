@@ -39,13 +39,15 @@
 #define TCP_DUPTHRESH		3   /* RFC 5681 §3.2, RFC 6675 §2 */
 #define TCP_TLP_MIN_US		(2ull * 1000) /* PTO floor: twice the 1 ms tick */
 #define TCP_RTO_INIT_US		(1000ull * 1000) /* RFC 6298 §2.1 */
-#define TCP_RTO_MIN_US		(200ull * 1000) /* below RFC 6298's 1 s, as Linux */
-#define TCP_RTO_MAX_US		(60ull * 1000000) /* RFC 6298 §2.5 */
-#define TCP_MAX_RETRIES		8 /* data: then the connection is reset */
-#define TCP_SYN_RETRIES		4 /* SYN-ACK: then the half-open slot is freed */
-#define TCP_TIME_WAIT_US	(30ull * 1000000) /* 2*MSL, shortened */
-#define TCP_FIN_WAIT2_US	(60ull * 1000000)
-#define TCP_IDLE_EVICT_US	(1000ull * 1000) /* idle at least this long */
+/* RFC 6298 §5.7: after a SYN(-ACK) timeout, data starts with this RTO */
+#define TCP_RTO_SYN_TIMEOUT_US (3000ull * 1000)
+#define TCP_RTO_MIN_US	       (200ull * 1000) /* below RFC 6298's 1 s, as Linux */
+#define TCP_RTO_MAX_US	       (60ull * 1000000) /* RFC 6298 §2.5 */
+#define TCP_MAX_RETRIES	       8 /* data: then the connection is reset */
+#define TCP_SYN_RETRIES	       4 /* SYN-ACK: then the half-open slot is freed */
+#define TCP_TIME_WAIT_US       (30ull * 1000000) /* 2*MSL, shortened */
+#define TCP_FIN_WAIT2_US       (60ull * 1000000)
+#define TCP_IDLE_EVICT_US      (1000ull * 1000) /* idle at least this long */
 
 enum tcp_state {
 	TCP_CLOSED,

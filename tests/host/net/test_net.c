@@ -771,6 +771,31 @@ static void test_tcp_rfc6528_isn_secret_not_the_clock(void **state)
 	fake_setup(false);
 }
 
+static struct tcp_conn *conn_of(const struct peer *p);
+
+/* RFC 6298 §5.7: a SYN-ACK that timed out leaves no RTT sample, and data
+ * then starts with a 3 s RTO (not the 2 s the backoff left) */
+static void test_tcp_rfc6298_s5_7_rto_after_synack_timeout(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 41100);
+	peer_send(&p, TCP_SYN, NULL, 0);
+	fake_clear(); /* the first SYN-ACK is lost */
+	advance_us(TCP_RTO_INIT_US + 100000);
+	for (int i = 0; i < 4 && !p.established; i++)
+		peer_pump(&p);
+	assert_true(p.established);
+	p.auto_ack = true;
+	peer_ack(&p);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_int_equal(c->state, TCP_ESTABLISHED);
+	assert_int_equal(c->srtt, 0);
+	assert_int_equal(c->rto, TCP_RTO_SYN_TIMEOUT_US);
+	peer_abort(&p);
+}
+
 static void test_tcp_handshake_keepalive_fin(void **state)
 {
 	(void)state;
@@ -2408,6 +2433,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6528_isn_secret_not_the_clock, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc6298_s5_7_rto_after_synack_timeout, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_handshake_keepalive_fin,
 					    fake_cm_setup, fake_cm_teardown),
