@@ -66,8 +66,6 @@ struct http_resp {
 /* the routes: fills *out; may write the body into scratch[0..cap) */
 void webui_route(const struct http_req *r, char *scratch, size_t cap,
 		 struct http_resp *out);
-/* the generated body of /api/blob: byte `off` of the pattern */
-void webui_blob_fill(uint64_t off, uint8_t *dst, size_t n);
 /* the blob's bytes from off, contiguous for *n (clipped) */
 const uint8_t *webui_blob_at(uint64_t off, size_t *n);
 #endif

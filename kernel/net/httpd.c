@@ -42,7 +42,6 @@ struct http_conn {
 	const uint8_t *src;
 	size_t src_len, src_off;
 	uint64_t blob_off, blob_len;
-	unsigned requests;
 };
 
 static struct http_conn hconns[TCP_MAX_CONN];
@@ -265,7 +264,6 @@ static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 		tcp_rx_consume(c, end);
 		h->scanned = 0;
 		h->req_start = 0;
-		h->requests++;
 		h->sink = true;
 		h->sink_len = 0;
 		h->sink_fnv = 0x811c9dc5u;
@@ -287,7 +285,6 @@ static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 	h->scanned = 0;
 	h->body_left = req.has_length ? req.content_length : 0;
 	h->req_start = 0;
-	h->requests++;
 	return true;
 }
 

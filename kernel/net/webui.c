@@ -543,18 +543,6 @@ const uint8_t *webui_blob_at(uint64_t off, size_t *n)
 	return run + off % sizeof(pat);
 }
 
-void webui_blob_fill(uint64_t off, uint8_t *dst, size_t n)
-{
-	while (n) {
-		size_t k = n;
-		const uint8_t *p = webui_blob_at(off, &k);
-		memcpy(dst, p, k);
-		dst += k;
-		n -= k;
-		off += k;
-	}
-}
-
 void webui_route(const struct http_req *r, char *scratch, size_t cap,
 		 struct http_resp *out)
 {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tests/qemu/tap_peer.py — the Linux side of the Linux<->Linux comparison:
 the same two routes as capOS (GET /api/blob?size=N, the blob pattern of
-kernel/net/webui.c webui_blob_fill; POST /api/sink, answered with
+kernel/net/webui.c webui_blob_at; POST /api/sink, answered with
 "<length> <fnv1a32 hex>"), served by Linux's TCP. Usage: tap_peer.py IP PORT"""
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

@@ -984,7 +984,7 @@ static void test_tcp_retransmit_backoff(void **state)
 	assert_int_equal(st, 200);
 	assert_int_equal(blen, 20000);
 	uint8_t expect[20000];
-	webui_blob_fill(0, expect, sizeof(expect));
+	blob_expect(0, expect, sizeof(expect));
 	assert_memory_equal(body, expect, sizeof(expect));
 	peer_abort(&p);
 }
@@ -1624,7 +1624,7 @@ static void test_tcp_rfc1191_frag_needed(void **state)
 				     sizeof(body), &blen);
 	assert_int_equal(st, 200);
 	uint8_t expect[30000];
-	webui_blob_fill(0, expect, sizeof(expect));
+	blob_expect(0, expect, sizeof(expect));
 	assert_int_equal(blen, sizeof(expect));
 	assert_memory_equal(body, expect, sizeof(expect));
 	peer_abort(&p);

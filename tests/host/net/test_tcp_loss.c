@@ -30,8 +30,6 @@
 #include "netfake.h"
 #include "shim.h"
 
-void webui_blob_fill(uint64_t off, uint8_t *dst, size_t n);
-
 #define SEQ_LT(a, b)	 ((int32_t)((a) - (b)) < 0)
 #define SEQ_LEQ(a, b)	 ((int32_t)((a) - (b)) <= 0)
 #define LINK_DELAY_NS	 150000ull /* one way */
@@ -368,7 +366,7 @@ static struct run blob_run(uint16_t sport, size_t size, unsigned loss_ppm,
 	size_t hl = (size_t)(hdr_end + 4 - (const char *)c.buf);
 	assert_int_equal(got - hl, size);
 	uint8_t *want = malloc(size);
-	webui_blob_fill(0, want, size);
+	blob_expect(0, want, size);
 	assert_memory_equal(c.buf + hl, want, size);
 	free(want);
 	free(c.buf);
