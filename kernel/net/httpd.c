@@ -345,10 +345,12 @@ static void http_run(struct tcp_conn *c)
 {
 	http_run_once(c);
 	struct http_conn *h = &hconns[c->index];
-	size_t len;
-	tcp_rx_data(c, &len);
-	c->idle =
-	    h->st == HS_READ && !len && !h->body_left && !tcp_tx_pending(c);
+	/* reclaimable under pressure once silent for TCP_IDLE_EVICT_US
+	 * (tcp.c: conn_alloc): between requests, and while the client owes
+	 * us bytes of a header or a body (one that trickles them could
+	 * otherwise hold the slot for days); never with a whole request
+	 * waiting for a slab, nor with a response still to send */
+	c->idle = h->st == HS_READ && !h->wait_slab && !tcp_tx_pending(c);
 }
 
 static void http_recv(struct tcp_conn *c)

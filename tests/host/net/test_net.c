@@ -1839,6 +1839,55 @@ static void test_tcp_many_connections(void **state)
 		peer_free(&ps[i]);
 }
 
+/* every slot held by a client that trickles a request body (a byte well
+ * inside the idle timeout, never the whole body): a new client still gets
+ * in, taking the slot of the one silent the longest, which is reset */
+static void test_http_body_tricklers_evictable(void **state)
+{
+	(void)state;
+	static struct peer ps[TCP_MAX_CONN];
+	static struct peer *all[TCP_MAX_CONN + 1];
+	const char *req = "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
+			  "Content-Length: 60000\r\n\r\nab";
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		peer_open(&ps[i], (uint16_t)(46000 + i));
+		peer_send(&ps[i], TCP_ACK | TCP_PSH, req, strlen(req));
+		all[i] = &ps[i];
+	}
+	/* 20 s of one byte each every 5 s, the first client's a second
+	 * before the others' */
+	for (int t = 0; t < 4; t++) {
+		for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+			if (i == 1)
+				advance_us(1000000);
+			peer_send(&ps[i], TCP_ACK | TCP_PSH, "c", 1);
+		}
+		advance_us(4000000);
+		peers_pump(all, TCP_MAX_CONN);
+	}
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, TCP_MAX_CONN);
+	struct peer late;
+	peer_init(&late, 47000);
+	all[TCP_MAX_CONN] = &late;
+	peer_send(&late, TCP_SYN, NULL, 0);
+	peers_pump(all, TCP_MAX_CONN + 1);
+	assert_true(late.established);
+	peer_ack(&late);
+	assert_true(ps[0].got_rst);
+	for (unsigned i = 1; i < TCP_MAX_CONN; i++)
+		assert_false(ps[i].got_rst);
+	char lh[512], lb[512];
+	size_t ll;
+	assert_int_equal(
+	    http_get(&late, "/api/nvme", lb, sizeof(lb), &ll, lh, sizeof(lh)),
+	    200);
+	peer_abort(&late);
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
+		peer_abort(&ps[i]);
+}
+
 static void test_tcp_syn_flood(void **state)
 {
 	(void)state;
@@ -2482,6 +2531,8 @@ int main(void)
 		test_tcp_rfc9293_s3_8_6_2_2_receiver_sws, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_many_connections,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_body_tricklers_evictable,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_syn_flood, fake_cm_setup,
 					    fake_cm_teardown),
