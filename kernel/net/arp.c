@@ -13,12 +13,14 @@ struct arp_entry {
 
 struct arp_pending {
 	uint32_t hop; /* 0: free */
+	uint32_t seq; /* queued order: a neighbour's frames leave in it */
 	uint16_t len;
 	uint8_t frame[ETH_FRAME_MAX];
 };
 
 static struct arp_entry arp[ARP_MAX];
 static struct arp_pending *pendq; /* ARP_PENDQ entries, from net_alloc */
+static uint32_t pend_seq;
 
 void arp_reset(void)
 {
@@ -88,12 +90,22 @@ static void arp_update(uint32_t ip, const uint8_t *mac, bool create)
 	e->ip = ip;
 	e->state = ARP_RESOLVED;
 	e->deadline = net_now_us() + ARP_TTL_US;
-	for (unsigned i = 0; pendq && i < ARP_PENDQ; i++) {
-		struct arp_pending *p = &pendq[i];
-		if (p->hop != ip)
-			continue;
-		eth_send(p->frame, mac, ETHERTYPE_IPV4, p->len - ETH_HLEN);
-		p->hop = 0;
+	/* oldest first: slots freed by other neighbours are reused out of
+	 * order (a sequence number wraps after 2^32 frames; the comparison
+	 * is by distance) */
+	for (;;) {
+		struct arp_pending *first = NULL;
+		for (unsigned i = 0; pendq && i < ARP_PENDQ; i++) {
+			struct arp_pending *p = &pendq[i];
+			if (p->hop == ip &&
+			    (!first || (int32_t)(p->seq - first->seq) < 0))
+				first = p;
+		}
+		if (!first)
+			break;
+		first->hop = 0;
+		eth_send(first->frame, mac, ETHERTYPE_IPV4,
+			 first->len - ETH_HLEN);
 	}
 }
 
@@ -113,6 +125,7 @@ static void arp_pend_add(uint32_t hop, const uint8_t *frame, size_t len)
 		if (p->hop)
 			continue;
 		p->hop = hop;
+		p->seq = pend_seq++;
 		p->len = (uint16_t)len;
 		memcpy(p->frame, frame, len);
 		return;

@@ -179,6 +179,48 @@ static void test_arp_resolve_pending(void **state)
 	assert_int_equal(net_counters()->arp_drops, drops + 1);
 }
 
+/* an echo request from an on-link host the cache does not know yet */
+static void ping_from(uint32_t src, uint8_t seq)
+{
+	uint8_t icmp[16] = {ICMP_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, seq, 'x'};
+	wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
+	uint8_t f[128];
+	inject(f,
+	       build_ipv4(f, src, STACK_IP, IP_PROTO_ICMP, icmp, sizeof(icmp)));
+}
+
+static void arp_answer(uint32_t ip, uint8_t last)
+{
+	uint8_t r[64];
+	const uint8_t m[6] = {2, 0, 0, 0, 0, last};
+	build_arp(r, ARP_OP_REPLY, m, ip, stack_mac, STACK_IP);
+	inject(r, 60);
+}
+
+/* frames held for one neighbour leave in the order they were queued,
+ * however the queue's slots were reused by others meanwhile */
+static void test_arp_pending_fifo(void **state)
+{
+	(void)state;
+	const uint32_t x = 0x0a000207, y = 0x0a000208;
+	ping_from(x, 1);
+	ping_from(x, 2);
+	ping_from(y, 1);
+	arp_answer(x, 7); /* x's two replies leave; their slots free up */
+	ping_from(y, 2);
+	ping_from(y, 3);
+	fake_clear();
+	arp_answer(y, 8);
+	struct ipv4_view ip;
+	for (uint8_t k = 1; k <= 3; k++) {
+		const struct frame *e =
+		    pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+		assert_non_null(e);
+		assert_int_equal(ip.dst, y);
+		assert_int_equal(ip.payload[7], k);
+	}
+}
+
 /* ---- ICMP -----------------------------------------------------------------
  */
 
@@ -2457,6 +2499,8 @@ int main(void)
 	    cmocka_unit_test(test_http_parser),
 	    cmocka_unit_test_setup_teardown(test_arp_reply, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_arp_pending_fifo,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_resolve_pending,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_icmp_echo, fake_cm_setup,
