@@ -447,7 +447,7 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	pci_enable(d, true, false, false);
 	/* §4.1.5.1.1: find the structures before touching the device */
 	if (virtio_pci_map(&sc->vp))
-		return -1;
+		goto err_off; /* it revoked what it had granted */
 	/* §3.1.1 step 1: reset */
 	if (virtio_pci_reset(&sc->vp))
 		goto err_unmap;
@@ -518,6 +518,7 @@ err_failed:
 	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
 err_unmap:
 	virtio_pci_unmap(&sc->vp);
+err_off:
 	pci_enable(d, false, false, false);
 	return -1;
 }

@@ -281,6 +281,16 @@ static void test_notify_offset_unaligned(void **st)
 	assert_int_equal(vm.violations, 0);
 }
 
+/* a device whose capabilities cannot be used (a notify multiplier that is
+ * not a power of two) is left off the bus: no memory decoding either */
+static void test_unusable_caps_leave_it_off(void **st)
+{
+	vm_notify_mult_set(3);
+	assert_int_equal(attach(), -1);
+	assert_false(vm.bus_master || vm.mem_decode);
+	assert_int_equal(host_pools_live(), 0);
+}
+
 static void test_queue_vector_refused(void **st)
 {
 	vm.refuse_queue_vector = true;
@@ -400,6 +410,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_offset_unaligned, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unusable_caps_leave_it_off,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_vector_refused, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
