@@ -8,12 +8,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool up;
-	if (!up) {
-		shim_quiet = 1;
-		fake_setup(false);
-		up = true;
-	}
+	(void)fake_setup_once();
 	net_input(data, size);
 	if (size && (data[0] & 1))
 		shim_clock_ns += (uint64_t)data[size - 1] * 100000000ull;

@@ -13,15 +13,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool up;
 	static char *scratch;
 	static struct peer p;
-	if (!up) {
-		shim_quiet = 1;
-		fake_setup(false);
+	if (fake_setup_once()) {
 		scratch = malloc(256 * 1024);
 		peer_init(&p, 40000);
-		up = true;
 	}
 	const char *s = (const char *)data;
 	size_t end = http_header_end(s, size, 0);

@@ -180,12 +180,7 @@ static void fragment(unsigned k, uint32_t off, uint32_t len, bool mf,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool up;
-	if (!up) {
-		shim_quiet = 1;
-		fake_setup(false);
-		up = true;
-	}
+	(void)fake_setup_once();
 	ipfrag_reset();
 	memset(m, 0, sizeof(m));
 	for (size_t i = 0; i + 5 <= size; i += 5) {

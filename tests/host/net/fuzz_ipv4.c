@@ -15,13 +15,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool up;
 	static uint8_t f[ETH_FRAME_MAX + 64];
-	if (!up) {
-		shim_quiet = 1;
-		fake_setup(false);
-		up = true;
-	}
+	(void)fake_setup_once();
 	struct ipv4_view ip;
 	struct tcp_view t;
 	struct arp_view a;

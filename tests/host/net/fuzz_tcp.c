@@ -83,15 +83,10 @@ static void aim_at_flight(uint8_t *seg, size_t size, const struct tcp_conn *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool up;
 	static struct peer p;
 	static uint8_t seg[ETH_MTU], f[ETH_FRAME_MAX + 64];
-	if (!up) {
-		shim_quiet = 1;
-		fake_setup(false);
+	if (fake_setup_once())
 		peer_init(&p, 40000);
-		up = true;
-	}
 	if (size < 21)
 		return 0;
 	uint8_t ctl = data[0];

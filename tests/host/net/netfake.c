@@ -362,6 +362,17 @@ bool peer_connect(struct peer *p)
 	return true;
 }
 
+bool fake_setup_once(void)
+{
+	static bool up;
+	if (up)
+		return false;
+	shim_quiet = 1;
+	fake_setup(false);
+	up = true;
+	return true;
+}
+
 int fake_cm_setup(void **state)
 {
 	(void)state;

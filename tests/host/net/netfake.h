@@ -39,6 +39,9 @@ void fake_teardown(void);
  * configuration (fake_setup(false)), torn down after the test */
 int fake_cm_setup(void **state);
 int fake_cm_teardown(void **state);
+/* a fuzzer's first input: the stack up (static address), quiet; true
+ * only that first time, for set-up of the fuzzer's own */
+bool fake_setup_once(void);
 /* next frame the stack sent, NULL when none */
 const struct frame *fake_pop(void);
 void fake_clear(void);
