@@ -261,6 +261,16 @@ void dhcp_tick(uint64_t now)
 	if (dhcp.state == DHCP_OFF || dhcp.state == DHCP_FALLBACK ||
 	    now < dhcp.deadline)
 		return;
+	/* RFC 2131 §4.4.5: the address stops at the lease's end, even when
+	 * the T1 tick itself comes later than that */
+	if ((dhcp.state == DHCP_BOUND || dhcp_bound_addr()) &&
+	    now >= dhcp.lease_end) {
+		kprintf("%s: dhcp: lease ended unrenewed, starting over\n",
+			net_if.nic->name);
+		net_if.configured = false;
+		dhcp_discover(now);
+		return;
+	}
 	switch (dhcp.state) {
 	case DHCP_SELECTING:
 	case DHCP_REQUESTING:
@@ -291,14 +301,6 @@ void dhcp_tick(uint64_t now)
 		break;
 	case DHCP_RENEWING:
 	case DHCP_REBINDING:
-		if (now >= dhcp.lease_end) {
-			kprintf("%s: dhcp: lease ended unrenewed, starting "
-				"over\n",
-				net_if.nic->name);
-			net_if.configured = false;
-			dhcp_discover(now);
-			return;
-		}
 		if (dhcp.state == DHCP_RENEWING && now >= dhcp.t2) {
 			/* the server is gone: ask any server (broadcast) */
 			dhcp.state = DHCP_REBINDING;

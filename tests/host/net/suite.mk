@@ -18,7 +18,7 @@ $(BUILD)/host/net_tcp_loss_test: tests/host/net/test_tcp_loss.c $(NET_SRC) $(SHI
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 
-NET_FUZZERS := fuzz_eth fuzz_ipv4 fuzz_ipfrag fuzz_tcp fuzz_http
+NET_FUZZERS := fuzz_eth fuzz_ipv4 fuzz_ipfrag fuzz_tcp fuzz_http fuzz_dhcp
 FUZZERS += $(addprefix $(BUILD)/fuzz/,$(NET_FUZZERS))
 $(addprefix $(BUILD)/fuzz/,$(NET_FUZZERS)): $(BUILD)/fuzz/%: tests/host/net/%.c $(NET_SRC) $(SHIM_SRC) $(NET_HDR)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,142 @@
+/* tests/host/net/fuzz_dhcp.c — a hostile DHCP server against the client
+ * (kernel/net/dhcp.c): replies with any type, address and option bytes,
+ * to the client's current transaction or another, between jumps of the
+ * clock. Oracle, after every step: an address the client holds is one a
+ * host can hold, under a contiguous mask; some reply offered it; and its
+ * lease (as the client reports it) has not run out since the last such
+ * reply. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netfake.h"
+#include "netframe.h"
+#include "shim.h"
+
+#define HELD 16
+static struct {
+	uint32_t ip;
+	uint64_t at_us;
+} offered[HELD];
+static unsigned noffered;
+static uint32_t xid; /* the client's latest transaction */
+
+static void die(const char *what, uint32_t ip)
+{
+	fprintf(stderr, "fuzz_dhcp: %s (address %08x)\n", what, ip);
+	abort();
+}
+
+static uint64_t now_us(void)
+{
+	return shim_clock_ns / 1000;
+}
+
+/* what the client sent: learn its transaction id */
+static void drain(void)
+{
+	const struct frame *f;
+	while ((f = fake_pop())) {
+		struct eth_view e;
+		struct ipv4_view v;
+		if (eth_parse(f->b, f->len, &e) || e.type != ETHERTYPE_IPV4 ||
+		    ipv4_parse(e.payload, e.len, &v) ||
+		    v.proto != IP_PROTO_UDP || v.len < 8 + 240 ||
+		    rd16(v.payload) != DHCP_CLIENT_PORT)
+			continue;
+		xid = rd32(v.payload + 8 + 4);
+	}
+}
+
+static void reply(uint32_t to_xid, uint8_t type, uint32_t yi,
+		  const uint8_t *opts, size_t n)
+{
+	uint8_t m[240 + 3 + 255 + 1];
+	memset(m, 0, sizeof(m));
+	struct dhcp_msg *d = (struct dhcp_msg *)m;
+	d->op = DHCP_OP_REPLY;
+	d->htype = 1;
+	d->hlen = 6;
+	wr32(&d->xid, to_xid);
+	wr32(d->yiaddr, yi);
+	memcpy(d->chaddr, stack_mac, 6);
+	wr32(&d->magic, DHCP_MAGIC);
+	uint8_t *o = m + 240;
+	*o++ = DHCP_OPT_MSG_TYPE, *o++ = 1, *o++ = type;
+	memcpy(o, opts, n);
+	o += n;
+	size_t len = (size_t)(o - m);
+	uint8_t u[8 + sizeof(m)];
+	wr16(u, DHCP_SERVER_PORT);
+	wr16(u + 2, DHCP_CLIENT_PORT);
+	wr16(u + 4, (uint16_t)(8 + len));
+	wr16(u + 6, 0);
+	memcpy(u + 8, m, len);
+	static uint8_t f[ETH_FRAME_MAX + 64];
+	if (noffered < HELD)
+		offered[noffered++] = (typeof(offered[0])){yi, now_us()};
+	else
+		offered[now_us() % HELD] = (typeof(offered[0])){yi, now_us()};
+	inject(f,
+	       build_ipv4(f, PEER_IP, 0xffffffffu, IP_PROTO_UDP, u, 8 + len));
+}
+
+static void check(void)
+{
+	struct net_state_view v;
+	net_state(&v);
+	if (!v.configured || strcmp(v.source, "dhcp"))
+		return;
+	uint32_t top = v.ip >> 24;
+	if (top == 0 || top == 127 || top >= 224)
+		die("holds an address no host can hold", v.ip);
+	if (!v.mask || (~v.mask & (~v.mask + 1)))
+		die("holds a mask that is not contiguous", v.ip);
+	uint64_t last = 0;
+	bool seen = false;
+	for (unsigned i = 0; i < noffered; i++)
+		if (offered[i].ip == v.ip) {
+			seen = true;
+			last =
+			    offered[i].at_us > last ? offered[i].at_us : last;
+		}
+	if (!seen)
+		die("holds an address no reply offered", v.ip);
+	if (now_us() > last + (uint64_t)v.lease_s * 1000000 + 1000000)
+		die("holds an address past its lease", v.ip);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	shim_quiet = 1;
+	fake_setup(true);
+	noffered = 0;
+	xid = 0;
+	drain();
+	size_t i = 0;
+	while (i < size) {
+		uint8_t k = data[i++];
+		if ((k & 3) == 0 && i < size) { /* up to 64 s */
+			advance_us(((uint64_t)data[i++] + 1) * 250000);
+		} else if ((k & 3) == 1 && i + 6 <= size) {
+			uint8_t type = data[i];
+			uint32_t yi = rd32(data + i + 1);
+			size_t n = data[i + 5];
+			i += 6;
+			n = n < size - i ? n : size - i;
+			reply(k & 0x80 ? xid ^ 1 : xid, type, yi, data + i, n);
+			i += n;
+		} else if ((k & 3) == 2 && i < size) { /* up to 68 min */
+			advance_us((uint64_t)data[i++] * 16000000);
+		} else if ((k & 3) == 3) {
+			check();
+			fake_setup(true); /* a new stack forgets the lease */
+			noffered = 0;
+		}
+		drain();
+		check();
+	}
+	fake_clear();
+	return 0;
+}
