@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -60,11 +62,65 @@ static void test_random_pool_follows_its_input(void **state)
 	assert_true(zero < 6);
 }
 
+/* the pool's next output after adding d[0..n) to its present state, taken
+ * in a child process so every call starts from the same state */
+static uint64_t output_after(const void *d, size_t n)
+{
+	int fd[2];
+	uint64_t v = 0;
+	assert_int_equal(pipe(fd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		random_add("probe", d, n, false);
+		v = random_u64();
+		_exit(write(fd[1], &v, sizeof(v)) == sizeof(v) ? 0 : 1);
+	}
+	close(fd[1]);
+	assert_int_equal(read(fd[0], &v, sizeof(v)), sizeof(v));
+	close(fd[0]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return v;
+}
+
+/* what comes out depends on every byte added, in the first slice of a long
+ * input, in the last, and in a one-byte input; the same bytes give the same
+ * output (a counter alone would pass the test above) */
+static void test_random_pool_every_byte_steers(void **state)
+{
+	(void)state;
+	static uint8_t base[1000], first[1000], last[1000], mid[1000];
+	for (unsigned i = 0; i < sizeof(base); i++)
+		base[i] = (uint8_t)(i * 13);
+	memcpy(first, base, sizeof(base));
+	memcpy(last, base, sizeof(base));
+	memcpy(mid, base, sizeof(base));
+	first[0] ^= 1;
+	last[sizeof(last) - 1] ^= 0x80;
+	mid[500] ^= 4;
+	uint64_t o = output_after(base, sizeof(base));
+	assert_int_equal(output_after(base, sizeof(base)), o);
+	uint64_t f = output_after(first, sizeof(first));
+	uint64_t l = output_after(last, sizeof(last));
+	uint64_t m = output_after(mid, sizeof(mid));
+	assert_int_not_equal(f, o);
+	assert_int_not_equal(l, o);
+	assert_int_not_equal(m, o);
+	assert_int_not_equal(f, l);
+	/* and the length counts: a prefix is another input */
+	assert_int_not_equal(output_after(base, sizeof(base) - 1), o);
+	uint8_t a = 'a', b = 'b';
+	assert_int_not_equal(output_after(&a, 1), output_after(&b, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_siphash24_reference_vectors),
 	    cmocka_unit_test(test_random_pool_follows_its_input),
+	    cmocka_unit_test(test_random_pool_every_byte_steers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

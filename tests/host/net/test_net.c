@@ -810,6 +810,22 @@ static void test_tcp_rfc6528_isn_secret_not_the_clock(void **state)
 	assert_int_not_equal(a, b);
 	uint32_t c = isn_at(at, 41001);
 	assert_true(__builtin_popcount(a ^ c) > 4);
+	/* one stack (one secret), two source ports, one after the other: M
+	 * moves by the time between the handshakes (the shim's clock ticks
+	 * 100 ns a read; far less than 2^18 * 4 us), F must differ by more
+	 * than that. isn_at above brings a new stack up each time, so a new
+	 * secret alone would pass it even if F ignored the ports */
+	shim_clock_ns = at;
+	fake_setup(false);
+	struct peer p, q;
+	peer_open(&p, 41002);
+	uint64_t t0 = shim_clock_ns;
+	peer_open(&q, 41003);
+	uint32_t gap = (q.rcv_nxt - 1) - (p.rcv_nxt - 1);
+	assert_true(shim_clock_ns - t0 < (1ull << 18) * 4000);
+	assert_true(gap + (1u << 18) > (2u << 18));
+	peer_abort(&q);
+	peer_abort(&p);
 	fake_setup(false);
 }
 
