@@ -367,6 +367,19 @@ static void test_printf(void **st)
 	assert_string_equal(b, "3 18446744073709551615 (null)");
 }
 
+/* C11 7.21.6.1: with a precision, %s reads no more than that many bytes,
+ * so a fixed-width field with no NUL (an ACPI signature at the end of a
+ * buffer) prints without reading past it */
+static void test_printf_precision_reads_no_further(void **st)
+{
+	char b[16];
+	char *sig = malloc(4);
+	memcpy(sig, "MCFG", 4); /* no NUL: the next byte is not ours */
+	assert_int_equal(ksnprintf(b, sizeof(b), "[%.4s]", sig), 6);
+	assert_string_equal(b, "[MCFG]");
+	free(sig);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -387,6 +400,7 @@ int main(void)
 	    cmocka_unit_test(test_cmdline_unknown_reported),
 	    cmocka_unit_test(test_bootfs_no_cap),
 	    cmocka_unit_test(test_printf),
+	    cmocka_unit_test(test_printf_precision_reads_no_further),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
