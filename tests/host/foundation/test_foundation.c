@@ -140,6 +140,22 @@ static void test_acpi_iommu_detected(void **st)
 	free(a);
 }
 
+/* a MADT no longer than its SDT header has no Local APIC Address field
+ * (ACPI 6.5 §5.2.12, offset 36): it is ignored, not read past its end (the
+ * junk slot is the last bytes of the allocation) */
+static void test_acpi_short_madt_not_read_past(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	sdt(a->junk, "APIC", sizeof(a->junk));
+	fix_sum(a->junk, sizeof(a->junk), 9);
+	acpi_lapic_base = 0;
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_lapic_base, 0);
+	assert_int_equal(acpi_find("APIC"), 0);
+	assert_int_not_equal(acpi_find("MCFG"), 0);
+	free(a);
+}
+
 /* ---- PCI -------------------------------------------------------------------
  */
 static uint8_t cfg[4096];
@@ -389,6 +405,7 @@ int main(void)
 	    cmocka_unit_test(test_acpi_bad_length_ignored),
 	    cmocka_unit_test(test_acpi_bad_rsdp),
 	    cmocka_unit_test(test_acpi_iommu_detected),
+	    cmocka_unit_test(test_acpi_short_madt_not_read_past),
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),
