@@ -126,11 +126,32 @@ static void acpi_parse_madt(const struct acpi_sdt *h)
 	}
 }
 
+/* the fixed fields a table must hold before capOS parses it: MCFG and MADT
+ * 44 bytes (their entries follow), HPET 56 (its base address ends there) */
+static bool fixed_fields_ok(const struct acpi_sdt *h)
+{
+	static const struct {
+		char sig[4];
+		uint32_t min;
+	} mins[] = {{"MCFG", 44}, {"APIC", 44}, {"HPET", 56}};
+	for (unsigned i = 0; i < ARRAY_SIZE(mins); i++)
+		if (!memcmp(h->sig, mins[i].sig, 4) &&
+		    h->length < mins[i].min) {
+			kprintf("acpi: table %.4s is %u bytes, shorter than "
+				"its %u bytes of fixed fields; ignored\n",
+				h->sig, h->length, mins[i].min);
+			return false;
+		}
+	return true;
+}
+
 static void acpi_add(uint64_t phys)
 {
 	if (!table_ok(phys) || ntables == ACPI_MAX_TABLES)
 		return;
 	const struct acpi_sdt *h = (const void *)phys;
+	if (!fixed_fields_ok(h))
+		return;
 	memcpy(tables[ntables].sig, h->sig, 4);
 	tables[ntables].sig[4] = 0;
 	tables[ntables++].phys = phys;
@@ -140,7 +161,7 @@ static void acpi_add(uint64_t phys)
 		acpi_parse_fadt(h);
 	else if (!memcmp(h->sig, "APIC", 4))
 		acpi_parse_madt(h);
-	else if (!memcmp(h->sig, "HPET", 4) && h->length >= 56)
+	else if (!memcmp(h->sig, "HPET", 4))
 		memcpy(&acpi_hpet_base, (const uint8_t *)h + 44, 8);
 }
 

@@ -107,7 +107,7 @@ int kvsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 			if (!str)
 				str = "(null)";
 			int n = 0;
-			while (str[n] && (prec < 0 || n < prec))
+			while ((prec < 0 || n < prec) && str[n])
 				n++;
 			if (!left)
 				for (int w = width; w > n; w--)

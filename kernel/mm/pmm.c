@@ -25,38 +25,96 @@ static void clr(uint64_t i)
 	bitmap[i / 8] &= ~(1 << (i % 8));
 }
 
+/* whole descriptors only: a map whose size is not a multiple of desc_size
+ * ends before its last, partial entry */
 #define FOR_EACH_DESC(d)                                                       \
 	for (uint8_t *_p = boot_mmap.desc;                                     \
-	     _p < boot_mmap.desc + boot_mmap.size; _p += boot_mmap.desc_size)  \
+	     _p + boot_mmap.desc_size <= boot_mmap.desc + boot_mmap.size;      \
+	     _p += boot_mmap.desc_size)                                        \
 		for (EFI_MEMORY_DESCRIPTOR *d = (void *)_p; d; d = NULL)
 
+/* no x86-64 physical address reaches 2^52 (MAXPHYADDR <= 52, Intel SDM
+ * vol. 3A §4.1.4) */
+#define PHYS_LIMIT (1ull << 52)
+
+/* a descriptor whose range is page-aligned and ends below PHYS_LIMIT: the
+ * end neither wraps nor overflows the page count */
+static bool desc_sane(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	return d->PhysicalStart % PAGE_SIZE == 0 &&
+	       d->PhysicalStart < PHYS_LIMIT &&
+	       d->NumberOfPages <= (PHYS_LIMIT - d->PhysicalStart) / PAGE_SIZE;
+}
+
+static bool desc_free(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	return d->Type == EfiConventionalMemory && desc_sane(d);
+}
+
+/* [start, start + len) touches a range some descriptor says is not free */
+static bool claimed(uint64_t start, uint64_t len)
+{
+	FOR_EACH_DESC(d)
+	if (!desc_free(d) && d->PhysicalStart < start + len &&
+	    (d->PhysicalStart >= start ||
+	     d->NumberOfPages > (start - d->PhysicalStart) / PAGE_SIZE))
+		return true;
+	return false;
+}
+
+/* Conventional memory is free unless another descriptor claims the same
+ * pages (firmware that overlaps its entries): any claim wins, so neither
+ * the bitmap nor an allocation lands on loader data or firmware memory. A
+ * descriptor that is not page-aligned or runs past PHYS_LIMIT is reported
+ * and never free. */
 void pmm_init(void)
 {
 	uint64_t top = 0;
+	if (boot_mmap.desc_size < sizeof(EFI_MEMORY_DESCRIPTOR))
+		panic("pmm: memory map descriptors of %lu bytes, fewer than "
+		      "UEFI's %lu",
+		      boot_mmap.desc_size,
+		      (uint64_t)sizeof(EFI_MEMORY_DESCRIPTOR));
 	FOR_EACH_DESC(d)
-	if (d->Type == EfiConventionalMemory)
-		top = MAX(top, d->PhysicalStart + d->NumberOfPages * PAGE_SIZE);
+	if (d->Type == EfiConventionalMemory) {
+		if (!desc_sane(d))
+			kprintf("pmm: conventional memory at 0x%lx, %lu pages, "
+				"is unaligned or ends past 2^52; not used\n",
+				d->PhysicalStart, d->NumberOfPages);
+		else
+			top = MAX(top, d->PhysicalStart +
+					   d->NumberOfPages * PAGE_SIZE);
+	}
 	npages = top / PAGE_SIZE;
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
 	FOR_EACH_DESC(d)
-	if (!bitmap && d->Type == EfiConventionalMemory &&
-	    d->NumberOfPages * PAGE_SIZE >= bytes &&
-	    d->PhysicalStart >= 0x100000)
+	if (!bitmap && desc_free(d) && d->NumberOfPages * PAGE_SIZE >= bytes &&
+	    d->PhysicalStart >= 0x100000 && !claimed(d->PhysicalStart, bytes))
 		bitmap = (uint8_t *)d->PhysicalStart;
 	if (!bitmap)
 		panic("pmm: no room for the page bitmap");
 	memset(bitmap, 0xff, bytes);
 	FOR_EACH_DESC(d)
-	if (d->Type == EfiConventionalMemory)
+	if (desc_free(d))
 		for (uint64_t i = 0; i < d->NumberOfPages; i++) {
 			uint64_t pg = d->PhysicalStart / PAGE_SIZE + i;
 			/* page 0 stays reserved: a device address of 0 is
 			 * always a bug */
-			if (pg == 0)
+			if (pg == 0 || !bit(pg))
 				continue;
 			clr(pg);
 			total_free++;
 		}
+	FOR_EACH_DESC(d)
+	if (!desc_free(d) && d->PhysicalStart / PAGE_SIZE < npages) {
+		uint64_t pg = d->PhysicalStart / PAGE_SIZE;
+		uint64_t n = MIN(d->NumberOfPages, npages - pg);
+		for (uint64_t i = 0; i < n; i++)
+			if (!bit(pg + i)) {
+				set(pg + i);
+				total_free--;
+			}
+	}
 	for (uint64_t i = 0; i < bytes / PAGE_SIZE; i++)
 		set((uint64_t)bitmap / PAGE_SIZE + i);
 	total_free -= bytes / PAGE_SIZE;

@@ -13,6 +13,9 @@
 #define HPET_CFG	0x010
 #define HPET_COUNTER	0x0f0
 #define HPET_CFG_ENABLE 1ull
+/* a 20 ms calibration still unfinished after this many TSC cycles (1.7 s
+ * at 5 GHz, 8.6 s at 1 GHz) has a reference clock that does not run */
+#define CALIBRATE_GIVE_UP (1ull << 33)
 
 static uint64_t tsc_hz = 1000000000ull; /* until calibrated */
 
@@ -46,9 +49,13 @@ int time_calibrate(void)
 	} else if (acpi_hpet_base) {
 		src = 2;
 		hpet = mm_map_mmio(acpi_hpet_base, 4096);
-		uint64_t period_fs = hpet[HPET_CAP / 8] >> 32;
-		if (!hpet || period_fs == 0 || period_fs > 100000000ull)
+		uint64_t period_fs = hpet ? hpet[HPET_CAP / 8] >> 32 : 0;
+		if (period_fs == 0 || period_fs > 100000000ull) {
+			kprintf("time: HPET at 0x%lx reports no valid period; "
+				"TSC assumed 1 GHz\n",
+				acpi_hpet_base);
 			return -1;
+		}
 		ref_hz = 1000000000000000ull / period_fs;
 		mask = ~0ull;
 		hpet[HPET_CFG / 8] |= HPET_CFG_ENABLE;
@@ -72,6 +79,16 @@ int time_calibrate(void)
 		}
 		if (((r1 - r0) & mask) >= want)
 			break;
+		/* firmware may name a clock that does not run (a PM timer
+		 * port nothing answers, an HPET that stays disabled): give
+		 * up after seconds of any plausible TSC rather than hang */
+		if (t1 - t0 > CALIBRATE_GIVE_UP) {
+			kprintf("time: %s advanced %lu of %lu ticks in 2^33 "
+				"TSC cycles; not running, TSC assumed 1 GHz\n",
+				src == 1 ? "ACPI PM timer" : "HPET",
+				(r1 - r0) & mask, want);
+			return -1;
+		}
 	}
 	random_add("tsc-jitter", &jitter, sizeof(jitter), false);
 	tsc_hz = (t1 - t0) * ref_hz / ((r1 - r0) & mask);

@@ -140,6 +140,22 @@ static void test_acpi_iommu_detected(void **st)
 	free(a);
 }
 
+/* a MADT no longer than its SDT header has no Local APIC Address field
+ * (ACPI 6.5 §5.2.12, offset 36): it is ignored, not read past its end (the
+ * junk slot is the last bytes of the allocation) */
+static void test_acpi_short_madt_not_read_past(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	sdt(a->junk, "APIC", sizeof(a->junk));
+	fix_sum(a->junk, sizeof(a->junk), 9);
+	acpi_lapic_base = 0;
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_lapic_base, 0);
+	assert_int_equal(acpi_find("APIC"), 0);
+	assert_int_not_equal(acpi_find("MCFG"), 0);
+	free(a);
+}
+
 /* ---- PCI -------------------------------------------------------------------
  */
 static uint8_t cfg[4096];
@@ -367,6 +383,19 @@ static void test_printf(void **st)
 	assert_string_equal(b, "3 18446744073709551615 (null)");
 }
 
+/* C11 7.21.6.1: with a precision, %s reads no more than that many bytes,
+ * so a fixed-width field with no NUL (an ACPI signature at the end of a
+ * buffer) prints without reading past it */
+static void test_printf_precision_reads_no_further(void **st)
+{
+	char b[16];
+	char *sig = malloc(4);
+	memcpy(sig, "MCFG", 4); /* no NUL: the next byte is not ours */
+	assert_int_equal(ksnprintf(b, sizeof(b), "[%.4s]", sig), 6);
+	assert_string_equal(b, "[MCFG]");
+	free(sig);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -376,6 +405,7 @@ int main(void)
 	    cmocka_unit_test(test_acpi_bad_length_ignored),
 	    cmocka_unit_test(test_acpi_bad_rsdp),
 	    cmocka_unit_test(test_acpi_iommu_detected),
+	    cmocka_unit_test(test_acpi_short_madt_not_read_past),
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),
@@ -387,6 +417,7 @@ int main(void)
 	    cmocka_unit_test(test_cmdline_unknown_reported),
 	    cmocka_unit_test(test_bootfs_no_cap),
 	    cmocka_unit_test(test_printf),
+	    cmocka_unit_test(test_printf_precision_reads_no_further),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

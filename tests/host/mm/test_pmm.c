@@ -1,0 +1,206 @@
+/* tests/host/mm/test_pmm.c — kernel/mm/pmm.c over UEFI memory maps built
+ * here (UEFI 2.10 §7.2.3 GetMemoryMap). The "physical" memory is a window
+ * mapped at a fixed low address (ordinary memory under ASan's x86_64
+ * layout), so page numbers stay small and the bitmap stays a few KiB. pmm
+ * keeps its state in statics and pmm_init runs once per boot, so each case
+ * runs in a child process. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <efi.h>
+
+#include "kernel/boot/boot_internal.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+#include "shim.h"
+
+#define WIN_BASE  0x20000000ull /* 512 MiB */
+#define WIN_PAGES 1024ull	/* 4 MiB */
+#define PG	  4096ull
+/* the bitmap for a top of 0x20000000 + up to 1024 pages: 131072 + 1024
+ * pages at one bit each is 16.1 KiB, rounded up to 5 pages */
+#define BITMAP_PAGES 5
+
+struct boot_memmap boot_mmap;
+
+static EFI_MEMORY_DESCRIPTOR map[8];
+static unsigned nmap;
+
+static void desc(uint32_t type, uint64_t start, uint64_t pages)
+{
+	map[nmap++] = (EFI_MEMORY_DESCRIPTOR){
+	    .Type = type, .PhysicalStart = start, .NumberOfPages = pages};
+	boot_mmap.desc = (uint8_t *)map;
+	boot_mmap.size = nmap * sizeof(map[0]);
+	boot_mmap.desc_size = sizeof(map[0]);
+}
+
+static void window(void)
+{
+	void *p =
+	    mmap((void *)WIN_BASE, WIN_PAGES * PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p != (void *)WIN_BASE)
+		abort();
+	/* what firmware left there: a pattern that must survive where it
+	 * is not free memory */
+	memset(p, 0xa5, WIN_PAGES * PG);
+}
+
+/* run fn in a child: 0 when it returned, else how it died */
+static int in_child(void (*fn)(void))
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* cmocka's handlers would carry on with the next test here */
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGABRT, SIG_DFL);
+		signal(SIGILL, SIG_DFL);
+		signal(SIGFPE, SIG_DFL);
+		nmap = 0;
+		window();
+		fn();
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static bool all_a5(uint64_t start, uint64_t pages)
+{
+	const uint8_t *p = (const uint8_t *)start;
+	for (uint64_t i = 0; i < pages * PG; i++)
+		if (p[i] != 0xa5)
+			return false;
+	return true;
+}
+
+/* ---- a sane map --------------------------------------------------------- */
+static void sane(void)
+{
+	desc(EfiLoaderCode, WIN_BASE, 16);
+	desc(EfiConventionalMemory, WIN_BASE + 16 * PG, 512);
+	desc(EfiBootServicesData, WIN_BASE + 528 * PG, 496);
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 512 - BITMAP_PAGES)
+		_exit(10);
+	uint64_t a = page_alloc(8, 0);
+	if (a < WIN_BASE + 16 * PG || a + 8 * PG > WIN_BASE + 528 * PG)
+		_exit(11);
+	if (!all_a5(WIN_BASE, 16) || !all_a5(WIN_BASE + 528 * PG, 496))
+		_exit(12);
+}
+
+static void test_pmm_sane_map(void **st)
+{
+	assert_int_equal(in_child(sane), 0);
+}
+
+/* ---- a descriptor whose end wraps the address space ----------------------
+ * PhysicalStart + NumberOfPages * 4096 past 2^64 (or NumberOfPages * 4096
+ * itself overflowing) must not make pmm clear bits past its bitmap */
+static void wraps(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 512);
+	desc(EfiConventionalMemory, WIN_BASE + 512 * PG, (1ull << 52) + 4);
+	desc(EfiLoaderData, WIN_BASE + 600 * PG, 8);
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total > 512)
+		_exit(10);
+	if (!all_a5(WIN_BASE + 600 * PG, 8))
+		_exit(11);
+}
+
+static void test_pmm_wrapping_descriptor_ignored(void **st)
+{
+	assert_int_equal(in_child(wraps), 0);
+}
+
+/* ---- overlapping descriptors -----------------------------------------------
+ * firmware that lists loader data (this image, the boot files) inside a
+ * conventional range: those pages are not free, and nothing (not the bitmap
+ * either) is placed on them */
+static void overlap(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	desc(EfiLoaderData, WIN_BASE, 8);
+	desc(EfiConventionalMemory, WIN_BASE + 256 * PG, 64); /* twice */
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	/* less the loader data and the bitmap */
+	if (s.total != 1024 - 8 - BITMAP_PAGES)
+		_exit(10);
+	if (!all_a5(WIN_BASE, 8))
+		_exit(11);
+	for (int i = 0; i < 1024 - 8 - BITMAP_PAGES; i++) {
+		uint64_t a = page_alloc(1, 0);
+		if (!a || a < WIN_BASE + 8 * PG)
+			_exit(12);
+	}
+	if (page_alloc(1, 0))
+		_exit(13);
+	if (!all_a5(WIN_BASE, 8))
+		_exit(14);
+}
+
+static void test_pmm_overlapping_descriptors(void **st)
+{
+	assert_int_equal(in_child(overlap), 0);
+}
+
+/* ---- a map whose size is not a whole number of descriptors ------------ */
+static void partial(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 512);
+	/* a second descriptor cut short: only its first 8 bytes are in the
+	 * map, and nothing of it may be read */
+	uint8_t *buf = malloc(sizeof(map[0]) + 8);
+	memcpy(buf, map, sizeof(map[0]));
+	uint32_t conv = EfiConventionalMemory; /* its start: unreadable */
+	memset(buf + sizeof(map[0]), 0, 8);
+	memcpy(buf + sizeof(map[0]), &conv, 4);
+	boot_mmap.desc = buf;
+	boot_mmap.size = sizeof(map[0]) + 8;
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 512 - BITMAP_PAGES)
+		_exit(10);
+	free(buf);
+}
+
+static void test_pmm_partial_descriptor_not_read(void **st)
+{
+	assert_int_equal(in_child(partial), 0);
+}
+
+int main(void)
+{
+	shim_quiet = 1;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pmm_sane_map),
+	    cmocka_unit_test(test_pmm_wrapping_descriptor_ignored),
+	    cmocka_unit_test(test_pmm_overlapping_descriptors),
+	    cmocka_unit_test(test_pmm_partial_descriptor_not_read),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
