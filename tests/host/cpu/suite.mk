@@ -1,0 +1,7 @@
+# tests/host/cpu — the local APIC (kernel/cpu/lapic.c) in the mode firmware
+# left it, over modelled MSRs and a modelled xAPIC page
+HOST_TESTS += $(BUILD)/host/lapic_test
+$(BUILD)/host/lapic_test: tests/host/cpu/test_lapic.c kernel/cpu/lapic.c \
+		kernel/lib/printf.c kernel/lib/parse.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
