@@ -186,13 +186,37 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
  * under us: fetch it again and retry (UEFI 2.10 §7.4.6). */
 static int efi_exit_boot_services(EFI_HANDLE image)
 {
+	/* the static buffer holds a typical map; a larger one (many-socket
+	 * machines, fragmented firmware maps) gets pages of its own, sized
+	 * by what GetMemoryMap asked for plus room for the descriptors the
+	 * allocation itself adds */
+	uint8_t *buf = mmap_buf;
+	UINTN cap = sizeof(mmap_buf);
 	for (int tries = 0; tries < 4; tries++) {
-		UINTN size = sizeof(mmap_buf), key, dsize;
+		UINTN size = cap, key, dsize;
 		UINT32 dver;
-		if (BS->GetMemoryMap(&size, (EFI_MEMORY_DESCRIPTOR *)mmap_buf,
-				     &key, &dsize, &dver) != EFI_SUCCESS)
+		EFI_STATUS st = BS->GetMemoryMap(
+		    &size, (EFI_MEMORY_DESCRIPTOR *)buf, &key, &dsize, &dver);
+		if (st == EFI_BUFFER_TOO_SMALL) {
+			EFI_PHYSICAL_ADDRESS a = 0;
+			UINTN pages = (size + 16 * dsize + 4095) / 4096;
+			if (BS->AllocatePages(AllocateAnyPages, EfiLoaderData,
+					      pages, &a) != EFI_SUCCESS) {
+				kprintf("boot: no memory for a %lu-byte memory "
+					"map\n",
+					(unsigned long)size);
+				return -1;
+			}
+			buf = (uint8_t *)a;
+			cap = pages * 4096;
+			continue;
+		}
+		if (st != EFI_SUCCESS) {
+			kprintf("boot: GetMemoryMap failed (0x%lx)\n",
+				(unsigned long)st);
 			return -1;
-		boot_mmap.desc = mmap_buf;
+		}
+		boot_mmap.desc = buf;
 		boot_mmap.size = size;
 		boot_mmap.desc_size = dsize;
 		if (BS->ExitBootServices(image, key) == EFI_SUCCESS)
