@@ -535,7 +535,7 @@ void iommu_init(void)
 		u->base = dmar.units[i].base;
 		u->seg = dmar.units[i].seg;
 		u->regs = mm_map_mmio(u->base, VTD_REG_SPAN);
-		u->why = vtd_unit_up(u);
+		u->why = u->regs ? vtd_unit_up(u) : "registers not mappable";
 		u->up = !u->why;
 		kprintf("iommu: unit %u at 0x%lx VER %x CAP 0x%lx ECAP 0x%lx: "
 			"%s%s%s levels=%u agaw=%u domains=%u fault_vector=%u "

@@ -9,6 +9,7 @@
 #include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
+#include "kernel/mm/mm_internal.h"
 
 #define PTE_P	 (1ull << 0)
 #define PTE_RW	 (1ull << 1)
@@ -95,10 +96,20 @@ static void mm_map_image(void)
 void mm_init(void)
 {
 	pml4 = table_alloc();
-	for (uint8_t *p = boot_mmap.desc; p < boot_mmap.desc + boot_mmap.size;
+	for (uint8_t *p = boot_mmap.desc;
+	     p + boot_mmap.desc_size <= boot_mmap.desc + boot_mmap.size;
 	     p += boot_mmap.desc_size) {
 		EFI_MEMORY_DESCRIPTOR *d = (void *)p;
 		uint64_t len = d->NumberOfPages * PAGE_SIZE;
+		if (!mm_desc_sane(d)) /* pmm_init said so */
+			continue;
+		/* the identity map lives in the lower canonical half */
+		if (d->PhysicalStart + len > MM_IDENTITY_LIMIT) {
+			kprintf("mm: 0x%lx+0x%lx is above the identity map's "
+				"0x%llx; not mapped\n",
+				d->PhysicalStart, len, MM_IDENTITY_LIMIT);
+			continue;
+		}
 		if (d->Type == EfiMemoryMappedIO ||
 		    d->Type == EfiMemoryMappedIOPortSpace)
 			mm_map_range(d->PhysicalStart, len,
@@ -123,7 +134,7 @@ void mm_init(void)
 
 void *mm_map_mmio(uint64_t phys, size_t len)
 {
-	if (len == 0 || phys + len < phys)
+	if (len == 0 || phys + len < phys || phys + len > MM_IDENTITY_LIMIT)
 		return NULL;
 	for (uint64_t pa = ALIGN_DOWN(phys, PAGE_SIZE); pa < phys + len;
 	     pa += PAGE_SIZE) {

@@ -8,6 +8,7 @@
 #include "kernel/boot/boot_internal.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
+#include "kernel/mm/mm_internal.h"
 
 static uint8_t *bitmap; /* 1 = used */
 static uint64_t npages, used, peak, total_free, hint;
@@ -38,8 +39,9 @@ static void clr(uint64_t i)
 #define PHYS_LIMIT (1ull << 52)
 
 /* a descriptor whose range is page-aligned and ends below PHYS_LIMIT: the
- * end neither wraps nor overflows the page count */
-static bool desc_sane(const EFI_MEMORY_DESCRIPTOR *d)
+ * end neither wraps nor overflows the page count (paging.c maps only
+ * these too) */
+bool mm_desc_sane(const EFI_MEMORY_DESCRIPTOR *d)
 {
 	return d->PhysicalStart % PAGE_SIZE == 0 &&
 	       d->PhysicalStart < PHYS_LIMIT &&
@@ -48,7 +50,7 @@ static bool desc_sane(const EFI_MEMORY_DESCRIPTOR *d)
 
 static bool desc_free(const EFI_MEMORY_DESCRIPTOR *d)
 {
-	return d->Type == EfiConventionalMemory && desc_sane(d);
+	return d->Type == EfiConventionalMemory && mm_desc_sane(d);
 }
 
 /* [start, start + len) touches a range some descriptor says is not free */
@@ -77,7 +79,7 @@ void pmm_init(void)
 		      (uint64_t)sizeof(EFI_MEMORY_DESCRIPTOR));
 	FOR_EACH_DESC(d)
 	if (d->Type == EfiConventionalMemory) {
-		if (!desc_sane(d))
+		if (!mm_desc_sane(d))
 			kprintf("pmm: conventional memory at 0x%lx, %lu pages, "
 				"is unaligned or ends past 2^52; not used\n",
 				d->PhysicalStart, d->NumberOfPages);

@@ -45,6 +45,14 @@ static void pci_msix_init(struct pci_dev *d)
 		return;
 	}
 	d->msix_table = mm_map_mmio(b->base + d->msix_table_off, len);
+	if (!d->msix_table) {
+		kprintf("pci %s: MSI-X table at 0x%lx cannot be mapped; MSI-X "
+			"unused\n",
+			a, b->base + d->msix_table_off);
+		d->cap_msix = 0;
+		d->msix_size = 0;
+		return;
+	}
 	/* every entry masked until a driver binds it (irq_bind) */
 	for (unsigned i = 0; i < d->msix_size; i++)
 		d->msix_table[i * 4 + PCI_MSIX_ENTRY_CTRL / 4] |=
@@ -78,13 +86,19 @@ static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus, int depth)
 		return;
 	for (unsigned dev = 0; dev < 32; dev++) {
 		volatile uint8_t *cfg = ecam_fn(s, bus, dev, 0);
+		if (!cfg) { /* an MCFG base past what can be mapped */
+			kprintf("pci: ECAM of bus %u at 0x%lx cannot be "
+				"mapped; bus skipped\n",
+				bus, s->base);
+			return;
+		}
 		if (*(volatile uint16_t *)cfg == 0xffff)
 			continue;
 		bool multi = cfg[PCI_HEADER_TYPE] & PCI_HEADER_MULTI;
 		for (unsigned fn = 0; fn < (multi ? 8u : 1u); fn++) {
 			volatile uint8_t *c =
 			    fn ? ecam_fn(s, bus, dev, fn) : cfg;
-			if (*(volatile uint16_t *)c == 0xffff)
+			if (!c || *(volatile uint16_t *)c == 0xffff)
 				continue;
 			pci_probe_fn(s, bus, dev, fn, c);
 			if ((c[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK) == 1) {
