@@ -17,12 +17,24 @@ static bool too_long, too_many; /* what cmdline_check reports */
 void cmdline_parse(const char *s, size_t n)
 {
 	size_t len = 0;
-	for (size_t i = 0; i < n && len + 1 < sizeof(boot_cmdline); i++)
-		/* the config file may span lines */
-		boot_cmdline[len++] =
-		    (s[i] == '\n' || s[i] == '\r' || s[i] == '\t') ? ' ' : s[i];
+	too_long = false;
+	for (size_t i = 0; i < n && s[i]; i++) {
+		char c = s[i];
+		/* the config file may span lines; a '#' starting a word
+		 * comments out the rest of its line */
+		if (c == '\n' || c == '\r' || c == '\t')
+			c = ' ';
+		if (c == '#' && (!len || boot_cmdline[len - 1] == ' ')) {
+			while (i + 1 < n && s[i + 1] && s[i + 1] != '\n')
+				i++;
+			continue;
+		}
+		if (len + 1 < sizeof(boot_cmdline))
+			boot_cmdline[len++] = c;
+		else if (c != ' ') /* only spacing past the end is no loss */
+			too_long = true;
+	}
 	boot_cmdline[len] = 0;
-	too_long = len < n && s[len] != 0;
 	too_many = false;
 	nargs = 0;
 	char *p = boot_cmdline;
@@ -30,8 +42,6 @@ void cmdline_parse(const char *s, size_t n)
 		while (*p == ' ')
 			*p++ = 0;
 		if (!*p)
-			break;
-		if (*p == '#') /* comment to end of file */
 			break;
 		if (nargs == MAX_ARGS) {
 			too_many = true;

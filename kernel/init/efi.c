@@ -65,7 +65,9 @@ static bool efi_load_options(EFI_LOADED_IMAGE *li)
 	if (first >= 4 && (strncmp(s + first - 4, ".efi", 4) == 0 ||
 			   strncmp(s + first - 4, ".EFI", 4) == 0))
 		s += sp ? first + 1 : first;
-	if (!*s)
+	while (*s == ' ')
+		s++;
+	if (!*s) /* only the image name: \capos.cfg says the rest */
 		return false;
 	cmdline_parse(s, strlen(s));
 	return true;

@@ -60,6 +60,10 @@ int kvsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 		fmt++;
 		if (*fmt == '*') {
 			width = va_arg(ap, int);
+			if (width < 0) { /* C11 7.21.6.1: a '-' flag */
+				left = true;
+				width = -width;
+			}
 			fmt++;
 		}
 		while (*fmt >= '0' && *fmt <= '9')

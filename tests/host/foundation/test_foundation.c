@@ -298,6 +298,14 @@ static void test_cmdline(void **st)
 	assert_int_equal(cmdline_u64("n", 1), 16);
 	assert_int_equal(cmdline_u64("bad", 7), 7);
 	assert_int_equal(cmdline_u64("absent", 9), 9);
+	/* a '#' starting a word comments out the rest of its line only */
+	const char lines[] = "# capos.cfg\nproofs=x # the proofs\nexit\n"
+			     "a=b#c\n";
+	cmdline_parse(lines, sizeof(lines) - 1);
+	assert_string_equal(cmdline_get("proofs"), "x");
+	assert_string_equal(cmdline_get("exit"), "");
+	assert_string_equal(cmdline_get("a"), "b#c");
+	assert_null(cmdline_get("the"));
 	char big[2000];
 	memset(big, 'a', sizeof(big));
 	cmdline_parse(big, sizeof(big)); /* truncated, not overflowed */
@@ -336,6 +344,10 @@ static void test_cmdline_unknown_reported(void **st)
 	cmdline_parse(big, sizeof(big));
 	assert_int_equal(cmdline_check(), 1);
 	assert_string_equal(cmdline_get("nvme.ns"), "1");
+	/* only spacing (a file's last newline) past the end loses nothing */
+	big[sizeof(big) - 1] = '\n';
+	cmdline_parse(big, sizeof(big));
+	assert_int_equal(cmdline_check(), 0);
 }
 
 /* ---- boot files: no cap, in order, losses counted ------------------------ */
@@ -376,6 +388,9 @@ static void test_printf(void **st)
 	ksnprintf(b, sizeof(b), "%d|%5u|%-4s|%04x|%lx|%c|%%|%.3s", -42, 7u,
 		  "ab", 0xbeef, 0x123456789abcul, 'z', "abcdef");
 	assert_string_equal(b, "-42|    7|ab  |beef|123456789abc|z|%|abc");
+	/* a negative '*' width is a '-' flag (C11 7.21.6.1) */
+	ksnprintf(b, sizeof(b), "%*s|%*s|", -4, "ab", 4, "ab");
+	assert_string_equal(b, "ab  |  ab|");
 	assert_int_equal(ksnprintf(b, 4, "%s", "hello"), 5); /* wanted */
 	assert_string_equal(b, "hel");
 	const char *volatile none = NULL; /* hidden from gcc's format check */
