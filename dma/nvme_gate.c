@@ -95,9 +95,11 @@ static void gate_pin(struct nvme_gate *g, struct nvme_gate_tag *tg,
 	}
 }
 
-/* completions of SQ sqid the device has posted into cq's shadow that the
- * gate has not reaped yet */
-static uint16_t gate_cq_pending_of(const struct nvme_gate_cq *cq, uint16_t sqid)
+/* completions of SQ sqid's commands of generation gen the device has posted
+ * into cq's shadow that the gate has not reaped yet (those of an earlier
+ * generation are counted in cq->stale already) */
+static uint16_t gate_cq_pending_of(const struct nvme_gate_cq *cq, uint16_t sqid,
+				   uint16_t gen)
 {
 	const volatile struct nvme_cqe *shq = cq->shadow.va;
 	uint16_t h = cq->sh_head, n = 0;
@@ -105,7 +107,8 @@ static uint16_t gate_cq_pending_of(const struct nvme_gate_cq *cq, uint16_t sqid)
 	for (unsigned i = 0; shq && i < cq->size; i++) {
 		if ((shq[h].status & NVME_CQE_P_MASK) != ph)
 			break;
-		n += shq[h].sqid == sqid;
+		n += shq[h].sqid == sqid &&
+		     shq[h].cid >> NVME_GATE_TAG_BITS == gen;
 		if (++h == cq->size) {
 			h = 0;
 			ph ^= 1;
@@ -134,7 +137,8 @@ static void gate_sq_retire(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		}
 	if (sq->state)
 		cq->stale = (uint16_t)MIN(
-		    (unsigned)cq->stale + gate_cq_pending_of(cq, (uint16_t)qid),
+		    (unsigned)cq->stale +
+			gate_cq_pending_of(cq, (uint16_t)qid, g->sq_gen[qid]),
 		    (unsigned)cq->size);
 	gate_free(g, &sq->shadow);
 	gate_free(g, &sq->lists);

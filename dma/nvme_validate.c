@@ -139,13 +139,21 @@ static inline bool covered(struct gcache *c, uint64_t addr, uint64_t len)
  * the x86 interrupt window, where a device write is an interrupt request
  * and not memory — QEMU 7.2 delivers compatibility-format MSIs even with
  * interrupt remapping on (shared/reference/vtd.md), so the IOMMU would not
- * stop it. It lies in no grant, so the verdict is the same. */
+ * stop it. It lies in no grant, so the verdict is the same. Nor may the
+ * range reach the device's address limit (dev_limit), past which the device
+ * would reach the window, or anything else, through an alias. */
 #define VAL_MSI_LO  0xfee00000ull
 #define VAL_MSI_END 0xfef00000ull
 static inline bool dev_covered(struct gcache *c, uint64_t addr, uint64_t len)
 {
-	if (c->p->hw_confined)
+	if (c->p->hw_confined) {
+		/* a device that decodes fewer bits reaches addr modulo its
+		 * limit: nothing at or past it (so no alias of the window) */
+		const uint64_t lim = c->p->dev_limit;
+		if (lim && (addr >= lim || len > lim - addr))
+			return false;
 		return addr + len <= VAL_MSI_LO || addr >= VAL_MSI_END;
+	}
 	return covered(c, addr, len);
 }
 

@@ -126,6 +126,12 @@ struct nvme_val_policy {
 	 * same. Only the broker sets it, and only for an owner the IOMMU
 	 * translates (dma_owner_translated). */
 	bool hw_confined;
+	/* The device decodes only addresses below this (0: all 64 bits;
+	 * AWS's NVMe controllers: 2^48, the owner's DMA limit). With
+	 * hw_confined a device-only address at or above it is refused: the
+	 * device would reach it modulo the limit, where the interrupt
+	 * window check never looked. Pools and shadows lie below it. */
+	uint64_t dev_limit;
 	/* optional: an entry of grants->g to try before scanning the table
 	 * (the gate passes the last one that matched); re-checked for
 	 * liveness and owner on every use */

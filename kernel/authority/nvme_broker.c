@@ -675,6 +675,11 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 			b->name, reg_read32(b, NVME_REG_CSTS));
 		return -1;
 	}
+	/* the device's address limit (AWS NVMe: 48 bits) is final once the
+	 * owner holds memory (auth_owner_limit), as it does by now: in the
+	 * IOMMU shape the gate refuses device addresses past it, which the
+	 * device would reach through an alias */
+	b->pol.dev_limit = auth_owner_dma_limit(b->owner);
 	if (entries > b->pol.qsize_max || asq->len < (size_t)entries * 64 ||
 	    acq->len < (size_t)entries * 16 ||
 	    nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries, &sasq,

@@ -38,7 +38,8 @@
  *    the live queue rings name; the shadow memory charged to the owner
  *    equals what the gate holds;
  *  - no more than size-1 commands outstanding on an SQ, nor toward a CQ,
- *    counted on the device's side;
+ *    counted on the device's side; once the drain has reaped a shadow CQ
+ *    empty, the gate counts no stale completion in it;
  *  - loop bounds: one gate call takes at most size-1 entries of an SQ and
  *    delivers at most size-1 completions, maps and allocates in proportion.
  * A completion the device copies (a duplicate, or one kept and posted late
@@ -1133,6 +1134,17 @@ static void finish(void)
 	}
 	if (!quiet) /* still moving at the cap: not judged */
 		return;
+	/* stale counts completions of deleted SQs still in a shadow CQ: once
+	 * the shadow is reaped empty there are none (an overcount would hold
+	 * CQ slots for good) */
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+		const struct nvme_gate_cq *cq = &g.cq[q];
+		const volatile struct nvme_cqe *shq = cq->shadow.va;
+		if (cq->state && shq && cq->stale &&
+		    (shq[cq->sh_head].status & NVME_CQE_P_MASK) != cq->sh_phase)
+			die("stale completions counted in an empty shadow CQ",
+			    q, cq->stale);
+	}
 	/* a device that copied a completion may have released a command it
 	 * then dropped or failed (a Delete SQ "failed" by a copy and then
 	 * executed): it broke the protocol, completeness is not the gate's */

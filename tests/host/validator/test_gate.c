@@ -658,6 +658,44 @@ static void t_deleted_sq_slots(void **s)
 	assert_int_equal(g.cq[1].inflight, 1);
 }
 
+/* A deleted SQ's completions still in the shadow CQ are counted as stale
+ * once: recreating the SQ and deleting it again before the CQ is reaped
+ * must not count them a second time (gate_sq_retire counted every entry
+ * of that SQ id, whatever its generation, so each such cycle leaked CQ
+ * slots for good until the CQ took nothing more). */
+static void t_stale_counted_once(void **s)
+{
+	(void)s;
+	make_ioq(4);
+	uint64_t sq2 = A + MIB + 0x80000;
+	admin_ok(create_sq(0x140, 2, 4, sq2, 1));
+	struct dq q2 = {.sq = sq2, .size = 4};
+	submit_flushes(&iq, 2, 0x740);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 2);
+	assert_int_equal(fake_nvme_step(f), 2); /* in the shadow CQ */
+	admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x141, 1));
+	assert_int_equal(g.cq[1].stale, 2);
+	struct nvme_cqe e;
+	for (uint16_t i = 0; i < 2; i++) {
+		assert_true(dpoll(&iq, 1, &e));
+		assert_int_equal(e.cid, 0x740 + i);
+	}
+	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
+	/* SQ 1 again, and deleted again with nothing in flight; CQ 1 is
+	 * still not reaped */
+	admin_ok(create_sq(0x142, 1, 4, iq.sq, 1));
+	admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x143, 1));
+	assert_int_equal(g.cq[1].stale, 2);
+	/* reaping swallows the two and leaves no phantom slot behind */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	assert_int_equal(g.dev_stale_cqe, 2);
+	assert_int_equal(g.cq[1].stale, 0);
+	/* the 4-entry CQ takes three commands again */
+	submit_flushes(&q2, 3, 0x750);
+	assert_int_equal(nvme_gate_sq_ring(&g, 2, q2.tail), 3);
+	assert_int_equal(fake_nvme_step(f), 3);
+}
+
 /* A device that lies about a queue create: it says Create I/O CQ 1 failed,
  * then performs it and the Create I/O SQ 1 on it. The gate keeps CQ 1 (an
  * SQ was created on it) instead of freeing what SQ 1 posts into; deleting
@@ -1051,6 +1089,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_small_queue_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_abort_no_loss, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_deleted_sq_slots, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_stale_counted_once, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_lying_create_cq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_forged_cid_ffff, setup, teardown),

@@ -843,6 +843,47 @@ static void t_mptr(void **s)
  * copies, a queue ring it shadows — and every command-policy rule still
  * refuse. */
 static struct nvme_sqe mkq_cq(uint16_t qid, uint16_t qsize0, uint64_t base);
+/* A device that decodes fewer address bits (AWS NVMe: 48) reaches an
+ * address modulo 2^48: in the IOMMU shape an address at or above the
+ * device's limit would alias into the interrupt window (or anywhere the
+ * window check did not look), so it is refused like the window itself. */
+static void t_hw_confined_dev_limit(void **s)
+{
+	(void)s;
+	const uint64_t lim = 1ull << 48;
+	uint64_t *l = page(16);
+	struct nvme_sqe c;
+	pol.hw_confined = true;
+	pol.dev_limit = lim;
+	/* below the limit: the device's business, as before */
+	c = rw(NVME_IO_READ, 1, A + 3 * MIB, 0, 7);
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	c = rw(NVME_IO_READ, 1, lim - 4096, 0, 7);
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	/* the window seen through the alias, and past the limit at all */
+	c = rw(NVME_IO_READ, 1, lim + 0xfee00000ull, 0, 7);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_OUT_OF_GRANT);
+	c = rw(NVME_IO_READ, 1, lim, 0, 7);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP1_OUT_OF_GRANT);
+	c = rw(NVME_IO_READ, 1, A + 0x1000, lim + 0xfee00000ull, 15);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP2_OUT_OF_GRANT);
+	l[0] = A + 3 * MIB;
+	l[1] = (1ull << 63) + 0xfee00000ull; /* a list entry */
+	c = rw(NVME_IO_READ, 1, A + 0x20000, A + 16 * 4096, 23);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT);
+	c = rw(NVME_IO_WRITE, 2, A, A + 4096, 1);
+	c.mptr = lim + 0xfee00000ull; /* separate metadata */
+	assert_int_equal(io(&c, NULL), NVME_V_MPTR_OUT_OF_GRANT);
+	c.mptr = lim - 4; /* its last bytes past the limit */
+	assert_int_equal(io(&c, NULL), NVME_V_MPTR_OUT_OF_GRANT);
+	c.mptr = lim - 16;
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	/* no limit: only the window itself */
+	pol.dev_limit = 0;
+	c = rw(NVME_IO_READ, 1, lim + 0xfee00000ull, 0, 7);
+	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+}
+
 static void t_hw_confined(void **s)
 {
 	(void)s;
@@ -995,6 +1036,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(t_accept_4k_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_hw_confined, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_hw_confined_dev_limit, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_names_distinct, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_admin_forbidden, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_admin_allowed, setup, teardown),
