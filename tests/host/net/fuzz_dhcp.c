@@ -14,7 +14,9 @@
 #include "netframe.h"
 #include "shim.h"
 
-#define HELD 16
+/* every address a reply offered, with the time of the latest such reply;
+ * an input of at most 4 KiB holds fewer replies than this */
+#define HELD 1024
 static struct {
 	uint32_t ip;
 	uint64_t at_us;
@@ -74,10 +76,14 @@ static void reply(uint32_t to_xid, uint8_t type, uint32_t yi,
 	wr16(u + 6, 0);
 	memcpy(u + 8, m, len);
 	static uint8_t f[ETH_FRAME_MAX + 64];
-	if (noffered < HELD)
-		offered[noffered++] = (typeof(offered[0])){yi, now_us()};
-	else
-		offered[now_us() % HELD] = (typeof(offered[0])){yi, now_us()};
+	unsigned k = 0;
+	while (k < noffered && offered[k].ip != yi)
+		k++;
+	if (k == HELD)
+		die("more addresses offered than the model holds", yi);
+	offered[k].ip = yi;
+	offered[k].at_us = now_us();
+	noffered += k == noffered;
 	inject(f,
 	       build_ipv4(f, PEER_IP, 0xffffffffu, IP_PROTO_UDP, u, 8 + len));
 }
@@ -93,17 +99,13 @@ static void check(void)
 		die("holds an address no host can hold", v.ip);
 	if (!v.mask || (~v.mask & (~v.mask + 1)))
 		die("holds a mask that is not contiguous", v.ip);
-	uint64_t last = 0;
-	bool seen = false;
-	for (unsigned i = 0; i < noffered; i++)
-		if (offered[i].ip == v.ip) {
-			seen = true;
-			last =
-			    offered[i].at_us > last ? offered[i].at_us : last;
-		}
-	if (!seen)
+	unsigned k = 0;
+	while (k < noffered && offered[k].ip != v.ip)
+		k++;
+	if (k == noffered)
 		die("holds an address no reply offered", v.ip);
-	if (now_us() > last + (uint64_t)v.lease_s * 1000000 + 1000000)
+	if (now_us() >
+	    offered[k].at_us + (uint64_t)v.lease_s * 1000000 + 1000000)
 		die("holds an address past its lease", v.ip);
 }
 
