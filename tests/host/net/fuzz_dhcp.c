@@ -54,27 +54,6 @@ static void drain(void)
 static void reply(uint32_t to_xid, uint8_t type, uint32_t yi,
 		  const uint8_t *opts, size_t n)
 {
-	uint8_t m[240 + 3 + 255 + 1];
-	memset(m, 0, sizeof(m));
-	struct dhcp_msg *d = (struct dhcp_msg *)m;
-	d->op = DHCP_OP_REPLY;
-	d->htype = 1;
-	d->hlen = 6;
-	wr32(&d->xid, to_xid);
-	wr32(d->yiaddr, yi);
-	memcpy(d->chaddr, stack_mac, 6);
-	wr32(&d->magic, DHCP_MAGIC);
-	uint8_t *o = m + 240;
-	*o++ = DHCP_OPT_MSG_TYPE, *o++ = 1, *o++ = type;
-	memcpy(o, opts, n);
-	o += n;
-	size_t len = (size_t)(o - m);
-	uint8_t u[8 + sizeof(m)];
-	wr16(u, DHCP_SERVER_PORT);
-	wr16(u + 2, DHCP_CLIENT_PORT);
-	wr16(u + 4, (uint16_t)(8 + len));
-	wr16(u + 6, 0);
-	memcpy(u + 8, m, len);
 	static uint8_t f[ETH_FRAME_MAX + 64];
 	unsigned k = 0;
 	while (k < noffered && offered[k].ip != yi)
@@ -84,8 +63,7 @@ static void reply(uint32_t to_xid, uint8_t type, uint32_t yi,
 	offered[k].ip = yi;
 	offered[k].at_us = now_us();
 	noffered += k == noffered;
-	inject(f,
-	       build_ipv4(f, PEER_IP, 0xffffffffu, IP_PROTO_UDP, u, 8 + len));
+	inject(f, build_dhcp_reply(f, to_xid, type, yi, opts, n));
 }
 
 static void check(void)

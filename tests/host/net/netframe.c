@@ -84,3 +84,33 @@ size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
 	wr16(t + 16, inet_fold(inet_sum(t, hl + len, s)));
 	return build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_TCP, t, hl + len);
 }
+
+size_t build_dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type, uint32_t yiaddr,
+			const uint8_t *opts, size_t n)
+{
+	uint8_t u[8 + 240 + 3 + 255];
+	uint8_t *m = u + 8;
+	memset(u, 0, sizeof(u));
+	struct dhcp_msg *d = (struct dhcp_msg *)m;
+	d->op = DHCP_OP_REPLY;
+	d->htype = 1;
+	d->hlen = 6;
+	wr32(&d->xid, xid);
+	wr32(d->yiaddr, yiaddr);
+	memcpy(d->chaddr, stack_mac, 6);
+	wr32(&d->magic, DHCP_MAGIC);
+	uint8_t *o = m + 240;
+	*o++ = DHCP_OPT_MSG_TYPE, *o++ = 1, *o++ = type;
+	n = n < 255 ? n : 255;
+	memcpy(o, opts, n);
+	size_t len = 8 + 240 + 3 + n;
+	wr16(u, DHCP_SERVER_PORT);
+	wr16(u + 2, DHCP_CLIENT_PORT);
+	wr16(u + 4, (uint16_t)len);
+	uint32_t s =
+	    inet_pseudo_sum(PEER_IP, 0xffffffffu, IP_PROTO_UDP, (uint16_t)len);
+	wr16(u + 6, inet_fold(inet_sum(u, len, s)));
+	size_t fl = build_ipv4(f, PEER_IP, 0xffffffffu, IP_PROTO_UDP, u, len);
+	memset(f, 0xff, 6);
+	return fl;
+}

@@ -27,6 +27,12 @@ void build_arp(uint8_t f[64], uint16_t op, const uint8_t *sha, uint32_t spa,
 /* an IPv4 packet to stack_mac, padded to the Ethernet minimum; the length */
 size_t build_ipv4(uint8_t *f, uint32_t src, uint32_t dst, uint8_t proto,
 		  const void *payload, size_t len);
+/* a DHCP reply from PEER_IP (UDP 67 to 68, IP and Ethernet broadcast,
+ * checksummed) for stack_mac: the message type option, then n bytes of
+ * options as given (at most 255); the frame length. f holds
+ * ETH_FRAME_MAX bytes */
+size_t build_dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type, uint32_t yiaddr,
+			const uint8_t *opts, size_t n);
 /* a TCP segment from PEER_IP to STACK_IP; mss 0: no MSS option */
 size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
 		 uint32_t ack, uint8_t flags, uint16_t win, const void *data,

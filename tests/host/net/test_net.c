@@ -388,18 +388,7 @@ static uint32_t dhcp_reply_mask = 0xffffff00u;
 static size_t dhcp_reply_lease(uint8_t *f, uint32_t xid, uint8_t type,
 			       uint32_t yiaddr, uint32_t lease)
 {
-	uint8_t m[300];
-	memset(m, 0, sizeof(m));
-	struct dhcp_msg *d = (struct dhcp_msg *)m;
-	d->op = DHCP_OP_REPLY;
-	d->htype = 1;
-	d->hlen = 6;
-	wr32(&d->xid, xid);
-	wr32(d->yiaddr, yiaddr);
-	memcpy(d->chaddr, stack_mac, 6);
-	wr32(&d->magic, DHCP_MAGIC);
-	uint8_t *o = m + 240;
-	*o++ = DHCP_OPT_MSG_TYPE, *o++ = 1, *o++ = type;
+	uint8_t opts[32], *o = opts;
 	*o++ = DHCP_OPT_SERVER_ID, *o++ = 4;
 	wr32(o, PEER_IP), o += 4;
 	*o++ = DHCP_OPT_SUBNET, *o++ = 4;
@@ -409,20 +398,7 @@ static size_t dhcp_reply_lease(uint8_t *f, uint32_t xid, uint8_t type,
 	*o++ = DHCP_OPT_LEASE, *o++ = 4;
 	wr32(o, lease), o += 4;
 	*o++ = DHCP_OPT_END;
-	size_t len = (size_t)(o - m);
-	uint8_t u[400];
-	wr16(u, DHCP_SERVER_PORT);
-	wr16(u + 2, DHCP_CLIENT_PORT);
-	wr16(u + 4, (uint16_t)(8 + len));
-	wr16(u + 6, 0);
-	memcpy(u + 8, m, len);
-	uint32_t s = inet_pseudo_sum(PEER_IP, 0xffffffffu, IP_PROTO_UDP,
-				     (uint16_t)(8 + len));
-	wr16(u + 6, inet_fold(inet_sum(u, 8 + len, s)));
-	size_t n =
-	    build_ipv4(f, PEER_IP, 0xffffffffu, IP_PROTO_UDP, u, 8 + len);
-	memset(f, 0xff, 6);
-	return n;
+	return build_dhcp_reply(f, xid, type, yiaddr, opts, (size_t)(o - opts));
 }
 
 static size_t dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type,
