@@ -152,6 +152,8 @@ static inline bool dev_covered(struct gcache *c, uint64_t addr, uint64_t len)
 		const uint64_t lim = c->p->dev_limit;
 		if (lim && (addr >= lim || len > lim - addr))
 			return false;
+		if (addr + len < addr) /* past 2^64: no device address */
+			return false;
 		return addr + len <= VAL_MSI_LO || addr >= VAL_MSI_END;
 	}
 	return covered(c, addr, len);

@@ -882,6 +882,12 @@ static void t_hw_confined_dev_limit(void **s)
 	pol.dev_limit = 0;
 	c = rw(NVME_IO_READ, 1, lim + 0xfee00000ull, 0, 7);
 	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+	/* and no range that wraps past 2^64 (its end would read as 0, below
+	 * the window) */
+	c = rw(NVME_IO_READ, 1, A + 0x1000, 0xfffffffffffff000ull, 15);
+	assert_int_equal(io(&c, NULL), NVME_V_PRP2_OUT_OF_GRANT);
+	c = rw(NVME_IO_READ, 1, 0xfffffffffffff000ull, 0, 7);
+	assert_int_equal(io(&c, NULL), NVME_V_LEN_WRAPS);
 }
 
 static void t_hw_confined(void **s)
