@@ -346,11 +346,15 @@ static void http_run(struct tcp_conn *c)
 	http_run_once(c);
 	struct http_conn *h = &hconns[c->index];
 	/* reclaimable under pressure once silent for TCP_IDLE_EVICT_US
-	 * (tcp.c: conn_alloc): between requests, and while the client owes
-	 * us bytes of a header or a body (one that trickles them could
-	 * otherwise hold the slot for days); never with a whole request
-	 * waiting for a slab, nor with a response still to send */
-	c->idle = h->st == HS_READ && !h->wait_slab && !tcp_tx_pending(c);
+	 * (tcp.c: conn_alloc): between requests; while the client owes us
+	 * bytes of a header or a body; while we send and it has stopped
+	 * acknowledging (a client that trickles bytes, or ACKs for a large
+	 * body, inside the stall timeout could otherwise hold the slot for
+	 * days). Never with a whole request waiting for a slab, nor with a
+	 * response written whole and still in flight (the client is owed
+	 * its end) */
+	c->idle = (h->st == HS_READ && !h->wait_slab && !tcp_tx_pending(c)) ||
+		  h->st == HS_SEND;
 }
 
 static void http_recv(struct tcp_conn *c)

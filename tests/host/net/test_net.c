@@ -1922,6 +1922,53 @@ static void test_http_body_tricklers_evictable(void **state)
 		peer_abort(&ps[i]);
 }
 
+/* every slot held by a client that asked for a large body and stopped
+ * acknowledging it: a new client still gets in, taking the slot of the one
+ * silent the longest */
+static void test_http_stalled_readers_evictable(void **state)
+{
+	(void)state;
+	static struct peer ps[TCP_MAX_CONN];
+	static struct peer *all[TCP_MAX_CONN + 1];
+	const char *req = "GET /api/blob?size=10000000 HTTP/1.1\r\nHost: x"
+			  "\r\n\r\n";
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		peer_open(&ps[i], (uint16_t)(48000 + i));
+		all[i] = &ps[i];
+	}
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		if (i == 1)
+			advance_us(
+			    1000000); /* the first asked a second early */
+		ps[i].auto_ack = false;
+		peer_send(&ps[i], TCP_ACK | TCP_PSH, req, strlen(req));
+	}
+	peers_pump(all, TCP_MAX_CONN);
+	advance_us(2000000);
+	peers_pump(all, TCP_MAX_CONN);
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, TCP_MAX_CONN);
+	struct peer late;
+	peer_init(&late, 49000);
+	all[TCP_MAX_CONN] = &late;
+	peer_send(&late, TCP_SYN, NULL, 0);
+	peers_pump(all, TCP_MAX_CONN + 1);
+	assert_true(late.established);
+	peer_ack(&late);
+	assert_true(ps[0].got_rst);
+	for (unsigned i = 1; i < TCP_MAX_CONN; i++)
+		assert_false(ps[i].got_rst);
+	char lh[512], lb[512];
+	size_t ll;
+	assert_int_equal(
+	    http_get(&late, "/api/nvme", lb, sizeof(lb), &ll, lh, sizeof(lh)),
+	    200);
+	peer_abort(&late);
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
+		peer_abort(&ps[i]);
+}
+
 static void test_tcp_syn_flood(void **state)
 {
 	(void)state;
@@ -2569,6 +2616,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tcp_many_connections,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_body_tricklers_evictable,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_stalled_readers_evictable,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_syn_flood, fake_cm_setup,
 					    fake_cm_teardown),
