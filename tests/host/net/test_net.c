@@ -1873,6 +1873,35 @@ static void test_tcp_many_connections(void **state)
 		peer_free(&ps[i]);
 }
 
+/* the table full of the clients ps[0..TCP_MAX_CONN), ps[0] silent the
+ * longest: a new client gets in and is served, and only ps[0] was reset
+ * to make room; every peer is let go */
+static void late_client_evicts_first(struct peer *ps, struct peer **all,
+				     uint16_t port)
+{
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, TCP_MAX_CONN);
+	struct peer late;
+	peer_init(&late, port);
+	all[TCP_MAX_CONN] = &late;
+	peer_send(&late, TCP_SYN, NULL, 0);
+	peers_pump(all, TCP_MAX_CONN + 1);
+	assert_true(late.established);
+	peer_ack(&late);
+	assert_true(ps[0].got_rst);
+	for (unsigned i = 1; i < TCP_MAX_CONN; i++)
+		assert_false(ps[i].got_rst);
+	char lh[512], lb[512];
+	size_t ll;
+	assert_int_equal(
+	    http_get(&late, "/api/nvme", lb, sizeof(lb), &ll, lh, sizeof(lh)),
+	    200);
+	peer_abort(&late);
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
+		peer_abort(&ps[i]);
+}
+
 /* every slot held by a client that trickles a request body (a byte well
  * inside the idle timeout, never the whole body): a new client still gets
  * in, taking the slot of the one silent the longest, which is reset */
@@ -1899,32 +1928,11 @@ static void test_http_body_tricklers_evictable(void **state)
 		advance_us(4000000);
 		peers_pump(all, TCP_MAX_CONN);
 	}
-	unsigned active, max;
-	tcp_usage(&active, &max);
-	assert_int_equal(active, TCP_MAX_CONN);
-	struct peer late;
-	peer_init(&late, 47000);
-	all[TCP_MAX_CONN] = &late;
-	peer_send(&late, TCP_SYN, NULL, 0);
-	peers_pump(all, TCP_MAX_CONN + 1);
-	assert_true(late.established);
-	peer_ack(&late);
-	assert_true(ps[0].got_rst);
-	for (unsigned i = 1; i < TCP_MAX_CONN; i++)
-		assert_false(ps[i].got_rst);
-	char lh[512], lb[512];
-	size_t ll;
-	assert_int_equal(
-	    http_get(&late, "/api/nvme", lb, sizeof(lb), &ll, lh, sizeof(lh)),
-	    200);
-	peer_abort(&late);
-	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
-		peer_abort(&ps[i]);
+	late_client_evicts_first(ps, all, 47000);
 }
 
 /* every slot held by a client that asked for a large body and stopped
- * acknowledging it: a new client still gets in, taking the slot of the one
- * silent the longest */
+ * acknowledging it: the same */
 static void test_http_stalled_readers_evictable(void **state)
 {
 	(void)state;
@@ -1937,36 +1945,15 @@ static void test_http_stalled_readers_evictable(void **state)
 		all[i] = &ps[i];
 	}
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
-		if (i == 1)
-			advance_us(
-			    1000000); /* the first asked a second early */
+		if (i == 1) /* the first asked a second before the others */
+			advance_us(1000000);
 		ps[i].auto_ack = false;
 		peer_send(&ps[i], TCP_ACK | TCP_PSH, req, strlen(req));
 	}
 	peers_pump(all, TCP_MAX_CONN);
 	advance_us(2000000);
 	peers_pump(all, TCP_MAX_CONN);
-	unsigned active, max;
-	tcp_usage(&active, &max);
-	assert_int_equal(active, TCP_MAX_CONN);
-	struct peer late;
-	peer_init(&late, 49000);
-	all[TCP_MAX_CONN] = &late;
-	peer_send(&late, TCP_SYN, NULL, 0);
-	peers_pump(all, TCP_MAX_CONN + 1);
-	assert_true(late.established);
-	peer_ack(&late);
-	assert_true(ps[0].got_rst);
-	for (unsigned i = 1; i < TCP_MAX_CONN; i++)
-		assert_false(ps[i].got_rst);
-	char lh[512], lb[512];
-	size_t ll;
-	assert_int_equal(
-	    http_get(&late, "/api/nvme", lb, sizeof(lb), &ll, lh, sizeof(lh)),
-	    200);
-	peer_abort(&late);
-	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
-		peer_abort(&ps[i]);
+	late_client_evicts_first(ps, all, 49000);
 }
 
 static void test_tcp_syn_flood(void **state)
