@@ -5,12 +5,18 @@
  *
  * One read of up to BG_BLOCKS blocks every BG_INTERVAL_US, walking the
  * namespace from LBA 0 and wrapping at its end; the poller stops for good
- * after BG_MAX_FAIL failed reads and says so. The proof itself passes when
- * the first read came back. */
+ * after BG_MAX_FAIL failed reads and says so.
+ *
+ * The proof is that first read, of LBA 0: the host wrote nvme_proof_pat
+ * (kernel/proof/nvme_proof.c) with BG_SEED into those blocks of the image
+ * before the boot (tests/qemu/test_webui.py computes it on its own), and
+ * no proof that runs before this one writes there; it passes when the
+ * read came back and every word of it is the host's pattern. */
 #include "kernel/boot/boot.h"
 #include "kernel/devmgr/blockdev.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
+#include "kernel/proof/nvme_proof.h"
 #include "kernel/proof/proof.h"
 #include "kernel/time/time.h"
 
@@ -18,16 +24,22 @@
 #define BG_INTERVAL_US 50000 /* 20 reads a second */
 #define BG_MAX_FAIL    3
 #define BG_BUF_BYTES   (64u << 10) /* BG_BLOCKS of 4 KiB, or one of 64 KiB */
+#define BG_SEED	       0xb6c0ffeeu /* the host's pattern at LBA 0 */
 
 static void *bg_buf; /* page_alloc'd: identity-mapped kernel memory */
 static struct blockdev *bg_dev;
 static uint64_t bg_next, bg_lba, bg_reads;
 static unsigned bg_fail;
 
+static uint32_t bg_blocks(void)
+{
+	return (uint32_t)MIN((uint64_t)BG_BLOCKS,
+			     BG_BUF_BYTES / bg_dev->block_size);
+}
+
 static bool bg_read(void)
 {
-	uint32_t n = (uint32_t)MIN((uint64_t)BG_BLOCKS,
-				   BG_BUF_BYTES / bg_dev->block_size);
+	uint32_t n = bg_blocks();
 	if (bg_lba + n > bg_dev->block_count)
 		bg_lba = 0;
 	bool ok = bg_dev->read(bg_dev, bg_lba, n, bg_buf) == 0;
@@ -71,10 +83,20 @@ static void proof_nvme_background(void)
 		return;
 	}
 	bg_buf = (void *)pa;
-	bool ok = bg_read();
-	if (ok)
+	uint32_t n = bg_blocks(), bs = bg_dev->block_size;
+	bool read = bg_read(); /* LBA 0 */
+	/* every word of what came back against the host's pattern */
+	const uint32_t *w = bg_buf;
+	uint32_t words = n * (bs / 4), bad = 0;
+	for (uint32_t i = 0; read && i < words; i++)
+		bad +=
+		    w[i] != nvme_proof_pat(i / (bs / 4), i % (bs / 4), BG_SEED);
+	if (read)
 		poller_add(bg_poll);
-	proof_result("nvme-background", ok, "dev=%s interval_us=%u blocks=%u",
-		     bg_dev->name, BG_INTERVAL_US, BG_BLOCKS);
+	proof_result("nvme-background", read && !bad,
+		     "dev=%s interval_us=%u blocks=%u bs=%u read=%d seed=0x%x "
+		     "checked_bytes=%u bad_words=%u",
+		     bg_dev->name, BG_INTERVAL_US, n, bs, read, BG_SEED,
+		     read ? words * 4 : 0, bad);
 }
 PROOF_REGISTER("nvme-background", proof_nvme_background, 48);

@@ -6,10 +6,14 @@ One boot: virtio-net on QEMU's user network with a host port forwarded to
 the guest's port 80, and an NVMe controller with two namespaces on which
 nvme-bringup, nvme-integrity and nvme-hostile run first, so the NVMe
 queues have done I/O and the DMA validator has refused commands of many
-kinds; nvme-background then keeps reading the disk from the main loop (20
-reads a second). One browser at a 1280 x 900 window opens "/" and the tests
-check:
+kinds; nvme-background checks that its first read (LBA 0) returns the
+pattern the test wrote there before the boot, then keeps reading the disk
+from the main loop (20 reads a second). One browser at a 1280 x 900 window
+opens "/" and the tests check:
 
+  background nvme-background's first read held, word for word, the pattern
+             written into the image before the boot (no other check here
+             covers what it reads)
   cells      no table cell or key/value entry holds JSON text (an object or
              array that parses), and every provider's section was rendered
   renderer   the page's renderer, handed a provider of every JSON shape
@@ -41,12 +45,17 @@ import pytest
 from cdp import Browser
 from net_tools import ensure_packages, http_get, http_get_retry
 from qemu import BUILD, Machine, free_port
+from test_nvme import expected_blocks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VEC_DIR = os.path.join(HERE, "nvme_vectors")
 WIDTH, HEIGHT = 1280, 900
 PROOFS = "virtio-net,nvme-bringup,nvme-integrity,nvme-hostile,nvme-background"
 BLOB = 256 << 10  # one download of the traffic generator
+# nvme-background's first read (kernel/proof/nvme_background.c: BG_SEED,
+# BG_BLOCKS): the test writes this pattern at LBA 0 of namespace 1 (QEMU's
+# 512-byte blocks), no proof before it writes there
+BG_SEED, BG_BLOCKS, BG_BS = 0xB6C0FFEE, 8, 512
 
 
 def cells_js():
@@ -67,6 +76,8 @@ def ui():
     for path, size in ((disk, 64 << 20), (disk2, 16 << 20)):
         with open(path, "wb") as f:
             f.truncate(size)
+    with open(disk, "r+b") as f:  # what nvme-background must read back
+        f.write(expected_blocks(0, BG_BLOCKS, BG_BS, BG_SEED))
     vectors = {}
     for n in sorted(os.listdir(VEC_DIR)):
         if n.endswith(".vec"):
@@ -99,6 +110,18 @@ def ui():
                        "the network graph's first line (a second sample)")
             yield m, b, port
         assert m.proc.poll() is None, "QEMU died during the run\n" + m.tail()
+
+
+def test_background_read_pattern(ui):
+    """nvme-background read LBA 0 and found, word for word, the pattern
+    this test wrote into the image before the boot"""
+    m, _, _ = ui
+    kv = m.proofs["nvme-background"].kv
+    assert m.proofs["nvme-background"].passed, kv
+    assert kv["read"] == "1" and int(kv["bs"]) == BG_BS, kv
+    assert int(kv["seed"], 16) == BG_SEED, kv
+    assert int(kv["checked_bytes"]) == BG_BLOCKS * BG_BS, kv
+    assert kv["bad_words"] == "0", kv
 
 
 def test_cells_hold_no_json(ui):
