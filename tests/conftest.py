@@ -66,9 +66,23 @@ def proof_report(write, t0):
             write(f"  NOT AS EXPECTED {f}: expect={e} got={g}")
 
 
+def qemu_crashes(write, t0):
+    """the boots of this session whose QEMU crashed and that ran again
+    (tests/qemu/qemu.py, Machine._rerun_after_crash)"""
+    try:
+        with open(os.path.join(BUILD, "qemu", "qemu-crashes.log")) as f:
+            lines = [ln.split(" ", 1) for ln in f.read().splitlines()]
+    except FileNotFoundError:
+        return
+    for when, what in lines:
+        if float(when) >= t0:
+            write(f"QEMU crash, boot run again: {what}")
+
+
 def pytest_terminal_summary(terminalreporter, config):
     if config.getoption("--proof-report"):
         proof_report(terminalreporter.write_line, config.capos_t0)
+    qemu_crashes(terminalreporter.write_line, config.capos_t0)
     st = terminalreporter.stats
     passed = len([r for r in st.get("passed", []) if r.when == "call"])
     failed = len({r.nodeid for r in st.get("failed", []) + st.get("error", [])})
