@@ -181,12 +181,7 @@ class Machine:
             f.write(f"{time.time():.0f} {self.name}: QEMU exited with SIGSEGV after "
                     f"{time.time() - self.t0:.0f} s; run again "
                     f"(evidence: {os.path.relpath(keep, ROOT)})\n")
-        if self._qmp:
-            try:
-                self._qmp.close()
-            except Exception:
-                pass
-            self._qmp = None
+        self._qmp_close()
         shutil.copy(OVMF_VARS, os.path.join(self.dir, "vars.fd"))
         self._launch()
         return True
@@ -297,13 +292,16 @@ class Machine:
             pass
         self.wait(20)
 
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+    def _qmp_close(self):
         if self._qmp:
             try:
                 self._qmp.close()
             except Exception:
                 pass
             self._qmp = None
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._qmp_close()
