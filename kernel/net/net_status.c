@@ -83,6 +83,7 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(tcp_ack_invalid);
 	C(tcp_challenge_acks);
 	C(tcp_challenge_acks_limited);
+	C(tcp_oow_acks_limited);
 	C(tcp_lost_retransmits);
 	C(tcp_rto_expired);
 	C(tcp_rto_in_recovery);

@@ -1166,6 +1166,29 @@ static bool rcv_data(struct tcp_conn *c, const struct tcp_view *t, bool *fin)
 	return c->rcv_nxt != before;
 }
 
+/* RFC 9293 §3.10.7.4 answers a segment outside the window with an ACK.
+ * For one that occupies no sequence space (a bare ACK) or a SYN, at most
+ * one such ACK per TCP_OOW_ACK_INTERVAL_US per connection, as Linux's
+ * tcp_oow_rate_limited: two ends that disagree about the window would
+ * otherwise answer each other's ACKs for ever (an ACK loop), and every
+ * forged bare ACK would draw one. A segment with data or a FIN is always
+ * answered: its sender sent it from a retransmission or persist timer
+ * (our ACK was lost, or this is the peer's FIN again in TIME_WAIT), never
+ * in answer to an ACK, and it waits for ours. In-window segments (an
+ * out-of-order one's duplicate ACK, RFC 5681 §4.2) never come here */
+static bool oow_ack_limited(struct tcp_conn *c, const struct tcp_view *t,
+			    uint64_t now)
+{
+	if ((t->len || (t->flags & TCP_FIN)) && !(t->flags & TCP_SYN))
+		return false;
+	if (now < c->oow_ack_next) {
+		net_if.c.tcp_oow_acks_limited++;
+		return true;
+	}
+	c->oow_ack_next = now + TCP_OOW_ACK_INTERVAL_US;
+	return false;
+}
+
 static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 {
 	uint64_t now = net_now_us();
@@ -1173,7 +1196,8 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 	    (uint32_t)t->len + !!(t->flags & TCP_SYN) + !!(t->flags & TCP_FIN);
 	if (!seq_acceptable(c, t, seglen)) {
 		if (!(t->flags & TCP_RST)) {
-			c->ack_now = true;
+			if (!oow_ack_limited(c, t, now))
+				c->ack_now = true;
 			if (c->state == TCP_TIME_WAIT)
 				c->close_at = now + TCP_TIME_WAIT_US;
 		}

@@ -1247,6 +1247,153 @@ static void test_tcp_rfc5961_s5_2_ack_range(void **state)
 	peer_abort(&p);
 }
 
+/* a segment from the peer at seq, its snd_nxt left where it was */
+static void peer_send_seq(struct peer *p, uint32_t seq, uint8_t flags,
+			  const void *d, size_t len)
+{
+	uint32_t keep = p->snd_nxt;
+	p->snd_nxt = seq;
+	peer_send(p, flags, d, len);
+	p->snd_nxt = keep;
+}
+
+/* how many TCP segments the stack sent since the last look; *ack: the
+ * last one's acknowledgment number */
+static unsigned segs_sent(uint32_t *ack)
+{
+	struct tcp_view t;
+	unsigned n = 0;
+	while (next_seg(&t)) {
+		n++;
+		if (ack)
+			*ack = t.ack;
+	}
+	return n;
+}
+
+/* RFC 9293 §3.10.7.4 answers a segment outside the window with an ACK;
+ * for bare ACKs and SYNs that is at most one per connection per
+ * TCP_OOW_ACK_INTERVAL_US (Linux's tcp_invalid_ratelimit), so forged
+ * segments and two ends that disagree about the window cannot make an ACK
+ * storm. After the interval the next one (a keep-alive, RFC 9293 §3.8.4:
+ * SEG.SEQ = RCV.NXT - 1, no data) gets its ACK; the limited ones are
+ * counted on /api/net */
+static void test_tcp_rfc9293_s3_10_7_4_oow_acks_rate_limited(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40015);
+	p.auto_ack = false;
+	fake_clear();
+	uint32_t s0 = p.snd_nxt, ack = 0;
+	uint64_t lim0 = net_counters()->tcp_oow_acks_limited;
+	for (uint32_t i = 0; i < 40; i++)
+		peer_send_seq(&p, s0 + 0x40000000u + 1000u * i, TCP_ACK, NULL,
+			      0);
+	for (uint32_t i = 0; i < 10; i++)
+		peer_send_seq(&p, s0 - 0x40000000u + 1000u * i, TCP_SYN, NULL,
+			      0);
+	assert_int_equal(segs_sent(&ack), 1);
+	assert_int_equal(ack, s0);
+	assert_int_equal(net_counters()->tcp_oow_acks_limited, lim0 + 49);
+	/* inside the interval still: nothing */
+	advance_us(TCP_OOW_ACK_INTERVAL_US - 10000);
+	peer_send_seq(&p, s0 - 1, TCP_ACK, NULL, 0);
+	assert_int_equal(segs_sent(NULL), 0);
+	/* past it: the keep-alive is answered, the next one is not */
+	advance_us(20000);
+	peer_send_seq(&p, s0 - 1, TCP_ACK, NULL, 0);
+	assert_int_equal(segs_sent(&ack), 1);
+	assert_int_equal(ack, s0);
+	peer_send_seq(&p, s0 - 1, TCP_ACK, NULL, 0);
+	assert_int_equal(segs_sent(NULL), 0);
+	uint64_t lim = net_counters()->tcp_oow_acks_limited;
+	assert_int_equal(lim, lim0 + 51);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_int_equal(c->state, TCP_ESTABLISHED);
+	/* /api/net shows the count */
+	p.auto_ack = true;
+	char hdr[1024], want[64];
+	static char body[1 << 16];
+	size_t blen;
+	assert_int_equal(http_get(&p, "/api/net", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	snprintf(want, sizeof(want), "\"tcp_oow_acks_limited\":%llu",
+		 (unsigned long long)lim);
+	assert_non_null(strstr(body, want));
+	peer_abort(&p);
+}
+
+/* the limit of the test above never holds back an ACK that loss recovery
+ * or a close waits for: while it is in force, an out-of-order segment
+ * inside the window gets its immediate duplicate ACK (RFC 5681 §4.2), a
+ * retransmission of data already taken (our ACK was lost) is answered
+ * each time, and so is the peer's FIN sent again in TIME_WAIT (RFC 9293
+ * §3.10.7.4, eighth step) */
+static void test_tcp_rfc5681_s4_2_dup_acks_not_rate_limited(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40016);
+	p.auto_ack = false;
+	const char *a = "GET /api/nvme HTTP/1.1\r\n";
+	const char *b = "Host: x\r\nConnection: close\r\n\r\n";
+	uint32_t s0 = p.snd_nxt, ack = 0;
+	peer_send(&p, TCP_ACK, a, strlen(a));
+	uint32_t s1 = p.snd_nxt;
+	assert_int_equal(segs_sent(&ack), 1);
+	assert_int_equal(ack, s1);
+	uint64_t lim0 = net_counters()->tcp_oow_acks_limited;
+	/* the limit in force: one bare ACK outside the window answered, the
+	 * next not */
+	peer_send_seq(&p, s1 + 0x40000000u, TCP_ACK, NULL, 0);
+	assert_int_equal(segs_sent(NULL), 1);
+	peer_send_seq(&p, s1 + 0x40000000u, TCP_ACK, NULL, 0);
+	assert_int_equal(segs_sent(NULL), 0);
+	/* pieces of the rest of the request, out of order */
+	for (uint32_t k = 0; k < 3; k++) {
+		peer_send_seq(&p, s1 + 5 + 10 * k, TCP_ACK, b + 5 + 10 * k, 5);
+		assert_int_equal(segs_sent(&ack), 1);
+		assert_int_equal(ack, s1);
+	}
+	for (int k = 0; k < 3; k++) {
+		peer_send_seq(&p, s0, TCP_ACK, a, strlen(a));
+		assert_int_equal(segs_sent(&ack), 1);
+		assert_int_equal(ack, s1);
+	}
+	assert_int_equal(net_counters()->tcp_oow_acks_limited, lim0 + 1);
+	/* the rest of the request: the response and capOS's FIN; the peer
+	 * ACKs them and closes, capOS is in TIME_WAIT */
+	p.auto_ack = true;
+	peer_send(&p, TCP_ACK | TCP_PSH, b, strlen(b));
+	for (int i = 0; i < 5 && !p.got_fin; i++)
+		peer_pump(&p);
+	struct peer_resp r;
+	assert_int_equal(peer_take_response(&p, &r), 200);
+	assert_true(p.got_fin);
+	p.auto_ack = false;
+	peer_send(&p, TCP_FIN | TCP_ACK, NULL, 0);
+	assert_int_equal(segs_sent(&ack), 1);
+	assert_int_equal(ack, p.snd_nxt);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_int_equal(c->state, TCP_TIME_WAIT);
+	/* the limit still in force (no interval has passed): a bare ACK
+	 * outside the window draws nothing, the FIN sent again an ACK */
+	peer_send_seq(&p, p.snd_nxt + 0x40000000u, TCP_ACK, NULL, 0);
+	assert_int_equal(segs_sent(NULL), 0);
+	for (int k = 0; k < 3; k++) {
+		peer_send_seq(&p, p.snd_nxt - 1, TCP_FIN | TCP_ACK, NULL, 0);
+		assert_int_equal(segs_sent(&ack), 1);
+		assert_int_equal(ack, p.snd_nxt);
+	}
+	assert_int_equal(c->state, TCP_TIME_WAIT);
+	assert_int_equal(net_counters()->tcp_oow_acks_limited, lim0 + 2);
+	peer_free(&p);
+}
+
 /* RFC 9293 §3.7.1 / RFC 6691: the peer's MSS bounds every segment, even
  * below 256; one below TCP_MSS_MIN is raised to it and counted */
 static void test_tcp_rfc9293_s3_7_1_small_mss(void **state)
@@ -1783,9 +1930,12 @@ static void test_tcp_rfc9293_s3_8_6_2_2_receiver_sws(void **state)
 	p.snd_nxt = keep;
 	assert_true(next_seg(&t));
 	assert_int_equal(t.win, 0);
-	/* ten bytes read: still a zero window */
+	/* ten bytes read: still a zero window. The next probe comes a
+	 * backed-off RTO later, past TCP_OOW_ACK_INTERVAL_US (a bare ACK
+	 * below rcv_nxt draws at most one ACK per interval) */
 	tcp_rx_consume(c, 10);
 	tcp_flush();
+	advance_us(TCP_OOW_ACK_INTERVAL_US);
 	fake_clear();
 	p.snd_nxt = keep - 1;
 	peer_ack(&p);
@@ -2570,6 +2720,12 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc5961_s5_2_ack_range,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_oow_acks_rate_limited, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc5681_s4_2_dup_acks_not_rate_limited, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc9293_s3_7_1_small_mss,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
