@@ -689,6 +689,23 @@ static void challenge_ack(struct tcp_conn *c)
 	c->ack_now = true;
 }
 
+/* at most one ACK per TCP_OOW_ACK_INTERVAL_US per connection for the
+ * segments that draw one without being taken (Linux's
+ * __tcp_oow_rate_limited): a bare ACK or SYN outside the window (RFC 9293
+ * §3.10.7.4), a segment acknowledging data never sent (§3.10.7.4, RFC
+ * 5961 §5.2). Two ends that disagree about the sequence space would
+ * otherwise answer each other's ACKs for ever (an ACK loop), and every
+ * forged segment would draw one */
+static bool ack_rate_limited(struct tcp_conn *c, uint64_t now)
+{
+	if (now < c->oow_ack_next) {
+		net_if.c.tcp_oow_acks_limited++;
+		return true;
+	}
+	c->oow_ack_next = now + TCP_OOW_ACK_INTERVAL_US;
+	return false;
+}
+
 /* the SACK scoreboard: the peer's blocks (RFC 2018 §3) merged over ACKs
  * (a receiver reports only its latest few), inside (snd_una, snd_max],
  * sorted and disjoint; when full, the highest range gives way */
@@ -935,7 +952,8 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 	 * SND.UNA - MAX.SND.WND gets a challenge ACK and is dropped */
 	if (SEQ_GT(t->ack, c->snd_max)) {
 		net_if.c.tcp_ack_invalid++;
-		c->ack_now = true;
+		if (!ack_rate_limited(c, now))
+			c->ack_now = true;
 		return ACK_DROP;
 	}
 	if (SEQ_LT(t->ack,
@@ -1166,37 +1184,24 @@ static bool rcv_data(struct tcp_conn *c, const struct tcp_view *t, bool *fin)
 	return c->rcv_nxt != before;
 }
 
-/* RFC 9293 §3.10.7.4 answers a segment outside the window with an ACK.
- * For one that occupies no sequence space (a bare ACK) or a SYN, at most
- * one such ACK per TCP_OOW_ACK_INTERVAL_US per connection, as Linux's
- * tcp_oow_rate_limited: two ends that disagree about the window would
- * otherwise answer each other's ACKs for ever (an ACK loop), and every
- * forged bare ACK would draw one. A segment with data or a FIN is always
- * answered: its sender sent it from a retransmission or persist timer
- * (our ACK was lost, or this is the peer's FIN again in TIME_WAIT), never
- * in answer to an ACK, and it waits for ours. In-window segments (an
- * out-of-order one's duplicate ACK, RFC 5681 §4.2) never come here */
-static bool oow_ack_limited(struct tcp_conn *c, const struct tcp_view *t,
-			    uint64_t now)
-{
-	if ((t->len || (t->flags & TCP_FIN)) && !(t->flags & TCP_SYN))
-		return false;
-	if (now < c->oow_ack_next) {
-		net_if.c.tcp_oow_acks_limited++;
-		return true;
-	}
-	c->oow_ack_next = now + TCP_OOW_ACK_INTERVAL_US;
-	return false;
-}
-
 static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 {
 	uint64_t now = net_now_us();
 	uint32_t seglen =
 	    (uint32_t)t->len + !!(t->flags & TCP_SYN) + !!(t->flags & TCP_FIN);
 	if (!seq_acceptable(c, t, seglen)) {
+		/* RFC 9293 §3.10.7.4: answered with an ACK — at a limited
+		 * rate when it occupies no sequence space (a bare ACK) or is
+		 * a SYN. A segment with data or a FIN is always answered: its
+		 * sender sent it from a retransmission or persist timer (our
+		 * ACK was lost, or this is its FIN again in TIME_WAIT), never
+		 * in answer to an ACK, and it waits for ours. In-window
+		 * segments (an out-of-order one's duplicate ACK, RFC 5681
+		 * §4.2) never come here */
+		bool bare =
+		    (!t->len && !(t->flags & TCP_FIN)) || (t->flags & TCP_SYN);
 		if (!(t->flags & TCP_RST)) {
-			if (!oow_ack_limited(c, t, now))
+			if (!bare || !ack_rate_limited(c, now))
 				c->ack_now = true;
 			if (c->state == TCP_TIME_WAIT)
 				c->close_at = now + TCP_TIME_WAIT_US;

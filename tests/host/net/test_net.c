@@ -1326,6 +1326,36 @@ static void test_tcp_rfc9293_s3_10_7_4_oow_acks_rate_limited(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9293 §3.10.7.4 / RFC 5961 §5.2: a segment acknowledging data never
+ * sent is dropped and answered with an ACK — but not one per segment: a
+ * peer that believes more was sent answers that ACK with its own, and the
+ * two would loop (Linux sends none). One per TCP_OOW_ACK_INTERVAL_US per
+ * connection, like the ACKs for segments outside the window */
+static void test_tcp_rfc5961_s5_2_unsent_ack_rate_limited(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40017);
+	p.auto_ack = false;
+	fake_clear();
+	uint32_t good = p.rcv_nxt, ack = 0;
+	uint64_t inv0 = net_counters()->tcp_ack_invalid;
+	uint64_t lim0 = net_counters()->tcp_oow_acks_limited;
+	p.rcv_nxt = good + 5000;
+	for (int i = 0; i < 20; i++)
+		peer_ack(&p);
+	assert_int_equal(segs_sent(&ack), 1);
+	assert_int_equal(ack, p.snd_nxt);
+	assert_int_equal(net_counters()->tcp_ack_invalid, inv0 + 20);
+	assert_int_equal(net_counters()->tcp_oow_acks_limited, lim0 + 19);
+	advance_us(TCP_OOW_ACK_INTERVAL_US);
+	peer_ack(&p);
+	assert_int_equal(segs_sent(NULL), 1);
+	p.rcv_nxt = good;
+	assert_int_equal(conn_of(&p)->state, TCP_ESTABLISHED);
+	peer_abort(&p);
+}
+
 /* the limit of the test above never holds back an ACK that loss recovery
  * or a close waits for: while it is in force, an out-of-order segment
  * inside the window gets its immediate duplicate ACK (RFC 5681 §4.2), a
@@ -2725,6 +2755,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc5681_s4_2_dup_acks_not_rate_limited, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc5961_s5_2_unsent_ack_rate_limited, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc9293_s3_7_1_small_mss,
 					    fake_cm_setup, fake_cm_teardown),
