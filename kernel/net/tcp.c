@@ -1203,7 +1203,9 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 		if (!(t->flags & TCP_RST)) {
 			if (!bare || !ack_rate_limited(c, now))
 				c->ack_now = true;
-			if (c->state == TCP_TIME_WAIT)
+			/* §3.10.7.4: in TIME_WAIT the peer's FIN again
+			 * restarts the wait; nothing else does */
+			if (c->state == TCP_TIME_WAIT && (t->flags & TCP_FIN))
 				c->close_at = now + TCP_TIME_WAIT_US;
 		}
 		return;

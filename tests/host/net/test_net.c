@@ -1424,6 +1424,63 @@ static void test_tcp_rfc5681_s4_2_dup_acks_not_rate_limited(void **state)
 	peer_free(&p);
 }
 
+/* a connection from sport that capOS closed first (Connection: close)
+ * and the peer then: capOS is in TIME_WAIT, its last ACK taken */
+static struct tcp_conn *open_to_time_wait(struct peer *p, uint16_t sport)
+{
+	peer_open(p, sport);
+	const char *req = "GET /api/nvme HTTP/1.1\r\nHost: x\r\n"
+			  "Connection: close\r\n\r\n";
+	peer_send(p, TCP_ACK | TCP_PSH, req, strlen(req));
+	for (int i = 0; i < 5 && !p->got_fin; i++)
+		peer_pump(p);
+	struct peer_resp r;
+	assert_int_equal(peer_take_response(p, &r), 200);
+	assert_true(p->got_fin);
+	p->auto_ack = false;
+	peer_send(p, TCP_FIN | TCP_ACK, NULL, 0);
+	uint32_t ack = 0;
+	assert_int_equal(segs_sent(&ack), 1);
+	assert_int_equal(ack, p->snd_nxt);
+	struct tcp_conn *c = conn_of(p);
+	assert_non_null(c);
+	assert_int_equal(c->state, TCP_TIME_WAIT);
+	return c;
+}
+
+/* RFC 9293 §3.10.7.4: in TIME_WAIT "the only thing that can arrive ... is
+ * a retransmission of the remote FIN. Acknowledge it, and restart the 2
+ * MSL timeout" — the FIN, not any segment: bare ACKs outside the window
+ * (forged, or a peer's keep-alives) must not hold the state for ever */
+static void test_tcp_rfc9293_time_wait_restarts_on_fin_only(void **state)
+{
+	(void)state;
+	struct peer p;
+	open_to_time_wait(&p, 40018);
+	/* TIME_WAIT less a second: a bare ACK outside the window */
+	advance_us(TCP_TIME_WAIT_US - 1000000);
+	peer_send_seq(&p, p.snd_nxt - 1, TCP_ACK, NULL, 0);
+	assert_int_equal(segs_sent(NULL), 1);
+	assert_non_null(conn_of(&p));
+	advance_us(2000000);
+	assert_null(conn_of(&p));
+	peer_free(&p);
+	/* the peer's FIN again, late in TIME_WAIT: ACKed, and the wait
+	 * starts over */
+	struct tcp_conn *c = open_to_time_wait(&p, 40019);
+	advance_us(TCP_TIME_WAIT_US - 1000000);
+	peer_send_seq(&p, p.snd_nxt - 1, TCP_FIN | TCP_ACK, NULL, 0);
+	uint32_t ack = 0;
+	assert_int_equal(segs_sent(&ack), 1);
+	assert_int_equal(ack, p.snd_nxt);
+	advance_us(2000000);
+	assert_ptr_equal(conn_of(&p), c);
+	assert_int_equal(c->state, TCP_TIME_WAIT);
+	advance_us(TCP_TIME_WAIT_US);
+	assert_null(conn_of(&p));
+	peer_free(&p);
+}
+
 /* RFC 9293 §3.7.1 / RFC 6691: the peer's MSS bounds every segment, even
  * below 256; one below TCP_MSS_MIN is raised to it and counted */
 static void test_tcp_rfc9293_s3_7_1_small_mss(void **state)
@@ -2758,6 +2815,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc5961_s5_2_unsent_ack_rate_limited, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_time_wait_restarts_on_fin_only, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc9293_s3_7_1_small_mss,
 					    fake_cm_setup, fake_cm_teardown),
