@@ -1314,10 +1314,13 @@ static void tcp_input(const struct ipv4_view *ip)
 		if (c->state == TCP_CLOSED || c->rport != t.sport ||
 		    c->lport != t.dport || c->rip != ip->src)
 			continue;
-		/* a retransmitted SYN: the SYN-ACK was lost */
+		/* a retransmitted SYN: the SYN-ACK was lost. Sent again at
+		 * the rate of ack_rate_limited (Linux's tcp_check_req), so a
+		 * spoofed SYN repeated does not make a SYN-ACK each */
 		if (c->state == TCP_SYN_RCVD && (t.flags & TCP_SYN) &&
 		    !(t.flags & TCP_ACK) && t.seq == c->irs) {
-			seg_send(c, c->iss, TCP_SYN | TCP_ACK, 0, 0);
+			if (!ack_rate_limited(c, net_now_us()))
+				seg_send(c, c->iss, TCP_SYN | TCP_ACK, 0, 0);
 			return;
 		}
 		/* RFC 9293 §3.10.7.4 note: a new SYN in TIME_WAIT may reopen */

@@ -1424,6 +1424,35 @@ static void test_tcp_rfc5681_s4_2_dup_acks_not_rate_limited(void **state)
 	peer_free(&p);
 }
 
+/* a SYN sent again to a half-open connection draws the SYN-ACK again (its
+ * first was lost) — at most one per TCP_OOW_ACK_INTERVAL_US, as Linux's
+ * tcp_check_req: a spoofed source repeating one SYN must not turn capOS
+ * into a SYN-ACK reflector */
+static void test_tcp_syn_rcvd_synack_resend_rate_limited(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40026);
+	peer_send(&p, TCP_SYN, NULL, 0);
+	assert_int_equal(segs_sent(NULL), 1); /* the SYN-ACK, lost */
+	uint64_t lim0 = net_counters()->tcp_oow_acks_limited;
+	for (int i = 0; i < 10; i++) {
+		p.snd_nxt = p.iss;
+		peer_send(&p, TCP_SYN, NULL, 0);
+	}
+	assert_int_equal(segs_sent(NULL), 1);
+	assert_int_equal(net_counters()->tcp_oow_acks_limited, lim0 + 9);
+	advance_us(TCP_OOW_ACK_INTERVAL_US);
+	fake_clear();
+	p.snd_nxt = p.iss;
+	peer_send(&p, TCP_SYN, NULL, 0);
+	peer_pump(&p);
+	assert_true(p.established);
+	peer_ack(&p);
+	assert_int_equal(conn_of(&p)->state, TCP_ESTABLISHED);
+	peer_abort(&p);
+}
+
 /* a connection from sport that capOS closed first (Connection: close)
  * and the peer then: capOS is in TIME_WAIT, its last ACK taken */
 static struct tcp_conn *open_to_time_wait(struct peer *p, uint16_t sport)
@@ -2818,6 +2847,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_time_wait_restarts_on_fin_only, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_syn_rcvd_synack_resend_rate_limited, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc9293_s3_7_1_small_mss,
 					    fake_cm_setup, fake_cm_teardown),
