@@ -1039,9 +1039,13 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		 * must not stall the recovery) */
 		recovery_step(c);
 	}
-	/* RFC 9293 §3.10.7.4: window update from newer segments only */
-	if (SEQ_LT(c->snd_wl1, t->seq) ||
-	    (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, t->ack))) {
+	/* RFC 9293 §3.10.7.4: window update from newer segments only, and
+	 * only "if SND.UNA =< SEG.ACK" (an older ACK is a duplicate: a blind
+	 * segment acknowledging anything in the last MAX.SND.WND bytes must
+	 * not close the window) */
+	if (SEQ_GEQ(t->ack, c->snd_una) &&
+	    (SEQ_LT(c->snd_wl1, t->seq) ||
+	     (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, t->ack)))) {
 		if (win > c->snd_wnd)
 			*freed_space = true;
 		if (!c->snd_wnd && win && c->probing) {

@@ -1510,6 +1510,43 @@ static void test_tcp_rfc9293_time_wait_restarts_on_fin_only(void **state)
 	peer_free(&p);
 }
 
+/* RFC 9293 §3.10.7.4: the send window is updated only "if SND.UNA =<
+ * SEG.ACK =< SND.NXT"; an older ACK, still inside RFC 5961 §5.2's
+ * acceptable range, is a duplicate and its window is not taken — else a
+ * blind segment in the receive window whose ACK is anywhere in the last
+ * MAX.SND.WND bytes could close the window */
+static void test_tcp_rfc9293_old_ack_updates_no_window(void **state)
+{
+	(void)state;
+	struct peer p;
+	char hdr[1024];
+	static char body[4096];
+	size_t blen;
+	peer_open(&p, 40027);
+	assert_int_equal(http_get(&p, "/api/nvme", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_true(c->snd_una - c->iss > 200);
+	uint32_t wnd = c->snd_wnd, good = p.rcv_nxt;
+	assert_true(wnd > 0);
+	/* a bare ACK ahead in the window (newer than SND.WL1), its ACK 100
+	 * bytes old, window 0 */
+	p.win = 0;
+	p.rcv_nxt = good - 100;
+	peer_send_seq(&p, p.snd_nxt + 100, TCP_ACK, NULL, 0);
+	p.win = 65535;
+	p.rcv_nxt = good;
+	assert_int_equal(c->snd_wnd, wnd);
+	uint64_t z0 = net_counters()->tcp_zero_window_probes;
+	assert_int_equal(http_get(&p, "/api/nvme", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	assert_int_equal(net_counters()->tcp_zero_window_probes, z0);
+	peer_abort(&p);
+}
+
 /* RFC 9293 §3.7.1 / RFC 6691: the peer's MSS bounds every segment, even
  * below 256; one below TCP_MSS_MIN is raised to it and counted */
 static void test_tcp_rfc9293_s3_7_1_small_mss(void **state)
@@ -2850,6 +2887,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_syn_rcvd_synack_resend_rate_limited, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_old_ack_updates_no_window, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc9293_s3_7_1_small_mss,
 					    fake_cm_setup, fake_cm_teardown),
