@@ -36,7 +36,8 @@
 #define TCP_SACK_RANGES		8   /* SACK scoreboard ranges per connection */
 #define TCP_CHALLENGE_ACK_LIMIT 100 /* a second on average, RFC 5961 §7 */
 /* one ACK per connection this often for bare ACKs and SYNs outside the
- * window (Linux's tcp_invalid_ratelimit default, 500 ms) */
+ * window and ACKs of unsent data, one SYN-ACK for a repeated SYN (Linux's
+ * tcp_invalid_ratelimit default, 500 ms) */
 #define TCP_OOW_ACK_INTERVAL_US (500ull * 1000)
 #define TCP_PMTU_MIN		552 /* a smaller reported MTU is raised to this */
 #define TCP_DUPTHRESH		3   /* RFC 5681 §3.2, RFC 6675 §2 */
@@ -136,8 +137,7 @@ struct tcp_conn {
 	unsigned retries;
 	uint64_t close_at; /* TIME_WAIT / FIN_WAIT_2 deadline */
 	bool ack_now, fin_queued, fin_sent, peer_fin, probing;
-	/* the next ACK for a bare ACK or SYN outside the window may go at
-	 * this time (oow_ack_limited) */
+	/* the next ACK that ack_rate_limited allows may go at this time */
 	uint64_t oow_ack_next;
 	uint64_t created, last_rx;
 	/* receive buffer: bytes [0, rx_len) are in order and unread */
