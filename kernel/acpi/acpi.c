@@ -46,7 +46,6 @@ unsigned acpi_necam;
 uint16_t acpi_pm_timer_port;
 uint64_t acpi_hpet_base;
 uint64_t acpi_lapic_base;
-unsigned acpi_ncpus;
 
 static struct {
 	char sig[5];
@@ -130,16 +129,9 @@ static void acpi_parse_fadt(const struct acpi_sdt *h)
 
 static void acpi_parse_madt(const struct acpi_sdt *h)
 {
-	const uint8_t *p = (const uint8_t *)h + 44;
-	const uint8_t *end = (const uint8_t *)h + h->length;
 	uint32_t la;
 	memcpy(&la, (const uint8_t *)h + MADT_LAPIC_ADDR, 4);
 	acpi_lapic_base = la;
-	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
-		if (p[0] == 0 && p[1] >= 8 && (p[4] & 1)) /* enabled LAPIC */
-			acpi_ncpus++;
-		p += p[1];
-	}
 }
 
 /* the fixed fields a table must hold before capOS parses it: MCFG and MADT
@@ -184,7 +176,12 @@ static void acpi_add(uint64_t phys)
 void acpi_init(uint64_t rsdp_phys)
 {
 	const struct acpi_rsdp *r = (const void *)rsdp_phys;
+	/* everything is learnt afresh: nothing an earlier call found stays,
+	 * whatever this one finds or refuses */
 	ntables = acpi_necam = 0;
+	memset(acpi_ecam, 0, sizeof(acpi_ecam));
+	acpi_pm_timer_port = 0;
+	acpi_hpet_base = acpi_lapic_base = 0;
 	/* ACPI 1.0's RSDP is 20 bytes, revision 2's 36 */
 	if (r && (!mm_firmware_readable(rsdp_phys, 20) ||
 		  (r->revision >= 2 &&

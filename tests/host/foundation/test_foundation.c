@@ -128,6 +128,50 @@ static struct fake_acpi *acpi_build(void)
 	return a;
 }
 
+/* what acpi_init found on an earlier call (the setup of every ACPI test
+ * below): another machine's tables — two ECAM segments, a PM timer at
+ * 0x408, an HPET, a MADT. None of it may be seen by the next call */
+static int acpi_earlier_boot(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t *hpet = calloc(1, 56), *madt = calloc(1, 44);
+	sdt(hpet, "HPET", 56);
+	uint64_t hb = 0xfed00000, la = 0xfee00000;
+	memcpy(hpet + 44, &hb, 8);
+	fix_sum(hpet, 56, 9);
+	sdt(madt, "APIC", 44);
+	memcpy(madt + 36, &la, 4);
+	fix_sum(madt, 44, 9);
+	uint8_t *mcfg = calloc(1, 44 + 32);
+	sdt(mcfg, "MCFG", 44 + 32);
+	uint64_t e[2] = {0xe0000000, 0xd0000000};
+	for (int i = 0; i < 2; i++) {
+		memcpy(mcfg + 44 + 16 * i, &e[i], 8);
+		mcfg[44 + 16 * i + 8] = (uint8_t)i; /* segment */
+		mcfg[44 + 16 * i + 11] = 63;
+	}
+	fix_sum(mcfg, 44 + 32, 9);
+	uint32_t pm = 0x408;
+	memcpy(a->fadt + 76, &pm, 4);
+	fix_sum(a->fadt, sizeof(a->fadt), 9);
+	uint32_t len = 36 + 8 * 4;
+	memcpy(a->xsdt + 4, &len, 4);
+	uint64_t p[4] = {(uint64_t)mcfg, (uint64_t)a->fadt, (uint64_t)hpet,
+			 (uint64_t)madt};
+	memcpy(a->xsdt + 36, p, sizeof(p));
+	fix_sum(a->xsdt, len, 9);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_necam, 2);
+	assert_int_equal(acpi_pm_timer_port, 0x408);
+	assert_int_equal(acpi_hpet_base, 0xfed00000);
+	assert_int_equal(acpi_lapic_base, 0xfee00000);
+	free(hpet);
+	free(madt);
+	free(mcfg);
+	free(a);
+	return 0;
+}
+
 static void test_acpi_good(void **st)
 {
 	struct fake_acpi *a = acpi_build();
@@ -135,7 +179,11 @@ static void test_acpi_good(void **st)
 	assert_int_equal(acpi_necam, 1);
 	assert_int_equal(acpi_ecam[0].base, 0xb0000000);
 	assert_int_equal(acpi_ecam[0].bus_end, 255);
+	assert_int_equal(acpi_ecam[1].base, 0);
 	assert_int_equal(acpi_pm_timer_port, 0x608);
+	assert_int_equal(acpi_hpet_base, 0); /* none here */
+	assert_int_equal(acpi_lapic_base, 0);
+	assert_int_equal(acpi_find("HPET"), 0);
 	assert_int_not_equal(acpi_find("JUNK"), 0);
 	assert_false(acpi_has_iommu(NULL));
 	free(a);
@@ -145,7 +193,6 @@ static void test_acpi_bad_checksum_ignored(void **st)
 {
 	struct fake_acpi *a = acpi_build();
 	a->mcfg[20] ^= 0x55; /* corrupt, checksum now wrong */
-	acpi_pm_timer_port = 0;
 	acpi_init((uint64_t)a->rsdp);
 	assert_int_equal(acpi_necam, 0); /* MCFG ignored */
 	assert_int_equal(acpi_find("MCFG"), 0);
@@ -164,14 +211,40 @@ static void test_acpi_bad_length_ignored(void **st)
 	free(a);
 }
 
+/* nothing an earlier call found (acpi_earlier_boot) survives a call that
+ * finds no ACPI at all */
+static void assert_acpi_empty(void)
+{
+	assert_int_equal(acpi_necam, 0);
+	assert_int_equal(acpi_ecam[0].base, 0);
+	assert_int_equal(acpi_pm_timer_port, 0);
+	assert_int_equal(acpi_hpet_base, 0);
+	assert_int_equal(acpi_lapic_base, 0);
+	assert_int_equal(acpi_find("FACP"), 0);
+	assert_int_equal(acpi_find("HPET"), 0);
+	assert_int_equal(acpi_find("APIC"), 0);
+}
+
 static void test_acpi_bad_rsdp(void **st)
 {
 	struct fake_acpi *a = acpi_build();
 	a->rsdp[0] = 'X';
 	acpi_init((uint64_t)a->rsdp);
-	assert_int_equal(acpi_necam, 0);
+	assert_acpi_empty();
+	acpi_earlier_boot(st);
 	acpi_init(0);
-	assert_int_equal(acpi_find("FACP"), 0);
+	assert_acpi_empty();
+	free(a);
+}
+
+/* a root table that fails its checksum: no ACPI, and nothing of the
+ * earlier call is left either */
+static void test_acpi_bad_root_forgets_earlier(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	a->xsdt[20] ^= 0x55;
+	acpi_init((uint64_t)a->rsdp);
+	assert_acpi_empty();
 	free(a);
 }
 
@@ -195,7 +268,6 @@ static void test_acpi_short_madt_not_read_past(void **st)
 	struct fake_acpi *a = acpi_build();
 	sdt(a->junk, "APIC", sizeof(a->junk));
 	fix_sum(a->junk, sizeof(a->junk), 9);
-	acpi_lapic_base = 0;
 	acpi_init((uint64_t)a->rsdp);
 	assert_int_equal(acpi_lapic_base, 0);
 	assert_int_equal(acpi_find("APIC"), 0);
@@ -610,18 +682,29 @@ int main(void)
 {
 	shim_quiet = 1;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_acpi_good),
-	    cmocka_unit_test(test_acpi_bad_checksum_ignored),
-	    cmocka_unit_test(test_acpi_bad_length_ignored),
-	    cmocka_unit_test(test_acpi_bad_rsdp),
-	    cmocka_unit_test(test_acpi_iommu_detected),
-	    cmocka_unit_test(test_acpi_short_madt_not_read_past),
-	    cmocka_unit_test(test_acpi_rsdp_unmapped_refused),
-	    cmocka_unit_test(test_acpi_rsdp_v2_tail_unmapped_refused),
-	    cmocka_unit_test(test_acpi_root_unmapped_refused),
-	    cmocka_unit_test(test_acpi_root_length_past_mapping_refused),
-	    cmocka_unit_test(test_acpi_table_unmapped_refused),
-	    cmocka_unit_test(test_acpi_table_length_past_mapping_refused),
+	    cmocka_unit_test_setup(test_acpi_good, acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_bad_checksum_ignored,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_bad_length_ignored,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_bad_rsdp, acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_bad_root_forgets_earlier,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_iommu_detected, acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_short_madt_not_read_past,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_rsdp_unmapped_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_rsdp_v2_tail_unmapped_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_root_unmapped_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_root_length_past_mapping_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_table_unmapped_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_table_length_past_mapping_refused,
+				   acpi_earlier_boot),
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),
