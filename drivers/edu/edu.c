@@ -25,13 +25,13 @@ static void edu_intr(void *arg)
 	mmio_write32(&sc->regs, EDU_IRQ_ACK, st);
 }
 
-static int edu_attach(struct pci_dev *d, uint16_t owner)
+/* every capability the driver works with, as attach takes them: the
+ * register window, a pool with the two buffers, the interrupt. Nothing is
+ * held after a failure (one line). 0 or -1 */
+static int edu_grant(struct edu_softc *sc, uint32_t *idp)
 {
-	struct edu_softc *sc = &edu0;
-	sc->pci = d;
-	sc->owner = owner;
-	pci_enable(d, true, false, true);
-	if (mmio_grant(d, owner, 0, 0, EDU_REGS_LEN, MMIO_READ | MMIO_WRITE,
+	struct pci_dev *d = sc->pci;
+	if (mmio_grant(d, sc->owner, 0, 0, EDU_REGS_LEN, MMIO_READ | MMIO_WRITE,
 		       &sc->regs) != 0) {
 		kprintf("edu0: unable to map registers\n");
 		return -1;
@@ -41,7 +41,13 @@ static int edu_attach(struct pci_dev *d, uint16_t owner)
 		kprintf("edu0: unable to identify device (id 0x%x)\n", id);
 		goto err_regs;
 	}
-	if (dma_pool_create(owner, 2 * PAGE_SIZE, EDU_DMA_LIMIT, &sc->pool)) {
+	/* an interrupt the device latched before (a transfer that ended while
+	 * the owner was revoked) is acknowledged: the driver starts from none
+	 */
+	mmio_write32(&sc->regs, EDU_IRQ_ACK,
+		     mmio_read32(&sc->regs, EDU_IRQ_STATUS));
+	if (dma_pool_create(sc->owner, 2 * PAGE_SIZE, EDU_DMA_LIMIT,
+			    &sc->pool)) {
 		kprintf("edu0: unable to allocate DMA pool\n");
 		goto err_regs;
 	}
@@ -50,25 +56,79 @@ static int edu_attach(struct pci_dev *d, uint16_t owner)
 		kprintf("edu0: unable to carve DMA buffers\n");
 		goto err_pool;
 	}
-	if (irq_bind(d, owner, 0, edu_intr, sc, &sc->irq) != 0) {
+	if (irq_bind(d, sc->owner, 0, edu_intr, sc, &sc->irq) != 0) {
 		kprintf("edu0: unable to bind interrupt\n");
 		goto err_pool;
 	}
 	irq_unmask(&sc->irq);
-	d->drv_state = sc;
-	kprintf("edu0: version %u.%u, irq vector %u\n", id >> 24,
-		(id >> 16) & 0xff, sc->irq.vector);
+	*idp = id;
 	return 0;
 err_pool:
 	dma_pool_revoke(&sc->pool);
 err_regs:
 	mmio_revoke(&sc->regs);
+	memset(&sc->pool, 0, sizeof(sc->pool));
 	return -1;
+}
+
+static int edu_attach(struct pci_dev *d, uint16_t owner)
+{
+	struct edu_softc *sc = &edu0;
+	uint32_t id;
+	sc->pci = d;
+	sc->owner = owner;
+	pci_enable(d, true, false, true);
+	if (edu_grant(sc, &id)) {
+		sc->pci = NULL; /* edu_first: no device */
+		return -1;
+	}
+	d->drv_state = sc;
+	kprintf("edu0: version %u.%u, irq vector %u\n", id >> 24,
+		(id >> 16) & 0xff, sc->irq.vector);
+	return 0;
+}
+
+/* A DMA fault revokes edu's owner (auth_owner_revoke): bus mastering off,
+ * the pool seized and parked, the window and the interrupt revoked. Once
+ * the owner is reinstated the driver gives the parked pool back (its own
+ * dma_pool_revoke), turns bus mastering on again and takes fresh
+ * capabilities, as attach did. edu has no reset register and keeps no
+ * state across transfers but a latched interrupt, which edu_grant
+ * acknowledges. */
+int edu_recover(struct edu_softc *sc)
+{
+	uint32_t id;
+	if (dma_pool_live(&sc->pool))
+		return 0;
+	if (auth_owner_revoked(sc->owner)) {
+		kprintf("edu0: owner %u is revoked; unable to use the device\n",
+			sc->owner);
+		return -1;
+	}
+	if (sc->pool.len) /* seized: its memory comes back now */
+		dma_pool_revoke(&sc->pool);
+	memset(&sc->pool, 0, sizeof(sc->pool));
+	if (edu_grant(sc, &id)) {
+		kprintf("edu0: unable to recover after its owner's "
+			"revocation\n");
+		return -1;
+	}
+	pci_enable(sc->pci, true, false, true);
+	sc->recoveries++;
+	kprintf("edu0: recovered after its owner's revocation, irq vector "
+		"%u\n",
+		sc->irq.vector);
+	return 0;
 }
 
 int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 	    uint32_t dir)
 {
+	if (!dma_pool_live(&sc->pool)) {
+		kprintf("edu0: capabilities revoked; no transfer until "
+			"edu_recover\n");
+		return -1;
+	}
 	sc->irq_status = 0;
 	mmio_write64(&sc->regs, EDU_DMA_SRC, src);
 	mmio_write64(&sc->regs, EDU_DMA_DST, dst);
@@ -87,7 +147,8 @@ int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 static int edu_dump(struct pci_dev *d, char *buf, unsigned cap)
 {
 	struct edu_softc *sc = d->drv_state;
-	return ksnprintf(buf, cap, "irqs=%lu", sc ? irq_count(&sc->irq) : 0);
+	return ksnprintf(buf, cap, "irqs=%lu recoveries=%u",
+			 sc ? irq_count(&sc->irq) : 0, sc ? sc->recoveries : 0);
 }
 
 static const struct pci_match edu_ids[] = {

@@ -15,12 +15,21 @@ struct edu_softc {
 	struct dma_pool pool;
 	struct dma_buf out, in;
 	volatile uint32_t irq_status; /* latched by the handler */
+	uint32_t recoveries; /* capabilities taken anew after a revocation */
 };
 
 /* the bound edu function, NULL when none */
 struct edu_softc *edu_first(void);
 /* one DMA transfer (dir 0: RAM -> device buffer, or EDU_DMA_CMD_TO_RAM),
- * completion by interrupt, waited for at most 1 s. 0 or -1 */
+ * completion by interrupt, waited for at most 1 s; -1 at once while the
+ * driver's capabilities are revoked (see edu_recover). 0 or -1 */
 int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 	    uint32_t dir);
+/* after the owner was revoked (a DMA fault) and then reinstated
+ * (auth_owner_reinstate): give the seized pool back and take the window,
+ * a new pool (sc->out, sc->in: new buffers) and the interrupt anew, bus
+ * mastering on. 0 when the driver holds live capabilities afterwards (a
+ * no-op if nothing was revoked); -1 while the owner stays revoked or a
+ * grant fails (one line) */
+int edu_recover(struct edu_softc *sc);
 #endif

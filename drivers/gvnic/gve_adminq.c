@@ -288,7 +288,7 @@ static void gve_cmd_init(struct gve_aq_cmd *c, uint32_t op)
 struct gve_opts {
 	int gqi_raw, gqi_rda, gqi_qpl, dqo_rda,
 	    dqo_qpl; /* payload offset or 0 */
-	int jumbo, bufsz, modring;
+	int modring;
 	uint16_t modring_len;
 };
 
@@ -318,8 +318,6 @@ static void gve_opt_one(struct gve_softc *sc, struct gve_opts *o,
 	    {GVE_OPT_GQI_QPL, GVE_OPT_LEN_GQI_QPL, &o->gqi_qpl},
 	    {GVE_OPT_DQO_RDA, GVE_OPT_LEN_DQO_RDA, &o->dqo_rda},
 	    {GVE_OPT_DQO_QPL, GVE_OPT_LEN_DQO_QPL, &o->dqo_qpl},
-	    {GVE_OPT_JUMBO_FRAMES, GVE_OPT_LEN_JUMBO_FRAMES, &o->jumbo},
-	    {GVE_OPT_BUFFER_SIZES, GVE_OPT_LEN_BUFFER_SIZES, &o->bufsz},
 	    {GVE_OPT_MODIFY_RING, GVE_OPT_LEN_MODIFY_RING_MIN, &o->modring},
 	};
 
@@ -344,7 +342,10 @@ static void gve_opt_one(struct gve_softc *sc, struct gve_opts *o,
 			o->modring_len = len;
 		return;
 	}
-	/* flow steering, timestamps, RSS and unknown ids: not used */
+	/* jumbo frames, buffer sizes, flow steering, timestamps, RSS and
+	 * unknown ids: not used. The driver's MTU is at most GVE_MTU and its
+	 * RX buffers are GVE_BUF_SIZE, Linux's default every device takes,
+	 * so neither a larger maximum MTU nor other buffer sizes matter */
 }
 
 static bool gve_pow2(uint32_t v)
@@ -395,10 +396,6 @@ static void gve_pick_format(struct gve_softc *sc, const struct gve_opts *o,
 static void gve_opts_apply(struct gve_softc *sc, const struct gve_opts *o,
 			   const uint8_t *buf)
 {
-	if (o->jumbo && (sc->features & GVE_SUP_JUMBO_FRAMES))
-		sc->max_mtu = rd_be16(buf + o->jumbo + 4);
-	if (o->bufsz && (sc->features & GVE_SUP_BUFFER_SIZES))
-		sc->rx_buf_size = rd_be16(buf + o->bufsz + 4);
 	if (o->modring && (sc->features & GVE_SUP_MODIFY_RING)) {
 		sc->ring_max_rx = rd_be16(buf + o->modring + 4);
 		sc->ring_max_tx = rd_be16(buf + o->modring + 6);
@@ -444,14 +441,15 @@ int gve_aq_parse_descriptor(struct gve_softc *sc, const uint8_t *buf,
 		off += sizeof(struct gve_device_option) + len;
 	}
 	gve_pick_format(sc, &o, buf);
-	sc->rx_buf_size = GVE_RX_BUFFER_SIZE;
 	gve_opts_apply(sc, &o, buf);
 
 	sc->max_registered_pages = be64_to_cpu(d->max_registered_pages);
 	sc->dev_mtu = be16_to_cpu(d->mtu);
 	sc->num_counters = be16_to_cpu(d->counters);
+	/* rx_pages_per_qpl is not read: an RX page list has one page per
+	 * ring entry in GQI (gve_rx_pages), as Linux's has had since "gve:
+	 * set page count for RX QPL for GQI and DQO queue formats" */
 	sc->tx_pages_per_qpl = be16_to_cpu(d->tx_pages_per_qpl);
-	sc->rx_pages_per_qpl = be16_to_cpu(d->rx_pages_per_qpl);
 	sc->default_num_queues = be16_to_cpu(d->default_num_queues);
 	memcpy(sc->mac, d->mac, 6);
 	sc->tx_entries = be16_to_cpu(d->tx_queue_entries);
@@ -723,25 +721,19 @@ int gve_aq_link_speed(struct gve_softc *sc)
 	return GVE_OK;
 }
 
-/* gve_adminq_get_ptype_map_dqo: 1024 x {l3, l4}; out-of-range types are
- * stored as unknown */
+/* gve_adminq_get_ptype_map_dqo: 1024 x {l3, l4}. Issued at bring-up as
+ * Linux and FreeBSD issue it (the sequence every device has seen); the map
+ * itself is not read: capOS offloads no checksum and uses no RSS hash,
+ * which is what a packet type would tell it */
 int gve_aq_ptype_map(struct gve_softc *sc)
 {
 	struct gve_aq_cmd c;
 	struct gve_aq_get_ptype_map *p = (void *)c.payload;
-	const uint8_t *map = sc->ptype_buf.va;
-	int err;
 
-	memset(sc->ptype_buf.va, 0, GVE_PTYPE_MAP_SIZE);
 	gve_cmd_init(&c, GVE_AQ_GET_PTYPE_MAP);
 	p->ptype_map_len = cpu_to_be64(GVE_PTYPE_MAP_SIZE);
 	p->ptype_map_addr = cpu_to_be64(sc->ptype_buf.iova);
-	if ((err = gve_aq_exec(sc, &c)))
-		return err;
-	dma_rmb();
-	for (unsigned i = 0; i < GVE_NUM_PTYPES; i++)
-		sc->ptype_l3[i] = map[2 * i] <= 3 ? map[2 * i] : 0;
-	return GVE_OK;
+	return gve_aq_exec(sc, &c);
 }
 
 /* SET_DRIVER_PARAMETER(MTU) */

@@ -21,6 +21,11 @@
 #define GVE_MTU		     1500 /* largest MTU the 2 KiB buffers carry */
 #define GVE_DATA_POOL_MAX    (24u << 20) /* refuse rings that need more */
 #define GVE_STATUS_POLL_US   100000	 /* device_status read without an irq */
+/* a GVE_MTU frame with a VLAN tag (18 bytes of header) fits one RX
+ * buffer: GQI's behind its GVE_RX_PAD, DQO's GVE_BUF_SIZE one */
+_Static_assert(GVE_MTU + 18 + GVE_RX_PAD <= GVE_RX_BUFFER_SIZE &&
+		   GVE_MTU + 18 <= GVE_BUF_SIZE,
+	       "GVE_MTU frames fit the RX buffers");
 /* VERIFY_DRIVER_COMPATIBILITY (gve_aq_verify_compat). No os_type is
  * assigned to capOS; of the published values it takes Linux's, because the
  * Linux gve driver is the basis of record for every command, format and
@@ -172,16 +177,13 @@ struct gve_softc {
 	uint32_t max_tx_queues, max_rx_queues;
 	uint64_t max_registered_pages;
 	uint16_t tx_entries, rx_entries, default_num_queues, dev_mtu;
-	uint16_t num_counters, tx_pages_per_qpl, rx_pages_per_qpl;
-	uint16_t rx_buf_size;
+	uint16_t num_counters, tx_pages_per_qpl;
 	uint8_t mac[6];
 	uint8_t queue_format;
 	uint32_t features;
 	uint16_t dqo_qpl_tx_pages; /* DQO_QPL option (0: absent) */
 	bool modify_ring;
 	uint16_t ring_min_tx, ring_max_tx, ring_min_rx, ring_max_rx;
-	uint16_t max_mtu;
-	uint8_t ptype_l3[GVE_NUM_PTYPES];
 	uint8_t desc_copy[GVE_ADMINQ_SIZE]; /* DESCRIBE_DEVICE answer, parsed */
 	/* resources */
 	unsigned nblocks, nqueues, tx_max; /* tx_max: gve_rx_qpl_id's base */

@@ -2,10 +2,14 @@
  * (ACPI 6.5 ch. 5; MCFG: PCI Firmware spec 3.3 §4.1.2; DMAR: VT-d spec §8;
  * IVRS: AMD IOMMU spec §5; VIOT: ACPI 6.5 §5.2.32). Every table is
  * checksum-verified and length-bounded before it is read; a bad one is
- * reported and ignored. Pure apart from identity-mapped physical addresses,
- * so tests/host builds it over tables in host memory. */
+ * reported and ignored. Tables are read through the identity map, and only
+ * where kernel/mm says firmware memory is mapped (mm_firmware_readable):
+ * a pointer or a length reaching past that is refused before a byte there
+ * is read. Pure apart from identity-mapped physical addresses, so
+ * tests/host builds it over tables in host memory. */
 #include "kernel/acpi/acpi.h"
 #include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
 
 struct acpi_rsdp {
 	char sig[8];
@@ -42,7 +46,6 @@ unsigned acpi_necam;
 uint16_t acpi_pm_timer_port;
 uint64_t acpi_hpet_base;
 uint64_t acpi_lapic_base;
-unsigned acpi_ncpus;
 
 static struct {
 	char sig[5];
@@ -63,10 +66,22 @@ static bool table_ok(uint64_t phys)
 	const struct acpi_sdt *h = (const void *)phys;
 	if (!phys)
 		return false;
+	if (!mm_firmware_readable(phys, sizeof(*h))) {
+		kprintf("acpi: table at 0x%lx is outside the firmware memory "
+			"the kernel maps; ignored\n",
+			phys);
+		return false;
+	}
 	if (h->length < sizeof(*h) || h->length > ACPI_MAX_TABLE) {
 		kprintf(
 		    "acpi: table %.4s at 0x%lx has bad length %u; ignored\n",
 		    h->sig, phys, h->length);
+		return false;
+	}
+	if (!mm_firmware_readable(phys, h->length)) {
+		kprintf("acpi: table %.4s at 0x%lx, %u bytes, runs past the "
+			"firmware memory the kernel maps; ignored\n",
+			h->sig, phys, h->length);
 		return false;
 	}
 	if (!sum_ok(h, h->length)) {
@@ -114,16 +129,9 @@ static void acpi_parse_fadt(const struct acpi_sdt *h)
 
 static void acpi_parse_madt(const struct acpi_sdt *h)
 {
-	const uint8_t *p = (const uint8_t *)h + 44;
-	const uint8_t *end = (const uint8_t *)h + h->length;
 	uint32_t la;
 	memcpy(&la, (const uint8_t *)h + MADT_LAPIC_ADDR, 4);
 	acpi_lapic_base = la;
-	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
-		if (p[0] == 0 && p[1] >= 8 && (p[4] & 1)) /* enabled LAPIC */
-			acpi_ncpus++;
-		p += p[1];
-	}
 }
 
 /* the fixed fields a table must hold before capOS parses it: MCFG and MADT
@@ -168,7 +176,21 @@ static void acpi_add(uint64_t phys)
 void acpi_init(uint64_t rsdp_phys)
 {
 	const struct acpi_rsdp *r = (const void *)rsdp_phys;
+	/* everything is learnt afresh: nothing an earlier call found stays,
+	 * whatever this one finds or refuses */
 	ntables = acpi_necam = 0;
+	memset(acpi_ecam, 0, sizeof(acpi_ecam));
+	acpi_pm_timer_port = 0;
+	acpi_hpet_base = acpi_lapic_base = 0;
+	/* ACPI 1.0's RSDP is 20 bytes, revision 2's 36 */
+	if (r && (!mm_firmware_readable(rsdp_phys, 20) ||
+		  (r->revision >= 2 &&
+		   !mm_firmware_readable(rsdp_phys, sizeof(*r))))) {
+		kprintf("acpi: RSDP at 0x%lx is outside the firmware memory "
+			"the kernel maps; running without ACPI\n",
+			rsdp_phys);
+		return;
+	}
 	if (!r || memcmp(r->sig, "RSD PTR ", 8) != 0 || !sum_ok(r, 20)) {
 		kprintf("acpi: no valid RSDP; running without ACPI\n");
 		return;

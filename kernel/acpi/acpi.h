@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* reads the tables anew: every value below (and acpi_find's list) is
+ * reset first, so nothing of an earlier call survives one that fails */
 void acpi_init(uint64_t rsdp_phys);
 /* physical address of a verified table by signature ("MCFG"), 0 if absent */
 uint64_t acpi_find(const char *sig);
@@ -19,5 +21,5 @@ extern struct acpi_mcfg_seg acpi_ecam[4];
 extern unsigned acpi_necam;
 extern uint16_t acpi_pm_timer_port; /* 0: none */
 extern uint64_t acpi_hpet_base;	    /* 0: none */
-extern uint64_t acpi_lapic_base;
+extern uint64_t acpi_lapic_base;    /* MADT's; 0: none */
 #endif

@@ -2,6 +2,7 @@
  * capOS identity-maps: a kernel virtual address equals the physical one. */
 #ifndef CAPOS_MM_H
 #define CAPOS_MM_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,13 @@ void pmm_stats(struct pmm_stats *s);
 
 /* own page tables: image text RX, rodata R+NX, data RW+NX, RAM RW+NX */
 void mm_init(void);
+/* [phys, phys + len) lies wholly in memory mm_init identity-maps and
+ * firmware may keep data in: descriptors of the boot memory map that are
+ * sane (page-aligned, below 2^52), end at or below the identity map's
+ * 2^47, and are neither conventional memory (the page allocator hands it
+ * out), MMIO nor unusable memory; never page 0. The kernel reads firmware
+ * tables (ACPI) only there. */
+bool mm_firmware_readable(uint64_t phys, uint64_t len);
 /* an uncached, non-executable mapping of a device range (identity) */
 void *mm_map_mmio(uint64_t phys, size_t len);
 /* make one page not-present (guard pages) */

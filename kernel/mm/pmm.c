@@ -53,6 +53,40 @@ static bool desc_free(const EFI_MEMORY_DESCRIPTOR *d)
 	return d->Type == EfiConventionalMemory && mm_desc_sane(d);
 }
 
+/* a descriptor mm_init maps (whole, sane, inside the identity map) whose
+ * memory firmware may keep its tables in: not the page allocator's
+ * (conventional), not device registers (MMIO: a read may have side
+ * effects), not memory with errors (unusable) */
+static bool desc_firmware(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	return d->Type != EfiConventionalMemory &&
+	       d->Type != EfiMemoryMappedIO &&
+	       d->Type != EfiMemoryMappedIOPortSpace &&
+	       d->Type != EfiUnusableMemory && mm_desc_sane(d) &&
+	       d->PhysicalStart + d->NumberOfPages * PAGE_SIZE <=
+		   MM_IDENTITY_LIMIT;
+}
+
+bool mm_firmware_readable(uint64_t phys, uint64_t len)
+{
+	uint64_t end = phys + len;
+	if (boot_mmap.desc_size < sizeof(EFI_MEMORY_DESCRIPTOR) || !len ||
+	    end < phys || phys < PAGE_SIZE) /* page 0 is never mapped */
+		return false;
+	/* walk from phys through descriptors that hold it (adjacent ones
+	 * may each hold a part) until end, or until none holds phys */
+	for (bool moved = true; phys < end && moved;) {
+		moved = false;
+		FOR_EACH_DESC(d)
+		if (desc_firmware(d) && d->PhysicalStart <= phys &&
+		    d->PhysicalStart + d->NumberOfPages * PAGE_SIZE > phys) {
+			phys = d->PhysicalStart + d->NumberOfPages * PAGE_SIZE;
+			moved = true;
+		}
+	}
+	return phys >= end;
+}
+
 /* [start, start + len) touches a range some descriptor says is not free */
 static bool claimed(uint64_t start, uint64_t len)
 {

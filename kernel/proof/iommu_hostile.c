@@ -13,10 +13,12 @@
  * carve refused as owner-revoked), its register window refuses reads, and
  * new pools are refused — until the proof reinstates the owner on purpose
  * for the next vector. The victim's pool stays live. A positive transfer
- * into edu's own pool shows the engine works.
+ * into edu's own pool shows the engine works. Last, the edu driver, whose
+ * own capabilities went with the first revocation, recovers (edu_recover)
+ * and its interrupt-completed transfer works again.
  * tests/qemu/test_iommu.py holds each reported fault against QEMU's
  * vtd_dmar_fault trace events. */
-#include "drivers/edu/edu_reg.h"
+#include "drivers/edu/edu_var.h"
 #include "kernel/authority/authority.h"
 #include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
@@ -228,6 +230,18 @@ static void proof_iommu_hostile(void)
 			!all_bytes(again.va, 0xee, EDU_XFER);
 		dma_pool_revoke(&again);
 	}
+	/* the edu driver's own window, pool and interrupt went with the
+	 * first revocation (its pool parked since); the owner reinstated, it
+	 * gives the pool back, takes everything anew, and a transfer it
+	 * starts completes by its (re-bound, remapped) interrupt */
+	struct edu_softc *sc = edu_first();
+	bool driver = false;
+	if (sc && edu_recover(sc) == 0) {
+		memset(sc->in.va, 0xee, EDU_XFER);
+		driver = edu_dma(sc, EDU_BUF_ADDR, sc->in.iova, EDU_XFER,
+				 EDU_DMA_CMD_TO_RAM) == 0 &&
+			 !all_bytes(sc->in.va, 0xee, EDU_XFER);
+	}
 	page_free((uint64_t)canary, 1);
 	mmio_revoke(&h.regs);
 	/* h.held stays: edu's domain keeps a mapping, as a live driver's */
@@ -235,13 +249,14 @@ static void proof_iommu_hostile(void)
 	uint64_t total = iommu_fault_count(owner, &last);
 	proof_result(
 	    "iommu-hostile",
-	    h.ok && pos && revoked && alive && h.vectors == 4 &&
+	    h.ok && pos && revoked && alive && driver && h.vectors == 4 &&
 		total == h.vectors,
 	    "vectors=%u blocked=%u intact=%u by_irq=%u stopped=%u "
 	    "owner_revoked=%u faults=%lu owner=%u victim=%u sid=0x%04x "
-	    "positive=%s revoked=%s alive=%s",
+	    "positive=%s revoked=%s alive=%s driver=%s",
 	    h.vectors, h.blocked, h.intact, h.by_irq, h.stopped, h.revoked,
 	    total, owner, victim, h.sid, pos ? "ok" : "bad",
-	    revoked ? "yes" : "no", alive ? "yes" : "no");
+	    revoked ? "yes" : "no", alive ? "yes" : "no",
+	    driver ? "recovered" : "dead");
 }
 PROOF_REGISTER("iommu-hostile", proof_iommu_hostile, 12);

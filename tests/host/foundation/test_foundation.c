@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -16,6 +18,7 @@
 #include "kernel/boot/boot.h"
 #include "kernel/boot/boot_internal.h"
 #include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
 #include "shim.h"
@@ -24,6 +27,49 @@ int pci_bar_decode(struct pci_dev *d, int i);
 
 /* ---- ACPI ------------------------------------------------------------------
  */
+/* the firmware memory kernel/mm maps (mm_firmware_readable; its own rule
+ * over a memory map is tested in pmm_test): everything, unless a test
+ * lists the ranges that are, then a read must lie wholly in one of them */
+static struct {
+	uint64_t lo, hi;
+} fw[4];
+static unsigned nfw;
+
+bool mm_firmware_readable(uint64_t phys, uint64_t len)
+{
+	if (!nfw)
+		return true;
+	for (unsigned i = 0; i < nfw; i++)
+		if (len && phys >= fw[i].lo && phys < fw[i].hi &&
+		    len <= fw[i].hi - phys)
+			return true;
+	return false;
+}
+
+static void fw_add(const void *p, size_t n)
+{
+	fw[nfw].lo = (uint64_t)p;
+	fw[nfw++].hi = (uint64_t)p + n;
+}
+
+/* one readable page followed by an inaccessible one: a read past the
+ * returned end faults, as a read past the kernel's identity map would */
+static uint8_t *guarded_page_end(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *p = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(mprotect(p + pg, pg, PROT_NONE), 0);
+	return p + pg;
+}
+
+static void guarded_free(uint8_t *end)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	munmap(end - pg, 2 * pg);
+}
+
 static void fix_sum(uint8_t *p, size_t n, size_t at)
 {
 	uint8_t s = 0;
@@ -52,6 +98,7 @@ static void sdt(uint8_t *t, const char *sig, uint32_t len)
 static struct fake_acpi *acpi_build(void)
 {
 	struct fake_acpi *a = calloc(1, sizeof(*a));
+	nfw = 0; /* all of it readable */
 	sdt(a->mcfg, "MCFG", sizeof(a->mcfg));
 	uint64_t base = 0xb0000000;
 	memcpy(a->mcfg + 44, &base, 8);
@@ -81,6 +128,50 @@ static struct fake_acpi *acpi_build(void)
 	return a;
 }
 
+/* what acpi_init found on an earlier call (the setup of every ACPI test
+ * below): another machine's tables — two ECAM segments, a PM timer at
+ * 0x408, an HPET, a MADT. None of it may be seen by the next call */
+static int acpi_earlier_boot(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t *hpet = calloc(1, 56), *madt = calloc(1, 44);
+	sdt(hpet, "HPET", 56);
+	uint64_t hb = 0xfed00000, la = 0xfee00000;
+	memcpy(hpet + 44, &hb, 8);
+	fix_sum(hpet, 56, 9);
+	sdt(madt, "APIC", 44);
+	memcpy(madt + 36, &la, 4);
+	fix_sum(madt, 44, 9);
+	uint8_t *mcfg = calloc(1, 44 + 32);
+	sdt(mcfg, "MCFG", 44 + 32);
+	uint64_t e[2] = {0xe0000000, 0xd0000000};
+	for (int i = 0; i < 2; i++) {
+		memcpy(mcfg + 44 + 16 * i, &e[i], 8);
+		mcfg[44 + 16 * i + 8] = (uint8_t)i; /* segment */
+		mcfg[44 + 16 * i + 11] = 63;
+	}
+	fix_sum(mcfg, 44 + 32, 9);
+	uint32_t pm = 0x408;
+	memcpy(a->fadt + 76, &pm, 4);
+	fix_sum(a->fadt, sizeof(a->fadt), 9);
+	uint32_t len = 36 + 8 * 4;
+	memcpy(a->xsdt + 4, &len, 4);
+	uint64_t p[4] = {(uint64_t)mcfg, (uint64_t)a->fadt, (uint64_t)hpet,
+			 (uint64_t)madt};
+	memcpy(a->xsdt + 36, p, sizeof(p));
+	fix_sum(a->xsdt, len, 9);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_necam, 2);
+	assert_int_equal(acpi_pm_timer_port, 0x408);
+	assert_int_equal(acpi_hpet_base, 0xfed00000);
+	assert_int_equal(acpi_lapic_base, 0xfee00000);
+	free(hpet);
+	free(madt);
+	free(mcfg);
+	free(a);
+	return 0;
+}
+
 static void test_acpi_good(void **st)
 {
 	struct fake_acpi *a = acpi_build();
@@ -88,7 +179,11 @@ static void test_acpi_good(void **st)
 	assert_int_equal(acpi_necam, 1);
 	assert_int_equal(acpi_ecam[0].base, 0xb0000000);
 	assert_int_equal(acpi_ecam[0].bus_end, 255);
+	assert_int_equal(acpi_ecam[1].base, 0);
 	assert_int_equal(acpi_pm_timer_port, 0x608);
+	assert_int_equal(acpi_hpet_base, 0); /* none here */
+	assert_int_equal(acpi_lapic_base, 0);
+	assert_int_equal(acpi_find("HPET"), 0);
 	assert_int_not_equal(acpi_find("JUNK"), 0);
 	assert_false(acpi_has_iommu(NULL));
 	free(a);
@@ -98,7 +193,6 @@ static void test_acpi_bad_checksum_ignored(void **st)
 {
 	struct fake_acpi *a = acpi_build();
 	a->mcfg[20] ^= 0x55; /* corrupt, checksum now wrong */
-	acpi_pm_timer_port = 0;
 	acpi_init((uint64_t)a->rsdp);
 	assert_int_equal(acpi_necam, 0); /* MCFG ignored */
 	assert_int_equal(acpi_find("MCFG"), 0);
@@ -117,14 +211,40 @@ static void test_acpi_bad_length_ignored(void **st)
 	free(a);
 }
 
+/* nothing an earlier call found (acpi_earlier_boot) survives a call that
+ * finds no ACPI at all */
+static void assert_acpi_empty(void)
+{
+	assert_int_equal(acpi_necam, 0);
+	assert_int_equal(acpi_ecam[0].base, 0);
+	assert_int_equal(acpi_pm_timer_port, 0);
+	assert_int_equal(acpi_hpet_base, 0);
+	assert_int_equal(acpi_lapic_base, 0);
+	assert_int_equal(acpi_find("FACP"), 0);
+	assert_int_equal(acpi_find("HPET"), 0);
+	assert_int_equal(acpi_find("APIC"), 0);
+}
+
 static void test_acpi_bad_rsdp(void **st)
 {
 	struct fake_acpi *a = acpi_build();
 	a->rsdp[0] = 'X';
 	acpi_init((uint64_t)a->rsdp);
-	assert_int_equal(acpi_necam, 0);
+	assert_acpi_empty();
+	acpi_earlier_boot(st);
 	acpi_init(0);
-	assert_int_equal(acpi_find("FACP"), 0);
+	assert_acpi_empty();
+	free(a);
+}
+
+/* a root table that fails its checksum: no ACPI, and nothing of the
+ * earlier call is left either */
+static void test_acpi_bad_root_forgets_earlier(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	a->xsdt[20] ^= 0x55;
+	acpi_init((uint64_t)a->rsdp);
+	assert_acpi_empty();
 	free(a);
 }
 
@@ -148,11 +268,158 @@ static void test_acpi_short_madt_not_read_past(void **st)
 	struct fake_acpi *a = acpi_build();
 	sdt(a->junk, "APIC", sizeof(a->junk));
 	fix_sum(a->junk, sizeof(a->junk), 9);
-	acpi_lapic_base = 0;
 	acpi_init((uint64_t)a->rsdp);
 	assert_int_equal(acpi_lapic_base, 0);
 	assert_int_equal(acpi_find("APIC"), 0);
 	assert_int_not_equal(acpi_find("MCFG"), 0);
+	free(a);
+}
+
+/* acpi_init(rsdp) with what it printed (the shim's kprintf writes to
+ * stdout, caught here in a temporary file) */
+static const char *acpi_init_log(uint64_t rsdp)
+{
+	static char log[4096];
+	fflush(stdout);
+	int saved = dup(1);
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	dup2(fileno(f), 1);
+	shim_quiet = 0;
+	acpi_init(rsdp);
+	fflush(stdout);
+	shim_quiet = 1;
+	dup2(saved, 1);
+	close(saved);
+	rewind(f);
+	size_t n = fread(log, 1, sizeof(log) - 1, f);
+	log[n] = 0;
+	fclose(f);
+	return log;
+}
+
+/* log holds the line fmt makes of addr */
+static void expect_log(const char *log, const char *fmt, uint64_t addr)
+{
+	char want[256];
+	snprintf(want, sizeof(want), fmt, (unsigned long)addr);
+	if (!strstr(log, want))
+		fail_msg("expected \"%s\" in:\n%s", want, log);
+}
+
+/* the XSDT's n-th entry points at t; its checksum is fixed up */
+static void xsdt_point(struct fake_acpi *a, unsigned n, const void *t)
+{
+	uint64_t p = (uint64_t)t;
+	memcpy(a->xsdt + 36 + 8 * n, &p, 8);
+	fix_sum(a->xsdt, 36 + 8 * 3, 9);
+}
+
+/* an RSDP outside the memory the kernel maps for firmware is not read */
+static void test_acpi_rsdp_unmapped_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	fw_add(a->xsdt, sizeof(*a) - offsetof(struct fake_acpi, xsdt));
+	expect_log(acpi_init_log((uint64_t)a->rsdp),
+		   "acpi: RSDP at 0x%lx is outside the firmware memory the "
+		   "kernel maps; running without ACPI\n",
+		   (uint64_t)a->rsdp);
+	assert_int_equal(acpi_find("FACP"), 0);
+	assert_int_equal(acpi_necam, 0);
+	free(a);
+}
+
+/* a revision-2 RSDP whose first 20 bytes are mapped and whose last 16
+ * (length, XSDT address) are not: refused before those are read (the old
+ * code read them, and faulted here) */
+static void test_acpi_rsdp_v2_tail_unmapped_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t *end = guarded_page_end();
+	uint8_t *r = end - 20;
+	memcpy(r, a->rsdp, 20); /* revision 2, its 20-byte checksum holds */
+	fw_add(end - 4096, 4096);
+	fw_add(a, sizeof(*a));
+	expect_log(acpi_init_log((uint64_t)r),
+		   "acpi: RSDP at 0x%lx is outside the firmware memory the "
+		   "kernel maps; running without ACPI\n",
+		   (uint64_t)r);
+	assert_int_equal(acpi_find("FACP"), 0);
+	assert_int_equal(acpi_necam, 0);
+	guarded_free(end);
+	free(a);
+}
+
+/* the XSDT outside the mapped memory: no ACPI, nothing read through it */
+static void test_acpi_root_unmapped_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	fw_add(a->rsdp, sizeof(a->rsdp));
+	fw_add(a->mcfg, sizeof(*a) - offsetof(struct fake_acpi, mcfg));
+	expect_log(acpi_init_log((uint64_t)a->rsdp),
+		   "acpi: table at 0x%lx is outside the firmware memory the "
+		   "kernel maps; ignored\n",
+		   (uint64_t)a->xsdt);
+	assert_int_equal(acpi_find("FACP"), 0);
+	assert_int_equal(acpi_necam, 0);
+	free(a);
+}
+
+/* an XSDT whose header is mapped but whose length runs past the mapped
+ * memory (its last entry): refused, its entries are not read */
+static void test_acpi_root_length_past_mapping_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	fw_add(a->rsdp, sizeof(a->rsdp));
+	fw_add(a->xsdt, 36 + 8 * 2);
+	fw_add(a->mcfg, sizeof(*a) - offsetof(struct fake_acpi, mcfg));
+	expect_log(acpi_init_log((uint64_t)a->rsdp),
+		   "acpi: table XSDT at 0x%lx, 60 bytes, runs past the "
+		   "firmware memory the kernel maps; ignored\n",
+		   (uint64_t)a->xsdt);
+	assert_int_equal(acpi_find("FACP"), 0);
+	assert_int_equal(acpi_find("MCFG"), 0);
+	free(a);
+}
+
+/* one table outside the mapped memory: that table is refused, the others
+ * are used */
+static void test_acpi_table_unmapped_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	fw_add(a, offsetof(struct fake_acpi, mcfg));
+	fw_add(a->fadt, sizeof(*a) - offsetof(struct fake_acpi, fadt));
+	expect_log(acpi_init_log((uint64_t)a->rsdp),
+		   "acpi: table at 0x%lx is outside the firmware memory the "
+		   "kernel maps; ignored\n",
+		   (uint64_t)a->mcfg);
+	assert_int_equal(acpi_find("MCFG"), 0);
+	assert_int_equal(acpi_necam, 0);
+	assert_int_not_equal(acpi_find("FACP"), 0);
+	assert_int_equal(acpi_pm_timer_port, 0x608);
+	free(a);
+}
+
+/* an MCFG whose header is the last mapped bytes and whose length runs on
+ * into memory that is not mapped: refused before its checksum reads there
+ * (the old code summed it, and faulted here); the others are used */
+static void test_acpi_table_length_past_mapping_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t *end = guarded_page_end();
+	uint8_t *t = end - 44; /* header and fixed fields; entries beyond */
+	memcpy(t, a->mcfg, 44);
+	xsdt_point(a, 0, t);
+	fw_add(end - 4096, 4096);
+	fw_add(a, sizeof(*a));
+	expect_log(acpi_init_log((uint64_t)a->rsdp),
+		   "acpi: table MCFG at 0x%lx, 60 bytes, runs past the "
+		   "firmware memory the kernel maps; ignored\n",
+		   (uint64_t)t);
+	assert_int_equal(acpi_find("MCFG"), 0);
+	assert_int_equal(acpi_necam, 0);
+	assert_int_not_equal(acpi_find("FACP"), 0);
+	guarded_free(end);
 	free(a);
 }
 
@@ -415,12 +682,29 @@ int main(void)
 {
 	shim_quiet = 1;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_acpi_good),
-	    cmocka_unit_test(test_acpi_bad_checksum_ignored),
-	    cmocka_unit_test(test_acpi_bad_length_ignored),
-	    cmocka_unit_test(test_acpi_bad_rsdp),
-	    cmocka_unit_test(test_acpi_iommu_detected),
-	    cmocka_unit_test(test_acpi_short_madt_not_read_past),
+	    cmocka_unit_test_setup(test_acpi_good, acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_bad_checksum_ignored,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_bad_length_ignored,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_bad_rsdp, acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_bad_root_forgets_earlier,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_iommu_detected, acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_short_madt_not_read_past,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_rsdp_unmapped_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_rsdp_v2_tail_unmapped_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_root_unmapped_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_root_length_past_mapping_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_table_unmapped_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_table_length_past_mapping_refused,
+				   acpi_earlier_boot),
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),

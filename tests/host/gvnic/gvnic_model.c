@@ -269,10 +269,12 @@ static uint32_t gvm_describe(const uint8_t *p)
 	d->mtu = cpu_to_be16(c->mtu);
 	d->counters = cpu_to_be16(c->counters);
 	d->tx_pages_per_qpl = cpu_to_be16(c->tx_pages_per_qpl);
-	d->rx_pages_per_qpl = cpu_to_be16(c->rx_entries);
+	d->rx_pages_per_qpl = cpu_to_be16(
+	    c->rx_pages_per_qpl ? c->rx_pages_per_qpl : c->rx_entries);
 	memcpy(d->mac, "\x42\x01\x0a\x80\x00\x02", 6);
 	uint32_t feat = (c->modify_ring ? GVE_SUP_MODIFY_RING : 0) |
-			(c->jumbo ? GVE_SUP_JUMBO_FRAMES : 0);
+			(c->jumbo ? GVE_SUP_JUMBO_FRAMES : 0) |
+			(c->buffer_sizes ? GVE_SUP_BUFFER_SIZES : 0);
 	if (c->short_opt)
 		off = put_opt(b, off, GVE_OPT_DQO_RDA, 2, 0, NULL, 0), n++;
 	if (c->unknown_opt)
@@ -302,6 +304,12 @@ static uint32_t gvm_describe(const uint8_t *p)
 		uint16_t m = cpu_to_be16(c->mtu);
 		off =
 		    put_opt(b, off, GVE_OPT_JUMBO_FRAMES, 8, 0, (void *)&m, 2),
+		n++;
+	}
+	if (c->buffer_sizes) {
+		uint16_t bs[2] = {cpu_to_be16(4096), cpu_to_be16(128)};
+		off =
+		    put_opt(b, off, GVE_OPT_BUFFER_SIZES, 8, 0, (void *)bs, 4),
 		n++;
 	}
 	d->num_device_options = cpu_to_be16((uint16_t)n);

@@ -26,10 +26,13 @@ struct gvm_config {
 	bool gqi_rda;		   /* advertise GQI_RDA */
 	bool raw_addressing;	   /* advertise the legacy GQI_RAW_ADDRESSING */
 	uint16_t dqo_qpl_tx_pages; /* the DQO_QPL option's page count */
-	bool modify_ring; /* advertise MODIFY_RING (min 64, max 4096) */
-	bool jumbo;	  /* advertise JUMBO_FRAMES (needs mtu > 1500) */
-	bool unknown_opt; /* add an unknown option id 0x77 */
-	bool short_opt;	  /* add a DQO_RDA option with length 2 */
+	bool modify_ring;  /* advertise MODIFY_RING (min 64, max 4096) */
+	bool jumbo;	   /* advertise JUMBO_FRAMES (needs mtu > 1500) */
+	bool buffer_sizes; /* advertise BUFFER_SIZES: 4096-byte packet
+			    * buffers, 128-byte headers */
+	uint16_t rx_pages_per_qpl; /* the descriptor's (0: rx_entries) */
+	bool unknown_opt;	   /* add an unknown option id 0x77 */
+	bool short_opt;		   /* add a DQO_RDA option with length 2 */
 	bool compat_unimplemented;
 	uint32_t max_queues;
 	uint16_t tx_entries, rx_entries, counters, tx_pages_per_qpl, mtu;

@@ -807,16 +807,24 @@ static void t_option_priority(void **s)
 	assert_int_equal(gvm.tx[0].size, GVE_RING_PREF);
 	traffic(10, 1);
 	finish(true);
-	/* jumbo MTU: the driver asks the device for 1500 */
+	/* jumbo MTU, larger buffers offered, and a descriptor whose
+	 * rx_pages_per_qpl is below the RX ring: the driver asks the device
+	 * for 1500, creates its RX queue with 2048-byte buffers (the model
+	 * refuses any other size) and registers a page per RX ring entry
+	 * (the model refuses fewer); traffic flows */
 	c = cfg(1, false);
 	c.gqi_qpl_opt =
 	    true; /* the feature mask comes from the format option */
 	c.jumbo = true;
+	c.buffer_sizes = true;
 	c.mtu = 8896;
+	c.rx_pages_per_qpl = 8;
 	assert_int_equal(start(&c), 0);
+	assert_int_equal(sc->queue_format, GVE_QF_GQI_QPL);
 	assert_int_equal(gvm.mtu_set, GVE_MTU);
 	assert_int_equal(sc->nic.mtu, GVE_MTU);
-	assert_int_equal(sc->max_mtu, 8896);
+	assert_int_equal(sc->rx[0].qpl.npages, sc->rx_entries);
+	traffic(5, 1);
 	finish(true);
 	/* default_num_queues limits the queue count */
 	c = cfg(1, false);

@@ -193,6 +193,45 @@ static void test_pmm_partial_descriptor_not_read(void **st)
 	assert_int_equal(in_child(partial), 0);
 }
 
+/* ---- where firmware tables may be read (mm_firmware_readable) -----------
+ * only inside descriptors mm_init maps (sane, below 2^47) that hold
+ * firmware data, never free memory, MMIO or page 0; reads only the map */
+static void test_mm_firmware_readable(void **st)
+{
+	const uint64_t A = 0x7f000000; /* ACPI reclaim, then NVS after it */
+	nmap = 0;
+	desc(EfiACPIReclaimMemory, A, 16);
+	desc(EfiACPIMemoryNVS, A + 16 * PG, 4);
+	desc(EfiConventionalMemory, A + 32 * PG, 16);
+	desc(EfiMemoryMappedIO, A + 64 * PG, 16);
+	desc(EfiReservedMemoryType, 0, 1);
+	desc(EfiACPIReclaimMemory, (1ull << 47) - 4 * PG, 8); /* past 2^47 */
+	desc(EfiACPIReclaimMemory, A + 80 * PG + 8, 4);	      /* unaligned */
+	assert_true(mm_firmware_readable(A, 36));
+	assert_true(mm_firmware_readable(A + 16 * PG - 36, 36));
+	/* across two adjacent descriptors, whole */
+	assert_true(mm_firmware_readable(A + 15 * PG, 2 * PG));
+	assert_true(mm_firmware_readable(A, 20 * PG));
+	/* one byte past the NVS descriptor: a gap */
+	assert_false(mm_firmware_readable(A + 20 * PG - 36, 37));
+	assert_false(mm_firmware_readable(A + 20 * PG, 1));
+	assert_false(mm_firmware_readable(A - 1, 2));
+	/* memory the page allocator hands out, device registers */
+	assert_false(mm_firmware_readable(A + 32 * PG, 36));
+	assert_false(mm_firmware_readable(A + 64 * PG, 36));
+	/* page 0 (left unmapped), a descriptor mm_init does not map */
+	assert_false(mm_firmware_readable(0x40, 36));
+	assert_false(mm_firmware_readable((1ull << 47) - 4 * PG, 36));
+	assert_false(mm_firmware_readable(A + 81 * PG, 36));
+	/* empty and wrapping ranges */
+	assert_false(mm_firmware_readable(A, 0));
+	assert_false(mm_firmware_readable(A, UINT64_MAX));
+	/* a map with no whole descriptor in it */
+	boot_mmap.desc_size = 0;
+	assert_false(mm_firmware_readable(A, 36));
+	nmap = 0;
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -201,6 +240,7 @@ int main(void)
 	    cmocka_unit_test(test_pmm_wrapping_descriptor_ignored),
 	    cmocka_unit_test(test_pmm_overlapping_descriptors),
 	    cmocka_unit_test(test_pmm_partial_descriptor_not_read),
+	    cmocka_unit_test(test_mm_firmware_readable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

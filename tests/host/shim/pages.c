@@ -8,8 +8,9 @@
  * windows reserved at fixed addresses, handed out next-fit like
  * kernel/mm/pmm.c: a high one above 2^44, so every device address has high
  * bits a driver could drop when it splits or truncates one, and a low one
- * below 2 GiB for callers whose limit excludes the high one (a revision-0
- * gVNIC names its admin queue by a 32-bit page frame number). Both are
+ * below 2 GiB, starting below 2^28, for callers whose limit excludes the
+ * high one (a revision-0 gVNIC names its admin queue by a 32-bit page
+ * frame number; edu's DMA mask is 28 bits). Both are
  * ordinary memory under AddressSanitizer's x86_64 layout. A page not in use
  * is PROT_NONE: touching memory after it was freed faults at once, and an
  * unused page follows every allocation, so running off its end faults too.
@@ -28,7 +29,7 @@ static struct window {
 	uint8_t inuse[WINDOW_PAGES];
 } windows[] = {
     {.base = 0x100080000000ull}, /* above ASan's high shadow */
-    {.base = 0x10000000ull},	 /* below ASan's low shadow */
+    {.base = 0x8000000ull},	 /* below ASan's low shadow */
 };
 
 shim_page_hook_fn shim_page_hook;

@@ -1,0 +1,221 @@
+/* tests/host/edu/test_edu.c — the edu driver (drivers/edu/edu.c) over the
+ * real authority layer: attach takes its window, pool and interrupt; a DMA
+ * fault revokes its owner (auth_owner_revoke, as auth_poll does); once the
+ * owner is reinstated, edu_recover takes the capabilities anew and gives
+ * the seized pool back. The device is a register file (BAR0 in host
+ * memory): it answers EDU_ID and keeps what is written; it runs no
+ * transfer, so edu_dma ends by its 1 s timeout (the shim's clock).
+ * Interrupts are slots of the real table without a CPU vector. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "drivers/edu/edu_var.h"
+#include "kernel/devmgr/devmgr.h"
+#include "kernel/mm/mm.h"
+#include "kernel/pci/pci.h"
+#include "owner_shim.h"
+#include "shim.h"
+
+extern const struct driver edu_driver;
+
+#define OWNER	 5
+#define BAR_BASE 0xfe000000ull
+static uint8_t bar_mem[0x1000] __attribute__((aligned(4096)));
+static struct pci_dev dev = {.bus = 0, .dev = 3, .owner = OWNER};
+static bool bus_master;
+
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	if (phys < BAR_BASE || phys - BAR_BASE + len > sizeof(bar_mem))
+		return NULL;
+	return bar_mem + (phys - BAR_BASE);
+}
+
+void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
+{
+	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
+}
+
+void pci_enable(struct pci_dev *d, bool mem, bool io, bool bm)
+{
+	if (d == &dev)
+		bus_master = bm;
+}
+
+/* ---- Interrupt capabilities: slots of the real table, as irq.c keeps
+ * them (one binding per function and entry, refused for a revoked owner),
+ * without a CPU vector or MSI programming --------------------------------- */
+int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
+	     irq_handler_t handler, void *arg, struct irq_cap *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (d->owner != owner || auth_owner_revoked(owner))
+		return -1;
+	for (int i = 1; i < AUTH_SLOTS; i++)
+		if (auth_slots[i].kind == AUTH_IRQ && auth_slots[i].dev == d &&
+		    auth_slots[i].index == msix_index)
+			return -1; /* already bound */
+	int slot = auth_slot_alloc(AUTH_IRQ, owner);
+	if (slot < 0)
+		return -1;
+	struct auth_slot *s = &auth_slots[slot];
+	s->dev = d;
+	s->index = (uint16_t)msix_index;
+	s->handler = handler;
+	s->arg = arg;
+	s->count = 0;
+	out->slot = (uint16_t)slot;
+	out->gen = s->gen;
+	out->msix_index = (uint16_t)msix_index;
+	out->vector = (uint8_t)(0x40 + slot);
+	return 0;
+}
+
+void irq_mask(const struct irq_cap *c)
+{
+	(void)auth_slot_check(c->slot, c->gen, AUTH_IRQ, "irq mask");
+}
+
+void irq_unmask(const struct irq_cap *c)
+{
+	(void)auth_slot_check(c->slot, c->gen, AUTH_IRQ, "irq unmask");
+}
+
+void irq_revoke(struct irq_cap *c)
+{
+	if (auth_slot_check(c->slot, c->gen, AUTH_IRQ, "irq revoke"))
+		auth_slot_free(c->slot);
+}
+
+void irq_seize(uint16_t slot)
+{
+	auth_slot_free(slot);
+}
+
+uint64_t irq_count(const struct irq_cap *c)
+{
+	struct auth_slot *s =
+	    auth_slot_check(c->slot, c->gen, AUTH_IRQ, "irq count");
+	return s ? s->count : 0;
+}
+
+/* live Interrupt slots of the function */
+static unsigned irqs_bound(void)
+{
+	unsigned n = 0;
+	for (int i = 1; i < AUTH_SLOTS; i++)
+		n +=
+		    auth_slots[i].kind == AUTH_IRQ && auth_slots[i].dev == &dev;
+	return n;
+}
+
+/* seized pools of owner whose memory the driver has not given back */
+static unsigned parked_pools(void)
+{
+	struct dma_owner *o = dma_owner_acct(OWNER);
+	unsigned n = 0;
+	for (unsigned i = 0; o && i < GRANT_MAX; i++)
+		n += o->grants.g[i].parked;
+	return n;
+}
+
+static uint64_t reg64(uint32_t off)
+{
+	uint64_t v;
+	memcpy(&v, bar_mem + off, 8);
+	return v;
+}
+
+/* after a DMA fault revoked edu's owner, the driver refuses transfers
+ * at once; once the owner is reinstated, edu_recover gives the seized
+ * pool's memory back and takes a new pool, the register window and the
+ * interrupt anew, bus mastering on, and transfers write the registers
+ * again. While the owner stays revoked it refuses. */
+static void test_edu_recovers_after_revocation(void **st)
+{
+	dev.bar[0].base = BAR_BASE;
+	dev.bar[0].size = sizeof(bar_mem);
+	dev.cap_msi = 0x50;
+	memset(bar_mem, 0, sizeof(bar_mem));
+	uint32_t id = 0x010000ed; /* version 1.0 */
+	memcpy(bar_mem + EDU_ID, &id, 4);
+	/* as devmgr binds it: the function named, so a revocation stops it */
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED, .d = &dev};
+	assert_int_equal(auth_owner_bind(OWNER, &f), 0);
+	assert_int_equal(edu_driver.attach(&dev, OWNER), 0);
+	struct edu_softc *sc = edu_first();
+	assert_non_null(sc);
+	assert_true(bus_master);
+	assert_true(dma_pool_live(&sc->pool));
+	assert_int_equal(irqs_bound(), 1);
+	assert_int_equal(edu_recover(sc), 0); /* nothing to recover */
+	assert_int_equal(sc->recoveries, 0);
+
+	/* a transfer writes its registers (the device model runs none: the
+	 * wait times out) */
+	assert_int_equal(edu_dma(sc, sc->out.iova, EDU_BUF_ADDR, EDU_XFER, 0),
+			 -1);
+	assert_int_equal(reg64(EDU_DMA_SRC), sc->out.iova);
+
+	/* the fault: auth_poll revokes the owner */
+	uint64_t old = sc->out.iova;
+	assert_int_equal(auth_owner_revoke(OWNER, "DMA fault"), 1);
+	assert_false(bus_master);
+	assert_false(dma_pool_live(&sc->pool));
+	assert_int_equal(parked_pools(), 1);
+	assert_int_equal(irqs_bound(), 0);
+	memset(bar_mem + EDU_DMA_SRC, 0, 32);
+	uint64_t revoked = auth_refusals[AUTH_REVOKED];
+	/* refused at once, the device untouched, nothing counted */
+	assert_int_equal(edu_dma(sc, old, EDU_BUF_ADDR, EDU_XFER, 0), -1);
+	assert_int_equal(reg64(EDU_DMA_SRC), 0);
+	assert_int_equal(auth_refusals[AUTH_REVOKED], revoked);
+	/* still revoked: no recovery */
+	assert_int_equal(edu_recover(sc), -1);
+	assert_false(dma_pool_live(&sc->pool));
+	assert_int_equal(parked_pools(), 1);
+
+	/* reinstated: everything anew */
+	assert_int_equal(auth_owner_reinstate(OWNER), 0);
+	uint32_t pending = EDU_DMA_IRQ;
+	memcpy(bar_mem + EDU_IRQ_STATUS, &pending, 4);
+	assert_int_equal(edu_recover(sc), 0);
+	assert_int_equal(sc->recoveries, 1);
+	assert_true(dma_pool_live(&sc->pool));
+	assert_int_equal(parked_pools(), 0); /* the seized memory came back */
+	assert_int_equal(shim_owner_pools(OWNER), 1);
+	assert_int_equal(irqs_bound(), 1);
+	assert_true(bus_master);
+	/* the interrupt latched meanwhile was acknowledged */
+	uint32_t ack;
+	memcpy(&ack, bar_mem + EDU_IRQ_ACK, 4);
+	assert_int_equal(ack, EDU_DMA_IRQ);
+	assert_int_equal(mmio_read32(&sc->regs, EDU_ID), id);
+	assert_int_equal(edu_dma(sc, sc->out.iova, EDU_BUF_ADDR, EDU_XFER, 0),
+			 -1);
+	assert_int_equal(reg64(EDU_DMA_SRC), sc->out.iova);
+	assert_int_equal(reg64(EDU_DMA_DST), EDU_BUF_ADDR);
+	assert_int_equal(reg64(EDU_DMA_COUNT), EDU_XFER);
+	/* once: a second call keeps the same capabilities */
+	struct dma_pool was = sc->pool;
+	assert_int_equal(edu_recover(sc), 0);
+	assert_int_equal(sc->pool.slot, was.slot);
+	assert_int_equal(sc->pool.gen, was.gen);
+	assert_int_equal(sc->recoveries, 1);
+	assert_int_equal(shim_owner_pools(OWNER), 1);
+}
+
+int main(void)
+{
+	shim_quiet = 1;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_edu_recovers_after_revocation),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
