@@ -39,13 +39,11 @@ _Static_assert(sizeof(struct acpi_sdt) == 36, "SDT header layout");
 #define FADT_PM_TMR_LEN	  91
 #define FADT_X_PM_TMR_BLK 208 /* generic address structure */
 #define MCFG_ENTRIES	  44
-#define MADT_LAPIC_ADDR	  36
 
 struct acpi_mcfg_seg acpi_ecam[4];
 unsigned acpi_necam;
 uint16_t acpi_pm_timer_port;
 uint64_t acpi_hpet_base;
-uint64_t acpi_lapic_base;
 
 static struct {
 	char sig[5];
@@ -127,21 +125,14 @@ static void acpi_parse_fadt(const struct acpi_sdt *h)
 		acpi_pm_timer_port = (uint16_t)blk;
 }
 
-static void acpi_parse_madt(const struct acpi_sdt *h)
-{
-	uint32_t la;
-	memcpy(&la, (const uint8_t *)h + MADT_LAPIC_ADDR, 4);
-	acpi_lapic_base = la;
-}
-
-/* the fixed fields a table must hold before capOS parses it: MCFG and MADT
- * 44 bytes (their entries follow), HPET 56 (its base address ends there) */
+/* the fixed fields a table must hold before capOS parses it: MCFG 44 bytes
+ * (its entries follow), HPET 56 (its base address ends there) */
 static bool fixed_fields_ok(const struct acpi_sdt *h)
 {
 	static const struct {
 		char sig[4];
 		uint32_t min;
-	} mins[] = {{"MCFG", 44}, {"APIC", 44}, {"HPET", 56}};
+	} mins[] = {{"MCFG", 44}, {"HPET", 56}};
 	for (unsigned i = 0; i < ARRAY_SIZE(mins); i++)
 		if (!memcmp(h->sig, mins[i].sig, 4) &&
 		    h->length < mins[i].min) {
@@ -167,8 +158,6 @@ static void acpi_add(uint64_t phys)
 		acpi_parse_mcfg(h);
 	else if (!memcmp(h->sig, "FACP", 4))
 		acpi_parse_fadt(h);
-	else if (!memcmp(h->sig, "APIC", 4))
-		acpi_parse_madt(h);
 	else if (!memcmp(h->sig, "HPET", 4))
 		memcpy(&acpi_hpet_base, (const uint8_t *)h + 44, 8);
 }
@@ -181,7 +170,7 @@ void acpi_init(uint64_t rsdp_phys)
 	ntables = acpi_necam = 0;
 	memset(acpi_ecam, 0, sizeof(acpi_ecam));
 	acpi_pm_timer_port = 0;
-	acpi_hpet_base = acpi_lapic_base = 0;
+	acpi_hpet_base = 0;
 	/* ACPI 1.0's RSDP is 20 bytes, revision 2's 36 */
 	if (r && (!mm_firmware_readable(rsdp_phys, 20) ||
 		  (r->revision >= 2 &&

@@ -21,5 +21,4 @@ extern struct acpi_mcfg_seg acpi_ecam[4];
 extern unsigned acpi_necam;
 extern uint16_t acpi_pm_timer_port; /* 0: none */
 extern uint64_t acpi_hpet_base;	    /* 0: none */
-extern uint64_t acpi_lapic_base;    /* MADT's; 0: none */
 #endif

@@ -164,7 +164,7 @@ static int acpi_earlier_boot(void **st)
 	assert_int_equal(acpi_necam, 2);
 	assert_int_equal(acpi_pm_timer_port, 0x408);
 	assert_int_equal(acpi_hpet_base, 0xfed00000);
-	assert_int_equal(acpi_lapic_base, 0xfee00000);
+	assert_int_not_equal(acpi_find("APIC"), 0);
 	free(hpet);
 	free(madt);
 	free(mcfg);
@@ -182,7 +182,6 @@ static void test_acpi_good(void **st)
 	assert_int_equal(acpi_ecam[1].base, 0);
 	assert_int_equal(acpi_pm_timer_port, 0x608);
 	assert_int_equal(acpi_hpet_base, 0); /* none here */
-	assert_int_equal(acpi_lapic_base, 0);
 	assert_int_equal(acpi_find("HPET"), 0);
 	assert_int_not_equal(acpi_find("JUNK"), 0);
 	assert_false(acpi_has_iommu(NULL));
@@ -219,7 +218,6 @@ static void assert_acpi_empty(void)
 	assert_int_equal(acpi_ecam[0].base, 0);
 	assert_int_equal(acpi_pm_timer_port, 0);
 	assert_int_equal(acpi_hpet_base, 0);
-	assert_int_equal(acpi_lapic_base, 0);
 	assert_int_equal(acpi_find("FACP"), 0);
 	assert_int_equal(acpi_find("HPET"), 0);
 	assert_int_equal(acpi_find("APIC"), 0);
@@ -260,17 +258,17 @@ static void test_acpi_iommu_detected(void **st)
 	free(a);
 }
 
-/* a MADT no longer than its SDT header has no Local APIC Address field
- * (ACPI 6.5 §5.2.12, offset 36): it is ignored, not read past its end (the
- * junk slot is the last bytes of the allocation) */
-static void test_acpi_short_madt_not_read_past(void **st)
+/* an HPET table no longer than its SDT header has no Base Address field
+ * (IA-PC HPET 1.0a §3.2.4, offset 44): it is ignored, not read past its
+ * end (the junk slot is the last bytes of the allocation) */
+static void test_acpi_short_hpet_not_read_past(void **st)
 {
 	struct fake_acpi *a = acpi_build();
-	sdt(a->junk, "APIC", sizeof(a->junk));
+	sdt(a->junk, "HPET", sizeof(a->junk));
 	fix_sum(a->junk, sizeof(a->junk), 9);
 	acpi_init((uint64_t)a->rsdp);
-	assert_int_equal(acpi_lapic_base, 0);
-	assert_int_equal(acpi_find("APIC"), 0);
+	assert_int_equal(acpi_hpet_base, 0);
+	assert_int_equal(acpi_find("HPET"), 0);
 	assert_int_not_equal(acpi_find("MCFG"), 0);
 	free(a);
 }
@@ -691,7 +689,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_acpi_bad_root_forgets_earlier,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_iommu_detected, acpi_earlier_boot),
-	    cmocka_unit_test_setup(test_acpi_short_madt_not_read_past,
+	    cmocka_unit_test_setup(test_acpi_short_hpet_not_read_past,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_rsdp_unmapped_refused,
 				   acpi_earlier_boot),
