@@ -22,6 +22,19 @@ static struct arp_entry arp[ARP_MAX];
 static struct arp_pending *pendq; /* ARP_PENDQ entries, from net_alloc */
 static uint32_t pend_seq;
 
+/* RFC 5227: the address being probed (0: none), its first conflict; the
+ * announcements still to send; the last defence of our bound address */
+static struct {
+	uint32_t cand;
+	bool conflict;
+	uint8_t mac[ETH_ALEN];
+	unsigned announce_left;
+	uint64_t announce_at;
+	bool defended;
+	uint64_t defended_at;
+} acd;
+static const uint8_t mac_zero[ETH_ALEN];
+
 void arp_reset(void)
 {
 	if (!pendq)
@@ -29,10 +42,11 @@ void arp_reset(void)
 	if (pendq)
 		memset(pendq, 0, ARP_PENDQ * sizeof(struct arp_pending));
 	memset(arp, 0, sizeof(arp));
+	memset(&acd, 0, sizeof(acd));
 }
 
-static void arp_send(uint16_t op, const uint8_t *tha, uint32_t tpa,
-		     const uint8_t *eth_dst)
+static void arp_send_from(uint16_t op, uint32_t spa, const uint8_t *tha,
+			  uint32_t tpa, const uint8_t *eth_dst)
 {
 	uint8_t f[ETH_MIN_FRAME];
 	uint8_t *a = f + ETH_HLEN;
@@ -42,7 +56,7 @@ static void arp_send(uint16_t op, const uint8_t *tha, uint32_t tpa,
 	a[5] = 4;
 	wr16(a + 6, op);
 	memcpy(a + 8, net_if.nic->mac, ETH_ALEN);
-	wr32(a + 14, net_if.ip);
+	wr32(a + 14, spa);
 	memcpy(a + 18, tha, ETH_ALEN);
 	wr32(a + 24, tpa);
 	if (op == ARP_OP_REQUEST)
@@ -50,6 +64,76 @@ static void arp_send(uint16_t op, const uint8_t *tha, uint32_t tpa,
 	else
 		net_if.c.arp_replies_sent++;
 	eth_send(f, eth_dst, ETHERTYPE_ARP, sizeof(struct arp_pkt));
+}
+
+static void arp_send(uint16_t op, const uint8_t *tha, uint32_t tpa,
+		     const uint8_t *eth_dst)
+{
+	arp_send_from(op, net_if.ip, tha, tpa, eth_dst);
+}
+
+/* RFC 5227 §2.3: an ARP request with sender and target our address */
+static void arp_send_announce(void)
+{
+	arp_send_from(ARP_OP_REQUEST, net_if.ip, mac_zero, net_if.ip,
+		      eth_bcast);
+}
+
+void arp_acd_start(uint32_t ip)
+{
+	acd.cand = ip;
+	acd.conflict = false;
+	memset(acd.mac, 0, ETH_ALEN);
+}
+
+/* RFC 5227 §2.1.1: sender hardware address ours, sender IP 0.0.0.0, target
+ * hardware address zero, target IP the candidate, broadcast */
+void arp_acd_probe(void)
+{
+	if (acd.cand)
+		arp_send_from(ARP_OP_REQUEST, 0, mac_zero, acd.cand, eth_bcast);
+}
+
+bool arp_acd_conflict(uint8_t mac[ETH_ALEN])
+{
+	if (acd.conflict)
+		memcpy(mac, acd.mac, ETH_ALEN);
+	return acd.conflict;
+}
+
+void arp_acd_stop(void)
+{
+	acd.cand = 0;
+	acd.conflict = false;
+}
+
+void arp_announce(void)
+{
+	arp_send_announce();
+	acd.announce_left = ARP_ANNOUNCE_NUM - 1;
+	acd.announce_at = net_now_us() + ARP_ANNOUNCE_INTERVAL_US;
+	acd.defended = false;
+}
+
+/* RFC 5227 §2.4 (c): another MAC uses our bound address. We keep it (the
+ * address is the one the lease gave us; giving it up would end every
+ * connection) and defend it with one announcement, at most one per
+ * DEFEND_INTERVAL; each such packet is counted */
+static void arp_defend(const struct arp_view *a)
+{
+	uint64_t now = net_now_us();
+	net_if.c.arp_conflicts++;
+	if (acd.defended && now - acd.defended_at < ARP_DEFEND_INTERVAL_US)
+		return;
+	acd.defended = true;
+	acd.defended_at = now;
+	char ip[16];
+	ip_str(net_if.ip, ip, sizeof(ip));
+	kprintf("%s: arp: %s is also claimed by "
+		"%02x:%02x:%02x:%02x:%02x:%02x; defending it\n",
+		net_if.nic->name, ip, a->sha[0], a->sha[1], a->sha[2],
+		a->sha[3], a->sha[4], a->sha[5]);
+	arp_send_announce();
 }
 
 static struct arp_entry *arp_lookup(uint32_t ip)
@@ -142,6 +226,24 @@ void arp_input(const struct eth_view *eth)
 		net_if.c.arp_drops++;
 		return;
 	}
+	/* our own frames, echoed back by the link, teach nothing and are no
+	 * conflict (RFC 5227 §2.1.1's note on repeaters) */
+	if (!memcmp(a.sha, net_if.nic->mac, ETH_ALEN)) {
+		net_if.c.arp_drops++;
+		return;
+	}
+	/* RFC 5227 §2.1.1: while an address is probed, a packet from another
+	 * host with it as sender, or another host's probe for it, means it is
+	 * in use; it is not ours yet, so nothing below answers for it */
+	if (acd.cand &&
+	    (a.spa == acd.cand ||
+	     (a.spa == 0 && a.op == ARP_OP_REQUEST && a.tpa == acd.cand))) {
+		net_if.c.arp_conflicts++;
+		if (!acd.conflict) {
+			acd.conflict = true;
+			memcpy(acd.mac, a.sha, ETH_ALEN);
+		}
+	}
 	/* RFC 5227 §2.1.1: a probe (sender 0.0.0.0) for our address is
 	 * answered, so the prober sees the address in use; it teaches the
 	 * cache nothing */
@@ -155,6 +257,12 @@ void arp_input(const struct eth_view *eth)
 		net_if.c.arp_drops++;
 		return;
 	}
+	/* RFC 5227 §2.4: another host claims our address; it does not go
+	 * into the cache, and is not answered */
+	if (a.spa == net_if.ip) {
+		arp_defend(&a);
+		return;
+	}
 	/* RFC 826 "packet reception": merge, then add if we are the target */
 	bool for_us = a.tpa == net_if.ip;
 	arp_update(a.spa, a.sha, for_us);
@@ -164,6 +272,12 @@ void arp_input(const struct eth_view *eth)
 
 void arp_tick(uint64_t now)
 {
+	if (acd.announce_left && now >= acd.announce_at) {
+		acd.announce_left--;
+		acd.announce_at = now + ARP_ANNOUNCE_INTERVAL_US;
+		if (net_if.configured)
+			arp_send_announce();
+	}
 	for (unsigned i = 0; i < ARP_MAX; i++) {
 		struct arp_entry *e = &arp[i];
 		if (e->state == ARP_FREE || now < e->deadline)

@@ -11,6 +11,11 @@
 /* frames waiting for an ARP answer (RFC 1122 §2.3.2.2 asks for at least
  * one per destination; a burst of SYN-ACKs to a new peer needs more) */
 #define ARP_PENDQ 32
+/* RFC 5227 §1.1: announcements of an address just bound, and at most one
+ * defensive announcement per DEFEND_INTERVAL (the RFC's values) */
+#define ARP_ANNOUNCE_NUM	 2
+#define ARP_ANNOUNCE_INTERVAL_US (2000ull * 1000)
+#define ARP_DEFEND_INTERVAL_US	 (10000ull * 1000)
 
 /* empty the cache and the queue (allocated on the first call) */
 void arp_reset(void);
@@ -20,4 +25,19 @@ void arp_tick(uint64_t now);
  * now when resolved, else queued behind a request. 0 sent or queued, -1
  * dropped */
 int arp_output(uint8_t *frame, uint32_t hop, size_t ip_len);
+
+/* RFC 5227 address conflict detection for an address not yet ours (the
+ * interface is not configured while it runs). arp_acd_start watches `ip`:
+ * from then until arp_acd_stop, any ARP packet from another MAC whose
+ * sender address is `ip`, or an ARP probe (sender 0.0.0.0) from another
+ * MAC for `ip`, is a conflict, counted in arp_conflicts. arp_acd_probe
+ * sends one probe for it (RFC 5227 §2.1.1); arp_acd_conflict is true once
+ * a conflict was seen and gives the MAC that claimed the address. */
+void arp_acd_start(uint32_t ip);
+void arp_acd_probe(void);
+bool arp_acd_conflict(uint8_t mac[ETH_ALEN]);
+void arp_acd_stop(void);
+/* the interface's address was just bound: ARP_ANNOUNCE_NUM announcements
+ * (RFC 5227 §2.3), the first now, ARP_ANNOUNCE_INTERVAL_US apart */
+void arp_announce(void);
 #endif

@@ -1,7 +1,11 @@
 /* kernel/net/dhcp.c — DHCP client (RFC 2131 §4.4, options RFC 2132).
  *
  * INIT -> DISCOVER (broadcast) -> SELECTING: first OFFER -> REQUEST
- * (broadcast, options 50 + 54) -> REQUESTING: ACK -> BOUND; NAK -> INIT.
+ * (broadcast, options 50 + 54) -> REQUESTING: ACK -> PROBING; NAK -> INIT.
+ * PROBING checks with ARP that no other host holds the address (RFC 2131
+ * §3.1 step 5, RFC 5227 §2.1): no conflict by the end of the probe window
+ * -> BOUND, announced (RFC 5227 §2.3); a conflict -> DHCPDECLINE and, after
+ * DHCP_DECLINE_WAIT_US, DISCOVER again (DECLINED).
  * Retransmission doubles from 4 s up to 64 s (RFC 2131 §4.1). At T1 (half
  * the lease) the client asks its server again, unicast with ciaddr set
  * (RENEWING); at T2 (7/8 of the lease) any server, broadcast (REBINDING,
@@ -10,12 +14,15 @@
  * of its own. With a static fallback configured (ip=), two unanswered
  * rounds switch to it. */
 #include "kernel/net/dhcp.h"
+#include "kernel/net/arp.h"
 #include "kernel/net/ip.h"
 
 enum dhcp_state {
 	DHCP_OFF,
 	DHCP_SELECTING,
 	DHCP_REQUESTING,
+	DHCP_PROBING,
+	DHCP_DECLINED,
 	DHCP_BOUND,
 	DHCP_RENEWING,
 	DHCP_REBINDING,
@@ -26,12 +33,38 @@ enum dhcp_state {
 #define DHCP_RETRY_MAX_US    (64ull * 1000000)
 #define DHCP_FALLBACK_ROUNDS 2
 
+/* The probe of an ACKed address. RFC 5227 §1.1 calls its timing constants
+ * fixed (PROBE_WAIT 1 s, then PROBE_NUM 3 probes PROBE_MIN 1 s to PROBE_MAX
+ * 2 s apart, then ANNOUNCE_WAIT 2 s: 3-7 s before the address may be used)
+ * and §2.2 foresees shorter ones on network technologies where they are
+ * appropriate, adding that hosts on one link using different timings
+ * cause no problem. capOS runs on virtual links (QEMU, cloud NICs) where
+ * an ARP answer takes well under a millisecond, and every boot waits for
+ * its address, so: PROBE_NUM's 3 probes, DHCP_PROBE_GAP_US apart, then
+ * DHCP_PROBE_WAIT_US for a late answer: the address is bound
+ * 2 * DHCP_PROBE_GAP_US + DHCP_PROBE_WAIT_US (400 ms) after the ACK. No
+ * random PROBE_WAIT first: §2.1.1 gives it to keep hosts powered on
+ * together from probing together, and a DHCP client probes only once its
+ * server has answered it, not at power-on; two hosts probing one address
+ * at once still see each other's probes (a conflict for both). */
+#define DHCP_PROBE_NUM	   3
+#define DHCP_PROBE_GAP_US  (100ull * 1000)
+#define DHCP_PROBE_WAIT_US (200ull * 1000)
+/* RFC 2131 §3.1 step 5: after a DHCPDECLINE, wait at least ten seconds
+ * before starting over */
+#define DHCP_DECLINE_WAIT_US (10ull * 1000000)
+
 static struct {
 	enum dhcp_state state;
 	uint32_t xid;
 	uint32_t offer_ip, server_id;
 	uint64_t deadline, retry_us, t2, lease_end;
 	unsigned rounds;
+	/* PROBING: the ACK's parameters, bound when the probe passes */
+	uint32_t ack_mask, ack_gw, ack_lease;
+	uint64_t ack_at;
+	unsigned probes;
+	uint8_t conflict_mac[ETH_ALEN];
 } dhcp;
 
 /* renewing or rebinding: the address is ours until the lease ends */
@@ -54,18 +87,20 @@ static void dhcp_send(uint8_t type)
 	d->htype = ARP_HTYPE_ETHER;
 	d->hlen = ETH_ALEN;
 	wr32(&d->xid, dhcp.xid);
-	/* ask for a broadcast reply: we cannot receive unicast IP yet */
-	if (!dhcp_bound_addr())
-		wr16(&d->flags, DHCP_FLAG_BROADCAST);
-	else
+	/* ask for a broadcast reply: we cannot receive unicast IP yet (a
+	 * DECLINE gets no reply: flags 0, ciaddr 0, RFC 2131 table 5) */
+	if (dhcp_bound_addr())
 		wr32(d->ciaddr, net_if.ip);
+	else if (type != DHCPDECLINE)
+		wr16(&d->flags, DHCP_FLAG_BROADCAST);
 	memcpy(d->chaddr, net_if.nic->mac, ETH_ALEN);
 	wr32(&d->magic, DHCP_MAGIC);
 	uint8_t *o = m + sizeof(struct dhcp_msg);
 	*o++ = DHCP_OPT_MSG_TYPE;
 	*o++ = 1;
 	*o++ = type;
-	if (type == DHCPREQUEST && dhcp.state == DHCP_REQUESTING) {
+	if ((type == DHCPREQUEST && dhcp.state == DHCP_REQUESTING) ||
+	    type == DHCPDECLINE) {
 		*o++ = DHCP_OPT_REQ_IP;
 		*o++ = 4;
 		wr32(o, dhcp.offer_ip);
@@ -75,11 +110,23 @@ static void dhcp_send(uint8_t type)
 		wr32(o, dhcp.server_id);
 		o += 4;
 	}
-	*o++ = DHCP_OPT_PARAM_REQ;
-	*o++ = 3;
-	*o++ = DHCP_OPT_SUBNET;
-	*o++ = DHCP_OPT_ROUTER;
-	*o++ = DHCP_OPT_LEASE;
+	if (type == DHCPDECLINE) {
+		/* table 5: a message SHOULD say why; no parameter list */
+		const uint8_t *c = dhcp.conflict_mac;
+		int n =
+		    ksnprintf((char *)o + 2, 40,
+			      "address in use by %02x:%02x:%02x:%02x:%02x:%02x",
+			      c[0], c[1], c[2], c[3], c[4], c[5]);
+		*o++ = DHCP_OPT_MESSAGE;
+		*o++ = (uint8_t)n;
+		o += n;
+	} else {
+		*o++ = DHCP_OPT_PARAM_REQ;
+		*o++ = 3;
+		*o++ = DHCP_OPT_SUBNET;
+		*o++ = DHCP_OPT_ROUTER;
+		*o++ = DHCP_OPT_LEASE;
+	}
 	*o++ = DHCP_OPT_END;
 	/* RFC 1542 §2.1: relay agents may drop BOOTP messages under 300
 	 * bytes; the rest of the buffer is already zero (pad options) */
@@ -104,6 +151,16 @@ static void dhcp_arm(uint64_t now)
 		dhcp.deadline = dhcp.t2;
 	if (dhcp_bound_addr() && dhcp.deadline > dhcp.lease_end)
 		dhcp.deadline = dhcp.lease_end;
+}
+
+/* BOUND with a lease of `lease` s that started at `from` */
+static void dhcp_lease_from(uint64_t from, uint32_t lease)
+{
+	net_if.lease_s = lease;
+	dhcp.state = DHCP_BOUND;
+	dhcp.lease_end = from + (uint64_t)lease * 1000000;
+	dhcp.t2 = from + (uint64_t)lease * 875000;	 /* RFC 2131 §4.4.5 */
+	dhcp.deadline = from + (uint64_t)lease * 500000; /* T1 */
 }
 
 static void dhcp_discover(uint64_t now)
@@ -228,19 +285,29 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	}
 	uint32_t lease = o.lease ? o.lease : 3600;
 	uint32_t gw = o.have_router ? o.router : 0;
-	/* a renewal may move the address, mask or router too: the latest
-	 * ACK's parameters are the ones in force */
-	if (dhcp.state == DHCP_REQUESTING || yi != net_if.ip ||
-	    mask != net_if.mask || gw != net_if.gw)
-		net_set_address(yi, mask, gw, "dhcp", lease);
-	net_if.lease_s = lease;
 	if (o.server_id)
 		dhcp.server_id = o.server_id;
-	dhcp.state = DHCP_BOUND;
-	dhcp.lease_end = now + (uint64_t)lease * 1000000;
-	dhcp.t2 = now + (uint64_t)lease * 875000;	/* RFC 2131 §4.4.5 */
-	dhcp.deadline = now + (uint64_t)lease * 500000; /* T1 */
 	(void)ip;
+	if (dhcp.state == DHCP_REQUESTING) {
+		/* a new address: probe it first (its lease runs from now) */
+		dhcp.offer_ip = yi;
+		dhcp.ack_mask = mask;
+		dhcp.ack_gw = gw;
+		dhcp.ack_lease = lease;
+		dhcp.ack_at = now;
+		dhcp.state = DHCP_PROBING;
+		dhcp.probes = 1;
+		arp_acd_start(yi);
+		arp_acd_probe();
+		dhcp.deadline = now + DHCP_PROBE_GAP_US;
+		return;
+	}
+	/* a renewal may move the address, mask or router too: the latest
+	 * ACK's parameters are the ones in force (a moved address is not
+	 * probed) */
+	if (yi != net_if.ip || mask != net_if.mask || gw != net_if.gw)
+		net_set_address(yi, mask, gw, "dhcp", lease);
+	dhcp_lease_from(now, lease);
 }
 
 /* forget any previous lease (net_init of a new stack) */
@@ -256,8 +323,58 @@ void dhcp_start(void)
 	dhcp_discover(net_now_us());
 }
 
+/* PROBING: a conflict declines the address (RFC 2131 §3.1 step 5: a
+ * DHCPDECLINE, then at least ten seconds before starting over); the next
+ * probe; or, the window over with no conflict, the address is ours */
+static void dhcp_probe_tick(uint64_t now)
+{
+	uint8_t *mac = dhcp.conflict_mac;
+	if (arp_acd_conflict(mac)) {
+		char a[16];
+		ip_str(dhcp.offer_ip, a, sizeof(a));
+		kprintf("%s: dhcp: %s is in use by "
+			"%02x:%02x:%02x:%02x:%02x:%02x; declining it, "
+			"DISCOVER again in %lu s\n",
+			net_if.nic->name, a, mac[0], mac[1], mac[2], mac[3],
+			mac[4], mac[5],
+			(unsigned long)(DHCP_DECLINE_WAIT_US / 1000000));
+		dhcp_send(DHCPDECLINE);
+		arp_acd_stop();
+		dhcp.state = DHCP_DECLINED;
+		dhcp.deadline = now + DHCP_DECLINE_WAIT_US;
+		return;
+	}
+	if (now < dhcp.deadline)
+		return;
+	if (dhcp.probes < DHCP_PROBE_NUM) {
+		arp_acd_probe();
+		dhcp.probes++;
+		dhcp.deadline =
+		    now + (dhcp.probes < DHCP_PROBE_NUM ? DHCP_PROBE_GAP_US
+							: DHCP_PROBE_WAIT_US);
+		return;
+	}
+	arp_acd_stop();
+	/* a lease shorter than the probe (or a tick that came that late)
+	 * has ended before the address could be used */
+	if (now >= dhcp.ack_at + (uint64_t)dhcp.ack_lease * 1000000) {
+		kprintf("%s: dhcp: lease ended while probing, starting over\n",
+			net_if.nic->name);
+		dhcp_discover(now);
+		return;
+	}
+	net_set_address(dhcp.offer_ip, dhcp.ack_mask, dhcp.ack_gw, "dhcp",
+			dhcp.ack_lease);
+	dhcp_lease_from(dhcp.ack_at, dhcp.ack_lease);
+	arp_announce();
+}
+
 void dhcp_tick(uint64_t now)
 {
+	if (dhcp.state == DHCP_PROBING) {
+		dhcp_probe_tick(now);
+		return;
+	}
 	if (dhcp.state == DHCP_OFF || dhcp.state == DHCP_FALLBACK ||
 	    now < dhcp.deadline)
 		return;
@@ -309,6 +426,9 @@ void dhcp_tick(uint64_t now)
 		}
 		dhcp_send(DHCPREQUEST);
 		dhcp_arm(now);
+		break;
+	case DHCP_DECLINED:
+		dhcp_discover(now);
 		break;
 	default:
 		break;

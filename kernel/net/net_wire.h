@@ -136,6 +136,7 @@ _Static_assert(offsetof(struct tcp_hdr, win) == 14, "tcp win");
 #define DHCP_OPT_MSG_TYPE  53
 #define DHCP_OPT_SERVER_ID 54
 #define DHCP_OPT_PARAM_REQ 55
+#define DHCP_OPT_MESSAGE   56
 #define DHCP_OPT_END	   255
 /* RFC 2132 §9.6 message types */
 #define DHCPDISCOVER 1

@@ -18,6 +18,9 @@ inside the lab's namespaces, nothing touches the host's own network):
   ns capos-<pid>-peer (with_peer=True): ptap 10.77.0.2, a Linux HTTP server
                    (tests/qemu/tap_peer.py) on the same relay, for
                    Linux<->Linux numbers over the same wire
+  ns capos-<pid>-squat (lab.squatter(ip)): a macvlan of ltap holding `ip`,
+                   a second Linux host on the client's side of the relay
+                   (its ARP answers reach capOS like the client's)
 
 Everything made is removed on exit: the relay and dnsmasq are stopped,
 the namespaces deleted (which deletes their interfaces)."""
@@ -101,7 +104,7 @@ class TapMachine(Machine):
 
 
 class TapLab:
-    def __init__(self, name, with_peer=False):
+    def __init__(self, name, with_peer=False, dnsmasq_args=()):
         # one lab per xdist worker even when a file's tests are spread
         worker = os.environ.get("PYTEST_XDIST_WORKER")
         self.name = f"{name}-{worker}" if worker else name
@@ -110,6 +113,7 @@ class TapLab:
         self.dir = os.path.join(BUILD, "qemu", name + "-lab")
         self.procs = []
         self.relay_proc = None
+        self.dnsmasq_args = list(dnsmasq_args)
 
     # ---- set-up / tear-down ---------------------------------------------------
     def __enter__(self):
@@ -169,7 +173,7 @@ class TapLab:
             "--no-ping",
             f"--log-facility={self.dir}/dnsmasq.log",
             f"--dhcp-leasefile={self.dir}/dnsmasq.leases",
-            f"--pid-file={self.dir}/dnsmasq.pid"])
+            f"--pid-file={self.dir}/dnsmasq.pid"] + self.dnsmasq_args)
 
     def _spawn(self, name, cmd):
         log = open(os.path.join(self.dir, name + ".log"), "a")
@@ -198,6 +202,24 @@ class TapLab:
         for ns in (self.peer_ns, self.ns):
             if ns:
                 subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+    @contextlib.contextmanager
+    def squatter(self, ip):
+        """a second host on the link holding `ip`: a macvlan of ltap (a MAC of
+        its own) in a namespace of its own, so Linux answers ARP for `ip`
+        there; yields its MAC"""
+        ns = f"{self.ns}-squat"
+        sh("ip", "netns", "add", ns)
+        try:
+            sh("ip", "-n", self.ns, "link", "add", "squat", "link", "ltap",
+               "type", "macvlan", "mode", "bridge")
+            sh("ip", "-n", self.ns, "link", "set", "squat", "netns", ns)
+            sh("ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", "squat")
+            sh("ip", "-n", ns, "link", "set", "squat", "up")
+            r = sh("ip", "-n", ns, "-o", "link", "show", "squat")
+            yield re.search(r"link/ether (\S+)", r.stdout).group(1)
+        finally:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
     # ---- the relay --------------------------------------------------------------
     def _relay_line(self, timeout):

@@ -25,6 +25,7 @@ from tap_net import (CLIENT_IP, RawPeer, TapLab, blob_bytes, download, http_requ
 
 WHY = why_no_lab()
 pytestmark = pytest.mark.skipif(WHY is not None, reason=f"no TAP lab: {WHY}")
+MAC = "52:54:00:12:34:56"  # QEMU's default for the first NIC
 CLEAN = "set loss=0 dup=0 reorder=0 delay_ms=0 jitter_ms=0 corrupt=0 mtu=0 seed=1"
 
 
@@ -46,6 +47,33 @@ def clean(lab):
     lab.relay(CLEAN)
     yield lab
     lab.relay(CLEAN)
+
+
+def test_tap_rfc2131_s3_1_address_in_use_declined():
+    """dnsmasq would give capOS 10.77.0.13 (a dhcp-host entry for its MAC),
+    which a second Linux host on the link already holds: capOS's ARP probe
+    finds it, capOS logs the holder's MAC and sends a DHCPDECLINE (dnsmasq
+    logs it), and 10 s later takes another address, which curl reaches.
+    A lab of its own, first in the file: the module's lab (same namespace
+    name) only starts with the first test that uses it."""
+    taken = "10.77.0.13"
+    with TapLab("tap-decline", dnsmasq_args=[f"--dhcp-host={MAC},{taken}"]) as lab:
+        with lab.squatter(taken) as holder, lab.machine() as m:
+            mt = m.wait_for(r"^vnet0: dhcp: (\S+) is in use by (\S+); declining it", 120)
+            assert mt.group(1) == taken and mt.group(2) == holder, mt.group(0)
+            ip = lab.wait_lease(m, timeout=60)
+            assert ip != taken and ip.startswith("10.77.0."), ip
+            with open(os.path.join(lab.dir, "dnsmasq.log")) as f:
+                log = f.read()
+            assert re.search(rf"DHCPDECLINE\(ltap\) {re.escape(taken)} {MAC} "
+                             rf"address in use by {holder}", log), log
+            assert f"DHCPACK(ltap) {ip} {MAC}" in log, log
+            assert f"address {taken} " not in m.log, "bound the address in use"
+            with lab.inside():
+                r = subprocess.run(["curl", "-sS", "--max-time", "30", "-o", "/dev/null",
+                                    "-w", "%{http_code}", f"http://{ip}/api/net"],
+                                   capture_output=True, text=True, timeout=60)
+            assert r.stdout == "200", r.stderr
 
 
 def test_tap_dhcp_lease_from_dnsmasq(lab):

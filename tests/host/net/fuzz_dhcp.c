@@ -1,10 +1,13 @@
 /* tests/host/net/fuzz_dhcp.c — a hostile DHCP server against the client
  * (kernel/net/dhcp.c): replies with any type, address and option bytes,
  * to the client's current transaction or another, between jumps of the
- * clock. Oracle, after every step: an address the client holds is one a
- * host can hold, under a contiguous mask; some reply offered it; and its
- * lease (as the client reports it) has not run out since the last such
- * reply. */
+ * clock, and ARP packets from other hosts claiming an address (a reply or
+ * gratuitous request with it as sender, or a probe for it), or the
+ * client's own probe echoed back. Oracle, after every step: an address the
+ * client holds is one a host can hold, under a contiguous mask; some reply
+ * offered it; its lease (as the client reports it) has not run out since
+ * the last such reply; and it is not an address another MAC claimed while
+ * the client was probing it (RFC 5227 §2.1.1). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,11 @@ static struct {
 } offered[HELD];
 static unsigned noffered;
 static uint32_t xid; /* the client's latest transaction */
+/* the address the client probes (0: none) and whether another MAC claimed
+ * it since its first probe */
+static uint32_t probing;
+static bool claimed;
+static const uint8_t other_mac[6] = {0x02, 0x00, 0x00, 0x77, 0x00, 0x0d};
 
 static void die(const char *what, uint32_t ip)
 {
@@ -35,20 +43,50 @@ static uint64_t now_us(void)
 	return shim_clock_ns / 1000;
 }
 
-/* what the client sent: learn its transaction id */
+/* what the client sent: learn its transaction id and the address it
+ * probes */
 static void drain(void)
 {
 	const struct frame *f;
 	while ((f = fake_pop())) {
 		struct eth_view e;
 		struct ipv4_view v;
+		struct arp_view a;
+		if (!eth_parse(f->b, f->len, &e) && e.type == ETHERTYPE_ARP &&
+		    !arp_parse(e.payload, e.len, &a) && a.spa == 0 &&
+		    a.op == ARP_OP_REQUEST && a.tpa != probing) {
+			probing = a.tpa;
+			claimed = false;
+			continue;
+		}
 		if (eth_parse(f->b, f->len, &e) || e.type != ETHERTYPE_IPV4 ||
 		    ipv4_parse(e.payload, e.len, &v) ||
 		    v.proto != IP_PROTO_UDP || v.len < 8 + 240 ||
 		    rd16(v.payload) != DHCP_CLIENT_PORT)
 			continue;
 		xid = rd32(v.payload + 8 + 4);
+		/* any message of the client's ends a probe: a DECLINE, or a
+		 * DISCOVER or REQUEST of a new exchange (the lease ran out
+		 * while probing); a later probe is another one */
+		probing = 0, claimed = false;
 	}
+}
+
+/* an ARP packet claiming `ip`: how = 0 a reply from it, 1 a gratuitous
+ * request, 2 a probe for it, 3 the client's own probe echoed back */
+static void claim(uint32_t ip, unsigned how)
+{
+	uint8_t f[64];
+	const uint8_t *mac = how == 3 ? stack_mac : other_mac;
+	if (how == 0)
+		build_arp(f, ARP_OP_REPLY, mac, ip, stack_mac, 0);
+	else if (how == 1)
+		build_arp(f, ARP_OP_REQUEST, mac, ip, NULL, ip);
+	else
+		build_arp(f, ARP_OP_REQUEST, mac, 0, NULL, ip);
+	if (probing && ip == probing && how != 3)
+		claimed = true;
+	inject(f, 60);
 }
 
 static void reply(uint32_t to_xid, uint8_t type, uint32_t yi,
@@ -77,6 +115,13 @@ static void check(void)
 		die("holds an address no host can hold", v.ip);
 	if (!v.mask || (~v.mask & (~v.mask + 1)))
 		die("holds a mask that is not contiguous", v.ip);
+	if (v.ip == probing) {
+		if (claimed)
+			die("bound an address another MAC claimed while it "
+			    "was probed",
+			    v.ip);
+		probing = 0; /* bound: a later claim is defended */
+	}
 	unsigned k = 0;
 	while (k < noffered && offered[k].ip != v.ip)
 		k++;
@@ -93,6 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fake_setup(true);
 	noffered = 0;
 	xid = 0;
+	probing = 0;
+	claimed = false;
 	drain();
 	size_t i = 0;
 	while (i < size) {
@@ -109,10 +156,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			i += n;
 		} else if ((k & 3) == 2 && i < size) { /* up to 68 min */
 			advance_us((uint64_t)data[i++] * 16000000);
+		} else if ((k & 3) == 3 && (k & 0x40)) {
+			/* an ARP claim: of the probed address or of one
+			 * from the input */
+			unsigned how = (k >> 2) & 3;
+			if (k & 0x80 || i + 4 > size) {
+				claim(probing, how);
+			} else {
+				claim(rd32(data + i), how);
+				i += 4;
+			}
 		} else if ((k & 3) == 3) {
 			check();
 			fake_setup(true); /* a new stack forgets the lease */
 			noffered = 0;
+			probing = 0;
+			claimed = false;
 		}
 		drain();
 		check();

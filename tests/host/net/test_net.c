@@ -440,6 +440,52 @@ static int dhcp_sent(uint32_t *xid, uint32_t *req_ip)
 	return type;
 }
 
+/* time passes in 10 ms steps: the stack's timers run once a poll */
+static void advance_steps(uint64_t us)
+{
+	for (uint64_t t = 0; t < us; t += 10000)
+		advance_us(10000);
+}
+
+/* past the ARP probe of an ACKed address (kernel/net/dhcp.c probes it
+ * for 400 ms); what the stack sent meanwhile is dropped */
+static void dhcp_probe_window(void)
+{
+	advance_steps(500000);
+	fake_clear();
+}
+
+/* DISCOVER, OFFER, REQUEST, ACK of STACK_IP (lease 86400 s); the ACK's
+ * transaction id */
+static uint32_t dhcp_to_ack(void)
+{
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t f[600];
+	inject(f, dhcp_reply(f, xid, DHCPOFFER, STACK_IP));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	inject(f, dhcp_reply(f, xid, DHCPACK, STACK_IP));
+	return xid;
+}
+
+/* the next ARP packet the stack sent, NULL when none; its Ethernet
+ * destination and target hardware address in *dst, *tha */
+static const struct frame *arp_sent(struct arp_view *a, const uint8_t **dst,
+				    const uint8_t **tha)
+{
+	const struct frame *f = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	if (!f)
+		return NULL;
+	assert_int_equal(arp_parse(f->b + 14, f->len - 14, a), 0);
+	assert_memory_equal(f->b + 6, stack_mac, 6);
+	*dst = f->b;
+	*tha = f->b + 14 + 18;
+	return f;
+}
+
+static const uint8_t squatter_mac[6] = {0x02, 0x00, 0x00, 0x77, 0x00, 0x0d};
+static const uint8_t zero_mac[6];
+
 /* one IPv4 fragment of a datagram with id `id`: payload bytes
  * [off, off + len) of `data`, MF as given */
 static void inject_frag_at(uint16_t id, const uint8_t *bytes, size_t off,
@@ -580,6 +626,7 @@ static void test_dhcp_exchange(void **state)
 	assert_int_equal(req, STACK_IP);
 	n = dhcp_reply(f, xid2, DHCPACK, STACK_IP);
 	inject(f, n);
+	dhcp_probe_window();
 	net_state(&v);
 	assert_true(v.configured);
 	assert_int_equal(v.ip, STACK_IP);
@@ -619,6 +666,7 @@ static void test_dhcp_rfc2131_s4_4_5_lease_end(void **state)
 	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 100));
 	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
 	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 100));
+	dhcp_probe_window();
 	struct net_state_view v;
 	net_state(&v);
 	assert_true(v.configured);
@@ -722,6 +770,270 @@ static void test_dhcp_fallback_static(void **state)
 	assert_int_equal(v.ip, 0x0a00024d);
 	assert_string_equal(v.source, "static");
 	fake_setup(false);
+}
+
+/* RFC 2131 §3.1 step 5, RFC 5227 §2.1.1: an ACKed address is probed
+ * before it is used: PROBE_NUM (3) ARP probes (sender 0.0.0.0, target
+ * hardware address zero, broadcast), and only when the window passes
+ * with no conflict is it bound and announced (RFC 5227 §2.3: two ARP
+ * requests with our address as sender and target, 2 s apart). Until then
+ * the stack neither answers ARP for it nor learns from a request for it */
+static void test_dhcp_rfc5227_probe_then_bound(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	dhcp_to_ack();
+	struct net_state_view v;
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	for (int i = 0; i < 3; i++) {
+		if (i)
+			advance_steps(100000);
+		assert_non_null(arp_sent(&a, &dst, &tha));
+		assert_memory_equal(dst, "\xff\xff\xff\xff\xff\xff", 6);
+		assert_int_equal(a.op, ARP_OP_REQUEST);
+		assert_memory_equal(a.sha, stack_mac, 6);
+		assert_int_equal(a.spa, 0);
+		assert_memory_equal(tha, zero_mac, 6);
+		assert_int_equal(a.tpa, STACK_IP);
+		assert_null(fake_pop());
+		net_state(&v);
+		assert_false(v.configured);
+	}
+	/* a host asking for the address meanwhile: no answer, and its
+	 * address is not learnt (it must be asked for once bound) */
+	arp_request(STACK_IP, 60);
+	assert_null(fake_pop());
+	/* our own probe, echoed back by the link, is no conflict */
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REQUEST, stack_mac, 0, NULL, STACK_IP);
+	inject(f, 60);
+	advance_steps(190000); /* 390 ms after the ACK */
+	net_state(&v);
+	assert_false(v.configured);
+	assert_null(fake_pop());
+	advance_steps(20000); /* 410 ms: bound, announced */
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP);
+	assert_int_equal(v.mask, 0xffffff00u);
+	assert_int_equal(v.lease_s, 86400);
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_memory_equal(dst, "\xff\xff\xff\xff\xff\xff", 6);
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	assert_int_equal(a.spa, STACK_IP);
+	assert_int_equal(a.tpa, STACK_IP);
+	assert_memory_equal(tha, zero_mac, 6);
+	assert_null(fake_pop());
+	advance_steps(1900000);
+	assert_null(fake_pop());
+	advance_steps(200000);
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.spa, STACK_IP);
+	assert_int_equal(a.tpa, STACK_IP);
+	advance_steps(5000000); /* ANNOUNCE_NUM is 2 */
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_conflicts, 0);
+	/* the peer's echo request: the reply waits for an ARP answer, as
+	 * nothing was learnt from its request during the probe */
+	uint8_t echo[8] = {ICMP_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, 1};
+	wr16(echo + 2, inet_fold(inet_sum(echo, sizeof(echo), 0)));
+	uint8_t e[64];
+	inject(e, build_ipv4(e, PEER_IP, STACK_IP, IP_PROTO_ICMP, echo,
+			     sizeof(echo)));
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	assert_int_equal(a.spa, STACK_IP);
+	assert_int_equal(a.tpa, PEER_IP);
+	fake_setup(false);
+}
+
+/* the DHCPDECLINE of a conflicting address, field by field (RFC 2131
+ * table 5 and §4.4.4: broadcast from 0.0.0.0, flags and ciaddr 0,
+ * options 53, 50 and 54, a message naming the holder, no parameter
+ * list); afterwards nothing for at least 10 s, then a new DISCOVER */
+static void expect_decline_then_discover(uint32_t xid)
+{
+	advance_us(NET_TICK_US); /* the next tick sees the conflict */
+	struct ipv4_view ip;
+	const struct frame *f = pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip);
+	assert_non_null(f);
+	assert_memory_equal(f->b, "\xff\xff\xff\xff\xff\xff", 6);
+	assert_memory_equal(f->b + 6, stack_mac, 6);
+	assert_int_equal(ip.src, 0);
+	assert_int_equal(ip.dst, 0xffffffffu);
+	assert_int_equal(rd16(ip.payload), DHCP_CLIENT_PORT);
+	assert_int_equal(rd16(ip.payload + 2), DHCP_SERVER_PORT);
+	uint32_t s =
+	    inet_pseudo_sum(ip.src, ip.dst, IP_PROTO_UDP, (uint16_t)ip.len);
+	assert_int_equal(inet_fold(inet_sum(ip.payload, ip.len, s)), 0);
+	const uint8_t *m = ip.payload + 8;
+	const struct dhcp_msg *d = (const struct dhcp_msg *)m;
+	assert_int_equal(d->op, DHCP_OP_REQUEST);
+	assert_int_equal(d->htype, 1);
+	assert_int_equal(d->hlen, 6);
+	assert_int_equal(d->hops, 0);
+	assert_int_equal(rd32(&d->xid), xid);
+	assert_int_equal(rd16(&d->secs), 0);
+	assert_int_equal(rd16(&d->flags), 0);
+	assert_int_equal(rd32(d->ciaddr), 0);
+	assert_int_equal(rd32(d->yiaddr), 0);
+	assert_int_equal(rd32(d->siaddr), 0);
+	assert_int_equal(rd32(d->giaddr), 0);
+	assert_memory_equal(d->chaddr, stack_mac, 6);
+	assert_memory_equal(d->chaddr + 6, zero_mac, 6);
+	assert_int_equal(rd32(&d->magic), DHCP_MAGIC);
+	int type = -1;
+	uint32_t req = 0, sid = 0;
+	char msg[256] = "";
+	bool end = false;
+	for (size_t i = 240; i < ip.len - 8;) {
+		uint8_t c = m[i];
+		if (c == DHCP_OPT_PAD) {
+			i++;
+			continue;
+		}
+		if (c == DHCP_OPT_END) {
+			end = true;
+			break;
+		}
+		uint8_t l = m[i + 1];
+		const uint8_t *val = m + i + 2;
+		switch (c) {
+		case DHCP_OPT_MSG_TYPE:
+			assert_int_equal(l, 1);
+			type = val[0];
+			break;
+		case DHCP_OPT_REQ_IP:
+			assert_int_equal(l, 4);
+			req = rd32(val);
+			break;
+		case DHCP_OPT_SERVER_ID:
+			assert_int_equal(l, 4);
+			sid = rd32(val);
+			break;
+		case DHCP_OPT_MESSAGE:
+			memcpy(msg, val, l);
+			msg[l] = 0;
+			break;
+		default:
+			fail_msg("option %u in a DHCPDECLINE", c);
+		}
+		i += 2u + l;
+	}
+	assert_true(end);
+	assert_int_equal(type, DHCPDECLINE);
+	assert_int_equal(req, STACK_IP);
+	assert_int_equal(sid, PEER_IP);
+	assert_string_equal(msg, "address in use by 02:00:00:77:00:0d");
+	assert_null(fake_pop());
+	struct net_state_view v;
+	net_state(&v);
+	assert_false(v.configured);
+	/* RFC 2131 §3.1 step 5: at least ten seconds before starting over;
+	 * no answer for the address meanwhile */
+	for (int i = 0; i < 99; i++)
+		advance_us(100000);
+	arp_request(STACK_IP, 60);
+	assert_null(fake_pop());
+	advance_us(200000);
+	uint32_t nxid;
+	assert_int_equal(dhcp_sent(&nxid, &req), DHCPDISCOVER);
+	assert_int_not_equal(nxid, xid);
+	net_state(&v);
+	assert_false(v.configured);
+	/* a new exchange for another address binds it */
+	uint8_t r[600];
+	inject(r, dhcp_reply(r, nxid, DHCPOFFER, STACK_IP + 1));
+	assert_int_equal(dhcp_sent(&nxid, &req), DHCPREQUEST);
+	assert_int_equal(req, STACK_IP + 1);
+	inject(r, dhcp_reply(r, nxid, DHCPACK, STACK_IP + 1));
+	advance_steps(500000);
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP + 1);
+}
+
+/* RFC 5227 §2.1.1: during the probe another MAC answers for the address
+ * (its ARP reply has the address as sender): the address is declined and
+ * never bound, whether the reply came before the last probe or in the
+ * wait after it */
+static void test_dhcp_rfc2131_s3_1_conflict_declined(void **state)
+{
+	(void)state;
+	for (int late = 0; late < 2; late++) {
+		fake_setup(true);
+		uint32_t xid = dhcp_to_ack();
+		if (late)
+			advance_steps(350000); /* after the third probe */
+		uint8_t f[64];
+		build_arp(f, ARP_OP_REPLY, squatter_mac, STACK_IP, stack_mac,
+			  0);
+		inject(f, 60);
+		/* (pop_proto passes over the probes sent before) */
+		expect_decline_then_discover(xid);
+		assert_int_equal(net_counters()->arp_conflicts, 1);
+	}
+	fake_setup(false);
+}
+
+/* RFC 5227 §2.1.1: another host's probe for the same address while we
+ * probe it is a conflict too; a probe for another address is not */
+static void test_dhcp_rfc5227_probe_from_other_host_conflicts(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid = dhcp_to_ack();
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REQUEST, squatter_mac, 0, NULL, STACK_IP + 7);
+	inject(f, 60);
+	advance_steps(100000);
+	assert_int_equal(net_counters()->arp_conflicts, 0);
+	build_arp(f, ARP_OP_REQUEST, squatter_mac, 0, NULL, STACK_IP);
+	inject(f, 60);
+	expect_decline_then_discover(xid);
+	fake_setup(false);
+}
+
+/* RFC 5227 §2.4 (c): once bound, another MAC claiming our address (a
+ * gratuitous ARP) is counted, not learnt nor answered, and defended with
+ * one announcement, at most one per DEFEND_INTERVAL (10 s); the address
+ * stays */
+static void test_arp_rfc5227_s2_4_defended(void **state)
+{
+	(void)state;
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REQUEST, squatter_mac, STACK_IP, NULL, STACK_IP);
+	inject(f, 60);
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_memory_equal(dst, "\xff\xff\xff\xff\xff\xff", 6);
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	assert_int_equal(a.spa, STACK_IP);
+	assert_int_equal(a.tpa, STACK_IP);
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_conflicts, 1);
+	advance_us(5000000);
+	build_arp(f, ARP_OP_REPLY, squatter_mac, STACK_IP, stack_mac, PEER_IP);
+	inject(f, 60);
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_conflicts, 2);
+	advance_us(5000000);
+	inject(f, 60);
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.spa, STACK_IP);
+	assert_int_equal(a.tpa, STACK_IP);
+	assert_int_equal(net_counters()->arp_conflicts, 3);
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP);
+	/* still answered as ours */
+	arp_request(STACK_IP, 60);
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.op, ARP_OP_REPLY);
+	assert_memory_equal(a.sha, stack_mac, 6);
 }
 
 /* a NIC whose MTU is below IPv4's 68 bytes (RFC 791 §3.2) gets no stack:
@@ -2850,6 +3162,16 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_rebinding,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_ack_address_checked,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_rfc5227_probe_then_bound,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s3_1_conflict_declined, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc5227_probe_from_other_host_conflicts,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_s2_4_defended,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_fallback_static,
 					    fake_cm_setup, fake_cm_teardown),
