@@ -68,9 +68,15 @@ _Static_assert(NVME_GATE_TAGS == 1 << NVME_GATE_TAG_BITS, "tag field width");
 struct nvme_gate_tag {
 	uint16_t drv_cid;
 	uint8_t busy;
-	uint8_t opc;   /* admin opcode, to act on queue create/delete results */
-	uint16_t arg;  /* qid a create/delete names */
+	uint8_t opc;  /* admin opcode, to act on queue create/delete results */
+	uint16_t arg; /* qid a create/delete names */
+	/* a deleted SQ's command whose completion the device posted before
+	 * the deletion's (unreaped in the shadow CQ): that status field, bit
+	 * 0 (the phase bit's place) set; 0: none. With dev_dw0/dev_dw1 it
+	 * is the driver's answer (gate_sq_drain) */
+	uint16_t dev_status;
 	uint64_t pins; /* grant slots pinned for it (nvme_val_result.grants) */
+	uint32_t dev_dw0, dev_dw1;
 };
 
 /* The grant holding a driver's queue ring, pinned while the queue exists
