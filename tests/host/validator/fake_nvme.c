@@ -167,6 +167,8 @@ static void post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,
 		f->cq[cqid].tail = 0;
 		f->cq[cqid].phase ^= 1;
 	}
+	if (f->posted)
+		f->posted(f->touch_ctx, cqid, e);
 }
 
 void fake_nvme_post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,

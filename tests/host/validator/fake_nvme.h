@@ -92,6 +92,9 @@ struct fake_nvme {
 	unsigned nghost;
 	uint8_t del_mode; /* enum fake_del_mode */
 	bool trace;	  /* print fetches and posts (stderr) */
+	/* called with touch_ctx after every completion the model posts (may
+	 * be NULL) */
+	void (*posted)(void *ctx, uint16_t cqid, const struct nvme_cqe *e);
 };
 
 void fake_nvme_init(struct fake_nvme *f);
