@@ -277,6 +277,9 @@ int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
 		gate_cq_clear(g, &g->cq[0]);
 		return -1;
 	}
+	/* the admin CQ is always on interrupt vector 0 (NVMe 2.0 §3.1.3.10) */
+	g->cq[0].ien = true;
+	g->cq[0].iv = 0;
 	*asq = g->sq[0].shadow.iova;
 	*acq = g->cq[0].shadow.iova;
 	return 0;
@@ -361,6 +364,7 @@ static void gate_post_status(struct nvme_gate *g, struct nvme_gate_cq *cq,
 	    .status = status,
 	};
 	gate_cq_post(g, cq, &e);
+	g->made |= 1ull << cq->qid; /* no device interrupt announces it */
 }
 
 /* the error completion of a rejected command (nvme_gate.h) */
@@ -403,6 +407,8 @@ static void gate_sq_drain(struct nvme_gate *g, struct nvme_gate_sq *sq)
 			    .status = tg->dev_status,
 			};
 			gate_cq_post(g, cq, &e);
+			g->made |= 1ull << cq->qid; /* its interrupt was
+						     * the shadow CQ's */
 		} else {
 			gate_post_status(g, cq, sq, tg->drv_cid, aborted, 0);
 		}
@@ -469,6 +475,9 @@ static enum nvme_verdict gate_admin_pre(struct nvme_gate *g,
 		if (v != NVME_V_ACCEPT)
 			return v;
 		sh->prp1 = g->cq[qid].shadow.iova;
+		g->cq[qid].ien = FIELD_GET(NVME_CREATECQ_IEN, sh->cdw11);
+		g->cq[qid].iv =
+		    (uint16_t)FIELD_GET(NVME_CREATECQ_IV, sh->cdw11);
 		p->cq_live |= 1ull << qid;
 		break;
 	}
@@ -674,6 +683,22 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 	return taken;
 }
 
+/* The end of a gate call: the driver's CQs the gate posted its own
+ * completions into get their interrupt, once each, as a device raises one
+ * for what it posts (the driver may be waiting for it, not polling). Last
+ * thing in the call, when the gate's state is settled: the broker runs the
+ * driver's handler from here, and a nested gate call starts afresh. */
+static void gate_interrupts(struct nvme_gate *g)
+{
+	uint64_t m = g->made;
+	g->made = 0;
+	for (; m && g->env.interrupt; m &= m - 1) {
+		const struct nvme_gate_cq *cq = &g->cq[__builtin_ctzll(m)];
+		if (cq->state != NVME_GQ_FREE && cq->ien)
+			g->env.interrupt(g->env.ctx, cq->iv);
+	}
+}
+
 int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail)
 {
 	struct nvme_gate_sq *sq = qid < NVME_VAL_MAX_QID ? &g->sq[qid] : 0;
@@ -687,7 +712,9 @@ int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail)
 		return -1;
 	}
 	sq->drv_tail = tail;
-	return gate_sq_take(g, sq);
+	int taken = gate_sq_take(g, sq);
+	gate_interrupts(g);
+	return taken;
 }
 
 /* one device completion: translate into the driver's terms. false when it
@@ -813,6 +840,7 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 		gate_cq_ring(g, cq);
 	/* tags and shadow slots came free */
 	gate_take_pending(g, qid);
+	gate_interrupts(g);
 	return delivered;
 }
 
@@ -834,6 +862,7 @@ int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head)
 	cq->drv_head = head;
 	/* room in the driver's CQ may unblock entries a full CQ held back */
 	gate_take_pending(g, qid);
+	gate_interrupts(g);
 	return 0;
 }
 
@@ -876,6 +905,7 @@ void nvme_gate_drop_all(struct nvme_gate *g)
 	}
 	g->pol->cq_live = g->pol->sq_live = 0;
 	g->kcmd_busy = g->kcmd_done = false;
+	g->made = 0;
 }
 
 size_t nvme_gate_shadow_bytes(const struct nvme_gate *g, uint16_t qid)

@@ -166,7 +166,8 @@ static struct {
 	bool dev_writes; /* the gate asked for it device-writable */
 } sh[MAXSH];
 static unsigned nsh;
-static unsigned n_db, n_va, n_alloc; /* env calls in the current gate call */
+/* env calls in the current gate call */
+static unsigned n_db, n_va, n_alloc, n_irq;
 
 /* the shadow [a, a+len) lies in, or -1 */
 static int in_shadow(uint64_t a, uint64_t len)
@@ -185,6 +186,18 @@ static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
 		die("doorbell index out of range", index, value);
 	f->db[index] = value;
 	f->ndoorbells++;
+}
+
+/* the gate delivers an interrupt only on a vector a CQ it holds was
+ * created with, interrupts enabled; at most once per CQ per call (after) */
+static void env_interrupt(void *ctx, uint16_t iv)
+{
+	(void)ctx;
+	n_irq++;
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
+		if (g.cq[q].state && g.cq[q].ien && g.cq[q].iv == iv)
+			return;
+	die("interrupt on a vector no interrupt-enabled CQ has", iv, 0);
 }
 
 /* Shadows come from one arena, handed out in order within an input and
@@ -541,7 +554,7 @@ static void before(void)
 		snap[q].cqid = g.sq[q].cqid;
 		snap[q].drv = g.sq[q].drv;
 	}
-	n_db = n_va = n_alloc = 0;
+	n_db = n_va = n_alloc = n_irq = 0;
 }
 
 static void drv_consume(unsigned q);
@@ -594,6 +607,8 @@ static void after(int delivered, unsigned cq_size)
 		    (uint64_t)delivered, cq_size);
 	if (n_db > 1 + NVME_VAL_MAX_QID)
 		die("doorbells in one gate call", n_db, 0);
+	if (n_irq > NVME_VAL_MAX_QID)
+		die("interrupts in one gate call", n_irq, 0);
 	if (n_va > 6 * took + 2 || n_alloc > 2 * took + 3)
 		die("maps or allocations out of proportion to entries taken",
 		    n_va, (uint64_t)n_alloc << 32 | took);
@@ -1116,6 +1131,7 @@ static void init(void)
 	env.shadow_alloc = env_shadow_alloc;
 	env.shadow_free = env_shadow_free;
 	env.drv_va = env_drv_va;
+	env.interrupt = env_interrupt;
 	val_policy(&pol, gt, OWNER);
 	pol.acct = &own;
 	pol.qid_max = NQ - 1;

@@ -752,6 +752,76 @@ static void t_delete_duplicate_first_wins(void **s)
 	assert_false(dpoll(&iq, 1, &e));
 }
 
+/* interrupts the gate delivered itself, over all vectors */
+static uint64_t gate_irqs_all(void)
+{
+	uint64_t n = f->gate_irqs_other;
+	for (unsigned v = 0; v < FAKE_QMAX; v++)
+		n += f->gate_irqs[v];
+	return n;
+}
+
+/* Completions the gate posts itself — rejections, a drain's — come with
+ * the driver's interrupt for that CQ (env.interrupt: the vector the CQ was
+ * created with, vector 0 for the admin CQ), once per CQ per gate call, as
+ * a device interrupts for what it posts; device completions it copies do
+ * not (the device interrupted for them), nor does a CQ created with
+ * interrupts disabled. Without it a driver waiting on its interrupt sees
+ * these only at its 1 ms fallback poll. */
+static void t_gate_made_interrupts(void **s)
+{
+	(void)s;
+	make_ioq(8); /* CQ 1 on vector 1 */
+	assert_int_equal(gate_irqs_all(), 0);
+	/* two admin rejections in one ring: vector 0, once */
+	struct nvme_sqe c = cmd(NVME_ADM_FORMAT_NVM, 0x42);
+	c.nsid = 1;
+	submit(&adq, c);
+	submit(&adq, cmd(NVME_ADM_FORMAT_NVM, 0x43));
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 2);
+	assert_int_equal(f->gate_irqs[0], 1);
+	struct nvme_cqe e;
+	assert_true(dpoll(&adq, 0, &e));
+	assert_true(dpoll(&adq, 0, &e));
+	/* device completions reaped: none from the gate */
+	submit_flushes(&iq, 2, 0x960);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 2);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 2);
+	expect_ok(&iq, 1, 0x960);
+	expect_ok(&iq, 1, 0x961);
+	assert_int_equal(gate_irqs_all(), 1);
+	/* an I/O rejection: CQ 1's vector */
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 1, submit(&iq, cmd(0x7f, 0x962))), 1);
+	assert_int_equal(f->gate_irqs[1], 1);
+	assert_true(dpoll(&iq, 1, &e));
+	assert_int_equal(e.cid, 0x962);
+	/* Delete SQ 1 with a flush the device never runs: reaping the admin
+	 * CQ posts its abort into CQ 1 and interrupts there, not on vector 0
+	 * (the deletion's own completion is the device's) */
+	f->sq[1].live = false;
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x963))),
+			 1);
+	admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x964, 1));
+	assert_int_equal(f->gate_irqs[1], 2);
+	assert_int_equal(f->gate_irqs[0], 1);
+	assert_true(dpoll(&iq, 1, &e));
+	assert_int_equal(e.cid, 0x963);
+	assert_int_equal(e.status >> 1, NVME_SC_ABORT_SQ_DELETED);
+	/* CQ 2 with interrupts disabled: its rejection raises none */
+	uint64_t sq2 = A + MIB + 0x80000, cq2 = A + MIB + 0x50000;
+	admin_ok(create_cq(0x965, 2, 8, cq2, 0));
+	admin_ok(create_sq(0x966, 2, 8, sq2, 2));
+	struct dq q2 = {
+	    .sq = sq2, .cq = cq2, .size = 8, .cqsize = 8, .phase = 1};
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 2, submit(&q2, cmd(0x7f, 0x967))), 1);
+	assert_true(dpoll(&q2, 2, &e));
+	assert_int_equal(e.cid, 0x967);
+	assert_int_equal(gate_irqs_all(), 3);
+}
+
 /* A deleted SQ's completions still in the shadow CQ are counted as stale
  * once: recreating the SQ and deleting it again before the CQ is reaped
  * must not count them a second time (gate_sq_retire counted every entry
@@ -1188,6 +1258,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_delete_duplicate_first_wins,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_gate_made_interrupts, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_stale_counted_once, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_lying_create_cq, setup, teardown),
