@@ -95,20 +95,38 @@ static void gate_pin(struct nvme_gate *g, struct nvme_gate_tag *tg,
 	}
 }
 
-/* completions of SQ sqid's commands of generation gen the device has posted
- * into cq's shadow that the gate has not reaped yet (those of an earlier
- * generation are counted in cq->stale already) */
-static uint16_t gate_cq_pending_of(const struct nvme_gate_cq *cq, uint16_t sqid,
-				   uint16_t gen)
+/* The completions of SQ sq's current generation the device has posted into
+ * cq's shadow that the gate has not reaped yet (those of an earlier
+ * generation are counted in cq->stale already): how many, and, when record,
+ * each one's status and result kept on the busy tag it names, the first one
+ * only (a device that posts a command twice is not believed twice). The
+ * shadow is device-writable: each entry is read once, its body after its
+ * phase (as nvme_gate_cq_reap does). */
+static uint16_t gate_cq_pending_of(const struct nvme_gate *g,
+				   const struct nvme_gate_cq *cq,
+				   struct nvme_gate_sq *sq, bool record)
 {
 	const volatile struct nvme_cqe *shq = cq->shadow.va;
+	const uint16_t sqid = (uint16_t)(sq - g->sq), gen = g->sq_gen[sqid];
 	uint16_t h = cq->sh_head, n = 0;
 	uint8_t ph = cq->sh_phase;
 	for (unsigned i = 0; shq && i < cq->size; i++) {
-		if ((shq[h].status & NVME_CQE_P_MASK) != ph)
+		uint16_t st = shq[h].status;
+		if ((st & NVME_CQE_P_MASK) != ph)
 			break;
-		n += shq[h].sqid == sqid &&
-		     shq[h].cid >> NVME_GATE_TAG_BITS == gen;
+		dma_rmb(); /* phase before the body */
+		uint16_t cid = shq[h].cid;
+		unsigned tag = cid & (NVME_GATE_TAGS - 1);
+		if (shq[h].sqid == sqid && cid >> NVME_GATE_TAG_BITS == gen) {
+			struct nvme_gate_tag *tg = &sq->tag[tag];
+			n++;
+			if (record && tag < sq->ntags && tg->busy &&
+			    !tg->dev_status) {
+				tg->dev_dw0 = shq[h].dw0;
+				tg->dev_dw1 = shq[h].dw1;
+				tg->dev_status = st | NVME_CQE_P_MASK;
+			}
+		}
 		if (++h == cq->size) {
 			h = 0;
 			ph ^= 1;
@@ -123,8 +141,10 @@ static uint16_t gate_cq_pending_of(const struct nvme_gate_cq *cq, uint16_t sqid,
  * on the way are recognised as stale. A deleted SQ's commands that the
  * device completed before the deletion (it posts them before Delete I/O
  * SQ's own completion, NVMe 2.0 §5.7) still hold shadow CQ slots until
- * reaped: they move from inflight to stale, so the CQ is never overfilled.
- * Tags and the ring pin stay. */
+ * reaped: they move from inflight to stale, so the CQ is never overfilled,
+ * and each one's completion is kept on its tag (gate_cq_pending_of): it is
+ * what gate_sq_drain answers the driver with, the entry itself is
+ * swallowed as stale when reaped. Tags and the ring pin stay. */
 static void gate_sq_retire(struct nvme_gate *g, struct nvme_gate_sq *sq)
 {
 	size_t qid = (size_t)(sq - g->sq);
@@ -138,7 +158,8 @@ static void gate_sq_retire(struct nvme_gate *g, struct nvme_gate_sq *sq)
 	if (sq->state)
 		cq->stale = (uint16_t)MIN(
 		    (unsigned)cq->stale +
-			gate_cq_pending_of(cq, (uint16_t)qid, g->sq_gen[qid]),
+			gate_cq_pending_of(g, cq, sq,
+					   sq->state == NVME_GQ_DELETING),
 		    (unsigned)cq->size);
 	gate_free(g, &sq->shadow);
 	gate_free(g, &sq->lists);
@@ -256,6 +277,9 @@ int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
 		gate_cq_clear(g, &g->cq[0]);
 		return -1;
 	}
+	/* the admin CQ is always on interrupt vector 0 (NVMe 2.0 §3.1.3.10) */
+	g->cq[0].ien = true;
+	g->cq[0].iv = 0;
 	*asq = g->sq[0].shadow.iova;
 	*acq = g->cq[0].shadow.iova;
 	return 0;
@@ -340,6 +364,7 @@ static void gate_post_status(struct nvme_gate *g, struct nvme_gate_cq *cq,
 	    .status = status,
 	};
 	gate_cq_post(g, cq, &e);
+	g->made |= 1ull << cq->qid; /* no device interrupt announces it */
 }
 
 /* the error completion of a rejected command (nvme_gate.h) */
@@ -356,10 +381,12 @@ static void gate_reject(struct nvme_gate *g, struct nvme_gate_cq *cq,
 }
 
 /* Deliver what a deleted SQ still owes the driver, while its CQ has room:
- * "aborted, SQ deleted" (NVMe 2.0 §5.7) once for each command the device
- * had, then once for each entry the driver rang that never reached the
- * device. The controller is done with all of them; nothing is dropped, a
- * full CQ only delays. Once nothing is owed the SQ id is free again. */
+ * once for each command the device had — its own completion when it posted
+ * one before the deletion's (kept by gate_sq_retire), else "aborted, SQ
+ * deleted" (NVMe 2.0 §5.7) — then "aborted" once for each entry the driver
+ * rang that never reached the device. The controller is done with all of
+ * them; nothing is dropped, a full CQ only delays. Once nothing is owed the
+ * SQ id is free again. */
 static void gate_sq_drain(struct nvme_gate *g, struct nvme_gate_sq *sq)
 {
 	struct nvme_gate_cq *cq = &g->cq[sq->cqid];
@@ -367,10 +394,25 @@ static void gate_sq_drain(struct nvme_gate *g, struct nvme_gate_sq *sq)
 	    (uint16_t)(FIELD_SET(NVME_CQE_SC, NVME_SC_ABORT_SQ_DELETED) |
 		       FIELD_SET(NVME_CQE_SCT, NVME_SCT_GENERIC));
 	for (unsigned t = 0; t < sq->ntags && sq->nbusy && !cq_full(cq); t++) {
-		if (!sq->tag[t].busy)
+		struct nvme_gate_tag *tg = &sq->tag[t];
+		if (!tg->busy)
 			continue;
-		gate_post_status(g, cq, sq, sq->tag[t].drv_cid, aborted, 0);
-		sq->tag[t].busy = 0;
+		if (tg->dev_status) { /* the device's own answer */
+			struct nvme_cqe e = {
+			    .dw0 = tg->dev_dw0,
+			    .dw1 = tg->dev_dw1,
+			    .sqhd = sq->drv_head,
+			    .sqid = sq->qid,
+			    .cid = tg->drv_cid,
+			    .status = tg->dev_status,
+			};
+			gate_cq_post(g, cq, &e);
+			g->made |= 1ull << cq->qid; /* its interrupt was
+						     * the shadow CQ's */
+		} else {
+			gate_post_status(g, cq, sq, tg->drv_cid, aborted, 0);
+		}
+		tg->busy = 0;
 		sq->nbusy--;
 	}
 	/* bounded: drv_head moves towards drv_tail, both < size */
@@ -433,6 +475,9 @@ static enum nvme_verdict gate_admin_pre(struct nvme_gate *g,
 		if (v != NVME_V_ACCEPT)
 			return v;
 		sh->prp1 = g->cq[qid].shadow.iova;
+		g->cq[qid].ien = FIELD_GET(NVME_CREATECQ_IEN, sh->cdw11);
+		g->cq[qid].iv =
+		    (uint16_t)FIELD_GET(NVME_CREATECQ_IV, sh->cdw11);
 		p->cq_live |= 1ull << qid;
 		break;
 	}
@@ -620,6 +665,7 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 			gate_abort_translate(g, sh);
 		struct nvme_gate_tag *tg = &sq->tag[tag];
 		tg->busy = 1;
+		tg->dev_status = 0;
 		tg->drv_cid = drv_cid;
 		tg->opc = qt == NVME_QT_ADMIN ? nvme_sqe_opc(sh) : 0xff;
 		tg->arg = (uint16_t)FIELD_GET(NVME_CREATEQ_QID, sh->cdw10);
@@ -637,6 +683,22 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 	return taken;
 }
 
+/* The end of a gate call: the driver's CQs the gate posted its own
+ * completions into get their interrupt, once each, as a device raises one
+ * for what it posts (the driver may be waiting for it, not polling). Last
+ * thing in the call, when the gate's state is settled: the broker runs the
+ * driver's handler from here, and a nested gate call starts afresh. */
+static void gate_interrupts(struct nvme_gate *g)
+{
+	uint64_t m = g->made;
+	g->made = 0;
+	for (; m && g->env.interrupt; m &= m - 1) {
+		const struct nvme_gate_cq *cq = &g->cq[__builtin_ctzll(m)];
+		if (cq->state != NVME_GQ_FREE && cq->ien)
+			g->env.interrupt(g->env.ctx, cq->iv);
+	}
+}
+
 int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail)
 {
 	struct nvme_gate_sq *sq = qid < NVME_VAL_MAX_QID ? &g->sq[qid] : 0;
@@ -650,7 +712,9 @@ int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail)
 		return -1;
 	}
 	sq->drv_tail = tail;
-	return gate_sq_take(g, sq);
+	int taken = gate_sq_take(g, sq);
+	gate_interrupts(g);
+	return taken;
 }
 
 /* one device completion: translate into the driver's terms. false when it
@@ -776,6 +840,7 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 		gate_cq_ring(g, cq);
 	/* tags and shadow slots came free */
 	gate_take_pending(g, qid);
+	gate_interrupts(g);
 	return delivered;
 }
 
@@ -797,6 +862,7 @@ int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head)
 	cq->drv_head = head;
 	/* room in the driver's CQ may unblock entries a full CQ held back */
 	gate_take_pending(g, qid);
+	gate_interrupts(g);
 	return 0;
 }
 
@@ -839,6 +905,7 @@ void nvme_gate_drop_all(struct nvme_gate *g)
 	}
 	g->pol->cq_live = g->pol->sq_live = 0;
 	g->kcmd_busy = g->kcmd_done = false;
+	g->made = 0;
 }
 
 size_t nvme_gate_shadow_bytes(const struct nvme_gate *g, uint16_t qid)

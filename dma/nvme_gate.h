@@ -47,6 +47,12 @@ struct nvme_gate_env {
 	void (*shadow_free)(void *ctx, struct dma_buf *b);
 	/* CPU view of a device address range the grant check has accepted */
 	void *(*drv_va)(void *ctx, uint64_t iova, size_t len);
+	/* may be NULL: deliver the driver's interrupt `iv` (the MSI-X entry a
+	 * CQ was created with) as the device would. Called once per CQ at
+	 * the end of a gate call that posted completions of its own there
+	 * (rejections, a drain's), which no device interrupt announces;
+	 * never for a CQ created with interrupts disabled (IEN 0) */
+	void (*interrupt)(void *ctx, uint16_t iv);
 };
 
 /* ---- gate state (fields are private to dma/nvme_gate.c) ----------------- */
@@ -68,9 +74,15 @@ _Static_assert(NVME_GATE_TAGS == 1 << NVME_GATE_TAG_BITS, "tag field width");
 struct nvme_gate_tag {
 	uint16_t drv_cid;
 	uint8_t busy;
-	uint8_t opc;   /* admin opcode, to act on queue create/delete results */
-	uint16_t arg;  /* qid a create/delete names */
+	uint8_t opc;  /* admin opcode, to act on queue create/delete results */
+	uint16_t arg; /* qid a create/delete names */
+	/* a deleted SQ's command whose completion the device posted before
+	 * the deletion's (unreaped in the shadow CQ): that status field, bit
+	 * 0 (the phase bit's place) set; 0: none. With dev_dw0/dev_dw1 it
+	 * is the driver's answer (gate_sq_drain) */
+	uint16_t dev_status;
 	uint64_t pins; /* grant slots pinned for it (nvme_val_result.grants) */
+	uint32_t dev_dw0, dev_dw1;
 };
 
 /* The grant holding a driver's queue ring, pinned while the queue exists
@@ -102,6 +114,8 @@ struct nvme_gate_sq {
 
 struct nvme_gate_cq {
 	uint8_t state;
+	bool ien;    /* interrupts enabled (the admin CQ always: vector 0) */
+	uint16_t iv; /* its interrupt vector (Create I/O CQ CDW11.IV) */
 	uint16_t qid, size;
 	struct nvme_cqe *drv; /* CPU view of the driver's ring */
 	uint64_t drv_iova;
@@ -120,6 +134,7 @@ struct nvme_gate_cq {
 	 * so the device never sees its CQ full */
 	uint16_t sh_unrung;
 };
+_Static_assert(NVME_VAL_MAX_QID <= 64, "nvme_gate.made holds a bit per CQ");
 #define NVME_GQ_FREE	 0
 #define NVME_GQ_PENDING	 1 /* create accepted, completion not seen */
 #define NVME_GQ_LIVE	 2
@@ -142,6 +157,9 @@ struct nvme_gate {
 	/* one past the highest SQ id ever set up: the bound of the scans for
 	 * pending work, which run on every reap */
 	uint16_t qid_hi;
+	/* CQs (bit qid) the gate posted its own completions into during the
+	 * current call: their interrupt is delivered at its end */
+	uint64_t made;
 	bool kcmd_busy, kcmd_done;
 	struct nvme_cqe kcmd_cqe;
 	struct nvme_gate_sq sq[NVME_VAL_MAX_QID];

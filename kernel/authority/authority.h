@@ -205,6 +205,14 @@ void irq_unmask(const struct irq_cap *c);
 void irq_revoke(struct irq_cap *c);
 /* interrupts delivered so far on this capability */
 uint64_t irq_count(const struct irq_cap *c);
+/* Deliver d's interrupt `msix_index` as if the device had sent it, for a
+ * kernel broker that posted completions on the device's behalf (the NVMe
+ * gate's own): the handler runs, with interrupts off as for the real
+ * message, and the count moves. Nothing when owner has not bound that
+ * entry, is revoked, or the entry is masked (a masked device's message
+ * waits; this one is not kept). The handler must not call back into the
+ * broker that raised it (nvme_intr only counts). */
+void irq_raise(const struct pci_dev *d, uint16_t owner, unsigned msix_index);
 
 /* print every live capability and the refusal counters */
 void auth_dump(void);

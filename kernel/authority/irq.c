@@ -172,6 +172,41 @@ void irq_seize(uint16_t slot)
 	irq_revoke(&c);
 }
 
+static bool irq_masked(const struct auth_slot *s)
+{
+	if (!s->msix)
+		return !(
+		    pci_cfg_read16(s->dev, s->dev->cap_msi + PCI_MSI_FLAGS) &
+		    PCI_MSI_FLAGS_ENABLE);
+	uint16_t fl = pci_cfg_read16(s->dev, s->dev->cap_msix + PCI_MSIX_FLAGS);
+	return (fl & PCI_MSIX_FLAGS_MASKALL) ||
+	       (msix_entry(s->dev, s->index)[PCI_MSIX_ENTRY_CTRL / 4] &
+		PCI_MSIX_ENTRY_CTRL_MASKBIT);
+}
+
+void irq_raise(const struct pci_dev *d, uint16_t owner, unsigned msix_index)
+{
+	if (auth_owner_revoked(owner))
+		return;
+	for (int i = 1; i < AUTH_SLOTS; i++) {
+		struct auth_slot *s = &auth_slots[i];
+		if (s->kind != AUTH_IRQ || s->dev != d || s->owner != owner ||
+		    s->index != msix_index)
+			continue;
+		if (irq_masked(s))
+			return;
+		/* as the vector would run it: interrupts off, so the device's
+		 * own message on this vector cannot nest inside */
+		uint64_t flags;
+		__asm__ volatile("pushfq; popq %0; cli"
+				 : "=r"(flags)::"memory");
+		irq_trampoline(s);
+		if (flags & (1u << 9)) /* RFLAGS.IF */
+			__asm__ volatile("sti" ::: "memory");
+		return;
+	}
+}
+
 uint64_t irq_count(const struct irq_cap *c)
 {
 	struct auth_slot *s =

@@ -166,6 +166,15 @@ static void env_shadow_free(void *ctx, struct dma_buf *buf)
 	dma_kernel_free(b->owner, buf->iova, buf->len / PAGE_SIZE);
 }
 
+/* completions the gate posted itself into a CQ created on MSI-X entry iv:
+ * the owner's interrupt there, as the controller would raise it
+ * (irq_raise: only an entry of this function the owner has bound) */
+static void env_interrupt(void *ctx, uint16_t iv)
+{
+	struct nvme_broker *b = ctx;
+	irq_raise(b->d, b->owner, iv);
+}
+
 static void *env_drv_va(void *ctx, uint64_t iova, size_t len)
 {
 	(void)ctx, (void)len;
@@ -578,6 +587,7 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 	    .shadow_alloc = env_shadow_alloc,
 	    .shadow_free = env_shadow_free,
 	    .drv_va = env_drv_va,
+	    .interrupt = env_interrupt,
 	};
 	if (nvme_gate_init(&b->gate, &env, &b->pol) != 0) {
 		kprintf("nvme-broker %s: unable to set up gate\n", a);

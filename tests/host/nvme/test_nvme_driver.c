@@ -372,6 +372,83 @@ static void test_plug(void **state)
 	nvme_buf_put(&sc, &plug_buf);
 }
 
+/* The driver's MSI-X handlers by vector, bound as nvme_pci.c binds them
+ * (admin on 0, I/O queue i on i + 1): what the gate delivers for the
+ * completions it posts itself (env.interrupt) runs them, as irq_raise does
+ * in the kernel. */
+static struct nvme_queue *irq_q[1 + NVME_IOQ_MAX];
+static void fb_irq(void *ctx, uint16_t iv)
+{
+	(void)ctx;
+	if (iv <= NVME_IOQ_MAX && irq_q[iv])
+		nvme_intr(irq_q[iv]);
+}
+
+static int setup_irq(void **state)
+{
+	(void)state;
+	shim_quiet = getenv("NVME_TEST_VERBOSE") == NULL;
+	fake_broker_init(7);
+	fake_broker_softc(&sc);
+	sc.use_irq = true;
+	irq_q[0] = &sc.admin;
+	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
+		irq_q[i + 1] = &sc.ioq[i];
+	for (unsigned v = 0; v <= NVME_IOQ_MAX; v++) {
+		irq_q[v]->irq_bound = true;
+		irq_q[v]->irq.msix_index = (uint16_t)v;
+	}
+	fb.dev.gate_irq = fb_irq;
+	return nvme_attach(&sc);
+}
+
+static struct nvme_ccb *chained;
+/* a Read's callback submits `chained` (plugged: it is rung when that
+ * nvme_complete unplugs) */
+static void chain_done(struct nvme_softc *s, struct nvme_ccb *ccb,
+		       const struct nvme_cqe *e)
+{
+	struct nvme_queue *q = ccb->q;
+	count_done(s, ccb, e);
+	assert_int_equal(
+	    nvme_submit(s, q, chained, nvme_fill_cmd, nvme_done_sync), 0);
+}
+
+/* A command submitted by a completion callback and rejected by the gate:
+ * its rejection lands in the driver's CQ when the waiter's nvme_complete
+ * unplugs, after that call looked at the CQ. No device interrupt announces
+ * it; the gate's does (the CQ's vector, once), so the wait looks again at
+ * once instead of idling until its 1 ms fallback (the shim's clock is
+ * virtual: the test measures it). */
+static void test_gate_made_completion_irq(void **state)
+{
+	(void)state;
+	struct nvme_queue *q = &sc.ioq[0];
+	struct dma_buf buf;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &buf), 0);
+	struct nvme_io r = fb_read(0, 8, buf.iova, 4096);
+	chained = nvme_ccb_get(q);
+	assert_non_null(chained);
+	chained->cmd.cdw0 = 0x7f; /* an I/O opcode the validator refuses */
+	chained->cmd.nsid = 1;
+	ndone = naborted = 0;
+	assert_int_equal(nvme_io_submit(&sc, q, &r, chain_done, 0), 0);
+	uint64_t irqs = q->irqs, t0 = shim_clock_ns;
+	assert_int_equal(nvme_wait(&sc, q, chained, NVME_IO_TIMEOUT_US), -1);
+	uint64_t waited_ns = shim_clock_ns - t0;
+	if (waited_ns >= 1000000)
+		fail_msg("the wait idled %llu us: its 1 ms fallback",
+			 (unsigned long long)waited_ns / 1000);
+	assert_int_equal(ndone, 1);
+	uint32_t why = 0;
+	assert_true(nvme_cqe_rejected(&chained->cqe, &why));
+	assert_int_equal(why, NVME_V_OPCODE_FORBIDDEN);
+	assert_int_equal(q->irqs, irqs + 1);
+	assert_int_equal(fb.dev.gate_irqs[1], 1);
+	nvme_ccb_put(chained);
+	nvme_buf_put(&sc, &buf);
+}
+
 /* the block interface: every wait mode moves the same data, and a
  * request's pieces use every I/O queue */
 static void test_block_modes(void **state)
@@ -700,6 +777,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_io_len_mismatch, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_gate_made_completion_irq,
+					    setup_irq, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,9 +57,21 @@ static void *env_drv_va(void *ctx, uint64_t iova, size_t len)
 	return (void *)(uintptr_t)iova;
 }
 
+static void env_interrupt(void *ctx, uint16_t iv)
+{
+	struct fake_nvme *f = ctx;
+	if (iv < FAKE_QMAX)
+		f->gate_irqs[iv]++;
+	else
+		f->gate_irqs_other++;
+	if (f->gate_irq)
+		f->gate_irq(f->gate_irq_ctx, iv);
+}
+
 void fake_nvme_env(struct fake_nvme *f, struct nvme_gate_env *env)
 {
 	env->ctx = f;
+	env->interrupt = env_interrupt;
 	env->doorbell = env_doorbell;
 	env->shadow_alloc = env_shadow_alloc;
 	env->shadow_free = env_shadow_free;
@@ -167,6 +179,8 @@ static void post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,
 		f->cq[cqid].tail = 0;
 		f->cq[cqid].phase ^= 1;
 	}
+	if (f->posted)
+		f->posted(f->touch_ctx, cqid, e);
 }
 
 void fake_nvme_post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,

@@ -92,6 +92,14 @@ struct fake_nvme {
 	unsigned nghost;
 	uint8_t del_mode; /* enum fake_del_mode */
 	bool trace;	  /* print fetches and posts (stderr) */
+	/* called with touch_ctx after every completion the model posts (may
+	 * be NULL) */
+	void (*posted)(void *ctx, uint16_t cqid, const struct nvme_cqe *e);
+	/* the interrupts the gate delivered itself (env.interrupt), by
+	 * vector; then the hook, if set (the driver tests' handlers) */
+	uint64_t gate_irqs[FAKE_QMAX], gate_irqs_other;
+	void (*gate_irq)(void *ctx, uint16_t iv);
+	void *gate_irq_ctx;
 };
 
 void fake_nvme_init(struct fake_nvme *f);

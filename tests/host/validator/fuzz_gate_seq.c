@@ -34,6 +34,9 @@
  *    once; after the drain nothing is outstanding and nothing rung is left
  *    untaken, unless a reset (or the driver deleting the CQ, or lying about
  *    its own CQ) released it;
+ *  - a command whose completion the device posted (its SQ's current
+ *    generation, a busy tag) is answered with that status, DW0 and DW1,
+ *    even when a Delete SQ completes before the gate reaps it (dev_posted);
  *  - the pin count of every grant equals what the outstanding commands and
  *    the live queue rings name; the shadow memory charged to the owner
  *    equals what the gate holds;
@@ -163,7 +166,8 @@ static struct {
 	bool dev_writes; /* the gate asked for it device-writable */
 } sh[MAXSH];
 static unsigned nsh;
-static unsigned n_db, n_va, n_alloc; /* env calls in the current gate call */
+/* env calls in the current gate call */
+static unsigned n_db, n_va, n_alloc, n_irq;
 
 /* the shadow [a, a+len) lies in, or -1 */
 static int in_shadow(uint64_t a, uint64_t len)
@@ -182,6 +186,18 @@ static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
 		die("doorbell index out of range", index, value);
 	f->db[index] = value;
 	f->ndoorbells++;
+}
+
+/* the gate delivers an interrupt only on a vector a CQ it holds was
+ * created with, interrupts enabled; at most once per CQ per call (after) */
+static void env_interrupt(void *ctx, uint16_t iv)
+{
+	(void)ctx;
+	n_irq++;
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
+		if (g.cq[q].state && g.cq[q].ien && g.cq[q].iv == iv)
+			return;
+	die("interrupt on a vector no interrupt-enabled CQ has", iv, 0);
 }
 
 /* Shadows come from one arena, handed out in order within an input and
@@ -380,6 +396,11 @@ static void touch(void *ctx, uint64_t a, uint64_t len, bool write)
 static struct {
 	uint32_t key;
 	uint32_t n;
+	/* the device's completion of one of them (status, DW0, DW1), posted
+	 * and not yet read by the driver: 1 one, 2 more (not judged) */
+	uint8_t posted;
+	uint16_t status;
+	uint32_t dw0, dw1;
 } led[LEDGER];
 static uint32_t led_used[LEDGER];
 static unsigned nled;
@@ -390,33 +411,43 @@ static uint32_t led_key(unsigned sq, unsigned cid, unsigned cq)
 	return (uint32_t)(sq & 63) << 22 | (uint32_t)(cq & 63) << 16 | cid;
 }
 
-static uint32_t *led_find(uint32_t key, bool add)
+/* the ledger slot of key, or -1 */
+static int led_slot(uint32_t key, bool add)
 {
 	uint32_t h = (key * 2654435761u) >> 16;
 	for (unsigned k = 0; k < LEDGER; k++) {
 		uint32_t i = (h + k) & (LEDGER - 1);
 		if (led[i].key == key + 1)
-			return &led[i].n;
+			return (int)i;
 		if (!led[i].key) {
 			if (!add)
-				return 0;
+				return -1;
 			if (nled >= LEDGER / 2) {
 				led_full = true;
-				return 0;
+				return -1;
 			}
 			led[i].key = key + 1;
 			led[i].n = 0;
+			led[i].posted = 0;
 			led_used[nled++] = i;
-			return &led[i].n;
+			return (int)i;
 		}
 	}
-	return 0;
+	return -1;
+}
+
+static uint32_t *led_find(uint32_t key, bool add)
+{
+	int i = led_slot(key, add);
+	return i < 0 ? 0 : &led[i].n;
 }
 
 static void led_clear(void)
 {
-	for (unsigned k = 0; k < nled; k++)
+	for (unsigned k = 0; k < nled; k++) {
 		led[led_used[k]].key = led[led_used[k]].n = 0;
+		led[led_used[k]].posted = 0;
+	}
 	nled = 0;
 	led_full = false;
 }
@@ -425,8 +456,40 @@ static void led_clear(void)
 static void led_forgive_cq(unsigned q)
 {
 	for (unsigned k = 0; k < nled; k++)
-		if (((led[led_used[k]].key - 1) >> 16 & 63) == q)
+		if (((led[led_used[k]].key - 1) >> 16 & 63) == q) {
 			led[led_used[k]].n = 0;
+			led[led_used[k]].posted = 0;
+		}
+}
+
+/* The device posted e into CQ cqid. When it is the completion of a command
+ * the gate has on the device (its SQ's current generation, a busy tag,
+ * posting to that CQ), the driver must be answered with it: its status
+ * and result, whatever happens before the gate reaps it (a Delete SQ
+ * completing first must not turn it into "aborted": seed
+ * delete_keeps_device_status). Kept on the command's ledger entry. */
+static void dev_posted(void *ctx, uint16_t cqid, const struct nvme_cqe *e)
+{
+	(void)ctx;
+	if (e->sqid >= NVME_VAL_MAX_QID || cqid >= NVME_VAL_MAX_QID)
+		return;
+	const struct nvme_gate_sq *s = &g.sq[e->sqid];
+	unsigned tag = e->cid & (NVME_GATE_TAGS - 1);
+	if ((s->state != NVME_GQ_LIVE && s->state != NVME_GQ_DELETING) ||
+	    s->cqid != cqid ||
+	    e->cid >> NVME_GATE_TAG_BITS != g.sq_gen[e->sqid] ||
+	    tag >= s->ntags || !s->tag[tag].busy)
+		return;
+	int i = led_slot(led_key(e->sqid, s->tag[tag].drv_cid, cqid), false);
+	if (i < 0)
+		return;
+	if (led[i].posted++) {
+		led[i].posted = 2; /* two commands of one CID: not judged */
+		return;
+	}
+	led[i].status = e->status & ~NVME_CQE_P_MASK;
+	led[i].dw0 = e->dw0;
+	led[i].dw1 = e->dw1;
 }
 
 /* ---- the gate's pins and bounds --------------------------------------- */
@@ -491,7 +554,7 @@ static void before(void)
 		snap[q].cqid = g.sq[q].cqid;
 		snap[q].drv = g.sq[q].drv;
 	}
-	n_db = n_va = n_alloc = 0;
+	n_db = n_va = n_alloc = n_irq = 0;
 }
 
 static void drv_consume(unsigned q);
@@ -544,6 +607,8 @@ static void after(int delivered, unsigned cq_size)
 		    (uint64_t)delivered, cq_size);
 	if (n_db > 1 + NVME_VAL_MAX_QID)
 		die("doorbells in one gate call", n_db, 0);
+	if (n_irq > NVME_VAL_MAX_QID)
+		die("interrupts in one gate call", n_irq, 0);
 	if (n_va > 6 * took + 2 || n_alloc > 2 * took + 3)
 		die("maps or allocations out of proportion to entries taken",
 		    n_va, (uint64_t)n_alloc << 32 | took);
@@ -716,15 +781,28 @@ static void drv_consume(unsigned q)
 		TRACE("  driver read cq%u: sq%u cid %u status 0x%x%s\n", q,
 		      e->sqid, e->cid, e->status >> 1,
 		      dq[q].taint ? " (tainted)" : "");
+		int i = led_slot(led_key(e->sqid, e->cid, q), false);
 		if (!dq[q].taint && !led_full) {
-			uint32_t *n =
-			    led_find(led_key(e->sqid, e->cid, q), false);
-			if (e->sqid >= NVME_VAL_MAX_QID || !n || !*n)
+			if (e->sqid >= NVME_VAL_MAX_QID || i < 0 || !led[i].n)
 				die("completion for a command not outstanding "
 				    "(unknown, twice, or on the wrong CQ)",
 				    (uint64_t)e->sqid << 16 | e->cid, q);
-			(*n)--;
+			/* the one command of this CID the device answered:
+			 * the driver hears that answer */
+			if (led[i].n == 1 && led[i].posted == 1 && !dev_lied &&
+			    ((e->status & ~NVME_CQE_P_MASK) != led[i].status ||
+			     e->dw0 != led[i].dw0 || e->dw1 != led[i].dw1))
+				die("a completion the device posted reached "
+				    "the "
+				    "driver changed (sq<<16|cid, status "
+				    "device<<16|driver)",
+				    (uint64_t)e->sqid << 16 | e->cid,
+				    (uint64_t)led[i].status << 16 |
+					(e->status & ~NVME_CQE_P_MASK));
+			led[i].n--;
 		}
+		if (i >= 0)
+			led[i].posted = 0;
 		if (++dq[q].head == size) {
 			dq[q].head = 0;
 			dq[q].phase ^= 1;
@@ -1047,11 +1125,13 @@ static void init(void)
 	fake_nvme_init(f);
 	f->trace = trace;
 	f->touch = touch;
+	f->posted = dev_posted;
 	env.ctx = f;
 	env.doorbell = env_doorbell;
 	env.shadow_alloc = env_shadow_alloc;
 	env.shadow_free = env_shadow_free;
 	env.drv_va = env_drv_va;
+	env.interrupt = env_interrupt;
 	val_policy(&pol, gt, OWNER);
 	pol.acct = &own;
 	pol.qid_max = NQ - 1;
