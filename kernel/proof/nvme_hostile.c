@@ -319,6 +319,8 @@ struct vec_result {
 	int want, got;	/* verdicts; got -1: not rejected */
 	unsigned moved; /* verdict counters that changed while it ran */
 	uint16_t sct, sc;
+	bool cmd, irq; /* a command the gate answered; its queue's interrupt
+			* came while it ran */
 };
 
 /* the one verdict counter that rose from before to now, by exactly one,
@@ -350,6 +352,7 @@ static void vec_run_cmd(const struct vec *v, struct vec_env *env,
 		kprintf("nvme-hostile: %s: unable to build command\n", v->name);
 		return;
 	}
+	uint64_t irqs = q->irqs;
 	if (nvme_submit(sc, q, ccb, nvme_fill_cmd, nvme_done_sync) != 0) {
 		nvme_ccb_put(ccb);
 		return;
@@ -358,8 +361,13 @@ static void vec_run_cmd(const struct vec *v, struct vec_env *env,
 	uint32_t why;
 	r->sct = nvme_cqe_sct(&ccb->cqe);
 	r->sc = nvme_cqe_sc(&ccb->cqe);
-	if (nvme_cqe_rejected(&ccb->cqe, &why))
+	if (nvme_cqe_rejected(&ccb->cqe, &why)) {
 		r->got = (int)why;
+		/* the gate posted the refusal itself: the interrupt is the
+		 * gate's (irq_raise), the device never saw the command */
+		r->cmd = true;
+		r->irq = q->irqs != irqs;
+	}
 	nvme_ccb_put(ccb);
 }
 
@@ -701,6 +709,7 @@ static void proof_nvme_hostile(void)
 	bool shape_iommu = !nvme_broker_addr_checks(sc->broker);
 	nvme_proof_fence(sc, NVME_FENCE_HOSTILE_BEGIN);
 	unsigned nvec = 0, npass = 0, nbad = 0, ndeferred = 0;
+	unsigned ncmd = 0, ncmd_irq = 0; /* gate-answered commands; with irq */
 	uint64_t classes = 0;
 	const char *name;
 	const void *data;
@@ -721,6 +730,8 @@ static void proof_nvme_hostile(void)
 		if (!parsed)
 			nbad++;
 		npass += r.ok;
+		ncmd += r.cmd;
+		ncmd_irq += r.irq;
 		if (r.ok)
 			classes |= 1ull << r.want;
 		kprintf("NVME_VECTOR file=%s expect=%s got=%s sct=%u sc=0x%x "
@@ -773,7 +784,8 @@ static void proof_nvme_hostile(void)
 	proof_result(
 	    "nvme-hostile",
 	    nvec >= 20 && npass == nvec && !nbad && !cbad && !rbad && alive &&
-		db_refused && !lost && bounds_foreign && er_same && ph_ok,
+		db_refused && !lost && bounds_foreign && er_same && ph_ok &&
+		(!sc->use_irq || (ncmd && ncmd_irq == ncmd)),
 	    "vectors=%u passed=%u malformed=%u verdict_classes=%u "
 	    "boot_files_lost=%u canary=0x%llx canary_pages=%u canary_bad=%llu "
 	    "revoked=0x%llx revoked_bad=%llu alive=%d doorbell_window=%s "
@@ -783,7 +795,7 @@ static void proof_nvme_hostile(void)
 	    "sent=%u gate_refused=%u device_done=%u faults=%llu "
 	    "owner_revoked=%d pools_gone=%d shadows_gone=%d answered=%u "
 	    "recover_refused=%d quarantine_enable_refused=%d io_after=%s "
-	    "io_after_us=%llu",
+	    "io_after_us=%llu refusals=%u refusal_irqs=%u",
 	    nvec, npass, nbad, nclasses, lost, (unsigned long long)env.canary,
 	    NVME_CANARY_PAGES, (unsigned long long)cbad,
 	    (unsigned long long)env.revoked, (unsigned long long)rbad, alive,
@@ -798,6 +810,6 @@ static void proof_nvme_hostile(void)
 	    ph.device_done, (unsigned long long)ph.faults, ph.revoked,
 	    ph.pools_gone, ph.shadows_gone, ph.answered, ph.recover_refused,
 	    ph.quarantine_enable_refused, ph.io_refused ? "refused" : "ok",
-	    (unsigned long long)ph.io_after_us);
+	    (unsigned long long)ph.io_after_us, ncmd, ncmd_irq);
 }
 PROOF_REGISTER("nvme-hostile", proof_nvme_hostile, 42);

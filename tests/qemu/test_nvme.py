@@ -318,6 +318,10 @@ def test_hostile_vectors(run):
     # the driver cannot get a window over the doorbell page to bypass the gate
     assert kv["doorbell_window"] == "refused"
     assert re.search(r"^authority: \S+ is brokered; no DeviceMmio window on it$", m.log, re.M)
+    # every refusal the gate posted itself came with the queue's interrupt
+    # (irq_raise): the driver waited on it, not on its 1 ms fallback
+    assert int(kv["refusals"]) >= 20
+    assert kv["refusal_irqs"] == kv["refusals"], kv
 
 
 def test_hostile_device_witness(run):
