@@ -405,8 +405,9 @@ static void tcp_output(struct tcp_conn *c)
 	uint64_t now = net_now_us();
 	c->flush = false;
 	if (!can_send_data(c)) {
-		if (c->ack_now && c->state != TCP_CLOSED &&
-		    c->state != TCP_SYN_RCVD)
+		/* in SYN_RCVD too (RFC 9293 §3.10.7.4): the ACK for a segment
+		 * outside the window and the challenge ACK, <SEQ=ISS+1> */
+		if (c->ack_now && c->state != TCP_CLOSED)
 			seg_send(c, c->snd_nxt, TCP_ACK, 0, 0);
 		return;
 	}

@@ -1453,6 +1453,44 @@ static void test_tcp_syn_rcvd_synack_resend_rate_limited(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9293 §3.10.7.4 in SYN-RECEIVED too: a RST inside the window but not
+ * at RCV.NXT draws a challenge ACK (RFC 5961 §3.2), a segment outside the
+ * window an ACK, both <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (SND.NXT is
+ * ISS+1), sent at once; none is left over to go out after the handshake */
+static void test_tcp_rfc5961_s3_2_syn_rcvd_challenge_ack(void **state)
+{
+	(void)state;
+	struct peer p;
+	struct tcp_view t;
+	peer_init(&p, 40028);
+	p.auto_ack = false;
+	peer_send(&p, TCP_SYN, NULL, 0);
+	peer_pump(&p); /* the SYN-ACK: p.rcv_nxt is ISS+1 */
+	assert_true(p.established);
+	uint64_t ch0 = net_counters()->tcp_challenge_acks;
+	peer_send_seq(&p, p.snd_nxt + 100, TCP_RST | TCP_ACK, NULL, 0);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.flags, TCP_ACK);
+	assert_int_equal(t.seq, p.rcv_nxt);
+	assert_int_equal(t.ack, p.snd_nxt);
+	assert_false(next_seg(&t));
+	assert_int_equal(net_counters()->tcp_challenge_acks, ch0 + 1);
+	peer_send_seq(&p, p.snd_nxt + 0x40000000u, TCP_ACK, NULL, 0);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.flags, TCP_ACK);
+	assert_int_equal(t.seq, p.rcv_nxt);
+	assert_int_equal(t.ack, p.snd_nxt);
+	assert_false(next_seg(&t));
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_int_equal(c->state, TCP_SYN_RCVD);
+	/* the handshake completes: nothing is sent in answer */
+	peer_ack(&p);
+	assert_int_equal(c->state, TCP_ESTABLISHED);
+	assert_int_equal(segs_sent(NULL), 0);
+	peer_abort(&p);
+}
+
 /* a connection from sport that capOS closed first (Connection: close)
  * and the peer then: capOS is in TIME_WAIT, its last ACK taken */
 static struct tcp_conn *open_to_time_wait(struct peer *p, uint16_t sport)
@@ -2887,6 +2925,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_syn_rcvd_synack_resend_rate_limited, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc5961_s3_2_syn_rcvd_challenge_ack, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_old_ack_updates_no_window, fake_cm_setup,
