@@ -1226,8 +1226,16 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 		}
 		return;
 	}
-	if (t->flags & TCP_SYN) { /* RFC 5961 §4.2: challenge ACK */
-		challenge_ack(c);
+	if (t->flags & TCP_SYN) {
+		/* RFC 9293 §3.10.7.4, fourth check: in SYN_RCVD (passive
+		 * open) a SYN in the window returns the connection to LISTEN
+		 * (the slot is freed, nothing sent; the client's next SYN
+		 * opens anew); in a synchronized state RFC 5961 §4.2's
+		 * challenge ACK */
+		if (c->state == TCP_SYN_RCVD)
+			conn_free(c, false);
+		else
+			challenge_ack(c);
 		return;
 	}
 	if (!(t->flags & TCP_ACK))

@@ -1491,6 +1491,58 @@ static void test_tcp_rfc5961_s3_2_syn_rcvd_challenge_ack(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9293 §3.10.7.4, fourth check, SYN-RECEIVED: a SYN inside the window
+ * (a new sequence number, not the first SYN again) returns a passively
+ * opened connection to LISTEN — the half-open slot is freed, nothing is
+ * sent — and the client's next SYN opens a fresh connection. A new SYN
+ * outside the window is answered by the first check's ACK, which a client
+ * that restarted (now in SYN-SENT) answers with a RST at its ACK number
+ * (§3.5, recovery from an old duplicate SYN): that frees the slot too */
+static void test_tcp_rfc9293_s3_10_7_4_syn_rcvd_new_syn(void **state)
+{
+	(void)state;
+	struct peer p;
+	struct tcp_view t;
+	peer_init(&p, 40029);
+	p.auto_ack = false;
+	peer_send(&p, TCP_SYN, NULL, 0);
+	peer_pump(&p);
+	assert_true(p.established);
+	assert_non_null(conn_of(&p));
+	/* in the window: back to LISTEN, silently */
+	uint32_t iss2 = p.snd_nxt + 1000;
+	peer_send_seq(&p, iss2, TCP_SYN, NULL, 0);
+	assert_int_equal(segs_sent(NULL), 0);
+	assert_null(conn_of(&p));
+	peer_free(&p);
+	peer_init(&p, 40029);
+	p.iss = p.snd_nxt = iss2;
+	assert_true(peer_connect(&p));
+	assert_int_equal(conn_of(&p)->irs, iss2);
+	assert_int_equal(conn_of(&p)->state, TCP_ESTABLISHED);
+	peer_abort(&p);
+	/* outside the window: an ACK, the client's RST, the slot freed */
+	peer_init(&p, 40030);
+	p.auto_ack = false;
+	peer_send(&p, TCP_SYN, NULL, 0);
+	peer_pump(&p);
+	uint32_t iss3 = p.iss + 0x40000000u;
+	peer_send_seq(&p, iss3, TCP_SYN, NULL, 0);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.flags, TCP_ACK);
+	assert_int_equal(t.ack, p.iss + 1);
+	assert_non_null(conn_of(&p));
+	peer_send_seq(&p, t.ack, TCP_RST, NULL, 0);
+	assert_null(conn_of(&p));
+	assert_int_equal(segs_sent(NULL), 0);
+	peer_free(&p);
+	peer_init(&p, 40030);
+	p.iss = p.snd_nxt = iss3;
+	assert_true(peer_connect(&p));
+	assert_int_equal(conn_of(&p)->irs, iss3);
+	peer_abort(&p);
+}
+
 /* a connection from sport that capOS closed first (Connection: close)
  * and the peer then: capOS is in TIME_WAIT, its last ACK taken */
 static struct tcp_conn *open_to_time_wait(struct peer *p, uint16_t sport)
@@ -2928,6 +2980,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc5961_s3_2_syn_rcvd_challenge_ack, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_syn_rcvd_new_syn, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_old_ack_updates_no_window, fake_cm_setup,
