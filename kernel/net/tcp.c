@@ -1049,8 +1049,11 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 	     (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, t->ack)))) {
 		if (win > c->snd_wnd)
 			*freed_space = true;
-		if (!c->snd_wnd && win && c->probing) {
-			/* the window opened: no probe backoff carries over */
+		if (!c->snd_wnd && win &&
+		    (c->probing || c->snd_una == c->snd_max)) {
+			/* the window opened: the persist timer stops (the
+			 * data sent now starts an RTO of its own, RFC 6298
+			 * §5.1) and no probe backoff carries over */
 			rto_reset(c);
 			c->rexmt_at = 0;
 			c->snd_nxt = c->snd_una;

@@ -2098,6 +2098,60 @@ static void test_tcp_zero_window(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 6298 §5: the retransmission timer runs while data is outstanding,
+ * started (5.1) when data is sent and it is not running. The persist
+ * timer of a zero window (RFC 9293 §3.8.6.1) shares it; when the window
+ * opens before that timer fired, the data sent then gets an RTO of its
+ * own, not what was left of the persist timer (which fired 10 ms after
+ * the data left, before an ACK could come: a spurious timeout) */
+static void test_tcp_rfc6298_s5_1_rto_not_the_persist_timer(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40031);
+	peer_send(&p, TCP_SYN, NULL, 0);
+	advance_us(100000); /* the handshake's RTT: RTO 100 + 4 x 50 ms */
+	peer_pump(&p);
+	assert_true(p.established);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_in_range(c->rto, 300000, 301000);
+	p.auto_ack = false;
+	p.win = 0;
+	const char *req =
+	    "GET /api/blob?size=30000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	assert_int_equal(c->snd_wnd, 0);
+	assert_true(c->tx_len > 0);
+	assert_true(c->snd_una == c->snd_max && c->rexmt_at);
+	fake_clear();
+	advance_us(290000);
+	uint64_t rto0 = net_counters()->tcp_rto_expired;
+	uint64_t rx0 = net_counters()->tcp_retransmits;
+	assert_int_equal(net_counters()->tcp_zero_window_probes, 0);
+	p.win = 65535;
+	peer_ack(&p);
+	peer_pump(&p); /* the first flight, not acknowledged yet */
+	unsigned segs = p.segs;
+	assert_true(segs > 0);
+	for (int i = 0; i < 12; i++) {
+		advance_us(5000);
+		peer_pump(&p);
+		assert_int_equal(p.segs, segs);
+	}
+	assert_int_equal(net_counters()->tcp_rto_expired, rto0);
+	assert_int_equal(net_counters()->tcp_retransmits, rx0);
+	p.auto_ack = true;
+	peer_ack(&p);
+	struct peer_resp r;
+	assert_int_equal(peer_await_response(&p, 20, 10000, r.hdr,
+					     sizeof(r.hdr), r.body,
+					     sizeof(r.body), &r.blen),
+			 200);
+	assert_int_equal(r.blen, 30000);
+	peer_abort(&p);
+}
+
 /* RFC 9293 §3.10.7.4: with the receive window zero no segment is
  * acceptable, "but special allowance should be made to accept valid ACKs,
  * URGs, and RSTs": a client that pipelines requests into capOS's full
@@ -3011,6 +3065,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc6298_s5_1_rto_not_the_persist_timer, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack,
 		fake_cm_setup, fake_cm_teardown),
