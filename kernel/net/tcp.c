@@ -219,6 +219,8 @@ static void seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags,
 		c->rcv_adv = c->rcv_nxt + ((uint32_t)win << c->rcv_shift);
 		c->ack_now = false;
 	}
+	if (len)
+		c->last_data_tx = net_now_us();
 	net_if.c.tcp_tx++;
 	net_ip_send(f, c->rip, IP_PROTO_TCP, hl + len);
 }
@@ -393,6 +395,12 @@ static void send_new(struct tcp_conn *c, size_t off, size_t n, uint64_t now)
 		c->rexmt_at = now + c->rto;
 }
 
+/* RFC 6928: the initial window, min(10 x MSS, max(2 x MSS, 14600)) */
+static uint32_t initial_cwnd(const struct tcp_conn *c)
+{
+	return MIN(10u * c->mss, MAX(2u * c->mss, 14600u));
+}
+
 static bool can_send_data(const struct tcp_conn *c)
 {
 	return c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT ||
@@ -410,6 +418,16 @@ static void tcp_output(struct tcp_conn *c)
 		if (c->ack_now && c->state != TCP_CLOSED)
 			seg_send(c, c->snd_nxt, TCP_ACK, 0, 0);
 		return;
+	}
+	/* RFC 5681 §4.1: no data sent for longer than the RTO and none in
+	 * flight: the ACK clock is gone, cwnd restarts from RW = min(IW,
+	 * cwnd). ssthresh keeps 3/4 of the old cwnd, so slow start climbs
+	 * back to near it (Linux's tcp_cwnd_restart, RFC 2861 §3) */
+	if (c->snd_una == c->snd_max && c->tx_len &&
+	    now - c->last_data_tx > c->rto && c->cwnd > initial_cwnd(c)) {
+		c->ssthresh = MAX(c->ssthresh, c->cwnd / 4 * 3);
+		c->cwnd = initial_cwnd(c);
+		c->ca_acked = 0;
 	}
 	/* RFC 3042 limited transmit: the first two duplicate ACKs each let
 	 * one new segment out beyond cwnd */
@@ -611,13 +629,13 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 		mss = TCP_MSS_MIN;
 	}
 	c->mss = MIN(mss, our_mss());
-	c->cwnd = MIN(10u * c->mss, MAX(2u * c->mss, 14600u));
+	c->cwnd = initial_cwnd(c);
 	c->ssthresh = 65535;
 	c->rto = TCP_RTO_INIT_US;
 	c->rtt_active = true;
 	c->rtt_seq = c->iss;
 	c->rtt_start = now;
-	c->created = c->last_rx = now;
+	c->created = c->last_rx = c->last_data_tx = now;
 	c->rexmt_at = now + c->rto;
 	seg_send(c, c->iss, TCP_SYN | TCP_ACK, 0, 0);
 }

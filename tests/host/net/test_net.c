@@ -2152,6 +2152,56 @@ static void test_tcp_rfc6298_s5_1_rto_not_the_persist_timer(void **state)
 	peer_abort(&p);
 }
 
+/* the bytes of the response to a GET of /api/blob?size=size that capOS
+ * sends before the peer acknowledges any (its first flight) */
+static size_t first_flight(struct peer *p, size_t size)
+{
+	char req[128];
+	int n = snprintf(req, sizeof(req),
+			 "GET /api/blob?size=%zu HTTP/1.1\r\nHost: x\r\n\r\n",
+			 size);
+	p->auto_ack = false;
+	size_t rx0 = p->rx_len;
+	peer_send(p, TCP_ACK | TCP_PSH, req, (size_t)n);
+	peer_pump(p);
+	size_t flight = p->rx_len - rx0;
+	p->auto_ack = true;
+	peer_ack(p);
+	struct peer_resp r;
+	assert_int_equal(peer_await_response(p, 200, 1000, r.hdr, sizeof(r.hdr),
+					     r.body, sizeof(r.body), &r.blen),
+			 200);
+	assert_int_equal(r.blen, size);
+	return flight;
+}
+
+/* RFC 5681 §4.1: a connection that has sent no data for longer than the
+ * RTO has lost its ACK clock; before sending again cwnd is cut to RW =
+ * min(IW, cwnd) — the case of a keep-alive HTTP connection, whose next
+ * request arriving is no sign the path would take a full window. Sooner
+ * than that the window it grew is kept */
+static void test_tcp_rfc5681_s4_1_restart_window_after_idle(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40032);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	uint32_t iw = c->cwnd;
+	assert_int_equal(iw, 10u * c->mss);
+	first_flight(&p, 300000);
+	assert_true(c->cwnd > 3 * iw);
+	/* at once: the grown window goes out */
+	size_t busy = first_flight(&p, 100000);
+	assert_true(busy > 3 * iw);
+	/* idle for more than the RTO: no more than IW */
+	advance_us(c->rto + 100000);
+	size_t idle = first_flight(&p, 100000);
+	assert_true(idle > iw / 2);
+	assert_true(idle <= iw);
+	peer_abort(&p);
+}
+
 /* RFC 9293 §3.10.7.4: with the receive window zero no segment is
  * acceptable, "but special allowance should be made to accept valid ACKs,
  * URGs, and RSTs": a client that pipelines requests into capOS's full
@@ -3067,6 +3117,9 @@ int main(void)
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6298_s5_1_rto_not_the_persist_timer, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc5681_s4_1_restart_window_after_idle, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack,
