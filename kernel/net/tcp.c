@@ -306,7 +306,9 @@ void tcp_rx_consume(struct tcp_conn *c, size_t n)
 {
 	if (n > c->rx_len)
 		n = c->rx_len;
-	uint32_t old_win = c->rcv_adv - c->rcv_nxt;
+	/* 0 once the peer's data passed the edge advertised (until our ACK) */
+	uint32_t old_win =
+	    SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	/* the out-of-order data beyond rx_len moves along */
 	size_t extent = c->nooo ? c->ooo[c->nooo - 1][1] - c->rcv_nxt : 0;
 	memmove(c->rx, c->rx + n, c->rx_len + extent - n);

@@ -2297,6 +2297,48 @@ static void test_tcp_rfc9293_s3_8_6_2_2_receiver_sws(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9293 §3.8.6.2.2: tcp_rx_consume counts the opening from the edge
+ * advertised last, and when the peer's data has gone past that edge
+ * (rcv_nxt beyond rcv_adv: the buffer takes what fits, and the state
+ * lasts until the ACK, so an application reading in its recv callback
+ * sees it) from rcv_nxt — the difference wrapped and called 5 bytes
+ * short of the threshold enough, for an ACK of a zero window */
+static void
+test_tcp_rfc9293_s3_8_6_2_2_consume_past_advertised_edge(void **state)
+{
+	(void)state;
+	static const struct tcp_ops quiet = {0}; /* never reads */
+	assert_int_equal(tcp_listen(8080, &quiet), 0);
+	struct peer p;
+	peer_init(&p, 40033);
+	p.dport = 8080;
+	assert_true(peer_connect(&p));
+	p.auto_ack = false;
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	static char fill[1400];
+	memset(fill, 'x', sizeof(fill));
+	while (c->rx_len < TCP_RXBUF) {
+		peer_send(&p, TCP_ACK, fill, sizeof(fill));
+		p.snd_nxt = c->rcv_nxt;
+	}
+	assert_int_equal(c->mss, 1460);
+	fake_clear();
+	c->rcv_adv = c->rcv_nxt - 5;
+	tcp_rx_consume(c, 1456);
+	assert_false(c->ack_now);
+	tcp_flush();
+	assert_int_equal(segs_sent(NULL), 0);
+	/* one MSS free: announced */
+	tcp_rx_consume(c, 4);
+	tcp_flush();
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.win, 1460);
+	assert_int_equal(t.ack, c->rcv_nxt);
+	peer_abort(&p);
+}
+
 #define NPEERS 90
 static void test_tcp_many_connections(void **state)
 {
@@ -3127,6 +3169,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_8_6_2_2_receiver_sws, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_8_6_2_2_consume_past_advertised_edge,
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_many_connections,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_body_tricklers_evictable,
