@@ -219,6 +219,8 @@ static void seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags,
 		c->rcv_adv = c->rcv_nxt + ((uint32_t)win << c->rcv_shift);
 		c->ack_now = false;
 	}
+	if (len)
+		c->last_data_tx = net_now_us();
 	net_if.c.tcp_tx++;
 	net_ip_send(f, c->rip, IP_PROTO_TCP, hl + len);
 }
@@ -304,7 +306,9 @@ void tcp_rx_consume(struct tcp_conn *c, size_t n)
 {
 	if (n > c->rx_len)
 		n = c->rx_len;
-	uint32_t old_win = c->rcv_adv - c->rcv_nxt;
+	/* 0 once the peer's data passed the edge advertised (until our ACK) */
+	uint32_t old_win =
+	    SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	/* the out-of-order data beyond rx_len moves along */
 	size_t extent = c->nooo ? c->ooo[c->nooo - 1][1] - c->rcv_nxt : 0;
 	memmove(c->rx, c->rx + n, c->rx_len + extent - n);
@@ -393,6 +397,12 @@ static void send_new(struct tcp_conn *c, size_t off, size_t n, uint64_t now)
 		c->rexmt_at = now + c->rto;
 }
 
+/* RFC 6928: the initial window, min(10 x MSS, max(2 x MSS, 14600)) */
+static uint32_t initial_cwnd(const struct tcp_conn *c)
+{
+	return MIN(10u * c->mss, MAX(2u * c->mss, 14600u));
+}
+
 static bool can_send_data(const struct tcp_conn *c)
 {
 	return c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT ||
@@ -405,10 +415,21 @@ static void tcp_output(struct tcp_conn *c)
 	uint64_t now = net_now_us();
 	c->flush = false;
 	if (!can_send_data(c)) {
-		if (c->ack_now && c->state != TCP_CLOSED &&
-		    c->state != TCP_SYN_RCVD)
+		/* in SYN_RCVD too (RFC 9293 §3.10.7.4): the ACK for a segment
+		 * outside the window and the challenge ACK, <SEQ=ISS+1> */
+		if (c->ack_now && c->state != TCP_CLOSED)
 			seg_send(c, c->snd_nxt, TCP_ACK, 0, 0);
 		return;
+	}
+	/* RFC 5681 §4.1: no data sent for longer than the RTO and none in
+	 * flight: the ACK clock is gone, cwnd restarts from RW = min(IW,
+	 * cwnd). ssthresh keeps 3/4 of the old cwnd, so slow start climbs
+	 * back to near it (Linux's tcp_cwnd_restart, RFC 2861 §3) */
+	if (c->snd_una == c->snd_max && c->tx_len &&
+	    now - c->last_data_tx > c->rto && c->cwnd > initial_cwnd(c)) {
+		c->ssthresh = MAX(c->ssthresh, c->cwnd / 4 * 3);
+		c->cwnd = initial_cwnd(c);
+		c->ca_acked = 0;
 	}
 	/* RFC 3042 limited transmit: the first two duplicate ACKs each let
 	 * one new segment out beyond cwnd */
@@ -610,13 +631,13 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 		mss = TCP_MSS_MIN;
 	}
 	c->mss = MIN(mss, our_mss());
-	c->cwnd = MIN(10u * c->mss, MAX(2u * c->mss, 14600u));
+	c->cwnd = initial_cwnd(c);
 	c->ssthresh = 65535;
 	c->rto = TCP_RTO_INIT_US;
 	c->rtt_active = true;
 	c->rtt_seq = c->iss;
 	c->rtt_start = now;
-	c->created = c->last_rx = now;
+	c->created = c->last_rx = c->last_data_tx = now;
 	c->rexmt_at = now + c->rto;
 	seg_send(c, c->iss, TCP_SYN | TCP_ACK, 0, 0);
 }
@@ -1048,8 +1069,11 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 	     (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, t->ack)))) {
 		if (win > c->snd_wnd)
 			*freed_space = true;
-		if (!c->snd_wnd && win && c->probing) {
-			/* the window opened: no probe backoff carries over */
+		if (!c->snd_wnd && win &&
+		    (c->probing || c->snd_una == c->snd_max)) {
+			/* the window opened: the persist timer stops (the
+			 * data sent now starts an RTO of its own, RFC 6298
+			 * §5.1) and no probe backoff carries over */
 			rto_reset(c);
 			c->rexmt_at = 0;
 			c->snd_nxt = c->snd_una;
@@ -1225,8 +1249,16 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 		}
 		return;
 	}
-	if (t->flags & TCP_SYN) { /* RFC 5961 §4.2: challenge ACK */
-		challenge_ack(c);
+	if (t->flags & TCP_SYN) {
+		/* RFC 9293 §3.10.7.4, fourth check: in SYN_RCVD (passive
+		 * open) a SYN in the window returns the connection to LISTEN
+		 * (the slot is freed, nothing sent; the client's next SYN
+		 * opens anew); in a synchronized state RFC 5961 §4.2's
+		 * challenge ACK */
+		if (c->state == TCP_SYN_RCVD)
+			conn_free(c, false);
+		else
+			challenge_ack(c);
 		return;
 	}
 	if (!(t->flags & TCP_ACK))

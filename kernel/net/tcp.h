@@ -93,6 +93,7 @@ struct tcp_conn {
 	uint8_t snd_shift, rcv_shift; /* RFC 7323 window scale, 0: none */
 	bool sack_ok;		      /* the peer sent SACK-permitted */
 	uint32_t cwnd, ssthresh;
+	uint64_t last_data_tx; /* RFC 5681 §4.1's idle test: data last sent */
 	uint32_t ca_acked; /* bytes acknowledged toward the next cwnd step */
 	unsigned dupacks;
 	/* loss recovery (RFC 6582 with SACK): recover is the highest sequence

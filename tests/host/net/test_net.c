@@ -1765,6 +1765,96 @@ static void test_tcp_syn_rcvd_synack_resend_rate_limited(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9293 §3.10.7.4 in SYN-RECEIVED too: a RST inside the window but not
+ * at RCV.NXT draws a challenge ACK (RFC 5961 §3.2), a segment outside the
+ * window an ACK, both <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (SND.NXT is
+ * ISS+1), sent at once; none is left over to go out after the handshake */
+static void test_tcp_rfc5961_s3_2_syn_rcvd_challenge_ack(void **state)
+{
+	(void)state;
+	struct peer p;
+	struct tcp_view t;
+	peer_init(&p, 40028);
+	p.auto_ack = false;
+	peer_send(&p, TCP_SYN, NULL, 0);
+	peer_pump(&p); /* the SYN-ACK: p.rcv_nxt is ISS+1 */
+	assert_true(p.established);
+	uint64_t ch0 = net_counters()->tcp_challenge_acks;
+	peer_send_seq(&p, p.snd_nxt + 100, TCP_RST | TCP_ACK, NULL, 0);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.flags, TCP_ACK);
+	assert_int_equal(t.seq, p.rcv_nxt);
+	assert_int_equal(t.ack, p.snd_nxt);
+	assert_false(next_seg(&t));
+	assert_int_equal(net_counters()->tcp_challenge_acks, ch0 + 1);
+	peer_send_seq(&p, p.snd_nxt + 0x40000000u, TCP_ACK, NULL, 0);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.flags, TCP_ACK);
+	assert_int_equal(t.seq, p.rcv_nxt);
+	assert_int_equal(t.ack, p.snd_nxt);
+	assert_false(next_seg(&t));
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_int_equal(c->state, TCP_SYN_RCVD);
+	/* the handshake completes: nothing is sent in answer */
+	peer_ack(&p);
+	assert_int_equal(c->state, TCP_ESTABLISHED);
+	assert_int_equal(segs_sent(NULL), 0);
+	peer_abort(&p);
+}
+
+/* RFC 9293 §3.10.7.4, fourth check, SYN-RECEIVED: a SYN inside the window
+ * (a new sequence number, not the first SYN again) returns a passively
+ * opened connection to LISTEN — the half-open slot is freed, nothing is
+ * sent — and the client's next SYN opens a fresh connection. A new SYN
+ * outside the window is answered by the first check's ACK, which a client
+ * that restarted (now in SYN-SENT) answers with a RST at its ACK number
+ * (§3.5, recovery from an old duplicate SYN): that frees the slot too */
+static void test_tcp_rfc9293_s3_10_7_4_syn_rcvd_new_syn(void **state)
+{
+	(void)state;
+	struct peer p;
+	struct tcp_view t;
+	peer_init(&p, 40029);
+	p.auto_ack = false;
+	peer_send(&p, TCP_SYN, NULL, 0);
+	peer_pump(&p);
+	assert_true(p.established);
+	assert_non_null(conn_of(&p));
+	/* in the window: back to LISTEN, silently */
+	uint32_t iss2 = p.snd_nxt + 1000;
+	peer_send_seq(&p, iss2, TCP_SYN, NULL, 0);
+	assert_int_equal(segs_sent(NULL), 0);
+	assert_null(conn_of(&p));
+	peer_free(&p);
+	peer_init(&p, 40029);
+	p.iss = p.snd_nxt = iss2;
+	assert_true(peer_connect(&p));
+	assert_int_equal(conn_of(&p)->irs, iss2);
+	assert_int_equal(conn_of(&p)->state, TCP_ESTABLISHED);
+	peer_abort(&p);
+	/* outside the window: an ACK, the client's RST, the slot freed */
+	peer_init(&p, 40030);
+	p.auto_ack = false;
+	peer_send(&p, TCP_SYN, NULL, 0);
+	peer_pump(&p);
+	uint32_t iss3 = p.iss + 0x40000000u;
+	peer_send_seq(&p, iss3, TCP_SYN, NULL, 0);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.flags, TCP_ACK);
+	assert_int_equal(t.ack, p.iss + 1);
+	assert_non_null(conn_of(&p));
+	peer_send_seq(&p, t.ack, TCP_RST, NULL, 0);
+	assert_null(conn_of(&p));
+	assert_int_equal(segs_sent(NULL), 0);
+	peer_free(&p);
+	peer_init(&p, 40030);
+	p.iss = p.snd_nxt = iss3;
+	assert_true(peer_connect(&p));
+	assert_int_equal(conn_of(&p)->irs, iss3);
+	peer_abort(&p);
+}
+
 /* a connection from sport that capOS closed first (Connection: close)
  * and the peer then: capOS is in TIME_WAIT, its last ACK taken */
 static struct tcp_conn *open_to_time_wait(struct peer *p, uint16_t sport)
@@ -2320,6 +2410,110 @@ static void test_tcp_zero_window(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 6298 §5: the retransmission timer runs while data is outstanding,
+ * started (5.1) when data is sent and it is not running. The persist
+ * timer of a zero window (RFC 9293 §3.8.6.1) shares it; when the window
+ * opens before that timer fired, the data sent then gets an RTO of its
+ * own, not what was left of the persist timer (which fired 10 ms after
+ * the data left, before an ACK could come: a spurious timeout) */
+static void test_tcp_rfc6298_s5_1_rto_not_the_persist_timer(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40031);
+	peer_send(&p, TCP_SYN, NULL, 0);
+	advance_us(100000); /* the handshake's RTT: RTO 100 + 4 x 50 ms */
+	peer_pump(&p);
+	assert_true(p.established);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_in_range(c->rto, 300000, 301000);
+	p.auto_ack = false;
+	p.win = 0;
+	const char *req =
+	    "GET /api/blob?size=30000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	assert_int_equal(c->snd_wnd, 0);
+	assert_true(c->tx_len > 0);
+	assert_true(c->snd_una == c->snd_max && c->rexmt_at);
+	fake_clear();
+	advance_us(290000);
+	uint64_t rto0 = net_counters()->tcp_rto_expired;
+	uint64_t rx0 = net_counters()->tcp_retransmits;
+	assert_int_equal(net_counters()->tcp_zero_window_probes, 0);
+	p.win = 65535;
+	peer_ack(&p);
+	peer_pump(&p); /* the first flight, not acknowledged yet */
+	unsigned segs = p.segs;
+	assert_true(segs > 0);
+	for (int i = 0; i < 12; i++) {
+		advance_us(5000);
+		peer_pump(&p);
+		assert_int_equal(p.segs, segs);
+	}
+	assert_int_equal(net_counters()->tcp_rto_expired, rto0);
+	assert_int_equal(net_counters()->tcp_retransmits, rx0);
+	p.auto_ack = true;
+	peer_ack(&p);
+	struct peer_resp r;
+	assert_int_equal(peer_await_response(&p, 20, 10000, r.hdr,
+					     sizeof(r.hdr), r.body,
+					     sizeof(r.body), &r.blen),
+			 200);
+	assert_int_equal(r.blen, 30000);
+	peer_abort(&p);
+}
+
+/* the bytes of the response to a GET of /api/blob?size=size that capOS
+ * sends before the peer acknowledges any (its first flight) */
+static size_t first_flight(struct peer *p, size_t size)
+{
+	char req[128];
+	int n = snprintf(req, sizeof(req),
+			 "GET /api/blob?size=%zu HTTP/1.1\r\nHost: x\r\n\r\n",
+			 size);
+	p->auto_ack = false;
+	size_t rx0 = p->rx_len;
+	peer_send(p, TCP_ACK | TCP_PSH, req, (size_t)n);
+	peer_pump(p);
+	size_t flight = p->rx_len - rx0;
+	p->auto_ack = true;
+	peer_ack(p);
+	struct peer_resp r;
+	assert_int_equal(peer_await_response(p, 200, 1000, r.hdr, sizeof(r.hdr),
+					     r.body, sizeof(r.body), &r.blen),
+			 200);
+	assert_int_equal(r.blen, size);
+	return flight;
+}
+
+/* RFC 5681 §4.1: a connection that has sent no data for longer than the
+ * RTO has lost its ACK clock; before sending again cwnd is cut to RW =
+ * min(IW, cwnd) — the case of a keep-alive HTTP connection, whose next
+ * request arriving is no sign the path would take a full window. Sooner
+ * than that the window it grew is kept */
+static void test_tcp_rfc5681_s4_1_restart_window_after_idle(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40032);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	uint32_t iw = c->cwnd;
+	assert_int_equal(iw, 10u * c->mss);
+	first_flight(&p, 300000);
+	assert_true(c->cwnd > 3 * iw);
+	/* at once: the grown window goes out */
+	size_t busy = first_flight(&p, 100000);
+	assert_true(busy > 3 * iw);
+	/* idle for more than the RTO: no more than IW */
+	advance_us(c->rto + 100000);
+	size_t idle = first_flight(&p, 100000);
+	assert_true(idle > iw / 2);
+	assert_true(idle <= iw);
+	peer_abort(&p);
+}
+
 /* RFC 9293 §3.10.7.4: with the receive window zero no segment is
  * acceptable, "but special allowance should be made to accept valid ACKs,
  * URGs, and RSTs": a client that pipelines requests into capOS's full
@@ -2412,6 +2606,48 @@ static void test_tcp_rfc9293_s3_8_6_2_2_receiver_sws(void **state)
 	tcp_flush();
 	assert_true(next_seg(&t));
 	assert_int_equal(t.win, 10 + c->mss);
+	peer_abort(&p);
+}
+
+/* RFC 9293 §3.8.6.2.2: tcp_rx_consume counts the opening from the edge
+ * advertised last, and when the peer's data has gone past that edge
+ * (rcv_nxt beyond rcv_adv: the buffer takes what fits, and the state
+ * lasts until the ACK, so an application reading in its recv callback
+ * sees it) from rcv_nxt — the difference wrapped and called 5 bytes
+ * short of the threshold enough, for an ACK of a zero window */
+static void
+test_tcp_rfc9293_s3_8_6_2_2_consume_past_advertised_edge(void **state)
+{
+	(void)state;
+	static const struct tcp_ops quiet = {0}; /* never reads */
+	assert_int_equal(tcp_listen(8080, &quiet), 0);
+	struct peer p;
+	peer_init(&p, 40033);
+	p.dport = 8080;
+	assert_true(peer_connect(&p));
+	p.auto_ack = false;
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	static char fill[1400];
+	memset(fill, 'x', sizeof(fill));
+	while (c->rx_len < TCP_RXBUF) {
+		peer_send(&p, TCP_ACK, fill, sizeof(fill));
+		p.snd_nxt = c->rcv_nxt;
+	}
+	assert_int_equal(c->mss, 1460);
+	fake_clear();
+	c->rcv_adv = c->rcv_nxt - 5;
+	tcp_rx_consume(c, 1456);
+	assert_false(c->ack_now);
+	tcp_flush();
+	assert_int_equal(segs_sent(NULL), 0);
+	/* one MSS free: announced */
+	tcp_rx_consume(c, 4);
+	tcp_flush();
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.win, 1460);
+	assert_int_equal(t.ack, c->rcv_nxt);
 	peer_abort(&p);
 }
 
@@ -3211,6 +3447,12 @@ int main(void)
 		test_tcp_syn_rcvd_synack_resend_rate_limited, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc5961_s3_2_syn_rcvd_challenge_ack, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_syn_rcvd_new_syn, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_old_ack_updates_no_window, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc9293_s3_7_1_small_mss,
@@ -3238,11 +3480,20 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, fake_cm_setup,
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc6298_s5_1_rto_not_the_persist_timer, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc5681_s4_1_restart_window_after_idle, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack,
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_8_6_2_2_receiver_sws, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_8_6_2_2_consume_past_advertised_edge,
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_many_connections,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_body_tricklers_evictable,
