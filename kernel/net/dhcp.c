@@ -5,7 +5,9 @@
  * PROBING checks with ARP that no other host holds the address (RFC 2131
  * §3.1 step 5, RFC 5227 §2.1): no conflict by the end of the probe window
  * -> BOUND, announced (RFC 5227 §2.3); a conflict -> DHCPDECLINE and, after
- * DHCP_DECLINE_WAIT_US, DISCOVER again (DECLINED).
+ * DHCP_DECLINE_WAIT_US, DISCOVER again (DECLINED). An address that goes
+ * (lease end, NAK) is removed from the interface at once
+ * (net_clear_address).
  * Retransmission doubles from 4 s up to 64 s (RFC 2131 §4.1). At T1 (half
  * the lease) the client asks its server again, unicast with ciaddr set
  * (RENEWING); at T2 (7/8 of the lease) any server, broadcast (REBINDING,
@@ -268,7 +270,7 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		return;
 	if (o.type == DHCPNAK) {
 		kprintf("%s: dhcp: NAK, starting over\n", net_if.nic->name);
-		net_if.configured = false;
+		net_clear_address();
 		dhcp_discover(now);
 		return;
 	}
@@ -384,7 +386,7 @@ void dhcp_tick(uint64_t now)
 	    now >= dhcp.lease_end) {
 		kprintf("%s: dhcp: lease ended unrenewed, starting over\n",
 			net_if.nic->name);
-		net_if.configured = false;
+		net_clear_address();
 		dhcp_discover(now);
 		return;
 	}

@@ -1036,6 +1036,188 @@ static void test_arp_rfc5227_s2_4_defended(void **state)
 	assert_memory_equal(a.sha, stack_mac, 6);
 }
 
+/* ---- DHCP: an address that goes ------------------------------------------
+ */
+
+/* the next DISCOVER (other broadcasts before it passed over, at most 70 s
+ * away), answered by an OFFER and an ACK of ip for lease s; the xid */
+static uint32_t dhcp_next_ack(uint32_t ip, uint32_t lease)
+{
+	uint32_t xid, req;
+	int t = -1;
+	for (int i = 0; i < 700 && t != DHCPDISCOVER; i++) {
+		while ((t = dhcp_sent(&xid, &req)) != -1 && t != DHCPDISCOVER)
+			;
+		if (t != DHCPDISCOVER)
+			advance_us(100000);
+	}
+	assert_int_equal(t, DHCPDISCOVER);
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, ip, lease));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	assert_int_equal(req, ip);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, ip, lease));
+	return xid;
+}
+
+/* bound to STACK_IP for `lease` s, the peer known to ARP, and an HTTP
+ * response from the stack that the peer does not acknowledge (so TCP
+ * keeps retransmitting it) */
+static void bound_with_busy_conn(struct peer *p, uint32_t lease)
+{
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, lease));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, lease));
+	dhcp_probe_window();
+	arp_request(STACK_IP, 60);
+	fake_clear();
+	peer_init(p, 41000);
+	assert_true(peer_connect(p));
+	p->auto_ack = false;
+	const char get[] = "GET / HTTP/1.1\r\nHost: capos\r\n\r\n";
+	peer_send(p, TCP_ACK | TCP_PSH, get, sizeof(get) - 1);
+	advance_us(1000);
+	fake_clear();
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, 1);
+}
+
+/* the renewal REQUEST at T1 (unicast from the address, ciaddr set): its
+ * xid; frames before it passed over */
+static uint32_t renewal_xid(void)
+{
+	struct ipv4_view ip;
+	for (int i = 0; i < 200; i++) {
+		if (pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip)) {
+			const uint8_t *m = ip.payload + 8;
+			assert_int_equal(ip.src, STACK_IP);
+			assert_int_equal(ip.dst, PEER_IP);
+			assert_int_equal(rd32(m + 12), STACK_IP);
+			return rd32(m + 4);
+		}
+		advance_us(100000);
+	}
+	fail_msg("no renewal");
+	return 0;
+}
+
+/* nothing the stack sends comes from ip (IPv4 source, ARP sender) */
+static void expect_nothing_from(uint32_t ip)
+{
+	const struct frame *f;
+	while ((f = fake_pop())) {
+		struct eth_view e;
+		struct ipv4_view v;
+		struct arp_view a;
+		assert_int_equal(eth_parse(f->b, f->len, &e), 0);
+		if (e.type == ETHERTYPE_ARP &&
+		    !arp_parse(e.payload, e.len, &a) && a.spa == ip)
+			fail_msg("ARP op %u from the old address", a.op);
+		if (e.type == ETHERTYPE_IPV4 &&
+		    !ipv4_parse(e.payload, e.len, &v) && v.src == ip)
+			fail_msg("IP protocol %u from the old address",
+				 v.proto);
+	}
+}
+
+/* the address is gone: none on the interface, no connection left, the
+ * next DISCOVER from 0.0.0.0 with ciaddr 0 (RFC 2131 §4.1, §4.4.1), no
+ * ARP answer for the old address, and for 40 s (past the retransmission
+ * the connection had due) nothing sent from it */
+static void expect_address_gone(void)
+{
+	struct net_state_view v;
+	net_state(&v);
+	assert_false(v.configured);
+	assert_int_equal(v.ip, 0);
+	assert_int_equal(v.mask, 0);
+	assert_int_equal(v.gw, 0);
+	assert_string_equal(v.source, "none");
+	assert_int_equal(v.tcp_active, 0);
+	struct ipv4_view ip;
+	const struct frame *f;
+	while ((f = pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip)))
+		if (ip.payload[8 + 240 + 2] == DHCPDISCOVER)
+			break;
+	assert_non_null(f);
+	assert_int_equal(ip.src, 0);
+	assert_int_equal(ip.dst, 0xffffffffu);
+	assert_int_equal(rd32(ip.payload + 8 + 12), 0); /* ciaddr */
+	arp_request(STACK_IP, 60);
+	assert_null(fake_pop());
+	for (int i = 0; i < 400; i++) {
+		advance_us(100000);
+		expect_nothing_from(STACK_IP);
+	}
+}
+
+/* RFC 2131 §3.2, §4.4.5: a DHCPNAK to the renewal takes the address away */
+static void test_dhcp_rfc2131_s4_1_nak_removes_address(void **state)
+{
+	(void)state;
+	struct peer p;
+	bound_with_busy_conn(&p, 20);
+	uint32_t xid = renewal_xid(); /* T1: 10 s */
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPNAK, 0, 20));
+	expect_address_gone();
+	peer_free(&p);
+	fake_setup(false);
+}
+
+/* a frame waiting for an ARP answer when the address goes carries the old
+ * source address: it is dropped with the address, not sent once the
+ * neighbour answers after a new address is bound */
+static void test_arp_queue_dropped_with_address(void **state)
+{
+	(void)state;
+	struct peer p;
+	bound_with_busy_conn(&p, 20);
+	uint32_t xid = renewal_xid();
+	ping_from(PEER_IP + 7, 1); /* the echo reply waits for ARP */
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.tpa, PEER_IP + 7);
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPNAK, 0, 20));
+	dhcp_next_ack(STACK_IP + 5, 20);
+	advance_steps(500000);
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP + 5);
+	fake_clear();
+	arp_answer(PEER_IP + 7, 9);
+	expect_nothing_from(STACK_IP);
+	peer_free(&p);
+	fake_setup(false);
+}
+
+/* RFC 2131 §4.4.5: a lease that ends unrenewed takes the address away */
+static void test_dhcp_rfc2131_s4_4_5_lease_end_removes_address(void **state)
+{
+	(void)state;
+	struct peer p;
+	bound_with_busy_conn(&p, 20);
+	struct net_state_view v;
+	/* renewals unanswered; the lease ran from the ACK, 0.5 s before */
+	for (int i = 0; i < 190; i++)
+		advance_us(100000);
+	net_state(&v);
+	assert_true(v.configured);
+	fake_clear();
+	advance_us(1000000);
+	expect_address_gone();
+	peer_free(&p);
+	fake_setup(false);
+}
+
 /* a NIC whose MTU is below IPv4's 68 bytes (RFC 791 §3.2) gets no stack:
  * with MTU 27 a fragmented echo reply would carry 0 bytes a fragment and
  * never end */
@@ -3173,6 +3355,14 @@ int main(void)
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_s2_4_defended,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_1_nak_removes_address, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_arp_queue_dropped_with_address,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_4_5_lease_end_removes_address,
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_fallback_static,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
