@@ -1036,8 +1036,33 @@ static void test_arp_rfc5227_s2_4_defended(void **state)
 	assert_memory_equal(a.sha, stack_mac, 6);
 }
 
-/* ---- DHCP: an address that goes ------------------------------------------
+/* ---- DHCP on links whose ARP proves nothing; an address that goes ------
  */
+
+/* Azure's host answers ARP for every address with this MAC; Google
+ * Cloud's VPC gateway has one like the second */
+static const uint8_t proxy_mac[6] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc};
+static const uint8_t gce_mac[6] = {0x42, 0x01, 0x0a, 0x80, 0x00, 0x01};
+
+/* `mac` answers the client's probe: an ARP reply with `ip` as sender */
+static void claim_from(const uint8_t *mac, uint32_t ip)
+{
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REPLY, mac, ip, stack_mac, 0);
+	inject(f, 60);
+}
+
+/* the next tick sends a DHCPDECLINE of ip */
+static void expect_declined(uint32_t ip)
+{
+	advance_us(NET_TICK_US);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDECLINE);
+	assert_int_equal(req, ip);
+	struct net_state_view v;
+	net_state(&v);
+	assert_false(v.configured);
+}
 
 /* the next DISCOVER (other broadcasts before it passed over, at most 70 s
  * away), answered by an OFFER and an ACK of ip for lease s; the xid */
@@ -1058,6 +1083,140 @@ static uint32_t dhcp_next_ack(uint32_t ip, uint32_t lease)
 	assert_int_equal(req, ip);
 	inject(f, dhcp_reply_lease(f, xid, DHCPACK, ip, lease));
 	return xid;
+}
+
+/* bound at once, with no probe: the first ARP packet the client sent
+ * since the ACK is its announcement of ip (RFC 5227 §2.3) */
+static void expect_bound_unprobed(uint32_t ip)
+{
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, ip);
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	assert_int_equal(a.spa, ip);
+	assert_int_equal(a.tpa, ip);
+}
+
+/* a /32 lease (what Google Cloud's DHCP server hands out, with a router;
+ * its fabric answers ARP itself) leaves no neighbour that could hold the
+ * address: bound at the ACK without a probe, and the fabric answering
+ * for the address afterwards declines nothing */
+static void test_dhcp_rfc5227_slash32_bound_unprobed(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	dhcp_reply_mask = 0xffffffffu;
+	dhcp_to_ack();
+	dhcp_reply_mask = 0xffffff00u;
+	expect_bound_unprobed(STACK_IP);
+	struct net_state_view v;
+	net_state(&v);
+	assert_int_equal(v.mask, 0xffffffffu);
+	assert_int_equal(v.gw, PEER_IP);
+	claim_from(gce_mac, STACK_IP);
+	advance_steps(500000);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP);
+	fake_setup(false);
+}
+
+/* a MAC that claims the address just declined and then another one
+ * answers ARP for every address (proxy ARP): the second is bound, not
+ * declined, and no address is probed for the rest of the boot; two
+ * different MACs claiming two addresses are two conflicts */
+static void test_dhcp_rfc5227_proxy_arp_not_probed(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	dhcp_to_ack();
+	claim_from(squatter_mac, STACK_IP);
+	expect_declined(STACK_IP);
+	dhcp_next_ack(STACK_IP + 1, 20);
+	claim_from(proxy_mac, STACK_IP + 1);
+	expect_declined(STACK_IP + 1);
+	fake_setup(true);
+	dhcp_to_ack();
+	claim_from(proxy_mac, STACK_IP);
+	expect_declined(STACK_IP);
+	dhcp_next_ack(STACK_IP + 1, 20);
+	claim_from(proxy_mac, STACK_IP + 1);
+	advance_us(NET_TICK_US);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), -1); /* no DECLINE */
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP + 1);
+	/* the 20 s lease ends unrenewed; the next address is not probed */
+	fake_clear();
+	dhcp_next_ack(STACK_IP + 2, 20);
+	expect_bound_unprobed(STACK_IP + 2);
+	fake_setup(false);
+}
+
+/* RFC 5227 §2.1.1: from the tenth conflict of a boot on (MAX_CONFLICTS),
+ * one new address per RATE_LIMIT_INTERVAL: the DISCOVER after that
+ * DECLINE waits 60 s, not 10. Each round here is a decline and then an
+ * address that passes its probe and whose 20 s lease ends */
+static void test_dhcp_rfc5227_s2_1_1_rate_limited(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	for (unsigned declines = 1; declines <= 10; declines++) {
+		dhcp_next_ack(STACK_IP, 20);
+		claim_from(squatter_mac, STACK_IP);
+		expect_declined(STACK_IP);
+		uint64_t wait = declines < 10 ? 10 : 60;
+		for (uint64_t t = 0; t < wait * 10 - 1; t++)
+			advance_us(100000);
+		assert_int_equal(dhcp_sent(&xid, &req), -1);
+		advance_us(200000);
+		if (declines == 10)
+			break;
+		dhcp_next_ack(STACK_IP + 1, 20);
+		advance_steps(500000);
+		struct net_state_view v;
+		net_state(&v);
+		assert_true(v.configured);
+		fake_clear();
+	}
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	fake_setup(false);
+}
+
+/* the same address declined DHCP_MAX_DECLINES (2) times in a row (a
+ * server that offers it again, a link that answers every probe): the
+ * next ACK is bound without a probe (kernel/net/dhcp.c says why this
+ * departs from RFC 5227's rate limit) */
+static void test_dhcp_rfc5227_declines_bounded(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	dhcp_to_ack();
+	for (int i = 0; i < 2; i++) {
+		if (i)
+			dhcp_next_ack(STACK_IP, 86400);
+		claim_from(proxy_mac, STACK_IP);
+		expect_declined(STACK_IP);
+	}
+	dhcp_next_ack(STACK_IP, 86400);
+	expect_bound_unprobed(STACK_IP);
+	claim_from(proxy_mac, STACK_IP);
+	advance_steps(500000);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	fake_setup(false);
 }
 
 /* bound to STACK_IP for `lease` s, the peer known to ARP, and an HTTP
@@ -3354,6 +3513,17 @@ int main(void)
 		test_dhcp_rfc5227_probe_from_other_host_conflicts,
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_s2_4_defended,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc5227_slash32_bound_unprobed, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc5227_proxy_arp_not_probed, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc5227_s2_1_1_rate_limited, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_rfc5227_declines_bounded,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_nak_removes_address, fake_cm_setup,
