@@ -8,8 +8,8 @@
  * DHCP_DECLINE_WAIT_US, DISCOVER again (DECLINED). Links where a probe
  * proves nothing are bound without one (dhcp_acked): a /32 lease, a link
  * whose one MAC answers ARP for every address, DHCP_MAX_DECLINES declines
- * in a row. An address that goes (lease end, NAK) is removed from the
- * interface at once (net_clear_address).
+ * in a row. An address that goes (lease end, NAK, a renewal that moves
+ * it) is removed from the interface at once (net_clear_address).
  * Retransmission doubles from 4 s up to 64 s (RFC 2131 §4.1). At T1 (half
  * the lease) the client asks its server again, unicast with ciaddr set
  * (RENEWING); at T2 (7/8 of the lease) any server, broadcast (REBINDING,
@@ -378,15 +378,26 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	if (o.server_id)
 		dhcp.server_id = o.server_id;
 	(void)ip;
-	if (dhcp.state == DHCP_REQUESTING) {
-		/* a new address: probed first (its lease runs from now) */
+	if (dhcp.state != DHCP_REQUESTING && yi != net_if.ip) {
+		/* RFC 2131 §4.3.2 and §4.4.5: a renewing or rebinding REQUEST
+		 * (ciaddr set) asks to extend the lease of our address; an ACK
+		 * naming another one is a new address, not an extension. The
+		 * old one goes with its connections (they cannot move), and
+		 * the new one is probed as after a first ACK */
+		char a[16], b[16];
+		ip_str(net_if.ip, a, sizeof(a));
+		ip_str(yi, b, sizeof(b));
+		kprintf("%s: dhcp: renewal ACK moves %s to %s\n",
+			net_if.nic->name, a, b);
+		net_clear_address();
+	}
+	if (!net_if.configured) {
 		dhcp_acked(now, yi, mask, gw, lease);
 		return;
 	}
-	/* a renewal may move the address, mask or router too: the latest
-	 * ACK's parameters are the ones in force (a moved address is not
-	 * probed) */
-	if (yi != net_if.ip || mask != net_if.mask || gw != net_if.gw)
+	/* a renewal may change the mask or router: the latest ACK's
+	 * parameters are the ones in force */
+	if (mask != net_if.mask || gw != net_if.gw)
 		net_set_address(yi, mask, gw, "dhcp", lease);
 	dhcp_lease_from(now, lease);
 }

@@ -1377,6 +1377,57 @@ static void test_dhcp_rfc2131_s4_4_5_lease_end_removes_address(void **state)
 	fake_setup(false);
 }
 
+/* RFC 2131 §4.3.2, §4.4.5: a renewing REQUEST asks to extend the lease of
+ * the address in ciaddr; an ACK naming another address moves the client:
+ * the old address goes with its connections at once, the new one is
+ * probed like any ACKed address (and declined on a conflict, from
+ * 0.0.0.0), then bound */
+static void test_dhcp_rfc2131_s4_4_5_renewal_moves_address(void **state)
+{
+	(void)state;
+	for (int conflict = 0; conflict < 2; conflict++) {
+		struct peer p;
+		bound_with_busy_conn(&p, 20);
+		uint32_t xid = renewal_xid();
+		uint8_t f[600];
+		inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP + 5, 20));
+		struct net_state_view v;
+		net_state(&v);
+		assert_false(v.configured);
+		assert_int_equal(v.tcp_active, 0);
+		struct arp_view a;
+		const uint8_t *dst, *tha;
+		assert_non_null(arp_sent(&a, &dst, &tha));
+		assert_int_equal(a.op, ARP_OP_REQUEST);
+		assert_int_equal(a.spa, 0);
+		assert_int_equal(a.tpa, STACK_IP + 5);
+		if (conflict) {
+			claim_from(squatter_mac, STACK_IP + 5);
+			advance_us(NET_TICK_US);
+			struct ipv4_view ip;
+			assert_non_null(
+			    pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip));
+			assert_int_equal(ip.src, 0);
+			assert_int_equal(ip.payload[8 + 240 + 2], DHCPDECLINE);
+			assert_int_equal(rd32(ip.payload + 8 + 12), 0);
+			net_state(&v);
+			assert_false(v.configured);
+		} else {
+			advance_steps(500000);
+			net_state(&v);
+			assert_true(v.configured);
+			assert_int_equal(v.ip, STACK_IP + 5);
+		}
+		fake_clear();
+		for (int i = 0; i < 300; i++) {
+			advance_us(100000);
+			expect_nothing_from(STACK_IP);
+		}
+		peer_free(&p);
+	}
+	fake_setup(false);
+}
+
 /* a NIC whose MTU is below IPv4's 68 bytes (RFC 791 §3.2) gets no stack:
  * with MTU 27 a fragmented echo reply would carry 0 bytes a fragment and
  * never end */
@@ -3533,6 +3584,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_4_5_lease_end_removes_address,
 		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_4_5_renewal_moves_address, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_fallback_static,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
