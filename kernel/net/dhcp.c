@@ -5,7 +5,11 @@
  * PROBING checks with ARP that no other host holds the address (RFC 2131
  * §3.1 step 5, RFC 5227 §2.1): no conflict by the end of the probe window
  * -> BOUND, announced (RFC 5227 §2.3); a conflict -> DHCPDECLINE and, after
- * DHCP_DECLINE_WAIT_US, DISCOVER again (DECLINED).
+ * DHCP_DECLINE_WAIT_US, DISCOVER again (DECLINED). Links where a probe
+ * proves nothing are bound without one (dhcp_acked): a /32 lease, a link
+ * whose one MAC answers ARP for every address, DHCP_MAX_DECLINES declines
+ * in a row. An address that goes (lease end, NAK, a renewal that moves
+ * it) is removed from the interface at once (net_clear_address).
  * Retransmission doubles from 4 s up to 64 s (RFC 2131 §4.1). At T1 (half
  * the lease) the client asks its server again, unicast with ciaddr set
  * (RENEWING); at T2 (7/8 of the lease) any server, broadcast (REBINDING,
@@ -53,6 +57,26 @@ enum dhcp_state {
 /* RFC 2131 §3.1 step 5: after a DHCPDECLINE, wait at least ten seconds
  * before starting over */
 #define DHCP_DECLINE_WAIT_US (10ull * 1000000)
+/* RFC 5227 §2.1.1: after MAX_CONFLICTS (10) conflicts on an interface, at
+ * most one new address per RATE_LIMIT_INTERVAL (60 s). Counted here as
+ * the declines of the boot; the wait after each decline from the tenth on
+ * is DHCP_RATE_LIMIT_US */
+#define DHCP_MAX_CONFLICTS 10
+#define DHCP_RATE_LIMIT_US (60ull * 1000000)
+/* Some virtual links answer ARP for every address with one MAC (Azure's
+ * host: 12:34:56:78:9a:bc; proxy ARP), the probe of our own address too,
+ * and give us the same address again after a DHCPDECLINE: probing there
+ * would decline for ever and never bind. After DHCP_MAX_DECLINES declines
+ * in a row (no probe passing in between), the next ACKed address is bound
+ * without a probe, and so is every later one this boot (no probe runs
+ * that could pass). RFC 5227 §2.1.1 instead keeps probing, one new
+ * address per RATE_LIMIT_INTERVAL once MAX_CONFLICTS is reached; this
+ * client stops before that (2 < 10) rather than slow down, taking the
+ * risk of a real conflict (then defended, §2.4 (c)) over never having an
+ * address. On such a link the address is bound about
+ * 2 * DHCP_DECLINE_WAIT_US (21 s) after the first ACK, inside the 30 s
+ * the first-boot proof gives DHCP (FB_DHCP_WAIT_US, kernel/proof) */
+#define DHCP_MAX_DECLINES 2
 
 static struct {
 	enum dhcp_state state;
@@ -65,6 +89,13 @@ static struct {
 	uint64_t ack_at;
 	unsigned probes;
 	uint8_t conflict_mac[ETH_ALEN];
+	/* declines since the last probe that passed; the last address
+	 * declined then (0: none) and the MAC that claimed it; declines of
+	 * the boot; probing given up for the boot (a proxy answers ARP) */
+	unsigned declines, declines_boot;
+	uint32_t declined_ip;
+	uint8_t declined_mac[ETH_ALEN];
+	bool no_probe;
 } dhcp;
 
 /* renewing or rebinding: the address is ours until the lease ends */
@@ -232,6 +263,65 @@ static bool host_addr(uint32_t a)
 	return top != 0 && top != 127 && top < 224;
 }
 
+/* the ACKed address (PROBING's parameters) is ours: bound and announced
+ * (RFC 5227 §2.3), unless its lease (running from the ACK) has ended
+ * meanwhile: a lease shorter than the probe, or a tick that came that
+ * late */
+static void dhcp_bind(uint64_t now)
+{
+	if (now >= dhcp.ack_at + (uint64_t)dhcp.ack_lease * 1000000) {
+		kprintf("%s: dhcp: lease ended while probing, starting over\n",
+			net_if.nic->name);
+		dhcp_discover(now);
+		return;
+	}
+	net_set_address(dhcp.offer_ip, dhcp.ack_mask, dhcp.ack_gw, "dhcp",
+			dhcp.ack_lease);
+	dhcp_lease_from(dhcp.ack_at, dhcp.ack_lease);
+	arp_announce();
+}
+
+/* an ACK of an address the interface does not have: probed first (RFC
+ * 2131 §3.1 step 5), or bound at once where a probe proves nothing */
+static void dhcp_acked(uint64_t now, uint32_t yi, uint32_t mask, uint32_t gw,
+		       uint32_t lease)
+{
+	dhcp.offer_ip = yi;
+	dhcp.ack_mask = mask;
+	dhcp.ack_gw = gw;
+	dhcp.ack_lease = lease;
+	dhcp.ack_at = now;
+	char a[16];
+	ip_str(yi, a, sizeof(a));
+	if (mask == 0xffffffffu) {
+		/* a /32 (Google Cloud's VPC hands these out, with a gateway
+		 * route, and answers ARP itself): no other host is on the
+		 * address's subnet, and whatever answers a probe is the
+		 * fabric */
+		kprintf("%s: dhcp: %s/32 has no neighbour that could hold it; "
+			"bound without probing\n",
+			net_if.nic->name, a);
+		dhcp_bind(now);
+		return;
+	}
+	if (dhcp.no_probe) { /* a proxy answers for every address */
+		dhcp_bind(now);
+		return;
+	}
+	if (dhcp.declines >= DHCP_MAX_DECLINES) {
+		kprintf("%s: dhcp: %u addresses declined in a row; %s bound "
+			"without probing\n",
+			net_if.nic->name, dhcp.declines, a);
+		dhcp_bind(now);
+		return;
+	}
+	dhcp.state = DHCP_PROBING;
+	dhcp.probes = 1;
+	arp_acd_start(yi);
+	arp_acd_probe();
+	dhcp.deadline = now + DHCP_PROBE_GAP_US;
+}
+
 static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		       const uint8_t *data, size_t len)
 {
@@ -268,7 +358,7 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		return;
 	if (o.type == DHCPNAK) {
 		kprintf("%s: dhcp: NAK, starting over\n", net_if.nic->name);
-		net_if.configured = false;
+		net_clear_address();
 		dhcp_discover(now);
 		return;
 	}
@@ -288,24 +378,26 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	if (o.server_id)
 		dhcp.server_id = o.server_id;
 	(void)ip;
-	if (dhcp.state == DHCP_REQUESTING) {
-		/* a new address: probe it first (its lease runs from now) */
-		dhcp.offer_ip = yi;
-		dhcp.ack_mask = mask;
-		dhcp.ack_gw = gw;
-		dhcp.ack_lease = lease;
-		dhcp.ack_at = now;
-		dhcp.state = DHCP_PROBING;
-		dhcp.probes = 1;
-		arp_acd_start(yi);
-		arp_acd_probe();
-		dhcp.deadline = now + DHCP_PROBE_GAP_US;
+	if (dhcp.state != DHCP_REQUESTING && yi != net_if.ip) {
+		/* RFC 2131 §4.3.2 and §4.4.5: a renewing or rebinding REQUEST
+		 * (ciaddr set) asks to extend the lease of our address; an ACK
+		 * naming another one is a new address, not an extension. The
+		 * old one goes with its connections (they cannot move), and
+		 * the new one is probed as after a first ACK */
+		char a[16], b[16];
+		ip_str(net_if.ip, a, sizeof(a));
+		ip_str(yi, b, sizeof(b));
+		kprintf("%s: dhcp: renewal ACK moves %s to %s\n",
+			net_if.nic->name, a, b);
+		net_clear_address();
+	}
+	if (!net_if.configured) {
+		dhcp_acked(now, yi, mask, gw, lease);
 		return;
 	}
-	/* a renewal may move the address, mask or router too: the latest
-	 * ACK's parameters are the ones in force (a moved address is not
-	 * probed) */
-	if (yi != net_if.ip || mask != net_if.mask || gw != net_if.gw)
+	/* a renewal may change the mask or router: the latest ACK's
+	 * parameters are the ones in force */
+	if (mask != net_if.mask || gw != net_if.gw)
 		net_set_address(yi, mask, gw, "dhcp", lease);
 	dhcp_lease_from(now, lease);
 }
@@ -324,24 +416,43 @@ void dhcp_start(void)
 }
 
 /* PROBING: a conflict declines the address (RFC 2131 §3.1 step 5: a
- * DHCPDECLINE, then at least ten seconds before starting over); the next
- * probe; or, the window over with no conflict, the address is ours */
+ * DHCPDECLINE, then at least ten seconds before starting over), unless
+ * the MAC that claimed the address declined last claims this other one
+ * too: it answers for every address (proxy ARP), so the address is bound
+ * and probing given up for the boot; the next probe; or, the window over
+ * with no conflict, the address is ours */
 static void dhcp_probe_tick(uint64_t now)
 {
 	uint8_t *mac = dhcp.conflict_mac;
 	if (arp_acd_conflict(mac)) {
+		arp_acd_stop();
+		if (dhcp.declined_ip && dhcp.declined_ip != dhcp.offer_ip &&
+		    !memcmp(mac, dhcp.declined_mac, ETH_ALEN)) {
+			kprintf("%s: dhcp: %02x:%02x:%02x:%02x:%02x:%02x "
+				"answers ARP for every address; not probing "
+				"on this link\n",
+				net_if.nic->name, mac[0], mac[1], mac[2],
+				mac[3], mac[4], mac[5]);
+			dhcp.no_probe = true;
+			dhcp_bind(now);
+			return;
+		}
+		uint64_t wait = ++dhcp.declines_boot >= DHCP_MAX_CONFLICTS
+				    ? DHCP_RATE_LIMIT_US
+				    : DHCP_DECLINE_WAIT_US;
 		char a[16];
 		ip_str(dhcp.offer_ip, a, sizeof(a));
 		kprintf("%s: dhcp: %s is in use by "
 			"%02x:%02x:%02x:%02x:%02x:%02x; declining it, "
 			"DISCOVER again in %lu s\n",
 			net_if.nic->name, a, mac[0], mac[1], mac[2], mac[3],
-			mac[4], mac[5],
-			(unsigned long)(DHCP_DECLINE_WAIT_US / 1000000));
+			mac[4], mac[5], (unsigned long)(wait / 1000000));
 		dhcp_send(DHCPDECLINE);
-		arp_acd_stop();
+		dhcp.declines++;
+		dhcp.declined_ip = dhcp.offer_ip;
+		memcpy(dhcp.declined_mac, mac, ETH_ALEN);
 		dhcp.state = DHCP_DECLINED;
-		dhcp.deadline = now + DHCP_DECLINE_WAIT_US;
+		dhcp.deadline = now + wait;
 		return;
 	}
 	if (now < dhcp.deadline)
@@ -355,18 +466,9 @@ static void dhcp_probe_tick(uint64_t now)
 		return;
 	}
 	arp_acd_stop();
-	/* a lease shorter than the probe (or a tick that came that late)
-	 * has ended before the address could be used */
-	if (now >= dhcp.ack_at + (uint64_t)dhcp.ack_lease * 1000000) {
-		kprintf("%s: dhcp: lease ended while probing, starting over\n",
-			net_if.nic->name);
-		dhcp_discover(now);
-		return;
-	}
-	net_set_address(dhcp.offer_ip, dhcp.ack_mask, dhcp.ack_gw, "dhcp",
-			dhcp.ack_lease);
-	dhcp_lease_from(dhcp.ack_at, dhcp.ack_lease);
-	arp_announce();
+	dhcp.declines = 0; /* a probe passed: the link's ARP tells the truth */
+	dhcp.declined_ip = 0;
+	dhcp_bind(now);
 }
 
 void dhcp_tick(uint64_t now)
@@ -384,7 +486,7 @@ void dhcp_tick(uint64_t now)
 	    now >= dhcp.lease_end) {
 		kprintf("%s: dhcp: lease ended unrenewed, starting over\n",
 			net_if.nic->name);
-		net_if.configured = false;
+		net_clear_address();
 		dhcp_discover(now);
 		return;
 	}

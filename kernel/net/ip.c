@@ -55,6 +55,24 @@ void net_set_address(uint32_t ip, uint32_t mask, uint32_t gw,
 		net_if.nic ? net_if.nic->name : "net", a, m, g, source);
 }
 
+void net_clear_address(void)
+{
+	if (net_if.configured) {
+		char a[16];
+		ip_str(net_if.ip, a, sizeof(a));
+		kprintf("%s: address %s removed\n",
+			net_if.nic ? net_if.nic->name : "net", a);
+	}
+	net_if.ip = net_if.mask = net_if.gw = 0;
+	net_if.source = "none";
+	net_if.lease_s = 0;
+	net_if.configured = false;
+	arp_reset();
+	for (unsigned i = 0; i < ARRAY_SIZE(protos); i++)
+		if (protos[i].proto && protos[i].addr_lost)
+			protos[i].addr_lost();
+}
+
 bool ip_is_broadcast(uint32_t ip)
 {
 	return ip == IPV4_BROADCAST ||

@@ -18,6 +18,9 @@ struct ip_proto {
 	 * protocol: next-hop MTU (0: unknown) and the quote (IP header + at
 	 * least 8 bytes) */
 	void (*frag_needed)(uint16_t mtu, const uint8_t *quote, size_t len);
+	/* the interface's address is gone (net_clear_address): whatever
+	 * was bound to it ends, and nothing is sent from it */
+	void (*addr_lost)(void);
 };
 
 /* forget bindings and registrations (net_init, before the layers above
@@ -41,4 +44,10 @@ int net_udp_bind(uint16_t port,
 			       const uint8_t *data, size_t len));
 void net_set_address(uint32_t ip, uint32_t mask, uint32_t gw,
 		     const char *source, uint32_t lease_s);
+/* the address is no longer ours (a lease ended, a DHCPNAK, a renewal that
+ * moved us): address, mask and gateway 0, not configured, the ARP cache
+ * and the frames waiting in it dropped (they carry the old source), and
+ * every registered protocol's addr_lost called. One line when an address
+ * was up */
+void net_clear_address(void);
 #endif

@@ -64,10 +64,12 @@ void tcp_usage(unsigned *active, unsigned *max)
 
 static void tcp_input(const struct ipv4_view *ip);
 static void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len);
+static void tcp_addr_lost(void);
 static const struct ip_proto tcp_proto = {
     .proto = IP_PROTO_TCP,
     .input = tcp_input,
     .frag_needed = tcp_frag_needed,
+    .addr_lost = tcp_addr_lost,
 };
 
 void tcp_init(void)
@@ -266,6 +268,22 @@ static void conn_free(struct tcp_conn *c, bool notify)
 	c->index = i;
 	c->rx = rx_mem + (size_t)i * TCP_RXBUF;
 	c->tx = tx_mem + (size_t)i * TCP_TXBUF;
+}
+
+/* the address every connection was bound to is gone (RFC 2131 §4.4.5:
+ * at a lease's end the client "MUST immediately stop any other network
+ * processing"): each ends, its application told, with no RST (it would
+ * come from an address no longer ours); the peers time out */
+static void tcp_addr_lost(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
+		if (conns[i].state != TCP_CLOSED) {
+			conn_free(&conns[i], true);
+			n++;
+		}
+	if (n)
+		kprintf("tcp: %u connections ended with the address\n", n);
 }
 
 static void send_rst_conn(struct tcp_conn *c)

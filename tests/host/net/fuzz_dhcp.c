@@ -1,13 +1,18 @@
 /* tests/host/net/fuzz_dhcp.c — a hostile DHCP server against the client
  * (kernel/net/dhcp.c): replies with any type, address and option bytes,
  * to the client's current transaction or another, between jumps of the
- * clock, and ARP packets from other hosts claiming an address (a reply or
- * gratuitous request with it as sender, or a probe for it), or the
- * client's own probe echoed back. Oracle, after every step: an address the
- * client holds is one a host can hold, under a contiguous mask; some reply
- * offered it; its lease (as the client reports it) has not run out since
- * the last such reply; and it is not an address another MAC claimed while
- * the client was probing it (RFC 5227 §2.1.1). */
+ * clock, and ARP packets from one of two other hosts claiming an address
+ * (a reply or gratuitous request with it as sender, or a probe for it), or
+ * the client's own probe echoed back. Oracle, after every step: an address
+ * the client holds is one a host can hold, under a contiguous mask; some
+ * reply offered it; its lease (as the client reports it) has not run out
+ * since the last such reply; and it is not an address another MAC claimed
+ * while the client was probing it (RFC 5227 §2.1.1), unless that MAC also
+ * claimed the different address the client declined last, with no probe
+ * passing since (a proxy answering ARP for every address: dhcp.c binds
+ * then). Every DHCP message the client sends: a DISCOVER or DECLINE from
+ * 0.0.0.0 with ciaddr 0, a REQUEST from its ciaddr (RFC 2131 §4.1, table
+ * 5). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +35,13 @@ static uint32_t xid; /* the client's latest transaction */
  * it since its first probe */
 static uint32_t probing;
 static bool claimed;
-static const uint8_t other_mac[6] = {0x02, 0x00, 0x00, 0x77, 0x00, 0x0d};
+static const uint8_t *claim_mac; /* the first MAC to claim it */
+/* the address the client declined last, since no probe passed (0: none),
+ * and the MAC whose claim it declined */
+static uint32_t declined;
+static const uint8_t *declined_mac;
+static const uint8_t other_mac[2][6] = {{0x02, 0x00, 0x00, 0x77, 0x00, 0x0d},
+					{0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc}};
 
 static void die(const char *what, uint32_t ip)
 {
@@ -64,7 +75,27 @@ static void drain(void)
 		    v.proto != IP_PROTO_UDP || v.len < 8 + 240 ||
 		    rd16(v.payload) != DHCP_CLIENT_PORT)
 			continue;
-		xid = rd32(v.payload + 8 + 4);
+		const uint8_t *m = v.payload + 8;
+		xid = rd32(m + 4);
+		int type = -1;
+		for (size_t k = 240; k + 2 < v.len - 8 && m[k] != 255;)
+			if (m[k] == 0) {
+				k++;
+			} else {
+				if (m[k] == 53 && m[k + 1] == 1)
+					type = m[k + 2];
+				k += 2u + m[k + 1];
+			}
+		if ((type == DHCPDISCOVER || type == DHCPDECLINE) &&
+		    (v.src || rd32(m + 12)))
+			die("a DISCOVER or DECLINE not from 0.0.0.0, ciaddr 0",
+			    v.src);
+		if (type == DHCPREQUEST && v.src != rd32(m + 12))
+			die("a REQUEST whose source is not its ciaddr", v.src);
+		if (type == DHCPDECLINE && probing) {
+			declined = probing;
+			declined_mac = claimed ? claim_mac : NULL;
+		}
 		/* any message of the client's ends a probe: a DECLINE, or a
 		 * DISCOVER or REQUEST of a new exchange (the lease ran out
 		 * while probing); a later probe is another one */
@@ -72,20 +103,23 @@ static void drain(void)
 	}
 }
 
-/* an ARP packet claiming `ip`: how = 0 a reply from it, 1 a gratuitous
- * request, 2 a probe for it, 3 the client's own probe echoed back */
-static void claim(uint32_t ip, unsigned how)
+/* an ARP packet claiming `ip` from other_mac[who]: how = 0 a reply from
+ * it, 1 a gratuitous request, 2 a probe for it, 3 the client's own probe
+ * echoed back */
+static void claim(uint32_t ip, unsigned how, unsigned who)
 {
 	uint8_t f[64];
-	const uint8_t *mac = how == 3 ? stack_mac : other_mac;
+	const uint8_t *mac = how == 3 ? stack_mac : other_mac[who];
 	if (how == 0)
 		build_arp(f, ARP_OP_REPLY, mac, ip, stack_mac, 0);
 	else if (how == 1)
 		build_arp(f, ARP_OP_REQUEST, mac, ip, NULL, ip);
 	else
 		build_arp(f, ARP_OP_REQUEST, mac, 0, NULL, ip);
-	if (probing && ip == probing && how != 3)
+	if (probing && ip == probing && how != 3 && !claimed) {
 		claimed = true;
+		claim_mac = mac;
+	}
 	inject(f, 60);
 }
 
@@ -116,11 +150,14 @@ static void check(void)
 	if (!v.mask || (~v.mask & (~v.mask + 1)))
 		die("holds a mask that is not contiguous", v.ip);
 	if (v.ip == probing) {
-		if (claimed)
+		if (claimed && !(declined && declined != probing &&
+				 declined_mac == claim_mac))
 			die("bound an address another MAC claimed while it "
 			    "was probed",
 			    v.ip);
-		probing = 0; /* bound: a later claim is defended */
+		if (!claimed)
+			declined = 0; /* the probe passed */
+		probing = 0;	      /* bound: a later claim is defended */
 	}
 	unsigned k = 0;
 	while (k < noffered && offered[k].ip != v.ip)
@@ -140,6 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	xid = 0;
 	probing = 0;
 	claimed = false;
+	declined = 0;
 	drain();
 	size_t i = 0;
 	while (i < size) {
@@ -159,11 +197,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if ((k & 3) == 3 && (k & 0x40)) {
 			/* an ARP claim: of the probed address or of one
 			 * from the input */
-			unsigned how = (k >> 2) & 3;
+			unsigned how = (k >> 2) & 3, who = (k >> 4) & 1;
 			if (k & 0x80 || i + 4 > size) {
-				claim(probing, how);
+				claim(probing, how, who);
 			} else {
-				claim(rd32(data + i), how);
+				claim(rd32(data + i), how, who);
 				i += 4;
 			}
 		} else if ((k & 3) == 3) {
@@ -172,6 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			noffered = 0;
 			probing = 0;
 			claimed = false;
+			declined = 0;
 		}
 		drain();
 		check();

@@ -1036,6 +1036,398 @@ static void test_arp_rfc5227_s2_4_defended(void **state)
 	assert_memory_equal(a.sha, stack_mac, 6);
 }
 
+/* ---- DHCP on links whose ARP proves nothing; an address that goes ------
+ */
+
+/* Azure's host answers ARP for every address with this MAC; Google
+ * Cloud's VPC gateway has one like the second */
+static const uint8_t proxy_mac[6] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc};
+static const uint8_t gce_mac[6] = {0x42, 0x01, 0x0a, 0x80, 0x00, 0x01};
+
+/* `mac` answers the client's probe: an ARP reply with `ip` as sender */
+static void claim_from(const uint8_t *mac, uint32_t ip)
+{
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REPLY, mac, ip, stack_mac, 0);
+	inject(f, 60);
+}
+
+/* the next tick sends a DHCPDECLINE of ip */
+static void expect_declined(uint32_t ip)
+{
+	advance_us(NET_TICK_US);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDECLINE);
+	assert_int_equal(req, ip);
+	struct net_state_view v;
+	net_state(&v);
+	assert_false(v.configured);
+}
+
+/* the next DISCOVER (other broadcasts before it passed over, at most 70 s
+ * away), answered by an OFFER and an ACK of ip for lease s; the xid */
+static uint32_t dhcp_next_ack(uint32_t ip, uint32_t lease)
+{
+	uint32_t xid, req;
+	int t = -1;
+	for (int i = 0; i < 700 && t != DHCPDISCOVER; i++) {
+		while ((t = dhcp_sent(&xid, &req)) != -1 && t != DHCPDISCOVER)
+			;
+		if (t != DHCPDISCOVER)
+			advance_us(100000);
+	}
+	assert_int_equal(t, DHCPDISCOVER);
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, ip, lease));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	assert_int_equal(req, ip);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, ip, lease));
+	return xid;
+}
+
+/* bound at once, with no probe: the first ARP packet the client sent
+ * since the ACK is its announcement of ip (RFC 5227 §2.3) */
+static void expect_bound_unprobed(uint32_t ip)
+{
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, ip);
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	assert_int_equal(a.spa, ip);
+	assert_int_equal(a.tpa, ip);
+}
+
+/* a /32 lease (what Google Cloud's DHCP server hands out, with a router;
+ * its fabric answers ARP itself) leaves no neighbour that could hold the
+ * address: bound at the ACK without a probe, and the fabric answering
+ * for the address afterwards declines nothing */
+static void test_dhcp_rfc5227_slash32_bound_unprobed(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	dhcp_reply_mask = 0xffffffffu;
+	dhcp_to_ack();
+	dhcp_reply_mask = 0xffffff00u;
+	expect_bound_unprobed(STACK_IP);
+	struct net_state_view v;
+	net_state(&v);
+	assert_int_equal(v.mask, 0xffffffffu);
+	assert_int_equal(v.gw, PEER_IP);
+	claim_from(gce_mac, STACK_IP);
+	advance_steps(500000);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP);
+	fake_setup(false);
+}
+
+/* a MAC that claims the address just declined and then another one
+ * answers ARP for every address (proxy ARP): the second is bound, not
+ * declined, and no address is probed for the rest of the boot; two
+ * different MACs claiming two addresses are two conflicts */
+static void test_dhcp_rfc5227_proxy_arp_not_probed(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	dhcp_to_ack();
+	claim_from(squatter_mac, STACK_IP);
+	expect_declined(STACK_IP);
+	dhcp_next_ack(STACK_IP + 1, 20);
+	claim_from(proxy_mac, STACK_IP + 1);
+	expect_declined(STACK_IP + 1);
+	fake_setup(true);
+	dhcp_to_ack();
+	claim_from(proxy_mac, STACK_IP);
+	expect_declined(STACK_IP);
+	dhcp_next_ack(STACK_IP + 1, 20);
+	claim_from(proxy_mac, STACK_IP + 1);
+	advance_us(NET_TICK_US);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), -1); /* no DECLINE */
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP + 1);
+	/* the 20 s lease ends unrenewed; the next address is not probed */
+	fake_clear();
+	dhcp_next_ack(STACK_IP + 2, 20);
+	expect_bound_unprobed(STACK_IP + 2);
+	fake_setup(false);
+}
+
+/* RFC 5227 §2.1.1: from the tenth conflict of a boot on (MAX_CONFLICTS),
+ * one new address per RATE_LIMIT_INTERVAL: the DISCOVER after that
+ * DECLINE waits 60 s, not 10. Each round here is a decline and then an
+ * address that passes its probe and whose 20 s lease ends */
+static void test_dhcp_rfc5227_s2_1_1_rate_limited(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	for (unsigned declines = 1; declines <= 10; declines++) {
+		dhcp_next_ack(STACK_IP, 20);
+		claim_from(squatter_mac, STACK_IP);
+		expect_declined(STACK_IP);
+		uint64_t wait = declines < 10 ? 10 : 60;
+		for (uint64_t t = 0; t < wait * 10 - 1; t++)
+			advance_us(100000);
+		assert_int_equal(dhcp_sent(&xid, &req), -1);
+		advance_us(200000);
+		if (declines == 10)
+			break;
+		dhcp_next_ack(STACK_IP + 1, 20);
+		advance_steps(500000);
+		struct net_state_view v;
+		net_state(&v);
+		assert_true(v.configured);
+		fake_clear();
+	}
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	fake_setup(false);
+}
+
+/* the same address declined DHCP_MAX_DECLINES (2) times in a row (a
+ * server that offers it again, a link that answers every probe): the
+ * next ACK is bound without a probe (kernel/net/dhcp.c says why this
+ * departs from RFC 5227's rate limit) */
+static void test_dhcp_rfc5227_declines_bounded(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	dhcp_to_ack();
+	for (int i = 0; i < 2; i++) {
+		if (i)
+			dhcp_next_ack(STACK_IP, 86400);
+		claim_from(proxy_mac, STACK_IP);
+		expect_declined(STACK_IP);
+	}
+	dhcp_next_ack(STACK_IP, 86400);
+	expect_bound_unprobed(STACK_IP);
+	claim_from(proxy_mac, STACK_IP);
+	advance_steps(500000);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	fake_setup(false);
+}
+
+/* bound to STACK_IP for `lease` s, the peer known to ARP, and an HTTP
+ * response from the stack that the peer does not acknowledge (so TCP
+ * keeps retransmitting it) */
+static void bound_with_busy_conn(struct peer *p, uint32_t lease)
+{
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, lease));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, lease));
+	dhcp_probe_window();
+	arp_request(STACK_IP, 60);
+	fake_clear();
+	peer_init(p, 41000);
+	assert_true(peer_connect(p));
+	p->auto_ack = false;
+	const char get[] = "GET / HTTP/1.1\r\nHost: capos\r\n\r\n";
+	peer_send(p, TCP_ACK | TCP_PSH, get, sizeof(get) - 1);
+	advance_us(1000);
+	fake_clear();
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, 1);
+}
+
+/* the renewal REQUEST at T1 (unicast from the address, ciaddr set): its
+ * xid; frames before it passed over */
+static uint32_t renewal_xid(void)
+{
+	struct ipv4_view ip;
+	for (int i = 0; i < 200; i++) {
+		if (pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip)) {
+			const uint8_t *m = ip.payload + 8;
+			assert_int_equal(ip.src, STACK_IP);
+			assert_int_equal(ip.dst, PEER_IP);
+			assert_int_equal(rd32(m + 12), STACK_IP);
+			return rd32(m + 4);
+		}
+		advance_us(100000);
+	}
+	fail_msg("no renewal");
+	return 0;
+}
+
+/* nothing the stack sends comes from ip (IPv4 source, ARP sender) */
+static void expect_nothing_from(uint32_t ip)
+{
+	const struct frame *f;
+	while ((f = fake_pop())) {
+		struct eth_view e;
+		struct ipv4_view v;
+		struct arp_view a;
+		assert_int_equal(eth_parse(f->b, f->len, &e), 0);
+		if (e.type == ETHERTYPE_ARP &&
+		    !arp_parse(e.payload, e.len, &a) && a.spa == ip)
+			fail_msg("ARP op %u from the old address", a.op);
+		if (e.type == ETHERTYPE_IPV4 &&
+		    !ipv4_parse(e.payload, e.len, &v) && v.src == ip)
+			fail_msg("IP protocol %u from the old address",
+				 v.proto);
+	}
+}
+
+/* the address is gone: none on the interface, no connection left, the
+ * next DISCOVER from 0.0.0.0 with ciaddr 0 (RFC 2131 §4.1, §4.4.1), no
+ * ARP answer for the old address, and for 40 s (past the retransmission
+ * the connection had due) nothing sent from it */
+static void expect_address_gone(void)
+{
+	struct net_state_view v;
+	net_state(&v);
+	assert_false(v.configured);
+	assert_int_equal(v.ip, 0);
+	assert_int_equal(v.mask, 0);
+	assert_int_equal(v.gw, 0);
+	assert_string_equal(v.source, "none");
+	assert_int_equal(v.tcp_active, 0);
+	struct ipv4_view ip;
+	const struct frame *f;
+	while ((f = pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip)))
+		if (ip.payload[8 + 240 + 2] == DHCPDISCOVER)
+			break;
+	assert_non_null(f);
+	assert_int_equal(ip.src, 0);
+	assert_int_equal(ip.dst, 0xffffffffu);
+	assert_int_equal(rd32(ip.payload + 8 + 12), 0); /* ciaddr */
+	arp_request(STACK_IP, 60);
+	assert_null(fake_pop());
+	for (int i = 0; i < 400; i++) {
+		advance_us(100000);
+		expect_nothing_from(STACK_IP);
+	}
+}
+
+/* RFC 2131 §3.2, §4.4.5: a DHCPNAK to the renewal takes the address away */
+static void test_dhcp_rfc2131_s4_1_nak_removes_address(void **state)
+{
+	(void)state;
+	struct peer p;
+	bound_with_busy_conn(&p, 20);
+	uint32_t xid = renewal_xid(); /* T1: 10 s */
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPNAK, 0, 20));
+	expect_address_gone();
+	peer_free(&p);
+	fake_setup(false);
+}
+
+/* a frame waiting for an ARP answer when the address goes carries the old
+ * source address: it is dropped with the address, not sent once the
+ * neighbour answers after a new address is bound */
+static void test_arp_queue_dropped_with_address(void **state)
+{
+	(void)state;
+	struct peer p;
+	bound_with_busy_conn(&p, 20);
+	uint32_t xid = renewal_xid();
+	ping_from(PEER_IP + 7, 1); /* the echo reply waits for ARP */
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.tpa, PEER_IP + 7);
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPNAK, 0, 20));
+	dhcp_next_ack(STACK_IP + 5, 20);
+	advance_steps(500000);
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP + 5);
+	fake_clear();
+	arp_answer(PEER_IP + 7, 9);
+	expect_nothing_from(STACK_IP);
+	peer_free(&p);
+	fake_setup(false);
+}
+
+/* RFC 2131 §4.4.5: a lease that ends unrenewed takes the address away */
+static void test_dhcp_rfc2131_s4_4_5_lease_end_removes_address(void **state)
+{
+	(void)state;
+	struct peer p;
+	bound_with_busy_conn(&p, 20);
+	struct net_state_view v;
+	/* renewals unanswered; the lease ran from the ACK, 0.5 s before */
+	for (int i = 0; i < 190; i++)
+		advance_us(100000);
+	net_state(&v);
+	assert_true(v.configured);
+	fake_clear();
+	advance_us(1000000);
+	expect_address_gone();
+	peer_free(&p);
+	fake_setup(false);
+}
+
+/* RFC 2131 §4.3.2, §4.4.5: a renewing REQUEST asks to extend the lease of
+ * the address in ciaddr; an ACK naming another address moves the client:
+ * the old address goes with its connections at once, the new one is
+ * probed like any ACKed address (and declined on a conflict, from
+ * 0.0.0.0), then bound */
+static void test_dhcp_rfc2131_s4_4_5_renewal_moves_address(void **state)
+{
+	(void)state;
+	for (int conflict = 0; conflict < 2; conflict++) {
+		struct peer p;
+		bound_with_busy_conn(&p, 20);
+		uint32_t xid = renewal_xid();
+		uint8_t f[600];
+		inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP + 5, 20));
+		struct net_state_view v;
+		net_state(&v);
+		assert_false(v.configured);
+		assert_int_equal(v.tcp_active, 0);
+		struct arp_view a;
+		const uint8_t *dst, *tha;
+		assert_non_null(arp_sent(&a, &dst, &tha));
+		assert_int_equal(a.op, ARP_OP_REQUEST);
+		assert_int_equal(a.spa, 0);
+		assert_int_equal(a.tpa, STACK_IP + 5);
+		if (conflict) {
+			claim_from(squatter_mac, STACK_IP + 5);
+			advance_us(NET_TICK_US);
+			struct ipv4_view ip;
+			assert_non_null(
+			    pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip));
+			assert_int_equal(ip.src, 0);
+			assert_int_equal(ip.payload[8 + 240 + 2], DHCPDECLINE);
+			assert_int_equal(rd32(ip.payload + 8 + 12), 0);
+			net_state(&v);
+			assert_false(v.configured);
+		} else {
+			advance_steps(500000);
+			net_state(&v);
+			assert_true(v.configured);
+			assert_int_equal(v.ip, STACK_IP + 5);
+		}
+		fake_clear();
+		for (int i = 0; i < 300; i++) {
+			advance_us(100000);
+			expect_nothing_from(STACK_IP);
+		}
+		peer_free(&p);
+	}
+	fake_setup(false);
+}
+
 /* a NIC whose MTU is below IPv4's 68 bytes (RFC 791 §3.2) gets no stack:
  * with MTU 27 a fragmented echo reply would carry 0 bytes a fragment and
  * never end */
@@ -3409,6 +3801,28 @@ int main(void)
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_s2_4_defended,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc5227_slash32_bound_unprobed, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc5227_proxy_arp_not_probed, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc5227_s2_1_1_rate_limited, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_rfc5227_declines_bounded,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_1_nak_removes_address, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_arp_queue_dropped_with_address,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_4_5_lease_end_removes_address,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_4_5_renewal_moves_address, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_fallback_static,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
