@@ -280,9 +280,11 @@ int nvme_q_drain_stopped(struct nvme_softc *sc, struct nvme_queue *q)
 		 * consumes and reports the head, which makes room for the
 		 * rest (in the device's order) */
 		int r = nvme_broker_cq_reap(sc->broker, q->id);
+		if (r < 0)
+			break; /* the broker kept nothing: none is believed */
 		int n = nvme_cq_drain(sc, q);
 		total += n;
-		if (n == 0 && r <= 0)
+		if (n == 0 && r == 0)
 			break;
 	}
 	return total;

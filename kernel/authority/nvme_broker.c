@@ -737,11 +737,14 @@ fail:
 
 int nvme_broker_stop(struct nvme_broker *b)
 {
-	if (broker_halt(b) != 0) {
-		/* not proven stopped: nothing it wrote is believed */
+	int r = broker_halt(b);
+	/* not proven stopped, or its owner faulted (quarantined, revoked):
+	 * nothing it wrote is believed */
+	if (r != 0 || auth_owner_revoked(b->owner) ||
+	    iommu_owner_quarantined(b->owner)) {
 		nvme_gate_drop_all(&b->gate);
 		b->draining = false;
-		return -1;
+		return r;
 	}
 	/* CC.EN=0, CSTS.RDY=0 and bus mastering off: the shadow CQs hold
 	 * all the device will ever post; the gate rings no doorbell now */

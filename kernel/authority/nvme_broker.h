@@ -64,9 +64,10 @@ int nvme_broker_reset(struct nvme_broker *b);
  * queues (nvme_gate_stop), so nvme_broker_cq_reap and nvme_broker_cq_head
  * still move the completions the device posted before the stop into the
  * driver's CQs; nothing new reaches the device (nvme_broker_sq_ring
- * refuses). nvme_broker_reset then drops the queues. 0, or -1 when the
- * controller did not stop: fenced, the queues dropped at once (nothing it
- * posted is believed). */
+ * refuses). nvme_broker_reset then drops the queues. For an owner
+ * quarantined or revoked after a DMA fault the queues are dropped at once
+ * (nvme_broker_cq_reap refuses: nothing it posted is believed). 0, or -1
+ * when the controller did not stop: fenced, the queues dropped too. */
 int nvme_broker_stop(struct nvme_broker *b);
 /* the doorbell gate (nvme_gate_sq_ring): entries consumed or -1 */
 int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail);

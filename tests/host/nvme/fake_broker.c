@@ -111,6 +111,10 @@ static void fb_before_stop(struct nvme_broker *b)
 int nvme_broker_stop(struct nvme_broker *b)
 {
 	fb_before_stop(b);
+	if (auth_owner_revoked(b->owner)) { /* nothing is believed */
+		nvme_broker_reset(b);
+		return 0;
+	}
 	nvme_gate_stop(&b->gate);
 	b->enabled = false;
 	b->draining = true;

@@ -904,6 +904,31 @@ static void test_timeout_reset_waiter_succeeds(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* a DMA fault revokes the owner while a finished write's completion sits
+ * in the driver's CQ: the broker keeps nothing of a faulted owner's
+ * controller, so the reset delivers nothing and the write fails once */
+static void test_revoked_reset_delivers_nothing(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	struct nvme_ccb *w3 = three_writes(&b);
+	device_finishes_two();
+	assert_int_equal(auth_owner_revoke(sc.owner, "test fault"),
+			 (int)shim_owner_pools(sc.owner));
+	assert_int_equal(nvme_recover(&sc, "test"), -1);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(answers[i].n, 1);
+		assert_int_equal(answers[i].status >> 1,
+				 NVME_SC_ABORT_SQ_DELETED);
+	}
+	assert_int_equal(nvme_cqe_sc(&w3->cqe), NVME_SC_ABORT_SQ_DELETED);
+	assert_int_equal(sc.reset_delivered_cmds, 0);
+	nvme_ccb_put(w3);
+	nvme_detach(&sc);
+	assert_int_equal(auth_owner_reinstate(sc.owner), 0);
+	sc.pool.len = 0;
+}
+
 /* Controller Fatal Status: the same two finished writes, but the
  * controller says it met an error it could not report in a completion and
  * cannot say which commands it touched (NVMe 2.0 §10.5): nothing it posted
@@ -973,6 +998,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs_reset_fails_posted, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_revoked_reset_delivers_nothing,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
