@@ -305,7 +305,7 @@ static bool gate_cq_in_use(const struct nvme_gate *g, uint16_t qid)
  * one CQ head doorbell for many completions */
 static void gate_cq_ring(struct nvme_gate *g, struct nvme_gate_cq *cq)
 {
-	if (!cq->sh_unrung)
+	if (!cq->sh_unrung || g->stopped)
 		return;
 	cq->sh_unrung = 0;
 	g->env.doorbell(g->env.ctx, 2u * cq->qid + 1, cq->sh_head);
@@ -626,7 +626,7 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 	const enum nvme_qtype qt = sq->qid == 0 ? NVME_QT_ADMIN : NVME_QT_IO;
 	struct nvme_sqe *shq = sq->shadow.va;
 	int taken = 0, added = 0;
-	if (cq->state == NVME_GQ_FREE)
+	if (cq->state == NVME_GQ_FREE || g->stopped)
 		return 0;
 	while (sq->drv_head != sq->drv_tail) {
 		uint16_t next_sh = (uint16_t)((sq->sh_tail + 1) % sq->size);
@@ -702,6 +702,8 @@ static void gate_interrupts(struct nvme_gate *g)
 int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail)
 {
 	struct nvme_gate_sq *sq = qid < NVME_VAL_MAX_QID ? &g->sq[qid] : 0;
+	if (g->stopped)
+		return -1; /* no device to hand the entries to */
 	if (!sq || sq->state != NVME_GQ_LIVE || !gate_ring_live(g, &sq->ring) ||
 	    !gate_ring_live(g, &g->cq[sq->cqid].ring)) {
 		nvme_val_count(&g->stats, NVME_V_QUEUE_NOT_OWNED);
@@ -869,7 +871,7 @@ int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head)
 int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd)
 {
 	struct nvme_gate_sq *sq = &g->sq[0];
-	if (sq->state != NVME_GQ_LIVE || g->kcmd_busy ||
+	if (g->stopped || sq->state != NVME_GQ_LIVE || g->kcmd_busy ||
 	    !gate_cq_room(g, &g->cq[0]))
 		return -1;
 	uint16_t next = (uint16_t)((sq->sh_tail + 1) % sq->size);
@@ -897,6 +899,11 @@ bool nvme_gate_kcmd_poll(struct nvme_gate *g, struct nvme_cqe *out)
 	return true;
 }
 
+void nvme_gate_stop(struct nvme_gate *g)
+{
+	g->stopped = true;
+}
+
 void nvme_gate_drop_all(struct nvme_gate *g)
 {
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
@@ -906,6 +913,7 @@ void nvme_gate_drop_all(struct nvme_gate *g)
 	g->pol->cq_live = g->pol->sq_live = 0;
 	g->kcmd_busy = g->kcmd_done = false;
 	g->made = 0;
+	g->stopped = false;
 }
 
 size_t nvme_gate_shadow_bytes(const struct nvme_gate *g, uint16_t qid)

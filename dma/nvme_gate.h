@@ -160,6 +160,9 @@ struct nvme_gate {
 	/* CQs (bit qid) the gate posted its own completions into during the
 	 * current call: their interrupt is delivered at its end */
 	uint64_t made;
+	/* the controller is stopped (nvme_gate_stop): what it posted before
+	 * is still reaped, nothing reaches it any more */
+	bool stopped;
 	bool kcmd_busy, kcmd_done;
 	struct nvme_cqe kcmd_cqe;
 	struct nvme_gate_sq sq[NVME_VAL_MAX_QID];
@@ -200,9 +203,20 @@ int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head);
 int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd);
 /* poll for its completion: true once *out holds it */
 bool nvme_gate_kcmd_poll(struct nvme_gate *g, struct nvme_cqe *out);
+/* the controller has stopped (CC.EN=0 and CSTS.RDY=0, bus mastering off):
+ * it posts nothing more. Until nvme_gate_drop_all the gate keeps its queues
+ * so what the device posted before the stop is still delivered:
+ * nvme_gate_cq_reap copies the shadow CQs into the driver's CQs (in order,
+ * as room frees: nvme_gate_cq_head) and nvme_gate_cq_head still takes the
+ * driver's head, but the gate writes no doorbell, takes no new entry from
+ * an SQ (nvme_gate_sq_ring and nvme_gate_kcmd_submit refuse) and deleted
+ * SQs' owed completions are still posted. */
+void nvme_gate_stop(struct nvme_gate *g);
 /* forget every queue and free the shadows (after a controller reset: the
  * device no longer uses them). Outstanding commands are not completed
- * toward the driver: the reset reports them (the driver fails them). */
+ * toward the driver: the reset reports them (the driver fails them). What
+ * the device posted and the gate did not reap is dropped with the shadows:
+ * a reset that delivers it calls nvme_gate_stop and reaps first. */
 void nvme_gate_drop_all(struct nvme_gate *g);
 /* one JSON object: verdict counts by reason and queue state */
 struct json;

@@ -482,7 +482,38 @@ int nvme_recover(struct nvme_softc *sc, const char *why)
 	sc->resets++;
 	sc->up = false;
 	kprintf("%s: %s; resetting controller\n", sc->name, why);
-	int r = nvme_broker_reset(sc->broker);
+	/* Controller Fatal Status (or a function reading all ones), read
+	 * before the disable clears it: the controller met an error it could
+	 * not report in a completion and cannot say which commands it
+	 * touched (NVMe 2.0 §3.1.3.6, §10.5), so what it posted that the
+	 * driver has not consumed is not believed. Otherwise the controller
+	 * is stopped first (CC.EN=0, CSTS.RDY=0, bus mastering off: nothing
+	 * more races in), every completion it posted before is delivered —
+	 * a finished write reports success — and only the rest fail. */
+	uint32_t csts = nvme_broker_csts(sc->broker);
+	bool fatal = csts == NVME_CSTS_GONE || FIELD_GET(NVME_CSTS_CFS, csts);
+	/* what a callback submits while the queues drain fails at once */
+	sc->admin.live = false;
+	for (unsigned i = 0; i < sc->nioq; i++)
+		sc->ioq[i].live = false;
+	int r = nvme_broker_stop(sc->broker);
+	if (r == 0 && !fatal) {
+		unsigned n = 0;
+		for (unsigned i = 0; i < sc->nioq; i++)
+			n += (unsigned)nvme_q_drain_stopped(sc, &sc->ioq[i]);
+		n += (unsigned)nvme_q_drain_stopped(sc, &sc->admin);
+		sc->reset_delivered_cmds += n;
+		if (n)
+			kprintf("%s: %u completions posted before the reset "
+				"delivered\n",
+				sc->name, n);
+	} else if (r == 0) {
+		kprintf("%s: controller fatal: its unconsumed completions "
+			"are not trusted\n",
+			sc->name);
+	}
+	if (r == 0)
+		r = nvme_broker_reset(sc->broker);
 	/* the controller is disabled: nothing it had is coming back */
 	nvme_q_fail_all(sc, &sc->admin);
 	for (unsigned i = 0; i < sc->nioq; i++) {
@@ -576,6 +607,7 @@ void nvme_json(struct nvme_softc *sc, struct json *j)
 	json_ku64(j, "max_xfer", sc->max_xfer);
 	json_ku64(j, "resets", sc->resets);
 	json_ku64(j, "failed_by_reset", sc->reset_failed_cmds);
+	json_ku64(j, "delivered_by_reset", sc->reset_delivered_cmds);
 	json_kbool(j, "irq", sc->use_irq);
 	json_karr(j, "namespaces");
 	for (unsigned i = 0; i < sc->nns; i++) {

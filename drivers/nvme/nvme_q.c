@@ -264,6 +264,32 @@ int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q)
 	return total;
 }
 
+/* Rounds of reap and drain after a stop. The device posts nothing more
+ * (CC.EN=0, CSTS.RDY=0, bus mastering off), so each round that moves
+ * anything takes from a finite set — the shadow CQ (size - 1 entries at
+ * most) and what deleted SQs still owe — and a round that moves nothing
+ * ends the loop: a bound that is never reached, kept so that a gate that
+ * misbehaves costs a failed command, never a hang. */
+#define NVME_STOPPED_ROUNDS 8
+
+int nvme_q_drain_stopped(struct nvme_softc *sc, struct nvme_queue *q)
+{
+	int total = 0;
+	for (int round = 0; round < NVME_STOPPED_ROUNDS; round++) {
+		/* the gate copies while the driver's CQ has room; the drain
+		 * consumes and reports the head, which makes room for the
+		 * rest (in the device's order) */
+		int r = nvme_broker_cq_reap(sc->broker, q->id);
+		if (r < 0)
+			break; /* the broker kept nothing: none is believed */
+		int n = nvme_cq_drain(sc, q);
+		total += n;
+		if (n == 0 && r == 0)
+			break;
+	}
+	return total;
+}
+
 /* Controller Fatal Status (NVMe 2.0 §3.1.3.6, §10.5): looked at while a
  * wait drags on, not on every poll (a register read is a device access) */
 static bool nvme_cfs(struct nvme_softc *sc)
@@ -319,14 +345,17 @@ void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb)
 		ccb->done(sc, ccb, &c);
 }
 
-/* a reset for `why`; if ccb is still outstanding afterwards (a reset
- * already in progress refused the nested one), it is failed here */
+/* a reset for `why`. The reset answers ccb: with the completion the
+ * device posted before it (a timeout's reset delivers those), or as
+ * aborted; if it is still outstanding afterwards (a reset already in
+ * progress refused the nested one), it is failed here. 0 when the answer
+ * is a success. */
 static int nvme_wait_fail(struct nvme_softc *sc, struct nvme_ccb *ccb,
 			  const char *why)
 {
 	nvme_recover(sc, why);
 	nvme_ccb_abort(sc, ccb);
-	return -1;
+	return nvme_cqe_ok(&ccb->cqe) ? 0 : -1;
 }
 
 /* Controller Fatal Status is looked at every NVME_CSTS_CHECK_US across all

@@ -128,6 +128,8 @@ struct nvme_softc {
 	uint64_t arena_map[NVME_ARENA_PAGES / 64];
 	unsigned resets;
 	uint64_t reset_failed_cmds; /* commands failed by a reset */
+	/* completions the device posted before a reset, delivered by it */
+	uint64_t reset_delivered_cmds;
 	uint64_t
 	    csts_checked_us; /* last CSTS.CFS look (nvme_wait, nvme_poll) */
 	uint64_t tsc_per_us; /* the clock's rate, for deadlines in TSC */
@@ -153,8 +155,11 @@ struct nvme_io {
  * everything undone). */
 int nvme_attach(struct nvme_softc *sc);
 void nvme_detach(struct nvme_softc *sc);
-/* reset the controller (CFS, timeout, or a proof asking), fail every
- * outstanding command, bring the queues back. 0 or -1 (controller dead). */
+/* reset the controller (CFS, timeout, or a proof asking) and bring the
+ * queues back. Every outstanding command is answered once: with the
+ * completion the device posted before the stop when the controller is not
+ * fatal (CSTS.CFS clear), else — and for all it never completed — as
+ * aborted. 0 or -1 (controller dead). */
 int nvme_recover(struct nvme_softc *sc, const char *why);
 /* MSI-X handler: arg is the queue */
 void nvme_intr(void *arg);
@@ -175,6 +180,10 @@ void nvme_q_plug(struct nvme_queue *q);
 void nvme_q_unplug(struct nvme_softc *sc, struct nvme_queue *q);
 /* reap and dispatch q's completions; returns how many were dispatched */
 int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q);
+/* after nvme_broker_stop: dispatch every completion the stopped controller
+ * posted on q (the gate's shadow CQ through the driver's CQ, consumed as it
+ * goes, so a full driver CQ holds nothing back); returns how many */
+int nvme_q_drain_stopped(struct nvme_softc *sc, struct nvme_queue *q);
 /* nvme_complete, then fail-safe for asynchronous callers: a command past
  * its deadline resets the controller (nvme_recover) */
 int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q);

@@ -42,6 +42,9 @@ struct nvme_broker {
 	/* a disable failed: the controller may still be running on memory
 	 * that was freed. Bus mastering stays off for good. */
 	bool fenced;
+	/* stopped by nvme_broker_stop with the gate's queues kept: the driver
+	 * may reap what the device posted before, until nvme_broker_reset */
+	bool draining;
 	struct pci_dev *d;
 	uint16_t owner;
 	char name[16];		/* "0000:BB:DD.F" */
@@ -249,17 +252,15 @@ static bool broker_running(const struct nvme_broker *b)
 	       FIELD_GET(NVME_CC_EN, reg_read32(b, NVME_REG_CC));
 }
 
-/* Stop the controller and drop every gate queue. Bus mastering goes off
- * first thing after the disable, whatever its outcome: the device has
- * stopped using every queue, or ignores CC.EN=0 and is cut off the bus here.
- * Either way the shadows can go and the grants in-flight commands pinned
- * are released. A controller that did not stop is fenced for good (one
- * reason line; the function is marked) and never re-enabled. 0 or -1. */
-static int broker_stop(struct nvme_broker *b)
+/* Stop the controller. Bus mastering goes off first thing after the
+ * disable, whatever its outcome: the device has stopped using every queue,
+ * or ignores CC.EN=0 and is cut off the bus here. A controller that did not
+ * stop is fenced for good (one reason line; the function is marked) and
+ * never re-enabled. 0 or -1. */
+static int broker_halt(struct nvme_broker *b)
 {
 	int r = broker_disable(b);
 	broker_fence(b, false);
-	nvme_gate_drop_all(&b->gate);
 	b->enabled = false;
 	b->stopped = r == 0;
 	if (r != 0 && !b->fenced) {
@@ -270,6 +271,16 @@ static int broker_stop(struct nvme_broker *b)
 			"0x%x); fenced: bus mastering off, not re-enabled\n",
 			b->name, reg_read32(b, NVME_REG_CSTS));
 	}
+	return r;
+}
+
+/* Stop the controller and drop every gate queue: the shadows can go and
+ * the grants in-flight commands pinned are released. 0 or -1. */
+static int broker_stop(struct nvme_broker *b)
+{
+	int r = broker_halt(b);
+	nvme_gate_drop_all(&b->gate);
+	b->draining = false;
 	return r;
 }
 
@@ -724,6 +735,24 @@ fail:
 	return -1;
 }
 
+int nvme_broker_stop(struct nvme_broker *b)
+{
+	int r = broker_halt(b);
+	/* not proven stopped, or its owner faulted (quarantined, revoked):
+	 * nothing it wrote is believed */
+	if (r != 0 || auth_owner_revoked(b->owner) ||
+	    iommu_owner_quarantined(b->owner)) {
+		nvme_gate_drop_all(&b->gate);
+		b->draining = false;
+		return r;
+	}
+	/* CC.EN=0, CSTS.RDY=0 and bus mastering off: the shadow CQs hold
+	 * all the device will ever post; the gate rings no doorbell now */
+	nvme_gate_stop(&b->gate);
+	b->draining = true;
+	return 0;
+}
+
 int nvme_broker_reset(struct nvme_broker *b)
 {
 	return broker_stop(b);
@@ -756,7 +785,7 @@ int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)
 
 int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 {
-	if (!b->enabled)
+	if (!b->enabled && !b->draining)
 		return -1;
 #ifdef CAPOS_PROOFS
 	if (inject)
@@ -773,7 +802,7 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 
 int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
 {
-	if (!b->enabled)
+	if (!b->enabled && !b->draining)
 		return -1;
 #ifdef CAPOS_PROOFS
 	if (b->prof.on) {

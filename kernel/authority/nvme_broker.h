@@ -59,6 +59,16 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
  * 0, or -1 when the controller did not stop (it is fenced off the bus
  * anyway). */
 int nvme_broker_reset(struct nvme_broker *b);
+/* The first half of a reset that delivers what the device finished: the
+ * same stop (CC.EN=0, RDY=0, bus mastering off) but the gate keeps its
+ * queues (nvme_gate_stop), so nvme_broker_cq_reap and nvme_broker_cq_head
+ * still move the completions the device posted before the stop into the
+ * driver's CQs; nothing new reaches the device (nvme_broker_sq_ring
+ * refuses). nvme_broker_reset then drops the queues. For an owner
+ * quarantined or revoked after a DMA fault the queues are dropped at once
+ * (nvme_broker_cq_reap refuses: nothing it posted is believed). 0, or -1
+ * when the controller did not stop: fenced, the queues dropped too. */
+int nvme_broker_stop(struct nvme_broker *b);
 /* the doorbell gate (nvme_gate_sq_ring): entries consumed or -1 */
 int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail);
 /* device completions -> driver CQ (nvme_gate_cq_reap): count or -1 */

@@ -98,13 +98,37 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	return 0;
 }
 
+/* as the kernel broker's: the controller stops (the model executes
+ * nothing more), the gate keeps its queues for the reap */
+static void fb_before_stop(struct nvme_broker *b)
+{
+	void (*hook)(void) = b->before_stop;
+	b->before_stop = 0;
+	if (hook)
+		hook();
+}
+
+int nvme_broker_stop(struct nvme_broker *b)
+{
+	fb_before_stop(b);
+	if (auth_owner_revoked(b->owner)) { /* nothing is believed */
+		nvme_broker_reset(b);
+		return 0;
+	}
+	nvme_gate_stop(&b->gate);
+	b->enabled = false;
+	b->draining = true;
+	b->stops++;
+	return 0;
+}
+
 int nvme_broker_reset(struct nvme_broker *b)
 {
+	fb_before_stop(b); /* a reset without nvme_broker_stop first */
+	b->draining = false;
 	nvme_gate_drop_all(&b->gate);
-	/* the controller forgets every queue */
-	memset(b->dev.sq, 0, sizeof(b->dev.sq));
-	memset(b->dev.cq, 0, sizeof(b->dev.cq));
-	memset(b->dev.db, 0, sizeof(b->dev.db));
+	/* the controller forgets every queue and fetched command */
+	fake_nvme_reset(&b->dev);
 	b->enabled = false;
 	b->csts = 0;
 	b->device_stalled = false; /* a reset unsticks a hung controller */
@@ -119,9 +143,9 @@ int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)
 
 int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 {
-	if (!b->enabled)
+	if (!b->enabled && !b->draining)
 		return -1;
-	if (!b->device_stalled)
+	if (b->enabled && !b->device_stalled)
 		fake_nvme_step(&b->dev);
 	if (qid >= NVME_VAL_MAX_QID || b->inject == FB_INJECT_NONE ||
 	    qid != b->inject_qid)
@@ -140,7 +164,9 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 
 int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
 {
-	return b->enabled ? nvme_gate_cq_head(&b->gate, qid, head) : -1;
+	return b->enabled || b->draining
+		   ? nvme_gate_cq_head(&b->gate, qid, head)
+		   : -1;
 }
 
 void nvme_broker_close(struct nvme_broker *b)

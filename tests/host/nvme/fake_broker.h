@@ -25,6 +25,8 @@ struct nvme_broker {
 	uint64_t cap;
 	uint32_t vs, csts;
 	bool enabled;
+	/* stopped by nvme_broker_stop, the gate's queues kept for the reap */
+	bool draining;
 	bool
 	    fail_enable; /* nvme_broker_enable fails (controller never ready) */
 	bool fail_open;	 /* nvme_broker_open fails (fenced, owner revoked) */
@@ -37,6 +39,11 @@ struct nvme_broker {
 	struct nvme_ident_ctrl id;
 	enum fb_inject inject;
 	uint16_t inject_qid;
+	/* may be NULL: runs once, at the next nvme_broker_stop, before the
+	 * controller stops — what the device does in the last moment before
+	 * CC.EN=0 (a test completes commands there) */
+	void (*before_stop)(void);
+	unsigned stops;
 };
 
 extern struct nvme_broker fb;

@@ -748,6 +748,219 @@ static void test_async_deadline(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* ---- a reset and the completions the device already posted ------------ */
+/* One answer per command, kept by its cookie: how many, and the status */
+struct answer {
+	unsigned n;
+	uint16_t status; /* without the phase bit */
+};
+static struct answer answers[3];
+
+static void answer_done(struct nvme_softc *s, struct nvme_ccb *ccb,
+			const struct nvme_cqe *e)
+{
+	(void)s;
+	struct answer *a = ccb->cookie;
+	a->n++;
+	a->status = (uint16_t)(e->status & ~NVME_CQE_P_MASK);
+	nvme_ccb_put(ccb);
+}
+
+/* what the device does in the last moment before the reset stops it
+ * (fb.before_stop): it fetched three writes from I/O SQ 1 and finished the
+ * first two. The first one's completion the gate has copied into the
+ * driver's CQ, where the driver has not consumed it yet (a); the second one
+ * is in the gate's shadow CQ, not reaped (b); the third never completes. */
+static void device_finishes_two(void)
+{
+	assert_int_equal(fake_nvme_fetch(&fb.dev, 1, 0), 3);
+	assert_true(fake_nvme_complete(&fb.dev, 0, 0, false, false));
+	assert_int_equal(nvme_gate_cq_reap(&fb.gate, 1), 1);
+	assert_true(fake_nvme_complete(&fb.dev, 0, 0, false, false));
+	assert_int_equal(fb.dev.ninfl, 1);
+}
+
+static const uint64_t posted_lba[3] = {40, 56, 72};
+
+/* two asynchronous writes (answers[0], answers[1]) and a synchronous one,
+ * returned, on I/O queue 1 of a stalled device; the data of write i is
+ * 4 KiB of (uint8_t)(0xa0 + i) */
+static struct nvme_ccb *three_writes(struct dma_buf *b)
+{
+	struct nvme_queue *q = &sc.ioq[0];
+	memset(answers, 0, sizeof(answers));
+	fb.device_stalled = true;
+	assert_int_equal(nvme_buf_get(&sc, 3 * 4096, b), 0);
+	struct nvme_ccb *ccb = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		memset((uint8_t *)b->va + i * 4096, 0xa0 + i, 4096);
+		struct nvme_io w = {.opc = NVME_IO_WRITE,
+				    .nsid = 1,
+				    .slba = posted_lba[i],
+				    .nlb = 8,
+				    .iova = b->iova + i * 4096,
+				    .len = 4096};
+		if (i < 2) {
+			assert_int_equal(nvme_io_submit(&sc, q, &w, answer_done,
+							&answers[i]),
+					 0);
+			continue;
+		}
+		ccb = nvme_ccb_get(q);
+		assert_non_null(ccb);
+		assert_int_equal(nvme_io_prepare(&sc, ccb, &w), 0);
+		assert_int_equal(
+		    nvme_submit(&sc, q, ccb, nvme_fill_cmd, nvme_done_sync), 0);
+	}
+	/* nothing has run: the model is stalled */
+	nvme_complete(&sc, q);
+	assert_int_equal(answers[0].n + answers[1].n, 0);
+	return ccb;
+}
+
+static bool on_disk(unsigned i)
+{
+	for (unsigned k = 0; k < 4096; k++)
+		if (fb.dev.disk[posted_lba[i] * 512 + k] != (uint8_t)(0xa0 + i))
+			return false;
+	return true;
+}
+
+/* A command timeout resets the controller while two writes the device
+ * finished wait for the driver, one in its own CQ (a) and one in the
+ * gate's shadow CQ (b): after the controller is stopped, both are
+ * delivered with the device's status (success), and only the write it
+ * never completed fails — each answered exactly once. */
+static void test_timeout_reset_delivers_posted(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	struct nvme_ccb *w3 = three_writes(&b);
+	struct nvme_queue *q = &sc.ioq[0];
+	unsigned resets = sc.resets;
+	uint64_t failed = sc.reset_failed_cmds;
+	fb.before_stop = device_finishes_two;
+	/* the wait for the third write times out: the reset */
+	assert_int_equal(nvme_wait(&sc, q, w3, 3000), -1);
+	assert_null(fb.before_stop); /* the device did finish two */
+	assert_int_equal(q->timeouts, 1);
+	assert_int_equal(sc.resets, resets + 1);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(answers[i].n, 1);
+		assert_int_equal(answers[i].status, 0); /* success */
+		assert_true(on_disk(i));
+	}
+	assert_int_equal(nvme_cqe_sc(&w3->cqe), NVME_SC_ABORT_SQ_DELETED);
+	assert_false(on_disk(2));
+	assert_int_equal(sc.reset_delivered_cmds, 2);
+	assert_int_equal(sc.reset_failed_cmds, failed + 1);
+	assert_int_equal(q->inflight, 0);
+	assert_int_equal(q->completed, 2);
+	nvme_ccb_put(w3);
+	nvme_buf_put(&sc, &b);
+	/* nothing is answered twice afterwards, and the queue works */
+	uint8_t blk[512];
+	assert_int_equal(
+	    blockdevs[0]->read(blockdevs[0], posted_lba[0], 1, blk), 0);
+	assert_int_equal(blk[0], 0xa0);
+	assert_int_equal(answers[0].n + answers[1].n, 2);
+}
+
+/* the device finished the very write the waiter timed out on (in the
+ * gate's shadow CQ when the reset stops the controller): the wait and the
+ * caller see success, not a failure */
+static void device_finishes_all(void)
+{
+	assert_int_equal(fake_nvme_fetch(&fb.dev, 1, 0), 1);
+	assert_true(fake_nvme_complete(&fb.dev, 0, 0, false, false));
+}
+
+static void test_timeout_reset_waiter_succeeds(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	memset(b.va, 0x5c, 4096);
+	struct nvme_ccb *ccb = nvme_ccb_get(&sc.ioq[0]);
+	struct nvme_io w = {.opc = NVME_IO_WRITE,
+			    .nsid = 1,
+			    .slba = 88,
+			    .nlb = 8,
+			    .iova = b.iova,
+			    .len = 4096};
+	assert_int_equal(nvme_io_prepare(&sc, ccb, &w), 0);
+	struct nvme_sqe cmd = ccb->cmd;
+	nvme_ccb_put(ccb);
+	fb.device_stalled = true;
+	fb.before_stop = device_finishes_all;
+	struct nvme_cqe e;
+	assert_int_equal(nvme_exec(&sc, &sc.ioq[0], &cmd, &e, 3000), 0);
+	assert_true(nvme_cqe_ok(&e));
+	assert_int_equal(sc.resets, 1);
+	assert_int_equal(sc.ioq[0].timeouts, 1);
+	assert_int_equal(sc.reset_delivered_cmds, 1);
+	assert_int_equal(sc.reset_failed_cmds, 0);
+	assert_int_equal(fb.dev.disk[88 * 512], 0x5c);
+	nvme_buf_put(&sc, &b);
+}
+
+/* a DMA fault revokes the owner while a finished write's completion sits
+ * in the driver's CQ: the broker keeps nothing of a faulted owner's
+ * controller, so the reset delivers nothing and the write fails once */
+static void test_revoked_reset_delivers_nothing(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	struct nvme_ccb *w3 = three_writes(&b);
+	device_finishes_two();
+	assert_int_equal(auth_owner_revoke(sc.owner, "test fault"),
+			 (int)shim_owner_pools(sc.owner));
+	assert_int_equal(nvme_recover(&sc, "test"), -1);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(answers[i].n, 1);
+		assert_int_equal(answers[i].status >> 1,
+				 NVME_SC_ABORT_SQ_DELETED);
+	}
+	assert_int_equal(nvme_cqe_sc(&w3->cqe), NVME_SC_ABORT_SQ_DELETED);
+	assert_int_equal(sc.reset_delivered_cmds, 0);
+	nvme_ccb_put(w3);
+	nvme_detach(&sc);
+	assert_int_equal(auth_owner_reinstate(sc.owner), 0);
+	sc.pool.len = 0;
+}
+
+/* Controller Fatal Status: the same two finished writes, but the
+ * controller says it met an error it could not report in a completion and
+ * cannot say which commands it touched (NVMe 2.0 §10.5): nothing it posted
+ * that the driver has not consumed is believed. Every command fails once,
+ * as aborted; none is reported written. */
+static void test_cfs_reset_fails_posted(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	struct nvme_ccb *w3 = three_writes(&b);
+	struct nvme_queue *q = &sc.ioq[0];
+	fb.before_stop = device_finishes_two;
+	fb.csts = NVME_CSTS_CFS_MASK << NVME_CSTS_CFS_SHIFT;
+	shim_clock_ns += 200000000ull; /* past the CSTS check interval */
+	assert_int_equal(nvme_wait(&sc, q, w3, 300000), -1);
+	assert_null(fb.before_stop);
+	assert_int_equal(q->timeouts, 0); /* CFS, not the deadline */
+	assert_int_equal(sc.resets, 1);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(answers[i].n, 1);
+		assert_int_equal(answers[i].status >> 1,
+				 NVME_SC_ABORT_SQ_DELETED);
+	}
+	assert_int_equal(nvme_cqe_sc(&w3->cqe), NVME_SC_ABORT_SQ_DELETED);
+	assert_int_equal(sc.reset_delivered_cmds, 0);
+	assert_int_equal(sc.reset_failed_cmds, 3);
+	assert_int_equal(q->inflight, 0);
+	assert_true(sc.up);
+	nvme_ccb_put(w3);
+	nvme_buf_put(&sc, &b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -779,6 +992,14 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_gate_made_completion_irq,
 					    setup_irq, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout_reset_delivers_posted,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout_reset_waiter_succeeds,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cfs_reset_fails_posted, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_revoked_reset_delivers_nothing,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

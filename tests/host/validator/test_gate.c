@@ -1169,6 +1169,65 @@ static void t_abort_translate(void **s)
 	assert_int_equal(seen, 2);
 }
 
+/* A reset that delivers what the device finished (nvme_gate_stop, then
+ * reap, then nvme_gate_drop_all). The driver has not consumed two
+ * completions in its CQ and the device posted two more into the shadow CQ,
+ * more than the driver's CQ has room for: the stopped gate delivers them
+ * in the device's order as the driver makes room, writes no doorbell to
+ * the stopped controller and hands it nothing new. */
+static void t_stop_reaps_posted(void **s)
+{
+	(void)s;
+	make_ioq(4);
+	submit_flushes(&iq, 2, 0x500);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 2);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 2); /* not consumed */
+	submit_flushes(&iq, 2, 0x502);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 2);
+	assert_int_equal(fake_nvme_step(f), 2); /* in the shadow CQ */
+	/* the controller stops */
+	nvme_gate_stop(&g);
+	uint64_t dbs = f->ndoorbells;
+	uint64_t accepted = g.stats.n[NVME_V_ACCEPT];
+	struct nvme_sqe k = cmd(NVME_ADM_IDENTIFY, 0);
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), -1);
+	submit(&iq, flush(0x504));
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), -1);
+	/* room for one: the earlier of the two */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0); /* the driver's CQ is
+							* full */
+	expect_ok(&iq, 1, 0x500);
+	expect_ok(&iq, 1, 0x501);
+	expect_ok(&iq, 1, 0x502);
+	struct nvme_cqe e;
+	assert_false(dpoll(&iq, 1, &e));
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x503);
+	assert_false(dpoll(&iq, 1, &e));
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	/* nothing reached the stopped device: no doorbell, no entry taken */
+	assert_int_equal(f->ndoorbells, dbs);
+	assert_int_equal(g.stats.n[NVME_V_ACCEPT], accepted);
+	assert_int_equal(fake_nvme_step(f), 0);
+	assert_int_equal(g.sq[1].nbusy, 0);
+	/* the reset ends: queues and shadows go, the gate takes a new admin
+	 * queue */
+	nvme_gate_drop_all(&g);
+	assert_int_equal(f->shadow_allocs, 0);
+	uint64_t asq, acq;
+	assert_int_equal(
+	    nvme_gate_admin_open(&g, adq.sq, adq.cq, ADMQ, &asq, &acq), 0);
+	fake_nvme_reset(f);
+	fake_nvme_admin(f, asq, acq, ADMQ);
+	adq.tail = adq.head = 0;
+	memset((void *)(uintptr_t)adq.cq, 0, ADMQ * 16);
+	adq.phase = 1;
+	admin_ok(cmd(NVME_ADM_KEEP_ALIVE, 0x600));
+	assert_true(f->ndoorbells > dbs);
+}
+
 static void t_kcmd(void **s)
 {
 	(void)s;
@@ -1270,6 +1329,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_abort_translate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_admin_open_checks, setup,
 					    teardown),
 	};
