@@ -514,6 +514,7 @@ PROOF_REGISTER("nvme-toctou", proof_nvme_toctou, 43);
 /* ---- nvme-recover -------------------------------------------------------- */
 struct rec_count {
 	unsigned done, aborted;
+	uint8_t ok; /* bit i: read i (SLBA 8 * i) completed with success */
 };
 
 static void rec_done(struct nvme_softc *sc, struct nvme_ccb *ccb,
@@ -524,7 +525,50 @@ static void rec_done(struct nvme_softc *sc, struct nvme_ccb *ccb,
 	if (nvme_cqe_sct(e) == NVME_SCT_GENERIC &&
 	    nvme_cqe_sc(e) == NVME_SC_ABORT_SQ_DELETED)
 		rc->aborted++;
+	else if (nvme_cqe_ok(e) && ccb->cmd.cdw10 / 8 < 8)
+		rc->ok |= (uint8_t)(1u << (ccb->cmd.cdw10 / 8));
 	nvme_ccb_put(ccb);
+}
+
+/* the reads a reset delivered as done hold the disk's bytes: each is read
+ * again after the recovery and compared (the buffers were filled with
+ * REC_FILL first; the disk's bytes are not all REC_FILL). The number
+ * checked, or -1 when one differs. */
+#define REC_FILL 0xa5
+static bool rec_filled(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != REC_FILL)
+			return false;
+	return true;
+}
+
+static int rec_reads_match(struct nvme_softc *sc, const struct dma_buf *b,
+			   uint8_t ok)
+{
+	struct dma_buf c;
+	int n = 0;
+	if (nvme_buf_get(sc, PAGE_SIZE, &c))
+		return -1;
+	for (unsigned i = 0; i < 8 && n >= 0; i++) {
+		if (!(ok & (1u << i)))
+			continue;
+		struct nvme_io r = {.opc = NVME_IO_READ,
+				    .nsid = sc->ns[0].nsid,
+				    .slba = i * 8,
+				    .nlb = 8,
+				    .iova = c.iova,
+				    .len = 8 * sc->ns[0].lba_bytes};
+		const uint8_t *got = (const uint8_t *)b->va + i * PAGE_SIZE;
+		memset(c.va, REC_FILL ^ 0xff, r.len);
+		if (nvme_io_sync(sc, &sc->ioq[0], &r, 0) != 0 ||
+		    memcmp(got, c.va, r.len) != 0 || rec_filled(c.va, r.len))
+			n = -1;
+		else
+			n++;
+	}
+	nvme_buf_put(sc, &c);
+	return n;
 }
 
 static bool rec_read_ok(struct nvme_softc *sc)
@@ -596,7 +640,9 @@ static void proof_nvme_recover(void)
 	struct rec_count rc = {0};
 	struct dma_buf b;
 	unsigned sent = 0;
+	int checked = -1;
 	if (nvme_buf_get(sc, 8 * PAGE_SIZE, &b) == 0) {
+		memset(b.va, REC_FILL, 8 * PAGE_SIZE);
 		for (unsigned i = 0; i < 8; i++) {
 			struct nvme_io r = {.opc = NVME_IO_READ,
 					    .nsid = sc->ns[0].nsid,
@@ -608,9 +654,12 @@ static void proof_nvme_recover(void)
 					       &rc) == 0;
 		}
 		nvme_recover(sc, "proof: reset with commands outstanding");
+		checked = rec_reads_match(sc, &b, rc.ok);
 		nvme_buf_put(sc, &b);
 	}
-	bool inflight_ok = sent == 8 && rc.done == 8 && rec_read_ok(sc);
+	bool inflight_ok = sent == 8 && rc.done == 8 && checked >= 0 &&
+			   (unsigned)checked + rc.aborted == 8 &&
+			   rec_read_ok(sc);
 	/* 3.-5. a device handing back garbage */
 	bool cid_ok = rec_fault(sc, NVME_INJECT_BAD_CID, &sc->ioq[0].bad_cid);
 	bool phase_ok =
@@ -620,10 +669,11 @@ static void proof_nvme_recover(void)
 	    "nvme-recover",
 	    timeout_ok && inflight_ok && cid_ok && phase_ok && cfs_ok,
 	    "timeout=%d inflight_sent=%u inflight_done=%u "
-	    "inflight_aborted=%u bad_cid=%d bad_phase=%d cfs_injected=%d "
-	    "resets=%u failed_by_reset=%llu up=%d",
-	    timeout_ok, sent, rc.done, rc.aborted, cid_ok, phase_ok, cfs_ok,
-	    sc->resets, (unsigned long long)sc->reset_failed_cmds, sc->up);
+	    "inflight_aborted=%u inflight_checked=%d bad_cid=%d bad_phase=%d "
+	    "cfs_injected=%d resets=%u failed_by_reset=%llu up=%d",
+	    timeout_ok, sent, rc.done, rc.aborted, checked, cid_ok, phase_ok,
+	    cfs_ok, sc->resets, (unsigned long long)sc->reset_failed_cmds,
+	    sc->up);
 }
 PROOF_REGISTER("nvme-recover", proof_nvme_recover, 44);
 
