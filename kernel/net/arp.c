@@ -23,7 +23,8 @@ static struct arp_pending *pendq; /* ARP_PENDQ entries, from net_alloc */
 static uint32_t pend_seq;
 
 /* RFC 5227: the address being probed (0: none), its first conflict; the
- * announcements still to send; the last defence of our bound address */
+ * announcements still to send; the last defence of our bound address and
+ * the MAC it was against */
 static struct {
 	uint32_t cand;
 	bool conflict;
@@ -32,6 +33,7 @@ static struct {
 	uint64_t announce_at;
 	bool defended;
 	uint64_t defended_at;
+	uint8_t defended_mac[ETH_ALEN];
 } acd;
 static const uint8_t mac_zero[ETH_ALEN];
 
@@ -125,14 +127,23 @@ static void arp_defend(const struct arp_view *a)
 	net_if.c.arp_conflicts++;
 	if (acd.defended && now - acd.defended_at < ARP_DEFEND_INTERVAL_US)
 		return;
+	/* one line per claimant: a proxy that answers our own announcement
+	 * (some cloud fabrics answer ARP for every address) claims it again
+	 * at every defence, and would fill the log every interval */
+	bool again =
+	    acd.defended && !memcmp(acd.defended_mac, a->sha, ETH_ALEN);
 	acd.defended = true;
 	acd.defended_at = now;
-	char ip[16];
-	ip_str(net_if.ip, ip, sizeof(ip));
-	kprintf("%s: arp: %s is also claimed by "
-		"%02x:%02x:%02x:%02x:%02x:%02x; defending it\n",
-		net_if.nic->name, ip, a->sha[0], a->sha[1], a->sha[2],
-		a->sha[3], a->sha[4], a->sha[5]);
+	memcpy(acd.defended_mac, a->sha, ETH_ALEN);
+	if (!again) {
+		char ip[16];
+		ip_str(net_if.ip, ip, sizeof(ip));
+		kprintf("%s: arp: %s is also claimed by "
+			"%02x:%02x:%02x:%02x:%02x:%02x; defending it (each "
+			"claim counted in arp_conflicts)\n",
+			net_if.nic->name, ip, a->sha[0], a->sha[1], a->sha[2],
+			a->sha[3], a->sha[4], a->sha[5]);
+	}
 	arp_send_announce();
 }
 

@@ -1025,6 +1025,15 @@ static void test_arp_rfc5227_s2_4_defended(void **state)
 	assert_int_equal(a.spa, STACK_IP);
 	assert_int_equal(a.tpa, STACK_IP);
 	assert_int_equal(net_counters()->arp_conflicts, 3);
+	/* the same claimant again after the interval (a proxy answering our
+	 * announcement): defended, counted, but no second log line */
+	advance_us(10000000);
+	uint64_t lines = shim_kprintf_calls;
+	inject(f, 60);
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.spa, STACK_IP);
+	assert_int_equal(net_counters()->arp_conflicts, 4);
+	assert_int_equal(shim_kprintf_calls, lines);
 	struct net_state_view v;
 	net_state(&v);
 	assert_true(v.configured);

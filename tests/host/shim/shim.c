@@ -14,9 +14,11 @@
 
 uint64_t shim_clock_ns;
 int shim_quiet;
+uint64_t shim_kprintf_calls;
 
 void kprintf(const char *fmt, ...)
 {
+	shim_kprintf_calls++;
 	if (shim_quiet)
 		return;
 	va_list ap;
