@@ -775,6 +775,62 @@ static void test_kmem(void **st)
 	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
 }
 
+/* auth_kmem_free gives back only the caller's own allocation, whole and
+ * once: another owner's memory, a pool's pages, a length that is not the
+ * allocation's, a page inside it, something that is no memory and a second
+ * free are refused (AUTH_NOT_GRANTED) and free nothing. Before, each was
+ * freed (or the page allocator panicked): another driver's state or a live
+ * pool went back to the allocator under its holder. Found by
+ * fuzz_authority_seq. */
+static void test_kmem_free_not_given(void **st)
+{
+	const uint16_t o = 62, other = 63;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(other, DMA_BACKEND_TRUSTED, 0), 0);
+	uint8_t *a = auth_kmem_alloc(o, 2 * PAGE_SIZE);
+	uint8_t *b = auth_kmem_alloc(other, 100);
+	struct dma_pool p;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p), 0);
+	a[0] = b[0] = p.va[0] = 0x3c;
+	uint64_t pages = shim_pages_in_use;
+	uint64_t ng = refused(AUTH_NOT_GRANTED);
+	auth_kmem_free(o, b, 100);	       /* another owner's */
+	auth_kmem_free(o, p.va, PAGE_SIZE);    /* a live pool */
+	auth_kmem_free(o, a, PAGE_SIZE);       /* not the whole of it */
+	auth_kmem_free(o, a + PAGE_SIZE, 1);   /* its second page */
+	auth_kmem_free(o, a, 3 * PAGE_SIZE);   /* past its end */
+	auth_kmem_free(o, bar_mem, PAGE_SIZE); /* no memory at all */
+	auth_kmem_free(99, a, 2 * PAGE_SIZE);  /* an owner nobody bound */
+	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 7);
+	assert_int_equal(shim_pages_in_use, pages);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 2 * PAGE_SIZE);
+	assert_int_equal(owner_acct(other)->use[DMA_CHARGE_KMEM], PAGE_SIZE);
+	assert_true(dma_pool_live(&p));
+	assert_int_equal(a[0] + b[0] + p.va[0], 3 * 0x3c); /* all still there */
+	auth_kmem_free(o, a, 2 * PAGE_SIZE);
+	assert_int_equal(shim_pages_in_use, pages - 2);
+	auth_kmem_free(o, a, 2 * PAGE_SIZE); /* twice */
+	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 8);
+	assert_int_equal(shim_pages_in_use, pages - 2);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
+	auth_kmem_free(other, b, 100);
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	/* at most AUTH_KMEM_ALLOCS allocations live per owner */
+	uint8_t *k[AUTH_KMEM_ALLOCS];
+	for (unsigned i = 0; i < AUTH_KMEM_ALLOCS; i++)
+		assert_non_null(k[i] = auth_kmem_alloc(o, 1));
+	uint64_t over = refused(AUTH_OVER_QUOTA);
+	assert_null(auth_kmem_alloc(o, 1));
+	assert_int_equal(refused(AUTH_OVER_QUOTA), over + 1);
+	auth_kmem_free(o, k[3], 1);
+	assert_non_null(k[3] = auth_kmem_alloc(o, 1));
+	for (unsigned i = 0; i < AUTH_KMEM_ALLOCS; i++)
+		auth_kmem_free(o, k[i], 1);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
+}
+
 /* ---- refusal names and counters ----------------------------------------- */
 static void test_reasons(void **st)
 {
@@ -814,6 +870,7 @@ int main(void)
 	    cmocka_unit_test(test_slot_generation_wrap),
 	    cmocka_unit_test(test_mmio_forged_fields),
 	    cmocka_unit_test(test_kmem),
+	    cmocka_unit_test(test_kmem_free_not_given),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_table_full),
 	};

@@ -11,6 +11,8 @@ extern int shim_quiet;	       /* nonzero: kprintf prints nothing (fuzzers) */
  * to check that the device no longer holds a queue there. */
 typedef void (*shim_page_hook_fn)(uint64_t pa, size_t len);
 extern shim_page_hook_fn shim_page_hook;
+/* pages.c: pages page_alloc handed out and page_free has not taken back */
+extern uint64_t shim_pages_in_use;
 
 /* iommu.c: the owner whose DMA an IOMMU translates (0: none), what is
  * mapped now, misuse counted, and an IOMMU that stops confirming unmaps */
