@@ -188,7 +188,8 @@ int dma_pool_revoke(struct dma_pool *p);
 bool dma_pool_live(const struct dma_pool *p);
 /* carve len bytes aligned to `align` (power of two) from memory never
  * carved before (zero unless the owner wrote it through the pool's va).
- * 0 or -1. */
+ * 0 or -1; refused (AUTH_REVOKED) while the owner is revoked, also from a
+ * pool the revocation kept because it was pinned. */
 int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
 		   struct dma_buf *out);
 

@@ -230,6 +230,12 @@ int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
 			    p->slot, "dma carve");
 		return -1;
 	}
+	/* a pool its owner's revocation kept live (pinned then) is still
+	 * the owner's, but nothing new comes of it until reinstatement */
+	if (auth_owner_revoked(p->owner)) {
+		auth_refuse(AUTH_REVOKED, p->slot, "dma carve");
+		return -1;
+	}
 	if (align == 0 || (align & (align - 1)))
 		align = 8;
 	size_t off = ALIGN_UP(p->used, align);

@@ -577,6 +577,13 @@ static void test_revoke_keeps_pinned(void **st)
 	assert_true(auth_owner_revoked(o));
 	assert_true(dma_pool_live(&pinned));
 	assert_false(dma_pool_live(&other));
+	/* kept, but the owner is revoked: it carves nothing (it did, found
+	 * by fuzz_authority_seq) until reinstatement */
+	struct dma_buf b;
+	uint64_t r0 = refused(AUTH_REVOKED);
+	assert_int_equal(dma_pool_carve(&pinned, 64, 8, &b), -1);
+	assert_int_equal(refused(AUTH_REVOKED), r0 + 1);
+	assert_int_equal(pinned.used, 0);
 	assert_int_equal(auth_owner_revoke(99, "test"), -1); /* unbound */
 	assert_true(grant_unpin(&owner_acct(o)->grants, pinned.slot));
 	assert_int_equal(dma_pool_revoke(&pinned), 0);
