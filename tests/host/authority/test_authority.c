@@ -297,6 +297,45 @@ static void test_carve(void **st)
 	assert_int_equal(refused(AUTH_STALE_GEN), stale + 1);
 }
 
+/* A carve hands out only the pool's own memory, as the grant table
+ * recorded it: a copy of the capability whose va, iova or len the driver
+ * rewrote — another pool's address, a longer pool — carves from the real
+ * pool and no further; a carve offset whose alignment would wrap past
+ * SIZE_MAX carves nothing. Before, the carve trusted the copy and handed
+ * out another pool's memory or pages past the pool (found by
+ * fuzz_authority_seq). */
+static void test_carve_forged_fields(void **st)
+{
+	const uint16_t o = 33;
+	struct dma_pool a, b, forged;
+	struct dma_buf x;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &a), 0);
+	assert_int_equal(dma_pool_create(o, 4 * PAGE_SIZE, 0, &b), 0);
+	/* a's capability, b's addresses */
+	forged = a;
+	forged.va = b.va;
+	forged.iova = b.iova;
+	assert_int_equal(dma_pool_carve(&forged, 64, 8, &x), 0);
+	assert_int_equal(x.iova, a.iova);
+	assert_ptr_equal(x.va, a.va);
+	/* a's capability, b's length: a's page and no further */
+	forged = a;
+	forged.len = b.len;
+	assert_int_equal(dma_pool_carve(&forged, PAGE_SIZE, 8, &x), 0);
+	assert_int_equal(x.iova, a.iova);
+	assert_int_equal(dma_pool_carve(&forged, 8, 8, &x), -1);
+	forged = a;
+	forged.len = b.len;
+	assert_int_equal(dma_pool_carve(&forged, 2 * PAGE_SIZE, 8, &x), -1);
+	/* an offset whose alignment wraps */
+	forged = a;
+	forged.used = SIZE_MAX - 3;
+	assert_int_equal(dma_pool_carve(&forged, 8, 8, &x), -1);
+	assert_int_equal(dma_pool_revoke(&a), 0);
+	assert_int_equal(dma_pool_revoke(&b), 0);
+}
+
 /* GRANT_MAX live pools per owner, however small; another owner's table is
  * its own */
 static void test_grant_quota(void **st)
@@ -866,6 +905,7 @@ int main(void)
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_pool_under_iommu),
 	    cmocka_unit_test(test_carve),
+	    cmocka_unit_test(test_carve_forged_fields),
 	    cmocka_unit_test(test_grant_quota),
 	    cmocka_unit_test(test_pool_bytes_quota),
 	    cmocka_unit_test(test_revoke_pinned),
