@@ -18,11 +18,13 @@
 
 #include <cmocka.h>
 
+#include "auth_devs.h"
 #include "kernel/devmgr/shape.h"
 #include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
 #include "owner_shim.h"
 #include "shim.h"
 
@@ -740,12 +742,6 @@ void *mm_map_mmio(uint64_t phys, size_t len)
 	return bar_mem + (phys - BAR_BASE);
 }
 
-/* kernel/pci/pci_cfg.c's, without its pci_enable (the shim's stands in) */
-void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
-{
-	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
-}
-
 static void test_mmio_forged_fields(void **st)
 {
 	const uint16_t o = 72;
@@ -782,6 +778,58 @@ static void test_mmio_forged_fields(void **st)
 	assert_int_equal(mmio_read8(&forged, 0), 0x11);
 	mmio_revoke(&m);
 	assert_int_equal(mmio_read8(&m, 0), 0xff);
+}
+
+/* An Interrupt capability is (slot, generation); msix_index and vector in
+ * struct irq_cap are the driver's copy. Mask, unmask and revoke through a
+ * copy that names another entry, an entry past the table or another
+ * vector act on the entry and vector the kernel bound. Before, unmask of
+ * such a copy unmasked another interrupt's entry, mask wrote a bit past
+ * the MSI-X table into the BAR, and revoke freed another interrupt's CPU
+ * vector and kept its own (found by fuzz_authority_seq). */
+static void test_irq_forged_fields(void **st)
+{
+	const uint16_t o = 73;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 10, .owner = o};
+	d.cfg = cfgsp;
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	d.cap_msix = 0x70;
+	d.msix_size = 2;
+	d.msix_table_off = 0x1000;
+	d.msix_pba_off = 0x1800;
+	d.msix_table = (volatile uint32_t *)(bar_mem + 0x1000);
+	memset(bar_mem, 0, sizeof(bar_mem));
+	struct irq_cap a, b, forged;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &a), 0);
+	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &b), 0);
+	volatile uint32_t *ctl0 = d.msix_table + PCI_MSIX_ENTRY_CTRL / 4,
+			  *ctl1 = ctl0 + PCI_MSIX_ENTRY_SIZE / 4;
+	assert_int_equal(*ctl0 & *ctl1 & PCI_MSIX_ENTRY_CTRL_MASKBIT, 1);
+	/* a's capability naming b's entry */
+	forged = a;
+	forged.msix_index = 1;
+	irq_unmask(&forged);
+	assert_int_equal(*ctl0 & PCI_MSIX_ENTRY_CTRL_MASKBIT, 0);
+	assert_int_equal(*ctl1 & PCI_MSIX_ENTRY_CTRL_MASKBIT, 1);
+	/* an entry far past the table */
+	forged.msix_index = 200;
+	irq_mask(&forged);
+	assert_int_equal(*ctl0 & PCI_MSIX_ENTRY_CTRL_MASKBIT, 1);
+	assert_true(
+	    all_zero(bar_mem + 0x1000 + 2 * PCI_MSIX_ENTRY_SIZE,
+		     sizeof(bar_mem) - 0x1000 - 2 * PCI_MSIX_ENTRY_SIZE));
+	/* b's vector: revoke frees a's own, b's stays held */
+	forged = a;
+	forged.vector = b.vector;
+	irq_revoke(&forged);
+	assert_null(host_vectors[a.vector].fn);
+	assert_non_null(host_vectors[b.vector].fn);
+	irq_revoke(&b);
+	assert_null(host_vectors[b.vector].fn);
+	assert_int_equal(host_vector_bad_frees, 0);
 }
 
 /* ---- kernel memory for a driver's own state ----------------------------- */
@@ -916,6 +964,7 @@ int main(void)
 	    cmocka_unit_test(test_revoke_forged_fields),
 	    cmocka_unit_test(test_slot_generation_wrap),
 	    cmocka_unit_test(test_mmio_forged_fields),
+	    cmocka_unit_test(test_irq_forged_fields),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_kmem_free_not_given),
 	    cmocka_unit_test(test_reasons),
