@@ -80,9 +80,15 @@ int auth_owner_reinstate(uint16_t owner);
 unsigned auth_poll(void);
 
 /* kernel memory for a driver's own state (never device-visible), zeroed,
- * charged to owner under DMA_OWNER_KMEM_MAX (dma/owner.h). NULL when
- * refused (one line). */
+ * charged to owner under DMA_OWNER_KMEM_MAX (dma/owner.h), at most
+ * AUTH_KMEM_ALLOCS allocations live per owner. NULL when refused (one
+ * line). */
+#define AUTH_KMEM_ALLOCS 16
 void *auth_kmem_alloc(uint16_t owner, size_t len);
+/* give back an allocation: p and len as auth_kmem_alloc took and returned
+ * them, by the same owner, once. Anything else — another owner's memory, a
+ * pool's, a length that is not the allocation's, a second free — is
+ * refused (AUTH_NOT_GRANTED, one line) and frees nothing. */
 void auth_kmem_free(uint16_t owner, void *p, size_t len);
 
 /* why an access was refused; counted in auth_refusals[] */
@@ -182,7 +188,8 @@ int dma_pool_revoke(struct dma_pool *p);
 bool dma_pool_live(const struct dma_pool *p);
 /* carve len bytes aligned to `align` (power of two) from memory never
  * carved before (zero unless the owner wrote it through the pool's va).
- * 0 or -1. */
+ * 0 or -1; refused (AUTH_REVOKED) while the owner is revoked, also from a
+ * pool the revocation kept because it was pinned. */
 int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
 		   struct dma_buf *out);
 

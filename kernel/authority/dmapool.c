@@ -230,18 +230,29 @@ int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
 			    p->slot, "dma carve");
 		return -1;
 	}
+	/* a pool its owner's revocation kept live (pinned then) is still
+	 * the owner's, but nothing new comes of it until reinstatement */
+	if (auth_owner_revoked(p->owner)) {
+		auth_refuse(AUTH_REVOKED, p->slot, "dma carve");
+		return -1;
+	}
+	/* the pool as the grant table recorded it: va, iova and len of p are
+	 * the driver's copy, and a carve through a copy it rewrote must hand
+	 * out nothing but the pool's own memory (used, the carve offset, is
+	 * the driver's to keep, and only moves within the pool) */
+	const struct dma_grant *g = pool_grant(p, pool_table(p));
 	if (align == 0 || (align & (align - 1)))
 		align = 8;
 	size_t off = ALIGN_UP(p->used, align);
-	if (len == 0 || off > p->len || len > p->len - off) {
+	if (len == 0 || off < p->used || off > g->len || len > g->len - off) {
 		auth_refusals[AUTH_NO_MEMORY]++;
 		return -1;
 	}
 	/* no second zeroing: the pool was zeroed when it was allocated and a
 	 * carve hands out only memory never carved before */
 	p->used = off + len;
-	out->va = p->va + off;
-	out->iova = p->iova + off;
+	out->va = (uint8_t *)(uintptr_t)g->base + off; /* identity mapped */
+	out->iova = g->base + off;
 	out->len = len;
 	return 0;
 }

@@ -119,6 +119,10 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	return 0;
 }
 
+/* An Interrupt capability is (slot, generation); msix_index and vector in
+ * struct irq_cap are the driver's copy. Mask, unmask and revoke act on the
+ * entry and vector the slot recorded at irq_bind: a copy naming another
+ * entry (or one past the table) or another vector must not reach them. */
 static void irq_set_mask(const struct irq_cap *c, bool mask)
 {
 	struct auth_slot *s =
@@ -126,7 +130,7 @@ static void irq_set_mask(const struct irq_cap *c, bool mask)
 	if (!s)
 		return;
 	if (s->msix) {
-		volatile uint32_t *e = msix_entry(s->dev, c->msix_index);
+		volatile uint32_t *e = msix_entry(s->dev, s->index);
 		uint32_t ctl = e[PCI_MSIX_ENTRY_CTRL / 4];
 		e[PCI_MSIX_ENTRY_CTRL / 4] =
 		    mask ? ctl | PCI_MSIX_ENTRY_CTRL_MASKBIT
@@ -158,17 +162,13 @@ void irq_revoke(struct irq_cap *c)
 	irq_set_mask(c, true);
 	if (s->remapped)
 		iommu_irq_free(s->owner, s->irte);
-	vector_free(c->vector);
+	vector_free(s->vector);
 	auth_slot_free(c->slot);
 }
 
 void irq_seize(uint16_t slot)
 {
-	struct auth_slot *s = &auth_slots[slot];
-	struct irq_cap c = {.slot = slot,
-			    .gen = s->gen,
-			    .msix_index = s->index,
-			    .vector = s->vector};
+	struct irq_cap c = {.slot = slot, .gen = auth_slots[slot].gen};
 	irq_revoke(&c);
 }
 

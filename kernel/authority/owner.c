@@ -25,6 +25,12 @@ struct auth_owner {
 	uint32_t seized;      /* pools taken by the last revocation */
 	auth_revoke_hook_t hook;
 	void *hook_arg;
+	/* its live kernel memory (auth_kmem_alloc), so that auth_kmem_free
+	 * gives back only what this owner was given, once; pa 0: free */
+	struct {
+		uint64_t pa;
+		size_t pages;
+	} kmem[AUTH_KMEM_ALLOCS];
 };
 
 static struct auth_owner owners[AUTH_OWNER_MAX];
@@ -109,15 +115,19 @@ void *auth_kmem_alloc(uint16_t id, size_t len)
 {
 	struct auth_owner *o = owner_find(id);
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
-	if (!o || !pages ||
+	unsigned k = 0;
+	while (o && k < AUTH_KMEM_ALLOCS && o->kmem[k].pa)
+		k++;
+	if (!o || !pages || k == AUTH_KMEM_ALLOCS ||
 	    !dma_owner_charge(&o->dma, DMA_CHARGE_KMEM, pages * PAGE_SIZE)) {
 		auth_refusals[o && pages ? AUTH_OVER_QUOTA : AUTH_NO_MEMORY]++;
 		kprintf(
 		    "authority: owner %u: no %zu KiB of kernel memory "
-		    "(quota %llu KiB)\n",
+		    "(quota %llu KiB in %u allocations)\n",
 		    id, pages * 4,
 		    o ? (unsigned long long)(o->dma.max[DMA_CHARGE_KMEM] >> 10)
-		      : 0ull);
+		      : 0ull,
+		    AUTH_KMEM_ALLOCS);
 		return 0;
 	}
 	uint64_t pa = page_alloc(pages, 0);
@@ -126,6 +136,8 @@ void *auth_kmem_alloc(uint16_t id, size_t len)
 		auth_refusals[AUTH_NO_MEMORY]++;
 		return 0;
 	}
+	o->kmem[k].pa = pa;
+	o->kmem[k].pages = pages;
 	return (void *)pa; /* zeroed, identity mapped */
 }
 
@@ -135,9 +147,20 @@ void auth_kmem_free(uint16_t id, void *p, size_t len)
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
 	if (!p || !pages)
 		return;
-	if (o)
-		dma_owner_uncharge(&o->dma, DMA_CHARGE_KMEM, pages * PAGE_SIZE);
-	page_free((uint64_t)p, pages);
+	/* the owner's own allocation, whole: never another owner's memory,
+	 * a pool's, a page it was not given, nor one freed already */
+	for (unsigned k = 0; o && k < AUTH_KMEM_ALLOCS; k++)
+		if (o->kmem[k].pa == (uint64_t)p && o->kmem[k].pages == pages) {
+			o->kmem[k].pa = 0;
+			dma_owner_uncharge(&o->dma, DMA_CHARGE_KMEM,
+					   pages * PAGE_SIZE);
+			page_free((uint64_t)p, pages);
+			return;
+		}
+	auth_refuse(AUTH_NOT_GRANTED, 0, "kmem free");
+	kprintf("authority: owner %u: free of kernel memory 0x%lx (%zu "
+		"pages) it was not given; kept\n",
+		id, (uint64_t)p, pages);
 }
 
 /* ---- revocation ---------------------------------------------------------- */

@@ -18,11 +18,13 @@
 
 #include <cmocka.h>
 
+#include "auth_devs.h"
 #include "kernel/devmgr/shape.h"
 #include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
 #include "owner_shim.h"
 #include "shim.h"
 
@@ -295,6 +297,45 @@ static void test_carve(void **st)
 	p.used = 0; /* even with the offset reset by hand */
 	assert_int_equal(dma_pool_carve(&p, 8, 8, &c), -1);
 	assert_int_equal(refused(AUTH_STALE_GEN), stale + 1);
+}
+
+/* A carve hands out only the pool's own memory, as the grant table
+ * recorded it: a copy of the capability whose va, iova or len the driver
+ * rewrote — another pool's address, a longer pool — carves from the real
+ * pool and no further; a carve offset whose alignment would wrap past
+ * SIZE_MAX carves nothing. Before, the carve trusted the copy and handed
+ * out another pool's memory or pages past the pool (found by
+ * fuzz_authority_seq). */
+static void test_carve_forged_fields(void **st)
+{
+	const uint16_t o = 33;
+	struct dma_pool a, b, forged;
+	struct dma_buf x;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &a), 0);
+	assert_int_equal(dma_pool_create(o, 4 * PAGE_SIZE, 0, &b), 0);
+	/* a's capability, b's addresses */
+	forged = a;
+	forged.va = b.va;
+	forged.iova = b.iova;
+	assert_int_equal(dma_pool_carve(&forged, 64, 8, &x), 0);
+	assert_int_equal(x.iova, a.iova);
+	assert_ptr_equal(x.va, a.va);
+	/* a's capability, b's length: a's page and no further */
+	forged = a;
+	forged.len = b.len;
+	assert_int_equal(dma_pool_carve(&forged, PAGE_SIZE, 8, &x), 0);
+	assert_int_equal(x.iova, a.iova);
+	assert_int_equal(dma_pool_carve(&forged, 8, 8, &x), -1);
+	forged = a;
+	forged.len = b.len;
+	assert_int_equal(dma_pool_carve(&forged, 2 * PAGE_SIZE, 8, &x), -1);
+	/* an offset whose alignment wraps */
+	forged = a;
+	forged.used = SIZE_MAX - 3;
+	assert_int_equal(dma_pool_carve(&forged, 8, 8, &x), -1);
+	assert_int_equal(dma_pool_revoke(&a), 0);
+	assert_int_equal(dma_pool_revoke(&b), 0);
 }
 
 /* GRANT_MAX live pools per owner, however small; another owner's table is
@@ -577,6 +618,13 @@ static void test_revoke_keeps_pinned(void **st)
 	assert_true(auth_owner_revoked(o));
 	assert_true(dma_pool_live(&pinned));
 	assert_false(dma_pool_live(&other));
+	/* kept, but the owner is revoked: it carves nothing (it did, found
+	 * by fuzz_authority_seq) until reinstatement */
+	struct dma_buf b;
+	uint64_t r0 = refused(AUTH_REVOKED);
+	assert_int_equal(dma_pool_carve(&pinned, 64, 8, &b), -1);
+	assert_int_equal(refused(AUTH_REVOKED), r0 + 1);
+	assert_int_equal(pinned.used, 0);
 	assert_int_equal(auth_owner_revoke(99, "test"), -1); /* unbound */
 	assert_true(grant_unpin(&owner_acct(o)->grants, pinned.slot));
 	assert_int_equal(dma_pool_revoke(&pinned), 0);
@@ -694,12 +742,6 @@ void *mm_map_mmio(uint64_t phys, size_t len)
 	return bar_mem + (phys - BAR_BASE);
 }
 
-/* kernel/pci/pci_cfg.c's, without its pci_enable (the shim's stands in) */
-void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
-{
-	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
-}
-
 static void test_mmio_forged_fields(void **st)
 {
 	const uint16_t o = 72;
@@ -736,6 +778,58 @@ static void test_mmio_forged_fields(void **st)
 	assert_int_equal(mmio_read8(&forged, 0), 0x11);
 	mmio_revoke(&m);
 	assert_int_equal(mmio_read8(&m, 0), 0xff);
+}
+
+/* An Interrupt capability is (slot, generation); msix_index and vector in
+ * struct irq_cap are the driver's copy. Mask, unmask and revoke through a
+ * copy that names another entry, an entry past the table or another
+ * vector act on the entry and vector the kernel bound. Before, unmask of
+ * such a copy unmasked another interrupt's entry, mask wrote a bit past
+ * the MSI-X table into the BAR, and revoke freed another interrupt's CPU
+ * vector and kept its own (found by fuzz_authority_seq). */
+static void test_irq_forged_fields(void **st)
+{
+	const uint16_t o = 73;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 10, .owner = o};
+	d.cfg = cfgsp;
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	d.cap_msix = 0x70;
+	d.msix_size = 2;
+	d.msix_table_off = 0x1000;
+	d.msix_pba_off = 0x1800;
+	d.msix_table = (volatile uint32_t *)(bar_mem + 0x1000);
+	memset(bar_mem, 0, sizeof(bar_mem));
+	struct irq_cap a, b, forged;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &a), 0);
+	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &b), 0);
+	volatile uint32_t *ctl0 = d.msix_table + PCI_MSIX_ENTRY_CTRL / 4,
+			  *ctl1 = ctl0 + PCI_MSIX_ENTRY_SIZE / 4;
+	assert_int_equal(*ctl0 & *ctl1 & PCI_MSIX_ENTRY_CTRL_MASKBIT, 1);
+	/* a's capability naming b's entry */
+	forged = a;
+	forged.msix_index = 1;
+	irq_unmask(&forged);
+	assert_int_equal(*ctl0 & PCI_MSIX_ENTRY_CTRL_MASKBIT, 0);
+	assert_int_equal(*ctl1 & PCI_MSIX_ENTRY_CTRL_MASKBIT, 1);
+	/* an entry far past the table */
+	forged.msix_index = 200;
+	irq_mask(&forged);
+	assert_int_equal(*ctl0 & PCI_MSIX_ENTRY_CTRL_MASKBIT, 1);
+	assert_true(
+	    all_zero(bar_mem + 0x1000 + 2 * PCI_MSIX_ENTRY_SIZE,
+		     sizeof(bar_mem) - 0x1000 - 2 * PCI_MSIX_ENTRY_SIZE));
+	/* b's vector: revoke frees a's own, b's stays held */
+	forged = a;
+	forged.vector = b.vector;
+	irq_revoke(&forged);
+	assert_null(host_vectors[a.vector].fn);
+	assert_non_null(host_vectors[b.vector].fn);
+	irq_revoke(&b);
+	assert_null(host_vectors[b.vector].fn);
+	assert_int_equal(host_vector_bad_frees, 0);
 }
 
 /* ---- kernel memory for a driver's own state ----------------------------- */
@@ -775,6 +869,62 @@ static void test_kmem(void **st)
 	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
 }
 
+/* auth_kmem_free gives back only the caller's own allocation, whole and
+ * once: another owner's memory, a pool's pages, a length that is not the
+ * allocation's, a page inside it, something that is no memory and a second
+ * free are refused (AUTH_NOT_GRANTED) and free nothing. Before, each was
+ * freed (or the page allocator panicked): another driver's state or a live
+ * pool went back to the allocator under its holder. Found by
+ * fuzz_authority_seq. */
+static void test_kmem_free_not_given(void **st)
+{
+	const uint16_t o = 62, other = 63;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(other, DMA_BACKEND_TRUSTED, 0), 0);
+	uint8_t *a = auth_kmem_alloc(o, 2 * PAGE_SIZE);
+	uint8_t *b = auth_kmem_alloc(other, 100);
+	struct dma_pool p;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p), 0);
+	a[0] = b[0] = p.va[0] = 0x3c;
+	uint64_t pages = shim_pages_in_use;
+	uint64_t ng = refused(AUTH_NOT_GRANTED);
+	auth_kmem_free(o, b, 100);	       /* another owner's */
+	auth_kmem_free(o, p.va, PAGE_SIZE);    /* a live pool */
+	auth_kmem_free(o, a, PAGE_SIZE);       /* not the whole of it */
+	auth_kmem_free(o, a + PAGE_SIZE, 1);   /* its second page */
+	auth_kmem_free(o, a, 3 * PAGE_SIZE);   /* past its end */
+	auth_kmem_free(o, bar_mem, PAGE_SIZE); /* no memory at all */
+	auth_kmem_free(99, a, 2 * PAGE_SIZE);  /* an owner nobody bound */
+	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 7);
+	assert_int_equal(shim_pages_in_use, pages);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 2 * PAGE_SIZE);
+	assert_int_equal(owner_acct(other)->use[DMA_CHARGE_KMEM], PAGE_SIZE);
+	assert_true(dma_pool_live(&p));
+	assert_int_equal(a[0] + b[0] + p.va[0], 3 * 0x3c); /* all still there */
+	auth_kmem_free(o, a, 2 * PAGE_SIZE);
+	assert_int_equal(shim_pages_in_use, pages - 2);
+	auth_kmem_free(o, a, 2 * PAGE_SIZE); /* twice */
+	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 8);
+	assert_int_equal(shim_pages_in_use, pages - 2);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
+	auth_kmem_free(other, b, 100);
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	/* at most AUTH_KMEM_ALLOCS allocations live per owner */
+	uint8_t *k[AUTH_KMEM_ALLOCS];
+	for (unsigned i = 0; i < AUTH_KMEM_ALLOCS; i++)
+		assert_non_null(k[i] = auth_kmem_alloc(o, 1));
+	uint64_t over = refused(AUTH_OVER_QUOTA);
+	assert_null(auth_kmem_alloc(o, 1));
+	assert_int_equal(refused(AUTH_OVER_QUOTA), over + 1);
+	auth_kmem_free(o, k[3], 1);
+	assert_non_null(k[3] = auth_kmem_alloc(o, 1));
+	for (unsigned i = 0; i < AUTH_KMEM_ALLOCS; i++)
+		auth_kmem_free(o, k[i], 1);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
+}
+
 /* ---- refusal names and counters ----------------------------------------- */
 static void test_reasons(void **st)
 {
@@ -803,6 +953,7 @@ int main(void)
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_pool_under_iommu),
 	    cmocka_unit_test(test_carve),
+	    cmocka_unit_test(test_carve_forged_fields),
 	    cmocka_unit_test(test_grant_quota),
 	    cmocka_unit_test(test_pool_bytes_quota),
 	    cmocka_unit_test(test_revoke_pinned),
@@ -813,7 +964,9 @@ int main(void)
 	    cmocka_unit_test(test_revoke_forged_fields),
 	    cmocka_unit_test(test_slot_generation_wrap),
 	    cmocka_unit_test(test_mmio_forged_fields),
+	    cmocka_unit_test(test_irq_forged_fields),
 	    cmocka_unit_test(test_kmem),
+	    cmocka_unit_test(test_kmem_free_not_given),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_table_full),
 	};

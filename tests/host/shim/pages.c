@@ -33,6 +33,7 @@ static struct window {
 };
 
 shim_page_hook_fn shim_page_hook;
+uint64_t shim_pages_in_use;
 
 static uint64_t page_addr(const struct window *w, uint64_t i)
 {
@@ -85,6 +86,8 @@ uint64_t page_alloc(size_t n, uint64_t limit)
 	uint64_t pa = 0;
 	for (unsigned i = 0; n && !pa && i < ARRAY_SIZE(windows); i++)
 		pa = window_alloc(&windows[i], n, limit);
+	if (pa)
+		shim_pages_in_use += n;
 	return pa;
 }
 
@@ -108,4 +111,5 @@ void page_free(uint64_t pa, size_t n)
 		shim_page_hook(pa, n * PAGE_SIZE);
 	window_map(pa, n, false, false);
 	memset(&w->inuse[i], 0, n);
+	shim_pages_in_use -= n;
 }

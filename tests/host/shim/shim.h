@@ -12,6 +12,8 @@ extern uint64_t shim_kprintf_calls; /* every kprintf, printed or quiet */
  * to check that the device no longer holds a queue there. */
 typedef void (*shim_page_hook_fn)(uint64_t pa, size_t len);
 extern shim_page_hook_fn shim_page_hook;
+/* pages.c: pages page_alloc handed out and page_free has not taken back */
+extern uint64_t shim_pages_in_use;
 
 /* iommu.c: the owner whose DMA an IOMMU translates (0: none), what is
  * mapped now, misuse counted, and an IOMMU that stops confirming unmaps */

@@ -1,0 +1,1314 @@
+/* tests/host/authority/fuzz_authority_seq.c — stateful libFuzzer target for
+ * the authority layer as the kernel builds it (kernel/authority auth.c,
+ * owner.c, dmapool.c, mmio.c, irq.c over dma/owner.c and dma/grant.c and
+ * the page shim), driven by hostile drivers.
+ *
+ * Three owners are bound as the device manager binds them: 1 trusted, 2
+ * under the (shim's) IOMMU, 3 brokered behind the validator; each owns one
+ * PCI function with a 8 KiB memory BAR whose MSI-X table (4 entries) and
+ * PBA lie inside it. The input is a program of operations, each an opcode
+ * byte and its argument bytes: create, carve and revoke DMA pools; grant,
+ * access and revoke DeviceMmio windows; bind, mask, unmask, count and
+ * revoke Interrupts and fire CPU vectors; allocate and free kernel memory
+ * (any pointer, any length, any owner, again); revoke and reinstate owners,
+ * and an IOMMU fault with the safe point after it; and the kernel's own
+ * pins on grants (commands in flight). Every capability the driver gets
+ * back is its copy in one of a few slots, and the driver keeps old copies
+ * and forges them: any field of struct dma_pool, struct dev_mmio or struct
+ * irq_cap rewritten, another copy's fields, a copy of a capability revoked
+ * long ago. Owner ids 0 and 4 are never bound.
+ *
+ * The fuzzer keeps its own model of what each owner holds — pools by
+ * (owner, slot, generation) as live, parked (seized by an owner
+ * revocation) or dead, windows and interrupts by (slot, generation), kernel
+ * memory by (owner, address, pages), every byte of each BAR and its guard
+ * bytes — and predicts the outcome of every call from it. Oracles (each
+ * failure prints one "ORACLE: ..." line and aborts), after every step:
+ *  - every call succeeds or is refused exactly as the model says: a
+ *    capability is its (owner,) slot and generation and nothing else, a
+ *    revoked owner gets nothing new and its pools carve nothing, a
+ *    reinstated owner's old capabilities stay dead; a carve hands out only
+ *    bytes of the pool it names, va = iova, at the alignment asked;
+ *  - the kernel's grant tables hold exactly the model's live and parked
+ *    pools (slot, generation, base, length); no two pools or kernel
+ *    allocations overlap; dma_owner_covers answers for every owner exactly
+ *    what the model's live pools cover; each pool's and allocation's tag
+ *    bytes are intact;
+ *  - each owner's charged pool and kernel memory equal the model's sum of
+ *    its live and parked pools and live allocations, within the quotas;
+ *    the pages the page shim has out equal the same sum (nothing freed
+ *    twice — the shim aborts — nor leaked); under the IOMMU the mapped
+ *    pages are exactly owner 2's live pools;
+ *  - an MMIO access through any copy succeeds only inside a live window,
+ *    aligned, in a direction the window was granted, reads the model's
+ *    bytes or all ones, counts one refusal when refused; every byte of
+ *    every BAR and its guard bytes equals the model's (the MSI-X table
+ *    holds what irq_bind, mask and unmask wrote for the live interrupts);
+ *  - the authority table's live slots are exactly the model's live
+ *    windows and interrupts; the CPU vectors held are exactly those of the
+ *    live interrupts, none freed twice, and a fired vector reaches the
+ *    handler of the interrupt that holds it.
+ * At the end of each input everything is given back through the real
+ * calls, and the next starts from an empty layer. AUTH_SEQ_TRACE=1 prints
+ * every operation. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth_devs.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+#include "kernel/pci/pci_reg.h"
+#include "owner_shim.h"
+#include "shim.h"
+
+/* The harness is instrumented like the layer: its branches (which op,
+ * which field forged, which copy used) are what leads the fuzzer to forged
+ * copies the layer then takes down the same path as honest ones. */
+
+#define PS	 4096u
+#define NOWN	 3 /* owners 1..3; 0 and 4 are never bound */
+#define NDEV	 3 /* function i belongs to owner i+1 */
+#define BAR_LEN	 0x2000u
+#define BAR_PA	 0xfe000000ull
+#define GUARD	 256u
+#define MSIX_OFF 0x1000u
+#define MSIX_N	 4u
+#define PBA_OFF	 0x1800u
+#define PBA_LEN	 8u /* ALIGN_UP(4, 64) / 8 */
+#define CAP_MSIX 0x70
+#define NPC	 8 /* the driver's copies, of each kind */
+#define NMC	 6
+#define NIC	 6
+#define NKC	 8
+#define MAXREC	 128
+#define MAXOPS	 256
+
+static int trace;
+#define TRACE(...)                                                             \
+	do {                                                                   \
+		if (trace)                                                     \
+			fprintf(stderr, __VA_ARGS__);                          \
+	} while (0)
+
+static void oracle(const char *what, uint64_t a, uint64_t b)
+{
+	fprintf(stderr, "ORACLE: %s 0x%llx 0x%llx\n", what,
+		(unsigned long long)a, (unsigned long long)b);
+	abort();
+}
+#define CHECK(c, what, a, b)                                                   \
+	do {                                                                   \
+		if (!(c))                                                      \
+			oracle(what, (uint64_t)(a), (uint64_t)(b));            \
+	} while (0)
+
+/* ---- the machine: three functions, their BARs with guards ------------- */
+static struct pci_dev devs[NDEV];
+static uint8_t cfg[NDEV][4096];
+static uint8_t bar_mem[NDEV][GUARD + BAR_LEN + GUARD]
+    __attribute__((aligned(4096)));
+static uint8_t bar_model[NDEV][GUARD + BAR_LEN + GUARD];
+
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	for (unsigned i = 0; i < NDEV; i++) {
+		uint64_t base = BAR_PA + i * 0x10000ull;
+		if (phys >= base && phys - base <= BAR_LEN &&
+		    len <= BAR_LEN - (phys - base))
+			return bar_mem[i] + GUARD + (phys - base);
+	}
+	return NULL;
+}
+
+static void bars_reset(void)
+{
+	for (unsigned i = 0; i < NDEV; i++) {
+		uint8_t *m = bar_model[i];
+		memset(m, 0xcc, sizeof(bar_model[i]));
+		/* bit 0 clear: a stray MSI-X mask bit shows */
+		for (unsigned b = 0; b < BAR_LEN; b++)
+			m[GUARD + b] = (uint8_t)((b * 7 + i * 31) << 1);
+		memset(m + GUARD + MSIX_OFF, 0, MSIX_N * PCI_MSIX_ENTRY_SIZE);
+		for (unsigned e = 0; e < MSIX_N; e++) /* masked at reset */
+			m[GUARD + MSIX_OFF + e * PCI_MSIX_ENTRY_SIZE +
+			  PCI_MSIX_ENTRY_CTRL] = PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		memset(m + GUARD + PBA_OFF, 0, PBA_LEN);
+		memcpy(bar_mem[i], m, sizeof(bar_model[i]));
+	}
+}
+
+static void put_le(uint8_t *p, uint64_t v, unsigned w)
+{
+	for (unsigned i = 0; i < w; i++)
+		p[i] = (uint8_t)(v >> 8 * i);
+}
+static uint64_t get_le(const uint8_t *p, unsigned w)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < w; i++)
+		v |= (uint64_t)p[i] << 8 * i;
+	return v;
+}
+static uint8_t *msix_model(unsigned dev, unsigned idx, unsigned field)
+{
+	return bar_model[dev] + GUARD + MSIX_OFF + idx * PCI_MSIX_ENTRY_SIZE +
+	       field;
+}
+
+/* ---- the model ---------------------------------------------------------- */
+enum { P_LIVE, P_PARKED, P_DEAD };
+static struct prec {
+	uint16_t owner, slot;
+	uint32_t gen;
+	uint64_t base, len;
+	uint8_t state, tag;
+	uint32_t pins;
+} recs[MAXREC];
+static unsigned nrec;
+
+static struct mrec {
+	unsigned dev;
+	uint32_t off, len, flags;
+	uint16_t slot, owner;
+	uint32_t gen;
+	bool live;
+} mrecs[MAXREC];
+static unsigned nmrec;
+
+static struct irec {
+	unsigned dev, index;
+	uint16_t slot, owner;
+	uint32_t gen;
+	uint8_t vector;
+	bool live;
+	uint64_t count;
+} irecs[MAXREC];
+static unsigned nirec;
+
+static struct krec {
+	uint16_t owner;
+	uint64_t pa, pages;
+	bool live;
+	uint8_t tag;
+} krecs[MAXREC];
+static unsigned nkrec;
+
+static bool revoked[NOWN + 2];
+static uint64_t pages_base; /* shim pages out before the input */
+
+/* the driver's copies */
+static struct dma_pool pc[NPC];
+static struct dev_mmio mc[NMC];
+static struct irq_cap ic[NIC];
+static int kc[NKC]; /* index into krecs, -1: none */
+
+static bool bound(uint16_t o)
+{
+	return o >= 1 && o <= NOWN;
+}
+
+/* the live or parked pool a copy names: (owner, slot, generation), and a
+ * zeroed copy (len 0) names nothing */
+static struct prec *pool_named(const struct dma_pool *p)
+{
+	if (!p->len)
+		return NULL;
+	for (unsigned i = 0; i < nrec; i++)
+		if (recs[i].state != P_DEAD && recs[i].owner == p->owner &&
+		    recs[i].slot == p->slot && recs[i].gen == p->gen)
+			return &recs[i];
+	return NULL;
+}
+static struct prec *live_on_slot(uint16_t owner, uint16_t slot)
+{
+	for (unsigned i = 0; i < nrec; i++)
+		if (recs[i].state == P_LIVE && recs[i].owner == owner &&
+		    recs[i].slot == slot)
+			return &recs[i];
+	return NULL;
+}
+static struct mrec *mmio_named(const struct dev_mmio *m)
+{
+	for (unsigned i = 0; i < nmrec; i++)
+		if (mrecs[i].live && mrecs[i].slot == m->slot &&
+		    mrecs[i].gen == m->gen)
+			return &mrecs[i];
+	return NULL;
+}
+static struct irec *irq_named(const struct irq_cap *c)
+{
+	for (unsigned i = 0; i < nirec; i++)
+		if (irecs[i].live && irecs[i].slot == c->slot &&
+		    irecs[i].gen == c->gen)
+			return &irecs[i];
+	return NULL;
+}
+
+static uint64_t pool_charged(uint16_t o)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < nrec; i++)
+		if (recs[i].owner == o && recs[i].state != P_DEAD)
+			n += recs[i].len;
+	return n;
+}
+static unsigned pools_in(uint16_t o, bool parked_too)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < nrec; i++)
+		n += recs[i].owner == o &&
+		     (recs[i].state == P_LIVE ||
+		      (parked_too && recs[i].state == P_PARKED));
+	return n;
+}
+static uint64_t kmem_charged(uint16_t o, unsigned *allocs)
+{
+	uint64_t n = 0;
+	unsigned a = 0;
+	for (unsigned i = 0; i < nkrec; i++)
+		if (krecs[i].live && krecs[i].owner == o) {
+			n += krecs[i].pages * PS;
+			a++;
+		}
+	if (allocs)
+		*allocs = a;
+	return n;
+}
+static unsigned slots_live(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < nmrec; i++)
+		n += mrecs[i].live;
+	for (unsigned i = 0; i < nirec; i++)
+		n += irecs[i].live;
+	return n;
+}
+
+/* an Interrupt the model takes away: its entry masked, its vector free */
+static void irq_model_revoke(struct irec *r)
+{
+	*msix_model(r->dev, r->index, PCI_MSIX_ENTRY_CTRL) |=
+	    PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	r->live = false;
+}
+
+/* ---- the oracle ----------------------------------------------------------
+ */
+static bool model_covers(uint16_t o, uint64_t a, uint64_t len)
+{
+	for (unsigned i = 0; i < nrec; i++) {
+		const struct prec *r = &recs[i];
+		if (r->state == P_LIVE && r->owner == o && a >= r->base &&
+		    len <= r->len && a - r->base <= r->len - len)
+			return true;
+	}
+	return false;
+}
+
+static void check_all(void)
+{
+	/* the grant tables are the model's live and parked pools */
+	for (uint16_t o = 1; o <= NOWN; o++) {
+		struct dma_owner *acct = dma_owner_acct(o);
+		unsigned live = 0;
+		for (uint16_t k = 0; k < GRANT_MAX; k++) {
+			const struct dma_grant *g = &acct->grants.g[k];
+			if (!g->live && !g->parked)
+				continue;
+			struct prec *r = NULL;
+			for (unsigned i = 0; i < nrec && !r; i++)
+				if (recs[i].state != P_DEAD &&
+				    recs[i].owner == o && recs[i].slot == k)
+					r = &recs[i];
+			CHECK(r, "grant the model does not hold", o, k);
+			CHECK(r->gen == g->gen && r->base == g->base &&
+				  r->len == g->len,
+			      "grant differs from the pool", g->base, r->base);
+			CHECK(g->live == (r->state == P_LIVE) &&
+				  g->parked == (r->state == P_PARKED),
+			      "grant state", k, r->state);
+			CHECK(g->pins == r->pins, "pins", g->pins, r->pins);
+			live += g->live;
+		}
+		CHECK(live == pools_in(o, false), "pools missing from grants",
+		      o, live);
+		CHECK(dma_owner_ngrants(acct) == live, "ngrants", o, live);
+		/* charges: the model's sums, within the quotas */
+		unsigned allocs;
+		uint64_t km = kmem_charged(o, &allocs);
+		CHECK(acct->use[DMA_CHARGE_POOL] == pool_charged(o),
+		      "pool charge drifts", acct->use[DMA_CHARGE_POOL],
+		      pool_charged(o));
+		CHECK(acct->use[DMA_CHARGE_KMEM] == km, "kmem charge drifts",
+		      acct->use[DMA_CHARGE_KMEM], km);
+		CHECK(acct->use[DMA_CHARGE_SHADOW] == 0, "shadow charge",
+		      acct->use[DMA_CHARGE_SHADOW], 0);
+		for (int c = 0; c < DMA_CHARGE_N; c++)
+			CHECK(acct->use[c] <= acct->max[c], "over quota",
+			      acct->use[c], acct->max[c]);
+		CHECK(auth_owner_revoked(o) == revoked[o], "revoked flag", o,
+		      revoked[o]);
+	}
+	/* pages out, no overlap, tags */
+	uint64_t pages = 0;
+	for (unsigned i = 0; i < nrec; i++) {
+		const struct prec *r = &recs[i];
+		if (r->state == P_DEAD)
+			continue;
+		pages += r->len / PS;
+		const volatile uint8_t *va = (uint8_t *)(uintptr_t)r->base;
+		CHECK(va[0] == r->tag && va[r->len - 1] == r->tag,
+		      "pool memory changed under its owner", r->base, r->tag);
+		for (unsigned j = 0; j < i; j++)
+			CHECK(recs[j].state == P_DEAD ||
+				  recs[j].base >= r->base + r->len ||
+				  r->base >= recs[j].base + recs[j].len,
+			      "two pools overlap", r->base, recs[j].base);
+	}
+	for (unsigned i = 0; i < nkrec; i++) {
+		const struct krec *k = &krecs[i];
+		if (!k->live)
+			continue;
+		pages += k->pages;
+		const volatile uint8_t *va = (uint8_t *)(uintptr_t)k->pa;
+		CHECK(va[0] == k->tag && va[k->pages * PS - 1] == k->tag,
+		      "kernel memory changed under its owner", k->pa, k->tag);
+		for (unsigned j = 0; j < nrec; j++)
+			CHECK(recs[j].state == P_DEAD ||
+				  recs[j].base >= k->pa + k->pages * PS ||
+				  k->pa >= recs[j].base + recs[j].len,
+			      "kernel memory overlaps a pool", k->pa,
+			      recs[j].base);
+	}
+	CHECK(shim_pages_in_use - pages_base == pages, "pages out",
+	      shim_pages_in_use - pages_base, pages);
+	/* the IOMMU maps owner 2's live pools, nothing else */
+	uint64_t mapped = 0;
+	for (unsigned i = 0; i < nrec; i++)
+		if (recs[i].owner == 2 && recs[i].state == P_LIVE)
+			mapped += recs[i].len / PS;
+	CHECK(shim_iommu_mapped() == mapped, "iommu mapped",
+	      shim_iommu_mapped(), mapped);
+	CHECK(shim_iommu_violations == 0, "iommu violations",
+	      shim_iommu_violations, 0);
+	/* dma_owner_covers of the last pools, for every owner id */
+	for (unsigned i = nrec > 12 ? nrec - 12 : 0; i < nrec; i++) {
+		const struct prec *r = &recs[i];
+		for (uint16_t o = 0; o <= NOWN + 1; o++) {
+			CHECK(dma_owner_covers(o, r->base, r->len) ==
+				  model_covers(o, r->base, r->len),
+			      "covers", r->base, o);
+			CHECK(dma_owner_covers(o, r->base + r->len - 1, 2) ==
+				  model_covers(o, r->base + r->len - 1, 2),
+			      "covers past the end", r->base, o);
+		}
+	}
+	/* the BARs, guards included */
+	for (unsigned d = 0; d < NDEV; d++)
+		if (memcmp(bar_mem[d], bar_model[d], sizeof(bar_mem[d]))) {
+			unsigned b = 0;
+			while (bar_mem[d][b] == bar_model[d][b])
+				b++;
+			oracle("BAR byte (offset from the BAR) differs", d,
+			       (uint64_t)b - GUARD);
+		}
+	/* the authority table */
+	for (uint16_t s = 1; s < AUTH_SLOTS; s++) {
+		const struct auth_slot *k = &auth_slots[s];
+		const struct mrec *m =
+		    mmio_named(&(struct dev_mmio){.slot = s, .gen = k->gen});
+		const struct irec *q =
+		    irq_named(&(struct irq_cap){.slot = s, .gen = k->gen});
+		if (k->kind == AUTH_FREE) {
+			CHECK(!m && !q, "slot freed under a capability", s,
+			      k->gen);
+			continue;
+		}
+		CHECK(k->kind == AUTH_MMIO ? m && m->owner == k->owner
+					   : q && q->owner == k->owner,
+		      "slot the model does not hold", s, k->kind);
+	}
+	unsigned held = 0;
+	for (unsigned v = 0; v < 256; v++)
+		held += host_vectors[v].fn != NULL;
+	unsigned want = 0;
+	for (unsigned i = 0; i < nirec; i++)
+		if (irecs[i].live) {
+			want++;
+			CHECK(host_vectors[irecs[i].vector].fn,
+			      "live interrupt lost its vector", irecs[i].slot,
+			      irecs[i].vector);
+		}
+	CHECK(held == want, "vectors held", held, want);
+	CHECK(host_vector_bad_frees == 0, "vector freed twice",
+	      host_vector_bad_frees, 0);
+}
+
+/* ---- the input ------------------------------------------------------------
+ */
+static const uint8_t *in;
+static size_t inlen, pos;
+static uint8_t next(void)
+{
+	return pos < inlen ? in[pos++] : 0;
+}
+static uint32_t next32(void)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v = v << 8 | next();
+	return v;
+}
+static uint16_t owner_sel(void)
+{
+	return next() % (NOWN + 2);
+}
+
+/* ---- DMAPool -------------------------------------------------------------
+ */
+static void op_pool_create(void)
+{
+	uint16_t o = owner_sel();
+	uint8_t k = next(), b = next(), l = next();
+	unsigned dst = next() % NPC;
+	size_t len;
+	switch (k % 4) {
+	case 0:
+		len = b;
+		break;
+	case 1:
+		len = (size_t)(b % 8 + 1) * PS;
+		break;
+	case 2:
+		len = (size_t)(b % 4 + 1) << (o == 2 ? 16 : 23);
+		break;
+	default: /* the rest of the quota, a page under or over it */
+		len = DMA_OWNER_POOL_MAX - pool_charged(o) + (b % 3) * PS - PS;
+		/* the shim's IOMMU maps page by page in a list, slowly: owner
+		 * 2 meets its quota with a page too many only */
+		if (o == 2)
+			len = DMA_OWNER_POOL_MAX - pool_charged(o) + PS;
+		break;
+	}
+	static const uint64_t limits[] = {0, 1ull << 32, 1ull << 52};
+	uint64_t limit = limits[l % 3];
+	size_t pages = ALIGN_UP(len, PS) / PS;
+	bool must_fail = !bound(o) || !pages || revoked[o] ||
+			 pools_in(o, false) >= GRANT_MAX ||
+			 pages > (DMA_OWNER_POOL_MAX - pool_charged(o)) / PS;
+	bool may = !must_fail && pools_in(o, true) < GRANT_MAX && nrec < MAXREC;
+	TRACE("pool_create owner %u len 0x%zx limit 0x%llx -> pc%u\n", o, len,
+	      (unsigned long long)limit, dst);
+	if (!may && !must_fail)
+		return; /* the model would lose track */
+	int r = dma_pool_create(o, len, limit, &pc[dst]);
+	CHECK(r == 0 || !may, "pool create refused", o, len);
+	CHECK(r != 0 || !must_fail, "pool create allowed", o, len);
+	if (r) {
+		CHECK(pc[dst].len == 0 && pc[dst].va == NULL,
+		      "refused create left a pool", o, pc[dst].len);
+		return;
+	}
+	struct dma_pool *p = &pc[dst];
+	uint64_t lim = limit ? limit : UINT64_MAX;
+	if (o == 2 && lim > 1ull << 39)
+		lim = 1ull << 39;
+	CHECK(p->owner == o && p->len == pages * PS &&
+		  (uint64_t)(uintptr_t)p->va == p->iova && p->iova % PS == 0 &&
+		  p->iova + p->len <= lim && p->used == 0,
+	      "pool create gave", p->iova, p->len);
+	CHECK(p->va[0] == 0 && p->va[p->len / 2] == 0 && p->va[p->len - 1] == 0,
+	      "pool not zeroed", p->iova, 0);
+	struct prec *n = &recs[nrec++];
+	*n = (struct prec){.owner = o,
+			   .slot = p->slot,
+			   .gen = p->gen,
+			   .base = p->iova,
+			   .len = p->len,
+			   .state = P_LIVE,
+			   .tag = (uint8_t)(nrec * 13 + 1)};
+	p->va[0] = p->va[p->len - 1] = n->tag;
+}
+
+static void op_pool_revoke(void)
+{
+	unsigned i = next() % NPC;
+	struct prec *r = pool_named(&pc[i]);
+	bool ok = r && (r->state == P_PARKED || r->pins == 0);
+	TRACE("pool_revoke pc%u (owner %u slot %u gen %u)\n", i, pc[i].owner,
+	      pc[i].slot, pc[i].gen);
+	int got = dma_pool_revoke(&pc[i]);
+	CHECK((got == 0) == ok, "pool revoke", got, ok);
+	if (ok)
+		r->state = P_DEAD;
+}
+
+static void op_pool_carve(void)
+{
+	unsigned i = next() % NPC;
+	uint8_t k = next(), b = next(), a = next();
+	static const size_t aligns[] = {0, 1, 3, 8, 64, 4096, 1u << 20, 6};
+	size_t len, align = aligns[a % 8];
+	switch (k % 4) {
+	case 0:
+		len = 0;
+		break;
+	case 1:
+		len = b + 1u;
+		break;
+	case 2:
+		len = (size_t)(b % 16 + 1) * 512;
+		break;
+	default:
+		len = SIZE_MAX - b;
+		break;
+	}
+	struct prec *r = pool_named(&pc[i]);
+	bool may = r && r->state == P_LIVE && !revoked[r->owner];
+	struct dma_buf buf;
+	TRACE("pool_carve pc%u len 0x%zx align %zu\n", i, len, align);
+	if (dma_pool_carve(&pc[i], len, align, &buf) != 0)
+		return;
+	CHECK(may, "carve through a dead, parked or revoked pool", pc[i].iova,
+	      r ? r->state : 9);
+	size_t eff = align && !(align & (align - 1)) ? align : 8;
+	CHECK(buf.len == len && buf.iova >= r->base && len <= r->len &&
+		  buf.iova - r->base <= r->len - len,
+	      "carve outside its pool", buf.iova, r->base);
+	CHECK((uint64_t)(uintptr_t)buf.va == buf.iova, "carve va != iova",
+	      (uintptr_t)buf.va, buf.iova);
+	CHECK((buf.iova - r->base) % eff == 0, "carve misaligned", buf.iova,
+	      eff);
+}
+
+static void op_pool_forge(void)
+{
+	unsigned s = next() % NPC, d = next() % NPC;
+	uint8_t f = next(), v = next();
+	struct dma_pool *p = &pc[d], *o = &pc[v % NPC];
+	pc[d] = pc[s];
+	switch (f % 8) {
+	case 0:
+		p->va = o->va, p->iova = o->iova;
+		break;
+	case 1:
+		p->iova += ((int64_t)v - 128) * PS;
+		if (v & 1) /* no pointer arithmetic: va may be NULL */
+			p->va = (uint8_t *)((uintptr_t)p->va +
+					    ((int64_t)v - 128) * PS);
+		break;
+	case 2: {
+		const size_t lens[] = {o->len, p->len + (v / 4 + 1) * PS, 0,
+				       SIZE_MAX - v};
+		p->len = lens[v % 4];
+		break;
+	}
+	case 3: {
+		const size_t used[] = {0, p->len, SIZE_MAX - v};
+		p->used = used[v % 3];
+		break;
+	}
+	case 4: {
+		const uint16_t slots[] = {(uint16_t)(p->slot + 1),
+					  (uint16_t)(p->slot - 1), o->slot, v};
+		p->slot = slots[v % 4];
+		break;
+	}
+	case 5: {
+		const uint32_t gens[] = {p->gen + 1, p->gen - 1, o->gen};
+		p->gen = gens[v % 3];
+		break;
+	}
+	case 6:
+		p->owner = v % (NOWN + 2);
+		break;
+	default: /* a copy kept from any pool the input ever made */
+		if (nrec) {
+			const struct prec *r = &recs[v % nrec];
+			*p = (struct dma_pool){
+			    .va = (uint8_t *)(uintptr_t)r->base,
+			    .iova = r->base,
+			    .len = r->len,
+			    .slot = r->slot,
+			    .gen = r->gen,
+			    .owner = r->owner};
+		}
+		break;
+	}
+	TRACE("pool_forge pc%u -> pc%u field %u (owner %u slot %u gen %u len "
+	      "0x%zx)\n",
+	      s, d, f % 8, p->owner, p->slot, p->gen, p->len);
+}
+
+/* the kernel's pins (a command in flight) on whatever holds a slot now */
+static void op_pin(bool pin)
+{
+	if (!nrec)
+		return;
+	const struct prec *r = &recs[next() % nrec];
+	struct prec *l = live_on_slot(r->owner, r->slot);
+	struct grant_table *t = &dma_owner_acct(r->owner)->grants;
+	TRACE("%s owner %u slot %u\n", pin ? "pin" : "unpin", r->owner,
+	      r->slot);
+	bool got = pin ? grant_pin(t, r->slot) : grant_unpin(t, r->slot);
+	bool want = l && (pin || l->pins);
+	CHECK(got == want, pin ? "pin" : "unpin", got, want);
+	if (got)
+		l->pins += pin ? 1 : -1;
+}
+
+/* ---- DeviceMmio ----------------------------------------------------------
+ */
+static void op_mmio_grant(void)
+{
+	unsigned dev = next() % NDEV;
+	uint16_t o = owner_sel();
+	uint8_t b = next(), fo = next(), fl = next(), fv = next();
+	unsigned dst = next() % NMC;
+	static const unsigned bars[] = {0, 0, 0, 1, 6};
+	static const uint32_t offs[] = {
+	    0,	    0x100,  0xff0, 0xfc0,  0x1040,	0x17f8, 0x1808, 0x1ff0,
+	    0x2000, 0x1f00, 0x400, 0x1800, 0xfffffff0u, 0x1000, 0x800,	0x1c00};
+	static const uint32_t lens[] = {4,	0x10,	0x100,	    0x40,
+					0x1000, 0x2000, 0,	    0xffffffffu,
+					0x8,	0x3c0,	0x10000010, 0x200};
+	unsigned bar = bars[b % 5];
+	uint32_t off = offs[fo % 16] + (fo / 16 % 4) * 8;
+	uint32_t len = lens[fv % 12];
+	uint32_t flags = fl % 4;
+	uint64_t end = (uint64_t)off + len;
+	bool fits = bar == 0 && len && end <= BAR_LEN &&
+		    !(off < MSIX_OFF + MSIX_N * PCI_MSIX_ENTRY_SIZE &&
+		      MSIX_OFF < end) &&
+		    !(off < PBA_OFF + PBA_LEN && PBA_OFF < end);
+	bool want =
+	    devs[dev].owner == o && bound(o) && o != 3 && !revoked[o] && fits;
+	TRACE("mmio_grant dev %u owner %u bar %u [0x%x,+0x%x) flags %u -> "
+	      "mc%u\n",
+	      dev, o, bar, off, len, flags, dst);
+	if (want && (slots_live() >= AUTH_SLOTS - 1 || nmrec >= MAXREC))
+		return;
+	int r = mmio_grant(&devs[dev], o, bar, off, len, flags, &mc[dst]);
+	CHECK((r == 0) == want, "mmio grant", r, want);
+	if (r) {
+		CHECK(mc[dst].len == 0 && mc[dst].slot == 0,
+		      "refused grant left a window", mc[dst].slot, 0);
+		return;
+	}
+	const struct dev_mmio *m = &mc[dst];
+	CHECK(m->len == len && m->flags == flags &&
+		  m->phys == BAR_PA + dev * 0x10000ull + off &&
+		  m->va == bar_mem[dev] + GUARD + off,
+	      "mmio grant gave", m->phys, m->len);
+	mrecs[nmrec++] = (struct mrec){.dev = dev,
+				       .off = off,
+				       .len = len,
+				       .flags = flags,
+				       .slot = m->slot,
+				       .owner = o,
+				       .gen = m->gen,
+				       .live = true};
+}
+
+static void op_mmio_access(void)
+{
+	unsigned i = next() % NMC;
+	uint8_t w8 = next(), os = next(), ov = next();
+	uint64_t val = (uint64_t)next32() << 32 | next32();
+	static const unsigned widths[] = {1, 2, 4, 8};
+	unsigned w = widths[w8 % 4];
+	bool write = w8 & 4;
+	const struct dev_mmio *c = &mc[i];
+	const uint32_t offs[] = {ov,	      c->len - w,  c->len,
+				 c->len - 1,  0xfffffffcu, 0x1000u + ov,
+				 c->len + ov, ov * 4u};
+	uint32_t off = offs[os % 8];
+	const struct mrec *r = mmio_named(c);
+	bool ok = r && (uint64_t)off + w <= r->len && off % w == 0 &&
+		  (r->flags & (write ? MMIO_WRITE : MMIO_READ));
+	uint64_t before = 0, after = 0;
+	for (int k = 0; k < AUTH_NREASONS; k++)
+		before += auth_refusals[k];
+	TRACE("mmio %s%u mc%u off 0x%x (slot %u gen %u) -> %s\n",
+	      write ? "write" : "read", w * 8, i, off, c->slot, c->gen,
+	      ok ? "ok" : "refused");
+	CHECK(mmio_ok(c, off, w, write) == ok, "mmio_ok", off, ok);
+	uint8_t *mb = ok ? bar_model[r->dev] + GUARD + r->off + off : NULL;
+	uint64_t mask = w == 8 ? ~0ull : (1ull << 8 * w) - 1;
+	if (write) {
+		bool got;
+		switch (w) {
+		case 1:
+			got = mmio_write8(c, off, (uint8_t)val);
+			break;
+		case 2:
+			got = mmio_write16(c, off, (uint16_t)val);
+			break;
+		case 4:
+			got = mmio_write32(c, off, (uint32_t)val);
+			break;
+		default:
+			got = mmio_write64(c, off, val);
+			break;
+		}
+		CHECK(got == ok, "mmio write", off, ok);
+		if (ok)
+			put_le(mb, val, w);
+	} else {
+		uint64_t got;
+		switch (w) {
+		case 1:
+			got = mmio_read8(c, off);
+			break;
+		case 2:
+			got = mmio_read16(c, off);
+			break;
+		case 4:
+			got = mmio_read32(c, off);
+			break;
+		default:
+			got = mmio_read64(c, off);
+			break;
+		}
+		uint64_t want = ok ? get_le(mb, w) : mask;
+		CHECK(got == want, "mmio read", got, want);
+	}
+	for (int k = 0; k < AUTH_NREASONS; k++)
+		after += auth_refusals[k];
+	CHECK(after - before == !ok, "refusals counted", after - before, ok);
+}
+
+static void op_mmio_revoke(void)
+{
+	unsigned i = next() % NMC;
+	struct mrec *r = mmio_named(&mc[i]);
+	TRACE("mmio_revoke mc%u (slot %u gen %u)\n", i, mc[i].slot, mc[i].gen);
+	mmio_revoke(&mc[i]);
+	if (r)
+		r->live = false;
+}
+
+static void op_mmio_forge(void)
+{
+	unsigned s = next() % NMC, d = next() % NMC;
+	uint8_t f = next(), v = next();
+	struct dev_mmio *m = &mc[d];
+	const struct dev_mmio *o = &mc[v % NMC];
+	mc[d] = mc[s];
+	switch (f % 8) {
+	case 0:
+		m->va = v & 1 ? o->va : bar_mem[v % NDEV] + GUARD;
+		break;
+	case 1:
+		m->phys = v & 1 ? o->phys : BAR_PA;
+		break;
+	case 2: {
+		const uint32_t lens[] = {o->len, BAR_LEN, 0xffffffffu,
+					 m->len + 4};
+		m->len = lens[v % 4];
+		break;
+	}
+	case 3:
+		m->flags = v % 4;
+		break;
+	case 4: {
+		const uint16_t slots[] = {(uint16_t)(m->slot + 1),
+					  (uint16_t)(m->slot - 1), o->slot, v};
+		m->slot = slots[v % 4];
+		break;
+	}
+	case 5: {
+		const uint32_t gens[] = {m->gen + 1, m->gen - 1, o->gen};
+		m->gen = gens[v % 3];
+		break;
+	}
+	case 6: /* an Interrupt's slot and generation */
+		m->slot = ic[v % NIC].slot, m->gen = ic[v % NIC].gen;
+		break;
+	default: /* a copy of any window the input was ever granted */
+		if (nmrec) {
+			const struct mrec *r = &mrecs[v % nmrec];
+			*m = (struct dev_mmio){
+			    .va = bar_mem[r->dev] + GUARD + r->off,
+			    .phys = BAR_PA + r->dev * 0x10000ull + r->off,
+			    .len = r->len,
+			    .flags = r->flags,
+			    .slot = r->slot,
+			    .gen = r->gen};
+		}
+		break;
+	}
+	TRACE("mmio_forge mc%u -> mc%u field %u (slot %u gen %u len 0x%x)\n", s,
+	      d, f % 8, m->slot, m->gen, m->len);
+}
+
+/* ---- Interrupt ----------------------------------------------------------- */
+static struct irec *fired;
+static void irq_handler(void *arg)
+{
+	fired = arg;
+}
+
+static void op_irq_bind(void)
+{
+	unsigned dev = next() % NDEV;
+	uint16_t o = owner_sel();
+	unsigned idx = next() % (MSIX_N + 2);
+	unsigned dst = next() % NIC;
+	bool taken = false;
+	for (unsigned i = 0; i < nirec; i++)
+		taken |= irecs[i].live && irecs[i].dev == dev &&
+			 irecs[i].index == idx;
+	bool want = devs[dev].owner == o && bound(o) && idx < MSIX_N &&
+		    !revoked[o] && !taken;
+	TRACE("irq_bind dev %u owner %u entry %u -> ic%u\n", dev, o, idx, dst);
+	if (want && (slots_live() >= AUTH_SLOTS - 1 || nirec >= MAXREC))
+		return;
+	struct irec *n = &irecs[nirec];
+	int r = irq_bind(&devs[dev], o, idx, irq_handler, n, &ic[dst]);
+	CHECK((r == 0) == want, "irq bind", r, want);
+	if (r) {
+		CHECK(ic[dst].slot == 0, "refused bind left a capability",
+		      ic[dst].slot, 0);
+		return;
+	}
+	const struct irq_cap *c = &ic[dst];
+	CHECK(c->msix_index == idx && c->vector >= HOST_VECTOR_FIRST &&
+		  host_vectors[c->vector].fn,
+	      "irq bind gave", c->msix_index, c->vector);
+	*n = (struct irec){.dev = dev,
+			   .index = idx,
+			   .slot = c->slot,
+			   .owner = o,
+			   .gen = c->gen,
+			   .vector = c->vector,
+			   .live = true};
+	nirec++;
+	*msix_model(dev, idx, PCI_MSIX_ENTRY_CTRL) |=
+	    PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	put_le(msix_model(dev, idx, PCI_MSIX_ENTRY_ADDR_LO), MSI_ADDR_BASE, 4);
+	put_le(msix_model(dev, idx, PCI_MSIX_ENTRY_ADDR_HI), 0, 4);
+	put_le(msix_model(dev, idx, PCI_MSIX_ENTRY_DATA), c->vector, 4);
+}
+
+static void op_irq_use(void)
+{
+	unsigned i = next() % NIC, k = next() % 4;
+	struct irec *r = irq_named(&ic[i]);
+	static const char *const what[] = {"mask", "unmask", "revoke", "count"};
+	TRACE("irq_%s ic%u (slot %u gen %u entry %u vector 0x%x)\n", what[k], i,
+	      ic[i].slot, ic[i].gen, ic[i].msix_index, ic[i].vector);
+	switch (k) {
+	case 0:
+		irq_mask(&ic[i]);
+		if (r)
+			*msix_model(r->dev, r->index, PCI_MSIX_ENTRY_CTRL) |=
+			    PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		break;
+	case 1:
+		irq_unmask(&ic[i]);
+		if (r)
+			*msix_model(r->dev, r->index, PCI_MSIX_ENTRY_CTRL) &=
+			    (uint8_t)~PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		break;
+	case 2:
+		irq_revoke(&ic[i]);
+		if (r)
+			irq_model_revoke(r);
+		break;
+	default: {
+		uint64_t got = irq_count(&ic[i]);
+		CHECK(got == (r ? r->count : 0), "irq count", got,
+		      r ? r->count : 0);
+		break;
+	}
+	}
+}
+
+static void op_irq_forge(void)
+{
+	unsigned s = next() % NIC, d = next() % NIC;
+	uint8_t f = next(), v = next();
+	struct irq_cap *c = &ic[d];
+	const struct irq_cap *o = &ic[v % NIC];
+	ic[d] = ic[s];
+	switch (f % 6) {
+	case 0: {
+		const uint16_t slots[] = {(uint16_t)(c->slot + 1),
+					  (uint16_t)(c->slot - 1), o->slot, v};
+		c->slot = slots[v % 4];
+		break;
+	}
+	case 1: {
+		const uint32_t gens[] = {c->gen + 1, c->gen - 1, o->gen};
+		c->gen = gens[v % 3];
+		break;
+	}
+	case 2: {
+		const uint16_t idx[] = {o->msix_index, v % 8, 200, 0xffff};
+		c->msix_index = idx[v % 4];
+		break;
+	}
+	case 3:
+		c->vector = v & 1 ? o->vector : v;
+		break;
+	case 4: /* a DeviceMmio's slot and generation */
+		c->slot = mc[v % NMC].slot, c->gen = mc[v % NMC].gen;
+		break;
+	default: /* a copy of any Interrupt the input ever bound */
+		if (nirec) {
+			const struct irec *r = &irecs[v % nirec];
+			*c = (struct irq_cap){.slot = r->slot,
+					      .gen = r->gen,
+					      .msix_index = (uint16_t)r->index,
+					      .vector = r->vector};
+		}
+		break;
+	}
+	TRACE("irq_forge ic%u -> ic%u field %u (slot %u gen %u entry %u "
+	      "vector 0x%x)\n",
+	      s, d, f % 6, c->slot, c->gen, c->msix_index, c->vector);
+}
+
+static void op_irq_fire(void)
+{
+	uint8_t v = next();
+	uint8_t vec = HOST_VECTOR_FIRST + v % 16;
+	if (v & 0x80 && nirec)
+		vec = irecs[v % nirec].vector;
+	struct irec *want = NULL;
+	for (unsigned i = 0; i < nirec; i++)
+		if (irecs[i].live && irecs[i].vector == vec)
+			want = &irecs[i];
+	TRACE("fire vector 0x%x\n", vec);
+	fired = NULL;
+	bool got = host_vector_fire(vec);
+	CHECK(got == (want != NULL), "vector held", vec, got);
+	CHECK(fired == want, "vector reached another handler", vec,
+	      want ? want->slot : 0);
+	if (want)
+		want->count++;
+}
+
+/* ---- kernel memory -------------------------------------------------------
+ */
+static void op_kmem_alloc(void)
+{
+	uint16_t o = owner_sel();
+	uint8_t k = next();
+	unsigned dst = next() % NKC;
+	unsigned allocs;
+	uint64_t charged = kmem_charged(o, &allocs);
+	const size_t lens[] = {0,
+			       1,
+			       100,
+			       PS,
+			       PS + 1,
+			       8 * PS,
+			       64 * PS,
+			       DMA_OWNER_KMEM_MAX,
+			       DMA_OWNER_KMEM_MAX - charged};
+	size_t len = lens[k % 9], pages = ALIGN_UP(len, PS) / PS;
+	bool want = bound(o) && pages &&
+		    pages <= (DMA_OWNER_KMEM_MAX - charged) / PS &&
+		    allocs < AUTH_KMEM_ALLOCS;
+	TRACE("kmem_alloc owner %u len 0x%zx -> kc%u\n", o, len, dst);
+	if (want && nkrec >= MAXREC)
+		return;
+	uint8_t *p = auth_kmem_alloc(o, len);
+	CHECK((p != NULL) == want, "kmem alloc", (uintptr_t)p, want);
+	if (!p)
+		return;
+	CHECK((uintptr_t)p % PS == 0 && p[0] == 0 && p[pages * PS - 1] == 0,
+	      "kmem alloc gave", (uintptr_t)p, pages);
+	struct krec *n = &krecs[nkrec];
+	*n = (struct krec){.owner = o,
+			   .pa = (uintptr_t)p,
+			   .pages = pages,
+			   .live = true,
+			   .tag = (uint8_t)(nkrec * 7 + 3)};
+	kc[dst] = (int)nkrec++;
+	p[0] = p[pages * PS - 1] = n->tag;
+}
+
+static void op_kmem_free(void)
+{
+	uint16_t o = owner_sel();
+	uint8_t s = next(), v = next(), l = next();
+	const struct krec *k = kc[v % NKC] >= 0 ? &krecs[kc[v % NKC]]
+			       : nkrec		? &krecs[v % nkrec]
+						: NULL;
+	uint64_t p = 0, kpages = k ? k->pages : 1;
+	switch (s % 6) {
+	case 0: /* an allocation of anyone's, live or freed already */
+		p = k ? k->pa : 0;
+		break;
+	case 1: /* a pool's memory, through a copy */
+		p = (uintptr_t)pc[v % NPC].va;
+		kpages = pc[v % NPC].len / PS;
+		break;
+	case 2: /* the second page of an allocation */
+		p = k ? k->pa + PS : 0;
+		break;
+	case 3:
+		p = 0;
+		break;
+	case 4: /* not memory at all: a BAR */
+		p = (uintptr_t)bar_mem[v % NDEV];
+		break;
+	default: /* any pool the input ever made */
+		if (nrec) {
+			p = recs[v % nrec].base;
+			kpages = recs[v % nrec].len / PS;
+		}
+		break;
+	}
+	const size_t lens[] = {kpages * PS, (kpages + 1) * PS, 1, 0};
+	size_t len = lens[l % 4], pages = ALIGN_UP(len, PS) / PS;
+	struct krec *hit = NULL;
+	for (unsigned i = 0; i < nkrec && p && pages; i++)
+		if (krecs[i].live && krecs[i].owner == o && krecs[i].pa == p &&
+		    krecs[i].pages == pages)
+			hit = &krecs[i];
+	TRACE("kmem_free owner %u 0x%llx len 0x%zx -> %s\n", o,
+	      (unsigned long long)p, len, hit ? "freed" : "refused");
+	auth_kmem_free(o, (void *)(uintptr_t)p, len);
+	if (hit)
+		hit->live = false;
+}
+
+/* ---- owners --------------------------------------------------------------
+ */
+static void owner_model_revoke(uint16_t o, int got)
+{
+	int want = 0;
+	for (unsigned i = 0; i < nrec; i++)
+		if (recs[i].owner == o && recs[i].state == P_LIVE &&
+		    !recs[i].pins) {
+			recs[i].state = P_PARKED;
+			want++;
+		}
+	for (unsigned i = 0; i < nmrec; i++)
+		if (mrecs[i].owner == o)
+			mrecs[i].live = false;
+	for (unsigned i = 0; i < nirec; i++)
+		if (irecs[i].owner == o && irecs[i].live)
+			irq_model_revoke(&irecs[i]);
+	revoked[o] = true;
+	CHECK(got == want, "pools seized", got, want);
+}
+
+static void op_owner_revoke(void)
+{
+	uint16_t o = owner_sel();
+	TRACE("owner_revoke %u\n", o);
+	int got = auth_owner_revoke(o, "fuzz");
+	if (!bound(o)) {
+		CHECK(got == -1, "revoke of an unbound owner", o, got);
+		return;
+	}
+	owner_model_revoke(o, got);
+}
+
+static void op_owner_reinstate(void)
+{
+	uint16_t o = owner_sel();
+	TRACE("owner_reinstate %u\n", o);
+	int got = auth_owner_reinstate(o);
+	bool want = bound(o) && revoked[o];
+	CHECK((got == 0) == want, "reinstate", got, want);
+	if (want)
+		revoked[o] = false;
+}
+
+/* a DMA fault of owner 2's device, then the main loop's safe point */
+static void op_iommu_fault(void)
+{
+	TRACE("iommu fault, auth_poll\n");
+	shim_iommu_fault();
+	unsigned got = auth_poll();
+	if (revoked[2]) {
+		CHECK(got == 0, "poll revoked a revoked owner", got, 0);
+		return;
+	}
+	CHECK(got == 1, "poll did not revoke the faulted owner", got, 1);
+	unsigned pools = 0;
+	for (unsigned i = 0; i < nrec; i++)
+		pools += recs[i].owner == 2 && recs[i].state == P_LIVE &&
+			 !recs[i].pins;
+	owner_model_revoke(2, (int)pools);
+}
+
+/* ---- one input -----------------------------------------------------------
+ */
+static void setup_once(void)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	shim_quiet = 1;
+	trace = getenv("AUTH_SEQ_TRACE") != NULL;
+	for (unsigned i = 0; i < NDEV; i++) {
+		struct pci_dev *d = &devs[i];
+		d->bus = 1;
+		d->dev = (uint8_t)i;
+		d->owner = (uint16_t)(i + 1);
+		d->cfg = cfg[i];
+		d->bar[0].base = BAR_PA + i * 0x10000ull;
+		d->bar[0].size = BAR_LEN;
+		d->cap_msix = CAP_MSIX;
+		d->msix_size = MSIX_N;
+		d->msix_table_bar = d->msix_pba_bar = 0;
+		d->msix_table_off = MSIX_OFF;
+		d->msix_pba_off = PBA_OFF;
+		d->msix_table =
+		    (volatile uint32_t *)(bar_mem[i] + GUARD + MSIX_OFF);
+	}
+	static const enum dma_backend be[NOWN] = {
+	    DMA_BACKEND_TRUSTED, DMA_BACKEND_IOMMU, DMA_BACKEND_VALIDATOR};
+	for (uint16_t o = 1; o <= NOWN; o++) {
+		struct auth_owner_facts f = {.d = &devs[o - 1],
+					     .backend = be[o - 1],
+					     .brokered = be[o - 1] ==
+							 DMA_BACKEND_VALIDATOR};
+		if (auth_owner_bind(o, &f) != 0)
+			oracle("bind", o, 0);
+	}
+	if (shim_iommu_owner != 2)
+		oracle("iommu owner", shim_iommu_owner, 2);
+}
+
+/* give everything back through the real calls: the next input starts from
+ * an empty layer */
+static void teardown(void)
+{
+	for (unsigned i = 0; i < nrec; i++)
+		while (recs[i].state == P_LIVE && recs[i].pins) {
+			CHECK(
+			    grant_unpin(&dma_owner_acct(recs[i].owner)->grants,
+					recs[i].slot),
+			    "teardown unpin", recs[i].slot, recs[i].pins);
+			recs[i].pins--;
+		}
+	for (uint16_t o = 1; o <= NOWN; o++) {
+		if (revoked[o])
+			CHECK(auth_owner_reinstate(o) == 0,
+			      "teardown reinstate", o, 0);
+		revoked[o] = false;
+		CHECK(shim_owner_release(o) == 0, "teardown release", o, 0);
+		auth_slots_seize(o);
+	}
+	(void)auth_poll();
+	for (unsigned i = 0; i < nkrec; i++)
+		if (krecs[i].live)
+			auth_kmem_free(krecs[i].owner,
+				       (void *)(uintptr_t)krecs[i].pa,
+				       krecs[i].pages * PS);
+	for (uint16_t o = 1; o <= NOWN; o++) {
+		const struct dma_owner *a = dma_owner_acct(o);
+		for (int c = 0; c < DMA_CHARGE_N; c++)
+			CHECK(a->use[c] == 0, "charge left after teardown", o,
+			      a->use[c]);
+		for (int k = 0; k < GRANT_MAX; k++)
+			CHECK(!a->grants.g[k].live && !a->grants.g[k].parked &&
+				  !a->grants.g[k].pins,
+			      "grant left after teardown", o, k);
+	}
+	for (uint16_t s = 1; s < AUTH_SLOTS; s++)
+		CHECK(auth_slots[s].kind == AUTH_FREE, "slot left", s,
+		      auth_slots[s].kind);
+	for (unsigned v = 0; v < 256; v++)
+		CHECK(!host_vectors[v].fn, "vector left", v, 0);
+	CHECK(shim_pages_in_use == pages_base, "pages leaked",
+	      shim_pages_in_use, pages_base);
+	CHECK(shim_iommu_mapped() == 0, "iommu left mapped",
+	      shim_iommu_mapped(), 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
+{
+	setup_once();
+	in = d, inlen = n, pos = 0;
+	nrec = nmrec = nirec = nkrec = 0;
+	memset(pc, 0, sizeof(pc));
+	memset(mc, 0, sizeof(mc));
+	memset(ic, 0, sizeof(ic));
+	for (unsigned i = 0; i < NKC; i++)
+		kc[i] = -1;
+	memset(cfg, 0, sizeof(cfg));
+	bars_reset();
+	pages_base = shim_pages_in_use;
+	TRACE("---- input of %zu bytes\n", n);
+	for (unsigned step = 0; step < MAXOPS && pos < inlen; step++) {
+		switch (next() % 18) {
+		case 0:
+		case 1:
+			op_pool_create();
+			break;
+		case 2:
+			op_pool_revoke();
+			break;
+		case 3:
+			op_pool_carve();
+			break;
+		case 4:
+			op_pool_forge();
+			break;
+		case 5:
+			op_pin(true);
+			break;
+		case 6:
+			op_pin(false);
+			break;
+		case 7:
+			op_mmio_grant();
+			break;
+		case 8:
+			op_mmio_access();
+			break;
+		case 9:
+			op_mmio_revoke();
+			break;
+		case 10:
+			op_mmio_forge();
+			break;
+		case 11:
+			op_irq_bind();
+			break;
+		case 12:
+			op_irq_use();
+			break;
+		case 13:
+			op_irq_forge();
+			break;
+		case 14:
+			op_irq_fire();
+			break;
+		case 15:
+			op_kmem_alloc();
+			break;
+		case 16:
+			op_kmem_free();
+			break;
+		default:
+			switch (next() % 3) {
+			case 0:
+				op_owner_revoke();
+				break;
+			case 1:
+				op_owner_reinstate();
+				break;
+			default:
+				op_iommu_fault();
+				break;
+			}
+			break;
+		}
+		check_all();
+	}
+	teardown();
+	return 0;
+}
