@@ -11,9 +11,16 @@
  * consumes its CQs, moves CQ heads anywhere, revokes and re-creates pools,
  * resets the controller (the broker's nvme_broker_reset:
  * nvme_gate_drop_all, then enable again) and issues the broker's kernel
- * commands. The device fetches and completes
- * commands in any order, twice, late (after a Delete SQ) or never. At the
- * end the device drains, the driver consumes, and the ledger is closed.
+ * commands. A reset may also go as drivers/nvme nvme_recover's does: the
+ * controller stops (nvme_gate_stop), any operation may follow on the
+ * stopped gate, then the driver alternates the gate's reap with consuming
+ * its CQ until nothing moves (not after CSTS.CFS or the owner's fault),
+ * the gate drops its queues and the driver fails the rest. The device
+ * fetches and completes commands in any order, twice, late (after a
+ * Delete SQ) or never, and goes on completing what it had fetched, and
+ * posting kept and forged completions, after the stop. At the end the
+ * device drains, the driver consumes (ending a recovery first), and the
+ * ledger is closed.
  *
  * Oracles (each failure prints one "ORACLE: ..." line and aborts):
  *  - every byte the device touches lies in a live grant of the owner that
@@ -37,6 +44,15 @@
  *  - a command whose completion the device posted (its SQ's current
  *    generation, a busy tag) is answered with that status, DW0 and DW1,
  *    even when a Delete SQ completes before the gate reaps it (dev_posted);
+ *  - the stopped gate writes no doorbell (env_doorbell), moves no shadow
+ *    SQ tail, takes no live SQ's entry (after), accepts no ring and no
+ *    kernel command; when the driver's drain goes quiet, every shadow CQ
+ *    the gate holds is reaped empty and every command whose completion the
+ *    device posted there has been answered (stopped_drain). At the drop
+ *    the driver fails what is still outstanding and the ledger closes:
+ *    nothing of it may reach the driver after, the dropped gate refuses
+ *    every call, rings nothing and writes none of the driver CQs it held
+ *    (reset); after it a live SQ's ring is taken again (gate_ring);
  *  - the pin count of every grant equals what the outstanding commands and
  *    the live queue rings name; the shadow memory charged to the owner
  *    equals what the gate holds;
@@ -140,6 +156,13 @@ static bool dev_lied;  /* the device posted a same-generation copy */
 static bool dev_extra; /* it posted a completion nobody asked for (a copy,
 			* late or forged): it holds a CQ slot the gate
 			* cannot count until it reaps it */
+/* the controller is stopped (nvme_gate_stop, as nvme_broker_stop): until
+ * the drop the gate may write no doorbell and give the device no entry */
+static bool stopped;
+static uint16_t stop_sh_tail[NVME_VAL_MAX_QID]; /* shadow SQ tails then */
+/* over the whole run: stops, stopped drains judged, completions the
+ * driver read from a stopped gate */
+static unsigned long n_stops, n_judged, n_stop_read;
 
 /* ---- oracle plumbing --------------------------------------------------- */
 static void die(const char *what, uint64_t a, uint64_t b)
@@ -184,6 +207,9 @@ static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
 	n_db++;
 	if (index >= 2 * FAKE_QMAX)
 		die("doorbell index out of range", index, value);
+	if (stopped)
+		die("doorbell written while the controller is stopped", index,
+		    value);
 	f->db[index] = value;
 	f->ndoorbells++;
 }
@@ -578,6 +604,15 @@ static void after(int delivered, unsigned cq_size)
 			n = (s->drv_head + size - snap[q].head) % size;
 		if (n > size - 1)
 			die("one call took more than size-1 entries", q, n);
+		/* stopped: what a live SQ holds stays the driver's until the
+		 * drop (a deleted one's owed "aborted" are still posted) */
+		if (stopped && snap[q].state == NVME_GQ_LIVE &&
+		    s->state == NVME_GQ_LIVE && n)
+			die("the stopped gate took an entry of a live SQ", q,
+			    n);
+		if (stopped && s->state && s->sh_tail != stop_sh_tail[q])
+			die("the stopped gate put a command on a shadow SQ", q,
+			    (uint64_t)stop_sh_tail[q] << 16 | s->sh_tail);
 		took += n;
 		for (unsigned k = 0; k < n; k++) {
 			const struct nvme_sqe *e =
@@ -722,6 +757,16 @@ static int gate_ring(uint16_t q, uint16_t tail)
 	int r = nvme_gate_sq_ring(&g, q, tail);
 	if (r >= 0 && q < NVME_VAL_MAX_QID && r > g.sq[q].size - 1)
 		die("ring took more than size-1 entries", q, (uint64_t)r);
+	if (stopped && r >= 0)
+		die("the stopped gate took a ring", q, tail);
+	/* a live SQ's ring in range, both rings live, refused: the gate
+	 * still thinks the controller stopped (the drop resumes it) */
+	if (!stopped && r < 0 && q < NVME_VAL_MAX_QID &&
+	    snap[q].state == NVME_GQ_LIVE && tail < snap[q].size &&
+	    drv_usable(g.sq[q].drv_iova, sq_bytes(q)) &&
+	    g.cq[snap[q].cqid].state &&
+	    drv_usable(g.cq[snap[q].cqid].drv_iova, cq_bytes(snap[q].cqid)))
+		die("a ring of a live SQ refused", q, tail);
 	after(0, 0);
 	return r;
 }
@@ -781,6 +826,7 @@ static void drv_consume(unsigned q)
 		TRACE("  driver read cq%u: sq%u cid %u status 0x%x%s\n", q,
 		      e->sqid, e->cid, e->status >> 1,
 		      dq[q].taint ? " (tainted)" : "");
+		n_stop_read += stopped;
 		int i = led_slot(led_key(e->sqid, e->cid, q), false);
 		if (!dq[q].taint && !led_full) {
 			if (e->sqid >= NVME_VAL_MAX_QID || i < 0 || !led[i].n)
@@ -1070,19 +1116,171 @@ static void enable(unsigned entries_idx, unsigned p, unsigned page, bool wild)
 	after(0, 0);
 }
 
-/* nvme_broker_reset: the controller stops, the gate forgets every queue;
- * the driver hears that all it had outstanding is gone */
+/* the driver CQ rings the gate held when it dropped its queues: nothing
+ * may write them after nvme_gate_drop_all (FNV-1a over their bytes) */
+static struct {
+	uint64_t a, len;
+} old_cq[NVME_VAL_MAX_QID];
+static unsigned nold_cq;
+
+static uint64_t old_cq_hash(void)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (unsigned k = 0; k < nold_cq; k++)
+		for (uint64_t i = 0; i < old_cq[k].len; i++)
+			h = (h ^ ((const uint8_t *)(uintptr_t)old_cq[k].a)[i]) *
+			    1099511628211ull;
+	return h;
+}
+
+/* nvme_broker_reset: the controller stops, the gate forgets every queue
+ * (from a stopped gate too: the end of nvme_recover); the driver fails
+ * every command still outstanding (nvme_q_fail_all): the ledger is closed,
+ * so whatever of them reached the driver afterwards would be a second
+ * answer (or an unknown CID). The dropped gate takes no call and writes
+ * nothing: no doorbell, no driver CQ of the old generation. */
 static void reset(void)
 {
+	nold_cq = 0;
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
+		if (g.cq[q].state &&
+		    drv_usable(g.cq[q].drv_iova, cq_bytes(q))) {
+			old_cq[nold_cq].a = g.cq[q].drv_iova;
+			old_cq[nold_cq++].len = cq_bytes(q);
+		}
+	uint64_t h = old_cq_hash(), rang = f->ndoorbells;
+	unsigned failed = 0;
+	for (unsigned k = 0; k < nled; k++)
+		failed += led[led_used[k]].n;
+	TRACE("  drop: the driver fails %u outstanding\n", failed);
 	fake_nvme_reset(f);
 	nvme_gate_drop_all(&g);
+	stopped = false;
 	led_clear();
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
 		dq[q].taint = false;
 		dq[q].cq_shadow = 0;
 	}
 	kbusy = false;
+	/* a late caller of the old generation: every call refused */
+	struct nvme_sqe c;
+	memset(&c, 0, sizeof(c));
+	c.cdw0 = NVME_ADM_IDENTIFY;
+	c.prp1 = (uint64_t)(uintptr_t)ident;
+	for (uint16_t q = 0; q < NQ; q++)
+		if (gate_reap(q) >= 0 || gate_head(q, 0) >= 0 ||
+		    gate_ring(q, 0) >= 0)
+			die("the dropped gate took a call", q, 0);
+	before();
+	if (nvme_gate_kcmd_submit(&g, &c) == 0)
+		die("the dropped gate took a kernel command", 0, 0);
+	after(0, 0);
+	if (f->ndoorbells != rang)
+		die("doorbell written by the drop", f->ndoorbells - rang, 0);
+	if (old_cq_hash() != h)
+		die("a driver CQ of the dropped generation written after "
+		    "nvme_gate_drop_all",
+		    nold_cq, 0);
 	check_pins();
+}
+
+/* nvme_broker_stop: the controller is stopped, the gate keeps its queues
+ * (nvme_gate_stop). Until the drop: no doorbell (env_doorbell), no shadow
+ * SQ tail moves, no live SQ's entry taken (after), no ring and no kernel
+ * command accepted (gate_ring, kcmd_submit). The device model may still
+ * complete what it had fetched, post kept and forged completions, as a
+ * hostile device racing the stop would. */
+static void stop(void)
+{
+	if (stopped)
+		return;
+	nvme_gate_stop(&g);
+	stopped = true;
+	n_stops++;
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++)
+		stop_sh_tail[q] = g.sq[q].sh_tail;
+	TRACE("  controller stopped\n");
+}
+
+/* what moves in a stopped drain: the gate's CQs and the driver's heads */
+static uint64_t drain_sig(void)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+		uint64_t v = (uint64_t)g.cq[q].state << 48 |
+			     (uint64_t)g.cq[q].sh_head << 32 |
+			     (uint64_t)g.cq[q].drv_tail << 16 | dq[q].head;
+		h = (h ^ v) * 1099511628211ull;
+	}
+	return h ^ kbusy;
+}
+
+/* nvme_recover's drain (drivers/nvme/nvme_q.c + nvme_q_drain_stopped):
+ * the gate's reap alternates with the driver consuming its CQ, the I/O
+ * queues, then the admin queue, here until nothing moves. Then every
+ * completion the device posted into a CQ the gate holds has reached the
+ * driver (with the device's status: drv_consume): the shadow CQs are
+ * reaped empty and no command whose completion the device posted is still
+ * outstanding. Not judged after a device lie, for a CQ the driver cannot
+ * read (taint), or when the admin CQ is one (a Delete SQ's owed
+ * completions wait on it). */
+static void stopped_drain(void)
+{
+	bool quiet = false;
+	for (unsigned round = 0; round < 2 * NVME_GATE_QSIZE_MAX + 64;
+	     round++) {
+		uint64_t sig = drain_sig();
+		for (unsigned k = 1; k <= NVME_VAL_MAX_QID; k++) {
+			unsigned q = k % NVME_VAL_MAX_QID;
+			if (!g.cq[q].state)
+				continue;
+			gate_reap((uint16_t)q);
+			drv_consume_and_head(q);
+		}
+		if (kbusy)
+			gate_kpoll();
+		if (drain_sig() == sig) {
+			quiet = true;
+			break;
+		}
+	}
+	if (!quiet || dev_lied || led_full || dq[0].taint)
+		return;
+	n_judged++;
+	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
+		const struct nvme_gate_cq *cq = &g.cq[q];
+		const volatile struct nvme_cqe *shq = cq->shadow.va;
+		if ((cq->state == NVME_GQ_LIVE ||
+		     cq->state == NVME_GQ_DELETING) &&
+		    !dq[q].taint && shq &&
+		    (shq[cq->sh_head].status & NVME_CQE_P_MASK) == cq->sh_phase)
+			die("the stopped gate left a posted completion in a "
+			    "shadow CQ",
+			    q, cq->sh_head);
+	}
+	for (unsigned k = 0; k < nled; k++) {
+		uint32_t key = led[led_used[k]].key - 1;
+		unsigned cq = key >> 16 & 63;
+		if (led[led_used[k]].n && led[led_used[k]].posted == 1 &&
+		    (g.cq[cq].state == NVME_GQ_LIVE ||
+		     g.cq[cq].state == NVME_GQ_DELETING) &&
+		    !dq[cq].taint)
+			die("a completion the device posted before the reset "
+			    "never reached the driver (sq<<16|cid, cq)",
+			    (uint64_t)(key >> 22) << 16 | (key & 0xffff), cq);
+	}
+}
+
+/* drivers/nvme/nvme.c + nvme_recover: stop, deliver what the device
+ * posted (unless fatal: CSTS.CFS, or the owner faulted), drop, and the
+ * driver fails the rest */
+static void recover(bool fatal)
+{
+	TRACE("  recover%s\n", fatal ? " (fatal: nothing delivered)" : "");
+	stop();
+	if (!fatal)
+		stopped_drain();
+	reset();
 }
 
 static void kcmd_submit(uint8_t cns, uint8_t nsid)
@@ -1095,7 +1293,12 @@ static void kcmd_submit(uint8_t cns, uint8_t nsid)
 	c.cdw10 = cns & 3;
 	c.nsid = nsid & 3;
 	c.prp1 = (uint64_t)(uintptr_t)ident;
-	if (nvme_gate_kcmd_submit(&g, &c) == 0)
+	before();
+	int r = nvme_gate_kcmd_submit(&g, &c);
+	after(0, 0);
+	if (r == 0 && stopped)
+		die("the stopped gate took a kernel command", cns, nsid);
+	if (r == 0)
 		kbusy = true;
 }
 
@@ -1103,8 +1306,9 @@ static void report(void)
 {
 	fprintf(stderr,
 		"fuzz_gate_seq: %lu IOMMU faults blocked in %lu hw_confined "
-		"inputs\n",
-		iommu_faults, confined_inputs);
+		"inputs; %lu stops, %lu stopped drains judged, %lu completions "
+		"read from a stopped gate\n",
+		iommu_faults, confined_inputs, n_stops, n_judged, n_stop_read);
 }
 
 static void init(void)
@@ -1179,7 +1383,7 @@ static void begin(const uint8_t *hdr)
 	pol.all_ns = hdr[1] & 0x40; /* one namespace, so all granted */
 	memset(dq, 0, sizeof(dq));
 	led_clear();
-	kbusy = dev_lied = dev_extra = false;
+	kbusy = dev_lied = dev_extra = stopped = false;
 	enable(hdr[0] & 15, 0, 0, false);
 	if (hdr[1] & 0x80)
 		kcmd_submit(NVME_CNS_CTRL, 0);
@@ -1190,6 +1394,8 @@ static void begin(const uint8_t *hdr)
 static void finish(void)
 {
 	TRACE("finish: drain\n");
+	if (stopped) /* the driver finishes its recovery */
+		recover(false);
 	/* a 2-entry CQ under a 4096-entry SQ moves one entry per round */
 	bool quiet = false;
 	for (unsigned round = 0; round < NVME_GATE_QSIZE_MAX + 64; round++) {
@@ -1285,10 +1491,11 @@ static void check_leaks(void)
 }
 
 /* operation byte -> operation: the common ones take more of the 32 codes
- * (codes 0..15 name the operations in order; 16..31 repeat common ones) */
-static const uint8_t optab[32] = {0,  1,  2,  3,  4,  5, 6, 7, 8, 9, 10,
-				  11, 12, 13, 14, 15, 0, 0, 0, 2, 2, 3,
-				  4,  4,  6,  6,  7,  7, 0, 2, 4, 15};
+ * (codes 0..15 name the operations in order; 16..29 repeat common ones;
+ * 30 is the driver's recovery, 31 the controller's stop) */
+static const uint8_t optab[32] = {0,  1,  2,  3,  4,  5, 6, 7, 8,  9, 10,
+				  11, 12, 13, 14, 15, 0, 0, 0, 2,  2, 3,
+				  4,  4,  6,  6,  7,  7, 0, 2, 17, 16};
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
@@ -1406,6 +1613,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			break;
 		case 15: /* the device runs everything it can */
 			fake_nvme_drain(f);
+			break;
+		case 16: /* the controller stops (the first half of a reset) */
+			stop();
+			break;
+		case 17: /* the driver's recovery, then enable again */
+			recover(a[0] & 1);
+			enable(a[1], a[2], a[3], a[4] & 2);
+			if (a[4] & 1)
+				kcmd_submit(NVME_CNS_CTRL, 0);
 			break;
 		}
 		check_outstanding();
