@@ -267,7 +267,8 @@ int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
 		return -1;
 	if ((drv_sq_iova | drv_cq_iova) & (PAGE_SIZE - 1))
 		return -1;
-	if (g->sq[0].state || g->cq[0].state)
+	/* a stopped gate (nvme_gate_stop) opens nothing until drop_all */
+	if (g->sq[0].state || g->cq[0].state || g->stopped)
 		return -1;
 	if (gate_cq_setup(g, 0, entries, drv_cq_iova, NVME_GQ_LIVE) !=
 	    NVME_V_ACCEPT)

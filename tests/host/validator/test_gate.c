@@ -1285,6 +1285,12 @@ static void t_admin_open_checks(void **s)
 			 -1);
 	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 0x1000, 4097, &a, &b),
 			 -1);
+	/* a stopped gate (a reset in progress) opens nothing until the
+	 * reset's drop_all */
+	nvme_gate_stop(&g2);
+	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 0x1000, 4, &a, &b),
+			 -1);
+	nvme_gate_drop_all(&g2);
 	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 0x1000, 4, &a, &b),
 			 0);
 	nvme_gate_drop_all(&g2);
