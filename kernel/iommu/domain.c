@@ -225,6 +225,7 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	if (!dm || dm->u->broken || !len || !perm || (perm & ~3u) ||
 	    ((iova | pa | len) & (PAGE_SIZE - 1)) || iova < PAGE_SIZE ||
 	    iova + len > (1ull << dm->u->agaw) || iova + len < iova ||
+	    pa + len > (1ull << dm->u->haw) || pa + len < pa ||
 	    (iova < VTD_IOVA_MSI_END && iova + len > VTD_IOVA_MSI_LO)) {
 		kprintf("iommu: owner %u: refused map 0x%lx+0x%zx\n", owner,
 			iova, len);

@@ -42,8 +42,9 @@ uint64_t iommu_addr_limit(uint16_t owner);
 
 #define IOMMU_READ  1u /* the device may read */
 #define IOMMU_WRITE 2u /* the device may write */
-/* map [iova, iova+len) -> [pa, pa+len), page granular. 0 or -1; on -1
- * nothing of the range stays mapped. */
+/* map [iova, iova+len) -> [pa, pa+len), page granular, pa+len within
+ * the host address width (DMAR HAW). 0 or -1; on -1 nothing of the range
+ * stays mapped. */
 int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	      unsigned perm);
 /* unmap, invalidate the IOTLB for the domain and wait for completion. 0;

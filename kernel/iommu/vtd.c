@@ -534,6 +534,9 @@ void iommu_init(void)
 		struct vtd_unit *u = &vtd_units[i];
 		u->base = dmar.units[i].base;
 		u->seg = dmar.units[i].seg;
+		/* §9.8: a second-level entry holds address bits HAW-1:12,
+		 * and never more than 51:12 */
+		u->haw = MIN(dmar.haw, 52u);
 		u->regs = mm_map_mmio(u->base, VTD_REG_SPAN);
 		u->why = u->regs ? vtd_unit_up(u) : "registers not mappable";
 		u->up = !u->why;

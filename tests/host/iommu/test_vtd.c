@@ -60,11 +60,72 @@ static void test_unanswered_wait_fails(void **st)
 	}
 }
 
+/* ---- over the fake unit ---------------------------------------------- */
+#define PS 4096ull
+
+/* QEMU 7.2's unit (39-bit, 3-level, one fault record, 256 domain ids,
+ * interrupt remapping), with caching mode as asked; owner 1 has a domain
+ * for 00:02.0 */
+static uint64_t pages_before;
+static void fake_up(bool cm)
+{
+	struct fake_cfg c = {
+	    .mgaw = 39, .haw = 39, .cm = cm, .ir = true, .nfr = 1, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	iommu_init();
+	assert_true(vtd_units[0].up && !vtd_units[0].broken);
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(0)), 0);
+}
+
+static void fake_down(void)
+{
+	fake_teardown();
+	assert_int_equal(shim_pages_in_use, pages_before);
+}
+
+/* the leaf entry of owner's domain for iova, 0 when no table reaches it */
+static uint64_t fake_pte(uint16_t owner, uint64_t iova)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	const uint64_t *t = (const uint64_t *)dm->pt;
+	for (unsigned l = dm->u->levels; l > 1; l--) {
+		uint64_t e = t[(iova >> (12 + 9 * (l - 1))) & 511];
+		if (!(e & 3))
+			return 0;
+		t = (const uint64_t *)(e & VTD_SL_ADDR_MASK);
+	}
+	return t[(iova >> 12) & 511];
+}
+
+/* a range of host addresses past the DMAR's host address width (2^39
+ * here) is refused whole: a PTE holds address bits 51:12, so a pa at or
+ * above 2^52 (or one that wraps) was cut to a low address — a device
+ * given "pa 2^52" reached physical page 0 */
+static void test_map_pa_beyond_width(void **st)
+{
+	fake_up(false);
+	const uint64_t iova = 0x10000, rw = IOMMU_READ | IOMMU_WRITE;
+	assert_int_equal(iommu_map(1, iova, (1ull << 52) - PS, 2 * PS, rw), -1);
+	assert_int_equal(iommu_map(1, iova, 1ull << 52, PS, rw), -1);
+	assert_int_equal(iommu_map(1, iova, 0 - PS, 2 * PS, rw), -1);
+	assert_int_equal(iommu_map(1, iova, 1ull << 39, PS, rw), -1);
+	assert_int_equal(iommu_map(1, iova, (1ull << 39) - PS, 2 * PS, rw), -1);
+	assert_int_equal(fake_pte(1, iova), 0);
+	assert_int_equal(fake_pte(1, iova + PS), 0);
+	assert_int_equal(vtd_domain_of(1)->pages, 0);
+	/* the last page below the width is a host address */
+	assert_int_equal(iommu_map(1, iova, (1ull << 39) - PS, PS, rw), 0);
+	assert_int_equal(fake_pte(1, iova), ((1ull << 39) - PS) | 3);
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_unanswered_wait_fails),
+	    cmocka_unit_test(test_map_pa_beyond_width),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
