@@ -250,9 +250,12 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 		dm->pages++;
 	}
 	/* not-present to present needs no flush unless the unit caches
-	 * not-present entries (CM=1, §6.1) */
-	if (dm->u->cap & VTD_CAP_CM)
-		return vtd_inv_domain(dm->u, dm->did);
+	 * not-present entries (CM=1, §6.1); unconfirmed, the map fails and
+	 * takes its entries back (the unit is given up by then) */
+	if ((dm->u->cap & VTD_CAP_CM) && vtd_inv_domain(dm->u, dm->did)) {
+		vtd_clear(dm, iova, len);
+		return -1;
+	}
 	return 0;
 }
 

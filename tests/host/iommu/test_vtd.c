@@ -120,12 +120,28 @@ static void test_map_pa_beyond_width(void **st)
 	fake_down();
 }
 
+/* caching mode: a map is confirmed by an invalidation; when the unit does
+ * not complete it, the map fails and leaves nothing mapped (iommu.h) */
+static void test_map_unconfirmed_leaves_nothing(void **st)
+{
+	fake_up(true);
+	fake.stop = true;
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, 2 * PS, IOMMU_READ),
+			 -1);
+	assert_true(vtd_units[0].broken);
+	assert_int_equal(fake_pte(1, 0x10000), 0);
+	assert_int_equal(fake_pte(1, 0x11000), 0);
+	assert_int_equal(vtd_domain_of(1)->pages, 0);
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_unanswered_wait_fails),
 	    cmocka_unit_test(test_map_pa_beyond_width),
+	    cmocka_unit_test(test_map_unconfirmed_leaves_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
