@@ -56,8 +56,13 @@ int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
 	       (uint64_t)apic_id
 		   << (VTD_IRTE_DST_SHIFT + VTD_IRTE_XAPIC_DST_SHIFT);
 	vtd_flush(u, e, 16);
-	if (vtd_inv_iec(u, (int)i))
+	if (vtd_inv_iec(u, (int)i)) {
+		/* unused entries are not present (the unit is given up) */
+		e[0] = 0;
+		e[1] = 0;
+		vtd_flush(u, e, 16);
 		return -1;
+	}
 	u->irte_owner[i] = owner;
 	dm->irtes++;
 	*handle = (uint16_t)i;

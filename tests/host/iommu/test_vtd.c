@@ -135,6 +135,23 @@ static void test_map_unconfirmed_leaves_nothing(void **st)
 	fake_down();
 }
 
+/* an interrupt entry whose cache invalidation was not confirmed is not
+ * left present with nobody owning it */
+static void test_irq_alloc_unconfirmed_leaves_no_entry(void **st)
+{
+	fake_up(false);
+	uint32_t addr, data;
+	uint16_t h = 0xffff;
+	fake.stop = true;
+	assert_int_equal(iommu_irq_alloc(1, 0x40, 0, &addr, &data, &h), -1);
+	assert_true(vtd_units[0].broken);
+	const uint64_t *irt = (const uint64_t *)vtd_units[0].irt;
+	for (unsigned i = 0; i < VTD_IRT_ENTRIES; i++)
+		assert_false(irt[2 * i] & VTD_IRTE_P);
+	assert_int_equal(vtd_domain_of(1)->irtes, 0);
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -142,6 +159,7 @@ int main(void)
 	    cmocka_unit_test(test_unanswered_wait_fails),
 	    cmocka_unit_test(test_map_pa_beyond_width),
 	    cmocka_unit_test(test_map_unconfirmed_leaves_nothing),
+	    cmocka_unit_test(test_irq_alloc_unconfirmed_leaves_no_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
