@@ -80,6 +80,10 @@ void iommu_irq_free(uint16_t owner, uint16_t handle)
 		return;
 	struct vtd_unit *u = dm->u;
 	uint64_t *e = (uint64_t *)u->irt + 2 * handle;
+	/* a free the unit did not confirm keeps the index reserved with the
+	 * entry not present: freed already */
+	if (!(e[0] & VTD_IRTE_P))
+		return;
 	e[0] = 0;
 	e[1] = 0;
 	vtd_flush(u, e, 16);
