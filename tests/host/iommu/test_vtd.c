@@ -172,6 +172,26 @@ static void test_irq_free_unconfirmed_twice(void **st)
 	fake_down();
 }
 
+/* a unit whose SAGAW offers only 3-level tables translates 39 bits
+ * whatever its MGAW: the domain's limit was min(48, MGAW), so an iova at
+ * 2^39 + 0x1000 was accepted and written where 0x1000 is */
+static void test_three_levels_translate_39_bits(void **st)
+{
+	struct fake_cfg c = {.mgaw = 48, .haw = 39, .nfr = 1, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	iommu_init();
+	assert_true(vtd_units[0].up);
+	assert_int_equal(vtd_units[0].levels, 3);
+	assert_int_equal(vtd_units[0].agaw, 39);
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(0)), 0);
+	assert_int_equal(iommu_addr_limit(1), 1ull << 39);
+	assert_int_equal(
+	    iommu_map(1, (1ull << 39) + 0x1000, 0x200000, PS, IOMMU_READ), -1);
+	assert_int_equal(fake_pte(1, 0x1000), 0);
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -181,6 +201,7 @@ int main(void)
 	    cmocka_unit_test(test_map_unconfirmed_leaves_nothing),
 	    cmocka_unit_test(test_irq_alloc_unconfirmed_leaves_no_entry),
 	    cmocka_unit_test(test_irq_free_unconfirmed_twice),
+	    cmocka_unit_test(test_three_levels_translate_39_bits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
