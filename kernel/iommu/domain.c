@@ -55,14 +55,18 @@ static int vtd_context_set(struct vtd_domain *dm, uint64_t *ce)
 	return 0;
 }
 
+static void vtd_ce_clear(struct vtd_unit *u, uint64_t *ce)
+{
+	ce[0] = 0;
+	ce[1] = 0;
+	vtd_flush(u, ce, 16);
+}
+
 static void vtd_context_clear(struct vtd_domain *dm)
 {
 	uint64_t *ce = vtd_context(dm->u, dm->sid, false);
-	if (ce) {
-		ce[0] = 0;
-		ce[1] = 0;
-		vtd_flush(dm->u, ce, 16);
-	}
+	if (ce)
+		vtd_ce_clear(dm->u, ce);
 	/* context cache and IOTLB of the domain id, waited for */
 	(void)vtd_inv_context(dm->u, dm->sid, dm->did);
 }
@@ -150,6 +154,7 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
 	if (!ce || (ce[0] & VTD_CTX_P)) {
 		if (dm->pt)
 			page_free(dm->pt, 1);
+		dm->pt = 0;
 		kprintf("iommu: owner %u: unable to set context for %04x\n",
 			owner, sid);
 		return -1;
@@ -161,6 +166,10 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
 	dm->did = (uint16_t)(free + 1);
 	dm->used = true;
 	if (vtd_context_set(dm, ce)) {
+		/* unconfirmed (CM=1; the unit is given up): the entry goes
+		 * again, and the table page stays withheld in the slot, as
+		 * the unit may have cached a pointer to it */
+		vtd_ce_clear(u, ce);
 		dm->used = false;
 		return -1;
 	}

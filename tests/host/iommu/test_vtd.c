@@ -192,6 +192,32 @@ static void test_three_levels_translate_39_bits(void **st)
 	fake_down();
 }
 
+/* the context entry of function fn in the root table the unit latched */
+static const uint64_t *fake_ctx(unsigned fn)
+{
+	uint16_t sid = fake_sid(fn);
+	const uint64_t *root = (const uint64_t *)fake.root + 2 * (sid >> 8);
+	if (!(root[0] & VTD_ROOT_P))
+		return NULL;
+	return (const uint64_t *)(root[0] & VTD_SL_ADDR_MASK) +
+	       2 * (sid & 0xff);
+}
+
+/* caching mode: a domain whose context entry's flush was not confirmed is
+ * not created, and its context entry does not stay present for a source
+ * id no domain owns */
+static void test_create_unconfirmed_leaves_no_context(void **st)
+{
+	fake_up(true);
+	fake.stop = true;
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), -1);
+	assert_true(vtd_units[0].broken);
+	assert_null(vtd_domain_of(2));
+	const uint64_t *ce = fake_ctx(1);
+	assert_true(!ce || !(ce[0] & VTD_CTX_P));
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -202,6 +228,7 @@ int main(void)
 	    cmocka_unit_test(test_irq_alloc_unconfirmed_leaves_no_entry),
 	    cmocka_unit_test(test_irq_free_unconfirmed_twice),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
+	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

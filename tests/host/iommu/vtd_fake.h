@@ -424,8 +424,9 @@ static inline void fake_teardown(void)
 									   : 3);
 		}
 	}
+	/* also the tables of a domain not created (withheld) */
 	for (unsigned i = 0; i < VTD_MAX_DOMAINS; i++)
-		if (vtd_domains[i].used && vtd_domains[i].pt)
+		if (vtd_domains[i].pt)
 			fake_tree(vtd_domains[i].pt, u->levels);
 	fake_page(u->irt);
 	fake_page(u->iq);
