@@ -55,14 +55,18 @@ static int vtd_context_set(struct vtd_domain *dm, uint64_t *ce)
 	return 0;
 }
 
+static void vtd_ce_clear(struct vtd_unit *u, uint64_t *ce)
+{
+	ce[0] = 0;
+	ce[1] = 0;
+	vtd_flush(u, ce, 16);
+}
+
 static void vtd_context_clear(struct vtd_domain *dm)
 {
 	uint64_t *ce = vtd_context(dm->u, dm->sid, false);
-	if (ce) {
-		ce[0] = 0;
-		ce[1] = 0;
-		vtd_flush(dm->u, ce, 16);
-	}
+	if (ce)
+		vtd_ce_clear(dm->u, ce);
 	/* context cache and IOTLB of the domain id, waited for */
 	(void)vtd_inv_context(dm->u, dm->sid, dm->did);
 }
@@ -108,8 +112,13 @@ int iommu_owner_resume(uint16_t owner)
 	if (!dm->quarantined)
 		return 0;
 	uint64_t *ce = vtd_context(dm->u, dm->sid, false);
-	if (!ce || vtd_context_set(dm, ce))
+	if (!ce)
 		return -1;
+	if (vtd_context_set(dm, ce)) {
+		/* unconfirmed (CM=1): still quarantined, so no entry */
+		vtd_ce_clear(dm->u, ce);
+		return -1;
+	}
 	dm->quarantined = false;
 	kprintf("iommu: owner %u resumed\n", owner);
 	return 0;
@@ -150,6 +159,7 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
 	if (!ce || (ce[0] & VTD_CTX_P)) {
 		if (dm->pt)
 			page_free(dm->pt, 1);
+		dm->pt = 0;
 		kprintf("iommu: owner %u: unable to set context for %04x\n",
 			owner, sid);
 		return -1;
@@ -161,6 +171,10 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
 	dm->did = (uint16_t)(free + 1);
 	dm->used = true;
 	if (vtd_context_set(dm, ce)) {
+		/* unconfirmed (CM=1; the unit is given up): the entry goes
+		 * again, and the table page stays withheld in the slot, as
+		 * the unit may have cached a pointer to it */
+		vtd_ce_clear(u, ce);
 		dm->used = false;
 		return -1;
 	}
@@ -225,6 +239,7 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	if (!dm || dm->u->broken || !len || !perm || (perm & ~3u) ||
 	    ((iova | pa | len) & (PAGE_SIZE - 1)) || iova < PAGE_SIZE ||
 	    iova + len > (1ull << dm->u->agaw) || iova + len < iova ||
+	    pa + len > (1ull << dm->u->haw) || pa + len < pa ||
 	    (iova < VTD_IOVA_MSI_END && iova + len > VTD_IOVA_MSI_LO)) {
 		kprintf("iommu: owner %u: refused map 0x%lx+0x%zx\n", owner,
 			iova, len);
@@ -249,9 +264,12 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 		dm->pages++;
 	}
 	/* not-present to present needs no flush unless the unit caches
-	 * not-present entries (CM=1, §6.1) */
-	if (dm->u->cap & VTD_CAP_CM)
-		return vtd_inv_domain(dm->u, dm->did);
+	 * not-present entries (CM=1, §6.1); unconfirmed, the map fails and
+	 * takes its entries back (the unit is given up by then) */
+	if ((dm->u->cap & VTD_CAP_CM) && vtd_inv_domain(dm->u, dm->did)) {
+		vtd_clear(dm, iova, len);
+		return -1;
+	}
 	return 0;
 }
 
@@ -260,7 +278,14 @@ int iommu_unmap(uint16_t owner, uint64_t iova, size_t len)
 	struct vtd_domain *dm = vtd_domain_of(owner);
 	if (!dm)
 		return -1;
-	vtd_clear(dm, iova, ALIGN_UP(len, PAGE_SIZE));
+	/* every page [iova, iova+len) touches, a range past 2^64 running to
+	 * the end, below 2^AGAW: a walk of a higher iova would land on the
+	 * entry of a lower one (the levels ignore the bits above) */
+	uint64_t lim = 1ull << dm->u->agaw;
+	uint64_t start = ALIGN_DOWN(iova, PAGE_SIZE);
+	uint64_t end = iova + len < iova ? lim : MIN(iova + len, lim);
+	if (len && start < end)
+		vtd_clear(dm, start, ALIGN_UP(end, PAGE_SIZE) - start);
 	/* the pages may be reused only after the unit says no cached
 	 * translation of them is left */
 	return vtd_inv_domain(dm->u, dm->did);

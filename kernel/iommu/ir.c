@@ -56,8 +56,13 @@ int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
 	       (uint64_t)apic_id
 		   << (VTD_IRTE_DST_SHIFT + VTD_IRTE_XAPIC_DST_SHIFT);
 	vtd_flush(u, e, 16);
-	if (vtd_inv_iec(u, (int)i))
+	if (vtd_inv_iec(u, (int)i)) {
+		/* unused entries are not present (the unit is given up) */
+		e[0] = 0;
+		e[1] = 0;
+		vtd_flush(u, e, 16);
 		return -1;
+	}
 	u->irte_owner[i] = owner;
 	dm->irtes++;
 	*handle = (uint16_t)i;
@@ -75,6 +80,10 @@ void iommu_irq_free(uint16_t owner, uint16_t handle)
 		return;
 	struct vtd_unit *u = dm->u;
 	uint64_t *e = (uint64_t *)u->irt + 2 * handle;
+	/* a free the unit did not confirm keeps the index reserved with the
+	 * entry not present: freed already */
+	if (!(e[0] & VTD_IRTE_P))
+		return;
 	e[0] = 0;
 	e[1] = 0;
 	vtd_flush(u, e, 16);

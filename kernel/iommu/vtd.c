@@ -392,7 +392,8 @@ static const char *vtd_unit_caps(struct vtd_unit *u)
 	} else {
 		return "no 3- or 4-level table width in CAP.SAGAW";
 	}
-	u->agaw = MIN(30 + 9 * (u->levels - 1), mgaw);
+	/* 12 offset bits and 9 per level: 39 for 3 levels, 48 for 4 */
+	u->agaw = MIN(12 + 9 * u->levels, mgaw);
 	if (u->agaw < 32)
 		return "CAP.MGAW below 32 bits";
 	if (!(u->ecap & VTD_ECAP_QI))
@@ -534,6 +535,9 @@ void iommu_init(void)
 		struct vtd_unit *u = &vtd_units[i];
 		u->base = dmar.units[i].base;
 		u->seg = dmar.units[i].seg;
+		/* §9.8: a second-level entry holds address bits HAW-1:12,
+		 * and never more than 51:12 */
+		u->haw = MIN(dmar.haw, 52u);
 		u->regs = mm_map_mmio(u->base, VTD_REG_SPAN);
 		u->why = u->regs ? vtd_unit_up(u) : "registers not mappable";
 		u->up = !u->why;

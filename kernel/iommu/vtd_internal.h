@@ -15,6 +15,7 @@ struct vtd_unit {
 	bool up, broken;
 	const char *why;	   /* why it is not up, or was given up */
 	unsigned levels, aw, agaw; /* table levels, context AW, address bits */
+	unsigned haw; /* host addresses lie below 2^haw (DMAR HAW, <= 52) */
 	unsigned ndid;
 	uint32_t fro, nfr, iro;
 	uint64_t root; /* root table (phys) */

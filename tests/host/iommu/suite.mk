@@ -19,14 +19,31 @@ $(BUILD)/host/iommu_scope_test: tests/host/iommu/test_scope.c \
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 
-# the VT-d unit code (queued invalidation) over a register page in memory;
-# the shim's IOMMU model (tests/host/shim/iommu.c) is left out: this links
-# the real one
+# the VT-d code over a register page in memory and over the fake unit of
+# vtd_fake.h (which acts when the kernel reads the clock: the wraps); the
+# shim's IOMMU model (tests/host/shim/iommu.c) is left out: this links the
+# real one
 HOST_TESTS += $(BUILD)/host/iommu_vtd_test
 $(BUILD)/host/iommu_vtd_test: tests/host/iommu/test_vtd.c kernel/iommu/vtd.c \
 		kernel/iommu/domain.c kernel/iommu/ir.c \
 		kernel/iommu/dmar.c kernel/iommu/scope.c kernel/pci/pci_cfg.c \
+		tests/host/iommu/vtd_fake.h tests/host/iommu/dmar_build.h \
 		$(wildcard kernel/iommu/*.h) \
 		$(filter-out tests/host/shim/iommu.c,$(SHIM_SRC))
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+	$(HOSTCC) $(HOST_CFLAGS) -Wl,--wrap=time_now_us,--wrap=vtd_flush \
+		-o $@ $(filter %.c,$^) $(HOST_LIBS)
+
+# the stateful sequence fuzzer: owners' domains, mappings, quarantine,
+# faults and interrupt remapping over a fake unit (vtd_fake.h), checked
+# against a model and the unit's possible caches after every step
+FUZZERS += $(BUILD)/fuzz/fuzz_vtd_seq
+$(BUILD)/fuzz/fuzz_vtd_seq: tests/host/iommu/fuzz_vtd_seq.c kernel/iommu/vtd.c \
+		kernel/iommu/domain.c kernel/iommu/ir.c \
+		kernel/iommu/dmar.c kernel/iommu/scope.c kernel/pci/pci_cfg.c \
+		tests/host/iommu/vtd_fake.h tests/host/iommu/dmar_build.h \
+		$(wildcard kernel/iommu/*.h) \
+		$(filter-out tests/host/shim/iommu.c,$(SHIM_SRC))
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -Wl,--wrap=time_now_us,--wrap=vtd_flush \
+		-o $@ $(filter %.c,$^)

@@ -1,8 +1,10 @@
-/* tests/host/iommu/test_vtd.c — the VT-d unit code (kernel/iommu/vtd.c) on
- * the host, over a register page in memory that no unit ever answers:
- * queued invalidation must never report a wait descriptor complete that
- * the unit did not complete, whatever the sequence number — a caller
- * (iommu_unmap, dma_pool_revoke) frees pages on that word. */
+/* tests/host/iommu/test_vtd.c — the VT-d code (kernel/iommu vtd.c,
+ * domain.c, ir.c) on the host. First over a register page in memory that
+ * no unit ever answers: queued invalidation must never report a wait
+ * descriptor complete that the unit did not complete, whatever the
+ * sequence number — a caller (iommu_unmap, dma_pool_revoke) frees pages on
+ * that word. Then over the fake unit of vtd_fake.h, brought up by
+ * iommu_init: the cases tests/host/iommu/fuzz_vtd_seq.c found. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,29 +18,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 #include "shim.h"
-
-/* what vtd.c reaches outside kernel/iommu */
-struct pci_dev pci_devs[1];
-unsigned pci_ndevs;
-uint64_t acpi_find(const char *sig)
-{
-	(void)sig;
-	return 0;
-}
-void *mm_map_mmio(uint64_t phys, size_t len)
-{
-	(void)phys, (void)len;
-	return NULL;
-}
-uint8_t vector_alloc(void (*handler)(void *), void *arg)
-{
-	(void)handler, (void)arg;
-	return 0;
-}
-uint32_t lapic_id(void)
-{
-	return 0;
-}
+#include "vtd_fake.h"
 
 static uint32_t regs[VTD_REG_SPAN / 4];
 
@@ -80,11 +60,228 @@ static void test_unanswered_wait_fails(void **st)
 	}
 }
 
+/* ---- over the fake unit ---------------------------------------------- */
+#define PS 4096ull
+
+/* QEMU 7.2's unit (39-bit, 3-level, one fault record, 256 domain ids,
+ * interrupt remapping), with caching mode as asked; owner 1 has a domain
+ * for 00:02.0 */
+static uint64_t pages_before;
+static void fake_up(bool cm)
+{
+	struct fake_cfg c = {
+	    .mgaw = 39, .haw = 39, .cm = cm, .ir = true, .nfr = 1, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	iommu_init();
+	assert_true(vtd_units[0].up && !vtd_units[0].broken);
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(0)), 0);
+}
+
+static void fake_down(void)
+{
+	fake_teardown();
+	assert_int_equal(shim_pages_in_use, pages_before);
+}
+
+/* the leaf entry of owner's domain for iova, 0 when no table reaches it */
+static uint64_t fake_pte(uint16_t owner, uint64_t iova)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	const uint64_t *t = (const uint64_t *)dm->pt;
+	for (unsigned l = dm->u->levels; l > 1; l--) {
+		uint64_t e = t[(iova >> (12 + 9 * (l - 1))) & 511];
+		if (!(e & 3))
+			return 0;
+		t = (const uint64_t *)(e & VTD_SL_ADDR_MASK);
+	}
+	return t[(iova >> 12) & 511];
+}
+
+/* a range of host addresses past the DMAR's host address width (2^39
+ * here) is refused whole: a PTE holds address bits 51:12, so a pa at or
+ * above 2^52 (or one that wraps) was cut to a low address — a device
+ * given "pa 2^52" reached physical page 0 */
+static void test_map_pa_beyond_width(void **st)
+{
+	fake_up(false);
+	const uint64_t iova = 0x10000, rw = IOMMU_READ | IOMMU_WRITE;
+	assert_int_equal(iommu_map(1, iova, (1ull << 52) - PS, 2 * PS, rw), -1);
+	assert_int_equal(iommu_map(1, iova, 1ull << 52, PS, rw), -1);
+	assert_int_equal(iommu_map(1, iova, 0 - PS, 2 * PS, rw), -1);
+	assert_int_equal(iommu_map(1, iova, 1ull << 39, PS, rw), -1);
+	assert_int_equal(iommu_map(1, iova, (1ull << 39) - PS, 2 * PS, rw), -1);
+	assert_int_equal(fake_pte(1, iova), 0);
+	assert_int_equal(fake_pte(1, iova + PS), 0);
+	assert_int_equal(vtd_domain_of(1)->pages, 0);
+	/* the last page below the width is a host address */
+	assert_int_equal(iommu_map(1, iova, (1ull << 39) - PS, PS, rw), 0);
+	assert_int_equal(fake_pte(1, iova), ((1ull << 39) - PS) | 3);
+	fake_down();
+}
+
+/* caching mode: a map is confirmed by an invalidation; when the unit does
+ * not complete it, the map fails and leaves nothing mapped (iommu.h) */
+static void test_map_unconfirmed_leaves_nothing(void **st)
+{
+	fake_up(true);
+	fake.stop = true;
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, 2 * PS, IOMMU_READ),
+			 -1);
+	assert_true(vtd_units[0].broken);
+	assert_int_equal(fake_pte(1, 0x10000), 0);
+	assert_int_equal(fake_pte(1, 0x11000), 0);
+	assert_int_equal(vtd_domain_of(1)->pages, 0);
+	fake_down();
+}
+
+/* an interrupt entry whose cache invalidation was not confirmed is not
+ * left present with nobody owning it */
+static void test_irq_alloc_unconfirmed_leaves_no_entry(void **st)
+{
+	fake_up(false);
+	uint32_t addr, data;
+	uint16_t h = 0xffff;
+	fake.stop = true;
+	assert_int_equal(iommu_irq_alloc(1, 0x40, 0, &addr, &data, &h), -1);
+	assert_true(vtd_units[0].broken);
+	const uint64_t *irt = (const uint64_t *)vtd_units[0].irt;
+	for (unsigned i = 0; i < VTD_IRT_ENTRIES; i++)
+		assert_false(irt[2 * i] & VTD_IRTE_P);
+	assert_int_equal(vtd_domain_of(1)->irtes, 0);
+	fake_down();
+}
+
+/* a free whose invalidation was not confirmed leaves the entry reserved
+ * (never handed out again) but freed: a second free of the handle is not a
+ * second release (the owner's count went to 2^32 - 1) */
+static void test_irq_free_unconfirmed_twice(void **st)
+{
+	fake_up(false);
+	uint32_t addr, data;
+	uint16_t h = 0xffff;
+	assert_int_equal(iommu_irq_alloc(1, 0x40, 0, &addr, &data, &h), 0);
+	assert_int_equal(vtd_domain_of(1)->irtes, 1);
+	fake.stop = true;
+	iommu_irq_free(1, h);
+	assert_true(vtd_units[0].broken);
+	assert_int_equal(vtd_domain_of(1)->irtes, 0);
+	iommu_irq_free(1, h);
+	assert_int_equal(vtd_domain_of(1)->irtes, 0);
+	assert_false(((const uint64_t *)vtd_units[0].irt)[2 * h] & VTD_IRTE_P);
+	fake_down();
+}
+
+/* a unit whose SAGAW offers only 3-level tables translates 39 bits
+ * whatever its MGAW: the domain's limit was min(48, MGAW), so an iova at
+ * 2^39 + 0x1000 was accepted and written where 0x1000 is */
+static void test_three_levels_translate_39_bits(void **st)
+{
+	struct fake_cfg c = {.mgaw = 48, .haw = 39, .nfr = 1, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	iommu_init();
+	assert_true(vtd_units[0].up);
+	assert_int_equal(vtd_units[0].levels, 3);
+	assert_int_equal(vtd_units[0].agaw, 39);
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(0)), 0);
+	assert_int_equal(iommu_addr_limit(1), 1ull << 39);
+	assert_int_equal(
+	    iommu_map(1, (1ull << 39) + 0x1000, 0x200000, PS, IOMMU_READ), -1);
+	assert_int_equal(fake_pte(1, 0x1000), 0);
+	fake_down();
+}
+
+/* the context entry of function fn in the root table the unit latched */
+static const uint64_t *fake_ctx(unsigned fn)
+{
+	uint16_t sid = fake_sid(fn);
+	const uint64_t *root = (const uint64_t *)fake.root + 2 * (sid >> 8);
+	if (!(root[0] & VTD_ROOT_P))
+		return NULL;
+	return (const uint64_t *)(root[0] & VTD_SL_ADDR_MASK) +
+	       2 * (sid & 0xff);
+}
+
+/* caching mode: a domain whose context entry's flush was not confirmed is
+ * not created, and its context entry does not stay present for a source
+ * id no domain owns */
+static void test_create_unconfirmed_leaves_no_context(void **st)
+{
+	fake_up(true);
+	fake.stop = true;
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), -1);
+	assert_true(vtd_units[0].broken);
+	assert_null(vtd_domain_of(2));
+	const uint64_t *ce = fake_ctx(1);
+	assert_true(!ce || !(ce[0] & VTD_CTX_P));
+	fake_down();
+}
+
+/* caching mode: a resume whose context flush was not confirmed fails and
+ * the owner stays quarantined — with its context entry cleared, not
+ * restored: a device whose bus mastering something sets again would reach
+ * its owner's mappings */
+static void test_resume_unconfirmed_stays_cleared(void **st)
+{
+	fake_up(true);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	iommu_owner_quarantine(1);
+	assert_true(iommu_owner_quarantined(1));
+	fake.stop = true;
+	assert_int_equal(iommu_owner_resume(1), -1);
+	assert_true(vtd_units[0].broken);
+	assert_true(iommu_owner_quarantined(1));
+	const uint64_t *ce = fake_ctx(0);
+	assert_true(!ce || !(ce[0] & VTD_CTX_P));
+	fake_down();
+}
+
+/* an unmap reaches only the domain's own addresses: on 3-level tables an
+ * iova at 2^39 + X walked to where X is and cleared that mapping */
+static void test_unmap_past_width_not_aliased(void **st)
+{
+	fake_up(false);
+	assert_int_equal(iommu_map(1, 0x2000, 0x200000, PS, IOMMU_READ), 0);
+	assert_int_equal(iommu_unmap(1, (1ull << 39) + 0x2000, PS), 0);
+	assert_int_equal(fake_pte(1, 0x2000), 0x200000 | VTD_SL_R);
+	assert_int_equal(vtd_domain_of(1)->pages, 1);
+	fake_down();
+}
+
+/* an unmap clears every page its range touches: an unaligned start left
+ * the range's last page mapped, and a range that wraps past 2^64 cleared
+ * nothing */
+static void test_unmap_covers_every_page_touched(void **st)
+{
+	fake_up(false);
+	const uint64_t top = (1ull << 39) - PS;
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, 2 * PS, IOMMU_READ),
+			 0);
+	assert_int_equal(iommu_map(1, top, 0x300000, PS, IOMMU_WRITE), 0);
+	assert_int_equal(iommu_unmap(1, 0x10800, PS), 0);
+	assert_int_equal(fake_pte(1, 0x10000), 0);
+	assert_int_equal(fake_pte(1, 0x11000), 0);
+	assert_int_equal(iommu_unmap(1, top - PS, 0 - PS), 0);
+	assert_int_equal(fake_pte(1, top), 0);
+	assert_int_equal(vtd_domain_of(1)->pages, 0);
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_unanswered_wait_fails),
+	    cmocka_unit_test(test_map_pa_beyond_width),
+	    cmocka_unit_test(test_map_unconfirmed_leaves_nothing),
+	    cmocka_unit_test(test_irq_alloc_unconfirmed_leaves_no_entry),
+	    cmocka_unit_test(test_irq_free_unconfirmed_twice),
+	    cmocka_unit_test(test_three_levels_translate_39_bits),
+	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
+	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
+	    cmocka_unit_test(test_unmap_past_width_not_aliased),
+	    cmocka_unit_test(test_unmap_covers_every_page_touched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
