@@ -48,9 +48,13 @@ bool mm_desc_sane(const EFI_MEMORY_DESCRIPTOR *d)
 	       d->NumberOfPages <= (PHYS_LIMIT - d->PhysicalStart) / PAGE_SIZE;
 }
 
+/* conventional memory mm_init maps: sane and ending at or below the
+ * identity map's end (a descriptor across it is not mapped at all) */
 static bool desc_free(const EFI_MEMORY_DESCRIPTOR *d)
 {
-	return d->Type == EfiConventionalMemory && mm_desc_sane(d);
+	return d->Type == EfiConventionalMemory && mm_desc_sane(d) &&
+	       d->PhysicalStart + d->NumberOfPages * PAGE_SIZE <=
+		   MM_IDENTITY_LIMIT;
 }
 
 /* a descriptor mm_init maps (whole, sane, inside the identity map) whose
@@ -101,8 +105,8 @@ static bool claimed(uint64_t start, uint64_t len)
 /* Conventional memory is free unless another descriptor claims the same
  * pages (firmware that overlaps its entries): any claim wins, so neither
  * the bitmap nor an allocation lands on loader data or firmware memory. A
- * descriptor that is not page-aligned or runs past PHYS_LIMIT is reported
- * and never free. */
+ * descriptor that is not page-aligned, runs past PHYS_LIMIT or ends past
+ * MM_IDENTITY_LIMIT (mm_init does not map it) is reported and never free. */
 void pmm_init(void)
 {
 	uint64_t top = 0;
@@ -113,9 +117,10 @@ void pmm_init(void)
 		      (uint64_t)sizeof(EFI_MEMORY_DESCRIPTOR));
 	FOR_EACH_DESC(d)
 	if (d->Type == EfiConventionalMemory) {
-		if (!mm_desc_sane(d))
+		if (!desc_free(d))
 			kprintf("pmm: conventional memory at 0x%lx, %lu pages, "
-				"is unaligned or ends past 2^52; not used\n",
+				"is unaligned or ends past the identity map "
+				"(2^47); not used\n",
 				d->PhysicalStart, d->NumberOfPages);
 		else
 			top = MAX(top, d->PhysicalStart +

@@ -134,6 +134,36 @@ static void test_pmm_wrapping_descriptor_ignored(void **st)
 	assert_int_equal(in_child(wraps), 0);
 }
 
+/* ---- conventional memory past the identity map --------------------------
+ * mm_init maps no descriptor that ends past MM_IDENTITY_LIMIT (2^47), so
+ * its pages are not free: not handed out, and no bitmap sized for them (4
+ * GiB of bitmap for 2^47 of address space: "no room for the page bitmap") */
+static void past_identity(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 512);
+	/* across 2^47, and wholly above it */
+	desc(EfiConventionalMemory, (1ull << 47) - 4 * PG, 8);
+	desc(EfiConventionalMemory, 1ull << 47, 16);
+	shim_kprintf_calls = 0;
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 512 - BITMAP_PAGES)
+		_exit(10);
+	/* one line for each descriptor not used, one summary */
+	if (shim_kprintf_calls != 3)
+		_exit(11);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a < WIN_BASE || a >= WIN_BASE + 512 * PG)
+			_exit(12);
+}
+
+static void test_pmm_past_identity_map_not_used(void **st)
+{
+	assert_int_equal(in_child(past_identity), 0);
+}
+
 /* ---- overlapping descriptors -----------------------------------------------
  * firmware that lists loader data (this image, the boot files) inside a
  * conventional range: those pages are not free, and nothing (not the bitmap
@@ -238,6 +268,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pmm_sane_map),
 	    cmocka_unit_test(test_pmm_wrapping_descriptor_ignored),
+	    cmocka_unit_test(test_pmm_past_identity_map_not_used),
 	    cmocka_unit_test(test_pmm_overlapping_descriptors),
 	    cmocka_unit_test(test_pmm_partial_descriptor_not_read),
 	    cmocka_unit_test(test_mm_firmware_readable),
