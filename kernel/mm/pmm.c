@@ -91,14 +91,30 @@ bool mm_firmware_readable(uint64_t phys, uint64_t len)
 	return phys >= end;
 }
 
-/* [start, start + len) touches a range some descriptor says is not free */
-static bool claimed(uint64_t start, uint64_t len)
+/* the pages a descriptor that is not free memory claims: every page its
+ * bytes touch, from *first on (the page after its last whole one too when
+ * it is not page-aligned; none when it is empty); the count may run past
+ * 2^64 bytes (a wrapping descriptor), callers clip it */
+static uint64_t claim(const EFI_MEMORY_DESCRIPTOR *d, uint64_t *first)
+{
+	uint64_t n = d->NumberOfPages;
+	*first = d->PhysicalStart / PAGE_SIZE;
+	if (n && d->PhysicalStart % PAGE_SIZE && n < UINT64_MAX)
+		n++;
+	return n;
+}
+
+/* one of the pages [pg, pg + n) is claimed by a descriptor that is not
+ * free memory */
+static bool claimed(uint64_t pg, uint64_t n)
 {
 	FOR_EACH_DESC(d)
-	if (!desc_free(d) && d->PhysicalStart < start + len &&
-	    (d->PhysicalStart >= start ||
-	     d->NumberOfPages > (start - d->PhysicalStart) / PAGE_SIZE))
-		return true;
+	if (!desc_free(d)) {
+		uint64_t first, count = claim(d, &first);
+		if (count && first < pg + n &&
+		    (first >= pg || count > pg - first))
+			return true;
+	}
 	return false;
 }
 
@@ -130,7 +146,8 @@ void pmm_init(void)
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
 	FOR_EACH_DESC(d)
 	if (!bitmap && desc_free(d) && d->NumberOfPages * PAGE_SIZE >= bytes &&
-	    d->PhysicalStart >= 0x100000 && !claimed(d->PhysicalStart, bytes))
+	    d->PhysicalStart >= 0x100000 &&
+	    !claimed(d->PhysicalStart / PAGE_SIZE, bytes / PAGE_SIZE))
 		bitmap = (uint8_t *)d->PhysicalStart;
 	if (!bitmap)
 		panic("pmm: no room for the page bitmap");
@@ -147,9 +164,11 @@ void pmm_init(void)
 			total_free++;
 		}
 	FOR_EACH_DESC(d)
-	if (!desc_free(d) && d->PhysicalStart / PAGE_SIZE < npages) {
-		uint64_t pg = d->PhysicalStart / PAGE_SIZE;
-		uint64_t n = MIN(d->NumberOfPages, npages - pg);
+	if (!desc_free(d)) {
+		uint64_t pg, n = claim(d, &pg);
+		if (pg >= npages)
+			continue;
+		n = MIN(n, npages - pg);
 		for (uint64_t i = 0; i < n; i++)
 			if (!bit(pg + i)) {
 				set(pg + i);

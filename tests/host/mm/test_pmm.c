@@ -197,6 +197,52 @@ static void test_pmm_overlapping_descriptors(void **st)
 	assert_int_equal(in_child(overlap), 0);
 }
 
+/* ---- claims by descriptors that are not page-aligned or empty ------------
+ * a claim covers every page its bytes touch: loader data at page 100 + 8
+ * bytes, one page long, holds the first 8 bytes of page 101 too (Linux
+ * frees to its buddy allocator only the whole pages of free memory:
+ * memblock's free ranges are rounded inward) */
+static void unaligned_claim(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	desc(EfiLoaderData, WIN_BASE + 100 * PG + 8, 1);
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - 2 - BITMAP_PAGES)
+		_exit(10);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a == WIN_BASE + 100 * PG || a == WIN_BASE + 101 * PG)
+			_exit(11);
+	if (!all_a5(WIN_BASE + 100 * PG, 2))
+		_exit(12);
+}
+
+static void test_pmm_unaligned_claim_whole_pages(void **st)
+{
+	assert_int_equal(in_child(unaligned_claim), 0);
+}
+
+/* an empty descriptor claims nothing: not where the bitmap goes either
+ * (the only room for it here) */
+static void empty_claim(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	desc(EfiLoaderData, WIN_BASE + PG, 0);
+	desc(EfiReservedMemoryType, WIN_BASE + 2 * PG + 8, 0);
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - BITMAP_PAGES)
+		_exit(10);
+}
+
+static void test_pmm_empty_claim_nothing(void **st)
+{
+	assert_int_equal(in_child(empty_claim), 0);
+}
+
 /* ---- a map whose size is not a whole number of descriptors ------------ */
 static void partial(void)
 {
@@ -270,6 +316,8 @@ int main(void)
 	    cmocka_unit_test(test_pmm_wrapping_descriptor_ignored),
 	    cmocka_unit_test(test_pmm_past_identity_map_not_used),
 	    cmocka_unit_test(test_pmm_overlapping_descriptors),
+	    cmocka_unit_test(test_pmm_unaligned_claim_whole_pages),
+	    cmocka_unit_test(test_pmm_empty_claim_nothing),
 	    cmocka_unit_test(test_pmm_partial_descriptor_not_read),
 	    cmocka_unit_test(test_mm_firmware_readable),
 	};
