@@ -1,8 +1,10 @@
 /* kernel/mm/pmm.c — a bitmap page allocator over EfiConventionalMemory.
  * Loader data (this image, the files read from the boot volume) and
  * boot-services memory (the firmware stack we still run on until kmain
- * switches) are never handed out. The bitmap itself lives in the first free
- * region large enough to hold it. */
+ * switches) are never handed out. Two bitmaps, the pages in use and the
+ * pages of the pool (what pmm_init found free: page_free takes back only
+ * these), live in the first free region large enough to hold them.
+ * docs/mm.md says what is free and why. */
 #include <efi.h>
 
 #include "kernel/boot/boot_internal.h"
@@ -11,11 +13,16 @@
 #include "kernel/mm/mm_internal.h"
 
 static uint8_t *bitmap; /* 1 = used */
+static uint8_t *pool;	/* 1 = pmm_init found the page free */
 static uint64_t npages, used, peak, total_free, hint;
 
 static bool bit(uint64_t i)
 {
 	return bitmap[i / 8] >> (i % 8) & 1;
+}
+static bool pooled(uint64_t i)
+{
+	return pool[i / 8] >> (i % 8) & 1;
 }
 static void set(uint64_t i)
 {
@@ -143,14 +150,17 @@ void pmm_init(void)
 					   d->NumberOfPages * PAGE_SIZE);
 	}
 	npages = top / PAGE_SIZE;
+	/* each bitmap's; they take twice this */
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
 	FOR_EACH_DESC(d)
-	if (!bitmap && desc_free(d) && d->NumberOfPages * PAGE_SIZE >= bytes &&
+	if (!bitmap && desc_free(d) &&
+	    d->NumberOfPages * PAGE_SIZE >= 2 * bytes &&
 	    d->PhysicalStart >= 0x100000 &&
-	    !claimed(d->PhysicalStart / PAGE_SIZE, bytes / PAGE_SIZE))
+	    !claimed(d->PhysicalStart / PAGE_SIZE, 2 * bytes / PAGE_SIZE))
 		bitmap = (uint8_t *)d->PhysicalStart;
 	if (!bitmap)
 		panic("pmm: no room for the page bitmap");
+	pool = bitmap + bytes;
 	memset(bitmap, 0xff, bytes);
 	FOR_EACH_DESC(d)
 	if (desc_free(d))
@@ -175,11 +185,13 @@ void pmm_init(void)
 				total_free--;
 			}
 	}
-	for (uint64_t i = 0; i < bytes / PAGE_SIZE; i++)
+	for (uint64_t i = 0; i < 2 * bytes / PAGE_SIZE; i++)
 		set((uint64_t)bitmap / PAGE_SIZE + i);
-	total_free -= bytes / PAGE_SIZE;
-	kprintf("mm: %lu KiB free in conventional memory, bitmap %lu KiB\n",
-		total_free * 4, bytes / 1024);
+	total_free -= 2 * bytes / PAGE_SIZE;
+	for (uint64_t i = 0; i < bytes; i++)
+		pool[i] = ~bitmap[i];
+	kprintf("mm: %lu KiB free in conventional memory, bitmaps %lu KiB\n",
+		total_free * 4, 2 * bytes / 1024);
 }
 
 uint64_t page_alloc(size_t n, uint64_t limit)
@@ -211,15 +223,22 @@ uint64_t page_alloc(size_t n, uint64_t limit)
 	return 0;
 }
 
+/* Page-granular (part of an allocation may go back), but only pages
+ * page_alloc handed out: page 0, memory the map claims, the bitmaps, a page
+ * already free or an address that is not page-aligned is a kernel bug, and
+ * taking it back would hand it out next (the bitmaps' pages: every page
+ * twice). */
 void page_free(uint64_t phys, size_t n)
 {
-	for (size_t j = 0; j < n; j++) {
-		uint64_t pg = phys / PAGE_SIZE + j;
-		if (pg >= npages || !bit(pg))
+	uint64_t pg = phys / PAGE_SIZE;
+	if (phys % PAGE_SIZE)
+		panic("pmm: free of 0x%lx, not page-aligned", phys);
+	for (size_t j = 0; j < n; j++)
+		if (pg + j >= npages || !bit(pg + j) || !pooled(pg + j))
 			panic("pmm: free of page 0x%lx that is not allocated",
-			      pg * PAGE_SIZE);
-		clr(pg);
-	}
+			      (pg + j) * PAGE_SIZE);
+	for (size_t j = 0; j < n; j++)
+		clr(pg + j);
 	used -= n;
 }
 

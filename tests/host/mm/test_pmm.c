@@ -28,9 +28,10 @@
 #define WIN_BASE  0x20000000ull /* 512 MiB */
 #define WIN_PAGES 1024ull	/* 4 MiB */
 #define PG	  4096ull
-/* the bitmap for a top of 0x20000000 + up to 1024 pages: 131072 + 1024
- * pages at one bit each is 16.1 KiB, rounded up to 5 pages */
-#define BITMAP_PAGES 5
+/* the bitmaps for a top of 0x20000000 + up to 1024 pages: 131072 + 1024
+ * pages at one bit each is 16.1 KiB, rounded up to 5 pages; two of them
+ * (pages in use, pages of the pool) */
+#define BITMAP_PAGES 10
 
 struct boot_memmap boot_mmap;
 
@@ -243,6 +244,42 @@ static void test_pmm_empty_claim_nothing(void **st)
 	assert_int_equal(in_child(empty_claim), 0);
 }
 
+/* ---- frees of pages page_alloc did not hand out ---------------------------
+ * each panics (the kernel's answer to a double free): taking back page 0,
+ * memory the map claims or the bitmap's own pages would hand them out
+ * next; a free is page-granular (part of an allocation may go back) but
+ * page-aligned */
+static int bad_free; /* which free free_in_sane tries last */
+
+static void free_in_sane(void)
+{
+	desc(EfiLoaderCode, WIN_BASE, 16);
+	desc(EfiConventionalMemory, WIN_BASE + 16 * PG, 512);
+	desc(EfiBootServicesData, WIN_BASE + 528 * PG, 496);
+	pmm_init();
+	uint64_t a = page_alloc(4, 0);
+	if (!a)
+		_exit(10);
+	page_free(a + PG, 2); /* the middle of it: fine */
+	const uint64_t at[] = {
+	    a,			  /* its first page: fine */
+	    0,			  /* page 0 */
+	    WIN_BASE + 4 * PG,	  /* loader code */
+	    WIN_BASE + 16 * PG,	  /* the bitmap: where free memory starts */
+	    WIN_BASE + 600 * PG,  /* boot-services data */
+	    a + 8,		  /* inside its first page, unaligned */
+	    WIN_BASE + 1024 * PG, /* past the end of memory */
+	};
+	page_free(at[bad_free], 1);
+}
+
+static void test_pmm_free_not_allocated_panics(void **st)
+{
+	assert_int_equal(in_child(free_in_sane), 0);
+	for (bad_free = 1; bad_free <= 6; bad_free++)
+		assert_int_equal(in_child(free_in_sane), 128 + SIGABRT);
+}
+
 /* ---- a map whose size is not a whole number of descriptors ------------ */
 static void partial(void)
 {
@@ -318,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(test_pmm_overlapping_descriptors),
 	    cmocka_unit_test(test_pmm_unaligned_claim_whole_pages),
 	    cmocka_unit_test(test_pmm_empty_claim_nothing),
+	    cmocka_unit_test(test_pmm_free_not_allocated_panics),
 	    cmocka_unit_test(test_pmm_partial_descriptor_not_read),
 	    cmocka_unit_test(test_mm_firmware_readable),
 	};
