@@ -1,8 +1,10 @@
 /* kernel/mm/pmm.c — a bitmap page allocator over EfiConventionalMemory.
  * Loader data (this image, the files read from the boot volume) and
  * boot-services memory (the firmware stack we still run on until kmain
- * switches) are never handed out. The bitmap itself lives in the first free
- * region large enough to hold it. */
+ * switches) are never handed out. Two bitmaps, the pages in use and the
+ * pages of the pool (what pmm_init found free: page_free takes back only
+ * these), live in the first free region large enough to hold them.
+ * docs/mm.md says what is free and why. */
 #include <efi.h>
 
 #include "kernel/boot/boot_internal.h"
@@ -11,11 +13,16 @@
 #include "kernel/mm/mm_internal.h"
 
 static uint8_t *bitmap; /* 1 = used */
+static uint8_t *pool;	/* 1 = pmm_init found the page free */
 static uint64_t npages, used, peak, total_free, hint;
 
 static bool bit(uint64_t i)
 {
 	return bitmap[i / 8] >> (i % 8) & 1;
+}
+static bool pooled(uint64_t i)
+{
+	return pool[i / 8] >> (i % 8) & 1;
 }
 static void set(uint64_t i)
 {
@@ -48,9 +55,13 @@ bool mm_desc_sane(const EFI_MEMORY_DESCRIPTOR *d)
 	       d->NumberOfPages <= (PHYS_LIMIT - d->PhysicalStart) / PAGE_SIZE;
 }
 
+/* conventional memory mm_init maps: sane and ending at or below the
+ * identity map's end (a descriptor across it is not mapped at all) */
 static bool desc_free(const EFI_MEMORY_DESCRIPTOR *d)
 {
-	return d->Type == EfiConventionalMemory && mm_desc_sane(d);
+	return d->Type == EfiConventionalMemory && mm_desc_sane(d) &&
+	       d->PhysicalStart + d->NumberOfPages * PAGE_SIZE <=
+		   MM_IDENTITY_LIMIT;
 }
 
 /* a descriptor mm_init maps (whole, sane, inside the identity map) whose
@@ -87,22 +98,38 @@ bool mm_firmware_readable(uint64_t phys, uint64_t len)
 	return phys >= end;
 }
 
-/* [start, start + len) touches a range some descriptor says is not free */
-static bool claimed(uint64_t start, uint64_t len)
+/* the pages a descriptor that is not free memory claims: every page its
+ * bytes touch, from *first on (the page after its last whole one too when
+ * it is not page-aligned; none when it is empty); the count may run past
+ * 2^64 bytes (a wrapping descriptor), callers clip it */
+static uint64_t claim(const EFI_MEMORY_DESCRIPTOR *d, uint64_t *first)
+{
+	uint64_t n = d->NumberOfPages;
+	*first = d->PhysicalStart / PAGE_SIZE;
+	if (n && d->PhysicalStart % PAGE_SIZE && n < UINT64_MAX)
+		n++;
+	return n;
+}
+
+/* one of the pages [pg, pg + n) is claimed by a descriptor that is not
+ * free memory */
+static bool claimed(uint64_t pg, uint64_t n)
 {
 	FOR_EACH_DESC(d)
-	if (!desc_free(d) && d->PhysicalStart < start + len &&
-	    (d->PhysicalStart >= start ||
-	     d->NumberOfPages > (start - d->PhysicalStart) / PAGE_SIZE))
-		return true;
+	if (!desc_free(d)) {
+		uint64_t first, count = claim(d, &first);
+		if (count && first < pg + n &&
+		    (first >= pg || count > pg - first))
+			return true;
+	}
 	return false;
 }
 
 /* Conventional memory is free unless another descriptor claims the same
  * pages (firmware that overlaps its entries): any claim wins, so neither
  * the bitmap nor an allocation lands on loader data or firmware memory. A
- * descriptor that is not page-aligned or runs past PHYS_LIMIT is reported
- * and never free. */
+ * descriptor that is not page-aligned, runs past PHYS_LIMIT or ends past
+ * MM_IDENTITY_LIMIT (mm_init does not map it) is reported and never free. */
 void pmm_init(void)
 {
 	uint64_t top = 0;
@@ -113,22 +140,27 @@ void pmm_init(void)
 		      (uint64_t)sizeof(EFI_MEMORY_DESCRIPTOR));
 	FOR_EACH_DESC(d)
 	if (d->Type == EfiConventionalMemory) {
-		if (!mm_desc_sane(d))
+		if (!desc_free(d))
 			kprintf("pmm: conventional memory at 0x%lx, %lu pages, "
-				"is unaligned or ends past 2^52; not used\n",
+				"is unaligned or ends past the identity map "
+				"(2^47); not used\n",
 				d->PhysicalStart, d->NumberOfPages);
 		else
 			top = MAX(top, d->PhysicalStart +
 					   d->NumberOfPages * PAGE_SIZE);
 	}
 	npages = top / PAGE_SIZE;
+	/* each bitmap's; they take twice this */
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
 	FOR_EACH_DESC(d)
-	if (!bitmap && desc_free(d) && d->NumberOfPages * PAGE_SIZE >= bytes &&
-	    d->PhysicalStart >= 0x100000 && !claimed(d->PhysicalStart, bytes))
+	if (!bitmap && desc_free(d) &&
+	    d->NumberOfPages * PAGE_SIZE >= 2 * bytes &&
+	    d->PhysicalStart >= 0x100000 &&
+	    !claimed(d->PhysicalStart / PAGE_SIZE, 2 * bytes / PAGE_SIZE))
 		bitmap = (uint8_t *)d->PhysicalStart;
 	if (!bitmap)
 		panic("pmm: no room for the page bitmap");
+	pool = bitmap + bytes;
 	memset(bitmap, 0xff, bytes);
 	FOR_EACH_DESC(d)
 	if (desc_free(d))
@@ -142,20 +174,24 @@ void pmm_init(void)
 			total_free++;
 		}
 	FOR_EACH_DESC(d)
-	if (!desc_free(d) && d->PhysicalStart / PAGE_SIZE < npages) {
-		uint64_t pg = d->PhysicalStart / PAGE_SIZE;
-		uint64_t n = MIN(d->NumberOfPages, npages - pg);
+	if (!desc_free(d)) {
+		uint64_t pg, n = claim(d, &pg);
+		if (pg >= npages)
+			continue;
+		n = MIN(n, npages - pg);
 		for (uint64_t i = 0; i < n; i++)
 			if (!bit(pg + i)) {
 				set(pg + i);
 				total_free--;
 			}
 	}
-	for (uint64_t i = 0; i < bytes / PAGE_SIZE; i++)
+	for (uint64_t i = 0; i < 2 * bytes / PAGE_SIZE; i++)
 		set((uint64_t)bitmap / PAGE_SIZE + i);
-	total_free -= bytes / PAGE_SIZE;
-	kprintf("mm: %lu KiB free in conventional memory, bitmap %lu KiB\n",
-		total_free * 4, bytes / 1024);
+	total_free -= 2 * bytes / PAGE_SIZE;
+	for (uint64_t i = 0; i < bytes; i++)
+		pool[i] = ~bitmap[i];
+	kprintf("mm: %lu KiB free in conventional memory, bitmaps %lu KiB\n",
+		total_free * 4, 2 * bytes / 1024);
 }
 
 uint64_t page_alloc(size_t n, uint64_t limit)
@@ -187,15 +223,22 @@ uint64_t page_alloc(size_t n, uint64_t limit)
 	return 0;
 }
 
+/* Page-granular (part of an allocation may go back), but only pages
+ * page_alloc handed out: page 0, memory the map claims, the bitmaps, a page
+ * already free or an address that is not page-aligned is a kernel bug, and
+ * taking it back would hand it out next (the bitmaps' pages: every page
+ * twice). */
 void page_free(uint64_t phys, size_t n)
 {
-	for (size_t j = 0; j < n; j++) {
-		uint64_t pg = phys / PAGE_SIZE + j;
-		if (pg >= npages || !bit(pg))
+	uint64_t pg = phys / PAGE_SIZE;
+	if (phys % PAGE_SIZE)
+		panic("pmm: free of 0x%lx, not page-aligned", phys);
+	for (size_t j = 0; j < n; j++)
+		if (pg + j >= npages || !bit(pg + j) || !pooled(pg + j))
 			panic("pmm: free of page 0x%lx that is not allocated",
-			      pg * PAGE_SIZE);
-		clr(pg);
-	}
+			      (pg + j) * PAGE_SIZE);
+	for (size_t j = 0; j < n; j++)
+		clr(pg + j);
 	used -= n;
 }
 

@@ -28,9 +28,10 @@
 #define WIN_BASE  0x20000000ull /* 512 MiB */
 #define WIN_PAGES 1024ull	/* 4 MiB */
 #define PG	  4096ull
-/* the bitmap for a top of 0x20000000 + up to 1024 pages: 131072 + 1024
- * pages at one bit each is 16.1 KiB, rounded up to 5 pages */
-#define BITMAP_PAGES 5
+/* the bitmaps for a top of 0x20000000 + up to 1024 pages: 131072 + 1024
+ * pages at one bit each is 16.1 KiB, rounded up to 5 pages; two of them
+ * (pages in use, pages of the pool) */
+#define BITMAP_PAGES 10
 
 struct boot_memmap boot_mmap;
 
@@ -134,6 +135,36 @@ static void test_pmm_wrapping_descriptor_ignored(void **st)
 	assert_int_equal(in_child(wraps), 0);
 }
 
+/* ---- conventional memory past the identity map --------------------------
+ * mm_init maps no descriptor that ends past MM_IDENTITY_LIMIT (2^47), so
+ * its pages are not free: not handed out, and no bitmap sized for them (4
+ * GiB of bitmap for 2^47 of address space: "no room for the page bitmap") */
+static void past_identity(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 512);
+	/* across 2^47, and wholly above it */
+	desc(EfiConventionalMemory, (1ull << 47) - 4 * PG, 8);
+	desc(EfiConventionalMemory, 1ull << 47, 16);
+	shim_kprintf_calls = 0;
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 512 - BITMAP_PAGES)
+		_exit(10);
+	/* one line for each descriptor not used, one summary */
+	if (shim_kprintf_calls != 3)
+		_exit(11);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a < WIN_BASE || a >= WIN_BASE + 512 * PG)
+			_exit(12);
+}
+
+static void test_pmm_past_identity_map_not_used(void **st)
+{
+	assert_int_equal(in_child(past_identity), 0);
+}
+
 /* ---- overlapping descriptors -----------------------------------------------
  * firmware that lists loader data (this image, the boot files) inside a
  * conventional range: those pages are not free, and nothing (not the bitmap
@@ -165,6 +196,88 @@ static void overlap(void)
 static void test_pmm_overlapping_descriptors(void **st)
 {
 	assert_int_equal(in_child(overlap), 0);
+}
+
+/* ---- claims by descriptors that are not page-aligned or empty ------------
+ * a claim covers every page its bytes touch: loader data at page 100 + 8
+ * bytes, one page long, holds the first 8 bytes of page 101 too (Linux
+ * frees to its buddy allocator only the whole pages of free memory:
+ * memblock's free ranges are rounded inward) */
+static void unaligned_claim(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	desc(EfiLoaderData, WIN_BASE + 100 * PG + 8, 1);
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - 2 - BITMAP_PAGES)
+		_exit(10);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a == WIN_BASE + 100 * PG || a == WIN_BASE + 101 * PG)
+			_exit(11);
+	if (!all_a5(WIN_BASE + 100 * PG, 2))
+		_exit(12);
+}
+
+static void test_pmm_unaligned_claim_whole_pages(void **st)
+{
+	assert_int_equal(in_child(unaligned_claim), 0);
+}
+
+/* an empty descriptor claims nothing: not where the bitmap goes either
+ * (the only room for it here) */
+static void empty_claim(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	desc(EfiLoaderData, WIN_BASE + PG, 0);
+	desc(EfiReservedMemoryType, WIN_BASE + 2 * PG + 8, 0);
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - BITMAP_PAGES)
+		_exit(10);
+}
+
+static void test_pmm_empty_claim_nothing(void **st)
+{
+	assert_int_equal(in_child(empty_claim), 0);
+}
+
+/* ---- frees of pages page_alloc did not hand out ---------------------------
+ * each panics (the kernel's answer to a double free): taking back page 0,
+ * memory the map claims or the bitmap's own pages would hand them out
+ * next; a free is page-granular (part of an allocation may go back) but
+ * page-aligned */
+static int bad_free; /* which free free_in_sane tries last */
+
+static void free_in_sane(void)
+{
+	desc(EfiLoaderCode, WIN_BASE, 16);
+	desc(EfiConventionalMemory, WIN_BASE + 16 * PG, 512);
+	desc(EfiBootServicesData, WIN_BASE + 528 * PG, 496);
+	pmm_init();
+	uint64_t a = page_alloc(4, 0);
+	if (!a)
+		_exit(10);
+	page_free(a + PG, 2); /* the middle of it: fine */
+	const uint64_t at[] = {
+	    a,			  /* its first page: fine */
+	    0,			  /* page 0 */
+	    WIN_BASE + 4 * PG,	  /* loader code */
+	    WIN_BASE + 16 * PG,	  /* the bitmap: where free memory starts */
+	    WIN_BASE + 600 * PG,  /* boot-services data */
+	    a + 8,		  /* inside its first page, unaligned */
+	    WIN_BASE + 1024 * PG, /* past the end of memory */
+	};
+	page_free(at[bad_free], 1);
+}
+
+static void test_pmm_free_not_allocated_panics(void **st)
+{
+	assert_int_equal(in_child(free_in_sane), 0);
+	for (bad_free = 1; bad_free <= 6; bad_free++)
+		assert_int_equal(in_child(free_in_sane), 128 + SIGABRT);
 }
 
 /* ---- a map whose size is not a whole number of descriptors ------------ */
@@ -238,7 +351,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pmm_sane_map),
 	    cmocka_unit_test(test_pmm_wrapping_descriptor_ignored),
+	    cmocka_unit_test(test_pmm_past_identity_map_not_used),
 	    cmocka_unit_test(test_pmm_overlapping_descriptors),
+	    cmocka_unit_test(test_pmm_unaligned_claim_whole_pages),
+	    cmocka_unit_test(test_pmm_empty_claim_nothing),
+	    cmocka_unit_test(test_pmm_free_not_allocated_panics),
 	    cmocka_unit_test(test_pmm_partial_descriptor_not_read),
 	    cmocka_unit_test(test_mm_firmware_readable),
 	};
