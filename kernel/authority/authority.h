@@ -82,7 +82,7 @@ unsigned auth_poll(void);
 /* kernel memory for a driver's own state (never device-visible), zeroed,
  * charged to owner under DMA_OWNER_KMEM_MAX (dma/owner.h), at most
  * AUTH_KMEM_ALLOCS allocations live per owner. NULL when refused (one
- * line). */
+ * line), AUTH_REVOKED while the owner is revoked. */
 #define AUTH_KMEM_ALLOCS 16
 void *auth_kmem_alloc(uint16_t owner, size_t len);
 /* give back an allocation: p and len as auth_kmem_alloc took and returned

@@ -116,6 +116,14 @@ void *auth_kmem_alloc(uint16_t id, size_t len)
 	struct auth_owner *o = owner_find(id);
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
 	unsigned k = 0;
+	/* a revoked owner gets nothing new until reinstated (its frees
+	 * still give back what it holds) */
+	if (o && o->revoked) {
+		auth_refuse(AUTH_REVOKED, 0, "kmem alloc");
+		kprintf("authority: owner %u is revoked; no kernel memory\n",
+			id);
+		return 0;
+	}
 	while (o && k < AUTH_KMEM_ALLOCS && o->kmem[k].pa)
 		k++;
 	if (!o || !pages || k == AUTH_KMEM_ALLOCS ||

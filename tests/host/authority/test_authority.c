@@ -925,6 +925,31 @@ static void test_kmem_free_not_given(void **st)
 	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
 }
 
+/* A revoked owner gets nothing new until it is reinstated, kernel memory
+ * included: auth_kmem_alloc is refused (AUTH_REVOKED) and charges nothing,
+ * while a free of what it holds still gives it back. Before, a revoked
+ * driver went on allocating up to its quota. */
+static void test_kmem_revoked(void **st)
+{
+	const uint16_t o = 64;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	uint8_t *a = auth_kmem_alloc(o, PAGE_SIZE);
+	assert_non_null(a);
+	assert_int_equal(auth_owner_revoke(o, "test"), 0);
+	uint64_t r0 = refused(AUTH_REVOKED), pages = shim_pages_in_use;
+	assert_null(auth_kmem_alloc(o, PAGE_SIZE));
+	assert_int_equal(refused(AUTH_REVOKED), r0 + 1);
+	assert_int_equal(shim_pages_in_use, pages);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], PAGE_SIZE);
+	auth_kmem_free(o, a, PAGE_SIZE); /* giving back is still allowed */
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
+	assert_int_equal(shim_pages_in_use, pages - 1);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	a = auth_kmem_alloc(o, PAGE_SIZE);
+	assert_non_null(a);
+	auth_kmem_free(o, a, PAGE_SIZE);
+}
+
 /* ---- refusal names and counters ----------------------------------------- */
 static void test_reasons(void **st)
 {
@@ -967,6 +992,7 @@ int main(void)
 	    cmocka_unit_test(test_irq_forged_fields),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_kmem_free_not_given),
+	    cmocka_unit_test(test_kmem_revoked),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_table_full),
 	};
