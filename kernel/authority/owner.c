@@ -71,9 +71,12 @@ int auth_owner_bind(uint16_t id, const struct auth_owner_facts *f)
 	return 0;
 }
 
+/* any pool still charged to it — live, parked by a revocation until the
+ * driver gives it back, or withheld because the IOMMU did not confirm its
+ * unmap (the device may still reach it) — or any shadow */
 static bool owner_holds_memory(const struct auth_owner *o)
 {
-	return dma_owner_ngrants(&o->dma) || o->dma.use[DMA_CHARGE_SHADOW];
+	return o->dma.use[DMA_CHARGE_POOL] || o->dma.use[DMA_CHARGE_SHADOW];
 }
 
 int auth_owner_limit(uint16_t id, uint64_t limit)
