@@ -48,8 +48,9 @@ struct auth_owner_facts {
  * created here, empty, before any of its memory exists. */
 int auth_owner_bind(uint16_t owner, const struct auth_owner_facts *f);
 /* lower the owner's DMA limit (a device learned to be narrower after
- * Identify). Refused (-1, one line) once the owner holds any DMA memory:
- * every pool of an owner obeys its final limit. */
+ * Identify). Refused (-1, one line) once the owner holds any DMA memory —
+ * a pool live, parked or withheld, a shadow: every pool of an owner obeys
+ * its final limit. */
 int auth_owner_limit(uint16_t owner, uint64_t dma_limit);
 /* the facts of a bound owner, NULL when owner is not bound */
 const struct auth_owner_facts *auth_owner_facts(uint16_t owner);
@@ -82,7 +83,7 @@ unsigned auth_poll(void);
 /* kernel memory for a driver's own state (never device-visible), zeroed,
  * charged to owner under DMA_OWNER_KMEM_MAX (dma/owner.h), at most
  * AUTH_KMEM_ALLOCS allocations live per owner. NULL when refused (one
- * line). */
+ * line), AUTH_REVOKED while the owner is revoked. */
 #define AUTH_KMEM_ALLOCS 16
 void *auth_kmem_alloc(uint16_t owner, size_t len);
 /* give back an allocation: p and len as auth_kmem_alloc took and returned

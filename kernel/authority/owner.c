@@ -71,9 +71,12 @@ int auth_owner_bind(uint16_t id, const struct auth_owner_facts *f)
 	return 0;
 }
 
+/* any pool still charged to it — live, parked by a revocation until the
+ * driver gives it back, or withheld because the IOMMU did not confirm its
+ * unmap (the device may still reach it) — or any shadow */
 static bool owner_holds_memory(const struct auth_owner *o)
 {
-	return dma_owner_ngrants(&o->dma) || o->dma.use[DMA_CHARGE_SHADOW];
+	return o->dma.use[DMA_CHARGE_POOL] || o->dma.use[DMA_CHARGE_SHADOW];
 }
 
 int auth_owner_limit(uint16_t id, uint64_t limit)
@@ -116,6 +119,14 @@ void *auth_kmem_alloc(uint16_t id, size_t len)
 	struct auth_owner *o = owner_find(id);
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
 	unsigned k = 0;
+	/* a revoked owner gets nothing new until reinstated (its frees
+	 * still give back what it holds) */
+	if (o && o->revoked) {
+		auth_refuse(AUTH_REVOKED, 0, "kmem alloc");
+		kprintf("authority: owner %u is revoked; no kernel memory\n",
+			id);
+		return 0;
+	}
 	while (o && k < AUTH_KMEM_ALLOCS && o->kmem[k].pa)
 		k++;
 	if (!o || !pages || k == AUTH_KMEM_ALLOCS ||

@@ -1011,7 +1011,7 @@ static void op_kmem_alloc(void)
 			       DMA_OWNER_KMEM_MAX,
 			       DMA_OWNER_KMEM_MAX - charged};
 	size_t len = lens[k % 9], pages = ALIGN_UP(len, PS) / PS;
-	bool want = bound(o) && pages &&
+	bool want = bound(o) && !revoked[o] && pages &&
 		    pages <= (DMA_OWNER_KMEM_MAX - charged) / PS &&
 		    allocs < AUTH_KMEM_ALLOCS;
 	TRACE("kmem_alloc owner %u len 0x%zx -> kc%u\n", o, len, dst);

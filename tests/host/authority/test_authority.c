@@ -148,6 +148,41 @@ static void test_limit(void **st)
 	assert_int_equal(auth_owner_limit(21, 0x100000), 0); /* still free */
 }
 
+/* Memory an owner no longer uses but still holds fixes its limit too: a
+ * pool its revocation seized (parked until the driver gives it back) and
+ * a pool the IOMMU did not confirm unmapped (withheld, its translation
+ * perhaps still in the device's reach) are charged to it, above the
+ * narrower limit. Before, only live pools counted and the limit narrowed
+ * under them (found by fuzz_authority_seq). */
+static void test_limit_held_memory(void **st)
+{
+	const uint16_t o = 27, u = 28;
+	struct dma_pool p;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p), 0);
+	assert_true(p.iova >> 32); /* above the limit it will ask for */
+	assert_int_equal(auth_owner_revoke(o, "test"), 1); /* parked */
+	assert_int_equal(auth_owner_limit(o, 1ull << 32), -1);
+	assert_int_equal(auth_owner_dma_limit(o), 0);
+	assert_int_equal(dma_pool_revoke(&p), 0); /* given back */
+	assert_int_equal(auth_owner_limit(o, 1ull << 32), 0);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+
+	static struct pci_dev dev = {.bus = 0, .dev = 11};
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &dev};
+	shim_iommu_owner = 0;
+	assert_int_equal(auth_owner_bind(u, &f), 0);
+	assert_int_equal(dma_pool_create(u, PAGE_SIZE, 0, &p), 0);
+	shim_iommu_fail_unmap = true;
+	assert_int_equal(dma_pool_revoke(&p), -1); /* withheld */
+	shim_iommu_fail_unmap = false;
+	assert_int_equal(dma_owner_ngrants(owner_acct(u)), 0);
+	assert_int_equal(owner_acct(u)->use[DMA_CHARGE_POOL], PAGE_SIZE);
+	assert_int_equal(auth_owner_limit(u, p.iova), -1);
+	assert_int_equal(auth_owner_dma_limit(u), 0);
+	shim_iommu_owner = 0;
+}
+
 /* Identity before memory, as kernel/devmgr/devmgr.c devmgr_own does it: an
  * NVMe function whose PCI IDs the shape table does not know (a new Amazon
  * device ID, say) on an unknown platform binds with no limit;
@@ -925,6 +960,31 @@ static void test_kmem_free_not_given(void **st)
 	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
 }
 
+/* A revoked owner gets nothing new until it is reinstated, kernel memory
+ * included: auth_kmem_alloc is refused (AUTH_REVOKED) and charges nothing,
+ * while a free of what it holds still gives it back. Before, a revoked
+ * driver went on allocating up to its quota. */
+static void test_kmem_revoked(void **st)
+{
+	const uint16_t o = 64;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	uint8_t *a = auth_kmem_alloc(o, PAGE_SIZE);
+	assert_non_null(a);
+	assert_int_equal(auth_owner_revoke(o, "test"), 0);
+	uint64_t r0 = refused(AUTH_REVOKED), pages = shim_pages_in_use;
+	assert_null(auth_kmem_alloc(o, PAGE_SIZE));
+	assert_int_equal(refused(AUTH_REVOKED), r0 + 1);
+	assert_int_equal(shim_pages_in_use, pages);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], PAGE_SIZE);
+	auth_kmem_free(o, a, PAGE_SIZE); /* giving back is still allowed */
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
+	assert_int_equal(shim_pages_in_use, pages - 1);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	a = auth_kmem_alloc(o, PAGE_SIZE);
+	assert_non_null(a);
+	auth_kmem_free(o, a, PAGE_SIZE);
+}
+
 /* ---- refusal names and counters ----------------------------------------- */
 static void test_reasons(void **st)
 {
@@ -950,6 +1010,7 @@ int main(void)
 	    cmocka_unit_test(test_bind),
 	    cmocka_unit_test(test_limit),
 	    cmocka_unit_test(test_identity_before_memory),
+	    cmocka_unit_test(test_limit_held_memory),
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_pool_under_iommu),
 	    cmocka_unit_test(test_carve),
@@ -967,6 +1028,7 @@ int main(void)
 	    cmocka_unit_test(test_irq_forged_fields),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_kmem_free_not_given),
+	    cmocka_unit_test(test_kmem_revoked),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_table_full),
 	};
