@@ -112,8 +112,13 @@ int iommu_owner_resume(uint16_t owner)
 	if (!dm->quarantined)
 		return 0;
 	uint64_t *ce = vtd_context(dm->u, dm->sid, false);
-	if (!ce || vtd_context_set(dm, ce))
+	if (!ce)
 		return -1;
+	if (vtd_context_set(dm, ce)) {
+		/* unconfirmed (CM=1): still quarantined, so no entry */
+		vtd_ce_clear(dm->u, ce);
+		return -1;
+	}
 	dm->quarantined = false;
 	kprintf("iommu: owner %u resumed\n", owner);
 	return 0;

@@ -218,6 +218,25 @@ static void test_create_unconfirmed_leaves_no_context(void **st)
 	fake_down();
 }
 
+/* caching mode: a resume whose context flush was not confirmed fails and
+ * the owner stays quarantined — with its context entry cleared, not
+ * restored: a device whose bus mastering something sets again would reach
+ * its owner's mappings */
+static void test_resume_unconfirmed_stays_cleared(void **st)
+{
+	fake_up(true);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	iommu_owner_quarantine(1);
+	assert_true(iommu_owner_quarantined(1));
+	fake.stop = true;
+	assert_int_equal(iommu_owner_resume(1), -1);
+	assert_true(vtd_units[0].broken);
+	assert_true(iommu_owner_quarantined(1));
+	const uint64_t *ce = fake_ctx(0);
+	assert_true(!ce || !(ce[0] & VTD_CTX_P));
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -229,6 +248,7 @@ int main(void)
 	    cmocka_unit_test(test_irq_free_unconfirmed_twice),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
+	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
