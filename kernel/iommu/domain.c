@@ -278,7 +278,14 @@ int iommu_unmap(uint16_t owner, uint64_t iova, size_t len)
 	struct vtd_domain *dm = vtd_domain_of(owner);
 	if (!dm)
 		return -1;
-	vtd_clear(dm, iova, ALIGN_UP(len, PAGE_SIZE));
+	/* every page [iova, iova+len) touches, a range past 2^64 running to
+	 * the end, below 2^AGAW: a walk of a higher iova would land on the
+	 * entry of a lower one (the levels ignore the bits above) */
+	uint64_t lim = 1ull << dm->u->agaw;
+	uint64_t start = ALIGN_DOWN(iova, PAGE_SIZE);
+	uint64_t end = iova + len < iova ? lim : MIN(iova + len, lim);
+	if (len && start < end)
+		vtd_clear(dm, start, ALIGN_UP(end, PAGE_SIZE) - start);
 	/* the pages may be reused only after the unit says no cached
 	 * translation of them is left */
 	return vtd_inv_domain(dm->u, dm->did);

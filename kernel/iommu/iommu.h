@@ -47,8 +47,10 @@ uint64_t iommu_addr_limit(uint16_t owner);
  * stays mapped. */
 int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	      unsigned perm);
-/* unmap, invalidate the IOTLB for the domain and wait for completion. 0;
- * -1 when the unit did not confirm (the caller must not reuse the pages). */
+/* unmap every page [iova, iova+len) touches below the address limit (a
+ * range past 2^64 runs to the limit), invalidate the IOTLB for the domain
+ * and wait for completion. 0; -1 when the unit did not confirm (the caller
+ * must not reuse the pages). */
 int iommu_unmap(uint16_t owner, uint64_t iova, size_t len);
 
 struct iommu_fault {

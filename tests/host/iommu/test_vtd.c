@@ -237,6 +237,37 @@ static void test_resume_unconfirmed_stays_cleared(void **st)
 	fake_down();
 }
 
+/* an unmap reaches only the domain's own addresses: on 3-level tables an
+ * iova at 2^39 + X walked to where X is and cleared that mapping */
+static void test_unmap_past_width_not_aliased(void **st)
+{
+	fake_up(false);
+	assert_int_equal(iommu_map(1, 0x2000, 0x200000, PS, IOMMU_READ), 0);
+	assert_int_equal(iommu_unmap(1, (1ull << 39) + 0x2000, PS), 0);
+	assert_int_equal(fake_pte(1, 0x2000), 0x200000 | VTD_SL_R);
+	assert_int_equal(vtd_domain_of(1)->pages, 1);
+	fake_down();
+}
+
+/* an unmap clears every page its range touches: an unaligned start left
+ * the range's last page mapped, and a range that wraps past 2^64 cleared
+ * nothing */
+static void test_unmap_covers_every_page_touched(void **st)
+{
+	fake_up(false);
+	const uint64_t top = (1ull << 39) - PS;
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, 2 * PS, IOMMU_READ),
+			 0);
+	assert_int_equal(iommu_map(1, top, 0x300000, PS, IOMMU_WRITE), 0);
+	assert_int_equal(iommu_unmap(1, 0x10800, PS), 0);
+	assert_int_equal(fake_pte(1, 0x10000), 0);
+	assert_int_equal(fake_pte(1, 0x11000), 0);
+	assert_int_equal(iommu_unmap(1, top - PS, 0 - PS), 0);
+	assert_int_equal(fake_pte(1, top), 0);
+	assert_int_equal(vtd_domain_of(1)->pages, 0);
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -249,6 +280,8 @@ int main(void)
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
+	    cmocka_unit_test(test_unmap_past_width_not_aliased),
+	    cmocka_unit_test(test_unmap_covers_every_page_touched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
