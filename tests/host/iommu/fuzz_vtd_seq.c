@@ -59,14 +59,14 @@
 #include "shim.h"
 #include "vtd_fake.h"
 
-#define PS	 4096ull
-#define NOWN	 4 /* owner ids 0..3; 0 never gets a domain */
-#define MAXP	 1024 /* mapped pages per owner (the harness's bound) */
-#define MAXC	 4096 /* cached translations per domain id */
-#define MAXCTX	 8
-#define MSI_LO	 0xfee00000ull
-#define MSI_END	 0xfef00000ull
-#define OPBYTES	 13
+#define PS	4096ull
+#define NOWN	4    /* owner ids 0..3; 0 never gets a domain */
+#define MAXP	1024 /* mapped pages per owner (the harness's bound) */
+#define MAXC	4096 /* cached translations per domain id */
+#define MAXCTX	8
+#define MSI_LO	0xfee00000ull
+#define MSI_END 0xfef00000ull
+#define OPBYTES 13
 
 static bool trace;
 
@@ -81,7 +81,7 @@ static void fail(const char *fmt, ...)
 	abort();
 }
 
-#define CHECK(c, ...)                                                         \
+#define CHECK(c, ...)                                                          \
 	do {                                                                   \
 		if (!(c))                                                      \
 			fail(__VA_ARGS__);                                     \
@@ -115,6 +115,7 @@ static struct model {
 		uint32_t apic;
 	} irq[VTD_IRT_ENTRIES];
 	uint32_t quarantines;
+	unsigned withheld; /* tables of domains whose creation broke the unit */
 } m;
 static uint32_t quar0;
 static uint64_t pages0;
@@ -143,7 +144,8 @@ static struct tr *model_find(unsigned o, uint64_t iova)
 	return NULL;
 }
 
-/* ---- the hardware view ---------------------------------------------------- */
+/* ---- the hardware view ----------------------------------------------------
+ */
 /* a table page and what the walk knows of it (for flushes of one entry) */
 struct tpage {
 	uint64_t pa;
@@ -158,12 +160,12 @@ static unsigned ntpages;
 static struct tr walked[MAXP * 2];
 static unsigned nwalked;
 
-static void add_tpage(uint64_t pa, uint16_t did, unsigned level,
-		      unsigned perm, uint64_t base, int dom)
+static void add_tpage(uint64_t pa, uint16_t did, unsigned level, unsigned perm,
+		      uint64_t base, int dom)
 {
 	if (ntpages < FAKE_MAX_PAGES)
-		tpages[ntpages++] = (struct tpage){pa, did, level, perm, base,
-						   dom};
+		tpages[ntpages++] =
+		    (struct tpage){pa, did, level, perm, base, dom};
 }
 
 static struct tpage *find_tpage(uint64_t pa)
@@ -175,8 +177,8 @@ static struct tpage *find_tpage(uint64_t pa)
 }
 
 /* one entry as the unit reads it; leaves go to walked[] */
-static void walk_level(uint64_t t, unsigned level, unsigned perm,
-		       uint64_t base, uint16_t did, int dom, bool record)
+static void walk_level(uint64_t t, unsigned level, unsigned perm, uint64_t base,
+		       uint16_t did, int dom, bool record)
 {
 	if (record)
 		add_tpage(t, did, level, perm, base, dom);
@@ -186,8 +188,9 @@ static void walk_level(uint64_t t, unsigned level, unsigned perm,
 		unsigned p = (unsigned)(v & 3) & perm;
 		uint64_t iova = base + ((uint64_t)i << (12 + 9 * (level - 1)));
 		if (!(v & 3)) {
-			CHECK(!v, "not-present entry 0x%lx at level %u holds "
-				  "bits",
+			CHECK(!v,
+			      "not-present entry 0x%lx at level %u holds "
+			      "bits",
 			      v, level);
 			continue;
 		}
@@ -195,8 +198,8 @@ static void walk_level(uint64_t t, unsigned level, unsigned perm,
 		      "entry 0x%lx at level %u: PS, SNP or reserved bits", v,
 		      level);
 		CHECK(iova < (1ull << m.width),
-		      "entry at level %u for iova 0x%lx past 2^%u", level,
-		      iova, m.width);
+		      "entry at level %u for iova 0x%lx past 2^%u", level, iova,
+		      m.width);
 		if (level > 1) {
 			walk_level(v & VTD_SL_ADDR_MASK, level - 1, p, iova,
 				   did, dom, record);
@@ -229,10 +232,12 @@ static const uint64_t *ctx_of(unsigned fn)
 	const uint64_t *root = (const uint64_t *)fake.root + 2 * (sid >> 8);
 	if (!(root[0] & VTD_ROOT_P))
 		return NULL;
-	return (const uint64_t *)(root[0] & VTD_SL_ADDR_MASK) + 2 * (sid & 0xff);
+	return (const uint64_t *)(root[0] & VTD_SL_ADDR_MASK) +
+	       2 * (sid & 0xff);
 }
 
-/* ---- the unit's caches ----------------------------------------------------- */
+/* ---- the unit's caches -----------------------------------------------------
+ */
 static struct {
 	uint64_t lo, hi;
 } ctxc[FAKE_NFN][MAXCTX];
@@ -259,8 +264,8 @@ static void iotlb_add(uint16_t did, const struct tr *t)
 		}
 		capiotlb[did] = capiotlb[did] ? 2 * capiotlb[did] : 64;
 		CHECK(capiotlb[did] <= MAXC * 4, "iotlb model overflow");
-		iotlb[did] = realloc(iotlb[did],
-				     capiotlb[did] * sizeof(struct tr));
+		iotlb[did] =
+		    realloc(iotlb[did], capiotlb[did] * sizeof(struct tr));
 	}
 	iotlb[did][niotlb[did]++] = *t;
 }
@@ -337,11 +342,11 @@ static void on_flush(const void *p, size_t len)
 	}
 	if (len >= PS && !t)
 		return; /* a fresh zeroed page, not reachable yet */
-	sample(); /* an upper-level, context or root entry changed */
+	sample();	/* an upper-level, context or root entry changed */
 }
 
-static void on_inv(enum fake_inv_kind k, unsigned g, uint16_t did,
-		   uint16_t sid, uint32_t idx, bool before)
+static void on_inv(enum fake_inv_kind k, unsigned g, uint16_t did, uint16_t sid,
+		   uint32_t idx, bool before)
 {
 	if (before) {
 		sample();
@@ -353,10 +358,11 @@ static void on_inv(enum fake_inv_kind k, unsigned g, uint16_t did,
 			unsigned w = 0;
 			for (unsigned i = 0; i < nctxc[f]; i++) {
 				uint16_t d = (uint16_t)(ctxc[f][i].hi >> 8);
-				bool gone = g == VTD_QI_G_GLOBAL ||
-					    (g == VTD_QI_G_DOMAIN && d == did) ||
-					    (g == VTD_QI_G_DEVICE && d == did &&
-					     fake_sid(f) == sid);
+				bool gone =
+				    g == VTD_QI_G_GLOBAL ||
+				    (g == VTD_QI_G_DOMAIN && d == did) ||
+				    (g == VTD_QI_G_DEVICE && d == did &&
+				     fake_sid(f) == sid);
 				if (!gone)
 					ctxc[f][w++] = ctxc[f][i];
 			}
@@ -394,7 +400,8 @@ static void caches_reset(void)
 	ntpages = 0;
 }
 
-/* ---- the oracle -------------------------------------------------------------- */
+/* ---- the oracle
+ * -------------------------------------------------------------- */
 static int tr_cmp(const void *a, const void *b)
 {
 	const struct tr *x = a, *y = b;
@@ -407,8 +414,8 @@ static void check_tables(unsigned o, uint64_t pt, unsigned levels,
 {
 	nwalked = 0;
 	walk_level(pt, levels, 3, 0, 0, (int)o, false);
-	CHECK(nwalked == m.o[o].n, "owner %u %s: %u translations, model %u",
-	      o, what, nwalked, m.o[o].n);
+	CHECK(nwalked == m.o[o].n, "owner %u %s: %u translations, model %u", o,
+	      what, nwalked, m.o[o].n);
 	static struct tr want[MAXP];
 	memcpy(want, m.o[o].map, m.o[o].n * sizeof(struct tr));
 	qsort(want, m.o[o].n, sizeof(struct tr), tr_cmp);
@@ -455,8 +462,9 @@ static void check(void)
 	      "quarantines %u, model %u", iommu_quarantines() - quar0,
 	      m.quarantines);
 	for (unsigned f = 0; f < FAKE_NFN; f++)
-		CHECK(fake_bme(f) == m.bme[f], "function %u bus master %d, "
-					       "model %d",
+		CHECK(fake_bme(f) == m.bme[f],
+		      "function %u bus master %d, "
+		      "model %d",
 		      f, fake_bme(f), m.bme[f]);
 	/* the set of table pages: disjoint between domains and the unit's */
 	static uint64_t set[FAKE_MAX_PAGES];
@@ -469,7 +477,7 @@ static void check(void)
 	for (unsigned b = 0; b < 256; b++)
 		if (root[2 * b] & VTD_ROOT_P) {
 			CHECK(!root[2 * b + 1] &&
-			      !(root[2 * b] & ~(VTD_SL_ADDR_MASK | 1)),
+				  !(root[2 * b] & ~(VTD_SL_ADDR_MASK | 1)),
 			      "root entry %u has stray bits", b);
 			pages_of_tree(root[2 * b] & VTD_SL_ADDR_MASK, 1, set,
 				      &n, FAKE_MAX_PAGES);
@@ -482,8 +490,9 @@ static void check(void)
 		int o = fn_owner(f);
 		bool want = o && !m.o[o].quar;
 		bool have = ce && (ce[0] & VTD_CTX_P);
-		CHECK(have == want, "function %u: context present %d, model %d "
-				    "(owner %d)",
+		CHECK(have == want,
+		      "function %u: context present %d, model %d "
+		      "(owner %d)",
 		      f, have, want, o);
 		if (!have)
 			continue;
@@ -492,8 +501,9 @@ static void check(void)
 		      "bits",
 		      f, ce[1], ce[0]);
 		unsigned lv = ctx_levels(ce[1]);
-		CHECK(lv == m.levels, "function %u: context AW %lu, want %u "
-				      "levels",
+		CHECK(lv == m.levels,
+		      "function %u: context AW %lu, want %u "
+		      "levels",
 		      f, ce[1] & 7, m.levels);
 		uint16_t did = (uint16_t)(ce[1] >> 8);
 		CHECK(did && did < m.ndid, "function %u: domain id %u", f, did);
@@ -532,13 +542,15 @@ static void check(void)
 		if (!dm)
 			continue;
 		check_tables(o, dm->pt, m.levels, "tables");
-		uint64_t c = pages_of_tree(dm->pt, m.levels, set, &n,
-					   FAKE_MAX_PAGES);
-		CHECK(dm->pages == m.o[o].n, "owner %u mapped pages %lu, model "
-					     "%u",
+		uint64_t c =
+		    pages_of_tree(dm->pt, m.levels, set, &n, FAKE_MAX_PAGES);
+		CHECK(dm->pages == m.o[o].n,
+		      "owner %u mapped pages %lu, model "
+		      "%u",
 		      o, dm->pages, m.o[o].n);
-		CHECK(dm->ptpages == c - 1, "owner %u table pages %lu, walked "
-					    "%lu",
+		CHECK(dm->ptpages == c - 1,
+		      "owner %u table pages %lu, walked "
+		      "%lu",
 		      o, dm->ptpages, c - 1);
 		unsigned irqs = 0;
 		for (unsigned i = 0; i < VTD_IRT_ENTRIES; i++)
@@ -547,6 +559,15 @@ static void check(void)
 		      dm->irtes, irqs);
 		expect += c;
 	}
+	unsigned orphans = 0;
+	for (unsigned i = 0; i < VTD_MAX_DOMAINS; i++)
+		if (!vtd_domains[i].used && vtd_domains[i].pt) {
+			orphans++;
+			expect += pages_of_tree(vtd_domains[i].pt, m.levels,
+						set, &n, FAKE_MAX_PAGES);
+		}
+	CHECK(orphans == m.withheld, "%u tables withheld, model %u", orphans,
+	      m.withheld);
 	CHECK(shim_pages_in_use - pages0 == expect,
 	      "pages out %lu, the unit's structures %lu",
 	      shim_pages_in_use - pages0, expect);
@@ -585,13 +606,14 @@ static void check(void)
 				const struct tr *w =
 				    live ? model_find((unsigned)o, t->iova)
 					 : NULL;
-				CHECK(w && w->pa == t->pa && w->perm == t->perm,
-				      "function %u (owner %d%s) can still reach "
-				      "iova 0x%lx -> 0x%lx perm %u through the "
-				      "unit's caches (domain id %u)",
-				      f, o, o && m.o[o].quar ? ", quarantined"
-							    : "",
-				      t->iova, t->pa, t->perm, did);
+				CHECK(
+				    w && w->pa == t->pa && w->perm == t->perm,
+				    "function %u (owner %d%s) can still reach "
+				    "iova 0x%lx -> 0x%lx perm %u through the "
+				    "unit's caches (domain id %u)",
+				    f, o,
+				    o && m.o[o].quar ? ", quarantined" : "",
+				    t->iova, t->pa, t->perm, did);
 			}
 		}
 	}
@@ -602,13 +624,15 @@ static void check(void)
 			uint64_t wlo = VTD_IRTE_P |
 				       (uint64_t)m.irq[i].vector << 16 |
 				       (uint64_t)m.irq[i].apic << 40;
-			CHECK(iecc[i][k].lo == wlo, "IRTE %u: a stale entry "
-						    "cached",
+			CHECK(iecc[i][k].lo == wlo,
+			      "IRTE %u: a stale entry "
+			      "cached",
 			      i);
 		}
 }
 
-/* ---- operations ---------------------------------------------------------------- */
+/* ---- operations
+ * ---------------------------------------------------------------- */
 static uint32_t le32(const uint8_t *a)
 {
 	return a[0] | a[1] << 8 | a[2] << 16 | (uint32_t)a[3] << 24;
@@ -723,8 +747,10 @@ static void op_create(const uint8_t *a)
 		printf("create owner %u fn %u\n", o, fn);
 	int r = iommu_domain_create((uint16_t)o, 0, fake_sid(fn));
 	expect_break(ok && fake.c.cm, false);
-	if (ok && m.broken)
+	if (ok && m.broken) {
 		ok = false;
+		m.withheld++;
+	}
 	CHECK(r == (ok ? 0 : -1), "create owner %u fn %u: %d", o, fn, r);
 	if (ok) {
 		m.o[o].dom = true;
@@ -739,8 +765,8 @@ static void op_map(unsigned o, uint64_t iova, uint64_t pa, uint64_t len,
 	bool ok = o && m.o[o].dom && !m.broken && len && perm &&
 		  !(perm & ~3u) && !((iova | pa | len) & (PS - 1)) &&
 		  iova >= PS && iova + len >= iova && iova + len <= m.limit &&
-		  !(iova < MSI_END && iova + len > MSI_LO) &&
-		  pa + len >= pa && pa + len <= (1ull << fake.c.haw);
+		  !(iova < MSI_END && iova + len > MSI_LO) && pa + len >= pa &&
+		  pa + len <= (1ull << fake.c.haw);
 	bool overlap = false;
 	if (ok)
 		for (uint64_t off = 0; off < len && !overlap; off += PS)
@@ -779,8 +805,9 @@ static void op_unmap(unsigned o, uint64_t iova, uint64_t len)
 	int r = iommu_unmap((uint16_t)o, iova, len);
 	bool dom = o && m.o[o].dom;
 	expect_break(dom, false);
-	CHECK(r == (dom && !m.broken ? 0 : -1), "unmap owner %u 0x%lx +0x%lx: "
-						"%d",
+	CHECK(r == (dom && !m.broken ? 0 : -1),
+	      "unmap owner %u 0x%lx +0x%lx: "
+	      "%d",
 	      o, iova, len, r);
 	if (!dom || !len)
 		return;
@@ -882,8 +909,8 @@ static void op_irq_alloc(const uint8_t *a)
 {
 	unsigned o = a[0] % NOWN;
 	uint8_t vector = a[1];
-	uint32_t apic = (a[2] & 0x80) ? (a[2] & 1 ? 0xffffffffu : 256u + a[3])
-				      : a[3];
+	uint32_t apic =
+	    (a[2] & 0x80) ? (a[2] & 1 ? 0xffffffffu : 256u + a[3]) : a[3];
 	int want;
 	int idx = -1;
 	if (!o || !m.o[o].dom || !m.ir)
@@ -905,8 +932,8 @@ static void op_irq_alloc(const uint8_t *a)
 	expect_break(want == 0, false);
 	if (want == 0 && m.broken)
 		want = -1;
-	CHECK(r == want, "irq_alloc owner %u apic %u: %d, model %d", o, apic,
-	      r, want);
+	CHECK(r == want, "irq_alloc owner %u apic %u: %d, model %d", o, apic, r,
+	      want);
 	if (r)
 		return;
 	CHECK(h == idx, "irq handle %u, model %d", h, idx);
@@ -934,8 +961,8 @@ static void op_irq_free(const uint8_t *a)
 	if (trace)
 		printf("irq_free owner %u handle %u\n", o, h);
 	iommu_irq_free((uint16_t)o, h);
-	bool act = o && m.o[o].dom && h < VTD_IRT_ENTRIES &&
-		   m.irq[h].owner == o;
+	bool act =
+	    o && m.o[o].dom && h < VTD_IRT_ENTRIES && m.irq[h].owner == o;
 	expect_break(act, false);
 	if (act) {
 		m.irq[h].owner = 0;
@@ -995,8 +1022,8 @@ static void setup(const uint8_t *c)
 	CHECK(vtd_nunits == 1 && u->up && !u->broken, "unit not up: %s",
 	      u->why ? u->why : "?");
 	CHECK(u->levels == m.levels && u->agaw == m.width,
-	      "unit chose %u levels, %u bits; model %u, %u", u->levels,
-	      u->agaw, m.levels, m.width);
+	      "unit chose %u levels, %u bits; model %u, %u", u->levels, u->agaw,
+	      m.levels, m.width);
 	CHECK(*fake_reg(VTD_FECTL) == 0, "fault event masked");
 	CHECK(fake.cc && fake.iotlb, "no global invalidation at bring-up");
 	CHECK(!m.ir || fake.iec, "no IEC invalidation at bring-up");
@@ -1010,6 +1037,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t size)
 {
 	shim_quiet = 1;
 	trace = getenv("FUZZ_VTD_TRACE") != NULL;
+	if (trace)
+		setvbuf(stdout, NULL, _IONBF, 0);
 	if (size < 2)
 		return 0;
 	setup(d);
@@ -1039,7 +1068,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t size)
 					    ? m.o[v].map[x[2] % m.o[v].n].iova
 					    : any_iova();
 			op_unmap(x[0] % NOWN,
-				 base + (x[3] % 4) * PS + (x[5] & 0x80 ? 0x800 : 0),
+				 base + (x[3] % 4) * PS +
+				     (x[5] & 0x80 ? 0x800 : 0),
 				 (x[4] % 8) * PS + (x[5] & 1 ? 0x10 : 0));
 			break;
 		}

@@ -23,7 +23,9 @@
  *    (fake_fault) has a non-zero reason, so the kernel's W1C of F alone is
  *    a visible write.
  *  - A unit that stops (fake.stop) leaves every descriptor unrun; with
- *    fake.stop_iqe it reports an invalidation queue error instead.
+ *    fake.stop_iqe it reports an invalidation queue error instead. Each
+ *    clock read then moves the shim's clock 1 ms, so the kernel's wait
+ *    times out at once.
  * Every vtd_flush (an entry the kernel just wrote) is reported too
  * (fake_flushed), so a test sees table states that last only inside one
  * call. */
@@ -41,15 +43,16 @@
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
+#include "shim.h"
 
-#define FAKE_BASE    0xfed90000ull
-#define FAKE_NFN     4
-#define FAKE_FRO     0x220 /* QEMU's */
-#define FAKE_IRO     0xf0
-#define FAKE_VECTOR  0x41
-#define FAKE_FRI     (0xabu << 8)
-#define FAKE_RTPS    (1u << 30)
-#define FAKE_IRTPS   (1u << 24)
+#define FAKE_BASE      0xfed90000ull
+#define FAKE_NFN       4
+#define FAKE_FRO       0x220 /* QEMU's */
+#define FAKE_IRO       0xf0
+#define FAKE_VECTOR    0x41
+#define FAKE_FRI       (0xabu << 8)
+#define FAKE_RTPS      (1u << 30)
+#define FAKE_IRTPS     (1u << 24)
 #define FAKE_GCMD_NONE 1u /* reserved bit: no write since the last look */
 
 /* four endpoints: 00:02.0, 00:03.0, 01:00.0 (a second context table),
@@ -67,12 +70,12 @@ static inline uint16_t fake_sid(unsigned fn)
 }
 
 struct fake_cfg {
-	bool four_level;   /* SAGAW offers 48-bit (4-level) besides 39-bit */
-	unsigned mgaw;	   /* CAP.MGAW + 1 */
-	unsigned haw;	   /* DMAR host address width */
+	bool four_level; /* SAGAW offers 48-bit (4-level) besides 39-bit */
+	unsigned mgaw;	 /* CAP.MGAW + 1 */
+	unsigned haw;	 /* DMAR host address width */
 	bool cm, coherent, ir, rwbf, drain;
-	unsigned nfr;	   /* fault recording registers, 1..4 */
-	unsigned nd;	   /* CAP.ND: 2^(4 + 2 nd) domain ids */
+	unsigned nfr; /* fault recording registers, 1..4 */
+	unsigned nd;  /* CAP.ND: 2^(4 + 2 nd) domain ids */
 };
 
 static struct fake_unit {
@@ -203,7 +206,8 @@ static inline void fake_desc(uint64_t lo, uint64_t hi)
 	switch (type) {
 	case VTD_QI_CC:
 		if (!g)
-			fake_misuse("context-cache invalidation, granularity 0");
+			fake_misuse(
+			    "context-cache invalidation, granularity 0");
 		if (fake_inv_hook)
 			fake_inv_hook(FAKE_CC, g, did, sid, 0, true);
 		fake.cc++;
@@ -290,6 +294,10 @@ uint64_t __real_time_now_us(void);
 uint64_t __wrap_time_now_us(void)
 {
 	fake_step();
+	/* a stopped unit: the kernel's wait runs out in 100 reads, not in
+	 * a million of the shim's 100 ns ticks */
+	if (fake.active && fake.stop)
+		shim_clock_ns += 1000000;
 	return __real_time_now_us();
 }
 void __real_vtd_flush(const struct vtd_unit *u, const void *p, size_t len);
@@ -302,7 +310,8 @@ void __wrap_vtd_flush(const struct vtd_unit *u, const void *p, size_t len)
 
 /* a DMA fault as QEMU's vtd_report_dmar_fault records it: one record per
  * source id while its F is set; no free record sets PFO, lost */
-static inline void fake_fault(uint16_t sid, uint8_t reason, bool write, uint64_t addr)
+static inline void fake_fault(uint16_t sid, uint8_t reason, bool write,
+			      uint64_t addr)
 {
 	int slot = -1;
 	for (unsigned i = 0; i < fake.c.nfr; i++) {
@@ -335,15 +344,15 @@ static inline void fake_setup(const struct fake_cfg *c)
 {
 	memset(&fake, 0, sizeof(fake));
 	fake.c = *c;
-	uint64_t cap = (uint64_t)(c->nd & 7) << VTD_CAP_ND_SHIFT |
-		       (uint64_t)(VTD_SAGAW_39 |
-				  (c->four_level ? VTD_SAGAW_48 : 0))
-			   << VTD_CAP_SAGAW_SHIFT |
-		       (uint64_t)(c->mgaw - 1) << VTD_CAP_MGAW_SHIFT |
-		       (uint64_t)(FAKE_FRO / 16) << VTD_CAP_FRO_SHIFT |
-		       (uint64_t)(c->nfr - 1) << VTD_CAP_NFR_SHIFT |
-		       (c->cm ? VTD_CAP_CM : 0) | (c->rwbf ? VTD_CAP_RWBF : 0) |
-		       (c->drain ? VTD_CAP_DRD | VTD_CAP_DWD : 0);
+	uint64_t cap =
+	    (uint64_t)(c->nd & 7) << VTD_CAP_ND_SHIFT |
+	    (uint64_t)(VTD_SAGAW_39 | (c->four_level ? VTD_SAGAW_48 : 0))
+		<< VTD_CAP_SAGAW_SHIFT |
+	    (uint64_t)(c->mgaw - 1) << VTD_CAP_MGAW_SHIFT |
+	    (uint64_t)(FAKE_FRO / 16) << VTD_CAP_FRO_SHIFT |
+	    (uint64_t)(c->nfr - 1) << VTD_CAP_NFR_SHIFT |
+	    (c->cm ? VTD_CAP_CM : 0) | (c->rwbf ? VTD_CAP_RWBF : 0) |
+	    (c->drain ? VTD_CAP_DRD | VTD_CAP_DWD : 0);
 	uint64_t ecap = VTD_ECAP_QI | (c->coherent ? VTD_ECAP_C : 0) |
 			(c->ir ? VTD_ECAP_IR : 0) |
 			(uint64_t)(FAKE_IRO / 16) << VTD_ECAP_IRO_SHIFT;
@@ -356,7 +365,8 @@ static inline void fake_setup(const struct fake_cfg *c)
 	fake.regs[VTD_FECTL / 4] = VTD_FECTL_IM;
 	fake_show_fsts();
 	db_header(&fake.dmar, (uint8_t)(c->haw - 1), c->ir ? 1 : 0);
-	size_t at = db_drhd(&fake.dmar, DMAR_DRHD_INCLUDE_PCI_ALL, 0, FAKE_BASE);
+	size_t at =
+	    db_drhd(&fake.dmar, DMAR_DRHD_INCLUDE_PCI_ALL, 0, FAKE_BASE);
 	db_len16(&fake.dmar, at);
 	uint32_t len = (uint32_t)fake.dmar.n;
 	memcpy(fake.dmar.b + 4, &len, 4);
