@@ -223,19 +223,6 @@ static unsigned ctx_levels(uint64_t hi)
 	return 0; /* not in SAGAW: the unit faults (context invalid) */
 }
 
-/* the context entry of function fn in the table the unit latched */
-static const uint64_t *ctx_of(unsigned fn)
-{
-	if (!fake.root)
-		return NULL;
-	uint16_t sid = fake_sid(fn);
-	const uint64_t *root = (const uint64_t *)fake.root + 2 * (sid >> 8);
-	if (!(root[0] & VTD_ROOT_P))
-		return NULL;
-	return (const uint64_t *)(root[0] & VTD_SL_ADDR_MASK) +
-	       2 * (sid & 0xff);
-}
-
 /* ---- the unit's caches -----------------------------------------------------
  */
 static struct {
@@ -301,7 +288,7 @@ static void sample(void)
 {
 	ntpages = 0;
 	for (unsigned f = 0; f < FAKE_NFN; f++) {
-		const uint64_t *ce = ctx_of(f);
+		const uint64_t *ce = fake_ctx(f);
 		if (ce && (ce[0] & VTD_CTX_P))
 			ctxc_add(f, ce[0], ce[1]);
 		for (unsigned k = 0; k < nctxc[f]; k++) {
@@ -486,7 +473,7 @@ static void check(void)
 	uint16_t dids[FAKE_NFN];
 	unsigned ndids = 0;
 	for (unsigned f = 0; f < FAKE_NFN; f++) {
-		const uint64_t *ce = ctx_of(f);
+		const uint64_t *ce = fake_ctx(f);
 		int o = fn_owner(f);
 		bool want = o && !m.o[o].quar;
 		bool have = ce && (ce[0] & VTD_CTX_P);

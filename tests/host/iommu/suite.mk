@@ -24,12 +24,12 @@ $(BUILD)/host/iommu_scope_test: tests/host/iommu/test_scope.c \
 # shim's IOMMU model (tests/host/shim/iommu.c) is left out: this links the
 # real one
 HOST_TESTS += $(BUILD)/host/iommu_vtd_test
-$(BUILD)/host/iommu_vtd_test: tests/host/iommu/test_vtd.c kernel/iommu/vtd.c \
-		kernel/iommu/domain.c kernel/iommu/ir.c \
+VTD_FAKE_SRC := kernel/iommu/vtd.c kernel/iommu/domain.c kernel/iommu/ir.c \
 		kernel/iommu/dmar.c kernel/iommu/scope.c kernel/pci/pci_cfg.c \
 		tests/host/iommu/vtd_fake.h tests/host/iommu/dmar_build.h \
 		$(wildcard kernel/iommu/*.h) \
 		$(filter-out tests/host/shim/iommu.c,$(SHIM_SRC))
+$(BUILD)/host/iommu_vtd_test: tests/host/iommu/test_vtd.c $(VTD_FAKE_SRC)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Wl,--wrap=time_now_us,--wrap=vtd_flush \
 		-o $@ $(filter %.c,$^) $(HOST_LIBS)
@@ -38,12 +38,7 @@ $(BUILD)/host/iommu_vtd_test: tests/host/iommu/test_vtd.c kernel/iommu/vtd.c \
 # faults and interrupt remapping over a fake unit (vtd_fake.h), checked
 # against a model and the unit's possible caches after every step
 FUZZERS += $(BUILD)/fuzz/fuzz_vtd_seq
-$(BUILD)/fuzz/fuzz_vtd_seq: tests/host/iommu/fuzz_vtd_seq.c kernel/iommu/vtd.c \
-		kernel/iommu/domain.c kernel/iommu/ir.c \
-		kernel/iommu/dmar.c kernel/iommu/scope.c kernel/pci/pci_cfg.c \
-		tests/host/iommu/vtd_fake.h tests/host/iommu/dmar_build.h \
-		$(wildcard kernel/iommu/*.h) \
-		$(filter-out tests/host/shim/iommu.c,$(SHIM_SRC))
+$(BUILD)/fuzz/fuzz_vtd_seq: tests/host/iommu/fuzz_vtd_seq.c $(VTD_FAKE_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -Wl,--wrap=time_now_us,--wrap=vtd_flush \
 		-o $@ $(filter %.c,$^)

@@ -192,17 +192,6 @@ static void test_three_levels_translate_39_bits(void **st)
 	fake_down();
 }
 
-/* the context entry of function fn in the root table the unit latched */
-static const uint64_t *fake_ctx(unsigned fn)
-{
-	uint16_t sid = fake_sid(fn);
-	const uint64_t *root = (const uint64_t *)fake.root + 2 * (sid >> 8);
-	if (!(root[0] & VTD_ROOT_P))
-		return NULL;
-	return (const uint64_t *)(root[0] & VTD_SL_ADDR_MASK) +
-	       2 * (sid & 0xff);
-}
-
 /* caching mode: a domain whose context entry's flush was not confirmed is
  * not created, and its context entry does not stay present for a source
  * id no domain owns */

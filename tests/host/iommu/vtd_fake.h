@@ -92,6 +92,20 @@ static struct fake_unit {
 	struct dmar_buf dmar;
 } fake;
 
+/* the context entry of function fn in the root table the unit latched
+ * (NULL: none latched, or no context table for its bus) */
+static inline const uint64_t *fake_ctx(unsigned fn)
+{
+	if (!fake.root)
+		return NULL;
+	uint16_t sid = fake_sid(fn);
+	const uint64_t *root = (const uint64_t *)fake.root + 2 * (sid >> 8);
+	if (!(root[0] & VTD_ROOT_P))
+		return NULL;
+	return (const uint64_t *)(root[0] & VTD_SL_ADDR_MASK) +
+	       2 * (sid & 0xff);
+}
+
 /* the test's view of what the unit does (any may be NULL) */
 enum fake_inv_kind { FAKE_CC, FAKE_IOTLB, FAKE_IEC };
 static void (*fake_inv_hook)(enum fake_inv_kind k, unsigned g, uint16_t did,
