@@ -230,6 +230,9 @@ void auth_dump(void);
  * VIRTIO_F_ACCESS_PLATFORM) must not be run */
 bool dma_owner_translated(uint16_t owner);
 
-/* true when [iova, iova+len) lies inside one live pool of owner */
+/* true when [iova, iova+len) lies inside one live pool of owner — also
+ * while the owner is revoked, for a pool the revocation kept because it
+ * was pinned: live for what pins it, though it carves nothing and the
+ * device is stopped (docs/authority-gate-design.md) */
 bool dma_owner_covers(uint16_t owner, uint64_t iova, uint64_t len);
 #endif

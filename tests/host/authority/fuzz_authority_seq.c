@@ -6,51 +6,81 @@
  * Three owners are bound as the device manager binds them: 1 trusted, 2
  * under the (shim's) IOMMU, 3 brokered behind the validator; each owns one
  * PCI function with a 8 KiB memory BAR whose MSI-X table (4 entries) and
- * PBA lie inside it. The input is a program of operations, each an opcode
- * byte and its argument bytes: create, carve and revoke DMA pools; grant,
- * access and revoke DeviceMmio windows; bind, mask, unmask, count and
- * revoke Interrupts and fire CPU vectors; allocate and free kernel memory
- * (any pointer, any length, any owner, again); revoke and reinstate owners,
- * and an IOMMU fault with the safe point after it; and the kernel's own
- * pins on grants (commands in flight). Every capability the driver gets
- * back is its copy in one of a few slots, and the driver keeps old copies
- * and forges them: any field of struct dma_pool, struct dev_mmio or struct
- * irq_cap rewritten, another copy's fields, a copy of a capability revoked
- * long ago. Owner ids 0 and 4 are never bound.
+ * PBA lie inside it, and owner 1 also a function with MSI and no MSI-X
+ * (irq_bind's MSI path: the capability in configuration space, 64-bit
+ * addresses when the input's length is odd). The input is a program of
+ * operations, each an opcode byte and its argument bytes: create, carve
+ * and revoke DMA pools; grant, access and revoke DeviceMmio windows; bind,
+ * mask, unmask, count and revoke Interrupts and fire CPU vectors; allocate
+ * and free kernel memory (any pointer, any length, any owner, again);
+ * revoke and reinstate owners, and an IOMMU fault with the safe point
+ * after it; and the kernel's and device manager's own parts: pins on
+ * grants (commands in flight), narrowing an owner's DMA limit
+ * (auth_owner_limit), the NVMe gate's shadow pages (dma_kernel_alloc and
+ * dma_kernel_free, charged to the owner as the gate charges them), revoke
+ * hooks (auth_owner_on_revoke: one that looks, one that drops the owner's
+ * pins as the NVMe broker's does) and an IOMMU that stops confirming
+ * unmaps and starts again (shim_iommu_fail_unmap). Every capability the
+ * driver gets back is its copy in one of a few slots, and the driver
+ * keeps old copies and forges them: any field of struct dma_pool, struct
+ * dev_mmio or struct irq_cap rewritten, another copy's fields, a copy of a
+ * capability revoked long ago. Owner ids 0 and 4 are never bound.
  *
  * The fuzzer keeps its own model of what each owner holds — pools by
  * (owner, slot, generation) as live, parked (seized by an owner
- * revocation) or dead, windows and interrupts by (slot, generation), kernel
- * memory by (owner, address, pages), every byte of each BAR and its guard
- * bytes — and predicts the outcome of every call from it. Oracles (each
- * failure prints one "ORACLE: ..." line and aborts), after every step:
+ * revocation), withheld (revoked or seized while the IOMMU did not confirm
+ * the unmap) or dead, windows and interrupts by (slot, generation), kernel
+ * memory by (owner, address, pages), the kernel's shadow pages, each
+ * owner's DMA limit and revoke hook, every byte of each BAR and its guard
+ * bytes and of configuration space — and predicts the outcome of every
+ * call from it. Oracles (each failure prints one "ORACLE: ..." line and
+ * aborts), after every step:
  *  - every call succeeds or is refused exactly as the model says: a
  *    capability is its (owner,) slot and generation and nothing else, a
- *    revoked owner gets nothing new and its pools carve nothing, a
- *    reinstated owner's old capabilities stay dead; a carve hands out only
- *    bytes of the pool it names, va = iova, at the alignment asked;
+ *    revoked owner gets nothing new (no pool, window, interrupt or kernel
+ *    memory) and its pools carve nothing, a reinstated owner's old
+ *    capabilities stay dead; a carve hands out only bytes of the pool it
+ *    names, va = iova, at the alignment asked; a pool or shadow page lies
+ *    below the lowest of the caller's, the owner's and the domain's
+ *    limits, or there is no memory there and it is refused; a limit
+ *    narrows only while the owner holds no pool (live, parked or
+ *    withheld) and no shadow;
  *  - the kernel's grant tables hold exactly the model's live and parked
  *    pools (slot, generation, base, length); no two pools or kernel
  *    allocations overlap; dma_owner_covers answers for every owner exactly
- *    what the model's live pools cover; each pool's and allocation's tag
- *    bytes are intact;
- *  - each owner's charged pool and kernel memory equal the model's sum of
- *    its live and parked pools and live allocations, within the quotas;
+ *    what the model's live pools cover (a pool kept pinned through its
+ *    owner's revocation included); each pool's and allocation's tag bytes
+ *    are intact;
+ *  - each owner's charged pool, shadow and kernel memory equal the
+ *    model's sums (pools live, parked and withheld), within the quotas;
  *    the pages the page shim has out equal the same sum (nothing freed
- *    twice — the shim aborts — nor leaked); under the IOMMU the mapped
- *    pages are exactly owner 2's live pools;
+ *    twice — the shim aborts — nor leaked); withheld pages stay out across
+ *    inputs and are never handed out again; under the IOMMU the mapped
+ *    pages are exactly owner 2's live pools (read-write) and the live
+ *    shadow pages made for it (with the permissions asked), never a
+ *    withheld one;
  *  - an MMIO access through any copy succeeds only inside a live window,
  *    aligned, in a direction the window was granted, reads the model's
  *    bytes or all ones, counts one refusal when refused; every byte of
  *    every BAR and its guard bytes equals the model's (the MSI-X table
- *    holds what irq_bind, mask and unmask wrote for the live interrupts);
+ *    holds what irq_bind, mask and unmask wrote for the live interrupts),
+ *    and so does configuration space (MSI-X enabled and unmasked as a
+ *    whole at the first bind; the MSI capability's address, data, one
+ *    message, its enable bit as the interrupt's mask);
  *  - the authority table's live slots are exactly the model's live
  *    windows and interrupts; the CPU vectors held are exactly those of the
  *    live interrupts, none freed twice, and a fired vector reaches the
- *    handler of the interrupt that holds it.
+ *    handler of the interrupt that holds it;
+ *  - a revoke hook runs once per revocation of its owner, with that owner
+ *    and its argument, after the device stopped (bus mastering off, the
+ *    IOMMU context cleared) and before any pool, window or interrupt of
+ *    the owner was taken.
  * At the end of each input everything is given back through the real
- * calls, and the next starts from an empty layer. AUTH_SEQ_TRACE=1 prints
- * every operation. */
+ * calls, and the next starts from an empty layer but for withheld pages
+ * (the layer's for good; the harness frees them itself past MAXWH ranges)
+ * and the owners' DMA limits (put back as the device manager bound them).
+ * irq_raise is not called: it runs cli, which a host process may not.
+ * AUTH_SEQ_TRACE=1 prints every operation. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +99,9 @@
 
 #define PS	 4096u
 #define NOWN	 3 /* owners 1..3; 0 and 4 are never bound */
-#define NDEV	 3 /* function i belongs to owner i+1 */
+#define NDEV	 4 /* function i < 3 belongs to owner i+1; MSI_DEV to 1 */
+#define MSI_DEV	 3 /* MSI only: no MSI-X table (irq_bind's MSI path) */
+#define CAP_MSI	 0x50
 #define BAR_LEN	 0x2000u
 #define BAR_PA	 0xfe000000ull
 #define GUARD	 256u
@@ -84,6 +116,7 @@
 #define NKC	 8
 #define MAXREC	 128
 #define MAXOPS	 256
+#define MAXWH	 48 /* withheld ranges kept across inputs (below) */
 
 static int trace;
 #define TRACE(...)                                                             \
@@ -130,11 +163,15 @@ static void bars_reset(void)
 		/* bit 0 clear: a stray MSI-X mask bit shows */
 		for (unsigned b = 0; b < BAR_LEN; b++)
 			m[GUARD + b] = (uint8_t)((b * 7 + i * 31) << 1);
-		memset(m + GUARD + MSIX_OFF, 0, MSIX_N * PCI_MSIX_ENTRY_SIZE);
-		for (unsigned e = 0; e < MSIX_N; e++) /* masked at reset */
-			m[GUARD + MSIX_OFF + e * PCI_MSIX_ENTRY_SIZE +
-			  PCI_MSIX_ENTRY_CTRL] = PCI_MSIX_ENTRY_CTRL_MASKBIT;
-		memset(m + GUARD + PBA_OFF, 0, PBA_LEN);
+		if (i != MSI_DEV) {
+			memset(m + GUARD + MSIX_OFF, 0,
+			       MSIX_N * PCI_MSIX_ENTRY_SIZE);
+			for (unsigned e = 0; e < MSIX_N; e++) /* masked */
+				m[GUARD + MSIX_OFF + e * PCI_MSIX_ENTRY_SIZE +
+				  PCI_MSIX_ENTRY_CTRL] =
+				    PCI_MSIX_ENTRY_CTRL_MASKBIT;
+			memset(m + GUARD + PBA_OFF, 0, PBA_LEN);
+		}
 		memcpy(bar_mem[i], m, sizeof(bar_model[i]));
 	}
 }
@@ -157,8 +194,40 @@ static uint8_t *msix_model(unsigned dev, unsigned idx, unsigned field)
 	       field;
 }
 
+/* configuration space, and the model of it: the MSI-X functions' message
+ * control (table size, all masked at reset), the MSI function's capability
+ * (64-bit addresses or not, per input; a multiple-message count it may
+ * not use; its enable bit is the interrupt's mask) */
+static uint8_t cfg_model[NDEV][4096];
+static bool msi64;
+static uint16_t cfgm16(unsigned dev, unsigned off)
+{
+	return (uint16_t)get_le(&cfg_model[dev][off], 2);
+}
+static void cfgm_put(unsigned dev, unsigned off, uint64_t v, unsigned w)
+{
+	put_le(&cfg_model[dev][off], v, w);
+}
+static void cfg_reset(bool is64)
+{
+	msi64 = is64;
+	memset(cfg_model, 0, sizeof(cfg_model));
+	for (unsigned i = 0; i < NDEV; i++)
+		if (i == MSI_DEV)
+			cfgm_put(i, CAP_MSI + PCI_MSI_FLAGS,
+				 0x100 | 0x0a | 0x30 |
+				     (is64 ? PCI_MSI_FLAGS_64BIT : 0),
+				 2);
+		else
+			cfgm_put(i, CAP_MSIX + PCI_MSIX_FLAGS,
+				 (MSIX_N - 1) | PCI_MSIX_FLAGS_MASKALL, 2);
+	memcpy(cfg, cfg_model, sizeof(cfg));
+}
+
 /* ---- the model ---------------------------------------------------------- */
-enum { P_LIVE, P_PARKED, P_DEAD };
+/* P_WITHHELD: revoked or seized while the IOMMU did not confirm the unmap:
+ * out of the grant table, its pages never freed and still charged */
+enum { P_LIVE, P_PARKED, P_DEAD, P_WITHHELD };
 static struct prec {
 	uint16_t owner, slot;
 	uint32_t gen;
@@ -195,8 +264,41 @@ static struct krec {
 } krecs[MAXREC];
 static unsigned nkrec;
 
+/* the kernel's own device-visible pages (dma_kernel_alloc), allocated and
+ * freed as the NVMe gate does its shadows: charged to the owner
+ * (DMA_CHARGE_SHADOW) first, uncharged when given back (withheld or not) */
+enum { K_LIVE, K_FREED, K_WITHHELD };
+static struct karec {
+	uint16_t owner;
+	uint64_t pa, pages;
+	unsigned perm;
+	uint8_t state, tag;
+	bool charged;
+} karecs[MAXREC];
+static unsigned nkarec;
+
+/* pages withheld by earlier inputs: never freed, never handed out again;
+ * pools among them stay charged to their owner. Past MAXWH the harness
+ * gives them back itself (reclaim_withheld: a new boot, as far as the
+ * layer's memory goes) */
+static struct whrec {
+	uint16_t owner;
+	uint64_t base, len;
+	bool charged;
+} whs[MAXWH + 2 * MAXREC];
+static unsigned nwh;
+static uint64_t proc_pages_base, withheld_pages;
+
 static bool revoked[NOWN + 2];
-static uint64_t pages_base; /* shim pages out before the input */
+static uint64_t mlimit[NOWN + 2]; /* auth_owner_limit's, 0: none */
+static bool fail_unmap;		  /* the shim's IOMMU stops confirming */
+static uint64_t pages_base;	  /* shim pages out before the input */
+
+/* revoke hooks: 0 none, 1 one that only looks, 2 one that drops the
+ * kernel's pins on the owner's pools as the NVMe broker's does */
+static uint8_t hook_kind[NOWN + 2];
+static unsigned hook_calls[NOWN + 2], hook_want[NOWN + 2];
+static bool bus_master[NDEV]; /* pci_enable's last word per function */
 
 /* the driver's copies */
 static struct dma_pool pc[NPC];
@@ -211,12 +313,16 @@ static bool bound(uint16_t o)
 
 /* the live or parked pool a copy names: (owner, slot, generation), and a
  * zeroed copy (len 0) names nothing */
+static bool held(const struct prec *r)
+{
+	return r->state == P_LIVE || r->state == P_PARKED;
+}
 static struct prec *pool_named(const struct dma_pool *p)
 {
 	if (!p->len)
 		return NULL;
 	for (unsigned i = 0; i < nrec; i++)
-		if (recs[i].state != P_DEAD && recs[i].owner == p->owner &&
+		if (held(&recs[i]) && recs[i].owner == p->owner &&
 		    recs[i].slot == p->slot && recs[i].gen == p->gen)
 			return &recs[i];
 	return NULL;
@@ -252,7 +358,62 @@ static uint64_t pool_charged(uint16_t o)
 	for (unsigned i = 0; i < nrec; i++)
 		if (recs[i].owner == o && recs[i].state != P_DEAD)
 			n += recs[i].len;
+	for (unsigned i = 0; i < nwh; i++)
+		if (whs[i].owner == o && whs[i].charged)
+			n += whs[i].len;
 	return n;
+}
+static uint64_t shadow_charged(uint16_t o)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < nkarec; i++)
+		if (karecs[i].owner == o && karecs[i].state == K_LIVE &&
+		    karecs[i].charged)
+			n += karecs[i].pages * PS;
+	return n;
+}
+/* the lowest of a caller's limit (0: none), the owner's and, for owner 2,
+ * the IOMMU domain's width */
+static uint64_t eff_limit(uint16_t o, uint64_t limit)
+{
+	uint64_t caps[] = {bound(o) ? mlimit[o] : 0, o == 2 ? 1ull << 39 : 0};
+	for (unsigned i = 0; i < 2; i++)
+		if (caps[i] && (!limit || caps[i] < limit))
+			limit = caps[i];
+	return limit;
+}
+/* can the page allocator give n pages below limit? Asked of the shim
+ * itself (it is not under test); a limit above its high window always can
+ * (the inputs hold far less than a window) */
+static bool pages_below(uint64_t n, uint64_t limit)
+{
+	if (!n)
+		return false;
+	if (!limit || limit >= 1ull << 45)
+		return true;
+	uint64_t pa = page_alloc(n, limit);
+	if (pa)
+		page_free(pa, n);
+	return pa != 0;
+}
+/* memory handed out is never one of the withheld pages */
+static void check_not_withheld(uint64_t base, uint64_t len)
+{
+	for (unsigned i = 0; i < nwh; i++)
+		CHECK(base >= whs[i].base + whs[i].len ||
+			  whs[i].base >= base + len,
+		      "withheld pages handed out again", base, whs[i].base);
+	for (unsigned i = 0; i < nrec; i++)
+		CHECK(recs[i].state != P_WITHHELD ||
+			  base >= recs[i].base + recs[i].len ||
+			  recs[i].base >= base + len,
+		      "withheld pool handed out again", base, recs[i].base);
+	for (unsigned i = 0; i < nkarec; i++)
+		CHECK(karecs[i].state != K_WITHHELD ||
+			  base >= karecs[i].pa + karecs[i].pages * PS ||
+			  karecs[i].pa >= base + len,
+		      "withheld kernel page handed out again", base,
+		      karecs[i].pa);
 }
 static unsigned pools_in(uint16_t o, bool parked_too)
 {
@@ -286,11 +447,29 @@ static unsigned slots_live(void)
 	return n;
 }
 
+/* an interrupt masked or unmasked in the model: an MSI-X entry's mask
+ * bit, or the MSI function's enable bit */
+static void irq_model_mask(const struct irec *r, bool mask)
+{
+	if (r->dev == MSI_DEV) {
+		uint16_t fl = cfgm16(r->dev, CAP_MSI + PCI_MSI_FLAGS);
+		cfgm_put(r->dev, CAP_MSI + PCI_MSI_FLAGS,
+			 mask ? fl & ~PCI_MSI_FLAGS_ENABLE
+			      : fl | PCI_MSI_FLAGS_ENABLE,
+			 2);
+	} else if (mask) {
+		*msix_model(r->dev, r->index, PCI_MSIX_ENTRY_CTRL) |=
+		    PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	} else {
+		*msix_model(r->dev, r->index, PCI_MSIX_ENTRY_CTRL) &=
+		    (uint8_t)~PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	}
+}
+
 /* an Interrupt the model takes away: its entry masked, its vector free */
 static void irq_model_revoke(struct irec *r)
 {
-	*msix_model(r->dev, r->index, PCI_MSIX_ENTRY_CTRL) |=
-	    PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	irq_model_mask(r, true);
 	r->live = false;
 }
 
@@ -319,8 +498,8 @@ static void check_all(void)
 				continue;
 			struct prec *r = NULL;
 			for (unsigned i = 0; i < nrec && !r; i++)
-				if (recs[i].state != P_DEAD &&
-				    recs[i].owner == o && recs[i].slot == k)
+				if (held(&recs[i]) && recs[i].owner == o &&
+				    recs[i].slot == k)
 					r = &recs[i];
 			CHECK(r, "grant the model does not hold", o, k);
 			CHECK(r->gen == g->gen && r->base == g->base &&
@@ -343,21 +522,34 @@ static void check_all(void)
 		      pool_charged(o));
 		CHECK(acct->use[DMA_CHARGE_KMEM] == km, "kmem charge drifts",
 		      acct->use[DMA_CHARGE_KMEM], km);
-		CHECK(acct->use[DMA_CHARGE_SHADOW] == 0, "shadow charge",
-		      acct->use[DMA_CHARGE_SHADOW], 0);
+		CHECK(acct->use[DMA_CHARGE_SHADOW] == shadow_charged(o),
+		      "shadow charge drifts", acct->use[DMA_CHARGE_SHADOW],
+		      shadow_charged(o));
+		CHECK(auth_owner_dma_limit(o) == mlimit[o], "owner limit",
+		      auth_owner_dma_limit(o), mlimit[o]);
+		CHECK(hook_calls[o] == hook_want[o], "revoke hook calls",
+		      hook_calls[o], hook_want[o]);
 		for (int c = 0; c < DMA_CHARGE_N; c++)
 			CHECK(acct->use[c] <= acct->max[c], "over quota",
 			      acct->use[c], acct->max[c]);
 		CHECK(auth_owner_revoked(o) == revoked[o], "revoked flag", o,
 		      revoked[o]);
 	}
-	/* pages out, no overlap, tags */
+	/* pages out (before any is touched: a page freed under the model
+	 * faults), no overlap, tags */
 	uint64_t pages = 0;
+	for (unsigned i = 0; i < nrec; i++)
+		pages += recs[i].state == P_DEAD ? 0 : recs[i].len / PS;
+	for (unsigned i = 0; i < nkrec; i++)
+		pages += krecs[i].live ? krecs[i].pages : 0;
+	for (unsigned i = 0; i < nkarec; i++)
+		pages += karecs[i].state == K_FREED ? 0 : karecs[i].pages;
+	CHECK(shim_pages_in_use - pages_base == pages, "pages out",
+	      shim_pages_in_use - pages_base, pages);
 	for (unsigned i = 0; i < nrec; i++) {
 		const struct prec *r = &recs[i];
 		if (r->state == P_DEAD)
 			continue;
-		pages += r->len / PS;
 		const volatile uint8_t *va = (uint8_t *)(uintptr_t)r->base;
 		CHECK(va[0] == r->tag && va[r->len - 1] == r->tag,
 		      "pool memory changed under its owner", r->base, r->tag);
@@ -371,7 +563,6 @@ static void check_all(void)
 		const struct krec *k = &krecs[i];
 		if (!k->live)
 			continue;
-		pages += k->pages;
 		const volatile uint8_t *va = (uint8_t *)(uintptr_t)k->pa;
 		CHECK(va[0] == k->tag && va[k->pages * PS - 1] == k->tag,
 		      "kernel memory changed under its owner", k->pa, k->tag);
@@ -382,13 +573,40 @@ static void check_all(void)
 			      "kernel memory overlaps a pool", k->pa,
 			      recs[j].base);
 	}
-	CHECK(shim_pages_in_use - pages_base == pages, "pages out",
-	      shim_pages_in_use - pages_base, pages);
-	/* the IOMMU maps owner 2's live pools, nothing else */
+	for (unsigned i = 0; i < nkarec; i++) {
+		const struct karec *k = &karecs[i];
+		if (k->state == K_FREED)
+			continue;
+		const volatile uint8_t *va = (uint8_t *)(uintptr_t)k->pa;
+		CHECK(va[0] == k->tag && va[k->pages * PS - 1] == k->tag,
+		      "kernel DMA page changed under the kernel", k->pa,
+		      k->tag);
+	}
+	/* the IOMMU maps owner 2's live pools (read and write) and the live
+	 * kernel pages made for it (as asked), nothing else: not a withheld
+	 * page, whatever the unit confirmed */
 	uint64_t mapped = 0;
 	for (unsigned i = 0; i < nrec; i++)
-		if (recs[i].owner == 2 && recs[i].state == P_LIVE)
+		if (recs[i].owner == 2 && recs[i].state == P_LIVE) {
 			mapped += recs[i].len / PS;
+			CHECK(shim_iommu_perm(recs[i].base) ==
+				      (IOMMU_READ | IOMMU_WRITE) &&
+				  shim_iommu_perm(recs[i].base + recs[i].len -
+						  PS) ==
+				      (IOMMU_READ | IOMMU_WRITE),
+			      "pool mapped", recs[i].base,
+			      shim_iommu_perm(recs[i].base));
+		}
+	for (unsigned i = 0; i < nkarec; i++)
+		if (karecs[i].owner == 2 && karecs[i].state == K_LIVE) {
+			const struct karec *k = &karecs[i];
+			mapped += k->pages;
+			CHECK(shim_iommu_perm(k->pa) == k->perm &&
+				  shim_iommu_perm(k->pa + (k->pages - 1) *
+							      PS) == k->perm,
+			      "kernel page mapped", k->pa,
+			      shim_iommu_perm(k->pa));
+		}
 	CHECK(shim_iommu_mapped() == mapped, "iommu mapped",
 	      shim_iommu_mapped(), mapped);
 	CHECK(shim_iommu_violations == 0, "iommu violations",
@@ -405,6 +623,14 @@ static void check_all(void)
 			      "covers past the end", r->base, o);
 		}
 	}
+	/* configuration space: MSI-X enables, the MSI capability */
+	for (unsigned d = 0; d < NDEV; d++)
+		if (memcmp(cfg[d], cfg_model[d], sizeof(cfg[d]))) {
+			unsigned b = 0;
+			while (cfg[d][b] == cfg_model[d][b])
+				b++;
+			oracle("config byte differs", d, b);
+		}
 	/* the BARs, guards included */
 	for (unsigned d = 0; d < NDEV; d++)
 		if (memcmp(bar_mem[d], bar_model[d], sizeof(bar_mem[d]))) {
@@ -492,12 +718,18 @@ static void op_pool_create(void)
 			len = DMA_OWNER_POOL_MAX - pool_charged(o) + PS;
 		break;
 	}
-	static const uint64_t limits[] = {0, 1ull << 32, 1ull << 52};
-	uint64_t limit = limits[l % 3];
+	/* none, wide, the low window, its first 128 MiB, below every page */
+	static const uint64_t limits[] = {0, 1ull << 32, 1ull << 52, 0x10000000,
+					  0x100000};
+	uint64_t limit = limits[l % 5];
 	size_t pages = ALIGN_UP(len, PS) / PS;
 	bool must_fail = !bound(o) || !pages || revoked[o] ||
 			 pools_in(o, false) >= GRANT_MAX ||
 			 pages > (DMA_OWNER_POOL_MAX - pool_charged(o)) / PS;
+	/* the pool lies below the caller's limit, the owner's and its
+	 * domain's: no memory there, no pool */
+	uint64_t eff = eff_limit(o, limit);
+	must_fail = must_fail || !pages_below(pages, eff);
 	bool may = !must_fail && pools_in(o, true) < GRANT_MAX && nrec < MAXREC;
 	TRACE("pool_create owner %u len 0x%zx limit 0x%llx -> pc%u\n", o, len,
 	      (unsigned long long)limit, dst);
@@ -512,15 +744,14 @@ static void op_pool_create(void)
 		return;
 	}
 	struct dma_pool *p = &pc[dst];
-	uint64_t lim = limit ? limit : UINT64_MAX;
-	if (o == 2 && lim > 1ull << 39)
-		lim = 1ull << 39;
+	uint64_t lim = eff ? eff : UINT64_MAX;
 	CHECK(p->owner == o && p->len == pages * PS &&
 		  (uint64_t)(uintptr_t)p->va == p->iova && p->iova % PS == 0 &&
 		  p->iova + p->len <= lim && p->used == 0,
 	      "pool create gave", p->iova, p->len);
 	CHECK(p->va[0] == 0 && p->va[p->len / 2] == 0 && p->va[p->len - 1] == 0,
 	      "pool not zeroed", p->iova, 0);
+	check_not_withheld(p->iova, p->len);
 	struct prec *n = &recs[nrec++];
 	*n = (struct prec){.owner = o,
 			   .slot = p->slot,
@@ -537,12 +768,15 @@ static void op_pool_revoke(void)
 	unsigned i = next() % NPC;
 	struct prec *r = pool_named(&pc[i]);
 	bool ok = r && (r->state == P_PARKED || r->pins == 0);
-	TRACE("pool_revoke pc%u (owner %u slot %u gen %u)\n", i, pc[i].owner,
-	      pc[i].slot, pc[i].gen);
+	/* a live pool the unit does not confirm unmapped: revoked, but its
+	 * pages withheld and still charged; the call says -1 */
+	bool withheld = ok && r->state == P_LIVE && r->owner == 2 && fail_unmap;
+	TRACE("pool_revoke pc%u (owner %u slot %u gen %u)%s\n", i, pc[i].owner,
+	      pc[i].slot, pc[i].gen, withheld ? " withheld" : "");
 	int got = dma_pool_revoke(&pc[i]);
-	CHECK((got == 0) == ok, "pool revoke", got, ok);
+	CHECK((got == 0) == (ok && !withheld), "pool revoke", got, ok);
 	if (ok)
-		r->state = P_DEAD;
+		r->state = withheld ? P_WITHHELD : P_DEAD;
 }
 
 static void op_pool_carve(void)
@@ -680,9 +914,10 @@ static void op_mmio_grant(void)
 	uint32_t flags = fl % 4;
 	uint64_t end = (uint64_t)off + len;
 	bool fits = bar == 0 && len && end <= BAR_LEN &&
-		    !(off < MSIX_OFF + MSIX_N * PCI_MSIX_ENTRY_SIZE &&
-		      MSIX_OFF < end) &&
-		    !(off < PBA_OFF + PBA_LEN && PBA_OFF < end);
+		    (dev == MSI_DEV ||
+		     (!(off < MSIX_OFF + MSIX_N * PCI_MSIX_ENTRY_SIZE &&
+			MSIX_OFF < end) &&
+		      !(off < PBA_OFF + PBA_LEN && PBA_OFF < end)));
 	bool want =
 	    devs[dev].owner == o && bound(o) && o != 3 && !revoked[o] && fits;
 	TRACE("mmio_grant dev %u owner %u bar %u [0x%x,+0x%x) flags %u -> "
@@ -861,8 +1096,10 @@ static void op_irq_bind(void)
 	for (unsigned i = 0; i < nirec; i++)
 		taken |= irecs[i].live && irecs[i].dev == dev &&
 			 irecs[i].index == idx;
-	bool want = devs[dev].owner == o && bound(o) && idx < MSIX_N &&
-		    !revoked[o] && !taken;
+	/* an MSI-X entry of the table, or the MSI function's one message */
+	bool want = devs[dev].owner == o && bound(o) &&
+		    idx < (dev == MSI_DEV ? 1 : MSIX_N) && !revoked[o] &&
+		    !taken;
 	TRACE("irq_bind dev %u owner %u entry %u -> ic%u\n", dev, o, idx, dst);
 	if (want && (slots_live() >= AUTH_SLOTS - 1 || nirec >= MAXREC))
 		return;
@@ -886,11 +1123,29 @@ static void op_irq_bind(void)
 			   .vector = c->vector,
 			   .live = true};
 	nirec++;
+	if (dev == MSI_DEV) {
+		/* address, data, one message (MME 0), disabled until unmask */
+		uint16_t fl = cfgm16(dev, CAP_MSI + PCI_MSI_FLAGS);
+		cfgm_put(dev, CAP_MSI + PCI_MSI_ADDR_LO, MSI_ADDR_BASE, 4);
+		if (msi64) {
+			cfgm_put(dev, CAP_MSI + PCI_MSI_ADDR_HI, 0, 4);
+			cfgm_put(dev, CAP_MSI + PCI_MSI_DATA_64, c->vector, 2);
+		} else {
+			cfgm_put(dev, CAP_MSI + PCI_MSI_DATA_32, c->vector, 2);
+		}
+		cfgm_put(dev, CAP_MSI + PCI_MSI_FLAGS,
+			 fl & ~0x70 & ~PCI_MSI_FLAGS_ENABLE, 2);
+		return;
+	}
 	*msix_model(dev, idx, PCI_MSIX_ENTRY_CTRL) |=
 	    PCI_MSIX_ENTRY_CTRL_MASKBIT;
 	put_le(msix_model(dev, idx, PCI_MSIX_ENTRY_ADDR_LO), MSI_ADDR_BASE, 4);
 	put_le(msix_model(dev, idx, PCI_MSIX_ENTRY_ADDR_HI), 0, 4);
 	put_le(msix_model(dev, idx, PCI_MSIX_ENTRY_DATA), c->vector, 4);
+	/* MSI-X on, the function's mask-all off */
+	uint16_t fl = cfgm16(dev, CAP_MSIX + PCI_MSIX_FLAGS);
+	cfgm_put(dev, CAP_MSIX + PCI_MSIX_FLAGS,
+		 (fl | PCI_MSIX_FLAGS_ENABLE) & ~PCI_MSIX_FLAGS_MASKALL, 2);
 }
 
 static void op_irq_use(void)
@@ -904,14 +1159,12 @@ static void op_irq_use(void)
 	case 0:
 		irq_mask(&ic[i]);
 		if (r)
-			*msix_model(r->dev, r->index, PCI_MSIX_ENTRY_CTRL) |=
-			    PCI_MSIX_ENTRY_CTRL_MASKBIT;
+			irq_model_mask(r, true);
 		break;
 	case 1:
 		irq_unmask(&ic[i]);
 		if (r)
-			*msix_model(r->dev, r->index, PCI_MSIX_ENTRY_CTRL) &=
-			    (uint8_t)~PCI_MSIX_ENTRY_CTRL_MASKBIT;
+			irq_model_mask(r, false);
 		break;
 	case 2:
 		irq_revoke(&ic[i]);
@@ -1023,6 +1276,7 @@ static void op_kmem_alloc(void)
 		return;
 	CHECK((uintptr_t)p % PS == 0 && p[0] == 0 && p[pages * PS - 1] == 0,
 	      "kmem alloc gave", (uintptr_t)p, pages);
+	check_not_withheld((uintptr_t)p, pages * PS);
 	struct krec *n = &krecs[nkrec];
 	*n = (struct krec){.owner = o,
 			   .pa = (uintptr_t)p,
@@ -1084,10 +1338,13 @@ static void op_kmem_free(void)
 static void owner_model_revoke(uint16_t o, int got)
 {
 	int want = 0;
+	/* a pool the unit does not confirm unmapped is seized but withheld:
+	 * never released, still charged */
 	for (unsigned i = 0; i < nrec; i++)
 		if (recs[i].owner == o && recs[i].state == P_LIVE &&
 		    !recs[i].pins) {
-			recs[i].state = P_PARKED;
+			recs[i].state =
+			    o == 2 && fail_unmap ? P_WITHHELD : P_PARKED;
 			want++;
 		}
 	for (unsigned i = 0; i < nmrec; i++)
@@ -1097,7 +1354,179 @@ static void owner_model_revoke(uint16_t o, int got)
 		if (irecs[i].owner == o && irecs[i].live)
 			irq_model_revoke(&irecs[i]);
 	revoked[o] = true;
+	if (hook_kind[o])
+		hook_want[o]++; /* once per revocation */
 	CHECK(got == want, "pools seized", got, want);
+}
+
+/* the device manager's pci_enable: the fuzzer watches bus mastering */
+void pci_enable(struct pci_dev *d, bool mem, bool io, bool bm)
+{
+	(void)mem, (void)io;
+	CHECK(d >= devs && d < devs + NDEV, "pci_enable of no function",
+	      (uintptr_t)d, 0);
+	bus_master[d - devs] = bm;
+}
+
+/* An owner's revoke hook, as auth_owner_revoke must run it: with that
+ * owner and the argument it was registered with, after the device
+ * stopped (bus mastering off; owner 2's IOMMU context cleared) and before
+ * anything of the owner was taken (every pool, window and interrupt the
+ * model holds live is still live). Kind 2 drops the kernel's pins on the
+ * owner's pools, as the NVMe broker drops its gate's. */
+static uint8_t hook_ctx[NOWN + 2];
+static void fuzz_hook(void *arg, uint16_t owner)
+{
+	uint8_t *c = arg;
+	CHECK(c >= hook_ctx && c < hook_ctx + NOWN + 2, "hook argument",
+	      (uintptr_t)arg, owner);
+	unsigned o = (unsigned)(c - hook_ctx);
+	TRACE("  revoke hook of owner %u called for %u\n", o, owner);
+	CHECK(o == owner && bound(owner) && hook_kind[o],
+	      "hook called for another owner", o, owner);
+	hook_calls[o]++;
+	CHECK(!bus_master[o - 1] && (o != 2 || shim_iommu_quarantined),
+	      "hook ran before the device stopped", o, bus_master[o - 1]);
+	struct grant_table *t = &dma_owner_acct(o)->grants;
+	for (unsigned i = 0; i < nrec; i++)
+		if (recs[i].owner == o && recs[i].state == P_LIVE)
+			CHECK(grant_live(t, recs[i].slot, recs[i].gen),
+			      "hook ran after a pool was seized", o,
+			      recs[i].base);
+	for (unsigned i = 0; i < nmrec; i++)
+		if (mrecs[i].owner == o && mrecs[i].live)
+			CHECK(auth_slots[mrecs[i].slot].gen == mrecs[i].gen,
+			      "hook ran after a window was revoked", o,
+			      mrecs[i].slot);
+	for (unsigned i = 0; i < nirec; i++)
+		if (irecs[i].owner == o && irecs[i].live)
+			CHECK(auth_slots[irecs[i].slot].gen == irecs[i].gen,
+			      "hook ran after an interrupt was revoked", o,
+			      irecs[i].slot);
+	if (*c != 2)
+		return;
+	for (unsigned i = 0; i < nrec; i++)
+		for (; recs[i].owner == o && recs[i].state == P_LIVE &&
+		       recs[i].pins;
+		     recs[i].pins--)
+			CHECK(grant_unpin(t, recs[i].slot), "hook unpin", o,
+			      recs[i].slot);
+}
+
+static void op_hook(void)
+{
+	uint16_t o = owner_sel();
+	uint8_t k = next() % 3;
+	TRACE("revoke hook owner %u kind %u\n", o, k);
+	auth_owner_on_revoke(o, k ? fuzz_hook : NULL, k ? &hook_ctx[o] : NULL);
+	if (bound(o))
+		hook_kind[o] = hook_ctx[o] = k;
+}
+
+/* the device manager narrows an owner's DMA limit: only while the owner
+ * holds no DMA memory — no pool live, parked or withheld (each still
+ * charged to it), no shadow — and never wider */
+static void op_owner_limit(void)
+{
+	uint16_t o = owner_sel();
+	static const uint64_t lims[] = {0, 1ull << 48, 1ull << 32, 0x10000000,
+					0x100000};
+	uint64_t lim = lims[next() % 5];
+	int want = -1;
+	if (bound(o) && lim) {
+		if (mlimit[o] && mlimit[o] <= lim)
+			want = 0;
+		else if (!pool_charged(o) && !shadow_charged(o))
+			want = 0, mlimit[o] = lim;
+	}
+	TRACE("owner_limit %u 0x%llx -> %d\n", o, (unsigned long long)lim,
+	      want);
+	int got = auth_owner_limit(o, lim);
+	CHECK(got == want, "owner limit", got, want);
+}
+
+/* dma_kernel_alloc as the NVMe gate's shadow allocator calls it: charged
+ * to the owner first (DMA_CHARGE_SHADOW, refused past its quota), pages
+ * below the caller's limit, the owner's and its domain's, mapped for owner
+ * 2's device with the permissions asked */
+static void op_kalloc(void)
+{
+	uint16_t o = owner_sel();
+	static const size_t npages[] = {1, 2, 8, 256};
+	static const uint64_t lims[] = {0, 1ull << 32, 0x10000000, 0x100000};
+	static const unsigned perms[] = {IOMMU_READ, IOMMU_READ | IOMMU_WRITE};
+	uint8_t a = next(), b = next();
+	size_t pages = npages[a % 4];
+	uint64_t limit = lims[a / 4 % 4];
+	unsigned perm = perms[b % 2];
+	struct dma_owner *acct = dma_owner_acct(o);
+	TRACE("kernel_alloc owner %u %zu pages limit 0x%llx perm %u\n", o,
+	      pages, (unsigned long long)limit, perm);
+	if (nkarec >= MAXREC)
+		return;
+	bool charge = acct != NULL;
+	bool quota =
+	    !charge || shadow_charged(o) + pages * PS <= DMA_OWNER_SHADOW_MAX;
+	if (charge) {
+		bool got =
+		    dma_owner_charge(acct, DMA_CHARGE_SHADOW, pages * PS);
+		CHECK(got == quota, "shadow charge", got, quota);
+		if (!got)
+			return;
+	}
+	uint64_t eff = eff_limit(o, limit);
+	bool want = pages_below(pages, eff);
+	uint64_t pa = dma_kernel_alloc(o, pages, limit, perm);
+	CHECK((pa != 0) == want, "kernel alloc", pa, want);
+	if (!pa) {
+		if (charge)
+			dma_owner_uncharge(acct, DMA_CHARGE_SHADOW, pages * PS);
+		return;
+	}
+	uint8_t *va = (uint8_t *)(uintptr_t)pa;
+	CHECK(pa % PS == 0 && (!eff || pa + pages * PS <= eff) && va[0] == 0 &&
+		  va[pages * PS - 1] == 0,
+	      "kernel alloc gave", pa, eff);
+	check_not_withheld(pa, pages * PS);
+	struct karec *k = &karecs[nkarec];
+	*k = (struct karec){.owner = o,
+			    .pa = pa,
+			    .pages = pages,
+			    .perm = perm,
+			    .state = K_LIVE,
+			    .tag = (uint8_t)(nkarec * 5 + 7),
+			    .charged = charge};
+	nkarec++;
+	va[0] = va[pages * PS - 1] = k->tag;
+}
+
+/* the kernel gives its page back (honestly: the kernel is not the
+ * adversary): uncharged, unmapped and freed, or withheld when the unit
+ * does not confirm the unmap */
+static void op_kfree(void)
+{
+	if (!nkarec)
+		return;
+	struct karec *k = &karecs[next() % nkarec];
+	if (k->state != K_LIVE)
+		return;
+	bool withheld = k->owner == 2 && fail_unmap;
+	TRACE("kernel_free owner %u 0x%llx %llu pages%s\n", k->owner,
+	      (unsigned long long)k->pa, (unsigned long long)k->pages,
+	      withheld ? " withheld" : "");
+	if (k->charged)
+		dma_owner_uncharge(dma_owner_acct(k->owner), DMA_CHARGE_SHADOW,
+				   k->pages * PS);
+	dma_kernel_free(k->owner, k->pa, k->pages);
+	k->state = withheld ? K_WITHHELD : K_FREED;
+}
+
+/* the IOMMU stops confirming unmaps, or confirms again */
+static void op_unit(void)
+{
+	fail_unmap = next() & 1;
+	TRACE("iommu unmaps %s\n", fail_unmap ? "unconfirmed" : "confirmed");
+	shim_iommu_fail_unmap = fail_unmap;
 }
 
 static void op_owner_revoke(void)
@@ -1119,8 +1548,11 @@ static void op_owner_reinstate(void)
 	int got = auth_owner_reinstate(o);
 	bool want = bound(o) && revoked[o];
 	CHECK((got == 0) == want, "reinstate", got, want);
-	if (want)
+	if (want) {
 		revoked[o] = false;
+		/* bus mastering is the caller's to put back */
+		pci_enable(&devs[o - 1], true, false, true);
+	}
 }
 
 /* a DMA fault of owner 2's device, then the main loop's safe point */
@@ -1159,6 +1591,11 @@ static void setup_once(void)
 		d->cfg = cfg[i];
 		d->bar[0].base = BAR_PA + i * 0x10000ull;
 		d->bar[0].size = BAR_LEN;
+		if (i == MSI_DEV) {
+			d->owner = 1;
+			d->cap_msi = CAP_MSI;
+			continue;
+		}
 		d->cap_msix = CAP_MSIX;
 		d->msix_size = MSIX_N;
 		d->msix_table_bar = d->msix_pba_bar = 0;
@@ -1179,12 +1616,39 @@ static void setup_once(void)
 	}
 	if (shim_iommu_owner != 2)
 		oracle("iommu owner", shim_iommu_owner, 2);
+	proc_pages_base = shim_pages_in_use;
+}
+
+/* Withheld pages are the layer's forever; the harness gives them back
+ * itself once there are many (MAXWH ranges), so that a long run does not
+ * fill the page shim's windows and owner 2's quota: unmapped already
+ * (the shim drops a mapping it then does not confirm), uncharged where
+ * the layer kept the charge, freed. */
+static void reclaim_withheld(void)
+{
+	if (nwh < MAXWH)
+		return;
+	TRACE("reclaim %u withheld ranges, %llu pages\n", nwh,
+	      (unsigned long long)withheld_pages);
+	for (unsigned i = 0; i < nwh; i++) {
+		if (whs[i].charged)
+			dma_owner_uncharge(dma_owner_acct(whs[i].owner),
+					   DMA_CHARGE_POOL, whs[i].len);
+		page_free(whs[i].base, whs[i].len / PS);
+	}
+	nwh = 0;
+	withheld_pages = 0;
 }
 
 /* give everything back through the real calls: the next input starts from
  * an empty layer */
 static void teardown(void)
 {
+	shim_iommu_fail_unmap = fail_unmap = false;
+	for (uint16_t o = 0; o <= NOWN + 1; o++) {
+		auth_owner_on_revoke(o, NULL, NULL);
+		hook_kind[o] = hook_ctx[o] = 0;
+	}
 	for (unsigned i = 0; i < nrec; i++)
 		while (recs[i].state == P_LIVE && recs[i].pins) {
 			CHECK(
@@ -1207,11 +1671,44 @@ static void teardown(void)
 			auth_kmem_free(krecs[i].owner,
 				       (void *)(uintptr_t)krecs[i].pa,
 				       krecs[i].pages * PS);
+	for (unsigned i = 0; i < nkarec; i++) {
+		struct karec *k = &karecs[i];
+		if (k->state == K_LIVE) {
+			if (k->charged)
+				dma_owner_uncharge(dma_owner_acct(k->owner),
+						   DMA_CHARGE_SHADOW,
+						   k->pages * PS);
+			dma_kernel_free(k->owner, k->pa, k->pages);
+			k->state = K_FREED;
+		} else if (k->state == K_WITHHELD) {
+			whs[nwh++] = (struct whrec){.owner = k->owner,
+						    .base = k->pa,
+						    .len = k->pages * PS};
+			withheld_pages += k->pages;
+		}
+	}
+	/* what this input's IOMMU withheld stays out, and its pools stay
+	 * charged */
+	for (unsigned i = 0; i < nrec; i++)
+		if (recs[i].state == P_WITHHELD) {
+			whs[nwh++] = (struct whrec){.owner = recs[i].owner,
+						    .base = recs[i].base,
+						    .len = recs[i].len,
+						    .charged = true};
+			withheld_pages += recs[i].len / PS;
+		}
+	nrec = nkarec = 0;
 	for (uint16_t o = 1; o <= NOWN; o++) {
 		const struct dma_owner *a = dma_owner_acct(o);
-		for (int c = 0; c < DMA_CHARGE_N; c++)
-			CHECK(a->use[c] == 0, "charge left after teardown", o,
-			      a->use[c]);
+		for (int c = 0; c < DMA_CHARGE_N; c++) {
+			uint64_t want =
+			    c == DMA_CHARGE_POOL ? pool_charged(o) : 0;
+			CHECK(a->use[c] == want, "charge left after teardown",
+			      o, a->use[c]);
+		}
+		/* the device manager's bind, again: no limit of its own */
+		((struct auth_owner_facts *)auth_owner_facts(o))->dma_limit = 0;
+		mlimit[o] = 0;
 		for (int k = 0; k < GRANT_MAX; k++)
 			CHECK(!a->grants.g[k].live && !a->grants.g[k].parked &&
 				  !a->grants.g[k].pins,
@@ -1222,8 +1719,9 @@ static void teardown(void)
 		      auth_slots[s].kind);
 	for (unsigned v = 0; v < 256; v++)
 		CHECK(!host_vectors[v].fn, "vector left", v, 0);
-	CHECK(shim_pages_in_use == pages_base, "pages leaked",
-	      shim_pages_in_use, pages_base);
+	CHECK(shim_pages_in_use == proc_pages_base + withheld_pages,
+	      "pages leaked", shim_pages_in_use,
+	      proc_pages_base + withheld_pages);
 	CHECK(shim_iommu_mapped() == 0, "iommu left mapped",
 	      shim_iommu_mapped(), 0);
 }
@@ -1238,12 +1736,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	memset(ic, 0, sizeof(ic));
 	for (unsigned i = 0; i < NKC; i++)
 		kc[i] = -1;
-	memset(cfg, 0, sizeof(cfg));
+	reclaim_withheld();
+	nkarec = 0;
+	cfg_reset(n & 1);
 	bars_reset();
+	for (unsigned i = 0; i < NDEV; i++)
+		bus_master[i] = true; /* the device manager turned it on */
+	memset(hook_calls, 0, sizeof(hook_calls));
+	memset(hook_want, 0, sizeof(hook_want));
 	pages_base = shim_pages_in_use;
 	TRACE("---- input of %zu bytes\n", n);
 	for (unsigned step = 0; step < MAXOPS && pos < inlen; step++) {
-		switch (next() % 18) {
+		switch (next() % 24) {
 		case 0:
 		case 1:
 			op_pool_create();
@@ -1293,7 +1797,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		case 16:
 			op_kmem_free();
 			break;
-		default:
+		case 18:
+			op_owner_limit();
+			break;
+		case 19:
+			op_kalloc();
+			break;
+		case 20:
+			op_kfree();
+			break;
+		case 21:
+			op_hook();
+			break;
+		case 22:
+			op_unit();
+			break;
+		default: /* 17, 23 */
 			switch (next() % 3) {
 			case 0:
 				op_owner_revoke();

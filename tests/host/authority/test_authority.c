@@ -867,6 +867,50 @@ static void test_irq_forged_fields(void **st)
 	assert_int_equal(host_vector_bad_frees, 0);
 }
 
+/* A function with MSI and no MSI-X table has one interrupt, entry 0: the
+ * kernel writes the message address and data into the MSI capability (the
+ * data after the high address word when the function takes 64-bit
+ * addresses), asks for one message, and keeps the capability disabled until
+ * unmasked; mask, unmask and revoke go through its enable bit. */
+static void test_irq_msi_only(void **st)
+{
+	const uint16_t o = 74;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 12, .owner = o};
+	const uint8_t cap = 0x50;
+	d.cfg = cfgsp;
+	d.cap_msi = cap;
+	pci_cfg_write16(&d, cap + PCI_MSI_FLAGS,
+			PCI_MSI_FLAGS_64BIT | 0x30 | 0x0a); /* MME 3, MMC 5 */
+	struct irq_cap c, x;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &x), -1);
+	assert_int_equal(irq_bind(&d, o + 1, 0, NULL, NULL, &x), -1);
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &c), 0);
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &x), -1); /* once */
+	uint16_t fl = pci_cfg_read16(&d, cap + PCI_MSI_FLAGS);
+	assert_int_equal(fl, PCI_MSI_FLAGS_64BIT | 0x0a); /* MME 0, off */
+	assert_int_equal(pci_cfg_read16(&d, cap + PCI_MSI_ADDR_LO),
+			 MSI_ADDR_BASE & 0xffff);
+	assert_int_equal(pci_cfg_read16(&d, cap + PCI_MSI_ADDR_LO + 2),
+			 MSI_ADDR_BASE >> 16);
+	assert_int_equal(pci_cfg_read16(&d, cap + PCI_MSI_ADDR_HI), 0);
+	assert_int_equal(pci_cfg_read16(&d, cap + PCI_MSI_DATA_64), c.vector);
+	assert_non_null(host_vectors[c.vector].fn);
+	irq_unmask(&c);
+	assert_true(pci_cfg_read16(&d, cap + PCI_MSI_FLAGS) &
+		    PCI_MSI_FLAGS_ENABLE);
+	irq_mask(&c);
+	assert_false(pci_cfg_read16(&d, cap + PCI_MSI_FLAGS) &
+		     PCI_MSI_FLAGS_ENABLE);
+	irq_unmask(&c);
+	irq_revoke(&c);
+	assert_false(pci_cfg_read16(&d, cap + PCI_MSI_FLAGS) &
+		     PCI_MSI_FLAGS_ENABLE);
+	assert_null(host_vectors[c.vector].fn);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
 /* ---- kernel memory for a driver's own state ----------------------------- */
 static void test_kmem(void **st)
 {
@@ -1026,6 +1070,7 @@ int main(void)
 	    cmocka_unit_test(test_slot_generation_wrap),
 	    cmocka_unit_test(test_mmio_forged_fields),
 	    cmocka_unit_test(test_irq_forged_fields),
+	    cmocka_unit_test(test_irq_msi_only),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_kmem_free_not_given),
 	    cmocka_unit_test(test_kmem_revoked),

@@ -2,8 +2,9 @@
  * the real authority layer. Every function is in scope; one owner,
  * shim_iommu_owner, is translated (0: none) — a test sets it, or
  * iommu_domain_create does when the owner table binds an owner with the
- * IOMMU backend. Its mappings are kept page by page, so a test sees what the
- * DMA pool code mapped and unmapped. A second map of a mapped page or an unmap
+ * IOMMU backend. Its mappings are kept page by page, with the permissions
+ * asked (shim_iommu_perm), so a test sees what the DMA pool code mapped and
+ * unmapped. A second map of a mapped page or an unmap
  * of an unmapped one counts in shim_iommu_violations; with
  * shim_iommu_fail_unmap set, unmap reports the unit did not confirm. */
 #include "kernel/iommu/iommu.h"
@@ -18,6 +19,7 @@ bool shim_iommu_quarantined;
 
 #define SHIM_IOMMU_PAGES 8192
 static uint64_t mapped[SHIM_IOMMU_PAGES]; /* iova | 1 */
+static uint8_t perms[SHIM_IOMMU_PAGES];	  /* as iommu_map was asked */
 /* entries at or past used have never held a page; nmapped hold one now
  * (the lookups stay short: a fuzzer maps and unmaps on every step) */
 static unsigned used, nmapped;
@@ -33,6 +35,12 @@ static uint64_t *slot(uint64_t iova, bool want_free)
 unsigned shim_iommu_mapped(void)
 {
 	return nmapped;
+}
+
+unsigned shim_iommu_perm(uint64_t iova)
+{
+	uint64_t *s = slot(iova & ~(uint64_t)(PAGE_SIZE - 1), false);
+	return s ? perms[s - mapped] : 0;
 }
 
 enum iommu_scope iommu_scope(const struct pci_dev *d, uint16_t *sid,
@@ -61,7 +69,7 @@ uint64_t iommu_addr_limit(uint16_t owner)
 int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	      unsigned perm)
 {
-	(void)pa, (void)perm;
+	(void)pa;
 	if (!iommu_addr_limit(owner))
 		return -1;
 	for (uint64_t a = iova; a < iova + len; a += PAGE_SIZE) {
@@ -74,6 +82,7 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 		if (!s)
 			return -1;
 		*s = a | 1;
+		perms[s - mapped] = (uint8_t)perm;
 		nmapped++;
 	}
 	return 0;

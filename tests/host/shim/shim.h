@@ -24,4 +24,7 @@ extern bool shim_iommu_fail_unmap;
 extern bool shim_iommu_quarantined; /* the translated owner faulted */
 void shim_iommu_fault(void);	    /* what the fault interrupt does */
 unsigned shim_iommu_mapped(void);
+/* the permissions iova's page is mapped with (IOMMU_READ | IOMMU_WRITE),
+ * 0 when it is not mapped */
+unsigned shim_iommu_perm(uint64_t iova);
 #endif
