@@ -344,8 +344,16 @@ static uint32_t gvm_configure(const uint8_t *p)
 	bool fmt_ok = gvm.format == gvm_expected_format(&gvm.cfg) ||
 		      (gvm.desc_override && gvm.format >= GVE_QF_GQI_RDA &&
 		       gvm.format <= GVE_QF_DQO_QPL); /* tests assert it */
+	/* the counters the device described: the config's, or those of a
+	 * descriptor a test or fuzzer handed the driver instead */
+	uint32_t counters =
+	    gvm.desc_override && gvm.desc_override_len >=
+				     sizeof(struct gve_device_descriptor)
+		? be16p(gvm.desc_override,
+			offsetof(struct gve_device_descriptor, counters))
+		: gvm.cfg.counters;
 	if (!fmt_ok || gvm.stride != GVE_IRQ_DB_STRIDE || base != 0 ||
-	    gvm.num_counters != gvm.cfg.counters || !gvm.num_irq_dbs ||
+	    gvm.num_counters != counters || !gvm.num_irq_dbs ||
 	    (gvm.num_irq_dbs & 1) ||
 	    gvm.num_irq_dbs > ((gvm.cfg.msix - 1) & ~1u) ||
 	    gvm.num_irq_dbs > GVM_MAXBLK) {
