@@ -2166,6 +2166,29 @@ static void test_tcp_syn_rcvd_synack_resend_rate_limited(void **state)
 	peer_abort(&p);
 }
 
+/* a client at sport that sent its SYN and took the SYN-ACK, leaving capOS's
+ * end in SYN_RCVD (p.rcv_nxt is capOS's ISS + 1); it sends no ACK itself */
+static void peer_syn_rcvd(struct peer *p, uint16_t sport)
+{
+	peer_init(p, sport);
+	p->auto_ack = false;
+	peer_send(p, TCP_SYN, NULL, 0);
+	peer_pump(p);
+	assert_true(p->established);
+}
+
+/* the next segment capOS sent is a bare <SEQ=seq><ACK=ack><CTL=ACK>, and
+ * the last */
+static void expect_only_ack(uint32_t seq, uint32_t ack)
+{
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.flags, TCP_ACK);
+	assert_int_equal(t.seq, seq);
+	assert_int_equal(t.ack, ack);
+	assert_false(next_seg(&t));
+}
+
 /* RFC 9293 §3.10.7.4 in SYN-RECEIVED too: a RST inside the window but not
  * at RCV.NXT draws a challenge ACK (RFC 5961 §3.2), a segment outside the
  * window an ACK, both <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (SND.NXT is
@@ -2174,26 +2197,13 @@ static void test_tcp_rfc5961_s3_2_syn_rcvd_challenge_ack(void **state)
 {
 	(void)state;
 	struct peer p;
-	struct tcp_view t;
-	peer_init(&p, 40028);
-	p.auto_ack = false;
-	peer_send(&p, TCP_SYN, NULL, 0);
-	peer_pump(&p); /* the SYN-ACK: p.rcv_nxt is ISS+1 */
-	assert_true(p.established);
+	peer_syn_rcvd(&p, 40028);
 	uint64_t ch0 = net_counters()->tcp_challenge_acks;
 	peer_send_seq(&p, p.snd_nxt + 100, TCP_RST | TCP_ACK, NULL, 0);
-	assert_true(next_seg(&t));
-	assert_int_equal(t.flags, TCP_ACK);
-	assert_int_equal(t.seq, p.rcv_nxt);
-	assert_int_equal(t.ack, p.snd_nxt);
-	assert_false(next_seg(&t));
+	expect_only_ack(p.rcv_nxt, p.snd_nxt);
 	assert_int_equal(net_counters()->tcp_challenge_acks, ch0 + 1);
 	peer_send_seq(&p, p.snd_nxt + 0x40000000u, TCP_ACK, NULL, 0);
-	assert_true(next_seg(&t));
-	assert_int_equal(t.flags, TCP_ACK);
-	assert_int_equal(t.seq, p.rcv_nxt);
-	assert_int_equal(t.ack, p.snd_nxt);
-	assert_false(next_seg(&t));
+	expect_only_ack(p.rcv_nxt, p.snd_nxt);
 	struct tcp_conn *c = conn_of(&p);
 	assert_non_null(c);
 	assert_int_equal(c->state, TCP_SYN_RCVD);
@@ -2216,11 +2226,7 @@ static void test_tcp_rfc9293_s3_10_7_4_syn_rcvd_new_syn(void **state)
 	(void)state;
 	struct peer p;
 	struct tcp_view t;
-	peer_init(&p, 40029);
-	p.auto_ack = false;
-	peer_send(&p, TCP_SYN, NULL, 0);
-	peer_pump(&p);
-	assert_true(p.established);
+	peer_syn_rcvd(&p, 40029);
 	assert_non_null(conn_of(&p));
 	/* in the window: back to LISTEN, silently */
 	uint32_t iss2 = p.snd_nxt + 1000;
@@ -2235,10 +2241,7 @@ static void test_tcp_rfc9293_s3_10_7_4_syn_rcvd_new_syn(void **state)
 	assert_int_equal(conn_of(&p)->state, TCP_ESTABLISHED);
 	peer_abort(&p);
 	/* outside the window: an ACK, the client's RST, the slot freed */
-	peer_init(&p, 40030);
-	p.auto_ack = false;
-	peer_send(&p, TCP_SYN, NULL, 0);
-	peer_pump(&p);
+	peer_syn_rcvd(&p, 40030);
 	uint32_t iss3 = p.iss + 0x40000000u;
 	peer_send_seq(&p, iss3, TCP_SYN, NULL, 0);
 	assert_true(next_seg(&t));
