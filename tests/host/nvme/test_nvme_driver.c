@@ -904,6 +904,19 @@ static void test_timeout_reset_waiter_succeeds(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* after a reset that trusted nothing the device posted: both finished
+ * writes and w3 answered once each, all as aborted, none delivered */
+static void assert_reset_delivered_none(const struct nvme_ccb *w3)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(answers[i].n, 1);
+		assert_int_equal(answers[i].status >> 1,
+				 NVME_SC_ABORT_SQ_DELETED);
+	}
+	assert_int_equal(nvme_cqe_sc(&w3->cqe), NVME_SC_ABORT_SQ_DELETED);
+	assert_int_equal(sc.reset_delivered_cmds, 0);
+}
+
 /* a DMA fault revokes the owner while a finished write's completion sits
  * in the driver's CQ: the broker keeps nothing of a faulted owner's
  * controller, so the reset delivers nothing and the write fails once */
@@ -916,13 +929,7 @@ static void test_revoked_reset_delivers_nothing(void **state)
 	assert_int_equal(auth_owner_revoke(sc.owner, "test fault"),
 			 (int)shim_owner_pools(sc.owner));
 	assert_int_equal(nvme_recover(&sc, "test"), -1);
-	for (unsigned i = 0; i < 2; i++) {
-		assert_int_equal(answers[i].n, 1);
-		assert_int_equal(answers[i].status >> 1,
-				 NVME_SC_ABORT_SQ_DELETED);
-	}
-	assert_int_equal(nvme_cqe_sc(&w3->cqe), NVME_SC_ABORT_SQ_DELETED);
-	assert_int_equal(sc.reset_delivered_cmds, 0);
+	assert_reset_delivered_none(w3);
 	nvme_ccb_put(w3);
 	nvme_detach(&sc);
 	assert_int_equal(auth_owner_reinstate(sc.owner), 0);
@@ -947,13 +954,7 @@ static void test_cfs_reset_fails_posted(void **state)
 	assert_null(fb.before_stop);
 	assert_int_equal(q->timeouts, 0); /* CFS, not the deadline */
 	assert_int_equal(sc.resets, 1);
-	for (unsigned i = 0; i < 2; i++) {
-		assert_int_equal(answers[i].n, 1);
-		assert_int_equal(answers[i].status >> 1,
-				 NVME_SC_ABORT_SQ_DELETED);
-	}
-	assert_int_equal(nvme_cqe_sc(&w3->cqe), NVME_SC_ABORT_SQ_DELETED);
-	assert_int_equal(sc.reset_delivered_cmds, 0);
+	assert_reset_delivered_none(w3);
 	assert_int_equal(sc.reset_failed_cmds, 3);
 	assert_int_equal(q->inflight, 0);
 	assert_true(sc.up);
