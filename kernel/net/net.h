@@ -60,7 +60,8 @@ struct net_counters {
 	uint64_t tcp_ack_invalid, tcp_challenge_acks, tcp_lost_retransmits;
 	uint64_t tcp_rto_expired, tcp_rto_in_recovery, tcp_tlp_probes;
 	uint64_t tcp_pmtu_updates, tcp_pmtu_ignored, tcp_challenge_acks_limited,
-	    tcp_undos, tcp_oow_acks_limited;
+	    tcp_undos, tcp_oow_acks_limited, tcp_cwnd_restarts,
+	    tcp_syn_rcvd_relistens;
 	uint64_t http_requests, http_responses[6]; /* [k]: status k00..k99 */
 	uint64_t http_timeouts, http_body_bytes;
 };

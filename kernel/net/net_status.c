@@ -90,6 +90,8 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(tcp_rto_in_recovery);
 	C(tcp_tlp_probes);
 	C(tcp_undos);
+	C(tcp_cwnd_restarts);
+	C(tcp_syn_rcvd_relistens);
 	C(tcp_pmtu_updates);
 	C(tcp_pmtu_ignored);
 	C(http_requests);

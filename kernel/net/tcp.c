@@ -448,6 +448,7 @@ static void tcp_output(struct tcp_conn *c)
 		c->ssthresh = MAX(c->ssthresh, c->cwnd / 4 * 3);
 		c->cwnd = initial_cwnd(c);
 		c->ca_acked = 0;
+		net_if.c.tcp_cwnd_restarts++;
 	}
 	/* RFC 3042 limited transmit: the first two duplicate ACKs each let
 	 * one new segment out beyond cwnd */
@@ -1273,9 +1274,10 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 		 * (the slot is freed, nothing sent; the client's next SYN
 		 * opens anew); in a synchronized state RFC 5961 §4.2's
 		 * challenge ACK */
-		if (c->state == TCP_SYN_RCVD)
+		if (c->state == TCP_SYN_RCVD) {
+			net_if.c.tcp_syn_rcvd_relistens++;
 			conn_free(c, false);
-		else
+		} else
 			challenge_ack(c);
 		return;
 	}

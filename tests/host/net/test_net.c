@@ -2229,10 +2229,12 @@ static void test_tcp_rfc9293_s3_10_7_4_syn_rcvd_new_syn(void **state)
 	peer_syn_rcvd(&p, 40029);
 	assert_non_null(conn_of(&p));
 	/* in the window: back to LISTEN, silently */
+	uint64_t relistens = net_counters()->tcp_syn_rcvd_relistens;
 	uint32_t iss2 = p.snd_nxt + 1000;
 	peer_send_seq(&p, iss2, TCP_SYN, NULL, 0);
 	assert_int_equal(segs_sent(NULL), 0);
 	assert_null(conn_of(&p));
+	assert_int_equal(net_counters()->tcp_syn_rcvd_relistens, relistens + 1);
 	peer_free(&p);
 	peer_init(&p, 40029);
 	p.iss = p.snd_nxt = iss2;
@@ -2250,6 +2252,7 @@ static void test_tcp_rfc9293_s3_10_7_4_syn_rcvd_new_syn(void **state)
 	assert_non_null(conn_of(&p));
 	peer_send_seq(&p, t.ack, TCP_RST, NULL, 0);
 	assert_null(conn_of(&p));
+	assert_int_equal(net_counters()->tcp_syn_rcvd_relistens, relistens + 1);
 	assert_int_equal(segs_sent(NULL), 0);
 	peer_free(&p);
 	peer_init(&p, 40030);
@@ -2908,13 +2911,16 @@ static void test_tcp_rfc5681_s4_1_restart_window_after_idle(void **state)
 	first_flight(&p, 300000);
 	assert_true(c->cwnd > 3 * iw);
 	/* at once: the grown window goes out */
+	uint64_t restarts = net_counters()->tcp_cwnd_restarts;
 	size_t busy = first_flight(&p, 100000);
 	assert_true(busy > 3 * iw);
+	assert_int_equal(net_counters()->tcp_cwnd_restarts, restarts);
 	/* idle for more than the RTO: no more than IW */
 	advance_us(c->rto + 100000);
 	size_t idle = first_flight(&p, 100000);
 	assert_true(idle > iw / 2);
 	assert_true(idle <= iw);
+	assert_int_equal(net_counters()->tcp_cwnd_restarts, restarts + 1);
 	peer_abort(&p);
 }
 
