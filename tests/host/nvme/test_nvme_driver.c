@@ -962,6 +962,50 @@ static void test_cfs_reset_fails_posted(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* Detach with the same two finished writes waiting for the driver (a)
+ * and (b), and one the device never completed: the detach stops the
+ * controller as a reset does and delivers the device's own completions —
+ * both writes succeed, once each — and fails only the third. */
+static void test_detach_delivers_posted(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	struct nvme_ccb *w3 = three_writes(&b);
+	uint64_t failed = sc.reset_failed_cmds;
+	fb.before_stop = device_finishes_two;
+	nvme_detach(&sc);
+	assert_null(fb.before_stop); /* the device did finish two */
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(answers[i].n, 1);
+		assert_int_equal(answers[i].status, 0); /* success */
+		assert_true(on_disk(i));
+	}
+	assert_int_equal(nvme_cqe_sc(&w3->cqe), NVME_SC_ABORT_SQ_DELETED);
+	assert_false(on_disk(2));
+	assert_int_equal(sc.reset_delivered_cmds, 2);
+	assert_int_equal(sc.reset_failed_cmds, failed + 1);
+	assert_int_equal(sc.ioq[0].inflight, 0);
+	assert_false(dma_pool_live(&sc.pool));
+	nvme_ccb_put(w3);
+}
+
+/* the same detach under Controller Fatal Status: as a reset would, it
+ * believes nothing unconsumed — every command fails once, as aborted */
+static void test_cfs_detach_fails_posted(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	struct nvme_ccb *w3 = three_writes(&b);
+	fb.before_stop = device_finishes_two;
+	fb.csts = NVME_CSTS_CFS_MASK << NVME_CSTS_CFS_SHIFT;
+	nvme_detach(&sc);
+	assert_null(fb.before_stop);
+	assert_reset_delivered_none(w3);
+	assert_int_equal(sc.reset_failed_cmds, 3);
+	assert_int_equal(sc.ioq[0].inflight, 0);
+	nvme_ccb_put(w3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1001,6 +1045,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_revoked_reset_delivers_nothing,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_detach_delivers_posted, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_cfs_detach_fails_posted, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
