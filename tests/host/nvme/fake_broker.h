@@ -15,6 +15,9 @@ enum fb_inject {
 	FB_INJECT_NONE,
 	FB_INJECT_BAD_CID,   /* a CID generation the driver never issued */
 	FB_INJECT_BAD_PHASE, /* the wrong phase tag */
+	/* an SQ head one past the tail the driver rang: the controller
+	 * claims to have consumed an entry it was never given */
+	FB_INJECT_BAD_SQHD,
 };
 
 struct nvme_broker {

@@ -556,6 +556,31 @@ static void test_bad_phase(void **state)
 	inject_case(FB_INJECT_BAD_PHASE, &sc.ioq[0].bad_phase);
 }
 
+/* a completion whose SQ head lies past the tail the driver rang (the
+ * controller cannot have consumed what it was never given): ignored like
+ * any impossible completion, not believed — believed, the driver's SQ
+ * head jumped past its tail and the queue looked full for good */
+static void test_bad_sqhd(void **state)
+{
+	(void)state;
+	inject_case(FB_INJECT_BAD_SQHD, &sc.ioq[0].bad_cqe);
+	/* the queue takes as many commands as it has control blocks */
+	struct nvme_queue *q = &sc.ioq[0];
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	ndone = naborted = 0;
+	fb.device_stalled = true;
+	for (unsigned i = 0; i < q->nccb; i++) {
+		struct nvme_io r = fb_read(i, 1, b.iova, 512);
+		assert_int_equal(nvme_io_submit(&sc, q, &r, count_done, 0), 0);
+	}
+	fb.device_stalled = false;
+	while (ndone < q->nccb)
+		assert_true(nvme_complete(&sc, q) > 0);
+	assert_int_equal(naborted, 0);
+	nvme_buf_put(&sc, &b);
+}
+
 static void test_cfs(void **state)
 {
 	(void)state;
@@ -1024,6 +1049,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_cid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_phase, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_sqhd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_cqes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_never_ready, setup, teardown),
