@@ -191,7 +191,10 @@ static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
 			sc->name, q->id, c->sqid, c->sqhd);
 		return;
 	}
-	if (!ccb || ccb->state != NVME_CCB_INFLIGHT || ccb->cid != c->cid) {
+	/* an unrung command (its queue plugged) was never given to the
+	 * controller: no completion can be its */
+	if (!ccb || ccb->state != NVME_CCB_INFLIGHT || ccb->cid != c->cid ||
+	    ccb->unrung) {
 		q->bad_cid++;
 		kprintf("%s: queue %u: completion for unknown command 0x%04x, "
 			"ignored\n",

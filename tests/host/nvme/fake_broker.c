@@ -156,6 +156,8 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 		const struct nvme_gate_sq *sq = &b->gate.sq[first->sqid];
 		if (b->inject == FB_INJECT_BAD_CID)
 			first->cid ^= 0x8000;
+		else if (b->inject == FB_INJECT_CID)
+			first->cid = b->inject_cid;
 		else if (b->inject == FB_INJECT_BAD_SQHD)
 			first->sqhd = (uint16_t)((sq->drv_tail + 1) % sq->size);
 		else

@@ -18,6 +18,7 @@ enum fb_inject {
 	/* an SQ head one past the tail the driver rang: the controller
 	 * claims to have consumed an entry it was never given */
 	FB_INJECT_BAD_SQHD,
+	FB_INJECT_CID, /* the CID inject_cid instead of the command's */
 };
 
 struct nvme_broker {
@@ -42,6 +43,7 @@ struct nvme_broker {
 	struct nvme_ident_ctrl id;
 	enum fb_inject inject;
 	uint16_t inject_qid;
+	uint16_t inject_cid; /* FB_INJECT_CID */
 	/* may be NULL: runs once, at the next nvme_broker_stop, before the
 	 * controller stops — what the device does in the last moment before
 	 * CC.EN=0 (a test completes commands there) */

@@ -629,6 +629,54 @@ static void test_garbage_cqes(void **state)
 	assert_int_equal(q->completed, q->submitted);
 }
 
+/* A completion naming a command that is written but not rung (its queue
+ * plugged): the controller was never given it, so the completion is
+ * impossible and ignored. Here the device completes a rung read A and the
+ * completion the gate delivers names the unrung read B. Believed, B was
+ * answered with A's status and then rung at the unplug anyway: the device
+ * ran it after its caller had been told it finished (a write would land
+ * after its buffer went back), and its real completion named a CID no
+ * longer outstanding. */
+static void test_cqe_for_unrung(void **state)
+{
+	(void)state;
+	struct nvme_queue *q = &sc.ioq[0];
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	struct nvme_io r = fb_read(0, 1, b.iova, 512);
+	ndone = naborted = 0;
+	fb.device_stalled = true;
+	assert_int_equal(nvme_io_submit(&sc, q, &r, count_done, 0), 0); /* A */
+	nvme_q_plug(q);
+	assert_int_equal(nvme_io_submit(&sc, q, &r, count_done, 0), 0); /* B */
+	const struct nvme_ccb *ccb_b = 0;
+	for (unsigned i = 0; i < q->nccb; i++)
+		if (q->ccb[i].state == NVME_CCB_INFLIGHT && q->ccb[i].unrung)
+			ccb_b = &q->ccb[i];
+	assert_non_null(ccb_b);
+	fb.inject = FB_INJECT_CID;
+	fb.inject_qid = q->id;
+	fb.inject_cid = ccb_b->cid;
+	fb.device_stalled = false;
+	assert_int_equal(nvme_complete(&sc, q), 1);
+	assert_int_equal(fb.inject, FB_INJECT_NONE); /* A's, renamed */
+	assert_int_equal(ndone, 0);
+	assert_int_equal(q->bad_cid, 1);
+	assert_int_equal(q->inflight, 2);
+	/* B rung at the unplug completes once, with the device's answer */
+	nvme_q_unplug(&sc, q);
+	for (unsigned i = 0; i < 4 && ndone == 0; i++)
+		nvme_complete(&sc, q);
+	assert_int_equal(ndone, 1);
+	assert_int_equal(naborted, 0);
+	assert_int_equal(q->bad_cid, 1);
+	/* A's completion was lost: the reset answers it, once */
+	assert_int_equal(nvme_recover(&sc, "test"), 0);
+	assert_int_equal(ndone, 2);
+	assert_int_equal(naborted, 1);
+	nvme_buf_put(&sc, &b);
+}
+
 /* a controller that never becomes ready: attach fails, everything undone */
 static void test_never_ready(void **state)
 {
@@ -1052,6 +1100,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_sqhd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_cqes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cqe_for_unrung, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_never_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ns_size_zero, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mdts_limits, setup, teardown),
