@@ -382,6 +382,16 @@ static void nvme_ns_attach(struct nvme_softc *sc,
 			sc->name, p->nsid, p->lba_bytes, sc->max_xfer);
 		return;
 	}
+	/* NSZE is the device's word, 64 bits of blocks: a size in bytes
+	 * past 2^64 (16 EiB) no byte count describes */
+	uint64_t bytes;
+	if (__builtin_mul_overflow(p->nsze, (uint64_t)p->lba_bytes, &bytes)) {
+		kprintf("%s: namespace %u: %llu blocks of %u bytes exceed 2^64 "
+			"bytes; skipped\n",
+			sc->name, p->nsid, (unsigned long long)p->nsze,
+			p->lba_bytes);
+		return;
+	}
 	struct nvme_ns *ns = &sc->ns[sc->nns++];
 	ns->sc = sc;
 	ns->nsid = p->nsid;
@@ -399,7 +409,7 @@ static void nvme_ns_attach(struct nvme_softc *sc,
 	blockdev_register(&ns->bdev);
 	kprintf("%s: %s: %llu blocks of %u bytes (%llu MiB)\n", sc->name,
 		ns->bdev.name, (unsigned long long)ns->nsze, ns->lba_bytes,
-		(unsigned long long)((ns->nsze * ns->lba_bytes) >> 20));
+		(unsigned long long)(bytes >> 20));
 }
 
 /* the namespaces the broker granted (the Active Namespace ID list it read,

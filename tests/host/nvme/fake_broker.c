@@ -205,6 +205,8 @@ static const struct nvme_id_ns *fake_ns(void *ctx, uint32_t nsid)
 	if (fb.lbads_override && nsid == 1)
 		id->lbaf[0] = (uint32_t)fb.lbads_override
 			      << NVME_LBAF_LBADS_SHIFT;
+	if (fb.nsze_override && nsid == 1)
+		id->nsze = fb.nsze_override;
 	return id;
 }
 

@@ -38,6 +38,7 @@ struct nvme_broker {
 	uint32_t nn_override; /* nonzero: Identify Controller reports this NN */
 	int mdts_override;    /* >= 0: Identify Controller reports this MDTS */
 	uint8_t lbads_override; /* nonzero: namespace 1's LBADS (log2 block) */
+	uint64_t nsze_override; /* nonzero: namespace 1's NSZE (blocks) */
 	unsigned enables, resets;
 	bool identified; /* id and pol.ns filled (nvme_broker_ident) */
 	struct nvme_ident_ctrl id;

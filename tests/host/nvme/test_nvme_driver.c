@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "fake_broker.h"
+#include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 #include "owner_shim.h"
 #include "shim.h"
@@ -798,6 +799,59 @@ static void test_block_larger_than_max_xfer(void **state)
 	free(buf);
 }
 
+/* what /api/nvme says of namespace i: its "blocks", "bs" and "bytes" */
+static void ns_json(unsigned i, uint64_t *blocks, uint64_t *bs, uint64_t *bytes)
+{
+	static char buf[8192];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	nvme_json(&sc, &j);
+	assert_true(json_end(&j) > 0);
+	const char *p = strstr(buf, "\"namespaces\"");
+	assert_non_null(p);
+	for (unsigned k = 0; k <= i; k++) {
+		p = strstr(p + 1, "\"nsid\"");
+		assert_non_null(p);
+	}
+	*blocks = strtoull(strstr(p, "\"blocks\":") + 9, 0, 10);
+	*bs = strtoull(strstr(p, "\"bs\":") + 5, 0, 10);
+	*bytes = strtoull(strstr(p, "\"bytes\":") + 8, 0, 10);
+}
+
+/* A namespace whose size in bytes does not fit 64 bits (2^55 blocks of 512
+ * bytes: 16 EiB): no block device can describe it, and /api/nvme said it
+ * held 0 bytes (the product wrapped). Every namespace attached reports a
+ * size that is blocks x block size; this one is reported and skipped. */
+static void test_ns_bytes_overflow(void **state)
+{
+	(void)state;
+	nvme_detach(&sc);
+	fake_broker_init(7);
+	fb.nsze_override = 1ull << 55;
+	fake_broker_softc(&sc);
+	assert_int_equal(nvme_attach(&sc), 0);
+	assert_int_equal(nvme_broker_nns(&fb), 1); /* the broker granted it */
+	for (unsigned i = 0; i < sc.nns; i++) {
+		uint64_t blocks, bs, bytes;
+		ns_json(i, &blocks, &bs, &bytes);
+		assert_int_equal(bytes / bs, blocks);
+	}
+	assert_int_equal(sc.nns, 0);
+	assert_int_equal(nblockdevs, 0);
+	/* the largest size that fits is served */
+	nvme_detach(&sc);
+	fake_broker_init(7);
+	fb.nsze_override = (1ull << 55) - 1;
+	fake_broker_softc(&sc);
+	assert_int_equal(nvme_attach(&sc), 0);
+	assert_int_equal(sc.nns, 1);
+	assert_int_equal(nblockdevs, 1);
+	uint64_t blocks, bs, bytes;
+	ns_json(0, &blocks, &bs, &bytes);
+	assert_int_equal(blocks, (1ull << 55) - 1);
+	assert_int_equal(bytes, ~0ull - 511);
+}
+
 /* an asynchronous command past its deadline: nvme_poll resets, the
  * command's done runs once, aborted */
 static void test_async_deadline(void **state)
@@ -1107,6 +1161,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_mdts_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_larger_than_max_xfer,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ns_bytes_overflow, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_async_deadline, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_io_len_mismatch, setup,
