@@ -382,6 +382,16 @@ static void nvme_ns_attach(struct nvme_softc *sc,
 			sc->name, p->nsid, p->lba_bytes, sc->max_xfer);
 		return;
 	}
+	/* NSZE is the device's word, 64 bits of blocks: a size in bytes
+	 * past 2^64 (16 EiB) no byte count describes */
+	uint64_t bytes;
+	if (__builtin_mul_overflow(p->nsze, (uint64_t)p->lba_bytes, &bytes)) {
+		kprintf("%s: namespace %u: %llu blocks of %u bytes exceed 2^64 "
+			"bytes; skipped\n",
+			sc->name, p->nsid, (unsigned long long)p->nsze,
+			p->lba_bytes);
+		return;
+	}
 	struct nvme_ns *ns = &sc->ns[sc->nns++];
 	ns->sc = sc;
 	ns->nsid = p->nsid;
@@ -399,7 +409,7 @@ static void nvme_ns_attach(struct nvme_softc *sc,
 	blockdev_register(&ns->bdev);
 	kprintf("%s: %s: %llu blocks of %u bytes (%llu MiB)\n", sc->name,
 		ns->bdev.name, (unsigned long long)ns->nsze, ns->lba_bytes,
-		(unsigned long long)((ns->nsze * ns->lba_bytes) >> 20));
+		(unsigned long long)(bytes >> 20));
 }
 
 /* the namespaces the broker granted (the Active Namespace ID list it read,
@@ -423,6 +433,50 @@ static int nvme_ns_scan(struct nvme_softc *sc)
 }
 
 /* ---- attach, recovery ---------------------------------------------------- */
+/* Stop the controller and answer every outstanding command exactly once
+ * (a reset's first half, and all of a detach). Controller Fatal Status (or
+ * a function reading all ones), read before the disable clears it: the
+ * controller met an error it could not report in a completion and cannot
+ * say which commands it touched (NVMe 2.0 §3.1.3.6, §10.5), so what it
+ * posted that the driver has not consumed is not believed. Otherwise the
+ * controller is stopped first (CC.EN=0, CSTS.RDY=0, bus mastering off:
+ * nothing more races in), every completion it posted before is delivered
+ * — a finished write reports success — and only the rest fail. Afterwards
+ * the gate has dropped its queues and nothing is outstanding. 0, or -1
+ * when the controller did not stop (the broker fenced it). */
+static int nvme_stop_answer(struct nvme_softc *sc)
+{
+	uint32_t csts = nvme_broker_csts(sc->broker);
+	bool fatal = csts == NVME_CSTS_GONE || FIELD_GET(NVME_CSTS_CFS, csts);
+	/* what a callback submits while the queues drain fails at once */
+	sc->admin.live = false;
+	for (unsigned i = 0; i < sc->nioq; i++)
+		sc->ioq[i].live = false;
+	int r = nvme_broker_stop(sc->broker);
+	if (r == 0 && !fatal) {
+		unsigned n = 0;
+		for (unsigned i = 0; i < sc->nioq; i++)
+			n += (unsigned)nvme_q_drain_stopped(sc, &sc->ioq[i]);
+		n += (unsigned)nvme_q_drain_stopped(sc, &sc->admin);
+		sc->reset_delivered_cmds += n;
+		if (n)
+			kprintf("%s: %u completions posted before the reset "
+				"delivered\n",
+				sc->name, n);
+	} else if (r == 0) {
+		kprintf("%s: controller fatal: its unconsumed completions "
+			"are not trusted\n",
+			sc->name);
+	}
+	if (r == 0)
+		r = nvme_broker_reset(sc->broker);
+	/* the controller is disabled: nothing it had is coming back */
+	nvme_q_fail_all(sc, &sc->admin);
+	for (unsigned i = 0; i < sc->nioq; i++)
+		nvme_q_fail_all(sc, &sc->ioq[i]);
+	return r;
+}
+
 int nvme_attach(struct nvme_softc *sc)
 {
 	sc->cap = nvme_broker_cap(sc->broker);
@@ -459,10 +513,7 @@ err_pool:
 void nvme_detach(struct nvme_softc *sc)
 {
 	sc->up = false;
-	(void)nvme_broker_reset(sc->broker);
-	nvme_q_fail_all(sc, &sc->admin);
-	for (unsigned i = 0; i < sc->nioq; i++)
-		nvme_q_fail_all(sc, &sc->ioq[i]);
+	(void)nvme_stop_answer(sc);
 	/* only now that the controller is disabled may the memory go; the
 	 * block devices point into sc->ns */
 	dma_pool_revoke(&sc->pool);
@@ -482,44 +533,9 @@ int nvme_recover(struct nvme_softc *sc, const char *why)
 	sc->resets++;
 	sc->up = false;
 	kprintf("%s: %s; resetting controller\n", sc->name, why);
-	/* Controller Fatal Status (or a function reading all ones), read
-	 * before the disable clears it: the controller met an error it could
-	 * not report in a completion and cannot say which commands it
-	 * touched (NVMe 2.0 §3.1.3.6, §10.5), so what it posted that the
-	 * driver has not consumed is not believed. Otherwise the controller
-	 * is stopped first (CC.EN=0, CSTS.RDY=0, bus mastering off: nothing
-	 * more races in), every completion it posted before is delivered —
-	 * a finished write reports success — and only the rest fail. */
-	uint32_t csts = nvme_broker_csts(sc->broker);
-	bool fatal = csts == NVME_CSTS_GONE || FIELD_GET(NVME_CSTS_CFS, csts);
-	/* what a callback submits while the queues drain fails at once */
-	sc->admin.live = false;
+	int r = nvme_stop_answer(sc);
 	for (unsigned i = 0; i < sc->nioq; i++)
-		sc->ioq[i].live = false;
-	int r = nvme_broker_stop(sc->broker);
-	if (r == 0 && !fatal) {
-		unsigned n = 0;
-		for (unsigned i = 0; i < sc->nioq; i++)
-			n += (unsigned)nvme_q_drain_stopped(sc, &sc->ioq[i]);
-		n += (unsigned)nvme_q_drain_stopped(sc, &sc->admin);
-		sc->reset_delivered_cmds += n;
-		if (n)
-			kprintf("%s: %u completions posted before the reset "
-				"delivered\n",
-				sc->name, n);
-	} else if (r == 0) {
-		kprintf("%s: controller fatal: its unconsumed completions "
-			"are not trusted\n",
-			sc->name);
-	}
-	if (r == 0)
-		r = nvme_broker_reset(sc->broker);
-	/* the controller is disabled: nothing it had is coming back */
-	nvme_q_fail_all(sc, &sc->admin);
-	for (unsigned i = 0; i < sc->nioq; i++) {
-		nvme_q_fail_all(sc, &sc->ioq[i]);
 		nvme_q_reset(&sc->ioq[i]);
-	}
 	if (r == 0)
 		r = nvme_admin_start(sc);
 	for (unsigned i = 0; r == 0 && i < sc->nioq; i++)

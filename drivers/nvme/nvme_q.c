@@ -163,20 +163,38 @@ void nvme_q_unplug(struct nvme_softc *sc, struct nvme_queue *q)
 }
 
 /* ---- completion ---------------------------------------------------------- */
+/* SQHD (NVMe 2.0 §3.3.1, §3.3.3.2) is the SQ head when the entry was
+ * made: it only moves forward, over entries consumed, so it lies between
+ * the head last reported and the tail the gate was told. Anything else (at
+ * or past the ring's size, behind the head, past the rung tail) is
+ * impossible: believed, it moved the driver's head past its tail and the
+ * ring looked full for good. */
+static bool nvme_sqhd_possible(const struct nvme_queue *q, uint16_t sqhd)
+{
+	if (sqhd >= q->entries)
+		return false;
+	unsigned moved = (sqhd + q->entries - q->sq_head) % q->entries;
+	unsigned rung = (q->sq_rung + q->entries - q->sq_head) % q->entries;
+	return moved <= rung;
+}
+
 static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
 			      const struct nvme_cqe *c)
 {
 	unsigned idx = c->cid & NVME_CID_IDX_MASK;
 	struct nvme_ccb *ccb = idx < q->nccb ? &q->ccb[idx] : 0;
 	uint32_t why;
-	if (c->sqid != q->id || c->sqhd >= q->entries) {
+	if (c->sqid != q->id || !nvme_sqhd_possible(q, c->sqhd)) {
 		q->bad_cqe++;
 		kprintf("%s: queue %u: completion names SQ %u head %u, "
 			"ignored\n",
 			sc->name, q->id, c->sqid, c->sqhd);
 		return;
 	}
-	if (!ccb || ccb->state != NVME_CCB_INFLIGHT || ccb->cid != c->cid) {
+	/* an unrung command (its queue plugged) was never given to the
+	 * controller: no completion can be its */
+	if (!ccb || ccb->state != NVME_CCB_INFLIGHT || ccb->cid != c->cid ||
+	    ccb->unrung) {
 		q->bad_cid++;
 		kprintf("%s: queue %u: completion for unknown command 0x%04x, "
 			"ignored\n",

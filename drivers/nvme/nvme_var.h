@@ -154,6 +154,10 @@ struct nvme_io {
  * queue, enable, identify, I/O queues, namespaces. 0 or -1 (one error line,
  * everything undone). */
 int nvme_attach(struct nvme_softc *sc);
+/* stop the controller, answer every outstanding command once as
+ * nvme_recover does (the device's own completions delivered unless
+ * CSTS.CFS), take the block devices back, free the memory. Only the host
+ * tests call it today. */
 void nvme_detach(struct nvme_softc *sc);
 /* reset the controller (CFS, timeout, or a proof asking) and bring the
  * queues back. Every outstanding command is answered once: with the

@@ -153,8 +153,13 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 	struct nvme_cqe *first = &b->gate.cq[qid].drv[b->gate.cq[qid].drv_tail];
 	int r = nvme_gate_cq_reap(&b->gate, qid);
 	if (r > 0) {
+		const struct nvme_gate_sq *sq = &b->gate.sq[first->sqid];
 		if (b->inject == FB_INJECT_BAD_CID)
 			first->cid ^= 0x8000;
+		else if (b->inject == FB_INJECT_CID)
+			first->cid = b->inject_cid;
+		else if (b->inject == FB_INJECT_BAD_SQHD)
+			first->sqhd = (uint16_t)((sq->drv_tail + 1) % sq->size);
 		else
 			first->status ^= (uint16_t)FIELD_SET(NVME_CQE_P, 1);
 		b->inject = FB_INJECT_NONE;
@@ -200,6 +205,8 @@ static const struct nvme_id_ns *fake_ns(void *ctx, uint32_t nsid)
 	if (fb.lbads_override && nsid == 1)
 		id->lbaf[0] = (uint32_t)fb.lbads_override
 			      << NVME_LBAF_LBADS_SHIFT;
+	if (fb.nsze_override && nsid == 1)
+		id->nsze = fb.nsze_override;
 	return id;
 }
 

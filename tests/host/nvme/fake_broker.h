@@ -15,6 +15,10 @@ enum fb_inject {
 	FB_INJECT_NONE,
 	FB_INJECT_BAD_CID,   /* a CID generation the driver never issued */
 	FB_INJECT_BAD_PHASE, /* the wrong phase tag */
+	/* an SQ head one past the tail the driver rang: the controller
+	 * claims to have consumed an entry it was never given */
+	FB_INJECT_BAD_SQHD,
+	FB_INJECT_CID, /* the CID inject_cid instead of the command's */
 };
 
 struct nvme_broker {
@@ -34,11 +38,13 @@ struct nvme_broker {
 	uint32_t nn_override; /* nonzero: Identify Controller reports this NN */
 	int mdts_override;    /* >= 0: Identify Controller reports this MDTS */
 	uint8_t lbads_override; /* nonzero: namespace 1's LBADS (log2 block) */
+	uint64_t nsze_override; /* nonzero: namespace 1's NSZE (blocks) */
 	unsigned enables, resets;
 	bool identified; /* id and pol.ns filled (nvme_broker_ident) */
 	struct nvme_ident_ctrl id;
 	enum fb_inject inject;
 	uint16_t inject_qid;
+	uint16_t inject_cid; /* FB_INJECT_CID */
 	/* may be NULL: runs once, at the next nvme_broker_stop, before the
 	 * controller stops — what the device does in the last moment before
 	 * CC.EN=0 (a test completes commands there) */

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "fake_broker.h"
+#include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 #include "owner_shim.h"
 #include "shim.h"
@@ -556,6 +557,31 @@ static void test_bad_phase(void **state)
 	inject_case(FB_INJECT_BAD_PHASE, &sc.ioq[0].bad_phase);
 }
 
+/* a completion whose SQ head lies past the tail the driver rang (the
+ * controller cannot have consumed what it was never given): ignored like
+ * any impossible completion, not believed — believed, the driver's SQ
+ * head jumped past its tail and the queue looked full for good */
+static void test_bad_sqhd(void **state)
+{
+	(void)state;
+	inject_case(FB_INJECT_BAD_SQHD, &sc.ioq[0].bad_cqe);
+	/* the queue takes as many commands as it has control blocks */
+	struct nvme_queue *q = &sc.ioq[0];
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	ndone = naborted = 0;
+	fb.device_stalled = true;
+	for (unsigned i = 0; i < q->nccb; i++) {
+		struct nvme_io r = fb_read(i, 1, b.iova, 512);
+		assert_int_equal(nvme_io_submit(&sc, q, &r, count_done, 0), 0);
+	}
+	fb.device_stalled = false;
+	while (ndone < q->nccb)
+		assert_true(nvme_complete(&sc, q) > 0);
+	assert_int_equal(naborted, 0);
+	nvme_buf_put(&sc, &b);
+}
+
 static void test_cfs(void **state)
 {
 	(void)state;
@@ -602,6 +628,54 @@ static void test_garbage_cqes(void **state)
 	assert_int_equal(n, 5);
 	assert_int_equal(q->bad_cid + q->bad_cqe, bad + 5);
 	assert_int_equal(q->completed, q->submitted);
+}
+
+/* A completion naming a command that is written but not rung (its queue
+ * plugged): the controller was never given it, so the completion is
+ * impossible and ignored. Here the device completes a rung read A and the
+ * completion the gate delivers names the unrung read B. Believed, B was
+ * answered with A's status and then rung at the unplug anyway: the device
+ * ran it after its caller had been told it finished (a write would land
+ * after its buffer went back), and its real completion named a CID no
+ * longer outstanding. */
+static void test_cqe_for_unrung(void **state)
+{
+	(void)state;
+	struct nvme_queue *q = &sc.ioq[0];
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	struct nvme_io r = fb_read(0, 1, b.iova, 512);
+	ndone = naborted = 0;
+	fb.device_stalled = true;
+	assert_int_equal(nvme_io_submit(&sc, q, &r, count_done, 0), 0); /* A */
+	nvme_q_plug(q);
+	assert_int_equal(nvme_io_submit(&sc, q, &r, count_done, 0), 0); /* B */
+	const struct nvme_ccb *ccb_b = 0;
+	for (unsigned i = 0; i < q->nccb; i++)
+		if (q->ccb[i].state == NVME_CCB_INFLIGHT && q->ccb[i].unrung)
+			ccb_b = &q->ccb[i];
+	assert_non_null(ccb_b);
+	fb.inject = FB_INJECT_CID;
+	fb.inject_qid = q->id;
+	fb.inject_cid = ccb_b->cid;
+	fb.device_stalled = false;
+	assert_int_equal(nvme_complete(&sc, q), 1);
+	assert_int_equal(fb.inject, FB_INJECT_NONE); /* A's, renamed */
+	assert_int_equal(ndone, 0);
+	assert_int_equal(q->bad_cid, 1);
+	assert_int_equal(q->inflight, 2);
+	/* B rung at the unplug completes once, with the device's answer */
+	nvme_q_unplug(&sc, q);
+	for (unsigned i = 0; i < 4 && ndone == 0; i++)
+		nvme_complete(&sc, q);
+	assert_int_equal(ndone, 1);
+	assert_int_equal(naborted, 0);
+	assert_int_equal(q->bad_cid, 1);
+	/* A's completion was lost: the reset answers it, once */
+	assert_int_equal(nvme_recover(&sc, "test"), 0);
+	assert_int_equal(ndone, 2);
+	assert_int_equal(naborted, 1);
+	nvme_buf_put(&sc, &b);
 }
 
 /* a controller that never becomes ready: attach fails, everything undone */
@@ -723,6 +797,59 @@ static void test_block_larger_than_max_xfer(void **state)
 	assert_non_null(buf);
 	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, buf), 0);
 	free(buf);
+}
+
+/* what /api/nvme says of namespace i: its "blocks", "bs" and "bytes" */
+static void ns_json(unsigned i, uint64_t *blocks, uint64_t *bs, uint64_t *bytes)
+{
+	static char buf[8192];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	nvme_json(&sc, &j);
+	assert_true(json_end(&j) > 0);
+	const char *p = strstr(buf, "\"namespaces\"");
+	assert_non_null(p);
+	for (unsigned k = 0; k <= i; k++) {
+		p = strstr(p + 1, "\"nsid\"");
+		assert_non_null(p);
+	}
+	*blocks = strtoull(strstr(p, "\"blocks\":") + 9, 0, 10);
+	*bs = strtoull(strstr(p, "\"bs\":") + 5, 0, 10);
+	*bytes = strtoull(strstr(p, "\"bytes\":") + 8, 0, 10);
+}
+
+/* A namespace whose size in bytes does not fit 64 bits (2^55 blocks of 512
+ * bytes: 16 EiB): no block device can describe it, and /api/nvme said it
+ * held 0 bytes (the product wrapped). Every namespace attached reports a
+ * size that is blocks x block size; this one is reported and skipped. */
+static void test_ns_bytes_overflow(void **state)
+{
+	(void)state;
+	nvme_detach(&sc);
+	fake_broker_init(7);
+	fb.nsze_override = 1ull << 55;
+	fake_broker_softc(&sc);
+	assert_int_equal(nvme_attach(&sc), 0);
+	assert_int_equal(nvme_broker_nns(&fb), 1); /* the broker granted it */
+	for (unsigned i = 0; i < sc.nns; i++) {
+		uint64_t blocks, bs, bytes;
+		ns_json(i, &blocks, &bs, &bytes);
+		assert_int_equal(bytes / bs, blocks);
+	}
+	assert_int_equal(sc.nns, 0);
+	assert_int_equal(nblockdevs, 0);
+	/* the largest size that fits is served */
+	nvme_detach(&sc);
+	fake_broker_init(7);
+	fb.nsze_override = (1ull << 55) - 1;
+	fake_broker_softc(&sc);
+	assert_int_equal(nvme_attach(&sc), 0);
+	assert_int_equal(sc.nns, 1);
+	assert_int_equal(nblockdevs, 1);
+	uint64_t blocks, bs, bytes;
+	ns_json(0, &blocks, &bs, &bytes);
+	assert_int_equal(blocks, (1ull << 55) - 1);
+	assert_int_equal(bytes, ~0ull - 511);
 }
 
 /* an asynchronous command past its deadline: nvme_poll resets, the
@@ -962,6 +1089,50 @@ static void test_cfs_reset_fails_posted(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* Detach with the same two finished writes waiting for the driver (a)
+ * and (b), and one the device never completed: the detach stops the
+ * controller as a reset does and delivers the device's own completions —
+ * both writes succeed, once each — and fails only the third. */
+static void test_detach_delivers_posted(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	struct nvme_ccb *w3 = three_writes(&b);
+	uint64_t failed = sc.reset_failed_cmds;
+	fb.before_stop = device_finishes_two;
+	nvme_detach(&sc);
+	assert_null(fb.before_stop); /* the device did finish two */
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(answers[i].n, 1);
+		assert_int_equal(answers[i].status, 0); /* success */
+		assert_true(on_disk(i));
+	}
+	assert_int_equal(nvme_cqe_sc(&w3->cqe), NVME_SC_ABORT_SQ_DELETED);
+	assert_false(on_disk(2));
+	assert_int_equal(sc.reset_delivered_cmds, 2);
+	assert_int_equal(sc.reset_failed_cmds, failed + 1);
+	assert_int_equal(sc.ioq[0].inflight, 0);
+	assert_false(dma_pool_live(&sc.pool));
+	nvme_ccb_put(w3);
+}
+
+/* the same detach under Controller Fatal Status: as a reset would, it
+ * believes nothing unconsumed — every command fails once, as aborted */
+static void test_cfs_detach_fails_posted(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	struct nvme_ccb *w3 = three_writes(&b);
+	fb.before_stop = device_finishes_two;
+	fb.csts = NVME_CSTS_CFS_MASK << NVME_CSTS_CFS_SHIFT;
+	nvme_detach(&sc);
+	assert_null(fb.before_stop);
+	assert_reset_delivered_none(w3);
+	assert_int_equal(sc.reset_failed_cmds, 3);
+	assert_int_equal(sc.ioq[0].inflight, 0);
+	nvme_ccb_put(w3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -980,13 +1151,18 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_cid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_phase, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_sqhd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_cqes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cqe_for_unrung, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_never_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ns_size_zero, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mdts_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_larger_than_max_xfer,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ns_bytes_overflow, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_async_deadline, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_io_len_mismatch, setup,
@@ -1001,6 +1177,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_revoked_reset_delivers_nothing,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_detach_delivers_posted, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_cfs_detach_fails_posted, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
