@@ -14,12 +14,13 @@
  * mask, unmask, count and revoke Interrupts and fire CPU vectors; allocate
  * and free kernel memory (any pointer, any length, any owner, again);
  * revoke and reinstate owners, and an IOMMU fault with the safe point
- * after it; and the kernel's and device manager's own parts: pins on
- * grants (commands in flight), narrowing an owner's DMA limit
- * (auth_owner_limit), the NVMe gate's shadow pages (dma_kernel_alloc and
- * dma_kernel_free, charged to the owner as the gate charges them), revoke
- * hooks (auth_owner_on_revoke: one that looks, one that drops the owner's
- * pins as the NVMe broker's does) and an IOMMU that stops confirming
+ * after it or not yet (owner 2 quarantined, not revoked); and the
+ * kernel's and device manager's own parts: pins on grants (commands in
+ * flight), narrowing an owner's DMA limit (auth_owner_limit), the NVMe
+ * gate's shadow pages (dma_kernel_alloc and dma_kernel_free, charged to
+ * the owner as the gate charges them), revoke hooks
+ * (auth_owner_on_revoke: one that looks, one that drops the owner's pins
+ * as the NVMe broker's does) and an IOMMU that stops confirming
  * unmaps and starts again (shim_iommu_fail_unmap). Every capability the
  * driver gets back is its copy in one of a few slots, and the driver
  * keeps old copies and forges them: any field of struct dma_pool, struct
@@ -38,7 +39,8 @@
  *  - every call succeeds or is refused exactly as the model says: a
  *    capability is its (owner,) slot and generation and nothing else, a
  *    revoked owner gets nothing new (no pool, window, interrupt or kernel
- *    memory) and its pools carve nothing, a reinstated owner's old
+ *    memory) and its pools carve nothing, a quarantined one no interrupt
+ *    before the safe point revokes it, a reinstated owner's old
  *    capabilities stay dead; a carve hands out only bytes of the pool it
  *    names, va = iova, at the alignment asked; a pool or shadow page lies
  *    below the lowest of the caller's, the owner's and the domain's
@@ -290,6 +292,10 @@ static unsigned nwh;
 static uint64_t proc_pages_base, withheld_pages;
 
 static bool revoked[NOWN + 2];
+/* owner 2's device quarantined by the (shim's) IOMMU: by a fault, or by
+ * its revocation; until reinstated. Between a fault and the safe point it
+ * is quarantined but not revoked */
+static bool quar2;
 static uint64_t mlimit[NOWN + 2]; /* auth_owner_limit's, 0: none */
 static bool fail_unmap;		  /* the shim's IOMMU stops confirming */
 static uint64_t pages_base;	  /* shim pages out before the input */
@@ -1099,7 +1105,7 @@ static void op_irq_bind(void)
 	/* an MSI-X entry of the table, or the MSI function's one message */
 	bool want = devs[dev].owner == o && bound(o) &&
 		    idx < (dev == MSI_DEV ? 1 : MSIX_N) && !revoked[o] &&
-		    !taken;
+		    !(o == 2 && quar2) && !taken;
 	TRACE("irq_bind dev %u owner %u entry %u -> ic%u\n", dev, o, idx, dst);
 	if (want && (slots_live() >= AUTH_SLOTS - 1 || nirec >= MAXREC))
 		return;
@@ -1534,6 +1540,7 @@ static void op_owner_revoke(void)
 	uint16_t o = owner_sel();
 	TRACE("owner_revoke %u\n", o);
 	int got = auth_owner_revoke(o, "fuzz");
+	quar2 |= o == 2;
 	if (!bound(o)) {
 		CHECK(got == -1, "revoke of an unbound owner", o, got);
 		return;
@@ -1550,16 +1557,23 @@ static void op_owner_reinstate(void)
 	CHECK((got == 0) == want, "reinstate", got, want);
 	if (want) {
 		revoked[o] = false;
+		quar2 &= o != 2;
 		/* bus mastering is the caller's to put back */
 		pci_enable(&devs[o - 1], true, false, true);
 	}
 }
 
-/* a DMA fault of owner 2's device, then the main loop's safe point */
-static void op_iommu_fault(void)
+/* a DMA fault of owner 2's device (the IOMMU quarantines it in its
+ * interrupt), then — unless poll is false — the main loop's safe point.
+ * Without it the owner is quarantined but not yet revoked: it must get no
+ * new interrupt in between (irq_bind) */
+static void op_iommu_fault(bool poll)
 {
-	TRACE("iommu fault, auth_poll\n");
+	TRACE("iommu fault%s\n", poll ? ", auth_poll" : " (no safe point yet)");
 	shim_iommu_fault();
+	quar2 = true;
+	if (!poll)
+		return;
 	unsigned got = auth_poll();
 	if (revoked[2]) {
 		CHECK(got == 0, "poll revoked a revoked owner", got, 0);
@@ -1645,6 +1659,11 @@ static void reclaim_withheld(void)
 static void teardown(void)
 {
 	shim_iommu_fail_unmap = fail_unmap = false;
+	/* a fault no safe point reached: resumed, so that the one below
+	 * revokes nothing */
+	if (quar2 && !revoked[2])
+		CHECK(iommu_owner_resume(2) == 0, "teardown resume", 2, 0);
+	quar2 = false;
 	for (uint16_t o = 0; o <= NOWN + 1; o++) {
 		auth_owner_on_revoke(o, NULL, NULL);
 		hook_kind[o] = hook_ctx[o] = 0;
@@ -1747,6 +1766,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	pages_base = shim_pages_in_use;
 	TRACE("---- input of %zu bytes\n", n);
 	for (unsigned step = 0; step < MAXOPS && pos < inlen; step++) {
+		uint8_t v;
 		switch (next() % 24) {
 		case 0:
 		case 1:
@@ -1813,15 +1833,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			op_unit();
 			break;
 		default: /* 17, 23 */
-			switch (next() % 3) {
+			switch (v = next(), v % 3) {
 			case 0:
 				op_owner_revoke();
 				break;
 			case 1:
 				op_owner_reinstate();
 				break;
-			default:
-				op_iommu_fault();
+			default: /* the top bit: no safe point yet */
+				op_iommu_fault(!(v & 0x80));
 				break;
 			}
 			break;

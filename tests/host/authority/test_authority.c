@@ -911,6 +911,58 @@ static void test_irq_msi_only(void **st)
 	assert_int_equal(host_vector_bad_frees, 0);
 }
 
+/* A DMA fault quarantines the owner in the IOMMU's interrupt; the safe
+ * point (auth_poll) revokes it later. In between, irq_bind refuses it as
+ * revoked (one counted AUTH_REVOKED refusal) and takes nothing: no CPU
+ * vector, no ask for an interrupt remapping entry, no MSI-X entry
+ * written. Before, the quarantined owner was bound a new interrupt (its
+ * IRTE made, the table entry programmed) until auth_poll ran. */
+static void test_irq_quarantined(void **st)
+{
+	const uint16_t o = 75;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 13, .owner = o};
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &d};
+	d.cfg = cfgsp;
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	d.cap_msix = 0x70;
+	d.msix_size = 2;
+	d.msix_table_off = 0x1000;
+	d.msix_pba_off = 0x1800;
+	d.msix_table = (volatile uint32_t *)(bar_mem + 0x1000);
+	memset(bar_mem, 0, sizeof(bar_mem));
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+	assert_int_equal(auth_owner_bind(o, &f), 0);
+	struct irq_cap a, c;
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &a), 0);
+	shim_iommu_fault(); /* quarantined, not yet revoked */
+	assert_false(auth_owner_revoked(o));
+	uint64_t r0 = refused(AUTH_REVOKED);
+	unsigned asks = host_irte_asks, held = 0;
+	for (unsigned v = 0; v < 256; v++)
+		held += host_vectors[v].fn != NULL;
+	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &c), -1);
+	assert_int_equal(refused(AUTH_REVOKED), r0 + 1);
+	assert_int_equal(c.slot, 0);
+	assert_int_equal(host_irte_asks, asks);
+	for (unsigned v = 0; v < 256; v++)
+		held -= host_vectors[v].fn != NULL;
+	assert_int_equal(held, 0);
+	assert_true(all_zero(bar_mem + 0x1000 + PCI_MSIX_ENTRY_SIZE,
+			     PCI_MSIX_ENTRY_SIZE));
+	/* the safe point revokes (a's interrupt with it); reinstated on
+	 * purpose, the owner binds again */
+	assert_int_equal(auth_poll(), 1);
+	assert_null(host_vectors[a.vector].fn);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &c), 0);
+	irq_revoke(&c);
+	assert_int_equal(host_vector_bad_frees, 0);
+	shim_iommu_owner = 0;
+}
+
 /* ---- kernel memory for a driver's own state ----------------------------- */
 static void test_kmem(void **st)
 {
@@ -1071,6 +1123,7 @@ int main(void)
 	    cmocka_unit_test(test_mmio_forged_fields),
 	    cmocka_unit_test(test_irq_forged_fields),
 	    cmocka_unit_test(test_irq_msi_only),
+	    cmocka_unit_test(test_irq_quarantined),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_kmem_free_not_given),
 	    cmocka_unit_test(test_kmem_revoked),

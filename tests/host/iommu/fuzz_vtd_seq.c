@@ -47,7 +47,9 @@
  *    cache;
  *  - interrupt remapping: each present IRTE is exactly one live
  *    allocation (vector, APIC id, the owner's source id verified, SVT 1,
- *    SQ 0), the handles and MSI address/data are as §5.1.2.2 says;
+ *    SQ 0), the handles and MSI address/data are as §5.1.2.2 says; a
+ *    quarantined owner is refused any new entry (-1, remapping unit or
+ *    not) until resumed;
  *  - fault records are consumed, counted for the owner of the source id
  *    (last fault's sid, reason, direction, page), overflow cleared.
  * FUZZ_VTD_TRACE=1 prints every operation. */
@@ -900,7 +902,9 @@ static void op_irq_alloc(const uint8_t *a)
 	    (a[2] & 0x80) ? (a[2] & 1 ? 0xffffffffu : 256u + a[3]) : a[3];
 	int want;
 	int idx = -1;
-	if (!o || !m.o[o].dom || !m.ir)
+	if (o && m.o[o].dom && m.o[o].quar)
+		want = -1; /* nothing new for a quarantined owner */
+	else if (!o || !m.o[o].dom || !m.ir)
 		want = 1;
 	else if (m.broken || apic > 255)
 		want = -1;
