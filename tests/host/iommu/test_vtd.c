@@ -204,6 +204,37 @@ static void test_irq_alloc_quarantined_refused(void **st)
 	fake_down();
 }
 
+/* a fault of an owner quarantined already turns bus mastering off again:
+ * a driver may have set it since (pci_enable asks no one). Before, the
+ * second fault found the owner quarantined and left the device mastering
+ * (its context entry clear, so reaching nothing, but faulting into the
+ * fault records every owner shares, and signalling) until the safe point
+ * revoked the owner — and for good when it was revoked already */
+static void test_fault_again_stops_bus_master(void **st)
+{
+	fake_up(false);
+	fake_set_bme(0);
+	fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x5000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	fake_step();
+	assert_true(iommu_owner_quarantined(1));
+	assert_false(fake_bme(0));
+	uint32_t q = iommu_quarantines();
+	uint64_t cc = fake.cc;
+	fake_set_bme(0); /* as a driver's pci_enable would */
+	fake_fault(fake_sid(0), VTD_FR_READ, false, 0x6000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	fake_step();
+	assert_false(fake_bme(0));
+	/* the same quarantine: not counted again, nothing invalidated */
+	assert_int_equal(iommu_quarantines(), q);
+	assert_int_equal(fake.cc, cc);
+	assert_int_equal(iommu_fault_count(1, NULL), 2);
+	const uint64_t *ce = fake_ctx(0);
+	assert_true(!ce || !(ce[0] & VTD_CTX_P));
+	fake_down();
+}
+
 /* a unit whose SAGAW offers only 3-level tables translates 39 bits
  * whatever its MGAW: the domain's limit was min(48, MGAW), so an iova at
  * 2^39 + 0x1000 was accepted and written where 0x1000 is */
@@ -299,6 +330,7 @@ int main(void)
 	    cmocka_unit_test(test_irq_alloc_unconfirmed_leaves_no_entry),
 	    cmocka_unit_test(test_irq_free_unconfirmed_twice),
 	    cmocka_unit_test(test_irq_alloc_quarantined_refused),
+	    cmocka_unit_test(test_fault_again_stops_bus_master),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
