@@ -54,7 +54,9 @@
  *    owner's revocation included); each pool's and allocation's tag bytes
  *    are intact;
  *  - each owner's charged pool, shadow and kernel memory equal the
- *    model's sums (pools live, parked and withheld), within the quotas;
+ *    model's sums (pools live, parked and withheld; shadow pages live and
+ *    withheld, across inputs too: dma_kernel_free says -1 exactly when it
+ *    withholds), within the quotas;
  *    the pages the page shim has out equal the same sum (nothing freed
  *    twice — the shim aborts — nor leaked); withheld pages stay out across
  *    inputs and are never handed out again; under the IOMMU the mapped
@@ -268,7 +270,8 @@ static unsigned nkrec;
 
 /* the kernel's own device-visible pages (dma_kernel_alloc), allocated and
  * freed as the NVMe gate does its shadows: charged to the owner
- * (DMA_CHARGE_SHADOW) first, uncharged when given back (withheld or not) */
+ * (DMA_CHARGE_SHADOW) first, uncharged when given back — and not when
+ * dma_kernel_free says it withheld them: the charge follows the pages */
 enum { K_LIVE, K_FREED, K_WITHHELD };
 static struct karec {
 	uint16_t owner;
@@ -280,13 +283,15 @@ static struct karec {
 static unsigned nkarec;
 
 /* pages withheld by earlier inputs: never freed, never handed out again;
- * pools among them stay charged to their owner. Past MAXWH the harness
- * gives them back itself (reclaim_withheld: a new boot, as far as the
- * layer's memory goes) */
+ * pools and charged shadows among them stay charged to their owner (kind:
+ * DMA_CHARGE_POOL or _SHADOW). Past MAXWH the harness gives them back
+ * itself (reclaim_withheld: a new boot, as far as the layer's memory
+ * goes) */
 static struct whrec {
 	uint16_t owner;
 	uint64_t base, len;
 	bool charged;
+	uint8_t kind;
 } whs[MAXWH + 2 * MAXREC];
 static unsigned nwh;
 static uint64_t proc_pages_base, withheld_pages;
@@ -365,7 +370,8 @@ static uint64_t pool_charged(uint16_t o)
 		if (recs[i].owner == o && recs[i].state != P_DEAD)
 			n += recs[i].len;
 	for (unsigned i = 0; i < nwh; i++)
-		if (whs[i].owner == o && whs[i].charged)
+		if (whs[i].owner == o && whs[i].charged &&
+		    whs[i].kind == DMA_CHARGE_POOL)
 			n += whs[i].len;
 	return n;
 }
@@ -373,9 +379,13 @@ static uint64_t shadow_charged(uint16_t o)
 {
 	uint64_t n = 0;
 	for (unsigned i = 0; i < nkarec; i++)
-		if (karecs[i].owner == o && karecs[i].state == K_LIVE &&
+		if (karecs[i].owner == o && karecs[i].state != K_FREED &&
 		    karecs[i].charged)
 			n += karecs[i].pages * PS;
+	for (unsigned i = 0; i < nwh; i++)
+		if (whs[i].owner == o && whs[i].charged &&
+		    whs[i].kind == DMA_CHARGE_SHADOW)
+			n += whs[i].len;
 	return n;
 }
 /* the lowest of a caller's limit (0: none), the owner's and, for owner 2,
@@ -1507,8 +1517,9 @@ static void op_kalloc(void)
 }
 
 /* the kernel gives its page back (honestly: the kernel is not the
- * adversary): uncharged, unmapped and freed, or withheld when the unit
- * does not confirm the unmap */
+ * adversary) as the gate does (gate_free): unmapped and freed, then
+ * uncharged; or withheld when the unit does not confirm the unmap —
+ * dma_kernel_free says so, and the charge stays with the pages */
 static void op_kfree(void)
 {
 	if (!nkarec)
@@ -1520,10 +1531,11 @@ static void op_kfree(void)
 	TRACE("kernel_free owner %u 0x%llx %llu pages%s\n", k->owner,
 	      (unsigned long long)k->pa, (unsigned long long)k->pages,
 	      withheld ? " withheld" : "");
-	if (k->charged)
+	int got = dma_kernel_free(k->owner, k->pa, k->pages);
+	CHECK(got == (withheld ? -1 : 0), "kernel free", got, withheld);
+	if (k->charged && got == 0)
 		dma_owner_uncharge(dma_owner_acct(k->owner), DMA_CHARGE_SHADOW,
 				   k->pages * PS);
-	dma_kernel_free(k->owner, k->pa, k->pages);
 	k->state = withheld ? K_WITHHELD : K_FREED;
 }
 
@@ -1647,7 +1659,7 @@ static void reclaim_withheld(void)
 	for (unsigned i = 0; i < nwh; i++) {
 		if (whs[i].charged)
 			dma_owner_uncharge(dma_owner_acct(whs[i].owner),
-					   DMA_CHARGE_POOL, whs[i].len);
+					   whs[i].kind, whs[i].len);
 		page_free(whs[i].base, whs[i].len / PS);
 	}
 	nwh = 0;
@@ -1693,16 +1705,19 @@ static void teardown(void)
 	for (unsigned i = 0; i < nkarec; i++) {
 		struct karec *k = &karecs[i];
 		if (k->state == K_LIVE) {
+			CHECK(dma_kernel_free(k->owner, k->pa, k->pages) == 0,
+			      "teardown kernel free", k->owner, k->pa);
 			if (k->charged)
 				dma_owner_uncharge(dma_owner_acct(k->owner),
 						   DMA_CHARGE_SHADOW,
 						   k->pages * PS);
-			dma_kernel_free(k->owner, k->pa, k->pages);
 			k->state = K_FREED;
 		} else if (k->state == K_WITHHELD) {
 			whs[nwh++] = (struct whrec){.owner = k->owner,
 						    .base = k->pa,
-						    .len = k->pages * PS};
+						    .len = k->pages * PS,
+						    .charged = k->charged,
+						    .kind = DMA_CHARGE_SHADOW};
 			withheld_pages += k->pages;
 		}
 	}
@@ -1713,15 +1728,18 @@ static void teardown(void)
 			whs[nwh++] = (struct whrec){.owner = recs[i].owner,
 						    .base = recs[i].base,
 						    .len = recs[i].len,
-						    .charged = true};
+						    .charged = true,
+						    .kind = DMA_CHARGE_POOL};
 			withheld_pages += recs[i].len / PS;
 		}
 	nrec = nkarec = 0;
 	for (uint16_t o = 1; o <= NOWN; o++) {
 		const struct dma_owner *a = dma_owner_acct(o);
 		for (int c = 0; c < DMA_CHARGE_N; c++) {
-			uint64_t want =
-			    c == DMA_CHARGE_POOL ? pool_charged(o) : 0;
+			uint64_t want = c == DMA_CHARGE_POOL ? pool_charged(o)
+					: c == DMA_CHARGE_SHADOW
+					    ? shadow_charged(o)
+					    : 0;
 			CHECK(a->use[c] == want, "charge left after teardown",
 			      o, a->use[c]);
 		}
