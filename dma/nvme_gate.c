@@ -64,14 +64,14 @@ static enum nvme_verdict gate_alloc(struct nvme_gate *g, size_t len,
 	return NVME_V_ACCEPT;
 }
 
+/* the charge follows the pages: a shadow the env withheld (its unmap not
+ * confirmed) stays charged to the owner as long as they are out — for
+ * good — so withheld shadows count against its quota and cannot grow
+ * without bound */
 static void gate_free(struct nvme_gate *g, struct dma_buf *b)
 {
-	if (b->len) {
-		if (g->pol->acct)
-			dma_owner_uncharge(g->pol->acct, DMA_CHARGE_SHADOW,
-					   b->len);
-		g->env.shadow_free(g->env.ctx, b);
-	}
+	if (b->len && g->env.shadow_free(g->env.ctx, b) == 0 && g->pol->acct)
+		dma_owner_uncharge(g->pol->acct, DMA_CHARGE_SHADOW, b->len);
 	b->va = 0;
 	b->iova = 0;
 	b->len = 0;

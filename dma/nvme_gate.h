@@ -44,7 +44,10 @@ struct nvme_gate_env {
 	 * and PRP lists are mapped read-only for it under an IOMMU */
 	int (*shadow_alloc)(void *ctx, size_t len, bool dev_writes,
 			    struct dma_buf *out);
-	void (*shadow_free)(void *ctx, struct dma_buf *b);
+	/* 0: given back. -1: withheld (the IOMMU did not confirm the unmap,
+	 * so the device may still reach it: its pages never return), and
+	 * the owner stays charged for it */
+	int (*shadow_free)(void *ctx, struct dma_buf *b);
 	/* CPU view of a device address range the grant check has accepted */
 	void *(*drv_va)(void *ctx, uint64_t iova, size_t len);
 	/* may be NULL: deliver the driver's interrupt `iv` (the MSI-X entry a
@@ -172,7 +175,8 @@ struct nvme_gate {
 /* ---- gate functions ---------------------------------------------------- */
 /* bind the gate to env and policy (policy->cq_live etc. are maintained by the
  * gate from now on). No memory is allocated. 0 or -1. Shadow memory is
- * charged to policy->acct (DMA_CHARGE_SHADOW) when it is set.
+ * charged to policy->acct (DMA_CHARGE_SHADOW) when it is set, until env's
+ * shadow_free gives it back (a shadow it withholds stays charged).
  * Every grant an accepted command names is pinned (grant_pin) until its
  * completion is reaped, its SQ is deleted or the gate drops all queues, so
  * memory the device may still use cannot be revoked (grant_revoke fails).

@@ -100,7 +100,9 @@ uint64_t auth_owner_dma_limit(uint16_t owner);
  * reads it; | IOMMU_WRITE: and writes it). 0 if none. */
 uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit,
 			  unsigned perm);
-/* unmapped (and the IOTLB invalidation waited for) before they are freed;
- * withheld when the unit does not confirm */
-void dma_kernel_free(uint16_t owner, uint64_t pa, size_t pages);
+/* unmapped (and the IOTLB invalidation waited for) before they are freed:
+ * 0. -1 when the unit does not confirm the unmap: the pages are withheld —
+ * never freed, the device may still reach them — and whoever charged them
+ * to the owner (the NVMe gate, its shadows) keeps the charge */
+int dma_kernel_free(uint16_t owner, uint64_t pa, size_t pages);
 #endif

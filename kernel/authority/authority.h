@@ -205,7 +205,10 @@ struct irq_cap {
 };
 
 /* bind MSI-X entry `msix_index` of d to handler(arg); the kernel programs the
- * table entry (masked until irq_unmask). 0 or -1. */
+ * table entry (masked until irq_unmask). 0 or -1; refused (AUTH_REVOKED,
+ * one line, no vector or remapping entry taken) while owner is revoked or
+ * its device is quarantined by the IOMMU (iommu_owner_quarantined: a DMA
+ * fault not yet turned into a revocation by auth_poll). */
 int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	     irq_handler_t handler, void *arg, struct irq_cap *out);
 void irq_mask(const struct irq_cap *c);

@@ -105,16 +105,17 @@ uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit,
 	return pa;
 }
 
-void dma_kernel_free(uint16_t owner, uint64_t pa, size_t pages)
+int dma_kernel_free(uint16_t owner, uint64_t pa, size_t pages)
 {
 	if (iommu_addr_limit(owner) &&
 	    iommu_unmap(owner, pa, pages * PAGE_SIZE) != 0) {
 		kprintf("authority: owner %u kernel DMA page 0x%lx not "
 			"confirmed unmapped; withheld\n",
 			owner, pa);
-		return;
+		return -1;
 	}
 	page_free(pa, pages);
+	return 0;
 }
 
 static struct grant_table *pool_table(const struct dma_pool *p)

@@ -53,10 +53,15 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 			msix_index, owner);
 		return -1;
 	}
-	if (auth_owner_revoked(owner)) {
+	/* quarantined: the IOMMU stopped the device after a DMA fault, in
+	 * its interrupt; the safe point (auth_poll) has yet to revoke the
+	 * owner. It gets no new interrupt in between either */
+	bool quarantined = iommu_owner_quarantined(owner);
+	if (quarantined || auth_owner_revoked(owner)) {
 		auth_refusals[AUTH_REVOKED]++;
-		kprintf("authority: owner %u is revoked; no interrupt on %s\n",
-			owner, a);
+		kprintf("authority: owner %u is %s; no interrupt on %s\n",
+			owner,
+			quarantined ? "quarantined (DMA fault)" : "revoked", a);
 		return -1;
 	}
 	/* one entry, one binding: revoking a second would mask the first */

@@ -163,10 +163,10 @@ static int env_shadow_alloc(void *ctx, size_t len, bool dev_writes,
 	return 0;
 }
 
-static void env_shadow_free(void *ctx, struct dma_buf *buf)
+static int env_shadow_free(void *ctx, struct dma_buf *buf)
 {
 	struct nvme_broker *b = ctx;
-	dma_kernel_free(b->owner, buf->iova, buf->len / PAGE_SIZE);
+	return dma_kernel_free(b->owner, buf->iova, buf->len / PAGE_SIZE);
 }
 
 /* completions the gate posted itself into a CQ created on MSI-X entry iv:

@@ -80,8 +80,19 @@ uint32_t iommu_quarantines(void)
 
 void vtd_domain_quarantine(struct vtd_domain *dm)
 {
-	if (dm->quarantined)
+	if (dm->quarantined) {
+		/* a further fault (or quarantine asked for): something may
+		 * have set Bus Master Enable since (drivers reach the command
+		 * register through pci_enable, which asks no one). The context
+		 * entry is clear already; the device is stopped again, so that
+		 * it neither floods the fault records every owner shares nor
+		 * signals */
+		if (vtd_stop_sid(dm->u, dm->sid))
+			kprintf("iommu: owner %u quarantined already: bus "
+				"mastering was on again; off\n",
+				dm->owner);
 		return;
+	}
 	dm->quarantined = true;
 	vtd_quarantines++;
 	vtd_stop_sid(dm->u, dm->sid);

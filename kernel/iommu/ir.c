@@ -31,6 +31,14 @@ int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
 		    uint32_t *msi_addr, uint32_t *msi_data, uint16_t *handle)
 {
 	struct vtd_domain *dm = vtd_domain_of(owner);
+	/* a device the IOMMU stopped after a fault signals nothing new until
+	 * its owner is resumed, remapped or not (an interrupt is a write) */
+	if (dm && dm->quarantined) {
+		kprintf("iommu: owner %u is quarantined; no interrupt "
+			"remapping entry\n",
+			owner);
+		return -1;
+	}
 	if (!dm || !dm->u->ir)
 		return 1; /* not remapped here: compatibility format */
 	struct vtd_unit *u = dm->u;

@@ -95,12 +95,15 @@ static void vtd_write_buffer_flush(struct vtd_unit *u)
 			break;
 }
 
-/* Bus Master Enable off, the rest of the command register as it was */
-static void vtd_bme_off(struct pci_dev *d)
+/* Bus Master Enable off, the rest of the command register as it was; was
+ * it on? */
+static bool vtd_bme_off(struct pci_dev *d)
 {
 	uint16_t c = pci_cfg_read16(d, PCI_COMMAND);
-	if (c & PCI_COMMAND_MASTER)
-		pci_cfg_write16(d, PCI_COMMAND, c & ~PCI_COMMAND_MASTER);
+	if (!(c & PCI_COMMAND_MASTER))
+		return false;
+	pci_cfg_write16(d, PCI_COMMAND, c & ~PCI_COMMAND_MASTER);
+	return true;
 }
 
 /* ---- fail closed ------------------------------------------------------- */
@@ -120,13 +123,16 @@ static void vtd_unit_broken(struct vtd_unit *u, const char *why)
 			vtd_bme_off(&pci_devs[i]);
 }
 
-/* bus mastering off for every function whose DMA arrives as sid */
-void vtd_stop_sid(struct vtd_unit *u, uint16_t sid)
+/* bus mastering off for every function whose DMA arrives as sid; how many
+ * had it on */
+unsigned vtd_stop_sid(struct vtd_unit *u, uint16_t sid)
 {
+	unsigned n = 0;
 	for (unsigned i = 0; i < pci_ndevs && i < VTD_MAX_FNS; i++)
 		if (fn_unit[i] == u - vtd_units && fn_sid[i] == sid &&
 		    pci_devs[i].header_type == 0)
-			vtd_bme_off(&pci_devs[i]);
+			n += vtd_bme_off(&pci_devs[i]);
+	return n;
 }
 
 /* ---- queued invalidation (§6.5.2) --------------------------------------- */

@@ -59,9 +59,12 @@ int vtd_inv_context(struct vtd_unit *u, uint16_t sid, uint16_t did);
 struct vtd_unit *vtd_unit_for_sid(uint16_t seg, uint16_t sid);
 int vtd_inv_iec(struct vtd_unit *u, int index);
 struct vtd_domain *vtd_domain_of(uint16_t owner);
-void vtd_stop_sid(struct vtd_unit *u, uint16_t sid);
+/* bus mastering off for every function whose DMA arrives as sid; returns
+ * how many had it on */
+unsigned vtd_stop_sid(struct vtd_unit *u, uint16_t sid);
 /* a DMA fault revokes the device's access: bus mastering off and its
- * context entry cleared (caches invalidated), until iommu_owner_resume */
+ * context entry cleared (caches invalidated), until iommu_owner_resume;
+ * a fault of an owner quarantined already turns bus mastering off again */
 void vtd_domain_quarantine(struct vtd_domain *dm);
 /* kernel/iommu/ir.c: zeroed IRT, IRTA, SIRTP, IEC global, IRE. 0 or -1 */
 int vtd_ir_up(struct vtd_unit *u);

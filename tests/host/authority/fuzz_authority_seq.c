@@ -14,12 +14,13 @@
  * mask, unmask, count and revoke Interrupts and fire CPU vectors; allocate
  * and free kernel memory (any pointer, any length, any owner, again);
  * revoke and reinstate owners, and an IOMMU fault with the safe point
- * after it; and the kernel's and device manager's own parts: pins on
- * grants (commands in flight), narrowing an owner's DMA limit
- * (auth_owner_limit), the NVMe gate's shadow pages (dma_kernel_alloc and
- * dma_kernel_free, charged to the owner as the gate charges them), revoke
- * hooks (auth_owner_on_revoke: one that looks, one that drops the owner's
- * pins as the NVMe broker's does) and an IOMMU that stops confirming
+ * after it or not yet (owner 2 quarantined, not revoked); and the
+ * kernel's and device manager's own parts: pins on grants (commands in
+ * flight), narrowing an owner's DMA limit (auth_owner_limit), the NVMe
+ * gate's shadow pages (dma_kernel_alloc and dma_kernel_free, charged to
+ * the owner as the gate charges them), revoke hooks
+ * (auth_owner_on_revoke: one that looks, one that drops the owner's pins
+ * as the NVMe broker's does) and an IOMMU that stops confirming
  * unmaps and starts again (shim_iommu_fail_unmap). Every capability the
  * driver gets back is its copy in one of a few slots, and the driver
  * keeps old copies and forges them: any field of struct dma_pool, struct
@@ -38,7 +39,8 @@
  *  - every call succeeds or is refused exactly as the model says: a
  *    capability is its (owner,) slot and generation and nothing else, a
  *    revoked owner gets nothing new (no pool, window, interrupt or kernel
- *    memory) and its pools carve nothing, a reinstated owner's old
+ *    memory) and its pools carve nothing, a quarantined one no interrupt
+ *    before the safe point revokes it, a reinstated owner's old
  *    capabilities stay dead; a carve hands out only bytes of the pool it
  *    names, va = iova, at the alignment asked; a pool or shadow page lies
  *    below the lowest of the caller's, the owner's and the domain's
@@ -52,7 +54,9 @@
  *    owner's revocation included); each pool's and allocation's tag bytes
  *    are intact;
  *  - each owner's charged pool, shadow and kernel memory equal the
- *    model's sums (pools live, parked and withheld), within the quotas;
+ *    model's sums (pools live, parked and withheld; shadow pages live and
+ *    withheld, across inputs too: dma_kernel_free says -1 exactly when it
+ *    withholds), within the quotas;
  *    the pages the page shim has out equal the same sum (nothing freed
  *    twice — the shim aborts — nor leaked); withheld pages stay out across
  *    inputs and are never handed out again; under the IOMMU the mapped
@@ -266,7 +270,8 @@ static unsigned nkrec;
 
 /* the kernel's own device-visible pages (dma_kernel_alloc), allocated and
  * freed as the NVMe gate does its shadows: charged to the owner
- * (DMA_CHARGE_SHADOW) first, uncharged when given back (withheld or not) */
+ * (DMA_CHARGE_SHADOW) first, uncharged when given back — and not when
+ * dma_kernel_free says it withheld them: the charge follows the pages */
 enum { K_LIVE, K_FREED, K_WITHHELD };
 static struct karec {
 	uint16_t owner;
@@ -278,18 +283,24 @@ static struct karec {
 static unsigned nkarec;
 
 /* pages withheld by earlier inputs: never freed, never handed out again;
- * pools among them stay charged to their owner. Past MAXWH the harness
- * gives them back itself (reclaim_withheld: a new boot, as far as the
- * layer's memory goes) */
+ * pools and charged shadows among them stay charged to their owner (kind:
+ * DMA_CHARGE_POOL or _SHADOW). Past MAXWH the harness gives them back
+ * itself (reclaim_withheld: a new boot, as far as the layer's memory
+ * goes) */
 static struct whrec {
 	uint16_t owner;
 	uint64_t base, len;
 	bool charged;
+	uint8_t kind;
 } whs[MAXWH + 2 * MAXREC];
 static unsigned nwh;
 static uint64_t proc_pages_base, withheld_pages;
 
 static bool revoked[NOWN + 2];
+/* owner 2's device quarantined by the (shim's) IOMMU: by a fault, or by
+ * its revocation; until reinstated. Between a fault and the safe point it
+ * is quarantined but not revoked */
+static bool quar2;
 static uint64_t mlimit[NOWN + 2]; /* auth_owner_limit's, 0: none */
 static bool fail_unmap;		  /* the shim's IOMMU stops confirming */
 static uint64_t pages_base;	  /* shim pages out before the input */
@@ -359,7 +370,8 @@ static uint64_t pool_charged(uint16_t o)
 		if (recs[i].owner == o && recs[i].state != P_DEAD)
 			n += recs[i].len;
 	for (unsigned i = 0; i < nwh; i++)
-		if (whs[i].owner == o && whs[i].charged)
+		if (whs[i].owner == o && whs[i].charged &&
+		    whs[i].kind == DMA_CHARGE_POOL)
 			n += whs[i].len;
 	return n;
 }
@@ -367,9 +379,13 @@ static uint64_t shadow_charged(uint16_t o)
 {
 	uint64_t n = 0;
 	for (unsigned i = 0; i < nkarec; i++)
-		if (karecs[i].owner == o && karecs[i].state == K_LIVE &&
+		if (karecs[i].owner == o && karecs[i].state != K_FREED &&
 		    karecs[i].charged)
 			n += karecs[i].pages * PS;
+	for (unsigned i = 0; i < nwh; i++)
+		if (whs[i].owner == o && whs[i].charged &&
+		    whs[i].kind == DMA_CHARGE_SHADOW)
+			n += whs[i].len;
 	return n;
 }
 /* the lowest of a caller's limit (0: none), the owner's and, for owner 2,
@@ -1099,7 +1115,7 @@ static void op_irq_bind(void)
 	/* an MSI-X entry of the table, or the MSI function's one message */
 	bool want = devs[dev].owner == o && bound(o) &&
 		    idx < (dev == MSI_DEV ? 1 : MSIX_N) && !revoked[o] &&
-		    !taken;
+		    !(o == 2 && quar2) && !taken;
 	TRACE("irq_bind dev %u owner %u entry %u -> ic%u\n", dev, o, idx, dst);
 	if (want && (slots_live() >= AUTH_SLOTS - 1 || nirec >= MAXREC))
 		return;
@@ -1501,8 +1517,9 @@ static void op_kalloc(void)
 }
 
 /* the kernel gives its page back (honestly: the kernel is not the
- * adversary): uncharged, unmapped and freed, or withheld when the unit
- * does not confirm the unmap */
+ * adversary) as the gate does (gate_free): unmapped and freed, then
+ * uncharged; or withheld when the unit does not confirm the unmap —
+ * dma_kernel_free says so, and the charge stays with the pages */
 static void op_kfree(void)
 {
 	if (!nkarec)
@@ -1514,10 +1531,11 @@ static void op_kfree(void)
 	TRACE("kernel_free owner %u 0x%llx %llu pages%s\n", k->owner,
 	      (unsigned long long)k->pa, (unsigned long long)k->pages,
 	      withheld ? " withheld" : "");
-	if (k->charged)
+	int got = dma_kernel_free(k->owner, k->pa, k->pages);
+	CHECK(got == (withheld ? -1 : 0), "kernel free", got, withheld);
+	if (k->charged && got == 0)
 		dma_owner_uncharge(dma_owner_acct(k->owner), DMA_CHARGE_SHADOW,
 				   k->pages * PS);
-	dma_kernel_free(k->owner, k->pa, k->pages);
 	k->state = withheld ? K_WITHHELD : K_FREED;
 }
 
@@ -1534,6 +1552,7 @@ static void op_owner_revoke(void)
 	uint16_t o = owner_sel();
 	TRACE("owner_revoke %u\n", o);
 	int got = auth_owner_revoke(o, "fuzz");
+	quar2 |= o == 2;
 	if (!bound(o)) {
 		CHECK(got == -1, "revoke of an unbound owner", o, got);
 		return;
@@ -1550,16 +1569,23 @@ static void op_owner_reinstate(void)
 	CHECK((got == 0) == want, "reinstate", got, want);
 	if (want) {
 		revoked[o] = false;
+		quar2 &= o != 2;
 		/* bus mastering is the caller's to put back */
 		pci_enable(&devs[o - 1], true, false, true);
 	}
 }
 
-/* a DMA fault of owner 2's device, then the main loop's safe point */
-static void op_iommu_fault(void)
+/* a DMA fault of owner 2's device (the IOMMU quarantines it in its
+ * interrupt), then — unless poll is false — the main loop's safe point.
+ * Without it the owner is quarantined but not yet revoked: it must get no
+ * new interrupt in between (irq_bind) */
+static void op_iommu_fault(bool poll)
 {
-	TRACE("iommu fault, auth_poll\n");
+	TRACE("iommu fault%s\n", poll ? ", auth_poll" : " (no safe point yet)");
 	shim_iommu_fault();
+	quar2 = true;
+	if (!poll)
+		return;
 	unsigned got = auth_poll();
 	if (revoked[2]) {
 		CHECK(got == 0, "poll revoked a revoked owner", got, 0);
@@ -1633,7 +1659,7 @@ static void reclaim_withheld(void)
 	for (unsigned i = 0; i < nwh; i++) {
 		if (whs[i].charged)
 			dma_owner_uncharge(dma_owner_acct(whs[i].owner),
-					   DMA_CHARGE_POOL, whs[i].len);
+					   whs[i].kind, whs[i].len);
 		page_free(whs[i].base, whs[i].len / PS);
 	}
 	nwh = 0;
@@ -1645,6 +1671,11 @@ static void reclaim_withheld(void)
 static void teardown(void)
 {
 	shim_iommu_fail_unmap = fail_unmap = false;
+	/* a fault no safe point reached: resumed, so that the one below
+	 * revokes nothing */
+	if (quar2 && !revoked[2])
+		CHECK(iommu_owner_resume(2) == 0, "teardown resume", 2, 0);
+	quar2 = false;
 	for (uint16_t o = 0; o <= NOWN + 1; o++) {
 		auth_owner_on_revoke(o, NULL, NULL);
 		hook_kind[o] = hook_ctx[o] = 0;
@@ -1674,16 +1705,19 @@ static void teardown(void)
 	for (unsigned i = 0; i < nkarec; i++) {
 		struct karec *k = &karecs[i];
 		if (k->state == K_LIVE) {
+			CHECK(dma_kernel_free(k->owner, k->pa, k->pages) == 0,
+			      "teardown kernel free", k->owner, k->pa);
 			if (k->charged)
 				dma_owner_uncharge(dma_owner_acct(k->owner),
 						   DMA_CHARGE_SHADOW,
 						   k->pages * PS);
-			dma_kernel_free(k->owner, k->pa, k->pages);
 			k->state = K_FREED;
 		} else if (k->state == K_WITHHELD) {
 			whs[nwh++] = (struct whrec){.owner = k->owner,
 						    .base = k->pa,
-						    .len = k->pages * PS};
+						    .len = k->pages * PS,
+						    .charged = k->charged,
+						    .kind = DMA_CHARGE_SHADOW};
 			withheld_pages += k->pages;
 		}
 	}
@@ -1694,15 +1728,18 @@ static void teardown(void)
 			whs[nwh++] = (struct whrec){.owner = recs[i].owner,
 						    .base = recs[i].base,
 						    .len = recs[i].len,
-						    .charged = true};
+						    .charged = true,
+						    .kind = DMA_CHARGE_POOL};
 			withheld_pages += recs[i].len / PS;
 		}
 	nrec = nkarec = 0;
 	for (uint16_t o = 1; o <= NOWN; o++) {
 		const struct dma_owner *a = dma_owner_acct(o);
 		for (int c = 0; c < DMA_CHARGE_N; c++) {
-			uint64_t want =
-			    c == DMA_CHARGE_POOL ? pool_charged(o) : 0;
+			uint64_t want = c == DMA_CHARGE_POOL ? pool_charged(o)
+					: c == DMA_CHARGE_SHADOW
+					    ? shadow_charged(o)
+					    : 0;
 			CHECK(a->use[c] == want, "charge left after teardown",
 			      o, a->use[c]);
 		}
@@ -1747,6 +1784,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	pages_base = shim_pages_in_use;
 	TRACE("---- input of %zu bytes\n", n);
 	for (unsigned step = 0; step < MAXOPS && pos < inlen; step++) {
+		uint8_t v;
 		switch (next() % 24) {
 		case 0:
 		case 1:
@@ -1813,15 +1851,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			op_unit();
 			break;
 		default: /* 17, 23 */
-			switch (next() % 3) {
+			switch (v = next(), v % 3) {
 			case 0:
 				op_owner_revoke();
 				break;
 			case 1:
 				op_owner_reinstate();
 				break;
-			default:
-				op_iommu_fault();
+			default: /* the top bit: no safe point yet */
+				op_iommu_fault(!(v & 0x80));
 				break;
 			}
 			break;

@@ -24,7 +24,8 @@
  *    unit breaks exactly when it was stopped and the call had to
  *    invalidate, and bus mastering is off exactly where the model says:
  *    a quarantined owner's function, an unowned faulting one, every
- *    function of a broken unit (until set again);
+ *    function of a broken unit (until set again), and a quarantined
+ *    owner's function again at its next fault or quarantine;
  *  - the hardware view: from the root table the unit latched, each
  *    function's context entry is present exactly when its owner has a
  *    domain and is not quarantined, translates (TT 0, FPD 0, AW in SAGAW,
@@ -47,7 +48,9 @@
  *    cache;
  *  - interrupt remapping: each present IRTE is exactly one live
  *    allocation (vector, APIC id, the owner's source id verified, SVT 1,
- *    SQ 0), the handles and MSI address/data are as §5.1.2.2 says;
+ *    SQ 0), the handles and MSI address/data are as §5.1.2.2 says; a
+ *    quarantined owner is refused any new entry (-1, remapping unit or
+ *    not) until resumed;
  *  - fault records are consumed, counted for the owner of the source id
  *    (last fault's sid, reason, direction, page), overflow cleared.
  * FUZZ_VTD_TRACE=1 prints every operation. */
@@ -711,15 +714,17 @@ static void expect_break(bool must, bool may)
 	}
 }
 
+/* a fault (or a quarantine asked for) stops the owner's device even when
+ * it was quarantined already: its bus mastering may have been set since */
 static void m_quarantine(unsigned o)
 {
+	for (unsigned f = 0; f < FAKE_NFN; f++)
+		if (fake_sid(f) == fake_sid(m.o[o].fn))
+			m.bme[f] = false;
 	if (m.o[o].quar)
 		return;
 	m.o[o].quar = true;
 	m.quarantines++;
-	for (unsigned f = 0; f < FAKE_NFN; f++)
-		if (fake_sid(f) == fake_sid(m.o[o].fn))
-			m.bme[f] = false;
 }
 
 static void op_create(const uint8_t *a)
@@ -814,7 +819,7 @@ static void op_quarantine(unsigned o)
 	iommu_owner_quarantine((uint16_t)o);
 	bool act = o && m.o[o].dom && !m.o[o].quar;
 	expect_break(act, false);
-	if (act)
+	if (o && m.o[o].dom)
 		m_quarantine(o);
 }
 
@@ -900,7 +905,9 @@ static void op_irq_alloc(const uint8_t *a)
 	    (a[2] & 0x80) ? (a[2] & 1 ? 0xffffffffu : 256u + a[3]) : a[3];
 	int want;
 	int idx = -1;
-	if (!o || !m.o[o].dom || !m.ir)
+	if (o && m.o[o].dom && m.o[o].quar)
+		want = -1; /* nothing new for a quarantined owner */
+	else if (!o || !m.o[o].dom || !m.ir)
 		want = 1;
 	else if (m.broken || apic > 255)
 		want = -1;

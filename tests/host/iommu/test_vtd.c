@@ -172,6 +172,69 @@ static void test_irq_free_unconfirmed_twice(void **st)
 	fake_down();
 }
 
+/* an owner the IOMMU quarantined after a DMA fault gets no interrupt
+ * remapping entry until it is resumed: before, iommu_irq_alloc made one
+ * for it (the authority layer's irq_bind asks between the fault and the
+ * safe point that revokes the owner), with the owner's vector and source
+ * id, present */
+static void test_irq_alloc_quarantined_refused(void **st)
+{
+	fake_up(false);
+	uint32_t addr, data;
+	uint16_t h = 0xffff;
+	fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x5000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	assert_true(iommu_owner_quarantined(1));
+	uint64_t iec = fake.iec;
+	assert_int_equal(iommu_irq_alloc(1, 0x40, 0, &addr, &data, &h), -1);
+	assert_int_equal(h, 0xffff);
+	assert_int_equal(fake.iec, iec);
+	assert_false(vtd_units[0].broken);
+	const uint64_t *irt = (const uint64_t *)vtd_units[0].irt;
+	for (unsigned i = 0; i < VTD_IRT_ENTRIES; i++) {
+		assert_false(irt[2 * i] & VTD_IRTE_P);
+		assert_int_equal(vtd_units[0].irte_owner[i], 0);
+	}
+	assert_int_equal(vtd_domain_of(1)->irtes, 0);
+	/* resumed on purpose: entries again */
+	assert_int_equal(iommu_owner_resume(1), 0);
+	assert_int_equal(iommu_irq_alloc(1, 0x40, 0, &addr, &data, &h), 0);
+	assert_int_equal(vtd_domain_of(1)->irtes, 1);
+	iommu_irq_free(1, h);
+	fake_down();
+}
+
+/* a fault of an owner quarantined already turns bus mastering off again:
+ * a driver may have set it since (pci_enable asks no one). Before, the
+ * second fault found the owner quarantined and left the device mastering
+ * (its context entry clear, so reaching nothing, but faulting into the
+ * fault records every owner shares, and signalling) until the safe point
+ * revoked the owner — and for good when it was revoked already */
+static void test_fault_again_stops_bus_master(void **st)
+{
+	fake_up(false);
+	fake_set_bme(0);
+	fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x5000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	fake_step();
+	assert_true(iommu_owner_quarantined(1));
+	assert_false(fake_bme(0));
+	uint32_t q = iommu_quarantines();
+	uint64_t cc = fake.cc;
+	fake_set_bme(0); /* as a driver's pci_enable would */
+	fake_fault(fake_sid(0), VTD_FR_READ, false, 0x6000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	fake_step();
+	assert_false(fake_bme(0));
+	/* the same quarantine: not counted again, nothing invalidated */
+	assert_int_equal(iommu_quarantines(), q);
+	assert_int_equal(fake.cc, cc);
+	assert_int_equal(iommu_fault_count(1, NULL), 2);
+	const uint64_t *ce = fake_ctx(0);
+	assert_true(!ce || !(ce[0] & VTD_CTX_P));
+	fake_down();
+}
+
 /* a unit whose SAGAW offers only 3-level tables translates 39 bits
  * whatever its MGAW: the domain's limit was min(48, MGAW), so an iova at
  * 2^39 + 0x1000 was accepted and written where 0x1000 is */
@@ -266,6 +329,8 @@ int main(void)
 	    cmocka_unit_test(test_map_unconfirmed_leaves_nothing),
 	    cmocka_unit_test(test_irq_alloc_unconfirmed_leaves_no_entry),
 	    cmocka_unit_test(test_irq_free_unconfirmed_twice),
+	    cmocka_unit_test(test_irq_alloc_quarantined_refused),
+	    cmocka_unit_test(test_fault_again_stops_bus_master),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),

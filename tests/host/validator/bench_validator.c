@@ -110,10 +110,11 @@ static int env_alloc(void *ctx, size_t len, bool dev_writes,
 	out->len = n;
 	return 0;
 }
-static void env_free(void *ctx, struct dma_buf *b)
+static int env_free(void *ctx, struct dma_buf *b)
 {
 	(void)ctx;
 	free(b->va);
+	return 0;
 }
 static void *env_va(void *ctx, uint64_t iova, size_t len)
 {

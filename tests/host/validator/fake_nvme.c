@@ -43,12 +43,18 @@ static int env_shadow_alloc(void *ctx, size_t len, bool dev_writes,
 	return 0;
 }
 
-static void env_shadow_free(void *ctx, struct dma_buf *b)
+static int env_shadow_free(void *ctx, struct dma_buf *b)
 {
 	struct fake_nvme *f = ctx;
 	f->shadow_bytes -= b->len;
 	f->shadow_allocs--;
+	if (f->withhold_frees && f->nwithheld < 16) {
+		f->withheld[f->nwithheld++] = b->va;
+		f->withheld_bytes += b->len;
+		return -1;
+	}
 	free(b->va);
+	return 0;
 }
 
 static void *env_drv_va(void *ctx, uint64_t iova, size_t len)

@@ -83,6 +83,13 @@ struct fake_nvme {
 	uint16_t next_status;
 	uint64_t shadow_bytes; /* live shadow allocations */
 	unsigned shadow_allocs;
+	/* shadow_free withholds, as the kernel's does when the IOMMU does not
+	 * confirm the unmap: the memory leaves the gate's count but is not
+	 * freed (the test frees withheld[] itself) and the call says -1 */
+	bool withhold_frees;
+	uint64_t withheld_bytes;
+	void *withheld[16];
+	unsigned nwithheld;
 	int fail_alloc_after; /* shadow_alloc fails after this many (-1: never)
 			       */
 	/* the asynchronous model */

@@ -1029,6 +1029,61 @@ static void t_shadow_quota(void **s)
 	pol.acct = 0;
 }
 
+/* A shadow the env withholds (the kernel's dma_kernel_free, when the
+ * IOMMU does not confirm the unmap) stays charged to the owner: its pages
+ * never come back, and they count against its shadow quota. Before, the
+ * gate uncharged a shadow before freeing it whatever became of it, so an
+ * owner whose shadows were withheld over and over held memory without
+ * bound at no charge. */
+static void t_shadow_withheld_stays_charged(void **s)
+{
+	(void)s;
+	struct dma_owner acct;
+	dma_owner_init(&acct, OWNER);
+	nvme_gate_drop_all(&g); /* start over with accounting on */
+	pol.acct = &acct;
+	uint64_t asq, acq;
+	assert_int_equal(
+	    nvme_gate_admin_open(&g, adq.sq, adq.cq, ADMQ, &asq, &acq), 0);
+	fake_nvme_admin(f, asq, acq, ADMQ);
+	adq.tail = adq.head = 0;
+	adq.phase = 1;
+	memset((void *)(uintptr_t)adq.cq, 0, ADMQ * 16);
+	uint64_t admin = acct.use[DMA_CHARGE_SHADOW];
+	assert_int_equal(admin, (2 + 15) * 4096);
+	submit(&adq, create_cq(0x700, 1, 1024, A + MIB, 0)); /* 16 KiB */
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x700);
+	uint64_t held = acct.use[DMA_CHARGE_SHADOW];
+	assert_int_equal(held, admin + 4 * 4096);
+	/* the reset frees every shadow; the env withholds each */
+	f->withhold_frees = true;
+	nvme_gate_drop_all(&g);
+	assert_int_equal(f->shadow_allocs, 0);
+	assert_int_equal(f->withheld_bytes, held);
+	assert_int_equal(acct.use[DMA_CHARGE_SHADOW], held);
+	/* withheld memory counts against the quota: a new admin pair that
+	 * would pass it is refused */
+	acct.max[DMA_CHARGE_SHADOW] = held + admin - 4096;
+	f->withhold_frees = false;
+	assert_int_equal(
+	    nvme_gate_admin_open(&g, adq.sq, adq.cq, ADMQ, &asq, &acq), -1);
+	assert_int_equal(acct.use[DMA_CHARGE_SHADOW], held);
+	assert_int_equal(f->shadow_allocs, 0);
+	/* given back (freed, not withheld): uncharged */
+	acct.max[DMA_CHARGE_SHADOW] = DMA_OWNER_SHADOW_MAX;
+	assert_int_equal(
+	    nvme_gate_admin_open(&g, adq.sq, adq.cq, ADMQ, &asq, &acq), 0);
+	assert_int_equal(acct.use[DMA_CHARGE_SHADOW], held + admin);
+	nvme_gate_drop_all(&g);
+	assert_int_equal(acct.use[DMA_CHARGE_SHADOW], held);
+	while (f->nwithheld)
+		free(f->withheld[--f->nwithheld]);
+	pol.acct = 0;
+}
+
 /* memory a command in flight names cannot be revoked until it completes */
 static void t_pins(void **s)
 {
@@ -1330,6 +1385,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_lying_create_cq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_forged_cid_ffff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_shadow_quota, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_shadow_withheld_stays_charged,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_pins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_create_fail_delete, setup,
 					    teardown),
