@@ -35,30 +35,32 @@ void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v)
 }
 
 /* The list lives in the first 256 bytes; every pointer must be dword
- * aligned, past the header and inside that space, and a list longer than
- * (256 - 64) / 4 entries must contain a loop. */
-#define CAP_MAX_STEPS 48
-
+ * aligned, past the header and inside that space: 48 slots, one bit each.
+ * The walk always starts at the head and remembers every entry it passed,
+ * so a list that comes back to an entry stops there, and "the next one
+ * after from" is later in the list than from: iterating with from ends,
+ * each capability once. A from that is not on the list finds nothing. */
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
 {
 	if (!(pci_cfg_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
 		return 0;
-	uint8_t p =
-	    from ? pci_cfg_read8(d, from + 1) : pci_cfg_read8(d, PCI_CAP_PTR);
-	for (int steps = 0; p; steps++) {
-		if (steps == CAP_MAX_STEPS || p < 0x40 || (p & 3)) {
+	uint64_t seen = 0;
+	bool past = !from;
+	for (uint8_t p = pci_cfg_read8(d, PCI_CAP_PTR); p;
+	     p = pci_cfg_read8(d, p + 1)) {
+		bool wild = p < 0x40 || (p & 3);
+		if (wild || (seen & 1ull << (p - 0x40) / 4)) {
 			char a[16];
 			pci_addr_str(d, a, sizeof(a));
-			kprintf(
-			    "pci %s: capability list %s at 0x%x; walk "
-			    "stopped\n",
-			    a, steps == CAP_MAX_STEPS ? "loops" : "points wild",
-			    p);
+			kprintf("pci %s: capability list %s at 0x%x; walk "
+				"stopped\n",
+				a, wild ? "points wild" : "loops", p);
 			return 0;
 		}
-		if (pci_cfg_read8(d, p) == id)
+		seen |= 1ull << (p - 0x40) / 4;
+		if (past && pci_cfg_read8(d, p) == id)
 			return p;
-		p = pci_cfg_read8(d, p + 1);
+		past = past || p == from;
 	}
 	return 0;
 }

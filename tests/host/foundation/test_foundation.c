@@ -470,6 +470,34 @@ static void test_pci_caps_wild_pointer(void **st)
 	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0), 0);
 }
 
+/* iterating a list with from = the last capability found ends: a list
+ * that loops back (here onto its own first entry, then through two)
+ * yields each capability once, never one it already returned */
+static void test_pci_caps_iteration_visits_once(void **st)
+{
+	memset(cfg, 0, sizeof(cfg));
+	cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	cfg[PCI_CAP_PTR] = 0x40;
+	cap(0x40, PCI_CAP_ID_VNDR, 0x40); /* points at itself */
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0), 0x40);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x40), 0);
+	cap(0x40, PCI_CAP_ID_VNDR, 0x50);
+	cap(0x50, PCI_CAP_ID_VNDR, 0x40); /* back to the first */
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0), 0x40);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x40), 0x50);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x50), 0);
+	/* the longest list without a loop, 48 entries, is walked whole */
+	for (unsigned p = 0x40; p < 0x100; p += 4)
+		cap(p, p == 0xfc ? PCI_CAP_ID_MSIX : PCI_CAP_ID_VNDR,
+		    p == 0xfc ? 0 : p + 4);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_MSIX, 0), 0xfc);
+	unsigned n = 0;
+	for (uint8_t at = pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0); at && n < 100;
+	     at = pci_find_cap(&dev, PCI_CAP_ID_VNDR, at))
+		n++;
+	assert_int_equal(n, 47);
+}
+
 static void test_pci_cfg_bounds(void **st)
 {
 	assert_int_equal(pci_cfg_read32(&dev, 4094), 0xffffffffu);
@@ -706,6 +734,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),
+	    cmocka_unit_test(test_pci_caps_iteration_visits_once),
 	    cmocka_unit_test(test_pci_cfg_bounds),
 	    cmocka_unit_test(test_pci_bar_zero_size),
 	    cmocka_unit_test(test_grants),
