@@ -71,7 +71,8 @@ void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 }
 
 /* size BAR i with decode off (PCI 3.0 §6.2.5.1). Returns how many BAR
- * registers it used (2 for a 64-bit BAR). */
+ * registers it used (2 for a 64-bit BAR). d->header_type says how many
+ * BARs there are (6 of a type 0 header, 2 of a bridge's). */
 int pci_bar_decode(struct pci_dev *d, int i)
 {
 	uint16_t off = PCI_BAR0 + 4 * i;
@@ -81,10 +82,14 @@ int pci_bar_decode(struct pci_dev *d, int i)
 	b->io = lo & PCI_BAR_IO;
 	b->is64 = !b->io && FIELD_GET(PCI_BAR_TYPE, lo) == PCI_BAR_TYPE_64;
 	b->prefetch = !b->io && (lo & PCI_BAR_PREFETCH);
-	if (b->is64 && i == 5) {
+	/* the last BAR register: BAR5 of a type 0 header, BAR1 of a bridge's
+	 * (after it, 0x18, are the bus numbers) */
+	int last = d->header_type == 1 ? 1 : 5;
+	if (b->is64 && i == last) {
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
-		kprintf("pci %s: 64-bit BAR5 has no upper half; ignored\n", a);
+		kprintf("pci %s: 64-bit BAR%d has no upper half; ignored\n", a,
+			i);
 		b->is64 = false;
 		return 1;
 	}

@@ -526,6 +526,26 @@ static void test_pci_bar_zero_size(void **st)
 	assert_false(dev.bar[5].is64);
 }
 
+/* a bridge (type 1 header) has two BARs: a 64-bit BAR1 has no upper half
+ * (0x18 holds the bus numbers), so it is ignored as BAR5 of a type 0 header
+ * is, not decoded with the bus numbers as its high address bits */
+static void test_pci_bridge_bar1_64bit_ignored(void **st)
+{
+	memset(cfg, 0, sizeof(cfg));
+	struct pci_dev br = {.cfg = cfg, .header_type = 1};
+	uint32_t v = 0xfe000000 | (PCI_BAR_TYPE_64 << PCI_BAR_TYPE_SHIFT);
+	memcpy(cfg + PCI_BAR0 + 4, &v, 4);
+	cfg[PCI_SECONDARY_BUS - 1] = 0; /* primary */
+	cfg[PCI_SECONDARY_BUS] = 1;
+	cfg[PCI_SUBORDINATE_BUS] = 2;
+	assert_int_equal(pci_bar_decode(&br, 1), 1);
+	assert_false(br.bar[1].is64);
+	assert_int_equal(br.bar[1].base, 0);
+	assert_int_equal(br.bar[1].size, 0);
+	assert_int_equal(cfg[PCI_SECONDARY_BUS], 1);
+	assert_int_equal(cfg[PCI_SUBORDINATE_BUS], 2);
+}
+
 /* ---- grants
  * ------------------------------------------------------------------ */
 static void test_grants(void **st)
@@ -737,6 +757,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_caps_iteration_visits_once),
 	    cmocka_unit_test(test_pci_cfg_bounds),
 	    cmocka_unit_test(test_pci_bar_zero_size),
+	    cmocka_unit_test(test_pci_bridge_bar1_64bit_ignored),
 	    cmocka_unit_test(test_grants),
 	    cmocka_unit_test(test_grant_generation_wrap),
 	    cmocka_unit_test(test_cmdline),
