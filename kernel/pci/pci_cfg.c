@@ -22,16 +22,35 @@ uint32_t pci_cfg_read32(const struct pci_dev *d, uint16_t off)
 					 : 0xffffffffu;
 }
 
+#ifdef CAPOS_HOST
+/* tests/host play the device: told of each write once it is in the buffer,
+ * a model may change what later reads return (a BAR's size mask after all
+ * ones were written). NULL: config space is plain memory. */
+void (*pci_host_cfg_written)(const struct pci_dev *d, uint16_t off,
+			     unsigned width);
+#define HOST_WRITTEN(d, off, w)                                                \
+	do {                                                                   \
+		if (pci_host_cfg_written)                                      \
+			pci_host_cfg_written(d, off, w);                       \
+	} while (0)
+#else
+#define HOST_WRITTEN(d, off, w) ((void)0)
+#endif
+
 void pci_cfg_write16(const struct pci_dev *d, uint16_t off, uint16_t v)
 {
-	if (off <= 4094 && !(off & 1))
+	if (off <= 4094 && !(off & 1)) {
 		*(volatile uint16_t *)(d->cfg + off) = v;
+		HOST_WRITTEN(d, off, 2);
+	}
 }
 
 void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v)
 {
-	if (off <= 4092 && !(off & 3))
+	if (off <= 4092 && !(off & 3)) {
 		*(volatile uint32_t *)(d->cfg + off) = v;
+		HOST_WRITTEN(d, off, 4);
+	}
 }
 
 /* The list lives in the first 256 bytes; every pointer must be dword
