@@ -128,6 +128,19 @@ int pci_bar_decode(struct pci_dev *d, int i)
 	b->size = (mlo == 0 || mlo == 0xffffffffu) && !b->is64 ? 0 : ~mask + 1;
 	if (b->io)
 		b->size &= 0xffff;
+	/* the writable bits are ones from the size up: the size is a power
+	 * of two and the base a multiple of it. Any other answer is no size
+	 * (a mask with holes, or address bits that do not take the ones,
+	 * would make one that runs past the BAR's width) */
+	if (b->size & (b->size - 1) || b->base & (b->size - 1)) {
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: BAR%d at 0x%lx sizes to mask 0x%lx, not a "
+			"power of two aligned to its base; ignored\n",
+			a, i, b->base, mask);
+		b->base = b->size = 0;
+		return b->is64 ? 2 : 1;
+	}
 	if (b->size == 0 && b->base) {
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));

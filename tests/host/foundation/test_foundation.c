@@ -24,6 +24,8 @@
 #include "shim.h"
 
 int pci_bar_decode(struct pci_dev *d, int i);
+extern void (*pci_host_cfg_written)(const struct pci_dev *d, uint16_t off,
+				    unsigned width);
 
 /* ---- ACPI ------------------------------------------------------------------
  */
@@ -526,6 +528,88 @@ static void test_pci_bar_zero_size(void **st)
 	assert_false(dev.bar[5].is64);
 }
 
+/* a device that answers BAR sizing: after all ones are written to BAR
+ * register i it reads back bar_mask[i] (0: not implemented) */
+static uint32_t bar_mask[7];
+
+static void bar_model(const struct pci_dev *d, uint16_t off, unsigned width)
+{
+	uint32_t v;
+	if (width != 4 || off < PCI_BAR0 || off >= PCI_BAR0 + 24)
+		return;
+	memcpy(&v, cfg + off, 4); /* d->cfg is cfg */
+	if (v == 0xffffffffu)
+		memcpy(cfg + off, &bar_mask[(off - PCI_BAR0) / 4], 4);
+}
+
+/* BAR i of a type 0 function at lo (and hi), answering sizing with mlo
+ * (and mhi); decoded */
+static const struct pci_bar *bar_sized(int i, uint32_t lo, uint32_t mlo,
+				       uint32_t hi, uint32_t mhi)
+{
+	memset(cfg, 0, sizeof(cfg));
+	memset(bar_mask, 0, sizeof(bar_mask));
+	memcpy(cfg + PCI_BAR0 + 4 * i, &lo, 4);
+	memcpy(cfg + PCI_BAR0 + 4 * i + 4, &hi, 4);
+	bar_mask[i] = mlo;
+	bar_mask[i + 1] = mhi;
+	dev.header_type = 0;
+	pci_host_cfg_written = bar_model;
+	pci_bar_decode(&dev, i);
+	pci_host_cfg_written = NULL;
+	/* what firmware programmed is back */
+	uint32_t now;
+	memcpy(&now, cfg + PCI_BAR0 + 4 * i, 4);
+	assert_int_equal(now, lo);
+	return &dev.bar[i];
+}
+
+/* a mask that is not ones from the size up (PCI 3.0 §6.2.5.1: the size is
+ * a power of two, the base aligned to it) is no size at all: the BAR is
+ * ignored, not given a size that runs past 4 GiB from a 32-bit BAR or to
+ * 2^64 from a 64-bit one; well-formed ones decode as they did */
+static void test_pci_bar_sizing_hostile(void **st)
+{
+	const uint32_t m64 = PCI_BAR_TYPE_64 << PCI_BAR_TYPE_SHIFT;
+	const struct pci_bar *b;
+	/* 32-bit, address bits 31:16 read-only zero: ~mask + 1 = 0xffff0010 */
+	b = bar_sized(0, 0xfe000000, 0x0000fff0, 0, 0);
+	assert_int_equal(b->size, 0);
+	assert_int_equal(b->base, 0);
+	/* holes in the mask */
+	b = bar_sized(2, 0xfe000000, 0xff0ff000, 0, 0);
+	assert_int_equal(b->size, 0);
+	/* 64-bit whose upper half does not take the ones: 2^64 - 2^32 + 16 */
+	b = bar_sized(0, 0x00000000 | m64, 0xfffffff0 | m64, 0x8, 0);
+	assert_int_equal(b->size, 0);
+	assert_int_equal(b->base, 0);
+	assert_true(b->is64);
+	/* 1 MiB, programmed at an address not aligned to it */
+	b = bar_sized(0, 0xfe080000, 0xfff00000, 0, 0);
+	assert_int_equal(b->size, 0);
+	assert_int_equal(b->base, 0);
+	/* I/O with holes in its 16 decoded bits */
+	b = bar_sized(1, 0xc001, 0x0000f0f1, 0, 0);
+	assert_int_equal(b->size, 0);
+	/* well formed: 32-bit 16 MiB, 64-bit prefetchable 4 GiB above 4 GiB,
+	 * I/O 32 bytes decoding 16 bits, 32-bit 16 bytes (all address bits) */
+	b = bar_sized(0, 0xfe000000, 0xff000000, 0, 0);
+	assert_int_equal(b->base, 0xfe000000);
+	assert_int_equal(b->size, 0x1000000);
+	b = bar_sized(2, m64 | PCI_BAR_PREFETCH, m64 | PCI_BAR_PREFETCH, 0x10,
+		      0xffffffff);
+	assert_int_equal(b->base, 0x1000000000);
+	assert_int_equal(b->size, 0x100000000);
+	assert_true(b->is64 && b->prefetch);
+	b = bar_sized(4, 0xc021 & ~0x20u, 0x0000ffe1, 0, 0);
+	assert_true(b->io);
+	assert_int_equal(b->base, 0xc000);
+	assert_int_equal(b->size, 32);
+	b = bar_sized(3, 0xfebf1000, 0xfffffff0, 0, 0);
+	assert_int_equal(b->base, 0xfebf1000);
+	assert_int_equal(b->size, 16);
+}
+
 /* a bridge (type 1 header) has two BARs: a 64-bit BAR1 has no upper half
  * (0x18 holds the bus numbers), so it is ignored as BAR5 of a type 0 header
  * is, not decoded with the bus numbers as its high address bits */
@@ -758,6 +842,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_cfg_bounds),
 	    cmocka_unit_test(test_pci_bar_zero_size),
 	    cmocka_unit_test(test_pci_bridge_bar1_64bit_ignored),
+	    cmocka_unit_test(test_pci_bar_sizing_hostile),
 	    cmocka_unit_test(test_grants),
 	    cmocka_unit_test(test_grant_generation_wrap),
 	    cmocka_unit_test(test_cmdline),
