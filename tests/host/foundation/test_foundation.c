@@ -275,27 +275,32 @@ static void test_acpi_short_hpet_not_read_past(void **st)
 	free(a);
 }
 
-/* acpi_init(rsdp) with what it printed (the shim's kprintf writes to
- * stdout, caught here in a temporary file) */
-static const char *acpi_init_log(uint64_t rsdp)
+/* f(arg) with what it printed (the shim's kprintf writes to stdout,
+ * caught here in a temporary file) */
+static const char *logged(void (*f)(uint64_t), uint64_t arg)
 {
-	static char log[4096];
+	static char log[16384];
 	fflush(stdout);
 	int saved = dup(1);
-	FILE *f = tmpfile();
-	assert_non_null(f);
-	dup2(fileno(f), 1);
+	FILE *t = tmpfile();
+	assert_non_null(t);
+	dup2(fileno(t), 1);
 	shim_quiet = 0;
-	acpi_init(rsdp);
+	f(arg);
 	fflush(stdout);
 	shim_quiet = 1;
 	dup2(saved, 1);
 	close(saved);
-	rewind(f);
-	size_t n = fread(log, 1, sizeof(log) - 1, f);
+	rewind(t);
+	size_t n = fread(log, 1, sizeof(log) - 1, t);
 	log[n] = 0;
-	fclose(f);
+	fclose(t);
 	return log;
+}
+
+static const char *acpi_init_log(uint64_t rsdp)
+{
+	return logged(acpi_init, rsdp);
 }
 
 /* log holds the line fmt makes of addr */
@@ -630,6 +635,100 @@ static void test_pci_bridge_bar1_64bit_ignored(void **st)
 	assert_int_equal(cfg[PCI_SUBORDINATE_BUS], 2);
 }
 
+/* ---- PCI enumeration over a fake ECAM --------------------------------------
+ * kernel/pci/pci.c maps each function's 4 KiB through mm_map_mmio; here that
+ * answers with the functions a test placed, absolute bus numbers from the
+ * ECAM base (PCI Firmware 3.3 §4.1.2: the base is bus 0's), all ones for
+ * any other function inside the 256 MiB, and NULL elsewhere */
+#define ECAM_BASE 0xe0000000ull
+static struct fake_fn {
+	unsigned bus, dev, fn;
+	uint8_t cfg[4096];
+} fns[8];
+static unsigned nfns;
+static uint8_t absent_fn[4096];
+
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	if (phys < ECAM_BASE || phys - ECAM_BASE >= 256u << 20 || len != 4096)
+		return NULL;
+	uint64_t o = phys - ECAM_BASE;
+	for (unsigned i = 0; i < nfns; i++)
+		if (fns[i].bus == o >> 20 && fns[i].dev == (o >> 15 & 31) &&
+		    fns[i].fn == (o >> 12 & 7))
+			return fns[i].cfg;
+	memset(absent_fn, 0xff, sizeof(absent_fn));
+	return absent_fn;
+}
+
+/* a function at bus:dev.fn; header type 1 (a bridge to sec) when sec */
+static struct fake_fn *fn_at(unsigned bus, unsigned dev, unsigned fn,
+			     unsigned sec)
+{
+	struct fake_fn *f = &fns[nfns++];
+	memset(f, 0, sizeof(*f));
+	f->bus = bus;
+	f->dev = dev;
+	f->fn = fn;
+	f->cfg[PCI_VENDOR_ID] = 0x86;
+	f->cfg[PCI_VENDOR_ID + 1] = 0x80;
+	f->cfg[PCI_DEVICE_ID] = (uint8_t)(bus << 4 | dev);
+	f->cfg[PCI_HEADER_TYPE] = sec ? 1 : 0;
+	f->cfg[PCI_SECONDARY_BUS] = (uint8_t)sec;
+	f->cfg[PCI_SUBORDINATE_BUS] = (uint8_t)sec;
+	return f;
+}
+
+/* one segment, buses lo..hi, base ECAM_BASE; no function placed yet */
+static void ecam_seg(unsigned lo, unsigned hi)
+{
+	nfns = 0;
+	pci_ndevs = 0;
+	acpi_necam = 1;
+	acpi_ecam[0] = (struct acpi_mcfg_seg){
+	    .base = ECAM_BASE, .seg = 0, .bus_start = lo, .bus_end = hi};
+}
+
+static void pci_init_arg(uint64_t unused)
+{
+	pci_init();
+}
+
+/* how many times pci_devs holds bus:dev.fn */
+static unsigned found(unsigned bus, unsigned dev, unsigned fn)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < pci_ndevs; i++)
+		n += pci_devs[i].bus == bus && pci_devs[i].dev == dev &&
+		     pci_devs[i].fn == fn;
+	return n;
+}
+
+/* every bus is scanned once: two bridges that name the same secondary bus
+ * do not make its functions two pci_devs entries (two owners, two drivers
+ * for one device); a bridge pointing back at its own bus or an earlier
+ * one is not followed, and each such bridge is one line */
+static void test_pci_bus_scanned_once(void **st)
+{
+	ecam_seg(0, 255);
+	fn_at(0, 1, 0, 1);
+	fn_at(0, 2, 0, 1); /* the same secondary bus again */
+	fn_at(1, 0, 0, 0);
+	fn_at(1, 3, 0, 1); /* back to its own bus */
+	fn_at(1, 4, 0, 2);
+	fn_at(2, 0, 0, 1); /* back to bus 1 */
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(found(1, 0, 0), 1);
+	assert_int_equal(pci_ndevs, 6);
+	if (!strstr(log, "pci 0000:00:02.0: bridge to bus 1: scanned "
+			 "already; not followed\n") ||
+	    !strstr(log, "pci 0000:01:03.0: bridge to bus 1: not after its "
+			 "own bus; not followed\n") ||
+	    !strstr(log, "pci 0000:02:00.0: bridge to bus 1: not after its "
+			 "own bus; not followed\n"))
+		fail_msg("log:\n%s", log);
+}
+
 /* ---- grants
  * ------------------------------------------------------------------ */
 static void test_grants(void **st)
@@ -843,6 +942,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_bar_zero_size),
 	    cmocka_unit_test(test_pci_bridge_bar1_64bit_ignored),
 	    cmocka_unit_test(test_pci_bar_sizing_hostile),
+	    cmocka_unit_test(test_pci_bus_scanned_once),
 	    cmocka_unit_test(test_grants),
 	    cmocka_unit_test(test_grant_generation_wrap),
 	    cmocka_unit_test(test_cmdline),
