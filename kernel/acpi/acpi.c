@@ -106,6 +106,15 @@ static void acpi_parse_mcfg(const struct acpi_sdt *h)
 			    "acpi: MCFG entry with bad bus range; ignored\n");
 			continue;
 		}
+		/* bus b's functions are at base + b MiB (bus 0's address,
+		 * whatever the start bus): the last bus must not wrap */
+		uint64_t span = (uint64_t)(s->bus_end + 1) << 20;
+		if (s->base + (span - 1) < s->base) {
+			kprintf("acpi: MCFG entry at 0x%lx, buses %u-%u, runs "
+				"past 2^64; ignored\n",
+				s->base, s->bus_start, s->bus_end);
+			continue;
+		}
 		acpi_necam++;
 	}
 }

@@ -14,11 +14,13 @@ unsigned pci_ndevs;
 
 int pci_bar_decode(struct pci_dev *d, int i);
 
+/* the MCFG base is bus 0's address even when the segment's buses start
+ * later (as Linux and FreeBSD read it); acpi_parse_mcfg refused any entry
+ * whose last bus would wrap past 2^64 */
 static volatile uint8_t *ecam_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 				 unsigned dev, unsigned fn)
 {
-	uint64_t pa = s->base + ((uint64_t)(bus - s->bus_start) << 20 |
-				 dev << 15 | fn << 12);
+	uint64_t pa = s->base + ((uint64_t)bus << 20 | dev << 15 | fn << 12);
 	return mm_map_mmio(pa, 4096);
 }
 

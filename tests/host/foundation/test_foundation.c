@@ -729,6 +729,43 @@ static void test_pci_bus_scanned_once(void **st)
 		fail_msg("log:\n%s", log);
 }
 
+/* the MCFG base is the address of bus 0 even when the entry starts at a
+ * later bus (Linux and FreeBSD read it so): bus 0x10 is at base + 0x10 MiB,
+ * not at base (the old code read bus 0x10's functions there) */
+static void test_pci_ecam_start_bus_offset(void **st)
+{
+	ecam_seg(0x10, 0x1f);
+	fn_at(0x10, 0, 0, 0x11);
+	fn_at(0x11, 2, 0, 0);
+	fn_at(0, 0, 0, 0); /* where bus 0 would be: not this segment's */
+	pci_init();
+	assert_int_equal(pci_ndevs, 2);
+	assert_int_equal(found(0x10, 0, 0), 1);
+	assert_int_equal(found(0x11, 2, 0), 1);
+	assert_ptr_equal(pci_devs[1].cfg, fns[1].cfg);
+}
+
+/* an MCFG entry whose buses' ECAM runs past 2^64 is refused: bus b is at
+ * base + b MiB, which would wrap to low memory; one that ends exactly at
+ * 2^64 is kept */
+static void test_acpi_mcfg_range_wraps_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint64_t base = 0xfffffffff0100000ull; /* + 256 MiB wraps */
+	memcpy(a->mcfg + 44, &base, 8);
+	fix_sum(a->mcfg, sizeof(a->mcfg), 9);
+	expect_log(acpi_init_log((uint64_t)a->rsdp),
+		   "acpi: MCFG entry at 0x%lx, buses 0-255, runs past 2^64; "
+		   "ignored\n",
+		   base);
+	assert_int_equal(acpi_necam, 0);
+	a->mcfg[44 + 11] = 254; /* buses 0-254 end below 2^64 */
+	fix_sum(a->mcfg, sizeof(a->mcfg), 9);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_necam, 1);
+	free(a);
+}
+
 /* ---- grants
  * ------------------------------------------------------------------ */
 static void test_grants(void **st)
@@ -943,6 +980,9 @@ int main(void)
 	    cmocka_unit_test(test_pci_bridge_bar1_64bit_ignored),
 	    cmocka_unit_test(test_pci_bar_sizing_hostile),
 	    cmocka_unit_test(test_pci_bus_scanned_once),
+	    cmocka_unit_test(test_pci_ecam_start_bus_offset),
+	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
+				   acpi_earlier_boot),
 	    cmocka_unit_test(test_grants),
 	    cmocka_unit_test(test_grant_generation_wrap),
 	    cmocka_unit_test(test_cmdline),
