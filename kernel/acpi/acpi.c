@@ -115,6 +115,19 @@ static void acpi_parse_mcfg(const struct acpi_sdt *h)
 				s->base, s->bus_start, s->bus_end);
 			continue;
 		}
+		/* a bus of a segment in two entries would be scanned twice,
+		 * its functions found twice */
+		bool overlap = false;
+		for (unsigned i = 0; i < acpi_necam; i++)
+			overlap |= acpi_ecam[i].seg == s->seg &&
+				   acpi_ecam[i].bus_start <= s->bus_end &&
+				   s->bus_start <= acpi_ecam[i].bus_end;
+		if (overlap) {
+			kprintf("acpi: MCFG entry for segment %u buses %u-%u "
+				"overlaps an earlier one; ignored\n",
+				s->seg, s->bus_start, s->bus_end);
+			continue;
+		}
 		acpi_necam++;
 	}
 }

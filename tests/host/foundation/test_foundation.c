@@ -766,6 +766,41 @@ static void test_acpi_mcfg_range_wraps_refused(void **st)
 	free(a);
 }
 
+/* two MCFG entries of one segment whose buses overlap: the later one is
+ * refused, so no bus is scanned twice (its functions would be two
+ * pci_devs entries); entries of another segment, or of the same segment's
+ * other buses, are kept */
+static void test_acpi_mcfg_overlap_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t *mcfg = calloc(1, 44 + 48);
+	sdt(mcfg, "MCFG", 44 + 48);
+	const uint8_t segs[3][3] = {{0, 0, 0x8f}, {0, 0x80, 0xff}, {1, 0, 0}};
+	for (int i = 0; i < 3; i++) {
+		uint64_t b = ECAM_BASE;
+		memcpy(mcfg + 44 + 16 * i, &b, 8);
+		mcfg[44 + 16 * i + 8] = segs[i][0];
+		mcfg[44 + 16 * i + 10] = segs[i][1];
+		mcfg[44 + 16 * i + 11] = segs[i][2];
+	}
+	fix_sum(mcfg, 44 + 48, 9);
+	xsdt_point(a, 0, mcfg);
+	const char *log = acpi_init_log((uint64_t)a->rsdp);
+	if (!strstr(log, "acpi: MCFG entry for segment 0 buses 128-255 "
+			 "overlaps an earlier one; ignored\n"))
+		fail_msg("log:\n%s", log);
+	assert_int_equal(acpi_necam, 2);
+	assert_int_equal(acpi_ecam[1].seg, 1);
+	nfns = 0;
+	pci_ndevs = 0;
+	fn_at(0, 0, 0, 0x80); /* a bridge from bus 0 */
+	fn_at(0x80, 0, 0, 0);
+	pci_init();
+	assert_int_equal(found(0x80, 0, 0), 1);
+	free(mcfg);
+	free(a);
+}
+
 /* ---- grants
  * ------------------------------------------------------------------ */
 static void test_grants(void **st)
@@ -982,6 +1017,8 @@ int main(void)
 	    cmocka_unit_test(test_pci_bus_scanned_once),
 	    cmocka_unit_test(test_pci_ecam_start_bus_offset),
 	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_mcfg_overlap_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test(test_grants),
 	    cmocka_unit_test(test_grant_generation_wrap),
