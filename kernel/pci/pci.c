@@ -13,6 +13,7 @@ struct pci_dev pci_devs[PCI_MAX_DEVS];
 unsigned pci_ndevs;
 
 int pci_bar_decode(struct pci_dev *d, int i);
+void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash);
 
 /* the MCFG base is bus 0's address even when the segment's buses start
  * later (as Linux and FreeBSD read it); acpi_parse_mcfg refused any entry
@@ -178,8 +179,6 @@ static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 	d->cap_msi = pci_find_cap(d, PCI_CAP_ID_MSI, 0);
 	d->cap_pcie = pci_find_cap(d, PCI_CAP_ID_EXP, 0);
 	d->cap_msix = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);
-	if (d->cap_msix)
-		pci_msix_init(d);
 }
 
 void pci_init(void)
@@ -188,9 +187,16 @@ void pci_init(void)
 		kprintf("pci: no MCFG (ECAM) table; no PCI devices\n");
 		return;
 	}
+	static uint8_t clash[PCI_MAX_DEVS];
 	for (unsigned i = 0; i < acpi_necam; i++) {
 		memset(scanned, 0, sizeof(scanned));
 		pci_scan_bus(&acpi_ecam[i], acpi_ecam[i].bus_start, 0);
 	}
+	/* every BAR of every function is known: overlapping ones go before
+	 * the MSI-X tables are mapped through them */
+	pci_bars_check(pci_devs, pci_ndevs, clash);
+	for (unsigned i = 0; i < pci_ndevs; i++)
+		if (pci_devs[i].cap_msix)
+			pci_msix_init(&pci_devs[i]);
 	kprintf("pci: %u functions found through ECAM\n", pci_ndevs);
 }

@@ -152,6 +152,47 @@ int pci_bar_decode(struct pci_dev *d, int i)
 	return b->is64 ? 2 : 1;
 }
 
+static bool bar_overlaps(const struct pci_bar *x, const struct pci_bar *y)
+{
+	return x->size && y->size && x->io == y->io &&
+	       x->base <= y->base + (y->size - 1) &&
+	       y->base <= x->base + (x->size - 1);
+}
+
+/* no two BARs of devs[0..n) (of one function or of two) may share an
+ * address of the same space: firmware never assigns that, and a window on
+ * one would reach what the other holds. Every BAR in an overlapping pair
+ * is ignored (base and size 0), each pair one line; clash[n] is the
+ * caller's scratch. Run before anything maps a BAR. */
+void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash)
+{
+	memset(clash, 0, n);
+	for (unsigned a = 0; a < n; a++)
+		for (int i = 0; i < 6; i++)
+			for (unsigned b = a; b < n; b++)
+				for (int j = b == a ? i + 1 : 0; j < 6; j++) {
+					const struct pci_bar *x =
+					    &devs[a].bar[i];
+					const struct pci_bar *y =
+					    &devs[b].bar[j];
+					if (!bar_overlaps(x, y))
+						continue;
+					char sa[16], sb[16];
+					pci_addr_str(&devs[a], sa, sizeof(sa));
+					pci_addr_str(&devs[b], sb, sizeof(sb));
+					kprintf("pci %s: BAR%d [0x%lx, +0x%lx) "
+						"overlaps %s BAR%d; both "
+						"ignored\n",
+						sb, j, y->base, y->size, sa, i);
+					clash[a] |= 1u << i;
+					clash[b] |= 1u << j;
+				}
+	for (unsigned a = 0; a < n; a++)
+		for (int i = 0; i < 6; i++)
+			if (clash[a] >> i & 1)
+				devs[a].bar[i].base = devs[a].bar[i].size = 0;
+}
+
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 {
 	uint16_t c = pci_cfg_read16(d, PCI_COMMAND);

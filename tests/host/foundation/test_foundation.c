@@ -644,12 +644,20 @@ static void test_pci_bridge_bar1_64bit_ignored(void **st)
 static struct fake_fn {
 	unsigned bus, dev, fn;
 	uint8_t cfg[4096];
+	uint32_t bar_mask[6]; /* what BAR i reads after all ones */
 } fns[8];
 static unsigned nfns;
 static uint8_t absent_fn[4096];
 
+/* 64 KiB of memory BAR space at BAR_MEM_BASE, for MSI-X tables */
+#define BAR_MEM_BASE 0xfe200000ull
+static uint8_t bar_mem[0x10000];
+
 void *mm_map_mmio(uint64_t phys, size_t len)
 {
+	if (phys >= BAR_MEM_BASE && phys - BAR_MEM_BASE < sizeof(bar_mem) &&
+	    len <= sizeof(bar_mem) - (phys - BAR_MEM_BASE))
+		return bar_mem + (phys - BAR_MEM_BASE);
 	if (phys < ECAM_BASE || phys - ECAM_BASE >= 256u << 20 || len != 4096)
 		return NULL;
 	uint64_t o = phys - ECAM_BASE;
@@ -702,6 +710,28 @@ static unsigned found(unsigned bus, unsigned dev, unsigned fn)
 		n += pci_devs[i].bus == bus && pci_devs[i].dev == dev &&
 		     pci_devs[i].fn == fn;
 	return n;
+}
+
+/* the fake functions answer BAR sizing with their bar_mask */
+static void fns_bar_model(const struct pci_dev *d, uint16_t off, unsigned width)
+{
+	for (unsigned i = 0; i < nfns; i++) {
+		uint32_t v;
+		if (fns[i].cfg != d->cfg || width != 4 || off < PCI_BAR0 ||
+		    off >= PCI_BAR0 + 24)
+			continue;
+		memcpy(&v, fns[i].cfg + off, 4);
+		if (v == 0xffffffffu)
+			memcpy(fns[i].cfg + off,
+			       &fns[i].bar_mask[(off - PCI_BAR0) / 4], 4);
+	}
+}
+
+/* BAR i of f: a 32-bit memory BAR at base, size bytes */
+static void fn_bar(struct fake_fn *f, int i, uint32_t base, uint32_t size)
+{
+	memcpy(f->cfg + PCI_BAR0 + 4 * i, &base, 4);
+	f->bar_mask[i] = ~(size - 1);
 }
 
 /* every bus is scanned once: two bridges that name the same secondary bus
@@ -764,6 +794,64 @@ static void test_acpi_mcfg_range_wraps_refused(void **st)
 	acpi_init((uint64_t)a->rsdp);
 	assert_int_equal(acpi_necam, 1);
 	free(a);
+}
+
+/* no two memory BARs overlap, of one function or of two: firmware never
+ * assigns that, and a device that reports it could have a driver's window
+ * on one BAR reach what the other holds (the MSI-X table, which
+ * mmio_window_refusal keeps out of windows on its own BAR only, or another
+ * owner's registers). Both BARs of each overlapping pair are ignored, so
+ * MSI-X in one of them is unused; the rest of the machine is kept */
+static void test_pci_bars_overlap_ignored(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *a = fn_at(0, 1, 0, 0), *b = fn_at(0, 2, 0, 0),
+		       *c = fn_at(0, 3, 0, 0), *e = fn_at(0, 4, 0, 0);
+	fn_bar(a, 0, 0xfe000000, 0x4000);
+	fn_bar(b, 0, 0xfe002000, 0x2000); /* inside a's BAR0 */
+	fn_bar(c, 0, 0xfe100000, 0x4000); /* alone */
+	fn_bar(c, 1, 0xfe104000, 0x1000); /* right after: no overlap */
+	fn_bar(e, 0, 0xfe200000, 0x1000);
+	fn_bar(e, 2, 0xfe200000, 0x1000); /* e's own BAR0 again */
+	/* e's MSI-X table, 4 entries, in BAR2 */
+	e->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	e->cfg[PCI_CAP_PTR] = 0x40;
+	e->cfg[0x40] = PCI_CAP_ID_MSIX;
+	e->cfg[0x40 + PCI_MSIX_FLAGS] = 3;
+	e->cfg[0x40 + PCI_MSIX_TABLE] = 2;
+	e->cfg[0x40 + PCI_MSIX_PBA] = 2;
+	e->cfg[0x40 + PCI_MSIX_PBA + 1] = 0x8;
+	/* f alone, with its MSI-X table in its BAR0: mapped, entries masked */
+	struct fake_fn *f = fn_at(0, 5, 0, 0);
+	fn_bar(f, 0, BAR_MEM_BASE + 0x8000, 0x1000);
+	memcpy(f->cfg + 0x40, e->cfg + 0x40, 12);
+	f->cfg[0x40 + PCI_MSIX_TABLE] = 0;
+	f->cfg[0x40 + PCI_MSIX_PBA] = 0;
+	f->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	f->cfg[PCI_CAP_PTR] = 0x40;
+	memset(bar_mem, 0, sizeof(bar_mem));
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 5);
+	assert_int_equal(pci_devs[4].cap_msix, 0x40);
+	assert_int_equal(pci_devs[4].msix_size, 4);
+	assert_ptr_equal(pci_devs[4].msix_table, bar_mem + 0x8000);
+	assert_int_equal(bar_mem[0x8000 + 3 * 16 + PCI_MSIX_ENTRY_CTRL], 1);
+	assert_int_equal(bar_mem[0], 0); /* e's table was never written */
+	assert_int_equal(pci_devs[0].bar[0].size, 0);
+	assert_int_equal(pci_devs[1].bar[0].size, 0);
+	assert_int_equal(pci_devs[2].bar[0].size, 0x4000);
+	assert_int_equal(pci_devs[2].bar[1].size, 0x1000);
+	assert_int_equal(pci_devs[3].bar[0].size, 0);
+	assert_int_equal(pci_devs[3].bar[2].size, 0);
+	assert_int_equal(pci_devs[3].cap_msix, 0);
+	assert_null(pci_devs[3].msix_table);
+	if (!strstr(log, "pci 0000:00:02.0: BAR0 [0xfe002000, +0x2000) "
+			 "overlaps 0000:00:01.0 BAR0; both ignored\n") ||
+	    !strstr(log, "pci 0000:00:04.0: BAR2 [0xfe200000, +0x1000) "
+			 "overlaps 0000:00:04.0 BAR0; both ignored\n"))
+		fail_msg("log:\n%s", log);
 }
 
 /* two MCFG entries of one segment whose buses overlap: the later one is
@@ -1016,6 +1104,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_bar_sizing_hostile),
 	    cmocka_unit_test(test_pci_bus_scanned_once),
 	    cmocka_unit_test(test_pci_ecam_start_bus_offset),
+	    cmocka_unit_test(test_pci_bars_overlap_ignored),
 	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_mcfg_overlap_refused,
