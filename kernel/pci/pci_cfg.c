@@ -125,9 +125,23 @@ int pci_bar_decode(struct pci_dev *d, int i)
 	if (!b->is64)
 		mask |= 0xffffffff00000000ull;
 	b->base = ((uint64_t)hi << 32 | lo) & (b->io ? ~3ull : ~15ull);
-	b->size = (mlo == 0 || mlo == 0xffffffffu) && !b->is64 ? 0 : ~mask + 1;
+	/* a 32-bit BAR none of whose address bits take the ones is not
+	 * implemented (2^32 would be its size) */
+	b->size =
+	    (mlo == 0 || mlo == 0xffffffffu || !(uint32_t)mask) && !b->is64
+		? 0
+		: ~mask + 1;
 	if (b->io)
 		b->size &= 0xffff;
+	if (b->size && !b->base) {
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: BAR%d sizes to 0x%lx but firmware left it at "
+			"0 (not assigned); ignored\n",
+			a, i, b->size);
+		b->size = 0;
+		return b->is64 ? 2 : 1;
+	}
 	/* the writable bits are ones from the size up: the size is a power
 	 * of two and the base a multiple of it. Any other answer is no size
 	 * (a mask with holes, or address bits that do not take the ones,

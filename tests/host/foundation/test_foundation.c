@@ -615,6 +615,29 @@ static void test_pci_bar_sizing_hostile(void **st)
 	assert_int_equal(b->size, 16);
 }
 
+/* a BAR firmware left at address 0 was not assigned (page 0 is RAM, port
+ * 0 the DMA controller's), and a 32-bit memory BAR with no writable
+ * address bit is not implemented: neither has a size. The old code gave a
+ * 32-bit BAR at 0 whose mask is only its type bits 4 GiB, all of low
+ * memory, and pci_msix_init would then map an MSI-X table anywhere in it
+ * and set the mask bit of each entry there, in RAM */
+static void test_pci_bar_unassigned_ignored(void **st)
+{
+	const uint32_t m64 = PCI_BAR_TYPE_64 << PCI_BAR_TYPE_SHIFT;
+	const struct pci_bar *b;
+	b = bar_sized(0, PCI_BAR_PREFETCH, PCI_BAR_PREFETCH, 0, 0);
+	assert_int_equal(b->size, 0);
+	b = bar_sized(0, m64, 0xfffff000 | m64, 0, 0xffffffff);
+	assert_int_equal(b->size, 0);
+	assert_int_equal(b->base, 0);
+	b = bar_sized(1, PCI_BAR_IO, 0xffffffe1, 0, 0);
+	assert_int_equal(b->size, 0);
+	/* the same 64-bit BAR at 4 GiB is fine */
+	b = bar_sized(0, m64, 0xfffff000 | m64, 1, 0xffffffff);
+	assert_int_equal(b->base, 0x100000000);
+	assert_int_equal(b->size, 0x1000);
+}
+
 /* a bridge (type 1 header) has two BARs: a 64-bit BAR1 has no upper half
  * (0x18 holds the bus numbers), so it is ignored as BAR5 of a type 0 header
  * is, not decoded with the bus numbers as its high address bits */
@@ -1102,6 +1125,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_bar_zero_size),
 	    cmocka_unit_test(test_pci_bridge_bar1_64bit_ignored),
 	    cmocka_unit_test(test_pci_bar_sizing_hostile),
+	    cmocka_unit_test(test_pci_bar_unassigned_ignored),
 	    cmocka_unit_test(test_pci_bus_scanned_once),
 	    cmocka_unit_test(test_pci_ecam_start_bus_offset),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
