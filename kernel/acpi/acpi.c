@@ -106,6 +106,28 @@ static void acpi_parse_mcfg(const struct acpi_sdt *h)
 			    "acpi: MCFG entry with bad bus range; ignored\n");
 			continue;
 		}
+		/* bus b's functions are at base + b MiB (bus 0's address,
+		 * whatever the start bus): the last bus must not wrap */
+		uint64_t span = (uint64_t)(s->bus_end + 1) << 20;
+		if (s->base + (span - 1) < s->base) {
+			kprintf("acpi: MCFG entry at 0x%lx, buses %u-%u, runs "
+				"past 2^64; ignored\n",
+				s->base, s->bus_start, s->bus_end);
+			continue;
+		}
+		/* a bus of a segment in two entries would be scanned twice,
+		 * its functions found twice */
+		bool overlap = false;
+		for (unsigned i = 0; i < acpi_necam; i++)
+			overlap |= acpi_ecam[i].seg == s->seg &&
+				   acpi_ecam[i].bus_start <= s->bus_end &&
+				   s->bus_start <= acpi_ecam[i].bus_end;
+		if (overlap) {
+			kprintf("acpi: MCFG entry for segment %u buses %u-%u "
+				"overlaps an earlier one; ignored\n",
+				s->seg, s->bus_start, s->bus_end);
+			continue;
+		}
 		acpi_necam++;
 	}
 }

@@ -13,12 +13,15 @@ struct pci_dev pci_devs[PCI_MAX_DEVS];
 unsigned pci_ndevs;
 
 int pci_bar_decode(struct pci_dev *d, int i);
+void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash);
 
+/* the MCFG base is bus 0's address even when the segment's buses start
+ * later (as Linux and FreeBSD read it); acpi_parse_mcfg refused any entry
+ * whose last bus would wrap past 2^64 */
 static volatile uint8_t *ecam_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 				 unsigned dev, unsigned fn)
 {
-	uint64_t pa = s->base + ((uint64_t)(bus - s->bus_start) << 20 |
-				 dev << 15 | fn << 12);
+	uint64_t pa = s->base + ((uint64_t)bus << 20 | dev << 15 | fn << 12);
 	return mm_map_mmio(pa, 4096);
 }
 
@@ -61,6 +64,8 @@ static void pci_msix_init(struct pci_dev *d)
 
 static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 			 unsigned dev, unsigned fn, volatile uint8_t *cfg);
+static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus,
+			 int depth);
 
 /* one line per implemented BAR, so a test can hold the decode against
  * QEMU's own `info pci` */
@@ -80,10 +85,36 @@ static void pci_bars_print(const struct pci_dev *d)
 	}
 }
 
+/* the buses of the segment being scanned that were scanned already: each
+ * bus once, however many bridges name it */
+static uint64_t scanned[256 / 64];
+
+/* follow the bridge at c (its function's address in a) to its secondary
+ * bus: only to a bus after its own, not scanned yet */
+static void pci_follow_bridge(const struct acpi_mcfg_seg *s, unsigned bus,
+			      volatile uint8_t *c, const char *a, int depth)
+{
+	unsigned sec = c[PCI_SECONDARY_BUS];
+	const char *why = sec <= bus ? "not after its own bus"
+			  : scanned[sec / 64] >> sec % 64 & 1
+			      ? "scanned already"
+			  : sec > s->bus_end ? "past the segment's last bus"
+			  : depth >= 16	     ? "more than 16 bridges deep"
+					     : NULL;
+	if (why) {
+		kprintf("pci %s: bridge to bus %u: %s; not followed\n", a, sec,
+			why);
+		return;
+	}
+	pci_scan_bus(s, sec, depth + 1);
+}
+
 static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus, int depth)
 {
-	if (bus < s->bus_start || bus > s->bus_end || depth > 16)
+	if (bus < s->bus_start || bus > s->bus_end ||
+	    (scanned[bus / 64] >> bus % 64 & 1))
 		return;
+	scanned[bus / 64] |= 1ull << bus % 64;
 	for (unsigned dev = 0; dev < 32; dev++) {
 		volatile uint8_t *cfg = ecam_fn(s, bus, dev, 0);
 		if (!cfg) { /* an MCFG base past what can be mapped */
@@ -102,9 +133,10 @@ static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus, int depth)
 				continue;
 			pci_probe_fn(s, bus, dev, fn, c);
 			if ((c[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK) == 1) {
-				unsigned sec = c[PCI_SECONDARY_BUS];
-				if (sec > bus) /* a bridge never points back */
-					pci_scan_bus(s, sec, depth + 1);
+				char a[16];
+				ksnprintf(a, sizeof(a), "%04x:%02x:%02x.%x",
+					  s->seg, bus, dev, fn);
+				pci_follow_bridge(s, bus, c, a, depth);
 			}
 		}
 	}
@@ -147,8 +179,6 @@ static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 	d->cap_msi = pci_find_cap(d, PCI_CAP_ID_MSI, 0);
 	d->cap_pcie = pci_find_cap(d, PCI_CAP_ID_EXP, 0);
 	d->cap_msix = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);
-	if (d->cap_msix)
-		pci_msix_init(d);
 }
 
 void pci_init(void)
@@ -157,7 +187,16 @@ void pci_init(void)
 		kprintf("pci: no MCFG (ECAM) table; no PCI devices\n");
 		return;
 	}
-	for (unsigned i = 0; i < acpi_necam; i++)
+	static uint8_t clash[PCI_MAX_DEVS];
+	for (unsigned i = 0; i < acpi_necam; i++) {
+		memset(scanned, 0, sizeof(scanned));
 		pci_scan_bus(&acpi_ecam[i], acpi_ecam[i].bus_start, 0);
+	}
+	/* every BAR of every function is known: overlapping ones go before
+	 * the MSI-X tables are mapped through them */
+	pci_bars_check(pci_devs, pci_ndevs, clash);
+	for (unsigned i = 0; i < pci_ndevs; i++)
+		if (pci_devs[i].cap_msix)
+			pci_msix_init(&pci_devs[i]);
 	kprintf("pci: %u functions found through ECAM\n", pci_ndevs);
 }

@@ -45,8 +45,10 @@ uint16_t pci_cfg_read16(const struct pci_dev *d, uint16_t off);
 uint32_t pci_cfg_read32(const struct pci_dev *d, uint16_t off);
 void pci_cfg_write16(const struct pci_dev *d, uint16_t off, uint16_t v);
 void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v);
-/* next capability with `id` after offset `from` (0: from the start);
- * bounded against loops and pointers outside config space. 0 if none. */
+/* next capability with `id` after `from` in list order (0: from the
+ * head; else a capability it returned). Each entry is visited once: a
+ * list that loops or points outside 0x40..0xfc (or unaligned) ends there
+ * with one line. 0 if none. */
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master);
 /* "0000:BB:DD.F" */

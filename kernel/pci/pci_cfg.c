@@ -22,43 +22,64 @@ uint32_t pci_cfg_read32(const struct pci_dev *d, uint16_t off)
 					 : 0xffffffffu;
 }
 
+#ifdef CAPOS_HOST
+/* tests/host play the device: told of each write once it is in the buffer,
+ * a model may change what later reads return (a BAR's size mask after all
+ * ones were written). NULL: config space is plain memory. */
+void (*pci_host_cfg_written)(const struct pci_dev *d, uint16_t off,
+			     unsigned width);
+#define HOST_WRITTEN(d, off, w)                                                \
+	do {                                                                   \
+		if (pci_host_cfg_written)                                      \
+			pci_host_cfg_written(d, off, w);                       \
+	} while (0)
+#else
+#define HOST_WRITTEN(d, off, w) ((void)0)
+#endif
+
 void pci_cfg_write16(const struct pci_dev *d, uint16_t off, uint16_t v)
 {
-	if (off <= 4094 && !(off & 1))
+	if (off <= 4094 && !(off & 1)) {
 		*(volatile uint16_t *)(d->cfg + off) = v;
+		HOST_WRITTEN(d, off, 2);
+	}
 }
 
 void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v)
 {
-	if (off <= 4092 && !(off & 3))
+	if (off <= 4092 && !(off & 3)) {
 		*(volatile uint32_t *)(d->cfg + off) = v;
+		HOST_WRITTEN(d, off, 4);
+	}
 }
 
 /* The list lives in the first 256 bytes; every pointer must be dword
- * aligned, past the header and inside that space, and a list longer than
- * (256 - 64) / 4 entries must contain a loop. */
-#define CAP_MAX_STEPS 48
-
+ * aligned, past the header and inside that space: 48 slots, one bit each.
+ * The walk always starts at the head and remembers every entry it passed,
+ * so a list that comes back to an entry stops there, and "the next one
+ * after from" is later in the list than from: iterating with from ends,
+ * each capability once. A from that is not on the list finds nothing. */
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
 {
 	if (!(pci_cfg_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
 		return 0;
-	uint8_t p =
-	    from ? pci_cfg_read8(d, from + 1) : pci_cfg_read8(d, PCI_CAP_PTR);
-	for (int steps = 0; p; steps++) {
-		if (steps == CAP_MAX_STEPS || p < 0x40 || (p & 3)) {
+	uint64_t seen = 0;
+	bool past = !from;
+	for (uint8_t p = pci_cfg_read8(d, PCI_CAP_PTR); p;
+	     p = pci_cfg_read8(d, p + 1)) {
+		bool wild = p < 0x40 || (p & 3);
+		if (wild || (seen & 1ull << (p - 0x40) / 4)) {
 			char a[16];
 			pci_addr_str(d, a, sizeof(a));
-			kprintf(
-			    "pci %s: capability list %s at 0x%x; walk "
-			    "stopped\n",
-			    a, steps == CAP_MAX_STEPS ? "loops" : "points wild",
-			    p);
+			kprintf("pci %s: capability list %s at 0x%x; walk "
+				"stopped\n",
+				a, wild ? "points wild" : "loops", p);
 			return 0;
 		}
-		if (pci_cfg_read8(d, p) == id)
+		seen |= 1ull << (p - 0x40) / 4;
+		if (past && pci_cfg_read8(d, p) == id)
 			return p;
-		p = pci_cfg_read8(d, p + 1);
+		past = past || p == from;
 	}
 	return 0;
 }
@@ -69,7 +90,8 @@ void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 }
 
 /* size BAR i with decode off (PCI 3.0 §6.2.5.1). Returns how many BAR
- * registers it used (2 for a 64-bit BAR). */
+ * registers it used (2 for a 64-bit BAR). d->header_type says how many
+ * BARs there are (6 of a type 0 header, 2 of a bridge's). */
 int pci_bar_decode(struct pci_dev *d, int i)
 {
 	uint16_t off = PCI_BAR0 + 4 * i;
@@ -79,10 +101,14 @@ int pci_bar_decode(struct pci_dev *d, int i)
 	b->io = lo & PCI_BAR_IO;
 	b->is64 = !b->io && FIELD_GET(PCI_BAR_TYPE, lo) == PCI_BAR_TYPE_64;
 	b->prefetch = !b->io && (lo & PCI_BAR_PREFETCH);
-	if (b->is64 && i == 5) {
+	/* the last BAR register: BAR5 of a type 0 header, BAR1 of a bridge's
+	 * (after it, 0x18, are the bus numbers) */
+	int last = d->header_type == 1 ? 1 : 5;
+	if (b->is64 && i == last) {
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
-		kprintf("pci %s: 64-bit BAR5 has no upper half; ignored\n", a);
+		kprintf("pci %s: 64-bit BAR%d has no upper half; ignored\n", a,
+			i);
 		b->is64 = false;
 		return 1;
 	}
@@ -99,9 +125,36 @@ int pci_bar_decode(struct pci_dev *d, int i)
 	if (!b->is64)
 		mask |= 0xffffffff00000000ull;
 	b->base = ((uint64_t)hi << 32 | lo) & (b->io ? ~3ull : ~15ull);
-	b->size = (mlo == 0 || mlo == 0xffffffffu) && !b->is64 ? 0 : ~mask + 1;
+	/* a 32-bit BAR none of whose address bits take the ones is not
+	 * implemented (2^32 would be its size) */
+	b->size =
+	    (mlo == 0 || mlo == 0xffffffffu || !(uint32_t)mask) && !b->is64
+		? 0
+		: ~mask + 1;
 	if (b->io)
 		b->size &= 0xffff;
+	if (b->size && !b->base) {
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: BAR%d sizes to 0x%lx but firmware left it at "
+			"0 (not assigned); ignored\n",
+			a, i, b->size);
+		b->size = 0;
+		return b->is64 ? 2 : 1;
+	}
+	/* the writable bits are ones from the size up: the size is a power
+	 * of two and the base a multiple of it. Any other answer is no size
+	 * (a mask with holes, or address bits that do not take the ones,
+	 * would make one that runs past the BAR's width) */
+	if (b->size & (b->size - 1) || b->base & (b->size - 1)) {
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: BAR%d at 0x%lx sizes to mask 0x%lx, not a "
+			"power of two aligned to its base; ignored\n",
+			a, i, b->base, mask);
+		b->base = b->size = 0;
+		return b->is64 ? 2 : 1;
+	}
 	if (b->size == 0 && b->base) {
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
@@ -111,6 +164,47 @@ int pci_bar_decode(struct pci_dev *d, int i)
 		b->base = 0;
 	}
 	return b->is64 ? 2 : 1;
+}
+
+static bool bar_overlaps(const struct pci_bar *x, const struct pci_bar *y)
+{
+	return x->size && y->size && x->io == y->io &&
+	       x->base <= y->base + (y->size - 1) &&
+	       y->base <= x->base + (x->size - 1);
+}
+
+/* no two BARs of devs[0..n) (of one function or of two) may share an
+ * address of the same space: firmware never assigns that, and a window on
+ * one would reach what the other holds. Every BAR in an overlapping pair
+ * is ignored (base and size 0), each pair one line; clash[n] is the
+ * caller's scratch. Run before anything maps a BAR. */
+void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash)
+{
+	memset(clash, 0, n);
+	for (unsigned a = 0; a < n; a++)
+		for (int i = 0; i < 6; i++)
+			for (unsigned b = a; b < n; b++)
+				for (int j = b == a ? i + 1 : 0; j < 6; j++) {
+					const struct pci_bar *x =
+					    &devs[a].bar[i];
+					const struct pci_bar *y =
+					    &devs[b].bar[j];
+					if (!bar_overlaps(x, y))
+						continue;
+					char sa[16], sb[16];
+					pci_addr_str(&devs[a], sa, sizeof(sa));
+					pci_addr_str(&devs[b], sb, sizeof(sb));
+					kprintf("pci %s: BAR%d [0x%lx, +0x%lx) "
+						"overlaps %s BAR%d; both "
+						"ignored\n",
+						sb, j, y->base, y->size, sa, i);
+					clash[a] |= 1u << i;
+					clash[b] |= 1u << j;
+				}
+	for (unsigned a = 0; a < n; a++)
+		for (int i = 0; i < 6; i++)
+			if (clash[a] >> i & 1)
+				devs[a].bar[i].base = devs[a].bar[i].size = 0;
 }
 
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)

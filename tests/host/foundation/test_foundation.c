@@ -24,6 +24,8 @@
 #include "shim.h"
 
 int pci_bar_decode(struct pci_dev *d, int i);
+extern void (*pci_host_cfg_written)(const struct pci_dev *d, uint16_t off,
+				    unsigned width);
 
 /* ---- ACPI ------------------------------------------------------------------
  */
@@ -273,27 +275,32 @@ static void test_acpi_short_hpet_not_read_past(void **st)
 	free(a);
 }
 
-/* acpi_init(rsdp) with what it printed (the shim's kprintf writes to
- * stdout, caught here in a temporary file) */
-static const char *acpi_init_log(uint64_t rsdp)
+/* f(arg) with what it printed (the shim's kprintf writes to stdout,
+ * caught here in a temporary file) */
+static const char *logged(void (*f)(uint64_t), uint64_t arg)
 {
-	static char log[4096];
+	static char log[16384];
 	fflush(stdout);
 	int saved = dup(1);
-	FILE *f = tmpfile();
-	assert_non_null(f);
-	dup2(fileno(f), 1);
+	FILE *t = tmpfile();
+	assert_non_null(t);
+	dup2(fileno(t), 1);
 	shim_quiet = 0;
-	acpi_init(rsdp);
+	f(arg);
 	fflush(stdout);
 	shim_quiet = 1;
 	dup2(saved, 1);
 	close(saved);
-	rewind(f);
-	size_t n = fread(log, 1, sizeof(log) - 1, f);
+	rewind(t);
+	size_t n = fread(log, 1, sizeof(log) - 1, t);
 	log[n] = 0;
-	fclose(f);
+	fclose(t);
 	return log;
+}
+
+static const char *acpi_init_log(uint64_t rsdp)
+{
+	return logged(acpi_init, rsdp);
 }
 
 /* log holds the line fmt makes of addr */
@@ -470,6 +477,34 @@ static void test_pci_caps_wild_pointer(void **st)
 	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0), 0);
 }
 
+/* iterating a list with from = the last capability found ends: a list
+ * that loops back (here onto its own first entry, then through two)
+ * yields each capability once, never one it already returned */
+static void test_pci_caps_iteration_visits_once(void **st)
+{
+	memset(cfg, 0, sizeof(cfg));
+	cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	cfg[PCI_CAP_PTR] = 0x40;
+	cap(0x40, PCI_CAP_ID_VNDR, 0x40); /* points at itself */
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0), 0x40);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x40), 0);
+	cap(0x40, PCI_CAP_ID_VNDR, 0x50);
+	cap(0x50, PCI_CAP_ID_VNDR, 0x40); /* back to the first */
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0), 0x40);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x40), 0x50);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x50), 0);
+	/* the longest list without a loop, 48 entries, is walked whole */
+	for (unsigned p = 0x40; p < 0x100; p += 4)
+		cap(p, p == 0xfc ? PCI_CAP_ID_MSIX : PCI_CAP_ID_VNDR,
+		    p == 0xfc ? 0 : p + 4);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_MSIX, 0), 0xfc);
+	unsigned n = 0;
+	for (uint8_t at = pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0); at && n < 100;
+	     at = pci_find_cap(&dev, PCI_CAP_ID_VNDR, at))
+		n++;
+	assert_int_equal(n, 47);
+}
+
 static void test_pci_cfg_bounds(void **st)
 {
 	assert_int_equal(pci_cfg_read32(&dev, 4094), 0xffffffffu);
@@ -496,6 +531,385 @@ static void test_pci_bar_zero_size(void **st)
 	memcpy(cfg + PCI_BAR0 + 20, &v, 4);
 	assert_int_equal(pci_bar_decode(&dev, 5), 1);
 	assert_false(dev.bar[5].is64);
+}
+
+/* a device that answers BAR sizing: after all ones are written to BAR
+ * register i it reads back bar_mask[i] (0: not implemented) */
+static uint32_t bar_mask[7];
+
+static void bar_model(const struct pci_dev *d, uint16_t off, unsigned width)
+{
+	uint32_t v;
+	if (width != 4 || off < PCI_BAR0 || off >= PCI_BAR0 + 24)
+		return;
+	memcpy(&v, cfg + off, 4); /* d->cfg is cfg */
+	if (v == 0xffffffffu)
+		memcpy(cfg + off, &bar_mask[(off - PCI_BAR0) / 4], 4);
+}
+
+/* BAR i of a type 0 function at lo (and hi), answering sizing with mlo
+ * (and mhi); decoded */
+static const struct pci_bar *bar_sized(int i, uint32_t lo, uint32_t mlo,
+				       uint32_t hi, uint32_t mhi)
+{
+	memset(cfg, 0, sizeof(cfg));
+	memset(bar_mask, 0, sizeof(bar_mask));
+	memcpy(cfg + PCI_BAR0 + 4 * i, &lo, 4);
+	memcpy(cfg + PCI_BAR0 + 4 * i + 4, &hi, 4);
+	bar_mask[i] = mlo;
+	bar_mask[i + 1] = mhi;
+	dev.header_type = 0;
+	pci_host_cfg_written = bar_model;
+	pci_bar_decode(&dev, i);
+	pci_host_cfg_written = NULL;
+	/* what firmware programmed is back */
+	uint32_t now;
+	memcpy(&now, cfg + PCI_BAR0 + 4 * i, 4);
+	assert_int_equal(now, lo);
+	return &dev.bar[i];
+}
+
+/* a mask that is not ones from the size up (PCI 3.0 §6.2.5.1: the size is
+ * a power of two, the base aligned to it) is no size at all: the BAR is
+ * ignored, not given a size that runs past 4 GiB from a 32-bit BAR or to
+ * 2^64 from a 64-bit one; well-formed ones decode as they did */
+static void test_pci_bar_sizing_hostile(void **st)
+{
+	const uint32_t m64 = PCI_BAR_TYPE_64 << PCI_BAR_TYPE_SHIFT;
+	const struct pci_bar *b;
+	/* 32-bit, address bits 31:16 read-only zero: ~mask + 1 = 0xffff0010 */
+	b = bar_sized(0, 0xfe000000, 0x0000fff0, 0, 0);
+	assert_int_equal(b->size, 0);
+	assert_int_equal(b->base, 0);
+	/* holes in the mask */
+	b = bar_sized(2, 0xfe000000, 0xff0ff000, 0, 0);
+	assert_int_equal(b->size, 0);
+	/* 64-bit whose upper half does not take the ones: 2^64 - 2^32 + 16 */
+	b = bar_sized(0, 0x00000000 | m64, 0xfffffff0 | m64, 0x8, 0);
+	assert_int_equal(b->size, 0);
+	assert_int_equal(b->base, 0);
+	assert_true(b->is64);
+	/* 1 MiB, programmed at an address not aligned to it */
+	b = bar_sized(0, 0xfe080000, 0xfff00000, 0, 0);
+	assert_int_equal(b->size, 0);
+	assert_int_equal(b->base, 0);
+	/* I/O with holes in its 16 decoded bits */
+	b = bar_sized(1, 0xc001, 0x0000f0f1, 0, 0);
+	assert_int_equal(b->size, 0);
+	/* well formed: 32-bit 16 MiB, 64-bit prefetchable 4 GiB above 4 GiB,
+	 * I/O 32 bytes decoding 16 bits, 32-bit 16 bytes (all address bits) */
+	b = bar_sized(0, 0xfe000000, 0xff000000, 0, 0);
+	assert_int_equal(b->base, 0xfe000000);
+	assert_int_equal(b->size, 0x1000000);
+	b = bar_sized(2, m64 | PCI_BAR_PREFETCH, m64 | PCI_BAR_PREFETCH, 0x10,
+		      0xffffffff);
+	assert_int_equal(b->base, 0x1000000000);
+	assert_int_equal(b->size, 0x100000000);
+	assert_true(b->is64 && b->prefetch);
+	b = bar_sized(4, 0xc021 & ~0x20u, 0x0000ffe1, 0, 0);
+	assert_true(b->io);
+	assert_int_equal(b->base, 0xc000);
+	assert_int_equal(b->size, 32);
+	b = bar_sized(3, 0xfebf1000, 0xfffffff0, 0, 0);
+	assert_int_equal(b->base, 0xfebf1000);
+	assert_int_equal(b->size, 16);
+}
+
+/* a BAR firmware left at address 0 was not assigned (page 0 is RAM, port
+ * 0 the DMA controller's), and a 32-bit memory BAR with no writable
+ * address bit is not implemented: neither has a size. The old code gave a
+ * 32-bit BAR at 0 whose mask is only its type bits 4 GiB, all of low
+ * memory, and pci_msix_init would then map an MSI-X table anywhere in it
+ * and set the mask bit of each entry there, in RAM */
+static void test_pci_bar_unassigned_ignored(void **st)
+{
+	const uint32_t m64 = PCI_BAR_TYPE_64 << PCI_BAR_TYPE_SHIFT;
+	const struct pci_bar *b;
+	b = bar_sized(0, PCI_BAR_PREFETCH, PCI_BAR_PREFETCH, 0, 0);
+	assert_int_equal(b->size, 0);
+	b = bar_sized(0, m64, 0xfffff000 | m64, 0, 0xffffffff);
+	assert_int_equal(b->size, 0);
+	assert_int_equal(b->base, 0);
+	b = bar_sized(1, PCI_BAR_IO, 0xffffffe1, 0, 0);
+	assert_int_equal(b->size, 0);
+	/* the same 64-bit BAR at 4 GiB is fine */
+	b = bar_sized(0, m64, 0xfffff000 | m64, 1, 0xffffffff);
+	assert_int_equal(b->base, 0x100000000);
+	assert_int_equal(b->size, 0x1000);
+}
+
+/* a bridge (type 1 header) has two BARs: a 64-bit BAR1 has no upper half
+ * (0x18 holds the bus numbers), so it is ignored as BAR5 of a type 0 header
+ * is, not decoded with the bus numbers as its high address bits */
+static void test_pci_bridge_bar1_64bit_ignored(void **st)
+{
+	memset(cfg, 0, sizeof(cfg));
+	struct pci_dev br = {.cfg = cfg, .header_type = 1};
+	uint32_t v = 0xfe000000 | (PCI_BAR_TYPE_64 << PCI_BAR_TYPE_SHIFT);
+	memcpy(cfg + PCI_BAR0 + 4, &v, 4);
+	cfg[PCI_SECONDARY_BUS - 1] = 0; /* primary */
+	cfg[PCI_SECONDARY_BUS] = 1;
+	cfg[PCI_SUBORDINATE_BUS] = 2;
+	assert_int_equal(pci_bar_decode(&br, 1), 1);
+	assert_false(br.bar[1].is64);
+	assert_int_equal(br.bar[1].base, 0);
+	assert_int_equal(br.bar[1].size, 0);
+	assert_int_equal(cfg[PCI_SECONDARY_BUS], 1);
+	assert_int_equal(cfg[PCI_SUBORDINATE_BUS], 2);
+}
+
+/* ---- PCI enumeration over a fake ECAM --------------------------------------
+ * kernel/pci/pci.c maps each function's 4 KiB through mm_map_mmio; here that
+ * answers with the functions a test placed, absolute bus numbers from the
+ * ECAM base (PCI Firmware 3.3 §4.1.2: the base is bus 0's), all ones for
+ * any other function inside the 256 MiB, and NULL elsewhere */
+#define ECAM_BASE 0xe0000000ull
+static struct fake_fn {
+	unsigned bus, dev, fn;
+	uint8_t cfg[4096];
+	uint32_t bar_mask[6]; /* what BAR i reads after all ones */
+} fns[8];
+static unsigned nfns;
+static uint8_t absent_fn[4096];
+
+/* 64 KiB of memory BAR space at BAR_MEM_BASE, for MSI-X tables */
+#define BAR_MEM_BASE 0xfe200000ull
+static uint8_t bar_mem[0x10000];
+
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	if (phys >= BAR_MEM_BASE && phys - BAR_MEM_BASE < sizeof(bar_mem) &&
+	    len <= sizeof(bar_mem) - (phys - BAR_MEM_BASE))
+		return bar_mem + (phys - BAR_MEM_BASE);
+	if (phys < ECAM_BASE || phys - ECAM_BASE >= 256u << 20 || len != 4096)
+		return NULL;
+	uint64_t o = phys - ECAM_BASE;
+	for (unsigned i = 0; i < nfns; i++)
+		if (fns[i].bus == o >> 20 && fns[i].dev == (o >> 15 & 31) &&
+		    fns[i].fn == (o >> 12 & 7))
+			return fns[i].cfg;
+	memset(absent_fn, 0xff, sizeof(absent_fn));
+	return absent_fn;
+}
+
+/* a function at bus:dev.fn; header type 1 (a bridge to sec) when sec */
+static struct fake_fn *fn_at(unsigned bus, unsigned dev, unsigned fn,
+			     unsigned sec)
+{
+	struct fake_fn *f = &fns[nfns++];
+	memset(f, 0, sizeof(*f));
+	f->bus = bus;
+	f->dev = dev;
+	f->fn = fn;
+	f->cfg[PCI_VENDOR_ID] = 0x86;
+	f->cfg[PCI_VENDOR_ID + 1] = 0x80;
+	f->cfg[PCI_DEVICE_ID] = (uint8_t)(bus << 4 | dev);
+	f->cfg[PCI_HEADER_TYPE] = sec ? 1 : 0;
+	f->cfg[PCI_SECONDARY_BUS] = (uint8_t)sec;
+	f->cfg[PCI_SUBORDINATE_BUS] = (uint8_t)sec;
+	return f;
+}
+
+/* one segment, buses lo..hi, base ECAM_BASE; no function placed yet */
+static void ecam_seg(unsigned lo, unsigned hi)
+{
+	nfns = 0;
+	pci_ndevs = 0;
+	acpi_necam = 1;
+	acpi_ecam[0] = (struct acpi_mcfg_seg){
+	    .base = ECAM_BASE, .seg = 0, .bus_start = lo, .bus_end = hi};
+}
+
+static void pci_init_arg(uint64_t unused)
+{
+	pci_init();
+}
+
+/* how many times pci_devs holds bus:dev.fn */
+static unsigned found(unsigned bus, unsigned dev, unsigned fn)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < pci_ndevs; i++)
+		n += pci_devs[i].bus == bus && pci_devs[i].dev == dev &&
+		     pci_devs[i].fn == fn;
+	return n;
+}
+
+/* the fake functions answer BAR sizing with their bar_mask */
+static void fns_bar_model(const struct pci_dev *d, uint16_t off, unsigned width)
+{
+	for (unsigned i = 0; i < nfns; i++) {
+		uint32_t v;
+		if (fns[i].cfg != d->cfg || width != 4 || off < PCI_BAR0 ||
+		    off >= PCI_BAR0 + 24)
+			continue;
+		memcpy(&v, fns[i].cfg + off, 4);
+		if (v == 0xffffffffu)
+			memcpy(fns[i].cfg + off,
+			       &fns[i].bar_mask[(off - PCI_BAR0) / 4], 4);
+	}
+}
+
+/* BAR i of f: a 32-bit memory BAR at base, size bytes */
+static void fn_bar(struct fake_fn *f, int i, uint32_t base, uint32_t size)
+{
+	memcpy(f->cfg + PCI_BAR0 + 4 * i, &base, 4);
+	f->bar_mask[i] = ~(size - 1);
+}
+
+/* every bus is scanned once: two bridges that name the same secondary bus
+ * do not make its functions two pci_devs entries (two owners, two drivers
+ * for one device); a bridge pointing back at its own bus or an earlier
+ * one is not followed, and each such bridge is one line */
+static void test_pci_bus_scanned_once(void **st)
+{
+	ecam_seg(0, 255);
+	fn_at(0, 1, 0, 1);
+	fn_at(0, 2, 0, 1); /* the same secondary bus again */
+	fn_at(1, 0, 0, 0);
+	fn_at(1, 3, 0, 1); /* back to its own bus */
+	fn_at(1, 4, 0, 2);
+	fn_at(2, 0, 0, 1); /* back to bus 1 */
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(found(1, 0, 0), 1);
+	assert_int_equal(pci_ndevs, 6);
+	if (!strstr(log, "pci 0000:00:02.0: bridge to bus 1: scanned "
+			 "already; not followed\n") ||
+	    !strstr(log, "pci 0000:01:03.0: bridge to bus 1: not after its "
+			 "own bus; not followed\n") ||
+	    !strstr(log, "pci 0000:02:00.0: bridge to bus 1: not after its "
+			 "own bus; not followed\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* the MCFG base is the address of bus 0 even when the entry starts at a
+ * later bus (Linux and FreeBSD read it so): bus 0x10 is at base + 0x10 MiB,
+ * not at base (the old code read bus 0x10's functions there) */
+static void test_pci_ecam_start_bus_offset(void **st)
+{
+	ecam_seg(0x10, 0x1f);
+	fn_at(0x10, 0, 0, 0x11);
+	fn_at(0x11, 2, 0, 0);
+	fn_at(0, 0, 0, 0); /* where bus 0 would be: not this segment's */
+	pci_init();
+	assert_int_equal(pci_ndevs, 2);
+	assert_int_equal(found(0x10, 0, 0), 1);
+	assert_int_equal(found(0x11, 2, 0), 1);
+	assert_ptr_equal(pci_devs[1].cfg, fns[1].cfg);
+}
+
+/* an MCFG entry whose buses' ECAM runs past 2^64 is refused: bus b is at
+ * base + b MiB, which would wrap to low memory; one that ends exactly at
+ * 2^64 is kept */
+static void test_acpi_mcfg_range_wraps_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint64_t base = 0xfffffffff0100000ull; /* + 256 MiB wraps */
+	memcpy(a->mcfg + 44, &base, 8);
+	fix_sum(a->mcfg, sizeof(a->mcfg), 9);
+	expect_log(acpi_init_log((uint64_t)a->rsdp),
+		   "acpi: MCFG entry at 0x%lx, buses 0-255, runs past 2^64; "
+		   "ignored\n",
+		   base);
+	assert_int_equal(acpi_necam, 0);
+	a->mcfg[44 + 11] = 254; /* buses 0-254 end below 2^64 */
+	fix_sum(a->mcfg, sizeof(a->mcfg), 9);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_necam, 1);
+	free(a);
+}
+
+/* no two memory BARs overlap, of one function or of two: firmware never
+ * assigns that, and a device that reports it could have a driver's window
+ * on one BAR reach what the other holds (the MSI-X table, which
+ * mmio_window_refusal keeps out of windows on its own BAR only, or another
+ * owner's registers). Both BARs of each overlapping pair are ignored, so
+ * MSI-X in one of them is unused; the rest of the machine is kept */
+static void test_pci_bars_overlap_ignored(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *a = fn_at(0, 1, 0, 0), *b = fn_at(0, 2, 0, 0),
+		       *c = fn_at(0, 3, 0, 0), *e = fn_at(0, 4, 0, 0);
+	fn_bar(a, 0, 0xfe000000, 0x4000);
+	fn_bar(b, 0, 0xfe002000, 0x2000); /* inside a's BAR0 */
+	fn_bar(c, 0, 0xfe100000, 0x4000); /* alone */
+	fn_bar(c, 1, 0xfe104000, 0x1000); /* right after: no overlap */
+	fn_bar(e, 0, 0xfe200000, 0x1000);
+	fn_bar(e, 2, 0xfe200000, 0x1000); /* e's own BAR0 again */
+	/* e's MSI-X table, 4 entries, in BAR2 */
+	e->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	e->cfg[PCI_CAP_PTR] = 0x40;
+	e->cfg[0x40] = PCI_CAP_ID_MSIX;
+	e->cfg[0x40 + PCI_MSIX_FLAGS] = 3;
+	e->cfg[0x40 + PCI_MSIX_TABLE] = 2;
+	e->cfg[0x40 + PCI_MSIX_PBA] = 2;
+	e->cfg[0x40 + PCI_MSIX_PBA + 1] = 0x8;
+	/* f alone, with its MSI-X table in its BAR0: mapped, entries masked */
+	struct fake_fn *f = fn_at(0, 5, 0, 0);
+	fn_bar(f, 0, BAR_MEM_BASE + 0x8000, 0x1000);
+	memcpy(f->cfg + 0x40, e->cfg + 0x40, 12);
+	f->cfg[0x40 + PCI_MSIX_TABLE] = 0;
+	f->cfg[0x40 + PCI_MSIX_PBA] = 0;
+	f->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	f->cfg[PCI_CAP_PTR] = 0x40;
+	memset(bar_mem, 0, sizeof(bar_mem));
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 5);
+	assert_int_equal(pci_devs[4].cap_msix, 0x40);
+	assert_int_equal(pci_devs[4].msix_size, 4);
+	assert_ptr_equal(pci_devs[4].msix_table, bar_mem + 0x8000);
+	assert_int_equal(bar_mem[0x8000 + 3 * 16 + PCI_MSIX_ENTRY_CTRL], 1);
+	assert_int_equal(bar_mem[0], 0); /* e's table was never written */
+	assert_int_equal(pci_devs[0].bar[0].size, 0);
+	assert_int_equal(pci_devs[1].bar[0].size, 0);
+	assert_int_equal(pci_devs[2].bar[0].size, 0x4000);
+	assert_int_equal(pci_devs[2].bar[1].size, 0x1000);
+	assert_int_equal(pci_devs[3].bar[0].size, 0);
+	assert_int_equal(pci_devs[3].bar[2].size, 0);
+	assert_int_equal(pci_devs[3].cap_msix, 0);
+	assert_null(pci_devs[3].msix_table);
+	if (!strstr(log, "pci 0000:00:02.0: BAR0 [0xfe002000, +0x2000) "
+			 "overlaps 0000:00:01.0 BAR0; both ignored\n") ||
+	    !strstr(log, "pci 0000:00:04.0: BAR2 [0xfe200000, +0x1000) "
+			 "overlaps 0000:00:04.0 BAR0; both ignored\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* two MCFG entries of one segment whose buses overlap: the later one is
+ * refused, so no bus is scanned twice (its functions would be two
+ * pci_devs entries); entries of another segment, or of the same segment's
+ * other buses, are kept */
+static void test_acpi_mcfg_overlap_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t *mcfg = calloc(1, 44 + 48);
+	sdt(mcfg, "MCFG", 44 + 48);
+	const uint8_t segs[3][3] = {{0, 0, 0x8f}, {0, 0x80, 0xff}, {1, 0, 0}};
+	for (int i = 0; i < 3; i++) {
+		uint64_t b = ECAM_BASE;
+		memcpy(mcfg + 44 + 16 * i, &b, 8);
+		mcfg[44 + 16 * i + 8] = segs[i][0];
+		mcfg[44 + 16 * i + 10] = segs[i][1];
+		mcfg[44 + 16 * i + 11] = segs[i][2];
+	}
+	fix_sum(mcfg, 44 + 48, 9);
+	xsdt_point(a, 0, mcfg);
+	const char *log = acpi_init_log((uint64_t)a->rsdp);
+	if (!strstr(log, "acpi: MCFG entry for segment 0 buses 128-255 "
+			 "overlaps an earlier one; ignored\n"))
+		fail_msg("log:\n%s", log);
+	assert_int_equal(acpi_necam, 2);
+	assert_int_equal(acpi_ecam[1].seg, 1);
+	nfns = 0;
+	pci_ndevs = 0;
+	fn_at(0, 0, 0, 0x80); /* a bridge from bus 0 */
+	fn_at(0x80, 0, 0, 0);
+	pci_init();
+	assert_int_equal(found(0x80, 0, 0), 1);
+	free(mcfg);
+	free(a);
 }
 
 /* ---- grants
@@ -706,8 +1120,19 @@ int main(void)
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),
+	    cmocka_unit_test(test_pci_caps_iteration_visits_once),
 	    cmocka_unit_test(test_pci_cfg_bounds),
 	    cmocka_unit_test(test_pci_bar_zero_size),
+	    cmocka_unit_test(test_pci_bridge_bar1_64bit_ignored),
+	    cmocka_unit_test(test_pci_bar_sizing_hostile),
+	    cmocka_unit_test(test_pci_bar_unassigned_ignored),
+	    cmocka_unit_test(test_pci_bus_scanned_once),
+	    cmocka_unit_test(test_pci_ecam_start_bus_offset),
+	    cmocka_unit_test(test_pci_bars_overlap_ignored),
+	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_mcfg_overlap_refused,
+				   acpi_earlier_boot),
 	    cmocka_unit_test(test_grants),
 	    cmocka_unit_test(test_grant_generation_wrap),
 	    cmocka_unit_test(test_cmdline),
