@@ -1,7 +1,8 @@
-/* kernel/mm/pmm.c — a bitmap page allocator over EfiConventionalMemory.
- * Loader data (this image, the files read from the boot volume) and
- * boot-services memory (the firmware stack we still run on until kmain
- * switches) are never handed out. Two bitmaps, the pages in use and the
+/* kernel/mm/pmm.c — a bitmap page allocator over EfiConventionalMemory
+ * that is ordinary write-back RAM (EFI_MEMORY_WB, neither specific-purpose
+ * nor persistent). Loader data (this image, the files read from the boot
+ * volume) and boot-services memory (the firmware stack we still run on until
+ * kmain switches) are never handed out. Two bitmaps, the pages in use and the
  * pages of the pool (what pmm_init found free: page_free takes back only
  * these), live in the first free region large enough to hold them.
  * docs/mm.md says what is free and why. */
@@ -57,11 +58,41 @@ bool mm_desc_sane(const EFI_MEMORY_DESCRIPTOR *d)
 
 /* conventional memory mm_init maps: sane and ending at or below the
  * identity map's end (a descriptor across it is not mapped at all) */
-static bool desc_free(const EFI_MEMORY_DESCRIPTOR *d)
+static bool desc_conv_mapped(const EFI_MEMORY_DESCRIPTOR *d)
 {
 	return d->Type == EfiConventionalMemory && mm_desc_sane(d) &&
 	       d->PhysicalStart + d->NumberOfPages * PAGE_SIZE <=
 		   MM_IDENTITY_LIMIT;
+}
+
+/* ordinary RAM by its attributes (UEFI 2.10 §7.2.3): it may be cached
+ * write-back, and is neither specific-purpose memory (SP: set aside for a
+ * driver or application; Linux's do_add_efi_memmap soft-reserves it, and
+ * makes conventional memory without WB reserved) nor persistent (NV:
+ * page_alloc's zeroing would erase what it keeps). The other bits say what
+ * the range supports (UC/WC/WT beside WB, RP, XP, RO, WP, ...) and take
+ * nothing away. */
+static bool attr_ram(uint64_t attr)
+{
+	return (attr & EFI_MEMORY_WB) &&
+	       !(attr & (MM_EFI_MEMORY_SP | MM_EFI_MEMORY_NV));
+}
+
+/* free memory: conventional, mapped, ordinary RAM */
+static bool desc_free(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	return desc_conv_mapped(d) && attr_ram(d->Attribute);
+}
+
+/* a sum of descriptors' pages that firmware may make absurd: it stops at
+ * 2^64 - 1, as does its KiB */
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+static uint64_t kib_sat(uint64_t pages)
+{
+	return pages > UINT64_MAX / 4 ? UINT64_MAX : pages * 4;
 }
 
 /* a descriptor mm_init maps (whole, sane, inside the identity map) whose
@@ -129,26 +160,45 @@ static bool claimed(uint64_t pg, uint64_t n)
  * pages (firmware that overlaps its entries): any claim wins, so neither
  * the bitmap nor an allocation lands on loader data or firmware memory. A
  * descriptor that is not page-aligned, runs past PHYS_LIMIT or ends past
- * MM_IDENTITY_LIMIT (mm_init does not map it) is reported and never free. */
+ * MM_IDENTITY_LIMIT (mm_init does not map it) is reported and never free;
+ * so is one that is not ordinary RAM by its attributes (attr_ram), and
+ * unaccepted memory, which capOS does not accept (those two on one line
+ * each, however many descriptors). */
 void pmm_init(void)
 {
-	uint64_t top = 0;
+	uint64_t top = 0, attr_n = 0, attr_pages = 0, unacc_n = 0,
+		 unacc_pages = 0;
 	if (boot_mmap.desc_size < sizeof(EFI_MEMORY_DESCRIPTOR))
 		panic("pmm: memory map descriptors of %lu bytes, fewer than "
 		      "UEFI's %lu",
 		      boot_mmap.desc_size,
 		      (uint64_t)sizeof(EFI_MEMORY_DESCRIPTOR));
 	FOR_EACH_DESC(d)
-	if (d->Type == EfiConventionalMemory) {
-		if (!desc_free(d))
-			kprintf("pmm: conventional memory at 0x%lx, %lu pages, "
-				"is unaligned or ends past the identity map "
-				"(2^47); not used\n",
-				d->PhysicalStart, d->NumberOfPages);
-		else
-			top = MAX(top, d->PhysicalStart +
-					   d->NumberOfPages * PAGE_SIZE);
+	if (d->Type == MM_EFI_UNACCEPTED_MEMORY) {
+		unacc_n++;
+		unacc_pages = add_sat(unacc_pages, d->NumberOfPages);
+	} else if (d->Type != EfiConventionalMemory) {
+		continue;
+	} else if (!desc_conv_mapped(d)) {
+		kprintf("pmm: conventional memory at 0x%lx, %lu pages, "
+			"is unaligned or ends past the identity map "
+			"(2^47); not used\n",
+			d->PhysicalStart, d->NumberOfPages);
+	} else if (!desc_free(d)) {
+		attr_n++;
+		attr_pages = add_sat(attr_pages, d->NumberOfPages);
+	} else {
+		top = MAX(top, d->PhysicalStart + d->NumberOfPages * PAGE_SIZE);
 	}
+	if (attr_n)
+		kprintf("pmm: %lu conventional memory descriptors, %lu KiB, "
+			"are not write-back RAM (no EFI_MEMORY_WB, or "
+			"EFI_MEMORY_SP or _NV); not used\n",
+			attr_n, kib_sat(attr_pages));
+	if (unacc_n)
+		kprintf("pmm: %lu unaccepted memory descriptors, %lu KiB: "
+			"capOS does not accept memory; not used\n",
+			unacc_n, kib_sat(unacc_pages));
 	npages = top / PAGE_SIZE;
 	/* each bitmap's; they take twice this */
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);

@@ -100,12 +100,19 @@ static jmp_buf panic_jmp;
 static bool panic_armed;
 static unsigned kprintf_lines;
 static bool trace;
+/* the lines pmm_init printed (the first MAXLINES), for the oracle */
+#define MAXLINES 32
+static char lines[MAXLINES][256];
 
 void kprintf(const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	if (kprintf_lines < MAXLINES)
+		vsnprintf(lines[kprintf_lines], sizeof(lines[0]), fmt, ap);
+	va_end(ap);
 	kprintf_lines++;
 	if (trace) {
-		va_list ap;
 		va_start(ap, fmt);
 		vfprintf(stderr, fmt, ap);
 		va_end(ap);
@@ -148,7 +155,11 @@ static uint8_t m_out[WPAGES];  /* handed out by page_alloc, not freed */
 static uint8_t m_bits[WPAGES / 8];
 static uint64_t m_npages, m_total, m_used, m_peak, m_hint;
 static uint64_t m_bitmap, m_bitmap_pages; /* where the bitmaps are */
-static unsigned m_unused_conv; /* conventional descriptors not usable */
+/* conventional descriptors mm_init does not map (a line each) */
+static unsigned m_unused_conv;
+/* conventional descriptors it maps that are not ordinary RAM, and
+ * unaccepted memory: a line each kind, with the count and KiB */
+static uint64_t m_attr_n, m_attr_pages, m_unacc_n, m_unacc_pages;
 
 static struct rec {
 	uint64_t phys, n;
@@ -183,8 +194,29 @@ MODEL static void tag_check(uint64_t pg)
 		       (unsigned long long)(pg * PG));
 }
 
-/* usable memory, as the model has it */
-MODEL static bool d_usable(const EFI_MEMORY_DESCRIPTOR *d)
+/* UEFI 2.10 §7.2.3: the model's own names for the attribute bits and the
+ * types after EfiPalCode */
+#define A_UC	     0x1ull
+#define A_WC	     0x2ull
+#define A_WT	     0x4ull
+#define A_WB	     0x8ull
+#define A_UCE	     0x10ull
+#define A_WP	     0x1000ull
+#define A_RP	     0x2000ull
+#define A_XP	     0x4000ull
+#define A_NV	     0x8000ull
+#define A_MR	     0x10000ull
+#define A_RO	     0x20000ull
+#define A_SP	     0x40000ull
+#define A_CPU_CRYPTO 0x80000ull
+#define A_ISA_VALID  0x4000000000000000ull
+#define A_RUNTIME    0x8000000000000000ull
+#define T_PERSISTENT 14
+#define T_UNACCEPTED 15
+
+/* conventional memory whose range mm_init maps: page-aligned, below 2^52
+ * without wrapping, ending at or below MM_IDENTITY_LIMIT */
+MODEL static bool d_conv_mapped(const EFI_MEMORY_DESCRIPTOR *d)
 {
 	const uint64_t lim = 1ull << 52;
 	if (d->Type != EfiConventionalMemory || d->PhysicalStart % PG ||
@@ -192,6 +224,14 @@ MODEL static bool d_usable(const EFI_MEMORY_DESCRIPTOR *d)
 	    d->NumberOfPages > (lim - d->PhysicalStart) / PG)
 		return false;
 	return d->PhysicalStart + d->NumberOfPages * PG <= MM_IDENTITY_LIMIT;
+}
+
+/* usable memory, as the model has it: that, and ordinary RAM by its
+ * attributes (write-back, not specific-purpose, not persistent) */
+MODEL static bool d_usable(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	return d_conv_mapped(d) && (d->Attribute & A_WB) &&
+	       !(d->Attribute & (A_SP | A_NV));
 }
 
 /* the window pages a claim touches: [first, end) clipped to the window */
@@ -266,11 +306,20 @@ static EFI_MEMORY_DESCRIPTOR gen_desc(struct in *in)
 	    EfiConventionalMemory,
 	    EfiLoaderData,
 	};
+	/* the types a type byte of 252..255 picks (252 % 21 == 0: the
+	 * other bytes keep their types) */
+	static const uint32_t more_types[] = {
+	    T_UNACCEPTED,
+	    16 /* past EfiMaxMemoryType */,
+	    T_UNACCEPTED,
+	    0xffffffff,
+	};
 	EFI_MEMORY_DESCRIPTOR d = {0};
 	uint8_t t = u8(in), a = u8(in);
 	uint16_t w = u16(in);
 	uint8_t l0 = u8(in), l1 = u8(in), attr = u8(in), off = u8(in);
-	d.Type = types[t % (sizeof(types) / sizeof(types[0]))];
+	d.Type = t >= 252 ? more_types[t - 252]
+			  : types[t % (sizeof(types) / sizeof(types[0]))];
 	uint64_t k = w; /* pages from an anchor */
 	switch (a & 7) {
 	case 0:
@@ -323,10 +372,30 @@ static EFI_MEMORY_DESCRIPTOR gen_desc(struct in *in)
 	}
 	}
 	d.VirtualStart = (uint64_t)off << 32 | w;
-	d.Attribute = (uint64_t)attr << 56 | attr;
-	/* usable memory stays in the window: moved there from above it,
-	 * cut at its end */
-	if (d_usable(&d)) {
+	/* attributes: bits 0-3 are UC WC WT WB as the spec has them (none
+	 * of them: the usual UC|WC|WT|WB, or nothing at all when off's top
+	 * bit is set); bits 4-6: 5 SP, 6 NV, 7 both; bit 7 RUNTIME with
+	 * ISA bits; off's bits 4-6 add the bits that take nothing away */
+	d.Attribute = attr & 0xf;
+	if (!d.Attribute && !(off & 0x80))
+		d.Attribute = A_UC | A_WC | A_WT | A_WB;
+	if ((attr >> 4 & 7) == 5 || (attr >> 4 & 7) == 7)
+		d.Attribute |= A_SP;
+	if ((attr >> 4 & 7) >= 6)
+		d.Attribute |= A_NV;
+	if (attr & 0x80)
+		d.Attribute |=
+		    A_RUNTIME | A_ISA_VALID | (uint64_t)(off & 3) << 44;
+	if (off & 0x10)
+		d.Attribute |= A_RP | A_XP;
+	if (off & 0x20)
+		d.Attribute |= A_RO | A_WP | A_UCE;
+	if (off & 0x40)
+		d.Attribute |= A_MR | A_CPU_CRYPTO;
+	/* conventional memory mm_init maps stays in the window, whatever its
+	 * attributes (usable or not): moved there from above it, cut at
+	 * its end */
+	if (d_conv_mapped(&d)) {
 		if (d.PhysicalStart >= WIN_END)
 			d.PhysicalStart = WIN_BASE + (d.PhysicalStart / PG) %
 							 (WPAGES - 16) * PG;
@@ -381,6 +450,26 @@ MODEL static void check_pool(const char *after)
 
 MODEL static bool model_init(void);
 
+/* with n descriptors of a kind refused, pmm_init's line for them gives n
+ * and their KiB (2^64 - 1 when more); with none, no line names the kind */
+MODEL static void check_count_line(uint64_t n, uint64_t pages, const char *kind)
+{
+	char want[128];
+	uint64_t kib = pages > UINT64_MAX / 4 ? UINT64_MAX : pages * 4;
+	snprintf(want, sizeof(want), "pmm: %llu %s descriptors, %llu KiB",
+		 (unsigned long long)n, kind, (unsigned long long)kib);
+	bool named = false, exact = false;
+	for (unsigned i = 0; i < MIN(kprintf_lines, MAXLINES); i++) {
+		char pre[64];
+		snprintf(pre, sizeof(pre), " %s descriptors, ", kind);
+		named |= strstr(lines[i], pre) != NULL;
+		exact |= strncmp(lines[i], want, strlen(want)) == 0;
+	}
+	if (n ? !exact : named)
+		ORACLE("pmm_init's line for %s: want \"%s\"%s", kind,
+		       n ? want : "none", n ? "" : " (no such descriptor)");
+}
+
 static bool init_map(struct in *in)
 {
 	uint8_t h = u8(in), nd = u8(in);
@@ -428,12 +517,14 @@ static bool init_map(struct in *in)
 			(unsigned long long)dsize,
 			(unsigned long long)boot_mmap.size);
 		for (unsigned i = 0; i < ndesc; i++)
-			fprintf(stderr,
-				"  [%u] type %#x 0x%llx +%llu pages%s\n", i,
-				descs[i].Type,
-				(unsigned long long)descs[i].PhysicalStart,
-				(unsigned long long)descs[i].NumberOfPages,
-				d_usable(&descs[i]) ? " usable" : "");
+			fprintf(
+			    stderr,
+			    "  [%u] type %#x 0x%llx +%llu pages attr %#llx%s\n",
+			    i, descs[i].Type,
+			    (unsigned long long)descs[i].PhysicalStart,
+			    (unsigned long long)descs[i].NumberOfPages,
+			    (unsigned long long)descs[i].Attribute,
+			    d_usable(&descs[i]) ? " usable" : "");
 	}
 
 	bool expect_panic = model_init() || bad_size;
@@ -465,10 +556,15 @@ static bool init_map(struct in *in)
 		ORACLE("pmm_init returned; the model says it panics (%s)",
 		       bad_size ? "descriptors below 40 bytes"
 				: "no room for the bitmap");
-	if (kprintf_lines != m_unused_conv + 1)
+	unsigned want_lines = m_unused_conv + !!m_attr_n + !!m_unacc_n + 1;
+	if (kprintf_lines != want_lines)
 		ORACLE("pmm_init printed %u lines, the model %u (one per "
-		       "conventional descriptor it does not use, one summary)",
-		       kprintf_lines, m_unused_conv + 1);
+		       "conventional descriptor it does not map, one for those "
+		       "refused for their attributes, one for unaccepted "
+		       "memory, one summary)",
+		       kprintf_lines, want_lines);
+	check_count_line(m_attr_n, m_attr_pages, "conventional memory");
+	check_count_line(m_unacc_n, m_unacc_pages, "unaccepted memory");
 	if ((uint64_t)bitmap != m_bitmap)
 		ORACLE("the bitmap is at 0x%llx, the model's at 0x%llx",
 		       (unsigned long long)(uint64_t)bitmap,
@@ -490,6 +586,7 @@ MODEL static bool model_init(void)
 	memset(claim, 0, sizeof(claim));
 	uint64_t top = 0;
 	m_unused_conv = 0;
+	m_attr_n = m_attr_pages = m_unacc_n = m_unacc_pages = 0;
 	for (unsigned i = 0; i < ndesc; i++) {
 		const EFI_MEMORY_DESCRIPTOR *d = &descs[i];
 		if (d_usable(d)) {
@@ -500,7 +597,19 @@ MODEL static bool model_init(void)
 			uint64_t f, e;
 			d_claim(d, &f, &e);
 			memset(claim + f, 1, e - f);
-			m_unused_conv += d->Type == EfiConventionalMemory;
+			if (d_conv_mapped(d)) {
+				m_attr_n++;
+				m_attr_pages += d->NumberOfPages;
+			} else if (d->Type == EfiConventionalMemory) {
+				m_unused_conv++;
+			} else if (d->Type == T_UNACCEPTED) {
+				m_unacc_n++;
+				m_unacc_pages =
+				    m_unacc_pages + d->NumberOfPages <
+					    m_unacc_pages
+					? UINT64_MAX
+					: m_unacc_pages + d->NumberOfPages;
+			}
 		}
 	}
 	m_pool[0] = 0;

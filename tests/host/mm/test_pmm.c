@@ -35,16 +35,45 @@
 
 struct boot_memmap boot_mmap;
 
+/* UEFI 2.10 §7.2.3 (GetMemoryMap): the attribute bits and the two types
+ * after EfiPalCode that gnu-efi's headers do not define */
+#define A_UC	     0x1ull
+#define A_WC	     0x2ull
+#define A_WT	     0x4ull
+#define A_WB	     0x8ull
+#define A_UCE	     0x10ull
+#define A_WP	     0x1000ull
+#define A_RP	     0x2000ull
+#define A_XP	     0x4000ull
+#define A_NV	     0x8000ull
+#define A_MR	     0x10000ull /* EFI_MEMORY_MORE_RELIABLE */
+#define A_RO	     0x20000ull
+#define A_SP	     0x40000ull
+#define A_CPU_CRYPTO 0x80000ull
+#define A_RUNTIME    0x8000000000000000ull
+/* what OVMF and most firmware give RAM */
+#define A_RAM	     (A_UC | A_WC | A_WT | A_WB)
+#define T_PERSISTENT 14
+#define T_UNACCEPTED 15
+
 static EFI_MEMORY_DESCRIPTOR map[8];
 static unsigned nmap;
 
-static void desc(uint32_t type, uint64_t start, uint64_t pages)
+static void desc_attr(uint32_t type, uint64_t start, uint64_t pages,
+		      uint64_t attr)
 {
-	map[nmap++] = (EFI_MEMORY_DESCRIPTOR){
-	    .Type = type, .PhysicalStart = start, .NumberOfPages = pages};
+	map[nmap++] = (EFI_MEMORY_DESCRIPTOR){.Type = type,
+					      .PhysicalStart = start,
+					      .NumberOfPages = pages,
+					      .Attribute = attr};
 	boot_mmap.desc = (uint8_t *)map;
 	boot_mmap.size = nmap * sizeof(map[0]);
 	boot_mmap.desc_size = sizeof(map[0]);
+}
+
+static void desc(uint32_t type, uint64_t start, uint64_t pages)
+{
+	desc_attr(type, start, pages, A_RAM);
 }
 
 static void window(void)
@@ -306,6 +335,86 @@ static void test_pmm_partial_descriptor_not_read(void **st)
 	assert_int_equal(in_child(partial), 0);
 }
 
+/* ---- memory attributes (UEFI 2.10 §7.2.3) --------------------------------
+ * conventional memory is ordinary RAM only when it may be cached write-back
+ * (EFI_MEMORY_WB) and is neither specific-purpose (EFI_MEMORY_SP: set aside
+ * for a driver or application, "soft reserved" in Linux) nor persistent
+ * (EFI_MEMORY_NV: page_alloc's zeroing would erase what it keeps). Linux's
+ * do_add_efi_memmap makes conventional memory without WB reserved and with
+ * SP soft-reserved. The other bits (UC/WC/WT beside WB, RP, XP, RO, WP,
+ * MORE_RELIABLE, CPU_CRYPTO, RUNTIME) say what the range supports and take
+ * nothing away. Refused descriptors claim their pages like any memory that
+ * is not free, and are counted on one line, not one line each. */
+static void attributes(void)
+{
+	/* refused, first in map order at or above 1 MiB: no bitmap there */
+	desc_attr(EfiConventionalMemory, WIN_BASE, 64, A_UC);
+	desc_attr(EfiConventionalMemory, WIN_BASE + 64 * PG, 64, A_RAM | A_SP);
+	desc_attr(EfiConventionalMemory, WIN_BASE + 128 * PG, 64, A_RAM | A_NV);
+	desc_attr(EfiConventionalMemory, WIN_BASE + 192 * PG, 64, 0);
+	/* usable: every other bit beside WB */
+	desc_attr(EfiConventionalMemory, WIN_BASE + 256 * PG, 512,
+		  A_WB | A_UCE | A_WP | A_RP | A_XP | A_MR | A_RO |
+		      A_CPU_CRYPTO | A_RUNTIME);
+	/* a refused one over usable memory claims its pages */
+	desc_attr(EfiConventionalMemory, WIN_BASE + 760 * PG, 8, A_WT);
+	shim_kprintf_calls = 0;
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 512 - 8 - BITMAP_PAGES)
+		_exit(10);
+	/* one line for the five refused descriptors, one summary */
+	if (shim_kprintf_calls != 2)
+		_exit(11);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a < WIN_BASE + 256 * PG || a >= WIN_BASE + 760 * PG)
+			_exit(12);
+	if (!all_a5(WIN_BASE, 256) || !all_a5(WIN_BASE + 760 * PG, 8))
+		_exit(13);
+}
+
+static void test_pmm_conventional_needs_write_back(void **st)
+{
+	assert_int_equal(in_child(attributes), 0);
+}
+
+/* unaccepted memory (UEFI 2.9 type 15: a TDX or SEV-SNP guest's memory the
+ * guest has not accepted; a touch faults in the guest) and persistent
+ * memory (type 14) are never free, whatever their attributes, and claim
+ * what they overlap; pmm_init names the unaccepted memory it leaves (on
+ * such a guest that may be most of RAM) on one line */
+static void unaccepted(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	desc(T_UNACCEPTED, WIN_BASE + 512 * PG, 128);
+	desc(T_UNACCEPTED, WIN_BASE + 700 * PG, 4);
+	desc(T_PERSISTENT, WIN_BASE + 640 * PG, 32);
+	desc(T_UNACCEPTED, 0x100000000ull, 1ull << 20); /* above the window */
+	shim_kprintf_calls = 0;
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - 128 - 4 - 32 - BITMAP_PAGES)
+		_exit(10);
+	if (shim_kprintf_calls != 2)
+		_exit(11);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if ((a >= WIN_BASE + 512 * PG && a < WIN_BASE + 672 * PG) ||
+		    (a >= WIN_BASE + 700 * PG && a < WIN_BASE + 704 * PG))
+			_exit(12);
+	if (!all_a5(WIN_BASE + 512 * PG, 160) ||
+	    !all_a5(WIN_BASE + 700 * PG, 4))
+		_exit(13);
+}
+
+static void test_pmm_unaccepted_persistent_not_used(void **st)
+{
+	assert_int_equal(in_child(unaccepted), 0);
+}
+
 /* ---- where firmware tables may be read (mm_firmware_readable) -----------
  * only inside descriptors mm_init maps (sane, below 2^47) that hold
  * firmware data, never free memory, MMIO or page 0; reads only the map */
@@ -357,6 +466,8 @@ int main(void)
 	    cmocka_unit_test(test_pmm_empty_claim_nothing),
 	    cmocka_unit_test(test_pmm_free_not_allocated_panics),
 	    cmocka_unit_test(test_pmm_partial_descriptor_not_read),
+	    cmocka_unit_test(test_pmm_conventional_needs_write_back),
+	    cmocka_unit_test(test_pmm_unaccepted_persistent_not_used),
 	    cmocka_unit_test(test_mm_firmware_readable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
