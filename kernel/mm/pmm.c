@@ -98,13 +98,17 @@ static uint64_t kib_sat(uint64_t pages)
 /* a descriptor mm_init maps (whole, sane, inside the identity map) whose
  * memory firmware may keep its tables in: not the page allocator's
  * (conventional), not device registers (MMIO: a read may have side
- * effects), not memory with errors (unusable) */
+ * effects), not memory with errors (unusable), not unaccepted memory (a
+ * TDX or SEV-SNP guest's read of it faults: #VE, #VC). Attributes do not
+ * matter for a read: RP and XP say what the range supports, not how it is
+ * mapped, and uncached memory reads the same, only slower. */
 static bool desc_firmware(const EFI_MEMORY_DESCRIPTOR *d)
 {
 	return d->Type != EfiConventionalMemory &&
 	       d->Type != EfiMemoryMappedIO &&
 	       d->Type != EfiMemoryMappedIOPortSpace &&
-	       d->Type != EfiUnusableMemory && mm_desc_sane(d) &&
+	       d->Type != EfiUnusableMemory &&
+	       d->Type != MM_EFI_UNACCEPTED_MEMORY && mm_desc_sane(d) &&
 	       d->PhysicalStart + d->NumberOfPages * PAGE_SIZE <=
 		   MM_IDENTITY_LIMIT;
 }

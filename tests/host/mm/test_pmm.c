@@ -454,6 +454,33 @@ static void test_mm_firmware_readable(void **st)
 	nmap = 0;
 }
 
+/* unaccepted memory (type 15) is never readable: on a TDX guest a read of
+ * a private page the guest has not accepted raises #VE, on SEV-SNP a #VC /
+ * nested page fault, and the kernel has no handler for either; an ACPI
+ * table pointer there is refused like any other outside firmware memory.
+ * What the other attributes say does not matter for reading: RP and XP in
+ * the memory map are what a range supports, not how it is mapped now, and
+ * an uncached range reads the same, only slower. Persistent memory (type
+ * 14) reads like RAM. */
+static void test_mm_firmware_readable_not_unaccepted(void **st)
+{
+	const uint64_t A = 0x7f000000;
+	nmap = 0;
+	desc(EfiACPIReclaimMemory, A, 16);
+	desc(T_UNACCEPTED, A + 16 * PG, 16);
+	desc_attr(EfiRuntimeServicesData, A + 32 * PG, 4,
+		  A_UC | A_RP | A_XP | A_RUNTIME);
+	desc(T_PERSISTENT, A + 36 * PG, 4);
+	assert_true(mm_firmware_readable(A, 36));
+	assert_false(mm_firmware_readable(A + 16 * PG, 36));
+	assert_false(mm_firmware_readable(A + 20 * PG, 36));
+	/* from ACPI memory into unaccepted memory */
+	assert_false(mm_firmware_readable(A + 16 * PG - 16, 32));
+	assert_true(mm_firmware_readable(A + 32 * PG, 36));
+	assert_true(mm_firmware_readable(A + 32 * PG, 8 * PG));
+	nmap = 0;
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -469,6 +496,7 @@ int main(void)
 	    cmocka_unit_test(test_pmm_conventional_needs_write_back),
 	    cmocka_unit_test(test_pmm_unaccepted_persistent_not_used),
 	    cmocka_unit_test(test_mm_firmware_readable),
+	    cmocka_unit_test(test_mm_firmware_readable_not_unaccepted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
