@@ -5,6 +5,25 @@
 #include <efi.h>
 #include <stdbool.h>
 
+#include "kernel/boot/boot_internal.h"
+
+/* each whole descriptor of the boot memory map, desc_size bytes apart, as
+ * a copy d points at: desc_size is firmware's (UEFI 2.10 §7.2.3: the
+ * struct's 40 bytes or more), so a descriptor in the map need not be
+ * 8-byte aligned, and a misaligned EFI_MEMORY_DESCRIPTOR * is undefined
+ * behaviour. A map whose size is not a multiple of desc_size ends before
+ * its last, partial entry; with desc_size below 40 it has none. */
+#define MM_FOR_EACH_DESC(d)                                                    \
+	for (uint64_t _o = 0;                                                  \
+	     boot_mmap.desc_size >= sizeof(EFI_MEMORY_DESCRIPTOR) &&           \
+	     _o <= boot_mmap.size &&                                           \
+	     boot_mmap.desc_size <= boot_mmap.size - _o;                       \
+	     _o += boot_mmap.desc_size)                                        \
+		for (EFI_MEMORY_DESCRIPTOR _d,                                 \
+		     *d = __builtin_memcpy(&_d, boot_mmap.desc + _o,           \
+					   sizeof(_d));                        \
+		     d; d = NULL)
+
 /* the identity map covers physical addresses below this: the lower
  * canonical half of 4-level paging's 48-bit space */
 #define MM_IDENTITY_LIMIT (1ull << 47)

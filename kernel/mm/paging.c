@@ -96,10 +96,8 @@ static void mm_map_image(void)
 void mm_init(void)
 {
 	pml4 = table_alloc();
-	for (uint8_t *p = boot_mmap.desc;
-	     p + boot_mmap.desc_size <= boot_mmap.desc + boot_mmap.size;
-	     p += boot_mmap.desc_size) {
-		EFI_MEMORY_DESCRIPTOR *d = (void *)p;
+	MM_FOR_EACH_DESC(d)
+	{
 		uint64_t len = d->NumberOfPages * PAGE_SIZE;
 		if (!mm_desc_sane(d)) /* pmm_init said so */
 			continue;

@@ -34,14 +34,6 @@ static void clr(uint64_t i)
 	bitmap[i / 8] &= ~(1 << (i % 8));
 }
 
-/* whole descriptors only: a map whose size is not a multiple of desc_size
- * ends before its last, partial entry */
-#define FOR_EACH_DESC(d)                                                       \
-	for (uint8_t *_p = boot_mmap.desc;                                     \
-	     _p + boot_mmap.desc_size <= boot_mmap.desc + boot_mmap.size;      \
-	     _p += boot_mmap.desc_size)                                        \
-		for (EFI_MEMORY_DESCRIPTOR *d = (void *)_p; d; d = NULL)
-
 /* no x86-64 physical address reaches 2^52 (MAXPHYADDR <= 52, Intel SDM
  * vol. 3A §4.1.4) */
 #define PHYS_LIMIT (1ull << 52)
@@ -123,7 +115,7 @@ bool mm_firmware_readable(uint64_t phys, uint64_t len)
 	 * may each hold a part) until end, or until none holds phys */
 	for (bool moved = true; phys < end && moved;) {
 		moved = false;
-		FOR_EACH_DESC(d)
+		MM_FOR_EACH_DESC(d)
 		if (desc_firmware(d) && d->PhysicalStart <= phys &&
 		    d->PhysicalStart + d->NumberOfPages * PAGE_SIZE > phys) {
 			phys = d->PhysicalStart + d->NumberOfPages * PAGE_SIZE;
@@ -150,7 +142,7 @@ static uint64_t claim(const EFI_MEMORY_DESCRIPTOR *d, uint64_t *first)
  * free memory */
 static bool claimed(uint64_t pg, uint64_t n)
 {
-	FOR_EACH_DESC(d)
+	MM_FOR_EACH_DESC(d)
 	if (!desc_free(d)) {
 		uint64_t first, count = claim(d, &first);
 		if (count && first < pg + n &&
@@ -177,7 +169,7 @@ void pmm_init(void)
 		      "UEFI's %lu",
 		      boot_mmap.desc_size,
 		      (uint64_t)sizeof(EFI_MEMORY_DESCRIPTOR));
-	FOR_EACH_DESC(d)
+	MM_FOR_EACH_DESC(d)
 	if (d->Type == MM_EFI_UNACCEPTED_MEMORY) {
 		unacc_n++;
 		unacc_pages = add_sat(unacc_pages, d->NumberOfPages);
@@ -206,7 +198,7 @@ void pmm_init(void)
 	npages = top / PAGE_SIZE;
 	/* each bitmap's; they take twice this */
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
-	FOR_EACH_DESC(d)
+	MM_FOR_EACH_DESC(d)
 	if (!bitmap && desc_free(d) &&
 	    d->NumberOfPages * PAGE_SIZE >= 2 * bytes &&
 	    d->PhysicalStart >= 0x100000 &&
@@ -216,7 +208,7 @@ void pmm_init(void)
 		panic("pmm: no room for the page bitmap");
 	pool = bitmap + bytes;
 	memset(bitmap, 0xff, bytes);
-	FOR_EACH_DESC(d)
+	MM_FOR_EACH_DESC(d)
 	if (desc_free(d))
 		for (uint64_t i = 0; i < d->NumberOfPages; i++) {
 			uint64_t pg = d->PhysicalStart / PAGE_SIZE + i;
@@ -227,7 +219,7 @@ void pmm_init(void)
 			clr(pg);
 			total_free++;
 		}
-	FOR_EACH_DESC(d)
+	MM_FOR_EACH_DESC(d)
 	if (!desc_free(d)) {
 		uint64_t pg, n = claim(d, &pg);
 		if (pg >= npages)

@@ -4,23 +4,28 @@
  * step checked against a model of its own.
  *
  * The map (UEFI 2.10 §7.2.3 GetMemoryMap): up to 24 descriptors of any type
- * (the 15 of the spec, an OEM and an OS one), unsorted, overlapping (one may
+ * (the 16 of the spec with persistent (14) and unaccepted (15) memory, 16,
+ * an OEM, an OS one and 0xffffffff), unsorted, overlapping (one may
  * start where an earlier one does), zero-length, unaligned, with ends that
  * wrap 2^64 or pass 2^52 or 2^47, starts near page 0, 1 MiB, 2^47, 2^52 and
- * 2^64, any attribute bits, descriptor sizes of 40 to 64 bytes with junk in
- * the bytes past UEFI's 40, a partial last descriptor, and descriptor sizes
- * below 40 (pmm_init must panic). "Physical" memory is one window of host
+ * 2^64, attributes (cacheability bits as the spec has them, the usual
+ * UC|WC|WT|WB or none; EFI_MEMORY_SP, _NV; RUNTIME and ISA bits; the bits
+ * that take nothing away), descriptor sizes of 40 to 63 bytes (not all
+ * multiples of 8: descriptors off their alignment) with junk in the bytes
+ * past UEFI's 40, a partial last descriptor, and descriptor sizes below 40
+ * (pmm_init must panic). "Physical" memory is one window of host
  * memory at its physical address, [WIN_BASE, WIN_END); page 0 (never
- * handed out) needs none. Conventional memory the model says is usable is
- * kept inside the window (moved or cut there); everything else goes
- * anywhere. A reserved descriptor for pages 1..15 (below the window) is
- * put at a place in the map the input chooses; it is the one thing the
- * input does not decide.
+ * handed out) needs none. Conventional memory mm_init maps is kept inside
+ * the window whatever its attributes (moved or cut there); everything
+ * else goes anywhere. A reserved descriptor for pages 1..15 (below the window)
+ * is put at a place in the map the input chooses; it is the one thing the input
+ * does not decide.
  *
  * The model, from the map alone (pmm.c's and mm.h's contract, not its
  * code): a descriptor is usable when it is EfiConventionalMemory, sane
- * (mm_desc_sane: page-aligned, below 2^52 without wrapping) and ends at or
- * below MM_IDENTITY_LIMIT (mm_init maps no descriptor past it). Every other
+ * (mm_desc_sane: page-aligned, below 2^52 without wrapping), ends at or
+ * below MM_IDENTITY_LIMIT (mm_init maps no descriptor past it) and is
+ * ordinary write-back RAM (EFI_MEMORY_WB, neither _SP nor _NV). Every other
  * descriptor claims each page its byte range touches; a claim wins over
  * usable memory. Page 0 is never usable. The bitmap (PMM_BITMAPS bitmaps of
  * one bit per page up to the highest usable end, each rounded up to whole
@@ -38,7 +43,9 @@
  * Oracles (each failure prints "ORACLE: ..." and aborts):
  *  - pmm_init panics exactly when the model does (descriptors below 40
  *    bytes, no room for the bitmap) and prints one line per conventional
- *    descriptor it does not use, plus its summary line;
+ *    descriptor mm_init does not map, one giving the count and KiB of
+ *    those refused for their attributes and one those of unaccepted
+ *    memory (each exactly when there are such), plus its summary line;
  *  - pmm_stats: total is the model's pool, used the pages out, peak their
  *    maximum, after every step;
  *  - page_alloc hands out n whole pages, page-aligned, never page 0, all
@@ -478,6 +485,8 @@ static bool init_map(struct in *in)
 	bool bad_size = (h & 0x0c) == 0x0c;
 	if (bad_size)
 		dsize = 8 * (h >> 4 & 3) + (h >> 6) * 4; /* 0..36 bytes */
+	if ((h & 0x0c) == 0x08) /* 41..63, not a multiple of 8 */
+		dsize += 1 + (h >> 4) % 7;
 	ndesc = 0;
 	for (unsigned i = 0; i < nd % (MAXDESC + 1); i++) {
 		if (i == reserved_at % (nd % (MAXDESC + 1)))

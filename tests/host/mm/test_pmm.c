@@ -335,6 +335,65 @@ static void test_pmm_partial_descriptor_not_read(void **st)
 	assert_int_equal(in_child(partial), 0);
 }
 
+/* ---- descriptors whose size is not a multiple of 8 -----------------------
+ * desc_size is firmware's (UEFI 2.10 §7.2.3: at least the struct's 40
+ * bytes, more in later revisions); with 44, the second descriptor's 64-bit
+ * fields sit 4 bytes off their alignment. pmm reads each descriptor by
+ * copying it out, not through a misaligned pointer (undefined behaviour,
+ * which UBSan here turns into an abort). */
+static uint64_t odd_buf[64];
+static uint64_t odd_size;
+
+static void odd_map(uint64_t dsize)
+{
+	const EFI_MEMORY_DESCRIPTOR d[] = {
+	    {.Type = EfiConventionalMemory,
+	     .PhysicalStart = WIN_BASE,
+	     .NumberOfPages = 512,
+	     .Attribute = A_RAM},
+	    {.Type = EfiLoaderData,
+	     .PhysicalStart = WIN_BASE + 100 * PG,
+	     .NumberOfPages = 4,
+	     .Attribute = A_RAM},
+	    {.Type = EfiACPIReclaimMemory,
+	     .PhysicalStart = WIN_BASE + 600 * PG,
+	     .NumberOfPages = 4,
+	     .Attribute = A_RAM},
+	};
+	memset(odd_buf, 0xee, sizeof(odd_buf));
+	for (unsigned i = 0; i < 3; i++)
+		memcpy((uint8_t *)odd_buf + i * dsize, &d[i], sizeof(d[i]));
+	boot_mmap.desc = (uint8_t *)odd_buf;
+	boot_mmap.size = 3 * dsize;
+	boot_mmap.desc_size = dsize;
+}
+
+static void odd_size_run(void)
+{
+	odd_map(odd_size);
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 512 - 4 - BITMAP_PAGES)
+		_exit(10);
+	if (!mm_firmware_readable(WIN_BASE + 600 * PG, 36) ||
+	    mm_firmware_readable(WIN_BASE + 200 * PG, 36))
+		_exit(11);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a >= WIN_BASE + 100 * PG && a < WIN_BASE + 104 * PG)
+			_exit(12);
+}
+
+static void test_pmm_descriptor_size_not_multiple_of_8(void **st)
+{
+	const uint64_t sizes[] = {40, 41, 44, 52, 63};
+	for (unsigned i = 0; i < 5; i++) {
+		odd_size = sizes[i];
+		assert_int_equal(in_child(odd_size_run), 0);
+	}
+}
+
 /* ---- memory attributes (UEFI 2.10 §7.2.3) --------------------------------
  * conventional memory is ordinary RAM only when it may be cached write-back
  * (EFI_MEMORY_WB) and is neither specific-purpose (EFI_MEMORY_SP: set aside
@@ -493,6 +552,7 @@ int main(void)
 	    cmocka_unit_test(test_pmm_empty_claim_nothing),
 	    cmocka_unit_test(test_pmm_free_not_allocated_panics),
 	    cmocka_unit_test(test_pmm_partial_descriptor_not_read),
+	    cmocka_unit_test(test_pmm_descriptor_size_not_multiple_of_8),
 	    cmocka_unit_test(test_pmm_conventional_needs_write_back),
 	    cmocka_unit_test(test_pmm_unaccepted_persistent_not_used),
 	    cmocka_unit_test(test_mm_firmware_readable),
