@@ -485,8 +485,8 @@ static bool init_map(struct in *in)
 	bool bad_size = (h & 0x0c) == 0x0c;
 	if (bad_size)
 		dsize = 8 * (h >> 4 & 3) + (h >> 6) * 4; /* 0..36 bytes */
-	if ((h & 0x0c) == 0x08) /* 41..63, not a multiple of 8 */
-		dsize += 1 + (h >> 4) % 7;
+	if ((h & 0x0c) == 0x08) /* 41..63, mostly not multiples of 8 */
+		dsize = 41 + (8 * (h & 3) + (h >> 4)) % 23;
 	ndesc = 0;
 	for (unsigned i = 0; i < nd % (MAXDESC + 1); i++) {
 		if (i == reserved_at % (nd % (MAXDESC + 1)))
