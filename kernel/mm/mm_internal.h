@@ -35,6 +35,10 @@
 #define MM_EFI_MEMORY_NV	 0x8000ull  /* EFI_MEMORY_NV: persistent */
 #define MM_EFI_MEMORY_SP	 0x40000ull /* EFI_MEMORY_SP: specific-purpose */
 
+/* the kernel image as loaded, [*start, *end) (paging.c: boot_image_base to
+ * the linker's __image_end); pmm_init never makes it free memory */
+void mm_image_range(uint64_t *start, uint64_t *end);
+
 /* page-aligned, ending below 2^52 without wrapping: a descriptor that is
  * not is reported by pmm_init and neither handed out nor mapped */
 bool mm_desc_sane(const EFI_MEMORY_DESCRIPTOR *d);

@@ -77,10 +77,16 @@ static void mm_map_range(uint64_t pa, uint64_t len, uint64_t flags)
 	}
 }
 
+void mm_image_range(uint64_t *start, uint64_t *end)
+{
+	*start = boot_image_base;
+	*end = (uint64_t)__image_end;
+}
+
 static void mm_map_image(void)
 {
-	uint64_t base = boot_image_base;
-	uint64_t end = (uint64_t)__image_end;
+	uint64_t base, end;
+	mm_image_range(&base, &end);
 	for (uint64_t va = base; va < end; va += PAGE_SIZE) {
 		uint64_t fl = PTE_P;
 		if (va >= (uint64_t)__text_start && va < (uint64_t)__text_end)

@@ -138,18 +138,65 @@ static uint64_t claim(const EFI_MEMORY_DESCRIPTOR *d, uint64_t *first)
 	return n;
 }
 
+/* Memory the kernel is using while pmm_init runs, whatever the map says:
+ * this image (firmware loads it as loader code; a map that lists it as
+ * conventional memory would put the bitmaps or page_alloc's zeroing on the
+ * running kernel) and the memory map (pmm_init, mm_init and
+ * mm_firmware_readable go on reading it). Each claims every page a byte of
+ * it touches, as a descriptor that is not free memory does. */
+#define NINUSE 2
+static uint64_t inuse_first[NINUSE], inuse_count[NINUSE];
+
+static void inuse_init(void)
+{
+	uint64_t start[NINUSE], end[NINUSE];
+	mm_image_range(&start[0], &end[0]);
+	start[1] = (uint64_t)boot_mmap.desc;
+	end[1] = start[1] + boot_mmap.size;
+	for (int i = 0; i < NINUSE; i++) {
+		inuse_first[i] = start[i] / PAGE_SIZE;
+		if (end[i] <= start[i]) /* empty (a wrapping one: absurd) */
+			inuse_count[i] = 0;
+		else
+			inuse_count[i] =
+			    (end[i] - 1) / PAGE_SIZE + 1 - inuse_first[i];
+	}
+}
+
+/* the claim [first, first + count) holds one of the pages [pg, pg + n) */
+static bool overlaps(uint64_t first, uint64_t count, uint64_t pg, uint64_t n)
+{
+	return count && first < pg + n && (first >= pg || count > pg - first);
+}
+
 /* one of the pages [pg, pg + n) is claimed by a descriptor that is not
- * free memory */
+ * free memory, or is memory the kernel is using */
 static bool claimed(uint64_t pg, uint64_t n)
 {
+	for (int i = 0; i < NINUSE; i++)
+		if (overlaps(inuse_first[i], inuse_count[i], pg, n))
+			return true;
 	MM_FOR_EACH_DESC(d)
 	if (!desc_free(d)) {
 		uint64_t first, count = claim(d, &first);
-		if (count && first < pg + n &&
-		    (first >= pg || count > pg - first))
+		if (overlaps(first, count, pg, n))
 			return true;
 	}
 	return false;
+}
+
+/* takes the claimed pages [pg, pg + n) out of free memory (those the
+ * bitmap covers) */
+static void unfree(uint64_t pg, uint64_t n)
+{
+	if (pg >= npages)
+		return;
+	n = MIN(n, npages - pg);
+	for (uint64_t i = 0; i < n; i++)
+		if (!bit(pg + i)) {
+			set(pg + i);
+			total_free--;
+		}
 }
 
 /* Conventional memory is free unless another descriptor claims the same
@@ -159,7 +206,8 @@ static bool claimed(uint64_t pg, uint64_t n)
  * MM_IDENTITY_LIMIT (mm_init does not map it) is reported and never free;
  * so is one that is not ordinary RAM by its attributes (attr_ram), and
  * unaccepted memory, which capOS does not accept (those two on one line
- * each, however many descriptors). */
+ * each, however many descriptors). This image and the map itself are
+ * never free, whatever the map says. */
 void pmm_init(void)
 {
 	uint64_t top = 0, attr_n = 0, attr_pages = 0, unacc_n = 0,
@@ -169,6 +217,7 @@ void pmm_init(void)
 		      "UEFI's %lu",
 		      boot_mmap.desc_size,
 		      (uint64_t)sizeof(EFI_MEMORY_DESCRIPTOR));
+	inuse_init();
 	MM_FOR_EACH_DESC(d)
 	if (d->Type == MM_EFI_UNACCEPTED_MEMORY) {
 		unacc_n++;
@@ -222,15 +271,10 @@ void pmm_init(void)
 	MM_FOR_EACH_DESC(d)
 	if (!desc_free(d)) {
 		uint64_t pg, n = claim(d, &pg);
-		if (pg >= npages)
-			continue;
-		n = MIN(n, npages - pg);
-		for (uint64_t i = 0; i < n; i++)
-			if (!bit(pg + i)) {
-				set(pg + i);
-				total_free--;
-			}
+		unfree(pg, n);
 	}
+	for (int i = 0; i < NINUSE; i++)
+		unfree(inuse_first[i], inuse_count[i]);
 	for (uint64_t i = 0; i < 2 * bytes / PAGE_SIZE; i++)
 		set((uint64_t)bitmap / PAGE_SIZE + i);
 	total_free -= 2 * bytes / PAGE_SIZE;

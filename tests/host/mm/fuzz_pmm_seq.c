@@ -287,6 +287,15 @@ static uint64_t map_buf[(MAXDESC + 2) * 64 / 8];
 static EFI_MEMORY_DESCRIPTOR descs[MAXDESC + 1];
 static unsigned ndesc;
 
+/* the "kernel image" pmm.c asks kernel/mm/paging.c for: where the input
+ * put it */
+static uint64_t img_start, img_end;
+void mm_image_range(uint64_t *start, uint64_t *end)
+{
+	*start = img_start;
+	*end = img_end;
+}
+
 /* one descriptor from 8 input bytes */
 static EFI_MEMORY_DESCRIPTOR gen_desc(struct in *in)
 {
@@ -521,10 +530,43 @@ static bool init_map(struct in *in)
 		       sizeof(junk));
 		boot_mmap.size += 1 + (h >> 4) % (stride - 1);
 	}
+	/* the kernel image and the map itself, by nd / 25 (nd % 25 is the
+	 * descriptor count): 0, the image outside the window and the map in
+	 * map_buf (host memory outside it too); else the image from the
+	 * start of a descriptor (or a window page when that is outside the
+	 * window), 1..1024 pages, its end 100 bytes short of a page for odd
+	 * choices; from 6 on, the map as well, from the start of another
+	 * descriptor plus 0..120 bytes (the same fallback) */
+	unsigned sel = nd / (MAXDESC + 1);
+	img_start = 1ull << 32;
+	img_end = img_start + 16 * PG;
+	if (sel) {
+		uint64_t a = descs[sel % ndesc].PhysicalStart & ~(PG - 1);
+		if (a < WIN_BASE || a >= WIN_END)
+			a = WIN_BASE + (h * 131u + sel) % (WPAGES - 16) * PG;
+		img_start = a;
+		img_end =
+		    a + (1 + (h ^ nd) * 37u % 1024) * PG - (sel & 1 ? 100 : 0);
+	}
+	if (sel >= 6) {
+		uint64_t a =
+		    (descs[(sel * 3 + 1) % ndesc].PhysicalStart & ~7ull) +
+		    (h & 0xf) * 8;
+		if (a < WIN_BASE || a + boot_mmap.size > WIN_END)
+			a = WIN_BASE + (h * 97u) % (WPAGES - 32) * PG +
+			    (h & 0xf) * 8;
+		memcpy((void *)a, map_buf, boot_mmap.size);
+		boot_mmap.desc = (uint8_t *)a;
+	}
 	if (trace) {
-		fprintf(stderr, "map: desc_size %llu size %llu\n",
+		fprintf(stderr,
+			"map: desc_size %llu size %llu at 0x%llx, image "
+			"[0x%llx, 0x%llx)\n",
 			(unsigned long long)dsize,
-			(unsigned long long)boot_mmap.size);
+			(unsigned long long)boot_mmap.size,
+			(unsigned long long)(uint64_t)boot_mmap.desc,
+			(unsigned long long)img_start,
+			(unsigned long long)img_end);
 		for (unsigned i = 0; i < ndesc; i++)
 			fprintf(
 			    stderr,
@@ -621,6 +663,17 @@ MODEL static bool model_init(void)
 			}
 		}
 	}
+	/* the image and the map: every page a byte of them touches */
+	const uint64_t inuse[2][2] = {
+	    {img_start, img_end},
+	    {(uint64_t)boot_mmap.desc,
+	     (uint64_t)boot_mmap.desc + boot_mmap.size}};
+	for (int i = 0; i < 2; i++)
+		if (inuse[i][1] > inuse[i][0]) {
+			uint64_t f = MIN(inuse[i][0] / PG, WPAGES),
+				 e = MIN((inuse[i][1] - 1) / PG + 1, WPAGES);
+			memset(claim + f, 1, e - f);
+		}
 	m_pool[0] = 0;
 	m_npages = top;
 	uint64_t bytes = ALIGN_UP((top + 7) / 8, PG) * PMM_BITMAPS;

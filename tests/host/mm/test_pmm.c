@@ -35,6 +35,15 @@
 
 struct boot_memmap boot_mmap;
 
+/* where the "kernel image" is (kernel/mm/paging.c has it from the linker
+ * script); none unless a test places it */
+static uint64_t image_start, image_end;
+void mm_image_range(uint64_t *start, uint64_t *end)
+{
+	*start = image_start;
+	*end = image_end;
+}
+
 /* UEFI 2.10 §7.2.3 (GetMemoryMap): the attribute bits and the two types
  * after EfiPalCode that gnu-efi's headers do not define */
 #define A_UC	     0x1ull
@@ -394,6 +403,67 @@ static void test_pmm_descriptor_size_not_multiple_of_8(void **st)
 	}
 }
 
+/* ---- what the kernel is using, listed as conventional memory -------------
+ * a map that puts the running kernel image, or the memory map itself, in
+ * conventional memory: neither becomes free (every page a byte of it
+ * touches), so the bitmaps (first in line for the start of the first free
+ * descriptor at or above 1 MiB: here they move to the second) and
+ * page_alloc's zeroing stay off them */
+static void image_in_conventional(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 512);
+	desc(EfiConventionalMemory, WIN_BASE + 512 * PG, 512);
+	image_start = WIN_BASE;
+	image_end = WIN_BASE + 24 * PG + 100; /* 25 pages */
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - 25 - BITMAP_PAGES)
+		_exit(10);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a < WIN_BASE + 25 * PG)
+			_exit(11);
+	if (!all_a5(WIN_BASE, 25))
+		_exit(12);
+}
+
+static void test_pmm_image_in_conventional_not_used(void **st)
+{
+	assert_int_equal(in_child(image_in_conventional), 0);
+}
+
+static void map_in_conventional(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 512);
+	desc(EfiConventionalMemory, WIN_BASE + 512 * PG, 512);
+	desc(EfiLoaderData, WIN_BASE + 600 * PG, 8);
+	desc(EfiACPIReclaimMemory, WIN_BASE + 700 * PG, 4);
+	/* the map at 8 bytes into page 2 of the free memory */
+	uint8_t *m = (uint8_t *)(WIN_BASE + 2 * PG + 8);
+	memcpy(m, map, boot_mmap.size);
+	boot_mmap.desc = m;
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (memcmp(m, map, boot_mmap.size))
+		_exit(10);
+	if (s.total != 1024 - 1 - 8 - 4 - BITMAP_PAGES)
+		_exit(11);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a == WIN_BASE + 2 * PG)
+			_exit(12);
+	if (memcmp(m, map, boot_mmap.size) ||
+	    !mm_firmware_readable(WIN_BASE + 700 * PG, 36))
+		_exit(13);
+}
+
+static void test_pmm_map_in_conventional_not_used(void **st)
+{
+	assert_int_equal(in_child(map_in_conventional), 0);
+}
+
 /* ---- memory attributes (UEFI 2.10 §7.2.3) --------------------------------
  * conventional memory is ordinary RAM only when it may be cached write-back
  * (EFI_MEMORY_WB) and is neither specific-purpose (EFI_MEMORY_SP: set aside
@@ -553,6 +623,8 @@ int main(void)
 	    cmocka_unit_test(test_pmm_free_not_allocated_panics),
 	    cmocka_unit_test(test_pmm_partial_descriptor_not_read),
 	    cmocka_unit_test(test_pmm_descriptor_size_not_multiple_of_8),
+	    cmocka_unit_test(test_pmm_image_in_conventional_not_used),
+	    cmocka_unit_test(test_pmm_map_in_conventional_not_used),
 	    cmocka_unit_test(test_pmm_conventional_needs_write_back),
 	    cmocka_unit_test(test_pmm_unaccepted_persistent_not_used),
 	    cmocka_unit_test(test_mm_firmware_readable),
