@@ -232,7 +232,7 @@ void pmm_init(void)
 	} else if (!desc_free(d)) {
 		attr_n++;
 		attr_pages = add_sat(attr_pages, d->NumberOfPages);
-	} else {
+	} else if (d->NumberOfPages) { /* an empty one sizes nothing */
 		top = MAX(top, d->PhysicalStart + d->NumberOfPages * PAGE_SIZE);
 	}
 	if (attr_n)

@@ -19,19 +19,21 @@
  * the window whatever its attributes (moved or cut there); everything
  * else goes anywhere. A reserved descriptor for pages 1..15 (below the window)
  * is put at a place in the map the input chooses; it is the one thing the input
- * does not decide.
+ * does not decide. The input also places the kernel image (mm_image_range,
+ * answered here) and the map itself, over its descriptors or not.
  *
  * The model, from the map alone (pmm.c's and mm.h's contract, not its
  * code): a descriptor is usable when it is EfiConventionalMemory, sane
  * (mm_desc_sane: page-aligned, below 2^52 without wrapping), ends at or
  * below MM_IDENTITY_LIMIT (mm_init maps no descriptor past it) and is
  * ordinary write-back RAM (EFI_MEMORY_WB, neither _SP nor _NV). Every other
- * descriptor claims each page its byte range touches; a claim wins over
- * usable memory. Page 0 is never usable. The bitmap (PMM_BITMAPS bitmaps of
- * one bit per page up to the highest usable end, each rounded up to whole
- * pages) lives at the start of the first usable descriptor in map order at
- * or above 1 MiB whose claim-free start is large enough; with none,
- * pmm_init panics. The pool is usable pages less the bitmap.
+ * descriptor, the kernel image and the map itself claim each page their
+ * byte range touches; a claim wins over usable memory. Page 0 is never
+ * usable. The bitmap (PMM_BITMAPS bitmaps of one bit per page up to the
+ * highest end of a usable descriptor that is not empty, each rounded up to
+ * whole pages) lives at the start of the first usable descriptor in map order
+ * at or above 1 MiB whose claim-free start is large enough; with none, pmm_init
+ * panics. The pool is usable pages less the bitmap.
  *
  * Operations: page_alloc of 1..16K pages, 0, or absurd counts, under limits
  * of 0, 1 MiB, 4 GiB, the window's end, window addresses aligned or not,
@@ -643,7 +645,8 @@ MODEL static bool model_init(void)
 		if (d_usable(d)) {
 			uint64_t f = d->PhysicalStart / PG;
 			memset(m_pool + f, 1, d->NumberOfPages);
-			top = MAX(top, f + d->NumberOfPages);
+			if (d->NumberOfPages) /* an empty one sizes nothing */
+				top = MAX(top, f + d->NumberOfPages);
 		} else {
 			uint64_t f, e;
 			d_claim(d, &f, &e);

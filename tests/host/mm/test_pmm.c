@@ -282,6 +282,27 @@ static void test_pmm_empty_claim_nothing(void **st)
 	assert_int_equal(in_child(empty_claim), 0);
 }
 
+/* an empty conventional descriptor (UEFI 2.10 §7.2.3: NumberOfPages must
+ * not be 0) holds no memory, so it does not size the bitmaps either: one
+ * at 1 TiB made them 32 MiB each for 4 MiB of memory ("no room for the
+ * page bitmap"), and one just below 2^47 4 GiB each */
+static void empty_free(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	desc(EfiConventionalMemory, 1ull << 40, 0);
+	desc(EfiConventionalMemory, (1ull << 47) - PG, 0);
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - BITMAP_PAGES)
+		_exit(10);
+}
+
+static void test_pmm_empty_free_sizes_nothing(void **st)
+{
+	assert_int_equal(in_child(empty_free), 0);
+}
+
 /* ---- frees of pages page_alloc did not hand out ---------------------------
  * each panics (the kernel's answer to a double free): taking back page 0,
  * memory the map claims or the bitmap's own pages would hand them out
@@ -620,6 +641,7 @@ int main(void)
 	    cmocka_unit_test(test_pmm_overlapping_descriptors),
 	    cmocka_unit_test(test_pmm_unaligned_claim_whole_pages),
 	    cmocka_unit_test(test_pmm_empty_claim_nothing),
+	    cmocka_unit_test(test_pmm_empty_free_sizes_nothing),
 	    cmocka_unit_test(test_pmm_free_not_allocated_panics),
 	    cmocka_unit_test(test_pmm_partial_descriptor_not_read),
 	    cmocka_unit_test(test_pmm_descriptor_size_not_multiple_of_8),
