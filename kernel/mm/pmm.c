@@ -247,8 +247,10 @@ void pmm_init(void)
 	npages = top / PAGE_SIZE;
 	/* each bitmap's; they take twice this */
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
+	/* in a descriptor that holds pages: with none (no free memory) there
+	 * is no room even for bitmaps of no bytes */
 	MM_FOR_EACH_DESC(d)
-	if (!bitmap && desc_free(d) &&
+	if (!bitmap && desc_free(d) && d->NumberOfPages &&
 	    d->NumberOfPages * PAGE_SIZE >= 2 * bytes &&
 	    d->PhysicalStart >= 0x100000 &&
 	    !claimed(d->PhysicalStart / PAGE_SIZE, 2 * bytes / PAGE_SIZE))

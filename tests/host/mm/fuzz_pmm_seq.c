@@ -32,8 +32,8 @@
  * usable. The bitmap (PMM_BITMAPS bitmaps of one bit per page up to the
  * highest end of a usable descriptor that is not empty, each rounded up to
  * whole pages) lives at the start of the first usable descriptor in map order
- * at or above 1 MiB whose claim-free start is large enough; with none, pmm_init
- * panics. The pool is usable pages less the bitmap.
+ * at or above 1 MiB that is not empty and whose claim-free start is large
+ * enough; with none, pmm_init panics. The pool is usable pages less the bitmap.
  *
  * Operations: page_alloc of 1..16K pages, 0, or absurd counts, under limits
  * of 0, 1 MiB, 4 GiB, the window's end, window addresses aligned or not,
@@ -685,8 +685,8 @@ MODEL static bool model_init(void)
 	for (unsigned i = 0; i < ndesc && !m_bitmap; i++) {
 		const EFI_MEMORY_DESCRIPTOR *d = &descs[i];
 		uint64_t f = d->PhysicalStart / PG;
-		if (!d_usable(d) || d->NumberOfPages < m_bitmap_pages ||
-		    d->PhysicalStart < MIB)
+		if (!d_usable(d) || !d->NumberOfPages ||
+		    d->NumberOfPages < m_bitmap_pages || d->PhysicalStart < MIB)
 			continue;
 		bool free = true;
 		for (uint64_t j = 0; j < m_bitmap_pages; j++)

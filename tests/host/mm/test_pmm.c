@@ -298,9 +298,21 @@ static void empty_free(void)
 		_exit(10);
 }
 
+/* with no free page at all, pmm_init panics ("no room for the page
+ * bitmap"), as it always did: an empty descriptor is no home for bitmaps
+ * of no bytes either (and one inside claimed memory was judged by where
+ * the claim is, so whether it panicked depended on the map) */
+static void only_empty_free(void)
+{
+	desc(EfiReservedMemoryType, WIN_BASE, 512);
+	desc(EfiConventionalMemory, WIN_BASE + 512 * PG, 0);
+	pmm_init();
+}
+
 static void test_pmm_empty_free_sizes_nothing(void **st)
 {
 	assert_int_equal(in_child(empty_free), 0);
+	assert_int_equal(in_child(only_empty_free), 128 + SIGABRT);
 }
 
 /* ---- frees of pages page_alloc did not hand out ---------------------------
