@@ -22,8 +22,8 @@ void mm_init(void);
  * firmware may keep data in: descriptors of the boot memory map that are
  * sane (page-aligned, below 2^52), end at or below the identity map's
  * 2^47, and are neither conventional memory (the page allocator hands it
- * out), MMIO nor unusable memory; never page 0. The kernel reads firmware
- * tables (ACPI) only there. */
+ * out), MMIO, unusable nor unaccepted memory; never page 0. The kernel
+ * reads firmware tables (ACPI) only there. */
 bool mm_firmware_readable(uint64_t phys, uint64_t len);
 /* an uncached, non-executable mapping of a device range (identity) */
 void *mm_map_mmio(uint64_t phys, size_t len);

@@ -5,9 +5,39 @@
 #include <efi.h>
 #include <stdbool.h>
 
+#include "kernel/boot/boot_internal.h"
+
+/* each whole descriptor of the boot memory map, desc_size bytes apart, as
+ * a copy d points at: desc_size is firmware's (UEFI 2.10 §7.2.3: the
+ * struct's 40 bytes or more), so a descriptor in the map need not be
+ * 8-byte aligned, and a misaligned EFI_MEMORY_DESCRIPTOR * is undefined
+ * behaviour. A map whose size is not a multiple of desc_size ends before
+ * its last, partial entry; with desc_size below 40 it has none. */
+#define MM_FOR_EACH_DESC(d)                                                    \
+	for (uint64_t _o = 0;                                                  \
+	     boot_mmap.desc_size >= sizeof(EFI_MEMORY_DESCRIPTOR) &&           \
+	     _o <= boot_mmap.size &&                                           \
+	     boot_mmap.desc_size <= boot_mmap.size - _o;                       \
+	     _o += boot_mmap.desc_size)                                        \
+		for (EFI_MEMORY_DESCRIPTOR _d,                                 \
+		     *d = __builtin_memcpy(&_d, boot_mmap.desc + _o,           \
+					   sizeof(_d));                        \
+		     d; d = NULL)
+
 /* the identity map covers physical addresses below this: the lower
  * canonical half of 4-level paging's 48-bit space */
 #define MM_IDENTITY_LIMIT (1ull << 47)
+
+/* UEFI 2.10 §7.2.3 (GetMemoryMap) names gnu-efi's headers lack: memory
+ * types 14 and 15 (15 since UEFI 2.9) and two attribute bits */
+#define MM_EFI_PERSISTENT_MEMORY 14	    /* EfiPersistentMemory */
+#define MM_EFI_UNACCEPTED_MEMORY 15	    /* EfiUnacceptedMemoryType */
+#define MM_EFI_MEMORY_NV	 0x8000ull  /* EFI_MEMORY_NV: persistent */
+#define MM_EFI_MEMORY_SP	 0x40000ull /* EFI_MEMORY_SP: specific-purpose */
+
+/* the kernel image as loaded, [*start, *end) (paging.c: boot_image_base to
+ * the linker's __image_end); pmm_init never makes it free memory */
+void mm_image_range(uint64_t *start, uint64_t *end);
 
 /* page-aligned, ending below 2^52 without wrapping: a descriptor that is
  * not is reported by pmm_init and neither handed out nor mapped */

@@ -77,10 +77,16 @@ static void mm_map_range(uint64_t pa, uint64_t len, uint64_t flags)
 	}
 }
 
+void mm_image_range(uint64_t *start, uint64_t *end)
+{
+	*start = boot_image_base;
+	*end = (uint64_t)__image_end;
+}
+
 static void mm_map_image(void)
 {
-	uint64_t base = boot_image_base;
-	uint64_t end = (uint64_t)__image_end;
+	uint64_t base, end;
+	mm_image_range(&base, &end);
 	for (uint64_t va = base; va < end; va += PAGE_SIZE) {
 		uint64_t fl = PTE_P;
 		if (va >= (uint64_t)__text_start && va < (uint64_t)__text_end)
@@ -96,10 +102,8 @@ static void mm_map_image(void)
 void mm_init(void)
 {
 	pml4 = table_alloc();
-	for (uint8_t *p = boot_mmap.desc;
-	     p + boot_mmap.desc_size <= boot_mmap.desc + boot_mmap.size;
-	     p += boot_mmap.desc_size) {
-		EFI_MEMORY_DESCRIPTOR *d = (void *)p;
+	MM_FOR_EACH_DESC(d)
+	{
 		uint64_t len = d->NumberOfPages * PAGE_SIZE;
 		if (!mm_desc_sane(d)) /* pmm_init said so */
 			continue;

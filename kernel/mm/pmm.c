@@ -1,7 +1,8 @@
-/* kernel/mm/pmm.c — a bitmap page allocator over EfiConventionalMemory.
- * Loader data (this image, the files read from the boot volume) and
- * boot-services memory (the firmware stack we still run on until kmain
- * switches) are never handed out. Two bitmaps, the pages in use and the
+/* kernel/mm/pmm.c — a bitmap page allocator over EfiConventionalMemory
+ * that is ordinary write-back RAM (EFI_MEMORY_WB, neither specific-purpose
+ * nor persistent). Loader data (this image, the files read from the boot
+ * volume) and boot-services memory (the firmware stack we still run on until
+ * kmain switches) are never handed out. Two bitmaps, the pages in use and the
  * pages of the pool (what pmm_init found free: page_free takes back only
  * these), live in the first free region large enough to hold them.
  * docs/mm.md says what is free and why. */
@@ -33,14 +34,6 @@ static void clr(uint64_t i)
 	bitmap[i / 8] &= ~(1 << (i % 8));
 }
 
-/* whole descriptors only: a map whose size is not a multiple of desc_size
- * ends before its last, partial entry */
-#define FOR_EACH_DESC(d)                                                       \
-	for (uint8_t *_p = boot_mmap.desc;                                     \
-	     _p + boot_mmap.desc_size <= boot_mmap.desc + boot_mmap.size;      \
-	     _p += boot_mmap.desc_size)                                        \
-		for (EFI_MEMORY_DESCRIPTOR *d = (void *)_p; d; d = NULL)
-
 /* no x86-64 physical address reaches 2^52 (MAXPHYADDR <= 52, Intel SDM
  * vol. 3A §4.1.4) */
 #define PHYS_LIMIT (1ull << 52)
@@ -57,23 +50,57 @@ bool mm_desc_sane(const EFI_MEMORY_DESCRIPTOR *d)
 
 /* conventional memory mm_init maps: sane and ending at or below the
  * identity map's end (a descriptor across it is not mapped at all) */
-static bool desc_free(const EFI_MEMORY_DESCRIPTOR *d)
+static bool desc_conv_mapped(const EFI_MEMORY_DESCRIPTOR *d)
 {
 	return d->Type == EfiConventionalMemory && mm_desc_sane(d) &&
 	       d->PhysicalStart + d->NumberOfPages * PAGE_SIZE <=
 		   MM_IDENTITY_LIMIT;
 }
 
+/* ordinary RAM by its attributes (UEFI 2.10 §7.2.3): it may be cached
+ * write-back, and is neither specific-purpose memory (SP: set aside for a
+ * driver or application; Linux's do_add_efi_memmap soft-reserves it, and
+ * makes conventional memory without WB reserved) nor persistent (NV:
+ * page_alloc's zeroing would erase what it keeps). The other bits say what
+ * the range supports (UC/WC/WT beside WB, RP, XP, RO, WP, ...) and take
+ * nothing away. */
+static bool attr_ram(uint64_t attr)
+{
+	return (attr & EFI_MEMORY_WB) &&
+	       !(attr & (MM_EFI_MEMORY_SP | MM_EFI_MEMORY_NV));
+}
+
+/* free memory: conventional, mapped, ordinary RAM */
+static bool desc_free(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	return desc_conv_mapped(d) && attr_ram(d->Attribute);
+}
+
+/* a sum of descriptors' pages that firmware may make absurd: it stops at
+ * 2^64 - 1, as does its KiB */
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+static uint64_t kib_sat(uint64_t pages)
+{
+	return pages > UINT64_MAX / 4 ? UINT64_MAX : pages * 4;
+}
+
 /* a descriptor mm_init maps (whole, sane, inside the identity map) whose
  * memory firmware may keep its tables in: not the page allocator's
  * (conventional), not device registers (MMIO: a read may have side
- * effects), not memory with errors (unusable) */
+ * effects), not memory with errors (unusable), not unaccepted memory (a
+ * TDX or SEV-SNP guest's read of it faults: #VE, #VC). Attributes do not
+ * matter for a read: RP and XP say what the range supports, not how it is
+ * mapped, and uncached memory reads the same, only slower. */
 static bool desc_firmware(const EFI_MEMORY_DESCRIPTOR *d)
 {
 	return d->Type != EfiConventionalMemory &&
 	       d->Type != EfiMemoryMappedIO &&
 	       d->Type != EfiMemoryMappedIOPortSpace &&
-	       d->Type != EfiUnusableMemory && mm_desc_sane(d) &&
+	       d->Type != EfiUnusableMemory &&
+	       d->Type != MM_EFI_UNACCEPTED_MEMORY && mm_desc_sane(d) &&
 	       d->PhysicalStart + d->NumberOfPages * PAGE_SIZE <=
 		   MM_IDENTITY_LIMIT;
 }
@@ -88,7 +115,7 @@ bool mm_firmware_readable(uint64_t phys, uint64_t len)
 	 * may each hold a part) until end, or until none holds phys */
 	for (bool moved = true; phys < end && moved;) {
 		moved = false;
-		FOR_EACH_DESC(d)
+		MM_FOR_EACH_DESC(d)
 		if (desc_firmware(d) && d->PhysicalStart <= phys &&
 		    d->PhysicalStart + d->NumberOfPages * PAGE_SIZE > phys) {
 			phys = d->PhysicalStart + d->NumberOfPages * PAGE_SIZE;
@@ -111,49 +138,119 @@ static uint64_t claim(const EFI_MEMORY_DESCRIPTOR *d, uint64_t *first)
 	return n;
 }
 
+/* Memory the kernel is using while pmm_init runs, whatever the map says:
+ * this image (firmware loads it as loader code; a map that lists it as
+ * conventional memory would put the bitmaps or page_alloc's zeroing on the
+ * running kernel) and the memory map (pmm_init, mm_init and
+ * mm_firmware_readable go on reading it). Each claims every page a byte of
+ * it touches, as a descriptor that is not free memory does. */
+#define NINUSE 2
+static uint64_t inuse_first[NINUSE], inuse_count[NINUSE];
+
+static void inuse_init(void)
+{
+	uint64_t start[NINUSE], end[NINUSE];
+	mm_image_range(&start[0], &end[0]);
+	start[1] = (uint64_t)boot_mmap.desc;
+	end[1] = start[1] + boot_mmap.size;
+	for (int i = 0; i < NINUSE; i++) {
+		inuse_first[i] = start[i] / PAGE_SIZE;
+		if (end[i] <= start[i]) /* empty (a wrapping one: absurd) */
+			inuse_count[i] = 0;
+		else
+			inuse_count[i] =
+			    (end[i] - 1) / PAGE_SIZE + 1 - inuse_first[i];
+	}
+}
+
+/* the claim [first, first + count) holds one of the pages [pg, pg + n) */
+static bool overlaps(uint64_t first, uint64_t count, uint64_t pg, uint64_t n)
+{
+	return count && first < pg + n && (first >= pg || count > pg - first);
+}
+
 /* one of the pages [pg, pg + n) is claimed by a descriptor that is not
- * free memory */
+ * free memory, or is memory the kernel is using */
 static bool claimed(uint64_t pg, uint64_t n)
 {
-	FOR_EACH_DESC(d)
+	for (int i = 0; i < NINUSE; i++)
+		if (overlaps(inuse_first[i], inuse_count[i], pg, n))
+			return true;
+	MM_FOR_EACH_DESC(d)
 	if (!desc_free(d)) {
 		uint64_t first, count = claim(d, &first);
-		if (count && first < pg + n &&
-		    (first >= pg || count > pg - first))
+		if (overlaps(first, count, pg, n))
 			return true;
 	}
 	return false;
+}
+
+/* takes the claimed pages [pg, pg + n) out of free memory (those the
+ * bitmap covers) */
+static void unfree(uint64_t pg, uint64_t n)
+{
+	if (pg >= npages)
+		return;
+	n = MIN(n, npages - pg);
+	for (uint64_t i = 0; i < n; i++)
+		if (!bit(pg + i)) {
+			set(pg + i);
+			total_free--;
+		}
 }
 
 /* Conventional memory is free unless another descriptor claims the same
  * pages (firmware that overlaps its entries): any claim wins, so neither
  * the bitmap nor an allocation lands on loader data or firmware memory. A
  * descriptor that is not page-aligned, runs past PHYS_LIMIT or ends past
- * MM_IDENTITY_LIMIT (mm_init does not map it) is reported and never free. */
+ * MM_IDENTITY_LIMIT (mm_init does not map it) is reported and never free;
+ * so is one that is not ordinary RAM by its attributes (attr_ram), and
+ * unaccepted memory, which capOS does not accept (those two on one line
+ * each, however many descriptors). This image and the map itself are
+ * never free, whatever the map says. */
 void pmm_init(void)
 {
-	uint64_t top = 0;
+	uint64_t top = 0, attr_n = 0, attr_pages = 0, unacc_n = 0,
+		 unacc_pages = 0;
 	if (boot_mmap.desc_size < sizeof(EFI_MEMORY_DESCRIPTOR))
 		panic("pmm: memory map descriptors of %lu bytes, fewer than "
 		      "UEFI's %lu",
 		      boot_mmap.desc_size,
 		      (uint64_t)sizeof(EFI_MEMORY_DESCRIPTOR));
-	FOR_EACH_DESC(d)
-	if (d->Type == EfiConventionalMemory) {
-		if (!desc_free(d))
-			kprintf("pmm: conventional memory at 0x%lx, %lu pages, "
-				"is unaligned or ends past the identity map "
-				"(2^47); not used\n",
-				d->PhysicalStart, d->NumberOfPages);
-		else
-			top = MAX(top, d->PhysicalStart +
-					   d->NumberOfPages * PAGE_SIZE);
+	inuse_init();
+	MM_FOR_EACH_DESC(d)
+	if (d->Type == MM_EFI_UNACCEPTED_MEMORY) {
+		unacc_n++;
+		unacc_pages = add_sat(unacc_pages, d->NumberOfPages);
+	} else if (d->Type != EfiConventionalMemory) {
+		continue;
+	} else if (!desc_conv_mapped(d)) {
+		kprintf("pmm: conventional memory at 0x%lx, %lu pages, "
+			"is unaligned or ends past the identity map "
+			"(2^47); not used\n",
+			d->PhysicalStart, d->NumberOfPages);
+	} else if (!desc_free(d)) {
+		attr_n++;
+		attr_pages = add_sat(attr_pages, d->NumberOfPages);
+	} else if (d->NumberOfPages) { /* an empty one sizes nothing */
+		top = MAX(top, d->PhysicalStart + d->NumberOfPages * PAGE_SIZE);
 	}
+	if (attr_n)
+		kprintf("pmm: %lu conventional memory descriptors, %lu KiB, "
+			"are not write-back RAM (no EFI_MEMORY_WB, or "
+			"EFI_MEMORY_SP or _NV); not used\n",
+			attr_n, kib_sat(attr_pages));
+	if (unacc_n)
+		kprintf("pmm: %lu unaccepted memory descriptors, %lu KiB: "
+			"capOS does not accept memory; not used\n",
+			unacc_n, kib_sat(unacc_pages));
 	npages = top / PAGE_SIZE;
 	/* each bitmap's; they take twice this */
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
-	FOR_EACH_DESC(d)
-	if (!bitmap && desc_free(d) &&
+	/* in a descriptor that holds pages: with none (no free memory) there
+	 * is no room even for bitmaps of no bytes */
+	MM_FOR_EACH_DESC(d)
+	if (!bitmap && desc_free(d) && d->NumberOfPages &&
 	    d->NumberOfPages * PAGE_SIZE >= 2 * bytes &&
 	    d->PhysicalStart >= 0x100000 &&
 	    !claimed(d->PhysicalStart / PAGE_SIZE, 2 * bytes / PAGE_SIZE))
@@ -162,7 +259,7 @@ void pmm_init(void)
 		panic("pmm: no room for the page bitmap");
 	pool = bitmap + bytes;
 	memset(bitmap, 0xff, bytes);
-	FOR_EACH_DESC(d)
+	MM_FOR_EACH_DESC(d)
 	if (desc_free(d))
 		for (uint64_t i = 0; i < d->NumberOfPages; i++) {
 			uint64_t pg = d->PhysicalStart / PAGE_SIZE + i;
@@ -173,18 +270,13 @@ void pmm_init(void)
 			clr(pg);
 			total_free++;
 		}
-	FOR_EACH_DESC(d)
+	MM_FOR_EACH_DESC(d)
 	if (!desc_free(d)) {
 		uint64_t pg, n = claim(d, &pg);
-		if (pg >= npages)
-			continue;
-		n = MIN(n, npages - pg);
-		for (uint64_t i = 0; i < n; i++)
-			if (!bit(pg + i)) {
-				set(pg + i);
-				total_free--;
-			}
+		unfree(pg, n);
 	}
+	for (int i = 0; i < NINUSE; i++)
+		unfree(inuse_first[i], inuse_count[i]);
 	for (uint64_t i = 0; i < 2 * bytes / PAGE_SIZE; i++)
 		set((uint64_t)bitmap / PAGE_SIZE + i);
 	total_free -= 2 * bytes / PAGE_SIZE;

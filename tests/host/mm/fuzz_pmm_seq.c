@@ -4,29 +4,36 @@
  * step checked against a model of its own.
  *
  * The map (UEFI 2.10 §7.2.3 GetMemoryMap): up to 24 descriptors of any type
- * (the 15 of the spec, an OEM and an OS one), unsorted, overlapping (one may
+ * (the 16 of the spec with persistent (14) and unaccepted (15) memory, 16,
+ * an OEM, an OS one and 0xffffffff), unsorted, overlapping (one may
  * start where an earlier one does), zero-length, unaligned, with ends that
  * wrap 2^64 or pass 2^52 or 2^47, starts near page 0, 1 MiB, 2^47, 2^52 and
- * 2^64, any attribute bits, descriptor sizes of 40 to 64 bytes with junk in
- * the bytes past UEFI's 40, a partial last descriptor, and descriptor sizes
- * below 40 (pmm_init must panic). "Physical" memory is one window of host
+ * 2^64, attributes (cacheability bits as the spec has them, the usual
+ * UC|WC|WT|WB or none; EFI_MEMORY_SP, _NV; RUNTIME and ISA bits; the bits
+ * that take nothing away), descriptor sizes of 40 to 63 bytes (not all
+ * multiples of 8: descriptors off their alignment) with junk in the bytes
+ * past UEFI's 40, a partial last descriptor, and descriptor sizes below 40
+ * (pmm_init must panic). "Physical" memory is one window of host
  * memory at its physical address, [WIN_BASE, WIN_END); page 0 (never
- * handed out) needs none. Conventional memory the model says is usable is
- * kept inside the window (moved or cut there); everything else goes
- * anywhere. A reserved descriptor for pages 1..15 (below the window) is
- * put at a place in the map the input chooses; it is the one thing the
- * input does not decide.
+ * handed out) needs none. Conventional memory mm_init maps is kept inside
+ * the window whatever its attributes (moved or cut there); everything
+ * else goes anywhere. A reserved descriptor for pages 1..15 (below the window)
+ * is put at a place in the map the input chooses; it is the one thing the input
+ * does not decide. The input also places the kernel image (mm_image_range,
+ * answered here) and the map itself, over its descriptors or not.
  *
  * The model, from the map alone (pmm.c's and mm.h's contract, not its
  * code): a descriptor is usable when it is EfiConventionalMemory, sane
- * (mm_desc_sane: page-aligned, below 2^52 without wrapping) and ends at or
- * below MM_IDENTITY_LIMIT (mm_init maps no descriptor past it). Every other
- * descriptor claims each page its byte range touches; a claim wins over
- * usable memory. Page 0 is never usable. The bitmap (PMM_BITMAPS bitmaps of
- * one bit per page up to the highest usable end, each rounded up to whole
- * pages) lives at the start of the first usable descriptor in map order at
- * or above 1 MiB whose claim-free start is large enough; with none,
- * pmm_init panics. The pool is usable pages less the bitmap.
+ * (mm_desc_sane: page-aligned, below 2^52 without wrapping), ends at or
+ * below MM_IDENTITY_LIMIT (mm_init maps no descriptor past it) and is
+ * ordinary write-back RAM (EFI_MEMORY_WB, neither _SP nor _NV). Every other
+ * descriptor, the kernel image and the map itself claim each page their
+ * byte range touches; a claim wins over usable memory. Page 0 is never
+ * usable. The bitmap (PMM_BITMAPS bitmaps of one bit per page up to the
+ * highest end of a usable descriptor that is not empty, each rounded up to
+ * whole pages) lives at the start of the first usable descriptor in map order
+ * at or above 1 MiB that is not empty and whose claim-free start is large
+ * enough; with none, pmm_init panics. The pool is usable pages less the bitmap.
  *
  * Operations: page_alloc of 1..16K pages, 0, or absurd counts, under limits
  * of 0, 1 MiB, 4 GiB, the window's end, window addresses aligned or not,
@@ -38,7 +45,9 @@
  * Oracles (each failure prints "ORACLE: ..." and aborts):
  *  - pmm_init panics exactly when the model does (descriptors below 40
  *    bytes, no room for the bitmap) and prints one line per conventional
- *    descriptor it does not use, plus its summary line;
+ *    descriptor mm_init does not map, one giving the count and KiB of
+ *    those refused for their attributes and one those of unaccepted
+ *    memory (each exactly when there are such), plus its summary line;
  *  - pmm_stats: total is the model's pool, used the pages out, peak their
  *    maximum, after every step;
  *  - page_alloc hands out n whole pages, page-aligned, never page 0, all
@@ -100,12 +109,19 @@ static jmp_buf panic_jmp;
 static bool panic_armed;
 static unsigned kprintf_lines;
 static bool trace;
+/* the lines pmm_init printed (the first MAXLINES), for the oracle */
+#define MAXLINES 32
+static char lines[MAXLINES][256];
 
 void kprintf(const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	if (kprintf_lines < MAXLINES)
+		vsnprintf(lines[kprintf_lines], sizeof(lines[0]), fmt, ap);
+	va_end(ap);
 	kprintf_lines++;
 	if (trace) {
-		va_list ap;
 		va_start(ap, fmt);
 		vfprintf(stderr, fmt, ap);
 		va_end(ap);
@@ -148,7 +164,11 @@ static uint8_t m_out[WPAGES];  /* handed out by page_alloc, not freed */
 static uint8_t m_bits[WPAGES / 8];
 static uint64_t m_npages, m_total, m_used, m_peak, m_hint;
 static uint64_t m_bitmap, m_bitmap_pages; /* where the bitmaps are */
-static unsigned m_unused_conv; /* conventional descriptors not usable */
+/* conventional descriptors mm_init does not map (a line each) */
+static unsigned m_unused_conv;
+/* conventional descriptors it maps that are not ordinary RAM, and
+ * unaccepted memory: a line each kind, with the count and KiB */
+static uint64_t m_attr_n, m_attr_pages, m_unacc_n, m_unacc_pages;
 
 static struct rec {
 	uint64_t phys, n;
@@ -183,8 +203,29 @@ MODEL static void tag_check(uint64_t pg)
 		       (unsigned long long)(pg * PG));
 }
 
-/* usable memory, as the model has it */
-MODEL static bool d_usable(const EFI_MEMORY_DESCRIPTOR *d)
+/* UEFI 2.10 §7.2.3: the model's own names for the attribute bits and the
+ * types after EfiPalCode */
+#define A_UC	     0x1ull
+#define A_WC	     0x2ull
+#define A_WT	     0x4ull
+#define A_WB	     0x8ull
+#define A_UCE	     0x10ull
+#define A_WP	     0x1000ull
+#define A_RP	     0x2000ull
+#define A_XP	     0x4000ull
+#define A_NV	     0x8000ull
+#define A_MR	     0x10000ull
+#define A_RO	     0x20000ull
+#define A_SP	     0x40000ull
+#define A_CPU_CRYPTO 0x80000ull
+#define A_ISA_VALID  0x4000000000000000ull
+#define A_RUNTIME    0x8000000000000000ull
+#define T_PERSISTENT 14
+#define T_UNACCEPTED 15
+
+/* conventional memory whose range mm_init maps: page-aligned, below 2^52
+ * without wrapping, ending at or below MM_IDENTITY_LIMIT */
+MODEL static bool d_conv_mapped(const EFI_MEMORY_DESCRIPTOR *d)
 {
 	const uint64_t lim = 1ull << 52;
 	if (d->Type != EfiConventionalMemory || d->PhysicalStart % PG ||
@@ -192,6 +233,14 @@ MODEL static bool d_usable(const EFI_MEMORY_DESCRIPTOR *d)
 	    d->NumberOfPages > (lim - d->PhysicalStart) / PG)
 		return false;
 	return d->PhysicalStart + d->NumberOfPages * PG <= MM_IDENTITY_LIMIT;
+}
+
+/* usable memory, as the model has it: that, and ordinary RAM by its
+ * attributes (write-back, not specific-purpose, not persistent) */
+MODEL static bool d_usable(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	return d_conv_mapped(d) && (d->Attribute & A_WB) &&
+	       !(d->Attribute & (A_SP | A_NV));
 }
 
 /* the window pages a claim touches: [first, end) clipped to the window */
@@ -240,6 +289,15 @@ static uint64_t map_buf[(MAXDESC + 2) * 64 / 8];
 static EFI_MEMORY_DESCRIPTOR descs[MAXDESC + 1];
 static unsigned ndesc;
 
+/* the "kernel image" pmm.c asks kernel/mm/paging.c for: where the input
+ * put it */
+static uint64_t img_start, img_end;
+void mm_image_range(uint64_t *start, uint64_t *end)
+{
+	*start = img_start;
+	*end = img_end;
+}
+
 /* one descriptor from 8 input bytes */
 static EFI_MEMORY_DESCRIPTOR gen_desc(struct in *in)
 {
@@ -266,11 +324,20 @@ static EFI_MEMORY_DESCRIPTOR gen_desc(struct in *in)
 	    EfiConventionalMemory,
 	    EfiLoaderData,
 	};
+	/* the types a type byte of 252..255 picks (252 % 21 == 0: the
+	 * other bytes keep their types) */
+	static const uint32_t more_types[] = {
+	    T_UNACCEPTED,
+	    16 /* past EfiMaxMemoryType */,
+	    T_UNACCEPTED,
+	    0xffffffff,
+	};
 	EFI_MEMORY_DESCRIPTOR d = {0};
 	uint8_t t = u8(in), a = u8(in);
 	uint16_t w = u16(in);
 	uint8_t l0 = u8(in), l1 = u8(in), attr = u8(in), off = u8(in);
-	d.Type = types[t % (sizeof(types) / sizeof(types[0]))];
+	d.Type = t >= 252 ? more_types[t - 252]
+			  : types[t % (sizeof(types) / sizeof(types[0]))];
 	uint64_t k = w; /* pages from an anchor */
 	switch (a & 7) {
 	case 0:
@@ -323,10 +390,30 @@ static EFI_MEMORY_DESCRIPTOR gen_desc(struct in *in)
 	}
 	}
 	d.VirtualStart = (uint64_t)off << 32 | w;
-	d.Attribute = (uint64_t)attr << 56 | attr;
-	/* usable memory stays in the window: moved there from above it,
-	 * cut at its end */
-	if (d_usable(&d)) {
+	/* attributes: bits 0-3 are UC WC WT WB as the spec has them (none
+	 * of them: the usual UC|WC|WT|WB, or nothing at all when off's top
+	 * bit is set); bits 4-6: 5 SP, 6 NV, 7 both; bit 7 RUNTIME with
+	 * ISA bits; off's bits 4-6 add the bits that take nothing away */
+	d.Attribute = attr & 0xf;
+	if (!d.Attribute && !(off & 0x80))
+		d.Attribute = A_UC | A_WC | A_WT | A_WB;
+	if ((attr >> 4 & 7) == 5 || (attr >> 4 & 7) == 7)
+		d.Attribute |= A_SP;
+	if ((attr >> 4 & 7) >= 6)
+		d.Attribute |= A_NV;
+	if (attr & 0x80)
+		d.Attribute |=
+		    A_RUNTIME | A_ISA_VALID | (uint64_t)(off & 3) << 44;
+	if (off & 0x10)
+		d.Attribute |= A_RP | A_XP;
+	if (off & 0x20)
+		d.Attribute |= A_RO | A_WP | A_UCE;
+	if (off & 0x40)
+		d.Attribute |= A_MR | A_CPU_CRYPTO;
+	/* conventional memory mm_init maps stays in the window, whatever its
+	 * attributes (usable or not): moved there from above it, cut at
+	 * its end */
+	if (d_conv_mapped(&d)) {
 		if (d.PhysicalStart >= WIN_END)
 			d.PhysicalStart = WIN_BASE + (d.PhysicalStart / PG) %
 							 (WPAGES - 16) * PG;
@@ -381,6 +468,26 @@ MODEL static void check_pool(const char *after)
 
 MODEL static bool model_init(void);
 
+/* with n descriptors of a kind refused, pmm_init's line for them gives n
+ * and their KiB (2^64 - 1 when more); with none, no line names the kind */
+MODEL static void check_count_line(uint64_t n, uint64_t pages, const char *kind)
+{
+	char want[128];
+	uint64_t kib = pages > UINT64_MAX / 4 ? UINT64_MAX : pages * 4;
+	snprintf(want, sizeof(want), "pmm: %llu %s descriptors, %llu KiB",
+		 (unsigned long long)n, kind, (unsigned long long)kib);
+	bool named = false, exact = false;
+	for (unsigned i = 0; i < MIN(kprintf_lines, MAXLINES); i++) {
+		char pre[64];
+		snprintf(pre, sizeof(pre), " %s descriptors, ", kind);
+		named |= strstr(lines[i], pre) != NULL;
+		exact |= strncmp(lines[i], want, strlen(want)) == 0;
+	}
+	if (n ? !exact : named)
+		ORACLE("pmm_init's line for %s: want \"%s\"%s", kind,
+		       n ? want : "none", n ? "" : " (no such descriptor)");
+}
+
 static bool init_map(struct in *in)
 {
 	uint8_t h = u8(in), nd = u8(in);
@@ -389,6 +496,8 @@ static bool init_map(struct in *in)
 	bool bad_size = (h & 0x0c) == 0x0c;
 	if (bad_size)
 		dsize = 8 * (h >> 4 & 3) + (h >> 6) * 4; /* 0..36 bytes */
+	if ((h & 0x0c) == 0x08) /* 41..63, mostly not multiples of 8 */
+		dsize = 41 + (8 * (h & 3) + (h >> 4)) % 23;
 	ndesc = 0;
 	for (unsigned i = 0; i < nd % (MAXDESC + 1); i++) {
 		if (i == reserved_at % (nd % (MAXDESC + 1)))
@@ -423,17 +532,52 @@ static bool init_map(struct in *in)
 		       sizeof(junk));
 		boot_mmap.size += 1 + (h >> 4) % (stride - 1);
 	}
+	/* the kernel image and the map itself, by nd / 25 (nd % 25 is the
+	 * descriptor count): 0, the image outside the window and the map in
+	 * map_buf (host memory outside it too); else the image from the
+	 * start of a descriptor (or a window page when that is outside the
+	 * window), 1..1024 pages, its end 100 bytes short of a page for odd
+	 * choices; from 6 on, the map as well, from the start of another
+	 * descriptor plus 0..120 bytes (the same fallback) */
+	unsigned sel = nd / (MAXDESC + 1);
+	img_start = 1ull << 32;
+	img_end = img_start + 16 * PG;
+	if (sel) {
+		uint64_t a = descs[sel % ndesc].PhysicalStart & ~(PG - 1);
+		if (a < WIN_BASE || a >= WIN_END)
+			a = WIN_BASE + (h * 131u + sel) % (WPAGES - 16) * PG;
+		img_start = a;
+		img_end =
+		    a + (1 + (h ^ nd) * 37u % 1024) * PG - (sel & 1 ? 100 : 0);
+	}
+	if (sel >= 6) {
+		uint64_t a =
+		    (descs[(sel * 3 + 1) % ndesc].PhysicalStart & ~7ull) +
+		    (h & 0xf) * 8;
+		if (a < WIN_BASE || a + boot_mmap.size > WIN_END)
+			a = WIN_BASE + (h * 97u) % (WPAGES - 32) * PG +
+			    (h & 0xf) * 8;
+		memcpy((void *)a, map_buf, boot_mmap.size);
+		boot_mmap.desc = (uint8_t *)a;
+	}
 	if (trace) {
-		fprintf(stderr, "map: desc_size %llu size %llu\n",
+		fprintf(stderr,
+			"map: desc_size %llu size %llu at 0x%llx, image "
+			"[0x%llx, 0x%llx)\n",
 			(unsigned long long)dsize,
-			(unsigned long long)boot_mmap.size);
+			(unsigned long long)boot_mmap.size,
+			(unsigned long long)(uint64_t)boot_mmap.desc,
+			(unsigned long long)img_start,
+			(unsigned long long)img_end);
 		for (unsigned i = 0; i < ndesc; i++)
-			fprintf(stderr,
-				"  [%u] type %#x 0x%llx +%llu pages%s\n", i,
-				descs[i].Type,
-				(unsigned long long)descs[i].PhysicalStart,
-				(unsigned long long)descs[i].NumberOfPages,
-				d_usable(&descs[i]) ? " usable" : "");
+			fprintf(
+			    stderr,
+			    "  [%u] type %#x 0x%llx +%llu pages attr %#llx%s\n",
+			    i, descs[i].Type,
+			    (unsigned long long)descs[i].PhysicalStart,
+			    (unsigned long long)descs[i].NumberOfPages,
+			    (unsigned long long)descs[i].Attribute,
+			    d_usable(&descs[i]) ? " usable" : "");
 	}
 
 	bool expect_panic = model_init() || bad_size;
@@ -465,10 +609,15 @@ static bool init_map(struct in *in)
 		ORACLE("pmm_init returned; the model says it panics (%s)",
 		       bad_size ? "descriptors below 40 bytes"
 				: "no room for the bitmap");
-	if (kprintf_lines != m_unused_conv + 1)
+	unsigned want_lines = m_unused_conv + !!m_attr_n + !!m_unacc_n + 1;
+	if (kprintf_lines != want_lines)
 		ORACLE("pmm_init printed %u lines, the model %u (one per "
-		       "conventional descriptor it does not use, one summary)",
-		       kprintf_lines, m_unused_conv + 1);
+		       "conventional descriptor it does not map, one for those "
+		       "refused for their attributes, one for unaccepted "
+		       "memory, one summary)",
+		       kprintf_lines, want_lines);
+	check_count_line(m_attr_n, m_attr_pages, "conventional memory");
+	check_count_line(m_unacc_n, m_unacc_pages, "unaccepted memory");
 	if ((uint64_t)bitmap != m_bitmap)
 		ORACLE("the bitmap is at 0x%llx, the model's at 0x%llx",
 		       (unsigned long long)(uint64_t)bitmap,
@@ -490,19 +639,44 @@ MODEL static bool model_init(void)
 	memset(claim, 0, sizeof(claim));
 	uint64_t top = 0;
 	m_unused_conv = 0;
+	m_attr_n = m_attr_pages = m_unacc_n = m_unacc_pages = 0;
 	for (unsigned i = 0; i < ndesc; i++) {
 		const EFI_MEMORY_DESCRIPTOR *d = &descs[i];
 		if (d_usable(d)) {
 			uint64_t f = d->PhysicalStart / PG;
 			memset(m_pool + f, 1, d->NumberOfPages);
-			top = MAX(top, f + d->NumberOfPages);
+			if (d->NumberOfPages) /* an empty one sizes nothing */
+				top = MAX(top, f + d->NumberOfPages);
 		} else {
 			uint64_t f, e;
 			d_claim(d, &f, &e);
 			memset(claim + f, 1, e - f);
-			m_unused_conv += d->Type == EfiConventionalMemory;
+			if (d_conv_mapped(d)) {
+				m_attr_n++;
+				m_attr_pages += d->NumberOfPages;
+			} else if (d->Type == EfiConventionalMemory) {
+				m_unused_conv++;
+			} else if (d->Type == T_UNACCEPTED) {
+				m_unacc_n++;
+				m_unacc_pages =
+				    m_unacc_pages + d->NumberOfPages <
+					    m_unacc_pages
+					? UINT64_MAX
+					: m_unacc_pages + d->NumberOfPages;
+			}
 		}
 	}
+	/* the image and the map: every page a byte of them touches */
+	const uint64_t inuse[2][2] = {
+	    {img_start, img_end},
+	    {(uint64_t)boot_mmap.desc,
+	     (uint64_t)boot_mmap.desc + boot_mmap.size}};
+	for (int i = 0; i < 2; i++)
+		if (inuse[i][1] > inuse[i][0]) {
+			uint64_t f = MIN(inuse[i][0] / PG, WPAGES),
+				 e = MIN((inuse[i][1] - 1) / PG + 1, WPAGES);
+			memset(claim + f, 1, e - f);
+		}
 	m_pool[0] = 0;
 	m_npages = top;
 	uint64_t bytes = ALIGN_UP((top + 7) / 8, PG) * PMM_BITMAPS;
@@ -511,8 +685,8 @@ MODEL static bool model_init(void)
 	for (unsigned i = 0; i < ndesc && !m_bitmap; i++) {
 		const EFI_MEMORY_DESCRIPTOR *d = &descs[i];
 		uint64_t f = d->PhysicalStart / PG;
-		if (!d_usable(d) || d->NumberOfPages < m_bitmap_pages ||
-		    d->PhysicalStart < MIB)
+		if (!d_usable(d) || !d->NumberOfPages ||
+		    d->NumberOfPages < m_bitmap_pages || d->PhysicalStart < MIB)
 			continue;
 		bool free = true;
 		for (uint64_t j = 0; j < m_bitmap_pages; j++)

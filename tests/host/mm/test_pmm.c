@@ -35,16 +35,54 @@
 
 struct boot_memmap boot_mmap;
 
+/* where the "kernel image" is (kernel/mm/paging.c has it from the linker
+ * script); none unless a test places it */
+static uint64_t image_start, image_end;
+void mm_image_range(uint64_t *start, uint64_t *end)
+{
+	*start = image_start;
+	*end = image_end;
+}
+
+/* UEFI 2.10 §7.2.3 (GetMemoryMap): the attribute bits and the two types
+ * after EfiPalCode that gnu-efi's headers do not define */
+#define A_UC	     0x1ull
+#define A_WC	     0x2ull
+#define A_WT	     0x4ull
+#define A_WB	     0x8ull
+#define A_UCE	     0x10ull
+#define A_WP	     0x1000ull
+#define A_RP	     0x2000ull
+#define A_XP	     0x4000ull
+#define A_NV	     0x8000ull
+#define A_MR	     0x10000ull /* EFI_MEMORY_MORE_RELIABLE */
+#define A_RO	     0x20000ull
+#define A_SP	     0x40000ull
+#define A_CPU_CRYPTO 0x80000ull
+#define A_RUNTIME    0x8000000000000000ull
+/* what OVMF and most firmware give RAM */
+#define A_RAM	     (A_UC | A_WC | A_WT | A_WB)
+#define T_PERSISTENT 14
+#define T_UNACCEPTED 15
+
 static EFI_MEMORY_DESCRIPTOR map[8];
 static unsigned nmap;
 
-static void desc(uint32_t type, uint64_t start, uint64_t pages)
+static void desc_attr(uint32_t type, uint64_t start, uint64_t pages,
+		      uint64_t attr)
 {
-	map[nmap++] = (EFI_MEMORY_DESCRIPTOR){
-	    .Type = type, .PhysicalStart = start, .NumberOfPages = pages};
+	map[nmap++] = (EFI_MEMORY_DESCRIPTOR){.Type = type,
+					      .PhysicalStart = start,
+					      .NumberOfPages = pages,
+					      .Attribute = attr};
 	boot_mmap.desc = (uint8_t *)map;
 	boot_mmap.size = nmap * sizeof(map[0]);
 	boot_mmap.desc_size = sizeof(map[0]);
+}
+
+static void desc(uint32_t type, uint64_t start, uint64_t pages)
+{
+	desc_attr(type, start, pages, A_RAM);
 }
 
 static void window(void)
@@ -244,6 +282,39 @@ static void test_pmm_empty_claim_nothing(void **st)
 	assert_int_equal(in_child(empty_claim), 0);
 }
 
+/* an empty conventional descriptor (UEFI 2.10 §7.2.3: NumberOfPages must
+ * not be 0) holds no memory, so it does not size the bitmaps either: one
+ * at 1 TiB made them 32 MiB each for 4 MiB of memory ("no room for the
+ * page bitmap"), and one just below 2^47 4 GiB each */
+static void empty_free(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	desc(EfiConventionalMemory, 1ull << 40, 0);
+	desc(EfiConventionalMemory, (1ull << 47) - PG, 0);
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - BITMAP_PAGES)
+		_exit(10);
+}
+
+/* with no free page at all, pmm_init panics ("no room for the page
+ * bitmap"), as it always did: an empty descriptor is no home for bitmaps
+ * of no bytes either (and one inside claimed memory was judged by where
+ * the claim is, so whether it panicked depended on the map) */
+static void only_empty_free(void)
+{
+	desc(EfiReservedMemoryType, WIN_BASE, 512);
+	desc(EfiConventionalMemory, WIN_BASE + 512 * PG, 0);
+	pmm_init();
+}
+
+static void test_pmm_empty_free_sizes_nothing(void **st)
+{
+	assert_int_equal(in_child(empty_free), 0);
+	assert_int_equal(in_child(only_empty_free), 128 + SIGABRT);
+}
+
 /* ---- frees of pages page_alloc did not hand out ---------------------------
  * each panics (the kernel's answer to a double free): taking back page 0,
  * memory the map claims or the bitmap's own pages would hand them out
@@ -306,6 +377,206 @@ static void test_pmm_partial_descriptor_not_read(void **st)
 	assert_int_equal(in_child(partial), 0);
 }
 
+/* ---- descriptors whose size is not a multiple of 8 -----------------------
+ * desc_size is firmware's (UEFI 2.10 §7.2.3: at least the struct's 40
+ * bytes, more in later revisions); with 44, the second descriptor's 64-bit
+ * fields sit 4 bytes off their alignment. pmm reads each descriptor by
+ * copying it out, not through a misaligned pointer (undefined behaviour,
+ * which UBSan here turns into an abort). */
+static uint64_t odd_buf[64];
+static uint64_t odd_size;
+
+static void odd_map(uint64_t dsize)
+{
+	const EFI_MEMORY_DESCRIPTOR d[] = {
+	    {.Type = EfiConventionalMemory,
+	     .PhysicalStart = WIN_BASE,
+	     .NumberOfPages = 512,
+	     .Attribute = A_RAM},
+	    {.Type = EfiLoaderData,
+	     .PhysicalStart = WIN_BASE + 100 * PG,
+	     .NumberOfPages = 4,
+	     .Attribute = A_RAM},
+	    {.Type = EfiACPIReclaimMemory,
+	     .PhysicalStart = WIN_BASE + 600 * PG,
+	     .NumberOfPages = 4,
+	     .Attribute = A_RAM},
+	};
+	memset(odd_buf, 0xee, sizeof(odd_buf));
+	for (unsigned i = 0; i < 3; i++)
+		memcpy((uint8_t *)odd_buf + i * dsize, &d[i], sizeof(d[i]));
+	boot_mmap.desc = (uint8_t *)odd_buf;
+	boot_mmap.size = 3 * dsize;
+	boot_mmap.desc_size = dsize;
+}
+
+static void odd_size_run(void)
+{
+	odd_map(odd_size);
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 512 - 4 - BITMAP_PAGES)
+		_exit(10);
+	if (!mm_firmware_readable(WIN_BASE + 600 * PG, 36) ||
+	    mm_firmware_readable(WIN_BASE + 200 * PG, 36))
+		_exit(11);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a >= WIN_BASE + 100 * PG && a < WIN_BASE + 104 * PG)
+			_exit(12);
+}
+
+static void test_pmm_descriptor_size_not_multiple_of_8(void **st)
+{
+	const uint64_t sizes[] = {40, 41, 44, 52, 63};
+	for (unsigned i = 0; i < 5; i++) {
+		odd_size = sizes[i];
+		assert_int_equal(in_child(odd_size_run), 0);
+	}
+}
+
+/* ---- what the kernel is using, listed as conventional memory -------------
+ * a map that puts the running kernel image, or the memory map itself, in
+ * conventional memory: neither becomes free (every page a byte of it
+ * touches), so the bitmaps (first in line for the start of the first free
+ * descriptor at or above 1 MiB: here they move to the second) and
+ * page_alloc's zeroing stay off them */
+static void image_in_conventional(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 512);
+	desc(EfiConventionalMemory, WIN_BASE + 512 * PG, 512);
+	image_start = WIN_BASE;
+	image_end = WIN_BASE + 24 * PG + 100; /* 25 pages */
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - 25 - BITMAP_PAGES)
+		_exit(10);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a < WIN_BASE + 25 * PG)
+			_exit(11);
+	if (!all_a5(WIN_BASE, 25))
+		_exit(12);
+}
+
+static void test_pmm_image_in_conventional_not_used(void **st)
+{
+	assert_int_equal(in_child(image_in_conventional), 0);
+}
+
+static void map_in_conventional(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 512);
+	desc(EfiConventionalMemory, WIN_BASE + 512 * PG, 512);
+	desc(EfiLoaderData, WIN_BASE + 600 * PG, 8);
+	desc(EfiACPIReclaimMemory, WIN_BASE + 700 * PG, 4);
+	/* the map at 8 bytes into page 2 of the free memory */
+	uint8_t *m = (uint8_t *)(WIN_BASE + 2 * PG + 8);
+	memcpy(m, map, boot_mmap.size);
+	boot_mmap.desc = m;
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (memcmp(m, map, boot_mmap.size))
+		_exit(10);
+	if (s.total != 1024 - 1 - 8 - 4 - BITMAP_PAGES)
+		_exit(11);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a == WIN_BASE + 2 * PG)
+			_exit(12);
+	if (memcmp(m, map, boot_mmap.size) ||
+	    !mm_firmware_readable(WIN_BASE + 700 * PG, 36))
+		_exit(13);
+}
+
+static void test_pmm_map_in_conventional_not_used(void **st)
+{
+	assert_int_equal(in_child(map_in_conventional), 0);
+}
+
+/* ---- memory attributes (UEFI 2.10 §7.2.3) --------------------------------
+ * conventional memory is ordinary RAM only when it may be cached write-back
+ * (EFI_MEMORY_WB) and is neither specific-purpose (EFI_MEMORY_SP: set aside
+ * for a driver or application, "soft reserved" in Linux) nor persistent
+ * (EFI_MEMORY_NV: page_alloc's zeroing would erase what it keeps). Linux's
+ * do_add_efi_memmap makes conventional memory without WB reserved and with
+ * SP soft-reserved. The other bits (UC/WC/WT beside WB, RP, XP, RO, WP,
+ * MORE_RELIABLE, CPU_CRYPTO, RUNTIME) say what the range supports and take
+ * nothing away. Refused descriptors claim their pages like any memory that
+ * is not free, and are counted on one line, not one line each. */
+static void attributes(void)
+{
+	/* refused, first in map order at or above 1 MiB: no bitmap there */
+	desc_attr(EfiConventionalMemory, WIN_BASE, 64, A_UC);
+	desc_attr(EfiConventionalMemory, WIN_BASE + 64 * PG, 64, A_RAM | A_SP);
+	desc_attr(EfiConventionalMemory, WIN_BASE + 128 * PG, 64, A_RAM | A_NV);
+	desc_attr(EfiConventionalMemory, WIN_BASE + 192 * PG, 64, 0);
+	/* usable: every other bit beside WB */
+	desc_attr(EfiConventionalMemory, WIN_BASE + 256 * PG, 512,
+		  A_WB | A_UCE | A_WP | A_RP | A_XP | A_MR | A_RO |
+		      A_CPU_CRYPTO | A_RUNTIME);
+	/* a refused one over usable memory claims its pages */
+	desc_attr(EfiConventionalMemory, WIN_BASE + 760 * PG, 8, A_WT);
+	shim_kprintf_calls = 0;
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 512 - 8 - BITMAP_PAGES)
+		_exit(10);
+	/* one line for the five refused descriptors, one summary */
+	if (shim_kprintf_calls != 2)
+		_exit(11);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a < WIN_BASE + 256 * PG || a >= WIN_BASE + 760 * PG)
+			_exit(12);
+	if (!all_a5(WIN_BASE, 256) || !all_a5(WIN_BASE + 760 * PG, 8))
+		_exit(13);
+}
+
+static void test_pmm_conventional_needs_write_back(void **st)
+{
+	assert_int_equal(in_child(attributes), 0);
+}
+
+/* unaccepted memory (UEFI 2.9 type 15: a TDX or SEV-SNP guest's memory the
+ * guest has not accepted; a touch faults in the guest) and persistent
+ * memory (type 14) are never free, whatever their attributes, and claim
+ * what they overlap; pmm_init names the unaccepted memory it leaves (on
+ * such a guest that may be most of RAM) on one line */
+static void unaccepted(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	desc(T_UNACCEPTED, WIN_BASE + 512 * PG, 128);
+	desc(T_UNACCEPTED, WIN_BASE + 700 * PG, 4);
+	desc(T_PERSISTENT, WIN_BASE + 640 * PG, 32);
+	desc(T_UNACCEPTED, 0x100000000ull, 1ull << 20); /* above the window */
+	shim_kprintf_calls = 0;
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - 128 - 4 - 32 - BITMAP_PAGES)
+		_exit(10);
+	if (shim_kprintf_calls != 2)
+		_exit(11);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if ((a >= WIN_BASE + 512 * PG && a < WIN_BASE + 672 * PG) ||
+		    (a >= WIN_BASE + 700 * PG && a < WIN_BASE + 704 * PG))
+			_exit(12);
+	if (!all_a5(WIN_BASE + 512 * PG, 160) ||
+	    !all_a5(WIN_BASE + 700 * PG, 4))
+		_exit(13);
+}
+
+static void test_pmm_unaccepted_persistent_not_used(void **st)
+{
+	assert_int_equal(in_child(unaccepted), 0);
+}
+
 /* ---- where firmware tables may be read (mm_firmware_readable) -----------
  * only inside descriptors mm_init maps (sane, below 2^47) that hold
  * firmware data, never free memory, MMIO or page 0; reads only the map */
@@ -345,6 +616,33 @@ static void test_mm_firmware_readable(void **st)
 	nmap = 0;
 }
 
+/* unaccepted memory (type 15) is never readable: on a TDX guest a read of
+ * a private page the guest has not accepted raises #VE, on SEV-SNP a #VC /
+ * nested page fault, and the kernel has no handler for either; an ACPI
+ * table pointer there is refused like any other outside firmware memory.
+ * What the other attributes say does not matter for reading: RP and XP in
+ * the memory map are what a range supports, not how it is mapped now, and
+ * an uncached range reads the same, only slower. Persistent memory (type
+ * 14) reads like RAM. */
+static void test_mm_firmware_readable_not_unaccepted(void **st)
+{
+	const uint64_t A = 0x7f000000;
+	nmap = 0;
+	desc(EfiACPIReclaimMemory, A, 16);
+	desc(T_UNACCEPTED, A + 16 * PG, 16);
+	desc_attr(EfiRuntimeServicesData, A + 32 * PG, 4,
+		  A_UC | A_RP | A_XP | A_RUNTIME);
+	desc(T_PERSISTENT, A + 36 * PG, 4);
+	assert_true(mm_firmware_readable(A, 36));
+	assert_false(mm_firmware_readable(A + 16 * PG, 36));
+	assert_false(mm_firmware_readable(A + 20 * PG, 36));
+	/* from ACPI memory into unaccepted memory */
+	assert_false(mm_firmware_readable(A + 16 * PG - 16, 32));
+	assert_true(mm_firmware_readable(A + 32 * PG, 36));
+	assert_true(mm_firmware_readable(A + 32 * PG, 8 * PG));
+	nmap = 0;
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -355,9 +653,16 @@ int main(void)
 	    cmocka_unit_test(test_pmm_overlapping_descriptors),
 	    cmocka_unit_test(test_pmm_unaligned_claim_whole_pages),
 	    cmocka_unit_test(test_pmm_empty_claim_nothing),
+	    cmocka_unit_test(test_pmm_empty_free_sizes_nothing),
 	    cmocka_unit_test(test_pmm_free_not_allocated_panics),
 	    cmocka_unit_test(test_pmm_partial_descriptor_not_read),
+	    cmocka_unit_test(test_pmm_descriptor_size_not_multiple_of_8),
+	    cmocka_unit_test(test_pmm_image_in_conventional_not_used),
+	    cmocka_unit_test(test_pmm_map_in_conventional_not_used),
+	    cmocka_unit_test(test_pmm_conventional_needs_write_back),
+	    cmocka_unit_test(test_pmm_unaccepted_persistent_not_used),
 	    cmocka_unit_test(test_mm_firmware_readable),
+	    cmocka_unit_test(test_mm_firmware_readable_not_unaccepted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
