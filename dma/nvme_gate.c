@@ -325,6 +325,23 @@ static bool gate_cq_room(struct nvme_gate *g, struct nvme_gate_cq *cq)
 	return cq->inflight + cq->stale + 1u < cq->size;
 }
 
+/* A device's completion status as the driver gets it. The gate's own
+ * rejection code is the gate's to give: the same code from the device
+ * (SCT 7 is vendor specific) would have the driver count a refusal the
+ * gate never made and read the device's DW0 as its reason, so it reaches
+ * the driver as Internal Error; every other status is the device's. */
+static uint16_t gate_dev_status(struct nvme_gate *g, uint16_t st)
+{
+	const uint16_t code =
+	    (uint16_t)(NVME_CQE_SCT_MASK << NVME_CQE_SCT_SHIFT |
+		       NVME_CQE_SC_MASK << NVME_CQE_SC_SHIFT);
+	if ((st & code) != (NVME_GATE_SCT_CAPOS << NVME_CQE_SCT_SHIFT |
+			    NVME_GATE_SC_REJECTED << NVME_CQE_SC_SHIFT))
+		return st;
+	g->dev_status_rewritten++;
+	return (uint16_t)((st & ~code) | NVME_SC_INTERNAL << NVME_CQE_SC_SHIFT);
+}
+
 /* One completion into the driver's CQ: the body first, the phase last. The
  * only code that writes driver memory; it writes only through a ring whose
  * grant is live (pinned), so never into a revoked, freed pool. */
@@ -405,7 +422,7 @@ static void gate_sq_drain(struct nvme_gate *g, struct nvme_gate_sq *sq)
 			    .sqhd = sq->drv_head,
 			    .sqid = sq->qid,
 			    .cid = tg->drv_cid,
-			    .status = tg->dev_status,
+			    .status = gate_dev_status(g, tg->dev_status),
 			};
 			gate_cq_post(g, cq, &e);
 			g->made |= 1ull << cq->qid; /* its interrupt was
@@ -748,8 +765,21 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 	if (sq->state == NVME_GQ_FREE || sq->state == NVME_GQ_DRAINING ||
 	    sq->cqid != cqid)
 		return false;
-	if (e->sqhd < sq->size)
+	unsigned tag = e->cid & (NVME_GATE_TAGS - 1);
+	if (!kcmd && (tag >= sq->ntags || !sq->tag[tag].busy))
+		return false;
+	/* SQHD: the head when the entry was made (NVMe 2.0 §4.2.1), so at
+	 * or past the last one and not past the tail rung, in ring order.
+	 * Anything else (or a head from a completion that named nothing) is
+	 * not taken: a device that moved the gate's head past its tail
+	 * would stall the SQ, or have the gate count slots it never
+	 * fetched as free */
+	if (e->sqhd < sq->size &&
+	    (uint16_t)((e->sqhd + sq->size - sq->sh_head) % sq->size) <=
+		(uint16_t)((sq->sh_tail + sq->size - sq->sh_head) % sq->size))
 		sq->sh_head = e->sqhd;
+	else
+		g->dev_bad_sqhd++;
 	struct nvme_gate_cq *cq = &g->cq[cqid];
 	if (kcmd) {
 		if (cq->inflight)
@@ -760,15 +790,13 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 		*swallow = true;
 		return true;
 	}
-	unsigned tag = e->cid & (NVME_GATE_TAGS - 1);
-	if (tag >= sq->ntags || !sq->tag[tag].busy)
-		return false;
 	struct nvme_gate_tag *tg = &sq->tag[tag];
 	if (e->sqid == 0) {
 		bool ok = nvme_cqe_sct(e) == NVME_SCT_GENERIC &&
 			  nvme_cqe_sc(e) == NVME_SC_SUCCESS;
 		gate_admin_post(g, tg->opc, tg->arg, ok);
 	}
+	e->status = gate_dev_status(g, e->status);
 	e->cid = tg->drv_cid;
 	e->sqhd = sq->drv_head; /* the driver's slots are free once copied */
 	gate_unpin(g, tg);
@@ -939,6 +967,8 @@ void nvme_gate_json(const struct nvme_gate *g, struct json *j)
 	json_key(j, "verdicts");
 	nvme_val_stats_json(&g->stats, j);
 	json_ku64(j, "bad_device_cqes", g->dev_bad_cqe);
+	json_ku64(j, "bad_device_sqheads", g->dev_bad_sqhd);
+	json_ku64(j, "device_status_rewritten", g->dev_status_rewritten);
 	json_ku64(j, "stalls", g->stalls);
 	json_karr(j, "queues");
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {

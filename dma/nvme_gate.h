@@ -153,8 +153,12 @@ struct nvme_gate {
 	struct nvme_val_stats stats;
 	uint64_t dev_bad_cqe;	/* device completions that named nothing */
 	uint64_t dev_stale_cqe; /* completions from an SQ's earlier life */
-	uint64_t ring_dead;	/* CQ posts refused: ring grant not live (never
-				 * expected: rings are pinned) */
+	uint64_t dev_bad_sqhd;	/* SQ heads not taken (before the last, past
+				 * the tail, or in a CQE that named nothing) */
+	uint64_t dev_status_rewritten; /* the gate's rejection code posted by
+					* the device: made Internal Error */
+	uint64_t ring_dead; /* CQ posts refused: ring grant not live (never
+			     * expected: rings are pinned) */
 	uint16_t sq_gen[NVME_VAL_MAX_QID]; /* survives gate_sq_clear */
 	uint64_t stalls; /* ring calls that left entries for later */
 	/* one past the highest SQ id ever set up: the bound of the scans for

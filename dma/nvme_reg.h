@@ -169,6 +169,7 @@ _Static_assert(offsetof(struct nvme_cqe, status) == 14, "status");
 #define NVME_SC_INVALID_FIELD	   0x02u
 #define NVME_SC_CID_CONFLICT	   0x03u
 #define NVME_SC_DATA_XFER_ERROR	   0x04u
+#define NVME_SC_INTERNAL	   0x06u
 #define NVME_SC_ABORT_REQ	   0x07u
 #define NVME_SC_ABORT_SQ_DELETED   0x08u
 #define NVME_SC_INVALID_NS	   0x0bu

@@ -532,6 +532,15 @@ static void dev_posted(void *ctx, uint16_t cqid, const struct nvme_cqe *e)
 		return;
 	}
 	led[i].status = e->status & ~NVME_CQE_P_MASK;
+	/* the gate's own rejection code is not the device's to give: it
+	 * reaches the driver as Internal Error (t_device_forges_reject) */
+	if (nvme_cqe_sct(e) == NVME_GATE_SCT_CAPOS &&
+	    nvme_cqe_sc(e) == NVME_GATE_SC_REJECTED)
+		led[i].status =
+		    (uint16_t)((led[i].status &
+				~(NVME_CQE_SCT_MASK << NVME_CQE_SCT_SHIFT |
+				  NVME_CQE_SC_MASK << NVME_CQE_SC_SHIFT)) |
+			       NVME_SC_INTERNAL << NVME_CQE_SC_SHIFT);
 	led[i].dw0 = e->dw0;
 	led[i].dw1 = e->dw1;
 }

@@ -519,6 +519,82 @@ static void t_hostile_device(void **s)
 	assert_int_equal(g.dev_bad_cqe, 5);
 }
 
+/* SQHD is the device's head when it made the entry (NVMe 2.0 §4.2.1):
+ * between the last head and the tail the gate rang, in ring order. A
+ * completion that names no command moved the gate's head anyway, and a
+ * head past the tail was taken: the gate then counted the slots between
+ * its tail and that head as all it had, and an SQ with room stalled */
+static void t_device_lies_sqhd(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 1, submit_flushes(&iq, 2, 0x400)), 2);
+	/* a completion for a tag never issued, its head 5 (past tail 2) */
+	f->sq[1].head = 5;
+	fake_nvme_post(f, 1, 1, 6, 0);
+	f->sq[1].head = 0;
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	assert_int_equal(g.dev_bad_cqe, 1);
+	assert_int_equal(g.sq[1].sh_head, 0);
+	/* the five slots left are still the SQ's */
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 1, submit_flushes(&iq, 5, 0x402)), 5);
+	assert_int_equal(fake_nvme_step(f), 7);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 7);
+	for (uint16_t i = 0; i < 7; i++)
+		expect_ok(&iq, 1, (uint16_t)(0x400 + i));
+	/* a real completion whose head lies past the tail: the completion
+	 * is delivered, its head is not taken */
+	uint16_t head = g.sq[1].sh_head;
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x407))),
+			 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	struct nvme_cqe *sh = (struct nvme_cqe *)g.cq[1].shadow.va;
+	sh[(f->cq[1].tail + 7) % 8].sqhd =
+	    (uint16_t)((g.sq[1].sh_tail + 2) % 8);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x407);
+	assert_int_equal(g.dev_bad_sqhd, 1);
+	assert_int_equal(g.sq[1].sh_head, head);
+}
+
+/* SCT 7 / SC C0h in the driver's CQ means "the gate refused this" and DW0
+ * its reason: a device that posts the same code would have the driver
+ * count a refusal the gate never made. The gate passes the device's
+ * status through except that code, which becomes Internal Error */
+static void t_device_forges_reject(void **s)
+{
+	(void)s;
+	make_ioq(4);
+	f->next_status = (uint16_t)(NVME_GATE_SC_REJECTED << NVME_CQE_SC_SHIFT |
+				    NVME_GATE_SCT_CAPOS << NVME_CQE_SCT_SHIFT |
+				    NVME_CQE_DNR_MASK << NVME_CQE_DNR_SHIFT);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x500))),
+			 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	struct nvme_cqe e;
+	assert_true(dpoll(&iq, 1, &e));
+	assert_int_equal(e.cid, 0x500);
+	assert_int_equal(nvme_cqe_sct(&e), NVME_SCT_GENERIC);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_INTERNAL);
+	assert_true(
+	    e.status &
+	    NVME_CQE_DNR_MASK
+		<< NVME_CQE_DNR_SHIFT); /* the rest as the device said */
+	assert_int_equal(g.dev_status_rewritten, 1);
+	/* another device error passes through as it is */
+	f->next_status = (uint16_t)(NVME_SC_LBA_RANGE << NVME_CQE_SC_SHIFT);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x501))),
+			 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	assert_true(dpoll(&iq, 1, &e));
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_LBA_RANGE);
+	assert_int_equal(g.dev_status_rewritten, 1);
+}
+
 /* Finding 1 of the gate review (a use-after-free write): the I/O CQ ring
  * alone in its own pool, a read in flight, the pool revoked, then Delete SQ.
  * The gate owes the driver an abort completion and writes it into the CQ
@@ -1395,6 +1471,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_admin_open_checks, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_device_lies_sqhd, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_device_forges_reject, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
