@@ -397,6 +397,9 @@ static void nvme_ns_attach(struct nvme_softc *sc,
 	ns->nsid = p->nsid;
 	ns->nsze = p->nsze;
 	ns->lba_bytes = p->lba_bytes;
+	_Static_assert(sizeof(ns->bdev.name) >=
+			   sizeof(sc->name) + sizeof("n4294967295") - 1,
+		       "a namespace's name holds any controller name and NSID");
 	ksnprintf(ns->bdev.name, sizeof(ns->bdev.name), "%sn%u", sc->name,
 		  p->nsid);
 	ns->bdev.block_size = ns->lba_bytes;

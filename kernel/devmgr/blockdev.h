@@ -20,7 +20,9 @@ struct blockdev_req {
 };
 
 struct blockdev {
-	char name[16];
+	/* room for the longest name a driver makes: NVMe's "nvme" + a
+	 * controller index + "n" + a 32-bit namespace id */
+	char name[24];
 	uint32_t block_size;
 	uint64_t block_count;
 	/* buffers are ordinary kernel memory; 0 on success, negative on error.
