@@ -56,6 +56,13 @@ static void inject_cq_posted(const struct nvme_broker *b, uint16_t qid,
 		first->cid ^= 0x8000; /* a generation the driver never issued */
 		a->b = 0;
 	}
+	a = inject_find(b, qid, NVME_INJECT_BAD_SQHD);
+	if (a) {
+		/* the gate reports the driver's tail once it has taken the
+		 * entries: two past it is a head no device can have */
+		first->sqhd = (uint16_t)(first->sqhd + 2);
+		a->b = 0;
+	}
 	a = inject_find(b, qid, NVME_INJECT_BAD_PHASE);
 	if (a) {
 		first->status ^= (uint16_t)FIELD_SET(NVME_CQE_P, 1);

@@ -15,6 +15,9 @@ enum nvme_inject {
 	NVME_INJECT_BAD_CID,
 	/* the next completion delivered on CQ qid carries the wrong phase */
 	NVME_INJECT_BAD_PHASE,
+	/* the next completion delivered on CQ qid reports an SQ head two
+	 * entries past the tail the driver rang */
+	NVME_INJECT_BAD_SQHD,
 	/* Controller Fatal Status: CSTS reads CFS and the controller posts
 	 * no completion until it has been reset (CSTS.RDY read as 0) */
 	NVME_INJECT_CFS,
@@ -22,7 +25,7 @@ enum nvme_inject {
 	NVME_INJECT_STUCK,
 };
 
-/* arm one fault on broker b (qid: the CQ, for BAD_CID and BAD_PHASE).
+/* arm one fault on broker b (qid: the CQ, for BAD_CID, BAD_PHASE and BAD_SQHD).
  * 0, or -1 when NVME_INJECT_MAX faults are armed already. */
 int nvme_inject_arm(struct nvme_broker *b, uint16_t qid, enum nvme_inject what);
 /* disarm every fault of b that has not fired */

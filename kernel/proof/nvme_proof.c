@@ -664,16 +664,18 @@ static void proof_nvme_recover(void)
 	bool cid_ok = rec_fault(sc, NVME_INJECT_BAD_CID, &sc->ioq[0].bad_cid);
 	bool phase_ok =
 	    rec_fault(sc, NVME_INJECT_BAD_PHASE, &sc->ioq[0].bad_phase);
+	bool sqhd_ok = rec_fault(sc, NVME_INJECT_BAD_SQHD, &sc->ioq[0].bad_cqe);
 	bool cfs_ok = rec_fault(sc, NVME_INJECT_CFS, 0);
 	proof_result(
 	    "nvme-recover",
-	    timeout_ok && inflight_ok && cid_ok && phase_ok && cfs_ok,
+	    timeout_ok && inflight_ok && cid_ok && phase_ok && sqhd_ok &&
+		cfs_ok,
 	    "timeout=%d inflight_sent=%u inflight_done=%u "
 	    "inflight_aborted=%u inflight_checked=%d bad_cid=%d bad_phase=%d "
-	    "cfs_injected=%d resets=%u failed_by_reset=%llu up=%d",
+	    "bad_sqhd=%d cfs_injected=%d resets=%u failed_by_reset=%llu up=%d",
 	    timeout_ok, sent, rc.done, rc.aborted, checked, cid_ok, phase_ok,
-	    cfs_ok, sc->resets, (unsigned long long)sc->reset_failed_cmds,
-	    sc->up);
+	    sqhd_ok, cfs_ok, sc->resets,
+	    (unsigned long long)sc->reset_failed_cmds, sc->up);
 }
 PROOF_REGISTER("nvme-recover", proof_nvme_recover, 44);
 

@@ -374,6 +374,7 @@ def test_recover(run):
     m, _, _, _, _ = run
     kv = m.proofs["nvme-recover"].kv
     assert kv["timeout"] == "1" and kv["bad_cid"] == "1" and kv["bad_phase"] == "1"
+    assert kv["bad_sqhd"] == "1"
     assert int(kv["inflight_done"]) == int(kv["inflight_sent"]) == 8
     assert kv["up"] == "1" and int(kv["resets"]) >= 5
     log = m.log
@@ -381,6 +382,7 @@ def test_recover(run):
     assert re.search(r"nvme0: command 0x[0-9a-f]+ on queue 0 timed out", log)
     assert re.search(r"nvme0: queue 1: completion for unknown command", log)
     assert re.search(r"nvme0: queue 1: \d+ completions delivered, none with phase", log)
+    assert re.search(r"nvme0: queue 1: completion names SQ 1 head \d+, ignored", log)
     assert "nvme0: controller fatal status" in log
 
 
