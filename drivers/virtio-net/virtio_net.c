@@ -77,10 +77,13 @@ static bool vnet_config_read(struct vnet_softc *sc, uint8_t mac[6],
 	return false;
 }
 
-/* §5.1.4: without VIRTIO_NET_F_STATUS the link is assumed up */
+/* §5.1.4: without VIRTIO_NET_F_STATUS the link is assumed up. A failed
+ * device is reset: its link stays down whatever it reports */
 static void vnet_link_update(struct vnet_softc *sc)
 {
 	bool up = true;
+	if (sc->failed)
+		return;
 	if (virtio_has(&sc->vp, VIRTIO_NET_F_STATUS)) {
 		uint16_t st;
 		if (!vnet_config_read(sc, NULL, &st))
