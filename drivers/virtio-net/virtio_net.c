@@ -112,6 +112,17 @@ static void vnet_link_poll(struct vnet_softc *sc)
 		return;
 	sc->config_changed = false;
 	sc->link_checked_us = now;
+	/* §2.1: a device in an error state sets DEVICE_NEEDS_RESET and raises
+	 * a configuration change; what it holds may or may not complete. It is
+	 * given up as for a broken ring (no reset-and-recover yet) */
+	uint8_t st = virtio_pci_status(&sc->vp);
+	if (st & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
+		kprintf("%s: unable to use device: DEVICE_NEEDS_RESET (status "
+			"0x%x)\n",
+			sc->name, st);
+		vnet_fail(sc);
+		return;
+	}
 	vnet_link_update(sc);
 }
 

@@ -387,6 +387,27 @@ static void test_failed_link_stays_down(void **st)
 	assert_int_equal(vnet_softcs[0].link_changes, 1); /* boot's up only */
 }
 
+/* §2.1: a device in an error state sets DEVICE_NEEDS_RESET and raises a
+ * configuration change; the driver may not count on what it has in flight
+ * ever completing. It is given up as for a broken ring, at the next poll
+ * after the interrupt, or after VNET_LINK_POLL_US when it runs polled */
+static void test_needs_reset_at_run_time(void **st)
+{
+	assert_int_equal(attach(), 0);
+	vm_needs_reset();
+	hostile_common();
+
+	setup(st);
+	vm.refuse_config_vector = true;
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	vm_needs_reset();
+	shim_clock_ns += (VNET_LINK_POLL_US + 1) * 1000ull;
+	hostile_common();
+}
+
 /* whatever the test did, the driver never used a capability after it was
  * revoked (a pool revoked twice, a window after mmio_revoke) */
 static int teardown(void **st)
@@ -438,6 +459,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hostile_tx_completion, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_link_stays_down, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_needs_reset_at_run_time, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

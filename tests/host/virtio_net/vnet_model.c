@@ -354,6 +354,12 @@ void vm_set_link(bool up)
 	vm_raise(vm.msix_config);
 }
 
+void vm_needs_reset(void)
+{
+	vm.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	vm_raise(vm.msix_config);
+}
+
 /* ---- BAR 4
  * -------------------------------------------------------------------------- */
 static struct vm_queue *vm_sel(void)

@@ -81,6 +81,9 @@ bool vm_rx_inject(const void *frame, uint32_t len);
 void vm_used_push(unsigned q, uint32_t id, uint32_t len);
 /* change the link and raise the configuration-change vector */
 void vm_set_link(bool up);
+/* enter an error state: DEVICE_NEEDS_RESET in device_status and the
+ * configuration-change vector (§2.1) */
+void vm_needs_reset(void);
 
 /* the kernel-interface side */
 /* a fresh start: VM_OWNER bound, every pool it held given back, vectors
