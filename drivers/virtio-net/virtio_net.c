@@ -522,9 +522,11 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	return 0;
 
 err_queues:
-	/* the device may hold queue addresses: reset before the memory goes */
+	/* the device may hold queue addresses: reset before the memory goes,
+	 * and off the bus in case it would not reset */
 	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
 	virtio_pci_reset(&sc->vp);
+	pci_enable(d, true, false, false);
 	vnet_vectors_unbind(sc);
 	dma_pool_revoke(&sc->pool);
 	goto err_unmap;

@@ -408,6 +408,22 @@ static void test_needs_reset_at_run_time(void **st)
 	hostile_common();
 }
 
+/* a device that needs a reset at DRIVER_OK and then will not reset: the
+ * attach unwinds, and the DMAPool holding its queues may go back only once
+ * the device is off the bus (the model counts a revoke while it could still
+ * reach the pool) */
+static void test_unwind_reset_refused_off_bus_first(void **st)
+{
+	vm.needs_reset_at_driver_ok = true;
+	vm.stuck_reset = true;
+	assert_int_equal(attach(), -1);
+	assert_true(vm.reset_refused);
+	assert_false(vm.bus_master || vm.mem_decode);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(vm.violations, 0);
+}
+
 /* whatever the test did, the driver never used a capability after it was
  * revoked (a pool revoked twice, a window after mmio_revoke) */
 static int teardown(void **st)
@@ -462,6 +478,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_needs_reset_at_run_time, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_unwind_reset_refused_off_bus_first, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

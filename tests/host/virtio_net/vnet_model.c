@@ -232,9 +232,12 @@ static bool in(uint64_t a, uint64_t base, uint64_t len)
 }
 
 /* told before a pool's pages go back: the device must have let go first
- * (reset, or no queue in the pool) */
+ * (reset, or no queue in the pool) — or, when it would not reset, be off
+ * the bus, where it can reach nothing */
 static void vm_check_revoke(uint64_t pa, size_t len)
 {
+	if (vm.reset_refused && !vm.bus_master)
+		return;
 	for (unsigned i = 0; i < VM_NQ; i++)
 		if (vm.q[i].enable &&
 		    (in(vm.q[i].desc, pa, len) || in(vm.q[i].avail, pa, len) ||
@@ -379,7 +382,10 @@ static void vm_status_write(uint8_t v)
 	if (vm.nstatus_writes < sizeof(vm.status_writes))
 		vm.status_writes[vm.nstatus_writes++] = v;
 	if (v == 0) {
-		vm_device_reset();
+		if (vm.stuck_reset)
+			vm.reset_refused = true;
+		else
+			vm_device_reset();
 		return;
 	}
 	if ((v & vm.status) != vm.status)
@@ -397,6 +403,8 @@ static void vm_status_write(uint8_t v)
 	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(v & VIRTIO_STATUS_FEATURES_OK) &&
 	    !(v & VIRTIO_STATUS_FAILED))
 		violation("DRIVER_OK without FEATURES_OK", v);
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && vm.needs_reset_at_driver_ok)
+		v |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	vm.status = v;
 }
 

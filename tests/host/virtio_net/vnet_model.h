@@ -52,10 +52,14 @@ struct vm_state {
 	bool refuse_queue_vector;  /* read back NO_VECTOR for queues */
 	uint16_t qsize_max;	   /* queue_size on reset */
 	uint16_t notify_off_of_q1; /* queue_notify_off of queue 1 */
+	bool stuck_reset; /* a write of 0 to device_status is ignored */
+	bool needs_reset_at_driver_ok; /* DRIVER_OK sets DEVICE_NEEDS_RESET */
 	/* what the model saw */
 	uint8_t status_writes[16];
 	unsigned nstatus_writes;
 	unsigned resets;
+	bool
+	    reset_refused; /* a reset was asked for and ignored (stuck_reset) */
 	bool bus_master, mem_decode; /* PCI command register */
 	unsigned violations;	     /* spec breaches by the driver */
 	unsigned notifies[VM_NQ];
