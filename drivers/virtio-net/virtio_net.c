@@ -466,8 +466,9 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	if (virtio_pci_reset(&sc->vp))
 		goto err_unmap;
 	/* steps 2-3: ACKNOWLEDGE, DRIVER */
-	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_ACKNOWLEDGE);
-	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER);
+	if (virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_ACKNOWLEDGE) ||
+	    virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER))
+		goto err_failed;
 	/* steps 4-6: features, FEATURES_OK, read back. Under an IOMMU the
 	 * device must send its DMA through it (§6.1 VIRTIO_F_ACCESS_PLATFORM);
 	 * one that would bypass it is not run. */
@@ -492,11 +493,16 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	}
 	vnet_nic_setup(sc, mac);
 	pci_enable(d, true, false, true);
-	/* step 8: DRIVER_OK; only now may the device use the queues */
-	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER_OK);
-	if (virtio_pci_status(&sc->vp) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
-		kprintf("%s: unable to start device (DEVICE_NEEDS_RESET)\n",
-			sc->name);
+	/* step 8: DRIVER_OK; only now may the device use the queues. Not
+	 * written to a device that took FEATURES_OK back; one that drops a
+	 * bit at DRIVER_OK or needs a reset is not run either */
+	if (virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER_OK))
+		goto err_queues;
+	uint8_t st = virtio_pci_status(&sc->vp);
+	if ((st & VIRTIO_STATUS_DEVICE_NEEDS_RESET) ||
+	    (st & sc->vp.status) != sc->vp.status) {
+		kprintf("%s: unable to start device (status 0x%x)\n", sc->name,
+			st);
 		goto err_queues;
 	}
 	/* finished transmits are reaped on every send and receive: an interrupt

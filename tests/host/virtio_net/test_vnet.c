@@ -424,6 +424,22 @@ static void test_unwind_reset_refused_off_bus_first(void **st)
 	assert_int_equal(vm.violations, 0);
 }
 
+/* FEATURES_OK accepted, then taken back while the queues are set up: the
+ * features are no longer agreed, and DRIVER_OK may not be set without
+ * FEATURES_OK (§3.1.1); the attach fails and unwinds */
+static void test_features_ok_taken_back(void **st)
+{
+	vm.drop_features_ok = true;
+	assert_int_equal(attach(), -1);
+	assert_int_equal(vm.status, 0); /* reset: it held queue addresses */
+	assert_true(vm.status_writes[vm.nstatus_writes - 2] &
+		    VIRTIO_STATUS_FAILED);
+	assert_false(vm.bus_master || vm.mem_decode);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(vm.violations, 0);
+}
+
 /* whatever the test did, the driver never used a capability after it was
  * revoked (a pool revoked twice, a window after mmio_revoke) */
 static int teardown(void **st)
@@ -480,6 +496,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_unwind_reset_refused_off_bus_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_features_ok_taken_back, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

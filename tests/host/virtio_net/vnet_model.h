@@ -54,6 +54,7 @@ struct vm_state {
 	uint16_t notify_off_of_q1; /* queue_notify_off of queue 1 */
 	bool stuck_reset; /* a write of 0 to device_status is ignored */
 	bool needs_reset_at_driver_ok; /* DRIVER_OK sets DEVICE_NEEDS_RESET */
+	bool drop_features_ok;	       /* queue_enable clears FEATURES_OK */
 	/* what the model saw */
 	uint8_t status_writes[16];
 	unsigned nstatus_writes;
