@@ -294,6 +294,11 @@ static void q_complete(unsigned qi, uint32_t id, uint32_t len)
 	u->ring[q->used_idx & (q->size - 1)].id = id;
 	u->ring[q->used_idx & (q->size - 1)].len = len;
 	q->used_idx++;
+	if (vm.nulog < VM_ULOG)
+		vm.ulog[vm.nulog++] =
+		    (struct vm_used_log){(uint8_t)qi, id, len};
+	else
+		vm.ulog_lost++;
 	u->idx = q->used_idx;
 	if (!(q_avail(q)->flags & VIRTQ_AVAIL_F_NO_INTERRUPT))
 		vm_raise(q->msix);
@@ -346,7 +351,19 @@ bool vm_rx_inject(const void *frame, uint32_t len)
 	struct virtio_net_hdr h = {.num_buffers = 1};
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + 12, frame, len);
+	vm.rx_last_id = id;
 	q_complete(VIRTIO_NET_RXQ, id, 12 + len);
+	return true;
+}
+
+bool vm_avail(unsigned qi, uint16_t slot, uint16_t *idx, uint16_t *id)
+{
+	struct vm_queue *q = &vm.q[qi];
+	volatile struct virtq_avail *a = q->enable ? q_avail(q) : NULL;
+	if (!a)
+		return false;
+	*idx = a->idx;
+	*id = a->ring[slot & (q->size - 1)];
 	return true;
 }
 

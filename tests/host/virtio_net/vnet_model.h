@@ -27,6 +27,7 @@
 #define VM_QMAX	       256
 #define VM_NQ	       3
 #define VM_FRAMES      64
+#define VM_ULOG	       1024
 
 struct vm_queue {
 	uint16_t size, msix, enable, notify_off;
@@ -67,6 +68,15 @@ struct vm_state {
 	uint8_t frames[VM_FRAMES][2048]; /* transmitted: header + frame */
 	uint32_t frame_len[VM_FRAMES];
 	unsigned nframes;
+	uint16_t rx_last_id; /* buffer the last vm_rx_inject wrote */
+	/* every used entry the device published, honest or not, in order;
+	 * a test empties it (nulog = 0) as it reads it. Past VM_ULOG entries
+	 * the oldest are lost and ulog_lost counts them */
+	struct vm_used_log {
+		uint8_t q;
+		uint32_t id, len;
+	} ulog[VM_ULOG];
+	unsigned nulog, ulog_lost;
 };
 extern struct vm_state vm;
 extern struct pci_dev vm_pci;
@@ -84,6 +94,9 @@ void vm_notify_mult_set(uint32_t mult);
 bool vm_rx_inject(const void *frame, uint32_t len);
 /* hostile: write a used entry of queue q (any values) and publish it */
 void vm_used_push(unsigned q, uint32_t id, uint32_t len);
+/* the driver's available index of queue q, and the id in available-ring
+ * slot `slot` (free-running); false while the queue has no live ring */
+bool vm_avail(unsigned q, uint16_t slot, uint16_t *idx, uint16_t *id);
 /* change the link and raise the configuration-change vector */
 void vm_set_link(bool up);
 /* enter an error state: DEVICE_NEEDS_RESET in device_status and the
