@@ -77,10 +77,13 @@ static bool vnet_config_read(struct vnet_softc *sc, uint8_t mac[6],
 	return false;
 }
 
-/* §5.1.4: without VIRTIO_NET_F_STATUS the link is assumed up */
+/* §5.1.4: without VIRTIO_NET_F_STATUS the link is assumed up. A failed
+ * device is reset: its link stays down whatever it reports */
 static void vnet_link_update(struct vnet_softc *sc)
 {
 	bool up = true;
+	if (sc->failed)
+		return;
 	if (virtio_has(&sc->vp, VIRTIO_NET_F_STATUS)) {
 		uint16_t st;
 		if (!vnet_config_read(sc, NULL, &st))
@@ -109,6 +112,17 @@ static void vnet_link_poll(struct vnet_softc *sc)
 		return;
 	sc->config_changed = false;
 	sc->link_checked_us = now;
+	/* §2.1: a device in an error state sets DEVICE_NEEDS_RESET and raises
+	 * a configuration change; what it holds may or may not complete. It is
+	 * given up as for a broken ring (no reset-and-recover yet) */
+	uint8_t st = virtio_pci_status(&sc->vp);
+	if (st & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
+		kprintf("%s: unable to use device: DEVICE_NEEDS_RESET (status "
+			"0x%x)\n",
+			sc->name, st);
+		vnet_fail(sc);
+		return;
+	}
 	vnet_link_update(sc);
 }
 
@@ -452,8 +466,9 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	if (virtio_pci_reset(&sc->vp))
 		goto err_unmap;
 	/* steps 2-3: ACKNOWLEDGE, DRIVER */
-	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_ACKNOWLEDGE);
-	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER);
+	if (virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_ACKNOWLEDGE) ||
+	    virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER))
+		goto err_failed;
 	/* steps 4-6: features, FEATURES_OK, read back. Under an IOMMU the
 	 * device must send its DMA through it (§6.1 VIRTIO_F_ACCESS_PLATFORM);
 	 * one that would bypass it is not run. */
@@ -478,11 +493,16 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	}
 	vnet_nic_setup(sc, mac);
 	pci_enable(d, true, false, true);
-	/* step 8: DRIVER_OK; only now may the device use the queues */
-	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER_OK);
-	if (virtio_pci_status(&sc->vp) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
-		kprintf("%s: unable to start device (DEVICE_NEEDS_RESET)\n",
-			sc->name);
+	/* step 8: DRIVER_OK; only now may the device use the queues. Not
+	 * written to a device that took FEATURES_OK back; one that drops a
+	 * bit at DRIVER_OK or needs a reset is not run either */
+	if (virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER_OK))
+		goto err_queues;
+	uint8_t st = virtio_pci_status(&sc->vp);
+	if ((st & VIRTIO_STATUS_DEVICE_NEEDS_RESET) ||
+	    (st & sc->vp.status) != sc->vp.status) {
+		kprintf("%s: unable to start device (status 0x%x)\n", sc->name,
+			st);
 		goto err_queues;
 	}
 	/* finished transmits are reaped on every send and receive: an interrupt
@@ -508,9 +528,11 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	return 0;
 
 err_queues:
-	/* the device may hold queue addresses: reset before the memory goes */
+	/* the device may hold queue addresses: reset before the memory goes,
+	 * and off the bus in case it would not reset */
 	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
 	virtio_pci_reset(&sc->vp);
+	pci_enable(d, true, false, false);
 	vnet_vectors_unbind(sc);
 	dma_pool_revoke(&sc->pool);
 	goto err_unmap;

@@ -156,16 +156,25 @@ uint8_t virtio_pci_status(const struct virtio_pci *vp)
 	return mmio_read8(&vp->common, VIRTIO_COMMON_STATUS);
 }
 
-void virtio_pci_status_set(struct virtio_pci *vp, uint8_t bits)
+int virtio_pci_status_set(struct virtio_pci *vp, uint8_t bits)
 {
 	uint8_t s = virtio_pci_status(vp);
+	if ((s & vp->status) != vp->status && !(bits & VIRTIO_STATUS_FAILED)) {
+		kprintf("%s: unable to set device status 0x%x: the device "
+			"dropped 0x%x (status 0x%x)\n",
+			vp->name, bits, vp->status & ~s, s);
+		return -1;
+	}
+	vp->status |= bits;
 	mmio_write8(&vp->common, VIRTIO_COMMON_STATUS, s | bits);
+	return 0;
 }
 
 int virtio_pci_reset(struct virtio_pci *vp)
 {
 	/* §4.1.4.3.2: after writing 0 the driver waits for a read of 0 */
 	mmio_write8(&vp->common, VIRTIO_COMMON_STATUS, 0);
+	vp->status = 0;
 	uint64_t deadline = time_now_us() + VIRTIO_RESET_TIMEOUT_US;
 	while (virtio_pci_status(vp) != 0) {
 		if (time_now_us() > deadline) {
@@ -208,8 +217,8 @@ int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
 	}
 	/* §3.1.1 steps 5-6: FEATURES_OK, then re-read it; a device that does
 	 * not accept the subset clears it */
-	virtio_pci_status_set(vp, VIRTIO_STATUS_FEATURES_OK);
-	if (!(virtio_pci_status(vp) & VIRTIO_STATUS_FEATURES_OK)) {
+	if (virtio_pci_status_set(vp, VIRTIO_STATUS_FEATURES_OK) ||
+	    !(virtio_pci_status(vp) & VIRTIO_STATUS_FEATURES_OK)) {
 		kprintf(
 		    "%s: unable to negotiate features: device refused 0x%llx\n",
 		    vp->name, (unsigned long long)vp->features);

@@ -27,6 +27,7 @@ struct virtio_pci {
 	struct dev_mmio device; /* VIRTIO_PCI_CAP_DEVICE_CFG (may be absent) */
 	bool have_device;
 	uint32_t notify_mult; /* notify_off_multiplier */
+	uint8_t status;	      /* device_status bits set since the last reset */
 	uint64_t offered;     /* device features */
 	uint64_t features;    /* negotiated */
 };
@@ -38,8 +39,11 @@ void virtio_pci_unmap(struct virtio_pci *vp);
 /* write 0 to device_status and wait for it to read 0 (§4.1.4.3.2). 0/-1 */
 int virtio_pci_reset(struct virtio_pci *vp);
 uint8_t virtio_pci_status(const struct virtio_pci *vp);
-/* OR bits into device_status (§3.1.1) */
-void virtio_pci_status_set(struct virtio_pci *vp, uint8_t bits);
+/* OR bits into device_status (§3.1.1): the value read plus bits. A device
+ * that dropped a bit the driver set since the reset (FEATURES_OK taken
+ * back) is not written to, so DRIVER_OK never goes out without
+ * FEATURES_OK: -1. FAILED is always written. 0 or -1 */
+int virtio_pci_status_set(struct virtio_pci *vp, uint8_t bits);
 
 /* §3.1.1 steps 4-6: accept offered & wanted; every bit of `required` must
  * be offered; set FEATURES_OK and read it back. 0 or -1 */

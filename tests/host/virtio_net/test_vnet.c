@@ -374,6 +374,72 @@ static void test_hostile_tx_completion(void **st)
 	hostile_common();
 }
 
+/* a transmit completion for a buffer never posted, found by the reclaim at
+ * the top of recv while a configuration change is pending: the device is
+ * given up there, and the link it reported before must not be read back
+ * up from a device that is reset and failed */
+static void test_failed_link_stays_down(void **st)
+{
+	assert_int_equal(attach(), 0);
+	vm_used_push(VIRTIO_NET_TXQ, 5, 0);
+	vm_set_link(true); /* a configuration interrupt, still link up */
+	hostile_common();
+	assert_int_equal(vnet_softcs[0].link_changes, 1); /* boot's up only */
+}
+
+/* §2.1: a device in an error state sets DEVICE_NEEDS_RESET and raises a
+ * configuration change; the driver may not count on what it has in flight
+ * ever completing. It is given up as for a broken ring, at the next poll
+ * after the interrupt, or after VNET_LINK_POLL_US when it runs polled */
+static void test_needs_reset_at_run_time(void **st)
+{
+	assert_int_equal(attach(), 0);
+	vm_needs_reset();
+	hostile_common();
+
+	setup(st);
+	vm.refuse_config_vector = true;
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	vm_needs_reset();
+	shim_clock_ns += (VNET_LINK_POLL_US + 1) * 1000ull;
+	hostile_common();
+}
+
+/* a device that needs a reset at DRIVER_OK and then will not reset: the
+ * attach unwinds, and the DMAPool holding its queues may go back only once
+ * the device is off the bus (the model counts a revoke while it could still
+ * reach the pool) */
+static void test_unwind_reset_refused_off_bus_first(void **st)
+{
+	vm.needs_reset_at_driver_ok = true;
+	vm.stuck_reset = true;
+	assert_int_equal(attach(), -1);
+	assert_true(vm.reset_refused);
+	assert_false(vm.bus_master || vm.mem_decode);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(vm.violations, 0);
+}
+
+/* FEATURES_OK accepted, then taken back while the queues are set up: the
+ * features are no longer agreed, and DRIVER_OK may not be set without
+ * FEATURES_OK (§3.1.1); the attach fails and unwinds */
+static void test_features_ok_taken_back(void **st)
+{
+	vm.drop_features_ok = true;
+	assert_int_equal(attach(), -1);
+	assert_int_equal(vm.status, 0); /* reset: it held queue addresses */
+	assert_true(vm.status_writes[vm.nstatus_writes - 2] &
+		    VIRTIO_STATUS_FAILED);
+	assert_false(vm.bus_master || vm.mem_decode);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(vm.violations, 0);
+}
+
 /* whatever the test did, the driver never used a capability after it was
  * revoked (a pool revoked twice, a window after mmio_revoke) */
 static int teardown(void **st)
@@ -423,6 +489,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hostile_used_length, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_tx_completion, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_link_stays_down, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_needs_reset_at_run_time, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_unwind_reset_refused_off_bus_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_features_ok_taken_back, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -232,9 +232,12 @@ static bool in(uint64_t a, uint64_t base, uint64_t len)
 }
 
 /* told before a pool's pages go back: the device must have let go first
- * (reset, or no queue in the pool) */
+ * (reset, or no queue in the pool) — or, when it would not reset, be off
+ * the bus, where it can reach nothing */
 static void vm_check_revoke(uint64_t pa, size_t len)
 {
+	if (vm.reset_refused && !vm.bus_master)
+		return;
 	for (unsigned i = 0; i < VM_NQ; i++)
 		if (vm.q[i].enable &&
 		    (in(vm.q[i].desc, pa, len) || in(vm.q[i].avail, pa, len) ||
@@ -291,6 +294,11 @@ static void q_complete(unsigned qi, uint32_t id, uint32_t len)
 	u->ring[q->used_idx & (q->size - 1)].id = id;
 	u->ring[q->used_idx & (q->size - 1)].len = len;
 	q->used_idx++;
+	if (vm.nulog < VM_ULOG)
+		vm.ulog[vm.nulog++] =
+		    (struct vm_used_log){(uint8_t)qi, id, len};
+	else
+		vm.ulog_lost++;
 	u->idx = q->used_idx;
 	if (!(q_avail(q)->flags & VIRTQ_AVAIL_F_NO_INTERRUPT))
 		vm_raise(q->msix);
@@ -343,7 +351,19 @@ bool vm_rx_inject(const void *frame, uint32_t len)
 	struct virtio_net_hdr h = {.num_buffers = 1};
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + 12, frame, len);
+	vm.rx_last_id = id;
 	q_complete(VIRTIO_NET_RXQ, id, 12 + len);
+	return true;
+}
+
+bool vm_avail(unsigned qi, uint16_t slot, uint16_t *idx, uint16_t *id)
+{
+	struct vm_queue *q = &vm.q[qi];
+	volatile struct virtq_avail *a = q->enable ? q_avail(q) : NULL;
+	if (!a)
+		return false;
+	*idx = a->idx;
+	*id = a->ring[slot & (q->size - 1)];
 	return true;
 }
 
@@ -351,6 +371,12 @@ void vm_set_link(bool up)
 {
 	vm.net_status = up ? VIRTIO_NET_S_LINK_UP : 0;
 	vm.generation++;
+	vm_raise(vm.msix_config);
+}
+
+void vm_needs_reset(void)
+{
+	vm.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	vm_raise(vm.msix_config);
 }
 
@@ -373,7 +399,10 @@ static void vm_status_write(uint8_t v)
 	if (vm.nstatus_writes < sizeof(vm.status_writes))
 		vm.status_writes[vm.nstatus_writes++] = v;
 	if (v == 0) {
-		vm_device_reset();
+		if (vm.stuck_reset)
+			vm.reset_refused = true;
+		else
+			vm_device_reset();
 		return;
 	}
 	if ((v & vm.status) != vm.status)
@@ -391,6 +420,8 @@ static void vm_status_write(uint8_t v)
 	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(v & VIRTIO_STATUS_FEATURES_OK) &&
 	    !(v & VIRTIO_STATUS_FAILED))
 		violation("DRIVER_OK without FEATURES_OK", v);
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && vm.needs_reset_at_driver_ok)
+		v |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	vm.status = v;
 }
 
@@ -484,6 +515,8 @@ static void vm_common_write(uint32_t off, unsigned w, uint32_t v)
 		    (q->avail & 1) || (q->used & 3))
 			violation("queue enabled with bad areas", vm.qsel);
 		q->enable = 1;
+		if (vm.drop_features_ok)
+			vm.status &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 		return;
 	case 0x20:
 	case 0x24:

@@ -27,6 +27,7 @@
 #define VM_QMAX	       256
 #define VM_NQ	       3
 #define VM_FRAMES      64
+#define VM_ULOG	       1024
 
 struct vm_queue {
 	uint16_t size, msix, enable, notify_off;
@@ -52,16 +53,30 @@ struct vm_state {
 	bool refuse_queue_vector;  /* read back NO_VECTOR for queues */
 	uint16_t qsize_max;	   /* queue_size on reset */
 	uint16_t notify_off_of_q1; /* queue_notify_off of queue 1 */
+	bool stuck_reset; /* a write of 0 to device_status is ignored */
+	bool needs_reset_at_driver_ok; /* DRIVER_OK sets DEVICE_NEEDS_RESET */
+	bool drop_features_ok;	       /* queue_enable clears FEATURES_OK */
 	/* what the model saw */
 	uint8_t status_writes[16];
 	unsigned nstatus_writes;
 	unsigned resets;
+	bool
+	    reset_refused; /* a reset was asked for and ignored (stuck_reset) */
 	bool bus_master, mem_decode; /* PCI command register */
 	unsigned violations;	     /* spec breaches by the driver */
 	unsigned notifies[VM_NQ];
 	uint8_t frames[VM_FRAMES][2048]; /* transmitted: header + frame */
 	uint32_t frame_len[VM_FRAMES];
 	unsigned nframes;
+	uint16_t rx_last_id; /* buffer the last vm_rx_inject wrote */
+	/* every used entry the device published, honest or not, in order;
+	 * a test empties it (nulog = 0) as it reads it. Past VM_ULOG entries
+	 * the oldest are lost and ulog_lost counts them */
+	struct vm_used_log {
+		uint8_t q;
+		uint32_t id, len;
+	} ulog[VM_ULOG];
+	unsigned nulog, ulog_lost;
 };
 extern struct vm_state vm;
 extern struct pci_dev vm_pci;
@@ -79,8 +94,14 @@ void vm_notify_mult_set(uint32_t mult);
 bool vm_rx_inject(const void *frame, uint32_t len);
 /* hostile: write a used entry of queue q (any values) and publish it */
 void vm_used_push(unsigned q, uint32_t id, uint32_t len);
+/* the driver's available index of queue q, and the id in available-ring
+ * slot `slot` (free-running); false while the queue has no live ring */
+bool vm_avail(unsigned q, uint16_t slot, uint16_t *idx, uint16_t *id);
 /* change the link and raise the configuration-change vector */
 void vm_set_link(bool up);
+/* enter an error state: DEVICE_NEEDS_RESET in device_status and the
+ * configuration-change vector (§2.1) */
+void vm_needs_reset(void);
 
 /* the kernel-interface side */
 /* a fresh start: VM_OWNER bound, every pool it held given back, vectors
