@@ -17,6 +17,9 @@
 
 #define VNET_HDR_LEN sizeof(struct virtio_net_hdr)
 #define VNET_ETH_MIN 14
+/* the longest frame a device without GSO or MTU features hands up: 1514
+ * and a VLAN tag (Linux's GOOD_PACKET_LEN); longer is a device error */
+#define VNET_ETH_MAX (VIRTIO_NET_MAX_FRAME + 4)
 #define BIT64(n)     (1ull << (n))
 
 _Static_assert(VNET_BUF_SIZE >= VIRTIO_NET_RX_MIN_BUF,
@@ -355,7 +358,8 @@ static int vnet_recv(struct nic *n, void *buf, size_t cap)
 		}
 		const uint8_t *b = virtq_buf(&sc->rxq, id);
 		int got = -1;
-		if (len < VNET_HDR_LEN + VNET_ETH_MIN) {
+		if (len < VNET_HDR_LEN + VNET_ETH_MIN ||
+		    len > VNET_HDR_LEN + VNET_ETH_MAX) {
 			n->stats.rx_errors++;
 		} else if (len - VNET_HDR_LEN > cap) {
 			n->stats.rx_dropped++;
