@@ -196,7 +196,7 @@ static int vnet_queues_alloc(struct vnet_softc *sc)
 	for (uint16_t q = 0; q < 2; q++) {
 		uint16_t max = virtio_pci_queue_max(&sc->vp, q);
 		if (max == 0) {
-			kprintf("%s: unable to find queue %u\n", sc->name, q);
+			kprintf("%s: queue %u unusable\n", sc->name, q);
 			return -1;
 		}
 		n[q] = MIN(max, (uint16_t)VNET_QSIZE);

@@ -241,8 +241,11 @@ uint16_t virtio_pci_queue_max(struct virtio_pci *vp, uint16_t qidx)
 	mmio_write16(&vp->common, VIRTIO_COMMON_Q_SELECT, qidx);
 	uint16_t max = mmio_read16(&vp->common, VIRTIO_COMMON_Q_SIZE);
 	/* §4.1.4.3.1: 0 or a power of two (without RING_PACKED) */
-	if (max & (max - 1))
+	if (max & (max - 1)) {
+		kprintf("%s: queue %u size %u is not a power of two\n",
+			vp->name, qidx, max);
 		return 0;
+	}
 	return max;
 }
 
