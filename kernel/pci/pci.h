@@ -46,9 +46,10 @@ uint32_t pci_cfg_read32(const struct pci_dev *d, uint16_t off);
 void pci_cfg_write16(const struct pci_dev *d, uint16_t off, uint16_t v);
 void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v);
 /* next capability with `id` after `from` in list order (0: from the
- * head; else a capability it returned). Each entry is visited once: a
- * list that loops or points outside 0x40..0xfc (or unaligned) ends there
- * with one line. 0 if none. */
+ * head; else a capability it returned). Every pointer has its reserved
+ * bottom two bits masked off, as the spec says. Each entry is visited
+ * once: a list that loops or points into the header (below 0x40) ends
+ * there with one line. 0 if none. */
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master);
 /* "0000:BB:DD.F" */

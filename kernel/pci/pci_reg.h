@@ -26,6 +26,7 @@
 #define PCI_SUBSYS_VENDOR	 0x2c
 #define PCI_SUBSYS_ID		 0x2e
 #define PCI_CAP_PTR		 0x34
+#define PCI_CAP_PTR_MASK	 0xfc /* bits 1:0 reserved (PCI 3.0 §6.7) */
 /* type 1 (bridge) header */
 #define PCI_SECONDARY_BUS   0x19
 #define PCI_SUBORDINATE_BUS 0x1a

@@ -468,13 +468,39 @@ static void test_pci_caps_wild_pointer(void **st)
 	memset(cfg, 0, sizeof(cfg));
 	cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
 	cfg[PCI_CAP_PTR] = 0x40;
-	cap(0x40, PCI_CAP_ID_VNDR, 0x13); /* misaligned, inside the header */
+	cap(0x40, PCI_CAP_ID_VNDR, 0x13); /* 0x10 masked: inside the header */
 	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_MSIX, 0), 0);
 	cfg[PCI_CAP_PTR] = 0x10; /* into the BARs */
 	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0), 0);
 	cfg[PCI_STATUS] = 0; /* no list at all */
 	cfg[PCI_CAP_PTR] = 0x40;
 	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0), 0);
+}
+
+/* A capability pointer's bottom two bits are reserved, and software masks
+ * them off before using it as a pointer (PCI 3.0 §6.7; Linux's
+ * __pci_find_next_cap_ttl: pos &= ~3): 0x52 is 0x50, a next of 0x03 ends
+ * the list. Before, the walk refused any such pointer as wild and found
+ * nothing past it. */
+static void test_pci_caps_reserved_bits_masked(void **st)
+{
+	memset(cfg, 0, sizeof(cfg));
+	cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	cfg[PCI_CAP_PTR] = 0x43;
+	cap(0x40, PCI_CAP_ID_VNDR, 0x52);
+	cap(0x50, PCI_CAP_ID_MSIX, 0x61);
+	cap(0x60, PCI_CAP_ID_VNDR, 0x03); /* the end, reserved bits set */
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_MSIX, 0), 0x50);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0), 0x40);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x40), 0x60);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x60), 0);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_MSI, 0), 0);
+	/* masked, a loop is still a loop, and the header still out */
+	cap(0x60, PCI_CAP_ID_VNDR, 0x42);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_MSI, 0), 0);
+	cap(0x60, PCI_CAP_ID_VNDR, 0x3f);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_MSI, 0), 0);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x40), 0x60);
 }
 
 /* iterating a list with from = the last capability found ends: a list
@@ -1120,6 +1146,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),
+	    cmocka_unit_test(test_pci_caps_reserved_bits_masked),
 	    cmocka_unit_test(test_pci_caps_iteration_visits_once),
 	    cmocka_unit_test(test_pci_cfg_bounds),
 	    cmocka_unit_test(test_pci_bar_zero_size),
