@@ -903,6 +903,62 @@ static void test_pci_bars_overlap_ignored(void **st)
 		fail_msg("log:\n%s", log);
 }
 
+/* A capability's structure, as long as its own control bits make it
+ * (MSI: 10, 14, 20 or 24 bytes, PCI 3.0 §6.8.1; MSI-X: 12, §6.8.2), must
+ * end inside the 256 bytes the list lives in; one that runs past 0xff is
+ * unused with one line (its registers there would be the function's
+ * extended configuration space, which irq_bind would write as MSI address
+ * and data). MSI-X refused, the function still has its MSI. Before, every
+ * such capability was kept. */
+static void test_pci_cap_past_config_space(void **st)
+{
+	ecam_seg(0, 0);
+	/* a: 64-bit MSI at 0xf4 (14 bytes: to 0x102) */
+	struct fake_fn *a = fn_at(0, 1, 0, 0);
+	a->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	a->cfg[PCI_CAP_PTR] = 0xf4;
+	a->cfg[0xf4] = PCI_CAP_ID_MSI;
+	a->cfg[0xf4 + PCI_MSI_FLAGS] = PCI_MSI_FLAGS_64BIT;
+	/* b: MSI with 64-bit addresses and per-vector masking at 0xe8 (24
+	 * bytes, to 0x100: fits), MSI-X at 0xf8 (12 bytes: to 0x104) */
+	struct fake_fn *b = fn_at(0, 2, 0, 0);
+	b->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	b->cfg[PCI_CAP_PTR] = 0xe8;
+	b->cfg[0xe8] = PCI_CAP_ID_MSI;
+	b->cfg[0xe8 + 1] = 0xf8;
+	b->cfg[0xe8 + PCI_MSI_FLAGS] = PCI_MSI_FLAGS_64BIT;
+	b->cfg[0xe8 + PCI_MSI_FLAGS + 1] = PCI_MSI_FLAGS_MASKBIT >> 8;
+	b->cfg[0xf8] = PCI_CAP_ID_MSIX;
+	/* c: the same MSI at 0xec (to 0x104); 32-bit MSI at 0xf4 fits */
+	struct fake_fn *c = fn_at(0, 3, 0, 0);
+	memcpy(c->cfg, b->cfg, 0x40);
+	c->cfg[PCI_DEVICE_ID] = 3;
+	c->cfg[PCI_CAP_PTR] = 0xec;
+	memcpy(c->cfg + 0xec, b->cfg + 0xe8, 4);
+	c->cfg[0xec + 1] = 0;
+	struct fake_fn *e = fn_at(0, 4, 0, 0);
+	e->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	e->cfg[PCI_CAP_PTR] = 0xf4;
+	e->cfg[0xf4] = PCI_CAP_ID_MSI;
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 4);
+	assert_int_equal(pci_devs[0].cap_msi, 0);
+	assert_int_equal(pci_devs[1].cap_msi, 0xe8);
+	assert_int_equal(pci_devs[1].cap_msix, 0);
+	assert_null(pci_devs[1].msix_table);
+	assert_int_equal(pci_devs[2].cap_msi, 0);
+	assert_int_equal(pci_devs[3].cap_msi, 0xf4);
+	if (!strstr(log,
+		    "pci 0000:00:01.0: MSI capability at 0xf4 is 14 "
+		    "bytes, past configuration space 0xff; MSI unused\n") ||
+	    !strstr(log, "pci 0000:00:02.0: MSI-X capability at 0xf8 is 12 "
+			 "bytes, past configuration space 0xff; MSI-X "
+			 "unused\n") ||
+	    !strstr(log, "pci 0000:00:03.0: MSI capability at 0xec is 24 "
+			 "bytes, past configuration space 0xff; MSI unused\n"))
+		fail_msg("log:\n%s", log);
+}
+
 /* two MCFG entries of one segment whose buses overlap: the later one is
  * refused, so no bus is scanned twice (its functions would be two
  * pci_devs entries); entries of another segment, or of the same segment's
@@ -1146,6 +1202,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),
+	    cmocka_unit_test(test_pci_cap_past_config_space),
 	    cmocka_unit_test(test_pci_caps_reserved_bits_masked),
 	    cmocka_unit_test(test_pci_caps_iteration_visits_once),
 	    cmocka_unit_test(test_pci_cfg_bounds),
