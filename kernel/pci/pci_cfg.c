@@ -210,11 +210,41 @@ void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash)
 				devs[a].bar[i].base = devs[a].bar[i].size = 0;
 }
 
+/* installed by the authority layer (kernel/pci does not include it) */
+static pci_bus_master_check_t bus_master_check;
+
+void pci_set_bus_master_check(pci_bus_master_check_t may_master)
+{
+	bus_master_check = may_master;
+}
+
+static bool may_master(const struct pci_dev *d)
+{
+	return !d->owner || (bus_master_check && bus_master_check(d->owner));
+}
+
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 {
+	bool bm = bus_master && may_master(d);
 	uint16_t c = pci_cfg_read16(d, PCI_COMMAND);
 	c = mem ? c | PCI_COMMAND_MEM : c & ~PCI_COMMAND_MEM;
 	c = io ? c | PCI_COMMAND_IO : c & ~PCI_COMMAND_IO;
-	c = bus_master ? c | PCI_COMMAND_MASTER : c & ~PCI_COMMAND_MASTER;
+	c = bm ? c | PCI_COMMAND_MASTER : c & ~PCI_COMMAND_MASTER;
 	pci_cfg_write16(d, PCI_COMMAND, c | PCI_COMMAND_INTX_DISABLE);
+	/* the owner quarantined since the check (the fault interrupt turned
+	 * bus mastering off before the write above or turns it off after):
+	 * off again, so the write did not undo it */
+	if (bm && !may_master(d)) {
+		bm = false;
+		c = pci_cfg_read16(d, PCI_COMMAND);
+		pci_cfg_write16(d, PCI_COMMAND, c & ~PCI_COMMAND_MASTER);
+	}
+	if (bus_master && !bm) {
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: bus mastering refused: owner %u is revoked, "
+			"quarantined or unknown to the authority layer; left "
+			"off\n",
+			a, d->owner);
+	}
 }

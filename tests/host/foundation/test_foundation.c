@@ -503,6 +503,68 @@ static void test_pci_caps_reserved_bits_masked(void **st)
 	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x40), 0x60);
 }
 
+static void pci_enable_arg(uint64_t d)
+{
+	pci_enable((struct pci_dev *)d, true, false, true);
+}
+
+/* Bus mastering of an owned function is granted only while the check the
+ * authority layer installs says its owner may master the bus (neither
+ * revoked nor quarantined); with none installed, never; a function with
+ * no owner gets what it asks. The check is asked again after the write:
+ * a quarantine that lands in between (the IOMMU's fault interrupt) is not
+ * undone. Before, pci_enable set Bus Master Enable for any caller. */
+static unsigned bm_asks;
+static bool bm_says[2];
+static bool bm_check(uint16_t owner)
+{
+	assert_int_equal(owner, 7);
+	return bm_says[bm_asks++ % 2];
+}
+
+static uint16_t command(const struct pci_dev *d)
+{
+	return pci_cfg_read16(d, PCI_COMMAND);
+}
+
+static void test_pci_enable_bus_master_checked(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d = {.cfg = c, .dev = 6};
+	const uint16_t on =
+	    PCI_COMMAND_MEM | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
+	memset(c, 0, sizeof(c));
+	pci_set_bus_master_check(NULL);
+	pci_enable(&d, true, false, true); /* no owner */
+	assert_int_equal(command(&d), on);
+	d.owner = 7; /* no check installed: refused */
+	const char *log = logged(pci_enable_arg, (uint64_t)&d);
+	assert_int_equal(command(&d), on & ~PCI_COMMAND_MASTER);
+	assert_string_equal(log, "pci 0000:00:06.0: bus mastering refused: "
+				 "owner 7 is revoked, quarantined or unknown "
+				 "to the authority layer; left off\n");
+	pci_set_bus_master_check(bm_check);
+	bm_asks = 0, bm_says[0] = bm_says[1] = true;
+	pci_enable(&d, true, false, true);
+	assert_int_equal(command(&d), on);
+	bm_asks = 0, bm_says[0] = bm_says[1] = false; /* on: turned off */
+	pci_enable(&d, true, false, true);
+	assert_int_equal(command(&d), on & ~PCI_COMMAND_MASTER);
+	assert_int_equal(bm_asks, 1);
+	/* quarantined between the check and the write */
+	bm_asks = 0, bm_says[0] = true, bm_says[1] = false;
+	log = logged(pci_enable_arg, (uint64_t)&d);
+	assert_int_equal(command(&d), on & ~PCI_COMMAND_MASTER);
+	assert_int_equal(bm_asks, 2);
+	assert_non_null(strstr(log, "bus mastering refused"));
+	/* turning it off asks no one */
+	bm_asks = 0;
+	pci_enable(&d, false, false, false);
+	assert_int_equal(command(&d), PCI_COMMAND_INTX_DISABLE);
+	assert_int_equal(bm_asks, 0);
+	pci_set_bus_master_check(NULL);
+}
+
 /* iterating a list with from = the last capability found ends: a list
  * that loops back (here onto its own first entry, then through two)
  * yields each capability once, never one it already returned */
@@ -1202,6 +1264,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),
+	    cmocka_unit_test(test_pci_enable_bus_master_checked),
 	    cmocka_unit_test(test_pci_cap_past_config_space),
 	    cmocka_unit_test(test_pci_caps_reserved_bits_masked),
 	    cmocka_unit_test(test_pci_caps_iteration_visits_once),
