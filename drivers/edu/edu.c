@@ -94,14 +94,17 @@ static int edu_attach(struct pci_dev *d, uint16_t owner)
  * dma_pool_revoke), turns bus mastering on again and takes fresh
  * capabilities, as attach did. edu has no reset register and keeps no
  * state across transfers but a latched interrupt, which edu_grant
- * acknowledges. */
+ * acknowledges. While the owner is revoked, or quarantined by the IOMMU
+ * and not yet revoked (a fault before the safe point), it refuses:
+ * pci_enable would not grant the bus mastering either. */
 int edu_recover(struct edu_softc *sc)
 {
 	uint32_t id;
 	if (dma_pool_live(&sc->pool))
 		return 0;
-	if (auth_owner_revoked(sc->owner)) {
-		kprintf("edu0: owner %u is revoked; unable to use the device\n",
+	if (auth_owner_stopped(sc->owner)) {
+		kprintf("edu0: owner %u is revoked or quarantined; unable to "
+			"use the device\n",
 			sc->owner);
 		return -1;
 	}

@@ -72,6 +72,12 @@ const struct auth_owner_facts *auth_owner_facts(uint16_t owner);
 int auth_owner_revoke(uint16_t owner, const char *why);
 /* revoked and not reinstated? */
 bool auth_owner_revoked(uint16_t owner);
+/* revoked, or quarantined by the IOMMU after a DMA fault and not yet
+ * revoked (auth_poll does that at the safe point): its device must not
+ * master the bus. pci_enable asks the authority layer this (the check is
+ * installed at the first auth_owner_bind) for every owned function, and
+ * grants bus mastering only to an owner bound and not stopped. */
+bool auth_owner_stopped(uint16_t owner);
 /* lift a revocation on purpose: the IOMMU context entry comes back (bus
  * mastering is the caller's); old capabilities stay dead, new ones may be
  * requested. 0 or -1. */

@@ -23,10 +23,13 @@ static volatile uint32_t *msix_entry(const struct pci_dev *d, unsigned i)
 	return d->msix_table + i * (PCI_MSIX_ENTRY_SIZE / 4);
 }
 
-static void msi_program(struct pci_dev *d, uint32_t addr, uint16_t data)
+/* fl: Message Control as irq_bind read it and measured the capability
+ * by, read once (a device that answers differently now must not move the
+ * data register out of what was measured) */
+static void msi_program(struct pci_dev *d, uint16_t fl, uint32_t addr,
+			uint16_t data)
 {
 	uint8_t c = d->cap_msi;
-	uint16_t fl = pci_cfg_read16(d, c + PCI_MSI_FLAGS);
 	pci_cfg_write32(d, c + PCI_MSI_ADDR_LO, addr);
 	if (fl & PCI_MSI_FLAGS_64BIT) {
 		pci_cfg_write32(d, c + PCI_MSI_ADDR_HI, 0);
@@ -51,6 +54,21 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 		auth_refusals[AUTH_NOT_GRANTED]++;
 		kprintf("authority: %s has no interrupt %u for owner %u\n", a,
 			msix_index, owner);
+		return -1;
+	}
+	/* the MSI structure, as long as its Message Control makes it now,
+	 * must end inside the 256 bytes the capability list lives in
+	 * (pci_probe_fn measured it too): past 0xff the writes below would
+	 * land in the function's extended configuration space */
+	uint16_t msi_fl =
+	    msix ? 0 : pci_cfg_read16(d, d->cap_msi + PCI_MSI_FLAGS);
+	if (!msix &&
+	    d->cap_msi + PCI_MSI_CAP_LEN(msi_fl) > PCI_CFG_LEGACY_SIZE) {
+		auth_refusals[AUTH_NOT_GRANTED]++;
+		kprintf("authority: %s MSI capability at 0x%x is %u bytes, "
+			"past configuration space 0x%x; no interrupt\n",
+			a, d->cap_msi, PCI_MSI_CAP_LEN(msi_fl),
+			PCI_CFG_LEGACY_SIZE - 1);
 		return -1;
 	}
 	/* quarantined: the IOMMU stopped the device after a DMA fault, in
@@ -115,7 +133,7 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 				(fl | PCI_MSIX_FLAGS_ENABLE) &
 				    ~PCI_MSIX_FLAGS_MASKALL);
 	} else {
-		msi_program(d, addr, (uint16_t)data);
+		msi_program(d, msi_fl, addr, (uint16_t)data);
 	}
 	out->slot = slot;
 	out->gen = s->gen;

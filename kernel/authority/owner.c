@@ -43,6 +43,8 @@ static struct auth_owner *owner_find(uint16_t id)
 	return 0;
 }
 
+static bool owner_may_master(uint16_t id);
+
 int auth_owner_bind(uint16_t id, const struct auth_owner_facts *f)
 {
 	struct auth_owner *o = 0;
@@ -68,6 +70,9 @@ int auth_owner_bind(uint16_t id, const struct auth_owner_facts *f)
 	o->id = id;
 	o->f = *f;
 	dma_owner_init(&o->dma, id);
+	/* from the first owner on, pci_enable grants bus mastering of an
+	 * owned function only through owner_may_master */
+	pci_set_bus_master_check(owner_may_master);
 	return 0;
 }
 
@@ -188,6 +193,17 @@ bool auth_owner_revoked(uint16_t id)
 {
 	struct auth_owner *o = owner_find(id);
 	return o && o->revoked;
+}
+
+bool auth_owner_stopped(uint16_t id)
+{
+	return auth_owner_revoked(id) || iommu_owner_quarantined(id);
+}
+
+/* pci_enable's check: a bound owner, neither revoked nor quarantined */
+static bool owner_may_master(uint16_t id)
+{
+	return owner_find(id) && !auth_owner_stopped(id);
 }
 
 /* the device stops reaching memory before anything it could reach is

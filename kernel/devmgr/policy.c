@@ -52,33 +52,48 @@ static struct {
 } pol;
 
 /* firmware tables may lie outside the RAM the kernel mapped: map what is
- * missing, read-only use, page by page */
-static void phys_make_readable(uint64_t pa, uint64_t len)
+ * missing, page by page. False when some page of [pa, pa + len) is neither
+ * mapped nor mappable (mm_map_mmio maps nothing at or past the identity
+ * map's end, 2^47) or the range wraps: the caller must not read it */
+static bool phys_make_readable(uint64_t pa, uint64_t len)
 {
+	if (pa + len < pa)
+		return false;
 	for (uint64_t p = ALIGN_DOWN(pa, PAGE_SIZE); p < pa + len;
 	     p += PAGE_SIZE)
-		if (!(mm_pte(p) & MM_PTE_P))
-			mm_map_mmio(p, PAGE_SIZE);
+		if (!(mm_pte(p) & MM_PTE_P) && !mm_map_mmio(p, PAGE_SIZE))
+			return false;
+	return true;
 }
 
-static void policy_read_smbios(void)
+const char *devmgr_smbios_read(uint64_t ep, struct smbios_info *s)
 {
+	static char why_map[96];
 	uint64_t table;
 	uint32_t len;
 	const char *why;
-	if (!boot_smbios) {
-		pol.smbios_why = "firmware gave no SMBIOS entry point";
-		return;
+	memset(s, 0, sizeof(*s));
+	if (!ep)
+		return "firmware gave no SMBIOS entry point";
+	if (!phys_make_readable(ep, 32)) {
+		ksnprintf(why_map, sizeof(why_map),
+			  "entry point at 0x%lx cannot be mapped; not read",
+			  ep);
+		return why_map;
 	}
-	phys_make_readable(boot_smbios, 32);
-	if (smbios_parse_entry((const uint8_t *)boot_smbios, 32, &table, &len,
-			       &pol.smbios, &why) != 0) {
-		pol.smbios_why = why;
-		return;
+	if (smbios_parse_entry((const uint8_t *)ep, 32, &table, &len, s,
+			       &why) != 0)
+		return why;
+	if (!phys_make_readable(table, len)) {
+		ksnprintf(why_map, sizeof(why_map),
+			  "table at 0x%lx (%u bytes) cannot be mapped; not "
+			  "read",
+			  table, len);
+		return why_map;
 	}
-	phys_make_readable(table, len);
-	if (smbios_parse_table((const uint8_t *)table, len, &pol.smbios) != 0)
-		pol.smbios_why = pol.smbios.error; /* partial: strings kept */
+	if (smbios_parse_table((const uint8_t *)table, len, s) != 0)
+		return s->error; /* partial: strings kept */
+	return NULL;
 }
 
 CMDLINE_KEY(devmgr_dma, "devmgr.dma",
@@ -98,7 +113,7 @@ static void policy_init(void)
 			m);
 		pol.mode = SHAPE_DMA_STRICT;
 	}
-	policy_read_smbios();
+	pol.smbios_why = devmgr_smbios_read(boot_smbios, &pol.smbios);
 	if (pol.smbios_why)
 		kprintf("devmgr: unable to read SMBIOS fully (%s)\n",
 			pol.smbios_why);

@@ -132,6 +132,11 @@ bool shape_dma_mode_parse(const char *s, enum shape_dma_mode *out);
 /* ---- kernel side (kernel/devmgr/policy.c) ---------------------------------
  */
 struct pci_dev;
+/* read the SMBIOS entry point at physical address ep (0: none) and the
+ * table it names into *s, mapping their pages as needed; NULL, or why it
+ * was not read fully (a page that cannot be mapped — at or past the
+ * identity map's end — is never read: nothing is parsed from it) */
+const char *devmgr_smbios_read(uint64_t ep, struct smbios_info *s);
 /* the platform (SMBIOS read once, on first use) */
 enum shape_platform devmgr_platform(void);
 /* highest device address + 1 a DMA pool of this function may use (0: none),

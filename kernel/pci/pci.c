@@ -62,6 +62,23 @@ static void pci_msix_init(struct pci_dev *d)
 		    PCI_MSIX_ENTRY_CTRL_MASKBIT;
 }
 
+/* the capability at c (0: none), or 0 and one line when its structure,
+ * len bytes as its own control bits make it, runs past the 256 bytes the
+ * list lives in: the kernel would read and write the function's extended
+ * configuration space (0x100 up) as that capability's registers */
+static uint8_t pci_cap_fits(const struct pci_dev *d, uint8_t c,
+			    const char *name, unsigned len)
+{
+	if (!c || c + len <= PCI_CFG_LEGACY_SIZE)
+		return c;
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
+	kprintf("pci %s: %s capability at 0x%x is %u bytes, past "
+		"configuration space 0x%x; %s unused\n",
+		a, name, c, len, PCI_CFG_LEGACY_SIZE - 1, name);
+	return 0;
+}
+
 static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 			 unsigned dev, unsigned fn, volatile uint8_t *cfg);
 static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus,
@@ -176,9 +193,13 @@ static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 		i += pci_bar_decode(d, i);
 	pci_cfg_write16(d, PCI_COMMAND, cmd);
 	pci_bars_print(d);
-	d->cap_msi = pci_find_cap(d, PCI_CAP_ID_MSI, 0);
+	uint8_t msi = pci_find_cap(d, PCI_CAP_ID_MSI, 0);
+	d->cap_msi = pci_cap_fits(
+	    d, msi, "MSI",
+	    PCI_MSI_CAP_LEN(msi ? pci_cfg_read16(d, msi + PCI_MSI_FLAGS) : 0));
 	d->cap_pcie = pci_find_cap(d, PCI_CAP_ID_EXP, 0);
-	d->cap_msix = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);
+	d->cap_msix = pci_cap_fits(d, pci_find_cap(d, PCI_CAP_ID_MSIX, 0),
+				   "MSI-X", PCI_MSIX_CAP_LEN);
 }
 
 void pci_init(void)

@@ -46,11 +46,21 @@ uint32_t pci_cfg_read32(const struct pci_dev *d, uint16_t off);
 void pci_cfg_write16(const struct pci_dev *d, uint16_t off, uint16_t v);
 void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v);
 /* next capability with `id` after `from` in list order (0: from the
- * head; else a capability it returned). Each entry is visited once: a
- * list that loops or points outside 0x40..0xfc (or unaligned) ends there
- * with one line. 0 if none. */
+ * head; else a capability it returned). Every pointer has its reserved
+ * bottom two bits masked off, as the spec says. Each entry is visited
+ * once: a list that loops or points into the header (below 0x40) ends
+ * there with one line. 0 if none. */
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
+/* Memory decode, I/O decode and bus mastering as asked; INTx always off.
+ * Bus mastering of a function with an owner (d->owner) is granted only
+ * while the check the authority layer installed says that owner may
+ * master the bus (neither revoked nor quarantined); with no check
+ * installed, never. Refused, it is left off with one line. The check is
+ * asked again after the write: a quarantine that landed in between (the
+ * IOMMU's fault interrupt) is not undone by it. */
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master);
+typedef bool (*pci_bus_master_check_t)(uint16_t owner);
+void pci_set_bus_master_check(pci_bus_master_check_t may_master);
 /* "0000:BB:DD.F" */
 void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n);
 #endif

@@ -53,27 +53,30 @@ void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v)
 	}
 }
 
-/* The list lives in the first 256 bytes; every pointer must be dword
- * aligned, past the header and inside that space: 48 slots, one bit each.
- * The walk always starts at the head and remembers every entry it passed,
- * so a list that comes back to an entry stops there, and "the next one
- * after from" is later in the list than from: iterating with from ends,
- * each capability once. A from that is not on the list finds nothing. */
+/* The list lives in the first 256 bytes. A pointer's bottom two bits are
+ * reserved: software masks them off before using it (PCI 3.0 §6.7; Linux's
+ * __pci_find_next_cap_ttl does the same); 0 ends the list. What is left
+ * must be past the header: 48 dword slots from 0x40, one bit each. The
+ * walk always starts at the head and remembers every entry it passed, so
+ * a list that comes back to an entry stops there, and "the next one after
+ * from" is later in the list than from: iterating with from ends, each
+ * capability once. A from that is not on the list finds nothing. */
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
 {
 	if (!(pci_cfg_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
 		return 0;
 	uint64_t seen = 0;
 	bool past = !from;
-	for (uint8_t p = pci_cfg_read8(d, PCI_CAP_PTR); p;
-	     p = pci_cfg_read8(d, p + 1)) {
-		bool wild = p < 0x40 || (p & 3);
+	for (uint8_t p = pci_cfg_read8(d, PCI_CAP_PTR) & PCI_CAP_PTR_MASK; p;
+	     p = pci_cfg_read8(d, p + 1) & PCI_CAP_PTR_MASK) {
+		bool wild = p < 0x40;
 		if (wild || (seen & 1ull << (p - 0x40) / 4)) {
 			char a[16];
 			pci_addr_str(d, a, sizeof(a));
 			kprintf("pci %s: capability list %s at 0x%x; walk "
 				"stopped\n",
-				a, wild ? "points wild" : "loops", p);
+				a, wild ? "points into the header" : "loops",
+				p);
 			return 0;
 		}
 		seen |= 1ull << (p - 0x40) / 4;
@@ -207,11 +210,41 @@ void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash)
 				devs[a].bar[i].base = devs[a].bar[i].size = 0;
 }
 
+/* installed by the authority layer (kernel/pci does not include it) */
+static pci_bus_master_check_t bus_master_check;
+
+void pci_set_bus_master_check(pci_bus_master_check_t may_master)
+{
+	bus_master_check = may_master;
+}
+
+static bool may_master(const struct pci_dev *d)
+{
+	return !d->owner || (bus_master_check && bus_master_check(d->owner));
+}
+
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 {
+	bool bm = bus_master && may_master(d);
 	uint16_t c = pci_cfg_read16(d, PCI_COMMAND);
 	c = mem ? c | PCI_COMMAND_MEM : c & ~PCI_COMMAND_MEM;
 	c = io ? c | PCI_COMMAND_IO : c & ~PCI_COMMAND_IO;
-	c = bus_master ? c | PCI_COMMAND_MASTER : c & ~PCI_COMMAND_MASTER;
+	c = bm ? c | PCI_COMMAND_MASTER : c & ~PCI_COMMAND_MASTER;
 	pci_cfg_write16(d, PCI_COMMAND, c | PCI_COMMAND_INTX_DISABLE);
+	/* the owner quarantined since the check (the fault interrupt turned
+	 * bus mastering off before the write above or turns it off after):
+	 * off again, so the write did not undo it */
+	if (bm && !may_master(d)) {
+		bm = false;
+		c = pci_cfg_read16(d, PCI_COMMAND);
+		pci_cfg_write16(d, PCI_COMMAND, c & ~PCI_COMMAND_MASTER);
+	}
+	if (bus_master && !bm) {
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: bus mastering refused: owner %u is revoked, "
+			"quarantined or unknown to the authority layer; left "
+			"off\n",
+			a, d->owner);
+	}
 }

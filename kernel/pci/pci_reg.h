@@ -26,6 +26,7 @@
 #define PCI_SUBSYS_VENDOR	 0x2c
 #define PCI_SUBSYS_ID		 0x2e
 #define PCI_CAP_PTR		 0x34
+#define PCI_CAP_PTR_MASK	 0xfc /* bits 1:0 reserved (PCI 3.0 §6.7) */
 /* type 1 (bridge) header */
 #define PCI_SECONDARY_BUS   0x19
 #define PCI_SUBORDINATE_BUS 0x1a
@@ -36,6 +37,10 @@
 #define PCI_CAP_ID_EXP	0x10
 #define PCI_CAP_ID_MSIX 0x11
 
+/* the capability list and every structure on it lie in the first 256
+ * bytes (PCI 3.0 §6.7); 0x100 up is PCIe extended configuration space */
+#define PCI_CFG_LEGACY_SIZE 0x100
+
 /* MSI (PCI 3.0 §6.8.1) */
 #define PCI_MSI_FLAGS	     2
 #define PCI_MSI_FLAGS_ENABLE 0x1
@@ -44,6 +49,13 @@
 #define PCI_MSI_ADDR_HI	     8
 #define PCI_MSI_DATA_32	     8
 #define PCI_MSI_DATA_64	     12
+/* Message Control bit 8: per-vector masking capable. The structure's
+ * bytes from its own Message Control: 10 (32-bit), 14 (64-bit), 20 or 24
+ * with per-vector masking (reserved, mask bits, pending bits) */
+#define PCI_MSI_FLAGS_MASKBIT 0x100
+#define PCI_MSI_CAP_LEN(fl)                                                    \
+	(10u + (PCI_MSI_FLAGS_64BIT & (fl) ? 4u : 0u) +                        \
+	 (PCI_MSI_FLAGS_MASKBIT & (fl) ? 10u : 0u))
 
 /* MSI-X (PCI 3.0 §6.8.2) */
 #define PCI_MSIX_FLAGS		    2
@@ -52,6 +64,7 @@
 #define PCI_MSIX_FLAGS_ENABLE	    0x8000
 #define PCI_MSIX_TABLE		    4
 #define PCI_MSIX_PBA		    8
+#define PCI_MSIX_CAP_LEN	    12
 #define PCI_MSIX_BIR_MASK	    0x7
 #define PCI_MSIX_ENTRY_SIZE	    16
 #define PCI_MSIX_ENTRY_ADDR_LO	    0

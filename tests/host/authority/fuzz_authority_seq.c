@@ -75,6 +75,10 @@
  *    windows and interrupts; the CPU vectors held are exactly those of the
  *    live interrupts, none freed twice, and a fired vector reaches the
  *    handler of the interrupt that holds it;
+ *  - bus mastering asked through pci_enable is granted (the check the
+ *    owner table installs for kernel/pci) exactly to a bound owner neither
+ *    revoked nor quarantined: a driver asks after each revocation and
+ *    each reinstatement, granted or refused;
  *  - a revoke hook runs once per revocation of its owner, with that owner
  *    and its argument, after the device stopped (bus mastering off, the
  *    IOMMU context cleared) and before any pool, window or interrupt of
@@ -1375,13 +1379,28 @@ static void owner_model_revoke(uint16_t o, int got)
 	CHECK(got == want, "pools seized", got, want);
 }
 
-/* the device manager's pci_enable: the fuzzer watches bus mastering */
+/* the check the owner table installs for kernel/pci's pci_enable */
+static pci_bus_master_check_t bm_check;
+void pci_set_bus_master_check(pci_bus_master_check_t may_master)
+{
+	bm_check = may_master;
+}
+
+/* the device manager's pci_enable: the fuzzer watches bus mastering. As
+ * kernel/pci/pci_cfg.c's, it grants bus mastering of an owned function
+ * only when the installed check says so — and the check must say so
+ * exactly for a bound owner neither revoked nor quarantined */
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bm)
 {
 	(void)mem, (void)io;
 	CHECK(d >= devs && d < devs + NDEV, "pci_enable of no function",
 	      (uintptr_t)d, 0);
-	bus_master[d - devs] = bm;
+	uint16_t o = d->owner;
+	bool may = bm_check && bm_check(o);
+	bool want = bound(o) && !revoked[o] && !(o == 2 && quar2);
+	if (bm)
+		CHECK(may == want, "bus mastering granted", may, want);
+	bus_master[d - devs] = bm && may;
 }
 
 /* An owner's revoke hook, as auth_owner_revoke must run it: with that
@@ -1558,6 +1577,8 @@ static void op_owner_revoke(void)
 		return;
 	}
 	owner_model_revoke(o, got);
+	/* its driver turns bus mastering on again: refused */
+	pci_enable(&devs[o - 1], true, false, true);
 }
 
 static void op_owner_reinstate(void)
@@ -1570,9 +1591,12 @@ static void op_owner_reinstate(void)
 	if (want) {
 		revoked[o] = false;
 		quar2 &= o != 2;
-		/* bus mastering is the caller's to put back */
-		pci_enable(&devs[o - 1], true, false, true);
 	}
+	/* bus mastering is the caller's to put back, and a driver asks
+	 * whatever reinstate said: granted only to an owner neither revoked
+	 * nor quarantined (a fault with no safe point yet) */
+	if (bound(o))
+		pci_enable(&devs[o - 1], true, false, true);
 }
 
 /* a DMA fault of owner 2's device (the IOMMU quarantines it in its

@@ -946,6 +946,46 @@ static void test_irq_msi_only(void **st)
 	assert_int_equal(host_vector_bad_frees, 0);
 }
 
+/* An MSI capability whose structure, as long as its Message Control makes
+ * it now, runs past 0xff gets no interrupt: irq_bind refuses it
+ * (AUTH_NOT_GRANTED, one line, no vector) and writes nothing, where the
+ * message address and data would have gone to the function's extended
+ * configuration space (0x100 up). pci_probe_fn refuses such a capability
+ * too; this is a device that measured 32-bit there and now says 64-bit.
+ * One that fits at the same place binds. */
+static void test_irq_msi_past_config_space(void **st)
+{
+	const uint16_t o = 76;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 14, .owner = o};
+	const uint8_t cap = 0xf4;
+	d.cfg = cfgsp;
+	d.cap_msi = cap;
+	pci_cfg_write16(&d, cap + PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	uint64_t r0 = refused(AUTH_NOT_GRANTED);
+	unsigned held = 0;
+	for (unsigned v = 0; v < 256; v++)
+		held += host_vectors[v].fn != NULL;
+	struct irq_cap c;
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &c), -1);
+	assert_int_equal(refused(AUTH_NOT_GRANTED), r0 + 1);
+	for (unsigned v = 0; v < 256; v++)
+		held -= host_vectors[v].fn != NULL;
+	assert_int_equal(held, 0);
+	assert_true(all_zero(cfgsp + cap + PCI_MSI_ADDR_LO,
+			     sizeof(cfgsp) - cap - PCI_MSI_ADDR_LO));
+	assert_int_equal(pci_cfg_read16(&d, cap + PCI_MSI_FLAGS),
+			 PCI_MSI_FLAGS_64BIT);
+	/* 32-bit: 10 bytes, to 0xfe */
+	pci_cfg_write16(&d, cap + PCI_MSI_FLAGS, 0);
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &c), 0);
+	assert_int_equal(pci_cfg_read16(&d, cap + PCI_MSI_DATA_32), c.vector);
+	assert_true(all_zero(cfgsp + 0x100, sizeof(cfgsp) - 0x100));
+	irq_revoke(&c);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
 /* A DMA fault quarantines the owner in the IOMMU's interrupt; the safe
  * point (auth_poll) revokes it later. In between, irq_bind refuses it as
  * revoked (one counted AUTH_REVOKED refusal) and takes nothing: no CPU
@@ -1159,6 +1199,7 @@ int main(void)
 	    cmocka_unit_test(test_mmio_forged_fields),
 	    cmocka_unit_test(test_irq_forged_fields),
 	    cmocka_unit_test(test_irq_msi_only),
+	    cmocka_unit_test(test_irq_msi_past_config_space),
 	    cmocka_unit_test(test_irq_quarantined),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_kmem_free_not_given),

@@ -19,6 +19,7 @@
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
 #include "owner_shim.h"
 #include "shim.h"
 
@@ -27,8 +28,8 @@ extern const struct driver edu_driver;
 #define OWNER	 5
 #define BAR_BASE 0xfe000000ull
 static uint8_t bar_mem[0x1000] __attribute__((aligned(4096)));
-static struct pci_dev dev = {.bus = 0, .dev = 3, .owner = OWNER};
-static bool bus_master;
+static uint8_t cfg[4096], cfg2[4096];
+static struct pci_dev dev = {.bus = 0, .dev = 3, .owner = OWNER, .cfg = cfg};
 
 void *mm_map_mmio(uint64_t phys, size_t len)
 {
@@ -37,15 +38,11 @@ void *mm_map_mmio(uint64_t phys, size_t len)
 	return bar_mem + (phys - BAR_BASE);
 }
 
-void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
+/* kernel/pci/pci_cfg.c's pci_enable writes the command register of the
+ * function's configuration space (cfg): is Bus Master Enable on? */
+static bool bus_master(const struct pci_dev *d)
 {
-	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
-}
-
-void pci_enable(struct pci_dev *d, bool mem, bool io, bool bm)
-{
-	if (d == &dev)
-		bus_master = bm;
+	return pci_cfg_read16(d, PCI_COMMAND) & PCI_COMMAND_MASTER;
 }
 
 /* ---- Interrupt capabilities: slots of the real table, as irq.c keeps
@@ -151,7 +148,7 @@ static void test_edu_recovers_after_revocation(void **st)
 	assert_int_equal(edu_driver.attach(&dev, OWNER), 0);
 	struct edu_softc *sc = edu_first();
 	assert_non_null(sc);
-	assert_true(bus_master);
+	assert_true(bus_master(&dev));
 	assert_true(dma_pool_live(&sc->pool));
 	assert_int_equal(irqs_bound(), 1);
 	assert_int_equal(edu_recover(sc), 0); /* nothing to recover */
@@ -166,7 +163,7 @@ static void test_edu_recovers_after_revocation(void **st)
 	/* the fault: auth_poll revokes the owner */
 	uint64_t old = sc->out.iova;
 	assert_int_equal(auth_owner_revoke(OWNER, "DMA fault"), 1);
-	assert_false(bus_master);
+	assert_false(bus_master(&dev));
 	assert_false(dma_pool_live(&sc->pool));
 	assert_int_equal(parked_pools(), 1);
 	assert_int_equal(irqs_bound(), 0);
@@ -191,7 +188,7 @@ static void test_edu_recovers_after_revocation(void **st)
 	assert_int_equal(parked_pools(), 0); /* the seized memory came back */
 	assert_int_equal(shim_owner_pools(OWNER), 1);
 	assert_int_equal(irqs_bound(), 1);
-	assert_true(bus_master);
+	assert_true(bus_master(&dev));
 	/* the interrupt latched meanwhile was acknowledged */
 	uint32_t ack;
 	memcpy(&ack, bar_mem + EDU_IRQ_ACK, 4);
@@ -211,11 +208,73 @@ static void test_edu_recovers_after_revocation(void **st)
 	assert_int_equal(shim_owner_pools(OWNER), 1);
 }
 
+/* Bus mastering of an owned function is granted (pci_enable, through the
+ * check the owner table installs) only while its owner is neither revoked
+ * nor quarantined. A DMA fault quarantines edu's owner (the IOMMU turns
+ * bus mastering off in its interrupt); until the safe point revokes it, a
+ * driver that turns bus mastering on again is refused, and so is
+ * edu_recover after a reinstatement that a second fault followed. Before,
+ * pci_enable turned it on for any caller, and edu_recover asked only
+ * whether the owner was revoked. */
+static void test_edu_recover_refused_while_quarantined(void **st)
+{
+	const uint16_t o = OWNER + 1;
+	static struct pci_dev d = {.bus = 0, .dev = 4, .owner = OWNER + 1};
+	d.cfg = cfg2;
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	d.cap_msi = 0x50;
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &d};
+	assert_int_equal(auth_owner_bind(o, &f), 0);
+	assert_int_equal(edu_driver.attach(&d, o), 0);
+	struct edu_softc *sc = edu_first();
+	unsigned r0 = sc->recoveries;
+	assert_true(bus_master(&d));
+	/* the fault: quarantined, bus mastering off (as the unit's interrupt
+	 * does), the safe point not reached yet */
+	shim_iommu_fault();
+	pci_cfg_write16(&d, PCI_COMMAND,
+			pci_cfg_read16(&d, PCI_COMMAND) & ~PCI_COMMAND_MASTER);
+	assert_false(auth_owner_revoked(o));
+	pci_enable(&d, true, false, true); /* a driver turns it on again */
+	assert_false(bus_master(&d));
+	assert_true(pci_cfg_read16(&d, PCI_COMMAND) & PCI_COMMAND_MEM);
+	assert_int_equal(edu_recover(sc), 0); /* nothing revoked yet */
+	assert_false(bus_master(&d));
+	/* the safe point revokes; reinstated on purpose, then a second fault
+	 * before the driver recovered: quarantined, not revoked */
+	assert_int_equal(auth_poll(), 1);
+	assert_int_equal(edu_recover(sc), -1);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	shim_iommu_fault();
+	assert_int_equal(edu_recover(sc), -1);
+	assert_false(bus_master(&d));
+	assert_false(dma_pool_live(&sc->pool));
+	assert_int_equal(sc->recoveries, r0);
+	/* revoked at the safe point, reinstated: recovered, bus mastering on */
+	assert_int_equal(auth_poll(), 1);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	assert_int_equal(edu_recover(sc), 0);
+	assert_true(bus_master(&d));
+	assert_int_equal(sc->recoveries, r0 + 1);
+	/* a function whose owner is unknown to the authority layer gets none */
+	static struct pci_dev stray = {.bus = 0, .dev = 5, .owner = 99};
+	static uint8_t cfg3[4096];
+	stray.cfg = cfg3;
+	pci_enable(&stray, true, false, true);
+	assert_false(bus_master(&stray));
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+}
+
 int main(void)
 {
 	shim_quiet = 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_edu_recovers_after_revocation),
+	    cmocka_unit_test(test_edu_recover_refused_while_quarantined),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,9 @@
  * the BAR overlap check (kernel/pci/pci_cfg.c), each held against a model
  * written from the spec here:
  *
- * - capabilities: the list from PCI_CAP_PTR, followed while each pointer is
- *   dword aligned in 0x40..0xfc and not seen before. For every id, iterating
+ * - capabilities: the list from PCI_CAP_PTR, each pointer's reserved
+ *   bottom two bits masked off (PCI 3.0 §6.7), followed while it is in
+ *   0x40..0xfc and not seen before. For every id, iterating
  *   pci_find_cap (from = the last one found) yields exactly that list's
  *   entries of the id, in order, then 0; a from not on the list finds 0;
  *   without the status bit nothing is found;
@@ -74,10 +75,9 @@ static void check_caps(const struct pci_dev *d)
 	unsigned n = 0;
 	uint64_t seen = 0;
 	if (rd32(PCI_STATUS & ~3u) >> 16 & PCI_STATUS_CAP_LIST)
-		for (unsigned p = cfg[PCI_CAP_PTR];
-		     p && p >= 0x40 && !(p & 3) &&
-		     !(seen >> (p - 0x40) / 4 & 1);
-		     p = cfg[p + 1]) {
+		for (unsigned p = cfg[PCI_CAP_PTR] & ~3u;
+		     p >= 0x40 && !(seen >> (p - 0x40) / 4 & 1);
+		     p = cfg[p + 1] & ~3u) {
 			seen |= 1ull << (p - 0x40) / 4;
 			list[n++] = (uint8_t)p;
 		}

@@ -468,13 +468,101 @@ static void test_pci_caps_wild_pointer(void **st)
 	memset(cfg, 0, sizeof(cfg));
 	cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
 	cfg[PCI_CAP_PTR] = 0x40;
-	cap(0x40, PCI_CAP_ID_VNDR, 0x13); /* misaligned, inside the header */
+	cap(0x40, PCI_CAP_ID_VNDR, 0x13); /* 0x10 masked: inside the header */
 	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_MSIX, 0), 0);
 	cfg[PCI_CAP_PTR] = 0x10; /* into the BARs */
 	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0), 0);
 	cfg[PCI_STATUS] = 0; /* no list at all */
 	cfg[PCI_CAP_PTR] = 0x40;
 	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0), 0);
+}
+
+/* A capability pointer's bottom two bits are reserved, and software masks
+ * them off before using it as a pointer (PCI 3.0 §6.7; Linux's
+ * __pci_find_next_cap_ttl: pos &= ~3): 0x52 is 0x50, a next of 0x03 ends
+ * the list. Before, the walk refused any such pointer as wild and found
+ * nothing past it. */
+static void test_pci_caps_reserved_bits_masked(void **st)
+{
+	memset(cfg, 0, sizeof(cfg));
+	cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	cfg[PCI_CAP_PTR] = 0x43;
+	cap(0x40, PCI_CAP_ID_VNDR, 0x52);
+	cap(0x50, PCI_CAP_ID_MSIX, 0x61);
+	cap(0x60, PCI_CAP_ID_VNDR, 0x03); /* the end, reserved bits set */
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_MSIX, 0), 0x50);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0), 0x40);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x40), 0x60);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x60), 0);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_MSI, 0), 0);
+	/* masked, a loop is still a loop, and the header still out */
+	cap(0x60, PCI_CAP_ID_VNDR, 0x42);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_MSI, 0), 0);
+	cap(0x60, PCI_CAP_ID_VNDR, 0x3f);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_MSI, 0), 0);
+	assert_int_equal(pci_find_cap(&dev, PCI_CAP_ID_VNDR, 0x40), 0x60);
+}
+
+static void pci_enable_arg(uint64_t d)
+{
+	pci_enable((struct pci_dev *)d, true, false, true);
+}
+
+/* Bus mastering of an owned function is granted only while the check the
+ * authority layer installs says its owner may master the bus (neither
+ * revoked nor quarantined); with none installed, never; a function with
+ * no owner gets what it asks. The check is asked again after the write:
+ * a quarantine that lands in between (the IOMMU's fault interrupt) is not
+ * undone. Before, pci_enable set Bus Master Enable for any caller. */
+static unsigned bm_asks;
+static bool bm_says[2];
+static bool bm_check(uint16_t owner)
+{
+	assert_int_equal(owner, 7);
+	return bm_says[bm_asks++ % 2];
+}
+
+static uint16_t command(const struct pci_dev *d)
+{
+	return pci_cfg_read16(d, PCI_COMMAND);
+}
+
+static void test_pci_enable_bus_master_checked(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d = {.cfg = c, .dev = 6};
+	const uint16_t on =
+	    PCI_COMMAND_MEM | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
+	memset(c, 0, sizeof(c));
+	pci_set_bus_master_check(NULL);
+	pci_enable(&d, true, false, true); /* no owner */
+	assert_int_equal(command(&d), on);
+	d.owner = 7; /* no check installed: refused */
+	const char *log = logged(pci_enable_arg, (uint64_t)&d);
+	assert_int_equal(command(&d), on & ~PCI_COMMAND_MASTER);
+	assert_string_equal(log, "pci 0000:00:06.0: bus mastering refused: "
+				 "owner 7 is revoked, quarantined or unknown "
+				 "to the authority layer; left off\n");
+	pci_set_bus_master_check(bm_check);
+	bm_asks = 0, bm_says[0] = bm_says[1] = true;
+	pci_enable(&d, true, false, true);
+	assert_int_equal(command(&d), on);
+	bm_asks = 0, bm_says[0] = bm_says[1] = false; /* on: turned off */
+	pci_enable(&d, true, false, true);
+	assert_int_equal(command(&d), on & ~PCI_COMMAND_MASTER);
+	assert_int_equal(bm_asks, 1);
+	/* quarantined between the check and the write */
+	bm_asks = 0, bm_says[0] = true, bm_says[1] = false;
+	log = logged(pci_enable_arg, (uint64_t)&d);
+	assert_int_equal(command(&d), on & ~PCI_COMMAND_MASTER);
+	assert_int_equal(bm_asks, 2);
+	assert_non_null(strstr(log, "bus mastering refused"));
+	/* turning it off asks no one */
+	bm_asks = 0;
+	pci_enable(&d, false, false, false);
+	assert_int_equal(command(&d), PCI_COMMAND_INTX_DISABLE);
+	assert_int_equal(bm_asks, 0);
+	pci_set_bus_master_check(NULL);
 }
 
 /* iterating a list with from = the last capability found ends: a list
@@ -877,6 +965,62 @@ static void test_pci_bars_overlap_ignored(void **st)
 		fail_msg("log:\n%s", log);
 }
 
+/* A capability's structure, as long as its own control bits make it
+ * (MSI: 10, 14, 20 or 24 bytes, PCI 3.0 §6.8.1; MSI-X: 12, §6.8.2), must
+ * end inside the 256 bytes the list lives in; one that runs past 0xff is
+ * unused with one line (its registers there would be the function's
+ * extended configuration space, which irq_bind would write as MSI address
+ * and data). MSI-X refused, the function still has its MSI. Before, every
+ * such capability was kept. */
+static void test_pci_cap_past_config_space(void **st)
+{
+	ecam_seg(0, 0);
+	/* a: 64-bit MSI at 0xf4 (14 bytes: to 0x102) */
+	struct fake_fn *a = fn_at(0, 1, 0, 0);
+	a->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	a->cfg[PCI_CAP_PTR] = 0xf4;
+	a->cfg[0xf4] = PCI_CAP_ID_MSI;
+	a->cfg[0xf4 + PCI_MSI_FLAGS] = PCI_MSI_FLAGS_64BIT;
+	/* b: MSI with 64-bit addresses and per-vector masking at 0xe8 (24
+	 * bytes, to 0x100: fits), MSI-X at 0xf8 (12 bytes: to 0x104) */
+	struct fake_fn *b = fn_at(0, 2, 0, 0);
+	b->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	b->cfg[PCI_CAP_PTR] = 0xe8;
+	b->cfg[0xe8] = PCI_CAP_ID_MSI;
+	b->cfg[0xe8 + 1] = 0xf8;
+	b->cfg[0xe8 + PCI_MSI_FLAGS] = PCI_MSI_FLAGS_64BIT;
+	b->cfg[0xe8 + PCI_MSI_FLAGS + 1] = PCI_MSI_FLAGS_MASKBIT >> 8;
+	b->cfg[0xf8] = PCI_CAP_ID_MSIX;
+	/* c: the same MSI at 0xec (to 0x104); 32-bit MSI at 0xf4 fits */
+	struct fake_fn *c = fn_at(0, 3, 0, 0);
+	memcpy(c->cfg, b->cfg, 0x40);
+	c->cfg[PCI_DEVICE_ID] = 3;
+	c->cfg[PCI_CAP_PTR] = 0xec;
+	memcpy(c->cfg + 0xec, b->cfg + 0xe8, 4);
+	c->cfg[0xec + 1] = 0;
+	struct fake_fn *e = fn_at(0, 4, 0, 0);
+	e->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	e->cfg[PCI_CAP_PTR] = 0xf4;
+	e->cfg[0xf4] = PCI_CAP_ID_MSI;
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 4);
+	assert_int_equal(pci_devs[0].cap_msi, 0);
+	assert_int_equal(pci_devs[1].cap_msi, 0xe8);
+	assert_int_equal(pci_devs[1].cap_msix, 0);
+	assert_null(pci_devs[1].msix_table);
+	assert_int_equal(pci_devs[2].cap_msi, 0);
+	assert_int_equal(pci_devs[3].cap_msi, 0xf4);
+	if (!strstr(log,
+		    "pci 0000:00:01.0: MSI capability at 0xf4 is 14 "
+		    "bytes, past configuration space 0xff; MSI unused\n") ||
+	    !strstr(log, "pci 0000:00:02.0: MSI-X capability at 0xf8 is 12 "
+			 "bytes, past configuration space 0xff; MSI-X "
+			 "unused\n") ||
+	    !strstr(log, "pci 0000:00:03.0: MSI capability at 0xec is 24 "
+			 "bytes, past configuration space 0xff; MSI unused\n"))
+		fail_msg("log:\n%s", log);
+}
+
 /* two MCFG entries of one segment whose buses overlap: the later one is
  * refused, so no bus is scanned twice (its functions would be two
  * pci_devs entries); entries of another segment, or of the same segment's
@@ -1120,6 +1264,9 @@ int main(void)
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),
+	    cmocka_unit_test(test_pci_enable_bus_master_checked),
+	    cmocka_unit_test(test_pci_cap_past_config_space),
+	    cmocka_unit_test(test_pci_caps_reserved_bits_masked),
 	    cmocka_unit_test(test_pci_caps_iteration_visits_once),
 	    cmocka_unit_test(test_pci_cfg_bounds),
 	    cmocka_unit_test(test_pci_bar_zero_size),
