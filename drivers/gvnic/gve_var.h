@@ -169,7 +169,8 @@ struct gve_softc {
 	struct dma_buf aq, desc_buf, counters, irq_dbs, link_buf, stats_buf,
 	    info_buf, ptype_buf;
 	/* admin queue */
-	uint32_t aq_prod;
+	uint32_t aq_prod; /* commands written */
+	uint32_t aq_done; /* commands the event counter has passed */
 	bool aq_registered;
 	uint64_t aq_cmds, aq_fail, aq_timeouts;
 	uint32_t aq_last_status;

@@ -119,7 +119,7 @@ void gvm_init(const struct gvm_config *c)
 	gvm_forget();
 	memset(&gvm, 0, sizeof(gvm));
 	gvm.cfg = *c;
-	gvm.override_op = GVM_NO_OVERRIDE;
+	gvm.override_op = gvm.aq_early_op = GVM_NO_OVERRIDE;
 	gvm.irq_db_override = gvm.db_override = gvm.counter_override =
 	    GVM_NO_OVERRIDE;
 	gvm.device_status = c->link_up ? GVE_DEVSTAT_LINK_UP : 0;
@@ -728,6 +728,23 @@ static void gvm_aq_run(void)
 		memcpy(c + 4, &st, 4);
 		gvm.event_counter++;
 	}
+}
+
+/* hostile: a command written to the queue but not yet named by the
+ * doorbell is counted complete without being run (aq_early_op) */
+static void gvm_aq_early(void)
+{
+	if (gvm.aq_early_op == GVM_NO_OVERRIDE || !gvm.aq_live)
+		return;
+	uint8_t *q = dma(gvm.aq, GVE_ADMINQ_SIZE, "admin queue");
+	if (!q)
+		return;
+	uint8_t *c = q + (gvm.event_counter & GVE_ADMINQ_MASK) * 64;
+	if (be32p(c, 0) != gvm.aq_early_op || be32p(c, 4) != 0)
+		return;
+	gvm.aq_early_op = GVM_NO_OVERRIDE;
+	gvm.event_counter++;
+	gvm.doorbell = gvm.event_counter;
 }
 
 void gvm_aq_set_base(uint32_t n)
@@ -1387,6 +1404,7 @@ static uint32_t reg_read(uint32_t off, unsigned w)
 		v = gvm.pfn;
 		break;
 	case GVE_REG_ADMINQ_EVENT_COUNTER:
+		gvm_aq_early();
 		v = gvm.event_counter;
 		if (gvm.bogus_counter > 0) {
 			gvm.bogus_counter--;

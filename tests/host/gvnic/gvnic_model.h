@@ -102,6 +102,10 @@ struct gvm {
 	bool stall; /* commands never complete */
 	uint32_t override_op, override_status;
 	int bogus_counter; /* >0: next event-counter reads return bogus */
+	/* GVM_NO_OVERRIDE or an opcode: the first command of it the device
+	 * finds in the queue is claimed complete (event counter moved past
+	 * it) before any doorbell names it, never run, its status UNSET */
+	uint32_t aq_early_op;
 	const uint8_t *desc_override;
 	size_t desc_override_len;
 	/* configuration */

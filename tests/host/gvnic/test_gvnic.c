@@ -253,7 +253,7 @@ static void t_counter_wrap_gqi(void **s)
 		gvm_gqi_tx_counter(q, base);
 	}
 	gvm_aq_set_base(base);
-	sc->aq_prod = base;
+	sc->aq_prod = sc->aq_done = base;
 	traffic(80, 3);
 	assert_true(sc->tx[0].req < 0x100);
 	assert_true(sc->rx[0].cnt < 0x100);
@@ -432,6 +432,39 @@ static void t_admin_counter_hostile(void **s)
 	assert_int_equal(sc->resets, 1);
 	assert_int_equal(sc->state, GVE_S_UP);
 	traffic(3, 5);
+	finish(true);
+}
+
+/* an event counter that counts a command complete before the doorbell
+ * named it: the command never ran and its status is UNSET. A single
+ * command (VERIFY_DRIVER_COMPATIBILITY at attach, REPORT_LINK_SPEED at run
+ * time) and one inside a batch (the first CREATE_TX_QUEUE, seen when the
+ * second is issued) are refused, not taken as done */
+static void t_admin_counter_early(void **s)
+{
+	static const uint32_t ops[] = {GVE_AQ_VERIFY_DRIVER_COMPATIBILITY,
+				       GVE_AQ_CREATE_TX_QUEUE};
+	for (unsigned i = 0; i < ARRAY_SIZE(ops); i++) {
+		struct gvm_config c = cfg(i, i == 1);
+		model_reset(&c);
+		gvm.aq_early_op = ops[i];
+		assert_int_equal(attach(), GVE_EDEVICE);
+		assert_int_equal(gvm.aq_early_op, GVM_NO_OVERRIDE);
+		assert_true(sc->hostile >= 1);
+		assert_int_equal(sc->state, GVE_S_FAILED);
+		finish(true);
+	}
+	struct gvm_config c = cfg(1, false);
+	assert_int_equal(start(&c), 0);
+	gvm.aq_early_op = GVE_AQ_REPORT_LINK_SPEED;
+	sc->link_mbps = 0;
+	assert_int_equal(gve_aq_link_speed(sc), GVE_EDEVICE);
+	assert_int_equal(gvm.aq_early_op, GVM_NO_OVERRIDE);
+	uint8_t b[2048];
+	gve_recv(sc, b, sizeof(b));
+	assert_int_equal(sc->resets, 1);
+	assert_int_equal(sc->state, GVE_S_UP);
+	traffic(3, 6);
 	finish(true);
 }
 
@@ -1505,6 +1538,7 @@ int main(void)
 	    cmocka_unit_test(t_verify_compat),
 	    cmocka_unit_test(t_admin_timeout),
 	    cmocka_unit_test(t_admin_counter_hostile),
+	    cmocka_unit_test(t_admin_counter_early),
 	    cmocka_unit_test(t_hostile_gqi_tx_counter),
 	    cmocka_unit_test(t_hostile_gqi_rx_len_short),
 	    cmocka_unit_test(t_hostile_gqi_rx_len_long),
