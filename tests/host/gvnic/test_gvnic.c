@@ -1465,9 +1465,96 @@ static void t_polling_only(void **s)
 		traffic(20, 4);
 		finish(true);
 	}
+	host_irq_refuse = false; /* the tests after this one bind vectors */
 }
 
 /* the model itself: each class of driver mistake it must catch */
+/* the first violation since `v` was cleared names `what` */
+static void caught(const char *what)
+{
+	assert_true(gvm.violations >= 1);
+	if (!strstr(gvm.first_violation, what))
+		fail_msg("expected \"%s\", model said: %s", what,
+			 gvm.first_violation);
+	gvm.violations = 0;
+	gvm.first_violation[0] = 0;
+}
+
+/* a DQO TX descriptor the driver did not write: tag, buffer, length */
+static void dqo_tx_forge(uint16_t tag, uint64_t addr, uint16_t len)
+{
+	struct gve_tx *tx = &sc->tx[0];
+	struct gve_tx_desc_dqo *d =
+	    &((struct gve_tx_desc_dqo *)tx->ring.va)[tx->tail];
+	memset(d, 0, sizeof(*d));
+	d->buf_addr = addr;
+	d->dtype_flags = GVE_TX_PKT_DESC_DTYPE_DQO | GVE_TXD_DQO_EOP;
+	d->compl_tag = tag;
+	d->buf_size = len;
+	tx->tail = (tx->tail + 1) & tx->mask;
+	gve_db_write_le(sc, tx->db_index, tx->tail);
+}
+
+/* the model's checks on data buffers, each shown to fire on the mistake it
+ * is for: a buffer on a structure the device holds, a buffer reused while
+ * the device holds it (DQO TX tags, GQI TX FIFO space, DQO RX buffers), a
+ * GQI RX slot on a ring */
+static void t_model_catches_buffers(void **s)
+{
+	uint8_t f[200], g[2048];
+	frame_make(f, sizeof(f), 3);
+	/* DQO_RDA TX */
+	struct gvm_config c = cfg(1, true);
+	assert_int_equal(start(&c), 0);
+	gvm.quiet = true;
+	gvm.tx[0].hold_completions = true;
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	uint16_t t = last_tag();
+	uint64_t held = ((const struct gve_tx_desc_dqo *)sc->tx[0]
+			     .ring.va)[(sc->tx[0].tail - 1) & sc->tx[0].mask]
+			    .buf_addr;
+	assert_int_equal(gvm.violations, 0);
+	dqo_tx_forge((uint16_t)(t + 1), held + 64, 100);
+	caught("overlaps tag");
+	dqo_tx_forge((uint16_t)(t + 2), sc->tx[1].ring.iova, 100);
+	caught("overlaps the device's tx ring");
+	/* DQO RX: a buffer posted again while the device holds it */
+	struct gve_rx *rx = &sc->rx[0];
+	struct gve_rx_buf_desc_dqo *bq = rx->data.va;
+	assert_int_equal(rx->bufq_tail, 63); /* 0..31 handed over */
+	bq[40].buf_id = bq[5].buf_id;
+	bq[40].buf_addr = bq[5].buf_addr;
+	gve_db_write_le(sc, rx->db_index, 48);
+	caught("posted while the device holds");
+	gvm.violations = 0;
+	gve_detach(sc);
+	free(sc);
+	sc = NULL;
+	/* GQI_QPL TX: FIFO space taken again before it was reported done */
+	c = cfgf(1, GVE_QF_GQI_QPL);
+	assert_int_equal(start(&c), 0);
+	gvm.quiet = true;
+	gvm.tx[0].hold_completions = true;
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	sc->tx[0].fifo_head = 0;
+	sc->tx[0].fifo_avail = sc->tx[0].fifo_size;
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	caught("not yet reported done");
+	gve_detach(sc);
+	free(sc);
+	sc = NULL;
+	/* GQI_RDA RX: a slot re-posted on the descriptor ring */
+	c = cfgf(1, GVE_QF_GQI_RDA);
+	assert_int_equal(start(&c), 0);
+	gvm.quiet = true;
+	assert_true(gvm_rx_inject(0, f, sizeof(f)));
+	((uint64_t *)sc->rx[0].data.va)[0] = cpu_to_be64(sc->rx[1].desc.iova);
+	assert_int_equal(gve_recv(sc, g, sizeof(g)), (int)sizeof(f));
+	caught("overlaps the device's rx descriptor ring");
+	gvm.violations = 0;
+	finish(false);
+}
+
 static void t_model_catches(void **s)
 {
 	struct gvm_config c = cfg(1, false);
@@ -1576,6 +1663,7 @@ int main(void)
 	    cmocka_unit_test(t_reset_recovery_fails),
 	    cmocka_unit_test(t_polling_only),
 	    cmocka_unit_test(t_model_catches),
+	    cmocka_unit_test(t_model_catches_buffers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
