@@ -144,9 +144,12 @@ struct gve_rx {
 	bool skipping; /* dropping the rest of a multi-descriptor packet */
 	/* DQO */
 	uint32_t bufq_tail, nbufs, posted_cnt;
+	uint32_t db_tail; /* buffer-queue tail last rung: slots past it are
+			     written but not the device's yet */
 	uint32_t compl_head;
 	uint8_t compl_gen;
 	uint8_t posted[GVE_RING_MAX];
+	uint16_t buf_slot[GVE_RING_MAX]; /* buffer-queue slot of each id */
 	uint16_t buf_free[GVE_RING_MAX];
 	uint32_t nbuf_free;
 	uint64_t packets, bytes;

@@ -626,6 +626,28 @@ static void t_hostile_dqo_rx_unposted(void **s)
 	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
 	recover_after();
 }
+/* a buffer the driver wrote to the buffer queue past its last doorbell
+ * (rung every 32 buffers) was never handed to the device: a completion
+ * naming it is refused. Taken, the driver re-posts it and the next doorbell
+ * hands the device one buffer in two slots */
+static void t_hostile_dqo_rx_unrung(void **s)
+{
+	for (int k = 0; k < 2; k++) {
+		struct gvm_config c =
+		    cfgf(1, k ? GVE_QF_DQO_QPL : GVE_QF_DQO_RDA);
+		uint8_t b[2048];
+		assert_int_equal(start(&c), 0);
+		struct gve_rx *rx = &sc->rx[0];
+		assert_int_equal(rx->bufq_tail, 63); /* rung at 32 */
+		uint16_t id =
+		    ((const struct gve_rx_buf_desc_dqo *)rx->data.va)[49]
+			.buf_id;
+		gvm_dqo_rx_raw(0, id, 100, 0, 0);
+		assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+		assert_int_equal(sc->nic.stats.rx_packets, 0);
+		recover_after();
+	}
+}
 static void t_hostile_dqo_rx_len(void **s)
 {
 	dqo_rx_bad(0, 4000, 0, 0);
@@ -1637,6 +1659,7 @@ int main(void)
 	    cmocka_unit_test(t_hostile_dqo_compl_type),
 	    cmocka_unit_test(t_hostile_dqo_rx_buf_id),
 	    cmocka_unit_test(t_hostile_dqo_rx_unposted),
+	    cmocka_unit_test(t_hostile_dqo_rx_unrung),
 	    cmocka_unit_test(t_hostile_dqo_rx_len),
 	    cmocka_unit_test(t_hostile_dqo_rx_bufq),
 	    cmocka_unit_test(t_hostile_dqo_rx_split),
