@@ -18,10 +18,14 @@
  * The frame oracle: every frame the model delivers carries a serial number
  * and a pattern derived from it; a frame the driver receives that carries
  * the mark must be one delivered and not yet received, byte for byte
- * (never twice, never another's bytes). The model zeroes each buffer as it
+ * (never twice, never another's bytes), and one without it needs a forged
+ * completion to account for it. The model zeroes each buffer as it
  * is handed over, so a forged completion can only return zeroes or a frame
  * the device wrote since. Every frame the driver accepts to send must leave
- * on the wire once, unchanged, and nothing else. */
+ * on the wire once, unchanged, and nothing else. Until the script forges a
+ * counter, completion or event counter, the driver may refuse nothing
+ * (gve_hostile): the model is an honest device. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -37,6 +41,8 @@ static struct gve_softc sc;
 static uint16_t fz_len[FZ_SERIALS];
 static uint8_t fz_state[FZ_SERIALS]; /* 0 none, 1 delivered, 2 received */
 static uint32_t fz_serial;
+/* forged RX completions written: the only source of an unmarked frame */
+static uint32_t fz_forged;
 
 /* a finding: say which oracle fired, then stop */
 static void fz_fail(const char *why, uint32_t serial)
@@ -59,8 +65,13 @@ static void fz_frame(uint8_t *f, size_t len, uint32_t serial, uint8_t kind)
 static void fz_received(const uint8_t *f, int n)
 {
 	uint8_t want[2048];
-	if (n < 8 || memcmp(f, "GVMR", 4))
+	if (n < 8 || memcmp(f, "GVMR", 4)) {
+		/* bytes the model never delivered: a forged completion's */
+		if (!fz_forged--)
+			fz_fail("received a frame no completion accounts for",
+				0);
 		return;
+	}
 	uint32_t s = (uint32_t)f[4] << 24 | (uint32_t)f[5] << 16 |
 		     (uint32_t)f[6] << 8 | f[7];
 	if (s == 0 || s >= FZ_SERIALS || fz_state[s] == 0)
@@ -150,7 +161,8 @@ static void fz_script(uint8_t mode, struct rd *r)
 		return;
 	}
 	memset(fz_state, 0, sizeof(fz_state));
-	fz_serial = 0;
+	fz_serial = fz_forged = 0;
+	bool forged_any = false; /* a forged counter, completion or value */
 	for (unsigned steps = 0; r->n && steps < 256; steps++) {
 		unsigned q = take(r, 1);
 		unsigned op = q % 13;
@@ -182,20 +194,27 @@ static void fz_script(uint8_t mode, struct rd *r)
 			break;
 		}
 		case 2:
-			if (!dqo && gvm.tx[q].live)
+			if (!dqo && gvm.tx[q].live) {
 				gvm_gqi_tx_counter(q, sc.tx[q].done +
 							  take(r, 1) - 8);
+				forged_any = true;
+			}
 			break;
 		case 3:
 			if (!dqo && gvm.rx[q].live &&
-			    gvm.rx[q].fill != gvm.rx[q].cnt)
+			    gvm.rx[q].fill != gvm.rx[q].cnt) {
 				gvm_gqi_rx_raw(q, (uint16_t)take(r, 2),
 					       (uint16_t)(take(r, 2) & ~7u));
+				fz_forged++;
+				forged_any = true;
+			}
 			break;
 		case 4:
-			if (dqo && gvm.tx[q].live)
+			if (dqo && gvm.tx[q].live) {
 				gvm_dqo_tx_raw(q, take(r, 1) & 7,
 					       (uint16_t)take(r, 2));
+				forged_any = true;
+			}
 			break;
 		case 5:
 			if (dqo && gvm.rx[q].live) {
@@ -203,6 +222,8 @@ static void fz_script(uint8_t mode, struct rd *r)
 				gvm_dqo_rx_raw(q, (uint16_t)take(r, 2),
 					       (uint16_t)(take(r, 2) & 0x3fff),
 					       v & 1, v & 2);
+				fz_forged++;
+				forged_any = true;
 			}
 			break;
 		case 6: /* device status bits: reset, link, stats */
@@ -218,16 +239,14 @@ static void fz_script(uint8_t mode, struct rd *r)
 			break;
 		case 8:
 			gvm.bogus_counter = take(r, 1) & 1;
+			forged_any |= gvm.bogus_counter;
 			break;
 		case 9:
 			gvm.cfg.link_mbps = take(r, 4);
 			(void)gve_aq_link_speed(&sc);
 			break;
-		case 10:
-			if (!dqo)
-				gvm.tx[q].hold_completions = take(r, 1) & 1;
-			else
-				gvm_tx_flush(q);
+		case 10: /* completions held back, or all given now */
+			gvm.tx[q].hold_completions = take(r, 1) & 1;
 			if (!gvm.tx[q].hold_completions && gvm.tx[q].live)
 				gvm_tx_flush(q);
 			break;
@@ -240,6 +259,10 @@ static void fz_script(uint8_t mode, struct rd *r)
 		/* the driver polls after every device action */
 		while (fz_recv(f, sizeof(f)) > 0)
 			;
+		/* a device that forged nothing is never refused */
+		if (!forged_any && sc.hostile)
+			fz_fail("refused a value an honest device gave",
+				(uint32_t)sc.hostile);
 	}
 	gvm.override_op = GVM_NO_OVERRIDE;
 	gvm.bogus_counter = 0;

@@ -1110,6 +1110,8 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 			if (tag < ARRAY_SIZE(t->buf_addr)) {
 				t->buf_addr[tag] = d->buf_addr;
 				t->buf_len[tag] = (uint16_t)sz;
+				t->missed[tag / 8] &=
+				    (uint8_t) ~(1u << (tag % 8));
 			}
 			t->inflight[tag / 8] |= (uint8_t)(1u << (tag % 8));
 			wire_push(frame, got);
