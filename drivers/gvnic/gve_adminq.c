@@ -22,7 +22,7 @@ int gve_aq_register(struct gve_softc *sc)
 	uint64_t a = sc->aq.iova;
 
 	memset(sc->aq.va, 0, GVE_ADMINQ_SIZE);
-	sc->aq_prod = 0;
+	sc->aq_prod = sc->aq_done = 0;
 	if (sc->g.revision < 1) {
 		if ((a >> 12) > 0xffffffffull) {
 			kprintf("%s: unable to register admin queue: "
@@ -180,22 +180,36 @@ static int gve_aq_read_counter(struct gve_softc *sc, uint32_t *out)
 	return GVE_OK;
 }
 
+/* the event counter between doorbells: nothing is outstanding that the
+ * device was told of, so it must still read aq_done. A counter that moved
+ * on counts commands the doorbell never named (never run, their status
+ * UNSET), one that went back counts commands again. */
+static int gve_aq_idle_counter(struct gve_softc *sc)
+{
+	uint32_t ec;
+	int err;
+
+	if ((err = gve_aq_read_counter(sc, &ec)))
+		return err;
+	if (ec != sc->aq_done) {
+		gve_hostile(sc, "admin event counter", ec);
+		return GVE_EDEVICE;
+	}
+	return GVE_OK;
+}
+
 /* gve_adminq_kick_and_wait: ring the doorbell with every command issued so
  * far, wait until the event counter reaches it, then check each status and
- * return the first error. The counter may only move forward within the
- * commands outstanding. */
+ * return the first error. The counter may only move forward from the last
+ * completion the driver saw (aq_done) within the commands outstanding. */
 int gve_aq_kick_wait(struct gve_softc *sc)
 {
-	uint32_t tail, head = sc->aq_prod, ec = 0;
+	uint32_t tail = sc->aq_done, head = sc->aq_prod, ec = tail;
 	unsigned i;
 	int err;
 
-	if ((err = gve_aq_read_counter(sc, &tail)))
+	if ((err = gve_aq_idle_counter(sc)))
 		return err;
-	if (head - tail > GVE_ADMINQ_SLOTS) {
-		gve_hostile(sc, "admin event counter", tail);
-		return GVE_EDEVICE;
-	}
 	mmio_write_be32(&sc->g.reg, GVE_REG_ADMINQ_DOORBELL, head);
 	for (i = 0; i < GVE_FAST_POLLS + GVE_ADMINQ_POLLS; i++) {
 		if ((err = gve_aq_read_counter(sc, &ec)))
@@ -218,6 +232,7 @@ int gve_aq_kick_wait(struct gve_softc *sc)
 		sc->reset_reason = "admin queue timeout";
 		return GVE_ETIMEDOUT;
 	}
+	sc->aq_done = head;
 	dma_rmb();
 	for (uint32_t n = tail; n != head; n++) {
 		struct gve_aq_cmd *c = gve_aq_slot(sc, n);
@@ -239,20 +254,13 @@ int gve_aq_kick_wait(struct gve_softc *sc)
  * full, flush what is outstanding first */
 int gve_aq_issue(struct gve_softc *sc, const struct gve_aq_cmd *cmd)
 {
-	uint32_t tail;
 	int err;
 
-	if ((err = gve_aq_read_counter(sc, &tail)))
+	if ((err = gve_aq_idle_counter(sc)))
 		return err;
-	if (((sc->aq_prod + 1) & GVE_ADMINQ_MASK) == (tail & GVE_ADMINQ_MASK)) {
-		if ((err = gve_aq_kick_wait(sc)))
-			return err;
-		if ((err = gve_aq_read_counter(sc, &tail)))
-			return err;
-		if (((sc->aq_prod + 1) & GVE_ADMINQ_MASK) ==
-		    (tail & GVE_ADMINQ_MASK))
-			return GVE_ENOMEM;
-	}
+	if (sc->aq_prod - sc->aq_done >= GVE_ADMINQ_SLOTS - 1 &&
+	    (err = gve_aq_kick_wait(sc)))
+		return err;
 	memcpy(gve_aq_slot(sc, sc->aq_prod), cmd, sizeof(*cmd));
 	dma_wmb();
 	sc->aq_prod++;
@@ -260,18 +268,16 @@ int gve_aq_issue(struct gve_softc *sc, const struct gve_aq_cmd *cmd)
 	return GVE_OK;
 }
 
-/* gve_adminq_execute_cmd: one command on an idle queue */
+/* gve_adminq_execute_cmd: one command on an idle queue. Commands still
+ * outstanding were left by a batch that failed (counter refused, device
+ * gone, timeout), each of which ends in a reset that re-registers the
+ * queue: nothing more is issued until then. */
 int gve_aq_exec(struct gve_softc *sc, const struct gve_aq_cmd *cmd)
 {
-	uint32_t tail;
 	int err;
 
-	if ((err = gve_aq_read_counter(sc, &tail)))
-		return err;
-	if (tail != sc->aq_prod) {
-		gve_hostile(sc, "admin event counter", tail);
-		return GVE_EDEVICE;
-	}
+	if (sc->aq_prod != sc->aq_done)
+		return GVE_EAGAIN;
 	if ((err = gve_aq_issue(sc, cmd)))
 		return err;
 	return gve_aq_kick_wait(sc);

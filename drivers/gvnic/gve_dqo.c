@@ -35,7 +35,7 @@ void gve_dqo_rings_init(struct gve_softc *sc)
 		memset(rx->qres.va, 0, rx->qres.len);
 		memset(rx->desc.va, 0, rx->desc.len);
 		memset(rx->data.va, 0, rx->data.len);
-		rx->bufq_tail = 0;
+		rx->bufq_tail = rx->db_tail = 0;
 		rx->posted_cnt = 0;
 		rx->compl_head = 0;
 		rx->compl_gen = 0;
@@ -64,11 +64,13 @@ static void gve_dqo_rx_post(struct gve_softc *sc, struct gve_rx *rx)
 		d->buf_addr = le64(
 		    gve_buf_addr(sc, &rx->qpl, (uint64_t)id * GVE_BUF_SIZE));
 		rx->posted[id] = 1;
+		rx->buf_slot[id] = (uint16_t)rx->bufq_tail;
 		rx->posted_cnt++;
 		rx->bufq_tail = (rx->bufq_tail + 1) & rx->mask;
 		if ((rx->bufq_tail & (GVE_RX_BUF_THRESH_DQO - 1)) == 0) {
 			dma_wmb();
 			gve_db_write_le(sc, rx->db_index, rx->bufq_tail);
+			rx->db_tail = rx->bufq_tail;
 		}
 	}
 }
@@ -257,8 +259,20 @@ void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx)
 		gve_dqo_tags_expire(sc, tx);
 }
 
-/* gve_rx_poll_dqo: each completion names a posted buffer; its length must
- * fit that buffer; header split was not asked for; buffer queue 0 only */
+/* a posted buffer is the device's once a doorbell passed its slot; one
+ * written to the buffer queue after the last doorbell never was. Linux
+ * checks only that the buffer is allocated (gve_buf_state_is_allocated),
+ * which it is from the moment it is written. */
+static bool gve_dqo_rx_handed(const struct gve_rx *rx, uint32_t id)
+{
+	return rx->posted[id] &&
+	       ((rx->buf_slot[id] - rx->db_tail) & rx->mask) >=
+		   ((rx->bufq_tail - rx->db_tail) & rx->mask);
+}
+
+/* gve_rx_poll_dqo: each completion names a buffer handed to the device;
+ * its length must fit that buffer; header split was not asked for; buffer
+ * queue 0 only */
 int gve_dqo_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf, size_t cap)
 {
 	const struct gve_rx_compl_dqo *ring = rx->desc.va;
@@ -275,7 +289,7 @@ int gve_dqo_recv(struct gve_softc *sc, struct gve_rx *rx, void *buf, size_t cap)
 			gve_hostile(sc, "rx buffer queue id", 1);
 			return 0;
 		}
-		if (id >= rx->nbufs || !rx->posted[id]) {
+		if (id >= rx->nbufs || !gve_dqo_rx_handed(rx, id)) {
 			gve_hostile(sc, "rx buffer id", id);
 			return 0;
 		}

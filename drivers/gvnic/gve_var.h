@@ -144,9 +144,12 @@ struct gve_rx {
 	bool skipping; /* dropping the rest of a multi-descriptor packet */
 	/* DQO */
 	uint32_t bufq_tail, nbufs, posted_cnt;
+	uint32_t db_tail; /* buffer-queue tail last rung: slots past it are
+			     written but not the device's yet */
 	uint32_t compl_head;
 	uint8_t compl_gen;
 	uint8_t posted[GVE_RING_MAX];
+	uint16_t buf_slot[GVE_RING_MAX]; /* buffer-queue slot of each id */
 	uint16_t buf_free[GVE_RING_MAX];
 	uint32_t nbuf_free;
 	uint64_t packets, bytes;
@@ -169,7 +172,8 @@ struct gve_softc {
 	struct dma_buf aq, desc_buf, counters, irq_dbs, link_buf, stats_buf,
 	    info_buf, ptype_buf;
 	/* admin queue */
-	uint32_t aq_prod;
+	uint32_t aq_prod; /* commands written */
+	uint32_t aq_done; /* commands the event counter has passed */
 	bool aq_registered;
 	uint64_t aq_cmds, aq_fail, aq_timeouts;
 	uint32_t aq_last_status;

@@ -10,8 +10,23 @@
  * (miss, re-injection, alternate miss), status bits, admin status
  * overrides, the clock jumping past the miss-path timeouts — interleaved
  * with driver sends and receives. A model violation (the driver broke the
- * interface), a sanitizer report, or memory revoked while the device holds it
- * is a finding. */
+ * interface: DMA outside its pools, a data buffer on a ring or other
+ * structure the device holds, outside the queue's page list, or reused
+ * while the device holds it), a sanitizer report, memory revoked while the
+ * device holds it, or a frame oracle failing is a finding.
+ *
+ * The frame oracle: every frame the model delivers carries a serial number
+ * and a pattern derived from it; a frame the driver receives that carries
+ * the mark must be one delivered and not yet received, byte for byte
+ * (never twice, never another's bytes), and one without it needs a forged
+ * completion to account for it. The model zeroes each buffer as it
+ * is handed over, so a forged completion can only return zeroes or a frame
+ * the device wrote since. Every frame the driver accepts to send must leave
+ * on the wire once, unchanged, and nothing else. Until the script forges a
+ * counter, completion or event counter, the driver may refuse nothing
+ * (gve_hostile): the model is an honest device. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "drivers/gvnic/gve_var.h"
@@ -20,6 +35,62 @@
 #include "shim.h"
 
 static struct gve_softc sc;
+
+/* frames delivered to the driver: serial -> length, and whether received */
+#define FZ_SERIALS 512
+static uint16_t fz_len[FZ_SERIALS];
+static uint8_t fz_state[FZ_SERIALS]; /* 0 none, 1 delivered, 2 received */
+static uint32_t fz_serial;
+/* forged RX completions written: the only source of an unmarked frame */
+static uint32_t fz_forged;
+
+/* a finding: say which oracle fired, then stop */
+static void fz_fail(const char *why, uint32_t serial)
+{
+	fprintf(stderr, "fuzz_gvnic: %s (serial %u)\n", why, serial);
+	__builtin_trap();
+}
+
+static void fz_frame(uint8_t *f, size_t len, uint32_t serial, uint8_t kind)
+{
+	for (size_t i = 0; i < len; i++)
+		f[i] = (uint8_t)(serial * 131 + i * 7 + kind);
+	memcpy(f, "GVM", 3);
+	f[3] = kind;
+	f[4] = (uint8_t)(serial >> 24), f[5] = (uint8_t)(serial >> 16);
+	f[6] = (uint8_t)(serial >> 8), f[7] = (uint8_t)serial;
+}
+
+/* what gve_recv returned: one of the model's frames at most once, exact */
+static void fz_received(const uint8_t *f, int n)
+{
+	uint8_t want[2048];
+	if (n < 8 || memcmp(f, "GVMR", 4)) {
+		/* bytes the model never delivered: a forged completion's */
+		if (!fz_forged--)
+			fz_fail("received a frame no completion accounts for",
+				0);
+		return;
+	}
+	uint32_t s = (uint32_t)f[4] << 24 | (uint32_t)f[5] << 16 |
+		     (uint32_t)f[6] << 8 | f[7];
+	if (s == 0 || s >= FZ_SERIALS || fz_state[s] == 0)
+		fz_fail("received a frame never delivered", s);
+	if (fz_state[s] == 2)
+		fz_fail("received a frame twice", s);
+	fz_frame(want, fz_len[s], s, 'R');
+	if ((size_t)n != fz_len[s] || memcmp(f, want, (size_t)n))
+		fz_fail("received a frame changed", s);
+	fz_state[s] = 2;
+}
+
+static int fz_recv(uint8_t *f, size_t cap)
+{
+	int n = gve_recv(&sc, f, cap);
+	if (n > 0)
+		fz_received(f, n);
+	return n;
+}
 
 struct rd {
 	const uint8_t *p;
@@ -50,7 +121,7 @@ static void fz_descriptor(const uint8_t *data, size_t size)
 	gvm_default_config(&c);
 	host_auth_reset();
 	gvm_init(&c);
-	gvm.quiet = true;
+	gvm.quiet = !getenv("FUZZ_GVNIC_TRACE");
 	gvm.desc_override = buf;
 	gvm.desc_override_len = sizeof(buf);
 	memset(&sc, 0, sizeof(sc));
@@ -82,47 +153,68 @@ static void fz_script(uint8_t mode, struct rd *r)
 	bool dqo = c.dqo || c.dqo_qpl;
 	host_auth_reset();
 	gvm_init(&c);
-	gvm.quiet = true;
+	gvm.quiet = !getenv("FUZZ_GVNIC_TRACE");
 	memset(&sc, 0, sizeof(sc));
 	struct gve_grants g = host_gve_grants();
 	if (gve_attach(&sc, &g) != 0) {
 		gve_detach(&sc);
 		return;
 	}
+	memset(fz_state, 0, sizeof(fz_state));
+	fz_serial = fz_forged = 0;
+	bool forged_any = false; /* a forged counter, completion or value */
 	for (unsigned steps = 0; r->n && steps < 256; steps++) {
 		unsigned q = take(r, 1);
 		unsigned op = q % 13;
 		q = (q >> 4) % sc.nqueues;
 		switch (op) {
-		case 0: { /* the driver sends */
+		case 0: { /* the driver sends: the frame leaves once */
 			size_t len = 14 + take(r, 1) * 6;
-			memset(f, (int)len, len);
-			(void)gve_send(&sc, f, len);
-			while (gvm_wire_pop(f, sizeof(f)) > 0)
-				;
+			uint8_t w[2048];
+			fz_frame(f, len, ++fz_serial, 'T');
+			int sent = gve_send(&sc, f, len) == 0;
+			int n = gvm_wire_pop(w, sizeof(w));
+			if (sent && (n != (int)len || memcmp(f, w, len)))
+				fz_fail("sent frame lost or changed",
+					fz_serial);
+			if (!sent && n > 0)
+				fz_fail("refused frame sent", fz_serial);
+			if (gvm_wire_pop(w, sizeof(w)) > 0)
+				fz_fail("frame sent twice", fz_serial);
 			break;
 		}
 		case 1: { /* the device delivers a frame */
 			size_t len = 14 + take(r, 1) * 5;
-			memset(f, 0x5a, len);
-			(void)gvm_rx_inject(q, f, len);
+			uint32_t s = ++fz_serial;
+			fz_frame(f, len, s, 'R');
+			if (s < FZ_SERIALS && gvm_rx_inject(q, f, len)) {
+				fz_len[s] = (uint16_t)len;
+				fz_state[s] = 1;
+			}
 			break;
 		}
 		case 2:
-			if (!dqo && gvm.tx[q].live)
+			if (!dqo && gvm.tx[q].live) {
 				gvm_gqi_tx_counter(q, sc.tx[q].done +
 							  take(r, 1) - 8);
+				forged_any = true;
+			}
 			break;
 		case 3:
 			if (!dqo && gvm.rx[q].live &&
-			    gvm.rx[q].fill != gvm.rx[q].cnt)
+			    gvm.rx[q].fill != gvm.rx[q].cnt) {
 				gvm_gqi_rx_raw(q, (uint16_t)take(r, 2),
 					       (uint16_t)(take(r, 2) & ~7u));
+				fz_forged++;
+				forged_any = true;
+			}
 			break;
 		case 4:
-			if (dqo && gvm.tx[q].live)
+			if (dqo && gvm.tx[q].live) {
 				gvm_dqo_tx_raw(q, take(r, 1) & 7,
 					       (uint16_t)take(r, 2));
+				forged_any = true;
+			}
 			break;
 		case 5:
 			if (dqo && gvm.rx[q].live) {
@@ -130,6 +222,8 @@ static void fz_script(uint8_t mode, struct rd *r)
 				gvm_dqo_rx_raw(q, (uint16_t)take(r, 2),
 					       (uint16_t)(take(r, 2) & 0x3fff),
 					       v & 1, v & 2);
+				fz_forged++;
+				forged_any = true;
 			}
 			break;
 		case 6: /* device status bits: reset, link, stats */
@@ -145,16 +239,14 @@ static void fz_script(uint8_t mode, struct rd *r)
 			break;
 		case 8:
 			gvm.bogus_counter = take(r, 1) & 1;
+			forged_any |= gvm.bogus_counter;
 			break;
 		case 9:
 			gvm.cfg.link_mbps = take(r, 4);
 			(void)gve_aq_link_speed(&sc);
 			break;
-		case 10:
-			if (!dqo)
-				gvm.tx[q].hold_completions = take(r, 1) & 1;
-			else
-				gvm_tx_flush(q);
+		case 10: /* completions held back, or all given now */
+			gvm.tx[q].hold_completions = take(r, 1) & 1;
 			if (!gvm.tx[q].hold_completions && gvm.tx[q].live)
 				gvm_tx_flush(q);
 			break;
@@ -165,8 +257,12 @@ static void fz_script(uint8_t mode, struct rd *r)
 			break;
 		}
 		/* the driver polls after every device action */
-		while (gve_recv(&sc, f, sizeof(f)) > 0)
+		while (fz_recv(f, sizeof(f)) > 0)
 			;
+		/* a device that forged nothing is never refused */
+		if (!forged_any && sc.hostile)
+			fz_fail("refused a value an honest device gave",
+				(uint32_t)sc.hostile);
 	}
 	gvm.override_op = GVM_NO_OVERRIDE;
 	gvm.bogus_counter = 0;
@@ -177,7 +273,7 @@ static void fz_script(uint8_t mode, struct rd *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	shim_quiet = 1;
+	shim_quiet = !getenv("FUZZ_GVNIC_TRACE");
 	if (size < 1)
 		return 0;
 	if (data[0] & 0x80) {

@@ -14,6 +14,7 @@
 #include "gvnic_model.h"
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
+#include "shim.h"
 
 struct gvm gvm;
 
@@ -119,7 +120,7 @@ void gvm_init(const struct gvm_config *c)
 	gvm_forget();
 	memset(&gvm, 0, sizeof(gvm));
 	gvm.cfg = *c;
-	gvm.override_op = GVM_NO_OVERRIDE;
+	gvm.override_op = gvm.aq_early_op = GVM_NO_OVERRIDE;
 	gvm.irq_db_override = gvm.db_override = gvm.counter_override =
 	    GVM_NO_OVERRIDE;
 	gvm.device_status = c->link_up ? GVE_DEVSTAT_LINK_UP : 0;
@@ -142,6 +143,37 @@ static void *dma(uint64_t iova, size_t len, const char *what)
 static bool pow2(uint32_t v)
 {
 	return v && !(v & (v - 1));
+}
+
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* the control structures the device holds: admin queue, event counters,
+ * IRQ doorbell array, stats report, each live queue's rings and resources */
+struct held {
+	uint64_t a, l;
+	const char *what;
+};
+static unsigned held_ctl(struct held *h);
+#define HELD_MAX 64
+
+/* a data buffer the driver hands the device (a frame to send, a buffer to
+ * receive into): driver memory, never one of the structures above. The
+ * pool check alone cannot tell a buffer from a ring in the same pool. */
+static bool buf_check(uint64_t a, uint64_t len, const char *what)
+{
+	struct held h[HELD_MAX];
+	unsigned n = held_ctl(h);
+	for (unsigned i = 0; i < n; i++)
+		if (overlap(a, len, h[i].a, h[i].l)) {
+			gvm_violation("%s %#llx+%llu overlaps the device's %s",
+				      what, (unsigned long long)a,
+				      (unsigned long long)len, h[i].what);
+			return false;
+		}
+	return true;
 }
 
 /* ---- reset -----------------------------------------------------------------
@@ -730,6 +762,23 @@ static void gvm_aq_run(void)
 	}
 }
 
+/* hostile: a command written to the queue but not yet named by the
+ * doorbell is counted complete without being run (aq_early_op) */
+static void gvm_aq_early(void)
+{
+	if (gvm.aq_early_op == GVM_NO_OVERRIDE || !gvm.aq_live)
+		return;
+	uint8_t *q = dma(gvm.aq, GVE_ADMINQ_SIZE, "admin queue");
+	if (!q)
+		return;
+	uint8_t *c = q + (gvm.event_counter & GVE_ADMINQ_MASK) * 64;
+	if (be32p(c, 0) != gvm.aq_early_op || be32p(c, 4) != 0)
+		return;
+	gvm.aq_early_op = GVM_NO_OVERRIDE;
+	gvm.event_counter++;
+	gvm.doorbell = gvm.event_counter;
+}
+
 void gvm_aq_set_base(uint32_t n)
 {
 	gvm.event_counter = gvm.doorbell = n;
@@ -750,9 +799,9 @@ static bool qpl_copy(struct gvm_qpl *q, uint64_t off, uint8_t *buf, size_t len,
 	}
 	while (len) {
 		size_t in = MIN(len, 4096 - (off & 4095));
-		uint8_t *pg =
-		    dma(q->pages[off / 4096] + (off & 4095), in, "qpl page");
-		if (!pg)
+		uint64_t a = q->pages[off / 4096] + (off & 4095);
+		uint8_t *pg = dma(a, in, "qpl page");
+		if (!pg || !buf_check(a, in, "qpl buffer"))
 			return false;
 		to_qpl ? memcpy(pg, buf, in) : memcpy(buf, pg, in);
 		buf += in, off += in, len -= in;
@@ -785,8 +834,21 @@ static void gqi_tx_counter_write(struct gvm_txq *t)
  * starts. RDA: an address in the driver's memory, remembered until the
  * completion is reported (the device holds it until then). */
 static bool gqi_seg_read(struct gvm_txq *t, struct gvm_qpl *q, uint64_t a,
-			 uint8_t *buf, unsigned len, uint32_t slot)
+			 uint8_t *buf, unsigned len, uint32_t k)
 {
+	uint32_t slot = k & (t->size - 1);
+	/* the device still holds every segment not reported done: one
+	 * named again (a FIFO offset or an address) is a buffer the driver
+	 * reused while the device may still read it */
+	for (uint32_t j = t->reported; j != k; j++)
+		if (overlap(a, len, t->buf_addr[j & (t->size - 1)],
+			    t->buf_len[j & (t->size - 1)]))
+			gvm_violation("gqi tx: segment %#llx+%u of descriptor "
+				      "%u reuses descriptor %u's, not yet "
+				      "reported done",
+				      (unsigned long long)a, len, k, j);
+	t->buf_addr[slot] = a;
+	t->buf_len[slot] = (uint16_t)len;
 	if (gvm.format == GVE_QF_GQI_QPL) {
 		if (a % GVE_TX_FIFO_ALIGN)
 			gvm_violation("gqi tx: qpl offset %#llx not %u-byte "
@@ -795,11 +857,9 @@ static bool gqi_seg_read(struct gvm_txq *t, struct gvm_qpl *q, uint64_t a,
 		return qpl_copy(q, a, buf, len, false);
 	}
 	const uint8_t *p = dma(a, len, "gqi tx segment");
-	if (!p)
+	if (!p || !buf_check(a, len, "gqi tx segment"))
 		return false;
 	memcpy(buf, p, len);
-	t->buf_addr[slot] = a;
-	t->buf_len[slot] = (uint16_t)len;
 	return true;
 }
 
@@ -844,8 +904,7 @@ static void gqi_tx_run(struct gvm_txq *t)
 				return;
 			}
 			if (!gqi_seg_read(t, q, be64_to_cpu(s->seg_addr),
-					  frame + got, sl,
-					  (t->done + k) & (t->size - 1)))
+					  frame + got, sl, t->done + k))
 				return;
 			got += sl;
 		}
@@ -912,9 +971,13 @@ static bool gqi_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
 
 void gvm_gqi_tx_counter(unsigned q, uint32_t v)
 {
+	struct gvm_txq *t = &gvm.tx[q];
 	uint32_t *ctr = dma(gvm.counters, gvm.num_counters * 4ull, "counters");
 	if (ctr)
-		ctr[gvm.tx[q].counter] = cpu_to_be32(v);
+		ctr[t->counter] = cpu_to_be32(v);
+	/* a device that reports descriptors done no longer holds them */
+	if (v - t->reported <= t->done - t->reported)
+		t->reported = v;
 }
 
 void gvm_gqi_rx_raw(unsigned q, uint16_t len, uint16_t flags)
@@ -970,6 +1033,27 @@ static bool dqo_buf_ok(uint32_t qpl_id, uint64_t a, size_t len,
 	return false;
 }
 
+/* a tag the device holds: in flight and neither completed nor, after a
+ * miss completion, left without re-injection past the driver's two
+ * timeouts (remove_miss_completions, remove_timed_out_completions: the
+ * device dropped that packet) */
+static bool tag_held(struct gvm_txq *t, uint32_t tag)
+{
+	if (!(t->inflight[tag / 8] & (1u << (tag % 8))))
+		return false;
+	if (tag < ARRAY_SIZE(t->miss_ns) &&
+	    (t->missed[tag / 8] & (1u << (tag % 8))) &&
+	    shim_clock_ns - t->miss_ns[tag] >=
+		(GVE_REINJECT_COMPL_TIMEOUT_S +
+		 GVE_DEALLOCATE_COMPL_TIMEOUT_S) *
+		    1000000000ull) {
+		t->inflight[tag / 8] &= (uint8_t) ~(1u << (tag % 8));
+		t->missed[tag / 8] &= (uint8_t) ~(1u << (tag % 8));
+		return false;
+	}
+	return true;
+}
+
 /* the device's view of gve_tx_dqo: context descriptors (Linux sends a
  * general one before every packet, gve_tx_fill_general_ctx_desc, and a TSO
  * one for GSO) carry no data; data descriptors up to end_of_packet make a
@@ -1001,20 +1085,33 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 		const uint8_t *b = dma(d->buf_addr, sz, "tx buffer");
 		if (!b ||
 		    !dqo_buf_ok(t->qpl_id, d->buf_addr, sz, "tx buffer") ||
+		    !buf_check(d->buf_addr, sz, "dqo tx buffer") ||
 		    got + sz > sizeof(frame) || ++descs > GVE_TX_MAX_DATA_DESCS)
 			return;
 		memcpy(frame + got, b, sz);
 		got += sz;
 		if (d->dtype_flags & GVE_TXD_DQO_EOP) {
 			uint16_t tag = d->compl_tag;
-			if (t->inflight[tag / 8] & (1u << (tag % 8)))
+			if (tag_held(t, tag))
 				gvm_violation(
 				    "dqo tx: completion tag %u reused "
 				    "while in flight",
 				    tag);
+			/* another tag's buffer the device still holds */
+			for (uint32_t o = 0; o < ARRAY_SIZE(t->buf_addr); o++)
+				if (o != tag && tag_held(t, o) &&
+				    overlap(d->buf_addr, sz, t->buf_addr[o],
+					    t->buf_len[o]))
+					gvm_violation(
+					    "dqo tx: tag %u's buffer %#llx "
+					    "overlaps tag %u's, in flight",
+					    tag,
+					    (unsigned long long)d->buf_addr, o);
 			if (tag < ARRAY_SIZE(t->buf_addr)) {
 				t->buf_addr[tag] = d->buf_addr;
 				t->buf_len[tag] = (uint16_t)sz;
+				t->missed[tag / 8] &=
+				    (uint8_t) ~(1u << (tag % 8));
 			}
 			t->inflight[tag / 8] |= (uint8_t)(1u << (tag % 8));
 			wire_push(frame, got);
@@ -1079,6 +1176,8 @@ static void dqo_rx_write(struct gvm_rxq *r, uint16_t id, uint16_t len,
  * (gve_rx_post_buffers_dqo) */
 static bool dqo_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
 {
+	while (r->head != r->tail && r->slot_done[r->head])
+		r->head = (r->head + 1) & (r->size - 1);
 	if (r->head == r->tail) {
 		gvm.rx_no_buffer++;
 		return false;
@@ -1099,17 +1198,39 @@ static bool dqo_rx_inject(struct gvm_rxq *r, const uint8_t *f, size_t len)
 
 void gvm_dqo_tx_raw(unsigned q, unsigned type, uint16_t tag)
 {
-	/* a device that claims a tag complete no longer holds it */
-	if (type == GVE_COMPL_TYPE_DQO_PKT ||
-	    type == GVE_COMPL_TYPE_DQO_REINJECTION)
-		gvm.tx[q].inflight[tag / 8] &= (uint8_t) ~(1u << (tag % 8));
-	dqo_tx_compl(&gvm.tx[q], type, tag);
+	struct gvm_txq *t = &gvm.tx[q];
+	bool alt =
+	    type == GVE_COMPL_TYPE_DQO_PKT && (tag & GVE_ALT_MISS_COMPL_BIT);
+	uint16_t id = alt ? (uint16_t)(tag & ~GVE_ALT_MISS_COMPL_BIT) : tag;
+	/* a device that claims a tag complete no longer holds it; after a
+	 * miss it holds it until re-injection or the driver's timeouts */
+	if ((type == GVE_COMPL_TYPE_DQO_PKT && !alt) ||
+	    type == GVE_COMPL_TYPE_DQO_REINJECTION) {
+		t->inflight[id / 8] &= (uint8_t) ~(1u << (id % 8));
+		if (id < ARRAY_SIZE(t->miss_ns))
+			t->missed[id / 8] &= (uint8_t) ~(1u << (id % 8));
+	} else if ((alt || type == GVE_COMPL_TYPE_DQO_MISS) &&
+		   id < ARRAY_SIZE(t->miss_ns) && tag_held(t, id) &&
+		   !(t->missed[id / 8] & (1u << (id % 8)))) {
+		t->missed[id / 8] |= (uint8_t)(1u << (id % 8));
+		t->miss_ns[id] = shim_clock_ns;
+	}
+	dqo_tx_compl(t, type, tag);
 }
 
+/* a forged completion returns the buffer it names, if the device holds it
+ * (the first such slot), so the driver may post it again */
 void gvm_dqo_rx_raw(unsigned q, uint16_t buf_id, uint16_t len, bool bufq1,
 		    bool split)
 {
-	dqo_rx_write(&gvm.rx[q], buf_id, len, bufq1, split);
+	struct gvm_rxq *r = &gvm.rx[q];
+	for (uint32_t k = r->head; r->live && k != r->tail;
+	     k = (k + 1) & (r->size - 1))
+		if (!r->slot_done[k] && r->posted_id[k] == buf_id) {
+			r->slot_done[k] = 1;
+			break;
+		}
+	dqo_rx_write(r, buf_id, len, bufq1, split);
 }
 
 void gvm_tx_flush(unsigned q)
@@ -1154,6 +1275,61 @@ unsigned gvm_wire_count(void)
 
 /* ---- BAR access
  * --------------------------------------------------------------- */
+
+/* a DQO RX buffer handed over at buffer-queue slot k: driver memory
+ * inside the queue's page list (DQO_QPL), no control structure, and no
+ * buffer or buffer id the device already holds. The device owns it now:
+ * what it held before is gone (zeroed), so only what the device writes
+ * into it can come back. */
+static void dqo_rx_post(struct gvm_rxq *r, uint32_t k, uint64_t a, uint16_t id)
+{
+	for (uint32_t j = r->head; j != k; j = (j + 1) & (r->size - 1))
+		if (!r->slot_done[j] && (overlap(a, 2048, r->posted[j], 2048) ||
+					 r->posted_id[j] == id))
+			gvm_violation("dqo rx: buffer %u at %#llx posted while "
+				      "the device holds buffer %u at %#llx",
+				      id, (unsigned long long)a,
+				      r->posted_id[j],
+				      (unsigned long long)r->posted[j]);
+	r->posted[k] = a;
+	r->posted_id[k] = id;
+	r->slot_done[k] = 0;
+	uint8_t *b = dma(a, 2048, "rx buffer");
+	if (b && dqo_buf_ok(r->qpl_id, a, 2048, "rx buffer") &&
+	    buf_check(a, 2048, "dqo rx buffer"))
+		memset(b, 0, 2048);
+}
+
+/* GQI RX slots handed over by the fill count: each slot's buffer (a
+ * page-list offset or an address, 2048 bytes) inside the queue's page list
+ * or driver memory, no control structure, no buffer of a slot the device
+ * still holds; zeroed as the device takes it */
+static void gqi_rx_post(struct gvm_rxq *r, uint32_t from, uint32_t to)
+{
+	const uint64_t *data = dma(r->data, r->size * 8ull, "rx data ring");
+	static const uint8_t zero[2048];
+	if (!data)
+		return;
+	for (uint32_t k = from; k != to; k++) {
+		uint64_t a = be64_to_cpu(data[k & (r->size - 1)]);
+		for (uint32_t j = r->cnt; j != k; j++)
+			if (overlap(a, 2048,
+				    be64_to_cpu(data[j & (r->size - 1)]), 2048))
+				gvm_violation("gqi rx: slot %u's buffer %#llx "
+					      "overlaps held slot %u's",
+					      k & (r->size - 1),
+					      (unsigned long long)a,
+					      j & (r->size - 1));
+		if (gvm.format == GVE_QF_GQI_QPL) {
+			qpl_copy(qpl_find(r->qpl_id), a, (uint8_t *)zero,
+				 sizeof(zero), true);
+		} else {
+			uint8_t *p = dma(a, 2048, "gqi rx buffer");
+			if (p && buf_check(a, 2048, "gqi rx buffer"))
+				memset(p, 0, 2048);
+		}
+	}
+}
 
 /* a BAR2 doorbell: an IRQ doorbell (gve_irq_doorbell: GQI ACK/MASK/EVENT
  * big-endian, gve_write_irq_doorbell_dqo little-endian), a GQI TX or RX
@@ -1244,7 +1420,8 @@ static void db_write(uint32_t idx, uint32_t raw)
 					"rx buffer queue");
 				for (uint32_t k = r->tail; bq && k != raw;
 				     k = (k + 1) & (r->size - 1))
-					r->posted[k] = bq[k].buf_addr;
+					dqo_rx_post(r, k, bq[k].buf_addr,
+						    bq[k].buf_id);
 				r->tail = raw;
 			} else {
 				if (be - r->cnt > r->size ||
@@ -1255,6 +1432,7 @@ static void db_write(uint32_t idx, uint32_t raw)
 					    be, r->cnt, r->size);
 					return;
 				}
+				gqi_rx_post(r, r->fill, be);
 				r->fill = be;
 			}
 			return;
@@ -1387,6 +1565,7 @@ static uint32_t reg_read(uint32_t off, unsigned w)
 		v = gvm.pfn;
 		break;
 	case GVE_REG_ADMINQ_EVENT_COUNTER:
+		gvm_aq_early();
 		v = gvm.event_counter;
 		if (gvm.bogus_counter > 0) {
 			gvm.bogus_counter--;
@@ -1428,19 +1607,10 @@ void gvm_bar_write(unsigned bar, uint32_t off, unsigned width, uint32_t v)
 /* ---- what the device holds
  * ------------------------------------------------------ */
 
-static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return alen && blen && a < b + blen && b < a + alen;
-}
-
 /* memory the device may still touch: what gve_adminq_release's WARN
  * ("the device is unrecoverable and still holding memory") is about */
-void gvm_check_revoke(uint64_t iova, size_t len)
+static unsigned held_ctl(struct held *held)
 {
-	struct {
-		uint64_t a, l;
-		const char *what;
-	} held[64];
 	unsigned n = 0;
 
 	if (gvm.aq_live)
@@ -1477,6 +1647,14 @@ void gvm_check_revoke(uint64_t iova, size_t len)
 						      "rx queue resources"};
 		}
 	}
+	return n;
+}
+
+void gvm_check_revoke(uint64_t iova, size_t len)
+{
+	struct held held[HELD_MAX];
+	unsigned n = held_ctl(held);
+
 	/* the buffers the device holds: DQO RX buffers posted and not yet
 	 * completed, DQO TX buffers of packets in flight, GQI_RDA TX segments
 	 * not yet reported done */
@@ -1485,13 +1663,14 @@ void gvm_check_revoke(uint64_t iova, size_t len)
 		struct gvm_rxq *r = &gvm.rx[i];
 		for (uint32_t k = r->head; r->live && dqo() && k != r->tail;
 		     k = (k + 1) & (r->size - 1))
-			if (overlap(iova, len, r->posted[k], 2048))
+			if (!r->slot_done[k] &&
+			    overlap(iova, len, r->posted[k], 2048))
 				gvm_violation("memory revoked while the device "
 					      "holds rx buffer %#llx",
 					      (unsigned long long)r->posted[k]);
 		for (uint32_t tag = 0;
 		     t->live && dqo() && tag < ARRAY_SIZE(t->buf_addr); tag++)
-			if ((t->inflight[tag / 8] & (1u << (tag % 8))) &&
+			if (tag_held(t, tag) &&
 			    overlap(iova, len, t->buf_addr[tag],
 				    t->buf_len[tag]))
 				gvm_violation("memory revoked while the device "

@@ -63,8 +63,12 @@ struct gvm_txq {
 	uint32_t tail, head, ctail;
 	uint8_t cgen;
 	uint8_t inflight[65536 / 8];
-	uint64_t buf_addr[4096]; /* RDA: the buffer per slot (GQI) or tag */
+	/* the buffer per slot (GQI: a page-list offset in GQI_QPL, an
+	 * address in GQI_RDA) or per tag (DQO) */
+	uint64_t buf_addr[4096];
 	uint16_t buf_len[4096];
+	uint64_t miss_ns[4096]; /* DQO: when a miss completion named it */
+	uint8_t missed[4096 / 8];
 	uint32_t last_re; /* DQO: ring index of the last report_event */
 	bool any_re;
 	bool hold_completions; /* tests: complete later with gvm_tx_flush */
@@ -72,7 +76,9 @@ struct gvm_txq {
 
 struct gvm_rxq {
 	bool live;
-	uint64_t posted[4096]; /* DQO: buffer address at each queue slot */
+	uint64_t posted[4096];	  /* DQO: buffer address at each queue slot */
+	uint16_t posted_id[4096]; /* DQO: the buffer id at each queue slot */
+	uint8_t slot_done[4096];  /* DQO: returned by a forged completion */
 	uint32_t size, qpl_id, ntfy, db;
 	uint64_t qres, desc, data;
 	uint32_t fill, cnt; /* GQI doorbell value, slots used */
@@ -102,6 +108,10 @@ struct gvm {
 	bool stall; /* commands never complete */
 	uint32_t override_op, override_status;
 	int bogus_counter; /* >0: next event-counter reads return bogus */
+	/* GVM_NO_OVERRIDE or an opcode: the first command of it the device
+	 * finds in the queue is claimed complete (event counter moved past
+	 * it) before any doorbell names it, never run, its status UNSET */
+	uint32_t aq_early_op;
 	const uint8_t *desc_override;
 	size_t desc_override_len;
 	/* configuration */

@@ -253,7 +253,7 @@ static void t_counter_wrap_gqi(void **s)
 		gvm_gqi_tx_counter(q, base);
 	}
 	gvm_aq_set_base(base);
-	sc->aq_prod = base;
+	sc->aq_prod = sc->aq_done = base;
 	traffic(80, 3);
 	assert_true(sc->tx[0].req < 0x100);
 	assert_true(sc->rx[0].cnt < 0x100);
@@ -435,6 +435,39 @@ static void t_admin_counter_hostile(void **s)
 	finish(true);
 }
 
+/* an event counter that counts a command complete before the doorbell
+ * named it: the command never ran and its status is UNSET. A single
+ * command (VERIFY_DRIVER_COMPATIBILITY at attach, REPORT_LINK_SPEED at run
+ * time) and one inside a batch (the first CREATE_TX_QUEUE, seen when the
+ * second is issued) are refused, not taken as done */
+static void t_admin_counter_early(void **s)
+{
+	static const uint32_t ops[] = {GVE_AQ_VERIFY_DRIVER_COMPATIBILITY,
+				       GVE_AQ_CREATE_TX_QUEUE};
+	for (unsigned i = 0; i < ARRAY_SIZE(ops); i++) {
+		struct gvm_config c = cfg(i, i == 1);
+		model_reset(&c);
+		gvm.aq_early_op = ops[i];
+		assert_int_equal(attach(), GVE_EDEVICE);
+		assert_int_equal(gvm.aq_early_op, GVM_NO_OVERRIDE);
+		assert_true(sc->hostile >= 1);
+		assert_int_equal(sc->state, GVE_S_FAILED);
+		finish(true);
+	}
+	struct gvm_config c = cfg(1, false);
+	assert_int_equal(start(&c), 0);
+	gvm.aq_early_op = GVE_AQ_REPORT_LINK_SPEED;
+	sc->link_mbps = 0;
+	assert_int_equal(gve_aq_link_speed(sc), GVE_EDEVICE);
+	assert_int_equal(gvm.aq_early_op, GVM_NO_OVERRIDE);
+	uint8_t b[2048];
+	gve_recv(sc, b, sizeof(b));
+	assert_int_equal(sc->resets, 1);
+	assert_int_equal(sc->state, GVE_S_UP);
+	traffic(3, 6);
+	finish(true);
+}
+
 /* the device asks for a reset mid-traffic: the driver releases (handshake),
  * re-registers, rebuilds its queues and carries on */
 static void device_reset(uint8_t rev, uint8_t fmt)
@@ -592,6 +625,28 @@ static void t_hostile_dqo_rx_unposted(void **s)
 	gvm_dqo_rx_raw(0, 7, 100, 0, 0);
 	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
 	recover_after();
+}
+/* a buffer the driver wrote to the buffer queue past its last doorbell
+ * (rung every 32 buffers) was never handed to the device: a completion
+ * naming it is refused. Taken, the driver re-posts it and the next doorbell
+ * hands the device one buffer in two slots */
+static void t_hostile_dqo_rx_unrung(void **s)
+{
+	for (int k = 0; k < 2; k++) {
+		struct gvm_config c =
+		    cfgf(1, k ? GVE_QF_DQO_QPL : GVE_QF_DQO_RDA);
+		uint8_t b[2048];
+		assert_int_equal(start(&c), 0);
+		struct gve_rx *rx = &sc->rx[0];
+		assert_int_equal(rx->bufq_tail, 63); /* rung at 32 */
+		uint16_t id =
+		    ((const struct gve_rx_buf_desc_dqo *)rx->data.va)[49]
+			.buf_id;
+		gvm_dqo_rx_raw(0, id, 100, 0, 0);
+		assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+		assert_int_equal(sc->nic.stats.rx_packets, 0);
+		recover_after();
+	}
 }
 static void t_hostile_dqo_rx_len(void **s)
 {
@@ -1432,9 +1487,96 @@ static void t_polling_only(void **s)
 		traffic(20, 4);
 		finish(true);
 	}
+	host_irq_refuse = false; /* the tests after this one bind vectors */
 }
 
 /* the model itself: each class of driver mistake it must catch */
+/* the first violation since `v` was cleared names `what` */
+static void caught(const char *what)
+{
+	assert_true(gvm.violations >= 1);
+	if (!strstr(gvm.first_violation, what))
+		fail_msg("expected \"%s\", model said: %s", what,
+			 gvm.first_violation);
+	gvm.violations = 0;
+	gvm.first_violation[0] = 0;
+}
+
+/* a DQO TX descriptor the driver did not write: tag, buffer, length */
+static void dqo_tx_forge(uint16_t tag, uint64_t addr, uint16_t len)
+{
+	struct gve_tx *tx = &sc->tx[0];
+	struct gve_tx_desc_dqo *d =
+	    &((struct gve_tx_desc_dqo *)tx->ring.va)[tx->tail];
+	memset(d, 0, sizeof(*d));
+	d->buf_addr = addr;
+	d->dtype_flags = GVE_TX_PKT_DESC_DTYPE_DQO | GVE_TXD_DQO_EOP;
+	d->compl_tag = tag;
+	d->buf_size = len;
+	tx->tail = (tx->tail + 1) & tx->mask;
+	gve_db_write_le(sc, tx->db_index, tx->tail);
+}
+
+/* the model's checks on data buffers, each shown to fire on the mistake it
+ * is for: a buffer on a structure the device holds, a buffer reused while
+ * the device holds it (DQO TX tags, GQI TX FIFO space, DQO RX buffers), a
+ * GQI RX slot on a ring */
+static void t_model_catches_buffers(void **s)
+{
+	uint8_t f[200], g[2048];
+	frame_make(f, sizeof(f), 3);
+	/* DQO_RDA TX */
+	struct gvm_config c = cfg(1, true);
+	assert_int_equal(start(&c), 0);
+	gvm.quiet = true;
+	gvm.tx[0].hold_completions = true;
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	uint16_t t = last_tag();
+	uint64_t held = ((const struct gve_tx_desc_dqo *)sc->tx[0]
+			     .ring.va)[(sc->tx[0].tail - 1) & sc->tx[0].mask]
+			    .buf_addr;
+	assert_int_equal(gvm.violations, 0);
+	dqo_tx_forge((uint16_t)(t + 1), held + 64, 100);
+	caught("overlaps tag");
+	dqo_tx_forge((uint16_t)(t + 2), sc->tx[1].ring.iova, 100);
+	caught("overlaps the device's tx ring");
+	/* DQO RX: a buffer posted again while the device holds it */
+	struct gve_rx *rx = &sc->rx[0];
+	struct gve_rx_buf_desc_dqo *bq = rx->data.va;
+	assert_int_equal(rx->bufq_tail, 63); /* 0..31 handed over */
+	bq[40].buf_id = bq[5].buf_id;
+	bq[40].buf_addr = bq[5].buf_addr;
+	gve_db_write_le(sc, rx->db_index, 48);
+	caught("posted while the device holds");
+	gvm.violations = 0;
+	gve_detach(sc);
+	free(sc);
+	sc = NULL;
+	/* GQI_QPL TX: FIFO space taken again before it was reported done */
+	c = cfgf(1, GVE_QF_GQI_QPL);
+	assert_int_equal(start(&c), 0);
+	gvm.quiet = true;
+	gvm.tx[0].hold_completions = true;
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	sc->tx[0].fifo_head = 0;
+	sc->tx[0].fifo_avail = sc->tx[0].fifo_size;
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	caught("not yet reported done");
+	gve_detach(sc);
+	free(sc);
+	sc = NULL;
+	/* GQI_RDA RX: a slot re-posted on the descriptor ring */
+	c = cfgf(1, GVE_QF_GQI_RDA);
+	assert_int_equal(start(&c), 0);
+	gvm.quiet = true;
+	assert_true(gvm_rx_inject(0, f, sizeof(f)));
+	((uint64_t *)sc->rx[0].data.va)[0] = cpu_to_be64(sc->rx[1].desc.iova);
+	assert_int_equal(gve_recv(sc, g, sizeof(g)), (int)sizeof(f));
+	caught("overlaps the device's rx descriptor ring");
+	gvm.violations = 0;
+	finish(false);
+}
+
 static void t_model_catches(void **s)
 {
 	struct gvm_config c = cfg(1, false);
@@ -1505,6 +1647,7 @@ int main(void)
 	    cmocka_unit_test(t_verify_compat),
 	    cmocka_unit_test(t_admin_timeout),
 	    cmocka_unit_test(t_admin_counter_hostile),
+	    cmocka_unit_test(t_admin_counter_early),
 	    cmocka_unit_test(t_hostile_gqi_tx_counter),
 	    cmocka_unit_test(t_hostile_gqi_rx_len_short),
 	    cmocka_unit_test(t_hostile_gqi_rx_len_long),
@@ -1516,6 +1659,7 @@ int main(void)
 	    cmocka_unit_test(t_hostile_dqo_compl_type),
 	    cmocka_unit_test(t_hostile_dqo_rx_buf_id),
 	    cmocka_unit_test(t_hostile_dqo_rx_unposted),
+	    cmocka_unit_test(t_hostile_dqo_rx_unrung),
 	    cmocka_unit_test(t_hostile_dqo_rx_len),
 	    cmocka_unit_test(t_hostile_dqo_rx_bufq),
 	    cmocka_unit_test(t_hostile_dqo_rx_split),
@@ -1542,6 +1686,7 @@ int main(void)
 	    cmocka_unit_test(t_reset_recovery_fails),
 	    cmocka_unit_test(t_polling_only),
 	    cmocka_unit_test(t_model_catches),
+	    cmocka_unit_test(t_model_catches_buffers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
