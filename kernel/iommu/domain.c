@@ -82,8 +82,9 @@ void vtd_domain_quarantine(struct vtd_domain *dm)
 {
 	if (dm->quarantined) {
 		/* a further fault (or quarantine asked for): something may
-		 * have set Bus Master Enable since (drivers reach the command
-		 * register through pci_enable, which asks no one). The context
+		 * have set Bus Master Enable since (pci_enable refuses a
+		 * quarantined owner, but a device or a write outside it may
+		 * still have set it). The context
 		 * entry is clear already; the device is stopped again, so that
 		 * it neither floods the fault records every owner shares nor
 		 * signals */
