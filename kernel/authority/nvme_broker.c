@@ -613,6 +613,20 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 {
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
+	/* only the owner devmgr bound to this function, as a brokered one,
+	 * and before anything of the function is touched (as mmio_grant and
+	 * irq_bind refuse a function not bound to the caller): the broker
+	 * resets, points and turns on whatever function it is handed, under
+	 * the caller's grants and gate shape */
+	const struct auth_owner_facts *f = auth_owner_facts(owner);
+	if (!owner || d->owner != owner || !f || !f->brokered) {
+		auth_refusals[AUTH_NOT_GRANTED]++;
+		kprintf(
+		    "nvme-broker %s: unable to open broker (owner %u: %s)\n", a,
+		    owner,
+		    f && d->owner == owner ? "not brokered" : "not bound");
+		return -1;
+	}
 	struct nvme_broker *b = broker_of(d);
 	if (b) { /* opened by the device manager's identify step */
 		if (b->owner != owner || b->fenced ||

@@ -43,7 +43,9 @@ struct nvme_broker; /* one per controller, kernel-owned */
  * off). No memory of the owner exists yet: the device manager classifies
  * the controller from this before the driver's first pool. Called again
  * for the same function and owner (the driver's attach), it returns the
- * same broker. 0, or -1 with one error line. */
+ * same broker. Refused (AUTH_NOT_GRANTED) before the function is touched
+ * unless owner is the one bound to d and brokered. 0, or -1 with one error
+ * line. */
 int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		     struct nvme_broker **out);
 /* asq/acq: the driver's admin rings (entries each, 2..4096), which must lie

@@ -1,0 +1,206 @@
+/* tests/host/nvme/test_nvme_broker.c — the broker itself
+ * (kernel/authority/nvme_broker.c) as a hostile driver calls it, over the
+ * real authority layer and a register-only controller: BAR0 is plain
+ * memory (CAP says NVMe, CSTS never follows CC), so what the broker wrote
+ * to a function's registers and its PCI command register is there to be
+ * read back. No controller here ever becomes ready, so no open completes;
+ * what is checked is what an open does before that. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dma/nvme_reg.h"
+#include "kernel/authority/auth_internal.h"
+#include "kernel/authority/nvme_broker.h"
+#include "kernel/boot/boot.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+#include "kernel/pci/pci.h"
+#include "shim.h"
+
+#define NDEV	 4
+#define BAR_LEN	 0x4000u
+#define CMD_MEM	 (1u << 1)
+#define CMD_MAST (1u << 2)
+
+/* devs[0] bound to owner 1, devs[1] to owner 2 (both brokered NVMe),
+ * devs[2] bound to nobody (devmgr refused it: behind a failed VT-d unit,
+ * no DMA backend), devs[3] to owner 4, which is not brokered */
+static struct pci_dev devs[NDEV];
+static uint8_t bar[NDEV][BAR_LEN] __attribute__((aligned(4096)));
+static uint16_t cmd[NDEV];     /* PCI command bits as pci_enable left them */
+static unsigned maps[NDEV];    /* mm_map_mmio of the function's BAR0 */
+static unsigned enables[NDEV]; /* pci_enable calls */
+
+static unsigned dev_index(const struct pci_dev *d)
+{
+	assert_true(d >= devs && d < devs + NDEV);
+	return (unsigned)(d - devs);
+}
+
+void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
+{
+	unsigned i = dev_index(d);
+	(void)io;
+	enables[i]++;
+	cmd[i] = (uint16_t)((mem ? CMD_MEM : 0) | (bus_master ? CMD_MAST : 0));
+}
+
+void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
+{
+	ksnprintf(buf, n, "0000:00:%02x.0", d->dev);
+}
+
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	for (unsigned i = 0; i < NDEV; i++)
+		if (phys == (uint64_t)(uintptr_t)bar[i] && len <= BAR_LEN) {
+			maps[i]++;
+			return bar[i];
+		}
+	fail_msg("mm_map_mmio of 0x%llx: no such BAR",
+		 (unsigned long long)phys);
+	return NULL;
+}
+
+void irq_raise(const struct pci_dev *d, uint16_t owner, unsigned msix_index)
+{
+	(void)d, (void)owner, (void)msix_index;
+}
+
+const char *cmdline_get(const char *key)
+{
+	(void)key;
+	return NULL;
+}
+
+/* CAP of an NVMe controller the broker accepts: MQES 63, CQR, TO 1
+ * (500 ms), DSTRD 0, CSS NVM, MPSMIN 0; VS 1.4; CC and CSTS 0 */
+static void bar_reset(unsigned i)
+{
+	memset(bar[i], 0, BAR_LEN);
+	uint64_t cap = 63ull | 1ull << NVME_CAP_CQR_SHIFT |
+		       1ull << NVME_CAP_TO_SHIFT |
+		       (uint64_t)NVME_CAP_CSS_NVM << NVME_CAP_CSS_SHIFT;
+	memcpy(bar[i] + NVME_REG_CAP, &cap, 8);
+	uint32_t vs = 0x10400;
+	memcpy(bar[i] + NVME_REG_VS, &vs, 4);
+}
+
+static int setup(void **st)
+{
+	(void)st;
+	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4};
+	memset(devs, 0, sizeof(devs));
+	for (unsigned i = 0; i < NDEV; i++) {
+		devs[i].dev = (uint8_t)(i + 1);
+		devs[i].bar[0].base = (uint64_t)(uintptr_t)bar[i];
+		devs[i].bar[0].size = BAR_LEN;
+		devs[i].owner = owner_of[i];
+		strlcpy(devs[i].state, "running", sizeof(devs[i].state));
+		bar_reset(i);
+		/* each function as its own driver runs it */
+		cmd[i] = CMD_MEM | CMD_MAST;
+		maps[i] = enables[i] = 0;
+		if (!owner_of[i] || auth_owner_facts(owner_of[i]))
+			continue; /* bound by an earlier test of this process */
+		struct auth_owner_facts f = {
+		    .d = &devs[i],
+		    .backend = DMA_BACKEND_VALIDATOR,
+		    .brokered = owner_of[i] != 4,
+		};
+		assert_int_equal(auth_owner_bind(owner_of[i], &f), 0);
+	}
+	shim_quiet = 1;
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	(void)st;
+	shim_quiet = 0;
+	return 0;
+}
+
+/* the function was left exactly as found: no BAR mapped, no register
+ * written, memory decoding and bus mastering as its own driver set them */
+static void assert_untouched(unsigned i)
+{
+	uint8_t want[BAR_LEN];
+	memcpy(want, bar[i], BAR_LEN);
+	bar_reset(i);
+	assert_memory_equal(want, bar[i], BAR_LEN);
+	assert_int_equal(maps[i], 0);
+	assert_int_equal(enables[i], 0);
+	assert_int_equal(cmd[i], CMD_MEM | CMD_MAST);
+	assert_string_equal(devs[i].state, "running");
+}
+
+/* A driver names a function that is not bound to its owner: another
+ * owner's NVMe controller that has no broker yet, a function devmgr left
+ * unbound, or its own function when its owner is not brokered. The broker
+ * refuses before it maps, resets or probes anything — as mmio_grant and
+ * irq_bind refuse a function not bound to the caller. Before, it reset the
+ * other function (CC), pointed it at the caller's pages (AQA/ASQ/ACQ),
+ * turned its bus mastering on for the probe, and on the way out turned
+ * memory decoding and bus mastering off under its own driver; an open that
+ * succeeded gave the caller a broker, and a gate under its own owner's
+ * policy, over a controller it was never granted. */
+static void test_open_foreign_function_refused(void **st)
+{
+	(void)st;
+	struct nvme_broker *b = (struct nvme_broker *)0x1;
+	uint64_t before = auth_refusals[AUTH_NOT_GRANTED];
+	/* owner 1 at owner 2's controller */
+	assert_int_equal(nvme_broker_open(&devs[1], 1, &b), -1);
+	assert_untouched(1);
+	/* owner 1 at a function bound to nobody */
+	assert_int_equal(nvme_broker_open(&devs[2], 1, &b), -1);
+	assert_untouched(2);
+	/* owner 2 at owner 4's function */
+	assert_int_equal(nvme_broker_open(&devs[3], 2, &b), -1);
+	assert_untouched(3);
+	/* owner 4 at its own function: its owner is not brokered (devmgr
+	 * bound it for a driver whose DMA does not go through the gate) */
+	assert_int_equal(nvme_broker_open(&devs[3], 4, &b), -1);
+	assert_untouched(3);
+	/* an owner nobody bound, and owner 0 */
+	assert_int_equal(nvme_broker_open(&devs[1], 9, &b), -1);
+	assert_int_equal(nvme_broker_open(&devs[2], 0, &b), -1);
+	assert_untouched(1);
+	assert_untouched(2);
+	assert_true(b == (struct nvme_broker *)0x1); /* *out not written */
+	assert_int_equal(auth_refusals[AUTH_NOT_GRANTED], before + 6);
+}
+
+/* the owner bound to the function gets as far as its controller: reset,
+ * probed (this register-only model never becomes ready, so the open fails
+ * there) and left off the bus with decoding off */
+static void test_open_own_function_reaches_controller(void **st)
+{
+	(void)st;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(&devs[0], 1, &b), -1);
+	assert_int_equal(maps[0], 1);
+	uint64_t asq;
+	memcpy(&asq, bar[0] + NVME_REG_ASQ, 8);
+	assert_true(asq != 0); /* the probe's admin queue was programmed */
+	assert_int_equal(cmd[0], 0);
+	assert_null(b);
+	assert_untouched(1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_open_foreign_function_refused,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_open_own_function_reaches_controller, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
