@@ -896,6 +896,19 @@ int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 {
 	struct nvme_sqe c = {0};
 	struct nvme_cqe e;
+	/* the data, if any, goes into the one page at PRP1 (PRP2 is 0): only
+	 * a feature of the scope table, whose data is known to fit. Another
+	 * (a vendor's, as long as the vendor says) would have the controller
+	 * write what passes the page at address 0; a driver may call this */
+	const struct nvme_scope_row *row =
+	    nvme_scope_find(NVME_SK_FEATURE, fid);
+	*dw0 = 0;
+	if (!row || row->bytes > PAGE_SIZE) {
+		kprintf("nvme-broker %s: unable to read feature 0x%x (not on "
+			"the scope table)\n",
+			b->name, fid);
+		return -1;
+	}
 	c.cdw0 = NVME_ADM_GET_FEATURES;
 	c.nsid = nsid;
 	c.cdw10 = (uint32_t)FIELD_SET(NVME_FEAT_FID, fid);

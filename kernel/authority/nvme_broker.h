@@ -95,7 +95,9 @@ const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *b,
 uint16_t nvme_broker_max_qid(const struct nvme_broker *b);
 /* the kernel's own Get Features (current value) of fid on nsid, past the
  * driver's policy: what a namespace's settings are, whoever holds it.
- * 0 with *dw0, or -1. */
+ * Only a fid of the scope table (nvme_scope_find: its data, if any, fits
+ * the broker's one page); any other is refused unsent. 0 with *dw0, or
+ * -1. */
 int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 			    uint32_t *dw0);
 

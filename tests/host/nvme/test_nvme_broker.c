@@ -1,10 +1,14 @@
 /* tests/host/nvme/test_nvme_broker.c — the broker itself
  * (kernel/authority/nvme_broker.c) as a hostile driver calls it, over the
  * real authority layer and a register-only controller: BAR0 is plain
- * memory (CAP says NVMe, CSTS never follows CC), so what the broker wrote
- * to a function's registers and its PCI command register is there to be
- * read back. No controller here ever becomes ready, so no open completes;
- * what is checked is what an open does before that. */
+ * memory (CAP says NVMe), so what the broker wrote to a function's
+ * registers and its PCI command register is there to be read back. Built
+ * as the proof image builds the broker (CAPOS_PROOFS), whose register-read
+ * hook (nvme_broker_inject_set) is where the model answers: with `live`
+ * set CSTS.RDY follows CC.EN, and the probe's Identify commands complete
+ * (their data all zero: no namespace), so a broker opens and enables; the
+ * test then plays the device on the shadow rings the broker programmed.
+ * Without `live` no controller ever becomes ready. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -78,6 +82,56 @@ const char *cmdline_get(const char *key)
 	return NULL;
 }
 
+static uint32_t reg32(unsigned i, uint32_t off)
+{
+	uint32_t v;
+	memcpy(&v, bar[i] + off, 4);
+	return v;
+}
+static uint64_t reg64(unsigned i, uint32_t off)
+{
+	return reg32(i, off) | (uint64_t)reg32(i, off + 4) << 32;
+}
+
+/* the register model: CSTS.RDY follows CC.EN; the probe's admin queue
+ * (two entries, AQA 1) gets its Identify completions (CID 0 and 1, phase
+ * 1) posted as the controller becomes ready */
+static bool live;
+static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
+			       uint32_t v)
+{
+	(void)b;
+	if (!live || off != NVME_REG_CSTS)
+		return v;
+	unsigned i = 0; /* the one controller that comes up: devs[0] */
+	bool en = reg32(i, NVME_REG_CC) & NVME_CC_EN_MASK;
+	if (en && reg32(i, NVME_REG_AQA) == (1u | 1u << 16) &&
+	    !(v & NVME_CSTS_RDY_MASK)) {
+		struct nvme_cqe *cq =
+		    (struct nvme_cqe *)(uintptr_t)reg64(i, NVME_REG_ACQ);
+		for (uint16_t c = 0; c < 2; c++)
+			cq[c] = (struct nvme_cqe){.cid = c, .status = 1};
+	}
+	v = (v & ~NVME_CSTS_RDY_MASK) | (en ? 1u : 0u);
+	memcpy(bar[i] + NVME_REG_CSTS, &v, 4);
+	return v;
+}
+static bool model_cq_post(const struct nvme_broker *b, uint16_t qid)
+{
+	(void)b, (void)qid;
+	return true;
+}
+static void model_cq_posted(const struct nvme_broker *b, uint16_t qid,
+			    struct nvme_cqe *first)
+{
+	(void)b, (void)qid, (void)first;
+}
+static const struct nvme_broker_inject model = {
+    .reg_read = model_reg_read,
+    .cq_post = model_cq_post,
+    .cq_posted = model_cq_posted,
+};
+
 /* CAP of an NVMe controller the broker accepts: MQES 63, CQR, TO 1
  * (500 ms), DSTRD 0, CSS NVM, MPSMIN 0; VS 1.4; CC and CSTS 0 */
 static void bar_reset(unsigned i)
@@ -115,6 +169,8 @@ static int setup(void **st)
 		};
 		assert_int_equal(auth_owner_bind(owner_of[i], &f), 0);
 	}
+	live = false;
+	nvme_broker_inject_set(&model);
 	shim_quiet = 1;
 	return 0;
 }
@@ -194,6 +250,65 @@ static void test_open_own_function_reaches_controller(void **st)
 	assert_untouched(1);
 }
 
+/* a controller that comes up (the model live): open, then enable with the
+ * driver's admin rings in a pool of owner 1 */
+static struct nvme_broker *bring_up(struct dma_pool *pool)
+{
+	live = true;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(&devs[0], 1, &b), 0);
+	assert_non_null(b);
+	assert_int_equal(dma_pool_create(1, 2 * PAGE_SIZE, 0, pool), 0);
+	struct dma_buf asq = {pool->va, pool->iova, PAGE_SIZE};
+	struct dma_buf acq = {pool->va + PAGE_SIZE, pool->iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(cmd[0], CMD_MEM | CMD_MAST);
+	return b;
+}
+
+/* nvme_broker_get_feature is the kernel's own Get Features, past the
+ * driver's policy, and a driver may call it: its data lands in the
+ * broker's one page (PRP1) with PRP2 0. A feature off the scope table —
+ * a vendor's (C0h-FFh), whose data is as long as the vendor says — would
+ * have the controller write what passes the page at address 0 (PRP2).
+ * Only a feature of the table, whose data is known to fit, is read; any
+ * other is refused before a command is written. */
+static void test_get_feature_only_known_features(void **st)
+{
+	(void)st;
+	struct dma_pool pool;
+	struct nvme_broker *b = bring_up(&pool);
+	struct nvme_sqe *sq =
+	    (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
+	struct nvme_cqe *cq =
+	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+	/* Error Recovery: the device's answer is already in the shadow CQ */
+	cq[0] = (struct nvme_cqe){
+	    .dw0 = 0x1234, .cid = NVME_GATE_KCID, .status = 1};
+	uint32_t dw0 = 0;
+	assert_int_equal(
+	    nvme_broker_get_feature(b, NVME_FID_ERR_RECOVERY, 2, &dw0), 0);
+	assert_int_equal(dw0, 0x1234);
+	assert_int_equal(nvme_sqe_opc(&sq[0]), NVME_ADM_GET_FEATURES);
+	assert_int_equal(sq[0].cdw10, NVME_FID_ERR_RECOVERY);
+	assert_int_equal(sq[0].prp2, 0);
+	uint32_t db = reg32(0, NVME_REG_DBS);
+	assert_int_equal(db, 1);
+	/* vendor features, and HMB (not on the table): not even written */
+	static const uint8_t off_table[] = {0xc0, 0xff, NVME_FID_HMB, 0x7d};
+	for (unsigned k = 0; k < sizeof(off_table); k++) {
+		cq[1] = (struct nvme_cqe){
+		    .cid = NVME_GATE_KCID, .sqhd = 2, .status = 1};
+		assert_int_equal(
+		    nvme_broker_get_feature(b, off_table[k], 1, &dw0), -1);
+		assert_int_equal(reg32(0, NVME_REG_DBS), db);
+		assert_int_equal(sq[1].cdw0, 0);
+	}
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +316,9 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_open_own_function_reaches_controller, setup, teardown),
+	    /* last: its broker stays open for the process */
+	    cmocka_unit_test_setup_teardown(
+		test_get_feature_only_known_features, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
