@@ -174,7 +174,9 @@ int nvme_broker_bare_open(struct nvme_broker *b);
  * error (one line) */
 uint64_t nvme_broker_bare_run(struct nvme_broker *b,
 			      const struct nvme_bare_job *job);
-/* delete the pair, free its memory */
+/* delete the pair and free its memory — only once both deletes succeeded
+ * or the controller stopped since: a create or delete never answered
+ * leaves the pages allocated for good (the device may hold them) */
 void nvme_broker_bare_close(struct nvme_broker *b);
 #endif
 #endif

@@ -309,6 +309,61 @@ static void test_get_feature_only_known_features(void **st)
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
+/* pages page_free was handed while watching (shim_page_hook) */
+static struct {
+	uint64_t pa;
+	size_t len;
+} freed[64];
+static unsigned nfreed;
+static void watch_free(uint64_t pa, size_t len)
+{
+	if (nfreed < sizeof(freed) / sizeof(freed[0]))
+		freed[nfreed++] = (typeof(freed[0])){pa, len};
+}
+static bool was_freed(uint64_t pa)
+{
+	for (unsigned i = 0; i < nfreed; i++)
+		if (pa >= freed[i].pa && pa - freed[i].pa < freed[i].len)
+			return true;
+	return false;
+}
+
+/* The proof image's bare pair (nvme_broker_bare_open/close) lives in
+ * kernel pages the controller is given as I/O queue NVME_BARE_QID. They go
+ * back only once the device is done with them: every Create it was sent
+ * answered, every Delete answered with success, or the controller stopped
+ * since. Here Create I/O CQ is answered and Create I/O SQ is not (a slow
+ * controller, past BROKER_KCMD_US), so the open fails; its Delete I/O CQ
+ * cannot even be sent (the broker's one command is still outstanding).
+ * Before, a Delete that was never answered counted as done (its completion
+ * zeroed, status 0) and the pages were freed under a controller that held
+ * them as its queues — the comment said they stay. */
+static void test_bare_close_keeps_pages_device_holds(void **st)
+{
+	(void)st;
+	struct dma_pool pool;
+	struct nvme_broker *b = bring_up(&pool);
+	struct nvme_sqe *sq =
+	    (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
+	struct nvme_cqe *cq =
+	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+	cq[0] =
+	    (struct nvme_cqe){.cid = NVME_GATE_KCID, .sqhd = 1, .status = 1};
+	nfreed = 0;
+	shim_page_hook = watch_free;
+	assert_int_equal(nvme_broker_bare_open(b), -1);
+	shim_page_hook = NULL;
+	assert_int_equal(nvme_sqe_opc(&sq[0]), NVME_ADM_CREATE_CQ);
+	assert_int_equal(nvme_sqe_opc(&sq[1]), NVME_ADM_CREATE_SQ);
+	assert_int_equal(reg32(0, NVME_REG_DBS), 2); /* no Delete was sent */
+	assert_false(was_freed(sq[0].prp1));	     /* CQ 63, created */
+	assert_false(was_freed(sq[1].prp1)); /* SQ 63, its create pending */
+	/* the driver's queue ids are its own again */
+	assert_int_equal(nvme_broker_max_qid(b), NVME_VAL_MAX_QID - 1);
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,9 +371,11 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_open_own_function_reaches_controller, setup, teardown),
-	    /* last: its broker stays open for the process */
+	    /* last: their broker stays open for the process */
 	    cmocka_unit_test_setup_teardown(
 		test_get_feature_only_known_features, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_bare_close_keeps_pages_device_holds, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
