@@ -613,6 +613,20 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 {
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
+	/* only the owner devmgr bound to this function, as a brokered one,
+	 * and before anything of the function is touched (as mmio_grant and
+	 * irq_bind refuse a function not bound to the caller): the broker
+	 * resets, points and turns on whatever function it is handed, under
+	 * the caller's grants and gate shape */
+	const struct auth_owner_facts *f = auth_owner_facts(owner);
+	if (!owner || d->owner != owner || !f || !f->brokered) {
+		auth_refusals[AUTH_NOT_GRANTED]++;
+		kprintf(
+		    "nvme-broker %s: unable to open broker (owner %u: %s)\n", a,
+		    owner,
+		    f && d->owner == owner ? "not brokered" : "not bound");
+		return -1;
+	}
 	struct nvme_broker *b = broker_of(d);
 	if (b) { /* opened by the device manager's identify step */
 		if (b->owner != owner || b->fenced ||
@@ -882,6 +896,19 @@ int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 {
 	struct nvme_sqe c = {0};
 	struct nvme_cqe e;
+	/* the data, if any, goes into the one page at PRP1 (PRP2 is 0): only
+	 * a feature of the scope table, whose data is known to fit. Another
+	 * (a vendor's, as long as the vendor says) would have the controller
+	 * write what passes the page at address 0; a driver may call this */
+	const struct nvme_scope_row *row =
+	    nvme_scope_find(NVME_SK_FEATURE, fid);
+	*dw0 = 0;
+	if (!row || row->bytes > PAGE_SIZE) {
+		kprintf("nvme-broker %s: unable to read feature 0x%x (not on "
+			"the scope table)\n",
+			b->name, fid);
+		return -1;
+	}
 	c.cdw0 = NVME_ADM_GET_FEATURES;
 	c.nsid = nsid;
 	c.cdw10 = (uint32_t)FIELD_SET(NVME_FEAT_FID, fid);
@@ -918,11 +945,14 @@ struct broker_bare {
 	volatile struct nvme_cqe *cq;
 	uint16_t tail, head;
 	uint8_t phase;
-	uint16_t qid_max; /* the policy's, restored at close */
-	bool created_cq, created_sq;
+	uint16_t qid_max;	     /* the policy's, restored at close */
+	bool created_cq, created_sq; /* the device may hold the queue:
+				      * created, or its create unanswered */
 	uint64_t prp1[NVME_BARE_QD_MAX], prp2[NVME_BARE_QD_MAX];
 };
 
+/* 0: created; 1: refused by the device (nothing created); -1: not sent
+ * or never answered, so the device may hold the queue yet */
 static int bare_create(struct nvme_broker *b, uint8_t opc, uint32_t cdw11,
 		       uint64_t base)
 {
@@ -939,7 +969,7 @@ static int bare_create(struct nvme_broker *b, uint8_t opc, uint32_t cdw11,
 	kprintf("nvme-broker %s: bare: unable to create queue %u (opcode "
 		"0x%x, SCT %u SC 0x%x)\n",
 		b->name, NVME_BARE_QID, opc, nvme_cqe_sct(&e), nvme_cqe_sc(&e));
-	return -1;
+	return nvme_cqe_sc(&e) || nvme_cqe_sct(&e) ? 1 : -1;
 }
 
 int nvme_broker_bare_open(struct nvme_broker *b)
@@ -976,19 +1006,22 @@ int nvme_broker_bare_open(struct nvme_broker *b)
 	/* the driver may not name the bare pair's id while it exists */
 	x->qid_max = b->pol.qid_max;
 	b->pol.qid_max = MIN(b->pol.qid_max, (uint16_t)(NVME_BARE_QID - 1));
-	/* NVMe 2.0 §5.5, §5.4: physically contiguous, no interrupt */
-	if (bare_create(b, NVME_ADM_CREATE_CQ,
-			(uint32_t)FIELD_SET(NVME_CREATEQ_PC, 1),
-			pa + PAGE_SIZE) != 0)
+	/* NVMe 2.0 §5.5, §5.4: physically contiguous, no interrupt. A create
+	 * not answered may still happen: the queue counts as the device's */
+	int r = bare_create(b, NVME_ADM_CREATE_CQ,
+			    (uint32_t)FIELD_SET(NVME_CREATEQ_PC, 1),
+			    pa + PAGE_SIZE);
+	x->created_cq = r <= 0;
+	if (r != 0)
 		goto fail;
-	x->created_cq = true;
-	if (bare_create(
-		b, NVME_ADM_CREATE_SQ,
-		(uint32_t)(FIELD_SET(NVME_CREATEQ_PC, 1) |
-			   FIELD_SET(NVME_CREATESQ_CQID, NVME_BARE_QID)),
-		pa) != 0)
+	r = bare_create(
+	    b, NVME_ADM_CREATE_SQ,
+	    (uint32_t)(FIELD_SET(NVME_CREATEQ_PC, 1) |
+		       FIELD_SET(NVME_CREATESQ_CQID, NVME_BARE_QID)),
+	    pa);
+	x->created_sq = r <= 0;
+	if (r != 0)
 		goto fail;
-	x->created_sq = true;
 	return 0;
 fail:
 	nvme_broker_bare_close(b);
@@ -1002,19 +1035,25 @@ void nvme_broker_bare_close(struct nvme_broker *b)
 	struct nvme_cqe e;
 	if (!x)
 		return;
+	/* the device is done with the pages once every queue it may hold
+	 * (created_cq, created_sq) is deleted — broker_kcmd 0: a delete never
+	 * sent or never answered is not done — or once the controller
+	 * stopped since (not enabled: its queues are gone, or it is off the
+	 * bus) */
+	bool done = true;
 	c.cdw10 = (uint32_t)FIELD_SET(NVME_CREATEQ_QID, NVME_BARE_QID);
 	if (x->created_sq) {
 		c.cdw0 = NVME_ADM_DELETE_SQ;
-		(void)broker_kcmd(b, &c, &e);
+		done = broker_kcmd(b, &c, &e) == 0;
 	}
-	if (x->created_cq) {
+	if (x->created_cq && done) {
 		c.cdw0 = NVME_ADM_DELETE_CQ;
-		(void)broker_kcmd(b, &c, &e);
+		done = broker_kcmd(b, &c, &e) == 0;
 	}
 	b->pol.qid_max = x->qid_max;
 	/* a controller that did not take the deletes is reset by whoever
 	 * sees it next; the pages stay allocated rather than risk DMA */
-	if (!x->created_sq || nvme_cqe_sc(&e) == 0)
+	if (done || !b->enabled)
 		dma_kernel_free(b->owner, x->mem, x->pages);
 	page_free((uint64_t)x, ALIGN_UP(sizeof(*x), PAGE_SIZE) / PAGE_SIZE);
 	b->bare = 0;

@@ -43,7 +43,9 @@ struct nvme_broker; /* one per controller, kernel-owned */
  * off). No memory of the owner exists yet: the device manager classifies
  * the controller from this before the driver's first pool. Called again
  * for the same function and owner (the driver's attach), it returns the
- * same broker. 0, or -1 with one error line. */
+ * same broker. Refused (AUTH_NOT_GRANTED) before the function is touched
+ * unless owner is the one bound to d and brokered. 0, or -1 with one error
+ * line. */
 int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		     struct nvme_broker **out);
 /* asq/acq: the driver's admin rings (entries each, 2..4096), which must lie
@@ -93,7 +95,9 @@ const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *b,
 uint16_t nvme_broker_max_qid(const struct nvme_broker *b);
 /* the kernel's own Get Features (current value) of fid on nsid, past the
  * driver's policy: what a namespace's settings are, whoever holds it.
- * 0 with *dw0, or -1. */
+ * Only a fid of the scope table (nvme_scope_find: its data, if any, fits
+ * the broker's one page); any other is refused unsent. 0 with *dw0, or
+ * -1. */
 int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 			    uint32_t *dw0);
 
@@ -170,7 +174,9 @@ int nvme_broker_bare_open(struct nvme_broker *b);
  * error (one line) */
 uint64_t nvme_broker_bare_run(struct nvme_broker *b,
 			      const struct nvme_bare_job *job);
-/* delete the pair, free its memory */
+/* delete the pair and free its memory — only once both deletes succeeded
+ * or the controller stopped since: a create or delete never answered
+ * leaves the pages allocated for good (the device may hold them) */
 void nvme_broker_bare_close(struct nvme_broker *b);
 #endif
 #endif

@@ -20,3 +20,13 @@ HOST_TESTS += $(BUILD)/host/nvme_pci_test
 $(BUILD)/host/nvme_pci_test: tests/host/nvme/test_nvme_pci.c drivers/nvme/nvme_pci.c $(NVME_DRV_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Itests/host/nvme -o $@ $^ $(HOST_LIBS)
+
+# the broker itself (kernel/authority/nvme_broker.c) over the real authority
+# layer and a register-only controller (BAR0 as memory), built as the proof
+# image builds it: its register-read hook is where the model answers
+HOST_TESTS += $(BUILD)/host/nvme_broker_test
+$(BUILD)/host/nvme_broker_test: tests/host/nvme/test_nvme_broker.c \
+		kernel/authority/nvme_broker.c dma/nvme_gate.c \
+		dma/nvme_validate.c dma/nvme_ident.c $(AUTH_SRC) $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -DCAPOS_PROOFS -o $@ $^ $(HOST_LIBS)

@@ -1,0 +1,381 @@
+/* tests/host/nvme/test_nvme_broker.c — the broker itself
+ * (kernel/authority/nvme_broker.c) as a hostile driver calls it, over the
+ * real authority layer and a register-only controller: BAR0 is plain
+ * memory (CAP says NVMe), so what the broker wrote to a function's
+ * registers and its PCI command register is there to be read back. Built
+ * as the proof image builds the broker (CAPOS_PROOFS), whose register-read
+ * hook (nvme_broker_inject_set) is where the model answers: with `live`
+ * set CSTS.RDY follows CC.EN, and the probe's Identify commands complete
+ * (their data all zero: no namespace), so a broker opens and enables; the
+ * test then plays the device on the shadow rings the broker programmed.
+ * Without `live` no controller ever becomes ready. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dma/nvme_reg.h"
+#include "kernel/authority/auth_internal.h"
+#include "kernel/authority/nvme_broker.h"
+#include "kernel/boot/boot.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+#include "kernel/pci/pci.h"
+#include "shim.h"
+
+#define NDEV	 4
+#define BAR_LEN	 0x4000u
+#define CMD_MEM	 (1u << 1)
+#define CMD_MAST (1u << 2)
+
+/* devs[0] bound to owner 1, devs[1] to owner 2 (both brokered NVMe),
+ * devs[2] bound to nobody (devmgr refused it: behind a failed VT-d unit,
+ * no DMA backend), devs[3] to owner 4, which is not brokered */
+static struct pci_dev devs[NDEV];
+static uint8_t bar[NDEV][BAR_LEN] __attribute__((aligned(4096)));
+static uint16_t cmd[NDEV];     /* PCI command bits as pci_enable left them */
+static unsigned maps[NDEV];    /* mm_map_mmio of the function's BAR0 */
+static unsigned enables[NDEV]; /* pci_enable calls */
+
+static unsigned dev_index(const struct pci_dev *d)
+{
+	assert_true(d >= devs && d < devs + NDEV);
+	return (unsigned)(d - devs);
+}
+
+void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
+{
+	unsigned i = dev_index(d);
+	(void)io;
+	enables[i]++;
+	cmd[i] = (uint16_t)((mem ? CMD_MEM : 0) | (bus_master ? CMD_MAST : 0));
+}
+
+void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
+{
+	ksnprintf(buf, n, "0000:00:%02x.0", d->dev);
+}
+
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	for (unsigned i = 0; i < NDEV; i++)
+		if (phys == (uint64_t)(uintptr_t)bar[i] && len <= BAR_LEN) {
+			maps[i]++;
+			return bar[i];
+		}
+	fail_msg("mm_map_mmio of 0x%llx: no such BAR",
+		 (unsigned long long)phys);
+	return NULL;
+}
+
+void irq_raise(const struct pci_dev *d, uint16_t owner, unsigned msix_index)
+{
+	(void)d, (void)owner, (void)msix_index;
+}
+
+const char *cmdline_get(const char *key)
+{
+	(void)key;
+	return NULL;
+}
+
+static uint32_t reg32(unsigned i, uint32_t off)
+{
+	uint32_t v;
+	memcpy(&v, bar[i] + off, 4);
+	return v;
+}
+static uint64_t reg64(unsigned i, uint32_t off)
+{
+	return reg32(i, off) | (uint64_t)reg32(i, off + 4) << 32;
+}
+
+/* the register model: CSTS.RDY follows CC.EN; the probe's admin queue
+ * (two entries, AQA 1) gets its Identify completions (CID 0 and 1, phase
+ * 1) posted as the controller becomes ready */
+static bool live;
+static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
+			       uint32_t v)
+{
+	(void)b;
+	if (!live || off != NVME_REG_CSTS)
+		return v;
+	unsigned i = 0; /* the one controller that comes up: devs[0] */
+	bool en = reg32(i, NVME_REG_CC) & NVME_CC_EN_MASK;
+	if (en && reg32(i, NVME_REG_AQA) == (1u | 1u << 16) &&
+	    !(v & NVME_CSTS_RDY_MASK)) {
+		struct nvme_cqe *cq =
+		    (struct nvme_cqe *)(uintptr_t)reg64(i, NVME_REG_ACQ);
+		for (uint16_t c = 0; c < 2; c++)
+			cq[c] = (struct nvme_cqe){.cid = c, .status = 1};
+	}
+	v = (v & ~NVME_CSTS_RDY_MASK) | (en ? 1u : 0u);
+	memcpy(bar[i] + NVME_REG_CSTS, &v, 4);
+	return v;
+}
+static bool model_cq_post(const struct nvme_broker *b, uint16_t qid)
+{
+	(void)b, (void)qid;
+	return true;
+}
+static void model_cq_posted(const struct nvme_broker *b, uint16_t qid,
+			    struct nvme_cqe *first)
+{
+	(void)b, (void)qid, (void)first;
+}
+static const struct nvme_broker_inject model = {
+    .reg_read = model_reg_read,
+    .cq_post = model_cq_post,
+    .cq_posted = model_cq_posted,
+};
+
+/* CAP of an NVMe controller the broker accepts: MQES 63, CQR, TO 1
+ * (500 ms), DSTRD 0, CSS NVM, MPSMIN 0; VS 1.4; CC and CSTS 0 */
+static void bar_reset(unsigned i)
+{
+	memset(bar[i], 0, BAR_LEN);
+	uint64_t cap = 63ull | 1ull << NVME_CAP_CQR_SHIFT |
+		       1ull << NVME_CAP_TO_SHIFT |
+		       (uint64_t)NVME_CAP_CSS_NVM << NVME_CAP_CSS_SHIFT;
+	memcpy(bar[i] + NVME_REG_CAP, &cap, 8);
+	uint32_t vs = 0x10400;
+	memcpy(bar[i] + NVME_REG_VS, &vs, 4);
+}
+
+static int setup(void **st)
+{
+	(void)st;
+	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4};
+	memset(devs, 0, sizeof(devs));
+	for (unsigned i = 0; i < NDEV; i++) {
+		devs[i].dev = (uint8_t)(i + 1);
+		devs[i].bar[0].base = (uint64_t)(uintptr_t)bar[i];
+		devs[i].bar[0].size = BAR_LEN;
+		devs[i].owner = owner_of[i];
+		strlcpy(devs[i].state, "running", sizeof(devs[i].state));
+		bar_reset(i);
+		/* each function as its own driver runs it */
+		cmd[i] = CMD_MEM | CMD_MAST;
+		maps[i] = enables[i] = 0;
+		if (!owner_of[i] || auth_owner_facts(owner_of[i]))
+			continue; /* bound by an earlier test of this process */
+		struct auth_owner_facts f = {
+		    .d = &devs[i],
+		    .backend = DMA_BACKEND_VALIDATOR,
+		    .brokered = owner_of[i] != 4,
+		};
+		assert_int_equal(auth_owner_bind(owner_of[i], &f), 0);
+	}
+	live = false;
+	nvme_broker_inject_set(&model);
+	shim_quiet = 1;
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	(void)st;
+	shim_quiet = 0;
+	return 0;
+}
+
+/* the function was left exactly as found: no BAR mapped, no register
+ * written, memory decoding and bus mastering as its own driver set them */
+static void assert_untouched(unsigned i)
+{
+	uint8_t want[BAR_LEN];
+	memcpy(want, bar[i], BAR_LEN);
+	bar_reset(i);
+	assert_memory_equal(want, bar[i], BAR_LEN);
+	assert_int_equal(maps[i], 0);
+	assert_int_equal(enables[i], 0);
+	assert_int_equal(cmd[i], CMD_MEM | CMD_MAST);
+	assert_string_equal(devs[i].state, "running");
+}
+
+/* A driver names a function that is not bound to its owner: another
+ * owner's NVMe controller that has no broker yet, a function devmgr left
+ * unbound, or its own function when its owner is not brokered. The broker
+ * refuses before it maps, resets or probes anything — as mmio_grant and
+ * irq_bind refuse a function not bound to the caller. Before, it reset the
+ * other function (CC), pointed it at the caller's pages (AQA/ASQ/ACQ),
+ * turned its bus mastering on for the probe, and on the way out turned
+ * memory decoding and bus mastering off under its own driver; an open that
+ * succeeded gave the caller a broker, and a gate under its own owner's
+ * policy, over a controller it was never granted. */
+static void test_open_foreign_function_refused(void **st)
+{
+	(void)st;
+	struct nvme_broker *b = (struct nvme_broker *)0x1;
+	uint64_t before = auth_refusals[AUTH_NOT_GRANTED];
+	/* owner 1 at owner 2's controller */
+	assert_int_equal(nvme_broker_open(&devs[1], 1, &b), -1);
+	assert_untouched(1);
+	/* owner 1 at a function bound to nobody */
+	assert_int_equal(nvme_broker_open(&devs[2], 1, &b), -1);
+	assert_untouched(2);
+	/* owner 2 at owner 4's function */
+	assert_int_equal(nvme_broker_open(&devs[3], 2, &b), -1);
+	assert_untouched(3);
+	/* owner 4 at its own function: its owner is not brokered (devmgr
+	 * bound it for a driver whose DMA does not go through the gate) */
+	assert_int_equal(nvme_broker_open(&devs[3], 4, &b), -1);
+	assert_untouched(3);
+	/* an owner nobody bound, and owner 0 */
+	assert_int_equal(nvme_broker_open(&devs[1], 9, &b), -1);
+	assert_int_equal(nvme_broker_open(&devs[2], 0, &b), -1);
+	assert_untouched(1);
+	assert_untouched(2);
+	assert_true(b == (struct nvme_broker *)0x1); /* *out not written */
+	assert_int_equal(auth_refusals[AUTH_NOT_GRANTED], before + 6);
+}
+
+/* the owner bound to the function gets as far as its controller: reset,
+ * probed (this register-only model never becomes ready, so the open fails
+ * there) and left off the bus with decoding off */
+static void test_open_own_function_reaches_controller(void **st)
+{
+	(void)st;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(&devs[0], 1, &b), -1);
+	assert_int_equal(maps[0], 1);
+	uint64_t asq;
+	memcpy(&asq, bar[0] + NVME_REG_ASQ, 8);
+	assert_true(asq != 0); /* the probe's admin queue was programmed */
+	assert_int_equal(cmd[0], 0);
+	assert_null(b);
+	assert_untouched(1);
+}
+
+/* a controller that comes up (the model live): open, then enable with the
+ * driver's admin rings in a pool of owner 1 */
+static struct nvme_broker *bring_up(struct dma_pool *pool)
+{
+	live = true;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(&devs[0], 1, &b), 0);
+	assert_non_null(b);
+	assert_int_equal(dma_pool_create(1, 2 * PAGE_SIZE, 0, pool), 0);
+	struct dma_buf asq = {pool->va, pool->iova, PAGE_SIZE};
+	struct dma_buf acq = {pool->va + PAGE_SIZE, pool->iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(cmd[0], CMD_MEM | CMD_MAST);
+	return b;
+}
+
+/* nvme_broker_get_feature is the kernel's own Get Features, past the
+ * driver's policy, and a driver may call it: its data lands in the
+ * broker's one page (PRP1) with PRP2 0. A feature off the scope table —
+ * a vendor's (C0h-FFh), whose data is as long as the vendor says — would
+ * have the controller write what passes the page at address 0 (PRP2).
+ * Only a feature of the table, whose data is known to fit, is read; any
+ * other is refused before a command is written. */
+static void test_get_feature_only_known_features(void **st)
+{
+	(void)st;
+	struct dma_pool pool;
+	struct nvme_broker *b = bring_up(&pool);
+	struct nvme_sqe *sq =
+	    (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
+	struct nvme_cqe *cq =
+	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+	/* Error Recovery: the device's answer is already in the shadow CQ */
+	cq[0] = (struct nvme_cqe){
+	    .dw0 = 0x1234, .cid = NVME_GATE_KCID, .status = 1};
+	uint32_t dw0 = 0;
+	assert_int_equal(
+	    nvme_broker_get_feature(b, NVME_FID_ERR_RECOVERY, 2, &dw0), 0);
+	assert_int_equal(dw0, 0x1234);
+	assert_int_equal(nvme_sqe_opc(&sq[0]), NVME_ADM_GET_FEATURES);
+	assert_int_equal(sq[0].cdw10, NVME_FID_ERR_RECOVERY);
+	assert_int_equal(sq[0].prp2, 0);
+	uint32_t db = reg32(0, NVME_REG_DBS);
+	assert_int_equal(db, 1);
+	/* vendor features, and HMB (not on the table): not even written */
+	static const uint8_t off_table[] = {0xc0, 0xff, NVME_FID_HMB, 0x7d};
+	for (unsigned k = 0; k < sizeof(off_table); k++) {
+		cq[1] = (struct nvme_cqe){
+		    .cid = NVME_GATE_KCID, .sqhd = 2, .status = 1};
+		assert_int_equal(
+		    nvme_broker_get_feature(b, off_table[k], 1, &dw0), -1);
+		assert_int_equal(reg32(0, NVME_REG_DBS), db);
+		assert_int_equal(sq[1].cdw0, 0);
+	}
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* pages page_free was handed while watching (shim_page_hook) */
+static struct {
+	uint64_t pa;
+	size_t len;
+} freed[64];
+static unsigned nfreed;
+static void watch_free(uint64_t pa, size_t len)
+{
+	if (nfreed < sizeof(freed) / sizeof(freed[0]))
+		freed[nfreed++] = (typeof(freed[0])){pa, len};
+}
+static bool was_freed(uint64_t pa)
+{
+	for (unsigned i = 0; i < nfreed; i++)
+		if (pa >= freed[i].pa && pa - freed[i].pa < freed[i].len)
+			return true;
+	return false;
+}
+
+/* The proof image's bare pair (nvme_broker_bare_open/close) lives in
+ * kernel pages the controller is given as I/O queue NVME_BARE_QID. They go
+ * back only once the device is done with them: every Create it was sent
+ * answered, every Delete answered with success, or the controller stopped
+ * since. Here Create I/O CQ is answered and Create I/O SQ is not (a slow
+ * controller, past BROKER_KCMD_US), so the open fails; its Delete I/O CQ
+ * cannot even be sent (the broker's one command is still outstanding).
+ * Before, a Delete that was never answered counted as done (its completion
+ * zeroed, status 0) and the pages were freed under a controller that held
+ * them as its queues — the comment said they stay. */
+static void test_bare_close_keeps_pages_device_holds(void **st)
+{
+	(void)st;
+	struct dma_pool pool;
+	struct nvme_broker *b = bring_up(&pool);
+	struct nvme_sqe *sq =
+	    (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
+	struct nvme_cqe *cq =
+	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+	cq[0] =
+	    (struct nvme_cqe){.cid = NVME_GATE_KCID, .sqhd = 1, .status = 1};
+	nfreed = 0;
+	shim_page_hook = watch_free;
+	assert_int_equal(nvme_broker_bare_open(b), -1);
+	shim_page_hook = NULL;
+	assert_int_equal(nvme_sqe_opc(&sq[0]), NVME_ADM_CREATE_CQ);
+	assert_int_equal(nvme_sqe_opc(&sq[1]), NVME_ADM_CREATE_SQ);
+	assert_int_equal(reg32(0, NVME_REG_DBS), 2); /* no Delete was sent */
+	assert_false(was_freed(sq[0].prp1));	     /* CQ 63, created */
+	assert_false(was_freed(sq[1].prp1)); /* SQ 63, its create pending */
+	/* the driver's queue ids are its own again */
+	assert_int_equal(nvme_broker_max_qid(b), NVME_VAL_MAX_QID - 1);
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_open_foreign_function_refused,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_open_own_function_reaches_controller, setup, teardown),
+	    /* last: their broker stays open for the process */
+	    cmocka_unit_test_setup_teardown(
+		test_get_feature_only_known_features, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_bare_close_keeps_pages_device_holds, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
