@@ -43,7 +43,7 @@ static struct auth_owner *owner_find(uint16_t id)
 	return 0;
 }
 
-static bool owner_may_master(uint16_t id);
+static bool owner_may_master(const struct pci_dev *d);
 
 int auth_owner_bind(uint16_t id, const struct auth_owner_facts *f)
 {
@@ -200,10 +200,17 @@ bool auth_owner_stopped(uint16_t id)
 	return auth_owner_revoked(id) || iommu_owner_quarantined(id);
 }
 
-/* pci_enable's check: a bound owner, neither revoked nor quarantined */
-static bool owner_may_master(uint16_t id)
+/* pci_enable's check: a bound owner, neither revoked nor quarantined, on
+ * a function no failed remapping unit translates. A unit that stopped
+ * answering turned bus mastering off for its functions and is not
+ * trusted again (docs/devices/intel-vtd.md): what it still caches may
+ * reach memory given back since, so a driver's reset must not turn it on
+ * again */
+static bool owner_may_master(const struct pci_dev *d)
 {
-	return owner_find(id) && !auth_owner_stopped(id);
+	uint16_t sid;
+	return owner_find(d->owner) && !auth_owner_stopped(d->owner) &&
+	       iommu_scope(d, &sid, NULL) != IOMMU_UNIT_FAILED;
 }
 
 /* the device stops reaching memory before anything it could reach is

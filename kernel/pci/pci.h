@@ -53,13 +53,14 @@ void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v);
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
 /* Memory decode, I/O decode and bus mastering as asked; INTx always off.
  * Bus mastering of a function with an owner (d->owner) is granted only
- * while the check the authority layer installed says that owner may
- * master the bus (neither revoked nor quarantined); with no check
+ * while the check the authority layer installed says it may master the
+ * bus (its owner neither revoked nor quarantined, the remapping unit that
+ * translates it, if any, not failed); with no check
  * installed, never. Refused, it is left off with one line. The check is
  * asked again after the write: a quarantine that landed in between (the
  * IOMMU's fault interrupt) is not undone by it. */
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master);
-typedef bool (*pci_bus_master_check_t)(uint16_t owner);
+typedef bool (*pci_bus_master_check_t)(const struct pci_dev *d);
 void pci_set_bus_master_check(pci_bus_master_check_t may_master);
 /* "0000:BB:DD.F" */
 void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n);

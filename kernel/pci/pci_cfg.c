@@ -220,7 +220,7 @@ void pci_set_bus_master_check(pci_bus_master_check_t may_master)
 
 static bool may_master(const struct pci_dev *d)
 {
-	return !d->owner || (bus_master_check && bus_master_check(d->owner));
+	return !d->owner || (bus_master_check && bus_master_check(d));
 }
 
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
@@ -243,8 +243,8 @@ void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
 		kprintf("pci %s: bus mastering refused: owner %u is revoked, "
-			"quarantined or unknown to the authority layer; left "
-			"off\n",
+			"quarantined or unknown to the authority layer, or "
+			"its remapping unit failed; left off\n",
 			a, d->owner);
 	}
 }

@@ -1396,7 +1396,7 @@ void pci_enable(struct pci_dev *d, bool mem, bool io, bool bm)
 	CHECK(d >= devs && d < devs + NDEV, "pci_enable of no function",
 	      (uintptr_t)d, 0);
 	uint16_t o = d->owner;
-	bool may = bm_check && bm_check(o);
+	bool may = bm_check && bm_check(d);
 	bool want = bound(o) && !revoked[o] && !(o == 2 && quar2);
 	if (bm)
 		CHECK(may == want, "bus mastering granted", may, want);

@@ -269,12 +269,44 @@ static void test_edu_recover_refused_while_quarantined(void **st)
 	shim_iommu_quarantined = false;
 }
 
+/* A remapping unit that stops answering turns bus mastering off for its
+ * functions and is never trusted again (docs/devices/intel-vtd.md): what
+ * it still caches may reach memory given back since. The owner is not
+ * revoked or quarantined by that, so a driver's reset (pci_enable, as
+ * edu_recover and nvme_broker_enable call it) turned bus mastering on
+ * again through the failed unit; now the check refuses the function */
+static void test_bus_master_refused_after_unit_failed(void **st)
+{
+	(void)st;
+	const uint16_t o = OWNER + 2;
+	static struct pci_dev d = {.bus = 0, .dev = 6, .owner = OWNER + 2};
+	static uint8_t cfg4[4096];
+	d.cfg = cfg4;
+	shim_iommu_owner = 0;
+	shim_iommu_unit_failed = false;
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &d};
+	assert_int_equal(auth_owner_bind(o, &f), 0);
+	pci_enable(&d, true, false, true);
+	assert_true(bus_master(&d));
+	/* the unit fails: bus mastering off, as vtd_unit_broken does */
+	shim_iommu_unit_failed = true;
+	pci_cfg_write16(&d, PCI_COMMAND,
+			pci_cfg_read16(&d, PCI_COMMAND) & ~PCI_COMMAND_MASTER);
+	assert_false(auth_owner_revoked(o));
+	pci_enable(&d, true, false, true); /* the driver's reset */
+	assert_false(bus_master(&d));
+	assert_true(pci_cfg_read16(&d, PCI_COMMAND) & PCI_COMMAND_MEM);
+	shim_iommu_unit_failed = false;
+	shim_iommu_owner = 0;
+}
+
 int main(void)
 {
 	shim_quiet = 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_edu_recovers_after_revocation),
 	    cmocka_unit_test(test_edu_recover_refused_while_quarantined),
+	    cmocka_unit_test(test_bus_master_refused_after_unit_failed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -516,9 +516,9 @@ static void pci_enable_arg(uint64_t d)
  * undone. Before, pci_enable set Bus Master Enable for any caller. */
 static unsigned bm_asks;
 static bool bm_says[2];
-static bool bm_check(uint16_t owner)
+static bool bm_check(const struct pci_dev *d)
 {
-	assert_int_equal(owner, 7);
+	assert_int_equal(d->owner, 7);
 	return bm_says[bm_asks++ % 2];
 }
 
@@ -542,7 +542,8 @@ static void test_pci_enable_bus_master_checked(void **st)
 	assert_int_equal(command(&d), on & ~PCI_COMMAND_MASTER);
 	assert_string_equal(log, "pci 0000:00:06.0: bus mastering refused: "
 				 "owner 7 is revoked, quarantined or unknown "
-				 "to the authority layer; left off\n");
+				 "to the authority layer, or its remapping "
+				 "unit failed; left off\n");
 	pci_set_bus_master_check(bm_check);
 	bm_asks = 0, bm_says[0] = bm_says[1] = true;
 	pci_enable(&d, true, false, true);

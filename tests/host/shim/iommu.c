@@ -43,13 +43,15 @@ unsigned shim_iommu_perm(uint64_t iova)
 	return s ? perms[s - mapped] : 0;
 }
 
+bool shim_iommu_unit_failed;
+
 enum iommu_scope iommu_scope(const struct pci_dev *d, uint16_t *sid,
 			     const char **why)
 {
 	*sid = d ? (uint16_t)(d->bus << 8 | d->dev << 3 | d->fn) : 0;
 	if (why)
-		*why = "in scope";
-	return IOMMU_IN_SCOPE;
+		*why = shim_iommu_unit_failed ? "unit failed" : "in scope";
+	return shim_iommu_unit_failed ? IOMMU_UNIT_FAILED : IOMMU_IN_SCOPE;
 }
 
 int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)

@@ -22,7 +22,10 @@ extern uint16_t shim_iommu_owner;
 extern unsigned shim_iommu_violations;
 extern bool shim_iommu_fail_unmap;
 extern bool shim_iommu_quarantined; /* the translated owner faulted */
-void shim_iommu_fault(void);	    /* what the fault interrupt does */
+/* the unit stopped answering (vtd_unit_broken): every function it
+ * translates is IOMMU_UNIT_FAILED */
+extern bool shim_iommu_unit_failed;
+void shim_iommu_fault(void); /* what the fault interrupt does */
 unsigned shim_iommu_mapped(void);
 /* the permissions iova's page is mapped with (IOMMU_READ | IOMMU_WRITE),
  * 0 when it is not mapped */
