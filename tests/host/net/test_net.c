@@ -3435,6 +3435,61 @@ static void test_http_pipelined_and_head(void **state)
 	peer_free(&p);
 }
 
+static const char *find_in(const char *s, size_t n, const char *w)
+{
+	size_t m = strlen(w);
+	for (size_t i = 0; i + m <= n; i++)
+		if (!memcmp(s + i, w, m))
+			return s + i;
+	return NULL;
+}
+
+/* RFC 9110 §9.3.2: the response to HEAD ends with its header section,
+ * errors included: a HEAD whose request line parsed but which is refused
+ * (a body too large, a bad field, Transfer-Encoding, a header that never
+ * ends) gets the status, its Content-Length and no content; the
+ * connection then closes */
+static void test_http_rfc9110_s9_3_2_head_error_no_body(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *req;
+		int status;
+	} c[] = {
+	    {"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+	     413},
+	    {"HEAD / HTTP/1.1\r\nHost : x\r\n\r\n", 400},
+	    {"HEAD / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+	     "\r\n",
+	     501},
+	    {"HEAD /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	     404},
+	    {"\r\nHEAD / HTTP/1.1\r\nHost: x\r\n", 408}, /* never ends */
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		struct peer p;
+		peer_open(&p, (uint16_t)(43200 + i));
+		peer_send(&p, TCP_ACK | TCP_PSH, c[i].req, strlen(c[i].req));
+		for (int k = 0; k < 1200 && !p.got_fin; k++) {
+			peer_pump(&p);
+			advance_us(10000);
+		}
+		assert_true(p.got_fin);
+		char *s = (char *)p.rx;
+		assert_true(p.rx_len > 12);
+		assert_int_equal(atoi(s + 9), c[i].status);
+		/* the header section ends the stream: no content after it */
+		const char *e = find_in(s, p.rx_len, "\r\n\r\n");
+		assert_non_null(e);
+		if ((size_t)(e + 4 - s) != p.rx_len)
+			fail_msg("HEAD answered %d with %zu bytes of content",
+				 c[i].status, p.rx_len - (size_t)(e + 4 - s));
+		assert_non_null(find_in(s, p.rx_len, "Content-Length: "));
+		peer_send(&p, TCP_FIN | TCP_ACK, NULL, 0);
+		peer_free(&p);
+	}
+}
+
 static void test_http_slow_sender_times_out(void **state)
 {
 	(void)state;
@@ -3945,6 +4000,9 @@ int main(void)
 	    cmocka_unit_test(test_http_rfc9112_s3_2_host_value),
 	    cmocka_unit_test_setup_teardown(test_http_pipelined_and_head,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_rfc9110_s9_3_2_head_error_no_body, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slow_sender_times_out,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
