@@ -221,6 +221,48 @@ static void test_arp_pending_fifo(void **state)
 	}
 }
 
+/* a sender hardware address with the group bit (broadcast, multicast) is
+ * no station's: such a packet neither rewrites a neighbour (here the
+ * gateway's entry, which would send our unicast traffic to every host on
+ * the link) nor creates one, nor is it answered (FreeBSD's in_arpinput
+ * refuses it the same way); each is counted in arp_bad_sender */
+static void test_arp_group_sender_refused(void **state)
+{
+	(void)state;
+	const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	const uint8_t mcast[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
+	const uint32_t other = 0x0a000209;
+	uint8_t f[64];
+	struct ipv4_view ip;
+	/* "the gateway is at ff:ff:ff:ff:ff:ff", to us and gratuitous */
+	build_arp(f, ARP_OP_REPLY, bcast, PEER_IP, stack_mac, STACK_IP);
+	memcpy(f + 6, peer_mac, 6);
+	inject(f, 60);
+	build_arp(f, ARP_OP_REQUEST, mcast, PEER_IP, NULL, PEER_IP);
+	memcpy(f + 6, peer_mac, 6);
+	inject(f, 60);
+	/* a request for us from a multicast sender: no answer, no entry */
+	build_arp(f, ARP_OP_REQUEST, mcast, other, NULL, STACK_IP);
+	memcpy(f + 6, peer_mac, 6);
+	inject(f, 60);
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_bad_sender, 3);
+	/* the gateway is still reached at its own MAC */
+	ping_from(PEER_IP, 1);
+	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(r);
+	assert_memory_equal(r->b, peer_mac, 6);
+	/* the other host is unknown: asked for, not sent to its group MAC */
+	ping_from(other, 1);
+	r = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	assert_non_null(r);
+	struct arp_view a;
+	assert_int_equal(arp_parse(r->b + 14, r->len - 14, &a), 0);
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	assert_int_equal(a.tpa, other);
+	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+}
+
 /* ---- ICMP -----------------------------------------------------------------
  */
 
@@ -3962,6 +4004,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6298_s3_karn_after_frag_needed, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_arp_group_sender_refused,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_probe_answered,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, fake_cm_setup,
