@@ -237,6 +237,15 @@ void arp_input(const struct eth_view *eth)
 		net_if.c.arp_drops++;
 		return;
 	}
+	/* a sender hardware address with the group bit set (broadcast or
+	 * multicast, IEEE 802 I/G) is no station's: cached, it would send
+	 * unicast traffic for that address to every host on the link; it is
+	 * neither learnt, answered, nor a conflict (as FreeBSD's
+	 * in_arpinput) */
+	if (a.sha[0] & 1) {
+		net_if.c.arp_bad_sender++;
+		return;
+	}
 	/* our own frames, echoed back by the link, teach nothing and are no
 	 * conflict (RFC 5227 §2.1.1's note on repeaters) */
 	if (!memcmp(a.sha, net_if.nic->mac, ETH_ALEN)) {

@@ -179,8 +179,21 @@ static bool respond(struct tcp_conn *c, struct http_conn *h, bool head,
 	return true;
 }
 
+/* the request at the front of the receive buffer (an error answers it
+ * unread) is a HEAD: its method token, after any empty lines (RFC 9112
+ * §2.2), is HEAD and a space, as http_parse_request reads it */
+static bool rx_is_head(struct tcp_conn *c)
+{
+	size_t len, i = 0;
+	const char *buf = (const char *)tcp_rx_data(c, &len);
+	while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	return len - i >= 5 && !memcmp(buf + i, "HEAD ", 5);
+}
+
 /* an error closes the connection: after a bad request the framing of
- * whatever follows cannot be trusted */
+ * whatever follows cannot be trusted. A HEAD gets the status and the
+ * length and no content (RFC 9110 §9.3.2), whatever the error */
 static bool respond_error(struct tcp_conn *c, struct http_conn *h, int status)
 {
 	char body[64];
@@ -189,7 +202,7 @@ static bool respond_error(struct tcp_conn *c, struct http_conn *h, int status)
 	r.body = body;
 	r.len = strlen(body);
 	h->close_after = true;
-	return respond(c, h, false, &r);
+	return respond(c, h, rx_is_head(c), &r);
 }
 
 /* POST /api/sink: a request body that is checked, not discarded — the

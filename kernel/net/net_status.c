@@ -42,6 +42,7 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(arp_drops);
 	C(arp_probes_answered);
 	C(arp_conflicts);
+	C(arp_bad_sender);
 	C(ip_rx);
 	C(ip_bad);
 	C(ip_csum_bad);

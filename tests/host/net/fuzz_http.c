@@ -1,7 +1,16 @@
 /* tests/host/net/fuzz_http.c — the HTTP request parser and the routes on
- * any bytes, and the same bytes sent through a TCP connection to the
- * server. Oracle: a sane status, and every JSON answer parses. */
+ * any bytes, and the same bytes sent through a fresh TCP connection to the
+ * server. Oracles: a sane status, every JSON answer parses; and the bytes
+ * the server sends back are a sequence of responses framed as the requests
+ * in the input ask: each a status line and a header section with a
+ * Content-Length, then exactly that much content, none for a HEAD (RFC 9110
+ * §9.3.2, errors included) or an interim 1xx; no more final responses than
+ * requests, and nothing after one that says Connection: close, which the
+ * last request the server can frame must get. The requests are framed here
+ * from the input (header block, then Content-Length bytes), not from the
+ * server's state. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,13 +20,135 @@
 #include "shim.h"
 #include "tests/host/lib/json_check.h"
 
+#define MAX_REQS 512
+
+struct expect {
+	bool head; /* the request's method token is HEAD */
+	bool last; /* the server closes after answering it */
+};
+
+/* the request's method token, after any empty lines, is HEAD */
+static bool starts_head(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (s[i] == '\r' || s[i] == '\n'))
+		i++;
+	return n - i >= 5 && !memcmp(s + i, "HEAD ", 5);
+}
+
+/* the final responses the input's requests must get, in order; the
+ * count. A request whose response waits for more input (an incomplete
+ * header, an /api/sink body not all there) ends the list */
+static unsigned frame_requests(const char *s, size_t size, struct expect *x)
+{
+	size_t pos = 0;
+	unsigned n = 0;
+	while (pos < size && n < MAX_REQS) {
+		const char *q = s + pos;
+		size_t left = size - pos;
+		size_t end = http_header_end(q, left, 0);
+		bool head = starts_head(q, left);
+		if (!end) {
+			if (left >= HTTP_MAX_HEADER) /* 431 */
+				x[n++] = (struct expect){head, true};
+			break;
+		}
+		struct http_req r;
+		if (end > HTTP_MAX_HEADER || http_parse_request(q, end, &r) ||
+		    (r.has_length && r.content_length > HTTP_MAX_BODY)) {
+			x[n++] = (struct expect){head, true};
+			break;
+		}
+		uint64_t body = r.has_length ? r.content_length : 0;
+		bool sink = r.method_len == 4 &&
+			    !memcmp(r.method_str, "POST", 4) &&
+			    r.path_len == 9 && !memcmp(r.path, "/api/sink", 9);
+		if (sink && body > left - end)
+			break; /* answered once the body is in */
+		x[n++] = (struct expect){r.method == HTTP_HEAD, !r.keep_alive};
+		if (!r.keep_alive || body > left - end)
+			break;
+		pos += end + (size_t)body;
+	}
+	return n;
+}
+
+static size_t find(const char *s, size_t n, const char *w)
+{
+	size_t m = strlen(w);
+	for (size_t i = 0; i + m <= n; i++)
+		if (!memcmp(s + i, w, m))
+			return i;
+	return SIZE_MAX;
+}
+
+static void bad(const char *why, const char *s, size_t n)
+{
+	fprintf(stderr, "fuzz_http: %s: \"%.*s\"\n", why,
+		(int)(n > 200 ? 200 : n), s);
+	abort();
+}
+
+/* the server's bytes against the requests: see the top of the file */
+static void check_stream(const char *s, size_t n, const struct expect *x,
+			 unsigned nx)
+{
+	unsigned k = 0;
+	bool closed = false;
+	while (n) {
+		if (closed)
+			bad("bytes after a Connection: close response", s, n);
+		if (n < 13) {
+			if (memcmp(s, "HTTP/1.1 ", n < 9 ? n : 9))
+				bad("not a status line", s, n);
+			return; /* the rest has not come yet */
+		}
+		if (memcmp(s, "HTTP/1.1 ", 9) || s[9] < '1' || s[9] > '5' ||
+		    s[10] < '0' || s[10] > '9' || s[11] < '0' || s[11] > '9' ||
+		    s[12] != ' ')
+			bad("not a status line", s, n);
+		size_t he = find(s, n, "\r\n\r\n");
+		if (he == SIZE_MAX) {
+			if (n > 1024)
+				bad("a header section without end", s, n);
+			return;
+		}
+		size_t hl = he + 4;
+		if (s[9] == '1') { /* interim: no content, no request used */
+			s += hl;
+			n -= hl;
+			continue;
+		}
+		if (k >= nx)
+			bad("a response to no request", s, n);
+		size_t cl = find(s, hl, "\r\nContent-Length: ");
+		if (cl == SIZE_MAX)
+			bad("no Content-Length", s, n);
+		unsigned long long len = strtoull(s + cl + 18, NULL, 10);
+		bool close =
+		    find(s, hl, "\r\nConnection: close\r\n") != SIZE_MAX;
+		if (x[k].last && !close)
+			bad("the last request's response keeps the connection",
+			    s, n);
+		size_t body = x[k].head ? 0 : (size_t)len;
+		k++;
+		closed = close;
+		if (n - hl < body)
+			return; /* content still on its way */
+		s += hl + body;
+		n -= hl + body;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char *scratch;
 	static struct peer p;
+	static struct expect x[MAX_REQS];
+	static uint16_t port = 40000;
 	if (fake_setup_once()) {
 		scratch = malloc(256 * 1024);
-		peer_init(&p, 40000);
+		peer_init(&p, port);
 	}
 	const char *s = (const char *)data;
 	size_t end = http_header_end(s, size, 0);
@@ -40,14 +171,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !json_valid(out.body, out.len))
 			abort();
 	}
-	/* through the server, in pieces of up to 1400 bytes */
-	if (!p.established || p.got_rst || p.got_fin) {
-		uint16_t port =
-		    (uint16_t)(p.sport + 1 < 60000 ? p.sport + 1 : 40000);
-		peer_free(&p);
-		peer_init(&p, port);
-		peer_connect(&p);
-	}
+	/* through the server on a connection of its own, in pieces of up to
+	 * 1400 bytes */
+	peer_abort(&p);
+	port = (uint16_t)(port + 1 < 60000 ? port + 1 : 40000);
+	peer_init(&p, port);
+	fake_clear();
+	if (!peer_connect(&p))
+		abort(); /* every earlier connection was reset: a slot is free
+			  */
 	for (size_t off = 0; off < size;) {
 		size_t n = size - off > 1400 ? 1400 : size - off;
 		peer_send(&p, TCP_ACK | TCP_PSH, data + off, n);
@@ -55,6 +187,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		peer_pump(&p);
 	}
 	peer_pump(&p);
+	unsigned nx = frame_requests(s, size, x);
+	check_stream((const char *)p.rx, p.rx_len, x, nx);
 	p.rx_len = 0;
 	fake_clear();
 	return 0;

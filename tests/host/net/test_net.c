@@ -221,6 +221,48 @@ static void test_arp_pending_fifo(void **state)
 	}
 }
 
+/* a sender hardware address with the group bit (broadcast, multicast) is
+ * no station's: such a packet neither rewrites a neighbour (here the
+ * gateway's entry, which would send our unicast traffic to every host on
+ * the link) nor creates one, nor is it answered (FreeBSD's in_arpinput
+ * refuses it the same way); each is counted in arp_bad_sender */
+static void test_arp_group_sender_refused(void **state)
+{
+	(void)state;
+	const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	const uint8_t mcast[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
+	const uint32_t other = 0x0a000209;
+	uint8_t f[64];
+	struct ipv4_view ip;
+	/* "the gateway is at ff:ff:ff:ff:ff:ff", to us and gratuitous */
+	build_arp(f, ARP_OP_REPLY, bcast, PEER_IP, stack_mac, STACK_IP);
+	memcpy(f + 6, peer_mac, 6);
+	inject(f, 60);
+	build_arp(f, ARP_OP_REQUEST, mcast, PEER_IP, NULL, PEER_IP);
+	memcpy(f + 6, peer_mac, 6);
+	inject(f, 60);
+	/* a request for us from a multicast sender: no answer, no entry */
+	build_arp(f, ARP_OP_REQUEST, mcast, other, NULL, STACK_IP);
+	memcpy(f + 6, peer_mac, 6);
+	inject(f, 60);
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_bad_sender, 3);
+	/* the gateway is still reached at its own MAC */
+	ping_from(PEER_IP, 1);
+	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(r);
+	assert_memory_equal(r->b, peer_mac, 6);
+	/* the other host is unknown: asked for, not sent to its group MAC */
+	ping_from(other, 1);
+	r = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	assert_non_null(r);
+	struct arp_view a;
+	assert_int_equal(arp_parse(r->b + 14, r->len - 14, &a), 0);
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	assert_int_equal(a.tpa, other);
+	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+}
+
 /* ---- ICMP -----------------------------------------------------------------
  */
 
@@ -3435,6 +3477,61 @@ static void test_http_pipelined_and_head(void **state)
 	peer_free(&p);
 }
 
+static const char *find_in(const char *s, size_t n, const char *w)
+{
+	size_t m = strlen(w);
+	for (size_t i = 0; i + m <= n; i++)
+		if (!memcmp(s + i, w, m))
+			return s + i;
+	return NULL;
+}
+
+/* RFC 9110 §9.3.2: the response to HEAD ends with its header section,
+ * errors included: a HEAD whose request line parsed but which is refused
+ * (a body too large, a bad field, Transfer-Encoding, a header that never
+ * ends) gets the status, its Content-Length and no content; the
+ * connection then closes */
+static void test_http_rfc9110_s9_3_2_head_error_no_body(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *req;
+		int status;
+	} c[] = {
+	    {"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+	     413},
+	    {"HEAD / HTTP/1.1\r\nHost : x\r\n\r\n", 400},
+	    {"HEAD / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+	     "\r\n",
+	     501},
+	    {"HEAD /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	     404},
+	    {"\r\nHEAD / HTTP/1.1\r\nHost: x\r\n", 408}, /* never ends */
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		struct peer p;
+		peer_open(&p, (uint16_t)(43200 + i));
+		peer_send(&p, TCP_ACK | TCP_PSH, c[i].req, strlen(c[i].req));
+		for (int k = 0; k < 1200 && !p.got_fin; k++) {
+			peer_pump(&p);
+			advance_us(10000);
+		}
+		assert_true(p.got_fin);
+		char *s = (char *)p.rx;
+		assert_true(p.rx_len > 12);
+		assert_int_equal(atoi(s + 9), c[i].status);
+		/* the header section ends the stream: no content after it */
+		const char *e = find_in(s, p.rx_len, "\r\n\r\n");
+		assert_non_null(e);
+		if ((size_t)(e + 4 - s) != p.rx_len)
+			fail_msg("HEAD answered %d with %zu bytes of content",
+				 c[i].status, p.rx_len - (size_t)(e + 4 - s));
+		assert_non_null(find_in(s, p.rx_len, "Content-Length: "));
+		peer_send(&p, TCP_FIN | TCP_ACK, NULL, 0);
+		peer_free(&p);
+	}
+}
+
 static void test_http_slow_sender_times_out(void **state)
 {
 	(void)state;
@@ -3907,6 +4004,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6298_s3_karn_after_frag_needed, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_arp_group_sender_refused,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_probe_answered,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, fake_cm_setup,
@@ -3945,6 +4044,9 @@ int main(void)
 	    cmocka_unit_test(test_http_rfc9112_s3_2_host_value),
 	    cmocka_unit_test_setup_teardown(test_http_pipelined_and_head,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_rfc9110_s9_3_2_head_error_no_body, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slow_sender_times_out,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
