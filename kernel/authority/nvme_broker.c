@@ -694,7 +694,7 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	 * revoked only at the next safe point (auth_poll). In between, a
 	 * driver's reset and recovery must not put the controller back on
 	 * the bus either (kernel/iommu: quarantined) */
-	if (auth_owner_revoked(b->owner) || iommu_owner_quarantined(b->owner)) {
+	if (auth_owner_stopped(b->owner)) {
 		kprintf("nvme-broker %s: unable to enable (owner %u %s after a "
 			"DMA fault)\n",
 			b->name, b->owner,
@@ -754,8 +754,7 @@ int nvme_broker_stop(struct nvme_broker *b)
 	int r = broker_halt(b);
 	/* not proven stopped, or its owner faulted (quarantined, revoked):
 	 * nothing it wrote is believed */
-	if (r != 0 || auth_owner_revoked(b->owner) ||
-	    iommu_owner_quarantined(b->owner)) {
+	if (r != 0 || auth_owner_stopped(b->owner)) {
 		nvme_gate_drop_all(&b->gate);
 		b->draining = false;
 		return r;
