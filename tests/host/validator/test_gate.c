@@ -1055,16 +1055,13 @@ static void t_abort_no_loss(void **s)
 	admin_ok(c);
 }
 
-/* Finding 4: shadow memory is charged to the owner under a quota. A
- * create past it is refused (over_quota) and charges nothing; what was
- * charged comes back when the queues go. */
-static void t_shadow_quota(void **s)
+/* start the gate over with shadow accounting on acct: the admin queues
+ * opened again, the driver's admin rings empty; what they charge */
+static uint64_t gate_reopen_charged(struct dma_owner *acct)
 {
-	(void)s;
-	struct dma_owner acct;
-	dma_owner_init(&acct, OWNER);
-	nvme_gate_drop_all(&g); /* start over with accounting on */
-	pol.acct = &acct;
+	dma_owner_init(acct, OWNER);
+	nvme_gate_drop_all(&g);
+	pol.acct = acct;
 	uint64_t asq, acq;
 	assert_int_equal(
 	    nvme_gate_admin_open(&g, adq.sq, adq.cq, ADMQ, &asq, &acq), 0);
@@ -1072,7 +1069,17 @@ static void t_shadow_quota(void **s)
 	adq.tail = adq.head = 0;
 	adq.phase = 1;
 	memset((void *)(uintptr_t)adq.cq, 0, ADMQ * 16);
-	uint64_t admin = acct.use[DMA_CHARGE_SHADOW];
+	return acct->use[DMA_CHARGE_SHADOW];
+}
+
+/* Finding 4: shadow memory is charged to the owner under a quota. A
+ * create past it is refused (over_quota) and charges nothing; what was
+ * charged comes back when the queues go. */
+static void t_shadow_quota(void **s)
+{
+	(void)s;
+	struct dma_owner acct;
+	uint64_t admin = gate_reopen_charged(&acct);
 	/* admin: one SQ page, one CQ page, 15 list pages */
 	assert_int_equal(admin, (2 + 15) * 4096);
 	acct.max[DMA_CHARGE_SHADOW] = admin + 6 * 4096;
@@ -1115,17 +1122,7 @@ static void t_shadow_withheld_stays_charged(void **s)
 {
 	(void)s;
 	struct dma_owner acct;
-	dma_owner_init(&acct, OWNER);
-	nvme_gate_drop_all(&g); /* start over with accounting on */
-	pol.acct = &acct;
-	uint64_t asq, acq;
-	assert_int_equal(
-	    nvme_gate_admin_open(&g, adq.sq, adq.cq, ADMQ, &asq, &acq), 0);
-	fake_nvme_admin(f, asq, acq, ADMQ);
-	adq.tail = adq.head = 0;
-	adq.phase = 1;
-	memset((void *)(uintptr_t)adq.cq, 0, ADMQ * 16);
-	uint64_t admin = acct.use[DMA_CHARGE_SHADOW];
+	uint64_t admin = gate_reopen_charged(&acct);
 	assert_int_equal(admin, (2 + 15) * 4096);
 	submit(&adq, create_cq(0x700, 1, 1024, A + MIB, 0)); /* 16 KiB */
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
@@ -1144,6 +1141,7 @@ static void t_shadow_withheld_stays_charged(void **s)
 	 * would pass it is refused */
 	acct.max[DMA_CHARGE_SHADOW] = held + admin - 4096;
 	f->withhold_frees = false;
+	uint64_t asq, acq;
 	assert_int_equal(
 	    nvme_gate_admin_open(&g, adq.sq, adq.cq, ADMQ, &asq, &acq), -1);
 	assert_int_equal(acct.use[DMA_CHARGE_SHADOW], held);
