@@ -850,6 +850,19 @@ static void test_mmio_forged_fields(void **st)
 	assert_int_equal(mmio_read8(&m, 0), 0xff);
 }
 
+/* d's BAR0 is bar_mem (cleared), with a 2-entry MSI-X table at 0x1000 */
+static void msix_dev(struct pci_dev *d)
+{
+	d->bar[0].base = BAR_BASE;
+	d->bar[0].size = sizeof(bar_mem);
+	d->cap_msix = 0x70;
+	d->msix_size = 2;
+	d->msix_table_off = 0x1000;
+	d->msix_pba_off = 0x1800;
+	d->msix_table = (volatile uint32_t *)(bar_mem + 0x1000);
+	memset(bar_mem, 0, sizeof(bar_mem));
+}
+
 /* An Interrupt capability is (slot, generation); msix_index and vector in
  * struct irq_cap are the driver's copy. Mask, unmask and revoke through a
  * copy that names another entry, an entry past the table or another
@@ -863,14 +876,7 @@ static void test_irq_forged_fields(void **st)
 	static uint8_t cfgsp[4096];
 	static struct pci_dev d = {.bus = 0, .dev = 10, .owner = o};
 	d.cfg = cfgsp;
-	d.bar[0].base = BAR_BASE;
-	d.bar[0].size = sizeof(bar_mem);
-	d.cap_msix = 0x70;
-	d.msix_size = 2;
-	d.msix_table_off = 0x1000;
-	d.msix_pba_off = 0x1800;
-	d.msix_table = (volatile uint32_t *)(bar_mem + 0x1000);
-	memset(bar_mem, 0, sizeof(bar_mem));
+	msix_dev(&d);
 	struct irq_cap a, b, forged;
 	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
 	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &a), 0);
@@ -999,14 +1005,7 @@ static void test_irq_quarantined(void **st)
 	static struct pci_dev d = {.bus = 0, .dev = 13, .owner = o};
 	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &d};
 	d.cfg = cfgsp;
-	d.bar[0].base = BAR_BASE;
-	d.bar[0].size = sizeof(bar_mem);
-	d.cap_msix = 0x70;
-	d.msix_size = 2;
-	d.msix_table_off = 0x1000;
-	d.msix_pba_off = 0x1800;
-	d.msix_table = (volatile uint32_t *)(bar_mem + 0x1000);
-	memset(bar_mem, 0, sizeof(bar_mem));
+	msix_dev(&d);
 	shim_iommu_owner = 0;
 	shim_iommu_quarantined = false;
 	assert_int_equal(auth_owner_bind(o, &f), 0);

@@ -953,6 +953,23 @@ static bool on_disk(unsigned i)
 	return true;
 }
 
+/* after a stop with three_writes' writes outstanding: the two the device
+ * finished answered once each with its success and on the disk, the third
+ * failed as aborted and not written */
+static void assert_two_delivered_third_failed(struct nvme_ccb *w3,
+					      uint64_t failed)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(answers[i].n, 1);
+		assert_int_equal(answers[i].status, 0); /* success */
+		assert_true(on_disk(i));
+	}
+	assert_int_equal(nvme_cqe_sc(&w3->cqe), NVME_SC_ABORT_SQ_DELETED);
+	assert_false(on_disk(2));
+	assert_int_equal(sc.reset_delivered_cmds, 2);
+	assert_int_equal(sc.reset_failed_cmds, failed + 1);
+}
+
 /* A command timeout resets the controller while two writes the device
  * finished wait for the driver, one in its own CQ (a) and one in the
  * gate's shadow CQ (b): after the controller is stopped, both are
@@ -972,15 +989,7 @@ static void test_timeout_reset_delivers_posted(void **state)
 	assert_null(fb.before_stop); /* the device did finish two */
 	assert_int_equal(q->timeouts, 1);
 	assert_int_equal(sc.resets, resets + 1);
-	for (unsigned i = 0; i < 2; i++) {
-		assert_int_equal(answers[i].n, 1);
-		assert_int_equal(answers[i].status, 0); /* success */
-		assert_true(on_disk(i));
-	}
-	assert_int_equal(nvme_cqe_sc(&w3->cqe), NVME_SC_ABORT_SQ_DELETED);
-	assert_false(on_disk(2));
-	assert_int_equal(sc.reset_delivered_cmds, 2);
-	assert_int_equal(sc.reset_failed_cmds, failed + 1);
+	assert_two_delivered_third_failed(w3, failed);
 	assert_int_equal(q->inflight, 0);
 	assert_int_equal(q->completed, 2);
 	nvme_ccb_put(w3);
@@ -1102,15 +1111,7 @@ static void test_detach_delivers_posted(void **state)
 	fb.before_stop = device_finishes_two;
 	nvme_detach(&sc);
 	assert_null(fb.before_stop); /* the device did finish two */
-	for (unsigned i = 0; i < 2; i++) {
-		assert_int_equal(answers[i].n, 1);
-		assert_int_equal(answers[i].status, 0); /* success */
-		assert_true(on_disk(i));
-	}
-	assert_int_equal(nvme_cqe_sc(&w3->cqe), NVME_SC_ABORT_SQ_DELETED);
-	assert_false(on_disk(2));
-	assert_int_equal(sc.reset_delivered_cmds, 2);
-	assert_int_equal(sc.reset_failed_cmds, failed + 1);
+	assert_two_delivered_third_failed(w3, failed);
 	assert_int_equal(sc.ioq[0].inflight, 0);
 	assert_false(dma_pool_live(&sc.pool));
 	nvme_ccb_put(w3);
