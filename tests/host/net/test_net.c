@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "kernel/lib/status.h"
+#include "kernel/net/arp.h"
 #include "kernel/net/http.h"
 #include "kernel/net/ipfrag.h"
 #include "kernel/net/tcp.h"
@@ -261,6 +262,81 @@ static void test_arp_group_sender_refused(void **state)
 	assert_int_equal(a.op, ARP_OP_REQUEST);
 	assert_int_equal(a.tpa, other);
 	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+}
+
+/* an ARP request for us whose sender protocol address no one host holds
+ * (limited or our subnet's broadcast, multicast, loopback, 0/8 other than
+ * a probe's 0.0.0.0) is neither answered nor learnt, counted in
+ * arp_bad_sender, as Linux's arp_process refuses it (its route lookup
+ * calls such a source martian); so many of them do not push the
+ * gateway out of the cache. A probe is still answered, and a request
+ * from our own address is a conflict, defended, not answered */
+static void test_arp_bad_sender_address_refused(void **state)
+{
+	(void)state;
+	const uint32_t bad[] = {
+	    0xffffffffu, 0x0a0002ffu, 0xe0000001u, 0xefff0102u, 0x7f000001u,
+	    0x7f010203u, 0x00010203u, 0xe00000fbu, 0xefffffffu,
+	};
+	uint8_t f[64];
+	uint8_t m[6] = {0x02, 0, 0, 0, 0, 0};
+	uint64_t bs = net_counters()->arp_bad_sender;
+	uint64_t replies = net_counters()->arp_replies_sent;
+	unsigned n = 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++, n++) {
+		m[5] = (uint8_t)n;
+		build_arp(f, ARP_OP_REQUEST, m, bad[i], NULL, STACK_IP);
+		inject(f, 60);
+		if (fake_pop())
+			fail_msg("sender %08x answered", bad[i]);
+	}
+	/* more than the cache holds, from loopback addresses */
+	for (unsigned i = 0; i < 2 * ARP_MAX; i++, n++) {
+		m[5] = (uint8_t)n;
+		build_arp(f, ARP_OP_REQUEST, m, 0x7f000002u + i, NULL,
+			  STACK_IP);
+		inject(f, 60);
+		assert_null(fake_pop());
+	}
+	assert_int_equal(net_counters()->arp_bad_sender, bs + n);
+	assert_int_equal(net_counters()->arp_replies_sent, replies);
+	/* the gateway is still in the cache: its echo reply goes straight
+	 * to its MAC, no ARP request first */
+	struct ipv4_view ip;
+	ping_from(PEER_IP, 1);
+	const struct frame *r = fake_pop();
+	assert_non_null(r);
+	struct eth_view e;
+	assert_int_equal(eth_parse(r->b, r->len, &e), 0);
+	assert_int_equal(e.type, ETHERTYPE_IPV4);
+	assert_memory_equal(r->b, peer_mac, 6);
+	assert_int_equal(ipv4_parse(e.payload, e.len, &ip), 0);
+	assert_int_equal(ip.proto, IP_PROTO_ICMP);
+	fake_clear();
+	/* a probe (sender 0.0.0.0) is no bad sender: answered */
+	build_arp(f, ARP_OP_REQUEST, m, 0, NULL, STACK_IP);
+	inject(f, 60);
+	r = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	assert_non_null(r);
+	struct arp_view a;
+	assert_int_equal(arp_parse(r->b + 14, r->len - 14, &a), 0);
+	assert_int_equal(a.op, ARP_OP_REPLY);
+	assert_int_equal(net_counters()->arp_probes_answered, 1);
+	/* our own address as sender: a conflict, defended by an
+	 * announcement, never a reply */
+	uint64_t conflicts = net_counters()->arp_conflicts;
+	replies = net_counters()->arp_replies_sent;
+	build_arp(f, ARP_OP_REQUEST, m, STACK_IP, NULL, STACK_IP);
+	inject(f, 60);
+	assert_int_equal(net_counters()->arp_conflicts, conflicts + 1);
+	assert_int_equal(net_counters()->arp_replies_sent, replies);
+	r = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	assert_non_null(r);
+	assert_int_equal(arp_parse(r->b + 14, r->len - 14, &a), 0);
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	assert_int_equal(a.spa, STACK_IP);
+	assert_int_equal(a.tpa, STACK_IP);
+	assert_int_equal(net_counters()->arp_bad_sender, bs + n);
 }
 
 /* ---- ICMP -----------------------------------------------------------------
@@ -4194,6 +4270,8 @@ int main(void)
 		test_tcp_rfc6298_s3_karn_after_frag_needed, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_group_sender_refused,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_arp_bad_sender_address_refused,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_probe_answered,
 					    fake_cm_setup, fake_cm_teardown),
