@@ -228,6 +228,19 @@ static void arp_pend_add(uint32_t hop, const uint8_t *frame, size_t len)
 	net_if.c.arp_drops++;
 }
 
+/* a sender protocol address no one host holds: the limited broadcast,
+ * our subnet's broadcast, multicast, loopback, or 0/8 but 0.0.0.0 (RFC
+ * 1122 §3.2.1.3; ip.c refuses the same as an IPv4 source). 0.0.0.0 is a
+ * probe's (RFC 5227), handled on its own */
+static bool arp_sender_bad(uint32_t spa)
+{
+	uint32_t top = spa >> 24;
+	return (top == 0 && spa != 0) || top == 127 || (spa >> 28) == 0xe ||
+	       spa == IPV4_BROADCAST ||
+	       (net_if.mask && net_if.mask != 0xffffffffu &&
+		spa == (net_if.ip | ~net_if.mask));
+}
+
 void arp_input(const struct eth_view *eth)
 {
 	struct arp_view a;
@@ -243,6 +256,14 @@ void arp_input(const struct eth_view *eth)
 	 * neither learnt, answered, nor a conflict (as FreeBSD's
 	 * in_arpinput) */
 	if (a.sha[0] & 1) {
+		net_if.c.arp_bad_sender++;
+		return;
+	}
+	/* nor is a sender protocol address no one host holds: answered, the
+	 * reply would go to whoever forged it, and each would take a cache
+	 * slot (enough of them pushed the gateway out). Linux's arp_process
+	 * refuses these too: its route lookup calls such a source martian */
+	if (arp_sender_bad(a.spa)) {
 		net_if.c.arp_bad_sender++;
 		return;
 	}

@@ -61,7 +61,7 @@ struct net_counters {
 	uint64_t tcp_rto_expired, tcp_rto_in_recovery, tcp_tlp_probes;
 	uint64_t tcp_pmtu_updates, tcp_pmtu_ignored, tcp_challenge_acks_limited,
 	    tcp_undos, tcp_oow_acks_limited, tcp_cwnd_restarts,
-	    tcp_syn_rcvd_relistens;
+	    tcp_syn_rcvd_relistens, tcp_peer_limited, tcp_peer_evicted;
 	uint64_t http_requests, http_responses[6]; /* [k]: status k00..k99 */
 	uint64_t http_timeouts, http_body_bytes;
 };

@@ -93,6 +93,8 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(tcp_undos);
 	C(tcp_cwnd_restarts);
 	C(tcp_syn_rcvd_relistens);
+	C(tcp_peer_limited);
+	C(tcp_peer_evicted);
 	C(tcp_pmtu_updates);
 	C(tcp_pmtu_ignored);
 	C(http_requests);

@@ -549,19 +549,73 @@ static uint32_t isn_for(uint32_t rip, uint16_t rport, uint16_t lport)
 	       (uint32_t)(net_now_us() / 4);
 }
 
-/* a free slot; else the oldest TIME_WAIT; else the oldest half-open one
- * (a SYN flood then costs legitimate clients a retransmitted SYN, not a
- * refusal); else the established connection idle the longest, reset (so
- * clients that connect and say nothing cannot hold the table) */
-static struct tcp_conn *conn_alloc(void)
+/* the connections address rip holds: every state but TIME_WAIT (a slot
+ * in TIME_WAIT is anyone's for the taking, below) */
+static unsigned peer_held(uint32_t rip)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
+		n += conns[i].state != TCP_CLOSED &&
+		     conns[i].state != TCP_TIME_WAIT && conns[i].rip == rip;
+	return n;
+}
+
+/* the table is full and nothing in it may be taken by the rules of
+ * conn_alloc: a connection the HTTP server marked idle (a client owing
+ * bytes, or not acknowledging, however recently it last did), of the
+ * address holding the most, silent the longest, if that address holds at
+ * least two more than the newcomer holds now (`held`): after the swap the
+ * newcomer holds no more than it, so the shares grow more even and the
+ * loser cannot take its slot back at once */
+static struct tcp_conn *conn_fair_share(unsigned held)
+{
+	struct tcp_conn *best = NULL;
+	unsigned best_n = 0;
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		struct tcp_conn *c = &conns[i];
+		if (c->state != TCP_ESTABLISHED || !c->idle)
+			continue;
+		unsigned n = peer_held(c->rip);
+		if (n < held + 2)
+			continue;
+		if (!best || n > best_n ||
+		    (n == best_n && c->last_rx < best->last_rx)) {
+			best = c;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
+/* a slot for a SYN from rip. A peer already holding TCP_PER_PEER_MAX
+ * connections may only replace one of its own: its oldest half-open one
+ * (as FreeBSD's syncache drops the oldest of a full bucket: a SYN flood
+ * forging the address does not refuse its owner outright), else its
+ * established one the HTTP server marks idle and silent the longest (at
+ * least TCP_IDLE_EVICT_US); else it is refused (tcp_peer_limited).
+ * Anyone else takes a free slot; else the oldest TIME_WAIT; else the
+ * oldest half-open one (a SYN flood then costs legitimate clients a
+ * retransmitted SYN, not a refusal); else the established connection idle
+ * the longest, reset (so clients that connect and say nothing cannot hold
+ * the table); else one of the address holding the most (conn_fair_share,
+ * reset, tcp_peer_evicted); else it is refused (tcp_refused). NULL:
+ * refused, counted */
+static struct tcp_conn *conn_alloc(uint32_t rip)
 {
 	struct tcp_conn *tw = NULL, *half = NULL, *idle = NULL;
 	uint64_t now = net_now_us();
+	unsigned held = peer_held(rip);
+	bool capped = held >= TCP_PER_PEER_MAX;
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
 		struct tcp_conn *c = &conns[i];
-		if (c->state == TCP_CLOSED)
-			return c;
-		if (c->state == TCP_TIME_WAIT &&
+		if (c->state == TCP_CLOSED) {
+			if (!capped)
+				return c;
+			continue;
+		}
+		if (capped && c->rip != rip)
+			continue;
+		if (c->state == TCP_TIME_WAIT && !capped &&
 		    (!tw || c->close_at < tw->close_at))
 			tw = c;
 		if (c->state == TCP_SYN_RCVD &&
@@ -586,8 +640,21 @@ static struct tcp_conn *conn_alloc(void)
 		net_if.c.tcp_idle_evicted++;
 		send_rst_conn(idle);
 		conn_free(idle, true);
+		return idle;
 	}
-	return idle;
+	if (capped) {
+		net_if.c.tcp_peer_limited++;
+		return NULL;
+	}
+	struct tcp_conn *c = conn_fair_share(held);
+	if (!c) {
+		net_if.c.tcp_refused++;
+		return NULL;
+	}
+	net_if.c.tcp_peer_evicted++;
+	send_rst_conn(c);
+	conn_free(c, true);
+	return c;
 }
 
 static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
@@ -604,9 +671,11 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 	}
 	if (!(t->flags & TCP_SYN) || (t->flags & TCP_FIN))
 		return;
-	struct tcp_conn *c = conn_alloc();
+	/* a refusal is a RST, as for a closed port: the client's connect
+	 * fails at once (a browser then uses the connections it has) rather
+	 * than retrying a SYN into the same refusal for a minute */
+	struct tcp_conn *c = conn_alloc(ip->src);
 	if (!c) {
-		net_if.c.tcp_refused++;
 		rst_for(ip, t);
 		return;
 	}
@@ -1622,5 +1691,9 @@ const char *tcp_check(void)
 	}
 	if (total != ooo_total || ooo_total > TCP_OOO_TOTAL)
 		return "ooo_total";
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
+		if (conns[i].state != TCP_CLOSED &&
+		    peer_held(conns[i].rip) > TCP_PER_PEER_MAX)
+			return "a peer holds more than TCP_PER_PEER_MAX";
 	return NULL;
 }

@@ -5,12 +5,14 @@
  * RFC 1191, ACK/RST/SYN checks RFC 5961).
  *
  * Passive open only. A fixed table of TCP_MAX_CONN connections, each with a
- * linear receive buffer and a transmit ring allocated once at init. When the
- * table is full a SYN takes the oldest TIME_WAIT slot, or is refused with a
- * RST. Out-of-order segments are kept in the receive buffer at their place
- * (at most TCP_OOO_RANGES ranges per connection, TCP_OOO_TOTAL bytes in
- * all; bytes already held win on overlap) and reported in SACK blocks when
- * the peer allowed SACK. No timestamps.
+ * linear receive buffer and a transmit ring allocated once at init. One
+ * client address holds at most TCP_PER_PEER_MAX of them. When the table is
+ * full a SYN takes the oldest TIME_WAIT slot, an old half-open or idle one,
+ * or one of the address holding the most, or is refused with a RST
+ * (tcp.c: conn_alloc). Out-of-order segments are kept in the receive buffer at
+ * their place (at most TCP_OOO_RANGES ranges per connection, TCP_OOO_TOTAL
+ * bytes in all; bytes already held win on overlap) and reported in SACK blocks
+ * when the peer allowed SACK. No timestamps.
  *
  * The application (httpd.c) sees a connection through callbacks and a few
  * calls: read what arrived (tcp_rx_data / tcp_rx_consume), queue bytes
@@ -52,6 +54,10 @@
 #define TCP_TIME_WAIT_US       (30ull * 1000000) /* 2*MSL, shortened */
 #define TCP_FIN_WAIT2_US       (60ull * 1000000)
 #define TCP_IDLE_EVICT_US      (1000ull * 1000) /* idle at least this long */
+/* connections one peer address may hold (TIME_WAIT not counted): a fifth
+ * of the table, so one host cannot take it whole; a browser opens 6 a
+ * host name, so a few behind one NAT address fit */
+#define TCP_PER_PEER_MAX 16
 
 enum tcp_state {
 	TCP_CLOSED,

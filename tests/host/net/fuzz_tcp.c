@@ -6,9 +6,11 @@
  * SACK paths are reached. Another bit opens the connection with a large
  * download it never ACKs by itself, and aims the fuzzed ACK and SACK
  * blocks at (and around) what is in flight, so the scoreboard, recovery,
- * loss probes and timeouts are reached. Oracle: tcp_check() (ranges
+ * loss probes and timeouts are reached. Segments not aimed at the
+ * connection come from one of eight addresses, in bursts, so SYN floods
+ * reach the per-address cap and fill the table. Oracle: tcp_check() (ranges
  * sorted, disjoint, inside the buffer; totals; SACK blocks inside what
- * was sent) after every input. */
+ * was sent; no address above TCP_PER_PEER_MAX) after every input. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,12 +129,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    c->snd_max != c->snd_una)
 			aim_at_flight(seg, size, c);
 	}
-	wr16(seg + 16, 0);
-	uint32_t s =
-	    inet_pseudo_sum(PEER_IP, STACK_IP, IP_PROTO_TCP, (uint16_t)size);
-	wr16(seg + 16, inet_fold(inet_sum(seg, size, s)));
-	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_TCP, seg, size);
-	net_input(f, n);
+	/* a segment not aimed at the connection comes from one of eight
+	 * addresses (control bits 2, 4 and 0x40, which only aim it), and is
+	 * sent 1 + (low five bits of its urgent pointer) times, the source
+	 * port one higher each time: SYN bursts reach the per-address cap
+	 * and fill the table */
+	uint32_t src = PEER_IP;
+	unsigned times = 1;
+	if (!(ctl & 1)) {
+		unsigned k = ((ctl >> 1) & 3) | ((ctl >> 4) & 4);
+		if (k)
+			src = 0xc6336400u + k; /* 198.51.100.k, via PEER_IP */
+		times += seg[19] & 31;
+	}
+	for (unsigned i = 0; i < times; i++) {
+		if (i)
+			wr16(seg, (uint16_t)(rd16(seg) + 1));
+		wr16(seg + 16, 0);
+		uint32_t s = inet_pseudo_sum(src, STACK_IP, IP_PROTO_TCP,
+					     (uint16_t)size);
+		wr16(seg + 16, inet_fold(inet_sum(seg, size, s)));
+		size_t n =
+		    build_ipv4(f, src, STACK_IP, IP_PROTO_TCP, seg, size);
+		net_input(f, n);
+	}
 	if (ctl & 8)
 		shim_clock_ns += (uint64_t)(ctl >> 4) * 500000000ull;
 	net_poll();

@@ -185,6 +185,7 @@ void inject(const void *f, size_t len)
 void peer_init(struct peer *p, uint16_t sport)
 {
 	memset(p, 0, sizeof(*p));
+	p->ip = PEER_IP;
 	p->sport = sport;
 	p->dport = 80;
 	p->iss = 1000u * sport;
@@ -204,9 +205,10 @@ void peer_free(struct peer *p)
 void peer_send(struct peer *p, uint8_t flags, const void *data, size_t len)
 {
 	uint8_t f[ETH_FRAME_MAX + 64];
-	size_t n = build_tcp(f, p->sport, p->dport, p->snd_nxt,
-			     (flags & TCP_ACK) ? p->rcv_nxt : 0, flags, p->win,
-			     data, len, (flags & TCP_SYN) ? 1460 : 0);
+	size_t n =
+	    build_tcp_from(f, p->ip, p->sport, p->dport, p->snd_nxt,
+			   (flags & TCP_ACK) ? p->rcv_nxt : 0, flags, p->win,
+			   data, len, (flags & TCP_SYN) ? 1460 : 0);
 	p->snd_nxt += (uint32_t)len + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
 	inject(f, n);
 }
@@ -271,7 +273,7 @@ void peers_pump(struct peer **ps, unsigned n)
 			abort(); /* the stack's own checksum must verify */
 		for (unsigned i = 0; i < n; i++) {
 			struct peer *p = ps[i];
-			if (t.dport != p->sport)
+			if (t.dport != p->sport || ip.dst != p->ip)
 				continue;
 			uint32_t before = p->rcv_nxt;
 			peer_segment(p, &t);

@@ -55,6 +55,7 @@ void advance_us(uint64_t us);
 void inject(const void *f, size_t len);
 /* a scripted TCP client */
 struct peer {
+	uint32_t ip; /* its address: PEER_IP unless set after peer_init */
 	uint16_t sport, dport;
 	uint32_t iss, snd_nxt, rcv_nxt;
 	uint16_t win;

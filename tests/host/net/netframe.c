@@ -61,6 +61,14 @@ size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
 		 uint32_t ack, uint8_t flags, uint16_t win, const void *data,
 		 size_t len, uint16_t mss)
 {
+	return build_tcp_from(f, PEER_IP, sport, dport, seq, ack, flags, win,
+			      data, len, mss);
+}
+
+size_t build_tcp_from(uint8_t *f, uint32_t src, uint16_t sport, uint16_t dport,
+		      uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+		      const void *data, size_t len, uint16_t mss)
+{
 	uint8_t t[ETH_FRAME_MAX];
 	size_t hl = (mss ? 24 : 20) + fake_tcp_optlen;
 	memset(t, 0, hl);
@@ -79,10 +87,10 @@ size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
 	memcpy(t + (mss ? 24 : 20), fake_tcp_opts, fake_tcp_optlen);
 	if (len)
 		memcpy(t + hl, data, len);
-	uint32_t s = inet_pseudo_sum(PEER_IP, STACK_IP, IP_PROTO_TCP,
-				     (uint16_t)(hl + len));
+	uint32_t s =
+	    inet_pseudo_sum(src, STACK_IP, IP_PROTO_TCP, (uint16_t)(hl + len));
 	wr16(t + 16, inet_fold(inet_sum(t, hl + len, s)));
-	return build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_TCP, t, hl + len);
+	return build_ipv4(f, src, STACK_IP, IP_PROTO_TCP, t, hl + len);
 }
 
 size_t build_dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type, uint32_t yiaddr,

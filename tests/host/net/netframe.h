@@ -37,6 +37,11 @@ size_t build_dhcp_reply(uint8_t *f, uint32_t xid, uint8_t type, uint32_t yiaddr,
 size_t build_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq,
 		 uint32_t ack, uint8_t flags, uint16_t win, const void *data,
 		 size_t len, uint16_t mss);
+/* the same from src: another host (off the /24, it is reached through the
+ * gateway PEER_IP, whose MAC the stack knows) */
+size_t build_tcp_from(uint8_t *f, uint32_t src, uint16_t sport, uint16_t dport,
+		      uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+		      const void *data, size_t len, uint16_t mss);
 /* options build_tcp appends after the MSS option (a multiple of 4 bytes;
  * fake_tcp_optlen 0: none) */
 extern uint8_t fake_tcp_opts[40];

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "kernel/lib/status.h"
+#include "kernel/net/arp.h"
 #include "kernel/net/http.h"
 #include "kernel/net/ipfrag.h"
 #include "kernel/net/tcp.h"
@@ -261,6 +262,81 @@ static void test_arp_group_sender_refused(void **state)
 	assert_int_equal(a.op, ARP_OP_REQUEST);
 	assert_int_equal(a.tpa, other);
 	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+}
+
+/* an ARP request for us whose sender protocol address no one host holds
+ * (limited or our subnet's broadcast, multicast, loopback, 0/8 other than
+ * a probe's 0.0.0.0) is neither answered nor learnt, counted in
+ * arp_bad_sender, as Linux's arp_process refuses it (its route lookup
+ * calls such a source martian); so many of them do not push the
+ * gateway out of the cache. A probe is still answered, and a request
+ * from our own address is a conflict, defended, not answered */
+static void test_arp_bad_sender_address_refused(void **state)
+{
+	(void)state;
+	const uint32_t bad[] = {
+	    0xffffffffu, 0x0a0002ffu, 0xe0000001u, 0xefff0102u, 0x7f000001u,
+	    0x7f010203u, 0x00010203u, 0xe00000fbu, 0xefffffffu,
+	};
+	uint8_t f[64];
+	uint8_t m[6] = {0x02, 0, 0, 0, 0, 0};
+	uint64_t bs = net_counters()->arp_bad_sender;
+	uint64_t replies = net_counters()->arp_replies_sent;
+	unsigned n = 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++, n++) {
+		m[5] = (uint8_t)n;
+		build_arp(f, ARP_OP_REQUEST, m, bad[i], NULL, STACK_IP);
+		inject(f, 60);
+		if (fake_pop())
+			fail_msg("sender %08x answered", bad[i]);
+	}
+	/* more than the cache holds, from loopback addresses */
+	for (unsigned i = 0; i < 2 * ARP_MAX; i++, n++) {
+		m[5] = (uint8_t)n;
+		build_arp(f, ARP_OP_REQUEST, m, 0x7f000002u + i, NULL,
+			  STACK_IP);
+		inject(f, 60);
+		assert_null(fake_pop());
+	}
+	assert_int_equal(net_counters()->arp_bad_sender, bs + n);
+	assert_int_equal(net_counters()->arp_replies_sent, replies);
+	/* the gateway is still in the cache: its echo reply goes straight
+	 * to its MAC, no ARP request first */
+	struct ipv4_view ip;
+	ping_from(PEER_IP, 1);
+	const struct frame *r = fake_pop();
+	assert_non_null(r);
+	struct eth_view e;
+	assert_int_equal(eth_parse(r->b, r->len, &e), 0);
+	assert_int_equal(e.type, ETHERTYPE_IPV4);
+	assert_memory_equal(r->b, peer_mac, 6);
+	assert_int_equal(ipv4_parse(e.payload, e.len, &ip), 0);
+	assert_int_equal(ip.proto, IP_PROTO_ICMP);
+	fake_clear();
+	/* a probe (sender 0.0.0.0) is no bad sender: answered */
+	build_arp(f, ARP_OP_REQUEST, m, 0, NULL, STACK_IP);
+	inject(f, 60);
+	r = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	assert_non_null(r);
+	struct arp_view a;
+	assert_int_equal(arp_parse(r->b + 14, r->len - 14, &a), 0);
+	assert_int_equal(a.op, ARP_OP_REPLY);
+	assert_int_equal(net_counters()->arp_probes_answered, 1);
+	/* our own address as sender: a conflict, defended by an
+	 * announcement, never a reply */
+	uint64_t conflicts = net_counters()->arp_conflicts;
+	replies = net_counters()->arp_replies_sent;
+	build_arp(f, ARP_OP_REQUEST, m, STACK_IP, NULL, STACK_IP);
+	inject(f, 60);
+	assert_int_equal(net_counters()->arp_conflicts, conflicts + 1);
+	assert_int_equal(net_counters()->arp_replies_sent, replies);
+	r = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	assert_non_null(r);
+	assert_int_equal(arp_parse(r->b + 14, r->len - 14, &a), 0);
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	assert_int_equal(a.spa, STACK_IP);
+	assert_int_equal(a.tpa, STACK_IP);
+	assert_int_equal(net_counters()->arp_bad_sender, bs + n);
 }
 
 /* ---- ICMP -----------------------------------------------------------------
@@ -1501,6 +1577,22 @@ static void test_rfc791_s3_2_mtu_below_68_refused(void **state)
 static void peer_open(struct peer *p, uint16_t sport)
 {
 	peer_init(p, sport);
+	assert_true(peer_connect(p));
+}
+
+/* 198.51.100.n (RFC 5737): hosts off the /24, reached through PEER_IP */
+#define HOST_IP(n) (0xc6336400u + (uint32_t)(n))
+
+/* a client at address ip */
+static void peer_init_at(struct peer *p, uint32_t ip, uint16_t sport)
+{
+	peer_init(p, sport);
+	p->ip = ip;
+}
+
+static void peer_open_at(struct peer *p, uint32_t ip, uint16_t sport)
+{
+	peer_init_at(p, ip, sport);
 	assert_true(peer_connect(p));
 }
 
@@ -3112,7 +3204,11 @@ static void test_tcp_many_connections(void **state)
 	unsigned ok = 0, refused = 0;
 	uint64_t ref0 = net_counters()->tcp_refused;
 	for (unsigned i = 0; i < NPEERS; i++) {
-		peer_init(&ps[i], (uint16_t)(41000 + i));
+		/* eight addresses, ten clients each in the table (none at
+		 * TCP_PER_PEER_MAX); the last ten come from addresses that
+		 * hold as many as any other, so nothing is taken for them
+		 * (conn_alloc's fair share) */
+		peer_init_at(&ps[i], HOST_IP(i % 8), (uint16_t)(41000 + i));
 		pp[i] = &ps[i];
 		peer_send(&ps[i], TCP_SYN, NULL, 0);
 		peer_pump(&ps[i]);
@@ -3216,7 +3312,7 @@ static void test_http_body_tricklers_evictable(void **state)
 	const char *req = "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
 			  "Content-Length: 60000\r\n\r\nab";
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
-		peer_open(&ps[i], (uint16_t)(46000 + i));
+		peer_open_at(&ps[i], HOST_IP(i / 10), (uint16_t)(46000 + i));
 		peer_send(&ps[i], TCP_ACK | TCP_PSH, req, strlen(req));
 		all[i] = &ps[i];
 	}
@@ -3244,7 +3340,7 @@ static void test_http_stalled_readers_evictable(void **state)
 	const char *req = "GET /api/blob?size=10000000 HTTP/1.1\r\nHost: x"
 			  "\r\n\r\n";
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
-		peer_open(&ps[i], (uint16_t)(48000 + i));
+		peer_open_at(&ps[i], HOST_IP(i / 10), (uint16_t)(48000 + i));
 		all[i] = &ps[i];
 	}
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
@@ -3263,10 +3359,12 @@ static void test_tcp_syn_flood(void **state)
 {
 	(void)state;
 	uint8_t f[128];
-	/* a table full of half-open connections from spoofed ports */
+	/* a table full of half-open connections from spoofed addresses and
+	 * ports */
 	for (unsigned i = 0; i < TCP_MAX_CONN + 20; i++) {
-		size_t n = build_tcp(f, (uint16_t)(50000 + i), 80, 99 * i, 0,
-				     TCP_SYN, 1000, NULL, 0, 1460);
+		size_t n =
+		    build_tcp_from(f, HOST_IP(i % 50), (uint16_t)(50000 + i),
+				   80, 99 * i, 0, TCP_SYN, 1000, NULL, 0, 1460);
 		inject(f, n);
 	}
 	fake_clear();
@@ -3291,6 +3389,173 @@ static void test_tcp_syn_flood(void **state)
 	tcp_usage(&active, &max);
 	assert_int_equal(active, 1);
 	peer_abort(&p);
+}
+
+/* how many connections address ip holds (TIME_WAIT not counted) */
+static unsigned held_by(uint32_t ip)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		const struct tcp_conn *c = tcp_conn_at(i);
+		n += c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT &&
+		     c->rip == ip;
+	}
+	return n;
+}
+
+/* one address holds at most TCP_PER_PEER_MAX connections: the next SYN
+ * is refused with a RST, counted in tcp_peer_limited, while another
+ * address still gets in; a SYN flood from one address replaces its own
+ * half-open connections and takes no more; once its connections are idle
+ * a new one of its own takes the slot of the one silent the longest */
+static void test_tcp_per_peer_cap(void **state)
+{
+	(void)state;
+	static struct peer ps[TCP_PER_PEER_MAX];
+	static struct peer *all[TCP_PER_PEER_MAX + 2];
+	for (unsigned i = 0; i < TCP_PER_PEER_MAX; i++) {
+		peer_open(&ps[i], (uint16_t)(52000 + i));
+		all[i] = &ps[i];
+	}
+	assert_int_equal(held_by(PEER_IP), TCP_PER_PEER_MAX);
+	uint64_t lim = net_counters()->tcp_peer_limited;
+	uint64_t ref = net_counters()->tcp_refused;
+	struct peer extra;
+	peer_init(&extra, 52100);
+	all[TCP_PER_PEER_MAX] = &extra;
+	peer_send(&extra, TCP_SYN, NULL, 0);
+	peers_pump(all, TCP_PER_PEER_MAX + 1);
+	assert_false(extra.established);
+	assert_true(extra.got_rst);
+	assert_int_equal(net_counters()->tcp_peer_limited, lim + 1);
+	assert_int_equal(net_counters()->tcp_refused, ref);
+	assert_int_equal(held_by(PEER_IP), TCP_PER_PEER_MAX);
+	/* another address is not held back by it, and is served */
+	struct peer other;
+	peer_open_at(&other, HOST_IP(7), 52200);
+	char hdr[512], body[512];
+	size_t blen;
+	assert_int_equal(http_get(&other, "/api/nvme", body, sizeof(body),
+				  &blen, hdr, sizeof(hdr)),
+			 200);
+	/* a SYN flood from a third address: at most the cap half-open */
+	uint8_t f[128];
+	uint64_t ev = net_counters()->tcp_syn_evicted;
+	for (unsigned i = 0; i < 3 * TCP_PER_PEER_MAX; i++)
+		inject(f,
+		       build_tcp_from(f, HOST_IP(9), (uint16_t)(53000 + i), 80,
+				      77 * i, 0, TCP_SYN, 1000, NULL, 0, 1460));
+	fake_clear();
+	assert_int_equal(held_by(HOST_IP(9)), TCP_PER_PEER_MAX);
+	assert_int_equal(net_counters()->tcp_syn_evicted,
+			 ev + 2 * TCP_PER_PEER_MAX);
+	for (unsigned i = 0; i < TCP_PER_PEER_MAX; i++)
+		assert_false(ps[i].got_rst);
+	assert_null(tcp_check());
+	/* PEER_IP's connections idle for two seconds: its next one takes the
+	 * slot of the one silent the longest (its first, ps[0], which the
+	 * half-open flood's SYN-ACK retransmissions did not touch) */
+	advance_us(2000000);
+	fake_clear();
+	for (unsigned i = 1; i < TCP_PER_PEER_MAX; i++)
+		peer_ack(&ps[i]);
+	advance_us(100000);
+	fake_clear();
+	struct peer again;
+	peer_init(&again, 52101);
+	all[TCP_PER_PEER_MAX + 1] = &again;
+	uint64_t idle = net_counters()->tcp_idle_evicted;
+	peer_send(&again, TCP_SYN, NULL, 0);
+	peers_pump(all, TCP_PER_PEER_MAX + 2);
+	assert_true(again.established);
+	peer_ack(&again);
+	assert_int_equal(net_counters()->tcp_idle_evicted, idle + 1);
+	assert_true(ps[0].got_rst);
+	for (unsigned i = 1; i < TCP_PER_PEER_MAX; i++)
+		assert_false(ps[i].got_rst);
+	assert_int_equal(held_by(PEER_IP), TCP_PER_PEER_MAX);
+	assert_int_equal(net_counters()->tcp_peer_limited, lim + 1);
+	peer_abort(&again);
+	peer_abort(&other);
+	peer_free(&extra);
+	for (unsigned i = 0; i < TCP_PER_PEER_MAX; i++)
+		peer_abort(&ps[i]);
+}
+
+/* the table full of TCP_MAX_CONN / TCP_PER_PEER_MAX addresses at their
+ * cap, every connection a request body trickled a byte each 500 ms (none
+ * silent for TCP_IDLE_EVICT_US): a new address still gets in, taking the
+ * slot of one connection of an address holding the most (reset, counted
+ * in tcp_peer_evicted); that address, one short of the others now, is
+ * refused rather than taking one back (no ping-pong) */
+static void test_tcp_table_full_new_peer_evicts_largest(void **state)
+{
+	(void)state;
+	static struct peer ps[TCP_MAX_CONN];
+	static struct peer *all[TCP_MAX_CONN + 2];
+	_Static_assert(TCP_MAX_CONN % TCP_PER_PEER_MAX == 0,
+		       "the table is filled by whole addresses");
+	const char *req = "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
+			  "Content-Length: 60000\r\n\r\nab";
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		peer_open_at(&ps[i], HOST_IP(i / TCP_PER_PEER_MAX),
+			     (uint16_t)(54000 + i));
+		peer_send(&ps[i], TCP_ACK | TCP_PSH, req, strlen(req));
+		all[i] = &ps[i];
+	}
+	for (int t = 0; t < 4; t++) {
+		advance_us(500000);
+		for (unsigned i = 0; i < TCP_MAX_CONN; i++)
+			peer_send(&ps[i], TCP_ACK | TCP_PSH, "c", 1);
+		peers_pump(all, TCP_MAX_CONN);
+	}
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, TCP_MAX_CONN);
+	uint64_t pev = net_counters()->tcp_peer_evicted;
+	uint64_t ref = net_counters()->tcp_refused;
+	struct peer late;
+	peer_init(&late, 55000);
+	all[TCP_MAX_CONN] = &late;
+	peer_send(&late, TCP_SYN, NULL, 0);
+	peers_pump(all, TCP_MAX_CONN + 1);
+	assert_true(late.established);
+	peer_ack(&late);
+	assert_int_equal(net_counters()->tcp_peer_evicted, pev + 1);
+	unsigned reset = 0, victim = 0;
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
+		if (ps[i].got_rst) {
+			reset++;
+			victim = i;
+		}
+	assert_int_equal(reset, 1);
+	uint32_t vip = ps[victim].ip;
+	assert_int_equal(held_by(vip), TCP_PER_PEER_MAX - 1);
+	char hdr[512], body[512];
+	size_t blen;
+	assert_int_equal(http_get(&late, "/api/nvme", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	/* the address that lost one asks again: the others hold no more
+	 * than one above it, so nothing is taken for it */
+	struct peer back;
+	peer_init_at(&back, vip, 55001);
+	all[TCP_MAX_CONN + 1] = &back;
+	peer_send(&back, TCP_SYN, NULL, 0);
+	peers_pump(all, TCP_MAX_CONN + 2);
+	assert_false(back.established);
+	assert_true(back.got_rst);
+	assert_int_equal(net_counters()->tcp_refused, ref + 1);
+	assert_int_equal(net_counters()->tcp_peer_evicted, pev + 1);
+	reset = 0;
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
+		reset += ps[i].got_rst;
+	assert_int_equal(reset, 1);
+	assert_null(tcp_check());
+	peer_abort(&late);
+	peer_free(&back);
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++)
+		peer_abort(&ps[i]);
 }
 
 /* ---- HTTP ------------------------------------------------------------------
@@ -4006,6 +4271,8 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_group_sender_refused,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_arp_bad_sender_address_refused,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_probe_answered,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, fake_cm_setup,
@@ -4033,6 +4300,11 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_syn_flood, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_per_peer_cap,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_table_full_new_peer_evicts_largest, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_status_codes,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
