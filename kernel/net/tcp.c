@@ -591,10 +591,8 @@ static struct tcp_conn *conn_fair_share(unsigned held)
  * connections may only replace one of its own: its oldest half-open one
  * (as FreeBSD's syncache drops the oldest of a full bucket: a SYN flood
  * forging the address does not refuse its owner outright), else its
- * established one the HTTP server marks idle and silent the longest
- * (however recently: the peer trades its own idle connections for new
- * ones, as a client behind one NAT address or QEMU's user network opens
- * them); else it is refused (tcp_peer_limited).
+ * established one the HTTP server marks idle and silent the longest (at
+ * least TCP_IDLE_EVICT_US); else it is refused (tcp_peer_limited).
  * Anyone else takes a free slot; else the oldest TIME_WAIT; else the
  * oldest half-open one (a SYN flood then costs legitimate clients a
  * retransmitted SYN, not a refusal); else the established connection idle
@@ -624,7 +622,7 @@ static struct tcp_conn *conn_alloc(uint32_t rip)
 		    (!half || c->created < half->created))
 			half = c;
 		if (c->state == TCP_ESTABLISHED && c->idle &&
-		    (capped || now - c->last_rx >= TCP_IDLE_EVICT_US) &&
+		    now - c->last_rx >= TCP_IDLE_EVICT_US &&
 		    (!idle || c->last_rx < idle->last_rx))
 			idle = c;
 	}
