@@ -234,7 +234,11 @@ def phase_abuse(m, port, peer):
     lap("random")
     report["oversized"] = abuse_oversized_headers(port, conns=3)
     lap("oversized")
-    half = abuse_half_open(port, conns=40)
+    # every host client reaches the guest as 10.0.2.2 on QEMU's user
+    # network, and one address holds at most TCP_PER_PEER_MAX (16)
+    # connections (kernel/net/tcp.h): 12 that say nothing, and the 4 slow
+    # senders beside them are still served
+    half = abuse_half_open(port, conns=12)
     report["half_open"] = len(half)
     # while the half-open ones hold their slots, slow senders still get served
     report["slow"] = abuse_slow_senders(port, conns=4, seconds=6)
