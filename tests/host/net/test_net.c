@@ -3301,6 +3301,21 @@ static void late_client_evicts_first(struct peer *ps, struct peer **all,
 		peer_abort(&ps[i]);
 }
 
+/* the whole table: TCP_MAX_CONN clients, per_addr to an address, each
+ * having sent the head of a 60000-byte POST body and two of its bytes */
+static void body_tricklers(struct peer *ps, struct peer **all,
+			   unsigned per_addr, uint16_t port0)
+{
+	const char *req = "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
+			  "Content-Length: 60000\r\n\r\nab";
+	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
+		peer_open_at(&ps[i], HOST_IP(i / per_addr),
+			     (uint16_t)(port0 + i));
+		peer_send(&ps[i], TCP_ACK | TCP_PSH, req, strlen(req));
+		all[i] = &ps[i];
+	}
+}
+
 /* every slot held by a client that trickles a request body (a byte well
  * inside the idle timeout, never the whole body): a new client still gets
  * in, taking the slot of the one silent the longest, which is reset */
@@ -3309,13 +3324,7 @@ static void test_http_body_tricklers_evictable(void **state)
 	(void)state;
 	static struct peer ps[TCP_MAX_CONN];
 	static struct peer *all[TCP_MAX_CONN + 1];
-	const char *req = "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
-			  "Content-Length: 60000\r\n\r\nab";
-	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
-		peer_open_at(&ps[i], HOST_IP(i / 10), (uint16_t)(46000 + i));
-		peer_send(&ps[i], TCP_ACK | TCP_PSH, req, strlen(req));
-		all[i] = &ps[i];
-	}
+	body_tricklers(ps, all, 10, 46000);
 	/* 20 s of one byte each every 5 s, the first client's a second
 	 * before the others' */
 	for (int t = 0; t < 4; t++) {
@@ -3495,14 +3504,7 @@ static void test_tcp_table_full_new_peer_evicts_largest(void **state)
 	static struct peer *all[TCP_MAX_CONN + 2];
 	_Static_assert(TCP_MAX_CONN % TCP_PER_PEER_MAX == 0,
 		       "the table is filled by whole addresses");
-	const char *req = "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
-			  "Content-Length: 60000\r\n\r\nab";
-	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
-		peer_open_at(&ps[i], HOST_IP(i / TCP_PER_PEER_MAX),
-			     (uint16_t)(54000 + i));
-		peer_send(&ps[i], TCP_ACK | TCP_PSH, req, strlen(req));
-		all[i] = &ps[i];
-	}
+	body_tricklers(ps, all, TCP_PER_PEER_MAX, 54000);
 	for (int t = 0; t < 4; t++) {
 		advance_us(500000);
 		for (unsigned i = 0; i < TCP_MAX_CONN; i++)
