@@ -203,25 +203,7 @@ MODEL static void tag_check(uint64_t pg)
 		       (unsigned long long)(pg * PG));
 }
 
-/* UEFI 2.10 §7.2.3: the model's own names for the attribute bits and the
- * types after EfiPalCode */
-#define A_UC	     0x1ull
-#define A_WC	     0x2ull
-#define A_WT	     0x4ull
-#define A_WB	     0x8ull
-#define A_UCE	     0x10ull
-#define A_WP	     0x1000ull
-#define A_RP	     0x2000ull
-#define A_XP	     0x4000ull
-#define A_NV	     0x8000ull
-#define A_MR	     0x10000ull
-#define A_RO	     0x20000ull
-#define A_SP	     0x40000ull
-#define A_CPU_CRYPTO 0x80000ull
-#define A_ISA_VALID  0x4000000000000000ull
-#define A_RUNTIME    0x8000000000000000ull
-#define T_PERSISTENT 14
-#define T_UNACCEPTED 15
+#include "efi_spec.h"
 
 /* conventional memory whose range mm_init maps: page-aligned, below 2^52
  * without wrapping, ending at or below MM_IDENTITY_LIMIT */

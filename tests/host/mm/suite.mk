@@ -2,16 +2,17 @@
 # memory maps as firmware might hand them over, well-formed or not
 HOST_TESTS += $(BUILD)/host/pmm_test
 $(BUILD)/host/pmm_test: tests/host/mm/test_pmm.c kernel/mm/pmm.c \
-		tests/host/shim/shim.c kernel/lib/printf.c kernel/lib/parse.c
+		tests/host/shim/shim.c kernel/lib/printf.c kernel/lib/parse.c \
+		tests/host/mm/efi_spec.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -I/usr/include/efi -I/usr/include/efi/x86_64 \
-		-o $@ $^ $(HOST_LIBS)
+		-o $@ $(filter %.c,$^) $(HOST_LIBS)
 
 # stateful: a hostile UEFI memory map, then page_alloc / page_free against
 # a model (pmm.c is compiled into the fuzzer, fresh for every input)
 FUZZERS += $(BUILD)/fuzz/fuzz_pmm_seq
 $(BUILD)/fuzz/fuzz_pmm_seq: tests/host/mm/fuzz_pmm_seq.c kernel/mm/pmm.c \
-		kernel/mm/mm.h kernel/mm/mm_internal.h
+		kernel/mm/mm.h kernel/mm/mm_internal.h tests/host/mm/efi_spec.h
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -I/usr/include/efi -I/usr/include/efi/x86_64 \
 		-o $@ $<

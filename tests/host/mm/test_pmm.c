@@ -44,26 +44,9 @@ void mm_image_range(uint64_t *start, uint64_t *end)
 	*end = image_end;
 }
 
-/* UEFI 2.10 §7.2.3 (GetMemoryMap): the attribute bits and the two types
- * after EfiPalCode that gnu-efi's headers do not define */
-#define A_UC	     0x1ull
-#define A_WC	     0x2ull
-#define A_WT	     0x4ull
-#define A_WB	     0x8ull
-#define A_UCE	     0x10ull
-#define A_WP	     0x1000ull
-#define A_RP	     0x2000ull
-#define A_XP	     0x4000ull
-#define A_NV	     0x8000ull
-#define A_MR	     0x10000ull /* EFI_MEMORY_MORE_RELIABLE */
-#define A_RO	     0x20000ull
-#define A_SP	     0x40000ull
-#define A_CPU_CRYPTO 0x80000ull
-#define A_RUNTIME    0x8000000000000000ull
+#include "efi_spec.h"
 /* what OVMF and most firmware give RAM */
-#define A_RAM	     (A_UC | A_WC | A_WT | A_WB)
-#define T_PERSISTENT 14
-#define T_UNACCEPTED 15
+#define A_RAM (A_UC | A_WC | A_WT | A_WB)
 
 static EFI_MEMORY_DESCRIPTOR map[8];
 static unsigned nmap;
