@@ -136,35 +136,26 @@ int pci_bar_decode(struct pci_dev *d, int i)
 		: ~mask + 1;
 	if (b->io)
 		b->size &= 0xffff;
-	if (b->size && !b->base) {
+	/* a size firmware left at address 0 was not assigned (page 0 is
+	 * RAM); an address that sizes to zero names nothing; the writable
+	 * bits are ones from the size up, so the size is a power of two and
+	 * the base a multiple of it (a mask with holes, or address bits that
+	 * do not take the ones, would make one that runs past the BAR's
+	 * width). One line, base and size 0 */
+	const char *why = NULL;
+	if (b->size && !b->base)
+		why = "firmware left it at 0 (not assigned)";
+	else if (!b->size && b->base)
+		why = "programmed but sizes to zero";
+	else if (b->size & (b->size - 1) || b->base & (b->size - 1))
+		why = "not a power of two aligned to its base";
+	if (why) {
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
-		kprintf("pci %s: BAR%d sizes to 0x%lx but firmware left it at "
-			"0 (not assigned); ignored\n",
-			a, i, b->size);
-		b->size = 0;
-		return b->is64 ? 2 : 1;
-	}
-	/* the writable bits are ones from the size up: the size is a power
-	 * of two and the base a multiple of it. Any other answer is no size
-	 * (a mask with holes, or address bits that do not take the ones,
-	 * would make one that runs past the BAR's width) */
-	if (b->size & (b->size - 1) || b->base & (b->size - 1)) {
-		char a[16];
-		pci_addr_str(d, a, sizeof(a));
-		kprintf("pci %s: BAR%d at 0x%lx sizes to mask 0x%lx, not a "
-			"power of two aligned to its base; ignored\n",
-			a, i, b->base, mask);
+		kprintf("pci %s: BAR%d at 0x%lx sizes to 0x%lx (mask 0x%lx), "
+			"%s; ignored\n",
+			a, i, b->base, b->size, mask, why);
 		b->base = b->size = 0;
-		return b->is64 ? 2 : 1;
-	}
-	if (b->size == 0 && b->base) {
-		char a[16];
-		pci_addr_str(d, a, sizeof(a));
-		kprintf("pci %s: BAR%d programmed at 0x%lx but sizes to zero; "
-			"ignored\n",
-			a, i, b->base);
-		b->base = 0;
 	}
 	return b->is64 ? 2 : 1;
 }
