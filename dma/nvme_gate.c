@@ -835,6 +835,12 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 		return -1;
 	}
 	const volatile struct nvme_cqe *shq = cq->shadow.va;
+	/* an empty shadow holds no stale entry: they were counted there at
+	 * the Delete and only a reap takes them out — or a DMA the driver
+	 * aimed at the shadow, which the IOMMU shape (no address checks)
+	 * lets through. An overcount would hold this CQ's slots for good */
+	if ((shq[cq->sh_head].status & NVME_CQE_P_MASK) != cq->sh_phase)
+		cq->stale = 0;
 	int delivered = 0, consumed = 0;
 	/* at most one queue depth per call */
 	for (int i = 0; i < cq->size && !cq_full(cq); i++) {
