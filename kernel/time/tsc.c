@@ -8,11 +8,17 @@
 #include "kernel/mm/mm.h"
 #include "kernel/time/time.h"
 
-#define PM_TIMER_HZ	3579545ull
-#define HPET_CAP	0x000
-#define HPET_CFG	0x010
-#define HPET_COUNTER	0x0f0
-#define HPET_CFG_ENABLE 1ull
+#define PM_TIMER_HZ	  3579545ull
+#define HPET_CAP	  0x000
+#define HPET_CFG	  0x010
+#define HPET_COUNTER	  0x0f0
+#define HPET_CFG_ENABLE	  1ull
+#define HPET_CAP_COUNT_64 (1ull << 13) /* COUNT_SIZE_CAP, §2.3.4 */
+/* what a TSC can be: below the lower bound a reference clock that jumped
+ * made the measurement, and time_now_ns's arithmetic needs a rate
+ * under 18 GHz */
+#define TSC_HZ_MIN 100000000ul	 /* 100 MHz */
+#define TSC_HZ_MAX 16000000000ul /* 16 GHz */
 /* a 20 ms calibration still unfinished after this many TSC cycles (1.7 s
  * at 5 GHz, 8.6 s at 1 GHz) has a reference clock that does not run */
 #define CALIBRATE_GIVE_UP (1ull << 33)
@@ -50,14 +56,22 @@ int time_calibrate(void)
 		src = 2;
 		hpet = mm_map_mmio(acpi_hpet_base, 4096);
 		uint64_t period_fs = hpet ? hpet[HPET_CAP / 8] >> 32 : 0;
-		if (period_fs == 0 || period_fs > 100000000ull) {
-			kprintf("time: HPET at 0x%lx reports no valid period; "
-				"TSC assumed 1 GHz\n",
-				acpi_hpet_base);
+		/* the spec's bound is 100 ns (a 10 MHz counter); one
+		 * faster than 1 GHz is no HPET anyone built */
+		if (period_fs < 1000000ull || period_fs > 100000000ull) {
+			kprintf(
+			    "time: HPET at 0x%lx reports a period of %lu fs, "
+			    "outside 1000000-100000000; TSC assumed 1 "
+			    "GHz\n",
+			    acpi_hpet_base, period_fs);
 			return -1;
 		}
 		ref_hz = 1000000000000000ull / period_fs;
-		mask = ~0ull;
+		/* a 32-bit main counter wraps every 2^32 ticks (300 s at
+		 * 14.3 MHz): a calibration across the wrap must count the
+		 * ticks modulo 2^32, not as a step back of 2^64 - n */
+		mask = hpet[HPET_CAP / 8] & HPET_CAP_COUNT_64 ? ~0ull
+							      : 0xffffffffull;
 		hpet[HPET_CFG / 8] |= HPET_CFG_ENABLE;
 	} else {
 		kprintf("time: no PM timer and no HPET; TSC assumed 1 GHz\n");
@@ -91,7 +105,24 @@ int time_calibrate(void)
 		}
 	}
 	random_add("tsc-jitter", &jitter, sizeof(jitter), false);
-	tsc_hz = (t1 - t0) * ref_hz / ((r1 - r0) & mask);
+	/* ref_hz < 2^30; scaled so the product stays below 2^63 even when
+	 * the vCPU stalled for seconds mid-measurement */
+	uint64_t dt = t1 - t0, ticks = (r1 - r0) & mask;
+	while (dt >= 1ull << 33) {
+		dt >>= 1;
+		ticks >>= 1;
+	}
+	uint64_t hz = ticks ? dt * ref_hz / ticks : 0;
+	if (hz < TSC_HZ_MIN || hz > TSC_HZ_MAX) {
+		/* a counter that jumped (or crawled) mid-measurement: a rate
+		 * of 0 would divide by zero in time_now_ns */
+		kprintf("time: %s gave a TSC rate of %lu kHz, outside %lu-%lu "
+			"kHz; not believed, TSC assumed 1 GHz\n",
+			src == 1 ? "ACPI PM timer" : "HPET", hz / 1000,
+			TSC_HZ_MIN / 1000, TSC_HZ_MAX / 1000);
+		return -1;
+	}
+	tsc_hz = hz;
 	kprintf("time: TSC %lu kHz (calibrated against %s)\n", tsc_hz / 1000,
 		src == 1 ? "ACPI PM timer" : "HPET");
 	return 0;

@@ -4,6 +4,7 @@
  * (RDTSC runs in user mode). Only the HPET path runs here: the PM timer is
  * an I/O port. Each case runs under an alarm, so a calibration that never
  * ends fails instead of hanging the suite. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,9 +25,14 @@
 uint16_t acpi_pm_timer_port;
 uint64_t acpi_hpet_base;
 
+static char last_line[256]; /* what the kernel said last */
+
 void kprintf(const char *fmt, ...)
 {
-	(void)fmt;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_line, sizeof(last_line), fmt, ap);
+	va_end(ap);
 }
 
 void panic(const char *fmt, ...)
@@ -42,12 +48,117 @@ void *mm_map_mmio(uint64_t phys, size_t len)
 
 static uint64_t hpet[0x100 / 8];
 
-static void hpet_model(uint64_t period_fs)
+#define HPET_COUNT_64 (1ull << 13) /* COUNT_SIZE_CAP */
+
+static uint64_t host_tsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static void hpet_model_caps(uint64_t period_fs, uint64_t caps)
 {
 	memset(hpet, 0, sizeof(hpet));
-	hpet[0] = period_fs << 32;
+	hpet[0] = period_fs << 32 | caps;
 	acpi_pm_timer_port = 0;
 	acpi_hpet_base = (uint64_t)(uintptr_t)hpet;
+}
+
+static void hpet_model(uint64_t period_fs)
+{
+	hpet_model_caps(period_fs, 0);
+}
+
+/* a main counter driven by a thread: one tick per 10 host TSC cycles from
+ * `start`, masked to `width`; after `jump_at` ticks it leaps `jump` ticks
+ * ahead once. With a 10 ns period the calibrated rate is then 1 GHz
+ * whatever the host's TSC runs at. */
+static struct {
+	uint64_t start, width, jump_at, jump;
+	volatile int go, stop;
+} counter;
+
+static void *counter_run(void *arg)
+{
+	(void)arg;
+	while (!counter.go)
+		;
+	uint64_t t0 = host_tsc(), extra = 0;
+	volatile uint64_t *c = &hpet[0xf0 / 8];
+	while (!counter.stop) {
+		uint64_t ticks = (host_tsc() - t0) / 10;
+		if (counter.jump && ticks >= counter.jump_at)
+			extra = counter.jump;
+		*c = (counter.start + ticks + extra) & counter.width;
+	}
+	return NULL;
+}
+
+static int calibrate_with_counter(uint64_t start, uint64_t width,
+				  uint64_t jump_at, uint64_t jump)
+{
+	pthread_t th;
+	counter.start = start;
+	counter.width = width;
+	counter.jump_at = jump_at;
+	counter.jump = jump;
+	counter.go = counter.stop = 0;
+	hpet[0xf0 / 8] = start & width;
+	assert_int_equal(pthread_create(&th, NULL, counter_run, NULL), 0);
+	counter.go = 1;
+	alarm(30);
+	int r = time_calibrate();
+	alarm(0);
+	counter.stop = 1;
+	pthread_join(th, NULL);
+	return r;
+}
+
+/* the spec bounds the period at 100 ns; a period of 1 ps (a 1 THz
+ * counter) is refused at once rather than calibrated against */
+static void test_tsc_hpet_period_out_of_range(void **st)
+{
+	(void)st;
+	hpet_model(1000);
+	assert_int_equal(time_calibrate(), -1);
+	assert_non_null(strstr(last_line, "outside 1000000-100000000"));
+}
+
+/* a 32-bit main counter (COUNT_SIZE_CAP clear) that wraps during the
+ * 20 ms: the ticks counted modulo 2^32 give a real rate. Counted as a
+ * 64-bit step back, the wrap read as 2^64 - n ticks and the TSC rate came
+ * out near 0, and time_now_ns divided by it. */
+static void test_tsc_hpet_32bit_wrap(void **st)
+{
+	(void)st;
+	hpet_model_caps(10000000, 0); /* 10 ns, 32-bit */
+	/* 10^6 ticks (10^7 TSC cycles) before the wrap, 2 x 10^6 wanted */
+	int r = calibrate_with_counter(0xffffffffull - 1000000, 0xffffffffull,
+				       0, 0);
+	assert_int_equal(r, 0);
+	assert_true(time_tsc_hz() >= 500000000ull);
+}
+
+/* a counter that leaps 2^40 ticks mid-measurement (a hypervisor's, or a
+ * hostile one): the rate it implies is refused, the 1 GHz assumption
+ * kept, and the clock still divides by something. Were the leap before
+ * the first read (the test thread descheduled), the run measures a
+ * steady counter and returns 0 with a real rate: tried again. */
+static void test_tsc_hpet_jump_refused(void **st)
+{
+	(void)st;
+	int r = 0;
+	for (int tries = 0; tries < 5 && r == 0; tries++) {
+		hpet_model_caps(10000000, HPET_COUNT_64);
+		r = calibrate_with_counter(0, ~0ull, 1000000, 1ull << 40);
+		if (r == 0) /* only a steady counter may be believed */
+			assert_true(time_tsc_hz() >= 500000000ull);
+	}
+	assert_int_equal(r, -1);
+	assert_non_null(strstr(last_line, "not believed"));
+	assert_true(time_tsc_hz() >= 100000000ull);
+	assert_true(time_now_ns() > 0);
 }
 
 /* an HPET whose main counter never moves (not enabled, or not there and
@@ -66,6 +177,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tsc_stuck_hpet_gives_up),
+	    cmocka_unit_test(test_tsc_hpet_period_out_of_range),
+	    cmocka_unit_test(test_tsc_hpet_32bit_wrap),
+	    cmocka_unit_test(test_tsc_hpet_jump_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
