@@ -1,10 +1,10 @@
 /* kernel/mm/pmm.c — a bitmap page allocator over EfiConventionalMemory
  * that is ordinary write-back RAM (EFI_MEMORY_WB, neither specific-purpose
- * nor persistent). Loader data (this image, the files read from the boot
- * volume) and boot-services memory (the firmware stack we still run on until
- * kmain switches) are never handed out. Two bitmaps, the pages in use and the
- * pages of the pool (what pmm_init found free: page_free takes back only
- * these), live in the first free region large enough to hold them.
+ * nor persistent). Loader data and boot-services memory are never handed
+ * out, nor are this image, the memory map and the boot files, whatever the
+ * map calls them. Two bitmaps, the pages in use and the pages of the pool
+ * (what pmm_init found free: page_free takes back only these), live in
+ * the first free region large enough to hold them.
  * docs/mm.md says what is free and why. */
 #include <efi.h>
 
@@ -138,29 +138,30 @@ static uint64_t claim(const EFI_MEMORY_DESCRIPTOR *d, uint64_t *first)
 	return n;
 }
 
-/* Memory the kernel is using while pmm_init runs, whatever the map says:
- * this image (firmware loads it as loader code; a map that lists it as
+/* Memory the kernel is using, or will read, whatever the map says: this
+ * image (firmware loads it as loader code; a map that lists it as
  * conventional memory would put the bitmaps or page_alloc's zeroing on the
- * running kernel) and the memory map (pmm_init, mm_init and
- * mm_firmware_readable go on reading it). Each claims every page a byte of
- * it touches, as a descriptor that is not free memory does. */
-#define NINUSE 2
-static uint64_t inuse_first[NINUSE], inuse_count[NINUSE];
-
-static void inuse_init(void)
+ * running kernel), the memory map (pmm_init, mm_init and
+ * mm_firmware_readable go on reading it) and the boot files (bootfs_range:
+ * each file's record and data, loader data that proofs read long after).
+ * The i-th claims [*first, *first + *count): every page a byte of it
+ * touches, as a descriptor that is not free memory does; false past the
+ * last. */
+static bool inuse_at(unsigned i, uint64_t *first, uint64_t *count)
 {
-	uint64_t start[NINUSE], end[NINUSE];
-	mm_image_range(&start[0], &end[0]);
-	start[1] = (uint64_t)boot_mmap.desc;
-	end[1] = start[1] + boot_mmap.size;
-	for (int i = 0; i < NINUSE; i++) {
-		inuse_first[i] = start[i] / PAGE_SIZE;
-		if (end[i] <= start[i]) /* empty (a wrapping one: absurd) */
-			inuse_count[i] = 0;
-		else
-			inuse_count[i] =
-			    (end[i] - 1) / PAGE_SIZE + 1 - inuse_first[i];
+	uint64_t start, end;
+	if (i == 0) {
+		mm_image_range(&start, &end);
+	} else if (i == 1) {
+		start = (uint64_t)boot_mmap.desc;
+		end = start + boot_mmap.size;
+	} else if (!bootfs_range(i - 2, &start, &end)) {
+		return false;
 	}
+	*first = start / PAGE_SIZE;
+	/* empty (a wrapping one: absurd) */
+	*count = end <= start ? 0 : (end - 1) / PAGE_SIZE + 1 - *first;
+	return true;
 }
 
 /* the claim [first, first + count) holds one of the pages [pg, pg + n) */
@@ -173,12 +174,13 @@ static bool overlaps(uint64_t first, uint64_t count, uint64_t pg, uint64_t n)
  * free memory, or is memory the kernel is using */
 static bool claimed(uint64_t pg, uint64_t n)
 {
-	for (int i = 0; i < NINUSE; i++)
-		if (overlaps(inuse_first[i], inuse_count[i], pg, n))
+	uint64_t first, count;
+	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
+		if (overlaps(first, count, pg, n))
 			return true;
 	MM_FOR_EACH_DESC(d)
 	if (!desc_free(d)) {
-		uint64_t first, count = claim(d, &first);
+		count = claim(d, &first);
 		if (overlaps(first, count, pg, n))
 			return true;
 	}
@@ -206,8 +208,8 @@ static void unfree(uint64_t pg, uint64_t n)
  * MM_IDENTITY_LIMIT (mm_init does not map it) is reported and never free;
  * so is one that is not ordinary RAM by its attributes (attr_ram), and
  * unaccepted memory, which capOS does not accept (those two on one line
- * each, however many descriptors). This image and the map itself are
- * never free, whatever the map says. */
+ * each, however many descriptors). This image, the map itself and the
+ * boot files are never free, whatever the map says (inuse_at). */
 void pmm_init(void)
 {
 	uint64_t top = 0, attr_n = 0, attr_pages = 0, unacc_n = 0,
@@ -217,7 +219,6 @@ void pmm_init(void)
 		      "UEFI's %lu",
 		      boot_mmap.desc_size,
 		      (uint64_t)sizeof(EFI_MEMORY_DESCRIPTOR));
-	inuse_init();
 	MM_FOR_EACH_DESC(d)
 	if (d->Type == MM_EFI_UNACCEPTED_MEMORY) {
 		unacc_n++;
@@ -275,8 +276,9 @@ void pmm_init(void)
 		uint64_t pg, n = claim(d, &pg);
 		unfree(pg, n);
 	}
-	for (int i = 0; i < NINUSE; i++)
-		unfree(inuse_first[i], inuse_count[i]);
+	uint64_t first, count;
+	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
+		unfree(first, count);
 	for (uint64_t i = 0; i < 2 * bytes / PAGE_SIZE; i++)
 		set((uint64_t)bitmap / PAGE_SIZE + i);
 	total_free -= 2 * bytes / PAGE_SIZE;

@@ -31,7 +31,8 @@ PROOF_REGISTER("boot", proof_boot, 0);
 /* the kernel's own mappings have the permissions kernel/mm promises */
 static void proof_mm(void)
 {
-	extern char __text_start[], __rodata_start[], __data_start[];
+	extern char __text_start[], __rodata_start[], __data_start[],
+	    __image_end[];
 	uint64_t text = mm_pte((uint64_t)__text_start);
 	uint64_t ro = mm_pte((uint64_t)__rodata_start);
 	uint64_t data = mm_pte((uint64_t)__data_start);
@@ -42,12 +43,16 @@ static void proof_mm(void)
 	bool r_ok = ro && !(ro & MM_PTE_RW) && (ro & MM_PTE_NX);
 	bool d_ok = data && (data & MM_PTE_RW) && (data & MM_PTE_NX);
 	bool s_ok = stack && (stack & MM_PTE_NX) && !guard;
-	proof_result("mm", t_ok && r_ok && d_ok && s_ok && !null,
-		     "text=%s rodata=%s data=%s stack=%s guard=%s null=%s",
+	/* pmm_init ran on a stack in the image, not the firmware's */
+	bool e_ok = boot_early_sp > boot_image_base &&
+		    boot_early_sp <= (uint64_t)__image_end;
+	proof_result("mm", t_ok && r_ok && d_ok && s_ok && !null && e_ok,
+		     "text=%s rodata=%s data=%s stack=%s guard=%s null=%s "
+		     "early_stack=%s",
 		     t_ok ? "RX" : "BAD", r_ok ? "R+NX" : "BAD",
 		     d_ok ? "RW+NX" : "BAD", s_ok ? "RW+NX" : "BAD",
 		     guard ? "MAPPED" : "unmapped",
-		     null ? "MAPPED" : "unmapped");
+		     null ? "MAPPED" : "unmapped", e_ok ? "image" : "FIRMWARE");
 }
 PROOF_REGISTER("mm", proof_mm, 1);
 

@@ -2,7 +2,7 @@
 # memory maps as firmware might hand them over, well-formed or not
 HOST_TESTS += $(BUILD)/host/pmm_test
 $(BUILD)/host/pmm_test: tests/host/mm/test_pmm.c kernel/mm/pmm.c \
-		tests/host/shim/shim.c kernel/lib/printf.c kernel/lib/parse.c \
+		kernel/boot/cmdline.c tests/host/shim/shim.c kernel/lib/printf.c kernel/lib/parse.c \
 		tests/host/mm/efi_spec.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -I/usr/include/efi -I/usr/include/efi/x86_64 \
