@@ -16,7 +16,9 @@ struct pmm_stats {
 };
 void pmm_stats(struct pmm_stats *s);
 
-/* own page tables: image text RX, rodata R+NX, data RW+NX, RAM RW+NX */
+/* own page tables: image text RX, rodata R+NX, data RW+NX, the memory map
+ * RW+NX, write-back only where EFI_MEMORY_WB allows (else and MMIO
+ * uncached); writes the PAT those cache bits select from */
 void mm_init(void);
 /* [phys, phys + len) lies wholly in memory mm_init identity-maps and
  * firmware may keep data in: descriptors of the boot memory map that are
@@ -33,6 +35,7 @@ void mm_unmap_page(uint64_t va);
 uint64_t mm_pte(uint64_t va);
 #define MM_PTE_P   (1ull << 0)
 #define MM_PTE_RW  (1ull << 1)
+#define MM_PTE_PWT (1ull << 3)
 #define MM_PTE_PCD (1ull << 4)
 #define MM_PTE_NX  (1ull << 63)
 /* a stack of n pages with an unmapped guard page below it; returns its top */

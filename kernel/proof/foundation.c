@@ -2,6 +2,7 @@
  * page-table permissions, and faults provoked on purpose. */
 #include "kernel/acpi/acpi.h"
 #include "kernel/boot/boot.h"
+#include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
@@ -46,13 +47,16 @@ static void proof_mm(void)
 	/* pmm_init ran on a stack in the image, not the firmware's */
 	bool e_ok = boot_early_sp > boot_image_base &&
 		    boot_early_sp <= (uint64_t)__image_end;
-	proof_result("mm", t_ok && r_ok && d_ok && s_ok && !null && e_ok,
-		     "text=%s rodata=%s data=%s stack=%s guard=%s null=%s "
-		     "early_stack=%s",
-		     t_ok ? "RX" : "BAD", r_ok ? "R+NX" : "BAD",
-		     d_ok ? "RW+NX" : "BAD", s_ok ? "RW+NX" : "BAD",
-		     guard ? "MAPPED" : "unmapped",
-		     null ? "MAPPED" : "unmapped", e_ok ? "image" : "FIRMWARE");
+	/* the PAT mm_init wrote: WB, WT, UC-, UC twice (PCD|PWT: uncached) */
+	uint64_t pat = rdmsr(0x277);
+	bool p_ok = pat == 0x0007040600070406ull;
+	proof_result(
+	    "mm", t_ok && r_ok && d_ok && s_ok && !null && e_ok && p_ok,
+	    "text=%s rodata=%s data=%s stack=%s guard=%s null=%s "
+	    "early_stack=%s pat=0x%lx",
+	    t_ok ? "RX" : "BAD", r_ok ? "R+NX" : "BAD", d_ok ? "RW+NX" : "BAD",
+	    s_ok ? "RW+NX" : "BAD", guard ? "MAPPED" : "unmapped",
+	    null ? "MAPPED" : "unmapped", e_ok ? "image" : "FIRMWARE", pat);
 }
 PROOF_REGISTER("mm", proof_mm, 1);
 
