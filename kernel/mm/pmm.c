@@ -4,7 +4,7 @@
  * out, nor are this image, the memory map and the boot files, whatever the
  * map calls them. Two bitmaps, the pages in use and the pages of the pool
  * (what pmm_init found free: page_free takes back only these), live in
- * the first free region large enough to hold them.
+ * the lowest unclaimed run of pages of a free descriptor that holds them.
  * docs/mm.md says what is free and why. */
 #include <efi.h>
 
@@ -170,21 +170,24 @@ static bool overlaps(uint64_t first, uint64_t count, uint64_t pg, uint64_t n)
 	return count && first < pg + n && (first >= pg || count > pg - first);
 }
 
-/* one of the pages [pg, pg + n) is claimed by a descriptor that is not
- * free memory, or is memory the kernel is using */
-static bool claimed(uint64_t pg, uint64_t n)
+/* the page after the last page of a claim that holds one of the pages
+ * [pg, pg + n): a descriptor that is not free memory, or memory the kernel
+ * is using; 0 when none does */
+static uint64_t claimed_end(uint64_t pg, uint64_t n)
 {
-	uint64_t first, count;
+	uint64_t first, count, past = 0;
 	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
 		if (overlaps(first, count, pg, n))
-			return true;
+			past = MAX(past, first + count);
 	MM_FOR_EACH_DESC(d)
 	if (!desc_free(d)) {
 		count = claim(d, &first);
-		if (overlaps(first, count, pg, n))
-			return true;
+		if (overlaps(first, count, pg, n)) /* 2^64 - 1 past the end */
+			past = MAX(past, count > UINT64_MAX - first
+					     ? UINT64_MAX
+					     : first + count);
 	}
-	return false;
+	return past;
 }
 
 /* takes the claimed pages [pg, pg + n) out of free memory (those the
@@ -248,14 +251,26 @@ void pmm_init(void)
 	npages = top / PAGE_SIZE;
 	/* each bitmap's; they take twice this */
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
-	/* in a descriptor that holds pages: with none (no free memory) there
-	 * is no room even for bitmaps of no bytes */
+	/* at the lowest run of pages nothing claims in the first free
+	 * descriptor (in map order, at or above 1 MiB) that has one; a claim
+	 * met moves the search past its end. With no free memory there is no
+	 * room even for bitmaps of no bytes. */
+	uint64_t need = 2 * bytes / PAGE_SIZE;
 	MM_FOR_EACH_DESC(d)
 	if (!bitmap && desc_free(d) && d->NumberOfPages &&
-	    d->NumberOfPages * PAGE_SIZE >= 2 * bytes &&
-	    d->PhysicalStart >= 0x100000 &&
-	    !claimed(d->PhysicalStart / PAGE_SIZE, 2 * bytes / PAGE_SIZE))
-		bitmap = (uint8_t *)d->PhysicalStart;
+	    d->PhysicalStart >= 0x100000) {
+		uint64_t pg = d->PhysicalStart / PAGE_SIZE,
+			 end = pg + d->NumberOfPages;
+		while (need <= end - pg) {
+			uint64_t past = claimed_end(pg, need);
+			if (!past) {
+				bitmap = (uint8_t *)(pg * PAGE_SIZE);
+				break;
+			}
+			/* past > pg: the claim ends after pg */
+			pg = MIN(past, end);
+		}
+	}
 	if (!bitmap)
 		panic("pmm: no room for the page bitmap");
 	pool = bitmap + bytes;
@@ -279,9 +294,9 @@ void pmm_init(void)
 	uint64_t first, count;
 	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
 		unfree(first, count);
-	for (uint64_t i = 0; i < 2 * bytes / PAGE_SIZE; i++)
+	for (uint64_t i = 0; i < need; i++)
 		set((uint64_t)bitmap / PAGE_SIZE + i);
-	total_free -= 2 * bytes / PAGE_SIZE;
+	total_free -= need;
 	for (uint64_t i = 0; i < bytes; i++)
 		pool[i] = ~bitmap[i];
 	kprintf("mm: %lu KiB free in conventional memory, bitmaps %lu KiB\n",

@@ -32,9 +32,9 @@
  * each page their byte range touches; a claim wins over usable memory. Page 0
  * is never usable. The bitmap (PMM_BITMAPS bitmaps of one bit per page up to
  * the highest end of a usable descriptor that is not empty, each rounded up to
- * whole pages) lives at the start of the first usable descriptor in map order
- * at or above 1 MiB that is not empty and whose claim-free start is large
- * enough; with none, pmm_init panics. The pool is usable pages less the bitmap.
+ * whole pages) lives at the lowest claim-free run of its pages in the first
+ * usable descriptor in map order at or above 1 MiB that has one; with none,
+ * pmm_init panics. The pool is usable pages less the bitmap.
  *
  * Operations: page_alloc of 1..16K pages, 0, or absurd counts, under limits
  * of 0, 1 MiB, 4 GiB, the window's end, window addresses aligned or not,
@@ -711,15 +711,18 @@ MODEL static bool model_init(void)
 	m_bitmap_pages = bytes / PG;
 	for (unsigned i = 0; i < ndesc && !m_bitmap; i++) {
 		const EFI_MEMORY_DESCRIPTOR *d = &descs[i];
-		uint64_t f = d->PhysicalStart / PG;
-		if (!d_usable(d) || !d->NumberOfPages ||
-		    d->NumberOfPages < m_bitmap_pages || d->PhysicalStart < MIB)
+		uint64_t f = d->PhysicalStart / PG, e = f + d->NumberOfPages;
+		if (!d_usable(d) || !d->NumberOfPages || d->PhysicalStart < MIB)
 			continue;
-		bool free = true;
-		for (uint64_t j = 0; j < m_bitmap_pages; j++)
-			free &= !claim[f + j];
-		if (free)
-			m_bitmap = d->PhysicalStart;
+		/* the lowest page of it that starts a claim-free run */
+		for (uint64_t p = f; p + m_bitmap_pages <= e && !m_bitmap;
+		     p++) {
+			bool free = true;
+			for (uint64_t j = 0; j < m_bitmap_pages; j++)
+				free &= !claim[p + j];
+			if (free)
+				m_bitmap = p * PG;
+		}
 	}
 	m_total = 0;
 	for (uint64_t pg = 0; pg < top; pg++) {

@@ -480,6 +480,35 @@ static void test_pmm_map_in_conventional_not_used(void **st)
 	assert_int_equal(in_child(map_in_conventional), 0);
 }
 
+/* ---- the bitmaps past claims inside free memory ----------------------------
+ * the only free descriptor starts with the image (pages 0..2) and holds
+ * loader data at page 5: the bitmaps go to the lowest run of pages nothing
+ * claims (pages 6..15), not nowhere ("no room for the page bitmap", as
+ * when only a descriptor's start was tried), and pages 3 and 4 stay free */
+static void bitmap_past_claims(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	desc(EfiLoaderData, WIN_BASE + 5 * PG, 1);
+	image_start = WIN_BASE;
+	image_end = WIN_BASE + 3 * PG;
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - 3 - 1 - BITMAP_PAGES)
+		_exit(10);
+	if (page_alloc(1, 0) != WIN_BASE + 3 * PG ||
+	    page_alloc(1, 0) != WIN_BASE + 4 * PG ||
+	    page_alloc(1, 0) != WIN_BASE + (6 + BITMAP_PAGES) * PG)
+		_exit(11);
+	if (!all_a5(WIN_BASE, 3) || !all_a5(WIN_BASE + 5 * PG, 1))
+		_exit(12);
+}
+
+static void test_pmm_bitmap_past_claims(void **st)
+{
+	assert_int_equal(in_child(bitmap_past_claims), 0);
+}
+
 /* ---- the boot files, listed as conventional memory --------------------------
  * efi.c allocates each file of \capos\ (its record and its data) as loader
  * data, which proofs read long after ExitBootServices. A map that calls
@@ -697,6 +726,7 @@ int main(void)
 	    cmocka_unit_test(test_pmm_image_in_conventional_not_used),
 	    cmocka_unit_test(test_pmm_map_in_conventional_not_used),
 	    cmocka_unit_test(test_pmm_bootfs_in_conventional_not_used),
+	    cmocka_unit_test(test_pmm_bitmap_past_claims),
 	    cmocka_unit_test(test_pmm_conventional_needs_write_back),
 	    cmocka_unit_test(test_pmm_unaccepted_persistent_not_used),
 	    cmocka_unit_test(test_mm_firmware_readable),
