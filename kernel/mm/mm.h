@@ -27,7 +27,9 @@ void mm_init(void);
  * out), MMIO, unusable nor unaccepted memory; never page 0. The kernel
  * reads firmware tables (ACPI) only there. */
 bool mm_firmware_readable(uint64_t phys, uint64_t len);
-/* an uncached, non-executable mapping of a device range (identity) */
+/* an uncached, non-executable mapping of a device range (identity); NULL
+ * when the range is empty, wraps, reaches past 2^47, holds page 0 or RAM
+ * by the memory map (then with a line) */
 void *mm_map_mmio(uint64_t phys, size_t len);
 /* make one page not-present (guard pages) */
 void mm_unmap_page(uint64_t va);

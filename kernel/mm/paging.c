@@ -244,10 +244,23 @@ void mm_init(void)
 	    (uint64_t)pml4);
 }
 
+/* never over RAM: the identity map has one mapping per page, so a device
+ * window there (a BAR firmware placed over memory) would make RAM the
+ * allocator hands out uncached, and hand it to the driver the window is
+ * granted to. Linux's ioremap refuses RAM too ("ioremap on RAM at",
+ * arch/x86/mm/ioremap.c). Nor page 0, which stays unmapped. */
 void *mm_map_mmio(uint64_t phys, size_t len)
 {
-	if (len == 0 || phys + len < phys || phys + len > MM_IDENTITY_LIMIT)
+	if (len == 0 || phys + len < phys || phys + len > MM_IDENTITY_LIMIT ||
+	    phys < PAGE_SIZE)
 		return NULL;
+	if (mm_phys_ram(phys, len)) {
+		kprintf(
+		    "mm: device range 0x%lx+0x%lx is RAM by the memory map; "
+		    "not mapped\n",
+		    phys, (uint64_t)len);
+		return NULL;
+	}
 	for (uint64_t pa = ALIGN_DOWN(phys, PAGE_SIZE); pa < phys + len;
 	     pa += PAGE_SIZE) {
 		*mm_walk(pa, 1) = pa | PTE_P | PTE_RW | PTE_UC | PTE_NX;

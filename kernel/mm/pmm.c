@@ -190,6 +190,33 @@ static uint64_t claimed_end(uint64_t pg, uint64_t n)
 	return past;
 }
 
+/* RAM by the map, whatever its attributes: what Linux's E820 calls RAM
+ * (conventional memory, loader and boot-services code and data) and
+ * unaccepted memory (a TDX or SEV-SNP guest's RAM) */
+static bool desc_ram(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	return d->Type == EfiConventionalMemory || d->Type == EfiLoaderCode ||
+	       d->Type == EfiLoaderData || d->Type == EfiBootServicesCode ||
+	       d->Type == EfiBootServicesData ||
+	       d->Type == MM_EFI_UNACCEPTED_MEMORY;
+}
+
+bool mm_phys_ram(uint64_t phys, uint64_t len)
+{
+	uint64_t first, count, pg = phys / PAGE_SIZE,
+			       n = (phys + len - 1) / PAGE_SIZE - pg + 1;
+	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
+		if (overlaps(first, count, pg, n))
+			return true;
+	MM_FOR_EACH_DESC(d)
+	if (desc_ram(d)) {
+		count = claim(d, &first);
+		if (overlaps(first, count, pg, n))
+			return true;
+	}
+	return false;
+}
+
 /* takes the claimed pages [pg, pg + n) out of free memory (those the
  * bitmap covers) */
 static void unfree(uint64_t pg, uint64_t n)

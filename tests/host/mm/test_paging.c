@@ -249,6 +249,54 @@ static void test_paging_mmio_uncached(void **st)
 	assert_int_equal(in_child(mmio_windows), 0);
 }
 
+/* ---- never a device window over RAM ---------------------------------------
+ * a BAR (or LAPIC, ECAM, HPET) that firmware placed over memory: mapping it
+ * would make RAM uncached and hand it to the driver granted the window.
+ * Refused, with a line, for conventional memory (with or without WB),
+ * loader and boot-services code and data, unaccepted memory, the image
+ * and a range that only touches such memory, or page 0; reserved memory,
+ * runtime data and MMIO are mapped */
+static void mmio_not_over_ram(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc(EfiConventionalMemory, 0x60000000, 16, A_UC);
+	desc(EfiLoaderCode, 0x60100000, 4, A_RAM);
+	desc(EfiLoaderData, 0x60200000, 4, A_RAM);
+	desc(EfiBootServicesCode, 0x60300000, 4, A_RAM);
+	desc(EfiBootServicesData, 0x60400000, 4, A_RAM);
+	desc(T_UNACCEPTED, 0x60500000, 4, A_RAM);
+	desc(EfiReservedMemoryType, 0x60600000, 4, A_UC);
+	desc(EfiRuntimeServicesData, 0x60700000, 4, A_RAM | A_RUNTIME);
+	desc(EfiMemoryMappedIO, 0x60800000, 4, A_UC);
+	pmm_init();
+	mm_init();
+	const uint64_t ram[] = {WIN_BASE + 5 * PG, 0x60000000,
+				0x60100000,	   0x60200000,
+				0x60300000,	   0x60400000,
+				0x60500000,	   (uint64_t)test_image + PG};
+	for (unsigned i = 0; i < sizeof(ram) / sizeof(ram[0]); i++) {
+		uint64_t before = mm_pte(ram[i]);
+		shim_kprintf_calls = 0;
+		if (mm_map_mmio(ram[i], 64) || shim_kprintf_calls != 1 ||
+		    mm_pte(ram[i]) != before)
+			_exit(10 + i);
+	}
+	/* the last byte of a window below the loader code reaches into it */
+	if (mm_map_mmio(0x600ff000, PG + 1) || mm_map_mmio(0, 16) ||
+	    mm_map_mmio(0xff8, 16))
+		_exit(20);
+	if (!mm_map_mmio(0x600ff000, PG) || !mapped(0x600ff000, UC, false) ||
+	    !mm_map_mmio(0x60600000, PG) || !mapped(0x60600000, UC, false) ||
+	    !mm_map_mmio(0x60700000, PG) || !mapped(0x60700000, UC, false) ||
+	    !mm_map_mmio(0x60800000, 4 * PG) || !mapped(0x60803000, UC, false))
+		_exit(21);
+}
+
+static void test_paging_mmio_not_over_ram(void **st)
+{
+	assert_int_equal(in_child(mmio_not_over_ram), 0);
+}
+
 /* ---- the PAT the cache bits select from ----------------------------------
  * firmware may leave any IA32_PAT (here every entry uncached, or entry 0
  * uncached and entry 3 write-back, which would turn the two mappings
@@ -312,6 +360,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_paging_memory_types),
 	    cmocka_unit_test(test_paging_mmio_uncached),
+	    cmocka_unit_test(test_paging_mmio_not_over_ram),
 	    cmocka_unit_test(test_paging_pat_written),
 	    cmocka_unit_test(test_paging_no_pat),
 	};
