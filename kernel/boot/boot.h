@@ -41,6 +41,9 @@ extern uint64_t boot_smbios; /* SMBIOS entry point (2.x or 3.x), 0 if none */
 extern bool boot_smbios3;
 extern uint64_t boot_image_base; /* where firmware loaded us */
 extern uint64_t boot_stack_top;	 /* the kernel stack (guard page below) */
+/* the stack pmm_init and mm_init ran on (a frame address): in the image,
+ * off the firmware's stack (kmain) */
+extern uint64_t boot_early_sp;
 
 /* boot timeline (TSC values) */
 enum boot_mark {

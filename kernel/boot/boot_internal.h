@@ -35,6 +35,11 @@ void bootfs_add(struct bootfs_file *f);
 /* a file that could not be kept: one "bootfs: unable to keep" line, and
  * bootfs_lost() counts it */
 void bootfs_lose(const char *name, const char *why);
+/* the memory the kept files take, which the kernel reads long after
+ * ExitBootServices (proofs): the i-th range [*start, *end) — each file's
+ * record, then its data — false past the last. The page allocator never
+ * hands these out, whatever the memory map calls them. */
+bool bootfs_range(unsigned i, uint64_t *start, uint64_t *end);
 
 /* run every registered poller once (the main loop); true when one may
  * have more to do now (or cannot say) */

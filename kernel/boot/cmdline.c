@@ -166,3 +166,15 @@ bool bootfs_at(unsigned i, const char **name, const void **data, size_t *len)
 	*len = f->len;
 	return true;
 }
+
+bool bootfs_range(unsigned i, uint64_t *start, uint64_t *end)
+{
+	const struct bootfs_file *f = files;
+	for (; f && i >= 2; i -= 2)
+		f = f->next;
+	if (!f)
+		return false;
+	*start = i ? (uint64_t)f->data : (uint64_t)f;
+	*end = *start + (i ? f->len : sizeof(*f));
+	return true;
+}

@@ -8,7 +8,7 @@
 
 #define MAX_POLLERS 8
 
-uint64_t boot_rsdp, boot_smbios, boot_image_base, boot_stack_top;
+uint64_t boot_rsdp, boot_smbios, boot_image_base, boot_stack_top, boot_early_sp;
 bool boot_smbios3;
 struct boot_memmap boot_mmap;
 uint64_t boot_marks[MARK_COUNT];

@@ -65,6 +65,9 @@ void lapic_init(void)
 	if (!x2apic) {
 		wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN);
 		lapic = mm_map_mmio(base & ~0xffful, 4096);
+		if (!lapic) /* e.g. moved over RAM: no interrupts without it */
+			panic("lapic: registers at 0x%lx cannot be mapped",
+			      base & ~0xffful);
 	}
 	lapic_w(LAPIC_TPR, 0);
 	lapic_w(LAPIC_LVT_TIMER, LAPIC_LVT_MASK);

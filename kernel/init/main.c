@@ -113,17 +113,36 @@ static __attribute__((noreturn)) void kmain_stack(void)
 	main_loop();
 }
 
-void kmain(void)
+/* the stack pmm_init and mm_init run on. The firmware's stack, which
+ * efi_main ran on, is boot-services memory that only the firmware's word
+ * keeps from the page allocator: a map that calls it conventional had
+ * page_alloc hand it out, and zero it, under the running kernel. This one
+ * is in this image (.bss), which pmm_init never makes free. */
+static uint8_t boot_stack[16384] __attribute__((aligned(16)));
+
+static __attribute__((noreturn)) void stack_switch(uint64_t top,
+						   void (*fn)(void))
 {
-	pmm_init();
-	mm_init();
-	/* leave the firmware's stack for one with a guard page under it */
-	uint64_t top = mm_stack_alloc(KSTACK_PAGES);
-	boot_stack_top = top;
 	__asm__ volatile("mov %0, %%rsp\n\t"
 			 "xor %%ebp, %%ebp\n\t"
 			 "call *%1" ::"r"(top),
-			 "r"(kmain_stack)
+			 "r"(fn)
 			 : "memory");
 	__builtin_unreachable();
+}
+
+static __attribute__((noreturn)) void kmain_mm(void)
+{
+	boot_early_sp = (uint64_t)__builtin_frame_address(0);
+	pmm_init();
+	mm_init();
+	/* then to a stack with a guard page under it */
+	boot_stack_top = mm_stack_alloc(KSTACK_PAGES);
+	stack_switch(boot_stack_top, kmain_stack);
+}
+
+void kmain(void)
+{
+	/* off the firmware's stack before the page allocator exists */
+	stack_switch((uint64_t)boot_stack + sizeof(boot_stack), kmain_mm);
 }

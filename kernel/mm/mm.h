@@ -16,7 +16,9 @@ struct pmm_stats {
 };
 void pmm_stats(struct pmm_stats *s);
 
-/* own page tables: image text RX, rodata R+NX, data RW+NX, RAM RW+NX */
+/* own page tables: image text RX, rodata R+NX, data RW+NX, the memory map
+ * RW+NX, write-back only where EFI_MEMORY_WB allows (else and MMIO
+ * uncached); writes the PAT those cache bits select from */
 void mm_init(void);
 /* [phys, phys + len) lies wholly in memory mm_init identity-maps and
  * firmware may keep data in: descriptors of the boot memory map that are
@@ -25,7 +27,9 @@ void mm_init(void);
  * out), MMIO, unusable nor unaccepted memory; never page 0. The kernel
  * reads firmware tables (ACPI) only there. */
 bool mm_firmware_readable(uint64_t phys, uint64_t len);
-/* an uncached, non-executable mapping of a device range (identity) */
+/* an uncached, non-executable mapping of a device range (identity); NULL
+ * when the range is empty, wraps, reaches past 2^47, holds page 0 or RAM
+ * by the memory map (then with a line) */
 void *mm_map_mmio(uint64_t phys, size_t len);
 /* make one page not-present (guard pages) */
 void mm_unmap_page(uint64_t va);
@@ -33,6 +37,7 @@ void mm_unmap_page(uint64_t va);
 uint64_t mm_pte(uint64_t va);
 #define MM_PTE_P   (1ull << 0)
 #define MM_PTE_RW  (1ull << 1)
+#define MM_PTE_PWT (1ull << 3)
 #define MM_PTE_PCD (1ull << 4)
 #define MM_PTE_NX  (1ull << 63)
 /* a stack of n pages with an unmapped guard page below it; returns its top */

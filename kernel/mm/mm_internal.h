@@ -39,6 +39,13 @@
  * the linker's __image_end); pmm_init never makes it free memory */
 void mm_image_range(uint64_t *start, uint64_t *end);
 
+/* one page of [phys, phys + len) (len > 0, not wrapping) is RAM: in a
+ * descriptor of RAM (conventional, loader or boot-services code or data,
+ * unaccepted; any attributes) or this image, the map or a boot file, the
+ * pages the allocator and the kernel use. mm_map_mmio maps no device range
+ * there. */
+bool mm_phys_ram(uint64_t phys, uint64_t len);
+
 /* page-aligned, ending below 2^52 without wrapping: a descriptor that is
  * not is reported by pmm_init and neither handed out nor mapped */
 bool mm_desc_sane(const EFI_MEMORY_DESCRIPTOR *d);

@@ -1,7 +1,10 @@
 /* kernel/mm/paging.c — capOS's own 4-level page tables (Intel SDM vol. 3A
- * §4.5). RAM is identity-mapped with 2 MiB pages, read-write, never
- * executable. The image is mapped with 4 KiB pages: text RX, rodata R+NX,
- * data RW+NX. Device ranges are mapped on demand, uncached and NX. */
+ * §4.5). Memory is identity-mapped with 2 MiB pages where it can be,
+ * read-write, never executable, cached as its memory map entry allows:
+ * write-back only with EFI_MEMORY_WB, uncached otherwise and for MMIO. The
+ * image is mapped with 4 KiB pages: text RX, rodata R+NX, data RW+NX.
+ * Device ranges are mapped on demand, uncached and NX. The kernel writes
+ * the PAT itself, so the two cache bits it uses mean what it says. */
 #include <efi.h>
 
 #include "kernel/boot/boot.h"
@@ -20,7 +23,72 @@
 #define PTE_ADDR 0x000ffffffffff000ull
 #define MSR_EFER 0xc0000080
 #define EFER_NXE (1ull << 11)
+#define CR0_NW	 (1ull << 29)
+#define CR0_CD	 (1ull << 30)
 #define CR0_WP	 (1ull << 16)
+#define CR4_PGE	 (1ull << 7)
+
+/* The PAT (Intel SDM vol. 3A, "Page Attribute Table (PAT)"): entry
+ * PAT*4 + PCD*2 + PWT of IA32_PAT gives a page its memory type. The kernel
+ * writes the processor's reset value, whatever firmware left there: entry 0
+ * write-back (no cache bit: RAM), 1 write-through, 2 UC-, 3 uncached
+ * (PCD|PWT: MMIO and memory without EFI_MEMORY_WB), 4..7 the same again
+ * (the PAT bit means nothing). UC, not UC- (which an MTRR may make WC), so
+ * no MTRR can loosen a device mapping. Linux puts WC at entry 1; capOS maps
+ * nothing write-combined. */
+#define MSR_PAT	    0x277
+#define PAT_UC	    0x00ull
+#define PAT_WT	    0x04ull
+#define PAT_WB	    0x06ull
+#define PAT_UCMINUS 0x07ull
+#define PAT_KERNEL                                                             \
+	(PAT_WB | PAT_WT << 8 | PAT_UCMINUS << 16 | PAT_UC << 24 |             \
+	 PAT_WB << 32 | PAT_WT << 40 | PAT_UCMINUS << 48 | PAT_UC << 56)
+#define PTE_WB 0ull		   /* PAT entry 0 */
+#define PTE_UC (PTE_PCD | PTE_PWT) /* PAT entry 3 */
+
+#ifdef CAPOS_HOST
+/* the host test (tests/host/mm/test_paging.c) plays the privileged
+ * instructions: MSRs, control registers, CPUID's PAT bit */
+uint64_t paging_host_rdmsr(uint32_t m);
+void paging_host_wrmsr(uint32_t m, uint64_t v);
+uint64_t paging_host_rdcr(int cr);
+void paging_host_wrcr(int cr, uint64_t v);
+bool paging_host_has_pat(void);
+#define rdmsr(m)    paging_host_rdmsr(m)
+#define wrmsr(m, v) paging_host_wrmsr(m, v)
+#define RDCR(n)	    paging_host_rdcr(n)
+#define WRCR(n, v)  paging_host_wrcr(n, v)
+#define wbinvd()    ((void)0)
+#define invlpg(va)  ((void)(va))
+#define has_pat()   paging_host_has_pat()
+/* glibc's startup files define __data_start; the test's image has its own */
+#define __data_start paging_host_data_start
+#else
+#define RDCR(n)                                                                \
+	({                                                                     \
+		uint64_t _v;                                                   \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(_v));             \
+		_v;                                                            \
+	})
+#define WRCR(n, v)                                                             \
+	__asm__ volatile("mov %0, %%cr" #n ::"r"((uint64_t)(v)) : "memory")
+static inline void wbinvd(void)
+{
+	__asm__ volatile("wbinvd" ::: "memory");
+}
+static inline void invlpg(uint64_t va)
+{
+	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+}
+/* CPUID.01H:EDX[16] (SDM vol. 2A, CPUID) */
+static bool has_pat(void)
+{
+	uint32_t a = 1, b, c = 0, d;
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	return d >> 16 & 1;
+}
+#endif
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[],
     __data_start[], __image_end[];
@@ -99,52 +167,104 @@ static void mm_map_image(void)
 	}
 }
 
+/* the memory type a descriptor's range is mapped with: write-back only
+ * when its attributes allow it (EFI_MEMORY_WB) and it is not MMIO, which
+ * is uncached whatever they say; otherwise uncached (UC is right for any
+ * memory, only slower). Linux maps EFI ranges without WB uncached too
+ * (arch/x86/platform/efi/efi_64.c, __map_region: _PAGE_PCD). */
+static uint64_t desc_cache(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	bool mmio = d->Type == EfiMemoryMappedIO ||
+		    d->Type == EfiMemoryMappedIOPortSpace;
+	return !mmio && (d->Attribute & EFI_MEMORY_WB) ? PTE_WB : PTE_UC;
+}
+
+/* IA32_PAT to PAT_KERNEL the way SDM vol. 3A changes memory types ("MTRR
+ * Considerations in MP Systems", which "Programming the PAT" asks for):
+ * caches disabled and written back, TLB flushed (global pages too), the
+ * MSR written, caches written back and TLB flushed again, then caches on
+ * (whatever firmware left in CR0.CD/NW). Interrupts are off (efi_main). */
+static void pat_init(void)
+{
+	if (!has_pat()) {
+		kprintf("mm: no PAT (CPUID); PCD and PWT alone choose the "
+			"memory type\n");
+		return;
+	}
+	uint64_t was = rdmsr(MSR_PAT), cr0 = RDCR(0), cr4 = RDCR(4);
+	if (was == PAT_KERNEL)
+		return;
+	WRCR(0, (cr0 | CR0_CD) & ~CR0_NW);
+	wbinvd();
+	WRCR(4, cr4 & ~CR4_PGE);
+	WRCR(3, RDCR(3));
+	wrmsr(MSR_PAT, PAT_KERNEL);
+	wbinvd();
+	WRCR(3, RDCR(3));
+	WRCR(0, cr0 & ~(CR0_CD | CR0_NW));
+	WRCR(4, cr4);
+	kprintf("mm: PAT was 0x%lx, now 0x%llx\n", was, PAT_KERNEL);
+}
+
 void mm_init(void)
 {
 	pml4 = table_alloc();
-	MM_FOR_EACH_DESC(d)
-	{
-		uint64_t len = d->NumberOfPages * PAGE_SIZE;
-		if (!mm_desc_sane(d)) /* pmm_init said so */
-			continue;
-		/* the identity map lives in the lower canonical half */
-		if (d->PhysicalStart + len > MM_IDENTITY_LIMIT) {
-			kprintf("mm: 0x%lx+0x%lx is above the identity map's "
-				"0x%llx; not mapped\n",
-				d->PhysicalStart, len, MM_IDENTITY_LIMIT);
-			continue;
+	/* write-back ranges first, then the uncached ones: where firmware
+	 * overlaps its entries, uncached wins (write-back on device
+	 * registers is wrong; uncached on RAM only slow) */
+	for (int pass = 0; pass < 2; pass++)
+		MM_FOR_EACH_DESC(d)
+		{
+			uint64_t len = d->NumberOfPages * PAGE_SIZE;
+			uint64_t cache = desc_cache(d);
+			if ((cache == PTE_UC) != pass)
+				continue;
+			if (!mm_desc_sane(d)) /* pmm_init said so */
+				continue;
+			/* the identity map lives in the lower canonical half */
+			if (d->PhysicalStart + len > MM_IDENTITY_LIMIT) {
+				kprintf("mm: 0x%lx+0x%lx is above the identity "
+					"map's 0x%llx; not mapped\n",
+					d->PhysicalStart, len,
+					MM_IDENTITY_LIMIT);
+				continue;
+			}
+			mm_map_range(d->PhysicalStart, len,
+				     PTE_P | PTE_RW | PTE_NX | cache);
 		}
-		if (d->Type == EfiMemoryMappedIO ||
-		    d->Type == EfiMemoryMappedIOPortSpace)
-			mm_map_range(d->PhysicalStart, len,
-				     PTE_P | PTE_RW | PTE_PCD | PTE_PWT |
-					 PTE_NX);
-		else
-			mm_map_range(d->PhysicalStart, len,
-				     PTE_P | PTE_RW | PTE_NX);
-	}
 	/* page 0 stays unmapped: a NULL dereference faults */
 	*mm_walk(0, 1) = 0;
 	mm_map_image();
+	pat_init();
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
-	uint64_t cr0;
-	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
-	__asm__ volatile("mov %0, %%cr0" ::"r"(cr0 | CR0_WP));
-	__asm__ volatile("mov %0, %%cr3" ::"r"((uint64_t)pml4) : "memory");
+	WRCR(0, RDCR(0) | CR0_WP);
+	WRCR(3, (uint64_t)pml4);
 	kprintf(
 	    "mm: own page tables at 0x%lx (text RX, rodata R, data RW+NX)\n",
 	    (uint64_t)pml4);
 }
 
+/* never over RAM: the identity map has one mapping per page, so a device
+ * window there (a BAR firmware placed over memory) would make RAM the
+ * allocator hands out uncached, and hand it to the driver the window is
+ * granted to. Linux's ioremap refuses RAM too ("ioremap on RAM at",
+ * arch/x86/mm/ioremap.c). Nor page 0, which stays unmapped. */
 void *mm_map_mmio(uint64_t phys, size_t len)
 {
-	if (len == 0 || phys + len < phys || phys + len > MM_IDENTITY_LIMIT)
+	if (len == 0 || phys + len < phys || phys + len > MM_IDENTITY_LIMIT ||
+	    phys < PAGE_SIZE)
 		return NULL;
+	if (mm_phys_ram(phys, len)) {
+		kprintf(
+		    "mm: device range 0x%lx+0x%lx is RAM by the memory map; "
+		    "not mapped\n",
+		    phys, (uint64_t)len);
+		return NULL;
+	}
 	for (uint64_t pa = ALIGN_DOWN(phys, PAGE_SIZE); pa < phys + len;
 	     pa += PAGE_SIZE) {
-		*mm_walk(pa, 1) =
-		    pa | PTE_P | PTE_RW | PTE_PCD | PTE_PWT | PTE_NX;
-		__asm__ volatile("invlpg (%0)" ::"r"(pa) : "memory");
+		*mm_walk(pa, 1) = pa | PTE_P | PTE_RW | PTE_UC | PTE_NX;
+		invlpg(pa);
 	}
 	return (void *)phys;
 }
@@ -152,7 +272,7 @@ void *mm_map_mmio(uint64_t phys, size_t len)
 void mm_unmap_page(uint64_t va)
 {
 	*mm_walk(va, 1) = 0;
-	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+	invlpg(va);
 }
 
 uint64_t mm_stack_alloc(size_t n)

@@ -1,10 +1,10 @@
 /* kernel/mm/pmm.c — a bitmap page allocator over EfiConventionalMemory
  * that is ordinary write-back RAM (EFI_MEMORY_WB, neither specific-purpose
- * nor persistent). Loader data (this image, the files read from the boot
- * volume) and boot-services memory (the firmware stack we still run on until
- * kmain switches) are never handed out. Two bitmaps, the pages in use and the
- * pages of the pool (what pmm_init found free: page_free takes back only
- * these), live in the first free region large enough to hold them.
+ * nor persistent). Loader data and boot-services memory are never handed
+ * out, nor are this image, the memory map and the boot files, whatever the
+ * map calls them. Two bitmaps, the pages in use and the pages of the pool
+ * (what pmm_init found free: page_free takes back only these), live in
+ * the lowest unclaimed run of pages of a free descriptor that holds them.
  * docs/mm.md says what is free and why. */
 #include <efi.h>
 
@@ -138,29 +138,30 @@ static uint64_t claim(const EFI_MEMORY_DESCRIPTOR *d, uint64_t *first)
 	return n;
 }
 
-/* Memory the kernel is using while pmm_init runs, whatever the map says:
- * this image (firmware loads it as loader code; a map that lists it as
+/* Memory the kernel is using, or will read, whatever the map says: this
+ * image (firmware loads it as loader code; a map that lists it as
  * conventional memory would put the bitmaps or page_alloc's zeroing on the
- * running kernel) and the memory map (pmm_init, mm_init and
- * mm_firmware_readable go on reading it). Each claims every page a byte of
- * it touches, as a descriptor that is not free memory does. */
-#define NINUSE 2
-static uint64_t inuse_first[NINUSE], inuse_count[NINUSE];
-
-static void inuse_init(void)
+ * running kernel), the memory map (pmm_init, mm_init and
+ * mm_firmware_readable go on reading it) and the boot files (bootfs_range:
+ * each file's record and data, loader data that proofs read long after).
+ * The i-th claims [*first, *first + *count): every page a byte of it
+ * touches, as a descriptor that is not free memory does; false past the
+ * last. */
+static bool inuse_at(unsigned i, uint64_t *first, uint64_t *count)
 {
-	uint64_t start[NINUSE], end[NINUSE];
-	mm_image_range(&start[0], &end[0]);
-	start[1] = (uint64_t)boot_mmap.desc;
-	end[1] = start[1] + boot_mmap.size;
-	for (int i = 0; i < NINUSE; i++) {
-		inuse_first[i] = start[i] / PAGE_SIZE;
-		if (end[i] <= start[i]) /* empty (a wrapping one: absurd) */
-			inuse_count[i] = 0;
-		else
-			inuse_count[i] =
-			    (end[i] - 1) / PAGE_SIZE + 1 - inuse_first[i];
+	uint64_t start, end;
+	if (i == 0) {
+		mm_image_range(&start, &end);
+	} else if (i == 1) {
+		start = (uint64_t)boot_mmap.desc;
+		end = start + boot_mmap.size;
+	} else if (!bootfs_range(i - 2, &start, &end)) {
+		return false;
 	}
+	*first = start / PAGE_SIZE;
+	/* empty (a wrapping one: absurd) */
+	*count = end <= start ? 0 : (end - 1) / PAGE_SIZE + 1 - *first;
+	return true;
 }
 
 /* the claim [first, first + count) holds one of the pages [pg, pg + n) */
@@ -169,16 +170,47 @@ static bool overlaps(uint64_t first, uint64_t count, uint64_t pg, uint64_t n)
 	return count && first < pg + n && (first >= pg || count > pg - first);
 }
 
-/* one of the pages [pg, pg + n) is claimed by a descriptor that is not
- * free memory, or is memory the kernel is using */
-static bool claimed(uint64_t pg, uint64_t n)
+/* the page after the last page of a claim that holds one of the pages
+ * [pg, pg + n): a descriptor that is not free memory, or memory the kernel
+ * is using; 0 when none does */
+static uint64_t claimed_end(uint64_t pg, uint64_t n)
 {
-	for (int i = 0; i < NINUSE; i++)
-		if (overlaps(inuse_first[i], inuse_count[i], pg, n))
-			return true;
+	uint64_t first, count, past = 0;
+	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
+		if (overlaps(first, count, pg, n))
+			past = MAX(past, first + count);
 	MM_FOR_EACH_DESC(d)
 	if (!desc_free(d)) {
-		uint64_t first, count = claim(d, &first);
+		count = claim(d, &first);
+		if (overlaps(first, count, pg, n)) /* 2^64 - 1 past the end */
+			past = MAX(past, count > UINT64_MAX - first
+					     ? UINT64_MAX
+					     : first + count);
+	}
+	return past;
+}
+
+/* RAM by the map, whatever its attributes: what Linux's E820 calls RAM
+ * (conventional memory, loader and boot-services code and data) and
+ * unaccepted memory (a TDX or SEV-SNP guest's RAM) */
+static bool desc_ram(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	return d->Type == EfiConventionalMemory || d->Type == EfiLoaderCode ||
+	       d->Type == EfiLoaderData || d->Type == EfiBootServicesCode ||
+	       d->Type == EfiBootServicesData ||
+	       d->Type == MM_EFI_UNACCEPTED_MEMORY;
+}
+
+bool mm_phys_ram(uint64_t phys, uint64_t len)
+{
+	uint64_t first, count, pg = phys / PAGE_SIZE,
+			       n = (phys + len - 1) / PAGE_SIZE - pg + 1;
+	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
+		if (overlaps(first, count, pg, n))
+			return true;
+	MM_FOR_EACH_DESC(d)
+	if (desc_ram(d)) {
+		count = claim(d, &first);
 		if (overlaps(first, count, pg, n))
 			return true;
 	}
@@ -206,8 +238,8 @@ static void unfree(uint64_t pg, uint64_t n)
  * MM_IDENTITY_LIMIT (mm_init does not map it) is reported and never free;
  * so is one that is not ordinary RAM by its attributes (attr_ram), and
  * unaccepted memory, which capOS does not accept (those two on one line
- * each, however many descriptors). This image and the map itself are
- * never free, whatever the map says. */
+ * each, however many descriptors). This image, the map itself and the
+ * boot files are never free, whatever the map says (inuse_at). */
 void pmm_init(void)
 {
 	uint64_t top = 0, attr_n = 0, attr_pages = 0, unacc_n = 0,
@@ -217,7 +249,6 @@ void pmm_init(void)
 		      "UEFI's %lu",
 		      boot_mmap.desc_size,
 		      (uint64_t)sizeof(EFI_MEMORY_DESCRIPTOR));
-	inuse_init();
 	MM_FOR_EACH_DESC(d)
 	if (d->Type == MM_EFI_UNACCEPTED_MEMORY) {
 		unacc_n++;
@@ -247,14 +278,26 @@ void pmm_init(void)
 	npages = top / PAGE_SIZE;
 	/* each bitmap's; they take twice this */
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
-	/* in a descriptor that holds pages: with none (no free memory) there
-	 * is no room even for bitmaps of no bytes */
+	/* at the lowest run of pages nothing claims in the first free
+	 * descriptor (in map order, at or above 1 MiB) that has one; a claim
+	 * met moves the search past its end. With no free memory there is no
+	 * room even for bitmaps of no bytes. */
+	uint64_t need = 2 * bytes / PAGE_SIZE;
 	MM_FOR_EACH_DESC(d)
 	if (!bitmap && desc_free(d) && d->NumberOfPages &&
-	    d->NumberOfPages * PAGE_SIZE >= 2 * bytes &&
-	    d->PhysicalStart >= 0x100000 &&
-	    !claimed(d->PhysicalStart / PAGE_SIZE, 2 * bytes / PAGE_SIZE))
-		bitmap = (uint8_t *)d->PhysicalStart;
+	    d->PhysicalStart >= 0x100000) {
+		uint64_t pg = d->PhysicalStart / PAGE_SIZE,
+			 end = pg + d->NumberOfPages;
+		while (need <= end - pg) {
+			uint64_t past = claimed_end(pg, need);
+			if (!past) {
+				bitmap = (uint8_t *)(pg * PAGE_SIZE);
+				break;
+			}
+			/* past > pg: the claim ends after pg */
+			pg = MIN(past, end);
+		}
+	}
 	if (!bitmap)
 		panic("pmm: no room for the page bitmap");
 	pool = bitmap + bytes;
@@ -275,11 +318,12 @@ void pmm_init(void)
 		uint64_t pg, n = claim(d, &pg);
 		unfree(pg, n);
 	}
-	for (int i = 0; i < NINUSE; i++)
-		unfree(inuse_first[i], inuse_count[i]);
-	for (uint64_t i = 0; i < 2 * bytes / PAGE_SIZE; i++)
+	uint64_t first, count;
+	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
+		unfree(first, count);
+	for (uint64_t i = 0; i < need; i++)
 		set((uint64_t)bitmap / PAGE_SIZE + i);
-	total_free -= 2 * bytes / PAGE_SIZE;
+	total_free -= need;
 	for (uint64_t i = 0; i < bytes; i++)
 		pool[i] = ~bitmap[i];
 	kprintf("mm: %lu KiB free in conventional memory, bitmaps %lu KiB\n",

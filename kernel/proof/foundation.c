@@ -2,6 +2,7 @@
  * page-table permissions, and faults provoked on purpose. */
 #include "kernel/acpi/acpi.h"
 #include "kernel/boot/boot.h"
+#include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
@@ -31,7 +32,8 @@ PROOF_REGISTER("boot", proof_boot, 0);
 /* the kernel's own mappings have the permissions kernel/mm promises */
 static void proof_mm(void)
 {
-	extern char __text_start[], __rodata_start[], __data_start[];
+	extern char __text_start[], __rodata_start[], __data_start[],
+	    __image_end[];
 	uint64_t text = mm_pte((uint64_t)__text_start);
 	uint64_t ro = mm_pte((uint64_t)__rodata_start);
 	uint64_t data = mm_pte((uint64_t)__data_start);
@@ -42,12 +44,19 @@ static void proof_mm(void)
 	bool r_ok = ro && !(ro & MM_PTE_RW) && (ro & MM_PTE_NX);
 	bool d_ok = data && (data & MM_PTE_RW) && (data & MM_PTE_NX);
 	bool s_ok = stack && (stack & MM_PTE_NX) && !guard;
-	proof_result("mm", t_ok && r_ok && d_ok && s_ok && !null,
-		     "text=%s rodata=%s data=%s stack=%s guard=%s null=%s",
-		     t_ok ? "RX" : "BAD", r_ok ? "R+NX" : "BAD",
-		     d_ok ? "RW+NX" : "BAD", s_ok ? "RW+NX" : "BAD",
-		     guard ? "MAPPED" : "unmapped",
-		     null ? "MAPPED" : "unmapped");
+	/* pmm_init ran on a stack in the image, not the firmware's */
+	bool e_ok = boot_early_sp > boot_image_base &&
+		    boot_early_sp <= (uint64_t)__image_end;
+	/* the PAT mm_init wrote: WB, WT, UC-, UC twice (PCD|PWT: uncached) */
+	uint64_t pat = rdmsr(0x277);
+	bool p_ok = pat == 0x0007040600070406ull;
+	proof_result(
+	    "mm", t_ok && r_ok && d_ok && s_ok && !null && e_ok && p_ok,
+	    "text=%s rodata=%s data=%s stack=%s guard=%s null=%s "
+	    "early_stack=%s pat=0x%lx",
+	    t_ok ? "RX" : "BAD", r_ok ? "R+NX" : "BAD", d_ok ? "RW+NX" : "BAD",
+	    s_ok ? "RW+NX" : "BAD", guard ? "MAPPED" : "unmapped",
+	    null ? "MAPPED" : "unmapped", e_ok ? "image" : "FIRMWARE", pat);
 }
 PROOF_REGISTER("mm", proof_mm, 1);
 

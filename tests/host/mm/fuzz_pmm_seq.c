@@ -20,20 +20,21 @@
  * else goes anywhere. A reserved descriptor for pages 1..15 (below the window)
  * is put at a place in the map the input chooses; it is the one thing the input
  * does not decide. The input also places the kernel image (mm_image_range,
- * answered here) and the map itself, over its descriptors or not.
+ * answered here), the map itself and two boot files (a record and its
+ * data each: bootfs_range, answered here), over its descriptors or not.
  *
  * The model, from the map alone (pmm.c's and mm.h's contract, not its
  * code): a descriptor is usable when it is EfiConventionalMemory, sane
  * (mm_desc_sane: page-aligned, below 2^52 without wrapping), ends at or
  * below MM_IDENTITY_LIMIT (mm_init maps no descriptor past it) and is
  * ordinary write-back RAM (EFI_MEMORY_WB, neither _SP nor _NV). Every other
- * descriptor, the kernel image and the map itself claim each page their
- * byte range touches; a claim wins over usable memory. Page 0 is never
- * usable. The bitmap (PMM_BITMAPS bitmaps of one bit per page up to the
- * highest end of a usable descriptor that is not empty, each rounded up to
- * whole pages) lives at the start of the first usable descriptor in map order
- * at or above 1 MiB that is not empty and whose claim-free start is large
- * enough; with none, pmm_init panics. The pool is usable pages less the bitmap.
+ * descriptor, the kernel image, the map itself and the boot files claim
+ * each page their byte range touches; a claim wins over usable memory. Page 0
+ * is never usable. The bitmap (PMM_BITMAPS bitmaps of one bit per page up to
+ * the highest end of a usable descriptor that is not empty, each rounded up to
+ * whole pages) lives at the lowest claim-free run of its pages in the first
+ * usable descriptor in map order at or above 1 MiB that has one; with none,
+ * pmm_init panics. The pool is usable pages less the bitmap.
  *
  * Operations: page_alloc of 1..16K pages, 0, or absurd counts, under limits
  * of 0, 1 MiB, 4 GiB, the window's end, window addresses aligned or not,
@@ -278,6 +279,20 @@ void mm_image_range(uint64_t *start, uint64_t *end)
 {
 	*start = img_start;
 	*end = img_end;
+}
+
+/* the boot files' records and data (bootfs_range, which kernel/boot
+ * answers in the kernel): where the input put them */
+#define MAXBF 4
+static uint64_t bf[MAXBF][2];
+static unsigned nbf;
+bool bootfs_range(unsigned i, uint64_t *start, uint64_t *end)
+{
+	if (i >= nbf)
+		return false;
+	*start = bf[i][0];
+	*end = bf[i][1];
+	return true;
 }
 
 /* one descriptor from 8 input bytes */
@@ -542,6 +557,26 @@ static bool init_map(struct in *in)
 		memcpy((void *)a, map_buf, boot_mmap.size);
 		boot_mmap.desc = (uint8_t *)a;
 	}
+	/* from 3 on, two boot files: a record (sizeof(struct bootfs_file))
+	 * from the start of a descriptor plus 0..56 bytes and its data from
+	 * another's plus 0..4095, 0..3 pages and 0..255 bytes long (the same
+	 * fallback to a window page) */
+	nbf = 0;
+	for (unsigned f = 0; sel >= 3 && f < 2; f++) {
+		uint64_t r =
+		    descs[(sel * 5 + 2 + f) % ndesc].PhysicalStart & ~7ull;
+		uint64_t d = descs[(sel * 7 + 3 + 2 * f) % ndesc].PhysicalStart;
+		if (r < WIN_BASE || r >= WIN_END - PG)
+			r = WIN_BASE + (h * 61u + f) % (WPAGES - 8) * PG;
+		if (d < WIN_BASE || d >= WIN_END - 8 * PG)
+			d = WIN_BASE + (h * 53u + nd + f) % (WPAGES - 8) * PG;
+		r += (h >> f & 7) * 8;
+		d += (h * 113u + f) % PG;
+		bf[nbf][0] = r;
+		bf[nbf++][1] = r + sizeof(struct bootfs_file);
+		bf[nbf][0] = d;
+		bf[nbf++][1] = d + ((h ^ f) & 3) * PG + (nd * 7u + f) % 256;
+	}
 	if (trace) {
 		fprintf(stderr,
 			"map: desc_size %llu size %llu at 0x%llx, image "
@@ -551,6 +586,11 @@ static bool init_map(struct in *in)
 			(unsigned long long)(uint64_t)boot_mmap.desc,
 			(unsigned long long)img_start,
 			(unsigned long long)img_end);
+		for (unsigned i = 0; i < nbf; i++)
+			fprintf(stderr, "  boot file %s [0x%llx, 0x%llx)\n",
+				i % 2 ? "data" : "record",
+				(unsigned long long)bf[i][0],
+				(unsigned long long)bf[i][1]);
 		for (unsigned i = 0; i < ndesc; i++)
 			fprintf(
 			    stderr,
@@ -648,12 +688,17 @@ MODEL static bool model_init(void)
 			}
 		}
 	}
-	/* the image and the map: every page a byte of them touches */
-	const uint64_t inuse[2][2] = {
+	/* the image, the map and the boot files: every page a byte of them
+	 * touches */
+	uint64_t inuse[2 + MAXBF][2] = {
 	    {img_start, img_end},
 	    {(uint64_t)boot_mmap.desc,
 	     (uint64_t)boot_mmap.desc + boot_mmap.size}};
-	for (int i = 0; i < 2; i++)
+	for (unsigned i = 0; i < nbf; i++) {
+		inuse[2 + i][0] = bf[i][0];
+		inuse[2 + i][1] = bf[i][1];
+	}
+	for (unsigned i = 0; i < 2 + nbf; i++)
 		if (inuse[i][1] > inuse[i][0]) {
 			uint64_t f = MIN(inuse[i][0] / PG, WPAGES),
 				 e = MIN((inuse[i][1] - 1) / PG + 1, WPAGES);
@@ -666,15 +711,18 @@ MODEL static bool model_init(void)
 	m_bitmap_pages = bytes / PG;
 	for (unsigned i = 0; i < ndesc && !m_bitmap; i++) {
 		const EFI_MEMORY_DESCRIPTOR *d = &descs[i];
-		uint64_t f = d->PhysicalStart / PG;
-		if (!d_usable(d) || !d->NumberOfPages ||
-		    d->NumberOfPages < m_bitmap_pages || d->PhysicalStart < MIB)
+		uint64_t f = d->PhysicalStart / PG, e = f + d->NumberOfPages;
+		if (!d_usable(d) || !d->NumberOfPages || d->PhysicalStart < MIB)
 			continue;
-		bool free = true;
-		for (uint64_t j = 0; j < m_bitmap_pages; j++)
-			free &= !claim[f + j];
-		if (free)
-			m_bitmap = d->PhysicalStart;
+		/* the lowest page of it that starts a claim-free run */
+		for (uint64_t p = f; p + m_bitmap_pages <= e && !m_bitmap;
+		     p++) {
+			bool free = true;
+			for (uint64_t j = 0; j < m_bitmap_pages; j++)
+				free &= !claim[p + j];
+			if (free)
+				m_bitmap = p * PG;
+		}
 	}
 	m_total = 0;
 	for (uint64_t pg = 0; pg < top; pg++) {

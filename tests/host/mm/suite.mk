@@ -2,7 +2,7 @@
 # memory maps as firmware might hand them over, well-formed or not
 HOST_TESTS += $(BUILD)/host/pmm_test
 $(BUILD)/host/pmm_test: tests/host/mm/test_pmm.c kernel/mm/pmm.c \
-		tests/host/shim/shim.c kernel/lib/printf.c kernel/lib/parse.c \
+		kernel/boot/cmdline.c tests/host/shim/shim.c kernel/lib/printf.c kernel/lib/parse.c \
 		tests/host/mm/efi_spec.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -I/usr/include/efi -I/usr/include/efi/x86_64 \
@@ -16,3 +16,14 @@ $(BUILD)/fuzz/fuzz_pmm_seq: tests/host/mm/fuzz_pmm_seq.c kernel/mm/pmm.c \
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -I/usr/include/efi -I/usr/include/efi/x86_64 \
 		-o $@ $<
+
+# the page tables (kernel/mm/paging.c) pmm.c's pages hold: memory types by
+# EFI attribute, device windows, the PAT; the privileged instructions are
+# played by the test
+HOST_TESTS += $(BUILD)/host/paging_test
+$(BUILD)/host/paging_test: tests/host/mm/test_paging.c kernel/mm/paging.c \
+		kernel/mm/pmm.c kernel/boot/cmdline.c tests/host/shim/shim.c \
+		kernel/lib/printf.c kernel/lib/parse.c tests/host/mm/efi_spec.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -I/usr/include/efi -I/usr/include/efi/x86_64 \
+		-o $@ $(filter %.c,$^) $(HOST_LIBS)

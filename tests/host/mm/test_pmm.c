@@ -480,6 +480,89 @@ static void test_pmm_map_in_conventional_not_used(void **st)
 	assert_int_equal(in_child(map_in_conventional), 0);
 }
 
+/* ---- the bitmaps past claims inside free memory ----------------------------
+ * the only free descriptor starts with the image (pages 0..2) and holds
+ * loader data at page 5: the bitmaps go to the lowest run of pages nothing
+ * claims (pages 6..15), not nowhere ("no room for the page bitmap", as
+ * when only a descriptor's start was tried), and pages 3 and 4 stay free */
+static void bitmap_past_claims(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	desc(EfiLoaderData, WIN_BASE + 5 * PG, 1);
+	image_start = WIN_BASE;
+	image_end = WIN_BASE + 3 * PG;
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - 3 - 1 - BITMAP_PAGES)
+		_exit(10);
+	if (page_alloc(1, 0) != WIN_BASE + 3 * PG ||
+	    page_alloc(1, 0) != WIN_BASE + 4 * PG ||
+	    page_alloc(1, 0) != WIN_BASE + (6 + BITMAP_PAGES) * PG)
+		_exit(11);
+	if (!all_a5(WIN_BASE, 3) || !all_a5(WIN_BASE + 5 * PG, 1))
+		_exit(12);
+}
+
+static void test_pmm_bitmap_past_claims(void **st)
+{
+	assert_int_equal(in_child(bitmap_past_claims), 0);
+}
+
+/* ---- the boot files, listed as conventional memory --------------------------
+ * efi.c allocates each file of \capos\ (its record and its data) as loader
+ * data, which proofs read long after ExitBootServices. A map that calls
+ * all of it conventional memory (here the whole window) still hands none
+ * of it out: every page a byte of a record or of the data touches is
+ * claimed (bootfs_range, kernel/boot/cmdline.c) */
+static void bootfs_in_conventional(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	/* a record at page 20, its data over pages 40..42; a second record
+	 * inside a page, and a file of no bytes (its data claims nothing) */
+	struct bootfs_file *f1 = (struct bootfs_file *)(WIN_BASE + 20 * PG);
+	struct bootfs_file *f2 = (struct bootfs_file *)(WIN_BASE + 60 * PG + 8);
+	struct bootfs_file *f3 = (struct bootfs_file *)(WIN_BASE + 70 * PG);
+	*f1 = (struct bootfs_file){.data = (void *)(WIN_BASE + 40 * PG + 100),
+				   .len = 2 * PG,
+				   .name = "one.vec"};
+	*f2 = (struct bootfs_file){
+	    .data = (void *)(WIN_BASE + 50 * PG), .len = 1, .name = "two.vec"};
+	*f3 = (struct bootfs_file){.data = (void *)(WIN_BASE + 80 * PG),
+				   .len = 0,
+				   .name = "empty.vec"};
+	bootfs_add(f1);
+	bootfs_add(f2);
+	bootfs_add(f3);
+	/* pages 20, 40..42, 50, 60 and 70 */
+	const uint64_t kept[] = {20, 40, 41, 42, 50, 60, 70};
+	const unsigned nkept = sizeof(kept) / sizeof(kept[0]);
+	memset((void *)(WIN_BASE + 40 * PG + 100), 0x3c, 2 * PG);
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - nkept - BITMAP_PAGES)
+		_exit(10);
+	if (f1->next != f2 || f2->next != f3 || strcmp(f2->name, "two.vec"))
+		_exit(11);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		for (unsigned i = 0; i < nkept; i++)
+			if (a == WIN_BASE + kept[i] * PG)
+				_exit(12);
+	const uint8_t *d = f1->data;
+	for (uint64_t i = 0; i < 2 * PG; i++)
+		if (d[i] != 0x3c)
+			_exit(13);
+	if (f1->next != f2 || f2->next != f3 || strcmp(f3->name, "empty.vec"))
+		_exit(14);
+}
+
+static void test_pmm_bootfs_in_conventional_not_used(void **st)
+{
+	assert_int_equal(in_child(bootfs_in_conventional), 0);
+}
+
 /* ---- memory attributes (UEFI 2.10 §7.2.3) --------------------------------
  * conventional memory is ordinary RAM only when it may be cached write-back
  * (EFI_MEMORY_WB) and is neither specific-purpose (EFI_MEMORY_SP: set aside
@@ -642,6 +725,8 @@ int main(void)
 	    cmocka_unit_test(test_pmm_descriptor_size_not_multiple_of_8),
 	    cmocka_unit_test(test_pmm_image_in_conventional_not_used),
 	    cmocka_unit_test(test_pmm_map_in_conventional_not_used),
+	    cmocka_unit_test(test_pmm_bootfs_in_conventional_not_used),
+	    cmocka_unit_test(test_pmm_bitmap_past_claims),
 	    cmocka_unit_test(test_pmm_conventional_needs_write_back),
 	    cmocka_unit_test(test_pmm_unaccepted_persistent_not_used),
 	    cmocka_unit_test(test_mm_firmware_readable),

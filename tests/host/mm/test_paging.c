@@ -1,0 +1,368 @@
+/* tests/host/mm/test_paging.c — the page tables kernel/mm/paging.c builds
+ * from UEFI memory maps built here, read back entry by entry with mm_pte:
+ * each range's memory type (write-back only with EFI_MEMORY_WB, uncached
+ * otherwise and for MMIO, uncached where entries overlap), device mappings
+ * (mm_map_mmio) and the PAT the kernel writes (Intel SDM vol. 3A, "Page
+ * Attribute Table (PAT)"). The page tables come from kernel/mm/pmm.c over a
+ * window of host memory at its physical address, as in test_pmm.c; the
+ * privileged instructions are played here (paging_host_*). pmm and paging
+ * keep their state in statics, so each case runs in a child process. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+
+#include <cmocka.h>
+
+#include <efi.h>
+
+#include "kernel/boot/boot.h"
+#include "kernel/boot/boot_internal.h"
+#include "kernel/lib/lib.h"
+#include "kernel/mm/mm.h"
+#include "shim.h"
+
+#define WIN_BASE  0x20000000ull /* 512 MiB */
+#define WIN_PAGES 1024ull	/* 4 MiB */
+#define PG	  4096ull
+#define MIB	  0x100000ull
+
+#include "efi_spec.h"
+#define A_RAM (A_UC | A_WC | A_WT | A_WB)
+
+/* what the PTE's PWT and PCD bits select (PAT entry 0 or 3 as the kernel
+ * writes the PAT) */
+#define CACHE (MM_PTE_PWT | MM_PTE_PCD)
+#define WB    0ull
+#define UC    (MM_PTE_PWT | MM_PTE_PCD)
+#define PS    (1ull << 7)
+
+/* the IA32_PAT at reset (SDM: WB, WT, UC-, UC, twice), written from the
+ * SDM's memory type encodings, not from kernel/mm */
+#define PAT_RESET 0x0007040600070406ull
+#define MSR_PAT	  0x277u
+#define MSR_EFER  0xc0000080u
+#define CR0_WP	  (1ull << 16)
+#define CR0_NW	  (1ull << 29)
+#define CR0_CD	  (1ull << 30)
+#define CR4_PGE	  (1ull << 7)
+
+struct boot_memmap boot_mmap;
+uint64_t boot_image_base;
+
+/* the "image": four pages of host memory; text is the second, data the
+ * fourth (the linker script's symbols, set here) */
+char test_image[4 * PG] __attribute__((aligned(4096)));
+__asm__(".globl __text_start\n.set __text_start, test_image + 4096\n"
+	".globl __text_end\n.set __text_end, test_image + 8192\n"
+	".globl __rodata_start\n.set __rodata_start, test_image + 8192\n"
+	".globl __rodata_end\n.set __rodata_end, test_image + 12288\n"
+	/* __data_start, which glibc's startup files define too */
+	".globl paging_host_data_start\n"
+	".set paging_host_data_start, test_image + 12288\n"
+	".globl __image_end\n.set __image_end, test_image + 16384\n");
+
+/* ---- the processor, as paging.c sees it ----------------------------------
+ */
+static uint64_t msr_pat, msr_efer, cr[5];
+static bool cpu_pat = true;
+static unsigned pat_writes;
+static bool pat_written_uncached; /* CR0.CD set, NW clear at the write */
+
+uint64_t paging_host_rdmsr(uint32_t m)
+{
+	if (m == MSR_PAT && cpu_pat)
+		return msr_pat;
+	if (m == MSR_EFER)
+		return msr_efer;
+	fprintf(stderr, "rdmsr 0x%x: #GP\n", m);
+	abort();
+}
+void paging_host_wrmsr(uint32_t m, uint64_t v)
+{
+	if (m == MSR_PAT && cpu_pat) {
+		msr_pat = v;
+		pat_writes++;
+		pat_written_uncached = (cr[0] & CR0_CD) && !(cr[0] & CR0_NW);
+		return;
+	}
+	if (m == MSR_EFER) {
+		msr_efer = v;
+		return;
+	}
+	fprintf(stderr, "wrmsr 0x%x: #GP\n", m);
+	abort();
+}
+uint64_t paging_host_rdcr(int n)
+{
+	return cr[n];
+}
+void paging_host_wrcr(int n, uint64_t v)
+{
+	cr[n] = v;
+}
+bool paging_host_has_pat(void)
+{
+	return cpu_pat;
+}
+
+static EFI_MEMORY_DESCRIPTOR map[16];
+static unsigned nmap;
+
+static void desc(uint32_t type, uint64_t start, uint64_t pages, uint64_t attr)
+{
+	map[nmap++] = (EFI_MEMORY_DESCRIPTOR){.Type = type,
+					      .PhysicalStart = start,
+					      .NumberOfPages = pages,
+					      .Attribute = attr};
+	boot_mmap.desc = (uint8_t *)map;
+	boot_mmap.size = nmap * sizeof(map[0]);
+	boot_mmap.desc_size = sizeof(map[0]);
+}
+
+/* run fn in a child: 0 when it returned, else how it died */
+static int in_child(void (*fn)(void))
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGABRT, SIG_DFL);
+		void *p = mmap(
+		    (void *)WIN_BASE, WIN_PAGES * PG, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p != (void *)WIN_BASE)
+			abort();
+		nmap = 0;
+		boot_image_base = (uint64_t)test_image;
+		fn();
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* va is mapped present, writable, not executable, with this memory type
+ * (and a large page or not) */
+static bool mapped(uint64_t va, uint64_t cache, bool large)
+{
+	uint64_t e = mm_pte(va);
+	bool ok = (e & MM_PTE_P) && (e & MM_PTE_RW) && (e & MM_PTE_NX) &&
+		  (e & CACHE) == cache && !!(e & PS) == large;
+	if (!ok)
+		fprintf(stderr, "0x%llx: entry 0x%llx, want cache 0x%llx%s\n",
+			(unsigned long long)va, (unsigned long long)e,
+			(unsigned long long)cache, large ? " large" : "");
+	return ok;
+}
+
+/* ---- each range with the memory type its attributes allow ----------------
+ * write-back only with EFI_MEMORY_WB; uncached for memory without it (UC
+ * only, WT only, no attribute at all) and for MMIO whatever its attributes
+ * say; where entries overlap, uncached wins in either map order */
+static void memory_types(void)
+{
+	/* free memory, where the page tables go */
+	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	/* an uncached entry before write-back runtime data it overlaps (4
+	 * MiB at 1 GiB: two large pages, one split for it), and one after
+	 * conventional memory it overlaps */
+	desc(EfiReservedMemoryType, 0x40100000, 1, A_UC);
+	desc(EfiRuntimeServicesData, 0x40000000, 1024, A_RAM | A_RUNTIME);
+	desc(EfiReservedMemoryType, WIN_BASE + 900 * PG, 2, A_UC);
+	desc(EfiACPIMemoryNVS, 0x7f000000, 16, A_UC);	  /* UC only */
+	desc(EfiReservedMemoryType, 0x7f100000, 4, 0);	  /* none */
+	desc(EfiReservedMemoryType, 0x7f200000, 4, A_WB); /* WB only */
+	desc(EfiACPIReclaimMemory, 0x7f300000, 4, A_RAM);
+	desc(EfiACPIReclaimMemory, 0x7f400000, 4, A_WT); /* WT only */
+	desc(EfiMemoryMappedIO, 0xfec00000, 1, A_UC);
+	/* MMIO that claims write-back (4 MiB, two large pages) */
+	desc(EfiMemoryMappedIO, 0xffc00000, 1024, A_RAM | A_RUNTIME);
+	desc(EfiMemoryMappedIOPortSpace, 0x7f500000, 1, A_UC | A_WB);
+	pmm_init();
+	mm_init();
+	if (!mapped(WIN_BASE + PG, WB, true) ||
+	    !mapped(WIN_BASE + 899 * PG, WB, false) ||
+	    !mapped(WIN_BASE + 900 * PG, UC, false) ||
+	    !mapped(WIN_BASE + 901 * PG, UC, false) ||
+	    !mapped(WIN_BASE + 902 * PG, WB, false))
+		_exit(10);
+	if (!mapped(0x40000000, WB, false) || !mapped(0x400ff000, WB, false) ||
+	    !mapped(0x40100000, UC, false) || !mapped(0x40101000, WB, false) ||
+	    !mapped(0x40200000, WB, true) || !mapped(0x403ff000, WB, true))
+		_exit(11);
+	if (!mapped(0x7f000000, UC, false) || !mapped(0x7f00f000, UC, false) ||
+	    !mapped(0x7f100000, UC, false) || !mapped(0x7f200000, WB, false) ||
+	    !mapped(0x7f300000, WB, false) || !mapped(0x7f400000, UC, false))
+		_exit(12);
+	if (!mapped(0xfec00000, UC, false) || !mapped(0xffc00000, UC, true) ||
+	    !mapped(0xffe00000, UC, true) || !mapped(0x7f500000, UC, false))
+		_exit(13);
+	/* the image keeps its own permissions, write-back */
+	uint64_t text = mm_pte((uint64_t)test_image + PG);
+	uint64_t data = mm_pte((uint64_t)test_image + 3 * PG);
+	if (!text || (text & (MM_PTE_NX | MM_PTE_RW | CACHE)) ||
+	    !(data & MM_PTE_RW) || !(data & MM_PTE_NX) || (data & CACHE))
+		_exit(14);
+	if (mm_pte(0))
+		_exit(15);
+}
+
+static void test_paging_memory_types(void **st)
+{
+	assert_int_equal(in_child(memory_types), 0);
+}
+
+/* ---- device windows (kernel/authority's DeviceMmio, the LAPIC, ECAM) ----
+ * mm_map_mmio maps uncached: where nothing was mapped, inside a large
+ * write-back page (split, its other pages untouched) and unaligned */
+static void mmio_windows(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc(EfiRuntimeServicesData, 0x40000000, 512, A_RAM);
+	pmm_init();
+	mm_init();
+	if (!mm_map_mmio(0xfeb00000, 0x100) || !mapped(0xfeb00000, UC, false))
+		_exit(10);
+	if (mm_map_mmio(0x40003010, 0x2000) != (void *)0x40003010 ||
+	    !mapped(0x40003000, UC, false) || !mapped(0x40004000, UC, false) ||
+	    !mapped(0x40005000, UC, false) || !mapped(0x40002000, WB, false) ||
+	    !mapped(0x40006000, WB, false))
+		_exit(11);
+	/* past the identity map, or wrapping: refused */
+	if (mm_map_mmio(1ull << 47, PG) || mm_map_mmio(UINT64_MAX - 8, 16))
+		_exit(12);
+}
+
+static void test_paging_mmio_uncached(void **st)
+{
+	assert_int_equal(in_child(mmio_windows), 0);
+}
+
+/* ---- never a device window over RAM ---------------------------------------
+ * a BAR (or LAPIC, ECAM, HPET) that firmware placed over memory: mapping it
+ * would make RAM uncached and hand it to the driver granted the window.
+ * Refused, with a line, for conventional memory (with or without WB),
+ * loader and boot-services code and data, unaccepted memory, the image
+ * and a range that only touches such memory, or page 0; reserved memory,
+ * runtime data and MMIO are mapped */
+static void mmio_not_over_ram(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc(EfiConventionalMemory, 0x60000000, 16, A_UC);
+	desc(EfiLoaderCode, 0x60100000, 4, A_RAM);
+	desc(EfiLoaderData, 0x60200000, 4, A_RAM);
+	desc(EfiBootServicesCode, 0x60300000, 4, A_RAM);
+	desc(EfiBootServicesData, 0x60400000, 4, A_RAM);
+	desc(T_UNACCEPTED, 0x60500000, 4, A_RAM);
+	desc(EfiReservedMemoryType, 0x60600000, 4, A_UC);
+	desc(EfiRuntimeServicesData, 0x60700000, 4, A_RAM | A_RUNTIME);
+	desc(EfiMemoryMappedIO, 0x60800000, 4, A_UC);
+	pmm_init();
+	mm_init();
+	const uint64_t ram[] = {WIN_BASE + 5 * PG, 0x60000000,
+				0x60100000,	   0x60200000,
+				0x60300000,	   0x60400000,
+				0x60500000,	   (uint64_t)test_image + PG};
+	for (unsigned i = 0; i < sizeof(ram) / sizeof(ram[0]); i++) {
+		uint64_t before = mm_pte(ram[i]);
+		shim_kprintf_calls = 0;
+		if (mm_map_mmio(ram[i], 64) || shim_kprintf_calls != 1 ||
+		    mm_pte(ram[i]) != before)
+			_exit(10 + i);
+	}
+	/* the last byte of a window below the loader code reaches into it */
+	if (mm_map_mmio(0x600ff000, PG + 1) || mm_map_mmio(0, 16) ||
+	    mm_map_mmio(0xff8, 16))
+		_exit(20);
+	if (!mm_map_mmio(0x600ff000, PG) || !mapped(0x600ff000, UC, false) ||
+	    !mm_map_mmio(0x60600000, PG) || !mapped(0x60600000, UC, false) ||
+	    !mm_map_mmio(0x60700000, PG) || !mapped(0x60700000, UC, false) ||
+	    !mm_map_mmio(0x60800000, 4 * PG) || !mapped(0x60803000, UC, false))
+		_exit(21);
+}
+
+static void test_paging_mmio_not_over_ram(void **st)
+{
+	assert_int_equal(in_child(mmio_not_over_ram), 0);
+}
+
+/* ---- the PAT the cache bits select from ----------------------------------
+ * firmware may leave any IA32_PAT (here every entry uncached, or entry 0
+ * uncached and entry 3 write-back, which would turn the two mappings
+ * around): mm_init writes the reset value, with the caches disabled
+ * (CR0.CD, not NW) while it does, and leaves them on; NX enabled and
+ * supervisor writes to read-only pages refused (CR0.WP) */
+static uint64_t pat_left;
+
+static void pat_case(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	msr_pat = pat_left;
+	cr[0] = 0x80000011ull | CR0_CD | CR0_NW; /* caches left off */
+	cr[4] = CR4_PGE;
+	pmm_init();
+	mm_init();
+	if (msr_pat != PAT_RESET)
+		_exit(10);
+	if (pat_left != PAT_RESET &&
+	    (pat_writes != 1 || !pat_written_uncached ||
+	     (cr[0] & (CR0_CD | CR0_NW)) || !(cr[4] & CR4_PGE)))
+		_exit(11);
+	if (pat_left == PAT_RESET && pat_writes)
+		_exit(12);
+	if (!(msr_efer & (1ull << 11)) || !(cr[0] & CR0_WP) || !cr[3])
+		_exit(13);
+}
+
+static void test_paging_pat_written(void **st)
+{
+	pat_left = 0;
+	assert_int_equal(in_child(pat_case), 0);
+	pat_left = 0x0000000600070400ull; /* entry 0 UC, entry 3 WB */
+	assert_int_equal(in_child(pat_case), 0);
+	pat_left = PAT_RESET; /* already right: not written */
+	assert_int_equal(in_child(pat_case), 0);
+}
+
+/* a processor without PAT (CPUID.01H:EDX[16] clear): the MSR is not
+ * touched (it would fault), PCD and PWT alone select UC */
+static void no_pat(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc(EfiMemoryMappedIO, 0xfec00000, 1, A_UC);
+	cpu_pat = false;
+	shim_kprintf_calls = 0;
+	pmm_init();
+	mm_init();
+	if (!mapped(0xfec00000, UC, false) || pat_writes)
+		_exit(10);
+}
+
+static void test_paging_no_pat(void **st)
+{
+	assert_int_equal(in_child(no_pat), 0);
+}
+
+int main(void)
+{
+	shim_quiet = 1;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_paging_memory_types),
+	    cmocka_unit_test(test_paging_mmio_uncached),
+	    cmocka_unit_test(test_paging_mmio_not_over_ram),
+	    cmocka_unit_test(test_paging_pat_written),
+	    cmocka_unit_test(test_paging_no_pat),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
