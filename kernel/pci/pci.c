@@ -80,7 +80,8 @@ static uint8_t pci_cap_fits(const struct pci_dev *d, uint8_t c,
 }
 
 static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
-			 unsigned dev, unsigned fn, volatile uint8_t *cfg);
+			 unsigned dev, unsigned fn, volatile uint8_t *cfg,
+			 uint32_t id, uint8_t header_type);
 static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus,
 			 int depth);
 
@@ -126,6 +127,26 @@ static void pci_follow_bridge(const struct acpi_mcfg_seg *s, unsigned bus,
 	pci_scan_bus(s, sec, depth + 1);
 }
 
+/* the Vendor ID and Device ID dword id names a function: not one of the
+ * dwords broken boards read for an empty slot (0, all ones, either half
+ * all ones with the other 0; Linux's pci_bus_generic_read_dev_vendor_id),
+ * nor Vendor ID 0xffff (invalid, PCI 3.0 §6.2.1), nor 0x0001: a
+ * Configuration Request Retry Status completion (PCIe Base 5.0 §2.3.2),
+ * a function not ready, whose other registers mean nothing yet (one line) */
+static bool pci_fn_present(uint32_t id, const char *a)
+{
+	uint16_t vendor = id & 0xffff;
+	if (id == 0 || id == 0xffff0000u || vendor == 0xffff)
+		return false;
+	if (vendor == 0x0001) {
+		kprintf("pci %s: Vendor ID 0x0001: configuration request retry "
+			"(not ready); skipped\n",
+			a);
+		return false;
+	}
+	return true;
+}
+
 static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus, int depth)
 {
 	if (bus < s->bus_start || bus > s->bus_end ||
@@ -133,38 +154,43 @@ static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus, int depth)
 		return;
 	scanned[bus / 64] |= 1ull << bus % 64;
 	for (unsigned dev = 0; dev < 32; dev++) {
-		volatile uint8_t *cfg = ecam_fn(s, bus, dev, 0);
-		if (!cfg) { /* an MCFG base past what can be mapped */
-			kprintf("pci: ECAM of bus %u at 0x%lx cannot be "
-				"mapped; bus skipped\n",
-				bus, s->base);
-			return;
-		}
-		if (*(volatile uint16_t *)cfg == 0xffff)
-			continue;
-		bool multi = cfg[PCI_HEADER_TYPE] & PCI_HEADER_MULTI;
+		bool multi = false;
+		/* functions 1-7 only when function 0 is there and says
+		 * multi-function; each function's ID and header type read
+		 * once, so what is probed is what was checked */
 		for (unsigned fn = 0; fn < (multi ? 8u : 1u); fn++) {
-			volatile uint8_t *c =
-			    fn ? ecam_fn(s, bus, dev, fn) : cfg;
-			if (!c || *(volatile uint16_t *)c == 0xffff)
-				continue;
-			pci_probe_fn(s, bus, dev, fn, c);
-			if ((c[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK) == 1) {
-				char a[16];
-				ksnprintf(a, sizeof(a), "%04x:%02x:%02x.%x",
-					  s->seg, bus, dev, fn);
-				pci_follow_bridge(s, bus, c, a, depth);
+			volatile uint8_t *c = ecam_fn(s, bus, dev, fn);
+			if (!c) { /* an MCFG base past what can be mapped */
+				kprintf("pci: ECAM of bus %u at 0x%lx cannot "
+					"be mapped; bus skipped\n",
+					bus, s->base);
+				return;
 			}
+			char a[16];
+			ksnprintf(a, sizeof(a), "%04x:%02x:%02x.%x", s->seg,
+				  bus, dev, fn);
+			uint32_t id = *(volatile uint32_t *)c;
+			if (!pci_fn_present(id, a))
+				continue;
+			uint8_t ht = c[PCI_HEADER_TYPE];
+			multi = multi || (fn == 0 && ht & PCI_HEADER_MULTI);
+			ht &= PCI_HEADER_TYPE_MASK;
+			pci_probe_fn(s, bus, dev, fn, c, id, ht);
+			if (ht == 1)
+				pci_follow_bridge(s, bus, c, a, depth);
 		}
 	}
 }
 
+/* functions past PCI_MAX_DEVS: not kept, one line at the end */
+static unsigned pci_dropped;
+
 static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
-			 unsigned dev, unsigned fn, volatile uint8_t *cfg)
+			 unsigned dev, unsigned fn, volatile uint8_t *cfg,
+			 uint32_t id, uint8_t header_type)
 {
 	if (pci_ndevs == PCI_MAX_DEVS) {
-		kprintf("pci: more than %d functions; rest ignored\n",
-			PCI_MAX_DEVS);
+		pci_dropped++;
 		return;
 	}
 	struct pci_dev *d = &pci_devs[pci_ndevs++];
@@ -174,12 +200,12 @@ static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 	d->dev = dev;
 	d->fn = fn;
 	d->cfg = cfg;
-	d->vendor = pci_cfg_read16(d, PCI_VENDOR_ID);
-	d->device = pci_cfg_read16(d, PCI_DEVICE_ID);
-	d->revision = pci_cfg_read8(d, PCI_REVISION);
-	d->class_code = pci_cfg_read32(d, PCI_REVISION) >> 8;
-	d->header_type =
-	    pci_cfg_read8(d, PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK;
+	d->vendor = id & 0xffff;
+	d->device = id >> 16;
+	uint32_t rc = pci_cfg_read32(d, PCI_REVISION);
+	d->revision = rc & 0xff;
+	d->class_code = rc >> 8;
+	d->header_type = header_type;
 	strlcpy(d->state, "unbound", sizeof(d->state));
 	if (d->header_type == 0) {
 		d->subsys_vendor = pci_cfg_read16(d, PCI_SUBSYS_VENDOR);
@@ -209,6 +235,7 @@ void pci_init(void)
 		return;
 	}
 	static uint8_t clash[PCI_MAX_DEVS];
+	pci_ndevs = pci_dropped = 0;
 	for (unsigned i = 0; i < acpi_necam; i++) {
 		memset(scanned, 0, sizeof(scanned));
 		pci_scan_bus(&acpi_ecam[i], acpi_ecam[i].bus_start, 0);
@@ -219,5 +246,8 @@ void pci_init(void)
 	for (unsigned i = 0; i < pci_ndevs; i++)
 		if (pci_devs[i].cap_msix)
 			pci_msix_init(&pci_devs[i]);
+	if (pci_dropped)
+		kprintf("pci: more than %d functions; %u more ignored\n",
+			PCI_MAX_DEVS, pci_dropped);
 	kprintf("pci: %u functions found through ECAM\n", pci_ndevs);
 }

@@ -757,7 +757,7 @@ static struct fake_fn {
 	unsigned bus, dev, fn;
 	uint8_t cfg[4096];
 	uint32_t bar_mask[6]; /* what BAR i reads after all ones */
-} fns[8];
+} fns[80];
 static unsigned nfns;
 static uint8_t absent_fn[4096];
 
@@ -885,6 +885,64 @@ static void test_pci_ecam_start_bus_offset(void **st)
 	assert_int_equal(found(0x10, 0, 0), 1);
 	assert_int_equal(found(0x11, 2, 0), 1);
 	assert_ptr_equal(pci_devs[1].cfg, fns[1].cfg);
+}
+
+/* f's Vendor ID and Device ID dword */
+static void fn_id(struct fake_fn *f, uint32_t id)
+{
+	memcpy(f->cfg + PCI_VENDOR_ID, &id, 4);
+}
+
+/* A slot that reads back one of the dwords broken boards give for an
+ * empty slot (0, all ones, and either half all ones with the other 0:
+ * Linux's pci_bus_generic_read_dev_vendor_id) has no function, nor does
+ * Vendor ID 0xffff (the spec's invalid value) with any Device ID; Vendor
+ * ID 0x0001 is a Configuration Request Retry Status completion (PCIe Base
+ * 5.0 §2.3.2: the function is not ready) and is skipped with one line. The
+ * old scan checked only Vendor ID 0xffff and probed the others, as a
+ * function whose other registers it then read and wrote (BAR sizing). A
+ * multi-function device 0 whose function 0 reads empty hides functions
+ * 1-7 as before; vendor 0 with a real device ID is probed, as in Linux. */
+static void test_pci_absent_vendor_ids(void **st)
+{
+	ecam_seg(0, 0);
+	const uint32_t absent[] = {0x00000000, 0xffff0000, 0x0000ffff,
+				   0x1234ffff};
+	for (unsigned i = 0; i < 4; i++) {
+		struct fake_fn *f = fn_at(0, 1 + i, 0, 0);
+		fn_id(f, absent[i]);
+		f->cfg[PCI_HEADER_TYPE] = PCI_HEADER_MULTI;
+		fn_at(0, 1 + i, 1, 0); /* hidden behind function 0 */
+	}
+	fn_id(fn_at(0, 6, 0, 0), 0xffff0001); /* not ready */
+	fn_id(fn_at(0, 7, 0, 0), 0x12340000); /* vendor 0, probed */
+	fn_at(0, 8, 0, 0);		      /* 8086:0008 */
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 2);
+	assert_int_equal(found(0, 7, 0), 1);
+	assert_int_equal(pci_devs[0].device, 0x1234);
+	assert_int_equal(found(0, 8, 0), 1);
+	if (!strstr(log, "pci 0000:00:06.0: Vendor ID 0x0001: configuration "
+			 "request retry (not ready); skipped\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* past PCI_MAX_DEVS (64) functions the rest are not kept and are one line
+ * in all, not a line each (a bus of multi-function devices made up to
+ * 256 lines a bus before) */
+static void test_pci_too_many_functions_one_line(void **st)
+{
+	ecam_seg(0, 0);
+	for (unsigned dev = 0; dev < 9; dev++)
+		for (unsigned fn = 0; fn < 8; fn++)
+			fn_at(0, dev, fn, 0)->cfg[PCI_HEADER_TYPE] =
+			    PCI_HEADER_MULTI;
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 64);
+	const char *m = strstr(log, "more than");
+	if (!m || strstr(m + 1, "more than") ||
+	    !strstr(log, "pci: more than 64 functions; 8 more ignored\n"))
+		fail_msg("log:\n%s", log);
 }
 
 /* an MCFG entry whose buses' ECAM runs past 2^64 is refused: bus b is at
@@ -1276,6 +1334,8 @@ int main(void)
 	    cmocka_unit_test(test_pci_bar_unassigned_ignored),
 	    cmocka_unit_test(test_pci_bus_scanned_once),
 	    cmocka_unit_test(test_pci_ecam_start_bus_offset),
+	    cmocka_unit_test(test_pci_absent_vendor_ids),
+	    cmocka_unit_test(test_pci_too_many_functions_one_line),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
 	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
 				   acpi_earlier_boot),
