@@ -15,7 +15,19 @@ unsigned pci_ndevs;
 int pci_bar_decode(struct pci_dev *d, int i);
 void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash);
 
-/* the MCFG base is bus 0's address even when the segment's buses start
+/* the MCFG entry that holds bus of segment seg, NULL if none: a segment's
+ * buses may be split over several entries, each with its own base
+ * (acpi_parse_mcfg kept no two whose buses overlap) */
+static const struct acpi_mcfg_seg *ecam_entry(uint16_t seg, unsigned bus)
+{
+	for (unsigned i = 0; i < acpi_necam; i++)
+		if (acpi_ecam[i].seg == seg && acpi_ecam[i].bus_start <= bus &&
+		    bus <= acpi_ecam[i].bus_end)
+			return &acpi_ecam[i];
+	return NULL;
+}
+
+/* the MCFG base is bus 0's address even when the entry's buses start
  * later (as Linux and FreeBSD read it); acpi_parse_mcfg refused any entry
  * whose last bus would wrap past 2^64 */
 static volatile uint8_t *ecam_fn(const struct acpi_mcfg_seg *s, unsigned bus,
@@ -79,11 +91,10 @@ static uint8_t pci_cap_fits(const struct pci_dev *d, uint8_t c,
 	return 0;
 }
 
-static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
-			 unsigned dev, unsigned fn, volatile uint8_t *cfg,
-			 uint32_t id, uint8_t header_type);
-static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus,
-			 int depth);
+static void pci_probe_fn(uint16_t seg, unsigned bus, unsigned dev, unsigned fn,
+			 volatile uint8_t *cfg, uint32_t id,
+			 uint8_t header_type);
+static void pci_scan_bus(uint16_t seg, unsigned bus, int depth);
 
 /* one line per implemented BAR, so a test can hold the decode against
  * QEMU's own `info pci` */
@@ -108,23 +119,24 @@ static void pci_bars_print(const struct pci_dev *d)
 static uint64_t scanned[256 / 64];
 
 /* follow the bridge at c (its function's address in a) to its secondary
- * bus: only to a bus after its own, not scanned yet */
-static void pci_follow_bridge(const struct acpi_mcfg_seg *s, unsigned bus,
-			      volatile uint8_t *c, const char *a, int depth)
+ * bus: only to a bus after its own that an MCFG entry of the segment
+ * holds (the bridge's own or another), not scanned yet */
+static void pci_follow_bridge(uint16_t seg, unsigned bus, volatile uint8_t *c,
+			      const char *a, int depth)
 {
 	unsigned sec = c[PCI_SECONDARY_BUS];
-	const char *why = sec <= bus ? "not after its own bus"
-			  : scanned[sec / 64] >> sec % 64 & 1
-			      ? "scanned already"
-			  : sec > s->bus_end ? "past the segment's last bus"
-			  : depth >= 16	     ? "more than 16 bridges deep"
-					     : NULL;
+	const char *why =
+	    sec <= bus				? "not after its own bus"
+	    : scanned[sec / 64] >> sec % 64 & 1 ? "scanned already"
+	    : !ecam_entry(seg, sec) ? "in no MCFG entry of the segment"
+	    : depth >= 16	    ? "more than 16 bridges deep"
+				    : NULL;
 	if (why) {
 		kprintf("pci %s: bridge to bus %u: %s; not followed\n", a, sec,
 			why);
 		return;
 	}
-	pci_scan_bus(s, sec, depth + 1);
+	pci_scan_bus(seg, sec, depth + 1);
 }
 
 /* the Vendor ID and Device ID dword id names a function: not one of the
@@ -147,10 +159,10 @@ static bool pci_fn_present(uint32_t id, const char *a)
 	return true;
 }
 
-static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus, int depth)
+static void pci_scan_bus(uint16_t seg, unsigned bus, int depth)
 {
-	if (bus < s->bus_start || bus > s->bus_end ||
-	    (scanned[bus / 64] >> bus % 64 & 1))
+	const struct acpi_mcfg_seg *s = ecam_entry(seg, bus);
+	if (!s || (scanned[bus / 64] >> bus % 64 & 1))
 		return;
 	scanned[bus / 64] |= 1ull << bus % 64;
 	for (unsigned dev = 0; dev < 32; dev++) {
@@ -167,17 +179,17 @@ static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus, int depth)
 				return;
 			}
 			char a[16];
-			ksnprintf(a, sizeof(a), "%04x:%02x:%02x.%x", s->seg,
-				  bus, dev, fn);
+			ksnprintf(a, sizeof(a), "%04x:%02x:%02x.%x", seg, bus,
+				  dev, fn);
 			uint32_t id = *(volatile uint32_t *)c;
 			if (!pci_fn_present(id, a))
 				continue;
 			uint8_t ht = c[PCI_HEADER_TYPE];
 			multi = multi || (fn == 0 && ht & PCI_HEADER_MULTI);
 			ht &= PCI_HEADER_TYPE_MASK;
-			pci_probe_fn(s, bus, dev, fn, c, id, ht);
+			pci_probe_fn(seg, bus, dev, fn, c, id, ht);
 			if (ht == 1)
-				pci_follow_bridge(s, bus, c, a, depth);
+				pci_follow_bridge(seg, bus, c, a, depth);
 		}
 	}
 }
@@ -185,9 +197,9 @@ static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus, int depth)
 /* functions past PCI_MAX_DEVS: not kept, one line at the end */
 static unsigned pci_dropped;
 
-static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
-			 unsigned dev, unsigned fn, volatile uint8_t *cfg,
-			 uint32_t id, uint8_t header_type)
+static void pci_probe_fn(uint16_t seg, unsigned bus, unsigned dev, unsigned fn,
+			 volatile uint8_t *cfg, uint32_t id,
+			 uint8_t header_type)
 {
 	if (pci_ndevs == PCI_MAX_DEVS) {
 		pci_dropped++;
@@ -195,7 +207,7 @@ static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 	}
 	struct pci_dev *d = &pci_devs[pci_ndevs++];
 	memset(d, 0, sizeof(*d));
-	d->seg = s->seg;
+	d->seg = seg;
 	d->bus = bus;
 	d->dev = dev;
 	d->fn = fn;
@@ -236,9 +248,20 @@ void pci_init(void)
 	}
 	static uint8_t clash[PCI_MAX_DEVS];
 	pci_ndevs = pci_dropped = 0;
+	/* each segment once, from its first entry: every entry's start bus
+	 * of it, with one record of the buses scanned (a bridge may lead
+	 * into another entry of the segment) */
 	for (unsigned i = 0; i < acpi_necam; i++) {
+		uint16_t seg = acpi_ecam[i].seg;
+		bool seen = false;
+		for (unsigned j = 0; j < i; j++)
+			seen = seen || acpi_ecam[j].seg == seg;
+		if (seen)
+			continue;
 		memset(scanned, 0, sizeof(scanned));
-		pci_scan_bus(&acpi_ecam[i], acpi_ecam[i].bus_start, 0);
+		for (unsigned j = i; j < acpi_necam; j++)
+			if (acpi_ecam[j].seg == seg)
+				pci_scan_bus(seg, acpi_ecam[j].bus_start, 0);
 	}
 	/* every BAR of every function is known: overlapping ones go before
 	 * the MSI-X tables are mapped through them */

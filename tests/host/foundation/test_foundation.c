@@ -752,8 +752,10 @@ static void test_pci_bridge_bar1_64bit_ignored(void **st)
  * answers with the functions a test placed, absolute bus numbers from the
  * ECAM base (PCI Firmware 3.3 §4.1.2: the base is bus 0's), all ones for
  * any other function inside the 256 MiB, and NULL elsewhere */
-#define ECAM_BASE 0xe0000000ull
+#define ECAM_BASE  0xe0000000ull
+#define ECAM2_BASE 0xd0000000ull /* a second window, for split MCFGs */
 static struct fake_fn {
+	uint64_t ecam; /* the window it is in: ECAM_BASE unless moved */
 	unsigned bus, dev, fn;
 	uint8_t cfg[4096];
 	uint32_t bar_mask[6]; /* what BAR i reads after all ones */
@@ -770,12 +772,13 @@ void *mm_map_mmio(uint64_t phys, size_t len)
 	if (phys >= BAR_MEM_BASE && phys - BAR_MEM_BASE < sizeof(bar_mem) &&
 	    len <= sizeof(bar_mem) - (phys - BAR_MEM_BASE))
 		return bar_mem + (phys - BAR_MEM_BASE);
-	if (phys < ECAM_BASE || phys - ECAM_BASE >= 256u << 20 || len != 4096)
+	uint64_t win = phys >= ECAM_BASE ? ECAM_BASE : ECAM2_BASE;
+	if (phys < win || phys - win >= 256u << 20 || len != 4096)
 		return NULL;
-	uint64_t o = phys - ECAM_BASE;
+	uint64_t o = phys - win;
 	for (unsigned i = 0; i < nfns; i++)
-		if (fns[i].bus == o >> 20 && fns[i].dev == (o >> 15 & 31) &&
-		    fns[i].fn == (o >> 12 & 7))
+		if (fns[i].ecam == win && fns[i].bus == o >> 20 &&
+		    fns[i].dev == (o >> 15 & 31) && fns[i].fn == (o >> 12 & 7))
 			return fns[i].cfg;
 	memset(absent_fn, 0xff, sizeof(absent_fn));
 	return absent_fn;
@@ -787,6 +790,7 @@ static struct fake_fn *fn_at(unsigned bus, unsigned dev, unsigned fn,
 {
 	struct fake_fn *f = &fns[nfns++];
 	memset(f, 0, sizeof(*f));
+	f->ecam = ECAM_BASE;
 	f->bus = bus;
 	f->dev = dev;
 	f->fn = fn;
@@ -942,6 +946,36 @@ static void test_pci_too_many_functions_one_line(void **st)
 	const char *m = strstr(log, "more than");
 	if (!m || strstr(m + 1, "more than") ||
 	    !strstr(log, "pci: more than 64 functions; 8 more ignored\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* One segment's buses may be split over several MCFG entries, each with
+ * its own base (PCI Firmware 3.3 §4.1.2 allows an entry per bus range;
+ * Linux's pci_mmconfig_lookup finds the one holding the bus). A bridge on
+ * one entry's bus to a bus of the other is followed, and that bus is read
+ * through the other entry's base; a bus reached both from a bridge and as
+ * an entry's start bus is scanned once. The old scan kept each entry to
+ * itself: the bridge to 0x85 was "past the segment's last bus". */
+static void test_pci_bridge_into_split_mcfg(void **st)
+{
+	ecam_seg(0, 0x7f);
+	acpi_necam = 2;
+	acpi_ecam[1] = (struct acpi_mcfg_seg){
+	    .base = ECAM2_BASE, .seg = 0, .bus_start = 0x80, .bus_end = 0xff};
+	fn_at(0, 1, 0, 0x85);
+	fn_at(0, 2, 0, 0x80);
+	struct fake_fn *far = fn_at(0x85, 0, 0, 0),
+		       *root = fn_at(0x80, 2, 0, 0);
+	far->ecam = root->ecam = ECAM2_BASE;
+	fn_at(0x85, 0, 0, 0)->cfg[PCI_DEVICE_ID] = 0xee; /* wrong window */
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 4);
+	assert_int_equal(found(0x85, 0, 0), 1);
+	assert_int_equal(found(0x80, 2, 0), 1);
+	for (unsigned i = 0; i < pci_ndevs; i++)
+		if (pci_devs[i].bus == 0x85)
+			assert_ptr_equal(pci_devs[i].cfg, far->cfg);
+	if (strstr(log, "not followed"))
 		fail_msg("log:\n%s", log);
 }
 
@@ -1334,6 +1368,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_bar_unassigned_ignored),
 	    cmocka_unit_test(test_pci_bus_scanned_once),
 	    cmocka_unit_test(test_pci_ecam_start_bus_offset),
+	    cmocka_unit_test(test_pci_bridge_into_split_mcfg),
 	    cmocka_unit_test(test_pci_absent_vendor_ids),
 	    cmocka_unit_test(test_pci_too_many_functions_one_line),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
