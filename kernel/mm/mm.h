@@ -25,6 +25,13 @@ void mm_init(void);
  * out), MMIO, unusable nor unaccepted memory; never page 0. The kernel
  * reads firmware tables (ACPI) only there. */
 bool mm_firmware_readable(uint64_t phys, uint64_t len);
+/* some byte of [phys, phys + len) is system memory by the boot memory
+ * map: a descriptor of a type the kernel or firmware keeps data in (any
+ * but reserved, MMIO, MMIO port space and types no spec names), sane or
+ * not, mapped or not, or the kernel image or the map itself. No device
+ * register may lie there (a BAR that claims it would give its driver a
+ * window on the kernel's memory). False for an empty or wrapping range. */
+bool mm_holds_ram(uint64_t phys, uint64_t len);
 /* an uncached, non-executable mapping of a device range (identity) */
 void *mm_map_mmio(uint64_t phys, size_t len);
 /* make one page not-present (guard pages) */

@@ -185,6 +185,52 @@ static bool claimed(uint64_t pg, uint64_t n)
 	return false;
 }
 
+/* a descriptor of system memory: a type the kernel or firmware keeps
+ * data in (UEFI 2.10 §7.2.3). Not reserved (firmware is known to report
+ * BAR space so; Linux's do_mark_busy leaves it to PCI), MMIO, MMIO port
+ * space, nor a type no spec names (OEM and OS types: Linux makes them
+ * reserved) */
+static bool desc_memory(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	switch (d->Type) {
+	case EfiLoaderCode:
+	case EfiLoaderData:
+	case EfiBootServicesCode:
+	case EfiBootServicesData:
+	case EfiRuntimeServicesCode:
+	case EfiRuntimeServicesData:
+	case EfiConventionalMemory:
+	case EfiUnusableMemory:
+	case EfiACPIReclaimMemory:
+	case EfiACPIMemoryNVS:
+	case EfiPalCode:
+	case MM_EFI_PERSISTENT_MEMORY:
+	case MM_EFI_UNACCEPTED_MEMORY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool mm_holds_ram(uint64_t phys, uint64_t len)
+{
+	if (!len || phys + (len - 1) < phys)
+		return false;
+	uint64_t pg = phys / PAGE_SIZE,
+		 n = (phys + (len - 1)) / PAGE_SIZE - pg + 1;
+	inuse_init(); /* the image and the map, as pmm_init found them */
+	for (int i = 0; i < NINUSE; i++)
+		if (overlaps(inuse_first[i], inuse_count[i], pg, n))
+			return true;
+	MM_FOR_EACH_DESC(d)
+	if (desc_memory(d)) {
+		uint64_t first, count = claim(d, &first);
+		if (overlaps(first, count, pg, n))
+			return true;
+	}
+	return false;
+}
+
 /* takes the claimed pages [pg, pg + n) out of free memory (those the
  * bitmap covers) */
 static void unfree(uint64_t pg, uint64_t n)

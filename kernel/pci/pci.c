@@ -96,6 +96,35 @@ static void pci_probe_fn(uint16_t seg, unsigned bus, unsigned dev, unsigned fn,
 			 uint8_t header_type);
 static void pci_scan_bus(uint16_t seg, unsigned bus, int depth);
 
+/* why memory BAR b may not be the device's, NULL if it may: it claims
+ * system memory by the boot memory map (its driver's window would be on
+ * the kernel's memory), the ECAM of an MCFG entry (every function's
+ * configuration space) or the x86 interrupt address range (the local
+ * APIC's registers, for the CPU). A device answers reads of its own BAR
+ * registers, so a hostile one reports any base it likes. buf holds the
+ * reason when it names an entry */
+static const char *pci_bar_claim(const struct pci_bar *b, char *buf, unsigned n)
+{
+	uint64_t last = b->base + (b->size - 1);
+	if (mm_holds_ram(b->base, b->size))
+		return "lies on system memory (UEFI memory map)";
+	for (unsigned i = 0; i < acpi_necam; i++) {
+		const struct acpi_mcfg_seg *s = &acpi_ecam[i];
+		uint64_t lo = s->base + ((uint64_t)s->bus_start << 20),
+			 hi = s->base + ((uint64_t)s->bus_end << 20 | 0xfffff);
+		if (b->base <= hi && lo <= last) {
+			ksnprintf(buf, n,
+				  "overlaps the ECAM of segment %u buses %u-%u",
+				  s->seg, s->bus_start, s->bus_end);
+			return buf;
+		}
+	}
+	if (b->base <= MSI_ADDR_LAST && MSI_ADDR_BASE <= last)
+		return "overlaps the interrupt address range "
+		       "0xfee00000-0xfeefffff";
+	return NULL;
+}
+
 /* one line per implemented BAR, so a test can hold the decode against
  * QEMU's own `info pci` */
 static void pci_bars_print(const struct pci_dev *d)
@@ -230,6 +259,19 @@ static void pci_probe_fn(uint16_t seg, unsigned bus, unsigned dev, unsigned fn,
 	for (unsigned i = 0; i < nbars;)
 		i += pci_bar_decode(d, i);
 	pci_cfg_write16(d, PCI_COMMAND, cmd);
+	for (unsigned i = 0; i < nbars; i++) {
+		struct pci_bar *b = &d->bar[i];
+		char a[16], buf[64];
+		const char *why = b->size && !b->io
+				      ? pci_bar_claim(b, buf, sizeof(buf))
+				      : NULL;
+		if (!why)
+			continue;
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: BAR%u [0x%lx, +0x%lx) %s; ignored\n", a, i,
+			b->base, b->size, why);
+		b->base = b->size = 0;
+	}
 	pci_bars_print(d);
 	uint8_t msi = pci_find_cap(d, PCI_CAP_ID_MSI, 0);
 	d->cap_msi = pci_cap_fits(

@@ -48,6 +48,22 @@ bool mm_firmware_readable(uint64_t phys, uint64_t len)
 	return false;
 }
 
+/* system memory by the boot memory map, as kernel/mm answers
+ * mm_holds_ram (its own rule over a map is tested in pmm_test): none
+ * unless a test lists ranges, then a range holds RAM when it meets one */
+static struct {
+	uint64_t lo, hi;
+} ram[2];
+static unsigned nram;
+
+bool mm_holds_ram(uint64_t phys, uint64_t len)
+{
+	for (unsigned i = 0; i < nram; i++)
+		if (len && phys < ram[i].hi && ram[i].lo <= phys + (len - 1))
+			return true;
+	return false;
+}
+
 static void fw_add(const void *p, size_t n)
 {
 	fw[nfw].lo = (uint64_t)p;
@@ -1058,6 +1074,71 @@ static void test_pci_bars_overlap_ignored(void **st)
 		fail_msg("log:\n%s", log);
 }
 
+/* A memory BAR may not claim what is not the device's: system memory by
+ * the boot memory map (a driver's window on it would be a window on the
+ * kernel's memory, and pci_msix_init would write mask bits there), the
+ * ECAM of an MCFG entry (every function's configuration space: another
+ * device's MSI-X capability, Command register, BARs), or the x86
+ * interrupt address range 0xfee00000-0xfeefffff (the local APIC's
+ * registers for the CPU). A hostile device reports whatever base it
+ * likes: it answers reads of its own BAR register. Such a BAR is ignored
+ * with one line, and MSI-X in it unused; the old code kept them all and
+ * masked the "MSI-X table" in RAM. Other BARs, I/O ones included, stay. */
+static void test_pci_bar_claiming_ram_or_kernel_mmio_ignored(void **st)
+{
+	ecam_seg(0, 0x3f);
+	struct fake_fn *a = fn_at(0, 1, 0, 0), *b = fn_at(0, 2, 0, 0),
+		       *c = fn_at(0, 3, 0, 0), *e = fn_at(0, 4, 0, 0),
+		       *g = fn_at(0, 5, 0, 0);
+	nram = 2;
+	ram[0].lo = 0x7f008000; /* one page of RAM inside a's BAR0 */
+	ram[0].hi = 0x7f009000;
+	ram[1].lo = BAR_MEM_BASE + 0x4000; /* e's BAR0 */
+	ram[1].hi = BAR_MEM_BASE + 0x5000;
+	fn_bar(a, 0, 0x7f000000, 0x10000);
+	fn_bar(a, 1, 0xfe000000, 0x1000);	       /* kept */
+	fn_bar(b, 0, ECAM_BASE + 0x3f00000, 0x100000); /* bus 0x3f's ECAM */
+	fn_bar(b, 1, ECAM_BASE + 0x4000000, 0x100000); /* past the buses */
+	fn_bar(c, 0, 0xfee00000, 0x1000);
+	fn_bar(c, 2, 0xfef00000, 0x1000); /* right after: kept */
+	uint32_t io = 0xc001;
+	memcpy(c->cfg + PCI_BAR0 + 4, &io, 4);
+	c->bar_mask[1] = 0xffffffe1;
+	fn_bar(e, 0, BAR_MEM_BASE + 0x4000, 0x1000);
+	e->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	e->cfg[PCI_CAP_PTR] = 0x40;
+	e->cfg[0x40] = PCI_CAP_ID_MSIX;
+	e->cfg[0x40 + PCI_MSIX_FLAGS] = 3;
+	fn_bar(g, 0, 0xfeb00000, 0x100000); /* below the range: kept */
+	memset(bar_mem, 0, sizeof(bar_mem));
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	nram = 0;
+	assert_int_equal(pci_ndevs, 5);
+	assert_int_equal(pci_devs[0].bar[0].size, 0);
+	assert_int_equal(pci_devs[0].bar[1].size, 0x1000);
+	assert_int_equal(pci_devs[1].bar[0].size, 0);
+	assert_int_equal(pci_devs[1].bar[1].size, 0x100000);
+	assert_int_equal(pci_devs[2].bar[0].size, 0);
+	assert_int_equal(pci_devs[2].bar[1].size, 32);
+	assert_int_equal(pci_devs[2].bar[2].size, 0x1000);
+	assert_int_equal(pci_devs[3].bar[0].size, 0);
+	assert_int_equal(pci_devs[3].cap_msix, 0);
+	for (size_t i = 0; i < sizeof(bar_mem); i++)
+		assert_int_equal(bar_mem[i], 0); /* no mask bit set in RAM */
+	assert_int_equal(pci_devs[4].bar[0].size, 0x100000);
+	if (!strstr(log, "pci 0000:00:01.0: BAR0 [0x7f000000, +0x10000) lies "
+			 "on system memory (UEFI memory map); ignored\n") ||
+	    !strstr(log, "pci 0000:00:02.0: BAR0 [0xe3f00000, +0x100000) "
+			 "overlaps the ECAM of segment 0 buses 0-63; "
+			 "ignored\n") ||
+	    !strstr(log, "pci 0000:00:03.0: BAR0 [0xfee00000, +0x1000) "
+			 "overlaps the interrupt address range "
+			 "0xfee00000-0xfeefffff; ignored\n"))
+		fail_msg("log:\n%s", log);
+}
+
 /* A capability's structure, as long as its own control bits make it
  * (MSI: 10, 14, 20 or 24 bytes, PCI 3.0 §6.8.1; MSI-X: 12, §6.8.2), must
  * end inside the 256 bytes the list lives in; one that runs past 0xff is
@@ -1372,6 +1453,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_absent_vendor_ids),
 	    cmocka_unit_test(test_pci_too_many_functions_one_line),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
+	    cmocka_unit_test(test_pci_bar_claiming_ram_or_kernel_mmio_ignored),
 	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_mcfg_overlap_refused,
