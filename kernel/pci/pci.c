@@ -68,10 +68,12 @@ static void pci_msix_init(struct pci_dev *d)
 		d->msix_size = 0;
 		return;
 	}
-	/* every entry masked until a driver binds it (irq_bind) */
+	/* every entry masked until a driver binds it (irq_bind), with
+	 * memory decode on for it; one that will not mask has the Function
+	 * Mask mask them all (one line) */
 	for (unsigned i = 0; i < d->msix_size; i++)
-		d->msix_table[i * 4 + PCI_MSIX_ENTRY_CTRL / 4] |=
-		    PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		if (!pci_msix_entry_set(d, i, true, NULL))
+			break;
 }
 
 /* the capability at c (0: none), or 0 and one line when its structure,
@@ -280,6 +282,18 @@ static void pci_probe_fn(uint16_t seg, unsigned bus, unsigned dev, unsigned fn,
 	d->cap_pcie = pci_find_cap(d, PCI_CAP_ID_EXP, 0);
 	d->cap_msix = pci_cap_fits(d, pci_find_cap(d, PCI_CAP_ID_MSIX, 0),
 				   "MSI-X", PCI_MSIX_CAP_LEN);
+	/* no messages until irq_bind programs them: firmware may have left
+	 * MSI or MSI-X on, with addresses of its own (Linux's pci_msi_init
+	 * and pci_msix_init turn both off at enumeration too) */
+	if (d->cap_msi)
+		pci_cfg_write16(d, d->cap_msi + PCI_MSI_FLAGS,
+				pci_cfg_read16(d, d->cap_msi + PCI_MSI_FLAGS) &
+				    ~PCI_MSI_FLAGS_ENABLE);
+	if (d->cap_msix)
+		pci_cfg_write16(
+		    d, d->cap_msix + PCI_MSIX_FLAGS,
+		    pci_cfg_read16(d, d->cap_msix + PCI_MSIX_FLAGS) &
+			~PCI_MSIX_FLAGS_ENABLE);
 }
 
 void pci_init(void)

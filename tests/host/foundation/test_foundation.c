@@ -1139,6 +1139,69 @@ static void test_pci_bar_claiming_ram_or_kernel_mmio_ignored(void **st)
 		fail_msg("log:\n%s", log);
 }
 
+/* the MSI-X table of fake function mse_fn, 4 entries in bar_mem at
+ * 0xc000: with its Memory Space Enable clear the CPU reads all ones there
+ * and its writes are lost; the device holds mse_tbl (PCIe Base 5.0
+ * §7.5.1.1.3) */
+static struct fake_fn *mse_fn;
+static uint8_t mse_tbl[4 * PCI_MSIX_ENTRY_SIZE];
+
+static void mse_fn_model(const struct pci_dev *d, uint16_t off, unsigned width)
+{
+	fns_bar_model(d, off, width);
+	if (d->cfg != mse_fn->cfg || off != PCI_COMMAND)
+		return;
+	bool on = mse_fn->cfg[PCI_COMMAND] & PCI_COMMAND_MEM;
+	uint8_t *t = bar_mem + 0xc000;
+	if (on && t[0] == 0xff && t[1] == 0xff) {
+		memcpy(t, mse_tbl, sizeof(mse_tbl));
+	} else if (!on && !(t[0] == 0xff && t[1] == 0xff)) {
+		memcpy(mse_tbl, t, sizeof(mse_tbl));
+		memset(t, 0xff, sizeof(mse_tbl));
+	}
+}
+
+/* Every MSI-X entry is masked at enumeration with memory decode on for
+ * it (pci_msix_entry_set), and the Command register given back; MSI and
+ * MSI-X are disabled as firmware may have left them (Linux's
+ * pci_msi_init and pci_msix_init do the same: a device sends nothing
+ * until irq_bind programs it). Before, with memory decode off, the masks
+ * were lost and firmware's unmasked entries and enable bits stayed. */
+static void test_pci_msix_masked_with_decode_off(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *f = mse_fn = fn_at(0, 1, 0, 0);
+	fn_bar(f, 0, BAR_MEM_BASE + 0xc000, 0x1000);
+	f->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	f->cfg[PCI_CAP_PTR] = 0x40;
+	f->cfg[0x40] = PCI_CAP_ID_MSIX;
+	f->cfg[0x41] = 0x50;
+	f->cfg[0x40 + PCI_MSIX_FLAGS] = 3;
+	f->cfg[0x40 + PCI_MSIX_FLAGS + 1] = PCI_MSIX_FLAGS_ENABLE >> 8;
+	f->cfg[0x40 + PCI_MSIX_PBA + 1] = 0x8; /* 0x800 */
+	f->cfg[0x50] = PCI_CAP_ID_MSI;
+	f->cfg[0x50 + PCI_MSI_FLAGS] = PCI_MSI_FLAGS_ENABLE;
+	memset(mse_tbl, 0, sizeof(mse_tbl)); /* all four unmasked */
+	memset(bar_mem + 0xc000, 0xff, sizeof(mse_tbl));
+	pci_host_cfg_written = mse_fn_model;
+	pci_init();
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 1);
+	assert_int_equal(pci_devs[0].msix_size, 4);
+	assert_false(f->cfg[PCI_COMMAND] & PCI_COMMAND_MEM); /* given back */
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(
+		    mse_tbl[i * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_CTRL],
+		    PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	assert_int_equal(pci_cfg_read16(&pci_devs[0], 0x40 + PCI_MSIX_FLAGS) &
+			     PCI_MSIX_FLAGS_ENABLE,
+			 0);
+	assert_int_equal(pci_cfg_read16(&pci_devs[0], 0x50 + PCI_MSI_FLAGS) &
+			     PCI_MSI_FLAGS_ENABLE,
+			 0);
+	mse_fn = NULL;
+}
+
 /* A capability's structure, as long as its own control bits make it
  * (MSI: 10, 14, 20 or 24 bytes, PCI 3.0 §6.8.1; MSI-X: 12, §6.8.2), must
  * end inside the 256 bytes the list lives in; one that runs past 0xff is
@@ -1453,6 +1516,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_absent_vendor_ids),
 	    cmocka_unit_test(test_pci_too_many_functions_one_line),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
+	    cmocka_unit_test(test_pci_msix_masked_with_decode_off),
 	    cmocka_unit_test(test_pci_bar_claiming_ram_or_kernel_mmio_ignored),
 	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
 				   acpi_earlier_boot),
