@@ -112,9 +112,7 @@ static const char *pci_bar_claim(const struct pci_bar *b, char *buf, unsigned n)
 		return "lies on system memory (UEFI memory map)";
 	for (unsigned i = 0; i < acpi_necam; i++) {
 		const struct acpi_mcfg_seg *s = &acpi_ecam[i];
-		uint64_t lo = s->base + ((uint64_t)s->bus_start << 20),
-			 hi = s->base + ((uint64_t)s->bus_end << 20 | 0xfffff);
-		if (b->base <= hi && lo <= last) {
+		if (b->base <= acpi_ecam_hi(s) && acpi_ecam_lo(s) <= last) {
 			ksnprintf(buf, n,
 				  "overlaps the ECAM of segment %u buses %u-%u",
 				  s->seg, s->bus_start, s->bus_end);

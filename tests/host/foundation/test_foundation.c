@@ -1269,7 +1269,7 @@ static void test_acpi_mcfg_overlap_refused(void **st)
 	sdt(mcfg, "MCFG", 44 + 48);
 	const uint8_t segs[3][3] = {{0, 0, 0x8f}, {0, 0x80, 0xff}, {1, 0, 0}};
 	for (int i = 0; i < 3; i++) {
-		uint64_t b = ECAM_BASE;
+		uint64_t b = i == 2 ? ECAM2_BASE : ECAM_BASE;
 		memcpy(mcfg + 44 + 16 * i, &b, 8);
 		mcfg[44 + 16 * i + 8] = segs[i][0];
 		mcfg[44 + 16 * i + 10] = segs[i][1];
@@ -1278,8 +1278,8 @@ static void test_acpi_mcfg_overlap_refused(void **st)
 	fix_sum(mcfg, 44 + 48, 9);
 	xsdt_point(a, 0, mcfg);
 	const char *log = acpi_init_log((uint64_t)a->rsdp);
-	if (!strstr(log, "acpi: MCFG entry for segment 0 buses 128-255 "
-			 "overlaps an earlier one; ignored\n"))
+	if (!strstr(log, "acpi: MCFG entry for segment 0 buses 128-255 at "
+			 "0xe0000000 overlaps an earlier one; ignored\n"))
 		fail_msg("log:\n%s", log);
 	assert_int_equal(acpi_necam, 2);
 	assert_int_equal(acpi_ecam[1].seg, 1);
@@ -1289,6 +1289,66 @@ static void test_acpi_mcfg_overlap_refused(void **st)
 	fn_at(0x80, 0, 0, 0);
 	pci_init();
 	assert_int_equal(found(0x80, 0, 0), 1);
+	free(mcfg);
+	free(a);
+}
+
+/* MCFG entries whose configuration space is not the machine's own: two
+ * entries whose ECAM address ranges overlap (another segment, or other
+ * buses, at the same addresses: every function there would be found
+ * twice, under two addresses, with two owners and two drivers), and an
+ * entry whose ECAM holds system memory (the scan would size "BARs" in the
+ * kernel's memory by writing all ones there). Each is one line and
+ * ignored; entries past the fourth are one line in all. Before, all of
+ * them were kept (and the fifth on dropped silently). */
+static void test_acpi_mcfg_aliasing_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	enum { N = 8 };
+	uint8_t *mcfg = calloc(1, 44 + 16 * N);
+	sdt(mcfg, "MCFG", 44 + 16 * N);
+	const struct {
+		uint64_t base;
+		uint8_t seg, lo, hi;
+	} e[N] = {
+	    {ECAM_BASE, 0, 0, 0x3f},
+	    {ECAM_BASE, 1, 0, 0}, /* seg 0's bus 0 again */
+	    {ECAM_BASE - (0x10ull << 20), 2, 0x10, 0x10}, /* seg 0's bus 0 */
+	    {ECAM_BASE + (0x40ull << 20), 3, 0, 0},	  /* right after */
+	    {0x7f000000, 4, 0, 0},			  /* on RAM */
+	    {ECAM2_BASE, 5, 0, 0},
+	    {ECAM2_BASE + (1ull << 20), 6, 0, 0},
+	    {ECAM2_BASE + (2ull << 20), 7, 0, 0}, /* a fifth */
+	};
+	for (int i = 0; i < N; i++) {
+		memcpy(mcfg + 44 + 16 * i, &e[i].base, 8);
+		mcfg[44 + 16 * i + 8] = e[i].seg;
+		mcfg[44 + 16 * i + 10] = e[i].lo;
+		mcfg[44 + 16 * i + 11] = e[i].hi;
+	}
+	fix_sum(mcfg, 44 + 16 * N, 9);
+	xsdt_point(a, 0, mcfg);
+	nram = 1;
+	ram[0].lo = 0x7f080000;
+	ram[0].hi = 0x7f081000;
+	const char *log = acpi_init_log((uint64_t)a->rsdp);
+	nram = 0;
+	if (!strstr(log, "acpi: MCFG entry for segment 1 buses 0-0 at "
+			 "0xe0000000 overlaps an earlier entry's ECAM; "
+			 "ignored\n") ||
+	    !strstr(log, "acpi: MCFG entry for segment 2 buses 16-16 at "
+			 "0xdf000000 overlaps an earlier entry's ECAM; "
+			 "ignored\n") ||
+	    !strstr(log, "acpi: MCFG entry for segment 4 buses 0-0 at "
+			 "0x7f000000 holds system memory; ignored\n") ||
+	    !strstr(log, "acpi: MCFG has more than 4 entries; the rest "
+			 "ignored\n"))
+		fail_msg("log:\n%s", log);
+	assert_int_equal(acpi_necam, 4);
+	assert_int_equal(acpi_ecam[0].seg, 0);
+	assert_int_equal(acpi_ecam[1].seg, 3);
+	assert_int_equal(acpi_ecam[2].seg, 5);
+	assert_int_equal(acpi_ecam[3].seg, 6);
 	free(mcfg);
 	free(a);
 }
@@ -1521,6 +1581,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_mcfg_overlap_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_mcfg_aliasing_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test(test_grants),
 	    cmocka_unit_test(test_grant_generation_wrap),
