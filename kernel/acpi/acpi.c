@@ -95,7 +95,13 @@ static void acpi_parse_mcfg(const struct acpi_sdt *h)
 {
 	const uint8_t *p = (const uint8_t *)h + MCFG_ENTRIES;
 	const uint8_t *end = (const uint8_t *)h + h->length;
-	for (; p + 16 <= end && acpi_necam < ARRAY_SIZE(acpi_ecam); p += 16) {
+	for (; p + 16 <= end; p += 16) {
+		if (acpi_necam == ARRAY_SIZE(acpi_ecam)) {
+			kprintf("acpi: MCFG has more than %u entries; the rest "
+				"ignored\n",
+				(unsigned)ARRAY_SIZE(acpi_ecam));
+			return;
+		}
 		struct acpi_mcfg_seg *s = &acpi_ecam[acpi_necam];
 		memcpy(&s->base, p, 8);
 		memcpy(&s->seg, p + 8, 2);
@@ -116,16 +122,30 @@ static void acpi_parse_mcfg(const struct acpi_sdt *h)
 			continue;
 		}
 		/* a bus of a segment in two entries would be scanned twice,
-		 * its functions found twice */
-		bool overlap = false;
-		for (unsigned i = 0; i < acpi_necam; i++)
-			overlap |= acpi_ecam[i].seg == s->seg &&
-				   acpi_ecam[i].bus_start <= s->bus_end &&
-				   s->bus_start <= acpi_ecam[i].bus_end;
-		if (overlap) {
-			kprintf("acpi: MCFG entry for segment %u buses %u-%u "
-				"overlaps an earlier one; ignored\n",
-				s->seg, s->bus_start, s->bus_end);
+		 * its functions found twice; so would configuration space
+		 * two entries place at the same addresses (as two segments'
+		 * or two bus ranges' functions: one device, two owners) */
+		bool buses = false, alias = false;
+		uint64_t lo = acpi_ecam_lo(s), hi = acpi_ecam_hi(s);
+		for (unsigned i = 0; i < acpi_necam; i++) {
+			const struct acpi_mcfg_seg *e = &acpi_ecam[i];
+			buses |= e->seg == s->seg &&
+				 e->bus_start <= s->bus_end &&
+				 s->bus_start <= e->bus_end;
+			alias |= acpi_ecam_lo(e) <= hi && lo <= acpi_ecam_hi(e);
+		}
+		/* and the scan would size "BARs" in system memory, writing
+		 * all ones into the kernel's */
+		const char *why = buses	  ? "overlaps an earlier one"
+				  : alias ? "overlaps an earlier entry's ECAM"
+				  : mm_holds_ram(lo, hi - lo + 1)
+				      ? "holds system memory"
+				      : NULL;
+		if (why) {
+			kprintf(
+			    "acpi: MCFG entry for segment %u buses %u-%u at "
+			    "0x%lx %s; ignored\n",
+			    s->seg, s->bus_start, s->bus_end, s->base, why);
 			continue;
 		}
 		acpi_necam++;

@@ -17,6 +17,16 @@ struct acpi_mcfg_seg {
 	uint16_t seg;
 	uint8_t bus_start, bus_end;
 };
+/* the first and last byte of an entry's configuration space, its buses'
+ * (the base is bus 0's; acpi_init kept no entry whose last one wraps) */
+static inline uint64_t acpi_ecam_lo(const struct acpi_mcfg_seg *s)
+{
+	return s->base + ((uint64_t)s->bus_start << 20);
+}
+static inline uint64_t acpi_ecam_hi(const struct acpi_mcfg_seg *s)
+{
+	return s->base + ((uint64_t)s->bus_end << 20 | 0xfffff);
+}
 extern struct acpi_mcfg_seg acpi_ecam[4];
 extern unsigned acpi_necam;
 extern uint16_t acpi_pm_timer_port; /* 0: none */

@@ -21,6 +21,7 @@ struct auth_slot {
 	void *arg;
 	uint64_t count;
 	bool msix;	/* else MSI */
+	bool masked;	/* MSI-X: the entry as last set and read back */
 	uint16_t index; /* MSI-X entry (0 for MSI) */
 	bool remapped;	/* through an IRTE (kernel/iommu) */
 	uint16_t irte;

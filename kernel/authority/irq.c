@@ -18,11 +18,6 @@ static void irq_trampoline(void *arg)
 		s->handler(s->arg);
 }
 
-static volatile uint32_t *msix_entry(const struct pci_dev *d, unsigned i)
-{
-	return d->msix_table + i * (PCI_MSIX_ENTRY_SIZE / 4);
-}
-
 /* fl: Message Control as irq_bind read it and measured the capability
  * by, read once (a device that answers differently now must not move the
  * data register out of what was measured) */
@@ -49,7 +44,10 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	pci_addr_str(d, a, sizeof(a));
 	memset(out, 0, sizeof(*out));
 	bool msix = d->cap_msix && d->msix_table;
-	if ((msix && msix_index >= d->msix_size) ||
+	/* a function whose MSI-X table refused a mask has every vector
+	 * masked by its Function Mask (pci_msix_entry_set) and gets no more:
+	 * enabling one would lift that mask */
+	if ((msix && (msix_index >= d->msix_size || d->msix_fn_masked)) ||
 	    (!msix && (!d->cap_msi || msix_index != 0)) || d->owner != owner) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
 		kprintf("authority: %s has no interrupt %u for owner %u\n", a,
@@ -122,12 +120,22 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 		return -1;
 	}
 	s->remapped = ir == 0;
+	s->masked = true;
 	if (msix) {
-		volatile uint32_t *e = msix_entry(d, msix_index);
-		e[PCI_MSIX_ENTRY_CTRL / 4] |= PCI_MSIX_ENTRY_CTRL_MASKBIT;
-		e[PCI_MSIX_ENTRY_ADDR_LO / 4] = addr;
-		e[PCI_MSIX_ENTRY_ADDR_HI / 4] = 0;
-		e[PCI_MSIX_ENTRY_DATA / 4] = data;
+		/* written masked, with memory decode on, and read back: with
+		 * Memory Space Enable off the writes would be lost */
+		const uint32_t msg[3] = {addr, 0, data};
+		if (!pci_msix_entry_set(d, msix_index, true, msg)) {
+			if (s->remapped)
+				iommu_irq_free(owner, s->irte);
+			vector_free(v);
+			auth_slot_free(slot);
+			auth_refusals[AUTH_NOT_GRANTED]++;
+			kprintf("authority: %s MSI-X entry %u cannot be "
+				"programmed; no interrupt\n",
+				a, msix_index);
+			return -1;
+		}
 		uint16_t fl = pci_cfg_read16(d, d->cap_msix + PCI_MSIX_FLAGS);
 		pci_cfg_write16(d, d->cap_msix + PCI_MSIX_FLAGS,
 				(fl | PCI_MSIX_FLAGS_ENABLE) &
@@ -153,11 +161,11 @@ static void irq_set_mask(const struct irq_cap *c, bool mask)
 	if (!s)
 		return;
 	if (s->msix) {
-		volatile uint32_t *e = msix_entry(s->dev, s->index);
-		uint32_t ctl = e[PCI_MSIX_ENTRY_CTRL / 4];
-		e[PCI_MSIX_ENTRY_CTRL / 4] =
-		    mask ? ctl | PCI_MSIX_ENTRY_CTRL_MASKBIT
-			 : ctl & ~PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		/* with memory decode on for it, and read back: an unmask
+		 * that did not take leaves the entry masked, a mask that did
+		 * not take masks every vector of the function */
+		s->masked =
+		    !pci_msix_entry_set(s->dev, s->index, mask, NULL) || mask;
 	} else {
 		uint8_t cap = s->dev->cap_msi;
 		uint16_t fl = pci_cfg_read16(s->dev, cap + PCI_MSI_FLAGS);
@@ -195,6 +203,8 @@ void irq_seize(uint16_t slot)
 	irq_revoke(&c);
 }
 
+/* MSI-X: as the kernel last set the entry and read it back, not the
+ * table now (with memory decode off it reads all ones) */
 static bool irq_masked(const struct auth_slot *s)
 {
 	if (!s->msix)
@@ -202,9 +212,8 @@ static bool irq_masked(const struct auth_slot *s)
 		    pci_cfg_read16(s->dev, s->dev->cap_msi + PCI_MSI_FLAGS) &
 		    PCI_MSI_FLAGS_ENABLE);
 	uint16_t fl = pci_cfg_read16(s->dev, s->dev->cap_msix + PCI_MSIX_FLAGS);
-	return (fl & PCI_MSIX_FLAGS_MASKALL) ||
-	       (msix_entry(s->dev, s->index)[PCI_MSIX_ENTRY_CTRL / 4] &
-		PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	return s->masked || s->dev->msix_fn_masked ||
+	       (fl & PCI_MSIX_FLAGS_MASKALL);
 }
 
 void irq_raise(const struct pci_dev *d, uint16_t owner, unsigned msix_index)

@@ -27,6 +27,13 @@ void mm_init(void);
  * out), MMIO, unusable nor unaccepted memory; never page 0. The kernel
  * reads firmware tables (ACPI) only there. */
 bool mm_firmware_readable(uint64_t phys, uint64_t len);
+/* some byte of [phys, phys + len) is system memory by the boot memory
+ * map: a descriptor of a type the kernel or firmware keeps data in (any
+ * but reserved, MMIO, MMIO port space and types no spec names), sane or
+ * not, mapped or not, or the kernel image, the map or a boot file. No device
+ * register may lie there (a BAR that claims it would give its driver a
+ * window on the kernel's memory). False for an empty or wrapping range. */
+bool mm_holds_ram(uint64_t phys, uint64_t len);
 /* an uncached, non-executable mapping of a device range (identity); NULL
  * when the range is empty, wraps, reaches past 2^47, holds page 0 or RAM
  * by the memory map (then with a line) */

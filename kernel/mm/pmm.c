@@ -201,20 +201,62 @@ static bool desc_ram(const EFI_MEMORY_DESCRIPTOR *d)
 	       d->Type == MM_EFI_UNACCEPTED_MEMORY;
 }
 
-bool mm_phys_ram(uint64_t phys, uint64_t len)
+/* a descriptor of system memory: a type the kernel or firmware keeps
+ * data in (UEFI 2.10 §7.2.3). Not reserved (firmware is known to report
+ * BAR space so; Linux's do_mark_busy leaves it to PCI), MMIO, MMIO port
+ * space, nor a type no spec names (OEM and OS types: Linux makes them
+ * reserved) */
+static bool desc_memory(const EFI_MEMORY_DESCRIPTOR *d)
 {
+	switch (d->Type) {
+	case EfiLoaderCode:
+	case EfiLoaderData:
+	case EfiBootServicesCode:
+	case EfiBootServicesData:
+	case EfiRuntimeServicesCode:
+	case EfiRuntimeServicesData:
+	case EfiConventionalMemory:
+	case EfiUnusableMemory:
+	case EfiACPIReclaimMemory:
+	case EfiACPIMemoryNVS:
+	case EfiPalCode:
+	case MM_EFI_PERSISTENT_MEMORY:
+	case MM_EFI_UNACCEPTED_MEMORY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* some page of [phys, phys + len) is memory the kernel is using or one a
+ * descriptor of `kind` claims; false for an empty or wrapping range */
+static bool range_holds(uint64_t phys, uint64_t len,
+			bool (*kind)(const EFI_MEMORY_DESCRIPTOR *))
+{
+	if (!len || phys + (len - 1) < phys)
+		return false;
 	uint64_t first, count, pg = phys / PAGE_SIZE,
-			       n = (phys + len - 1) / PAGE_SIZE - pg + 1;
+			       n = (phys + (len - 1)) / PAGE_SIZE - pg + 1;
 	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
 		if (overlaps(first, count, pg, n))
 			return true;
 	MM_FOR_EACH_DESC(d)
-	if (desc_ram(d)) {
+	if (kind(d)) {
 		count = claim(d, &first);
 		if (overlaps(first, count, pg, n))
 			return true;
 	}
 	return false;
+}
+
+bool mm_phys_ram(uint64_t phys, uint64_t len)
+{
+	return range_holds(phys, len, desc_ram);
+}
+
+bool mm_holds_ram(uint64_t phys, uint64_t len)
+{
+	return range_holds(phys, len, desc_memory);
 }
 
 /* takes the claimed pages [pg, pg + n) out of free memory (those the

@@ -15,7 +15,19 @@ unsigned pci_ndevs;
 int pci_bar_decode(struct pci_dev *d, int i);
 void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash);
 
-/* the MCFG base is bus 0's address even when the segment's buses start
+/* the MCFG entry that holds bus of segment seg, NULL if none: a segment's
+ * buses may be split over several entries, each with its own base
+ * (acpi_parse_mcfg kept no two whose buses overlap) */
+static const struct acpi_mcfg_seg *ecam_entry(uint16_t seg, unsigned bus)
+{
+	for (unsigned i = 0; i < acpi_necam; i++)
+		if (acpi_ecam[i].seg == seg && acpi_ecam[i].bus_start <= bus &&
+		    bus <= acpi_ecam[i].bus_end)
+			return &acpi_ecam[i];
+	return NULL;
+}
+
+/* the MCFG base is bus 0's address even when the entry's buses start
  * later (as Linux and FreeBSD read it); acpi_parse_mcfg refused any entry
  * whose last bus would wrap past 2^64 */
 static volatile uint8_t *ecam_fn(const struct acpi_mcfg_seg *s, unsigned bus,
@@ -56,10 +68,12 @@ static void pci_msix_init(struct pci_dev *d)
 		d->msix_size = 0;
 		return;
 	}
-	/* every entry masked until a driver binds it (irq_bind) */
+	/* every entry masked until a driver binds it (irq_bind), with
+	 * memory decode on for it; one that will not mask has the Function
+	 * Mask mask them all (one line) */
 	for (unsigned i = 0; i < d->msix_size; i++)
-		d->msix_table[i * 4 + PCI_MSIX_ENTRY_CTRL / 4] |=
-		    PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		if (!pci_msix_entry_set(d, i, true, NULL))
+			break;
 }
 
 /* the capability at c (0: none), or 0 and one line when its structure,
@@ -79,10 +93,37 @@ static uint8_t pci_cap_fits(const struct pci_dev *d, uint8_t c,
 	return 0;
 }
 
-static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
-			 unsigned dev, unsigned fn, volatile uint8_t *cfg);
-static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus,
-			 int depth);
+static void pci_probe_fn(uint16_t seg, unsigned bus, unsigned dev, unsigned fn,
+			 volatile uint8_t *cfg, uint32_t id,
+			 uint8_t header_type);
+static void pci_scan_bus(uint16_t seg, unsigned bus, int depth);
+
+/* why memory BAR b may not be the device's, NULL if it may: it claims
+ * system memory by the boot memory map (its driver's window would be on
+ * the kernel's memory), the ECAM of an MCFG entry (every function's
+ * configuration space) or the x86 interrupt address range (the local
+ * APIC's registers, for the CPU). A device answers reads of its own BAR
+ * registers, so a hostile one reports any base it likes. buf holds the
+ * reason when it names an entry */
+static const char *pci_bar_claim(const struct pci_bar *b, char *buf, unsigned n)
+{
+	uint64_t last = b->base + (b->size - 1);
+	if (mm_holds_ram(b->base, b->size))
+		return "lies on system memory (UEFI memory map)";
+	for (unsigned i = 0; i < acpi_necam; i++) {
+		const struct acpi_mcfg_seg *s = &acpi_ecam[i];
+		if (b->base <= acpi_ecam_hi(s) && acpi_ecam_lo(s) <= last) {
+			ksnprintf(buf, n,
+				  "overlaps the ECAM of segment %u buses %u-%u",
+				  s->seg, s->bus_start, s->bus_end);
+			return buf;
+		}
+	}
+	if (b->base <= MSI_ADDR_LAST && MSI_ADDR_BASE <= last)
+		return "overlaps the interrupt address range "
+		       "0xfee00000-0xfeefffff";
+	return NULL;
+}
 
 /* one line per implemented BAR, so a test can hold the decode against
  * QEMU's own `info pci` */
@@ -107,79 +148,105 @@ static void pci_bars_print(const struct pci_dev *d)
 static uint64_t scanned[256 / 64];
 
 /* follow the bridge at c (its function's address in a) to its secondary
- * bus: only to a bus after its own, not scanned yet */
-static void pci_follow_bridge(const struct acpi_mcfg_seg *s, unsigned bus,
-			      volatile uint8_t *c, const char *a, int depth)
+ * bus: only to a bus after its own that an MCFG entry of the segment
+ * holds (the bridge's own or another), not scanned yet */
+static void pci_follow_bridge(uint16_t seg, unsigned bus, volatile uint8_t *c,
+			      const char *a, int depth)
 {
 	unsigned sec = c[PCI_SECONDARY_BUS];
-	const char *why = sec <= bus ? "not after its own bus"
-			  : scanned[sec / 64] >> sec % 64 & 1
-			      ? "scanned already"
-			  : sec > s->bus_end ? "past the segment's last bus"
-			  : depth >= 16	     ? "more than 16 bridges deep"
-					     : NULL;
+	const char *why =
+	    sec <= bus				? "not after its own bus"
+	    : scanned[sec / 64] >> sec % 64 & 1 ? "scanned already"
+	    : !ecam_entry(seg, sec) ? "in no MCFG entry of the segment"
+	    : depth >= 16	    ? "more than 16 bridges deep"
+				    : NULL;
 	if (why) {
 		kprintf("pci %s: bridge to bus %u: %s; not followed\n", a, sec,
 			why);
 		return;
 	}
-	pci_scan_bus(s, sec, depth + 1);
+	pci_scan_bus(seg, sec, depth + 1);
 }
 
-static void pci_scan_bus(const struct acpi_mcfg_seg *s, unsigned bus, int depth)
+/* the Vendor ID and Device ID dword id names a function: not one of the
+ * dwords broken boards read for an empty slot (0, all ones, either half
+ * all ones with the other 0; Linux's pci_bus_generic_read_dev_vendor_id),
+ * nor Vendor ID 0xffff (invalid, PCI 3.0 §6.2.1), nor 0x0001: a
+ * Configuration Request Retry Status completion (PCIe Base 5.0 §2.3.2),
+ * a function not ready, whose other registers mean nothing yet (one line) */
+static bool pci_fn_present(uint32_t id, const char *a)
 {
-	if (bus < s->bus_start || bus > s->bus_end ||
-	    (scanned[bus / 64] >> bus % 64 & 1))
+	uint16_t vendor = id & 0xffff;
+	if (id == 0 || id == 0xffff0000u || vendor == 0xffff)
+		return false;
+	if (vendor == 0x0001) {
+		kprintf("pci %s: Vendor ID 0x0001: configuration request retry "
+			"(not ready); skipped\n",
+			a);
+		return false;
+	}
+	return true;
+}
+
+static void pci_scan_bus(uint16_t seg, unsigned bus, int depth)
+{
+	const struct acpi_mcfg_seg *s = ecam_entry(seg, bus);
+	if (!s || (scanned[bus / 64] >> bus % 64 & 1))
 		return;
 	scanned[bus / 64] |= 1ull << bus % 64;
 	for (unsigned dev = 0; dev < 32; dev++) {
-		volatile uint8_t *cfg = ecam_fn(s, bus, dev, 0);
-		if (!cfg) { /* an MCFG base past what can be mapped */
-			kprintf("pci: ECAM of bus %u at 0x%lx cannot be "
-				"mapped; bus skipped\n",
-				bus, s->base);
-			return;
-		}
-		if (*(volatile uint16_t *)cfg == 0xffff)
-			continue;
-		bool multi = cfg[PCI_HEADER_TYPE] & PCI_HEADER_MULTI;
+		bool multi = false;
+		/* functions 1-7 only when function 0 is there and says
+		 * multi-function; each function's ID and header type read
+		 * once, so what is probed is what was checked */
 		for (unsigned fn = 0; fn < (multi ? 8u : 1u); fn++) {
-			volatile uint8_t *c =
-			    fn ? ecam_fn(s, bus, dev, fn) : cfg;
-			if (!c || *(volatile uint16_t *)c == 0xffff)
-				continue;
-			pci_probe_fn(s, bus, dev, fn, c);
-			if ((c[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK) == 1) {
-				char a[16];
-				ksnprintf(a, sizeof(a), "%04x:%02x:%02x.%x",
-					  s->seg, bus, dev, fn);
-				pci_follow_bridge(s, bus, c, a, depth);
+			volatile uint8_t *c = ecam_fn(s, bus, dev, fn);
+			if (!c) { /* an MCFG base past what can be mapped */
+				kprintf("pci: ECAM of bus %u at 0x%lx cannot "
+					"be mapped; bus skipped\n",
+					bus, s->base);
+				return;
 			}
+			char a[16];
+			ksnprintf(a, sizeof(a), "%04x:%02x:%02x.%x", seg, bus,
+				  dev, fn);
+			uint32_t id = *(volatile uint32_t *)c;
+			if (!pci_fn_present(id, a))
+				continue;
+			uint8_t ht = c[PCI_HEADER_TYPE];
+			multi = multi || (fn == 0 && ht & PCI_HEADER_MULTI);
+			ht &= PCI_HEADER_TYPE_MASK;
+			pci_probe_fn(seg, bus, dev, fn, c, id, ht);
+			if (ht == 1)
+				pci_follow_bridge(seg, bus, c, a, depth);
 		}
 	}
 }
 
-static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
-			 unsigned dev, unsigned fn, volatile uint8_t *cfg)
+/* functions past PCI_MAX_DEVS: not kept, one line at the end */
+static unsigned pci_dropped;
+
+static void pci_probe_fn(uint16_t seg, unsigned bus, unsigned dev, unsigned fn,
+			 volatile uint8_t *cfg, uint32_t id,
+			 uint8_t header_type)
 {
 	if (pci_ndevs == PCI_MAX_DEVS) {
-		kprintf("pci: more than %d functions; rest ignored\n",
-			PCI_MAX_DEVS);
+		pci_dropped++;
 		return;
 	}
 	struct pci_dev *d = &pci_devs[pci_ndevs++];
 	memset(d, 0, sizeof(*d));
-	d->seg = s->seg;
+	d->seg = seg;
 	d->bus = bus;
 	d->dev = dev;
 	d->fn = fn;
 	d->cfg = cfg;
-	d->vendor = pci_cfg_read16(d, PCI_VENDOR_ID);
-	d->device = pci_cfg_read16(d, PCI_DEVICE_ID);
-	d->revision = pci_cfg_read8(d, PCI_REVISION);
-	d->class_code = pci_cfg_read32(d, PCI_REVISION) >> 8;
-	d->header_type =
-	    pci_cfg_read8(d, PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK;
+	d->vendor = id & 0xffff;
+	d->device = id >> 16;
+	uint32_t rc = pci_cfg_read32(d, PCI_REVISION);
+	d->revision = rc & 0xff;
+	d->class_code = rc >> 8;
+	d->header_type = header_type;
 	strlcpy(d->state, "unbound", sizeof(d->state));
 	if (d->header_type == 0) {
 		d->subsys_vendor = pci_cfg_read16(d, PCI_SUBSYS_VENDOR);
@@ -192,6 +259,19 @@ static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 	for (unsigned i = 0; i < nbars;)
 		i += pci_bar_decode(d, i);
 	pci_cfg_write16(d, PCI_COMMAND, cmd);
+	for (unsigned i = 0; i < nbars; i++) {
+		struct pci_bar *b = &d->bar[i];
+		char a[16], buf[64];
+		const char *why = b->size && !b->io
+				      ? pci_bar_claim(b, buf, sizeof(buf))
+				      : NULL;
+		if (!why)
+			continue;
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: BAR%u [0x%lx, +0x%lx) %s; ignored\n", a, i,
+			b->base, b->size, why);
+		b->base = b->size = 0;
+	}
 	pci_bars_print(d);
 	uint8_t msi = pci_find_cap(d, PCI_CAP_ID_MSI, 0);
 	d->cap_msi = pci_cap_fits(
@@ -200,6 +280,18 @@ static void pci_probe_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 	d->cap_pcie = pci_find_cap(d, PCI_CAP_ID_EXP, 0);
 	d->cap_msix = pci_cap_fits(d, pci_find_cap(d, PCI_CAP_ID_MSIX, 0),
 				   "MSI-X", PCI_MSIX_CAP_LEN);
+	/* no messages until irq_bind programs them: firmware may have left
+	 * MSI or MSI-X on, with addresses of its own (Linux's pci_msi_init
+	 * and pci_msix_init turn both off at enumeration too) */
+	if (d->cap_msi)
+		pci_cfg_write16(d, d->cap_msi + PCI_MSI_FLAGS,
+				pci_cfg_read16(d, d->cap_msi + PCI_MSI_FLAGS) &
+				    ~PCI_MSI_FLAGS_ENABLE);
+	if (d->cap_msix)
+		pci_cfg_write16(
+		    d, d->cap_msix + PCI_MSIX_FLAGS,
+		    pci_cfg_read16(d, d->cap_msix + PCI_MSIX_FLAGS) &
+			~PCI_MSIX_FLAGS_ENABLE);
 }
 
 void pci_init(void)
@@ -209,9 +301,21 @@ void pci_init(void)
 		return;
 	}
 	static uint8_t clash[PCI_MAX_DEVS];
+	pci_ndevs = pci_dropped = 0;
+	/* each segment once, from its first entry: every entry's start bus
+	 * of it, with one record of the buses scanned (a bridge may lead
+	 * into another entry of the segment) */
 	for (unsigned i = 0; i < acpi_necam; i++) {
+		uint16_t seg = acpi_ecam[i].seg;
+		bool seen = false;
+		for (unsigned j = 0; j < i; j++)
+			seen = seen || acpi_ecam[j].seg == seg;
+		if (seen)
+			continue;
 		memset(scanned, 0, sizeof(scanned));
-		pci_scan_bus(&acpi_ecam[i], acpi_ecam[i].bus_start, 0);
+		for (unsigned j = i; j < acpi_necam; j++)
+			if (acpi_ecam[j].seg == seg)
+				pci_scan_bus(seg, acpi_ecam[j].bus_start, 0);
 	}
 	/* every BAR of every function is known: overlapping ones go before
 	 * the MSI-X tables are mapped through them */
@@ -219,5 +323,8 @@ void pci_init(void)
 	for (unsigned i = 0; i < pci_ndevs; i++)
 		if (pci_devs[i].cap_msix)
 			pci_msix_init(&pci_devs[i]);
+	if (pci_dropped)
+		kprintf("pci: more than %d functions; %u more ignored\n",
+			PCI_MAX_DEVS, pci_dropped);
 	kprintf("pci: %u functions found through ECAM\n", pci_ndevs);
 }

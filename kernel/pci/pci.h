@@ -28,7 +28,8 @@ struct pci_dev {
 	uint8_t msix_table_bar, msix_pba_bar;
 	uint32_t msix_table_off, msix_pba_off;
 	volatile uint32_t
-	    *msix_table; /* kernel mapping; drivers never see it */
+	    *msix_table;     /* kernel mapping; drivers never see it */
+	bool msix_fn_masked; /* an entry refused a mask: Function Mask set */
 	/* binding */
 	const struct driver *drv;
 	uint16_t owner;	 /* authority owner id, 0: unbound */
@@ -62,6 +63,15 @@ uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master);
 typedef bool (*pci_bus_master_check_t)(const struct pci_dev *d);
 void pci_set_bus_master_check(pci_bus_master_check_t may_master);
+/* MSI-X table entry i of d: the message (msg: address low, high, data;
+ * NULL: left as it is), written masked, then the mask bit as asked, with
+ * memory decode on for the writes (a function with Memory Space Enable
+ * clear drops them) and the Command register given back as it was; read
+ * back. False, with one line, when the entry does not read back as
+ * written (or i is past the table); a mask that did not take sets the
+ * Function Mask instead, for good (d->msix_fn_masked). */
+bool pci_msix_entry_set(struct pci_dev *d, unsigned i, bool masked,
+			const uint32_t *msg);
 /* "0000:BB:DD.F" */
 void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n);
 #endif

@@ -75,5 +75,6 @@
 
 /* x86 MSI address/data (Intel SDM vol. 3A §11.11) */
 #define MSI_ADDR_BASE	    0xfee00000u
+#define MSI_ADDR_LAST	    0xfeefffffu /* the range's last byte (0xFEEx_xxxx) */
 #define MSI_ADDR_DEST_SHIFT 12
 #endif

@@ -81,10 +81,16 @@ uint16_t pci_cfg_read16(const struct pci_dev *d, uint16_t off)
 	return (uint16_t)(d->cfg[off] | d->cfg[off + 1] << 8);
 }
 
+/* a test playing the device is told of each 16-bit write once it is in
+ * configuration space (NULL: plain memory) */
+static void (*host_cfg_written)(const struct pci_dev *d, uint16_t off);
+
 void pci_cfg_write16(const struct pci_dev *d, uint16_t off, uint16_t v)
 {
 	d->cfg[off] = (uint8_t)v;
 	d->cfg[off + 1] = (uint8_t)(v >> 8);
+	if (host_cfg_written)
+		host_cfg_written(d, off);
 }
 
 void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v)

@@ -3,7 +3,7 @@
 HOST_TESTS += $(BUILD)/host/authority_test
 $(BUILD)/host/authority_test: tests/host/authority/test_authority.c \
 		kernel/devmgr/shape.c kernel/authority/mmio.c \
-		kernel/authority/irq.c $(AUTH_SRC) $(SHIM_SRC) \
+		kernel/authority/irq.c kernel/pci/msix.c $(AUTH_SRC) $(SHIM_SRC) \
 		tests/host/authority/auth_devs.h tests/host/shim/owner_shim.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
@@ -12,7 +12,8 @@ $(BUILD)/host/authority_test: tests/host/authority/test_authority.c \
 # Interrupt included, checked against a model after every step
 FUZZERS += $(BUILD)/fuzz/fuzz_authority_seq
 $(BUILD)/fuzz/fuzz_authority_seq: tests/host/authority/fuzz_authority_seq.c \
-		kernel/authority/mmio.c kernel/authority/irq.c $(AUTH_SRC) \
+		kernel/authority/mmio.c kernel/authority/irq.c kernel/pci/msix.c \
+		$(AUTH_SRC) \
 		$(SHIM_SRC) tests/host/authority/auth_devs.h \
 		tests/host/shim/owner_shim.h
 	@mkdir -p $(dir $@)

@@ -992,6 +992,126 @@ static void test_irq_msi_past_config_space(void **st)
 	assert_int_equal(host_vector_bad_frees, 0);
 }
 
+/* ---- a function whose memory decode follows its Command register ------
+ * the table msix_dev places in bar_mem is what the CPU sees; with Memory
+ * Space Enable clear the function takes no memory access (PCIe Base 5.0
+ * §7.5.1.1.3): reads see all ones, writes are lost, and what the device
+ * holds (and sends its messages by) is mse_table. A function whose
+ * decode is stuck off keeps the bit clear whatever is written. */
+static struct pci_dev *mse_dev;
+static uint8_t mse_table[2 * PCI_MSIX_ENTRY_SIZE];
+static bool mse_stuck_off, was_on;
+
+static bool mse_on(void)
+{
+	return pci_cfg_read16(mse_dev, PCI_COMMAND) & PCI_COMMAND_MEM;
+}
+
+static void mse_model(const struct pci_dev *d, uint16_t off)
+{
+	if (d != mse_dev || off != PCI_COMMAND)
+		return;
+	if (mse_stuck_off)
+		mse_dev->cfg[PCI_COMMAND] &= ~PCI_COMMAND_MEM;
+	if (mse_on() == was_on)
+		return;
+	was_on = mse_on();
+	if (was_on) { /* what the device holds shows */
+		memcpy(bar_mem + 0x1000, mse_table, sizeof(mse_table));
+	} else { /* what was written while on is the device's */
+		memcpy(mse_table, bar_mem + 0x1000, sizeof(mse_table));
+		memset(bar_mem + 0x1000, 0xff, sizeof(mse_table));
+	}
+}
+
+/* entry i as the device holds it: field at byte off */
+static uint32_t held(unsigned i, unsigned off)
+{
+	uint32_t v;
+	memcpy(&v,
+	       (mse_on() ? bar_mem + 0x1000 : mse_table) +
+		   i * PCI_MSIX_ENTRY_SIZE + off,
+	       4);
+	return v;
+}
+
+/* An MSI-X table is written with memory decode on, whatever the Command
+ * register says, and read back. Before, with Memory Space Enable clear
+ * (firmware left it so, or a driver turned it off: pci_enable(d, false,
+ * ...)) irq_bind's message and mask and every later mask were lost: the
+ * device kept the address and unmasked entry firmware left, and an
+ * interrupt the kernel had masked and revoked (its vector freed, to be
+ * given to another owner) still fired. Memory decode is given back as it
+ * was. A mask that cannot be written (the function's decode stays off)
+ * masks the whole function by its Function Mask, one line, and the
+ * function gets no more interrupts. */
+static void test_irq_msix_memory_decode_off(void **st)
+{
+	const uint16_t o = 77;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 15, .owner = o};
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	memset(cfgsp, 0, sizeof(cfgsp));
+	mse_dev = &d;
+	mse_stuck_off = was_on = false;
+	/* firmware left both entries unmasked, pointing at RAM; MSE off */
+	memset(mse_table, 0, sizeof(mse_table));
+	uint32_t ram = 0x100000;
+	memcpy(mse_table + PCI_MSIX_ENTRY_ADDR_LO, &ram, 4);
+	memcpy(mse_table + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_ADDR_LO, &ram,
+	       4);
+	memset(bar_mem + 0x1000, 0xff, sizeof(mse_table));
+	host_cfg_written = mse_model;
+	struct irq_cap a, b;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &a), 0);
+	assert_false(mse_on()); /* given back */
+	assert_int_equal(held(0, PCI_MSIX_ENTRY_ADDR_LO), MSI_ADDR_BASE);
+	assert_int_equal(held(0, PCI_MSIX_ENTRY_DATA), a.vector);
+	assert_int_equal(held(0, PCI_MSIX_ENTRY_CTRL), 1);
+	irq_unmask(&a);
+	assert_int_equal(held(0, PCI_MSIX_ENTRY_CTRL), 0);
+	irq_mask(&a);
+	assert_int_equal(held(0, PCI_MSIX_ENTRY_CTRL), 1);
+	irq_unmask(&a);
+	irq_revoke(&a);
+	assert_int_equal(held(0, PCI_MSIX_ENTRY_CTRL), 1);
+	assert_false(mse_on());
+	/* with memory decode on the same holds, and it stays on */
+	pci_cfg_write16(&d, PCI_COMMAND, PCI_COMMAND_MEM);
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &a), 0);
+	irq_unmask(&a);
+	assert_int_equal(held(0, PCI_MSIX_ENTRY_CTRL), 0);
+	assert_true(mse_on());
+	/* the driver turns decode off, and now it stays off: a's mask is
+	 * lost, so the Function Mask masks every vector; entry 1's bind is
+	 * refused (no vector kept) */
+	mse_stuck_off = true;
+	pci_cfg_write16(&d, PCI_COMMAND, 0);
+	irq_mask(&a);
+	assert_int_equal(held(0, PCI_MSIX_ENTRY_CTRL), 0); /* lost */
+	assert_true(d.msix_fn_masked);
+	assert_true(pci_cfg_read16(&d, 0x70 + PCI_MSIX_FLAGS) &
+		    PCI_MSIX_FLAGS_MASKALL);
+	unsigned held_v = 0;
+	for (unsigned v = 0; v < 256; v++)
+		held_v += host_vectors[v].fn != NULL;
+	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &b), -1);
+	for (unsigned v = 0; v < 256; v++)
+		held_v -= host_vectors[v].fn != NULL;
+	assert_int_equal(held_v, 0);
+	mse_stuck_off = false;
+	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &b), -1);
+	irq_unmask(&a); /* the Function Mask stays */
+	assert_true(pci_cfg_read16(&d, 0x70 + PCI_MSIX_FLAGS) &
+		    PCI_MSIX_FLAGS_MASKALL);
+	irq_revoke(&a);
+	host_cfg_written = NULL;
+	mse_dev = NULL;
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
 /* A DMA fault quarantines the owner in the IOMMU's interrupt; the safe
  * point (auth_poll) revokes it later. In between, irq_bind refuses it as
  * revoked (one counted AUTH_REVOKED refusal) and takes nothing: no CPU
@@ -1200,6 +1320,7 @@ int main(void)
 	    cmocka_unit_test(test_irq_msi_only),
 	    cmocka_unit_test(test_irq_msi_past_config_space),
 	    cmocka_unit_test(test_irq_quarantined),
+	    cmocka_unit_test(test_irq_msix_memory_decode_off),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_kmem_free_not_given),
 	    cmocka_unit_test(test_kmem_revoked),

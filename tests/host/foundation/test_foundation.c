@@ -48,6 +48,22 @@ bool mm_firmware_readable(uint64_t phys, uint64_t len)
 	return false;
 }
 
+/* system memory by the boot memory map, as kernel/mm answers
+ * mm_holds_ram (its own rule over a map is tested in pmm_test): none
+ * unless a test lists ranges, then a range holds RAM when it meets one */
+static struct {
+	uint64_t lo, hi;
+} ram[2];
+static unsigned nram;
+
+bool mm_holds_ram(uint64_t phys, uint64_t len)
+{
+	for (unsigned i = 0; i < nram; i++)
+		if (len && phys < ram[i].hi && ram[i].lo <= phys + (len - 1))
+			return true;
+	return false;
+}
+
 static void fw_add(const void *p, size_t n)
 {
 	fw[nfw].lo = (uint64_t)p;
@@ -752,12 +768,14 @@ static void test_pci_bridge_bar1_64bit_ignored(void **st)
  * answers with the functions a test placed, absolute bus numbers from the
  * ECAM base (PCI Firmware 3.3 §4.1.2: the base is bus 0's), all ones for
  * any other function inside the 256 MiB, and NULL elsewhere */
-#define ECAM_BASE 0xe0000000ull
+#define ECAM_BASE  0xe0000000ull
+#define ECAM2_BASE 0xd0000000ull /* a second window, for split MCFGs */
 static struct fake_fn {
+	uint64_t ecam; /* the window it is in: ECAM_BASE unless moved */
 	unsigned bus, dev, fn;
 	uint8_t cfg[4096];
 	uint32_t bar_mask[6]; /* what BAR i reads after all ones */
-} fns[8];
+} fns[80];
 static unsigned nfns;
 static uint8_t absent_fn[4096];
 
@@ -770,12 +788,13 @@ void *mm_map_mmio(uint64_t phys, size_t len)
 	if (phys >= BAR_MEM_BASE && phys - BAR_MEM_BASE < sizeof(bar_mem) &&
 	    len <= sizeof(bar_mem) - (phys - BAR_MEM_BASE))
 		return bar_mem + (phys - BAR_MEM_BASE);
-	if (phys < ECAM_BASE || phys - ECAM_BASE >= 256u << 20 || len != 4096)
+	uint64_t win = phys >= ECAM_BASE ? ECAM_BASE : ECAM2_BASE;
+	if (phys < win || phys - win >= 256u << 20 || len != 4096)
 		return NULL;
-	uint64_t o = phys - ECAM_BASE;
+	uint64_t o = phys - win;
 	for (unsigned i = 0; i < nfns; i++)
-		if (fns[i].bus == o >> 20 && fns[i].dev == (o >> 15 & 31) &&
-		    fns[i].fn == (o >> 12 & 7))
+		if (fns[i].ecam == win && fns[i].bus == o >> 20 &&
+		    fns[i].dev == (o >> 15 & 31) && fns[i].fn == (o >> 12 & 7))
 			return fns[i].cfg;
 	memset(absent_fn, 0xff, sizeof(absent_fn));
 	return absent_fn;
@@ -787,6 +806,7 @@ static struct fake_fn *fn_at(unsigned bus, unsigned dev, unsigned fn,
 {
 	struct fake_fn *f = &fns[nfns++];
 	memset(f, 0, sizeof(*f));
+	f->ecam = ECAM_BASE;
 	f->bus = bus;
 	f->dev = dev;
 	f->fn = fn;
@@ -887,6 +907,94 @@ static void test_pci_ecam_start_bus_offset(void **st)
 	assert_ptr_equal(pci_devs[1].cfg, fns[1].cfg);
 }
 
+/* f's Vendor ID and Device ID dword */
+static void fn_id(struct fake_fn *f, uint32_t id)
+{
+	memcpy(f->cfg + PCI_VENDOR_ID, &id, 4);
+}
+
+/* A slot that reads back one of the dwords broken boards give for an
+ * empty slot (0, all ones, and either half all ones with the other 0:
+ * Linux's pci_bus_generic_read_dev_vendor_id) has no function, nor does
+ * Vendor ID 0xffff (the spec's invalid value) with any Device ID; Vendor
+ * ID 0x0001 is a Configuration Request Retry Status completion (PCIe Base
+ * 5.0 §2.3.2: the function is not ready) and is skipped with one line. The
+ * old scan checked only Vendor ID 0xffff and probed the others, as a
+ * function whose other registers it then read and wrote (BAR sizing). A
+ * multi-function device 0 whose function 0 reads empty hides functions
+ * 1-7 as before; vendor 0 with a real device ID is probed, as in Linux. */
+static void test_pci_absent_vendor_ids(void **st)
+{
+	ecam_seg(0, 0);
+	const uint32_t absent[] = {0x00000000, 0xffff0000, 0x0000ffff,
+				   0x1234ffff};
+	for (unsigned i = 0; i < 4; i++) {
+		struct fake_fn *f = fn_at(0, 1 + i, 0, 0);
+		fn_id(f, absent[i]);
+		f->cfg[PCI_HEADER_TYPE] = PCI_HEADER_MULTI;
+		fn_at(0, 1 + i, 1, 0); /* hidden behind function 0 */
+	}
+	fn_id(fn_at(0, 6, 0, 0), 0xffff0001); /* not ready */
+	fn_id(fn_at(0, 7, 0, 0), 0x12340000); /* vendor 0, probed */
+	fn_at(0, 8, 0, 0);		      /* 8086:0008 */
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 2);
+	assert_int_equal(found(0, 7, 0), 1);
+	assert_int_equal(pci_devs[0].device, 0x1234);
+	assert_int_equal(found(0, 8, 0), 1);
+	if (!strstr(log, "pci 0000:00:06.0: Vendor ID 0x0001: configuration "
+			 "request retry (not ready); skipped\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* past PCI_MAX_DEVS (64) functions the rest are not kept and are one line
+ * in all, not a line each (a bus of multi-function devices made up to
+ * 256 lines a bus before) */
+static void test_pci_too_many_functions_one_line(void **st)
+{
+	ecam_seg(0, 0);
+	for (unsigned dev = 0; dev < 9; dev++)
+		for (unsigned fn = 0; fn < 8; fn++)
+			fn_at(0, dev, fn, 0)->cfg[PCI_HEADER_TYPE] =
+			    PCI_HEADER_MULTI;
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 64);
+	const char *m = strstr(log, "more than");
+	if (!m || strstr(m + 1, "more than") ||
+	    !strstr(log, "pci: more than 64 functions; 8 more ignored\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* One segment's buses may be split over several MCFG entries, each with
+ * its own base (PCI Firmware 3.3 §4.1.2 allows an entry per bus range;
+ * Linux's pci_mmconfig_lookup finds the one holding the bus). A bridge on
+ * one entry's bus to a bus of the other is followed, and that bus is read
+ * through the other entry's base; a bus reached both from a bridge and as
+ * an entry's start bus is scanned once. The old scan kept each entry to
+ * itself: the bridge to 0x85 was "past the segment's last bus". */
+static void test_pci_bridge_into_split_mcfg(void **st)
+{
+	ecam_seg(0, 0x7f);
+	acpi_necam = 2;
+	acpi_ecam[1] = (struct acpi_mcfg_seg){
+	    .base = ECAM2_BASE, .seg = 0, .bus_start = 0x80, .bus_end = 0xff};
+	fn_at(0, 1, 0, 0x85);
+	fn_at(0, 2, 0, 0x80);
+	struct fake_fn *far = fn_at(0x85, 0, 0, 0),
+		       *root = fn_at(0x80, 2, 0, 0);
+	far->ecam = root->ecam = ECAM2_BASE;
+	fn_at(0x85, 0, 0, 0)->cfg[PCI_DEVICE_ID] = 0xee; /* wrong window */
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 4);
+	assert_int_equal(found(0x85, 0, 0), 1);
+	assert_int_equal(found(0x80, 2, 0), 1);
+	for (unsigned i = 0; i < pci_ndevs; i++)
+		if (pci_devs[i].bus == 0x85)
+			assert_ptr_equal(pci_devs[i].cfg, far->cfg);
+	if (strstr(log, "not followed"))
+		fail_msg("log:\n%s", log);
+}
+
 /* an MCFG entry whose buses' ECAM runs past 2^64 is refused: bus b is at
  * base + b MiB, which would wrap to low memory; one that ends exactly at
  * 2^64 is kept */
@@ -966,6 +1074,134 @@ static void test_pci_bars_overlap_ignored(void **st)
 		fail_msg("log:\n%s", log);
 }
 
+/* A memory BAR may not claim what is not the device's: system memory by
+ * the boot memory map (a driver's window on it would be a window on the
+ * kernel's memory, and pci_msix_init would write mask bits there), the
+ * ECAM of an MCFG entry (every function's configuration space: another
+ * device's MSI-X capability, Command register, BARs), or the x86
+ * interrupt address range 0xfee00000-0xfeefffff (the local APIC's
+ * registers for the CPU). A hostile device reports whatever base it
+ * likes: it answers reads of its own BAR register. Such a BAR is ignored
+ * with one line, and MSI-X in it unused; the old code kept them all and
+ * masked the "MSI-X table" in RAM. Other BARs, I/O ones included, stay. */
+static void test_pci_bar_claiming_ram_or_kernel_mmio_ignored(void **st)
+{
+	ecam_seg(0, 0x3f);
+	struct fake_fn *a = fn_at(0, 1, 0, 0), *b = fn_at(0, 2, 0, 0),
+		       *c = fn_at(0, 3, 0, 0), *e = fn_at(0, 4, 0, 0),
+		       *g = fn_at(0, 5, 0, 0);
+	nram = 2;
+	ram[0].lo = 0x7f008000; /* one page of RAM inside a's BAR0 */
+	ram[0].hi = 0x7f009000;
+	ram[1].lo = BAR_MEM_BASE + 0x4000; /* e's BAR0 */
+	ram[1].hi = BAR_MEM_BASE + 0x5000;
+	fn_bar(a, 0, 0x7f000000, 0x10000);
+	fn_bar(a, 1, 0xfe000000, 0x1000);	       /* kept */
+	fn_bar(b, 0, ECAM_BASE + 0x3f00000, 0x100000); /* bus 0x3f's ECAM */
+	fn_bar(b, 1, ECAM_BASE + 0x4000000, 0x100000); /* past the buses */
+	fn_bar(c, 0, 0xfee00000, 0x1000);
+	fn_bar(c, 2, 0xfef00000, 0x1000); /* right after: kept */
+	uint32_t io = 0xc001;
+	memcpy(c->cfg + PCI_BAR0 + 4, &io, 4);
+	c->bar_mask[1] = 0xffffffe1;
+	fn_bar(e, 0, BAR_MEM_BASE + 0x4000, 0x1000);
+	e->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	e->cfg[PCI_CAP_PTR] = 0x40;
+	e->cfg[0x40] = PCI_CAP_ID_MSIX;
+	e->cfg[0x40 + PCI_MSIX_FLAGS] = 3;
+	fn_bar(g, 0, 0xfeb00000, 0x100000); /* below the range: kept */
+	memset(bar_mem, 0, sizeof(bar_mem));
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	nram = 0;
+	assert_int_equal(pci_ndevs, 5);
+	assert_int_equal(pci_devs[0].bar[0].size, 0);
+	assert_int_equal(pci_devs[0].bar[1].size, 0x1000);
+	assert_int_equal(pci_devs[1].bar[0].size, 0);
+	assert_int_equal(pci_devs[1].bar[1].size, 0x100000);
+	assert_int_equal(pci_devs[2].bar[0].size, 0);
+	assert_int_equal(pci_devs[2].bar[1].size, 32);
+	assert_int_equal(pci_devs[2].bar[2].size, 0x1000);
+	assert_int_equal(pci_devs[3].bar[0].size, 0);
+	assert_int_equal(pci_devs[3].cap_msix, 0);
+	for (size_t i = 0; i < sizeof(bar_mem); i++)
+		assert_int_equal(bar_mem[i], 0); /* no mask bit set in RAM */
+	assert_int_equal(pci_devs[4].bar[0].size, 0x100000);
+	if (!strstr(log, "pci 0000:00:01.0: BAR0 [0x7f000000, +0x10000) lies "
+			 "on system memory (UEFI memory map); ignored\n") ||
+	    !strstr(log, "pci 0000:00:02.0: BAR0 [0xe3f00000, +0x100000) "
+			 "overlaps the ECAM of segment 0 buses 0-63; "
+			 "ignored\n") ||
+	    !strstr(log, "pci 0000:00:03.0: BAR0 [0xfee00000, +0x1000) "
+			 "overlaps the interrupt address range "
+			 "0xfee00000-0xfeefffff; ignored\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* the MSI-X table of fake function mse_fn, 4 entries in bar_mem at
+ * 0xc000: with its Memory Space Enable clear the CPU reads all ones there
+ * and its writes are lost; the device holds mse_tbl (PCIe Base 5.0
+ * §7.5.1.1.3) */
+static struct fake_fn *mse_fn;
+static uint8_t mse_tbl[4 * PCI_MSIX_ENTRY_SIZE];
+
+static void mse_fn_model(const struct pci_dev *d, uint16_t off, unsigned width)
+{
+	fns_bar_model(d, off, width);
+	if (d->cfg != mse_fn->cfg || off != PCI_COMMAND)
+		return;
+	bool on = mse_fn->cfg[PCI_COMMAND] & PCI_COMMAND_MEM;
+	uint8_t *t = bar_mem + 0xc000;
+	if (on && t[0] == 0xff && t[1] == 0xff) {
+		memcpy(t, mse_tbl, sizeof(mse_tbl));
+	} else if (!on && !(t[0] == 0xff && t[1] == 0xff)) {
+		memcpy(mse_tbl, t, sizeof(mse_tbl));
+		memset(t, 0xff, sizeof(mse_tbl));
+	}
+}
+
+/* Every MSI-X entry is masked at enumeration with memory decode on for
+ * it (pci_msix_entry_set), and the Command register given back; MSI and
+ * MSI-X are disabled as firmware may have left them (Linux's
+ * pci_msi_init and pci_msix_init do the same: a device sends nothing
+ * until irq_bind programs it). Before, with memory decode off, the masks
+ * were lost and firmware's unmasked entries and enable bits stayed. */
+static void test_pci_msix_masked_with_decode_off(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *f = mse_fn = fn_at(0, 1, 0, 0);
+	fn_bar(f, 0, BAR_MEM_BASE + 0xc000, 0x1000);
+	f->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	f->cfg[PCI_CAP_PTR] = 0x40;
+	f->cfg[0x40] = PCI_CAP_ID_MSIX;
+	f->cfg[0x41] = 0x50;
+	f->cfg[0x40 + PCI_MSIX_FLAGS] = 3;
+	f->cfg[0x40 + PCI_MSIX_FLAGS + 1] = PCI_MSIX_FLAGS_ENABLE >> 8;
+	f->cfg[0x40 + PCI_MSIX_PBA + 1] = 0x8; /* 0x800 */
+	f->cfg[0x50] = PCI_CAP_ID_MSI;
+	f->cfg[0x50 + PCI_MSI_FLAGS] = PCI_MSI_FLAGS_ENABLE;
+	memset(mse_tbl, 0, sizeof(mse_tbl)); /* all four unmasked */
+	memset(bar_mem + 0xc000, 0xff, sizeof(mse_tbl));
+	pci_host_cfg_written = mse_fn_model;
+	pci_init();
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 1);
+	assert_int_equal(pci_devs[0].msix_size, 4);
+	assert_false(f->cfg[PCI_COMMAND] & PCI_COMMAND_MEM); /* given back */
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(
+		    mse_tbl[i * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_CTRL],
+		    PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	assert_int_equal(pci_cfg_read16(&pci_devs[0], 0x40 + PCI_MSIX_FLAGS) &
+			     PCI_MSIX_FLAGS_ENABLE,
+			 0);
+	assert_int_equal(pci_cfg_read16(&pci_devs[0], 0x50 + PCI_MSI_FLAGS) &
+			     PCI_MSI_FLAGS_ENABLE,
+			 0);
+	mse_fn = NULL;
+}
+
 /* A capability's structure, as long as its own control bits make it
  * (MSI: 10, 14, 20 or 24 bytes, PCI 3.0 §6.8.1; MSI-X: 12, §6.8.2), must
  * end inside the 256 bytes the list lives in; one that runs past 0xff is
@@ -1033,7 +1269,7 @@ static void test_acpi_mcfg_overlap_refused(void **st)
 	sdt(mcfg, "MCFG", 44 + 48);
 	const uint8_t segs[3][3] = {{0, 0, 0x8f}, {0, 0x80, 0xff}, {1, 0, 0}};
 	for (int i = 0; i < 3; i++) {
-		uint64_t b = ECAM_BASE;
+		uint64_t b = i == 2 ? ECAM2_BASE : ECAM_BASE;
 		memcpy(mcfg + 44 + 16 * i, &b, 8);
 		mcfg[44 + 16 * i + 8] = segs[i][0];
 		mcfg[44 + 16 * i + 10] = segs[i][1];
@@ -1042,8 +1278,8 @@ static void test_acpi_mcfg_overlap_refused(void **st)
 	fix_sum(mcfg, 44 + 48, 9);
 	xsdt_point(a, 0, mcfg);
 	const char *log = acpi_init_log((uint64_t)a->rsdp);
-	if (!strstr(log, "acpi: MCFG entry for segment 0 buses 128-255 "
-			 "overlaps an earlier one; ignored\n"))
+	if (!strstr(log, "acpi: MCFG entry for segment 0 buses 128-255 at "
+			 "0xe0000000 overlaps an earlier one; ignored\n"))
 		fail_msg("log:\n%s", log);
 	assert_int_equal(acpi_necam, 2);
 	assert_int_equal(acpi_ecam[1].seg, 1);
@@ -1053,6 +1289,66 @@ static void test_acpi_mcfg_overlap_refused(void **st)
 	fn_at(0x80, 0, 0, 0);
 	pci_init();
 	assert_int_equal(found(0x80, 0, 0), 1);
+	free(mcfg);
+	free(a);
+}
+
+/* MCFG entries whose configuration space is not the machine's own: two
+ * entries whose ECAM address ranges overlap (another segment, or other
+ * buses, at the same addresses: every function there would be found
+ * twice, under two addresses, with two owners and two drivers), and an
+ * entry whose ECAM holds system memory (the scan would size "BARs" in the
+ * kernel's memory by writing all ones there). Each is one line and
+ * ignored; entries past the fourth are one line in all. Before, all of
+ * them were kept (and the fifth on dropped silently). */
+static void test_acpi_mcfg_aliasing_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	enum { N = 8 };
+	uint8_t *mcfg = calloc(1, 44 + 16 * N);
+	sdt(mcfg, "MCFG", 44 + 16 * N);
+	const struct {
+		uint64_t base;
+		uint8_t seg, lo, hi;
+	} e[N] = {
+	    {ECAM_BASE, 0, 0, 0x3f},
+	    {ECAM_BASE, 1, 0, 0}, /* seg 0's bus 0 again */
+	    {ECAM_BASE - (0x10ull << 20), 2, 0x10, 0x10}, /* seg 0's bus 0 */
+	    {ECAM_BASE + (0x40ull << 20), 3, 0, 0},	  /* right after */
+	    {0x7f000000, 4, 0, 0},			  /* on RAM */
+	    {ECAM2_BASE, 5, 0, 0},
+	    {ECAM2_BASE + (1ull << 20), 6, 0, 0},
+	    {ECAM2_BASE + (2ull << 20), 7, 0, 0}, /* a fifth */
+	};
+	for (int i = 0; i < N; i++) {
+		memcpy(mcfg + 44 + 16 * i, &e[i].base, 8);
+		mcfg[44 + 16 * i + 8] = e[i].seg;
+		mcfg[44 + 16 * i + 10] = e[i].lo;
+		mcfg[44 + 16 * i + 11] = e[i].hi;
+	}
+	fix_sum(mcfg, 44 + 16 * N, 9);
+	xsdt_point(a, 0, mcfg);
+	nram = 1;
+	ram[0].lo = 0x7f080000;
+	ram[0].hi = 0x7f081000;
+	const char *log = acpi_init_log((uint64_t)a->rsdp);
+	nram = 0;
+	if (!strstr(log, "acpi: MCFG entry for segment 1 buses 0-0 at "
+			 "0xe0000000 overlaps an earlier entry's ECAM; "
+			 "ignored\n") ||
+	    !strstr(log, "acpi: MCFG entry for segment 2 buses 16-16 at "
+			 "0xdf000000 overlaps an earlier entry's ECAM; "
+			 "ignored\n") ||
+	    !strstr(log, "acpi: MCFG entry for segment 4 buses 0-0 at "
+			 "0x7f000000 holds system memory; ignored\n") ||
+	    !strstr(log, "acpi: MCFG has more than 4 entries; the rest "
+			 "ignored\n"))
+		fail_msg("log:\n%s", log);
+	assert_int_equal(acpi_necam, 4);
+	assert_int_equal(acpi_ecam[0].seg, 0);
+	assert_int_equal(acpi_ecam[1].seg, 3);
+	assert_int_equal(acpi_ecam[2].seg, 5);
+	assert_int_equal(acpi_ecam[3].seg, 6);
 	free(mcfg);
 	free(a);
 }
@@ -1276,10 +1572,17 @@ int main(void)
 	    cmocka_unit_test(test_pci_bar_unassigned_ignored),
 	    cmocka_unit_test(test_pci_bus_scanned_once),
 	    cmocka_unit_test(test_pci_ecam_start_bus_offset),
+	    cmocka_unit_test(test_pci_bridge_into_split_mcfg),
+	    cmocka_unit_test(test_pci_absent_vendor_ids),
+	    cmocka_unit_test(test_pci_too_many_functions_one_line),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
+	    cmocka_unit_test(test_pci_msix_masked_with_decode_off),
+	    cmocka_unit_test(test_pci_bar_claiming_ram_or_kernel_mmio_ignored),
 	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_mcfg_overlap_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_mcfg_aliasing_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test(test_grants),
 	    cmocka_unit_test(test_grant_generation_wrap),

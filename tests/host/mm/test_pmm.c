@@ -709,6 +709,47 @@ static void test_mm_firmware_readable_not_unaccepted(void **st)
 	nmap = 0;
 }
 
+/* ---- what a device's BAR may not claim (mm_holds_ram) -------------------
+ * a byte of the range in a descriptor of system memory, of any type the
+ * kernel or firmware keeps data in (conventional, loader, boot and runtime
+ * services, ACPI, unusable, PAL code, persistent, unaccepted), or in the
+ * kernel image; not reserved, MMIO or port space, nor a type no spec
+ * names (Linux makes those reserved, and firmware is known to report BAR
+ * space as reserved). Descriptors mm_init does not map count too. */
+static void test_mm_holds_ram(void **st)
+{
+	const uint64_t A = 0x7f000000;
+	nmap = 0;
+	desc(EfiConventionalMemory, A, 16);
+	desc(EfiMemoryMappedIO, A + 16 * PG, 16);
+	desc(EfiReservedMemoryType, A + 32 * PG, 16);
+	desc(EfiACPIMemoryNVS, A + 48 * PG, 1);
+	desc(T_PERSISTENT, (1ull << 47), 16); /* past the identity map */
+	desc(0x70000001, A + 64 * PG, 16);    /* OEM type */
+	desc(EfiRuntimeServicesData, A + 80 * PG + 8, 1); /* unaligned */
+	assert_true(mm_holds_ram(A, PG));
+	assert_true(mm_holds_ram(A + 15 * PG, 2 * PG)); /* into MMIO */
+	assert_true(mm_holds_ram(A - PG, PG + 1));
+	assert_true(mm_holds_ram(A + 16 * PG, 1ull << 40)); /* over it all */
+	assert_false(mm_holds_ram(A - PG, PG));
+	assert_false(mm_holds_ram(A + 16 * PG, 32 * PG)); /* MMIO, reserved */
+	assert_true(mm_holds_ram(A + 48 * PG + PG - 1, 1));
+	assert_false(mm_holds_ram(A + 49 * PG, 15 * PG));
+	assert_false(mm_holds_ram(A + 64 * PG, 16 * PG));
+	assert_true(mm_holds_ram((1ull << 47) + 8 * PG, PG));
+	assert_true(mm_holds_ram(A + 81 * PG, 4)); /* its last partial page */
+	assert_false(mm_holds_ram(A + 82 * PG, 4));
+	/* empty and wrapping ranges hold nothing; one that ends at 2^64 */
+	assert_false(mm_holds_ram(A, 0));
+	assert_false(mm_holds_ram(1ull << 63, 1ull << 63));
+	/* the kernel image, whatever the map says of it */
+	image_start = A + 96 * PG;
+	image_end = A + 100 * PG;
+	assert_true(mm_holds_ram(A + 99 * PG, PG));
+	image_start = image_end = 0;
+	nmap = 0;
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -731,6 +772,7 @@ int main(void)
 	    cmocka_unit_test(test_pmm_unaccepted_persistent_not_used),
 	    cmocka_unit_test(test_mm_firmware_readable),
 	    cmocka_unit_test(test_mm_firmware_readable_not_unaccepted),
+	    cmocka_unit_test(test_mm_holds_ram),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,74 @@
+/* kernel/pci/msix.c — the kernel's writes to a function's MSI-X table
+ * (PCI 3.0 §6.8.2). The table lies in a memory BAR, and a function whose
+ * Memory Space Enable (Command bit 1) is clear does not take memory
+ * writes (PCIe Base 5.0 §7.5.1.1.3: they are Unsupported Requests), while
+ * it still sends its messages as the table last held them: a mask written
+ * then is lost and the interrupt the kernel thinks masked is not. So each
+ * write here turns memory decode on for itself, gives the Command register
+ * back as it was, and reads the entry back. Pure over pci_cfg_* and
+ * d->msix_table, so host tests run it over a device model. */
+#include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
+
+static volatile uint32_t *entry(const struct pci_dev *d, unsigned i)
+{
+	return d->msix_table + i * (PCI_MSIX_ENTRY_SIZE / 4);
+}
+
+/* the Function Mask in Message Control, a configuration write memory
+ * decode does not gate: every vector of d masked (PCI 3.0 §6.8.2.3),
+ * for good (d->msix_fn_masked); read back */
+static bool fn_mask(struct pci_dev *d)
+{
+	uint8_t c = d->cap_msix;
+	d->msix_fn_masked = true;
+	pci_cfg_write16(d, c + PCI_MSIX_FLAGS,
+			pci_cfg_read16(d, c + PCI_MSIX_FLAGS) |
+			    PCI_MSIX_FLAGS_MASKALL);
+	return pci_cfg_read16(d, c + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_MASKALL;
+}
+
+bool pci_msix_entry_set(struct pci_dev *d, unsigned i, bool masked,
+			const uint32_t *msg)
+{
+	if (!d->msix_table || i >= d->msix_size)
+		return false;
+	uint16_t cmd = pci_cfg_read16(d, PCI_COMMAND);
+	if (!(cmd & PCI_COMMAND_MEM))
+		pci_cfg_write16(d, PCI_COMMAND, cmd | PCI_COMMAND_MEM);
+	/* a function whose decode stays off reads all ones: a mask would
+	 * seem to take */
+	bool ok = (cmd & PCI_COMMAND_MEM) ||
+		  (pci_cfg_read16(d, PCI_COMMAND) & PCI_COMMAND_MEM);
+	volatile uint32_t *e = entry(d, i);
+	uint32_t ctl = e[PCI_MSIX_ENTRY_CTRL / 4];
+	if (ok && msg) { /* masked while the message changes */
+		e[PCI_MSIX_ENTRY_CTRL / 4] = ctl | PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		e[PCI_MSIX_ENTRY_ADDR_LO / 4] = msg[0];
+		e[PCI_MSIX_ENTRY_ADDR_HI / 4] = msg[1];
+		e[PCI_MSIX_ENTRY_DATA / 4] = msg[2];
+	}
+	ctl = masked ? ctl | PCI_MSIX_ENTRY_CTRL_MASKBIT
+		     : ctl & ~PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	if (ok)
+		e[PCI_MSIX_ENTRY_CTRL / 4] = ctl;
+	/* the read also makes the posted writes land before it returns */
+	ok = ok && e[PCI_MSIX_ENTRY_CTRL / 4] == ctl &&
+	     (!msg || (e[PCI_MSIX_ENTRY_ADDR_LO / 4] == msg[0] &&
+		       e[PCI_MSIX_ENTRY_ADDR_HI / 4] == msg[1] &&
+		       e[PCI_MSIX_ENTRY_DATA / 4] == msg[2]));
+	if (!(cmd & PCI_COMMAND_MEM))
+		pci_cfg_write16(d, PCI_COMMAND, cmd);
+	if (ok)
+		return true;
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
+	bool fm = masked && fn_mask(d);
+	kprintf("pci %s: MSI-X entry %u did not take the kernel's %s%s\n", a, i,
+		masked ? "mask" : "unmask",
+		!masked ? "; left masked"
+		: fm	? "; every vector masked by the Function Mask"
+			: "; nor the Function Mask");
+	return false;
+}
