@@ -262,8 +262,9 @@ int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
 			 uint64_t *acq)
 {
 	/* AQA.ASQS/ACQS are 12-bit, 0-based; ASQ/ACQ are page aligned
-	 * (NVMe 2.0 §3.1.3.8-10) */
-	if (entries < 2 || entries > NVME_GATE_QSIZE_MAX)
+	 * (NVMe 2.0 §3.1.3.8-10). NVMe allows 2 entries, but one of those
+	 * two is the kernel's (gate_kcmd_keep): the driver needs 3 */
+	if (entries < NVME_GATE_ADMIN_MIN || entries > NVME_GATE_QSIZE_MAX)
 		return -1;
 	if ((drv_sq_iova | drv_cq_iova) & (PAGE_SIZE - 1))
 		return -1;
@@ -312,17 +313,31 @@ static void gate_cq_ring(struct nvme_gate *g, struct nvme_gate_cq *cq)
 	g->env.doorbell(g->env.ctx, 2u * cq->qid + 1, cq->sh_head);
 }
 
-/* room on the device for one more command completing into cq: every
- * command on the device, every completion of a deleted SQ not yet reaped
- * (stale), and every entry it posted that it has not been told is
- * consumed, holds a slot of its CQ. The coalesced head is rung first when
- * that makes the room. */
-static bool gate_cq_room(struct nvme_gate *g, struct nvme_gate_cq *cq)
+/* room on the device for one more command completing into cq, keep slots
+ * left over: every command on the device, every completion of a deleted SQ
+ * not yet reaped (stale), and every entry it posted that it has not been
+ * told is consumed, holds a slot of its CQ. The coalesced head is rung
+ * first when that makes the room. */
+static bool gate_cq_room(struct nvme_gate *g, struct nvme_gate_cq *cq,
+			 unsigned keep)
 {
-	if (cq->inflight + cq->stale + cq->sh_unrung + 1u < cq->size)
+	if (cq->inflight + cq->stale + cq->sh_unrung + 1u + keep < cq->size)
 		return true;
 	gate_cq_ring(g, cq);
-	return cq->inflight + cq->stale + 1u < cq->size;
+	return cq->inflight + cq->stale + 1u + keep < cq->size;
+}
+
+/* What the driver's commands leave free on SQ sq for the kernel's own
+ * (nvme_gate_kcmd_submit): on the admin queue, while no kernel command is
+ * outstanding, one shadow SQ slot and one admin CQ slot. An Asynchronous
+ * Event Request stays on the device until an event, so without the
+ * reserve a driver's AERs (as many as the controller's AERL allows) could
+ * hold every slot for good and the kernel's command would find none. Linux
+ * keeps admin tags apart in the same way (NVME_AQ_BLK_MQ_DEPTH). */
+static unsigned gate_kcmd_keep(const struct nvme_gate *g,
+			       const struct nvme_gate_sq *sq)
+{
+	return sq->qid == 0 && !g->kcmd_busy;
 }
 
 /* A device's completion status as the driver gets it. The gate's own
@@ -648,9 +663,13 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		return 0;
 	while (sq->drv_head != sq->drv_tail) {
 		uint16_t next_sh = (uint16_t)((sq->sh_tail + 1) % sq->size);
+		uint16_t sh_free =
+		    (uint16_t)((sq->sh_head + sq->size - sq->sh_tail - 1) %
+			       sq->size);
+		unsigned keep = gate_kcmd_keep(g, sq);
 		int tag = gate_tag_alloc(sq);
-		if (next_sh == sq->sh_head || tag < 0 || cq_full(cq) ||
-		    !gate_cq_room(g, cq)) {
+		if (sh_free <= keep || tag < 0 || cq_full(cq) ||
+		    !gate_cq_room(g, cq, keep)) {
 			g->stalls++;
 			break;
 		}
@@ -907,7 +926,7 @@ int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd)
 {
 	struct nvme_gate_sq *sq = &g->sq[0];
 	if (g->stopped || sq->state != NVME_GQ_LIVE || g->kcmd_busy ||
-	    !gate_cq_room(g, &g->cq[0]))
+	    !gate_cq_room(g, &g->cq[0], 0))
 		return -1;
 	uint16_t next = (uint16_t)((sq->sh_tail + 1) % sq->size);
 	if (next == sq->sh_head)

@@ -72,6 +72,9 @@ struct nvme_gate_env {
 _Static_assert(NVME_GATE_TAGS == 1 << NVME_GATE_TAG_BITS, "tag field width");
 #define NVME_GATE_KCID	    0xffffu /* CID of the kernel's own admin commands */
 #define NVME_GATE_QSIZE_MAX 4096u
+/* the smallest admin queue the gate takes: the driver's commands leave one
+ * slot free for the kernel's own (nvme_gate_kcmd_submit) */
+#define NVME_GATE_ADMIN_MIN 3u
 
 /* one outstanding command: the device sees tag as its CID */
 struct nvme_gate_tag {
@@ -187,9 +190,9 @@ struct nvme_gate {
  * The grant holding each queue ring is pinned while the queue exists. */
 int nvme_gate_init(struct nvme_gate *g, const struct nvme_gate_env *env,
 		   struct nvme_val_policy *pol);
-/* the admin queue pair: the driver's rings (entries each, 2..4096) must lie
- * in the owner's grants; shadow rings are allocated and their device
- * addresses returned for ASQ/ACQ. 0 or -1. */
+/* the admin queue pair: the driver's rings (entries each,
+ * NVME_GATE_ADMIN_MIN..4096) must lie in the owner's grants; shadow rings
+ * are allocated and their device addresses returned for ASQ/ACQ. 0 or -1. */
 int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
 			 uint64_t drv_cq_iova, uint16_t entries, uint64_t *asq,
 			 uint64_t *acq);
@@ -207,7 +210,13 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid);
 /* the driver consumed its CQ up to `head` (exclusive). 0 or -1. */
 int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head);
 /* the kernel's own admin command (Identify for the broker's policy): put
- * cmd (CID replaced by NVME_GATE_KCID) on the shadow admin SQ. 0 or -1. */
+ * cmd (CID replaced by NVME_GATE_KCID) on the shadow admin SQ. One at a
+ * time; while none is outstanding the driver's admin commands leave one
+ * shadow SQ slot and one admin CQ slot free, so whatever the driver keeps
+ * outstanding (Asynchronous Event Requests stay on the device until an
+ * event) the kernel's command finds room. 0, or -1 (stopped, no admin
+ * queue, one outstanding already, or a device that reported no SQ head
+ * progress). */
 int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd);
 /* poll for its completion: true once *out holds it */
 bool nvme_gate_kcmd_poll(struct nvme_gate *g, struct nvme_cqe *out);

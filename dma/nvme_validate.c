@@ -431,13 +431,10 @@ const struct nvme_scope_row *nvme_scope_find(enum nvme_scope_key key,
 	return 0;
 }
 
-/* the namespaces an Identify, Get Log Page or Get/Set Features reaches,
- * against the row's scope (forbidden: the verdict for an id off the
- * table or the broker's alone) */
-static enum nvme_verdict val_scope(const struct nvme_val_policy *p,
-				   const struct nvme_sqe *cmd,
-				   const struct nvme_scope_row *row, bool set,
-				   enum nvme_verdict forbidden)
+enum nvme_verdict nvme_val_scope(const struct nvme_val_policy *p,
+				 const struct nvme_sqe *cmd,
+				 const struct nvme_scope_row *row, bool set,
+				 enum nvme_verdict forbidden)
 {
 	uint8_t scope = row ? (set ? row->set : row->get) : NVME_SCOPE_BROKER;
 	uint32_t nsid = cmd->nsid;
@@ -492,14 +489,14 @@ static enum nvme_verdict val_admin(struct gcache *c, const struct nvme_sqe *cmd,
 	case NVME_ADM_IDENTIFY:
 		row = nvme_scope_find(NVME_SK_CNS,
 				      FIELD_GET(NVME_IDENTIFY_CNS, cmd->cdw10));
-		v = val_scope(p, cmd, row, false, NVME_V_CNS_FORBIDDEN);
+		v = nvme_val_scope(p, cmd, row, false, NVME_V_CNS_FORBIDDEN);
 		if (v != NVME_V_ACCEPT)
 			return v;
 		return val_data(c, cmd, list, NVME_IDENTIFY_BYTES, res);
 	case NVME_ADM_GET_LOG_PAGE: {
 		row = nvme_scope_find(NVME_SK_LOG,
 				      FIELD_GET(NVME_GLP_LID, cmd->cdw10));
-		v = val_scope(p, cmd, row, false, NVME_V_LOG_FORBIDDEN);
+		v = nvme_val_scope(p, cmd, row, false, NVME_V_LOG_FORBIDDEN);
 		if (v != NVME_V_ACCEPT)
 			return v;
 		uint64_t numd = FIELD_GET(NVME_GLP_NUMDL, cmd->cdw10) |
@@ -515,7 +512,7 @@ static enum nvme_verdict val_admin(struct gcache *c, const struct nvme_sqe *cmd,
 		REFUSE_IF(set && FIELD_GET(NVME_FEAT_SV, cmd->cdw10),
 			  NVME_V_FEATURE_FORBIDDEN);
 		row = nvme_scope_find(NVME_SK_FEATURE, (uint8_t)fid);
-		v = val_scope(p, cmd, row, set, NVME_V_FEATURE_FORBIDDEN);
+		v = nvme_val_scope(p, cmd, row, set, NVME_V_FEATURE_FORBIDDEN);
 		if (v != NVME_V_ACCEPT)
 			return v;
 		return val_data(c, cmd, list, row ? row->bytes : 0, res);

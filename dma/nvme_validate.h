@@ -213,6 +213,15 @@ extern const unsigned nvme_scope_rows;
 /* the row for (key, id), or NULL: the broker's alone */
 const struct nvme_scope_row *nvme_scope_find(enum nvme_scope_key key,
 					     uint8_t id);
+/* the namespaces an Identify, Get Log Page or Get/Set Features (cmd: its
+ * NSID, and CDW11 for a value check) reaches, against row's scope for the
+ * owner of p: NVME_V_ACCEPT, NVME_V_NSID_NOT_GRANTED, a value check's
+ * NVME_V_FEATURE_VALUE, or forbidden for a row that is NULL or the
+ * broker's alone */
+enum nvme_verdict nvme_val_scope(const struct nvme_val_policy *p,
+				 const struct nvme_sqe *cmd,
+				 const struct nvme_scope_row *row, bool set,
+				 enum nvme_verdict forbidden);
 
 /* bytes a transfer of nlb0+1 blocks moves on namespace n; 0 on overflow */
 uint64_t nvme_val_xfer_bytes(const struct nvme_ns_policy *n, uint32_t nlb0);

@@ -702,6 +702,15 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 						     : "quarantined");
 		return -1;
 	}
+	/* stopped with the gate's queues kept for the driver's reap: they
+	 * go with nvme_broker_reset, which the driver owes first */
+	if (b->draining) {
+		kprintf(
+		    "nvme-broker %s: unable to enable (stopped, queues kept "
+		    "for the reap: nvme_broker_reset first)\n",
+		    b->name);
+		return -1;
+	}
 	/* NVMe 2.0 §3.7.2: a controller not proven stopped may still own
 	 * queues in memory the broker has freed; it stays off the bus */
 	if (b->fenced || !b->stopped || broker_running(b)) {
@@ -720,8 +729,10 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	    nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries, &sasq,
 				 &sacq) != 0) {
 		kprintf("nvme-broker %s: unable to accept admin queues (%u "
-			"entries; must be page aligned in owner %u's grants)\n",
-			b->name, entries, b->owner);
+			"entries; must be %u..%u, page aligned in owner %u's "
+			"grants)\n",
+			b->name, entries, NVME_GATE_ADMIN_MIN, b->pol.qsize_max,
+			b->owner);
 		return -1;
 	}
 	/* NVMe 2.0 §3.5.1 steps 4-6: admin queue attributes and bases (the
@@ -751,6 +762,25 @@ fail:
 
 int nvme_broker_stop(struct nvme_broker *b)
 {
+	/* Not running: never enabled, reset or stopped already, or enable
+	 * failed. The controller is halted (or fenced) and the gate holds
+	 * what it held: nothing to stop, and a stopped gate without queues
+	 * would refuse the next enable's admin queues */
+	if (!b->enabled) {
+		/* a DMA fault since the stop that kept the queues: what they
+		 * hold is no longer believed (as below) */
+		if (b->draining && auth_owner_stopped(b->owner)) {
+			nvme_gate_drop_all(&b->gate);
+			b->draining = false;
+		}
+		kprintf("nvme-broker %s: stop: controller not enabled (%s); "
+			"nothing to do\n",
+			b->name,
+			b->fenced     ? "fenced"
+			: b->draining ? "stopped already"
+				      : "stopped");
+		return b->fenced ? -1 : 0;
+	}
 	int r = broker_halt(b);
 	/* not proven stopped, or its owner faulted (quarantined, revoked):
 	 * nothing it wrote is believed */
@@ -890,8 +920,10 @@ static int broker_kcmd(struct nvme_broker *b, const struct nvme_sqe *c,
 	return (nvme_cqe_sc(e) || nvme_cqe_sct(e)) ? -1 : 0;
 }
 
-int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
-			    uint32_t *dw0)
+/* the kernel's Get Features (current value) of fid on nsid; any_ns: past
+ * the owner's namespace grants (the proof image's witness) */
+static int broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
+			      uint32_t *dw0, bool any_ns)
 {
 	struct nvme_sqe c = {0};
 	struct nvme_cqe e;
@@ -911,13 +943,38 @@ int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 	c.cdw0 = NVME_ADM_GET_FEATURES;
 	c.nsid = nsid;
 	c.cdw10 = (uint32_t)FIELD_SET(NVME_FEAT_FID, fid);
+	/* the driver's own reach, as its Get Features on the admin queue
+	 * would be judged: a namespace-specific feature (LBA Range Type,
+	 * Error Recovery: NVMe 2.0 §5.27.1, Figure 317) of a namespace the
+	 * owner holds; a controller-wide one with NSID 0, FFFFFFFFh or a
+	 * granted namespace */
+	if (!any_ns &&
+	    nvme_val_scope(&b->pol, &c, row, false, NVME_V_FEATURE_FORBIDDEN) !=
+		NVME_V_ACCEPT) {
+		kprintf("nvme-broker %s: unable to read feature 0x%x of "
+			"namespace 0x%x (not granted to owner %u)\n",
+			b->name, fid, nsid, b->owner);
+		return -1;
+	}
 	c.prp1 = b->ident; /* data, if the feature has any: at most 4 KiB */
 	int r = broker_kcmd(b, &c, &e);
 	*dw0 = e.dw0;
 	return r;
 }
 
+int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
+			    uint32_t *dw0)
+{
+	return broker_get_feature(b, fid, nsid, dw0, false);
+}
+
 #ifdef CAPOS_PROOFS
+int nvme_broker_witness_feature(struct nvme_broker *b, uint8_t fid,
+				uint32_t nsid, uint32_t *dw0)
+{
+	return broker_get_feature(b, fid, nsid, dw0, true);
+}
+
 void nvme_broker_bench_shape(struct nvme_broker *b, bool addr_checks)
 {
 	b->pol.hw_confined = !addr_checks && dma_owner_translated(b->owner);

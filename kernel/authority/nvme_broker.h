@@ -93,11 +93,13 @@ const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *b,
 					    unsigned i);
 /* highest I/O queue id the driver may create (limited by the gate) */
 uint16_t nvme_broker_max_qid(const struct nvme_broker *b);
-/* the kernel's own Get Features (current value) of fid on nsid, past the
- * driver's policy: what a namespace's settings are, whoever holds it.
- * Only a fid of the scope table (nvme_scope_find: its data, if any, fits
- * the broker's one page); any other is refused unsent. 0 with *dw0, or
- * -1. */
+/* the kernel's own Get Features (current value) of fid on nsid, which the
+ * driver may call: only a fid of the scope table (nvme_scope_find: its
+ * data, if any, fits the broker's one page), and only within the owner's
+ * namespace grants as the validator judges a Get Features (nvme_val_scope:
+ * a namespace-specific feature of a granted namespace, a controller-wide
+ * one with NSID 0, FFFFFFFFh or a granted namespace); anything else is
+ * refused unsent, with one line. 0 with *dw0, or -1. */
 int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 			    uint32_t *dw0);
 
@@ -132,6 +134,13 @@ struct nvme_broker_inject {
 			  struct nvme_cqe *first);
 };
 void nvme_broker_inject_set(const struct nvme_broker_inject *hooks);
+
+/* Proof image only: nvme_broker_get_feature past the owner's namespace
+ * grants — the kernel's witness of a namespace the driver was not given
+ * (kernel/proof/nvme_hostile.c reads its Error Recovery before and after
+ * the hostile vectors). The scope table's page rule still holds. */
+int nvme_broker_witness_feature(struct nvme_broker *b, uint8_t fid,
+				uint32_t nsid, uint32_t *dw0);
 
 /* Proof image only: where a command's time goes (`make bench`). While on
  * is set the broker adds TSC cycles spent in the gate's ring (validate,

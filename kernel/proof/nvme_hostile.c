@@ -694,9 +694,15 @@ static void proof_nvme_hostile(void)
 	/* the ungranted namespace's settings, read by the kernel itself
 	 * before and after; either read failing fails the proof (the vectors
 	 * need that namespace active: nvme_vectors/README.md) */
-	uint32_t er0 = 0, er1 = 0;
-	bool er_ok = nvme_broker_get_feature(sc->broker, NVME_FID_ERR_RECOVERY,
-					     env.ungranted, &er0) == 0;
+	uint32_t er0 = 0, er1 = 0, gf = 0;
+	bool er_ok =
+	    nvme_broker_witness_feature(sc->broker, NVME_FID_ERR_RECOVERY,
+					env.ungranted, &er0) == 0;
+	/* the driver's own way to the kernel's Get Features stops at its
+	 * grants: refused unsent */
+	bool gf_refused =
+	    nvme_broker_get_feature(sc->broker, NVME_FID_ERR_RECOVERY,
+				    env.ungranted, &gf) != 0;
 	/* a grant the driver held and lost: named afterwards, it must be as
 	 * foreign as any other memory */
 	env.revoked = gone.iova;
@@ -742,8 +748,9 @@ static void proof_nvme_hostile(void)
 	}
 	nvme_proof_fence(sc, NVME_FENCE_HOSTILE_END);
 
-	bool er1_ok = nvme_broker_get_feature(sc->broker, NVME_FID_ERR_RECOVERY,
-					      env.ungranted, &er1) == 0;
+	bool er1_ok =
+	    nvme_broker_witness_feature(sc->broker, NVME_FID_ERR_RECOVERY,
+					env.ungranted, &er1) == 0;
 	bool er_same = er_ok && er1_ok && er1 == er0;
 	/* the queues still work after all that */
 	struct nvme_io rd = {.opc = NVME_IO_READ,
@@ -784,14 +791,16 @@ static void proof_nvme_hostile(void)
 	proof_result(
 	    "nvme-hostile",
 	    nvec >= 20 && npass == nvec && !nbad && !cbad && !rbad && alive &&
-		db_refused && !lost && bounds_foreign && er_same && ph_ok &&
+		db_refused && !lost && bounds_foreign && er_same &&
+		gf_refused && ph_ok &&
 		(!sc->use_irq || (ncmd && ncmd_irq == ncmd)),
 	    "vectors=%u passed=%u malformed=%u verdict_classes=%u "
 	    "boot_files_lost=%u canary=0x%llx canary_pages=%u canary_bad=%llu "
 	    "revoked=0x%llx revoked_bad=%llu alive=%d doorbell_window=%s "
 	    "poolend=0x%llx bar0=0x%llx msi=0x%llx bounds_foreign=%d "
-	    "ungranted_ns=%u ungranted_errrec=%s ungranted_errrec_before=0x%x "
-	    "ungranted_errrec_after=0x%x address_checks=%s deferred=%u "
+	    "ungranted_ns=%u ungranted_getfeat=%s ungranted_errrec=%s "
+	    "ungranted_errrec_before=0x%x ungranted_errrec_after=0x%x "
+	    "address_checks=%s deferred=%u "
 	    "sent=%u gate_refused=%u device_done=%u faults=%llu "
 	    "owner_revoked=%d pools_gone=%d shadows_gone=%d answered=%u "
 	    "recover_refused=%d quarantine_enable_refused=%d io_after=%s "
@@ -801,7 +810,7 @@ static void proof_nvme_hostile(void)
 	    (unsigned long long)env.revoked, (unsigned long long)rbad, alive,
 	    db_refused ? "refused" : "GRANTED", (unsigned long long)env.poolend,
 	    (unsigned long long)env.bar0, VEC_MSI_BASE, bounds_foreign,
-	    env.ungranted,
+	    env.ungranted, gf_refused ? "refused" : "READ",
 	    !er_ok    ? "UNREAD-BEFORE"
 	    : !er1_ok ? "UNREAD-AFTER"
 	    : er_same ? "unchanged"

@@ -398,8 +398,14 @@ def test_namespace_grants(run):
         "the broker must not call every namespace granted"
     kv = m.proofs["nvme-hostile"].kv
     assert kv["ungranted_ns"] == "2"
+    # the driver's way to the kernel's Get Features (nvme_broker_get_feature)
+    # stops at its grants: namespace 2's Error Recovery is refused unsent
+    assert kv["ungranted_getfeat"] == "refused", kv
+    assert re.search(r"^nvme-broker \S+: unable to read feature 0x5 of namespace 0x2 "
+                     r"\(not granted to owner \d+\)$", log, re.M)
     # the kernel read namespace 2's Error Recovery (DULBE is bit 16) before
-    # and after the hostile phase: it exists and did not change
+    # and after the hostile phase (nvme_broker_witness_feature, proof image
+    # only): it exists and did not change
     assert kv["ungranted_errrec"] == "unchanged", kv
     assert num(kv["ungranted_errrec_before"]) == num(kv["ungranted_errrec_after"])
     assert not num(kv["ungranted_errrec_after"]) & (1 << 16)

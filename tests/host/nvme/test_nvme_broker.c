@@ -5,10 +5,12 @@
  * registers and its PCI command register is there to be read back. Built
  * as the proof image builds the broker (CAPOS_PROOFS), whose register-read
  * hook (nvme_broker_inject_set) is where the model answers: with `live`
- * set CSTS.RDY follows CC.EN, and the probe's Identify commands complete
- * (their data all zero: no namespace), so a broker opens and enables; the
- * test then plays the device on the shadow rings the broker programmed.
- * Without `live` no controller ever becomes ready. */
+ * set CSTS.RDY follows CC.EN, and the probe's Identify commands are
+ * answered while the broker waits (shim_delay_hook): two active
+ * namespaces, of which nvme.ns=1 grants the owner the first, as in the
+ * QEMU proof. So a broker opens and enables; the test then plays the
+ * device on the shadow rings the broker programmed. Without `live` no
+ * controller ever becomes ready. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include "kernel/authority/auth_internal.h"
 #include "kernel/authority/nvme_broker.h"
 #include "kernel/boot/boot.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
@@ -76,10 +79,10 @@ void irq_raise(const struct pci_dev *d, uint16_t owner, unsigned msix_index)
 	(void)d, (void)owner, (void)msix_index;
 }
 
+/* nvme.ns=1: of the model's namespaces 1 and 2 the owner gets the first */
 const char *cmdline_get(const char *key)
 {
-	(void)key;
-	return NULL;
+	return !strcmp(key, "nvme.ns") ? "1" : NULL;
 }
 
 static uint32_t reg32(unsigned i, uint32_t off)
@@ -93,9 +96,8 @@ static uint64_t reg64(unsigned i, uint32_t off)
 	return reg32(i, off) | (uint64_t)reg32(i, off + 4) << 32;
 }
 
-/* the register model: CSTS.RDY follows CC.EN; the probe's admin queue
- * (two entries, AQA 1) gets its Identify completions (CID 0 and 1, phase
- * 1) posted as the controller becomes ready */
+/* the register model: CSTS.RDY follows CC.EN (devs[0], the one
+ * controller that comes up) */
 static bool live;
 static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
 			       uint32_t v)
@@ -103,18 +105,62 @@ static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
 	(void)b;
 	if (!live || off != NVME_REG_CSTS)
 		return v;
-	unsigned i = 0; /* the one controller that comes up: devs[0] */
-	bool en = reg32(i, NVME_REG_CC) & NVME_CC_EN_MASK;
-	if (en && reg32(i, NVME_REG_AQA) == (1u | 1u << 16) &&
-	    !(v & NVME_CSTS_RDY_MASK)) {
-		struct nvme_cqe *cq =
-		    (struct nvme_cqe *)(uintptr_t)reg64(i, NVME_REG_ACQ);
-		for (uint16_t c = 0; c < 2; c++)
-			cq[c] = (struct nvme_cqe){.cid = c, .status = 1};
-	}
+	bool en = reg32(0, NVME_REG_CC) & NVME_CC_EN_MASK;
 	v = (v & ~NVME_CSTS_RDY_MASK) | (en ? 1u : 0u);
-	memcpy(bar[i] + NVME_REG_CSTS, &v, 4);
+	memcpy(bar[0] + NVME_REG_CSTS, &v, 4);
 	return v;
+}
+
+/* The probe's admin queue (two entries, AQA 1) as a controller runs it:
+ * each command the SQ tail doorbell announces is answered in the CQ —
+ * Identify Controller (NN 2), the Active Namespace ID list (1, 2), each
+ * namespace (1024 blocks of 512 bytes) — the head and phase as NVMe says.
+ * Called while the broker waits; a new enable starts the queue afresh. */
+static struct {
+	uint64_t asq;
+	uint16_t sq_head, cq_tail;
+	uint8_t phase;
+} probe_dev;
+static void model_probe(void)
+{
+	const uint32_t rdy = reg32(0, NVME_REG_CSTS) & NVME_CSTS_RDY_MASK;
+	if (!live || !rdy || reg32(0, NVME_REG_AQA) != (1u | 1u << 16))
+		return;
+	if (probe_dev.asq != reg64(0, NVME_REG_ASQ) ||
+	    !(reg32(0, NVME_REG_CC) & NVME_CC_EN_MASK))
+		probe_dev =
+		    (typeof(probe_dev)){reg64(0, NVME_REG_ASQ), 0, 0, 1};
+	struct nvme_sqe *sq = (struct nvme_sqe *)(uintptr_t)probe_dev.asq;
+	struct nvme_cqe *cq =
+	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+	for (uint32_t tail = reg32(0, NVME_REG_DBS) % 2;
+	     probe_dev.sq_head != tail;) {
+		const struct nvme_sqe *c = &sq[probe_dev.sq_head];
+		void *data = (void *)(uintptr_t)c->prp1;
+		uint32_t cns = FIELD_GET(NVME_IDENTIFY_CNS, c->cdw10);
+		assert_int_equal(nvme_sqe_opc(c), NVME_ADM_IDENTIFY);
+		if (cns == NVME_CNS_CTRL) {
+			struct nvme_id_ctrl *id = data;
+			id->nn = 2;
+			id->mdts = 5;
+			memcpy(id->mn, "capOS broker model", 18);
+		} else if (cns == NVME_CNS_ACTIVE_NSLIST) {
+			((uint32_t *)data)[0] = 1;
+			((uint32_t *)data)[1] = 2;
+		} else if (cns == NVME_CNS_NS) {
+			struct nvme_id_ns *ns = data;
+			ns->nsze = ns->ncap = ns->nuse = 1024;
+			ns->lbaf[0] = 9u << NVME_LBAF_LBADS_SHIFT;
+		}
+		probe_dev.sq_head ^= 1;
+		cq[probe_dev.cq_tail] =
+		    (struct nvme_cqe){.sqhd = probe_dev.sq_head,
+				      .cid = nvme_sqe_cid(c),
+				      .status = probe_dev.phase};
+		probe_dev.cq_tail ^= 1;
+		if (!probe_dev.cq_tail)
+			probe_dev.phase ^= 1;
+	}
 }
 static bool model_cq_post(const struct nvme_broker *b, uint16_t qid)
 {
@@ -170,6 +216,8 @@ static int setup(void **st)
 		assert_int_equal(auth_owner_bind(owner_of[i], &f), 0);
 	}
 	live = false;
+	probe_dev.asq = 0;
+	shim_delay_hook = model_probe;
 	nvme_broker_inject_set(&model);
 	shim_quiet = 1;
 	return 0;
@@ -288,7 +336,7 @@ static void test_get_feature_only_known_features(void **st)
 	    .dw0 = 0x1234, .cid = NVME_GATE_KCID, .status = 1};
 	uint32_t dw0 = 0;
 	assert_int_equal(
-	    nvme_broker_get_feature(b, NVME_FID_ERR_RECOVERY, 2, &dw0), 0);
+	    nvme_broker_get_feature(b, NVME_FID_ERR_RECOVERY, 1, &dw0), 0);
 	assert_int_equal(dw0, 0x1234);
 	assert_int_equal(nvme_sqe_opc(&sq[0]), NVME_ADM_GET_FEATURES);
 	assert_int_equal(sq[0].cdw10, NVME_FID_ERR_RECOVERY);
@@ -305,6 +353,189 @@ static void test_get_feature_only_known_features(void **st)
 		assert_int_equal(reg32(0, NVME_REG_DBS), db);
 		assert_int_equal(sq[1].cdw0, 0);
 	}
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* nvme_broker_get_feature stops at the owner's namespace grants, as the
+ * validator judges the same Get Features on the driver's admin queue
+ * (nvme_val_scope). Before, it sent whatever NSID the caller named: the
+ * driver, granted namespace 1 (nvme.ns=1), read namespace 2's Error
+ * Recovery (TLER, DULBE) and LBA Range Type — settings of a namespace it
+ * was never given. Now a namespace-specific feature (NVMe 2.0 §5.27.1,
+ * Figure 317: LBA Range Type, Error Recovery) is read only on a granted
+ * namespace, and a controller-wide one only with NSID 0, FFFFFFFFh or a
+ * granted namespace; the rest is refused before a command is written,
+ * with one line. */
+static void test_get_feature_only_granted_namespaces(void **st)
+{
+	(void)st;
+	struct dma_pool pool;
+	struct nvme_broker *b = bring_up(&pool);
+	struct nvme_sqe *sq =
+	    (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
+	struct nvme_cqe *cq =
+	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+	/* the probe found namespaces 1 and 2; the owner holds 1 */
+	assert_int_equal(nvme_broker_nns(b), 1);
+	assert_int_equal(nvme_broker_ns(b, 0)->nsid, 1);
+	static const struct {
+		uint8_t fid;
+		uint32_t nsid;
+	} refused[] =
+	    {
+		{NVME_FID_ERR_RECOVERY, 2},
+		{NVME_FID_LBA_RANGE, 2},
+		/* every namespace: not all of them are the owner's */
+		{NVME_FID_ERR_RECOVERY, NVME_NSID_ALL},
+		{NVME_FID_ERR_RECOVERY, 0},
+		/* controller-wide, naming a namespace that is not the owner's
+		 */
+		{NVME_FID_VWC, 2},
+		{NVME_FID_ARBITRATION, 3},
+	    },
+	  granted[] = {
+	      {NVME_FID_ERR_RECOVERY, 1}, {NVME_FID_LBA_RANGE, 1},
+	      {NVME_FID_VWC, 0},	  {NVME_FID_VWC, NVME_NSID_ALL},
+	      {NVME_FID_ARBITRATION, 1},
+	  };
+	uint32_t dw0;
+	/* the device would answer: the refusal is the broker's */
+	cq[0] = (struct nvme_cqe){
+	    .dw0 = 0x10000, .sqhd = 1, .cid = NVME_GATE_KCID, .status = 1};
+	for (unsigned k = 0; k < ARRAY_SIZE(refused); k++) {
+		dw0 = 0x5a5a;
+		assert_int_equal(nvme_broker_get_feature(b, refused[k].fid,
+							 refused[k].nsid, &dw0),
+				 -1);
+		assert_int_equal(dw0, 0);
+		assert_int_equal(reg32(0, NVME_REG_DBS), 0);
+		assert_int_equal(sq[0].cdw0, 0);
+		assert_non_null(strstr(shim_last_line, "not granted to owner"));
+	}
+	for (unsigned k = 0; k < ARRAY_SIZE(granted); k++) {
+		cq[k] = (struct nvme_cqe){.dw0 = k,
+					  .sqhd = (uint16_t)(k + 1),
+					  .cid = NVME_GATE_KCID,
+					  .status = 1};
+		assert_int_equal(nvme_broker_get_feature(b, granted[k].fid,
+							 granted[k].nsid, &dw0),
+				 0);
+		assert_int_equal(dw0, k);
+		assert_int_equal(reg32(0, NVME_REG_DBS), k + 1);
+		assert_int_equal(nvme_sqe_opc(&sq[k]), NVME_ADM_GET_FEATURES);
+		assert_int_equal(sq[k].nsid, granted[k].nsid);
+		assert_int_equal(sq[k].cdw10, granted[k].fid);
+	}
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* Asynchronous Event Requests stay on the device until an event comes,
+ * so a driver can keep as many outstanding as the controller's AERL
+ * allows. Before, the driver's 7 AERs on its 8-entry admin queue took
+ * every shadow SQ slot and every admin CQ slot, and the kernel's own
+ * command (nvme_broker_get_feature here) failed unsent for as long as no
+ * event came. Now the driver's admin commands leave one of each for the
+ * kernel's: its 7th AER waits in its ring, the kernel's command goes, and
+ * the waiting AER goes once an answered one makes room. */
+static void test_kcmd_slot_kept_from_aers(void **st)
+{
+	(void)st;
+	struct dma_pool pool;
+	struct nvme_broker *b = bring_up(&pool);
+	struct nvme_sqe *sq =
+	    (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
+	struct nvme_cqe *cq =
+	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+	struct nvme_sqe *drv = (struct nvme_sqe *)pool.va;
+	struct nvme_cqe *drv_cq = (struct nvme_cqe *)(pool.va + PAGE_SIZE);
+	for (uint16_t k = 0; k < 7; k++)
+		drv[k] = (struct nvme_sqe){.cdw0 = NVME_ADM_ASYNC_EVENT |
+						   (uint32_t)k << 16};
+	int taken = nvme_broker_sq_ring(b, 0, 7);
+	uint32_t db = reg32(0, NVME_REG_DBS);
+	/* the kernel's command: the slot kept for it */
+	cq[0] = (struct nvme_cqe){
+	    .dw0 = 1, .sqhd = 7, .cid = NVME_GATE_KCID, .status = 1};
+	uint32_t dw0 = 0;
+	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), 0);
+	assert_int_equal(dw0, 1);
+	assert_int_equal(taken, 6);
+	assert_int_equal(db, 6);
+	assert_int_equal(nvme_sqe_opc(&sq[6]), NVME_ADM_GET_FEATURES);
+	assert_int_equal(reg32(0, NVME_REG_DBS), 7);
+	/* and kept again: the 7th AER still waits */
+	assert_int_equal(nvme_broker_cq_reap(b, 0), 0);
+	assert_int_equal(reg32(0, NVME_REG_DBS), 7);
+	/* an event answers the first AER: the 7th goes */
+	cq[1] = (struct nvme_cqe){.dw0 = 0x10002,
+				  .sqhd = 7,
+				  .cid = nvme_sqe_cid(&sq[0]),
+				  .status = 1};
+	assert_int_equal(nvme_broker_cq_reap(b, 0), 1);
+	assert_int_equal(drv_cq[0].cid, 0);
+	assert_int_equal(drv_cq[0].dw0, 0x10002);
+	assert_int_equal(nvme_sqe_opc(&sq[7]), NVME_ADM_ASYNC_EVENT);
+	assert_int_equal(reg32(0, NVME_REG_DBS), 0); /* tail 8 wraps */
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* A driver stops a controller it never enabled (its attach failed early,
+ * a detach after a reset). Before, the stop put the gate in its stopped
+ * state with no queues, the next nvme_broker_enable was refused with
+ * "unable to accept admin queues (... must be page aligned in owner's
+ * grants)" — untrue of rings that were fine — and every enable after it
+ * the same: the broker was lost to its owner. Now a stop of a broker that
+ * is not enabled is a no-op that says so, and the broker enables; an
+ * enable after a stop that kept the queues for the reap is refused with
+ * its real reason until nvme_broker_reset. */
+static void test_stop_before_enable(void **st)
+{
+	(void)st;
+	live = true;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(&devs[0], 1, &b), 0);
+	assert_int_equal(nvme_broker_stop(b), 0);
+	assert_non_null(strstr(shim_last_line, "not enabled (stopped)"));
+	assert_int_equal(cmd[0] & CMD_MAST, 0);
+	assert_int_equal(nvme_broker_cq_reap(b, 0), -1);
+	assert_int_equal(nvme_broker_sq_ring(b, 0, 1), -1);
+	struct dma_pool pool;
+	assert_int_equal(dma_pool_create(1, 2 * PAGE_SIZE, 0, &pool), 0);
+	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
+	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(cmd[0], CMD_MEM | CMD_MAST);
+	/* stopped with the queues kept: the reap works, a second stop is a
+	 * no-op, and enable wants the reset first */
+	assert_int_equal(nvme_broker_stop(b), 0);
+	assert_int_equal(nvme_broker_cq_reap(b, 0), 0);
+	assert_int_equal(nvme_broker_stop(b), 0);
+	assert_non_null(strstr(shim_last_line, "stopped already"));
+	assert_int_equal(nvme_broker_cq_reap(b, 0), 0);
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+	assert_non_null(strstr(shim_last_line, "nvme_broker_reset first"));
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	/* a DMA fault quarantines the owner after the stop: the second stop
+	 * drops the kept queues, as the first would have */
+	assert_int_equal(nvme_broker_stop(b), 0);
+	assert_int_equal(nvme_broker_cq_reap(b, 0), 0);
+	shim_iommu_owner = 1;
+	shim_iommu_fault();
+	assert_int_equal(nvme_broker_stop(b), 0);
+	assert_int_equal(nvme_broker_cq_reap(b, 0), -1);
+	assert_int_equal(iommu_owner_resume(1), 0);
+	shim_iommu_owner = 0;
+	/* the admin queue keeps a slot for the kernel's command: two
+	 * entries leave the driver none */
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 2), -1);
+	assert_non_null(strstr(shim_last_line, "must be 3.."));
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 3), 0);
 	assert_int_equal(nvme_broker_reset(b), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
@@ -372,8 +603,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_open_own_function_reaches_controller, setup, teardown),
 	    /* last: their broker stays open for the process */
+	    cmocka_unit_test_setup_teardown(test_stop_before_enable, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_get_feature_only_known_features, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_get_feature_only_granted_namespaces, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kcmd_slot_kept_from_aers,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_bare_close_keeps_pages_device_holds, setup, teardown),
 	};

@@ -15,13 +15,18 @@
 uint64_t shim_clock_ns;
 int shim_quiet;
 uint64_t shim_kprintf_calls;
+char shim_last_line[256];
+shim_delay_hook_fn shim_delay_hook;
 
 void kprintf(const char *fmt, ...)
 {
 	shim_kprintf_calls++;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(shim_last_line, sizeof(shim_last_line), fmt, ap);
+	va_end(ap);
 	if (shim_quiet)
 		return;
-	va_list ap;
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -48,6 +53,8 @@ uint64_t time_now_us(void)
 void time_delay_us(uint64_t us)
 {
 	shim_clock_ns += us * 1000;
+	if (shim_delay_hook)
+		shim_delay_hook();
 }
 uint64_t time_tsc(void)
 {

@@ -6,6 +6,12 @@
 extern uint64_t shim_clock_ns; /* the virtual clock */
 extern int shim_quiet;	       /* nonzero: kprintf prints nothing (fuzzers) */
 extern uint64_t shim_kprintf_calls; /* every kprintf, printed or quiet */
+/* the last kprintf's text (cut at 255 bytes), printed or quiet */
+extern char shim_last_line[256];
+/* called from time_delay_us after the clock moved: a device model that
+ * answers while the code under test waits for it */
+typedef void (*shim_delay_hook_fn)(void);
+extern shim_delay_hook_fn shim_delay_hook;
 
 /* pages.c: told of [pa, pa + len) just before page_free gives it back —
  * a revoked DMA pool, freed kernel memory. A device model registers here

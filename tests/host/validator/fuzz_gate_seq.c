@@ -59,6 +59,9 @@
  *    the live queue rings name; the shadow memory charged to the owner
  *    equals what the gate holds plus what the env withheld (its charge
  *    follows the pages, which never come back);
+ *  - a kernel command finds a slot on the live admin queue whatever the
+ *    driver keeps outstanding there (AERs the device holds for good), as
+ *    long as the device reports its SQ head truly (no forged completion);
  *  - no more than size-1 commands outstanding on an SQ, nor toward a CQ,
  *    counted on the device's side; once the drain has reaped a shadow CQ
  *    empty, the gate counts no stale completion in it;
@@ -1325,6 +1328,14 @@ static void kcmd_submit(uint8_t cns, uint8_t nsid)
 	after(0, 0);
 	if (r == 0 && stopped)
 		die("the stopped gate took a kernel command", cns, nsid);
+	/* the driver's admin commands leave the kernel's one a shadow SQ
+	 * slot and an admin CQ slot (gate_kcmd_keep): whatever the driver
+	 * keeps outstanding, a device that reports its SQ head as it is
+	 * never sees the kernel's command refused */
+	if (r != 0 && !stopped && !dev_extra && !dev_lied &&
+	    g.sq[0].state == NVME_GQ_LIVE)
+		die("a kernel command found no slot on the live admin queue",
+		    g.sq[0].sh_tail, g.cq[0].inflight);
 	if (r == 0)
 		kbusy = true;
 }
