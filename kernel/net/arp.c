@@ -304,6 +304,14 @@ void arp_input(const struct eth_view *eth)
 		arp_defend(&a);
 		return;
 	}
+	/* a target protocol address that is multicast or loopback is no
+	 * question any host asks of the link: Linux's arp_process drops the
+	 * packet before its cache sees it, so it refreshes no entry here
+	 * either */
+	if ((a.tpa >> 28) == 0xe || (a.tpa >> 24) == 127) {
+		net_if.c.arp_drops++;
+		return;
+	}
 	/* RFC 826 "packet reception": merge, then add if we are the target */
 	bool for_us = a.tpa == net_if.ip;
 	arp_update(a.spa, a.sha, for_us);

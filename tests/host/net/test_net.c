@@ -339,6 +339,46 @@ static void test_arp_bad_sender_address_refused(void **state)
 	assert_int_equal(net_counters()->arp_bad_sender, bs + n);
 }
 
+/* the MAC an echo reply to src goes to; NULL when none left */
+static const uint8_t *echo_reply_mac(uint32_t src)
+{
+	struct ipv4_view ip;
+	ping_from(src, 1);
+	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	return r ? r->b : NULL;
+}
+
+/* an ARP packet whose target protocol address is multicast or loopback
+ * (Linux's arp_process drops it first thing) refreshes no entry: the
+ * gateway's MAC stays. One to another unicast target still moves it
+ * (RFC 826's merge), so the refusal is what kept it */
+static void test_arp_group_or_loopback_target_refused(void **state)
+{
+	(void)state;
+	const uint8_t evil[6] = {0x02, 0xee, 0, 0, 0, 1};
+	const uint32_t tpas[] = {0xe0000001u, 0xe00000fbu, 0xefffffffu,
+				 0x7f000001u, 0x7fffffffu};
+	uint8_t f[64];
+	uint64_t drops = net_counters()->arp_drops;
+	for (unsigned i = 0; i < ARRAY_SIZE(tpas); i++) {
+		build_arp(f, ARP_OP_REQUEST, evil, PEER_IP, NULL, tpas[i]);
+		inject(f, 60);
+		build_arp(f, ARP_OP_REPLY, evil, PEER_IP, stack_mac, tpas[i]);
+		inject(f, 60);
+		assert_null(fake_pop());
+		const uint8_t *m = echo_reply_mac(PEER_IP);
+		if (!m || memcmp(m, peer_mac, 6))
+			fail_msg("target %08x moved the gateway", tpas[i]);
+	}
+	assert_int_equal(net_counters()->arp_drops,
+			 drops + 2 * ARRAY_SIZE(tpas));
+	build_arp(f, ARP_OP_REQUEST, evil, PEER_IP, NULL, 0x0a000299u);
+	inject(f, 60);
+	const uint8_t *m = echo_reply_mac(PEER_IP);
+	assert_non_null(m);
+	assert_memory_equal(m, evil, 6);
+}
+
 /* ---- ICMP -----------------------------------------------------------------
  */
 
@@ -4154,6 +4194,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_resolve_pending,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_group_or_loopback_target_refused, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_icmp_echo, fake_cm_setup,
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_udp_port_unreachable,
