@@ -13,6 +13,7 @@
 #include "kernel/lib/status.h"
 #include "kernel/net/arp.h"
 #include "kernel/net/http.h"
+#include "kernel/net/ip.h"
 #include "kernel/net/ipfrag.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
@@ -462,6 +463,72 @@ static void test_udp_port_unreachable(void **state)
 	memset(f, 0xff, 6);
 	inject(f, n);
 	assert_null(fake_pop());
+}
+
+/* a UDP datagram from PEER_IP to a port nothing is bound to */
+static void udp_to_closed_port(void)
+{
+	uint8_t u[12] = {0};
+	wr16(u, 5353);
+	wr16(u + 2, 9999);
+	wr16(u + 4, 12); /* checksum 0: none */
+	uint8_t f[128];
+	inject(f, build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_UDP, u, 12));
+}
+
+/* port unreachables sent since the transmit log was last emptied */
+static unsigned unreach_sent(void)
+{
+	struct ipv4_view ip;
+	unsigned n = 0;
+	while (pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip)) {
+		assert_int_equal(ip.payload[0], ICMP_DEST_UNREACH);
+		n++;
+	}
+	return n;
+}
+
+/* RFC 1812 §4.3.2.8 (RFC 1122 §3.2.2 allows it of a host): ICMP errors
+ * are rate-limited by a token bucket (Linux's icmp_global_allow): a
+ * burst of datagrams at one instant gets ICMP_ERR_BURST errors, the rest
+ * counted in icmp_errors_limited; one token later one more goes, and
+ * after a full refill a whole burst again. Echo replies are not limited */
+static void test_icmp_rfc1812_s4_3_2_8_errors_rate_limited(void **state)
+{
+	(void)state;
+	const struct net_counters *k = net_counters();
+	uint64_t lim = k->icmp_errors_limited;
+	for (unsigned i = 0; i < 3 * ICMP_ERR_BURST; i++)
+		udp_to_closed_port();
+	assert_int_equal(unreach_sent(), ICMP_ERR_BURST);
+	assert_int_equal(k->icmp_errors_limited, lim + 2 * ICMP_ERR_BURST);
+	/* the bucket is empty: an echo request is still answered */
+	struct ipv4_view ip;
+	ping_from(PEER_IP, 1);
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+	assert_int_equal(ip.payload[0], ICMP_ECHO_REPLY);
+	/* a quarter of a token's time: still nothing (the shim's clock
+	 * moves 100 ns a reading, so the burst itself took a few tens of
+	 * microseconds: the steps leave room for that) */
+	advance_us(ICMP_ERR_COST_US / 4);
+	fake_clear();
+	udp_to_closed_port();
+	assert_int_equal(unreach_sent(), 0);
+	/* the rest of the token: one, and only one */
+	advance_us(ICMP_ERR_COST_US * 3 / 4);
+	fake_clear();
+	udp_to_closed_port();
+	udp_to_closed_port();
+	assert_int_equal(unreach_sent(), 1);
+	/* a long silence refills the bucket, never past its burst */
+	advance_us(60ull * 1000000);
+	fake_clear();
+	for (unsigned i = 0; i < 2 * ICMP_ERR_BURST; i++)
+		udp_to_closed_port();
+	assert_int_equal(unreach_sent(), ICMP_ERR_BURST);
+	assert_int_equal(k->icmp_errors_limited,
+			 lim + 2 * ICMP_ERR_BURST + 2 + ICMP_ERR_BURST);
+	assert_int_equal(k->icmp_unreach_sent, 2 * ICMP_ERR_BURST + 1);
 }
 
 /* RFC 1122 §3.2.2: no ICMP error for a datagram whose source is not one
@@ -4203,6 +4270,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_icmp_rfc1122_s3_2_2_no_error_to_non_host, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_icmp_rfc1812_s4_3_2_8_errors_rate_limited, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_reassembly_rfc791_rfc5722,
 					    fake_cm_setup, fake_cm_teardown),
