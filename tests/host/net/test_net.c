@@ -4084,6 +4084,74 @@ static void test_http_slab_wait_is_503(void **state)
 		peer_abort(&p[i]);
 }
 
+/* a client pipelines a response that fills the transmit ring and a
+ * second request, then stops reading (window zero, no ACKs) for wait_us;
+ * then it reads everything. The statuses it got, in order, into st[]
+ * (0 after the last); whether the connection ended with a FIN */
+static bool pipelined_stalled_reader(uint16_t sport, uint64_t wait_us,
+				     int st[4])
+{
+	struct peer p;
+	peer_open(&p, sport);
+	/* the first response leaves a few hundred bytes of the ring free:
+	 * room for an error response, not for another request's answer */
+	const char *req = "GET /api/blob?size=130400 HTTP/1.1\r\nHost: x\r\n"
+			  "\r\nGET /api/blob?size=10 HTTP/1.1\r\nHost: x\r\n"
+			  "\r\n";
+	p.win = 0;
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	for (uint64_t t = 0; t < wait_us; t += 100000) {
+		advance_us(100000);
+		peer_pump(&p);
+	}
+	assert_false(p.got_rst);
+	p.win = 65535;
+	p.auto_ack = true;
+	peer_ack(&p);
+	char hdr[1024], body[64];
+	size_t blen;
+	unsigned n = 0;
+	for (int i = 0; i < 20000 && n < 3 && !p.got_rst; i++) {
+		peer_pump(&p);
+		int s = peer_http_response(&p, hdr, sizeof(hdr), body,
+					   sizeof(body), &blen);
+		if (s)
+			st[n++] = s;
+		else if (p.got_fin)
+			break;
+		else
+			advance_us(1000);
+	}
+	assert_false(p.got_rst);
+	st[n] = 0;
+	bool fin = p.got_fin;
+	peer_abort(&p);
+	return fin;
+}
+
+/* a complete pipelined request that waits for send space waits on the
+ * client reading, not sending: the header timeout (RFC 9110 §15.5.9's
+ * 408: no complete request in time) does not run meanwhile. A client
+ * that reads again after 15 s gets both answers; one silent for longer
+ * than the idle timeout gets the connection closed after the responses
+ * it was sent, its pipelined request unanswered (RFC 9112 §9.3.2: a
+ * client retries it), never a status for it */
+static void test_http_pipelined_wait_for_send_space(void **state)
+{
+	(void)state;
+	int st[4];
+	bool fin = pipelined_stalled_reader(43300, 15ull * 1000000, st);
+	assert_int_equal(st[0], 200);
+	assert_int_equal(st[1], 200);
+	assert_int_equal(st[2], 0);
+	assert_false(fin);
+	fin = pipelined_stalled_reader(43301, 35ull * 1000000, st);
+	assert_int_equal(st[0], 200);
+	assert_int_equal(st[1], 0);
+	assert_true(fin);
+}
+
 static void test_http_big_response_streams(void **state)
 {
 	(void)state;
@@ -4446,6 +4514,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_rfc791_s3_2_mtu_below_68_refused, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_pipelined_wait_for_send_space, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slab_wait_is_503,
 					    fake_cm_setup, fake_cm_teardown),
