@@ -66,6 +66,9 @@ static const struct frame *pop_proto(uint16_t type, uint8_t proto,
 	return NULL;
 }
 
+/* 198.51.100.n (RFC 5737): hosts off the /24, reached through PEER_IP */
+#define HOST_IP(n) (0xc6336400u + (uint32_t)(n))
+
 /* ---- ARP ------------------------------------------------------------------
  */
 
@@ -378,6 +381,41 @@ static void test_arp_group_or_loopback_target_refused(void **state)
 	const uint8_t *m = echo_reply_mac(PEER_IP);
 	assert_non_null(m);
 	assert_memory_equal(m, evil, 6);
+}
+
+/* echo requests from more spoofed on-link sources than the cache holds,
+ * none of which answers ARP, each answered (so each one asked for): the
+ * gateway's entry is never the one given up, so an off-link host is
+ * still answered at once, straight to the gateway's MAC; and a flood
+ * that holds every other slot pending makes room for a new neighbour by
+ * giving up the pending entry that waited longest */
+static void test_arp_gateway_kept_under_spoofed_flood(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < 3 * ARP_MAX; i++) {
+		ping_from(0x0a000264u + i, 1);
+		advance_us(10000);
+	}
+	fake_clear();
+	const uint8_t *m = echo_reply_mac(HOST_IP(7));
+	if (!m)
+		fail_msg("no reply to an off-link host: the gateway's entry "
+			 "was given up");
+	assert_memory_equal(m, peer_mac, 6);
+	/* a new on-link neighbour is still asked for */
+	fake_clear();
+	ping_from(0x0a000209u, 1);
+	const struct frame *r = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	assert_non_null(r);
+	struct arp_view a;
+	assert_int_equal(arp_parse(r->b + 14, r->len - 14, &a), 0);
+	assert_int_equal(a.tpa, 0x0a000209u);
+	arp_answer(0x0a000209u, 9);
+	const uint8_t m9[6] = {2, 0, 0, 0, 0, 9};
+	struct ipv4_view ip;
+	r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(r);
+	assert_memory_equal(r->b, m9, 6);
 }
 
 /* ---- ICMP -----------------------------------------------------------------
@@ -1686,9 +1724,6 @@ static void peer_open(struct peer *p, uint16_t sport)
 	peer_init(p, sport);
 	assert_true(peer_connect(p));
 }
-
-/* 198.51.100.n (RFC 5737): hosts off the /24, reached through PEER_IP */
-#define HOST_IP(n) (0xc6336400u + (uint32_t)(n))
 
 /* a client at address ip */
 static void peer_init_at(struct peer *p, uint32_t ip, uint16_t sport)
@@ -4331,6 +4366,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_arp_group_or_loopback_target_refused, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_gateway_kept_under_spoofed_flood, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_icmp_echo, fake_cm_setup,
 					    fake_cm_teardown),
