@@ -864,6 +864,23 @@ static void test_ipv4_reassembly_rfc791_rfc5722(void **state)
 	assert_null(ipfrag_check());
 }
 
+/* RFC 2131 §2 table 1: the transaction id is a random number. Two
+ * stacks with one MAC started at the same instant of the clock pick
+ * different ones (made of the clock and the MAC, they were the same: a
+ * guessable id lets a forged NAK end a lease) */
+static void test_dhcp_rfc2131_xid_random(void **state)
+{
+	(void)state;
+	uint64_t t = shim_clock_ns;
+	uint32_t xid[2], req;
+	for (unsigned i = 0; i < 2; i++) {
+		shim_clock_ns = t;
+		fake_setup(true);
+		assert_int_equal(dhcp_sent(&xid[i], &req), DHCPDISCOVER);
+	}
+	assert_int_not_equal(xid[0], xid[1]);
+}
+
 static void test_dhcp_exchange(void **state)
 {
 	(void)state;
@@ -4386,6 +4403,8 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_exchange, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_xid_random,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_lease_end,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_rebinding,
