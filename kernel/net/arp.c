@@ -155,17 +155,40 @@ static struct arp_entry *arp_lookup(uint32_t ip)
 	return NULL;
 }
 
-/* a free slot, else the resolved entry closest to expiry */
+static void arp_pend_drop(uint32_t hop)
+{
+	for (unsigned i = 0; pendq && i < ARP_PENDQ; i++)
+		if (pendq[i].hop == hop) {
+			pendq[i].hop = 0;
+			net_if.c.arp_drops++;
+		}
+}
+
+/* a free slot, else the resolved entry closest to expiry, else the
+ * pending one that has waited longest (its queued frames dropped); never
+ * the gateway's: every off-link packet needs it, and echo requests or
+ * SYNs from spoofed on-link sources, each answered, would otherwise push
+ * it out and then hold every slot pending, each for ARP_TRIES seconds */
 static struct arp_entry *arp_slot(void)
 {
-	struct arp_entry *best = NULL;
+	struct arp_entry *best = NULL, *pend = NULL;
 	for (unsigned i = 0; i < ARP_MAX; i++) {
 		struct arp_entry *e = &arp[i];
 		if (e->state == ARP_FREE)
 			return e;
+		if (net_if.gw && e->ip == net_if.gw)
+			continue;
 		if (e->state == ARP_RESOLVED &&
 		    (!best || e->deadline < best->deadline))
 			best = e;
+		if (e->state == ARP_PENDING &&
+		    (!pend || e->tries > pend->tries ||
+		     (e->tries == pend->tries && e->deadline < pend->deadline)))
+			pend = e;
+	}
+	if (!best && pend) {
+		arp_pend_drop(pend->ip);
+		best = pend;
 	}
 	return best;
 }
@@ -202,15 +225,6 @@ static void arp_update(uint32_t ip, const uint8_t *mac, bool create)
 		eth_send(first->frame, mac, ETHERTYPE_IPV4,
 			 first->len - ETH_HLEN);
 	}
-}
-
-static void arp_pend_drop(uint32_t hop)
-{
-	for (unsigned i = 0; pendq && i < ARP_PENDQ; i++)
-		if (pendq[i].hop == hop) {
-			pendq[i].hop = 0;
-			net_if.c.arp_drops++;
-		}
 }
 
 static void arp_pend_add(uint32_t hop, const uint8_t *frame, size_t len)
@@ -302,6 +316,14 @@ void arp_input(const struct eth_view *eth)
 	 * into the cache, and is not answered */
 	if (a.spa == net_if.ip) {
 		arp_defend(&a);
+		return;
+	}
+	/* a target protocol address that is multicast or loopback is no
+	 * question any host asks of the link: Linux's arp_process drops the
+	 * packet before its cache sees it, so it refreshes no entry here
+	 * either */
+	if ((a.tpa >> 28) == 0xe || (a.tpa >> 24) == 127) {
+		net_if.c.arp_drops++;
 		return;
 	}
 	/* RFC 826 "packet reception": merge, then add if we are the target */

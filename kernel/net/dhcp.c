@@ -18,6 +18,7 @@
  * of its own. With a static fallback configured (ip=), two unanswered
  * rounds switch to it. */
 #include "kernel/net/dhcp.h"
+#include "kernel/lib/random.h"
 #include "kernel/net/arp.h"
 #include "kernel/net/ip.h"
 
@@ -104,9 +105,13 @@ static bool dhcp_bound_addr(void)
 	return dhcp.state == DHCP_RENEWING || dhcp.state == DHCP_REBINDING;
 }
 
-static void dhcp_new_xid(uint64_t now)
+/* RFC 2131 §2 table 1: "a random number chosen by the client". One made
+ * of the clock and the MAC could be guessed, and a forged NAK or ACK with
+ * it (a renewal's answer comes unicast, from off the link too) takes the
+ * address away or moves it */
+static void dhcp_new_xid(void)
 {
-	dhcp.xid = (uint32_t)(now * 2654435761u) ^ rd32(net_if.nic->mac + 2);
+	dhcp.xid = (uint32_t)random_u64();
 }
 
 static void dhcp_send(uint8_t type)
@@ -197,7 +202,7 @@ static void dhcp_lease_from(uint64_t from, uint32_t lease)
 static void dhcp_discover(uint64_t now)
 {
 	dhcp.state = DHCP_SELECTING;
-	dhcp_new_xid(now);
+	dhcp_new_xid();
 	dhcp.retry_us = DHCP_RETRY_FIRST_US;
 	dhcp_send(DHCPDISCOVER);
 	dhcp_arm(now);
@@ -513,7 +518,7 @@ void dhcp_tick(uint64_t now)
 		break;
 	case DHCP_BOUND:
 		dhcp.state = DHCP_RENEWING;
-		dhcp_new_xid(now);
+		dhcp_new_xid();
 		dhcp.retry_us = DHCP_RETRY_FIRST_US;
 		dhcp_send(DHCPREQUEST);
 		dhcp_arm(now);
@@ -523,7 +528,7 @@ void dhcp_tick(uint64_t now)
 		if (dhcp.state == DHCP_RENEWING && now >= dhcp.t2) {
 			/* the server is gone: ask any server (broadcast) */
 			dhcp.state = DHCP_REBINDING;
-			dhcp_new_xid(now);
+			dhcp_new_xid();
 			dhcp.retry_us = DHCP_RETRY_FIRST_US;
 		}
 		dhcp_send(DHCPREQUEST);

@@ -343,11 +343,18 @@ static void http_run_once(struct tcp_conn *c)
 			}
 			return;
 		}
-		if (!h->req_start)
-			h->req_start = net_now_us();
-		/* room for any header: the rest waits for acknowledgements */
+		/* room for any header: the rest waits for acknowledgements.
+		 * That wait is on the client reading its responses, not
+		 * sending its request: the header timer (408) starts after
+		 * it. Until then the idle timeout applies, counted from the
+		 * last response queued: a client that has not taken the
+		 * responses by then has its connection closed after them,
+		 * the waiting request unanswered (RFC 9112 §9.3.2: it
+		 * retries it) */
 		if (tcp_tx_space(c) < 1024)
 			return;
+		if (!h->req_start)
+			h->req_start = net_now_us();
 		if (!handle_request(c, h))
 			return;
 	}

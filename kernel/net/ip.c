@@ -13,11 +13,18 @@ struct udp_binding {
 
 static struct udp_binding udp[IP_UDP_BINDINGS];
 static struct ip_proto protos[IP_PROTOS];
+/* the ICMP error token bucket: credit in microseconds of the refill
+ * clock, at most ICMP_ERR_BURST errors' worth, as of `at` */
+static struct {
+	uint64_t credit_us, at;
+} icmp_err;
 
 void ip_reset(void)
 {
 	memset(udp, 0, sizeof(udp));
 	memset(protos, 0, sizeof(protos));
+	icmp_err.credit_us = (uint64_t)ICMP_ERR_BURST * ICMP_ERR_COST_US;
+	icmp_err.at = net_now_us();
 }
 
 int ip_register(const struct ip_proto *p)
@@ -169,6 +176,24 @@ static void icmp_input(const struct ipv4_view *ip)
 	}
 }
 
+/* RFC 1812 §4.3.2.8 (and RFC 1122 §3.2.2, which lets a host do the same):
+ * ICMP errors are rate-limited, a token bucket over the whole interface
+ * as Linux's icmp_global_allow: ICMP_ERR_BURST at once, then one per
+ * ICMP_ERR_COST_US. Each one refused is counted in icmp_errors_limited */
+static bool icmp_error_allowed(void)
+{
+	uint64_t now = net_now_us();
+	uint64_t cap = (uint64_t)ICMP_ERR_BURST * ICMP_ERR_COST_US;
+	icmp_err.credit_us = MIN(cap, icmp_err.credit_us + (now - icmp_err.at));
+	icmp_err.at = now;
+	if (icmp_err.credit_us < ICMP_ERR_COST_US) {
+		net_if.c.icmp_errors_limited++;
+		return false;
+	}
+	icmp_err.credit_us -= ICMP_ERR_COST_US;
+	return true;
+}
+
 /* RFC 792 / RFC 1122 §3.2.2.1: destination unreachable, code 3 (port),
  * quoting the IP header and the first 8 bytes of the datagram. Never for
  * a broadcast, IP or link-layer, nor to a source that is not one host
@@ -176,7 +201,8 @@ static void icmp_input(const struct ipv4_view *ip)
 static void icmp_port_unreachable(const struct ipv4_view *ip, bool l2_bcast)
 {
 	if (ip_is_broadcast(ip->dst) || l2_bcast || !ip->src ||
-	    (ip->src >> 28) == 0xf || !net_if.configured || !ip->hdr)
+	    (ip->src >> 28) == 0xf || !net_if.configured || !ip->hdr ||
+	    !icmp_error_allowed())
 		return;
 	size_t quote = ip->hlen + MIN(ip->len, (size_t)8);
 	uint8_t *f = net_if.tx;

@@ -9,6 +9,10 @@
 
 #define IP_UDP_BINDINGS 4 /* UDP ports bound at once */
 #define IP_PROTOS	2 /* transport protocols registered beside ICMP, UDP */
+/* ICMP errors: a burst of ICMP_ERR_BURST, then one per ICMP_ERR_COST_US
+ * (1000 a second): Linux's icmp_msgs_burst and icmp_msgs_per_sec */
+#define ICMP_ERR_BURST	 50
+#define ICMP_ERR_COST_US 1000
 
 struct ip_proto {
 	uint8_t proto; /* 0: free slot */

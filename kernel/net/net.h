@@ -50,6 +50,7 @@ struct net_counters {
 	    ip_reass_timeouts, ip_reass_evicted, ip_not_for_us;
 	uint64_t ip_proto_unknown;
 	uint64_t icmp_echo_replies, icmp_bad, icmp_unreach_sent;
+	uint64_t icmp_errors_limited;
 	uint64_t udp_rx, udp_bad, udp_no_port;
 	uint64_t dhcp_sent, dhcp_rx, dhcp_bad;
 	uint64_t tcp_rx, tcp_bad, tcp_csum_bad, tcp_tx, tcp_rst_sent;

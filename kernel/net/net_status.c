@@ -58,6 +58,7 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(icmp_echo_replies);
 	C(icmp_bad);
 	C(icmp_unreach_sent);
+	C(icmp_errors_limited);
 	C(udp_rx);
 	C(udp_bad);
 	C(udp_no_port);

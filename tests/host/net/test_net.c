@@ -13,6 +13,7 @@
 #include "kernel/lib/status.h"
 #include "kernel/net/arp.h"
 #include "kernel/net/http.h"
+#include "kernel/net/ip.h"
 #include "kernel/net/ipfrag.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
@@ -64,6 +65,9 @@ static const struct frame *pop_proto(uint16_t type, uint8_t proto,
 	}
 	return NULL;
 }
+
+/* 198.51.100.n (RFC 5737): hosts off the /24, reached through PEER_IP */
+#define HOST_IP(n) (0xc6336400u + (uint32_t)(n))
 
 /* ---- ARP ------------------------------------------------------------------
  */
@@ -339,6 +343,81 @@ static void test_arp_bad_sender_address_refused(void **state)
 	assert_int_equal(net_counters()->arp_bad_sender, bs + n);
 }
 
+/* the MAC an echo reply to src goes to; NULL when none left */
+static const uint8_t *echo_reply_mac(uint32_t src)
+{
+	struct ipv4_view ip;
+	ping_from(src, 1);
+	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	return r ? r->b : NULL;
+}
+
+/* an ARP packet whose target protocol address is multicast or loopback
+ * (Linux's arp_process drops it first thing) refreshes no entry: the
+ * gateway's MAC stays. One to another unicast target still moves it
+ * (RFC 826's merge), so the refusal is what kept it */
+static void test_arp_group_or_loopback_target_refused(void **state)
+{
+	(void)state;
+	const uint8_t evil[6] = {0x02, 0xee, 0, 0, 0, 1};
+	const uint32_t tpas[] = {0xe0000001u, 0xe00000fbu, 0xefffffffu,
+				 0x7f000001u, 0x7fffffffu};
+	uint8_t f[64];
+	uint64_t drops = net_counters()->arp_drops;
+	for (unsigned i = 0; i < ARRAY_SIZE(tpas); i++) {
+		build_arp(f, ARP_OP_REQUEST, evil, PEER_IP, NULL, tpas[i]);
+		inject(f, 60);
+		build_arp(f, ARP_OP_REPLY, evil, PEER_IP, stack_mac, tpas[i]);
+		inject(f, 60);
+		assert_null(fake_pop());
+		const uint8_t *m = echo_reply_mac(PEER_IP);
+		if (!m || memcmp(m, peer_mac, 6))
+			fail_msg("target %08x moved the gateway", tpas[i]);
+	}
+	assert_int_equal(net_counters()->arp_drops,
+			 drops + 2 * ARRAY_SIZE(tpas));
+	build_arp(f, ARP_OP_REQUEST, evil, PEER_IP, NULL, 0x0a000299u);
+	inject(f, 60);
+	const uint8_t *m = echo_reply_mac(PEER_IP);
+	assert_non_null(m);
+	assert_memory_equal(m, evil, 6);
+}
+
+/* echo requests from more spoofed on-link sources than the cache holds,
+ * none of which answers ARP, each answered (so each one asked for): the
+ * gateway's entry is never the one given up, so an off-link host is
+ * still answered at once, straight to the gateway's MAC; and a flood
+ * that holds every other slot pending makes room for a new neighbour by
+ * giving up the pending entry that waited longest */
+static void test_arp_gateway_kept_under_spoofed_flood(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < 3 * ARP_MAX; i++) {
+		ping_from(0x0a000264u + i, 1);
+		advance_us(10000);
+	}
+	fake_clear();
+	const uint8_t *m = echo_reply_mac(HOST_IP(7));
+	if (!m)
+		fail_msg("no reply to an off-link host: the gateway's entry "
+			 "was given up");
+	assert_memory_equal(m, peer_mac, 6);
+	/* a new on-link neighbour is still asked for */
+	fake_clear();
+	ping_from(0x0a000209u, 1);
+	const struct frame *r = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	assert_non_null(r);
+	struct arp_view a;
+	assert_int_equal(arp_parse(r->b + 14, r->len - 14, &a), 0);
+	assert_int_equal(a.tpa, 0x0a000209u);
+	arp_answer(0x0a000209u, 9);
+	const uint8_t m9[6] = {2, 0, 0, 0, 0, 9};
+	struct ipv4_view ip;
+	r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(r);
+	assert_memory_equal(r->b, m9, 6);
+}
+
 /* ---- ICMP -----------------------------------------------------------------
  */
 
@@ -422,6 +501,72 @@ static void test_udp_port_unreachable(void **state)
 	memset(f, 0xff, 6);
 	inject(f, n);
 	assert_null(fake_pop());
+}
+
+/* a UDP datagram from PEER_IP to a port nothing is bound to */
+static void udp_to_closed_port(void)
+{
+	uint8_t u[12] = {0};
+	wr16(u, 5353);
+	wr16(u + 2, 9999);
+	wr16(u + 4, 12); /* checksum 0: none */
+	uint8_t f[128];
+	inject(f, build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_UDP, u, 12));
+}
+
+/* port unreachables sent since the transmit log was last emptied */
+static unsigned unreach_sent(void)
+{
+	struct ipv4_view ip;
+	unsigned n = 0;
+	while (pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip)) {
+		assert_int_equal(ip.payload[0], ICMP_DEST_UNREACH);
+		n++;
+	}
+	return n;
+}
+
+/* RFC 1812 §4.3.2.8 (RFC 1122 §3.2.2 allows it of a host): ICMP errors
+ * are rate-limited by a token bucket (Linux's icmp_global_allow): a
+ * burst of datagrams at one instant gets ICMP_ERR_BURST errors, the rest
+ * counted in icmp_errors_limited; one token later one more goes, and
+ * after a full refill a whole burst again. Echo replies are not limited */
+static void test_icmp_rfc1812_s4_3_2_8_errors_rate_limited(void **state)
+{
+	(void)state;
+	const struct net_counters *k = net_counters();
+	uint64_t lim = k->icmp_errors_limited;
+	for (unsigned i = 0; i < 3 * ICMP_ERR_BURST; i++)
+		udp_to_closed_port();
+	assert_int_equal(unreach_sent(), ICMP_ERR_BURST);
+	assert_int_equal(k->icmp_errors_limited, lim + 2 * ICMP_ERR_BURST);
+	/* the bucket is empty: an echo request is still answered */
+	struct ipv4_view ip;
+	ping_from(PEER_IP, 1);
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+	assert_int_equal(ip.payload[0], ICMP_ECHO_REPLY);
+	/* a quarter of a token's time: still nothing (the shim's clock
+	 * moves 100 ns a reading, so the burst itself took a few tens of
+	 * microseconds: the steps leave room for that) */
+	advance_us(ICMP_ERR_COST_US / 4);
+	fake_clear();
+	udp_to_closed_port();
+	assert_int_equal(unreach_sent(), 0);
+	/* the rest of the token: one, and only one */
+	advance_us(ICMP_ERR_COST_US * 3 / 4);
+	fake_clear();
+	udp_to_closed_port();
+	udp_to_closed_port();
+	assert_int_equal(unreach_sent(), 1);
+	/* a long silence refills the bucket, never past its burst */
+	advance_us(60ull * 1000000);
+	fake_clear();
+	for (unsigned i = 0; i < 2 * ICMP_ERR_BURST; i++)
+		udp_to_closed_port();
+	assert_int_equal(unreach_sent(), ICMP_ERR_BURST);
+	assert_int_equal(k->icmp_errors_limited,
+			 lim + 2 * ICMP_ERR_BURST + 2 + ICMP_ERR_BURST);
+	assert_int_equal(k->icmp_unreach_sent, 2 * ICMP_ERR_BURST + 1);
 }
 
 /* RFC 1122 §3.2.2: no ICMP error for a datagram whose source is not one
@@ -717,6 +862,23 @@ static void test_ipv4_reassembly_rfc791_rfc5722(void **state)
 	}
 	assert_true(net_counters()->ip_reass_evicted >= 2);
 	assert_null(ipfrag_check());
+}
+
+/* RFC 2131 §2 table 1: the transaction id is a random number. Two
+ * stacks with one MAC started at the same instant of the clock pick
+ * different ones (made of the clock and the MAC, they were the same: a
+ * guessable id lets a forged NAK end a lease) */
+static void test_dhcp_rfc2131_xid_random(void **state)
+{
+	(void)state;
+	uint64_t t = shim_clock_ns;
+	uint32_t xid[2], req;
+	for (unsigned i = 0; i < 2; i++) {
+		shim_clock_ns = t;
+		fake_setup(true);
+		assert_int_equal(dhcp_sent(&xid[i], &req), DHCPDISCOVER);
+	}
+	assert_int_not_equal(xid[0], xid[1]);
 }
 
 static void test_dhcp_exchange(void **state)
@@ -1579,9 +1741,6 @@ static void peer_open(struct peer *p, uint16_t sport)
 	peer_init(p, sport);
 	assert_true(peer_connect(p));
 }
-
-/* 198.51.100.n (RFC 5737): hosts off the /24, reached through PEER_IP */
-#define HOST_IP(n) (0xc6336400u + (uint32_t)(n))
 
 /* a client at address ip */
 static void peer_init_at(struct peer *p, uint32_t ip, uint16_t sport)
@@ -3977,6 +4136,74 @@ static void test_http_slab_wait_is_503(void **state)
 		peer_abort(&p[i]);
 }
 
+/* a client pipelines a response that fills the transmit ring and a
+ * second request, then stops reading (window zero, no ACKs) for wait_us;
+ * then it reads everything. The statuses it got, in order, into st[]
+ * (0 after the last); whether the connection ended with a FIN */
+static bool pipelined_stalled_reader(uint16_t sport, uint64_t wait_us,
+				     int st[4])
+{
+	struct peer p;
+	peer_open(&p, sport);
+	/* the first response leaves a few hundred bytes of the ring free:
+	 * room for an error response, not for another request's answer */
+	const char *req = "GET /api/blob?size=130400 HTTP/1.1\r\nHost: x\r\n"
+			  "\r\nGET /api/blob?size=10 HTTP/1.1\r\nHost: x\r\n"
+			  "\r\n";
+	p.win = 0;
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	for (uint64_t t = 0; t < wait_us; t += 100000) {
+		advance_us(100000);
+		peer_pump(&p);
+	}
+	assert_false(p.got_rst);
+	p.win = 65535;
+	p.auto_ack = true;
+	peer_ack(&p);
+	char hdr[1024], body[64];
+	size_t blen;
+	unsigned n = 0;
+	for (int i = 0; i < 20000 && n < 3 && !p.got_rst; i++) {
+		peer_pump(&p);
+		int s = peer_http_response(&p, hdr, sizeof(hdr), body,
+					   sizeof(body), &blen);
+		if (s)
+			st[n++] = s;
+		else if (p.got_fin)
+			break;
+		else
+			advance_us(1000);
+	}
+	assert_false(p.got_rst);
+	st[n] = 0;
+	bool fin = p.got_fin;
+	peer_abort(&p);
+	return fin;
+}
+
+/* a complete pipelined request that waits for send space waits on the
+ * client reading, not sending: the header timeout (RFC 9110 §15.5.9's
+ * 408: no complete request in time) does not run meanwhile. A client
+ * that reads again after 15 s gets both answers; one silent for longer
+ * than the idle timeout gets the connection closed after the responses
+ * it was sent, its pipelined request unanswered (RFC 9112 §9.3.2: a
+ * client retries it), never a status for it */
+static void test_http_pipelined_wait_for_send_space(void **state)
+{
+	(void)state;
+	int st[4];
+	bool fin = pipelined_stalled_reader(43300, 15ull * 1000000, st);
+	assert_int_equal(st[0], 200);
+	assert_int_equal(st[1], 200);
+	assert_int_equal(st[2], 0);
+	assert_false(fin);
+	fin = pipelined_stalled_reader(43301, 35ull * 1000000, st);
+	assert_int_equal(st[0], 200);
+	assert_int_equal(st[1], 0);
+	assert_true(fin);
+}
+
 static void test_http_big_response_streams(void **state)
 {
 	(void)state;
@@ -4154,6 +4381,12 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_resolve_pending,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_group_or_loopback_target_refused, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_gateway_kept_under_spoofed_flood, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_icmp_echo, fake_cm_setup,
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_udp_port_unreachable,
@@ -4161,12 +4394,17 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_icmp_rfc1122_s3_2_2_no_error_to_non_host, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_icmp_rfc1812_s4_3_2_8_errors_rate_limited, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_reassembly_rfc791_rfc5722,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_fragments_options,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_exchange, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_xid_random,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_lease_end,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_rebinding,
@@ -4333,6 +4571,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_rfc791_s3_2_mtu_below_68_refused, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_pipelined_wait_for_send_space, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slab_wait_is_503,
 					    fake_cm_setup, fake_cm_teardown),
