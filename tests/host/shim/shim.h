@@ -6,6 +6,7 @@
 extern uint64_t shim_clock_ns; /* the virtual clock */
 extern int shim_quiet;	       /* nonzero: kprintf prints nothing (fuzzers) */
 extern uint64_t shim_kprintf_calls; /* every kprintf, printed or quiet */
+extern char shim_kprintf_last[256]; /* the last one's text (truncated) */
 
 /* pages.c: told of [pa, pa + len) just before page_free gives it back —
  * a revoked DMA pool, freed kernel memory. A device model registers here
