@@ -7,13 +7,13 @@
  * four), bit 3 an UNIMPLEMENTED compatibility answer and bit 4 a device
  * with 17 MSI-X vectors (Linux's layout past four blocks); the rest is a
  * script of device actions — frames, forged counters and completions
- * (miss, re-injection, alternate miss), status bits, admin status
- * overrides, the clock jumping past the miss-path timeouts — interleaved
- * with driver sends and receives. A model violation (the driver broke the
- * interface: DMA outside its pools, a data buffer on a ring or other
- * structure the device holds, outside the queue's page list, or reused
- * while the device holds it), a sanitizer report, memory revoked while the
- * device holds it, or a frame oracle failing is a finding.
+ * (miss, re-injection, alternate miss), a DQO TX completion written
+ * twice, status bits, admin status overrides, the clock jumping past the
+ * miss-path timeouts — interleaved with driver sends and receives. A model
+ * violation (the driver broke the interface: DMA outside its pools, a data
+ * buffer on a ring or other structure the device holds, outside the queue's
+ * page list, or reused while the device holds it), a sanitizer report, memory
+ * revoked while the device holds it, or a frame oracle failing is a finding.
  *
  * The frame oracle: every frame the model delivers carries a serial number
  * and a pattern derived from it; a frame the driver receives that carries
@@ -24,7 +24,10 @@
  * the device wrote since. Every frame the driver accepts to send must leave
  * on the wire once, unchanged, and nothing else. Until the script forges a
  * counter, completion or event counter, the driver may refuse nothing
- * (gve_hostile): the model is an honest device. */
+ * (gve_hostile): the model is an honest device. A copy of one of the last
+ * GVM_CLOG packet, miss or re-injection completions names a use of a tag
+ * that is over; the driver must refuse it (gve_hostile or its ignored
+ * count), not complete whatever now holds the tag. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +256,32 @@ static void fz_script(uint8_t mode, struct rd *r)
 		case 11: /* time passes: miss-path timeouts, status polls */
 			shim_clock_ns += (uint64_t)take(r, 1) * 500000000ull;
 			break;
+		case 12: { /* a TX completion counted twice */
+			struct gve_tx *tx = &sc.tx[q];
+			unsigned k = take(r, 1) % GVM_CLOG;
+			if (!dqo)
+				break;
+			while (fz_recv(f, sizeof(f)) > 0)
+				;
+			/* the driver read every completion written: the copy
+			 * is the next it reads, unless a reset comes first */
+			bool read = sc.state == GVE_S_UP && !sc.reset_wanted &&
+				    tx->compl_head == gvm.tx[q].ctail;
+			uint64_t refused = sc.hostile + tx->unexpected,
+				 resets = sc.resets;
+			if (!gvm_dqo_tx_replay(q, k))
+				break;
+			forged_any = true;
+			while (fz_recv(f, sizeof(f)) > 0)
+				;
+			/* it names a use of a tag that is over (the device
+			 * holds nothing for it): refused, never completed */
+			if (read && sc.resets == resets &&
+			    sc.hostile + tx->unexpected == refused)
+				fz_fail("accepted a completion counted twice",
+					k);
+			break;
+		}
 		default:
 			break;
 		}
