@@ -221,6 +221,8 @@ struct gve_softc {
 	uint64_t resets, device_resets, hostile;
 	uint32_t link_mbps;
 	bool link_up;
+	uint64_t link_changes; /* every change device_status showed */
+	struct nic_link_log link_log;
 	unsigned rx_rr; /* round-robin RX queue */
 	struct nic nic;
 };

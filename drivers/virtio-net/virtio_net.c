@@ -94,31 +94,24 @@ static bool vnet_config_read(struct vnet_softc *sc, uint8_t mac[6],
 	return false;
 }
 
-/* one line per link change, at most one per VNET_LINK_LOG_US: the device
- * decides how often its link bit flips, and with a configuration interrupt
- * each flip is read at the next recv. Changes inside the interval are
- * counted (link_changes, link_unlogged); the next line, or the first poll
- * after the interval, gives the state then and how many went unsaid */
+/* a link line at most once per NIC_LINK_LOG_US (nic_link_log): with a
+ * configuration interrupt each flip of the device's link bit is read at
+ * the next recv. Every change counts in link_changes */
 static void vnet_link_log(struct vnet_softc *sc, uint64_t now, bool changed)
 {
-	if (changed && now < sc->link_log_next_us) {
-		sc->link_unlogged++;
-		return;
-	}
-	if (!changed && (!sc->link_unlogged || now < sc->link_log_next_us))
+	uint64_t unlogged;
+	if (!nic_link_log(&sc->link_log, now, changed, &unlogged))
 		return;
 	char more[48] = "";
-	if (sc->link_unlogged)
+	if (unlogged)
 		ksnprintf(more, sizeof(more), ", %llu changes not logged",
-			  (unsigned long long)sc->link_unlogged);
+			  (unsigned long long)unlogged);
 	kprintf("%s: link %s (config interrupts %llu)%s\n", sc->name,
 		sc->nic.link_up ? "up" : "down",
 		(unsigned long long)(sc->msix
 					 ? irq_count(&sc->irq[VNET_VEC_CONFIG])
 					 : 0),
 		more);
-	sc->link_unlogged = 0;
-	sc->link_log_next_us = now + VNET_LINK_LOG_US;
 }
 
 /* §5.1.4: without VIRTIO_NET_F_STATUS the link is assumed up. A failed

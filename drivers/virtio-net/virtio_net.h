@@ -15,8 +15,7 @@
 #define VNET_QSIZE	  256  /* entries per queue, if the device allows */
 #define VNET_TX_BATCH	  16   /* frames posted before a notify at the latest */
 #define VNET_BUF_SIZE	  2048 /* >= VIRTIO_NET_RX_MIN_BUF, one per descriptor */
-#define VNET_LINK_POLL_US 100000  /* re-read status this often without IRQs */
-#define VNET_LINK_LOG_US  1000000 /* at most one link line this often */
+#define VNET_LINK_POLL_US 100000 /* re-read status this often without IRQs */
 
 /* MSI-X table entries capOS uses on a virtio-net function */
 enum { VNET_VEC_CONFIG, VNET_VEC_RX, VNET_VEC_TX, VNET_NVEC };
@@ -36,10 +35,9 @@ struct vnet_softc {
 	uint16_t status; /* last virtio_net_config.status read */
 	bool failed;	 /* device broke the protocol: FAILED set, no I/O */
 	uint64_t notifies, link_changes;
-	uint64_t link_unlogged;	   /* changes since the last link line */
-	uint64_t link_log_next_us; /* no link line before this time */
-	unsigned tx_unkicked;	   /* frames posted since the last TX notify */
-	bool rx_irq_off; /* receive interrupt suppressed: frames waiting */
+	struct nic_link_log link_log;
+	unsigned tx_unkicked; /* frames posted since the last TX notify */
+	bool rx_irq_off;      /* receive interrupt suppressed: frames waiting */
 };
 
 extern const struct driver virtio_net_driver;

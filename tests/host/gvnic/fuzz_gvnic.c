@@ -27,7 +27,8 @@
  * (gve_hostile): the model is an honest device. A copy of one of the last
  * GVM_CLOG packet, miss or re-injection completions names a use of a tag
  * that is over; the driver must refuse it (gve_hostile or its ignored
- * count), not complete whatever now holds the tag. */
+ * count), not complete whatever now holds the tag. However the link flaps,
+ * link lines come at most once per NIC_LINK_LOG_US. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,7 +167,9 @@ static void fz_script(uint8_t mode, struct rd *r)
 	memset(fz_state, 0, sizeof(fz_state));
 	fz_serial = fz_forged = 0;
 	bool forged_any = false; /* a forged counter, completion or value */
+	uint64_t t_up = shim_clock_ns, link_lines = 0;
 	for (unsigned steps = 0; r->n && steps < 256; steps++) {
+		uint64_t calls0 = shim_kprintf_calls;
 		unsigned q = take(r, 1);
 		unsigned op = q % 13;
 		q = (q >> 4) % sc.nqueues;
@@ -288,6 +291,15 @@ static void fz_script(uint8_t mode, struct rd *r)
 		/* the driver polls after every device action */
 		while (fz_recv(f, sizeof(f)) > 0)
 			;
+		/* link lines at most one per NIC_LINK_LOG_US, however the
+		 * link flaps (a line ends in another line's step only if it
+		 * was not the step's last: counted at least this often) */
+		if (shim_kprintf_calls != calls0 &&
+		    !strncmp(shim_kprintf_last, "gve0: link", 10) &&
+		    ++link_lines > 1 + (shim_clock_ns - t_up) /
+					   (NIC_LINK_LOG_US * 1000ull))
+			fz_fail("link lines past one per NIC_LINK_LOG_US",
+				(uint32_t)link_lines);
 		/* a device that forged nothing is never refused */
 		if (!forged_any && sc.hostile)
 			fz_fail("refused a value an honest device gave",

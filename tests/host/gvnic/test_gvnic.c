@@ -1433,7 +1433,12 @@ static void t_link_and_stats(void **s)
 	gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
 	gve_recv(sc, b, sizeof(b));
 	assert_true(sc->nic.link_up);
+	/* within NIC_LINK_LOG_US of the "down" line: the speed is asked
+	 * with the next line, at the first poll after the interval */
+	shim_clock_ns += NIC_LINK_LOG_US * 1000ull;
+	gve_recv(sc, b, sizeof(b));
 	assert_int_equal(sc->nic.link_mbps, 100000);
+	assert_int_equal(sc->link_changes, 2);
 	gvm_set_status(GVE_DEVSTAT_REPORT_STATS, 0);
 	gve_recv(sc, b, sizeof(b));
 	const uint8_t *rep = host_dma_translate(gvm.stats, gvm.stats_len);
@@ -1448,6 +1453,39 @@ static void t_link_and_stats(void **s)
 	char dump[512];
 	assert_true(gve_dump(sc, dump, sizeof(dump)) > 0);
 	assert_non_null(strstr(dump, "gqi-qpl"));
+	finish(true);
+}
+
+/* a device flapping its link with a management interrupt each time: every
+ * change counts, but the line and the REPORT_LINK_SPEED command it brings
+ * on "up" come at most once per NIC_LINK_LOG_US; the first poll after the
+ * interval says where the link ended up. Before, each flip was a line and
+ * each "up" an admin round trip in the main loop */
+static void t_link_flaps_rate_limited(void **s)
+{
+	struct gvm_config c = cfg(1, true);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	uint64_t lines = shim_kprintf_calls, cmds = sc->aq_cmds;
+	for (unsigned i = 0; i < 1000; i++) {
+		if (i & 1)
+			gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
+		else
+			gvm_set_status(0, GVE_DEVSTAT_LINK_UP);
+		gve_recv(sc, b, sizeof(b));
+		assert_int_equal(sc->nic.link_up, i & 1);
+		shim_clock_ns += 500000ull; /* 0.5 s in all */
+	}
+	assert_int_equal(sc->link_changes, 1000);
+	assert_int_equal(shim_kprintf_calls, lines + 1); /* the first down */
+	assert_int_equal(sc->aq_cmds, cmds);
+	shim_clock_ns += NIC_LINK_LOG_US * 1000ull;
+	gve_recv(sc, b, sizeof(b));
+	assert_int_equal(sc->aq_cmds, cmds + 1); /* the speed, once */
+	assert_string_equal(shim_kprintf_last,
+			    "gve0: link up, 999 changes not logged\n");
+	assert_int_equal(sc->resets, 0);
+	traffic(4, 2);
 	finish(true);
 }
 
@@ -1721,6 +1759,7 @@ int main(void)
 	    cmocka_unit_test(t_model_catches_formats),
 	    cmocka_unit_test(t_interrupts),
 	    cmocka_unit_test(t_link_and_stats),
+	    cmocka_unit_test(t_link_flaps_rate_limited),
 	    cmocka_unit_test(t_device_gone),
 	    cmocka_unit_test(t_reset_never_completes),
 	    cmocka_unit_test(t_reset_recovery_fails),

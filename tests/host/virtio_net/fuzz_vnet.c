@@ -30,7 +30,7 @@
  *    it would not reset, off the bus), bus mastering off;
  *  - no step waits on the device (the virtual clock moves only when the
  *    driver delays): a give-up does not spin on a reset that never ends;
- *  - link lines at most one per VNET_LINK_LOG_US (the first after the
+ *  - link lines at most one per NIC_LINK_LOG_US (the first after the
  *    attach's own waits out the interval) however the link flaps. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,8 +363,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (shim_kprintf_calls != calls0 &&
 		    !strncmp(shim_kprintf_last, "vnet0: link", 11))
 			o.link_lines++;
-		check(o.link_lines <= (shim_clock_ns - t_attach) /
-					  (VNET_LINK_LOG_US * 1000ull));
+		check(o.link_lines <=
+		      (shim_clock_ns - t_attach) / (NIC_LINK_LOG_US * 1000ull));
 		tx_compare();
 		if (sc->failed)
 			failed_state(n);

@@ -342,7 +342,7 @@ static void test_link_follows_config_interrupt(void **st)
 }
 
 /* a device flapping its link as fast as the driver polls: every change is
- * counted, but at most one line per VNET_LINK_LOG_US goes to the log; the
+ * counted, but at most one line per NIC_LINK_LOG_US goes to the log; the
  * first poll after the interval says where the link ended up and how many
  * changes went unlogged. Before, each flip was a line */
 static void test_link_flaps_rate_limited(void **st)
@@ -361,14 +361,14 @@ static void test_link_flaps_rate_limited(void **st)
 	assert_int_equal(sc->link_changes, 1 + 1000); /* boot's up, flaps */
 	assert_int_equal(shim_kprintf_calls, lines);  /* boot's line < 1 s */
 	/* the next poll after the interval: one line, the state and count */
-	shim_clock_ns += VNET_LINK_LOG_US * 1000ull;
+	shim_clock_ns += NIC_LINK_LOG_US * 1000ull;
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
 	assert_int_equal(shim_kprintf_calls, lines + 1);
 	assert_string_equal(shim_kprintf_last,
 			    "vnet0: link up (config interrupts 1000), 1000 "
 			    "changes not logged\n");
 	/* quiet link: nothing more; the next change is logged at once */
-	shim_clock_ns += 10 * VNET_LINK_LOG_US * 1000ull;
+	shim_clock_ns += 10 * NIC_LINK_LOG_US * 1000ull;
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
 	assert_int_equal(shim_kprintf_calls, lines + 1);
 	vm_set_link(false);
