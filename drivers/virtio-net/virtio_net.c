@@ -145,13 +145,19 @@ static void vnet_link_poll(struct vnet_softc *sc)
 	sc->config_changed = false;
 	sc->link_checked_us = now;
 	/* §2.1: a device in an error state sets DEVICE_NEEDS_RESET and raises
-	 * a configuration change; what it holds may or may not complete. It is
-	 * given up as for a broken ring (no reset-and-recover yet) */
+	 * a configuration change; what it holds may or may not complete. One
+	 * that cleared a bit the driver set (DRIVER_OK: it reset itself, and
+	 * no longer knows the queues) will complete nothing. Either is given
+	 * up as for a broken ring (no reset-and-recover yet) */
 	uint8_t st = virtio_pci_status(&sc->vp);
-	if (st & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
-		kprintf("%s: unable to use device: DEVICE_NEEDS_RESET (status "
-			"0x%x)\n",
-			sc->name, st);
+	if ((st & VIRTIO_STATUS_DEVICE_NEEDS_RESET) ||
+	    (st & sc->vp.status) != sc->vp.status) {
+		kprintf("%s: unable to use device: %s (status 0x%x)\n",
+			sc->name,
+			st & VIRTIO_STATUS_DEVICE_NEEDS_RESET
+			    ? "DEVICE_NEEDS_RESET"
+			    : "it cleared status bits the driver set",
+			st);
 		vnet_fail(sc);
 		return;
 	}

@@ -453,6 +453,26 @@ static void test_needs_reset_at_run_time(void **st)
 	hostile_common();
 }
 
+/* a device that resets itself at run time (device_status reads 0, or
+ * DRIVER_OK gone) has forgotten the queues and will complete nothing: the
+ * next status read gives it up, as DEVICE_NEEDS_RESET does. Before, the
+ * link stayed up and sends filled the ring and were dropped for good */
+static void test_status_bits_cleared_at_run_time(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	vm.status &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
+	shim_clock_ns += (VNET_LINK_POLL_US + 1) * 1000ull;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
+	assert_true(vnet_softcs[0].failed);
+	assert_false(n->link_up);
+	assert_false(vm.bus_master);
+	assert_string_equal(vm_pci.state, "failed");
+	assert_int_equal(vm.violations, 0);
+}
+
 /* a device given up at run time that never finishes its reset: the give-up
  * runs in the main loop (recv), so it asks for the reset and takes the
  * device off the bus without waiting for device_status to read 0 (the
@@ -560,6 +580,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_link_flaps_rate_limited, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_status_bits_cleared_at_run_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_give_up_does_not_wait_for_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_link_stays_down, setup,
