@@ -591,10 +591,21 @@ void gve_service(struct gve_softc *sc)
 	if ((st & GVE_DEVSTAT_REPORT_STATS) &&
 	    !(sc->last_status & GVE_DEVSTAT_REPORT_STATS))
 		gve_stats_fill(sc);
-	bool link = st & GVE_DEVSTAT_LINK_UP;
-	if (link != sc->link_up) {
-		sc->link_up = link;
-		kprintf("%s: link %s\n", sc->name, link ? "up" : "down");
+	/* the device decides how often its link changes: every change is
+	 * counted, the line and the link-speed command (an admin round trip)
+	 * come at most once per NIC_LINK_LOG_US (nic_link_log) */
+	bool link = st & GVE_DEVSTAT_LINK_UP, changed = link != sc->link_up;
+	uint64_t unlogged;
+	sc->link_up = link;
+	sc->link_changes += changed;
+	if (nic_link_log(&sc->link_log, now, changed, &unlogged)) {
+		char more[48] = "";
+		if (unlogged)
+			ksnprintf(more, sizeof(more),
+				  ", %llu changes not logged",
+				  (unsigned long long)unlogged);
+		kprintf("%s: link %s%s\n", sc->name, link ? "up" : "down",
+			more);
 		if (link && sc->state == GVE_S_UP && gve_aq_link_speed(sc))
 			kprintf("%s: unable to read link speed\n", sc->name);
 	}
@@ -683,8 +694,8 @@ int gve_dump(struct gve_softc *sc, char *buf, size_t cap)
 	return ksnprintf(
 	    buf, cap,
 	    "%s: %s %s rev %u queues %u tx %u rx %u mtu %u link %s %u Mbit/s "
-	    "aq cmds %llu fail %llu timeouts %llu resets %llu (device %llu) "
-	    "refused %llu",
+	    "changes %llu aq cmds %llu fail %llu timeouts %llu resets %llu "
+	    "(device %llu) refused %llu",
 	    sc->name,
 	    sc->state == GVE_S_UP	? "up"
 	    : sc->state == GVE_S_FAILED ? "failed"
@@ -692,6 +703,7 @@ int gve_dump(struct gve_softc *sc, char *buf, size_t cap)
 	    gve_format_name(sc->queue_format), sc->g.revision, sc->nqueues,
 	    sc->tx_entries, sc->rx_entries, sc->nic.mtu,
 	    sc->link_up ? "up" : "down", sc->link_mbps,
+	    (unsigned long long)sc->link_changes,
 	    (unsigned long long)sc->aq_cmds, (unsigned long long)sc->aq_fail,
 	    (unsigned long long)sc->aq_timeouts, (unsigned long long)sc->resets,
 	    (unsigned long long)sc->device_resets,

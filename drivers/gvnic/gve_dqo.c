@@ -29,8 +29,13 @@ void gve_dqo_rings_init(struct gve_softc *sc)
 		memset(tx->tag_state, GVE_TAG_FREE, sizeof(tx->tag_state));
 		tx->nmissed = 0;
 		tx->ntag_free = 0;
-		for (uint32_t t = tx->ntags; t-- > 0;)
+		/* a reset ends every use: a completion from before it names
+		 * nothing outstanding */
+		for (uint32_t t = tx->ntags; t-- > 0;) {
 			tx->tag_free[tx->ntag_free++] = (uint16_t)t;
+			tx->tag_gen[t] =
+			    (tx->tag_gen[t] + 1) & GVE_TAG_GEN_MASK;
+		}
 
 		memset(rx->qres.va, 0, rx->qres.len);
 		memset(rx->desc.va, 0, rx->desc.len);
@@ -108,7 +113,8 @@ int gve_dqo_send(struct gve_softc *sc, struct gve_tx *tx, const void *frame,
 	d->buf_addr =
 	    le64(gve_buf_addr(sc, &tx->qpl, (uint64_t)tag * GVE_BUF_SIZE));
 	d->dtype_flags = flags;
-	d->compl_tag = le16((uint16_t)tag);
+	d->compl_tag =
+	    le16((uint16_t)(tag | tx->tag_gen[tag] << GVE_TAG_IDX_BITS));
 	d->buf_size = le16((uint16_t)FIELD_SET(GVE_TXD_DQO_BUF_SIZE, len));
 	tx->tag_state[tag] = GVE_TAG_SENT;
 	tx->tail = (tx->tail + 1) & tx->mask;
@@ -119,23 +125,31 @@ int gve_dqo_send(struct gve_softc *sc, struct gve_tx *tx, const void *frame,
 	return GVE_OK;
 }
 
-/* a tag the device names must be one the driver handed out; Linux only
- * logs a tag out of range, capOS treats it as a hostile device */
+/* a completion must name a use of a tag that is outstanding: an index
+ * allocated and its current generation. One for an index never handed out,
+ * or for a use already completed (a completion counted twice, one from
+ * before the tag was freed and reused) names nothing the device holds.
+ * Linux logs such a tag and ignores it (No pending data completion); capOS
+ * treats it as a hostile device. *idx is the tag's index */
 static bool gve_dqo_tag_ok(struct gve_softc *sc, struct gve_tx *tx,
-			   uint32_t tag)
+			   uint32_t tag, uint32_t *idx)
 {
-	if (tag < tx->ntags && tx->tag_state[tag] != GVE_TAG_FREE)
+	*idx = tag & GVE_TAG_IDX_MASK;
+	if (*idx < tx->ntags && tx->tag_state[*idx] != GVE_TAG_FREE &&
+	    tag >> GVE_TAG_IDX_BITS == tx->tag_gen[*idx])
 		return true;
-	gve_hostile(sc, "tx completion tag", tag);
+	gve_hostile(sc, "tx completion for a tag not outstanding", tag);
 	return false;
 }
 
-/* gve_free_pending_packet: the tag and its buffer are free again */
+/* gve_free_pending_packet: the tag and its buffer are free again, for a
+ * new use */
 static void gve_dqo_tag_free(struct gve_tx *tx, uint32_t tag)
 {
 	if (tx->tag_state[tag] >= GVE_TAG_MISS)
 		tx->nmissed--;
 	tx->tag_state[tag] = GVE_TAG_FREE;
+	tx->tag_gen[tag] = (tx->tag_gen[tag] + 1) & GVE_TAG_GEN_MASK;
 	tx->tag_free[tx->ntag_free++] = (uint16_t)tag;
 }
 
@@ -208,9 +222,13 @@ static void gve_dqo_tags_expire(struct gve_softc *sc, struct gve_tx *tx)
 
 /* gve_clean_tx_done_dqo: descriptor completions move the head (the last
  * descriptor fetched plus one, so the ring size means 0, as Linux's masked
- * use of hw_tx_head; it must stay within what was posted); packet,
- * miss and re-injection completions name a tag that must be allocated, and
- * a packet completion with GVE_ALT_MISS_COMPL_BIT is a miss */
+ * use of hw_tx_head; it must stay within what was posted, and as an
+ * absolute index a repeated one changes nothing); packet, miss and
+ * re-injection completions name an outstanding use of a tag
+ * (gve_dqo_tag_ok), and a packet completion with GVE_ALT_MISS_COMPL_BIT is
+ * a miss. A packet completion may come before the descriptor completion
+ * that covers its descriptor (report events come every
+ * GVE_TX_MIN_RE_INTERVAL descriptors), so it is not held to the head */
 void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx)
 {
 	const struct gve_tx_compl_dqo *ring = tx->compl .va;
@@ -237,8 +255,10 @@ void gve_dqo_tx_reclaim(struct gve_softc *sc, struct gve_tx *tx)
 			   type == GVE_COMPL_TYPE_DQO_REINJECTION) {
 			bool alt = type == GVE_COMPL_TYPE_DQO_PKT &&
 				   (v & GVE_ALT_MISS_COMPL_BIT);
-			uint32_t tag = alt ? v & ~GVE_ALT_MISS_COMPL_BIT : v;
-			if (!gve_dqo_tag_ok(sc, tx, tag))
+			uint32_t tag;
+			if (!gve_dqo_tag_ok(
+				sc, tx, alt ? v & ~GVE_ALT_MISS_COMPL_BIT : v,
+				&tag))
 				return;
 			if (alt || type == GVE_COMPL_TYPE_DQO_MISS)
 				gve_dqo_miss(sc, tx, tag);

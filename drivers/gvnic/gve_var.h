@@ -114,11 +114,27 @@ struct gve_tx {
 	uint8_t compl_gen;
 	uint32_t ntags, nmissed; /* nmissed: tags in MISS or TIMED_OUT */
 	uint8_t tag_state[GVE_RING_MAX];
+	uint8_t tag_gen[GVE_RING_MAX]; /* GVE_TAG_GEN of each tag's use */
 	uint64_t tag_deadline_us[GVE_RING_MAX];
 	uint16_t tag_free[GVE_RING_MAX];
 	uint32_t ntag_free;
 	uint64_t packets, bytes, timed_out, unexpected;
 };
+
+/* a DQO completion tag is the tag's index and the generation of its
+ * current use, which moves on each time the tag is freed: a completion
+ * naming an earlier use (counted twice, or after the tag was reused) names
+ * nothing outstanding. The device echoes the 16 bits it was given; bit 15
+ * is GVE_ALT_MISS_COMPL_BIT on the way back, so 15 bits are the driver's */
+#define GVE_TAG_IDX_BITS 11
+#define GVE_TAG_IDX_MASK ((1u << GVE_TAG_IDX_BITS) - 1)
+#define GVE_TAG_GEN_MASK 0xfu /* bits 11-14 */
+_Static_assert((GVE_RING_MAX - GVE_RING_MAX / GVE_TX_MIN_RE_INTERVAL) / 2 <=
+		   GVE_TAG_IDX_MASK + 1,
+	       "every tag index fits GVE_TAG_IDX_BITS");
+_Static_assert(((GVE_TAG_GEN_MASK << GVE_TAG_IDX_BITS) &
+		GVE_ALT_MISS_COMPL_BIT) == 0,
+	       "the generation stays clear of the alternate-miss bit");
 
 /* completion-tag states (gve_tx_dqo.c: GVE_PACKET_STATE_*) */
 enum gve_tag_state {
@@ -205,6 +221,8 @@ struct gve_softc {
 	uint64_t resets, device_resets, hostile;
 	uint32_t link_mbps;
 	bool link_up;
+	uint64_t link_changes; /* every change device_status showed */
+	struct nic_link_log link_log;
 	unsigned rx_rr; /* round-robin RX queue */
 	struct nic nic;
 };

@@ -36,8 +36,23 @@ unsigned vnet_count;
 
 /* ---- failure and link state -------------------------------------------- */
 
-/* the device broke the ring protocol: tell it (FAILED, §2.1), stop it from
- * touching our memory (reset) and refuse further I/O */
+/* stop a device that held queue addresses and is given up: FAILED (§2.1),
+ * a reset asked for but not waited on, bus mastering off. §4.1.4.3.2's wait
+ * for device_status to read 0 comes before reinitializing, which a device
+ * given up never gets; off the bus it cannot reach memory whether or not it
+ * resets, so neither the main loop (vnet_fail) nor an attach waits on it.
+ * The status read last (a read completion does not pass the device's
+ * posted writes) returns whether it did reset. */
+static uint8_t vnet_stop(struct vnet_softc *sc)
+{
+	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
+	virtio_pci_reset_request(&sc->vp);
+	pci_enable(sc->vp.pci, true, false, false);
+	return virtio_pci_status(&sc->vp);
+}
+
+/* the device broke the ring protocol: tell it, stop it from touching our
+ * memory (vnet_stop) and refuse further I/O */
 static void vnet_fail(struct vnet_softc *sc)
 {
 	if (sc->failed)
@@ -46,12 +61,11 @@ static void vnet_fail(struct vnet_softc *sc)
 	sc->nic.link_up = false;
 	for (unsigned i = 0; sc->msix && i < VNET_NVEC; i++)
 		irq_mask(&sc->irq[i]);
-	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
-	virtio_pci_reset(&sc->vp);
-	pci_enable(sc->vp.pci, true, false, false); /* no more DMA */
+	uint8_t st = vnet_stop(sc);
 	strlcpy(sc->vp.pci->state, "failed", sizeof(sc->vp.pci->state));
-	kprintf("%s: unable to continue: device marked FAILED and reset\n",
-		sc->name);
+	kprintf("%s: unable to continue: device marked FAILED, %s (status "
+		"0x%x), bus mastering off\n",
+		sc->name, st ? "reset not done" : "reset", st);
 }
 
 /* read mac and status consistently under config_generation (§2.5.1) */
@@ -80,9 +94,29 @@ static bool vnet_config_read(struct vnet_softc *sc, uint8_t mac[6],
 	return false;
 }
 
+/* a link line at most once per NIC_LINK_LOG_US (nic_link_log): with a
+ * configuration interrupt each flip of the device's link bit is read at
+ * the next recv. Every change counts in link_changes */
+static void vnet_link_log(struct vnet_softc *sc, uint64_t now, bool changed)
+{
+	uint64_t unlogged;
+	if (!nic_link_log(&sc->link_log, now, changed, &unlogged))
+		return;
+	char more[48] = "";
+	if (unlogged)
+		ksnprintf(more, sizeof(more), ", %llu changes not logged",
+			  (unsigned long long)unlogged);
+	kprintf("%s: link %s (config interrupts %llu)%s\n", sc->name,
+		sc->nic.link_up ? "up" : "down",
+		(unsigned long long)(sc->msix
+					 ? irq_count(&sc->irq[VNET_VEC_CONFIG])
+					 : 0),
+		more);
+}
+
 /* §5.1.4: without VIRTIO_NET_F_STATUS the link is assumed up. A failed
  * device is reset: its link stays down whatever it reports */
-static void vnet_link_update(struct vnet_softc *sc)
+static void vnet_link_update(struct vnet_softc *sc, uint64_t now)
 {
 	bool up = true;
 	if (sc->failed)
@@ -94,17 +128,12 @@ static void vnet_link_update(struct vnet_softc *sc)
 		sc->status = st;
 		up = st & VIRTIO_NET_S_LINK_UP;
 	}
-	if (up != sc->nic.link_up) {
+	bool changed = up != sc->nic.link_up;
+	if (changed) {
 		sc->nic.link_up = up;
 		sc->link_changes++;
-		kprintf(
-		    "%s: link %s (config interrupts %llu)\n", sc->name,
-		    up ? "up" : "down",
-		    (unsigned long long)(sc->msix
-					     ? irq_count(
-						   &sc->irq[VNET_VEC_CONFIG])
-					     : 0));
 	}
+	vnet_link_log(sc, now, changed);
 }
 
 static void vnet_link_poll(struct vnet_softc *sc)
@@ -116,17 +145,23 @@ static void vnet_link_poll(struct vnet_softc *sc)
 	sc->config_changed = false;
 	sc->link_checked_us = now;
 	/* §2.1: a device in an error state sets DEVICE_NEEDS_RESET and raises
-	 * a configuration change; what it holds may or may not complete. It is
-	 * given up as for a broken ring (no reset-and-recover yet) */
+	 * a configuration change; what it holds may or may not complete. One
+	 * that cleared a bit the driver set (DRIVER_OK: it reset itself, and
+	 * no longer knows the queues) will complete nothing. Either is given
+	 * up as for a broken ring (no reset-and-recover yet) */
 	uint8_t st = virtio_pci_status(&sc->vp);
-	if (st & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
-		kprintf("%s: unable to use device: DEVICE_NEEDS_RESET (status "
-			"0x%x)\n",
-			sc->name, st);
+	if ((st & VIRTIO_STATUS_DEVICE_NEEDS_RESET) ||
+	    (st & sc->vp.status) != sc->vp.status) {
+		kprintf("%s: unable to use device: %s (status 0x%x)\n",
+			sc->name,
+			st & VIRTIO_STATUS_DEVICE_NEEDS_RESET
+			    ? "DEVICE_NEEDS_RESET"
+			    : "it cleared status bits the driver set",
+			st);
 		vnet_fail(sc);
 		return;
 	}
-	vnet_link_update(sc);
+	vnet_link_update(sc, now);
 }
 
 /* ---- interrupts ------------------------------------------------------------
@@ -516,8 +551,8 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	vnet_rx_fill(sc);
 	for (unsigned i = 0; sc->msix && i < VNET_NVEC; i++)
 		irq_unmask(&sc->irq[i]);
-	vnet_link_update(sc);
 	sc->link_checked_us = time_now_us();
+	vnet_link_update(sc, sc->link_checked_us);
 
 	d->drv_state = sc;
 	strlcpy(d->state, sc->msix ? "up msix" : "up polled", sizeof(d->state));
@@ -532,11 +567,9 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	return 0;
 
 err_queues:
-	/* the device may hold queue addresses: reset before the memory goes,
-	 * and off the bus in case it would not reset */
-	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
-	virtio_pci_reset(&sc->vp);
-	pci_enable(d, true, false, false);
+	/* the device may hold queue addresses: off the bus before the memory
+	 * goes */
+	vnet_stop(sc);
 	vnet_vectors_unbind(sc);
 	dma_pool_revoke(&sc->pool);
 	goto err_unmap;

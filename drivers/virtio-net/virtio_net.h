@@ -35,6 +35,7 @@ struct vnet_softc {
 	uint16_t status; /* last virtio_net_config.status read */
 	bool failed;	 /* device broke the protocol: FAILED set, no I/O */
 	uint64_t notifies, link_changes;
+	struct nic_link_log link_log;
 	unsigned tx_unkicked; /* frames posted since the last TX notify */
 	bool rx_irq_off;      /* receive interrupt suppressed: frames waiting */
 };

@@ -170,11 +170,17 @@ int virtio_pci_status_set(struct virtio_pci *vp, uint8_t bits)
 	return 0;
 }
 
-int virtio_pci_reset(struct virtio_pci *vp)
+void virtio_pci_reset_request(struct virtio_pci *vp)
 {
-	/* §4.1.4.3.2: after writing 0 the driver waits for a read of 0 */
 	mmio_write8(&vp->common, VIRTIO_COMMON_STATUS, 0);
 	vp->status = 0;
+}
+
+int virtio_pci_reset(struct virtio_pci *vp)
+{
+	/* §4.1.4.3.2: after writing 0 the driver waits for a read of 0
+	 * before it reinitializes the device */
+	virtio_pci_reset_request(vp);
 	uint64_t deadline = time_now_us() + VIRTIO_RESET_TIMEOUT_US;
 	while (virtio_pci_status(vp) != 0) {
 		if (time_now_us() > deadline) {

@@ -36,8 +36,11 @@ struct virtio_pci {
 int virtio_pci_map(struct virtio_pci *vp);
 void virtio_pci_unmap(struct virtio_pci *vp);
 
-/* write 0 to device_status and wait for it to read 0 (§4.1.4.3.2). 0/-1 */
+/* write 0 to device_status and wait for it to read 0 (§4.1.4.3.2), at
+ * most VIRTIO_RESET_TIMEOUT_US: before a (re)initialization. 0/-1 */
 int virtio_pci_reset(struct virtio_pci *vp);
+/* write 0 to device_status and return: a reset asked for, not waited on */
+void virtio_pci_reset_request(struct virtio_pci *vp);
 uint8_t virtio_pci_status(const struct virtio_pci *vp);
 /* OR bits into device_status (§3.1.1): the value read plus bits. A device
  * that dropped a bit the driver set since the reset (FEATURES_OK taken

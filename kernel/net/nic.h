@@ -32,6 +32,33 @@ struct nic {
 	void *priv;
 };
 
+/* link lines. The device decides how often its link changes, so a driver
+ * says so at most once per NIC_LINK_LOG_US; changes in between are counted
+ * and the next line — the next change, or the first poll after the
+ * interval — gives the state then and how many went unsaid */
+#define NIC_LINK_LOG_US 1000000
+struct nic_link_log {
+	uint64_t next_us;  /* no line before this time */
+	uint64_t unlogged; /* changes since the last line */
+};
+
+/* a link change (changed) or a poll at `now`: true when the driver writes
+ * its line now, *unlogged then the changes before it that had none */
+static inline bool nic_link_log(struct nic_link_log *l, uint64_t now,
+				bool changed, uint64_t *unlogged)
+{
+	if (changed && now < l->next_us) {
+		l->unlogged++;
+		return false;
+	}
+	if (!changed && (!l->unlogged || now < l->next_us))
+		return false;
+	*unlogged = l->unlogged;
+	l->unlogged = 0;
+	l->next_us = now + NIC_LINK_LOG_US;
+	return true;
+}
+
 #define NIC_MAX 4
 void nic_register(struct nic *n);
 extern struct nic *nics[NIC_MAX];

@@ -7,13 +7,13 @@
  * four), bit 3 an UNIMPLEMENTED compatibility answer and bit 4 a device
  * with 17 MSI-X vectors (Linux's layout past four blocks); the rest is a
  * script of device actions — frames, forged counters and completions
- * (miss, re-injection, alternate miss), status bits, admin status
- * overrides, the clock jumping past the miss-path timeouts — interleaved
- * with driver sends and receives. A model violation (the driver broke the
- * interface: DMA outside its pools, a data buffer on a ring or other
- * structure the device holds, outside the queue's page list, or reused
- * while the device holds it), a sanitizer report, memory revoked while the
- * device holds it, or a frame oracle failing is a finding.
+ * (miss, re-injection, alternate miss), a DQO TX completion written
+ * twice, status bits, admin status overrides, the clock jumping past the
+ * miss-path timeouts — interleaved with driver sends and receives. A model
+ * violation (the driver broke the interface: DMA outside its pools, a data
+ * buffer on a ring or other structure the device holds, outside the queue's
+ * page list, or reused while the device holds it), a sanitizer report, memory
+ * revoked while the device holds it, or a frame oracle failing is a finding.
  *
  * The frame oracle: every frame the model delivers carries a serial number
  * and a pattern derived from it; a frame the driver receives that carries
@@ -24,7 +24,11 @@
  * the device wrote since. Every frame the driver accepts to send must leave
  * on the wire once, unchanged, and nothing else. Until the script forges a
  * counter, completion or event counter, the driver may refuse nothing
- * (gve_hostile): the model is an honest device. */
+ * (gve_hostile): the model is an honest device. A copy of one of the last
+ * GVM_CLOG packet, miss or re-injection completions names a use of a tag
+ * that is over; the driver must refuse it (gve_hostile or its ignored
+ * count), not complete whatever now holds the tag. However the link flaps,
+ * link lines come at most once per NIC_LINK_LOG_US. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,7 +167,9 @@ static void fz_script(uint8_t mode, struct rd *r)
 	memset(fz_state, 0, sizeof(fz_state));
 	fz_serial = fz_forged = 0;
 	bool forged_any = false; /* a forged counter, completion or value */
+	uint64_t t_up = shim_clock_ns, link_lines = 0;
 	for (unsigned steps = 0; r->n && steps < 256; steps++) {
+		uint64_t calls0 = shim_kprintf_calls;
 		unsigned q = take(r, 1);
 		unsigned op = q % 13;
 		q = (q >> 4) % sc.nqueues;
@@ -253,12 +259,47 @@ static void fz_script(uint8_t mode, struct rd *r)
 		case 11: /* time passes: miss-path timeouts, status polls */
 			shim_clock_ns += (uint64_t)take(r, 1) * 500000000ull;
 			break;
+		case 12: { /* a TX completion counted twice */
+			struct gve_tx *tx = &sc.tx[q];
+			unsigned k = take(r, 1) % GVM_CLOG;
+			if (!dqo)
+				break;
+			while (fz_recv(f, sizeof(f)) > 0)
+				;
+			/* the driver read every completion written: the copy
+			 * is the next it reads, unless a reset comes first */
+			bool read = sc.state == GVE_S_UP && !sc.reset_wanted &&
+				    tx->compl_head == gvm.tx[q].ctail;
+			uint64_t refused = sc.hostile + tx->unexpected,
+				 resets = sc.resets;
+			if (!gvm_dqo_tx_replay(q, k))
+				break;
+			forged_any = true;
+			while (fz_recv(f, sizeof(f)) > 0)
+				;
+			/* it names a use of a tag that is over (the device
+			 * holds nothing for it): refused, never completed */
+			if (read && sc.resets == resets &&
+			    sc.hostile + tx->unexpected == refused)
+				fz_fail("accepted a completion counted twice",
+					k);
+			break;
+		}
 		default:
 			break;
 		}
 		/* the driver polls after every device action */
 		while (fz_recv(f, sizeof(f)) > 0)
 			;
+		/* link lines at most one per NIC_LINK_LOG_US, however the
+		 * link flaps (a line ends in another line's step only if it
+		 * was not the step's last: counted at least this often) */
+		if (shim_kprintf_calls != calls0 &&
+		    !strncmp(shim_last_line, "gve0: link", 10) &&
+		    ++link_lines > 1 + (shim_clock_ns - t_up) /
+					   (NIC_LINK_LOG_US * 1000ull))
+			fz_fail("link lines past one per NIC_LINK_LOG_US",
+				(uint32_t)link_lines);
 		/* a device that forged nothing is never refused */
 		if (!forged_any && sc.hostile)
 			fz_fail("refused a value an honest device gave",

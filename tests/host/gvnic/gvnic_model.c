@@ -1008,6 +1008,11 @@ static void dqo_tx_compl(struct gvm_txq *t, unsigned type, uint16_t v)
 		return;
 	struct gve_tx_compl_dqo *c = &ring[t->ctail];
 	c->tag = v;
+	if (type != GVE_COMPL_TYPE_DQO_DESC) {
+		t->clog_tag[t->nclog % GVM_CLOG] = v;
+		t->clog_type[t->nclog % GVM_CLOG] = (uint8_t)type;
+		t->nclog++;
+	}
 	c->id_type_gen = (uint16_t)(FIELD_SET(GVE_TXC_TYPE, type) |
 				    FIELD_SET(GVE_TXC_GEN, t->cgen ^ 1));
 	if (++t->ctail == t->size) {
@@ -1099,9 +1104,11 @@ static void dqo_tx_run(struct gvm_txq *t, unsigned qi)
 				    tag);
 			/* another tag's buffer the device still holds */
 			for (uint32_t o = 0; o < ARRAY_SIZE(t->buf_addr); o++)
-				if (o != tag && tag_held(t, o) &&
-				    overlap(d->buf_addr, sz, t->buf_addr[o],
-					    t->buf_len[o]))
+				if (!t->inflight[o / 8])
+					o |= 7; /* none of these 8 */
+				else if (o != tag && tag_held(t, o) &&
+					 overlap(d->buf_addr, sz,
+						 t->buf_addr[o], t->buf_len[o]))
 					gvm_violation(
 					    "dqo tx: tag %u's buffer %#llx "
 					    "overlaps tag %u's, in flight",
@@ -1231,6 +1238,19 @@ void gvm_dqo_rx_raw(unsigned q, uint16_t buf_id, uint16_t len, bool bufq1,
 			break;
 		}
 	dqo_rx_write(r, buf_id, len, bufq1, split);
+}
+
+bool gvm_dqo_tx_replay(unsigned q, unsigned k)
+{
+	struct gvm_txq *t = &gvm.tx[q];
+	if (!t->live || k >= GVM_CLOG || k >= t->nclog)
+		return false;
+	unsigned i = (t->nclog - 1 - k) % GVM_CLOG;
+	unsigned n = t->nclog;
+	dqo_tx_compl(t, t->clog_type[i], t->clog_tag[i]);
+	t->nclog = n; /* a copy, not a completion of its own */
+	gvm_irq_block(t->ntfy);
+	return true;
 }
 
 void gvm_tx_flush(unsigned q)

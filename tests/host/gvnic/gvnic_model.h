@@ -17,6 +17,10 @@
 #define GVM_MAXBLK   66 /* notification blocks the model tracks */
 #define GVM_WIRE_MAX 512
 #define GVM_OPLOG    256
+/* DQO completion tags are the driver's 16 bits, echoed; bit 15 is
+ * GVE_ALT_MISS_COMPL_BIT on the way back, so a driver may use 15 */
+#define GVM_TAGS 32768
+#define GVM_CLOG 8 /* DQO TX completions kept for gvm_dqo_tx_replay */
 
 struct gvm_config {
 	uint8_t revision;	   /* 0: PFN registration; >= 1: base/length */
@@ -65,10 +69,15 @@ struct gvm_txq {
 	uint8_t inflight[65536 / 8];
 	/* the buffer per slot (GQI: a page-list offset in GQI_QPL, an
 	 * address in GQI_RDA) or per tag (DQO) */
-	uint64_t buf_addr[4096];
-	uint16_t buf_len[4096];
-	uint64_t miss_ns[4096]; /* DQO: when a miss completion named it */
-	uint8_t missed[4096 / 8];
+	uint64_t buf_addr[GVM_TAGS];
+	uint16_t buf_len[GVM_TAGS];
+	uint64_t miss_ns[GVM_TAGS]; /* DQO: when a miss completion named it */
+	uint8_t missed[GVM_TAGS / 8];
+	/* DQO: the last GVM_CLOG packet, miss and re-injection completions
+	 * written (the tag as written, type), newest at nclog - 1 */
+	uint16_t clog_tag[GVM_CLOG];
+	uint8_t clog_type[GVM_CLOG];
+	unsigned nclog;
 	uint32_t last_re; /* DQO: ring index of the last report_event */
 	bool any_re;
 	bool hold_completions; /* tests: complete later with gvm_tx_flush */
@@ -180,6 +189,11 @@ void gvm_set_status(uint32_t set, uint32_t clear); /* + management irq */
 void gvm_gqi_tx_counter(unsigned q, uint32_t v);
 void gvm_gqi_rx_raw(unsigned q, uint16_t len, uint16_t flags);
 void gvm_dqo_tx_raw(unsigned q, unsigned type, uint16_t tag);
+/* write again the k-th newest packet, miss or re-injection completion of
+ * TX queue q (k < GVM_CLOG), as it was: a completion counted twice. The
+ * model's state does not change: it holds what it held. false when there
+ * is no such completion */
+bool gvm_dqo_tx_replay(unsigned q, unsigned k);
 void gvm_dqo_rx_raw(unsigned q, uint16_t buf_id, uint16_t len, bool bufq1,
 		    bool split);
 /* move the device's free-running counters (white-box wrap tests) */

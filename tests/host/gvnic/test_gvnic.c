@@ -997,6 +997,7 @@ static void t_gqi_tx_layout(void **s)
  * GVE_REINJECT_COMPL_TIMEOUT_S (the packet counts as dropped) and stays
  * quarantined for GVE_DEALLOCATE_COMPL_TIMEOUT_S. Without the timeout a
  * device that never re-injects would take every tag and stop transmit. */
+/* the completion tag of the last frame sent: index and generation */
 static uint16_t last_tag(void)
 {
 	const struct gve_tx_desc_dqo *ring = sc->tx[0].ring.va;
@@ -1018,34 +1019,41 @@ static void t_dqo_miss_path(void **s)
 		uint16_t t = last_tag();
 		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_MISS, t);
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t], GVE_TAG_MISS);
+		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+				 GVE_TAG_MISS);
 		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_PKT, t);
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t], GVE_TAG_MISS);
+		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+				 GVE_TAG_MISS);
 		assert_int_equal(tx->unexpected, 1);
 		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_REINJECTION, t);
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t], GVE_TAG_FREE);
+		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+				 GVE_TAG_FREE);
 		/* the alternate miss completion, never re-injected */
 		assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
 		t = last_tag();
 		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_PKT,
 			       (uint16_t)(t | GVE_ALT_MISS_COMPL_BIT));
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t], GVE_TAG_MISS);
+		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+				 GVE_TAG_MISS);
 		shim_clock_ns +=
 		    GVE_REINJECT_COMPL_TIMEOUT_S * 1000000000ull - 1000000ull;
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t], GVE_TAG_MISS);
+		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+				 GVE_TAG_MISS);
 		shim_clock_ns += 2000000ull;
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t], GVE_TAG_TIMED_OUT);
+		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+				 GVE_TAG_TIMED_OUT);
 		assert_int_equal(tx->timed_out, 1);
 		assert_int_equal(sc->nic.stats.tx_dropped, 1);
 		/* a re-injection after the timeout frees it at once */
 		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_REINJECTION, t);
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t], GVE_TAG_FREE);
+		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+				 GVE_TAG_FREE);
 		/* every tag missed and never re-injected: transmit stops ... */
 		unsigned n = 0;
 		while (gve_send(sc, f, sizeof(f)) == 0) {
@@ -1074,6 +1082,35 @@ static void t_dqo_miss_path(void **s)
 		traffic(20, 5);
 		assert_int_equal(sc->resets, 0);
 		finish(true);
+	}
+}
+
+/* a packet completion counted twice: the tag it names was freed by the
+ * first and handed to the next frame, which the device still holds. The
+ * tag's generation moved on when it was freed, so the copy names a use no
+ * longer outstanding and is refused (before, it completed the new frame,
+ * whose buffer the next send would have overwritten under the device) */
+static void t_hostile_dqo_tag_twice(void **s)
+{
+	uint8_t f[200], g[2048];
+	for (int k = 0; k < 2; k++) {
+		struct gvm_config c =
+		    cfgf(1, k ? GVE_QF_DQO_QPL : GVE_QF_DQO_RDA);
+		assert_int_equal(start(&c), 0);
+		struct gve_tx *tx = &sc->tx[0];
+		frame_make(f, sizeof(f), 1);
+		assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+		uint16_t first = last_tag();
+		assert_int_equal(gve_recv(sc, g, sizeof(g)), 0); /* completed */
+		gvm.tx[0].hold_completions = true;
+		assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+		uint16_t second = last_tag(), i = second & GVE_TAG_IDX_MASK;
+		assert_int_equal(first & GVE_TAG_IDX_MASK, i); /* reused */
+		assert_true(gvm_dqo_tx_replay(0, 0));
+		assert_int_equal(gve_recv(sc, g, sizeof(g)), 0);
+		assert_int_equal(sc->hostile, 1);
+		assert_int_equal(tx->tag_state[i], GVE_TAG_SENT);
+		recover_after();
 	}
 }
 
@@ -1288,8 +1325,10 @@ static void t_model_catches_formats(void **s)
 	gvm_check_revoke(sc->rx[0].qpl.pages.iova, 4096);
 	assert_true(gvm.violations > v);
 	v = gvm.violations;
-	gvm_check_revoke(
-	    sc->tx[0].qpl.pages.iova + (uint64_t)last_tag() * GVE_BUF_SIZE, 64);
+	gvm_check_revoke(sc->tx[0].qpl.pages.iova +
+			     (uint64_t)(last_tag() & GVE_TAG_IDX_MASK) *
+				 GVE_BUF_SIZE,
+			 64);
 	assert_int_equal(gvm.violations, v + 1);
 	gvm.violations = 0;
 	gvm_tx_flush(0);
@@ -1394,7 +1433,12 @@ static void t_link_and_stats(void **s)
 	gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
 	gve_recv(sc, b, sizeof(b));
 	assert_true(sc->nic.link_up);
+	/* within NIC_LINK_LOG_US of the "down" line: the speed is asked
+	 * with the next line, at the first poll after the interval */
+	shim_clock_ns += NIC_LINK_LOG_US * 1000ull;
+	gve_recv(sc, b, sizeof(b));
 	assert_int_equal(sc->nic.link_mbps, 100000);
+	assert_int_equal(sc->link_changes, 2);
 	gvm_set_status(GVE_DEVSTAT_REPORT_STATS, 0);
 	gve_recv(sc, b, sizeof(b));
 	const uint8_t *rep = host_dma_translate(gvm.stats, gvm.stats_len);
@@ -1409,6 +1453,39 @@ static void t_link_and_stats(void **s)
 	char dump[512];
 	assert_true(gve_dump(sc, dump, sizeof(dump)) > 0);
 	assert_non_null(strstr(dump, "gqi-qpl"));
+	finish(true);
+}
+
+/* a device flapping its link with a management interrupt each time: every
+ * change counts, but the line and the REPORT_LINK_SPEED command it brings
+ * on "up" come at most once per NIC_LINK_LOG_US; the first poll after the
+ * interval says where the link ended up. Before, each flip was a line and
+ * each "up" an admin round trip in the main loop */
+static void t_link_flaps_rate_limited(void **s)
+{
+	struct gvm_config c = cfg(1, true);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	uint64_t lines = shim_kprintf_calls, cmds = sc->aq_cmds;
+	for (unsigned i = 0; i < 1000; i++) {
+		if (i & 1)
+			gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
+		else
+			gvm_set_status(0, GVE_DEVSTAT_LINK_UP);
+		gve_recv(sc, b, sizeof(b));
+		assert_int_equal(sc->nic.link_up, i & 1);
+		shim_clock_ns += 500000ull; /* 0.5 s in all */
+	}
+	assert_int_equal(sc->link_changes, 1000);
+	assert_int_equal(shim_kprintf_calls, lines + 1); /* the first down */
+	assert_int_equal(sc->aq_cmds, cmds);
+	shim_clock_ns += NIC_LINK_LOG_US * 1000ull;
+	gve_recv(sc, b, sizeof(b));
+	assert_int_equal(sc->aq_cmds, cmds + 1); /* the speed, once */
+	assert_string_equal(shim_last_line,
+			    "gve0: link up, 999 changes not logged\n");
+	assert_int_equal(sc->resets, 0);
+	traffic(4, 2);
 	finish(true);
 }
 
@@ -1655,6 +1732,7 @@ int main(void)
 	    cmocka_unit_test(t_hostile_dqo_tx_head),
 	    cmocka_unit_test(t_hostile_dqo_tag_range),
 	    cmocka_unit_test(t_hostile_dqo_tag_idle),
+	    cmocka_unit_test(t_hostile_dqo_tag_twice),
 	    cmocka_unit_test(t_hostile_dqo_tag_alt_miss),
 	    cmocka_unit_test(t_hostile_dqo_compl_type),
 	    cmocka_unit_test(t_hostile_dqo_rx_buf_id),
@@ -1681,6 +1759,7 @@ int main(void)
 	    cmocka_unit_test(t_model_catches_formats),
 	    cmocka_unit_test(t_interrupts),
 	    cmocka_unit_test(t_link_and_stats),
+	    cmocka_unit_test(t_link_flaps_rate_limited),
 	    cmocka_unit_test(t_device_gone),
 	    cmocka_unit_test(t_reset_never_completes),
 	    cmocka_unit_test(t_reset_recovery_fails),

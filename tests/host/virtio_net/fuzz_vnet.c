@@ -27,7 +27,11 @@
  *  - DEVICE_NEEDS_RESET with a configuration interrupt gives the device up
  *    at the next recv;
  *  - once given up: link down, send and recv -1, the device reset (or, if
- *    it would not reset, off the bus), bus mastering off. */
+ *    it would not reset, off the bus), bus mastering off;
+ *  - no step waits on the device (the virtual clock moves only when the
+ *    driver delays): a give-up does not spin on a reset that never ends;
+ *  - link lines at most one per NIC_LINK_LOG_US (the first after the
+ *    attach's own waits out the interval) however the link flaps. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -69,6 +73,7 @@ static struct {
 	unsigned tx_head, tx_tail;
 	uint8_t held[VIRTQ_MAX]; /* transmit buffers the device holds */
 	bool tx_lied;		 /* a transmit completion was made up */
+	unsigned link_lines;	 /* "vnet0: link" lines since the attach */
 	uint32_t sent_seq[SENT], sent_len[SENT];
 	unsigned nsent, nchecked; /* frames sent; transmitted ones compared */
 	uint16_t rxq, txq;	  /* queue sizes */
@@ -195,8 +200,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(o.content_seq, 0xff, sizeof(o.content_seq));
 
 	/* knobs: queue size, config vector, and a fault. A reset that never
-	 * finishes costs VIRTIO_RESET_TIMEOUT_US of polling each time the
-	 * driver resets, so it is one fault among several */
+	 * finishes fails the attach at its first step (case 4), or is met
+	 * only when the device is given up (case 7 with bit 7) */
 	uint8_t knobs = data[0];
 	vm.qsize_max = qsizes[knobs & 7];
 	vm.refuse_config_vector = knobs & 8;
@@ -232,7 +237,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t frame[1600], buf[2048];
 
 	size_t i = 1;
+	uint64_t t_attach = shim_clock_ns;
 	while (i + 4 <= size) {
+		uint64_t t0 = shim_clock_ns, calls0 = shim_kprintf_calls;
 		uint8_t op = data[i], x = data[i + 3];
 		uint16_t arg = (uint16_t)(data[i + 1] | data[i + 2] << 8);
 		i += 4;
@@ -340,10 +347,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (live)
 				vm_set_link(arg & 1);
 			break;
-		case 6: /* DEVICE_NEEDS_RESET, rarely */
-			if (live && x >= 0xf8)
+		case 6: /* DEVICE_NEEDS_RESET, rarely, and maybe no reset */
+			if (live && x >= 0xf8) {
 				vm_needs_reset();
-			else
+				vm.stuck_reset = x & 1;
+			} else
 				n->flush(n);
 			break;
 		case 7:
@@ -351,6 +359,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		check(vm.violations == 0);
+		check(shim_clock_ns - t0 < 1000000ull);
+		if (shim_kprintf_calls != calls0 &&
+		    !strncmp(shim_last_line, "vnet0: link", 11))
+			o.link_lines++;
+		check(o.link_lines <=
+		      (shim_clock_ns - t_attach) / (NIC_LINK_LOG_US * 1000ull));
 		tx_compare();
 		if (sc->failed)
 			failed_state(n);

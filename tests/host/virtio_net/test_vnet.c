@@ -341,6 +341,44 @@ static void test_link_follows_config_interrupt(void **st)
 			 3); /* boot up, down, up */
 }
 
+/* a device flapping its link as fast as the driver polls: every change is
+ * counted, but at most one line per NIC_LINK_LOG_US goes to the log; the
+ * first poll after the interval says where the link ended up and how many
+ * changes went unlogged. Before, each flip was a line */
+static void test_link_flaps_rate_limited(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	struct vnet_softc *sc = &vnet_softcs[0];
+	uint8_t buf[2048];
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 1000; i++) {
+		vm_set_link(i & 1);
+		assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+		assert_int_equal(n->link_up, i & 1);
+		shim_clock_ns += 500000ull; /* 0.5 s in all */
+	}
+	assert_int_equal(sc->link_changes, 1 + 1000); /* boot's up, flaps */
+	assert_int_equal(shim_kprintf_calls, lines);  /* boot's line < 1 s */
+	/* the next poll after the interval: one line, the state and count */
+	shim_clock_ns += NIC_LINK_LOG_US * 1000ull;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_int_equal(shim_kprintf_calls, lines + 1);
+	assert_string_equal(shim_last_line,
+			    "vnet0: link up (config interrupts 1000), 1000 "
+			    "changes not logged\n");
+	/* quiet link: nothing more; the next change is logged at once */
+	shim_clock_ns += 10 * NIC_LINK_LOG_US * 1000ull;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_int_equal(shim_kprintf_calls, lines + 1);
+	vm_set_link(false);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_int_equal(shim_kprintf_calls, lines + 2);
+	assert_string_equal(shim_last_line,
+			    "vnet0: link down (config interrupts 1001)\n");
+	assert_int_equal(vm.violations, 0);
+}
+
 static void hostile_common(void)
 {
 	struct nic *n = nic0();
@@ -413,6 +451,49 @@ static void test_needs_reset_at_run_time(void **st)
 	vm_needs_reset();
 	shim_clock_ns += (VNET_LINK_POLL_US + 1) * 1000ull;
 	hostile_common();
+}
+
+/* a device that resets itself at run time (device_status reads 0, or
+ * DRIVER_OK gone) has forgotten the queues and will complete nothing: the
+ * next status read gives it up, as DEVICE_NEEDS_RESET does. Before, the
+ * link stayed up and sends filled the ring and were dropped for good */
+static void test_status_bits_cleared_at_run_time(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	vm.status &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
+	shim_clock_ns += (VNET_LINK_POLL_US + 1) * 1000ull;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
+	assert_true(vnet_softcs[0].failed);
+	assert_false(n->link_up);
+	assert_false(vm.bus_master);
+	assert_string_equal(vm_pci.state, "failed");
+	assert_int_equal(vm.violations, 0);
+}
+
+/* a device given up at run time that never finishes its reset: the give-up
+ * runs in the main loop (recv), so it asks for the reset and takes the
+ * device off the bus without waiting for device_status to read 0 (the
+ * wait of §4.1.4.3.2 comes before a reinitialization, which a failed
+ * device never gets); before, recv spun VIRTIO_RESET_TIMEOUT_US (1 s) */
+static void test_give_up_does_not_wait_for_reset(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	vm.stuck_reset = true;
+	vm_used_push(VIRTIO_NET_RXQ, 999, 64);
+	uint64_t t0 = shim_clock_ns;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
+	assert_true(shim_clock_ns - t0 < 1000000ull); /* under 1 ms */
+	assert_true(vm.reset_refused);
+	assert_true(vm.status & VIRTIO_STATUS_FAILED);
+	assert_false(vm.bus_master);
+	assert_false(n->link_up);
+	assert_string_equal(vm_pci.state, "failed");
+	assert_int_equal(vm.violations, 0);
 }
 
 /* a device that needs a reset at DRIVER_OK and then will not reset: the
@@ -497,6 +578,12 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_tx_completion, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_link_flaps_rate_limited, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_status_bits_cleared_at_run_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_give_up_does_not_wait_for_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_link_stays_down, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_needs_reset_at_run_time, setup,
