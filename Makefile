@@ -288,7 +288,7 @@ fuzz: $(FUZZERS)
 	@for f in $(FUZZERS); do echo "== $$f ($(FUZZ_SECONDS)s)"; \
 		mkdir -p $(BUILD)/corpus/$$(basename $$f); \
 		$$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$(basename $$f) \
-		  $$(cat tests/host/*/$$(basename $$f).corpus 2>/dev/null) || exit 1; done
+		  $$(ls -d tests/host/*/corpus/$$(basename $$f) 2>/dev/null) || exit 1; done
 
 # ---- proofs ---------------------------------------------------------------
 # make test: host tests, docs checker, short fuzz runs, QEMU proofs; one

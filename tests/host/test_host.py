@@ -43,3 +43,20 @@ def test_fuzz_short(fuzzer, tmp_path):
                         "-timeout=10", "-rss_limit_mb=2048", f"-artifact_prefix={crashes}/",
                         str(corpus)], capture_output=True, text=True, timeout=FUZZ_SECONDS + 120)
     assert r.returncode == 0, f"{name}:\n{r.stderr[-6000:]}"
+
+
+def test_make_fuzz_reads_committed_seeds(tmp_path):
+    """`make fuzz` starts each fuzzer from its committed seeds
+    (tests/host/<suite>/corpus/<fuzzer>/) as README says, and writes what it
+    finds under $(BUILD)/corpus, never into the seed folder."""
+    name = "vnet_fuzz"
+    fuzzer = next(f for f in _listed("print-fuzz") if os.path.basename(f) == name)
+    seeds = os.path.join(ROOT, "tests/host/virtio_net/corpus", name)
+    before = sorted(os.listdir(seeds))
+    assert os.path.exists(os.path.join(ROOT, fuzzer)), f"{fuzzer} not built (make host)"
+    r = subprocess.run(["make", "-s", "--no-print-directory", "-C", ROOT, "fuzz",
+                        f"BUILD={tmp_path}", f"FUZZERS={os.path.join(ROOT, fuzzer)}",
+                        "FUZZ_SECONDS=1"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"INFO: seed corpus: files: {len(before)} " in r.stderr, r.stderr[-3000:]
+    assert sorted(os.listdir(seeds)) == before
