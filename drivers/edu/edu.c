@@ -10,11 +10,12 @@
 #include "kernel/pci/pci.h"
 #include "kernel/time/time.h"
 
-static struct edu_softc edu0;
+/* one softc per bound function, edu0 first */
+static struct edu_softc edu_sc[EDU_MAX];
 
 struct edu_softc *edu_first(void)
 {
-	return edu0.pci ? &edu0 : 0;
+	return edu_sc[0].pci ? &edu_sc[0] : 0;
 }
 
 static void edu_intr(void *arg)
@@ -33,12 +34,13 @@ static int edu_grant(struct edu_softc *sc, uint32_t *idp)
 	struct pci_dev *d = sc->pci;
 	if (mmio_grant(d, sc->owner, 0, 0, EDU_REGS_LEN, MMIO_READ | MMIO_WRITE,
 		       &sc->regs) != 0) {
-		kprintf("edu0: unable to map registers\n");
+		kprintf("%s: unable to map registers\n", sc->name);
 		return -1;
 	}
 	uint32_t id = mmio_read32(&sc->regs, EDU_ID);
 	if ((id & EDU_ID_MAGIC_MASK) != EDU_ID_MAGIC) {
-		kprintf("edu0: unable to identify device (id 0x%x)\n", id);
+		kprintf("%s: unable to identify device (id 0x%x)\n", sc->name,
+			id);
 		goto err_regs;
 	}
 	/* an interrupt the device latched before (a transfer that ended while
@@ -48,16 +50,16 @@ static int edu_grant(struct edu_softc *sc, uint32_t *idp)
 		     mmio_read32(&sc->regs, EDU_IRQ_STATUS));
 	if (dma_pool_create(sc->owner, 2 * PAGE_SIZE, EDU_DMA_LIMIT,
 			    &sc->pool)) {
-		kprintf("edu0: unable to allocate DMA pool\n");
+		kprintf("%s: unable to allocate DMA pool\n", sc->name);
 		goto err_regs;
 	}
 	if (dma_pool_carve(&sc->pool, EDU_BUF_SIZE, PAGE_SIZE, &sc->out) ||
 	    dma_pool_carve(&sc->pool, EDU_BUF_SIZE, PAGE_SIZE, &sc->in)) {
-		kprintf("edu0: unable to carve DMA buffers\n");
+		kprintf("%s: unable to carve DMA buffers\n", sc->name);
 		goto err_pool;
 	}
 	if (irq_bind(d, sc->owner, 0, edu_intr, sc, &sc->irq) != 0) {
-		kprintf("edu0: unable to bind interrupt\n");
+		kprintf("%s: unable to bind interrupt\n", sc->name);
 		goto err_pool;
 	}
 	irq_unmask(&sc->irq);
@@ -73,8 +75,19 @@ err_regs:
 
 static int edu_attach(struct pci_dev *d, uint16_t owner)
 {
-	struct edu_softc *sc = &edu0;
+	struct edu_softc *sc = NULL;
 	uint32_t id;
+	for (unsigned i = 0; i < EDU_MAX && !sc; i++)
+		if (!edu_sc[i].pci) {
+			sc = &edu_sc[i];
+			ksnprintf(sc->name, sizeof(sc->name), "edu%u", i);
+		}
+	if (!sc) {
+		kprintf("edu: unable to attach %02x:%02x.%x: EDU_MAX (%u) "
+			"devices bound already\n",
+			d->bus, d->dev, d->fn, EDU_MAX);
+		return -1;
+	}
 	sc->pci = d;
 	sc->owner = owner;
 	pci_enable(d, true, false, true);
@@ -83,7 +96,7 @@ static int edu_attach(struct pci_dev *d, uint16_t owner)
 		return -1;
 	}
 	d->drv_state = sc;
-	kprintf("edu0: version %u.%u, irq vector %u\n", id >> 24,
+	kprintf("%s: version %u.%u, irq vector %u\n", sc->name, id >> 24,
 		(id >> 16) & 0xff, sc->irq.vector);
 	return 0;
 }
@@ -103,24 +116,25 @@ int edu_recover(struct edu_softc *sc)
 	if (dma_pool_live(&sc->pool))
 		return 0;
 	if (auth_owner_stopped(sc->owner)) {
-		kprintf("edu0: owner %u is revoked or quarantined; unable to "
+		kprintf("%s: owner %u is revoked or quarantined; unable to "
 			"use the device\n",
-			sc->owner);
+			sc->name, sc->owner);
 		return -1;
 	}
 	if (sc->pool.len) /* seized: its memory comes back now */
 		dma_pool_revoke(&sc->pool);
 	memset(&sc->pool, 0, sizeof(sc->pool));
 	if (edu_grant(sc, &id)) {
-		kprintf("edu0: unable to recover after its owner's "
-			"revocation\n");
+		kprintf("%s: unable to recover after its owner's "
+			"revocation\n",
+			sc->name);
 		return -1;
 	}
 	pci_enable(sc->pci, true, false, true);
 	sc->recoveries++;
-	kprintf("edu0: recovered after its owner's revocation, irq vector "
+	kprintf("%s: recovered after its owner's revocation, irq vector "
 		"%u\n",
-		sc->irq.vector);
+		sc->name, sc->irq.vector);
 	return 0;
 }
 
@@ -128,8 +142,9 @@ int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 	    uint32_t dir)
 {
 	if (!dma_pool_live(&sc->pool)) {
-		kprintf("edu0: capabilities revoked; no transfer until "
-			"edu_recover\n");
+		kprintf("%s: capabilities revoked; no transfer until "
+			"edu_recover\n",
+			sc->name);
 		return -1;
 	}
 	sc->irq_status = 0;
@@ -141,7 +156,7 @@ int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 	uint64_t end = time_now_us() + 1000000;
 	while (!(sc->irq_status & EDU_DMA_IRQ))
 		if (time_now_us() > end) {
-			kprintf("edu0: DMA did not complete in 1 s\n");
+			kprintf("%s: DMA did not complete in 1 s\n", sc->name);
 			return -1;
 		}
 	return 0;

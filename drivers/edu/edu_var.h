@@ -7,7 +7,11 @@
 #include "drivers/edu/edu_reg.h"
 #include "kernel/authority/authority.h"
 
+/* functions the driver binds (edu0 ...); one more gets a line */
+#define EDU_MAX 4
+
 struct edu_softc {
+	char name[8]; /* edu0 ... */
 	struct pci_dev *pci;
 	uint16_t owner;
 	struct dev_mmio regs;
@@ -18,7 +22,7 @@ struct edu_softc {
 	uint32_t recoveries; /* capabilities taken anew after a revocation */
 };
 
-/* the bound edu function, NULL when none */
+/* the first bound edu function (edu0), NULL when none */
 struct edu_softc *edu_first(void);
 /* one DMA transfer (dir 0: RAM -> device buffer, or EDU_DMA_CMD_TO_RAM),
  * completion by interrupt, waited for at most 1 s; -1 at once while the

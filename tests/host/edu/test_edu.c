@@ -229,7 +229,8 @@ static void test_edu_recover_refused_while_quarantined(void **st)
 	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &d};
 	assert_int_equal(auth_owner_bind(o, &f), 0);
 	assert_int_equal(edu_driver.attach(&d, o), 0);
-	struct edu_softc *sc = edu_first();
+	struct edu_softc *sc = d.drv_state;
+	assert_ptr_not_equal(sc, edu_first()); /* edu1: dev is edu0 */
 	unsigned r0 = sc->recoveries;
 	assert_true(bus_master(&d));
 	/* the fault: quarantined, bus mastering off (as the unit's interrupt
@@ -300,6 +301,53 @@ static void test_bus_master_refused_after_unit_failed(void **st)
 	shim_iommu_owner = 0;
 }
 
+/* each function gets its own softc, up to EDU_MAX; one more is refused
+ * with a line and the bound ones keep what they hold. Before, every
+ * attach wrote the one static softc: a second edu device took over the
+ * first's state, its window, pool and interrupt never revoked */
+static void test_edu_one_softc_per_device(void **st)
+{
+	(void)st;
+	static struct pci_dev more[EDU_MAX];
+	static uint8_t mcfg[EDU_MAX][4096];
+	struct edu_softc *first = dev.drv_state;
+	assert_non_null(first);
+	assert_ptr_equal(first, edu_first());
+	struct dma_pool was = first->pool;
+	unsigned bound = 0, k;
+	/* the earlier tests bound two already; fill the table, then one more */
+	for (k = 0; k < EDU_MAX; k++) {
+		uint16_t o = (uint16_t)(OWNER + 10 + k);
+		more[k] = (struct pci_dev){
+		    .bus = 1, .dev = (uint8_t)k, .owner = o, .cfg = mcfg[k]};
+		more[k].bar[0].base = BAR_BASE;
+		more[k].bar[0].size = sizeof(bar_mem);
+		more[k].cap_msi = 0x50;
+		struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED,
+					     .d = &more[k]};
+		assert_int_equal(auth_owner_bind(o, &f), 0);
+		if (edu_driver.attach(&more[k], o) != 0)
+			break;
+		struct edu_softc *sc = more[k].drv_state;
+		assert_ptr_equal(sc->pci, &more[k]);
+		bound++;
+	}
+	assert_int_equal(bound, EDU_MAX - 2);
+	assert_non_null(strstr(shim_last_line, "EDU_MAX"));
+	assert_null(more[k].drv_state);
+	assert_false(bus_master(&more[k]));
+	/* edu0 is still dev's, with the pool it had */
+	assert_ptr_equal(first->pci, &dev);
+	assert_ptr_equal(edu_first(), first);
+	assert_true(dma_pool_live(&first->pool));
+	assert_int_equal(first->pool.slot, was.slot);
+	assert_int_equal(first->pool.gen, was.gen);
+	/* names follow the slots */
+	assert_string_equal(first->name, "edu0");
+	assert_string_equal(((struct edu_softc *)more[0].drv_state)->name,
+			    "edu2");
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -307,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(test_edu_recovers_after_revocation),
 	    cmocka_unit_test(test_edu_recover_refused_while_quarantined),
 	    cmocka_unit_test(test_bus_master_refused_after_unit_failed),
+	    cmocka_unit_test(test_edu_one_softc_per_device),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
