@@ -383,7 +383,11 @@ static int gve_resources_setup(struct gve_softc *sc)
 		return err;
 	if (sc->dev_mtu > GVE_MTU && (err = gve_aq_set_mtu(sc, GVE_MTU)))
 		return err;
-	if (gve_aq_report_stats(sc, true))
+	/* a refused stats report is no failure (gve_setup_device_resources);
+	 * an admin queue that stopped answering is */
+	if ((err = gve_aq_report_stats(sc, true)) == GVE_ETIMEDOUT)
+		return err;
+	if (err)
 		kprintf("%s: unable to start stats report\n", sc->name);
 	return GVE_OK;
 }
@@ -496,7 +500,14 @@ static void gve_forget_device_state(struct gve_softc *sc)
 		sc->state = GVE_S_DOWN;
 }
 
-/* ---- reset (gve_reset with attempt_teardown = false) ------------------- */
+/* ---- reset (gve_reset with attempt_teardown = false) -------------------
+ * Linux resets at once, as often as asked, and brings the device up again
+ * in the same step. Here a device that asks after every recovery, or
+ * answers each admin command just before its timeout, would hold capOS's
+ * one main loop for good, so recovery is bounded (GVE_RESET_*, gve_var.h):
+ * the device is released at once (reset: it owns nothing of ours and is
+ * quiet), brought up again after the streak's backoff within a budget of
+ * admin waits, and given up at the streak's limit. */
 
 static int gve_recover(struct gve_softc *sc)
 {
@@ -507,29 +518,99 @@ static int gve_recover(struct gve_softc *sc)
 	return GVE_OK;
 }
 
+/* the device is given up at run time: nothing more is asked of it, its
+ * vectors are masked and the bus glue turns its bus mastering off, so it
+ * can neither write memory nor raise an interrupt whatever it does. Its
+ * memory is returned at detach unless a release was never confirmed
+ * (memory_held). */
+static void gve_fail(struct gve_softc *sc)
+{
+	for (unsigned i = 0; i <= sc->nblocks; i++) {
+		struct gve_block *b =
+		    i < sc->nblocks ? &sc->blocks[i] : &sc->mgmt;
+		if (b->bound)
+			irq_mask(&b->irq);
+	}
+	if (sc->g.bus_stop)
+		sc->g.bus_stop(sc->g.pdev);
+	sc->reset_wanted = false;
+	sc->state = GVE_S_FAILED;
+	sc->nic.link_up = sc->link_up = false;
+}
+
+/* release (reset) the device before giving it up: an unconfirmed release
+ * leaves the memory granted (gve_aq_release sets memory_held) */
+static void gve_release_and_fail(struct gve_softc *sc)
+{
+	if (sc->aq_registered)
+		gve_aq_release(sc);
+	gve_forget_device_state(sc);
+	gve_fail(sc);
+}
+
+/* bring the device up again after its backoff, within the budget */
+static void gve_reset_recover(struct gve_softc *sc)
+{
+	uint64_t t0 = time_now_us();
+	int err;
+
+	sc->aq_deadline_us = t0 + GVE_RESET_AQ_BUDGET_US;
+	err = gve_recover(sc);
+	sc->aq_deadline_us = 0;
+	if (err != GVE_OK || sc->reset_wanted) {
+		kprintf("%s: unable to recover after reset: giving the device "
+			"up: link down, bus mastering off\n",
+			sc->name);
+		gve_release_and_fail(sc);
+	}
+	sc->reset_us += time_now_us() - t0;
+}
+
 static void gve_reset(struct gve_softc *sc)
 {
 	const char *why = sc->reset_reason ? sc->reset_reason : "requested";
+	uint64_t now = time_now_us(), backoff = 0;
+	bool give_up;
 
-	kprintf("%s: resetting device (%s)\n", sc->name, why);
-	sc->resets++;
 	sc->reset_wanted = false;
 	sc->reset_reason = NULL;
 	if (sc->state == GVE_S_UP)
 		gve_irqs_enable(sc, false);
-	if (gve_aq_release(sc)) {
-		sc->state = GVE_S_FAILED;
-		return;
+	if (!sc->reset_streak || now - sc->reset_last_us >= GVE_RESET_QUIET_US)
+		sc->reset_streak = 0;
+	sc->reset_last_us = now;
+	give_up = ++sc->reset_streak > GVE_RESET_MAX;
+	if (give_up) {
+		kprintf("%s: unable to recover: %u resets asked for (the "
+			"last: %s), each within %llu s of the one before: "
+			"giving the device up: link down, bus mastering off\n",
+			sc->name, sc->reset_streak, why,
+			(unsigned long long)(GVE_RESET_QUIET_US / 1000000));
+	} else {
+		char more[64] = "";
+		if (sc->reset_streak > 1) {
+			backoff = GVE_RESET_BACKOFF_US
+				  << (sc->reset_streak - 2);
+			ksnprintf(more, sizeof(more),
+				  ": %u in a row, recovery in %llu ms",
+				  sc->reset_streak,
+				  (unsigned long long)(backoff / 1000));
+		}
+		kprintf("%s: resetting device (%s)%s\n", sc->name, why, more);
+		sc->resets++;
 	}
+	/* released at once, whatever comes next: a device left reset owns
+	 * nothing of ours and is quiet through the backoff */
+	give_up |= gve_aq_release(sc) != GVE_OK;
 	gve_forget_device_state(sc);
-	if (gve_recover(sc) == GVE_OK && !sc->reset_wanted)
-		return;
-	kprintf("%s: unable to recover after reset\n", sc->name);
-	/* leave the device reset, so it owns none of our memory */
-	gve_aq_release(sc);
-	gve_forget_device_state(sc);
-	sc->reset_wanted = false;
-	sc->state = GVE_S_FAILED;
+	if (give_up)
+		gve_fail(sc);
+	else
+		sc->state = GVE_S_RESETTING;
+	sc->reset_us += time_now_us() - now;
+	sc->recover_at_us = time_now_us() + backoff;
+	if (sc->state == GVE_S_RESETTING && !backoff)
+		gve_reset_recover(sc);
 }
 
 /* the REPORT_STATS request: fill the report page the device was given */
@@ -561,6 +642,14 @@ static void gve_stats_fill(struct gve_softc *sc)
  * resets — then re-arm the blocks that fired */
 void gve_service(struct gve_softc *sc)
 {
+	if (sc->state == GVE_S_RESETTING) {
+		/* one step of a reset per call: the recovery, when due */
+		if (time_now_us() >= sc->recover_at_us)
+			gve_reset_recover(sc);
+		sc->nic.link_up = sc->link_up && sc->state == GVE_S_UP;
+		sc->nic.link_mbps = sc->link_mbps;
+		return;
+	}
 	if (sc->state == GVE_S_FAILED || !sc->aq_registered)
 		return;
 	/* device_status is read when the management vector fired, and every
@@ -580,7 +669,7 @@ void gve_service(struct gve_softc *sc)
 		kprintf("%s: unable to reach device: status reads all ones\n",
 			sc->name);
 		sc->memory_held = true; /* cannot tell what it still owns */
-		sc->state = GVE_S_FAILED;
+		gve_fail(sc);
 		return;
 	}
 	if ((st & GVE_DEVSTAT_RESET) && !sc->reset_wanted) {
@@ -695,18 +784,20 @@ int gve_dump(struct gve_softc *sc, char *buf, size_t cap)
 	    buf, cap,
 	    "%s: %s %s rev %u queues %u tx %u rx %u mtu %u link %s %u Mbit/s "
 	    "changes %llu aq cmds %llu fail %llu timeouts %llu resets %llu "
-	    "(device %llu) refused %llu",
+	    "(device %llu, streak %u, %llu ms) refused %llu",
 	    sc->name,
-	    sc->state == GVE_S_UP	? "up"
-	    : sc->state == GVE_S_FAILED ? "failed"
-					: "down",
+	    sc->state == GVE_S_UP	   ? "up"
+	    : sc->state == GVE_S_FAILED	   ? "failed"
+	    : sc->state == GVE_S_RESETTING ? "resetting"
+					   : "down",
 	    gve_format_name(sc->queue_format), sc->g.revision, sc->nqueues,
 	    sc->tx_entries, sc->rx_entries, sc->nic.mtu,
 	    sc->link_up ? "up" : "down", sc->link_mbps,
 	    (unsigned long long)sc->link_changes,
 	    (unsigned long long)sc->aq_cmds, (unsigned long long)sc->aq_fail,
 	    (unsigned long long)sc->aq_timeouts, (unsigned long long)sc->resets,
-	    (unsigned long long)sc->device_resets,
+	    (unsigned long long)sc->device_resets, sc->reset_streak,
+	    (unsigned long long)(sc->reset_us / 1000),
 	    (unsigned long long)sc->hostile);
 }
 

@@ -199,9 +199,11 @@ static int gve_aq_idle_counter(struct gve_softc *sc)
 }
 
 /* gve_adminq_kick_and_wait: ring the doorbell with every command issued so
- * far, wait until the event counter reaches it, then check each status and
- * return the first error. The counter may only move forward from the last
- * completion the driver saw (aq_done) within the commands outstanding. */
+ * far, wait until the event counter reaches it (at most the reference's
+ * timeout, and during a recovery no later than its aq_deadline_us), then
+ * check each status and return the first error. The counter may only move
+ * forward from the last completion the driver saw (aq_done) within the commands
+ * outstanding. */
 int gve_aq_kick_wait(struct gve_softc *sc)
 {
 	uint32_t tail = sc->aq_done, head = sc->aq_prod, ec = tail;
@@ -220,13 +222,23 @@ int gve_aq_kick_wait(struct gve_softc *sc)
 		}
 		if (ec == head)
 			break;
+		if (sc->aq_deadline_us && time_now_us() >= sc->aq_deadline_us)
+			break;
 		gve_poll_delay(i);
 	}
 	if (ec != head) {
-		kprintf("%s: unable to complete admin commands: counter %u of "
-			"%u after %u ms\n",
-			sc->name, ec, head,
-			GVE_ADMINQ_POLLS * GVE_ADMINQ_POLL_US / 1000);
+		if (sc->aq_deadline_us && time_now_us() >= sc->aq_deadline_us)
+			kprintf("%s: unable to complete admin commands: "
+				"counter %u of %u, the recovery's %llu ms "
+				"spent\n",
+				sc->name, ec, head,
+				(unsigned long long)(GVE_RESET_AQ_BUDGET_US /
+						     1000));
+		else
+			kprintf("%s: unable to complete admin commands: "
+				"counter %u of %u after %u ms\n",
+				sc->name, ec, head,
+				GVE_ADMINQ_POLLS * GVE_ADMINQ_POLL_US / 1000);
 		sc->aq_timeouts++;
 		sc->reset_wanted = true;
 		sc->reset_reason = "admin queue timeout";

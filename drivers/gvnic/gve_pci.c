@@ -26,6 +26,16 @@ static bool gve_pci_poll(void)
 	return false;
 }
 
+/* the core gave the device up at run time (gve_grants.bus_stop): bus
+ * mastering off, as virtio-net's vnet_stop leaves a failed device, so it
+ * can neither write memory nor signal MSI-X; memory decoding stays for
+ * the registers a detach may still touch */
+static void gve_pci_bus_stop(struct pci_dev *d)
+{
+	pci_enable(d, true, false, false);
+	strlcpy(d->state, "failed", sizeof(d->state));
+}
+
 static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 {
 	struct gve_softc *sc;
@@ -66,6 +76,7 @@ static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 	g.revision = d->revision;
 	g.msix_vectors = d->msix_size;
 	g.name = name;
+	g.bus_stop = gve_pci_bus_stop;
 	sc = &gve_softcs[gve_ndevs];
 	memset(sc, 0, sizeof(*sc));
 	if (gve_attach(sc, &g))

@@ -21,6 +21,33 @@
 #define GVE_MTU		     1500 /* largest MTU the 2 KiB buffers carry */
 #define GVE_DATA_POOL_MAX    (24u << 20) /* refuse rings that need more */
 #define GVE_STATUS_POLL_US   100000	 /* device_status read without an irq */
+/* Reset storms: a device that asks for a reset after every recovery, or
+ * answers each admin command just before its timeout, must not hold the
+ * main loop (see docs/devices/gce-gvnic.md, "Reset storms"). A reset that
+ * comes within GVE_RESET_QUIET_US of the one before continues a streak;
+ * the recovery of the k-th reset of a streak (k >= 2) waits
+ * GVE_RESET_BACKOFF_US << (k - 2), the device reset and quiet meanwhile;
+ * a request for reset GVE_RESET_MAX + 1 of a streak gives the device up.
+ * Each recovery may wait GVE_RESET_AQ_BUDGET_US on admin commands in all:
+ * twice the reference's timeout for one command. */
+#define GVE_RESET_MAX	     5
+#define GVE_RESET_QUIET_US   600000000ull /* 10 min */
+#define GVE_RESET_BACKOFF_US 1000000ull	  /* 1 s, 2 s, 4 s, 8 s */
+#define GVE_AQ_WAIT_MAX_US                                                     \
+	((uint64_t)GVE_FAST_POLLS * GVE_FAST_POLL_US +                         \
+	 (uint64_t)GVE_ADMINQ_POLLS * GVE_ADMINQ_POLL_US)
+#define GVE_RELEASE_WAIT_MAX_US                                                \
+	((uint64_t)GVE_FAST_POLLS * GVE_FAST_POLL_US +                         \
+	 (uint64_t)GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US)
+#define GVE_RESET_AQ_BUDGET_US                                                 \
+	(2ull * GVE_ADMINQ_POLLS * GVE_ADMINQ_POLL_US) /* 4 s */
+/* the longest one gve_service call may wait on the device: one admin
+ * command of its own (REPORT_LINK_SPEED), a release, the recovery budget
+ * (which may overrun by one poll step) and the release after a recovery
+ * that failed */
+#define GVE_SERVICE_WAIT_MAX_US                                                \
+	(GVE_AQ_WAIT_MAX_US + 2 * GVE_RELEASE_WAIT_MAX_US +                    \
+	 GVE_RESET_AQ_BUDGET_US + GVE_ADMINQ_POLL_US)
 /* a GVE_MTU frame with a VLAN tag (18 bytes of header) fits one RX
  * buffer: GQI's behind its GVE_RX_PAD, DQO's GVE_BUF_SIZE one */
 _Static_assert(GVE_MTU + 18 + GVE_RX_PAD <= GVE_RX_BUFFER_SIZE &&
@@ -55,6 +82,9 @@ struct gve_grants {
 	unsigned msix_vectors;
 	uint64_t dma_limit; /* highest device address + 1 (0: none) */
 	const char *name;   /* "gve0" */
+	/* the device is given up at run time: stop its DMA and MSI-X (bus
+	 * mastering off); NULL when the bus has no such switch */
+	void (*bus_stop)(struct pci_dev *pdev);
 };
 
 /* error codes of the core (negative returns) */
@@ -172,10 +202,11 @@ struct gve_rx {
 };
 
 enum gve_state {
-	GVE_S_DOWN,   /* attached nothing yet, or detached */
-	GVE_S_UP,     /* queues running */
-	GVE_S_FAILED, /* could not recover; memory kept if the device holds it
-		       */
+	GVE_S_DOWN,	 /* attached nothing yet, or detached */
+	GVE_S_UP,	 /* queues running */
+	GVE_S_RESETTING, /* released (reset, owning nothing of ours) until
+			  * recover_at_us: a reset's backoff */
+	GVE_S_FAILED,	 /* given up: memory kept if the device holds it */
 };
 
 struct gve_softc {
@@ -193,6 +224,7 @@ struct gve_softc {
 	bool aq_registered;
 	uint64_t aq_cmds, aq_fail, aq_timeouts;
 	uint32_t aq_last_status;
+	uint64_t aq_deadline_us; /* 0, or when a recovery's budget runs out */
 	/* described device */
 	uint32_t max_tx_queues, max_rx_queues;
 	uint64_t max_registered_pages;
@@ -219,6 +251,10 @@ struct gve_softc {
 	uint32_t last_status;
 	uint64_t status_read_us;
 	uint64_t resets, device_resets, hostile;
+	/* reset storms: the current streak, when its last reset came, when
+	 * the backoff ends, and the time spent in resets (all waits) */
+	unsigned reset_streak;
+	uint64_t reset_last_us, recover_at_us, reset_us;
 	uint32_t link_mbps;
 	bool link_up;
 	uint64_t link_changes; /* every change device_status showed */

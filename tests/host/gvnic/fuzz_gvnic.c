@@ -28,7 +28,11 @@
  * GVM_CLOG packet, miss or re-injection completions names a use of a tag
  * that is over; the driver must refuse it (gve_hostile or its ignored
  * count), not complete whatever now holds the tag. However the link flaps,
- * link lines come at most once per NIC_LINK_LOG_US. */
+ * link lines come at most once per NIC_LINK_LOG_US. However the device
+ * asks for resets (after every recovery, too) and however slowly it
+ * answers admin commands, no driver call holds the main loop past its
+ * bound (fz_held) and the device is reset at most GVE_RESET_MAX times and
+ * once more to give it up in a streak (fz_resets). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,9 +92,49 @@ static void fz_received(const uint8_t *f, int n)
 	fz_state[s] = 2;
 }
 
+/* one driver call held the main loop at most GVE_SERVICE_WAIT_MAX_US less
+ * the two releases in it, which the model confirms at once: one admin
+ * command of its own and one recovery's budget (and one poll step past
+ * it), plus the clock's own ticks */
+#define FZ_HELD_MAX_NS                                                         \
+	((GVE_SERVICE_WAIT_MAX_US - 2 * GVE_RELEASE_WAIT_MAX_US) * 1000ull +   \
+	 10000000ull)
+static void fz_held(uint64_t t0)
+{
+	if (shim_clock_ns - t0 > FZ_HELD_MAX_NS)
+		fz_fail("one call held the main loop past its bound",
+			(uint32_t)((shim_clock_ns - t0) / 1000000));
+}
+
+/* device resets (the model's, so whatever the driver counts): at most
+ * GVE_RESET_MAX carried out and the release that gives the device up in
+ * one streak. A streak ends when a reset comes GVE_RESET_QUIET_US after
+ * the one before; the driver measures that from its own reset, which may
+ * lie up to a call's bound before the step's end, so the oracle ends it a
+ * bound early: it may miss a storm, never blame a driver that kept it */
+static unsigned fz_streak, fz_resets_seen;
+static uint64_t fz_reset_ns;
+static void fz_resets(void)
+{
+	unsigned n = gvm.resets - fz_resets_seen;
+	if (!n)
+		return;
+	fz_resets_seen = gvm.resets;
+	if (shim_clock_ns - fz_reset_ns + FZ_HELD_MAX_NS >=
+	    GVE_RESET_QUIET_US * 1000ull)
+		fz_streak = 0;
+	fz_reset_ns = shim_clock_ns;
+	fz_streak += n;
+	if (fz_streak > GVE_RESET_MAX + 1)
+		fz_fail("device reset past GVE_RESET_MAX in a streak",
+			fz_streak);
+}
+
 static int fz_recv(uint8_t *f, size_t cap)
 {
+	uint64_t t0 = shim_clock_ns;
 	int n = gve_recv(&sc, f, cap);
+	fz_held(t0);
 	if (n > 0)
 		fz_received(f, n);
 	return n;
@@ -166,6 +210,9 @@ static void fz_script(uint8_t mode, struct rd *r)
 	}
 	memset(fz_state, 0, sizeof(fz_state));
 	fz_serial = fz_forged = 0;
+	fz_streak = 0;
+	fz_resets_seen = gvm.resets;
+	fz_reset_ns = shim_clock_ns;
 	bool forged_any = false; /* a forged counter, completion or value */
 	uint64_t t_up = shim_clock_ns, link_lines = 0;
 	for (unsigned steps = 0; r->n && steps < 256; steps++) {
@@ -178,7 +225,9 @@ static void fz_script(uint8_t mode, struct rd *r)
 			size_t len = 14 + take(r, 1) * 6;
 			uint8_t w[2048];
 			fz_frame(f, len, ++fz_serial, 'T');
+			uint64_t t0 = shim_clock_ns;
 			int sent = gve_send(&sc, f, len) == 0;
+			fz_held(t0);
 			int n = gvm_wire_pop(w, sizeof(w));
 			if (sent && (n != (int)len || memcmp(f, w, len)))
 				fz_fail("sent frame lost or changed",
@@ -232,25 +281,40 @@ static void fz_script(uint8_t mode, struct rd *r)
 				forged_any = true;
 			}
 			break;
-		case 6: /* device status bits: reset, link, stats */
-			gvm_set_status(take(r, 1) & (GVE_DEVSTAT_RESET |
-						     GVE_DEVSTAT_LINK_UP |
-						     GVE_DEVSTAT_REPORT_STATS),
-				       GVE_DEVSTAT_LINK_UP |
-					   GVE_DEVSTAT_REPORT_STATS);
+		case 6: { /* device status bits: reset, link, stats; bit 4:
+			   * a reset asked for after every recovery */
+			uint32_t v = take(r, 1);
+			gvm.reset_storm = v & 0x10;
+			gvm_set_status(
+			    v & (GVE_DEVSTAT_RESET | GVE_DEVSTAT_LINK_UP |
+				 GVE_DEVSTAT_REPORT_STATS),
+			    GVE_DEVSTAT_LINK_UP | GVE_DEVSTAT_REPORT_STATS);
 			break;
+		}
 		case 7: /* the next command of some opcode fails */
 			gvm.override_op = take(r, 1) % 16;
 			gvm.override_status = 0xfffffff0u | take(r, 1);
 			break;
-		case 8:
-			gvm.bogus_counter = take(r, 1) & 1;
-			forged_any |= gvm.bogus_counter;
+		case 8: { /* a bogus event counter; the admin commands of
+			   * each doorbell answered 0..2.03 s after it (16 ms
+			   * steps: 123 is just before the driver's last read,
+			   * 124 past it). A command answered after the driver
+			   * gave up on it moves the counter with no doorbell
+			   * outstanding: not an honest device */
+			uint32_t v = take(r, 1);
+			gvm.bogus_counter = v & 1;
+			gvm.aq_delay_ns = (uint64_t)(v >> 1) * 16000000ull;
+			forged_any |= gvm.bogus_counter ||
+				      gvm.aq_delay_ns >= 1000000000ull;
 			break;
-		case 9:
+		}
+		case 9: {
+			uint64_t t0 = shim_clock_ns;
 			gvm.cfg.link_mbps = take(r, 4);
 			(void)gve_aq_link_speed(&sc);
+			fz_held(t0);
 			break;
+		}
 		case 10: /* completions held back, or all given now */
 			gvm.tx[q].hold_completions = take(r, 1) & 1;
 			if (!gvm.tx[q].hold_completions && gvm.tx[q].live)
@@ -291,6 +355,7 @@ static void fz_script(uint8_t mode, struct rd *r)
 		/* the driver polls after every device action */
 		while (fz_recv(f, sizeof(f)) > 0)
 			;
+		fz_resets();
 		/* link lines at most one per NIC_LINK_LOG_US, however the
 		 * link flaps (a line ends in another line's step only if it
 		 * was not the step's last: counted at least this often) */

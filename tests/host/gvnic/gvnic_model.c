@@ -742,6 +742,7 @@ static uint32_t gvm_cmd(uint32_t op, const uint8_t *p)
  * doorbell gets a status, then the event counter moves past it */
 static void gvm_aq_run(void)
 {
+	bool rx_created = false;
 	while (gvm.event_counter != gvm.doorbell && !gvm.stall) {
 		uint8_t *q = dma(gvm.aq, GVE_ADMINQ_SIZE, "admin queue");
 		if (!q)
@@ -756,10 +757,13 @@ static void gvm_aq_run(void)
 		} else {
 			st = gvm_cmd(op, c + 8);
 		}
+		rx_created |= op == GVE_AQ_CREATE_RX_QUEUE;
 		st = cpu_to_be32(st);
 		memcpy(c + 4, &st, 4);
 		gvm.event_counter++;
 	}
+	if (rx_created && gvm.reset_storm)
+		gvm_set_status(GVE_DEVSTAT_RESET, 0);
 }
 
 /* hostile: a command written to the queue but not yet named by the
@@ -1532,7 +1536,9 @@ static void reg_write(uint32_t off, unsigned w, uint32_t raw)
 			return;
 		}
 		gvm.doorbell = v;
-		gvm_aq_run();
+		gvm.aq_kick_ns = shim_clock_ns;
+		if (!gvm.aq_delay_ns)
+			gvm_aq_run();
 		return;
 	case GVE_REG_ADMINQ_BASE_HI:
 		if (!rev1)
@@ -1585,6 +1591,9 @@ static uint32_t reg_read(uint32_t off, unsigned w)
 		v = gvm.pfn;
 		break;
 	case GVE_REG_ADMINQ_EVENT_COUNTER:
+		if (gvm.aq_delay_ns && gvm.aq_live &&
+		    shim_clock_ns - gvm.aq_kick_ns >= gvm.aq_delay_ns)
+			gvm_aq_run();
 		gvm_aq_early();
 		v = gvm.event_counter;
 		if (gvm.bogus_counter > 0) {

@@ -121,6 +121,12 @@ struct gvm {
 	 * finds in the queue is claimed complete (event counter moved past
 	 * it) before any doorbell names it, never run, its status UNSET */
 	uint32_t aq_early_op;
+	/* a slow device: the commands of each doorbell complete aq_delay_ns
+	 * after it rang (0: at once), seen at the next event-counter read */
+	uint64_t aq_delay_ns, aq_kick_ns;
+	/* a reset storm: each time the driver's RX queues are created the
+	 * device asks for a reset (RESET and the management vector) */
+	bool reset_storm;
 	const uint8_t *desc_override;
 	size_t desc_override_len;
 	/* configuration */
@@ -215,4 +221,7 @@ void host_irq_raise(unsigned msix);
 bool host_irq_masked(unsigned msix);
 uint64_t host_irq_count(unsigned msix);
 extern bool host_irq_refuse;
+/* the core gave the device up and asked the bus to stop it
+ * (gve_grants.bus_stop of host_gve_grants) */
+extern bool host_bus_stopped;
 #endif

@@ -126,12 +126,21 @@ void host_auth_reset(void)
 	    shim_owner_release(GVM_OWNER) != 0)
 		panic("host auth: unable to set up owner %u\n", GVM_OWNER);
 	memset(auth_refusals, 0, sizeof(auth_refusals));
+	host_bus_stopped = false;
 	shim_page_hook = host_page_hook;
+}
+
+bool host_bus_stopped;
+static void host_bus_stop(struct pci_dev *d)
+{
+	(void)d;
+	host_bus_stopped = true;
 }
 
 struct gve_grants host_gve_grants(void)
 {
 	struct gve_grants g = {0};
+	g.bus_stop = host_bus_stop;
 	mmio_grant(NULL, GVM_OWNER, 0, 0, 0x1000, MMIO_READ | MMIO_WRITE,
 		   &g.reg);
 	mmio_grant(NULL, GVM_OWNER, 2, 0, gvm.cfg.db_len,

@@ -1544,6 +1544,173 @@ static void t_reset_recovery_fails(void **s)
 	finish(true);
 }
 
+/* ---- reset storms --------------------------------------------------------
+ * The main loop as it runs a gVNIC: a poll (the PCI poller, or gve_recv)
+ * every `idle_us` of virtual time, for at most `run_us`, stopping once the
+ * device is given up. Returns the longest one poll held the loop. */
+static uint64_t main_loop(bool (*poll)(void), uint64_t idle_us, uint64_t run_us)
+{
+	uint8_t b[2048];
+	uint64_t end = shim_clock_ns + run_us * 1000, worst = 0;
+	while (shim_clock_ns < end && sc->state != GVE_S_FAILED) {
+		uint64_t t0 = shim_clock_ns;
+		if (poll)
+			(void)poll();
+		else
+			(void)gve_recv(sc, b, sizeof(b));
+		worst = MAX(worst, shim_clock_ns - t0);
+		shim_clock_ns += idle_us * 1000;
+	}
+	return worst / 1000;
+}
+
+/* a device that asks for a reset after every recovery (at the creation of
+ * its RX queues, so at bring-up too): each reset of the streak waits twice
+ * as long as the one before before it is brought up, the device released
+ * meanwhile, and the request after GVE_RESET_MAX gives it up with one line
+ * — reset, vectors masked, bus mastering off, nothing of ours held. Linux
+ * (and this driver before) resets at once, forever. Through gve_driver and
+ * its poller for one format (pci_enable's bus mastering off), through the
+ * core for each format and revision. */
+static void t_reset_storm_given_up(void **s)
+{
+	extern bool (*host_pci_poller)(void);
+	extern bool host_pci_bus_master;
+	for (unsigned k = 0; k <= 2 * ARRAY_SIZE(formats); k++) {
+		bool pci = k == 2 * ARRAY_SIZE(formats);
+		struct gvm_config c =
+		    cfgf(k & 1, formats[(k / 2) % ARRAY_SIZE(formats)]);
+		static struct pci_dev d;
+		model_reset(&c);
+		gvm.reset_storm = true;
+		if (pci) {
+			gvm_pci_dev(&d);
+			assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
+			free(sc);
+			sc = d.drv_state;
+			assert_true(host_pci_bus_master);
+		} else {
+			assert_int_equal(attach(), 0);
+		}
+		uint64_t t0 = shim_clock_ns;
+		/* a poll every 1 ms; the backoffs add up to 15 s */
+		uint64_t worst =
+		    main_loop(pci ? host_pci_poller : NULL, 1000, 60000000);
+		uint64_t took_us = (shim_clock_ns - t0) / 1000;
+		assert_int_equal(sc->state, GVE_S_FAILED);
+		assert_true(strstr(shim_last_line, "giving the device up"));
+		assert_int_equal(sc->resets, GVE_RESET_MAX);
+		assert_int_equal(sc->device_resets, GVE_RESET_MAX + 1);
+		/* brought up once per reset carried out, released once more
+		 * to give it up */
+		assert_int_equal(gvm.registrations, 1 + GVE_RESET_MAX);
+		assert_int_equal(gvm.resets, GVE_RESET_MAX + 1);
+		assert_false(gvm.aq_live);
+		/* the backoffs: 1 + 2 + 4 + 8 s between the resets */
+		assert_true(took_us >= 15 * GVE_RESET_BACKOFF_US);
+		assert_true(took_us < 16 * GVE_RESET_BACKOFF_US);
+		/* an instant device: no poll held the loop for a millisecond */
+		assert_true(worst < 1000);
+		assert_true(host_bus_stopped || pci);
+		if (pci) {
+			assert_false(host_pci_bus_master);
+			assert_string_equal(d.state, "failed");
+		}
+		assert_false(sc->nic.link_up);
+		uint8_t b[2048] = {0};
+		assert_int_equal(gve_send(sc, b, 60), -1);
+		assert_int_equal(gve_recv(sc, b, sizeof(b)), -1);
+		char dump[512];
+		gve_dump(sc, dump, sizeof(dump));
+		assert_non_null(strstr(dump, "failed"));
+		assert_non_null(strstr(dump, "resets 5 (device 6, streak 6"));
+		if (pci) {
+			/* the softc is gve_pci.c's: detach, not free */
+			gve_detach(sc);
+			sc = NULL;
+			assert_int_equal(host_pools_live(), 0);
+			if (gvm.violations)
+				fail_msg("model violation: %s",
+					 gvm.first_violation);
+		} else {
+			finish(true);
+		}
+	}
+}
+
+/* between the resets of a streak the device is left reset (it holds no
+ * queue, page list or admin queue of ours) and the link is down; it is
+ * brought up when the backoff has run. A reset GVE_RESET_QUIET_US after
+ * the one before starts a new streak: a device that resets now and then
+ * is never given up */
+static void t_reset_backoff(void **s)
+{
+	struct gvm_config c = cfg(1, true);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	gvm_set_status(GVE_DEVSTAT_RESET, 0);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	assert_int_equal(sc->state, GVE_S_UP); /* the first: at once */
+	gvm_set_status(GVE_DEVSTAT_RESET, 0);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	assert_int_equal(sc->state, GVE_S_RESETTING);
+	assert_int_equal(sc->reset_streak, 2);
+	assert_false(gvm.aq_live || gvm.configured || gvm.tx[0].live ||
+		     gvm.rx[0].live || gvm.qpls[0].live);
+	assert_false(sc->nic.link_up);
+	assert_int_equal(gve_send(sc, b, 60), -1);
+	unsigned regs = gvm.registrations;
+	shim_clock_ns += (GVE_RESET_BACKOFF_US - 1000) * 1000;
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	assert_int_equal(gvm.registrations, regs); /* not yet */
+	shim_clock_ns += 2000 * 1000;
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	assert_int_equal(sc->state, GVE_S_UP);
+	assert_true(sc->nic.link_up);
+	traffic(10, 2);
+	/* now and then, forever: each a streak of one */
+	for (unsigned i = 0; i < 3 * GVE_RESET_MAX; i++) {
+		shim_clock_ns += GVE_RESET_QUIET_US * 1000;
+		gvm_set_status(GVE_DEVSTAT_RESET, 0);
+		assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+		assert_int_equal(sc->state, GVE_S_UP);
+		assert_int_equal(sc->reset_streak, 1);
+	}
+	traffic(10, 3);
+	finish(true);
+}
+
+/* a device that answers each admin command just before its timeout: a
+ * recovery of ~10 such commands held the main loop ~20 s in one poll
+ * (Linux's gve_reset too). The recovery's admin waits now stop at
+ * GVE_RESET_AQ_BUDGET_US and the device is given up: the poll that did it
+ * held the loop for the budget, no more */
+static void t_reset_slow_device_budget(void **s)
+{
+	for (unsigned k = 0; k < ARRAY_SIZE(formats); k++) {
+		struct gvm_config c = cfgf(k & 1, formats[k]);
+		uint8_t b[2048];
+		assert_int_equal(start(&c), 0);
+		traffic(3, 1);
+		/* the last event-counter read of a command is at 1.981 s */
+		gvm.aq_delay_ns = 1950000000ull;
+		gvm_set_status(GVE_DEVSTAT_RESET, 0);
+		uint64_t t0 = shim_clock_ns;
+		assert_int_equal(gve_recv(sc, b, sizeof(b)), -1);
+		uint64_t took_us = (shim_clock_ns - t0) / 1000;
+		assert_true(took_us >= GVE_RESET_AQ_BUDGET_US);
+		assert_true(took_us <=
+			    GVE_RESET_AQ_BUDGET_US + GVE_ADMINQ_POLL_US + 1000);
+		assert_true(took_us <= GVE_SERVICE_WAIT_MAX_US);
+		assert_int_equal(sc->state, GVE_S_FAILED);
+		assert_true(host_bus_stopped);
+		assert_int_equal(sc->aq_timeouts, 1);
+		assert_int_equal(sc->aq_fail, 0); /* none refused: slow only */
+		assert_false(gvm.aq_live);
+		finish(true);
+	}
+}
+
 /* no vector could be bound: the same poll drives everything, and
  * device_status is still read every GVE_STATUS_POLL_US */
 static void t_polling_only(void **s)
@@ -1763,6 +1930,9 @@ int main(void)
 	    cmocka_unit_test(t_device_gone),
 	    cmocka_unit_test(t_reset_never_completes),
 	    cmocka_unit_test(t_reset_recovery_fails),
+	    cmocka_unit_test(t_reset_storm_given_up),
+	    cmocka_unit_test(t_reset_backoff),
+	    cmocka_unit_test(t_reset_slow_device_budget),
 	    cmocka_unit_test(t_polling_only),
 	    cmocka_unit_test(t_model_catches),
 	    cmocka_unit_test(t_model_catches_buffers),
