@@ -7,6 +7,16 @@
 
 #include "kernel/boot/boot_internal.h"
 
+/* host tests count the work of the map walks and the bitmap's per-page
+ * steps (a hostile map must not make pmm_init take steps per page per
+ * descriptor) */
+#ifdef CAPOS_HOST
+extern uint64_t mm_host_work;
+#define MM_WORK() ((void)mm_host_work++)
+#else
+#define MM_WORK() ((void)0)
+#endif
+
 /* each whole descriptor of the boot memory map, desc_size bytes apart, as
  * a copy d points at: desc_size is firmware's (UEFI 2.10 §7.2.3: the
  * struct's 40 bytes or more), so a descriptor in the map need not be
@@ -20,8 +30,9 @@
 	     boot_mmap.desc_size <= boot_mmap.size - _o;                       \
 	     _o += boot_mmap.desc_size)                                        \
 		for (EFI_MEMORY_DESCRIPTOR _d,                                 \
-		     *d = __builtin_memcpy(&_d, boot_mmap.desc + _o,           \
-					   sizeof(_d));                        \
+		     *d = (MM_WORK(),                                          \
+			   __builtin_memcpy(&_d, boot_mmap.desc + _o,          \
+					    sizeof(_d)));                      \
 		     d; d = NULL)
 
 /* the identity map covers physical addresses below this: the lower
