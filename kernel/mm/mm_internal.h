@@ -50,6 +50,12 @@ extern uint64_t mm_host_work;
  * the linker's __image_end); pmm_init never makes it free memory */
 void mm_image_range(uint64_t *start, uint64_t *end);
 
+/* memory the kernel is using or reads, whatever the map says: the i-th of
+ * this image, the map itself and the boot files claims [*first, *first +
+ * *count), every page a byte of it touches; false past the last (pmm.c).
+ * Never free memory; mm_init maps the map and the boot files. */
+bool mm_inuse_at(unsigned i, uint64_t *first, uint64_t *count);
+
 /* one page of [phys, phys + len) (len > 0, not wrapping) is RAM: in a
  * descriptor of RAM (conventional, loader or boot-services code or data,
  * unaccepted; any attributes) or this image, the map or a boot file, the

@@ -96,7 +96,8 @@ static uint64_t kib_sat(uint64_t pages)
 	return pages > UINT64_MAX / 4 ? UINT64_MAX : pages * 4;
 }
 
-/* a descriptor mm_init maps (whole, sane, inside the identity map) whose
+/* a descriptor the identity map can hold (whole, sane, below 2^47; mapped
+ * on demand by mm_map_firmware) whose
  * memory firmware may keep its tables in: not the page allocator's
  * (conventional), not device registers (MMIO: a read may have side
  * effects), not memory with errors (unusable), not unaccepted memory (a
@@ -156,7 +157,7 @@ static uint64_t claim(const EFI_MEMORY_DESCRIPTOR *d, uint64_t *first)
  * The i-th claims [*first, *first + *count): every page a byte of it
  * touches, as a descriptor that is not free memory does; false past the
  * last. */
-static bool inuse_at(unsigned i, uint64_t *first, uint64_t *count)
+bool mm_inuse_at(unsigned i, uint64_t *first, uint64_t *count)
 {
 	uint64_t start, end;
 	if (i == 0) {
@@ -207,7 +208,7 @@ static uint64_t next_run(uint64_t pg, bool free, uint64_t *past)
 {
 	uint64_t s = UINT64_MAX, e = 0, first, count;
 	if (!free)
-		for (unsigned i = 0; inuse_at(i, &first, &count); i++)
+		for (unsigned i = 0; mm_inuse_at(i, &first, &count); i++)
 			fold(first, count, pg, &s, &e);
 	MM_FOR_EACH_DESC(d)
 	if (desc_free(d) == free) {
@@ -285,7 +286,7 @@ static bool range_holds(uint64_t phys, uint64_t len,
 		return false;
 	uint64_t first, count, pg = phys / PAGE_SIZE,
 			       n = (phys + (len - 1)) / PAGE_SIZE - pg + 1;
-	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
+	for (unsigned i = 0; mm_inuse_at(i, &first, &count); i++)
 		if (overlaps(first, count, pg, n))
 			return true;
 	MM_FOR_EACH_DESC(d)
@@ -315,7 +316,7 @@ bool mm_holds_ram(uint64_t phys, uint64_t len)
  * so is one that is not ordinary RAM by its attributes (attr_ram), and
  * unaccepted memory, which capOS does not accept (those two on one line
  * each, however many descriptors). This image, the map itself and the
- * boot files are never free, whatever the map says (inuse_at). The free
+ * boot files are never free, whatever the map says (mm_inuse_at). The free
  * pages are found run by run (next_free). */
 void pmm_init(void)
 {
