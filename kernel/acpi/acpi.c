@@ -3,10 +3,10 @@
  * IVRS: AMD IOMMU spec §5; VIOT: ACPI 6.5 §5.2.32). Every table is
  * checksum-verified and length-bounded before it is read; a bad one is
  * reported and ignored. Tables are read through the identity map, and only
- * where kernel/mm says firmware memory is mapped (mm_firmware_readable):
- * a pointer or a length reaching past that is refused before a byte there
- * is read. Pure apart from identity-mapped physical addresses, so
- * tests/host builds it over tables in host memory. */
+ * in firmware memory kernel/mm maps for it (mm_map_firmware, which maps
+ * what mm_firmware_readable allows): a pointer or a length reaching past
+ * that is refused before a byte there is read. Pure apart from identity-mapped
+ * physical addresses, so tests/host builds it over tables in host memory. */
 #include "kernel/acpi/acpi.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
@@ -64,7 +64,7 @@ static bool table_ok(uint64_t phys)
 	const struct acpi_sdt *h = (const void *)phys;
 	if (!phys)
 		return false;
-	if (!mm_firmware_readable(phys, sizeof(*h))) {
+	if (!mm_map_firmware(phys, sizeof(*h))) {
 		kprintf("acpi: table at 0x%lx is outside the firmware memory "
 			"the kernel maps; ignored\n",
 			phys);
@@ -76,7 +76,7 @@ static bool table_ok(uint64_t phys)
 		    h->sig, phys, h->length);
 		return false;
 	}
-	if (!mm_firmware_readable(phys, h->length)) {
+	if (!mm_map_firmware(phys, h->length)) {
 		kprintf("acpi: table %.4s at 0x%lx, %u bytes, runs past the "
 			"firmware memory the kernel maps; ignored\n",
 			h->sig, phys, h->length);
@@ -214,9 +214,9 @@ void acpi_init(uint64_t rsdp_phys)
 	acpi_pm_timer_port = 0;
 	acpi_hpet_base = 0;
 	/* ACPI 1.0's RSDP is 20 bytes, revision 2's 36 */
-	if (r && (!mm_firmware_readable(rsdp_phys, 20) ||
-		  (r->revision >= 2 &&
-		   !mm_firmware_readable(rsdp_phys, sizeof(*r))))) {
+	if (r &&
+	    (!mm_map_firmware(rsdp_phys, 20) ||
+	     (r->revision >= 2 && !mm_map_firmware(rsdp_phys, sizeof(*r))))) {
 		kprintf("acpi: RSDP at 0x%lx is outside the firmware memory "
 			"the kernel maps; running without ACPI\n",
 			rsdp_phys);

@@ -51,17 +51,21 @@ static struct {
 	enum shape_dma_mode mode;
 } pol;
 
-/* firmware tables may lie outside the RAM the kernel mapped: map what is
- * missing, page by page. False when some page of [pa, pa + len) is neither
- * mapped nor mappable (mm_map_mmio maps nothing at or past the identity
- * map's end, 2^47) or the range wraps: the caller must not read it */
+/* firmware tables lie outside the RAM mm_init maps: map what is missing,
+ * page by page, as firmware memory (mm_map_firmware: its memory type by
+ * the memory map) or, outside what the map calls firmware memory (the
+ * legacy 0xf0000 segment some firmware leaves out of it), uncached. False
+ * when some page of [pa, pa + len) is neither mapped nor mappable
+ * (mm_map_mmio maps nothing at or past the identity map's end, 2^47, nor
+ * over RAM) or the range wraps: the caller must not read it */
 static bool phys_make_readable(uint64_t pa, uint64_t len)
 {
 	if (pa + len < pa)
 		return false;
 	for (uint64_t p = ALIGN_DOWN(pa, PAGE_SIZE); p < pa + len;
 	     p += PAGE_SIZE)
-		if (!(mm_pte(p) & MM_PTE_P) && !mm_map_mmio(p, PAGE_SIZE))
+		if (!(mm_pte(p) & MM_PTE_P) && !mm_map_firmware(p, PAGE_SIZE) &&
+		    !mm_map_mmio(p, PAGE_SIZE))
 			return false;
 	return true;
 }

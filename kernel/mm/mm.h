@@ -16,17 +16,23 @@ struct pmm_stats {
 };
 void pmm_stats(struct pmm_stats *s);
 
-/* own page tables: image text RX, rodata R+NX, data RW+NX, the memory map
- * RW+NX, write-back only where EFI_MEMORY_WB allows (else and MMIO
- * uncached); writes the PAT those cache bits select from */
+/* own page tables: image text RX, rodata R+NX, data RW+NX; RAM, the memory
+ * map and the boot files RW+NX, write-back only where EFI_MEMORY_WB allows
+ * (else uncached); firmware and device memory only on demand
+ * (mm_map_firmware, mm_map_mmio). Writes the PAT the cache bits select
+ * from */
 void mm_init(void);
-/* [phys, phys + len) lies wholly in memory mm_init identity-maps and
- * firmware may keep data in: descriptors of the boot memory map that are
- * sane (page-aligned, below 2^52), end at or below the identity map's
- * 2^47, and are neither conventional memory (the page allocator hands it
- * out), MMIO, unusable nor unaccepted memory; never page 0. The kernel
- * reads firmware tables (ACPI) only there. */
+/* [phys, phys + len) lies wholly in memory firmware may keep data in:
+ * descriptors of the boot memory map that are sane (page-aligned, below
+ * 2^52), end at or below the identity map's 2^47, and are neither
+ * conventional memory (the page allocator hands it out), MMIO, unusable nor
+ * unaccepted memory; never page 0. */
 bool mm_firmware_readable(uint64_t phys, uint64_t len);
+/* maps [phys, phys + len) for reading when mm_firmware_readable allows it
+ * (false otherwise), with its descriptors' memory types, where nothing is
+ * mapped yet: mm_init maps only RAM, so the kernel reads firmware tables
+ * (ACPI, SMBIOS) only after this */
+bool mm_map_firmware(uint64_t phys, uint64_t len);
 /* some byte of [phys, phys + len) is system memory by the boot memory
  * map: a descriptor of a type the kernel or firmware keeps data in (any
  * but reserved, MMIO, MMIO port space and types no spec names), sane or

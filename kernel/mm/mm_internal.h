@@ -7,6 +7,16 @@
 
 #include "kernel/boot/boot_internal.h"
 
+/* host tests count the work of the map walks and the bitmap's per-page
+ * steps (a hostile map must not make pmm_init take steps per page per
+ * descriptor) */
+#ifdef CAPOS_HOST
+extern uint64_t mm_host_work;
+#define MM_WORK() ((void)mm_host_work++)
+#else
+#define MM_WORK() ((void)0)
+#endif
+
 /* each whole descriptor of the boot memory map, desc_size bytes apart, as
  * a copy d points at: desc_size is firmware's (UEFI 2.10 §7.2.3: the
  * struct's 40 bytes or more), so a descriptor in the map need not be
@@ -20,8 +30,9 @@
 	     boot_mmap.desc_size <= boot_mmap.size - _o;                       \
 	     _o += boot_mmap.desc_size)                                        \
 		for (EFI_MEMORY_DESCRIPTOR _d,                                 \
-		     *d = __builtin_memcpy(&_d, boot_mmap.desc + _o,           \
-					   sizeof(_d));                        \
+		     *d = (MM_WORK(),                                          \
+			   __builtin_memcpy(&_d, boot_mmap.desc + _o,          \
+					    sizeof(_d)));                      \
 		     d; d = NULL)
 
 /* the identity map covers physical addresses below this: the lower
@@ -38,6 +49,12 @@
 /* the kernel image as loaded, [*start, *end) (paging.c: boot_image_base to
  * the linker's __image_end); pmm_init never makes it free memory */
 void mm_image_range(uint64_t *start, uint64_t *end);
+
+/* memory the kernel is using or reads, whatever the map says: the i-th of
+ * this image, the map itself and the boot files claims [*first, *first +
+ * *count), every page a byte of it touches; false past the last (pmm.c).
+ * Never free memory; mm_init maps the map and the boot files. */
+bool mm_inuse_at(unsigned i, uint64_t *first, uint64_t *count);
 
 /* one page of [phys, phys + len) (len > 0, not wrapping) is RAM: in a
  * descriptor of RAM (conventional, loader or boot-services code or data,

@@ -126,23 +126,116 @@ static uint64_t *mm_walk(uint64_t va, int level)
 	return &t[(va >> (12 + 9 * (level - 1))) & 511];
 }
 
-static void mm_map_range(uint64_t pa, uint64_t len, uint64_t flags)
+#define LARGE 0x200000ull /* a 2 MiB page */
+
+/* maps the pages of [pa, end) (page-aligned) that nothing maps yet with
+ * flags, with 2 MiB pages where a whole aligned 2 MiB is unmapped; what is
+ * mapped (the image, a device window, a page of an earlier range) stays */
+static void map_absent(uint64_t pa, uint64_t end, uint64_t flags)
 {
-	uint64_t end = ALIGN_UP(pa + len, PAGE_SIZE);
-	pa = ALIGN_DOWN(pa, PAGE_SIZE);
 	while (pa < end) {
-		if ((pa & 0x1fffff) == 0 && end - pa >= 0x200000) {
+		if ((pa & (LARGE - 1)) == 0 && end - pa >= LARGE) {
 			uint64_t *e = mm_walk(pa, 2);
-			/* keep an existing split table; else a large page */
-			if (!(*e & PTE_P) || (*e & PTE_PS)) {
+			if (!(*e & PTE_P)) {
 				*e = pa | flags | PTE_PS;
-				pa += 0x200000;
+				pa += LARGE;
+				continue;
+			}
+			if (*e & PTE_PS) {
+				pa += LARGE;
 				continue;
 			}
 		}
-		*mm_walk(pa, 1) = pa | flags;
+		if (!(mm_pte(pa) & PTE_P)) /* so no large page to split */
+			*mm_walk(pa, 1) = pa | flags;
 		pa += PAGE_SIZE;
 	}
+}
+
+/* makes the mapped pages of [pa, end) (page-aligned) uncached, splitting
+ * a large page the range covers only in part, and maps nothing: it skips
+ * what no table maps a table at a time, so its work is bounded by the page
+ * tables there are, not by the range (a reserved range of 2^46 bytes
+ * costs a step per missing top-level entry) */
+static void uncache_mapped(uint64_t pa, uint64_t end)
+{
+	while (pa < end) {
+		uint64_t *t = pml4, *e;
+		int l = 4;
+		for (;; l--) {
+			e = &t[(pa >> (12 + 9 * (l - 1))) & 511];
+			if (!(*e & PTE_P) || l == 1 || (*e & PTE_PS))
+				break;
+			t = (uint64_t *)(*e & PTE_ADDR);
+		}
+		uint64_t span = 1ull << (12 + 9 * (l - 1));
+		uint64_t next = ALIGN_DOWN(pa, span) + span;
+		if ((*e & PTE_P) && (*e & PTE_UC) != PTE_UC) {
+			if (l > 1 &&
+			    (pa != ALIGN_DOWN(pa, span) || end < next)) {
+				e = mm_walk(pa, 1); /* a part: split */
+				next = pa + PAGE_SIZE;
+			}
+			*e |= PTE_UC;
+		}
+		pa = next;
+	}
+}
+
+/* a descriptor the identity map can hold: sane (pmm_init reported the
+ * others) and ending at or below 2^47 */
+static bool desc_in_map(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	return mm_desc_sane(d) &&
+	       d->PhysicalStart + d->NumberOfPages * PAGE_SIZE <=
+		   MM_IDENTITY_LIMIT;
+}
+
+/* mapped by mm_init: RAM the kernel runs in, reads and hands out
+ * (conventional memory, loader and boot-services code and data). Firmware
+ * memory (runtime, ACPI, reserved, persistent, ...) is mapped as the
+ * kernel reads it (mm_map_firmware), device ranges as drivers map them
+ * (mm_map_mmio): firmware lists reserved and MMIO ranges of terabytes (a
+ * 64-bit PCI window) that the page tables to map them up front would not
+ * fit in memory. */
+static bool desc_upfront(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	return d->Type == EfiConventionalMemory || d->Type == EfiLoaderCode ||
+	       d->Type == EfiLoaderData || d->Type == EfiBootServicesCode ||
+	       d->Type == EfiBootServicesData;
+}
+
+/* the memory type a descriptor's range is mapped with: write-back only
+ * when its attributes allow it (EFI_MEMORY_WB) and it is not MMIO, which
+ * is uncached whatever they say; otherwise uncached (UC is right for any
+ * memory, only slower). Linux maps EFI ranges without WB uncached too
+ * (arch/x86/platform/efi/efi_64.c, __map_region: _PAGE_PCD). */
+static uint64_t desc_cache(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	bool mmio = d->Type == EfiMemoryMappedIO ||
+		    d->Type == EfiMemoryMappedIOPortSpace;
+	return !mmio && (d->Attribute & EFI_MEMORY_WB) ? PTE_WB : PTE_UC;
+}
+
+/* maps what is unmapped of [lo, hi) (page-aligned, below 2^47) where
+ * descriptors hold it, each with its memory type: the uncached ranges
+ * first, then the write-back ones where nothing is mapped yet, so
+ * uncached wins where firmware overlaps its entries */
+static void map_window(uint64_t lo, uint64_t hi)
+{
+	for (int pass = 0; pass < 2; pass++)
+		MM_FOR_EACH_DESC(d)
+		{
+			uint64_t cache = desc_cache(d),
+				 end = d->PhysicalStart +
+				       d->NumberOfPages * PAGE_SIZE;
+			if ((cache == PTE_UC) != (pass == 0) || !desc_in_map(d))
+				continue;
+			if (MAX(lo, d->PhysicalStart) < MIN(hi, end))
+				map_absent(MAX(lo, d->PhysicalStart),
+					   MIN(hi, end),
+					   PTE_P | PTE_RW | PTE_NX | cache);
+		}
 }
 
 void mm_image_range(uint64_t *start, uint64_t *end)
@@ -165,18 +258,6 @@ static void mm_map_image(void)
 			fl |= PTE_NX; /* headers, rodata, relocations */
 		*mm_walk(va, 1) = va | fl;
 	}
-}
-
-/* the memory type a descriptor's range is mapped with: write-back only
- * when its attributes allow it (EFI_MEMORY_WB) and it is not MMIO, which
- * is uncached whatever they say; otherwise uncached (UC is right for any
- * memory, only slower). Linux maps EFI ranges without WB uncached too
- * (arch/x86/platform/efi/efi_64.c, __map_region: _PAGE_PCD). */
-static uint64_t desc_cache(const EFI_MEMORY_DESCRIPTOR *d)
-{
-	bool mmio = d->Type == EfiMemoryMappedIO ||
-		    d->Type == EfiMemoryMappedIOPortSpace;
-	return !mmio && (d->Attribute & EFI_MEMORY_WB) ? PTE_WB : PTE_UC;
 }
 
 /* IA32_PAT to PAT_KERNEL the way SDM vol. 3A changes memory types ("MTRR
@@ -209,29 +290,51 @@ static void pat_init(void)
 void mm_init(void)
 {
 	pml4 = table_alloc();
-	/* write-back ranges first, then the uncached ones: where firmware
-	 * overlaps its entries, uncached wins (write-back on device
-	 * registers is wrong; uncached on RAM only slow) */
-	for (int pass = 0; pass < 2; pass++)
+	/* RAM: uncached ranges, then write-back ones where nothing is mapped
+	 * (where firmware overlaps its entries, uncached wins: write-back on
+	 * device registers is wrong, uncached on RAM only slow); then what
+	 * an uncached range of firmware or device memory overlaps of them */
+	for (int pass = 0; pass < 3; pass++)
 		MM_FOR_EACH_DESC(d)
 		{
-			uint64_t len = d->NumberOfPages * PAGE_SIZE;
-			uint64_t cache = desc_cache(d);
-			if ((cache == PTE_UC) != pass)
+			uint64_t cache = desc_cache(d),
+				 start = d->PhysicalStart,
+				 end = start + d->NumberOfPages * PAGE_SIZE;
+			if ((cache == PTE_UC) != (pass != 1) ||
+			    desc_upfront(d) != (pass < 2))
 				continue;
 			if (!mm_desc_sane(d)) /* pmm_init said so */
 				continue;
 			/* the identity map lives in the lower canonical half */
-			if (d->PhysicalStart + len > MM_IDENTITY_LIMIT) {
-				kprintf("mm: 0x%lx+0x%lx is above the identity "
-					"map's 0x%llx; not mapped\n",
-					d->PhysicalStart, len,
-					MM_IDENTITY_LIMIT);
+			if (end > MM_IDENTITY_LIMIT) {
+				if (pass < 2)
+					kprintf("mm: RAM at 0x%lx+0x%lx is "
+						"above the identity map's "
+						"0x%llx; not mapped\n",
+						start, end - start,
+						MM_IDENTITY_LIMIT);
 				continue;
 			}
-			mm_map_range(d->PhysicalStart, len,
-				     PTE_P | PTE_RW | PTE_NX | cache);
+			if (pass < 2)
+				map_absent(start, end,
+					   PTE_P | PTE_RW | PTE_NX | cache);
+			else
+				uncache_mapped(start, end);
 		}
+	/* the map and the boot files, which the kernel reads, whatever the
+	 * map calls them: with their descriptors' types, write-back where
+	 * none holds them (the loader allocated them as loader data) */
+	uint64_t first, count;
+	for (unsigned i = 0; mm_inuse_at(i, &first, &count); i++) {
+		uint64_t lo = first * PAGE_SIZE,
+			 hi =
+			     MIN(first + count, MM_IDENTITY_LIMIT / PAGE_SIZE) *
+			     PAGE_SIZE;
+		if (lo < hi) {
+			map_window(lo, hi);
+			map_absent(lo, hi, PTE_P | PTE_RW | PTE_NX | PTE_WB);
+		}
+	}
 	/* page 0 stays unmapped: a NULL dereference faults */
 	*mm_walk(0, 1) = 0;
 	mm_map_image();
@@ -242,6 +345,16 @@ void mm_init(void)
 	kprintf(
 	    "mm: own page tables at 0x%lx (text RX, rodata R, data RW+NX)\n",
 	    (uint64_t)pml4);
+}
+
+bool mm_map_firmware(uint64_t phys, uint64_t len)
+{
+	if (!mm_firmware_readable(phys, len))
+		return false;
+	if (pml4) /* else still on the firmware's tables, which map it */
+		map_window(ALIGN_DOWN(phys, PAGE_SIZE),
+			   ALIGN_UP(phys + len, PAGE_SIZE));
+	return true;
 }
 
 /* never over RAM: the identity map has one mapping per page, so a device

@@ -4,8 +4,10 @@
  * out, nor are this image, the memory map and the boot files, whatever the
  * map calls them. Two bitmaps, the pages in use and the pages of the pool
  * (what pmm_init found free: page_free takes back only these), live in
- * the lowest unclaimed run of pages of a free descriptor that holds them.
- * docs/mm.md says what is free and why. */
+ * the lowest run of free, unclaimed pages at or above 1 MiB that holds
+ * them. pmm_init sweeps memory run by run, never page by page per
+ * descriptor, so a hostile map costs it map walks, not steps per page per
+ * claim. docs/mm.md says what is free and why. */
 #include <efi.h>
 
 #include "kernel/boot/boot_internal.h"
@@ -17,8 +19,13 @@ static uint8_t *bitmap; /* 1 = used */
 static uint8_t *pool;	/* 1 = pmm_init found the page free */
 static uint64_t npages, used, peak, total_free, hint;
 
+#ifdef CAPOS_HOST
+uint64_t mm_host_work;
+#endif
+
 static bool bit(uint64_t i)
 {
+	MM_WORK();
 	return bitmap[i / 8] >> (i % 8) & 1;
 }
 static bool pooled(uint64_t i)
@@ -27,10 +34,12 @@ static bool pooled(uint64_t i)
 }
 static void set(uint64_t i)
 {
+	MM_WORK();
 	bitmap[i / 8] |= 1 << (i % 8);
 }
 static void clr(uint64_t i)
 {
+	MM_WORK();
 	bitmap[i / 8] &= ~(1 << (i % 8));
 }
 
@@ -87,7 +96,8 @@ static uint64_t kib_sat(uint64_t pages)
 	return pages > UINT64_MAX / 4 ? UINT64_MAX : pages * 4;
 }
 
-/* a descriptor mm_init maps (whole, sane, inside the identity map) whose
+/* a descriptor the identity map can hold (whole, sane, below 2^47; mapped
+ * on demand by mm_map_firmware) whose
  * memory firmware may keep its tables in: not the page allocator's
  * (conventional), not device registers (MMIO: a read may have side
  * effects), not memory with errors (unusable), not unaccepted memory (a
@@ -147,7 +157,7 @@ static uint64_t claim(const EFI_MEMORY_DESCRIPTOR *d, uint64_t *first)
  * The i-th claims [*first, *first + *count): every page a byte of it
  * touches, as a descriptor that is not free memory does; false past the
  * last. */
-static bool inuse_at(unsigned i, uint64_t *first, uint64_t *count)
+bool mm_inuse_at(unsigned i, uint64_t *first, uint64_t *count)
 {
 	uint64_t start, end;
 	if (i == 0) {
@@ -170,24 +180,63 @@ static bool overlaps(uint64_t first, uint64_t count, uint64_t pg, uint64_t n)
 	return count && first < pg + n && (first >= pg || count > pg - first);
 }
 
-/* the page after the last page of a claim that holds one of the pages
- * [pg, pg + n): a descriptor that is not free memory, or memory the kernel
- * is using; 0 when none does */
-static uint64_t claimed_end(uint64_t pg, uint64_t n)
+/* a run of the pages [first, first + count) (saturating at 2^64 - 1: a
+ * wrapping claim) folded into the run [*s, *e) being found from pg on: the
+ * lowest page at or after pg, and a run of held pages from it */
+static void fold(uint64_t first, uint64_t count, uint64_t pg, uint64_t *s,
+		 uint64_t *e)
 {
-	uint64_t first, count, past = 0;
-	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
-		if (overlaps(first, count, pg, n))
-			past = MAX(past, first + count);
-	MM_FOR_EACH_DESC(d)
-	if (!desc_free(d)) {
-		count = claim(d, &first);
-		if (overlaps(first, count, pg, n)) /* 2^64 - 1 past the end */
-			past = MAX(past, count > UINT64_MAX - first
-					     ? UINT64_MAX
-					     : first + count);
+	uint64_t end = count > UINT64_MAX - first ? UINT64_MAX : first + count;
+	if (!count || end <= pg)
+		return;
+	first = MAX(first, pg);
+	if (first < *s) {
+		*e = end >= *s ? MAX(end, *e) : end;
+		*s = first;
+	} else if (first <= *e) { /* in or just after [*s, *e) */
+		*e = MAX(*e, end);
 	}
-	return past;
+}
+
+/* the lowest page at or after pg that free memory holds (`free`) or a
+ * claim does (a descriptor that is not free memory, or memory the kernel
+ * is using), UINT64_MAX when none does; *past is the page after a run of
+ * such pages from it (not always the whole run). One walk of the map, so
+ * the pages are swept run by run: thousands of claims over all of memory
+ * cost a walk each, not one per page */
+static uint64_t next_run(uint64_t pg, bool free, uint64_t *past)
+{
+	uint64_t s = UINT64_MAX, e = 0, first, count;
+	if (!free)
+		for (unsigned i = 0; mm_inuse_at(i, &first, &count); i++)
+			fold(first, count, pg, &s, &e);
+	MM_FOR_EACH_DESC(d)
+	if (desc_free(d) == free) {
+		count = claim(d, &first);
+		fold(first, count, pg, &s, &e);
+	}
+	*past = e;
+	return s;
+}
+
+/* the lowest page at or after pg that is free memory no claim holds,
+ * UINT64_MAX when none is; *past is the page after a run of such pages
+ * from it. Each step passes the end of a free run or of a claim, so a sweep
+ * of all memory takes at most twice as many as there are descriptors and
+ * claims, each a walk of the map, whatever memory they span. */
+static uint64_t next_free(uint64_t pg, uint64_t *past)
+{
+	for (;;) {
+		uint64_t free_end, claim_end, f = next_run(pg, true, &free_end);
+		if (f == UINT64_MAX)
+			return f;
+		uint64_t c = next_run(f, false, &claim_end);
+		if (c > f) {
+			*past = MIN(free_end, c);
+			return f;
+		}
+		pg = claim_end; /* > f: past the claims that hold f */
+	}
 }
 
 /* RAM by the map, whatever its attributes: what Linux's E820 calls RAM
@@ -237,7 +286,7 @@ static bool range_holds(uint64_t phys, uint64_t len,
 		return false;
 	uint64_t first, count, pg = phys / PAGE_SIZE,
 			       n = (phys + (len - 1)) / PAGE_SIZE - pg + 1;
-	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
+	for (unsigned i = 0; mm_inuse_at(i, &first, &count); i++)
 		if (overlaps(first, count, pg, n))
 			return true;
 	MM_FOR_EACH_DESC(d)
@@ -259,20 +308,6 @@ bool mm_holds_ram(uint64_t phys, uint64_t len)
 	return range_holds(phys, len, desc_memory);
 }
 
-/* takes the claimed pages [pg, pg + n) out of free memory (those the
- * bitmap covers) */
-static void unfree(uint64_t pg, uint64_t n)
-{
-	if (pg >= npages)
-		return;
-	n = MIN(n, npages - pg);
-	for (uint64_t i = 0; i < n; i++)
-		if (!bit(pg + i)) {
-			set(pg + i);
-			total_free--;
-		}
-}
-
 /* Conventional memory is free unless another descriptor claims the same
  * pages (firmware that overlaps its entries): any claim wins, so neither
  * the bitmap nor an allocation lands on loader data or firmware memory. A
@@ -281,7 +316,8 @@ static void unfree(uint64_t pg, uint64_t n)
  * so is one that is not ordinary RAM by its attributes (attr_ram), and
  * unaccepted memory, which capOS does not accept (those two on one line
  * each, however many descriptors). This image, the map itself and the
- * boot files are never free, whatever the map says (inuse_at). */
+ * boot files are never free, whatever the map says (mm_inuse_at). The free
+ * pages are found run by run (next_free). */
 void pmm_init(void)
 {
 	uint64_t top = 0, attr_n = 0, attr_pages = 0, unacc_n = 0,
@@ -320,49 +356,25 @@ void pmm_init(void)
 	npages = top / PAGE_SIZE;
 	/* each bitmap's; they take twice this */
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
-	/* at the lowest run of pages nothing claims in the first free
-	 * descriptor (in map order, at or above 1 MiB) that has one; a claim
-	 * met moves the search past its end. With no free memory there is no
-	 * room even for bitmaps of no bytes. */
-	uint64_t need = 2 * bytes / PAGE_SIZE;
-	MM_FOR_EACH_DESC(d)
-	if (!bitmap && desc_free(d) && d->NumberOfPages &&
-	    d->PhysicalStart >= 0x100000) {
-		uint64_t pg = d->PhysicalStart / PAGE_SIZE,
-			 end = pg + d->NumberOfPages;
-		while (need <= end - pg) {
-			uint64_t past = claimed_end(pg, need);
-			if (!past) {
-				bitmap = (uint8_t *)(pg * PAGE_SIZE);
-				break;
-			}
-			/* past > pg: the claim ends after pg */
-			pg = MIN(past, end);
-		}
-	}
+	/* at the lowest run of free pages nothing claims, at or above 1 MiB.
+	 * With no free memory there is no room even for bitmaps of no
+	 * bytes. */
+	uint64_t need = 2 * bytes / PAGE_SIZE, pg, past;
+	for (pg = 0x100000 / PAGE_SIZE;
+	     !bitmap && (pg = next_free(pg, &past)) != UINT64_MAX; pg = past)
+		if (past - pg >= need)
+			bitmap = (uint8_t *)(pg * PAGE_SIZE);
 	if (!bitmap)
 		panic("pmm: no room for the page bitmap");
 	pool = bitmap + bytes;
 	memset(bitmap, 0xff, bytes);
-	MM_FOR_EACH_DESC(d)
-	if (desc_free(d))
-		for (uint64_t i = 0; i < d->NumberOfPages; i++) {
-			uint64_t pg = d->PhysicalStart / PAGE_SIZE + i;
-			/* page 0 stays reserved: a device address of 0 is
-			 * always a bug */
-			if (pg == 0 || !bit(pg))
-				continue;
+	/* page 0 stays reserved: a device address of 0 is always a bug. Free
+	 * runs end at or below top. */
+	for (pg = 1; (pg = next_free(pg, &past)) != UINT64_MAX;)
+		for (; pg < past; pg++) {
 			clr(pg);
 			total_free++;
 		}
-	MM_FOR_EACH_DESC(d)
-	if (!desc_free(d)) {
-		uint64_t pg, n = claim(d, &pg);
-		unfree(pg, n);
-	}
-	uint64_t first, count;
-	for (unsigned i = 0; inuse_at(i, &first, &count); i++)
-		unfree(first, count);
 	for (uint64_t i = 0; i < need; i++)
 		set((uint64_t)bitmap / PAGE_SIZE + i);
 	total_free -= need;

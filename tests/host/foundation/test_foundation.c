@@ -29,15 +29,16 @@ extern void (*pci_host_cfg_written)(const struct pci_dev *d, uint16_t off,
 
 /* ---- ACPI ------------------------------------------------------------------
  */
-/* the firmware memory kernel/mm maps (mm_firmware_readable; its own rule
- * over a memory map is tested in pmm_test): everything, unless a test
- * lists the ranges that are, then a read must lie wholly in one of them */
+/* the firmware memory kernel/mm maps for reading (mm_map_firmware; its
+ * rule over a memory map is tested in pmm_test and paging_test): everything,
+ * unless a test lists the ranges that are, then a read must lie wholly in one
+ * of them */
 static struct {
 	uint64_t lo, hi;
 } fw[4];
 static unsigned nfw;
 
-bool mm_firmware_readable(uint64_t phys, uint64_t len)
+bool mm_map_firmware(uint64_t phys, uint64_t len)
 {
 	if (!nfw)
 		return true;

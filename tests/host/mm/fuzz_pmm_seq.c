@@ -32,9 +32,9 @@
  * each page their byte range touches; a claim wins over usable memory. Page 0
  * is never usable. The bitmap (PMM_BITMAPS bitmaps of one bit per page up to
  * the highest end of a usable descriptor that is not empty, each rounded up to
- * whole pages) lives at the lowest claim-free run of its pages in the first
- * usable descriptor in map order at or above 1 MiB that has one; with none,
- * pmm_init panics. The pool is usable pages less the bitmap.
+ * whole pages) lives at the lowest run of its pages at or above 1 MiB that
+ * are usable and claim-free (across usable descriptors that meet); with
+ * none, pmm_init panics. The pool is usable pages less the bitmap.
  *
  * Operations: page_alloc of 1..16K pages, 0, or absurd counts, under limits
  * of 0, 1 MiB, 4 GiB, the window's end, window addresses aligned or not,
@@ -709,20 +709,12 @@ MODEL static bool model_init(void)
 	uint64_t bytes = ALIGN_UP((top + 7) / 8, PG) * PMM_BITMAPS;
 	m_bitmap = 0;
 	m_bitmap_pages = bytes / PG;
-	for (unsigned i = 0; i < ndesc && !m_bitmap; i++) {
-		const EFI_MEMORY_DESCRIPTOR *d = &descs[i];
-		uint64_t f = d->PhysicalStart / PG, e = f + d->NumberOfPages;
-		if (!d_usable(d) || !d->NumberOfPages || d->PhysicalStart < MIB)
-			continue;
-		/* the lowest page of it that starts a claim-free run */
-		for (uint64_t p = f; p + m_bitmap_pages <= e && !m_bitmap;
-		     p++) {
-			bool free = true;
-			for (uint64_t j = 0; j < m_bitmap_pages; j++)
-				free &= !claim[p + j];
-			if (free)
-				m_bitmap = p * PG;
-		}
+	/* the lowest run of usable pages no claim holds, at or above 1 MiB
+	 * (across descriptors that meet) */
+	for (uint64_t p = MIB / PG, run = 0; p < top && !m_bitmap; p++) {
+		run = m_pool[p] && !claim[p] ? run + 1 : 0;
+		if (m_bitmap_pages && run == m_bitmap_pages)
+			m_bitmap = (p + 1 - run) * PG;
 	}
 	m_total = 0;
 	for (uint64_t pg = 0; pg < top; pg++) {

@@ -114,7 +114,7 @@ bool paging_host_has_pat(void)
 	return cpu_pat;
 }
 
-static EFI_MEMORY_DESCRIPTOR map[16];
+static EFI_MEMORY_DESCRIPTOR map[4200];
 static unsigned nmap;
 
 static void desc(uint32_t type, uint64_t start, uint64_t pages, uint64_t attr)
@@ -191,6 +191,26 @@ static void memory_types(void)
 	desc(EfiMemoryMappedIOPortSpace, 0x7f500000, 1, A_UC | A_WB);
 	pmm_init();
 	mm_init();
+	/* firmware and device memory is not mapped up front */
+	if (mm_pte(0x40000000) || mm_pte(0x40100000) || mm_pte(0x7f000000) ||
+	    mm_pte(0x7f300000) || mm_pte(0xfec00000) || mm_pte(0xffc00000) ||
+	    mm_pte(0x7f500000))
+		_exit(16);
+	/* firmware memory as the kernel reads it; device ranges as drivers
+	 * map them (never as firmware memory) */
+	if (!mm_map_firmware(0x40000000, 1024 * PG) ||
+	    !mm_map_firmware(0x7f000000, 16 * PG) ||
+	    !mm_map_firmware(0x7f100000 + 8, 4 * PG - 8) ||
+	    !mm_map_firmware(0x7f200000, 4 * PG) ||
+	    !mm_map_firmware(0x7f300000, 4 * PG) ||
+	    !mm_map_firmware(0x7f400000, 1) || !mm_map_firmware(0x7f403000, PG))
+		_exit(17);
+	if (mm_map_firmware(0xfec00000, 64) ||
+	    mm_map_firmware(0xffc00000, 64) ||
+	    mm_map_firmware(0x7f500000, 64) || mm_pte(0xfec00000) ||
+	    !mm_map_mmio(0xfec00000, PG) || !mm_map_mmio(0xffc00000, PG) ||
+	    !mm_map_mmio(0xffe00000, PG) || !mm_map_mmio(0x7f500000, PG))
+		_exit(18);
 	if (!mapped(WIN_BASE + PG, WB, true) ||
 	    !mapped(WIN_BASE + 899 * PG, WB, false) ||
 	    !mapped(WIN_BASE + 900 * PG, UC, false) ||
@@ -205,8 +225,8 @@ static void memory_types(void)
 	    !mapped(0x7f100000, UC, false) || !mapped(0x7f200000, WB, false) ||
 	    !mapped(0x7f300000, WB, false) || !mapped(0x7f400000, UC, false))
 		_exit(12);
-	if (!mapped(0xfec00000, UC, false) || !mapped(0xffc00000, UC, true) ||
-	    !mapped(0xffe00000, UC, true) || !mapped(0x7f500000, UC, false))
+	if (!mapped(0xfec00000, UC, false) || !mapped(0xffc00000, UC, false) ||
+	    !mapped(0xffe00000, UC, false) || !mapped(0x7f500000, UC, false))
 		_exit(13);
 	/* the image keeps its own permissions, write-back */
 	uint64_t text = mm_pte((uint64_t)test_image + PG);
@@ -232,6 +252,9 @@ static void mmio_windows(void)
 	desc(EfiRuntimeServicesData, 0x40000000, 512, A_RAM);
 	pmm_init();
 	mm_init();
+	if (!mm_map_firmware(0x40000000, 512 * PG) ||
+	    !mapped(0x40000000, WB, true))
+		_exit(13);
 	if (!mm_map_mmio(0xfeb00000, 0x100) || !mapped(0xfeb00000, UC, false))
 		_exit(10);
 	if (mm_map_mmio(0x40003010, 0x2000) != (void *)0x40003010 ||
@@ -297,6 +320,76 @@ static void test_paging_mmio_not_over_ram(void **st)
 	assert_int_equal(in_child(mmio_not_over_ram), 0);
 }
 
+/* ---- a firmware map that would not fit in page tables -------------------
+ * real server firmware reports 64-bit PCI windows of terabytes: here a
+ * reserved range of 2^46 bytes (ending at 2^47), an uncached one from 4 GiB
+ * to 2^45, a 4 TiB MMIO window and 4096 small firmware and device ranges
+ * all over the address space, beside 4 MiB of RAM. Mapping them up front
+ * with 2 MiB pages took 2^25 page directory entries (256 MiB of tables,
+ * "out of memory for page tables"); mm_init maps the RAM, the image and
+ * the map within PT_BUDGET pages of tables, and the rest maps on demand:
+ * a firmware table in the reserved range (mm_map_firmware), a device
+ * page in the MMIO window (mm_map_mmio), each with a table or three */
+#define PT_BUDGET 16 /* pages of page tables */
+
+static void huge_ranges(void)
+{
+	static const uint32_t small[] = {
+	    EfiReservedMemoryType, EfiMemoryMappedIO, EfiRuntimeServicesData,
+	    EfiACPIMemoryNVS};
+	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc(EfiReservedMemoryType, 1ull << 46, (1ull << 46) / PG, A_RAM);
+	desc(EfiReservedMemoryType, 4ull << 30,
+	     ((1ull << 45) - (4ull << 30)) / PG, A_UC);
+	desc(EfiMemoryMappedIO, 1ull << 45, (4ull << 40) / PG, A_UC);
+	for (unsigned i = 0; i < 4096; i++)
+		desc(small[i % 4], (i + 1ull) << 34 | (uint64_t)i * PG, 1,
+		     i % 2 ? A_UC : A_RAM);
+	struct pmm_stats s;
+	pmm_init();
+	mm_init();
+	pmm_stats(&s);
+	if (s.used > PT_BUDGET) {
+		fprintf(stderr, "%llu pages of page tables, budget %u\n",
+			(unsigned long long)s.used, PT_BUDGET);
+		_exit(10);
+	}
+	/* what the kernel reads is mapped: RAM, the image, the map */
+	if (!mapped(WIN_BASE, WB, true) ||
+	    !mapped(WIN_BASE + WIN_PAGES * PG - PG, WB, true))
+		_exit(11);
+	uint64_t text = mm_pte((uint64_t)test_image + PG);
+	if (!text || (text & (MM_PTE_NX | MM_PTE_RW)) ||
+	    !(mm_pte((uint64_t)map) & MM_PTE_P) ||
+	    !(mm_pte((uint64_t)&map[nmap - 1]) & MM_PTE_P))
+		_exit(12);
+	/* the rest on demand */
+	const uint64_t acpi = (1ull << 46) + 0x123456789ull;
+	if (mm_pte(acpi) || mm_pte(1ull << 45) || mm_pte(8ull << 30))
+		_exit(13);
+	if (!mm_map_firmware(acpi, 4000) ||
+	    !mapped(ALIGN_DOWN(acpi, PG), WB, false) ||
+	    !mapped(ALIGN_DOWN(acpi, PG) + PG, WB, false) ||
+	    mm_pte(ALIGN_DOWN(acpi, PG) + 2 * PG))
+		_exit(14);
+	if (mm_map_firmware(1ull << 45, 64) ||
+	    !mm_map_mmio((1ull << 45) + 0x10000, PG) ||
+	    !mapped((1ull << 45) + 0x10000, UC, false))
+		_exit(15);
+	/* an ACPI NVS page of the small ones, inside the uncached range */
+	const uint64_t nvs = (4ull << 34) | 3 * PG;
+	if (!mm_map_firmware(nvs, 16) || !mapped(nvs, UC, false))
+		_exit(16);
+	pmm_stats(&s);
+	if (s.used > PT_BUDGET + 9)
+		_exit(17);
+}
+
+static void test_paging_huge_ranges_on_demand(void **st)
+{
+	assert_int_equal(in_child(huge_ranges), 0);
+}
+
 /* ---- the PAT the cache bits select from ----------------------------------
  * firmware may leave any IA32_PAT (here every entry uncached, or entry 0
  * uncached and entry 3 write-back, which would turn the two mappings
@@ -345,7 +438,8 @@ static void no_pat(void)
 	shim_kprintf_calls = 0;
 	pmm_init();
 	mm_init();
-	if (!mapped(0xfec00000, UC, false) || pat_writes)
+	if (!mm_map_mmio(0xfec00000, PG) || !mapped(0xfec00000, UC, false) ||
+	    pat_writes)
 		_exit(10);
 }
 
@@ -361,6 +455,7 @@ int main(void)
 	    cmocka_unit_test(test_paging_memory_types),
 	    cmocka_unit_test(test_paging_mmio_uncached),
 	    cmocka_unit_test(test_paging_mmio_not_over_ram),
+	    cmocka_unit_test(test_paging_huge_ranges_on_demand),
 	    cmocka_unit_test(test_paging_pat_written),
 	    cmocka_unit_test(test_paging_no_pat),
 	};

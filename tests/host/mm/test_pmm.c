@@ -750,6 +750,77 @@ static void test_mm_holds_ram(void **st)
 	nmap = 0;
 }
 
+/* ---- thousands of claims over all of memory ------------------------------
+ * hostile firmware: 4096 descriptors that each claim all memory but the
+ * middle of the window (from page 0 up to it; from it to 2^52, or wrapping
+ * 2^64; reserved, loader data, MMIO, unaligned), amid 64 conventional ones
+ * over the whole window. pmm_init's work (mm_host_work: descriptors read,
+ * bitmap steps) stays within a few walks of the map and one step per free
+ * page; walking each claim's pages took a step per page below the top of
+ * free memory (132 k) per claim. */
+extern uint64_t mm_host_work; /* kernel/mm/mm_internal.h */
+#define HOSTILE_CLAIMS 4096
+#define HOSTILE_FREE   64
+#define HOSTILE_WORK   (16 * (HOSTILE_CLAIMS + HOSTILE_FREE) + 4 * WIN_PAGES)
+
+static void many_claims(void)
+{
+	static EFI_MEMORY_DESCRIPTOR big[HOSTILE_CLAIMS + HOSTILE_FREE];
+	const uint64_t lo = WIN_BASE + 256 * PG, hi = WIN_BASE + 768 * PG;
+	unsigned n = 0;
+	for (unsigned i = 0; i < HOSTILE_CLAIMS; i++) {
+		EFI_MEMORY_DESCRIPTOR *d = &big[n++];
+		*d = (EFI_MEMORY_DESCRIPTOR){.Type = EfiReservedMemoryType,
+					     .PhysicalStart = 0,
+					     .NumberOfPages = lo / PG,
+					     .Attribute = A_RAM};
+		if (i % 4 == 1) {
+			d->Type = EfiLoaderData;
+			d->PhysicalStart = hi;
+			d->NumberOfPages = ((1ull << 52) - hi) / PG;
+		} else if (i % 4 == 2) {
+			d->Type = EfiMemoryMappedIO;
+			d->PhysicalStart = hi + 8;
+			d->NumberOfPages = UINT64_MAX;
+		} else if (i % 4 == 3) {
+			d->PhysicalStart = PG + 8; /* claims pages 1 to lo */
+			d->NumberOfPages = lo / PG - 2;
+		}
+		if (i % (HOSTILE_CLAIMS / HOSTILE_FREE) == 0)
+			big[n++] = (EFI_MEMORY_DESCRIPTOR){
+			    .Type = EfiConventionalMemory,
+			    .PhysicalStart = WIN_BASE,
+			    .NumberOfPages = WIN_PAGES,
+			    .Attribute = A_RAM};
+	}
+	boot_mmap.desc = (uint8_t *)big;
+	boot_mmap.size = n * sizeof(big[0]);
+	boot_mmap.desc_size = sizeof(big[0]);
+	mm_host_work = 0;
+	pmm_init();
+	uint64_t work = mm_host_work;
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 512 - BITMAP_PAGES)
+		_exit(10);
+	uint64_t a = page_alloc(512 - BITMAP_PAGES, 0);
+	if (a < lo || a + (512 - BITMAP_PAGES) * PG > hi)
+		_exit(11);
+	if (!all_a5(WIN_BASE, 256) || !all_a5(hi, WIN_PAGES - 768))
+		_exit(12);
+	if (work > HOSTILE_WORK) {
+		fprintf(stderr, "pmm_init took %llu steps, more than %llu\n",
+			(unsigned long long)work,
+			(unsigned long long)HOSTILE_WORK);
+		_exit(13);
+	}
+}
+
+static void test_pmm_many_claims_bounded_work(void **st)
+{
+	assert_int_equal(in_child(many_claims), 0);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -773,6 +844,7 @@ int main(void)
 	    cmocka_unit_test(test_mm_firmware_readable),
 	    cmocka_unit_test(test_mm_firmware_readable_not_unaccepted),
 	    cmocka_unit_test(test_mm_holds_ram),
+	    cmocka_unit_test(test_pmm_many_claims_bounded_work),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
