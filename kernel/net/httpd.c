@@ -13,17 +13,19 @@
  * is generated from its offset and needs no slab.
  *
  * Timeouts (slow senders, idle keep-alive, readers that stop reading) close
- * or reset the connection, so no client can hold a slot for ever. */
+ * or reset the connection, so no client can hold a slot for ever. While a
+ * response is sent (and after it, closing) the stall timer measures the
+ * client taking it: it restarts when HTTP_STALL_MIN_BYTES more of it are
+ * acknowledged, or all of it, so a slow download that keeps going
+ * completes, a stalled one is reset after HTTP_STALL_TIMEOUT_US, and one
+ * acknowledged a few bytes at a time is reset as if it had stalled. */
 #include "kernel/net/httpd.h"
 #include "kernel/net/http.h"
 #include "kernel/net/net_internal.h"
 #include "kernel/net/tcp.h"
 
-#define HTTP_SCRATCH	       (256 * 1024)
-#define HTTP_SLABS	       6
-#define HTTP_HEADER_TIMEOUT_US (10ull * 1000000) /* a request's header */
-#define HTTP_IDLE_TIMEOUT_US   (30ull * 1000000) /* keep-alive between */
-#define HTTP_STALL_TIMEOUT_US  (60ull * 1000000) /* no progress sending */
+#define HTTP_SCRATCH (256 * 1024)
+#define HTTP_SLABS   6
 
 enum hstate { HS_FREE, HS_READ, HS_SEND, HS_CLOSING };
 
@@ -37,6 +39,7 @@ struct http_conn {
 	uint32_t sink_fnv;  /* FNV-1a 32 of the body so far */
 	uint64_t req_start; /* first byte of the pending request, 0: none */
 	uint64_t last_progress;
+	uint32_t progress_una; /* snd_una at last_progress */
 	/* the response body not yet in the ring */
 	int slab; /* -1: none */
 	const uint8_t *src;
@@ -76,13 +79,30 @@ static int slab_get(void)
 	return -1;
 }
 
+/* the stall and idle timers start over now */
+static void progress(struct tcp_conn *c, struct http_conn *h)
+{
+	h->last_progress = net_now_us();
+	h->progress_una = c->snd_una;
+}
+
+/* sending or closing: the client took HTTP_STALL_MIN_BYTES more of the
+ * response since the timer last started, or all of it. Bytes written into
+ * the ring are not progress (each ACK of a byte frees room for a byte) */
+static void send_progress(struct tcp_conn *c, struct http_conn *h)
+{
+	uint32_t acked = c->snd_una - h->progress_una;
+	if (acked >= HTTP_STALL_MIN_BYTES || (acked && !tcp_tx_pending(c)))
+		progress(c, h);
+}
+
 static void http_accept(struct tcp_conn *c)
 {
 	struct http_conn *h = &hconns[c->index];
 	memset(h, 0, sizeof(*h));
 	h->st = HS_READ;
 	h->slab = -1;
-	h->last_progress = net_now_us();
+	progress(c, h);
 	c->idle = true;
 }
 
@@ -102,7 +122,6 @@ static void http_abort(struct tcp_conn *c)
 /* move as much of the pending body into the ring as fits; true when done */
 static bool pump(struct tcp_conn *c, struct http_conn *h)
 {
-	size_t before = tcp_tx_pending(c);
 	while (h->src_off < h->src_len) {
 		size_t n =
 		    tcp_write(c, h->src + h->src_off, h->src_len - h->src_off);
@@ -120,8 +139,6 @@ static bool pump(struct tcp_conn *c, struct http_conn *h)
 		h->blob_off += n;
 		net_if.c.http_body_bytes += n;
 	}
-	if (tcp_tx_pending(c) != before)
-		h->last_progress = net_now_us();
 	bool done = h->src_off >= h->src_len && h->blob_off >= h->blob_len;
 	if (done)
 		slab_put(h);
@@ -175,7 +192,7 @@ static bool respond(struct tcp_conn *c, struct http_conn *h, bool head,
 	if (k < ARRAY_SIZE(net_if.c.http_responses))
 		net_if.c.http_responses[k]++;
 	h->st = HS_SEND;
-	h->last_progress = net_now_us();
+	progress(c, h);
 	return true;
 }
 
@@ -313,7 +330,10 @@ static void http_run_once(struct tcp_conn *c)
 				sink_take(h, tcp_rx_data(c, &len), n);
 			tcp_rx_consume(c, n);
 			h->body_left -= n;
-			h->last_progress = net_now_us();
+			/* an upload is progress while it is awaited; once
+			 * answered, only the client taking the answer is */
+			if (h->st == HS_READ)
+				progress(c, h);
 			tcp_rx_data(c, &len);
 			if (h->sink && !h->body_left)
 				sink_answer(c, h);
@@ -331,7 +351,7 @@ static void http_run_once(struct tcp_conn *c)
 				return;
 			}
 			h->st = HS_READ;
-			h->last_progress = net_now_us();
+			progress(c, h);
 			continue;
 		}
 		if (h->body_left || !len) {
@@ -383,6 +403,13 @@ static void http_recv(struct tcp_conn *c)
 		http_run(c);
 }
 
+/* more than `us` from `since` to `now` (the timers are set from
+ * net_now_us, which may be past the tick's `now`) */
+static bool past(uint64_t now, uint64_t since, uint64_t us)
+{
+	return now > since && now - since > us;
+}
+
 void httpd_tick(uint64_t now)
 {
 	unsigned n = tcp_conn_span();
@@ -394,7 +421,7 @@ void httpd_tick(uint64_t now)
 		if (h->wait_slab)
 			http_run(c);
 		if (h->st == HS_READ && h->req_start &&
-		    now - h->req_start > HTTP_HEADER_TIMEOUT_US) {
+		    past(now, h->req_start, HTTP_HEADER_TIMEOUT_US)) {
 			/* a request read whole but still waiting for a slab
 			 * met a busy server (503), not a slow client (408) */
 			int status = h->wait_slab ? 503 : 408;
@@ -406,14 +433,21 @@ void httpd_tick(uint64_t now)
 			else
 				http_abort(c);
 		} else if (h->st == HS_READ && !h->req_start &&
-			   now - h->last_progress > HTTP_IDLE_TIMEOUT_US) {
+			   past(now, h->last_progress, HTTP_IDLE_TIMEOUT_US)) {
 			h->st = HS_CLOSING;
-			h->last_progress = now;
+			progress(c, h);
 			tcp_close(c);
-		} else if (h->st != HS_READ &&
-			   now - h->last_progress > HTTP_STALL_TIMEOUT_US) {
-			net_if.c.http_timeouts++;
-			http_abort(c);
+		} else if (h->st != HS_READ) {
+			send_progress(c, h);
+			if (past(now, h->last_progress,
+				 HTTP_STALL_TIMEOUT_US)) {
+				net_if.c.http_timeouts++;
+				kprintf(
+				    "DBG abort st %d tcp %d now %llu lp %llu\n",
+				    h->st, c->state, (unsigned long long)now,
+				    (unsigned long long)h->last_progress);
+				http_abort(c);
+			}
 		}
 	}
 }

@@ -3,6 +3,13 @@
 #define CAPOS_NET_HTTPD_H
 #include <stdint.h>
 
+#define HTTP_HEADER_TIMEOUT_US (10ull * 1000000) /* a request's header */
+#define HTTP_IDLE_TIMEOUT_US   (30ull * 1000000) /* keep-alive between */
+#define HTTP_STALL_TIMEOUT_US  (60ull * 1000000) /* no progress sending */
+/* the least of a response a client must acknowledge in each
+ * HTTP_STALL_TIMEOUT_US (or the rest, if less): 16 KiB a minute, 273 B/s */
+#define HTTP_STALL_MIN_BYTES 16384u
+
 void httpd_init(uint16_t port);
 void httpd_tick(uint64_t now);
 #endif

@@ -7,7 +7,8 @@
  * held drops the whole datagram (RFC 5722's rule for IPv6, applied here:
  * overlaps are how reassembly attacks rewrite headers), except an exact
  * duplicate of what is held, which is ignored. When every slot is busy the
- * oldest datagram gives way. */
+ * oldest datagram of the source holding the most slots gives way
+ * (slot_victim). */
 #include "kernel/net/ipfrag.h"
 
 #define BLOCKS (IPFRAG_MAX / 8)
@@ -42,9 +43,33 @@ static bool block_set(const struct ipfrag_slot *s, unsigned b)
 	return s->map[b / 8] & (1u << (b % 8));
 }
 
+/* every slot busy: the oldest datagram of the source holding the most,
+ * the newcomer from src counted with its own. A host sending datagrams
+ * that never complete (fresh ids, one fragment each) then takes back its
+ * own slots, not the datagrams other hosts have in progress; a flood that
+ * forges a source per fragment is not stopped by this (each forged source
+ * holds one slot, as a real one does) */
+static struct ipfrag_slot *slot_victim(uint32_t src)
+{
+	struct ipfrag_slot *best = NULL;
+	unsigned best_n = 0;
+	for (unsigned i = 0; i < IPFRAG_SLOTS; i++) {
+		struct ipfrag_slot *s = &slots[i];
+		unsigned n = s->src == src;
+		for (unsigned j = 0; j < IPFRAG_SLOTS; j++)
+			n += slots[j].used && slots[j].src == s->src;
+		if (!best || n > best_n ||
+		    (n == best_n && s->deadline < best->deadline)) {
+			best = s;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
 static struct ipfrag_slot *slot_for(const struct ipv4_view *v, uint64_t now)
 {
-	struct ipfrag_slot *free = NULL, *oldest = NULL;
+	struct ipfrag_slot *free = NULL;
 	for (unsigned i = 0; i < IPFRAG_SLOTS; i++) {
 		struct ipfrag_slot *s = &slots[i];
 		if (!s->used) {
@@ -55,13 +80,11 @@ static struct ipfrag_slot *slot_for(const struct ipv4_view *v, uint64_t now)
 		if (s->src == v->src && s->dst == v->dst && s->id == v->id &&
 		    s->proto == v->proto)
 			return s;
-		if (!oldest || s->deadline < oldest->deadline)
-			oldest = s;
 	}
 	struct ipfrag_slot *s = free;
 	if (!s) {
 		net_if.c.ip_reass_evicted++;
-		s = oldest;
+		s = slot_victim(v->src);
 	}
 	uint8_t *buf = s->buf;
 	memset(s, 0, sizeof(*s));

@@ -1,7 +1,7 @@
 /* tests/host/net/fuzz_ipfrag.c — IPv4 reassembly (kernel/net/ipfrag.c)
- * against a model, on any sequence of fragments of six datagrams (two
- * more than IPFRAG_SLOTS, so slots are evicted) and of pauses that let
- * datagrams time out.
+ * against a model, on any sequence of fragments of six datagrams from
+ * three sources, two each (two more datagrams than IPFRAG_SLOTS, so slots
+ * are evicted) and of pauses that let datagrams time out.
  *
  * Each input is a list of 5-byte operations:
  *   b0 bit 7 set:   time passes, (b1 << 8 | b2) * 1 ms, and ipfrag_tick
@@ -21,7 +21,9 @@
  *   - a fragment that overlaps nothing and agrees with the length is
  *     never what drops a datagram;
  *   - a datagram leaves its slot only by completing, by a drop the
- *     implementation counts, by timeout, or by eviction of the oldest;
+ *     implementation counts, by timeout, or by eviction of the oldest
+ *     of the source holding the most slots (the newcomer counted with
+ *     its own source);
  *   - ipfrag_check() after every step. */
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +63,21 @@ static uint16_t key_id(unsigned k)
 	return (uint16_t)(0x4100 + k);
 }
 
+/* datagrams 0-1 come from PEER_IP, 2-3 and 4-5 from two other hosts */
+static uint32_t key_src(unsigned k)
+{
+	return PEER_IP + 0x100u * (k / 2);
+}
+
+/* the model's slots held by the source of datagram k, plus `extra` */
+static unsigned src_held(unsigned k, unsigned extra)
+{
+	unsigned n = extra;
+	for (unsigned j = 0; j < KEYS; j++)
+		n += m[j].live && key_src(j) == key_src(k);
+	return n;
+}
+
 /* every model datagram past its timeout is gone */
 static void model_expire(uint64_t now)
 {
@@ -84,11 +101,11 @@ static void fragment(unsigned k, uint32_t off, uint32_t len, bool mf,
 	uint32_t end = off + len;
 	for (uint32_t i = 0; i < len; i++)
 		payload[i] = byte_of(k, ver, off + i);
-	ipv4_build(hdr, PEER_IP, STACK_IP, IP_PROTO_UDP, (uint16_t)len,
+	ipv4_build(hdr, key_src(k), STACK_IP, IP_PROTO_UDP, (uint16_t)len,
 		   key_id(k));
 	wr16(hdr + 6, (uint16_t)((mf ? IP_FLAG_MF : 0) | (off / 8)));
 	struct ipv4_view v = {
-	    .src = PEER_IP,
+	    .src = key_src(k),
 	    .dst = STACK_IP,
 	    .proto = IP_PROTO_UDP,
 	    .ttl = 64,
@@ -104,13 +121,22 @@ static void fragment(unsigned k, uint32_t off, uint32_t len, bool mf,
 	struct model *d = &m[k];
 	bool fresh = !early && !d->live;
 	if (fresh) {
-		if (live_count() == IPFRAG_SLOTS) { /* the oldest gives way */
-			unsigned old = KEYS;
-			for (unsigned j = 0; j < KEYS; j++)
-				if (m[j].live &&
-				    (old == KEYS ||
-				     m[j].created < m[old].created))
+		if (live_count() == IPFRAG_SLOTS) {
+			/* the oldest of the source holding the most gives
+			 * way, the newcomer counted with its own source */
+			unsigned old = KEYS, old_n = 0;
+			for (unsigned j = 0; j < KEYS; j++) {
+				if (!m[j].live)
+					continue;
+				unsigned n =
+				    src_held(j, key_src(j) == key_src(k));
+				if (old == KEYS || n > old_n ||
+				    (n == old_n &&
+				     m[j].created < m[old].created)) {
 					old = j;
+					old_n = n;
+				}
+			}
 			m[old].live = false;
 		}
 		memset(d, 0, sizeof(*d));
@@ -168,8 +194,9 @@ static void fragment(unsigned k, uint32_t off, uint32_t len, bool mf,
 	}
 	if (!whole)
 		die("completed with bytes missing", k);
-	if (out.len != d->total || out.id != key_id(k) || out.src != PEER_IP ||
-	    out.dst != STACK_IP || out.proto != IP_PROTO_UDP)
+	if (out.len != d->total || out.id != key_id(k) ||
+	    out.src != key_src(k) || out.dst != STACK_IP ||
+	    out.proto != IP_PROTO_UDP)
 		die("completed with the wrong length or key", k);
 	if (memcmp(out.payload, d->data, d->total))
 		die("completed with other bytes than were sent", k);

@@ -13,6 +13,7 @@
 #include "kernel/lib/status.h"
 #include "kernel/net/arp.h"
 #include "kernel/net/http.h"
+#include "kernel/net/httpd.h"
 #include "kernel/net/ip.h"
 #include "kernel/net/ipfrag.h"
 #include "kernel/net/tcp.h"
@@ -48,6 +49,17 @@ static void broken_json(struct json *j)
 	json_u64(j, 1);
 }
 STATUS_REGISTER("broken", broken_json);
+
+/* a provider that takes time (as every provider does under TCG): the
+ * clock moves on by slow_json_ns while it writes */
+static uint64_t slow_json_ns;
+static void slow_json(struct json *j)
+{
+	shim_clock_ns += slow_json_ns;
+	json_obj(j);
+	json_obj_end(j);
+}
+STATUS_REGISTER("slow", slow_json);
 
 static const struct frame *pop_proto(uint16_t type, uint8_t proto,
 				     struct ipv4_view *ipv)
@@ -751,17 +763,23 @@ static const uint8_t zero_mac[6];
 
 /* one IPv4 fragment of a datagram with id `id`: payload bytes
  * [off, off + len) of `data`, MF as given */
-static void inject_frag_at(uint16_t id, const uint8_t *bytes, size_t off,
-			   size_t len, bool mf)
+static void inject_frag_from(uint32_t src, uint16_t id, const uint8_t *bytes,
+			     size_t off, size_t len, bool mf)
 {
 	uint8_t f[1600];
-	size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, bytes, len);
+	size_t n = build_ipv4(f, src, STACK_IP, IP_PROTO_ICMP, bytes, len);
 	uint8_t *ip = f + 14;
 	wr16(ip + 4, id);
 	wr16(ip + 6, (uint16_t)((mf ? IP_FLAG_MF : 0) | (off / 8)));
 	wr16(ip + 10, 0);
 	wr16(ip + 10, inet_fold(inet_sum(ip, 20, 0)));
 	inject(f, n);
+}
+
+static void inject_frag_at(uint16_t id, const uint8_t *bytes, size_t off,
+			   size_t len, bool mf)
+{
+	inject_frag_from(PEER_IP, id, bytes, off, len, mf);
 }
 
 static void inject_frag(uint16_t id, const uint8_t *data, size_t off,
@@ -862,6 +880,49 @@ static void test_ipv4_reassembly_rfc791_rfc5722(void **state)
 	}
 	assert_true(net_counters()->ip_reass_evicted >= 2);
 	assert_null(ipfrag_check());
+}
+
+/* a host sending first fragments with fresh ids (datagrams that never
+ * complete) while another's fragmented echo is in progress: with every
+ * slot busy the flooder's own oldest gives way, and the echo is answered.
+ * Before, the oldest datagram of any source gave way: four fragments
+ * evicted the echo. A flood forging a source per fragment still evicts
+ * it (each forged source holds one slot, as the real one does): that
+ * limit is stated here, not fixed */
+static void test_ipv4_reassembly_flood_evicts_its_own(void **state)
+{
+	(void)state;
+	uint8_t echo[1000];
+	for (size_t i = 0; i < sizeof(echo); i++)
+		echo[i] = (uint8_t)(i * 5);
+	echo[0] = ICMP_ECHO_REQUEST;
+	echo[1] = 0;
+	wr16(echo + 2, 0);
+	wr16(echo + 2, inet_fold(inet_sum(echo, sizeof(echo), 0)));
+	uint8_t junk[8] = {0};
+	struct ipv4_view ip;
+	inject_frag(90, echo, 0, 400, true);
+	uint64_t ev = net_counters()->ip_reass_evicted;
+	for (uint16_t id = 0; id < 4 * IPFRAG_SLOTS; id++) {
+		advance_us(100);
+		inject_frag_from(HOST_IP(3), (uint16_t)(1000 + id), junk, 0, 8,
+				 true);
+	}
+	assert_true(net_counters()->ip_reass_evicted >= ev + 3 * IPFRAG_SLOTS);
+	inject_frag(90, echo, 400, 600, false);
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+	assert_int_equal(ip.len, sizeof(echo));
+	assert_int_equal(ip.payload[0], ICMP_ECHO_REPLY);
+	assert_memory_equal(ip.payload + 8, echo + 8, sizeof(echo) - 8);
+	assert_null(ipfrag_check());
+	/* forged sources, one a fragment: the echo gives way */
+	inject_frag(91, echo, 0, 400, true);
+	for (uint16_t id = 0; id < IPFRAG_SLOTS; id++) {
+		advance_us(100);
+		inject_frag_from(HOST_IP(10 + id), 2000, junk, 0, 8, true);
+	}
+	inject_frag(91, echo, 400, 600, false);
+	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
 }
 
 /* RFC 2131 §2 table 1: the transaction id is a random number. Two
@@ -4041,6 +4102,151 @@ static void test_http_slow_upload_completes_stalled_one_does_not(void **state)
 	peer_free(&q);
 }
 
+/* a client downloading at `win` bytes each `step_us` (it acknowledges what
+ * it has, with that window), for at most `max_us` or until the connection
+ * ends; stop_at_us: from then on it says nothing (0: never). Returns the
+ * time it ran */
+static uint64_t slow_download(struct peer *p, uint16_t win, uint64_t step_us,
+			      uint64_t max_us, uint64_t stop_at_us)
+{
+	uint64_t t = 0;
+	p->win = win;
+	p->auto_ack = false;
+	while (t < max_us && !p->got_rst && !p->got_fin) {
+		advance_us(step_us);
+		t += step_us;
+		peer_pump(p);
+		if (!stop_at_us || t < stop_at_us)
+			peer_ack(p);
+	}
+	return t;
+}
+
+/* issue 15's rule for the response side: the stall timer measures a
+ * client that stopped taking the response, not a slow one. A
+ * `Connection: close` download at 1000 B/s whose last bytes were queued
+ * more than HTTP_STALL_TIMEOUT_US before it ends completes (before, the
+ * closing state's timer counted from the close and reset it 60 s later,
+ * mid-download); the same download stopping half-way is reset once
+ * HTTP_STALL_TIMEOUT_US has passed without HTTP_STALL_MIN_BYTES taken */
+static void test_http_slow_download_completes_stalled_one_does_not(void **state)
+{
+	(void)state;
+	const char *req = "GET /api/blob?size=200000 HTTP/1.1\r\nHost: x\r\n"
+			  "Connection: close\r\n\r\n";
+	struct peer p;
+	peer_open(&p, 43020);
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	uint64_t to = net_counters()->http_timeouts;
+	/* 100 bytes each 100 ms: about 200 s, the last 128 KiB after the
+	 * close */
+	uint64_t t = slow_download(&p, 100, 100000, 400ull * 1000000, 0);
+	assert_false(p.got_rst);
+	assert_true(p.got_fin);
+	assert_true(t > 150ull * 1000000);
+	assert_int_equal(net_counters()->http_timeouts, to);
+	static char body[200001];
+	char hdr[1024];
+	size_t blen;
+	assert_int_equal(
+	    peer_http_response(&p, hdr, sizeof(hdr), body, sizeof(body), &blen),
+	    200);
+	assert_int_equal(blen, 200000);
+	static uint8_t want[200000];
+	blob_expect(0, want, sizeof(want));
+	assert_memory_equal(body, want, sizeof(want));
+	peer_abort(&p);
+
+	/* the same client falls silent after 100 s (in the closing state):
+	 * reset within HTTP_STALL_TIMEOUT_US, and not before
+	 * HTTP_STALL_TIMEOUT_US less the time to take HTTP_STALL_MIN_BYTES */
+	struct peer q;
+	peer_open(&q, 43021);
+	peer_send(&q, TCP_ACK | TCP_PSH, req, strlen(req));
+	uint64_t stop = 100ull * 1000000;
+	t = slow_download(&q, 100, 100000, 400ull * 1000000, stop);
+	assert_true(q.got_rst);
+	assert_false(q.got_fin);
+	assert_int_equal(net_counters()->http_timeouts, to + 1);
+	assert_true(t - stop <= HTTP_STALL_TIMEOUT_US + 1000000);
+	assert_true(t - stop >= HTTP_STALL_TIMEOUT_US -
+				    HTTP_STALL_MIN_BYTES / 1000 * 1000000);
+	peer_free(&q);
+}
+
+/* a client that takes a large response a few bytes at a time holds its
+ * connection no longer than one that stopped: 10 bytes acknowledged each
+ * 100 ms (100 B/s, under HTTP_STALL_MIN_BYTES a minute) is reset about
+ * HTTP_STALL_TIMEOUT_US after the response began. So is one that keeps
+ * its window at zero and takes each zero-window probe's byte. Before,
+ * each ACK freed room that the server filled at once, which counted as
+ * progress: both held the connection for ever. A zero window whose
+ * probes take nothing is reset at the same time (it was before too) */
+static void test_http_trickling_client_bounded(void **state)
+{
+	(void)state;
+	const char *req =
+	    "GET /api/blob?size=10000000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint64_t to = net_counters()->http_timeouts;
+	struct peer p;
+	peer_open(&p, 43030);
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	uint32_t acked = p.rcv_nxt;
+	uint64_t t = 0;
+	while (t < 300ull * 1000000 && !p.got_rst) {
+		advance_us(100000);
+		t += 100000;
+		peer_pump(&p);
+		uint32_t have = p.rcv_nxt;
+		if ((int32_t)(have - acked) >= 10)
+			acked += 10;
+		p.rcv_nxt = acked;
+		peer_ack(&p);
+		p.rcv_nxt = have;
+	}
+	assert_true(p.got_rst);
+	assert_true(t <= HTTP_STALL_TIMEOUT_US + 2000000);
+	assert_int_equal(net_counters()->http_timeouts, to + 1);
+	peer_free(&p);
+
+	/* window 0, every probe's byte taken and acknowledged */
+	struct peer q;
+	peer_open(&q, 43031);
+	q.win = 0;
+	peer_send(&q, TCP_ACK | TCP_PSH, req, strlen(req));
+	uint64_t probes = net_counters()->tcp_zero_window_probes;
+	for (t = 0; t < 300ull * 1000000 && !q.got_rst; t += 100000) {
+		advance_us(100000);
+		peer_pump(&q);
+	}
+	assert_true(q.got_rst);
+	assert_true(q.rx_len > 10); /* it did take probes */
+	assert_true(net_counters()->tcp_zero_window_probes > probes + 10);
+	assert_true(t <= HTTP_STALL_TIMEOUT_US + 2000000);
+	assert_int_equal(net_counters()->http_timeouts, to + 2);
+	peer_free(&q);
+
+	/* window 0, probes answered, their byte refused */
+	struct peer r;
+	peer_open(&r, 43032);
+	r.win = 0;
+	r.auto_ack = false;
+	peer_send(&r, TCP_ACK | TCP_PSH, req, strlen(req));
+	uint32_t at = r.rcv_nxt;
+	for (t = 0; t < 300ull * 1000000 && !r.got_rst; t += 100000) {
+		advance_us(100000);
+		peer_pump(&r);
+		r.rcv_nxt = at;
+		r.rx_len = 0;
+		peer_ack(&r);
+	}
+	assert_true(r.got_rst);
+	assert_true(t <= HTTP_STALL_TIMEOUT_US + 2000000);
+	assert_int_equal(net_counters()->http_timeouts, to + 3);
+	peer_free(&r);
+}
+
 /* a client that sent Expect: 100-continue waits for the interim 100 before
  * its body (curl waits a second for it); the final answer follows the body,
  * and a request without the expectation gets no 100 */
@@ -4132,6 +4338,58 @@ static void test_http_slab_wait_is_503(void **state)
 		advance_us(50000);
 	}
 	assert_int_equal(st, 503);
+	for (unsigned i = 0; i < 7; i++)
+		peer_abort(&p[i]);
+}
+
+/* a request that waited for a slab is answered from the timer tick once
+ * one frees. Its timers were set from the clock after the tick's `now`,
+ * and `now - last_progress` wrapped: the stall timeout fired in that same
+ * tick and the client got a RST for its answer */
+static void test_http_slab_wait_then_served(void **state)
+{
+	(void)state;
+	const char *req = "GET /api/blob?size=126000 HTTP/1.1\r\nHost: x\r\n"
+			  "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct peer p[7];
+	struct peer *all[7];
+	for (unsigned i = 0; i < 7; i++) {
+		peer_open(&p[i], (uint16_t)(43200 + i));
+		all[i] = &p[i];
+		p[i].rx_cap = 1 << 20;
+		peer_send(&p[i], TCP_ACK | TCP_PSH, req, strlen(req));
+		fake_clear();
+	}
+	/* six hold the slabs, the seventh waits; the six read, the seventh
+	 * says nothing (so only the tick can serve it), then reads too */
+	advance_us(2000000);
+	fake_clear();
+	/* the page takes 2 ms to write, as it may under TCG */
+	slow_json_ns = 2000000;
+	for (unsigned i = 0; i < 6; i++)
+		peer_ack(&p[i]);
+	for (int i = 0; i < 200; i++) {
+		peers_pump(all, 6);
+		advance_us(1000);
+	}
+	peer_ack(&p[6]);
+	int st[2] = {0, 0};
+	unsigned n = 0;
+	for (int i = 0; i < 4000 && n < 2 && !p[6].got_rst; i++) {
+		peers_pump(all, 7);
+		char hdr[1024];
+		size_t blen;
+		int s =
+		    peer_http_response(&p[6], hdr, sizeof(hdr), NULL, 0, &blen);
+		if (s)
+			st[n++] = s;
+		else
+			advance_us(1000);
+	}
+	slow_json_ns = 0;
+	assert_false(p[6].got_rst);
+	assert_int_equal(st[0], 200);
+	assert_int_equal(st[1], 200);
 	for (unsigned i = 0; i < 7; i++)
 		peer_abort(&p[i]);
 }
@@ -4399,6 +4657,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_reassembly_rfc791_rfc5722,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ipv4_reassembly_flood_evicts_its_own, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_fragments_options,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_exchange, fake_cm_setup,
@@ -4564,6 +4825,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_http_slow_upload_completes_stalled_one_does_not,
 		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_slow_download_completes_stalled_one_does_not,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_trickling_client_bounded,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_fin_mid_body_closes,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
@@ -4576,6 +4842,8 @@ int main(void)
 		test_http_pipelined_wait_for_send_space, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_slab_wait_is_503,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_slab_wait_then_served,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_big_response_streams,
 					    fake_cm_setup, fake_cm_teardown),
