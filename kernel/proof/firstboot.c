@@ -94,25 +94,6 @@ static bool fb_want(enum shape_platform *out, const char **name)
 	return false;
 }
 
-/* SMBIOS read again, apart from the policy's record (whose pages it has
- * already mapped), so the line carries the strings it decided on */
-static bool fb_smbios(struct smbios_info *si, const char **why)
-{
-	uint64_t table;
-	uint32_t len;
-	memset(si, 0, sizeof(*si));
-	if (!boot_smbios) {
-		*why = "no-entry-point";
-		return false;
-	}
-	if (smbios_parse_entry((const uint8_t *)boot_smbios, 32, &table, &len,
-			       si, why) != 0)
-		return false;
-	if (smbios_parse_table((const uint8_t *)table, len, si) != 0)
-		*why = si->error;
-	return true;
-}
-
 static void proof_firstboot_cloud(void)
 {
 	enum shape_platform want = SHAPE_PLAT_UNKNOWN;
@@ -120,15 +101,18 @@ static void proof_firstboot_cloud(void)
 	bool want_ok = fb_want(&want, &want_name);
 	enum shape_platform p = devmgr_platform();
 	struct smbios_info si;
-	const char *why = NULL;
 	unsigned ev = 0;
-	enum shape_platform again = SHAPE_PLAT_UNKNOWN;
-	if (fb_smbios(&si, &why))
-		again = shape_platform_detect(&si, &ev);
-	char evs[96], vendor[40], product[40];
+	/* SMBIOS read again, apart from the policy's record, so the line
+	 * carries the strings it decided on; the same reader maps what it
+	 * reads (a failed entry point leaves si empty: no platform) */
+	const char *why = devmgr_smbios_read(boot_smbios, &si);
+	enum shape_platform again = shape_platform_detect(&si, &ev);
+	char evs[96], vendor[40], product[40], whyw[100];
 	shape_evidence_str(ev, evs, sizeof(evs));
 	kv_word(vendor, sizeof(vendor), si.sys_vendor);
 	kv_word(product, sizeof(product), si.sys_product);
+	if (why)
+		kv_word(whyw, sizeof(whyw), why);
 	bool pass = want_ok && p == want && again == p;
 	proof_result("firstboot-cloud", pass,
 		     "platform=%s want=%s evidence=%s vendor=%s product=%s "
@@ -139,7 +123,7 @@ static void proof_firstboot_cloud(void)
 				 : "unset",
 		     evs, vendor, product, si.major, si.minor,
 		     again == p ? "agrees" : "differs",
-		     why ? " smbios_error=" : "", why ? why : "");
+		     why ? " smbios_error=" : "", why ? whyw : "");
 }
 PROOF_REGISTER("firstboot-cloud", proof_firstboot_cloud, 70);
 
