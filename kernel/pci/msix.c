@@ -61,26 +61,34 @@ bool pci_msix_entry_set(struct pci_dev *d, unsigned i, bool masked,
 		pci_cfg_write16(d, PCI_COMMAND, cmd | PCI_COMMAND_MEM);
 	/* a function whose decode stays off reads all ones: a mask would
 	 * seem to take */
-	bool ok = on || (refused < 0 &&
-			 (pci_cfg_read16(d, PCI_COMMAND) & PCI_COMMAND_MEM));
+	bool dec = on || (refused < 0 &&
+			  (pci_cfg_read16(d, PCI_COMMAND) & PCI_COMMAND_MEM));
 	volatile uint32_t *e = entry(d, i);
-	uint32_t ctl = e[PCI_MSIX_ENTRY_CTRL / 4];
-	if (ok && msg) { /* masked while the message changes */
-		tbl_write(&e[PCI_MSIX_ENTRY_CTRL / 4],
-			  ctl | PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	volatile uint32_t *ctrl = &e[PCI_MSIX_ENTRY_CTRL / 4];
+	uint32_t ctl = *ctrl;
+	if (dec && msg) { /* masked while the message changes */
+		tbl_write(ctrl, ctl | PCI_MSIX_ENTRY_CTRL_MASKBIT);
 		tbl_write(&e[PCI_MSIX_ENTRY_ADDR_LO / 4], msg[0]);
 		tbl_write(&e[PCI_MSIX_ENTRY_ADDR_HI / 4], msg[1]);
 		tbl_write(&e[PCI_MSIX_ENTRY_DATA / 4], msg[2]);
 	}
 	ctl = masked ? ctl | PCI_MSIX_ENTRY_CTRL_MASKBIT
 		     : ctl & ~PCI_MSIX_ENTRY_CTRL_MASKBIT;
-	if (ok)
-		tbl_write(&e[PCI_MSIX_ENTRY_CTRL / 4], ctl);
+	if (dec)
+		tbl_write(ctrl, ctl);
 	/* the read also makes the posted writes land before it returns */
-	ok = ok && e[PCI_MSIX_ENTRY_CTRL / 4] == ctl &&
-	     (!msg || (e[PCI_MSIX_ENTRY_ADDR_LO / 4] == msg[0] &&
-		       e[PCI_MSIX_ENTRY_ADDR_HI / 4] == msg[1] &&
-		       e[PCI_MSIX_ENTRY_DATA / 4] == msg[2]));
+	bool ok = dec && *ctrl == ctl &&
+		  (!msg || (e[PCI_MSIX_ENTRY_ADDR_LO / 4] == msg[0] &&
+			    e[PCI_MSIX_ENTRY_ADDR_HI / 4] == msg[1] &&
+			    e[PCI_MSIX_ENTRY_DATA / 4] == msg[2]));
+	/* a write that did not take leaves the entry masked, whatever was
+	 * asked: an unmask that took with a message that did not would
+	 * send the old one. Masked again and read back */
+	bool left_masked = false;
+	if (!ok && dec) {
+		tbl_write(ctrl, *ctrl | PCI_MSIX_ENTRY_CTRL_MASKBIT);
+		left_masked = *ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	}
 	if (!on && refused < 0)
 		pci_cfg_write16(d, PCI_COMMAND, cmd);
 	if (ok)
@@ -91,11 +99,11 @@ bool pci_msix_entry_set(struct pci_dev *d, unsigned i, bool masked,
 		ksnprintf(why, sizeof(why),
 			  "(memory decode refused: BAR%d) not given the",
 			  refused);
-	bool fm = masked && fn_mask(d);
+	bool fm = !left_masked && fn_mask(d);
 	kprintf("pci %s: MSI-X entry %u %s kernel's %s%s\n", a, i, why,
 		masked ? "mask" : "unmask",
-		!masked ? "; left masked"
-		: fm	? "; every vector masked by the Function Mask"
-			: "; nor the Function Mask");
+		left_masked ? "; left masked"
+		: fm	    ? "; every vector masked by the Function Mask"
+			    : "; nor the Function Mask");
 	return false;
 }

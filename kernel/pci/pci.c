@@ -318,12 +318,12 @@ static void pci_probe_fn(uint16_t seg, unsigned bus, unsigned dev, unsigned fn,
 
 void pci_init(void)
 {
+	pci_ndevs = pci_dropped = 0;
 	if (acpi_necam == 0) {
 		kprintf("pci: no MCFG (ECAM) table; no PCI devices\n");
 		return;
 	}
 	static uint8_t clash[PCI_MAX_DEVS];
-	pci_ndevs = pci_dropped = 0;
 	/* each segment once, from its first entry: every entry's start bus
 	 * of it, with one record of the buses scanned (a bridge may lead
 	 * into another entry of the segment) */

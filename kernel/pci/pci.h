@@ -85,8 +85,11 @@ void pci_set_bus_master_check(pci_bus_master_check_t may_master);
  * memory decode on for the writes (a function with Memory Space Enable
  * clear drops them) and the Command register given back as it was; read
  * back. False, with one line, when the entry does not read back as
- * written (or i is past the table); a mask that did not take sets the
- * Function Mask instead, for good (d->msix_fn_masked). */
+ * written (or i is past the table); the entry is then left masked,
+ * whatever was asked (masked again and read back), or, when that does
+ * not take either, the Function Mask is set for good (d->msix_fn_masked).
+ * Memory decode is not turned on for a function with a refused memory
+ * BAR: the Function Mask masks its entries instead. */
 bool pci_msix_entry_set(struct pci_dev *d, unsigned i, bool masked,
 			const uint32_t *msg);
 /* "0000:BB:DD.F" */

@@ -1313,6 +1313,55 @@ static void test_pci_decode_off_with_refused_bar(void **st)
 	pci_host_cfg_written = NULL;
 }
 
+/* a table that keeps its message: address and data writes are lost */
+extern void (*pci_host_msix_written)(volatile uint32_t *p);
+static uint32_t kept_msg[3] = {0xfee01000, 0, 0x41};
+static void msg_ignored(volatile uint32_t *p)
+{
+	unsigned o = (unsigned)((uintptr_t)p % PCI_MSIX_ENTRY_SIZE) / 4;
+	if (o * 4 != PCI_MSIX_ENTRY_CTRL)
+		*p = kept_msg[o];
+}
+
+static struct pci_dev *msix_dev;
+static void unmask_with_msg_arg(uint64_t unused)
+{
+	const uint32_t msg[3] = {0xfee00000, 0, 0x30};
+	assert_false(pci_msix_entry_set(msix_dev, 1, false, msg));
+}
+
+/* An entry whose message does not read back is left masked, whatever was
+ * asked: irq_bind and irq_unmask unmask with a message, and an unmask
+ * that took with a message that did not would have the device send the
+ * old one (another vector, another CPU). The entry is masked again and
+ * read back. Before, the unmask stayed and the line said "left masked". */
+static void test_pci_msix_failed_write_left_masked(void **st)
+{
+	static uint8_t c[4096];
+	uint8_t *t = bar_mem + 0xe000;
+	struct pci_dev d = {.cfg = c,
+			    .dev = 7,
+			    .cap_msix = 0x40,
+			    .msix_size = 4,
+			    .msix_table = (volatile uint32_t *)t};
+	memset(c, 0, sizeof(c));
+	c[PCI_COMMAND] = PCI_COMMAND_MEM;
+	memset(t, 0, 4 * PCI_MSIX_ENTRY_SIZE);
+	for (unsigned i = 0; i < 4; i++) {
+		memcpy(t + 16 * i, kept_msg, sizeof(kept_msg));
+		t[16 * i + PCI_MSIX_ENTRY_CTRL] = PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	}
+	pci_host_msix_written = msg_ignored;
+	msix_dev = &d;
+	const char *log = logged(unmask_with_msg_arg, 0);
+	pci_host_msix_written = NULL;
+	assert_string_equal(log, "pci 0000:00:07.0: MSI-X entry 1 did not "
+				 "take the kernel's unmask; left masked\n");
+	assert_int_equal(t[16 + PCI_MSIX_ENTRY_CTRL],
+			 PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	assert_false(d.msix_fn_masked);
+}
+
 /* A capability's structure, as long as its own control bits make it
  * (MSI: 10, 14, 20 or 24 bytes, PCI 3.0 §6.8.1; MSI-X: 12, §6.8.2), must
  * end inside the 256 bytes the list lives in; one that runs past 0xff is
@@ -1690,6 +1739,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_msix_masked_with_decode_off),
 	    cmocka_unit_test(test_pci_bar_claiming_ram_or_kernel_mmio_ignored),
 	    cmocka_unit_test(test_pci_decode_off_with_refused_bar),
+	    cmocka_unit_test(test_pci_msix_failed_write_left_masked),
 	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_mcfg_overlap_refused,
