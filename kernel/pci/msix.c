@@ -11,6 +11,23 @@
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
 
+#ifdef CAPOS_HOST
+/* host fuzzers play the device: told of each table write once it is in
+ * the buffer, a model may drop it (decode off) or change it */
+void (*pci_host_msix_written)(volatile uint32_t *p);
+static void tbl_write(volatile uint32_t *p, uint32_t v)
+{
+	*p = v;
+	if (pci_host_msix_written)
+		pci_host_msix_written(p);
+}
+#else
+static void tbl_write(volatile uint32_t *p, uint32_t v)
+{
+	*p = v;
+}
+#endif
+
 static volatile uint32_t *entry(const struct pci_dev *d, unsigned i)
 {
 	return d->msix_table + i * (PCI_MSIX_ENTRY_SIZE / 4);
@@ -35,40 +52,58 @@ bool pci_msix_entry_set(struct pci_dev *d, unsigned i, bool masked,
 	if (!d->msix_table || i >= d->msix_size)
 		return false;
 	uint16_t cmd = pci_cfg_read16(d, PCI_COMMAND);
-	if (!(cmd & PCI_COMMAND_MEM))
+	/* not for a function with a refused memory BAR: with decode on it
+	 * would answer at that BAR's address too (the Function Mask, a
+	 * configuration write, masks without it) */
+	bool on = cmd & PCI_COMMAND_MEM;
+	int refused = on ? -1 : pci_decode_refused(d, false);
+	if (!on && refused < 0)
 		pci_cfg_write16(d, PCI_COMMAND, cmd | PCI_COMMAND_MEM);
 	/* a function whose decode stays off reads all ones: a mask would
 	 * seem to take */
-	bool ok = (cmd & PCI_COMMAND_MEM) ||
-		  (pci_cfg_read16(d, PCI_COMMAND) & PCI_COMMAND_MEM);
+	bool dec = on || (refused < 0 &&
+			  (pci_cfg_read16(d, PCI_COMMAND) & PCI_COMMAND_MEM));
 	volatile uint32_t *e = entry(d, i);
-	uint32_t ctl = e[PCI_MSIX_ENTRY_CTRL / 4];
-	if (ok && msg) { /* masked while the message changes */
-		e[PCI_MSIX_ENTRY_CTRL / 4] = ctl | PCI_MSIX_ENTRY_CTRL_MASKBIT;
-		e[PCI_MSIX_ENTRY_ADDR_LO / 4] = msg[0];
-		e[PCI_MSIX_ENTRY_ADDR_HI / 4] = msg[1];
-		e[PCI_MSIX_ENTRY_DATA / 4] = msg[2];
+	volatile uint32_t *ctrl = &e[PCI_MSIX_ENTRY_CTRL / 4];
+	uint32_t ctl = *ctrl;
+	if (dec && msg) { /* masked while the message changes */
+		tbl_write(ctrl, ctl | PCI_MSIX_ENTRY_CTRL_MASKBIT);
+		tbl_write(&e[PCI_MSIX_ENTRY_ADDR_LO / 4], msg[0]);
+		tbl_write(&e[PCI_MSIX_ENTRY_ADDR_HI / 4], msg[1]);
+		tbl_write(&e[PCI_MSIX_ENTRY_DATA / 4], msg[2]);
 	}
 	ctl = masked ? ctl | PCI_MSIX_ENTRY_CTRL_MASKBIT
 		     : ctl & ~PCI_MSIX_ENTRY_CTRL_MASKBIT;
-	if (ok)
-		e[PCI_MSIX_ENTRY_CTRL / 4] = ctl;
+	if (dec)
+		tbl_write(ctrl, ctl);
 	/* the read also makes the posted writes land before it returns */
-	ok = ok && e[PCI_MSIX_ENTRY_CTRL / 4] == ctl &&
-	     (!msg || (e[PCI_MSIX_ENTRY_ADDR_LO / 4] == msg[0] &&
-		       e[PCI_MSIX_ENTRY_ADDR_HI / 4] == msg[1] &&
-		       e[PCI_MSIX_ENTRY_DATA / 4] == msg[2]));
-	if (!(cmd & PCI_COMMAND_MEM))
+	bool ok = dec && *ctrl == ctl &&
+		  (!msg || (e[PCI_MSIX_ENTRY_ADDR_LO / 4] == msg[0] &&
+			    e[PCI_MSIX_ENTRY_ADDR_HI / 4] == msg[1] &&
+			    e[PCI_MSIX_ENTRY_DATA / 4] == msg[2]));
+	/* a write that did not take leaves the entry masked, whatever was
+	 * asked: an unmask that took with a message that did not would
+	 * send the old one. Masked again and read back */
+	bool left_masked = false;
+	if (!ok && dec) {
+		tbl_write(ctrl, *ctrl | PCI_MSIX_ENTRY_CTRL_MASKBIT);
+		left_masked = *ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	}
+	if (!on && refused < 0)
 		pci_cfg_write16(d, PCI_COMMAND, cmd);
 	if (ok)
 		return true;
-	char a[16];
+	char a[16], why[48] = "did not take the";
 	pci_addr_str(d, a, sizeof(a));
-	bool fm = masked && fn_mask(d);
-	kprintf("pci %s: MSI-X entry %u did not take the kernel's %s%s\n", a, i,
+	if (refused >= 0)
+		ksnprintf(why, sizeof(why),
+			  "(memory decode refused: BAR%d) not given the",
+			  refused);
+	bool fm = !left_masked && fn_mask(d);
+	kprintf("pci %s: MSI-X entry %u %s kernel's %s%s\n", a, i, why,
 		masked ? "mask" : "unmask",
-		!masked ? "; left masked"
-		: fm	? "; every vector masked by the Function Mask"
-			: "; nor the Function Mask");
+		left_masked ? "; left masked"
+		: fm	    ? "; every vector masked by the Function Mask"
+			    : "; nor the Function Mask");
 	return false;
 }

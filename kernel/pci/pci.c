@@ -14,6 +14,7 @@ unsigned pci_ndevs;
 
 int pci_bar_decode(struct pci_dev *d, int i);
 void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash);
+void pci_bar_refuse(struct pci_dev *d, int i);
 
 /* the MCFG entry that holds bus of segment seg, NULL if none: a segment's
  * buses may be split over several entries, each with its own base
@@ -35,6 +36,27 @@ static volatile uint8_t *ecam_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 {
 	uint64_t pa = s->base + ((uint64_t)bus << 20 | dev << 15 | fn << 12);
 	return mm_map_mmio(pa, 4096);
+}
+
+/* a function with a refused BAR may have decode of its kind on as
+ * firmware left it (or as the device says): the device answers at the
+ * refused address. Off, one line; pci_enable refuses it from now on */
+static void pci_decode_off(struct pci_dev *d)
+{
+	uint16_t cmd = pci_cfg_read16(d, PCI_COMMAND), off = 0;
+	if (pci_decode_refused(d, false) >= 0)
+		off |= cmd & PCI_COMMAND_MEM;
+	if (pci_decode_refused(d, true) >= 0)
+		off |= cmd & PCI_COMMAND_IO;
+	if (!off)
+		return;
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
+	kprintf("pci %s: %s decode turned off: a BAR of it was refused\n", a,
+		off == PCI_COMMAND_IO	 ? "I/O"
+		: off == PCI_COMMAND_MEM ? "memory"
+					 : "memory and I/O");
+	pci_cfg_write16(d, PCI_COMMAND, cmd & ~off);
 }
 
 static void pci_msix_init(struct pci_dev *d)
@@ -270,7 +292,7 @@ static void pci_probe_fn(uint16_t seg, unsigned bus, unsigned dev, unsigned fn,
 		pci_addr_str(d, a, sizeof(a));
 		kprintf("pci %s: BAR%u [0x%lx, +0x%lx) %s; ignored\n", a, i,
 			b->base, b->size, why);
-		b->base = b->size = 0;
+		pci_bar_refuse(d, (int)i);
 	}
 	pci_bars_print(d);
 	uint8_t msi = pci_find_cap(d, PCI_CAP_ID_MSI, 0);
@@ -296,12 +318,12 @@ static void pci_probe_fn(uint16_t seg, unsigned bus, unsigned dev, unsigned fn,
 
 void pci_init(void)
 {
+	pci_ndevs = pci_dropped = 0;
 	if (acpi_necam == 0) {
 		kprintf("pci: no MCFG (ECAM) table; no PCI devices\n");
 		return;
 	}
 	static uint8_t clash[PCI_MAX_DEVS];
-	pci_ndevs = pci_dropped = 0;
 	/* each segment once, from its first entry: every entry's start bus
 	 * of it, with one record of the buses scanned (a bridge may lead
 	 * into another entry of the segment) */
@@ -320,9 +342,11 @@ void pci_init(void)
 	/* every BAR of every function is known: overlapping ones go before
 	 * the MSI-X tables are mapped through them */
 	pci_bars_check(pci_devs, pci_ndevs, clash);
-	for (unsigned i = 0; i < pci_ndevs; i++)
+	for (unsigned i = 0; i < pci_ndevs; i++) {
+		pci_decode_off(&pci_devs[i]);
 		if (pci_devs[i].cap_msix)
 			pci_msix_init(&pci_devs[i]);
+	}
 	if (pci_dropped)
 		kprintf("pci: more than %d functions; %u more ignored\n",
 			PCI_MAX_DEVS, pci_dropped);

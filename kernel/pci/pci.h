@@ -22,6 +22,10 @@ struct pci_dev {
 	uint8_t header_type;
 	volatile uint8_t *cfg; /* ECAM window of this function, 4 KiB */
 	struct pci_bar bar[6];
+	/* BAR registers refused at enumeration (bit i: BAR i; its kind in
+	 * bar[i].io): the device still decodes whatever they hold, so the
+	 * decode of that kind stays off (pci_enable, pci_msix_entry_set) */
+	uint8_t bar_refused;
 	/* capabilities (0: absent) */
 	uint8_t cap_msi, cap_msix, cap_pcie;
 	uint16_t msix_size; /* table entries */
@@ -53,6 +57,10 @@ void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v);
  * there with one line. 0 if none. */
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
 /* Memory decode, I/O decode and bus mastering as asked; INTx always off.
+ * Memory (I/O) decode of a function with a refused memory (I/O) BAR is
+ * refused and left off with one line: with it on, the device would
+ * answer at the refused address (Linux's pci_enable_resources refuses a
+ * BAR that is not claimed the same way).
  * Bus mastering of a function with an owner (d->owner) is granted only
  * while the check the authority layer installed says it may master the
  * bus (its owner neither revoked nor quarantined, the remapping unit that
@@ -61,6 +69,15 @@ uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
  * asked again after the write: a quarantine that landed in between (the
  * IOMMU's fault interrupt) is not undone by it. */
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master);
+/* the first BAR of d refused at enumeration of the kind (io: I/O, else
+ * memory), -1 if none: that decode may not be turned on */
+static inline int pci_decode_refused(const struct pci_dev *d, bool io)
+{
+	for (int i = 0; i < 6; i++)
+		if (d->bar_refused >> i & 1 && d->bar[i].io == io)
+			return i;
+	return -1;
+}
 typedef bool (*pci_bus_master_check_t)(const struct pci_dev *d);
 void pci_set_bus_master_check(pci_bus_master_check_t may_master);
 /* MSI-X table entry i of d: the message (msg: address low, high, data;
@@ -68,8 +85,11 @@ void pci_set_bus_master_check(pci_bus_master_check_t may_master);
  * memory decode on for the writes (a function with Memory Space Enable
  * clear drops them) and the Command register given back as it was; read
  * back. False, with one line, when the entry does not read back as
- * written (or i is past the table); a mask that did not take sets the
- * Function Mask instead, for good (d->msix_fn_masked). */
+ * written (or i is past the table); the entry is then left masked,
+ * whatever was asked (masked again and read back), or, when that does
+ * not take either, the Function Mask is set for good (d->msix_fn_masked).
+ * Memory decode is not turned on for a function with a refused memory
+ * BAR: the Function Mask masks its entries instead. */
 bool pci_msix_entry_set(struct pci_dev *d, unsigned i, bool masked,
 			const uint32_t *msg);
 /* "0000:BB:DD.F" */

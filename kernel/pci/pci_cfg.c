@@ -92,6 +92,14 @@ void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 	ksnprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
 }
 
+/* BAR i of d is not the device's to decode: base and size 0, and the
+ * decode of its kind stays off (pci_decode_refused) */
+void pci_bar_refuse(struct pci_dev *d, int i)
+{
+	d->bar[i].base = d->bar[i].size = 0;
+	d->bar_refused |= 1u << i;
+}
+
 /* size BAR i with decode off (PCI 3.0 §6.2.5.1). Returns how many BAR
  * registers it used (2 for a 64-bit BAR). d->header_type says how many
  * BARs there are (6 of a type 0 header, 2 of a bridge's). */
@@ -101,6 +109,7 @@ int pci_bar_decode(struct pci_dev *d, int i)
 	uint32_t lo = pci_cfg_read32(d, off), hi = 0, mlo, mhi = 0xffffffffu;
 	struct pci_bar *b = &d->bar[i];
 	memset(b, 0, sizeof(*b));
+	d->bar_refused &= ~(1u << i);
 	b->io = lo & PCI_BAR_IO;
 	b->is64 = !b->io && FIELD_GET(PCI_BAR_TYPE, lo) == PCI_BAR_TYPE_64;
 	b->prefetch = !b->io && (lo & PCI_BAR_PREFETCH);
@@ -113,6 +122,7 @@ int pci_bar_decode(struct pci_dev *d, int i)
 		kprintf("pci %s: 64-bit BAR%d has no upper half; ignored\n", a,
 			i);
 		b->is64 = false;
+		pci_bar_refuse(d, i);
 		return 1;
 	}
 	pci_cfg_write32(d, off, 0xffffffffu);
@@ -141,12 +151,17 @@ int pci_bar_decode(struct pci_dev *d, int i)
 	 * bits are ones from the size up, so the size is a power of two and
 	 * the base a multiple of it (a mask with holes, or address bits that
 	 * do not take the ones, would make one that runs past the BAR's
-	 * width). One line, base and size 0 */
+	 * width); a register that answers the ones with some bits (an
+	 * unimplemented one is hardwired to zero; all ones is no answer) but
+	 * no address bit among them decodes nothing capOS can place. One
+	 * line, base and size 0, refused */
 	const char *why = NULL;
 	if (b->size && !b->base)
 		why = "firmware left it at 0 (not assigned)";
 	else if (!b->size && b->base)
 		why = "programmed but sizes to zero";
+	else if (!b->size && mlo && mlo != 0xffffffffu)
+		why = "answers sizing with no address bit";
 	else if (b->size & (b->size - 1) || b->base & (b->size - 1))
 		why = "not a power of two aligned to its base";
 	if (why) {
@@ -155,7 +170,7 @@ int pci_bar_decode(struct pci_dev *d, int i)
 		kprintf("pci %s: BAR%d at 0x%lx sizes to 0x%lx (mask 0x%lx), "
 			"%s; ignored\n",
 			a, i, b->base, b->size, mask, why);
-		b->base = b->size = 0;
+		pci_bar_refuse(d, i);
 	}
 	return b->is64 ? 2 : 1;
 }
@@ -198,7 +213,7 @@ void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash)
 	for (unsigned a = 0; a < n; a++)
 		for (int i = 0; i < 6; i++)
 			if (clash[a] >> i & 1)
-				devs[a].bar[i].base = devs[a].bar[i].size = 0;
+				pci_bar_refuse(&devs[a], i);
 }
 
 /* installed by the authority layer (kernel/pci does not include it) */
@@ -214,9 +229,25 @@ static bool may_master(const struct pci_dev *d)
 	return !d->owner || (bus_master_check && bus_master_check(d));
 }
 
+/* false, with one line, when decode of the kind may not be turned on */
+static bool may_decode(const struct pci_dev *d, bool io)
+{
+	int i = pci_decode_refused(d, io);
+	if (i < 0)
+		return true;
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
+	kprintf("pci %s: %s decode refused: BAR%d was refused at "
+		"enumeration; left off\n",
+		a, io ? "I/O" : "memory", i);
+	return false;
+}
+
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 {
 	bool bm = bus_master && may_master(d);
+	mem = mem && may_decode(d, false);
+	io = io && may_decode(d, true);
 	uint16_t c = pci_cfg_read16(d, PCI_COMMAND);
 	c = mem ? c | PCI_COMMAND_MEM : c & ~PCI_COMMAND_MEM;
 	c = io ? c | PCI_COMMAND_IO : c & ~PCI_COMMAND_IO;

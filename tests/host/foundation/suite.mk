@@ -14,3 +14,11 @@ $(BUILD)/fuzz/fuzz_pci_cfg: tests/host/foundation/fuzz_pci_cfg.c \
 		kernel/pci/pci_cfg.c $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
+
+# the bus scan, BAR checks, decode and MSI-X writes over a hostile fabric
+FUZZERS += $(BUILD)/fuzz/fuzz_pci_scan
+$(BUILD)/fuzz/fuzz_pci_scan: tests/host/foundation/fuzz_pci_scan.c \
+		kernel/pci/pci.c kernel/pci/pci_cfg.c kernel/pci/msix.c \
+		$(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^

@@ -1203,6 +1203,166 @@ static void test_pci_msix_masked_with_decode_off(void **st)
 	mse_fn = NULL;
 }
 
+/* Command writes that left memory decode on, per fake function: the
+ * device answers at every BAR it decodes while that bit is set */
+static unsigned mem_on_writes[80];
+
+static void decode_count_model(const struct pci_dev *d, uint16_t off,
+			       unsigned width)
+{
+	fns_bar_model(d, off, width);
+	for (unsigned i = 0; i < nfns; i++)
+		if (fns[i].cfg == d->cfg && off == PCI_COMMAND &&
+		    fns[i].cfg[PCI_COMMAND] & PCI_COMMAND_MEM)
+			mem_on_writes[i]++;
+}
+
+static struct pci_dev *enable_dev;
+static void enable_mem_arg(uint64_t io)
+{
+	pci_enable(enable_dev, !io, io, false);
+}
+
+/* A function with a refused memory BAR (over RAM, over the interrupt
+ * range, overlapping another, answering sizing with no address bit) never
+ * has memory decode turned on by the kernel: with it on, the device
+ * answers at the refused address, whatever capOS ignored. pci_init turns
+ * off decode firmware left on, pci_enable refuses it with one line (as
+ * Linux's pci_enable_resources refuses a BAR not claimed), and an MSI-X
+ * table write (pci_msix_entry_set) does not force it on: the Function
+ * Mask, a configuration write, masks every vector instead. A refused I/O
+ * BAR keeps I/O decode off and leaves memory decode alone. Before, the
+ * refused BARs' functions got decode on from all three. */
+static void test_pci_decode_off_with_refused_bar(void **st)
+{
+	ecam_seg(0, 0);
+	memset(mem_on_writes, 0, sizeof(mem_on_writes));
+	struct fake_fn *a = fn_at(0, 1, 0, 0), *b = fn_at(0, 2, 0, 0),
+		       *c = fn_at(0, 3, 0, 0), *e = fn_at(0, 4, 0, 0),
+		       *g = fn_at(0, 5, 0, 0), *h = fn_at(0, 6, 0, 0);
+	nram = 1;
+	ram[0].lo = 0x7f000000;
+	ram[0].hi = 0x7f100000;
+	/* a: BAR0 on RAM, MSI-X table (4 entries) in BAR1 */
+	fn_bar(a, 0, 0x7f000000, 0x10000);
+	fn_bar(a, 1, BAR_MEM_BASE + 0xa000, 0x1000);
+	a->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	a->cfg[PCI_CAP_PTR] = 0x40;
+	a->cfg[0x40] = PCI_CAP_ID_MSIX;
+	a->cfg[0x40 + PCI_MSIX_FLAGS] = 3;
+	a->cfg[0x40 + PCI_MSIX_TABLE] = 1;
+	a->cfg[0x40 + PCI_MSIX_PBA] = 1;
+	a->cfg[0x40 + PCI_MSIX_PBA + 1] = 0x8;
+	/* b: BAR0 answers sizing with its type bits only; firmware left
+	 * memory and I/O decode on */
+	uint32_t pf = PCI_BAR_PREFETCH;
+	memcpy(b->cfg + PCI_BAR0, &pf, 4);
+	b->bar_mask[0] = PCI_BAR_PREFETCH;
+	b->cfg[PCI_COMMAND] = PCI_COMMAND_MEM | PCI_COMMAND_IO;
+	/* c: BAR0 over the interrupt address range */
+	fn_bar(c, 0, 0xfee00000, 0x1000);
+	/* e and g: BARs over each other */
+	fn_bar(e, 0, 0xfe000000, 0x4000);
+	fn_bar(g, 0, 0xfe002000, 0x1000);
+	/* h: an I/O BAR programmed but sizing to zero, a good memory BAR */
+	uint32_t io = 0xc001;
+	memcpy(h->cfg + PCI_BAR0, &io, 4);
+	h->bar_mask[0] = 0;
+	fn_bar(h, 1, 0xfe100000, 0x1000);
+	memset(bar_mem, 0, sizeof(bar_mem));
+	pci_host_cfg_written = decode_count_model;
+	const char *log = logged(pci_init_arg, 0);
+	nram = 0;
+	assert_int_equal(pci_ndevs, 6);
+	if (!strstr(log, "pci 0000:00:02.0: memory decode turned off: a BAR "
+			 "of it was refused\n") ||
+	    !strstr(log, "pci 0000:00:01.0: MSI-X entry 0 (memory decode "
+			 "refused: BAR0) not given the kernel's mask; every "
+			 "vector masked by the Function Mask\n"))
+		fail_msg("log:\n%s", log);
+	assert_int_equal(b->cfg[PCI_COMMAND], PCI_COMMAND_IO); /* I/O kept */
+	/* a's table untouched, every vector masked by the Function Mask */
+	assert_true(pci_devs[0].msix_fn_masked);
+	assert_true(pci_cfg_read16(&pci_devs[0], 0x40 + PCI_MSIX_FLAGS) &
+		    PCI_MSIX_FLAGS_MASKALL);
+	assert_int_equal(bar_mem[0xa000 + PCI_MSIX_ENTRY_CTRL], 0);
+	static const char *const why[] = {"BAR0", "BAR0", "BAR0", "BAR0",
+					  "BAR0"};
+	for (unsigned i = 0; i < 5; i++) {
+		char want[128];
+		enable_dev = &pci_devs[i];
+		log = logged(enable_mem_arg, 0);
+		snprintf(want, sizeof(want),
+			 "pci 0000:00:%02x.0: memory decode refused: %s was "
+			 "refused at enumeration; left off\n",
+			 i + 1, why[i]);
+		assert_string_equal(log, want);
+		assert_false(fns[i].cfg[PCI_COMMAND] & PCI_COMMAND_MEM);
+	}
+	/* a's table writes did not force it on: the kernel never wrote
+	 * memory decode on for a..g but in giving b firmware's Command back
+	 * after sizing (then turned off) */
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(mem_on_writes[i], i == 1);
+	enable_dev = &pci_devs[5]; /* h: I/O refused, memory granted */
+	log = logged(enable_mem_arg, 1);
+	assert_string_equal(log, "pci 0000:00:06.0: I/O decode refused: BAR0 "
+				 "was refused at enumeration; left off\n");
+	assert_false(h->cfg[PCI_COMMAND] & PCI_COMMAND_IO);
+	pci_enable(&pci_devs[5], true, false, false);
+	assert_true(h->cfg[PCI_COMMAND] & PCI_COMMAND_MEM);
+	pci_host_cfg_written = NULL;
+}
+
+/* a table that keeps its message: address and data writes are lost */
+extern void (*pci_host_msix_written)(volatile uint32_t *p);
+static uint32_t kept_msg[3] = {0xfee01000, 0, 0x41};
+static void msg_ignored(volatile uint32_t *p)
+{
+	unsigned o = (unsigned)((uintptr_t)p % PCI_MSIX_ENTRY_SIZE) / 4;
+	if (o * 4 != PCI_MSIX_ENTRY_CTRL)
+		*p = kept_msg[o];
+}
+
+static struct pci_dev *msix_dev;
+static void unmask_with_msg_arg(uint64_t unused)
+{
+	const uint32_t msg[3] = {0xfee00000, 0, 0x30};
+	assert_false(pci_msix_entry_set(msix_dev, 1, false, msg));
+}
+
+/* An entry whose message does not read back is left masked, whatever was
+ * asked: irq_bind and irq_unmask unmask with a message, and an unmask
+ * that took with a message that did not would have the device send the
+ * old one (another vector, another CPU). The entry is masked again and
+ * read back. Before, the unmask stayed and the line said "left masked". */
+static void test_pci_msix_failed_write_left_masked(void **st)
+{
+	static uint8_t c[4096];
+	uint8_t *t = bar_mem + 0xe000;
+	struct pci_dev d = {.cfg = c,
+			    .dev = 7,
+			    .cap_msix = 0x40,
+			    .msix_size = 4,
+			    .msix_table = (volatile uint32_t *)t};
+	memset(c, 0, sizeof(c));
+	c[PCI_COMMAND] = PCI_COMMAND_MEM;
+	memset(t, 0, 4 * PCI_MSIX_ENTRY_SIZE);
+	for (unsigned i = 0; i < 4; i++) {
+		memcpy(t + 16 * i, kept_msg, sizeof(kept_msg));
+		t[16 * i + PCI_MSIX_ENTRY_CTRL] = PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	}
+	pci_host_msix_written = msg_ignored;
+	msix_dev = &d;
+	const char *log = logged(unmask_with_msg_arg, 0);
+	pci_host_msix_written = NULL;
+	assert_string_equal(log, "pci 0000:00:07.0: MSI-X entry 1 did not "
+				 "take the kernel's unmask; left masked\n");
+	assert_int_equal(t[16 + PCI_MSIX_ENTRY_CTRL],
+			 PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	assert_false(d.msix_fn_masked);
+}
+
 /* A capability's structure, as long as its own control bits make it
  * (MSI: 10, 14, 20 or 24 bytes, PCI 3.0 §6.8.1; MSI-X: 12, §6.8.2), must
  * end inside the 256 bytes the list lives in; one that runs past 0xff is
@@ -1579,6 +1739,8 @@ int main(void)
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
 	    cmocka_unit_test(test_pci_msix_masked_with_decode_off),
 	    cmocka_unit_test(test_pci_bar_claiming_ram_or_kernel_mmio_ignored),
+	    cmocka_unit_test(test_pci_decode_off_with_refused_bar),
+	    cmocka_unit_test(test_pci_msix_failed_write_left_masked),
 	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_mcfg_overlap_refused,

@@ -1,0 +1,574 @@
+/* tests/host/foundation/fuzz_pci_scan.c — pci_init (kernel/pci/pci.c, with
+ * pci_cfg.c and msix.c) over a hostile fabric, then a sequence of
+ * pci_enable and MSI-X table writes, each step held against a model:
+ *
+ * - MCFG: one to four entries of segments 0 and 1, any bus ranges (the
+ *   ones acpi_parse_mcfg would refuse, a range ending before it starts or
+ *   overlapping an earlier one of its segment, are dropped here as it
+ *   drops them), each with its own ECAM window;
+ * - functions anywhere on those buses and off them, any header type and
+ *   multi-function bit, bridges naming any secondary bus (loops, back,
+ *   twice, into another entry, off every entry), a function answering at
+ *   a second place too (one device decoding two addresses), any BARs and
+ *   sizing answers, an MSI-X capability with any size, BIR, offset, and
+ *   quirks: memory decode that never turns on (and drops memory writes:
+ *   PCIe Base 5.0 §7.5.1.1.3), a table that ignores mask writes or
+ *   address/data writes (a step may switch any quirk on or off). Each
+ *   function has 64 KiB of "device memory", at every address in ARENA's
+ *   1 MiB that a well-formed memory BAR of it decodes (offset modulo
+ *   64 KiB): all ones to reads, and writes lost, while its decode is off.
+ *
+ * A function answering at two places is two pci_devs entries (nothing in
+ * configuration space tells them apart); their BARs coincide, so the
+ * overlap check refuses both and neither gets memory decode or MSI-X.
+ *
+ * Oracle, after pci_init and after every step:
+ * - found once: pci_devs is exactly the functions the scan rules reach
+ *   (docs/pci.md "Buses and bridges"; the model's own walk), each place
+ *   once;
+ * - each bus of a segment scanned once (function 0 of its 32 devices
+ *   mapped once: at most 32 maps a bus), nothing mapped in ECAM outside
+ *   the buses of the entries given, nothing written to an empty slot;
+ * - every BAR kept is off RAM, every entry's ECAM, the interrupt range
+ *   0xfee00000-0xfeefffff and every other BAR kept (of any function);
+ * - memory decode is off, and never turned on after pci_init, for a
+ *   function with a memory BAR the device decodes that capOS did not keep;
+ * - every MSI-X entry the kernel believes masked (masked at enumeration,
+ *   by a pci_msix_entry_set that returned true, or all when
+ *   msix_fn_masked) is masked in the device: its mask bit or the
+ *   function's Function Mask.
+ *
+ * Input: a 14-byte header (entries, record count), records of NREC_BYTES
+ * (parse_rec), then 4-byte steps (LLVMFuzzerTestOneInput). Seeds are in
+ * tests/host/foundation/corpus/fuzz_pci_scan/. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/acpi/acpi.h"
+#include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
+#include "shim.h"
+
+extern void (*pci_host_cfg_written)(const struct pci_dev *d, uint16_t off,
+				    unsigned width);
+extern void (*pci_host_msix_written)(volatile uint32_t *p);
+
+struct acpi_mcfg_seg acpi_ecam[4];
+unsigned acpi_necam;
+
+#define CHECK(c, what)                                                         \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fflush(stdout);                                        \
+			fprintf(stderr, "fuzz_pci_scan: %s\n", what);          \
+			__builtin_trap();                                      \
+		}                                                              \
+	} while (0)
+
+#define NREC	   12
+#define NREC_BYTES 72
+#define WIN(k)	   (0x4000000000ull + (uint64_t)(k)*0x10000000ull)
+#define ARENA	   0xc0000000ull
+#define SLOT	   0x10000u
+
+enum { Q_MEM_STUCK = 1, Q_MASK_IGNORED = 2, Q_MSG_IGNORED = 4, Q_ALIAS = 8 };
+
+static struct rec {
+	uint8_t seg, bus, devfn, abus, adevfn, quirks, capoff;
+	uint32_t mask[6];
+	bool sizing[6];
+	bool decode, mem_on_seen;
+	uint8_t cfg[4096];
+	uint8_t vis[SLOT]; /* what the CPU reads at the slot */
+	uint8_t dev[SLOT]; /* what the device holds there */
+} recs[NREC];
+static unsigned nrec;
+static uint8_t absent_fn[4096];
+static bool absent_written;
+
+/* every ECAM map: (segment, bus) function-0 maps counted; bad: outside */
+static uint8_t fn0_maps[2][256];
+static bool ecam_outside;
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static bool holds_ram(uint64_t a, uint64_t len)
+{
+	uint64_t last = a + (len - 1);
+	return len && (a < 0x80000000ull ||
+		       (a <= 0x1ffffffffull && 0x100000000ull <= last));
+}
+
+bool mm_holds_ram(uint64_t phys, uint64_t len)
+{
+	return holds_ram(phys, len);
+}
+
+static struct rec *rec_at(unsigned seg, unsigned bus, unsigned devfn)
+{
+	for (unsigned i = 0; i < nrec; i++) {
+		struct rec *r = &recs[i];
+		if (r->seg == seg && ((r->bus == bus && r->devfn == devfn) ||
+				      (r->quirks & Q_ALIAS && r->abus == bus &&
+				       r->adevfn == devfn)))
+			return r;
+	}
+	return NULL;
+}
+
+static const struct acpi_mcfg_seg *entry_of(unsigned seg, unsigned bus)
+{
+	for (unsigned i = 0; i < acpi_necam; i++)
+		if (acpi_ecam[i].seg == seg && acpi_ecam[i].bus_start <= bus &&
+		    bus <= acpi_ecam[i].bus_end)
+			return &acpi_ecam[i];
+	return NULL;
+}
+
+/* [phys, +len) lies in a memory BAR of r as its registers and sizing
+ * answers say, one well formed (a power of two aligned) */
+static bool rec_decodes(const struct rec *r, uint64_t phys, uint64_t len)
+{
+	unsigned ht = r->cfg[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK;
+	unsigned nbars = ht == 0 ? 6 : ht == 1 ? 2 : 0;
+	for (unsigned i = 0; i < nbars; i++) {
+		uint32_t lo = rd32(r->cfg + PCI_BAR0 + 4 * i);
+		if (lo & 1)
+			continue;
+		uint64_t base = lo & ~15u, mask = r->mask[i] & ~15u;
+		if ((lo >> 1 & 3) == 2 && i + 1 < nbars) {
+			i++;
+			base |= (uint64_t)rd32(r->cfg + PCI_BAR0 + 4 * i) << 32;
+			mask |= (uint64_t)r->mask[i] << 32;
+		} else {
+			mask |= 0xffffffff00000000ull;
+		}
+		uint64_t size = ~mask + 1;
+		if ((uint32_t)mask && size && !(size & (size - 1)) &&
+		    !(base & (size - 1)) && phys >= base &&
+		    phys - base < size && len <= size - (phys - base))
+			return true;
+	}
+	return false;
+}
+
+/* the function whose BAR kept by the kernel holds [phys, +len): the
+ * kernel keeps no two that overlap, and maps tables only in them */
+static struct rec *rec_kept(uint64_t phys, uint64_t len)
+{
+	for (unsigned a = 0; a < pci_ndevs; a++)
+		for (unsigned i = 0; i < 6; i++) {
+			const struct pci_bar *b = &pci_devs[a].bar[i];
+			if (b->size && !b->io && phys >= b->base &&
+			    phys - b->base < b->size &&
+			    len <= b->size - (phys - b->base))
+				for (unsigned k = 0; k < nrec; k++)
+					if (recs[k].cfg == pci_devs[a].cfg)
+						return &recs[k];
+		}
+	return NULL;
+}
+
+/* device memory: each function's own 64 KiB, at every address one of
+ * its BARs decodes in the arena (offset modulo 64 KiB); where a BAR the
+ * kernel kept lies, that function's */
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	if (phys >= ARENA && phys - ARENA < 16 * SLOT) {
+		uint64_t o = (phys - ARENA) % SLOT;
+		if (len > SLOT - o)
+			return NULL;
+		struct rec *r = rec_kept(phys, len);
+		for (unsigned k = 0; !r && k < nrec; k++)
+			if (rec_decodes(&recs[k], phys, len))
+				r = &recs[k];
+		if (r)
+			return r->vis + o;
+		return NULL;
+	}
+	for (unsigned k = 0; k < acpi_necam; k++) {
+		const struct acpi_mcfg_seg *s = &acpi_ecam[k];
+		if (phys < s->base || phys - s->base >= 256u << 20)
+			continue;
+		uint64_t o = phys - s->base;
+		unsigned bus = o >> 20, devfn = o >> 12 & 0xff;
+		if (phys < acpi_ecam_lo(s) || phys > acpi_ecam_hi(s) ||
+		    len != 4096 || (o & 0xfff))
+			ecam_outside = true;
+		if ((devfn & 7) == 0 && s->seg < 2)
+			fn0_maps[s->seg][bus]++;
+		struct rec *r = rec_at(s->seg, bus, devfn);
+		if (r)
+			return r->cfg;
+		memset(absent_fn, 0xff, sizeof(absent_fn));
+		return absent_fn;
+	}
+	return NULL;
+}
+
+static struct rec *rec_of(const struct pci_dev *d)
+{
+	for (unsigned i = 0; i < nrec; i++)
+		if (d->cfg == recs[i].cfg)
+			return &recs[i];
+	return NULL;
+}
+
+/* the device's answer to configuration writes: BAR sizing, a Command
+ * whose memory decode maps or unmaps its slot (or never turns on) */
+static void cfg_written(const struct pci_dev *d, uint16_t off, unsigned width)
+{
+	struct rec *r = rec_of(d);
+	if (!r) {
+		absent_written = absent_written || d->cfg == absent_fn;
+		return;
+	}
+	if (width == 4 && off >= PCI_BAR0 && off < PCI_BAR0 + 24) {
+		unsigned i = (off - PCI_BAR0) / 4;
+		if (!r->sizing[i] && rd32(r->cfg + off) == 0xffffffffu)
+			memcpy(r->cfg + off, &r->mask[i], 4);
+		r->sizing[i] = !r->sizing[i];
+	}
+	if (off != PCI_COMMAND)
+		return;
+	if (r->quirks & Q_MEM_STUCK)
+		r->cfg[PCI_COMMAND] &= ~PCI_COMMAND_MEM;
+	bool on = r->cfg[PCI_COMMAND] & PCI_COMMAND_MEM;
+	if (on && !r->decode)
+		memcpy(r->vis, r->dev, SLOT);
+	else if (!on && r->decode)
+		memset(r->vis, 0xff, SLOT);
+	r->decode = on;
+	r->mem_on_seen = r->mem_on_seen || on;
+}
+
+/* a table write: lost with decode off, or changed by the quirks */
+static void msix_written(volatile uint32_t *p)
+{
+	for (unsigned i = 0; i < nrec; i++) {
+		struct rec *r = &recs[i];
+		uint8_t *b = (uint8_t *)(uintptr_t)p;
+		if (b < r->vis || b >= r->vis + SLOT)
+			continue;
+		size_t o = (size_t)(b - r->vis);
+		if (!r->decode) {
+			*p = 0xffffffffu;
+			return;
+		}
+		if (o % 16 == PCI_MSIX_ENTRY_CTRL && r->quirks & Q_MASK_IGNORED)
+			*p = rd32(r->dev + o) & PCI_MSIX_ENTRY_CTRL_MASKBIT
+				 ? *p | PCI_MSIX_ENTRY_CTRL_MASKBIT
+				 : *p & ~PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		if (o % 16 != PCI_MSIX_ENTRY_CTRL && r->quirks & Q_MSG_IGNORED)
+			memcpy((void *)b, r->dev + o, 4);
+		memcpy(r->dev + o, (const void *)b, 4);
+		return;
+	}
+	CHECK(0, "MSI-X write outside every function's memory");
+}
+
+/* ---- the model's scan: docs/pci.md "Buses and bridges" ---------------- */
+static bool want[2][256][256];
+static uint64_t mscanned[4];
+
+static bool present(uint32_t id)
+{
+	uint16_t v = id & 0xffff;
+	return id && id != 0xffff0000u && v != 0xffff && v != 1;
+}
+
+static void model_scan(unsigned seg, unsigned bus, int depth)
+{
+	if (!entry_of(seg, bus) || (mscanned[bus / 64] >> bus % 64 & 1))
+		return;
+	mscanned[bus / 64] |= 1ull << bus % 64;
+	for (unsigned dev = 0; dev < 32; dev++) {
+		bool multi = false;
+		for (unsigned fn = 0; fn < (multi ? 8u : 1u); fn++) {
+			struct rec *r = rec_at(seg, bus, dev << 3 | fn);
+			if (!r || !present(rd32(r->cfg)))
+				continue;
+			uint8_t ht = r->cfg[PCI_HEADER_TYPE];
+			multi = multi || (fn == 0 && ht & PCI_HEADER_MULTI);
+			want[seg][bus][dev << 3 | fn] = true;
+			unsigned sec = r->cfg[PCI_SECONDARY_BUS];
+			if ((ht & PCI_HEADER_TYPE_MASK) == 1 && sec > bus &&
+			    !(mscanned[sec / 64] >> sec % 64 & 1) &&
+			    entry_of(seg, sec) && depth < 16)
+				model_scan(seg, sec, depth + 1);
+		}
+	}
+}
+
+/* ---- oracle -------------------------------------------------------------
+ */
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a <= b + (blen - 1) && b <= a + (alen - 1);
+}
+
+/* the kernel's belief per function and entry: masked (1) or not */
+static uint8_t believed[2 * NREC][2048];
+
+/* does the device decode memory BAR i of r: an address in it, or an
+ * answer to sizing (all ones is none) */
+static bool decodes_mem(const struct rec *r, const struct pci_dev *d,
+			unsigned i)
+{
+	unsigned nbars = d->header_type == 0 ? 6 : d->header_type == 1 ? 2 : 0;
+	for (unsigned j = 0; j < nbars; j++) {
+		uint32_t lo = rd32(r->cfg + PCI_BAR0 + 4 * j);
+		bool is64 = !(lo & 1) && (lo >> 1 & 3) == 2;
+		if (j == i)
+			return !(lo & 1) &&
+			       ((lo & ~15u) ||
+				(r->mask[j] && r->mask[j] != ~0u) ||
+				(is64 && j + 1 < nbars &&
+				 rd32(r->cfg + PCI_BAR0 + 4 * j + 4)));
+		if (is64 && j + 1 < nbars)
+			j++;
+	}
+	return false;
+}
+
+static void check_state(bool after_init)
+{
+	for (unsigned a = 0; a < pci_ndevs; a++) {
+		const struct pci_dev *d = &pci_devs[a];
+		struct rec *r = rec_of(d);
+		CHECK(r, "pci_devs entry is no device's");
+		/* BARs */
+		bool refused_mem = false;
+		for (unsigned i = 0; i < 6; i++) {
+			const struct pci_bar *b = &d->bar[i];
+			if (!b->size) {
+				refused_mem =
+				    refused_mem || decodes_mem(r, d, i);
+				continue;
+			}
+			CHECK(b->base + (b->size - 1) >= b->base, "BAR wraps");
+			if (!b->io) {
+				CHECK(!holds_ram(b->base, b->size),
+				      "BAR kept on RAM");
+				CHECK(!overlap(b->base, b->size, MSI_ADDR_BASE,
+					       0x100000),
+				      "BAR kept on the interrupt range");
+				for (unsigned k = 0; k < acpi_necam; k++) {
+					const struct acpi_mcfg_seg *s =
+					    &acpi_ecam[k];
+					CHECK(!overlap(b->base, b->size,
+						       acpi_ecam_lo(s),
+						       acpi_ecam_hi(s) -
+							   acpi_ecam_lo(s) + 1),
+					      "BAR kept on ECAM");
+				}
+			}
+			for (unsigned c = a; c < pci_ndevs; c++)
+				for (unsigned j = c == a ? i + 1 : 0; j < 6;
+				     j++) {
+					const struct pci_bar *y =
+					    &pci_devs[c].bar[j];
+					CHECK(y->io != b->io ||
+						  !overlap(b->base, b->size,
+							   y->base, y->size),
+					      "two BARs kept overlap");
+				}
+		}
+		/* decode */
+		if (refused_mem) {
+			CHECK(!r->decode, "memory decode on with a refused "
+					  "memory BAR");
+			CHECK(after_init || !r->mem_on_seen,
+			      "memory decode turned on with a refused memory "
+			      "BAR");
+		}
+		/* MSI-X */
+		if (!d->msix_table)
+			continue;
+		const uint8_t *t = (const uint8_t *)(uintptr_t)d->msix_table;
+		struct rec *slot = NULL;
+		for (unsigned k = 0; k < nrec; k++)
+			if (t >= recs[k].vis && t < recs[k].vis + SLOT)
+				slot = &recs[k];
+		CHECK(slot, "MSI-X table in no device memory");
+		const struct pci_bar *tb = &d->bar[d->msix_table_bar];
+		CHECK(d->msix_table_bar < 6 && tb->size && !tb->io &&
+			  d->msix_table_off + 16ull * d->msix_size <= tb->size,
+		      "MSI-X table outside a BAR kept");
+		bool fm = rec_of(d)->cfg[d->cap_msix + PCI_MSIX_FLAGS + 1] &
+			  PCI_MSIX_FLAGS_MASKALL >> 8;
+		size_t o = (size_t)(t - slot->vis);
+		for (unsigned i = 0; i < d->msix_size; i++) {
+			if (!believed[a][i] && !d->msix_fn_masked)
+				continue;
+			bool m =
+			    fm || (o + 16 * i + 16 <= SLOT &&
+				   slot->dev[o + 16 * i + PCI_MSIX_ENTRY_CTRL] &
+				       PCI_MSIX_ENTRY_CTRL_MASKBIT);
+			CHECK(m, "MSI-X entry the kernel believes masked is "
+				 "not");
+		}
+	}
+}
+
+static void check_scan(void)
+{
+	CHECK(!ecam_outside, "ECAM access outside the entries given");
+	CHECK(!absent_written, "a write to an absent function");
+	for (unsigned s = 0; s < 2; s++)
+		for (unsigned b = 0; b < 256; b++)
+			CHECK(fn0_maps[s][b] <= 32, "a bus scanned twice");
+	static bool got[2][256][256];
+	memset(got, 0, sizeof(got));
+	for (unsigned a = 0; a < pci_ndevs; a++) {
+		const struct pci_dev *d = &pci_devs[a];
+		CHECK(d->seg < 2, "segment");
+		uint8_t devfn = (uint8_t)(d->dev << 3 | d->fn);
+		CHECK(!got[d->seg][d->bus][devfn], "a function found twice");
+		got[d->seg][d->bus][devfn] = true;
+	}
+	CHECK(!memcmp(got, want, sizeof(got)),
+	      "functions found are not the ones the scan rules reach");
+}
+
+static void parse_rec(struct rec *r, const uint8_t *p)
+{
+	memset(r, 0, sizeof(*r));
+	r->seg = p[0] & 1;
+	r->bus = p[1];
+	r->devfn = p[2];
+	r->quirks = p[5];
+	r->abus = p[70];
+	r->adevfn = p[71];
+	uint8_t *c = r->cfg;
+	uint32_t id = rd32(p + 8) ^ 0x12348086u; /* zeros: a real function */
+	memcpy(c, &id, 4);
+	c[PCI_COMMAND] = p[6] & (PCI_COMMAND_MEM | PCI_COMMAND_IO);
+	c[PCI_HEADER_TYPE] = p[3];
+	unsigned ht = p[3] & PCI_HEADER_TYPE_MASK;
+	unsigned nbars = ht == 0 ? 6 : ht == 1 ? 2 : 0;
+	for (unsigned i = 0; i < nbars; i++) {
+		memcpy(c + PCI_BAR0 + 4 * i, p + 12 + 4 * i, 4);
+		memcpy(&r->mask[i], p + 36 + 4 * i, 4);
+	}
+	if (ht == 1)
+		c[PCI_SECONDARY_BUS] = p[4];
+	unsigned cap = p[7] & 0xfc;
+	if (cap >= 0x40) {
+		c[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+		c[PCI_CAP_PTR] = (uint8_t)cap;
+		c[cap] = PCI_CAP_ID_MSIX;
+		memcpy(c + cap + 2, p + 60, cap + 2 < 0xfe ? 2 : 0);
+		if (cap + 12 <= 0x100) {
+			memcpy(c + cap + 4, p + 62, 4);
+			memcpy(c + cap + 8, p + 66, 4);
+		}
+	}
+	r->decode =
+	    !(r->quirks & Q_MEM_STUCK) && c[PCI_COMMAND] & PCI_COMMAND_MEM;
+	if (!r->decode)
+		c[PCI_COMMAND] &= ~PCI_COMMAND_MEM;
+	/* the table as firmware left it: every entry unmasked */
+	memset(r->dev, 0, SLOT);
+	if (r->decode)
+		memcpy(r->vis, r->dev, SLOT);
+	else
+		memset(r->vis, 0xff, SLOT);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	shim_quiet = !getenv("FUZZ_VERBOSE");
+	static uint8_t hdr[14];
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, data, size < sizeof(hdr) ? size : sizeof(hdr));
+	size_t at = size < sizeof(hdr) ? size : sizeof(hdr);
+	/* entries, dropped as acpi_parse_mcfg drops them */
+	acpi_necam = 0;
+	for (unsigned k = 0; k <= hdr[0] % 4u; k++) {
+		struct acpi_mcfg_seg s = {.base = WIN(k),
+					  .seg = hdr[1 + 3 * k] & 1,
+					  .bus_start = hdr[2 + 3 * k],
+					  .bus_end = hdr[3 + 3 * k]};
+		bool ok = s.bus_start <= s.bus_end;
+		for (unsigned j = 0; j < acpi_necam; j++)
+			ok = ok && !(acpi_ecam[j].seg == s.seg &&
+				     acpi_ecam[j].bus_start <= s.bus_end &&
+				     s.bus_start <= acpi_ecam[j].bus_end);
+		if (ok)
+			acpi_ecam[acpi_necam++] = s;
+	}
+	nrec = hdr[13] % (NREC + 1);
+	for (unsigned i = 0; i < nrec; i++) {
+		uint8_t p[NREC_BYTES] = {0};
+		size_t n = size - at < NREC_BYTES ? size - at : NREC_BYTES;
+		memcpy(p, data + at, n);
+		at += n;
+		parse_rec(&recs[i], p);
+	}
+	memset(want, 0, sizeof(want));
+	for (unsigned i = 0; i < acpi_necam; i++) {
+		bool seen = false;
+		for (unsigned j = 0; j < i; j++)
+			seen = seen || acpi_ecam[j].seg == acpi_ecam[i].seg;
+		if (seen)
+			continue;
+		memset(mscanned, 0, sizeof(mscanned));
+		for (unsigned j = i; j < acpi_necam; j++)
+			if (acpi_ecam[j].seg == acpi_ecam[i].seg)
+				model_scan(acpi_ecam[i].seg,
+					   acpi_ecam[j].bus_start, 0);
+	}
+	memset(fn0_maps, 0, sizeof(fn0_maps));
+	ecam_outside = absent_written = false;
+	pci_host_cfg_written = cfg_written;
+	pci_host_msix_written = msix_written;
+	pci_init();
+	check_scan();
+	memset(believed, 1, sizeof(believed));
+	check_state(true);
+	for (unsigned i = 0; i < nrec; i++)
+		recs[i].mem_on_seen = false;
+	/* steps: pci_enable, MSI-X entry writes, a device changing its mind */
+	for (; pci_ndevs && size - at >= 4; at += 4) {
+		const uint8_t *s = data + at;
+		unsigned a = s[1] % pci_ndevs;
+		if (!shim_quiet)
+			printf("step %u %u %u %u\n", s[0] % 4, a, s[2], s[3]);
+		struct pci_dev *d = &pci_devs[a];
+		switch (s[0] % 4) {
+		case 0:
+			pci_enable(d, s[2] & 1, s[2] & 2, false);
+			break;
+		case 1: {
+			unsigned i =
+			    d->msix_size ? s[2] % (d->msix_size + 1) : s[2];
+			bool m = s[3] & 1;
+			const uint32_t msg[3] = {MSI_ADDR_BASE | s[3] << 12, 0,
+						 s[2]};
+			bool ok =
+			    pci_msix_entry_set(d, i, m, s[3] & 2 ? msg : NULL);
+			if (ok)
+				believed[a][i] = m;
+			break;
+		}
+		case 2:
+			rec_of(d)->quirks ^= 1u << s[2] % 3;
+			break;
+		default:
+			pci_enable(d, false, false, false);
+		}
+		check_state(false);
+	}
+	pci_host_cfg_written = NULL;
+	pci_host_msix_written = NULL;
+	return 0;
+}
