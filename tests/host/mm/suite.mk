@@ -3,7 +3,7 @@
 HOST_TESTS += $(BUILD)/host/pmm_test
 $(BUILD)/host/pmm_test: tests/host/mm/test_pmm.c kernel/mm/pmm.c \
 		kernel/boot/cmdline.c tests/host/shim/shim.c kernel/lib/printf.c kernel/lib/parse.c \
-		tests/host/mm/efi_spec.h
+		tests/host/mm/efi_spec.h tests/host/mm/mm_window.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -I/usr/include/efi -I/usr/include/efi/x86_64 \
 		-o $@ $(filter %.c,$^) $(HOST_LIBS)
@@ -23,7 +23,7 @@ $(BUILD)/fuzz/fuzz_pmm_seq: tests/host/mm/fuzz_pmm_seq.c kernel/mm/pmm.c \
 HOST_TESTS += $(BUILD)/host/paging_test
 $(BUILD)/host/paging_test: tests/host/mm/test_paging.c kernel/mm/paging.c \
 		kernel/mm/pmm.c kernel/boot/cmdline.c tests/host/shim/shim.c \
-		kernel/lib/printf.c kernel/lib/parse.c tests/host/mm/efi_spec.h
+		kernel/lib/printf.c kernel/lib/parse.c tests/host/mm/efi_spec.h tests/host/mm/mm_window.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -I/usr/include/efi -I/usr/include/efi/x86_64 \
 		-o $@ $(filter %.c,$^) $(HOST_LIBS)

@@ -30,10 +30,10 @@
 #include "kernel/mm/mm.h"
 #include "shim.h"
 
-#define WIN_BASE  0x20000000ull /* 512 MiB */
-#define WIN_PAGES 1024ull	/* 4 MiB */
-#define PG	  4096ull
-#define MIB	  0x100000ull
+#define MM_TEST_MAP_MAX 4200
+#include "mm_window.h"
+
+#define MIB 0x100000ull
 
 #include "efi_spec.h"
 #define A_RAM (A_UC | A_WC | A_WT | A_WB)
@@ -114,42 +114,19 @@ bool paging_host_has_pat(void)
 	return cpu_pat;
 }
 
-static EFI_MEMORY_DESCRIPTOR map[4200];
-static unsigned nmap;
-
-static void desc(uint32_t type, uint64_t start, uint64_t pages, uint64_t attr)
+static void (*child_fn)(void);
+static void child(void)
 {
-	map[nmap++] = (EFI_MEMORY_DESCRIPTOR){.Type = type,
-					      .PhysicalStart = start,
-					      .NumberOfPages = pages,
-					      .Attribute = attr};
-	boot_mmap.desc = (uint8_t *)map;
-	boot_mmap.size = nmap * sizeof(map[0]);
-	boot_mmap.desc_size = sizeof(map[0]);
+	boot_image_base = (uint64_t)test_image;
+	child_fn();
 }
 
-/* run fn in a child: 0 when it returned, else how it died */
+/* run fn in a child with the image placed: 0 when it returned, else how
+ * it died */
 static int in_child(void (*fn)(void))
 {
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		signal(SIGSEGV, SIG_DFL);
-		signal(SIGBUS, SIG_DFL);
-		signal(SIGABRT, SIG_DFL);
-		void *p = mmap(
-		    (void *)WIN_BASE, WIN_PAGES * PG, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		if (p != (void *)WIN_BASE)
-			abort();
-		nmap = 0;
-		boot_image_base = (uint64_t)test_image;
-		fn();
-		_exit(0);
-	}
-	int status;
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	child_fn = fn;
+	return in_child_window(child, 0);
 }
 
 /* va is mapped present, writable, not executable, with this memory type
@@ -173,22 +150,22 @@ static bool mapped(uint64_t va, uint64_t cache, bool large)
 static void memory_types(void)
 {
 	/* free memory, where the page tables go */
-	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
 	/* an uncached entry before write-back runtime data it overlaps (4
 	 * MiB at 1 GiB: two large pages, one split for it), and one after
 	 * conventional memory it overlaps */
-	desc(EfiReservedMemoryType, 0x40100000, 1, A_UC);
-	desc(EfiRuntimeServicesData, 0x40000000, 1024, A_RAM | A_RUNTIME);
-	desc(EfiReservedMemoryType, WIN_BASE + 900 * PG, 2, A_UC);
-	desc(EfiACPIMemoryNVS, 0x7f000000, 16, A_UC);	  /* UC only */
-	desc(EfiReservedMemoryType, 0x7f100000, 4, 0);	  /* none */
-	desc(EfiReservedMemoryType, 0x7f200000, 4, A_WB); /* WB only */
-	desc(EfiACPIReclaimMemory, 0x7f300000, 4, A_RAM);
-	desc(EfiACPIReclaimMemory, 0x7f400000, 4, A_WT); /* WT only */
-	desc(EfiMemoryMappedIO, 0xfec00000, 1, A_UC);
+	desc_attr(EfiReservedMemoryType, 0x40100000, 1, A_UC);
+	desc_attr(EfiRuntimeServicesData, 0x40000000, 1024, A_RAM | A_RUNTIME);
+	desc_attr(EfiReservedMemoryType, WIN_BASE + 900 * PG, 2, A_UC);
+	desc_attr(EfiACPIMemoryNVS, 0x7f000000, 16, A_UC);     /* UC only */
+	desc_attr(EfiReservedMemoryType, 0x7f100000, 4, 0);    /* none */
+	desc_attr(EfiReservedMemoryType, 0x7f200000, 4, A_WB); /* WB only */
+	desc_attr(EfiACPIReclaimMemory, 0x7f300000, 4, A_RAM);
+	desc_attr(EfiACPIReclaimMemory, 0x7f400000, 4, A_WT); /* WT only */
+	desc_attr(EfiMemoryMappedIO, 0xfec00000, 1, A_UC);
 	/* MMIO that claims write-back (4 MiB, two large pages) */
-	desc(EfiMemoryMappedIO, 0xffc00000, 1024, A_RAM | A_RUNTIME);
-	desc(EfiMemoryMappedIOPortSpace, 0x7f500000, 1, A_UC | A_WB);
+	desc_attr(EfiMemoryMappedIO, 0xffc00000, 1024, A_RAM | A_RUNTIME);
+	desc_attr(EfiMemoryMappedIOPortSpace, 0x7f500000, 1, A_UC | A_WB);
 	pmm_init();
 	mm_init();
 	/* firmware and device memory is not mapped up front */
@@ -248,8 +225,8 @@ static void test_paging_memory_types(void **st)
  * write-back page (split, its other pages untouched) and unaligned */
 static void mmio_windows(void)
 {
-	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
-	desc(EfiRuntimeServicesData, 0x40000000, 512, A_RAM);
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc_attr(EfiRuntimeServicesData, 0x40000000, 512, A_RAM);
 	pmm_init();
 	mm_init();
 	if (!mm_map_firmware(0x40000000, 512 * PG) ||
@@ -281,16 +258,16 @@ static void test_paging_mmio_uncached(void **st)
  * runtime data and MMIO are mapped */
 static void mmio_not_over_ram(void)
 {
-	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
-	desc(EfiConventionalMemory, 0x60000000, 16, A_UC);
-	desc(EfiLoaderCode, 0x60100000, 4, A_RAM);
-	desc(EfiLoaderData, 0x60200000, 4, A_RAM);
-	desc(EfiBootServicesCode, 0x60300000, 4, A_RAM);
-	desc(EfiBootServicesData, 0x60400000, 4, A_RAM);
-	desc(T_UNACCEPTED, 0x60500000, 4, A_RAM);
-	desc(EfiReservedMemoryType, 0x60600000, 4, A_UC);
-	desc(EfiRuntimeServicesData, 0x60700000, 4, A_RAM | A_RUNTIME);
-	desc(EfiMemoryMappedIO, 0x60800000, 4, A_UC);
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc_attr(EfiConventionalMemory, 0x60000000, 16, A_UC);
+	desc_attr(EfiLoaderCode, 0x60100000, 4, A_RAM);
+	desc_attr(EfiLoaderData, 0x60200000, 4, A_RAM);
+	desc_attr(EfiBootServicesCode, 0x60300000, 4, A_RAM);
+	desc_attr(EfiBootServicesData, 0x60400000, 4, A_RAM);
+	desc_attr(T_UNACCEPTED, 0x60500000, 4, A_RAM);
+	desc_attr(EfiReservedMemoryType, 0x60600000, 4, A_UC);
+	desc_attr(EfiRuntimeServicesData, 0x60700000, 4, A_RAM | A_RUNTIME);
+	desc_attr(EfiMemoryMappedIO, 0x60800000, 4, A_UC);
 	pmm_init();
 	mm_init();
 	const uint64_t ram[] = {WIN_BASE + 5 * PG, 0x60000000,
@@ -337,14 +314,14 @@ static void huge_ranges(void)
 	static const uint32_t small[] = {
 	    EfiReservedMemoryType, EfiMemoryMappedIO, EfiRuntimeServicesData,
 	    EfiACPIMemoryNVS};
-	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
-	desc(EfiReservedMemoryType, 1ull << 46, (1ull << 46) / PG, A_RAM);
-	desc(EfiReservedMemoryType, 4ull << 30,
-	     ((1ull << 45) - (4ull << 30)) / PG, A_UC);
-	desc(EfiMemoryMappedIO, 1ull << 45, (4ull << 40) / PG, A_UC);
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc_attr(EfiReservedMemoryType, 1ull << 46, (1ull << 46) / PG, A_RAM);
+	desc_attr(EfiReservedMemoryType, 4ull << 30,
+		  ((1ull << 45) - (4ull << 30)) / PG, A_UC);
+	desc_attr(EfiMemoryMappedIO, 1ull << 45, (4ull << 40) / PG, A_UC);
 	for (unsigned i = 0; i < 4096; i++)
-		desc(small[i % 4], (i + 1ull) << 34 | (uint64_t)i * PG, 1,
-		     i % 2 ? A_UC : A_RAM);
+		desc_attr(small[i % 4], (i + 1ull) << 34 | (uint64_t)i * PG, 1,
+			  i % 2 ? A_UC : A_RAM);
 	struct pmm_stats s;
 	pmm_init();
 	mm_init();
@@ -400,7 +377,7 @@ static uint64_t pat_left;
 
 static void pat_case(void)
 {
-	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
 	msr_pat = pat_left;
 	cr[0] = 0x80000011ull | CR0_CD | CR0_NW; /* caches left off */
 	cr[4] = CR4_PGE;
@@ -432,8 +409,8 @@ static void test_paging_pat_written(void **st)
  * touched (it would fault), PCD and PWT alone select UC */
 static void no_pat(void)
 {
-	desc(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
-	desc(EfiMemoryMappedIO, 0xfec00000, 1, A_UC);
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc_attr(EfiMemoryMappedIO, 0xfec00000, 1, A_UC);
 	cpu_pat = false;
 	shim_kprintf_calls = 0;
 	pmm_init();

@@ -25,9 +25,6 @@
 #include "kernel/mm/mm.h"
 #include "shim.h"
 
-#define WIN_BASE  0x20000000ull /* 512 MiB */
-#define WIN_PAGES 1024ull	/* 4 MiB */
-#define PG	  4096ull
 /* the bitmaps for a top of 0x20000000 + up to 1024 pages: 131072 + 1024
  * pages at one bit each is 16.1 KiB, rounded up to 5 pages; two of them
  * (pages in use, pages of the pool) */
@@ -48,58 +45,19 @@ void mm_image_range(uint64_t *start, uint64_t *end)
 /* what OVMF and most firmware give RAM */
 #define A_RAM (A_UC | A_WC | A_WT | A_WB)
 
-static EFI_MEMORY_DESCRIPTOR map[8];
-static unsigned nmap;
-
-static void desc_attr(uint32_t type, uint64_t start, uint64_t pages,
-		      uint64_t attr)
-{
-	map[nmap++] = (EFI_MEMORY_DESCRIPTOR){.Type = type,
-					      .PhysicalStart = start,
-					      .NumberOfPages = pages,
-					      .Attribute = attr};
-	boot_mmap.desc = (uint8_t *)map;
-	boot_mmap.size = nmap * sizeof(map[0]);
-	boot_mmap.desc_size = sizeof(map[0]);
-}
+#define MM_TEST_MAP_MAX 8
+#include "mm_window.h"
 
 static void desc(uint32_t type, uint64_t start, uint64_t pages)
 {
 	desc_attr(type, start, pages, A_RAM);
 }
 
-static void window(void)
-{
-	void *p =
-	    mmap((void *)WIN_BASE, WIN_PAGES * PG, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p != (void *)WIN_BASE)
-		abort();
-	/* what firmware left there: a pattern that must survive where it
-	 * is not free memory */
-	memset(p, 0xa5, WIN_PAGES * PG);
-}
-
-/* run fn in a child: 0 when it returned, else how it died */
+/* what firmware left in the window: a pattern that must survive where it
+ * is not free memory */
 static int in_child(void (*fn)(void))
 {
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* cmocka's handlers would carry on with the next test here */
-		signal(SIGSEGV, SIG_DFL);
-		signal(SIGBUS, SIG_DFL);
-		signal(SIGABRT, SIG_DFL);
-		signal(SIGILL, SIG_DFL);
-		signal(SIGFPE, SIG_DFL);
-		nmap = 0;
-		window();
-		fn();
-		_exit(0);
-	}
-	int status;
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return in_child_window(fn, 0xa5);
 }
 
 static bool all_a5(uint64_t start, uint64_t pages)

@@ -315,6 +315,18 @@ static struct nvme_broker *bring_up(struct dma_pool *pool)
 	return b;
 }
 
+/* the admin queues the broker gave the device (its shadow, not the
+ * driver's pool): what the device reads and where it answers */
+static struct nvme_sqe *admin_sq(void)
+{
+	return (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
+}
+
+static struct nvme_cqe *admin_cq(void)
+{
+	return (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+}
+
 /* nvme_broker_get_feature is the kernel's own Get Features, past the
  * driver's policy, and a driver may call it: its data lands in the
  * broker's one page (PRP1) with PRP2 0. A feature off the scope table —
@@ -327,10 +339,8 @@ static void test_get_feature_only_known_features(void **st)
 	(void)st;
 	struct dma_pool pool;
 	struct nvme_broker *b = bring_up(&pool);
-	struct nvme_sqe *sq =
-	    (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
-	struct nvme_cqe *cq =
-	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+	struct nvme_sqe *sq = admin_sq();
+	struct nvme_cqe *cq = admin_cq();
 	/* Error Recovery: the device's answer is already in the shadow CQ */
 	cq[0] = (struct nvme_cqe){
 	    .dw0 = 0x1234, .cid = NVME_GATE_KCID, .status = 1};
@@ -372,10 +382,8 @@ static void test_get_feature_only_granted_namespaces(void **st)
 	(void)st;
 	struct dma_pool pool;
 	struct nvme_broker *b = bring_up(&pool);
-	struct nvme_sqe *sq =
-	    (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
-	struct nvme_cqe *cq =
-	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+	struct nvme_sqe *sq = admin_sq();
+	struct nvme_cqe *cq = admin_cq();
 	/* the probe found namespaces 1 and 2; the owner holds 1 */
 	assert_int_equal(nvme_broker_nns(b), 1);
 	assert_int_equal(nvme_broker_ns(b, 0)->nsid, 1);
@@ -444,10 +452,8 @@ static void test_kcmd_slot_kept_from_aers(void **st)
 	(void)st;
 	struct dma_pool pool;
 	struct nvme_broker *b = bring_up(&pool);
-	struct nvme_sqe *sq =
-	    (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
-	struct nvme_cqe *cq =
-	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+	struct nvme_sqe *sq = admin_sq();
+	struct nvme_cqe *cq = admin_cq();
 	struct nvme_sqe *drv = (struct nvme_sqe *)pool.va;
 	struct nvme_cqe *drv_cq = (struct nvme_cqe *)(pool.va + PAGE_SIZE);
 	for (uint16_t k = 0; k < 7; k++)
@@ -574,10 +580,8 @@ static void test_bare_close_keeps_pages_device_holds(void **st)
 	(void)st;
 	struct dma_pool pool;
 	struct nvme_broker *b = bring_up(&pool);
-	struct nvme_sqe *sq =
-	    (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
-	struct nvme_cqe *cq =
-	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+	struct nvme_sqe *sq = admin_sq();
+	struct nvme_cqe *cq = admin_cq();
 	cq[0] =
 	    (struct nvme_cqe){.cid = NVME_GATE_KCID, .sqhd = 1, .status = 1};
 	nfreed = 0;
