@@ -359,7 +359,7 @@ void pmm_init(void)
 	/* at the lowest run of free pages nothing claims, at or above 1 MiB.
 	 * With no free memory there is no room even for bitmaps of no
 	 * bytes. */
-	uint64_t need = 2 * bytes / PAGE_SIZE, pg, past, more;
+	uint64_t need = 2 * bytes / PAGE_SIZE, pg, past, more = 0;
 	for (pg = 0x100000 / PAGE_SIZE;
 	     !bitmap && (pg = next_free(pg, &past)) != UINT64_MAX; pg = past) {
 		/* next_free may end a run early (free descriptors that meet,
