@@ -359,11 +359,17 @@ void pmm_init(void)
 	/* at the lowest run of free pages nothing claims, at or above 1 MiB.
 	 * With no free memory there is no room even for bitmaps of no
 	 * bytes. */
-	uint64_t need = 2 * bytes / PAGE_SIZE, pg, past;
+	uint64_t need = 2 * bytes / PAGE_SIZE, pg, past, more = 0;
 	for (pg = 0x100000 / PAGE_SIZE;
-	     !bitmap && (pg = next_free(pg, &past)) != UINT64_MAX; pg = past)
+	     !bitmap && (pg = next_free(pg, &past)) != UINT64_MAX; pg = past) {
+		/* next_free may end a run early (free descriptors that meet,
+		 * listed out of address order): the run goes on while the
+		 * next free page is the one after it */
+		while (past - pg < need && next_free(past, &more) == past)
+			past = more;
 		if (past - pg >= need)
 			bitmap = (uint8_t *)(pg * PAGE_SIZE);
+	}
 	if (!bitmap)
 		panic("pmm: no room for the page bitmap");
 	pool = bitmap + bytes;

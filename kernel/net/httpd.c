@@ -442,10 +442,6 @@ void httpd_tick(uint64_t now)
 			if (past(now, h->last_progress,
 				 HTTP_STALL_TIMEOUT_US)) {
 				net_if.c.http_timeouts++;
-				kprintf(
-				    "DBG abort st %d tcp %d now %llu lp %llu\n",
-				    h->st, c->state, (unsigned long long)now,
-				    (unsigned long long)h->last_progress);
 				http_abort(c);
 			}
 		}

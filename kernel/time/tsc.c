@@ -55,7 +55,13 @@ int time_calibrate(void)
 	} else if (acpi_hpet_base) {
 		src = 2;
 		hpet = mm_map_mmio(acpi_hpet_base, 4096);
-		uint64_t period_fs = hpet ? hpet[HPET_CAP / 8] >> 32 : 0;
+		if (!hpet) {
+			kprintf("time: HPET at 0x%lx cannot be mapped; TSC "
+				"assumed 1 GHz\n",
+				acpi_hpet_base);
+			return -1;
+		}
+		uint64_t period_fs = hpet[HPET_CAP / 8] >> 32;
 		/* the spec's bound is 100 ns (a 10 MHz counter); one
 		 * faster than 1 GHz is no HPET anyone built */
 		if (period_fs < 1000000ull || period_fs > 100000000ull) {

@@ -467,6 +467,31 @@ static void test_pmm_bitmap_past_claims(void **st)
 	assert_int_equal(in_child(bitmap_past_claims), 0);
 }
 
+/* ---- free descriptors that meet, listed out of address order -----------
+ * pages 0-3, 8-11 and 4-7 of the window, in that order: 12 free pages in
+ * one run, room for the 10 pages of bitmaps. next_free's run from page 0
+ * ends at page 8 (the descriptor at 8 was folded before the one reaching
+ * it), the next is 4 pages; read as two runs neither held the bitmaps and
+ * pmm_init panicked "no room for the page bitmap" */
+static void free_runs_out_of_order(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 4);
+	desc(EfiConventionalMemory, WIN_BASE + 8 * PG, 4);
+	desc(EfiConventionalMemory, WIN_BASE + 4 * PG, 4);
+	pmm_init();
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 12 - BITMAP_PAGES)
+		_exit(10);
+	if (page_alloc(1, 0) != WIN_BASE + BITMAP_PAGES * PG)
+		_exit(11);
+}
+
+static void test_pmm_bitmap_in_run_of_unsorted_descriptors(void **st)
+{
+	assert_int_equal(in_child(free_runs_out_of_order), 0);
+}
+
 /* ---- the boot files, listed as conventional memory --------------------------
  * efi.c allocates each file of \capos\ (its record and its data) as loader
  * data, which proofs read long after ExitBootServices. A map that calls
@@ -797,6 +822,7 @@ int main(void)
 	    cmocka_unit_test(test_pmm_map_in_conventional_not_used),
 	    cmocka_unit_test(test_pmm_bootfs_in_conventional_not_used),
 	    cmocka_unit_test(test_pmm_bitmap_past_claims),
+	    cmocka_unit_test(test_pmm_bitmap_in_run_of_unsorted_descriptors),
 	    cmocka_unit_test(test_pmm_conventional_needs_write_back),
 	    cmocka_unit_test(test_pmm_unaccepted_persistent_not_used),
 	    cmocka_unit_test(test_mm_firmware_readable),

@@ -125,6 +125,19 @@ static void test_tsc_hpet_period_out_of_range(void **st)
 	assert_non_null(strstr(last_line, "outside 1000000-100000000"));
 }
 
+/* an HPET whose registers cannot be mapped (kernel/mm refuses the range:
+ * RAM by the memory map, past 2^47) is said to be so, not to report a
+ * period of 0 fs it never reported: nothing was read */
+static void test_tsc_hpet_unmappable_says_so(void **st)
+{
+	(void)st;
+	hpet_model(10000000);
+	acpi_hpet_base = 0xfffffffffffff000ull; /* the stub maps nothing */
+	assert_int_equal(time_calibrate(), -1);
+	assert_null(strstr(last_line, "period"));
+	assert_non_null(strstr(last_line, "cannot be mapped"));
+}
+
 /* a 32-bit main counter (COUNT_SIZE_CAP clear) that wraps during the
  * 20 ms: the ticks counted modulo 2^32 give a real rate. Counted as a
  * 64-bit step back, the wrap read as 2^64 - n ticks and the TSC rate came
@@ -178,6 +191,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tsc_stuck_hpet_gives_up),
 	    cmocka_unit_test(test_tsc_hpet_period_out_of_range),
+	    cmocka_unit_test(test_tsc_hpet_unmappable_says_so),
 	    cmocka_unit_test(test_tsc_hpet_32bit_wrap),
 	    cmocka_unit_test(test_tsc_hpet_jump_refused),
 	};
