@@ -65,7 +65,9 @@ bool pci_msix_entry_set(struct pci_dev *d, unsigned i, bool masked,
 			  (pci_cfg_read16(d, PCI_COMMAND) & PCI_COMMAND_MEM));
 	volatile uint32_t *e = entry(d, i);
 	volatile uint32_t *ctrl = &e[PCI_MSIX_ENTRY_CTRL / 4];
-	uint32_t ctl = *ctrl;
+	/* not read while the device does not decode (all ones, and an
+	 * Unsupported Request on real hardware) */
+	uint32_t ctl = dec ? *ctrl : 0;
 	if (dec && msg) { /* masked while the message changes */
 		tbl_write(ctrl, ctl | PCI_MSIX_ENTRY_CTRL_MASKBIT);
 		tbl_write(&e[PCI_MSIX_ENTRY_ADDR_LO / 4], msg[0]);
@@ -89,8 +91,13 @@ bool pci_msix_entry_set(struct pci_dev *d, unsigned i, bool masked,
 		tbl_write(ctrl, *ctrl | PCI_MSIX_ENTRY_CTRL_MASKBIT);
 		left_masked = *ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT;
 	}
+	/* only memory decode goes back as it was: bus mastering, which an
+	 * IOMMU fault may have turned off meanwhile (from its interrupt),
+	 * stays as it is now */
 	if (!on && refused < 0)
-		pci_cfg_write16(d, PCI_COMMAND, cmd);
+		pci_cfg_write16(d, PCI_COMMAND,
+				pci_cfg_read16(d, PCI_COMMAND) &
+				    ~PCI_COMMAND_MEM);
 	if (ok)
 		return true;
 	char a[16], why[48] = "did not take the";

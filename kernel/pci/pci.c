@@ -40,10 +40,27 @@ static volatile uint8_t *ecam_fn(const struct acpi_mcfg_seg *s, unsigned bus,
 
 /* a function with a refused BAR may have decode of its kind on as
  * firmware left it (or as the device says): the device answers at the
- * refused address. Off, one line; pci_enable refuses it from now on */
+ * refused address. Off, one line; pci_enable refuses it from now on.
+ * Not for a bridge (below) */
 static void pci_decode_off(struct pci_dev *d)
 {
 	uint16_t cmd = pci_cfg_read16(d, PCI_COMMAND), off = 0;
+	/* a bridge's decode bits also gate what it forwards to its
+	 * secondary bus (PCI-to-PCI Bridge Architecture spec, the Command
+	 * register): off, every device behind it would be cut off for one
+	 * bad BAR of the bridge's own. Its refused BAR is only ignored, as
+	 * Linux does */
+	if (d->header_type != 0) {
+		if (d->bar_refused &&
+		    (cmd & (PCI_COMMAND_MEM | PCI_COMMAND_IO))) {
+			char a[16];
+			pci_addr_str(d, a, sizeof(a));
+			kprintf("pci %s: a BAR of this bridge was refused; its "
+				"decode left on, for the buses behind it\n",
+				a);
+		}
+		return;
+	}
 	if (pci_decode_refused(d, false) >= 0)
 		off |= cmd & PCI_COMMAND_MEM;
 	if (pci_decode_refused(d, true) >= 0)

@@ -1314,8 +1314,67 @@ static void test_pci_decode_off_with_refused_bar(void **st)
 	pci_host_cfg_written = NULL;
 }
 
-/* a table that keeps its message: address and data writes are lost */
+/* a bridge with a refused BAR keeps the decode firmware left on: it also
+ * gates what the bridge forwards, and the device behind it stays
+ * reachable. Its refused BAR is ignored, as Linux does */
+static void test_pci_bridge_decode_kept_with_refused_bar(void **st)
+{
+	ecam_seg(0, 0);
+	acpi_ecam[0].bus_end = 1;
+	struct fake_fn *br = fn_at(0, 1, 0, 1);
+	fn_at(1, 0, 0, 0);
+	/* BAR0 over the interrupt range */
+	fn_bar(br, 0, 0xfee00000, 0x1000);
+	br->cfg[PCI_COMMAND] = PCI_COMMAND_MEM | PCI_COMMAND_MASTER;
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 2);
+	assert_int_equal(found(1, 0, 0), 1);
+	assert_int_equal(pci_devs[0].bar[0].size, 0);
+	assert_true(br->cfg[PCI_COMMAND] & PCI_COMMAND_MEM);
+	if (!strstr(log, "pci 0000:00:01.0: a BAR of this bridge was refused; "
+			 "its decode left on, for the buses behind it\n"))
+		fail_msg("log:\n%s", log);
+}
+
 extern void (*pci_host_msix_written)(volatile uint32_t *p);
+
+/* a table write during which an IOMMU fault turns bus mastering off (its
+ * interrupt handler, vtd_stop_sid): pci_msix_entry_set gives back only
+ * the memory decode it turned on, never the bus mastering of its first
+ * read of Command. Before, the whole Command went back, bus mastering
+ * on again for a device the IOMMU had just stopped */
+static struct fake_fn *bme_fn;
+static void bme_cleared(volatile uint32_t *p)
+{
+	(void)p;
+	bme_fn->cfg[PCI_COMMAND] &= (uint8_t)~PCI_COMMAND_MASTER;
+}
+
+static void test_pci_msix_write_keeps_bus_master_off(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *f = bme_fn = fn_at(0, 1, 0, 0);
+	fn_bar(f, 0, BAR_MEM_BASE + 0xd000, 0x1000);
+	f->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	f->cfg[PCI_CAP_PTR] = 0x40;
+	f->cfg[0x40] = PCI_CAP_ID_MSIX;
+	f->cfg[0x40 + PCI_MSIX_FLAGS] = 1;
+	f->cfg[0x40 + PCI_MSIX_PBA + 1] = 0x8;
+	pci_host_cfg_written = fns_bar_model;
+	pci_init();
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 1);
+	assert_non_null(pci_devs[0].msix_table);
+	f->cfg[PCI_COMMAND] = PCI_COMMAND_MASTER; /* decode off, DMA on */
+	pci_host_msix_written = bme_cleared;
+	assert_true(pci_msix_entry_set(&pci_devs[0], 0, true, NULL));
+	pci_host_msix_written = NULL;
+	assert_int_equal(
+	    f->cfg[PCI_COMMAND] & (PCI_COMMAND_MASTER | PCI_COMMAND_MEM), 0);
+	bme_fn = NULL;
+}
+
+/* a table that keeps its message: address and data writes are lost */
 static uint32_t kept_msg[3] = {0xfee01000, 0, 0x41};
 static void msg_ignored(volatile uint32_t *p)
 {
@@ -1740,6 +1799,8 @@ int main(void)
 	    cmocka_unit_test(test_pci_msix_masked_with_decode_off),
 	    cmocka_unit_test(test_pci_bar_claiming_ram_or_kernel_mmio_ignored),
 	    cmocka_unit_test(test_pci_decode_off_with_refused_bar),
+	    cmocka_unit_test(test_pci_bridge_decode_kept_with_refused_bar),
+	    cmocka_unit_test(test_pci_msix_write_keeps_bus_master_off),
 	    cmocka_unit_test(test_pci_msix_failed_write_left_masked),
 	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
 				   acpi_earlier_boot),
