@@ -680,9 +680,17 @@ void gve_service(struct gve_softc *sc)
 	if ((st & GVE_DEVSTAT_REPORT_STATS) &&
 	    !(sc->last_status & GVE_DEVSTAT_REPORT_STATS))
 		gve_stats_fill(sc);
+	/* the link speed asked for at the last logged "up": taken once the
+	 * device completed it; a timeout asks for a reset */
+	if (sc->aq_rung && sc->state == GVE_S_UP) {
+		int err = gve_aq_link_speed_collect(sc, false);
+		if (err != GVE_OK && err != GVE_EAGAIN)
+			kprintf("%s: unable to read link speed\n", sc->name);
+	}
 	/* the device decides how often its link changes: every change is
-	 * counted, the line and the link-speed command (an admin round trip)
-	 * come at most once per NIC_LINK_LOG_US (nic_link_log) */
+	 * counted, the line and the link-speed command come at most once
+	 * per NIC_LINK_LOG_US (nic_link_log); the command is posted, never
+	 * waited for here (GVE_RUN_WAIT_MAX_US) */
 	bool link = st & GVE_DEVSTAT_LINK_UP, changed = link != sc->link_up;
 	uint64_t unlogged;
 	sc->link_up = link;
@@ -695,7 +703,8 @@ void gve_service(struct gve_softc *sc)
 				  (unsigned long long)unlogged);
 		kprintf("%s: link %s%s\n", sc->name, link ? "up" : "down",
 			more);
-		if (link && sc->state == GVE_S_UP && gve_aq_link_speed(sc))
+		if (link && sc->state == GVE_S_UP && !sc->aq_rung &&
+		    !sc->reset_wanted && gve_aq_link_speed_post(sc))
 			kprintf("%s: unable to read link speed\n", sc->name);
 	}
 	sc->last_status = st;

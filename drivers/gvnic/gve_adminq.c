@@ -23,6 +23,7 @@ int gve_aq_register(struct gve_softc *sc)
 
 	memset(sc->aq.va, 0, GVE_ADMINQ_SIZE);
 	sc->aq_prod = sc->aq_done = 0;
+	sc->aq_rung = false;
 	if (sc->g.revision < 1) {
 		if ((a >> 12) > 0xffffffffull) {
 			kprintf("%s: unable to register admin queue: "
@@ -67,6 +68,7 @@ int gve_aq_release(struct gve_softc *sc)
 		gve_poll_delay(i);
 	}
 	sc->aq_registered = false;
+	sc->aq_rung = false; /* the device dropped what it was running */
 	sc->resources_ok = false;
 	sc->rings_ok = false;
 	if (i > GVE_FAST_POLLS + GVE_RELEASE_POLLS) {
@@ -198,58 +200,30 @@ static int gve_aq_idle_counter(struct gve_softc *sc)
 	return GVE_OK;
 }
 
-/* gve_adminq_kick_and_wait: ring the doorbell with every command issued so
- * far, wait until the event counter reaches it (at most the reference's
- * timeout, and during a recovery no later than its aq_deadline_us), then
- * check each status and return the first error. The counter may only move
- * forward from the last completion the driver saw (aq_done) within the commands
- * outstanding. */
-int gve_aq_kick_wait(struct gve_softc *sc)
+/* the doorbell with every command issued so far: nothing may be
+ * outstanding, the counter reads aq_done */
+static int gve_aq_kick(struct gve_softc *sc)
 {
-	uint32_t tail = sc->aq_done, head = sc->aq_prod, ec = tail;
-	unsigned i;
 	int err;
 
 	if ((err = gve_aq_idle_counter(sc)))
 		return err;
-	mmio_write_be32(&sc->g.reg, GVE_REG_ADMINQ_DOORBELL, head);
-	for (i = 0; i < GVE_FAST_POLLS + GVE_ADMINQ_POLLS; i++) {
-		if ((err = gve_aq_read_counter(sc, &ec)))
-			return err;
-		if (ec - tail > head - tail) {
-			gve_hostile(sc, "admin event counter", ec);
-			return GVE_EDEVICE;
-		}
-		if (ec == head)
-			break;
-		if (sc->aq_deadline_us && time_now_us() >= sc->aq_deadline_us)
-			break;
-		gve_poll_delay(i);
-	}
-	if (ec != head) {
-		if (sc->aq_deadline_us && time_now_us() >= sc->aq_deadline_us)
-			kprintf("%s: unable to complete admin commands: "
-				"counter %u of %u, the recovery's %llu ms "
-				"spent\n",
-				sc->name, ec, head,
-				(unsigned long long)(GVE_RESET_AQ_BUDGET_US /
-						     1000));
-		else
-			kprintf("%s: unable to complete admin commands: "
-				"counter %u of %u after %u ms\n",
-				sc->name, ec, head,
-				GVE_ADMINQ_POLLS * GVE_ADMINQ_POLL_US / 1000);
-		sc->aq_timeouts++;
-		sc->reset_wanted = true;
-		sc->reset_reason = "admin queue timeout";
-		return GVE_ETIMEDOUT;
-	}
+	mmio_write_be32(&sc->g.reg, GVE_REG_ADMINQ_DOORBELL, sc->aq_prod);
+	sc->aq_rung = true;
+	sc->aq_rung_us = time_now_us();
+	return GVE_OK;
+}
+
+/* the commands rung are done: check each status, return the first error */
+static int gve_aq_statuses(struct gve_softc *sc, uint32_t tail, uint32_t head)
+{
 	sc->aq_done = head;
 	dma_rmb();
 	for (uint32_t n = tail; n != head; n++) {
 		struct gve_aq_cmd *c = gve_aq_slot(sc, n);
 		uint32_t status = be32_to_cpu(c->status);
 		uint32_t op = be32_to_cpu(c->opcode);
+		int err;
 		sc->aq_last_status = status;
 		if ((err = gve_aq_status_err(status))) {
 			sc->aq_fail++;
@@ -262,12 +236,96 @@ int gve_aq_kick_wait(struct gve_softc *sc)
 	return GVE_OK;
 }
 
+/* the commands rung did not complete in time: the queue is left as it is
+ * until a reset re-registers it */
+static int gve_aq_timeout(struct gve_softc *sc, uint32_t ec, uint32_t head,
+			  bool budget)
+{
+	if (budget)
+		kprintf("%s: unable to complete admin commands: counter %u of "
+			"%u, the recovery's %llu ms spent\n",
+			sc->name, ec, head,
+			(unsigned long long)(GVE_RESET_AQ_BUDGET_US / 1000));
+	else
+		kprintf("%s: unable to complete admin commands: counter %u of "
+			"%u after %u ms\n",
+			sc->name, ec, head,
+			GVE_ADMINQ_POLLS * GVE_ADMINQ_POLL_US / 1000);
+	sc->aq_timeouts++;
+	sc->reset_wanted = true;
+	sc->reset_reason = "admin queue timeout";
+	return GVE_ETIMEDOUT;
+}
+
+/* gve_adminq_wait_for_cmd for the doorbell outstanding (aq_rung): read the
+ * event counter until it reaches the commands rung — polling (`wait`),
+ * or once. The counter may only move forward from the last completion the
+ * driver saw (aq_done) within the commands rung. The commands time out
+ * GVE_AQ_WAIT_MAX_US after the doorbell (the reference's timeout), and
+ * during a recovery at its aq_deadline_us. GVE_EAGAIN: not yet; anything
+ * else concludes the doorbell (aq_rung clear): done, with the first error
+ * status, or failed (a refused counter, the device gone, a timeout), the
+ * commands left outstanding until a reset re-registers the queue. */
+static int gve_aq_wait(struct gve_softc *sc, bool wait)
+{
+	uint32_t tail = sc->aq_done, head = sc->aq_prod, ec = tail;
+	int err;
+
+	for (unsigned i = 0;; i++) {
+		if ((err = gve_aq_read_counter(sc, &ec)))
+			break;
+		if (ec - tail > head - tail) {
+			gve_hostile(sc, "admin event counter", ec);
+			err = GVE_EDEVICE;
+			break;
+		}
+		if (ec == head) {
+			sc->aq_rung = false;
+			return gve_aq_statuses(sc, tail, head);
+		}
+		uint64_t now = time_now_us();
+		bool budget = sc->aq_deadline_us && now >= sc->aq_deadline_us;
+		/* polls counted too, in case the clock stands still */
+		if (budget || now - sc->aq_rung_us >= GVE_AQ_WAIT_MAX_US ||
+		    i >= GVE_FAST_POLLS + GVE_ADMINQ_POLLS) {
+			err = gve_aq_timeout(sc, ec, head, budget);
+			break;
+		}
+		if (!wait)
+			return GVE_EAGAIN;
+		gve_poll_delay(i);
+	}
+	sc->aq_rung = false;
+	return err;
+}
+
+/* gve_adminq_kick_and_wait: ring the doorbell with every command issued so
+ * far and wait for them */
+int gve_aq_kick_wait(struct gve_softc *sc)
+{
+	int err;
+
+	if ((err = gve_aq_kick(sc)))
+		return err;
+	return gve_aq_wait(sc, true);
+}
+
+/* a command posted (gve_aq_post) and not yet collected: every other
+ * command waits for it first (at detach: nothing else is asked at run
+ * time), whatever its status */
+static void gve_aq_settle(struct gve_softc *sc)
+{
+	if (sc->aq_rung)
+		(void)gve_aq_wait(sc, true);
+}
+
 /* gve_adminq_issue_cmd: place a command in the next slot; when the ring is
  * full, flush what is outstanding first */
 int gve_aq_issue(struct gve_softc *sc, const struct gve_aq_cmd *cmd)
 {
 	int err;
 
+	gve_aq_settle(sc);
 	if ((err = gve_aq_idle_counter(sc)))
 		return err;
 	if (sc->aq_prod - sc->aq_done >= GVE_ADMINQ_SLOTS - 1 &&
@@ -280,19 +338,31 @@ int gve_aq_issue(struct gve_softc *sc, const struct gve_aq_cmd *cmd)
 	return GVE_OK;
 }
 
-/* gve_adminq_execute_cmd: one command on an idle queue. Commands still
- * outstanding were left by a batch that failed (counter refused, device
+/* one command on an idle queue, the doorbell rung, not waited for: a
+ * later poll collects it (gve_aq_link_speed_collect). Commands still
+ * outstanding were left by a doorbell that failed (counter refused, device
  * gone, timeout), each of which ends in a reset that re-registers the
  * queue: nothing more is issued until then. */
-int gve_aq_exec(struct gve_softc *sc, const struct gve_aq_cmd *cmd)
+int gve_aq_post(struct gve_softc *sc, const struct gve_aq_cmd *cmd)
 {
 	int err;
 
+	gve_aq_settle(sc);
 	if (sc->aq_prod != sc->aq_done)
 		return GVE_EAGAIN;
 	if ((err = gve_aq_issue(sc, cmd)))
 		return err;
-	return gve_aq_kick_wait(sc);
+	return gve_aq_kick(sc);
+}
+
+/* gve_adminq_execute_cmd: one command on an idle queue, waited for */
+int gve_aq_exec(struct gve_softc *sc, const struct gve_aq_cmd *cmd)
+{
+	int err;
+
+	if ((err = gve_aq_post(sc, cmd)))
+		return err;
+	return gve_aq_wait(sc, true);
 }
 
 static void gve_cmd_init(struct gve_aq_cmd *c, uint32_t op)
@@ -715,21 +785,32 @@ int gve_aq_report_stats(struct gve_softc *sc, bool attach)
 	return gve_aq_exec(sc, &c);
 }
 
-/* gve_adminq_report_link_speed: the device writes a be64 in Mbit/s */
-int gve_aq_link_speed(struct gve_softc *sc)
+/* gve_adminq_report_link_speed: the device writes a be64 in Mbit/s. Posted,
+ * and taken by gve_aq_link_speed_collect: at bring-up waited for, at run
+ * time collected by a later poll (gve_service) */
+int gve_aq_link_speed_post(struct gve_softc *sc)
 {
 	struct gve_aq_cmd c;
 	struct gve_aq_report_link_speed *p = (void *)c.payload;
 	uint64_t *v = sc->link_buf.va;
-	int err;
 
 	*v = 0;
 	gve_cmd_init(&c, GVE_AQ_REPORT_LINK_SPEED);
 	p->link_speed_address = cpu_to_be64(sc->link_buf.iova);
-	if ((err = gve_aq_exec(sc, &c)))
+	return gve_aq_post(sc, &c);
+}
+
+/* GVE_EAGAIN while the device runs it (not `wait`) within its timeout */
+int gve_aq_link_speed_collect(struct gve_softc *sc, bool wait)
+{
+	int err;
+
+	if (!sc->aq_rung)
+		return GVE_EINVAL;
+	if ((err = gve_aq_wait(sc, wait)))
 		return err;
 	dma_rmb();
-	uint64_t mbps = be64_to_cpu(*v);
+	uint64_t mbps = be64_to_cpu(*(uint64_t *)sc->link_buf.va);
 	if (mbps > 10000000ull) { /* 10 Pbit/s: not a link speed */
 		kprintf("%s: ignoring link speed %llu Mbit/s\n", sc->name,
 			(unsigned long long)mbps);
@@ -737,6 +818,15 @@ int gve_aq_link_speed(struct gve_softc *sc)
 	}
 	sc->link_mbps = (uint32_t)mbps;
 	return GVE_OK;
+}
+
+int gve_aq_link_speed(struct gve_softc *sc)
+{
+	int err;
+
+	if ((err = gve_aq_link_speed_post(sc)))
+		return err;
+	return gve_aq_link_speed_collect(sc, true);
 }
 
 /* gve_adminq_get_ptype_map_dqo: 1024 x {l3, l4}. Issued at bring-up as

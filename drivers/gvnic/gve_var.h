@@ -41,13 +41,15 @@
 	 (uint64_t)GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US)
 #define GVE_RESET_AQ_BUDGET_US                                                 \
 	(2ull * GVE_ADMINQ_POLLS * GVE_ADMINQ_POLL_US) /* 4 s */
-/* the longest one gve_service call may wait on the device: one admin
- * command of its own (REPORT_LINK_SPEED), a release, the recovery budget
- * (which may overrun by one poll step) and the release after a recovery
- * that failed */
+/* the longest one gve_service call may wait on the device: a release,
+ * the recovery budget (which may overrun by one poll step) and the
+ * release after a recovery that failed. Outside a reset it waits on
+ * nothing (GVE_RUN_WAIT_MAX_US): the one admin command of run time,
+ * REPORT_LINK_SPEED, is posted and collected by a later poll */
 #define GVE_SERVICE_WAIT_MAX_US                                                \
-	(GVE_AQ_WAIT_MAX_US + 2 * GVE_RELEASE_WAIT_MAX_US +                    \
-	 GVE_RESET_AQ_BUDGET_US + GVE_ADMINQ_POLL_US)
+	(2 * GVE_RELEASE_WAIT_MAX_US + GVE_RESET_AQ_BUDGET_US +                \
+	 GVE_ADMINQ_POLL_US)
+#define GVE_RUN_WAIT_MAX_US 0
 /* a GVE_MTU frame with a VLAN tag (18 bytes of header) fits one RX
  * buffer: GQI's behind its GVE_RX_PAD, DQO's GVE_BUF_SIZE one */
 _Static_assert(GVE_MTU + 18 + GVE_RX_PAD <= GVE_RX_BUFFER_SIZE &&
@@ -225,6 +227,11 @@ struct gve_softc {
 	uint64_t aq_cmds, aq_fail, aq_timeouts;
 	uint32_t aq_last_status;
 	uint64_t aq_deadline_us; /* 0, or when a recovery's budget runs out */
+	/* a doorbell outstanding (aq_done..aq_prod), rung at aq_rung_us:
+	 * between calls into the engine, a command posted (gve_aq_post) that
+	 * a later poll collects */
+	bool aq_rung;
+	uint64_t aq_rung_us;
 	/* described device */
 	uint32_t max_tx_queues, max_rx_queues;
 	uint64_t max_registered_pages;
@@ -286,6 +293,7 @@ int gve_aq_release(struct gve_softc *sc);
 int gve_aq_exec(struct gve_softc *sc, const struct gve_aq_cmd *cmd);
 int gve_aq_issue(struct gve_softc *sc, const struct gve_aq_cmd *cmd);
 int gve_aq_kick_wait(struct gve_softc *sc);
+int gve_aq_post(struct gve_softc *sc, const struct gve_aq_cmd *cmd);
 const char *gve_aq_status_name(uint32_t status);
 int gve_aq_status_err(uint32_t status);
 int gve_aq_describe(struct gve_softc *sc);
@@ -299,7 +307,9 @@ int gve_aq_unregister_qpl(struct gve_softc *sc, struct gve_qpl *q);
 int gve_aq_create_queues(struct gve_softc *sc);
 int gve_aq_destroy_queues(struct gve_softc *sc);
 int gve_aq_report_stats(struct gve_softc *sc, bool attach);
-int gve_aq_link_speed(struct gve_softc *sc);
+int gve_aq_link_speed(struct gve_softc *sc); /* posted and waited for */
+int gve_aq_link_speed_post(struct gve_softc *sc);
+int gve_aq_link_speed_collect(struct gve_softc *sc, bool wait);
 int gve_aq_ptype_map(struct gve_softc *sc);
 int gve_aq_set_mtu(struct gve_softc *sc, uint16_t mtu);
 

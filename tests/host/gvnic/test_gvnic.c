@@ -46,9 +46,9 @@ static int start(const struct gvm_config *c)
 	return attach();
 }
 
-static void finish(bool expect_clean)
+/* after gve_detach: what it left, then the softc goes */
+static void detached(bool expect_clean)
 {
-	gve_detach(sc);
 	if (expect_clean) {
 		assert_int_equal(host_pools_live(), 0);
 		assert_false(gvm.aq_live);
@@ -60,6 +60,12 @@ static void finish(bool expect_clean)
 		fail_msg("model violation: %s", gvm.first_violation);
 	free(sc);
 	sc = NULL;
+}
+
+static void finish(bool expect_clean)
+{
+	gve_detach(sc);
+	detached(expect_clean);
 }
 
 static const uint8_t formats[] = {GVE_QF_GQI_QPL, GVE_QF_GQI_RDA,
@@ -456,12 +462,16 @@ static void t_admin_counter_early(void **s)
 	}
 	struct gvm_config c = cfg(1, false);
 	assert_int_equal(start(&c), 0);
-	gvm.aq_early_op = GVE_AQ_REPORT_LINK_SPEED;
-	sc->link_mbps = 0;
-	assert_int_equal(gve_aq_link_speed(sc), GVE_EDEVICE);
-	assert_int_equal(gvm.aq_early_op, GVM_NO_OVERRIDE);
+	/* at run time, posted at the line of a link coming up */
 	uint8_t b[2048];
+	gvm.aq_early_op = GVE_AQ_REPORT_LINK_SPEED;
+	gvm_set_status(0, GVE_DEVSTAT_LINK_UP);
 	gve_recv(sc, b, sizeof(b));
+	shim_clock_ns += NIC_LINK_LOG_US * 1000ull;
+	gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
+	gve_recv(sc, b, sizeof(b));
+	assert_int_equal(gvm.aq_early_op, GVM_NO_OVERRIDE);
+	assert_int_equal(sc->hostile, 1);
 	assert_int_equal(sc->resets, 1);
 	assert_int_equal(sc->state, GVE_S_UP);
 	traffic(3, 6);
@@ -1434,9 +1444,15 @@ static void t_link_and_stats(void **s)
 	gve_recv(sc, b, sizeof(b));
 	assert_true(sc->nic.link_up);
 	/* within NIC_LINK_LOG_US of the "down" line: the speed is asked
-	 * with the next line, at the first poll after the interval */
+	 * with the next line, at the first poll after the interval, and
+	 * taken at the next read of device_status */
 	shim_clock_ns += NIC_LINK_LOG_US * 1000ull;
 	gve_recv(sc, b, sizeof(b));
+	assert_true(sc->aq_rung);
+	assert_int_equal(sc->nic.link_mbps, 32000);
+	shim_clock_ns += GVE_STATUS_POLL_US * 1000ull;
+	gve_recv(sc, b, sizeof(b));
+	assert_false(sc->aq_rung);
 	assert_int_equal(sc->nic.link_mbps, 100000);
 	assert_int_equal(sc->link_changes, 2);
 	gvm_set_status(GVE_DEVSTAT_REPORT_STATS, 0);
@@ -1486,7 +1502,92 @@ static void t_link_flaps_rate_limited(void **s)
 			    "gve0: link up, 999 changes not logged\n");
 	assert_int_equal(sc->resets, 0);
 	traffic(4, 2);
-	finish(true);
+	/* not collected yet (the next device_status read): the detach's
+	 * first command waits for it, then the teardown runs as ever */
+	assert_true(sc->aq_rung);
+	uint32_t ops[32];
+	unsigned n = expect_down(sc->queue_format, ops), n0 = gvm.noplog;
+	gve_detach(sc);
+	assert_int_equal(sc->hostile, 0);
+	assert_int_equal(gvm.noplog - n0, n);
+	assert_memory_equal(gvm.oplog + n0, ops, n * 4);
+	detached(true);
+}
+
+/* a device that flaps its link and answers each admin command just
+ * before its 2 s timeout: the REPORT_LINK_SPEED of each logged "up" (one
+ * per NIC_LINK_LOG_US) was waited for in the poll, so the main loop was
+ * held ~2 s of every ~3 s. At run time the command is posted and its
+ * completion collected by a later poll: polls wait GVE_RUN_WAIT_MAX_US (0)
+ * per second of polls (before: 661 ms), the speed still arrives, nothing
+ * is reset. One that stops answering is reset when the posted command times
+ * out, and the reset's bounds apply. */
+static void t_link_speed_slow_device(void **s)
+{
+	for (unsigned k = 0; k < ARRAY_SIZE(formats); k++) {
+		struct gvm_config c = cfgf(k & 1, formats[k]);
+		uint8_t b[2048];
+		assert_int_equal(start(&c), 0);
+		traffic(3, 1);
+		gvm.aq_delay_ns = 1950000000ull;
+		gvm.cfg.link_mbps = 50000;
+		uint64_t t0 = shim_clock_ns, held = 0, worst = 0;
+		/* 60 s of polls, one per ms; the link flips every 7 ms,
+		 * then stays up for the last 3 s */
+		for (unsigned i = 0; i < 60000; i++) {
+			if (i % 7 == 0 && i < 57000)
+				gvm_set_status(i % 14 ? 0 : GVE_DEVSTAT_LINK_UP,
+					       i % 14 ? GVE_DEVSTAT_LINK_UP
+						      : 0);
+			uint64_t p0 = shim_clock_ns;
+			(void)gve_recv(sc, b, sizeof(b));
+			held += shim_clock_ns - p0;
+			worst = MAX(worst, shim_clock_ns - p0);
+			shim_clock_ns += 1000000ull;
+		}
+		/* each read of the shim's clock moves it 100 ns: 1 ms per
+		 * second covers those ticks, no wait */
+		uint64_t secs = (shim_clock_ns - t0) / 1000000000ull;
+		if (held / secs > GVE_RUN_WAIT_MAX_US * 1000ull + 1000000ull)
+			fail_msg(
+			    "%s: polls held the loop %llu ms per second "
+			    "(%llu ns in all, worst poll %llu ms), past %u us",
+			    gve_format_name(formats[k]),
+			    (unsigned long long)(held / secs / 1000000),
+			    (unsigned long long)held,
+			    (unsigned long long)(worst / 1000000),
+			    GVE_RUN_WAIT_MAX_US);
+		assert_int_equal(sc->link_mbps, 50000);
+		assert_int_equal(sc->aq_timeouts, 0);
+		assert_int_equal(sc->resets, 0);
+		assert_int_equal(sc->state, GVE_S_UP);
+		assert_false(sc->aq_rung);
+		gvm.aq_delay_ns = 0;
+		traffic(4, 2);
+		/* the device stops answering: the posted command times out,
+		 * and the device is reset as for any admin timeout; its
+		 * recovery fails within the budget and the device is given
+		 * up, no poll past GVE_SERVICE_WAIT_MAX_US */
+		gvm.stall = true;
+		gvm_set_status(0, GVE_DEVSTAT_LINK_UP);
+		(void)gve_recv(sc, b, sizeof(b));
+		shim_clock_ns += NIC_LINK_LOG_US * 1000ull;
+		gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
+		worst = 0;
+		for (unsigned i = 0; i < 10000 && sc->state != GVE_S_FAILED;
+		     i++) {
+			uint64_t p0 = shim_clock_ns;
+			(void)gve_recv(sc, b, sizeof(b));
+			worst = MAX(worst, shim_clock_ns - p0);
+			shim_clock_ns += 1000000ull;
+		}
+		assert_int_equal(sc->state, GVE_S_FAILED);
+		assert_true(sc->aq_timeouts >= 1);
+		assert_int_equal(sc->resets, 1);
+		assert_true(worst / 1000 <= GVE_SERVICE_WAIT_MAX_US);
+		gvm.stall = false;
+		finish(true);
+	}
 }
 
 /* the device stops answering: all ones, or no reset ever */
@@ -1692,7 +1793,7 @@ static void t_reset_slow_device_budget(void **s)
 		uint8_t b[2048];
 		assert_int_equal(start(&c), 0);
 		traffic(3, 1);
-		/* the last event-counter read of a command is at 1.981 s */
+		/* the last event-counter read of a command is at 2.001 s */
 		gvm.aq_delay_ns = 1950000000ull;
 		gvm_set_status(GVE_DEVSTAT_RESET, 0);
 		uint64_t t0 = shim_clock_ns;
@@ -1927,6 +2028,7 @@ int main(void)
 	    cmocka_unit_test(t_interrupts),
 	    cmocka_unit_test(t_link_and_stats),
 	    cmocka_unit_test(t_link_flaps_rate_limited),
+	    cmocka_unit_test(t_link_speed_slow_device),
 	    cmocka_unit_test(t_device_gone),
 	    cmocka_unit_test(t_reset_never_completes),
 	    cmocka_unit_test(t_reset_recovery_fails),
