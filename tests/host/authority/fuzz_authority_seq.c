@@ -21,7 +21,9 @@
  * the owner as the gate charges them), revoke hooks
  * (auth_owner_on_revoke: one that looks, one that drops the owner's pins
  * as the NVMe broker's does) and an IOMMU that stops confirming
- * unmaps and starts again (shim_iommu_fail_unmap). Every capability the
+ * unmaps and starts again (shim_iommu_fail_unmap); and the devices
+ * themselves (opcodes 240..255): pci_enable with any decode and bus
+ * mastering, and quirks (below, "the devices"). Every capability the
  * driver gets back is its copy in one of a few slots, and the driver
  * keeps old copies and forges them: any field of struct dma_pool, struct
  * dev_mmio or struct irq_cap rewritten, another copy's fields, a copy of a
@@ -65,12 +67,18 @@
  *    withheld one;
  *  - an MMIO access through any copy succeeds only inside a live window,
  *    aligned, in a direction the window was granted, reads the model's
- *    bytes or all ones, counts one refusal when refused; every byte of
- *    every BAR and its guard bytes equals the model's (the MSI-X table
- *    holds what irq_bind, mask and unmask wrote for the live interrupts),
- *    and so does configuration space (MSI-X enabled and unmasked as a
- *    whole at the first bind; the MSI capability's address, data, one
- *    message, its enable bit as the interrupt's mask);
+ *    bytes (all ones with decode off) or all ones, counts one refusal
+ *    when refused; every byte of every BAR and its guard bytes equals
+ *    the model's (the MSI-X table holds what irq_bind, mask and unmask
+ *    wrote for the live interrupts, while the function met no quirk),
+ *    and so does configuration space (the Command register as
+ *    pci_enable leaves it; MSI-X enabled and unmasked as a whole at the
+ *    first bind; the MSI capability's address, data, one message, its
+ *    enable bit as the interrupt's mask);
+ *  - the MSI-X tables as the devices hold them (check_msix,
+ *    check_others): every interrupt believed masked is masked, an entry
+ *    that would send sends the kernel's message, no operation changes an
+ *    entry but those it names;
  *  - the authority table's live slots are exactly the model's live
  *    windows and interrupts; the CPU vectors held are exactly those of the
  *    live interrupts, none freed twice, and a fired vector reaches the
@@ -94,7 +102,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define AUTH_DEVS_PCI_CFG /* kernel/pci/pci_cfg.c is linked */
 #include "auth_devs.h"
+extern void (*pci_host_cfg_written)(const struct pci_dev *d, uint16_t off,
+				    unsigned width);
+extern void (*pci_host_msix_written)(volatile uint32_t *p);
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci_reg.h"
@@ -148,9 +160,31 @@ static void oracle(const char *what, uint64_t a, uint64_t b)
 /* ---- the machine: three functions, their BARs with guards ------------- */
 static struct pci_dev devs[NDEV];
 static uint8_t cfg[NDEV][4096];
+/* what the kernel's mapping of each BAR reads (between guards): the
+ * device's memory while its decode is on, all ones while it is off */
 static uint8_t bar_mem[NDEV][GUARD + BAR_LEN + GUARD]
     __attribute__((aligned(4096)));
 static uint8_t bar_model[NDEV][GUARD + BAR_LEN + GUARD];
+
+/* ---- the devices ----------------------------------------------------------
+ * Each function holds its BAR's memory itself (bar_dev: the MSI-X table
+ * it sends messages by) behind the Command register's Memory Space
+ * Enable: with it clear, memory writes are lost and reads return all ones
+ * (PCIe Base 5.0 §7.5.1.1.3). The kernel's configuration accesses are the
+ * real kernel/pci/pci_cfg.c (pci_enable included) and its table writes
+ * the real kernel/pci/msix.c; both tell the model of each write through
+ * their host hooks. Quirks, switched on and off by the input: a table
+ * that ignores mask-bit writes (Q_MASK) or message writes (Q_MSG), a
+ * Memory Space Enable that never sticks (Q_STUCK), and a BAR refused at
+ * enumeration (refused: struct pci_dev's bar_refused, decode turned off
+ * as pci_init turns it off). A function that met none of them in the
+ * input is ideal: its table must then be the model's, byte for byte. */
+enum { Q_MASK = 1, Q_MSG = 2, Q_STUCK = 4 };
+static uint8_t bar_dev[NDEV][BAR_LEN];
+static uint8_t quirks[NDEV];
+static bool refused[NDEV], decode[NDEV], ideal[NDEV];
+static bool fnm[NDEV];	       /* the kernel set the Function Mask for good */
+static bool decode_refused_on; /* memory decode on with a refused BAR */
 
 void *mm_map_mmio(uint64_t phys, size_t len)
 {
@@ -181,6 +215,7 @@ static void bars_reset(void)
 			memset(m + GUARD + PBA_OFF, 0, PBA_LEN);
 		}
 		memcpy(bar_mem[i], m, sizeof(bar_model[i]));
+		memcpy(bar_dev[i], m + GUARD, BAR_LEN);
 	}
 }
 
@@ -220,7 +255,18 @@ static void cfg_reset(bool is64)
 {
 	msi64 = is64;
 	memset(cfg_model, 0, sizeof(cfg_model));
-	for (unsigned i = 0; i < NDEV; i++)
+	for (unsigned i = 0; i < NDEV; i++) {
+		/* as the device manager left it: pci_enable(d, true, false,
+		 * true) */
+		cfgm_put(i, PCI_COMMAND,
+			 PCI_COMMAND_MEM | PCI_COMMAND_MASTER |
+			     PCI_COMMAND_INTX_DISABLE,
+			 2);
+		quirks[i] = 0;
+		refused[i] = false;
+		decode[i] = ideal[i] = true;
+		devs[i].bar_refused = 0;
+		devs[i].msix_fn_masked = fnm[i] = false;
 		if (i == MSI_DEV)
 			cfgm_put(i, CAP_MSI + PCI_MSI_FLAGS,
 				 0x100 | 0x0a | 0x30 |
@@ -229,7 +275,73 @@ static void cfg_reset(bool is64)
 		else
 			cfgm_put(i, CAP_MSIX + PCI_MSIX_FLAGS,
 				 (MSIX_N - 1) | PCI_MSIX_FLAGS_MASKALL, 2);
+	}
+	decode_refused_on = false;
 	memcpy(cfg, cfg_model, sizeof(cfg));
+}
+
+/* ---- the devices' answers ---------------------------------------------- */
+static unsigned dev_of(const struct pci_dev *d)
+{
+	CHECK(d >= devs && d < devs + NDEV, "access to no function",
+	      (uintptr_t)d, 0);
+	return (unsigned)(d - devs);
+}
+
+/* decode on: the mapping shows the device's memory; off: all ones */
+static void decode_set(unsigned i, bool on)
+{
+	decode[i] = on;
+	if (on)
+		memcpy(bar_mem[i] + GUARD, bar_dev[i], BAR_LEN);
+	else
+		memset(bar_mem[i] + GUARD, 0xff, BAR_LEN);
+}
+
+/* a configuration write (kernel/pci/pci_cfg.c's hook): the Command
+ * register's Memory Space Enable turns decode on or off, unless it never
+ * sticks */
+static void cfg_written(const struct pci_dev *d, uint16_t off, unsigned w)
+{
+	unsigned i = dev_of(d);
+	if (off > PCI_COMMAND || off + w <= PCI_COMMAND)
+		return;
+	if (quirks[i] & Q_STUCK)
+		cfg[i][PCI_COMMAND] &= (uint8_t)~PCI_COMMAND_MEM;
+	bool on = cfg[i][PCI_COMMAND] & PCI_COMMAND_MEM;
+	decode_refused_on |= on && refused[i];
+	if (on != decode[i])
+		decode_set(i, on);
+}
+
+/* a table write (kernel/pci/msix.c's hook), in the mapping already: lost
+ * with decode off; else kept by the device, but for what its quirks
+ * ignore */
+static void msix_written(volatile uint32_t *p)
+{
+	uint8_t *b = (uint8_t *)(uintptr_t)p;
+	unsigned i = 0;
+	while (i < NDEV &&
+	       !(b >= bar_mem[i] + GUARD && b < bar_mem[i] + GUARD + BAR_LEN))
+		i++;
+	CHECK(i < NDEV, "MSI-X write outside every BAR", (uintptr_t)p, 0);
+	size_t o = (size_t)(b - (bar_mem[i] + GUARD));
+	CHECK(i != MSI_DEV && o >= MSIX_OFF &&
+		  o < MSIX_OFF + MSIX_N * PCI_MSIX_ENTRY_SIZE && o % 4 == 0,
+	      "MSI-X write outside the table", i, o);
+	if (!decode[i]) {
+		*p = 0xffffffffu;
+		return;
+	}
+	uint32_t was = (uint32_t)get_le(bar_dev[i] + o, 4), v = *p;
+	bool ctrl = (o - MSIX_OFF) % PCI_MSIX_ENTRY_SIZE == PCI_MSIX_ENTRY_CTRL;
+	if (ctrl && quirks[i] & Q_MASK)
+		v = (v & ~PCI_MSIX_ENTRY_CTRL_MASKBIT) |
+		    (was & PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	if (!ctrl && quirks[i] & Q_MSG)
+		v = was;
+	*p = v;
+	put_le(bar_dev[i] + o, v, 4);
 }
 
 /* ---- the model ---------------------------------------------------------- */
@@ -260,6 +372,8 @@ static struct irec {
 	uint32_t gen;
 	uint8_t vector;
 	bool live;
+	bool masked; /* as the layer must hold it: never unmasked, masked,
+			an unmask that did not take */
 	uint64_t count;
 } irecs[MAXREC];
 static unsigned nirec;
@@ -313,7 +427,6 @@ static uint64_t pages_base;	  /* shim pages out before the input */
  * kernel's pins on the owner's pools as the NVMe broker's does */
 static uint8_t hook_kind[NOWN + 2];
 static unsigned hook_calls[NOWN + 2], hook_want[NOWN + 2];
-static bool bus_master[NDEV]; /* pci_enable's last word per function */
 
 /* the driver's copies */
 static struct dma_pool pc[NPC];
@@ -467,10 +580,53 @@ static unsigned slots_live(void)
 	return n;
 }
 
-/* an interrupt masked or unmasked in the model: an MSI-X entry's mask
- * bit, or the MSI function's enable bit */
-static void irq_model_mask(const struct irec *r, bool mask)
+/* the table entries an operation may write (bit i of allowed[dev]: entry
+ * i): the entry of the interrupt it names, those of an owner it revokes.
+ * Any other entry that changes, or a Function Mask set on another
+ * function, is a capability operation reaching another's interrupt */
+static uint8_t allowed[NDEV];
+static uint8_t tbl_before[NDEV][MSIX_N * PCI_MSIX_ENTRY_SIZE];
+static bool fm_before[NDEV];
+
+static bool fn_mask_set(unsigned dev)
 {
+	return cfg[dev][CAP_MSIX + PCI_MSIX_FLAGS + 1] &
+	       PCI_MSIX_FLAGS_MASKALL >> 8;
+}
+
+/* does a write of entry idx (its mask bit as asked; the message too, or
+ * not) take on the device as it is now: decode on or turned on (not with
+ * a refused BAR, not when it never sticks), and nothing the device ignores
+ * differs from what it holds already */
+static bool entry_takes(unsigned dev, unsigned idx, bool masked, bool msg,
+			uint8_t vector)
+{
+	bool on = cfg[dev][PCI_COMMAND] & PCI_COMMAND_MEM;
+	if (!on && (refused[dev] || quirks[dev] & Q_STUCK))
+		return false;
+	const uint8_t *e = bar_dev[dev] + MSIX_OFF + idx * PCI_MSIX_ENTRY_SIZE;
+	if (quirks[dev] & Q_MASK &&
+	    (bool)(e[PCI_MSIX_ENTRY_CTRL] & PCI_MSIX_ENTRY_CTRL_MASKBIT) !=
+		masked)
+		return false;
+	if (msg && quirks[dev] & Q_MSG &&
+	    (get_le(e + PCI_MSIX_ENTRY_ADDR_LO, 4) != MSI_ADDR_BASE ||
+	     get_le(e + PCI_MSIX_ENTRY_ADDR_HI, 4) != 0 ||
+	     get_le(e + PCI_MSIX_ENTRY_DATA, 4) != vector))
+		return false;
+	return true;
+}
+
+/* an interrupt masked or unmasked in the model: an MSI-X entry's mask
+ * bit (the layer's belief: an unmask that does not take leaves it
+ * masked), or the MSI function's enable bit */
+static void irq_model_mask(struct irec *r, bool mask)
+{
+	if (r->dev != MSI_DEV) {
+		allowed[r->dev] |= (uint8_t)(1u << r->index);
+		r->masked = mask || !entry_takes(r->dev, r->index, false, false,
+						 r->vector);
+	}
 	if (r->dev == MSI_DEV) {
 		uint16_t fl = cfgm16(r->dev, CAP_MSI + PCI_MSI_FLAGS);
 		cfgm_put(r->dev, CAP_MSI + PCI_MSI_FLAGS,
@@ -504,6 +660,116 @@ static bool model_covers(uint16_t o, uint64_t a, uint64_t len)
 			return true;
 	}
 	return false;
+}
+
+/* The MSI-X tables against what the layer must believe, on any device:
+ *  - an interrupt the layer holds masked (never unmasked, masked, an
+ *    unmask that did not take) and every entry no live interrupt holds
+ *    (revoked, seized with its owner, never bound) is masked in the
+ *    device: its entry's mask bit or the function's Function Mask; and
+ *    so is every one the kernel's own record says is masked;
+ *  - the kernel's record of each live interrupt's mask is the model's
+ *    (the device's answer to its writes);
+ *  - an entry the device would send by (MSI-X on, neither masked) sends
+ *    the message the kernel programmed for the live interrupt there;
+ *  - the Function Mask is set only on a function that refused a write,
+ *    and for good; memory decode is never on with a refused BAR. */
+static void check_msix(void)
+{
+	CHECK(!decode_refused_on, "memory decode on with a refused BAR", 0, 0);
+	for (unsigned d = 0; d < NDEV; d++) {
+		if (d == MSI_DEV)
+			continue;
+		if (devs[d].msix_fn_masked && !fnm[d]) {
+			CHECK(!ideal[d],
+			      "Function Mask set on a function that took every "
+			      "write",
+			      d, 0);
+			fnm[d] = true;
+			cfg_model[d][CAP_MSIX + PCI_MSIX_FLAGS + 1] |=
+			    PCI_MSIX_FLAGS_MASKALL >> 8;
+		}
+		CHECK(devs[d].msix_fn_masked == fnm[d], "Function Mask lifted",
+		      d, 0);
+		bool fm = fn_mask_set(d);
+		bool en = cfg[d][CAP_MSIX + PCI_MSIX_FLAGS + 1] &
+			  PCI_MSIX_FLAGS_ENABLE >> 8;
+		for (unsigned idx = 0; idx < MSIX_N; idx++) {
+			const struct irec *r = NULL;
+			for (unsigned i = 0; i < nirec; i++)
+				if (irecs[i].live && irecs[i].dev == d &&
+				    irecs[i].index == idx)
+					r = &irecs[i];
+			const uint8_t *e =
+			    bar_dev[d] + MSIX_OFF + idx * PCI_MSIX_ENTRY_SIZE;
+			bool em = e[PCI_MSIX_ENTRY_CTRL] &
+				  PCI_MSIX_ENTRY_CTRL_MASKBIT;
+			CHECK(em || fm || (r && !r->masked),
+			      "interrupt believed masked is not masked in the "
+			      "device",
+			      d, idx);
+			if (r) {
+				const struct auth_slot *k =
+				    &auth_slots[r->slot];
+				CHECK(
+				    em || fm ||
+					!(k->masked || devs[d].msix_fn_masked),
+				    "interrupt the kernel holds masked is "
+				    "not masked in the device",
+				    d, idx);
+				CHECK(
+				    k->masked == r->masked,
+				    "kernel's mask record is not the device's "
+				    "answer",
+				    d, idx);
+			}
+			if (em || fm || !en)
+				continue;
+			CHECK(r, "unmasked entry with no interrupt", d, idx);
+			uint64_t lo = get_le(e + PCI_MSIX_ENTRY_ADDR_LO, 4),
+				 hi = get_le(e + PCI_MSIX_ENTRY_ADDR_HI, 4),
+				 data = get_le(e + PCI_MSIX_ENTRY_DATA, 4);
+			CHECK(lo == MSI_ADDR_BASE && hi == 0,
+			      "unmasked entry sends to another address", idx,
+			      lo | hi << 32);
+			CHECK(data == r->vector,
+			      "unmasked entry sends another message", idx,
+			      data);
+		}
+	}
+}
+
+/* no table entry but those the operation named changed (allowed) */
+static void snap_tables(void)
+{
+	for (unsigned d = 0; d < NDEV; d++) {
+		allowed[d] = 0;
+		if (d == MSI_DEV)
+			continue;
+		memcpy(tbl_before[d], bar_dev[d] + MSIX_OFF,
+		       sizeof(tbl_before[d]));
+		fm_before[d] = fn_mask_set(d);
+	}
+}
+static void check_others(void)
+{
+	for (unsigned d = 0; d < NDEV; d++) {
+		if (d == MSI_DEV)
+			continue;
+		for (unsigned idx = 0; idx < MSIX_N; idx++)
+			CHECK(allowed[d] >> idx & 1 ||
+				  !memcmp(tbl_before[d] +
+					      idx * PCI_MSIX_ENTRY_SIZE,
+					  bar_dev[d] + MSIX_OFF +
+					      idx * PCI_MSIX_ENTRY_SIZE,
+					  PCI_MSIX_ENTRY_SIZE),
+			      "an entry the operation did not name changed", d,
+			      idx);
+		CHECK(allowed[d] || fn_mask_set(d) == fm_before[d],
+		      "Function Mask of a function the operation did not name "
+		      "changed",
+		      d, fm_before[d]);
+	}
 }
 
 static void check_all(void)
@@ -643,7 +909,9 @@ static void check_all(void)
 			      "covers past the end", r->base, o);
 		}
 	}
-	/* configuration space: MSI-X enables, the MSI capability */
+	check_msix();
+	/* configuration space: the Command register, MSI-X enables and
+	 * Function Masks, the MSI capability */
 	for (unsigned d = 0; d < NDEV; d++)
 		if (memcmp(cfg[d], cfg_model[d], sizeof(cfg[d]))) {
 			unsigned b = 0;
@@ -651,15 +919,43 @@ static void check_all(void)
 				b++;
 			oracle("config byte differs", d, b);
 		}
-	/* the BARs, guards included */
-	for (unsigned d = 0; d < NDEV; d++)
-		if (memcmp(bar_mem[d], bar_model[d], sizeof(bar_mem[d]))) {
+	/* the BARs: the guards untouched, the mapping all ones or the
+	 * device's memory as decode is, the device's memory the model's (its
+	 * MSI-X table too while the function is ideal) */
+	for (unsigned d = 0; d < NDEV; d++) {
+		CHECK(!memcmp(bar_mem[d], bar_model[d], GUARD) &&
+			  !memcmp(bar_mem[d] + GUARD + BAR_LEN,
+				  bar_model[d] + GUARD + BAR_LEN, GUARD),
+		      "BAR guard bytes changed", d, 0);
+		CHECK(decode[d] ==
+			  (bool)(cfg[d][PCI_COMMAND] & PCI_COMMAND_MEM),
+		      "decode is not the Command register's", d, decode[d]);
+		static uint8_t ones[BAR_LEN];
+		if (!ones[0])
+			memset(ones, 0xff, sizeof(ones));
+		const uint8_t *vis = decode[d] ? bar_dev[d] : ones;
+		if (memcmp(bar_mem[d] + GUARD, vis, BAR_LEN)) {
 			unsigned b = 0;
-			while (bar_mem[d][b] == bar_model[d][b])
+			while (bar_mem[d][GUARD + b] == vis[b])
 				b++;
-			oracle("BAR byte (offset from the BAR) differs", d,
-			       (uint64_t)b - GUARD);
+			oracle("BAR mapping is not the device (a write past "
+			       "it?)",
+			       d, b);
 		}
+		unsigned t0 = MSIX_OFF,
+			 t1 = d == MSI_DEV || ideal[d]
+				  ? MSIX_OFF
+				  : MSIX_OFF + MSIX_N * PCI_MSIX_ENTRY_SIZE;
+		if (memcmp(bar_dev[d], bar_model[d] + GUARD, t0) ||
+		    memcmp(bar_dev[d] + t1, bar_model[d] + GUARD + t1,
+			   BAR_LEN - t1)) {
+			unsigned b = 0;
+			while ((b >= t0 && b < t1) ||
+			       bar_dev[d][b] == bar_model[d][GUARD + b])
+				b++;
+			oracle("BAR byte (offset from the BAR) differs", d, b);
+		}
+	}
 	/* the authority table */
 	for (uint16_t s = 1; s < AUTH_SLOTS; s++) {
 		const struct auth_slot *k = &auth_slots[s];
@@ -1009,8 +1305,15 @@ static void op_mmio_access(void)
 			break;
 		}
 		CHECK(got == ok, "mmio write", off, ok);
-		if (ok)
+		/* the device keeps it, or loses it with decode off */
+		uint8_t *vis =
+		    ok ? bar_mem[r->dev] + GUARD + r->off + off : NULL;
+		if (ok && decode[r->dev]) {
 			put_le(mb, val, w);
+			memcpy(bar_dev[r->dev] + r->off + off, vis, w);
+		} else if (ok) {
+			memset(vis, 0xff, w);
+		}
 	} else {
 		uint64_t got;
 		switch (w) {
@@ -1027,7 +1330,7 @@ static void op_mmio_access(void)
 			got = mmio_read64(c, off);
 			break;
 		}
-		uint64_t want = ok ? get_le(mb, w) : mask;
+		uint64_t want = ok && decode[r->dev] ? get_le(mb, w) : mask;
 		CHECK(got == want, "mmio read", got, want);
 	}
 	for (int k = 0; k < AUTH_NREASONS; k++)
@@ -1116,13 +1419,24 @@ static void op_irq_bind(void)
 	for (unsigned i = 0; i < nirec; i++)
 		taken |= irecs[i].live && irecs[i].dev == dev &&
 			 irecs[i].index == idx;
-	/* an MSI-X entry of the table, or the MSI function's one message */
+	/* an MSI-X entry of the table, or the MSI function's one message;
+	 * not on a function whose Function Mask the kernel set for good */
 	bool want = devs[dev].owner == o && bound(o) &&
 		    idx < (dev == MSI_DEV ? 1 : MSIX_N) && !revoked[o] &&
-		    !(o == 2 && quar2) && !taken;
+		    !(o == 2 && quar2) && !taken && !fnm[dev];
 	TRACE("irq_bind dev %u owner %u entry %u -> ic%u\n", dev, o, idx, dst);
 	if (want && (slots_live() >= AUTH_SLOTS - 1 || nirec >= MAXREC))
 		return;
+	/* the entry is written (masked, the message of the vector
+	 * vector_alloc gives: the lowest free) and read back: a write the
+	 * device does not take is refused */
+	if (want && dev != MSI_DEV) {
+		uint8_t nv = HOST_VECTOR_FIRST;
+		while (nv < HOST_VECTOR_LAST && host_vectors[nv].fn)
+			nv++;
+		allowed[dev] |= (uint8_t)(1u << idx);
+		want = entry_takes(dev, idx, true, true, nv);
+	}
 	struct irec *n = &irecs[nirec];
 	int r = irq_bind(&devs[dev], o, idx, irq_handler, n, &ic[dst]);
 	CHECK((r == 0) == want, "irq bind", r, want);
@@ -1141,7 +1455,8 @@ static void op_irq_bind(void)
 			   .owner = o,
 			   .gen = c->gen,
 			   .vector = c->vector,
-			   .live = true};
+			   .live = true,
+			   .masked = true};
 	nirec++;
 	if (dev == MSI_DEV) {
 		/* address, data, one message (MME 0), disabled until unmask */
@@ -1175,21 +1490,22 @@ static void op_irq_use(void)
 	static const char *const what[] = {"mask", "unmask", "revoke", "count"};
 	TRACE("irq_%s ic%u (slot %u gen %u entry %u vector 0x%x)\n", what[k], i,
 	      ic[i].slot, ic[i].gen, ic[i].msix_index, ic[i].vector);
+	/* the model first: it asks the device as it is before the write */
 	switch (k) {
 	case 0:
-		irq_mask(&ic[i]);
 		if (r)
 			irq_model_mask(r, true);
+		irq_mask(&ic[i]);
 		break;
 	case 1:
-		irq_unmask(&ic[i]);
 		if (r)
 			irq_model_mask(r, false);
+		irq_unmask(&ic[i]);
 		break;
 	case 2:
-		irq_revoke(&ic[i]);
 		if (r)
 			irq_model_revoke(r);
+		irq_revoke(&ic[i]);
 		break;
 	default: {
 		uint64_t got = irq_count(&ic[i]);
@@ -1355,6 +1671,40 @@ static void op_kmem_free(void)
 
 /* ---- owners --------------------------------------------------------------
  */
+/* bus mastering as pci_enable must grant it (the check the owner table
+ * installs for kernel/pci): to a bound owner neither revoked nor
+ * quarantined */
+static bool may_master(unsigned dev)
+{
+	uint16_t o = devs[dev].owner;
+	return bound(o) && !revoked[o] && !(o == 2 && quar2);
+}
+
+/* the Command register as pci_enable(d, mem, io, bm) leaves it: memory
+ * decode not with a refused BAR nor where it does not stick, bus
+ * mastering only as may_master says, INTx off */
+static void model_enable(unsigned dev, bool mem, bool io, bool bm)
+{
+	uint16_t c = cfgm16(dev, PCI_COMMAND);
+	mem = mem && !refused[dev] && !(quirks[dev] & Q_STUCK);
+	bm = bm && may_master(dev);
+	c = mem ? c | PCI_COMMAND_MEM : c & ~PCI_COMMAND_MEM;
+	c = io ? c | PCI_COMMAND_IO : c & ~PCI_COMMAND_IO;
+	c = bm ? c | PCI_COMMAND_MASTER : c & ~PCI_COMMAND_MASTER;
+	cfgm_put(dev, PCI_COMMAND, c | PCI_COMMAND_INTX_DISABLE, 2);
+}
+
+/* a driver or the device manager calls the real pci_enable */
+static void enable(unsigned dev, bool mem, bool io, bool bm)
+{
+	model_enable(dev, mem, io, bm);
+	pci_enable(&devs[dev], mem, io, bm);
+	bool got = cfg[dev][PCI_COMMAND] & PCI_COMMAND_MASTER;
+	if (bm)
+		CHECK(got == may_master(dev), "bus mastering granted", got,
+		      may_master(dev));
+}
+
 static void owner_model_revoke(uint16_t o, int got)
 {
 	int want = 0;
@@ -1374,33 +1724,61 @@ static void owner_model_revoke(uint16_t o, int got)
 		if (irecs[i].owner == o && irecs[i].live)
 			irq_model_revoke(&irecs[i]);
 	revoked[o] = true;
+	/* owner_stop_device: pci_enable(d, true, false, false) */
+	model_enable(o - 1, true, false, false);
 	if (hook_kind[o])
 		hook_want[o]++; /* once per revocation */
 	CHECK(got == want, "pools seized", got, want);
 }
 
-/* the check the owner table installs for kernel/pci's pci_enable */
-static pci_bus_master_check_t bm_check;
-void pci_set_bus_master_check(pci_bus_master_check_t may_master)
+static void op_pci_enable(void)
 {
-	bm_check = may_master;
+	unsigned dev = next() % NDEV;
+	uint8_t f = next();
+	TRACE("pci_enable dev %u mem %u io %u bm %u\n", dev, f & 1, f >> 1 & 1,
+	      f >> 2 & 1);
+	enable(dev, f & 1, f >> 1 & 1, f >> 2 & 1);
 }
 
-/* the device manager's pci_enable: the fuzzer watches bus mastering. As
- * kernel/pci/pci_cfg.c's, it grants bus mastering of an owned function
- * only when the installed check says so — and the check must say so
- * exactly for a bound owner neither revoked nor quarantined */
-void pci_enable(struct pci_dev *d, bool mem, bool io, bool bm)
+/* the device changes its ways: a quirk on or off, or a BAR refused (as
+ * at enumeration: pci_init turns memory decode off, and it stays off) */
+static void op_quirk(void)
 {
-	(void)mem, (void)io;
-	CHECK(d >= devs && d < devs + NDEV, "pci_enable of no function",
-	      (uintptr_t)d, 0);
-	uint16_t o = d->owner;
-	bool may = bm_check && bm_check(d);
-	bool want = bound(o) && !revoked[o] && !(o == 2 && quar2);
-	if (bm)
-		CHECK(may == want, "bus mastering granted", may, want);
-	bus_master[d - devs] = bm && may;
+	unsigned dev = next() % NDEV;
+	uint8_t q = next();
+	struct pci_dev *d = &devs[dev];
+	TRACE("quirk dev %u: %s\n", dev,
+	      (const char *const[]){
+		  "mask writes ignored", "message writes ignored",
+		  "decode does not stick", "BAR2 refused"}[q % 4]);
+	ideal[dev] = false;
+	switch (q % 4) {
+	case 0:
+		quirks[dev] ^= Q_MASK;
+		break;
+	case 1:
+		quirks[dev] ^= Q_MSG;
+		break;
+	case 2:
+		quirks[dev] ^= Q_STUCK;
+		if (quirks[dev] &
+		    Q_STUCK) { /* it drops its Memory Space Enable */
+			cfg[dev][PCI_COMMAND] &= (uint8_t)~PCI_COMMAND_MEM;
+			cfg_model[dev][PCI_COMMAND] &=
+			    (uint8_t)~PCI_COMMAND_MEM;
+			decode_set(dev, false);
+		}
+		break;
+	default:
+		refused[dev] = true;
+		d->bar[2].io = false;
+		d->bar_refused |= 1u << 2;
+		cfg_model[dev][PCI_COMMAND] &= (uint8_t)~PCI_COMMAND_MEM;
+		pci_cfg_write16(d, PCI_COMMAND,
+				pci_cfg_read16(d, PCI_COMMAND) &
+				    ~PCI_COMMAND_MEM);
+		break;
+	}
 }
 
 /* An owner's revoke hook, as auth_owner_revoke must run it: with that
@@ -1420,8 +1798,9 @@ static void fuzz_hook(void *arg, uint16_t owner)
 	CHECK(o == owner && bound(owner) && hook_kind[o],
 	      "hook called for another owner", o, owner);
 	hook_calls[o]++;
-	CHECK(!bus_master[o - 1] && (o != 2 || shim_iommu_quarantined),
-	      "hook ran before the device stopped", o, bus_master[o - 1]);
+	bool bm = cfg[o - 1][PCI_COMMAND] & PCI_COMMAND_MASTER;
+	CHECK(!bm && (o != 2 || shim_iommu_quarantined),
+	      "hook ran before the device stopped", o, bm);
 	struct grant_table *t = &dma_owner_acct(o)->grants;
 	for (unsigned i = 0; i < nrec; i++)
 		if (recs[i].owner == o && recs[i].state == P_LIVE)
@@ -1578,7 +1957,7 @@ static void op_owner_revoke(void)
 	}
 	owner_model_revoke(o, got);
 	/* its driver turns bus mastering on again: refused */
-	pci_enable(&devs[o - 1], true, false, true);
+	enable(o - 1, true, false, true);
 }
 
 static void op_owner_reinstate(void)
@@ -1596,7 +1975,7 @@ static void op_owner_reinstate(void)
 	 * whatever reinstate said: granted only to an owner neither revoked
 	 * nor quarantined (a fault with no safe point yet) */
 	if (bound(o))
-		pci_enable(&devs[o - 1], true, false, true);
+		enable(o - 1, true, false, true);
 }
 
 /* a DMA fault of owner 2's device (the IOMMU quarantines it in its
@@ -1633,6 +2012,8 @@ static void setup_once(void)
 	done = true;
 	shim_quiet = 1;
 	trace = getenv("AUTH_SEQ_TRACE") != NULL;
+	pci_host_cfg_written = cfg_written;
+	pci_host_msix_written = msix_written;
 	for (unsigned i = 0; i < NDEV; i++) {
 		struct pci_dev *d = &devs[i];
 		d->bus = 1;
@@ -1801,15 +2182,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	nkarec = 0;
 	cfg_reset(n & 1);
 	bars_reset();
-	for (unsigned i = 0; i < NDEV; i++)
-		bus_master[i] = true; /* the device manager turned it on */
 	memset(hook_calls, 0, sizeof(hook_calls));
 	memset(hook_want, 0, sizeof(hook_want));
 	pages_base = shim_pages_in_use;
 	TRACE("---- input of %zu bytes\n", n);
 	for (unsigned step = 0; step < MAXOPS && pos < inlen; step++) {
-		uint8_t v;
-		switch (next() % 24) {
+		uint8_t v = next();
+		snap_tables();
+		/* 240..255: the device (below them, op % 24 as before) */
+		if (v >= 240) {
+			if (v & 1)
+				op_quirk();
+			else
+				op_pci_enable();
+			check_all();
+			check_others();
+			continue;
+		}
+		switch (v % 24) {
 		case 0:
 		case 1:
 			op_pool_create();
@@ -1889,6 +2279,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			break;
 		}
 		check_all();
+		check_others();
 	}
 	teardown();
 	return 0;
