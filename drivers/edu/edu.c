@@ -92,7 +92,9 @@ static int edu_attach(struct pci_dev *d, uint16_t owner)
 	sc->owner = owner;
 	pci_enable(d, true, false, true);
 	if (edu_grant(sc, &id)) {
-		sc->pci = NULL; /* edu_first: no device */
+		/* off the bus again: nothing of the driver's is granted */
+		pci_enable(d, false, false, false);
+		sc->pci = NULL; /* its slot free again */
 		return -1;
 	}
 	d->drv_state = sc;

@@ -315,6 +315,24 @@ static void test_edu_one_softc_per_device(void **st)
 	assert_ptr_equal(first, edu_first());
 	struct dma_pool was = first->pool;
 	unsigned bound = 0, k;
+	/* a function whose ID is not edu's: the attach unwinds and leaves it
+	 * off the bus, its slot free (before, bus mastering stayed on) */
+	static struct pci_dev odd = {.bus = 2, .dev = 0, .owner = OWNER + 9};
+	static uint8_t ocfg[4096];
+	odd.cfg = ocfg;
+	odd.bar[0].base = BAR_BASE;
+	odd.bar[0].size = sizeof(bar_mem);
+	odd.cap_msi = 0x50;
+	struct auth_owner_facts of = {.backend = DMA_BACKEND_TRUSTED,
+				      .d = &odd};
+	assert_int_equal(auth_owner_bind(OWNER + 9, &of), 0);
+	uint32_t id_was;
+	memcpy(&id_was, bar_mem + EDU_ID, 4);
+	memset(bar_mem + EDU_ID, 0, 4);
+	assert_int_equal(edu_driver.attach(&odd, OWNER + 9), -1);
+	memcpy(bar_mem + EDU_ID, &id_was, 4);
+	assert_false(bus_master(&odd));
+	assert_null(odd.drv_state);
 	/* the earlier tests bound two already; fill the table, then one more */
 	for (k = 0; k < EDU_MAX; k++) {
 		uint16_t o = (uint16_t)(OWNER + 10 + k);
