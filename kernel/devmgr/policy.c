@@ -51,13 +51,18 @@ static struct {
 	enum shape_dma_mode mode;
 } pol;
 
+/* the legacy BIOS segment, where SMBIOS 2.x firmware may keep its entry
+ * point and table (DSP0134 §5.2.1) and some maps leave out */
+#define LEGACY_SEG_LO 0xf0000ull
+#define LEGACY_SEG_HI 0x100000ull
+
 /* firmware tables lie outside the RAM mm_init maps: map what is missing,
  * page by page, as firmware memory (mm_map_firmware: its memory type by
- * the memory map) or, outside what the map calls firmware memory (the
- * legacy 0xf0000 segment some firmware leaves out of it), uncached. False
- * when some page of [pa, pa + len) is neither mapped nor mappable
- * (mm_map_mmio maps nothing at or past the identity map's end, 2^47, nor
- * over RAM) or the range wraps: the caller must not read it */
+ * the memory map) or, in the legacy segment only, uncached. False when
+ * some page of [pa, pa + len) is neither mapped nor mappable so, or the
+ * range wraps: the caller must not read it. Not mm_map_mmio anywhere
+ * else: a pointer to a device's registers (a BAR, which the map need
+ * not list) would have the kernel read them, and reads can have effects */
 static bool phys_make_readable(uint64_t pa, uint64_t len)
 {
 	if (pa + len < pa)
@@ -65,7 +70,8 @@ static bool phys_make_readable(uint64_t pa, uint64_t len)
 	for (uint64_t p = ALIGN_DOWN(pa, PAGE_SIZE); p < pa + len;
 	     p += PAGE_SIZE)
 		if (!(mm_pte(p) & MM_PTE_P) && !mm_map_firmware(p, PAGE_SIZE) &&
-		    !mm_map_mmio(p, PAGE_SIZE))
+		    !(p >= LEGACY_SEG_LO && p < LEGACY_SEG_HI &&
+		      mm_map_mmio(p, PAGE_SIZE)))
 			return false;
 	return true;
 }

@@ -33,23 +33,25 @@ uint64_t mm_pte(uint64_t va)
 	return 0;
 }
 
-/* no page is firmware memory by a memory map here: each goes on to
- * mm_map_mmio */
+/* every page is firmware memory here but those in [mm_refuse_lo,
+ * mm_refuse_hi) (MMIO, or nothing the map describes) */
 bool mm_map_firmware(uint64_t phys, uint64_t len)
-{
-	(void)phys;
-	(void)len;
-	return false;
-}
-
-void *mm_map_mmio(uint64_t phys, size_t len)
 {
 	mm_maps++;
 	if (phys + len > mm_refuse_lo && phys < mm_refuse_hi) {
 		mm_refused++;
-		return NULL;
+		return false;
 	}
-	return (void *)phys;
+	return true;
+}
+
+/* asked only for the legacy segment: counted, never mapped */
+static unsigned mmio_maps;
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	(void)len;
+	mmio_maps++;
+	return phys >= 0xf0000 && phys < 0x100000 ? NULL : (void *)phys;
 }
 
 bool acpi_has_iommu(const char **which)
@@ -690,8 +692,9 @@ static void test_end_to_end(void **st)
 }
 
 /* The SMBIOS entry point and table are read only where they could be
- * mapped: mm_map_mmio maps nothing at or past the identity map's end
- * (2^47), and a page it did not map is not read — the reason is kept
+ * mapped as firmware memory (mm_map_firmware: memory the map calls
+ * firmware's, below the identity map's end, 2^47), and a page it did not
+ * map is not read — the reason is kept
  * (devmgr prints it on one line, /api/shape serves it) and nothing is
  * parsed. Before, phys_make_readable ignored the failure and the entry
  * point or table was read unmapped (a page fault at boot). */
@@ -743,6 +746,25 @@ static void test_smbios_unmappable_not_read(void **st)
 	assert_non_null(strstr(why, "table at 0x800000000000 (8192 bytes)"));
 	assert_int_equal(mm_refused, 1);
 	assert_false(s.present);
+	/* a page that is no firmware memory is not mapped as a device's
+	 * either (it may be a BAR: reads have effects) but in the legacy
+	 * segment. Before, mm_map_mmio mapped it and the kernel read it */
+	tb_ep3(ep, (uint64_t)t.b, (uint32_t)t.n);
+	mm_refuse_lo = ALIGN_DOWN(tbl, PAGE_SIZE);
+	mm_refuse_hi = mm_refuse_lo + PAGE_SIZE;
+	mmio_maps = 0;
+	why = devmgr_smbios_read(e, &s);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "cannot be mapped"));
+	assert_int_equal(mmio_maps, 0);
+	assert_false(s.present);
+	mm_refuse_lo = 0xf0000;
+	mm_refuse_hi = 0x100000;
+	tb_ep3(ep, 0xf1000, 0x100);
+	why = devmgr_smbios_read(e, &s);
+	assert_non_null(strstr(why, "table at 0xf1000"));
+	assert_int_equal(mmio_maps, 1); /* the legacy segment: asked */
+	mm_refuse_lo = mm_refuse_hi = 0;
 	/* no entry point at all */
 	assert_non_null(strstr(devmgr_smbios_read(0, &s), "no SMBIOS"));
 }
