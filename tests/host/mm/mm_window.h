@@ -22,6 +22,14 @@
 static EFI_MEMORY_DESCRIPTOR map[MM_TEST_MAP_MAX];
 static unsigned nmap;
 
+/* boot_mmap is the n descriptors at d */
+static void map_use(EFI_MEMORY_DESCRIPTOR *d, unsigned n)
+{
+	boot_mmap.desc = (uint8_t *)d;
+	boot_mmap.size = n * sizeof(*d);
+	boot_mmap.desc_size = sizeof(*d);
+}
+
 /* one more descriptor in boot_mmap */
 static void desc_attr(uint32_t type, uint64_t start, uint64_t pages,
 		      uint64_t attr)
@@ -32,9 +40,7 @@ static void desc_attr(uint32_t type, uint64_t start, uint64_t pages,
 					      .PhysicalStart = start,
 					      .NumberOfPages = pages,
 					      .Attribute = attr};
-	boot_mmap.desc = (uint8_t *)map;
-	boot_mmap.size = nmap * sizeof(map[0]);
-	boot_mmap.desc_size = sizeof(map[0]);
+	map_use(map, nmap);
 }
 
 /* run fn in a child with the window mapped, filled with `fill`, and the

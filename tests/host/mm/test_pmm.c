@@ -776,9 +776,7 @@ static void many_claims(void)
 			    .NumberOfPages = WIN_PAGES,
 			    .Attribute = A_RAM};
 	}
-	boot_mmap.desc = (uint8_t *)big;
-	boot_mmap.size = n * sizeof(big[0]);
-	boot_mmap.desc_size = sizeof(big[0]);
+	map_use(big, n);
 	mm_host_work = 0;
 	pmm_init();
 	uint64_t work = mm_host_work;
