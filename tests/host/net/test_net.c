@@ -788,6 +788,18 @@ static void inject_frag(uint16_t id, const uint8_t *data, size_t off,
 	inject_frag_at(id, data + off, off, len, mf);
 }
 
+/* an ICMP echo request of len bytes (payload byte i is i * mult), its
+ * checksum right: what the reassembly tests fragment */
+static void echo_request(uint8_t *echo, size_t len, unsigned mult)
+{
+	for (size_t i = 0; i < len; i++)
+		echo[i] = (uint8_t)(i * mult);
+	echo[0] = ICMP_ECHO_REQUEST;
+	echo[1] = 0;
+	wr16(echo + 2, 0);
+	wr16(echo + 2, inet_fold(inet_sum(echo, len, 0)));
+}
+
 /* RFC 791 §3.2 / RFC 815: a fragmented echo request, out of order and
  * with a duplicate, is reassembled and answered byte for byte; an
  * overlapping fragment drops its datagram (RFC 5722's rule); a datagram
@@ -796,12 +808,7 @@ static void test_ipv4_reassembly_rfc791_rfc5722(void **state)
 {
 	(void)state;
 	uint8_t echo[1000];
-	for (size_t i = 0; i < sizeof(echo); i++)
-		echo[i] = (uint8_t)(i * 7);
-	echo[0] = ICMP_ECHO_REQUEST;
-	echo[1] = 0;
-	wr16(echo + 2, 0);
-	wr16(echo + 2, inet_fold(inet_sum(echo, sizeof(echo), 0)));
+	echo_request(echo, sizeof(echo), 7);
 	inject_frag(77, echo, 800, 200, false);
 	inject_frag(77, echo, 400, 400, true);
 	inject_frag(77, echo, 400, 400, true); /* exact duplicate: ignored */
@@ -893,12 +900,7 @@ static void test_ipv4_reassembly_flood_evicts_its_own(void **state)
 {
 	(void)state;
 	uint8_t echo[1000];
-	for (size_t i = 0; i < sizeof(echo); i++)
-		echo[i] = (uint8_t)(i * 5);
-	echo[0] = ICMP_ECHO_REQUEST;
-	echo[1] = 0;
-	wr16(echo + 2, 0);
-	wr16(echo + 2, inet_fold(inet_sum(echo, sizeof(echo), 0)));
+	echo_request(echo, sizeof(echo), 5);
 	uint8_t junk[8] = {0};
 	struct ipv4_view ip;
 	inject_frag(90, echo, 0, 400, true);
