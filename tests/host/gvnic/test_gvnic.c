@@ -1514,6 +1514,17 @@ static void t_link_flaps_rate_limited(void **s)
 	detached(true);
 }
 
+/* the device up in format k, some traffic through it, then every admin
+ * command answered just before its 2 s timeout (the last event-counter
+ * read of a command is at 2.001 s) */
+static void start_slow_admin(unsigned k)
+{
+	struct gvm_config c = cfgf(k & 1, formats[k]);
+	assert_int_equal(start(&c), 0);
+	traffic(3, 1);
+	gvm.aq_delay_ns = 1950000000ull;
+}
+
 /* a device that flaps its link and answers each admin command just
  * before its 2 s timeout: the REPORT_LINK_SPEED of each logged "up" (one
  * per NIC_LINK_LOG_US) was waited for in the poll, so the main loop was
@@ -1525,11 +1536,8 @@ static void t_link_flaps_rate_limited(void **s)
 static void t_link_speed_slow_device(void **s)
 {
 	for (unsigned k = 0; k < ARRAY_SIZE(formats); k++) {
-		struct gvm_config c = cfgf(k & 1, formats[k]);
 		uint8_t b[2048];
-		assert_int_equal(start(&c), 0);
-		traffic(3, 1);
-		gvm.aq_delay_ns = 1950000000ull;
+		start_slow_admin(k);
 		gvm.cfg.link_mbps = 50000;
 		uint64_t t0 = shim_clock_ns, held = 0, worst = 0;
 		/* 60 s of polls, one per ms; the link flips every 7 ms,
@@ -1789,12 +1797,8 @@ static void t_reset_backoff(void **s)
 static void t_reset_slow_device_budget(void **s)
 {
 	for (unsigned k = 0; k < ARRAY_SIZE(formats); k++) {
-		struct gvm_config c = cfgf(k & 1, formats[k]);
 		uint8_t b[2048];
-		assert_int_equal(start(&c), 0);
-		traffic(3, 1);
-		/* the last event-counter read of a command is at 2.001 s */
-		gvm.aq_delay_ns = 1950000000ull;
+		start_slow_admin(k);
 		gvm_set_status(GVE_DEVSTAT_RESET, 0);
 		uint64_t t0 = shim_clock_ns;
 		assert_int_equal(gve_recv(sc, b, sizeof(b)), -1);
