@@ -60,13 +60,27 @@ static int devmgr_own(struct pci_dev *d, const struct driver *drv,
 	d->owner = next_owner++;
 	if (auth_owner_bind(d->owner, &f) != 0)
 		return -1;
-	struct dev_identity id;
+	struct dev_identity id = {0};
 	if (!drv->identify)
 		return 0;
 	if (drv->identify(d, d->owner, &id) != 0)
 		return -1;
+	/* the driver's strings: the policy reads them only as terminated */
+	id.model[sizeof(id.model) - 1] = 0;
+	id.serial[sizeof(id.serial) - 1] = 0;
 	uint64_t limit = devmgr_shape_identify(d, id.serial, id.model);
 	return limit ? auth_owner_limit(d->owner, limit) : 0;
+}
+
+/* identify or attach failed, maybe half-way: whatever the driver was
+ * given and did not give back — pools, register windows, interrupts, bus
+ * mastering — is taken from its owner, and the function is left unbound */
+static void devmgr_unwind(struct pci_dev *d, const char *state)
+{
+	if (!strcmp(d->state, "unbound") || !d->state[0])
+		strlcpy(d->state, state, sizeof(d->state));
+	d->drv = NULL;
+	(void)auth_owner_revoke(d->owner, state);
 }
 
 static void devmgr_bind(struct pci_dev *d)
@@ -89,15 +103,12 @@ static void devmgr_bind(struct pci_dev *d)
 	}
 	uint64_t t0 = time_now_us();
 	if (devmgr_own(d, drv, b) != 0) {
-		if (!strcmp(d->state, "unbound") || !d->state[0])
-			strlcpy(d->state, "refused: identify",
-				sizeof(d->state));
+		devmgr_unwind(d, "refused: identify");
 		return;
 	}
 	d->drv = drv;
 	if (drv->attach(d, d->owner) != 0) {
-		if (!strcmp(d->state, "unbound") || !d->state[0])
-			strlcpy(d->state, "attach failed", sizeof(d->state));
+		devmgr_unwind(d, "attach failed");
 		return;
 	}
 	if (!strcmp(d->state, "unbound"))

@@ -28,10 +28,13 @@ struct driver {
 	/* optional, before any of the owner's memory exists: what only the
 	 * device can say about itself (for NVMe, the broker's Identify), so
 	 * the device manager can classify it and set the owner's limits
-	 * first. 0, or -1 when the device is unusable (not bound). */
+	 * first. 0, or -1 when the device is unusable (not bound). The
+	 * strings are read up to their last byte, terminated or not. */
 	int (*identify)(struct pci_dev *d, uint16_t owner,
 			struct dev_identity *out);
-	/* 0 on success; on failure prints "<name>: unable to ..." itself */
+	/* 0 on success; on failure prints "<name>: unable to ..." itself.
+	 * After a failure of identify or attach the device manager revokes
+	 * the owner: whatever the driver did not give back is taken */
 	int (*attach)(struct pci_dev *d, uint16_t owner);
 	/* one-line state for the log and the Web UI (may be NULL) */
 	int (*dump)(struct pci_dev *d, char *buf, unsigned cap);

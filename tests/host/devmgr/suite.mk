@@ -1,0 +1,10 @@
+# tests/host/devmgr — binding (kernel/devmgr/devmgr.c) with the real policy
+# and owner table: drivers that fail identify or attach half-way, and
+# drivers that hand back strings without a terminator
+HOST_TESTS += $(BUILD)/host/devmgr_test
+$(BUILD)/host/devmgr_test: tests/host/devmgr/test_devmgr.c \
+		kernel/devmgr/devmgr.c kernel/devmgr/policy.c kernel/devmgr/shape.c \
+		kernel/devmgr/smbios.c \
+		kernel/lib/status.c $(AUTH_SRC) $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)

@@ -1,0 +1,197 @@
+/* tests/host/devmgr/test_devmgr.c — devmgr_bind_all over a fake PCI list
+ * and fake drivers, with the real policy (kernel/devmgr/policy.c) and the
+ * real owner table (kernel/authority): a driver is the adversary. One that
+ * fails identify or attach half-way must leave its function unbound and
+ * its owner with nothing (every pool seized, the device stopped); strings
+ * a driver hands back without a NUL are cut at their field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kernel/authority/authority.h"
+#include "kernel/devmgr/devmgr.h"
+#include "kernel/devmgr/shape.h"
+#include "kernel/lib/json.h"
+#include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
+#include "kernel/mm/mm.h"
+#include "kernel/pci/pci.h"
+#include "shim.h"
+
+/* ---- what devmgr and the policy call outside devmgr --------------------- */
+uint64_t boot_smbios; /* none: platform unknown */
+
+uint64_t mm_pte(uint64_t va)
+{
+	(void)va;
+	return 0;
+}
+bool mm_map_firmware(uint64_t phys, uint64_t len)
+{
+	(void)phys, (void)len;
+	return false;
+}
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	(void)phys, (void)len;
+	return NULL;
+}
+bool acpi_has_iommu(const char **which)
+{
+	*which = NULL;
+	return false;
+}
+const char *cmdline_get(const char *key)
+{
+	(void)key;
+	return NULL;
+}
+void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
+{
+	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
+}
+
+struct pci_dev pci_devs[4];
+unsigned pci_ndevs;
+
+/* ---- drivers ------------------------------------------------------------ */
+static struct dma_pool attach_pool, identify_pool; /* what they were given */
+static unsigned attached;
+
+/* takes a pool, then gives up without giving it back */
+static int halfway_attach(struct pci_dev *d, uint16_t owner)
+{
+	(void)d;
+	assert_int_equal(dma_pool_create(owner, PAGE_SIZE, 0, &attach_pool), 0);
+	return -1;
+}
+
+/* takes a pool in identify, then says the device is unusable */
+static int halfway_identify(struct pci_dev *d, uint16_t owner,
+			    struct dev_identity *out)
+{
+	(void)d, (void)out;
+	assert_int_equal(dma_pool_create(owner, PAGE_SIZE, 0, &identify_pool),
+			 0);
+	return -1;
+}
+
+/* fills both strings to the last byte: no terminator */
+static int unterminated_identify(struct pci_dev *d, uint16_t owner,
+				 struct dev_identity *out)
+{
+	(void)d, (void)owner;
+	memset(out->model, 'M', sizeof(out->model));
+	memset(out->serial, 'S', sizeof(out->serial));
+	return 0;
+}
+
+static int ok_attach(struct pci_dev *d, uint16_t owner)
+{
+	(void)owner;
+	attached++;
+	strlcpy(d->state, "running", sizeof(d->state));
+	return 0;
+}
+
+#define DRIVER(nm, dev, ident, att)                                            \
+	static const struct pci_match nm##_ids[] = {{0x1234, dev, 0, 0}};      \
+	static const struct driver nm##_drv = {.name = #nm,                    \
+					       .ids = nm##_ids,                \
+					       .nids = 1,                      \
+					       .dma = true,                    \
+					       .identify = ident,              \
+					       .attach = att}
+DRIVER(halfway_attach, 0x0001, NULL, halfway_attach);
+DRIVER(halfway_identify, 0x0002, halfway_identify, ok_attach);
+DRIVER(unterminated, 0x0003, unterminated_identify, ok_attach);
+
+const struct driver *const devmgr_drivers[] = {
+    &halfway_attach_drv,
+    &halfway_identify_drv,
+    &unterminated_drv,
+};
+const unsigned devmgr_ndrivers = ARRAY_SIZE(devmgr_drivers);
+
+/* one function per driver, bound once as the kernel does */
+static int setup(void **st)
+{
+	(void)st;
+	for (unsigned i = 0; i < 3; i++) {
+		struct pci_dev *d = &pci_devs[i];
+		d->dev = (uint8_t)i;
+		d->vendor = 0x1234;
+		d->device = (uint16_t)(i + 1);
+		strlcpy(d->state, "unbound", sizeof(d->state));
+	}
+	pci_ndevs = 3;
+	devmgr_bind_all();
+	return 0;
+}
+
+/* attach took a pool and failed: the function is unbound, its owner
+ * revoked, the pool seized (no longer live), and the owner gets nothing
+ * new */
+static void test_attach_fails_halfway(void **st)
+{
+	(void)st;
+	struct pci_dev *d = &pci_devs[0];
+	assert_null(d->drv);
+	assert_string_equal(d->state, "attach failed");
+	assert_true(d->owner != 0);
+	assert_true(auth_owner_revoked(d->owner));
+	assert_false(dma_pool_live(&attach_pool));
+	struct dma_pool p2;
+	assert_int_equal(dma_pool_create(d->owner, PAGE_SIZE, 0, &p2), -1);
+}
+
+/* identify took a pool and failed: the same, and attach never ran for it */
+static void test_identify_fails_halfway(void **st)
+{
+	(void)st;
+	struct pci_dev *d = &pci_devs[1];
+	assert_null(d->drv);
+	assert_string_equal(d->state, "refused: identify");
+	assert_int_equal(attached, 1); /* the third function's only */
+	assert_true(auth_owner_revoked(d->owner));
+	assert_false(dma_pool_live(&identify_pool));
+}
+
+/* the identify strings end at their field whatever the driver wrote:
+ * /api/shape shows 40 and 20 characters */
+static void test_identify_unterminated(void **st)
+{
+	(void)st;
+	struct pci_dev *d = &pci_devs[2];
+	assert_ptr_equal(d->drv, &unterminated_drv);
+	assert_string_equal(d->state, "running");
+	assert_false(auth_owner_revoked(d->owner));
+	static char buf[8192];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	const struct status_provider *p = status_find("shape");
+	assert_non_null(p);
+	p->fn(&j);
+	assert_false(j.overflow);
+	buf[j.len] = 0;
+	char want[128];
+	snprintf(want, sizeof(want), "\"model\":\"%.40s\",\"serial\":\"%.20s\"",
+		 "MMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMM",
+		 "SSSSSSSSSSSSSSSSSSSSSSSS");
+	assert_non_null(strstr(buf, want));
+}
+
+int main(void)
+{
+	const struct CMUnitTest t[] = {
+	    cmocka_unit_test(test_attach_fails_halfway),
+	    cmocka_unit_test(test_identify_fails_halfway),
+	    cmocka_unit_test(test_identify_unterminated),
+	};
+	return cmocka_run_group_tests(t, setup, NULL);
+}
