@@ -227,6 +227,12 @@ static __attribute__((noreturn)) void exception(struct cpu_frame *f)
 }
 
 static volatile uint64_t irqs_taken;
+/* interrupts on a vector nobody bound: a device firing after its Interrupt
+ * was revoked (it may ignore the mask bit), or in a storm. Each is
+ * acknowledged; the report comes at the 1st, 2nd, 4th, 8th... on each
+ * vector, so a storm costs an EOI each, not a serial line (Linux rate-limits
+ * its "No irq handler for vector" line the same way) */
+static uint32_t unbound[256];
 
 uint64_t cpu_irqs_taken(void)
 {
@@ -248,10 +254,15 @@ void isr_dispatch(struct cpu_frame *f)
 		exception(f);
 	if (f->vector == 0xff) /* spurious: no EOI (SDM §11.9) */
 		return;
-	if (vectors[f->vector].fn)
+	if (vectors[f->vector].fn) {
 		vectors[f->vector].fn(vectors[f->vector].arg);
-	else
-		kprintf("cpu: interrupt on unbound vector %lu\n", f->vector);
+	} else {
+		uint32_t n = ++unbound[f->vector];
+		if (!(n & (n - 1)))
+			kprintf("cpu: interrupt on unbound vector %lu (%u so "
+				"far)\n",
+				f->vector, n);
+	}
 	irqs_taken++;
 	lapic_eoi();
 }
