@@ -8,6 +8,13 @@
 #include "kernel/lib/random.h"
 #include "kernel/mm/mm.h"
 
+#ifdef CAPOS_HOST
+/* the host test (tests/host/cpu) plays the control registers and the exit */
+__attribute__((noreturn)) void cpu_host_exit(bool pass);
+#define read_cr2() 0ul
+#define read_cr3() 0ul
+#endif
+
 #define SEL_CODE 0x08
 #define SEL_DATA 0x10
 #define SEL_TSS	 0x18
@@ -207,11 +214,19 @@ void cpu_backtrace(uint64_t rbp, uint64_t rip)
 
 static __attribute__((noreturn)) void exception(struct cpu_frame *f)
 {
-	kprintf("\nEXCEPTION %lu (%s) error=0x%lx\n", f->vector,
-		f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector]
-						       : "?",
-		f->error);
+	/* a fault inside the report (the backtrace's page-table walk over
+	 * corrupt tables, say) would report again and fault again, for ever:
+	 * a double fault's IST stack starts afresh each time. Said once,
+	 * and the kernel stops */
+	static bool reporting;
+	const char *name =
+	    f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : "?";
+	kprintf("\nEXCEPTION %lu (%s) error=0x%lx%s\n", f->vector, name,
+		f->error, reporting ? " inside the exception report" : "");
 	print_addr("  rip", f->rip);
+	if (reporting)
+		cpu_exit(false);
+	reporting = true;
 	kprintf("  cs=0x%lx rflags=0x%lx rsp=0x%lx ss=0x%lx\n", f->cs,
 		f->rflags, f->rsp, f->ss);
 	kprintf("  rax=%016lx rbx=%016lx rcx=%016lx rdx=%016lx\n", f->rax,
@@ -298,6 +313,9 @@ void cpu_exit(bool pass)
 	cpu_exit_hook = NULL; /* a fault inside the hook must not loop */
 	if (hook)
 		hook();
+#ifdef CAPOS_HOST
+	cpu_host_exit(pass);
+#endif
 	outw(0xf4, pass ? 0x10 : 0x11);
 	__asm__ volatile("cli");
 	for (;;)
