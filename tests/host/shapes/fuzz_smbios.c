@@ -47,6 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_str(s.sys_version, sizeof(s.sys_version));
 	check_str(s.chassis_asset_tag, sizeof(s.chassis_asset_tag));
 	check_str(s.bios_vendor, sizeof(s.bios_vendor));
+	check_str(s.bios_version, sizeof(s.bios_version));
+	check_str(s.chassis_vendor, sizeof(s.chassis_vendor));
 	enum shape_platform p = shape_platform_detect(&s, &ev);
 	if (p >= SHAPE_PLAT_COUNT)
 		abort();
