@@ -10,6 +10,15 @@ unsigned nblockdevs;
 
 void blockdev_register(struct blockdev *b)
 {
+	b->name[sizeof(b->name) - 1] = 0;
+	for (unsigned i = 0; i < nblockdevs; i++)
+		if (blockdevs[i] == b) {
+			/* kept twice, one unregister would leave the other
+			 * pointing at memory the driver gives back */
+			kprintf("devmgr: block device %s registered already\n",
+				b->name);
+			return;
+		}
 	if (nblockdevs == BLOCKDEV_MAX) {
 		kprintf(
 		    "devmgr: more than %d block devices; %s not registered\n",

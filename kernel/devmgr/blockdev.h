@@ -40,6 +40,8 @@ struct blockdev {
 /* block devices registered: every namespace of every controller (dozens
  * of EBS volumes, sparse namespace sets) */
 #define BLOCKDEV_MAX 256
+/* b's name is cut at its last byte; a b registered already is refused
+ * (one line) */
 void blockdev_register(struct blockdev *b);
 /* before the memory behind b goes (a driver detaching); no-op when b was
  * never registered */

@@ -74,12 +74,20 @@ static int devmgr_own(struct pci_dev *d, const struct driver *drv,
 
 /* identify or attach failed, maybe half-way: whatever the driver was
  * given and did not give back — pools, register windows, interrupts, bus
- * mastering — is taken from its owner, and the function is left unbound */
-static void devmgr_unwind(struct pci_dev *d, const char *state)
+ * mastering — is taken from its owner, the block devices it registered
+ * since (registry entries past nbd) leave the registry, and the function
+ * is left unbound */
+static void devmgr_unwind(struct pci_dev *d, const char *state, unsigned nbd)
 {
 	if (!strcmp(d->state, "unbound") || !d->state[0])
 		strlcpy(d->state, state, sizeof(d->state));
 	d->drv = NULL;
+	if (nblockdevs > nbd) /* not read: their memory may be gone already */
+		kprintf(
+		    "devmgr: %u block devices of the failed driver dropped\n",
+		    nblockdevs - nbd);
+	while (nblockdevs > nbd)
+		blockdevs[--nblockdevs] = NULL;
 	(void)auth_owner_revoke(d->owner, state);
 }
 
@@ -102,13 +110,14 @@ static void devmgr_bind(struct pci_dev *d)
 		}
 	}
 	uint64_t t0 = time_now_us();
+	unsigned nbd = nblockdevs;
 	if (devmgr_own(d, drv, b) != 0) {
-		devmgr_unwind(d, "refused: identify");
+		devmgr_unwind(d, "refused: identify", nbd);
 		return;
 	}
 	d->drv = drv;
 	if (drv->attach(d, d->owner) != 0) {
-		devmgr_unwind(d, "attach failed");
+		devmgr_unwind(d, "attach failed", nbd);
 		return;
 	}
 	if (!strcmp(d->state, "unbound"))

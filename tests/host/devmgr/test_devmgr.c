@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "kernel/authority/authority.h"
+#include "kernel/devmgr/blockdev.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/devmgr/shape.h"
 #include "kernel/lib/json.h"
@@ -91,6 +92,20 @@ static int unterminated_identify(struct pci_dev *d, uint16_t owner,
 	return 0;
 }
 
+/* registers a block device in its own kernel memory, gives the memory
+ * back and fails: the registry must not keep the pointer */
+static int halfway_blockdev_attach(struct pci_dev *d, uint16_t owner)
+{
+	(void)d;
+	struct blockdev *b = auth_kmem_alloc(owner, sizeof(*b));
+	assert_non_null(b);
+	strlcpy(b->name, "halfway0n1", sizeof(b->name));
+	blockdev_register(b);
+	assert_int_equal(nblockdevs, 1);
+	auth_kmem_free(owner, b, sizeof(*b));
+	return -1;
+}
+
 static int ok_attach(struct pci_dev *d, uint16_t owner)
 {
 	(void)owner;
@@ -110,11 +125,13 @@ static int ok_attach(struct pci_dev *d, uint16_t owner)
 DRIVER(halfway_attach, 0x0001, NULL, halfway_attach);
 DRIVER(halfway_identify, 0x0002, halfway_identify, ok_attach);
 DRIVER(unterminated, 0x0003, unterminated_identify, ok_attach);
+DRIVER(halfway_blockdev, 0x0004, NULL, halfway_blockdev_attach);
 
 const struct driver *const devmgr_drivers[] = {
     &halfway_attach_drv,
     &halfway_identify_drv,
     &unterminated_drv,
+    &halfway_blockdev_drv,
 };
 const unsigned devmgr_ndrivers = ARRAY_SIZE(devmgr_drivers);
 
@@ -122,14 +139,14 @@ const unsigned devmgr_ndrivers = ARRAY_SIZE(devmgr_drivers);
 static int setup(void **st)
 {
 	(void)st;
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < 4; i++) {
 		struct pci_dev *d = &pci_devs[i];
 		d->dev = (uint8_t)i;
 		d->vendor = 0x1234;
 		d->device = (uint16_t)(i + 1);
 		strlcpy(d->state, "unbound", sizeof(d->state));
 	}
-	pci_ndevs = 3;
+	pci_ndevs = 4;
 	devmgr_bind_all();
 	return 0;
 }
@@ -186,12 +203,39 @@ static void test_identify_unterminated(void **st)
 	assert_non_null(strstr(buf, want));
 }
 
+/* a block device registered by an attach that failed leaves the registry
+ * with the failure */
+static void test_attach_fails_after_blockdev(void **st)
+{
+	(void)st;
+	struct pci_dev *d = &pci_devs[3];
+	assert_null(d->drv);
+	assert_string_equal(d->state, "attach failed");
+	assert_int_equal(nblockdevs, 0);
+}
+
+/* registered twice, unregistered once: nothing is left behind */
+static void test_blockdev_registered_twice(void **st)
+{
+	(void)st;
+	struct blockdev b = {.block_size = 512};
+	memset(b.name, 'n', sizeof(b.name)); /* unterminated: cut */
+	blockdev_register(&b);
+	blockdev_register(&b);
+	assert_int_equal(nblockdevs, 1);
+	assert_int_equal(strlen(b.name), sizeof(b.name) - 1);
+	blockdev_unregister(&b);
+	assert_int_equal(nblockdevs, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
 	    cmocka_unit_test(test_attach_fails_halfway),
 	    cmocka_unit_test(test_identify_fails_halfway),
 	    cmocka_unit_test(test_identify_unterminated),
+	    cmocka_unit_test(test_attach_fails_after_blockdev),
+	    cmocka_unit_test(test_blockdev_registered_twice),
 	};
 	return cmocka_run_group_tests(t, setup, NULL);
 }
