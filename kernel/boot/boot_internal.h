@@ -18,7 +18,8 @@ extern struct boot_memmap boot_mmap;
 extern char boot_cmdline[512];
 void cmdline_parse(const char *s, size_t n);
 /* prints the command line and one line per problem (a word no CMDLINE_KEY
- * declares, more than the words kept, a line longer than boot_cmdline);
+ * declares, a key given more than once, more than the words kept, a line
+ * longer than boot_cmdline);
  * returns how many problems it printed */
 unsigned cmdline_check(void);
 /* one file of \capos\ on the boot volume; efi.c allocates it (and the

@@ -61,12 +61,25 @@ void cmdline_parse(const char *s, size_t n)
 	}
 }
 
+/* the last of a key's words wins, as in Linux: what is appended to a
+ * command line (a boot entry's extra options) overrides what came before */
+static int arg_last(const char *key)
+{
+	for (unsigned i = nargs; i-- > 0;)
+		if (strcmp(args[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
 const char *cmdline_get(const char *key)
 {
-	for (unsigned i = 0; i < nargs; i++)
-		if (strcmp(args[i].key, key) == 0)
-			return args[i].val;
-	return NULL;
+	int i = arg_last(key);
+	return i < 0 ? NULL : args[i].val;
+}
+
+bool cmdline_cut(void)
+{
+	return too_long || too_many;
 }
 
 uint64_t cmdline_u64(const char *key, uint64_t def)
@@ -118,6 +131,21 @@ unsigned cmdline_check(void)
 	}
 	bool listed = false;
 	for (unsigned i = 0; i < nargs; i++) {
+		int last = arg_last(args[i].key);
+		if (last != (int)i) {
+			/* once per key, at its first word */
+			bool first = true;
+			for (unsigned j = 0; j < i && first; j++)
+				first = strcmp(args[j].key, args[i].key) != 0;
+			if (first) {
+				kprintf("cmdline: %s given more than once; the "
+					"last, %s%s%s, is used\n",
+					args[i].key, args[i].key,
+					*args[last].val ? "=" : "",
+					args[last].val);
+				bad++;
+			}
+		}
 		if (key_find(args[i].key))
 			continue;
 		kprintf("cmdline: unknown option '%s' ignored\n", args[i].key);

@@ -114,15 +114,11 @@ static void policy_init(void)
 	if (pol.done)
 		return;
 	pol.done = true;
-	const char *m = cmdline_get("devmgr.dma");
-	pol.mode = SHAPE_DMA_AUTO;
-	if (m && !shape_dma_mode_parse(m, &pol.mode)) {
-		/* a typo must not loosen the policy */
-		kprintf("devmgr: unknown devmgr.dma=%s (auto, strict, iommu); "
-			"using strict\n",
-			m);
-		pol.mode = SHAPE_DMA_STRICT;
-	}
+	const char *m = cmdline_get("devmgr.dma"), *why;
+	pol.mode = shape_dma_mode_pick(m, cmdline_cut(), &why);
+	if (why)
+		kprintf("devmgr: devmgr.dma%s%s: %s; using strict\n",
+			m ? "=" : "", m ? m : "", why);
 	pol.smbios_why = devmgr_smbios_read(boot_smbios, &pol.smbios);
 	if (pol.smbios_why)
 		kprintf("devmgr: unable to read SMBIOS fully (%s)\n",

@@ -326,19 +326,25 @@ int shape_evidence_str(unsigned ev, char *buf, size_t cap)
 
 /* ---- the DMA backend ------------------------------------------------------
  */
-bool shape_dma_mode_parse(const char *s, enum shape_dma_mode *out)
+enum shape_dma_mode shape_dma_mode_pick(const char *v, bool cut,
+					const char **why)
 {
-	if (!s)
-		return false;
-	if (str_eq(s, "auto"))
-		*out = SHAPE_DMA_AUTO;
-	else if (str_eq(s, "strict"))
-		*out = SHAPE_DMA_STRICT;
-	else if (str_eq(s, "iommu"))
-		*out = SHAPE_DMA_IOMMU;
-	else
-		return false;
-	return true;
+	*why = NULL;
+	if (!v && !cut)
+		return SHAPE_DMA_AUTO;
+	if (!v) {
+		*why = "the command line was cut, and devmgr.dma may be in "
+		       "what was lost";
+		return SHAPE_DMA_STRICT;
+	}
+	if (str_eq(v, "auto"))
+		return SHAPE_DMA_AUTO;
+	if (str_eq(v, "strict"))
+		return SHAPE_DMA_STRICT;
+	if (str_eq(v, "iommu"))
+		return SHAPE_DMA_IOMMU;
+	*why = "not auto, strict or iommu";
+	return SHAPE_DMA_STRICT;
 }
 
 enum dma_backend shape_pick_backend(const struct shape_backend_in *in,

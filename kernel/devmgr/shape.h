@@ -126,8 +126,13 @@ struct shape_backend_in {
 /* the backend and one line of why; DMA_BACKEND_NONE means "do not bind" */
 enum dma_backend shape_pick_backend(const struct shape_backend_in *in,
 				    char *why, size_t cap);
-/* "auto" / "strict" / "iommu"; false for anything else */
-bool shape_dma_mode_parse(const char *s, enum shape_dma_mode *out);
+/* the mode devmgr.dma=v asks for ("auto", "strict", "iommu"; absent:
+ * auto). What must not loosen the policy takes strict and says why in
+ * *why (NULL otherwise): a value that is none of the three (a typo), or no
+ * value on a command line that was cut (cmdline_cut), where the option
+ * may have been among the words lost */
+enum shape_dma_mode shape_dma_mode_pick(const char *v, bool cut,
+					const char **why);
 
 /* ---- kernel side (kernel/devmgr/policy.c) ---------------------------------
  */

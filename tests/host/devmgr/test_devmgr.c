@@ -52,6 +52,10 @@ const char *cmdline_get(const char *key)
 	(void)key;
 	return NULL;
 }
+bool cmdline_cut(void)
+{
+	return false;
+}
 void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 {
 	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);

@@ -1646,6 +1646,13 @@ static void test_cmdline(void **st)
 	assert_string_equal(cmdline_get("exit"), "");
 	assert_string_equal(cmdline_get("a"), "b#c");
 	assert_null(cmdline_get("the"));
+	assert_false(cmdline_cut());
+	/* a key given twice: the last value, as Linux reads an appended
+	 * option */
+	const char twice[] = "devmgr.dma=strict net=off devmgr.dma=auto";
+	cmdline_parse(twice, sizeof(twice) - 1);
+	assert_string_equal(cmdline_get("devmgr.dma"), "auto");
+	assert_string_equal(cmdline_get("net"), "off");
 	char big[2000];
 	memset(big, 'a', sizeof(big));
 	cmdline_parse(big, sizeof(big)); /* truncated, not overflowed */
@@ -1654,6 +1661,7 @@ static void test_cmdline(void **st)
 	memset(key, 'a', 511);
 	key[511] = 0;
 	assert_non_null(cmdline_get(key));
+	assert_true(cmdline_cut());
 }
 
 /* every word is checked against the options the image declares: a dotted
@@ -1670,12 +1678,20 @@ static void test_cmdline_unknown_reported(void **st)
 	const char typo[] = "proofs=a nvme.nss=1 bogus";
 	cmdline_parse(typo, sizeof(typo) - 1);
 	assert_int_equal(cmdline_check(), 2);
-	/* 40 words of "proofs": more than MAX_ARGS (32) is one problem */
-	char many_ok[40 * 7 + 1];
-	for (unsigned i = 0; i < 40; i++)
-		memcpy(many_ok + 7 * i, "proofs ", 7);
-	cmdline_parse(many_ok, 40 * 7);
+	/* a key given more than once is one problem, however often */
+	const char again[] = "proofs=a nvme.ns=1 proofs=b proofs=c";
+	cmdline_parse(again, sizeof(again) - 1);
 	assert_int_equal(cmdline_check(), 1);
+	assert_false(cmdline_cut());
+	/* 40 words, 20 of each declared key: more than MAX_ARGS (32) is one
+	 * problem, each repeated key one more */
+	char many_ok[40 * 10 + 1];
+	for (unsigned i = 0; i < 40; i++)
+		memcpy(many_ok + 10 * i, i & 1 ? "nvme.ns=1 " : "proofs=aa ",
+		       10);
+	cmdline_parse(many_ok, 40 * 10);
+	assert_int_equal(cmdline_check(), 3);
+	assert_true(cmdline_cut());
 	/* longer than boot_cmdline: one problem, the kept words still read */
 	char big[700];
 	memset(big, ' ', sizeof(big));

@@ -65,6 +65,10 @@ const char *cmdline_get(const char *key)
 	(void)key;
 	return NULL;
 }
+bool cmdline_cut(void)
+{
+	return false;
+}
 
 void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 {
@@ -449,17 +453,32 @@ static void test_backend(void **st)
 
 static void test_mode_parse(void **st)
 {
-	enum shape_dma_mode m = SHAPE_DMA_AUTO;
-	assert_true(shape_dma_mode_parse("strict", &m));
-	assert_int_equal(m, SHAPE_DMA_STRICT);
-	assert_true(shape_dma_mode_parse("iommu", &m));
-	assert_int_equal(m, SHAPE_DMA_IOMMU);
-	assert_true(shape_dma_mode_parse("auto", &m));
-	assert_int_equal(m, SHAPE_DMA_AUTO);
-	assert_false(shape_dma_mode_parse("Strict", &m));
-	assert_false(shape_dma_mode_parse("", &m));
-	assert_false(shape_dma_mode_parse(NULL, &m));
-	assert_int_equal(m, SHAPE_DMA_AUTO);
+	(void)st;
+	const char *why;
+	assert_int_equal(shape_dma_mode_pick("strict", false, &why),
+			 SHAPE_DMA_STRICT);
+	assert_null(why);
+	assert_int_equal(shape_dma_mode_pick("iommu", false, &why),
+			 SHAPE_DMA_IOMMU);
+	assert_null(why);
+	assert_int_equal(shape_dma_mode_pick("auto", true, &why),
+			 SHAPE_DMA_AUTO);
+	assert_null(why);
+	/* absent from a whole command line: auto */
+	assert_int_equal(shape_dma_mode_pick(NULL, false, &why),
+			 SHAPE_DMA_AUTO);
+	assert_null(why);
+	/* a typo must not loosen the policy */
+	assert_int_equal(shape_dma_mode_pick("Strict", false, &why),
+			 SHAPE_DMA_STRICT);
+	assert_non_null(why);
+	assert_int_equal(shape_dma_mode_pick("", false, &why),
+			 SHAPE_DMA_STRICT);
+	assert_non_null(why);
+	/* nor may a cut command line, which may have lost devmgr.dma=strict */
+	assert_int_equal(shape_dma_mode_pick(NULL, true, &why),
+			 SHAPE_DMA_STRICT);
+	assert_non_null(why);
 }
 
 /* ---- SMBIOS: entry points ----------------------------------------------- */
