@@ -39,10 +39,11 @@ unsigned vnet_count;
 /* stop a device that held queue addresses and is given up: FAILED (§2.1),
  * a reset asked for but not waited on, bus mastering off. §4.1.4.3.2's wait
  * for device_status to read 0 comes before reinitializing, which a device
- * given up never gets; off the bus it cannot reach memory whether or not it
- * resets, so neither the main loop (vnet_fail) nor an attach waits on it.
- * The status read last (a read completion does not pass the device's
- * posted writes) returns whether it did reset. */
+ * given up never gets, so neither the main loop (vnet_fail) nor an attach
+ * waits on it. The status read last (a read completion does not pass the
+ * device's posted writes) returns whether it did reset: memory the device
+ * was given goes back only after a 0 (vnet_attach's unwind; vnet_fail
+ * keeps the pool whatever it reads). */
 static uint8_t vnet_stop(struct vnet_softc *sc)
 {
 	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
@@ -494,7 +495,7 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	sc->vp.pci = d;
 	sc->vp.name = sc->name;
 	sc->vp.owner = owner;
-	uint8_t mac[6];
+	uint8_t mac[6], st;
 
 	/* memory decoding now; bus mastering only once queues exist */
 	pci_enable(d, true, false, false);
@@ -537,7 +538,7 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	 * bit at DRIVER_OK or needs a reset is not run either */
 	if (virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_DRIVER_OK))
 		goto err_queues;
-	uint8_t st = virtio_pci_status(&sc->vp);
+	st = virtio_pci_status(&sc->vp);
 	if ((st & VIRTIO_STATUS_DEVICE_NEEDS_RESET) ||
 	    (st & sc->vp.status) != sc->vp.status) {
 		kprintf("%s: unable to start device (status 0x%x)\n", sc->name,
@@ -567,11 +568,21 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	return 0;
 
 err_queues:
-	/* the device may hold queue addresses: off the bus before the memory
-	 * goes */
-	vnet_stop(sc);
+	/* the device may hold queue addresses: stopped and off the bus, and
+	 * the pool goes back only if it confirmed its reset (device_status
+	 * read back 0). One that did not may still work its rings — bus
+	 * mastering is the device's own to honour — so the pool stays
+	 * granted, never revoked or reused (as gVNIC's memory_held; Linux's
+	 * vp_reset waits for the 0 before anything is freed) */
+	st = vnet_stop(sc);
 	vnet_vectors_unbind(sc);
-	dma_pool_revoke(&sc->pool);
+	if (st == 0)
+		dma_pool_revoke(&sc->pool);
+	else
+		kprintf("%s: keeping DMA memory (%zu bytes): the device did "
+			"not confirm its reset (status 0x%x); bus mastering "
+			"off\n",
+			sc->name, sc->pool.len, st);
 	goto err_unmap;
 err_failed:
 	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);

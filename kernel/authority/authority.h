@@ -43,10 +43,17 @@ struct auth_owner_facts {
 	bool brokered;
 	uint64_t dma_limit; /* every pool and shadow lies below; 0: none */
 };
-/* 0, or -1 (table full, id in use, or backend IOMMU and no domain for the
- * function: one line). Under DMA_BACKEND_IOMMU the owner's VT-d domain is
- * created here, empty, before any of its memory exists. */
+/* 0, or -1 (table full, id in use, the function another owner's, or
+ * backend IOMMU and no domain for the function: one line). Under
+ * DMA_BACKEND_IOMMU the owner's VT-d domain is created here, empty, before
+ * any of its memory exists. */
 int auth_owner_bind(uint16_t owner, const struct auth_owner_facts *f);
+/* d is owner's function: owner bound with d as its facts' function, and d
+ * naming owner (d->owner). An owner is exactly one function — its IOMMU
+ * domain is that function's source id, its revocation stops that function
+ * — so any other function naming it gets nothing of it: no bus mastering
+ * (pci_enable's check), no DeviceMmio window, no Interrupt, no broker. */
+bool auth_owner_function(uint16_t owner, const struct pci_dev *d);
 /* lower the owner's DMA limit (a device learned to be narrower after
  * Identify). Refused (-1, one line) once the owner holds any DMA memory —
  * a pool live, parked or withheld, a shadow: every pool of an owner obeys
@@ -76,7 +83,8 @@ bool auth_owner_revoked(uint16_t owner);
  * revoked (auth_poll does that at the safe point): its device must not
  * master the bus. pci_enable asks the authority layer this (the check is
  * installed at the first auth_owner_bind) for every owned function, and
- * grants bus mastering only to an owner bound and not stopped. */
+ * grants bus mastering only to an owner's function (auth_owner_function)
+ * while the owner is not stopped. */
 bool auth_owner_stopped(uint16_t owner);
 /* lift a revocation on purpose: the IOMMU context entry comes back (bus
  * mastering is the caller's); old capabilities stay dead, new ones may be

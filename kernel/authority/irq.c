@@ -48,7 +48,8 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	 * masked by its Function Mask (pci_msix_entry_set) and gets no more:
 	 * enabling one would lift that mask */
 	if ((msix && (msix_index >= d->msix_size || d->msix_fn_masked)) ||
-	    (!msix && (!d->cap_msi || msix_index != 0)) || d->owner != owner) {
+	    (!msix && (!d->cap_msi || msix_index != 0)) ||
+	    !auth_owner_function(owner, d)) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
 		kprintf("authority: %s has no interrupt %u for owner %u\n", a,
 			msix_index, owner);

@@ -12,7 +12,7 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
 	memset(out, 0, sizeof(*out));
-	if (d->owner != owner) {
+	if (!auth_owner_function(owner, d)) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
 		kprintf("authority: %s is not bound to owner %u\n", a, owner);
 		return -1;
@@ -27,10 +27,11 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 			owner, a);
 		return -1;
 	}
-	if (!f || f->brokered) {
+	if (f->brokered) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
-		kprintf("authority: %s %s; no DeviceMmio window on it\n", a,
-			f ? "is brokered" : "has no bound owner");
+		kprintf("authority: %s is brokered; no DeviceMmio window on "
+			"it\n",
+			a);
 		return -1;
 	}
 	const char *why = mmio_window_refusal(d, bar, off, len);

@@ -618,13 +618,12 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	 * irq_bind refuse a function not bound to the caller): the broker
 	 * resets, points and turns on whatever function it is handed, under
 	 * the caller's grants and gate shape */
-	const struct auth_owner_facts *f = auth_owner_facts(owner);
-	if (!owner || d->owner != owner || !f || !f->brokered) {
+	bool bound = auth_owner_function(owner, d);
+	if (!bound || !auth_owner_facts(owner)->brokered) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
 		kprintf(
 		    "nvme-broker %s: unable to open broker (owner %u: %s)\n", a,
-		    owner,
-		    f && d->owner == owner ? "not brokered" : "not bound");
+		    owner, bound ? "not brokered" : "not bound");
 		return -1;
 	}
 	struct nvme_broker *b = broker_of(d);

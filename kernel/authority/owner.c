@@ -47,13 +47,24 @@ static bool owner_may_master(const struct pci_dev *d);
 
 int auth_owner_bind(uint16_t id, const struct auth_owner_facts *f)
 {
-	struct auth_owner *o = 0;
-	for (unsigned i = 0; i < AUTH_OWNER_MAX && !o; i++)
-		if (!owners[i].id)
+	struct auth_owner *o = 0, *holder = 0;
+	for (unsigned i = 0; i < AUTH_OWNER_MAX; i++) {
+		if (!owners[i].id && !o)
 			o = &owners[i];
+		if (owners[i].id && f->d && owners[i].f.d == f->d)
+			holder = &owners[i];
+	}
 	if (!id || owner_find(id) || !o) {
 		kprintf("authority: unable to bind owner %u (%s)\n", id,
 			!o ? "owner table full" : "id in use");
+		return -1;
+	}
+	/* one owner per function: a second would share its bus mastering
+	 * and source id, and the first's revocation would stop it */
+	if (holder) {
+		kprintf("authority: unable to bind owner %u (its function is "
+			"owner %u's)\n",
+			id, holder->id);
 		return -1;
 	}
 	/* the device reaches only what this domain maps; its bus mastering
@@ -200,8 +211,15 @@ bool auth_owner_stopped(uint16_t id)
 	return auth_owner_revoked(id) || iommu_owner_quarantined(id);
 }
 
-/* pci_enable's check: a bound owner, neither revoked nor quarantined, on
- * a function no failed remapping unit translates. A unit that stopped
+bool auth_owner_function(uint16_t owner, const struct pci_dev *d)
+{
+	struct auth_owner *o = owner_find(owner);
+	return o && d && o->f.d == d && d->owner == owner;
+}
+
+/* pci_enable's check: the function of a bound owner (no other function
+ * naming it: revocation stops only this one), the owner neither revoked
+ * nor quarantined, no failed remapping unit translating it. A unit that stopped
  * answering turned bus mastering off for its functions and is not
  * trusted again (docs/devices/intel-vtd.md): what it still caches may
  * reach memory given back since, so a driver's reset must not turn it on
@@ -209,13 +227,16 @@ bool auth_owner_stopped(uint16_t id)
 static bool owner_may_master(const struct pci_dev *d)
 {
 	uint16_t sid;
-	return owner_find(d->owner) && !auth_owner_stopped(d->owner) &&
+	return auth_owner_function(d->owner, d) &&
+	       !auth_owner_stopped(d->owner) &&
 	       iommu_scope(d, &sid, NULL) != IOMMU_UNIT_FAILED;
 }
 
 /* the device stops reaching memory before anything it could reach is
  * taken: bus mastering off and, under the IOMMU, the context entry cleared
- * with the invalidation waited for (a fault did this already) */
+ * with the invalidation waited for (a fault did this already). The owner's
+ * one function is all there is to stop: no other function naming the
+ * owner is granted bus mastering (owner_may_master) */
 static void owner_stop_device(struct auth_owner *o)
 {
 	if (o->f.backend == DMA_BACKEND_IOMMU)

@@ -265,8 +265,9 @@ void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
 		kprintf("pci %s: bus mastering refused: owner %u is revoked, "
-			"quarantined or unknown to the authority layer, or "
-			"its remapping unit failed; left off\n",
+			"quarantined, unknown to the authority layer or bound "
+			"to another function, or its remapping unit failed; "
+			"left off\n",
 			a, d->owner);
 	}
 }

@@ -3,16 +3,19 @@
  * owner.c, dmapool.c, mmio.c, irq.c over dma/owner.c and dma/grant.c and
  * the page shim), driven by hostile drivers.
  *
- * Three owners are bound as the device manager binds them: 1 trusted, 2
- * under the (shim's) IOMMU, 3 brokered behind the validator; each owns one
- * PCI function with a 8 KiB memory BAR whose MSI-X table (4 entries) and
- * PBA lie inside it, and owner 1 also a function with MSI and no MSI-X
- * (irq_bind's MSI path: the capability in configuration space, 64-bit
- * addresses when the input's length is odd). The input is a program of
- * operations, each an opcode byte and its argument bytes: create, carve
- * and revoke DMA pools; grant, access and revoke DeviceMmio windows; bind,
- * mask, unmask, count and revoke Interrupts and fire CPU vectors; allocate
- * and free kernel memory (any pointer, any length, any owner, again);
+ * Four owners are bound as the device manager binds them: 1 trusted, 2
+ * under the (shim's) IOMMU, 3 brokered behind the validator, each owning
+ * one PCI function with a 8 KiB memory BAR whose MSI-X table (4 entries)
+ * and PBA lie inside it, and 4 trusted, owning a function with MSI and no
+ * MSI-X (irq_bind's MSI path: the capability in configuration space,
+ * 64-bit addresses when the input's length is odd). A fifth function, with
+ * MSI-X, names owner 1 (struct pci_dev's owner) but is not the one owner 1
+ * was bound with: an owner is one function (auth_owner_function), and this
+ * one gets nothing of it — no bus mastering, window or interrupt. The input is
+ * a program of operations, each an opcode byte and its argument bytes: create,
+ * carve and revoke DMA pools; grant, access and revoke DeviceMmio windows;
+ * bind, mask, unmask, count and revoke Interrupts and fire CPU vectors;
+ * allocate and free kernel memory (any pointer, any length, any owner, again);
  * revoke and reinstate owners, and an IOMMU fault with the safe point
  * after it or not yet (owner 2 quarantined, not revoked); and the
  * kernel's and device manager's own parts: pins on grants (commands in
@@ -27,7 +30,7 @@
  * driver gets back is its copy in one of a few slots, and the driver
  * keeps old copies and forges them: any field of struct dma_pool, struct
  * dev_mmio or struct irq_cap rewritten, another copy's fields, a copy of a
- * capability revoked long ago. Owner ids 0 and 4 are never bound.
+ * capability revoked long ago. Owner ids 0 and 5 are never bound.
  *
  * The fuzzer keeps its own model of what each owner holds — pools by
  * (owner, slot, generation) as live, parked (seized by an owner
@@ -84,9 +87,12 @@
  *    live interrupts, none freed twice, and a fired vector reaches the
  *    handler of the interrupt that holds it;
  *  - bus mastering asked through pci_enable is granted (the check the
- *    owner table installs for kernel/pci) exactly to a bound owner neither
- *    revoked nor quarantined: a driver asks after each revocation and
- *    each reinstatement, granted or refused;
+ *    owner table installs for kernel/pci) exactly to a bound owner's one
+ *    function, the owner neither revoked nor quarantined: a driver asks
+ *    after each revocation and each reinstatement, granted or refused;
+ *    and, whatever the model predicts, no function that names a revoked
+ *    owner, nor one that is no owner's function, has bus mastering on in
+ *    the device after any step;
  *  - a revoke hook runs once per revocation of its owner, with that owner
  *    and its argument, after the device stopped (bus mastering off, the
  *    IOMMU context cleared) and before any pool, window or interrupt of
@@ -118,9 +124,10 @@ extern void (*pci_host_msix_written)(volatile uint32_t *p);
  * copies the layer then takes down the same path as honest ones. */
 
 #define PS	 4096u
-#define NOWN	 3 /* owners 1..3; 0 and 4 are never bound */
-#define NDEV	 4 /* function i < 3 belongs to owner i+1; MSI_DEV to 1 */
+#define NOWN	 4 /* owners 1..4; 0 and 5 are never bound */
+#define NDEV	 5 /* function i < 4 is owner i+1's; STRAY no one's */
 #define MSI_DEV	 3 /* MSI only: no MSI-X table (irq_bind's MSI path) */
+#define STRAY	 4 /* names owner 1, which was bound with function 0 */
 #define CAP_MSI	 0x50
 #define BAR_LEN	 0x2000u
 #define BAR_PA	 0xfe000000ull
@@ -157,7 +164,7 @@ static void oracle(const char *what, uint64_t a, uint64_t b)
 			oracle(what, (uint64_t)(a), (uint64_t)(b));            \
 	} while (0)
 
-/* ---- the machine: three functions, their BARs with guards ------------- */
+/* ---- the machine: five functions, their BARs with guards -------------- */
 static struct pci_dev devs[NDEV];
 static uint8_t cfg[NDEV][4096];
 /* what the kernel's mapping of each BAR reads (between guards): the
@@ -257,10 +264,10 @@ static void cfg_reset(bool is64)
 	memset(cfg_model, 0, sizeof(cfg_model));
 	for (unsigned i = 0; i < NDEV; i++) {
 		/* as the device manager left it: pci_enable(d, true, false,
-		 * true) */
+		 * true), bus mastering refused to the stray function */
 		cfgm_put(i, PCI_COMMAND,
-			 PCI_COMMAND_MEM | PCI_COMMAND_MASTER |
-			     PCI_COMMAND_INTX_DISABLE,
+			 PCI_COMMAND_MEM | PCI_COMMAND_INTX_DISABLE |
+			     (i == STRAY ? 0 : PCI_COMMAND_MASTER),
 			 2);
 		quirks[i] = 0;
 		refused[i] = false;
@@ -437,6 +444,12 @@ static int kc[NKC]; /* index into krecs, -1: none */
 static bool bound(uint16_t o)
 {
 	return o >= 1 && o <= NOWN;
+}
+
+/* dev is owner o's one function: it names o, and o was bound with it */
+static bool own_fn(unsigned dev, uint16_t o)
+{
+	return bound(o) && devs[dev].owner == o && dev == o - 1u;
 }
 
 /* the live or parked pool a copy names: (owner, slot, generation), and a
@@ -910,6 +923,17 @@ static void check_all(void)
 		}
 	}
 	check_msix();
+	/* what revocation is for, asked of the devices themselves and not of
+	 * the model: no function naming a revoked owner, and no function
+	 * that is not its owner's, masters the bus */
+	for (unsigned d = 0; d < NDEV; d++) {
+		uint16_t o = devs[d].owner;
+		if (cfg[d][PCI_COMMAND] & PCI_COMMAND_MASTER)
+			CHECK(own_fn(d, o) && !revoked[o],
+			      "bus mastering on with the owner revoked or on "
+			      "no owner's function",
+			      d, o);
+	}
 	/* configuration space: the Command register, MSI-X enables and
 	 * Function Masks, the MSI capability */
 	for (unsigned d = 0; d < NDEV; d++)
@@ -1234,8 +1258,7 @@ static void op_mmio_grant(void)
 		     (!(off < MSIX_OFF + MSIX_N * PCI_MSIX_ENTRY_SIZE &&
 			MSIX_OFF < end) &&
 		      !(off < PBA_OFF + PBA_LEN && PBA_OFF < end)));
-	bool want =
-	    devs[dev].owner == o && bound(o) && o != 3 && !revoked[o] && fits;
+	bool want = own_fn(dev, o) && o != 3 && !revoked[o] && fits;
 	TRACE("mmio_grant dev %u owner %u bar %u [0x%x,+0x%x) flags %u -> "
 	      "mc%u\n",
 	      dev, o, bar, off, len, flags, dst);
@@ -1421,9 +1444,8 @@ static void op_irq_bind(void)
 			 irecs[i].index == idx;
 	/* an MSI-X entry of the table, or the MSI function's one message;
 	 * not on a function whose Function Mask the kernel set for good */
-	bool want = devs[dev].owner == o && bound(o) &&
-		    idx < (dev == MSI_DEV ? 1 : MSIX_N) && !revoked[o] &&
-		    !(o == 2 && quar2) && !taken && !fnm[dev];
+	bool want = own_fn(dev, o) && idx < (dev == MSI_DEV ? 1 : MSIX_N) &&
+		    !revoked[o] && !(o == 2 && quar2) && !taken && !fnm[dev];
 	TRACE("irq_bind dev %u owner %u entry %u -> ic%u\n", dev, o, idx, dst);
 	if (want && (slots_live() >= AUTH_SLOTS - 1 || nirec >= MAXREC))
 		return;
@@ -1672,12 +1694,12 @@ static void op_kmem_free(void)
 /* ---- owners --------------------------------------------------------------
  */
 /* bus mastering as pci_enable must grant it (the check the owner table
- * installs for kernel/pci): to a bound owner neither revoked nor
- * quarantined */
+ * installs for kernel/pci): to a bound owner's function, the owner
+ * neither revoked nor quarantined */
 static bool may_master(unsigned dev)
 {
 	uint16_t o = devs[dev].owner;
-	return bound(o) && !revoked[o] && !(o == 2 && quar2);
+	return own_fn(dev, o) && !revoked[o] && !(o == 2 && quar2);
 }
 
 /* the Command register as pci_enable(d, mem, io, bm) leaves it: memory
@@ -2018,12 +2040,11 @@ static void setup_once(void)
 		struct pci_dev *d = &devs[i];
 		d->bus = 1;
 		d->dev = (uint8_t)i;
-		d->owner = (uint16_t)(i + 1);
+		d->owner = (uint16_t)(i == STRAY ? 1 : i + 1);
 		d->cfg = cfg[i];
 		d->bar[0].base = BAR_PA + i * 0x10000ull;
 		d->bar[0].size = BAR_LEN;
 		if (i == MSI_DEV) {
-			d->owner = 1;
 			d->cap_msi = CAP_MSI;
 			continue;
 		}
@@ -2036,7 +2057,8 @@ static void setup_once(void)
 		    (volatile uint32_t *)(bar_mem[i] + GUARD + MSIX_OFF);
 	}
 	static const enum dma_backend be[NOWN] = {
-	    DMA_BACKEND_TRUSTED, DMA_BACKEND_IOMMU, DMA_BACKEND_VALIDATOR};
+	    DMA_BACKEND_TRUSTED, DMA_BACKEND_IOMMU, DMA_BACKEND_VALIDATOR,
+	    DMA_BACKEND_TRUSTED};
 	for (uint16_t o = 1; o <= NOWN; o++) {
 		struct auth_owner_facts f = {.d = &devs[o - 1],
 					     .backend = be[o - 1],
@@ -2047,6 +2069,11 @@ static void setup_once(void)
 	}
 	if (shim_iommu_owner != 2)
 		oracle("iommu owner", shim_iommu_owner, 2);
+	/* one owner per function: a second owner on owner 1's is refused */
+	struct auth_owner_facts g = {.d = &devs[0],
+				     .backend = DMA_BACKEND_TRUSTED};
+	if (auth_owner_bind(NOWN + 1, &g) != -1 || auth_owner_facts(NOWN + 1))
+		oracle("a second owner bound to a function", NOWN + 1, 0);
 	proc_pages_base = shim_pages_in_use;
 }
 

@@ -812,6 +812,15 @@ void *mm_map_mmio(uint64_t phys, size_t len)
 	return bar_mem + (phys - BAR_BASE);
 }
 
+/* bind o as devmgr binds it for a function with a trusted driver: d is
+ * its one function (auth_owner_function), d names it */
+static void bind_fn(uint16_t o, struct pci_dev *d)
+{
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED, .d = d};
+	d->owner = o;
+	assert_int_equal(auth_owner_bind(o, &f), 0);
+}
+
 static void test_mmio_forged_fields(void **st)
 {
 	const uint16_t o = 72;
@@ -820,7 +829,7 @@ static void test_mmio_forged_fields(void **st)
 	d.bar[0].size = sizeof(bar_mem);
 	struct dev_mmio m, forged;
 	static uint8_t elsewhere[64];
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	bind_fn(o, &d);
 	assert_int_equal(mmio_grant(&d, o, 0, 0x100, 0x100, MMIO_READ, &m), 0);
 	memset(bar_mem, 0, sizeof(bar_mem));
 	bar_mem[0x100] = 0x11;
@@ -878,7 +887,7 @@ static void test_irq_forged_fields(void **st)
 	d.cfg = cfgsp;
 	msix_dev(&d);
 	struct irq_cap a, b, forged;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	bind_fn(o, &d);
 	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &a), 0);
 	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &b), 0);
 	volatile uint32_t *ctl0 = d.msix_table + PCI_MSIX_ENTRY_CTRL / 4,
@@ -924,7 +933,7 @@ static void test_irq_msi_only(void **st)
 	pci_cfg_write16(&d, cap + PCI_MSI_FLAGS,
 			PCI_MSI_FLAGS_64BIT | 0x30 | 0x0a); /* MME 3, MMC 5 */
 	struct irq_cap c, x;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	bind_fn(o, &d);
 	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &x), -1);
 	assert_int_equal(irq_bind(&d, o + 1, 0, NULL, NULL, &x), -1);
 	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &c), 0);
@@ -961,14 +970,14 @@ static void test_irq_msi_only(void **st)
  * One that fits at the same place binds. */
 static void test_irq_msi_past_config_space(void **st)
 {
-	const uint16_t o = 76;
+	const uint16_t o = 78;
 	static uint8_t cfgsp[4096];
 	static struct pci_dev d = {.bus = 0, .dev = 14, .owner = o};
 	const uint8_t cap = 0xf4;
 	d.cfg = cfgsp;
 	d.cap_msi = cap;
 	pci_cfg_write16(&d, cap + PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT);
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	bind_fn(o, &d);
 	uint64_t r0 = refused(AUTH_NOT_GRANTED);
 	unsigned held = 0;
 	for (unsigned v = 0; v < 256; v++)
@@ -1064,7 +1073,7 @@ static void test_irq_msix_memory_decode_off(void **st)
 	memset(bar_mem + 0x1000, 0xff, sizeof(mse_table));
 	host_cfg_written = mse_model;
 	struct irq_cap a, b;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	bind_fn(o, &d);
 	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &a), 0);
 	assert_false(mse_on()); /* given back */
 	assert_int_equal(held(0, PCI_MSIX_ENTRY_ADDR_LO), MSI_ADDR_BASE);
@@ -1155,6 +1164,48 @@ static void test_irq_quarantined(void **st)
 	irq_revoke(&c);
 	assert_int_equal(host_vector_bad_frees, 0);
 	shim_iommu_owner = 0;
+}
+
+/* An owner is one function. Binding a second owner to a function another
+ * owner holds is refused (one line, the first owner's facts as they were,
+ * the second not bound), and a second function naming an owner (d->owner)
+ * gets no Interrupt and no DeviceMmio window of it (AUTH_NOT_GRANTED,
+ * nothing taken): the owner's revocation stops its one function only.
+ * Before, both bound, and the second function got both. */
+static void test_owner_is_one_function(void **st)
+{
+	const uint16_t o = 79, other = 80;
+	static uint8_t cfg1[4096], cfg2[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 16},
+			      second = {.bus = 0, .dev = 17};
+	d.cfg = cfg1;
+	second.cfg = cfg2;
+	msix_dev(&second);
+	bind_fn(o, &d);
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED, .d = &d};
+	assert_int_equal(auth_owner_bind(other, &f), -1);
+	assert_null(auth_owner_facts(other));
+	assert_ptr_equal(auth_owner_facts(o)->d, &d);
+	assert_true(auth_owner_function(o, &d));
+
+	second.owner = o;
+	assert_false(auth_owner_function(o, &second));
+	uint64_t ng = refused(AUTH_NOT_GRANTED);
+	unsigned held = 0;
+	for (unsigned v = 0; v < 256; v++)
+		held += host_vectors[v].fn != NULL;
+	struct irq_cap c;
+	struct dev_mmio m;
+	assert_int_equal(irq_bind(&second, o, 0, NULL, NULL, &c), -1);
+	assert_int_equal(mmio_grant(&second, o, 0, 0, 0x100, MMIO_READ, &m),
+			 -1);
+	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 2);
+	assert_int_equal(c.slot, 0);
+	assert_int_equal(m.len, 0);
+	for (unsigned v = 0; v < 256; v++)
+		held -= host_vectors[v].fn != NULL;
+	assert_int_equal(held, 0);
+	assert_true(all_zero(bar_mem, sizeof(bar_mem))); /* table untouched */
 }
 
 /* ---- kernel memory for a driver's own state ----------------------------- */
@@ -1320,6 +1371,7 @@ int main(void)
 	    cmocka_unit_test(test_irq_msi_only),
 	    cmocka_unit_test(test_irq_msi_past_config_space),
 	    cmocka_unit_test(test_irq_quarantined),
+	    cmocka_unit_test(test_owner_is_one_function),
 	    cmocka_unit_test(test_irq_msix_memory_decode_off),
 	    cmocka_unit_test(test_kmem),
 	    cmocka_unit_test(test_kmem_free_not_given),

@@ -301,6 +301,34 @@ static void test_bus_master_refused_after_unit_failed(void **st)
 	shim_iommu_owner = 0;
 }
 
+/* An owner is one function: the one devmgr bound it with. A second
+ * function naming the same owner (d->owner) is never granted bus
+ * mastering, so revoking the owner — which stops its one function —
+ * leaves no function of it mastering the bus. Before, the check asked
+ * only whether the owner was bound, and the second function kept bus
+ * mastering through the revocation (owner_stop_device stops f.d). */
+static void test_bus_master_second_function_refused(void **st)
+{
+	(void)st;
+	const uint16_t o = OWNER + 3;
+	static struct pci_dev d = {.bus = 0, .dev = 7, .owner = OWNER + 3},
+			      second = {.bus = 0, .dev = 8, .owner = OWNER + 3};
+	static uint8_t cfg5[4096], cfg6[4096];
+	d.cfg = cfg5;
+	second.cfg = cfg6;
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED, .d = &d};
+	assert_int_equal(auth_owner_bind(o, &f), 0);
+	pci_enable(&d, true, false, true);
+	pci_enable(&second, true, false, true);
+	assert_true(bus_master(&d));
+	assert_false(bus_master(&second)); /* refused, left off */
+	assert_true(pci_cfg_read16(&second, PCI_COMMAND) & PCI_COMMAND_MEM);
+	assert_int_equal(auth_owner_revoke(o, "test"), 0);
+	assert_false(bus_master(&d));
+	assert_false(bus_master(&second));
+	assert_int_equal(auth_owner_reinstate(o), 0);
+}
+
 /* each function gets its own softc, up to EDU_MAX; one more is refused
  * with a line and the bound ones keep what they hold. Before, every
  * attach wrote the one static softc: a second edu device took over the
@@ -373,6 +401,7 @@ int main(void)
 	    cmocka_unit_test(test_edu_recovers_after_revocation),
 	    cmocka_unit_test(test_edu_recover_refused_while_quarantined),
 	    cmocka_unit_test(test_bus_master_refused_after_unit_failed),
+	    cmocka_unit_test(test_bus_master_second_function_refused),
 	    cmocka_unit_test(test_edu_one_softc_per_device),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -558,9 +558,10 @@ static void test_pci_enable_bus_master_checked(void **st)
 	const char *log = logged(pci_enable_arg, (uint64_t)&d);
 	assert_int_equal(command(&d), on & ~PCI_COMMAND_MASTER);
 	assert_string_equal(log, "pci 0000:00:06.0: bus mastering refused: "
-				 "owner 7 is revoked, quarantined or unknown "
-				 "to the authority layer, or its remapping "
-				 "unit failed; left off\n");
+				 "owner 7 is revoked, quarantined, unknown to "
+				 "the authority layer or bound to another "
+				 "function, or its remapping unit failed; "
+				 "left off\n");
 	pci_set_bus_master_check(bm_check);
 	bm_asks = 0, bm_says[0] = bm_says[1] = true;
 	pci_enable(&d, true, false, true);

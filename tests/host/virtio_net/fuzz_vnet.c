@@ -224,7 +224,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vm.q[q].size = vm.qsize_max;
 
 	if (virtio_net_driver.attach(&vm_pci, VM_OWNER) != 0) {
-		check(host_pools_live() == 0);
+		/* a pool is given back only by a device that reset (the
+		 * model counts a revoke under queues it holds); one that
+		 * would not keeps it */
+		check(host_pools_live() <= (vm.reset_refused ? 1u : 0u));
 		check(!vm.bus_master && !vm.mem_decode);
 		check(nnics == 0 && vm.violations == 0);
 		host_reset();

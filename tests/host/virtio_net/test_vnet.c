@@ -496,18 +496,25 @@ static void test_give_up_does_not_wait_for_reset(void **st)
 	assert_int_equal(vm.violations, 0);
 }
 
-/* a device that needs a reset at DRIVER_OK and then will not reset: the
- * attach unwinds, and the DMAPool holding its queues may go back only once
- * the device is off the bus (the model counts a revoke while it could still
- * reach the pool) */
-static void test_unwind_reset_refused_off_bus_first(void **st)
+/* a device that needs a reset at DRIVER_OK and then will not reset
+ * (device_status never reads 0): the attach unwinds, the device off the
+ * bus, and the DMAPool holding its queues stays granted — never revoked,
+ * its pages never back in the allocator — with one line (the model counts
+ * a revoke while the device still holds queues in the pool). Before, the
+ * pool was revoked once bus mastering was off, which only a device that
+ * honours Bus Master Enable makes safe. A device that does reset gives
+ * its pool back (test_features_ok_taken_back). */
+static void test_unwind_reset_refused_keeps_pool(void **st)
 {
 	vm.needs_reset_at_driver_ok = true;
 	vm.stuck_reset = true;
 	assert_int_equal(attach(), -1);
 	assert_true(vm.reset_refused);
+	assert_int_not_equal(vm.status, 0);
 	assert_false(vm.bus_master || vm.mem_decode);
-	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(host_pools_live(), 1);
+	assert_non_null(host_dma(vm.q[VIRTIO_NET_RXQ].desc, 16));
+	assert_non_null(strstr(shim_last_line, "keeping DMA memory"));
 	assert_int_equal(nnics, 0);
 	assert_int_equal(vm.violations, 0);
 }
@@ -589,7 +596,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_needs_reset_at_run_time, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_unwind_reset_refused_off_bus_first, setup, teardown),
+		test_unwind_reset_refused_keeps_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_features_ok_taken_back, setup,
 					    teardown),
 	};

@@ -232,12 +232,10 @@ static bool in(uint64_t a, uint64_t base, uint64_t len)
 }
 
 /* told before a pool's pages go back: the device must have let go first
- * (reset, or no queue in the pool) — or, when it would not reset, be off
- * the bus, where it can reach nothing */
+ * (reset, or no queue in the pool). Off the bus is not enough: a device
+ * that would not reset may not honour Bus Master Enable either */
 static void vm_check_revoke(uint64_t pa, size_t len)
 {
-	if (vm.reset_refused && !vm.bus_master)
-		return;
 	for (unsigned i = 0; i < VM_NQ; i++)
 		if (vm.q[i].enable &&
 		    (in(vm.q[i].desc, pa, len) || in(vm.q[i].avail, pa, len) ||
