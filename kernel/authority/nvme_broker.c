@@ -588,6 +588,9 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 	b->pol.page_shift = 12;
 	b->pol.max_xfer = 128 * 1024; /* until Identify says otherwise */
 	b->pol.qid_max = NVME_VAL_MAX_QID - 1;
+	/* CAP.MQES bounds the I/O queues the host creates (NVMe 2.0
+	 * §3.1.3.1), not the admin queues: those are AQA's (up to 4096,
+	 * nvme_broker_enable) */
 	b->pol.qsize_max = (uint32_t)MIN(FIELD_GET(NVME_CAP_MQES, b->cap) + 1,
 					 (uint64_t)NVME_GATE_QSIZE_MAX);
 	b->pol.iv_max = d->msix_size ? (uint16_t)(d->msix_size - 1) : 0;
@@ -724,15 +727,19 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	 * IOMMU shape the gate refuses device addresses past it, which the
 	 * device would reach through an alias */
 	b->pol.dev_limit = auth_owner_dma_limit(b->owner);
-	if (entries > b->pol.qsize_max || asq->len < (size_t)entries * 64 ||
+	/* AQA.ASQS/ACQS, 12 bits 0's based, bound the admin queues (NVMe 2.0
+	 * §3.1.3.8): 2..4096 entries, whatever CAP.MQES says of the I/O
+	 * queues; nvme_gate_admin_open checks NVME_GATE_ADMIN_MIN..
+	 * NVME_GATE_QSIZE_MAX (4096) */
+	if (asq->len < (size_t)entries * 64 ||
 	    acq->len < (size_t)entries * 16 ||
 	    nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries, &sasq,
 				 &sacq) != 0) {
 		kprintf("nvme-broker %s: unable to accept admin queues (%u "
 			"entries; must be %u..%u, page aligned in owner %u's "
 			"grants)\n",
-			b->name, entries, NVME_GATE_ADMIN_MIN, b->pol.qsize_max,
-			b->owner);
+			b->name, entries, NVME_GATE_ADMIN_MIN,
+			NVME_GATE_QSIZE_MAX, b->owner);
 		return -1;
 	}
 	/* NVMe 2.0 §3.5.1 steps 4-6: admin queue attributes and bases (the

@@ -96,18 +96,19 @@ static uint64_t reg64(unsigned i, uint32_t off)
 	return reg32(i, off) | (uint64_t)reg32(i, off + 4) << 32;
 }
 
-/* the register model: CSTS.RDY follows CC.EN (devs[0], the one
- * controller that comes up) */
+/* the register model: CSTS.RDY follows CC.EN (devs[mdev], the one
+ * controller that comes up: devs[0] unless a test says otherwise) */
 static bool live;
+static unsigned mdev;
 static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
 			       uint32_t v)
 {
 	(void)b;
 	if (!live || off != NVME_REG_CSTS)
 		return v;
-	bool en = reg32(0, NVME_REG_CC) & NVME_CC_EN_MASK;
+	bool en = reg32(mdev, NVME_REG_CC) & NVME_CC_EN_MASK;
 	v = (v & ~NVME_CSTS_RDY_MASK) | (en ? 1u : 0u);
-	memcpy(bar[0] + NVME_REG_CSTS, &v, 4);
+	memcpy(bar[mdev] + NVME_REG_CSTS, &v, 4);
 	return v;
 }
 
@@ -123,17 +124,17 @@ static struct {
 } probe_dev;
 static void model_probe(void)
 {
-	const uint32_t rdy = reg32(0, NVME_REG_CSTS) & NVME_CSTS_RDY_MASK;
-	if (!live || !rdy || reg32(0, NVME_REG_AQA) != (1u | 1u << 16))
+	const uint32_t rdy = reg32(mdev, NVME_REG_CSTS) & NVME_CSTS_RDY_MASK;
+	if (!live || !rdy || reg32(mdev, NVME_REG_AQA) != (1u | 1u << 16))
 		return;
-	if (probe_dev.asq != reg64(0, NVME_REG_ASQ) ||
-	    !(reg32(0, NVME_REG_CC) & NVME_CC_EN_MASK))
+	if (probe_dev.asq != reg64(mdev, NVME_REG_ASQ) ||
+	    !(reg32(mdev, NVME_REG_CC) & NVME_CC_EN_MASK))
 		probe_dev =
-		    (typeof(probe_dev)){reg64(0, NVME_REG_ASQ), 0, 0, 1};
+		    (typeof(probe_dev)){reg64(mdev, NVME_REG_ASQ), 0, 0, 1};
 	struct nvme_sqe *sq = (struct nvme_sqe *)(uintptr_t)probe_dev.asq;
 	struct nvme_cqe *cq =
-	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
-	for (uint32_t tail = reg32(0, NVME_REG_DBS) % 2;
+	    (struct nvme_cqe *)(uintptr_t)reg64(mdev, NVME_REG_ACQ);
+	for (uint32_t tail = reg32(mdev, NVME_REG_DBS) % 2;
 	     probe_dev.sq_head != tail;) {
 		const struct nvme_sqe *c = &sq[probe_dev.sq_head];
 		void *data = (void *)(uintptr_t)c->prp1;
@@ -216,6 +217,7 @@ static int setup(void **st)
 		assert_int_equal(auth_owner_bind(owner_of[i], &f), 0);
 	}
 	live = false;
+	mdev = 0;
 	probe_dev.asq = 0;
 	shim_delay_hook = model_probe;
 	nvme_broker_inject_set(&model);
@@ -319,12 +321,12 @@ static struct nvme_broker *bring_up(struct dma_pool *pool)
  * driver's pool): what the device reads and where it answers */
 static struct nvme_sqe *admin_sq(void)
 {
-	return (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
+	return (struct nvme_sqe *)(uintptr_t)reg64(mdev, NVME_REG_ASQ);
 }
 
 static struct nvme_cqe *admin_cq(void)
 {
-	return (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
+	return (struct nvme_cqe *)(uintptr_t)reg64(mdev, NVME_REG_ACQ);
 }
 
 /* nvme_broker_get_feature is the kernel's own Get Features, past the
@@ -546,6 +548,80 @@ static void test_stop_before_enable(void **st)
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
+/* Create I/O CQ qid of `entries` at iova, no interrupt, as the driver
+ * writes it */
+static struct nvme_sqe create_cq(uint16_t cid, uint16_t qid, uint16_t entries,
+				 uint64_t iova)
+{
+	return (struct nvme_sqe){
+	    .cdw0 = NVME_ADM_CREATE_CQ | (uint32_t)cid << 16,
+	    .prp1 = iova,
+	    .cdw10 = (uint32_t)(FIELD_SET(NVME_CREATEQ_QID, qid) |
+				FIELD_SET(NVME_CREATEQ_QSIZE, entries - 1)),
+	    .cdw11 = (uint32_t)FIELD_SET(NVME_CREATEQ_PC, 1)};
+}
+
+/* CAP.MQES bounds the I/O queues the host creates; the admin queues are
+ * AQA's, 2..4096 entries (NVMe 2.0 §3.1.3.1, §3.1.3.8: QEMU's controller
+ * sizes its admin queues from AQA alone and checks MQES only at Create
+ * I/O CQ/SQ; Linux gives its admin queue NVME_AQ_DEPTH entries whatever
+ * MQES says). Before, nvme_broker_enable refused an admin queue of more
+ * than MQES + 1 entries, so a controller with MQES 1 (two entries, the
+ * least NVMe allows) could never be enabled: the kernel's slot on the
+ * admin queue needs 3 (NVME_GATE_ADMIN_MIN). Now it enables with an
+ * 8-entry admin queue on which the kernel's command and the driver's go,
+ * and the driver's I/O queues still stop at MQES: 3 entries refused by
+ * the gate, 2 sent. */
+static void test_admin_queue_not_bound_by_mqes(void **st)
+{
+	(void)st;
+	mdev = 1; /* owner 2's controller: no other test opens it */
+	uint64_t cap = 1ull | 1ull << NVME_CAP_CQR_SHIFT |
+		       1ull << NVME_CAP_TO_SHIFT |
+		       (uint64_t)NVME_CAP_CSS_NVM << NVME_CAP_CSS_SHIFT;
+	memcpy(bar[1] + NVME_REG_CAP, &cap, 8);
+	live = true;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(&devs[1], 2, &b), 0);
+	struct dma_pool pool;
+	assert_int_equal(dma_pool_create(2, 3 * PAGE_SIZE, 0, &pool), 0);
+	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
+	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(reg32(1, NVME_REG_AQA), 7u | 7u << 16);
+	assert_int_equal(cmd[1], CMD_MEM | CMD_MAST);
+	struct nvme_sqe *sq = admin_sq();
+	struct nvme_cqe *cq = admin_cq();
+	/* the kernel's command */
+	cq[0] = (struct nvme_cqe){
+	    .dw0 = 7, .sqhd = 1, .cid = NVME_GATE_KCID, .status = 1};
+	uint32_t dw0 = 0;
+	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), 0);
+	assert_int_equal(dw0, 7);
+	/* the driver's: an I/O CQ past MQES, then one within it */
+	struct nvme_sqe *drv = (struct nvme_sqe *)pool.va;
+	struct nvme_cqe *drv_cq = (struct nvme_cqe *)(pool.va + PAGE_SIZE);
+	uint64_t ring = pool.iova + 2 * PAGE_SIZE;
+	drv[0] = create_cq(0x10, 1, 3, ring);
+	drv[1] = create_cq(0x11, 1, 2, ring);
+	assert_int_equal(nvme_broker_sq_ring(b, 0, 2), 2);
+	assert_int_equal(drv_cq[0].cid, 0x10);
+	assert_int_equal(nvme_cqe_sct(&drv_cq[0]), NVME_GATE_SCT_CAPOS);
+	assert_int_equal(nvme_cqe_sc(&drv_cq[0]), NVME_GATE_SC_REJECTED);
+	assert_int_equal(drv_cq[0].dw0, NVME_V_QUEUE_SIZE);
+	assert_int_equal(reg32(1, NVME_REG_DBS), 2);
+	assert_int_equal(nvme_sqe_opc(&sq[1]), NVME_ADM_CREATE_CQ);
+	assert_int_equal(FIELD_GET(NVME_CREATEQ_QSIZE, sq[1].cdw10), 1);
+	cq[1] = (struct nvme_cqe){
+	    .sqhd = 2, .cid = nvme_sqe_cid(&sq[1]), .status = 1};
+	assert_int_equal(nvme_broker_cq_reap(b, 0), 1);
+	assert_int_equal(drv_cq[1].cid, 0x11);
+	assert_int_equal(drv_cq[1].status, 1); /* success, phase 1 */
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
 /* pages page_free was handed while watching (shim_page_hook) */
 static struct {
 	uint64_t pa;
@@ -617,6 +693,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_bare_close_keeps_pages_device_holds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_admin_queue_not_bound_by_mqes,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
