@@ -909,19 +909,50 @@ uint16_t nvme_broker_max_qid(const struct nvme_broker *b)
 	return b->pol.qid_max;
 }
 
-/* one of the kernel's own admin commands on the shadow admin queue,
+/* One of the kernel's own admin commands on the shadow admin queue,
  * waited for; 0 when it succeeded, -1 otherwise (*e says why, if it
- * completed) */
+ * completed). One not answered in BROKER_KCMD_US is given up on, but the
+ * device may still answer it, into its admin CQ slot and (Get Features)
+ * the broker's page: the gate holds the slot until the completion comes
+ * or the controller is reset, and refuses the next kernel command
+ * meanwhile (nvme_gate_kcmd_pending). Linux resets the controller when an
+ * admin command times out (nvme_timeout); here the controller and its
+ * queues are the driver's to reset (nvme_recover), so the broker says so
+ * and answers every kernel command until then with why it is refused.
+ * The late completion is never another command's answer: each kernel
+ * command has its own CID (NVME_GATE_KCIDS), and one not polled for is
+ * forgotten at the next submit. */
 static int broker_kcmd(struct nvme_broker *b, const struct nvme_sqe *c,
 		       struct nvme_cqe *e)
 {
 	memset(e, 0, sizeof(*e));
-	if (!b->enabled || nvme_gate_kcmd_submit(&b->gate, c) != 0)
+	if (!b->enabled)
+		return -1;
+	/* the late answer may be in the shadow CQ already */
+	if (nvme_gate_kcmd_pending(&b->gate))
+		(void)nvme_gate_cq_reap(&b->gate, 0);
+	if (nvme_gate_kcmd_pending(&b->gate)) {
+		kprintf("nvme-broker %s: unable to send kernel command (opcode "
+			"0x%x): an earlier one timed out and is still "
+			"outstanding; none until the device answers it or the "
+			"controller is reset\n",
+			b->name, nvme_sqe_opc(c));
+		return -1;
+	}
+	if (nvme_gate_kcmd_submit(&b->gate, c) != 0)
 		return -1;
 	uint64_t start = time_now_us();
 	while (!nvme_gate_kcmd_poll(&b->gate, e)) {
-		if (time_now_us() - start > BROKER_KCMD_US)
+		if (time_now_us() - start > BROKER_KCMD_US) {
+			kprintf("nvme-broker %s: kernel command (opcode 0x%x) "
+				"unanswered after %u ms; its admin queue slot "
+				"stays held (the device may still answer): no "
+				"kernel command until it is answered or the "
+				"controller is reset\n",
+				b->name, nvme_sqe_opc(c),
+				BROKER_KCMD_US / 1000);
 			return -1;
+		}
 		time_delay_us(20);
 	}
 	return (nvme_cqe_sc(e) || nvme_cqe_sct(e)) ? -1 : 0;
