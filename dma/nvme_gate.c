@@ -765,10 +765,11 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 	if (e->sqid >= NVME_VAL_MAX_QID)
 		return false;
 	struct nvme_gate_sq *sq = &g->sq[e->sqid];
-	bool kcmd = e->sqid == 0 && e->cid == NVME_GATE_KCID && g->kcmd_busy;
-	/* a CID the gate never issues (the kernel's with none outstanding,
-	 * or a generation past NVME_GATE_GENS) names nothing: it must not
-	 * match a tag by its low bits */
+	bool kcmd = e->sqid == 0 && g->kcmd_busy && e->cid == g->kcmd_cid;
+	/* a CID the gate has not outstanding in the kernel's generation (a
+	 * kernel command's with none outstanding, an earlier one's: given up
+	 * on and posted after a reset, or a copy) names nothing: it must not
+	 * match a tag by its low bits, nor answer the kernel's command */
 	if (!kcmd && (e->cid >> NVME_GATE_TAG_BITS) >= NVME_GATE_GENS)
 		return false;
 	unsigned gen = e->cid >> NVME_GATE_TAG_BITS;
@@ -932,7 +933,9 @@ int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd)
 	if (next == sq->sh_head)
 		return -1;
 	struct nvme_sqe sh = *cmd;
-	nvme_sqe_set_cid(&sh, NVME_GATE_KCID);
+	g->kcmd_cid =
+	    (uint16_t)(NVME_GATE_KCID_BASE | g->kcmd_seq++ % NVME_GATE_KCIDS);
+	nvme_sqe_set_cid(&sh, g->kcmd_cid);
 	memcpy((struct nvme_sqe *)sq->shadow.va + sq->sh_tail, &sh, sizeof(sh));
 	sq->sh_tail = next;
 	g->kcmd_busy = true;
@@ -951,6 +954,11 @@ bool nvme_gate_kcmd_poll(struct nvme_gate *g, struct nvme_cqe *out)
 	g->kcmd_done = false;
 	*out = g->kcmd_cqe;
 	return true;
+}
+
+bool nvme_gate_kcmd_pending(const struct nvme_gate *g)
+{
+	return g->kcmd_busy;
 }
 
 void nvme_gate_stop(struct nvme_gate *g)

@@ -66,11 +66,18 @@ struct nvme_gate_env {
 /* The CID the device sees: the SQ's generation above the tag. Deleting or
  * resetting an SQ moves its generation on, so a completion still in flight
  * from before can never match a command issued after. Generations run
- * 0..NVME_GATE_GENS-1, which keeps every device CID below NVME_GATE_KCID. */
+ * 0..NVME_GATE_GENS-1, which keeps every driver command's device CID below
+ * NVME_GATE_KCID_BASE. */
 #define NVME_GATE_TAG_BITS 6
 #define NVME_GATE_GENS	   1023u
 _Static_assert(NVME_GATE_TAGS == 1 << NVME_GATE_TAG_BITS, "tag field width");
-#define NVME_GATE_KCID	    0xffffu /* CID of the kernel's own admin commands */
+/* CIDs of the kernel's own admin commands (nvme_gate_kcmd_submit): the
+ * generation past the driver's, NVME_GATE_KCIDS of them taken in turn, so
+ * the completion of an earlier kernel command (one given up on and posted
+ * after a reset, or a copy) is never a later one's answer until
+ * NVME_GATE_KCIDS kernel commands have gone by */
+#define NVME_GATE_KCID_BASE ((uint16_t)(NVME_GATE_GENS << NVME_GATE_TAG_BITS))
+#define NVME_GATE_KCIDS	    NVME_GATE_TAGS
 #define NVME_GATE_QSIZE_MAX 4096u
 /* the smallest admin queue the gate takes: the driver's commands leave one
  * slot free for the kernel's own (nvme_gate_kcmd_submit) */
@@ -174,6 +181,8 @@ struct nvme_gate {
 	 * is still reaped, nothing reaches it any more */
 	bool stopped;
 	bool kcmd_busy, kcmd_done;
+	uint16_t kcmd_cid; /* the outstanding kernel command's CID */
+	uint16_t kcmd_seq; /* kernel commands sent (survives drop_all) */
 	struct nvme_cqe kcmd_cqe;
 	struct nvme_gate_sq sq[NVME_VAL_MAX_QID];
 	struct nvme_gate_cq cq[NVME_VAL_MAX_QID];
@@ -209,17 +218,25 @@ int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail);
 int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid);
 /* the driver consumed its CQ up to `head` (exclusive). 0 or -1. */
 int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head);
-/* the kernel's own admin command (Identify for the broker's policy): put
- * cmd (CID replaced by NVME_GATE_KCID) on the shadow admin SQ. One at a
- * time; while none is outstanding the driver's admin commands leave one
- * shadow SQ slot and one admin CQ slot free, so whatever the driver keeps
- * outstanding (Asynchronous Event Requests stay on the device until an
- * event) the kernel's command finds room. 0, or -1 (stopped, no admin
- * queue, one outstanding already, or a device that reported no SQ head
- * progress). */
+/* the kernel's own admin command (the broker's Get Features, its bench
+ * queues): put cmd (CID replaced by the next of the NVME_GATE_KCIDS from
+ * NVME_GATE_KCID_BASE) on the shadow admin SQ. One at a time; while none
+ * is outstanding the driver's admin commands leave one shadow SQ slot and
+ * one admin CQ slot free, so whatever the driver keeps outstanding
+ * (Asynchronous Event Requests stay on the device until an event) the
+ * kernel's command finds room. 0, or -1 (stopped, no admin queue, one
+ * outstanding already, or a device that reported no SQ head progress).
+ * An answer not polled for (the caller gave up waiting) is forgotten
+ * here: a command never gets an earlier one's answer. */
 int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd);
 /* poll for its completion: true once *out holds it */
 bool nvme_gate_kcmd_poll(struct nvme_gate *g, struct nvme_cqe *out);
+/* a kernel command is on the device, its completion not reaped: also one
+ * whose caller gave up waiting. Its admin SQ and CQ slots stay held (the
+ * device may still answer into them) and nvme_gate_kcmd_submit refuses,
+ * until the completion is reaped (any nvme_gate_cq_reap of CQ 0) or
+ * nvme_gate_drop_all (a controller reset) */
+bool nvme_gate_kcmd_pending(const struct nvme_gate *g);
 /* the controller has stopped (CC.EN=0 and CSTS.RDY=0, bus mastering off):
  * it posts nothing more. Until nvme_gate_drop_all the gate keeps its queues
  * so what the device posted before the stop is still delivered:

@@ -34,12 +34,22 @@ static unsigned nvme_arena_pages(const struct nvme_softc *sc)
 			     (size_t)NVME_ARENA_PAGES);
 }
 
+/* I/O queue entries: NVME_IO_ENTRIES, or fewer when CAP.MQES says so (it
+ * bounds the I/O queues, NVMe 2.0 §3.1.3.1; the admin queue is AQA's,
+ * NVME_ADMIN_ENTRIES whatever MQES is). MQES 0 is not NVMe (its minimum
+ * is 1, two entries): taken as 1, the create is refused with its reason */
+static uint16_t nvme_io_entries(const struct nvme_softc *sc)
+{
+	uint64_t mqes = FIELD_GET(NVME_CAP_MQES, sc->cap);
+	return (uint16_t)MIN((uint64_t)NVME_IO_ENTRIES, MAX(mqes, 1ull) + 1);
+}
+
 static size_t nvme_pool_bytes(const struct nvme_softc *sc)
 {
+	size_t n = nvme_io_entries(sc);
 	size_t b = 2 * PAGE_SIZE /* admin SQ, CQ */;
-	b += NVME_IOQ_MAX *
-	     (ALIGN_UP((size_t)NVME_IO_ENTRIES * NVME_SQE_BYTES, PAGE_SIZE) +
-	      ALIGN_UP((size_t)NVME_IO_ENTRIES * NVME_CQE_BYTES, PAGE_SIZE));
+	b += NVME_IOQ_MAX * (ALIGN_UP(n * NVME_SQE_BYTES, PAGE_SIZE) +
+			     ALIGN_UP(n * NVME_CQE_BYTES, PAGE_SIZE));
 	b += (size_t)NVME_IOQ_MAX * NVME_NCCB * NVME_LIST_PAGES * PAGE_SIZE;
 	b += (size_t)nvme_arena_pages(sc) * PAGE_SIZE;
 	return b;
@@ -85,7 +95,7 @@ static int nvme_mem_alloc(struct nvme_softc *sc)
 		goto fail;
 	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
 		if (nvme_q_alloc(sc, &sc->ioq[i], (uint16_t)(i + 1),
-				 NVME_IO_ENTRIES))
+				 nvme_io_entries(sc)))
 			goto fail;
 	sc->arena_pages = nvme_arena_pages(sc);
 	if (dma_pool_carve(&sc->pool, (size_t)sc->arena_pages * PAGE_SIZE,

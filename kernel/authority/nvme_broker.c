@@ -588,6 +588,9 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 	b->pol.page_shift = 12;
 	b->pol.max_xfer = 128 * 1024; /* until Identify says otherwise */
 	b->pol.qid_max = NVME_VAL_MAX_QID - 1;
+	/* CAP.MQES bounds the I/O queues the host creates (NVMe 2.0
+	 * §3.1.3.1), not the admin queues: those are AQA's (up to 4096,
+	 * nvme_broker_enable) */
 	b->pol.qsize_max = (uint32_t)MIN(FIELD_GET(NVME_CAP_MQES, b->cap) + 1,
 					 (uint64_t)NVME_GATE_QSIZE_MAX);
 	b->pol.iv_max = d->msix_size ? (uint16_t)(d->msix_size - 1) : 0;
@@ -723,15 +726,19 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	 * IOMMU shape the gate refuses device addresses past it, which the
 	 * device would reach through an alias */
 	b->pol.dev_limit = auth_owner_dma_limit(b->owner);
-	if (entries > b->pol.qsize_max || asq->len < (size_t)entries * 64 ||
+	/* AQA.ASQS/ACQS, 12 bits 0's based, bound the admin queues (NVMe 2.0
+	 * §3.1.3.8): 2..4096 entries, whatever CAP.MQES says of the I/O
+	 * queues; nvme_gate_admin_open checks NVME_GATE_ADMIN_MIN..
+	 * NVME_GATE_QSIZE_MAX (4096) */
+	if (asq->len < (size_t)entries * 64 ||
 	    acq->len < (size_t)entries * 16 ||
 	    nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries, &sasq,
 				 &sacq) != 0) {
 		kprintf("nvme-broker %s: unable to accept admin queues (%u "
 			"entries; must be %u..%u, page aligned in owner %u's "
 			"grants)\n",
-			b->name, entries, NVME_GATE_ADMIN_MIN, b->pol.qsize_max,
-			b->owner);
+			b->name, entries, NVME_GATE_ADMIN_MIN,
+			NVME_GATE_QSIZE_MAX, b->owner);
 		return -1;
 	}
 	/* NVMe 2.0 §3.5.1 steps 4-6: admin queue attributes and bases (the
@@ -901,19 +908,50 @@ uint16_t nvme_broker_max_qid(const struct nvme_broker *b)
 	return b->pol.qid_max;
 }
 
-/* one of the kernel's own admin commands on the shadow admin queue,
+/* One of the kernel's own admin commands on the shadow admin queue,
  * waited for; 0 when it succeeded, -1 otherwise (*e says why, if it
- * completed) */
+ * completed). One not answered in BROKER_KCMD_US is given up on, but the
+ * device may still answer it, into its admin CQ slot and (Get Features)
+ * the broker's page: the gate holds the slot until the completion comes
+ * or the controller is reset, and refuses the next kernel command
+ * meanwhile (nvme_gate_kcmd_pending). Linux resets the controller when an
+ * admin command times out (nvme_timeout); here the controller and its
+ * queues are the driver's to reset (nvme_recover), so the broker says so
+ * and answers every kernel command until then with why it is refused.
+ * The late completion is never another command's answer: each kernel
+ * command has its own CID (NVME_GATE_KCIDS), and one not polled for is
+ * forgotten at the next submit. */
 static int broker_kcmd(struct nvme_broker *b, const struct nvme_sqe *c,
 		       struct nvme_cqe *e)
 {
 	memset(e, 0, sizeof(*e));
-	if (!b->enabled || nvme_gate_kcmd_submit(&b->gate, c) != 0)
+	if (!b->enabled)
+		return -1;
+	/* the late answer may be in the shadow CQ already */
+	if (nvme_gate_kcmd_pending(&b->gate))
+		(void)nvme_gate_cq_reap(&b->gate, 0);
+	if (nvme_gate_kcmd_pending(&b->gate)) {
+		kprintf("nvme-broker %s: unable to send kernel command (opcode "
+			"0x%x): an earlier one timed out and is still "
+			"outstanding; none until the device answers it or the "
+			"controller is reset\n",
+			b->name, nvme_sqe_opc(c));
+		return -1;
+	}
+	if (nvme_gate_kcmd_submit(&b->gate, c) != 0)
 		return -1;
 	uint64_t start = time_now_us();
 	while (!nvme_gate_kcmd_poll(&b->gate, e)) {
-		if (time_now_us() - start > BROKER_KCMD_US)
+		if (time_now_us() - start > BROKER_KCMD_US) {
+			kprintf("nvme-broker %s: kernel command (opcode 0x%x) "
+				"unanswered after %u ms; its admin queue slot "
+				"stays held (the device may still answer): no "
+				"kernel command until it is answered or the "
+				"controller is reset\n",
+				b->name, nvme_sqe_opc(c),
+				BROKER_KCMD_US / 1000);
 			return -1;
+		}
 		time_delay_us(20);
 	}
 	return (nvme_cqe_sc(e) || nvme_cqe_sct(e)) ? -1 : 0;

@@ -96,18 +96,19 @@ static uint64_t reg64(unsigned i, uint32_t off)
 	return reg32(i, off) | (uint64_t)reg32(i, off + 4) << 32;
 }
 
-/* the register model: CSTS.RDY follows CC.EN (devs[0], the one
- * controller that comes up) */
+/* the register model: CSTS.RDY follows CC.EN (devs[mdev], the one
+ * controller that comes up: devs[0] unless a test says otherwise) */
 static bool live;
+static unsigned mdev;
 static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
 			       uint32_t v)
 {
 	(void)b;
 	if (!live || off != NVME_REG_CSTS)
 		return v;
-	bool en = reg32(0, NVME_REG_CC) & NVME_CC_EN_MASK;
+	bool en = reg32(mdev, NVME_REG_CC) & NVME_CC_EN_MASK;
 	v = (v & ~NVME_CSTS_RDY_MASK) | (en ? 1u : 0u);
-	memcpy(bar[0] + NVME_REG_CSTS, &v, 4);
+	memcpy(bar[mdev] + NVME_REG_CSTS, &v, 4);
 	return v;
 }
 
@@ -123,17 +124,17 @@ static struct {
 } probe_dev;
 static void model_probe(void)
 {
-	const uint32_t rdy = reg32(0, NVME_REG_CSTS) & NVME_CSTS_RDY_MASK;
-	if (!live || !rdy || reg32(0, NVME_REG_AQA) != (1u | 1u << 16))
+	const uint32_t rdy = reg32(mdev, NVME_REG_CSTS) & NVME_CSTS_RDY_MASK;
+	if (!live || !rdy || reg32(mdev, NVME_REG_AQA) != (1u | 1u << 16))
 		return;
-	if (probe_dev.asq != reg64(0, NVME_REG_ASQ) ||
-	    !(reg32(0, NVME_REG_CC) & NVME_CC_EN_MASK))
+	if (probe_dev.asq != reg64(mdev, NVME_REG_ASQ) ||
+	    !(reg32(mdev, NVME_REG_CC) & NVME_CC_EN_MASK))
 		probe_dev =
-		    (typeof(probe_dev)){reg64(0, NVME_REG_ASQ), 0, 0, 1};
+		    (typeof(probe_dev)){reg64(mdev, NVME_REG_ASQ), 0, 0, 1};
 	struct nvme_sqe *sq = (struct nvme_sqe *)(uintptr_t)probe_dev.asq;
 	struct nvme_cqe *cq =
-	    (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
-	for (uint32_t tail = reg32(0, NVME_REG_DBS) % 2;
+	    (struct nvme_cqe *)(uintptr_t)reg64(mdev, NVME_REG_ACQ);
+	for (uint32_t tail = reg32(mdev, NVME_REG_DBS) % 2;
 	     probe_dev.sq_head != tail;) {
 		const struct nvme_sqe *c = &sq[probe_dev.sq_head];
 		void *data = (void *)(uintptr_t)c->prp1;
@@ -162,6 +163,46 @@ static void model_probe(void)
 			probe_dev.phase ^= 1;
 	}
 }
+/* the admin queues the broker gave the device (its shadow, not the
+ * driver's pool): what the device reads and where it answers */
+static struct nvme_sqe *admin_sq(void)
+{
+	return (struct nvme_sqe *)(uintptr_t)reg64(mdev, NVME_REG_ASQ);
+}
+
+static struct nvme_cqe *admin_cq(void)
+{
+	return (struct nvme_cqe *)(uintptr_t)reg64(mdev, NVME_REG_ACQ);
+}
+
+/* The device's answer to a kernel command (each has its own CID, in the
+ * kernel's range from NVME_GATE_KCID_BASE): once the command is in admin
+ * SQ slot sq_slot, the model posts e into admin CQ slot cq_slot with that
+ * command's CID, while the broker waits. */
+static struct {
+	bool armed;
+	unsigned sq_slot, cq_slot;
+	struct nvme_cqe e;
+} kans;
+static void answer_kcmd(unsigned sq_slot, unsigned cq_slot, struct nvme_cqe e)
+{
+	kans = (typeof(kans)){true, sq_slot, cq_slot, e};
+}
+static void model_kcmd(void)
+{
+	if (!kans.armed || !live ||
+	    nvme_sqe_cid(&admin_sq()[kans.sq_slot]) < NVME_GATE_KCID_BASE)
+		return;
+	kans.e.cid = nvme_sqe_cid(&admin_sq()[kans.sq_slot]);
+	admin_cq()[kans.cq_slot] = kans.e;
+	kans.armed = false;
+}
+static void model_step(void)
+{
+	model_probe();
+	model_kcmd();
+}
+
 static bool model_cq_post(const struct nvme_broker *b, uint16_t qid)
 {
 	(void)b, (void)qid;
@@ -216,8 +257,10 @@ static int setup(void **st)
 		assert_int_equal(auth_owner_bind(owner_of[i], &f), 0);
 	}
 	live = false;
+	mdev = 0;
 	probe_dev.asq = 0;
-	shim_delay_hook = model_probe;
+	kans.armed = false;
+	shim_delay_hook = model_step;
 	nvme_broker_inject_set(&model);
 	shim_quiet = 1;
 	return 0;
@@ -315,18 +358,6 @@ static struct nvme_broker *bring_up(struct dma_pool *pool)
 	return b;
 }
 
-/* the admin queues the broker gave the device (its shadow, not the
- * driver's pool): what the device reads and where it answers */
-static struct nvme_sqe *admin_sq(void)
-{
-	return (struct nvme_sqe *)(uintptr_t)reg64(0, NVME_REG_ASQ);
-}
-
-static struct nvme_cqe *admin_cq(void)
-{
-	return (struct nvme_cqe *)(uintptr_t)reg64(0, NVME_REG_ACQ);
-}
-
 /* nvme_broker_get_feature is the kernel's own Get Features, past the
  * driver's policy, and a driver may call it: its data lands in the
  * broker's one page (PRP1) with PRP2 0. A feature off the scope table —
@@ -340,10 +371,8 @@ static void test_get_feature_only_known_features(void **st)
 	struct dma_pool pool;
 	struct nvme_broker *b = bring_up(&pool);
 	struct nvme_sqe *sq = admin_sq();
-	struct nvme_cqe *cq = admin_cq();
 	/* Error Recovery: the device's answer is already in the shadow CQ */
-	cq[0] = (struct nvme_cqe){
-	    .dw0 = 0x1234, .cid = NVME_GATE_KCID, .status = 1};
+	answer_kcmd(0, 0, (struct nvme_cqe){.dw0 = 0x1234, .status = 1});
 	uint32_t dw0 = 0;
 	assert_int_equal(
 	    nvme_broker_get_feature(b, NVME_FID_ERR_RECOVERY, 1, &dw0), 0);
@@ -356,8 +385,7 @@ static void test_get_feature_only_known_features(void **st)
 	/* vendor features, and HMB (not on the table): not even written */
 	static const uint8_t off_table[] = {0xc0, 0xff, NVME_FID_HMB, 0x7d};
 	for (unsigned k = 0; k < sizeof(off_table); k++) {
-		cq[1] = (struct nvme_cqe){
-		    .cid = NVME_GATE_KCID, .sqhd = 2, .status = 1};
+		answer_kcmd(1, 1, (struct nvme_cqe){.sqhd = 2, .status = 1});
 		assert_int_equal(
 		    nvme_broker_get_feature(b, off_table[k], 1, &dw0), -1);
 		assert_int_equal(reg32(0, NVME_REG_DBS), db);
@@ -383,7 +411,6 @@ static void test_get_feature_only_granted_namespaces(void **st)
 	struct dma_pool pool;
 	struct nvme_broker *b = bring_up(&pool);
 	struct nvme_sqe *sq = admin_sq();
-	struct nvme_cqe *cq = admin_cq();
 	/* the probe found namespaces 1 and 2; the owner holds 1 */
 	assert_int_equal(nvme_broker_nns(b), 1);
 	assert_int_equal(nvme_broker_ns(b, 0)->nsid, 1);
@@ -409,8 +436,8 @@ static void test_get_feature_only_granted_namespaces(void **st)
 	  };
 	uint32_t dw0;
 	/* the device would answer: the refusal is the broker's */
-	cq[0] = (struct nvme_cqe){
-	    .dw0 = 0x10000, .sqhd = 1, .cid = NVME_GATE_KCID, .status = 1};
+	answer_kcmd(0, 0,
+		    (struct nvme_cqe){.dw0 = 0x10000, .sqhd = 1, .status = 1});
 	for (unsigned k = 0; k < ARRAY_SIZE(refused); k++) {
 		dw0 = 0x5a5a;
 		assert_int_equal(nvme_broker_get_feature(b, refused[k].fid,
@@ -422,10 +449,10 @@ static void test_get_feature_only_granted_namespaces(void **st)
 		assert_non_null(strstr(shim_last_line, "not granted to owner"));
 	}
 	for (unsigned k = 0; k < ARRAY_SIZE(granted); k++) {
-		cq[k] = (struct nvme_cqe){.dw0 = k,
-					  .sqhd = (uint16_t)(k + 1),
-					  .cid = NVME_GATE_KCID,
-					  .status = 1};
+		answer_kcmd(k, k,
+			    (struct nvme_cqe){.dw0 = k,
+					      .sqhd = (uint16_t)(k + 1),
+					      .status = 1});
 		assert_int_equal(nvme_broker_get_feature(b, granted[k].fid,
 							 granted[k].nsid, &dw0),
 				 0);
@@ -462,8 +489,7 @@ static void test_kcmd_slot_kept_from_aers(void **st)
 	int taken = nvme_broker_sq_ring(b, 0, 7);
 	uint32_t db = reg32(0, NVME_REG_DBS);
 	/* the kernel's command: the slot kept for it */
-	cq[0] = (struct nvme_cqe){
-	    .dw0 = 1, .sqhd = 7, .cid = NVME_GATE_KCID, .status = 1};
+	answer_kcmd(6, 0, (struct nvme_cqe){.dw0 = 1, .sqhd = 7, .status = 1});
 	uint32_t dw0 = 0;
 	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), 0);
 	assert_int_equal(dw0, 1);
@@ -546,6 +572,138 @@ static void test_stop_before_enable(void **st)
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
+/* Create I/O CQ qid of `entries` at iova, no interrupt, as the driver
+ * writes it */
+static struct nvme_sqe create_cq(uint16_t cid, uint16_t qid, uint16_t entries,
+				 uint64_t iova)
+{
+	return (struct nvme_sqe){
+	    .cdw0 = NVME_ADM_CREATE_CQ | (uint32_t)cid << 16,
+	    .prp1 = iova,
+	    .cdw10 = (uint32_t)(FIELD_SET(NVME_CREATEQ_QID, qid) |
+				FIELD_SET(NVME_CREATEQ_QSIZE, entries - 1)),
+	    .cdw11 = (uint32_t)FIELD_SET(NVME_CREATEQ_PC, 1)};
+}
+
+/* CAP.MQES bounds the I/O queues the host creates; the admin queues are
+ * AQA's, 2..4096 entries (NVMe 2.0 §3.1.3.1, §3.1.3.8: QEMU's controller
+ * sizes its admin queues from AQA alone and checks MQES only at Create
+ * I/O CQ/SQ; Linux gives its admin queue NVME_AQ_DEPTH entries whatever
+ * MQES says). Before, nvme_broker_enable refused an admin queue of more
+ * than MQES + 1 entries, so a controller with MQES 1 (two entries, the
+ * least NVMe allows) could never be enabled: the kernel's slot on the
+ * admin queue needs 3 (NVME_GATE_ADMIN_MIN). Now it enables with an
+ * 8-entry admin queue on which the kernel's command and the driver's go,
+ * and the driver's I/O queues still stop at MQES: 3 entries refused by
+ * the gate, 2 sent. */
+static void test_admin_queue_not_bound_by_mqes(void **st)
+{
+	(void)st;
+	mdev = 1; /* owner 2's controller: no other test opens it */
+	uint64_t cap = 1ull | 1ull << NVME_CAP_CQR_SHIFT |
+		       1ull << NVME_CAP_TO_SHIFT |
+		       (uint64_t)NVME_CAP_CSS_NVM << NVME_CAP_CSS_SHIFT;
+	memcpy(bar[1] + NVME_REG_CAP, &cap, 8);
+	live = true;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(&devs[1], 2, &b), 0);
+	struct dma_pool pool;
+	assert_int_equal(dma_pool_create(2, 3 * PAGE_SIZE, 0, &pool), 0);
+	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
+	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(reg32(1, NVME_REG_AQA), 7u | 7u << 16);
+	assert_int_equal(cmd[1], CMD_MEM | CMD_MAST);
+	struct nvme_sqe *sq = admin_sq();
+	struct nvme_cqe *cq = admin_cq();
+	/* the kernel's command */
+	answer_kcmd(0, 0, (struct nvme_cqe){.dw0 = 7, .sqhd = 1, .status = 1});
+	uint32_t dw0 = 0;
+	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), 0);
+	assert_int_equal(dw0, 7);
+	/* the driver's: an I/O CQ past MQES, then one within it */
+	struct nvme_sqe *drv = (struct nvme_sqe *)pool.va;
+	struct nvme_cqe *drv_cq = (struct nvme_cqe *)(pool.va + PAGE_SIZE);
+	uint64_t ring = pool.iova + 2 * PAGE_SIZE;
+	drv[0] = create_cq(0x10, 1, 3, ring);
+	drv[1] = create_cq(0x11, 1, 2, ring);
+	assert_int_equal(nvme_broker_sq_ring(b, 0, 2), 2);
+	assert_int_equal(drv_cq[0].cid, 0x10);
+	assert_int_equal(nvme_cqe_sct(&drv_cq[0]), NVME_GATE_SCT_CAPOS);
+	assert_int_equal(nvme_cqe_sc(&drv_cq[0]), NVME_GATE_SC_REJECTED);
+	assert_int_equal(drv_cq[0].dw0, NVME_V_QUEUE_SIZE);
+	assert_int_equal(reg32(1, NVME_REG_DBS), 2);
+	assert_int_equal(nvme_sqe_opc(&sq[1]), NVME_ADM_CREATE_CQ);
+	assert_int_equal(FIELD_GET(NVME_CREATEQ_QSIZE, sq[1].cdw10), 1);
+	cq[1] = (struct nvme_cqe){
+	    .sqhd = 2, .cid = nvme_sqe_cid(&sq[1]), .status = 1};
+	assert_int_equal(nvme_broker_cq_reap(b, 0), 1);
+	assert_int_equal(drv_cq[1].cid, 0x11);
+	assert_int_equal(drv_cq[1].status, 1); /* success, phase 1 */
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* A kernel command the device does not answer in time (BROKER_KCMD_US).
+ * The device may still answer it, so its admin queue slot stays held and
+ * the next kernel command is refused — each with a line that says why —
+ * until the answer comes (then they go again) or the controller is reset.
+ * Its late answer, posted once a reset has begun a new admin queue (a
+ * device that kept it), is not the answer of the command sent after: each
+ * kernel command has its own CID. Before, the timeout and every refusal
+ * after it were silent, a late answer already posted stayed unreaped (the
+ * refusals went on), and every kernel command had CID FFFFh: the old
+ * command's answer was taken as the new one's. */
+static void test_kcmd_timeout_held_then_answered_or_reset(void **st)
+{
+	(void)st;
+	struct dma_pool pool;
+	struct nvme_broker *b = bring_up(&pool);
+	struct nvme_sqe *sq = admin_sq();
+	struct nvme_cqe *cq = admin_cq();
+	uint32_t dw0 = 0x5a5a;
+	/* no answer: given up on after BROKER_KCMD_US, said once */
+	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), -1);
+	assert_non_null(strstr(shim_last_line, "unanswered after 2000 ms"));
+	assert_non_null(strstr(shim_last_line, "slot stays held"));
+	assert_int_equal(reg32(0, NVME_REG_DBS), 1);
+	/* the next is refused unsent, with why */
+	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), -1);
+	assert_non_null(strstr(shim_last_line, "still outstanding"));
+	assert_int_equal(reg32(0, NVME_REG_DBS), 1);
+	/* the device answers it late: kernel commands go again, and the next
+	 * gets its own answer, not the late one */
+	cq[0] = (struct nvme_cqe){
+	    .dw0 = 0xdead, .sqhd = 1, .cid = nvme_sqe_cid(&sq[0]), .status = 1};
+	answer_kcmd(1, 1,
+		    (struct nvme_cqe){.dw0 = 0x77, .sqhd = 2, .status = 1});
+	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), 0);
+	assert_int_equal(dw0, 0x77);
+	assert_int_equal(reg32(0, NVME_REG_DBS), 2);
+	/* given up on again; the reset frees the slot */
+	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), -1);
+	assert_non_null(strstr(shim_last_line, "unanswered"));
+	uint16_t old = nvme_sqe_cid(&sq[2]);
+	assert_int_equal(nvme_broker_reset(b), 0);
+	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
+	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	sq = admin_sq();
+	cq = admin_cq();
+	/* the device posts the old command's answer into the new queue,
+	 * then answers the new command */
+	cq[0] = (struct nvme_cqe){.dw0 = 0xbad, .cid = old, .status = 1};
+	answer_kcmd(0, 1,
+		    (struct nvme_cqe){.dw0 = 0x99, .sqhd = 1, .status = 1});
+	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), 0);
+	assert_int_equal(dw0, 0x99);
+	assert_true(nvme_sqe_cid(&sq[0]) != old);
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
 /* pages page_free was handed while watching (shim_page_hook) */
 static struct {
 	uint64_t pa;
@@ -581,9 +739,7 @@ static void test_bare_close_keeps_pages_device_holds(void **st)
 	struct dma_pool pool;
 	struct nvme_broker *b = bring_up(&pool);
 	struct nvme_sqe *sq = admin_sq();
-	struct nvme_cqe *cq = admin_cq();
-	cq[0] =
-	    (struct nvme_cqe){.cid = NVME_GATE_KCID, .sqhd = 1, .status = 1};
+	answer_kcmd(0, 0, (struct nvme_cqe){.sqhd = 1, .status = 1});
 	nfreed = 0;
 	shim_page_hook = watch_free;
 	assert_int_equal(nvme_broker_bare_open(b), -1);
@@ -617,6 +773,10 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_bare_close_keeps_pages_device_holds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_admin_queue_not_bound_by_mqes,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_kcmd_timeout_held_then_answered_or_reset, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -767,6 +767,38 @@ static void test_mdts_limits(void **state)
 	free(buf);
 }
 
+/* CAP.MQES bounds the I/O queues, not the admin queue (NVMe 2.0
+ * §3.1.3.1): a controller with MQES 1 (two entries, the least NVMe allows)
+ * gets the driver's 32-entry admin queue and 2-entry I/O queues, as the
+ * broker's policy allows (qsize_max = MQES + 1, as nvme_broker_open sets
+ * it). Before, the driver created 128-entry I/O queues whatever MQES said:
+ * the gate refused them (a real controller would too) and attach failed.
+ * One command at a time per queue, block I/O still works. */
+static void test_io_queues_sized_by_mqes(void **state)
+{
+	(void)state;
+	nvme_detach(&sc);
+	fake_broker_init(7);
+	fb.cap = (fb.cap & ~NVME_CAP_MQES_MASK) | 1;
+	fb.pol.qsize_max = 2;
+	fake_broker_softc(&sc);
+	assert_int_equal(nvme_attach(&sc), 0);
+	assert_int_equal(sc.admin.entries, NVME_ADMIN_ENTRIES);
+	assert_int_equal(sc.nioq, 2);
+	for (unsigned i = 0; i < sc.nioq; i++) {
+		assert_int_equal(sc.ioq[i].entries, 2);
+		assert_int_equal(sc.ioq[i].nccb, 1);
+		assert_int_equal(fb.gate.sq[i + 1].size, 2);
+	}
+	assert_int_equal(fb.gate.stats.n[NVME_V_QUEUE_SIZE], 0);
+	for (uint32_t k = 0; k < 64 * 512; k++)
+		wbuf[k] = (uint8_t)(k * 5 + 1);
+	assert_int_equal(blockdevs[0]->write(blockdevs[0], 9, 64, wbuf), 0);
+	memset(rbuf, 0, 64 * 512);
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 9, 64, rbuf), 0);
+	assert_memory_equal(rbuf, wbuf, 64 * 512);
+}
+
 /* 64 KiB blocks behind an 8 KiB transfer limit (MDTS 1): not one block
  * fits a command, so the namespace is reported and skipped instead of
  * becoming a block device whose every read and write fails silently */
@@ -1159,6 +1191,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_never_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ns_size_zero, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_io_queues_sized_by_mqes, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_mdts_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_larger_than_max_xfer,
 					    setup, teardown),

@@ -13,16 +13,16 @@
  * consumes its CQs, moves CQ heads anywhere, revokes and re-creates pools,
  * resets the controller (the broker's nvme_broker_reset:
  * nvme_gate_drop_all, then enable again) and issues the broker's kernel
- * commands. A reset may also go as drivers/nvme nvme_recover's does: the
- * controller stops (nvme_gate_stop), any operation may follow on the
- * stopped gate, then the driver alternates the gate's reap with consuming
- * its CQ until nothing moves (not after CSTS.CFS or the owner's fault),
- * the gate drops its queues and the driver fails the rest. The device
- * fetches and completes commands in any order, twice, late (after a
- * Delete SQ) or never, and goes on completing what it had fetched, and
- * posting kept and forged completions, after the stop. At the end the
- * device drains, the driver consumes (ending a recovery first), and the
- * ledger is closed.
+ * commands, polls for them or gives up on them (the broker's timeout). A reset
+ * may also go as drivers/nvme nvme_recover's does: the controller stops
+ * (nvme_gate_stop), any operation may follow on the stopped gate, then the
+ * driver alternates the gate's reap with consuming its CQ until nothing moves
+ * (not after CSTS.CFS or the owner's fault), the gate drops its queues and the
+ * driver fails the rest. The device fetches and completes commands in any
+ * order, twice, late (after a Delete SQ) or never, and goes on completing what
+ * it had fetched, and posting kept and forged completions, after the stop. At
+ * the end the device drains, the driver consumes (ending a recovery first), and
+ * the ledger is closed.
  *
  * Oracles (each failure prints one "ORACLE: ..." line and aborts):
  *  - every byte the device touches lies in a live grant of the owner that
@@ -61,7 +61,14 @@
  *    follows the pages, which never come back);
  *  - a kernel command finds a slot on the live admin queue whatever the
  *    driver keeps outstanding there (AERs the device holds for good), as
- *    long as the device reports its SQ head truly (no forged completion);
+ *    long as the device reports its SQ head truly (no forged completion)
+ *    and no kernel command the broker gave up on (its timeout: kheld) is
+ *    still unanswered, whose slot the gate holds;
+ *  - a kernel command's answer is the completion the device posted for
+ *    it: never one of an earlier kernel command (given up on and answered
+ *    late, kept across a reset, copied), unless the device copied one with
+ *    its very CID; and a kernel command never gets the CID of one of the
+ *    NVME_GATE_KCIDS - 1 before it whose completion the device still holds;
  *  - no more than size-1 commands outstanding on an SQ, nor toward a CQ,
  *    counted on the device's side; once the drain has reaped a shadow CQ
  *    empty, the gate counts no stale completion in it;
@@ -150,7 +157,15 @@ static struct {
 	uint16_t last_cid; /* last CID written to the SQ */
 } dq[NVME_VAL_MAX_QID];
 static bool kbusy; /* a kernel command is outstanding */
-static int trace;  /* GATE_SEQ_TRACE=1: print what happens (reproducers) */
+/* the broker gave up waiting for one (its timeout): the device may still
+ * run and answer it, until the next kernel command or the drop */
+static bool kheld;
+static uint16_t kcid;	 /* the CID the device sees on the last one */
+static bool kown;	 /* the device posted that command's own completion */
+static bool copying;	 /* the device is posting a kept or forged one */
+static unsigned kserial; /* kernel commands sent in this input */
+static unsigned kcid_serial[NVME_GATE_KCIDS]; /* the last to use each CID */
+static int trace; /* GATE_SEQ_TRACE=1: print what happens (reproducers) */
 #define TRACE(...)                                                             \
 	do {                                                                   \
 		if (trace)                                                     \
@@ -397,7 +412,8 @@ static void touch(void *ctx, uint64_t a, uint64_t len, bool write)
 			    a, len);
 		return;
 	}
-	if (kbusy && in_range((uint64_t)(uintptr_t)ident, PS, a, len))
+	if ((kbusy || kheld) &&
+	    in_range((uint64_t)(uintptr_t)ident, PS, a, len))
 		return;
 	if (confined) {
 		/* the owner's domain maps its live grants, pinned or not; a
@@ -518,6 +534,9 @@ static void led_forgive_cq(unsigned q)
 static void dev_posted(void *ctx, uint16_t cqid, const struct nvme_cqe *e)
 {
 	(void)ctx;
+	if (cqid == 0 && e->sqid == 0 && (kbusy || kheld) && e->cid == kcid &&
+	    !copying)
+		kown = true;
 	if (e->sqid >= NVME_VAL_MAX_QID || cqid >= NVME_VAL_MAX_QID)
 		return;
 	const struct nvme_gate_sq *s = &g.sq[e->sqid];
@@ -827,13 +846,29 @@ static void gate_kpoll(void)
 	after(0, size);
 	if (!done)
 		return;
-	if (!kbusy)
+	/* (a poll after the broker gave up may still see that one's answer) */
+	if (!kbusy && !kheld)
 		die("kernel completion without a kernel command", e.cid,
 		    e.status);
-	if (e.cid != NVME_GATE_KCID || e.sqid != 0)
-		die("kernel completion is not the kernel command's", e.cid,
-		    e.sqid);
+	/* its answer is the completion the device posted for it: not an
+	 * earlier kernel command's (one given up on, one from before a
+	 * reset, a copy), unless the device copied one with its very CID,
+	 * which nobody can tell (dev_lied) */
+	if (e.cid != kcid || e.sqid != 0 || (!kown && !dev_lied))
+		die("a kernel command's answer is another command's completion",
+		    e.cid, kcid);
+	kbusy = kheld = false;
+}
+
+/* the broker's BROKER_KCMD_US passed: it stops waiting, the device may
+ * still answer (kheld) */
+static void kgive_up(void)
+{
+	if (!kbusy)
+		return;
+	TRACE("  the broker gives up on its kernel command 0x%x\n", kcid);
 	kbusy = false;
+	kheld = true;
 }
 
 /* read CQ q as far as the phase says, as a driver does, then tell the gate
@@ -1095,6 +1130,10 @@ static bool copy_ok(uint16_t sqid, uint16_t cid)
 	if (sqid < NVME_VAL_MAX_QID && gen < NVME_GATE_GENS &&
 	    gen != g.sq_gen[sqid])
 		return true; /* stale: the gate drops it */
+	/* a kernel CID but the outstanding kernel command's names nothing */
+	if (gen == NVME_GATE_GENS &&
+	    !(sqid == 0 && nvme_gate_kcmd_pending(&g) && cid == g.kcmd_cid))
+		return true;
 	dev_lied = true;
 	return true;
 }
@@ -1191,7 +1230,7 @@ static void reset(void)
 		dq[q].taint = false;
 		dq[q].cq_shadow = 0;
 	}
-	kbusy = false;
+	kbusy = kheld = false;
 	/* a late caller of the old generation: every call refused */
 	struct nvme_sqe c;
 	memset(&c, 0, sizeof(c));
@@ -1313,10 +1352,27 @@ static void recover(bool fatal)
 	reset();
 }
 
+/* does the device hold a completion of kernel CID cid, or a fetched
+ * command it would answer with it? */
+static bool dev_holds_kcid(uint16_t cid)
+{
+	for (unsigned k = 0; k < f->nghost; k++)
+		if (f->ghost[k].sqid == 0 && f->ghost[k].cid == cid)
+			return true;
+	for (unsigned k = 0; k < f->ninfl; k++)
+		if (f->infl[k].sqid == 0 && nvme_sqe_cid(&f->infl[k].c) == cid)
+			return true;
+	return false;
+}
+
+/* nvme_broker.c + broker_kcmd's submission */
 static void kcmd_submit(uint8_t cns, uint8_t nsid)
 {
 	if (kbusy)
 		return;
+	/* the answer to one given up on may be in the shadow CQ already */
+	if (nvme_gate_kcmd_pending(&g))
+		gate_reap(0);
 	struct nvme_sqe c;
 	memset(&c, 0, sizeof(c));
 	c.cdw0 = NVME_ADM_IDENTIFY;
@@ -1331,13 +1387,31 @@ static void kcmd_submit(uint8_t cns, uint8_t nsid)
 	/* the driver's admin commands leave the kernel's one a shadow SQ
 	 * slot and an admin CQ slot (gate_kcmd_keep): whatever the driver
 	 * keeps outstanding, a device that reports its SQ head as it is
-	 * never sees the kernel's command refused */
+	 * never sees the kernel's command refused — unless one given up on
+	 * holds the slot, unanswered */
 	if (r != 0 && !stopped && !dev_extra && !dev_lied &&
-	    g.sq[0].state == NVME_GQ_LIVE)
+	    g.sq[0].state == NVME_GQ_LIVE &&
+	    !(kheld && nvme_gate_kcmd_pending(&g)))
 		die("a kernel command found no slot on the live admin queue",
 		    g.sq[0].sh_tail, g.cq[0].inflight);
-	if (r == 0)
-		kbusy = true;
+	if (r != 0)
+		return;
+	/* the CID the device sees: never one whose earlier command's
+	 * completion the device may still post, while the gate has other
+	 * CIDs to give (NVME_GATE_KCIDS in turn) */
+	const struct nvme_gate_sq *sq = &g.sq[0];
+	kcid = nvme_sqe_cid(
+	    &((const struct nvme_sqe *)
+		  sq->shadow.va)[(sq->sh_tail + sq->size - 1) % sq->size]);
+	unsigned last = kcid_serial[kcid % NVME_GATE_KCIDS];
+	if (last && kserial + 1 - last < NVME_GATE_KCIDS &&
+	    dev_holds_kcid(kcid))
+		die("a kernel command has the CID of an earlier one the device "
+		    "may still answer",
+		    kcid, kserial + 1 - last);
+	kcid_serial[kcid % NVME_GATE_KCIDS] = ++kserial;
+	kbusy = true;
+	kheld = kown = false;
 }
 
 static void report(void)
@@ -1424,7 +1498,9 @@ static void begin(const uint8_t *hdr)
 	pol.all_ns = hdr[1] & 0x40; /* one namespace, so all granted */
 	memset(dq, 0, sizeof(dq));
 	led_clear();
-	kbusy = dev_lied = dev_extra = stopped = false;
+	kbusy = kheld = dev_lied = dev_extra = stopped = false;
+	kserial = 0;
+	memset(kcid_serial, 0, sizeof(kcid_serial));
 	enable(hdr[0] & 15, 0, 0, false);
 	if (hdr[1] & 0x80)
 		kcmd_submit(NVME_CNS_CTRL, 0);
@@ -1587,6 +1663,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			break;
 		}
 		case 5: /* a kept completion, late; or a forged one */
+			copying = true;
 			if (a[1] & 1) {
 				if (f->nghost &&
 				    copy_ok(f->ghost[a[0] % f->nghost].sqid,
@@ -1600,6 +1677,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 					    f, a[2] & 7, sqid, cid,
 					    (uint16_t)(a[6] << 1));
 			}
+			copying = false;
 			break;
 		case 6:
 			gate_reap((a[0] & 0x80) ? a[1] : (uint16_t)q);
@@ -1632,8 +1710,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		case 11:
 			kcmd_submit(a[0], a[1]);
 			break;
-		case 12:
-			gate_kpoll();
+		case 12: /* poll, or the broker's timeout */
+			if (a[0] & 0x80)
+				kgive_up();
+			else
+				gate_kpoll();
 			break;
 		case 13: { /* driver data: PRP entries at a page of a pool
 			    * (or of the interrupt window) */

@@ -504,10 +504,10 @@ static void t_stale_after_delete(void **s)
 static void t_hostile_device(void **s)
 {
 	(void)s;
-	fake_nvme_post(f, 0, 0, 5, 0);		    /* CID never issued */
-	fake_nvme_post(f, 0, 40, 0, 0);		    /* SQ that does not exist */
-	fake_nvme_post(f, 0, 0xffff, 0, 0);	    /* SQ id out of range */
-	fake_nvme_post(f, 0, 0, NVME_GATE_KCID, 0); /* no kernel command */
+	fake_nvme_post(f, 0, 0, 5, 0);	    /* CID never issued */
+	fake_nvme_post(f, 0, 40, 0, 0);	    /* SQ that does not exist */
+	fake_nvme_post(f, 0, 0xffff, 0, 0); /* SQ id out of range */
+	fake_nvme_post(f, 0, 0, NVME_GATE_KCID_BASE, 0); /* no kernel command */
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
 	assert_int_equal(g.dev_bad_cqe, 4);
 	struct nvme_cqe e;
@@ -1375,7 +1375,9 @@ static void t_kcmd(void **s)
 	assert_false(nvme_gate_kcmd_poll(&g, &e));
 	assert_int_equal(fake_nvme_step(f), 1);
 	assert_true(nvme_gate_kcmd_poll(&g, &e));
-	assert_int_equal(e.cid, NVME_GATE_KCID);
+	/* the CID the device saw, in the kernel's range */
+	assert_int_equal(e.cid, nvme_sqe_cid(&f->log[f->nlog - 1]));
+	assert_true(e.cid >= NVME_GATE_KCID_BASE);
 	assert_int_equal(((struct nvme_id_ctrl *)buf)->mdts, 5);
 	assert_false(dpoll(&adq, 0, &e)); /* the driver saw nothing */
 	/* the driver's first command still starts at its slot 0 */
