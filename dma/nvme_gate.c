@@ -933,8 +933,8 @@ int nvme_gate_kcmd_submit(struct nvme_gate *g, const struct nvme_sqe *cmd)
 	if (next == sq->sh_head)
 		return -1;
 	struct nvme_sqe sh = *cmd;
-	g->kcmd_cid =
-	    (uint16_t)(NVME_GATE_KCID_BASE | g->kcmd_seq++ % NVME_GATE_KCIDS);
+	g->kcmd_cid = (uint16_t)(NVME_GATE_KCID_BASE + g->kcmd_seq);
+	g->kcmd_seq = (uint16_t)((g->kcmd_seq + 1) % NVME_GATE_KCIDS);
 	nvme_sqe_set_cid(&sh, g->kcmd_cid);
 	memcpy((struct nvme_sqe *)sq->shadow.va + sq->sh_tail, &sh, sizeof(sh));
 	sq->sh_tail = next;

@@ -77,7 +77,11 @@ _Static_assert(NVME_GATE_TAGS == 1 << NVME_GATE_TAG_BITS, "tag field width");
  * after a reset, or a copy) is never a later one's answer until
  * NVME_GATE_KCIDS kernel commands have gone by */
 #define NVME_GATE_KCID_BASE ((uint16_t)(NVME_GATE_GENS << NVME_GATE_TAG_BITS))
-#define NVME_GATE_KCIDS	    NVME_GATE_TAGS
+/* FFFFh is left out: the Error Information log page uses it for "no
+ * particular command", and the spec asks that no command carry it */
+#define NVME_GATE_KCIDS (NVME_GATE_TAGS - 1)
+_Static_assert(NVME_GATE_KCID_BASE + NVME_GATE_KCIDS - 1 < 0xffff,
+	       "kernel CIDs stop below FFFFh");
 #define NVME_GATE_QSIZE_MAX 4096u
 /* the smallest admin queue the gate takes: the driver's commands leave one
  * slot free for the kernel's own (nvme_gate_kcmd_submit) */
@@ -182,7 +186,7 @@ struct nvme_gate {
 	bool stopped;
 	bool kcmd_busy, kcmd_done;
 	uint16_t kcmd_cid; /* the outstanding kernel command's CID */
-	uint16_t kcmd_seq; /* kernel commands sent (survives drop_all) */
+	uint16_t kcmd_seq; /* the next kernel CID's index (survives drop_all) */
 	struct nvme_cqe kcmd_cqe;
 	struct nvme_gate_sq sq[NVME_VAL_MAX_QID];
 	struct nvme_gate_cq cq[NVME_VAL_MAX_QID];

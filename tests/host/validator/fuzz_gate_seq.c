@@ -1403,13 +1403,17 @@ static void kcmd_submit(uint8_t cns, uint8_t nsid)
 	kcid = nvme_sqe_cid(
 	    &((const struct nvme_sqe *)
 		  sq->shadow.va)[(sq->sh_tail + sq->size - 1) % sq->size]);
-	unsigned last = kcid_serial[kcid % NVME_GATE_KCIDS];
+	if (kcid < NVME_GATE_KCID_BASE ||
+	    kcid >= NVME_GATE_KCID_BASE + NVME_GATE_KCIDS)
+		die("a kernel command's CID is outside the kernel's range",
+		    kcid, NVME_GATE_KCIDS);
+	unsigned last = kcid_serial[kcid - NVME_GATE_KCID_BASE];
 	if (last && kserial + 1 - last < NVME_GATE_KCIDS &&
 	    dev_holds_kcid(kcid))
 		die("a kernel command has the CID of an earlier one the device "
 		    "may still answer",
 		    kcid, kserial + 1 - last);
-	kcid_serial[kcid % NVME_GATE_KCIDS] = ++kserial;
+	kcid_serial[kcid - NVME_GATE_KCID_BASE] = ++kserial;
 	kbusy = true;
 	kheld = kown = false;
 }

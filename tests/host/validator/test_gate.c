@@ -1390,6 +1390,23 @@ static void t_kcmd(void **s)
 	assert_true(dpoll(&adq, 0, &e));
 	assert_int_equal(e.cid, 9);
 	assert_int_equal(e.sqhd, 1);
+	/* kernel CIDs take turns and never FFFFh, which the Error
+	 * Information log page uses for "no particular command" */
+	f->touch = NULL;
+	uint16_t first = 0;
+	for (unsigned i = 0; i < 3 * NVME_GATE_KCIDS; i++) {
+		assert_int_equal(nvme_gate_kcmd_submit(&g, &c), 0);
+		assert_int_equal(fake_nvme_step(f), 1);
+		assert_true(nvme_gate_kcmd_poll(&g, &e));
+		assert_true(e.cid >= NVME_GATE_KCID_BASE && e.cid != 0xffff);
+		if (i == 0)
+			first = e.cid;
+		else if (i % NVME_GATE_KCIDS == 0)
+			assert_int_equal(e.cid, first); /* a full turn */
+		else
+			assert_int_not_equal(e.cid, first);
+	}
+	f->touch = oracle;
 	free(buf);
 	char js[4096];
 	struct json j;
