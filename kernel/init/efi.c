@@ -184,35 +184,48 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	dir->Close(dir);
 }
 
+/* room the map may grow by after it was read: the descriptors an event
+ * adds while ExitBootServices fails (Linux's EFI_MMAP_NR_SLACK_SLOTS) */
+#define MMAP_SLACK 8
+
 /* GetMemoryMap then ExitBootServices; a changed map key means the map moved
- * under us: fetch it again and retry (UEFI 2.10 §7.4.6). */
+ * under us: fetch it again and retry (UEFI 2.10 §7.4.6). After the first
+ * ExitBootServices call the firmware may have shut boot services down in
+ * part, and up to UEFI 2.8 only GetMemoryMap and ExitBootServices may be
+ * called then: the buffer is sized, with MMAP_SLACK descriptors to spare,
+ * before that call, and the retries read into it allocating nothing (as
+ * Linux's efi_exit_boot_services). */
 static int efi_exit_boot_services(EFI_HANDLE image)
 {
 	/* the static buffer holds a typical map; a larger one (many-socket
 	 * machines, fragmented firmware maps) gets pages of its own, sized
 	 * by what GetMemoryMap asked for plus room for the descriptors the
-	 * allocation itself adds */
+	 * allocation itself adds and the slack */
 	uint8_t *buf = mmap_buf;
-	UINTN cap = sizeof(mmap_buf);
-	for (int tries = 0; tries < 4; tries++) {
-		UINTN size = cap, key, dsize;
-		UINT32 dver;
-		EFI_STATUS st = BS->GetMemoryMap(
-		    &size, (EFI_MEMORY_DESCRIPTOR *)buf, &key, &dsize, &dver);
-		if (st == EFI_BUFFER_TOO_SMALL) {
-			EFI_PHYSICAL_ADDRESS a = 0;
-			UINTN pages = (size + 16 * dsize + 4095) / 4096;
-			if (BS->AllocatePages(AllocateAnyPages, EfiLoaderData,
-					      pages, &a) != EFI_SUCCESS) {
-				kprintf("boot: no memory for a %lu-byte memory "
-					"map\n",
-					(unsigned long)size);
-				return -1;
-			}
-			buf = (uint8_t *)a;
-			cap = pages * 4096;
-			continue;
+	UINTN cap = sizeof(mmap_buf), size, key,
+	      dsize = sizeof(EFI_MEMORY_DESCRIPTOR);
+	UINT32 dver;
+	EFI_STATUS st;
+	for (int tries = 0;; tries++) {
+		size = cap;
+		st = BS->GetMemoryMap(&size, (EFI_MEMORY_DESCRIPTOR *)buf, &key,
+				      &dsize, &dver);
+		if (st != EFI_BUFFER_TOO_SMALL &&
+		    (st != EFI_SUCCESS || cap - size >= MMAP_SLACK * dsize))
+			break;
+		EFI_PHYSICAL_ADDRESS a = 0;
+		UINTN pages = (size + (MMAP_SLACK + 8) * dsize + 4095) / 4096;
+		if (tries == 4 ||
+		    BS->AllocatePages(AllocateAnyPages, EfiLoaderData, pages,
+				      &a) != EFI_SUCCESS) {
+			kprintf("boot: no memory for a %lu-byte memory map\n",
+				(unsigned long)size);
+			return -1;
 		}
+		buf = (uint8_t *)a;
+		cap = pages * 4096;
+	}
+	for (int tries = 0; tries < 4; tries++) {
 		if (st != EFI_SUCCESS) {
 			kprintf("boot: GetMemoryMap failed (0x%lx)\n",
 				(unsigned long)st);
@@ -223,6 +236,9 @@ static int efi_exit_boot_services(EFI_HANDLE image)
 		boot_mmap.desc_size = dsize;
 		if (BS->ExitBootServices(image, key) == EFI_SUCCESS)
 			return 0;
+		size = cap;
+		st = BS->GetMemoryMap(&size, (EFI_MEMORY_DESCRIPTOR *)buf, &key,
+				      &dsize, &dver);
 	}
 	return -1;
 }
