@@ -13,11 +13,13 @@ static struct {
 } args[MAX_ARGS];
 static unsigned nargs;
 static bool too_long, too_many; /* what cmdline_check reports */
+static const char *lost;	/* why no line was read (cmdline_lost) */
 
 void cmdline_parse(const char *s, size_t n)
 {
 	size_t len = 0;
 	too_long = false;
+	lost = NULL;
 	for (size_t i = 0; i < n && s[i]; i++) {
 		char c = s[i];
 		/* the config file may span lines; a '#' starting a word
@@ -77,9 +79,15 @@ const char *cmdline_get(const char *key)
 	return i < 0 ? NULL : args[i].val;
 }
 
+void cmdline_lost(const char *why)
+{
+	cmdline_parse("", 0);
+	lost = why;
+}
+
 bool cmdline_cut(void)
 {
-	return too_long || too_many;
+	return too_long || too_many || lost;
 }
 
 uint64_t cmdline_u64(const char *key, uint64_t def)
@@ -122,6 +130,10 @@ unsigned cmdline_check(void)
 	if (too_long) {
 		kprintf("cmdline: longer than %u bytes; the rest ignored\n",
 			(unsigned)sizeof(boot_cmdline) - 1);
+		bad++;
+	}
+	if (lost) {
+		kprintf("cmdline: %s; every option lost\n", lost);
 		bad++;
 	}
 	if (too_many) {

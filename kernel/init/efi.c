@@ -31,6 +31,8 @@ static void efi_find_tables(void)
 	for (UINTN i = 0; i < ST->NumberOfTableEntries; i++) {
 		EFI_CONFIGURATION_TABLE *t = &ST->ConfigurationTable[i];
 		uint64_t p = (uint64_t)t->VendorTable;
+		if (!p) /* no table: never hides another's */
+			continue;
 		if (guid_eq(&t->VendorGuid, &acpi20))
 			boot_rsdp = p;
 		else if (guid_eq(&t->VendorGuid, &acpi10) && !boot_rsdp)
@@ -43,23 +45,38 @@ static void efi_find_tables(void)
 	}
 }
 
-/* UCS-2 load options are a command line only if they are printable text
- * (boot managers may pass binary data there). The shell passes the image
- * name first: a first word ending in .efi is skipped. */
+/* UCS-2 load options are a command line only if they are printable ASCII
+ * up to their first NUL: boot managers pass binary data there (OVMF's own
+ * boot entries a 16-byte GUID), which is said in one line and not read. An
+ * odd size ends in half a character, which is not read either (Linux's
+ * efi_convert_cmdline counts LoadOptionsSize / 2 characters too). The
+ * line is copied whole, however long: cmdline_parse keeps what
+ * boot_cmdline holds and says what it cut (cmdline_cut). The shell passes
+ * the image name first: a first word ending in .efi is skipped. */
 static bool efi_load_options(EFI_LOADED_IMAGE *li)
 {
 	const CHAR16 *w = li->LoadOptions;
 	size_t n = li->LoadOptionsSize / 2, len = 0;
-	char tmp[512];
+	char *a;
 	if (!w || n == 0)
 		return false;
-	for (size_t i = 0; i < n && w[i]; i++) {
-		if (w[i] < 0x20 || w[i] > 0x7e || len + 1 >= sizeof(tmp))
+	for (; len < n && w[len]; len++)
+		if (w[len] < 0x20 || w[len] > 0x7e) {
+			kprintf("boot: load options (%u bytes) are not text "
+				"(0x%x at character %lu); not a command line\n",
+				li->LoadOptionsSize, w[len],
+				(unsigned long)len);
 			return false;
-		tmp[len++] = (char)w[i];
+		}
+	if (BS->AllocatePool(EfiLoaderData, len + 1, (void **)&a) !=
+	    EFI_SUCCESS) {
+		cmdline_lost("no memory to copy the load options");
+		return true;
 	}
-	tmp[len] = 0;
-	const char *s = tmp;
+	for (size_t i = 0; i < len; i++)
+		a[i] = (char)w[i];
+	a[len] = 0;
+	const char *s = a;
 	const char *sp = strchr(s, ' ');
 	size_t first = sp ? (size_t)(sp - s) : len;
 	if (first >= 4 && (strncmp(s + first - 4, ".efi", 4) == 0 ||
@@ -67,10 +84,11 @@ static bool efi_load_options(EFI_LOADED_IMAGE *li)
 		s += sp ? first + 1 : first;
 	while (*s == ' ')
 		s++;
-	if (!*s) /* only the image name: \capos.cfg says the rest */
-		return false;
-	cmdline_parse(s, strlen(s));
-	return true;
+	bool given = *s != 0; /* else only the image name: \capos.cfg */
+	if (given)
+		cmdline_parse(s, strlen(s));
+	BS->FreePool(a);
+	return given;
 }
 
 static void *efi_read_file(EFI_FILE_HANDLE f, UINTN *size)
@@ -113,23 +131,39 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	EFI_FILE_HANDLE root, f, dir;
 	UINTN size;
 	(void)image;
+	EFI_STATUS st;
+	/* a loader from the network has no volume; one whose volume does not
+	 * open, or whose capos.cfg is there but does not read, has lost its
+	 * command line (cmdline_lost: isolation takes its strictest value) */
 	if (BS->HandleProtocol(li->DeviceHandle, &fs_guid, (void **)&fs) !=
-		EFI_SUCCESS ||
-	    fs->OpenVolume(fs, &root) != EFI_SUCCESS) {
+	    EFI_SUCCESS) {
 		kprintf(
 		    "boot: no boot volume; no capos.cfg, no \\capos files\n");
 		return;
 	}
+	if (fs->OpenVolume(fs, &root) != EFI_SUCCESS) {
+		kprintf("boot: the boot volume does not open; no capos.cfg, "
+			"no \\capos files\n");
+		if (!have_cmdline)
+			cmdline_lost("the boot volume does not open");
+		return;
+	}
 	if (!have_cmdline) {
-		if (root->Open(root, &f, L"\\capos.cfg", EFI_FILE_MODE_READ,
-			       0) == EFI_SUCCESS) {
+		st =
+		    root->Open(root, &f, L"\\capos.cfg", EFI_FILE_MODE_READ, 0);
+		if (st == EFI_SUCCESS) {
 			char *p = efi_read_file(f, &size);
 			if (p)
 				cmdline_parse(p, size);
+			else
+				cmdline_lost("\\capos.cfg unreadable or "
+					     "larger than 16 MiB");
 			f->Close(f);
-		} else {
+		} else if (st == EFI_NOT_FOUND) {
 			kprintf("boot: no command line and no capos.cfg; "
 				"using defaults\n");
+		} else {
+			cmdline_lost("\\capos.cfg does not open");
 		}
 	}
 	if (root->Open(root, &dir, L"\\capos", EFI_FILE_MODE_READ, 0) !=
@@ -141,7 +175,7 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 			uint8_t raw[512];
 		} ent;
 		UINTN esz = sizeof(ent);
-		EFI_STATUS st = dir->Read(dir, &esz, &ent);
+		st = dir->Read(dir, &esz, &ent);
 		if (st != EFI_SUCCESS) {
 			/* e.g. a name too long for the entry buffer: every
 			 * later file is lost too, so say so */

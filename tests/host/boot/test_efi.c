@@ -121,6 +121,159 @@ static EFI_STATUS EFIAPI fw_exit_boot_services(EFI_HANDLE image, UINTN key)
 	return key == fw.key ? EFI_SUCCESS : EFI_INVALID_PARAMETER;
 }
 
+/* ---- the boot volume: \capos.cfg and the \capos\ directory ------------- */
+struct fw_file {
+	const CHAR16 *name; /* as Open is given it, or as a directory entry */
+	const char *data;
+	bool in_dir; /* an entry of \capos\, else a file of the root */
+	bool info_fails, read_fails, is_dir;
+};
+static struct fw_file fw_files[8];
+static unsigned fw_nfiles;
+static EFI_STATUS fw_open_status; /* what Open says of a name not there */
+static bool fw_volume_fails;
+static unsigned fw_dir_pos;
+static struct fw_handle {
+	EFI_FILE_PROTOCOL p; /* first: the handle is its address */
+	struct fw_file *f;   /* NULL: a directory (the root or \capos) */
+	bool in_dir;	     /* \capos or a file in it */
+} fw_handles[32];
+static unsigned fw_nhandles;
+
+static size_t wlen(const CHAR16 *w)
+{
+	size_t n = 0;
+	while (w[n])
+		n++;
+	return n;
+}
+static bool wmatch(const CHAR16 *a, const CHAR16 *b)
+{
+	size_t n = wlen(a);
+	return n == wlen(b) && memcmp(a, b, 2 * n) == 0;
+}
+
+static EFI_FILE_PROTOCOL *fw_handle(struct fw_file *f, bool in_dir);
+
+static EFI_STATUS EFIAPI fw_open(EFI_FILE_PROTOCOL *self,
+				 EFI_FILE_PROTOCOL **out, CHAR16 *name,
+				 UINT64 mode, UINT64 attr)
+{
+	other_service();
+	if (wmatch(name, L"\\capos")) {
+		*out = fw_handle(NULL, true);
+		fw_dir_pos = 0;
+		return EFI_SUCCESS;
+	}
+	bool in_dir = ((struct fw_handle *)self)->in_dir;
+	for (unsigned i = 0; i < fw_nfiles; i++)
+		if (fw_files[i].in_dir == in_dir &&
+		    wmatch(name, fw_files[i].name)) {
+			*out = fw_handle(&fw_files[i], in_dir);
+			return EFI_SUCCESS;
+		}
+	return fw_open_status;
+}
+
+static EFI_STATUS EFIAPI fw_close(EFI_FILE_PROTOCOL *self)
+{
+	return EFI_SUCCESS;
+}
+
+static void fw_info(struct fw_file *f, EFI_FILE_INFO *fi)
+{
+	memset(fi, 0, SIZE_OF_EFI_FILE_INFO);
+	fi->Size = SIZE_OF_EFI_FILE_INFO + 2 * (wlen(f->name) + 1);
+	fi->FileSize = f->data ? strlen(f->data) : 0;
+	fi->Attribute = f->is_dir ? EFI_FILE_DIRECTORY : 0;
+	memcpy(fi->FileName, f->name, 2 * (wlen(f->name) + 1));
+}
+
+static EFI_STATUS EFIAPI fw_get_info(EFI_FILE_PROTOCOL *self, EFI_GUID *g,
+				     UINTN *size, void *buf)
+{
+	struct fw_file *f = ((struct fw_handle *)self)->f;
+	UINTN need = SIZE_OF_EFI_FILE_INFO + 2 * (wlen(f->name) + 1);
+	other_service();
+	if (f->info_fails)
+		return EFI_DEVICE_ERROR;
+	if (*size < need) {
+		*size = need;
+		return EFI_BUFFER_TOO_SMALL;
+	}
+	fw_info(f, buf);
+	*size = need;
+	return EFI_SUCCESS;
+}
+
+/* a file: its bytes; a directory: its next entry (UEFI 2.10 §13.5.6) */
+static EFI_STATUS EFIAPI fw_read(EFI_FILE_PROTOCOL *self, UINTN *size,
+				 void *buf)
+{
+	struct fw_file *f = ((struct fw_handle *)self)->f;
+	other_service();
+	if (f) {
+		size_t n = strlen(f->data);
+		if (f->read_fails)
+			return EFI_DEVICE_ERROR;
+		*size = MIN(*size, n);
+		memcpy(buf, f->data, *size);
+		return EFI_SUCCESS;
+	}
+	while (fw_dir_pos < fw_nfiles && !fw_files[fw_dir_pos].in_dir)
+		fw_dir_pos++;
+	if (fw_dir_pos == fw_nfiles) {
+		*size = 0;
+		return EFI_SUCCESS;
+	}
+	f = &fw_files[fw_dir_pos];
+	UINTN need = SIZE_OF_EFI_FILE_INFO + 2 * (wlen(f->name) + 1);
+	if (*size < need) { /* the entry stays: read it again, larger */
+		*size = need;
+		return EFI_BUFFER_TOO_SMALL;
+	}
+	fw_info(f, buf);
+	*size = need;
+	fw_dir_pos++;
+	return EFI_SUCCESS;
+}
+
+static EFI_FILE_PROTOCOL *fw_handle(struct fw_file *f, bool in_dir)
+{
+	assert_true(fw_nhandles < 32);
+	struct fw_handle *h = &fw_handles[fw_nhandles++];
+	memset(h, 0, sizeof(*h));
+	h->p.Open = fw_open;
+	h->p.Close = fw_close;
+	h->p.Read = fw_read;
+	h->p.GetInfo = fw_get_info;
+	h->f = f;
+	h->in_dir = in_dir;
+	return &h->p;
+}
+
+static EFI_STATUS EFIAPI fw_open_volume(EFI_FILE_IO_INTERFACE *fs,
+					EFI_FILE_PROTOCOL **root)
+{
+	other_service();
+	if (fw_volume_fails)
+		return EFI_DEVICE_ERROR;
+	*root = fw_handle(NULL, false);
+	return EFI_SUCCESS;
+}
+static EFI_FILE_IO_INTERFACE fw_sfs = {.OpenVolume = fw_open_volume};
+
+static EFI_STATUS EFIAPI fw_handle_protocol(EFI_HANDLE h, EFI_GUID *g,
+					    void **out)
+{
+	EFI_GUID sfs = SIMPLE_FILE_SYSTEM_PROTOCOL;
+	other_service();
+	if (memcmp(g, &sfs, sizeof(sfs)) != 0)
+		return EFI_UNSUPPORTED;
+	*out = &fw_sfs;
+	return EFI_SUCCESS;
+}
+
 static EFI_BOOT_SERVICES fw_bs;
 static EFI_SYSTEM_TABLE fw_st;
 
@@ -134,6 +287,11 @@ static int setup(void **state)
 	fw_bs.AllocatePool = fw_allocate_pool;
 	fw_bs.FreePool = fw_free_pool;
 	fw_bs.ExitBootServices = fw_exit_boot_services;
+	fw_bs.HandleProtocol = fw_handle_protocol;
+	memset(fw_files, 0, sizeof(fw_files));
+	fw_nfiles = fw_dir_pos = fw_nhandles = 0;
+	fw_open_status = EFI_NOT_FOUND;
+	fw_volume_fails = false;
 	memset(&fw_st, 0, sizeof(fw_st));
 	fw_st.BootServices = &fw_bs;
 	ST = &fw_st;
@@ -206,6 +364,155 @@ static void test_ebs_failures_bounded(void **st)
 	assert_int_equal(fw.after_ebs, 0);
 }
 
+/* ---- load options ------------------------------------------------------ */
+
+static EFI_LOADED_IMAGE li_with(const void *opt, uint32_t bytes)
+{
+	EFI_LOADED_IMAGE li;
+	memset(&li, 0, sizeof(li));
+	li.LoadOptions = (void *)opt;
+	li.LoadOptionsSize = bytes;
+	return li;
+}
+
+/* load options longer than boot_cmdline holds are the command line, cut
+ * and said so (cmdline_cut: devmgr.dma past the cut takes strict); before,
+ * a line of 512 characters or more was dropped without a word and
+ * \capos.cfg, or nothing, read in its place */
+static void test_load_options_long_cut_not_dropped(void **st)
+{
+	static CHAR16 w[700];
+	size_t n = 0;
+	for (const CHAR16 *p = L"BOOTX64.EFI proofs=a"; *p; p++)
+		w[n++] = *p;
+	while (n < 690)
+		w[n++] = ' ';
+	for (const CHAR16 *p = L"devmgr.dma=strict"; *p && n < 699; p++)
+		w[n++] = *p;
+	EFI_LOADED_IMAGE li = li_with(w, 2 * (n + 1));
+	assert_true(efi_load_options(&li));
+	assert_string_equal(cmdline_get("proofs"), "a");
+	assert_null(cmdline_get("devmgr.dma"));
+	assert_true(cmdline_cut());
+	assert_int_equal(cmdline_check(), 1);
+}
+
+/* a binary blob (OVMF's boot entries pass a GUID; a lone surrogate; a
+ * control character) is not a command line, and one line says so; an odd
+ * size leaves its last half character unread and a NUL ends the line
+ * (Linux's efi_convert_cmdline: LoadOptionsSize / 2 characters, up to
+ * NUL) */
+static void test_load_options_binary_said(void **st)
+{
+	static const uint8_t guid[16] = {0x9e, 0x15, 0x3e, 0x5c, 0x1a, 0x2b,
+					 0x3c, 0x4d, 0x5e, 0x6f, 0x70, 0x81,
+					 0x92, 0xa3, 0xb4, 0xc5};
+	EFI_LOADED_IMAGE li = li_with(guid, sizeof(guid));
+	uint64_t calls = shim_kprintf_calls;
+	assert_false(efi_load_options(&li));
+	assert_int_equal(shim_kprintf_calls, calls + 1);
+	assert_non_null(strstr(shim_last_line, "load options (16 bytes) "
+					       "are not text (0x159e at "
+					       "character 0)"));
+	static const CHAR16 sur[] = {'a', '=', 0xd800, 'b', 0};
+	li = li_with(sur, sizeof(sur));
+	assert_false(efi_load_options(&li));
+	assert_non_null(strstr(shim_last_line, "(0xd800 at character 2)"));
+	static const CHAR16 tab[] = {'a', '\t', 'b', 0};
+	li = li_with(tab, sizeof(tab));
+	assert_false(efi_load_options(&li));
+	assert_non_null(strstr(shim_last_line, "(0x9 at character 1)"));
+
+	static const CHAR16 odd[] = L"proofs=xy";
+	li = li_with(odd, 2 * 8 + 1); /* "proofs=x" and half of 'y' */
+	assert_true(efi_load_options(&li));
+	assert_string_equal(cmdline_get("proofs"), "x");
+	static const CHAR16 nul[] = {'a', '=', '1', 0, 'b', '=', '2', 0};
+	li = li_with(nul, sizeof(nul));
+	assert_true(efi_load_options(&li));
+	assert_string_equal(cmdline_get("a"), "1");
+	assert_null(cmdline_get("b"));
+	/* only the image's name: \capos.cfg says the rest */
+	li = li_with(L"\\EFI\\BOOT\\BOOTX64.EFI ", 2 * 23);
+	assert_false(efi_load_options(&li));
+}
+
+/* ---- configuration tables ---------------------------------------------- */
+
+/* a table whose pointer is 0 is no table: it never hides another (an ACPI
+ * 2.0 entry of 0 after a good ACPI 1.0 one; an SMBIOS 3 entry of 0 before
+ * a good SMBIOS 2 one). Duplicates: the last wins, as Linux's
+ * efi_config_parse_tables */
+static void test_config_table_zero_ignored(void **st)
+{
+	EFI_CONFIGURATION_TABLE t[5] = {
+	    {ACPI_TABLE_GUID, (void *)0x1000},
+	    {ACPI_20_TABLE_GUID, NULL},
+	    {SMBIOS3_TABLE_GUID, NULL},
+	    {SMBIOS_TABLE_GUID, (void *)0x2000},
+	    {SMBIOS_TABLE_GUID, (void *)0x3000},
+	};
+	fw_st.ConfigurationTable = t;
+	fw_st.NumberOfTableEntries = 5;
+	efi_find_tables();
+	assert_int_equal(boot_rsdp, 0x1000);
+	assert_int_equal(boot_smbios, 0x3000);
+	assert_false(boot_smbios3);
+	t[1].VendorTable = (void *)0x4000;
+	t[2].VendorTable = (void *)0x5000;
+	efi_find_tables();
+	assert_int_equal(boot_rsdp, 0x4000);
+	assert_int_equal(boot_smbios, 0x5000);
+	assert_true(boot_smbios3);
+}
+
+/* ---- the boot volume ----------------------------------------------------- */
+
+/* \capos.cfg that is there but does not read, does not open, or a volume
+ * that does not open: the command line is lost, said, and cut (devmgr.dma
+ * takes strict); before, each was silent and the defaults (auto) ran */
+static void test_cfg_unreadable_is_lost(void **st)
+{
+	EFI_LOADED_IMAGE li = li_with(NULL, 0);
+	fw_files[fw_nfiles++] = (struct fw_file){.name = L"\\capos.cfg",
+						 .data = "devmgr.dma=strict\n"};
+	efi_read_volume(NULL, &li, false);
+	assert_string_equal(cmdline_get("devmgr.dma"), "strict");
+	assert_false(cmdline_cut());
+
+	fw_files[0].read_fails = true;
+	cmdline_parse("", 0);
+	efi_read_volume(NULL, &li, false);
+	assert_null(cmdline_get("devmgr.dma"));
+	assert_true(cmdline_cut());
+	assert_int_equal(cmdline_check(), 1);
+	assert_non_null(strstr(shim_last_line, "capos.cfg unreadable"));
+
+	fw_files[0].read_fails = false;
+	fw_files[0].info_fails = true;
+	cmdline_parse("", 0);
+	efi_read_volume(NULL, &li, false);
+	assert_true(cmdline_cut());
+
+	fw_nfiles = 0;
+	fw_open_status = EFI_DEVICE_ERROR;
+	cmdline_parse("", 0);
+	efi_read_volume(NULL, &li, false);
+	assert_true(cmdline_cut());
+	fw_open_status = EFI_NOT_FOUND; /* absent: the defaults, not cut */
+	cmdline_parse("", 0);
+	efi_read_volume(NULL, &li, false);
+	assert_false(cmdline_cut());
+
+	fw_volume_fails = true;
+	efi_read_volume(NULL, &li, false);
+	assert_true(cmdline_cut());
+	/* with load options, the volume holds only test files */
+	cmdline_parse("proofs=a", 8);
+	efi_read_volume(NULL, &li, true);
+	assert_false(cmdline_cut());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +521,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ebs_large_map_grows, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ebs_failures_bounded, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_load_options_long_cut_not_dropped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_load_options_binary_said,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_table_zero_ignored,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cfg_unreadable_is_lost, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
