@@ -122,6 +122,41 @@ static void ucs2_to_ascii(const CHAR16 *w, char *out, size_t cap)
 	out[i] = 0;
 }
 
+/* one file of \capos\ by its directory entry: kept (bootfs_add) or lost
+ * with a line */
+static void efi_keep_file(EFI_FILE_HANDLE dir, EFI_FILE_INFO *fi)
+{
+	EFI_FILE_HANDLE f;
+	UINTN size;
+	struct bootfs_file *bf;
+	char name[BOOTFS_NAME_MAX + 1];
+	ucs2_to_ascii(fi->FileName, name, sizeof(name));
+	if (strlen(name) >= BOOTFS_NAME_MAX) {
+		bootfs_lose(name, "name longer than 63 characters");
+		return;
+	}
+	if (BS->AllocatePool(EfiLoaderData, sizeof(*bf), (void **)&bf) !=
+	    EFI_SUCCESS) {
+		bootfs_lose(name, "no memory");
+		return;
+	}
+	void *p = 0;
+	if (dir->Open(dir, &f, fi->FileName, EFI_FILE_MODE_READ, 0) ==
+	    EFI_SUCCESS) {
+		p = efi_read_file(f, &size);
+		f->Close(f);
+	}
+	if (!p) {
+		BS->FreePool(bf);
+		bootfs_lose(name, "unreadable or larger than 16 MiB");
+		return;
+	}
+	strlcpy(bf->name, name, sizeof(bf->name));
+	bf->data = p;
+	bf->len = size;
+	bootfs_add(bf);
+}
+
 /* \capos.cfg (when there was no command line) and every file in \capos\ */
 static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 			    bool have_cmdline)
@@ -174,46 +209,31 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 			EFI_FILE_INFO fi;
 			uint8_t raw[512];
 		} ent;
+		EFI_FILE_INFO *fi = &ent.fi, *big = NULL;
 		UINTN esz = sizeof(ent);
-		st = dir->Read(dir, &esz, &ent);
+		st = dir->Read(dir, &esz, fi);
+		/* an entry larger than ent (a long name) stays unread: read
+		 * it again into a buffer of the size asked for, so only that
+		 * file is lost (UEFI 2.10 §13.5.6 EFI_BUFFER_TOO_SMALL) */
+		if (st == EFI_BUFFER_TOO_SMALL && esz > sizeof(ent) &&
+		    BS->AllocatePool(EfiLoaderData, esz, (void **)&big) ==
+			EFI_SUCCESS) {
+			fi = big;
+			st = dir->Read(dir, &esz, fi);
+		}
+		if (st == EFI_SUCCESS && esz != 0 &&
+		    !(fi->Attribute & EFI_FILE_DIRECTORY))
+			efi_keep_file(dir, fi);
+		if (big)
+			BS->FreePool(big);
 		if (st != EFI_SUCCESS) {
-			/* e.g. a name too long for the entry buffer: every
-			 * later file is lost too, so say so */
+			/* every later file is lost too, so say so */
 			bootfs_lose("*", "directory read failed; the rest of "
 					 "the directory is lost");
 			break;
 		}
 		if (esz == 0)
 			break;
-		if (ent.fi.Attribute & EFI_FILE_DIRECTORY)
-			continue;
-		struct bootfs_file *bf;
-		char name[BOOTFS_NAME_MAX + 1];
-		ucs2_to_ascii(ent.fi.FileName, name, sizeof(name));
-		if (strlen(name) >= BOOTFS_NAME_MAX) {
-			bootfs_lose(name, "name longer than 63 characters");
-			continue;
-		}
-		if (BS->AllocatePool(EfiLoaderData, sizeof(*bf),
-				     (void **)&bf) != EFI_SUCCESS) {
-			bootfs_lose(name, "no memory");
-			continue;
-		}
-		void *p = 0;
-		if (dir->Open(dir, &f, ent.fi.FileName, EFI_FILE_MODE_READ,
-			      0) == EFI_SUCCESS) {
-			p = efi_read_file(f, &size);
-			f->Close(f);
-		}
-		if (!p) {
-			BS->FreePool(bf);
-			bootfs_lose(name, "unreadable or larger than 16 MiB");
-			continue;
-		}
-		strlcpy(bf->name, name, sizeof(bf->name));
-		bf->data = p;
-		bf->len = size;
-		bootfs_add(bf);
 	}
 	dir->Close(dir);
 }

@@ -513,6 +513,44 @@ static void test_cfg_unreadable_is_lost(void **st)
 	assert_false(cmdline_cut());
 }
 
+/* a directory entry larger than the entry buffer (a 300-character name)
+ * is read again into a buffer of the size the firmware asked for, and only
+ * that file is lost; before, the read failed and every later file was
+ * lost with it */
+static void test_dir_long_name_loses_only_it(void **st)
+{
+	static CHAR16 longname[301];
+	for (unsigned i = 0; i < 300; i++)
+		longname[i] = 'x';
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = L"a.vec", .data = "AAAA", .in_dir = true};
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = longname, .data = "XXXX", .in_dir = true};
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = L"b.vec", .data = "BB", .in_dir = true};
+	EFI_LOADED_IMAGE li = li_with(NULL, 0);
+	unsigned lost = bootfs_lost(), kept = 0;
+	efi_read_volume(NULL, &li, true);
+	assert_int_equal(bootfs_lost(), lost + 1);
+	char said[256];
+	strlcpy(said, shim_last_line, sizeof(said));
+	const char *name;
+	const void *data;
+	size_t len;
+	bool a = false, b = false;
+	for (unsigned i = 0; bootfs_at(i, &name, &data, &len); i++) {
+		if (strcmp(name, "a.vec") == 0)
+			a = len == 4 && memcmp(data, "AAAA", 4) == 0;
+		if (strcmp(name, "b.vec") == 0)
+			b = len == 2 && memcmp(data, "BB", 2) == 0;
+		kept++;
+	}
+	assert_true(a);
+	assert_true(b);
+	assert_non_null(strstr(said, "name longer than 63"));
+	fw.pools -= kept; /* the records bootfs keeps */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -530,6 +568,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cfg_unreadable_is_lost, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_dir_long_name_loses_only_it,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
