@@ -18,6 +18,7 @@ static const char *lost;	/* why no line was read (cmdline_lost) */
 void cmdline_parse(const char *s, size_t n)
 {
 	size_t len = 0;
+	char prev = ' '; /* the last character read, kept or not */
 	too_long = false;
 	lost = NULL;
 	for (size_t i = 0; i < n && s[i]; i++) {
@@ -26,15 +27,33 @@ void cmdline_parse(const char *s, size_t n)
 		 * comments out the rest of its line */
 		if (c == '\n' || c == '\r' || c == '\t')
 			c = ' ';
-		if (c == '#' && (!len || boot_cmdline[len - 1] == ' ')) {
+		if (c == '#' && prev == ' ') {
 			while (i + 1 < n && s[i + 1] && s[i + 1] != '\n')
 				i++;
 			continue;
 		}
-		if (len + 1 < sizeof(boot_cmdline))
+		bool in_word = prev != ' ';
+		prev = c;
+		if (too_long)
+			continue;
+		if (c == ' ') {
+			/* one space between words: a file's indentation,
+			 * blank and comment lines take no room */
+			if (len && boot_cmdline[len - 1] != ' ' &&
+			    len + 1 < sizeof(boot_cmdline))
+				boot_cmdline[len++] = ' ';
+			continue;
+		}
+		if (len + 1 < sizeof(boot_cmdline)) {
 			boot_cmdline[len++] = c;
-		else if (c != ' ') /* only spacing past the end is no loss */
-			too_long = true;
+			continue;
+		}
+		/* past the end: the word the cut falls in is lost whole, not
+		 * kept cut short (nvme.ns=1,20 would read as nvme.ns=1,2) */
+		if (in_word)
+			while (len && boot_cmdline[len - 1] != ' ')
+				len--;
+		too_long = true;
 	}
 	boot_cmdline[len] = 0;
 	too_many = false;
