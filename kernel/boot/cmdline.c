@@ -14,19 +14,31 @@ static struct {
 static unsigned nargs;
 static bool too_long, too_many; /* what cmdline_check reports */
 static const char *lost;	/* why no line was read (cmdline_lost) */
+static bool nul_cut;		/* a NUL byte with words after it */
+static size_t nul_at;
 
 void cmdline_parse(const char *s, size_t n)
 {
 	size_t len = 0;
 	char prev = ' '; /* the last character read, kept or not */
-	too_long = false;
+	too_long = nul_cut = false;
 	lost = NULL;
-	for (size_t i = 0; i < n && s[i]; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
+		if (!c) { /* the end; text after it (a file's) is lost */
+			for (size_t j = i + 1; j < n && !nul_cut; j++)
+				nul_cut = s[j] != 0 && s[j] != ' ' &&
+					  s[j] != '\n' && s[j] != '\r' &&
+					  s[j] != '\t';
+			nul_at = i;
+			break;
+		}
 		/* the config file may span lines; a '#' starting a word
 		 * comments out the rest of its line */
 		if (c == '\n' || c == '\r' || c == '\t')
 			c = ' ';
+		else if (c < 0x20 || c > 0x7e) /* char is signed: >0x7f too */
+			c = '?'; /* the word stays, malformed, and is said */
 		if (c == '#' && prev == ' ') {
 			while (i + 1 < n && s[i + 1] && s[i + 1] != '\n')
 				i++;
@@ -106,7 +118,7 @@ void cmdline_lost(const char *why)
 
 bool cmdline_cut(void)
 {
-	return too_long || too_many || lost;
+	return too_long || too_many || lost || nul_cut;
 }
 
 uint64_t cmdline_u64(const char *key, uint64_t def)
@@ -149,6 +161,11 @@ unsigned cmdline_check(void)
 	if (too_long) {
 		kprintf("cmdline: longer than %u bytes; the rest ignored\n",
 			(unsigned)sizeof(boot_cmdline) - 1);
+		bad++;
+	}
+	if (nul_cut) {
+		kprintf("cmdline: a NUL byte at offset %lu; the rest ignored\n",
+			(unsigned long)nul_at);
 		bad++;
 	}
 	if (lost) {

@@ -1704,6 +1704,29 @@ static void test_cmdline_spacing_and_cut_word(void **st)
 	assert_int_equal(strlen(cmdline_get("a")), 509);
 }
 
+/* a NUL byte in \capos.cfg with words after it: they are lost, said, and
+ * the line counts as cut (before, silently ignored: devmgr.dma=strict
+ * after it was never read); trailing NULs lose nothing. A byte that is
+ * not printable ASCII becomes '?', so its word is reported malformed, not
+ * printed raw to the console (an escape sequence) */
+static void test_cmdline_nul_and_binary(void **st)
+{
+	const char cfg[] = "proofs=a\0devmgr.dma=strict\n";
+	cmdline_parse(cfg, sizeof(cfg) - 1);
+	assert_string_equal(cmdline_get("proofs"), "a");
+	assert_true(cmdline_cut());
+	assert_int_equal(cmdline_check(), 1);
+	const char tail[] = "proofs=a\n\0\0";
+	cmdline_parse(tail, sizeof(tail));
+	assert_false(cmdline_cut());
+	assert_int_equal(cmdline_check(), 0);
+	const char esc[] = "proofs=a\x1b[2J n\xc3\xa9t=1";
+	cmdline_parse(esc, sizeof(esc) - 1);
+	assert_string_equal(cmdline_get("proofs"), "a?[2J");
+	assert_non_null(cmdline_get("n??t"));
+	assert_false(cmdline_cut());
+}
+
 /* every word is checked against the options the image declares: a dotted
  * one is no exception (a mistyped nvme.ns must not pass unnoticed), and a
  * line cut short or past MAX_ARGS words is reported too */
@@ -1868,6 +1891,7 @@ int main(void)
 	    cmocka_unit_test(test_grant_generation_wrap),
 	    cmocka_unit_test(test_cmdline),
 	    cmocka_unit_test(test_cmdline_spacing_and_cut_word),
+	    cmocka_unit_test(test_cmdline_nul_and_binary),
 	    cmocka_unit_test(test_cmdline_unknown_reported),
 	    cmocka_unit_test(test_bootfs_no_cap),
 	    cmocka_unit_test(test_printf),
