@@ -46,8 +46,8 @@ static void efi_find_tables(void)
 }
 
 /* UCS-2 load options are a command line only if they are printable ASCII
- * up to their first NUL: boot managers pass binary data there (OVMF's own
- * boot entries a 16-byte GUID), which is said in one line and not read. An
+ * up to their first NUL: boot managers pass binary data there (a Boot####
+ * entry's optional data), which is said in one line and not read. An
  * odd size ends in half a character, which is not read either (Linux's
  * efi_convert_cmdline counts LoadOptionsSize / 2 characters too). The
  * line is copied whole, however long: cmdline_parse keeps what

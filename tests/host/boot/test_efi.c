@@ -397,7 +397,7 @@ static void test_load_options_long_cut_not_dropped(void **st)
 	assert_int_equal(cmdline_check(), 1);
 }
 
-/* a binary blob (OVMF's boot entries pass a GUID; a lone surrogate; a
+/* a binary blob (a Boot#### entry's optional data, a GUID; a lone surrogate; a
  * control character) is not a command line, and one line says so; an odd
  * size leaves its last half character unread and a NUL ends the line
  * (Linux's efi_convert_cmdline: LoadOptionsSize / 2 characters, up to
