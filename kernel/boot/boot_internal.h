@@ -27,8 +27,9 @@ void cmdline_lost(const char *why);
  * returns how many problems it printed */
 unsigned cmdline_check(void);
 /* one file of \capos\ on the boot volume; efi.c allocates it (and the
- * data) as firmware loader data, which the page allocator never reuses, so
- * there is no fixed limit on the number of files */
+ * data) from firmware as loader data, and the page allocator never hands
+ * out what a kept file takes (bootfs_range), so there is no fixed limit on
+ * the number of files */
 #define BOOTFS_NAME_MAX 64
 struct bootfs_file {
 	struct bootfs_file *next;
