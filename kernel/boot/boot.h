@@ -11,8 +11,9 @@
  * file \capos.cfg on the boot volume. value of key, "" for a bare flag,
  * NULL when absent; a key given more than once has its last value. */
 const char *cmdline_get(const char *key);
-/* true when words were lost (the line longer than boot_cmdline, or more
- * words than kept): an option absent may have been given. What guards
+/* true when words were lost (the line longer than boot_cmdline, more
+ * words than kept, or a line that could not be read at all): an option
+ * absent may have been given. What guards
  * isolation takes its strictest value then (devmgr.dma) */
 bool cmdline_cut(void);
 /* value of key as a number, or def when absent/malformed */

@@ -17,14 +17,19 @@ extern struct boot_memmap boot_mmap;
 /* the raw command line (ASCII) */
 extern char boot_cmdline[512];
 void cmdline_parse(const char *s, size_t n);
+/* there was a command line but it could not be read (\capos.cfg
+ * unreadable, no memory for the load options): no option is set,
+ * cmdline_cut() is true and cmdline_check says why */
+void cmdline_lost(const char *why);
 /* prints the command line and one line per problem (a word no CMDLINE_KEY
  * declares, a key given more than once, more than the words kept, a line
- * longer than boot_cmdline);
+ * longer than boot_cmdline, a line lost);
  * returns how many problems it printed */
 unsigned cmdline_check(void);
 /* one file of \capos\ on the boot volume; efi.c allocates it (and the
- * data) as firmware loader data, which the page allocator never reuses, so
- * there is no fixed limit on the number of files */
+ * data) from firmware as loader data, and the page allocator never hands
+ * out what a kept file takes (bootfs_range), so there is no fixed limit on
+ * the number of files */
 #define BOOTFS_NAME_MAX 64
 struct bootfs_file {
 	struct bootfs_file *next;

@@ -13,26 +13,59 @@ static struct {
 } args[MAX_ARGS];
 static unsigned nargs;
 static bool too_long, too_many; /* what cmdline_check reports */
+static const char *lost;	/* why no line was read (cmdline_lost) */
+static bool nul_cut;		/* a NUL byte with words after it */
+static size_t nul_at;
 
 void cmdline_parse(const char *s, size_t n)
 {
 	size_t len = 0;
-	too_long = false;
-	for (size_t i = 0; i < n && s[i]; i++) {
+	char prev = ' '; /* the last character read, kept or not */
+	too_long = nul_cut = false;
+	lost = NULL;
+	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
+		if (!c) { /* the end; text after it (a file's) is lost */
+			for (size_t j = i + 1; j < n && !nul_cut; j++)
+				nul_cut = s[j] != 0 && s[j] != ' ' &&
+					  s[j] != '\n' && s[j] != '\r' &&
+					  s[j] != '\t';
+			nul_at = i;
+			break;
+		}
 		/* the config file may span lines; a '#' starting a word
 		 * comments out the rest of its line */
 		if (c == '\n' || c == '\r' || c == '\t')
 			c = ' ';
-		if (c == '#' && (!len || boot_cmdline[len - 1] == ' ')) {
+		else if (c < 0x20 || c > 0x7e) /* char is signed: >0x7f too */
+			c = '?'; /* the word stays, malformed, and is said */
+		if (c == '#' && prev == ' ') {
 			while (i + 1 < n && s[i + 1] && s[i + 1] != '\n')
 				i++;
 			continue;
 		}
-		if (len + 1 < sizeof(boot_cmdline))
+		bool in_word = prev != ' ';
+		prev = c;
+		if (too_long)
+			continue;
+		if (c == ' ') {
+			/* one space between words: a file's indentation,
+			 * blank and comment lines take no room */
+			if (len && boot_cmdline[len - 1] != ' ' &&
+			    len + 1 < sizeof(boot_cmdline))
+				boot_cmdline[len++] = ' ';
+			continue;
+		}
+		if (len + 1 < sizeof(boot_cmdline)) {
 			boot_cmdline[len++] = c;
-		else if (c != ' ') /* only spacing past the end is no loss */
-			too_long = true;
+			continue;
+		}
+		/* past the end: the word the cut falls in is lost whole, not
+		 * kept cut short (nvme.ns=1,20 would read as nvme.ns=1,2) */
+		if (in_word)
+			while (len && boot_cmdline[len - 1] != ' ')
+				len--;
+		too_long = true;
 	}
 	boot_cmdline[len] = 0;
 	too_many = false;
@@ -77,9 +110,15 @@ const char *cmdline_get(const char *key)
 	return i < 0 ? NULL : args[i].val;
 }
 
+void cmdline_lost(const char *why)
+{
+	cmdline_parse("", 0);
+	lost = why;
+}
+
 bool cmdline_cut(void)
 {
-	return too_long || too_many;
+	return too_long || too_many || lost || nul_cut;
 }
 
 uint64_t cmdline_u64(const char *key, uint64_t def)
@@ -122,6 +161,15 @@ unsigned cmdline_check(void)
 	if (too_long) {
 		kprintf("cmdline: longer than %u bytes; the rest ignored\n",
 			(unsigned)sizeof(boot_cmdline) - 1);
+		bad++;
+	}
+	if (nul_cut) {
+		kprintf("cmdline: a NUL byte at offset %lu; the rest ignored\n",
+			(unsigned long)nul_at);
+		bad++;
+	}
+	if (lost) {
+		kprintf("cmdline: %s; every option lost\n", lost);
 		bad++;
 	}
 	if (too_many) {

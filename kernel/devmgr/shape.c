@@ -337,6 +337,12 @@ enum shape_dma_mode shape_dma_mode_pick(const char *v, bool cut,
 		       "what was lost";
 		return SHAPE_DMA_STRICT;
 	}
+	if (str_eq(v, "auto") && cut) {
+		/* a key's last word wins: one in what was lost would */
+		*why = "the command line was cut, and a later devmgr.dma, "
+		       "which would win, may be in what was lost";
+		return SHAPE_DMA_STRICT;
+	}
 	if (str_eq(v, "auto"))
 		return SHAPE_DMA_AUTO;
 	if (str_eq(v, "strict"))

@@ -129,8 +129,8 @@ enum dma_backend shape_pick_backend(const struct shape_backend_in *in,
 /* the mode devmgr.dma=v asks for ("auto", "strict", "iommu"; absent:
  * auto). What must not loosen the policy takes strict and says why in
  * *why (NULL otherwise): a value that is none of the three (a typo), or no
- * value on a command line that was cut (cmdline_cut), where the option
- * may have been among the words lost */
+ * value or auto on a command line that was cut (cmdline_cut), where the
+ * option, whose last word wins, may have been among the words lost */
 enum shape_dma_mode shape_dma_mode_pick(const char *v, bool cut,
 					const char **why);
 

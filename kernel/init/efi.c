@@ -31,6 +31,8 @@ static void efi_find_tables(void)
 	for (UINTN i = 0; i < ST->NumberOfTableEntries; i++) {
 		EFI_CONFIGURATION_TABLE *t = &ST->ConfigurationTable[i];
 		uint64_t p = (uint64_t)t->VendorTable;
+		if (!p) /* no table: never hides another's */
+			continue;
 		if (guid_eq(&t->VendorGuid, &acpi20))
 			boot_rsdp = p;
 		else if (guid_eq(&t->VendorGuid, &acpi10) && !boot_rsdp)
@@ -43,23 +45,38 @@ static void efi_find_tables(void)
 	}
 }
 
-/* UCS-2 load options are a command line only if they are printable text
- * (boot managers may pass binary data there). The shell passes the image
- * name first: a first word ending in .efi is skipped. */
+/* UCS-2 load options are a command line only if they are printable ASCII
+ * up to their first NUL: boot managers pass binary data there (a Boot####
+ * entry's optional data), which is said in one line and not read. An
+ * odd size ends in half a character, which is not read either (Linux's
+ * efi_convert_cmdline counts LoadOptionsSize / 2 characters too). The
+ * line is copied whole, however long: cmdline_parse keeps what
+ * boot_cmdline holds and says what it cut (cmdline_cut). The shell passes
+ * the image name first: a first word ending in .efi is skipped. */
 static bool efi_load_options(EFI_LOADED_IMAGE *li)
 {
 	const CHAR16 *w = li->LoadOptions;
 	size_t n = li->LoadOptionsSize / 2, len = 0;
-	char tmp[512];
+	char *a;
 	if (!w || n == 0)
 		return false;
-	for (size_t i = 0; i < n && w[i]; i++) {
-		if (w[i] < 0x20 || w[i] > 0x7e || len + 1 >= sizeof(tmp))
+	for (; len < n && w[len]; len++)
+		if (w[len] < 0x20 || w[len] > 0x7e) {
+			kprintf("boot: load options (%u bytes) are not text "
+				"(0x%x at character %lu); not a command line\n",
+				li->LoadOptionsSize, w[len],
+				(unsigned long)len);
 			return false;
-		tmp[len++] = (char)w[i];
+		}
+	if (BS->AllocatePool(EfiLoaderData, len + 1, (void **)&a) !=
+	    EFI_SUCCESS) {
+		cmdline_lost("no memory to copy the load options");
+		return true;
 	}
-	tmp[len] = 0;
-	const char *s = tmp;
+	for (size_t i = 0; i < len; i++)
+		a[i] = (char)w[i];
+	a[len] = 0;
+	const char *s = a;
 	const char *sp = strchr(s, ' ');
 	size_t first = sp ? (size_t)(sp - s) : len;
 	if (first >= 4 && (strncmp(s + first - 4, ".efi", 4) == 0 ||
@@ -67,10 +84,11 @@ static bool efi_load_options(EFI_LOADED_IMAGE *li)
 		s += sp ? first + 1 : first;
 	while (*s == ' ')
 		s++;
-	if (!*s) /* only the image name: \capos.cfg says the rest */
-		return false;
-	cmdline_parse(s, strlen(s));
-	return true;
+	bool given = *s != 0; /* else only the image name: \capos.cfg */
+	if (given)
+		cmdline_parse(s, strlen(s));
+	BS->FreePool(a);
+	return given;
 }
 
 static void *efi_read_file(EFI_FILE_HANDLE f, UINTN *size)
@@ -104,6 +122,41 @@ static void ucs2_to_ascii(const CHAR16 *w, char *out, size_t cap)
 	out[i] = 0;
 }
 
+/* one file of \capos\ by its directory entry: kept (bootfs_add) or lost
+ * with a line */
+static void efi_keep_file(EFI_FILE_HANDLE dir, EFI_FILE_INFO *fi)
+{
+	EFI_FILE_HANDLE f;
+	UINTN size;
+	struct bootfs_file *bf;
+	char name[BOOTFS_NAME_MAX + 1];
+	ucs2_to_ascii(fi->FileName, name, sizeof(name));
+	if (strlen(name) >= BOOTFS_NAME_MAX) {
+		bootfs_lose(name, "name longer than 63 characters");
+		return;
+	}
+	if (BS->AllocatePool(EfiLoaderData, sizeof(*bf), (void **)&bf) !=
+	    EFI_SUCCESS) {
+		bootfs_lose(name, "no memory");
+		return;
+	}
+	void *p = 0;
+	if (dir->Open(dir, &f, fi->FileName, EFI_FILE_MODE_READ, 0) ==
+	    EFI_SUCCESS) {
+		p = efi_read_file(f, &size);
+		f->Close(f);
+	}
+	if (!p) {
+		BS->FreePool(bf);
+		bootfs_lose(name, "unreadable or larger than 16 MiB");
+		return;
+	}
+	strlcpy(bf->name, name, sizeof(bf->name));
+	bf->data = p;
+	bf->len = size;
+	bootfs_add(bf);
+}
+
 /* \capos.cfg (when there was no command line) and every file in \capos\ */
 static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 			    bool have_cmdline)
@@ -113,23 +166,39 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	EFI_FILE_HANDLE root, f, dir;
 	UINTN size;
 	(void)image;
+	EFI_STATUS st;
+	/* a loader from the network has no volume; one whose volume does not
+	 * open, or whose capos.cfg is there but does not read, has lost its
+	 * command line (cmdline_lost: isolation takes its strictest value) */
 	if (BS->HandleProtocol(li->DeviceHandle, &fs_guid, (void **)&fs) !=
-		EFI_SUCCESS ||
-	    fs->OpenVolume(fs, &root) != EFI_SUCCESS) {
+	    EFI_SUCCESS) {
 		kprintf(
 		    "boot: no boot volume; no capos.cfg, no \\capos files\n");
 		return;
 	}
+	if (fs->OpenVolume(fs, &root) != EFI_SUCCESS) {
+		kprintf("boot: the boot volume does not open; no capos.cfg, "
+			"no \\capos files\n");
+		if (!have_cmdline)
+			cmdline_lost("the boot volume does not open");
+		return;
+	}
 	if (!have_cmdline) {
-		if (root->Open(root, &f, L"\\capos.cfg", EFI_FILE_MODE_READ,
-			       0) == EFI_SUCCESS) {
+		st =
+		    root->Open(root, &f, L"\\capos.cfg", EFI_FILE_MODE_READ, 0);
+		if (st == EFI_SUCCESS) {
 			char *p = efi_read_file(f, &size);
 			if (p)
 				cmdline_parse(p, size);
+			else
+				cmdline_lost("\\capos.cfg unreadable or "
+					     "larger than 16 MiB");
 			f->Close(f);
-		} else {
+		} else if (st == EFI_NOT_FOUND) {
 			kprintf("boot: no command line and no capos.cfg; "
 				"using defaults\n");
+		} else {
+			cmdline_lost("\\capos.cfg does not open");
 		}
 	}
 	if (root->Open(root, &dir, L"\\capos", EFI_FILE_MODE_READ, 0) !=
@@ -140,79 +209,77 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 			EFI_FILE_INFO fi;
 			uint8_t raw[512];
 		} ent;
+		EFI_FILE_INFO *fi = &ent.fi, *big = NULL;
 		UINTN esz = sizeof(ent);
-		EFI_STATUS st = dir->Read(dir, &esz, &ent);
+		st = dir->Read(dir, &esz, fi);
+		/* an entry larger than ent (a long name) stays unread: read
+		 * it again into a buffer of the size asked for, so only that
+		 * file is lost (UEFI 2.10 §13.5.6 EFI_BUFFER_TOO_SMALL) */
+		if (st == EFI_BUFFER_TOO_SMALL && esz > sizeof(ent) &&
+		    BS->AllocatePool(EfiLoaderData, esz, (void **)&big) ==
+			EFI_SUCCESS) {
+			fi = big;
+			st = dir->Read(dir, &esz, fi);
+		}
+		if (st == EFI_SUCCESS && esz != 0 &&
+		    !(fi->Attribute & EFI_FILE_DIRECTORY))
+			efi_keep_file(dir, fi);
+		if (big)
+			BS->FreePool(big);
 		if (st != EFI_SUCCESS) {
-			/* e.g. a name too long for the entry buffer: every
-			 * later file is lost too, so say so */
+			/* every later file is lost too, so say so */
 			bootfs_lose("*", "directory read failed; the rest of "
 					 "the directory is lost");
 			break;
 		}
 		if (esz == 0)
 			break;
-		if (ent.fi.Attribute & EFI_FILE_DIRECTORY)
-			continue;
-		struct bootfs_file *bf;
-		char name[BOOTFS_NAME_MAX + 1];
-		ucs2_to_ascii(ent.fi.FileName, name, sizeof(name));
-		if (strlen(name) >= BOOTFS_NAME_MAX) {
-			bootfs_lose(name, "name longer than 63 characters");
-			continue;
-		}
-		if (BS->AllocatePool(EfiLoaderData, sizeof(*bf),
-				     (void **)&bf) != EFI_SUCCESS) {
-			bootfs_lose(name, "no memory");
-			continue;
-		}
-		void *p = 0;
-		if (dir->Open(dir, &f, ent.fi.FileName, EFI_FILE_MODE_READ,
-			      0) == EFI_SUCCESS) {
-			p = efi_read_file(f, &size);
-			f->Close(f);
-		}
-		if (!p) {
-			BS->FreePool(bf);
-			bootfs_lose(name, "unreadable or larger than 16 MiB");
-			continue;
-		}
-		strlcpy(bf->name, name, sizeof(bf->name));
-		bf->data = p;
-		bf->len = size;
-		bootfs_add(bf);
 	}
 	dir->Close(dir);
 }
 
+/* room the map may grow by after it was read: the descriptors an event
+ * adds while ExitBootServices fails (Linux's EFI_MMAP_NR_SLACK_SLOTS) */
+#define MMAP_SLACK 8
+
 /* GetMemoryMap then ExitBootServices; a changed map key means the map moved
- * under us: fetch it again and retry (UEFI 2.10 §7.4.6). */
+ * under us: fetch it again and retry (UEFI 2.10 §7.4.6). After the first
+ * ExitBootServices call the firmware may have shut boot services down in
+ * part, and up to UEFI 2.8 only GetMemoryMap and ExitBootServices may be
+ * called then: the buffer is sized, with MMAP_SLACK descriptors to spare,
+ * before that call, and the retries read into it allocating nothing (as
+ * Linux's efi_exit_boot_services). */
 static int efi_exit_boot_services(EFI_HANDLE image)
 {
 	/* the static buffer holds a typical map; a larger one (many-socket
 	 * machines, fragmented firmware maps) gets pages of its own, sized
 	 * by what GetMemoryMap asked for plus room for the descriptors the
-	 * allocation itself adds */
+	 * allocation itself adds and the slack */
 	uint8_t *buf = mmap_buf;
-	UINTN cap = sizeof(mmap_buf);
-	for (int tries = 0; tries < 4; tries++) {
-		UINTN size = cap, key, dsize;
-		UINT32 dver;
-		EFI_STATUS st = BS->GetMemoryMap(
-		    &size, (EFI_MEMORY_DESCRIPTOR *)buf, &key, &dsize, &dver);
-		if (st == EFI_BUFFER_TOO_SMALL) {
-			EFI_PHYSICAL_ADDRESS a = 0;
-			UINTN pages = (size + 16 * dsize + 4095) / 4096;
-			if (BS->AllocatePages(AllocateAnyPages, EfiLoaderData,
-					      pages, &a) != EFI_SUCCESS) {
-				kprintf("boot: no memory for a %lu-byte memory "
-					"map\n",
-					(unsigned long)size);
-				return -1;
-			}
-			buf = (uint8_t *)a;
-			cap = pages * 4096;
-			continue;
+	UINTN cap = sizeof(mmap_buf), size, key,
+	      dsize = sizeof(EFI_MEMORY_DESCRIPTOR);
+	UINT32 dver;
+	EFI_STATUS st;
+	for (int tries = 0;; tries++) {
+		size = cap;
+		st = BS->GetMemoryMap(&size, (EFI_MEMORY_DESCRIPTOR *)buf, &key,
+				      &dsize, &dver);
+		if (st != EFI_BUFFER_TOO_SMALL &&
+		    (st != EFI_SUCCESS || cap - size >= MMAP_SLACK * dsize))
+			break;
+		EFI_PHYSICAL_ADDRESS a = 0;
+		UINTN pages = (size + (MMAP_SLACK + 8) * dsize + 4095) / 4096;
+		if (tries == 4 ||
+		    BS->AllocatePages(AllocateAnyPages, EfiLoaderData, pages,
+				      &a) != EFI_SUCCESS) {
+			kprintf("boot: no memory for a %lu-byte memory map\n",
+				(unsigned long)size);
+			return -1;
 		}
+		buf = (uint8_t *)a;
+		cap = pages * 4096;
+	}
+	for (int tries = 0; tries < 4; tries++) {
 		if (st != EFI_SUCCESS) {
 			kprintf("boot: GetMemoryMap failed (0x%lx)\n",
 				(unsigned long)st);
@@ -223,6 +290,9 @@ static int efi_exit_boot_services(EFI_HANDLE image)
 		boot_mmap.desc_size = dsize;
 		if (BS->ExitBootServices(image, key) == EFI_SUCCESS)
 			return 0;
+		size = cap;
+		st = BS->GetMemoryMap(&size, (EFI_MEMORY_DESCRIPTOR *)buf, &key,
+				      &dsize, &dver);
 	}
 	return -1;
 }

@@ -1657,12 +1657,74 @@ static void test_cmdline(void **st)
 	char big[2000];
 	memset(big, 'a', sizeof(big));
 	cmdline_parse(big, sizeof(big)); /* truncated, not overflowed */
-	/* what is kept: the first 511 bytes (boot_cmdline holds 512) */
+	/* a word longer than boot_cmdline holds is lost whole */
 	char key[512];
 	memset(key, 'a', 511);
 	key[511] = 0;
-	assert_non_null(cmdline_get(key));
+	assert_null(cmdline_get(key));
 	assert_true(cmdline_cut());
+}
+
+/* spacing takes no room: a config file's indentation, blank lines and
+ * comment lines whose words fit is not cut (before, every space, tab and
+ * newline took a byte of boot_cmdline and the last words were lost); the
+ * word the cut falls in is lost whole, never kept cut short; a comment
+ * that starts just past the end loses nothing */
+static void test_cmdline_spacing_and_cut_word(void **st)
+{
+	char cfg[2048] = "";
+	for (unsigned i = 0; i < 20; i++)
+		strcat(cfg, "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t"
+			    "proofs=a    # the proofs we want\n\n\n");
+	strcat(cfg, "devmgr.dma=strict\n");
+	assert_true(strlen(cfg) > 900);
+	cmdline_parse(cfg, strlen(cfg));
+	assert_non_null(cmdline_get("devmgr.dma"));
+	assert_string_equal(cmdline_get("devmgr.dma"), "strict");
+	assert_false(cmdline_cut());
+
+	/* 500 bytes of one word and a space, then nvme.ns=1,20: the cut
+	 * falls after "nvme.ns=1,2", which names another namespace */
+	char line[600];
+	memset(line, 'x', sizeof(line));
+	memcpy(line, "a=", 2);
+	line[499] = ' ';
+	memcpy(line + 500, "nvme.ns=1,20", 13);
+	cmdline_parse(line, strlen(line));
+	assert_true(cmdline_cut());
+	assert_null(cmdline_get("nvme.ns"));
+	assert_non_null(cmdline_get("a"));
+
+	/* 511 bytes of words, then a comment: all kept, nothing cut */
+	memset(line, 'x', sizeof(line));
+	memcpy(line, "a=", 2);
+	memcpy(line + 511, " # a comment", 13);
+	cmdline_parse(line, strlen(line));
+	assert_false(cmdline_cut());
+	assert_int_equal(strlen(cmdline_get("a")), 509);
+}
+
+/* a NUL byte in \capos.cfg with words after it: they are lost, said, and
+ * the line counts as cut (before, silently ignored: devmgr.dma=strict
+ * after it was never read); trailing NULs lose nothing. A byte that is
+ * not printable ASCII becomes '?', so its word is reported malformed, not
+ * printed raw to the console (an escape sequence) */
+static void test_cmdline_nul_and_binary(void **st)
+{
+	const char cfg[] = "proofs=a\0devmgr.dma=strict\n";
+	cmdline_parse(cfg, sizeof(cfg) - 1);
+	assert_string_equal(cmdline_get("proofs"), "a");
+	assert_true(cmdline_cut());
+	assert_int_equal(cmdline_check(), 1);
+	const char tail[] = "proofs=a\n\0\0";
+	cmdline_parse(tail, sizeof(tail));
+	assert_false(cmdline_cut());
+	assert_int_equal(cmdline_check(), 0);
+	const char esc[] = "proofs=a\x1b[2J n\xc3\xa9t=1";
+	cmdline_parse(esc, sizeof(esc) - 1);
+	assert_string_equal(cmdline_get("proofs"), "a?[2J");
+	assert_non_null(cmdline_get("n??t"));
+	assert_false(cmdline_cut());
 }
 
 /* every word is checked against the options the image declares: a dotted
@@ -1695,13 +1757,13 @@ static void test_cmdline_unknown_reported(void **st)
 	assert_true(cmdline_cut());
 	/* longer than boot_cmdline: one problem, the kept words still read */
 	char big[700];
-	memset(big, ' ', sizeof(big));
-	memcpy(big, "nvme.ns=1", 9);
-	big[sizeof(big) - 1] = 'x';
+	memset(big, 'y', sizeof(big));
+	memcpy(big, "nvme.ns=1 ", 10);
 	cmdline_parse(big, sizeof(big));
 	assert_int_equal(cmdline_check(), 1);
 	assert_string_equal(cmdline_get("nvme.ns"), "1");
 	/* only spacing (a file's last newline) past the end loses nothing */
+	memset(big + 9, ' ', sizeof(big) - 9);
 	big[sizeof(big) - 1] = '\n';
 	cmdline_parse(big, sizeof(big));
 	assert_int_equal(cmdline_check(), 0);
@@ -1828,6 +1890,8 @@ int main(void)
 	    cmocka_unit_test(test_grants),
 	    cmocka_unit_test(test_grant_generation_wrap),
 	    cmocka_unit_test(test_cmdline),
+	    cmocka_unit_test(test_cmdline_spacing_and_cut_word),
+	    cmocka_unit_test(test_cmdline_nul_and_binary),
 	    cmocka_unit_test(test_cmdline_unknown_reported),
 	    cmocka_unit_test(test_bootfs_no_cap),
 	    cmocka_unit_test(test_printf),

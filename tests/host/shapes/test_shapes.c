@@ -461,8 +461,16 @@ static void test_mode_parse(void **st)
 	assert_int_equal(shape_dma_mode_pick("iommu", false, &why),
 			 SHAPE_DMA_IOMMU);
 	assert_null(why);
-	assert_int_equal(shape_dma_mode_pick("auto", true, &why),
+	assert_int_equal(shape_dma_mode_pick("auto", false, &why),
 			 SHAPE_DMA_AUTO);
+	assert_null(why);
+	/* nor a kept auto on a cut line: the last of a key's words wins, and
+	 * devmgr.dma=strict appended may be in what was lost */
+	assert_int_equal(shape_dma_mode_pick("auto", true, &why),
+			 SHAPE_DMA_STRICT);
+	assert_non_null(why);
+	assert_int_equal(shape_dma_mode_pick("strict", true, &why),
+			 SHAPE_DMA_STRICT);
 	assert_null(why);
 	/* absent from a whole command line: auto */
 	assert_int_equal(shape_dma_mode_pick(NULL, false, &why),

@@ -1,0 +1,576 @@
+/* tests/host/boot/test_efi.c — the UEFI entry (kernel/init/efi.c) against a
+ * firmware played by the test: the memory map and ExitBootServices, the
+ * load options, the configuration tables and the boot volume, each as a
+ * hostile or merely unusual firmware may hand them over. efi.c is
+ * included whole so its static steps can be called one at a time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "kernel/init/efi.c"
+#include "shim.h"
+
+/* what efi.c links against in the kernel */
+char __image_base[1];
+int boot_relocate(uint64_t base)
+{
+	return 0;
+}
+void kmain(void)
+{
+	abort();
+}
+void console_init(void) {}
+CMDLINE_KEY(t_devmgr_dma, "devmgr.dma", "test");
+CMDLINE_KEY(t_proofs, "proofs", "test");
+
+/* ---- the firmware ---------------------------------------------------- */
+#define DSIZE 48 /* OVMF's descriptor size: larger than the struct */
+static struct {
+	unsigned map_n;	    /* descriptors in the map now */
+	UINTN key;	    /* its key: changes whenever the map does */
+	unsigned ebs_calls; /* ExitBootServices calls so far */
+	unsigned ebs_fail;  /* the first this many fail (the map moved) */
+	unsigned ebs_grow;  /* descriptors each failed call adds */
+	unsigned after_ebs; /* boot services other than GetMemoryMap and
+			       ExitBootServices called after the first
+			       ExitBootServices (UEFI 2.8 §7.4: none) */
+	bool alloc_fails;   /* AllocatePages and AllocatePool refuse */
+	unsigned pools;	    /* AllocatePool not yet freed */
+	void *pages[16];    /* AllocatePages' blocks, freed by teardown */
+	unsigned npages;
+} fw;
+
+static void other_service(void)
+{
+	if (fw.ebs_calls)
+		fw.after_ebs++;
+}
+
+static EFI_STATUS EFIAPI fw_get_memory_map(UINTN *size,
+					   EFI_MEMORY_DESCRIPTOR *map,
+					   UINTN *key, UINTN *dsize,
+					   UINT32 *dver)
+{
+	UINTN need = (UINTN)fw.map_n * DSIZE;
+	*dsize = DSIZE;
+	*dver = 1;
+	if (*size < need) {
+		*size = need;
+		return EFI_BUFFER_TOO_SMALL;
+	}
+	for (unsigned i = 0; i < fw.map_n; i++) {
+		EFI_MEMORY_DESCRIPTOR *d =
+		    (EFI_MEMORY_DESCRIPTOR *)((uint8_t *)map + i * DSIZE);
+		memset(d, 0, DSIZE);
+		d->Type = EfiConventionalMemory;
+		d->PhysicalStart = (uint64_t)i << 20;
+		d->NumberOfPages = 1;
+	}
+	*size = need;
+	*key = fw.key;
+	return EFI_SUCCESS;
+}
+
+static EFI_STATUS EFIAPI fw_allocate_pages(EFI_ALLOCATE_TYPE type,
+					   EFI_MEMORY_TYPE mt, UINTN pages,
+					   EFI_PHYSICAL_ADDRESS *a)
+{
+	other_service();
+	if (fw.alloc_fails || fw.npages == 16)
+		return EFI_OUT_OF_RESOURCES;
+	void *p = aligned_alloc(4096, pages * 4096);
+	assert_non_null(p);
+	fw.pages[fw.npages++] = p;
+	*a = (EFI_PHYSICAL_ADDRESS)(uintptr_t)p;
+	fw.map_n++; /* the block splits a free descriptor */
+	fw.key++;
+	return EFI_SUCCESS;
+}
+
+static EFI_STATUS EFIAPI fw_allocate_pool(EFI_MEMORY_TYPE mt, UINTN n, void **p)
+{
+	other_service();
+	if (fw.alloc_fails)
+		return EFI_OUT_OF_RESOURCES;
+	*p = malloc(n);
+	assert_non_null(*p);
+	fw.pools++;
+	return EFI_SUCCESS;
+}
+
+static EFI_STATUS EFIAPI fw_free_pool(void *p)
+{
+	other_service();
+	free(p);
+	fw.pools--;
+	return EFI_SUCCESS;
+}
+
+static EFI_STATUS EFIAPI fw_exit_boot_services(EFI_HANDLE image, UINTN key)
+{
+	fw.ebs_calls++;
+	if (fw.ebs_fail) {
+		fw.ebs_fail--;
+		fw.map_n += fw.ebs_grow; /* an event allocated */
+		fw.key++;
+	}
+	return key == fw.key ? EFI_SUCCESS : EFI_INVALID_PARAMETER;
+}
+
+/* ---- the boot volume: \capos.cfg and the \capos\ directory ------------- */
+struct fw_file {
+	const CHAR16 *name; /* as Open is given it, or as a directory entry */
+	const char *data;
+	bool in_dir; /* an entry of \capos\, else a file of the root */
+	bool info_fails, read_fails, is_dir;
+};
+static struct fw_file fw_files[8];
+static unsigned fw_nfiles;
+static EFI_STATUS fw_open_status; /* what Open says of a name not there */
+static bool fw_volume_fails;
+static unsigned fw_dir_pos;
+static struct fw_handle {
+	EFI_FILE_PROTOCOL p; /* first: the handle is its address */
+	struct fw_file *f;   /* NULL: a directory (the root or \capos) */
+	bool in_dir;	     /* \capos or a file in it */
+} fw_handles[32];
+static unsigned fw_nhandles;
+
+static size_t wlen(const CHAR16 *w)
+{
+	size_t n = 0;
+	while (w[n])
+		n++;
+	return n;
+}
+static bool wmatch(const CHAR16 *a, const CHAR16 *b)
+{
+	size_t n = wlen(a);
+	return n == wlen(b) && memcmp(a, b, 2 * n) == 0;
+}
+
+static EFI_FILE_PROTOCOL *fw_handle(struct fw_file *f, bool in_dir);
+
+static EFI_STATUS EFIAPI fw_open(EFI_FILE_PROTOCOL *self,
+				 EFI_FILE_PROTOCOL **out, CHAR16 *name,
+				 UINT64 mode, UINT64 attr)
+{
+	other_service();
+	if (wmatch(name, L"\\capos")) {
+		*out = fw_handle(NULL, true);
+		fw_dir_pos = 0;
+		return EFI_SUCCESS;
+	}
+	bool in_dir = ((struct fw_handle *)self)->in_dir;
+	for (unsigned i = 0; i < fw_nfiles; i++)
+		if (fw_files[i].in_dir == in_dir &&
+		    wmatch(name, fw_files[i].name)) {
+			*out = fw_handle(&fw_files[i], in_dir);
+			return EFI_SUCCESS;
+		}
+	return fw_open_status;
+}
+
+static EFI_STATUS EFIAPI fw_close(EFI_FILE_PROTOCOL *self)
+{
+	return EFI_SUCCESS;
+}
+
+static void fw_info(struct fw_file *f, EFI_FILE_INFO *fi)
+{
+	memset(fi, 0, SIZE_OF_EFI_FILE_INFO);
+	fi->Size = SIZE_OF_EFI_FILE_INFO + 2 * (wlen(f->name) + 1);
+	fi->FileSize = f->data ? strlen(f->data) : 0;
+	fi->Attribute = f->is_dir ? EFI_FILE_DIRECTORY : 0;
+	memcpy(fi->FileName, f->name, 2 * (wlen(f->name) + 1));
+}
+
+static EFI_STATUS EFIAPI fw_get_info(EFI_FILE_PROTOCOL *self, EFI_GUID *g,
+				     UINTN *size, void *buf)
+{
+	struct fw_file *f = ((struct fw_handle *)self)->f;
+	UINTN need = SIZE_OF_EFI_FILE_INFO + 2 * (wlen(f->name) + 1);
+	other_service();
+	if (f->info_fails)
+		return EFI_DEVICE_ERROR;
+	if (*size < need) {
+		*size = need;
+		return EFI_BUFFER_TOO_SMALL;
+	}
+	fw_info(f, buf);
+	*size = need;
+	return EFI_SUCCESS;
+}
+
+/* a file: its bytes; a directory: its next entry (UEFI 2.10 §13.5.6) */
+static EFI_STATUS EFIAPI fw_read(EFI_FILE_PROTOCOL *self, UINTN *size,
+				 void *buf)
+{
+	struct fw_file *f = ((struct fw_handle *)self)->f;
+	other_service();
+	if (f) {
+		size_t n = strlen(f->data);
+		if (f->read_fails)
+			return EFI_DEVICE_ERROR;
+		*size = MIN(*size, n);
+		memcpy(buf, f->data, *size);
+		return EFI_SUCCESS;
+	}
+	while (fw_dir_pos < fw_nfiles && !fw_files[fw_dir_pos].in_dir)
+		fw_dir_pos++;
+	if (fw_dir_pos == fw_nfiles) {
+		*size = 0;
+		return EFI_SUCCESS;
+	}
+	f = &fw_files[fw_dir_pos];
+	UINTN need = SIZE_OF_EFI_FILE_INFO + 2 * (wlen(f->name) + 1);
+	if (*size < need) { /* the entry stays: read it again, larger */
+		*size = need;
+		return EFI_BUFFER_TOO_SMALL;
+	}
+	fw_info(f, buf);
+	*size = need;
+	fw_dir_pos++;
+	return EFI_SUCCESS;
+}
+
+static EFI_FILE_PROTOCOL *fw_handle(struct fw_file *f, bool in_dir)
+{
+	assert_true(fw_nhandles < 32);
+	struct fw_handle *h = &fw_handles[fw_nhandles++];
+	memset(h, 0, sizeof(*h));
+	h->p.Open = fw_open;
+	h->p.Close = fw_close;
+	h->p.Read = fw_read;
+	h->p.GetInfo = fw_get_info;
+	h->f = f;
+	h->in_dir = in_dir;
+	return &h->p;
+}
+
+static EFI_STATUS EFIAPI fw_open_volume(EFI_FILE_IO_INTERFACE *fs,
+					EFI_FILE_PROTOCOL **root)
+{
+	other_service();
+	if (fw_volume_fails)
+		return EFI_DEVICE_ERROR;
+	*root = fw_handle(NULL, false);
+	return EFI_SUCCESS;
+}
+static EFI_FILE_IO_INTERFACE fw_sfs = {.OpenVolume = fw_open_volume};
+
+static EFI_STATUS EFIAPI fw_handle_protocol(EFI_HANDLE h, EFI_GUID *g,
+					    void **out)
+{
+	EFI_GUID sfs = SIMPLE_FILE_SYSTEM_PROTOCOL;
+	other_service();
+	if (memcmp(g, &sfs, sizeof(sfs)) != 0)
+		return EFI_UNSUPPORTED;
+	*out = &fw_sfs;
+	return EFI_SUCCESS;
+}
+
+static EFI_BOOT_SERVICES fw_bs;
+static EFI_SYSTEM_TABLE fw_st;
+
+static int setup(void **state)
+{
+	memset(&fw, 0, sizeof(fw));
+	fw.key = 100;
+	memset(&fw_bs, 0, sizeof(fw_bs));
+	fw_bs.GetMemoryMap = fw_get_memory_map;
+	fw_bs.AllocatePages = fw_allocate_pages;
+	fw_bs.AllocatePool = fw_allocate_pool;
+	fw_bs.FreePool = fw_free_pool;
+	fw_bs.ExitBootServices = fw_exit_boot_services;
+	fw_bs.HandleProtocol = fw_handle_protocol;
+	memset(fw_files, 0, sizeof(fw_files));
+	fw_nfiles = fw_dir_pos = fw_nhandles = 0;
+	fw_open_status = EFI_NOT_FOUND;
+	fw_volume_fails = false;
+	memset(&fw_st, 0, sizeof(fw_st));
+	fw_st.BootServices = &fw_bs;
+	ST = &fw_st;
+	BS = &fw_bs;
+	boot_rsdp = boot_smbios = 0;
+	boot_smbios3 = false;
+	memset(&boot_mmap, 0, sizeof(boot_mmap));
+	cmdline_parse("", 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	for (unsigned i = 0; i < fw.npages; i++)
+		free(fw.pages[i]);
+	assert_int_equal(fw.pools, 0);
+	return 0;
+}
+
+/* ---- GetMemoryMap and ExitBootServices --------------------------------- */
+
+/* The map fills the static buffer to its last descriptor, and the first
+ * ExitBootServices fails because an event allocated (two descriptors
+ * more). After that failed call only GetMemoryMap and ExitBootServices may
+ * be called (UEFI 2.8 §7.4.6; Linux's efi_exit_boot_services reuses its
+ * buffer, sized with EFI_MMAP_NR_SLACK_SLOTS): the buffer must have had
+ * room for the map to grow before the first call, not be allocated
+ * after it. */
+static void test_ebs_retry_calls_no_other_service(void **st)
+{
+	fw.map_n = sizeof(mmap_buf) / DSIZE; /* 682: 32 bytes to spare */
+	fw.ebs_fail = 1;
+	fw.ebs_grow = 2;
+	assert_int_equal(efi_exit_boot_services(NULL), 0);
+	assert_int_equal(fw.ebs_calls, 2);
+	assert_int_equal(fw.after_ebs, 0);
+	assert_int_equal(boot_mmap.size, (uint64_t)fw.map_n * DSIZE);
+	assert_int_equal(boot_mmap.desc_size, DSIZE);
+}
+
+/* a map larger than the static buffer, which every allocation grows (the
+ * map moves between the size query and the read), and an
+ * ExitBootServices that fails once: the map kept is the one the last
+ * call accepted */
+static void test_ebs_large_map_grows(void **st)
+{
+	fw.map_n = 3000;
+	fw.ebs_fail = 1;
+	fw.ebs_grow = 3;
+	assert_int_equal(efi_exit_boot_services(NULL), 0);
+	assert_int_equal(fw.after_ebs, 0);
+	assert_int_equal(boot_mmap.size, (uint64_t)fw.map_n * DSIZE);
+	assert_ptr_not_equal(boot_mmap.desc, mmap_buf);
+}
+
+/* no memory for a map the static buffer cannot hold, and a firmware whose
+ * ExitBootServices never accepts: a failure, said, after a bounded number
+ * of calls, never an endless loop */
+static void test_ebs_failures_bounded(void **st)
+{
+	fw.map_n = 3000;
+	fw.alloc_fails = true;
+	assert_int_equal(efi_exit_boot_services(NULL), -1);
+	assert_int_equal(fw.ebs_calls, 0);
+	fw.alloc_fails = false;
+	fw.map_n = 10;
+	fw.ebs_fail = 1000;
+	assert_int_equal(efi_exit_boot_services(NULL), -1);
+	assert_in_range(fw.ebs_calls, 2, 4);
+	assert_int_equal(fw.after_ebs, 0);
+}
+
+/* ---- load options ------------------------------------------------------ */
+
+static EFI_LOADED_IMAGE li_with(const void *opt, uint32_t bytes)
+{
+	EFI_LOADED_IMAGE li;
+	memset(&li, 0, sizeof(li));
+	li.LoadOptions = (void *)opt;
+	li.LoadOptionsSize = bytes;
+	return li;
+}
+
+/* load options longer than boot_cmdline holds are the command line, cut
+ * and said so (cmdline_cut: devmgr.dma past the cut takes strict); before,
+ * a line of 512 characters or more was dropped without a word and
+ * \capos.cfg, or nothing, read in its place */
+static void test_load_options_long_cut_not_dropped(void **st)
+{
+	static CHAR16 w[700];
+	size_t n = 0;
+	for (const CHAR16 *p = L"BOOTX64.EFI proofs=a t="; *p; p++)
+		w[n++] = *p;
+	while (n < 680) /* a word the cut falls in, lost whole */
+		w[n++] = 'y';
+	w[n++] = ' ';
+	for (const CHAR16 *p = L"devmgr.dma=strict"; *p && n < 699; p++)
+		w[n++] = *p;
+	EFI_LOADED_IMAGE li = li_with(w, 2 * (n + 1));
+	assert_true(efi_load_options(&li));
+	assert_string_equal(cmdline_get("proofs"), "a");
+	assert_null(cmdline_get("devmgr.dma"));
+	assert_true(cmdline_cut());
+	assert_int_equal(cmdline_check(), 1);
+}
+
+/* a binary blob (a Boot#### entry's optional data, a GUID; a lone surrogate; a
+ * control character) is not a command line, and one line says so; an odd
+ * size leaves its last half character unread and a NUL ends the line
+ * (Linux's efi_convert_cmdline: LoadOptionsSize / 2 characters, up to
+ * NUL) */
+static void test_load_options_binary_said(void **st)
+{
+	static const uint8_t guid[16] = {0x9e, 0x15, 0x3e, 0x5c, 0x1a, 0x2b,
+					 0x3c, 0x4d, 0x5e, 0x6f, 0x70, 0x81,
+					 0x92, 0xa3, 0xb4, 0xc5};
+	EFI_LOADED_IMAGE li = li_with(guid, sizeof(guid));
+	uint64_t calls = shim_kprintf_calls;
+	assert_false(efi_load_options(&li));
+	assert_int_equal(shim_kprintf_calls, calls + 1);
+	assert_non_null(strstr(shim_last_line, "load options (16 bytes) "
+					       "are not text (0x159e at "
+					       "character 0)"));
+	static const CHAR16 sur[] = {'a', '=', 0xd800, 'b', 0};
+	li = li_with(sur, sizeof(sur));
+	assert_false(efi_load_options(&li));
+	assert_non_null(strstr(shim_last_line, "(0xd800 at character 2)"));
+	static const CHAR16 tab[] = {'a', '\t', 'b', 0};
+	li = li_with(tab, sizeof(tab));
+	assert_false(efi_load_options(&li));
+	assert_non_null(strstr(shim_last_line, "(0x9 at character 1)"));
+
+	static const CHAR16 odd[] = L"proofs=xy";
+	li = li_with(odd, 2 * 8 + 1); /* "proofs=x" and half of 'y' */
+	assert_true(efi_load_options(&li));
+	assert_string_equal(cmdline_get("proofs"), "x");
+	static const CHAR16 nul[] = {'a', '=', '1', 0, 'b', '=', '2', 0};
+	li = li_with(nul, sizeof(nul));
+	assert_true(efi_load_options(&li));
+	assert_string_equal(cmdline_get("a"), "1");
+	assert_null(cmdline_get("b"));
+	/* only the image's name: \capos.cfg says the rest */
+	li = li_with(L"\\EFI\\BOOT\\BOOTX64.EFI ", 2 * 23);
+	assert_false(efi_load_options(&li));
+}
+
+/* ---- configuration tables ---------------------------------------------- */
+
+/* a table whose pointer is 0 is no table: it never hides another (an ACPI
+ * 2.0 entry of 0 after a good ACPI 1.0 one; an SMBIOS 3 entry of 0 before
+ * a good SMBIOS 2 one). Duplicates: the last wins, as Linux's
+ * efi_config_parse_tables */
+static void test_config_table_zero_ignored(void **st)
+{
+	EFI_CONFIGURATION_TABLE t[5] = {
+	    {ACPI_TABLE_GUID, (void *)0x1000},
+	    {ACPI_20_TABLE_GUID, NULL},
+	    {SMBIOS3_TABLE_GUID, NULL},
+	    {SMBIOS_TABLE_GUID, (void *)0x2000},
+	    {SMBIOS_TABLE_GUID, (void *)0x3000},
+	};
+	fw_st.ConfigurationTable = t;
+	fw_st.NumberOfTableEntries = 5;
+	efi_find_tables();
+	assert_int_equal(boot_rsdp, 0x1000);
+	assert_int_equal(boot_smbios, 0x3000);
+	assert_false(boot_smbios3);
+	t[1].VendorTable = (void *)0x4000;
+	t[2].VendorTable = (void *)0x5000;
+	efi_find_tables();
+	assert_int_equal(boot_rsdp, 0x4000);
+	assert_int_equal(boot_smbios, 0x5000);
+	assert_true(boot_smbios3);
+}
+
+/* ---- the boot volume ----------------------------------------------------- */
+
+/* \capos.cfg that is there but does not read, does not open, or a volume
+ * that does not open: the command line is lost, said, and cut (devmgr.dma
+ * takes strict); before, each was silent and the defaults (auto) ran */
+static void test_cfg_unreadable_is_lost(void **st)
+{
+	EFI_LOADED_IMAGE li = li_with(NULL, 0);
+	fw_files[fw_nfiles++] = (struct fw_file){.name = L"\\capos.cfg",
+						 .data = "devmgr.dma=strict\n"};
+	efi_read_volume(NULL, &li, false);
+	assert_string_equal(cmdline_get("devmgr.dma"), "strict");
+	assert_false(cmdline_cut());
+
+	fw_files[0].read_fails = true;
+	cmdline_parse("", 0);
+	efi_read_volume(NULL, &li, false);
+	assert_null(cmdline_get("devmgr.dma"));
+	assert_true(cmdline_cut());
+	assert_int_equal(cmdline_check(), 1);
+	assert_non_null(strstr(shim_last_line, "capos.cfg unreadable"));
+
+	fw_files[0].read_fails = false;
+	fw_files[0].info_fails = true;
+	cmdline_parse("", 0);
+	efi_read_volume(NULL, &li, false);
+	assert_true(cmdline_cut());
+
+	fw_nfiles = 0;
+	fw_open_status = EFI_DEVICE_ERROR;
+	cmdline_parse("", 0);
+	efi_read_volume(NULL, &li, false);
+	assert_true(cmdline_cut());
+	fw_open_status = EFI_NOT_FOUND; /* absent: the defaults, not cut */
+	cmdline_parse("", 0);
+	efi_read_volume(NULL, &li, false);
+	assert_false(cmdline_cut());
+
+	fw_volume_fails = true;
+	efi_read_volume(NULL, &li, false);
+	assert_true(cmdline_cut());
+	/* with load options, the volume holds only test files */
+	cmdline_parse("proofs=a", 8);
+	efi_read_volume(NULL, &li, true);
+	assert_false(cmdline_cut());
+}
+
+/* a directory entry larger than the entry buffer (a 300-character name)
+ * is read again into a buffer of the size the firmware asked for, and only
+ * that file is lost; before, the read failed and every later file was
+ * lost with it */
+static void test_dir_long_name_loses_only_it(void **st)
+{
+	static CHAR16 longname[301];
+	for (unsigned i = 0; i < 300; i++)
+		longname[i] = 'x';
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = L"a.vec", .data = "AAAA", .in_dir = true};
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = longname, .data = "XXXX", .in_dir = true};
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = L"b.vec", .data = "BB", .in_dir = true};
+	EFI_LOADED_IMAGE li = li_with(NULL, 0);
+	unsigned lost = bootfs_lost(), kept = 0;
+	efi_read_volume(NULL, &li, true);
+	assert_int_equal(bootfs_lost(), lost + 1);
+	char said[256];
+	strlcpy(said, shim_last_line, sizeof(said));
+	const char *name;
+	const void *data;
+	size_t len;
+	bool a = false, b = false;
+	for (unsigned i = 0; bootfs_at(i, &name, &data, &len); i++) {
+		if (strcmp(name, "a.vec") == 0)
+			a = len == 4 && memcmp(data, "AAAA", 4) == 0;
+		if (strcmp(name, "b.vec") == 0)
+			b = len == 2 && memcmp(data, "BB", 2) == 0;
+		kept++;
+	}
+	assert_true(a);
+	assert_true(b);
+	assert_non_null(strstr(said, "name longer than 63"));
+	fw.pools -= kept; /* the records bootfs keeps */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+		test_ebs_retry_calls_no_other_service, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ebs_large_map_grows, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ebs_failures_bounded, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_load_options_long_cut_not_dropped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_load_options_binary_said,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_table_zero_ignored,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cfg_unreadable_is_lost, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_dir_long_name_loses_only_it,
+					    setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
