@@ -8,7 +8,10 @@
  * selected one; the version register 0x01 holds the highest entry's
  * number in bits 16-23; entry n is registers 0x10+2n (low dword, mask
  * bit 16) and 0x11+2n. Only the low dword is written, its other bits as
- * read. */
+ * read. An entry whose delivery mode is SMI (bits 8-10: 010) is left as
+ * firmware set it: it goes to firmware's System Management Mode, not a
+ * vector, and masking it broke SMIs on real boards (Linux's
+ * clear_IO_APIC_pin leaves it alone too). */
 #include "kernel/acpi/acpi.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/lib/lib.h"
@@ -21,6 +24,8 @@
 #define IOAPIC_VER_MAXREDIR(v) ((v) >> 16 & 0xff)
 #define IOAPIC_REDTBL(n)       (0x10 + 2 * (n))
 #define IOAPIC_RTE_MASKED      (1u << 16)
+#define IOAPIC_RTE_DELMODE(lo) ((lo) >> 8 & 7)
+#define IOAPIC_DELMODE_SMI     2
 /* IOREGSEL selects with 8 bits: entry 119's high dword is register 0xff */
 #define IOAPIC_MAX_ENTRIES 120
 
@@ -66,7 +71,7 @@ static void ioapic_mask_one(const struct acpi_ioapic *a)
 			a->id, a->base);
 		return;
 	}
-	unsigned n = IOAPIC_VER_MAXREDIR(ver) + 1, was = 0, stuck = 0;
+	unsigned n = IOAPIC_VER_MAXREDIR(ver) + 1, was = 0, stuck = 0, smi = 0;
 	if (n > IOAPIC_MAX_ENTRIES) {
 		kprintf("ioapic %u at 0x%lx: claims %u entries; the first %u "
 			"(all IOREGSEL reaches) masked\n",
@@ -78,6 +83,10 @@ static void ioapic_mask_one(const struct acpi_ioapic *a)
 		uint32_t lo = ioapic_rd(r, reg);
 		if (lo & IOAPIC_RTE_MASKED)
 			continue;
+		if (IOAPIC_RTE_DELMODE(lo) == IOAPIC_DELMODE_SMI) {
+			smi++;
+			continue;
+		}
 		was++;
 		ioapic_wr(r, reg, lo | IOAPIC_RTE_MASKED);
 		stuck += !(ioapic_rd(r, reg) & IOAPIC_RTE_MASKED);
@@ -85,9 +94,12 @@ static void ioapic_mask_one(const struct acpi_ioapic *a)
 	kprintf("ioapic %u at 0x%lx: GSI %u-%u, %u entries, %u found unmasked",
 		a->id, a->base, a->gsi_base, a->gsi_base + n - 1, n, was);
 	if (stuck)
-		kprintf("; %u of them will not mask\n", stuck);
+		kprintf("; %u of them will not mask", stuck);
 	else
-		kprintf("; all masked\n");
+		kprintf("; all masked");
+	if (smi)
+		kprintf(" (%u SMI entries left unmasked)", smi);
+	kprintf("\n");
 }
 
 void ioapic_mask_all(void)
