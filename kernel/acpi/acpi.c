@@ -53,7 +53,8 @@ _Static_assert(ACPI_MAX_IOAPICS == 8, "acpi_parse_madt's line says eight");
 #define DMAR_DRHD_LEN	   16
 #define IOAPIC_REG_SPAN	   1024 /* Linux's IO_APIC_SLOT_SIZE */
 #define LAPIC_REG_SPAN	   4096
-#define HPET_REG_SPAN	   1024 /* the spec's register space; Linux's HPET_MMAP_SIZE */
+#define HPET_REG_SPAN                                                          \
+	1024 /* the spec's register space; Linux's HPET_MMAP_SIZE */
 
 struct acpi_mcfg_seg acpi_ecam[4];
 unsigned acpi_necam;
