@@ -1,6 +1,7 @@
 /* kernel/acpi/acpi.c — RSDP → XSDT (or RSDT) → the tables capOS uses
  * (ACPI 6.5 ch. 5; MCFG: PCI Firmware spec 3.3 §4.1.2; DMAR: VT-d spec §8;
- * IVRS: AMD IOMMU spec §5; VIOT: ACPI 6.5 §5.2.32). Every table is
+ * IVRS: AMD IOMMU spec §5; VIOT: ACPI 6.5 §5.2.32; MADT: ACPI 6.5
+ * §5.2.12; HPET: IA-PC HPET spec 1.0a §3.2.4). Every table is
  * checksum-verified and length-bounded before it is read; a bad one is
  * reported and ignored. Tables are read through the identity map, and only
  * in firmware memory kernel/mm maps for it (mm_map_firmware, which maps
@@ -33,17 +34,36 @@ struct acpi_sdt {
 } __attribute__((packed));
 _Static_assert(sizeof(struct acpi_sdt) == 36, "SDT header layout");
 
-#define ACPI_MAX_TABLE	  (1u << 20)
-#define ACPI_MAX_TABLES	  64
-#define FADT_PM_TMR_BLK	  76
-#define FADT_PM_TMR_LEN	  91
-#define FADT_X_PM_TMR_BLK 208 /* generic address structure */
-#define MCFG_ENTRIES	  44
+_Static_assert(ACPI_MAX_IOAPICS == 8, "acpi_parse_madt's line says eight");
+
+#define ACPI_MAX_TABLE	   (1u << 20)
+#define ACPI_MAX_TABLES	   64
+#define FADT_PM_TMR_BLK	   76
+#define FADT_PM_TMR_LEN	   91
+#define FADT_X_PM_TMR_BLK  208 /* generic address structure */
+#define MCFG_ENTRIES	   44
+#define MADT_LAPIC_ADDR	   36
+#define MADT_ENTRIES	   44
+#define MADT_IOAPIC	   1 /* type, length, id, rsvd, address, GSI base */
+#define MADT_IOAPIC_LEN	   12
+#define MADT_LAPIC_OVR	   5 /* type, length, rsvd[2], 64-bit address */
+#define MADT_LAPIC_OVR_LEN 12
+#define DMAR_ENTRIES	   48 /* after the header: HAW, flags, reserved */
+#define DMAR_DRHD	   0  /* type, length, flags, size, segment, base */
+#define DMAR_DRHD_LEN	   16
+#define IOAPIC_REG_SPAN	   1024 /* Linux's IO_APIC_SLOT_SIZE */
+#define LAPIC_REG_SPAN	   4096
+#define HPET_REG_SPAN                                                          \
+	1024 /* the spec's register space; Linux's HPET_MMAP_SIZE */
 
 struct acpi_mcfg_seg acpi_ecam[4];
 unsigned acpi_necam;
 uint16_t acpi_pm_timer_port;
 uint64_t acpi_hpet_base;
+struct acpi_ioapic acpi_ioapics[ACPI_MAX_IOAPICS];
+unsigned acpi_nioapics;
+struct acpi_range acpi_platform[ACPI_MAX_PLATFORM];
+unsigned acpi_nplatform;
 
 static struct {
 	char sig[5];
@@ -125,15 +145,15 @@ static void acpi_parse_mcfg(const struct acpi_sdt *h)
 		 * its functions found twice; so would configuration space
 		 * two entries place at the same addresses (as two segments'
 		 * or two bus ranges' functions: one device, two owners) */
-		bool buses = false, alias = false;
+		bool buses = false;
 		uint64_t lo = acpi_ecam_lo(s), hi = acpi_ecam_hi(s);
 		for (unsigned i = 0; i < acpi_necam; i++) {
 			const struct acpi_mcfg_seg *e = &acpi_ecam[i];
 			buses |= e->seg == s->seg &&
 				 e->bus_start <= s->bus_end &&
 				 s->bus_start <= e->bus_end;
-			alias |= acpi_ecam_lo(e) <= hi && lo <= acpi_ecam_hi(e);
 		}
+		bool alias = acpi_ecam_at(lo, hi); /* the earlier entries' */
 		/* and the scan would size "BARs" in system memory, writing
 		 * all ones into the kernel's */
 		const char *why = buses	  ? "overlaps an earlier one"
@@ -167,14 +187,113 @@ static void acpi_parse_fadt(const struct acpi_sdt *h)
 		acpi_pm_timer_port = (uint16_t)blk;
 }
 
+/* the pages of len bytes of registers at base join acpi_platform (a
+ * range that would run past 2^64 ends there) */
+static void platform_add(uint64_t base, uint64_t len, const char *what)
+{
+	if (acpi_nplatform == ARRAY_SIZE(acpi_platform)) {
+		kprintf("acpi: more than %u platform register ranges; %s at "
+			"0x%lx not checked against PCI BARs\n",
+			(unsigned)ARRAY_SIZE(acpi_platform), what, base);
+		return;
+	}
+	uint64_t last = base + (len - 1);
+	acpi_platform[acpi_nplatform++] = (struct acpi_range){
+	    .base = base,
+	    .lo = base & ~(uint64_t)(PAGE_SIZE - 1),
+	    .hi = (last < base ? UINT64_MAX : last) | (PAGE_SIZE - 1),
+	    .what = what};
+}
+
+/* the I/O APICs and the local APIC's address. Each entry's length is
+ * checked against the table before a byte of it is read: one shorter
+ * than its header (length 0 would never end the walk) or running past
+ * the table ends the walk, what came before it kept */
+static void acpi_parse_madt(const struct acpi_sdt *h)
+{
+	const uint8_t *t = (const uint8_t *)h, *end = t + h->length;
+	uint32_t lapic32;
+	memcpy(&lapic32, t + MADT_LAPIC_ADDR, 4);
+	uint64_t lapic = lapic32;
+	for (const uint8_t *p = t + MADT_ENTRIES; p < end; p += p[1]) {
+		unsigned off = (unsigned)(p - t);
+		const char *bad = end - p < 2 || p[1] > end - p
+				      ? "runs past the end of the table"
+				  : p[1] < 2
+				      ? "is shorter than its 2-byte header"
+				      : NULL;
+		if (bad) {
+			kprintf("acpi: MADT entry at offset %u %s; the rest of "
+				"the MADT ignored\n",
+				off, bad);
+			break;
+		}
+		if (p[0] == MADT_LAPIC_OVR && p[1] >= MADT_LAPIC_OVR_LEN) {
+			uint64_t a;
+			memcpy(&a, p + 4, 8);
+			lapic = a ? a : lapic;
+		}
+		if (p[0] != MADT_IOAPIC)
+			continue;
+		uint32_t addr = 0, gsi = 0;
+		if (p[1] >= MADT_IOAPIC_LEN) {
+			memcpy(&addr, p + 4, 4);
+			memcpy(&gsi, p + 8, 4);
+		}
+		const char *why =
+		    p[1] < MADT_IOAPIC_LEN ? "is shorter than 12 bytes"
+		    : !addr		   ? "has address 0"
+		    : acpi_nioapics == ACPI_MAX_IOAPICS
+			? "is past the eight I/O APICs capOS keeps"
+			: NULL;
+		if (why) {
+			kprintf("acpi: MADT I/O APIC entry at offset %u %s; "
+				"ignored\n",
+				off, why);
+			continue;
+		}
+		acpi_ioapics[acpi_nioapics++] = (struct acpi_ioapic){
+		    .base = addr, .gsi_base = gsi, .id = p[2]};
+		platform_add(addr, IOAPIC_REG_SPAN, "I/O APIC");
+	}
+	if (lapic)
+		platform_add(lapic, LAPIC_REG_SPAN, "local APIC");
+}
+
+/* the VT-d units' register pages (DRHD: 2^size pages from its base,
+ * VT-d 3.0 §8.3) for acpi_platform, from every DRHD before the first
+ * malformed structure: the units are there whether or not kernel/iommu
+ * can use the table (dmar_parse checks all of it and says why not) */
+static void acpi_parse_dmar(const struct acpi_sdt *h)
+{
+	const uint8_t *t = (const uint8_t *)h, *end = t + h->length;
+	if (h->length < DMAR_ENTRIES)
+		return;
+	for (const uint8_t *p = t + DMAR_ENTRIES; end - p >= 4;) {
+		uint16_t type, len;
+		memcpy(&type, p, 2);
+		memcpy(&len, p + 2, 2);
+		if (len < 4 || len > end - p)
+			return;
+		uint64_t base = 0;
+		if (type == DMAR_DRHD && len >= DMAR_DRHD_LEN)
+			memcpy(&base, p + 8, 8);
+		if (base)
+			platform_add(base, (uint64_t)PAGE_SIZE << (p[5] & 15),
+				     "VT-d unit");
+		p += len;
+	}
+}
+
 /* the fixed fields a table must hold before capOS parses it: MCFG 44 bytes
- * (its entries follow), HPET 56 (its base address ends there) */
+ * (its entries follow), HPET 56 (its base address ends there), MADT 44
+ * (its entries follow) */
 static bool fixed_fields_ok(const struct acpi_sdt *h)
 {
 	static const struct {
 		char sig[4];
 		uint32_t min;
-	} mins[] = {{"MCFG", 44}, {"HPET", 56}};
+	} mins[] = {{"MCFG", 44}, {"HPET", 56}, {"APIC", MADT_ENTRIES}};
 	for (unsigned i = 0; i < ARRAY_SIZE(mins); i++)
 		if (!memcmp(h->sig, mins[i].sig, 4) &&
 		    h->length < mins[i].min) {
@@ -200,8 +319,15 @@ static void acpi_add(uint64_t phys)
 		acpi_parse_mcfg(h);
 	else if (!memcmp(h->sig, "FACP", 4))
 		acpi_parse_fadt(h);
-	else if (!memcmp(h->sig, "HPET", 4))
+	else if (!memcmp(h->sig, "APIC", 4))
+		acpi_parse_madt(h);
+	else if (!memcmp(h->sig, "DMAR", 4))
+		acpi_parse_dmar(h);
+	else if (!memcmp(h->sig, "HPET", 4)) {
 		memcpy(&acpi_hpet_base, (const uint8_t *)h + 44, 8);
+		if (acpi_hpet_base)
+			platform_add(acpi_hpet_base, HPET_REG_SPAN, "HPET");
+	}
 }
 
 void acpi_init(uint64_t rsdp_phys)
@@ -213,6 +339,9 @@ void acpi_init(uint64_t rsdp_phys)
 	memset(acpi_ecam, 0, sizeof(acpi_ecam));
 	acpi_pm_timer_port = 0;
 	acpi_hpet_base = 0;
+	acpi_nioapics = acpi_nplatform = 0;
+	memset(acpi_ioapics, 0, sizeof(acpi_ioapics));
+	memset(acpi_platform, 0, sizeof(acpi_platform));
 	/* ACPI 1.0's RSDP is 20 bytes, revision 2's 36 */
 	if (r &&
 	    (!mm_map_firmware(rsdp_phys, 20) ||

@@ -2,6 +2,7 @@
 #ifndef CAPOS_ACPI_H
 #define CAPOS_ACPI_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* reads the tables anew: every value below (and acpi_find's list) is
@@ -31,4 +32,48 @@ extern struct acpi_mcfg_seg acpi_ecam[4];
 extern unsigned acpi_necam;
 extern uint16_t acpi_pm_timer_port; /* 0: none */
 extern uint64_t acpi_hpet_base;	    /* 0: none */
+
+/* the MCFG entry whose ECAM meets [lo, hi] (inclusive), NULL if none */
+static inline const struct acpi_mcfg_seg *acpi_ecam_at(uint64_t lo, uint64_t hi)
+{
+	for (unsigned i = 0; i < acpi_necam; i++)
+		if (lo <= acpi_ecam_hi(&acpi_ecam[i]) &&
+		    acpi_ecam_lo(&acpi_ecam[i]) <= hi)
+			return &acpi_ecam[i];
+	return NULL;
+}
+
+/* an I/O APIC the MADT lists (ACPI 6.5 §5.2.12.3), its address not 0 */
+struct acpi_ioapic {
+	uint64_t base; /* IOREGSEL at +0x00, IOWIN at +0x10 */
+	uint32_t gsi_base;
+	uint8_t id;
+};
+#define ACPI_MAX_IOAPICS 8
+extern struct acpi_ioapic acpi_ioapics[ACPI_MAX_IOAPICS];
+extern unsigned acpi_nioapics;
+
+/* the register ranges of the platform's own devices the tables name: each
+ * I/O APIC (MADT), the local APIC (the MADT's address, or its override),
+ * the HPET, each VT-d unit (DMAR's DRHD register bases), as the whole
+ * pages that hold them (a window on a page maps all of it). No PCI BAR
+ * may lie on one (kernel/pci, pci_bar_claim) */
+struct acpi_range {
+	uint64_t base;	 /* as the table gives it */
+	uint64_t lo, hi; /* first and last byte of its pages */
+	const char *what;
+};
+#define ACPI_MAX_PLATFORM 24
+extern struct acpi_range acpi_platform[ACPI_MAX_PLATFORM];
+extern unsigned acpi_nplatform;
+
+/* the platform range that meets [lo, hi] (inclusive), NULL if none */
+static inline const struct acpi_range *acpi_platform_at(uint64_t lo,
+							uint64_t hi)
+{
+	for (unsigned i = 0; i < acpi_nplatform; i++)
+		if (lo <= acpi_platform[i].hi && acpi_platform[i].lo <= hi)
+			return &acpi_platform[i];
+	return NULL;
+}
 #endif

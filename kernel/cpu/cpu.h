@@ -7,7 +7,11 @@
 void cpu_init(void); /* GDT, TSS (with IST stacks), IDT */
 /* RDSEED, else RDRAND, into kernel/lib/random.h when CPUID offers them */
 void cpu_seed_random(void);
+/* the local APIC; the 8259s and every I/O APIC entry masked first */
 void lapic_init(void);
+/* every redirection entry of the MADT's I/O APICs masked, one line each
+ * (after acpi_init; lapic_init calls it) */
+void ioapic_mask_all(void);
 void lapic_eoi(void);
 uint32_t lapic_id(void);
 void irq_enable(void);

@@ -2,8 +2,9 @@
  * mode firmware left it: xAPIC through its MMIO page, or x2APIC (§11.12,
  * IA32_APIC_BASE.EXTD) through MSRs 0x800 + offset / 16 — firmware on
  * many-core and cloud machines hands over in x2APIC mode, where MMIO
- * writes do nothing. Enabled with a spurious vector, legacy 8259s masked,
- * every LVT masked (devices interrupt through MSI/MSI-X only). The timer,
+ * writes do nothing. Enabled with a spurious vector, legacy 8259s and
+ * every I/O APIC entry masked (kernel/cpu/ioapic.c), every LVT masked
+ * (devices interrupt through MSI/MSI-X only). The timer,
  * one-shot, bounds the main loop's halt (kernel/init/main.c). */
 #include "kernel/cpu/cpu.h"
 #include "kernel/lib/io.h"
@@ -56,9 +57,11 @@ static uint32_t lapic_r(uint32_t reg)
 
 void lapic_init(void)
 {
-	/* mask both 8259 PICs */
+	/* mask both 8259 PICs and every I/O APIC entry: devices interrupt
+	 * through MSI/MSI-X only */
 	outb(0x21, 0xff);
 	outb(0xa1, 0xff);
+	ioapic_mask_all();
 	uint64_t base = rdmsr(MSR_APIC_BASE);
 	x2apic = (base & (APIC_BASE_EN | APIC_BASE_EXTD)) ==
 		 (APIC_BASE_EN | APIC_BASE_EXTD);

@@ -140,27 +140,32 @@ static void pci_scan_bus(uint16_t seg, unsigned bus, int depth);
 /* why memory BAR b may not be the device's, NULL if it may: it claims
  * system memory by the boot memory map (its driver's window would be on
  * the kernel's memory), the ECAM of an MCFG entry (every function's
- * configuration space) or the x86 interrupt address range (the local
- * APIC's registers, for the CPU). A device answers reads of its own BAR
+ * configuration space), the x86 interrupt address range (the local
+ * APIC's registers, for the CPU) or the register pages of a platform
+ * device the ACPI tables name (an I/O APIC, the local APIC, the HPET, a
+ * VT-d unit: acpi_platform). A device answers reads of its own BAR
  * registers, so a hostile one reports any base it likes. buf holds the
  * reason when it names an entry */
 static const char *pci_bar_claim(const struct pci_bar *b, char *buf, unsigned n)
 {
 	uint64_t last = b->base + (b->size - 1);
+	const struct acpi_mcfg_seg *s;
+	const struct acpi_range *r;
 	if (mm_holds_ram(b->base, b->size))
 		return "lies on system memory (UEFI memory map)";
-	for (unsigned i = 0; i < acpi_necam; i++) {
-		const struct acpi_mcfg_seg *s = &acpi_ecam[i];
-		if (b->base <= acpi_ecam_hi(s) && acpi_ecam_lo(s) <= last) {
-			ksnprintf(buf, n,
-				  "overlaps the ECAM of segment %u buses %u-%u",
-				  s->seg, s->bus_start, s->bus_end);
-			return buf;
-		}
+	if ((s = acpi_ecam_at(b->base, last))) {
+		ksnprintf(buf, n, "overlaps the ECAM of segment %u buses %u-%u",
+			  s->seg, s->bus_start, s->bus_end);
+		return buf;
 	}
 	if (b->base <= MSI_ADDR_LAST && MSI_ADDR_BASE <= last)
 		return "overlaps the interrupt address range "
 		       "0xfee00000-0xfeefffff";
+	if ((r = acpi_platform_at(b->base, last))) {
+		ksnprintf(buf, n, "overlaps the %s registers at 0x%lx", r->what,
+			  r->base);
+		return buf;
+	}
 	return NULL;
 }
 

@@ -4,7 +4,8 @@
   pcie-root-port and one behind a pci-bridge, plus edu; the kernel's `pci`
   lines must match QEMU's own view (QMP query-pci, the data behind the
   monitor's `info pci`): same functions, same IDs, same classes, and every
-  assigned BAR with the same base and size (from `info pci` itself). The same
+  assigned BAR with the same base and size (from `info pci` itself); the
+  MADT's I/O APIC has every redirection entry masked. The same
   boot runs the boot, mm, edu and authority proofs and carries an unknown
   command-line option. (Malformed ACPI tables are covered by the host tests
   in tests/host/foundation: OVMF's table loader recomputes the checksum of a
@@ -119,6 +120,12 @@ def test_inventory_and_foundation_proofs():
     assert "cmdline: unknown option 'capos.nonsense' ignored" in log
     assert re.search(r"^cmdline:   nvme\.ns +namespace ids", log, re.M), log
     assert re.search(r"^authority: refusals out-of-window=[1-9]", log, re.M)
+    # the MADT's I/O APIC (q35: id 0 at 0xfec00000, QEMU's 24 pins): every
+    # redirection entry masked (kernel/cpu/ioapic.c), and no BAR QEMU placed
+    # on a platform device's registers
+    assert re.search(r"^ioapic 0 at 0xfec00000: GSI 0-23, 24 entries, \d+ found unmasked; "
+                     r"all masked$", log, re.M), log
+    assert not re.search(r"registers at 0x[0-9a-f]+; ignored$", log, re.M), log
 
 
 def test_page_fault_dump_names_function():

@@ -47,6 +47,14 @@ void *mm_map_mmio(uint64_t phys, size_t len)
 	return page;
 }
 
+/* the I/O APICs (kernel/cpu/ioapic.c) are tested in foundation_test, over
+ * a MADT acpi_init parses */
+static unsigned ioapic_calls;
+void ioapic_mask_all(void)
+{
+	ioapic_calls++;
+}
+
 uint8_t vector_alloc(void (*handler)(void *), void *arg)
 {
 	(void)handler;
@@ -70,7 +78,7 @@ static int setup(void **st)
 	(void)st;
 	memset(x2, 0, sizeof(x2));
 	memset(page, 0, sizeof(page));
-	mapped = bad_msr = 0;
+	mapped = bad_msr = ioapic_calls = 0;
 	return 0;
 }
 
@@ -80,6 +88,7 @@ static void test_xapic_through_the_page(void **st)
 	msr_base = 0xfee00000ull | 1ull << 11; /* EN */
 	page[0x20 / 4] = 3u << 24;
 	lapic_init();
+	assert_int_equal(ioapic_calls, 1); /* the I/O APICs masked too */
 	assert_int_equal(mapped, 1);
 	assert_int_equal(page[0xf0 / 4], 0x1ff); /* SVR: enable, vector */
 	assert_int_equal(x2[0x0f], 0);
@@ -101,6 +110,7 @@ static void test_x2apic_through_msrs(void **st)
 	msr_base = 0xfee00000ull | 1ull << 11 | 1ull << 10; /* EN, EXTD */
 	x2[0x02] = 7;
 	lapic_init();
+	assert_int_equal(ioapic_calls, 1);
 	assert_int_equal(mapped, 0);
 	assert_int_equal(x2[0x0f], 0x1ff);   /* SVR */
 	assert_int_equal(x2[0x32], 0x10000); /* LVT timer masked */

@@ -16,7 +16,10 @@
  *   address/data writes (a step may switch any quirk on or off). Each
  *   function has 64 KiB of "device memory", at every address in ARENA's
  *   1 MiB that a well-formed memory BAR of it decodes (offset modulo
- *   64 KiB): all ones to reads, and writes lost, while its decode is off.
+ *   64 KiB): all ones to reads, and writes lost, while its decode is off;
+ * - platform devices' register pages (acpi_platform: an I/O APIC, the
+ *   HPET, a VT-d unit), one to eight pages each, that a record may place
+ *   at or just after the page its BAR0 register names.
  *
  * A function answering at two places is two pci_devs entries (nothing in
  * configuration space tells them apart); their BARs coincide, so the
@@ -30,7 +33,8 @@
  *   mapped once: at most 32 maps a bus), nothing mapped in ECAM outside
  *   the buses of the entries given, nothing written to an empty slot;
  * - every BAR kept is off RAM, every entry's ECAM, the interrupt range
- *   0xfee00000-0xfeefffff and every other BAR kept (of any function);
+ *   0xfee00000-0xfeefffff, every platform register page and every other
+ *   BAR kept (of any function);
  * - memory decode is off, and never turned on after pci_init, for a
  *   function with a memory BAR the device decodes that capOS did not keep;
  * - every MSI-X entry the kernel believes masked (masked at enumeration,
@@ -58,6 +62,8 @@ extern void (*pci_host_msix_written)(volatile uint32_t *p);
 
 struct acpi_mcfg_seg acpi_ecam[4];
 unsigned acpi_necam;
+struct acpi_range acpi_platform[ACPI_MAX_PLATFORM];
+unsigned acpi_nplatform;
 
 #define CHECK(c, what)                                                         \
 	do {                                                                   \
@@ -68,7 +74,8 @@ unsigned acpi_necam;
 		}                                                              \
 	} while (0)
 
-#define NREC	   12
+#define NREC 12
+_Static_assert(NREC <= ACPI_MAX_PLATFORM, "a platform range per record");
 #define NREC_BYTES 72
 #define WIN(k)	   (0x4000000000ull + (uint64_t)(k)*0x10000000ull)
 #define ARENA	   0xc0000000ull
@@ -361,6 +368,14 @@ static void check_state(bool after_init)
 				CHECK(!overlap(b->base, b->size, MSI_ADDR_BASE,
 					       0x100000),
 				      "BAR kept on the interrupt range");
+				for (unsigned k = 0; k < acpi_nplatform; k++) {
+					const struct acpi_range *q =
+					    &acpi_platform[k];
+					CHECK(!overlap(b->base, b->size, q->lo,
+						       q->hi - q->lo + 1),
+					      "BAR kept on a platform device's "
+					      "registers");
+				}
 				for (unsigned k = 0; k < acpi_necam; k++) {
 					const struct acpi_mcfg_seg *s =
 					    &acpi_ecam[k];
@@ -448,6 +463,17 @@ static void parse_rec(struct rec *r, const uint8_t *p)
 	r->quirks = p[5];
 	r->abus = p[70];
 	r->adevfn = p[71];
+	/* p[0] bit 1: a platform device's registers, 2^(bits 2-3) pages from
+	 * the page BAR0's register names plus bits 4-6 pages */
+	if (p[0] & 2) {
+		uint64_t base = (rd32(p + 12) & ~0xfffu) +
+				((uint64_t)(p[0] >> 4 & 7) << 12);
+		acpi_platform[acpi_nplatform++] = (struct acpi_range){
+		    .base = base,
+		    .lo = base,
+		    .hi = base + ((0x1000ull << (p[0] >> 2 & 3)) - 1),
+		    .what = "platform"};
+	}
 	uint8_t *c = r->cfg;
 	uint32_t id = rd32(p + 8) ^ 0x12348086u; /* zeros: a real function */
 	memcpy(c, &id, 4);
@@ -507,6 +533,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			acpi_ecam[acpi_necam++] = s;
 	}
 	nrec = hdr[13] % (NREC + 1);
+	acpi_nplatform = 0; /* at most one per record */
 	for (unsigned i = 0; i < nrec; i++) {
 		uint8_t p[NREC_BYTES] = {0};
 		size_t n = size - at < NREC_BYTES ? size - at : NREC_BYTES;

@@ -1,6 +1,6 @@
 # tests/host/foundation — the kernel's pure modules on the host
 FOUNDATION_SRC := kernel/acpi/acpi.c kernel/pci/pci.c kernel/pci/pci_cfg.c \
-	kernel/pci/msix.c \
+	kernel/pci/msix.c kernel/cpu/ioapic.c \
 	dma/grant.c \
 	kernel/boot/cmdline.c
 HOST_TESTS += $(BUILD)/host/foundation_test

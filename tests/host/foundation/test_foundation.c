@@ -17,6 +17,7 @@
 #include "kernel/acpi/acpi.h"
 #include "kernel/boot/boot.h"
 #include "kernel/boot/boot_internal.h"
+#include "kernel/cpu/cpu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
@@ -204,6 +205,7 @@ static void test_acpi_good(void **st)
 	assert_int_equal(acpi_find("HPET"), 0);
 	assert_int_not_equal(acpi_find("JUNK"), 0);
 	assert_false(acpi_has_iommu(NULL));
+	assert_int_equal(acpi_nplatform, 0); /* no MADT, HPET or DMAR */
 	free(a);
 }
 
@@ -240,6 +242,8 @@ static void assert_acpi_empty(void)
 	assert_int_equal(acpi_find("FACP"), 0);
 	assert_int_equal(acpi_find("HPET"), 0);
 	assert_int_equal(acpi_find("APIC"), 0);
+	assert_int_equal(acpi_nioapics, 0);
+	assert_int_equal(acpi_nplatform, 0);
 }
 
 static void test_acpi_bad_rsdp(void **st)
@@ -785,8 +789,13 @@ static uint8_t absent_fn[4096];
 #define BAR_MEM_BASE 0xfe200000ull
 static uint8_t bar_mem[0x10000];
 
+static void *ioapic_model_map(uint64_t phys, size_t len);
+
 void *mm_map_mmio(uint64_t phys, size_t len)
 {
+	void *io = ioapic_model_map(phys, len);
+	if (io)
+		return io;
 	if (phys >= BAR_MEM_BASE && phys - BAR_MEM_BASE < sizeof(bar_mem) &&
 	    len <= sizeof(bar_mem) - (phys - BAR_MEM_BASE))
 		return bar_mem + (phys - BAR_MEM_BASE);
@@ -1830,6 +1839,341 @@ static void test_printf_precision_reads_no_further(void **st)
 	free(sig);
 }
 
+/* ---- I/O APICs (kernel/cpu/ioapic.c) over a MADT ---------------------------
+ * A model I/O APIC (82093AA datasheet §3): its registers by number, reached
+ * only through IOREGSEL (+0x00, selects) and IOWIN (+0x10, reads and writes
+ * the selected one) of the window mm_map_mmio hands out. Any other access,
+ * a register it does not have, or a write to anything but an entry's low
+ * dword counts as bad. */
+#define IOAPIC_A 0xfec00000ull
+#define IOAPIC_B 0xfec01000ull
+static struct ioapic_model {
+	uint64_t phys;
+	uint32_t win[8]; /* +0x00..+0x1f */
+	uint32_t reg[256];
+	unsigned nent;	/* redirection entries */
+	uint32_t stuck; /* entries whose mask bit will not set */
+	unsigned bad, maps;
+} ioa[2];
+
+static void ioapic_model(struct ioapic_model *m, uint64_t phys, unsigned n)
+{
+	memset(m, 0, sizeof(*m));
+	m->phys = phys;
+	m->nent = n;
+	m->reg[1] = 0x20 | (n - 1) << 16; /* version, highest entry */
+	for (unsigned i = 0; i < n; i++)
+		m->reg[0x10 + 2 * i] = 1u << 16; /* masked, as at reset */
+}
+
+static void *ioapic_model_map(uint64_t phys, size_t len)
+{
+	for (unsigned i = 0; i < 2; i++)
+		if (ioa[i].phys && phys == ioa[i].phys && len <= 32) {
+			ioa[i].maps++;
+			return ioa[i].win;
+		}
+	return NULL;
+}
+
+static struct ioapic_model *ioapic_at(volatile uint32_t *p, unsigned *off)
+{
+	for (unsigned i = 0; i < 2; i++)
+		if (p >= ioa[i].win && p < ioa[i].win + 8) {
+			*off = (unsigned)(p - ioa[i].win) * 4;
+			return &ioa[i];
+		}
+	fail_msg("I/O APIC access outside every model's window");
+	return NULL;
+}
+
+static bool ioapic_has(const struct ioapic_model *m, unsigned sel)
+{
+	return sel <= 2 || (sel >= 0x10 && sel < 0x10 + 2 * m->nent);
+}
+
+uint32_t ioapic_host_read(volatile uint32_t *p)
+{
+	unsigned off;
+	struct ioapic_model *m = ioapic_at(p, &off);
+	unsigned sel = m->win[0] & 0xff;
+	if (off != 0x10 || !ioapic_has(m, sel)) {
+		m->bad++;
+		return 0;
+	}
+	return m->reg[sel];
+}
+
+void ioapic_host_write(volatile uint32_t *p, uint32_t v)
+{
+	unsigned off;
+	struct ioapic_model *m = ioapic_at(p, &off);
+	unsigned sel = m->win[0] & 0xff;
+	if (off == 0) {
+		m->win[0] = v;
+		return;
+	}
+	if (off != 0x10 || sel < 0x10 || (sel & 1) || !ioapic_has(m, sel)) {
+		m->bad++;
+		return;
+	}
+	if (m->stuck >> (sel - 0x10) / 2 & 1)
+		v &= ~(1u << 16);
+	m->reg[sel] = v;
+}
+
+static void ioapic_mask_all_arg(uint64_t unused)
+{
+	ioapic_mask_all();
+}
+
+static uint8_t *madt_ioapic(uint8_t *p, uint8_t id, uint32_t addr, uint32_t gsi)
+{
+	p[0] = 1;
+	p[1] = 12;
+	p[2] = id;
+	memcpy(p + 4, &addr, 4);
+	memcpy(p + 8, &gsi, 4);
+	return p + 12;
+}
+
+/* a MADT of len bytes at t (local APIC at 0xfee00000), in the XSDT's
+ * third slot */
+static uint8_t *madt_start(struct fake_acpi *a, uint8_t *t, uint32_t len)
+{
+	uint32_t la = 0xfee00000;
+	sdt(t, "APIC", len);
+	memcpy(t + 36, &la, 4);
+	t[40] = 1; /* PC-AT compatible */
+	xsdt_point(a, 2, t);
+	return t + 44;
+}
+
+/* Every redirection entry of every I/O APIC the MADT lists is masked:
+ * the low dword written with bit 16 set, its other bits (vector, trigger,
+ * polarity) as they were, the high dword (destination) untouched; an
+ * entry that does not take the mask is named; an SMI entry (firmware's
+ * System Management Mode, no vector) is left as it is, as Linux does. Other
+ * MADT entries (a processor's local APIC, an interrupt source override) are
+ * walked past. Before, capOS never touched the I/O APIC: entries firmware left
+ * unmasked delivered on firmware's vectors. */
+static void test_ioapic_entries_masked(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t t[44 + 8 + 12 + 10 + 12];
+	uint8_t *p = madt_start(a, t, sizeof(t));
+	p[0] = 0, p[1] = 8, p[2] = 0, p[3] = 0, p[4] = 1; /* processor */
+	p = madt_ioapic(p + 8, 1, IOAPIC_A, 0);
+	p[0] = 2, p[1] = 10; /* interrupt source override */
+	p = madt_ioapic(p + 10, 2, IOAPIC_B, 24);
+	fix_sum(t, sizeof(t), 9);
+	ioapic_model(&ioa[0], IOAPIC_A, 24);
+	ioapic_model(&ioa[1], IOAPIC_B, 8);
+	ioa[0].reg[0x10] = 0x00000030;	       /* edge, vector 0x30 */
+	ioa[0].reg[0x10 + 2 * 2] = 0x0000a031; /* level, low, 0x31 */
+	ioa[0].reg[0x10 + 2 * 23] = 0x00000939;
+	ioa[0].reg[0x11 + 2 * 23] = 0x03000000; /* destination 3 */
+	ioa[0].reg[0x10 + 2 * 7] = 0x00000200;	/* SMI: firmware's */
+	for (unsigned i = 0; i < 8; i++)
+		ioa[1].reg[0x10 + 2 * i] = 0x40 + i;
+	ioa[1].stuck = 1u << 3;
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_nioapics, 2);
+	assert_int_equal(acpi_ioapics[1].base, IOAPIC_B);
+	assert_int_equal(acpi_ioapics[1].gsi_base, 24);
+	assert_int_equal(acpi_ioapics[1].id, 2);
+	const char *log = logged(ioapic_mask_all_arg, 0);
+	if (!strstr(log, "ioapic 1 at 0xfec00000: GSI 0-23, 24 entries, 3 "
+			 "found unmasked; all masked (1 SMI entries left "
+			 "unmasked)\n") ||
+	    !strstr(log, "ioapic 2 at 0xfec01000: GSI 24-31, 8 entries, 8 "
+			 "found unmasked; 1 of them will not mask\n"))
+		fail_msg("log:\n%s", log);
+	for (unsigned i = 0; i < 24; i++)
+		assert_true(i == 7 || ioa[0].reg[0x10 + 2 * i] & 1u << 16);
+	assert_int_equal(ioa[0].reg[0x10 + 2 * 7], 0x00000200);
+	assert_int_equal(ioa[0].reg[0x10], 0x00010030);
+	assert_int_equal(ioa[0].reg[0x10 + 2 * 2], 0x0001a031);
+	assert_int_equal(ioa[0].reg[0x10 + 2 * 23], 0x00010939);
+	assert_int_equal(ioa[0].reg[0x11 + 2 * 23], 0x03000000);
+	for (unsigned i = 0; i < 8; i++)
+		assert_int_equal(ioa[1].reg[0x10 + 2 * i],
+				 (i == 3 ? 0 : 1u << 16) | (0x40 + i));
+	assert_int_equal(ioa[0].bad + ioa[1].bad, 0);
+	free(a);
+}
+
+/* The MADT is the adversary. An entry whose length runs past the table
+ * (or is the table's last byte), or is shorter than its own header
+ * (length 0 would never end the walk), ends the walk with one line, the
+ * entries before it kept; an I/O APIC entry shorter than 12 bytes or at
+ * address 0 is refused with one line, the walk goes on. The table ends at
+ * an inaccessible page: a read past it faults. I/O APICs that cannot be
+ * mapped, or that the MADT places in ECAM, are left alone with one line;
+ * the others are still masked. */
+static void test_madt_malformed_entries_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t *end = guarded_page_end();
+	/* an address of 0, a short entry, A, B in the MCFG's ECAM, one
+	 * that cannot be mapped, then length 0 and an I/O APIC after it */
+	uint32_t len = 44 + 12 + 8 + 12 + 12 + 12 + 2 + 12;
+	uint8_t *t = end - len;
+	uint8_t *p = madt_start(a, t, len);
+	p = madt_ioapic(p, 3, 0, 0);
+	p[0] = 1, p[1] = 8, p += 8;
+	p = madt_ioapic(p, 1, IOAPIC_A, 0);
+	p = madt_ioapic(p, 5, 0xb0000000, 48); /* bus 0's ECAM */
+	p = madt_ioapic(p, 6, 0xfec02000, 64); /* no device: not mapped */
+	p[0] = 9, p[1] = 0, p += 2;
+	madt_ioapic(p, 2, IOAPIC_B, 24);
+	fix_sum(t, len, 9);
+	ioapic_model(&ioa[0], IOAPIC_A, 24);
+	ioapic_model(&ioa[1], IOAPIC_B, 8);
+	ioa[0].reg[0x10 + 2 * 5] = 0x35;
+	ioa[1].reg[0x10] = 0x36;
+	const char *log = acpi_init_log((uint64_t)a->rsdp);
+	if (!strstr(log, "acpi: MADT I/O APIC entry at offset 44 has address "
+			 "0; ignored\n") ||
+	    !strstr(log, "acpi: MADT I/O APIC entry at offset 56 is shorter "
+			 "than 12 bytes; ignored\n") ||
+	    !strstr(log, "acpi: MADT entry at offset 100 is shorter than its "
+			 "2-byte header; the rest of the MADT ignored\n"))
+		fail_msg("log:\n%s", log);
+	assert_int_equal(acpi_nioapics, 3);
+	assert_int_equal(acpi_ioapics[0].base, IOAPIC_A);
+	log = logged(ioapic_mask_all_arg, 0);
+	if (!strstr(log, "ioapic 1 at 0xfec00000: GSI 0-23, 24 entries, 1 "
+			 "found unmasked; all masked\n") ||
+	    !strstr(log, "ioapic 5: registers at 0xb0000000 lie in an MCFG "
+			 "entry's ECAM; left as firmware set it\n") ||
+	    !strstr(log, "ioapic 6: registers at 0xfec02000 cannot be mapped; "
+			 "left as firmware set it\n"))
+		fail_msg("log:\n%s", log);
+	assert_int_equal(ioa[0].reg[0x10 + 2 * 5], 0x10035);
+	assert_int_equal(ioa[1].reg[0x10], 0x36); /* past the bad entry */
+	assert_int_equal(ioa[1].maps, 0);
+	assert_int_equal(ioa[0].bad, 0);
+
+	/* the last entry's length runs past the table; then a table whose
+	 * last entry is one byte (its length would be past the end) */
+	for (unsigned left = 6; left; left = left == 6 ? 1 : 0) {
+		len = 44 + 12 + left;
+		t = end - len;
+		p = madt_ioapic(madt_start(a, t, len), 1, IOAPIC_A, 0);
+		p[0] = 1;
+		if (left > 1)
+			p[1] = 12;
+		fix_sum(t, len, 9);
+		log = acpi_init_log((uint64_t)a->rsdp);
+		if (!strstr(log, "acpi: MADT entry at offset 56 runs past the "
+				 "end of the table; the rest of the MADT "
+				 "ignored\n"))
+			fail_msg("log:\n%s", log);
+		assert_int_equal(acpi_nioapics, 1);
+	}
+	guarded_free(end);
+	ioa[0].phys = ioa[1].phys = 0;
+	free(a);
+}
+
+/* no MADT, or one that lists no I/O APIC: one line each, nothing mapped */
+static void test_ioapic_none(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	acpi_init((uint64_t)a->rsdp);
+	assert_string_equal(logged(ioapic_mask_all_arg, 0),
+			    "ioapic: no MADT; I/O APICs unknown, left as "
+			    "firmware set them\n");
+	uint8_t t[44];
+	madt_start(a, t, sizeof(t));
+	fix_sum(t, sizeof(t), 9);
+	acpi_init((uint64_t)a->rsdp);
+	assert_string_equal(
+	    logged(ioapic_mask_all_arg, 0),
+	    "ioapic: the MADT lists no I/O APIC; none masked\n");
+	free(a);
+}
+
+/* A memory BAR may not lie on the register pages of the platform's own
+ * devices the ACPI tables name (acpi_platform): an I/O APIC and the local
+ * APIC (MADT, here moved by its override entry), the HPET, a VT-d unit
+ * (DMAR; its Size field makes it two pages). A driver's window there
+ * would reach the I/O APIC's or the remapping unit's registers. Such a
+ * BAR is refused as the others are: one line, memory decode off; a BAR
+ * sharing a page with one is refused too (a window maps whole pages), one
+ * right after a range is kept. Before, only RAM, ECAM and the interrupt
+ * range were checked. */
+static void test_pci_bar_on_platform_registers_refused(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t m[44 + 12 + 12], h[56], d[48 + 16];
+	uint8_t *p = madt_ioapic(madt_start(a, m, sizeof(m)), 1, IOAPIC_A, 0);
+	uint64_t la = 0xfed40000, hb = 0xfed00000, vb = 0xfed90000;
+	p[0] = 5, p[1] = 12;
+	memcpy(p + 4, &la, 8);
+	fix_sum(m, sizeof(m), 9);
+	sdt(h, "HPET", sizeof(h));
+	memcpy(h + 44, &hb, 8);
+	fix_sum(h, sizeof(h), 9);
+	sdt(d, "DMAR", sizeof(d));
+	d[36] = 38;		    /* HAW - 1 */
+	d[48] = 0, d[50] = 16;	    /* DRHD, 16 bytes */
+	d[48 + 5] = 1;		    /* Size: 2^1 pages */
+	memcpy(d + 48 + 8, &vb, 8); /* register base */
+	fix_sum(d, sizeof(d), 9);
+	uint32_t xl = 36 + 8 * 4;
+	memcpy(a->xsdt + 4, &xl, 4);
+	uint64_t tp[4] = {(uint64_t)a->mcfg, (uint64_t)m, (uint64_t)h,
+			  (uint64_t)d};
+	memcpy(a->xsdt + 36, tp, sizeof(tp));
+	fix_sum(a->xsdt, xl, 9);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_nplatform, 4);
+	assert_int_equal(acpi_platform[3].lo, 0xfed90000);
+	assert_int_equal(acpi_platform[3].hi, 0xfed91fff);
+
+	ecam_seg(0, 0);
+	struct fake_fn *f[7];
+	for (unsigned i = 0; i < 7; i++)
+		f[i] = fn_at(0, i + 1, 0, 0);
+	fn_bar(f[0], 0, 0xfec00000, 0x1000); /* the I/O APIC */
+	f[0]->cfg[PCI_COMMAND] = PCI_COMMAND_MEM;
+	fn_bar(f[1], 0, 0xfec00800, 0x800);  /* its page */
+	fn_bar(f[2], 0, 0xfed40000, 0x1000); /* the local APIC, moved */
+	fn_bar(f[3], 0, 0xfed00000, 0x1000); /* the HPET */
+	fn_bar(f[4], 0, 0xfed91000, 0x1000); /* the unit's second page */
+	fn_bar(f[5], 0, 0xfed92000, 0x1000); /* after it: kept */
+	fn_bar(f[6], 0, 0xfec01000, 0x1000); /* after the I/O APIC: kept */
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 7);
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(pci_devs[i].bar[0].size, 0);
+	assert_int_equal(pci_devs[5].bar[0].size, 0x1000);
+	assert_int_equal(pci_devs[6].bar[0].size, 0x1000);
+	assert_false(f[0]->cfg[PCI_COMMAND] & PCI_COMMAND_MEM);
+	static const char *const want[] = {
+	    "pci 0000:00:01.0: BAR0 [0xfec00000, +0x1000) overlaps the I/O "
+	    "APIC registers at 0xfec00000; ignored\n",
+	    "pci 0000:00:02.0: BAR0 [0xfec00800, +0x800) overlaps the I/O "
+	    "APIC registers at 0xfec00000; ignored\n",
+	    "pci 0000:00:03.0: BAR0 [0xfed40000, +0x1000) overlaps the local "
+	    "APIC registers at 0xfed40000; ignored\n",
+	    "pci 0000:00:04.0: BAR0 [0xfed00000, +0x1000) overlaps the HPET "
+	    "registers at 0xfed00000; ignored\n",
+	    "pci 0000:00:05.0: BAR0 [0xfed91000, +0x1000) overlaps the VT-d "
+	    "unit registers at 0xfed90000; ignored\n",
+	    "pci 0000:00:01.0: memory decode turned off: a BAR of it was "
+	    "refused\n"};
+	for (unsigned i = 0; i < ARRAY_SIZE(want); i++)
+		if (!strstr(log, want[i]))
+			fail_msg("expected \"%s\" in:\n%s", want[i], log);
+	acpi_init(0);
+	free(a);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -1856,6 +2200,13 @@ int main(void)
 	    cmocka_unit_test_setup(test_acpi_table_unmapped_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_table_length_past_mapping_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_ioapic_entries_masked,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_madt_malformed_entries_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_ioapic_none, acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_pci_bar_on_platform_registers_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
