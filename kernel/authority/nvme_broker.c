@@ -389,10 +389,18 @@ static const struct nvme_id_ns *probe_ns(void *ctx, uint32_t nsid)
 CMDLINE_KEY(nvme_ns, "nvme.ns",
 	    "namespace ids NVMe drivers may get, e.g. 1,20 (default: all)");
 /* nvme.ns=1,20 on the command line: the namespaces a driver may be
- * granted (default: every usable one). A malformed list grants none. */
+ * granted (default: every usable one). A malformed list grants none, and
+ * so does a command line that was cut (cmdline_cut): a lost nvme.ns,
+ * absent or after the one kept (the last wins), may have narrowed it */
 static bool broker_ns_wanted(const struct nvme_broker *b, uint32_t nsid)
 {
 	const char *s = cmdline_get("nvme.ns");
+	if (cmdline_cut()) {
+		kprintf("nvme-broker %s: the command line was cut and nvme.ns "
+			"may be in what was lost; namespace %u not granted\n",
+			b->name, nsid);
+		return false;
+	}
 	if (!s)
 		return true;
 	while (*s) {

@@ -79,10 +79,16 @@ void irq_raise(const struct pci_dev *d, uint16_t owner, unsigned msix_index)
 	(void)d, (void)owner, (void)msix_index;
 }
 
-/* nvme.ns=1: of the model's namespaces 1 and 2 the owner gets the first */
+/* nvme.ns=1: of the model's namespaces 1 and 2 the owner gets the first;
+ * a test may say the command line was cut */
+static bool cut;
 const char *cmdline_get(const char *key)
 {
 	return !strcmp(key, "nvme.ns") ? "1" : NULL;
+}
+bool cmdline_cut(void)
+{
+	return cut;
 }
 
 static uint32_t reg32(unsigned i, uint32_t off)
@@ -356,6 +362,26 @@ static struct nvme_broker *bring_up(struct dma_pool *pool)
 	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
 	assert_int_equal(cmd[0], CMD_MEM | CMD_MAST);
 	return b;
+}
+
+/* a cut command line grants no namespace: the nvme.ns lost past the cut
+ * (absent from what was kept, or after the one kept: the last wins) may
+ * have narrowed the list */
+static void test_cut_cmdline_grants_no_namespace(void **st)
+{
+	(void)st;
+	/* function 2, unbound in setup, as owner 3's: no other test opens it */
+	devs[2].owner = 3;
+	struct auth_owner_facts f = {
+	    .d = &devs[2], .backend = DMA_BACKEND_VALIDATOR, .brokered = true};
+	assert_int_equal(auth_owner_bind(3, &f), 0);
+	mdev = 2;
+	live = true;
+	cut = true;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(&devs[2], 3, &b), 0);
+	cut = false;
+	assert_int_equal(nvme_broker_nns(b), 0);
 }
 
 /* nvme_broker_get_feature is the kernel's own Get Features, past the
@@ -777,6 +803,9 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_kcmd_timeout_held_then_answered_or_reset, setup, teardown),
+	    /* last: it binds owner 3 to function 2 for the process */
+	    cmocka_unit_test_setup_teardown(
+		test_cut_cmdline_grants_no_namespace, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
