@@ -76,7 +76,10 @@ static int devmgr_own(struct pci_dev *d, const struct driver *drv,
  * given and did not give back — pools, register windows, interrupts, bus
  * mastering — is taken from its owner, the block devices it registered
  * since (registry entries past nbd) leave the registry, and the function
- * is left unbound */
+ * is left unbound, decoding nothing. The revocation asks for memory
+ * decode (a revoked NVMe broker halts its controller through its
+ * registers, auth_owner_on_revoke), which would turn on again what the
+ * driver's own unwind turned off: off after it */
 static void devmgr_unwind(struct pci_dev *d, const char *state, unsigned nbd)
 {
 	if (!strcmp(d->state, "unbound") || !d->state[0])
@@ -89,6 +92,7 @@ static void devmgr_unwind(struct pci_dev *d, const char *state, unsigned nbd)
 	while (nblockdevs > nbd)
 		blockdevs[--nblockdevs] = NULL;
 	(void)auth_owner_revoke(d->owner, state);
+	pci_enable(d, false, false, false);
 }
 
 static void devmgr_bind(struct pci_dev *d)

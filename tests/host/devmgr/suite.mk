@@ -1,7 +1,7 @@
 # tests/host/devmgr — binding (kernel/devmgr/devmgr.c) with the real policy
 # and owner table: drivers that fail identify or attach half-way (after a
 # pool, after a block device), strings handed back without a terminator,
-# a block device registered twice
+# a block device registered twice, the function left decoding nothing
 HOST_TESTS += $(BUILD)/host/devmgr_test
 $(BUILD)/host/devmgr_test: tests/host/devmgr/test_devmgr.c \
 		kernel/devmgr/devmgr.c kernel/devmgr/blockdev.c kernel/devmgr/policy.c kernel/devmgr/shape.c \

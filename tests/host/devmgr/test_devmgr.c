@@ -22,6 +22,7 @@
 #include "kernel/lib/status.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
 #include "shim.h"
 
 /* ---- what devmgr and the policy call outside devmgr --------------------- */
@@ -64,15 +65,27 @@ void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 struct pci_dev pci_devs[4];
 unsigned pci_ndevs;
 
+/* each function's Command register as pci_enable last left it (the
+ * shim's weak one records nothing) */
+static uint16_t cmd[4];
+void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
+{
+	cmd[d - pci_devs] =
+	    (uint16_t)((mem ? PCI_COMMAND_MEM : 0) | (io ? PCI_COMMAND_IO : 0) |
+		       (bus_master ? PCI_COMMAND_MASTER : 0));
+}
+
 /* ---- drivers ------------------------------------------------------------ */
 static struct dma_pool attach_pool, identify_pool; /* what they were given */
 static unsigned attached;
 
-/* takes a pool, then gives up without giving it back */
+/* takes a pool, then gives up without giving it back; its own unwind
+ * turns the function's decode and bus mastering off, as the drivers' do */
 static int halfway_attach(struct pci_dev *d, uint16_t owner)
 {
-	(void)d;
+	pci_enable(d, true, false, true);
 	assert_int_equal(dma_pool_create(owner, PAGE_SIZE, 0, &attach_pool), 0);
+	pci_enable(d, false, false, false);
 	return -1;
 }
 
@@ -139,10 +152,23 @@ const struct driver *const devmgr_drivers[] = {
 };
 const unsigned devmgr_ndrivers = ARRAY_SIZE(devmgr_drivers);
 
+/* pages of a pool a failed driver kept that went back to the allocator:
+ * the device may still be working its rings there */
+static unsigned kept_pool_freed;
+static void page_freed(uint64_t pa, size_t len)
+{
+	const struct dma_pool *p[] = {&attach_pool, &identify_pool};
+	for (unsigned i = 0; i < 2; i++)
+		if (p[i]->len && pa < (uint64_t)p[i]->va + p[i]->len &&
+		    (uint64_t)p[i]->va < pa + len)
+			kept_pool_freed++;
+}
+
 /* one function per driver, bound once as the kernel does */
 static int setup(void **st)
 {
 	(void)st;
+	shim_page_hook = page_freed;
 	for (unsigned i = 0; i < 4; i++) {
 		struct pci_dev *d = &pci_devs[i];
 		d->dev = (uint8_t)i;
@@ -169,6 +195,12 @@ static void test_attach_fails_halfway(void **st)
 	assert_false(dma_pool_live(&attach_pool));
 	struct dma_pool p2;
 	assert_int_equal(dma_pool_create(d->owner, PAGE_SIZE, 0, &p2), -1);
+	/* the revocation did not turn decode on again behind the driver's
+	 * unwind: the function is left decoding nothing, off the bus */
+	assert_int_equal(cmd[0], 0);
+	/* seized and parked, never freed: what the driver kept (virtio-net's
+	 * pool after an unconfirmed reset) stays out of the allocator */
+	assert_int_equal(kept_pool_freed, 0);
 }
 
 /* identify took a pool and failed: the same, and attach never ran for it */
@@ -181,6 +213,7 @@ static void test_identify_fails_halfway(void **st)
 	assert_int_equal(attached, 1); /* the third function's only */
 	assert_true(auth_owner_revoked(d->owner));
 	assert_false(dma_pool_live(&identify_pool));
+	assert_int_equal(cmd[1], 0);
 }
 
 /* the identify strings end at their field whatever the driver wrote:
