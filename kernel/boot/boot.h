@@ -14,7 +14,8 @@ const char *cmdline_get(const char *key);
 /* true when words were lost (the line longer than boot_cmdline, more
  * words than kept, or a line that could not be read at all): an option
  * absent may have been given. What guards
- * isolation takes its strictest value then (devmgr.dma) */
+ * isolation never takes a looser value then: devmgr.dma absent or auto is
+ * strict (iommu, stricter still, only when kept), nvme.ns grants none */
 bool cmdline_cut(void);
 /* value of key as a number, or def when absent/malformed */
 uint64_t cmdline_u64(const char *key, uint64_t def);

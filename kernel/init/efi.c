@@ -169,7 +169,7 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	EFI_STATUS st;
 	/* a loader from the network has no volume; one whose volume does not
 	 * open, or whose capos.cfg is there but does not read, has lost its
-	 * command line (cmdline_lost: isolation takes its strictest value) */
+	 * command line (cmdline_lost: a cut line, cmdline_cut) */
 	if (BS->HandleProtocol(li->DeviceHandle, &fs_guid, (void **)&fs) !=
 	    EFI_SUCCESS) {
 		kprintf(
