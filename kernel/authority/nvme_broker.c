@@ -389,18 +389,11 @@ static const struct nvme_id_ns *probe_ns(void *ctx, uint32_t nsid)
 CMDLINE_KEY(nvme_ns, "nvme.ns",
 	    "namespace ids NVMe drivers may get, e.g. 1,20 (default: all)");
 /* nvme.ns=1,20 on the command line: the namespaces a driver may be
- * granted (default: every usable one). A malformed list grants none, and
- * so does a command line that was cut (cmdline_cut): a lost nvme.ns,
- * absent or after the one kept (the last wins), may have narrowed it */
+ * granted (default: every usable one). A malformed list grants none (and
+ * so does a command line that was cut: probe_namespaces) */
 static bool broker_ns_wanted(const struct nvme_broker *b, uint32_t nsid)
 {
 	const char *s = cmdline_get("nvme.ns");
-	if (cmdline_cut()) {
-		kprintf("nvme-broker %s: the command line was cut and nvme.ns "
-			"may be in what was lost; namespace %u not granted\n",
-			b->name, nsid);
-		return false;
-	}
 	if (!s)
 		return true;
 	while (*s) {
@@ -448,17 +441,26 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p,
 			ids[n++] = i;
 		complete = b->id.nn <= NVME_VAL_MAX_NS;
 	}
-	/* nvme.ns narrows the grant; the others are not even identified */
+	/* nvme.ns narrows the grant; the others are not even identified. A
+	 * command line that was cut (cmdline_cut) grants none, in one line
+	 * however many namespaces there are: a lost nvme.ns, absent or after
+	 * the one kept (the last wins), may have narrowed it */
 	active = n;
 	n = 0;
-	for (unsigned i = 0; i < active; i++) {
-		if (broker_ns_wanted(b, ids[i]))
-			ids[n++] = ids[i];
-		else
-			kprintf("nvme-broker %s: namespace %u not granted "
-				"(nvme.ns)\n",
-				b->name, ids[i]);
-	}
+	if (cmdline_cut())
+		kprintf("nvme-broker %s: the command line was cut and nvme.ns "
+			"may be in what was lost; none of %u namespaces "
+			"granted\n",
+			b->name, active);
+	else
+		for (unsigned i = 0; i < active; i++) {
+			if (broker_ns_wanted(b, ids[i]))
+				ids[n++] = ids[i];
+			else
+				kprintf("nvme-broker %s: namespace %u not "
+					"granted (nvme.ns)\n",
+					b->name, ids[i]);
+		}
 	char who[32];
 	ksnprintf(who, sizeof(who), "nvme-broker %s", b->name);
 	b->pol.nns = nvme_ident_namespaces(ids, n, probe_ns, &pc, who,
