@@ -389,29 +389,24 @@ static const struct nvme_id_ns *probe_ns(void *ctx, uint32_t nsid)
 CMDLINE_KEY(nvme_ns, "nvme.ns",
 	    "namespace ids NVMe drivers may get, e.g. 1,20 (default: all)");
 /* nvme.ns=1,20 on the command line: the namespaces a driver may be
- * granted (default: every usable one). A malformed list grants none (and
- * so does a command line that was cut: probe_namespaces) */
-static bool broker_ns_wanted(const struct nvme_broker *b, uint32_t nsid)
+ * granted (default: every usable one). 1 when nsid is in list s, 0 when
+ * it is not, -1 when s is not a list of namespace ids — the whole list
+ * read whatever nsid, so a malformed one grants none, not the ids before
+ * the fault */
+static int broker_ns_listed(const char *s, uint32_t nsid)
 {
-	const char *s = cmdline_get("nvme.ns");
-	if (!s)
-		return true;
+	bool found = false;
 	while (*s) {
 		const char *e = s;
 		while (*e && *e != ',')
 			e++;
 		uint64_t x;
-		if (e == s || !parse_u64(s, (size_t)(e - s), &x)) {
-			kprintf("nvme-broker %s: nvme.ns=%s is not a list of "
-				"namespace ids; no namespace granted\n",
-				b->name, cmdline_get("nvme.ns"));
-			return false;
-		}
-		if (x == nsid)
-			return true;
+		if (e == s || !parse_u64(s, (size_t)(e - s), &x))
+			return -1;
+		found |= x == nsid;
 		s = *e ? e + 1 : e;
 	}
-	return false;
+	return found;
 }
 
 static void probe_namespaces(struct nvme_broker *b, struct probe *p,
@@ -442,9 +437,11 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p,
 		complete = b->id.nn <= NVME_VAL_MAX_NS;
 	}
 	/* nvme.ns narrows the grant; the others are not even identified. A
-	 * command line that was cut (cmdline_cut) grants none, in one line
-	 * however many namespaces there are: a lost nvme.ns, absent or after
-	 * the one kept (the last wins), may have narrowed it */
+	 * malformed list grants none, and so does a command line that was
+	 * cut (cmdline_cut): a lost nvme.ns, absent or after the one kept
+	 * (the last wins), may have narrowed it. Either is one line, however
+	 * many namespaces there are */
+	const char *ns = cmdline_get("nvme.ns");
 	active = n;
 	n = 0;
 	if (cmdline_cut())
@@ -452,9 +449,13 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p,
 			"may be in what was lost; none of %u namespaces "
 			"granted\n",
 			b->name, active);
+	else if (ns && broker_ns_listed(ns, 0) < 0)
+		kprintf("nvme-broker %s: nvme.ns=%s is not a list of namespace "
+			"ids; none of %u namespaces granted\n",
+			b->name, ns, active);
 	else
 		for (unsigned i = 0; i < active; i++) {
-			if (broker_ns_wanted(b, ids[i]))
+			if (!ns || broker_ns_listed(ns, ids[i]) == 1)
 				ids[n++] = ids[i];
 			else
 				kprintf("nvme-broker %s: namespace %u not "

@@ -29,14 +29,15 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 4
+#define NDEV	 5
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
 
 /* devs[0] bound to owner 1, devs[1] to owner 2 (both brokered NVMe),
  * devs[2] bound to nobody (devmgr refused it: behind a failed VT-d unit,
- * no DMA backend), devs[3] to owner 4, which is not brokered */
+ * no DMA backend), devs[3] to owner 4, which is not brokered; devs[4]
+ * bound to nobody, for one test to bind */
 static struct pci_dev devs[NDEV];
 static uint8_t bar[NDEV][BAR_LEN] __attribute__((aligned(4096)));
 static uint16_t cmd[NDEV];     /* PCI command bits as pci_enable left them */
@@ -80,11 +81,12 @@ void irq_raise(const struct pci_dev *d, uint16_t owner, unsigned msix_index)
 }
 
 /* nvme.ns=1: of the model's namespaces 1 and 2 the owner gets the first;
- * a test may say the command line was cut */
+ * a test may say the command line was cut, or give another list */
 static bool cut;
+static const char *nvme_ns = "1";
 const char *cmdline_get(const char *key)
 {
-	return !strcmp(key, "nvme.ns") ? "1" : NULL;
+	return !strcmp(key, "nvme.ns") ? nvme_ns : NULL;
 }
 bool cmdline_cut(void)
 {
@@ -242,7 +244,7 @@ static void bar_reset(unsigned i)
 static int setup(void **st)
 {
 	(void)st;
-	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4};
+	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0};
 	memset(devs, 0, sizeof(devs));
 	for (unsigned i = 0; i < NDEV; i++) {
 		devs[i].dev = (uint8_t)(i + 1);
@@ -387,6 +389,31 @@ static void test_cut_cmdline_grants_no_namespace(void **st)
 	assert_int_equal(nvme_broker_open(&devs[2], 3, &b), 0);
 	lines = shim_kprintf_calls - lines;
 	cut = false;
+	model_nns = 2;
+	assert_int_equal(nvme_broker_nns(b), 0);
+	assert_in_range(lines, 1, 10);
+}
+
+/* a malformed nvme.ns grants none — not the ids before the fault
+ * (before, nvme.ns=1,x granted namespace 1: the list was read only up to
+ * the id asked about) — in one line however many namespaces the device
+ * lists (before, two per namespace) */
+static void test_malformed_ns_list_grants_none(void **st)
+{
+	(void)st;
+	devs[4].owner = 5;
+	struct auth_owner_facts f = {
+	    .d = &devs[4], .backend = DMA_BACKEND_VALIDATOR, .brokered = true};
+	assert_int_equal(auth_owner_bind(5, &f), 0);
+	mdev = 4;
+	live = true;
+	nvme_ns = "1,x";
+	model_nns = 300;
+	uint64_t lines = shim_kprintf_calls;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(&devs[4], 5, &b), 0);
+	lines = shim_kprintf_calls - lines;
+	nvme_ns = "1";
 	model_nns = 2;
 	assert_int_equal(nvme_broker_nns(b), 0);
 	assert_in_range(lines, 1, 10);
@@ -814,6 +841,8 @@ int main(void)
 	    /* last: it binds owner 3 to function 2 for the process */
 	    cmocka_unit_test_setup_teardown(
 		test_cut_cmdline_grants_no_namespace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_ns_list_grants_none,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
