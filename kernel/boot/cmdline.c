@@ -40,7 +40,10 @@ void cmdline_parse(const char *s, size_t n)
 		else if (c < 0x20 || c > 0x7e) /* char is signed: >0x7f too */
 			c = '?'; /* the word stays, malformed, and is said */
 		if (c == '#' && prev == ' ') {
-			while (i + 1 < n && s[i + 1] && s[i + 1] != '\n')
+			/* to the line's end: LF, CRLF or a lone CR (a file
+			 * saved with old Mac endings) */
+			while (i + 1 < n && s[i + 1] && s[i + 1] != '\n' &&
+			       s[i + 1] != '\r')
 				i++;
 			continue;
 		}

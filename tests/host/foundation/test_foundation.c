@@ -1656,6 +1656,12 @@ static void test_cmdline(void **st)
 	assert_string_equal(cmdline_get("exit"), "");
 	assert_string_equal(cmdline_get("a"), "b#c");
 	assert_null(cmdline_get("the"));
+	/* a comment ends at a lone CR too: a file with CR line endings */
+	const char cr[] = "# capos.cfg\rproofs=y # the proofs\rexit\r";
+	cmdline_parse(cr, sizeof(cr) - 1);
+	assert_string_equal(cmdline_get("proofs"), "y");
+	assert_string_equal(cmdline_get("exit"), "");
+	assert_null(cmdline_get("the"));
 	assert_false(cmdline_cut());
 	/* a key given twice: the last value, as Linux reads an appended
 	 * option */
