@@ -1,11 +1,20 @@
-/* kernel/lib/printf.c — a small vsnprintf: %d %i %u %x %X %p %s %c %%, flags
- * '-' '0', width, precision for %s, length h hh l ll z. Pure; the host tests
- * build it too. Always NUL-terminates; returns the length it wanted. */
+/* kernel/lib/printf.c — a small vsnprintf (C11 7.21.6.1) for the
+ * conversions d i u x X p s c %: flags '-' '0' '#' '+' ' ', width and
+ * precision (either may be '*'), length hh h l ll z j t. Pure; the host
+ * tests build it too and compare it with the C library's. Always
+ * NUL-terminates when n > 0; returns the length it wanted, as C's
+ * snprintf does. A conversion it does not know ends the output there: the
+ * arguments after it could not be told apart. */
 #include "lib.h"
 
 struct out {
 	char *buf;
 	size_t cap, len;
+};
+
+struct spec {
+	bool left, zero, alt, plus, space;
+	int width, prec; /* prec < 0: none */
 };
 
 static void put(struct out *o, char c)
@@ -15,131 +24,183 @@ static void put(struct out *o, char c)
 	o->len++;
 }
 
-static void put_num(struct out *o, uint64_t v, bool neg, unsigned base,
-		    bool upper, int width, bool zero, bool left)
+static void pad(struct out *o, char c, int n)
+{
+	for (; n > 0; n--)
+		put(o, c);
+}
+
+/* one field: prefix (a sign, 0x), zeros, body[0..n), padded to width */
+static void field(struct out *o, const struct spec *sp, const char *pre,
+		  int zeros, const char *body, int n)
+{
+	int len = (int)strlen(pre) + zeros + n;
+	if (sp->zero && !sp->left && sp->prec < 0 && sp->width > len) {
+		zeros += sp->width - len; /* '0': zeros after the prefix */
+		len = sp->width;
+	}
+	if (!sp->left)
+		pad(o, ' ', sp->width - len);
+	while (*pre)
+		put(o, *pre++);
+	pad(o, '0', zeros);
+	for (int i = 0; i < n; i++)
+		put(o, body[i]);
+	if (sp->left)
+		pad(o, ' ', sp->width - len);
+}
+
+static void put_num(struct out *o, const struct spec *sp, uint64_t v,
+		    const char *pre, unsigned base, bool upper)
 {
 	char tmp[24];
-	int n = 0;
+	int n = sizeof(tmp);
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-	do {
-		tmp[n++] = digits[v % base];
-		v /= base;
-	} while (v);
-	int len = n + (neg ? 1 : 0);
-	if (neg && zero)
-		put(o, '-');
-	if (!left)
-		for (; width > len; width--)
-			put(o, zero ? '0' : ' ');
-	if (neg && !zero)
-		put(o, '-');
-	while (n)
-		put(o, tmp[--n]);
-	for (; left && width > len; width--)
-		put(o, ' ');
+	if (v || sp->prec) /* C: a precision of 0 prints 0 as nothing */
+		do {
+			tmp[--n] = digits[v % base];
+			v /= base;
+		} while (v);
+	int ndig = (int)sizeof(tmp) - n;
+	field(o, sp, pre, sp->prec > ndig ? sp->prec - ndig : 0, tmp + n, ndig);
+}
+
+/* a '*' width or precision, or digits; n > 0 is the largest it takes */
+static int number(const char **fmt, va_list *ap)
+{
+	if (**fmt == '*') {
+		(*fmt)++;
+		return va_arg(*ap, int);
+	}
+	int v = 0;
+	for (; **fmt >= '0' && **fmt <= '9'; (*fmt)++)
+		if (v < 100000)
+			v = v * 10 + (**fmt - '0');
+	return v;
+}
+
+static void convert(struct out *o, const char **fmtp, va_list *ap)
+{
+	const char *fmt = *fmtp;
+	struct spec sp = {.prec = -1};
+	for (;; fmt++) {
+		if (*fmt == '-')
+			sp.left = true;
+		else if (*fmt == '0')
+			sp.zero = true;
+		else if (*fmt == '#')
+			sp.alt = true;
+		else if (*fmt == '+')
+			sp.plus = true;
+		else if (*fmt == ' ')
+			sp.space = true;
+		else
+			break;
+	}
+	sp.width = number(&fmt, ap);
+	if (sp.width < 0) { /* a negative '*' width is a '-' flag */
+		sp.left = true;
+		sp.width = sp.width < -100000 ? 100000 : -sp.width;
+	}
+	if (*fmt == '.') {
+		fmt++;
+		sp.prec = number(&fmt, ap); /* negative: as if none */
+		if (sp.prec < 0)
+			sp.prec = -1;
+	}
+	int lng = 0; /* -2 hh, -1 h, 0 int, 1 64 bits */
+	for (;; fmt++) {
+		if (*fmt == 'l' || *fmt == 'z' || *fmt == 'j' || *fmt == 't')
+			lng = 1;
+		else if (*fmt == 'h')
+			lng--;
+		else
+			break;
+	}
+	*fmtp = fmt;
+	uint64_t u;
+	int64_t s;
+	const char *str;
+	switch (*fmt) {
+	case 'd':
+	case 'i':
+		s = lng > 0 ? va_arg(*ap, int64_t) : va_arg(*ap, int);
+		if (lng == -1)
+			s = (short)s;
+		else if (lng < -1)
+			s = (signed char)s;
+		put_num(o, &sp, s < 0 ? -(uint64_t)s : (uint64_t)s,
+			s < 0	   ? "-"
+			: sp.plus  ? "+"
+			: sp.space ? " "
+				   : "",
+			10, false);
+		return;
+	case 'u':
+	case 'x':
+	case 'X':
+		u = lng > 0 ? va_arg(*ap, uint64_t) : va_arg(*ap, unsigned);
+		if (lng == -1)
+			u = (unsigned short)u;
+		else if (lng < -1)
+			u = (unsigned char)u;
+		put_num(o, &sp, u,
+			*fmt == 'u' || !sp.alt || !u ? ""
+			: *fmt == 'X'		     ? "0X"
+						     : "0x",
+			*fmt == 'u' ? 10 : 16, *fmt == 'X');
+		return;
+	case 'p':
+		put_num(o, &sp, (uintptr_t)va_arg(*ap, void *), "0x", 16,
+			false);
+		return;
+	case 's':
+		str = va_arg(*ap, const char *);
+		if (!str)
+			str = "(null)";
+		int n = 0; /* with a precision, no byte past it is read */
+		while ((sp.prec < 0 || n < sp.prec) && str[n])
+			n++;
+		sp.zero = false;
+		field(o, &sp, "", 0, str, n);
+		return;
+	case 'c': {
+		char c = (char)va_arg(*ap, int);
+		sp.zero = false;
+		field(o, &sp, "", 0, &c, 1);
+		return;
+	}
+	case '%':
+		put(o, '%');
+		return;
+	case 0: /* '%' at the end of the format */
+		return;
+	default: /* unknown: it and what follows are not formatted */
+		put(o, '%');
+		put(o, *fmt);
+		*fmtp = fmt + strlen(fmt) - 1;
+	}
 }
 
 int kvsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 {
 	struct out o = {buf, cap, 0};
+	va_list aq;
+	va_copy(aq, ap);
 	for (; *fmt; fmt++) {
 		if (*fmt != '%') {
 			put(&o, *fmt);
 			continue;
 		}
-		bool left = false, zero = false;
-		int width = 0, prec = -1, lng = 0;
-		for (;; fmt++) {
-			if (fmt[1] == '-')
-				left = true;
-			else if (fmt[1] == '0')
-				zero = true;
-			else
-				break;
-		}
 		fmt++;
-		if (*fmt == '*') {
-			width = va_arg(ap, int);
-			if (width < 0) { /* C11 7.21.6.1: a '-' flag */
-				left = true;
-				width = -width;
-			}
-			fmt++;
-		}
-		while (*fmt >= '0' && *fmt <= '9')
-			width = width * 10 + (*fmt++ - '0');
-		if (*fmt == '.') {
-			fmt++;
-			prec = 0;
-			if (*fmt == '*') {
-				prec = va_arg(ap, int);
-				fmt++;
-			}
-			while (*fmt >= '0' && *fmt <= '9')
-				prec = prec * 10 + (*fmt++ - '0');
-		}
-		for (;; fmt++) {
-			if (*fmt == 'l' || *fmt == 'z' || *fmt == 'j')
-				lng = 2;
-			else if (*fmt != 'h')
-				break;
-		}
-		uint64_t u;
-		int64_t s;
-		switch (*fmt) {
-		case 'd':
-		case 'i':
-			s = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
-			put_num(&o, s < 0 ? -(uint64_t)s : (uint64_t)s, s < 0,
-				10, false, width, zero, left);
+		convert(&o, &fmt, &aq);
+		if (!*fmt)
 			break;
-		case 'u':
-		case 'x':
-		case 'X':
-			u = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned);
-			put_num(&o, u, false, *fmt == 'u' ? 10 : 16,
-				*fmt == 'X', width, zero, left);
-			break;
-		case 'p':
-			put(&o, '0');
-			put(&o, 'x');
-			put_num(&o, (uintptr_t)va_arg(ap, void *), false, 16,
-				false, 0, false, false);
-			break;
-		case 's': {
-			const char *str = va_arg(ap, const char *);
-			if (!str)
-				str = "(null)";
-			int n = 0;
-			while ((prec < 0 || n < prec) && str[n])
-				n++;
-			if (!left)
-				for (int w = width; w > n; w--)
-					put(&o, ' ');
-			for (int i = 0; i < n; i++)
-				put(&o, str[i]);
-			if (left)
-				for (int w = width; w > n; w--)
-					put(&o, ' ');
-			break;
-		}
-		case 'c':
-			put(&o, (char)va_arg(ap, int));
-			break;
-		case '%':
-			put(&o, '%');
-			break;
-		case 0:
-			fmt--;
-			break;
-		default:
-			put(&o, '%');
-			put(&o, *fmt);
-		}
 	}
+	va_end(aq);
 	if (cap)
 		buf[o.len < cap ? o.len : cap - 1] = 0;
-	return (int)o.len;
+	return o.len > INT32_MAX ? INT32_MAX : (int)o.len;
 }
 
 int ksnprintf(char *buf, size_t n, const char *fmt, ...)

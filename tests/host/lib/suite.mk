@@ -15,3 +15,8 @@ HOST_TESTS += $(BUILD)/host/random_test
 $(BUILD)/host/random_test: tests/host/lib/test_random.c $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+
+HOST_TESTS += $(BUILD)/host/printf_test
+$(BUILD)/host/printf_test: tests/host/lib/test_printf.c $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
