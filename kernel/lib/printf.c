@@ -4,7 +4,8 @@
  * tests build it too and compare it with the C library's. Always
  * NUL-terminates when n > 0; returns the length it wanted, as C's
  * snprintf does. A conversion it does not know ends the output there: the
- * arguments after it could not be told apart. */
+ * arguments after it could not be told apart. A width or precision above
+ * 100000 is taken as 100000, which bounds the loop that pads. */
 #include "lib.h"
 
 struct out {
@@ -65,17 +66,17 @@ static void put_num(struct out *o, const struct spec *sp, uint64_t v,
 	field(o, sp, pre, sp->prec > ndig ? sp->prec - ndig : 0, tmp + n, ndig);
 }
 
-/* a '*' width or precision, or digits; n > 0 is the largest it takes */
+/* a '*' width or precision, or digits, within -100000..100000 */
 static int number(const char **fmt, va_list *ap)
 {
 	if (**fmt == '*') {
 		(*fmt)++;
-		return va_arg(*ap, int);
+		int v = va_arg(*ap, int);
+		return v > 100000 ? 100000 : v < -100000 ? -100000 : v;
 	}
 	int v = 0;
 	for (; **fmt >= '0' && **fmt <= '9'; (*fmt)++)
-		if (v < 100000)
-			v = v * 10 + (**fmt - '0');
+		v = MIN(v * 10 + (**fmt - '0'), 100000);
 	return v;
 }
 
@@ -100,7 +101,7 @@ static void convert(struct out *o, const char **fmtp, va_list *ap)
 	sp.width = number(&fmt, ap);
 	if (sp.width < 0) { /* a negative '*' width is a '-' flag */
 		sp.left = true;
-		sp.width = sp.width < -100000 ? 100000 : -sp.width;
+		sp.width = -sp.width;
 	}
 	if (*fmt == '.') {
 		fmt++;

@@ -188,6 +188,14 @@ static void test_unknown_conversion_stops(void **st)
 	b[0] = 'x';
 	assert_int_equal(ksnprintf(b, 0, "%s", "abc"), 3);
 	assert_int_equal(b[0], 'x');
+	/* a width or precision is bounded (the loop that pads is); '*' of
+	 * INT_MIN is no overflow */
+	fmt = "%*d";
+	assert_int_equal(ksnprintf(b, sizeof(b), fmt, INT_MIN, 1), 100000);
+	fmt = "%.*u";
+	assert_int_equal(ksnprintf(b, sizeof(b), fmt, INT_MAX, 1), 100000);
+	fmt = "%9999999d";
+	assert_int_equal(ksnprintf(b, sizeof(b), fmt, 1), 100000);
 	/* %s of NULL */
 	const char *volatile none = NULL;
 	assert_int_equal(ksnprintf(b, sizeof(b), "[%s]", none), 8);
