@@ -21,6 +21,9 @@
 
 #define BROKER_MAX     AUTH_OWNER_MAX /* one per bound function at most */
 #define BROKER_KCMD_US 2000000u	      /* the broker's own admin commands */
+/* a CSTS.RDY wait this long says so on the console (CAP.TO may be up to
+ * 127.5 s, and the boot waits on it) */
+#define BROKER_RDY_SAY_US 1000000u
 /* the broker's own pages (its probe queues, its Identify page) lie below
  * 4 GiB, which every device reaches: they exist before the owner's DMA
  * limit is known */
@@ -54,6 +57,10 @@ struct nvme_broker {
 	uint32_t vs;
 	uint32_t dstrd_bytes; /* 4 << CAP.DSTRD */
 	uint32_t to_us;	      /* CAP.TO */
+	/* the last enable's wait for CSTS.RDY=1 ran out: the controller had
+	 * its CAP.TO to become ready and is not given another before the
+	 * disable (broker_disable) */
+	bool rdy_late;
 	uint32_t max_xfer;
 	struct nvme_ident_ctrl id; /* from the broker's own Identify */
 	uint64_t ident;		   /* kernel page for the broker's Identify */
@@ -191,6 +198,7 @@ static void *env_drv_va(void *ctx, uint64_t iova, size_t len)
 static int broker_wait_rdy(struct nvme_broker *b, uint32_t rdy)
 {
 	uint64_t start = time_now_us();
+	bool said = false;
 	for (;;) {
 		uint32_t csts = reg_read32(b, NVME_REG_CSTS);
 		if (csts == 0xffffffffu)
@@ -199,22 +207,34 @@ static int broker_wait_rdy(struct nvme_broker *b, uint32_t rdy)
 			return 0;
 		if (rdy && FIELD_GET(NVME_CSTS_CFS, csts))
 			return -1;
-		if (time_now_us() - start > b->to_us)
+		uint64_t waited = time_now_us() - start;
+		if (waited > b->to_us) {
+			b->rdy_late |= rdy;
 			return -1;
+		}
+		if (!said && waited >= BROKER_RDY_SAY_US) {
+			said = true;
+			kprintf("nvme-broker %s: waiting for CSTS.RDY=%u, up "
+				"to CAP.TO (%u ms)\n",
+				b->name, rdy, b->to_us / 1000);
+		}
 		time_delay_us(50);
 	}
 }
 
 /* CC.EN=0 and wait for RDY=0. A controller that is still coming up (EN=1,
  * RDY=0) is first let reach RDY=1: clearing EN in between is undefined
- * (NVMe 2.0 §3.1.3.5, CC.EN). */
+ * (NVMe 2.0 §3.1.3.5, CC.EN) — unless the enable's own wait already gave
+ * it CAP.TO to get there (rdy_late): then EN is cleared at once, as
+ * Linux's nvme_disable_ctrl always does, so a controller that never
+ * becomes ready costs one CAP.TO, not two. */
 static int broker_disable(struct nvme_broker *b)
 {
 	uint32_t cc = reg_read32(b, NVME_REG_CC);
 	if (FIELD_GET(NVME_CC_EN, cc)) {
 		uint32_t csts = reg_read32(b, NVME_REG_CSTS);
 		if (!FIELD_GET(NVME_CSTS_RDY, csts) &&
-		    !FIELD_GET(NVME_CSTS_CFS, csts))
+		    !FIELD_GET(NVME_CSTS_CFS, csts) && !b->rdy_late)
 			(void)broker_wait_rdy(b, 1);
 		reg_write32(b, NVME_REG_CC, cc & ~(uint32_t)NVME_CC_EN_MASK);
 	}
@@ -242,6 +262,7 @@ static void broker_cc_enable(struct nvme_broker *b)
 		       FIELD_SET(NVME_CC_IOCQES, 4));
 	reg_write32(b, NVME_REG_CC, cc);
 	reg_write32(b, NVME_REG_CC, cc | (uint32_t)FIELD_SET(NVME_CC_EN, 1));
+	b->rdy_late = false;
 }
 
 /* CC.EN or CSTS.RDY still set (or the function reads all ones) */

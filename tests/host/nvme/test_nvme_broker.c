@@ -340,7 +340,12 @@ static void test_open_own_function_reaches_controller(void **st)
 {
 	(void)st;
 	struct nvme_broker *b = NULL;
+	uint64_t t0 = shim_clock_ns;
 	assert_int_equal(nvme_broker_open(&devs[0], 1, &b), -1);
+	/* the controller never became ready: one CAP.TO (500 ms) for the
+	 * enable, and not another for RDY=1 before the disable (before: two,
+	 * up to 255 s at CAP.TO's largest) */
+	assert_in_range((shim_clock_ns - t0) / 1000, 500000, 600000);
 	assert_int_equal(maps[0], 1);
 	uint64_t asq;
 	memcpy(&asq, bar[0] + NVME_REG_ASQ, 8);
