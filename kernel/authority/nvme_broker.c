@@ -340,18 +340,25 @@ static bool broker_hw_confined(const struct nvme_broker *b)
 }
 
 /* ---- the probe: identity before memory ---------------------------------- */
-/* a two-entry admin queue in the broker's own pages, polled */
+/* a two-entry admin queue in the broker's own pages, polled; its commands
+ * end by end_us (NVME_BROKER_PROBE_BUDGET_US), and once that has passed
+ * (spent) none is sent */
 struct probe {
 	struct nvme_sqe *sq;
 	volatile struct nvme_cqe *cq;
 	uint8_t tail, head, phase;
 	uint16_t cid;
+	uint64_t end_us;
+	bool spent;
 };
 
-/* one admin command, its data into the page at prp1; 0 or -1 */
+/* one admin command, its data into the page at prp1, waited for at most
+ * BROKER_KCMD_US and not past the probe's budget; 0 or -1 */
 static int probe_cmd(struct nvme_broker *b, struct probe *p, struct nvme_sqe *c,
 		     uint64_t prp1)
 {
+	if (p->spent)
+		return -1;
 	uint16_t cid = p->cid++;
 	c->prp1 = prp1;
 	nvme_sqe_set_cid(c, cid);
@@ -361,7 +368,9 @@ static int probe_cmd(struct nvme_broker *b, struct probe *p, struct nvme_sqe *c,
 	reg_write32(b, NVME_REG_DBS, p->tail);
 	uint64_t start = time_now_us();
 	while ((p->cq[p->head].status & NVME_CQE_P_MASK) != p->phase) {
-		if (time_now_us() - start > BROKER_KCMD_US)
+		uint64_t now = time_now_us();
+		p->spent = now >= p->end_us;
+		if (p->spent || now - start > BROKER_KCMD_US)
 			return -1;
 		time_delay_us(5);
 	}
@@ -485,8 +494,13 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p,
 		}
 	char who[32];
 	ksnprintf(who, sizeof(who), "nvme-broker %s", b->name);
-	b->pol.nns = nvme_ident_namespaces(ids, n, probe_ns, &pc, who,
-					   b->pol.ns, NVME_VAL_MAX_NS);
+	/* one at a time: none is identified (or said to fail) once the
+	 * probe's budget is spent */
+	b->pol.nns = 0;
+	for (unsigned i = 0; i < n && !p->spent; i++)
+		b->pol.nns += nvme_ident_namespaces(
+		    &ids[i], 1, probe_ns, &pc, who, &b->pol.ns[b->pol.nns],
+		    NVME_VAL_MAX_NS - b->pol.nns);
 	/* Only when every active namespace is granted may the driver name
 	 * the broadcast NSID or read a namespace list (dma/nvme_validate.c +
 	 * nvme_scope_table). Decided here, once: only the broker could
@@ -524,6 +538,7 @@ static int broker_probe(struct nvme_broker *b)
 			b->name, reg_read32(b, NVME_REG_CSTS));
 		goto out;
 	}
+	p.end_us = time_now_us() + NVME_BROKER_PROBE_BUDGET_US;
 	if (probe_identify(b, &p, NVME_CNS_CTRL, 0, b->ident) != 0) {
 		kprintf("nvme-broker %s: unable to identify controller\n",
 			b->name);
@@ -534,6 +549,13 @@ static int broker_probe(struct nvme_broker *b)
 	    b->id.mdts, (unsigned)FIELD_GET(NVME_CAP_MPSMIN, b->cap));
 	b->pol.max_xfer = b->max_xfer;
 	probe_namespaces(b, &p, q + 2 * PAGE_SIZE);
+	if (p.spent) {
+		kprintf(
+		    "nvme-broker %s: unable to identify the controller's "
+		    "namespaces within the probe's %u ms; device given up\n",
+		    b->name, NVME_BROKER_PROBE_BUDGET_US / 1000);
+		goto out;
+	}
 	r = 0;
 out:
 	if (broker_stop(b) != 0)
