@@ -548,13 +548,21 @@ static void gve_release_and_fail(struct gve_softc *sc)
 	gve_fail(sc);
 }
 
+/* the admin waits from now on end within us in all, said as `what`'s */
+static void gve_aq_budget(struct gve_softc *sc, const char *what, uint64_t us)
+{
+	sc->aq_deadline_us = time_now_us() + us;
+	sc->aq_budget_us = us;
+	sc->aq_budget_for = what;
+}
+
 /* bring the device up again after its backoff, within the budget */
 static void gve_reset_recover(struct gve_softc *sc)
 {
 	uint64_t t0 = time_now_us();
 	int err;
 
-	sc->aq_deadline_us = t0 + GVE_RESET_AQ_BUDGET_US;
+	gve_aq_budget(sc, "recovery", GVE_RESET_AQ_BUDGET_US);
 	err = gve_recover(sc);
 	sc->aq_deadline_us = 0;
 	if (err != GVE_OK || sc->reset_wanted) {
@@ -901,6 +909,8 @@ int gve_attach(struct gve_softc *sc, const struct gve_grants *g)
 		sc->state = GVE_S_FAILED;
 		return GVE_EDEVICE;
 	}
+	/* every admin wait of the attach within one budget */
+	gve_aq_budget(sc, "attach", GVE_ATTACH_AQ_BUDGET_US);
 	if ((err = gve_ctl_alloc(sc)))
 		goto fail_mem;
 	if ((err = gve_aq_register(sc))) /* 3 */
@@ -926,6 +936,7 @@ int gve_attach(struct gve_softc *sc, const struct gve_grants *g)
 		goto fail_irq;
 	}
 	sc->reset_wanted = false; /* nothing during bring-up asked for one */
+	sc->aq_deadline_us = 0;
 	if (sc->mgmt.bound)
 		irq_unmask(&sc->mgmt.irq);
 	gve_nic_fill(sc);
@@ -942,9 +953,11 @@ fail_irq:
 fail_aq:
 	/* releasing the admin queue resets the device: after that it owns
 	 * nothing and the memory may go */
+	sc->aq_deadline_us = 0;
 	gve_aq_release(sc);
 	gve_forget_device_state(sc);
 fail_mem:
+	sc->aq_deadline_us = 0;
 	gve_release_memory(sc);
 	sc->state = GVE_S_FAILED;
 	sc->reset_wanted = false;

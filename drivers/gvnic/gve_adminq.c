@@ -243,9 +243,9 @@ static int gve_aq_timeout(struct gve_softc *sc, uint32_t ec, uint32_t head,
 {
 	if (budget)
 		kprintf("%s: unable to complete admin commands: counter %u of "
-			"%u, the recovery's %llu ms spent\n",
-			sc->name, ec, head,
-			(unsigned long long)(GVE_RESET_AQ_BUDGET_US / 1000));
+			"%u, the %s's %llu ms spent\n",
+			sc->name, ec, head, sc->aq_budget_for,
+			(unsigned long long)(sc->aq_budget_us / 1000));
 	else
 		kprintf("%s: unable to complete admin commands: counter %u of "
 			"%u after %u ms\n",
@@ -262,9 +262,9 @@ static int gve_aq_timeout(struct gve_softc *sc, uint32_t ec, uint32_t head,
  * or once. The counter may only move forward from the last completion the
  * driver saw (aq_done) within the commands rung. The commands time out
  * GVE_AQ_WAIT_MAX_US after the doorbell (the reference's timeout), and
- * during a recovery at its aq_deadline_us. GVE_EAGAIN: not yet; anything
- * else concludes the doorbell (aq_rung clear): done, with the first error
- * status, or failed (a refused counter, the device gone, a timeout), the
+ * during an attach or a recovery at its aq_deadline_us. GVE_EAGAIN: not yet;
+ * anything else concludes the doorbell (aq_rung clear): done, with the first
+ * error status, or failed (a refused counter, the device gone, a timeout), the
  * commands left outstanding until a reset re-registers the queue. */
 static int gve_aq_wait(struct gve_softc *sc, bool wait)
 {

@@ -41,6 +41,12 @@
 	 (uint64_t)GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US)
 #define GVE_RESET_AQ_BUDGET_US                                                 \
 	(2ull * GVE_ADMINQ_POLLS * GVE_ADMINQ_POLL_US) /* 4 s */
+/* The attach, too, may wait GVE_ATTACH_AQ_BUDGET_US on admin commands in
+ * all: it asks what a recovery asks and DESCRIBE_DEVICE (some 9 to 14
+ * doorbells), and devmgr binds one function after another, so each
+ * command's own 2 s would hold the boot and every later device up to
+ * ~24 s. A device that spends it is given up as a failed attach. */
+#define GVE_ATTACH_AQ_BUDGET_US GVE_RESET_AQ_BUDGET_US
 /* the longest one gve_service call may wait on the device: a release,
  * the recovery budget (which may overrun by one poll step) and the
  * release after a recovery that failed. Outside a reset it waits on
@@ -226,7 +232,10 @@ struct gve_softc {
 	bool aq_registered;
 	uint64_t aq_cmds, aq_fail, aq_timeouts;
 	uint32_t aq_last_status;
-	uint64_t aq_deadline_us; /* 0, or when a recovery's budget runs out */
+	/* 0, or when the budget (aq_budget_us) of the attach or recovery
+	 * (aq_budget_for) under way runs out */
+	uint64_t aq_deadline_us, aq_budget_us;
+	const char *aq_budget_for;
 	/* a doorbell outstanding (aq_done..aq_prod), rung at aq_rung_us:
 	 * between calls into the engine, a command posted (gve_aq_post) that
 	 * a later poll collects */

@@ -21,6 +21,9 @@
 
 #define BROKER_MAX     AUTH_OWNER_MAX /* one per bound function at most */
 #define BROKER_KCMD_US 2000000u	      /* the broker's own admin commands */
+/* a CSTS.RDY wait this long says so on the console (CAP.TO may be up to
+ * 127.5 s, and the boot waits on it) */
+#define BROKER_RDY_SAY_US 1000000u
 /* the broker's own pages (its probe queues, its Identify page) lie below
  * 4 GiB, which every device reaches: they exist before the owner's DMA
  * limit is known */
@@ -54,6 +57,10 @@ struct nvme_broker {
 	uint32_t vs;
 	uint32_t dstrd_bytes; /* 4 << CAP.DSTRD */
 	uint32_t to_us;	      /* CAP.TO */
+	/* the last enable's wait for CSTS.RDY=1 ran out: the controller had
+	 * its CAP.TO to become ready and is not given another before the
+	 * disable (broker_disable) */
+	bool rdy_late;
 	uint32_t max_xfer;
 	struct nvme_ident_ctrl id; /* from the broker's own Identify */
 	uint64_t ident;		   /* kernel page for the broker's Identify */
@@ -191,6 +198,7 @@ static void *env_drv_va(void *ctx, uint64_t iova, size_t len)
 static int broker_wait_rdy(struct nvme_broker *b, uint32_t rdy)
 {
 	uint64_t start = time_now_us();
+	bool said = false;
 	for (;;) {
 		uint32_t csts = reg_read32(b, NVME_REG_CSTS);
 		if (csts == 0xffffffffu)
@@ -199,22 +207,34 @@ static int broker_wait_rdy(struct nvme_broker *b, uint32_t rdy)
 			return 0;
 		if (rdy && FIELD_GET(NVME_CSTS_CFS, csts))
 			return -1;
-		if (time_now_us() - start > b->to_us)
+		uint64_t waited = time_now_us() - start;
+		if (waited > b->to_us) {
+			b->rdy_late |= rdy;
 			return -1;
+		}
+		if (!said && waited >= BROKER_RDY_SAY_US) {
+			said = true;
+			kprintf("nvme-broker %s: waiting for CSTS.RDY=%u, up "
+				"to CAP.TO (%u ms)\n",
+				b->name, rdy, b->to_us / 1000);
+		}
 		time_delay_us(50);
 	}
 }
 
 /* CC.EN=0 and wait for RDY=0. A controller that is still coming up (EN=1,
  * RDY=0) is first let reach RDY=1: clearing EN in between is undefined
- * (NVMe 2.0 §3.1.3.5, CC.EN). */
+ * (NVMe 2.0 §3.1.3.5, CC.EN) — unless the enable's own wait already gave
+ * it CAP.TO to get there (rdy_late): then EN is cleared at once, as
+ * Linux's nvme_disable_ctrl always does, so a controller that never
+ * becomes ready costs one CAP.TO, not two. */
 static int broker_disable(struct nvme_broker *b)
 {
 	uint32_t cc = reg_read32(b, NVME_REG_CC);
 	if (FIELD_GET(NVME_CC_EN, cc)) {
 		uint32_t csts = reg_read32(b, NVME_REG_CSTS);
 		if (!FIELD_GET(NVME_CSTS_RDY, csts) &&
-		    !FIELD_GET(NVME_CSTS_CFS, csts))
+		    !FIELD_GET(NVME_CSTS_CFS, csts) && !b->rdy_late)
 			(void)broker_wait_rdy(b, 1);
 		reg_write32(b, NVME_REG_CC, cc & ~(uint32_t)NVME_CC_EN_MASK);
 	}
@@ -242,6 +262,7 @@ static void broker_cc_enable(struct nvme_broker *b)
 		       FIELD_SET(NVME_CC_IOCQES, 4));
 	reg_write32(b, NVME_REG_CC, cc);
 	reg_write32(b, NVME_REG_CC, cc | (uint32_t)FIELD_SET(NVME_CC_EN, 1));
+	b->rdy_late = false;
 }
 
 /* CC.EN or CSTS.RDY still set (or the function reads all ones) */
@@ -319,18 +340,25 @@ static bool broker_hw_confined(const struct nvme_broker *b)
 }
 
 /* ---- the probe: identity before memory ---------------------------------- */
-/* a two-entry admin queue in the broker's own pages, polled */
+/* a two-entry admin queue in the broker's own pages, polled; its commands
+ * end by end_us (NVME_BROKER_PROBE_BUDGET_US), and once that has passed
+ * (spent) none is sent */
 struct probe {
 	struct nvme_sqe *sq;
 	volatile struct nvme_cqe *cq;
 	uint8_t tail, head, phase;
 	uint16_t cid;
+	uint64_t end_us;
+	bool spent;
 };
 
-/* one admin command, its data into the page at prp1; 0 or -1 */
+/* one admin command, its data into the page at prp1, waited for at most
+ * BROKER_KCMD_US and not past the probe's budget; 0 or -1 */
 static int probe_cmd(struct nvme_broker *b, struct probe *p, struct nvme_sqe *c,
 		     uint64_t prp1)
 {
+	if (p->spent)
+		return -1;
 	uint16_t cid = p->cid++;
 	c->prp1 = prp1;
 	nvme_sqe_set_cid(c, cid);
@@ -340,7 +368,9 @@ static int probe_cmd(struct nvme_broker *b, struct probe *p, struct nvme_sqe *c,
 	reg_write32(b, NVME_REG_DBS, p->tail);
 	uint64_t start = time_now_us();
 	while ((p->cq[p->head].status & NVME_CQE_P_MASK) != p->phase) {
-		if (time_now_us() - start > BROKER_KCMD_US)
+		uint64_t now = time_now_us();
+		p->spent = now >= p->end_us;
+		if (p->spent || now - start > BROKER_KCMD_US)
 			return -1;
 		time_delay_us(5);
 	}
@@ -464,8 +494,13 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p,
 		}
 	char who[32];
 	ksnprintf(who, sizeof(who), "nvme-broker %s", b->name);
-	b->pol.nns = nvme_ident_namespaces(ids, n, probe_ns, &pc, who,
-					   b->pol.ns, NVME_VAL_MAX_NS);
+	/* one at a time: none is identified (or said to fail) once the
+	 * probe's budget is spent */
+	b->pol.nns = 0;
+	for (unsigned i = 0; i < n && !p->spent; i++)
+		b->pol.nns += nvme_ident_namespaces(
+		    &ids[i], 1, probe_ns, &pc, who, &b->pol.ns[b->pol.nns],
+		    NVME_VAL_MAX_NS - b->pol.nns);
 	/* Only when every active namespace is granted may the driver name
 	 * the broadcast NSID or read a namespace list (dma/nvme_validate.c +
 	 * nvme_scope_table). Decided here, once: only the broker could
@@ -503,6 +538,7 @@ static int broker_probe(struct nvme_broker *b)
 			b->name, reg_read32(b, NVME_REG_CSTS));
 		goto out;
 	}
+	p.end_us = time_now_us() + NVME_BROKER_PROBE_BUDGET_US;
 	if (probe_identify(b, &p, NVME_CNS_CTRL, 0, b->ident) != 0) {
 		kprintf("nvme-broker %s: unable to identify controller\n",
 			b->name);
@@ -513,6 +549,13 @@ static int broker_probe(struct nvme_broker *b)
 	    b->id.mdts, (unsigned)FIELD_GET(NVME_CAP_MPSMIN, b->cap));
 	b->pol.max_xfer = b->max_xfer;
 	probe_namespaces(b, &p, q + 2 * PAGE_SIZE);
+	if (p.spent) {
+		kprintf(
+		    "nvme-broker %s: unable to identify the controller's "
+		    "namespaces within the probe's %u ms; device given up\n",
+		    b->name, NVME_BROKER_PROBE_BUDGET_US / 1000);
+		goto out;
+	}
 	r = 0;
 out:
 	if (broker_stop(b) != 0)

@@ -48,6 +48,14 @@ struct nvme_broker; /* one per controller, kernel-owned */
  * line. */
 int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		     struct nvme_broker **out);
+/* The probe's admin commands (Identify Controller, the Active Namespace ID
+ * list, each namespace) each wait at most 2 s and all of them together at
+ * most NVME_BROKER_PROBE_BUDGET_US: a controller that answers every one
+ * just before its timeout cannot multiply it by its namespaces (1024 of
+ * them: 34 min). A probe that spends the budget gives the device up (the
+ * open fails, one line). A working controller answers an Identify in
+ * micro- to milliseconds. */
+#define NVME_BROKER_PROBE_BUDGET_US 10000000u
 /* asq/acq: the driver's admin rings (entries each, 2..4096), which must lie
  * in the owner's live grants. Points AQA/ASQ/ACQ at kernel shadow rings,
  * writes CC (CSS NVM, MPS 4 KiB, IOSQES 6, IOCQES 4, EN), waits for RDY,

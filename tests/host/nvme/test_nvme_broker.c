@@ -29,7 +29,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 5
+#define NDEV	 7
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -37,7 +37,7 @@
 /* devs[0] bound to owner 1, devs[1] to owner 2 (both brokered NVMe),
  * devs[2] bound to nobody (devmgr refused it: behind a failed VT-d unit,
  * no DMA backend), devs[3] to owner 4, which is not brokered; devs[4]
- * bound to nobody, for one test to bind */
+ * to devs[6] bound to nobody, for one test each to bind */
 static struct pci_dev devs[NDEV];
 static uint8_t bar[NDEV][BAR_LEN] __attribute__((aligned(4096)));
 static uint16_t cmd[NDEV];     /* PCI command bits as pci_enable left them */
@@ -129,8 +129,12 @@ static struct {
 	uint64_t asq;
 	uint16_t sq_head, cq_tail;
 	uint8_t phase;
+	uint32_t seen_tail; /* the doorbell last seen, and when */
+	uint64_t seen_ns;
 } probe_dev;
 static uint32_t model_nns = 2; /* NN and the active list's 1..model_nns */
+/* each command answered this long after its doorbell (0: at once) */
+static uint64_t probe_late_us;
 static void model_probe(void)
 {
 	const uint32_t rdy = reg32(mdev, NVME_REG_CSTS) & NVME_CSTS_RDY_MASK;
@@ -138,13 +142,19 @@ static void model_probe(void)
 		return;
 	if (probe_dev.asq != reg64(mdev, NVME_REG_ASQ) ||
 	    !(reg32(mdev, NVME_REG_CC) & NVME_CC_EN_MASK))
-		probe_dev =
-		    (typeof(probe_dev)){reg64(mdev, NVME_REG_ASQ), 0, 0, 1};
+		probe_dev = (typeof(probe_dev)){
+		    reg64(mdev, NVME_REG_ASQ), 0, 0, 1, 0, 0};
 	struct nvme_sqe *sq = (struct nvme_sqe *)(uintptr_t)probe_dev.asq;
 	struct nvme_cqe *cq =
 	    (struct nvme_cqe *)(uintptr_t)reg64(mdev, NVME_REG_ACQ);
 	for (uint32_t tail = reg32(mdev, NVME_REG_DBS) % 2;
 	     probe_dev.sq_head != tail;) {
+		if (probe_dev.seen_tail != tail) {
+			probe_dev.seen_tail = tail;
+			probe_dev.seen_ns = shim_clock_ns;
+		}
+		if (shim_clock_ns - probe_dev.seen_ns < probe_late_us * 1000)
+			return;
 		const struct nvme_sqe *c = &sq[probe_dev.sq_head];
 		void *data = (void *)(uintptr_t)c->prp1;
 		uint32_t cns = FIELD_GET(NVME_IDENTIFY_CNS, c->cdw10);
@@ -244,7 +254,7 @@ static void bar_reset(unsigned i)
 static int setup(void **st)
 {
 	(void)st;
-	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0};
+	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0};
 	memset(devs, 0, sizeof(devs));
 	for (unsigned i = 0; i < NDEV; i++) {
 		devs[i].dev = (uint8_t)(i + 1);
@@ -268,6 +278,7 @@ static int setup(void **st)
 	live = false;
 	mdev = 0;
 	probe_dev.asq = 0;
+	probe_late_us = 0;
 	kans.armed = false;
 	shim_delay_hook = model_step;
 	nvme_broker_inject_set(&model);
@@ -340,7 +351,12 @@ static void test_open_own_function_reaches_controller(void **st)
 {
 	(void)st;
 	struct nvme_broker *b = NULL;
+	uint64_t t0 = shim_clock_ns;
 	assert_int_equal(nvme_broker_open(&devs[0], 1, &b), -1);
+	/* the controller never became ready: one CAP.TO (500 ms) for the
+	 * enable, and not another for RDY=1 before the disable (before: two,
+	 * up to 255 s at CAP.TO's largest) */
+	assert_in_range((shim_clock_ns - t0) / 1000, 500000, 600000);
 	assert_int_equal(maps[0], 1);
 	uint64_t asq;
 	memcpy(&asq, bar[0] + NVME_REG_ASQ, 8);
@@ -816,6 +832,67 @@ static void test_bare_close_keeps_pages_device_holds(void **st)
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
+/* a fresh brokered function for one test: devs[i] bound to owner i + 1,
+ * the model's controller */
+static struct pci_dev *fresh_function(unsigned i)
+{
+	devs[i].owner = (uint16_t)(i + 1);
+	struct auth_owner_facts f = {
+	    .d = &devs[i], .backend = DMA_BACKEND_VALIDATOR, .brokered = true};
+	assert_int_equal(auth_owner_bind(devs[i].owner, &f), 0);
+	mdev = i;
+	live = true;
+	return &devs[i];
+}
+
+/* A controller listing NVME_VAL_MAX_NS namespaces that answers each of the
+ * probe's Identify commands just before its 2 s timeout: the probe's
+ * commands share NVME_BROKER_PROBE_BUDGET_US, and when it is spent the
+ * device is given up — open fails, one line, the function off the bus.
+ * Before, each namespace had its own 2 s: 1026 commands, 34 minutes of
+ * boot on one device, and the open succeeded. */
+static void test_probe_late_answers_within_budget(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(5);
+	nvme_ns = NULL; /* every namespace */
+	model_nns = NVME_VAL_MAX_NS;
+	probe_late_us = 2000000 - 10000;
+	uint64_t t0 = shim_clock_ns, lines = shim_kprintf_calls;
+	struct nvme_broker *b = NULL;
+	int r = nvme_broker_open(d, d->owner, &b);
+	uint64_t us = (shim_clock_ns - t0) / 1000;
+	lines = shim_kprintf_calls - lines;
+	nvme_ns = "1";
+	model_nns = 2;
+	assert_in_range(us, NVME_BROKER_PROBE_BUDGET_US,
+			NVME_BROKER_PROBE_BUDGET_US + 1000000);
+	assert_int_equal(r, -1);
+	assert_null(b);
+	assert_non_null(strstr(shim_last_line, "device given up"));
+	assert_in_range(lines, 1, 10);
+	assert_int_equal(cmd[5], 0); /* off the bus, decoding nothing */
+}
+
+/* the budget leaves a working controller alone: one that answers at once
+ * is identified whole, all NVME_VAL_MAX_NS namespaces granted */
+static void test_probe_many_namespaces_answered(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(6);
+	nvme_ns = NULL;
+	model_nns = NVME_VAL_MAX_NS;
+	uint64_t t0 = shim_clock_ns;
+	struct nvme_broker *b = NULL;
+	int r = nvme_broker_open(d, d->owner, &b);
+	uint64_t us = (shim_clock_ns - t0) / 1000;
+	nvme_ns = "1";
+	model_nns = 2;
+	assert_int_equal(r, 0);
+	assert_int_equal(nvme_broker_nns(b), NVME_VAL_MAX_NS);
+	assert_true(us < NVME_BROKER_PROBE_BUDGET_US / 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -842,6 +919,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_cut_cmdline_grants_no_namespace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_ns_list_grants_none,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_probe_late_answers_within_budget, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_many_namespaces_answered,
 					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
