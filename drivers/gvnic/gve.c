@@ -4,6 +4,7 @@
  * gve_open, gve_close, gve_teardown_priv_resources, gve_reset), numbered
  * below as the steps of gve_attach. */
 #include "drivers/gvnic/gve_var.h"
+#include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 #include "kernel/time/time.h"
 
@@ -783,11 +784,6 @@ static int gve_nic_recv(struct nic *n, void *buf, size_t cap)
 	return gve_recv(n->priv, buf, cap);
 }
 
-static int gve_nic_dump(struct nic *n, char *buf, size_t cap)
-{
-	return gve_dump(n->priv, buf, cap);
-}
-
 const char *gve_format_name(uint8_t f)
 {
 	static const char *const names[] = {"unspecified", "gqi-rda", "gqi-qpl",
@@ -795,27 +791,34 @@ const char *gve_format_name(uint8_t f)
 	return f < ARRAY_SIZE(names) ? names[f] : "?";
 }
 
-int gve_dump(struct gve_softc *sc, char *buf, size_t cap)
+/* one object of /api/gvnic (gve_pci.c: gve_status_json) */
+void gve_status_obj(const struct gve_softc *sc, struct json *j)
 {
-	return ksnprintf(
-	    buf, cap,
-	    "%s: %s %s rev %u queues %u tx %u rx %u mtu %u link %s %u Mbit/s "
-	    "changes %llu aq cmds %llu fail %llu timeouts %llu resets %llu "
-	    "(device %llu, streak %u, %llu ms) refused %llu",
-	    sc->name,
-	    sc->state == GVE_S_UP	   ? "up"
-	    : sc->state == GVE_S_FAILED	   ? "failed"
-	    : sc->state == GVE_S_RESETTING ? "resetting"
-					   : "down",
-	    gve_format_name(sc->queue_format), sc->g.revision, sc->nqueues,
-	    sc->tx_entries, sc->rx_entries, sc->nic.mtu,
-	    sc->link_up ? "up" : "down", sc->link_mbps,
-	    (unsigned long long)sc->link_changes,
-	    (unsigned long long)sc->aq_cmds, (unsigned long long)sc->aq_fail,
-	    (unsigned long long)sc->aq_timeouts, (unsigned long long)sc->resets,
-	    (unsigned long long)sc->device_resets, sc->reset_streak,
-	    (unsigned long long)(sc->reset_us / 1000),
-	    (unsigned long long)sc->hostile);
+	json_obj(j);
+	json_kstr(j, "name", sc->name);
+	json_kstr(j, "state",
+		  sc->state == GVE_S_UP		 ? "up"
+		  : sc->state == GVE_S_FAILED	 ? "failed"
+		  : sc->state == GVE_S_RESETTING ? "resetting"
+						 : "down");
+	json_kstr(j, "queue_format", gve_format_name(sc->queue_format));
+	json_ku64(j, "revision", sc->g.revision);
+	JSON_KFIELD(j, sc, nqueues);
+	JSON_KFIELD(j, sc, tx_entries);
+	JSON_KFIELD(j, sc, rx_entries);
+	json_ku64(j, "mtu", sc->nic.mtu);
+	json_kbool(j, "link_up", sc->link_up);
+	JSON_KFIELD(j, sc, link_mbps);
+	JSON_KFIELD(j, sc, link_changes);
+	JSON_KFIELD(j, sc, aq_cmds);
+	JSON_KFIELD(j, sc, aq_fail);
+	JSON_KFIELD(j, sc, aq_timeouts);
+	JSON_KFIELD(j, sc, resets);
+	JSON_KFIELD(j, sc, device_resets);
+	JSON_KFIELD(j, sc, reset_streak);
+	json_ku64(j, "reset_ms", sc->reset_us / 1000);
+	JSON_KFIELD(j, sc, hostile);
+	json_obj_end(j);
 }
 
 /* ---- attach and detach ------------------------------------------------- */
@@ -881,7 +884,6 @@ static void gve_nic_fill(struct gve_softc *sc)
 	n->link_mbps = sc->link_mbps;
 	n->send = gve_nic_send;
 	n->recv = gve_nic_recv;
-	n->dump = gve_nic_dump;
 	n->priv = sc;
 }
 

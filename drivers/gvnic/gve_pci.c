@@ -6,6 +6,7 @@
 #include "kernel/boot/boot.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
 #include "kernel/pci/pci.h"
 
 #define GVE_MAX_DEVS	  2
@@ -102,11 +103,6 @@ err_off:
 	return -1;
 }
 
-static int gve_pci_dump(struct pci_dev *d, char *buf, unsigned cap)
-{
-	return d->drv_state ? gve_dump(d->drv_state, buf, cap) : 0;
-}
-
 static const struct pci_match gve_ids[] = {
     {GVE_PCI_VENDOR, GVE_PCI_DEVICE, 0, 0},
 };
@@ -117,5 +113,15 @@ const struct driver gve_driver = {
     .nids = ARRAY_SIZE(gve_ids),
     .dma = true,
     .attach = gve_pci_attach,
-    .dump = gve_pci_dump,
 };
+
+/* /api/gvnic: per attached device its state, queue format, rings, link,
+ * admin queue counts, resets and refused values (gve.c: gve_status_obj) */
+static void gve_status_json(struct json *j)
+{
+	json_arr(j);
+	for (unsigned i = 0; i < gve_ndevs; i++)
+		gve_status_obj(&gve_softcs[i], j);
+	json_arr_end(j);
+}
+STATUS_REGISTER("gvnic", gve_status_json);

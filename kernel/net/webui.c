@@ -425,6 +425,7 @@ static const char *provider_title(const char *name)
 	    {"authority", "Authority: capabilities and refusals"},
 	    {"iommu", "IOMMU units and domains"},
 	    {"virtio-net", "virtio-net devices"},
+	    {"gvnic", "gVNIC devices"},
 	    {"log", "Boot log"},
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(t); i++)

@@ -9,6 +9,7 @@ GVNIC_HDRS := $(wildcard drivers/gvnic/*.h tests/host/gvnic/*.h) \
 HOST_TESTS += $(BUILD)/host/gvnic_test
 $(BUILD)/host/gvnic_test: tests/host/gvnic/test_gvnic.c $(GVNIC_CORE) \
 		drivers/gvnic/gve_pci.c tests/host/gvnic/host_pci.c \
+		kernel/lib/status.c \
 		$(GVNIC_MODEL) $(SHIM_SRC) $(GVNIC_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)

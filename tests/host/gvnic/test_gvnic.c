@@ -15,13 +15,42 @@
 #include "drivers/gvnic/gve_var.h"
 #include "gvnic_model.h"
 #include "kernel/devmgr/devmgr.h"
+#include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
 #include "kernel/pci/pci.h"
 #include "shim.h"
+#include "tests/host/lib/json_check.h"
 
 extern const struct driver gve_driver;
 
 static struct gve_softc *sc;
+
+/* sc's object of /api/gvnic, checked to be valid JSON: through the
+ * registered provider when sc is gve_pci.c's (its array holds every device
+ * attached so far: the object named sc's), else written alone */
+static char *status_of(bool pci, char *buf, size_t cap)
+{
+	struct json j;
+	json_init(&j, buf, cap);
+	if (pci) {
+		const struct status_provider *p = status_find("gvnic");
+		assert_non_null(p);
+		p->fn(&j);
+	} else {
+		gve_status_obj(sc, &j);
+	}
+	int n = json_end(&j);
+	assert_true(n > 0 && json_valid(buf, (size_t)n));
+	char name[32];
+	snprintf(name, sizeof(name), "{\"name\":\"%s\"", sc->name);
+	char *o = strstr(buf, name);
+	assert_non_null(o);
+	char *end = strchr(o, '}'); /* the objects are flat */
+	assert_non_null(end);
+	end[1] = 0;
+	return o;
+}
 
 /* a fresh model of configuration c, nothing bound yet */
 static void model_reset(const struct gvm_config *c)
@@ -1503,9 +1532,12 @@ static void t_link_and_stats(void **s)
 	memcpy(&st, rep + 8, sizeof(st));
 	assert_int_equal(be32_to_cpu(st.stat_name), GVE_STAT_TX_FRAMES_SENT);
 	assert_int_equal(be64_to_cpu(st.value), sc->tx[0].packets);
-	char dump[512];
-	assert_true(gve_dump(sc, dump, sizeof(dump)) > 0);
-	assert_non_null(strstr(dump, "gqi-qpl"));
+	char js[1024];
+	const char *o = status_of(false, js, sizeof(js));
+	assert_non_null(strstr(o, "\"state\":\"up\""));
+	assert_non_null(strstr(o, "\"queue_format\":\"gqi-qpl\""));
+	assert_non_null(strstr(o, "\"link_up\":true,\"link_mbps\":100000,"
+				  "\"link_changes\":2,"));
 	finish(true);
 }
 
@@ -1630,6 +1662,17 @@ static void t_link_speed_slow_device(void **s)
 		assert_true(sc->aq_timeouts >= 1);
 		assert_int_equal(sc->resets, 1);
 		assert_true(worst / 1000 <= GVE_SERVICE_WAIT_MAX_US);
+		/* /api/gvnic says so: the time the reset spent waiting for
+		 * the stalled device, in ms */
+		char js[1024];
+		const char *o = status_of(false, js, sizeof(js));
+		assert_non_null(strstr(o, "\"state\":\"failed\""));
+		assert_non_null(strstr(o, "\"resets\":1,"));
+		const char *ms = strstr(o, "\"reset_ms\":");
+		assert_non_null(ms);
+		unsigned long long v = strtoull(ms + 11, NULL, 10);
+		assert_int_equal(v, sc->reset_us / 1000);
+		assert_true(v >= 1000);
 		gvm.stall = false;
 		finish(true);
 	}
@@ -1766,10 +1809,15 @@ static void t_reset_storm_given_up(void **s)
 		uint8_t b[2048] = {0};
 		assert_int_equal(gve_send(sc, b, 60), -1);
 		assert_int_equal(gve_recv(sc, b, sizeof(b)), -1);
-		char dump[512];
-		gve_dump(sc, dump, sizeof(dump));
-		assert_non_null(strstr(dump, "failed"));
-		assert_non_null(strstr(dump, "resets 5 (device 6, streak 6"));
+		char js[2048], want[64];
+		const char *o = status_of(pci, js, sizeof(js));
+		assert_non_null(strstr(o, "\"state\":\"failed\""));
+		assert_non_null(strstr(o, "\"link_up\":false,"));
+		assert_non_null(strstr(o, "\"resets\":5,\"device_resets\":6,"
+					  "\"reset_streak\":6,"));
+		snprintf(want, sizeof(want), "\"reset_ms\":%llu,",
+			 (unsigned long long)(sc->reset_us / 1000));
+		assert_non_null(strstr(o, want));
 		if (pci) {
 			/* the softc is gve_pci.c's: detach, not free */
 			gve_detach(sc);
