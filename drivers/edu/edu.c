@@ -164,13 +164,6 @@ int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 	return 0;
 }
 
-static int edu_dump(struct pci_dev *d, char *buf, unsigned cap)
-{
-	struct edu_softc *sc = d->drv_state;
-	return ksnprintf(buf, cap, "irqs=%lu recoveries=%u",
-			 sc ? irq_count(&sc->irq) : 0, sc ? sc->recoveries : 0);
-}
-
 static const struct pci_match edu_ids[] = {
     {EDU_VENDOR, EDU_DEVICE, 0, 0},
 };
@@ -180,5 +173,4 @@ const struct driver edu_driver = {
     .nids = ARRAY_SIZE(edu_ids),
     .dma = true,
     .attach = edu_attach,
-    .dump = edu_dump,
 };

@@ -603,26 +603,6 @@ void nvme_dump(struct nvme_softc *sc)
 	nvme_broker_dump(sc->broker);
 }
 
-int nvme_dump_line(struct nvme_softc *sc, char *buf, unsigned cap)
-{
-	uint64_t sub = 0, rej = 0, fail = 0;
-	for (unsigned i = 0; i < sc->nioq; i++) {
-		sub += sc->ioq[i].submitted;
-		rej += sc->ioq[i].rejected;
-		fail += sc->ioq[i].failed;
-	}
-	return ksnprintf(buf, cap,
-			 "%s %s, %u ns, %u ioq, io %llu rejected %llu failed "
-			 "%llu, resets %u",
-			 sc->id.mn,
-			 sc->dead ? "dead"
-			 : sc->up ? "up"
-				  : "down",
-			 sc->nns, sc->nioq, (unsigned long long)sub,
-			 (unsigned long long)(rej + sc->admin.rejected),
-			 (unsigned long long)fail, sc->resets);
-}
-
 /* one JSON object for /api/nvme: identity, state, namespaces, queues */
 void nvme_json(struct nvme_softc *sc, struct json *j)
 {

@@ -114,14 +114,6 @@ err_irq:
 	return -1;
 }
 
-static int nvme_pci_dump(struct pci_dev *d, char *buf, unsigned cap)
-{
-	struct nvme_softc *sc = d->drv_state;
-	if (!sc)
-		return ksnprintf(buf, cap, "not attached");
-	return nvme_dump_line(sc, buf, cap);
-}
-
 /* /api/nvme: every attached controller */
 static void nvme_status(struct json *j)
 {
@@ -145,5 +137,4 @@ const struct driver nvme_driver = {
     .validated = true,
     .identify = nvme_pci_identify,
     .attach = nvme_pci_attach,
-    .dump = nvme_pci_dump,
 };

@@ -235,7 +235,6 @@ void nvme_buf_put(struct nvme_softc *sc, struct dma_buf *b);
 
 /* ---- nvme.c: inspection -------------------------------------------------- */
 void nvme_dump(struct nvme_softc *sc);
-int nvme_dump_line(struct nvme_softc *sc, char *buf, unsigned cap);
 /* one JSON object (identity, state, namespaces, queue counters) */
 struct json;
 void nvme_json(struct nvme_softc *sc, struct json *j);

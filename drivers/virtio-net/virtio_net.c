@@ -415,37 +415,6 @@ static int vnet_recv(struct nic *n, void *buf, size_t cap)
 	return sc->failed ? -1 : 0;
 }
 
-static int vnet_dump_sc(struct vnet_softc *sc, char *buf, size_t cap)
-{
-	return ksnprintf(
-	    buf, cap,
-	    "%s: %s features=0x%llx rxq=%u/%u txq=%u/%u notifies=%llu "
-	    "irq cfg=%llu rx=%llu tx=%llu link=%s changes=%llu",
-	    sc->name, sc->failed ? "FAILED" : "ok",
-	    (unsigned long long)sc->vp.features, sc->rxq.nout, sc->rxq.size,
-	    sc->txq.nout, sc->txq.size, (unsigned long long)sc->notifies,
-	    (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_CONFIG])
-					  : 0),
-	    (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_RX])
-					  : 0),
-	    (unsigned long long)(sc->msix ? irq_count(&sc->irq[VNET_VEC_TX])
-					  : 0),
-	    sc->nic.link_up ? "up" : "down",
-	    (unsigned long long)sc->link_changes);
-}
-
-static int vnet_nic_dump(struct nic *n, char *buf, size_t cap)
-{
-	return vnet_dump_sc(n->priv, buf, cap);
-}
-
-static int vnet_pci_dump(struct pci_dev *d, char *buf, unsigned cap)
-{
-	if (!d->drv_state)
-		return ksnprintf(buf, cap, "virtio-net: not attached");
-	return vnet_dump_sc(d->drv_state, buf, cap);
-}
-
 /* ---- attach
  * ------------------------------------------------------------------ */
 
@@ -459,7 +428,6 @@ static void vnet_nic_setup(struct vnet_softc *sc, const uint8_t mac[6])
 	n->send = vnet_send;
 	n->flush = vnet_flush;
 	n->recv = vnet_recv;
-	n->dump = vnet_nic_dump;
 	n->priv = sc;
 }
 
@@ -604,7 +572,6 @@ const struct driver virtio_net_driver = {
     .nids = ARRAY_SIZE(vnet_ids),
     .dma = true,
     .attach = vnet_attach,
-    .dump = vnet_pci_dump,
 };
 
 /* ---- status ------------------------------------------------------------- */

@@ -36,8 +36,6 @@ struct driver {
 	 * After a failure of identify or attach the device manager revokes
 	 * the owner: whatever the driver did not give back is taken */
 	int (*attach)(struct pci_dev *d, uint16_t owner);
-	/* one-line state for the log and the Web UI (may be NULL) */
-	int (*dump)(struct pci_dev *d, char *buf, unsigned cap);
 };
 
 /* the binding table (kernel/devmgr/bindings.c) */

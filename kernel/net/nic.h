@@ -26,8 +26,6 @@ struct nic {
 	/* copy the next received frame into buf; returns its length, 0 when
 	 * none is waiting, -1 on error. Also reclaims finished transmits. */
 	int (*recv)(struct nic *n, void *buf, size_t cap);
-	/* driver-state dump for the log and the Web UI (may be NULL) */
-	int (*dump)(struct nic *n, char *buf, size_t cap);
 	struct nic_stats stats;
 	void *priv;
 };
