@@ -12,6 +12,22 @@ static uint64_t counter;
 static char sources[96];
 static bool strong;
 
+/* source is one of the comma-separated names in sources already (a name
+ * inside another, "rng" in "efi-rng", is not) */
+static bool listed(const char *source)
+{
+	size_t n = strlen(source);
+	for (const char *s = sources; *s;) {
+		size_t len = 0;
+		while (s[len] && s[len] != ',')
+			len++;
+		if (len == n && !memcmp(s, source, n))
+			return true;
+		s += len + (s[len] == ',');
+	}
+	return false;
+}
+
 void random_add(const char *source, const void *data, size_t len, bool hw)
 {
 	uint8_t buf[64 + 1];
@@ -31,7 +47,7 @@ void random_add(const char *source, const void *data, size_t len, bool hw)
 	} while (len);
 	strong |= hw;
 	size_t at = strlen(sources);
-	if (!strstr(sources, source) &&
+	if (!listed(source) &&
 	    at + strlen(source) + 2 < sizeof(sources))
 		ksnprintf(sources + at, sizeof(sources) - at, "%s%s",
 			  at ? "," : "", source);

@@ -53,6 +53,12 @@ static void test_random_pool_follows_its_input(void **state)
 	static uint8_t big[1000];
 	random_add("big", big, sizeof(big), false);
 	assert_string_equal(random_sources(), "test,hw,big");
+	/* a source is listed once, matched by whole name: one whose name
+	 * lies inside another's is a source of its own */
+	random_add("hw", "z", 1, true);
+	random_add("h", "z", 1, false);
+	random_add("es", "z", 1, false);
+	assert_string_equal(random_sources(), "test,hw,big,h,es");
 	uint8_t out[13];
 	memset(out, 0, sizeof(out));
 	random_bytes(out, sizeof(out));
