@@ -497,6 +497,7 @@ int nvme_attach(struct nvme_softc *sc)
 	sc->tsc_per_us = MAX(time_tsc_hz() / 1000000, 1ull);
 	if (nvme_mem_alloc(sc))
 		return -1;
+	sc->attaching = true;
 	if (nvme_admin_start(sc))
 		goto err_pool;
 	if (nvme_ident_take(sc) || nvme_ioq_count(sc))
@@ -514,11 +515,13 @@ int nvme_attach(struct nvme_softc *sc)
 		(unsigned)FIELD_GET(NVME_VS_MNR, sc->vs), sc->max_xfer / 1024,
 		sc->id.mdts, sc->nioq, sc->use_irq ? "MSI-X" : "polled",
 		sc->nns, sc->id.nn);
+	sc->attaching = false;
 	return 0;
 err_reset:
 	sc->up = false;
 	(void)nvme_broker_reset(sc->broker);
 err_pool:
+	sc->attaching = false;
 	dma_pool_revoke(&sc->pool);
 	return -1;
 }
@@ -540,8 +543,10 @@ void nvme_detach(struct nvme_softc *sc)
 
 int nvme_recover(struct nvme_softc *sc, const char *why)
 {
-	if (sc->recovering)
-		return -1; /* a failure inside recovery: the caller gives up */
+	/* a failure inside recovery, or during the attach: the caller
+	 * fails (the attach unwinds: controller disabled, pool revoked) */
+	if (sc->recovering || sc->attaching)
+		return -1;
 	sc->recovering = true;
 	sc->resets++;
 	sc->up = false;

@@ -366,7 +366,8 @@ void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb)
 /* a reset for `why`. The reset answers ccb: with the completion the
  * device posted before it (a timeout's reset delivers those), or as
  * aborted; if it is still outstanding afterwards (a reset already in
- * progress refused the nested one), it is failed here. 0 when the answer
+ * progress refused the nested one, or the attach, which fails instead),
+ * it is failed here. 0 when the answer
  * is a success. */
 static int nvme_wait_fail(struct nvme_softc *sc, struct nvme_ccb *ccb,
 			  const char *why)
@@ -407,9 +408,10 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
 			q->timeouts++;
 			kprintf(
 			    "%s: command 0x%04x on queue %u timed out after "
-			    "%llu ms\n",
+			    "%llu ms%s\n",
 			    sc->name, ccb->cid, q->id,
-			    (unsigned long long)(timeout_us / 1000));
+			    (unsigned long long)(timeout_us / 1000),
+			    sc->attaching ? "; the attach fails" : "");
 			return nvme_wait_fail(sc, ccb, "command timeout");
 		}
 		nvme_idle(sc, q, ccb, seen, 1000);

@@ -115,6 +115,9 @@ struct nvme_softc {
 	bool up;	   /* controller enabled and queues live */
 	bool dead;	   /* recovery failed: every command fails at once */
 	bool recovering;
+	/* in nvme_attach: a command that times out (or CFS) fails the attach
+	 * at once, without a reset (Linux's probe does the same) */
+	bool attaching;
 	bool use_irq;
 	struct nvme_queue admin;
 	struct nvme_queue ioq[NVME_IOQ_MAX];
@@ -163,7 +166,8 @@ void nvme_detach(struct nvme_softc *sc);
  * queues back. Every outstanding command is answered once: with the
  * completion the device posted before the stop when the controller is not
  * fatal (CSTS.CFS clear), else — and for all it never completed — as
- * aborted. 0 or -1 (controller dead). */
+ * aborted. 0, or -1: the controller is dead, or the reset was refused
+ * (inside a recovery, during the attach: the caller fails). */
 int nvme_recover(struct nvme_softc *sc, const char *why);
 /* MSI-X handler: arg is the queue */
 void nvme_intr(void *arg);

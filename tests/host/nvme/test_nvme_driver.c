@@ -907,6 +907,36 @@ static void test_async_deadline(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* An attach whose first command (Set Features Number of Queues) never
+ * completes fails at once: no reset, no second enable, the controller
+ * disabled and the pool revoked (nvme_attach's unwind; devmgr_unwind
+ * turns bus mastering off after it). Before, the timeout ran a full
+ * recovery — a second enable — before the attach failed. */
+static void test_attach_timeout_no_reset(void **state)
+{
+	(void)state;
+	nvme_detach(&sc);
+	struct nvme_softc s2;
+	fake_broker_softc(&s2);
+	unsigned enables = fb.enables, stops = fb.resets;
+	uint64_t t0 = shim_clock_ns;
+	fb.device_stalled = true;
+	assert_int_equal(nvme_attach(&s2), -1);
+	fb.device_stalled = false;
+	assert_int_equal(fb.enables, enables + 1); /* the attach's own */
+	assert_int_equal(s2.resets, 0);
+	assert_int_equal(s2.admin.timeouts, 1);
+	assert_true(fb.resets > stops);
+	assert_false(fb.enabled);
+	assert_false(s2.up);
+	assert_false(s2.attaching);
+	assert_false(dma_pool_live(&s2.pool));
+	assert_int_equal(nblockdevs, 0);
+	/* one command's timeout, not more */
+	assert_true(shim_clock_ns - t0 <
+		    2 * (uint64_t)NVME_ADMIN_TIMEOUT_US * 1000);
+}
+
 /* ---- a reset and the completions the device already posted ------------ */
 /* One answer per command, kept by its cookie: how many, and the status */
 struct answer {
@@ -1180,6 +1210,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset_fails_outstanding, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_attach_timeout_no_reset, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery_fails, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_cid, setup, teardown),
