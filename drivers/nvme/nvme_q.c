@@ -82,6 +82,9 @@ void nvme_done_sync(struct nvme_softc *sc, struct nvme_ccb *ccb,
 int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 		struct nvme_ccb *ccb, nvme_fill_fn fill, nvme_done_fn done)
 {
+	/* after a reset's backoff, the queues come back first */
+	if (sc->recover_at_us)
+		(void)nvme_resume(sc);
 	if (sc->dead || !q->live || ccb->q != q || ccb->state != NVME_CCB_HELD)
 		return -1;
 	uint16_t slot = q->sq_tail;
@@ -423,6 +426,9 @@ int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q)
 	/* CFS and deadlines (seconds) are looked at every
 	 * NVME_DEADLINE_CHECK_US, not per poll: the hot path reads one
 	 * counter and no register */
+	/* reset and backing off (or dead): nothing to reap or look at */
+	if (!sc->up && nvme_resume(sc) != 0)
+		return 0;
 	uint64_t t = time_tsc();
 	bool due =
 	    t - q->checked_tsc >= NVME_DEADLINE_CHECK_US * sc->tsc_per_us;
