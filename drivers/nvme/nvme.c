@@ -588,8 +588,6 @@ int nvme_recover(struct nvme_softc *sc, const char *why)
 			(unsigned long long)(NVME_RESET_QUIET_US / 1000000));
 	} else if (backoff) {
 		sc->resets++;
-		sc->backoffs++;
-		sc->backoff_ms += backoff / 1000;
 		kprintf("%s: %s; resetting controller (%u in a row, back in "
 			"%llu ms)\n",
 			sc->name, why, sc->reset_streak,
@@ -612,7 +610,11 @@ int nvme_recover(struct nvme_softc *sc, const char *why)
 	/* disabled through the backoff: it owns nothing of ours and every
 	 * command fails at once; the first one after brings it back */
 	sc->recover_at_us = now + backoff;
-	return backoff ? 0 : nvme_resume(sc);
+	if (!backoff)
+		return nvme_resume(sc);
+	sc->backoffs++;
+	sc->backoff_ms += backoff / 1000;
+	return 0;
 }
 
 int nvme_resume(struct nvme_softc *sc)
