@@ -497,6 +497,7 @@ int nvme_attach(struct nvme_softc *sc)
 	sc->tsc_per_us = MAX(time_tsc_hz() / 1000000, 1ull);
 	if (nvme_mem_alloc(sc))
 		return -1;
+	sc->attaching = true;
 	if (nvme_admin_start(sc))
 		goto err_pool;
 	if (nvme_ident_take(sc) || nvme_ioq_count(sc))
@@ -514,11 +515,13 @@ int nvme_attach(struct nvme_softc *sc)
 		(unsigned)FIELD_GET(NVME_VS_MNR, sc->vs), sc->max_xfer / 1024,
 		sc->id.mdts, sc->nioq, sc->use_irq ? "MSI-X" : "polled",
 		sc->nns, sc->id.nn);
+	sc->attaching = false;
 	return 0;
 err_reset:
 	sc->up = false;
 	(void)nvme_broker_reset(sc->broker);
 err_pool:
+	sc->attaching = false;
 	dma_pool_revoke(&sc->pool);
 	return -1;
 }
@@ -526,6 +529,7 @@ err_pool:
 void nvme_detach(struct nvme_softc *sc)
 {
 	sc->up = false;
+	sc->recover_at_us = 0; /* a backoff's end brings nothing back */
 	(void)nvme_stop_answer(sc);
 	/* only now that the controller is disabled may the memory go; the
 	 * block devices point into sc->ns */
@@ -538,35 +542,104 @@ void nvme_detach(struct nvme_softc *sc)
 	sc->nns = 0;
 }
 
+/* the controller is given up: disabled, bus mastering off (the broker's
+ * reset), every command fails at once from now on */
+static int nvme_give_up(struct nvme_softc *sc)
+{
+	(void)nvme_broker_reset(sc->broker);
+	sc->dead = true;
+	sc->up = false;
+	sc->recover_at_us = 0;
+	return -1;
+}
+
+/* Reset storms (NVME_RESET_*, nvme_var.h): the streak this reset belongs
+ * to, and its backoff. False: the streak is past NVME_RESET_MAX. */
+static bool nvme_streak_next(struct nvme_softc *sc, uint64_t now,
+			     uint64_t *backoff)
+{
+	if (!sc->reset_streak || now - sc->reset_last_us >= NVME_RESET_QUIET_US)
+		sc->reset_streak = 0;
+	sc->reset_last_us = now;
+	if (++sc->reset_streak > NVME_RESET_MAX)
+		return false;
+	*backoff = sc->reset_streak > 1
+		       ? NVME_RESET_BACKOFF_US << (sc->reset_streak - 2)
+		       : 0;
+	return true;
+}
+
 int nvme_recover(struct nvme_softc *sc, const char *why)
 {
-	if (sc->recovering)
-		return -1; /* a failure inside recovery: the caller gives up */
+	/* a failure inside recovery, or during the attach: the caller
+	 * fails (the attach unwinds: controller disabled, pool revoked) */
+	if (sc->recovering || sc->attaching || sc->dead)
+		return -1;
+	uint64_t now = time_now_us(), backoff = 0;
+	bool go_on = nvme_streak_next(sc, now, &backoff);
 	sc->recovering = true;
-	sc->resets++;
 	sc->up = false;
-	kprintf("%s: %s; resetting controller\n", sc->name, why);
+	sc->recover_at_us = 0;
+	if (!go_on) {
+		kprintf("%s: %s; %u resets in a row, each within %llu s of the "
+			"one before: giving the controller up, failing all "
+			"I/O\n",
+			sc->name, why, sc->reset_streak,
+			(unsigned long long)(NVME_RESET_QUIET_US / 1000000));
+	} else if (backoff) {
+		sc->resets++;
+		kprintf("%s: %s; resetting controller (%u in a row, back in "
+			"%llu ms)\n",
+			sc->name, why, sc->reset_streak,
+			(unsigned long long)(backoff / 1000));
+	} else {
+		sc->resets++;
+		kprintf("%s: %s; resetting controller\n", sc->name, why);
+	}
 	int r = nvme_stop_answer(sc);
 	for (unsigned i = 0; i < sc->nioq; i++)
 		nvme_q_reset(&sc->ioq[i]);
-	if (r == 0)
-		r = nvme_admin_start(sc);
+	sc->recovering = false;
+	if (r != 0 || !go_on) {
+		if (r != 0)
+			kprintf("%s: unable to recover controller; failing "
+				"all I/O\n",
+				sc->name);
+		return nvme_give_up(sc);
+	}
+	/* disabled through the backoff: it owns nothing of ours and every
+	 * command fails at once; the first one after brings it back */
+	sc->recover_at_us = now + backoff;
+	if (!backoff)
+		return nvme_resume(sc);
+	sc->backoffs++;
+	sc->backoff_ms += backoff / 1000;
+	return 0;
+}
+
+int nvme_resume(struct nvme_softc *sc)
+{
+	if (!sc->recover_at_us || sc->recovering)
+		return sc->up ? 0 : -1;
+	if (time_now_us() < sc->recover_at_us)
+		return -1;
+	sc->recover_at_us = 0;
+	sc->recovering = true;
+	int r = nvme_admin_start(sc);
 	for (unsigned i = 0; r == 0 && i < sc->nioq; i++)
 		r = nvme_ioq_start(sc, &sc->ioq[i]);
+	sc->recovering = false;
 	if (r != 0) {
-		(void)nvme_broker_reset(sc->broker);
-		sc->dead = true;
 		kprintf("%s: unable to recover controller; failing all I/O\n",
 			sc->name);
-	} else {
-		sc->up = true;
-		kprintf("%s: controller back up (reset %u, %llu commands "
-			"failed so far)\n",
-			sc->name, sc->resets,
-			(unsigned long long)sc->reset_failed_cmds);
+		return nvme_give_up(sc);
 	}
-	sc->recovering = false;
-	return r;
+	sc->up = true;
+	kprintf("%s: controller back up (reset %u, %llu commands failed so "
+		"far)\n",
+		sc->name, sc->resets,
+		(unsigned long long)sc->reset_failed_cmds);
+	return 0;
 }
 
 /* ---- inspection ---------------------------------------------------------- */
@@ -611,10 +684,17 @@ void nvme_json(struct nvme_softc *sc, struct json *j)
 	json_kstr(j, "model", sc->id.mn);
 	json_kstr(j, "serial", sc->id.sn);
 	json_kstr(j, "firmware", sc->id.fr);
-	json_kstr(j, "state", sc->dead ? "dead" : sc->up ? "up" : "down");
+	json_kstr(j, "state",
+		  sc->dead	      ? "dead"
+		  : sc->up	      ? "up"
+		  : sc->recover_at_us ? "backoff"
+				      : "down");
 	json_ku64(j, "mdts", sc->id.mdts);
 	json_ku64(j, "max_xfer", sc->max_xfer);
 	json_ku64(j, "resets", sc->resets);
+	json_ku64(j, "reset_streak", sc->reset_streak);
+	json_ku64(j, "backoffs", sc->backoffs);
+	json_ku64(j, "backoff_ms", sc->backoff_ms);
 	json_ku64(j, "failed_by_reset", sc->reset_failed_cmds);
 	json_ku64(j, "delivered_by_reset", sc->reset_delivered_cmds);
 	json_kbool(j, "irq", sc->use_irq);

@@ -82,6 +82,9 @@ void nvme_done_sync(struct nvme_softc *sc, struct nvme_ccb *ccb,
 int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 		struct nvme_ccb *ccb, nvme_fill_fn fill, nvme_done_fn done)
 {
+	/* after a reset's backoff, the queues come back first */
+	if (sc->recover_at_us)
+		(void)nvme_resume(sc);
 	if (sc->dead || !q->live || ccb->q != q || ccb->state != NVME_CCB_HELD)
 		return -1;
 	uint16_t slot = q->sq_tail;
@@ -366,7 +369,8 @@ void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb)
 /* a reset for `why`. The reset answers ccb: with the completion the
  * device posted before it (a timeout's reset delivers those), or as
  * aborted; if it is still outstanding afterwards (a reset already in
- * progress refused the nested one), it is failed here. 0 when the answer
+ * progress refused the nested one, or the attach, which fails instead),
+ * it is failed here. 0 when the answer
  * is a success. */
 static int nvme_wait_fail(struct nvme_softc *sc, struct nvme_ccb *ccb,
 			  const char *why)
@@ -407,9 +411,10 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
 			q->timeouts++;
 			kprintf(
 			    "%s: command 0x%04x on queue %u timed out after "
-			    "%llu ms\n",
+			    "%llu ms%s\n",
 			    sc->name, ccb->cid, q->id,
-			    (unsigned long long)(timeout_us / 1000));
+			    (unsigned long long)(timeout_us / 1000),
+			    sc->attaching ? "; the attach fails" : "");
 			return nvme_wait_fail(sc, ccb, "command timeout");
 		}
 		nvme_idle(sc, q, ccb, seen, 1000);
@@ -421,6 +426,9 @@ int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q)
 	/* CFS and deadlines (seconds) are looked at every
 	 * NVME_DEADLINE_CHECK_US, not per poll: the hot path reads one
 	 * counter and no register */
+	/* reset and backing off (or dead): nothing to reap or look at */
+	if (!sc->up && nvme_resume(sc) != 0)
+		return 0;
 	uint64_t t = time_tsc();
 	bool due =
 	    t - q->checked_tsc >= NVME_DEADLINE_CHECK_US * sc->tsc_per_us;

@@ -31,6 +31,17 @@
 /* how often nvme_poll scans deadlines */
 #define NVME_DEADLINE_CHECK_US 10000u
 #define NVME_HYBRID_SPIN_US    20u /* BLOCKDEV_WAIT_HYBRID: spin, then irq */
+/* Reset storms: a controller that times out or turns fatal right after
+ * every recovery must not be reset without end (docs/devices/nvme.md,
+ * "Reset storms"). A reset within NVME_RESET_QUIET_US of the one before
+ * continues a streak; after the k-th reset of a streak (k >= 2) the
+ * controller stays disabled for NVME_RESET_BACKOFF_US << (k - 2), every
+ * command failing at once, and comes back at the first command after; the
+ * reset NVME_RESET_MAX + 1 of a streak gives the controller up (sc->dead).
+ * gVNIC's GVE_RESET_* have the same shape and values. */
+#define NVME_RESET_MAX	      5
+#define NVME_RESET_QUIET_US   600000000ull /* 10 min */
+#define NVME_RESET_BACKOFF_US 1000000ull   /* 1 s, 2 s, 4 s, 8 s */
 
 struct nvme_softc;
 struct nvme_queue;
@@ -113,8 +124,11 @@ struct nvme_softc {
 	    id;		   /* the broker's Identify (dma/nvme_ident.h) */
 	uint32_t max_xfer; /* bytes per command: the broker's policy */
 	bool up;	   /* controller enabled and queues live */
-	bool dead;	   /* recovery failed: every command fails at once */
+	bool dead;	   /* given up: every command fails at once */
 	bool recovering;
+	/* in nvme_attach: a command that times out (or CFS) fails the attach
+	 * at once, without a reset (Linux's probe does the same) */
+	bool attaching;
 	bool use_irq;
 	struct nvme_queue admin;
 	struct nvme_queue ioq[NVME_IOQ_MAX];
@@ -127,6 +141,14 @@ struct nvme_softc {
 	unsigned arena_pages;
 	uint64_t arena_map[NVME_ARENA_PAGES / 64];
 	unsigned resets;
+	/* reset storms (NVME_RESET_*): the streak, when its last reset came,
+	 * nonzero: when the backoff ends (the controller disabled until the
+	 * first command from then), and the backoffs imposed */
+	unsigned reset_streak;
+	uint64_t reset_last_us;
+	uint64_t recover_at_us;
+	unsigned backoffs;
+	uint64_t backoff_ms;
 	uint64_t reset_failed_cmds; /* commands failed by a reset */
 	/* completions the device posted before a reset, delivered by it */
 	uint64_t reset_delivered_cmds;
@@ -163,8 +185,16 @@ void nvme_detach(struct nvme_softc *sc);
  * queues back. Every outstanding command is answered once: with the
  * completion the device posted before the stop when the controller is not
  * fatal (CSTS.CFS clear), else — and for all it never completed — as
- * aborted. 0 or -1 (controller dead). */
+ * aborted. A reset that continues a streak leaves the controller disabled
+ * for its backoff (nvme_resume brings it back); one past NVME_RESET_MAX
+ * gives it up. 0, or -1: the controller is dead, or the reset was refused
+ * (inside a recovery, during the attach: the caller fails). */
 int nvme_recover(struct nvme_softc *sc, const char *why);
+/* after a reset's backoff: bring the queues back once it has ended. 0 when
+ * the controller is up, -1 while it backs off or once it is dead.
+ * nvme_submit and nvme_poll call it, so the first command after the
+ * backoff finds the controller up. */
+int nvme_resume(struct nvme_softc *sc);
 /* MSI-X handler: arg is the queue */
 void nvme_intr(void *arg);
 

@@ -593,6 +593,9 @@ static bool rec_read_ok(struct nvme_softc *sc)
 static bool rec_fault(struct nvme_softc *sc, enum nvme_inject inj,
 		      uint64_t *counter)
 {
+	/* each fault is an incident of its own, not a reset storm: no
+	 * backoff (NVME_RESET_*; tests/host/nvme test the storm) */
+	sc->reset_streak = 0;
 	unsigned resets = sc->resets;
 	uint64_t before = counter ? *counter : 0;
 	struct dma_buf b;
@@ -626,7 +629,9 @@ static void proof_nvme_recover(void)
 	if (!sc)
 		return;
 	nvme_proof_fence(sc, NVME_FENCE_RECOVER);
-	/* 1. a command that never completes: Asynchronous Event Request */
+	/* 1. a command that never completes: Asynchronous Event Request
+	 * (each step a reset of its own, as in rec_fault) */
+	sc->reset_streak = 0;
 	unsigned resets = sc->resets;
 	struct nvme_sqe aer = {0};
 	struct nvme_cqe e;
@@ -653,6 +658,7 @@ static void proof_nvme_recover(void)
 			sent += nvme_io_submit(sc, &sc->ioq[0], &r, rec_done,
 					       &rc) == 0;
 		}
+		sc->reset_streak = 0;
 		nvme_recover(sc, "proof: reset with commands outstanding");
 		checked = rec_reads_match(sc, &b, rc.ok);
 		nvme_buf_put(sc, &b);

@@ -32,7 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		up = true;
 	}
-	/* a known state: the controller reset, the queues re-created */
+	/* a known state: the controller reset, the queues re-created (each
+	 * reset an incident of its own, never a storm's backoff) */
+	sc.reset_streak = 0;
 	if (nvme_recover(&sc, "fuzz") != 0)
 		__builtin_trap();
 	struct nvme_queue *q = &sc.ioq[0];
@@ -65,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (q->completed + q->bad_cid + q->bad_cqe != before + (uint64_t)got)
 		__builtin_trap();
 	/* a reset completes every remaining command exactly once */
+	sc.reset_streak = 0;
 	if (nvme_recover(&sc, "fuzz") != 0 || ndone != sent)
 		__builtin_trap();
 	nvme_buf_put(&sc, &b);

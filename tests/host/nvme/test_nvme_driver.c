@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -907,6 +908,174 @@ static void test_async_deadline(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* ---- reset storms (NVME_RESET_*) ------------------------------------------
+ */
+/* what /api/nvme says of the controller: its "state" (in st) and the
+ * number after "key": */
+static uint64_t ctrl_json(const char *key, char *st, size_t stn)
+{
+	static char buf[8192];
+	char k[40];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	nvme_json(&sc, &j);
+	assert_true(json_end(&j) > 0);
+	const char *s = strstr(buf, "\"state\":\"");
+	assert_non_null(s);
+	s += 9;
+	size_t n = (size_t)(strchr(s, '"') - s);
+	assert_true(n < stn);
+	memcpy(st, s, n);
+	st[n] = 0;
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	const char *p = strstr(buf, k);
+	assert_non_null(p);
+	return strtoull(p + strlen(k), 0, 10);
+}
+
+/* an admin command the device will not answer: a timeout, a reset */
+static int storm_timeout(void)
+{
+	struct nvme_sqe c = {0};
+	struct nvme_cqe e;
+	c.cdw0 = NVME_ADM_GET_FEATURES;
+	c.cdw10 = NVME_FID_ARBITRATION;
+	fb.device_stalled = true;
+	int r = nvme_exec(&sc, &sc.admin, &c, &e, 2000);
+	fb.device_stalled = false;
+	return r;
+}
+
+/* A controller that hangs again right after every recovery (the reset
+ * unsticks it, the next command hangs): each timeout resets it; from the
+ * second reset of the streak on it stays disabled through a backoff of
+ * NVME_RESET_BACKOFF_US << (k - 2), commands failing at once without
+ * reaching it, and comes back at the first command after; the reset past
+ * NVME_RESET_MAX gives it up: dead, disabled, every command failing at
+ * once, nothing reset again. Before, every timeout reset it and brought
+ * it up at once, without end. */
+static void test_reset_storm_given_up(void **state)
+{
+	(void)state;
+	char st[16];
+	uint8_t blk[512];
+	unsigned enables = fb.enables; /* the attach's */
+	uint64_t waited_ms = 0;
+	for (unsigned k = 1; k <= NVME_RESET_MAX; k++) {
+		assert_int_equal(storm_timeout(), -1);
+		assert_int_equal(sc.resets, k);
+		assert_int_equal(sc.reset_streak, k);
+		assert_false(sc.dead);
+		if (k == 1) {
+			/* the first of a streak: back up at once */
+			assert_true(sc.up);
+			assert_int_equal(fb.enables, enables + 1);
+			assert_int_equal(sc.backoffs, 0);
+		} else {
+			uint64_t backoff = NVME_RESET_BACKOFF_US << (k - 2);
+			waited_ms += backoff / 1000;
+			assert_int_equal(sc.backoffs, k - 1);
+			assert_int_equal(sc.backoff_ms, waited_ms);
+			assert_int_equal(
+			    ctrl_json("backoff_ms", st, sizeof(st)), waited_ms);
+			assert_string_equal(st, "backoff");
+			/* disabled through the backoff: a read fails at once,
+			 * nothing reaches the controller */
+			assert_false(sc.up);
+			assert_false(fb.enabled);
+			unsigned nlog = fb.dev.nlog;
+			shim_clock_ns += (backoff - 1000) * 1000;
+			assert_int_equal(
+			    blockdevs[0]->read(blockdevs[0], 0, 1, blk), -1);
+			assert_int_equal(nvme_poll(&sc, &sc.ioq[0]), 0);
+			assert_false(sc.up);
+			assert_int_equal(fb.dev.nlog, nlog);
+			assert_int_equal(fb.enables, enables);
+			/* past it: the next command brings it back */
+			shim_clock_ns += 2000 * 1000;
+		}
+		assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk),
+				 0);
+		assert_true(sc.up);
+		enables = fb.enables;
+		assert_int_equal(ctrl_json("reset_streak", st, sizeof(st)), k);
+		assert_string_equal(st, "up");
+	}
+	/* one more in the streak: given up */
+	unsigned resets_broker = fb.resets;
+	assert_int_equal(storm_timeout(), -1);
+	assert_true(sc.dead);
+	assert_false(sc.up);
+	assert_false(fb.enabled);
+	assert_true(fb.resets > resets_broker);
+	assert_int_equal(sc.resets, NVME_RESET_MAX);
+	assert_int_equal(sc.reset_streak, NVME_RESET_MAX + 1);
+	assert_int_equal(sc.backoffs, NVME_RESET_MAX - 1);
+	assert_int_equal(sc.backoff_ms, 15000); /* 1 + 2 + 4 + 8 s */
+	assert_int_equal(ctrl_json("resets", st, sizeof(st)), NVME_RESET_MAX);
+	assert_string_equal(st, "dead");
+	/* and it stays so: no command reaches it, nothing resets it again,
+	 * however long it has been quiet */
+	unsigned nlog = fb.dev.nlog;
+	enables = fb.enables;
+	shim_clock_ns += NVME_RESET_QUIET_US * 1000 * 2;
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), -1);
+	assert_int_equal(nvme_poll(&sc, &sc.ioq[0]), 0);
+	assert_int_equal(nvme_recover(&sc, "test"), -1);
+	assert_int_equal(fb.dev.nlog, nlog);
+	assert_int_equal(fb.enables, enables);
+	assert_int_equal(sc.resets, NVME_RESET_MAX);
+}
+
+/* resets NVME_RESET_QUIET_US apart are each the first of a streak: back
+ * at once, no backoff, never given up */
+static void test_reset_quiet_ends_streak(void **state)
+{
+	(void)state;
+	uint8_t blk[512];
+	for (unsigned k = 1; k <= 2 * NVME_RESET_MAX; k++) {
+		assert_int_equal(storm_timeout(), -1);
+		assert_true(sc.up);
+		assert_int_equal(sc.reset_streak, 1);
+		assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk),
+				 0);
+		shim_clock_ns += NVME_RESET_QUIET_US * 1000;
+	}
+	assert_int_equal(sc.resets, 2 * NVME_RESET_MAX);
+	assert_int_equal(sc.backoffs, 0);
+	assert_false(sc.dead);
+}
+
+/* An attach whose first command (Set Features Number of Queues) never
+ * completes fails at once: no reset, no second enable, the controller
+ * disabled and the pool revoked (nvme_attach's unwind; devmgr_unwind
+ * turns bus mastering off after it). Before, the timeout ran a full
+ * recovery — a second enable — before the attach failed. */
+static void test_attach_timeout_no_reset(void **state)
+{
+	(void)state;
+	nvme_detach(&sc);
+	struct nvme_softc s2;
+	fake_broker_softc(&s2);
+	unsigned enables = fb.enables, stops = fb.resets;
+	uint64_t t0 = shim_clock_ns;
+	fb.device_stalled = true;
+	assert_int_equal(nvme_attach(&s2), -1);
+	fb.device_stalled = false;
+	assert_int_equal(fb.enables, enables + 1); /* the attach's own */
+	assert_int_equal(s2.resets, 0);
+	assert_int_equal(s2.admin.timeouts, 1);
+	assert_true(fb.resets > stops);
+	assert_false(fb.enabled);
+	assert_false(s2.up);
+	assert_false(s2.attaching);
+	assert_false(dma_pool_live(&s2.pool));
+	assert_int_equal(nblockdevs, 0);
+	/* one command's timeout, not more */
+	assert_true(shim_clock_ns - t0 <
+		    2 * (uint64_t)NVME_ADMIN_TIMEOUT_US * 1000);
+}
+
 /* ---- a reset and the completions the device already posted ------------ */
 /* One answer per command, kept by its cookie: how many, and the status */
 struct answer {
@@ -1180,6 +1349,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset_fails_outstanding, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_storm_given_up, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_quiet_ends_streak, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_attach_timeout_no_reset, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery_fails, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_cid, setup, teardown),
