@@ -37,19 +37,19 @@ unsigned vnet_count;
 /* ---- failure and link state -------------------------------------------- */
 
 /* stop a device that held queue addresses and is given up: FAILED (§2.1),
- * a reset asked for but not waited on, bus mastering off. §4.1.4.3.2's wait
- * for device_status to read 0 comes before reinitializing, which a device
- * given up never gets, so neither the main loop (vnet_fail) nor an attach
- * waits on it. The status read last (a read completion does not pass the
- * device's posted writes) returns whether it did reset: memory the device
- * was given goes back only after a 0 (vnet_attach's unwind; vnet_fail
- * keeps the pool whatever it reads). */
-static uint8_t vnet_stop(struct vnet_softc *sc)
+ * a reset asked for, bus mastering off, then device_status read until it
+ * is 0 for at most wait_us (a read completion does not pass the device's
+ * posted writes). The last value read says whether it did reset: memory
+ * the device was given goes back only after a 0 (vnet_attach's unwind
+ * waits VIRTIO_RESET_TIMEOUT_US for it, as §4.1.4.3.2 and Linux's vp_reset
+ * wait). vnet_fail, in the main loop, keeps the pool whatever it reads, so
+ * it reads once and does not wait. */
+static uint8_t vnet_stop(struct vnet_softc *sc, uint64_t wait_us)
 {
 	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
 	virtio_pci_reset_request(&sc->vp);
 	pci_enable(sc->vp.pci, true, false, false);
-	return virtio_pci_status(&sc->vp);
+	return virtio_pci_reset_wait(&sc->vp, wait_us);
 }
 
 /* the device broke the ring protocol: tell it, stop it from touching our
@@ -62,7 +62,7 @@ static void vnet_fail(struct vnet_softc *sc)
 	sc->nic.link_up = false;
 	for (unsigned i = 0; sc->msix && i < VNET_NVEC; i++)
 		irq_mask(&sc->irq[i]);
-	uint8_t st = vnet_stop(sc);
+	uint8_t st = vnet_stop(sc, 0);
 	strlcpy(sc->vp.pci->state, "failed", sizeof(sc->vp.pci->state));
 	kprintf("%s: unable to continue: device marked FAILED, %s (status "
 		"0x%x), bus mastering off\n",
@@ -538,11 +538,12 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 err_queues:
 	/* the device may hold queue addresses: stopped and off the bus, and
 	 * the pool goes back only if it confirmed its reset (device_status
-	 * read back 0). One that did not may still work its rings — bus
-	 * mastering is the device's own to honour — so the pool stays
-	 * granted, never revoked or reused (as gVNIC's memory_held; Linux's
-	 * vp_reset waits for the 0 before anything is freed) */
-	st = vnet_stop(sc);
+	 * read back 0 within VIRTIO_RESET_TIMEOUT_US). One that did not may
+	 * still work its rings — bus mastering is the device's own to
+	 * honour — so the pool stays granted, never revoked or reused (as
+	 * gVNIC's memory_held; Linux's vp_reset waits for the 0 before
+	 * anything is freed) */
+	st = vnet_stop(sc, VIRTIO_RESET_TIMEOUT_US);
 	vnet_vectors_unbind(sc);
 	if (st == 0)
 		dma_pool_revoke(&sc->pool);

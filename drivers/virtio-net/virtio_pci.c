@@ -8,7 +8,6 @@
 #include "kernel/pci/pci.h"
 #include "kernel/time/time.h"
 
-#define VIRTIO_RESET_TIMEOUT_US 1000000
 /* 256-byte config space / 4-byte minimum capability */
 #define VIRTIO_CAP_WALK_MAX 48
 
@@ -176,19 +175,25 @@ void virtio_pci_reset_request(struct virtio_pci *vp)
 	vp->status = 0;
 }
 
+uint8_t virtio_pci_reset_wait(const struct virtio_pci *vp, uint64_t us)
+{
+	uint64_t deadline = time_now_us() + us;
+	uint8_t s;
+	while ((s = virtio_pci_status(vp)) != 0 && time_now_us() < deadline)
+		time_delay_us(VIRTIO_RESET_POLL_US);
+	return s;
+}
+
 int virtio_pci_reset(struct virtio_pci *vp)
 {
 	/* §4.1.4.3.2: after writing 0 the driver waits for a read of 0
 	 * before it reinitializes the device */
 	virtio_pci_reset_request(vp);
-	uint64_t deadline = time_now_us() + VIRTIO_RESET_TIMEOUT_US;
-	while (virtio_pci_status(vp) != 0) {
-		if (time_now_us() > deadline) {
-			kprintf("%s: unable to reset device (status 0x%x)\n",
-				vp->name, virtio_pci_status(vp));
-			return -1;
-		}
-		time_delay_us(10);
+	uint8_t s = virtio_pci_reset_wait(vp, VIRTIO_RESET_TIMEOUT_US);
+	if (s) {
+		kprintf("%s: unable to reset device (status 0x%x)\n", vp->name,
+			s);
+		return -1;
 	}
 	return 0;
 }

@@ -16,6 +16,11 @@ struct pci_dev;
 /* the notify window spans queue_notify_off * multiplier; capOS maps at
  * most this much of it */
 #define VIRTIO_PCI_NOTIFY_MAP_MAX 65536u
+/* the longest wait for device_status to read 0 after a reset is written
+ * (a hardware device may take a while to quiesce its DMA), and the pause
+ * between reads */
+#define VIRTIO_RESET_TIMEOUT_US 1000000u
+#define VIRTIO_RESET_POLL_US	10u
 
 struct virtio_pci {
 	struct pci_dev *pci;
@@ -41,6 +46,9 @@ void virtio_pci_unmap(struct virtio_pci *vp);
 int virtio_pci_reset(struct virtio_pci *vp);
 /* write 0 to device_status and return: a reset asked for, not waited on */
 void virtio_pci_reset_request(struct virtio_pci *vp);
+/* after a reset was asked for: read device_status until it reads 0 or `us`
+ * microseconds passed (at least one read); the last value read */
+uint8_t virtio_pci_reset_wait(const struct virtio_pci *vp, uint64_t us);
 uint8_t virtio_pci_status(const struct virtio_pci *vp);
 /* OR bits into device_status (§3.1.1): the value read plus bits. A device
  * that dropped a bit the driver set since the reset (FEATURES_OK taken

@@ -43,8 +43,10 @@ struct auth_owner_facts {
 	bool brokered;
 	uint64_t dma_limit; /* every pool and shadow lies below; 0: none */
 };
-/* 0, or -1 (table full, id in use, the function another owner's, or
- * backend IOMMU and no domain for the function: one line). Under
+/* 0, or -1 (table full, id in use, the function not naming owner in its
+ * d->owner or another owner's, or backend IOMMU and no domain for the
+ * function: one line, nothing bound). f->d NULL binds an owner with no
+ * function, which gets no function's capabilities. Under
  * DMA_BACKEND_IOMMU the owner's VT-d domain is created here, empty, before
  * any of its memory exists. */
 int auth_owner_bind(uint16_t owner, const struct auth_owner_facts *f);

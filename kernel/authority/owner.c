@@ -59,6 +59,15 @@ int auth_owner_bind(uint16_t id, const struct auth_owner_facts *f)
 			!o ? "owner table full" : "id in use");
 		return -1;
 	}
+	/* the owner is its function (auth_owner_function): one that names
+	 * another owner would get nothing of this one */
+	if (f->d && f->d->owner != id) {
+		kprintf(
+		    "authority: unable to bind owner %u (its function names "
+		    "owner %u)\n",
+		    id, f->d->owner);
+		return -1;
+	}
 	/* one owner per function: a second would share its bus mastering
 	 * and source id, and the first's revocation would stop it */
 	if (holder) {

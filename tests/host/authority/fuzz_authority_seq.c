@@ -11,12 +11,13 @@
  * 64-bit addresses when the input's length is odd). A fifth function, with
  * MSI-X, names owner 1 (struct pci_dev's owner) but is not the one owner 1
  * was bound with: an owner is one function (auth_owner_function), and this
- * one gets nothing of it — no bus mastering, window or interrupt. The input is
- * a program of operations, each an opcode byte and its argument bytes: create,
- * carve and revoke DMA pools; grant, access and revoke DeviceMmio windows;
- * bind, mask, unmask, count and revoke Interrupts and fire CPU vectors;
- * allocate and free kernel memory (any pointer, any length, any owner, again);
- * revoke and reinstate owners, and an IOMMU fault with the safe point
+ * one gets nothing of it — no bus mastering, window or interrupt; binding
+ * it to an owner it does not name is refused (checked once, at set-up). The
+ * input is a program of operations, each an opcode byte and its argument bytes:
+ * create, carve and revoke DMA pools; grant, access and revoke DeviceMmio
+ * windows; bind, mask, unmask, count and revoke Interrupts and fire CPU
+ * vectors; allocate and free kernel memory (any pointer, any length, any owner,
+ * again); revoke and reinstate owners, and an IOMMU fault with the safe point
  * after it or not yet (owner 2 quarantined, not revoked); and the
  * kernel's and device manager's own parts: pins on grants (commands in
  * flight), narrowing an owner's DMA limit (auth_owner_limit), the NVMe
@@ -2059,21 +2060,25 @@ static void setup_once(void)
 	static const enum dma_backend be[NOWN] = {
 	    DMA_BACKEND_TRUSTED, DMA_BACKEND_IOMMU, DMA_BACKEND_VALIDATOR,
 	    DMA_BACKEND_TRUSTED};
-	for (uint16_t o = 1; o <= NOWN; o++) {
-		struct auth_owner_facts f = {.d = &devs[o - 1],
-					     .backend = be[o - 1],
-					     .brokered = be[o - 1] ==
-							 DMA_BACKEND_VALIDATOR};
-		if (auth_owner_bind(o, &f) != 0)
+	/* a bind of a function that names another owner (STRAY names 1) is
+	 * refused: an owner is its function */
+	struct auth_owner_facts g = {.d = &devs[STRAY],
+				     .backend = DMA_BACKEND_TRUSTED};
+	if (auth_owner_bind(NOWN + 2, &g) != -1 || auth_owner_facts(NOWN + 2))
+		oracle("an owner bound to a function naming another", NOWN + 2,
+		       devs[STRAY].owner);
+	for (uint16_t o = 1; o <= NOWN; o++)
+		if (shim_owner_bind_fn(o, &devs[o - 1], be[o - 1]) != 0)
 			oracle("bind", o, 0);
-	}
 	if (shim_iommu_owner != 2)
 		oracle("iommu owner", shim_iommu_owner, 2);
-	/* one owner per function: a second owner on owner 1's is refused */
-	struct auth_owner_facts g = {.d = &devs[0],
-				     .backend = DMA_BACKEND_TRUSTED};
+	/* one owner per function: a second owner on owner 1's is refused,
+	 * even once the function names it */
+	g.d = &devs[0];
+	devs[0].owner = NOWN + 1;
 	if (auth_owner_bind(NOWN + 1, &g) != -1 || auth_owner_facts(NOWN + 1))
 		oracle("a second owner bound to a function", NOWN + 1, 0);
+	devs[0].owner = 1;
 	proc_pages_base = shim_pages_in_use;
 }
 

@@ -169,9 +169,8 @@ static void test_limit_held_memory(void **st)
 	assert_int_equal(auth_owner_reinstate(o), 0);
 
 	static struct pci_dev dev = {.bus = 0, .dev = 11};
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &dev};
 	shim_iommu_owner = 0;
-	assert_int_equal(auth_owner_bind(u, &f), 0);
+	assert_int_equal(shim_owner_bind_fn(u, &dev, DMA_BACKEND_IOMMU), 0);
 	assert_int_equal(dma_pool_create(u, PAGE_SIZE, 0, &p), 0);
 	shim_iommu_fail_unmap = true;
 	assert_int_equal(dma_pool_revoke(&p), -1); /* withheld */
@@ -273,9 +272,9 @@ static void test_pool_under_iommu(void **st)
 	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU};
 	/* the IOMMU backend needs a function to make the domain for */
 	assert_int_equal(auth_owner_bind(34, &f), -1);
-	f.d = &dev;
 	shim_iommu_owner = 0;
-	assert_int_equal(auth_owner_bind(o, &f), 0); /* the domain is made */
+	/* the domain is made */
+	assert_int_equal(shim_owner_bind_fn(o, &dev, DMA_BACKEND_IOMMU), 0);
 	assert_int_equal(shim_iommu_owner, o);
 	assert_true(dma_owner_translated(o));
 	assert_false(dma_owner_translated(33));
@@ -306,9 +305,8 @@ static void test_kernel_dma_withheld(void **st)
 {
 	const uint16_t o = 76;
 	static struct pci_dev dev = {.bus = 0, .dev = 14};
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &dev};
 	shim_iommu_owner = 0;
-	assert_int_equal(auth_owner_bind(o, &f), 0);
+	assert_int_equal(shim_owner_bind_fn(o, &dev, DMA_BACKEND_IOMMU), 0);
 	uint64_t out = shim_pages_in_use;
 	uint64_t pa = dma_kernel_alloc(o, 2, 0, IOMMU_READ);
 	assert_true(pa);
@@ -589,12 +587,11 @@ static void test_revoke_after_fault(void **st)
 {
 	const uint16_t o = 60;
 	static struct pci_dev dev = {.bus = 0, .dev = 5};
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &dev};
 	struct dma_pool ring, data, idle, np;
 	struct dma_buf b;
 	shim_iommu_owner = 0;
 	shim_iommu_quarantined = false;
-	assert_int_equal(auth_owner_bind(o, &f), 0);
+	assert_int_equal(shim_owner_bind_fn(o, &dev, DMA_BACKEND_IOMMU), 0);
 	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &ring), 0);
 	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &data), 0);
 	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &idle), 0);
@@ -721,10 +718,9 @@ static void test_revoke_forged_fields(void **st)
 {
 	const uint16_t o = 70;
 	static struct pci_dev dev = {.bus = 0, .dev = 7};
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &dev};
 	struct dma_pool a, b, forged;
 	shim_iommu_owner = 0;
-	assert_int_equal(auth_owner_bind(o, &f), 0);
+	assert_int_equal(shim_owner_bind_fn(o, &dev, DMA_BACKEND_IOMMU), 0);
 	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &a), 0);
 	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &b), 0);
 	assert_int_equal(shim_iommu_mapped(), 3);
@@ -816,9 +812,7 @@ void *mm_map_mmio(uint64_t phys, size_t len)
  * its one function (auth_owner_function), d names it */
 static void bind_fn(uint16_t o, struct pci_dev *d)
 {
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED, .d = d};
-	d->owner = o;
-	assert_int_equal(auth_owner_bind(o, &f), 0);
+	assert_int_equal(shim_owner_bind_fn(o, d, DMA_BACKEND_TRUSTED), 0);
 }
 
 static void test_mmio_forged_fields(void **st)
@@ -1131,13 +1125,12 @@ static void test_irq_quarantined(void **st)
 {
 	const uint16_t o = 75;
 	static uint8_t cfgsp[4096];
-	static struct pci_dev d = {.bus = 0, .dev = 13, .owner = o};
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_IOMMU, .d = &d};
+	static struct pci_dev d = {.bus = 0, .dev = 13};
 	d.cfg = cfgsp;
 	msix_dev(&d);
 	shim_iommu_owner = 0;
 	shim_iommu_quarantined = false;
-	assert_int_equal(auth_owner_bind(o, &f), 0);
+	assert_int_equal(shim_owner_bind_fn(o, &d, DMA_BACKEND_IOMMU), 0);
 	struct irq_cap a, c;
 	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &a), 0);
 	shim_iommu_fault(); /* quarantined, not yet revoked */
@@ -1166,6 +1159,30 @@ static void test_irq_quarantined(void **st)
 	shim_iommu_owner = 0;
 }
 
+/* an owner is exactly its function, so bind refuses a function that names
+ * another owner, or none (d->owner): one line, nothing bound, the function
+ * not taken (its own owner binds it after). Before, the bind succeeded and
+ * the owner got nothing of its function (auth_owner_function is false). */
+static void test_bind_function_names_owner(void **st)
+{
+	const uint16_t o = 81, other = 82;
+	static struct pci_dev d = {.bus = 0, .dev = 18};
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED, .d = &d};
+	uint64_t lines = shim_kprintf_calls;
+	d.owner = other;
+	assert_int_equal(auth_owner_bind(o, &f), -1);
+	assert_int_equal(shim_kprintf_calls, lines + 1);
+	assert_non_null(strstr(shim_last_line, "names owner 82"));
+	d.owner = 0;
+	assert_int_equal(auth_owner_bind(o, &f), -1);
+	assert_int_equal(shim_kprintf_calls, lines + 2);
+	assert_null(auth_owner_facts(o));
+	assert_null(dma_owner_acct(o));
+	assert_false(auth_owner_function(o, &d));
+	assert_int_equal(shim_owner_bind_fn(o, &d, DMA_BACKEND_TRUSTED), 0);
+	assert_true(auth_owner_function(o, &d));
+}
+
 /* An owner is one function. Binding a second owner to a function another
  * owner holds is refused (one line, the first owner's facts as they were,
  * the second not bound), and a second function naming an owner (d->owner)
@@ -1182,9 +1199,13 @@ static void test_owner_is_one_function(void **st)
 	second.cfg = cfg2;
 	msix_dev(&second);
 	bind_fn(o, &d);
+	/* d renamed to another owner while o holds it */
+	d.owner = other;
 	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED, .d = &d};
 	assert_int_equal(auth_owner_bind(other, &f), -1);
+	assert_non_null(strstr(shim_last_line, "owner 79's"));
 	assert_null(auth_owner_facts(other));
+	d.owner = o;
 	assert_ptr_equal(auth_owner_facts(o)->d, &d);
 	assert_true(auth_owner_function(o, &d));
 
@@ -1371,6 +1392,7 @@ int main(void)
 	    cmocka_unit_test(test_irq_msi_only),
 	    cmocka_unit_test(test_irq_msi_past_config_space),
 	    cmocka_unit_test(test_irq_quarantined),
+	    cmocka_unit_test(test_bind_function_names_owner),
 	    cmocka_unit_test(test_owner_is_one_function),
 	    cmocka_unit_test(test_irq_msix_memory_decode_off),
 	    cmocka_unit_test(test_kmem),

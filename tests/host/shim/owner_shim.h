@@ -12,6 +12,7 @@
 #define CAPOS_OWNER_SHIM_H
 #include "dma/owner.h"
 #include "kernel/authority/auth_internal.h"
+#include "kernel/pci/pci.h"
 
 /* bind owner as devmgr would for a driver with DMA backend b; 0 or -1 */
 static inline int shim_owner_bind(uint16_t owner, enum dma_backend b,
@@ -24,6 +25,20 @@ static inline int shim_owner_bind(uint16_t owner, enum dma_backend b,
 	    .brokered = b == DMA_BACKEND_VALIDATOR,
 	    .dma_limit = dma_limit,
 	};
+	return auth_owner_bind(owner, &f);
+}
+
+/* bind owner to its one function d as devmgr does: d names owner first
+ * (d->owner), or auth_owner_bind refuses it; 0 or -1 */
+static inline int shim_owner_bind_fn(uint16_t owner, struct pci_dev *d,
+				     enum dma_backend b)
+{
+	struct auth_owner_facts f = {
+	    .d = d,
+	    .backend = b,
+	    .brokered = b == DMA_BACKEND_VALIDATOR,
+	};
+	d->owner = owner;
 	return auth_owner_bind(owner, &f);
 }
 

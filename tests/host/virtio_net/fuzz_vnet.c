@@ -179,9 +179,16 @@ static void failed_state(struct nic *n)
 	check(!n->link_up);
 	check(n->send(n, f, 60) == -1);
 	check(n->recv(n, b, sizeof(b)) == -1);
-	check(vm.status == 0 || vm.reset_refused);
+	check(vm.status == 0 || vm.reset_refused || vm.reset_pending);
 	check(!vm.bus_master);
 }
+
+/* a slow reset that still ends well within VIRTIO_RESET_TIMEOUT_US at one
+ * read every VIRTIO_RESET_POLL_US */
+#define FZ_SLOW_RESET_READS 100u
+_Static_assert(FZ_SLOW_RESET_READS *VIRTIO_RESET_POLL_US * 10 <
+		   VIRTIO_RESET_TIMEOUT_US,
+	       "slow reset not within the bound");
 
 static const uint16_t qsizes[8] = {256, 128, 16, 1, 0, 3, 1024, 2};
 
@@ -201,11 +208,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* knobs: queue size, config vector, and a fault. A reset that never
 	 * finishes fails the attach at its first step (case 4), or is met
-	 * only when the device is given up (case 7 with bit 7) */
+	 * only when the device is given up (case 7 with bit 7); a slow one
+	 * (case 3) finishes within the driver's bound, or with bit 7 not */
 	uint8_t knobs = data[0];
 	vm.qsize_max = qsizes[knobs & 7];
 	vm.refuse_config_vector = knobs & 8;
 	switch ((knobs >> 4) & 7) {
+	case 3:
+		vm.needs_reset_at_driver_ok = true;
+		vm.reset_reads = knobs & 0x80 ? ~0u : FZ_SLOW_RESET_READS;
+		break;
 	case 4:
 		vm.stuck_reset = true;
 		break;
@@ -225,9 +237,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (virtio_net_driver.attach(&vm_pci, VM_OWNER) != 0) {
 		/* a pool is given back only by a device that reset (the
-		 * model counts a revoke under queues it holds); one that
-		 * would not keeps it */
-		check(host_pools_live() <= (vm.reset_refused ? 1u : 0u));
+		 * model counts a revoke under queues it holds), and by every
+		 * device that resets within the driver's bound; one that
+		 * would not, or not in time, keeps it */
+		bool in_time = !vm.stuck_reset && vm.reset_reads != ~0u;
+		check(host_pools_live() <= (in_time ? 0u : 1u));
 		check(!vm.bus_master && !vm.mem_decode);
 		check(nnics == 0 && vm.violations == 0);
 		host_reset();
@@ -350,10 +364,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (live)
 				vm_set_link(arg & 1);
 			break;
-		case 6: /* DEVICE_NEEDS_RESET, rarely, and maybe no reset */
+		case 6: /* DEVICE_NEEDS_RESET, rarely, and maybe no reset or
+			 * a slow one */
 			if (live && x >= 0xf8) {
 				vm_needs_reset();
 				vm.stuck_reset = x & 1;
+				vm.reset_reads =
+				    x & 2 ? FZ_SLOW_RESET_READS : 0;
 			} else
 				n->flush(n);
 			break;

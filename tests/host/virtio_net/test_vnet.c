@@ -519,6 +519,47 @@ static void test_unwind_reset_refused_keeps_pool(void **st)
 	assert_int_equal(vm.violations, 0);
 }
 
+/* a device that needs a reset at DRIVER_OK and resets slowly, as a
+ * hardware VF quiescing its DMA may (device_status reads 0 only at the
+ * 50th read): the unwind waits for the 0 (§4.1.4.3.2) and then gives the
+ * pool back. Before, device_status was read once, the device counted as
+ * not reset and its pool was kept for good */
+static void test_unwind_slow_reset_gives_pool_back(void **st)
+{
+	vm.needs_reset_at_driver_ok = true;
+	vm.reset_reads = 50;
+	assert_int_equal(attach(), -1);
+	assert_int_equal(vm.reset_pending, 0);
+	assert_int_equal(vm.status, 0);
+	assert_false(vm.bus_master || vm.mem_decode);
+	assert_int_equal(host_pools_live(), 0);
+	assert_null(strstr(shim_last_line, "keeping DMA memory"));
+	assert_int_equal(nnics, 0);
+	assert_int_equal(vm.violations, 0);
+}
+
+/* the same device when its reset outlasts VIRTIO_RESET_TIMEOUT_US: the
+ * unwind waits that long and no longer, then keeps the pool with one line.
+ * Before, it did not wait at all */
+static void test_unwind_reset_past_bound_keeps_pool(void **st)
+{
+	vm.needs_reset_at_driver_ok = true;
+	vm.reset_reads = ~0u;
+	uint64_t t0 = shim_clock_ns, lines = shim_kprintf_calls;
+	assert_int_equal(attach(), -1);
+	uint64_t waited_us = (shim_clock_ns - t0) / 1000;
+	assert_true(waited_us >= VIRTIO_RESET_TIMEOUT_US);
+	assert_true(waited_us < VIRTIO_RESET_TIMEOUT_US + 1000);
+	assert_int_not_equal(vm.reset_pending, 0);
+	assert_false(vm.bus_master || vm.mem_decode);
+	assert_int_equal(host_pools_live(), 1);
+	assert_non_null(strstr(shim_last_line, "keeping DMA memory"));
+	/* "unable to start device", then the one line keeping the pool */
+	assert_int_equal(shim_kprintf_calls - lines, 2);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(vm.violations, 0);
+}
+
 /* FEATURES_OK accepted, then taken back while the queues are set up: the
  * features are no longer agreed, and DRIVER_OK may not be set without
  * FEATURES_OK (§3.1.1); the attach fails and unwinds */
@@ -597,6 +638,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_unwind_reset_refused_keeps_pool, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_unwind_slow_reset_gives_pool_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_unwind_reset_past_bound_keeps_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_features_ok_taken_back, setup,
 					    teardown),
 	};

@@ -392,6 +392,14 @@ static uint16_t vm_vector(uint16_t want, bool refuse)
 	return want;
 }
 
+static bool vm_queue_enabled(void)
+{
+	for (unsigned i = 0; i < VM_NQ; i++)
+		if (vm.q[i].enable)
+			return true;
+	return false;
+}
+
 static void vm_status_write(uint8_t v)
 {
 	if (vm.nstatus_writes < sizeof(vm.status_writes))
@@ -399,10 +407,14 @@ static void vm_status_write(uint8_t v)
 	if (v == 0) {
 		if (vm.stuck_reset)
 			vm.reset_refused = true;
+		else if (vm.reset_reads && vm_queue_enabled())
+			vm.reset_pending = vm.reset_reads;
 		else
 			vm_device_reset();
 		return;
 	}
+	if (vm.reset_pending)
+		violation("status written before the reset read back 0", v);
 	if ((v & vm.status) != vm.status)
 		violation("status bits cleared without reset", v);
 	if ((v & VIRTIO_STATUS_DRIVER) && !(v & VIRTIO_STATUS_ACKNOWLEDGE))
@@ -438,6 +450,8 @@ static uint32_t vm_common_read(uint32_t off, unsigned w)
 	case 0x12:
 		return VM_NQ;
 	case 0x14:
+		if (vm.reset_pending && --vm.reset_pending == 0)
+			vm_device_reset();
 		return vm.status;
 	case 0x15:
 		return vm.generation;

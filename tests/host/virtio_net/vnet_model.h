@@ -54,12 +54,18 @@ struct vm_state {
 	uint16_t qsize_max;	   /* queue_size on reset */
 	uint16_t notify_off_of_q1; /* queue_notify_off of queue 1 */
 	bool stuck_reset; /* a write of 0 to device_status is ignored */
+	/* a slow reset (a hardware VF quiescing its DMA): a write of 0 to a
+	 * device with a queue enabled leaves device_status reading its old
+	 * value until the reset_reads-th read, which finishes the reset and
+	 * reads 0. 0, or no queue enabled: at once */
+	unsigned reset_reads;
 	bool needs_reset_at_driver_ok; /* DRIVER_OK sets DEVICE_NEEDS_RESET */
 	bool drop_features_ok;	       /* queue_enable clears FEATURES_OK */
 	/* what the model saw */
 	uint8_t status_writes[16];
 	unsigned nstatus_writes;
 	unsigned resets;
+	unsigned reset_pending; /* reads of device_status left in a reset */
 	bool
 	    reset_refused; /* a reset was asked for and ignored (stuck_reset) */
 	bool bus_master, mem_decode; /* PCI command register */
