@@ -521,6 +521,13 @@ static enum nvme_verdict gate_admin_pre(struct nvme_gate *g,
 		    cqid >= NVME_VAL_MAX_QID ||
 		    g->cq[cqid].state == NVME_GQ_FREE)
 			return NVME_V_QUEUE_STATE;
+		/* the SQ id's generation runs modulo NVME_GATE_GENS: a
+		 * completion of its earlier life still unreaped in the CQ
+		 * carries the generation it takes now once that has come
+		 * round, and would answer (and unpin) a new command the
+		 * device still holds. The driver reaps its CQ first */
+		if (gate_cq_pending_of(g, &g->cq[cqid], &g->sq[qid], false))
+			return NVME_V_QUEUE_STATE;
 		enum nvme_verdict v = gate_sq_setup(g, qid, cqid, size,
 						    sh->prp1, NVME_GQ_PENDING);
 		if (v != NVME_V_ACCEPT)

@@ -40,9 +40,18 @@ uint32_t vtd_rd32(const struct vtd_unit *u, uint32_t off)
 	return *(volatile uint32_t *)(u->regs + off);
 }
 
+#ifdef CAPOS_HOST
+/* the host tests' fake unit (tests/host/iommu/vtd_fake.h) sees each write
+ * as it is made, as hardware does */
+void vtd_host_wrote(const struct vtd_unit *u, uint32_t off);
+#endif
+
 void vtd_wr32(const struct vtd_unit *u, uint32_t off, uint32_t v)
 {
 	*(volatile uint32_t *)(u->regs + off) = v;
+#ifdef CAPOS_HOST
+	vtd_host_wrote(u, off);
+#endif
 }
 
 static uint64_t vtd_rd64(const struct vtd_unit *u, uint32_t off)
@@ -316,26 +325,44 @@ static void vtd_fault_record(struct vtd_unit *u, const struct iommu_fault *f)
 		vtd_stop_sid(u, f->sid); /* nobody's device: stopped too */
 }
 
-/* read and clear every pending fault record, then the overflow flag */
+/* Read and clear every pending fault record, then the overflow flag. A
+ * fault recorded while another record is still set (FSTS.PPF) raises no
+ * fault event (§7.3.1: only PPF going from 0 to 1 does), so no record may
+ * be left set: one recorded during a pass into a record the pass has gone
+ * by is taken by the next pass, until a pass finds none. Bounded: every
+ * fault taken stops its device, so only a source no function answers for
+ * keeps recording; after VTD_FAULT_PASSES the rest waits (one line). */
+#define VTD_FAULT_PASSES 4
 static unsigned vtd_fault_take(struct vtd_unit *u)
 {
-	unsigned n = 0;
-	for (unsigned i = 0; i < u->nfr; i++) {
-		uint32_t off = u->fro + 16 * i;
-		uint32_t dw3 = vtd_rd32(u, off + 12);
-		if (!(dw3 & VTD_FRCD_DW3_F))
-			continue;
-		struct iommu_fault f = {
-		    .addr = vtd_rd64(u, off) & ~(uint64_t)(PAGE_SIZE - 1),
-		    .sid = (uint16_t)(vtd_rd32(u, off + 8) &
-				      VTD_FRCD_DW2_SID_MASK),
-		    .reason = (uint8_t)(dw3 & VTD_FRCD_DW3_FR_MASK),
-		    .write = !(dw3 & VTD_FRCD_DW3_T),
-		};
-		vtd_wr32(u, off + 12, VTD_FRCD_DW3_F); /* W1C */
-		vtd_fault_record(u, &f);
-		n++;
+	unsigned n = 0, found = 0;
+	for (unsigned pass = 0; pass < VTD_FAULT_PASSES; pass++) {
+		found = 0;
+		for (unsigned i = 0; i < u->nfr; i++) {
+			uint32_t off = u->fro + 16 * i;
+			uint32_t dw3 = vtd_rd32(u, off + 12);
+			if (!(dw3 & VTD_FRCD_DW3_F))
+				continue;
+			struct iommu_fault f = {
+			    .addr =
+				vtd_rd64(u, off) & ~(uint64_t)(PAGE_SIZE - 1),
+			    .sid = (uint16_t)(vtd_rd32(u, off + 8) &
+					      VTD_FRCD_DW2_SID_MASK),
+			    .reason = (uint8_t)(dw3 & VTD_FRCD_DW3_FR_MASK),
+			    .write = !(dw3 & VTD_FRCD_DW3_T),
+			};
+			vtd_wr32(u, off + 12, VTD_FRCD_DW3_F); /* W1C */
+			vtd_fault_record(u, &f);
+			found++;
+		}
+		n += found;
+		if (!found)
+			break;
 	}
+	if (found && (vtd_rd32(u, VTD_FSTS) & VTD_FSTS_PPF))
+		kprintf("iommu: unit %u still recording faults after %u "
+			"passes; the rest at the next fault event or poll\n",
+			(unsigned)(u - vtd_units), VTD_FAULT_PASSES);
 	uint32_t fsts = vtd_rd32(u, VTD_FSTS);
 	if (fsts & VTD_FSTS_PFO) {
 		u->overflows++;

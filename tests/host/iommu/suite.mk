@@ -20,7 +20,8 @@ $(BUILD)/host/iommu_scope_test: tests/host/iommu/test_scope.c \
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 
 # the VT-d code over a register page in memory and over the fake unit of
-# vtd_fake.h (which acts when the kernel reads the clock: the wraps); the
+# vtd_fake.h (which acts when the kernel reads the clock: the wraps; fault
+# records it clears at the write, vtd_host_wrote); the
 # shim's IOMMU model (tests/host/shim/iommu.c) is left out: this links the
 # real one
 HOST_TESTS += $(BUILD)/host/iommu_vtd_test

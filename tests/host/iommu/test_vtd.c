@@ -320,6 +320,52 @@ static void test_unmap_covers_every_page_touched(void **st)
 	fake_down();
 }
 
+/* A fault recorded while another record is still pending (PPF set) raises
+ * no fault event (VT-d §7.3.1: only PPF going from 0 to 1 does), so the
+ * handler must leave no record set behind it. Two records: 00:02.0's fault
+ * in record 0, 00:03.0's in record 1; while the handler quarantines the
+ * first (record 0 cleared, record 1 still set), 01:00.0 faults into record
+ * 0, which the pass has gone by. Before, the handler returned with it set:
+ * no fault event ever again, that owner never quarantined, and every later
+ * fault lost once the records filled */
+static unsigned fault_during_take_left;
+static void fault_during_take(enum fake_inv_kind k, unsigned g, uint16_t did,
+			      uint16_t sid, uint32_t idx, bool before)
+{
+	(void)k, (void)g, (void)did, (void)sid, (void)idx;
+	if (before && fault_during_take_left && !--fault_during_take_left)
+		fake_fault(fake_sid(2), VTD_FR_READ, false, 0x7000);
+}
+
+static void test_fault_during_take_taken(void **st)
+{
+	struct fake_cfg c = {
+	    .mgaw = 39, .haw = 39, .ir = true, .nfr = 2, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	iommu_init();
+	for (unsigned fn = 0; fn < 3; fn++)
+		assert_int_equal(
+		    iommu_domain_create((uint16_t)(fn + 1), 0, fake_sid(fn)),
+		    0);
+	fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x5000);
+	fake_fault(fake_sid(1), VTD_FR_WRITE, true, 0x6000);
+	fake_inv_hook = fault_during_take;
+	fault_during_take_left = 1;
+	assert_int_equal(iommu_fault_poll(), 3);
+	fake_inv_hook = NULL;
+	assert_int_equal(fault_during_take_left, 0);
+	fake_step();
+	for (unsigned i = 0; i < c.nfr; i++)
+		assert_false(fake.frcd_dw3[i] & VTD_FRCD_DW3_F);
+	assert_false(fake.fsts & VTD_FSTS_PPF);
+	for (uint16_t o = 1; o <= 3; o++) {
+		assert_true(iommu_owner_quarantined(o));
+		assert_int_equal(iommu_fault_count(o, NULL), 1);
+	}
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -331,6 +377,7 @@ int main(void)
 	    cmocka_unit_test(test_irq_free_unconfirmed_twice),
 	    cmocka_unit_test(test_irq_alloc_quarantined_refused),
 	    cmocka_unit_test(test_fault_again_stops_bus_master),
+	    cmocka_unit_test(test_fault_during_take_taken),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),

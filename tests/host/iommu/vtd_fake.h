@@ -18,10 +18,10 @@
  *    test (fake_inv), a wait with Status Write writes its data; an unknown
  *    type or a wait without SW sets FSTS.IQE and stops there; SW with IF
  *    (QEMU aborts) is a misuse.
- *  - FSTS and FRCD are write-1-to-clear: FSTS keeps FRI = 0xab as a marker
- *    so a write is never the value already there; an injected fault record
- *    (fake_fault) has a non-zero reason, so the kernel's W1C of F alone is
- *    a visible write.
+ *  - FSTS and FRCD are write-1-to-clear, at the write (vtd_host_wrote):
+ *    FSTS keeps FRI = 0xab as a marker so a write is never the value
+ *    already there; an injected fault record (fake_fault) has a non-zero
+ *    reason, so the kernel's W1C of F alone is a visible write.
  *  - A unit that stops (fake.stop) leaves every descriptor unrun; with
  *    fake.stop_iqe it reports an invalidation queue error instead. Each
  *    clock read then moves the shim's clock 1 ms, so the kernel's wait
@@ -302,6 +302,20 @@ static inline void fake_step(void)
 	fake_w1c();
 	fake_iq();
 	fake_show_fsts();
+}
+
+/* a kernel write to the unit's registers (vtd.c, host build): the fault
+ * status and fault recording registers are write-1-to-clear at once, so a
+ * record the kernel cleared reads clear before it looks again */
+void vtd_host_wrote(const struct vtd_unit *u, uint32_t off)
+{
+	if (!fake.active || u->regs != (volatile uint8_t *)fake.regs)
+		return;
+	if (off == VTD_FSTS ||
+	    (off >= FAKE_FRO && off < FAKE_FRO + 16 * fake.c.nfr)) {
+		fake_w1c();
+		fake_show_fsts();
+	}
 }
 
 uint64_t __real_time_now_us(void);

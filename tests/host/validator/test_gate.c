@@ -940,6 +940,66 @@ static void t_stale_counted_once(void **s)
 	assert_int_equal(fake_nvme_step(f), 3);
 }
 
+/* An SQ id's generation runs modulo NVME_GATE_GENS (the CID's upper bits).
+ * A deleted SQ's completion left unreaped in its CQ (the driver took the
+ * drain's answer by moving its CQ head alone) must not answer a command of
+ * the same SQ id once the generation has come round: a Read's grant would
+ * be unpinned, and the driver told it is done, while the device still
+ * holds it. The gate refuses the Create I/O SQ that would issue the old
+ * generation again (NVME_V_QUEUE_STATE) until the CQ is reaped. */
+static void t_sq_gen_wrap(void **s)
+{
+	(void)s;
+	make_ioq(4);
+	submit_flushes(&iq, 1, 0x900);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, iq.tail), 1);
+	assert_int_equal(fake_nvme_step(f), 1); /* in the shadow CQ */
+	const uint16_t gen0 = g.sq_gen[1];
+	admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x901, 1));
+	struct nvme_cqe e;
+	assert_true(dpoll(&iq, 1, &e)); /* the drain's: the device's answer */
+	assert_int_equal(e.cid, 0x900);
+	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
+	/* SQ 1 again and again, CQ 1 never reaped, until the next create
+	 * would issue the flush's generation */
+	while (g.sq_gen[1] != gen0) {
+		admin_ok(create_sq(0x902, 1, 4, iq.sq, 1));
+		admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x903, 1));
+	}
+	uint32_t gen;
+	int ds = grant_add(&gt, OWNER, A + 2 * MIB, MIB, &gen); /* data pool */
+	assert_true(ds >= 0);
+	struct nvme_sqe c = create_sq(0x904, 1, 4, iq.sq, 1);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	fake_nvme_step(f);
+	nvme_gate_cq_reap(&g, 0);
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.cid, 0x904);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_GATE_SC_REJECTED);
+	assert_int_equal(e.dw0, NVME_V_QUEUE_STATE);
+	assert_int_equal(g.sq[1].state, NVME_GQ_FREE);
+	/* the reap swallows the flush's completion as stale; the create
+	 * then goes */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	admin_ok(create_sq(0x905, 1, 4, iq.sq, 1));
+	assert_int_equal(g.sq_gen[1], gen0);
+	iq.tail = 0;
+	c = cmd(NVME_IO_READ, 0x906);
+	c.nsid = 1;
+	c.prp1 = A + 2 * MIB;
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	assert_int_equal(gt.g[ds].pins, 1);
+	/* the device has not run the Read: nothing answers it yet */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	assert_false(dpoll(&iq, 1, &e));
+	assert_int_equal(gt.g[ds].pins, 1);
+	assert_false(grant_revoke(&gt, ds, gen));
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x906);
+	assert_int_equal(gt.g[ds].pins, 0);
+}
+
 /* A device that lies about a queue create: it says Create I/O CQ 1 failed,
  * then performs it and the Create I/O SQ 1 on it. The gate keeps CQ 1 (an
  * SQ was created on it) instead of freeing what SQ 1 posts into; deleting
@@ -1479,6 +1539,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_stale_counted_once, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(t_sq_gen_wrap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_lying_create_cq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_forged_cid_ffff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_shadow_quota, setup, teardown),
