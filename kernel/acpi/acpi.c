@@ -65,6 +65,8 @@ unsigned acpi_nioapics;
 struct acpi_range acpi_platform[ACPI_MAX_PLATFORM];
 unsigned acpi_nplatform;
 
+static const char lapic_what[] = "local APIC";
+
 static struct {
 	char sig[5];
 	uint64_t phys;
@@ -257,7 +259,25 @@ static void acpi_parse_madt(const struct acpi_sdt *h)
 		platform_add(addr, IOAPIC_REG_SPAN, "I/O APIC");
 	}
 	if (lapic)
-		platform_add(lapic, LAPIC_REG_SPAN, "local APIC");
+		platform_add(lapic, LAPIC_REG_SPAN, lapic_what);
+}
+
+void acpi_platform_lapic(uint64_t base)
+{
+	const struct acpi_range *madt = NULL;
+	for (unsigned i = 0; i < acpi_nplatform; i++) {
+		const struct acpi_range *r = &acpi_platform[i];
+		if (r->what != lapic_what)
+			continue;
+		if (r->lo == (base & ~(uint64_t)(PAGE_SIZE - 1)))
+			return; /* the MADT's page, or said and added before */
+		madt = madt ? madt : r;
+	}
+	if (madt)
+		kprintf("acpi: local APIC at 0x%lx by IA32_APIC_BASE, at 0x%lx "
+			"by the MADT; PCI BARs are kept off both\n",
+			base, madt->base);
+	platform_add(base, LAPIC_REG_SPAN, lapic_what);
 }
 
 /* the VT-d units' register pages (DRHD: 2^size pages from its base,

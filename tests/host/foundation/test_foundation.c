@@ -115,9 +115,9 @@ static void sdt(uint8_t *t, const char *sig, uint32_t len)
 	t[8] = 1;
 }
 
-static struct fake_acpi *acpi_build(void)
+static void acpi_build_into(struct fake_acpi *a)
 {
-	struct fake_acpi *a = calloc(1, sizeof(*a));
+	memset(a, 0, sizeof(*a));
 	nfw = 0; /* all of it readable */
 	sdt(a->mcfg, "MCFG", sizeof(a->mcfg));
 	uint64_t base = 0xb0000000;
@@ -145,6 +145,12 @@ static struct fake_acpi *acpi_build(void)
 	memcpy(a->rsdp + 24, &x, 8);
 	fix_sum(a->rsdp, 20, 8);
 	fix_sum(a->rsdp, 36, 32);
+}
+
+static struct fake_acpi *acpi_build(void)
+{
+	struct fake_acpi *a = malloc(sizeof(*a));
+	acpi_build_into(a);
 	return a;
 }
 
@@ -2180,6 +2186,48 @@ static void test_pci_bar_on_platform_registers_refused(void **st)
 	free(a);
 }
 
+static void platform_lapic_arg(uint64_t base)
+{
+	acpi_platform_lapic(base);
+}
+
+/* The local APIC the CPU decodes is where IA32_APIC_BASE puts it, which
+ * need not be the MADT's address: lapic_init reports it, and a base off
+ * the MADT's page joins acpi_platform too (one line; reporting it again
+ * says and adds nothing), so a BAR there is refused as one on the MADT's
+ * is. The MADT's own page adds nothing; with no MADT the base is added
+ * quietly. Before, only the MADT's address was held against BARs. */
+static void test_lapic_msr_base_kept_from_bars(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t t[44];
+	madt_start(a, t, sizeof(t));
+	fix_sum(t, sizeof(t), 9);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_nplatform, 1);
+	assert_string_equal(logged(platform_lapic_arg, 0xfee00000), "");
+	assert_int_equal(acpi_nplatform, 1);
+	assert_string_equal(
+	    logged(platform_lapic_arg, 0xfed40000),
+	    "acpi: local APIC at 0xfed40000 by IA32_APIC_BASE, at 0xfee00000 "
+	    "by the MADT; PCI BARs are kept off both\n");
+	assert_string_equal(logged(platform_lapic_arg, 0xfed40000), "");
+	assert_int_equal(acpi_nplatform, 2);
+	const struct acpi_range *r = acpi_platform_at(0xfed40800, 0xfed40fff);
+	assert_non_null(r);
+	assert_string_equal(r->what, "local APIC");
+	assert_non_null(acpi_platform_at(0xfee00000, 0xfee00000));
+	assert_null(acpi_platform_at(0xfed41000, 0xfed41000));
+
+	acpi_build_into(a);
+	acpi_init((uint64_t)a->rsdp); /* no MADT */
+	assert_int_equal(acpi_nplatform, 0);
+	assert_string_equal(logged(platform_lapic_arg, 0xfee00000), "");
+	assert_non_null(acpi_platform_at(0xfee00fff, 0xfee00fff));
+	acpi_init(0);
+	free(a);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -2213,6 +2261,8 @@ int main(void)
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_ioapic_none, acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_pci_bar_on_platform_registers_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_lapic_msr_base_kept_from_bars,
 				   acpi_earlier_boot),
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
