@@ -55,6 +55,8 @@ _Static_assert(ACPI_MAX_IOAPICS == 8, "acpi_parse_madt's line says eight");
 #define LAPIC_REG_SPAN	   4096
 #define HPET_REG_SPAN                                                          \
 	1024 /* the spec's register space; Linux's HPET_MMAP_SIZE */
+#define HPET_GAS	  40 /* Base Address: space id, width, offset, size, addr */
+#define GAS_SYSTEM_MEMORY 0
 
 struct acpi_mcfg_seg acpi_ecam[4];
 unsigned acpi_necam;
@@ -280,6 +282,30 @@ void acpi_platform_lapic(uint64_t base)
 	platform_add(base, LAPIC_REG_SPAN, lapic_what);
 }
 
+/* the HPET's register block (the Base Address GAS, HPET 1.0a §3.2.4):
+ * only one in system memory is read (tsc.c reads its 64-bit registers
+ * at base + offset, so its base must be 8-byte aligned); the first such
+ * HPET is the clock, every one joins acpi_platform */
+static void acpi_parse_hpet(const struct acpi_sdt *h)
+{
+	const uint8_t *t = (const uint8_t *)h;
+	uint64_t base;
+	memcpy(&base, t + HPET_GAS + 4, 8);
+	const char *why = t[HPET_GAS] != GAS_SYSTEM_MEMORY
+			      ? "is not in system memory"
+			  : !base    ? "is at address 0"
+			  : base & 7 ? "is not 8-byte aligned"
+				     : NULL;
+	if (why) {
+		kprintf("acpi: HPET at 0x%lx (address space %u) %s; ignored\n",
+			base, t[HPET_GAS], why);
+		return;
+	}
+	if (!acpi_hpet_base)
+		acpi_hpet_base = base;
+	platform_add(base, HPET_REG_SPAN, "HPET");
+}
+
 /* the VT-d units' register pages (DRHD: 2^size pages from its base,
  * VT-d 3.0 §8.3) for acpi_platform, from every DRHD before the first
  * malformed structure: the units are there whether or not kernel/iommu
@@ -343,11 +369,8 @@ static void acpi_add(uint64_t phys)
 		acpi_parse_madt(h);
 	else if (!memcmp(h->sig, "DMAR", 4))
 		acpi_parse_dmar(h);
-	else if (!memcmp(h->sig, "HPET", 4)) {
-		memcpy(&acpi_hpet_base, (const uint8_t *)h + 44, 8);
-		if (acpi_hpet_base)
-			platform_add(acpi_hpet_base, HPET_REG_SPAN, "HPET");
-	}
+	else if (!memcmp(h->sig, "HPET", 4))
+		acpi_parse_hpet(h);
 }
 
 void acpi_init(uint64_t rsdp_phys)

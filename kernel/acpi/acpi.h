@@ -31,7 +31,7 @@ static inline uint64_t acpi_ecam_hi(const struct acpi_mcfg_seg *s)
 extern struct acpi_mcfg_seg acpi_ecam[4];
 extern unsigned acpi_necam;
 extern uint16_t acpi_pm_timer_port; /* 0: none */
-extern uint64_t acpi_hpet_base;	    /* 0: none */
+extern uint64_t acpi_hpet_base;	    /* 0: none; else in memory, 8-aligned */
 
 /* the MCFG entry whose ECAM meets [lo, hi] (inclusive), NULL if none */
 static inline const struct acpi_mcfg_seg *acpi_ecam_at(uint64_t lo, uint64_t hi)
@@ -55,10 +55,10 @@ extern unsigned acpi_nioapics;
 
 /* the register ranges of the platform's own devices: each I/O APIC
  * (MADT), the local APIC (the MADT's address, or its override, and the
- * base in IA32_APIC_BASE when that differs: acpi_platform_lapic), the
- * HPET, each VT-d unit (DMAR's DRHD register bases), as the whole pages
- * that hold them (a window on a page maps all of it). No PCI BAR may lie
- * on one (kernel/pci, pci_bar_claim) */
+ * base in IA32_APIC_BASE when that differs: acpi_platform_lapic), each
+ * HPET in system memory, each VT-d unit (DMAR's DRHD register bases), as the
+ * whole pages that hold them (a window on a page maps all of it). No PCI BAR
+ * may lie on one (kernel/pci, pci_bar_claim) */
 struct acpi_range {
 	uint64_t base;	 /* as the table gives it */
 	uint64_t lo, hi; /* first and last byte of its pages */

@@ -2228,6 +2228,69 @@ static void test_lapic_msr_base_kept_from_bars(void **st)
 	free(a);
 }
 
+/* The HPET's Base Address is a Generic Address Structure: one in system
+ * I/O or PCI configuration space (space id 1, 2) is no memory address,
+ * and one off an 8-byte boundary splits every 64-bit register read
+ * (tsc.c). Either, or address 0, is refused with one line and no HPET is
+ * used (the clock falls back as without one) or held against BARs. A
+ * second good HPET (another timer block) is kept from BARs; the first is
+ * the clock. Before, the address was read whatever the space. */
+static void test_acpi_hpet_not_in_memory_refused(void **st)
+{
+	static const struct {
+		uint8_t space;
+		uint64_t base;
+		const char *line;
+	} c[] = {
+	    {1, 0xfed00000,
+	     "acpi: HPET at 0xfed00000 (address space 1) is not in system "
+	     "memory; ignored\n"},
+	    {2, 0xfed00000,
+	     "acpi: HPET at 0xfed00000 (address space 2) is not in system "
+	     "memory; ignored\n"},
+	    {0, 0xfed00004,
+	     "acpi: HPET at 0xfed00004 (address space 0) is not 8-byte "
+	     "aligned; ignored\n"},
+	    {0, 0,
+	     "acpi: HPET at 0x0 (address space 0) is at address 0; "
+	     "ignored\n"},
+	};
+	struct fake_acpi *a = acpi_build();
+	uint8_t h[56], h2[56];
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		sdt(h, "HPET", sizeof(h));
+		h[40] = c[i].space;
+		h[41] = 64;
+		memcpy(h + 44, &c[i].base, 8);
+		fix_sum(h, sizeof(h), 9);
+		xsdt_point(a, 2, h);
+		char want[256];
+		snprintf(want, sizeof(want),
+			 "%sacpi: XSDT with 3 tables: MCFG FACP HPET\n",
+			 c[i].line);
+		assert_string_equal(acpi_init_log((uint64_t)a->rsdp), want);
+		assert_int_equal(acpi_hpet_base, 0);
+		assert_int_equal(acpi_nplatform, 0);
+		assert_non_null(acpi_find("HPET"));
+	}
+	/* two good ones: the first is the clock, both are held */
+	sdt(h, "HPET", sizeof(h));
+	sdt(h2, "HPET", sizeof(h2));
+	uint64_t b1 = 0xfed00000, b2 = 0xfed01000;
+	memcpy(h + 44, &b1, 8);
+	memcpy(h2 + 44, &b2, 8);
+	fix_sum(h, sizeof(h), 9);
+	fix_sum(h2, sizeof(h2), 9);
+	xsdt_point(a, 1, h);
+	xsdt_point(a, 2, h2);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_hpet_base, 0xfed00000);
+	assert_int_equal(acpi_nplatform, 2);
+	assert_non_null(acpi_platform_at(0xfed01000, 0xfed01000));
+	acpi_init(0);
+	free(a);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -2263,6 +2326,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_pci_bar_on_platform_registers_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_lapic_msr_base_kept_from_bars,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_hpet_not_in_memory_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
