@@ -36,8 +36,11 @@ _Static_assert(sizeof(struct acpi_sdt) == 36, "SDT header layout");
 
 _Static_assert(ACPI_MAX_IOAPICS == 8, "acpi_parse_madt's line says eight");
 
-#define ACPI_MAX_TABLE	   (1u << 20)
-#define ACPI_MAX_TABLES	   64
+#define ACPI_MAX_TABLE	(1u << 20)
+#define ACPI_MAX_TABLES 64 /* root table entries read */
+/* lines about one table's entries, then one saying how many more there
+ * were (a 1 MiB MADT of bad entries would be 87381 lines) */
+#define ACPI_TABLE_LINES   8
 #define FADT_PM_TMR_BLK	   76
 #define FADT_PM_TMR_LEN	   91
 #define FADT_X_PM_TMR_BLK  208 /* generic address structure */
@@ -55,6 +58,8 @@ _Static_assert(ACPI_MAX_IOAPICS == 8, "acpi_parse_madt's line says eight");
 #define LAPIC_REG_SPAN	   4096
 #define HPET_REG_SPAN                                                          \
 	1024 /* the spec's register space; Linux's HPET_MMAP_SIZE */
+#define HPET_GAS	  40 /* Base Address: space id, width, offset, size, addr */
+#define GAS_SYSTEM_MEMORY 0
 
 struct acpi_mcfg_seg acpi_ecam[4];
 unsigned acpi_necam;
@@ -65,11 +70,30 @@ unsigned acpi_nioapics;
 struct acpi_range acpi_platform[ACPI_MAX_PLATFORM];
 unsigned acpi_nplatform;
 
+static const char lapic_what[] = "local APIC";
+
 static struct {
 	char sig[5];
 	uint64_t phys;
 } tables[ACPI_MAX_TABLES];
 static unsigned ntables;
+static unsigned table_lines;   /* said about the table being parsed */
+static unsigned platform_lost; /* ranges past acpi_platform's room */
+
+#define table_say(...)                                                         \
+	do {                                                                   \
+		if (table_lines++ < ACPI_TABLE_LINES)                          \
+			kprintf(__VA_ARGS__);                                  \
+	} while (0)
+
+/* a signature as text: a byte that is not printable ASCII reads as '?'
+ * (the firmware's bytes never reach the console raw) */
+static void sig_text(char out[5], const char *sig)
+{
+	for (unsigned i = 0; i < 4; i++)
+		out[i] = sig[i] >= 0x20 && sig[i] < 0x7f ? sig[i] : '?';
+	out[4] = 0;
+}
 
 static bool sum_ok(const void *p, size_t n)
 {
@@ -82,6 +106,7 @@ static bool sum_ok(const void *p, size_t n)
 static bool table_ok(uint64_t phys)
 {
 	const struct acpi_sdt *h = (const void *)phys;
+	char sig[5];
 	if (!phys)
 		return false;
 	if (!mm_map_firmware(phys, sizeof(*h))) {
@@ -90,22 +115,21 @@ static bool table_ok(uint64_t phys)
 			phys);
 		return false;
 	}
+	sig_text(sig, h->sig);
 	if (h->length < sizeof(*h) || h->length > ACPI_MAX_TABLE) {
-		kprintf(
-		    "acpi: table %.4s at 0x%lx has bad length %u; ignored\n",
-		    h->sig, phys, h->length);
+		kprintf("acpi: table %s at 0x%lx has bad length %u; ignored\n",
+			sig, phys, h->length);
 		return false;
 	}
 	if (!mm_map_firmware(phys, h->length)) {
-		kprintf("acpi: table %.4s at 0x%lx, %u bytes, runs past the "
+		kprintf("acpi: table %s at 0x%lx, %u bytes, runs past the "
 			"firmware memory the kernel maps; ignored\n",
-			h->sig, phys, h->length);
+			sig, phys, h->length);
 		return false;
 	}
 	if (!sum_ok(h, h->length)) {
-		kprintf(
-		    "acpi: table %.4s at 0x%lx fails its checksum; ignored\n",
-		    h->sig, phys);
+		kprintf("acpi: table %s at 0x%lx fails its checksum; ignored\n",
+			sig, phys);
 		return false;
 	}
 	return true;
@@ -128,7 +152,7 @@ static void acpi_parse_mcfg(const struct acpi_sdt *h)
 		s->bus_start = p[10];
 		s->bus_end = p[11];
 		if (s->bus_end < s->bus_start || !s->base) {
-			kprintf(
+			table_say(
 			    "acpi: MCFG entry with bad bus range; ignored\n");
 			continue;
 		}
@@ -136,9 +160,10 @@ static void acpi_parse_mcfg(const struct acpi_sdt *h)
 		 * whatever the start bus): the last bus must not wrap */
 		uint64_t span = (uint64_t)(s->bus_end + 1) << 20;
 		if (s->base + (span - 1) < s->base) {
-			kprintf("acpi: MCFG entry at 0x%lx, buses %u-%u, runs "
-				"past 2^64; ignored\n",
-				s->base, s->bus_start, s->bus_end);
+			table_say(
+			    "acpi: MCFG entry at 0x%lx, buses %u-%u, runs "
+			    "past 2^64; ignored\n",
+			    s->base, s->bus_start, s->bus_end);
 			continue;
 		}
 		/* a bus of a segment in two entries would be scanned twice,
@@ -162,7 +187,7 @@ static void acpi_parse_mcfg(const struct acpi_sdt *h)
 				      ? "holds system memory"
 				      : NULL;
 		if (why) {
-			kprintf(
+			table_say(
 			    "acpi: MCFG entry for segment %u buses %u-%u at "
 			    "0x%lx %s; ignored\n",
 			    s->seg, s->bus_start, s->bus_end, s->base, why);
@@ -188,21 +213,31 @@ static void acpi_parse_fadt(const struct acpi_sdt *h)
 }
 
 /* the pages of len bytes of registers at base join acpi_platform (a
- * range that would run past 2^64 ends there) */
+ * range that would run past 2^64 ends there), unless the same pages of
+ * the same device are there already */
 static void platform_add(uint64_t base, uint64_t len, const char *what)
 {
+	uint64_t last = base + (len - 1);
+	struct acpi_range r = {.base = base,
+			       .lo = base & ~(uint64_t)(PAGE_SIZE - 1),
+			       .hi = (last < base ? UINT64_MAX : last) |
+				     (PAGE_SIZE - 1),
+			       .what = what};
+	for (unsigned i = 0; i < acpi_nplatform; i++)
+		if (acpi_platform[i].lo == r.lo &&
+		    acpi_platform[i].hi == r.hi &&
+		    acpi_platform[i].what == what)
+			return;
 	if (acpi_nplatform == ARRAY_SIZE(acpi_platform)) {
-		kprintf("acpi: more than %u platform register ranges; %s at "
-			"0x%lx not checked against PCI BARs\n",
-			(unsigned)ARRAY_SIZE(acpi_platform), what, base);
+		if (!platform_lost++)
+			kprintf("acpi: more than %u platform register ranges; "
+				"%s at 0x%lx and any after it not checked "
+				"against PCI BARs\n",
+				(unsigned)ARRAY_SIZE(acpi_platform), what,
+				base);
 		return;
 	}
-	uint64_t last = base + (len - 1);
-	acpi_platform[acpi_nplatform++] = (struct acpi_range){
-	    .base = base,
-	    .lo = base & ~(uint64_t)(PAGE_SIZE - 1),
-	    .hi = (last < base ? UINT64_MAX : last) | (PAGE_SIZE - 1),
-	    .what = what};
+	acpi_platform[acpi_nplatform++] = r;
 }
 
 /* the I/O APICs and the local APIC's address. Each entry's length is
@@ -223,9 +258,9 @@ static void acpi_parse_madt(const struct acpi_sdt *h)
 				      ? "is shorter than its 2-byte header"
 				      : NULL;
 		if (bad) {
-			kprintf("acpi: MADT entry at offset %u %s; the rest of "
-				"the MADT ignored\n",
-				off, bad);
+			table_say("acpi: MADT entry at offset %u %s; the rest "
+				  "of the MADT ignored\n",
+				  off, bad);
 			break;
 		}
 		if (p[0] == MADT_LAPIC_OVR && p[1] >= MADT_LAPIC_OVR_LEN) {
@@ -240,16 +275,20 @@ static void acpi_parse_madt(const struct acpi_sdt *h)
 			memcpy(&addr, p + 4, 4);
 			memcpy(&gsi, p + 8, 4);
 		}
+		bool seen = false;
+		for (unsigned i = 0; i < acpi_nioapics; i++)
+			seen |= acpi_ioapics[i].base == addr;
 		const char *why =
 		    p[1] < MADT_IOAPIC_LEN ? "is shorter than 12 bytes"
 		    : !addr		   ? "has address 0"
+		    : seen		   ? "has an earlier one's address"
 		    : acpi_nioapics == ACPI_MAX_IOAPICS
 			? "is past the eight I/O APICs capOS keeps"
 			: NULL;
 		if (why) {
-			kprintf("acpi: MADT I/O APIC entry at offset %u %s; "
-				"ignored\n",
-				off, why);
+			table_say("acpi: MADT I/O APIC entry at offset %u %s; "
+				  "ignored\n",
+				  off, why);
 			continue;
 		}
 		acpi_ioapics[acpi_nioapics++] = (struct acpi_ioapic){
@@ -257,7 +296,50 @@ static void acpi_parse_madt(const struct acpi_sdt *h)
 		platform_add(addr, IOAPIC_REG_SPAN, "I/O APIC");
 	}
 	if (lapic)
-		platform_add(lapic, LAPIC_REG_SPAN, "local APIC");
+		platform_add(lapic, LAPIC_REG_SPAN, lapic_what);
+}
+
+void acpi_platform_lapic(uint64_t base)
+{
+	const struct acpi_range *madt = NULL;
+	for (unsigned i = 0; i < acpi_nplatform; i++) {
+		const struct acpi_range *r = &acpi_platform[i];
+		if (r->what != lapic_what)
+			continue;
+		if (r->lo == (base & ~(uint64_t)(PAGE_SIZE - 1)))
+			return; /* the MADT's page, or said and added before */
+		madt = madt ? madt : r;
+	}
+	if (madt)
+		kprintf("acpi: local APIC at 0x%lx by IA32_APIC_BASE, at 0x%lx "
+			"by the MADT; PCI BARs are kept off both\n",
+			base, madt->base);
+	platform_add(base, LAPIC_REG_SPAN, lapic_what);
+}
+
+/* the HPET's register block (the Base Address GAS, HPET 1.0a §3.2.4):
+ * only one in system memory is read (tsc.c reads its 64-bit registers
+ * at base + offset, so its base must be 8-byte aligned); the first such
+ * HPET is the clock, every one joins acpi_platform */
+static void acpi_parse_hpet(const struct acpi_sdt *h)
+{
+	const uint8_t *t = (const uint8_t *)h;
+	uint64_t base;
+	memcpy(&base, t + HPET_GAS + 4, 8);
+	const char *why = t[HPET_GAS] != GAS_SYSTEM_MEMORY
+			      ? "is not in system memory"
+			  : !base    ? "is at address 0"
+			  : base & 7 ? "is not 8-byte aligned"
+				     : NULL;
+	if (why) {
+		table_say(
+		    "acpi: HPET at 0x%lx (address space %u) %s; ignored\n",
+		    base, t[HPET_GAS], why);
+		return;
+	}
+	if (!acpi_hpet_base)
+		acpi_hpet_base = base;
+	platform_add(base, HPET_REG_SPAN, "HPET");
 }
 
 /* the VT-d units' register pages (DRHD: 2^size pages from its base,
@@ -299,22 +381,51 @@ static bool fixed_fields_ok(const struct acpi_sdt *h)
 		    h->length < mins[i].min) {
 			kprintf("acpi: table %.4s is %u bytes, shorter than "
 				"its %u bytes of fixed fields; ignored\n",
-				h->sig, h->length, mins[i].min);
+				mins[i].sig, h->length, mins[i].min);
 			return false;
 		}
 	return true;
 }
 
+/* the tables capOS parses of which ACPI allows one (an HPET is one per
+ * timer block) */
+static bool one_only(const char *sig)
+{
+	static const char *const sigs[] = {"MCFG", "FACP", "APIC", "DMAR"};
+	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++)
+		if (!memcmp(sig, sigs[i], 4))
+			return true;
+	return false;
+}
+
+/* a table the root lists: listed (acpi_find) and parsed once, the first
+ * of a signature ACPI allows once the only one (as Linux reads instance
+ * 0); a repeat is said and ignored */
 static void acpi_add(uint64_t phys)
 {
-	if (!table_ok(phys) || ntables == ACPI_MAX_TABLES)
+	for (unsigned i = 0; i < ntables; i++)
+		if (tables[i].phys == phys) {
+			kprintf("acpi: table %s at 0x%lx is listed twice; "
+				"read once\n",
+				tables[i].sig, phys);
+			return;
+		}
+	if (!table_ok(phys))
 		return;
 	const struct acpi_sdt *h = (const void *)phys;
 	if (!fixed_fields_ok(h))
 		return;
-	memcpy(tables[ntables].sig, h->sig, 4);
-	tables[ntables].sig[4] = 0;
+	char sig[5];
+	sig_text(sig, h->sig);
+	if (one_only(h->sig) && acpi_find(sig)) {
+		kprintf("acpi: a second %s at 0x%lx; ignored (the first, at "
+			"0x%lx, is used)\n",
+			sig, phys, acpi_find(sig));
+		return;
+	}
+	memcpy(tables[ntables].sig, sig, 5);
 	tables[ntables++].phys = phys;
+	table_lines = 0;
 	if (!memcmp(h->sig, "MCFG", 4))
 		acpi_parse_mcfg(h);
 	else if (!memcmp(h->sig, "FACP", 4))
@@ -323,11 +434,12 @@ static void acpi_add(uint64_t phys)
 		acpi_parse_madt(h);
 	else if (!memcmp(h->sig, "DMAR", 4))
 		acpi_parse_dmar(h);
-	else if (!memcmp(h->sig, "HPET", 4)) {
-		memcpy(&acpi_hpet_base, (const uint8_t *)h + 44, 8);
-		if (acpi_hpet_base)
-			platform_add(acpi_hpet_base, HPET_REG_SPAN, "HPET");
-	}
+	else if (!memcmp(h->sig, "HPET", 4))
+		acpi_parse_hpet(h);
+	if (table_lines > ACPI_TABLE_LINES)
+		kprintf("acpi: %s at 0x%lx: %u more lines like those not "
+			"printed\n",
+			sig, phys, table_lines - ACPI_TABLE_LINES);
 }
 
 void acpi_init(uint64_t rsdp_phys)
@@ -339,7 +451,7 @@ void acpi_init(uint64_t rsdp_phys)
 	memset(acpi_ecam, 0, sizeof(acpi_ecam));
 	acpi_pm_timer_port = 0;
 	acpi_hpet_base = 0;
-	acpi_nioapics = acpi_nplatform = 0;
+	acpi_nioapics = acpi_nplatform = platform_lost = 0;
 	memset(acpi_ioapics, 0, sizeof(acpi_ioapics));
 	memset(acpi_platform, 0, sizeof(acpi_platform));
 	/* ACPI 1.0's RSDP is 20 bytes, revision 2's 36 */
@@ -370,6 +482,13 @@ void acpi_init(uint64_t rsdp_phys)
 	}
 	const struct acpi_sdt *h = (const void *)root;
 	unsigned n = (h->length - sizeof(*h)) / width;
+	if (n > ACPI_MAX_TABLES) {
+		kprintf("acpi: %s lists %u tables; the %u after the first %u "
+			"ignored\n",
+			width == 8 ? "XSDT" : "RSDT", n, n - ACPI_MAX_TABLES,
+			ACPI_MAX_TABLES);
+		n = ACPI_MAX_TABLES;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t p = 0;
 		memcpy(&p, (const uint8_t *)h + sizeof(*h) + i * width, width);

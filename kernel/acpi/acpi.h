@@ -31,7 +31,7 @@ static inline uint64_t acpi_ecam_hi(const struct acpi_mcfg_seg *s)
 extern struct acpi_mcfg_seg acpi_ecam[4];
 extern unsigned acpi_necam;
 extern uint16_t acpi_pm_timer_port; /* 0: none */
-extern uint64_t acpi_hpet_base;	    /* 0: none */
+extern uint64_t acpi_hpet_base;	    /* 0: none; else in memory, 8-aligned */
 
 /* the MCFG entry whose ECAM meets [lo, hi] (inclusive), NULL if none */
 static inline const struct acpi_mcfg_seg *acpi_ecam_at(uint64_t lo, uint64_t hi)
@@ -53,10 +53,11 @@ struct acpi_ioapic {
 extern struct acpi_ioapic acpi_ioapics[ACPI_MAX_IOAPICS];
 extern unsigned acpi_nioapics;
 
-/* the register ranges of the platform's own devices the tables name: each
- * I/O APIC (MADT), the local APIC (the MADT's address, or its override),
- * the HPET, each VT-d unit (DMAR's DRHD register bases), as the whole
- * pages that hold them (a window on a page maps all of it). No PCI BAR
+/* the register ranges of the platform's own devices: each I/O APIC
+ * (MADT), the local APIC (the MADT's address, or its override, and the
+ * base in IA32_APIC_BASE when that differs: acpi_platform_lapic), each
+ * HPET in system memory, each VT-d unit (DMAR's DRHD register bases), as the
+ * whole pages that hold them (a window on a page maps all of it). No PCI BAR
  * may lie on one (kernel/pci, pci_bar_claim) */
 struct acpi_range {
 	uint64_t base;	 /* as the table gives it */
@@ -66,6 +67,12 @@ struct acpi_range {
 #define ACPI_MAX_PLATFORM 24
 extern struct acpi_range acpi_platform[ACPI_MAX_PLATFORM];
 extern unsigned acpi_nplatform;
+
+/* the local APIC's base as the CPU decodes it (IA32_APIC_BASE; lapic_init
+ * reports it after acpi_init): its page joins acpi_platform unless the
+ * MADT's local APIC is on it already; a base other than the MADT's is
+ * said in one line, and both are kept from BARs. No MADT: added quietly */
+void acpi_platform_lapic(uint64_t base);
 
 /* the platform range that meets [lo, hi] (inclusive), NULL if none */
 static inline const struct acpi_range *acpi_platform_at(uint64_t lo,

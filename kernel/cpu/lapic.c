@@ -6,6 +6,7 @@
  * every I/O APIC entry masked (kernel/cpu/ioapic.c), every LVT masked
  * (devices interrupt through MSI/MSI-X only). The timer,
  * one-shot, bounds the main loop's halt (kernel/init/main.c). */
+#include "kernel/acpi/acpi.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/lib/io.h"
 #include "kernel/lib/lib.h"
@@ -63,6 +64,9 @@ void lapic_init(void)
 	outb(0xa1, 0xff);
 	ioapic_mask_all();
 	uint64_t base = rdmsr(MSR_APIC_BASE);
+	/* the page the CPU decodes, whatever the MADT says, is kept off
+	 * PCI BARs (in x2APIC mode too, as the MADT's is) */
+	acpi_platform_lapic(base & ~0xfffull);
 	x2apic = (base & (APIC_BASE_EN | APIC_BASE_EXTD)) ==
 		 (APIC_BASE_EN | APIC_BASE_EXTD);
 	if (!x2apic) {

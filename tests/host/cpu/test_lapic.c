@@ -55,6 +55,14 @@ void ioapic_mask_all(void)
 	ioapic_calls++;
 }
 
+/* the base lapic_init reports for acpi_platform (kernel/acpi keeps PCI
+ * BARs off it; tested in foundation_test) */
+static uint64_t platform_lapic;
+void acpi_platform_lapic(uint64_t base)
+{
+	platform_lapic = base;
+}
+
 uint8_t vector_alloc(void (*handler)(void *), void *arg)
 {
 	(void)handler;
@@ -79,15 +87,19 @@ static int setup(void **st)
 	memset(x2, 0, sizeof(x2));
 	memset(page, 0, sizeof(page));
 	mapped = bad_msr = ioapic_calls = 0;
+	platform_lapic = 0;
 	return 0;
 }
 
 static void test_xapic_through_the_page(void **st)
 {
 	(void)st;
-	msr_base = 0xfee00000ull | 1ull << 11; /* EN */
+	msr_base = 0xfed40000ull | 1ull << 11 | 1ull << 8; /* EN, BSP */
 	page[0x20 / 4] = 3u << 24;
 	lapic_init();
+	/* the page the CPU decodes, moved off the MADT's usual 0xfee00000,
+	 * is what the BAR check is told about */
+	assert_int_equal(platform_lapic, 0xfed40000);
 	assert_int_equal(ioapic_calls, 1); /* the I/O APICs masked too */
 	assert_int_equal(mapped, 1);
 	assert_int_equal(page[0xf0 / 4], 0x1ff); /* SVR: enable, vector */
@@ -110,6 +122,7 @@ static void test_x2apic_through_msrs(void **st)
 	msr_base = 0xfee00000ull | 1ull << 11 | 1ull << 10; /* EN, EXTD */
 	x2[0x02] = 7;
 	lapic_init();
+	assert_int_equal(platform_lapic, 0xfee00000);
 	assert_int_equal(ioapic_calls, 1);
 	assert_int_equal(mapped, 0);
 	assert_int_equal(x2[0x0f], 0x1ff);   /* SVR */

@@ -22,3 +22,10 @@ $(BUILD)/fuzz/fuzz_pci_scan: tests/host/foundation/fuzz_pci_scan.c \
 		$(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
+
+# acpi_init over hostile firmware tables, against an independent reading
+FUZZERS += $(BUILD)/fuzz/fuzz_acpi
+$(BUILD)/fuzz/fuzz_acpi: tests/host/foundation/fuzz_acpi.c kernel/acpi/acpi.c \
+		$(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^

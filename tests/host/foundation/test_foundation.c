@@ -115,9 +115,9 @@ static void sdt(uint8_t *t, const char *sig, uint32_t len)
 	t[8] = 1;
 }
 
-static struct fake_acpi *acpi_build(void)
+static void acpi_build_into(struct fake_acpi *a)
 {
-	struct fake_acpi *a = calloc(1, sizeof(*a));
+	memset(a, 0, sizeof(*a));
 	nfw = 0; /* all of it readable */
 	sdt(a->mcfg, "MCFG", sizeof(a->mcfg));
 	uint64_t base = 0xb0000000;
@@ -145,6 +145,12 @@ static struct fake_acpi *acpi_build(void)
 	memcpy(a->rsdp + 24, &x, 8);
 	fix_sum(a->rsdp, 20, 8);
 	fix_sum(a->rsdp, 36, 32);
+}
+
+static struct fake_acpi *acpi_build(void)
+{
+	struct fake_acpi *a = malloc(sizeof(*a));
+	acpi_build_into(a);
 	return a;
 }
 
@@ -2180,6 +2186,248 @@ static void test_pci_bar_on_platform_registers_refused(void **st)
 	free(a);
 }
 
+static void platform_lapic_arg(uint64_t base)
+{
+	acpi_platform_lapic(base);
+}
+
+/* The local APIC the CPU decodes is where IA32_APIC_BASE puts it, which
+ * need not be the MADT's address: lapic_init reports it, and a base off
+ * the MADT's page joins acpi_platform too (one line; reporting it again
+ * says and adds nothing), so a BAR there is refused as one on the MADT's
+ * is. The MADT's own page adds nothing; with no MADT the base is added
+ * quietly. Before, only the MADT's address was held against BARs. */
+static void test_lapic_msr_base_kept_from_bars(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t t[44];
+	madt_start(a, t, sizeof(t));
+	fix_sum(t, sizeof(t), 9);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_nplatform, 1);
+	assert_string_equal(logged(platform_lapic_arg, 0xfee00000), "");
+	assert_int_equal(acpi_nplatform, 1);
+	assert_string_equal(
+	    logged(platform_lapic_arg, 0xfed40000),
+	    "acpi: local APIC at 0xfed40000 by IA32_APIC_BASE, at 0xfee00000 "
+	    "by the MADT; PCI BARs are kept off both\n");
+	assert_string_equal(logged(platform_lapic_arg, 0xfed40000), "");
+	assert_int_equal(acpi_nplatform, 2);
+	const struct acpi_range *r = acpi_platform_at(0xfed40800, 0xfed40fff);
+	assert_non_null(r);
+	assert_string_equal(r->what, "local APIC");
+	assert_non_null(acpi_platform_at(0xfee00000, 0xfee00000));
+	assert_null(acpi_platform_at(0xfed41000, 0xfed41000));
+
+	acpi_build_into(a);
+	acpi_init((uint64_t)a->rsdp); /* no MADT */
+	assert_int_equal(acpi_nplatform, 0);
+	assert_string_equal(logged(platform_lapic_arg, 0xfee00000), "");
+	assert_non_null(acpi_platform_at(0xfee00fff, 0xfee00fff));
+	acpi_init(0);
+	free(a);
+}
+
+/* The HPET's Base Address is a Generic Address Structure: one in system
+ * I/O or PCI configuration space (space id 1, 2) is no memory address,
+ * and one off an 8-byte boundary splits every 64-bit register read
+ * (tsc.c). Either, or address 0, is refused with one line and no HPET is
+ * used (the clock falls back as without one) or held against BARs. A
+ * second good HPET (another timer block) is kept from BARs; the first is
+ * the clock. Before, the address was read whatever the space. */
+static void test_acpi_hpet_not_in_memory_refused(void **st)
+{
+	static const struct {
+		uint8_t space;
+		uint64_t base;
+		const char *line;
+	} c[] = {
+	    {1, 0xfed00000,
+	     "acpi: HPET at 0xfed00000 (address space 1) is not in system "
+	     "memory; ignored\n"},
+	    {2, 0xfed00000,
+	     "acpi: HPET at 0xfed00000 (address space 2) is not in system "
+	     "memory; ignored\n"},
+	    {0, 0xfed00004,
+	     "acpi: HPET at 0xfed00004 (address space 0) is not 8-byte "
+	     "aligned; ignored\n"},
+	    {0, 0,
+	     "acpi: HPET at 0x0 (address space 0) is at address 0; "
+	     "ignored\n"},
+	};
+	struct fake_acpi *a = acpi_build();
+	uint8_t h[56], h2[56];
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		sdt(h, "HPET", sizeof(h));
+		h[40] = c[i].space;
+		h[41] = 64;
+		memcpy(h + 44, &c[i].base, 8);
+		fix_sum(h, sizeof(h), 9);
+		xsdt_point(a, 2, h);
+		char want[256];
+		snprintf(want, sizeof(want),
+			 "%sacpi: XSDT with 3 tables: MCFG FACP HPET\n",
+			 c[i].line);
+		assert_string_equal(acpi_init_log((uint64_t)a->rsdp), want);
+		assert_int_equal(acpi_hpet_base, 0);
+		assert_int_equal(acpi_nplatform, 0);
+		assert_non_null(acpi_find("HPET"));
+	}
+	/* two good ones: the first is the clock, both are held */
+	sdt(h, "HPET", sizeof(h));
+	sdt(h2, "HPET", sizeof(h2));
+	uint64_t b1 = 0xfed00000, b2 = 0xfed01000;
+	memcpy(h + 44, &b1, 8);
+	memcpy(h2 + 44, &b2, 8);
+	fix_sum(h, sizeof(h), 9);
+	fix_sum(h2, sizeof(h2), 9);
+	xsdt_point(a, 1, h);
+	xsdt_point(a, 2, h2);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_hpet_base, 0xfed00000);
+	assert_int_equal(acpi_nplatform, 2);
+	assert_non_null(acpi_platform_at(0xfed01000, 0xfed01000));
+	acpi_init(0);
+	free(a);
+}
+
+/* the RSDP of a now points at a new XSDT listing the n tables at t[] (to
+ * free with the fake); returns it */
+static uint8_t *xsdt_of(struct fake_acpi *a, const uint64_t *t, unsigned n)
+{
+	uint32_t len = 36 + 8 * n;
+	uint8_t *x = malloc(len);
+	sdt(x, "XSDT", len);
+	memcpy(x + 36, t, 8 * n);
+	fix_sum(x, len, 9);
+	uint64_t xp = (uint64_t)x;
+	memcpy(a->rsdp + 24, &xp, 8);
+	fix_sum(a->rsdp, 36, 32);
+	return x;
+}
+
+static unsigned count_of(const char *log, const char *s)
+{
+	unsigned n = 0;
+	for (const char *p = log; (p = strstr(p, s)); p++)
+		n++;
+	return n;
+}
+
+/* The root table is the firmware's: one listing more than
+ * ACPI_MAX_TABLES entries has only the first 64 read, said in one line
+ * (before, every entry was checked: 131069 entries of a 1 MiB XSDT, each
+ * a line and up to a 1 MiB checksum; here 100 unmapped pointers were 100
+ * lines). A pointer listed twice is read once; a second MADT (or MCFG,
+ * FADT, DMAR) is ignored with one line, the first used, as Linux reads
+ * instance 0 (before, both were parsed: the I/O APIC twice, the second
+ * MADT's own I/O APIC and local APIC kept). */
+static void test_acpi_root_bounded_and_repeats_ignored(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint64_t t[100];
+	for (unsigned i = 0; i < 100; i++)
+		t[i] = 0x10; /* outside the firmware memory below */
+	fw_add(a, sizeof(*a));
+	uint8_t *x = xsdt_of(a, t, 100);
+	fw_add(x, 36 + 8 * 100);
+	const char *log = acpi_init_log((uint64_t)a->rsdp);
+	if (!strstr(log, "acpi: XSDT lists 100 tables; the 36 after the "
+			 "first 64 ignored\n"))
+		fail_msg("no cut line in:\n%s", log);
+	assert_int_equal(count_of(log, "is outside the firmware memory"), 64);
+	free(x);
+
+	uint8_t m1[44 + 12], m2[44 + 12];
+	madt_ioapic(madt_start(a, m1, sizeof(m1)), 1, IOAPIC_A, 0);
+	fix_sum(m1, sizeof(m1), 9);
+	madt_ioapic(madt_start(a, m2, sizeof(m2)), 2, IOAPIC_B, 24);
+	uint32_t la2 = 0xfee10000;
+	memcpy(m2 + 36, &la2, 4);
+	fix_sum(m2, sizeof(m2), 9);
+	uint64_t r[4] = {(uint64_t)a->fadt, (uint64_t)m1, (uint64_t)m1,
+			 (uint64_t)m2};
+	nfw = 0;
+	x = xsdt_of(a, r, 4);
+	log = acpi_init_log((uint64_t)a->rsdp);
+	char want[160];
+	snprintf(want, sizeof(want),
+		 "acpi: table APIC at 0x%lx is listed twice; read once\n",
+		 (unsigned long)(uintptr_t)m1);
+	if (!strstr(log, want))
+		fail_msg("expected \"%s\" in:\n%s", want, log);
+	snprintf(want, sizeof(want),
+		 "acpi: a second APIC at 0x%lx; ignored (the first, at 0x%lx, "
+		 "is used)\n",
+		 (unsigned long)(uintptr_t)m2, (unsigned long)(uintptr_t)m1);
+	if (!strstr(log, want))
+		fail_msg("expected \"%s\" in:\n%s", want, log);
+	assert_int_equal(acpi_find("APIC"), (uint64_t)m1);
+	assert_int_equal(acpi_nioapics, 1);
+	assert_int_equal(acpi_ioapics[0].base, IOAPIC_A);
+	assert_int_equal(acpi_nplatform, 2); /* its I/O APIC and local APIC */
+	assert_null(acpi_platform_at(0xfee10000, 0xfee10000));
+	assert_null(acpi_platform_at(IOAPIC_B, IOAPIC_B));
+	acpi_init(0);
+	free(x);
+	free(a);
+}
+
+/* A table's entries are the firmware's too: a MADT of 31 I/O APICs, the
+ * second at the first's address (refused: before, kept twice) and 22 past
+ * the eight kept, has its 23 refusals said in ACPI_TABLE_LINES (8) lines
+ * and one more counting the rest (before, 23 lines: a 1 MiB MADT of bad
+ * entries would be 87381); a DMAR of 40 units overflows acpi_platform
+ * (ACPI_MAX_PLATFORM, 24) in one line, not one per unit; a signature's
+ * bytes that are not printable ASCII are printed as '?', never raw. */
+static void test_acpi_table_lines_bounded(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t m[44 + 12 * 31];
+	uint8_t *p = madt_start(a, m, sizeof(m));
+	p = madt_ioapic(p, 0, 0xfec00000, 0);
+	for (unsigned i = 0; i < 30; i++)
+		p = madt_ioapic(p, (uint8_t)i, 0xfec00000 + 0x1000 * i, 24 * i);
+	fix_sum(m, sizeof(m), 9);
+	uint8_t d[48 + 16 * 40];
+	sdt(d, "DMAR", sizeof(d));
+	d[36] = 38;
+	for (unsigned i = 0; i < 40; i++) {
+		uint8_t *u = d + 48 + 16 * i;
+		uint64_t b = 0xd0000000 + 0x1000 * i;
+		u[2] = 16;
+		memcpy(u + 8, &b, 8);
+	}
+	fix_sum(d, sizeof(d), 9);
+	uint8_t e[36];
+	sdt(e, "\x1b[2J", sizeof(e)); /* a terminal's clear-screen */
+	e[20] = 1;		      /* and a bad checksum */
+	uint64_t r[3] = {(uint64_t)m, (uint64_t)d, (uint64_t)e};
+	uint8_t *x = xsdt_of(a, r, 3);
+	const char *log = acpi_init_log((uint64_t)a->rsdp);
+	/* 23 refused: the repeat, then 22 past the eight */
+	assert_int_equal(count_of(log, "has an earlier one's address"), 1);
+	assert_int_equal(count_of(log, "past the eight I/O APICs"), 7);
+	char want[160];
+	snprintf(want, sizeof(want),
+		 "acpi: APIC at 0x%lx: 15 more lines like those not "
+		 "printed\n",
+		 (unsigned long)(uintptr_t)m);
+	if (!strstr(log, want))
+		fail_msg("expected \"%s\" in:\n%s", want, log);
+	assert_int_equal(count_of(log, "platform register ranges"), 1);
+	assert_int_equal(acpi_nioapics, 8);
+	for (unsigned i = 1; i < 8; i++)
+		assert_int_equal(acpi_ioapics[i].base, 0xfec00000 + 0x1000 * i);
+	assert_int_equal(acpi_nplatform, ACPI_MAX_PLATFORM);
+	assert_non_null(strstr(log, "acpi: table ?[2J at 0x"));
+	for (const char *c = log; *c; c++)
+		assert_true(*c == '\n' || (*c >= 0x20 && *c < 0x7f));
+	acpi_init(0);
+	free(x);
+	free(a);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -2213,6 +2461,14 @@ int main(void)
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_ioapic_none, acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_pci_bar_on_platform_registers_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_lapic_msr_base_kept_from_bars,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_hpet_not_in_memory_refused,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_root_bounded_and_repeats_ignored,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_table_lines_bounded,
 				   acpi_earlier_boot),
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
