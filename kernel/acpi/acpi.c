@@ -34,7 +34,6 @@ struct acpi_sdt {
 } __attribute__((packed));
 _Static_assert(sizeof(struct acpi_sdt) == 36, "SDT header layout");
 
-_Static_assert(ACPI_MAX_IOAPICS == 8, "acpi_parse_madt's line says eight");
 
 #define ACPI_MAX_TABLE	(1u << 20)
 #define ACPI_MAX_TABLES 64 /* root table entries read */
@@ -283,7 +282,8 @@ static void acpi_parse_madt(const struct acpi_sdt *h)
 		    : !addr		   ? "has address 0"
 		    : seen		   ? "has an earlier one's address"
 		    : acpi_nioapics == ACPI_MAX_IOAPICS
-			? "is past the eight I/O APICs capOS keeps"
+			? "is past the I/O APICs capOS keeps (its pins are "
+			  "left as firmware set them)"
 			: NULL;
 		if (why) {
 			table_say("acpi: MADT I/O APIC entry at offset %u %s; "

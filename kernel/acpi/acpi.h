@@ -49,7 +49,9 @@ struct acpi_ioapic {
 	uint32_t gsi_base;
 	uint8_t id;
 };
-#define ACPI_MAX_IOAPICS 8
+/* as many as Linux keeps on x86-64 (MAX_IO_APICS): one past them is left
+ * as firmware set it, unmasked (kernel/cpu/ioapic.c) */
+#define ACPI_MAX_IOAPICS 128
 extern struct acpi_ioapic acpi_ioapics[ACPI_MAX_IOAPICS];
 extern unsigned acpi_nioapics;
 
@@ -64,7 +66,9 @@ struct acpi_range {
 	uint64_t lo, hi; /* first and last byte of its pages */
 	const char *what;
 };
-#define ACPI_MAX_PLATFORM 24
+/* every I/O APIC kept, two local APIC pages, and room for the HPETs and
+ * VT-d units of a large server */
+#define ACPI_MAX_PLATFORM (ACPI_MAX_IOAPICS + 64)
 extern struct acpi_range acpi_platform[ACPI_MAX_PLATFORM];
 extern unsigned acpi_nplatform;
 

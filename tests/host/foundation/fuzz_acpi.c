@@ -18,7 +18,7 @@
  *   order, its base nonzero and its last bus below 2^64, not meeting RAM,
  *   another segment's ECAM or its segment's buses;
  * - every I/O APIC is a 12-byte entry inside that MADT, address nonzero,
- *   no two alike, at most eight;
+ *   no two alike, at most ACPI_MAX_IOAPICS;
  * - the HPET base is the first HPET table's (in system memory, nonzero,
  *   8-byte aligned); the PM timer port is that FADT's;
  * - every platform range is whole pages around a base one of those tables
