@@ -268,6 +268,12 @@ AUTH_SRC   := kernel/authority/auth.c kernel/authority/owner.c \
 HOST_TESTS :=
 FUZZERS    :=
 include $(wildcard tests/host/*/suite.mk)
+# the suites compile and link in one step, with no dependency files: a
+# header change rebuilds every host test and fuzzer (their rules pass only
+# the .c prerequisites to the compiler)
+HOST_HEADERS := $(wildcard kernel/*/*.h kernel/*/*/*.h drivers/*/*.h dma/*.h \
+	tests/host/*/*.h)
+$(HOST_TESTS) $(FUZZERS): $(HOST_HEADERS)
 
 host: $(HOST_TESTS) $(FUZZERS)
 

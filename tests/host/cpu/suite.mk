@@ -4,10 +4,10 @@ HOST_TESTS += $(BUILD)/host/lapic_test
 $(BUILD)/host/lapic_test: tests/host/cpu/test_lapic.c kernel/cpu/lapic.c \
 		kernel/lib/printf.c kernel/lib/parse.c
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 # interrupt dispatch (kernel/cpu/cpu.c + isr_dispatch) over hand-built frames
 HOST_TESTS += $(BUILD)/host/cpu_test
 $(BUILD)/host/cpu_test: tests/host/cpu/test_cpu.c kernel/cpu/cpu.c \
 		kernel/lib/printf.c kernel/lib/parse.c
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)

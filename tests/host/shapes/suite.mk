@@ -10,4 +10,4 @@ $(BUILD)/host/shapes_test: tests/host/shapes/test_shapes.c $(SHAPES_SRC) \
 FUZZERS += $(BUILD)/fuzz/smbios_fuzz
 $(BUILD)/fuzz/smbios_fuzz: tests/host/shapes/fuzz_smbios.c $(SHAPES_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)

@@ -5,4 +5,4 @@ $(BUILD)/host/tsc_test: tests/host/time/test_tsc.c kernel/time/tsc.c \
 		kernel/lib/printf.c kernel/lib/parse.c kernel/lib/random.c \
 		kernel/lib/siphash.c
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)

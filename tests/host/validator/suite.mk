@@ -4,24 +4,24 @@ VAL_SRC := dma/nvme_validate.c dma/nvme_gate.c dma/grant.c dma/owner.c dma/nvme_
 HOST_TESTS += $(BUILD)/host/validator_test
 $(BUILD)/host/validator_test: tests/host/validator/test_validator.c $(VAL_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 
 HOST_TESTS += $(BUILD)/host/gate_test
 $(BUILD)/host/gate_test: tests/host/validator/test_gate.c tests/host/validator/fake_nvme.c $(VAL_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 
 FUZZERS += $(BUILD)/fuzz/fuzz_validator
 $(BUILD)/fuzz/fuzz_validator: tests/host/validator/fuzz_validator.c $(VAL_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
 FUZZERS += $(BUILD)/fuzz/fuzz_gate
 $(BUILD)/fuzz/fuzz_gate: tests/host/validator/fuzz_gate.c tests/host/validator/fake_nvme.c $(VAL_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
 FUZZERS += $(BUILD)/fuzz/fuzz_gate_seq
 $(BUILD)/fuzz/fuzz_gate_seq: tests/host/validator/fuzz_gate_seq.c tests/host/validator/fake_nvme.c $(VAL_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
