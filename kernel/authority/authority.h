@@ -194,7 +194,10 @@ struct dma_pool {
 /* a zeroed, physically contiguous, page-aligned pool of len bytes whose
  * device addresses all lie below addr_limit (0: no limit), charged to
  * owner: at most GRANT_MAX live pools and DMA_OWNER_POOL_MAX bytes per
- * owner (dma/owner.h; AUTH_OVER_QUOTA past them). 0 or -1. */
+ * owner (dma/owner.h; AUTH_OVER_QUOTA past them). 0 or -1; when its
+ * IOMMU map failed and the unit did not confirm the undo
+ * (IOMMU_UNCONFIRMED) the pages are withheld and stay charged, as a pool
+ * revoked unconfirmed. */
 int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		    struct dma_pool *out);
 /* revoke: bumps the grant generation (the validator rejects the old one)

@@ -33,6 +33,21 @@ static uint64_t owner_alloc_limit(uint16_t owner, uint64_t limit)
 	return limit;
 }
 
+/* pages the IOMMU did not confirm unreachable (iommu_unmap != 0, or
+ * iommu_map IOMMU_UNCONFIRMED: the unit may still hold a translation of
+ * them, and a device that ignores Bus Master Enable may use it) never go
+ * back to the allocator. The caller keeps them, and the charge where it
+ * has one (a pool's; a shadow's after dma_kernel_free, not after a
+ * dma_kernel_alloc that said 0: the unit refuses every map after that
+ * one); this says so, once. */
+static void dma_withhold(uint16_t owner, const char *what, uint64_t pa,
+			 size_t pages)
+{
+	kprintf("authority: owner %u %s 0x%lx not confirmed unmapped; %zu "
+		"pages withheld\n",
+		owner, what, pa, pages);
+}
+
 int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		    struct dma_pool *out)
 {
@@ -75,12 +90,20 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 			pages, addr_limit, owner);
 		return -1;
 	}
-	if (dma_owner_translated(owner) &&
-	    iommu_map(owner, pa, pa, pages * PAGE_SIZE,
-		      IOMMU_READ | IOMMU_WRITE) != 0) {
+	int m = dma_owner_translated(owner)
+		    ? iommu_map(owner, pa, pa, pages * PAGE_SIZE,
+				IOMMU_READ | IOMMU_WRITE)
+		    : 0;
+	if (m != 0) {
 		(void)grant_revoke(&o->grants, slot, gen);
-		page_free(pa, pages);
-		dma_owner_uncharge(o, DMA_CHARGE_POOL, pages * PAGE_SIZE);
+		/* withheld, it stays charged, as a pool revoked unconfirmed */
+		if (m == IOMMU_UNCONFIRMED) {
+			dma_withhold(owner, "pool", pa, pages);
+		} else {
+			page_free(pa, pages);
+			dma_owner_uncharge(o, DMA_CHARGE_POOL,
+					   pages * PAGE_SIZE);
+		}
 		auth_refusals[AUTH_NO_MEMORY]++;
 		return -1;
 	}
@@ -97,21 +120,21 @@ uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit,
 			  unsigned perm)
 {
 	uint64_t pa = page_alloc(pages, owner_alloc_limit(owner, limit));
-	if (pa && dma_owner_translated(owner) &&
-	    iommu_map(owner, pa, pa, pages * PAGE_SIZE, perm) != 0) {
+	int m = pa && dma_owner_translated(owner)
+		    ? iommu_map(owner, pa, pa, pages * PAGE_SIZE, perm)
+		    : 0;
+	if (m == IOMMU_UNCONFIRMED)
+		dma_withhold(owner, "kernel DMA", pa, pages);
+	else if (m != 0)
 		page_free(pa, pages);
-		return 0;
-	}
-	return pa;
+	return m ? 0 : pa;
 }
 
 int dma_kernel_free(uint16_t owner, uint64_t pa, size_t pages)
 {
 	if (iommu_addr_limit(owner) &&
 	    iommu_unmap(owner, pa, pages * PAGE_SIZE) != 0) {
-		kprintf("authority: owner %u kernel DMA page 0x%lx not "
-			"confirmed unmapped; withheld\n",
-			owner, pa);
+		dma_withhold(owner, "kernel DMA", pa, pages);
 		return -1;
 	}
 	page_free(pa, pages);
@@ -176,10 +199,7 @@ int dma_pool_revoke(struct dma_pool *p)
 	 * charged to its owner) */
 	if (iommu_addr_limit(p->owner) &&
 	    iommu_unmap(p->owner, base, len) != 0) {
-		kprintf(
-		    "authority: owner %u pool 0x%lx not confirmed unmapped; "
-		    "%lu pages withheld\n",
-		    p->owner, base, len / PAGE_SIZE);
+		dma_withhold(p->owner, "pool", base, len / PAGE_SIZE);
 		p->used = p->len;
 		return -1;
 	}
@@ -211,9 +231,8 @@ unsigned dma_owner_seize(uint16_t owner, unsigned *kept)
 		/* a page the unit did not confirm unmapped stays charged and
 		 * is never released: pool_release cannot find it parked */
 		if (dom && iommu_unmap(owner, g->base, g->len) != 0) {
-			kprintf("authority: owner %u pool 0x%lx not confirmed "
-				"unmapped; withheld\n",
-				owner, g->base);
+			dma_withhold(owner, "pool", g->base,
+				     g->len / PAGE_SIZE);
 			o->grants.g[i].parked = false;
 		}
 	}

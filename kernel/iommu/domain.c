@@ -263,13 +263,15 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 		uint64_t *pte = vtd_pte(dm, iova + off, true);
 		if (!pte || *pte) {
 			/* out of table pages, or a second mapping of the
-			 * same iova: undo what this call did */
+			 * same iova: undo what this call did. Entries it
+			 * made present may be cached until the unit confirms
+			 * their invalidation */
 			vtd_clear(dm, iova, off);
-			(void)vtd_inv_domain(dm->u, dm->did);
+			bool live = vtd_inv_domain(dm->u, dm->did) && off;
 			kprintf("iommu: owner %u: unable to map 0x%lx (%s)\n",
 				owner, iova + off,
 				pte ? "already mapped" : "no memory");
-			return -1;
+			return live ? IOMMU_UNCONFIRMED : -1;
 		}
 		*pte = ((pa + off) & VTD_SL_ADDR_MASK) | bits;
 		vtd_flush(dm->u, pte, 8);
@@ -277,10 +279,11 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	}
 	/* not-present to present needs no flush unless the unit caches
 	 * not-present entries (CM=1, §6.1); unconfirmed, the map fails and
-	 * takes its entries back (the unit is given up by then) */
+	 * takes its entries back (the unit is given up by then), but the
+	 * unit may have cached them meanwhile */
 	if ((dm->u->cap & VTD_CAP_CM) && vtd_inv_domain(dm->u, dm->did)) {
 		vtd_clear(dm, iova, len);
-		return -1;
+		return IOMMU_UNCONFIRMED;
 	}
 	return 0;
 }

@@ -43,8 +43,13 @@ uint64_t iommu_addr_limit(uint16_t owner);
 #define IOMMU_READ  1u /* the device may read */
 #define IOMMU_WRITE 2u /* the device may write */
 /* map [iova, iova+len) -> [pa, pa+len), page granular, pa+len within
- * the host address width (DMAR HAW). 0 or -1; on -1 nothing of the range
- * stays mapped. */
+ * the host address width (DMAR HAW). 0; -1 when refused or failed with
+ * nothing of the range mapped (the pages may be reused); IOMMU_UNCONFIRMED
+ * when it failed after making entries present (part-way, or on a caching
+ * mode unit) and the unit did not confirm their invalidation: the entries
+ * are gone from the tables, but the unit may still hold them cached, so the
+ * caller must not reuse the pages (as after iommu_unmap's -1). */
+#define IOMMU_UNCONFIRMED (-2)
 int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	      unsigned perm);
 /* unmap every page [iova, iova+len) touches below the address limit (a

@@ -25,7 +25,9 @@
  * the owner as the gate charges them), revoke hooks
  * (auth_owner_on_revoke: one that looks, one that drops the owner's pins
  * as the NVMe broker's does) and an IOMMU that stops confirming
- * unmaps and starts again (shim_iommu_fail_unmap); and the devices
+ * unmaps and starts again (shim_iommu_fail_unmap), and whose maps fail
+ * part-way (shim_iommu_fail_map: the undo is an unmap, confirmed or
+ * not); and the devices
  * themselves (opcodes 240..255): pci_enable with any decode and bus
  * mastering, and quirks (below, "the devices"). Every capability the
  * driver gets back is its copy in one of a few slots, and the driver
@@ -36,7 +38,8 @@
  * The fuzzer keeps its own model of what each owner holds — pools by
  * (owner, slot, generation) as live, parked (seized by an owner
  * revocation), withheld (revoked or seized while the IOMMU did not confirm
- * the unmap) or dead, windows and interrupts by (slot, generation), kernel
+ * the unmap, or made while it did not confirm a failed map's undo) or
+ * dead, windows and interrupts by (slot, generation), kernel
  * memory by (owner, address, pages), the kernel's shadow pages, each
  * owner's DMA limit and revoke hook, every byte of each BAR and its guard
  * bytes and of configuration space — and predicts the outcome of every
@@ -353,8 +356,9 @@ static void msix_written(volatile uint32_t *p)
 }
 
 /* ---- the model ---------------------------------------------------------- */
-/* P_WITHHELD: revoked or seized while the IOMMU did not confirm the unmap:
- * out of the grant table, its pages never freed and still charged */
+/* P_WITHHELD: revoked or seized while the IOMMU did not confirm the unmap,
+ * or refused at creation when it did not confirm a failed map's undo: out
+ * of the grant table, its pages never freed and still charged */
 enum { P_LIVE, P_PARKED, P_DEAD, P_WITHHELD };
 static struct prec {
 	uint16_t owner, slot;
@@ -429,6 +433,7 @@ static bool revoked[NOWN + 2];
 static bool quar2;
 static uint64_t mlimit[NOWN + 2]; /* auth_owner_limit's, 0: none */
 static bool fail_unmap;		  /* the shim's IOMMU stops confirming */
+static bool fail_map; /* and maps of two pages or more fail part-way */
 static uint64_t pages_base;	  /* shim pages out before the input */
 
 /* revoke hooks: 0 none, 1 one that only looks, 2 one that drops the
@@ -1076,12 +1081,25 @@ static void op_pool_create(void)
 	      (unsigned long long)limit, dst);
 	if (!may && !must_fail)
 		return; /* the model would lose track */
+	/* a map that fails part-way refuses the pool; when the unit did
+	 * not confirm the undo its pages may still be reached: withheld,
+	 * and still charged */
+	bool map_fails = may && o == 2 && fail_map && pages > 1;
 	int r = dma_pool_create(o, len, limit, &pc[dst]);
-	CHECK(r == 0 || !may, "pool create refused", o, len);
-	CHECK(r != 0 || !must_fail, "pool create allowed", o, len);
+	CHECK(r == 0 || !may || map_fails, "pool create refused", o, len);
+	CHECK(r != 0 || !(must_fail || map_fails), "pool create allowed", o,
+	      len);
 	if (r) {
 		CHECK(pc[dst].len == 0 && pc[dst].va == NULL,
 		      "refused create left a pool", o, pc[dst].len);
+		if (map_fails && fail_unmap) {
+			uint64_t pa = shim_iommu_failed_pa;
+			check_not_withheld(pa, pages * PS);
+			recs[nrec++] = (struct prec){.owner = o,
+						     .base = pa,
+						     .len = pages * PS,
+						     .state = P_WITHHELD};
+		}
 		return;
 	}
 	struct dma_pool *p = &pc[dst];
@@ -1913,11 +1931,23 @@ static void op_kalloc(void)
 	}
 	uint64_t eff = eff_limit(o, limit);
 	bool want = pages_below(pages, eff);
+	/* a map that fails part-way: no pages; withheld (out, and, the
+	 * gate having heard "none", uncharged) when the unit did not
+	 * confirm the undo */
+	bool map_fails = want && o == 2 && fail_map && pages > 1;
 	uint64_t pa = dma_kernel_alloc(o, pages, limit, perm);
-	CHECK((pa != 0) == want, "kernel alloc", pa, want);
+	CHECK((pa != 0) == (want && !map_fails), "kernel alloc", pa, want);
 	if (!pa) {
 		if (charge)
 			dma_owner_uncharge(acct, DMA_CHARGE_SHADOW, pages * PS);
+		if (map_fails && fail_unmap) {
+			check_not_withheld(shim_iommu_failed_pa, pages * PS);
+			karecs[nkarec++] =
+			    (struct karec){.owner = o,
+					   .pa = shim_iommu_failed_pa,
+					   .pages = pages,
+					   .state = K_WITHHELD};
+		}
 		return;
 	}
 	uint8_t *va = (uint8_t *)(uintptr_t)pa;
@@ -1960,12 +1990,18 @@ static void op_kfree(void)
 	k->state = withheld ? K_WITHHELD : K_FREED;
 }
 
-/* the IOMMU stops confirming unmaps, or confirms again */
+/* the IOMMU stops confirming unmaps, or confirms again; its maps of two
+ * pages or more fail part-way, or not */
 static void op_unit(void)
 {
-	fail_unmap = next() & 1;
-	TRACE("iommu unmaps %s\n", fail_unmap ? "unconfirmed" : "confirmed");
+	uint8_t b = next();
+	fail_unmap = b & 1;
+	fail_map = b & 2;
+	TRACE("iommu unmaps %s, maps %s\n",
+	      fail_unmap ? "unconfirmed" : "confirmed",
+	      fail_map ? "failing" : "working");
 	shim_iommu_fail_unmap = fail_unmap;
+	shim_iommu_fail_map = fail_map;
 }
 
 static void op_owner_revoke(void)
@@ -2108,6 +2144,7 @@ static void reclaim_withheld(void)
 static void teardown(void)
 {
 	shim_iommu_fail_unmap = fail_unmap = false;
+	shim_iommu_fail_map = fail_map = false;
 	/* a fault no safe point reached: resumed, so that the one below
 	 * revokes nothing */
 	if (quar2 && !revoked[2])

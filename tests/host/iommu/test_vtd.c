@@ -121,17 +121,46 @@ static void test_map_pa_beyond_width(void **st)
 }
 
 /* caching mode: a map is confirmed by an invalidation; when the unit does
- * not complete it, the map fails and leaves nothing mapped (iommu.h) */
+ * not complete it, the map fails and leaves nothing mapped (iommu.h), but
+ * the entries were present meanwhile and the unit may hold them cached:
+ * IOMMU_UNCONFIRMED, the pages not to be reused. Before, -1, and the
+ * caller (dma_pool_create) freed them */
 static void test_map_unconfirmed_leaves_nothing(void **st)
 {
 	fake_up(true);
 	fake.stop = true;
 	assert_int_equal(iommu_map(1, 0x10000, 0x200000, 2 * PS, IOMMU_READ),
-			 -1);
+			 IOMMU_UNCONFIRMED);
 	assert_true(vtd_units[0].broken);
 	assert_int_equal(fake_pte(1, 0x10000), 0);
 	assert_int_equal(fake_pte(1, 0x11000), 0);
 	assert_int_equal(vtd_domain_of(1)->pages, 0);
+	fake_down();
+}
+
+/* a map that fails part-way (its second page mapped already) takes back
+ * the page it made present; when the unit does not confirm that
+ * invalidation the page may still be cached: IOMMU_UNCONFIRMED. A map
+ * that failed on its first page made nothing present: -1 even then.
+ * Before, -1 both ways, and the caller freed the pages */
+static void test_map_partway_unconfirmed(void **st)
+{
+	fake_up(false);
+	assert_int_equal(iommu_map(1, 0x11000, 0x300000, PS, IOMMU_READ), 0);
+	fake.stop = true;
+	assert_int_equal(iommu_map(1, 0x11000, 0x400000, 2 * PS, IOMMU_READ),
+			 -1);
+	assert_int_equal(fake_pte(1, 0x12000), 0);
+	fake_down();
+	fake_up(false);
+	assert_int_equal(iommu_map(1, 0x11000, 0x300000, PS, IOMMU_READ), 0);
+	fake.stop = true;
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, 2 * PS, IOMMU_READ),
+			 IOMMU_UNCONFIRMED);
+	assert_true(vtd_units[0].broken);
+	assert_int_equal(fake_pte(1, 0x10000), 0);
+	assert_int_equal(fake_pte(1, 0x11000), 0x300000 | VTD_SL_R);
+	assert_int_equal(vtd_domain_of(1)->pages, 1);
 	fake_down();
 }
 
@@ -373,6 +402,7 @@ int main(void)
 	    cmocka_unit_test(test_unanswered_wait_fails),
 	    cmocka_unit_test(test_map_pa_beyond_width),
 	    cmocka_unit_test(test_map_unconfirmed_leaves_nothing),
+	    cmocka_unit_test(test_map_partway_unconfirmed),
 	    cmocka_unit_test(test_irq_alloc_unconfirmed_leaves_no_entry),
 	    cmocka_unit_test(test_irq_free_unconfirmed_twice),
 	    cmocka_unit_test(test_irq_alloc_quarantined_refused),

@@ -6,7 +6,9 @@
  * asked (shim_iommu_perm), so a test sees what the DMA pool code mapped and
  * unmapped. A second map of a mapped page or an unmap
  * of an unmapped one counts in shim_iommu_violations; with
- * shim_iommu_fail_unmap set, unmap reports the unit did not confirm. */
+ * shim_iommu_fail_unmap set, unmap reports the unit did not confirm; with
+ * shim_iommu_fail_map set, a map of two pages or more fails part-way, and
+ * its undo is not confirmed either when shim_iommu_fail_unmap is set. */
 #include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
@@ -15,6 +17,8 @@
 uint16_t shim_iommu_owner;
 unsigned shim_iommu_violations;
 bool shim_iommu_fail_unmap;
+bool shim_iommu_fail_map;
+uint64_t shim_iommu_failed_pa;
 bool shim_iommu_quarantined;
 
 #define SHIM_IOMMU_PAGES 8192
@@ -71,7 +75,6 @@ uint64_t iommu_addr_limit(uint16_t owner)
 int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	      unsigned perm)
 {
-	(void)pa;
 	if (!iommu_addr_limit(owner))
 		return -1;
 	for (uint64_t a = iova; a < iova + len; a += PAGE_SIZE) {
@@ -86,6 +89,13 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 		*s = a | 1;
 		perms[s - mapped] = (uint8_t)perm;
 		nmapped++;
+		if (shim_iommu_fail_map && len > PAGE_SIZE) {
+			/* part-way: the first page mapped, then undone */
+			shim_iommu_failed_pa = pa;
+			*s = 0;
+			nmapped--;
+			return shim_iommu_fail_unmap ? IOMMU_UNCONFIRMED : -1;
+		}
 	}
 	return 0;
 }
