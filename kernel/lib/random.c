@@ -47,8 +47,7 @@ void random_add(const char *source, const void *data, size_t len, bool hw)
 	} while (len);
 	strong |= hw;
 	size_t at = strlen(sources);
-	if (!listed(source) &&
-	    at + strlen(source) + 2 < sizeof(sources))
+	if (!listed(source) && at + strlen(source) + 2 < sizeof(sources))
 		ksnprintf(sources + at, sizeof(sources) - at, "%s%s",
 			  at ? "," : "", source);
 }
