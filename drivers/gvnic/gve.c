@@ -933,11 +933,15 @@ int gve_attach(struct gve_softc *sc, const struct gve_grants *g)
 	gve_irqs_bind(sc);
 	if ((err = gve_resources_setup(sc))) /* 8 */
 		goto fail_irq;
-	if ((err = gve_up(sc))) { /* 9 */
+	/* a step that asked for a reset (a refused value, an admin timeout)
+	 * fails the attach, as it gives a recovery up (gve_reset_recover),
+	 * even when the step itself was optional (stats, link speed) */
+	if ((err = gve_up(sc)) || sc->reset_wanted) { /* 9 */
 		kprintf("%s: unable to bring up queues\n", sc->name);
+		if (!err)
+			err = GVE_EDEVICE;
 		goto fail_irq;
 	}
-	sc->reset_wanted = false; /* nothing during bring-up asked for one */
 	sc->aq_deadline_us = 0;
 	if (sc->mgmt.bound)
 		irq_unmask(&sc->mgmt.irq);

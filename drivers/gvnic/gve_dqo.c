@@ -29,6 +29,7 @@ void gve_dqo_rings_init(struct gve_softc *sc)
 		memset(tx->tag_state, GVE_TAG_FREE, sizeof(tx->tag_state));
 		tx->nmissed = 0;
 		tx->ntag_free = 0;
+		tx->said_unexpected = tx->said_timed_out = false;
 		/* a reset ends every use: a completion from before it names
 		 * nothing outstanding */
 		for (uint32_t t = tx->ntags; t-- > 0;) {
@@ -154,13 +155,19 @@ static void gve_dqo_tag_free(struct gve_tx *tx, uint32_t tag)
 }
 
 /* an allocated tag in the wrong state for this completion: Linux logs it
- * and leaves the packet as it is (net_err_ratelimited) */
+ * (net_err_ratelimited) and leaves the packet as it is. The device may
+ * write such completions as fast as it likes: the first of a bring-up is
+ * said, the rest counted (unexpected) */
 static void gve_dqo_tag_unexpected(struct gve_softc *sc, struct gve_tx *tx,
 				   const char *what, uint32_t tag)
 {
 	tx->unexpected++;
-	kprintf("%s: ignoring %s completion for tag %u in state %u\n", sc->name,
-		what, tag, tx->tag_state[tag]);
+	if (tx->said_unexpected)
+		return;
+	tx->said_unexpected = true;
+	kprintf("%s: ignoring %s completion for tag %u in state %u (further "
+		"ones counted, not logged)\n",
+		sc->name, what, tag, tx->tag_state[tag]);
 }
 
 /* gve_handle_miss_completion: the packet went to the miss path; its
@@ -210,8 +217,11 @@ static void gve_dqo_tags_expire(struct gve_softc *sc, struct gve_tx *tx)
 			gve_dqo_tag_free(tx, t);
 			continue;
 		}
-		kprintf("%s: no re-injection completion for tag %u: dropped\n",
-			sc->name, t);
+		if (!tx->said_timed_out)
+			kprintf("%s: no re-injection completion for tag %u: "
+				"dropped (further ones counted, not logged)\n",
+				sc->name, t);
+		tx->said_timed_out = true;
 		sc->nic.stats.tx_dropped++;
 		tx->timed_out++;
 		tx->tag_state[t] = GVE_TAG_TIMED_OUT;

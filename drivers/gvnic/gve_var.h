@@ -157,6 +157,9 @@ struct gve_tx {
 	uint16_t tag_free[GVE_RING_MAX];
 	uint32_t ntag_free;
 	uint64_t packets, bytes, timed_out, unexpected;
+	/* the first unexpected completion and the first re-injection timeout
+	 * of each bring-up get a line; the rest are only counted */
+	bool said_unexpected, said_timed_out;
 };
 
 /* a DQO completion tag is the tag's index and the generation of its

@@ -511,13 +511,18 @@ static void t_admin_counter_hostile(void **s)
  * named it: the command never ran and its status is UNSET. A single
  * command (VERIFY_DRIVER_COMPATIBILITY at attach, REPORT_LINK_SPEED at run
  * time) and one inside a batch (the first CREATE_TX_QUEUE, seen when the
- * second is issued) are refused, not taken as done */
+ * second is issued) are refused, not taken as done. REPORT_LINK_SPEED at
+ * attach is the last command of bring-up: refused there, the attach fails
+ * as the recovery does (before, the attach cleared the reset the refusal
+ * asked for and came up with commands outstanding, its "resetting" line
+ * followed by no reset and no later command) */
 static void t_admin_counter_early(void **s)
 {
 	static const uint32_t ops[] = {GVE_AQ_VERIFY_DRIVER_COMPATIBILITY,
-				       GVE_AQ_CREATE_TX_QUEUE};
+				       GVE_AQ_CREATE_TX_QUEUE,
+				       GVE_AQ_REPORT_LINK_SPEED};
 	for (unsigned i = 0; i < ARRAY_SIZE(ops); i++) {
-		struct gvm_config c = cfg(i, i == 1);
+		struct gvm_config c = cfg(i & 1, i == 1);
 		model_reset(&c);
 		gvm.aq_early_op = ops[i];
 		assert_int_equal(attach(), GVE_EDEVICE);
@@ -1102,6 +1107,18 @@ static void t_dqo_miss_path(void **s)
 		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
 				 GVE_TAG_MISS);
 		assert_int_equal(tx->unexpected, 1);
+		/* as many more as the device likes: counted, no more lines
+		 * (before, one line each) */
+		uint64_t lines = shim_kprintf_calls;
+		for (unsigned i = 0; i < 500; i++) {
+			gvm_dqo_tx_raw(0,
+				       i & 1 ? GVE_COMPL_TYPE_DQO_PKT
+					     : GVE_COMPL_TYPE_DQO_MISS,
+				       t);
+			gve_recv(sc, g, sizeof(g));
+		}
+		assert_int_equal(tx->unexpected, 501);
+		assert_int_equal(shim_kprintf_calls, lines);
 		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_REINJECTION, t);
 		gve_recv(sc, g, sizeof(g));
 		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
@@ -1142,8 +1159,12 @@ static void t_dqo_miss_path(void **s)
 		/* ... until the timeout, and the tags stay quarantined ... */
 		shim_clock_ns +=
 		    (GVE_REINJECT_COMPL_TIMEOUT_S + 1) * 1000000000ull;
+		lines = shim_kprintf_calls;
 		gve_recv(sc, g, sizeof(g));
 		assert_int_equal(tx->timed_out, 1 + n);
+		/* the first timeout of the bring-up had its line: these are
+		 * counted (before, a line per tag) */
+		assert_int_equal(shim_kprintf_calls, lines);
 		assert_int_equal(gve_send(sc, f, sizeof(f)), -1);
 		/* ... for GVE_DEALLOCATE_COMPL_TIMEOUT_S; the device dropped
 		 * those packets, so it holds none of their tags */
