@@ -296,6 +296,8 @@ unsigned auth_poll(void)
 	/* the main loop calls this on every turn: one load when nothing
 	 * faulted since the last look */
 	static uint32_t seen;
+	/* fault records no fault event will announce (kernel/iommu) */
+	(void)iommu_fault_retake();
 	uint32_t now = iommu_quarantines();
 	if (now == seen)
 		return 0;

@@ -28,6 +28,9 @@
 #define IOAPIC_DELMODE_SMI     2
 /* IOREGSEL selects with 8 bits: entry 119's high dword is register 0xff */
 #define IOAPIC_MAX_ENTRIES 120
+/* lines about the first IOAPIC_LINES I/O APICs, then one about the rest:
+ * the MADT may list ACPI_MAX_IOAPICS, each at an address nothing answers */
+#define IOAPIC_LINES 8
 
 #ifdef CAPOS_HOST
 /* the host test (tests/host/foundation) plays the I/O APIC */
@@ -52,30 +55,47 @@ static void ioapic_wr(volatile uint32_t *r, uint8_t reg, uint32_t v)
 	mmio_w32(r + IOAPIC_IOWIN / 4, v);
 }
 
-static void ioapic_mask_one(const struct acpi_ioapic *a)
+/* what the I/O APICs past the first IOAPIC_LINES came to, said at once */
+struct ioapic_tally {
+	unsigned n, entries, was, stuck, alone;
+};
+
+/* t NULL: a line about a; else a is counted into t, quietly */
+static void ioapic_mask_one(const struct acpi_ioapic *a,
+			    struct ioapic_tally *t)
 {
 	const struct acpi_mcfg_seg *s =
 	    acpi_ecam_at(a->base, a->base + IOAPIC_WINDOW - 1);
 	volatile uint32_t *r = s ? NULL : mm_map_mmio(a->base, IOAPIC_WINDOW);
+	if (t)
+		t->n++;
 	if (!r) {
-		kprintf("ioapic %u: registers at 0x%lx %s; left as firmware "
-			"set it\n",
-			a->id, a->base,
-			s ? "lie in an MCFG entry's ECAM" : "cannot be mapped");
+		if (t)
+			t->alone++;
+		else
+			kprintf("ioapic %u: registers at 0x%lx %s; left as "
+				"firmware set it\n",
+				a->id, a->base,
+				s ? "lie in an MCFG entry's ECAM"
+				  : "cannot be mapped");
 		return;
 	}
 	uint32_t ver = ioapic_rd(r, IOAPIC_VER);
 	if (ver == 0xffffffffu) {
-		kprintf("ioapic %u at 0x%lx: version register reads all ones "
-			"(nothing answers); left alone\n",
-			a->id, a->base);
+		if (t)
+			t->alone++;
+		else
+			kprintf("ioapic %u at 0x%lx: version register reads "
+				"all ones (nothing answers); left alone\n",
+				a->id, a->base);
 		return;
 	}
 	unsigned n = IOAPIC_VER_MAXREDIR(ver) + 1, was = 0, stuck = 0, smi = 0;
 	if (n > IOAPIC_MAX_ENTRIES) {
-		kprintf("ioapic %u at 0x%lx: claims %u entries; the first %u "
-			"(all IOREGSEL reaches) masked\n",
-			a->id, a->base, n, IOAPIC_MAX_ENTRIES);
+		if (!t)
+			kprintf("ioapic %u at 0x%lx: claims %u entries; the "
+				"first %u (all IOREGSEL reaches) masked\n",
+				a->id, a->base, n, IOAPIC_MAX_ENTRIES);
 		n = IOAPIC_MAX_ENTRIES;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -90,6 +110,10 @@ static void ioapic_mask_one(const struct acpi_ioapic *a)
 		was++;
 		ioapic_wr(r, reg, lo | IOAPIC_RTE_MASKED);
 		stuck += !(ioapic_rd(r, reg) & IOAPIC_RTE_MASKED);
+	}
+	if (t) {
+		t->entries += n, t->was += was, t->stuck += stuck;
+		return;
 	}
 	kprintf("ioapic %u at 0x%lx: GSI %u-%u, %u entries, %u found unmasked",
 		a->id, a->base, a->gsi_base, a->gsi_base + n - 1, n, was);
@@ -111,6 +135,13 @@ void ioapic_mask_all(void)
 	}
 	if (!acpi_nioapics)
 		kprintf("ioapic: the MADT lists no I/O APIC; none masked\n");
+	struct ioapic_tally rest = {0};
 	for (unsigned i = 0; i < acpi_nioapics; i++)
-		ioapic_mask_one(&acpi_ioapics[i]);
+		ioapic_mask_one(&acpi_ioapics[i],
+				i < IOAPIC_LINES ? NULL : &rest);
+	if (rest.n)
+		kprintf("ioapic: %u more I/O APICs: %u entries, %u found "
+			"unmasked, %u of them will not mask; %u left as "
+			"firmware set them\n",
+			rest.n, rest.entries, rest.was, rest.stuck, rest.alone);
 }

@@ -69,6 +69,11 @@ uint64_t iommu_fault_count(uint16_t owner, struct iommu_fault *last);
 /* drain the fault recording registers now (the fault interrupt does the
  * same); returns faults taken */
 unsigned iommu_fault_poll(void);
+/* the fault records the interrupt left set after VTD_FAULT_PASSES (a
+ * device still recording), taken now: no fault event comes while one is
+ * set. The main loop's safe point calls it (auth_poll); one load when
+ * none were left. Faults taken. */
+unsigned iommu_fault_retake(void);
 /* A DMA fault is a revocation event (vtd.md rule 8): the faulting
  * function's bus mastering is turned off and its owner's context entry is
  * cleared, so nothing the device does reaches memory — even if something

@@ -314,11 +314,18 @@ static void vtd_fault_record(struct vtd_unit *u, const struct iommu_fault *f)
 	} else {
 		u->faults_unowned++;
 	}
-	kprintf("iommu: dma fault owner %u sid %02x:%02x.%u addr 0x%lx %s "
-		"reason %u (%s)\n",
-		dm ? dm->owner : 0, f->sid >> 8, (f->sid >> 3) & 0x1f,
-		f->sid & 7, f->addr, f->write ? "write" : "read", f->reason,
-		vtd_fr_name(f->reason));
+	/* a line per source: a further fault of an owner quarantined
+	 * already, or of the unowned source said last, is counted only (a
+	 * device that ignores Bus Master Enable keeps recording) */
+	bool said = dm ? dm->quarantined : u->unowned_said == f->sid + 1u;
+	if (!dm)
+		u->unowned_said = f->sid + 1u;
+	if (!said)
+		kprintf("iommu: dma fault owner %u sid %02x:%02x.%u addr 0x%lx "
+			"%s reason %u (%s)\n",
+			dm ? dm->owner : 0, f->sid >> 8, (f->sid >> 3) & 0x1f,
+			f->sid & 7, f->addr, f->write ? "write" : "read",
+			f->reason, vtd_fr_name(f->reason));
 	if (dm)
 		vtd_domain_quarantine(dm);
 	else
@@ -330,9 +337,13 @@ static void vtd_fault_record(struct vtd_unit *u, const struct iommu_fault *f)
  * fault event (§7.3.1: only PPF going from 0 to 1 does), so no record may
  * be left set: one recorded during a pass into a record the pass has gone
  * by is taken by the next pass, until a pass finds none. Bounded: every
- * fault taken stops its device, so only a source no function answers for
- * keeps recording; after VTD_FAULT_PASSES the rest waits (one line). */
+ * fault taken stops its device, so only a device that ignores Bus Master
+ * Enable keeps recording; after VTD_FAULT_PASSES the unit is marked
+ * (faults_left, one line) and the main loop takes the rest
+ * (iommu_fault_retake), as no fault event will. */
 #define VTD_FAULT_PASSES 4
+static volatile unsigned vtd_units_left; /* units with faults_left */
+
 static unsigned vtd_fault_take(struct vtd_unit *u)
 {
 	unsigned n = 0, found = 0;
@@ -359,10 +370,15 @@ static unsigned vtd_fault_take(struct vtd_unit *u)
 		if (!found)
 			break;
 	}
-	if (found && (vtd_rd32(u, VTD_FSTS) & VTD_FSTS_PPF))
-		kprintf("iommu: unit %u still recording faults after %u "
-			"passes; the rest at the next fault event or poll\n",
-			(unsigned)(u - vtd_units), VTD_FAULT_PASSES);
+	bool left = found && (vtd_rd32(u, VTD_FSTS) & VTD_FSTS_PPF);
+	if (left != u->faults_left) {
+		if (left)
+			kprintf("iommu: unit %u still recording faults after %u "
+				"passes; the main loop takes the rest\n",
+				(unsigned)(u - vtd_units), VTD_FAULT_PASSES);
+		u->faults_left = left;
+		vtd_units_left += left ? 1u : -1u;
+	}
 	uint32_t fsts = vtd_rd32(u, VTD_FSTS);
 	if (fsts & VTD_FSTS_PFO) {
 		u->overflows++;
@@ -387,6 +403,17 @@ unsigned iommu_fault_poll(void)
 	for (unsigned i = 0; i < vtd_nunits; i++)
 		if (vtd_units[i].up)
 			n += vtd_fault_take(&vtd_units[i]);
+	return n;
+}
+
+unsigned iommu_fault_retake(void)
+{
+	if (!vtd_units_left)
+		return 0;
+	/* the fault interrupt takes records too: not in the middle */
+	uint64_t flags = vtd_irq_save();
+	unsigned n = iommu_fault_poll();
+	vtd_irq_restore(flags);
 	return n;
 }
 
@@ -564,6 +591,7 @@ void iommu_init(void)
 			"needs one)\n",
 			dmar.rmrr[i].base, dmar.rmrr[i].limit);
 	vtd_nunits = dmar.nunits;
+	vtd_units_left = 0;
 	for (unsigned i = 0; i < vtd_nunits; i++) {
 		struct vtd_unit *u = &vtd_units[i];
 		u->base = dmar.units[i].base;

@@ -27,6 +27,11 @@ struct vtd_unit {
 	bool ir;      /* interrupt remapping enabled */
 	uint64_t irt; /* interrupt remapping table (phys) */
 	uint16_t irte_owner[VTD_IRT_ENTRIES]; /* 0: free */
+	/* fault records set after VTD_FAULT_PASSES: no fault event comes
+	 * while one is (FSTS.PPF), so the main loop takes them
+	 * (iommu_fault_retake) */
+	bool faults_left;
+	uint32_t unowned_said; /* source id + 1 of the last unowned line */
 	/* counters */
 	uint64_t fault_irqs, faults, faults_unowned, overflows;
 	uint64_t waits, iotlb_invs;

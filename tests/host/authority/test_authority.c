@@ -716,6 +716,28 @@ static void test_revoke_after_fault(void **st)
 	shim_iommu_owner = 0;
 }
 
+/* a fault the fault interrupt left in the records (a device still
+ * recording after VTD_FAULT_PASSES) raises no fault event again: the safe
+ * point takes it (iommu_fault_retake) and revokes its owner in the same
+ * turn. Before, nothing took it: the owner was never revoked */
+static void test_poll_takes_faults_left(void **st)
+{
+	(void)st;
+	const uint16_t o = 65;
+	static struct pci_dev dev = {.bus = 0, .dev = 16};
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+	assert_int_equal(shim_owner_bind_fn(o, &dev, DMA_BACKEND_IOMMU), 0);
+	assert_int_equal(auth_poll(), 0);
+	shim_iommu_fault_left = true;
+	assert_int_equal(auth_poll(), 1);
+	assert_false(shim_iommu_fault_left);
+	assert_true(auth_owner_revoked(o));
+	assert_int_equal(auth_poll(), 0);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	shim_iommu_owner = 0;
+}
+
 /* with no hook dropping them, pins hold: a pool the kernel still uses is
  * kept live through the revocation; the others go */
 static void test_revoke_keeps_pinned(void **st)
@@ -1430,6 +1452,7 @@ int main(void)
 	    cmocka_unit_test(test_free_hook),
 	    cmocka_unit_test(test_revoked_memory_faults),
 	    cmocka_unit_test(test_revoke_after_fault),
+	    cmocka_unit_test(test_poll_takes_faults_left),
 	    cmocka_unit_test(test_revoke_keeps_pinned),
 	    cmocka_unit_test(test_revoke_forged_fields),
 	    cmocka_unit_test(test_slot_generation_wrap),

@@ -1961,6 +1961,55 @@ static uint8_t *madt_start(struct fake_acpi *a, uint8_t *t, uint32_t len)
 	return t + 44;
 }
 
+/* A MADT may list ACPI_MAX_IOAPICS I/O APICs, each at an address nothing
+ * answers: the first IOAPIC_LINES (8) are a line each, the rest one line
+ * with their counts. Before, every one was a line (128 of them; the MADT's
+ * own lines stop at ACPI_TABLE_LINES) */
+static void test_ioapic_lines_bounded(void **st)
+{
+	(void)st;
+	struct fake_acpi *a = acpi_build();
+	uint8_t *end = guarded_page_end();
+	const unsigned n = 20;
+	uint32_t len = 44 + 12 * n;
+	uint8_t *t = end - len;
+	uint8_t *p = madt_start(a, t, len);
+	/* the 9th and 10th answer (A: two entries unmasked; B: one that
+	 * will not mask), the others cannot be mapped */
+	for (unsigned i = 0; i < n; i++)
+		p = madt_ioapic(p, (uint8_t)(i + 1),
+				i == 8	 ? IOAPIC_A
+				: i == 9 ? IOAPIC_B
+					 : 0xfec10000u + i * 0x1000,
+				24 * i);
+	fix_sum(t, len, 9);
+	ioapic_model(&ioa[0], IOAPIC_A, 24);
+	ioapic_model(&ioa[1], IOAPIC_B, 8);
+	ioa[0].reg[0x10 + 2 * 2] = 0x31;
+	ioa[0].reg[0x10 + 2 * 7] = 0x32;
+	ioa[1].reg[0x10 + 2 * 3] = 0x33;
+	ioa[1].stuck = 1u << 3;
+	(void)acpi_init_log((uint64_t)a->rsdp);
+	assert_int_equal(acpi_nioapics, n);
+	const char *log = logged(ioapic_mask_all_arg, 0);
+	unsigned lines = 0;
+	for (const char *c = log; *c; c++)
+		lines += *c == '\n';
+	if (lines != 8 + 1 ||
+	    !strstr(log, "ioapic 8: registers at 0xfec17000 cannot be mapped; "
+			 "left as firmware set it\n") ||
+	    strstr(log, "ioapic 9:") ||
+	    !strstr(log, "ioapic: 12 more I/O APICs: 32 entries, 3 found "
+			 "unmasked, 1 of them will not mask; 10 left as "
+			 "firmware set them\n"))
+		fail_msg("%u lines:\n%s", lines, log);
+	/* masked all the same */
+	assert_int_equal(ioa[0].reg[0x10 + 2 * 2], 0x10031);
+	assert_int_equal(ioa[0].reg[0x10 + 2 * 7], 0x10032);
+	assert_int_equal(ioa[0].bad + ioa[1].bad, 0);
+	free(a);
+}
+
 /* Every redirection entry of every I/O APIC the MADT lists is masked:
  * the low dword written with bit 16 set, its other bits (vector, trigger,
  * polarity) as they were, the high dword (destination) untouched; an
@@ -2461,6 +2510,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_acpi_table_length_past_mapping_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_ioapic_entries_masked,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_ioapic_lines_bounded,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_madt_malformed_entries_refused,
 				   acpi_earlier_boot),

@@ -21,7 +21,8 @@
  *  - FSTS and FRCD are write-1-to-clear, at the write (vtd_host_wrote):
  *    FSTS keeps FRI = 0xab as a marker so a write is never the value
  *    already there; an injected fault record (fake_fault) has a non-zero
- *    reason, so the kernel's W1C of F alone is a visible write.
+ *    reason, so the kernel's W1C of F alone is a visible write. After a
+ *    record's write, fake_cleared_hook runs (a device faulting again).
  *  - A unit that stops (fake.stop) leaves every descriptor unrun; with
  *    fake.stop_iqe it reports an invalidation queue error instead. Each
  *    clock read then moves the shim's clock 1 ms, so the kernel's wait
@@ -307,6 +308,10 @@ static inline void fake_step(void)
 /* a kernel write to the unit's registers (vtd.c, host build): the fault
  * status and fault recording registers are write-1-to-clear at once, so a
  * record the kernel cleared reads clear before it looks again */
+/* after the kernel cleared a fault record (a device that records again at
+ * once, say); NULL: none */
+static void (*fake_cleared_hook)(void);
+
 void vtd_host_wrote(const struct vtd_unit *u, uint32_t off)
 {
 	if (!fake.active || u->regs != (volatile uint8_t *)fake.regs)
@@ -316,6 +321,9 @@ void vtd_host_wrote(const struct vtd_unit *u, uint32_t off)
 		fake_w1c();
 		fake_show_fsts();
 	}
+	if (off != VTD_FSTS && off >= FAKE_FRO &&
+	    off < FAKE_FRO + 16 * fake.c.nfr && fake_cleared_hook)
+		fake_cleared_hook();
 }
 
 uint64_t __real_time_now_us(void);

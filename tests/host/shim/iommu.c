@@ -124,6 +124,16 @@ void shim_iommu_fault(void)
 	quarantines++;
 }
 
+bool shim_iommu_fault_left;
+unsigned iommu_fault_retake(void)
+{
+	if (!shim_iommu_fault_left)
+		return 0;
+	shim_iommu_fault_left = false;
+	shim_iommu_fault();
+	return 1;
+}
+
 uint32_t iommu_quarantines(void)
 {
 	return quarantines;

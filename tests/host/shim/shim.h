@@ -37,6 +37,9 @@ extern bool shim_iommu_quarantined; /* the translated owner faulted */
  * translates is IOMMU_UNIT_FAILED */
 extern bool shim_iommu_unit_failed;
 void shim_iommu_fault(void); /* what the fault interrupt does */
+/* a fault the interrupt left in the records (VTD_FAULT_PASSES): the next
+ * iommu_fault_retake takes it (shim_iommu_fault) */
+extern bool shim_iommu_fault_left;
 unsigned shim_iommu_mapped(void);
 /* the permissions iova's page is mapped with (IOMMU_READ | IOMMU_WRITE),
  * 0 when it is not mapped */
