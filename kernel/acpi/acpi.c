@@ -34,7 +34,6 @@ struct acpi_sdt {
 } __attribute__((packed));
 _Static_assert(sizeof(struct acpi_sdt) == 36, "SDT header layout");
 
-
 #define ACPI_MAX_TABLE	(1u << 20)
 #define ACPI_MAX_TABLES 64 /* root table entries read */
 /* lines about one table's entries, then one saying how many more there

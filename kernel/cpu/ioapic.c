@@ -61,8 +61,7 @@ struct ioapic_tally {
 };
 
 /* t NULL: a line about a; else a is counted into t, quietly */
-static void ioapic_mask_one(const struct acpi_ioapic *a,
-			    struct ioapic_tally *t)
+static void ioapic_mask_one(const struct acpi_ioapic *a, struct ioapic_tally *t)
 {
 	const struct acpi_mcfg_seg *s =
 	    acpi_ecam_at(a->base, a->base + IOAPIC_WINDOW - 1);

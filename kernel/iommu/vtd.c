@@ -373,9 +373,10 @@ static unsigned vtd_fault_take(struct vtd_unit *u)
 	bool left = found && (vtd_rd32(u, VTD_FSTS) & VTD_FSTS_PPF);
 	if (left != u->faults_left) {
 		if (left)
-			kprintf("iommu: unit %u still recording faults after %u "
-				"passes; the main loop takes the rest\n",
-				(unsigned)(u - vtd_units), VTD_FAULT_PASSES);
+			kprintf(
+			    "iommu: unit %u still recording faults after %u "
+			    "passes; the main loop takes the rest\n",
+			    (unsigned)(u - vtd_units), VTD_FAULT_PASSES);
 		u->faults_left = left;
 		vtd_units_left += left ? 1u : -1u;
 	}

@@ -433,8 +433,8 @@ static bool revoked[NOWN + 2];
 static bool quar2;
 static uint64_t mlimit[NOWN + 2]; /* auth_owner_limit's, 0: none */
 static bool fail_unmap;		  /* the shim's IOMMU stops confirming */
-static bool fail_map; /* and maps of two pages or more fail part-way */
-static uint64_t pages_base;	  /* shim pages out before the input */
+static bool fail_map;	    /* and maps of two pages or more fail part-way */
+static uint64_t pages_base; /* shim pages out before the input */
 
 /* revoke hooks: 0 none, 1 one that only looks, 2 one that drops the
  * kernel's pins on the owner's pools as the NVMe broker's does */

@@ -802,9 +802,9 @@ static void op_map(unsigned o, uint64_t iova, uint64_t pa, uint64_t len,
 	bool success = ok && !overlap && !m.broken;
 	/* entries it made present and then took back without the unit's
 	 * confirmation may be cached: the caller must not reuse the pages */
-	int want = success			  ? 0
+	int want = success		    ? 0
 		   : ok && made && m.broken ? IOMMU_UNCONFIRMED
-					  : -1;
+					    : -1;
 	CHECK(r == want,
 	      "map owner %u 0x%lx -> 0x%lx +0x%lx perm %u: %d, model %d", o,
 	      iova, pa, len, perm, r, want);
