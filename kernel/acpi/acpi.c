@@ -58,6 +58,8 @@ _Static_assert(sizeof(struct acpi_sdt) == 36, "SDT header layout");
 	1024 /* the spec's register space; Linux's HPET_MMAP_SIZE */
 #define HPET_GAS	  40 /* Base Address: space id, width, offset, size, addr */
 #define GAS_SYSTEM_MEMORY 0
+/* room for the words of a table's or root table's fault */
+#define ROOT_WHY 160
 
 struct acpi_mcfg_seg acpi_ecam[4];
 unsigned acpi_necam;
@@ -101,36 +103,104 @@ static bool sum_ok(const void *p, size_t n)
 	return s == 0;
 }
 
-static bool table_ok(uint64_t phys)
+/* why the table at phys may not be read, in words for a line (NULL: it
+ * may be): its header outside the firmware memory the kernel maps, a length
+ * below its 36-byte header or above ACPI_MAX_TABLE, the rest of it outside
+ * that memory, or a checksum that fails. Says nothing itself */
+static const char *table_fault(uint64_t phys, char *buf, size_t n)
 {
 	const struct acpi_sdt *h = (const void *)phys;
 	char sig[5];
-	if (!phys)
-		return false;
+	if (!phys) {
+		ksnprintf(buf, n, "table at address 0");
+		return buf;
+	}
 	if (!mm_map_firmware(phys, sizeof(*h))) {
-		kprintf("acpi: table at 0x%lx is outside the firmware memory "
-			"the kernel maps; ignored\n",
-			phys);
-		return false;
+		ksnprintf(buf, n,
+			  "table at 0x%lx is outside the firmware memory the "
+			  "kernel maps",
+			  phys);
+		return buf;
 	}
 	sig_text(sig, h->sig);
 	if (h->length < sizeof(*h) || h->length > ACPI_MAX_TABLE) {
-		kprintf("acpi: table %s at 0x%lx has bad length %u; ignored\n",
-			sig, phys, h->length);
-		return false;
+		ksnprintf(buf, n, "table %s at 0x%lx has bad length %u", sig,
+			  phys, h->length);
+		return buf;
 	}
 	if (!mm_map_firmware(phys, h->length)) {
-		kprintf("acpi: table %s at 0x%lx, %u bytes, runs past the "
-			"firmware memory the kernel maps; ignored\n",
-			sig, phys, h->length);
-		return false;
+		ksnprintf(buf, n,
+			  "table %s at 0x%lx, %u bytes, runs past the "
+			  "firmware memory the kernel maps",
+			  sig, phys, h->length);
+		return buf;
 	}
 	if (!sum_ok(h, h->length)) {
-		kprintf("acpi: table %s at 0x%lx fails its checksum; ignored\n",
-			sig, phys);
+		ksnprintf(buf, n, "table %s at 0x%lx fails its checksum", sig,
+			  phys);
+		return buf;
+	}
+	return NULL;
+}
+
+/* a table the root lists that may be read; one that may not is said in
+ * one line (a pointer of 0 is no table, and quietly so) */
+static bool table_ok(uint64_t phys)
+{
+	char why[ROOT_WHY];
+	if (!phys)
+		return false;
+	if (table_fault(phys, why, sizeof(why))) {
+		kprintf("acpi: %s; ignored\n", why);
 		return false;
 	}
 	return true;
+}
+
+/* why the root table at phys, an XSDT (8-byte entries) or an RSDT (4), may
+ * not be used (NULL: it may be): it must be there, pass table_fault, carry
+ * its own signature and list at least one entry (as ACPICA asks of a root
+ * table); with usable, one of its first ACPI_MAX_TABLES entries must be a
+ * table table_fault passes, checked quietly (acpi_add says why each entry
+ * fails once the root is chosen) */
+static const char *root_fault(uint64_t phys, const char *kind, unsigned width,
+			      bool usable, char *buf, size_t n)
+{
+	const struct acpi_sdt *h = (const void *)phys;
+	if (!phys) {
+		ksnprintf(buf, n, "no %s (its address is 0)", kind);
+		return buf;
+	}
+	if (table_fault(phys, buf, n))
+		return buf;
+	if (memcmp(h->sig, kind, 4)) {
+		char sig[5];
+		sig_text(sig, h->sig);
+		ksnprintf(buf, n, "%s at 0x%lx has the signature %s", kind,
+			  phys, sig);
+		return buf;
+	}
+	unsigned entries = (h->length - sizeof(*h)) / width;
+	if (!entries) {
+		ksnprintf(buf, n, "%s at 0x%lx lists no table", kind, phys);
+		return buf;
+	}
+	if (!usable)
+		return NULL;
+	if (entries > ACPI_MAX_TABLES)
+		entries = ACPI_MAX_TABLES;
+	char entry_why[ROOT_WHY];
+	for (unsigned i = 0; i < entries; i++) {
+		uint64_t p = 0;
+		memcpy(&p, (const uint8_t *)h + sizeof(*h) + i * width, width);
+		if (p && !table_fault(p, entry_why, sizeof(entry_why)))
+			return NULL;
+	}
+	ksnprintf(buf, n,
+		  "%s at 0x%lx lists no table that can be read (of its "
+		  "first %u entries)",
+		  kind, phys, entries);
+	return buf;
 }
 
 static void acpi_parse_mcfg(const struct acpi_sdt *h)
@@ -466,18 +536,27 @@ void acpi_init(uint64_t rsdp_phys)
 		kprintf("acpi: no valid RSDP; running without ACPI\n");
 		return;
 	}
-	uint64_t root = 0;
+	/* the XSDT when the RSDP names one (ACPI 6.5 §5.2.5.3: an OS uses the
+	 * XSDT when it is there), else the RSDT; an XSDT that root_fault
+	 * refuses gives way to an RSDT it passes, as ACPICA's 2014
+	 * acpi_tb_validate_xsdt did (today's ACPICA has no fallback, only
+	 * Linux's acpi=rsdt), said in one line */
+	bool xsdt = r->revision >= 2 && r->length >= sizeof(*r) &&
+		    sum_ok(r, sizeof(*r)) && r->xsdt;
+	char xwhy[ROOT_WHY], rwhy[ROOT_WHY];
+	uint64_t root = r->rsdt;
 	unsigned width = 4;
-	if (r->revision >= 2 && r->length >= sizeof(*r) &&
-	    sum_ok(r, sizeof(*r)) && r->xsdt) {
+	if (xsdt && !root_fault(r->xsdt, "XSDT", 8, true, xwhy, sizeof(xwhy))) {
 		root = r->xsdt;
 		width = 8;
-	} else {
-		root = r->rsdt;
-	}
-	if (!table_ok(root)) {
-		kprintf("acpi: root table unusable; running without ACPI\n");
+	} else if (root_fault(r->rsdt, "RSDT", 4, false, rwhy, sizeof(rwhy))) {
+		if (xsdt)
+			kprintf("acpi: %s; ignored\n", xwhy);
+		kprintf("acpi: %s; running without ACPI\n", rwhy);
 		return;
+	} else if (xsdt) {
+		kprintf("acpi: %s; the RSDT at 0x%lx is used instead\n", xwhy,
+			root);
 	}
 	const struct acpi_sdt *h = (const void *)root;
 	unsigned n = (h->length - sizeof(*h)) / width;

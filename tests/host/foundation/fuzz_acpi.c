@@ -8,12 +8,15 @@
  * specs) must agree:
  *
  * - a table acpi_find lists is one the root table (the XSDT when the RSDP
- *   is revision 2 with a good extended checksum and an XSDT address, else
- *   the RSDT; at most its first 64 entries) points at, wholly in the
+ *   is revision 2 with a good extended checksum and an XSDT address and
+ *   that XSDT is usable — valid, signed XSDT, at least one entry, one of
+ *   its first 64 a valid table — else the RSDT when it is valid, signed
+ *   RSDT and lists an entry; at most its first 64 entries) points at,
+ *   wholly in the
  *   input, its length 36 bytes to 1 MiB and its checksum good; of MCFG,
  *   FACP, APIC and DMAR it is the first such entry of the signature (a
- *   repeat is not read); an invalid RSDP or root table leaves everything
- *   empty, nothing of the previous input kept;
+ *   repeat is not read); an invalid RSDP or no usable root table leaves
+ *   everything empty, nothing of the previous input kept;
  * - every ECAM segment is a 16-byte entry inside that MCFG, its buses in
  *   order, its base nonzero and its last bus below 2^64, not meeting RAM,
  *   another segment's ECAM or its segment's buses;
@@ -28,14 +31,14 @@
  *   tables hold (a table of 87381 bad entries is not 87381 lines).
  *
  * Input: a flags byte, then the firmware's memory. With flag bit 0 the
- * harness first sets the checksum bytes of the RSDP, the root table and
- * every table it lists that lies in the input, so mutations reach what
+ * harness first sets the checksum bytes of the RSDP, both root tables and
+ * every table they list that lies in the input, so mutations reach what
  * lies behind the checksums; without it they are as the input has them.
  *
  * Seeds (tests/host/foundation/corpus/fuzz_acpi/): QEMU q35's tables
- * through the XSDT, the same through an ACPI 1.0 RSDT, and a set with a
- * DMAR, a Local APIC Address Override, a second MADT and a repeated
- * pointer. */
+ * through the XSDT, the same through an ACPI 1.0 RSDT, the same through
+ * an RSDT beside an XSDT with a wrong signature, a set with a DMAR, a
+ * Local APIC Address Override, a second MADT and a repeated pointer. */
 #include <sanitizer/asan_interface.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -125,18 +128,9 @@ static void fix_table(uint64_t t)
 		fix_sum(t, len_of(t), 9);
 }
 
-static void fix_sums(void)
+/* a root table's checksum and those of the tables it lists */
+static void fix_root(uint64_t r, unsigned w)
 {
-	if (!in_img(FW_BASE, 20))
-		return;
-	fix_sum(FW_BASE, 20, 8);
-	bool v2 = at(FW_BASE)[15] >= 2 && in_img(FW_BASE, 36);
-	if (v2)
-		fix_sum(FW_BASE, 36, 32);
-	/* the root acpi_init will take, once the RSDP's sums are good */
-	bool x = v2 && rd(FW_BASE + 20, 4) >= 36 && rd(FW_BASE + 24, 8);
-	uint64_t r = x ? rd(FW_BASE + 24, 8) : rd(FW_BASE + 16, 4);
-	unsigned w = x ? 8 : 4;
 	fix_table(r);
 	if (!in_img(r, 36) || len_of(r) < 36 || !in_img(r, len_of(r)))
 		return;
@@ -147,11 +141,41 @@ static void fix_sums(void)
 	fix_table(r); /* a table over the root may have changed it */
 }
 
+static void fix_sums(void)
+{
+	if (!in_img(FW_BASE, 20))
+		return;
+	fix_sum(FW_BASE, 20, 8);
+	bool v2 = at(FW_BASE)[15] >= 2 && in_img(FW_BASE, 36);
+	if (v2)
+		fix_sum(FW_BASE, 36, 32);
+	/* both roots acpi_init may take, once the RSDP's sums are good: the
+	 * RSDT first, so a mutation that leaves the XSDT good keeps it so */
+	fix_root(rd(FW_BASE + 16, 4), 4);
+	if (v2 && rd(FW_BASE + 20, 4) >= 36 && rd(FW_BASE + 24, 8))
+		fix_root(rd(FW_BASE + 24, 8), 8);
+}
+
 static uint64_t root[MAX_ROOT];
 static unsigned nroot;
 
-/* the root table's entries, as ACPI 6.5 §5.2.5-5.2.8 give them; false
- * when there is no valid RSDP or root table */
+/* a root table the kernel may use: valid, its own signature, at least
+ * one entry; an XSDT also lists (in its first 64 entries) a valid table */
+static bool root_usable(uint64_t r, const char *sig, unsigned w, bool listed)
+{
+	if (!valid(r) || memcmp(at(r), sig, 4) || len_of(r) < 36 + w)
+		return false;
+	uint64_t n = (len_of(r) - 36) / w;
+	for (uint64_t i = 0; listed && i < n && i < MAX_ROOT; i++)
+		if (valid(rd(r + 36 + i * w, w)))
+			return true;
+	return !listed;
+}
+
+/* the root table's entries, as ACPI 6.5 §5.2.5-5.2.8 give them: the XSDT
+ * when a revision-2 RSDP with a good extended checksum names one and it
+ * is usable, else the RSDT if it is; false when there is no valid RSDP or
+ * no usable root */
 static bool read_root(void)
 {
 	nroot = 0;
@@ -164,12 +188,13 @@ static bool read_root(void)
 	uint64_t r = rd(FW_BASE + 16, 4);
 	unsigned w = 4;
 	if (rev >= 2 && rd(FW_BASE + 20, 4) >= 36 && sum0(FW_BASE, 36) &&
-	    rd(FW_BASE + 24, 8)) {
+	    rd(FW_BASE + 24, 8) &&
+	    root_usable(rd(FW_BASE + 24, 8), "XSDT", 8, true)) {
 		r = rd(FW_BASE + 24, 8);
 		w = 8;
-	}
-	if (!valid(r))
+	} else if (!root_usable(r, "RSDT", 4, false)) {
 		return false;
+	}
 	uint64_t n = (len_of(r) - 36) / w;
 	for (uint64_t i = 0; i < n && i < MAX_ROOT; i++)
 		root[nroot++] = rd(r + 36 + i * w, w);

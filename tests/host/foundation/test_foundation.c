@@ -2277,6 +2277,154 @@ static void test_lapic_msr_base_kept_from_bars(void **st)
 	free(a);
 }
 
+static uint8_t *xsdt_of(struct fake_acpi *a, const uint64_t *t, unsigned n);
+
+/* tables below 4 GiB, where an RSDT's 32-bit entries can point: the
+ * fake's tables, an RSDT listing them (MCFG, FACP, JUNK) and the RSDP
+ * naming it beside the XSDT */
+struct low_acpi {
+	struct fake_acpi a;
+	uint8_t rsdt[36 + 4 * 3];
+};
+
+static void low_acpi_build_into(struct low_acpi *l)
+{
+	acpi_build_into(&l->a);
+	sdt(l->rsdt, "RSDT", sizeof(l->rsdt));
+	uint32_t p[3] = {(uint32_t)(uintptr_t)l->a.mcfg,
+			 (uint32_t)(uintptr_t)l->a.fadt,
+			 (uint32_t)(uintptr_t)l->a.junk};
+	memcpy(l->rsdt + 36, p, sizeof(p));
+	fix_sum(l->rsdt, sizeof(l->rsdt), 9);
+	uint32_t r = (uint32_t)(uintptr_t)l->rsdt;
+	memcpy(l->a.rsdp + 16, &r, 4);
+	fix_sum(l->a.rsdp, 20, 8);
+	fix_sum(l->a.rsdp, 36, 32);
+}
+
+static struct low_acpi *low_acpi_build(void)
+{
+	struct low_acpi *l =
+	    mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	assert_true(l != MAP_FAILED);
+	assert_true((uint64_t)(uintptr_t)l + sizeof(*l) <= UINT32_MAX);
+	low_acpi_build_into(l);
+	return l;
+}
+
+/* A revision-2 RSDP names an XSDT and an RSDT. A good XSDT is the root
+ * (ACPI 6.5 §5.2.5.3), the RSDT not read. One that is not usable — its
+ * signature wrong, too short to list a table, an absurd length, a failing
+ * checksum, or no entry that is a table capOS can read — gives way to the
+ * RSDT, said in one line, as ACPICA's acpi_tb_validate_xsdt did (before,
+ * capOS then ran with no ACPI tables at all) */
+static void test_acpi_xsdt_bad_rsdt_used(void **st)
+{
+	static const struct {
+		unsigned what;
+		const char *why;
+	} c[] = {
+	    {0, "XSDT at 0x%lx has the signature XSDX"},
+	    {1, "XSDT at 0x%lx lists no table"},
+	    {2, "table XSDT at 0x%lx has bad length 2147483647"},
+	    {3, "table XSDT at 0x%lx fails its checksum"},
+	    {4, "XSDT at 0x%lx lists no table that can be read (of its first 3 "
+		"entries)"},
+	};
+	struct low_acpi *l = low_acpi_build();
+	struct fake_acpi *a = &l->a;
+	uint64_t x = (uint64_t)(uintptr_t)a->xsdt;
+	char want[512], why[256];
+	/* a good XSDT is used: nothing said but the list */
+	assert_string_equal(acpi_init_log((uint64_t)(uintptr_t)a->rsdp),
+			    "acpi: XSDT with 3 tables: MCFG FACP JUNK\n");
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		low_acpi_build_into(l);
+		uint32_t len;
+		switch (c[i].what) {
+		case 0:
+			a->xsdt[3] = 'X';
+			break;
+		case 1:
+			len = 36;
+			memcpy(a->xsdt + 4, &len, 4);
+			break;
+		case 2:
+			len = 0x7fffffff;
+			memcpy(a->xsdt + 4, &len, 4);
+			break;
+		case 3:
+			a->xsdt[40] ^= 0x55;
+			break;
+		case 4:
+			memset(a->xsdt + 36, 0, 8 * 2);	    /* 0, 0, a table */
+			memset(a->xsdt + 36 + 16, 0xff, 8); /* unreadable */
+			fw_add(l, sizeof(*l));
+			break;
+		}
+		if (c[i].what != 2 && c[i].what != 3) /* its sum holds */
+			fix_sum(a->xsdt, c[i].what == 1 ? 36 : 36 + 8 * 3, 9);
+		snprintf(why, sizeof(why), c[i].why, (unsigned long)x);
+		snprintf(want, sizeof(want),
+			 "acpi: %s; the RSDT at 0x%lx is used instead\n"
+			 "acpi: RSDT with 3 tables: MCFG FACP JUNK\n",
+			 why, (unsigned long)(uintptr_t)l->rsdt);
+		assert_string_equal(acpi_init_log((uint64_t)(uintptr_t)a->rsdp),
+				    want);
+		assert_int_equal(acpi_find("MCFG"),
+				 (uint64_t)(uintptr_t)a->mcfg);
+		assert_int_equal(acpi_necam, 1);
+		assert_int_equal(acpi_pm_timer_port, 0x608);
+		acpi_earlier_boot(st);
+	}
+	munmap(l, sizeof(*l));
+}
+
+/* Both roots unusable: no tables, nothing of the earlier call kept, and
+ * two lines whatever is wrong with them (the XSDT's, then the RSDT's) */
+static void test_acpi_xsdt_and_rsdt_bad(void **st)
+{
+	struct low_acpi *l = low_acpi_build();
+	struct fake_acpi *a = &l->a;
+	a->xsdt[40] ^= 0x55;
+	l->rsdt[3] = 'X';
+	fix_sum(l->rsdt, sizeof(l->rsdt), 9);
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "acpi: table XSDT at 0x%lx fails its checksum; ignored\n"
+		 "acpi: RSDT at 0x%lx has the signature RSDX; running without "
+		 "ACPI\n",
+		 (unsigned long)(uintptr_t)a->xsdt,
+		 (unsigned long)(uintptr_t)l->rsdt);
+	assert_string_equal(acpi_init_log((uint64_t)(uintptr_t)a->rsdp), want);
+	assert_acpi_empty();
+	/* an RSDT of 0 entries and a 1 MiB XSDT of unreadable ones */
+	acpi_earlier_boot(st);
+	uint32_t len = 36;
+	l->rsdt[3] = 'T';
+	memcpy(l->rsdt + 4, &len, 4);
+	fix_sum(l->rsdt, len, 9);
+	uint64_t *t = calloc(1, 1u << 20);
+	for (unsigned i = 0; i < ((1u << 20) - 36) / 8; i++)
+		t[i] = 0x10;
+	uint8_t *x = xsdt_of(a, t, ((1u << 20) - 36) / 8);
+	fw_add(x, 36 + 8 * (((1u << 20) - 36) / 8));
+	fw_add(l, sizeof(*l));
+	const char *log = acpi_init_log((uint64_t)(uintptr_t)a->rsdp);
+	snprintf(want, sizeof(want),
+		 "acpi: XSDT at 0x%lx lists no table that can be read (of its "
+		 "first 64 entries); ignored\n"
+		 "acpi: RSDT at 0x%lx lists no table; running without ACPI\n",
+		 (unsigned long)(uintptr_t)x,
+		 (unsigned long)(uintptr_t)l->rsdt);
+	assert_string_equal(log, want);
+	assert_acpi_empty();
+	free(x);
+	free(t);
+	munmap(l, sizeof(*l));
+}
+
 /* The HPET's Base Address is a Generic Address Structure: one in system
  * I/O or PCI configuration space (space id 1, 2) is no memory address,
  * and one off an 8-byte boundary splits every 64-bit register read
@@ -2376,7 +2524,8 @@ static void test_acpi_root_bounded_and_repeats_ignored(void **st)
 	struct fake_acpi *a = acpi_build();
 	uint64_t t[100];
 	for (unsigned i = 0; i < 100; i++)
-		t[i] = 0x10; /* outside the firmware memory below */
+		t[i] = 0x10;	  /* outside the firmware memory below */
+	t[0] = (uint64_t)a->fadt; /* one it can read: the XSDT is usable */
 	fw_add(a, sizeof(*a));
 	uint8_t *x = xsdt_of(a, t, 100);
 	fw_add(x, 36 + 8 * 100);
@@ -2384,7 +2533,7 @@ static void test_acpi_root_bounded_and_repeats_ignored(void **st)
 	if (!strstr(log, "acpi: XSDT lists 100 tables; the 36 after the "
 			 "first 64 ignored\n"))
 		fail_msg("no cut line in:\n%s", log);
-	assert_int_equal(count_of(log, "is outside the firmware memory"), 64);
+	assert_int_equal(count_of(log, "is outside the firmware memory"), 63);
 	free(x);
 
 	uint8_t m1[44 + 12], m2[44 + 12];
@@ -2519,6 +2668,10 @@ int main(void)
 	    cmocka_unit_test_setup(test_pci_bar_on_platform_registers_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_lapic_msr_base_kept_from_bars,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_xsdt_bad_rsdt_used,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_xsdt_and_rsdt_bad,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_hpet_not_in_memory_refused,
 				   acpi_earlier_boot),
