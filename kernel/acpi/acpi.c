@@ -55,9 +55,23 @@ _Static_assert(sizeof(struct acpi_sdt) == 36, "SDT header layout");
 #define IOAPIC_REG_SPAN	   1024 /* Linux's IO_APIC_SLOT_SIZE */
 #define LAPIC_REG_SPAN	   4096
 #define HPET_REG_SPAN                                                          \
-	1024 /* the spec's register space; Linux's HPET_MMAP_SIZE */
-#define HPET_GAS	  40 /* Base Address: space id, width, offset, size, addr */
-#define GAS_SYSTEM_MEMORY 0
+	1024	    /* the spec's register space; Linux's HPET_MMAP_SIZE */
+#define HPET_GAS 40 /* Base Address: space id, width, offset, size, addr */
+/* a Generic Address Structure (ACPI 6.5 §5.2.3.2): address space, register
+ * bit width, bit offset, access size (0 undefined, 1 byte ... 4 qword),
+ * 64-bit address */
+#define GAS_SPACE	     0
+#define GAS_WIDTH	     1
+#define GAS_OFFSET	     2
+#define GAS_ACCESS	     3
+#define GAS_ADDRESS	     4
+#define GAS_LEN		     12
+#define GAS_SYSTEM_MEMORY    0
+#define GAS_SYSTEM_IO	     1
+#define GAS_ACCESS_UNDEFINED 0
+#define GAS_ACCESS_DWORD     3
+/* the last port a 4-byte inl can read */
+#define PM_TMR_PORT_MAX 0xfffc
 /* room for the words of a table's or root table's fault */
 #define ROOT_WHY 160
 
@@ -265,19 +279,73 @@ static void acpi_parse_mcfg(const struct acpi_sdt *h)
 	}
 }
 
+/* the PM timer's I/O port (ACPI 6.5 §4.8.3.3, §5.2.9). X_PM_TMR_BLK, a
+ * Generic Address Structure, supersedes PM_TMR_BLK when its address is not
+ * 0 (the spec: PM_TMR_BLK is then ignored; ACPICA's acpi_tb_convert_fadt
+ * the same). It is used only in system I/O space, as Linux's x86
+ * acpi_parse_fadt and its acpi_pm clocksource (an inl) read it: one in
+ * system memory or any other space is said and refused, and so is one
+ * whose register is not 32 (or 24) bits wide, whose access size is neither
+ * undefined (0) nor a dword (3), or whose port is past PM_TMR_PORT_MAX (a
+ * 4-byte inl there would run past port 0xffff): no PM timer then
+ * (time_calibrate takes the HPET). An X_PM_TMR_BLK at address 0 with any
+ * other field set is said; PM_TMR_BLK is read then, as when it is all 0.
+ * PM_TMR_BLK must have PM_TMR_LEN 4 and a port up to PM_TMR_PORT_MAX, else
+ * one line and no PM timer */
 static void acpi_parse_fadt(const struct acpi_sdt *h)
 {
-	const uint8_t *f = (const uint8_t *)h;
-	uint32_t blk = 0;
-	if (h->length >= FADT_X_PM_TMR_BLK + 12 && f[FADT_X_PM_TMR_BLK] == 1) {
-		uint64_t a;
-		memcpy(&a, f + FADT_X_PM_TMR_BLK + 4, 8); /* system I/O space */
-		blk = a <= 0xffff ? (uint32_t)a : 0;
+	const uint8_t *f = (const uint8_t *)h, *x = f + FADT_X_PM_TMR_BLK;
+	uint64_t xa = 0;
+	bool has_x = h->length >= FADT_X_PM_TMR_BLK + GAS_LEN;
+	if (has_x)
+		memcpy(&xa, x + GAS_ADDRESS, 8);
+	if (xa) {
+		const char *why =
+		    x[GAS_SPACE] == GAS_SYSTEM_MEMORY
+			? "is in system memory (capOS, as Linux, reads the PM "
+			  "timer only from an I/O port)"
+		    : x[GAS_SPACE] != GAS_SYSTEM_IO
+			? "is in neither system I/O nor system memory"
+		    : x[GAS_WIDTH] != 32 && x[GAS_WIDTH] != 24
+			? "is not a 32-bit (or 24-bit) register"
+		    : x[GAS_ACCESS] != GAS_ACCESS_UNDEFINED &&
+			    x[GAS_ACCESS] != GAS_ACCESS_DWORD
+			? "is not read as a dword"
+		    : xa > PM_TMR_PORT_MAX ? "is past I/O port 0xfffc"
+					   : NULL;
+		if (why) {
+			table_say("acpi: FADT X_PM_TMR_BLK at 0x%lx (address "
+				  "space %u, %u bits, access size %u) %s; no "
+				  "PM timer\n",
+				  xa, x[GAS_SPACE], x[GAS_WIDTH], x[GAS_ACCESS],
+				  why);
+			return;
+		}
+		acpi_pm_timer_port = (uint16_t)xa;
+		return;
 	}
-	if (!blk && h->length >= FADT_PM_TMR_LEN + 1 && f[FADT_PM_TMR_LEN] == 4)
+	if (has_x &&
+	    (x[GAS_SPACE] || x[GAS_WIDTH] || x[GAS_OFFSET] || x[GAS_ACCESS]))
+		table_say("acpi: FADT X_PM_TMR_BLK (address space %u, %u bits) "
+			  "has address 0; PM_TMR_BLK read instead\n",
+			  x[GAS_SPACE], x[GAS_WIDTH]);
+	uint32_t blk = 0;
+	if (h->length >= FADT_PM_TMR_LEN + 1)
 		memcpy(&blk, f + FADT_PM_TMR_BLK, 4);
-	if (blk && blk <= 0xfffc)
-		acpi_pm_timer_port = (uint16_t)blk;
+	if (!blk)
+		return; /* the FADT names no PM timer */
+	const char *why = f[FADT_PM_TMR_LEN] != 4
+			      ? "has PM_TMR_LEN other than 4"
+			  : blk > PM_TMR_PORT_MAX ? "is past I/O port 0xfffc"
+						  : NULL;
+	if (why) {
+		table_say(
+		    "acpi: FADT PM_TMR_BLK at 0x%x (PM_TMR_LEN %u) %s; no "
+		    "PM timer\n",
+		    blk, f[FADT_PM_TMR_LEN], why);
+		return;
+	}
+	acpi_pm_timer_port = (uint16_t)blk;
 }
 
 /* the pages of len bytes of registers at base join acpi_platform (a

@@ -23,7 +23,10 @@
  * - every I/O APIC is a 12-byte entry inside that MADT, address nonzero,
  *   no two alike, at most ACPI_MAX_IOAPICS;
  * - the HPET base is the first HPET table's (in system memory, nonzero,
- *   8-byte aligned); the PM timer port is that FADT's;
+ *   8-byte aligned); the PM timer port is that FADT's X_PM_TMR_BLK when
+ *   its address is nonzero (only in system I/O, 32 or 24 bits, access
+ *   size 0 or dword, up to 0xfffc; else none), else its PM_TMR_BLK
+ *   (PM_TMR_LEN 4, up to 0xfffc);
  * - every platform range is whole pages around a base one of those tables
  *   names for its kind (I/O APIC, the MADT's local APIC or an override,
  *   an HPET, a DRHD), none twice, and every I/O APIC kept has one;
@@ -38,7 +41,8 @@
  * Seeds (tests/host/foundation/corpus/fuzz_acpi/): QEMU q35's tables
  * through the XSDT, the same through an ACPI 1.0 RSDT, the same through
  * an RSDT beside an XSDT with a wrong signature, a set with a DMAR, a
- * Local APIC Address Override, a second MADT and a repeated pointer. */
+ * Local APIC Address Override, a second MADT and a repeated pointer, and
+ * q35's FADT with its X_PM_TMR_BLK in system memory. */
 #include <sanitizer/asan_interface.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -294,6 +298,25 @@ static uint64_t hpet_base(uint64_t t)
 	return b & 7 ? 0 : b;
 }
 
+/* the PM timer port of FADT f (ACPI 6.5 §5.2.9): X_PM_TMR_BLK when its
+ * address is nonzero, and then only a 32- or 24-bit register in system I/O
+ * read as a dword (or access size 0) at a port up to 0xfffc; else
+ * PM_TMR_BLK with PM_TMR_LEN 4 up to 0xfffc; else none */
+static uint16_t pm_port(uint64_t f)
+{
+	if (len_of(f) >= 220 && rd(f + 212, 8)) {
+		uint64_t a = rd(f + 212, 8);
+		const uint8_t *g = at(f + 208);
+		bool ok = g[0] == 1 && (g[1] == 32 || g[1] == 24) &&
+			  (g[3] == 0 || g[3] == 3) && a <= 0xfffc;
+		return ok ? (uint16_t)a : 0;
+	}
+	if (len_of(f) < 92)
+		return 0;
+	uint64_t b = rd(f + 76, 4);
+	return at(f)[91] == 4 && b <= 0xfffc ? (uint16_t)b : 0;
+}
+
 static void check_hpet_fadt(void)
 {
 	uint64_t want = 0;
@@ -306,11 +329,7 @@ static void check_hpet_fadt(void)
 		CHECK(!port);
 		return;
 	}
-	CHECK(port <= 0xfffc);
-	if (port)
-		CHECK((len_of(f) >= 220 && at(f)[208] == 1 &&
-		       rd(f + 212, 8) == port) ||
-		      (len_of(f) >= 92 && rd(f + 76, 4) == port));
+	CHECK(port == pm_port(f));
 }
 
 static void check_platform(void)
