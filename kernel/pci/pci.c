@@ -7,6 +7,7 @@
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci_reg.h"
+#include "kernel/time/time.h"
 
 #define PCI_MAX_DEVS 64
 struct pci_dev pci_devs[PCI_MAX_DEVS];
@@ -212,24 +213,73 @@ static void pci_follow_bridge(uint16_t seg, unsigned bus, volatile uint8_t *c,
 	pci_scan_bus(seg, sec, depth + 1);
 }
 
+/* Vendor ID 0x0001: a Configuration Request Retry Status (RRS)
+ * completion the Root Complex turned into data (PCIe Base 5.0 §2.3.2,
+ * with RRS Software Visibility on; the PCI-SIG reserved the value for it,
+ * no vendor has it): the function is there but not ready. It is read
+ * again after delays doubling from PCI_RRS_FIRST_US until it answers or
+ * the scan's one deadline, PCI_RRS_WAIT_MS after the first such function
+ * was met, passes: however many functions are not ready, the scan waits
+ * at most PCI_RRS_WAIT_MS in all (docs/pci.md says why that bound). The
+ * first PCI_RRS_LINES such functions are a line each, the rest one line
+ * at the end of pci_init */
+#define PCI_VENDOR_RRS	 0x0001
+#define PCI_RRS_WAIT_MS	 1000
+#define PCI_RRS_FIRST_US 1000
+#define PCI_RRS_LINES	 8
+static uint64_t rrs_deadline_us; /* 0: none met yet in this scan */
+static unsigned rrs_lines, rrs_more_ready, rrs_more_skipped;
+
+/* the function at c (address a) read id, whose Vendor ID is 0x0001:
+ * wait for it as above; what it reads at the end (0x0001 still when the
+ * deadline passed) */
+static uint32_t pci_wait_ready(volatile uint8_t *c, uint32_t id, const char *a)
+{
+	uint64_t start = time_now_us(), delay = PCI_RRS_FIRST_US;
+	if (!rrs_deadline_us)
+		rrs_deadline_us = start + PCI_RRS_WAIT_MS * 1000ull;
+	for (;;) {
+		uint64_t now = time_now_us();
+		if ((id & 0xffff) != PCI_VENDOR_RRS || now >= rrs_deadline_us)
+			break;
+		time_delay_us(delay < rrs_deadline_us - now
+				  ? delay
+				  : rrs_deadline_us - now);
+		delay *= 2;
+		id = *(volatile uint32_t *)c;
+	}
+	bool ready = (id & 0xffff) != PCI_VENDOR_RRS;
+	uint64_t ms = (time_now_us() - start) / 1000;
+	if (rrs_lines == PCI_RRS_LINES) {
+		if (ready)
+			rrs_more_ready++;
+		else
+			rrs_more_skipped++;
+	} else if (ready) {
+		rrs_lines++;
+		kprintf("pci %s: configuration request retry (not ready) "
+			"for %lu ms; then it read %04x:%04x\n",
+			a, ms, id & 0xffff, id >> 16);
+	} else {
+		rrs_lines++;
+		kprintf("pci %s: Vendor ID 0x0001: configuration request "
+			"retry (not ready) for %lu ms, the scan's wait of "
+			"%u ms spent; skipped\n",
+			a, ms, PCI_RRS_WAIT_MS);
+	}
+	return id;
+}
+
 /* the Vendor ID and Device ID dword id names a function: not one of the
  * dwords broken boards read for an empty slot (0, all ones, either half
  * all ones with the other 0; Linux's pci_bus_generic_read_dev_vendor_id),
- * nor Vendor ID 0xffff (invalid, PCI 3.0 §6.2.1), nor 0x0001: a
- * Configuration Request Retry Status completion (PCIe Base 5.0 §2.3.2),
- * a function not ready, whose other registers mean nothing yet (one line) */
-static bool pci_fn_present(uint32_t id, const char *a)
+ * nor Vendor ID 0xffff (invalid, PCI 3.0 §6.2.1), nor 0x0001 (not ready
+ * by the end of pci_wait_ready's wait) */
+static bool pci_fn_present(uint32_t id)
 {
 	uint16_t vendor = id & 0xffff;
-	if (id == 0 || id == 0xffff0000u || vendor == 0xffff)
-		return false;
-	if (vendor == 0x0001) {
-		kprintf("pci %s: Vendor ID 0x0001: configuration request retry "
-			"(not ready); skipped\n",
-			a);
-		return false;
-	}
-	return true;
+	return !(id == 0 || id == 0xffff0000u || vendor == 0xffff ||
+		 vendor == PCI_VENDOR_RRS);
 }
 
 static void pci_scan_bus(uint16_t seg, unsigned bus, int depth)
@@ -255,7 +305,9 @@ static void pci_scan_bus(uint16_t seg, unsigned bus, int depth)
 			ksnprintf(a, sizeof(a), "%04x:%02x:%02x.%x", seg, bus,
 				  dev, fn);
 			uint32_t id = *(volatile uint32_t *)c;
-			if (!pci_fn_present(id, a))
+			if ((id & 0xffff) == PCI_VENDOR_RRS)
+				id = pci_wait_ready(c, id, a);
+			if (!pci_fn_present(id))
 				continue;
 			uint8_t ht = c[PCI_HEADER_TYPE];
 			multi = multi || (fn == 0 && ht & PCI_HEADER_MULTI);
@@ -341,6 +393,8 @@ static void pci_probe_fn(uint16_t seg, unsigned bus, unsigned dev, unsigned fn,
 void pci_init(void)
 {
 	pci_ndevs = pci_dropped = 0;
+	rrs_deadline_us = 0;
+	rrs_lines = rrs_more_ready = rrs_more_skipped = 0;
 	if (acpi_necam == 0) {
 		kprintf("pci: no MCFG (ECAM) table; no PCI devices\n");
 		return;
@@ -369,6 +423,11 @@ void pci_init(void)
 		if (pci_devs[i].cap_msix)
 			pci_msix_init(&pci_devs[i]);
 	}
+	if (rrs_more_ready + rrs_more_skipped)
+		kprintf("pci: %u more functions answered configuration request "
+			"retry (not ready): %u then ready, %u skipped\n",
+			rrs_more_ready + rrs_more_skipped, rrs_more_ready,
+			rrs_more_skipped);
 	if (pci_dropped)
 		kprintf("pci: more than %d functions; %u more ignored\n",
 			PCI_MAX_DEVS, pci_dropped);

@@ -19,7 +19,13 @@
  *   64 KiB): all ones to reads, and writes lost, while its decode is off;
  * - platform devices' register pages (acpi_platform: an I/O APIC, the
  *   HPET, a VT-d unit), one to eight pages each, that a record may place
- *   at or just after the page its BAR0 register names.
+ *   at or just after the page its BAR0 register names;
+ * - functions not ready: the quirk byte's top nibble n makes a function
+ *   read Vendor ID 0x0001 (Configuration RRS, PCIe Base 5.0 §2.3.2, as
+ *   0xffff0001) until the virtual clock is (n - 1) * 50 ms past the start
+ *   of pci_init, then its ID (1-13: by 600 ms, within the scan's one
+ *   wait of PCI_RRS_WAIT_MS), or all ones from 100 ms on (14: gone), or
+ *   for good (15, as does an ID of vendor 0x0001 given with n = 0).
  *
  * A function answering at two places is two pci_devs entries (nothing in
  * configuration space tells them apart); their BARs coincide, so the
@@ -37,6 +43,12 @@
  *   BAR kept (of any function);
  * - memory decode is off, and never turned on after pci_init, for a
  *   function with a memory BAR the device decodes that capOS did not keep;
+ * - a function not ready is found exactly when its final ID is a
+ *   function's (above); pci_init takes at most 1000 ms (PCI_RRS_WAIT_MS)
+ *   and 1 ms more of virtual time however many there are, at least
+ *   1000 ms when the scan reaches one that never answers, under 1 ms
+ *   when there are none; at most 9 lines (PCI_RRS_LINES and the sum)
+ *   mention configuration request retry;
  * - every MSI-X entry the kernel believes masked (masked at enumeration,
  *   by a pci_msix_entry_set that returned true, or all when
  *   msix_fn_masked) is masked in the device: its mask bit or the
@@ -88,6 +100,9 @@ static struct rec {
 	uint32_t mask[6];
 	bool sizing[6];
 	bool decode, mem_on_seen;
+	bool rrs;	   /* reads Vendor ID 0x0001 until ready_ns */
+	uint64_t ready_ns; /* after pci_init starts; UINT64_MAX: never */
+	uint32_t final_id; /* what it reads from then on */
 	uint8_t cfg[4096];
 	uint8_t vis[SLOT]; /* what the CPU reads at the slot */
 	uint8_t dev[SLOT]; /* what the device holds there */
@@ -292,6 +307,10 @@ static bool present(uint32_t id)
 	return id && id != 0xffff0000u && v != 0xffff && v != 1;
 }
 
+/* the scan reaches the place of a function that never answers: the
+ * scan's whole wait is spent */
+static bool mwait_all;
+
 static void model_scan(unsigned seg, unsigned bus, int depth)
 {
 	if (!entry_of(seg, bus) || (mscanned[bus / 64] >> bus % 64 & 1))
@@ -301,7 +320,9 @@ static void model_scan(unsigned seg, unsigned bus, int depth)
 		bool multi = false;
 		for (unsigned fn = 0; fn < (multi ? 8u : 1u); fn++) {
 			struct rec *r = rec_at(seg, bus, dev << 3 | fn);
-			if (!r || !present(rd32(r->cfg)))
+			if (r && r->rrs && r->ready_ns == UINT64_MAX)
+				mwait_all = true;
+			if (!r || !present(r->final_id))
 				continue;
 			uint8_t ht = r->cfg[PCI_HEADER_TYPE];
 			multi = multi || (fn == 0 && ht & PCI_HEADER_MULTI);
@@ -477,6 +498,22 @@ static void parse_rec(struct rec *r, const uint8_t *p)
 	uint8_t *c = r->cfg;
 	uint32_t id = rd32(p + 8) ^ 0x12348086u; /* zeros: a real function */
 	memcpy(c, &id, 4);
+	/* the quirk byte's top nibble n: not ready (reads 0xffff0001) until
+	 * (n - 1) * 50 ms, then id (1-13); until 100 ms, then all ones
+	 * (14); for good (15); 0: id from the start (which may itself be
+	 * Vendor ID 0x0001, for good) */
+	unsigned n = p[5] >> 4;
+	r->final_id = n == 14 ? 0xffffffffu : id;
+	r->rrs = n || (id & 0xffff) == 1;
+	r->ready_ns = n == 0 || n == 15 ? UINT64_MAX
+		      : n == 14		? 100000000ull
+					: (n - 1) * 50000000ull;
+	if (n == 15)
+		r->final_id = 0xffff0001u;
+	if (n) {
+		const uint32_t rrs = 0xffff0001u;
+		memcpy(c, &rrs, 4);
+	}
 	c[PCI_COMMAND] = p[6] & (PCI_COMMAND_MEM | PCI_COMMAND_IO);
 	c[PCI_HEADER_TYPE] = p[3];
 	unsigned ht = p[3] & PCI_HEADER_TYPE_MASK;
@@ -508,6 +545,22 @@ static void parse_rec(struct rec *r, const uint8_t *p)
 		memcpy(r->vis, r->dev, SLOT);
 	else
 		memset(r->vis, 0xff, SLOT);
+}
+
+/* the clock at the start of pci_init; lines about retries */
+static uint64_t init_ns;
+static unsigned rrs_lines;
+
+static void rrs_ready(void)
+{
+	for (unsigned i = 0; i < nrec; i++)
+		if (recs[i].rrs && shim_clock_ns - init_ns >= recs[i].ready_ns)
+			memcpy(recs[i].cfg, &recs[i].final_id, 4);
+}
+
+static void rrs_line(const char *line)
+{
+	rrs_lines += strstr(line, "configuration request retry") != NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -542,6 +595,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		parse_rec(&recs[i], p);
 	}
 	memset(want, 0, sizeof(want));
+	mwait_all = false;
+	bool any_rrs = false;
+	for (unsigned i = 0; i < nrec; i++)
+		any_rrs = any_rrs || recs[i].rrs;
 	for (unsigned i = 0; i < acpi_necam; i++) {
 		bool seen = false;
 		for (unsigned j = 0; j < i; j++)
@@ -558,7 +615,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ecam_outside = absent_written = false;
 	pci_host_cfg_written = cfg_written;
 	pci_host_msix_written = msix_written;
+	shim_delay_hook = rrs_ready;
+	shim_line_hook = rrs_line;
+	rrs_lines = 0;
+	init_ns = shim_clock_ns;
 	pci_init();
+	uint64_t took = shim_clock_ns - init_ns;
+	shim_delay_hook = NULL;
+	shim_line_hook = NULL;
+	CHECK(took <= 1001000000ull, "the scan waited past PCI_RRS_WAIT_MS");
+	/* time_now_us rounds down: the deadline may come up to 1 µs early */
+	CHECK(!mwait_all || took >= 999999000ull,
+	      "a function never ready skipped before PCI_RRS_WAIT_MS");
+	CHECK(any_rrs || took < 1000000ull, "the scan waited for nothing");
+	CHECK(rrs_lines <= 9, "more than PCI_RRS_LINES lines and a sum");
 	check_scan();
 	memset(believed, 1, sizeof(believed));
 	check_state(true);

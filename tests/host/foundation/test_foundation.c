@@ -960,8 +960,117 @@ static void test_pci_absent_vendor_ids(void **st)
 	assert_int_equal(pci_devs[0].device, 0x1234);
 	assert_int_equal(found(0, 8, 0), 1);
 	if (!strstr(log, "pci 0000:00:06.0: Vendor ID 0x0001: configuration "
-			 "request retry (not ready); skipped\n"))
+			 "request retry (not ready) for 1000 ms, the scan's "
+			 "wait of 1000 ms spent; skipped\n"))
 		fail_msg("log:\n%s", log);
+}
+
+/* functions that answer Configuration Request Retry Status (Vendor ID
+ * 0x0001) until the virtual clock reaches ready_ns, then read id; the
+ * shim calls this after every time_delay_us */
+static struct {
+	struct fake_fn *f;
+	uint64_t ready_ns;
+	uint32_t id;
+} rrs[16];
+static unsigned nrrs;
+
+static void rrs_hook(void)
+{
+	for (unsigned i = 0; i < nrrs; i++)
+		if (shim_clock_ns >= rrs[i].ready_ns)
+			fn_id(rrs[i].f, rrs[i].id);
+}
+
+/* f reads 0xffff0001 (the Root Complex's answer for a retry: PCIe Base
+ * 5.0 §2.3.2) until ms from now, then id */
+static void fn_rrs(struct fake_fn *f, uint64_t ms, uint32_t id)
+{
+	fn_id(f, 0xffff0001u);
+	rrs[nrrs++] = (typeof(rrs[0])){f, shim_clock_ns + ms * 1000000, id};
+	shim_delay_hook = rrs_hook;
+}
+
+/* a function not ready at the scan (Vendor ID 0x0001) is read again after
+ * delays doubling from 1 ms until it answers: here after 1 + 2 + 4 ms, a
+ * multi-function device whose function 1 is found behind it. The old scan
+ * skipped it for good, with function 1 */
+static void test_pci_rrs_waited_until_ready(void **st)
+{
+	ecam_seg(0, 0);
+	nrrs = 0;
+	struct fake_fn *f = fn_at(0, 6, 0, 0);
+	f->cfg[PCI_HEADER_TYPE] = PCI_HEADER_MULTI;
+	fn_rrs(f, 5, 0x00108086);
+	fn_at(0, 6, 1, 0);
+	uint64_t t0 = shim_clock_ns;
+	const char *log = logged(pci_init_arg, 0);
+	shim_delay_hook = NULL;
+	assert_int_equal(found(0, 6, 0), 1);
+	assert_int_equal(found(0, 6, 1), 1);
+	assert_int_equal(pci_devs[0].device, 0x0010);
+	assert_true(shim_clock_ns - t0 < 8000000); /* 7 ms of delays */
+	if (!strstr(log, "pci 0000:00:06.0: configuration request retry (not "
+			 "ready) for 7 ms; then it read 8086:0010\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* one that never becomes ready is skipped when PCI_RRS_WAIT_MS (1000)
+ * has passed, with one line; the scan goes on to the next device */
+static void test_pci_rrs_never_ready_skipped(void **st)
+{
+	ecam_seg(0, 0);
+	nrrs = 0;
+	fn_rrs(fn_at(0, 3, 0, 0), UINT64_MAX / 2000000, 0);
+	fn_at(0, 4, 0, 0);
+	uint64_t t0 = shim_clock_ns;
+	const char *log = logged(pci_init_arg, 0);
+	shim_delay_hook = NULL;
+	uint64_t took = shim_clock_ns - t0;
+	assert_int_equal(pci_ndevs, 1);
+	assert_int_equal(found(0, 4, 0), 1);
+	assert_true(took >= 999999000ull && took < 1001000000ull);
+	const char *m = strstr(log, "configuration request retry");
+	if (!m || strstr(m + 1, "configuration request retry") ||
+	    !strstr(log, "pci 0000:00:03.0: Vendor ID 0x0001: configuration "
+			 "request retry (not ready) for 1000 ms, the scan's "
+			 "wait of 1000 ms spent; skipped\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* many functions not ready share one deadline: ten that turn ready one
+ * after another (bus 1, each 10 ms after the one before, each while it
+ * is waited for) and 31 that never answer (bus 0) cost the scan
+ * PCI_RRS_WAIT_MS (1000 ms) in all, not 1000 ms each, and PCI_RRS_LINES
+ * (8) lines, then one summing the rest. The bridge at 00:00.0 leads to
+ * bus 1 before bus 0's devices 1-31 are read. The old scan found none of
+ * the ten and said a line for each of the 41 */
+static void test_pci_rrs_many_bounded(void **st)
+{
+	ecam_seg(0, 1);
+	nrrs = 0;
+	fn_at(0, 0, 0, 1);
+	for (unsigned dev = 1; dev < 32; dev++)
+		fn_id(fn_at(0, dev, 0, 0), 0xffff0001u);
+	for (unsigned dev = 0; dev < 10; dev++)
+		fn_rrs(fn_at(1, dev, 0, 0), 10 * (dev + 1), 0x00aa8086);
+	uint64_t t0 = shim_clock_ns;
+	const char *log = logged(pci_init_arg, 0);
+	shim_delay_hook = NULL;
+	uint64_t took = shim_clock_ns - t0;
+	assert_int_equal(pci_ndevs, 11);
+	assert_int_equal(found(1, 9, 0), 1);
+	assert_true(took >= 999999000ull && took < 1001000000ull);
+	unsigned lines = 0;
+	for (const char *m = log; (m = strstr(m, "configuration request "
+						 "retry"));
+	     m++)
+		lines++;
+	if (lines != 9 ||
+	    !strstr(log, "pci: 33 more functions answered configuration "
+			 "request retry (not ready): 2 then ready, 31 "
+			 "skipped\n"))
+		fail_msg("%u lines; log:\n%s", lines, log);
 }
 
 /* past PCI_MAX_DEVS (64) functions the rest are not kept and are one line
@@ -2772,6 +2881,9 @@ int main(void)
 	    cmocka_unit_test(test_pci_ecam_start_bus_offset),
 	    cmocka_unit_test(test_pci_bridge_into_split_mcfg),
 	    cmocka_unit_test(test_pci_absent_vendor_ids),
+	    cmocka_unit_test(test_pci_rrs_waited_until_ready),
+	    cmocka_unit_test(test_pci_rrs_never_ready_skipped),
+	    cmocka_unit_test(test_pci_rrs_many_bounded),
 	    cmocka_unit_test(test_pci_too_many_functions_one_line),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
 	    cmocka_unit_test(test_pci_msix_masked_with_decode_off),

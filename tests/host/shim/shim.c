@@ -17,6 +17,7 @@ int shim_quiet;
 uint64_t shim_kprintf_calls;
 char shim_last_line[256];
 shim_delay_hook_fn shim_delay_hook;
+shim_line_hook_fn shim_line_hook;
 
 void kprintf(const char *fmt, ...)
 {
@@ -25,6 +26,8 @@ void kprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(shim_last_line, sizeof(shim_last_line), fmt, ap);
 	va_end(ap);
+	if (shim_line_hook)
+		shim_line_hook(shim_last_line);
 	if (shim_quiet)
 		return;
 	va_start(ap, fmt);

@@ -8,6 +8,10 @@ extern int shim_quiet;	       /* nonzero: kprintf prints nothing (fuzzers) */
 extern uint64_t shim_kprintf_calls; /* every kprintf, printed or quiet */
 /* the last kprintf's text (cut at 255 bytes), printed or quiet */
 extern char shim_last_line[256];
+/* called with each kprintf's text (as shim_last_line), printed or quiet:
+ * a fuzzer counting the lines of a kind */
+typedef void (*shim_line_hook_fn)(const char *line);
+extern shim_line_hook_fn shim_line_hook;
 /* called from time_delay_us after the clock moved: a device model that
  * answers while the code under test waits for it */
 typedef void (*shim_delay_hook_fn)(void);
