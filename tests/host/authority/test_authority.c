@@ -329,6 +329,41 @@ static void test_kernel_dma_withheld(void **st)
 	shim_iommu_owner = 0;
 }
 
+/* iommu_unmap's -1 is a plain error (no domain: nothing of the owner is
+ * mapped, no translation to wait for), not an unconfirmed invalidation
+ * (IOMMU_UNCONFIRMED): a pool revoked, a pool seized by the owner's
+ * revocation and kernel DMA pages freed go back to the allocator and
+ * uncharged, with one line each. Before, every non-zero withheld them */
+static void test_unmap_refused_not_withheld(void **st)
+{
+	const uint16_t o = 84;
+	static struct pci_dev dev = {.bus = 0, .dev = 16};
+	struct dma_pool p, q;
+	shim_iommu_owner = 0;
+	assert_int_equal(shim_owner_bind_fn(o, &dev, DMA_BACKEND_IOMMU), 0);
+	uint64_t out = shim_pages_in_use;
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &p), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &q), 0);
+	uint64_t pa = dma_kernel_alloc(o, 2, 0, IOMMU_READ);
+	assert_true(pa);
+	shim_iommu_refuse_unmap = true;
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	assert_int_equal(dma_kernel_free(o, pa, 2), 0);
+	assert_int_equal(shim_kprintf_calls - lines, 2);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], PAGE_SIZE);
+	/* seized by a revocation, parked, then given back */
+	assert_int_equal(auth_owner_revoke(o, "test"), 1);
+	assert_int_equal(dma_pool_revoke(&q), 0);
+	shim_iommu_refuse_unmap = false;
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 0);
+	assert_int_equal(shim_pages_in_use, out);
+	assert_int_equal(shim_iommu_mapped(), 0);
+	assert_int_equal(shim_iommu_violations, 0);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	shim_iommu_owner = 0;
+}
+
 /* A map that fails part-way and whose undo the unit does not confirm
  * (iommu_map IOMMU_UNCONFIRMED) may have left the first page's translation
  * in the unit's cache: the pages of the pool or kernel memory it was for
@@ -1443,6 +1478,7 @@ int main(void)
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_pool_under_iommu),
 	    cmocka_unit_test(test_kernel_dma_withheld),
+	    cmocka_unit_test(test_unmap_refused_not_withheld),
 	    cmocka_unit_test(test_map_unconfirmed_withheld),
 	    cmocka_unit_test(test_carve),
 	    cmocka_unit_test(test_carve_forged_fields),
