@@ -973,6 +973,25 @@ static void test_stale_revoke_spares_new_holder(void **st)
 	mmio_revoke(&m);
 }
 
+/* a window the kernel cannot map (mm_map_mmio NULL: here a BAR outside
+ * the test's bar_mem) is refused, nothing granted, its slot back.
+ * Mutation testing found nothing held it: the refusal turned into 0
+ * survived */
+static void test_mmio_unmappable_refused(void **st)
+{
+	const uint16_t o = 206;
+	static struct pci_dev d = {.bus = 0, .dev = 20, .owner = o};
+	struct dev_mmio m;
+	d.bar[0].base = BAR_BASE + 0x100000;
+	d.bar[0].size = 0x1000;
+	bind_fn(o, &d);
+	uint64_t nomem = refused(AUTH_NO_MEMORY);
+	assert_int_equal(mmio_grant(&d, o, 0, 0, 0x100, MMIO_READ, &m), -1);
+	assert_int_equal(refused(AUTH_NO_MEMORY), nomem + 1);
+	assert_int_equal(m.slot, 0);
+	assert_int_equal(m.len, 0);
+}
+
 static void test_mmio_forged_fields(void **st)
 {
 	const uint16_t o = 72;
@@ -1595,6 +1614,7 @@ int main(void)
 	    cmocka_unit_test(test_kmem_no_memory),
 	    cmocka_unit_test(test_revoked_no_mmio_window),
 	    cmocka_unit_test(test_stale_revoke_spares_new_holder),
+	    cmocka_unit_test(test_mmio_unmappable_refused),
 	    cmocka_unit_test(test_carve_align_one),
 	    cmocka_unit_test(test_kmem_free_not_given),
 	    cmocka_unit_test(test_kmem_revoked),
