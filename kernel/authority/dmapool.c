@@ -33,8 +33,8 @@ static uint64_t owner_alloc_limit(uint16_t owner, uint64_t limit)
 	return limit;
 }
 
-/* pages the IOMMU did not confirm unreachable (iommu_unmap != 0, or
- * iommu_map IOMMU_UNCONFIRMED: the unit may still hold a translation of
+/* pages the IOMMU did not confirm unreachable (iommu_unmap or iommu_map
+ * IOMMU_UNCONFIRMED: the unit may still hold a translation of
  * them, and a device that ignores Bus Master Enable may use it) never go
  * back to the allocator. The caller keeps them, and the charge where it
  * has one (a pool's; a shadow's after dma_kernel_free, not after a
@@ -46,6 +46,28 @@ static void dma_withhold(uint16_t owner, const char *what, uint64_t pa,
 	kprintf("authority: owner %u %s 0x%lx not confirmed unmapped; %zu "
 		"pages withheld\n",
 		owner, what, pa, pages);
+}
+
+/* take [pa, pa+pages) out of owner's domain, if it has one: true when the
+ * pages may go back to the allocator. Only an unmap the unit did not
+ * confirm (IOMMU_UNCONFIRMED) withholds them (one dma_withhold line); -1
+ * means the owner has no domain, so nothing of it is mapped to wait for: a
+ * plain error, said, and the pages are free to go */
+static bool dma_unmapped(uint16_t owner, const char *what, uint64_t pa,
+			 size_t pages)
+{
+	if (!iommu_addr_limit(owner))
+		return true;
+	int r = iommu_unmap(owner, pa, pages * PAGE_SIZE);
+	if (r == IOMMU_UNCONFIRMED) {
+		dma_withhold(owner, what, pa, pages);
+		return false;
+	}
+	if (r != 0)
+		kprintf("authority: owner %u %s 0x%lx: iommu unmap refused "
+			"(%d: no domain); nothing mapped, freed\n",
+			owner, what, pa, r);
+	return true;
 }
 
 int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
@@ -132,11 +154,8 @@ uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit,
 
 int dma_kernel_free(uint16_t owner, uint64_t pa, size_t pages)
 {
-	if (iommu_addr_limit(owner) &&
-	    iommu_unmap(owner, pa, pages * PAGE_SIZE) != 0) {
-		dma_withhold(owner, "kernel DMA", pa, pages);
+	if (!dma_unmapped(owner, "kernel DMA", pa, pages))
 		return -1;
-	}
 	page_free(pa, pages);
 	return 0;
 }
@@ -197,9 +216,7 @@ int dma_pool_revoke(struct dma_pool *p)
 	/* the device's translation goes first, confirmed by the unit; a
 	 * pool it cannot confirm never returns to the allocator (and stays
 	 * charged to its owner) */
-	if (iommu_addr_limit(p->owner) &&
-	    iommu_unmap(p->owner, base, len) != 0) {
-		dma_withhold(p->owner, "pool", base, len / PAGE_SIZE);
+	if (!dma_unmapped(p->owner, "pool", base, len / PAGE_SIZE)) {
 		p->used = p->len;
 		return -1;
 	}
@@ -212,7 +229,6 @@ int dma_pool_revoke(struct dma_pool *p)
 unsigned dma_owner_seize(uint16_t owner, unsigned *kept)
 {
 	struct dma_owner *o = dma_owner_acct(owner);
-	bool dom = iommu_addr_limit(owner) != 0;
 	unsigned n = 0;
 	*kept = 0;
 	for (int i = 0; o && i < GRANT_MAX; i++) {
@@ -230,11 +246,8 @@ unsigned dma_owner_seize(uint16_t owner, unsigned *kept)
 		n++;
 		/* a page the unit did not confirm unmapped stays charged and
 		 * is never released: pool_release cannot find it parked */
-		if (dom && iommu_unmap(owner, g->base, g->len) != 0) {
-			dma_withhold(owner, "pool", g->base,
-				     g->len / PAGE_SIZE);
+		if (!dma_unmapped(owner, "pool", g->base, g->len / PAGE_SIZE))
 			o->grants.g[i].parked = false;
-		}
 	}
 	return n;
 }

@@ -87,14 +87,17 @@ void vtd_domain_quarantine(struct vtd_domain *dm)
 		 * still have set it). The context
 		 * entry is clear already; the device is stopped again, so that
 		 * it neither floods the fault records every owner shares nor
-		 * signals */
-		if (vtd_stop_sid(dm->u, dm->sid))
+		 * signals. Said once a quarantine, the rest counted
+		 * (bm_again, /api/iommu): a device that keeps setting it and
+		 * faulting is not a line a fault */
+		if (vtd_stop_sid(dm->u, dm->sid) && !dm->bm_again++)
 			kprintf("iommu: owner %u quarantined already: bus "
-				"mastering was on again; off\n",
+				"mastering was on again; off (again counted)\n",
 				dm->owner);
 		return;
 	}
 	dm->quarantined = true;
+	dm->bm_again = 0;
 	vtd_quarantines++;
 	vtd_stop_sid(dm->u, dm->sid);
 	vtd_context_clear(dm);
@@ -303,7 +306,7 @@ int iommu_unmap(uint16_t owner, uint64_t iova, size_t len)
 		vtd_clear(dm, start, ALIGN_UP(end, PAGE_SIZE) - start);
 	/* the pages may be reused only after the unit says no cached
 	 * translation of them is left */
-	return vtd_inv_domain(dm->u, dm->did);
+	return vtd_inv_domain(dm->u, dm->did) ? IOMMU_UNCONFIRMED : 0;
 }
 
 uint64_t iommu_fault_count(uint16_t owner, struct iommu_fault *last)
@@ -356,6 +359,7 @@ static void iommu_status(struct json *j)
 		json_ku64(j, "table_pages", d->ptpages);
 		json_ku64(j, "irtes", d->irtes);
 		json_kbool(j, "quarantined", d->quarantined);
+		json_ku64(j, "bus_master_again", d->bm_again);
 		json_ku64(j, "faults", d->faults);
 		if (d->faults) {
 			json_kobj(j, "last_fault");

@@ -48,14 +48,16 @@ uint64_t iommu_addr_limit(uint16_t owner);
  * when it failed after making entries present (part-way, or on a caching
  * mode unit) and the unit did not confirm their invalidation: the entries
  * are gone from the tables, but the unit may still hold them cached, so the
- * caller must not reuse the pages (as after iommu_unmap's -1). */
+ * caller must not reuse the pages (as after iommu_unmap's). */
 #define IOMMU_UNCONFIRMED (-2)
 int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	      unsigned perm);
 /* unmap every page [iova, iova+len) touches below the address limit (a
  * range past 2^64 runs to the limit), invalidate the IOTLB for the domain
- * and wait for completion. 0; -1 when the unit did not confirm (the caller
- * must not reuse the pages). */
+ * and wait for completion. 0; -1 when owner has no domain (nothing of it
+ * is mapped: a plain error, the pages may be reused); IOMMU_UNCONFIRMED
+ * when the unit did not confirm the invalidation (the caller must not
+ * reuse the pages: the unit may still hold a translation of them). */
 int iommu_unmap(uint16_t owner, uint64_t iova, size_t len);
 
 struct iommu_fault {

@@ -48,6 +48,9 @@ struct vtd_domain {
 	struct iommu_fault last;
 	unsigned irtes;
 	bool quarantined; /* after a fault: context cleared, device stopped */
+	/* times this quarantine found bus mastering on again and turned it
+	 * off (the first said, the rest counted) */
+	uint64_t bm_again;
 };
 
 extern struct vtd_unit vtd_units[];

@@ -329,6 +329,41 @@ static void test_kernel_dma_withheld(void **st)
 	shim_iommu_owner = 0;
 }
 
+/* iommu_unmap's -1 is a plain error (no domain: nothing of the owner is
+ * mapped, no translation to wait for), not an unconfirmed invalidation
+ * (IOMMU_UNCONFIRMED): a pool revoked, a pool seized by the owner's
+ * revocation and kernel DMA pages freed go back to the allocator and
+ * uncharged, with one line each. Before, every non-zero withheld them */
+static void test_unmap_refused_not_withheld(void **st)
+{
+	const uint16_t o = 84;
+	static struct pci_dev dev = {.bus = 0, .dev = 16};
+	struct dma_pool p, q;
+	shim_iommu_owner = 0;
+	assert_int_equal(shim_owner_bind_fn(o, &dev, DMA_BACKEND_IOMMU), 0);
+	uint64_t out = shim_pages_in_use;
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &p), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &q), 0);
+	uint64_t pa = dma_kernel_alloc(o, 2, 0, IOMMU_READ);
+	assert_true(pa);
+	shim_iommu_refuse_unmap = true;
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	assert_int_equal(dma_kernel_free(o, pa, 2), 0);
+	assert_int_equal(shim_kprintf_calls - lines, 2);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], PAGE_SIZE);
+	/* seized by a revocation, parked, then given back */
+	assert_int_equal(auth_owner_revoke(o, "test"), 1);
+	assert_int_equal(dma_pool_revoke(&q), 0);
+	shim_iommu_refuse_unmap = false;
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 0);
+	assert_int_equal(shim_pages_in_use, out);
+	assert_int_equal(shim_iommu_mapped(), 0);
+	assert_int_equal(shim_iommu_violations, 0);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	shim_iommu_owner = 0;
+}
+
 /* A map that fails part-way and whose undo the unit does not confirm
  * (iommu_map IOMMU_UNCONFIRMED) may have left the first page's translation
  * in the unit's cache: the pages of the pool or kernel memory it was for
@@ -882,6 +917,81 @@ static void bind_fn(uint16_t o, struct pci_dev *d)
 	assert_int_equal(shim_owner_bind_fn(o, d, DMA_BACKEND_TRUSTED), 0);
 }
 
+/* a revoked owner gets no new DeviceMmio window on its own function
+ * (owner-revoked), and one again once reinstated. Mutation testing found
+ * nothing held it: mmio_grant's revoked check made if (0) survived every
+ * test and the fuzzer's seeds */
+static void test_revoked_no_mmio_window(void **st)
+{
+	const uint16_t o = 203;
+	static struct pci_dev d = {.bus = 0, .dev = 17, .owner = o};
+	struct dev_mmio m;
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	bind_fn(o, &d);
+	assert_int_equal(auth_owner_revoke(o, "test"), 0); /* no pools */
+	uint64_t r0 = refused(AUTH_REVOKED);
+	assert_int_equal(mmio_grant(&d, o, 0, 0x100, 0x100, MMIO_READ, &m), -1);
+	assert_int_equal(refused(AUTH_REVOKED), r0 + 1);
+	assert_int_equal(m.len, 0);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	assert_int_equal(mmio_grant(&d, o, 0, 0x100, 0x100, MMIO_READ, &m), 0);
+	mmio_revoke(&m);
+}
+
+/* a revoke names its capability by (slot, generation, kind): a stale
+ * copy of a window whose slot went to another owner's window, and an
+ * interrupt capability forged with that window's slot and generation,
+ * revoke nothing — the new window stays live. Mutation testing found
+ * nothing held it: auth_slot_check's generation and kind checks made
+ * if (0) survived every test and the fuzzer's seeds */
+static void test_stale_revoke_spares_new_holder(void **st)
+{
+	const uint16_t a = 204, b = 205;
+	static struct pci_dev da = {.bus = 0, .dev = 18, .owner = a};
+	static struct pci_dev db = {.bus = 0, .dev = 19, .owner = b};
+	struct dev_mmio old, m;
+	da.bar[0].base = db.bar[0].base = BAR_BASE;
+	da.bar[0].size = db.bar[0].size = sizeof(bar_mem);
+	bind_fn(a, &da);
+	bind_fn(b, &db);
+	assert_int_equal(mmio_grant(&da, a, 0, 0, 0x100, MMIO_READ, &old), 0);
+	struct dev_mmio copy = old;
+	mmio_revoke(&old);
+	assert_int_equal(mmio_grant(&db, b, 0, 0, 0x100, MMIO_READ, &m), 0);
+	assert_int_equal(m.slot, copy.slot); /* the slot is reused */
+	bar_mem[0] = 0x5a;
+	uint64_t stale = refused(AUTH_STALE_GEN);
+	mmio_revoke(&copy);
+	assert_int_equal(refused(AUTH_STALE_GEN), stale + 1);
+	assert_int_equal(mmio_read8(&m, 0), 0x5a);
+	struct irq_cap forged = {.slot = m.slot, .gen = m.gen};
+	uint64_t bad = refused(AUTH_BAD_SLOT);
+	irq_revoke(&forged);
+	assert_int_equal(refused(AUTH_BAD_SLOT), bad + 1);
+	assert_int_equal(mmio_read8(&m, 0), 0x5a);
+	mmio_revoke(&m);
+}
+
+/* a window the kernel cannot map (mm_map_mmio NULL: here a BAR outside
+ * the test's bar_mem) is refused, nothing granted, its slot back.
+ * Mutation testing found nothing held it: the refusal turned into 0
+ * survived */
+static void test_mmio_unmappable_refused(void **st)
+{
+	const uint16_t o = 206;
+	static struct pci_dev d = {.bus = 0, .dev = 20, .owner = o};
+	struct dev_mmio m;
+	d.bar[0].base = BAR_BASE + 0x100000;
+	d.bar[0].size = 0x1000;
+	bind_fn(o, &d);
+	uint64_t nomem = refused(AUTH_NO_MEMORY);
+	assert_int_equal(mmio_grant(&d, o, 0, 0, 0x100, MMIO_READ, &m), -1);
+	assert_int_equal(refused(AUTH_NO_MEMORY), nomem + 1);
+	assert_int_equal(m.slot, 0);
+	assert_int_equal(m.len, 0);
+}
+
 static void test_mmio_forged_fields(void **st)
 {
 	const uint16_t o = 72;
@@ -1333,6 +1443,41 @@ static void test_kmem(void **st)
 	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
 }
 
+/* kernel memory the page allocator cannot give: NULL, the charge taken
+ * back and counted as no memory (a quota large enough that only the
+ * allocator says no). Mutation testing found nothing held this: the
+ * refusal turned into (void *)1 survived every test and fuzzer */
+static void test_kmem_no_memory(void **st)
+{
+	const uint16_t o = 201;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	owner_acct(o)->max[DMA_CHARGE_KMEM] = 1ull << 40;
+	uint64_t nomem = refused(AUTH_NO_MEMORY), out = shim_pages_in_use;
+	assert_null(auth_kmem_alloc(o, (size_t)1 << 38)); /* 256 GiB */
+	assert_int_equal(refused(AUTH_NO_MEMORY), nomem + 1);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_KMEM], 0);
+	assert_int_equal(shim_pages_in_use, out);
+	owner_acct(o)->max[DMA_CHARGE_KMEM] = DMA_OWNER_KMEM_MAX;
+}
+
+/* a carve's alignment of 1 is a power of two and is kept: carves pack
+ * byte by byte. Mutation testing found nothing held it (the power-of-two
+ * test made to turn 1 into the default 8 survived) */
+static void test_carve_align_one(void **st)
+{
+	const uint16_t o = 202;
+	struct dma_pool p;
+	struct dma_buf a, b;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p), 0);
+	assert_int_equal(dma_pool_carve(&p, 3, 1, &a), 0);
+	assert_int_equal(dma_pool_carve(&p, 1, 1, &b), 0);
+	assert_int_equal(b.iova, a.iova + 3);
+	assert_int_equal(dma_pool_carve(&p, 1, 3, &b), 0); /* not a power */
+	assert_int_equal(b.iova, a.iova + 8);
+	assert_int_equal(dma_pool_revoke(&p), 0);
+}
+
 /* auth_kmem_free gives back only the caller's own allocation, whole and
  * once: another owner's memory, a pool's pages, a length that is not the
  * allocation's, a page inside it, something that is no memory and a second
@@ -1443,6 +1588,7 @@ int main(void)
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_pool_under_iommu),
 	    cmocka_unit_test(test_kernel_dma_withheld),
+	    cmocka_unit_test(test_unmap_refused_not_withheld),
 	    cmocka_unit_test(test_map_unconfirmed_withheld),
 	    cmocka_unit_test(test_carve),
 	    cmocka_unit_test(test_carve_forged_fields),
@@ -1465,6 +1611,11 @@ int main(void)
 	    cmocka_unit_test(test_owner_is_one_function),
 	    cmocka_unit_test(test_irq_msix_memory_decode_off),
 	    cmocka_unit_test(test_kmem),
+	    cmocka_unit_test(test_kmem_no_memory),
+	    cmocka_unit_test(test_revoked_no_mmio_window),
+	    cmocka_unit_test(test_stale_revoke_spares_new_holder),
+	    cmocka_unit_test(test_mmio_unmappable_refused),
+	    cmocka_unit_test(test_carve_align_one),
 	    cmocka_unit_test(test_kmem_free_not_given),
 	    cmocka_unit_test(test_kmem_revoked),
 	    cmocka_unit_test(test_reasons),

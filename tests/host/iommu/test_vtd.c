@@ -264,6 +264,67 @@ static void test_fault_again_stops_bus_master(void **st)
 	fake_down();
 }
 
+/* a device that keeps setting Bus Master Enable and faulting while its
+ * owner is quarantined is stopped at every fault, but said once: the
+ * first time one line, the rest counted (bm_again). Before, one "bus
+ * mastering was on again" line a fault. A resumed and quarantined again
+ * owner is said again, once */
+static void test_bus_master_again_said_once(void **st)
+{
+	fake_up(false);
+	fake_set_bme(0);
+	fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x5000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	fake_step();
+	assert_true(iommu_owner_quarantined(1));
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 5; i++) {
+		fake_set_bme(0);
+		fake_fault(fake_sid(0), VTD_FR_READ, false, 0x6000);
+		assert_int_equal(iommu_fault_poll(), 1);
+		fake_step();
+		assert_false(fake_bme(0));
+	}
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_int_equal(vtd_domain_of(1)->bm_again, 5);
+	assert_int_equal(iommu_fault_count(1, NULL), 6);
+	/* a new quarantine: said again, once */
+	assert_int_equal(iommu_owner_resume(1), 0);
+	fake_set_bme(0);
+	fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x5000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	fake_step();
+	lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 3; i++) {
+		fake_set_bme(0);
+		iommu_owner_quarantine(1); /* asked for again */
+		assert_false(fake_bme(0));
+	}
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_int_equal(vtd_domain_of(1)->bm_again, 3);
+	fake_down();
+}
+
+/* iommu_unmap says two different things: -1, the owner has no domain
+ * (nothing of it is mapped, a plain error), and IOMMU_UNCONFIRMED, the
+ * unit did not confirm the invalidation (the pages must not be reused).
+ * Before, -1 both ways, so a caller could not tell a stale translation
+ * from none */
+static void test_unmap_unconfirmed_distinct(void **st)
+{
+	fake_up(false);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	assert_int_equal(iommu_unmap(9, 0x10000, PS), -1); /* no domain */
+	assert_int_equal(fake_pte(1, 0x10000), 0x200000 | VTD_SL_R);
+	fake.stop = true;
+	assert_int_equal(iommu_unmap(1, 0x10000, PS), IOMMU_UNCONFIRMED);
+	assert_true(vtd_units[0].broken);
+	assert_int_equal(fake_pte(1, 0x10000), 0);
+	/* given up: every later unmap is unconfirmed too */
+	assert_int_equal(iommu_unmap(1, 0x10000, PS), IOMMU_UNCONFIRMED);
+	fake_down();
+}
+
 /* a unit whose SAGAW offers only 3-level tables translates 39 bits
  * whatever its MGAW: the domain's limit was min(48, MGAW), so an iova at
  * 2^39 + 0x1000 was accepted and written where 0x1000 is */
@@ -479,6 +540,8 @@ int main(void)
 	    cmocka_unit_test(test_irq_free_unconfirmed_twice),
 	    cmocka_unit_test(test_irq_alloc_quarantined_refused),
 	    cmocka_unit_test(test_fault_again_stops_bus_master),
+	    cmocka_unit_test(test_bus_master_again_said_once),
+	    cmocka_unit_test(test_unmap_unconfirmed_distinct),
 	    cmocka_unit_test(test_fault_during_take_taken),
 	    cmocka_unit_test(test_faults_left_retaken),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),

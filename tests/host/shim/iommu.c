@@ -6,7 +6,9 @@
  * asked (shim_iommu_perm), so a test sees what the DMA pool code mapped and
  * unmapped. A second map of a mapped page or an unmap
  * of an unmapped one counts in shim_iommu_violations; with
- * shim_iommu_fail_unmap set, unmap reports the unit did not confirm; with
+ * shim_iommu_fail_unmap set, unmap reports the unit did not confirm
+ * (IOMMU_UNCONFIRMED); with shim_iommu_refuse_unmap set, it unmaps and says
+ * -1, as the real one says for an owner with no domain; with
  * shim_iommu_fail_map set, a map of two pages or more fails part-way, and
  * its undo is not confirmed either when shim_iommu_fail_unmap is set. */
 #include "kernel/iommu/iommu.h"
@@ -17,6 +19,7 @@
 uint16_t shim_iommu_owner;
 unsigned shim_iommu_violations;
 bool shim_iommu_fail_unmap;
+bool shim_iommu_refuse_unmap;
 bool shim_iommu_fail_map;
 uint64_t shim_iommu_failed_pa;
 bool shim_iommu_quarantined;
@@ -112,7 +115,9 @@ int iommu_unmap(uint16_t owner, uint64_t iova, size_t len)
 		} else
 			shim_iommu_violations++;
 	}
-	return shim_iommu_fail_unmap ? -1 : 0;
+	if (shim_iommu_refuse_unmap)
+		return -1;
+	return shim_iommu_fail_unmap ? IOMMU_UNCONFIRMED : 0;
 }
 
 /* a fault quarantines the translated owner: a test calls shim_iommu_fault,

@@ -31,6 +31,8 @@ extern uint64_t shim_pages_in_use;
 extern uint16_t shim_iommu_owner;
 extern unsigned shim_iommu_violations;
 extern bool shim_iommu_fail_unmap;
+/* iommu_unmap says -1 (no domain: a plain error, nothing left mapped) */
+extern bool shim_iommu_refuse_unmap;
 /* iommu_map fails after mapping the first page of a range of two or more
  * and undoes it: -1, or IOMMU_UNCONFIRMED with shim_iommu_fail_unmap set;
  * shim_iommu_failed_pa is the pa of the last map that failed so */
