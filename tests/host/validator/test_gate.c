@@ -1485,6 +1485,18 @@ static void t_admin_open_checks(void **s)
 	struct nvme_val_policy p2 = pol;
 	struct nvme_gate_env env;
 	fake_nvme_env(f, &env);
+	/* the gate copies and checks in 4 KiB pages only, and calls every
+	 * env hook without testing it: init refuses anything else */
+	p2.page_shift = 13;
+	assert_int_equal(nvme_gate_init(&g2, &env, &p2), -1);
+	p2.page_shift = 12;
+	struct nvme_gate_env bad = env;
+	bad.doorbell = NULL;
+	assert_int_equal(nvme_gate_init(&g2, &bad, &p2), -1);
+	bad = env;
+	bad.shadow_free = NULL;
+	assert_int_equal(nvme_gate_init(&g2, &bad, &p2), -1);
+	assert_int_equal(nvme_gate_init(&g2, NULL, &p2), -1);
 	assert_int_equal(nvme_gate_init(&g2, &env, &p2), 0);
 	uint64_t a, b;
 	assert_int_equal(
