@@ -1505,6 +1505,8 @@ static void t_admin_open_checks(void **s)
 	assert_int_equal(
 	    nvme_gate_admin_open(&g2, A + 3 * MIB, A + 0x1000, 16, &a, &b),
 	    -1); /* not the owner's */
+	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 3 * MIB, 16, &a, &b),
+			 -1); /* the CQ ring not the owner's */
 	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 0x1000, 1, &a, &b),
 			 -1);
 	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 0x1000, 4097, &a, &b),
