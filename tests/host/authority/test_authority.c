@@ -1577,11 +1577,33 @@ static void test_reasons(void **st)
 	assert_int_equal(refused(AUTH_MISALIGNED), before + 10);
 }
 
+/* an owner's charges: a charge that would pass the limit or wrap is
+ * refused and counted, a charge of nothing is no charge refused, and a
+ * kind outside the table changes nothing (dma/owner.c) */
+static void test_dma_owner_charge(void **st)
+{
+	(void)st;
+	struct dma_owner o, before;
+	dma_owner_init(&o, 3);
+	assert_true(dma_owner_charge(&o, DMA_CHARGE_KMEM, 0));
+	assert_true(dma_owner_charge(&o, DMA_CHARGE_KMEM, DMA_OWNER_KMEM_MAX));
+	assert_true(
+	    dma_owner_charge(&o, DMA_CHARGE_KMEM, 0)); /* at the limit */
+	assert_int_equal(o.over[DMA_CHARGE_KMEM], 0);
+	assert_false(dma_owner_charge(&o, DMA_CHARGE_KMEM, 1));
+	assert_int_equal(o.over[DMA_CHARGE_KMEM], 1);
+	memcpy(&before, &o, sizeof(o));
+	assert_false(dma_owner_charge(&o, DMA_CHARGE_N, 1));
+	assert_false(dma_owner_charge(&o, (enum dma_charge) - 1, 1));
+	assert_memory_equal(&before, &o, sizeof(o));
+}
+
 int main(void)
 {
 	shim_quiet = getenv("AUTH_TEST_VERBOSE") == NULL;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bind),
+	    cmocka_unit_test(test_dma_owner_charge),
 	    cmocka_unit_test(test_limit),
 	    cmocka_unit_test(test_identity_before_memory),
 	    cmocka_unit_test(test_limit_held_memory),

@@ -1722,6 +1722,16 @@ static void test_grants(void **st)
 	assert_int_equal(s2, s1);     /* slot reused ... */
 	assert_int_not_equal(g2, g1); /* ... never with the old generation */
 	assert_false(grant_live(&t, s1, g1));
+	/* a slot index outside the table names no grant, whatever the
+	 * generation (a forged capability) */
+	assert_false(grant_live(&t, -1, t.g[0].gen));
+	assert_false(grant_live(&t, GRANT_MAX, 0));
+	assert_false(grant_live(&t, GRANT_MAX, t.g[0].gen));
+	/* a full table refuses: no slot is handed out twice */
+	for (int i = 1; i < GRANT_MAX; i++)
+		assert_true(grant_add(&t, 7, 0x100000, 0x1000, NULL) >= 0);
+	assert_int_equal(grant_add(&t, 7, 0x200000, 0x1000, NULL), -1);
+	assert_false(grant_covers(&t, 7, 0x200000, 1));
 }
 
 /* ---- command line -------------------------------------------------------- */

@@ -1485,6 +1485,18 @@ static void t_admin_open_checks(void **s)
 	struct nvme_val_policy p2 = pol;
 	struct nvme_gate_env env;
 	fake_nvme_env(f, &env);
+	/* the gate copies and checks in 4 KiB pages only, and calls every
+	 * env hook without testing it: init refuses anything else */
+	p2.page_shift = 13;
+	assert_int_equal(nvme_gate_init(&g2, &env, &p2), -1);
+	p2.page_shift = 12;
+	struct nvme_gate_env bad = env;
+	bad.doorbell = NULL;
+	assert_int_equal(nvme_gate_init(&g2, &bad, &p2), -1);
+	bad = env;
+	bad.shadow_free = NULL;
+	assert_int_equal(nvme_gate_init(&g2, &bad, &p2), -1);
+	assert_int_equal(nvme_gate_init(&g2, NULL, &p2), -1);
 	assert_int_equal(nvme_gate_init(&g2, &env, &p2), 0);
 	uint64_t a, b;
 	assert_int_equal(
@@ -1493,6 +1505,8 @@ static void t_admin_open_checks(void **s)
 	assert_int_equal(
 	    nvme_gate_admin_open(&g2, A + 3 * MIB, A + 0x1000, 16, &a, &b),
 	    -1); /* not the owner's */
+	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 3 * MIB, 16, &a, &b),
+			 -1); /* the CQ ring not the owner's */
 	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 0x1000, 1, &a, &b),
 			 -1);
 	assert_int_equal(nvme_gate_admin_open(&g2, A, A + 0x1000, 4097, &a, &b),

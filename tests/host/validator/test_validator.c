@@ -25,9 +25,13 @@ static struct nvme_val_policy pol;
 static uint64_t listbuf[NVME_VAL_LIST_MAX];
 static unsigned nfetch;
 
+static bool fetch_fails; /* the list page cannot be read */
+
 static bool fetch(void *ctx, uint64_t iova, uint64_t *dst, uint32_t n)
 {
 	(void)ctx;
+	if (fetch_fails)
+		return false;
 	/* the validator grant-checked the list page before asking */
 	assert_true(grant_covers(&gt, OWNER, iova, (uint64_t)n * 8));
 	memcpy(dst, (void *)(uintptr_t)iova, (size_t)n * 8);
@@ -52,6 +56,7 @@ static int setup(void **state)
 	pol.ns[1] = (struct nvme_ns_policy){
 	    .nsid = 2, .lba_bytes = 4096, .md_bytes = 8};
 	nfetch = 0;
+	fetch_fails = false;
 	return 0;
 }
 
@@ -441,6 +446,10 @@ static void t_mdts(void **s)
 	c.cdw10 = (uint32_t)((32768u - 1) << 16) | NVME_LOG_CMD_EFFECTS;
 	c.prp2 = A + 0x10000;
 	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	/* one dword over max transfer, a list the validator could walk (its
+	 * entries are all in the grant): only the MDTS check refuses it */
+	c.cdw10 = 32768u << 16 | NVME_LOG_CMD_EFFECTS;
+	assert_int_equal(ad(&c, NULL), NVME_V_XFER_EXCEEDS_MDTS);
 	c.cdw10 = 0xffffu << 16 | NVME_LOG_CMD_EFFECTS;
 	c.cdw11 = 0xffff; /* 16 GiB */
 	assert_int_equal(ad(&c, NULL), NVME_V_XFER_EXCEEDS_MDTS);
@@ -717,6 +726,11 @@ static void t_list_basic(void **s)
 	assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
 	l[0] = A - 4096; /* the page just below the grant */
 	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT);
+	/* a list page the fetcher cannot read is unreadable, not accepted
+	 * (whatever the shadow list held before) */
+	fetch_fails = true;
+	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_UNREADABLE);
+	fetch_fails = false;
 	/* without a fetcher a list is unreadable, not accepted */
 	l[0] = A + 0x21000;
 	assert_int_equal(nvme_validate(&pol, NVME_QT_IO, &c, NULL, NULL),
@@ -1008,6 +1022,11 @@ static void t_queues(void **s)
 	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_BASE_OUT_OF_GRANT);
 	c = mkq(false, 2, 63, A, 1 | 2 | (5u << 16));
 	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_IV);
+	/* a ring that would run past 2^64 wraps (before any grant lookup) */
+	c = mkq(false, 2, 63, 0xfffffffffffff000ull, 1);
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_BASE_OUT_OF_GRANT);
+	c = mkq(false, 2, 1023, 0xfffffffffffff000ull, 1); /* 16 KiB */
+	assert_int_equal(ad(&c, NULL), NVME_V_LEN_WRAPS);
 	/* pairing: CQ before SQ; no double create; delete in order */
 	pol.cq_live = 0;
 	c = mkq(true, 1, 63, A, 1 | (1u << 16));
@@ -1023,6 +1042,8 @@ static void t_queues(void **s)
 	c = adm(NVME_ADM_DELETE_CQ, 0);
 	c.cdw10 = 1;
 	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE); /* SQ uses it */
+	c.cdw10 = 2; /* a CQ never created */
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE);
 	c = adm(NVME_ADM_DELETE_SQ, 0);
 	c.cdw10 = 1;
 	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
