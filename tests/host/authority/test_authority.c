@@ -992,6 +992,33 @@ static void test_mmio_unmappable_refused(void **st)
 	assert_int_equal(m.len, 0);
 }
 
+/* a window on a BAR index past the six a function has, on an I/O BAR, or
+ * on a BAR the function does not implement is refused, nothing granted:
+ * mutation testing found the BAR index check untested (a mutant reading
+ * d->bar[6] survived every authority test) */
+static void test_mmio_bar_not_a_window(void **st)
+{
+	const uint16_t o = 207;
+	static struct pci_dev d = {.bus = 0, .dev = 21, .owner = o};
+	struct dev_mmio m;
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	d.bar[1].base = 0xc000;
+	d.bar[1].size = 0x100;
+	d.bar[1].io = true;
+	bind_fn(o, &d);
+	const unsigned bars[] = {6, 7, 255, 1, 2};
+	for (unsigned i = 0; i < ARRAY_SIZE(bars); i++) {
+		uint64_t ng = refused(AUTH_NOT_GRANTED);
+		assert_int_equal(
+		    mmio_grant(&d, o, bars[i], 0, 0x10, MMIO_READ, &m), -1);
+		assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 1);
+		assert_int_equal(m.len, 0);
+	}
+	assert_int_equal(mmio_grant(&d, o, 0, 0, 0x10, MMIO_READ, &m), 0);
+	mmio_revoke(&m);
+}
+
 static void test_mmio_forged_fields(void **st)
 {
 	const uint16_t o = 72;
@@ -1637,6 +1664,7 @@ int main(void)
 	    cmocka_unit_test(test_revoked_no_mmio_window),
 	    cmocka_unit_test(test_stale_revoke_spares_new_holder),
 	    cmocka_unit_test(test_mmio_unmappable_refused),
+	    cmocka_unit_test(test_mmio_bar_not_a_window),
 	    cmocka_unit_test(test_carve_align_one),
 	    cmocka_unit_test(test_kmem_free_not_given),
 	    cmocka_unit_test(test_kmem_revoked),
