@@ -3,10 +3,9 @@
 
 #include "kernel/lib/lib.h"
 
-void dma_owner_init(struct dma_owner *o, uint16_t id)
+void dma_owner_init(struct dma_owner *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->id = id;
 	o->max[DMA_CHARGE_POOL] = DMA_OWNER_POOL_MAX;
 	o->max[DMA_CHARGE_SHADOW] = DMA_OWNER_SHADOW_MAX;
 	o->max[DMA_CHARGE_KMEM] = DMA_OWNER_KMEM_MAX;

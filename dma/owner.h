@@ -33,14 +33,13 @@ enum dma_charge {
 };
 
 struct dma_owner {
-	uint16_t id; /* 0: the entry is free */
 	struct grant_table grants;
 	uint64_t use[DMA_CHARGE_N], max[DMA_CHARGE_N];
 	uint64_t over[DMA_CHARGE_N]; /* charges refused by the limit */
 };
 
 /* a fresh owner: empty grant table, the default limits */
-void dma_owner_init(struct dma_owner *o, uint16_t id);
+void dma_owner_init(struct dma_owner *o);
 /* charge bytes of kind to o: false (and counted) when it would pass the
  * limit or wrap */
 bool dma_owner_charge(struct dma_owner *o, enum dma_charge kind,

@@ -89,7 +89,7 @@ int auth_owner_bind(uint16_t id, const struct auth_owner_facts *f)
 	}
 	o->id = id;
 	o->f = *f;
-	dma_owner_init(&o->dma, id);
+	dma_owner_init(&o->dma);
 	/* from the first owner on, pci_enable grants bus mastering of an
 	 * owned function only through owner_may_master */
 	pci_set_bus_master_check(owner_may_master);

@@ -1611,7 +1611,7 @@ static void test_dma_owner_charge(void **st)
 {
 	(void)st;
 	struct dma_owner o, before;
-	dma_owner_init(&o, 3);
+	dma_owner_init(&o);
 	assert_true(dma_owner_charge(&o, DMA_CHARGE_KMEM, 0));
 	assert_true(dma_owner_charge(&o, DMA_CHARGE_KMEM, DMA_OWNER_KMEM_MAX));
 	assert_true(

@@ -1471,7 +1471,7 @@ static void begin(const uint8_t *hdr)
 			memset(arena + (size_t)pg * PS, 0, PS);
 			dirty[pg] = 0;
 		}
-	dma_owner_init(&own, OWNER);
+	dma_owner_init(&own);
 	withhold_every = (hdr[0] >> 4) & 3;
 	n_free = 0;
 	withheld_bytes = 0;

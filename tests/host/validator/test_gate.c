@@ -1123,7 +1123,7 @@ static void t_abort_no_loss(void **s)
  * opened again, the driver's admin rings empty; what they charge */
 static uint64_t gate_reopen_charged(struct dma_owner *acct)
 {
-	dma_owner_init(acct, OWNER);
+	dma_owner_init(acct);
 	nvme_gate_drop_all(&g);
 	pol.acct = acct;
 	uint64_t asq, acq;
