@@ -954,6 +954,12 @@ static void test_stuck_controller_fenced(void **st)
 	assert_non_null(strstr(shim_last_line, "not proven stopped"));
 	assert_int_equal(cmd[7] & CMD_MAST, 0);
 	assert_int_equal(nvme_broker_sq_ring(b, 0, 1), -1);
+	/* nor does opening it again, as its own driver's next bind would */
+	struct nvme_broker *again = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &again), -1);
+	assert_null(again);
+	assert_non_null(strstr(shim_last_line, "(fenced)"));
+	assert_int_equal(cmd[7] & CMD_MAST, 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
