@@ -583,6 +583,17 @@ static void test_bad_sqhd(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* an SQ head at or past the ring's size — here the true head plus the
+ * size, the right slot modulo the ring — is no index in it: ignored like
+ * any impossible completion (nvme_sqhd_possible). Believed, the driver's
+ * SQ head left the ring. */
+static void test_sqhd_past_ring(void **state)
+{
+	(void)state;
+	inject_case(FB_INJECT_SQHD_PAST_RING, &sc.ioq[0].bad_cqe);
+	assert_true(sc.ioq[0].sq_head < sc.ioq[0].entries);
+}
+
 static void test_cfs(void **state)
 {
 	(void)state;
@@ -1360,6 +1371,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_cid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_phase, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_sqhd, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sqhd_past_ring, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_cqes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cqe_for_unrung, setup,
