@@ -508,6 +508,33 @@ static void test_timeout(void **state)
 	assert_int_equal(nvme_exec(&sc, &sc.admin, &c, &e, 100000), 0);
 }
 
+/* A completion whose CID indexes past the queue's control blocks (the admin
+ * queue has NVME_ADMIN_ENTRIES - 1 of NVME_NCCB: CID index 63 names none)
+ * is ignored with a counter, and the command it hid times out and is
+ * answered by the reset — before, no test sent one, and dropping the
+ * null check in nvme_cqe_dispatch passed every test */
+static void test_cid_index_past_ccbs(void **state)
+{
+	(void)state;
+	struct nvme_queue *q = &sc.admin;
+	assert_true(q->nccb <= NVME_CID_IDX_MASK);
+	struct nvme_sqe c = {0};
+	struct nvme_cqe e;
+	c.cdw0 = NVME_ADM_GET_FEATURES;
+	c.cdw10 = NVME_FID_ARBITRATION;
+	uint64_t bad = q->bad_cid;
+	unsigned resets = sc.resets;
+	fb.inject = FB_INJECT_CID;
+	fb.inject_qid = q->id;
+	fb.inject_cid = (uint16_t)NVME_CID_IDX_MASK;
+	assert_int_equal(nvme_exec(&sc, q, &c, &e, 2000), -1);
+	assert_int_equal(fb.inject, FB_INJECT_NONE);
+	assert_int_equal(q->bad_cid, bad + 1);
+	assert_int_equal(sc.resets, resets + 1);
+	assert_true(sc.up);
+	assert_int_equal(nvme_exec(&sc, q, &c, &e, 100000), 0);
+}
+
 /* the controller cannot be brought back: dead, and every command fails at
  * once instead of hanging */
 static void test_recovery_fails(void **state)
@@ -1372,6 +1399,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_phase, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_sqhd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sqhd_past_ring, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_cid_index_past_ccbs, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_cqes, setup, teardown),
