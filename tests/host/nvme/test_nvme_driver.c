@@ -522,7 +522,7 @@ static void test_cid_index_past_ccbs(void **state)
 	struct nvme_cqe e;
 	c.cdw0 = NVME_ADM_GET_FEATURES;
 	c.cdw10 = NVME_FID_ARBITRATION;
-	uint64_t bad = q->bad_cid;
+	uint64_t bad = q->bad_cid, failed = q->failed;
 	unsigned resets = sc.resets;
 	fb.inject = FB_INJECT_CID;
 	fb.inject_qid = q->id;
@@ -531,8 +531,25 @@ static void test_cid_index_past_ccbs(void **state)
 	assert_int_equal(fb.inject, FB_INJECT_NONE);
 	assert_int_equal(q->bad_cid, bad + 1);
 	assert_int_equal(sc.resets, resets + 1);
+	assert_int_equal(q->failed, failed + 1); /* aborted by the reset */
 	assert_true(sc.up);
 	assert_int_equal(nvme_exec(&sc, q, &c, &e, 100000), 0);
+}
+
+/* the device's own error status fails the command and is counted as a
+ * failure (q->failed, nvme_json's "failed"), not as a gate refusal */
+static void test_device_error_counted(void **state)
+{
+	(void)state;
+	struct nvme_queue *q = &sc.ioq[0];
+	uint8_t blk[512];
+	uint64_t failed = q->failed, rejected = q->rejected;
+	fb.dev.next_status = (uint16_t)(NVME_SC_LBA_RANGE << 1);
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), -1);
+	assert_int_equal(q->failed, failed + 1);
+	assert_int_equal(q->rejected, rejected);
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+	assert_int_equal(q->failed, failed + 1);
 }
 
 /* the controller cannot be brought back: dead, and every command fails at
@@ -1401,6 +1418,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sqhd_past_ring, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cid_index_past_ccbs, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_device_error_counted, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_cqes, setup, teardown),
