@@ -659,6 +659,23 @@ static void test_cfs(void **state)
 	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
 }
 
+/* Controller Fatal Status seen by a polled caller (nvme_poll, no wait):
+ * once NVME_CSTS_CHECK_US has passed the poll reads CSTS, resets the
+ * controller once, and it comes back — before, only waits were tested
+ * (test_cfs), and a poll that never looked passed */
+static void test_cfs_polled(void **state)
+{
+	(void)state;
+	unsigned before = sc.resets;
+	fb.csts = NVME_CSTS_CFS_MASK << NVME_CSTS_CFS_SHIFT;
+	shim_clock_ns += 2ull * NVME_CSTS_CHECK_US * 1000;
+	assert_int_equal(nvme_poll(&sc, &sc.ioq[0]), 0);
+	assert_int_equal(sc.resets, before + 1);
+	assert_true(sc.up);
+	uint8_t blk[512];
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+}
+
 /* garbage in the driver's CQ with the current phase: every entry is
  * consumed and ignored with a counter, nothing outstanding is touched */
 static void test_garbage_cqes(void **state)
@@ -1421,6 +1438,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_device_error_counted, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_cfs_polled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_cqes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cqe_for_unrung, setup,
