@@ -1033,6 +1033,10 @@ static void test_reset_storm_given_up(void **state)
 	uint8_t blk[512];
 	unsigned enables = fb.enables; /* the attach's */
 	uint64_t waited_ms = 0;
+	/* the storm comes late, long after boot: its resets are a streak
+	 * because each is near the one before (reset_last_us), not near
+	 * time 0 */
+	shim_clock_ns += NVME_RESET_QUIET_US * 1000 * 2;
 	for (unsigned k = 1; k <= NVME_RESET_MAX; k++) {
 		assert_int_equal(storm_timeout(), -1);
 		assert_int_equal(sc.resets, k);
