@@ -160,6 +160,8 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 			first->cid = b->inject_cid;
 		else if (b->inject == FB_INJECT_BAD_SQHD)
 			first->sqhd = (uint16_t)((sq->drv_tail + 1) % sq->size);
+		else if (b->inject == FB_INJECT_SQHD_PAST_RING)
+			first->sqhd = (uint16_t)(first->sqhd + sq->size);
 		else
 			first->status ^= (uint16_t)FIELD_SET(NVME_CQE_P, 1);
 		b->inject = FB_INJECT_NONE;

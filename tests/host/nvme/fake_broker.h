@@ -19,6 +19,9 @@ enum fb_inject {
 	 * claims to have consumed an entry it was never given */
 	FB_INJECT_BAD_SQHD,
 	FB_INJECT_CID, /* the CID inject_cid instead of the command's */
+	/* the true SQ head plus the ring's size: the right slot modulo the
+	 * ring, but no index in it */
+	FB_INJECT_SQHD_PAST_RING,
 };
 
 struct nvme_broker {

@@ -29,7 +29,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 7
+#define NDEV	 8
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -37,7 +37,7 @@
 /* devs[0] bound to owner 1, devs[1] to owner 2 (both brokered NVMe),
  * devs[2] bound to nobody (devmgr refused it: behind a failed VT-d unit,
  * no DMA backend), devs[3] to owner 4, which is not brokered; devs[4]
- * to devs[6] bound to nobody, for one test each to bind */
+ * to devs[7] bound to nobody, for one test each to bind */
 static struct pci_dev devs[NDEV];
 static uint8_t bar[NDEV][BAR_LEN] __attribute__((aligned(4096)));
 static uint16_t cmd[NDEV];     /* PCI command bits as pci_enable left them */
@@ -108,6 +108,8 @@ static uint64_t reg64(unsigned i, uint32_t off)
  * controller that comes up: devs[0] unless a test says otherwise) */
 static bool live;
 static unsigned mdev;
+/* a controller that ignores CC.EN=0: CSTS.RDY stays 1 */
+static bool stuck_rdy;
 static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
 			       uint32_t v)
 {
@@ -115,7 +117,7 @@ static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
 	if (!live || off != NVME_REG_CSTS)
 		return v;
 	bool en = reg32(mdev, NVME_REG_CC) & NVME_CC_EN_MASK;
-	v = (v & ~NVME_CSTS_RDY_MASK) | (en ? 1u : 0u);
+	v = (v & ~NVME_CSTS_RDY_MASK) | (en || stuck_rdy ? 1u : 0u);
 	memcpy(bar[mdev] + NVME_REG_CSTS, &v, 4);
 	return v;
 }
@@ -254,7 +256,7 @@ static void bar_reset(unsigned i)
 static int setup(void **st)
 {
 	(void)st;
-	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0};
+	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0, 0};
 	memset(devs, 0, sizeof(devs));
 	for (unsigned i = 0; i < NDEV; i++) {
 		devs[i].dev = (uint8_t)(i + 1);
@@ -276,6 +278,7 @@ static int setup(void **st)
 		assert_int_equal(auth_owner_bind(owner_of[i], &f), 0);
 	}
 	live = false;
+	stuck_rdy = false;
 	mdev = 0;
 	probe_dev.asq = 0;
 	probe_late_us = 0;
@@ -893,6 +896,73 @@ static void test_probe_many_namespaces_answered(void **st)
 	assert_true(us < NVME_BROKER_PROBE_BUDGET_US / 10);
 }
 
+/* A controller that ignores CC.EN=0 — CSTS.RDY stays 1 past CAP.TO while
+ * CC.EN reads 0 — is not proven stopped (NVMe 2.0 §3.7.2: it may still own
+ * queues in memory the kernel frees): the stop fails, bus mastering goes
+ * off, the function is marked fenced with one line, and neither a reset
+ * nor an enable brings it back, not even once it looks stopped. RDY 1
+ * with CC.EN 0 after a good stop is no stopped controller either: that
+ * enable is refused, without a fence. Before
+ * this test only the QEMU proof (nvme-lifetime, NVME_INJECT_STUCK) held
+ * it: a fence that was never set, or broker_running reading RDY with
+ * CC.EN=0 as stopped, passed every host test. */
+static void test_stuck_controller_fenced(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(7);
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	struct dma_pool pool;
+	assert_int_equal(dma_pool_create(d->owner, 2 * PAGE_SIZE, 0, &pool), 0);
+	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
+	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	/* stopped, then CSTS.RDY reads 1 with CC.EN 0: not stopped, so no
+	 * enable (broker_running), and bus mastering stays off */
+	assert_int_equal(nvme_broker_reset(b), 0);
+	stuck_rdy = true;
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+	assert_non_null(strstr(shim_last_line, "not proven stopped"));
+	assert_int_equal(cmd[7] & CMD_MAST, 0);
+	assert_false(nvme_broker_fenced(b));
+	stuck_rdy = false;
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(cmd[7], CMD_MEM | CMD_MAST);
+	assert_false(nvme_broker_fenced(b));
+	/* now it ignores the disable */
+	stuck_rdy = true;
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(nvme_broker_stop(b), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "fenced"));
+	assert_true(nvme_broker_fenced(b));
+	assert_string_equal(d->state, "fenced: did not stop");
+	assert_int_equal(cmd[7] & CMD_MAST, 0);
+	/* said once: a second stop and a reset fail without a new fence
+	 * line */
+	assert_int_equal(nvme_broker_stop(b), -1);
+	assert_int_equal(nvme_broker_reset(b), -1);
+	assert_null(strstr(shim_last_line, "unable to reset controller"));
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+	assert_non_null(strstr(shim_last_line, "not proven stopped"));
+	/* it looks stopped now: still fenced for good */
+	stuck_rdy = false;
+	(void)nvme_broker_reset(b);
+	assert_true(nvme_broker_fenced(b));
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+	assert_non_null(strstr(shim_last_line, "not proven stopped"));
+	assert_int_equal(cmd[7] & CMD_MAST, 0);
+	assert_int_equal(nvme_broker_sq_ring(b, 0, 1), -1);
+	/* nor does opening it again, as its own driver's next bind would */
+	struct nvme_broker *again = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &again), -1);
+	assert_null(again);
+	assert_non_null(strstr(shim_last_line, "(fenced)"));
+	assert_int_equal(cmd[7] & CMD_MAST, 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -924,6 +994,8 @@ int main(void)
 		test_probe_late_answers_within_budget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_many_namespaces_answered,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stuck_controller_fenced, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

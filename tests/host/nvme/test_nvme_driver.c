@@ -508,6 +508,50 @@ static void test_timeout(void **state)
 	assert_int_equal(nvme_exec(&sc, &sc.admin, &c, &e, 100000), 0);
 }
 
+/* A completion whose CID indexes past the queue's control blocks (the admin
+ * queue has NVME_ADMIN_ENTRIES - 1 of NVME_NCCB: CID index 63 names none)
+ * is ignored with a counter, and the command it hid times out and is
+ * answered by the reset — before, no test sent one, and dropping the
+ * null check in nvme_cqe_dispatch passed every test */
+static void test_cid_index_past_ccbs(void **state)
+{
+	(void)state;
+	struct nvme_queue *q = &sc.admin;
+	assert_true(q->nccb <= NVME_CID_IDX_MASK);
+	struct nvme_sqe c = {0};
+	struct nvme_cqe e;
+	c.cdw0 = NVME_ADM_GET_FEATURES;
+	c.cdw10 = NVME_FID_ARBITRATION;
+	uint64_t bad = q->bad_cid, failed = q->failed;
+	unsigned resets = sc.resets;
+	fb.inject = FB_INJECT_CID;
+	fb.inject_qid = q->id;
+	fb.inject_cid = (uint16_t)NVME_CID_IDX_MASK;
+	assert_int_equal(nvme_exec(&sc, q, &c, &e, 2000), -1);
+	assert_int_equal(fb.inject, FB_INJECT_NONE);
+	assert_int_equal(q->bad_cid, bad + 1);
+	assert_int_equal(sc.resets, resets + 1);
+	assert_int_equal(q->failed, failed + 1); /* aborted by the reset */
+	assert_true(sc.up);
+	assert_int_equal(nvme_exec(&sc, q, &c, &e, 100000), 0);
+}
+
+/* the device's own error status fails the command and is counted as a
+ * failure (q->failed, nvme_json's "failed"), not as a gate refusal */
+static void test_device_error_counted(void **state)
+{
+	(void)state;
+	struct nvme_queue *q = &sc.ioq[0];
+	uint8_t blk[512];
+	uint64_t failed = q->failed, rejected = q->rejected;
+	fb.dev.next_status = (uint16_t)(NVME_SC_LBA_RANGE << 1);
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), -1);
+	assert_int_equal(q->failed, failed + 1);
+	assert_int_equal(q->rejected, rejected);
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+	assert_int_equal(q->failed, failed + 1);
+}
+
 /* the controller cannot be brought back: dead, and every command fails at
  * once instead of hanging */
 static void test_recovery_fails(void **state)
@@ -583,6 +627,17 @@ static void test_bad_sqhd(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* an SQ head at or past the ring's size — here the true head plus the
+ * size, the right slot modulo the ring — is no index in it: ignored like
+ * any impossible completion (nvme_sqhd_possible). Believed, the driver's
+ * SQ head left the ring. */
+static void test_sqhd_past_ring(void **state)
+{
+	(void)state;
+	inject_case(FB_INJECT_SQHD_PAST_RING, &sc.ioq[0].bad_cqe);
+	assert_true(sc.ioq[0].sq_head < sc.ioq[0].entries);
+}
+
 static void test_cfs(void **state)
 {
 	(void)state;
@@ -601,6 +656,23 @@ static void test_cfs(void **state)
 	resets = sc.resets - before;
 	assert_int_equal(resets, 1);
 	assert_true(sc.up);
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+}
+
+/* Controller Fatal Status seen by a polled caller (nvme_poll, no wait):
+ * once NVME_CSTS_CHECK_US has passed the poll reads CSTS, resets the
+ * controller once, and it comes back — before, only waits were tested
+ * (test_cfs), and a poll that never looked passed */
+static void test_cfs_polled(void **state)
+{
+	(void)state;
+	unsigned before = sc.resets;
+	fb.csts = NVME_CSTS_CFS_MASK << NVME_CSTS_CFS_SHIFT;
+	shim_clock_ns += 2ull * NVME_CSTS_CHECK_US * 1000;
+	assert_int_equal(nvme_poll(&sc, &sc.ioq[0]), 0);
+	assert_int_equal(sc.resets, before + 1);
+	assert_true(sc.up);
+	uint8_t blk[512];
 	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
 }
 
@@ -961,6 +1033,10 @@ static void test_reset_storm_given_up(void **state)
 	uint8_t blk[512];
 	unsigned enables = fb.enables; /* the attach's */
 	uint64_t waited_ms = 0;
+	/* the storm comes late, long after boot: its resets are a streak
+	 * because each is near the one before (reset_last_us), not near
+	 * time 0 */
+	shim_clock_ns += NVME_RESET_QUIET_US * 1000 * 2;
 	for (unsigned k = 1; k <= NVME_RESET_MAX; k++) {
 		assert_int_equal(storm_timeout(), -1);
 		assert_int_equal(sc.resets, k);
@@ -1360,6 +1436,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_cid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_phase, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_sqhd, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sqhd_past_ring, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_cid_index_past_ccbs, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_device_error_counted, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_cfs_polled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_cqes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cqe_for_unrung, setup,
