@@ -181,6 +181,21 @@ static bool nvme_sqhd_possible(const struct nvme_queue *q, uint16_t sqhd)
 	return moved <= rung;
 }
 
+/* whether a bad completion of q gets its own line: the first
+ * NVME_BAD_CQE_LINES do; the next is one line saying the rest are only
+ * counted (a device, or a gate gone wrong, may send as many as it likes) */
+static bool nvme_bad_say(struct nvme_softc *sc, struct nvme_queue *q)
+{
+	if (q->bad_said > NVME_BAD_CQE_LINES)
+		return false;
+	if (q->bad_said++ < NVME_BAD_CQE_LINES)
+		return true;
+	kprintf("%s: queue %u: more bad completions are counted, not said "
+		"(bad_cid, bad_phase, bad_cqe in /api/nvme)\n",
+		sc->name, q->id);
+	return false;
+}
+
 static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
 			      const struct nvme_cqe *c)
 {
@@ -189,9 +204,10 @@ static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
 	uint32_t why;
 	if (c->sqid != q->id || !nvme_sqhd_possible(q, c->sqhd)) {
 		q->bad_cqe++;
-		kprintf("%s: queue %u: completion names SQ %u head %u, "
-			"ignored\n",
-			sc->name, q->id, c->sqid, c->sqhd);
+		if (nvme_bad_say(sc, q))
+			kprintf("%s: queue %u: completion names SQ %u head %u, "
+				"ignored\n",
+				sc->name, q->id, c->sqid, c->sqhd);
 		return;
 	}
 	/* an unrung command (its queue plugged) was never given to the
@@ -199,9 +215,10 @@ static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
 	if (!ccb || ccb->state != NVME_CCB_INFLIGHT || ccb->cid != c->cid ||
 	    ccb->unrung) {
 		q->bad_cid++;
-		kprintf("%s: queue %u: completion for unknown command 0x%04x, "
-			"ignored\n",
-			sc->name, q->id, c->cid);
+		if (nvme_bad_say(sc, q))
+			kprintf("%s: queue %u: completion for unknown command "
+				"0x%04x, ignored\n",
+				sc->name, q->id, c->cid);
 		return;
 	}
 	q->sq_head = c->sqhd;
@@ -273,9 +290,12 @@ int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q)
 		int n = nvme_cq_drain(sc, q);
 		if (r > 0 && n == 0) {
 			q->bad_phase++;
-			kprintf("%s: queue %u: %d completions delivered, none "
-				"with phase %u at head %u; ignored\n",
-				sc->name, q->id, r, q->cq_phase, q->cq_head);
+			if (nvme_bad_say(sc, q))
+				kprintf("%s: queue %u: %d completions "
+					"delivered, none with phase %u at "
+					"head %u; ignored\n",
+					sc->name, q->id, r, q->cq_phase,
+					q->cq_head);
 		}
 		total += n;
 		if (n == 0 || r < q->entries - 1)

@@ -42,6 +42,9 @@
 #define NVME_RESET_MAX	      5
 #define NVME_RESET_QUIET_US   600000000ull /* 10 min */
 #define NVME_RESET_BACKOFF_US 1000000ull   /* 1 s, 2 s, 4 s, 8 s */
+/* bad completions a queue says, one line each, before it only counts them
+ * (struct nvme_queue bad_said) */
+#define NVME_BAD_CQE_LINES 8
 
 struct nvme_softc;
 struct nvme_queue;
@@ -100,6 +103,10 @@ struct nvme_queue {
 	/* counters */
 	uint64_t submitted, completed, rejected, failed, bad_cid, bad_phase,
 	    bad_cqe, timeouts;
+	/* bad completions (bad_cid, bad_phase, bad_cqe) given a line: the
+	 * first NVME_BAD_CQE_LINES of the queue, then one line that the rest
+	 * are only counted */
+	unsigned bad_said;
 	uint64_t kicks;	      /* rings the driver asked the gate for */
 	uint64_t checked_tsc; /* last scan for overdue commands and CFS */
 };

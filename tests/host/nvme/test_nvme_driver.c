@@ -536,6 +536,46 @@ static void test_cid_index_past_ccbs(void **state)
 	assert_int_equal(nvme_exec(&sc, q, &c, &e, 100000), 0);
 }
 
+/* bad completions are said, one line each, only up to NVME_BAD_CQE_LINES
+ * per queue, then once that the rest are counted: a device (or a gate gone
+ * wrong) sending them without end cannot flood the console. Each round
+ * here costs a timeout and a reset; the reset streak is cleared between
+ * rounds, as the recovery proof does, since the storm limit is not what
+ * is tested */
+static unsigned bad_lines, bad_quiet_lines;
+static void count_bad_lines(const char *line)
+{
+	bad_lines += strstr(line, "completion for unknown command") != NULL;
+	bad_quiet_lines += strstr(line, "counted, not said") != NULL;
+}
+
+static void test_bad_completion_lines_bounded(void **state)
+{
+	(void)state;
+	struct nvme_queue *q = &sc.admin;
+	struct nvme_sqe c = {0};
+	struct nvme_cqe e;
+	c.cdw0 = NVME_ADM_GET_FEATURES;
+	c.cdw10 = NVME_FID_ARBITRATION;
+	uint64_t bad = q->bad_cid;
+	const unsigned rounds = 3 * NVME_BAD_CQE_LINES;
+	bad_lines = bad_quiet_lines = 0;
+	shim_line_hook = count_bad_lines;
+	for (unsigned i = 0; i < rounds; i++) {
+		sc.reset_streak = 0;
+		fb.inject = FB_INJECT_BAD_CID;
+		fb.inject_qid = q->id;
+		assert_int_equal(nvme_exec(&sc, q, &c, &e, 2000), -1);
+		assert_int_equal(fb.inject, FB_INJECT_NONE);
+	}
+	shim_line_hook = NULL;
+	assert_int_equal(q->bad_cid, bad + rounds); /* every one counted */
+	assert_int_equal(bad_lines, NVME_BAD_CQE_LINES);
+	assert_int_equal(bad_quiet_lines, 1);
+	assert_true(sc.up);
+	assert_int_equal(nvme_exec(&sc, q, &c, &e, 100000), 0);
+}
+
 /* the device's own error status fails the command and is counted as a
  * failure (q->failed, nvme_json's "failed"), not as a gate refusal */
 static void test_device_error_counted(void **state)
@@ -1440,6 +1480,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cid_index_past_ccbs, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_completion_lines_bounded,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_device_error_counted, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs_polled, setup, teardown),
