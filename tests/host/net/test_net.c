@@ -2326,6 +2326,64 @@ static void peer_send_seq(struct peer *p, uint32_t seq, uint8_t flags,
 	p->snd_nxt = keep;
 }
 
+/* RFC 9293 §3.10.7.4, first check: a segment of no length is acceptable
+ * when RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND, so a bare ACK at the right
+ * edge is not (it is answered with an ACK), one a byte inside is; a
+ * segment with data when its first or its last byte is in the window
+ * (RCV.NXT =< SEG.SEQ+SEG.LEN-1 < RCV.NXT+RCV.WND), so a retransmission
+ * that starts before RCV.NXT and carries new bytes is taken, its old
+ * part trimmed */
+static void test_tcp_rfc9293_s3_10_7_4_window_edges(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40061);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_int_equal(c->rx_len, 0);
+	uint32_t s0 = p.snd_nxt;
+	struct tcp_view t;
+	p.auto_ack = false;
+	fake_clear();
+	uint64_t lim = net_counters()->tcp_oow_acks_limited;
+	peer_send_seq(&p, s0 + TCP_RXBUF - 1, TCP_ACK, NULL, 0);
+	assert_false(next_seg(&t)); /* in the window: taken, nothing said */
+	peer_send_seq(&p, s0 + TCP_RXBUF, TCP_ACK, NULL, 0);
+	assert_true(next_seg(&t)); /* at the right edge: outside, an ACK */
+	assert_int_equal(t.flags, TCP_ACK);
+	assert_int_equal(t.ack, s0);
+	assert_false(next_seg(&t));
+	assert_int_equal(net_counters()->tcp_oow_acks_limited, lim);
+	/* data from the right edge on: outside, answered, and nothing of it
+	 * is taken (its window neither) */
+	const char *req = "GET /api/nvme HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint32_t wnd = c->snd_wnd;
+	uint16_t pwin = p.win;
+	p.win = (uint16_t)(pwin / 2);
+	peer_send_seq(&p, s0 + TCP_RXBUF, TCP_ACK, req, 1);
+	p.win = pwin;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, s0);
+	assert_int_equal(c->snd_wnd, wnd);
+	assert_int_equal(c->nooo, 0);
+	/* the first 10 bytes, then 11 from s0 again (one new, the last) and
+	 * then the whole request from s0 again */
+	peer_send(&p, TCP_ACK, req, 10);
+	fake_clear();
+	assert_int_equal(c->rcv_nxt, s0 + 10);
+	peer_send_seq(&p, s0, TCP_ACK, req, 11);
+	assert_int_equal(c->rcv_nxt, s0 + 11);
+	p.auto_ack = true;
+	peer_send_seq(&p, s0, TCP_ACK | TCP_PSH, req, strlen(req));
+	p.snd_nxt = s0 + (uint32_t)strlen(req);
+	assert_int_equal(c->rcv_nxt, p.snd_nxt);
+	peer_pump(&p);
+	struct peer_resp r;
+	assert_int_equal(peer_take_response(&p, &r), 200);
+	assert_non_null(strstr(r.body, "nvme0n1"));
+	peer_abort(&p);
+}
+
 /* how many TCP segments the stack sent since the last look; *ack: the
  * last one's acknowledgment number */
 static unsigned segs_sent(uint32_t *ack)
@@ -4727,6 +4785,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_10_7_4_out_of_order_queued, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_window_edges, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale, fake_cm_setup,
