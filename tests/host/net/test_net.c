@@ -2373,7 +2373,6 @@ static void test_tcp_rfc9293_s3_10_7_4_window_edges(void **state)
 	assert_int_equal(c->rcv_nxt, s0 + 10);
 	peer_send_seq(&p, s0, TCP_ACK, req, 11);
 	assert_int_equal(c->rcv_nxt, s0 + 11);
-	p.auto_ack = true;
 	peer_send_seq(&p, s0, TCP_ACK | TCP_PSH, req, strlen(req));
 	p.snd_nxt = s0 + (uint32_t)strlen(req);
 	assert_int_equal(c->rcv_nxt, p.snd_nxt);
@@ -2381,6 +2380,15 @@ static void test_tcp_rfc9293_s3_10_7_4_window_edges(void **state)
 	struct peer_resp r;
 	assert_int_equal(peer_take_response(&p, &r), 200);
 	assert_non_null(strstr(r.body, "nvme0n1"));
+	/* the response unacknowledged, an old segment whose last byte is
+	 * RCV.NXT - 1 carrying the ACK of it: outside, its ACK not taken */
+	uint32_t una = c->snd_una;
+	assert_true(SEQ_AFTER(c->snd_max, una));
+	peer_send_seq(&p, p.snd_nxt - 10, TCP_ACK, req, 10);
+	assert_int_equal(c->snd_una, una);
+	p.auto_ack = true;
+	peer_ack(&p);
+	assert_int_equal(c->snd_una, c->snd_max);
 	peer_abort(&p);
 }
 
