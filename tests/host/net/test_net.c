@@ -2997,6 +2997,36 @@ static void test_tcp_rfc2018_sack_trim_no_empty_range(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 2018 §3: a block's right edge is the byte after its last, so an
+ * empty block (left = right) names no data: ignored like a reversed one,
+ * and it neither enters the scoreboard nor raises the highest SACKed
+ * byte (which would mark the bytes below it lost) */
+static void test_tcp_rfc2018_s3_empty_sack_block_ignored(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_connect_sack(&p, 40062);
+	struct tcp_conn *c = conn_of(&p);
+	const char *req =
+	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	uint32_t seg[3][2];
+	for (unsigned i = 0; i < 3; i++) {
+		assert_true(next_seg(&t));
+		seg[i][0] = t.seq;
+		seg[i][1] = t.seq + (uint32_t)t.len;
+	}
+	uint32_t high = c->sack_high;
+	uint32_t b[2][2] = {{seg[2][0], seg[2][0]}, {seg[2][1], seg[1][0]}};
+	ack_with_sack(&p, seg[0][0], b, 2);
+	assert_int_equal(c->nsacked, 0);
+	assert_int_equal(c->sack_high, high);
+	assert_null(tcp_check());
+	peer_abort(&p);
+}
+
 /* RFC 9293 §3.10.7.4 (eighth step) and §3.10.4: the FIN is the last byte
  * of the stream. Data held beyond a FIN that waits for a hole, or sent
  * after it, must not be delivered past it, and must not swallow the FIN */
@@ -4837,6 +4867,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc2018_sack_trim_no_empty_range, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc2018_s3_empty_sack_block_ignored, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole, fake_cm_setup,
