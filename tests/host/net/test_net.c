@@ -3029,11 +3029,12 @@ static void test_tcp_rfc2018_s3_empty_sack_block_ignored(void **state)
 
 /* RFC 9293 §3.10.7.4 (eighth step) and §3.10.4: the FIN is the last byte
  * of the stream. Data held beyond a FIN that waits for a hole, or sent
- * after it, must not be delivered past it, and must not swallow the FIN */
+ * after it, must not be delivered past it, and must not swallow the FIN;
+ * a FIN just after the data held is taken */
 static void test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole(void **state)
 {
 	(void)state;
-	for (unsigned k = 0; k < 2; k++) {
+	for (unsigned k = 0; k < 3; k++) {
 		struct peer p;
 		peer_open(&p, (uint16_t)(40020 + k));
 		struct tcp_conn *c = conn_of(&p);
@@ -3045,10 +3046,14 @@ static void test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole(void **state)
 			 * bytes after the FIN arrive */
 			send_at(&p, base, 10, d, 0, TCP_ACK | TCP_FIN);
 			send_at(&p, base, 11, d, 4, TCP_ACK);
-		} else {
+		} else if (k == 1) {
 			/* bytes at the FIN's own place first, then the FIN */
 			send_at(&p, base, 10, d, 5, TCP_ACK);
 			send_at(&p, base, 10, d, 0, TCP_ACK | TCP_FIN);
+		} else {
+			/* bytes held, then the FIN right after them */
+			send_at(&p, base, 10, d, 5, TCP_ACK);
+			send_at(&p, base, 15, d, 0, TCP_ACK | TCP_FIN);
 		}
 		assert_null(tcp_check());
 		send_at(&p, base, 0, d, 10, TCP_ACK);
@@ -3057,6 +3062,10 @@ static void test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole(void **state)
 			/* the FIN was taken at its place, nothing after it */
 			assert_true(tcp_peer_closed(c));
 			assert_int_equal(c->rcv_nxt, base + 11);
+		} else if (k == 2) {
+			/* taken while it waited: the hole filled closes */
+			assert_true(tcp_peer_closed(c));
+			assert_int_equal(c->rcv_nxt, base + 16);
 		} else {
 			/* the FIN inside held data was not taken; the one
 			 * after the data closes the stream */
@@ -3429,6 +3438,29 @@ static void test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack(void **state)
 	struct tcp_view t;
 	assert_true(next_seg(&t));
 	assert_int_equal(t.ack, p.snd_nxt);
+	peer_abort(&p);
+}
+
+/* RFC 9293 §3.10.7.4's allowance: with the receive window at zero a
+ * bare FIN at rcv_nxt still counts (it takes no buffer); the connection
+ * goes to CLOSE_WAIT and the FIN is acknowledged */
+static void test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_fin(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40063);
+	struct tcp_conn *c = conn_of(&p);
+	fill_rcv_window(&p, c);
+	fake_clear();
+	p.rcv_nxt = c->snd_max;
+	uint32_t fin = p.snd_nxt;
+	peer_send(&p, TCP_FIN | TCP_ACK, NULL, 0);
+	assert_true(c->peer_fin);
+	assert_int_equal(c->state, TCP_CLOSE_WAIT);
+	assert_int_equal(c->rcv_nxt, fin + 1);
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, fin + 1);
 	peer_abort(&p);
 }
 
@@ -4895,6 +4927,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_fin,
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_8_6_2_2_receiver_sws, fake_cm_setup,
