@@ -2183,7 +2183,8 @@ static void test_tcp_rfc9293_s3_10_7_4_out_of_order_queued(void **state)
 
 /* RFC 7323 §2.2 and RFC 2018 §4: window scale and SACK-permitted are
  * answered only when offered; SACK blocks name what is queued, the
- * latest first; TCP_OOO_RANGES bounds the ranges per connection */
+ * latest first; TCP_OOO_RANGES bounds the ranges per connection (and
+ * never in-order data) */
 static void test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale(void **state)
 {
 	(void)state;
@@ -2237,9 +2238,24 @@ static void test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale(void **state)
 	assert_int_equal(net_counters()->tcp_ooo_dropped, d0 + 1);
 	assert_int_equal(c->nooo, TCP_OOO_RANGES);
 	assert_null(tcp_check());
+	/* bytes that extend a range held still fit */
+	uint32_t last = c->ooo[TCP_OOO_RANGES - 1][1];
+	send_at(&p, base, last - base, junk, 50, TCP_ACK);
+	assert_int_equal(net_counters()->tcp_ooo_dropped, d0 + 1);
+	assert_int_equal(c->ooo[TCP_OOO_RANGES - 1][1], last + 50);
+	/* in-order bytes short of the first island, every range in use: taken
+	 * all the same (they need no range) */
+	fake_clear();
+	uint32_t rx0 = c->rx_len;
+	send_at(&p, base, 0, junk, 50, TCP_ACK);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, base + 50);
+	assert_int_equal(c->rx_len, rx0 + 50);
+	assert_int_equal(c->nooo, TCP_OOO_RANGES);
+	assert_null(tcp_check());
 	/* the hole at base filled: rcv_nxt jumps over the first island */
 	fake_clear();
-	send_at(&p, base, 0, junk, 100, TCP_ACK);
+	send_at(&p, base, 50, junk, 50, TCP_ACK);
 	assert_true(next_seg(&t));
 	assert_int_equal(t.ack, base + 400);
 	assert_int_equal(c->nooo, TCP_OOO_RANGES - 1);
