@@ -3096,6 +3096,41 @@ static void test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole(void **state)
 	}
 }
 
+/* RFC 9293 §3.10.7.4 (seventh and eighth steps): in FIN-WAIT-1 the
+ * peer's data is still taken, and its FIN before our FIN is acknowledged
+ * (a simultaneous close) leads to CLOSING, then TIME-WAIT on the ACK */
+static void test_tcp_rfc9293_s3_10_7_4_fin_wait_1_data_and_fin(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40064);
+	struct tcp_conn *c = conn_of(&p);
+	p.auto_ack = false;
+	tcp_close(c);
+	tcp_flush();
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_true(t.flags & TCP_FIN);
+	uint32_t our_fin = t.seq;
+	assert_int_equal(c->state, TCP_FIN_WAIT_1);
+	/* data, its ACK short of our FIN */
+	uint32_t s0 = p.snd_nxt;
+	peer_send(&p, TCP_ACK, "abc", 3);
+	assert_int_equal(c->rcv_nxt, s0 + 3);
+	assert_int_equal(c->state, TCP_FIN_WAIT_1);
+	/* the peer's FIN, our FIN still not acknowledged */
+	fake_clear();
+	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+	assert_int_equal(c->state, TCP_CLOSING);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, s0 + 4);
+	/* then the ACK of our FIN */
+	p.rcv_nxt = our_fin + 1;
+	peer_ack(&p);
+	assert_int_equal(c->state, TCP_TIME_WAIT);
+	peer_abort(&p);
+}
+
 /* RFC 8985 §7: the last segment of a response lost — no duplicate ACKs
  * can follow it — is found by the tail loss probe, long before the RTO */
 static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
@@ -4922,6 +4957,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_fin_wait_1_data_and_fin,
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc1191_frag_needed,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
