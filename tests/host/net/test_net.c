@@ -3058,9 +3058,14 @@ static void test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole(void **state)
 		const char *d = "GET / HTTPxyzwv";
 		uint32_t base = p.snd_nxt;
 		if (k == 0) {
-			/* the FIN at base+10 waits for [base, base+10); then
-			 * bytes after the FIN arrive */
+			/* the FIN at base+10 waits for [base, base+10),
+			 * answered at once with an ACK of base (RFC 5681
+			 * §4.2); then bytes after the FIN arrive */
+			fake_clear();
 			send_at(&p, base, 10, d, 0, TCP_ACK | TCP_FIN);
+			struct tcp_view t;
+			assert_true(next_seg(&t));
+			assert_int_equal(t.ack, base);
 			send_at(&p, base, 11, d, 4, TCP_ACK);
 		} else if (k == 1) {
 			/* bytes at the FIN's own place first, then the FIN */
