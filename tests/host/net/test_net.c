@@ -2183,7 +2183,8 @@ static void test_tcp_rfc9293_s3_10_7_4_out_of_order_queued(void **state)
 
 /* RFC 7323 §2.2 and RFC 2018 §4: window scale and SACK-permitted are
  * answered only when offered; SACK blocks name what is queued, the
- * latest first; TCP_OOO_RANGES bounds the ranges per connection */
+ * latest first; TCP_OOO_RANGES bounds the ranges per connection (and
+ * never in-order data) */
 static void test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale(void **state)
 {
 	(void)state;
@@ -2237,9 +2238,24 @@ static void test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale(void **state)
 	assert_int_equal(net_counters()->tcp_ooo_dropped, d0 + 1);
 	assert_int_equal(c->nooo, TCP_OOO_RANGES);
 	assert_null(tcp_check());
+	/* bytes that extend a range held still fit */
+	uint32_t last = c->ooo[TCP_OOO_RANGES - 1][1];
+	send_at(&p, base, last - base, junk, 50, TCP_ACK);
+	assert_int_equal(net_counters()->tcp_ooo_dropped, d0 + 1);
+	assert_int_equal(c->ooo[TCP_OOO_RANGES - 1][1], last + 50);
+	/* in-order bytes short of the first island, every range in use: taken
+	 * all the same (they need no range) */
+	fake_clear();
+	uint32_t rx0 = c->rx_len;
+	send_at(&p, base, 0, junk, 50, TCP_ACK);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, base + 50);
+	assert_int_equal(c->rx_len, rx0 + 50);
+	assert_int_equal(c->nooo, TCP_OOO_RANGES);
+	assert_null(tcp_check());
 	/* the hole at base filled: rcv_nxt jumps over the first island */
 	fake_clear();
-	send_at(&p, base, 0, junk, 100, TCP_ACK);
+	send_at(&p, base, 50, junk, 50, TCP_ACK);
 	assert_true(next_seg(&t));
 	assert_int_equal(t.ack, base + 400);
 	assert_int_equal(c->nooo, TCP_OOO_RANGES - 1);
@@ -2324,6 +2340,72 @@ static void peer_send_seq(struct peer *p, uint32_t seq, uint8_t flags,
 	p->snd_nxt = seq;
 	peer_send(p, flags, d, len);
 	p->snd_nxt = keep;
+}
+
+/* RFC 9293 §3.10.7.4, first check: a segment of no length is acceptable
+ * when RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND, so a bare ACK at the right
+ * edge is not (it is answered with an ACK), one a byte inside is; a
+ * segment with data when its first or its last byte is in the window
+ * (RCV.NXT =< SEG.SEQ+SEG.LEN-1 < RCV.NXT+RCV.WND), so a retransmission
+ * that starts before RCV.NXT and carries new bytes is taken, its old
+ * part trimmed */
+static void test_tcp_rfc9293_s3_10_7_4_window_edges(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40061);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_int_equal(c->rx_len, 0);
+	uint32_t s0 = p.snd_nxt;
+	struct tcp_view t;
+	p.auto_ack = false;
+	fake_clear();
+	uint64_t lim = net_counters()->tcp_oow_acks_limited;
+	peer_send_seq(&p, s0 + TCP_RXBUF - 1, TCP_ACK, NULL, 0);
+	assert_false(next_seg(&t)); /* in the window: taken, nothing said */
+	peer_send_seq(&p, s0 + TCP_RXBUF, TCP_ACK, NULL, 0);
+	assert_true(next_seg(&t)); /* at the right edge: outside, an ACK */
+	assert_int_equal(t.flags, TCP_ACK);
+	assert_int_equal(t.ack, s0);
+	assert_false(next_seg(&t));
+	assert_int_equal(net_counters()->tcp_oow_acks_limited, lim);
+	/* data from the right edge on: outside, answered, and nothing of it
+	 * is taken (its window neither) */
+	const char *req = "GET /api/nvme HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint32_t wnd = c->snd_wnd;
+	uint16_t pwin = p.win;
+	p.win = (uint16_t)(pwin / 2);
+	peer_send_seq(&p, s0 + TCP_RXBUF, TCP_ACK, req, 1);
+	p.win = pwin;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, s0);
+	assert_int_equal(c->snd_wnd, wnd);
+	assert_int_equal(c->nooo, 0);
+	/* the first 10 bytes, then 11 from s0 again (one new, the last) and
+	 * then the whole request from s0 again */
+	peer_send(&p, TCP_ACK, req, 10);
+	fake_clear();
+	assert_int_equal(c->rcv_nxt, s0 + 10);
+	peer_send_seq(&p, s0, TCP_ACK, req, 11);
+	assert_int_equal(c->rcv_nxt, s0 + 11);
+	peer_send_seq(&p, s0, TCP_ACK | TCP_PSH, req, strlen(req));
+	p.snd_nxt = s0 + (uint32_t)strlen(req);
+	assert_int_equal(c->rcv_nxt, p.snd_nxt);
+	peer_pump(&p);
+	struct peer_resp r;
+	assert_int_equal(peer_take_response(&p, &r), 200);
+	assert_non_null(strstr(r.body, "nvme0n1"));
+	/* the response unacknowledged, an old segment whose last byte is
+	 * RCV.NXT - 1 carrying the ACK of it: outside, its ACK not taken */
+	uint32_t una = c->snd_una;
+	assert_true(SEQ_AFTER(c->snd_max, una));
+	peer_send_seq(&p, p.snd_nxt - 10, TCP_ACK, req, 10);
+	assert_int_equal(c->snd_una, una);
+	p.auto_ack = true;
+	peer_ack(&p);
+	assert_int_equal(c->snd_una, c->snd_max);
+	peer_abort(&p);
 }
 
 /* how many TCP segments the stack sent since the last look; *ack: the
@@ -2931,13 +3013,44 @@ static void test_tcp_rfc2018_sack_trim_no_empty_range(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 2018 §3: a block's right edge is the byte after its last, so an
+ * empty block (left = right) names no data: ignored like a reversed one,
+ * and it neither enters the scoreboard nor raises the highest SACKed
+ * byte (which would mark the bytes below it lost) */
+static void test_tcp_rfc2018_s3_empty_sack_block_ignored(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_connect_sack(&p, 40062);
+	struct tcp_conn *c = conn_of(&p);
+	const char *req =
+	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	uint32_t seg[3][2];
+	for (unsigned i = 0; i < 3; i++) {
+		assert_true(next_seg(&t));
+		seg[i][0] = t.seq;
+		seg[i][1] = t.seq + (uint32_t)t.len;
+	}
+	uint32_t high = c->sack_high;
+	uint32_t b[2][2] = {{seg[2][0], seg[2][0]}, {seg[2][1], seg[1][0]}};
+	ack_with_sack(&p, seg[0][0], b, 2);
+	assert_int_equal(c->nsacked, 0);
+	assert_int_equal(c->sack_high, high);
+	assert_null(tcp_check());
+	peer_abort(&p);
+}
+
 /* RFC 9293 §3.10.7.4 (eighth step) and §3.10.4: the FIN is the last byte
  * of the stream. Data held beyond a FIN that waits for a hole, or sent
- * after it, must not be delivered past it, and must not swallow the FIN */
+ * after it, must not be delivered past it, and must not swallow the FIN;
+ * a FIN just after the data held is taken */
 static void test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole(void **state)
 {
 	(void)state;
-	for (unsigned k = 0; k < 2; k++) {
+	for (unsigned k = 0; k < 3; k++) {
 		struct peer p;
 		peer_open(&p, (uint16_t)(40020 + k));
 		struct tcp_conn *c = conn_of(&p);
@@ -2945,14 +3058,23 @@ static void test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole(void **state)
 		const char *d = "GET / HTTPxyzwv";
 		uint32_t base = p.snd_nxt;
 		if (k == 0) {
-			/* the FIN at base+10 waits for [base, base+10); then
-			 * bytes after the FIN arrive */
+			/* the FIN at base+10 waits for [base, base+10),
+			 * answered at once with an ACK of base (RFC 5681
+			 * §4.2); then bytes after the FIN arrive */
+			fake_clear();
 			send_at(&p, base, 10, d, 0, TCP_ACK | TCP_FIN);
+			struct tcp_view t;
+			assert_true(next_seg(&t));
+			assert_int_equal(t.ack, base);
 			send_at(&p, base, 11, d, 4, TCP_ACK);
-		} else {
+		} else if (k == 1) {
 			/* bytes at the FIN's own place first, then the FIN */
 			send_at(&p, base, 10, d, 5, TCP_ACK);
 			send_at(&p, base, 10, d, 0, TCP_ACK | TCP_FIN);
+		} else {
+			/* bytes held, then the FIN right after them */
+			send_at(&p, base, 10, d, 5, TCP_ACK);
+			send_at(&p, base, 15, d, 0, TCP_ACK | TCP_FIN);
 		}
 		assert_null(tcp_check());
 		send_at(&p, base, 0, d, 10, TCP_ACK);
@@ -2961,6 +3083,10 @@ static void test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole(void **state)
 			/* the FIN was taken at its place, nothing after it */
 			assert_true(tcp_peer_closed(c));
 			assert_int_equal(c->rcv_nxt, base + 11);
+		} else if (k == 2) {
+			/* taken while it waited: the hole filled closes */
+			assert_true(tcp_peer_closed(c));
+			assert_int_equal(c->rcv_nxt, base + 16);
 		} else {
 			/* the FIN inside held data was not taken; the one
 			 * after the data closes the stream */
@@ -2973,6 +3099,41 @@ static void test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole(void **state)
 		assert_null(tcp_check());
 		peer_abort(&p);
 	}
+}
+
+/* RFC 9293 §3.10.7.4 (seventh and eighth steps): in FIN-WAIT-1 the
+ * peer's data is still taken, and its FIN before our FIN is acknowledged
+ * (a simultaneous close) leads to CLOSING, then TIME-WAIT on the ACK */
+static void test_tcp_rfc9293_s3_10_7_4_fin_wait_1_data_and_fin(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40064);
+	struct tcp_conn *c = conn_of(&p);
+	p.auto_ack = false;
+	tcp_close(c);
+	tcp_flush();
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_true(t.flags & TCP_FIN);
+	uint32_t our_fin = t.seq;
+	assert_int_equal(c->state, TCP_FIN_WAIT_1);
+	/* data, its ACK short of our FIN */
+	uint32_t s0 = p.snd_nxt;
+	peer_send(&p, TCP_ACK, "abc", 3);
+	assert_int_equal(c->rcv_nxt, s0 + 3);
+	assert_int_equal(c->state, TCP_FIN_WAIT_1);
+	/* the peer's FIN, our FIN still not acknowledged */
+	fake_clear();
+	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+	assert_int_equal(c->state, TCP_CLOSING);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, s0 + 4);
+	/* then the ACK of our FIN */
+	p.rcv_nxt = our_fin + 1;
+	peer_ack(&p);
+	assert_int_equal(c->state, TCP_TIME_WAIT);
+	peer_abort(&p);
 }
 
 /* RFC 8985 §7: the last segment of a response lost — no duplicate ACKs
@@ -3333,6 +3494,29 @@ static void test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack(void **state)
 	struct tcp_view t;
 	assert_true(next_seg(&t));
 	assert_int_equal(t.ack, p.snd_nxt);
+	peer_abort(&p);
+}
+
+/* RFC 9293 §3.10.7.4's allowance: with the receive window at zero a
+ * bare FIN at rcv_nxt still counts (it takes no buffer); the connection
+ * goes to CLOSE_WAIT and the FIN is acknowledged */
+static void test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_fin(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40063);
+	struct tcp_conn *c = conn_of(&p);
+	fill_rcv_window(&p, c);
+	fake_clear();
+	p.rcv_nxt = c->snd_max;
+	uint32_t fin = p.snd_nxt;
+	peer_send(&p, TCP_FIN | TCP_ACK, NULL, 0);
+	assert_true(c->peer_fin);
+	assert_int_equal(c->state, TCP_CLOSE_WAIT);
+	assert_int_equal(c->rcv_nxt, fin + 1);
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, fin + 1);
 	peer_abort(&p);
 }
 
@@ -4729,6 +4913,9 @@ int main(void)
 		test_tcp_rfc9293_s3_10_7_4_out_of_order_queued, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_window_edges, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc5961_s5_2_ack_range,
@@ -4770,8 +4957,14 @@ int main(void)
 		test_tcp_rfc2018_sack_trim_no_empty_range, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc2018_s3_empty_sack_block_ignored, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_10_7_4_fin_beyond_hole, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_fin_wait_1_data_and_fin,
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc1191_frag_needed,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
@@ -4793,6 +4986,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_ack,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_zero_rcv_window_takes_fin,
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_8_6_2_2_receiver_sws, fake_cm_setup,
