@@ -1648,6 +1648,7 @@ static void expect_address_gone(void)
 	assert_int_equal(v.ip, 0);
 	assert_int_equal(v.mask, 0);
 	assert_int_equal(v.gw, 0);
+	assert_int_equal(v.lease_s, 0); /* no lease left to show in /api/net */
 	assert_string_equal(v.source, "none");
 	assert_int_equal(v.tcp_active, 0);
 	struct ipv4_view ip;
