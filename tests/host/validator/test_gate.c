@@ -1331,6 +1331,83 @@ static void t_create_fail_delete(void **s)
 	f->fail_alloc_after = -1;
 }
 
+/* a refusal the gate made itself for the command with CID cid: reason v */
+static void expect_refused(struct dq *q, uint16_t qid, uint16_t cid,
+			   enum nvme_verdict v)
+{
+	struct nvme_cqe e;
+	assert_true(dpoll(q, qid, &e));
+	assert_int_equal(e.cid, cid);
+	assert_int_equal(e.dw0, v);
+}
+
+/* A queue command while the device still holds the last one on the same
+ * queue id: the policy's live bits already say "exists" (set at the
+ * create) or "gone" (cleared at the delete), so only the gate's queue
+ * states refuse deleting a queue whose create is pending, or creating a CQ
+ * whose delete is (mutation testing: each of those three refusals turned
+ * into acceptance passed every test). */
+static void t_queue_cmd_while_pending(void **s)
+{
+	(void)s;
+	unsigned base_allocs = f->shadow_allocs;
+	uint32_t io_pins = gt.g[io_slot].pins;
+	struct nvme_sqe c = create_cq(0x200, 2, 8, A + MIB, 0);
+	submit(&adq, c);
+	submit(&adq, delete_q(NVME_ADM_DELETE_CQ, 0x201, 2));
+	submit(&adq, create_sq(0x202, 2, 8, A + MIB + 0x80000, 2));
+	assert_int_equal(
+	    nvme_gate_sq_ring(
+		&g, 0, submit(&adq, delete_q(NVME_ADM_DELETE_SQ, 0x203, 2))),
+	    4);
+	expect_refused(&adq, 0, 0x201, NVME_V_QUEUE_STATE);
+	expect_refused(&adq, 0, 0x203, NVME_V_QUEUE_STATE);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 2);
+	expect_ok(&adq, 0, 0x200);
+	expect_ok(&adq, 0, 0x202);
+	assert_int_equal(g.cq[2].state, NVME_GQ_LIVE);
+	assert_int_equal(g.sq[2].state, NVME_GQ_LIVE);
+	assert_true(f->cq[2].live && f->sq[2].live);
+	admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x204, 2));
+	assert_int_equal(g.sq[2].state, NVME_GQ_FREE);
+	/* a second CQ 2 while the device deletes the first */
+	submit(&adq, delete_q(NVME_ADM_DELETE_CQ, 0x205, 2));
+	c = create_cq(0x206, 2, 8, A + MIB + 0x90000, 0);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
+	expect_refused(&adq, 0, 0x206, NVME_V_QUEUE_STATE);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x205);
+	assert_int_equal(g.cq[2].state, NVME_GQ_FREE);
+	assert_false(pol.cq_live & (1u << 2));
+	assert_int_equal(gt.g[io_slot].pins, io_pins);
+	assert_int_equal(f->shadow_allocs, base_allocs);
+}
+
+/* The gate's own queue size cap, whatever the policy allows: an I/O queue
+ * of more than NVME_GATE_QSIZE_MAX entries, or of 65536 (which a 16-bit
+ * size holds as 0), is refused (mutation testing: without the gate's
+ * check every test passed; the policy's qsize_max is what stopped them) */
+static void t_gate_qsize_cap(void **s)
+{
+	(void)s;
+	pol.qsize_max = 65536; /* as CAP.MQES allows */
+	struct nvme_sqe c =
+	    create_cq(0x210, 1, NVME_GATE_QSIZE_MAX + 1, A + MIB, 0);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	expect_refused(&adq, 0, 0x210, NVME_V_QUEUE_SIZE);
+	c = create_cq(0x211, 1, 65536, A + MIB, 0);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	expect_refused(&adq, 0, 0x211, NVME_V_QUEUE_SIZE);
+	assert_int_equal(g.cq[1].state, NVME_GQ_FREE);
+	assert_false(pol.cq_live & (1u << 1));
+	assert_int_equal(fake_nvme_step(f), 0);
+	/* the cap itself is a queue */
+	admin_ok(create_cq(0x212, 1, NVME_GATE_QSIZE_MAX, A + MIB, 0));
+	assert_int_equal(g.cq[1].size, NVME_GATE_QSIZE_MAX);
+}
+
 static void t_abort_translate(void **s)
 {
 	(void)s;
@@ -1563,6 +1640,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_create_fail_delete, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_abort_translate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_queue_cmd_while_pending, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_gate_qsize_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
 					    teardown),
