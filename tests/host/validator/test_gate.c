@@ -413,6 +413,13 @@ static void t_doorbell_bounds(void **s)
 	assert_int_equal(nvme_gate_cq_head(&g, 0, ADMQ), -1);
 	assert_int_equal(nvme_gate_cq_head(&g, 9, 0), -1);
 	assert_int_equal(nvme_gate_cq_reap(&g, 9), -1);
+	/* a reap names no CQ past the table, and one the gate does not
+	 * hold is simply not there (the head doorbell's refusal is the
+	 * only one counted); mutation testing: without the check every
+	 * test passed */
+	assert_int_equal(nvme_gate_cq_reap(&g, 64), -1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0xffff), -1);
+	assert_int_equal(g.stats.n[NVME_V_QUEUE_NOT_OWNED], 4);
 	/* one ring scans at most one queue depth: fill 15 of 16 slots; the
 	 * admin queue's last free slot is the kernel's (gate_kcmd_keep), so
 	 * 14 reach the device and the 15th waits for room */
@@ -521,6 +528,33 @@ static void t_hostile_device(void **s)
 	fake_nvme_post(f, 0, 0, 0, 0);
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
 	assert_int_equal(g.dev_bad_cqe, 5);
+}
+
+/* A completion the device posts into a CQ its SQ does not post to names
+ * nothing there, though its SQ and tag are live: dropped and counted, and
+ * the command is answered once, by its own completion in its own CQ
+ * (mutation testing: without the SQ-state/CQ check in gate_cqe_translate
+ * every test passed; the stray completion went to the other CQ's driver
+ * ring and the command's real one was dropped) */
+static void t_device_wrong_cq(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	struct dq q2 = {.cq = A + MIB + 0x90000, .cqsize = 8, .phase = 1};
+	admin_ok(create_cq(0x130, 2, 8, q2.cq, 0));
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x131))),
+			 1);
+	uint16_t dev_cid = (uint16_t)(g.sq_gen[1] << NVME_GATE_TAG_BITS);
+	fake_nvme_post(f, 2, 1, dev_cid, 0);
+	assert_int_equal(nvme_gate_cq_reap(&g, 2), 0);
+	assert_int_equal(g.dev_bad_cqe, 1);
+	struct nvme_cqe e;
+	assert_false(dpoll(&q2, 2, &e));
+	assert_int_equal(g.sq[1].nbusy, 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x131);
+	assert_int_equal(g.sq[1].nbusy, 0);
 }
 
 /* SQHD is the device's head when it made the entry (NVMe 2.0 §4.2.1):
@@ -1615,6 +1649,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_stale_after_delete, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_hostile_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_device_wrong_cq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_ring_pool_revoke, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_revoked_data, setup, teardown),
