@@ -766,6 +766,45 @@ static void t_list_fast_path(void **s)
 	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT);
 }
 
+/* Every entry the batched pass decides is checked, whatever its place:
+ * lists of 5 and 6 entries, each entry in turn misaligned, then outside
+ * the grant (mutation testing: the pair loop ending one pair early — an
+ * even count left its second-to-last entry unchecked — passed every
+ * test). And the largest list: a 2 MiB transfer whose PRP1 is not page
+ * aligned needs exactly NVME_VAL_LIST_MAX entries, which fit (a bound one
+ * lower passed every test too). */
+static void t_list_edges(void **s)
+{
+	(void)s;
+	uint64_t *l = page(18);
+	for (uint32_t n = 5; n <= 6; n++) {
+		struct nvme_sqe c =
+		    rw(NVME_IO_READ, 1, A + 0x40000, A + 18 * 4096, 8 * n + 7);
+		for (uint32_t i = 0; i < n; i++)
+			l[i] = A + 0x50000 + (uint64_t)i * 4096;
+		assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t good = l[i];
+			l[i] = good + 8;
+			assert_int_equal(io(&c, NULL),
+					 NVME_V_PRP_LIST_ENTRY_MISALIGNED);
+			l[i] = A + 2 * MIB;
+			assert_int_equal(io(&c, NULL),
+					 NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT);
+			l[i] = good;
+		}
+	}
+	struct nvme_val_result r;
+	pol.max_xfer = NVME_VAL_XFER_CAP;
+	for (uint32_t i = 0; i < NVME_VAL_LIST_MAX; i++)
+		l[i] = A + 0x100000 + (uint64_t)(i % 16) * 4096;
+	struct nvme_sqe c = rw(NVME_IO_READ, 1, A + 0x40000 + 0x200,
+			       A + 18 * 4096, NVME_VAL_XFER_CAP / 512 - 1);
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.nlist, NVME_VAL_LIST_MAX);
+	assert_true(listbuf[NVME_VAL_LIST_MAX - 1] == l[NVME_VAL_LIST_MAX - 1]);
+}
+
 static void t_list_chain(void **s)
 {
 	(void)s;
@@ -1083,6 +1122,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_list_basic, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_list_fast_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_list_chain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_list_edges, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_mptr, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_queues, setup, teardown),
 	};
