@@ -770,6 +770,8 @@ static void t_list_fast_path(void **s)
  * lists of 5 and 6 entries, each entry in turn misaligned, then outside
  * the grant (mutation testing: the pair loop ending one pair early — an
  * even count left its second-to-last entry unchecked — passed every
+ * test); a list pointer with bit 0 set, and a list running past its
+ * grant's end by a byte or two (bounds one off each way passed every
  * test). And the largest list: a 2 MiB transfer whose PRP1 is not page
  * aligned needs exactly NVME_VAL_LIST_MAX entries, which fit (a bound one
  * lower passed every test too). */
@@ -794,6 +796,27 @@ static void t_list_edges(void **s)
 			l[i] = good;
 		}
 	}
+	/* the list pointer's low three bits, each alone */
+	struct nvme_sqe c3 =
+	    rw(NVME_IO_READ, 1, A + 0x40000, A + 18 * 4096 + 1, 23);
+	for (uint64_t b = 1; b < 8; b <<= 1) {
+		c3.prp2 = A + 18 * 4096 + 80 + b;
+		assert_int_equal(io(&c3, NULL), NVME_V_PRP_LIST_PTR_MISALIGNED);
+	}
+	/* a list's whole length is in the grant: the two entries of a
+	 * 12 KiB read end exactly at the grant's end, fine; three in a
+	 * grant of 22 bytes are refused, before they are read */
+	uint64_t *tail = (uint64_t *)(uintptr_t)(A + 2 * MIB - 16);
+	tail[0] = A + 0x50000;
+	tail[1] = A + 0x51000;
+	c3.prp2 = A + 2 * MIB - 16;
+	assert_int_equal(io(&c3, NULL), NVME_V_ACCEPT);
+	assert_true(grant_add(&gt, OWNER, A + 3 * MIB, 22, NULL) >= 0);
+	c3.prp2 = A + 3 * MIB;
+	c3.cdw12 = 31; /* 16 KiB: three entries */
+	unsigned before = nfetch;
+	assert_int_equal(io(&c3, NULL), NVME_V_PRP_LIST_PTR_OUT_OF_GRANT);
+	assert_int_equal(nfetch, before);
 	struct nvme_val_result r;
 	pol.max_xfer = NVME_VAL_XFER_CAP;
 	for (uint32_t i = 0; i < NVME_VAL_LIST_MAX; i++)
@@ -1072,6 +1095,14 @@ static void t_queues(void **s)
 	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE);
 	pol.cq_live = 1u << 1;
 	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	/* a CQ id past the table names no CQ (and no bit of cq_live:
+	 * mutation testing, a bound one off passed every test) */
+	pol.cq_live = ~0ull;
+	for (uint32_t cq = 64; cq <= 0xffff; cq += 0xffff - 64) {
+		c = mkq(true, 1, 63, A, 1 | (cq << 16));
+		assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE);
+	}
+	pol.cq_live = 1u << 1;
 	c = mkq(false, 1, 63, A, 1);
 	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE);
 	pol.sq_live = 1u << 1;
