@@ -1125,6 +1125,22 @@ static void t_queues(void **s)
 	c = adm(NVME_ADM_DELETE_CQ, 0);
 	c.cdw10 = 1;
 	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	/* the owner's last queue id (qid_max) can be deleted, one past it
+	 * cannot (mutation testing: the delete's bound one off passed
+	 * every test) */
+	pol.sq_live = 3u << 8;
+	pol.cq_live = 3u << 8;
+	c = adm(NVME_ADM_DELETE_SQ, 0);
+	c.cdw10 = 8;
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	c.cdw10 = 9;
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_ID_NOT_GRANTED);
+	pol.sq_live = 0;
+	c = adm(NVME_ADM_DELETE_CQ, 0);
+	c.cdw10 = 8;
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	c.cdw10 = 9;
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_ID_NOT_GRANTED);
 	pol.cq_live = 0;
 }
 
