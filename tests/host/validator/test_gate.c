@@ -769,6 +769,36 @@ static void t_deleted_sq_slots(void **s)
 	assert_int_equal(g.cq[1].inflight, 1);
 }
 
+/* The completions a deleted SQ's commands left unreaped in the shadow CQ
+ * can wrap round its end: the scan that keeps them (gate_cq_pending_of)
+ * follows the phase across the wrap. Three flushes complete into shadow
+ * slots 2, 3 and 0, then Delete SQ: all three are answered with the
+ * device's success, none as aborted (mutation testing: without the phase
+ * flip at the wrap every test passed; the third was answered "aborted") */
+static void t_deleted_sq_wrap(void **s)
+{
+	(void)s;
+	make_ioq(4);
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 1, submit_flushes(&iq, 2, 0x700)), 2);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 2);
+	expect_ok(&iq, 1, 0x700);
+	expect_ok(&iq, 1, 0x701);
+	assert_int_equal(g.cq[1].sh_head, 2);
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 1, submit_flushes(&iq, 3, 0x710)), 3);
+	assert_int_equal(fake_nvme_step(f), 3);
+	admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x721, 1));
+	assert_int_equal(g.cq[1].stale, 3);
+	for (uint16_t i = 0; i < 3; i++)
+		expect_ok(&iq, 1, (uint16_t)(0x710 + i));
+	struct nvme_cqe e;
+	assert_false(dpoll(&iq, 1, &e));
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	assert_int_equal(g.dev_stale_cqe, 3);
+}
+
 /* a media error: Unrecovered Read Error (NVMe 2.0 §4.1.3.4, SCT 2h, SC
  * 81h), do not retry */
 #define READ_ERROR (uint16_t)(0x81u << 1 | NVME_SCT_MEDIA << 9 | 1u << 15)
@@ -1657,6 +1687,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_abort_no_loss, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_deleted_sq_slots, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(t_deleted_sq_wrap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_delete_keeps_device_status, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_delete_duplicate_first_wins,
