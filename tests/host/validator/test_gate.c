@@ -413,6 +413,13 @@ static void t_doorbell_bounds(void **s)
 	assert_int_equal(nvme_gate_cq_head(&g, 0, ADMQ), -1);
 	assert_int_equal(nvme_gate_cq_head(&g, 9, 0), -1);
 	assert_int_equal(nvme_gate_cq_reap(&g, 9), -1);
+	/* a reap names no CQ past the table, and one the gate does not
+	 * hold is simply not there (the head doorbell's refusal is the
+	 * only one counted); mutation testing: without the check every
+	 * test passed */
+	assert_int_equal(nvme_gate_cq_reap(&g, 64), -1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0xffff), -1);
+	assert_int_equal(g.stats.n[NVME_V_QUEUE_NOT_OWNED], 4);
 	/* one ring scans at most one queue depth: fill 15 of 16 slots; the
 	 * admin queue's last free slot is the kernel's (gate_kcmd_keep), so
 	 * 14 reach the device and the 15th waits for room */
@@ -521,6 +528,33 @@ static void t_hostile_device(void **s)
 	fake_nvme_post(f, 0, 0, 0, 0);
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
 	assert_int_equal(g.dev_bad_cqe, 5);
+}
+
+/* A completion the device posts into a CQ its SQ does not post to names
+ * nothing there, though its SQ and tag are live: dropped and counted, and
+ * the command is answered once, by its own completion in its own CQ
+ * (mutation testing: without the SQ-state/CQ check in gate_cqe_translate
+ * every test passed; the stray completion went to the other CQ's driver
+ * ring and the command's real one was dropped) */
+static void t_device_wrong_cq(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	struct dq q2 = {.cq = A + MIB + 0x90000, .cqsize = 8, .phase = 1};
+	admin_ok(create_cq(0x130, 2, 8, q2.cq, 0));
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x131))),
+			 1);
+	uint16_t dev_cid = (uint16_t)(g.sq_gen[1] << NVME_GATE_TAG_BITS);
+	fake_nvme_post(f, 2, 1, dev_cid, 0);
+	assert_int_equal(nvme_gate_cq_reap(&g, 2), 0);
+	assert_int_equal(g.dev_bad_cqe, 1);
+	struct nvme_cqe e;
+	assert_false(dpoll(&q2, 2, &e));
+	assert_int_equal(g.sq[1].nbusy, 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x131);
+	assert_int_equal(g.sq[1].nbusy, 0);
 }
 
 /* SQHD is the device's head when it made the entry (NVMe 2.0 §4.2.1):
@@ -733,6 +767,36 @@ static void t_deleted_sq_slots(void **s)
 	assert_int_equal(g.dev_stale_cqe, 3);
 	assert_int_equal(fake_nvme_step(f), 1);
 	assert_int_equal(g.cq[1].inflight, 1);
+}
+
+/* The completions a deleted SQ's commands left unreaped in the shadow CQ
+ * can wrap round its end: the scan that keeps them (gate_cq_pending_of)
+ * follows the phase across the wrap. Three flushes complete into shadow
+ * slots 2, 3 and 0, then Delete SQ: all three are answered with the
+ * device's success, none as aborted (mutation testing: without the phase
+ * flip at the wrap every test passed; the third was answered "aborted") */
+static void t_deleted_sq_wrap(void **s)
+{
+	(void)s;
+	make_ioq(4);
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 1, submit_flushes(&iq, 2, 0x700)), 2);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 2);
+	expect_ok(&iq, 1, 0x700);
+	expect_ok(&iq, 1, 0x701);
+	assert_int_equal(g.cq[1].sh_head, 2);
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 1, submit_flushes(&iq, 3, 0x710)), 3);
+	assert_int_equal(fake_nvme_step(f), 3);
+	admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x721, 1));
+	assert_int_equal(g.cq[1].stale, 3);
+	for (uint16_t i = 0; i < 3; i++)
+		expect_ok(&iq, 1, (uint16_t)(0x710 + i));
+	struct nvme_cqe e;
+	assert_false(dpoll(&iq, 1, &e));
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	assert_int_equal(g.dev_stale_cqe, 3);
 }
 
 /* a media error: Unrecovered Read Error (NVMe 2.0 §4.1.3.4, SCT 2h, SC
@@ -1331,6 +1395,83 @@ static void t_create_fail_delete(void **s)
 	f->fail_alloc_after = -1;
 }
 
+/* a refusal the gate made itself for the command with CID cid: reason v */
+static void expect_refused(struct dq *q, uint16_t qid, uint16_t cid,
+			   enum nvme_verdict v)
+{
+	struct nvme_cqe e;
+	assert_true(dpoll(q, qid, &e));
+	assert_int_equal(e.cid, cid);
+	assert_int_equal(e.dw0, v);
+}
+
+/* A queue command while the device still holds the last one on the same
+ * queue id: the policy's live bits already say "exists" (set at the
+ * create) or "gone" (cleared at the delete), so only the gate's queue
+ * states refuse deleting a queue whose create is pending, or creating a CQ
+ * whose delete is (mutation testing: each of those three refusals turned
+ * into acceptance passed every test). */
+static void t_queue_cmd_while_pending(void **s)
+{
+	(void)s;
+	unsigned base_allocs = f->shadow_allocs;
+	uint32_t io_pins = gt.g[io_slot].pins;
+	struct nvme_sqe c = create_cq(0x200, 2, 8, A + MIB, 0);
+	submit(&adq, c);
+	submit(&adq, delete_q(NVME_ADM_DELETE_CQ, 0x201, 2));
+	submit(&adq, create_sq(0x202, 2, 8, A + MIB + 0x80000, 2));
+	assert_int_equal(
+	    nvme_gate_sq_ring(
+		&g, 0, submit(&adq, delete_q(NVME_ADM_DELETE_SQ, 0x203, 2))),
+	    4);
+	expect_refused(&adq, 0, 0x201, NVME_V_QUEUE_STATE);
+	expect_refused(&adq, 0, 0x203, NVME_V_QUEUE_STATE);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 2);
+	expect_ok(&adq, 0, 0x200);
+	expect_ok(&adq, 0, 0x202);
+	assert_int_equal(g.cq[2].state, NVME_GQ_LIVE);
+	assert_int_equal(g.sq[2].state, NVME_GQ_LIVE);
+	assert_true(f->cq[2].live && f->sq[2].live);
+	admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x204, 2));
+	assert_int_equal(g.sq[2].state, NVME_GQ_FREE);
+	/* a second CQ 2 while the device deletes the first */
+	submit(&adq, delete_q(NVME_ADM_DELETE_CQ, 0x205, 2));
+	c = create_cq(0x206, 2, 8, A + MIB + 0x90000, 0);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
+	expect_refused(&adq, 0, 0x206, NVME_V_QUEUE_STATE);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x205);
+	assert_int_equal(g.cq[2].state, NVME_GQ_FREE);
+	assert_false(pol.cq_live & (1u << 2));
+	assert_int_equal(gt.g[io_slot].pins, io_pins);
+	assert_int_equal(f->shadow_allocs, base_allocs);
+}
+
+/* The gate's own queue size cap, whatever the policy allows: an I/O queue
+ * of more than NVME_GATE_QSIZE_MAX entries, or of 65536 (which a 16-bit
+ * size holds as 0), is refused (mutation testing: without the gate's
+ * check every test passed; the policy's qsize_max is what stopped them) */
+static void t_gate_qsize_cap(void **s)
+{
+	(void)s;
+	pol.qsize_max = 65536; /* as CAP.MQES allows */
+	struct nvme_sqe c =
+	    create_cq(0x210, 1, NVME_GATE_QSIZE_MAX + 1, A + MIB, 0);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	expect_refused(&adq, 0, 0x210, NVME_V_QUEUE_SIZE);
+	c = create_cq(0x211, 1, 65536, A + MIB, 0);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	expect_refused(&adq, 0, 0x211, NVME_V_QUEUE_SIZE);
+	assert_int_equal(g.cq[1].state, NVME_GQ_FREE);
+	assert_false(pol.cq_live & (1u << 1));
+	assert_int_equal(fake_nvme_step(f), 0);
+	/* the cap itself is a queue */
+	admin_ok(create_cq(0x212, 1, NVME_GATE_QSIZE_MAX, A + MIB, 0));
+	assert_int_equal(g.cq[1].size, NVME_GATE_QSIZE_MAX);
+}
+
 static void t_abort_translate(void **s)
 {
 	(void)s;
@@ -1538,6 +1679,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_stale_after_delete, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_hostile_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_device_wrong_cq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_ring_pool_revoke, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_revoked_data, setup, teardown),
@@ -1545,6 +1687,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_abort_no_loss, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_deleted_sq_slots, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(t_deleted_sq_wrap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_delete_keeps_device_status, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_delete_duplicate_first_wins,
@@ -1563,6 +1706,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_create_fail_delete, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_abort_translate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_queue_cmd_while_pending, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_gate_qsize_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
 					    teardown),

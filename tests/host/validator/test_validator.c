@@ -766,6 +766,68 @@ static void t_list_fast_path(void **s)
 	assert_int_equal(io(&c, NULL), NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT);
 }
 
+/* Every entry the batched pass decides is checked, whatever its place:
+ * lists of 5 and 6 entries, each entry in turn misaligned, then outside
+ * the grant (mutation testing: the pair loop ending one pair early — an
+ * even count left its second-to-last entry unchecked — passed every
+ * test); a list pointer with bit 0 set, and a list running past its
+ * grant's end by a byte or two (bounds one off each way passed every
+ * test). And the largest list: a 2 MiB transfer whose PRP1 is not page
+ * aligned needs exactly NVME_VAL_LIST_MAX entries, which fit (a bound one
+ * lower passed every test too). */
+static void t_list_edges(void **s)
+{
+	(void)s;
+	uint64_t *l = page(18);
+	for (uint32_t n = 5; n <= 6; n++) {
+		struct nvme_sqe c =
+		    rw(NVME_IO_READ, 1, A + 0x40000, A + 18 * 4096, 8 * n + 7);
+		for (uint32_t i = 0; i < n; i++)
+			l[i] = A + 0x50000 + (uint64_t)i * 4096;
+		assert_int_equal(io(&c, NULL), NVME_V_ACCEPT);
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t good = l[i];
+			l[i] = good + 8;
+			assert_int_equal(io(&c, NULL),
+					 NVME_V_PRP_LIST_ENTRY_MISALIGNED);
+			l[i] = A + 2 * MIB;
+			assert_int_equal(io(&c, NULL),
+					 NVME_V_PRP_LIST_ENTRY_OUT_OF_GRANT);
+			l[i] = good;
+		}
+	}
+	/* the list pointer's low three bits, each alone */
+	struct nvme_sqe c3 =
+	    rw(NVME_IO_READ, 1, A + 0x40000, A + 18 * 4096 + 1, 23);
+	for (uint64_t b = 1; b < 8; b <<= 1) {
+		c3.prp2 = A + 18 * 4096 + 80 + b;
+		assert_int_equal(io(&c3, NULL), NVME_V_PRP_LIST_PTR_MISALIGNED);
+	}
+	/* a list's whole length is in the grant: the two entries of a
+	 * 12 KiB read end exactly at the grant's end, fine; three in a
+	 * grant of 22 bytes are refused, before they are read */
+	uint64_t *tail = (uint64_t *)(uintptr_t)(A + 2 * MIB - 16);
+	tail[0] = A + 0x50000;
+	tail[1] = A + 0x51000;
+	c3.prp2 = A + 2 * MIB - 16;
+	assert_int_equal(io(&c3, NULL), NVME_V_ACCEPT);
+	assert_true(grant_add(&gt, OWNER, A + 3 * MIB, 22, NULL) >= 0);
+	c3.prp2 = A + 3 * MIB;
+	c3.cdw12 = 31; /* 16 KiB: three entries */
+	unsigned before = nfetch;
+	assert_int_equal(io(&c3, NULL), NVME_V_PRP_LIST_PTR_OUT_OF_GRANT);
+	assert_int_equal(nfetch, before);
+	struct nvme_val_result r;
+	pol.max_xfer = NVME_VAL_XFER_CAP;
+	for (uint32_t i = 0; i < NVME_VAL_LIST_MAX; i++)
+		l[i] = A + 0x100000 + (uint64_t)(i % 16) * 4096;
+	struct nvme_sqe c = rw(NVME_IO_READ, 1, A + 0x40000 + 0x200,
+			       A + 18 * 4096, NVME_VAL_XFER_CAP / 512 - 1);
+	assert_int_equal(io(&c, &r), NVME_V_ACCEPT);
+	assert_int_equal(r.nlist, NVME_VAL_LIST_MAX);
+	assert_true(listbuf[NVME_VAL_LIST_MAX - 1] == l[NVME_VAL_LIST_MAX - 1]);
+}
+
 static void t_list_chain(void **s)
 {
 	(void)s;
@@ -1033,6 +1095,14 @@ static void t_queues(void **s)
 	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE);
 	pol.cq_live = 1u << 1;
 	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	/* a CQ id past the table names no CQ (and no bit of cq_live:
+	 * mutation testing, a bound one off passed every test) */
+	pol.cq_live = ~0ull;
+	for (uint32_t cq = 64; cq <= 0xffff; cq += 0xffff - 64) {
+		c = mkq(true, 1, 63, A, 1 | (cq << 16));
+		assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE);
+	}
+	pol.cq_live = 1u << 1;
 	c = mkq(false, 1, 63, A, 1);
 	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_STATE);
 	pol.sq_live = 1u << 1;
@@ -1055,6 +1125,22 @@ static void t_queues(void **s)
 	c = adm(NVME_ADM_DELETE_CQ, 0);
 	c.cdw10 = 1;
 	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	/* the owner's last queue id (qid_max) can be deleted, one past it
+	 * cannot (mutation testing: the delete's bound one off passed
+	 * every test) */
+	pol.sq_live = 3u << 8;
+	pol.cq_live = 3u << 8;
+	c = adm(NVME_ADM_DELETE_SQ, 0);
+	c.cdw10 = 8;
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	c.cdw10 = 9;
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_ID_NOT_GRANTED);
+	pol.sq_live = 0;
+	c = adm(NVME_ADM_DELETE_CQ, 0);
+	c.cdw10 = 8;
+	assert_int_equal(ad(&c, NULL), NVME_V_ACCEPT);
+	c.cdw10 = 9;
+	assert_int_equal(ad(&c, NULL), NVME_V_QUEUE_ID_NOT_GRANTED);
 	pol.cq_live = 0;
 }
 
@@ -1083,6 +1169,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_list_basic, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_list_fast_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_list_chain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_list_edges, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_mptr, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_queues, setup, teardown),
 	};
