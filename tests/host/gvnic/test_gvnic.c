@@ -84,6 +84,8 @@ static void detached(bool expect_clean)
 		/* no capability used after it was revoked (a pool revoked
 		 * twice, a vector after irq_revoke) */
 		assert_int_equal(auth_refusals[AUTH_STALE_GEN], 0);
+		/* every vector given back (gve_irqs_revoke) */
+		assert_int_equal(host_irqs_bound(), 0);
 	}
 	if (gvm.violations)
 		fail_msg("model violation: %s", gvm.first_violation);
