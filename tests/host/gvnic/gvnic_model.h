@@ -219,6 +219,7 @@ struct gve_grants;
 struct gve_grants host_gve_grants(void);
 void host_irq_raise(unsigned msix);
 bool host_irq_masked(unsigned msix);
+unsigned host_irqs_bound(void);
 uint64_t host_irq_count(unsigned msix);
 extern bool host_irq_refuse;
 /* the core gave the device up and asked the bus to stop it

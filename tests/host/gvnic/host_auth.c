@@ -251,6 +251,15 @@ void host_irq_raise(unsigned msix)
 		irq_deliver(&hi[msix]);
 }
 
+/* vectors still bound: none after a clean detach */
+unsigned host_irqs_bound(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < HI_MAX; i++)
+		n += hi[i].bound;
+	return n;
+}
+
 bool host_irq_masked(unsigned msix)
 {
 	return msix < HI_MAX && hi[msix].masked;

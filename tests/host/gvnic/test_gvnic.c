@@ -84,6 +84,8 @@ static void detached(bool expect_clean)
 		/* no capability used after it was revoked (a pool revoked
 		 * twice, a vector after irq_revoke) */
 		assert_int_equal(auth_refusals[AUTH_STALE_GEN], 0);
+		/* every vector given back (gve_irqs_revoke) */
+		assert_int_equal(host_irqs_bound(), 0);
 	}
 	if (gvm.violations)
 		fail_msg("model violation: %s", gvm.first_violation);
@@ -636,6 +638,115 @@ static void t_gqi_rx_err_and_frag(void **s)
 	assert_int_equal(sc->nic.stats.rx_dropped, 1);
 	assert_int_equal(sc->resets, 0);
 	finish(true);
+}
+
+/* GQI RX lengths at their bounds: GVE_RX_PAD alone (an empty frame) is a
+ * receive error, GVE_RX_BUFFER_SIZE (a full buffer) a frame; neither is
+ * hostile. The byte counters count frame bytes, pad not included */
+static void t_gqi_rx_len_bounds(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	uint8_t b[2048], f[100];
+	assert_int_equal(start(&c), 0);
+	gvm_gqi_rx_raw(0, GVE_RX_PAD, 0);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	assert_int_equal(sc->nic.stats.rx_errors, 1);
+	gvm_gqi_rx_raw(0, GVE_RX_BUFFER_SIZE, 0);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)),
+			 GVE_RX_BUFFER_SIZE - GVE_RX_PAD);
+	assert_int_equal(sc->rx[0].bytes, GVE_RX_BUFFER_SIZE - GVE_RX_PAD);
+	assert_int_equal(sc->resets, 0);
+	assert_int_equal(sc->hostile, 0);
+	frame_make(f, sizeof(f), 5);
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	assert_int_equal(sc->tx[0].packets, 1);
+	assert_int_equal(sc->tx[0].bytes, sizeof(f));
+	finish(true);
+}
+
+/* DQO RX frames the driver does not deliver (a runt of 13 bytes, one over
+ * the caller's buffer) are counted errors, recv returning 0 for them, and
+ * the next good frame is delivered whole */
+static void t_dqo_rx_err(void **s)
+{
+	struct gvm_config c = cfg(1, true);
+	uint8_t b[2048], f[200];
+	assert_int_equal(start(&c), 0);
+	frame_make(f, 200, 4);
+	assert_true(gvm_rx_inject(0, f, 13));
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	assert_true(gvm_rx_inject(0, f, 200));
+	assert_int_equal(gve_recv(sc, b, 199), 0);
+	assert_int_equal(sc->nic.stats.rx_errors, 2);
+	assert_int_equal(sc->nic.stats.rx_packets, 0);
+	assert_true(gvm_rx_inject(0, f, 14));
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 14);
+	assert_true(gvm_rx_inject(0, f, 200));
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 200);
+	assert_memory_equal(b, f, 200);
+	assert_int_equal(sc->resets, 0);
+	finish(true);
+}
+
+/* gve_send's frame bounds: 14 bytes (a bare Ethernet header) up to
+ * GVE_MTU + 18 (header and a VLAN tag); one byte either side is dropped */
+static void t_send_len_bounds(void **s)
+{
+	for (int dqo = 0; dqo < 2; dqo++) {
+		struct gvm_config c = cfg(1, dqo);
+		uint8_t f[GVE_MTU + 19], g[2048];
+		assert_int_equal(start(&c), 0);
+		frame_make(f, sizeof(f), 9);
+		assert_int_equal(gve_send(sc, f, 13), -1);
+		assert_int_equal(gve_send(sc, f, GVE_MTU + 19), -1);
+		assert_int_equal(sc->nic.stats.tx_dropped, 2);
+		assert_int_equal(gve_send(sc, f, 14), 0);
+		assert_int_equal(gvm_wire_pop(g, sizeof(g)), 14);
+		assert_int_equal(gve_send(sc, f, GVE_MTU + 18), 0);
+		assert_int_equal(gvm_wire_pop(g, sizeof(g)), GVE_MTU + 18);
+		assert_memory_equal(f, g, GVE_MTU + 18);
+		finish(true);
+	}
+}
+
+/* a reset the driver wants (here set as a refused value would set it) is
+ * done by the next send, which then sends: not a dropped frame */
+static void t_send_resets_first(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	uint8_t f[100], g[2048];
+	assert_int_equal(start(&c), 0);
+	sc->reset_wanted = true;
+	frame_make(f, sizeof(f), 2);
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	assert_int_equal(sc->resets, 1);
+	assert_int_equal(sc->state, GVE_S_UP);
+	assert_int_equal(gvm_wire_pop(g, sizeof(g)), sizeof(f));
+	assert_int_equal(sc->nic.stats.tx_dropped, 0);
+	finish(true);
+}
+
+/* gve_recv takes RX queues round robin: a busy queue does not starve the
+ * next one */
+static void t_rx_round_robin(void **s)
+{
+	for (int dqo = 0; dqo < 2; dqo++) {
+		struct gvm_config c = cfg(1, dqo);
+		uint8_t f[3][100], g[2048];
+		assert_int_equal(start(&c), 0);
+		assert_int_equal(sc->nqueues, 2);
+		for (int i = 0; i < 3; i++) {
+			frame_make(f[i], 100, 20 + i);
+			assert_true(gvm_rx_inject(i == 2, f[i], 100));
+		}
+		static const int order[] = {0, 2, 1};
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(gve_recv(sc, g, sizeof(g)), 100);
+			assert_memory_equal(g, f[order[i]], 100);
+		}
+		assert_int_equal(gve_recv(sc, g, sizeof(g)), 0);
+		finish(true);
+	}
 }
 
 static void t_hostile_dqo_tx_head(void **s)
@@ -1721,6 +1832,44 @@ static void t_device_gone(void **s)
 	sc = NULL;
 }
 
+/* a device given up (gve_fail) has every vector the driver bound masked,
+ * each block's and the management one: unmasked while up, masked after, and
+ * an interrupt the device raises then is held, not delivered */
+static void t_fail_masks_vectors(void **s)
+{
+	struct gvm_config c = cfg(1, true);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	unsigned nbound = 0;
+	for (unsigned i = 0; i <= sc->nblocks; i++) {
+		struct gve_block *k =
+		    i < sc->nblocks ? &sc->blocks[i] : &sc->mgmt;
+		if (!k->bound)
+			continue;
+		nbound++;
+		assert_false(host_irq_masked(i));
+	}
+	assert_true(sc->mgmt.bound);
+	assert_true(nbound >= 2);
+	gvm.device_status = GVE_DEVSTAT_GONE;
+	shim_clock_ns += (GVE_STATUS_POLL_US + 1) * 1000ull;
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), -1);
+	assert_int_equal(sc->state, GVE_S_FAILED);
+	for (unsigned i = 0; i <= sc->nblocks; i++) {
+		struct gve_block *k =
+		    i < sc->nblocks ? &sc->blocks[i] : &sc->mgmt;
+		if (!k->bound)
+			continue;
+		assert_true(host_irq_masked(i));
+		uint64_t n = host_irq_count(i);
+		host_irq_raise(i);
+		assert_int_equal(host_irq_count(i), n);
+	}
+	gve_detach(sc);
+	free(sc);
+	sc = NULL;
+}
+
 static void t_reset_never_completes(void **s)
 {
 	for (int rev = 0; rev < 2; rev++) {
@@ -2108,6 +2257,11 @@ int main(void)
 	    cmocka_unit_test(t_hostile_gqi_rx_len_short),
 	    cmocka_unit_test(t_hostile_gqi_rx_len_long),
 	    cmocka_unit_test(t_gqi_rx_err_and_frag),
+	    cmocka_unit_test(t_gqi_rx_len_bounds),
+	    cmocka_unit_test(t_dqo_rx_err),
+	    cmocka_unit_test(t_send_len_bounds),
+	    cmocka_unit_test(t_send_resets_first),
+	    cmocka_unit_test(t_rx_round_robin),
 	    cmocka_unit_test(t_hostile_dqo_tx_head),
 	    cmocka_unit_test(t_hostile_dqo_tag_range),
 	    cmocka_unit_test(t_hostile_dqo_tag_idle),
@@ -2141,6 +2295,7 @@ int main(void)
 	    cmocka_unit_test(t_link_flaps_rate_limited),
 	    cmocka_unit_test(t_link_speed_slow_device),
 	    cmocka_unit_test(t_device_gone),
+	    cmocka_unit_test(t_fail_masks_vectors),
 	    cmocka_unit_test(t_reset_never_completes),
 	    cmocka_unit_test(t_reset_recovery_fails),
 	    cmocka_unit_test(t_reset_storm_given_up),
