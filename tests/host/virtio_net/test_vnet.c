@@ -341,6 +341,47 @@ static void test_link_follows_config_interrupt(void **st)
 			 3); /* boot up, down, up */
 }
 
+/* a link change the device does not announce (no configuration interrupt)
+ * is read at the next recv after VNET_LINK_POLL_US, not at every recv (each
+ * config read is an exit under QEMU); one it announces is read at once, and
+ * the interrupt is used up by that read. Kills the mutants that dropped the
+ * poll interval, config_changed's clearing or link_checked_us' update */
+static void test_link_poll_interval(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	const uint64_t poll_ns = VNET_LINK_POLL_US * 1000ull;
+	assert_true(n->link_up);
+	/* unannounced: not seen before the interval, seen after it */
+	vm.net_status = 0;
+	vm.generation++;
+	shim_clock_ns += poll_ns / 2;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_true(n->link_up);
+	shim_clock_ns += poll_ns / 2 + 1000;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_false(n->link_up);
+	/* that read restarted the interval */
+	vm.net_status = VIRTIO_NET_S_LINK_UP;
+	vm.generation++;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_false(n->link_up);
+	/* announced: seen at once; the interrupt is then used up */
+	vm_set_link(true);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_true(n->link_up);
+	vm.net_status = 0;
+	vm.generation++;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_true(n->link_up);
+	shim_clock_ns += poll_ns;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_false(n->link_up);
+	assert_int_equal(vnet_softcs[0].link_changes, 4);
+	assert_int_equal(vm.violations, 0);
+}
+
 /* a device flapping its link as fast as the driver polls: every change is
  * counted, but at most one line per NIC_LINK_LOG_US goes to the log; the
  * first poll after the interval says where the link ended up and how many
@@ -627,6 +668,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hostile_tx_completion, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_link_flaps_rate_limited, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_link_poll_interval, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_status_bits_cleared_at_run_time, setup, teardown),
