@@ -132,6 +132,8 @@ static void test_send_and_receive(void **st)
 	static const uint8_t zero[12];
 	assert_memory_equal(vm.frames[0], zero, 12); /* §5.1.6.2 header */
 	assert_memory_equal(vm.frames[0] + 12, f, 60);
+	assert_int_equal(n->stats.tx_packets, 1);
+	assert_int_equal(n->stats.tx_bytes, 60);
 
 	/* a full-size frame both ways; sizes outside 14..1514 refused */
 	frame(f, 1514, 9);
@@ -139,9 +141,14 @@ static void test_send_and_receive(void **st)
 	n->flush(n);
 	assert_int_equal(n->send(n, f, 1515), -1);
 	assert_int_equal(n->send(n, f, 13), -1);
+	assert_int_equal(n->stats.tx_errors, 2);
+	assert_int_equal(n->stats.tx_packets, 2);
+	assert_int_equal(n->stats.tx_bytes, 60 + 1514);
 	assert_true(vm_rx_inject(f, 1514));
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), 1514);
 	assert_memory_equal(buf, f, 1514);
+	assert_int_equal(n->stats.rx_packets, 1);
+	assert_int_equal(n->stats.rx_bytes, 1514);
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
 	assert_int_equal(vnet_softcs[0].rxq.nout, 256); /* reposted */
 	assert_true(host_irq_count(VNET_VEC_RX) >= 1);
@@ -175,6 +182,13 @@ static void test_bad_receive_lengths(void **st)
 	assert_int_equal(n->stats.rx_errors, 2);
 	assert_true(vm_rx_inject(f, 1518));
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), 1518);
+	/* the shortest: an Ethernet header alone is a frame, one byte less
+	 * is not */
+	assert_true(vm_rx_inject(f, 14));
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 14);
+	assert_true(vm_rx_inject(f, 13));
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_int_equal(n->stats.rx_errors, 3);
 	assert_true(vm_rx_inject(f, 200)); /* larger than the caller's buffer */
 	assert_int_equal(n->recv(n, buf, 100), 0);
 	assert_int_equal(n->stats.rx_dropped, 1);
@@ -430,7 +444,9 @@ static void hostile_common(void)
 		    VIRTIO_STATUS_FAILED);
 	assert_int_equal(vm.status, 0);
 	assert_false(n->link_up);
+	uint64_t tx_errors = n->stats.tx_errors;
 	assert_int_equal(n->send(n, f, 64), -1);
+	assert_int_equal(n->stats.tx_errors, tx_errors + 1);
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
 	assert_string_equal(vm_pci.state, "failed");
 	assert_false(vm.bus_master);
@@ -444,6 +460,46 @@ static void test_hostile_used_id(void **st)
 	hostile_common();
 }
 
+static unsigned out_of_range_lines;
+static void count_out_of_range(const char *line)
+{
+	if (strstr(line, "unable to accept used ring entry: id out of range"))
+		out_of_range_lines++;
+}
+
+/* the first id past the ring (rxq.size, VIRTQ_MAX here) is out of range,
+ * not looked up in out[] past its end */
+static void test_hostile_used_id_at_size(void **st)
+{
+	assert_int_equal(attach(), 0);
+	assert_int_equal(vnet_softcs[0].rxq.size, VIRTQ_MAX);
+	out_of_range_lines = 0;
+	shim_line_hook = count_out_of_range;
+	vm_used_push(VIRTIO_NET_RXQ, VIRTQ_MAX, 64);
+	hostile_common();
+	shim_line_hook = NULL;
+	assert_int_equal(out_of_range_lines, 1);
+}
+
+/* a whole ring of bad frames: one recv takes each once (rx_errors counts
+ * all of them), gives each buffer back and says 0, not a length */
+static void test_recv_ring_of_bad_frames(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	struct vnet_softc *sc = &vnet_softcs[0];
+	uint8_t f[64] = {0}, buf[2048];
+	for (unsigned i = 0; i < sc->rxq.size; i++)
+		assert_true(vm_rx_inject(f, 5));
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_int_equal(n->stats.rx_errors, sc->rxq.size);
+	assert_int_equal(sc->rxq.nout, sc->rxq.size);
+	assert_true(vm_rx_inject(f, 64));
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 64);
+	assert_int_equal(n->stats.rx_errors, sc->rxq.size);
+	assert_int_equal(vm.violations, 0);
+}
+
 static void test_hostile_used_length(void **st)
 {
 	assert_int_equal(attach(), 0);
@@ -455,8 +511,14 @@ static void test_hostile_used_length(void **st)
 static void test_hostile_tx_completion(void **st)
 {
 	assert_int_equal(attach(), 0);
-	/* completes a transmit buffer that was never posted */
+	/* completes a transmit buffer that was never posted; the send that
+	 * finds it gives the device up and drops its frame */
 	vm_used_push(VIRTIO_NET_TXQ, 5, 0);
+	struct nic *n = nic0();
+	uint8_t f[64] = {0};
+	assert_int_equal(n->send(n, f, 64), -1);
+	assert_int_equal(n->stats.tx_dropped, 1);
+	assert_int_equal(n->stats.tx_packets, 0);
 	hostile_common();
 }
 
@@ -662,6 +724,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_link_follows_config_interrupt,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_used_id, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_used_id_at_size, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_recv_ring_of_bad_frames, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_used_length, setup,
 					    teardown),
