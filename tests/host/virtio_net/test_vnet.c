@@ -463,7 +463,8 @@ static void test_hostile_used_id(void **st)
 static unsigned out_of_range_lines;
 static void count_out_of_range(const char *line)
 {
-	if (strstr(line, "unable to accept used ring entry: id out of range"))
+	if (strstr(line, "vnet0 rx: unable to accept used ring entry: id "
+			 "out of range"))
 		out_of_range_lines++;
 }
 
