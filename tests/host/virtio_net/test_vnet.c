@@ -608,6 +608,55 @@ static void test_give_up_does_not_wait_for_reset(void **st)
  * pool was revoked once bus mastering was off, which only a device that
  * honours Bus Master Enable makes safe. A device that does reset gives
  * its pool back (test_features_ok_taken_back). */
+/* §4.1.4.3.2 at bring-up: a device the firmware left running (OVMF's own
+ * virtio-net driver sets DRIVER_OK) that never reads 0 after the reset is
+ * not initialized: nothing but the reset is written, no pool, no NIC */
+static void test_bringup_reset_not_done(void **st)
+{
+	vm.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+		    VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+	vm.stuck_reset = true;
+	assert_int_equal(attach(), -1);
+	assert_true(vm.reset_refused);
+	assert_int_equal(vm.nstatus_writes, 1); /* the 0 alone */
+	assert_false(vm.bus_master || vm.mem_decode);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(nnics, 0);
+}
+
+/* queue sizes the device allows: 3 is no queue (§4.1.4.3.1: a power of
+ * two), and above VNET_QSIZE the driver writes its own size and the device
+ * must hold it */
+static void test_queue_sizes_offered(void **st)
+{
+	vm.qsize_max = 3;
+	for (unsigned q = 0; q < VM_NQ; q++)
+		vm.q[q].size = vm.qsize_max;
+	assert_int_equal(attach(), -1);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(host_pools_live(), 0);
+	setup(st);
+	vm.qsize_max = 1024;
+	for (unsigned q = 0; q < VM_NQ; q++)
+		vm.q[q].size = vm.qsize_max;
+	assert_int_equal(attach(), 0);
+	assert_int_equal(vnet_softcs[0].rxq.size, VNET_QSIZE);
+	assert_int_equal(vm.q[VIRTIO_NET_RXQ].size, VNET_QSIZE);
+	assert_int_equal(vm.q[VIRTIO_NET_TXQ].size, VNET_QSIZE);
+	assert_int_equal(vm.violations, 0);
+}
+
+/* a device configuration window too short for the MAC: the read is
+ * refused before it leaves the window, and the device is not run */
+static void test_device_config_window_short(void **st)
+{
+	vm_cap_set(VIRTIO_PCI_CAP_DEVICE_CFG, VM_BAR, VM_DEVICE, 4);
+	assert_int_equal(attach(), -1);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(vm.violations, 0);
+}
+
 static void test_unwind_reset_refused_keeps_pool(void **st)
 {
 	vm.needs_reset_at_driver_ok = true;
@@ -754,6 +803,12 @@ int main(void)
 		test_unwind_reset_past_bound_keeps_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_features_ok_taken_back, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bringup_reset_not_done, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_sizes_offered, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_device_config_window_short,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
