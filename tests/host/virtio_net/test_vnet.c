@@ -91,6 +91,9 @@ static void test_tx_one_notify_per_burst(void **st)
 	n->flush(n); /* nothing new: no notify */
 	assert_int_equal(vm.nframes, VNET_TX_BATCH + 4);
 	assert_int_equal(vm.notifies[1] - before, 2);
+	/* the driver's count (/api/virtio-net) is the device's */
+	assert_int_equal(vnet_softcs[0].notifies,
+			 vm.notifies[0] + vm.notifies[1]);
 }
 
 /* the receive interrupt is on only while the ring is empty (NAPI): frames
