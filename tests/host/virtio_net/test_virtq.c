@@ -30,6 +30,16 @@ static void test_init_rejects_bad_arguments(void **st)
 	struct dma_buf odd = e.ring;
 	odd.iova += 8; /* descriptor table must be 16-byte aligned */
 	assert_int_equal(virtq_init(&q, "t", 8, &odd, &e.bufs, 2048, true), -1);
+	odd.iova = e.ring.iova + 1; /* every low bit is checked */
+	assert_int_equal(virtq_init(&q, "t", 8, &odd, &e.bufs, 2048, true), -1);
+	/* the CPU's view of the table too */
+	odd = e.ring;
+	odd.va = (uint8_t *)e.ring.va + 1;
+	assert_int_equal(virtq_init(&q, "t", 8, &odd, &e.bufs, 2048, true), -1);
+	odd.va = (uint8_t *)e.ring.va + 8;
+	assert_int_equal(virtq_init(&q, "t", 8, &odd, &e.bufs, 2048, true), -1);
+	/* buffers of no size */
+	assert_int_equal(virtq_init(&q, "t", 8, &e.ring, &e.bufs, 0, true), -1);
 	struct dma_buf few = e.bufs;
 	few.len = 7 * 2048;
 	assert_int_equal(virtq_init(&q, "t", 8, &e.ring, &few, 2048, true), -1);
@@ -89,6 +99,33 @@ static void test_roundtrip_out_of_order(void **st)
 	uint32_t len;
 	assert_int_equal(virtq_take(&e.q, &rid, &len), 0);
 	assert_int_equal(e.q.nout, 0);
+	assert_int_equal(e.q.completed, 8);
+	vq_env_free(&e);
+}
+
+/* virtq_init over a queue and ring already used (a device broken, then
+ * set up again): nothing of the old queue or its ring survives */
+static void test_init_again_starts_clean(void **st)
+{
+	struct vq_env e;
+	assert_int_equal(vq_env_init(&e, 8, 2048, true), 0);
+	for (int i = 0; i < 3; i++)
+		virtq_post(&e.q, (uint16_t)virtq_alloc(&e.q), 2048);
+	vdev_push(&e, (uint32_t)vdev_pop(&e), 64);
+	uint16_t rid;
+	uint32_t len;
+	assert_int_equal(virtq_take(&e.q, &rid, &len), 1);
+	e.q.used->idx = 7; /* a lie: the queue is broken */
+	assert_int_equal(virtq_take(&e.q, &rid, &len), -1);
+	assert_int_equal(virtq_init(&e.q, "t", 8, &e.ring, &e.bufs, 2048, true),
+			 0);
+	assert_false(e.q.broken);
+	assert_int_equal(e.q.nout, 0);
+	assert_int_equal(e.q.nfree, 8);
+	assert_int_equal(e.q.completed, 0);
+	assert_int_equal(e.q.used->idx, 0);
+	assert_int_equal(e.q.avail->idx, 0);
+	assert_int_equal(virtq_take(&e.q, &rid, &len), 0);
 	vq_env_free(&e);
 }
 
@@ -239,6 +276,7 @@ int main(void)
 	    cmocka_unit_test(test_init_rejects_bad_arguments),
 	    cmocka_unit_test(test_layout_matches_spec),
 	    cmocka_unit_test(test_roundtrip_out_of_order),
+	    cmocka_unit_test(test_init_again_starts_clean),
 	    cmocka_unit_test(test_indices_wrap),
 	    cmocka_unit_test(test_hostile_index_jump),
 	    cmocka_unit_test(test_hostile_index_past_outstanding),

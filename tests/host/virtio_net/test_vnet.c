@@ -91,6 +91,9 @@ static void test_tx_one_notify_per_burst(void **st)
 	n->flush(n); /* nothing new: no notify */
 	assert_int_equal(vm.nframes, VNET_TX_BATCH + 4);
 	assert_int_equal(vm.notifies[1] - before, 2);
+	/* the driver's count (/api/virtio-net) is the device's */
+	assert_int_equal(vnet_softcs[0].notifies,
+			 vm.notifies[0] + vm.notifies[1]);
 }
 
 /* the receive interrupt is on only while the ring is empty (NAPI): frames
@@ -132,6 +135,8 @@ static void test_send_and_receive(void **st)
 	static const uint8_t zero[12];
 	assert_memory_equal(vm.frames[0], zero, 12); /* §5.1.6.2 header */
 	assert_memory_equal(vm.frames[0] + 12, f, 60);
+	assert_int_equal(n->stats.tx_packets, 1);
+	assert_int_equal(n->stats.tx_bytes, 60);
 
 	/* a full-size frame both ways; sizes outside 14..1514 refused */
 	frame(f, 1514, 9);
@@ -139,9 +144,14 @@ static void test_send_and_receive(void **st)
 	n->flush(n);
 	assert_int_equal(n->send(n, f, 1515), -1);
 	assert_int_equal(n->send(n, f, 13), -1);
+	assert_int_equal(n->stats.tx_errors, 2);
+	assert_int_equal(n->stats.tx_packets, 2);
+	assert_int_equal(n->stats.tx_bytes, 60 + 1514);
 	assert_true(vm_rx_inject(f, 1514));
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), 1514);
 	assert_memory_equal(buf, f, 1514);
+	assert_int_equal(n->stats.rx_packets, 1);
+	assert_int_equal(n->stats.rx_bytes, 1514);
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
 	assert_int_equal(vnet_softcs[0].rxq.nout, 256); /* reposted */
 	assert_true(host_irq_count(VNET_VEC_RX) >= 1);
@@ -175,6 +185,13 @@ static void test_bad_receive_lengths(void **st)
 	assert_int_equal(n->stats.rx_errors, 2);
 	assert_true(vm_rx_inject(f, 1518));
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), 1518);
+	/* the shortest: an Ethernet header alone is a frame, one byte less
+	 * is not */
+	assert_true(vm_rx_inject(f, 14));
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 14);
+	assert_true(vm_rx_inject(f, 13));
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_int_equal(n->stats.rx_errors, 3);
 	assert_true(vm_rx_inject(f, 200)); /* larger than the caller's buffer */
 	assert_int_equal(n->recv(n, buf, 100), 0);
 	assert_int_equal(n->stats.rx_dropped, 1);
@@ -341,6 +358,47 @@ static void test_link_follows_config_interrupt(void **st)
 			 3); /* boot up, down, up */
 }
 
+/* a link change the device does not announce (no configuration interrupt)
+ * is read at the next recv after VNET_LINK_POLL_US, not at every recv (each
+ * config read is an exit under QEMU); one it announces is read at once, and
+ * the interrupt is used up by that read. Kills the mutants that dropped the
+ * poll interval, config_changed's clearing or link_checked_us' update */
+static void test_link_poll_interval(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	const uint64_t poll_ns = VNET_LINK_POLL_US * 1000ull;
+	assert_true(n->link_up);
+	/* unannounced: not seen before the interval, seen after it */
+	vm.net_status = 0;
+	vm.generation++;
+	shim_clock_ns += poll_ns / 2;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_true(n->link_up);
+	shim_clock_ns += poll_ns / 2 + 1000;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_false(n->link_up);
+	/* that read restarted the interval */
+	vm.net_status = VIRTIO_NET_S_LINK_UP;
+	vm.generation++;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_false(n->link_up);
+	/* announced: seen at once; the interrupt is then used up */
+	vm_set_link(true);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_true(n->link_up);
+	vm.net_status = 0;
+	vm.generation++;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_true(n->link_up);
+	shim_clock_ns += poll_ns;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_false(n->link_up);
+	assert_int_equal(vnet_softcs[0].link_changes, 4);
+	assert_int_equal(vm.violations, 0);
+}
+
 /* a device flapping its link as fast as the driver polls: every change is
  * counted, but at most one line per NIC_LINK_LOG_US goes to the log; the
  * first poll after the interval says where the link ended up and how many
@@ -389,7 +447,9 @@ static void hostile_common(void)
 		    VIRTIO_STATUS_FAILED);
 	assert_int_equal(vm.status, 0);
 	assert_false(n->link_up);
+	uint64_t tx_errors = n->stats.tx_errors;
 	assert_int_equal(n->send(n, f, 64), -1);
+	assert_int_equal(n->stats.tx_errors, tx_errors + 1);
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
 	assert_string_equal(vm_pci.state, "failed");
 	assert_false(vm.bus_master);
@@ -403,6 +463,47 @@ static void test_hostile_used_id(void **st)
 	hostile_common();
 }
 
+static unsigned out_of_range_lines;
+static void count_out_of_range(const char *line)
+{
+	if (strstr(line, "vnet0 rx: unable to accept used ring entry: id "
+			 "out of range"))
+		out_of_range_lines++;
+}
+
+/* the first id past the ring (rxq.size, VIRTQ_MAX here) is out of range,
+ * not looked up in out[] past its end */
+static void test_hostile_used_id_at_size(void **st)
+{
+	assert_int_equal(attach(), 0);
+	assert_int_equal(vnet_softcs[0].rxq.size, VIRTQ_MAX);
+	out_of_range_lines = 0;
+	shim_line_hook = count_out_of_range;
+	vm_used_push(VIRTIO_NET_RXQ, VIRTQ_MAX, 64);
+	hostile_common();
+	shim_line_hook = NULL;
+	assert_int_equal(out_of_range_lines, 1);
+}
+
+/* a whole ring of bad frames: one recv takes each once (rx_errors counts
+ * all of them), gives each buffer back and says 0, not a length */
+static void test_recv_ring_of_bad_frames(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	struct vnet_softc *sc = &vnet_softcs[0];
+	uint8_t f[64] = {0}, buf[2048];
+	for (unsigned i = 0; i < sc->rxq.size; i++)
+		assert_true(vm_rx_inject(f, 5));
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 0);
+	assert_int_equal(n->stats.rx_errors, sc->rxq.size);
+	assert_int_equal(sc->rxq.nout, sc->rxq.size);
+	assert_true(vm_rx_inject(f, 64));
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), 64);
+	assert_int_equal(n->stats.rx_errors, sc->rxq.size);
+	assert_int_equal(vm.violations, 0);
+}
+
 static void test_hostile_used_length(void **st)
 {
 	assert_int_equal(attach(), 0);
@@ -414,8 +515,14 @@ static void test_hostile_used_length(void **st)
 static void test_hostile_tx_completion(void **st)
 {
 	assert_int_equal(attach(), 0);
-	/* completes a transmit buffer that was never posted */
+	/* completes a transmit buffer that was never posted; the send that
+	 * finds it gives the device up and drops its frame */
 	vm_used_push(VIRTIO_NET_TXQ, 5, 0);
+	struct nic *n = nic0();
+	uint8_t f[64] = {0};
+	assert_int_equal(n->send(n, f, 64), -1);
+	assert_int_equal(n->stats.tx_dropped, 1);
+	assert_int_equal(n->stats.tx_packets, 0);
 	hostile_common();
 }
 
@@ -504,6 +611,55 @@ static void test_give_up_does_not_wait_for_reset(void **st)
  * pool was revoked once bus mastering was off, which only a device that
  * honours Bus Master Enable makes safe. A device that does reset gives
  * its pool back (test_features_ok_taken_back). */
+/* §4.1.4.3.2 at bring-up: a device the firmware left running (OVMF's own
+ * virtio-net driver sets DRIVER_OK) that never reads 0 after the reset is
+ * not initialized: nothing but the reset is written, no pool, no NIC */
+static void test_bringup_reset_not_done(void **st)
+{
+	vm.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+		    VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+	vm.stuck_reset = true;
+	assert_int_equal(attach(), -1);
+	assert_true(vm.reset_refused);
+	assert_int_equal(vm.nstatus_writes, 1); /* the 0 alone */
+	assert_false(vm.bus_master || vm.mem_decode);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(nnics, 0);
+}
+
+/* queue sizes the device allows: 3 is no queue (§4.1.4.3.1: a power of
+ * two), and above VNET_QSIZE the driver writes its own size and the device
+ * must hold it */
+static void test_queue_sizes_offered(void **st)
+{
+	vm.qsize_max = 3;
+	for (unsigned q = 0; q < VM_NQ; q++)
+		vm.q[q].size = vm.qsize_max;
+	assert_int_equal(attach(), -1);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(host_pools_live(), 0);
+	setup(st);
+	vm.qsize_max = 1024;
+	for (unsigned q = 0; q < VM_NQ; q++)
+		vm.q[q].size = vm.qsize_max;
+	assert_int_equal(attach(), 0);
+	assert_int_equal(vnet_softcs[0].rxq.size, VNET_QSIZE);
+	assert_int_equal(vm.q[VIRTIO_NET_RXQ].size, VNET_QSIZE);
+	assert_int_equal(vm.q[VIRTIO_NET_TXQ].size, VNET_QSIZE);
+	assert_int_equal(vm.violations, 0);
+}
+
+/* a device configuration window too short for the MAC: the read is
+ * refused before it leaves the window, and the device is not run */
+static void test_device_config_window_short(void **st)
+{
+	vm_cap_set(VIRTIO_PCI_CAP_DEVICE_CFG, VM_BAR, VM_DEVICE, 4);
+	assert_int_equal(attach(), -1);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(vm.violations, 0);
+}
+
 static void test_unwind_reset_refused_keeps_pool(void **st)
 {
 	vm.needs_reset_at_driver_ok = true;
@@ -622,11 +778,17 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_used_id, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_used_id_at_size, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_recv_ring_of_bad_frames, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_used_length, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_tx_completion, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_link_flaps_rate_limited, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_link_poll_interval, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_status_bits_cleared_at_run_time, setup, teardown),
@@ -644,6 +806,12 @@ int main(void)
 		test_unwind_reset_past_bound_keeps_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_features_ok_taken_back, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bringup_reset_not_done, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_sizes_offered, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_device_config_window_short,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

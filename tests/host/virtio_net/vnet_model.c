@@ -337,7 +337,7 @@ bool vm_rx_inject(const void *frame, uint32_t len)
 	struct vm_queue *q = &vm.q[VIRTIO_NET_RXQ];
 	volatile struct virtq_avail *a = q_avail(q);
 	if (!(vm.status & VIRTIO_STATUS_DRIVER_OK) || !vm.bus_master || !a ||
-	    q->last_avail == a->idx)
+	    q->last_avail == q->kicked_avail)
 		return false;
 	uint16_t id = a->ring[q->last_avail++ & (q->size - 1)];
 	volatile struct virtq_desc *d = id < q->size ? q_desc(q, id) : NULL;
@@ -597,6 +597,9 @@ static void vm_bar_write(uint32_t off, unsigned w, uint32_t v)
 			violation("notify with bus mastering off", v);
 		else {
 			vm.notifies[v]++;
+			volatile struct virtq_avail *a = q_avail(&vm.q[v]);
+			if (a)
+				vm.q[v].kicked_avail = a->idx;
 			if (v == VIRTIO_NET_TXQ)
 				vm_tx();
 		}

@@ -33,6 +33,10 @@ struct vm_queue {
 	uint16_t size, msix, enable, notify_off;
 	uint64_t desc, avail, used;
 	uint16_t last_avail, used_idx;
+	/* the available index at the driver's last notify: buffers past it
+	 * are not the device's yet (§2.7.13: a device may wait for the
+	 * notification), so a receive never uses them */
+	uint16_t kicked_avail;
 };
 
 struct vm_state {
@@ -95,7 +99,7 @@ void vm_cap_set(uint8_t cfg_type, uint8_t bar, uint32_t offset,
 /* rewrite the notify capability's notify_off_multiplier */
 void vm_notify_mult_set(uint32_t mult);
 
-/* deliver one frame into the next available receive buffer (header zeroed,
+/* deliver one frame into the next receive buffer notified (header zeroed,
  * num_buffers 1) and raise the receive vector. false if none is posted */
 bool vm_rx_inject(const void *frame, uint32_t len);
 /* hostile: write a used entry of queue q (any values) and publish it */
