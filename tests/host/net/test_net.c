@@ -2982,6 +2982,25 @@ static void test_tcp_rfc3708_dsack_undo(void **state)
 	peer_abort(&p);
 }
 
+/* a SACK connection whose peer asked for a 20000-byte blob and ACKs
+ * nothing by itself; seg: the first three segments' [seq, end) */
+static struct tcp_conn *sack_three_segs(struct peer *p, uint16_t port,
+					uint32_t seg[3][2])
+{
+	peer_connect_sack(p, port);
+	const char *req =
+	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p->auto_ack = false;
+	peer_send(p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	for (unsigned i = 0; i < 3; i++) {
+		assert_true(next_seg(&t));
+		seg[i][0] = t.seq;
+		seg[i][1] = t.seq + (uint32_t)t.len;
+	}
+	return conn_of(p);
+}
+
 /* RFC 2018 §8 / RFC 6675 §5.1: a cumulative ACK that lands inside a SACKed
  * range (one byte short of its end) trims the range; the board keeps no
  * empty range (tcp_check: every block non-empty) */
@@ -2989,19 +3008,8 @@ static void test_tcp_rfc2018_sack_trim_no_empty_range(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_connect_sack(&p, 40019);
-	struct tcp_conn *c = conn_of(&p);
-	const char *req =
-	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
-	p.auto_ack = false;
-	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
-	struct tcp_view t;
 	uint32_t seg[3][2];
-	for (unsigned i = 0; i < 3; i++) {
-		assert_true(next_seg(&t));
-		seg[i][0] = t.seq;
-		seg[i][1] = t.seq + (uint32_t)t.len;
-	}
+	struct tcp_conn *c = sack_three_segs(&p, 40019, seg);
 	/* segment 0 missing, 1-2 SACKed */
 	uint32_t b[1][2] = {{seg[1][0], seg[2][1]}};
 	ack_with_sack(&p, seg[0][0], b, 1);
@@ -3022,19 +3030,8 @@ static void test_tcp_rfc2018_s3_empty_sack_block_ignored(void **state)
 {
 	(void)state;
 	struct peer p;
-	peer_connect_sack(&p, 40062);
-	struct tcp_conn *c = conn_of(&p);
-	const char *req =
-	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
-	p.auto_ack = false;
-	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
-	struct tcp_view t;
 	uint32_t seg[3][2];
-	for (unsigned i = 0; i < 3; i++) {
-		assert_true(next_seg(&t));
-		seg[i][0] = t.seq;
-		seg[i][1] = t.seq + (uint32_t)t.len;
-	}
+	struct tcp_conn *c = sack_three_segs(&p, 40062, seg);
 	uint32_t high = c->sack_high;
 	uint32_t b[2][2] = {{seg[2][0], seg[2][0]}, {seg[2][1], seg[1][0]}};
 	ack_with_sack(&p, seg[0][0], b, 2);
