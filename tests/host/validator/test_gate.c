@@ -1449,6 +1449,29 @@ static void t_queue_cmd_while_pending(void **s)
 	assert_int_equal(f->shadow_allocs, base_allocs);
 }
 
+/* a Delete I/O SQ the device fails leaves the SQ live in the gate: the
+ * driver still owns it and may ring it or delete it again (mutation
+ * testing: with the failure branch's state change deleted, the SQ stayed
+ * "deleting" and every test passed) */
+static void t_delete_sq_device_fails(void **s)
+{
+	(void)s;
+	admin_ok(create_cq(0x220, 2, 8, A + MIB, 0));
+	admin_ok(create_sq(0x221, 2, 8, A + MIB + 0x80000, 2));
+	f->next_status = (uint16_t)(NVME_SC_INTERNAL << 1);
+	struct nvme_sqe c = delete_q(NVME_ADM_DELETE_SQ, 0x222, 2);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	assert_int_equal(g.sq[2].state, NVME_GQ_DELETING);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	struct nvme_cqe e;
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.cid, 0x222);
+	assert_int_equal(e.status >> 1, NVME_SC_INTERNAL); /* the device's */
+	assert_int_equal(g.sq[2].state, NVME_GQ_LIVE);
+	assert_true(pol.sq_live & (1u << 2));
+}
+
 /* The gate's own queue size cap, whatever the policy allows: an I/O queue
  * of more than NVME_GATE_QSIZE_MAX entries, or of 65536 (which a 16-bit
  * size holds as 0), is refused (mutation testing: without the gate's
@@ -1709,6 +1732,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_queue_cmd_while_pending, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_gate_qsize_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_delete_sq_device_fails, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
 					    teardown),
