@@ -900,7 +900,8 @@ static void test_probe_many_namespaces_answered(void **st)
  * CC.EN reads 0 — is not proven stopped (NVMe 2.0 §3.7.2: it may still own
  * queues in memory the kernel frees): the stop fails, bus mastering goes
  * off, the function is marked fenced with one line, and neither a reset
- * nor an enable brings it back, not even once it looks stopped. RDY 1
+ * nor an enable brings it back, not even once it looks stopped: reset and
+ * stop both return -1 on it, whatever CSTS reads. RDY 1
  * with CC.EN 0 after a good stop is no stopped controller either: that
  * enable is refused, without a fence. Before
  * this test only the QEMU proof (nvme-lifetime, NVME_INJECT_STUCK) held
@@ -946,9 +947,13 @@ static void test_stuck_controller_fenced(void **st)
 	assert_null(strstr(shim_last_line, "unable to reset controller"));
 	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
 	assert_non_null(strstr(shim_last_line, "not proven stopped"));
-	/* it looks stopped now: still fenced for good */
+	/* it looks stopped now: still fenced for good, and a reset says so
+	 * as a stop does — it never reports a controller it will not
+	 * enable again as reset (before, CSTS.RDY reading 0 made
+	 * nvme_broker_reset return 0 while nvme_broker_stop returned -1) */
 	stuck_rdy = false;
-	(void)nvme_broker_reset(b);
+	assert_int_equal(nvme_broker_reset(b), -1);
+	assert_int_equal(nvme_broker_stop(b), -1);
 	assert_true(nvme_broker_fenced(b));
 	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
 	assert_non_null(strstr(shim_last_line, "not proven stopped"));
