@@ -29,7 +29,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 8
+#define NDEV	 9
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -37,7 +37,7 @@
 /* devs[0] bound to owner 1, devs[1] to owner 2 (both brokered NVMe),
  * devs[2] bound to nobody (devmgr refused it: behind a failed VT-d unit,
  * no DMA backend), devs[3] to owner 4, which is not brokered; devs[4]
- * to devs[7] bound to nobody, for one test each to bind */
+ * to devs[8] bound to nobody, for one test each to bind */
 static struct pci_dev devs[NDEV];
 static uint8_t bar[NDEV][BAR_LEN] __attribute__((aligned(4096)));
 static uint16_t cmd[NDEV];     /* PCI command bits as pci_enable left them */
@@ -137,6 +137,8 @@ static struct {
 static uint32_t model_nns = 2; /* NN and the active list's 1..model_nns */
 /* each command answered this long after its doorbell (0: at once) */
 static uint64_t probe_late_us;
+/* >= 0: an Identify of this CNS is answered Invalid Field (SC 02h) */
+static int probe_fail_cns = -1;
 static void model_probe(void)
 {
 	const uint32_t rdy = reg32(mdev, NVME_REG_CSTS) & NVME_CSTS_RDY_MASK;
@@ -175,10 +177,12 @@ static void model_probe(void)
 			ns->lbaf[0] = 9u << NVME_LBAF_LBADS_SHIFT;
 		}
 		probe_dev.sq_head ^= 1;
-		cq[probe_dev.cq_tail] =
-		    (struct nvme_cqe){.sqhd = probe_dev.sq_head,
-				      .cid = nvme_sqe_cid(c),
-				      .status = probe_dev.phase};
+		uint16_t sc = (int)cns == probe_fail_cns ? 0x02 : 0;
+		cq[probe_dev.cq_tail] = (struct nvme_cqe){
+		    .sqhd = probe_dev.sq_head,
+		    .cid = nvme_sqe_cid(c),
+		    .status = (uint16_t)(probe_dev.phase |
+					 FIELD_SET(NVME_CQE_SC, sc))};
 		probe_dev.cq_tail ^= 1;
 		if (!probe_dev.cq_tail)
 			probe_dev.phase ^= 1;
@@ -256,7 +260,7 @@ static void bar_reset(unsigned i)
 static int setup(void **st)
 {
 	(void)st;
-	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0, 0};
+	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0, 0, 0};
 	memset(devs, 0, sizeof(devs));
 	for (unsigned i = 0; i < NDEV; i++) {
 		devs[i].dev = (uint8_t)(i + 1);
@@ -282,6 +286,7 @@ static int setup(void **st)
 	mdev = 0;
 	probe_dev.asq = 0;
 	probe_late_us = 0;
+	probe_fail_cns = -1;
 	kans.armed = false;
 	shim_delay_hook = model_step;
 	nvme_broker_inject_set(&model);
@@ -968,6 +973,38 @@ static void test_stuck_controller_fenced(void **st)
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
+/* The probe's Identify Controller answered with an error: the open fails
+ * in one line and undoes all it did — the probe's queue pages and the
+ * Identify page back (pages in use as before), the controller disabled
+ * (CC.EN 0), the function off the bus and decoding nothing, not marked
+ * fenced, no broker left for it: once the device answers, the next open
+ * of the same function goes through. */
+static void test_probe_identify_fails_unwinds(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(8);
+	probe_fail_cns = NVME_CNS_CTRL;
+	uint64_t pages = shim_pages_in_use, lines = shim_kprintf_calls;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(
+	    strstr(shim_last_line, "unable to identify controller"));
+	assert_null(b);
+	assert_int_equal(shim_pages_in_use, pages);
+	assert_int_equal(reg32(8, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
+	assert_int_equal(cmd[8], 0);
+	assert_string_equal(d->state, "running");
+	/* the device answers now: a fresh broker, probed again */
+	probe_fail_cns = -1;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	assert_non_null(b);
+	assert_int_equal(maps[8], 2);
+	assert_int_equal(nvme_broker_nns(b), 1);
+	assert_false(nvme_broker_fenced(b));
+	assert_int_equal(cmd[8] & CMD_MAST, 0); /* off the bus until enable */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1001,6 +1038,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_controller_fenced, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_identify_fails_unwinds,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
