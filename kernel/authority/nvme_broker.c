@@ -856,9 +856,14 @@ int nvme_broker_stop(struct nvme_broker *b)
 	return 0;
 }
 
+/* A fenced controller is unusable for good (nvme_broker_enable refuses
+ * it), so its reset fails however CSTS reads now, as nvme_broker_stop
+ * does: no caller may take it for a controller that is back. The queues
+ * and shadows are dropped all the same. */
 int nvme_broker_reset(struct nvme_broker *b)
 {
-	return broker_stop(b);
+	int r = broker_stop(b);
+	return b->fenced ? -1 : r;
 }
 
 void nvme_broker_close(struct nvme_broker *b)

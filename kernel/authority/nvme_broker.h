@@ -66,8 +66,9 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 /* CC.EN=0, wait for RDY=0, turn bus mastering off; drops every gate queue
  * and shadow (after CFS or a timeout). The driver then fails its
  * outstanding commands itself and may call nvme_broker_enable again.
- * 0, or -1 when the controller did not stop (it is fenced off the bus
- * anyway). */
+ * 0, or -1 when the controller did not stop now or is fenced from an
+ * earlier stop (off the bus for good, never enabled again), however CSTS
+ * reads: as nvme_broker_stop on a fenced controller. */
 int nvme_broker_reset(struct nvme_broker *b);
 /* The first half of a reset that delivers what the device finished: the
  * same stop (CC.EN=0, RDY=0, bus mastering off) but the gate keeps its

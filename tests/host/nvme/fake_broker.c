@@ -145,6 +145,14 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 {
 	if (!b->enabled && !b->draining)
 		return -1;
+	if (b->stall_cmd && b->dev.nlog + 1 == b->stall_cmd) {
+		b->device_stalled = true;
+		b->stall_cmd = 0;
+	}
+	if (b->fail_cmd && b->dev.nlog + 1 == b->fail_cmd) {
+		b->dev.next_status = b->fail_status;
+		b->fail_cmd = 0;
+	}
 	if (b->enabled && !b->device_stalled)
 		fake_nvme_step(&b->dev);
 	if (qid >= NVME_VAL_MAX_QID || b->inject == FB_INJECT_NONE ||

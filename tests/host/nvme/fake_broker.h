@@ -42,6 +42,11 @@ struct nvme_broker {
 	int mdts_override;    /* >= 0: Identify Controller reports this MDTS */
 	uint8_t lbads_override; /* nonzero: namespace 1's LBADS (log2 block) */
 	uint64_t nsze_override; /* nonzero: namespace 1's NSZE (blocks) */
+	/* nonzero: the fail_cmd-th command the model executes (1-based,
+	 * counted in dev.nlog) completes with fail_status; the stall_cmd-th
+	 * is never executed (device_stalled from then on, until a reset) */
+	unsigned fail_cmd, stall_cmd;
+	uint16_t fail_status;
 	unsigned enables, resets;
 	bool identified; /* id and pol.ns filled (nvme_broker_ident) */
 	struct nvme_ident_ctrl id;

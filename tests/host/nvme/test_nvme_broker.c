@@ -29,7 +29,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 8
+#define NDEV	 11
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -37,7 +37,7 @@
 /* devs[0] bound to owner 1, devs[1] to owner 2 (both brokered NVMe),
  * devs[2] bound to nobody (devmgr refused it: behind a failed VT-d unit,
  * no DMA backend), devs[3] to owner 4, which is not brokered; devs[4]
- * to devs[7] bound to nobody, for one test each to bind */
+ * to devs[10] bound to nobody, for one test each to bind */
 static struct pci_dev devs[NDEV];
 static uint8_t bar[NDEV][BAR_LEN] __attribute__((aligned(4096)));
 static uint16_t cmd[NDEV];     /* PCI command bits as pci_enable left them */
@@ -137,6 +137,8 @@ static struct {
 static uint32_t model_nns = 2; /* NN and the active list's 1..model_nns */
 /* each command answered this long after its doorbell (0: at once) */
 static uint64_t probe_late_us;
+/* >= 0: an Identify of this CNS is answered Invalid Field (SC 02h) */
+static int probe_fail_cns = -1;
 static void model_probe(void)
 {
 	const uint32_t rdy = reg32(mdev, NVME_REG_CSTS) & NVME_CSTS_RDY_MASK;
@@ -175,10 +177,12 @@ static void model_probe(void)
 			ns->lbaf[0] = 9u << NVME_LBAF_LBADS_SHIFT;
 		}
 		probe_dev.sq_head ^= 1;
-		cq[probe_dev.cq_tail] =
-		    (struct nvme_cqe){.sqhd = probe_dev.sq_head,
-				      .cid = nvme_sqe_cid(c),
-				      .status = probe_dev.phase};
+		uint16_t sc = (int)cns == probe_fail_cns ? 0x02 : 0;
+		cq[probe_dev.cq_tail] = (struct nvme_cqe){
+		    .sqhd = probe_dev.sq_head,
+		    .cid = nvme_sqe_cid(c),
+		    .status = (uint16_t)(probe_dev.phase |
+					 FIELD_SET(NVME_CQE_SC, sc))};
 		probe_dev.cq_tail ^= 1;
 		if (!probe_dev.cq_tail)
 			probe_dev.phase ^= 1;
@@ -256,7 +260,8 @@ static void bar_reset(unsigned i)
 static int setup(void **st)
 {
 	(void)st;
-	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0, 0};
+	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0,
+						0, 0, 0, 0, 0};
 	memset(devs, 0, sizeof(devs));
 	for (unsigned i = 0; i < NDEV; i++) {
 		devs[i].dev = (uint8_t)(i + 1);
@@ -282,6 +287,7 @@ static int setup(void **st)
 	mdev = 0;
 	probe_dev.asq = 0;
 	probe_late_us = 0;
+	probe_fail_cns = -1;
 	kans.armed = false;
 	shim_delay_hook = model_step;
 	nvme_broker_inject_set(&model);
@@ -900,7 +906,8 @@ static void test_probe_many_namespaces_answered(void **st)
  * CC.EN reads 0 — is not proven stopped (NVMe 2.0 §3.7.2: it may still own
  * queues in memory the kernel frees): the stop fails, bus mastering goes
  * off, the function is marked fenced with one line, and neither a reset
- * nor an enable brings it back, not even once it looks stopped. RDY 1
+ * nor an enable brings it back, not even once it looks stopped: reset and
+ * stop both return -1 on it, whatever CSTS reads. RDY 1
  * with CC.EN 0 after a good stop is no stopped controller either: that
  * enable is refused, without a fence. Before
  * this test only the QEMU proof (nvme-lifetime, NVME_INJECT_STUCK) held
@@ -946,9 +953,13 @@ static void test_stuck_controller_fenced(void **st)
 	assert_null(strstr(shim_last_line, "unable to reset controller"));
 	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
 	assert_non_null(strstr(shim_last_line, "not proven stopped"));
-	/* it looks stopped now: still fenced for good */
+	/* it looks stopped now: still fenced for good, and a reset says so
+	 * as a stop does — it never reports a controller it will not
+	 * enable again as reset (before, CSTS.RDY reading 0 made
+	 * nvme_broker_reset return 0 while nvme_broker_stop returned -1) */
 	stuck_rdy = false;
-	(void)nvme_broker_reset(b);
+	assert_int_equal(nvme_broker_reset(b), -1);
+	assert_int_equal(nvme_broker_stop(b), -1);
 	assert_true(nvme_broker_fenced(b));
 	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
 	assert_non_null(strstr(shim_last_line, "not proven stopped"));
@@ -961,6 +972,246 @@ static void test_stuck_controller_fenced(void **st)
 	assert_non_null(strstr(shim_last_line, "(fenced)"));
 	assert_int_equal(cmd[7] & CMD_MAST, 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* The probe's Identify Controller answered with an error: the open fails
+ * in one line and undoes all it did — the probe's queue pages and the
+ * Identify page back (pages in use as before), the controller disabled
+ * (CC.EN 0), the function off the bus and decoding nothing, not marked
+ * fenced, no broker left for it: once the device answers, the next open
+ * of the same function goes through. */
+static void test_probe_identify_fails_unwinds(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(8);
+	probe_fail_cns = NVME_CNS_CTRL;
+	uint64_t pages = shim_pages_in_use, lines = shim_kprintf_calls;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(
+	    strstr(shim_last_line, "unable to identify controller"));
+	assert_null(b);
+	assert_int_equal(shim_pages_in_use, pages);
+	assert_int_equal(reg32(8, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
+	assert_int_equal(cmd[8], 0);
+	assert_string_equal(d->state, "running");
+	/* the device answers now: a fresh broker, probed again */
+	probe_fail_cns = -1;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	assert_non_null(b);
+	assert_int_equal(maps[8], 2);
+	assert_int_equal(nvme_broker_nns(b), 1);
+	assert_false(nvme_broker_fenced(b));
+	assert_int_equal(cmd[8] & CMD_MAST, 0); /* off the bus until enable */
+}
+
+/* ---- revocation while the driver and the device are busy ---------------- */
+/* Owner revocation (auth_owner_revoke: a DMA fault, an administrator) with
+ * I/O in flight, and in the middle of a reset (after nvme_broker_stop,
+ * before nvme_broker_reset). The test plays the driver — the adversary,
+ * which goes on calling the broker after the revoke — and the device on the
+ * shadow rings. Pool pages: admin SQ, admin CQ, I/O SQ 1, I/O CQ 1, data. */
+struct rv {
+	struct nvme_broker *b;
+	struct pci_dev *d;
+	struct dma_pool pool;
+	struct nvme_sqe *drv_iosq;
+	struct nvme_cqe *drv_iocq;
+	struct nvme_sqe *sh_iosq; /* the shadows the device was given */
+	struct nvme_cqe *sh_iocq;
+	uint16_t cid_a, cid_b; /* the Reads' CIDs on the device */
+	unsigned i;	       /* devs[i] */
+};
+
+static struct nvme_sqe create_sq(uint16_t cid, uint16_t qid, uint16_t entries,
+				 uint64_t iova, uint16_t cqid)
+{
+	return (struct nvme_sqe){
+	    .cdw0 = NVME_ADM_CREATE_SQ | (uint32_t)cid << 16,
+	    .prp1 = iova,
+	    .cdw10 = (uint32_t)(FIELD_SET(NVME_CREATEQ_QID, qid) |
+				FIELD_SET(NVME_CREATEQ_QSIZE, entries - 1)),
+	    .cdw11 = (uint32_t)(FIELD_SET(NVME_CREATEQ_PC, 1) |
+				FIELD_SET(NVME_CREATESQ_CQID, cqid))};
+}
+
+/* a fresh controller enabled, I/O queue pair 1 (4 entries) created, two
+ * Reads (CIDs 0x20, 0x21) on the device; the first one's completion
+ * delivered into the driver's CQ and consumed, the second one's posted by
+ * the device into the shadow CQ, not yet reaped */
+static void rv_up(struct rv *r, unsigned i)
+{
+	memset(r, 0, sizeof(*r));
+	r->i = i;
+	r->d = fresh_function(i);
+	assert_int_equal(nvme_broker_open(r->d, r->d->owner, &r->b), 0);
+	assert_int_equal(
+	    dma_pool_create(r->d->owner, 5 * PAGE_SIZE, 0, &r->pool), 0);
+	uint8_t *va = r->pool.va;
+	uint64_t iova = r->pool.iova;
+	struct dma_buf asq = {va, iova, PAGE_SIZE};
+	struct dma_buf acq = {va + PAGE_SIZE, iova + PAGE_SIZE, PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(r->b, &asq, &acq, 8), 0);
+	struct nvme_sqe *drv = (struct nvme_sqe *)va;
+	struct nvme_cqe *drv_cq = (struct nvme_cqe *)(va + PAGE_SIZE);
+	struct nvme_sqe *sq = admin_sq();
+	struct nvme_cqe *cq = admin_cq();
+	drv[0] = create_cq(0x10, 1, 4, iova + 3 * PAGE_SIZE);
+	drv[1] = create_sq(0x11, 1, 4, iova + 2 * PAGE_SIZE, 1);
+	for (uint16_t k = 0; k < 2; k++) {
+		assert_int_equal(nvme_broker_sq_ring(r->b, 0, k + 1), 1);
+		cq[k] = (struct nvme_cqe){.sqhd = (uint16_t)(k + 1),
+					  .cid = nvme_sqe_cid(&sq[k]),
+					  .status = 1};
+		assert_int_equal(nvme_broker_cq_reap(r->b, 0), 1);
+		assert_int_equal(drv_cq[k].cid, 0x10 + k);
+		assert_int_equal(drv_cq[k].status, 1);
+	}
+	assert_int_equal(nvme_broker_cq_head(r->b, 0, 2), 0);
+	r->sh_iocq = (struct nvme_cqe *)(uintptr_t)sq[0].prp1;
+	r->sh_iosq = (struct nvme_sqe *)(uintptr_t)sq[1].prp1;
+	r->drv_iosq = (struct nvme_sqe *)(va + 2 * PAGE_SIZE);
+	r->drv_iocq = (struct nvme_cqe *)(va + 3 * PAGE_SIZE);
+	for (uint16_t k = 0; k < 2; k++)
+		r->drv_iosq[k] = (struct nvme_sqe){
+		    .cdw0 = NVME_IO_READ | (uint32_t)(0x20 + k) << 16,
+		    .nsid = 1,
+		    .prp1 = iova + 4 * PAGE_SIZE,
+		    .cdw10 = k};
+	assert_int_equal(nvme_broker_sq_ring(r->b, 1, 2), 2);
+	assert_int_equal(reg32(i, NVME_REG_DBS + 8), 2); /* SQ 1 tail */
+	r->cid_a = nvme_sqe_cid(&r->sh_iosq[0]);
+	r->cid_b = nvme_sqe_cid(&r->sh_iosq[1]);
+	/* the device completes the first Read: delivered once, consumed */
+	r->sh_iocq[0] = (struct nvme_cqe){.sqhd = 1,
+					  .sqid = 1,
+					  .cid = nvme_sqe_cid(&r->sh_iosq[0]),
+					  .status = 1};
+	assert_int_equal(nvme_broker_cq_reap(r->b, 1), 1);
+	assert_int_equal(r->drv_iocq[0].cid, 0x20);
+	assert_int_equal(nvme_broker_cq_head(r->b, 1, 1), 0);
+	/* and the second, posted in the shadow CQ, not reaped */
+	r->sh_iocq[1] = (struct nvme_cqe){.sqhd = 2,
+					  .sqid = 1,
+					  .cid = nvme_sqe_cid(&r->sh_iosq[1]),
+					  .status = 1};
+}
+
+/* after the revoke, whatever the driver calls: nothing reaches the
+ * controller (no register written, bus mastering off, CC.EN 0), nothing
+ * reaches the driver's rings, the gate holds nothing; the first Read was
+ * answered once, the second never by the broker (the driver's reset path
+ * answers it: test_revoked_reset_delivers_nothing) */
+static void rv_after_revoke(struct rv *r)
+{
+	unsigned i = r->i;
+	uint16_t owner = r->d->owner;
+	uint8_t regs[BAR_LEN];
+	struct nvme_cqe drv_iocq[4];
+	assert_false(dma_pool_live(&r->pool));
+	assert_int_equal(cmd[i] & CMD_MAST, 0);
+	assert_int_equal(reg32(i, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
+	assert_int_equal(nvme_broker_shadow_bytes(r->b, 0), 0);
+	assert_int_equal(nvme_broker_shadow_bytes(r->b, 1), 0);
+	assert_int_equal(dma_owner_acct(owner)->use[DMA_CHARGE_SHADOW], 0);
+	struct grant_table *t = &dma_owner_acct(owner)->grants;
+	for (unsigned g = 0; g < GRANT_MAX; g++)
+		assert_int_equal(t->g[g].pins, 0);
+	memcpy(regs, bar[i], BAR_LEN);
+	memcpy(drv_iocq, r->drv_iocq, sizeof(drv_iocq));
+	/* the driver goes on: every call refused */
+	r->drv_iosq[2] = r->drv_iosq[0];
+	assert_int_equal(nvme_broker_sq_ring(r->b, 1, 3), -1);
+	assert_int_equal(nvme_broker_sq_ring(r->b, 0, 3), -1);
+	assert_int_equal(nvme_broker_cq_reap(r->b, 1), -1);
+	assert_int_equal(nvme_broker_cq_reap(r->b, 0), -1);
+	assert_int_equal(nvme_broker_cq_head(r->b, 1, 2), -1);
+	uint32_t dw0;
+	assert_int_equal(nvme_broker_get_feature(r->b, NVME_FID_VWC, 0, &dw0),
+			 -1);
+	assert_int_equal(nvme_broker_stop(r->b), 0);
+	assert_int_equal(nvme_broker_cq_reap(r->b, 1), -1);
+	struct dma_buf asq = {r->pool.va, r->pool.iova, PAGE_SIZE};
+	struct dma_buf acq = {r->pool.va + PAGE_SIZE, r->pool.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(r->b, &asq, &acq, 8), -1);
+	assert_non_null(strstr(shim_last_line, "revoked after a DMA fault"));
+	assert_int_equal(nvme_broker_reset(r->b), 0);
+	assert_int_equal(nvme_broker_cq_reap(r->b, 1), -1);
+	/* the device side: no doorbell, CC or queue register written, still
+	 * off the bus; the driver's CQ as it was (the first Read answered
+	 * once, the second never) */
+	uint8_t now[BAR_LEN];
+	memcpy(now, bar[i], BAR_LEN);
+	assert_memory_equal(now + NVME_REG_DBS, regs + NVME_REG_DBS,
+			    BAR_LEN - NVME_REG_DBS);
+	assert_int_equal(reg32(i, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
+	assert_int_equal(cmd[i] & CMD_MAST, 0);
+	assert_memory_equal(drv_iocq, r->drv_iocq, sizeof(drv_iocq));
+	assert_int_equal(r->drv_iocq[0].cid, 0x20);
+	assert_int_equal(r->drv_iocq[1].status, 0);
+}
+
+/* reinstated, the owner enables again on a fresh pool; the device posts
+ * the revoked Reads' completions (their CIDs, on the admin queue and as
+ * SQ 1's) into the new admin CQ: neither reaches the driver, and the
+ * kernel's own command gets its own answer */
+static void rv_reinstated(struct rv *r)
+{
+	uint16_t owner = r->d->owner;
+	uint16_t cid_a = r->cid_a, cid_b = r->cid_b;
+	assert_int_equal(auth_owner_reinstate(owner), 0);
+	assert_int_equal(dma_pool_revoke(&r->pool), 0); /* the parked pool */
+	struct dma_pool p2;
+	assert_int_equal(dma_pool_create(owner, 2 * PAGE_SIZE, 0, &p2), 0);
+	struct dma_buf asq = {p2.va, p2.iova, PAGE_SIZE};
+	struct dma_buf acq = {p2.va + PAGE_SIZE, p2.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(r->b, &asq, &acq, 8), 0);
+	assert_int_equal(cmd[r->i], CMD_MEM | CMD_MAST);
+	struct nvme_cqe *cq = admin_cq();
+	struct nvme_cqe *drv_cq = (struct nvme_cqe *)(p2.va + PAGE_SIZE);
+	cq[0] =
+	    (struct nvme_cqe){.sqhd = 0, .sqid = 1, .cid = cid_b, .status = 1};
+	cq[1] =
+	    (struct nvme_cqe){.sqhd = 0, .sqid = 0, .cid = cid_a, .status = 1};
+	answer_kcmd(0, 2, (struct nvme_cqe){.dw0 = 5, .sqhd = 1, .status = 1});
+	uint32_t dw0 = 0;
+	assert_int_equal(nvme_broker_get_feature(r->b, NVME_FID_VWC, 0, &dw0),
+			 0);
+	assert_int_equal(dw0, 5);
+	assert_int_equal(nvme_broker_cq_reap(r->b, 0), 0);
+	for (unsigned k = 0; k < 8; k++)
+		assert_int_equal(drv_cq[k].status, 0);
+	assert_int_equal(nvme_broker_reset(r->b), 0);
+	assert_int_equal(dma_pool_revoke(&p2), 0);
+}
+
+/* revoked with I/O in flight: one Read answered, one posted unreaped */
+static void test_revoke_io_in_flight(void **st)
+{
+	(void)st;
+	struct rv r;
+	rv_up(&r, 9);
+	assert_int_equal(auth_owner_revoke(r.d->owner, "test fault"), 1);
+	rv_after_revoke(&r);
+	rv_reinstated(&r);
+}
+
+/* revoked in the middle of a reset: the driver stopped the controller
+ * (the queues kept for its drain) and has not reaped yet; the revoke
+ * comes before its drain, which then delivers nothing */
+static void test_revoke_during_reset(void **st)
+{
+	(void)st;
+	struct rv r;
+	rv_up(&r, 10);
+	assert_int_equal(nvme_broker_stop(r.b), 0);
+	assert_int_equal(cmd[10] & CMD_MAST, 0);
+	assert_int_equal(auth_owner_revoke(r.d->owner, "test fault"), 1);
+	rv_after_revoke(&r);
+	rv_reinstated(&r);
 }
 
 int main(void)
@@ -995,6 +1246,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_probe_many_namespaces_answered,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_controller_fenced, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_identify_fails_unwinds,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revoke_io_in_flight, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_revoke_during_reset, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,9 @@
 
 #include "dma/owner.h"
 #include "fake_broker.h"
+#include "kernel/devmgr/blockdev.h"
 #include "kernel/devmgr/devmgr.h"
+#include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
 #include "owner_shim.h"
 #include "shim.h"
@@ -20,13 +22,25 @@
 
 extern const struct driver nvme_driver;
 
-/* what nvme_pci.c needs from the kernel besides the broker: no MSI-X
- * (d->cap_msix is 0, so no vector is bound), the default command line */
+/* what nvme_pci.c needs from the kernel besides the broker: MSI-X
+ * vectors (bound while msix_ok; a function with d->cap_msix 0 binds none)
+ * counted per entry, the default command line */
+static bool msix_ok;
+static int bound[NVME_IOQ_MAX + 1]; /* binds minus revokes, per entry */
+static unsigned binds;
 int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	     irq_handler_t fn, void *arg, struct irq_cap *out)
 {
-	(void)d, (void)owner, (void)msix_index, (void)fn, (void)arg, (void)out;
-	return -1;
+	(void)d, (void)owner, (void)fn, (void)arg;
+	if (!msix_ok || msix_index > NVME_IOQ_MAX)
+		return -1;
+	bound[msix_index]++;
+	binds++;
+	*out = (struct irq_cap){.slot = (uint16_t)(msix_index + 1),
+				.gen = 1,
+				.msix_index = (uint16_t)msix_index,
+				.vector = (uint8_t)(0x40 + msix_index)};
+	return 0;
 }
 void irq_unmask(const struct irq_cap *c)
 {
@@ -34,7 +48,8 @@ void irq_unmask(const struct irq_cap *c)
 }
 void irq_revoke(struct irq_cap *c)
 {
-	(void)c;
+	assert_true(c->msix_index <= NVME_IOQ_MAX);
+	bound[c->msix_index]--;
 }
 uint64_t cmdline_u64(const char *key, uint64_t def)
 {
@@ -71,12 +86,177 @@ static void test_enable_fails(void **state)
 	assert_int_equal(kmem_used(), 0);
 }
 
+/* ---- the attach unwind -------------------------------------------------- */
+/* What an attach that fails part-way must leave: the owner's kernel memory,
+ * pools, grants and shadows as before it, no vector bound, the controller
+ * disabled (the broker not enabled, its gate holding no queue, the model's
+ * queues gone) — and one line from the driver naming the step, after at
+ * most one line of the cause said where it was met (the owner's quota in
+ * the authority layer, the command's timeout in nvme_wait). The broker's
+ * own lines are the kernel broker's, not printed by this fake. */
+struct before {
+	uint64_t use[DMA_CHARGE_N], pages;
+	unsigned pools;
+};
+static struct before before_attach(void)
+{
+	struct dma_owner *o = dma_owner_acct(OWNER);
+	struct before b = {.pages = shim_pages_in_use,
+			   .pools = shim_owner_pools(OWNER)};
+	memcpy(b.use, o->use, sizeof(b.use));
+	return b;
+}
+
+static unsigned nlines;
+static char lines[8][256];
+static void keep_line(const char *l)
+{
+	if (nlines < 8)
+		strlcpy(lines[nlines], l, sizeof(lines[0]));
+	nlines++;
+}
+
+static void assert_unwound(const struct before *b, const char *why,
+			   const char *cause)
+{
+	struct dma_owner *o = dma_owner_acct(OWNER);
+	for (unsigned i = 0; i < DMA_CHARGE_N; i++)
+		assert_int_equal(o->use[i], b->use[i]);
+	assert_int_equal(shim_owner_pools(OWNER), b->pools);
+	assert_int_equal(shim_pages_in_use, b->pages);
+	for (unsigned i = 0; i < GRANT_MAX; i++) {
+		assert_false(o->grants.g[i].live);
+		assert_int_equal(o->grants.g[i].pins, 0);
+	}
+	for (unsigned i = 0; i <= NVME_IOQ_MAX; i++)
+		assert_int_equal(bound[i], 0);
+	/* the controller disabled, nothing of the gate's or the model's */
+	assert_false(fb.enabled);
+	assert_false(fb.draining);
+	assert_int_equal(fb.gate.pol->sq_live | fb.gate.pol->cq_live, 0);
+	assert_int_equal(fb.dev.shadow_allocs, 0);
+	for (unsigned q = 0; q < FAKE_QMAX; q++)
+		assert_false(fb.dev.sq[q].live || fb.dev.cq[q].live);
+	assert_int_equal(nblockdevs, 0);
+	/* one line, the step's own, after at most one of the cause when
+	 * another layer met it (the owner's quota, the command's timeout) */
+	unsigned want = cause ? 2 : 1;
+	if (nlines != want)
+		for (unsigned i = 0; i < nlines && i < 8; i++)
+			print_message("line %u: %s", i, lines[i]);
+	assert_int_equal(nlines, want);
+	assert_non_null(strstr(lines[want - 1], why));
+	if (cause)
+		assert_non_null(strstr(lines[0], cause));
+}
+
+/* one attach of a function with MSI-X, every vector bound, that fails */
+static void attach_fails(const struct before *b, const char *why,
+			 const char *cause)
+{
+	static struct pci_dev d;
+	d.cap_msix = true;
+	msix_ok = true;
+	binds = 0;
+	nlines = 0;
+	shim_line_hook = keep_line;
+	assert_int_equal(nvme_driver.attach(&d, OWNER), -1);
+	shim_line_hook = NULL;
+	assert_unwound(b, why, cause);
+}
+
+/* the model's five attach commands, in order: Set Features Number of
+ * Queues, Create I/O CQ 1, SQ 1, CQ 2, SQ 2 */
+static const char *const attach_cmd[] = {
+    "unable to set number of queues", "unable to create I/O CQ 1",
+    "unable to create I/O SQ 1",      "unable to create I/O CQ 2",
+    "unable to create I/O SQ 2",
+};
+
+/* Each of the attach's admin commands fails in turn (the device answers
+ * Internal Error): the queues created before it are undone with the rest,
+ * every vector goes back. */
+static void test_attach_command_fails_unwinds(void **state)
+{
+	(void)state;
+	for (unsigned k = 1; k <= ARRAY_SIZE(attach_cmd); k++) {
+		fake_broker_init(OWNER);
+		struct before b = before_attach();
+		fb.fail_cmd = k;
+		fb.fail_status = (uint16_t)FIELD_SET(NVME_CQE_SC, 0x06);
+		attach_fails(&b, attach_cmd[k - 1], NULL);
+		assert_int_equal(fb.dev.nlog, k); /* it got that far */
+		assert_int_equal(binds, NVME_IOQ_MAX + 1);
+	}
+}
+
+/* Each of them never answered: the attach fails at its timeout (no
+ * reset), with the same unwind: the timeout's line, then the step's */
+static void test_attach_command_timeout_unwinds(void **state)
+{
+	(void)state;
+	for (unsigned k = 1; k <= ARRAY_SIZE(attach_cmd); k++) {
+		fake_broker_init(OWNER);
+		struct before b = before_attach();
+		fb.stall_cmd = k;
+		attach_fails(&b, attach_cmd[k - 1],
+			     "timed out after 2000 ms; the attach fails");
+		assert_int_equal(fb.dev.nlog, k - 1);
+		assert_int_equal(fb.enables, 1);
+	}
+}
+
+/* allocations that fail: the controller state, the DMA pool, the
+ * namespace table (each by the owner's limit, as a hostile or busy owner
+ * meets it) */
+static void test_attach_alloc_fails_unwinds(void **state)
+{
+	(void)state;
+	struct dma_owner *o;
+	/* the softc */
+	fake_broker_init(OWNER);
+	o = dma_owner_acct(OWNER);
+	uint64_t kmax = o->max[DMA_CHARGE_KMEM], pmax = o->max[DMA_CHARGE_POOL];
+	struct before b = before_attach();
+	o->max[DMA_CHARGE_KMEM] = o->use[DMA_CHARGE_KMEM];
+	attach_fails(&b, "unable to allocate controller state",
+		     "no 32 KiB of kernel memory");
+	assert_int_equal(binds, 0);
+	o->max[DMA_CHARGE_KMEM] = kmax;
+	/* the pool */
+	fake_broker_init(OWNER);
+	b = before_attach();
+	o->max[DMA_CHARGE_POOL] = o->use[DMA_CHARGE_POOL];
+	attach_fails(&b, "unable to allocate DMA pool", "over its DMA quota");
+	assert_int_equal(binds, NVME_IOQ_MAX + 1);
+	assert_int_equal(fb.enables, 0);
+	o->max[DMA_CHARGE_POOL] = pmax;
+	/* the namespace table, after every queue is up */
+	fake_broker_init(OWNER);
+	b = before_attach();
+	o->max[DMA_CHARGE_KMEM] =
+	    o->use[DMA_CHARGE_KMEM] +
+	    ALIGN_UP(sizeof(struct nvme_softc), PAGE_SIZE);
+	attach_fails(&b, "unable to allocate 1 namespaces", "of kernel memory");
+	assert_int_equal(fb.dev.nlog, ARRAY_SIZE(attach_cmd));
+	o->max[DMA_CHARGE_KMEM] = kmax;
+	/* the controller never becomes ready */
+	fake_broker_init(OWNER);
+	b = before_attach();
+	fb.fail_enable = true;
+	attach_fails(&b, "unable to enable controller", NULL);
+	assert_int_equal(binds, NVME_IOQ_MAX + 1);
+}
+
 int main(void)
 {
 	shim_quiet = getenv("NVME_TEST_VERBOSE") == NULL;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_broker_open_fails),
 	    cmocka_unit_test(test_enable_fails),
+	    cmocka_unit_test(test_attach_command_fails_unwinds),
+	    cmocka_unit_test(test_attach_command_timeout_unwinds),
+	    cmocka_unit_test(test_attach_alloc_fails_unwinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
