@@ -12,6 +12,9 @@
 #include "kernel/authority/authority.h"
 #include "kernel/net/nic.h"
 
+/* gVNICs gve_pci.c attaches; a further one is refused untouched */
+#define GVE_MAX_DEVS 2
+
 #define GVE_MAX_QUEUES	     2	/* per direction; the device may offer more */
 #define GVE_MAX_NTFY_BLKS    64 /* notification blocks the state holds */
 #define GVE_RING_MAX	     4096 /* largest ring the driver sizes its state for */

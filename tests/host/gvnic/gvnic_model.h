@@ -117,6 +117,9 @@ struct gvm {
 	bool stall; /* commands never complete */
 	uint32_t override_op, override_status;
 	int bogus_counter; /* >0: next event-counter reads return bogus */
+	/* GVM_NO_OVERRIDE or an opcode: once a command of it has run, the
+	 * next event-counter read is bogus (bogus_counter armed) */
+	uint32_t bogus_counter_op;
 	/* GVM_NO_OVERRIDE or an opcode: the first command of it the device
 	 * finds in the queue is claimed complete (event counter moved past
 	 * it) before any doorbell names it, never run, its status UNSET */

@@ -509,6 +509,28 @@ static void t_admin_counter_hostile(void **s)
 	finish(true);
 }
 
+/* an event counter refused while the driver waits on the last command of
+ * bring-up, REPORT_LINK_SPEED, whose own failure gve_up only logs: the
+ * refusal asked for a reset, so the attach fails as a recovery would, the
+ * device released and nothing kept (the reset_wanted check after gve_up;
+ * without it the attach came up with the reset it asked for dropped) */
+static void t_admin_counter_hostile_link_speed(void **s)
+{
+	for (unsigned k = 0; k < ARRAY_SIZE(formats); k++) {
+		struct gvm_config c = cfgf(k & 1, formats[k]);
+		model_reset(&c);
+		gvm.bogus_counter_op = GVE_AQ_REPORT_LINK_SPEED;
+		assert_int_equal(attach(), GVE_EDEVICE);
+		assert_int_equal(gvm.bogus_counter_op, GVM_NO_OVERRIDE);
+		assert_int_equal(gvm.bogus_counter, 0);
+		assert_int_equal(sc->hostile, 1);
+		assert_int_equal(sc->state, GVE_S_FAILED);
+		assert_false(sc->reset_wanted);
+		assert_false(gvm.aq_live);
+		finish(true);
+	}
+}
+
 /* an event counter that counts a command complete before the doorbell
  * named it: the command never ran and its status is UNSET. A single
  * command (VERIFY_DRIVER_COMPATIBILITY at attach, REPORT_LINK_SPEED at run
@@ -1507,6 +1529,61 @@ static void t_pci_attach_fails_off_bus(void **s)
 	assert_string_equal(d.state, "failed");
 }
 
+/* more gVNICs than GVE_MAX_DEVS: the first past it gets one line and is
+ * left as the device manager gave it — no BAR window asked for, its
+ * command register never written, no memory, no vector, no NIC. Earlier
+ * tests attached some through gve_driver already (gve_ndevs only grows),
+ * so devices are attached until the refusal, which must come at
+ * GVE_MAX_DEVS. */
+static void t_pci_too_many_devices(void **s)
+{
+	extern unsigned host_pci_enables, host_mmio_grants, host_pci_nics;
+	static struct pci_dev d[GVE_MAX_DEVS + 1];
+	struct gvm_config c = cfg(1, false);
+	unsigned refused = GVE_MAX_DEVS + 1;
+	for (unsigned i = 0; i <= GVE_MAX_DEVS && refused > GVE_MAX_DEVS; i++) {
+		model_reset(&c);
+		gvm_pci_dev(&d[i]);
+		strcpy(d[i].state, "untouched");
+		unsigned en = host_pci_enables, gr = host_mmio_grants,
+			 nics = host_pci_nics;
+		uint64_t lines = shim_kprintf_calls;
+		if (gve_driver.attach(&d[i], GVM_OWNER) == 0) {
+			/* one of the first GVE_MAX_DEVS: down again, so the
+			 * model of the next is the only device live */
+			gve_detach(d[i].drv_state);
+			assert_int_equal(host_pools_live(), 0);
+			continue;
+		}
+		refused = i;
+		char want[64];
+		snprintf(want, sizeof(want),
+			 "gve%u: unable to attach: %u devices already\n",
+			 GVE_MAX_DEVS, GVE_MAX_DEVS);
+		assert_string_equal(shim_last_line, want);
+		assert_int_equal(shim_kprintf_calls - lines, 1);
+		assert_int_equal(host_pci_enables, en);
+		assert_int_equal(host_mmio_grants, gr);
+		assert_int_equal(host_pci_nics, nics);
+		assert_null(d[i].drv_state);
+		assert_string_equal(d[i].state, "untouched");
+		assert_int_equal(gvm.registrations, 0);
+		assert_false(gvm.aq_live);
+		assert_int_equal(host_pools_live(), 0);
+		assert_int_equal(host_irqs_bound(), 0);
+	}
+	assert_true(refused <= GVE_MAX_DEVS);
+	/* and the next again, with the same line */
+	model_reset(&c);
+	gvm_pci_dev(&d[GVE_MAX_DEVS]);
+	unsigned gr = host_mmio_grants;
+	assert_int_equal(gve_driver.attach(&d[GVE_MAX_DEVS], GVM_OWNER), -1);
+	assert_int_equal(host_mmio_grants, gr);
+	assert_non_null(strstr(shim_last_line, "devices already"));
+	if (gvm.violations)
+		fail_msg("model violation: %s", gvm.first_violation);
+}
+
 /* the model catches the mistakes the new checks are for */
 static void t_model_catches_formats(void **s)
 {
@@ -2252,6 +2329,7 @@ int main(void)
 	    cmocka_unit_test(t_admin_timeout),
 	    cmocka_unit_test(t_attach_slow_admin_bounded),
 	    cmocka_unit_test(t_admin_counter_hostile),
+	    cmocka_unit_test(t_admin_counter_hostile_link_speed),
 	    cmocka_unit_test(t_admin_counter_early),
 	    cmocka_unit_test(t_hostile_gqi_tx_counter),
 	    cmocka_unit_test(t_hostile_gqi_rx_len_short),
@@ -2304,6 +2382,8 @@ int main(void)
 	    cmocka_unit_test(t_polling_only),
 	    cmocka_unit_test(t_model_catches),
 	    cmocka_unit_test(t_model_catches_buffers),
+	    /* last: it fills gve_pci.c's GVE_MAX_DEVS slots for good */
+	    cmocka_unit_test(t_pci_too_many_devices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
