@@ -20,7 +20,7 @@
 /* DQO completion tags are the driver's 16 bits, echoed; bit 15 is
  * GVE_ALT_MISS_COMPL_BIT on the way back, so a driver may use 15 */
 #define GVM_TAGS 32768
-#define GVM_CLOG 8 /* DQO TX completions kept for gvm_dqo_tx_replay */
+#define GVM_CLOG 64 /* DQO TX completions kept for gvm_dqo_tx_replay */
 
 struct gvm_config {
 	uint8_t revision;	   /* 0: PFN registration; >= 1: base/length */
