@@ -28,14 +28,19 @@ void gve_dqo_rings_init(struct gve_softc *sc)
 		tx->compl_gen = 0;
 		memset(tx->tag_state, GVE_TAG_FREE, sizeof(tx->tag_state));
 		tx->nmissed = 0;
-		tx->ntag_free = 0;
 		tx->said_unexpected = tx->said_timed_out = false;
+		/* as few index bits as ntags needs, the rest generation */
+		tx->tag_idx_bits = 1;
+		while ((1u << tx->tag_idx_bits) < tx->ntags)
+			tx->tag_idx_bits++;
 		/* a reset ends every use: a completion from before it names
 		 * nothing outstanding */
-		for (uint32_t t = tx->ntags; t-- > 0;) {
-			tx->tag_free[tx->ntag_free++] = (uint16_t)t;
+		tx->tag_free_head = 0;
+		tx->ntag_free = tx->ntags;
+		for (uint32_t t = 0; t < tx->ntags; t++) {
+			tx->tag_free[t] = (uint16_t)t;
 			tx->tag_gen[t] =
-			    (tx->tag_gen[t] + 1) & GVE_TAG_GEN_MASK;
+			    (tx->tag_gen[t] + 1) & gve_tag_gen_mask(tx);
 		}
 
 		memset(rx->qres.va, 0, rx->qres.len);
@@ -102,7 +107,10 @@ int gve_dqo_send(struct gve_softc *sc, struct gve_tx *tx, const void *frame,
 	if (sc->reset_wanted || tx->mask - used < 1 + GVE_TX_MIN_DESC_GAP ||
 	    !tx->ntag_free)
 		return GVE_ENOMEM;
-	tag = tx->tag_free[--tx->ntag_free];
+	tag = tx->tag_free[tx->tag_free_head];
+	if (++tx->tag_free_head == tx->ntags)
+		tx->tag_free_head = 0;
+	tx->ntag_free--;
 	memcpy((uint8_t *)tx->qpl.pages.va + (size_t)tag * GVE_BUF_SIZE, frame,
 	       len);
 	if (((tx->tail - tx->last_re) & tx->mask) >= GVE_TX_MIN_RE_INTERVAL) {
@@ -114,8 +122,7 @@ int gve_dqo_send(struct gve_softc *sc, struct gve_tx *tx, const void *frame,
 	d->buf_addr =
 	    le64(gve_buf_addr(sc, &tx->qpl, (uint64_t)tag * GVE_BUF_SIZE));
 	d->dtype_flags = flags;
-	d->compl_tag =
-	    le16((uint16_t)(tag | tx->tag_gen[tag] << GVE_TAG_IDX_BITS));
+	d->compl_tag = le16(gve_tag_of(tx, tag));
 	d->buf_size = le16((uint16_t)FIELD_SET(GVE_TXD_DQO_BUF_SIZE, len));
 	tx->tag_state[tag] = GVE_TAG_SENT;
 	tx->tail = (tx->tail + 1) & tx->mask;
@@ -135,23 +142,25 @@ int gve_dqo_send(struct gve_softc *sc, struct gve_tx *tx, const void *frame,
 static bool gve_dqo_tag_ok(struct gve_softc *sc, struct gve_tx *tx,
 			   uint32_t tag, uint32_t *idx)
 {
-	*idx = tag & GVE_TAG_IDX_MASK;
+	*idx = gve_tag_idx(tx, tag);
 	if (*idx < tx->ntags && tx->tag_state[*idx] != GVE_TAG_FREE &&
-	    tag >> GVE_TAG_IDX_BITS == tx->tag_gen[*idx])
+	    tag == gve_tag_of(tx, *idx))
 		return true;
 	gve_hostile(sc, "tx completion for a tag not outstanding", tag);
 	return false;
 }
 
 /* gve_free_pending_packet: the tag and its buffer are free again, for a
- * new use */
+ * new use after every tag freed before it */
 static void gve_dqo_tag_free(struct gve_tx *tx, uint32_t tag)
 {
 	if (tx->tag_state[tag] >= GVE_TAG_MISS)
 		tx->nmissed--;
+	uint32_t at = tx->tag_free_head + tx->ntag_free;
 	tx->tag_state[tag] = GVE_TAG_FREE;
-	tx->tag_gen[tag] = (tx->tag_gen[tag] + 1) & GVE_TAG_GEN_MASK;
-	tx->tag_free[tx->ntag_free++] = (uint16_t)tag;
+	tx->tag_gen[tag] = (tx->tag_gen[tag] + 1) & gve_tag_gen_mask(tx);
+	tx->tag_free[at >= tx->ntags ? at - tx->ntags : at] = (uint16_t)tag;
+	tx->ntag_free++;
 }
 
 /* an allocated tag in the wrong state for this completion: Linux logs it

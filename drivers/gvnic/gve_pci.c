@@ -9,7 +9,6 @@
 #include "kernel/lib/status.h"
 #include "kernel/pci/pci.h"
 
-#define GVE_MAX_DEVS	  2
 #define GVE_REG_WINDOW	  0x1000u
 #define GVE_DB_WINDOW_MAX (1ull << 31) /* a DeviceMmio length is 32 bits */
 

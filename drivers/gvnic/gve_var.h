@@ -12,6 +12,9 @@
 #include "kernel/authority/authority.h"
 #include "kernel/net/nic.h"
 
+/* gVNICs gve_pci.c attaches; a further one is refused untouched */
+#define GVE_MAX_DEVS 2
+
 #define GVE_MAX_QUEUES	     2	/* per direction; the device may offer more */
 #define GVE_MAX_NTFY_BLKS    64 /* notification blocks the state holds */
 #define GVE_RING_MAX	     4096 /* largest ring the driver sizes its state for */
@@ -152,10 +155,13 @@ struct gve_tx {
 	uint8_t compl_gen;
 	uint32_t ntags, nmissed; /* nmissed: tags in MISS or TIMED_OUT */
 	uint8_t tag_state[GVE_RING_MAX];
-	uint8_t tag_gen[GVE_RING_MAX]; /* GVE_TAG_GEN of each tag's use */
+	uint16_t tag_gen[GVE_RING_MAX]; /* generation of each tag's use */
+	uint8_t tag_idx_bits;		/* of a completion tag, the index */
 	uint64_t tag_deadline_us[GVE_RING_MAX];
+	/* free tags, a ring of ntags: taken at tag_free_head, given back
+	 * behind the last (oldest freed first) */
 	uint16_t tag_free[GVE_RING_MAX];
-	uint32_t ntag_free;
+	uint32_t tag_free_head, ntag_free;
 	uint64_t packets, bytes, timed_out, unexpected;
 	/* the first unexpected completion and the first re-injection timeout
 	 * of each bring-up get a line; the rest are only counted */
@@ -166,15 +172,17 @@ struct gve_tx {
  * current use, which moves on each time the tag is freed: a completion
  * naming an earlier use (counted twice, or after the tag was reused) names
  * nothing outstanding. The device echoes the 16 bits it was given; bit 15
- * is GVE_ALT_MISS_COMPL_BIT on the way back, so 15 bits are the driver's */
-#define GVE_TAG_IDX_BITS 11
-#define GVE_TAG_IDX_MASK ((1u << GVE_TAG_IDX_BITS) - 1)
-#define GVE_TAG_GEN_MASK 0xfu /* bits 11-14 */
+ * is GVE_ALT_MISS_COMPL_BIT on the way back, so GVE_TAG_BITS are the
+ * driver's: the index takes as few as the queue's tags need
+ * (tag_idx_bits), the generation the rest (at least GVE_TAG_GEN_MIN_BITS),
+ * and tags are reused oldest-freed first, so an honest device sees a tag
+ * value again only after (ntags << generation bits) sends, ~2^15 */
+#define GVE_TAG_BITS	     15
+#define GVE_TAG_GEN_MIN_BITS 4
 _Static_assert((GVE_RING_MAX - GVE_RING_MAX / GVE_TX_MIN_RE_INTERVAL) / 2 <=
-		   GVE_TAG_IDX_MASK + 1,
-	       "every tag index fits GVE_TAG_IDX_BITS");
-_Static_assert(((GVE_TAG_GEN_MASK << GVE_TAG_IDX_BITS) &
-		GVE_ALT_MISS_COMPL_BIT) == 0,
+		   1u << (GVE_TAG_BITS - GVE_TAG_GEN_MIN_BITS),
+	       "every tag index leaves GVE_TAG_GEN_MIN_BITS of generation");
+_Static_assert(GVE_ALT_MISS_COMPL_BIT == 1u << GVE_TAG_BITS,
 	       "the generation stays clear of the alternate-miss bit");
 
 /* completion-tag states (gve_tx_dqo.c: GVE_PACKET_STATE_*) */
@@ -184,6 +192,21 @@ enum gve_tag_state {
 	GVE_TAG_MISS,	   /* PENDING_REINJECT_COMPL: deadline set */
 	GVE_TAG_TIMED_OUT, /* TIMED_OUT_COMPL: quarantined until deadline */
 };
+
+/* the index a completion tag names, and the tag of index idx's current
+ * use */
+static inline uint32_t gve_tag_idx(const struct gve_tx *tx, uint32_t tag)
+{
+	return tag & ((1u << tx->tag_idx_bits) - 1);
+}
+static inline uint32_t gve_tag_gen_mask(const struct gve_tx *tx)
+{
+	return (1u << (GVE_TAG_BITS - tx->tag_idx_bits)) - 1;
+}
+static inline uint16_t gve_tag_of(const struct gve_tx *tx, uint32_t idx)
+{
+	return (uint16_t)(idx | (uint32_t)tx->tag_gen[idx] << tx->tag_idx_bits);
+}
 
 struct gve_rx {
 	unsigned id;

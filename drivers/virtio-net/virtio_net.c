@@ -229,10 +229,24 @@ static void vnet_vectors_bind(struct vnet_softc *sc)
 static int vnet_queues_alloc(struct vnet_softc *sc)
 {
 	uint16_t n[2];
+	/* receive and transmit queue; no control queue (CTRL_VQ is not
+	 * negotiated). Each refusal is one line, and no queue address has
+	 * gone to the device yet */
+	uint16_t numq = virtio_pci_num_queues(&sc->vp);
+	if (numq < 2) {
+		kprintf("%s: unable to use device: %u queue(s), rx and tx "
+			"need 2\n",
+			sc->name, numq);
+		return -1;
+	}
 	for (uint16_t q = 0; q < 2; q++) {
 		uint16_t max = virtio_pci_queue_max(&sc->vp, q);
-		if (max == 0) {
-			kprintf("%s: queue %u unusable\n", sc->name, q);
+		/* §4.1.4.3.1: 0 (unavailable) or a power of two (without
+		 * RING_PACKED) */
+		if (max == 0 || (max & (max - 1))) {
+			kprintf("%s: unable to use queue %u: size %u%s\n",
+				sc->name, q, max,
+				max ? " is not a power of two" : "");
 			return -1;
 		}
 		n[q] = MIN(max, (uint16_t)VNET_QSIZE);

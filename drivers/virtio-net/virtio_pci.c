@@ -244,20 +244,15 @@ bool virtio_pci_config_vector(struct virtio_pci *vp, uint16_t vec)
 	return mmio_read16(&vp->common, VIRTIO_COMMON_MSIX) == vec;
 }
 
+uint16_t virtio_pci_num_queues(struct virtio_pci *vp)
+{
+	return mmio_read16(&vp->common, VIRTIO_COMMON_NUMQ);
+}
+
 uint16_t virtio_pci_queue_max(struct virtio_pci *vp, uint16_t qidx)
 {
-	uint16_t numq = mmio_read16(&vp->common, VIRTIO_COMMON_NUMQ);
-	if (qidx >= numq)
-		return 0;
 	mmio_write16(&vp->common, VIRTIO_COMMON_Q_SELECT, qidx);
-	uint16_t max = mmio_read16(&vp->common, VIRTIO_COMMON_Q_SIZE);
-	/* §4.1.4.3.1: 0 or a power of two (without RING_PACKED) */
-	if (max & (max - 1)) {
-		kprintf("%s: queue %u size %u is not a power of two\n",
-			vp->name, qidx, max);
-		return 0;
-	}
-	return max;
+	return mmio_read16(&vp->common, VIRTIO_COMMON_Q_SIZE);
 }
 
 int virtio_pci_queue_enable(struct virtio_pci *vp, uint16_t qidx,
@@ -276,9 +271,12 @@ int virtio_pci_queue_enable(struct virtio_pci *vp, uint16_t qidx,
 			vp->name, qidx, vec);
 		return -1;
 	}
-	if (mmio_read16(&vp->common, VIRTIO_COMMON_Q_SIZE) != q->size) {
-		kprintf("%s: unable to size queue %u to %u\n", vp->name, qidx,
-			q->size);
+	/* a device that dropped the write would use a ring of another
+	 * size than the one laid out: past its end, or short of it */
+	uint16_t got = mmio_read16(&vp->common, VIRTIO_COMMON_Q_SIZE);
+	if (got != q->size) {
+		kprintf("%s: unable to size queue %u to %u: it reads back %u\n",
+			vp->name, qidx, q->size, got);
 		return -1;
 	}
 

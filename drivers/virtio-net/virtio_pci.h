@@ -69,7 +69,10 @@ static inline bool virtio_has(const struct virtio_pci *vp, unsigned bit)
  * VIRTIO_MSI_NO_VECTOR); false if the device refused (§4.1.5.1.2) */
 bool virtio_pci_config_vector(struct virtio_pci *vp, uint16_t vec);
 
-/* the largest size queue `qidx` supports; 0 when it does not exist */
+/* num_queues: the virtqueues the device has (§4.1.4.3) */
+uint16_t virtio_pci_num_queues(struct virtio_pci *vp);
+/* queue_size of queue `qidx` < num_queues as the device offers it: the
+ * largest it supports, 0 when it is unavailable; the caller checks it */
 uint16_t virtio_pci_queue_max(struct virtio_pci *vp, uint16_t qidx);
 /* §4.1.5.1.3: program queue qidx with q's size and areas and MSI-X entry
  * `vec`, locate its notify address (*notify_off: byte offset in the notify

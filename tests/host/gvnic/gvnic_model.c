@@ -120,7 +120,8 @@ void gvm_init(const struct gvm_config *c)
 	gvm_forget();
 	memset(&gvm, 0, sizeof(gvm));
 	gvm.cfg = *c;
-	gvm.override_op = gvm.aq_early_op = GVM_NO_OVERRIDE;
+	gvm.override_op = gvm.aq_early_op = gvm.bogus_counter_op =
+	    GVM_NO_OVERRIDE;
 	gvm.irq_db_override = gvm.db_override = gvm.counter_override =
 	    GVM_NO_OVERRIDE;
 	gvm.device_status = c->link_up ? GVE_DEVSTAT_LINK_UP : 0;
@@ -758,6 +759,10 @@ static void gvm_aq_run(void)
 			st = gvm_cmd(op, c + 8);
 		}
 		rx_created |= op == GVE_AQ_CREATE_RX_QUEUE;
+		if (op == gvm.bogus_counter_op) {
+			gvm.bogus_counter = 1;
+			gvm.bogus_counter_op = GVM_NO_OVERRIDE;
+		}
 		st = cpu_to_be32(st);
 		memcpy(c + 4, &st, 4);
 		gvm.event_counter++;

@@ -20,7 +20,7 @@
 /* DQO completion tags are the driver's 16 bits, echoed; bit 15 is
  * GVE_ALT_MISS_COMPL_BIT on the way back, so a driver may use 15 */
 #define GVM_TAGS 32768
-#define GVM_CLOG 8 /* DQO TX completions kept for gvm_dqo_tx_replay */
+#define GVM_CLOG 64 /* DQO TX completions kept for gvm_dqo_tx_replay */
 
 struct gvm_config {
 	uint8_t revision;	   /* 0: PFN registration; >= 1: base/length */
@@ -117,6 +117,9 @@ struct gvm {
 	bool stall; /* commands never complete */
 	uint32_t override_op, override_status;
 	int bogus_counter; /* >0: next event-counter reads return bogus */
+	/* GVM_NO_OVERRIDE or an opcode: once a command of it has run, the
+	 * next event-counter read is bogus (bogus_counter armed) */
+	uint32_t bogus_counter_op;
 	/* GVM_NO_OVERRIDE or an opcode: the first command of it the device
 	 * finds in the queue is claimed complete (event counter moved past
 	 * it) before any doorbell names it, never run, its status UNSET */

@@ -48,9 +48,12 @@ static bool grant_refused(const struct pci_dev *d, uint16_t owner, unsigned bar,
 	return why != NULL;
 }
 
+unsigned host_mmio_grants; /* mmio_grant calls, granted or refused */
+
 int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 	       uint32_t len, uint32_t flags, struct dev_mmio *out)
 {
+	host_mmio_grants++;
 	memset(out, 0, sizeof(*out));
 	if (d && grant_refused(d, owner, bar, off, len)) {
 		auth_refusals[AUTH_NOT_GRANTED]++;

@@ -509,6 +509,28 @@ static void t_admin_counter_hostile(void **s)
 	finish(true);
 }
 
+/* an event counter refused while the driver waits on the last command of
+ * bring-up, REPORT_LINK_SPEED, whose own failure gve_up only logs: the
+ * refusal asked for a reset, so the attach fails as a recovery would, the
+ * device released and nothing kept (the reset_wanted check after gve_up;
+ * without it the attach came up with the reset it asked for dropped) */
+static void t_admin_counter_hostile_link_speed(void **s)
+{
+	for (unsigned k = 0; k < ARRAY_SIZE(formats); k++) {
+		struct gvm_config c = cfgf(k & 1, formats[k]);
+		model_reset(&c);
+		gvm.bogus_counter_op = GVE_AQ_REPORT_LINK_SPEED;
+		assert_int_equal(attach(), GVE_EDEVICE);
+		assert_int_equal(gvm.bogus_counter_op, GVM_NO_OVERRIDE);
+		assert_int_equal(gvm.bogus_counter, 0);
+		assert_int_equal(sc->hostile, 1);
+		assert_int_equal(sc->state, GVE_S_FAILED);
+		assert_false(sc->reset_wanted);
+		assert_false(gvm.aq_live);
+		finish(true);
+	}
+}
+
 /* an event counter that counts a command complete before the doorbell
  * named it: the command never ran and its status is UNSET. A single
  * command (VERIFY_DRIVER_COMPATIBILITY at attach, REPORT_LINK_SPEED at run
@@ -1211,11 +1233,11 @@ static void t_dqo_miss_path(void **s)
 		uint16_t t = last_tag();
 		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_MISS, t);
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+		assert_int_equal(tx->tag_state[gve_tag_idx(tx, t)],
 				 GVE_TAG_MISS);
 		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_PKT, t);
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+		assert_int_equal(tx->tag_state[gve_tag_idx(tx, t)],
 				 GVE_TAG_MISS);
 		assert_int_equal(tx->unexpected, 1);
 		/* as many more as the device likes: counted, no more lines
@@ -1232,7 +1254,7 @@ static void t_dqo_miss_path(void **s)
 		assert_int_equal(shim_kprintf_calls, lines);
 		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_REINJECTION, t);
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+		assert_int_equal(tx->tag_state[gve_tag_idx(tx, t)],
 				 GVE_TAG_FREE);
 		/* the alternate miss completion, never re-injected */
 		assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
@@ -1240,23 +1262,23 @@ static void t_dqo_miss_path(void **s)
 		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_PKT,
 			       (uint16_t)(t | GVE_ALT_MISS_COMPL_BIT));
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+		assert_int_equal(tx->tag_state[gve_tag_idx(tx, t)],
 				 GVE_TAG_MISS);
 		shim_clock_ns +=
 		    GVE_REINJECT_COMPL_TIMEOUT_S * 1000000000ull - 1000000ull;
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+		assert_int_equal(tx->tag_state[gve_tag_idx(tx, t)],
 				 GVE_TAG_MISS);
 		shim_clock_ns += 2000000ull;
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+		assert_int_equal(tx->tag_state[gve_tag_idx(tx, t)],
 				 GVE_TAG_TIMED_OUT);
 		assert_int_equal(tx->timed_out, 1);
 		assert_int_equal(sc->nic.stats.tx_dropped, 1);
 		/* a re-injection after the timeout frees it at once */
 		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_REINJECTION, t);
 		gve_recv(sc, g, sizeof(g));
-		assert_int_equal(tx->tag_state[t & GVE_TAG_IDX_MASK],
+		assert_int_equal(tx->tag_state[gve_tag_idx(tx, t)],
 				 GVE_TAG_FREE);
 		/* every tag missed and never re-injected: transmit stops ... */
 		unsigned n = 0;
@@ -1294,10 +1316,11 @@ static void t_dqo_miss_path(void **s)
 }
 
 /* a packet completion counted twice: the tag it names was freed by the
- * first and handed to the next frame, which the device still holds. The
- * tag's generation moved on when it was freed, so the copy names a use no
- * longer outstanding and is refused (before, it completed the new frame,
- * whose buffer the next send would have overwritten under the device) */
+ * first and, once every other tag had a turn (oldest freed first), handed
+ * to the next frame, which the device still holds. The tag's generation
+ * moved on when it was freed, so the copy names a use no longer
+ * outstanding and is refused (before, it completed the new frame, whose
+ * buffer the next send would have overwritten under the device) */
 static void t_hostile_dqo_tag_twice(void **s)
 {
 	uint8_t f[200], g[2048];
@@ -1310,16 +1333,93 @@ static void t_hostile_dqo_tag_twice(void **s)
 		assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
 		uint16_t first = last_tag();
 		assert_int_equal(gve_recv(sc, g, sizeof(g)), 0); /* completed */
+		for (uint32_t n = 1; n < tx->ntags; n++) {
+			assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+			assert_int_not_equal(gve_tag_idx(tx, last_tag()),
+					     gve_tag_idx(tx, first));
+			assert_int_equal(gve_recv(sc, g, sizeof(g)), 0);
+		}
+		while (gvm_wire_pop(g, sizeof(g)) > 0)
+			;
 		gvm.tx[0].hold_completions = true;
 		assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
-		uint16_t second = last_tag(), i = second & GVE_TAG_IDX_MASK;
-		assert_int_equal(first & GVE_TAG_IDX_MASK, i); /* reused */
-		assert_true(gvm_dqo_tx_replay(0, 0));
+		uint16_t second = last_tag();
+		uint32_t i = gve_tag_idx(tx, second);
+		assert_int_equal(gve_tag_idx(tx, first), i); /* reused */
+		assert_int_not_equal(first, second);
+		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_PKT, first); /* a copy */
 		assert_int_equal(gve_recv(sc, g, sizeof(g)), 0);
 		assert_int_equal(sc->hostile, 1);
 		assert_int_equal(tx->tag_state[i], GVE_TAG_SENT);
 		recover_after();
 	}
+}
+
+/* A packet completion the device kept from an earlier use of a tag, sent
+ * while the tag is out again. It is refused unless the tag value came
+ * round to the same one: with the generation in 4 bits and the last tag
+ * freed reused first, that was 16 sends, one at a time (a copy of the
+ * completion of frame 1 completed frame 17 while the device held it, and
+ * frame 18 was written into its buffer). Now the index takes the bits
+ * ntags needs and the generation the rest of GVE_TAG_BITS, and tags go
+ * round oldest first, so one frame at a time comes back to a tag value
+ * only after ntags << (GVE_TAG_BITS - tag_idx_bits) sends (31744 here,
+ * 64-entry rings), the most 15 bits can tell apart. A device that means
+ * harm needs no kept copy: it reads each tag in its descriptor, and a
+ * completion it forges for a use still out only frees that buffer early,
+ * a buffer of its own data pool, the next frame written into it. */
+static void t_hostile_dqo_tag_stale(void **s)
+{
+	uint8_t f[200], g[2048];
+	for (int k = 0; k < 2; k++) {
+		struct gvm_config c =
+		    cfgf(1, k ? GVE_QF_DQO_QPL : GVE_QF_DQO_RDA);
+		assert_int_equal(start(&c), 0);
+		struct gve_tx *tx = &sc->tx[0];
+		frame_make(f, sizeof(f), 1);
+		assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+		uint16_t first = last_tag();
+		assert_int_equal(gve_recv(sc, g, sizeof(g)), 0);
+		/* the first frame's index out for the 17th time */
+		for (uint32_t n = 1; n < 16 * tx->ntags; n++) {
+			assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+			assert_int_equal(gve_recv(sc, g, sizeof(g)), 0);
+			assert_true(gvm_wire_pop(g, sizeof(g)) > 0);
+		}
+		gvm.tx[0].hold_completions = true;
+		assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+		uint16_t held = last_tag();
+		uint32_t i = gve_tag_idx(tx, held);
+		assert_int_equal(gve_tag_idx(tx, first), i);
+		/* the completion kept from the first use */
+		gvm_dqo_tx_raw(0, GVE_COMPL_TYPE_DQO_PKT, first);
+		assert_int_equal(gve_recv(sc, g, sizeof(g)), 0);
+		assert_int_equal(sc->hostile, 1);
+		assert_int_equal(tx->tag_state[i], GVE_TAG_SENT);
+		recover_after();
+	}
+	/* the bound: one frame at a time, the first frame's tag value comes
+	 * back at send ntags << (GVE_TAG_BITS - tag_idx_bits), no sooner */
+	struct gvm_config c = cfgf(1, GVE_QF_DQO_RDA);
+	assert_int_equal(start(&c), 0);
+	struct gve_tx *tx = &sc->tx[0];
+	uint32_t period = tx->ntags << (GVE_TAG_BITS - tx->tag_idx_bits);
+	assert_int_equal(tx->ntags, 31); /* 64-entry rings */
+	assert_int_equal(period, 31u << 10);
+	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+	uint16_t first = last_tag();
+	assert_int_equal(gve_recv(sc, g, sizeof(g)), 0);
+	uint32_t n = 1;
+	for (;; n++) {
+		assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
+		assert_int_equal(gve_recv(sc, g, sizeof(g)), 0);
+		assert_true(gvm_wire_pop(g, sizeof(g)) > 0);
+		if (last_tag() == first || n > period)
+			break;
+	}
+	assert_int_equal(n, period);
+	assert_int_equal(sc->hostile, 0);
+	finish(true);
 }
 
 /* tx_head is the last descriptor fetched plus one, so a report-event on
@@ -1507,6 +1607,61 @@ static void t_pci_attach_fails_off_bus(void **s)
 	assert_string_equal(d.state, "failed");
 }
 
+/* more gVNICs than GVE_MAX_DEVS: the first past it gets one line and is
+ * left as the device manager gave it — no BAR window asked for, its
+ * command register never written, no memory, no vector, no NIC. Earlier
+ * tests attached some through gve_driver already (gve_ndevs only grows),
+ * so devices are attached until the refusal, which must come at
+ * GVE_MAX_DEVS. */
+static void t_pci_too_many_devices(void **s)
+{
+	extern unsigned host_pci_enables, host_mmio_grants, host_pci_nics;
+	static struct pci_dev d[GVE_MAX_DEVS + 1];
+	struct gvm_config c = cfg(1, false);
+	unsigned refused = GVE_MAX_DEVS + 1;
+	for (unsigned i = 0; i <= GVE_MAX_DEVS && refused > GVE_MAX_DEVS; i++) {
+		model_reset(&c);
+		gvm_pci_dev(&d[i]);
+		strcpy(d[i].state, "untouched");
+		unsigned en = host_pci_enables, gr = host_mmio_grants,
+			 nics = host_pci_nics;
+		uint64_t lines = shim_kprintf_calls;
+		if (gve_driver.attach(&d[i], GVM_OWNER) == 0) {
+			/* one of the first GVE_MAX_DEVS: down again, so the
+			 * model of the next is the only device live */
+			gve_detach(d[i].drv_state);
+			assert_int_equal(host_pools_live(), 0);
+			continue;
+		}
+		refused = i;
+		char want[64];
+		snprintf(want, sizeof(want),
+			 "gve%u: unable to attach: %u devices already\n",
+			 GVE_MAX_DEVS, GVE_MAX_DEVS);
+		assert_string_equal(shim_last_line, want);
+		assert_int_equal(shim_kprintf_calls - lines, 1);
+		assert_int_equal(host_pci_enables, en);
+		assert_int_equal(host_mmio_grants, gr);
+		assert_int_equal(host_pci_nics, nics);
+		assert_null(d[i].drv_state);
+		assert_string_equal(d[i].state, "untouched");
+		assert_int_equal(gvm.registrations, 0);
+		assert_false(gvm.aq_live);
+		assert_int_equal(host_pools_live(), 0);
+		assert_int_equal(host_irqs_bound(), 0);
+	}
+	assert_true(refused <= GVE_MAX_DEVS);
+	/* and the next again, with the same line */
+	model_reset(&c);
+	gvm_pci_dev(&d[GVE_MAX_DEVS]);
+	unsigned gr = host_mmio_grants;
+	assert_int_equal(gve_driver.attach(&d[GVE_MAX_DEVS], GVM_OWNER), -1);
+	assert_int_equal(host_mmio_grants, gr);
+	assert_non_null(strstr(shim_last_line, "devices already"));
+	if (gvm.violations)
+		fail_msg("model violation: %s", gvm.first_violation);
+}
+
 /* the model catches the mistakes the new checks are for */
 static void t_model_catches_formats(void **s)
 {
@@ -1534,7 +1689,7 @@ static void t_model_catches_formats(void **s)
 	assert_true(gvm.violations > v);
 	v = gvm.violations;
 	gvm_check_revoke(sc->tx[0].qpl.pages.iova +
-			     (uint64_t)(last_tag() & GVE_TAG_IDX_MASK) *
+			     (uint64_t)gve_tag_idx(&sc->tx[0], last_tag()) *
 				 GVE_BUF_SIZE,
 			 64);
 	assert_int_equal(gvm.violations, v + 1);
@@ -2252,6 +2407,7 @@ int main(void)
 	    cmocka_unit_test(t_admin_timeout),
 	    cmocka_unit_test(t_attach_slow_admin_bounded),
 	    cmocka_unit_test(t_admin_counter_hostile),
+	    cmocka_unit_test(t_admin_counter_hostile_link_speed),
 	    cmocka_unit_test(t_admin_counter_early),
 	    cmocka_unit_test(t_hostile_gqi_tx_counter),
 	    cmocka_unit_test(t_hostile_gqi_rx_len_short),
@@ -2266,6 +2422,7 @@ int main(void)
 	    cmocka_unit_test(t_hostile_dqo_tag_range),
 	    cmocka_unit_test(t_hostile_dqo_tag_idle),
 	    cmocka_unit_test(t_hostile_dqo_tag_twice),
+	    cmocka_unit_test(t_hostile_dqo_tag_stale),
 	    cmocka_unit_test(t_hostile_dqo_tag_alt_miss),
 	    cmocka_unit_test(t_hostile_dqo_compl_type),
 	    cmocka_unit_test(t_hostile_dqo_rx_buf_id),
@@ -2304,6 +2461,8 @@ int main(void)
 	    cmocka_unit_test(t_polling_only),
 	    cmocka_unit_test(t_model_catches),
 	    cmocka_unit_test(t_model_catches_buffers),
+	    /* last: it fills gve_pci.c's GVE_MAX_DEVS slots for good */
+	    cmocka_unit_test(t_pci_too_many_devices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -635,7 +636,13 @@ static void test_queue_sizes_offered(void **st)
 	vm.qsize_max = 3;
 	for (unsigned q = 0; q < VM_NQ; q++)
 		vm.q[q].size = vm.qsize_max;
+	uint64_t lines = shim_kprintf_calls;
 	assert_int_equal(attach(), -1);
+	/* one line (before: the transport's and the driver's) */
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_string_equal(shim_last_line, "vnet0: unable to use queue 0: "
+					    "size 3 is not a power of two\n");
+	assert_true(vm.status & VIRTIO_STATUS_FAILED);
 	assert_int_equal(nnics, 0);
 	assert_int_equal(host_pools_live(), 0);
 	setup(st);
@@ -734,9 +741,102 @@ static void test_features_ok_taken_back(void **st)
 
 /* whatever the test did, the driver never used a capability after it was
  * revoked (a pool revoked twice, a window after mmio_revoke) */
+/* the shim's interrupt calls refuse a capability for an entry not bound
+ * (never, or no longer: revoked, or bound again since) and count it as the
+ * kernel's auth_slot_check does, so every test's teardown sees a driver
+ * that masks, unmasks, counts or revokes a vector it does not hold
+ * (before, the shim ignored such a call and no test could fail on it) */
+static void test_irq_unbound_entry_refused(void **st)
+{
+	struct irq_cap never = {0}, c;
+	irq_mask(&never);
+	irq_unmask(&never);
+	assert_int_equal(irq_count(&never), 0);
+	assert_int_equal(auth_refusals[AUTH_STALE_GEN], 3);
+	assert_int_equal(irq_bind(&vm_pci, VM_OWNER, 1, NULL, NULL, &c), 0);
+	irq_mask(&c); /* held: fine */
+	assert_int_equal(auth_refusals[AUTH_STALE_GEN], 3);
+	struct irq_cap old = c;
+	irq_revoke(&c);
+	irq_mask(&old);
+	irq_revoke(&old);
+	assert_int_equal(auth_refusals[AUTH_STALE_GEN], 5);
+	c.slot = VM_MSIX_SIZE; /* past the table */
+	irq_mask(&c);
+	assert_int_equal(auth_refusals[AUTH_BAD_SLOT], 1);
+	memset(auth_refusals, 0, sizeof(auth_refusals)); /* for teardown */
+}
+
+/* a device with fewer queues than the driver needs (receive and
+ * transmit: no control queue is negotiated, so 2): one line, FAILED, no
+ * queue address given, nothing granted or bound, off the bus. Two is
+ * enough */
+static void test_too_few_queues(void **st)
+{
+	for (uint16_t nq = 0; nq < 2; nq++) {
+		setup(st);
+		vm.numq = nq;
+		uint64_t lines = shim_kprintf_calls;
+		assert_int_equal(attach(), -1);
+		assert_int_equal(shim_kprintf_calls - lines, 1);
+		char want[96];
+		snprintf(want, sizeof(want),
+			 "vnet0: unable to use device: %u queue(s), rx and tx "
+			 "need 2\n",
+			 nq);
+		assert_string_equal(shim_last_line, want);
+		assert_true(vm.status & VIRTIO_STATUS_FAILED);
+		assert_false(vm.status & VIRTIO_STATUS_DRIVER_OK);
+		for (unsigned q = 0; q < VM_NQ; q++)
+			assert_true(!vm.q[q].enable && !vm.q[q].desc);
+		assert_int_equal(host_pools_live(), 0);
+		assert_int_equal(host_irqs_bound(), 0);
+		assert_false(vm.bus_master || vm.mem_decode);
+		assert_int_equal(nnics, 0);
+		assert_int_equal(vm.violations, 0);
+	}
+	setup(st);
+	vm.numq = 2;
+	assert_int_equal(attach(), 0);
+	assert_true(vm.q[VIRTIO_NET_RXQ].enable && vm.q[VIRTIO_NET_TXQ].enable);
+	assert_int_equal(vm.violations, 0);
+}
+
+/* a device that drops the queue-size write (it reads back the size it
+ * offered, larger than VNET_QSIZE): the ring laid out for VNET_QSIZE
+ * entries is never enabled; one line, the device FAILED then reset,
+ * its pool revoked after the reset, no vector bound, off the bus */
+static void test_queue_size_ignored(void **st)
+{
+	vm.qsize_max = 1024;
+	for (unsigned q = 0; q < VM_NQ; q++)
+		vm.q[q].size = vm.qsize_max;
+	vm.ignore_qsize = true;
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(attach(), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_string_equal(shim_last_line,
+			    "vnet0: unable to size queue 0 to 256: it reads "
+			    "back 1024\n");
+	assert_false(vm.q[0].enable || vm.q[1].enable);
+	assert_int_equal(vm.status_writes[vm.nstatus_writes - 1], 0);
+	assert_true(vm.status_writes[vm.nstatus_writes - 2] &
+		    VIRTIO_STATUS_FAILED);
+	assert_int_equal(vm.status, 0);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(host_irqs_bound(), 0);
+	assert_false(vm.bus_master || vm.mem_decode);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(vm.violations, 0);
+}
+
+/* no capability used that the driver does not hold: a stale or unbound
+ * one (DMA, window or interrupt) fails the test */
 static int teardown(void **st)
 {
-	return auth_refusals[AUTH_STALE_GEN] ? -1 : 0;
+	return auth_refusals[AUTH_STALE_GEN] || auth_refusals[AUTH_BAD_SLOT]
+		   ? -1
+		   : 0;
 }
 
 int main(void)
@@ -812,6 +912,12 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_device_config_window_short,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_irq_unbound_entry_refused,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_too_few_queues, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_size_ignored, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,13 +19,12 @@
 struct vm_state vm;
 struct pci_dev vm_pci;
 
-#define CAP_COMMON   0x40
-#define CAP_ISR	     0x50
-#define CAP_DEVICE   0x60
-#define CAP_NOTIFY   0x70
-#define CAP_PCICFG   0x84
-#define CAP_MSIX     0x98
-#define VM_MSIX_SIZE 4
+#define CAP_COMMON 0x40
+#define CAP_ISR	   0x50
+#define CAP_DEVICE 0x60
+#define CAP_NOTIFY 0x70
+#define CAP_PCICFG 0x84
+#define CAP_MSIX   0x98
 
 static void violation(const char *what, uint64_t a)
 {
@@ -91,6 +90,7 @@ void vm_reset_model(uint64_t offered)
 	memset(&vm, 0, sizeof(vm));
 	vm.offered = offered;
 	vm.qsize_max = VM_QMAX;
+	vm.numq = VM_NQ;
 	vm.notify_off_of_q1 = 1;
 	static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};
 	memcpy(vm.mac, mac, 6);
@@ -190,19 +190,27 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned idx, irq_handler_t fn,
 	*out = model_irq_cap(idx, irqs[idx].gen);
 	return 0;
 }
-static bool irq_live(const struct irq_cap *c)
+/* a capability for an entry not bound, or bound again since, is refused
+ * and counted as the kernel's auth_slot_check does (test teardowns check
+ * the count): an irq_mask of an unbound entry is a driver bug, never a
+ * silent no-op */
+static bool irq_live(const struct irq_cap *c, const char *what)
 {
-	return c->slot < VM_MSIX_SIZE && irqs[c->slot].bound &&
-	       irqs[c->slot].gen == c->gen;
+	if (c->slot < VM_MSIX_SIZE && irqs[c->slot].bound &&
+	    irqs[c->slot].gen == c->gen)
+		return true;
+	auth_refuse(c->slot < VM_MSIX_SIZE ? AUTH_STALE_GEN : AUTH_BAD_SLOT,
+		    c->slot, what);
+	return false;
 }
 void irq_mask(const struct irq_cap *c)
 {
-	if (irq_live(c))
+	if (irq_live(c, "irq mask"))
 		irqs[c->slot].masked = true;
 }
 void irq_unmask(const struct irq_cap *c)
 {
-	if (!irq_live(c))
+	if (!irq_live(c, "irq unmask"))
 		return;
 	irqs[c->slot].masked = false;
 	if (irqs[c->slot].pending) {
@@ -212,12 +220,19 @@ void irq_unmask(const struct irq_cap *c)
 }
 void irq_revoke(struct irq_cap *c)
 {
-	if (irq_live(c))
+	if (irq_live(c, "irq revoke"))
 		irqs[c->slot].bound = false;
 }
 uint64_t irq_count(const struct irq_cap *c)
 {
-	return irq_live(c) ? irqs[c->slot].count : 0;
+	return irq_live(c, "irq count") ? irqs[c->slot].count : 0;
+}
+unsigned host_irqs_bound(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < VM_MSIX_SIZE; i++)
+		n += irqs[i].bound;
+	return n;
 }
 uint64_t host_irq_count(unsigned i)
 {
@@ -382,7 +397,7 @@ void vm_needs_reset(void)
  * -------------------------------------------------------------------------- */
 static struct vm_queue *vm_sel(void)
 {
-	return vm.qsel < VM_NQ ? &vm.q[vm.qsel] : NULL;
+	return vm.qsel < MIN(vm.numq, VM_NQ) ? &vm.q[vm.qsel] : NULL;
 }
 
 static uint16_t vm_vector(uint16_t want, bool refuse)
@@ -448,7 +463,7 @@ static uint32_t vm_common_read(uint32_t off, unsigned w)
 	case 0x10:
 		return vm.msix_config;
 	case 0x12:
-		return VM_NQ;
+		return vm.numq;
 	case 0x14:
 		if (vm.reset_pending && --vm.reset_pending == 0)
 			vm_device_reset();
@@ -516,7 +531,8 @@ static void vm_common_write(uint32_t off, unsigned w, uint32_t v)
 	case 0x18:
 		if (!v || v > vm.qsize_max || (v & (v - 1)))
 			violation("bad queue size", v);
-		q->size = (uint16_t)v;
+		if (!vm.ignore_qsize)
+			q->size = (uint16_t)v;
 		return;
 	case 0x1a:
 		q->msix = vm_vector((uint16_t)v, vm.refuse_queue_vector);

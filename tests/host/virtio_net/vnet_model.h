@@ -26,6 +26,7 @@
 #define VM_NOTIFY_MULT 4u
 #define VM_QMAX	       256
 #define VM_NQ	       3
+#define VM_MSIX_SIZE   4 /* MSI-X table entries */
 #define VM_FRAMES      64
 #define VM_ULOG	       1024
 
@@ -56,6 +57,8 @@ struct vm_state {
 	bool refuse_config_vector; /* read back NO_VECTOR for config */
 	bool refuse_queue_vector;  /* read back NO_VECTOR for queues */
 	uint16_t qsize_max;	   /* queue_size on reset */
+	uint16_t numq;		   /* num_queues (VM_NQ; at most VM_NQ live) */
+	bool ignore_qsize; /* a queue_size write is dropped: reads qsize_max */
 	uint16_t notify_off_of_q1; /* queue_notify_off of queue 1 */
 	bool stuck_reset; /* a write of 0 to device_status is ignored */
 	/* a slow reset (a hardware VF quiescing its DMA): a write of 0 to a
@@ -118,6 +121,7 @@ void vm_needs_reset(void);
  * unbound, the refusal counters cleared */
 void host_reset(void);
 unsigned host_pools_live(void);
+unsigned host_irqs_bound(void); /* entries bound now */
 uint64_t host_irq_count(unsigned msix_index);
 void *host_dma(uint64_t iova, size_t len); /* NULL outside live pools */
 #endif
