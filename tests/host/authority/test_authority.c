@@ -1625,6 +1625,179 @@ static void test_dma_owner_charge(void **st)
 	assert_memory_equal(&before, &o, sizeof(o));
 }
 
+/* slots the table can still issue: free, generation not retired */
+static unsigned slots_issuable(void)
+{
+	unsigned n = 0;
+	for (int i = 1; i < AUTH_SLOTS; i++)
+		n += auth_slots[i].kind == AUTH_FREE &&
+		     auth_slots[i].gen < UINT32_MAX - 1;
+	return n;
+}
+
+static unsigned vectors_held(void)
+{
+	unsigned n = 0;
+	for (unsigned v = 0; v < 256; v++)
+		n += host_vectors[v].fn != NULL;
+	return n;
+}
+
+/* The authority table full: every slot it can issue holds a window. One
+ * more window or interrupt is refused with one line (AUTH_NO_MEMORY,
+ * auth_slots_full), nothing half-made — no slot, no CPU vector, no
+ * remapping entry asked for, the MSI-X entry untouched; a refusal after
+ * that is counted and said only at powers of two. Revoking one window
+ * lets the next request in, in that slot. Before, a full table refused
+ * with no line at all (mmio_grant and irq_bind returned -1 silently) */
+static void test_slots_exhausted(void **st)
+{
+	const uint16_t o = 208;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 22, .owner = o};
+	static struct dev_mmio m[AUTH_SLOTS];
+	struct dev_mmio extra;
+	struct irq_cap ic;
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	bind_fn(o, &d);
+	const unsigned usable = slots_issuable();
+	assert_true(usable > 100);
+	for (unsigned i = 0; i < usable; i++)
+		assert_int_equal(mmio_grant(&d, o, 0, 8 * i, 8,
+					    MMIO_READ | MMIO_WRITE, &m[i]),
+				 0);
+	assert_int_equal(slots_issuable(), 0);
+
+	/* one more window: one line, nothing granted */
+	uint64_t nomem = refused(AUTH_NO_MEMORY), full = auth_slots_full;
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(mmio_grant(&d, o, 0, 0x800, 8, MMIO_READ, &extra), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "AUTH_SLOTS"));
+	assert_int_equal(refused(AUTH_NO_MEMORY), nomem + 1);
+	assert_int_equal(auth_slots_full, full + 1);
+	assert_int_equal(extra.slot, 0);
+	assert_int_equal(extra.len, 0);
+	assert_null(extra.va);
+	/* one more interrupt: one line, no vector, no remapping entry, the
+	 * MSI-X table and capability as they were */
+	unsigned vecs = vectors_held(), irtes = host_irte_asks;
+	uint8_t tab[2 * PCI_MSIX_ENTRY_SIZE], cfg[4096];
+	memcpy(tab, bar_mem + 0x1000, sizeof(tab));
+	memcpy(cfg, cfgsp, sizeof(cfg));
+	lines = shim_kprintf_calls;
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &ic), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_int_equal(auth_slots_full, full + 2);
+	assert_int_equal(ic.slot, 0);
+	assert_int_equal(vectors_held(), vecs);
+	assert_int_equal(host_irte_asks, irtes);
+	assert_memory_equal(tab, bar_mem + 0x1000, sizeof(tab));
+	assert_memory_equal(cfg, cfgsp, sizeof(cfg));
+	/* a driver that keeps asking is counted, said at powers of two:
+	 * refusals 3..16 say 4, 8 and 16 */
+	lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 14; i++)
+		assert_int_equal(
+		    mmio_grant(&d, o, 0, 0x800, 8, MMIO_READ, &extra), -1);
+	assert_int_equal(auth_slots_full, full + 16);
+	assert_int_equal(shim_kprintf_calls - lines, 3);
+	/* every window still works */
+	for (unsigned i = 0; i < usable; i++)
+		assert_true(mmio_write8(&m[i], 0, (uint8_t)i));
+	for (unsigned i = 0; i < usable; i++)
+		assert_int_equal(bar_mem[8 * i], (uint8_t)i);
+
+	/* one revoked: the interrupt gets its slot, then the table is full
+	 * again; the interrupt revoked, the window comes back */
+	const unsigned k = usable / 2;
+	const uint16_t freed = m[k].slot;
+	mmio_revoke(&m[k]);
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &ic), 0);
+	assert_int_equal(ic.slot, freed);
+	assert_int_equal(mmio_grant(&d, o, 0, 0x800, 8, MMIO_READ, &extra), -1);
+	irq_revoke(&ic);
+	assert_int_equal(vectors_held(), vecs);
+	assert_int_equal(
+	    mmio_grant(&d, o, 0, 8 * k, 8, MMIO_READ | MMIO_WRITE, &m[k]), 0);
+	assert_int_equal(m[k].slot, freed);
+	assert_int_equal(slots_issuable(), 0);
+	for (unsigned i = 0; i < usable; i++)
+		mmio_revoke(&m[i]);
+	assert_int_equal(slots_issuable(), usable);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
+/* A full table taken by an owner revocation, the driver's own deletes of
+ * its seized copies, and the table filled again: every slot comes back,
+ * none stays stale. The revocation frees every slot and the interrupt's
+ * vector; a seized copy stays refused (owner-revoked) and its delete
+ * frees nothing; after reinstatement the owner fills the whole table
+ * again, under new generations, and no old copy reaches a new window */
+static void test_slots_full_revoked(void **st)
+{
+	const uint16_t o = 209;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 23, .owner = o};
+	static struct dev_mmio m[AUTH_SLOTS], old[AUTH_SLOTS];
+	struct irq_cap ic, oldic;
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	bind_fn(o, &d);
+	const unsigned usable = slots_issuable(), vecs = vectors_held();
+	assert_true(usable > 100);
+	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &ic), 0);
+	for (unsigned i = 0; i + 1 < usable; i++)
+		assert_int_equal(mmio_grant(&d, o, 0, 8 * i, 8,
+					    MMIO_READ | MMIO_WRITE, &m[i]),
+				 0);
+	assert_int_equal(slots_issuable(), 0);
+	memcpy(old, m, sizeof(m));
+	oldic = ic;
+
+	/* revoke: every slot back, the vector freed */
+	assert_int_equal(auth_owner_revoke(o, "test"), 0);
+	assert_int_equal(slots_issuable(), usable);
+	assert_int_equal(vectors_held(), vecs);
+	for (int i = 1; i < AUTH_SLOTS; i++)
+		assert_false(auth_slots[i].kind != AUTH_FREE &&
+			     auth_slots[i].owner == o);
+	/* delete: the driver's own revokes of its seized copies are refused
+	 * as owner-revoked and free nothing */
+	uint64_t rv = refused(AUTH_REVOKED);
+	for (unsigned i = 0; i + 1 < usable; i++)
+		mmio_revoke(&m[i]);
+	irq_revoke(&ic);
+	assert_int_equal(refused(AUTH_REVOKED), rv + usable);
+	assert_int_equal(host_vector_bad_frees, 0);
+	assert_int_equal(slots_issuable(), usable);
+	/* re-bind: refused while revoked, the whole table once reinstated */
+	assert_int_equal(mmio_grant(&d, o, 0, 0, 8, MMIO_READ, &m[0]), -1);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	for (unsigned i = 0; i < usable; i++)
+		assert_int_equal(mmio_grant(&d, o, 0, 8 * i, 8,
+					    MMIO_READ | MMIO_WRITE, &m[i]),
+				 0);
+	assert_int_equal(slots_issuable(), 0);
+	memset(bar_mem, 0, 8 * usable);
+	for (unsigned i = 0; i + 1 < usable; i++) {
+		assert_false(mmio_write8(&old[i], 0, 0xee));
+		assert_int_equal(mmio_read8(&old[i], 0), 0xff);
+		mmio_revoke(&old[i]); /* frees nothing */
+	}
+	irq_revoke(&oldic);
+	assert_true(all_zero(bar_mem, 8 * usable));
+	assert_int_equal(slots_issuable(), 0);
+	for (unsigned i = 0; i < usable; i++)
+		assert_true(mmio_write8(&m[i], 0, 0x5a));
+	for (unsigned i = 0; i < usable; i++)
+		mmio_revoke(&m[i]);
+	assert_int_equal(slots_issuable(), usable);
+	assert_int_equal(vectors_held(), vecs);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
 int main(void)
 {
 	shim_quiet = getenv("AUTH_TEST_VERBOSE") == NULL;
@@ -1669,6 +1842,8 @@ int main(void)
 	    cmocka_unit_test(test_kmem_free_not_given),
 	    cmocka_unit_test(test_kmem_revoked),
 	    cmocka_unit_test(test_reasons),
+	    cmocka_unit_test(test_slots_exhausted),
+	    cmocka_unit_test(test_slots_full_revoked),
 	    cmocka_unit_test(test_table_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
