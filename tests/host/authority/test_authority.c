@@ -22,11 +22,13 @@
 #include "kernel/devmgr/shape.h"
 #include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
 #include "owner_shim.h"
 #include "shim.h"
+#include "tests/host/lib/json_check.h"
 
 static uint64_t refused(enum auth_reason r)
 {
@@ -1862,6 +1864,130 @@ static void test_mmio64_window_end(void **st)
 	mmio_revoke(&n);
 }
 
+/* /api/authority rendered by its status provider (auth_status_json) as
+ * the Web UI serves it */
+static int authority_json(char *buf, size_t cap)
+{
+	const struct status_provider *p = status_find("authority");
+	struct json j;
+	assert_non_null(p);
+	json_init(&j, buf, cap);
+	p->fn(&j);
+	int n = json_end(&j);
+	assert_true(n > 0);
+	assert_true(json_valid(buf, (size_t)n));
+	return n;
+}
+
+/* /api/authority parses as JSON (tests/host/lib/json_check.h, a strict
+ * checker sharing no code with the writer) and carries the values: every
+ * refusal counter by its name, slots_full, each live capability with its
+ * slot, kind, owner and generation, and each owner's backend, revocation
+ * and pools, before and after the owner is revoked. No field holds text
+ * from outside the kernel (kinds, backends and reasons are its own
+ * names), so nothing here needs escaping beyond what the writer does */
+static void test_authority_json(void **st)
+{
+	const uint16_t o = 211;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 25, .owner = o};
+	static char js[64 << 10];
+	char want[256];
+	struct dev_mmio m;
+	struct irq_cap ic;
+	struct dma_pool p1, p2;
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	bind_fn(o, &d);
+	assert_int_equal(mmio_grant(&d, o, 0, 0, 0x100, MMIO_READ, &m), 0);
+	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &ic), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p1), 0);
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &p2), 0);
+	auth_refuse(AUTH_MISALIGNED, 3, "test"); /* a counter that moved */
+	authority_json(js, sizeof(js));
+	assert_int_equal(memcmp(js, "{\"refusals\":{", 13), 0);
+	for (int r = 0; r < AUTH_NREASONS; r++) {
+		snprintf(want, sizeof(want), "%s\"%s\":%lu%s",
+			 r ? "," : "{\"refusals\":{", auth_reason_name(r),
+			 (unsigned long)auth_refusals[r],
+			 r + 1 < AUTH_NREASONS ? "" : "},\"slots_full\":");
+		assert_non_null(strstr(js, want));
+	}
+	snprintf(want, sizeof(want), "\"slots_full\":%lu,\"capabilities\":[",
+		 (unsigned long)auth_slots_full);
+	assert_non_null(strstr(js, want));
+	snprintf(want, sizeof(want),
+		 "{\"slot\":%u,\"kind\":\"mmio\",\"owner\":%u,\"gen\":%u}",
+		 m.slot, o, m.gen);
+	assert_non_null(strstr(js, want));
+	snprintf(want, sizeof(want),
+		 "{\"slot\":%u,\"kind\":\"irq\",\"owner\":%u,\"gen\":%u}",
+		 ic.slot, o, ic.gen);
+	assert_non_null(strstr(js, want));
+	snprintf(want, sizeof(want),
+		 "{\"owner\":%u,\"backend\":\"trusted\",\"revoked\":false,"
+		 "\"revocations\":0,\"pools\":2,\"pool_kib\":12,"
+		 "\"parked_pools\":0,\"seized_last\":0}",
+		 o);
+	assert_non_null(strstr(js, want));
+
+	assert_int_equal(auth_owner_revoke(o, "test"), 2);
+	authority_json(js, sizeof(js));
+	snprintf(want, sizeof(want), "\"owner\":%u,\"gen\"", o);
+	assert_null(strstr(js, want)); /* its capabilities are gone */
+	snprintf(want, sizeof(want),
+		 "{\"owner\":%u,\"backend\":\"trusted\",\"revoked\":true,"
+		 "\"revocations\":1,\"pools\":0,\"pool_kib\":12,"
+		 "\"parked_pools\":2,\"seized_last\":2}",
+		 o);
+	assert_non_null(strstr(js, want));
+	assert_int_equal(dma_pool_revoke(&p1), 0);
+	assert_int_equal(dma_pool_revoke(&p2), 0);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	authority_json(js, sizeof(js));
+	snprintf(want, sizeof(want),
+		 "{\"owner\":%u,\"backend\":\"trusted\",\"revoked\":false,"
+		 "\"revocations\":1,\"pools\":0,\"pool_kib\":0,"
+		 "\"parked_pools\":0,\"seized_last\":2}",
+		 o);
+	assert_non_null(strstr(js, want));
+}
+
+/* the largest /api/authority: every slot a capability and every owner of
+ * AUTH_OWNER_MAX bound (ids from 800 on, which test_table_full, run after,
+ * counts as bound before it). It stays valid JSON and well inside the
+ * 128 KiB the Web UI gives one provider (PROV_MAX, kernel/net/webui.c);
+ * measured, printed */
+static void test_authority_json_full(void **st)
+{
+	const uint16_t o = 212;
+	static struct pci_dev d = {.bus = 0, .dev = 26, .owner = o};
+	static struct dev_mmio m[AUTH_SLOTS];
+	static char js[256 << 10];
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED};
+	unsigned n = 0, owners = 0;
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	bind_fn(o, &d);
+	while (n < AUTH_SLOTS &&
+	       mmio_grant(&d, o, 0, 8 * n, 8, MMIO_READ, &m[n]) == 0)
+		n++;
+	assert_int_equal(slots_issuable(), 0);
+	for (uint16_t id = 800; id < 1000; id++)
+		if (auth_owner_bind(id, &f) != 0)
+			break;
+	for (unsigned id = 1; id < 1000; id++)
+		owners += auth_owner_facts((uint16_t)id) != NULL;
+	assert_int_equal(owners, AUTH_OWNER_MAX);
+	int len = authority_json(js, sizeof(js));
+	print_message("/api/authority full: %u owners, %u capabilities, %d "
+		      "bytes\n",
+		      owners, n, len);
+	assert_true(len < 128 * 1024);
+	for (unsigned i = 0; i < n; i++)
+		mmio_revoke(&m[i]);
+}
+
 int main(void)
 {
 	shim_quiet = getenv("AUTH_TEST_VERBOSE") == NULL;
@@ -1909,6 +2035,8 @@ int main(void)
 	    cmocka_unit_test(test_mmio64_window_end),
 	    cmocka_unit_test(test_slots_exhausted),
 	    cmocka_unit_test(test_slots_full_revoked),
+	    cmocka_unit_test(test_authority_json),
+	    cmocka_unit_test(test_authority_json_full),
 	    cmocka_unit_test(test_table_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
