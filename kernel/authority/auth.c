@@ -10,6 +10,7 @@
 
 struct auth_slot auth_slots[AUTH_SLOTS];
 uint64_t auth_refusals[AUTH_NREASONS];
+uint64_t auth_slots_full;
 
 static const char *const reason_names[AUTH_NREASONS] = {
     [AUTH_OUT_OF_WINDOW] = "out-of-window",
@@ -76,7 +77,18 @@ int auth_slot_alloc(enum auth_kind kind, uint16_t owner)
 			auth_slots[i].gen++;
 			return i;
 		}
+	/* the table full: no half-made capability (the callers take
+	 * nothing before the slot). One line at refusals 1, 2, 4, 8, ...:
+	 * a driver that keeps asking cannot flood the console, and a table
+	 * that stays full is still heard of */
 	auth_refusals[AUTH_NO_MEMORY]++;
+	auth_slots_full++;
+	if (!(auth_slots_full & (auth_slots_full - 1)))
+		kprintf("authority: owner %u: no %s capability: every slot of "
+			"the authority table (AUTH_SLOTS %u) is in use or "
+			"retired (%lu refused so far)\n",
+			owner, kind == AUTH_IRQ ? "Interrupt" : "DeviceMmio",
+			AUTH_SLOTS, auth_slots_full);
 	return -1;
 }
 
@@ -151,6 +163,7 @@ static void auth_status_json(struct json *j)
 	for (int r = 0; r < AUTH_NREASONS; r++)
 		json_ku64(j, reason_names[r], auth_refusals[r]);
 	json_obj_end(j);
+	json_ku64(j, "slots_full", auth_slots_full);
 	json_karr(j, "capabilities");
 	for (int i = 1; i < AUTH_SLOTS; i++) {
 		const struct auth_slot *s = &auth_slots[i];

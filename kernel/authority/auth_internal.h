@@ -32,7 +32,11 @@ struct auth_slot {
 };
 extern struct auth_slot auth_slots[AUTH_SLOTS];
 
+/* a free slot for owner's capability of that kind, or -1 when every slot
+ * is in use or retired (its generation run out): counted as
+ * AUTH_NO_MEMORY and in auth_slots_full, said at refusals 1, 2, 4, ... */
 int auth_slot_alloc(enum auth_kind kind, uint16_t owner);
+extern uint64_t auth_slots_full; /* requests the full table refused */
 /* the slot if (slot, gen) is a live capability of that kind; else counts
  * the refusal and returns NULL */
 struct auth_slot *auth_slot_check(uint16_t slot, uint32_t gen,

@@ -89,7 +89,9 @@
  *  - the authority table's live slots are exactly the model's live
  *    windows and interrupts; the CPU vectors held are exactly those of the
  *    live interrupts, none freed twice, and a fired vector reaches the
- *    handler of the interrupt that holds it;
+ *    handler of the interrupt that holds it; with every slot but 0 live,
+ *    a grant or bind that would pass is refused and counted once in
+ *    auth_slots_full (seed slots_full fills the table);
  *  - bus mastering asked through pci_enable is granted (the check the
  *    owner table installs for kernel/pci) exactly to a bound owner's one
  *    function, the owner neither revoked nor quarantined: a driver asks
@@ -1281,10 +1283,17 @@ static void op_mmio_grant(void)
 	TRACE("mmio_grant dev %u owner %u bar %u [0x%x,+0x%x) flags %u -> "
 	      "mc%u\n",
 	      dev, o, bar, off, len, flags, dst);
-	if (want && (slots_live() >= AUTH_SLOTS - 1 || nmrec >= MAXREC))
+	if (want && nmrec >= MAXREC)
 		return;
+	/* the table full (every slot but 0 a live capability): a grant
+	 * that would pass is refused, counted, and nothing is granted */
+	bool full = want && slots_live() >= AUTH_SLOTS - 1;
+	uint64_t full0 = auth_slots_full;
+	want = want && !full;
 	int r = mmio_grant(&devs[dev], o, bar, off, len, flags, &mc[dst]);
 	CHECK((r == 0) == want, "mmio grant", r, want);
+	CHECK(auth_slots_full == full0 + full, "full table refusals",
+	      auth_slots_full - full0, full);
 	if (r) {
 		CHECK(mc[dst].len == 0 && mc[dst].slot == 0,
 		      "refused grant left a window", mc[dst].slot, 0);
@@ -1466,8 +1475,13 @@ static void op_irq_bind(void)
 	bool want = own_fn(dev, o) && idx < (dev == MSI_DEV ? 1 : MSIX_N) &&
 		    !revoked[o] && !(o == 2 && quar2) && !taken && !fnm[dev];
 	TRACE("irq_bind dev %u owner %u entry %u -> ic%u\n", dev, o, idx, dst);
-	if (want && (slots_live() >= AUTH_SLOTS - 1 || nirec >= MAXREC))
+	if (want && nirec >= MAXREC)
 		return;
+	/* the table full: refused before anything is taken (no vector, the
+	 * entry untouched: the table checks after every step hold it) */
+	bool full = want && slots_live() >= AUTH_SLOTS - 1;
+	uint64_t full0 = auth_slots_full;
+	want = want && !full;
 	/* the entry is written (masked, the message of the vector
 	 * vector_alloc gives: the lowest free) and read back: a write the
 	 * device does not take is refused */
@@ -1481,6 +1495,8 @@ static void op_irq_bind(void)
 	struct irec *n = &irecs[nirec];
 	int r = irq_bind(&devs[dev], o, idx, irq_handler, n, &ic[dst]);
 	CHECK((r == 0) == want, "irq bind", r, want);
+	CHECK(auth_slots_full == full0 + full, "full table refusals",
+	      auth_slots_full - full0, full);
 	if (r) {
 		CHECK(ic[dst].slot == 0, "refused bind left a capability",
 		      ic[dst].slot, 0);

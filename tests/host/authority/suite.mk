@@ -3,7 +3,8 @@
 HOST_TESTS += $(BUILD)/host/authority_test
 $(BUILD)/host/authority_test: tests/host/authority/test_authority.c \
 		kernel/devmgr/shape.c kernel/authority/mmio.c \
-		kernel/authority/irq.c kernel/pci/msix.c $(AUTH_SRC) $(SHIM_SRC) \
+		kernel/authority/irq.c kernel/pci/msix.c kernel/lib/status.c \
+		$(AUTH_SRC) $(SHIM_SRC) tests/host/lib/json_check.h \
 		tests/host/authority/auth_devs.h tests/host/shim/owner_shim.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)

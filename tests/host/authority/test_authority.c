@@ -22,11 +22,13 @@
 #include "kernel/devmgr/shape.h"
 #include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
 #include "owner_shim.h"
 #include "shim.h"
+#include "tests/host/lib/json_check.h"
 
 static uint64_t refused(enum auth_reason r)
 {
@@ -1625,6 +1627,367 @@ static void test_dma_owner_charge(void **st)
 	assert_memory_equal(&before, &o, sizeof(o));
 }
 
+/* slots the table can still issue: free, generation not retired */
+static unsigned slots_issuable(void)
+{
+	unsigned n = 0;
+	for (int i = 1; i < AUTH_SLOTS; i++)
+		n += auth_slots[i].kind == AUTH_FREE &&
+		     auth_slots[i].gen < UINT32_MAX - 1;
+	return n;
+}
+
+static unsigned vectors_held(void)
+{
+	unsigned n = 0;
+	for (unsigned v = 0; v < 256; v++)
+		n += host_vectors[v].fn != NULL;
+	return n;
+}
+
+/* The authority table full: every slot it can issue holds a window. One
+ * more window or interrupt is refused with one line (AUTH_NO_MEMORY,
+ * auth_slots_full), nothing half-made — no slot, no CPU vector, no
+ * remapping entry asked for, the MSI-X entry untouched; a refusal after
+ * that is counted and said only at powers of two. Revoking one window
+ * lets the next request in, in that slot. Before, a full table refused
+ * with no line at all (mmio_grant and irq_bind returned -1 silently) */
+static void test_slots_exhausted(void **st)
+{
+	const uint16_t o = 208;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 22, .owner = o};
+	static struct dev_mmio m[AUTH_SLOTS];
+	struct dev_mmio extra;
+	struct irq_cap ic;
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	bind_fn(o, &d);
+	const unsigned usable = slots_issuable();
+	assert_true(usable > 100);
+	for (unsigned i = 0; i < usable; i++)
+		assert_int_equal(mmio_grant(&d, o, 0, 8 * i, 8,
+					    MMIO_READ | MMIO_WRITE, &m[i]),
+				 0);
+	assert_int_equal(slots_issuable(), 0);
+
+	/* one more window: one line, nothing granted */
+	uint64_t nomem = refused(AUTH_NO_MEMORY), full = auth_slots_full;
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(mmio_grant(&d, o, 0, 0x800, 8, MMIO_READ, &extra), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "AUTH_SLOTS"));
+	assert_int_equal(refused(AUTH_NO_MEMORY), nomem + 1);
+	assert_int_equal(auth_slots_full, full + 1);
+	assert_int_equal(extra.slot, 0);
+	assert_int_equal(extra.len, 0);
+	assert_null(extra.va);
+	/* one more interrupt: one line, no vector, no remapping entry, the
+	 * MSI-X table and capability as they were */
+	unsigned vecs = vectors_held(), irtes = host_irte_asks;
+	uint8_t tab[2 * PCI_MSIX_ENTRY_SIZE], cfg[4096];
+	memcpy(tab, bar_mem + 0x1000, sizeof(tab));
+	memcpy(cfg, cfgsp, sizeof(cfg));
+	lines = shim_kprintf_calls;
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &ic), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_int_equal(auth_slots_full, full + 2);
+	assert_int_equal(ic.slot, 0);
+	assert_int_equal(vectors_held(), vecs);
+	assert_int_equal(host_irte_asks, irtes);
+	assert_memory_equal(tab, bar_mem + 0x1000, sizeof(tab));
+	assert_memory_equal(cfg, cfgsp, sizeof(cfg));
+	/* a driver that keeps asking is counted, said at powers of two:
+	 * refusals 3..16 say 4, 8 and 16 */
+	lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 14; i++)
+		assert_int_equal(
+		    mmio_grant(&d, o, 0, 0x800, 8, MMIO_READ, &extra), -1);
+	assert_int_equal(auth_slots_full, full + 16);
+	assert_int_equal(shim_kprintf_calls - lines, 3);
+	/* every window still works */
+	for (unsigned i = 0; i < usable; i++)
+		assert_true(mmio_write8(&m[i], 0, (uint8_t)i));
+	for (unsigned i = 0; i < usable; i++)
+		assert_int_equal(bar_mem[8 * i], (uint8_t)i);
+
+	/* one revoked: the interrupt gets its slot, then the table is full
+	 * again; the interrupt revoked, the window comes back */
+	const unsigned k = usable / 2;
+	const uint16_t freed = m[k].slot;
+	mmio_revoke(&m[k]);
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &ic), 0);
+	assert_int_equal(ic.slot, freed);
+	assert_int_equal(mmio_grant(&d, o, 0, 0x800, 8, MMIO_READ, &extra), -1);
+	irq_revoke(&ic);
+	assert_int_equal(vectors_held(), vecs);
+	assert_int_equal(
+	    mmio_grant(&d, o, 0, 8 * k, 8, MMIO_READ | MMIO_WRITE, &m[k]), 0);
+	assert_int_equal(m[k].slot, freed);
+	assert_int_equal(slots_issuable(), 0);
+	for (unsigned i = 0; i < usable; i++)
+		mmio_revoke(&m[i]);
+	assert_int_equal(slots_issuable(), usable);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
+/* A full table taken by an owner revocation, the driver's own deletes of
+ * its seized copies, and the table filled again: every slot comes back,
+ * none stays stale. The revocation frees every slot and the interrupt's
+ * vector; a seized copy stays refused (owner-revoked) and its delete
+ * frees nothing; after reinstatement the owner fills the whole table
+ * again, under new generations, and no old copy reaches a new window */
+static void test_slots_full_revoked(void **st)
+{
+	const uint16_t o = 209;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 23, .owner = o};
+	static struct dev_mmio m[AUTH_SLOTS], old[AUTH_SLOTS];
+	struct irq_cap ic, oldic;
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	bind_fn(o, &d);
+	const unsigned usable = slots_issuable(), vecs = vectors_held();
+	assert_true(usable > 100);
+	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &ic), 0);
+	for (unsigned i = 0; i + 1 < usable; i++)
+		assert_int_equal(mmio_grant(&d, o, 0, 8 * i, 8,
+					    MMIO_READ | MMIO_WRITE, &m[i]),
+				 0);
+	assert_int_equal(slots_issuable(), 0);
+	memcpy(old, m, sizeof(m));
+	oldic = ic;
+
+	/* revoke: every slot back, the vector freed */
+	assert_int_equal(auth_owner_revoke(o, "test"), 0);
+	assert_int_equal(slots_issuable(), usable);
+	assert_int_equal(vectors_held(), vecs);
+	for (int i = 1; i < AUTH_SLOTS; i++)
+		assert_false(auth_slots[i].kind != AUTH_FREE &&
+			     auth_slots[i].owner == o);
+	/* delete: the driver's own revokes of its seized copies are refused
+	 * as owner-revoked and free nothing */
+	uint64_t rv = refused(AUTH_REVOKED);
+	for (unsigned i = 0; i + 1 < usable; i++)
+		mmio_revoke(&m[i]);
+	irq_revoke(&ic);
+	assert_int_equal(refused(AUTH_REVOKED), rv + usable);
+	assert_int_equal(host_vector_bad_frees, 0);
+	assert_int_equal(slots_issuable(), usable);
+	/* re-bind: refused while revoked, the whole table once reinstated */
+	assert_int_equal(mmio_grant(&d, o, 0, 0, 8, MMIO_READ, &m[0]), -1);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	for (unsigned i = 0; i < usable; i++)
+		assert_int_equal(mmio_grant(&d, o, 0, 8 * i, 8,
+					    MMIO_READ | MMIO_WRITE, &m[i]),
+				 0);
+	assert_int_equal(slots_issuable(), 0);
+	memset(bar_mem, 0, 8 * usable);
+	for (unsigned i = 0; i + 1 < usable; i++) {
+		assert_false(mmio_write8(&old[i], 0, 0xee));
+		assert_int_equal(mmio_read8(&old[i], 0), 0xff);
+		mmio_revoke(&old[i]); /* frees nothing */
+	}
+	irq_revoke(&oldic);
+	assert_true(all_zero(bar_mem, 8 * usable));
+	assert_int_equal(slots_issuable(), 0);
+	for (unsigned i = 0; i < usable; i++)
+		assert_true(mmio_write8(&m[i], 0, 0x5a));
+	for (unsigned i = 0; i < usable; i++)
+		mmio_revoke(&m[i]);
+	assert_int_equal(slots_issuable(), usable);
+	assert_int_equal(vectors_held(), vecs);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
+/* A 64-bit access at a window's end: the last 8 bytes are the window's,
+ * written low half first and read back whole; one starting 4 bytes before
+ * the end would cross it and is refused (out-of-window, counted before
+ * alignment), touching nothing past it; offsets near 2^32 (the offset is
+ * 32 bits: offset plus width is summed in 64) are refused, not wrapped
+ * into the window. A window whose length is no multiple of 8 has no
+ * 64-bit access over its last bytes. Mutation testing left the bound
+ * untested at the end */
+static void test_mmio64_window_end(void **st)
+{
+	const uint16_t o = 210;
+	static struct pci_dev d = {.bus = 0, .dev = 24, .owner = o};
+	struct dev_mmio m, n;
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	bind_fn(o, &d);
+	memset(bar_mem, 0, sizeof(bar_mem));
+	assert_int_equal(
+	    mmio_grant(&d, o, 0, 0x100, 0x100, MMIO_READ | MMIO_WRITE, &m), 0);
+	const uint64_t v = 0x1122334455667788ull;
+	assert_true(mmio_ok(&m, 0xf8, 8, true));
+	assert_true(mmio_write64(&m, 0xf8, v));
+	assert_int_equal(bar_mem[0x1f8], 0x88);
+	assert_int_equal(bar_mem[0x1ff], 0x11);
+	assert_int_equal(mmio_read64(&m, 0xf8), v);
+	assert_int_equal(mmio_read32(&m, 0xfc), 0x11223344u);
+
+	uint64_t out = refused(AUTH_OUT_OF_WINDOW),
+		 mis = refused(AUTH_MISALIGNED);
+	assert_false(mmio_ok(&m, 0xfc, 8, false));
+	assert_false(mmio_write64(&m, 0xfc, ~0ull));
+	assert_int_equal(mmio_read64(&m, 0xfc), ~0ull);
+	assert_int_equal(refused(AUTH_OUT_OF_WINDOW), out + 2);
+	assert_int_equal(refused(AUTH_MISALIGNED), mis);
+	assert_true(all_zero(bar_mem + 0x200, 0x100));
+	assert_int_equal(mmio_read64(&m, 0xf8), v);
+	/* at the end, and past it */
+	const uint32_t far[] = {0x100,	    0x104,	0x1f8,	    0x7ffffff8,
+				0xfffffff0, 0xfffffff8, 0xfffffffc, 0xffffffff};
+	for (unsigned i = 0; i < ARRAY_SIZE(far); i++) {
+		out = refused(AUTH_OUT_OF_WINDOW);
+		assert_false(mmio_ok(&m, far[i], 8, false));
+		assert_false(mmio_write64(&m, far[i], 0));
+		assert_int_equal(mmio_read64(&m, far[i]), ~0ull);
+		assert_false(mmio_write32(&m, far[i], 0));
+		assert_int_equal(refused(AUTH_OUT_OF_WINDOW), out + 3);
+	}
+	assert_true(all_zero(bar_mem, 0x100));
+	assert_true(all_zero(bar_mem + 0x200, sizeof(bar_mem) - 0x200));
+	mmio_revoke(&m);
+
+	/* 0x10c bytes: 8 bytes at 0x100 fit, at 0x108 they would not; 4
+	 * bytes at 0x108 do */
+	assert_int_equal(
+	    mmio_grant(&d, o, 0, 0, 0x10c, MMIO_READ | MMIO_WRITE, &n), 0);
+	assert_true(mmio_write64(&n, 0x100, v));
+	out = refused(AUTH_OUT_OF_WINDOW);
+	assert_false(mmio_write64(&n, 0x108, v));
+	assert_int_equal(refused(AUTH_OUT_OF_WINDOW), out + 1);
+	assert_true(mmio_write32(&n, 0x108, 0xa5a5a5a5u));
+	assert_int_equal(bar_mem[0x10c], 0);
+	mmio_revoke(&n);
+}
+
+/* /api/authority rendered by its status provider (auth_status_json) as
+ * the Web UI serves it */
+static int authority_json(char *buf, size_t cap)
+{
+	const struct status_provider *p = status_find("authority");
+	struct json j;
+	assert_non_null(p);
+	json_init(&j, buf, cap);
+	p->fn(&j);
+	int n = json_end(&j);
+	assert_true(n > 0);
+	assert_true(json_valid(buf, (size_t)n));
+	return n;
+}
+
+/* /api/authority parses as JSON (tests/host/lib/json_check.h, a strict
+ * checker sharing no code with the writer) and carries the values: every
+ * refusal counter by its name, slots_full, each live capability with its
+ * slot, kind, owner and generation, and each owner's backend, revocation
+ * and pools, before and after the owner is revoked. No field holds text
+ * from outside the kernel (kinds, backends and reasons are its own
+ * names), so nothing here needs escaping beyond what the writer does */
+static void test_authority_json(void **st)
+{
+	const uint16_t o = 211;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 25, .owner = o};
+	static char js[64 << 10];
+	char want[256];
+	struct dev_mmio m;
+	struct irq_cap ic;
+	struct dma_pool p1, p2;
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	bind_fn(o, &d);
+	assert_int_equal(mmio_grant(&d, o, 0, 0, 0x100, MMIO_READ, &m), 0);
+	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &ic), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p1), 0);
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &p2), 0);
+	auth_refuse(AUTH_MISALIGNED, 3, "test"); /* a counter that moved */
+	authority_json(js, sizeof(js));
+	assert_int_equal(memcmp(js, "{\"refusals\":{", 13), 0);
+	for (int r = 0; r < AUTH_NREASONS; r++) {
+		snprintf(want, sizeof(want), "%s\"%s\":%lu%s",
+			 r ? "," : "{\"refusals\":{", auth_reason_name(r),
+			 (unsigned long)auth_refusals[r],
+			 r + 1 < AUTH_NREASONS ? "" : "},\"slots_full\":");
+		assert_non_null(strstr(js, want));
+	}
+	snprintf(want, sizeof(want), "\"slots_full\":%lu,\"capabilities\":[",
+		 (unsigned long)auth_slots_full);
+	assert_non_null(strstr(js, want));
+	snprintf(want, sizeof(want),
+		 "{\"slot\":%u,\"kind\":\"mmio\",\"owner\":%u,\"gen\":%u}",
+		 m.slot, o, m.gen);
+	assert_non_null(strstr(js, want));
+	snprintf(want, sizeof(want),
+		 "{\"slot\":%u,\"kind\":\"irq\",\"owner\":%u,\"gen\":%u}",
+		 ic.slot, o, ic.gen);
+	assert_non_null(strstr(js, want));
+	snprintf(want, sizeof(want),
+		 "{\"owner\":%u,\"backend\":\"trusted\",\"revoked\":false,"
+		 "\"revocations\":0,\"pools\":2,\"pool_kib\":12,"
+		 "\"parked_pools\":0,\"seized_last\":0}",
+		 o);
+	assert_non_null(strstr(js, want));
+
+	assert_int_equal(auth_owner_revoke(o, "test"), 2);
+	authority_json(js, sizeof(js));
+	snprintf(want, sizeof(want), "\"owner\":%u,\"gen\"", o);
+	assert_null(strstr(js, want)); /* its capabilities are gone */
+	snprintf(want, sizeof(want),
+		 "{\"owner\":%u,\"backend\":\"trusted\",\"revoked\":true,"
+		 "\"revocations\":1,\"pools\":0,\"pool_kib\":12,"
+		 "\"parked_pools\":2,\"seized_last\":2}",
+		 o);
+	assert_non_null(strstr(js, want));
+	assert_int_equal(dma_pool_revoke(&p1), 0);
+	assert_int_equal(dma_pool_revoke(&p2), 0);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	authority_json(js, sizeof(js));
+	snprintf(want, sizeof(want),
+		 "{\"owner\":%u,\"backend\":\"trusted\",\"revoked\":false,"
+		 "\"revocations\":1,\"pools\":0,\"pool_kib\":0,"
+		 "\"parked_pools\":0,\"seized_last\":2}",
+		 o);
+	assert_non_null(strstr(js, want));
+}
+
+/* the largest /api/authority: every slot a capability and every owner of
+ * AUTH_OWNER_MAX bound (ids from 800 on, which test_table_full, run after,
+ * counts as bound before it). It stays valid JSON and well inside the
+ * 128 KiB the Web UI gives one provider (PROV_MAX, kernel/net/webui.c);
+ * measured, printed */
+static void test_authority_json_full(void **st)
+{
+	const uint16_t o = 212;
+	static struct pci_dev d = {.bus = 0, .dev = 26, .owner = o};
+	static struct dev_mmio m[AUTH_SLOTS];
+	static char js[256 << 10];
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED};
+	unsigned n = 0, owners = 0;
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	bind_fn(o, &d);
+	while (n < AUTH_SLOTS &&
+	       mmio_grant(&d, o, 0, 8 * n, 8, MMIO_READ, &m[n]) == 0)
+		n++;
+	assert_int_equal(slots_issuable(), 0);
+	for (uint16_t id = 800; id < 1000; id++)
+		if (auth_owner_bind(id, &f) != 0)
+			break;
+	for (unsigned id = 1; id < 1000; id++)
+		owners += auth_owner_facts((uint16_t)id) != NULL;
+	assert_int_equal(owners, AUTH_OWNER_MAX);
+	int len = authority_json(js, sizeof(js));
+	print_message("/api/authority full: %u owners, %u capabilities, %d "
+		      "bytes\n",
+		      owners, n, len);
+	assert_true(len < 128 * 1024);
+	for (unsigned i = 0; i < n; i++)
+		mmio_revoke(&m[i]);
+}
+
 int main(void)
 {
 	shim_quiet = getenv("AUTH_TEST_VERBOSE") == NULL;
@@ -1669,6 +2032,11 @@ int main(void)
 	    cmocka_unit_test(test_kmem_free_not_given),
 	    cmocka_unit_test(test_kmem_revoked),
 	    cmocka_unit_test(test_reasons),
+	    cmocka_unit_test(test_mmio64_window_end),
+	    cmocka_unit_test(test_slots_exhausted),
+	    cmocka_unit_test(test_slots_full_revoked),
+	    cmocka_unit_test(test_authority_json),
+	    cmocka_unit_test(test_authority_json_full),
 	    cmocka_unit_test(test_table_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

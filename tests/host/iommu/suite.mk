@@ -30,7 +30,8 @@ VTD_FAKE_SRC := kernel/iommu/vtd.c kernel/iommu/domain.c kernel/iommu/ir.c \
 		tests/host/iommu/vtd_fake.h tests/host/iommu/dmar_build.h \
 		$(wildcard kernel/iommu/*.h) \
 		$(filter-out tests/host/shim/iommu.c,$(SHIM_SRC))
-$(BUILD)/host/iommu_vtd_test: tests/host/iommu/test_vtd.c $(VTD_FAKE_SRC)
+$(BUILD)/host/iommu_vtd_test: tests/host/iommu/test_vtd.c $(VTD_FAKE_SRC) \
+		kernel/lib/status.c tests/host/lib/json_check.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Wl,--wrap=time_now_us,--wrap=vtd_flush \
 		-o $@ $(filter %.c,$^) $(HOST_LIBS)

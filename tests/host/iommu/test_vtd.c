@@ -9,15 +9,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "kernel/iommu/vtd_internal.h"
 #include "kernel/iommu/vtd_reg.h"
+#include "kernel/lib/status.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 #include "shim.h"
+#include "tests/host/lib/json_check.h"
 #include "vtd_fake.h"
 
 static uint32_t regs[VTD_REG_SPAN / 4];
@@ -528,6 +531,93 @@ static void test_faults_left_retaken(void **st)
 	fake_down();
 }
 
+/* /api/iommu rendered by its status provider (iommu_status) as the Web UI
+ * serves it, checked with the strict checker */
+static int iommu_json(char *buf, size_t cap)
+{
+	const struct status_provider *p = status_find("iommu");
+	struct json j;
+	assert_non_null(p);
+	json_init(&j, buf, cap);
+	p->fn(&j);
+	int n = json_end(&j);
+	assert_true(n > 0);
+	assert_true(json_valid(buf, (size_t)n));
+	return n;
+}
+
+/* /api/iommu parses as JSON (tests/host/lib/json_check.h, sharing no code
+ * with the writer) and carries the values: the unit (base, up, reason,
+ * capability registers, levels, address bits, interrupt remapping and its
+ * counters), each domain (owner, domain id, source id, pages, interrupt
+ * entries, quarantine, bus_master_again, faults and the last one). The
+ * unit's reason is the one string field: the kernel's own text, but
+ * escaped all the same when it holds a quote, a backslash or a control
+ * byte */
+static void test_iommu_json(void **st)
+{
+	static char js[16 << 10];
+	char want[512];
+	uint32_t addr, data;
+	uint16_t irte;
+	fake_up(false);
+	const struct vtd_unit *u = &vtd_units[0];
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(2)), 0);
+	assert_int_equal(
+	    iommu_map(1, 0x10000, 0x200000, 2 * PS, IOMMU_READ | IOMMU_WRITE),
+	    0);
+	assert_int_equal(iommu_irq_alloc(2, 0x41, 0, &addr, &data, &irte), 0);
+	fake_set_bme(0);
+	fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x5123);
+	assert_int_equal(iommu_fault_poll(), 1);
+	fake_step();
+	assert_true(iommu_owner_quarantined(1));
+	for (unsigned i = 0; i < 2; i++) {
+		fake_set_bme(0);
+		iommu_owner_quarantine(1);
+	}
+	iommu_json(js, sizeof(js));
+	snprintf(want, sizeof(want),
+		 "{\"units\":[{\"base\":\"0x%llx\",\"up\":true,"
+		 "\"broken\":false,\"reason\":\"\",\"cap\":\"0x%llx\","
+		 "\"ecap\":\"0x%llx\",\"levels\":3,\"address_bits\":39,"
+		 "\"interrupt_remapping\":true,\"fault_irqs\":%llu,"
+		 "\"faults\":1,\"faults_unowned\":0,\"fault_overflows\":0,"
+		 "\"waits\":%llu,\"iotlb_invalidations\":%llu}],",
+		 FAKE_BASE, (unsigned long long)u->cap,
+		 (unsigned long long)u->ecap, (unsigned long long)u->fault_irqs,
+		 (unsigned long long)u->waits,
+		 (unsigned long long)u->iotlb_invs);
+	assert_int_equal(strncmp(js, want, strlen(want)), 0);
+	assert_true(u->waits > 0 && u->iotlb_invs > 0);
+	snprintf(want, sizeof(want),
+		 "{\"owner\":1,\"domain\":%u,\"sid\":\"00:02.0\","
+		 "\"mapped_pages\":2,\"table_pages\":2,\"irtes\":0,"
+		 "\"quarantined\":true,\"bus_master_again\":2,\"faults\":1,"
+		 "\"last_fault\":{\"addr\":\"0x5000\",\"reason\":%u,"
+		 "\"write\":true}}",
+		 vtd_domain_of(1)->did, VTD_FR_WRITE);
+	/* table pages below the top-level one: a 3-level walk to one leaf
+	 * table takes two */
+	assert_non_null(strstr(js, want));
+	snprintf(want, sizeof(want),
+		 "{\"owner\":2,\"domain\":%u,\"sid\":\"01:00.0\","
+		 "\"mapped_pages\":0,\"table_pages\":0,\"irtes\":1,"
+		 "\"quarantined\":false,\"bus_master_again\":0,\"faults\":0}",
+		 vtd_domain_of(2)->did);
+	assert_non_null(strstr(js, want));
+
+	/* a reason that needs escaping still gives valid JSON, escaped */
+	const char *why = u->why;
+	vtd_units[0].why = "a \"quoted\" \\ reason\x01";
+	iommu_json(js, sizeof(js));
+	assert_non_null(
+	    strstr(js, "\"reason\":\"a \\\"quoted\\\" \\\\ reason\\u0001\""));
+	vtd_units[0].why = why;
+	iommu_irq_free(2, irte);
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -549,6 +639,7 @@ int main(void)
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),
 	    cmocka_unit_test(test_unmap_covers_every_page_touched),
+	    cmocka_unit_test(test_iommu_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
