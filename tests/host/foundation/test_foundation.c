@@ -2547,8 +2547,10 @@ static void test_acpi_xsdt_and_rsdt_bad(void **st)
 /* The FADT's X_PM_TMR_BLK (a Generic Address Structure) supersedes
  * PM_TMR_BLK when its address is not 0. capOS reads the PM timer with inl,
  * as Linux's acpi_pm does: one in system memory (or any space but system
- * I/O), not 32 (or 24) bits wide, read other than as a dword, or past port
- * 0xfffc is refused with one line and there is no PM timer (PM_TMR_BLK,
+ * I/O), not 32 (or 24) bits wide, with a nonzero bit offset (the counter
+ * not at bit 0 of the port: an inl would read it shifted; before, that was
+ * taken), read other than as a dword, or past port 0xfffc is refused with
+ * one line and there is no PM timer (PM_TMR_BLK,
  * 0x608 here, is not read: the spec has it ignored). Before, such an
  * X_PM_TMR_BLK fell back quietly to PM_TMR_BLK. One at address 0 with its
  * other fields set is said and PM_TMR_BLK read; PM_TMR_BLK with PM_TMR_LEN
@@ -2556,52 +2558,60 @@ static void test_acpi_xsdt_and_rsdt_bad(void **st)
 static void test_acpi_pm_timer_gas(void **st)
 {
 	static const struct {
-		uint8_t space, width, access;
+		uint8_t space, width, offset, access;
 		uint64_t addr;
 		uint8_t pm_len;
 		uint32_t pm;
 		uint16_t port;
 		const char *line;
 	} c[] = {
-	    {1, 32, 0, 0x408, 4, 0x608, 0x408, ""},
-	    {1, 32, 3, 0x408, 4, 0x608, 0x408, ""},
-	    {1, 24, 3, 0x408, 4, 0x608, 0x408, ""},
-	    {0, 0, 0, 0, 4, 0x608, 0x608, ""},
-	    {0, 32, 3, 0xfed80008, 4, 0x608, 0,
+	    {1, 32, 0, 0, 0x408, 4, 0x608, 0x408, ""},
+	    {1, 32, 0, 3, 0x408, 4, 0x608, 0x408, ""},
+	    {1, 24, 0, 3, 0x408, 4, 0x608, 0x408, ""},
+	    {0, 0, 0, 0, 0, 4, 0x608, 0x608, ""},
+	    {0, 32, 0, 3, 0xfed80008, 4, 0x608, 0,
 	     "acpi: FADT X_PM_TMR_BLK at 0xfed80008 (address space 0, 32 "
 	     "bits, access size 3) is in system memory (capOS, as Linux, reads "
 	     "the PM timer only from an I/O port); no PM timer\n"},
-	    {2, 32, 3, 0x408, 4, 0x608, 0,
+	    {2, 32, 0, 3, 0x408, 4, 0x608, 0,
 	     "acpi: FADT X_PM_TMR_BLK at 0x408 (address space 2, 32 bits, "
 	     "access size 3) is in neither system I/O nor system memory; no "
 	     "PM timer\n"},
-	    {1, 16, 0, 0x408, 4, 0x608, 0,
+	    {1, 16, 0, 0, 0x408, 4, 0x608, 0,
 	     "acpi: FADT X_PM_TMR_BLK at 0x408 (address space 1, 16 bits, "
 	     "access size 0) is not a 32-bit (or 24-bit) register; no PM "
 	     "timer\n"},
-	    {1, 32, 1, 0x408, 4, 0x608, 0,
+	    {1, 32, 0, 1, 0x408, 4, 0x608, 0,
 	     "acpi: FADT X_PM_TMR_BLK at 0x408 (address space 1, 32 bits, "
 	     "access size 1) is not read as a dword; no PM timer\n"},
-	    {1, 32, 3, 0x10008, 4, 0x608, 0,
+	    {1, 32, 8, 3, 0x408, 4, 0x608, 0,
+	     "acpi: FADT X_PM_TMR_BLK at 0x408 (address space 1, 32 bits, "
+	     "access size 3) has bit offset 8 (the counter is not at bit 0 "
+	     "of the port); no PM timer\n"},
+	    {1, 24, 1, 0, 0x408, 4, 0x608, 0,
+	     "acpi: FADT X_PM_TMR_BLK at 0x408 (address space 1, 24 bits, "
+	     "access size 0) has bit offset 1 (the counter is not at bit 0 "
+	     "of the port); no PM timer\n"},
+	    {1, 32, 0, 3, 0x10008, 4, 0x608, 0,
 	     "acpi: FADT X_PM_TMR_BLK at 0x10008 (address space 1, 32 bits, "
 	     "access size 3) is past I/O port 0xfffc; no PM timer\n"},
-	    {1, 32, 3, 0, 4, 0x608, 0x608,
+	    {1, 32, 0, 3, 0, 4, 0x608, 0x608,
 	     "acpi: FADT X_PM_TMR_BLK (address space 1, 32 bits) has address "
 	     "0; PM_TMR_BLK read instead\n"},
-	    {0, 0, 0, 0, 2, 0x608, 0,
+	    {0, 0, 0, 0, 0, 2, 0x608, 0,
 	     "acpi: FADT PM_TMR_BLK at 0x608 (PM_TMR_LEN 2) has PM_TMR_LEN "
 	     "other than 4; no PM timer\n"},
-	    {0, 0, 0, 0, 4, 0xfffe, 0,
+	    {0, 0, 0, 0, 0, 4, 0xfffe, 0,
 	     "acpi: FADT PM_TMR_BLK at 0xfffe (PM_TMR_LEN 4) is past I/O port "
 	     "0xfffc; no PM timer\n"},
-	    {0, 0, 0, 0, 0, 0, 0, ""},
+	    {0, 0, 0, 0, 0, 0, 0, 0, ""},
 	};
 	struct fake_acpi *a = acpi_build();
 	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
 		uint8_t *f = a->fadt;
 		f[208] = c[i].space;
 		f[209] = c[i].width;
-		f[210] = 0;
+		f[210] = c[i].offset;
 		f[211] = c[i].access;
 		memcpy(f + 212, &c[i].addr, 8);
 		memcpy(f + 76, &c[i].pm, 4);
