@@ -285,7 +285,8 @@ static void acpi_parse_mcfg(const struct acpi_sdt *h)
  * the same). It is used only in system I/O space, as Linux's x86
  * acpi_parse_fadt and its acpi_pm clocksource (an inl) read it: one in
  * system memory or any other space is said and refused, and so is one
- * whose register is not 32 (or 24) bits wide, whose access size is neither
+ * whose register is not 32 (or 24) bits wide, whose bit offset is not 0
+ * (the counter must be the port's low bits), whose access size is neither
  * undefined (0) nor a dword (3), or whose port is past PM_TMR_PORT_MAX (a
  * 4-byte inl there would run past port 0xffff): no PM timer then
  * (time_calibrate takes the HPET). An X_PM_TMR_BLK at address 0 with any
@@ -300,6 +301,15 @@ static void acpi_parse_fadt(const struct acpi_sdt *h)
 	if (has_x)
 		memcpy(&xa, x + GAS_ADDRESS, 8);
 	if (xa) {
+		/* a counter at bit n of the port: an inl reads it shifted
+		 * left by n, its top bits lost (older ACPICA's
+		 * acpi_hw_validate_register only warned of such an offset,
+		 * "Unsupported register bit offset", and read it as 0) */
+		char offset[64];
+		ksnprintf(offset, sizeof(offset),
+			  "has bit offset %u (the counter is not at bit 0 of "
+			  "the port)",
+			  x[GAS_OFFSET]);
 		const char *why =
 		    x[GAS_SPACE] == GAS_SYSTEM_MEMORY
 			? "is in system memory (capOS, as Linux, reads the PM "
@@ -308,6 +318,7 @@ static void acpi_parse_fadt(const struct acpi_sdt *h)
 			? "is in neither system I/O nor system memory"
 		    : x[GAS_WIDTH] != 32 && x[GAS_WIDTH] != 24
 			? "is not a 32-bit (or 24-bit) register"
+		    : x[GAS_OFFSET] ? offset
 		    : x[GAS_ACCESS] != GAS_ACCESS_UNDEFINED &&
 			    x[GAS_ACCESS] != GAS_ACCESS_DWORD
 			? "is not read as a dword"

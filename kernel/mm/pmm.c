@@ -5,9 +5,10 @@
  * map calls them. Two bitmaps, the pages in use and the pages of the pool
  * (what pmm_init found free: page_free takes back only these), live in
  * the lowest run of free, unclaimed pages at or above 1 MiB that holds
- * them. pmm_init sweeps memory run by run, never page by page per
- * descriptor, so a hostile map costs it map walks, not steps per page per
- * claim. docs/mm.md says what is free and why. */
+ * them. pmm_init sorts the map by address and sweeps memory run by run,
+ * never page by page per descriptor, so a hostile map costs it a sort and
+ * two walks, not steps per page per claim nor a walk per run. docs/mm.md
+ * says what is free and why. */
 #include <efi.h>
 
 #include "kernel/boot/boot_internal.h"
@@ -198,44 +199,139 @@ static void fold(uint64_t first, uint64_t count, uint64_t pg, uint64_t *s,
 	}
 }
 
-/* the lowest page at or after pg that free memory holds (`free`) or a
- * claim does (a descriptor that is not free memory, or memory the kernel
- * is using), UINT64_MAX when none does; *past is the page after a run of
- * such pages from it (not always the whole run). One walk of the map, so
- * the pages are swept run by run: thousands of claims over all of memory
- * cost a walk each, not one per page */
-static uint64_t next_run(uint64_t pg, bool free, uint64_t *past)
+/* the map's whole descriptors (MM_FOR_EACH_DESC's), the i-th as a copy */
+static uint64_t map_count(void)
 {
-	uint64_t s = UINT64_MAX, e = 0, first, count;
-	if (!free)
-		for (unsigned i = 0; mm_inuse_at(i, &first, &count); i++)
-			fold(first, count, pg, &s, &e);
-	MM_FOR_EACH_DESC(d)
-	if (desc_free(d) == free) {
-		count = claim(d, &first);
-		fold(first, count, pg, &s, &e);
+	return boot_mmap.desc_size < sizeof(EFI_MEMORY_DESCRIPTOR)
+		   ? 0
+		   : boot_mmap.size / boot_mmap.desc_size;
+}
+static EFI_MEMORY_DESCRIPTOR map_at(uint64_t i)
+{
+	EFI_MEMORY_DESCRIPTOR d;
+	MM_WORK();
+	memcpy(&d, boot_mmap.desc + i * boot_mmap.desc_size, sizeof(d));
+	return d;
+}
+static void map_swap(uint64_t i, uint64_t j)
+{
+	uint8_t *a = boot_mmap.desc + i * boot_mmap.desc_size,
+		*b = boot_mmap.desc + j * boot_mmap.desc_size, t;
+	MM_WORK();
+	for (uint64_t k = 0; k < boot_mmap.desc_size; k++) {
+		t = a[k];
+		a[k] = b[k];
+		b[k] = t;
 	}
-	*past = e;
-	return s;
+}
+/* the descriptor at root sinks in the heap of the first n to where its
+ * start is not below its children's (the larger child's start read once
+ * per level, its own once) */
+static void map_sift(uint64_t root, uint64_t n)
+{
+	uint64_t key = map_at(root).PhysicalStart;
+	for (uint64_t c; (c = 2 * root + 1) < n; root = c) {
+		uint64_t kc = map_at(c).PhysicalStart, k1;
+		if (c + 1 < n && (k1 = map_at(c + 1).PhysicalStart) > kc) {
+			c++;
+			kc = k1;
+		}
+		if (key >= kc)
+			return;
+		map_swap(root, c);
+	}
 }
 
-/* the lowest page at or after pg that is free memory no claim holds,
- * UINT64_MAX when none is; *past is the page after a run of such pages
- * from it. Each step passes the end of a free run or of a claim, so a sweep
- * of all memory takes at most twice as many as there are descriptors and
- * claims, each a walk of the map, whatever memory they span. */
-static uint64_t next_free(uint64_t pg, uint64_t *past)
+/* the map in address order, in place (a heapsort of whole descriptors,
+ * their bytes past UEFI's 40 with them; a partial last one stays where it
+ * is): what it says is unchanged, only the order, which pmm.c and paging.c
+ * never depend on. A map already in order, as firmware usually gives it,
+ * is left as it is. */
+static void map_sort(void)
+{
+	uint64_t n = map_count();
+	bool sorted = true;
+	for (uint64_t i = 1; i < n && sorted; i++)
+		sorted = map_at(i - 1).PhysicalStart <= map_at(i).PhysicalStart;
+	if (sorted)
+		return;
+	for (uint64_t i = n / 2; i-- > 0;)
+		map_sift(i, n);
+	for (uint64_t end = n; end-- > 1;) {
+		map_swap(0, end);
+		map_sift(0, end);
+	}
+}
+
+/* the next run of pages of one kind in the sorted map (free memory, or
+ * the claims of descriptors that are not), from descriptor *i on: [*s, *e)
+ * the pages of every such descriptor that starts at or before the run's
+ * end (they meet or overlap), *i left at the first that does not; false
+ * when none is left. The map in address order is in order of first page,
+ * so each descriptor is read once per walk */
+static bool run_next(uint64_t *i, bool free, uint64_t *s, uint64_t *e)
+{
+	bool have = false;
+	for (uint64_t n = map_count(), first, count, end; *i < n; ++*i) {
+		EFI_MEMORY_DESCRIPTOR d = map_at(*i);
+		if (desc_free(&d) != free || !(count = claim(&d, &first)))
+			continue;
+		end = count > UINT64_MAX - first ? UINT64_MAX : first + count;
+		if (!have) {
+			*s = first;
+			*e = end;
+			have = true;
+		} else if (first <= *e) {
+			*e = MAX(*e, end);
+		} else {
+			break;
+		}
+	}
+	return have;
+}
+
+/* a sweep of the sorted map upwards for free pages no claim holds: the
+ * free run and the descriptors' claim run it has reached, and the run of
+ * memory the kernel is using (mm_inuse_at: not in the map, not sorted)
+ * found from some page on */
+struct sweep {
+	uint64_t fi, fs, fe; /* free: next descriptor, run [fs, fe) */
+	uint64_t ci, cs, ce; /* claims: the same; UINT64_MAX: none left */
+	uint64_t is, ie;     /* in use: the lowest run from a page */
+};
+
+/* the lowest page at or after pg (not below the pg of the sweep's last
+ * call) that is free memory no claim holds, UINT64_MAX when none is; *past
+ * is the page after the run of such pages from it. Each step passes the
+ * end of a free run or of a claim run, and each walk reads a descriptor
+ * once, so a sweep of the whole map reads each descriptor twice and
+ * walks the kernel's own ranges once per run of them it passes. */
+static uint64_t sweep_next(struct sweep *w, uint64_t pg, uint64_t *past)
 {
 	for (;;) {
-		uint64_t free_end, claim_end, f = next_run(pg, true, &free_end);
-		if (f == UINT64_MAX)
-			return f;
-		uint64_t c = next_run(f, false, &claim_end);
+		while (w->fe <= pg)
+			if (!run_next(&w->fi, true, &w->fs, &w->fe))
+				return UINT64_MAX;
+		uint64_t f = MAX(pg, w->fs), first, count;
+		while (w->ce <= f)
+			if (!run_next(&w->ci, false, &w->cs, &w->ce))
+				w->cs = w->ce = UINT64_MAX;
+		if (w->ie <= f) { /* passed: from f on afresh */
+			w->is = UINT64_MAX;
+			w->ie = 0;
+			for (unsigned i = 0; mm_inuse_at(i, &first, &count);
+			     i++)
+				fold(first, count, f, &w->is, &w->ie);
+			if (w->is == UINT64_MAX)
+				w->ie = UINT64_MAX; /* none from f on */
+		}
+		uint64_t c = MIN(MAX(w->cs, f), MAX(w->is, f));
 		if (c > f) {
-			*past = MIN(free_end, c);
+			*past = MIN(w->fe, c);
 			return f;
 		}
-		pg = claim_end; /* > f: past the claims that hold f */
+		/* past the claims that hold f */
+		pg = MAX(w->cs <= f ? w->ce : 0, w->is <= f ? w->ie : 0);
 	}
 }
 
@@ -317,7 +413,8 @@ bool mm_holds_ram(uint64_t phys, uint64_t len)
  * unaccepted memory, which capOS does not accept (those two on one line
  * each, however many descriptors). This image, the map itself and the
  * boot files are never free, whatever the map says (mm_inuse_at). The free
- * pages are found run by run (next_free). */
+ * pages are found run by run in the map sorted by address (map_sort,
+ * sweep_next): O(n log n) in the map's n descriptors. */
 void pmm_init(void)
 {
 	uint64_t top = 0, attr_n = 0, attr_pages = 0, unacc_n = 0,
@@ -356,27 +453,27 @@ void pmm_init(void)
 	npages = top / PAGE_SIZE;
 	/* each bitmap's; they take twice this */
 	uint64_t bytes = ALIGN_UP((npages + 7) / 8, PAGE_SIZE);
+	/* the lines above name descriptors in the firmware's order; the
+	 * sweeps below want the map in address order */
+	map_sort();
 	/* at the lowest run of free pages nothing claims, at or above 1 MiB.
 	 * With no free memory there is no room even for bitmaps of no
 	 * bytes. */
-	uint64_t need = 2 * bytes / PAGE_SIZE, pg, past, more = 0;
+	uint64_t need = 2 * bytes / PAGE_SIZE, pg, past;
+	struct sweep w = {0};
 	for (pg = 0x100000 / PAGE_SIZE;
-	     !bitmap && (pg = next_free(pg, &past)) != UINT64_MAX; pg = past) {
-		/* next_free may end a run early (free descriptors that meet,
-		 * listed out of address order): the run goes on while the
-		 * next free page is the one after it */
-		while (past - pg < need && next_free(past, &more) == past)
-			past = more;
+	     !bitmap && (pg = sweep_next(&w, pg, &past)) != UINT64_MAX;
+	     pg = past)
 		if (past - pg >= need)
 			bitmap = (uint8_t *)(pg * PAGE_SIZE);
-	}
 	if (!bitmap)
 		panic("pmm: no room for the page bitmap");
 	pool = bitmap + bytes;
 	memset(bitmap, 0xff, bytes);
 	/* page 0 stays reserved: a device address of 0 is always a bug. Free
 	 * runs end at or below top. */
-	for (pg = 1; (pg = next_free(pg, &past)) != UINT64_MAX;)
+	w = (struct sweep){0};
+	for (pg = 1; (pg = sweep_next(&w, pg, &past)) != UINT64_MAX;)
 		for (; pg < past; pg++) {
 			clr(pg);
 			total_free++;

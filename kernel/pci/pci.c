@@ -213,6 +213,37 @@ static void pci_follow_bridge(uint16_t seg, unsigned bus, volatile uint8_t *c,
 	pci_scan_bus(seg, sec, depth + 1);
 }
 
+/* Configuration RRS Software Visibility on in the Root Port d, when its
+ * Root Capabilities offer it, before the scan reads the functions below
+ * it (Linux's pci_enable_rrs_sv, as it scans each bridge): a function
+ * there that is not ready then reads Vendor ID 0x0001, which
+ * pci_wait_ready waits on with its bound, instead of the Root Complex
+ * re-issuing the read until the function answers or it gives up. Root
+ * Control's other bits are kept. QEMU's pcie-root-port offers none
+ * (Root Capabilities 0); a PCI Express capability that would run past
+ * the 256 bytes is said and left alone */
+static void pci_enable_rrs_sv(const struct pci_dev *d)
+{
+	uint8_t c = d->cap_pcie;
+	if (!c ||
+	    (pci_cfg_read16(d, c + PCI_EXP_FLAGS) & PCI_EXP_FLAGS_TYPE) >> 4 !=
+		PCI_EXP_TYPE_ROOT_PORT)
+		return;
+	if (c + PCI_EXP_RTCAP + 2 > PCI_CFG_LEGACY_SIZE) {
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: PCI Express capability at 0x%x runs past "
+			"configuration space 0x%x; RRS Software Visibility "
+			"left as it is\n",
+			a, c, PCI_CFG_LEGACY_SIZE - 1);
+		return;
+	}
+	if (pci_cfg_read16(d, c + PCI_EXP_RTCAP) & PCI_EXP_RTCAP_RRS_SV)
+		pci_cfg_write16(d, c + PCI_EXP_RTCTL,
+				pci_cfg_read16(d, c + PCI_EXP_RTCTL) |
+				    PCI_EXP_RTCTL_RRS_SVE);
+}
+
 /* Vendor ID 0x0001: a Configuration Request Retry Status (RRS)
  * completion the Root Complex turned into data (PCIe Base 5.0 §2.3.2,
  * with RRS Software Visibility on; the PCI-SIG reserved the value for it,
@@ -312,7 +343,10 @@ static void pci_scan_bus(uint16_t seg, unsigned bus, int depth)
 			uint8_t ht = c[PCI_HEADER_TYPE];
 			multi = multi || (fn == 0 && ht & PCI_HEADER_MULTI);
 			ht &= PCI_HEADER_TYPE_MASK;
+			unsigned kept = pci_ndevs;
 			pci_probe_fn(seg, bus, dev, fn, c, id, ht);
+			if (ht == 1 && pci_ndevs > kept)
+				pci_enable_rrs_sv(&pci_devs[kept]);
 			if (ht == 1)
 				pci_follow_bridge(seg, bus, c, a, depth);
 		}

@@ -37,6 +37,18 @@
 #define PCI_CAP_ID_EXP	0x10
 #define PCI_CAP_ID_MSIX 0x11
 
+/* PCI Express capability (PCIe Base 5.0 §7.5.3): its flags' port type,
+ * and a Root Port's Root Control and Root Capabilities; bit 0 of the
+ * latter offers Configuration RRS Software Visibility, bit 4 of the former
+ * turns it on */
+#define PCI_EXP_FLAGS	       0x02
+#define PCI_EXP_FLAGS_TYPE     0x00f0
+#define PCI_EXP_TYPE_ROOT_PORT 0x4
+#define PCI_EXP_RTCTL	       0x1c
+#define PCI_EXP_RTCTL_RRS_SVE  0x0010
+#define PCI_EXP_RTCAP	       0x1e
+#define PCI_EXP_RTCAP_RRS_SV   0x0001
+
 /* the capability list and every structure on it lie in the first 256
  * bytes (PCI 3.0 §6.7); 0x100 up is PCIe extended configuration space */
 #define PCI_CFG_LEGACY_SIZE 0x100

@@ -51,7 +51,10 @@ int time_calibrate(void)
 	if (acpi_pm_timer_port) {
 		src = 1;
 		ref_hz = PM_TIMER_HZ;
-		mask = 0xffffff; /* 24 bits are always implemented */
+		/* 24 bits are always implemented; the FADT's TMR_VAL_EXT
+		 * (32 bits) is not read, as Linux's ACPI_PM_MASK does not:
+		 * 20 ms is 71591 ticks of the 2^24 (docs/acpi.md) */
+		mask = 0xffffff;
 	} else if (acpi_hpet_base) {
 		src = 2;
 		hpet = mm_map_mmio(acpi_hpet_base, 4096);

@@ -24,9 +24,9 @@
  *   no two alike, at most ACPI_MAX_IOAPICS;
  * - the HPET base is the first HPET table's (in system memory, nonzero,
  *   8-byte aligned); the PM timer port is that FADT's X_PM_TMR_BLK when
- *   its address is nonzero (only in system I/O, 32 or 24 bits, access
- *   size 0 or dword, up to 0xfffc; else none), else its PM_TMR_BLK
- *   (PM_TMR_LEN 4, up to 0xfffc);
+ *   its address is nonzero (only in system I/O, 32 or 24 bits at bit
+ *   offset 0, access size 0 or dword, up to 0xfffc; else none), else its
+ * PM_TMR_BLK (PM_TMR_LEN 4, up to 0xfffc);
  * - every platform range is whole pages around a base one of those tables
  *   names for its kind (I/O APIC, the MADT's local APIC or an override,
  *   an HPET, a DRHD), none twice, and every I/O APIC kept has one;
@@ -299,15 +299,15 @@ static uint64_t hpet_base(uint64_t t)
 }
 
 /* the PM timer port of FADT f (ACPI 6.5 §5.2.9): X_PM_TMR_BLK when its
- * address is nonzero, and then only a 32- or 24-bit register in system I/O
- * read as a dword (or access size 0) at a port up to 0xfffc; else
- * PM_TMR_BLK with PM_TMR_LEN 4 up to 0xfffc; else none */
+ * address is nonzero, and then only a 32- or 24-bit register at bit offset
+ * 0 in system I/O read as a dword (or access size 0) at a port up to 0xfffc;
+ * else PM_TMR_BLK with PM_TMR_LEN 4 up to 0xfffc; else none */
 static uint16_t pm_port(uint64_t f)
 {
 	if (len_of(f) >= 220 && rd(f + 212, 8)) {
 		uint64_t a = rd(f + 212, 8);
 		const uint8_t *g = at(f + 208);
-		bool ok = g[0] == 1 && (g[1] == 32 || g[1] == 24) &&
+		bool ok = g[0] == 1 && (g[1] == 32 || g[1] == 24) && !g[2] &&
 			  (g[3] == 0 || g[3] == 3) && a <= 0xfffc;
 		return ok ? (uint16_t)a : 0;
 	}

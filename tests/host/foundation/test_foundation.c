@@ -1015,6 +1015,62 @@ static void test_pci_rrs_waited_until_ready(void **st)
 		fail_msg("log:\n%s", log);
 }
 
+/* a PCI Express capability at `at`, the only one: device/port type
+ * `type`, Root Capabilities rtcap, Root Control rtctl (PCIe Base 5.0
+ * §7.5.3: flags at +2, Root Control at +0x1c, Root Capabilities +0x1e) */
+static void fn_pcie(struct fake_fn *f, uint8_t at, unsigned type,
+		    uint16_t rtcap, uint16_t rtctl)
+{
+	f->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	f->cfg[PCI_CAP_PTR] = at;
+	f->cfg[at] = PCI_CAP_ID_EXP;
+	f->cfg[at + 1] = 0;
+	f->cfg[at + 2] = (uint8_t)(type << 4 | 2);
+	memcpy(&f->cfg[at + 0x1c], &rtctl, 2);
+	memcpy(&f->cfg[at + 0x1e], &rtcap, 2);
+}
+
+static uint16_t rtctl_of(const struct fake_fn *f, uint8_t at)
+{
+	uint16_t v;
+	memcpy(&v, &f->cfg[at + 0x1c], 2);
+	return v;
+}
+
+/* RRS Software Visibility goes on (Root Control bit 4) in a Root Port
+ * whose Root Capabilities bit 0 offers it, before the scan reads the
+ * functions below it, as Linux's pci_enable_rrs_sv does; Root Control's
+ * other bits are kept. Not in a Root Port that does not offer it, nor in
+ * a Downstream Port or an endpoint whatever their bytes there say; a
+ * Root Port whose capability runs past 0xff is said in one line and left
+ * alone. Before, no Root Port's bit was touched */
+static void test_pci_rrs_sv_enabled_in_root_ports(void **st)
+{
+	ecam_seg(0, 4);
+	struct fake_fn *rp = fn_at(0, 1, 0, 1), *rp_no = fn_at(0, 2, 0, 2),
+		       *dsp = fn_at(0, 3, 0, 3), *ep = fn_at(0, 4, 0, 0),
+		       *rp_far = fn_at(0, 5, 0, 4);
+	fn_pcie(rp, 0x40, 4, 0x0001, 0x0007);
+	fn_pcie(rp_no, 0x40, 4, 0x0000, 0x0000);
+	fn_pcie(dsp, 0x40, 6, 0x0001, 0x0000);
+	fn_pcie(ep, 0x40, 0, 0x0001, 0x0000);
+	rp_far->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	rp_far->cfg[PCI_CAP_PTR] = 0xf0;
+	rp_far->cfg[0xf0] = PCI_CAP_ID_EXP;
+	rp_far->cfg[0xf2] = 4 << 4 | 2;
+	fn_at(1, 0, 0, 0);
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(rtctl_of(rp, 0x40), 0x0017);
+	assert_int_equal(rtctl_of(rp_no, 0x40), 0);
+	assert_int_equal(rtctl_of(dsp, 0x40), 0);
+	assert_int_equal(rtctl_of(ep, 0x40), 0);
+	assert_int_equal(found(1, 0, 0), 1);
+	if (!strstr(log, "pci 0000:00:05.0: PCI Express capability at 0xf0 "
+			 "runs past configuration space 0xff; RRS Software "
+			 "Visibility left as it is\n"))
+		fail_msg("log:\n%s", log);
+}
+
 /* one that never becomes ready is skipped when PCI_RRS_WAIT_MS (1000)
  * has passed, with one line; the scan goes on to the next device */
 static void test_pci_rrs_never_ready_skipped(void **st)
@@ -2547,8 +2603,10 @@ static void test_acpi_xsdt_and_rsdt_bad(void **st)
 /* The FADT's X_PM_TMR_BLK (a Generic Address Structure) supersedes
  * PM_TMR_BLK when its address is not 0. capOS reads the PM timer with inl,
  * as Linux's acpi_pm does: one in system memory (or any space but system
- * I/O), not 32 (or 24) bits wide, read other than as a dword, or past port
- * 0xfffc is refused with one line and there is no PM timer (PM_TMR_BLK,
+ * I/O), not 32 (or 24) bits wide, with a nonzero bit offset (the counter
+ * not at bit 0 of the port: an inl would read it shifted; before, that was
+ * taken), read other than as a dword, or past port 0xfffc is refused with
+ * one line and there is no PM timer (PM_TMR_BLK,
  * 0x608 here, is not read: the spec has it ignored). Before, such an
  * X_PM_TMR_BLK fell back quietly to PM_TMR_BLK. One at address 0 with its
  * other fields set is said and PM_TMR_BLK read; PM_TMR_BLK with PM_TMR_LEN
@@ -2556,52 +2614,60 @@ static void test_acpi_xsdt_and_rsdt_bad(void **st)
 static void test_acpi_pm_timer_gas(void **st)
 {
 	static const struct {
-		uint8_t space, width, access;
+		uint8_t space, width, offset, access;
 		uint64_t addr;
 		uint8_t pm_len;
 		uint32_t pm;
 		uint16_t port;
 		const char *line;
 	} c[] = {
-	    {1, 32, 0, 0x408, 4, 0x608, 0x408, ""},
-	    {1, 32, 3, 0x408, 4, 0x608, 0x408, ""},
-	    {1, 24, 3, 0x408, 4, 0x608, 0x408, ""},
-	    {0, 0, 0, 0, 4, 0x608, 0x608, ""},
-	    {0, 32, 3, 0xfed80008, 4, 0x608, 0,
+	    {1, 32, 0, 0, 0x408, 4, 0x608, 0x408, ""},
+	    {1, 32, 0, 3, 0x408, 4, 0x608, 0x408, ""},
+	    {1, 24, 0, 3, 0x408, 4, 0x608, 0x408, ""},
+	    {0, 0, 0, 0, 0, 4, 0x608, 0x608, ""},
+	    {0, 32, 0, 3, 0xfed80008, 4, 0x608, 0,
 	     "acpi: FADT X_PM_TMR_BLK at 0xfed80008 (address space 0, 32 "
 	     "bits, access size 3) is in system memory (capOS, as Linux, reads "
 	     "the PM timer only from an I/O port); no PM timer\n"},
-	    {2, 32, 3, 0x408, 4, 0x608, 0,
+	    {2, 32, 0, 3, 0x408, 4, 0x608, 0,
 	     "acpi: FADT X_PM_TMR_BLK at 0x408 (address space 2, 32 bits, "
 	     "access size 3) is in neither system I/O nor system memory; no "
 	     "PM timer\n"},
-	    {1, 16, 0, 0x408, 4, 0x608, 0,
+	    {1, 16, 0, 0, 0x408, 4, 0x608, 0,
 	     "acpi: FADT X_PM_TMR_BLK at 0x408 (address space 1, 16 bits, "
 	     "access size 0) is not a 32-bit (or 24-bit) register; no PM "
 	     "timer\n"},
-	    {1, 32, 1, 0x408, 4, 0x608, 0,
+	    {1, 32, 0, 1, 0x408, 4, 0x608, 0,
 	     "acpi: FADT X_PM_TMR_BLK at 0x408 (address space 1, 32 bits, "
 	     "access size 1) is not read as a dword; no PM timer\n"},
-	    {1, 32, 3, 0x10008, 4, 0x608, 0,
+	    {1, 32, 8, 3, 0x408, 4, 0x608, 0,
+	     "acpi: FADT X_PM_TMR_BLK at 0x408 (address space 1, 32 bits, "
+	     "access size 3) has bit offset 8 (the counter is not at bit 0 "
+	     "of the port); no PM timer\n"},
+	    {1, 24, 1, 0, 0x408, 4, 0x608, 0,
+	     "acpi: FADT X_PM_TMR_BLK at 0x408 (address space 1, 24 bits, "
+	     "access size 0) has bit offset 1 (the counter is not at bit 0 "
+	     "of the port); no PM timer\n"},
+	    {1, 32, 0, 3, 0x10008, 4, 0x608, 0,
 	     "acpi: FADT X_PM_TMR_BLK at 0x10008 (address space 1, 32 bits, "
 	     "access size 3) is past I/O port 0xfffc; no PM timer\n"},
-	    {1, 32, 3, 0, 4, 0x608, 0x608,
+	    {1, 32, 0, 3, 0, 4, 0x608, 0x608,
 	     "acpi: FADT X_PM_TMR_BLK (address space 1, 32 bits) has address "
 	     "0; PM_TMR_BLK read instead\n"},
-	    {0, 0, 0, 0, 2, 0x608, 0,
+	    {0, 0, 0, 0, 0, 2, 0x608, 0,
 	     "acpi: FADT PM_TMR_BLK at 0x608 (PM_TMR_LEN 2) has PM_TMR_LEN "
 	     "other than 4; no PM timer\n"},
-	    {0, 0, 0, 0, 4, 0xfffe, 0,
+	    {0, 0, 0, 0, 0, 4, 0xfffe, 0,
 	     "acpi: FADT PM_TMR_BLK at 0xfffe (PM_TMR_LEN 4) is past I/O port "
 	     "0xfffc; no PM timer\n"},
-	    {0, 0, 0, 0, 0, 0, 0, ""},
+	    {0, 0, 0, 0, 0, 0, 0, 0, ""},
 	};
 	struct fake_acpi *a = acpi_build();
 	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
 		uint8_t *f = a->fadt;
 		f[208] = c[i].space;
 		f[209] = c[i].width;
-		f[210] = 0;
+		f[210] = c[i].offset;
 		f[211] = c[i].access;
 		memcpy(f + 212, &c[i].addr, 8);
 		memcpy(f + 76, &c[i].pm, 4);
@@ -2893,6 +2959,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_absent_vendor_ids),
 	    cmocka_unit_test(test_pci_rrs_waited_until_ready),
 	    cmocka_unit_test(test_pci_rrs_never_ready_skipped),
+	    cmocka_unit_test(test_pci_rrs_sv_enabled_in_root_ports),
 	    cmocka_unit_test(test_pci_rrs_many_bounded),
 	    cmocka_unit_test(test_pci_too_many_functions_one_line),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),

@@ -8,6 +8,19 @@ $(BUILD)/host/pmm_test: tests/host/mm/test_pmm.c kernel/mm/pmm.c \
 	$(HOSTCC) $(HOST_CFLAGS) -I/usr/include/efi -I/usr/include/efi/x86_64 \
 		-o $@ $(filter %.c,$^) $(HOST_LIBS)
 
+# pmm_init's sweep of the sorted map against pmm_init as it was
+# (pmm_old.c, included by pmm_old_tu.c; pmm.c by the test itself)
+HOST_TESTS += $(BUILD)/host/pmm_sweep_test
+$(BUILD)/host/pmm_sweep_test: tests/host/mm/test_pmm_sweep.c \
+		tests/host/mm/pmm_old_tu.c kernel/boot/cmdline.c \
+		tests/host/shim/shim.c kernel/lib/printf.c kernel/lib/parse.c \
+		kernel/mm/pmm.c tests/host/mm/pmm_old.c \
+		tests/host/mm/efi_spec.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -I/usr/include/efi -I/usr/include/efi/x86_64 \
+		-o $@ $(filter-out kernel/mm/pmm.c tests/host/mm/pmm_old.c,\
+		$(filter %.c,$^)) $(HOST_LIBS)
+
 # stateful: a hostile UEFI memory map, then page_alloc / page_free against
 # a model (pmm.c is compiled into the fuzzer, fresh for every input)
 FUZZERS += $(BUILD)/fuzz/fuzz_pmm_seq
