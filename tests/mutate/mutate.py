@@ -57,6 +57,9 @@ NOSEED_RUNS = 2000
 TIMEOUT_MULT = 5
 TIMEOUT_FLOOR_S = 10
 FUZZ_INPUT_TIMEOUT_S = 10
+# the line of a failed run that says why: a sanitizer, libFuzzer, cmocka
+WHY = re.compile(r"runtime error|ERROR: \w+Sanitizer|deadly signal|ERROR: libFuzzer|"
+                 r"\[  FAILED  \] \w|\[  ERROR   \]|FAILED")
 # link-only arguments: never passed to a compile
 LINK_ONLY = re.compile(r"^(-l|-L|-Wl,)|\.(a|o|so)$")
 
@@ -228,9 +231,11 @@ def run_binary(src, b, path, timeout, seed):
         os.killpg(p.pid, signal.SIGKILL)
         p.communicate()
         return False, time.time() - t0, "timeout"
-    why = out.decode(errors="replace").strip().splitlines()[-1:] if p.returncode else []
-    return p.returncode == 0, time.time() - t0, f"rc={p.returncode}" + (
-        f" {why[0][:120]}" if why else "")
+    if p.returncode == 0:
+        return True, time.time() - t0, ""
+    lines = [l.strip() for l in out.decode(errors="replace").splitlines() if l.strip()]
+    why = next((l for l in lines if WHY.search(l)), lines[-1] if lines else "")
+    return False, time.time() - t0, f"rc={p.returncode} {why[:120]}".rstrip()
 
 
 # ---- mutants --------------------------------------------------------------
@@ -514,14 +519,14 @@ def run_in(root, src, work, file, n, seed, lines, ids, args):
             t0 = time.time()
             open(path, "w").write(apply(text, mu))
             status, why = "survived", ""
-            built = {}
+            built = {}  # a binary's objects are compiled when it is its turn to run
             for b in bins:
                 for o in bld.touched(b):
                     if o in built:
                         continue
                     mo = os.path.join(work, "mut", os.path.basename(o))
-                    s = b["srcs"][b["objs"].index(o)]
-                    err = bld.compile(b["cc"], b["flags"], s, mo, werror=False)
+                    err = bld.compile(b["cc"], b["flags"], b["srcs"][b["objs"].index(o)], mo,
+                                      werror=False)
                     if err:
                         status = "stillborn"
                         why = next((l for l in err.splitlines() if "error" in l), "does not compile")
@@ -529,17 +534,14 @@ def run_in(root, src, work, file, n, seed, lines, ids, args):
                     built[o] = mo
                 if status == "stillborn":
                     break
-            if status != "stillborn":
-                for b in bins:
-                    out = os.path.join(work, "mut", "bin", b["name"])
-                    err = bld.link(b, [built.get(o, o) for o in b["objs"]], out)
-                    if err:
-                        status, why = "stillborn", "does not link"
-                        break
-                    ok, _, w = run_binary(src, b, out, b["timeout"], seed)
-                    if not ok:
-                        status, why = "killed", f"by {b['name']} ({w})"
-                        break
+                out = os.path.join(work, "mut", "bin", b["name"])
+                if bld.link(b, [built.get(o, o) for o in b["objs"]], out):
+                    status, why = "stillborn", "does not link"
+                    break
+                ok, _, w = run_binary(src, b, out, b["timeout"], seed)
+                if not ok:
+                    status, why = "killed", f"by {b['name']} ({w})"
+                    break
             counts[status] += 1
             if status == "survived":
                 survivors.append(mu["id"])

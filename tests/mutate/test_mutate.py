@@ -15,8 +15,13 @@ TOOL = os.path.join(ROOT, "tests", "mutate", "mutate.py")
 
 
 def status():
-    return subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
-                          cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    """git's view of the repository and every fixture file's mtime: a tool
+    that writes a mutant into the tree and puts the file back is caught"""
+    git = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    times = {os.path.join(d, f): os.stat(os.path.join(d, f)).st_mtime_ns
+             for d, _, fs in os.walk(FIXTURE) for f in fs}
+    return git, times
 
 
 def mutate(*args):
