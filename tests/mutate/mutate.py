@@ -5,8 +5,9 @@ tests and fuzzers that link it (`make mutate`).
     make mutate FILE=dma/owner.c [N=40] [SEED=1] [LINES=100-300] [IDS=3,17] [O=dir]
 
 The tree is never written. Its files (tracked and untracked, not ignored,
-as they are on disk) are copied to a scratch directory (O=, else a fresh
-one under $TMPDIR that is removed afterwards) and everything happens there:
+as they are on disk) are copied to a scratch directory (O=, kept, never
+inside the tree; else a fresh one under $TMPDIR, removed afterwards) and
+everything happens there:
 
 1. Which binaries: `make print-host` and `make print-fuzz` list them, and
    make's own database (`make -pq`) gives each one's prerequisites; a binary
@@ -14,7 +15,8 @@ one under $TMPDIR that is removed afterwards) and everything happens there:
    binary's compile-and-link command, which is split into one compile per
    source (objects cached by compiler, flags and source) and one link.
 2. Baseline: the affected binaries are built and run unmutated; one that
-   fails is a broken tool run (exit 1), not a killed mutant.
+   fails (or runs past BASELINE_TIMEOUT_S) is a broken tool run (exit 1),
+   not a killed mutant.
 3. Mutants of FILE (only inside function bodies, never in comments,
    strings or preprocessor lines), numbered in file order:
      cmp    a comparison turned (== !=, < >=, > <=, <= >, >= <)
@@ -57,6 +59,7 @@ NOSEED_RUNS = 2000
 TIMEOUT_MULT = 5
 TIMEOUT_FLOOR_S = 10
 FUZZ_INPUT_TIMEOUT_S = 10
+BASELINE_TIMEOUT_S = 600
 # the line of a failed run that says why: a sanitizer, libFuzzer, cmocka
 WHY = re.compile(r"runtime error|ERROR: \w+Sanitizer|deadly signal|ERROR: libFuzzer|"
                  r"\[  FAILED  \] \w|\[  ERROR   \]|FAILED")
@@ -465,7 +468,8 @@ def run(args):
     keep = bool(args.out)
     work = os.path.abspath(args.out) if keep else tempfile.mkdtemp(prefix="capos-mutate-")
     if keep:
-        if os.path.realpath(work).startswith(os.path.realpath(root) + os.sep):
+        real, rroot = os.path.realpath(work), os.path.realpath(root)
+        if os.path.commonpath([real, rroot]) == rroot:
             raise BadInput(f"O={args.out}: the scratch directory may not be inside the tree")
         shutil.rmtree(os.path.join(work, "src"), ignore_errors=True)
     src = os.path.join(work, "src")
@@ -500,7 +504,7 @@ def run_in(root, src, work, file, n, seed, lines, ids, args):
         b["seeds"] = seeds_of(src, t) if b["fuzzer"] else []
         bld.baseline(b)
         ok, secs, why = run_binary(src, b, os.path.join(work, "base", b["name"]),
-                                   None, seed)
+                                   BASELINE_TIMEOUT_S, seed)
         if not ok:
             raise Fail(f"baseline: {t} fails unmutated ({why}); fix the tree first")
         b["secs"] = secs

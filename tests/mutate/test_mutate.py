@@ -64,6 +64,8 @@ def test_mutate_selection_and_bad_input():
     assert lst.returncode == 0 and len(lst.stdout.splitlines()) == 3, lst.stdout
     r = mutate("--file", "clamp.c", "--lines", "3-", "--n", "2")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = mutate("--file", "clamp.c", "--out", FIXTURE)  # O= in the tree
+    assert r.returncode == 2 and "may not be inside the tree" in r.stderr, r.stderr
     r = mutate("--file", "clamp.h")  # no rule lists it
     assert r.returncode == 2 and "no host test or fuzzer" in r.stderr, r.stderr
     import importlib.util
