@@ -3,6 +3,7 @@
 tests and fuzzers that link it (`make mutate`).
 
     make mutate FILE=dma/owner.c [N=40] [SEED=1] [LINES=100-300] [IDS=3,17] [O=dir]
+    tests/mutate/mutate.py --list --file dma/owner.c [--lines 10-40]   (builds nothing)
 
 The tree is never written. Its files (tracked and untracked, not ignored,
 as they are on disk) are copied to a scratch directory (O=, kept, never
