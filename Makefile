@@ -296,6 +296,13 @@ fuzz: $(FUZZERS)
 		$$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$(basename $$f) \
 		  $$(ls -d tests/host/*/corpus/$$(basename $$f) 2>/dev/null) || exit 1; done
 
+# mutation testing of one file against the host tests and fuzzers that link
+# it, in a scratch copy of the tree (tests/mutate/mutate.py says how):
+# make mutate FILE=dma/owner.c [N=40] [SEED=1] [LINES=100-300] [IDS=3,17] [O=dir]
+mutate:
+	@$(PY) tests/mutate/mutate.py --file '$(FILE)' --n '$(N)' --seed '$(SEED)' \
+		--lines '$(LINES)' --ids '$(IDS)' --out '$(O)'
+
 # ---- proofs ---------------------------------------------------------------
 # make test: host tests, docs checker, short fuzz runs, QEMU proofs; one
 # closing line "N passed, N failed". A test file's tests stay on one worker
@@ -323,4 +330,4 @@ format:
 clean:
 	rm -rf $(BUILD) compile_commands.json
 
-.PHONY: all proof deps run image FORCE gdb host tools print-host print-fuzz fuzz test docs-check run-pci-nvme bench format clean
+.PHONY: all proof deps run image FORCE gdb host tools print-host print-fuzz fuzz mutate test docs-check run-pci-nvme bench format clean
