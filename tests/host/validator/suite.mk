@@ -6,6 +6,12 @@ $(BUILD)/host/validator_test: tests/host/validator/test_validator.c $(VAL_SRC) $
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 
+# the Identify parser alone, against hostile Identify pages
+HOST_TESTS += $(BUILD)/host/ident_test
+$(BUILD)/host/ident_test: tests/host/validator/test_ident.c dma/nvme_ident.c $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+
 HOST_TESTS += $(BUILD)/host/gate_test
 $(BUILD)/host/gate_test: tests/host/validator/test_gate.c tests/host/validator/fake_nvme.c $(VAL_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,451 @@
+/* tests/host/validator/test_ident.c — the Identify parser (dma/nvme_ident.c)
+ * against a hostile device: every field it reads from an Identify
+ * Controller or Namespace page or an Active Namespace ID list set to its
+ * edges and to absurd values. What it may never do: read outside the page
+ * or field it was handed, write past the array it fills, or give a policy
+ * a transfer limit, block size or namespace the device did not describe
+ * exactly. Buffers are heap blocks of exactly the size the parser is told,
+ * so one byte past them is an ASan report. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dma/nvme_ident.h"
+#include "tests/host/shim/shim.h"
+
+/* ---- ASCII fields ------------------------------------------------------- */
+/* nvme_ident_str over a copy of src in a block of exactly n bytes */
+static void str_of(char *dst, const char *src, unsigned n)
+{
+	uint8_t *b = malloc(n);
+	assert_non_null(b);
+	memcpy(b, src, n);
+	nvme_ident_str(dst, b, n);
+	free(b);
+}
+
+static void t_ident_str(void **s)
+{
+	(void)s;
+	char d[48];
+	/* space padded, a field of 20 full of text: nothing past it read */
+	memset(d, 0x55, sizeof(d));
+	str_of(d, "capos-nvme0         ", 20);
+	assert_string_equal(d, "capos-nvme0");
+	assert_int_equal((uint8_t)d[12], 0x55); /* only n + 1 bytes written */
+	str_of(d, "ABCDEFGHIJKLMNOPQRST", 20);
+	assert_string_equal(d, "ABCDEFGHIJKLMNOPQRST");
+	assert_int_equal((uint8_t)d[21], 0x55);
+	/* NUL padded, and spaces and NULs mixed at the end */
+	str_of(d, "ab\0\0\0\0\0\0", 8);
+	assert_string_equal(d, "ab");
+	str_of(d, "ab \0 \0  ", 8);
+	assert_string_equal(d, "ab");
+	/* nothing but padding: empty */
+	str_of(d, "        ", 8);
+	assert_string_equal(d, "");
+	str_of(d, "\0\0\0\0\0\0\0\0", 8);
+	assert_string_equal(d, "");
+	/* inside the text: a space stays, a NUL and every byte outside
+	 * 0x20..0x7e reads as '?' (never raw on the console) */
+	str_of(d, "a b\0c", 5);
+	assert_string_equal(d, "a b?c");
+	str_of(d, "\x1f \x7e\x7f\x80\xff\x01z", 8);
+	assert_string_equal(d, "? ~????z");
+}
+
+/* ---- Identify Controller ---------------------------------------------- */
+static void t_ident_ctrl(void **s)
+{
+	(void)s;
+	struct nvme_id_ctrl *id = calloc(1, sizeof(*id));
+	struct nvme_ident_ctrl c;
+	assert_non_null(id);
+	memcpy(id->sn, "SN-1                ", 20);
+	memcpy(id->mn, "Model \x01 X", 9);
+	memcpy(id->fr, "1.0     ", 8);
+	id->mdts = 0xff; /* absurd: 2^255 pages */
+	id->nn = 0xffffffff;
+	id->vwc = 0xfe; /* bit 0 clear: no volatile cache, whatever else */
+	memset(&c, 0x55, sizeof(c));
+	nvme_ident_ctrl_parse(id, &c);
+	assert_string_equal(c.sn, "SN-1");
+	assert_string_equal(c.mn, "Model ? X");
+	assert_string_equal(c.fr, "1.0");
+	assert_int_equal(c.mdts, 0xff);
+	assert_int_equal(c.nn, 0xffffffff);
+	assert_false(c.vwc);
+	assert_int_equal(nvme_ident_max_xfer(c.mdts, 0), NVME_VAL_XFER_CAP);
+	id->vwc = 1;
+	nvme_ident_ctrl_parse(id, &c);
+	assert_true(c.vwc);
+	id->vwc = 3;
+	id->mdts = 5;
+	id->nn = 2;
+	nvme_ident_ctrl_parse(id, &c);
+	assert_true(c.vwc);
+	assert_int_equal(c.mdts, 5);
+	assert_int_equal(c.nn, 2);
+	free(id);
+}
+
+/* MDTS (NVMe 2.0 §5.17.2.1: 2^MDTS units of CAP.MPSMIN, 0 no limit) for
+ * every byte a device can send and every MPSMIN, against a reading of its
+ * own: 2^(12 + MPSMIN + MDTS) bytes, NVME_VAL_XFER_CAP when that is more
+ * or MDTS is 0. Never 0, never above the cap, never above what the
+ * device said. */
+static void t_ident_max_xfer(void **s)
+{
+	(void)s;
+	for (unsigned mps = 0; mps < 16; mps++)
+		for (unsigned mdts = 0; mdts < 256; mdts++) {
+			uint32_t want = NVME_VAL_XFER_CAP;
+			if (mdts && 12 + mps + mdts <= 21)
+				want = 1u << (12 + mps + mdts);
+			uint32_t got = nvme_ident_max_xfer((uint8_t)mdts, mps);
+			if (got != want)
+				fail_msg("MDTS %u MPSMIN %u: %u, not %u", mdts,
+					 mps, got, want);
+		}
+	assert_int_equal(NVME_VAL_XFER_CAP, 1u << 21);
+	assert_int_equal(nvme_ident_max_xfer(5, 0), 128u << 10);
+	assert_int_equal(nvme_ident_max_xfer(9, 0), 2u << 20);
+	/* an MPSMIN past CAP's 4 bits: as large as 15 */
+	assert_int_equal(nvme_ident_max_xfer(1, 40), NVME_VAL_XFER_CAP);
+}
+
+/* ---- Identify Namespace ----------------------------------------------- */
+#define LBAF(lbads, ms) ((uint32_t)(lbads) << 16 | (uint32_t)(ms))
+#define FLBAS_EXT	0x10
+
+static struct nvme_id_ns *ns_page(uint64_t nsze, uint8_t nlbaf, uint8_t flbas)
+{
+	struct nvme_id_ns *id = calloc(1, sizeof(*id));
+	assert_non_null(id);
+	id->nsze = id->ncap = id->nuse = nsze;
+	id->nlbaf = nlbaf;
+	id->flbas = flbas;
+	return id;
+}
+
+/* parse; on a refusal the entry is left as it was */
+static const char *parse(const struct nvme_id_ns *id, uint32_t nsid,
+			 struct nvme_ns_policy *out)
+{
+	struct nvme_ns_policy before;
+	memset(out, 0xa5, sizeof(*out));
+	before = *out;
+	const char *why = nvme_ident_ns_parse(id, nsid, out);
+	if (why)
+		assert_memory_equal(out, &before, sizeof(before));
+	return why;
+}
+
+static void expect_ns(const struct nvme_ns_policy *p, uint32_t nsid,
+		      uint64_t nsze, uint32_t lba, uint32_t md, uint32_t data)
+{
+	assert_int_equal(p->nsid, nsid);
+	assert_int_equal(p->nsze, nsze);
+	assert_int_equal(p->lba_bytes, lba);
+	assert_int_equal(p->md_bytes, md);
+	assert_int_equal(p->data_bytes, data);
+}
+
+static void t_ident_ns_sizes(void **s)
+{
+	(void)s;
+	struct nvme_ns_policy p;
+	struct nvme_id_ns *id = ns_page(2048, 0, 0);
+	id->lbaf[0] = LBAF(9, 0);
+	assert_null(parse(id, 7, &p));
+	expect_ns(&p, 7, 2048, 512, 0, 512);
+	/* size 0 is an inactive namespace; 1 block and 2^64 - 1 are sizes */
+	id->nsze = 0;
+	assert_string_equal(parse(id, 7, &p), "size zero (inactive)");
+	id->nsze = 1;
+	assert_null(parse(id, 7, &p));
+	expect_ns(&p, 7, 1, 512, 0, 512);
+	id->nsze = UINT64_MAX;
+	assert_null(parse(id, 7, &p));
+	expect_ns(&p, 7, UINT64_MAX, 512, 0, 512);
+	/* LBADS 9..16 (512 B to 64 KiB), nothing else */
+	static const struct {
+		uint8_t lbads;
+		bool ok;
+	} ds[] = {{0, false},  {1, false},  {8, false},	 {9, true},
+		  {12, true},  {16, true},  {17, false}, {31, false},
+		  {32, false}, {63, false}, {64, false}, {255, false}};
+	for (unsigned i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+		id->lbaf[0] = LBAF(ds[i].lbads, 0);
+		const char *why = parse(id, 7, &p);
+		if (ds[i].ok) {
+			assert_null(why);
+			expect_ns(&p, 7, UINT64_MAX, 1u << ds[i].lbads, 0,
+				  1u << ds[i].lbads);
+		} else {
+			assert_string_equal(
+			    why, "LBA data size outside 512 B..64 KiB");
+		}
+	}
+	/* metadata: separate (MPTR) or at the end of each block */
+	id->lbaf[0] = LBAF(12, 8);
+	assert_null(parse(id, 7, &p));
+	expect_ns(&p, 7, UINT64_MAX, 4096, 8, 4096);
+	id->flbas = FLBAS_EXT;
+	assert_null(parse(id, 7, &p));
+	expect_ns(&p, 7, UINT64_MAX, 4104, 0, 4096);
+	/* the largest of both: 64 KiB + 65535 bytes per block */
+	id->lbaf[0] = LBAF(16, 0xffff);
+	assert_null(parse(id, 7, &p));
+	expect_ns(&p, 7, UINT64_MAX, 65536 + 65535, 0, 65536);
+	id->flbas = 0;
+	assert_null(parse(id, 7, &p));
+	expect_ns(&p, 7, UINT64_MAX, 65536, 0xffff, 65536);
+	/* the descriptor's top byte (Relative Performance, reserved bits)
+	 * is no part of the size */
+	id->lbaf[0] = LBAF(12, 0) | 0xff000000u;
+	assert_null(parse(id, 7, &p));
+	expect_ns(&p, 7, UINT64_MAX, 4096, 0, 4096);
+	free(id);
+}
+
+/* The format in use is FLBAS 3:0, with FLBAS 6:5 above it when there are
+ * more than 16 formats (NLBAF, 0's based, 16 or more: NVM Command Set 1.0
+ * §4.1.5.1); it must be one of the NLBAF + 1 the page lists, and the
+ * table holds 64 whatever NLBAF says. */
+static void t_ident_ns_format_index(void **s)
+{
+	(void)s;
+	struct nvme_ns_policy p;
+	struct nvme_id_ns *id = ns_page(100, 0, 1);
+	for (unsigned i = 0; i < 64; i++)
+		id->lbaf[i] = LBAF(9 + i % 8, i); /* tell them apart */
+	/* index 1 of a single format: refused; of two: the second */
+	assert_string_equal(parse(id, 3, &p), "LBA format index beyond NLBAF");
+	id->nlbaf = 1;
+	assert_null(parse(id, 3, &p));
+	expect_ns(&p, 3, 100, 1024, 1, 1024);
+	/* 16 formats (NLBAF 15): FLBAS 6:5 ignored */
+	id->nlbaf = 15;
+	id->flbas = 0x60 | 2;
+	assert_null(parse(id, 3, &p));
+	expect_ns(&p, 3, 100, 2048, 2, 2048);
+	id->flbas = 0x20 | 15;
+	assert_null(parse(id, 3, &p));
+	expect_ns(&p, 3, 100, 1u << (9 + 15 % 8), 15, 1u << (9 + 15 % 8));
+	/* 17 formats (NLBAF 16): FLBAS 6:5 count; index 16 is the last */
+	id->nlbaf = 16;
+	id->flbas = 0x20 | 0;
+	assert_null(parse(id, 3, &p));
+	expect_ns(&p, 3, 100, 512, 16, 512);
+	id->flbas = 0x20 | 1; /* 17 */
+	assert_string_equal(parse(id, 3, &p), "LBA format index beyond NLBAF");
+	id->flbas = 0x40 | 0; /* 32 */
+	assert_string_equal(parse(id, 3, &p), "LBA format index beyond NLBAF");
+	/* 64 formats: index 63, FLBAS 6:5 = 3 and 3:0 = 15, is the last
+	 * entry of the table; with the extended bit too */
+	id->nlbaf = 63;
+	id->flbas = 0x60 | 15;
+	assert_null(parse(id, 3, &p));
+	expect_ns(&p, 3, 100, 1u << (9 + 63 % 8), 63, 1u << (9 + 63 % 8));
+	id->flbas = 0x60 | FLBAS_EXT | 15;
+	assert_null(parse(id, 3, &p));
+	expect_ns(&p, 3, 100, (1u << (9 + 63 % 8)) + 63, 0, 1u << (9 + 63 % 8));
+	id->nlbaf = 62;
+	assert_string_equal(parse(id, 3, &p), "LBA format index beyond NLBAF");
+	/* NLBAF past the table (up to 255) names no entry beyond it: the
+	 * index has 6 bits */
+	id->nlbaf = 255;
+	id->flbas = 0x60 | 15;
+	assert_null(parse(id, 3, &p));
+	expect_ns(&p, 3, 100, 1u << (9 + 63 % 8), 63, 1u << (9 + 63 % 8));
+	/* FLBAS bit 7 (reserved) changes nothing */
+	id->flbas = 0x80 | 0x60 | 15;
+	assert_null(parse(id, 3, &p));
+	expect_ns(&p, 3, 100, 1u << (9 + 63 % 8), 63, 1u << (9 + 63 % 8));
+	free(id);
+}
+
+/* ---- Active Namespace ID list ---------------------------------------- */
+/* nvme_ident_nslist over a page (NVME_NSLIST_MAX entries, exactly) holding
+ * ids[0..n) then zeros, into an array of exactly max */
+static unsigned nslist(const uint32_t *v, unsigned nv, uint32_t *out,
+		       unsigned max, bool *bad)
+{
+	uint32_t *page = calloc(NVME_NSLIST_MAX, sizeof(uint32_t));
+	uint32_t *ids = malloc((max ? max : 1) * sizeof(uint32_t));
+	assert_non_null(page);
+	assert_non_null(ids);
+	memcpy(page, v, nv * sizeof(uint32_t));
+	*bad = !*bad; /* the result must not depend on what it held */
+	unsigned n = nvme_ident_nslist(page, ids, max, bad);
+	assert_true(n <= max);
+	memcpy(out, ids, n * sizeof(uint32_t));
+	free(ids);
+	free(page);
+	return n;
+}
+
+static void t_ident_nslist(void **s)
+{
+	(void)s;
+	uint32_t out[NVME_NSLIST_MAX];
+	bool bad = false;
+	static const uint32_t ok[] = {1, 2, 5, 0x7fffffff, 0xfffffffe};
+	assert_int_equal(nslist(ok, 5, out, 16, &bad), 5);
+	assert_false(bad);
+	assert_memory_equal(out, ok, sizeof(ok));
+	bad = true;
+	assert_int_equal(nslist(ok, 5, out, 16, &bad), 5);
+	assert_false(bad);
+	/* empty: the first entry 0 */
+	assert_int_equal(nslist(ok, 0, out, 16, &bad), 0);
+	assert_false(bad);
+	/* out of order, repeated, or the broadcast NSID: the list ends
+	 * there, said */
+	static const uint32_t rep[] = {3, 3, 4};
+	assert_int_equal(nslist(rep, 3, out, 16, &bad), 1);
+	assert_true(bad);
+	assert_int_equal(out[0], 3);
+	static const uint32_t down[] = {1, 5, 2, 6};
+	bad = true;
+	assert_int_equal(nslist(down, 4, out, 16, &bad), 2);
+	assert_true(bad);
+	static const uint32_t all[] = {1, 0xffffffff};
+	assert_int_equal(nslist(all, 2, out, 16, &bad), 1);
+	assert_true(bad);
+	assert_int_equal(nslist(&all[1], 1, out, 16, &bad), 0);
+	assert_true(bad);
+	/* after a zero nothing is read as an entry */
+	static const uint32_t gap[] = {1, 0, 2};
+	assert_int_equal(nslist(gap, 3, out, 16, &bad), 1);
+	assert_false(bad);
+	/* at most max: the rest is not looked at (not said to be bad) */
+	static const uint32_t many[] = {1, 2, 3, 4, 5, 2};
+	assert_int_equal(nslist(many, 6, out, 4, &bad), 4);
+	assert_false(bad);
+	assert_int_equal(out[3], 4);
+	assert_int_equal(nslist(many, 6, out, 0, &bad), 0);
+	/* a full page: every entry, nothing read past it */
+	uint32_t *full = malloc(NVME_NSLIST_MAX * sizeof(uint32_t));
+	assert_non_null(full);
+	for (unsigned i = 0; i < NVME_NSLIST_MAX; i++)
+		full[i] = i + 1;
+	assert_int_equal(
+	    nvme_ident_nslist(full, out, 2 * NVME_NSLIST_MAX, &bad),
+	    NVME_NSLIST_MAX);
+	assert_false(bad);
+	assert_int_equal(out[NVME_NSLIST_MAX - 1], NVME_NSLIST_MAX);
+	/* in place, as the broker reads its page */
+	assert_int_equal(nvme_ident_nslist(full, full, NVME_NSLIST_MAX, &bad),
+			 NVME_NSLIST_MAX);
+	assert_int_equal(full[NVME_NSLIST_MAX - 1], NVME_NSLIST_MAX);
+	free(full);
+}
+
+/* ---- the namespaces to grant ------------------------------------------ */
+struct ns_dev {
+	struct nvme_id_ns page;
+	unsigned calls;
+	uint32_t asked[16];
+};
+
+/* nsid 2 fails its Identify; nsid 3 is inactive (size 0); nsid 6 has an
+ * index past NLBAF; the others are 1000 * nsid blocks of 512 bytes */
+static const struct nvme_id_ns *ns_identify(void *ctx, uint32_t nsid)
+{
+	struct ns_dev *d = ctx;
+	if (d->calls < 16)
+		d->asked[d->calls] = nsid;
+	d->calls++;
+	if (nsid == 2)
+		return NULL;
+	memset(&d->page, 0, sizeof(d->page));
+	d->page.nsze = nsid == 3 ? 0 : 1000ull * nsid;
+	d->page.lbaf[0] = LBAF(9, 0);
+	d->page.flbas = nsid == 6 ? 1 : 0;
+	return &d->page;
+}
+
+static unsigned lines;
+static void count_line(const char *line)
+{
+	(void)line;
+	lines++;
+}
+
+static unsigned namespaces(const uint32_t *v, unsigned n,
+			   struct nvme_ns_policy *out, unsigned max,
+			   struct ns_dev *d)
+{
+	uint32_t *ids = malloc((n ? n : 1) * sizeof(uint32_t));
+	struct nvme_ns_policy *o = malloc((max ? max : 1) * sizeof(*o));
+	assert_non_null(ids);
+	assert_non_null(o);
+	memcpy(ids, v, n * sizeof(uint32_t));
+	memset(d, 0, sizeof(*d));
+	lines = 0;
+	shim_line_hook = count_line;
+	unsigned g = nvme_ident_namespaces(ids, n, ns_identify, d, "t", o, max);
+	shim_line_hook = 0;
+	assert_true(g <= max);
+	memcpy(out, o, g * sizeof(*o));
+	free(o);
+	free(ids);
+	return g;
+}
+
+static void t_ident_namespaces(void **s)
+{
+	(void)s;
+	struct ns_dev d;
+	struct nvme_ns_policy out[8];
+	static const uint32_t ids[] = {1, 2, 3, 4, 5, 6, 7};
+	/* one line for each left out, with the reason; the rest in order */
+	assert_int_equal(namespaces(ids, 7, out, 8, &d), 4);
+	assert_int_equal(d.calls, 7);
+	assert_int_equal(lines, 3);
+	expect_ns(&out[0], 1, 1000, 512, 0, 512);
+	expect_ns(&out[1], 4, 4000, 512, 0, 512);
+	expect_ns(&out[2], 5, 5000, 512, 0, 512);
+	expect_ns(&out[3], 7, 7000, 512, 0, 512);
+	assert_string_equal(shim_last_line,
+			    "t: namespace 6 not granted: LBA format index "
+			    "beyond NLBAF\n");
+	/* room for two: the third usable one is not even identified */
+	assert_int_equal(namespaces(ids, 7, out, 2, &d), 2);
+	assert_int_equal(d.calls, 4);
+	assert_int_equal(d.asked[3], 4);
+	assert_int_equal(lines, 2);
+	expect_ns(&out[1], 4, 4000, 512, 0, 512);
+	/* none asked for, no room: nothing identified */
+	assert_int_equal(namespaces(ids, 0, out, 8, &d), 0);
+	assert_int_equal(d.calls, 0);
+	assert_int_equal(namespaces(ids, 7, out, 0, &d), 0);
+	assert_int_equal(d.calls, 0);
+	assert_int_equal(lines, 0);
+	/* a failed Identify says so */
+	assert_int_equal(namespaces(&ids[1], 1, out, 8, &d), 0);
+	assert_int_equal(lines, 1);
+	assert_string_equal(shim_last_line, "t: namespace 2 not granted: "
+					    "Identify Namespace failed\n");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_ident_str),
+	    cmocka_unit_test(t_ident_ctrl),
+	    cmocka_unit_test(t_ident_max_xfer),
+	    cmocka_unit_test(t_ident_ns_sizes),
+	    cmocka_unit_test(t_ident_ns_format_index),
+	    cmocka_unit_test(t_ident_nslist),
+	    cmocka_unit_test(t_ident_namespaces),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
