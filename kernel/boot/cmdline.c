@@ -233,11 +233,45 @@ unsigned bootfs_lost(void)
 	return nlost;
 }
 
-bool bootfs_at(unsigned i, const char **name, const void **data, size_t *len)
+#ifdef CAPOS_HOST
+/* tests/host count the links followed (iteration is linear) */
+unsigned long bootfs_host_steps;
+#define BOOTFS_STEP() (bootfs_host_steps++)
+#else
+#define BOOTFS_STEP() ((void)0)
+#endif
+
+/* the i-th kept file, or NULL past the last. The list is walked from where
+ * the last lookup stopped when that is not past i, so a walk i = 0, 1, 2,
+ * ... (bootfs_at's callers, and mm_inuse_at's over bootfs_range, which the
+ * page allocator's sweep repeats per run of pages) follows each link once
+ * rather than from the head each time. Files are only ever appended, so a
+ * remembered (index, file) stays right. */
+static const struct bootfs_file *cursor;
+static unsigned cursor_i;
+
+static const struct bootfs_file *bootfs_file_at(unsigned i)
 {
 	const struct bootfs_file *f = files;
-	for (; f && i; i--)
+	unsigned at = 0;
+	if (cursor && cursor_i <= i) {
+		f = cursor;
+		at = cursor_i;
+	}
+	for (; f && at < i; at++) {
+		BOOTFS_STEP();
 		f = f->next;
+	}
+	if (f) {
+		cursor = f;
+		cursor_i = at;
+	}
+	return f;
+}
+
+bool bootfs_at(unsigned i, const char **name, const void **data, size_t *len)
+{
+	const struct bootfs_file *f = bootfs_file_at(i);
 	if (!f)
 		return false;
 	*name = f->name;
@@ -248,12 +282,10 @@ bool bootfs_at(unsigned i, const char **name, const void **data, size_t *len)
 
 bool bootfs_range(unsigned i, uint64_t *start, uint64_t *end)
 {
-	const struct bootfs_file *f = files;
-	for (; f && i >= 2; i -= 2)
-		f = f->next;
+	const struct bootfs_file *f = bootfs_file_at(i / 2);
 	if (!f)
 		return false;
-	*start = i ? (uint64_t)f->data : (uint64_t)f;
-	*end = *start + (i ? f->len : sizeof(*f));
+	*start = i % 2 ? (uint64_t)f->data : (uint64_t)f;
+	*end = *start + (i % 2 ? f->len : sizeof(*f));
 	return true;
 }

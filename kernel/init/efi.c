@@ -201,9 +201,13 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 			cmdline_lost("\\capos.cfg does not open");
 		}
 	}
+	/* every handle opened here is closed again, the root's too: an
+	 * open one is the firmware's to keep (UEFI 2.10 §13.5.3) */
 	if (root->Open(root, &dir, L"\\capos", EFI_FILE_MODE_READ, 0) !=
-	    EFI_SUCCESS)
+	    EFI_SUCCESS) {
+		root->Close(root);
 		return;
+	}
 	for (;;) {
 		union {
 			EFI_FILE_INFO fi;
@@ -236,6 +240,7 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 			break;
 	}
 	dir->Close(dir);
+	root->Close(root);
 }
 
 /* room the map may grow by after it was read: the descriptors an event

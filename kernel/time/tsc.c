@@ -22,11 +22,26 @@
 /* a 20 ms calibration still unfinished after this many TSC cycles (1.7 s
  * at 5 GHz, 8.6 s at 1 GHz) has a reference clock that does not run */
 #define CALIBRATE_GIVE_UP (1ull << 33)
+/* measurements tried before a stalled one is given up on (see
+ * time_calibrate: a gap between two reads long enough to hide a wrap) */
+#define CALIBRATE_TRIES 3
+
+#ifdef CAPOS_HOST
+/* tests/host/time play the clocks: the PM timer's port always, the TSC
+ * when set (NULL: the host's own, RDTSC runs in user mode) */
+uint32_t (*tsc_host_inl)(uint16_t port);
+uint64_t (*tsc_host_rdtsc)(void);
+#define inl(p) tsc_host_inl(p)
+#endif
 
 static uint64_t tsc_hz = 1000000000ull; /* until calibrated */
 
 uint64_t time_tsc(void)
 {
+#ifdef CAPOS_HOST
+	if (tsc_host_rdtsc)
+		return tsc_host_rdtsc();
+#endif
 	uint32_t lo, hi;
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return (uint64_t)hi << 32 | lo;
@@ -41,6 +56,44 @@ uint64_t time_tsc_hz(void)
 static uint64_t ref_read(int src, volatile uint64_t *hpet)
 {
 	return src == 1 ? inl(acpi_pm_timer_port) : hpet[HPET_COUNTER / 8];
+}
+
+/* one measurement of want ticks of the reference: the TSC cycles (*dt)
+ * and ticks (*ticks) it took. 0 done; 1 two consecutive reads were more
+ * than gap_max TSC cycles apart (*gap), so the count cannot be trusted;
+ * -1 the reference did not reach want ticks in CALIBRATE_GIVE_UP cycles */
+static int measure(int src, volatile uint64_t *hpet, uint64_t want,
+		   uint64_t mask, uint64_t gap_max, uint64_t *jitter,
+		   uint64_t *dt, uint64_t *ticks, uint64_t *gap)
+{
+	uint64_t r0 = ref_read(src, hpet), t0 = time_tsc();
+	uint64_t r1, t1, rprev = r0, tprev = t0;
+	for (;;) {
+		r1 = ref_read(src, hpet);
+		t1 = time_tsc();
+		*dt = t1 - t0;
+		*ticks = (r1 - r0) & mask;
+		if (t1 - tprev > gap_max) {
+			*gap = t1 - tprev;
+			return 1;
+		}
+		tprev = t1;
+		/* where the TSC stands at each tick of the other clock: its
+		 * low bits are timing noise (interrupts, the bus, a host's
+		 * scheduler), the kernel's weakest entropy source */
+		if (r1 != rprev) {
+			*jitter = (*jitter ^ t1) * 0x9e3779b97f4a7c15ull;
+			*jitter ^= *jitter >> 29;
+			rprev = r1;
+		}
+		if (*ticks >= want)
+			return 0;
+		/* firmware may name a clock that does not run (a PM timer
+		 * port nothing answers, an HPET that stays disabled): give
+		 * up after seconds of any plausible TSC rather than hang */
+		if (*dt > CALIBRATE_GIVE_UP)
+			return -1;
+	}
 }
 
 int time_calibrate(void)
@@ -86,37 +139,40 @@ int time_calibrate(void)
 		kprintf("time: no PM timer and no HPET; TSC assumed 1 GHz\n");
 		return -1;
 	}
-	/* 20 ms of the reference clock */
-	uint64_t want = ref_hz / 50, r0 = ref_read(src, hpet), t0 = time_tsc();
-	uint64_t r1, t1, rprev = r0, jitter = 0;
-	for (;;) {
-		r1 = ref_read(src, hpet);
-		t1 = time_tsc();
-		/* where the TSC stands at each tick of the other clock: its
-		 * low bits are timing noise (interrupts, the bus, a host's
-		 * scheduler), the kernel's weakest entropy source */
-		if (r1 != rprev) {
-			jitter = (jitter ^ t1) * 0x9e3779b97f4a7c15ull;
-			jitter ^= jitter >> 29;
-			rprev = r1;
-		}
-		if (((r1 - r0) & mask) >= want)
-			break;
-		/* firmware may name a clock that does not run (a PM timer
-		 * port nothing answers, an HPET that stays disabled): give
-		 * up after seconds of any plausible TSC rather than hang */
-		if (t1 - t0 > CALIBRATE_GIVE_UP) {
-			kprintf("time: %s advanced %lu of %lu ticks in 2^33 "
-				"TSC cycles; not running, TSC assumed 1 GHz\n",
-				src == 1 ? "ACPI PM timer" : "HPET",
-				(r1 - r0) & mask, want);
-			return -1;
-		}
+	/* a gap between two reads of the reference that could hide a wrap:
+	 * half its wrap at the slowest believable TSC rate (half the 24-bit
+	 * PM timer's 4.69 s is 234M cycles at TSC_HZ_MIN, 78 ms at 3 GHz).
+	 * Below it, the ticks counted before the gap (under want, far below
+	 * half the wrap) and those within it stay under one wrap, so the
+	 * count modulo the width is the count. A vCPU stalled longer (TCG
+	 * on a loaded host, a hypervisor's pause) lost whole wraps, and
+	 * the rate it gives is too high by them: an 8 s stall reads a 3 GHz
+	 * TSC as 7.2 GHz, inside TSC_HZ_MAX. A 64-bit HPET never wraps. */
+	uint64_t gap_max =
+	    mask == ~0ull ? ~0ull : (mask / 2 + 1) * TSC_HZ_MIN / ref_hz;
+	uint64_t want = ref_hz / 50, jitter = 0, dt = 0, ticks = 0, gap = 0;
+	int tries = 0, r;
+	do {
+		r = measure(src, hpet, want, mask, gap_max, &jitter, &dt,
+			    &ticks, &gap);
+	} while (r == 1 && ++tries < CALIBRATE_TRIES);
+	if (r < 0) {
+		kprintf("time: %s advanced %lu of %lu ticks in 2^33 "
+			"TSC cycles; not running, TSC assumed 1 GHz\n",
+			src == 1 ? "ACPI PM timer" : "HPET", ticks, want);
+		return -1;
+	}
+	if (r == 1) {
+		kprintf("time: %s read %lu TSC cycles apart (over %lu, which "
+			"could hide a wrap) in each of %d tries; TSC assumed 1 "
+			"GHz\n",
+			src == 1 ? "ACPI PM timer" : "HPET", gap, gap_max,
+			CALIBRATE_TRIES);
+		return -1;
 	}
 	random_add("tsc-jitter", &jitter, sizeof(jitter), false);
 	/* ref_hz < 2^30; scaled so the product stays below 2^63 even when
 	 * the vCPU stalled for seconds mid-measurement */
-	uint64_t dt = t1 - t0, ticks = (r1 - r0) & mask;
 	while (dt >= 1ull << 33) {
 		dt >>= 1;
 		ticks >>= 1;
@@ -132,8 +188,14 @@ int time_calibrate(void)
 		return -1;
 	}
 	tsc_hz = hz;
-	kprintf("time: TSC %lu kHz (calibrated against %s)\n", tsc_hz / 1000,
-		src == 1 ? "ACPI PM timer" : "HPET");
+	if (tries)
+		kprintf("time: TSC %lu kHz (calibrated against %s, measured "
+			"again after a gap of %lu TSC cycles between reads)\n",
+			tsc_hz / 1000, src == 1 ? "ACPI PM timer" : "HPET",
+			gap);
+	else
+		kprintf("time: TSC %lu kHz (calibrated against %s)\n",
+			tsc_hz / 1000, src == 1 ? "ACPI PM timer" : "HPET");
 	return 0;
 }
 

@@ -126,19 +126,36 @@ struct fw_file {
 	const CHAR16 *name; /* as Open is given it, or as a directory entry */
 	const char *data;
 	bool in_dir; /* an entry of \capos\, else a file of the root */
-	bool info_fails, read_fails, is_dir;
+	bool info_fails, read_fails, is_dir, open_fails;
 };
 static struct fw_file fw_files[8];
 static unsigned fw_nfiles;
 static EFI_STATUS fw_open_status; /* what Open says of a name not there */
 static bool fw_volume_fails;
-static unsigned fw_dir_pos;
+static unsigned fw_dir_pos, fw_dir_served; /* entries of \\capos read */
+static bool fw_no_capos_dir;		   /* Open of \\capos: EFI_NOT_FOUND */
+static unsigned fw_dir_fails_at; /* a read of \capos fails at this entry
+				  * (1-based; 0: never) */
 static struct fw_handle {
 	EFI_FILE_PROTOCOL p; /* first: the handle is its address */
 	struct fw_file *f;   /* NULL: a directory (the root or \capos) */
 	bool in_dir;	     /* \capos or a file in it */
-} fw_handles[32];
+	bool open;	     /* handed out and not yet closed */
+} fw_handles[64];
 static unsigned fw_nhandles;
+
+/* every handle the volume handed out (the root OpenVolume gives, \capos,
+ * each file) closed, once: one left open is the firmware's to keep until
+ * ExitBootServices (UEFI 2.10 §13.5.3 Close) */
+static void assert_handles_closed(void)
+{
+	for (unsigned i = 0; i < fw_nhandles; i++)
+		if (fw_handles[i].open)
+			fail_msg("handle %u (%s) left open", i,
+				 fw_handles[i].f	? "a file"
+				 : fw_handles[i].in_dir ? "\\capos"
+							: "the root");
+}
 
 static size_t wlen(const CHAR16 *w)
 {
@@ -161,14 +178,18 @@ static EFI_STATUS EFIAPI fw_open(EFI_FILE_PROTOCOL *self,
 {
 	other_service();
 	if (wmatch(name, L"\\capos")) {
+		if (fw_no_capos_dir)
+			return EFI_NOT_FOUND;
 		*out = fw_handle(NULL, true);
-		fw_dir_pos = 0;
+		fw_dir_pos = fw_dir_served = 0;
 		return EFI_SUCCESS;
 	}
 	bool in_dir = ((struct fw_handle *)self)->in_dir;
 	for (unsigned i = 0; i < fw_nfiles; i++)
 		if (fw_files[i].in_dir == in_dir &&
 		    wmatch(name, fw_files[i].name)) {
+			if (fw_files[i].open_fails)
+				return EFI_DEVICE_ERROR;
 			*out = fw_handle(&fw_files[i], in_dir);
 			return EFI_SUCCESS;
 		}
@@ -177,6 +198,11 @@ static EFI_STATUS EFIAPI fw_open(EFI_FILE_PROTOCOL *self,
 
 static EFI_STATUS EFIAPI fw_close(EFI_FILE_PROTOCOL *self)
 {
+	struct fw_handle *h = (struct fw_handle *)self;
+	other_service();
+	assert_true(h >= fw_handles && h < fw_handles + fw_nhandles);
+	assert_true(h->open); /* closed twice, or never handed out */
+	h->open = false;
 	return EFI_SUCCESS;
 }
 
@@ -220,8 +246,11 @@ static EFI_STATUS EFIAPI fw_read(EFI_FILE_PROTOCOL *self, UINTN *size,
 		memcpy(buf, f->data, *size);
 		return EFI_SUCCESS;
 	}
+	assert_true(((struct fw_handle *)self)->open);
 	while (fw_dir_pos < fw_nfiles && !fw_files[fw_dir_pos].in_dir)
 		fw_dir_pos++;
+	if (fw_dir_fails_at && fw_dir_served + 1 >= fw_dir_fails_at)
+		return EFI_DEVICE_ERROR;
 	if (fw_dir_pos == fw_nfiles) {
 		*size = 0;
 		return EFI_SUCCESS;
@@ -235,14 +264,16 @@ static EFI_STATUS EFIAPI fw_read(EFI_FILE_PROTOCOL *self, UINTN *size,
 	fw_info(f, buf);
 	*size = need;
 	fw_dir_pos++;
+	fw_dir_served++;
 	return EFI_SUCCESS;
 }
 
 static EFI_FILE_PROTOCOL *fw_handle(struct fw_file *f, bool in_dir)
 {
-	assert_true(fw_nhandles < 32);
+	assert_true(fw_nhandles < 64);
 	struct fw_handle *h = &fw_handles[fw_nhandles++];
 	memset(h, 0, sizeof(*h));
+	h->open = true;
 	h->p.Open = fw_open;
 	h->p.Close = fw_close;
 	h->p.Read = fw_read;
@@ -289,9 +320,9 @@ static int setup(void **state)
 	fw_bs.ExitBootServices = fw_exit_boot_services;
 	fw_bs.HandleProtocol = fw_handle_protocol;
 	memset(fw_files, 0, sizeof(fw_files));
-	fw_nfiles = fw_dir_pos = fw_nhandles = 0;
+	fw_nfiles = fw_dir_pos = fw_nhandles = fw_dir_fails_at = 0;
 	fw_open_status = EFI_NOT_FOUND;
-	fw_volume_fails = false;
+	fw_volume_fails = fw_no_capos_dir = false;
 	memset(&fw_st, 0, sizeof(fw_st));
 	fw_st.BootServices = &fw_bs;
 	ST = &fw_st;
@@ -305,6 +336,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	assert_handles_closed();
 	for (unsigned i = 0; i < fw.npages; i++)
 		free(fw.pages[i]);
 	assert_int_equal(fw.pools, 0);
@@ -478,12 +510,14 @@ static void test_cfg_unreadable_is_lost(void **st)
 	fw_files[fw_nfiles++] = (struct fw_file){.name = L"\\capos.cfg",
 						 .data = "devmgr.dma=strict\n"};
 	efi_read_volume(NULL, &li, false);
+	assert_handles_closed();
 	assert_string_equal(cmdline_get("devmgr.dma"), "strict");
 	assert_false(cmdline_cut());
 
 	fw_files[0].read_fails = true;
 	cmdline_parse("", 0);
 	efi_read_volume(NULL, &li, false);
+	assert_handles_closed();
 	assert_null(cmdline_get("devmgr.dma"));
 	assert_true(cmdline_cut());
 	assert_int_equal(cmdline_check(), 1);
@@ -493,24 +527,29 @@ static void test_cfg_unreadable_is_lost(void **st)
 	fw_files[0].info_fails = true;
 	cmdline_parse("", 0);
 	efi_read_volume(NULL, &li, false);
+	assert_handles_closed();
 	assert_true(cmdline_cut());
 
 	fw_nfiles = 0;
 	fw_open_status = EFI_DEVICE_ERROR;
 	cmdline_parse("", 0);
 	efi_read_volume(NULL, &li, false);
+	assert_handles_closed();
 	assert_true(cmdline_cut());
 	fw_open_status = EFI_NOT_FOUND; /* absent: the defaults, not cut */
 	cmdline_parse("", 0);
 	efi_read_volume(NULL, &li, false);
+	assert_handles_closed();
 	assert_false(cmdline_cut());
 
 	fw_volume_fails = true;
 	efi_read_volume(NULL, &li, false);
+	assert_handles_closed();
 	assert_true(cmdline_cut());
 	/* with load options, the volume holds only test files */
 	cmdline_parse("proofs=a", 8);
 	efi_read_volume(NULL, &li, true);
+	assert_handles_closed();
 	assert_false(cmdline_cut());
 }
 
@@ -532,6 +571,7 @@ static void test_dir_long_name_loses_only_it(void **st)
 	EFI_LOADED_IMAGE li = li_with(NULL, 0);
 	unsigned lost = bootfs_lost(), kept = 0;
 	efi_read_volume(NULL, &li, true);
+	assert_handles_closed();
 	assert_int_equal(bootfs_lost(), lost + 1);
 	char said[256];
 	strlcpy(said, shim_last_line, sizeof(said));
@@ -550,6 +590,65 @@ static void test_dir_long_name_loses_only_it(void **st)
 	assert_true(b);
 	assert_non_null(strstr(said, "name longer than 63"));
 	fw.pools -= kept; /* the records bootfs keeps */
+}
+
+/* every handle the boot volume hands out is closed, on success and on each
+ * way reading it fails: the root (no \\capos, \\capos.cfg read or not), the
+ * \\capos directory (read to its end, or failing part way), each file of it
+ * (kept, unreadable, its information unreadable, or not opening); before,
+ * the root was never closed, and deleting the directory's Close passed */
+static void test_volume_handles_closed(void **st)
+{
+	EFI_LOADED_IMAGE li = li_with(NULL, 0);
+	unsigned lost = bootfs_lost(), kept = 0;
+	const char *name;
+	const void *data;
+	size_t len;
+	while (bootfs_at(kept, &name, &data, &len)) /* earlier cases' */
+		kept++;
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = L"\\capos.cfg", .data = "exit\n"};
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = L"k.vec", .data = "KK", .in_dir = true};
+	fw_files[fw_nfiles++] = (struct fw_file){
+	    .name = L"r.vec", .data = "R", .in_dir = true, .read_fails = true};
+	fw_files[fw_nfiles++] = (struct fw_file){
+	    .name = L"i.vec", .data = "I", .in_dir = true, .info_fails = true};
+	fw_files[fw_nfiles++] = (struct fw_file){
+	    .name = L"o.vec", .data = "O", .in_dir = true, .open_fails = true};
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = L"d", .in_dir = true, .is_dir = true};
+	efi_read_volume(NULL, &li, false); /* the whole directory */
+	assert_int_equal(fw_nhandles, 6);  /* root, cfg, \\capos, k, r, i */
+	assert_handles_closed();
+	assert_int_equal(bootfs_lost(), lost + 3);
+
+	fw_dir_fails_at = 2; /* after k.vec */
+	efi_read_volume(NULL, &li, true);
+	assert_handles_closed();
+	assert_non_null(strstr(shim_last_line, "directory read failed"));
+	fw_dir_fails_at = 1; /* at once */
+	efi_read_volume(NULL, &li, true);
+	assert_handles_closed();
+
+	fw_dir_fails_at = 0;
+	fw_no_capos_dir = true; /* the root alone, with capos.cfg and not */
+	efi_read_volume(NULL, &li, false);
+	assert_handles_closed();
+	efi_read_volume(NULL, &li, true);
+	assert_handles_closed();
+	fw_files[0].read_fails = true;
+	efi_read_volume(NULL, &li, false);
+	assert_handles_closed();
+	fw_files[0].open_fails = true;
+	efi_read_volume(NULL, &li, false);
+	assert_handles_closed();
+
+	unsigned now = 0;
+	while (bootfs_at(now, &name, &data, &len))
+		now++;
+	assert_int_equal(now, kept + 2); /* k.vec, twice */
+	fw.pools -= now - kept;		 /* the records bootfs keeps */
 }
 
 int main(void)
@@ -571,6 +670,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_dir_long_name_loses_only_it,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_volume_handles_closed, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

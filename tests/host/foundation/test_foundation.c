@@ -1996,6 +1996,64 @@ static void test_bootfs_no_cap(void **st)
 	assert_int_equal(bootfs_lost(), 2);
 }
 
+/* every boot file walked in order, by bootfs_at and by bootfs_range (as
+ * the page allocator's sweep walks mm_inuse_at, once per run of pages)
+ * follows each link once: 1000 files cost under 1000 steps a walk. The
+ * walk from the head on each lookup cost n^2/2 (about 500000 a walk);
+ * lookups out of order still find the right file. */
+extern unsigned long bootfs_host_steps;
+static void test_bootfs_walk_linear(void **st)
+{
+	(void)st;
+	enum { M = 1000 };
+	static struct bootfs_file f[M];
+	static char data[M];
+	const char *name;
+	const void *d;
+	size_t len;
+	unsigned n = 0, n0;
+	while (bootfs_at(n, &name, &d, &len)) /* test_bootfs_no_cap's */
+		n++;
+	n0 = n;
+	for (unsigned i = n0; i < M; i++) {
+		snprintf(f[i].name, sizeof(f[i].name), "w-%04u.vec", i);
+		f[i].data = &data[i];
+		f[i].len = 1;
+		bootfs_add(&f[i]);
+	}
+	for (int walk = 0; walk < 3; walk++) {
+		bootfs_host_steps = 0;
+		for (n = 0; bootfs_at(n, &name, &d, &len); n++)
+			;
+		assert_int_equal(n, M);
+		assert_true(bootfs_host_steps <= M);
+		bootfs_host_steps = 0;
+		uint64_t s, e;
+		for (n = 0; bootfs_range(n, &s, &e); n++)
+			if (n / 2 >= n0 && n % 2)
+				assert_int_equal(s, (uint64_t)&data[n / 2]);
+		assert_int_equal(n, 2 * M);
+		assert_true(bootfs_host_steps <= M);
+	}
+	/* out of order: back to the head, forward past the cursor */
+	assert_true(bootfs_at(M - 1, &name, &d, &len));
+	assert_string_equal(name, "w-0999.vec");
+	assert_true(bootfs_at(0, &name, &d, &len));
+	assert_string_equal(name, n0 ? "nvme-000.vec" : "w-0000.vec");
+	assert_true(bootfs_at(500, &name, &d, &len));
+	assert_string_equal(name, "w-0500.vec");
+	uint64_t s, e;
+	assert_true(bootfs_range(2 * 400, &s, &e));
+	assert_int_equal(s, (uint64_t)&f[400]);
+	assert_int_equal(e, s + sizeof(f[400]));
+	assert_true(bootfs_range(2 * 999 + 1, &s, &e));
+	assert_int_equal(s, (uint64_t)&data[999]);
+	assert_int_equal(e, s + 1);
+	assert_false(bootfs_range(2 * M, &s, &e));
+	assert_false(bootfs_at(M, &name, &d, &len));
+	assert_true(bootfs_at(M - 1, &name, &d, &len));
+}
+
 /* ---- printf -------------------------------------------------------------- */
 static void test_printf(void **st)
 {
@@ -2982,6 +3040,7 @@ int main(void)
 	    cmocka_unit_test(test_cmdline_nul_and_binary),
 	    cmocka_unit_test(test_cmdline_unknown_reported),
 	    cmocka_unit_test(test_bootfs_no_cap),
+	    cmocka_unit_test(test_bootfs_walk_linear),
 	    cmocka_unit_test(test_printf),
 	    cmocka_unit_test(test_printf_precision_reads_no_further),
 	};

@@ -1,9 +1,10 @@
 /* tests/host/time/test_tsc.c — time_calibrate (kernel/time/tsc.c) over an
  * HPET modelled in host memory (IA-PC HPET spec §2.3: capabilities at 0,
- * configuration at 0x10, main counter at 0xf0). The TSC is the host's own
- * (RDTSC runs in user mode). Only the HPET path runs here: the PM timer is
- * an I/O port. Each case runs under an alarm, so a calibration that never
- * ends fails instead of hanging the suite. */
+ * configuration at 0x10, main counter at 0xf0), whose TSC is the host's own
+ * (RDTSC runs in user mode), and over the ACPI PM timer in a time model
+ * (tsc_host_inl, tsc_host_rdtsc): a virtual clock both read, which each
+ * read moves on and a case may stall. Each case runs under an alarm, so a
+ * calibration that never ends fails instead of hanging the suite. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,10 +27,12 @@ uint16_t acpi_pm_timer_port;
 uint64_t acpi_hpet_base;
 
 static char last_line[256]; /* what the kernel said last */
+static unsigned nlines;	    /* and how many lines */
 
 void kprintf(const char *fmt, ...)
 {
 	va_list ap;
+	nlines++;
 	va_start(ap, fmt);
 	vsnprintf(last_line, sizeof(last_line), fmt, ap);
 	va_end(ap);
@@ -115,6 +118,131 @@ static int calibrate_with_counter(uint64_t start, uint64_t width,
 	return r;
 }
 
+/* the time model: a virtual clock in ns that each read of either clock
+ * moves on by MODEL_STEP_NS, a 3 GHz TSC and the 24-bit PM timer
+ * (3.579545 MHz) over it. Before the stall_at-th PM timer read of every
+ * stall_every reads (0: none) the vCPU stalls stall_ns, stalls times. */
+extern uint32_t (*tsc_host_inl)(uint16_t port);
+extern uint64_t (*tsc_host_rdtsc)(void);
+
+#define MODEL_STEP_NS 500
+#define MODEL_TSC_GHZ 3
+static struct {
+	uint64_t ns, reads, stall_at, stall_every, stall_ns, stalls;
+} vm;
+
+static uint32_t model_inl(uint16_t port)
+{
+	assert_int_equal(port, 0x608);
+	vm.reads++;
+	if (vm.stalls && vm.stall_at &&
+	    (vm.reads == vm.stall_at ||
+	     (vm.stall_every && vm.reads > vm.stall_at &&
+	      (vm.reads - vm.stall_at) % vm.stall_every == 0))) {
+		vm.ns += vm.stall_ns;
+		vm.stalls--;
+	}
+	vm.ns += MODEL_STEP_NS;
+	return (uint32_t)(vm.ns * 3579545ull / 1000000000ull) & 0xffffff;
+}
+
+static uint64_t model_rdtsc(void)
+{
+	vm.ns += MODEL_STEP_NS;
+	return vm.ns * MODEL_TSC_GHZ;
+}
+
+static int calibrate_model(uint64_t stall_at, uint64_t stall_every,
+			   uint64_t stall_ns, uint64_t stalls)
+{
+	memset(&vm, 0, sizeof(vm));
+	vm.ns = 12345678901ull; /* anywhere in the PM timer's 4.69 s wrap */
+	vm.stall_at = stall_at;
+	vm.stall_every = stall_every;
+	vm.stall_ns = stall_ns;
+	vm.stalls = stalls;
+	acpi_pm_timer_port = 0x608; /* q35's */
+	acpi_hpet_base = 0;
+	tsc_host_inl = model_inl;
+	tsc_host_rdtsc = model_rdtsc;
+	nlines = 0;
+	alarm(30);
+	int r = time_calibrate();
+	alarm(0);
+	tsc_host_inl = NULL;
+	tsc_host_rdtsc = NULL;
+	return r;
+}
+
+/* the TSC's rate within 0.1% of the model's 3 GHz */
+static void assert_model_rate(void)
+{
+	uint64_t hz = time_tsc_hz();
+	assert_true(hz > MODEL_TSC_GHZ * 999000000ull);
+	assert_true(hz < MODEL_TSC_GHZ * 1001000000ull);
+}
+
+/* the model itself: a steady PM timer gives 3 GHz and the usual line */
+static void test_tsc_pm_model_steady(void **st)
+{
+	(void)st;
+	assert_int_equal(calibrate_model(0, 0, 0, 0), 0);
+	assert_model_rate();
+	assert_int_equal(nlines, 1);
+	assert_null(strstr(last_line, "measured again"));
+}
+
+/* the vCPU stalls 8 s mid-calibration (read 1000 of about 20000): the
+ * 24-bit PM timer wraps once unseen (4.69 s) and 11859144 ticks for 8 s of
+ * TSC read as 7.2 GHz, under TSC_HZ_MAX, which the old code took. The gap
+ * between two reads is seen, the measurement made again, and the rate is
+ * the model's, said in one line. */
+static void test_tsc_pm_stall_hiding_wrap_measured_again(void **st)
+{
+	(void)st;
+	assert_int_equal(calibrate_model(1000, 0, 8000000000ull, 1), 0);
+	assert_model_rate();
+	assert_int_equal(nlines, 1);
+	assert_non_null(strstr(last_line, "measured again after a gap"));
+}
+
+/* the same stall of 8 s just before the measurement ends (read 20000 of
+ * about 20046): still seen */
+static void test_tsc_pm_stall_at_the_end(void **st)
+{
+	(void)st;
+	assert_int_equal(calibrate_model(20000, 0, 8000000000ull, 1), 0);
+	assert_model_rate();
+	assert_non_null(strstr(last_line, "measured again"));
+}
+
+/* a stall of 50 ms (150M cycles at 3 GHz, under the 234M that are half a
+ * wrap at TSC_HZ_MIN) hides none: both clocks ran through it, the rate is
+ * right and nothing is measured again */
+static void test_tsc_pm_short_stall_kept(void **st)
+{
+	(void)st;
+	assert_int_equal(calibrate_model(1000, 0, 50000000ull, 1), 0);
+	assert_model_rate();
+	assert_null(strstr(last_line, "measured again"));
+}
+
+/* a vCPU that stalls 8 s in every measurement: CALIBRATE_TRIES of them,
+ * one line, and the rate left as it was (the 1 GHz assumption at boot,
+ * here the last case's); the clock still divides */
+static void test_tsc_pm_stall_every_try_gives_up(void **st)
+{
+	(void)st;
+	uint64_t before = time_tsc_hz();
+	assert_int_equal(calibrate_model(1000, 1000, 8000000000ull, 100), -1);
+	assert_int_equal(nlines, 1);
+	assert_non_null(strstr(last_line, "could hide a wrap"));
+	assert_non_null(strstr(last_line, "in each of 3 tries"));
+	assert_int_equal(time_tsc_hz(), before);
+	assert_true(vm.stalls == 100 - 3);
+	assert_true(time_now_ns() > 0);
+}
+
 /* the spec bounds the period at 100 ns; a period of 1 ps (a 1 THz
  * counter) is refused at once rather than calibrated against */
 static void test_tsc_hpet_period_out_of_range(void **st)
@@ -194,6 +322,11 @@ int main(void)
 	    cmocka_unit_test(test_tsc_hpet_unmappable_says_so),
 	    cmocka_unit_test(test_tsc_hpet_32bit_wrap),
 	    cmocka_unit_test(test_tsc_hpet_jump_refused),
+	    cmocka_unit_test(test_tsc_pm_model_steady),
+	    cmocka_unit_test(test_tsc_pm_stall_hiding_wrap_measured_again),
+	    cmocka_unit_test(test_tsc_pm_stall_at_the_end),
+	    cmocka_unit_test(test_tsc_pm_short_stall_kept),
+	    cmocka_unit_test(test_tsc_pm_stall_every_try_gives_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
