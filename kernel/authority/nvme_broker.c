@@ -285,7 +285,7 @@ static int broker_halt(struct nvme_broker *b)
 	b->enabled = false;
 	b->stopped = r == 0;
 	if (r != 0 && !b->fenced) {
-		b->fenced = true;
+		b->fenced = b->d->fenced = true;
 		strlcpy(b->d->state, "fenced: did not stop",
 			sizeof(b->d->state));
 		kprintf("nvme-broker %s: unable to reset controller (CSTS "
@@ -663,7 +663,7 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 			"after %u ms); bus mastering stays off\n",
 			a, reg_read32(b, NVME_REG_CSTS), b->to_us / 1000);
 		strlcpy(d->state, "fenced: did not stop", sizeof(d->state));
-		b->fenced = true;
+		b->fenced = d->fenced = true;
 		return -1;
 	}
 	b->stopped = true;
@@ -722,15 +722,24 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		    owner, bound ? "not brokered" : "not bound");
 		return -1;
 	}
+	/* a disable of this function failed, in an open whose broker was
+	 * freed with it or in a broker still open: the fence is the
+	 * function's (struct pci_dev fenced), so no broker resets, probes or
+	 * puts it on the bus again */
+	if (d->fenced) {
+		kprintf("nvme-broker %s: unable to open broker (fenced): an "
+			"earlier disable of the controller failed; it is not "
+			"reset or put on the bus again\n",
+			a);
+		return -1;
+	}
 	struct nvme_broker *b = broker_of(d);
 	if (b) { /* opened by the device manager's identify step */
-		if (b->owner != owner || b->fenced ||
-		    auth_owner_revoked(owner)) {
+		if (b->owner != owner || auth_owner_revoked(owner)) {
 			kprintf("nvme-broker %s: unable to open broker (%s)\n",
 				a,
-				b->fenced		    ? "fenced"
-				: auth_owner_revoked(owner) ? "owner revoked"
-							    : "other owner");
+				auth_owner_revoked(owner) ? "owner revoked"
+							  : "other owner");
 			return -1;
 		}
 		*out = b;

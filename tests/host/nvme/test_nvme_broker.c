@@ -29,7 +29,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 14
+#define NDEV	 15
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -37,7 +37,7 @@
 /* devs[0] bound to owner 1, devs[1] to owner 2 (both brokered NVMe),
  * devs[2] bound to nobody (devmgr refused it: behind a failed VT-d unit,
  * no DMA backend), devs[3] to owner 4, which is not brokered; devs[4]
- * to devs[13] bound to nobody, for one test each to bind */
+ * to devs[14] bound to nobody, for one test each to bind */
 static struct pci_dev devs[NDEV];
 static uint8_t bar[NDEV][BAR_LEN] __attribute__((aligned(4096)));
 static uint16_t cmd[NDEV];     /* PCI command bits as pci_enable left them */
@@ -159,6 +159,9 @@ static int probe_lost_cmd = -1;
 static uint64_t probe_lost_us;
 /* every completion posted twice */
 static bool probe_twice;
+/* > 0: once the probe's command of this number less one is answered,
+ * the controller ignores CC.EN=0 (stuck_rdy) */
+static unsigned stick_after;
 /* >= 0: an Identify of this CNS is answered Invalid Field (SC 02h) */
 static int probe_fail_cns = -1;
 static void model_answer(const struct nvme_sqe *c)
@@ -221,6 +224,8 @@ static void model_probe(void)
 		if (shim_clock_ns - probe_dev.pend[0].at_ns < late * 1000)
 			break;
 		model_answer(&probe_dev.pend[0].c);
+		if (stick_after && probe_dev.pend[0].n + 1 == stick_after)
+			stuck_rdy = true;
 		memmove(&probe_dev.pend[0], &probe_dev.pend[1],
 			--probe_dev.npend * sizeof(probe_dev.pend[0]));
 	}
@@ -309,7 +314,7 @@ static void bar_reset(unsigned i)
 static int setup(void **st)
 {
 	(void)st;
-	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0,
+	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0, 0,
 						0, 0, 0, 0, 0, 0, 0};
 	memset(devs, 0, sizeof(devs));
 	for (unsigned i = 0; i < NDEV; i++) {
@@ -338,6 +343,7 @@ static int setup(void **st)
 	probe_late_us = 0;
 	probe_lost_cmd = -1;
 	probe_twice = false;
+	stick_after = 0;
 	probe_fail_cns = -1;
 	kans.armed = false;
 	shim_delay_hook = model_step;
@@ -1100,6 +1106,71 @@ static void test_stuck_controller_fenced(void **st)
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
+/* what an open must leave of function i: its BAR, mappings, pci_enable
+ * calls and command register as they were */
+struct fn_snap {
+	uint8_t bar[BAR_LEN];
+	unsigned maps, enables;
+	uint16_t cmd;
+};
+static void fn_snap(unsigned i, struct fn_snap *f)
+{
+	memcpy(f->bar, bar[i], BAR_LEN);
+	f->maps = maps[i];
+	f->enables = enables[i];
+	f->cmd = cmd[i];
+}
+static void assert_fn_as(unsigned i, const struct fn_snap *f)
+{
+	assert_memory_equal(f->bar, bar[i], BAR_LEN);
+	assert_int_equal(maps[i], f->maps);
+	assert_int_equal(enables[i], f->enables);
+	assert_int_equal(cmd[i], f->cmd);
+}
+
+/* An open that fences its controller fails, and its broker is freed; the
+ * fence is the function's (struct pci_dev fenced), not the broker's, so
+ * a second open of the function is refused in one line before anything
+ * of it is touched — no BAR mapped, no register written, bus mastering
+ * left off — even once the controller looks stopped. Both ways an open
+ * fences: the probe's stop (the controller ignores CC.EN=0 after the
+ * probe's commands, devs[13]) and the open's first disable (it never
+ * drops CSTS.RDY, devs[14]). Before, the fence went with the freed
+ * broker: the second open reset and probed the controller again, bus
+ * mastering on, over a controller that may still hold queues in the
+ * probe's freed pages. */
+static void test_fence_outlives_failed_open(void **st)
+{
+	(void)st;
+	static const unsigned fns[] = {13, 14};
+	for (unsigned k = 0; k < ARRAY_SIZE(fns); k++) {
+		unsigned i = fns[k];
+		struct pci_dev *d = fresh_function(i);
+		if (k == 0)
+			stick_after = 3; /* controller, list, namespace 1 */
+		else
+			stuck_rdy = true;
+		struct nvme_broker *b = NULL;
+		assert_int_equal(nvme_broker_open(d, d->owner, &b), -1);
+		assert_null(b);
+		assert_true(d->fenced);
+		assert_string_equal(d->state, "fenced: did not stop");
+		assert_int_equal(cmd[i] & CMD_MAST, 0);
+		/* it looks stopped now: still refused, untouched */
+		stuck_rdy = false;
+		stick_after = 0;
+		struct fn_snap was;
+		fn_snap(i, &was);
+		uint64_t lines = shim_kprintf_calls;
+		assert_int_equal(nvme_broker_open(d, d->owner, &b), -1);
+		assert_int_equal(shim_kprintf_calls - lines, 1);
+		assert_non_null(strstr(shim_last_line, "(fenced)"));
+		assert_null(b);
+		assert_fn_as(i, &was);
+		assert_true(d->fenced);
+	}
+}
+
 /* The probe's Identify Controller answered with an error: the open fails
  * in one line and undoes all it did — the probe's queue pages and the
  * Identify page back (pages in use as before), the controller disabled
@@ -1374,6 +1445,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_probe_late_answer_ends_probe,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_double_answer_skipped,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fence_outlives_failed_open,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_controller_fenced, setup,
 					    teardown),
