@@ -285,7 +285,7 @@ static int broker_halt(struct nvme_broker *b)
 	b->enabled = false;
 	b->stopped = r == 0;
 	if (r != 0 && !b->fenced) {
-		b->fenced = true;
+		b->fenced = b->d->fenced = true;
 		strlcpy(b->d->state, "fenced: did not stop",
 			sizeof(b->d->state));
 		kprintf("nvme-broker %s: unable to reset controller (CSTS "
@@ -340,24 +340,35 @@ static bool broker_hw_confined(const struct nvme_broker *b)
 }
 
 /* ---- the probe: identity before memory ---------------------------------- */
-/* a two-entry admin queue in the broker's own pages, polled; its commands
- * end by end_us (NVME_BROKER_PROBE_BUDGET_US), and once that has passed
- * (spent) none is sent */
+/* a two-entry admin queue in the broker's own pages, polled, one command
+ * at a time; its commands end by end_us (NVME_BROKER_PROBE_BUDGET_US).
+ * lost: a command went unanswered (in BROKER_KCMD_US, or by the budget's
+ * end, spent) and the probe is over: none is sent after it */
 struct probe {
 	struct nvme_sqe *sq;
 	volatile struct nvme_cqe *cq;
 	uint8_t tail, head, phase;
 	uint16_t cid;
 	uint64_t end_us;
-	bool spent;
+	bool spent, lost;
+	bool said_stray; /* the one line for completions not awaited */
 };
 
-/* one admin command, its data into the page at prp1, waited for at most
- * BROKER_KCMD_US and not past the probe's budget; 0 or -1 */
+/* One admin command, its data into the page at prp1, waited for at most
+ * BROKER_KCMD_US and not past the probe's budget; 0 or -1.
+ * Completions are taken by CID: one that is not this command's (the
+ * device answering twice, or naming another queue) is taken off the CQ
+ * and skipped, said once per probe, as Linux's nvme_handle_cqe skips a
+ * command id it does not know. A command left unanswered ends the probe
+ * (lost): the device may still answer it, into the CQ and into the data
+ * page the next command would use, and only the controller's reset — the
+ * probe's stop, in broker_probe — takes both back; as Linux disables the
+ * controller and fails the probe when an admin command times out while
+ * it connects (nvme_timeout). */
 static int probe_cmd(struct nvme_broker *b, struct probe *p, struct nvme_sqe *c,
 		     uint64_t prp1)
 {
-	if (p->spent)
+	if (p->lost)
 		return -1;
 	uint16_t cid = p->cid++;
 	c->prp1 = prp1;
@@ -367,25 +378,48 @@ static int probe_cmd(struct nvme_broker *b, struct probe *p, struct nvme_sqe *c,
 	dma_wmb();
 	reg_write32(b, NVME_REG_DBS, p->tail);
 	uint64_t start = time_now_us();
-	while ((p->cq[p->head].status & NVME_CQE_P_MASK) != p->phase) {
+	for (;;) {
+		bool posted =
+		    (p->cq[p->head].status & NVME_CQE_P_MASK) == p->phase;
+		if (posted) {
+			dma_rmb();
+			struct nvme_cqe e = {.sqid = p->cq[p->head].sqid,
+					     .cid = p->cq[p->head].cid,
+					     .status = p->cq[p->head].status};
+			p->head ^= 1;
+			if (!p->head)
+				p->phase ^= 1;
+			reg_write32(b, NVME_REG_DBS + b->dstrd_bytes, p->head);
+			if (e.cid == cid && e.sqid == 0)
+				return !nvme_cqe_sc(&e) && !nvme_cqe_sct(&e)
+					   ? 0
+					   : -1;
+			if (!p->said_stray)
+				kprintf("nvme-broker %s: probe: completion of "
+					"CID %u on SQ %u while CID %u is "
+					"awaited; skipped (as is any more "
+					"in this probe)\n",
+					b->name, e.cid, e.sqid, cid);
+			p->said_stray = true;
+		}
+		/* checked after a skipped completion too: a device posting
+		 * them without end does not hold the probe */
 		uint64_t now = time_now_us();
 		p->spent = now >= p->end_us;
-		if (p->spent || now - start > BROKER_KCMD_US)
+		if (p->spent || now - start > BROKER_KCMD_US) {
+			p->lost = true;
+			if (!p->spent)
+				kprintf("nvme-broker %s: probe command (opcode "
+					"0x%x, NSID %u) unanswered after %u "
+					"ms; the probe ends (the device may "
+					"still answer it)\n",
+					b->name, nvme_sqe_opc(c), c->nsid,
+					BROKER_KCMD_US / 1000);
 			return -1;
-		time_delay_us(5);
+		}
+		if (!posted)
+			time_delay_us(5);
 	}
-	dma_rmb();
-	struct nvme_cqe e = {.sqid = p->cq[p->head].sqid,
-			     .cid = p->cq[p->head].cid,
-			     .status = p->cq[p->head].status};
-	p->head ^= 1;
-	if (!p->head)
-		p->phase ^= 1;
-	reg_write32(b, NVME_REG_DBS + b->dstrd_bytes, p->head);
-	return e.cid == cid && e.sqid == 0 && !nvme_cqe_sc(&e) &&
-		       !nvme_cqe_sct(&e)
-		   ? 0
-		   : -1;
 }
 
 static int probe_identify(struct nvme_broker *b, struct probe *p, uint32_t cns,
@@ -495,9 +529,9 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p,
 	char who[32];
 	ksnprintf(who, sizeof(who), "nvme-broker %s", b->name);
 	/* one at a time: none is identified (or said to fail) once the
-	 * probe's budget is spent */
+	 * probe is over (a command unanswered, or the budget spent) */
 	b->pol.nns = 0;
-	for (unsigned i = 0; i < n && !p->spent; i++)
+	for (unsigned i = 0; i < n && !p->lost; i++)
 		b->pol.nns += nvme_ident_namespaces(
 		    &ids[i], 1, probe_ns, &pc, who, &b->pol.ns[b->pol.nns],
 		    NVME_VAL_MAX_NS - b->pol.nns);
@@ -549,13 +583,18 @@ static int broker_probe(struct nvme_broker *b)
 	    b->id.mdts, (unsigned)FIELD_GET(NVME_CAP_MPSMIN, b->cap));
 	b->pol.max_xfer = b->max_xfer;
 	probe_namespaces(b, &p, q + 2 * PAGE_SIZE);
-	if (p.spent) {
+	if (p.spent)
 		kprintf(
 		    "nvme-broker %s: unable to identify the controller's "
 		    "namespaces within the probe's %u ms; device given up\n",
 		    b->name, NVME_BROKER_PROBE_BUDGET_US / 1000);
+	else if (p.lost)
+		kprintf("nvme-broker %s: unable to identify the controller's "
+			"namespaces (a command went unanswered); device "
+			"given up\n",
+			b->name);
+	if (p.lost)
 		goto out;
-	}
 	r = 0;
 out:
 	if (broker_stop(b) != 0)
@@ -624,7 +663,7 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 			"after %u ms); bus mastering stays off\n",
 			a, reg_read32(b, NVME_REG_CSTS), b->to_us / 1000);
 		strlcpy(d->state, "fenced: did not stop", sizeof(d->state));
-		b->fenced = true;
+		b->fenced = d->fenced = true;
 		return -1;
 	}
 	b->stopped = true;
@@ -683,15 +722,24 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		    owner, bound ? "not brokered" : "not bound");
 		return -1;
 	}
+	/* a disable of this function failed, in an open whose broker was
+	 * freed with it or in a broker still open: the fence is the
+	 * function's (struct pci_dev fenced), so no broker resets, probes or
+	 * puts it on the bus again */
+	if (d->fenced) {
+		kprintf("nvme-broker %s: unable to open broker (fenced): an "
+			"earlier disable of the controller failed; it is not "
+			"reset or put on the bus again\n",
+			a);
+		return -1;
+	}
 	struct nvme_broker *b = broker_of(d);
 	if (b) { /* opened by the device manager's identify step */
-		if (b->owner != owner || b->fenced ||
-		    auth_owner_revoked(owner)) {
+		if (b->owner != owner || auth_owner_revoked(owner)) {
 			kprintf("nvme-broker %s: unable to open broker (%s)\n",
 				a,
-				b->fenced		    ? "fenced"
-				: auth_owner_revoked(owner) ? "owner revoked"
-							    : "other owner");
+				auth_owner_revoked(owner) ? "owner revoked"
+							  : "other owner");
 			return -1;
 		}
 		*out = b;

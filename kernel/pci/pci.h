@@ -39,6 +39,12 @@ struct pci_dev {
 	uint16_t owner;	 /* authority owner id, 0: unbound */
 	void *drv_state; /* the driver's softc */
 	char state[24];	 /* short status for the log and the Web UI */
+	/* a driver layer's disable of the device failed (the NVMe broker's
+	 * CC.EN=0, kernel/authority/nvme_broker.c): it may still use memory
+	 * given back since. Set once, never cleared: the function is not
+	 * reset, probed or put on the bus again, whichever broker or owner
+	 * comes next */
+	bool fenced;
 };
 
 extern struct pci_dev pci_devs[];

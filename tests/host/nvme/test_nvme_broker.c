@@ -29,7 +29,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 11
+#define NDEV	 15
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -37,7 +37,7 @@
 /* devs[0] bound to owner 1, devs[1] to owner 2 (both brokered NVMe),
  * devs[2] bound to nobody (devmgr refused it: behind a failed VT-d unit,
  * no DMA backend), devs[3] to owner 4, which is not brokered; devs[4]
- * to devs[10] bound to nobody, for one test each to bind */
+ * to devs[14] bound to nobody, for one test each to bind */
 static struct pci_dev devs[NDEV];
 static uint8_t bar[NDEV][BAR_LEN] __attribute__((aligned(4096)));
 static uint16_t cmd[NDEV];     /* PCI command bits as pci_enable left them */
@@ -110,6 +110,8 @@ static bool live;
 static unsigned mdev;
 /* a controller that ignores CC.EN=0: CSTS.RDY stays 1 */
 static bool stuck_rdy;
+/* CSTS read with CC.EN 0 since the probe's queue was last set up */
+static bool model_disabled;
 static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
 			       uint32_t v)
 {
@@ -118,71 +120,123 @@ static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
 		return v;
 	bool en = reg32(mdev, NVME_REG_CC) & NVME_CC_EN_MASK;
 	v = (v & ~NVME_CSTS_RDY_MASK) | (en || stuck_rdy ? 1u : 0u);
+	model_disabled |= !en; /* the probe's queue starts afresh */
 	memcpy(bar[mdev] + NVME_REG_CSTS, &v, 4);
 	return v;
 }
 
 /* The probe's admin queue (two entries, AQA 1) as a controller runs it:
- * each command the SQ tail doorbell announces is answered in the CQ —
- * Identify Controller (NN 2), the Active Namespace ID list (1, 2), each
- * namespace (1024 blocks of 512 bytes) — the head and phase as NVMe says.
+ * each command the SQ tail doorbell announces is fetched (the SQ head
+ * moves on), then answered in order — Identify Controller (NN
+ * model_nns), the Active Namespace ID list (1..model_nns), each
+ * namespace (1024 blocks of 512 bytes) — its data written when it is
+ * answered, and its completion posted only while the CQ has room (the CQ
+ * head doorbell says how far the host took it), the phase as NVMe says.
  * Called while the broker waits; a new enable starts the queue afresh. */
+#define PROBE_PEND 4
 static struct {
 	uint64_t asq;
 	uint16_t sq_head, cq_tail;
 	uint8_t phase;
-	uint32_t seen_tail; /* the doorbell last seen, and when */
-	uint64_t seen_ns;
+	unsigned fetched; /* commands fetched since the enable */
+	/* fetched, not yet answered: the command and when it was fetched */
+	struct {
+		struct nvme_sqe c;
+		uint64_t at_ns;
+		unsigned n;
+	} pend[PROBE_PEND];
+	unsigned npend;
+	/* answered, waiting for room in the CQ */
+	struct nvme_cqe out[2 * PROBE_PEND];
+	unsigned nout;
 } probe_dev;
 static uint32_t model_nns = 2; /* NN and the active list's 1..model_nns */
-/* each command answered this long after its doorbell (0: at once) */
+/* each command answered this long after its fetch (0: at once) */
 static uint64_t probe_late_us;
+/* >= 0: the probe's command of this number (0: Identify Controller) is
+ * answered probe_lost_us after its fetch instead */
+static int probe_lost_cmd = -1;
+static uint64_t probe_lost_us;
+/* every completion posted twice */
+static bool probe_twice;
+/* > 0: once the probe's command of this number less one is answered,
+ * the controller ignores CC.EN=0 (stuck_rdy) */
+static unsigned stick_after;
 /* >= 0: an Identify of this CNS is answered Invalid Field (SC 02h) */
 static int probe_fail_cns = -1;
+static void model_answer(const struct nvme_sqe *c)
+{
+	void *data = (void *)(uintptr_t)c->prp1;
+	uint32_t cns = FIELD_GET(NVME_IDENTIFY_CNS, c->cdw10);
+	assert_int_equal(nvme_sqe_opc(c), NVME_ADM_IDENTIFY);
+	if (cns == NVME_CNS_CTRL) {
+		struct nvme_id_ctrl *id = data;
+		id->nn = model_nns;
+		id->mdts = 5;
+		memcpy(id->mn, "capOS broker model", 18);
+	} else if (cns == NVME_CNS_ACTIVE_NSLIST) {
+		for (uint32_t i = 0; i < model_nns; i++)
+			((uint32_t *)data)[i] = i + 1;
+	} else if (cns == NVME_CNS_NS) {
+		struct nvme_id_ns *ns = data;
+		ns->nsze = ns->ncap = ns->nuse = 1024;
+		ns->lbaf[0] = 9u << NVME_LBAF_LBADS_SHIFT;
+	}
+	uint16_t sc = (int)cns == probe_fail_cns ? 0x02 : 0;
+	for (unsigned k = 0; k < (probe_twice ? 2u : 1u); k++) {
+		assert_true(probe_dev.nout < 2 * PROBE_PEND);
+		probe_dev.out[probe_dev.nout++] = (struct nvme_cqe){
+		    .sqhd = probe_dev.sq_head,
+		    .cid = nvme_sqe_cid(c),
+		    .status = (uint16_t)FIELD_SET(NVME_CQE_SC, sc)};
+	}
+}
 static void model_probe(void)
 {
 	const uint32_t rdy = reg32(mdev, NVME_REG_CSTS) & NVME_CSTS_RDY_MASK;
 	if (!live || !rdy || reg32(mdev, NVME_REG_AQA) != (1u | 1u << 16))
 		return;
 	if (probe_dev.asq != reg64(mdev, NVME_REG_ASQ) ||
-	    !(reg32(mdev, NVME_REG_CC) & NVME_CC_EN_MASK))
-		probe_dev = (typeof(probe_dev)){
-		    reg64(mdev, NVME_REG_ASQ), 0, 0, 1, 0, 0};
+	    !(reg32(mdev, NVME_REG_CC) & NVME_CC_EN_MASK) || model_disabled) {
+		model_disabled = false;
+		memset(&probe_dev, 0, sizeof(probe_dev));
+		probe_dev.asq = reg64(mdev, NVME_REG_ASQ);
+		probe_dev.phase = 1;
+		/* the host has taken nothing from the new CQ yet: the CQ head
+		 * doorbell still reads as the last queue left it */
+		memset(bar[mdev] + NVME_REG_DBS + 4, 0, 4);
+	}
 	struct nvme_sqe *sq = (struct nvme_sqe *)(uintptr_t)probe_dev.asq;
 	struct nvme_cqe *cq =
 	    (struct nvme_cqe *)(uintptr_t)reg64(mdev, NVME_REG_ACQ);
+	/* fetch */
 	for (uint32_t tail = reg32(mdev, NVME_REG_DBS) % 2;
-	     probe_dev.sq_head != tail;) {
-		if (probe_dev.seen_tail != tail) {
-			probe_dev.seen_tail = tail;
-			probe_dev.seen_ns = shim_clock_ns;
-		}
-		if (shim_clock_ns - probe_dev.seen_ns < probe_late_us * 1000)
-			return;
-		const struct nvme_sqe *c = &sq[probe_dev.sq_head];
-		void *data = (void *)(uintptr_t)c->prp1;
-		uint32_t cns = FIELD_GET(NVME_IDENTIFY_CNS, c->cdw10);
-		assert_int_equal(nvme_sqe_opc(c), NVME_ADM_IDENTIFY);
-		if (cns == NVME_CNS_CTRL) {
-			struct nvme_id_ctrl *id = data;
-			id->nn = model_nns;
-			id->mdts = 5;
-			memcpy(id->mn, "capOS broker model", 18);
-		} else if (cns == NVME_CNS_ACTIVE_NSLIST) {
-			for (uint32_t i = 0; i < model_nns; i++)
-				((uint32_t *)data)[i] = i + 1;
-		} else if (cns == NVME_CNS_NS) {
-			struct nvme_id_ns *ns = data;
-			ns->nsze = ns->ncap = ns->nuse = 1024;
-			ns->lbaf[0] = 9u << NVME_LBAF_LBADS_SHIFT;
-		}
+	     probe_dev.sq_head != tail && probe_dev.npend < PROBE_PEND;) {
+		probe_dev.pend[probe_dev.npend++] = (typeof(probe_dev.pend[0])){
+		    sq[probe_dev.sq_head], shim_clock_ns, probe_dev.fetched++};
 		probe_dev.sq_head ^= 1;
-		uint16_t sc = (int)cns == probe_fail_cns ? 0x02 : 0;
-		cq[probe_dev.cq_tail] = (struct nvme_cqe){
-		    .sqhd = probe_dev.sq_head,
-		    .cid = nvme_sqe_cid(c),
-		    .status = (uint16_t)(probe_dev.phase |
-					 FIELD_SET(NVME_CQE_SC, sc))};
+	}
+	/* answer, in order */
+	while (probe_dev.npend) {
+		uint64_t late = (int)probe_dev.pend[0].n == probe_lost_cmd
+				    ? probe_lost_us
+				    : probe_late_us;
+		if (shim_clock_ns - probe_dev.pend[0].at_ns < late * 1000)
+			break;
+		model_answer(&probe_dev.pend[0].c);
+		if (stick_after && probe_dev.pend[0].n + 1 == stick_after)
+			stuck_rdy = true;
+		memmove(&probe_dev.pend[0], &probe_dev.pend[1],
+			--probe_dev.npend * sizeof(probe_dev.pend[0]));
+	}
+	/* post while the CQ has room */
+	uint32_t cq_head = reg32(mdev, NVME_REG_DBS + 4) % 2;
+	while (probe_dev.nout && (probe_dev.cq_tail ^ 1u) != cq_head) {
+		struct nvme_cqe e = probe_dev.out[0];
+		e.status |= probe_dev.phase;
+		cq[probe_dev.cq_tail] = e;
+		memmove(&probe_dev.out[0], &probe_dev.out[1],
+			--probe_dev.nout * sizeof(probe_dev.out[0]));
 		probe_dev.cq_tail ^= 1;
 		if (!probe_dev.cq_tail)
 			probe_dev.phase ^= 1;
@@ -260,8 +314,8 @@ static void bar_reset(unsigned i)
 static int setup(void **st)
 {
 	(void)st;
-	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0,
-						0, 0, 0, 0, 0};
+	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0, 0,
+						0, 0, 0, 0, 0, 0, 0};
 	memset(devs, 0, sizeof(devs));
 	for (unsigned i = 0; i < NDEV; i++) {
 		devs[i].dev = (uint8_t)(i + 1);
@@ -285,8 +339,11 @@ static int setup(void **st)
 	live = false;
 	stuck_rdy = false;
 	mdev = 0;
-	probe_dev.asq = 0;
+	memset(&probe_dev, 0, sizeof(probe_dev));
 	probe_late_us = 0;
+	probe_lost_cmd = -1;
+	probe_twice = false;
+	stick_after = 0;
 	probe_fail_cns = -1;
 	kans.armed = false;
 	shim_delay_hook = model_step;
@@ -883,6 +940,81 @@ static void test_probe_late_answers_within_budget(void **st)
 	assert_int_equal(cmd[5], 0); /* off the bus, decoding nothing */
 }
 
+/* A controller that answers one probe command after its BROKER_KCMD_US
+ * (2 s) — the Identify of the first namespace, answered at 2.5 s, its
+ * data then written into the broker's Identify page — and every other at
+ * once. The probe ends at the timeout: one line, nothing sent after it,
+ * the controller reset (CC.EN 0), the function off the bus, the probe's
+ * pages back. Before, the probe went on: the late completion arrived
+ * while the next Identify was awaited, so each later command read the
+ * completion before its own — CID mismatch — and every later namespace
+ * was lost, the open succeeding with none of three granted; and the late
+ * answer's data could land in the page the next namespace was read from
+ * (only the reset rules that out). */
+static void test_probe_late_answer_ends_probe(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(11);
+	nvme_ns = NULL; /* every namespace */
+	model_nns = 3;
+	probe_lost_cmd = 2; /* Identify Controller, the list, namespace 1 */
+	probe_lost_us = 2500000;
+	uint64_t pages = shim_pages_in_use, lines = shim_kprintf_calls;
+	uint64_t t0 = shim_clock_ns;
+	struct nvme_broker *b = NULL;
+	int r = nvme_broker_open(d, d->owner, &b);
+	uint64_t us = (shim_clock_ns - t0) / 1000;
+	lines = shim_kprintf_calls - lines;
+	nvme_ns = "1";
+	model_nns = 2;
+	assert_int_equal(r, -1);
+	assert_null(b);
+	assert_in_range(lines, 1, 3);
+	assert_non_null(strstr(shim_last_line, "device given up"));
+	assert_int_equal(probe_dev.fetched, 3); /* none sent after it */
+	assert_in_range(us, 2000000, 2100000);
+	assert_int_equal(reg32(11, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
+	assert_int_equal(cmd[11], 0);
+	assert_int_equal(shim_pages_in_use, pages);
+	assert_string_equal(d->state, "running");
+	/* answered in time, the next open identifies all three */
+	probe_lost_cmd = -1;
+	nvme_ns = NULL;
+	model_nns = 3;
+	r = nvme_broker_open(d, d->owner, &b);
+	nvme_ns = "1";
+	model_nns = 2;
+	assert_int_equal(r, 0);
+	assert_int_equal(nvme_broker_nns(b), 3);
+}
+
+/* A controller that posts every probe completion twice. The second copy
+ * is not the next command's answer: it is taken off the CQ and skipped by
+ * its CID, said once for the whole probe, and each command gets its own
+ * answer: both namespaces granted. Before, the copy was read as the next
+ * command's completion (a CID mismatch, so the command failed) and every
+ * command after was one completion behind: the Active Namespace ID list
+ * failed and no namespace was granted. */
+static void test_probe_double_answer_skipped(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(12);
+	nvme_ns = NULL;
+	probe_twice = true;
+	uint64_t lines = shim_kprintf_calls;
+	struct nvme_broker *b = NULL;
+	int r = nvme_broker_open(d, d->owner, &b);
+	lines = shim_kprintf_calls - lines;
+	nvme_ns = "1";
+	probe_twice = false;
+	assert_int_equal(r, 0);
+	assert_int_equal(nvme_broker_nns(b), 2);
+	assert_int_equal(nvme_broker_ns(b, 0)->nsid, 1);
+	assert_int_equal(nvme_broker_ns(b, 1)->nsid, 2);
+	/* the open's two lines and one for the copies, not one each */
+	assert_int_equal(lines, 3);
+}
+
 /* the budget leaves a working controller alone: one that answers at once
  * is identified whole, all NVME_VAL_MAX_NS namespaces granted */
 static void test_probe_many_namespaces_answered(void **st)
@@ -972,6 +1104,71 @@ static void test_stuck_controller_fenced(void **st)
 	assert_non_null(strstr(shim_last_line, "(fenced)"));
 	assert_int_equal(cmd[7] & CMD_MAST, 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* what an open must leave of function i: its BAR, mappings, pci_enable
+ * calls and command register as they were */
+struct fn_snap {
+	uint8_t bar[BAR_LEN];
+	unsigned maps, enables;
+	uint16_t cmd;
+};
+static void fn_snap(unsigned i, struct fn_snap *f)
+{
+	memcpy(f->bar, bar[i], BAR_LEN);
+	f->maps = maps[i];
+	f->enables = enables[i];
+	f->cmd = cmd[i];
+}
+static void assert_fn_as(unsigned i, const struct fn_snap *f)
+{
+	assert_memory_equal(f->bar, bar[i], BAR_LEN);
+	assert_int_equal(maps[i], f->maps);
+	assert_int_equal(enables[i], f->enables);
+	assert_int_equal(cmd[i], f->cmd);
+}
+
+/* An open that fences its controller fails, and its broker is freed; the
+ * fence is the function's (struct pci_dev fenced), not the broker's, so
+ * a second open of the function is refused in one line before anything
+ * of it is touched — no BAR mapped, no register written, bus mastering
+ * left off — even once the controller looks stopped. Both ways an open
+ * fences: the probe's stop (the controller ignores CC.EN=0 after the
+ * probe's commands, devs[13]) and the open's first disable (it never
+ * drops CSTS.RDY, devs[14]). Before, the fence went with the freed
+ * broker: the second open reset and probed the controller again, bus
+ * mastering on, over a controller that may still hold queues in the
+ * probe's freed pages. */
+static void test_fence_outlives_failed_open(void **st)
+{
+	(void)st;
+	static const unsigned fns[] = {13, 14};
+	for (unsigned k = 0; k < ARRAY_SIZE(fns); k++) {
+		unsigned i = fns[k];
+		struct pci_dev *d = fresh_function(i);
+		if (k == 0)
+			stick_after = 3; /* controller, list, namespace 1 */
+		else
+			stuck_rdy = true;
+		struct nvme_broker *b = NULL;
+		assert_int_equal(nvme_broker_open(d, d->owner, &b), -1);
+		assert_null(b);
+		assert_true(d->fenced);
+		assert_string_equal(d->state, "fenced: did not stop");
+		assert_int_equal(cmd[i] & CMD_MAST, 0);
+		/* it looks stopped now: still refused, untouched */
+		stuck_rdy = false;
+		stick_after = 0;
+		struct fn_snap was;
+		fn_snap(i, &was);
+		uint64_t lines = shim_kprintf_calls;
+		assert_int_equal(nvme_broker_open(d, d->owner, &b), -1);
+		assert_int_equal(shim_kprintf_calls - lines, 1);
+		assert_non_null(strstr(shim_last_line, "(fenced)"));
+		assert_null(b);
+		assert_fn_as(i, &was);
+		assert_true(d->fenced);
+	}
 }
 
 /* The probe's Identify Controller answered with an error: the open fails
@@ -1244,6 +1441,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_probe_late_answers_within_budget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_many_namespaces_answered,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_late_answer_ends_probe,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_double_answer_skipped,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fence_outlives_failed_open,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_controller_fenced, setup,
 					    teardown),
