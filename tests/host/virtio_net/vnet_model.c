@@ -543,6 +543,7 @@ static void vm_common_write(uint32_t off, unsigned w, uint32_t v)
 		    (q->avail & 1) || (q->used & 3))
 			violation("queue enabled with bad areas", vm.qsel);
 		q->enable = 1;
+		vm.enables++;
 		if (vm.drop_features_ok)
 			vm.status &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 		return;
