@@ -32,11 +32,15 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 const char *mmio_window_refusal(const struct pci_dev *d, unsigned bar,
-				uint32_t off, uint32_t len)
+				uint64_t off, uint64_t len)
 {
+	/* off and len are 64 bits and compared so, never summed: nothing
+	 * wraps or is cut */
 	if (bar >= 6 || d->bar[bar].io || !d->bar[bar].size || len == 0 ||
-	    (uint64_t)off + len > d->bar[bar].size)
+	    off > d->bar[bar].size || len > d->bar[bar].size - off)
 		return "is not a memory window of the device";
+	if (len > MMIO_WINDOW_MAX)
+		return "is longer than a window may be (MMIO_WINDOW_MAX)";
 	if (d->cap_msix) {
 		uint64_t tlen = (uint64_t)d->msix_size * PCI_MSIX_ENTRY_SIZE;
 		uint64_t plen = ALIGN_UP(d->msix_size, 64u) / 8;

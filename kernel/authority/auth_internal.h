@@ -14,6 +14,7 @@ struct auth_slot {
 	 * and made through these, never the caller's copy in struct
 	 * dev_mmio */
 	volatile uint8_t *mmio_va;
+	uint64_t mmio_phys; /* the window's start on the device */
 	uint32_t mmio_len, mmio_flags;
 	/* Interrupt */
 	struct pci_dev *dev;
@@ -65,22 +66,33 @@ struct json;
 void auth_owners_json(struct json *j); /* kernel/authority/owner.c */
 void auth_refuse(enum auth_reason r, uint16_t slot, const char *what);
 /* why [off, off+len) of BAR `bar` of d cannot be a DeviceMmio window (not a
- * memory window of the device, or over the MSI-X table or PBA, which the
- * kernel alone programs); NULL when it can. mmio_grant and the host models
- * of it (tests/host) ask the same question. */
+ * memory window of the device: past the BAR, empty or over
+ * MMIO_WINDOW_MAX; or over the MSI-X table or PBA, which the kernel alone
+ * programs); NULL when it can. mmio_grant and the host models of it
+ * (tests/host) ask the same question. */
 const char *mmio_window_refusal(const struct pci_dev *d, unsigned bar,
-				uint32_t off, uint32_t len);
+				uint64_t off, uint64_t len);
 /* an access of width bytes at off through the live window m: outside it,
  * misaligned, or in a direction its flags do not allow; AUTH_NREASONS
- * when allowed. mmio_check (mmio.c) asks it after the slot and
- * generation, as do the host models (tests/host). */
+ * when allowed. Alignment is the device's: of m->phys + off, the address
+ * the access carries (a memory BAR's base is 16-byte aligned, so this is
+ * the alignment of its offset in the BAR), never of off alone — a window
+ * may start at any BAR offset (a virtio ISR structure has no alignment),
+ * and a 4-byte access at off 0 of a window at BAR offset 0x101 would be
+ * misaligned on the device. A 64-bit access is made as two 32-bit ones,
+ * so it needs 4-byte alignment (virtio 1.2 §4.1.3.1: 32-bit aligned
+ * accesses for 64-bit fields; a common configuration structure is only
+ * 4-byte aligned). mmio_check (mmio.c) asks it after the slot and
+ * generation, with the window the slot recorded, as do the host models
+ * (tests/host). */
 static inline enum auth_reason mmio_access_refusal(const struct dev_mmio *m,
-						   uint32_t off, uint32_t width,
+						   uint64_t off, uint32_t width,
 						   bool write)
 {
-	if ((uint64_t)off + width > m->len)
+	if (off > m->len || width > m->len - off)
 		return AUTH_OUT_OF_WINDOW;
-	if (off & (width - 1))
+	uint32_t unit = width > 4 ? 4 : width; /* the widest bus access */
+	if ((m->phys + off) & (unit - 1))
 		return AUTH_MISALIGNED;
 	if (!(m->flags & (write ? MMIO_WRITE : MMIO_READ)))
 		return AUTH_READ_ONLY;

@@ -135,44 +135,55 @@ struct dev_mmio {
 	volatile uint8_t
 	    *va;	/* kernel mapping of the window start (uncached) */
 	uint64_t phys;	/* physical address of the window start */
-	uint32_t len;	/* window length in bytes */
+	uint32_t len;	/* window length in bytes (at most MMIO_WINDOW_MAX) */
 	uint32_t flags; /* MMIO_READ | MMIO_WRITE */
 	uint16_t slot;	/* authority table slot */
 	uint32_t gen;	/* generation the window was granted under */
 };
 
-/* grant [off, off+len) of BAR `bar` of d to `owner`. Refuses windows that
+/* the longest DeviceMmio window: struct dev_mmio's 32-bit len */
+#define MMIO_WINDOW_MAX 0xffffffffull
+
+/* grant [off, off+len) of BAR `bar` of d to `owner`. off and len are 64
+ * bits, as a BAR may be larger than 4 GiB: a window may start anywhere in
+ * it, and an offset or length past the BAR, or a length over
+ * MMIO_WINDOW_MAX, is refused, never cut to 32 bits. Refuses windows that
  * overlap the MSI-X table or PBA (the kernel programs those). 0 or -1. */
-int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
-	       uint32_t len, uint32_t flags, struct dev_mmio *out);
+int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
+	       uint64_t len, uint32_t flags, struct dev_mmio *out);
 void mmio_revoke(struct dev_mmio *m);
 
-/* Accessors. A refused read returns all ones; a refused write returns false
- * and touches nothing. Both count the reason. 64-bit registers are accessed
- * as two 32-bit halves, low then high. */
-uint8_t mmio_read8(const struct dev_mmio *m, uint32_t off);
-uint16_t mmio_read16(const struct dev_mmio *m, uint32_t off);
-uint32_t mmio_read32(const struct dev_mmio *m, uint32_t off);
-uint64_t mmio_read64(const struct dev_mmio *m, uint32_t off);
-bool mmio_write8(const struct dev_mmio *m, uint32_t off, uint8_t v);
-bool mmio_write16(const struct dev_mmio *m, uint32_t off, uint16_t v);
-bool mmio_write32(const struct dev_mmio *m, uint32_t off, uint32_t v);
-bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v);
+/* Accessors. off is the byte offset in the window, 64 bits so that no
+ * caller's offset is cut before it is checked: one at or past the window's
+ * end is refused (out-of-window). Each access the device sees must be
+ * naturally aligned at its address on the device (the window's start plus
+ * off), not only within the window. A refused read returns all ones; a
+ * refused write returns false and touches nothing. Both count the reason.
+ * 64-bit registers are accessed as two 32-bit halves, low then high, each
+ * 4-byte aligned on the device. */
+uint8_t mmio_read8(const struct dev_mmio *m, uint64_t off);
+uint16_t mmio_read16(const struct dev_mmio *m, uint64_t off);
+uint32_t mmio_read32(const struct dev_mmio *m, uint64_t off);
+uint64_t mmio_read64(const struct dev_mmio *m, uint64_t off);
+bool mmio_write8(const struct dev_mmio *m, uint64_t off, uint8_t v);
+bool mmio_write16(const struct dev_mmio *m, uint64_t off, uint16_t v);
+bool mmio_write32(const struct dev_mmio *m, uint64_t off, uint32_t v);
+bool mmio_write64(const struct dev_mmio *m, uint64_t off, uint64_t v);
 /* non-counting check, for callers that want to test before acting */
-bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t width,
+bool mmio_ok(const struct dev_mmio *m, uint64_t off, uint32_t width,
 	     bool write);
 
 /* big-endian registers (gVNIC) */
-static inline uint32_t mmio_read_be32(const struct dev_mmio *m, uint32_t off)
+static inline uint32_t mmio_read_be32(const struct dev_mmio *m, uint64_t off)
 {
 	return __builtin_bswap32(mmio_read32(m, off));
 }
-static inline bool mmio_write_be32(const struct dev_mmio *m, uint32_t off,
+static inline bool mmio_write_be32(const struct dev_mmio *m, uint64_t off,
 				   uint32_t v)
 {
 	return mmio_write32(m, off, __builtin_bswap32(v));
 }
-static inline bool mmio_write_be16(const struct dev_mmio *m, uint32_t off,
+static inline bool mmio_write_be16(const struct dev_mmio *m, uint64_t off,
 				   uint16_t v)
 {
 	return mmio_write16(m, off, __builtin_bswap16(v));

@@ -6,8 +6,8 @@
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 
-int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
-	       uint32_t len, uint32_t flags, struct dev_mmio *out)
+int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
+	       uint64_t len, uint32_t flags, struct dev_mmio *out)
 {
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
@@ -37,7 +37,7 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 	const char *why = mmio_window_refusal(d, bar, off, len);
 	if (why) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
-		kprintf("authority: %s BAR%u [0x%x, +0x%x) %s\n", a, bar, off,
+		kprintf("authority: %s BAR%u [0x%lx, +0x%lx) %s\n", a, bar, off,
 			len, why);
 		return -1;
 	}
@@ -54,13 +54,14 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 			bar);
 		return -1;
 	}
-	out->len = len;
+	out->len = (uint32_t)len; /* at most MMIO_WINDOW_MAX */
 	out->flags = flags;
 	out->slot = slot;
 	out->gen = auth_slots[slot].gen;
 	auth_slots[slot].dev = d;
 	auth_slots[slot].mmio_va = out->va;
-	auth_slots[slot].mmio_len = len;
+	auth_slots[slot].mmio_phys = out->phys;
+	auth_slots[slot].mmio_len = out->len;
 	auth_slots[slot].mmio_flags = flags;
 	return 0;
 }
@@ -75,7 +76,7 @@ void mmio_revoke(struct dev_mmio *m)
  * live window that allows the access; else NULL (counted when count). The
  * window is the one the slot recorded at mmio_grant: m is the caller's
  * copy, and only its slot and generation name anything. */
-static volatile uint8_t *mmio_check(const struct dev_mmio *m, uint32_t off,
+static volatile uint8_t *mmio_check(const struct dev_mmio *m, uint64_t off,
 				    uint32_t width, bool write, bool count)
 {
 	const char *what = write ? "mmio write" : "mmio read";
@@ -89,7 +90,8 @@ static volatile uint8_t *mmio_check(const struct dev_mmio *m, uint32_t off,
 		r = AUTH_STALE_GEN;
 	} else {
 		s = &auth_slots[m->slot];
-		const struct dev_mmio w = {.len = s->mmio_len,
+		const struct dev_mmio w = {.phys = s->mmio_phys,
+					   .len = s->mmio_len,
 					   .flags = s->mmio_flags};
 		if ((r = mmio_access_refusal(&w, off, width, write)) ==
 		    AUTH_NREASONS)
@@ -100,13 +102,13 @@ static volatile uint8_t *mmio_check(const struct dev_mmio *m, uint32_t off,
 	return 0;
 }
 
-bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t width, bool write)
+bool mmio_ok(const struct dev_mmio *m, uint64_t off, uint32_t width, bool write)
 {
 	return mmio_check(m, off, width, write, false) != 0;
 }
 
 #define MMIO_RW(bits)                                                          \
-	uint##bits##_t mmio_read##bits(const struct dev_mmio *m, uint32_t off) \
+	uint##bits##_t mmio_read##bits(const struct dev_mmio *m, uint64_t off) \
 	{                                                                      \
 		volatile uint8_t *p =                                          \
 		    mmio_check(m, off, bits / 8, false, true);                 \
@@ -114,7 +116,7 @@ bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t width, bool write)
 			return (uint##bits##_t) ~0ull;                         \
 		return *(volatile uint##bits##_t *)p;                          \
 	}                                                                      \
-	bool mmio_write##bits(const struct dev_mmio *m, uint32_t off,          \
+	bool mmio_write##bits(const struct dev_mmio *m, uint64_t off,          \
 			      uint##bits##_t v)                                \
 	{                                                                      \
 		volatile uint8_t *p =                                          \
@@ -129,7 +131,7 @@ MMIO_RW(16)
 MMIO_RW(32)
 
 /* 64-bit registers as two 32-bit accesses, low half first */
-uint64_t mmio_read64(const struct dev_mmio *m, uint32_t off)
+uint64_t mmio_read64(const struct dev_mmio *m, uint64_t off)
 {
 	volatile uint8_t *p = mmio_check(m, off, 8, false, true);
 	if (!p)
@@ -139,7 +141,7 @@ uint64_t mmio_read64(const struct dev_mmio *m, uint32_t off)
 	return hi << 32 | lo;
 }
 
-bool mmio_write64(const struct dev_mmio *m, uint32_t off, uint64_t v)
+bool mmio_write64(const struct dev_mmio *m, uint64_t off, uint64_t v)
 {
 	volatile uint8_t *p = mmio_check(m, off, 8, true, true);
 	if (!p)

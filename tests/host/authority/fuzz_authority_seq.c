@@ -72,8 +72,11 @@
  *    pages are exactly owner 2's live pools (read-write) and the live
  *    shadow pages made for it (with the permissions asked), never a
  *    withheld one;
- *  - an MMIO access through any copy succeeds only inside a live window,
- *    aligned, in a direction the window was granted, reads the model's
+ *  - an MMIO access through any copy succeeds only inside a live window
+ *    (offsets past 4 GiB included, never cut to 32 bits), aligned on the
+ *    device (the window's BAR offset, which may be 1, 2 or 4 bytes past
+ *    an 8-byte boundary, plus the offset; a 64-bit access as two 4-byte
+ *    halves), in a direction the window was granted, reads the model's
  *    bytes (all ones with decode off) or all ones, counts one refusal
  *    when refused; every byte of every BAR and its guard bytes equals
  *    the model's (the MSI-X table holds what irq_bind, mask and unmask
@@ -1269,8 +1272,11 @@ static void op_mmio_grant(void)
 	static const uint32_t lens[] = {4,	0x10,	0x100,	    0x40,
 					0x1000, 0x2000, 0,	    0xffffffffu,
 					0x8,	0x3c0,	0x10000010, 0x200};
+	/* the top two bits of fo start the window 1, 2 or 4 bytes past an
+	 * 8-byte boundary: accesses are aligned on the device, not in it */
+	static const uint32_t skews[] = {0, 1, 2, 4};
 	unsigned bar = bars[b % 5];
-	uint32_t off = offs[fo % 16] + (fo / 16 % 4) * 8;
+	uint32_t off = offs[fo % 16] + (fo / 16 % 4) * 8 + skews[fo / 64];
 	uint32_t len = lens[fv % 12];
 	uint32_t flags = fl % 4;
 	uint64_t end = (uint64_t)off + len;
@@ -1326,14 +1332,19 @@ static void op_mmio_access(void)
 	const uint32_t offs[] = {ov,	      c->len - w,  c->len,
 				 c->len - 1,  0xfffffffcu, 0x1000u + ov,
 				 c->len + ov, ov * 4u};
-	uint32_t off = offs[os % 8];
+	/* bit 7 of os: the offset 4 GiB further (the accessors take 64
+	 * bits; cut to 32 it would land in the window) */
+	uint64_t off = offs[os % 8] + (os & 0x80 ? 1ull << 32 : 0);
 	const struct mrec *r = mmio_named(c);
-	bool ok = r && (uint64_t)off + w <= r->len && off % w == 0 &&
+	/* aligned on the device: the window's BAR offset plus off (BAR_PA
+	 * is page-aligned), a 64-bit access as two 4-byte halves */
+	bool ok = r && off + w <= r->len &&
+		  (r->off + off) % (w > 4 ? 4 : w) == 0 &&
 		  (r->flags & (write ? MMIO_WRITE : MMIO_READ));
 	uint64_t before = 0, after = 0;
 	for (int k = 0; k < AUTH_NREASONS; k++)
 		before += auth_refusals[k];
-	TRACE("mmio %s%u mc%u off 0x%x (slot %u gen %u) -> %s\n",
+	TRACE("mmio %s%u mc%u off 0x%lx (slot %u gen %u) -> %s\n",
 	      write ? "write" : "read", w * 8, i, off, c->slot, c->gen,
 	      ok ? "ok" : "refused");
 	CHECK(mmio_ok(c, off, w, write) == ok, "mmio_ok", off, ok);

@@ -905,8 +905,13 @@ static void test_slot_generation_wrap(void **st)
  * is checked against the window the kernel granted, and refused. */
 static uint8_t bar_mem[0x2000] __attribute__((aligned(4096)));
 #define BAR_BASE 0xfe000000ull
+/* and the page at 4 GiB into a BAR that large */
+static uint8_t bar_hi[0x1000] __attribute__((aligned(4096)));
+#define BAR_HI (BAR_BASE + (1ull << 32))
 void *mm_map_mmio(uint64_t phys, size_t len)
 {
+	if (phys >= BAR_HI && phys - BAR_HI + len <= sizeof(bar_hi))
+		return bar_hi + (phys - BAR_HI);
 	if (phys < BAR_BASE || phys - BAR_BASE + len > sizeof(bar_mem))
 		return NULL;
 	return bar_mem + (phys - BAR_BASE);
@@ -1864,6 +1869,135 @@ static void test_mmio64_window_end(void **st)
 	mmio_revoke(&n);
 }
 
+/* A window may start at any BAR offset (a virtio ISR structure has no
+ * alignment), and an access is aligned on the device, at the window's
+ * start plus its offset, not within the window: through a window at BAR
+ * offset 0x101 a 4-byte access at offset 0 would be a misaligned access
+ * at 0x101 on the device (split or refused by the bus, a hang on some
+ * devices), and one at offset 3 is the aligned access at 0x104. A 64-bit
+ * access is two 32-bit ones, each 4-byte aligned on the device: a window
+ * at 0x104 (a virtio common configuration structure need only be 4-byte
+ * aligned) writes its 64-bit field at 0x1c, BAR offset 0x120. Before, the
+ * check was off & (width - 1), relative to the window */
+static void test_mmio_window_unaligned_start(void **st)
+{
+	const uint16_t o = 213;
+	static struct pci_dev d = {.bus = 0, .dev = 27, .owner = o};
+	struct dev_mmio m, c;
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	bind_fn(o, &d);
+	memset(bar_mem, 0, sizeof(bar_mem));
+	for (unsigned i = 0x100; i < 0x140; i++)
+		bar_mem[i] = (uint8_t)i;
+	assert_int_equal(
+	    mmio_grant(&d, o, 0, 0x101, 0x20, MMIO_READ | MMIO_WRITE, &m), 0);
+	uint64_t mis = refused(AUTH_MISALIGNED);
+	/* misaligned on the device though aligned in the window */
+	assert_false(mmio_ok(&m, 0, 4, false));
+	assert_int_equal(mmio_read32(&m, 0), 0xffffffffu);
+	assert_false(mmio_write32(&m, 0, 0xdeadbeef));
+	assert_int_equal(mmio_read16(&m, 0), 0xffff);
+	assert_false(mmio_ok(&m, 0, 8, false));
+	assert_int_equal(mmio_read64(&m, 0), ~0ull);
+	assert_false(mmio_write64(&m, 1, 0)); /* at 0x102 */
+	assert_false(mmio_write16(&m, 2, 0)); /* at 0x103 */
+	assert_int_equal(refused(AUTH_MISALIGNED), mis + 6);
+	assert_int_equal(bar_mem[0x101], 0x01);
+	assert_int_equal(bar_mem[0x103], 0x03);
+	/* aligned on the device though not in the window */
+	assert_int_equal(mmio_read8(&m, 0), 0x01);
+	assert_int_equal(mmio_read16(&m, 1), 0x0302);
+	assert_true(mmio_ok(&m, 3, 4, false));
+	assert_int_equal(mmio_read32(&m, 3), 0x07060504u);
+	assert_int_equal(mmio_read64(&m, 3), 0x0b0a090807060504ull);
+	assert_true(mmio_write32(&m, 7, 0xa1b2c3d4u)); /* at 0x108 */
+	assert_int_equal(bar_mem[0x108], 0xd4);
+	assert_int_equal(bar_mem[0x10b], 0xa1);
+	assert_int_equal(refused(AUTH_MISALIGNED), mis + 6);
+	mmio_revoke(&m);
+
+	assert_int_equal(
+	    mmio_grant(&d, o, 0, 0x104, 0x38, MMIO_READ | MMIO_WRITE, &c), 0);
+	const uint64_t v = 0x1122334455667788ull;
+	assert_true(mmio_write64(&c, 0x1c, v));
+	assert_int_equal(bar_mem[0x120], 0x88);
+	assert_int_equal(bar_mem[0x127], 0x11);
+	assert_int_equal(mmio_read64(&c, 0x1c), v);
+	assert_false(mmio_write64(&c, 0x1a, v)); /* at 0x11e */
+	assert_int_equal(refused(AUTH_MISALIGNED), mis + 7);
+	mmio_revoke(&c);
+}
+
+/* Offsets are 64 bits: one past 4 GiB is refused (out-of-window), never
+ * cut to its low 32 bits and so into the window, by every accessor; a
+ * window's offset and length past 4 GiB are refused past the BAR, not cut
+ * to a window at another place; and a BAR larger than 4 GiB has windows
+ * past 4 GiB, placed there. Before, the accessors and mmio_grant took 32
+ * bits: (1 << 32) + 0x10 read and wrote byte 0x10 of the window */
+static void test_mmio_offset_64bit(void **st)
+{
+	const uint16_t o = 214;
+	static struct pci_dev d = {.bus = 0, .dev = 28, .owner = o};
+	struct dev_mmio m;
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	bind_fn(o, &d);
+	memset(bar_mem, 0, sizeof(bar_mem));
+	memset(bar_hi, 0, sizeof(bar_hi));
+	assert_int_equal(
+	    mmio_grant(&d, o, 0, 0x100, 0x100, MMIO_READ | MMIO_WRITE, &m), 0);
+	const uint64_t far[] = {1ull << 32,	     (1ull << 32) + 0x10,
+				(1ull << 32) + 0xf8, 0xffffffff00000000ull,
+				UINT64_MAX - 7,	     UINT64_MAX - 3,
+				UINT64_MAX};
+	for (unsigned i = 0; i < ARRAY_SIZE(far); i++) {
+		uint64_t out = refused(AUTH_OUT_OF_WINDOW);
+		assert_false(mmio_ok(&m, far[i], 1, false));
+		assert_int_equal(mmio_read8(&m, far[i]), 0xff);
+		assert_int_equal(mmio_read16(&m, far[i]), 0xffff);
+		assert_int_equal(mmio_read32(&m, far[i]), 0xffffffffu);
+		assert_int_equal(mmio_read64(&m, far[i]), ~0ull);
+		assert_false(mmio_write8(&m, far[i], 0xa5));
+		assert_false(mmio_write16(&m, far[i], 0xa5a5));
+		assert_false(mmio_write32(&m, far[i], 0xa5a5a5a5u));
+		assert_false(mmio_write64(&m, far[i], ~0ull));
+		assert_int_equal(refused(AUTH_OUT_OF_WINDOW), out + 8);
+	}
+	assert_true(all_zero(bar_mem, sizeof(bar_mem)));
+	mmio_revoke(&m);
+
+	/* a window past 4 GiB of a BAR of 8 KiB, or longer than 4 GiB */
+	struct dev_mmio w;
+	const uint64_t offs[] = {(1ull << 32) + 0x100, 0x100};
+	const uint64_t lens[] = {0x100, (1ull << 32) + 0x10};
+	for (unsigned i = 0; i < 2; i++) {
+		uint64_t ng = refused(AUTH_NOT_GRANTED);
+		assert_int_equal(mmio_grant(&d, o, 0, offs[i], lens[i],
+					    MMIO_READ | MMIO_WRITE, &w),
+				 -1);
+		assert_int_equal(w.slot, 0);
+		assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 1);
+	}
+
+	/* a BAR of 8 GiB: the window at 4 GiB + 0x100 is there */
+	d.bar[0].size = 8ull << 30;
+	assert_int_equal(
+	    mmio_grant(&d, o, 0, offs[0], 0x100, MMIO_READ | MMIO_WRITE, &w),
+	    0);
+	assert_int_equal(w.phys, BAR_HI + 0x100);
+	assert_true(mmio_write32(&w, 0x10, 0x5a5a5a5au));
+	assert_int_equal(bar_hi[0x110], 0x5a);
+	assert_true(all_zero(bar_mem, sizeof(bar_mem)));
+	mmio_revoke(&w);
+	/* and a window of 4 GiB is longer than any */
+	uint64_t ng = refused(AUTH_NOT_GRANTED);
+	assert_int_equal(
+	    mmio_grant(&d, o, 0, 0, offs[0] - 0x100, MMIO_READ, &w), -1);
+	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 1);
+	d.bar[0].size = sizeof(bar_mem);
+}
+
 /* /api/authority rendered by its status provider (auth_status_json) as
  * the Web UI serves it */
 static int authority_json(char *buf, size_t cap)
@@ -2033,6 +2167,8 @@ int main(void)
 	    cmocka_unit_test(test_kmem_revoked),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_mmio64_window_end),
+	    cmocka_unit_test(test_mmio_window_unaligned_start),
+	    cmocka_unit_test(test_mmio_offset_64bit),
 	    cmocka_unit_test(test_slots_exhausted),
 	    cmocka_unit_test(test_slots_full_revoked),
 	    cmocka_unit_test(test_authority_json),

@@ -37,21 +37,21 @@
 
 /* the refusals of kernel/authority/mmio.c mmio_grant: its window rule */
 static bool grant_refused(const struct pci_dev *d, uint16_t owner, unsigned bar,
-			  uint32_t off, uint32_t len)
+			  uint64_t off, uint64_t len)
 {
 	if (d->owner != owner)
 		return true;
 	const char *why = mmio_window_refusal(d, bar, off, len);
 	if (why)
-		kprintf("authority: BAR%u [0x%x, +0x%x) %s\n", bar, off, len,
+		kprintf("authority: BAR%u [0x%lx, +0x%lx) %s\n", bar, off, len,
 			why);
 	return why != NULL;
 }
 
 unsigned host_mmio_grants; /* mmio_grant calls, granted or refused */
 
-int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
-	       uint32_t len, uint32_t flags, struct dev_mmio *out)
+int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
+	       uint64_t len, uint32_t flags, struct dev_mmio *out)
 {
 	host_mmio_grants++;
 	memset(out, 0, sizeof(*out));
@@ -59,7 +59,8 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
 		auth_refusals[AUTH_NOT_GRANTED]++;
 		return -1;
 	}
-	out->len = len;
+	out->phys = off; /* the window's offset in the BAR: its alignment */
+	out->len = (uint32_t)len;
 	out->flags = flags;
 	out->slot = (uint16_t)(bar == 0 ? 1 : 2);
 	out->gen = 1;
@@ -71,7 +72,7 @@ void mmio_revoke(struct dev_mmio *m)
 	m->gen++;
 }
 
-static bool mmio_check(const struct dev_mmio *m, uint32_t off, uint32_t w,
+static bool mmio_check(const struct dev_mmio *m, uint64_t off, uint32_t w,
 		       bool write, bool count)
 {
 	enum auth_reason r;
@@ -83,30 +84,30 @@ static bool mmio_check(const struct dev_mmio *m, uint32_t off, uint32_t w,
 		return true;
 	if (count) {
 		auth_refuse(r, m->slot, write ? "mmio write" : "mmio read");
-		gvm_violation("mmio %s refused: slot %u off %#x width %u (%s)",
+		gvm_violation("mmio %s refused: slot %u off %#lx width %u (%s)",
 			      write ? "write" : "read", m->slot, off, w,
 			      auth_reason_name(r));
 	}
 	return false;
 }
 
-bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t width, bool write)
+bool mmio_ok(const struct dev_mmio *m, uint64_t off, uint32_t width, bool write)
 {
 	return mmio_check(m, off, width, write, false);
 }
 
-static uint32_t rd(const struct dev_mmio *m, uint32_t off, unsigned w)
+static uint32_t rd(const struct dev_mmio *m, uint64_t off, unsigned w)
 {
 	if (!mmio_check(m, off, w, false, true))
 		return 0xffffffffu;
-	return gvm_bar_read(m->slot == 1 ? 0 : 2, off, w);
+	return gvm_bar_read(m->slot == 1 ? 0 : 2, (uint32_t)off, w);
 }
 
-static bool wr(const struct dev_mmio *m, uint32_t off, unsigned w, uint32_t v)
+static bool wr(const struct dev_mmio *m, uint64_t off, unsigned w, uint32_t v)
 {
 	if (!mmio_check(m, off, w, true, true))
 		return false;
-	gvm_bar_write(m->slot == 1 ? 0 : 2, off, w, v);
+	gvm_bar_write(m->slot == 1 ? 0 : 2, (uint32_t)off, w, v);
 	return true;
 }
 

@@ -4,12 +4,21 @@
  * device may break (queue sizes, refused vectors, FEATURES_OK taken back,
  * DEVICE_NEEDS_RESET at DRIVER_OK, a reset it never finishes).
  *
- * Input: one byte of bring-up knobs, then 4-byte steps (op, arg lo, arg hi,
- * x). The oracle is the device's own record (vnet_model.c's used log and
- * available rings), not the driver's bookkeeping:
+ * Input: one byte of bring-up knobs — with fault case 1 a second byte of
+ * them: num_queues, a queue_size write the device drops, and a fault as in
+ * the first — then 4-byte steps (op, arg lo, arg hi, x). The oracle is the
+ * device's own record (vnet_model.c's used log and available rings), not
+ * the driver's bookkeeping:
  *  - the driver never breaks the spec towards the device (the model counts
  *    violations) nor touches memory outside its pools (ASan);
- *  - a failed attach leaves no pool, no bus mastering, no memory decoding;
+ *  - a failed attach leaves no pool (but one a device that did not reset
+ *    may still hold), no vector bound, no bus mastering, no memory
+ *    decoding;
+ *  - a device with fewer than 2 queues (receive and transmit) is refused
+ *    before any pool exists or any queue address reaches it; one that
+ *    drops the queue_size write while offering more than VNET_QSIZE
+ *    entries (its rings would not be the ones laid out) is refused before
+ *    any queue is enabled;
  *  - receive: used entries are taken in order, each at most once (every
  *    one taken is reposted: the available index says how many); one naming
  *    an id past the queue or a length past the 2048-byte buffer is never
@@ -191,6 +200,7 @@ _Static_assert(FZ_SLOW_RESET_READS *VIRTIO_RESET_POLL_US * 10 <
 	       "slow reset not within the bound");
 
 static const uint16_t qsizes[8] = {256, 128, 16, 1, 0, 3, 1024, 2};
+static const uint16_t numqs[8] = {0, 1, 2, VM_NQ, 0xffff, 1, 0, 2};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -209,10 +219,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* knobs: queue size, config vector, and a fault. A reset that never
 	 * finishes fails the attach at its first step (case 4), or is met
 	 * only when the device is given up (case 7 with bit 7); a slow one
-	 * (case 3) finishes within the driver's bound, or with bit 7 not */
+	 * (case 3) finishes within the driver's bound, or with bit 7 not.
+	 * Case 1: a second byte, num_queues (bits 0-2), a dropped
+	 * queue_size write (bit 3) and a fault of its own (bits 4-7) */
 	uint8_t knobs = data[0];
+	size_t i = 1;
 	vm.qsize_max = qsizes[knobs & 7];
 	vm.refuse_config_vector = knobs & 8;
+	if ((knobs >> 4 & 7) == 1 && size >= 2) {
+		uint8_t more = data[i++];
+		vm.numq = numqs[more & 7];
+		vm.ignore_qsize = more & 8;
+		knobs = more;
+	}
 	switch ((knobs >> 4) & 7) {
 	case 3:
 		vm.needs_reset_at_driver_ok = true;
@@ -235,6 +254,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned q = 0; q < VM_NQ; q++) /* as the reset would set them */
 		vm.q[q].size = vm.qsize_max;
 
+	/* devices the driver must refuse: too few queues for receive and
+	 * transmit, or rings other than those laid out (the size write
+	 * dropped, the device's larger size read back) */
+	bool few_queues = vm.numq < 2;
+	bool size_dropped = vm.ignore_qsize && vm.qsize_max > VNET_QSIZE;
 	if (virtio_net_driver.attach(&vm_pci, VM_OWNER) != 0) {
 		/* a pool is given back only by a device that reset (the
 		 * model counts a revoke under queues it holds), and by every
@@ -242,18 +266,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * would not, or not in time, keeps it */
 		bool in_time = !vm.stuck_reset && vm.reset_reads != ~0u;
 		check(host_pools_live() <= (in_time ? 0u : 1u));
+		check(host_irqs_bound() == 0);
 		check(!vm.bus_master && !vm.mem_decode);
 		check(nnics == 0 && vm.violations == 0);
+		if (few_queues) { /* nothing granted, no queue address given */
+			check(host_pools_live() == 0);
+			for (unsigned q = 0; q < VM_NQ; q++)
+				check(!vm.q[q].desc && !vm.q[q].avail &&
+				      !vm.q[q].used);
+		}
+		if (few_queues || size_dropped)
+			check(vm.enables == 0);
 		host_reset();
 		return 0;
 	}
+	check(!few_queues && !size_dropped);
 	struct nic *n = nics[0];
 	struct vnet_softc *sc = &vnet_softcs[0];
 	o.rxq = vm.q[VIRTIO_NET_RXQ].size;
 	o.txq = vm.q[VIRTIO_NET_TXQ].size;
 	static uint8_t frame[1600], buf[2048];
 
-	size_t i = 1;
 	uint64_t t_attach = shim_clock_ns;
 	while (i + 4 <= size) {
 		uint64_t t0 = shim_clock_ns, calls0 = shim_kprintf_calls;

@@ -543,6 +543,7 @@ static void vm_common_write(uint32_t off, unsigned w, uint32_t v)
 		    (q->avail & 1) || (q->used & 3))
 			violation("queue enabled with bad areas", vm.qsel);
 		q->enable = 1;
+		vm.enables++;
 		if (vm.drop_features_ok)
 			vm.status &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 		return;
@@ -626,16 +627,19 @@ static void vm_bar_write(uint32_t off, unsigned w, uint32_t v)
 
 /* ---- DeviceMmio
  * ---------------------------------------------------------------------- */
-int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint32_t off,
-	       uint32_t len, uint32_t flags, struct dev_mmio *out)
+int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
+	       uint64_t len, uint32_t flags, struct dev_mmio *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (bar != VM_BAR || (uint64_t)off + len > VM_BAR_SIZE) {
+	if (bar != VM_BAR || off > VM_BAR_SIZE || len > VM_BAR_SIZE - off) {
 		auth_refusals[AUTH_NOT_GRANTED]++;
 		return -1;
 	}
-	*out = (struct dev_mmio){
-	    .phys = off, .len = len, .flags = flags, .slot = 1, .gen = 1};
+	*out = (struct dev_mmio){.phys = off,
+				 .len = (uint32_t)len,
+				 .flags = flags,
+				 .slot = 1,
+				 .gen = 1};
 	return 0;
 }
 
@@ -647,7 +651,7 @@ void mmio_revoke(struct dev_mmio *m)
 /* the kernel's checks (kernel/authority/mmio.c), in its order: the slot
  * and generation here, the rest mmio_access_refusal's; AUTH_NREASONS when
  * the access is allowed */
-static enum auth_reason mmio_check(const struct dev_mmio *m, uint32_t off,
+static enum auth_reason mmio_check(const struct dev_mmio *m, uint64_t off,
 				   uint32_t w, bool write)
 {
 	if (m->slot != 1)
@@ -657,31 +661,31 @@ static enum auth_reason mmio_check(const struct dev_mmio *m, uint32_t off,
 	return mmio_access_refusal(m, off, w, write);
 }
 
-bool mmio_ok(const struct dev_mmio *m, uint32_t off, uint32_t w, bool write)
+bool mmio_ok(const struct dev_mmio *m, uint64_t off, uint32_t w, bool write)
 {
 	return mmio_check(m, off, w, write) == AUTH_NREASONS;
 }
 
-static uint32_t rd(const struct dev_mmio *m, uint32_t off, unsigned w)
+static uint32_t rd(const struct dev_mmio *m, uint64_t off, unsigned w)
 {
 	enum auth_reason r = mmio_check(m, off, w, false);
 	if (r != AUTH_NREASONS) {
 		auth_refuse(r, m->slot, "mmio read");
-		violation("refused MMIO read", off);
+		violation("refused MMIO read", (uint32_t)off);
 		return 0xffffffffu;
 	}
-	return vm_bar_read((uint32_t)m->phys + off, w);
+	return vm_bar_read((uint32_t)(m->phys + off), w);
 }
 
-static bool wr(const struct dev_mmio *m, uint32_t off, unsigned w, uint32_t v)
+static bool wr(const struct dev_mmio *m, uint64_t off, unsigned w, uint32_t v)
 {
 	enum auth_reason r = mmio_check(m, off, w, true);
 	if (r != AUTH_NREASONS) {
 		auth_refuse(r, m->slot, "mmio write");
-		violation("refused MMIO write", off);
+		violation("refused MMIO write", (uint32_t)off);
 		return false;
 	}
-	vm_bar_write((uint32_t)m->phys + off, w, v);
+	vm_bar_write((uint32_t)(m->phys + off), w, v);
 	return true;
 }
 

@@ -78,6 +78,7 @@ struct vm_state {
 	bool bus_master, mem_decode; /* PCI command register */
 	unsigned violations;	     /* spec breaches by the driver */
 	unsigned notifies[VM_NQ];
+	unsigned enables; /* queue_enable writes, across resets */
 	uint8_t frames[VM_FRAMES][2048]; /* transmitted: header + frame */
 	uint32_t frame_len[VM_FRAMES];
 	unsigned nframes;
