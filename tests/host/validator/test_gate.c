@@ -514,9 +514,13 @@ static void t_hostile_device(void **s)
 	fake_nvme_post(f, 0, 0, 5, 0);	    /* CID never issued */
 	fake_nvme_post(f, 0, 40, 0, 0);	    /* SQ that does not exist */
 	fake_nvme_post(f, 0, 0xffff, 0, 0); /* SQ id out of range */
+	/* the first SQ id past the gate's table: indexing with it would read
+	 * past g.sq[] and g.sq_gen[] (mutation testing: the bound one off,
+	 * `>`, passed every test) */
+	fake_nvme_post(f, 0, NVME_VAL_MAX_QID, 0, 0);
 	fake_nvme_post(f, 0, 0, NVME_GATE_KCID_BASE, 0); /* no kernel command */
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
-	assert_int_equal(g.dev_bad_cqe, 4);
+	assert_int_equal(g.dev_bad_cqe, 5);
 	struct nvme_cqe e;
 	assert_false(dpoll(&adq, 0, &e));
 	/* a duplicate completion of a finished command is dropped too */
@@ -527,7 +531,7 @@ static void t_hostile_device(void **s)
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
 	fake_nvme_post(f, 0, 0, 0, 0);
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
-	assert_int_equal(g.dev_bad_cqe, 5);
+	assert_int_equal(g.dev_bad_cqe, 6);
 }
 
 /* A completion the device posts into a CQ its SQ does not post to names
