@@ -1746,6 +1746,34 @@ static void t_kcmd(void **s)
 	assert_non_null(strstr(js, "\"sq\":0"));
 }
 
+/* Delete I/O SQ or CQ naming the admin queue (0) or an id past the
+ * gate's table (NVME_VAL_MAX_QID, the 16-bit field's last) is refused,
+ * nothing reaches the device and the admin queue goes on working. The
+ * validator refuses them first (val_delete_q), so gate_admin_pre's own
+ * refusal of the same ids is a second line no input reaches: its mutants
+ * survive this test (equivalent) */
+static void t_delete_qid_outside(void **s)
+{
+	(void)s;
+	const uint16_t qids[] = {0, NVME_VAL_MAX_QID, 0xffff};
+	uint16_t cid = 0x600;
+	for (unsigned i = 0; i < 3; i++) {
+		submit(&adq, delete_q(NVME_ADM_DELETE_SQ, cid, qids[i]));
+		assert_int_equal(
+		    nvme_gate_sq_ring(&g, 0,
+				      submit(&adq, delete_q(NVME_ADM_DELETE_CQ,
+							    cid + 1, qids[i]))),
+		    2);
+		expect_refused(&adq, 0, cid, NVME_V_QUEUE_ID_NOT_GRANTED);
+		expect_refused(&adq, 0, cid + 1, NVME_V_QUEUE_ID_NOT_GRANTED);
+		cid = (uint16_t)(cid + 2);
+	}
+	assert_int_equal(fake_nvme_step(f), 0);
+	assert_int_equal(g.sq[0].state, NVME_GQ_LIVE);
+	assert_int_equal(g.cq[0].state, NVME_GQ_LIVE);
+	admin_ok(cmd(NVME_ADM_KEEP_ALIVE, 0x610));
+}
+
 static void t_admin_open_checks(void **s)
 {
 	(void)s;
@@ -1842,6 +1870,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_delete_qid_outside, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_admin_open_checks, setup,
 					    teardown),
