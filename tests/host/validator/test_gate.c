@@ -1746,6 +1746,43 @@ static void t_kcmd(void **s)
 	assert_non_null(strstr(js, "\"sq\":0"));
 }
 
+/* A kernel command finds no shadow admin SQ slot when the device's SQ
+ * head never moved: the driver filled the ring while an earlier kernel
+ * command held the reserve, and the device completed everything with SQHD
+ * 0 (a head at the last one is taken, so the slots stay the device's).
+ * nvme_gate_kcmd_submit must refuse: a copy into the last free slot would
+ * move the tail onto the head, and the device would read the ring as
+ * empty (mutation testing: without the full-ring check every test passed) */
+static void t_kcmd_sq_full(void **s)
+{
+	(void)s;
+	struct nvme_sqe k = cmd(NVME_ADM_KEEP_ALIVE, 0);
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+	/* no reserve while the kernel's command is out: 14 of the driver's
+	 * fill the 15 usable slots of the 16 */
+	for (uint16_t i = 0; i < ADMQ - 2; i++)
+		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)(0x700 + i)));
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), ADMQ - 2);
+	assert_int_equal(g.sq[0].sh_tail, ADMQ - 1);
+	assert_int_equal(fake_nvme_step(f), ADMQ - 1);
+	struct nvme_cqe *sh = (struct nvme_cqe *)g.cq[0].shadow.va;
+	for (unsigned i = 0; i < ADMQ - 1; i++)
+		sh[i].sqhd = 0;
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), ADMQ - 2);
+	for (uint16_t i = 0; i < ADMQ - 2; i++)
+		expect_ok(&adq, 0, (uint16_t)(0x700 + i));
+	struct nvme_cqe e;
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+	assert_int_equal(g.sq[0].sh_head, 0);
+	uint32_t db = f->db[0];
+	assert_int_equal(db, ADMQ - 1);
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), -1);
+	assert_false(nvme_gate_kcmd_pending(&g));
+	assert_int_equal(g.sq[0].sh_tail, ADMQ - 1);
+	assert_int_equal(f->db[0], db);
+	assert_int_equal(fake_nvme_step(f), 0);
+}
+
 /* Delete I/O SQ or CQ naming the admin queue (0) or an id past the
  * gate's table (NVME_VAL_MAX_QID, the 16-bit field's last) is refused,
  * nothing reaches the device and the admin queue goes on working. The
@@ -1871,6 +1908,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_kcmd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(t_kcmd_sq_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_delete_qid_outside, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_admin_open_checks, setup,
