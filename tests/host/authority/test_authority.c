@@ -1612,8 +1612,9 @@ static void test_reasons(void **st)
 }
 
 /* an owner's charges: a charge that would pass the limit or wrap is
- * refused and counted, a charge of nothing is no charge refused, and a
- * kind outside the table changes nothing (dma/owner.c) */
+ * refused and counted, a charge of nothing is no charge refused, a kind
+ * outside the table changes nothing, charged or uncharged, and is named
+ * "?" (dma/owner.c) */
 static void test_dma_owner_charge(void **st)
 {
 	(void)st;
@@ -1630,6 +1631,21 @@ static void test_dma_owner_charge(void **st)
 	assert_false(dma_owner_charge(&o, DMA_CHARGE_N, 1));
 	assert_false(dma_owner_charge(&o, (enum dma_charge) - 1, 1));
 	assert_memory_equal(&before, &o, sizeof(o));
+	/* nor does an uncharge of one (mutation testing: without the kind
+	 * guard, or with it one off, every test passed; use[DMA_CHARGE_N]
+	 * is past the array) */
+	dma_owner_uncharge(&o, DMA_CHARGE_N, 1);
+	dma_owner_uncharge(&o, (enum dma_charge) - 1, 1);
+	assert_memory_equal(&before, &o, sizeof(o));
+	dma_owner_uncharge(&o, DMA_CHARGE_KMEM, DMA_OWNER_KMEM_MAX + 1);
+	assert_int_equal(o.use[DMA_CHARGE_KMEM], 0); /* never below zero */
+	/* each kind's name, and one for a kind outside the table (no test
+	 * read them: a bound one off read past the names) */
+	assert_string_equal(dma_charge_name(DMA_CHARGE_POOL), "pool");
+	assert_string_equal(dma_charge_name(DMA_CHARGE_SHADOW), "shadow");
+	assert_string_equal(dma_charge_name(DMA_CHARGE_KMEM), "kmem");
+	assert_string_equal(dma_charge_name(DMA_CHARGE_N), "?");
+	assert_string_equal(dma_charge_name((enum dma_charge) - 1), "?");
 }
 
 /* slots the table can still issue: free, generation not retired */

@@ -1127,8 +1127,9 @@ static void op_raw(unsigned q, const uint8_t *d)
 static bool copy_ok(uint16_t sqid, uint16_t cid)
 {
 	unsigned gen = cid >> NVME_GATE_TAG_BITS;
-	if (sqid < NVME_VAL_MAX_QID && gen < NVME_GATE_GENS &&
-	    gen != g.sq_gen[sqid])
+	if (sqid >= NVME_VAL_MAX_QID)
+		return true; /* names no SQ: the gate drops it */
+	if (gen < NVME_GATE_GENS && gen != g.sq_gen[sqid])
 		return true; /* stale: the gate drops it */
 	/* a kernel CID but the outstanding kernel command's names nothing */
 	if (gen == NVME_GATE_GENS &&
@@ -1676,6 +1677,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			} else {
 				uint16_t sqid = a[3] & 63,
 					 cid = (uint16_t)(a[4] | a[5] << 8);
+				/* bit 6: an SQ id past the gate's table, the
+				 * first (a bound one off reads past g.sq[])
+				 * or the last */
+				if (a[3] & 0x40)
+					sqid = (a[3] & 0x80) ? 0xffff
+							     : NVME_VAL_MAX_QID;
 				if (copy_ok(sqid, cid))
 					dev_extra |= fake_nvme_forge(
 					    f, a[2] & 7, sqid, cid,

@@ -17,6 +17,13 @@ $(BUILD)/host/gate_test: tests/host/validator/test_gate.c tests/host/validator/f
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 
+# the gate's own queue checks with the validator compiled out (as in the
+# benchmark build): every queue command reaches the gate accepted
+HOST_TESTS += $(BUILD)/host/gate_alone_test
+$(BUILD)/host/gate_alone_test: tests/host/validator/test_gate_alone.c tests/host/validator/fake_nvme.c $(VAL_SRC) $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -DCAPOS_NVME_VALIDATOR_OFF -o $@ $(filter %.c,$^) $(HOST_LIBS)
+
 FUZZERS += $(BUILD)/fuzz/fuzz_validator
 $(BUILD)/fuzz/fuzz_validator: tests/host/validator/fuzz_validator.c $(VAL_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)

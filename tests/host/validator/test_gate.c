@@ -514,9 +514,13 @@ static void t_hostile_device(void **s)
 	fake_nvme_post(f, 0, 0, 5, 0);	    /* CID never issued */
 	fake_nvme_post(f, 0, 40, 0, 0);	    /* SQ that does not exist */
 	fake_nvme_post(f, 0, 0xffff, 0, 0); /* SQ id out of range */
+	/* the first SQ id past the gate's table: indexing with it would read
+	 * past g.sq[] and g.sq_gen[] (mutation testing: the bound one off,
+	 * `>`, passed every test) */
+	fake_nvme_post(f, 0, NVME_VAL_MAX_QID, 0, 0);
 	fake_nvme_post(f, 0, 0, NVME_GATE_KCID_BASE, 0); /* no kernel command */
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
-	assert_int_equal(g.dev_bad_cqe, 4);
+	assert_int_equal(g.dev_bad_cqe, 5);
 	struct nvme_cqe e;
 	assert_false(dpoll(&adq, 0, &e));
 	/* a duplicate completion of a finished command is dropped too */
@@ -527,7 +531,7 @@ static void t_hostile_device(void **s)
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
 	fake_nvme_post(f, 0, 0, 0, 0);
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
-	assert_int_equal(g.dev_bad_cqe, 5);
+	assert_int_equal(g.dev_bad_cqe, 6);
 }
 
 /* A completion the device posts into a CQ its SQ does not post to names
@@ -1742,6 +1746,71 @@ static void t_kcmd(void **s)
 	assert_non_null(strstr(js, "\"sq\":0"));
 }
 
+/* A kernel command finds no shadow admin SQ slot when the device's SQ
+ * head never moved: the driver filled the ring while an earlier kernel
+ * command held the reserve, and the device completed everything with SQHD
+ * 0 (a head at the last one is taken, so the slots stay the device's).
+ * nvme_gate_kcmd_submit must refuse: a copy into the last free slot would
+ * move the tail onto the head, and the device would read the ring as
+ * empty (mutation testing: without the full-ring check every test passed) */
+static void t_kcmd_sq_full(void **s)
+{
+	(void)s;
+	struct nvme_sqe k = cmd(NVME_ADM_KEEP_ALIVE, 0);
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+	/* no reserve while the kernel's command is out: 14 of the driver's
+	 * fill the 15 usable slots of the 16 */
+	for (uint16_t i = 0; i < ADMQ - 2; i++)
+		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)(0x700 + i)));
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), ADMQ - 2);
+	assert_int_equal(g.sq[0].sh_tail, ADMQ - 1);
+	assert_int_equal(fake_nvme_step(f), ADMQ - 1);
+	struct nvme_cqe *sh = (struct nvme_cqe *)g.cq[0].shadow.va;
+	for (unsigned i = 0; i < ADMQ - 1; i++)
+		sh[i].sqhd = 0;
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), ADMQ - 2);
+	for (uint16_t i = 0; i < ADMQ - 2; i++)
+		expect_ok(&adq, 0, (uint16_t)(0x700 + i));
+	struct nvme_cqe e;
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+	assert_int_equal(g.sq[0].sh_head, 0);
+	uint32_t db = f->db[0];
+	assert_int_equal(db, ADMQ - 1);
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), -1);
+	assert_false(nvme_gate_kcmd_pending(&g));
+	assert_int_equal(g.sq[0].sh_tail, ADMQ - 1);
+	assert_int_equal(f->db[0], db);
+	assert_int_equal(fake_nvme_step(f), 0);
+}
+
+/* Delete I/O SQ or CQ naming the admin queue (0) or an id past the
+ * gate's table (NVME_VAL_MAX_QID, the 16-bit field's last) is refused,
+ * nothing reaches the device and the admin queue goes on working. The
+ * validator refuses them first (val_delete_q), so gate_admin_pre's own
+ * refusal of the same ids is a second line no input reaches: its mutants
+ * survive this test (equivalent) */
+static void t_delete_qid_outside(void **s)
+{
+	(void)s;
+	const uint16_t qids[] = {0, NVME_VAL_MAX_QID, 0xffff};
+	uint16_t cid = 0x600;
+	for (unsigned i = 0; i < 3; i++) {
+		submit(&adq, delete_q(NVME_ADM_DELETE_SQ, cid, qids[i]));
+		assert_int_equal(
+		    nvme_gate_sq_ring(&g, 0,
+				      submit(&adq, delete_q(NVME_ADM_DELETE_CQ,
+							    cid + 1, qids[i]))),
+		    2);
+		expect_refused(&adq, 0, cid, NVME_V_QUEUE_ID_NOT_GRANTED);
+		expect_refused(&adq, 0, cid + 1, NVME_V_QUEUE_ID_NOT_GRANTED);
+		cid = (uint16_t)(cid + 2);
+	}
+	assert_int_equal(fake_nvme_step(f), 0);
+	assert_int_equal(g.sq[0].state, NVME_GQ_LIVE);
+	assert_int_equal(g.cq[0].state, NVME_GQ_LIVE);
+	admin_ok(cmd(NVME_ADM_KEEP_ALIVE, 0x610));
+}
+
 static void t_admin_open_checks(void **s)
 {
 	(void)s;
@@ -1838,6 +1907,9 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_kcmd_sq_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_delete_qid_outside, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_admin_open_checks, setup,
 					    teardown),
