@@ -39,9 +39,3 @@ unsigned dma_owner_ngrants(const struct dma_owner *o)
 		n += o->grants.g[i].live;
 	return n;
 }
-
-const char *dma_charge_name(enum dma_charge kind)
-{
-	static const char *const n[DMA_CHARGE_N] = {"pool", "shadow", "kmem"};
-	return (unsigned)kind < DMA_CHARGE_N ? n[kind] : "?";
-}

@@ -49,5 +49,4 @@ void dma_owner_uncharge(struct dma_owner *o, enum dma_charge kind,
 			uint64_t bytes);
 /* live grants of o */
 unsigned dma_owner_ngrants(const struct dma_owner *o);
-const char *dma_charge_name(enum dma_charge kind);
 #endif

@@ -1639,13 +1639,6 @@ static void test_dma_owner_charge(void **st)
 	assert_memory_equal(&before, &o, sizeof(o));
 	dma_owner_uncharge(&o, DMA_CHARGE_KMEM, DMA_OWNER_KMEM_MAX + 1);
 	assert_int_equal(o.use[DMA_CHARGE_KMEM], 0); /* never below zero */
-	/* each kind's name, and one for a kind outside the table (no test
-	 * read them: a bound one off read past the names) */
-	assert_string_equal(dma_charge_name(DMA_CHARGE_POOL), "pool");
-	assert_string_equal(dma_charge_name(DMA_CHARGE_SHADOW), "shadow");
-	assert_string_equal(dma_charge_name(DMA_CHARGE_KMEM), "kmem");
-	assert_string_equal(dma_charge_name(DMA_CHARGE_N), "?");
-	assert_string_equal(dma_charge_name((enum dma_charge) - 1), "?");
 }
 
 /* slots the table can still issue: free, generation not retired */
