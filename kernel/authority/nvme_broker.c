@@ -347,6 +347,12 @@ static bool broker_hw_confined(const struct nvme_broker *b)
 struct probe {
 	struct nvme_sqe *sq;
 	volatile struct nvme_cqe *cq;
+	/* kernel pages the device is never given (page_alloc: not in the
+	 * owner's IOMMU domain, no address of them in any command): copy,
+	 * the last Identify's data as it was when its completion was seen;
+	 * ids, the namespace ids to identify */
+	uint8_t *copy;
+	uint32_t *ids;
 	uint8_t tail, head, phase;
 	uint16_t cid;
 	uint64_t end_us;
@@ -422,15 +428,24 @@ static int probe_cmd(struct nvme_broker *b, struct probe *p, struct nvme_sqe *c,
 	}
 }
 
+/* Identify into the broker's page (b->ident), then its data copied once
+ * into p->copy, which is what is parsed: the device may go on writing the
+ * page it was given (a hostile one, or one answering late), and a field
+ * read twice there could pass a check with one value and be used with
+ * another. 0 or -1. */
 static int probe_identify(struct nvme_broker *b, struct probe *p, uint32_t cns,
-			  uint32_t nsid, uint64_t page)
+			  uint32_t nsid)
 {
 	struct nvme_sqe c = {0};
 	c.cdw0 = NVME_ADM_IDENTIFY;
 	c.nsid = nsid;
 	c.cdw10 = (uint32_t)FIELD_SET(NVME_IDENTIFY_CNS, cns);
-	memset((void *)page, 0, PAGE_SIZE);
-	return probe_cmd(b, p, &c, page);
+	memset((void *)b->ident, 0, PAGE_SIZE);
+	if (probe_cmd(b, p, &c, b->ident) != 0)
+		return -1;
+	memcpy(p->copy, (const void *)b->ident, PAGE_SIZE);
+	barrier(); /* the copy is read from here on, never the page */
+	return 0;
 }
 
 /* The namespaces the owner is granted: the Active Namespace ID list (CNS
@@ -445,9 +460,9 @@ struct probe_ctx {
 static const struct nvme_id_ns *probe_ns(void *ctx, uint32_t nsid)
 {
 	struct probe_ctx *pc = ctx;
-	if (probe_identify(pc->b, pc->p, NVME_CNS_NS, nsid, pc->b->ident))
+	if (probe_identify(pc->b, pc->p, NVME_CNS_NS, nsid))
 		return 0;
-	return (const struct nvme_id_ns *)pc->b->ident;
+	return (const struct nvme_id_ns *)pc->p->copy;
 }
 
 CMDLINE_KEY(nvme_ns, "nvme.ns",
@@ -473,17 +488,17 @@ static int broker_ns_listed(const char *s, uint32_t nsid)
 	return found;
 }
 
-static void probe_namespaces(struct nvme_broker *b, struct probe *p,
-			     uint64_t list_page)
+static void probe_namespaces(struct nvme_broker *b, struct probe *p)
 {
 	struct probe_ctx pc = {b, p};
-	uint32_t *ids = (uint32_t *)list_page;
+	uint32_t *ids = p->ids; /* parsed out of the list's copy: kept while
+				 * later commands reuse p->copy */
 	unsigned n = 0, active;
 	bool bad = false, complete = false;
 	if (b->vs >= NVME_VS_1_1) {
-		if (probe_identify(b, p, NVME_CNS_ACTIVE_NSLIST, 0,
-				   list_page) == 0) {
-			n = nvme_ident_nslist(ids, ids, NVME_VAL_MAX_NS, &bad);
+		if (probe_identify(b, p, NVME_CNS_ACTIVE_NSLIST, 0) == 0) {
+			n = nvme_ident_nslist((const uint32_t *)p->copy, ids,
+					      NVME_VAL_MAX_NS, &bad);
 			/* a full page may have more after it */
 			complete = !bad && n < NVME_VAL_MAX_NS;
 		} else {
@@ -548,14 +563,24 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p,
  * says about itself is known before anything of the owner is allocated. */
 static int broker_probe(struct nvme_broker *b)
 {
-	/* ASQ, ACQ, list */
-	uint64_t q = dma_kernel_alloc(b->owner, 3, BROKER_OWN_LIMIT,
+	/* ASQ, ACQ for the device; the Identify copy and the namespace ids
+	 * for the kernel alone */
+	uint64_t q = dma_kernel_alloc(b->owner, 2, BROKER_OWN_LIMIT,
 				      IOMMU_READ | IOMMU_WRITE);
-	if (!q)
+	uint64_t own = q ? page_alloc(2, 0) : 0;
+	if (!own) {
+		if (q)
+			dma_kernel_free(b->owner, q, 2);
+		kprintf("nvme-broker %s: unable to identify controller (no "
+			"memory for the probe)\n",
+			b->name);
 		return -1;
-	memset((void *)q, 0, 3 * PAGE_SIZE);
+	}
+	memset((void *)q, 0, 2 * PAGE_SIZE);
 	struct probe p = {.sq = (struct nvme_sqe *)q,
 			  .cq = (volatile struct nvme_cqe *)(q + PAGE_SIZE),
+			  .copy = (uint8_t *)own,
+			  .ids = (uint32_t *)(own + PAGE_SIZE),
 			  .phase = 1};
 	int r = -1;
 	reg_write32(b, NVME_REG_AQA,
@@ -573,16 +598,16 @@ static int broker_probe(struct nvme_broker *b)
 		goto out;
 	}
 	p.end_us = time_now_us() + NVME_BROKER_PROBE_BUDGET_US;
-	if (probe_identify(b, &p, NVME_CNS_CTRL, 0, b->ident) != 0) {
+	if (probe_identify(b, &p, NVME_CNS_CTRL, 0) != 0) {
 		kprintf("nvme-broker %s: unable to identify controller\n",
 			b->name);
 		goto out;
 	}
-	nvme_ident_ctrl_parse((const struct nvme_id_ctrl *)b->ident, &b->id);
+	nvme_ident_ctrl_parse((const struct nvme_id_ctrl *)p.copy, &b->id);
 	b->max_xfer = nvme_ident_max_xfer(
 	    b->id.mdts, (unsigned)FIELD_GET(NVME_CAP_MPSMIN, b->cap));
 	b->pol.max_xfer = b->max_xfer;
-	probe_namespaces(b, &p, q + 2 * PAGE_SIZE);
+	probe_namespaces(b, &p);
 	if (p.spent)
 		kprintf(
 		    "nvme-broker %s: unable to identify the controller's "
@@ -599,7 +624,8 @@ static int broker_probe(struct nvme_broker *b)
 out:
 	if (broker_stop(b) != 0)
 		r = -1;
-	dma_kernel_free(b->owner, q, 3);
+	dma_kernel_free(b->owner, q, 2);
+	page_free(own, 2);
 	return r;
 }
 

@@ -245,7 +245,11 @@ static bool may_decode(const struct pci_dev *d, bool io)
 
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 {
-	bool bm = bus_master && may_master(d);
+	/* a fenced function (a disable of it failed: it may still hold
+	 * addresses of memory given back since) never masters the bus again,
+	 * whoever owns it now or whether anyone does */
+	bool fenced = bus_master && d->fenced;
+	bool bm = bus_master && !fenced && may_master(d);
 	mem = mem && may_decode(d, false);
 	io = io && may_decode(d, true);
 	uint16_t c = pci_cfg_read16(d, PCI_COMMAND);
@@ -261,7 +265,13 @@ void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 		c = pci_cfg_read16(d, PCI_COMMAND);
 		pci_cfg_write16(d, PCI_COMMAND, c & ~PCI_COMMAND_MASTER);
 	}
-	if (bus_master && !bm) {
+	if (fenced) {
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: bus mastering refused: the function is fenced "
+			"(an earlier disable of it failed); left off\n",
+			a);
+	} else if (bus_master && !bm) {
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
 		kprintf("pci %s: bus mastering refused: owner %u is revoked, "

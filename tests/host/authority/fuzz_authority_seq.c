@@ -267,6 +267,9 @@ static void cfgm_put(unsigned dev, unsigned off, uint64_t v, unsigned w)
 {
 	put_le(&cfg_model[dev][off], v, w);
 }
+/* functions fenced (the NVMe broker's disable failed: struct pci_dev
+ * fenced), as the model has it: never bus mastering again */
+static bool fenced_m[NDEV];
 static void cfg_reset(bool is64)
 {
 	msi64 = is64;
@@ -280,6 +283,7 @@ static void cfg_reset(bool is64)
 			 2);
 		quirks[i] = 0;
 		refused[i] = false;
+		devs[i].fenced = fenced_m[i] = false;
 		decode[i] = ideal[i] = true;
 		devs[i].bar_refused = 0;
 		devs[i].msix_fn_masked = fnm[i] = false;
@@ -940,9 +944,9 @@ static void check_all(void)
 	for (unsigned d = 0; d < NDEV; d++) {
 		uint16_t o = devs[d].owner;
 		if (cfg[d][PCI_COMMAND] & PCI_COMMAND_MASTER)
-			CHECK(own_fn(d, o) && !revoked[o],
-			      "bus mastering on with the owner revoked or on "
-			      "no owner's function",
+			CHECK(own_fn(d, o) && !revoked[o] && !devs[d].fenced,
+			      "bus mastering on with the owner revoked, on no "
+			      "owner's function or on a fenced one",
 			      d, o);
 	}
 	/* configuration space: the Command register, MSI-X enables and
@@ -1739,13 +1743,15 @@ static void op_kmem_free(void)
 
 /* ---- owners --------------------------------------------------------------
  */
+
 /* bus mastering as pci_enable must grant it (the check the owner table
  * installs for kernel/pci): to a bound owner's function, the owner
  * neither revoked nor quarantined */
 static bool may_master(unsigned dev)
 {
 	uint16_t o = devs[dev].owner;
-	return own_fn(dev, o) && !revoked[o] && !(o == 2 && quar2);
+	return own_fn(dev, o) && !revoked[o] && !(o == 2 && quar2) &&
+	       !fenced_m[dev];
 }
 
 /* the Command register as pci_enable(d, mem, io, bm) leaves it: memory
@@ -1806,6 +1812,19 @@ static void op_pci_enable(void)
 	TRACE("pci_enable dev %u mem %u io %u bm %u\n", dev, f & 1, f >> 1 & 1,
 	      f >> 2 & 1);
 	enable(dev, f & 1, f >> 1 & 1, f >> 2 & 1);
+}
+
+/* a disable of the function failed, as the NVMe broker's broker_halt
+ * meets it: bus mastering off (pci_enable(d, true, false, false)), then
+ * the function marked fenced for good; its driver asks for bus mastering
+ * again at once, refused */
+static void op_fence(void)
+{
+	unsigned dev = next() % NDEV;
+	TRACE("fence dev %u\n", dev);
+	enable(dev, true, false, false);
+	devs[dev].fenced = fenced_m[dev] = true;
+	enable(dev, true, false, true);
 }
 
 /* the device changes its ways: a quirk on or off, or a BAR refused (as
@@ -2285,10 +2304,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	for (unsigned step = 0; step < MAXOPS && pos < inlen; step++) {
 		uint8_t v = next();
 		snap_tables();
-		/* 240..255: the device (below them, op % 24 as before) */
+		/* 240..255: the device (below them, op % 24 as before); 254
+		 * its fence */
 		if (v >= 240) {
 			if (v & 1)
 				op_quirk();
+			else if (v == 254)
+				op_fence();
 			else
 				op_pci_enable();
 			check_all();

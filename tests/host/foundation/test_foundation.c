@@ -535,6 +535,11 @@ static void pci_enable_arg(uint64_t d)
 	pci_enable((struct pci_dev *)d, true, false, true);
 }
 
+static void pci_enable_arg2(uint64_t d)
+{
+	pci_enable((struct pci_dev *)d, true, false, false);
+}
+
 /* Bus mastering of an owned function is granted only while the check the
  * authority layer installs says its owner may master the bus (neither
  * revoked nor quarantined); with none installed, never; a function with
@@ -591,6 +596,41 @@ static void test_pci_enable_bus_master_checked(void **st)
 	pci_enable(&d, false, false, false);
 	assert_int_equal(command(&d), PCI_COMMAND_INTX_DISABLE);
 	assert_int_equal(bm_asks, 0);
+	pci_set_bus_master_check(NULL);
+}
+
+/* A fenced function (struct pci_dev fenced: a disable of it failed, so it
+ * may still hold addresses of memory given back since) never gets bus
+ * mastering again: not with its owner in good standing (the check says
+ * yes and is not even asked), not once it has no owner at all, each
+ * refusal one line naming the fence; memory decode is still granted (the
+ * broker reads its registers) and turning bus mastering off still works.
+ * Before, pci_enable never looked at the fence: the first two calls set
+ * Bus Master Enable. */
+static void test_pci_enable_fenced_never_masters(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d = {.cfg = c, .dev = 6, .owner = 7, .fenced = true};
+	const uint16_t mem = PCI_COMMAND_MEM | PCI_COMMAND_INTX_DISABLE;
+	memset(c, 0, sizeof(c));
+	pci_set_bus_master_check(bm_check);
+	bm_asks = 0, bm_says[0] = bm_says[1] = true;
+	const char *log = logged(pci_enable_arg, (uint64_t)&d);
+	assert_int_equal(command(&d), mem);
+	assert_int_equal(bm_asks, 0);
+	assert_string_equal(log, "pci 0000:00:06.0: bus mastering refused: "
+				 "the function is fenced (an earlier disable "
+				 "of it failed); left off\n");
+	d.owner = 0; /* unbound since: still refused */
+	log = logged(pci_enable_arg, (uint64_t)&d);
+	assert_int_equal(command(&d), mem);
+	assert_non_null(strstr(log, "fenced"));
+	assert_ptr_equal(strchr(log, '\n'), log + strlen(log) - 1); /* one */
+	/* on in the device (the firmware's, a racing write): off, no line */
+	pci_cfg_write16(&d, PCI_COMMAND, PCI_COMMAND_MASTER);
+	log = logged(pci_enable_arg2, (uint64_t)&d);
+	assert_int_equal(command(&d), mem);
+	assert_string_equal(log, "");
 	pci_set_bus_master_check(NULL);
 }
 
@@ -3003,6 +3043,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),
 	    cmocka_unit_test(test_pci_enable_bus_master_checked),
+	    cmocka_unit_test(test_pci_enable_fenced_never_masters),
 	    cmocka_unit_test(test_pci_cap_past_config_space),
 	    cmocka_unit_test(test_pci_caps_reserved_bits_masked),
 	    cmocka_unit_test(test_pci_caps_iteration_visits_once),

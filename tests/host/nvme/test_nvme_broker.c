@@ -11,13 +11,17 @@
  * QEMU proof. So a broker opens and enables; the test then plays the
  * device on the shadow rings the broker programmed. Without `live` no
  * controller ever becomes ready. */
+#define _GNU_SOURCE /* REG_EFL, REG_ERR (ucontext.h) */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/mman.h>
+#include <ucontext.h>
 
 #include "dma/nvme_reg.h"
 #include "kernel/authority/auth_internal.h"
@@ -29,7 +33,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 15
+#define NDEV	 17
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -164,6 +168,9 @@ static bool probe_twice;
 static unsigned stick_after;
 /* >= 0: an Identify of this CNS is answered Invalid Field (SC 02h) */
 static int probe_fail_cns = -1;
+/* called with each Identify's data page once it is written, before its
+ * completion is posted: a device that goes on writing there */
+static void (*probe_data_hook)(uint32_t cns, uint32_t nsid, void *data);
 static void model_answer(const struct nvme_sqe *c)
 {
 	void *data = (void *)(uintptr_t)c->prp1;
@@ -182,6 +189,8 @@ static void model_answer(const struct nvme_sqe *c)
 		ns->nsze = ns->ncap = ns->nuse = 1024;
 		ns->lbaf[0] = 9u << NVME_LBAF_LBADS_SHIFT;
 	}
+	if (probe_data_hook)
+		probe_data_hook(cns, c->nsid, data);
 	uint16_t sc = (int)cns == probe_fail_cns ? 0x02 : 0;
 	for (unsigned k = 0; k < (probe_twice ? 2u : 1u); k++) {
 		assert_true(probe_dev.nout < 2 * PROBE_PEND);
@@ -314,8 +323,8 @@ static void bar_reset(unsigned i)
 static int setup(void **st)
 {
 	(void)st;
-	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0, 0,
-						0, 0, 0, 0, 0, 0, 0};
+	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0, 0, 0,
+						0, 0, 0, 0, 0, 0, 0, 0};
 	memset(devs, 0, sizeof(devs));
 	for (unsigned i = 0; i < NDEV; i++) {
 		devs[i].dev = (uint8_t)(i + 1);
@@ -345,6 +354,7 @@ static int setup(void **st)
 	probe_twice = false;
 	stick_after = 0;
 	probe_fail_cns = -1;
+	probe_data_hook = NULL;
 	kans.armed = false;
 	shim_delay_hook = model_step;
 	nvme_broker_inject_set(&model);
@@ -1411,6 +1421,174 @@ static void test_revoke_during_reset(void **st)
 	rv_reinstated(&r);
 }
 
+/* ---- a device that writes its Identify data while the broker reads it ---
+ * The watched page is PROT_NONE: each CPU access to it faults
+ * (watch_segv), is let through for one instruction (the trap flag), and
+ * after it (watch_trap) the device may write the page (watch.after, told
+ * the offset the access began at) before it is closed once more. So a
+ * field the broker reads twice may read two values. A write by the CPU
+ * (the broker clearing the page for its next command) ends the watch. */
+static struct {
+	uint8_t *page;
+	unsigned reads;
+	size_t off; /* of the access being let through */
+	void (*after)(uint8_t *page, size_t off);
+	struct sigaction segv, trap; /* cmocka's, put back at the end */
+} watch;
+
+static void watch_segv(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	uint8_t *a = si->si_addr;
+	(void)sig;
+	if (!watch.page || a < watch.page || a >= watch.page + PAGE_SIZE) {
+		sigaction(SIGSEGV, &watch.segv, NULL); /* a real fault */
+		return;
+	}
+	mprotect(watch.page, PAGE_SIZE, PROT_READ | PROT_WRITE);
+	if (uc->uc_mcontext.gregs[REG_ERR] & 2) { /* a write */
+		watch.page = NULL;
+		return;
+	}
+	watch.reads++;
+	watch.off = (size_t)(a - watch.page);
+	uc->uc_mcontext.gregs[REG_EFL] |= 0x100; /* TF: trap after it */
+}
+
+static void watch_trap(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	(void)sig, (void)si;
+	uc->uc_mcontext.gregs[REG_EFL] &= ~0x100ll;
+	if (!watch.page)
+		return;
+	watch.after(watch.page, watch.off);
+	mprotect(watch.page, PAGE_SIZE, PROT_NONE);
+}
+
+static void watch_arm(void *page, void (*after)(uint8_t *, size_t))
+{
+	struct sigaction sa = {.sa_flags = SA_SIGINFO};
+	sigemptyset(&sa.sa_mask);
+	watch.page = page;
+	watch.reads = 0;
+	watch.after = after;
+	sa.sa_sigaction = watch_segv;
+	sigaction(SIGSEGV, &sa, &watch.segv);
+	sa.sa_sigaction = watch_trap;
+	sigaction(SIGTRAP, &sa, &watch.trap);
+	mprotect(page, PAGE_SIZE, PROT_NONE);
+}
+
+static void watch_end(void)
+{
+	if (watch.page)
+		mprotect(watch.page, PAGE_SIZE, PROT_READ | PROT_WRITE);
+	watch.page = NULL;
+	sigaction(SIGSEGV, &watch.segv, NULL);
+	sigaction(SIGTRAP, &watch.trap, NULL);
+}
+
+/* Namespace 1 as the device answers it: NSZE 1024 LBAs, NLBAF 1 (two
+ * formats: LBAF0 512 bytes with 8 of metadata, LBAF1 4096 bytes), FLBAS
+ * 00h (format 0, metadata separate). Right after the broker's first read
+ * that begins at NSZE the device makes it 0 (inactive), and after the
+ * first at FLBAS makes that 11h (format 1, extended). Each field differs
+ * in one byte, so whatever bytes a copy took before or after the writes,
+ * it describes one of: inactive; 1024 LBAs of 512 bytes + 8 separate;
+ * 1024 LBAs of 4096 bytes. */
+static bool nsze_written, flbas_written;
+static void ns_flip(uint8_t *page, size_t off)
+{
+	struct nvme_id_ns *ns = (struct nvme_id_ns *)page;
+	if (off == offsetof(struct nvme_id_ns, nsze) && !nsze_written)
+		ns->nsze = 0, nsze_written = true;
+	if (off == offsetof(struct nvme_id_ns, flbas) && !flbas_written)
+		ns->flbas = (uint8_t)(FIELD_SET(NVME_FLBAS_EXT, 1) | 1),
+		flbas_written = true;
+}
+
+static void ns_flip_hook(uint32_t cns, uint32_t nsid, void *data)
+{
+	if (cns != NVME_CNS_NS || nsid != 1)
+		return;
+	struct nvme_id_ns *ns = data;
+	ns->nlbaf = 1;
+	ns->lbaf[0] = 9u << NVME_LBAF_LBADS_SHIFT | 8u << NVME_LBAF_MS_SHIFT;
+	ns->lbaf[1] = 12u << NVME_LBAF_LBADS_SHIFT;
+	nsze_written = flbas_written = false;
+	watch_arm(data, ns_flip);
+}
+
+/* The device rewrites namespace 1's NSZE and FLBAS right after the
+ * broker first reads them. What the broker grants is what one copy of
+ * the page says: nothing (NSZE 0), or 1024 LBAs in the one format FLBAS
+ * names, its size and metadata from that format. Before, the parser read
+ * the device's page in place, NSZE and FLBAS twice each: NSZE passed the
+ * nonzero check as 1024 and was granted as 0, and the LBA size was
+ * format 0's with format 1's extended metadata (520 bytes, none
+ * separate). */
+static void test_probe_identify_read_once(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(15);
+	probe_data_hook = ns_flip_hook;
+	struct nvme_broker *b = NULL;
+	int r = nvme_broker_open(d, d->owner, &b);
+	unsigned reads = watch.reads;
+	watch_end();
+	assert_int_equal(r, 0);
+	assert_true(reads > 0); /* the broker did read the device's page */
+	if (nvme_broker_nns(b) == 0)
+		return; /* a copy with NSZE 0: inactive */
+	assert_int_equal(nvme_broker_nns(b), 1);
+	const struct nvme_ns_policy *ns = nvme_broker_ns(b, 0);
+	assert_int_equal(ns->nsid, 1);
+	assert_int_equal(ns->nsze, 1024);
+	if (ns->data_bytes == 512) { /* format 0, FLBAS as answered */
+		assert_int_equal(ns->lba_bytes, 512);
+		assert_int_equal(ns->md_bytes, 8);
+	} else { /* format 1, extended: no metadata */
+		assert_int_equal(ns->data_bytes, 4096);
+		assert_int_equal(ns->lba_bytes, 4096);
+		assert_int_equal(ns->md_bytes, 0);
+	}
+}
+
+/* Once the Active Namespace ID list (1, 2) is answered the device writes
+ * its page again, during the Identify Namespace commands that follow: 2
+ * becomes 1, then FFFFFFFFh. The broker grants what the list said when it
+ * was answered, namespaces 1 and 2, ascending (the validator looks them
+ * up by binary search). Before, the list stayed in the device's page and
+ * was read again for each namespace: namespace 1 was granted twice and
+ * 2 never. */
+static void *list_page;
+static void list_rewrite_hook(uint32_t cns, uint32_t nsid, void *data)
+{
+	(void)data;
+	if (cns == NVME_CNS_ACTIVE_NSLIST)
+		list_page = data;
+	else if (cns == NVME_CNS_NS && list_page)
+		((uint32_t *)list_page)[1] = nsid == 1 ? 1 : NVME_NSID_ALL;
+}
+
+static void test_probe_ns_list_read_once(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(16);
+	nvme_ns = NULL;
+	list_page = NULL;
+	probe_data_hook = list_rewrite_hook;
+	struct nvme_broker *b = NULL;
+	int r = nvme_broker_open(d, d->owner, &b);
+	nvme_ns = "1";
+	assert_int_equal(r, 0);
+	assert_non_null(list_page);
+	assert_int_equal(nvme_broker_nns(b), 2);
+	assert_int_equal(nvme_broker_ns(b, 0)->nsid, 1);
+	assert_int_equal(nvme_broker_ns(b, 1)->nsid, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1455,6 +1633,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_revoke_io_in_flight, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_revoke_during_reset, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_identify_read_once,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_ns_list_read_once, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
