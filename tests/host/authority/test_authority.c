@@ -28,7 +28,7 @@
 #include "kernel/pci/pci_reg.h"
 #include "owner_shim.h"
 #include "shim.h"
-#include "tests/host/lib/json_check.h"
+#include "tests/host/lib/status_render.h"
 
 static uint64_t refused(enum auth_reason r)
 {
@@ -2007,21 +2007,6 @@ static void test_mmio_offset_64bit(void **st)
 	d.bar[0].size = sizeof(bar_mem);
 }
 
-/* /api/authority rendered by its status provider (auth_status_json) as
- * the Web UI serves it */
-static int authority_json(char *buf, size_t cap)
-{
-	const struct status_provider *p = status_find("authority");
-	struct json j;
-	assert_non_null(p);
-	json_init(&j, buf, cap);
-	p->fn(&j);
-	int n = json_end(&j);
-	assert_true(n > 0);
-	assert_true(json_valid(buf, (size_t)n));
-	return n;
-}
-
 /* /api/authority parses as JSON (tests/host/lib/json_check.h, a strict
  * checker sharing no code with the writer) and carries the values: every
  * refusal counter by its name, slots_full, each live capability with its
@@ -2047,7 +2032,7 @@ static void test_authority_json(void **st)
 	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p1), 0);
 	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &p2), 0);
 	auth_refuse(AUTH_MISALIGNED, 3, "test"); /* a counter that moved */
-	authority_json(js, sizeof(js));
+	status_render("authority", js, sizeof(js));
 	assert_int_equal(memcmp(js, "{\"refusals\":{", 13), 0);
 	for (int r = 0; r < AUTH_NREASONS; r++) {
 		snprintf(want, sizeof(want), "%s\"%s\":%lu%s",
@@ -2075,7 +2060,7 @@ static void test_authority_json(void **st)
 	assert_non_null(strstr(js, want));
 
 	assert_int_equal(auth_owner_revoke(o, "test"), 2);
-	authority_json(js, sizeof(js));
+	status_render("authority", js, sizeof(js));
 	snprintf(want, sizeof(want), "\"owner\":%u,\"gen\"", o);
 	assert_null(strstr(js, want)); /* its capabilities are gone */
 	snprintf(want, sizeof(want),
@@ -2087,7 +2072,7 @@ static void test_authority_json(void **st)
 	assert_int_equal(dma_pool_revoke(&p1), 0);
 	assert_int_equal(dma_pool_revoke(&p2), 0);
 	assert_int_equal(auth_owner_reinstate(o), 0);
-	authority_json(js, sizeof(js));
+	status_render("authority", js, sizeof(js));
 	snprintf(want, sizeof(want),
 		 "{\"owner\":%u,\"backend\":\"trusted\",\"revoked\":false,"
 		 "\"revocations\":1,\"pools\":0,\"pool_kib\":0,"
@@ -2122,7 +2107,7 @@ static void test_authority_json_full(void **st)
 	for (unsigned id = 1; id < 1000; id++)
 		owners += auth_owner_facts((uint16_t)id) != NULL;
 	assert_int_equal(owners, AUTH_OWNER_MAX);
-	int len = authority_json(js, sizeof(js));
+	int len = status_render("authority", js, sizeof(js));
 	print_message("/api/authority full: %u owners, %u capabilities, %d "
 		      "bytes\n",
 		      owners, n, len);

@@ -24,6 +24,7 @@
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
 #include "shim.h"
+#include "tests/host/lib/status_render.h"
 
 /* ---- what devmgr and the policy call outside devmgr --------------------- */
 uint64_t boot_smbios; /* none: platform unknown */
@@ -226,13 +227,7 @@ static void test_identify_unterminated(void **st)
 	assert_string_equal(d->state, "running");
 	assert_false(auth_owner_revoked(d->owner));
 	static char buf[8192];
-	struct json j;
-	json_init(&j, buf, sizeof(buf));
-	const struct status_provider *p = status_find("shape");
-	assert_non_null(p);
-	p->fn(&j);
-	assert_false(j.overflow);
-	buf[j.len] = 0;
+	status_render("shape", buf, sizeof(buf));
 	char want[128];
 	snprintf(want, sizeof(want), "\"model\":\"%.40s\",\"serial\":\"%.20s\"",
 		 "MMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMM",

@@ -20,7 +20,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 #include "shim.h"
-#include "tests/host/lib/json_check.h"
+#include "tests/host/lib/status_render.h"
 #include "vtd_fake.h"
 
 static uint32_t regs[VTD_REG_SPAN / 4];
@@ -531,21 +531,6 @@ static void test_faults_left_retaken(void **st)
 	fake_down();
 }
 
-/* /api/iommu rendered by its status provider (iommu_status) as the Web UI
- * serves it, checked with the strict checker */
-static int iommu_json(char *buf, size_t cap)
-{
-	const struct status_provider *p = status_find("iommu");
-	struct json j;
-	assert_non_null(p);
-	json_init(&j, buf, cap);
-	p->fn(&j);
-	int n = json_end(&j);
-	assert_true(n > 0);
-	assert_true(json_valid(buf, (size_t)n));
-	return n;
-}
-
 /* /api/iommu parses as JSON (tests/host/lib/json_check.h, sharing no code
  * with the writer) and carries the values: the unit (base, up, reason,
  * capability registers, levels, address bits, interrupt remapping and its
@@ -576,7 +561,7 @@ static void test_iommu_json(void **st)
 		fake_set_bme(0);
 		iommu_owner_quarantine(1);
 	}
-	iommu_json(js, sizeof(js));
+	status_render("iommu", js, sizeof(js));
 	snprintf(want, sizeof(want),
 		 "{\"units\":[{\"base\":\"0x%llx\",\"up\":true,"
 		 "\"broken\":false,\"reason\":\"\",\"cap\":\"0x%llx\","
@@ -610,7 +595,7 @@ static void test_iommu_json(void **st)
 	/* a reason that needs escaping still gives valid JSON, escaped */
 	const char *why = u->why;
 	vtd_units[0].why = "a \"quoted\" \\ reason\x01";
-	iommu_json(js, sizeof(js));
+	status_render("iommu", js, sizeof(js));
 	assert_non_null(
 	    strstr(js, "\"reason\":\"a \\\"quoted\\\" \\\\ reason\\u0001\""));
 	vtd_units[0].why = why;
