@@ -25,7 +25,8 @@ $(BUILD)/host/pmm_sweep_test: tests/host/mm/test_pmm_sweep.c \
 # a model (pmm.c is compiled into the fuzzer, fresh for every input)
 FUZZERS += $(BUILD)/fuzz/fuzz_pmm_seq
 $(BUILD)/fuzz/fuzz_pmm_seq: tests/host/mm/fuzz_pmm_seq.c kernel/mm/pmm.c \
-		kernel/mm/mm.h kernel/mm/mm_internal.h tests/host/mm/efi_spec.h
+		kernel/mm/mm.h kernel/mm/mm_internal.h tests/host/mm/efi_spec.h \
+		tests/host/mm/pmm_model.h
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -I/usr/include/efi -I/usr/include/efi/x86_64 \
 		-o $@ $<
