@@ -24,7 +24,8 @@
  * data each: bootfs_range, answered here), over its descriptors or not.
  *
  * The model, from the map alone (pmm.c's and mm.h's contract, not its
- * code): a descriptor is usable when it is EfiConventionalMemory, sane
+ * code; what is free is pmm_model.h's, which test_pmm_sweep shares): a
+ * descriptor is usable when it is EfiConventionalMemory, sane
  * (mm_desc_sane: page-aligned, below 2^52 without wrapping), ends at or
  * below MM_IDENTITY_LIMIT (mm_init maps no descriptor past it) and is
  * ordinary write-back RAM (EFI_MEMORY_WB, neither _SP nor _NV). Every other
@@ -206,36 +207,11 @@ MODEL static void tag_check(uint64_t pg)
 
 #include "efi_spec.h"
 
-/* conventional memory whose range mm_init maps: page-aligned, below 2^52
- * without wrapping, ending at or below MM_IDENTITY_LIMIT */
-MODEL static bool d_conv_mapped(const EFI_MEMORY_DESCRIPTOR *d)
-{
-	const uint64_t lim = 1ull << 52;
-	if (d->Type != EfiConventionalMemory || d->PhysicalStart % PG ||
-	    d->PhysicalStart >= lim ||
-	    d->NumberOfPages > (lim - d->PhysicalStart) / PG)
-		return false;
-	return d->PhysicalStart + d->NumberOfPages * PG <= MM_IDENTITY_LIMIT;
-}
-
-/* usable memory, as the model has it: that, and ordinary RAM by its
- * attributes (write-back, not specific-purpose, not persistent) */
-MODEL static bool d_usable(const EFI_MEMORY_DESCRIPTOR *d)
-{
-	return d_conv_mapped(d) && (d->Attribute & A_WB) &&
-	       !(d->Attribute & (A_SP | A_NV));
-}
-
-/* the window pages a claim touches: [first, end) clipped to the window */
-MODEL static void d_claim(const EFI_MEMORY_DESCRIPTOR *d, uint64_t *first,
-			  uint64_t *end)
-{
-	uint64_t f = d->PhysicalStart / PG, n = d->NumberOfPages;
-	if (n && d->PhysicalStart % PG && n < UINT64_MAX)
-		n++; /* the page its end falls into */
-	*first = MIN(f, WPAGES);
-	*end = n > WPAGES - *first ? WPAGES : *first + n;
-}
+/* the model of what memory is free (pmm_model.h, shared with
+ * test_pmm_sweep) */
+#define PMM_MODEL_ATTR MODEL
+#include "pmm_model.h"
+#define d_usable pmm_model_usable
 
 /* the lowest i in [from, end - n] whose n pages are all in the pool and
  * not out; 0 when none */
@@ -410,7 +386,7 @@ static EFI_MEMORY_DESCRIPTOR gen_desc(struct in *in)
 	/* conventional memory mm_init maps stays in the window, whatever its
 	 * attributes (usable or not): moved there from above it, cut at
 	 * its end */
-	if (d_conv_mapped(&d)) {
+	if (pmm_model_conv_mapped(&d)) {
 		if (d.PhysicalStart >= WIN_END)
 			d.PhysicalStart = WIN_BASE + (d.PhysicalStart / PG) %
 							 (WPAGES - 16) * PG;
@@ -657,74 +633,32 @@ MODEL static bool model_init(void)
 	memset(m_out, 0, sizeof(m_out));
 	m_used = m_peak = m_hint = 0;
 	nrec = rec_next = 0;
-	static uint8_t claim[WPAGES];
-	memset(claim, 0, sizeof(claim));
-	uint64_t top = 0;
-	m_unused_conv = 0;
-	m_attr_n = m_attr_pages = m_unacc_n = m_unacc_pages = 0;
-	for (unsigned i = 0; i < ndesc; i++) {
-		const EFI_MEMORY_DESCRIPTOR *d = &descs[i];
-		if (d_usable(d)) {
-			uint64_t f = d->PhysicalStart / PG;
-			memset(m_pool + f, 1, d->NumberOfPages);
-			if (d->NumberOfPages) /* an empty one sizes nothing */
-				top = MAX(top, f + d->NumberOfPages);
-		} else {
-			uint64_t f, e;
-			d_claim(d, &f, &e);
-			memset(claim + f, 1, e - f);
-			if (d_conv_mapped(d)) {
-				m_attr_n++;
-				m_attr_pages += d->NumberOfPages;
-			} else if (d->Type == EfiConventionalMemory) {
-				m_unused_conv++;
-			} else if (d->Type == T_UNACCEPTED) {
-				m_unacc_n++;
-				m_unacc_pages =
-				    m_unacc_pages + d->NumberOfPages <
-					    m_unacc_pages
-					? UINT64_MAX
-					: m_unacc_pages + d->NumberOfPages;
-			}
-		}
-	}
-	/* the image, the map and the boot files: every page a byte of them
-	 * touches */
-	uint64_t inuse[2 + MAXBF][2] = {
-	    {img_start, img_end},
-	    {(uint64_t)boot_mmap.desc,
-	     (uint64_t)boot_mmap.desc + boot_mmap.size}};
-	for (unsigned i = 0; i < nbf; i++) {
-		inuse[2 + i][0] = bf[i][0];
-		inuse[2 + i][1] = bf[i][1];
-	}
-	for (unsigned i = 0; i < 2 + nbf; i++)
-		if (inuse[i][1] > inuse[i][0]) {
-			uint64_t f = MIN(inuse[i][0] / PG, WPAGES),
-				 e = MIN((inuse[i][1] - 1) / PG + 1, WPAGES);
-			memset(claim + f, 1, e - f);
-		}
-	m_pool[0] = 0;
-	m_npages = top;
-	uint64_t bytes = ALIGN_UP((top + 7) / 8, PG) * PMM_BITMAPS;
-	m_bitmap = 0;
-	m_bitmap_pages = bytes / PG;
-	/* the lowest run of usable pages no claim holds, at or above 1 MiB
-	 * (across descriptors that meet) */
-	for (uint64_t p = MIB / PG, run = 0; p < top && !m_bitmap; p++) {
-		run = m_pool[p] && !claim[p] ? run + 1 : 0;
-		if (m_bitmap_pages && run == m_bitmap_pages)
-			m_bitmap = (p + 1 - run) * PG;
-	}
+	static uint8_t usable[WPAGES], claim[WPAGES];
+	struct pmm_model m = {.usable = usable, .claim = claim, .npg = WPAGES};
+	pmm_model_map(&m, descs, ndesc);
+	/* the image, the map and the boot files */
+	pmm_model_inuse(&m, img_start, img_end);
+	pmm_model_inuse(&m, (uint64_t)boot_mmap.desc,
+			(uint64_t)boot_mmap.desc + boot_mmap.size);
+	for (unsigned i = 0; i < nbf; i++)
+		pmm_model_inuse(&m, bf[i][0], bf[i][1]);
+	m_unused_conv = m.unused_conv;
+	m_attr_n = m.attr_n;
+	m_attr_pages = m.attr_pages;
+	m_unacc_n = m.unacc_n;
+	m_unacc_pages = m.unacc_pages;
+	m_npages = m.top;
+	m_bitmap_pages = pmm_model_need(&m, PMM_BITMAPS);
+	m_bitmap = pmm_model_place(&m, m_bitmap_pages) * PG;
 	m_total = 0;
-	for (uint64_t pg = 0; pg < top; pg++) {
-		if (claim[pg] || (m_bitmap && pg >= m_bitmap / PG &&
-				  pg < m_bitmap / PG + m_bitmap_pages))
-			m_pool[pg] = 0;
+	for (uint64_t pg = 0; pg < m_npages; pg++) {
+		m_pool[pg] = pmm_model_free(&m, pg) &&
+			     !(m_bitmap && pg >= m_bitmap / PG &&
+			       pg < m_bitmap / PG + m_bitmap_pages);
 		m_total += m_pool[pg];
 	}
 	memset(m_bits, 0xff, sizeof(m_bits));
-	for (uint64_t pg = 0; pg < top; pg++)
+	for (uint64_t pg = 0; pg < m_npages; pg++)
 		m_bit(pg);
 	return !m_bitmap;
 }

@@ -1,22 +1,26 @@
 /* tests/host/mm/test_pmm_sweep.c — pmm_init's sweep of the map sorted by
- * address (kernel/mm/pmm.c: map_sort, sweep_next) against pmm_init as it
- * was (tests/host/mm/pmm_old.c, renamed old_* by pmm_old_tu.c), which
- * walked the whole map for every run it found.
+ * address (kernel/mm/pmm.c: map_sort, sweep_next) against a model of what
+ * is free written from docs/mm.md, page by page (pmm_model.h, which
+ * fuzz_pmm_seq uses too).
  *
- * - test_pmm_sweep_same_as_old: random maps (unsorted, overlapping,
+ * - test_pmm_sweep_same_as_model: random maps (unsorted, overlapping,
  *   adjacent, empty, unaligned, wrapping, every type and some attributes
  *   refused; descriptors of 40, 44 and 48 bytes with junk past the 40 and
  *   a partial last one; the image, the map itself and boot files over
- *   them or not) give the same lines, bitmaps where the old put them,
- *   bitmap and pool bit for bit, the same page count and free total, and
- *   the same panic when there is no room; the map after the new pmm_init
- *   holds the same descriptors, byte for byte, in address order.
+ *   them or not): pmm_init panics exactly when the model has no run of
+ *   the bitmaps' pages free at or above 1 MiB; else it prints the model's
+ *   count of lines, its page count is the model's, the bitmaps are at the
+ *   model's lowest such run, every page is used in the bitmap and out of
+ *   the pool exactly when the model says it is not free or is the
+ *   bitmaps', the free total is the model's free pages less the bitmaps',
+ *   and the map afterwards holds the same descriptors, byte for byte, in
+ *   address order.
  * - test_pmm_sweep_large_map_work: a map of PMM_BIG descriptors as a large
  *   server's firmware gives (small runs of every kind across memory),
  *   listed out of order: pmm_init's work (mm_host_work: descriptors read or
  *   moved, bitmap steps) stays within BIG_WORK, 4 n log2 n plus 4 steps
- *   per page of the window; the old one took about 3 n^2 (805 million
- *   steps for 16384 descriptors, 1000 times BIG_WORK).
+ *   per page of the window; the walk per run before session 12 took about
+ *   3 n^2 (805 million steps for 16384 descriptors, 1000 times BIG_WORK).
  *
  * Each pmm_init runs in a child (pmm keeps its state in statics and
  * panics by aborting); the results come back through shared memory. */
@@ -44,10 +48,6 @@
 
 #include "kernel/mm/pmm.c" /* its statics: bitmap, npages, total_free */
 
-void old_pmm_init(void);
-void old_pmm_state(uint64_t *bm, uint64_t *np, uint64_t *tf);
-extern uint64_t old_mm_host_work;
-
 struct boot_memmap boot_mmap;
 
 static uint64_t image_start, image_end;
@@ -58,6 +58,7 @@ void mm_image_range(uint64_t *start, uint64_t *end)
 }
 
 #include "efi_spec.h"
+#include "pmm_model.h"
 #define A_RAM (A_UC | A_WC | A_WT | A_WB)
 
 /* "physical" memory: a window of host memory at its own address, as
@@ -66,6 +67,8 @@ void mm_image_range(uint64_t *start, uint64_t *end)
 #define WIN_PAGES 1024ull  /* where the random maps put memory */
 #define BIG_PAGES 65536ull /* mapped, touched only where the big map is */
 #define PG	  4096ull
+/* the pages the model sees: every page below the window's end */
+#define MODEL_PAGES (WIN_BASE / PG + WIN_PAGES)
 
 /* fn in a child with the window mapped and filled with `fill`: 0 when it
  * returned, else its exit code or 128 + its signal (a panic aborts) */
@@ -110,7 +113,7 @@ struct result {
 	bool perm_ok;
 	uint8_t bits[BITS_MAX];
 };
-static struct result *res[2]; /* shared with the children: old, new */
+static struct result *res; /* shared with the child */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
@@ -197,23 +200,13 @@ static void save(struct result *r, uint64_t bm, uint64_t np, uint64_t tf,
 		memcpy(r->bits, (void *)bm, bytes);
 }
 
-static void run_old(void)
-{
-	child_setup();
-	old_mm_host_work = 0;
-	old_pmm_init();
-	uint64_t bm, np, tf;
-	old_pmm_state(&bm, &np, &tf);
-	save(res[0], bm, np, tf, old_mm_host_work);
-}
-
 static void run_new(void)
 {
 	child_setup();
 	mm_host_work = 0;
 	pmm_init();
-	save(res[1], (uint64_t)bitmap, npages, total_free, mm_host_work);
-	res[1]->perm_ok = map_is_permutation(boot_mmap.desc);
+	save(res, (uint64_t)bitmap, npages, total_free, mm_host_work);
+	res->perm_ok = map_is_permutation(boot_mmap.desc);
 }
 
 /* a window address, page-aligned or not */
@@ -260,11 +253,14 @@ static void random_map(unsigned max)
 			start = how < 3	  ? prev_end
 				: how < 4 ? prev_start
 					  : win_addr(true);
-			if (start >= WIN_BASE + WIN_PAGES * PG)
+			if (start < WIN_BASE ||
+			    start >= WIN_BASE + WIN_PAGES * PG)
 				start = win_addr(true);
 			pages =
 			    below((WIN_BASE + WIN_PAGES * PG - start) / PG + 1);
-			pages = below(4) ? MIN(pages, 1 + below(200)) : pages;
+			/* (MIN evaluates its arguments twice: one draw) */
+			uint64_t cap = 1 + below(200);
+			pages = below(4) ? MIN(pages, cap) : pages;
 			if (!below(16))
 				attr = below(2) ? A_UC : A_RAM | A_SP;
 			if (!below(32))
@@ -319,45 +315,89 @@ static void random_map(unsigned max)
 	}
 }
 
-/* the same map through both: same outcome, same lines, same state */
-static void compare_one(unsigned k)
+/* the map through pmm_init, in a child, against the model */
+static void check_one(unsigned k)
 {
-	for (int i = 0; i < 2; i++)
-		memset(res[i], 0, sizeof(*res[i]));
-	res[0]->rc = in_child_window(run_old, 0);
-	res[1]->rc = in_child_window(run_new, 0);
-	const struct result *o = res[0], *n = res[1];
-	if (o->rc != n->rc)
-		fail_msg("map %u: old pmm_init ended %d, the new %d", k, o->rc,
-			 n->rc);
-	if (o->rc)
-		return; /* both panicked (no room): nothing more to hold */
-	if (o->lines != n->lines || o->hash != n->hash)
-		fail_msg("map %u: lines differ (%lu old, %lu new)", k,
-			 (unsigned long)o->lines, (unsigned long)n->lines);
-	if (o->bm != n->bm || o->np != n->np || o->tf != n->tf)
-		fail_msg("map %u: bitmaps at 0x%lx/0x%lx, pages %lu/%lu, free "
-			 "%lu/%lu (old/new)",
-			 k, (unsigned long)o->bm, (unsigned long)n->bm,
-			 (unsigned long)o->np, (unsigned long)n->np,
-			 (unsigned long)o->tf, (unsigned long)n->tf);
-	uint64_t bytes = 2 * ALIGN_UP((o->np + 7) / 8, PAGE_SIZE);
-	if (bytes <= BITS_MAX && memcmp(o->bits, n->bits, bytes))
-		fail_msg("map %u: the bitmaps differ", k);
-	if (!n->perm_ok)
+	static uint8_t usable[MODEL_PAGES], claim[MODEL_PAGES];
+	static EFI_MEMORY_DESCRIPTOR d[MAX_DESC];
+	struct pmm_model m = {
+	    .usable = usable, .claim = claim, .npg = MODEL_PAGES};
+	const struct result *r = res;
+	memset(res, 0, sizeof(*res));
+	res->rc = in_child_window(run_new, 0);
+	uint64_t n = raw_size / raw_dsize;
+	for (uint64_t i = 0; i < n; i++)
+		memcpy(&d[i], raw + i * raw_dsize, sizeof(d[i]));
+	pmm_model_map(&m, d, n);
+	pmm_model_inuse(&m, image_start, image_end);
+	uint64_t map = map_addr ? map_addr : (uint64_t)raw;
+	pmm_model_inuse(&m, map, map + raw_size);
+	for (unsigned i = 0; i < nfiles; i++) {
+		pmm_model_inuse(&m, files[i].rec,
+				files[i].rec + sizeof(struct bootfs_file));
+		pmm_model_inuse(&m, files[i].data,
+				files[i].data + files[i].len);
+	}
+	if (m.top > MODEL_PAGES)
+		fail_msg("map %u: free memory past the window (a test bug)", k);
+	uint64_t need = pmm_model_need(&m, 2), at = pmm_model_place(&m, need);
+	if (!at) {
+		if (!r->rc)
+			fail_msg("map %u: pmm_init returned; the model has no "
+				 "run of %lu free pages at or above 1 MiB",
+				 k, (unsigned long)need);
+		return;
+	}
+	if (r->rc)
+		fail_msg("map %u: pmm_init ended %d; the %lu pages at 0x%lx "
+			 "are free",
+			 k, r->rc, (unsigned long)need,
+			 (unsigned long)(at * PG));
+	if (r->lines != m.unused_conv + !!m.attr_n + !!m.unacc_n + 1)
+		fail_msg("map %u: %lu lines, the model %lu", k,
+			 (unsigned long)r->lines,
+			 (unsigned long)(m.unused_conv + !!m.attr_n +
+					 !!m.unacc_n + 1));
+	if (r->np != m.top || r->bm != at * PG)
+		fail_msg("map %u: %lu pages, bitmaps at 0x%lx; the model %lu, "
+			 "0x%lx",
+			 k, (unsigned long)r->np, (unsigned long)r->bm,
+			 (unsigned long)m.top, (unsigned long)(at * PG));
+	uint64_t bytes = ALIGN_UP((r->np + 7) / 8, PAGE_SIZE), nfree = 0;
+	if (2 * bytes > BITS_MAX)
+		fail_msg("map %u: bitmaps of %lu bytes (a test bug)", k,
+			 (unsigned long)bytes);
+	for (uint64_t pg = 0; pg < r->np; pg++) {
+		bool fr = pmm_model_free(&m, pg),
+		     in_bm = pg >= at && pg < at + need;
+		bool u = r->bits[pg / 8] >> (pg % 8) & 1,
+		     p = r->bits[bytes + pg / 8] >> (pg % 8) & 1;
+		nfree += fr;
+		if (u != (in_bm || !fr) || p != (fr && !in_bm))
+			fail_msg("map %u: page 0x%lx is %s and %s the pool; "
+				 "the model: usable %d, claimed %d%s",
+				 k, (unsigned long)(pg * PG),
+				 u ? "used" : "free", p ? "in" : "not in",
+				 usable[pg], claim[pg],
+				 in_bm ? ", the bitmaps'" : "");
+	}
+	if (r->tf != nfree - need)
+		fail_msg("map %u: %lu pages free, the model %lu", k,
+			 (unsigned long)r->tf, (unsigned long)(nfree - need));
+	if (!r->perm_ok)
 		fail_msg("map %u: the map after pmm_init is not the same "
 			 "descriptors in address order",
 			 k);
 }
 
 #define SAME_MAPS 400
-static void test_pmm_sweep_same_as_old(void **st)
+static void test_pmm_sweep_same_as_model(void **st)
 {
 	unsigned panics = 0;
 	for (unsigned k = 0; k < SAME_MAPS; k++) {
 		random_map(k % 10 ? 24 : 400);
-		compare_one(k);
-		panics += res[0]->rc != 0;
+		check_one(k);
+		panics += res->rc != 0;
 	}
 	/* most maps have room for the bitmaps: the comparison bites */
 	if (panics > SAME_MAPS / 4)
@@ -412,60 +452,46 @@ static unsigned log2_up(unsigned n)
 static void test_pmm_sweep_large_map_work(void **st)
 {
 	big_map(PMM_BIG);
-	memset(res[1], 0, sizeof(*res[1]));
-	res[1]->rc = in_child_window(run_new, 0);
-	assert_int_equal(res[1]->rc, 0);
-	if (res[1]->work > BIG_WORK(PMM_BIG))
+	memset(res, 0, sizeof(*res));
+	res->rc = in_child_window(run_new, 0);
+	assert_int_equal(res->rc, 0);
+	if (res->work > BIG_WORK(PMM_BIG))
 		fail_msg("pmm_init over %u descriptors took %lu steps, more "
 			 "than %llu",
-			 PMM_BIG, (unsigned long)res[1]->work,
-			 BIG_WORK(PMM_BIG));
-	assert_true(res[1]->perm_ok);
+			 PMM_BIG, (unsigned long)res->work, BIG_WORK(PMM_BIG));
+	assert_true(res->perm_ok);
 }
 
-/* PMM_MEASURE=1: both pmm_inits' work and time over big maps of 1024 to
+/* PMM_MEASURE=1: pmm_init's work and time over big maps of 1024 to
  * PMM_BIG descriptors, printed (docs/mm.md has the numbers) */
 static void measure(void)
 {
-	printf("%8s %14s %10s %14s %10s\n", "descs", "old steps", "old ms",
-	       "new steps", "new ms");
+	printf("%8s %14s %10s\n", "descs", "steps", "ms");
 	for (unsigned n = 1024; n <= PMM_BIG; n *= 2) {
-		double ms[2];
-		for (int i = 0; i < 2; i++) {
-			big_map(n);
-			struct timespec a, b;
-			clock_gettime(CLOCK_MONOTONIC, &a);
-			res[i]->rc =
-			    in_child_window(i ? run_new : run_old, 0xa5);
-			clock_gettime(CLOCK_MONOTONIC, &b);
-			ms[i] = (b.tv_sec - a.tv_sec) * 1e3 +
-				(b.tv_nsec - a.tv_nsec) / 1e6;
-		}
-		printf("%8u %14lu %10.1f %14lu %10.1f%s\n", n,
-		       (unsigned long)res[0]->work, ms[0],
-		       (unsigned long)res[1]->work, ms[1],
-		       res[0]->tf == res[1]->tf && res[0]->bm == res[1]->bm
-			   ? ""
-			   : "  (results differ)");
+		big_map(n);
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		res->rc = in_child_window(run_new, 0xa5);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		printf("%8u %14lu %10.1f\n", n, (unsigned long)res->work,
+		       (b.tv_sec - a.tv_sec) * 1e3 +
+			   (b.tv_nsec - a.tv_nsec) / 1e6);
 	}
 }
 
 int main(void)
 {
 	shim_quiet = 1;
-	for (int i = 0; i < 2; i++) {
-		res[i] =
-		    mmap(NULL, sizeof(struct result), PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (res[i] == MAP_FAILED)
-			abort();
-	}
+	res = mmap(NULL, sizeof(struct result), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (res == MAP_FAILED)
+		abort();
 	if (getenv("PMM_MEASURE")) {
 		measure();
 		return 0;
 	}
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pmm_sweep_same_as_old),
+	    cmocka_unit_test(test_pmm_sweep_same_as_model),
 	    cmocka_unit_test(test_pmm_sweep_large_map_work),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
