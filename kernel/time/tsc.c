@@ -23,8 +23,12 @@
  * at 5 GHz, 8.6 s at 1 GHz) has a reference clock that does not run */
 #define CALIBRATE_GIVE_UP (1ull << 33)
 /* measurements tried before a stalled one is given up on (see
- * time_calibrate: a gap between two reads long enough to hide a wrap) */
-#define CALIBRATE_TRIES 3
+ * time_calibrate: a gap between two reads long enough to hide a wrap).
+ * The gap is judged at TSC_HZ_MIN, so at a real rate a gap of tens of ms
+ * (a loaded host's scheduler) that hid no wrap is measured again too:
+ * tries are cheap (20 ms each), and a host that stalls every one of them
+ * in a row is one whose timing cannot be trusted anyway */
+#define CALIBRATE_TRIES 8
 
 #ifdef CAPOS_HOST
 /* tests/host/time play the clocks: the PM timer's port always, the TSC
