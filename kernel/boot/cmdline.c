@@ -246,7 +246,13 @@ unsigned long bootfs_host_steps;
  * ... (bootfs_at's callers, and mm_inuse_at's over bootfs_range, which the
  * page allocator's sweep repeats per run of pages) follows each link once
  * rather than from the head each time. Files are only ever appended, so a
- * remembered (index, file) stays right. */
+ * remembered (index, file) stays right. No lock: every caller runs on the
+ * one CPU capOS starts (no AP is woken) in the main loop's context — pmm_init
+ * and mm_init, range_holds for mm_map_mmio/mm_map_firmware/mm_holds_ram
+ * (driver attach, ACPI, PCI, SMBIOS reads) and the nvme-hostile proof —
+ * and no interrupt handler reaches it (they only count and set flags;
+ * the HTTP server is a main-loop poller), so no walk is interrupted by
+ * another. */
 static const struct bootfs_file *cursor;
 static unsigned cursor_i;
 

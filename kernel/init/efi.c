@@ -91,7 +91,10 @@ static bool efi_load_options(EFI_LOADED_IMAGE *li)
 	return given;
 }
 
-static void *efi_read_file(EFI_FILE_HANDLE f, UINTN *size)
+/* a file's bytes in pages of their own (*pages of them, for
+ * efi_free_file), or NULL: every failure after AllocatePages gives the
+ * pages back, so an unreadable file costs firmware nothing */
+static void *efi_read_file(EFI_FILE_HANDLE f, UINTN *size, UINTN *pages)
 {
 	EFI_GUID info_guid = EFI_FILE_INFO_ID;
 	union {
@@ -99,19 +102,21 @@ static void *efi_read_file(EFI_FILE_HANDLE f, UINTN *size)
 		uint8_t raw[512];
 	} info;
 	UINTN isz = sizeof(info);
-	EFI_PHYSICAL_ADDRESS pages;
+	EFI_PHYSICAL_ADDRESS a;
 	if (f->GetInfo(f, &info_guid, &isz, &info) != EFI_SUCCESS)
 		return NULL;
 	*size = info.fi.FileSize;
 	if (*size > 16u << 20) /* a test file, not a disk image */
 		return NULL;
-	if (BS->AllocatePages(AllocateAnyPages, EfiLoaderData,
-			      ALIGN_UP(*size, 4096) / 4096 + 1,
-			      &pages) != EFI_SUCCESS)
+	*pages = ALIGN_UP(*size, 4096) / 4096 + 1;
+	if (BS->AllocatePages(AllocateAnyPages, EfiLoaderData, *pages, &a) !=
+	    EFI_SUCCESS)
 		return NULL;
-	if (f->Read(f, size, (void *)pages) != EFI_SUCCESS)
+	if (f->Read(f, size, (void *)a) != EFI_SUCCESS) {
+		BS->FreePages(a, *pages);
 		return NULL;
-	return (void *)pages;
+	}
+	return (void *)a;
 }
 
 static void ucs2_to_ascii(const CHAR16 *w, char *out, size_t cap)
@@ -141,9 +146,10 @@ static void efi_keep_file(EFI_FILE_HANDLE dir, EFI_FILE_INFO *fi)
 		return;
 	}
 	void *p = 0;
+	UINTN pages;
 	if (dir->Open(dir, &f, fi->FileName, EFI_FILE_MODE_READ, 0) ==
 	    EFI_SUCCESS) {
-		p = efi_read_file(f, &size);
+		p = efi_read_file(f, &size, &pages);
 		f->Close(f);
 	}
 	if (!p) {
@@ -164,7 +170,7 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	EFI_GUID fs_guid = SIMPLE_FILE_SYSTEM_PROTOCOL;
 	EFI_FILE_IO_INTERFACE *fs;
 	EFI_FILE_HANDLE root, f, dir;
-	UINTN size;
+	UINTN size, pages;
 	(void)image;
 	EFI_STATUS st;
 	/* a loader from the network has no volume; one whose volume does not
@@ -187,10 +193,11 @@ static void efi_read_volume(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 		st =
 		    root->Open(root, &f, L"\\capos.cfg", EFI_FILE_MODE_READ, 0);
 		if (st == EFI_SUCCESS) {
-			char *p = efi_read_file(f, &size);
-			if (p)
+			char *p = efi_read_file(f, &size, &pages);
+			if (p) { /* copied into boot_cmdline: not kept */
 				cmdline_parse(p, size);
-			else
+				BS->FreePages((EFI_PHYSICAL_ADDRESS)p, pages);
+			} else
 				cmdline_lost("\\capos.cfg unreadable or "
 					     "larger than 16 MiB");
 			f->Close(f);
@@ -259,7 +266,10 @@ static int efi_exit_boot_services(EFI_HANDLE image)
 	/* the static buffer holds a typical map; a larger one (many-socket
 	 * machines, fragmented firmware maps) gets pages of its own, sized
 	 * by what GetMemoryMap asked for plus room for the descriptors the
-	 * allocation itself adds and the slack */
+	 * allocation itself adds and the slack. Pages outgrown, or not used
+	 * because the map could not be read, go back to the firmware while
+	 * it may still be called (before the first ExitBootServices; after
+	 * it FreePages is not allowed, and the boot has failed anyway). */
 	uint8_t *buf = mmap_buf;
 	UINTN cap = sizeof(mmap_buf), size, key,
 	      dsize = sizeof(EFI_MEMORY_DESCRIPTOR);
@@ -272,6 +282,10 @@ static int efi_exit_boot_services(EFI_HANDLE image)
 		if (st != EFI_BUFFER_TOO_SMALL &&
 		    (st != EFI_SUCCESS || cap - size >= MMAP_SLACK * dsize))
 			break;
+		if (buf != mmap_buf)
+			BS->FreePages((EFI_PHYSICAL_ADDRESS)buf, cap / 4096);
+		buf = mmap_buf;
+		cap = sizeof(mmap_buf);
 		EFI_PHYSICAL_ADDRESS a = 0;
 		UINTN pages = (size + (MMAP_SLACK + 8) * dsize + 4095) / 4096;
 		if (tries == 4 ||
@@ -288,6 +302,9 @@ static int efi_exit_boot_services(EFI_HANDLE image)
 		if (st != EFI_SUCCESS) {
 			kprintf("boot: GetMemoryMap failed (0x%lx)\n",
 				(unsigned long)st);
+			if (tries == 0 && buf != mmap_buf)
+				BS->FreePages((EFI_PHYSICAL_ADDRESS)buf,
+					      cap / 4096);
 			return -1;
 		}
 		boot_mmap.desc = buf;

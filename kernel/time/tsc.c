@@ -29,6 +29,15 @@
  * tries are cheap (20 ms each), and a host that stalls every one of them
  * in a row is one whose timing cannot be trusted anyway */
 #define CALIBRATE_TRIES 8
+/* the TSC is read on both sides of the reference reads that start and end
+ * a measurement; a pair further apart than this stalled in between (an
+ * SMI, a host's scheduler) and would shift the rate by the stall over
+ * 20 ms: it is read again, CALIBRATE_BRACKET_TRIES times at most. 2^17
+ * cycles is 44 us at 3 GHz (0.2% of 20 ms at each end) and Linux's
+ * TSC_DEFAULT_THRESHOLD, its tsc_read_refs' bound before the rate is
+ * known; a PM timer or HPET read takes about a microsecond */
+#define CALIBRATE_BRACKET_MAX	(1ull << 17)
+#define CALIBRATE_BRACKET_TRIES 5
 
 #ifdef CAPOS_HOST
 /* tests/host/time play the clocks: the PM timer's port always, the TSC
@@ -62,19 +71,43 @@ static uint64_t ref_read(int src, volatile uint64_t *hpet)
 	return src == 1 ? inl(acpi_pm_timer_port) : hpet[HPET_COUNTER / 8];
 }
 
+/* the reference (*r) and the TSC just after it (*t); false when the TSC
+ * just before it was more than CALIBRATE_BRACKET_MAX cycles earlier (*wide:
+ * how many), so *t may be late by a stall the reference did not see */
+static bool ref_bracket(int src, volatile uint64_t *hpet, uint64_t *r,
+			uint64_t *t, uint64_t *wide)
+{
+	uint64_t before = time_tsc();
+	*r = ref_read(src, hpet);
+	*t = time_tsc();
+	*wide = *t - before;
+	return *wide <= CALIBRATE_BRACKET_MAX;
+}
+
 /* one measurement of want ticks of the reference: the TSC cycles (*dt)
- * and ticks (*ticks) it took. 0 done; 1 two consecutive reads were more
+ * and ticks (*ticks) it took, between two reference reads each bracketed
+ * within CALIBRATE_BRACKET_MAX TSC cycles (Linux's tsc_read_refs): the
+ * first read again while its bracket is wider, the measurement going on
+ * past want until one is not. 0 done; 1 two consecutive reads were more
  * than gap_max TSC cycles apart (*gap), so the count cannot be trusted;
- * -1 the reference did not reach want ticks in CALIBRATE_GIVE_UP cycles */
+ * 2 CALIBRATE_BRACKET_TRIES brackets in a row at the start or at the end
+ * were wider (*gap: the last one's cycles); -1 the reference did not
+ * reach want ticks in CALIBRATE_GIVE_UP cycles */
 static int measure(int src, volatile uint64_t *hpet, uint64_t want,
 		   uint64_t mask, uint64_t gap_max, uint64_t *jitter,
 		   uint64_t *dt, uint64_t *ticks, uint64_t *gap)
 {
-	uint64_t r0 = ref_read(src, hpet), t0 = time_tsc();
-	uint64_t r1, t1, rprev = r0, tprev = t0;
+	uint64_t r0, t0, r1, t1, rprev, tprev;
+	unsigned wide = 0;
+	while (!ref_bracket(src, hpet, &r0, &t0, gap))
+		if (++wide == CALIBRATE_BRACKET_TRIES)
+			return 2;
+	rprev = r0;
+	tprev = t0;
+	wide = 0;
 	for (;;) {
-		r1 = ref_read(src, hpet);
-		t1 = time_tsc();
+		uint64_t w;
+		bool narrow = ref_bracket(src, hpet, &r1, &t1, &w);
 		*dt = t1 - t0;
 		*ticks = (r1 - r0) & mask;
 		if (t1 - tprev > gap_max) {
@@ -90,8 +123,13 @@ static int measure(int src, volatile uint64_t *hpet, uint64_t want,
 			*jitter ^= *jitter >> 29;
 			rprev = r1;
 		}
-		if (*ticks >= want)
-			return 0;
+		if (*ticks >= want) {
+			if (narrow)
+				return 0;
+			*gap = w;
+			if (++wide == CALIBRATE_BRACKET_TRIES)
+				return 2;
+		}
 		/* firmware may name a clock that does not run (a PM timer
 		 * port nothing answers, an HPET that stays disabled): give
 		 * up after seconds of any plausible TSC rather than hang */
@@ -159,11 +197,20 @@ int time_calibrate(void)
 	do {
 		r = measure(src, hpet, want, mask, gap_max, &jitter, &dt,
 			    &ticks, &gap);
-	} while (r == 1 && ++tries < CALIBRATE_TRIES);
+	} while (r > 0 && ++tries < CALIBRATE_TRIES);
 	if (r < 0) {
 		kprintf("time: %s advanced %lu of %lu ticks in 2^33 "
 			"TSC cycles; not running, TSC assumed 1 GHz\n",
 			src == 1 ? "ACPI PM timer" : "HPET", ticks, want);
+		return -1;
+	}
+	if (r == 2) {
+		kprintf("time: %s reads took over %lu TSC cycles (%lu, the "
+			"last) %d times in a row, in each of %d tries; TSC "
+			"assumed 1 GHz\n",
+			src == 1 ? "ACPI PM timer" : "HPET",
+			(unsigned long)CALIBRATE_BRACKET_MAX, gap,
+			CALIBRATE_BRACKET_TRIES, CALIBRATE_TRIES);
 		return -1;
 	}
 	if (r == 1) {
@@ -194,7 +241,8 @@ int time_calibrate(void)
 	tsc_hz = hz;
 	if (tries)
 		kprintf("time: TSC %lu kHz (calibrated against %s, measured "
-			"again after a gap of %lu TSC cycles between reads)\n",
+			"again after a gap of %lu TSC cycles between or "
+			"within reads)\n",
 			tsc_hz / 1000, src == 1 ? "ACPI PM timer" : "HPET",
 			gap);
 	else

@@ -30,18 +30,27 @@ CMDLINE_KEY(t_proofs, "proofs", "test");
 /* ---- the firmware ---------------------------------------------------- */
 #define DSIZE 48 /* OVMF's descriptor size: larger than the struct */
 static struct {
-	unsigned map_n;	    /* descriptors in the map now */
-	UINTN key;	    /* its key: changes whenever the map does */
-	unsigned ebs_calls; /* ExitBootServices calls so far */
-	unsigned ebs_fail;  /* the first this many fail (the map moved) */
-	unsigned ebs_grow;  /* descriptors each failed call adds */
-	unsigned after_ebs; /* boot services other than GetMemoryMap and
-			       ExitBootServices called after the first
-			       ExitBootServices (UEFI 2.8 §7.4: none) */
-	bool alloc_fails;   /* AllocatePages and AllocatePool refuse */
-	unsigned pools;	    /* AllocatePool not yet freed */
-	void *pages[16];    /* AllocatePages' blocks, freed by teardown */
-	unsigned npages;
+	unsigned map_n;		/* descriptors in the map now */
+	UINTN key;		/* its key: changes whenever the map does */
+	unsigned ebs_calls;	/* ExitBootServices calls so far */
+	unsigned ebs_fail;	/* the first this many fail (the map moved) */
+	unsigned ebs_grow;	/* descriptors each failed call adds */
+	unsigned after_ebs;	/* boot services other than GetMemoryMap and
+				   ExitBootServices called after the first
+				   ExitBootServices (UEFI 2.8 §7.4: none) */
+	bool alloc_fails;	/* AllocatePages and AllocatePool refuse */
+	unsigned pools;		/* AllocatePool not yet freed */
+	void *pages[16];	/* AllocatePages' blocks not yet freed (teardown
+				   frees the rest) */
+	UINTN npg[16];		/* and each one's page count */
+	unsigned npages;	/* AllocatePages calls that succeeded */
+	unsigned live;		/* blocks not yet given back with FreePages */
+	unsigned allocs;	/* AllocatePages calls so far */
+	unsigned alloc_fail_at; /* this AllocatePages call (1-based) fails */
+	unsigned alloc_grow;	/* descriptors the next AllocatePages adds
+				   past the one it splits (an event it sets off) */
+	unsigned gmm_calls;	/* GetMemoryMap calls so far */
+	unsigned gmm_fail_at;	/* this GetMemoryMap call (1-based) fails */
 } fw;
 
 static void other_service(void)
@@ -58,6 +67,8 @@ static EFI_STATUS EFIAPI fw_get_memory_map(UINTN *size,
 	UINTN need = (UINTN)fw.map_n * DSIZE;
 	*dsize = DSIZE;
 	*dver = 1;
+	if (++fw.gmm_calls == fw.gmm_fail_at)
+		return EFI_DEVICE_ERROR;
 	if (*size < need) {
 		*size = need;
 		return EFI_BUFFER_TOO_SMALL;
@@ -80,15 +91,37 @@ static EFI_STATUS EFIAPI fw_allocate_pages(EFI_ALLOCATE_TYPE type,
 					   EFI_PHYSICAL_ADDRESS *a)
 {
 	other_service();
-	if (fw.alloc_fails || fw.npages == 16)
+	if (fw.alloc_fails || fw.npages == 16 ||
+	    ++fw.allocs == fw.alloc_fail_at)
 		return EFI_OUT_OF_RESOURCES;
 	void *p = aligned_alloc(4096, pages * 4096);
 	assert_non_null(p);
+	fw.npg[fw.npages] = pages;
 	fw.pages[fw.npages++] = p;
+	fw.live++;
 	*a = (EFI_PHYSICAL_ADDRESS)(uintptr_t)p;
-	fw.map_n++; /* the block splits a free descriptor */
+	fw.map_n += 1 + fw.alloc_grow; /* the block splits a free one */
+	fw.alloc_grow = 0;
 	fw.key++;
 	return EFI_SUCCESS;
+}
+
+/* a block AllocatePages handed out, whole, once */
+static EFI_STATUS EFIAPI fw_free_pages(EFI_PHYSICAL_ADDRESS a, UINTN pages)
+{
+	other_service();
+	for (unsigned i = 0; i < fw.npages; i++)
+		if (fw.pages[i] == (void *)(uintptr_t)a) {
+			assert_int_equal(pages, fw.npg[i]);
+			free(fw.pages[i]);
+			fw.pages[i] = NULL;
+			fw.live--;
+			fw.key++;
+			return EFI_SUCCESS;
+		}
+	fail_msg("FreePages of 0x%lx: not a block handed out",
+		 (unsigned long)a);
+	return EFI_NOT_FOUND;
 }
 
 static EFI_STATUS EFIAPI fw_allocate_pool(EFI_MEMORY_TYPE mt, UINTN n, void **p)
@@ -315,6 +348,7 @@ static int setup(void **state)
 	memset(&fw_bs, 0, sizeof(fw_bs));
 	fw_bs.GetMemoryMap = fw_get_memory_map;
 	fw_bs.AllocatePages = fw_allocate_pages;
+	fw_bs.FreePages = fw_free_pages;
 	fw_bs.AllocatePool = fw_allocate_pool;
 	fw_bs.FreePool = fw_free_pool;
 	fw_bs.ExitBootServices = fw_exit_boot_services;
@@ -394,6 +428,41 @@ static void test_ebs_failures_bounded(void **st)
 	assert_int_equal(efi_exit_boot_services(NULL), -1);
 	assert_in_range(fw.ebs_calls, 2, 4);
 	assert_int_equal(fw.after_ebs, 0);
+}
+
+/* pages for the map that the map then outgrew (the first allocation adds
+ * 200 descriptors: its block is too small by the time it is read), or
+ * that were not used because GetMemoryMap failed or the next allocation
+ * did, go back to the firmware before ExitBootServices; before, each was
+ * kept as loader data, which the page allocator never reclaims (loader
+ * data is not free memory: docs/mm.md) */
+static void test_ebs_outgrown_map_given_back(void **st)
+{
+	fw.map_n = 3000;
+	fw.alloc_grow = 200;
+	assert_int_equal(efi_exit_boot_services(NULL), 0);
+	assert_int_equal(fw.npages, 2);
+	assert_int_equal(fw.live, 1); /* the map's own, boot_mmap.desc */
+	assert_ptr_equal(boot_mmap.desc, fw.pages[1]);
+	assert_int_equal(fw.after_ebs, 0);
+
+	teardown(st); /* the second allocation refused */
+	setup(st);
+	fw.map_n = 3000;
+	fw.alloc_grow = 200;
+	fw.alloc_fail_at = 2;
+	assert_int_equal(efi_exit_boot_services(NULL), -1);
+	assert_int_equal(fw.live, 0);
+	assert_int_equal(fw.ebs_calls, 0);
+
+	teardown(st); /* the map read into the pages fails */
+	setup(st);
+	fw.map_n = 3000;
+	fw.gmm_fail_at = 2;
+	assert_int_equal(efi_exit_boot_services(NULL), -1);
+	assert_int_equal(fw.npages, 1);
+	assert_int_equal(fw.live, 0);
+	assert_int_equal(fw.ebs_calls, 0);
 }
 
 /* ---- load options ------------------------------------------------------ */
@@ -592,6 +661,49 @@ static void test_dir_long_name_loses_only_it(void **st)
 	fw.pools -= kept; /* the records bootfs keeps */
 }
 
+/* a file's pages go back to the firmware when its Read fails (\\capos.cfg,
+ * a file of \\capos), and \\capos.cfg's once the command line is copied
+ * out of them (boot_cmdline): only kept files hold pages. Before, each
+ * unreadable file kept up to 16 MiB of loader data, which the page
+ * allocator never reclaims, and \\capos.cfg its pages for good */
+static void test_file_pages_given_back(void **st)
+{
+	EFI_LOADED_IMAGE li = li_with(NULL, 0);
+	unsigned kept = 0;
+	const char *name;
+	const void *data;
+	size_t len;
+	while (bootfs_at(kept, &name, &data, &len)) /* earlier cases' */
+		kept++;
+	fw_files[fw_nfiles++] = (struct fw_file){.name = L"\\capos.cfg",
+						 .data = "devmgr.dma=strict\n"};
+	fw_no_capos_dir = true;
+	efi_read_volume(NULL, &li, false);
+	assert_string_equal(cmdline_get("devmgr.dma"), "strict");
+	assert_int_equal(fw.npages, 1);
+	assert_int_equal(fw.live, 0);
+	fw_files[0].read_fails = true;
+	efi_read_volume(NULL, &li, false);
+	assert_true(cmdline_cut());
+	assert_int_equal(fw.npages, 2);
+	assert_int_equal(fw.live, 0);
+
+	fw_no_capos_dir = false;
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = L"k.vec", .data = "KK", .in_dir = true};
+	fw_files[fw_nfiles++] = (struct fw_file){
+	    .name = L"r.vec", .data = "R", .in_dir = true, .read_fails = true};
+	efi_read_volume(NULL, &li, true);
+	assert_handles_closed();
+	assert_int_equal(fw.npages, 4);
+	assert_int_equal(fw.live, 1); /* k.vec's, which bootfs keeps */
+	assert_true(bootfs_at(kept, &name, &data, &len));
+	assert_string_equal(name, "k.vec");
+	assert_ptr_equal(data, fw.pages[2]);
+	assert_false(bootfs_at(kept + 1, &name, &data, &len));
+	fw.pools--; /* k.vec's record, which bootfs keeps */
+}
+
 /* every handle the boot volume hands out is closed, on success and on each
  * way reading it fails: the root (no \\capos, \\capos.cfg read or not), the
  * \\capos directory (read to its end, or failing part way), each file of it
@@ -660,6 +772,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ebs_failures_bounded, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ebs_outgrown_map_given_back,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_load_options_long_cut_not_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_load_options_binary_said,
@@ -671,6 +785,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dir_long_name_loses_only_it,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_volume_handles_closed, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_file_pages_given_back, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1607,6 +1607,57 @@ static void t_pci_attach_fails_off_bus(void **s)
 	assert_string_equal(d.state, "failed");
 }
 
+/* the devices /api/gvnic lists: gve_pci.c's slots taken */
+static unsigned gvnic_listed(void)
+{
+	static char buf[1 << 16];
+	struct json j;
+	const struct status_provider *p = status_find("gvnic");
+	assert_non_null(p);
+	json_init(&j, buf, sizeof(buf));
+	p->fn(&j);
+	int n = json_end(&j);
+	assert_true(n > 0 && json_valid(buf, (size_t)n));
+	unsigned k = 0;
+	for (const char *o = buf; (o = strstr(o, "{\"name\":\"gve")); o++)
+		k++;
+	return k;
+}
+
+/* a failed attach keeps no slot of the GVE_MAX_DEVS: more failures than
+ * there are slots, each at the core (no queues) or at the BARs, and the
+ * device table is as it was, each failure is named after the same free
+ * slot, and none is refused as one device too many. A device the kernel
+ * keeps after a failure at run time (gve_fail) keeps its slot on purpose:
+ * it stays attached, its NIC registered and its memory_held said in
+ * /api/gvnic; nothing in the kernel detaches a gVNIC (struct driver has
+ * no detach; gve_detach is the host tests' and fuzzers') */
+static void t_pci_failed_attach_keeps_no_slot(void **s)
+{
+	static struct pci_dev d;
+	unsigned before = gvnic_listed();
+	assert_true(before < GVE_MAX_DEVS);
+	char name[16];
+	snprintf(name, sizeof(name), "gve%u: unable", before);
+	for (unsigned i = 0; i < 2 * GVE_MAX_DEVS + 1; i++) {
+		struct gvm_config c = cfg(1, false);
+		if (i % 2) { /* the MSI-X table in the doorbell BAR */
+			c.msix_table_bar = GVE_DB_BAR;
+			c.msix_table_off = 0x800;
+		}
+		model_reset(&c);
+		if (!(i % 2)) /* the core finds no queues */
+			gvm.cfg.max_queues = 0;
+		gvm_pci_dev(&d);
+		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), -1);
+		assert_null(strstr(shim_last_line, "devices already"));
+		assert_non_null(strstr(shim_last_line, name));
+		assert_int_equal(gvnic_listed(), before);
+		assert_int_equal(host_pools_live(), 0);
+		assert_string_equal(d.state, "failed");
+	}
+}
+
 /* more gVNICs than GVE_MAX_DEVS: the first past it gets one line and is
  * left as the device manager gave it — no BAR window asked for, its
  * command register never written, no memory, no vector, no NIC. Earlier
@@ -2446,6 +2497,7 @@ int main(void)
 	    cmocka_unit_test(t_dqo_ctx_desc),
 	    cmocka_unit_test(t_pci_windows),
 	    cmocka_unit_test(t_pci_attach_fails_off_bus),
+	    cmocka_unit_test(t_pci_failed_attach_keeps_no_slot),
 	    cmocka_unit_test(t_model_catches_formats),
 	    cmocka_unit_test(t_interrupts),
 	    cmocka_unit_test(t_link_and_stats),

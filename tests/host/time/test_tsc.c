@@ -121,7 +121,9 @@ static int calibrate_with_counter(uint64_t start, uint64_t width,
 /* the time model: a virtual clock in ns that each read of either clock
  * moves on by MODEL_STEP_NS, a 3 GHz TSC and the 24-bit PM timer
  * (3.579545 MHz) over it. Before the stall_at-th PM timer read of every
- * stall_every reads (0: none) the vCPU stalls stall_ns, stalls times. */
+ * stall_every reads (0: none) the vCPU stalls stall_ns, stalls times;
+ * with stall_after, after the read has taken the timer's value (an SMI
+ * between it and the TSC read that follows). */
 extern uint32_t (*tsc_host_inl)(uint16_t port);
 extern uint64_t (*tsc_host_rdtsc)(void);
 
@@ -129,21 +131,27 @@ extern uint64_t (*tsc_host_rdtsc)(void);
 #define MODEL_TSC_GHZ 3
 static struct {
 	uint64_t ns, reads, stall_at, stall_every, stall_ns, stalls;
+	bool stall_after;
 } vm;
 
 static uint32_t model_inl(uint16_t port)
 {
 	assert_int_equal(port, 0x608);
 	vm.reads++;
-	if (vm.stalls && vm.stall_at &&
-	    (vm.reads == vm.stall_at ||
-	     (vm.stall_every && vm.reads > vm.stall_at &&
-	      (vm.reads - vm.stall_at) % vm.stall_every == 0))) {
+	bool stall = vm.stalls && vm.stall_at &&
+		     (vm.reads == vm.stall_at ||
+		      (vm.stall_every && vm.reads > vm.stall_at &&
+		       (vm.reads - vm.stall_at) % vm.stall_every == 0));
+	if (stall && !vm.stall_after)
 		vm.ns += vm.stall_ns;
+	vm.ns += MODEL_STEP_NS;
+	uint32_t v = (uint32_t)(vm.ns * 3579545ull / 1000000000ull) & 0xffffff;
+	if (stall) {
+		if (vm.stall_after)
+			vm.ns += vm.stall_ns;
 		vm.stalls--;
 	}
-	vm.ns += MODEL_STEP_NS;
-	return (uint32_t)(vm.ns * 3579545ull / 1000000000ull) & 0xffffff;
+	return v;
 }
 
 static uint64_t model_rdtsc(void)
@@ -152,10 +160,11 @@ static uint64_t model_rdtsc(void)
 	return vm.ns * MODEL_TSC_GHZ;
 }
 
-static int calibrate_model(uint64_t stall_at, uint64_t stall_every,
-			   uint64_t stall_ns, uint64_t stalls)
+static int calibrate_model_at(uint64_t stall_at, uint64_t stall_every,
+			      uint64_t stall_ns, uint64_t stalls, bool after)
 {
 	memset(&vm, 0, sizeof(vm));
+	vm.stall_after = after;
 	vm.ns = 12345678901ull; /* anywhere in the PM timer's 4.69 s wrap */
 	vm.stall_at = stall_at;
 	vm.stall_every = stall_every;
@@ -172,6 +181,21 @@ static int calibrate_model(uint64_t stall_at, uint64_t stall_every,
 	tsc_host_inl = NULL;
 	tsc_host_rdtsc = NULL;
 	return r;
+}
+
+static int calibrate_model(uint64_t stall_at, uint64_t stall_every,
+			   uint64_t stall_ns, uint64_t stalls)
+{
+	return calibrate_model_at(stall_at, stall_every, stall_ns, stalls,
+				  false);
+}
+
+/* the PM timer reads a steady calibration takes: the last is the one that
+ * ends the measurement */
+static uint64_t steady_reads(void)
+{
+	assert_int_equal(calibrate_model(0, 0, 0, 0), 0);
+	return vm.reads;
 }
 
 /* the TSC's rate within 0.1% of the model's 3 GHz */
@@ -206,12 +230,13 @@ static void test_tsc_pm_stall_hiding_wrap_measured_again(void **st)
 	assert_non_null(strstr(last_line, "measured again after a gap"));
 }
 
-/* the same stall of 8 s just before the measurement ends (read 20000 of
- * about 20046): still seen */
+/* the same stall of 8 s just before the measurement ends (46 reads before
+ * its last): still seen */
 static void test_tsc_pm_stall_at_the_end(void **st)
 {
 	(void)st;
-	assert_int_equal(calibrate_model(20000, 0, 8000000000ull, 1), 0);
+	uint64_t end = steady_reads();
+	assert_int_equal(calibrate_model(end - 46, 0, 8000000000ull, 1), 0);
 	assert_model_rate();
 	assert_non_null(strstr(last_line, "measured again"));
 }
@@ -241,6 +266,50 @@ static void test_tsc_pm_stall_every_try_gives_up(void **st)
 	assert_int_equal(time_tsc_hz(), before);
 	assert_true(vm.stalls == 100 - 8);
 	assert_true(time_now_ns() > 0);
+}
+
+/* a stall of 5 ms between the first PM timer read and the TSC read after
+ * it (an SMI, the host's scheduler): before, the measurement began with a
+ * TSC 5 ms late and read 3 GHz as 2.25 GHz (15 ms of TSC for 20 ms of
+ * timer), believed. The TSC read on both sides brackets it 15M cycles
+ * wide, over CALIBRATE_BRACKET_MAX: the timer is read again, and the rate
+ * is the model's, with no line more */
+static void test_tsc_pm_stall_after_first_read_bracketed(void **st)
+{
+	(void)st;
+	assert_int_equal(calibrate_model_at(1, 0, 5000000ull, 1, true), 0);
+	assert_int_equal(vm.stalls, 0);
+	assert_model_rate();
+	assert_int_equal(nlines, 1);
+}
+
+/* the same stall after the read that ends the measurement: before, it
+ * ended with a TSC 5 ms late and read 3.75 GHz; now the measurement goes
+ * on to the next read with a narrow bracket */
+static void test_tsc_pm_stall_after_last_read_bracketed(void **st)
+{
+	(void)st;
+	uint64_t end = steady_reads();
+	assert_int_equal(calibrate_model_at(end, 0, 5000000ull, 1, true), 0);
+	assert_int_equal(vm.stalls, 0);
+	assert_model_rate();
+	assert_int_equal(nlines, 1);
+}
+
+/* every PM timer read stalls 100 us (300000 cycles, over
+ * CALIBRATE_BRACKET_MAX, far under the wrap's gap): no bracket is ever
+ * narrow, each try gives up after CALIBRATE_BRACKET_TRIES reads, and
+ * after CALIBRATE_TRIES one line says so and the rate is left as it was */
+static void test_tsc_pm_every_read_slow_gives_up(void **st)
+{
+	(void)st;
+	uint64_t before = time_tsc_hz();
+	assert_int_equal(calibrate_model_at(1, 1, 100000ull, ~0ull, true), -1);
+	assert_int_equal(nlines, 1);
+	assert_non_null(strstr(last_line, "reads took over 131072 TSC"));
+	assert_non_null(strstr(last_line, "5 times in a row, in each of 8"));
+	assert_int_equal(vm.reads, 5 * 8);
+	assert_int_equal(time_tsc_hz(), before);
 }
 
 /* the spec bounds the period at 100 ns; a period of 1 ps (a 1 THz
@@ -327,6 +396,9 @@ int main(void)
 	    cmocka_unit_test(test_tsc_pm_stall_at_the_end),
 	    cmocka_unit_test(test_tsc_pm_short_stall_kept),
 	    cmocka_unit_test(test_tsc_pm_stall_every_try_gives_up),
+	    cmocka_unit_test(test_tsc_pm_stall_after_first_read_bracketed),
+	    cmocka_unit_test(test_tsc_pm_stall_after_last_read_bracketed),
+	    cmocka_unit_test(test_tsc_pm_every_read_slow_gives_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -839,6 +839,144 @@ static int teardown(void **st)
 		   : 0;
 }
 
+/* every way bring-up can fail leaves the device quiescent: off the bus
+ * (no bus mastering, no memory decoding), no vector bound, and either
+ * reset after it held queue addresses (device_status 0, the pool given
+ * back), or never given a queue address and told FAILED (§3.1.1: no reset
+ * after it, so the host still sees the driver gave up; with no ring and
+ * bus mastering off it has nothing to reach), or never touched (its
+ * capabilities unusable), or one whose reset it refused (the pool kept:
+ * the device may still hold it). At most three lines each */
+static void q_caps_unusable(void)
+{
+	vm_notify_mult_set(3);
+}
+static void q_cap_outside_bar(void)
+{
+	vm_cap_set(VIRTIO_PCI_CAP_COMMON_CFG, VM_BAR, 0x3f00, 0x1000);
+}
+static void q_bringup_reset_stuck(void)
+{
+	vm.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+		    VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+	vm.stuck_reset = true;
+}
+static void q_no_version_1(void)
+{
+	vm_reset_model(OFFERED & ~F(VIRTIO_F_VERSION_1));
+}
+static void q_features_ok_refused(void)
+{
+	vm.refuse_features_ok = true;
+}
+static void q_iommu_bypass(void)
+{
+	shim_iommu_owner = VM_OWNER;
+}
+static void q_pool_map_fails(void)
+{
+	shim_iommu_owner = VM_OWNER;
+	vm_reset_model(OFFERED | F(VIRTIO_F_ACCESS_PLATFORM));
+	shim_iommu_fail_map = true;
+}
+static void q_one_queue(void)
+{
+	vm.numq = 1;
+}
+static void q_qsize_3(void)
+{
+	vm.qsize_max = 3;
+	for (unsigned q = 0; q < VM_NQ; q++)
+		vm.q[q].size = vm.qsize_max;
+}
+static void q_queue_vector_refused(void)
+{
+	vm.refuse_queue_vector = true;
+}
+static void q_notify_outside(void)
+{
+	vm.notify_off_of_q1 = 0x2000;
+	vm.q[1].notify_off = 0x2000;
+}
+static void q_config_window_short(void)
+{
+	vm_cap_set(VIRTIO_PCI_CAP_DEVICE_CFG, VM_BAR, VM_DEVICE, 4);
+}
+static void q_needs_reset(void)
+{
+	vm.needs_reset_at_driver_ok = true;
+}
+static void q_needs_reset_stuck(void)
+{
+	vm.needs_reset_at_driver_ok = true;
+	vm.stuck_reset = true;
+}
+static void q_needs_reset_slow(void)
+{
+	vm.needs_reset_at_driver_ok = true;
+	vm.reset_reads = ~0u;
+}
+static void q_features_ok_dropped(void)
+{
+	vm.drop_features_ok = true;
+}
+
+static void test_every_bringup_failure_quiescent(void **st)
+{
+	static const struct {
+		const char *name;
+		void (*set)(void);
+	} cases[] = {
+	    {"caps unusable", q_caps_unusable},
+	    {"cap outside BAR", q_cap_outside_bar},
+	    {"bring-up reset stuck", q_bringup_reset_stuck},
+	    {"no VERSION_1", q_no_version_1},
+	    {"FEATURES_OK refused", q_features_ok_refused},
+	    {"IOMMU bypass", q_iommu_bypass},
+	    {"pool not mapped", q_pool_map_fails},
+	    {"one queue", q_one_queue},
+	    {"queue size 3", q_qsize_3},
+	    {"queue vector refused", q_queue_vector_refused},
+	    {"notify outside", q_notify_outside},
+	    {"config window short", q_config_window_short},
+	    {"NEEDS_RESET at DRIVER_OK", q_needs_reset},
+	    {"NEEDS_RESET, reset stuck", q_needs_reset_stuck},
+	    {"NEEDS_RESET, reset slow", q_needs_reset_slow},
+	    {"FEATURES_OK dropped", q_features_ok_dropped},
+	};
+	for (unsigned c = 0; c < ARRAY_SIZE(cases); c++) {
+		setup(st);
+		shim_iommu_fail_map = false;
+		cases[c].set();
+		uint64_t lines = shim_kprintf_calls;
+		int r = attach();
+		shim_iommu_fail_map = false;
+		bool held = false; /* a queue address the device still has */
+		for (unsigned q = 0; q < VM_NQ; q++)
+			held |= vm.q[q].enable || vm.q[q].desc ||
+				vm.q[q].avail || vm.q[q].used;
+		bool kept = vm.reset_refused || vm.reset_pending;
+		bool ok = r == -1 && !vm.bus_master && !vm.mem_decode &&
+			  host_irqs_bound() == 0 && nnics == 0 &&
+			  vm.violations == 0 &&
+			  shim_kprintf_calls - lines <= 3 &&
+			  host_pools_live() == (kept && vm.enables ? 1u : 0u) &&
+			  (kept || vm.nstatus_writes == 0 || vm.status == 0 ||
+			   ((vm.status & VIRTIO_STATUS_FAILED) && !held &&
+			    vm.enables == 0));
+		if (!ok)
+			fail_msg("%s: attach %d, bus master %d, decode %d, "
+				 "vectors %u, status 0x%x, queue held %d, "
+				 "enables %u, pools %u, lines %lu, "
+				 "violations %u",
+				 cases[c].name, r, vm.bus_master, vm.mem_decode,
+				 host_irqs_bound(), vm.status, held, vm.enables,
+				 host_pools_live(),
+				 (unsigned long)(shim_kprintf_calls - lines),
+				 vm.violations);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -918,6 +1056,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_size_ignored, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_every_bringup_failure_quiescent, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
