@@ -67,11 +67,12 @@ uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
  * refused and left off with one line: with it on, the device would
  * answer at the refused address (Linux's pci_enable_resources refuses a
  * BAR that is not claimed the same way).
- * Bus mastering of a function with an owner (d->owner) is granted only
- * while the check the authority layer installed says it may master the
- * bus (its owner neither revoked nor quarantined, the remapping unit that
- * translates it, if any, not failed); with no check
- * installed, never. Refused, it is left off with one line. The check is
+ * Bus mastering is granted only to a function with an owner (d->owner),
+ * and only while the check the authority layer installed says it may
+ * master the bus (its owner's one function, the owner neither revoked nor
+ * quarantined, the remapping unit that translates it, if any, not
+ * failed); with no owner or no check installed, never; to a fenced
+ * function, never. Refused, it is left off with one line. The check is
  * asked again after the write: a quarantine that landed in between (the
  * IOMMU's fault interrupt) is not undone by it. */
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master);

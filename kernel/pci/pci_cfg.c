@@ -224,9 +224,14 @@ void pci_set_bus_master_check(pci_bus_master_check_t may_master)
 	bus_master_check = may_master;
 }
 
+/* only an owned function masters the bus: every caller that asks for it
+ * is a driver the device manager attached after binding the function's
+ * owner, or the NVMe broker it opened (docs/authority-gate-design.md, "No
+ * owner, no capability"); a function with no owner was granted nothing
+ * by the authority layer, so it gets no DMA either */
 static bool may_master(const struct pci_dev *d)
 {
-	return !d->owner || (bus_master_check && bus_master_check(d));
+	return d->owner && bus_master_check && bus_master_check(d);
 }
 
 /* false, with one line, when decode of the kind may not be turned on */
@@ -265,19 +270,23 @@ void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 		c = pci_cfg_read16(d, PCI_COMMAND);
 		pci_cfg_write16(d, PCI_COMMAND, c & ~PCI_COMMAND_MASTER);
 	}
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
 	if (fenced) {
-		char a[16];
-		pci_addr_str(d, a, sizeof(a));
 		kprintf("pci %s: bus mastering refused: the function is fenced "
 			"(an earlier disable of it failed); left off\n",
 			a);
 	} else if (bus_master && !bm) {
-		char a[16];
-		pci_addr_str(d, a, sizeof(a));
-		kprintf("pci %s: bus mastering refused: owner %u is revoked, "
-			"quarantined, unknown to the authority layer or bound "
-			"to another function, or its remapping unit failed; "
-			"left off\n",
-			a, d->owner);
+		if (!d->owner)
+			kprintf("pci %s: bus mastering refused: the function "
+				"has no owner; left off\n",
+				a);
+		else
+			kprintf("pci %s: bus mastering refused: owner %u is "
+				"revoked, quarantined, unknown to the "
+				"authority layer or bound to another "
+				"function, or its remapping unit failed; left "
+				"off\n",
+				a, d->owner);
 	}
 }

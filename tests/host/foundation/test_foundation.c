@@ -542,8 +542,9 @@ static void pci_enable_arg2(uint64_t d)
 
 /* Bus mastering of an owned function is granted only while the check the
  * authority layer installs says its owner may master the bus (neither
- * revoked nor quarantined); with none installed, never; a function with
- * no owner gets what it asks. The check is asked again after the write:
+ * revoked nor quarantined); with none installed, never (a function with
+ * no owner, never at all: test_pci_enable_unowned_never_masters). The
+ * check is asked again after the write:
  * a quarantine that lands in between (the IOMMU's fault interrupt) is not
  * undone. Before, pci_enable set Bus Master Enable for any caller. */
 static unsigned bm_asks;
@@ -567,8 +568,6 @@ static void test_pci_enable_bus_master_checked(void **st)
 	    PCI_COMMAND_MEM | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
 	memset(c, 0, sizeof(c));
 	pci_set_bus_master_check(NULL);
-	pci_enable(&d, true, false, true); /* no owner */
-	assert_int_equal(command(&d), on);
 	d.owner = 7; /* no check installed: refused */
 	const char *log = logged(pci_enable_arg, (uint64_t)&d);
 	assert_int_equal(command(&d), on & ~PCI_COMMAND_MASTER);
@@ -596,6 +595,36 @@ static void test_pci_enable_bus_master_checked(void **st)
 	pci_enable(&d, false, false, false);
 	assert_int_equal(command(&d), PCI_COMMAND_INTX_DISABLE);
 	assert_int_equal(bm_asks, 0);
+	pci_set_bus_master_check(NULL);
+}
+
+/* A function with no owner (d->owner 0) never masters the bus: every
+ * caller that asks for bus mastering is a driver the device manager
+ * attached after binding the function's owner, or the NVMe broker it
+ * opened (docs/authority-gate-design.md, "No owner, no capability"), so
+ * none relies on it. Not with no check installed, not with one that would
+ * say yes (it is not even asked: it answers for owners), each refusal one
+ * line; memory decode is granted, and bus mastering firmware left on goes
+ * off. Before, may_master said yes to any function with no owner: DMA for
+ * a function the authority layer never granted anything. */
+static void test_pci_enable_unowned_never_masters(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d = {.cfg = c, .dev = 6};
+	const uint16_t mem = PCI_COMMAND_MEM | PCI_COMMAND_INTX_DISABLE;
+	memset(c, 0, sizeof(c));
+	pci_set_bus_master_check(NULL);
+	const char *log = logged(pci_enable_arg, (uint64_t)&d);
+	assert_int_equal(command(&d), mem);
+	assert_string_equal(log, "pci 0000:00:06.0: bus mastering refused: "
+				 "the function has no owner; left off\n");
+	pci_set_bus_master_check(bm_check);
+	bm_asks = 0, bm_says[0] = bm_says[1] = true;
+	pci_cfg_write16(&d, PCI_COMMAND, PCI_COMMAND_MASTER); /* firmware's */
+	log = logged(pci_enable_arg, (uint64_t)&d);
+	assert_int_equal(command(&d), mem);
+	assert_int_equal(bm_asks, 0);
+	assert_non_null(strstr(log, "has no owner"));
 	pci_set_bus_master_check(NULL);
 }
 
@@ -3043,6 +3072,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),
 	    cmocka_unit_test(test_pci_enable_bus_master_checked),
+	    cmocka_unit_test(test_pci_enable_unowned_never_masters),
 	    cmocka_unit_test(test_pci_enable_fenced_never_masters),
 	    cmocka_unit_test(test_pci_cap_past_config_space),
 	    cmocka_unit_test(test_pci_caps_reserved_bits_masked),
