@@ -1217,6 +1217,32 @@ static void test_pci_rrs_sv_enabled_in_root_ports(void **st)
 		fail_msg("log:\n%s", log);
 }
 
+/* a Root Port found once the table is full (past PCI_MAX_DEVS, 64) is
+ * not kept, but the bus behind it is scanned and its functions counted
+ * as ignored: it gets RRS Software Visibility all the same, before that
+ * scan, so a function there that is not ready costs the scan's bounded
+ * wait and not the Root Complex's retries. One that does not offer it is
+ * left alone. Before, only a kept Root Port's bit was set */
+static void test_pci_rrs_sv_in_root_port_past_the_table(void **st)
+{
+	ecam_seg(0, 2);
+	for (unsigned dev = 0; dev < 8; dev++)
+		for (unsigned fn = 0; fn < 8; fn++)
+			fn_at(0, dev, fn, 0)->cfg[PCI_HEADER_TYPE] =
+			    PCI_HEADER_MULTI;
+	struct fake_fn *rp = fn_at(0, 8, 0, 1), *rp_no = fn_at(0, 9, 0, 2);
+	fn_pcie(rp, 0x40, 4, 0x0001, 0x0007);
+	fn_pcie(rp_no, 0x40, 4, 0x0000, 0x0000);
+	fn_at(1, 0, 0, 0);
+	fn_at(2, 0, 0, 0);
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 64);
+	assert_int_equal(rtctl_of(rp, 0x40), 0x0017);
+	assert_int_equal(rtctl_of(rp_no, 0x40), 0);
+	if (!strstr(log, "pci: more than 64 functions; 4 more ignored\n"))
+		fail_msg("log:\n%s", log);
+}
+
 /* one that never becomes ready is skipped when PCI_RRS_WAIT_MS (1000)
  * has passed, with one line; the scan goes on to the next device */
 static void test_pci_rrs_never_ready_skipped(void **st)
@@ -3167,6 +3193,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_rrs_waited_until_ready),
 	    cmocka_unit_test(test_pci_rrs_never_ready_skipped),
 	    cmocka_unit_test(test_pci_rrs_sv_enabled_in_root_ports),
+	    cmocka_unit_test(test_pci_rrs_sv_in_root_port_past_the_table),
 	    cmocka_unit_test(test_pci_rrs_many_bounded),
 	    cmocka_unit_test(test_pci_too_many_functions_one_line),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
