@@ -345,10 +345,25 @@ static void pci_scan_bus(uint16_t seg, unsigned bus, int depth)
 			ht &= PCI_HEADER_TYPE_MASK;
 			unsigned kept = pci_ndevs;
 			pci_probe_fn(seg, bus, dev, fn, c, id, ht);
-			if (ht == 1 && pci_ndevs > kept)
-				pci_enable_rrs_sv(&pci_devs[kept]);
-			if (ht == 1)
-				pci_follow_bridge(seg, bus, c, a, depth);
+			if (ht != 1)
+				continue;
+			/* a bridge past PCI_MAX_DEVS is not kept, but the bus
+			 * behind it is scanned all the same (its functions
+			 * counted as ignored): a Root Port there gets RRS
+			 * Software Visibility too, so a function below it
+			 * that is not ready costs the scan's bounded wait,
+			 * not the Root Complex's own retries */
+			struct pci_dev gone = {.seg = seg,
+					       .bus = bus,
+					       .dev = dev,
+					       .fn = fn,
+					       .cfg = c};
+			if (pci_ndevs == kept)
+				gone.cap_pcie =
+				    pci_find_cap(&gone, PCI_CAP_ID_EXP, 0);
+			pci_enable_rrs_sv(pci_ndevs > kept ? &pci_devs[kept]
+							   : &gone);
+			pci_follow_bridge(seg, bus, c, a, depth);
 		}
 	}
 }

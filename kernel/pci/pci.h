@@ -45,6 +45,10 @@ struct pci_dev {
 	 * reset, probed or put on the bus again, whichever broker or owner
 	 * comes next */
 	bool fenced;
+	/* the refusals pci_enable has said of the function, a bit a reason
+	 * (fenced, bus mastering, memory decode, I/O decode): each is one
+	 * line, said again only for bus mastering, after it was granted */
+	uint8_t said;
 };
 
 extern struct pci_dev pci_devs[];
@@ -67,13 +71,16 @@ uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
  * refused and left off with one line: with it on, the device would
  * answer at the refused address (Linux's pci_enable_resources refuses a
  * BAR that is not claimed the same way).
- * Bus mastering of a function with an owner (d->owner) is granted only
- * while the check the authority layer installed says it may master the
- * bus (its owner neither revoked nor quarantined, the remapping unit that
- * translates it, if any, not failed); with no check
- * installed, never. Refused, it is left off with one line. The check is
- * asked again after the write: a quarantine that landed in between (the
- * IOMMU's fault interrupt) is not undone by it. */
+ * Bus mastering is granted only to a function with an owner (d->owner),
+ * and only while the check the authority layer installed says it may
+ * master the bus (its owner's one function, the owner neither revoked nor
+ * quarantined, the remapping unit that translates it, if any, not
+ * failed); with no owner or no check installed, never; to a fenced
+ * function, never. Refused, it is left off. The check is asked again
+ * after the write: a quarantine that landed in between (the IOMMU's fault
+ * interrupt) is not undone by it. Each reason for a refusal is one line
+ * the first time for the function (d->said), a bus-mastering refusal once
+ * more after each grant: a driver that retries cannot flood the log. */
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master);
 /* the first BAR of d refused at enumeration of the kind (io: I/O, else
  * memory), -1 if none: that decode may not be turned on */

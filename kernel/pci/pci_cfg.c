@@ -224,22 +224,47 @@ void pci_set_bus_master_check(pci_bus_master_check_t may_master)
 	bus_master_check = may_master;
 }
 
+/* only an owned function masters the bus: every caller that asks for it
+ * is a driver the device manager attached after binding the function's
+ * owner, or the NVMe broker it opened (docs/authority-gate-design.md, "No
+ * owner, no capability"); a function with no owner was granted nothing
+ * by the authority layer, so it gets no DMA either */
 static bool may_master(const struct pci_dev *d)
 {
-	return !d->owner || (bus_master_check && bus_master_check(d));
+	return d->owner && bus_master_check && bus_master_check(d);
 }
 
-/* false, with one line, when decode of the kind may not be turned on */
-static bool may_decode(const struct pci_dev *d, bool io)
+/* the reasons pci_enable refuses, each a bit of d->said */
+enum {
+	SAID_FENCED = 1,
+	SAID_MASTER = 2, /* no owner, or the check said no */
+	SAID_MEM = 4,
+	SAID_IO = 8,
+};
+
+/* true the first time d is refused for why: a driver that retries gets
+ * one line per function per reason, not one per call */
+static bool first_refusal(struct pci_dev *d, uint8_t why)
+{
+	bool first = !(d->said & why);
+	d->said |= why;
+	return first;
+}
+
+/* false when decode of the kind may not be turned on; the first such
+ * refusal of the function is one line */
+static bool may_decode(struct pci_dev *d, bool io)
 {
 	int i = pci_decode_refused(d, io);
 	if (i < 0)
 		return true;
-	char a[16];
-	pci_addr_str(d, a, sizeof(a));
-	kprintf("pci %s: %s decode refused: BAR%d was refused at "
-		"enumeration; left off\n",
-		a, io ? "I/O" : "memory", i);
+	if (first_refusal(d, io ? SAID_IO : SAID_MEM)) {
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("pci %s: %s decode refused: BAR%d was refused at "
+			"enumeration; left off\n",
+			a, io ? "I/O" : "memory", i);
+	}
 	return false;
 }
 
@@ -265,19 +290,29 @@ void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 		c = pci_cfg_read16(d, PCI_COMMAND);
 		pci_cfg_write16(d, PCI_COMMAND, c & ~PCI_COMMAND_MASTER);
 	}
+	/* granted: the next refusal (a later revocation or quarantine) is
+	 * said again, once */
+	if (bm)
+		d->said &= (uint8_t)~SAID_MASTER;
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
 	if (fenced) {
-		char a[16];
-		pci_addr_str(d, a, sizeof(a));
-		kprintf("pci %s: bus mastering refused: the function is fenced "
-			"(an earlier disable of it failed); left off\n",
-			a);
-	} else if (bus_master && !bm) {
-		char a[16];
-		pci_addr_str(d, a, sizeof(a));
-		kprintf("pci %s: bus mastering refused: owner %u is revoked, "
-			"quarantined, unknown to the authority layer or bound "
-			"to another function, or its remapping unit failed; "
-			"left off\n",
-			a, d->owner);
+		if (first_refusal(d, SAID_FENCED))
+			kprintf("pci %s: bus mastering refused: the function "
+				"is fenced (an earlier disable of it failed); "
+				"left off\n",
+				a);
+	} else if (bus_master && !bm && first_refusal(d, SAID_MASTER)) {
+		if (!d->owner)
+			kprintf("pci %s: bus mastering refused: the function "
+				"has no owner; left off\n",
+				a);
+		else
+			kprintf("pci %s: bus mastering refused: owner %u is "
+				"revoked, quarantined, unknown to the "
+				"authority layer or bound to another "
+				"function, or its remapping unit failed; left "
+				"off\n",
+				a, d->owner);
 	}
 }

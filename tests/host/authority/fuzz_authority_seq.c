@@ -29,7 +29,8 @@
  * part-way (shim_iommu_fail_map: the undo is an unmap, confirmed or
  * not); and the devices
  * themselves (opcodes 240..255): pci_enable with any decode and bus
- * mastering, and quirks (below, "the devices"). Every capability the
+ * mastering, the stray function naming no owner (252) and quirks (below,
+ * "the devices"). Every capability the
  * driver gets back is its copy in one of a few slots, and the driver
  * keeps old copies and forges them: any field of struct dma_pool, struct
  * dev_mmio or struct irq_cap rewritten, another copy's fields, a copy of a
@@ -97,7 +98,8 @@
  *    auth_slots_full (seed slots_full fills the table);
  *  - bus mastering asked through pci_enable is granted (the check the
  *    owner table installs for kernel/pci) exactly to a bound owner's one
- *    function, the owner neither revoked nor quarantined: a driver asks
+ *    function, the owner neither revoked nor quarantined — never to a
+ *    function that names no owner: a driver asks
  *    after each revocation and each reinstatement, granted or refused;
  *    and, whatever the model predicts, no function that names a revoked
  *    owner, nor one that is no owner's function, has bus mastering on in
@@ -136,7 +138,7 @@ extern void (*pci_host_msix_written)(volatile uint32_t *p);
 #define NOWN	 4 /* owners 1..4; 0 and 5 are never bound */
 #define NDEV	 5 /* function i < 4 is owner i+1's; STRAY no one's */
 #define MSI_DEV	 3 /* MSI only: no MSI-X table (irq_bind's MSI path) */
-#define STRAY	 4 /* names owner 1, which was bound with function 0 */
+#define STRAY	 4 /* names owner 1, bound with function 0; or none (op_unown) */
 #define CAP_MSI	 0x50
 #define BAR_LEN	 0x2000u
 #define BAR_PA	 0xfe000000ull
@@ -284,6 +286,8 @@ static void cfg_reset(bool is64)
 		quirks[i] = 0;
 		refused[i] = false;
 		devs[i].fenced = fenced_m[i] = false;
+		if (i == STRAY) /* op_unown may have cleared it */
+			devs[i].owner = 1;
 		decode[i] = ideal[i] = true;
 		devs[i].bar_refused = 0;
 		devs[i].msix_fn_masked = fnm[i] = false;
@@ -1827,6 +1831,19 @@ static void op_fence(void)
 	enable(dev, true, false, true);
 }
 
+/* the stray function names no owner (d->owner 0, as a function no
+ * driver was bound to), or owner 1 again; a driver asks for bus mastering
+ * on it at once, refused: with no owner, nothing — DMA included — was
+ * granted (a pci_enable that let an unowned function master the bus, as
+ * before test_pci_enable_unowned_never_masters, fails on seed
+ * unowned_function) */
+static void op_unown(void)
+{
+	devs[STRAY].owner = devs[STRAY].owner ? 0 : 1;
+	TRACE("stray function names owner %u\n", devs[STRAY].owner);
+	enable(STRAY, true, false, true);
+}
+
 /* the device changes its ways: a quirk on or off, or a BAR refused (as
  * at enumeration: pci_init turns memory decode off, and it stays off) */
 static void op_quirk(void)
@@ -2305,12 +2322,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		uint8_t v = next();
 		snap_tables();
 		/* 240..255: the device (below them, op % 24 as before); 254
-		 * its fence */
+		 * its fence, 252 the stray function's owner */
 		if (v >= 240) {
 			if (v & 1)
 				op_quirk();
 			else if (v == 254)
 				op_fence();
+			else if (v == 252)
+				op_unown();
 			else
 				op_pci_enable();
 			check_all();

@@ -542,8 +542,9 @@ static void pci_enable_arg2(uint64_t d)
 
 /* Bus mastering of an owned function is granted only while the check the
  * authority layer installs says its owner may master the bus (neither
- * revoked nor quarantined); with none installed, never; a function with
- * no owner gets what it asks. The check is asked again after the write:
+ * revoked nor quarantined); with none installed, never (a function with
+ * no owner, never at all: test_pci_enable_unowned_never_masters). The
+ * check is asked again after the write:
  * a quarantine that lands in between (the IOMMU's fault interrupt) is not
  * undone. Before, pci_enable set Bus Master Enable for any caller. */
 static unsigned bm_asks;
@@ -567,8 +568,6 @@ static void test_pci_enable_bus_master_checked(void **st)
 	    PCI_COMMAND_MEM | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
 	memset(c, 0, sizeof(c));
 	pci_set_bus_master_check(NULL);
-	pci_enable(&d, true, false, true); /* no owner */
-	assert_int_equal(command(&d), on);
 	d.owner = 7; /* no check installed: refused */
 	const char *log = logged(pci_enable_arg, (uint64_t)&d);
 	assert_int_equal(command(&d), on & ~PCI_COMMAND_MASTER);
@@ -585,7 +584,11 @@ static void test_pci_enable_bus_master_checked(void **st)
 	pci_enable(&d, true, false, true);
 	assert_int_equal(command(&d), on & ~PCI_COMMAND_MASTER);
 	assert_int_equal(bm_asks, 1);
-	/* quarantined between the check and the write */
+	/* granted again, then quarantined between the check and the write:
+	 * a line (a refusal after a grant is said again) */
+	bm_asks = 0, bm_says[0] = bm_says[1] = true;
+	pci_enable(&d, true, false, true);
+	assert_int_equal(command(&d), on);
 	bm_asks = 0, bm_says[0] = true, bm_says[1] = false;
 	log = logged(pci_enable_arg, (uint64_t)&d);
 	assert_int_equal(command(&d), on & ~PCI_COMMAND_MASTER);
@@ -599,12 +602,44 @@ static void test_pci_enable_bus_master_checked(void **st)
 	pci_set_bus_master_check(NULL);
 }
 
+/* A function with no owner (d->owner 0) never masters the bus: every
+ * caller that asks for bus mastering is a driver the device manager
+ * attached after binding the function's owner, or the NVMe broker it
+ * opened (docs/authority-gate-design.md, "No owner, no capability"), so
+ * none relies on it. Not with no check installed, not with one that would
+ * say yes (it is not even asked: it answers for owners), each refusal one
+ * line; memory decode is granted, and bus mastering firmware left on goes
+ * off. Before, may_master said yes to any function with no owner: DMA for
+ * a function the authority layer never granted anything. */
+static void test_pci_enable_unowned_never_masters(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d = {.cfg = c, .dev = 6};
+	const uint16_t mem = PCI_COMMAND_MEM | PCI_COMMAND_INTX_DISABLE;
+	memset(c, 0, sizeof(c));
+	pci_set_bus_master_check(NULL);
+	const char *log = logged(pci_enable_arg, (uint64_t)&d);
+	assert_int_equal(command(&d), mem);
+	assert_string_equal(log, "pci 0000:00:06.0: bus mastering refused: "
+				 "the function has no owner; left off\n");
+	pci_set_bus_master_check(bm_check);
+	bm_asks = 0, bm_says[0] = bm_says[1] = true;
+	pci_cfg_write16(&d, PCI_COMMAND, PCI_COMMAND_MASTER); /* firmware's */
+	log = logged(pci_enable_arg, (uint64_t)&d);
+	assert_int_equal(command(&d), mem);
+	assert_int_equal(bm_asks, 0);
+	assert_string_equal(log, ""); /* said once (test below) */
+	pci_set_bus_master_check(NULL);
+}
+
 /* A fenced function (struct pci_dev fenced: a disable of it failed, so it
  * may still hold addresses of memory given back since) never gets bus
  * mastering again: not with its owner in good standing (the check says
- * yes and is not even asked), not once it has no owner at all, each
- * refusal one line naming the fence; memory decode is still granted (the
- * broker reads its registers) and turning bus mastering off still works.
+ * yes and is not even asked), not once it has no owner at all, the first
+ * refusal one line naming the fence (the rest are not said:
+ * test_pci_enable_refusals_said_once); memory decode is still granted
+ * (the broker reads its registers) and turning bus mastering off still
+ * works.
  * Before, pci_enable never looked at the fence: the first two calls set
  * Bus Master Enable. */
 static void test_pci_enable_fenced_never_masters(void **st)
@@ -621,16 +656,87 @@ static void test_pci_enable_fenced_never_masters(void **st)
 	assert_string_equal(log, "pci 0000:00:06.0: bus mastering refused: "
 				 "the function is fenced (an earlier disable "
 				 "of it failed); left off\n");
-	d.owner = 0; /* unbound since: still refused */
+	d.owner = 0; /* unbound since: still refused, said already */
 	log = logged(pci_enable_arg, (uint64_t)&d);
 	assert_int_equal(command(&d), mem);
-	assert_non_null(strstr(log, "fenced"));
-	assert_ptr_equal(strchr(log, '\n'), log + strlen(log) - 1); /* one */
+	assert_string_equal(log, "");
 	/* on in the device (the firmware's, a racing write): off, no line */
 	pci_cfg_write16(&d, PCI_COMMAND, PCI_COMMAND_MASTER);
 	log = logged(pci_enable_arg2, (uint64_t)&d);
 	assert_int_equal(command(&d), mem);
 	assert_string_equal(log, "");
+	pci_set_bus_master_check(NULL);
+}
+
+static void pci_enable_20_arg(uint64_t d)
+{
+	for (int k = 0; k < 20; k++)
+		pci_enable((struct pci_dev *)d, true, true, true);
+}
+
+static unsigned lines_in(const char *log)
+{
+	unsigned n = 0;
+	for (; *log; log++)
+		n += *log == '\n';
+	return n;
+}
+
+/* pci_enable's refusals are bounded: a driver that retries (the NVMe
+ * broker's fence at every enable, a recovery loop) gets one line per
+ * function per reason — fenced, memory decode, I/O decode, bus mastering
+ * refused by the check or for want of an owner — however often it asks,
+ * and another function its own line. A bus-mastering refusal is said once
+ * more only after bus mastering was granted since, so a later revocation
+ * or quarantine is heard of. Before, each of 20 calls was a line of each
+ * reason: 60 for d alone. */
+static void test_pci_enable_refusals_said_once(void **st)
+{
+	static uint8_t c[4096], c2[4096], c3[4096];
+	struct pci_dev d = {.cfg = c,
+			    .dev = 6,
+			    .owner = 7,
+			    .fenced = true,
+			    .bar_refused = 3},
+		       e = {.cfg = c2, .dev = 7, .owner = 7},
+		       u = {.cfg = c3, .dev = 8};
+	d.bar[1].io = true;
+	memset(c, 0, sizeof(c));
+	memset(c2, 0, sizeof(c2));
+	memset(c3, 0, sizeof(c3));
+	pci_set_bus_master_check(bm_check);
+	bm_says[0] = bm_says[1] = true;
+	const char *log = logged(pci_enable_20_arg, (uint64_t)&d);
+	assert_string_equal(log,
+			    "pci 0000:00:06.0: memory decode refused: BAR0 was "
+			    "refused at enumeration; left off\n"
+			    "pci 0000:00:06.0: I/O decode refused: BAR1 was "
+			    "refused at enumeration; left off\n"
+			    "pci 0000:00:06.0: bus mastering refused: the "
+			    "function is fenced (an earlier disable of it "
+			    "failed); left off\n");
+	assert_int_equal(command(&d), PCI_COMMAND_INTX_DISABLE);
+	/* the check says no: one line for 20 calls */
+	bm_says[0] = bm_says[1] = false;
+	log = logged(pci_enable_20_arg, (uint64_t)&e);
+	assert_int_equal(lines_in(log), 1);
+	assert_non_null(strstr(log, "pci 0000:00:07.0: bus mastering "
+				    "refused: owner 7 is revoked"));
+	assert_int_equal(command(&e), PCI_COMMAND_MEM | PCI_COMMAND_IO |
+					  PCI_COMMAND_INTX_DISABLE);
+	/* granted (reinstated, say), then refused again: one more line */
+	bm_says[0] = bm_says[1] = true;
+	log = logged(pci_enable_20_arg, (uint64_t)&e);
+	assert_string_equal(log, "");
+	assert_true(command(&e) & PCI_COMMAND_MASTER);
+	bm_says[0] = bm_says[1] = false;
+	log = logged(pci_enable_20_arg, (uint64_t)&e);
+	assert_int_equal(lines_in(log), 1);
+	assert_false(command(&e) & PCI_COMMAND_MASTER);
+	/* a function with no owner: one line for 20 calls */
+	log = logged(pci_enable_20_arg, (uint64_t)&u);
+	assert_string_equal(log, "pci 0000:00:08.0: bus mastering refused: "
+				 "the function has no owner; left off\n");
 	pci_set_bus_master_check(NULL);
 }
 
@@ -1108,6 +1214,32 @@ static void test_pci_rrs_sv_enabled_in_root_ports(void **st)
 	if (!strstr(log, "pci 0000:00:05.0: PCI Express capability at 0xf0 "
 			 "runs past configuration space 0xff; RRS Software "
 			 "Visibility left as it is\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* a Root Port found once the table is full (past PCI_MAX_DEVS, 64) is
+ * not kept, but the bus behind it is scanned and its functions counted
+ * as ignored: it gets RRS Software Visibility all the same, before that
+ * scan, so a function there that is not ready costs the scan's bounded
+ * wait and not the Root Complex's retries. One that does not offer it is
+ * left alone. Before, only a kept Root Port's bit was set */
+static void test_pci_rrs_sv_in_root_port_past_the_table(void **st)
+{
+	ecam_seg(0, 2);
+	for (unsigned dev = 0; dev < 8; dev++)
+		for (unsigned fn = 0; fn < 8; fn++)
+			fn_at(0, dev, fn, 0)->cfg[PCI_HEADER_TYPE] =
+			    PCI_HEADER_MULTI;
+	struct fake_fn *rp = fn_at(0, 8, 0, 1), *rp_no = fn_at(0, 9, 0, 2);
+	fn_pcie(rp, 0x40, 4, 0x0001, 0x0007);
+	fn_pcie(rp_no, 0x40, 4, 0x0000, 0x0000);
+	fn_at(1, 0, 0, 0);
+	fn_at(2, 0, 0, 0);
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 64);
+	assert_int_equal(rtctl_of(rp, 0x40), 0x0017);
+	assert_int_equal(rtctl_of(rp_no, 0x40), 0);
+	if (!strstr(log, "pci: more than 64 functions; 4 more ignored\n"))
 		fail_msg("log:\n%s", log);
 }
 
@@ -3043,7 +3175,9 @@ int main(void)
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
 	    cmocka_unit_test(test_pci_caps_wild_pointer),
 	    cmocka_unit_test(test_pci_enable_bus_master_checked),
+	    cmocka_unit_test(test_pci_enable_unowned_never_masters),
 	    cmocka_unit_test(test_pci_enable_fenced_never_masters),
+	    cmocka_unit_test(test_pci_enable_refusals_said_once),
 	    cmocka_unit_test(test_pci_cap_past_config_space),
 	    cmocka_unit_test(test_pci_caps_reserved_bits_masked),
 	    cmocka_unit_test(test_pci_caps_iteration_visits_once),
@@ -3059,6 +3193,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_rrs_waited_until_ready),
 	    cmocka_unit_test(test_pci_rrs_never_ready_skipped),
 	    cmocka_unit_test(test_pci_rrs_sv_enabled_in_root_ports),
+	    cmocka_unit_test(test_pci_rrs_sv_in_root_port_past_the_table),
 	    cmocka_unit_test(test_pci_rrs_many_bounded),
 	    cmocka_unit_test(test_pci_too_many_functions_one_line),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
