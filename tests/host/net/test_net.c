@@ -4475,6 +4475,29 @@ static void test_http_rfc9110_s10_1_1_expect_100_continue(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9110 §10.1.1: a client that sent Expect: 100-continue and gets a
+ * final status instead of a 100 may send its body or not, so what follows
+ * the header block can no longer be framed: the answer closes the
+ * connection, unless the whole body is in already. Here the "next
+ * request" the client sends in place of its body is answered by no one */
+static void test_http_expect_final_answer_closes(void **state)
+{
+	(void)state;
+	expect_status("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+		      "Content-Length: 3\r\n\r\n",
+		      405, true);
+	expect_status("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+		      "Content-Length: 3\r\n\r\nab",
+		      405, true);
+	/* the body is all there: its framing is known, the connection stays */
+	expect_status("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+		      "Content-Length: 3\r\n\r\nabc",
+		      405, false);
+	expect_status("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+		      "Content-Length: 0\r\n\r\n",
+		      405, false);
+}
+
 /* a peer that half-closes before its body is all in: the body can never
  * complete, so the connection closes at once rather than sitting out the
  * idle timeout unevictable */
@@ -5031,6 +5054,9 @@ int main(void)
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_trickling_client_bounded,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_expect_final_answer_closes, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_fin_mid_body_closes,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
