@@ -119,9 +119,9 @@ static int parse_target(struct http_req *r)
 			t = "/";
 			n = 1;
 		}
-	}
-	if (t[0] != '/' && t[0] != '?')
+	} else if (t[0] != '/') { /* origin-form: absolute-path first */
 		return 400;
+	}
 	const char *q = find_byte(t, '?', n);
 	r->path = t[0] == '?' ? "/" : t;
 	r->path_len = t[0] == '?' ? 1 : (q ? (size_t)(q - t) : n);

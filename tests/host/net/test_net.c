@@ -4799,6 +4799,8 @@ static void test_http_parser(void **state)
 	    "\r\n\r\n",
 	    "G\xc3T / HTTP/1.1\r\nHost: a\r\n\r\n",
 	    "GET / HTTP/1.1\r\n: x\r\nHost: a\r\n\r\n",
+	    /* origin-form is absolute-path [ "?" query ] (RFC 9112 §3.2.1) */
+	    "GET ?x HTTP/1.1\r\nHost: a\r\n\r\n",
 	};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		end = http_header_end(bad[i], strlen(bad[i]), 0);
@@ -4814,6 +4816,13 @@ static void test_http_parser(void **state)
 	assert_int_equal(r.content_length, 5);
 	const char *v2 = "GET / HTTP/3.0\r\nHost: a\r\n\r\n";
 	assert_int_equal(http_parse_request(v2, strlen(v2), &r), 505);
+	/* absolute-form: the path may be empty before a query (RFC 3986
+	 * §3.3 path-abempty), and stands for "/" */
+	const char *aq = "GET http://a?x=1 HTTP/1.1\r\nHost: a\r\n\r\n";
+	assert_int_equal(http_parse_request(aq, strlen(aq), &r), 0);
+	assert_int_equal(r.path_len, 1);
+	assert_memory_equal(r.path, "/", 1);
+	assert_int_equal(r.query_len, 3);
 	const char *v11 = "GET / HTTP/1.7\r\nHost: a\r\n\r\n";
 	assert_int_equal(http_parse_request(v11, strlen(v11), &r), 0);
 }
