@@ -16,6 +16,12 @@ static bool is_tchar(unsigned char c)
 	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
 static const char *find_byte(const char *s, char c, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -98,10 +104,15 @@ static int parse_target(struct http_req *r)
 {
 	const char *t = r->target;
 	size_t n = r->target_len;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if ((unsigned char)t[i] <= 0x20 ||
 		    (unsigned char)t[i] >= 0x7f || t[i] == '#')
 			return 400;
+		/* pct-encoded = "%" HEXDIG HEXDIG (RFC 3986 §2.1) */
+		if (t[i] == '%' &&
+		    (i + 2 >= n || !is_hex(t[i + 1]) || !is_hex(t[i + 2])))
+			return 400;
+	}
 	if (n == 1 && t[0] == '*') {
 		r->path = t;
 		r->path_len = 1;
@@ -203,12 +214,6 @@ static bool uri_char(unsigned char c)
 	    (c >= 'A' && c <= 'Z'))
 		return true;
 	return c && strchr("-._~!$&'()*+,;=", c) != NULL;
-}
-
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
 }
 
 /* RFC 9112 §3.2: Host = uri-host [ ":" port ] (RFC 3986 §3.2.2-§3.2.3):

@@ -4475,6 +4475,28 @@ static void test_http_rfc9110_s10_1_1_expect_100_continue(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9110 §4.2.3: a percent-encoded octet of an unreserved character
+ * (RFC 3986 §2.3) is the character itself, so /api/n%65t is /api/net; a
+ * reserved one (%2F) keeps its escape and is not a '/'. A '%' not followed
+ * by two hex digits is outside the grammar (RFC 3986 §2.1): a 400 */
+static void test_http_rfc9110_s4_2_3_percent_encoded_path(void **state)
+{
+	(void)state;
+	expect_status("GET /api/n%65t HTTP/1.1\r\nHost: x\r\n\r\n", 200, false);
+	expect_status("GET /api/%6E%65%74?a=1 HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+		      false);
+	expect_status("GET /%69ndex.html HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+		      false);
+	expect_status("GET /api%2Fnet HTTP/1.1\r\nHost: x\r\n\r\n", 404, false);
+	expect_status("GET /api/net%00 HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+		      false);
+	expect_status("GET /api/n%zzt HTTP/1.1\r\nHost: x\r\n\r\n", 400, true);
+	expect_status("GET /api/net% HTTP/1.1\r\nHost: x\r\n\r\n", 400, true);
+	expect_status("GET /api/net%6 HTTP/1.1\r\nHost: x\r\n\r\n", 400, true);
+	expect_status("GET /api/blob?size=%g1 HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+		      true);
+}
+
 /* RFC 9110 §10.1.1: a client that sent Expect: 100-continue and gets a
  * final status instead of a 100 may send its body or not, so what follows
  * the header block can no longer be framed: the answer closes the
@@ -5063,6 +5085,9 @@ int main(void)
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_trickling_client_bounded,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_rfc9110_s4_2_3_percent_encoded_path, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_http_expect_final_answer_closes, fake_cm_setup,
 		fake_cm_teardown),
