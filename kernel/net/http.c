@@ -99,6 +99,8 @@ static int parse_version(const char *v, size_t n, unsigned *minor)
 	return 0;
 }
 
+static bool host_valid(const char *v, size_t n);
+
 /* RFC 9112 §3.2: origin-form, absolute-form (http://host/path), '*' */
 static int parse_target(struct http_req *r)
 {
@@ -122,7 +124,7 @@ static int parse_target(struct http_req *r)
 		size_t i = 7;
 		while (i < n && t[i] != '/' && t[i] != '?')
 			i++;
-		if (i == 7)
+		if (i == 7 || !host_valid(t + 7, i - 7)) /* as Host's */
 			return 400;
 		t += i;
 		n -= i;

@@ -4823,6 +4823,11 @@ static void test_http_parser(void **state)
 	    "GET / HTTP/1.1\r\n: x\r\nHost: a\r\n\r\n",
 	    /* origin-form is absolute-path [ "?" query ] (RFC 9112 §3.2.1) */
 	    "GET ?x HTTP/1.1\r\nHost: a\r\n\r\n",
+	    /* absolute-form's authority is uri-host [":" port] as Host's
+	     * (RFC 9112 §3.2.2); userinfo is an error (RFC 9110 §4.2.4) */
+	    "GET http://a<b/x HTTP/1.1\r\nHost: a\r\n\r\n",
+	    "GET http://u@a/x HTTP/1.1\r\nHost: a\r\n\r\n",
+	    "GET http://a:8x/ HTTP/1.1\r\nHost: a\r\n\r\n",
 	};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		end = http_header_end(bad[i], strlen(bad[i]), 0);
