@@ -16,6 +16,12 @@ static bool is_tchar(unsigned char c)
 	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
 static const char *find_byte(const char *s, char c, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -93,15 +99,22 @@ static int parse_version(const char *v, size_t n, unsigned *minor)
 	return 0;
 }
 
+static bool host_valid(const char *v, size_t n);
+
 /* RFC 9112 §3.2: origin-form, absolute-form (http://host/path), '*' */
 static int parse_target(struct http_req *r)
 {
 	const char *t = r->target;
 	size_t n = r->target_len;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if ((unsigned char)t[i] <= 0x20 ||
 		    (unsigned char)t[i] >= 0x7f || t[i] == '#')
 			return 400;
+		/* pct-encoded = "%" HEXDIG HEXDIG (RFC 3986 §2.1) */
+		if (t[i] == '%' &&
+		    (i + 2 >= n || !is_hex(t[i + 1]) || !is_hex(t[i + 2])))
+			return 400;
+	}
 	if (n == 1 && t[0] == '*') {
 		r->path = t;
 		r->path_len = 1;
@@ -111,7 +124,7 @@ static int parse_target(struct http_req *r)
 		size_t i = 7;
 		while (i < n && t[i] != '/' && t[i] != '?')
 			i++;
-		if (i == 7)
+		if (i == 7 || !host_valid(t + 7, i - 7)) /* as Host's */
 			return 400;
 		t += i;
 		n -= i;
@@ -119,9 +132,9 @@ static int parse_target(struct http_req *r)
 			t = "/";
 			n = 1;
 		}
-	}
-	if (t[0] != '/' && t[0] != '?')
+	} else if (t[0] != '/') { /* origin-form: absolute-path first */
 		return 400;
+	}
 	const char *q = find_byte(t, '?', n);
 	r->path = t[0] == '?' ? "/" : t;
 	r->path_len = t[0] == '?' ? 1 : (q ? (size_t)(q - t) : n);
@@ -203,12 +216,6 @@ static bool uri_char(unsigned char c)
 	    (c >= 'A' && c <= 'Z'))
 		return true;
 	return c && strchr("-._~!$&'()*+,;=", c) != NULL;
-}
-
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
 }
 
 /* RFC 9112 §3.2: Host = uri-host [ ":" port ] (RFC 3986 §3.2.2-§3.2.3):

@@ -305,7 +305,13 @@ static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 	struct http_resp r;
 	memset(&r, 0, sizeof(r));
 	webui_route(&req, scratch, HTTP_SCRATCH, &r);
-	h->close_after = !req.keep_alive || tcp_peer_closed(c);
+	/* a final answer in place of the 100 a client with Expect:
+	 * 100-continue waits for leaves it free to send its body or not
+	 * (RFC 9110 §10.1.1): unless the body is all in, what follows
+	 * cannot be framed, so the answer closes */
+	bool unframed = req.expect_continue && req.has_length &&
+			req.content_length > len - end;
+	h->close_after = !req.keep_alive || tcp_peer_closed(c) || unframed;
 	if (!respond(c, h, req.method == HTTP_HEAD, &r)) {
 		h->wait_slab = true;
 		return false;

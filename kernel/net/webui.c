@@ -486,9 +486,41 @@ static void page_html(struct json *j)
 
 /* ---- routing ------------------------------------------------------------- */
 
-static bool path_is(const struct http_req *r, const char *p)
+/* the longest path a route can match: "/api/" and a provider's name */
+#define ROUTE_PATH_MAX 40
+
+static unsigned hexval(char c)
 {
-	return r->path_len == strlen(p) && !memcmp(r->path, p, r->path_len);
+	return c <= '9' ? (unsigned)(c - '0')
+			: (unsigned)((c | 0x20) - 'a' + 10);
+}
+
+/* r's path in the normal form of RFC 9110 §4.2.3: a percent-encoded
+ * unreserved character (RFC 3986 §2.3) decoded, any other escape kept
+ * (%2F is not a '/'); http.c let through only well-formed escapes. Its
+ * length, or cap when it is longer than any route */
+static size_t path_norm(const struct http_req *r, char *out, size_t cap)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->path_len; i++) {
+		char c = r->path[i];
+		if (c == '%' && i + 2 < r->path_len) {
+			char d = (char)(hexval(r->path[i + 1]) << 4 |
+					hexval(r->path[i + 2]));
+			if ((d >= '0' && d <= '9') || (d >= 'a' && d <= 'z') ||
+			    (d >= 'A' && d <= 'Z') || (d && strchr("-._~", d)))
+				c = d, i += 2;
+		}
+		if (k == cap)
+			return cap;
+		out[k++] = c;
+	}
+	return k;
+}
+
+static bool path_is(const char *path, size_t len, const char *p)
+{
+	return len == strlen(p) && !memcmp(path, p, len);
 }
 
 static void api_index(struct json *j)
@@ -548,6 +580,8 @@ void webui_route(const struct http_req *r, char *scratch, size_t cap,
 		 struct http_resp *out)
 {
 	struct json j;
+	char path[ROUTE_PATH_MAX];
+	size_t plen = path_norm(r, path, sizeof(path));
 	memset(out, 0, sizeof(*out));
 	if (r->method == HTTP_OTHER) {
 		text(out, 405, "405 Method Not Allowed\n");
@@ -561,7 +595,7 @@ void webui_route(const struct http_req *r, char *scratch, size_t cap,
 	json_init(&j, scratch, cap - 1); /* a byte for the closing newline */
 	out->status = 200;
 	out->ctype = "application/json";
-	if (path_is(r, "/") || path_is(r, "/index.html")) {
+	if (path_is(path, plen, "/") || path_is(path, plen, "/index.html")) {
 		out->ctype = "text/html; charset=utf-8";
 		page_html(&j);
 		if (j.overflow) {
@@ -572,17 +606,17 @@ void webui_route(const struct http_req *r, char *scratch, size_t cap,
 		out->len = j.len;
 		return;
 	}
-	if (path_is(r, "/api/blob")) {
+	if (path_is(path, plen, "/api/blob")) {
 		blob(r, out);
 		return;
 	}
-	if (path_is(r, "/api") || path_is(r, "/api/")) {
+	if (path_is(path, plen, "/api") || path_is(path, plen, "/api/")) {
 		api_index(&j);
-	} else if (r->path_len > 5 && !memcmp(r->path, "/api/", 5) &&
-		   r->path_len - 5 < 32) {
-		char name[32];
-		memcpy(name, r->path + 5, r->path_len - 5);
-		name[r->path_len - 5] = 0;
+	} else if (plen > 5 && plen < sizeof(path) &&
+		   !memcmp(path, "/api/", 5)) {
+		char name[ROUTE_PATH_MAX - 4];
+		memcpy(name, path + 5, plen - 5);
+		name[plen - 5] = 0;
 		const struct status_provider *p = status_find(name);
 		if (!p) {
 			text(out, 404, "404 Not Found\n");

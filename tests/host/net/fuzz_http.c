@@ -8,7 +8,9 @@
  * requests, and nothing after one that says Connection: close, which the
  * last request the server can frame must get. The requests are framed here
  * from the input (header block, then Content-Length bytes), not from the
- * server's state. */
+ * server's state. Every header block the parser accepts is read again
+ * independently (judge_accepted): nothing a second server could frame
+ * otherwise is let through. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +75,160 @@ static unsigned frame_requests(const char *s, size_t size, struct expect *x)
 	return n;
 }
 
+static void bad(const char *why, const char *s, size_t n)
+{
+	fprintf(stderr, "fuzz_http: %s: \"%.*s\"\n", why,
+		(int)(n > 200 ? 200 : n), s);
+	abort();
+}
+
+/* ---- an independent reading of a header block the parser accepted ----
+ * Its own line splitter and field reader, sharing no code with http.c:
+ * what lets a second server on the path frame the same bytes otherwise
+ * (request smuggling) must have been refused: obs-fold, a field name not
+ * followed at once by ':', Transfer-Encoding, a Content-Length that is not
+ * a list of equal 1*DIGIT values (no sign, nothing after the digits), a
+ * Host given twice or missing in HTTP/1.1, NUL or a lone CR anywhere. And
+ * what the parser says of the block is what it holds: the length, the
+ * framing, keep-alive. */
+static bool ieq_n(const char *a, size_t n, const char *w)
+{
+	if (strlen(w) != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = a[i] >= 'A' && a[i] <= 'Z' ? (char)(a[i] + 32) : a[i];
+		if (c != w[i])
+			return false;
+	}
+	return true;
+}
+
+static void trim(const char **v, size_t *n)
+{
+	while (*n && (**v == ' ' || **v == '\t'))
+		(*v)++, (*n)--;
+	while (*n && ((*v)[*n - 1] == ' ' || (*v)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+/* the Content-Length value as a list of decimals: false if any element
+ * is not all digits or they differ; *len is their value, *any whether
+ * one was seen (across fields) */
+static bool cl_value(const char *v, size_t n, unsigned long long *len,
+		     bool *any)
+{
+	size_t i = 0;
+	trim(&v, &n);
+	if (!n)
+		return false;
+	while (i <= n) {
+		size_t s = i;
+		while (i < n && v[i] != ',')
+			i++;
+		const char *e = v + s;
+		size_t en = i - s;
+		trim(&e, &en);
+		i++;
+		if (!en) /* an empty element of a list: only at its end */
+			continue;
+		unsigned long long x = 0;
+		for (size_t k = 0; k < en; k++) {
+			if (e[k] < '0' || e[k] > '9' || x > (~0ull - 9) / 10)
+				return false;
+			x = x * 10 + (unsigned long long)(e[k] - '0');
+		}
+		if (*any && x != *len)
+			return false;
+		*any = true;
+		*len = x;
+	}
+	return true;
+}
+
+static void judge_accepted(const char *s, size_t end, const struct http_req *r)
+{
+	size_t pos = 0, nfields = 0, hosts = 0;
+	bool any_cl = false, close = false, ka = false, first = true;
+	unsigned long long cl = 0;
+	while (pos < end && (s[pos] == '\r' || s[pos] == '\n'))
+		pos++;
+	for (size_t k = pos; k < end; k++)
+		if (!s[k] ||
+		    (s[k] == '\r' && (k + 1 >= end || s[k + 1] != '\n')))
+			bad("accepted: a NUL or a lone CR", s, end);
+	for (;;) {
+		const char *nl = memchr(s + pos, '\n', end - pos);
+		if (!nl)
+			bad("accepted: a block with no empty line", s, end);
+		const char *l = s + pos;
+		size_t n = (size_t)(nl - l);
+		if (n && l[n - 1] == '\r')
+			n--;
+		pos = (size_t)(nl - s) + 1;
+		if (first) { /* method SP target SP HTTP/1.d */
+			const char *sp1 = memchr(l, ' ', n);
+			const char *sp2 =
+			    sp1 ? memchr(sp1 + 1, ' ',
+					 n - (size_t)(sp1 + 1 - l))
+				: NULL;
+			if (!sp2 || sp1 == l || sp2 == sp1 + 1 ||
+			    n - (size_t)(sp2 + 1 - l) != 8 ||
+			    memcmp(sp2 + 1, "HTTP/1.", 7) ||
+			    (unsigned)(sp2[8] - '0') != r->minor)
+				bad("accepted: not a request line", s, end);
+			first = false;
+			continue;
+		}
+		if (!n)
+			break;
+		nfields++;
+		if (l[0] == ' ' || l[0] == '\t')
+			bad("accepted: obs-fold", s, end);
+		const char *colon = memchr(l, ':', n);
+		if (!colon || colon == l)
+			bad("accepted: a field line without a name", s, end);
+		size_t nn = (size_t)(colon - l);
+		for (size_t k = 0; k < nn; k++)
+			if ((unsigned char)l[k] <= ' ' || l[k] == 0x7f ||
+			    (unsigned char)l[k] >= 0x80)
+				bad("accepted: a field name with space or "
+				    "controls",
+				    s, end);
+		const char *v = colon + 1;
+		size_t vn = n - nn - 1;
+		if (ieq_n(l, nn, "transfer-encoding"))
+			bad("accepted: Transfer-Encoding", s, end);
+		if (ieq_n(l, nn, "content-length") &&
+		    !cl_value(v, vn, &cl, &any_cl))
+			bad("accepted: a Content-Length not one length", s,
+			    end);
+		if (ieq_n(l, nn, "host"))
+			hosts++;
+		if (ieq_n(l, nn, "connection")) {
+			for (size_t i = 0; i < vn;) {
+				while (i < vn && (v[i] == ',' || v[i] == ' ' ||
+						  v[i] == '\t'))
+					i++;
+				size_t t = i;
+				while (i < vn && v[i] != ',' && v[i] != ' ' &&
+				       v[i] != '\t')
+					i++;
+				close |= ieq_n(v + t, i - t, "close");
+				ka |= ieq_n(v + t, i - t, "keep-alive");
+			}
+		}
+	}
+	if (pos != end || r->header_len != end)
+		bad("accepted: the block ends elsewhere", s, end);
+	if (nfields > HTTP_MAX_FIELDS || hosts > 1 ||
+	    (r->minor >= 1 && hosts != 1))
+		bad("accepted: too many fields, or Host not once", s, end);
+	if (r->has_length != any_cl || (any_cl && r->content_length != cl))
+		bad("accepted: a length other than the block's", s, end);
+	if (r->keep_alive != (r->minor >= 1 ? !close : ka && !close))
+		bad("accepted: keep-alive other than Connection says", s, end);
+}
+
 static size_t find(const char *s, size_t n, const char *w)
 {
 	size_t m = strlen(w);
@@ -80,13 +236,6 @@ static size_t find(const char *s, size_t n, const char *w)
 		if (!memcmp(s + i, w, m))
 			return i;
 	return SIZE_MAX;
-}
-
-static void bad(const char *why, const char *s, size_t n)
-{
-	fprintf(stderr, "fuzz_http: %s: \"%.*s\"\n", why,
-		(int)(n > 200 ? 200 : n), s);
-	abort();
 }
 
 /* the server's bytes against the requests: see the top of the file */
@@ -156,6 +305,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	struct http_req r;
 	if (end && http_parse_request(s, end, &r) == 0) {
+		judge_accepted(s, end, &r);
 		/* the path points into the input, or is the literal "/" an
 		 * absolute-form target without a path stands for */
 		bool inside = r.path >= s && r.path + r.path_len <= s + size;

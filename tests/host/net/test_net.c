@@ -4475,6 +4475,51 @@ static void test_http_rfc9110_s10_1_1_expect_100_continue(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9110 §4.2.3: a percent-encoded octet of an unreserved character
+ * (RFC 3986 §2.3) is the character itself, so /api/n%65t is /api/net; a
+ * reserved one (%2F) keeps its escape and is not a '/'. A '%' not followed
+ * by two hex digits is outside the grammar (RFC 3986 §2.1): a 400 */
+static void test_http_rfc9110_s4_2_3_percent_encoded_path(void **state)
+{
+	(void)state;
+	expect_status("GET /api/n%65t HTTP/1.1\r\nHost: x\r\n\r\n", 200, false);
+	expect_status("GET /api/%6E%65%74?a=1 HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+		      false);
+	expect_status("GET /%69ndex.html HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+		      false);
+	expect_status("GET /api%2Fnet HTTP/1.1\r\nHost: x\r\n\r\n", 404, false);
+	expect_status("GET /api/net%00 HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+		      false);
+	expect_status("GET /api/n%zzt HTTP/1.1\r\nHost: x\r\n\r\n", 400, true);
+	expect_status("GET /api/net% HTTP/1.1\r\nHost: x\r\n\r\n", 400, true);
+	expect_status("GET /api/net%6 HTTP/1.1\r\nHost: x\r\n\r\n", 400, true);
+	expect_status("GET /api/blob?size=%g1 HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+		      true);
+}
+
+/* RFC 9110 §10.1.1: a client that sent Expect: 100-continue and gets a
+ * final status instead of a 100 may send its body or not, so what follows
+ * the header block can no longer be framed: the answer closes the
+ * connection, unless the whole body is in already. Here the "next
+ * request" the client sends in place of its body is answered by no one */
+static void test_http_expect_final_answer_closes(void **state)
+{
+	(void)state;
+	expect_status("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+		      "Content-Length: 3\r\n\r\n",
+		      405, true);
+	expect_status("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+		      "Content-Length: 3\r\n\r\nab",
+		      405, true);
+	/* the body is all there: its framing is known, the connection stays */
+	expect_status("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+		      "Content-Length: 3\r\n\r\nabc",
+		      405, false);
+	expect_status("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+		      "Content-Length: 0\r\n\r\n",
+		      405, false);
+}
+
 /* a peer that half-closes before its body is all in: the body can never
  * complete, so the connection closes at once rather than sitting out the
  * idle timeout unevictable */
@@ -4776,6 +4821,13 @@ static void test_http_parser(void **state)
 	    "\r\n\r\n",
 	    "G\xc3T / HTTP/1.1\r\nHost: a\r\n\r\n",
 	    "GET / HTTP/1.1\r\n: x\r\nHost: a\r\n\r\n",
+	    /* origin-form is absolute-path [ "?" query ] (RFC 9112 §3.2.1) */
+	    "GET ?x HTTP/1.1\r\nHost: a\r\n\r\n",
+	    /* absolute-form's authority is uri-host [":" port] as Host's
+	     * (RFC 9112 §3.2.2); userinfo is an error (RFC 9110 §4.2.4) */
+	    "GET http://a<b/x HTTP/1.1\r\nHost: a\r\n\r\n",
+	    "GET http://u@a/x HTTP/1.1\r\nHost: a\r\n\r\n",
+	    "GET http://a:8x/ HTTP/1.1\r\nHost: a\r\n\r\n",
 	};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		end = http_header_end(bad[i], strlen(bad[i]), 0);
@@ -4791,6 +4843,13 @@ static void test_http_parser(void **state)
 	assert_int_equal(r.content_length, 5);
 	const char *v2 = "GET / HTTP/3.0\r\nHost: a\r\n\r\n";
 	assert_int_equal(http_parse_request(v2, strlen(v2), &r), 505);
+	/* absolute-form: the path may be empty before a query (RFC 3986
+	 * §3.3 path-abempty), and stands for "/" */
+	const char *aq = "GET http://a?x=1 HTTP/1.1\r\nHost: a\r\n\r\n";
+	assert_int_equal(http_parse_request(aq, strlen(aq), &r), 0);
+	assert_int_equal(r.path_len, 1);
+	assert_memory_equal(r.path, "/", 1);
+	assert_int_equal(r.query_len, 3);
 	const char *v11 = "GET / HTTP/1.7\r\nHost: a\r\n\r\n";
 	assert_int_equal(http_parse_request(v11, strlen(v11), &r), 0);
 }
@@ -5031,6 +5090,12 @@ int main(void)
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_trickling_client_bounded,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_rfc9110_s4_2_3_percent_encoded_path, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_expect_final_answer_closes, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_fin_mid_body_closes,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
