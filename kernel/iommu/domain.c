@@ -180,6 +180,7 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
 		return -1;
 	}
 	vtd_flush(u, (void *)dm->pt, PAGE_SIZE);
+	dm->ptpages = 1; /* the top-level table */
 	dm->u = u;
 	dm->owner = owner;
 	dm->sid = sid;

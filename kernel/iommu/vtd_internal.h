@@ -43,7 +43,7 @@ struct vtd_domain {
 	struct vtd_unit *u;
 	uint64_t pt;	  /* top-level second-level table (phys) */
 	uint64_t pages;	  /* leaf pages mapped now */
-	uint64_t ptpages; /* table pages held */
+	uint64_t ptpages; /* table pages held, the top-level one too */
 	uint64_t faults;
 	struct iommu_fault last;
 	unsigned irtes;

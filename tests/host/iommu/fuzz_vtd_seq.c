@@ -565,10 +565,10 @@ static void check(void)
 		      "owner %u mapped pages %lu, model "
 		      "%u",
 		      o, dm->pages, m.o[o].n);
-		CHECK(dm->ptpages == c - 1,
+		CHECK(dm->ptpages == c,
 		      "owner %u table pages %lu, walked "
 		      "%lu",
-		      o, dm->ptpages, c - 1);
+		      o, dm->ptpages, c);
 		unsigned irqs = 0;
 		for (unsigned i = 0; i < VTD_IRT_ENTRIES; i++)
 			irqs += m.irq[i].owner == o;

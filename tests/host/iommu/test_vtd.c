@@ -531,6 +531,40 @@ static void test_faults_left_retaken(void **st)
 	fake_down();
 }
 
+/* a domain's table_pages (/api/iommu) is the pages its tables hold, the
+ * top-level table too: walked from the domain's top-level table (fake_tree)
+ * after maps that take one leaf table, then another under the same
+ * directory, then a new directory, and after unmaps (the tables stay).
+ * Before, the count left the top-level table out: one short, and 0 for a
+ * domain that holds a page */
+static unsigned table_pages_walked(uint16_t owner)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	fake_npages = 0;
+	fake_tree(dm->pt, dm->u->levels);
+	return fake_npages;
+}
+
+static void test_table_pages_counted(void **st)
+{
+	static const uint64_t iovas[] = {0x10000, 0x200000, 0x40000000,
+					 0x40001000};
+	fake_up(false);
+	struct vtd_domain *dm = vtd_domain_of(1);
+	assert_int_equal(dm->ptpages, 1);
+	assert_int_equal(table_pages_walked(1), 1);
+	for (unsigned i = 0; i < sizeof(iovas) / sizeof(iovas[0]); i++) {
+		assert_int_equal(
+		    iommu_map(1, iovas[i], 0x200000 + i * PS, PS, IOMMU_READ),
+		    0);
+		assert_int_equal(dm->ptpages, table_pages_walked(1));
+	}
+	assert_int_equal(dm->ptpages, 6); /* top, 2 directories, 3 leaves */
+	assert_int_equal(iommu_unmap(1, 0x10000, PS), 0);
+	assert_int_equal(dm->ptpages, table_pages_walked(1));
+	fake_down();
+}
+
 /* /api/iommu parses as JSON (tests/host/lib/json_check.h, sharing no code
  * with the writer) and carries the values: the unit (base, up, reason,
  * capability registers, levels, address bits, interrupt remapping and its
@@ -577,17 +611,17 @@ static void test_iommu_json(void **st)
 	assert_true(u->waits > 0 && u->iotlb_invs > 0);
 	snprintf(want, sizeof(want),
 		 "{\"owner\":1,\"domain\":%u,\"sid\":\"00:02.0\","
-		 "\"mapped_pages\":2,\"table_pages\":2,\"irtes\":0,"
+		 "\"mapped_pages\":2,\"table_pages\":3,\"irtes\":0,"
 		 "\"quarantined\":true,\"bus_master_again\":2,\"faults\":1,"
 		 "\"last_fault\":{\"addr\":\"0x5000\",\"reason\":%u,"
 		 "\"write\":true}}",
 		 vtd_domain_of(1)->did, VTD_FR_WRITE);
-	/* table pages below the top-level one: a 3-level walk to one leaf
-	 * table takes two */
+	/* table pages, the top-level one too: a 3-level walk to one leaf
+	 * table takes three */
 	assert_non_null(strstr(js, want));
 	snprintf(want, sizeof(want),
 		 "{\"owner\":2,\"domain\":%u,\"sid\":\"01:00.0\","
-		 "\"mapped_pages\":0,\"table_pages\":0,\"irtes\":1,"
+		 "\"mapped_pages\":0,\"table_pages\":1,\"irtes\":1,"
 		 "\"quarantined\":false,\"bus_master_again\":0,\"faults\":0}",
 		 vtd_domain_of(2)->did);
 	assert_non_null(strstr(js, want));
@@ -624,6 +658,7 @@ int main(void)
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),
 	    cmocka_unit_test(test_unmap_covers_every_page_touched),
+	    cmocka_unit_test(test_table_pages_counted),
 	    cmocka_unit_test(test_iommu_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
