@@ -443,8 +443,10 @@ static const char *vtd_unit_caps(struct vtd_unit *u)
 	u->ecap = vtd_rd64(u, VTD_ECAP);
 	unsigned sagaw = (unsigned)FIELD_GET(VTD_CAP_SAGAW, u->cap);
 	unsigned mgaw = (unsigned)FIELD_GET(VTD_CAP_MGAW, u->cap) + 1;
-	/* the widest table the unit walks, clipped to what it translates */
-	if ((sagaw & VTD_SAGAW_48) && mgaw >= 48) {
+	/* the widest table the unit walks (4 levels even where MGAW is 39:
+	 * many units offer no 3-level width in SAGAW), the addresses clipped
+	 * to what it translates below */
+	if (sagaw & VTD_SAGAW_48) {
 		u->levels = 4;
 		u->aw = 2;
 	} else if (sagaw & VTD_SAGAW_39) {

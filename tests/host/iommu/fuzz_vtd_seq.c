@@ -3,7 +3,8 @@
  * (vtd_fake.h: registers, invalidation queue, fault records), brought up
  * by the real iommu_init from a DMAR table.
  *
- * The input's first two bytes choose the unit: 3- or 4-level tables,
+ * The input's first two bytes choose the unit: 3- or 4-level tables in
+ * SAGAW (4-level with or without 3-level),
  * MGAW, host address width, caching mode, coherency, interrupt remapping,
  * write-buffer flushing, drain bits, 1-4 fault records, 16-256 domain ids.
  * Then a program of 13-byte operations on owners 0..3 (0 is never valid)
@@ -222,7 +223,7 @@ static void walk_level(uint64_t t, unsigned level, unsigned perm, uint64_t base,
 static unsigned ctx_levels(uint64_t hi)
 {
 	unsigned aw = hi & 7;
-	if (aw == 1)
+	if (aw == 1 && !fake.c.no_three)
 		return 3;
 	if (aw == 2 && fake.c.four_level)
 		return 4;
@@ -1042,6 +1043,7 @@ static void setup(const uint8_t *c)
 	static const unsigned haws[4] = {39, 46, 48, 52};
 	struct fake_cfg cfg = {
 	    .four_level = c[0] & 1,
+	    .no_three = (c[0] & 1) && (c[1] & 64),
 	    .mgaw = mgaws[(c[0] >> 1) & 3],
 	    .cm = c[0] & 8,
 	    .coherent = c[0] & 16,
@@ -1061,7 +1063,9 @@ static void setup(const uint8_t *c)
 	fake_flush_hook = on_flush;
 	caches_valid = true;
 	iommu_init();
-	m.levels = cfg.four_level && cfg.mgaw >= 48 ? 4 : 3;
+	/* the widest width SAGAW offers, whatever MGAW (which only clips the
+	 * addresses): Linux's iommu->agaw from cap_sagaw */
+	m.levels = cfg.four_level ? 4 : 3;
 	m.awbits = m.levels == 4 ? 48 : 39;
 	m.width = MIN(m.awbits, cfg.mgaw);
 	m.limit = 1ull << m.width;

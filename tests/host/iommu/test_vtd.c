@@ -348,6 +348,39 @@ static void test_three_levels_translate_39_bits(void **st)
 	fake_down();
 }
 
+/* a unit whose SAGAW offers only 4-level tables and whose MGAW is 39
+ * (common on Intel client parts: CAP 0x00d2008c40660462) is used, with
+ * 4-level tables and addresses below 2^39, as Linux uses it. Before, it was
+ * refused ("no 3- or 4-level table width in CAP.SAGAW": 4 levels were
+ * taken only with MGAW 48), and every function in its scope stayed
+ * unbound */
+static void test_four_levels_only_mgaw_39(void **st)
+{
+	struct fake_cfg c = {.four_level = true,
+			     .no_three = true,
+			     .mgaw = 39,
+			     .haw = 39,
+			     .nfr = 1,
+			     .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	iommu_init();
+	assert_true(vtd_units[0].up);
+	assert_int_equal(vtd_units[0].levels, 4);
+	assert_int_equal(vtd_units[0].agaw, 39);
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(0)), 0);
+	const uint64_t *ce = fake_ctx(0);
+	assert_non_null(ce);
+	assert_int_equal(ce[1] & 7, 2); /* AW: 4-level, in SAGAW */
+	assert_int_equal(iommu_addr_limit(1), 1ull << 39);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	assert_int_equal(fake_pte(1, 0x10000), 0x200000 | VTD_SL_R);
+	assert_int_equal(vtd_domain_of(1)->ptpages, 4);
+	assert_int_equal(iommu_map(1, 1ull << 39, 0x200000, PS, IOMMU_READ),
+			 -1);
+	fake_down();
+}
+
 /* caching mode: a domain whose context entry's flush was not confirmed is
  * not created, and its context entry does not stay present for a source
  * id no domain owns */
@@ -654,6 +687,7 @@ int main(void)
 	    cmocka_unit_test(test_fault_during_take_taken),
 	    cmocka_unit_test(test_faults_left_retaken),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
+	    cmocka_unit_test(test_four_levels_only_mgaw_39),
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),

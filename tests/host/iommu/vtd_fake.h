@@ -72,6 +72,7 @@ static inline uint16_t fake_sid(unsigned fn)
 
 struct fake_cfg {
 	bool four_level; /* SAGAW offers 48-bit (4-level) besides 39-bit */
+	bool no_three;	 /* ... and not 39-bit (3-level) */
 	unsigned mgaw;	 /* CAP.MGAW + 1 */
 	unsigned haw;	 /* DMAR host address width */
 	bool cm, coherent, ir, rwbf, drain;
@@ -380,15 +381,15 @@ static inline void fake_setup(const struct fake_cfg *c)
 {
 	memset(&fake, 0, sizeof(fake));
 	fake.c = *c;
-	uint64_t cap =
-	    (uint64_t)(c->nd & 7) << VTD_CAP_ND_SHIFT |
-	    (uint64_t)(VTD_SAGAW_39 | (c->four_level ? VTD_SAGAW_48 : 0))
-		<< VTD_CAP_SAGAW_SHIFT |
-	    (uint64_t)(c->mgaw - 1) << VTD_CAP_MGAW_SHIFT |
-	    (uint64_t)(FAKE_FRO / 16) << VTD_CAP_FRO_SHIFT |
-	    (uint64_t)(c->nfr - 1) << VTD_CAP_NFR_SHIFT |
-	    (c->cm ? VTD_CAP_CM : 0) | (c->rwbf ? VTD_CAP_RWBF : 0) |
-	    (c->drain ? VTD_CAP_DRD | VTD_CAP_DWD : 0);
+	uint64_t cap = (uint64_t)(c->nd & 7) << VTD_CAP_ND_SHIFT |
+		       (uint64_t)((c->no_three ? 0 : VTD_SAGAW_39) |
+				  (c->four_level ? VTD_SAGAW_48 : 0))
+			   << VTD_CAP_SAGAW_SHIFT |
+		       (uint64_t)(c->mgaw - 1) << VTD_CAP_MGAW_SHIFT |
+		       (uint64_t)(FAKE_FRO / 16) << VTD_CAP_FRO_SHIFT |
+		       (uint64_t)(c->nfr - 1) << VTD_CAP_NFR_SHIFT |
+		       (c->cm ? VTD_CAP_CM : 0) | (c->rwbf ? VTD_CAP_RWBF : 0) |
+		       (c->drain ? VTD_CAP_DRD | VTD_CAP_DWD : 0);
 	uint64_t ecap = VTD_ECAP_QI | (c->coherent ? VTD_ECAP_C : 0) |
 			(c->ir ? VTD_ECAP_IR : 0) |
 			(uint64_t)(FAKE_IRO / 16) << VTD_ECAP_IRO_SHIFT;
