@@ -49,10 +49,11 @@ static int vtd_context_set(struct vtd_domain *dm, uint64_t *ce)
 	ce[0] = dm->pt | VTD_CTX_P;
 	vtd_flush(dm->u, ce, 16);
 	/* CM=1 units may cache the not-present entry: device-selective
-	 * context-cache and IOTLB flush under domain id 0 (§6.1) */
+	 * context-cache and IOTLB flush under domain id 0 (§6.1); others
+	 * that buffer writes see it after a write-buffer flush (§6.8) */
 	if (dm->u->cap & VTD_CAP_CM)
 		return vtd_inv_context(dm->u, dm->sid, 0);
-	return 0;
+	return vtd_write_buffer_flush(dm->u);
 }
 
 static void vtd_ce_clear(struct vtd_unit *u, uint64_t *ce)
@@ -130,7 +131,7 @@ int iommu_owner_resume(uint16_t owner)
 	if (!ce)
 		return -1;
 	if (vtd_context_set(dm, ce)) {
-		/* unconfirmed (CM=1): still quarantined, so no entry */
+		/* unconfirmed (CM or RWBF): still quarantined, so no entry */
 		vtd_ce_clear(dm->u, ce);
 		return -1;
 	}
@@ -187,8 +188,8 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
 	dm->did = (uint16_t)(free + 1);
 	dm->used = true;
 	if (vtd_context_set(dm, ce)) {
-		/* unconfirmed (CM=1; the unit is given up): the entry goes
-		 * again, and the table page stays withheld in the slot, as
+		/* unconfirmed (CM or RWBF; the unit is given up): the entry
+		 * goes again, and the table page stays withheld in the slot, as
 		 * the unit may have cached a pointer to it */
 		vtd_ce_clear(u, ce);
 		dm->used = false;
@@ -281,11 +282,13 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 		vtd_flush(dm->u, pte, 8);
 		dm->pages++;
 	}
-	/* not-present to present needs no flush unless the unit caches
-	 * not-present entries (CM=1, §6.1); unconfirmed, the map fails and
-	 * takes its entries back (the unit is given up by then), but the
-	 * unit may have cached them meanwhile */
-	if ((dm->u->cap & VTD_CAP_CM) && vtd_inv_domain(dm->u, dm->did)) {
+	/* not-present to present needs no invalidation unless the unit
+	 * caches not-present entries (CM=1, §6.1), else a write-buffer flush
+	 * where the unit buffers writes (RWBF, §6.8); unconfirmed, the map
+	 * fails and takes its entries back (the unit is given up by then),
+	 * but the unit may have cached them meanwhile */
+	if ((dm->u->cap & VTD_CAP_CM) ? vtd_inv_domain(dm->u, dm->did)
+				      : vtd_write_buffer_flush(dm->u)) {
 		vtd_clear(dm, iova, len);
 		return IOMMU_UNCONFIRMED;
 	}

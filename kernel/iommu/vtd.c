@@ -91,19 +91,6 @@ int vtd_gcmd(struct vtd_unit *u, uint32_t bit, bool on)
 	return 0;
 }
 
-/* §6.8: units that buffer writes (CAP.RWBF) flush them on request */
-static void vtd_write_buffer_flush(struct vtd_unit *u)
-{
-	if (!(u->cap & VTD_CAP_RWBF))
-		return;
-	uint32_t sts = vtd_rd32(u, VTD_GSTS) & VTD_GSTS_KEEP;
-	vtd_wr32(u, VTD_GCMD, sts | VTD_GCMD_WBF);
-	uint64_t end = time_now_us() + VTD_TIMEOUT_US;
-	while (vtd_rd32(u, VTD_GSTS) & VTD_GCMD_WBF)
-		if (time_now_us() > end)
-			break;
-}
-
 /* Bus Master Enable off, the rest of the command register as it was; was
  * it on? */
 static bool vtd_bme_off(struct pci_dev *d)
@@ -142,6 +129,28 @@ unsigned vtd_stop_sid(struct vtd_unit *u, uint16_t sid)
 		    pci_devs[i].header_type == 0)
 			n += vtd_bme_off(&pci_devs[i]);
 	return n;
+}
+
+/* §6.8: a unit that buffers writes (CAP.RWBF) may not see an entry that
+ * turned present (CM=0: no invalidation follows) until its write buffer is
+ * flushed. 0, or -1 when it did not complete (a unit up is given up) */
+int vtd_write_buffer_flush(struct vtd_unit *u)
+{
+	if (!(u->cap & VTD_CAP_RWBF))
+		return 0;
+	if (u->broken)
+		return -1;
+	uint32_t sts = vtd_rd32(u, VTD_GSTS) & VTD_GSTS_KEEP;
+	vtd_wr32(u, VTD_GCMD, sts | VTD_GCMD_WBF);
+	uint64_t end = time_now_us() + VTD_TIMEOUT_US;
+	while (vtd_rd32(u, VTD_GSTS) & VTD_GCMD_WBF)
+		if (time_now_us() > end) {
+			if (u->up)
+				vtd_unit_broken(u,
+						"write buffer flush timed out");
+			return -1;
+		}
+	return 0;
 }
 
 /* ---- queued invalidation (§6.5.2) --------------------------------------- */
@@ -514,7 +523,8 @@ static const char *vtd_unit_up(struct vtd_unit *u)
 	/* 7: interrupt remapping, where the unit has it */
 	if ((u->ecap & VTD_ECAP_IR) && vtd_ir_up(u))
 		return "interrupt remapping did not come up";
-	vtd_write_buffer_flush(u);
+	if (vtd_write_buffer_flush(u))
+		return "write buffer flush did not complete (GSTS.WBFS)";
 	/* 8 */
 	if (vtd_gcmd(u, VTD_GCMD_TE, true))
 		return "translation not enabled (GSTS.TES)";

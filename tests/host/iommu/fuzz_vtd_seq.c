@@ -42,6 +42,9 @@
  *    context, interrupt remapping or queue pages; each domain's mapped
  *    and table page counts are its tables'; the pages the page shim has
  *    out are exactly those structures (nothing leaked or freed twice);
+ *  - on a unit that buffers writes (RWBF), no entry the kernel wrote is
+ *    left unflushed (write-buffer flush or invalidation) when a call
+ *    returns on a working unit;
  *  - IOTLB ordering: the fake unit keeps what it may have cached — every
  *    context entry and translation it could have seen since the last
  *    invalidation that covered it, sampled on every invalidation it runs
@@ -476,6 +479,8 @@ static void check(void)
 	CHECK(!!(fake.gsts & VTD_GCMD_IRE) == m.ir, "IRE %d, model %d",
 	      !!(fake.gsts & VTD_GCMD_IRE), m.ir);
 	CHECK(fake.root == u->root, "root table not the latched one");
+	CHECK(!fake.c.rwbf || m.broken || !fake.wb_dirty,
+	      "an entry written and left in the unit's write buffer (RWBF)");
 	CHECK(iommu_quarantines() - quar0 == m.quarantines,
 	      "quarantines %u, model %u", iommu_quarantines() - quar0,
 	      m.quarantines);
@@ -722,6 +727,14 @@ static uint64_t sel_len(uint8_t mode, uint8_t r)
 	}
 }
 
+/* an entry turning present must be confirmed to the unit: by an
+ * invalidation where it caches not-present entries (CM), by a write-buffer
+ * flush where it buffers writes (RWBF) */
+static bool must_confirm(void)
+{
+	return fake.c.cm || fake.c.rwbf;
+}
+
 /* the unit breaks on a call that had to invalidate, when it was stopped */
 static void expect_break(bool must, bool may)
 {
@@ -766,7 +779,7 @@ static void op_create(const uint8_t *a)
 	if (trace)
 		printf("create owner %u fn %u\n", o, fn);
 	int r = iommu_domain_create((uint16_t)o, 0, fake_sid(fn));
-	expect_break(ok && fake.c.cm, false);
+	expect_break(ok && must_confirm(), false);
 	if (ok && m.broken) {
 		ok = false;
 		m.withheld++;
@@ -799,7 +812,7 @@ static void op_map(unsigned o, uint64_t iova, uint64_t pa, uint64_t len,
 		printf("map owner %u 0x%lx -> 0x%lx +0x%lx perm %u\n", o, iova,
 		       pa, len, perm);
 	int r = iommu_map((uint16_t)o, iova, pa, len, perm);
-	expect_break(ok && !overlap && fake.c.cm, ok && overlap);
+	expect_break(ok && !overlap && must_confirm(), ok && overlap);
 	bool success = ok && !overlap && !m.broken;
 	/* entries it made present and then took back without the unit's
 	 * confirmation may be cached: the caller must not reuse the pages */
@@ -867,7 +880,7 @@ static void op_resume(unsigned o)
 	int r = iommu_owner_resume((uint16_t)o);
 	bool dom = o && m.o[o].dom;
 	bool act = dom && !m.broken && m.o[o].quar;
-	expect_break(act && fake.c.cm, false);
+	expect_break(act && must_confirm(), false);
 	int want = !dom || m.broken ? -1 : 0;
 	CHECK(r == want, "resume owner %u: %d, model %d", o, r, want);
 	if (act && !m.broken)

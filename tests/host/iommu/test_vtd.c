@@ -381,6 +381,49 @@ static void test_four_levels_only_mgaw_39(void **st)
 	fake_down();
 }
 
+/* a unit that buffers writes (CAP.RWBF, CM=0) sees an entry that turned
+ * present only after a write-buffer flush (§6.8; Linux flushes it after a
+ * new context entry and after a map): after a domain's creation, a map and
+ * a resume no entry the kernel wrote is left unflushed (fake.wb_dirty);
+ * a flush a stopped unit never completes gives the unit up, and the map
+ * fails with its entries taken back and its pages not to be reused.
+ * Before, only bring-up flushed the write buffer: the new context entry
+ * and every new mapping could sit in it, and a device's DMA fault where
+ * its owner mapped a page */
+static void rwbf_up(void)
+{
+	struct fake_cfg c = {
+	    .mgaw = 39, .haw = 39, .rwbf = true, .nfr = 1, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	iommu_init();
+	assert_true(vtd_units[0].up && !vtd_units[0].broken);
+}
+
+static void test_rwbf_new_entries_flushed(void **st)
+{
+	rwbf_up();
+	uint64_t wbf = fake.wbf;
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(0)), 0);
+	assert_false(fake.wb_dirty);
+	assert_true(fake.wbf > wbf);
+	wbf = fake.wbf;
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, 2 * PS, IOMMU_READ),
+			 0);
+	assert_false(fake.wb_dirty);
+	assert_true(fake.wbf > wbf);
+	iommu_owner_quarantine(1);
+	assert_int_equal(iommu_owner_resume(1), 0);
+	assert_false(fake.wb_dirty);
+	fake.stop = true;
+	assert_int_equal(iommu_map(1, 0x20000, 0x300000, PS, IOMMU_READ),
+			 IOMMU_UNCONFIRMED);
+	assert_true(vtd_units[0].broken);
+	assert_int_equal(fake_pte(1, 0x20000), 0);
+	assert_int_equal(vtd_domain_of(1)->pages, 2);
+	fake_down();
+}
+
 /* caching mode: a domain whose context entry's flush was not confirmed is
  * not created, and its context entry does not stay present for a source
  * id no domain owns */
@@ -688,6 +731,7 @@ int main(void)
 	    cmocka_unit_test(test_faults_left_retaken),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
 	    cmocka_unit_test(test_four_levels_only_mgaw_39),
+	    cmocka_unit_test(test_rwbf_new_entries_flushed),
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),

@@ -11,7 +11,9 @@
  * 7.2's intel_iommu does synchronously on the register write
  * (shared/reference/vtd.md §5):
  *  - GCMD: TE, QIE, IRE, CFI follow the write; SRTP latches RTADDR, SIRTP
- *    IRTA (GSTS.RTPS/IRTPS); WBF completes at once. The page keeps a
+ *    IRTA (GSTS.RTPS/IRTPS); WBF completes at once (never on a stopped
+ *    unit) and clears wb_dirty, which every vtd_flush sets and every
+ *    invalidation descriptor run clears (§6.8). The page keeps a
  *    sentinel (bit 0, reserved) after each write so the next is seen.
  *  - IQT: every descriptor from IQH to IQT runs in order: context-cache,
  *    IOTLB and interrupt-entry-cache invalidations are reported to the
@@ -91,6 +93,11 @@ static struct fake_unit {
 	bool stop, stop_iqe;
 	const char *misuse;
 	uint64_t cc, iotlb, iec, waits; /* descriptors run */
+	/* RWBF: an entry the kernel wrote since the last write-buffer flush
+	 * (GCMD.WBF, or any invalidation descriptor run, §6.8): the unit may
+	 * not see it yet */
+	bool wb_dirty;
+	uint64_t wbf; /* write-buffer flushes done */
 	struct dmar_buf dmar;
 } fake;
 
@@ -183,6 +190,15 @@ static inline void fake_gcmd(void)
 	if (v & VTD_GCMD_SRTP) {
 		fake.root = fake_reg64(VTD_RTADDR) & ~0xfffull;
 		fake.gsts |= FAKE_RTPS;
+	}
+	if (v & VTD_GCMD_WBF) {
+		if (fake.stop) { /* GSTS.WBFS stays set: never completes */
+			fake.gsts |= VTD_GCMD_WBF;
+		} else {
+			fake.gsts &= ~VTD_GCMD_WBF;
+			fake.wb_dirty = false;
+			fake.wbf++;
+		}
 	}
 	if (v & VTD_GCMD_SIRTP) {
 		fake.irt = fake_reg64(VTD_IRTA) & ~0xfffull;
@@ -290,6 +306,7 @@ static inline void fake_iq(void)
 		}
 		const uint64_t *d = (const uint64_t *)base + 2 * fake.iqh;
 		fake_desc(d[0], d[1]);
+		fake.wb_dirty = false; /* invalidations drain the buffer */
 		fake.iqh = (fake.iqh + 1) % n;
 	}
 	*fake_reg(VTD_IQH) = fake.iqh << VTD_IQT_SHIFT;
@@ -341,6 +358,8 @@ void __real_vtd_flush(const struct vtd_unit *u, const void *p, size_t len);
 void __wrap_vtd_flush(const struct vtd_unit *u, const void *p, size_t len)
 {
 	__real_vtd_flush(u, p, len);
+	if (fake.active)
+		fake.wb_dirty = true;
 	if (fake.active && fake_flush_hook)
 		fake_flush_hook(p, len);
 }
