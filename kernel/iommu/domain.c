@@ -214,15 +214,21 @@ uint64_t iommu_addr_limit(uint16_t owner)
 	return dm ? 1ull << dm->u->agaw : 0;
 }
 
-/* the leaf entry for iova, walking (and with alloc, building) the levels */
-static uint64_t *vtd_pte(struct vtd_domain *dm, uint64_t iova, bool alloc)
+/* the leaf entry for iova, walking (and with alloc, building) the levels;
+ * NULL without alloc where a level is absent, *span then the bytes of
+ * address space the absent entry covers (none of it is mapped) */
+static uint64_t *vtd_pte(struct vtd_domain *dm, uint64_t iova, bool alloc,
+			 uint64_t *span)
 {
 	uint64_t *t = (uint64_t *)dm->pt;
 	for (unsigned l = dm->u->levels; l > 1; l--) {
-		uint64_t *e = &t[(iova >> (12 + 9 * (l - 1))) & 511];
+		unsigned shift = 12 + 9 * (l - 1);
+		uint64_t *e = &t[(iova >> shift) & 511];
 		if (!(*e & (VTD_SL_R | VTD_SL_W))) {
-			if (!alloc)
+			if (!alloc) {
+				*span = 1ull << shift;
 				return NULL;
+			}
 			uint64_t p = page_alloc(1, 0);
 			if (!p)
 				return NULL;
@@ -237,10 +243,15 @@ static uint64_t *vtd_pte(struct vtd_domain *dm, uint64_t iova, bool alloc)
 	return &t[(iova >> 12) & 511];
 }
 
+/* clear the leaf entries of [iova, iova+len), below 2^AGAW; a span no
+ * table reaches is stepped over whole, so the walk is bounded by the
+ * tables the domain holds, not by len (2^36 pages below 2^48) */
 static void vtd_clear(struct vtd_domain *dm, uint64_t iova, size_t len)
 {
-	for (uint64_t a = iova; a < iova + len; a += PAGE_SIZE) {
-		uint64_t *pte = vtd_pte(dm, a, false);
+	for (uint64_t a = iova, span; a < iova + len;
+	     a = ALIGN_DOWN(a, span) + span) {
+		span = PAGE_SIZE;
+		uint64_t *pte = vtd_pte(dm, a, false, &span);
 		if (pte && *pte) {
 			*pte = 0;
 			vtd_flush(dm->u, pte, 8);
@@ -265,7 +276,7 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	uint64_t bits = ((perm & IOMMU_READ) ? VTD_SL_R : 0) |
 			((perm & IOMMU_WRITE) ? VTD_SL_W : 0);
 	for (size_t off = 0; off < len; off += PAGE_SIZE) {
-		uint64_t *pte = vtd_pte(dm, iova + off, true);
+		uint64_t *pte = vtd_pte(dm, iova + off, true, NULL);
 		if (!pte || *pte) {
 			/* out of table pages, or a second mapping of the
 			 * same iova: undo what this call did. Entries it

@@ -6,11 +6,14 @@
  * that word. Then over the fake unit of vtd_fake.h, brought up by
  * iommu_init: the cases tests/host/iommu/fuzz_vtd_seq.c found. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -489,6 +492,46 @@ static void test_unmap_covers_every_page_touched(void **st)
 	fake_down();
 }
 
+/* an unmap of a huge range (iommu.h: one past 2^64 runs to 2^AGAW) walks
+ * the tables the domain holds, not every page of the range: on a 48-bit
+ * unit, owner 1's whole address space is unmapped (mappings at both ends
+ * cleared) well inside the alarm. Before, vtd_clear looked up each of its
+ * 2^36 pages, an absent table at a time: hours with interrupts on, the
+ * caller (a revocation) stuck */
+static void unmap_too_long(int sig)
+{
+	(void)sig;
+	static const char msg[] = "test_unmap_huge_range_bounded: the unmap "
+				  "walked for 10 s\n";
+	(void)!write(2, msg, sizeof(msg) - 1);
+	abort();
+}
+
+static void test_unmap_huge_range_bounded(void **st)
+{
+	struct fake_cfg c = {
+	    .four_level = true, .mgaw = 48, .haw = 39, .nfr = 1, .nd = 2};
+	const uint64_t top = (1ull << 48) - PS;
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	iommu_init();
+	assert_int_equal(vtd_units[0].levels, 4);
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(0)), 0);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	assert_int_equal(
+	    iommu_map(1, 0x7f0000000000ull, 0x300000, PS, IOMMU_WRITE), 0);
+	assert_int_equal(iommu_map(1, top, 0x400000, PS, IOMMU_READ), 0);
+	signal(SIGALRM, unmap_too_long);
+	alarm(10);
+	assert_int_equal(iommu_unmap(1, PS, UINT64_MAX), 0);
+	alarm(0);
+	assert_int_equal(fake_pte(1, 0x10000), 0);
+	assert_int_equal(fake_pte(1, 0x7f0000000000ull), 0);
+	assert_int_equal(fake_pte(1, top), 0);
+	assert_int_equal(vtd_domain_of(1)->pages, 0);
+	fake_down();
+}
+
 /* A fault recorded while another record is still pending (PPF set) raises
  * no fault event (VT-d §7.3.1: only PPF going from 0 to 1 does), so the
  * handler must leave no record set behind it. Two records: 00:02.0's fault
@@ -736,6 +779,7 @@ int main(void)
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),
 	    cmocka_unit_test(test_unmap_covers_every_page_touched),
+	    cmocka_unit_test(test_unmap_huge_range_bounded),
 	    cmocka_unit_test(test_table_pages_counted),
 	    cmocka_unit_test(test_iommu_json),
 	};
