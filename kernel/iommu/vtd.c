@@ -304,6 +304,18 @@ static const char *vtd_fr_name(uint8_t fr)
 		return "write-not-permitted";
 	case VTD_FR_READ:
 		return "read-not-permitted";
+	case VTD_FR_PTE_FETCH:
+		return "table-entry-unreadable";
+	case VTD_FR_PTE_RSVD:
+		return "table-entry-reserved-bits";
+	case VTD_FR_INTR_RANGE:
+		return "into-interrupt-range";
+	case VTD_FR_IR_NP:
+		return "interrupt-entry-not-present";
+	case VTD_FR_IR_COMPAT:
+		return "compatibility-interrupt-blocked";
+	case VTD_FR_IR_SID:
+		return "interrupt-source-id-mismatch";
 	default:
 		return "other";
 	}
@@ -329,7 +341,12 @@ static void vtd_fault_record(struct vtd_unit *u, const struct iommu_fault *f)
 	bool said = dm ? dm->quarantined : u->unowned_said == f->sid + 1u;
 	if (!dm)
 		u->unowned_said = f->sid + 1u;
-	if (!said)
+	if (!said && f->reason >= VTD_FR_IR)
+		kprintf("iommu: interrupt fault owner %u sid %02x:%02x.%u "
+			"index %lu reason %u (%s)\n",
+			dm ? dm->owner : 0, f->sid >> 8, (f->sid >> 3) & 0x1f,
+			f->sid & 7, f->addr, f->reason, vtd_fr_name(f->reason));
+	else if (!said)
 		kprintf("iommu: dma fault owner %u sid %02x:%02x.%u addr 0x%lx "
 			"%s reason %u (%s)\n",
 			dm ? dm->owner : 0, f->sid >> 8, (f->sid >> 3) & 0x1f,
@@ -363,14 +380,20 @@ static unsigned vtd_fault_take(struct vtd_unit *u)
 			uint32_t dw3 = vtd_rd32(u, off + 12);
 			if (!(dw3 & VTD_FRCD_DW3_F))
 				continue;
+			uint64_t fi = vtd_rd64(u, off);
 			struct iommu_fault f = {
-			    .addr =
-				vtd_rd64(u, off) & ~(uint64_t)(PAGE_SIZE - 1),
 			    .sid = (uint16_t)(vtd_rd32(u, off + 8) &
 					      VTD_FRCD_DW2_SID_MASK),
 			    .reason = (uint8_t)(dw3 & VTD_FRCD_DW3_FR_MASK),
-			    .write = !(dw3 & VTD_FRCD_DW3_T),
 			};
+			/* an interrupt fault names an IRTE, not an address,
+			 * and has no direction */
+			if (f.reason >= VTD_FR_IR) {
+				f.addr = fi >> VTD_FRCD_IR_INDEX_SHIFT;
+			} else {
+				f.addr = fi & ~(uint64_t)(PAGE_SIZE - 1);
+				f.write = !(dw3 & VTD_FRCD_DW3_T);
+			}
 			vtd_wr32(u, off + 12, VTD_FRCD_DW3_F); /* W1C */
 			vtd_fault_record(u, &f);
 			found++;

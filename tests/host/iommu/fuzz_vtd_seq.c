@@ -59,7 +59,8 @@
  *    quarantined owner is refused any new entry (-1, remapping unit or
  *    not) until resumed;
  *  - fault records are consumed, counted for the owner of the source id
- *    (last fault's sid, reason, direction, page), overflow cleared.
+ *    (last fault's sid, reason, direction, page; for an interrupt-
+ *    remapping fault the index, no direction), overflow cleared.
  * FUZZ_VTD_TRACE=1 prints every operation. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -885,19 +886,42 @@ static void op_resume(unsigned o)
 		m.o[o].quar = false;
 }
 
+/* a fault record as VT-d §7.1 says to read it: a DMA fault names the page
+ * and the direction (T), an interrupt-remapping fault (reason 0x20 and
+ * up) the interrupt index in FI 63:48, no address, no direction */
+static struct iommu_fault record_read(uint16_t sid, uint8_t reason, bool write,
+				      uint64_t fi)
+{
+	if (reason >= 0x20)
+		return (struct iommu_fault){
+		    .sid = sid, .reason = reason, .addr = fi >> 48};
+	return (struct iommu_fault){.sid = sid,
+				    .reason = reason,
+				    .write = write,
+				    .addr = fi & ~(PS - 1)};
+}
+
 static void op_fault(const uint8_t *a)
 {
+	/* the others QEMU records (7, 0xC, 0xE), and interrupt-remapping
+	 * ones (IRTE not present, compatibility format, source id, one
+	 * past those the spec names) */
+	static const uint8_t more[8] = {7,    0xc,  0xe,  0x20,
+					0x22, 0x25, 0x26, 0x27};
 	uint16_t sid = (a[0] & 0x80) ? (uint16_t)(a[4] << 8 | a[5])
 				     : fake_sid(a[0] % FAKE_NFN);
-	uint8_t reason = (uint8_t)(1 + a[1] % 6);
+	uint8_t reason =
+	    a[1] >= 0xf8 ? more[a[1] & 7] : (uint8_t)(1 + a[1] % 6);
 	bool write = a[2] & 1;
-	uint64_t addr = (uint64_t)le32(a + 6) << 12 | a[10];
+	uint64_t addr = reason >= 0x20 ? (uint64_t)(a[6] | a[7] << 8) << 48
+				       : (uint64_t)le32(a + 6) << 12 | a[10];
 	if (trace)
 		printf("fault sid %04x reason %u %s 0x%lx%s\n", sid, reason,
 		       write ? "write" : "read", addr,
 		       a[3] == 0xa5 ? " (during the next poll)" : "");
 	if (a[3] == 0xa5) {
 		late.armed = true;
+		/* the record as written; read at the poll */
 		late.f = (struct iommu_fault){.sid = sid,
 					      .reason = reason,
 					      .write = write,
@@ -917,11 +941,9 @@ static void op_poll(void)
 		if (!(fake.frcd_dw3[i] & VTD_FRCD_DW3_F))
 			continue;
 		uint32_t off = FAKE_FRO + 16 * i;
-		f[nf].sid = (uint16_t)*fake_reg(off + 8);
-		f[nf].reason = fake.frcd_dw3[i] & 0xff;
-		f[nf].write = !(fake.frcd_dw3[i] & VTD_FRCD_DW3_T);
-		f[nf].addr = fake_reg64(off) & ~(PS - 1);
-		nf++;
+		f[nf++] = record_read(
+		    (uint16_t)*fake_reg(off + 8), fake.frcd_dw3[i] & 0xff,
+		    !(fake.frcd_dw3[i] & VTD_FRCD_DW3_T), fake_reg64(off));
 	}
 	if (trace)
 		printf("poll (%u records)\n", nf);
@@ -940,7 +962,9 @@ static void op_poll(void)
 		int fn = sid_fn(late.f.sid);
 		int o = fn >= 0 ? fn_owner((unsigned)fn) : 0;
 		must |= o && !m.o[o].quar;
-		f[nf++] = late.f; /* taken after the record it came during */
+		/* taken after the record it came during */
+		f[nf++] = record_read(late.f.sid, late.f.reason, late.f.write,
+				      late.f.addr);
 	}
 	fake_step(); /* the unit takes the kernel's W1C writes */
 	CHECK(r == nf, "poll took %u faults, %u recorded", r, nf);

@@ -532,6 +532,50 @@ static void test_unmap_huge_range_bounded(void **st)
 	fake_down();
 }
 
+/* fault records are read by their reason: an interrupt-remapping fault
+ * (reason 0x20 and up; 0x26, the MSI's source id is not the IRTE's)
+ * names the interrupt index in FI 63:48 and has no address or direction;
+ * a DMA fault's reason is named (0xE, an address translated into the
+ * interrupt range, as QEMU records). Before, the interrupt fault said
+ * "dma fault ... addr 0x3b000000000000 read reason 38 (other)", and its
+ * last_fault held that as the address */
+static char fault_lines[4][256];
+static unsigned nfault_lines;
+static void keep_fault_line(const char *line)
+{
+	if (strstr(line, " fault owner ") && nfault_lines < 4)
+		snprintf(fault_lines[nfault_lines++], sizeof(fault_lines[0]),
+			 "%s", line);
+}
+
+static void test_fault_reasons_read(void **st)
+{
+	fake_up(false);
+	struct iommu_fault f;
+	nfault_lines = 0;
+	shim_line_hook = keep_fault_line;
+	fake_fault(fake_sid(0), VTD_FR_IR_SID, false, 0x3bull << 48);
+	assert_int_equal(iommu_fault_poll(), 1);
+	assert_int_equal(iommu_fault_count(1, &f), 1);
+	assert_int_equal(f.reason, VTD_FR_IR_SID);
+	assert_int_equal(f.addr, 0x3b);
+	assert_false(f.write);
+	assert_true(iommu_owner_quarantined(1));
+	fake_fault(fake_sid(1), VTD_FR_INTR_RANGE, true, 0xfee00000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	shim_line_hook = NULL;
+	assert_int_equal(nfault_lines, 2);
+	assert_string_equal(
+	    fault_lines[0],
+	    "iommu: interrupt fault owner 1 sid 00:02.0 index 59 "
+	    "reason 38 (interrupt-source-id-mismatch)\n");
+	assert_string_equal(
+	    fault_lines[1],
+	    "iommu: dma fault owner 0 sid 00:03.0 addr 0xfee00000 "
+	    "write reason 14 (into-interrupt-range)\n");
+	fake_down();
+}
+
 /* A fault recorded while another record is still pending (PPF set) raises
  * no fault event (VT-d §7.3.1: only PPF going from 0 to 1 does), so the
  * handler must leave no record set behind it. Two records: 00:02.0's fault
@@ -770,6 +814,7 @@ int main(void)
 	    cmocka_unit_test(test_fault_again_stops_bus_master),
 	    cmocka_unit_test(test_bus_master_again_said_once),
 	    cmocka_unit_test(test_unmap_unconfirmed_distinct),
+	    cmocka_unit_test(test_fault_reasons_read),
 	    cmocka_unit_test(test_fault_during_take_taken),
 	    cmocka_unit_test(test_faults_left_retaken),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
