@@ -214,8 +214,11 @@ static int vtd_qi_run(struct vtd_unit *u, const uint64_t (*d)[2], unsigned n)
 		    u->status);
 	uint64_t end = time_now_us() + VTD_TIMEOUT_US;
 	while (*st != seq) {
-		if (vtd_rd32(u, VTD_FSTS) & VTD_FSTS_IQE) {
-			vtd_unit_broken(u, "invalidation queue error");
+		uint32_t fsts = vtd_rd32(u, VTD_FSTS);
+		if (fsts & (VTD_FSTS_IQE | VTD_FSTS_ITE)) {
+			vtd_unit_broken(u, fsts & VTD_FSTS_IQE
+					       ? "invalidation queue error"
+					       : "invalidation time-out error");
 			goto out;
 		}
 		if (time_now_us() > end) {
@@ -456,7 +459,9 @@ static int vtd_fault_setup(struct vtd_unit *u)
 {
 	for (unsigned i = 0; i < u->nfr; i++)
 		vtd_wr32(u, u->fro + 16 * i + 12, VTD_FRCD_DW3_F);
-	vtd_wr32(u, VTD_FSTS, VTD_FSTS_PFO | VTD_FSTS_IQE);
+	/* an invalidation error left from before (ITE stops the queue) */
+	vtd_wr32(u, VTD_FSTS,
+		 VTD_FSTS_PFO | VTD_FSTS_IQE | VTD_FSTS_ICE | VTD_FSTS_ITE);
 	u->fault_vector = vector_alloc(vtd_fault_intr, u);
 	if (!u->fault_vector)
 		return -1;

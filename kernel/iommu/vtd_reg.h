@@ -66,6 +66,10 @@
 #define VTD_FSTS_PFO (1u << 0)
 #define VTD_FSTS_PPF (1u << 1)
 #define VTD_FSTS_IQE (1u << 4)
+/* device-TLB invalidation errors (capOS queues none): while ITE is set
+ * the unit fetches no descriptor (W1C, as ICE) */
+#define VTD_FSTS_ICE (1u << 5)
+#define VTD_FSTS_ITE (1u << 6)
 /* §10.4.8 FECTL */
 #define VTD_FECTL_IM (1u << 31)
 

@@ -427,6 +427,34 @@ static void test_rwbf_new_entries_flushed(void **st)
 	fake_down();
 }
 
+/* an invalidation time-out error (FSTS.ITE) left by whoever ran the unit
+ * before (a device-TLB invalidation of theirs) stops the queue: no
+ * descriptor is fetched until it is cleared (VT-d §6.5.2.10; Linux
+ * qi_check_fault). Bring-up clears it with the other status bits, and the
+ * unit comes up; an ITE later gives the unit up at once with its name.
+ * Before, only PFO and IQE were cleared: the bring-up's global
+ * invalidation never completed and the unit was refused */
+static void test_ite_left_cleared(void **st)
+{
+	struct fake_cfg c = {.mgaw = 39, .haw = 39, .nfr = 1, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	fake.fsts |= VTD_FSTS_ITE | VTD_FSTS_ICE;
+	fake_show_fsts();
+	iommu_init();
+	assert_true(vtd_units[0].up && !vtd_units[0].broken);
+	assert_false(fake.fsts & (VTD_FSTS_ITE | VTD_FSTS_ICE));
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(0)), 0);
+	fake.fsts |= VTD_FSTS_ITE;
+	fake_show_fsts();
+	uint64_t t0 = shim_clock_ns;
+	assert_int_equal(iommu_unmap(1, 0x10000, PS), IOMMU_UNCONFIRMED);
+	assert_true(vtd_units[0].broken);
+	assert_string_equal(vtd_units[0].why, "invalidation time-out error");
+	assert_true(shim_clock_ns - t0 < 1000000); /* not the 100 ms wait */
+	fake_down();
+}
+
 /* caching mode: a domain whose context entry's flush was not confirmed is
  * not created, and its context entry does not stay present for a source
  * id no domain owns */
@@ -820,6 +848,7 @@ int main(void)
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
 	    cmocka_unit_test(test_four_levels_only_mgaw_39),
 	    cmocka_unit_test(test_rwbf_new_entries_flushed),
+	    cmocka_unit_test(test_ite_left_cleared),
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),

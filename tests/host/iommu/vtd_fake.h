@@ -221,7 +221,8 @@ static inline void fake_w1c(void)
 {
 	uint32_t v = *fake_reg(VTD_FSTS);
 	if (v != (fake.fsts | FAKE_FRI))
-		fake.fsts &= ~(v & (VTD_FSTS_PFO | VTD_FSTS_IQE | 0x60u));
+		fake.fsts &= ~(v & (VTD_FSTS_PFO | VTD_FSTS_IQE | VTD_FSTS_ICE |
+				    VTD_FSTS_ITE));
 	for (unsigned i = 0; i < fake.c.nfr; i++) {
 		uint32_t *dw3 = fake_reg(FAKE_FRO + 16 * i + 12);
 		if (*dw3 != fake.frcd_dw3[i] && (*dw3 & VTD_FRCD_DW3_F))
@@ -298,7 +299,9 @@ static inline void fake_iq(void)
 		fake_misuse("IQT past the queue");
 		return;
 	}
-	while (fake.iqh != tail && !(fake.fsts & VTD_FSTS_IQE)) {
+	/* IQE or ITE set: no descriptor is fetched until cleared */
+	while (fake.iqh != tail &&
+	       !(fake.fsts & (VTD_FSTS_IQE | VTD_FSTS_ITE))) {
 		if (fake.stop) {
 			if (fake.stop_iqe)
 				fake.fsts |= VTD_FSTS_IQE;
