@@ -49,10 +49,11 @@ static int vtd_context_set(struct vtd_domain *dm, uint64_t *ce)
 	ce[0] = dm->pt | VTD_CTX_P;
 	vtd_flush(dm->u, ce, 16);
 	/* CM=1 units may cache the not-present entry: device-selective
-	 * context-cache and IOTLB flush under domain id 0 (§6.1) */
+	 * context-cache and IOTLB flush under domain id 0 (§6.1); others
+	 * that buffer writes see it after a write-buffer flush (§6.8) */
 	if (dm->u->cap & VTD_CAP_CM)
 		return vtd_inv_context(dm->u, dm->sid, 0);
-	return 0;
+	return vtd_write_buffer_flush(dm->u);
 }
 
 static void vtd_ce_clear(struct vtd_unit *u, uint64_t *ce)
@@ -130,7 +131,7 @@ int iommu_owner_resume(uint16_t owner)
 	if (!ce)
 		return -1;
 	if (vtd_context_set(dm, ce)) {
-		/* unconfirmed (CM=1): still quarantined, so no entry */
+		/* unconfirmed (CM or RWBF): still quarantined, so no entry */
 		vtd_ce_clear(dm->u, ce);
 		return -1;
 	}
@@ -180,14 +181,15 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
 		return -1;
 	}
 	vtd_flush(u, (void *)dm->pt, PAGE_SIZE);
+	dm->ptpages = 1; /* the top-level table */
 	dm->u = u;
 	dm->owner = owner;
 	dm->sid = sid;
 	dm->did = (uint16_t)(free + 1);
 	dm->used = true;
 	if (vtd_context_set(dm, ce)) {
-		/* unconfirmed (CM=1; the unit is given up): the entry goes
-		 * again, and the table page stays withheld in the slot, as
+		/* unconfirmed (CM or RWBF; the unit is given up): the entry
+		 * goes again, and the table page stays withheld in the slot, as
 		 * the unit may have cached a pointer to it */
 		vtd_ce_clear(u, ce);
 		dm->used = false;
@@ -212,15 +214,21 @@ uint64_t iommu_addr_limit(uint16_t owner)
 	return dm ? 1ull << dm->u->agaw : 0;
 }
 
-/* the leaf entry for iova, walking (and with alloc, building) the levels */
-static uint64_t *vtd_pte(struct vtd_domain *dm, uint64_t iova, bool alloc)
+/* the leaf entry for iova, walking (and with alloc, building) the levels;
+ * NULL without alloc where a level is absent, *span then the bytes of
+ * address space the absent entry covers (none of it is mapped) */
+static uint64_t *vtd_pte(struct vtd_domain *dm, uint64_t iova, bool alloc,
+			 uint64_t *span)
 {
 	uint64_t *t = (uint64_t *)dm->pt;
 	for (unsigned l = dm->u->levels; l > 1; l--) {
-		uint64_t *e = &t[(iova >> (12 + 9 * (l - 1))) & 511];
+		unsigned shift = 12 + 9 * (l - 1);
+		uint64_t *e = &t[(iova >> shift) & 511];
 		if (!(*e & (VTD_SL_R | VTD_SL_W))) {
-			if (!alloc)
+			if (!alloc) {
+				*span = 1ull << shift;
 				return NULL;
+			}
 			uint64_t p = page_alloc(1, 0);
 			if (!p)
 				return NULL;
@@ -235,10 +243,15 @@ static uint64_t *vtd_pte(struct vtd_domain *dm, uint64_t iova, bool alloc)
 	return &t[(iova >> 12) & 511];
 }
 
+/* clear the leaf entries of [iova, iova+len), below 2^AGAW; a span no
+ * table reaches is stepped over whole, so the walk is bounded by the
+ * tables the domain holds, not by len (2^36 pages below 2^48) */
 static void vtd_clear(struct vtd_domain *dm, uint64_t iova, size_t len)
 {
-	for (uint64_t a = iova; a < iova + len; a += PAGE_SIZE) {
-		uint64_t *pte = vtd_pte(dm, a, false);
+	for (uint64_t a = iova, span; a < iova + len;
+	     a = ALIGN_DOWN(a, span) + span) {
+		span = PAGE_SIZE;
+		uint64_t *pte = vtd_pte(dm, a, false, &span);
 		if (pte && *pte) {
 			*pte = 0;
 			vtd_flush(dm->u, pte, 8);
@@ -263,7 +276,7 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	uint64_t bits = ((perm & IOMMU_READ) ? VTD_SL_R : 0) |
 			((perm & IOMMU_WRITE) ? VTD_SL_W : 0);
 	for (size_t off = 0; off < len; off += PAGE_SIZE) {
-		uint64_t *pte = vtd_pte(dm, iova + off, true);
+		uint64_t *pte = vtd_pte(dm, iova + off, true, NULL);
 		if (!pte || *pte) {
 			/* out of table pages, or a second mapping of the
 			 * same iova: undo what this call did. Entries it
@@ -280,11 +293,13 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 		vtd_flush(dm->u, pte, 8);
 		dm->pages++;
 	}
-	/* not-present to present needs no flush unless the unit caches
-	 * not-present entries (CM=1, §6.1); unconfirmed, the map fails and
-	 * takes its entries back (the unit is given up by then), but the
-	 * unit may have cached them meanwhile */
-	if ((dm->u->cap & VTD_CAP_CM) && vtd_inv_domain(dm->u, dm->did)) {
+	/* not-present to present needs no invalidation unless the unit
+	 * caches not-present entries (CM=1, §6.1), else a write-buffer flush
+	 * where the unit buffers writes (RWBF, §6.8); unconfirmed, the map
+	 * fails and takes its entries back (the unit is given up by then),
+	 * but the unit may have cached them meanwhile */
+	if ((dm->u->cap & VTD_CAP_CM) ? vtd_inv_domain(dm->u, dm->did)
+				      : vtd_write_buffer_flush(dm->u)) {
 		vtd_clear(dm, iova, len);
 		return IOMMU_UNCONFIRMED;
 	}

@@ -63,8 +63,10 @@ int iommu_unmap(uint16_t owner, uint64_t iova, size_t len);
 struct iommu_fault {
 	uint16_t sid;
 	uint8_t reason; /* VT-d fault reason (§7.1; vtd_reg.h VTD_FR_*) */
-	bool write;
-	uint64_t addr; /* page of the faulting address */
+	bool write;	/* a DMA write (never for an interrupt fault) */
+	/* page of the faulting address; for an interrupt-remapping fault
+	 * (reason >= 0x20, VTD_FR_IR) the interrupt index its MSI named */
+	uint64_t addr;
 };
 /* DMA faults recorded against owner, and the last one; 0 when none */
 uint64_t iommu_fault_count(uint16_t owner, struct iommu_fault *last);

@@ -91,19 +91,6 @@ int vtd_gcmd(struct vtd_unit *u, uint32_t bit, bool on)
 	return 0;
 }
 
-/* §6.8: units that buffer writes (CAP.RWBF) flush them on request */
-static void vtd_write_buffer_flush(struct vtd_unit *u)
-{
-	if (!(u->cap & VTD_CAP_RWBF))
-		return;
-	uint32_t sts = vtd_rd32(u, VTD_GSTS) & VTD_GSTS_KEEP;
-	vtd_wr32(u, VTD_GCMD, sts | VTD_GCMD_WBF);
-	uint64_t end = time_now_us() + VTD_TIMEOUT_US;
-	while (vtd_rd32(u, VTD_GSTS) & VTD_GCMD_WBF)
-		if (time_now_us() > end)
-			break;
-}
-
 /* Bus Master Enable off, the rest of the command register as it was; was
  * it on? */
 static bool vtd_bme_off(struct pci_dev *d)
@@ -142,6 +129,28 @@ unsigned vtd_stop_sid(struct vtd_unit *u, uint16_t sid)
 		    pci_devs[i].header_type == 0)
 			n += vtd_bme_off(&pci_devs[i]);
 	return n;
+}
+
+/* §6.8: a unit that buffers writes (CAP.RWBF) may not see an entry that
+ * turned present (CM=0: no invalidation follows) until its write buffer is
+ * flushed. 0, or -1 when it did not complete (a unit up is given up) */
+int vtd_write_buffer_flush(struct vtd_unit *u)
+{
+	if (!(u->cap & VTD_CAP_RWBF))
+		return 0;
+	if (u->broken)
+		return -1;
+	uint32_t sts = vtd_rd32(u, VTD_GSTS) & VTD_GSTS_KEEP;
+	vtd_wr32(u, VTD_GCMD, sts | VTD_GCMD_WBF);
+	uint64_t end = time_now_us() + VTD_TIMEOUT_US;
+	while (vtd_rd32(u, VTD_GSTS) & VTD_GCMD_WBF)
+		if (time_now_us() > end) {
+			if (u->up)
+				vtd_unit_broken(u,
+						"write buffer flush timed out");
+			return -1;
+		}
+	return 0;
 }
 
 /* ---- queued invalidation (§6.5.2) --------------------------------------- */
@@ -205,8 +214,11 @@ static int vtd_qi_run(struct vtd_unit *u, const uint64_t (*d)[2], unsigned n)
 		    u->status);
 	uint64_t end = time_now_us() + VTD_TIMEOUT_US;
 	while (*st != seq) {
-		if (vtd_rd32(u, VTD_FSTS) & VTD_FSTS_IQE) {
-			vtd_unit_broken(u, "invalidation queue error");
+		uint32_t fsts = vtd_rd32(u, VTD_FSTS);
+		if (fsts & (VTD_FSTS_IQE | VTD_FSTS_ITE)) {
+			vtd_unit_broken(u, fsts & VTD_FSTS_IQE
+					       ? "invalidation queue error"
+					       : "invalidation time-out error");
 			goto out;
 		}
 		if (time_now_us() > end) {
@@ -295,6 +307,18 @@ static const char *vtd_fr_name(uint8_t fr)
 		return "write-not-permitted";
 	case VTD_FR_READ:
 		return "read-not-permitted";
+	case VTD_FR_PTE_FETCH:
+		return "table-entry-unreadable";
+	case VTD_FR_PTE_RSVD:
+		return "table-entry-reserved-bits";
+	case VTD_FR_INTR_RANGE:
+		return "into-interrupt-range";
+	case VTD_FR_IR_NP:
+		return "interrupt-entry-not-present";
+	case VTD_FR_IR_COMPAT:
+		return "compatibility-interrupt-blocked";
+	case VTD_FR_IR_SID:
+		return "interrupt-source-id-mismatch";
 	default:
 		return "other";
 	}
@@ -320,7 +344,12 @@ static void vtd_fault_record(struct vtd_unit *u, const struct iommu_fault *f)
 	bool said = dm ? dm->quarantined : u->unowned_said == f->sid + 1u;
 	if (!dm)
 		u->unowned_said = f->sid + 1u;
-	if (!said)
+	if (!said && f->reason >= VTD_FR_IR)
+		kprintf("iommu: interrupt fault owner %u sid %02x:%02x.%u "
+			"index %lu reason %u (%s)\n",
+			dm ? dm->owner : 0, f->sid >> 8, (f->sid >> 3) & 0x1f,
+			f->sid & 7, f->addr, f->reason, vtd_fr_name(f->reason));
+	else if (!said)
 		kprintf("iommu: dma fault owner %u sid %02x:%02x.%u addr 0x%lx "
 			"%s reason %u (%s)\n",
 			dm ? dm->owner : 0, f->sid >> 8, (f->sid >> 3) & 0x1f,
@@ -354,14 +383,20 @@ static unsigned vtd_fault_take(struct vtd_unit *u)
 			uint32_t dw3 = vtd_rd32(u, off + 12);
 			if (!(dw3 & VTD_FRCD_DW3_F))
 				continue;
+			uint64_t fi = vtd_rd64(u, off);
 			struct iommu_fault f = {
-			    .addr =
-				vtd_rd64(u, off) & ~(uint64_t)(PAGE_SIZE - 1),
 			    .sid = (uint16_t)(vtd_rd32(u, off + 8) &
 					      VTD_FRCD_DW2_SID_MASK),
 			    .reason = (uint8_t)(dw3 & VTD_FRCD_DW3_FR_MASK),
-			    .write = !(dw3 & VTD_FRCD_DW3_T),
 			};
+			/* an interrupt fault names an IRTE, not an address,
+			 * and has no direction */
+			if (f.reason >= VTD_FR_IR) {
+				f.addr = fi >> VTD_FRCD_IR_INDEX_SHIFT;
+			} else {
+				f.addr = fi & ~(uint64_t)(PAGE_SIZE - 1);
+				f.write = !(dw3 & VTD_FRCD_DW3_T);
+			}
 			vtd_wr32(u, off + 12, VTD_FRCD_DW3_F); /* W1C */
 			vtd_fault_record(u, &f);
 			found++;
@@ -424,7 +459,9 @@ static int vtd_fault_setup(struct vtd_unit *u)
 {
 	for (unsigned i = 0; i < u->nfr; i++)
 		vtd_wr32(u, u->fro + 16 * i + 12, VTD_FRCD_DW3_F);
-	vtd_wr32(u, VTD_FSTS, VTD_FSTS_PFO | VTD_FSTS_IQE);
+	/* an invalidation error left from before (ITE stops the queue) */
+	vtd_wr32(u, VTD_FSTS,
+		 VTD_FSTS_PFO | VTD_FSTS_IQE | VTD_FSTS_ICE | VTD_FSTS_ITE);
 	u->fault_vector = vector_alloc(vtd_fault_intr, u);
 	if (!u->fault_vector)
 		return -1;
@@ -443,8 +480,10 @@ static const char *vtd_unit_caps(struct vtd_unit *u)
 	u->ecap = vtd_rd64(u, VTD_ECAP);
 	unsigned sagaw = (unsigned)FIELD_GET(VTD_CAP_SAGAW, u->cap);
 	unsigned mgaw = (unsigned)FIELD_GET(VTD_CAP_MGAW, u->cap) + 1;
-	/* the widest table the unit walks, clipped to what it translates */
-	if ((sagaw & VTD_SAGAW_48) && mgaw >= 48) {
+	/* the widest table the unit walks (4 levels even where MGAW is 39:
+	 * many units offer no 3-level width in SAGAW), the addresses clipped
+	 * to what it translates below */
+	if (sagaw & VTD_SAGAW_48) {
 		u->levels = 4;
 		u->aw = 2;
 	} else if (sagaw & VTD_SAGAW_39) {
@@ -512,7 +551,8 @@ static const char *vtd_unit_up(struct vtd_unit *u)
 	/* 7: interrupt remapping, where the unit has it */
 	if ((u->ecap & VTD_ECAP_IR) && vtd_ir_up(u))
 		return "interrupt remapping did not come up";
-	vtd_write_buffer_flush(u);
+	if (vtd_write_buffer_flush(u))
+		return "write buffer flush did not complete (GSTS.WBFS)";
 	/* 8 */
 	if (vtd_gcmd(u, VTD_GCMD_TE, true))
 		return "translation not enabled (GSTS.TES)";

@@ -43,7 +43,7 @@ struct vtd_domain {
 	struct vtd_unit *u;
 	uint64_t pt;	  /* top-level second-level table (phys) */
 	uint64_t pages;	  /* leaf pages mapped now */
-	uint64_t ptpages; /* table pages held */
+	uint64_t ptpages; /* table pages held, the top-level one too */
 	uint64_t faults;
 	struct iommu_fault last;
 	unsigned irtes;
@@ -63,6 +63,7 @@ void vtd_wr64(const struct vtd_unit *u, uint32_t off, uint64_t v);
 int vtd_gcmd(struct vtd_unit *u, uint32_t bit, bool on);
 void vtd_flush(const struct vtd_unit *u, const void *p, size_t len);
 int vtd_inv_domain(struct vtd_unit *u, uint16_t did);
+int vtd_write_buffer_flush(struct vtd_unit *u);
 int vtd_inv_context(struct vtd_unit *u, uint16_t sid, uint16_t did);
 struct vtd_unit *vtd_unit_for_sid(uint16_t seg, uint16_t sid);
 int vtd_inv_iec(struct vtd_unit *u, int index);

@@ -66,6 +66,10 @@
 #define VTD_FSTS_PFO (1u << 0)
 #define VTD_FSTS_PPF (1u << 1)
 #define VTD_FSTS_IQE (1u << 4)
+/* device-TLB invalidation errors (capOS queues none): while ITE is set
+ * the unit fetches no descriptor (W1C, as ICE) */
+#define VTD_FSTS_ICE (1u << 5)
+#define VTD_FSTS_ITE (1u << 6)
 /* §10.4.8 FECTL */
 #define VTD_FECTL_IM (1u << 31)
 
@@ -131,11 +135,21 @@
 #define VTD_MSI_HANDLE_SHIFT 5
 #define VTD_MSI_HANDLE15     (1u << 2)
 
-/* §7.1 fault reasons QEMU records (intel_iommu_internal.h VTD_FR_*) */
-#define VTD_FR_ROOT_NP 1
-#define VTD_FR_CTX_NP  2
-#define VTD_FR_CTX_INV 3
-#define VTD_FR_AGAW    4
-#define VTD_FR_WRITE   5
-#define VTD_FR_READ    6
+/* §7.1 fault reasons (QEMU's intel_iommu_internal.h VTD_FR_* records 1-6,
+ * 7, 0xC, 0xE); from VTD_FR_IR on, interrupt-remapping faults (§5.1.4.1),
+ * whose record holds the interrupt index in FI 63:48, no address */
+#define VTD_FR_ROOT_NP		1
+#define VTD_FR_CTX_NP		2
+#define VTD_FR_CTX_INV		3
+#define VTD_FR_AGAW		4
+#define VTD_FR_WRITE		5
+#define VTD_FR_READ		6
+#define VTD_FR_PTE_FETCH	7   /* a next-level table entry not readable */
+#define VTD_FR_PTE_RSVD		0xc /* reserved bits set in a paging entry */
+#define VTD_FR_INTR_RANGE	0xe /* translated into 0xFEExxxxx */
+#define VTD_FR_IR		0x20
+#define VTD_FR_IR_NP		0x22 /* IRTE not present */
+#define VTD_FR_IR_COMPAT	0x25 /* compatibility format blocked */
+#define VTD_FR_IR_SID		0x26 /* source id verification failed */
+#define VTD_FRCD_IR_INDEX_SHIFT 48
 #endif

@@ -6,11 +6,14 @@
  * that word. Then over the fake unit of vtd_fake.h, brought up by
  * iommu_init: the cases tests/host/iommu/fuzz_vtd_seq.c found. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -348,6 +351,110 @@ static void test_three_levels_translate_39_bits(void **st)
 	fake_down();
 }
 
+/* a unit whose SAGAW offers only 4-level tables and whose MGAW is 39
+ * (common on Intel client parts: CAP 0x00d2008c40660462) is used, with
+ * 4-level tables and addresses below 2^39, as Linux uses it. Before, it was
+ * refused ("no 3- or 4-level table width in CAP.SAGAW": 4 levels were
+ * taken only with MGAW 48), and every function in its scope stayed
+ * unbound */
+static void test_four_levels_only_mgaw_39(void **st)
+{
+	struct fake_cfg c = {.four_level = true,
+			     .no_three = true,
+			     .mgaw = 39,
+			     .haw = 39,
+			     .nfr = 1,
+			     .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	iommu_init();
+	assert_true(vtd_units[0].up);
+	assert_int_equal(vtd_units[0].levels, 4);
+	assert_int_equal(vtd_units[0].agaw, 39);
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(0)), 0);
+	const uint64_t *ce = fake_ctx(0);
+	assert_non_null(ce);
+	assert_int_equal(ce[1] & 7, 2); /* AW: 4-level, in SAGAW */
+	assert_int_equal(iommu_addr_limit(1), 1ull << 39);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	assert_int_equal(fake_pte(1, 0x10000), 0x200000 | VTD_SL_R);
+	assert_int_equal(vtd_domain_of(1)->ptpages, 4);
+	assert_int_equal(iommu_map(1, 1ull << 39, 0x200000, PS, IOMMU_READ),
+			 -1);
+	fake_down();
+}
+
+/* a unit that buffers writes (CAP.RWBF, CM=0) sees an entry that turned
+ * present only after a write-buffer flush (§6.8; Linux flushes it after a
+ * new context entry and after a map): after a domain's creation, a map and
+ * a resume no entry the kernel wrote is left unflushed (fake.wb_dirty);
+ * a flush a stopped unit never completes gives the unit up, and the map
+ * fails with its entries taken back and its pages not to be reused.
+ * Before, only bring-up flushed the write buffer: the new context entry
+ * and every new mapping could sit in it, and a device's DMA fault where
+ * its owner mapped a page */
+static void rwbf_up(void)
+{
+	struct fake_cfg c = {
+	    .mgaw = 39, .haw = 39, .rwbf = true, .nfr = 1, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	iommu_init();
+	assert_true(vtd_units[0].up && !vtd_units[0].broken);
+}
+
+static void test_rwbf_new_entries_flushed(void **st)
+{
+	rwbf_up();
+	uint64_t wbf = fake.wbf;
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(0)), 0);
+	assert_false(fake.wb_dirty);
+	assert_true(fake.wbf > wbf);
+	wbf = fake.wbf;
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, 2 * PS, IOMMU_READ),
+			 0);
+	assert_false(fake.wb_dirty);
+	assert_true(fake.wbf > wbf);
+	iommu_owner_quarantine(1);
+	assert_int_equal(iommu_owner_resume(1), 0);
+	assert_false(fake.wb_dirty);
+	fake.stop = true;
+	assert_int_equal(iommu_map(1, 0x20000, 0x300000, PS, IOMMU_READ),
+			 IOMMU_UNCONFIRMED);
+	assert_true(vtd_units[0].broken);
+	assert_int_equal(fake_pte(1, 0x20000), 0);
+	assert_int_equal(vtd_domain_of(1)->pages, 2);
+	fake_down();
+}
+
+/* an invalidation time-out error (FSTS.ITE) left by whoever ran the unit
+ * before (a device-TLB invalidation of theirs) stops the queue: no
+ * descriptor is fetched until it is cleared (VT-d §6.5.2.10; Linux
+ * qi_check_fault). Bring-up clears it with the other status bits, and the
+ * unit comes up; an ITE later gives the unit up at once with its name.
+ * Before, only PFO and IQE were cleared: the bring-up's global
+ * invalidation never completed and the unit was refused */
+static void test_ite_left_cleared(void **st)
+{
+	struct fake_cfg c = {.mgaw = 39, .haw = 39, .nfr = 1, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	fake.fsts |= VTD_FSTS_ITE | VTD_FSTS_ICE;
+	fake_show_fsts();
+	iommu_init();
+	assert_true(vtd_units[0].up && !vtd_units[0].broken);
+	assert_false(fake.fsts & (VTD_FSTS_ITE | VTD_FSTS_ICE));
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(0)), 0);
+	fake.fsts |= VTD_FSTS_ITE;
+	fake_show_fsts();
+	uint64_t t0 = shim_clock_ns;
+	assert_int_equal(iommu_unmap(1, 0x10000, PS), IOMMU_UNCONFIRMED);
+	assert_true(vtd_units[0].broken);
+	assert_string_equal(vtd_units[0].why, "invalidation time-out error");
+	assert_true(shim_clock_ns - t0 < 1000000); /* not the 100 ms wait */
+	fake_down();
+}
+
 /* caching mode: a domain whose context entry's flush was not confirmed is
  * not created, and its context entry does not stay present for a source
  * id no domain owns */
@@ -410,6 +517,90 @@ static void test_unmap_covers_every_page_touched(void **st)
 	assert_int_equal(iommu_unmap(1, top - PS, 0 - PS), 0);
 	assert_int_equal(fake_pte(1, top), 0);
 	assert_int_equal(vtd_domain_of(1)->pages, 0);
+	fake_down();
+}
+
+/* an unmap of a huge range (iommu.h: one past 2^64 runs to 2^AGAW) walks
+ * the tables the domain holds, not every page of the range: on a 48-bit
+ * unit, owner 1's whole address space is unmapped (mappings at both ends
+ * cleared) well inside the alarm. Before, vtd_clear looked up each of its
+ * 2^36 pages, an absent table at a time: hours with interrupts on, the
+ * caller (a revocation) stuck */
+static void unmap_too_long(int sig)
+{
+	(void)sig;
+	static const char msg[] = "test_unmap_huge_range_bounded: the unmap "
+				  "walked for 10 s\n";
+	(void)!write(2, msg, sizeof(msg) - 1);
+	abort();
+}
+
+static void test_unmap_huge_range_bounded(void **st)
+{
+	struct fake_cfg c = {
+	    .four_level = true, .mgaw = 48, .haw = 39, .nfr = 1, .nd = 2};
+	const uint64_t top = (1ull << 48) - PS;
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	iommu_init();
+	assert_int_equal(vtd_units[0].levels, 4);
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(0)), 0);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	assert_int_equal(
+	    iommu_map(1, 0x7f0000000000ull, 0x300000, PS, IOMMU_WRITE), 0);
+	assert_int_equal(iommu_map(1, top, 0x400000, PS, IOMMU_READ), 0);
+	signal(SIGALRM, unmap_too_long);
+	alarm(10);
+	assert_int_equal(iommu_unmap(1, PS, UINT64_MAX), 0);
+	alarm(0);
+	assert_int_equal(fake_pte(1, 0x10000), 0);
+	assert_int_equal(fake_pte(1, 0x7f0000000000ull), 0);
+	assert_int_equal(fake_pte(1, top), 0);
+	assert_int_equal(vtd_domain_of(1)->pages, 0);
+	fake_down();
+}
+
+/* fault records are read by their reason: an interrupt-remapping fault
+ * (reason 0x20 and up; 0x26, the MSI's source id is not the IRTE's)
+ * names the interrupt index in FI 63:48 and has no address or direction;
+ * a DMA fault's reason is named (0xE, an address translated into the
+ * interrupt range, as QEMU records). Before, the interrupt fault said
+ * "dma fault ... addr 0x3b000000000000 read reason 38 (other)", and its
+ * last_fault held that as the address */
+static char fault_lines[4][256];
+static unsigned nfault_lines;
+static void keep_fault_line(const char *line)
+{
+	if (strstr(line, " fault owner ") && nfault_lines < 4)
+		snprintf(fault_lines[nfault_lines++], sizeof(fault_lines[0]),
+			 "%s", line);
+}
+
+static void test_fault_reasons_read(void **st)
+{
+	fake_up(false);
+	struct iommu_fault f;
+	nfault_lines = 0;
+	shim_line_hook = keep_fault_line;
+	fake_fault(fake_sid(0), VTD_FR_IR_SID, false, 0x3bull << 48);
+	assert_int_equal(iommu_fault_poll(), 1);
+	assert_int_equal(iommu_fault_count(1, &f), 1);
+	assert_int_equal(f.reason, VTD_FR_IR_SID);
+	assert_int_equal(f.addr, 0x3b);
+	assert_false(f.write);
+	assert_true(iommu_owner_quarantined(1));
+	fake_fault(fake_sid(1), VTD_FR_INTR_RANGE, true, 0xfee00000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	shim_line_hook = NULL;
+	assert_int_equal(nfault_lines, 2);
+	assert_string_equal(
+	    fault_lines[0],
+	    "iommu: interrupt fault owner 1 sid 00:02.0 index 59 "
+	    "reason 38 (interrupt-source-id-mismatch)\n");
+	assert_string_equal(
+	    fault_lines[1],
+	    "iommu: dma fault owner 0 sid 00:03.0 addr 0xfee00000 "
+	    "write reason 14 (into-interrupt-range)\n");
 	fake_down();
 }
 
@@ -531,6 +722,40 @@ static void test_faults_left_retaken(void **st)
 	fake_down();
 }
 
+/* a domain's table_pages (/api/iommu) is the pages its tables hold, the
+ * top-level table too: walked from the domain's top-level table (fake_tree)
+ * after maps that take one leaf table, then another under the same
+ * directory, then a new directory, and after unmaps (the tables stay).
+ * Before, the count left the top-level table out: one short, and 0 for a
+ * domain that holds a page */
+static unsigned table_pages_walked(uint16_t owner)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	fake_npages = 0;
+	fake_tree(dm->pt, dm->u->levels);
+	return fake_npages;
+}
+
+static void test_table_pages_counted(void **st)
+{
+	static const uint64_t iovas[] = {0x10000, 0x200000, 0x40000000,
+					 0x40001000};
+	fake_up(false);
+	struct vtd_domain *dm = vtd_domain_of(1);
+	assert_int_equal(dm->ptpages, 1);
+	assert_int_equal(table_pages_walked(1), 1);
+	for (unsigned i = 0; i < sizeof(iovas) / sizeof(iovas[0]); i++) {
+		assert_int_equal(
+		    iommu_map(1, iovas[i], 0x200000 + i * PS, PS, IOMMU_READ),
+		    0);
+		assert_int_equal(dm->ptpages, table_pages_walked(1));
+	}
+	assert_int_equal(dm->ptpages, 6); /* top, 2 directories, 3 leaves */
+	assert_int_equal(iommu_unmap(1, 0x10000, PS), 0);
+	assert_int_equal(dm->ptpages, table_pages_walked(1));
+	fake_down();
+}
+
 /* /api/iommu parses as JSON (tests/host/lib/json_check.h, sharing no code
  * with the writer) and carries the values: the unit (base, up, reason,
  * capability registers, levels, address bits, interrupt remapping and its
@@ -577,17 +802,17 @@ static void test_iommu_json(void **st)
 	assert_true(u->waits > 0 && u->iotlb_invs > 0);
 	snprintf(want, sizeof(want),
 		 "{\"owner\":1,\"domain\":%u,\"sid\":\"00:02.0\","
-		 "\"mapped_pages\":2,\"table_pages\":2,\"irtes\":0,"
+		 "\"mapped_pages\":2,\"table_pages\":3,\"irtes\":0,"
 		 "\"quarantined\":true,\"bus_master_again\":2,\"faults\":1,"
 		 "\"last_fault\":{\"addr\":\"0x5000\",\"reason\":%u,"
 		 "\"write\":true}}",
 		 vtd_domain_of(1)->did, VTD_FR_WRITE);
-	/* table pages below the top-level one: a 3-level walk to one leaf
-	 * table takes two */
+	/* table pages, the top-level one too: a 3-level walk to one leaf
+	 * table takes three */
 	assert_non_null(strstr(js, want));
 	snprintf(want, sizeof(want),
 		 "{\"owner\":2,\"domain\":%u,\"sid\":\"01:00.0\","
-		 "\"mapped_pages\":0,\"table_pages\":0,\"irtes\":1,"
+		 "\"mapped_pages\":0,\"table_pages\":1,\"irtes\":1,"
 		 "\"quarantined\":false,\"bus_master_again\":0,\"faults\":0}",
 		 vtd_domain_of(2)->did);
 	assert_non_null(strstr(js, want));
@@ -617,13 +842,19 @@ int main(void)
 	    cmocka_unit_test(test_fault_again_stops_bus_master),
 	    cmocka_unit_test(test_bus_master_again_said_once),
 	    cmocka_unit_test(test_unmap_unconfirmed_distinct),
+	    cmocka_unit_test(test_fault_reasons_read),
 	    cmocka_unit_test(test_fault_during_take_taken),
 	    cmocka_unit_test(test_faults_left_retaken),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
+	    cmocka_unit_test(test_four_levels_only_mgaw_39),
+	    cmocka_unit_test(test_rwbf_new_entries_flushed),
+	    cmocka_unit_test(test_ite_left_cleared),
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),
 	    cmocka_unit_test(test_unmap_covers_every_page_touched),
+	    cmocka_unit_test(test_unmap_huge_range_bounded),
+	    cmocka_unit_test(test_table_pages_counted),
 	    cmocka_unit_test(test_iommu_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

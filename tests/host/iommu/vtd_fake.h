@@ -11,7 +11,9 @@
  * 7.2's intel_iommu does synchronously on the register write
  * (shared/reference/vtd.md §5):
  *  - GCMD: TE, QIE, IRE, CFI follow the write; SRTP latches RTADDR, SIRTP
- *    IRTA (GSTS.RTPS/IRTPS); WBF completes at once. The page keeps a
+ *    IRTA (GSTS.RTPS/IRTPS); WBF completes at once (never on a stopped
+ *    unit) and clears wb_dirty, which every vtd_flush sets and every
+ *    invalidation descriptor run clears (§6.8). The page keeps a
  *    sentinel (bit 0, reserved) after each write so the next is seen.
  *  - IQT: every descriptor from IQH to IQT runs in order: context-cache,
  *    IOTLB and interrupt-entry-cache invalidations are reported to the
@@ -72,6 +74,7 @@ static inline uint16_t fake_sid(unsigned fn)
 
 struct fake_cfg {
 	bool four_level; /* SAGAW offers 48-bit (4-level) besides 39-bit */
+	bool no_three;	 /* ... and not 39-bit (3-level) */
 	unsigned mgaw;	 /* CAP.MGAW + 1 */
 	unsigned haw;	 /* DMAR host address width */
 	bool cm, coherent, ir, rwbf, drain;
@@ -90,6 +93,11 @@ static struct fake_unit {
 	bool stop, stop_iqe;
 	const char *misuse;
 	uint64_t cc, iotlb, iec, waits; /* descriptors run */
+	/* RWBF: an entry the kernel wrote since the last write-buffer flush
+	 * (GCMD.WBF, or any invalidation descriptor run, §6.8): the unit may
+	 * not see it yet */
+	bool wb_dirty;
+	uint64_t wbf; /* write-buffer flushes done */
 	struct dmar_buf dmar;
 } fake;
 
@@ -183,6 +191,15 @@ static inline void fake_gcmd(void)
 		fake.root = fake_reg64(VTD_RTADDR) & ~0xfffull;
 		fake.gsts |= FAKE_RTPS;
 	}
+	if (v & VTD_GCMD_WBF) {
+		if (fake.stop) { /* GSTS.WBFS stays set: never completes */
+			fake.gsts |= VTD_GCMD_WBF;
+		} else {
+			fake.gsts &= ~VTD_GCMD_WBF;
+			fake.wb_dirty = false;
+			fake.wbf++;
+		}
+	}
 	if (v & VTD_GCMD_SIRTP) {
 		fake.irt = fake_reg64(VTD_IRTA) & ~0xfffull;
 		fake.gsts |= FAKE_IRTPS;
@@ -204,7 +221,8 @@ static inline void fake_w1c(void)
 {
 	uint32_t v = *fake_reg(VTD_FSTS);
 	if (v != (fake.fsts | FAKE_FRI))
-		fake.fsts &= ~(v & (VTD_FSTS_PFO | VTD_FSTS_IQE | 0x60u));
+		fake.fsts &= ~(v & (VTD_FSTS_PFO | VTD_FSTS_IQE | VTD_FSTS_ICE |
+				    VTD_FSTS_ITE));
 	for (unsigned i = 0; i < fake.c.nfr; i++) {
 		uint32_t *dw3 = fake_reg(FAKE_FRO + 16 * i + 12);
 		if (*dw3 != fake.frcd_dw3[i] && (*dw3 & VTD_FRCD_DW3_F))
@@ -281,7 +299,9 @@ static inline void fake_iq(void)
 		fake_misuse("IQT past the queue");
 		return;
 	}
-	while (fake.iqh != tail && !(fake.fsts & VTD_FSTS_IQE)) {
+	/* IQE or ITE set: no descriptor is fetched until cleared */
+	while (fake.iqh != tail &&
+	       !(fake.fsts & (VTD_FSTS_IQE | VTD_FSTS_ITE))) {
 		if (fake.stop) {
 			if (fake.stop_iqe)
 				fake.fsts |= VTD_FSTS_IQE;
@@ -289,6 +309,7 @@ static inline void fake_iq(void)
 		}
 		const uint64_t *d = (const uint64_t *)base + 2 * fake.iqh;
 		fake_desc(d[0], d[1]);
+		fake.wb_dirty = false; /* invalidations drain the buffer */
 		fake.iqh = (fake.iqh + 1) % n;
 	}
 	*fake_reg(VTD_IQH) = fake.iqh << VTD_IQT_SHIFT;
@@ -340,6 +361,8 @@ void __real_vtd_flush(const struct vtd_unit *u, const void *p, size_t len);
 void __wrap_vtd_flush(const struct vtd_unit *u, const void *p, size_t len)
 {
 	__real_vtd_flush(u, p, len);
+	if (fake.active)
+		fake.wb_dirty = true;
 	if (fake.active && fake_flush_hook)
 		fake_flush_hook(p, len);
 }
@@ -380,15 +403,15 @@ static inline void fake_setup(const struct fake_cfg *c)
 {
 	memset(&fake, 0, sizeof(fake));
 	fake.c = *c;
-	uint64_t cap =
-	    (uint64_t)(c->nd & 7) << VTD_CAP_ND_SHIFT |
-	    (uint64_t)(VTD_SAGAW_39 | (c->four_level ? VTD_SAGAW_48 : 0))
-		<< VTD_CAP_SAGAW_SHIFT |
-	    (uint64_t)(c->mgaw - 1) << VTD_CAP_MGAW_SHIFT |
-	    (uint64_t)(FAKE_FRO / 16) << VTD_CAP_FRO_SHIFT |
-	    (uint64_t)(c->nfr - 1) << VTD_CAP_NFR_SHIFT |
-	    (c->cm ? VTD_CAP_CM : 0) | (c->rwbf ? VTD_CAP_RWBF : 0) |
-	    (c->drain ? VTD_CAP_DRD | VTD_CAP_DWD : 0);
+	uint64_t cap = (uint64_t)(c->nd & 7) << VTD_CAP_ND_SHIFT |
+		       (uint64_t)((c->no_three ? 0 : VTD_SAGAW_39) |
+				  (c->four_level ? VTD_SAGAW_48 : 0))
+			   << VTD_CAP_SAGAW_SHIFT |
+		       (uint64_t)(c->mgaw - 1) << VTD_CAP_MGAW_SHIFT |
+		       (uint64_t)(FAKE_FRO / 16) << VTD_CAP_FRO_SHIFT |
+		       (uint64_t)(c->nfr - 1) << VTD_CAP_NFR_SHIFT |
+		       (c->cm ? VTD_CAP_CM : 0) | (c->rwbf ? VTD_CAP_RWBF : 0) |
+		       (c->drain ? VTD_CAP_DRD | VTD_CAP_DWD : 0);
 	uint64_t ecap = VTD_ECAP_QI | (c->coherent ? VTD_ECAP_C : 0) |
 			(c->ir ? VTD_ECAP_IR : 0) |
 			(uint64_t)(FAKE_IRO / 16) << VTD_ECAP_IRO_SHIFT;
