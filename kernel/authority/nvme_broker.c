@@ -948,15 +948,6 @@ int nvme_broker_reset(struct nvme_broker *b)
 	return b->fenced ? -1 : r;
 }
 
-void nvme_broker_close(struct nvme_broker *b)
-{
-	if (!b)
-		return;
-	/* the broker stays with its function (its identity and namespaces
-	 * are the owner's); the controller is stopped and off the bus */
-	(void)nvme_broker_reset(b);
-}
-
 int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)
 {
 	if (!b->enabled)
