@@ -1085,8 +1085,13 @@ static void test_stuck_controller_fenced(void **st)
 	/* now it ignores the disable */
 	stuck_rdy = true;
 	uint64_t lines = shim_kprintf_calls;
+	assert_true(nvme_broker_shadow_bytes(b, 0) > 0);
 	assert_int_equal(nvme_broker_stop(b), -1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
+	/* nothing it wrote is believed: the gate's queues and shadows go
+	 * at once, none kept for a reap */
+	assert_int_equal(nvme_broker_shadow_bytes(b, 0), 0);
+	assert_int_equal(nvme_broker_cq_reap(b, 0), -1);
 	assert_non_null(strstr(shim_last_line, "fenced"));
 	assert_true(nvme_broker_fenced(b));
 	assert_string_equal(d->state, "fenced: did not stop");
