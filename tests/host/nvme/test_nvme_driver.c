@@ -186,12 +186,12 @@ static void test_block_io(void **state)
 
 /* Command slots and bounce pages run out, and the gate refuses a ring:
  * each is -1 with nothing left behind. Every ccb of a queue taken, the
- * next nvme_ccb_get is NULL (none past the queue's nccb) and nvme_exec
- * and nvme_io_sync on it fail unsent. A ring the gate refuses (broker not
- * enabled) gives the ccb back to its caller (HELD), the queue's tail and
- * counts as before, so the same ccb goes out once the gate takes it. The
- * arena hands out all of its pages at once, no more; nvme_io_sync may be
- * given no completion to fill. */
+ * next nvme_ccb_get is NULL (none past the queue's nccb) and nvme_exec,
+ * nvme_io_sync and nvme_io_submit on it fail unsent. A ring the gate refuses
+ * (broker not enabled) gives the ccb back to its caller (HELD), the queue's
+ * tail and counts as before, so the same ccb goes out once the gate takes it.
+ * The arena hands out all of its pages at once, no more; nvme_io_sync hands
+ * back the completion, or is given none to fill. */
 static void test_out_of_slots_and_refused_ring(void **state)
 {
 	(void)state;
@@ -208,6 +208,7 @@ static void test_out_of_slots_and_refused_ring(void **state)
 	struct nvme_sqe flush = {.cdw0 = NVME_IO_FLUSH, .nsid = 1};
 	assert_int_equal(nvme_exec(&sc, q, &flush, &e, 100000), -1);
 	assert_int_equal(nvme_io_sync(&sc, q, &io, &e), -1);
+	assert_int_equal(nvme_io_submit(&sc, q, &io, nvme_done_sync, NULL), -1);
 	assert_int_equal(q->submitted, 0);
 	for (unsigned i = 1; i < q->nccb; i++)
 		nvme_ccb_put(held[i]);
@@ -227,7 +228,11 @@ static void test_out_of_slots_and_refused_ring(void **state)
 	assert_int_equal(nvme_wait(&sc, q, ccb, NVME_IO_TIMEOUT_US), 0);
 	nvme_ccb_put(ccb);
 	assert_int_equal(q->completed, 1);
-	/* no completion asked for */
+	/* the completion handed back, or none asked for */
+	memset(&e, 0xff, sizeof(e));
+	assert_int_equal(nvme_io_sync(&sc, q, &io, &e), 0);
+	assert_true(nvme_cqe_ok(&e));
+	assert_int_equal(e.sqid, q->id);
 	assert_int_equal(nvme_io_sync(&sc, q, &io, NULL), 0);
 	nvme_buf_put(&sc, &b);
 	/* the whole arena at once, not a page more */
