@@ -108,8 +108,9 @@ static int nvme_pci_attach(struct pci_dev *d, uint16_t owner)
 	nvme_sc[nvme_nsc++] = sc;
 	return 0;
 err_irq:
+	/* nvme_attach left the controller disabled (or fenced) and the
+	 * broker with its function: nothing of it to undo here */
 	nvme_pci_irq_unbind(sc);
-	nvme_broker_close(sc->broker);
 	auth_kmem_free(owner, sc, sizeof(*sc));
 	return -1;
 }

@@ -181,7 +181,8 @@ struct nvme_io {
 /* ---- nvme.c: bring-up ---------------------------------------------------- */
 /* after the broker is open and sc->admin/ioq irqs are bound: pool, admin
  * queue, enable, identify, I/O queues, namespaces. 0 or -1 (one error line,
- * everything undone). */
+ * everything undone: the controller disabled once, nvme_broker_reset, before
+ * the pool is revoked; the broker stays open with its function). */
 int nvme_attach(struct nvme_softc *sc);
 /* stop the controller, answer every outstanding command once as
  * nvme_recover does (the device's own completions delivered unless

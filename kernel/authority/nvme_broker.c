@@ -624,7 +624,13 @@ static int broker_probe(struct nvme_broker *b)
 out:
 	if (broker_stop(b) != 0)
 		r = -1;
-	dma_kernel_free(b->owner, q, 2);
+	/* A controller that did not stop (fenced) ignored CC.EN=0 and may
+	 * still be writing its CQ: bus mastering off is then all that holds
+	 * it, so the pages it was given stay allocated for good, as
+	 * nvme_broker_bare_close keeps the pages of a queue never deleted
+	 * (and nvme_broker_open the Identify page) */
+	if (!b->fenced)
+		dma_kernel_free(b->owner, q, 2);
 	page_free(own, 2);
 	return r;
 }
@@ -784,7 +790,9 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	strlcpy(b->name, a, sizeof(b->name));
 	if (broker_setup(b, d, owner) != 0 || broker_probe(b) != 0) {
 		auth_owner_on_revoke(owner, NULL, NULL);
-		if (b->ident)
+		/* kept for good when the controller did not stop (fenced):
+		 * it was given the page for its Identify (broker_probe) */
+		if (b->ident && !b->fenced)
 			dma_kernel_free(owner, b->ident, 1);
 		if (!b->fenced)
 			pci_enable(d, false, false, false);
@@ -938,15 +946,6 @@ int nvme_broker_reset(struct nvme_broker *b)
 {
 	int r = broker_stop(b);
 	return b->fenced ? -1 : r;
-}
-
-void nvme_broker_close(struct nvme_broker *b)
-{
-	if (!b)
-		return;
-	/* the broker stays with its function (its identity and namespaces
-	 * are the owner's); the controller is stopped and off the bus */
-	(void)nvme_broker_reset(b);
 }
 
 int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)

@@ -86,8 +86,6 @@ int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail);
 int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid);
 /* the driver consumed its CQ up to head (nvme_gate_cq_head): 0 or -1 */
 int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head);
-/* release: reset the controller, free shadows, unmap. */
-void nvme_broker_close(struct nvme_broker *b);
 
 /* read-only registers (NVMe 2.0 §3.1.3) */
 uint64_t nvme_broker_cap(const struct nvme_broker *b);

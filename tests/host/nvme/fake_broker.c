@@ -184,10 +184,6 @@ int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
 		   : -1;
 }
 
-void nvme_broker_close(struct nvme_broker *b)
-{
-	nvme_broker_reset(b);
-}
 uint64_t nvme_broker_cap(const struct nvme_broker *b)
 {
 	return b->cap;

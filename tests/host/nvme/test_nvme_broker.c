@@ -33,7 +33,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 17
+#define NDEV	 19
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -41,7 +41,7 @@
 /* devs[0] bound to owner 1, devs[1] to owner 2 (both brokered NVMe),
  * devs[2] bound to nobody (devmgr refused it: behind a failed VT-d unit,
  * no DMA backend), devs[3] to owner 4, which is not brokered; devs[4]
- * to devs[14] bound to nobody, for one test each to bind */
+ * to devs[18] bound to nobody, for one test each to bind */
 static struct pci_dev devs[NDEV];
 static uint8_t bar[NDEV][BAR_LEN] __attribute__((aligned(4096)));
 static uint16_t cmd[NDEV];     /* PCI command bits as pci_enable left them */
@@ -171,9 +171,12 @@ static int probe_fail_cns = -1;
 /* called with each Identify's data page once it is written, before its
  * completion is posted: a device that goes on writing there */
 static void (*probe_data_hook)(uint32_t cns, uint32_t nsid, void *data);
+/* the page the last Identify's data went to (the broker's own) */
+static uint64_t probe_data_pa;
 static void model_answer(const struct nvme_sqe *c)
 {
 	void *data = (void *)(uintptr_t)c->prp1;
+	probe_data_pa = c->prp1;
 	uint32_t cns = FIELD_GET(NVME_IDENTIFY_CNS, c->cdw10);
 	assert_int_equal(nvme_sqe_opc(c), NVME_ADM_IDENTIFY);
 	if (cns == NVME_CNS_CTRL) {
@@ -323,8 +326,8 @@ static void bar_reset(unsigned i)
 static int setup(void **st)
 {
 	(void)st;
-	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0, 0, 0,
-						0, 0, 0, 0, 0, 0, 0, 0};
+	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0, 0, 0, 0,
+						0, 0, 0, 0, 0, 0, 0, 0, 0};
 	memset(devs, 0, sizeof(devs));
 	for (unsigned i = 0; i < NDEV; i++) {
 		devs[i].dev = (uint8_t)(i + 1);
@@ -1082,8 +1085,13 @@ static void test_stuck_controller_fenced(void **st)
 	/* now it ignores the disable */
 	stuck_rdy = true;
 	uint64_t lines = shim_kprintf_calls;
+	assert_true(nvme_broker_shadow_bytes(b, 0) > 0);
 	assert_int_equal(nvme_broker_stop(b), -1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
+	/* nothing it wrote is believed: the gate's queues and shadows go
+	 * at once, none kept for a reap */
+	assert_int_equal(nvme_broker_shadow_bytes(b, 0), 0);
+	assert_int_equal(nvme_broker_cq_reap(b, 0), -1);
 	assert_non_null(strstr(shim_last_line, "fenced"));
 	assert_true(nvme_broker_fenced(b));
 	assert_string_equal(d->state, "fenced: did not stop");
@@ -1136,6 +1144,63 @@ static void assert_fn_as(unsigned i, const struct fn_snap *f)
 	assert_int_equal(maps[i], f->maps);
 	assert_int_equal(enables[i], f->enables);
 	assert_int_equal(cmd[i], f->cmd);
+}
+
+/* The oracle of test_probe_pages_kept_while_device_may_write, on every
+ * page_free: a page the probe gave function mdev's controller — its admin
+ * SQ and CQ (ASQ, ACQ as programmed) and the Identify data page — goes
+ * back only once the controller is proven stopped (CC.EN 0, CSTS.RDY 0)
+ * and off the bus; device_page_frees counts the pages it judged */
+static unsigned device_page_frees;
+static void device_page_freed(uint64_t pa, size_t len)
+{
+	const uint64_t given[] = {reg64(mdev, NVME_REG_ASQ),
+				  reg64(mdev, NVME_REG_ACQ), probe_data_pa};
+	for (unsigned k = 0; k < ARRAY_SIZE(given); k++) {
+		if (!given[k] || given[k] - pa >= len)
+			continue;
+		device_page_frees++;
+		assert_int_equal(reg32(mdev, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
+		assert_false(stuck_rdy);
+		assert_int_equal(cmd[mdev] & CMD_MAST, 0);
+	}
+}
+
+/* A probe that fails gives back the pages its controller was given only
+ * when the controller stopped: an Identify answered with an error
+ * (devs[17]) stops it, and its admin queue and Identify page go back, bus
+ * mastering off. One that ignores CC.EN=0 after the probe's commands
+ * (devs[18], fenced) may still write its CQ and the Identify page, held
+ * off only by bus mastering off: those three pages stay allocated for
+ * good (the probe's own page, never given to the device, goes back).
+ * Before, they went back to the page allocator under a controller that
+ * was still running. */
+static void test_probe_pages_kept_while_device_may_write(void **st)
+{
+	(void)st;
+	for (unsigned i = 17; i <= 18; i++) {
+		struct pci_dev *d = fresh_function(i);
+		if (i == 17)
+			probe_fail_cns = NVME_CNS_CTRL;
+		else
+			stick_after = 3; /* controller, list, namespace 1 */
+		uint64_t pages = shim_pages_in_use;
+		probe_data_pa = 0;
+		device_page_frees = 0;
+		shim_page_hook = device_page_freed;
+		struct nvme_broker *b = NULL;
+		int r = nvme_broker_open(d, d->owner, &b);
+		shim_page_hook = NULL;
+		assert_int_equal(r, -1);
+		assert_null(b);
+		assert_int_equal(cmd[i] & CMD_MAST, 0);
+		assert_int_equal(d->fenced, i == 18);
+		assert_int_equal(device_page_frees, i == 17 ? 3 : 0);
+		assert_int_equal(shim_pages_in_use, pages + (i == 17 ? 0 : 3));
+		probe_fail_cns = -1;
+		stick_after = 0;
+		stuck_rdy = false;
+	}
 }
 
 /* An open that fences its controller fails, and its broker is freed; the
@@ -1624,6 +1689,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_double_answer_skipped,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_probe_pages_kept_while_device_may_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fence_outlives_failed_open,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_controller_fenced, setup,

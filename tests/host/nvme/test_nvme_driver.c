@@ -184,6 +184,65 @@ static void test_block_io(void **state)
 	assert_int_equal(sc.ioq[0].rejected, 0);
 }
 
+/* Command slots and bounce pages run out, and the gate refuses a ring:
+ * each is -1 with nothing left behind. Every ccb of a queue taken, the
+ * next nvme_ccb_get is NULL (none past the queue's nccb) and nvme_exec,
+ * nvme_io_sync and nvme_io_submit on it fail unsent. A ring the gate refuses
+ * (broker not enabled) gives the ccb back to its caller (HELD), the queue's
+ * tail and counts as before, so the same ccb goes out once the gate takes it.
+ * The arena hands out all of its pages at once, no more; nvme_io_sync hands
+ * back the completion, or is given none to fill. */
+static void test_out_of_slots_and_refused_ring(void **state)
+{
+	(void)state;
+	struct nvme_queue *q = &sc.ioq[0];
+	struct nvme_ccb *held[NVME_NCCB];
+	assert_int_equal(q->nccb, NVME_NCCB);
+	for (unsigned i = 0; i < q->nccb; i++)
+		assert_non_null(held[i] = nvme_ccb_get(q));
+	assert_null(nvme_ccb_get(q));
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	struct nvme_io io = fb_read(0, 8, b.iova, 4096);
+	struct nvme_cqe e;
+	struct nvme_sqe flush = {.cdw0 = NVME_IO_FLUSH, .nsid = 1};
+	assert_int_equal(nvme_exec(&sc, q, &flush, &e, 100000), -1);
+	assert_int_equal(nvme_io_sync(&sc, q, &io, &e), -1);
+	assert_int_equal(nvme_io_submit(&sc, q, &io, nvme_done_sync, NULL), -1);
+	assert_int_equal(q->submitted, 0);
+	for (unsigned i = 1; i < q->nccb; i++)
+		nvme_ccb_put(held[i]);
+	/* the gate refuses the ring */
+	struct nvme_ccb *ccb = held[0];
+	assert_int_equal(nvme_io_prepare(&sc, ccb, &io), 0);
+	fb.enabled = false;
+	assert_int_equal(
+	    nvme_submit(&sc, q, ccb, nvme_fill_cmd, nvme_done_sync), -1);
+	fb.enabled = true;
+	assert_int_equal(ccb->state, NVME_CCB_HELD);
+	assert_int_equal(q->sq_tail, 0);
+	assert_int_equal(q->inflight, 0);
+	assert_int_equal(q->submitted, 0);
+	assert_int_equal(
+	    nvme_submit(&sc, q, ccb, nvme_fill_cmd, nvme_done_sync), 0);
+	assert_int_equal(nvme_wait(&sc, q, ccb, NVME_IO_TIMEOUT_US), 0);
+	nvme_ccb_put(ccb);
+	assert_int_equal(q->completed, 1);
+	/* the completion handed back, or none asked for */
+	memset(&e, 0xff, sizeof(e));
+	assert_int_equal(nvme_io_sync(&sc, q, &io, &e), 0);
+	assert_true(nvme_cqe_ok(&e));
+	assert_int_equal(e.sqid, q->id);
+	assert_int_equal(nvme_io_sync(&sc, q, &io, NULL), 0);
+	nvme_buf_put(&sc, &b);
+	/* the whole arena at once, not a page more */
+	uint32_t all = sc.arena_pages * 4096u;
+	assert_int_equal(nvme_buf_get(&sc, all + 4096, &b), -1);
+	assert_int_equal(nvme_buf_get(&sc, all, &b), 0);
+	assert_int_equal(b.len, all);
+	nvme_buf_put(&sc, &b);
+}
+
 /* a command the gate refuses comes back through the same path */
 static void test_rejection(void **state)
 {
@@ -1459,6 +1518,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_prp_shapes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_io, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_out_of_slots_and_refused_ring,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rejection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plug, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_modes, setup, teardown),

@@ -130,7 +130,11 @@ static void assert_unwound(const struct before *b, const char *why,
 	}
 	for (unsigned i = 0; i <= NVME_IOQ_MAX; i++)
 		assert_int_equal(bound[i], 0);
-	/* the controller disabled, nothing of the gate's or the model's */
+	/* the controller disabled once for each enable (nvme_attach's
+	 * unwind; before, nvme_pci_attach's close disabled it again: one
+	 * more CAP.TO of boot for a controller that did not stop), nothing
+	 * of the gate's or the model's */
+	assert_int_equal(fb.resets, fb.enables);
 	assert_false(fb.enabled);
 	assert_false(fb.draining);
 	assert_int_equal(fb.gate.pol->sq_live | fb.gate.pol->cq_live, 0);
@@ -150,6 +154,19 @@ static void assert_unwound(const struct before *b, const char *why,
 		assert_non_null(strstr(lines[0], cause));
 }
 
+/* the oracle on every page_free of a failed attach: the driver's pool
+ * goes back only once the controller is disabled and the gate holds no
+ * queue of it (pool_frees counts the frees it judged) */
+static unsigned pool_frees;
+static void pool_freed(uint64_t pa, size_t len)
+{
+	(void)pa, (void)len;
+	pool_frees++;
+	assert_false(fb.enabled);
+	assert_false(fb.draining);
+	assert_int_equal(fb.gate.pol->sq_live | fb.gate.pol->cq_live, 0);
+}
+
 /* one attach of a function with MSI-X, every vector bound, that fails */
 static void attach_fails(const struct before *b, const char *why,
 			 const char *cause)
@@ -159,9 +176,15 @@ static void attach_fails(const struct before *b, const char *why,
 	msix_ok = true;
 	binds = 0;
 	nlines = 0;
+	pool_frees = 0;
 	shim_line_hook = keep_line;
+	shim_page_hook = pool_freed;
 	assert_int_equal(nvme_driver.attach(&d, OWNER), -1);
+	shim_page_hook = NULL;
 	shim_line_hook = NULL;
+	/* a pool was made (and revoked) once the controller was enabled */
+	if (fb.enables)
+		assert_true(pool_frees > 0);
 	assert_unwound(b, why, cause);
 }
 
