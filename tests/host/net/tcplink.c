@@ -338,7 +338,8 @@ void client_input(struct client *c, const uint8_t *frame, size_t len)
 	    t.dport != c->sport)
 		return;
 	if (t.flags & TCP_RST) {
-		c->rst = true;
+		c->rst = true; /* the client forgets the connection */
+		c->rto_at = c->delack_at = 0;
 		return;
 	}
 	if ((t.flags & TCP_SYN) && (t.flags & TCP_ACK)) {
@@ -450,7 +451,7 @@ void client_input(struct client *c, const uint8_t *frame, size_t len)
 
 void client_output(struct client *c)
 {
-	if (!c->synced || (!c->tx && !c->fin_after))
+	if (!c->synced || c->rst || (!c->tx && !c->fin_after))
 		return;
 	uint32_t start = c->iss + 1, data_end = start + (uint32_t)c->tx_len;
 	uint32_t edge = c->srv_ack + c->srv_wnd;
@@ -482,6 +483,8 @@ void client_output(struct client *c)
 void client_timers(struct client *c)
 {
 	uint64_t now = shim_clock_ns;
+	if (c->rst)
+		return;
 	if (c->delack_at && now >= c->delack_at)
 		client_ack(c);
 	if (!c->rto_at || now < c->rto_at)
