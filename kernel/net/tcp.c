@@ -896,13 +896,17 @@ static size_t next_hole(const struct tcp_conn *c, uint32_t from, uint32_t *seq)
 	return 0;
 }
 
-/* resend [seq, seq+len) from the ring (len clipped to the queued data) */
+/* resend [seq, seq+len) from the ring, clipped to the bytes sent before:
+ * the rest is new data, tcp_output's to send under the peer's window and
+ * cwnd (RFC 9293 §3.8.6), and snd_max would not cover it (the peer's ACK
+ * of it would read as an ACK of unsent data) */
 static void rexmt_seg(struct tcp_conn *c, uint32_t seq, size_t len)
 {
+	size_t sent = MIN((size_t)(c->snd_max - c->snd_una), c->tx_len);
 	size_t off = seq - c->snd_una;
-	if (off >= c->tx_len)
+	if (off >= sent)
 		return;
-	len = MIN(len, c->tx_len - off);
+	len = MIN(len, sent - off);
 	len = MIN(len, (size_t)c->mss - sack_optlen(c));
 	net_if.c.tcp_retransmits++;
 	seg_send(c, seq, TCP_ACK, off, len);

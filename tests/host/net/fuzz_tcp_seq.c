@@ -147,9 +147,19 @@ static void from_stack(void)
 				if (!have_edge)
 					fail("data before any window");
 				if (SEQ_GT(end, max_edge) &&
-				    !(t.len == 1 && t.seq == max_edge))
+				    !(t.len == 1 && t.seq == max_edge)) {
+					struct tcp_conn *c = conn();
+					fprintf(stderr,
+						"seq %u len %zu edge %u; capOS "
+						"una %u nxt %u max %u wnd %u\n",
+						t.seq, t.len, max_edge,
+						c ? c->snd_una : 0,
+						c ? c->snd_nxt : 0,
+						c ? c->snd_max : 0,
+						c ? c->snd_wnd : 0);
 					fail("data beyond the advertised "
 					     "window");
+				}
 				if (t.len > mss_allowed)
 					fail("segment above the MSS offered");
 			}

@@ -518,6 +518,48 @@ static void test_tcp_rfc6582_inflation_bounded(void **state)
 	peer_free(&p);
 }
 
+/* RFC 9293 §3.8.6: a resend carries only bytes sent before. A partial
+ * ACK in a NewReno recovery that leaves less than an MSS in flight, with
+ * the peer's window ending at snd_max, resends those bytes — not a whole
+ * MSS from snd_una running past snd_max (bytes never sent, beyond the
+ * window, whose ACK would then be taken for an ACK of unsent data).
+ * fuzz_tcp_seq found it with a 1 KiB receive buffer: 64 bytes resent where
+ * 63 had been sent into a window now zero */
+static void test_tcp_rfc9293_s3_8_6_resend_only_sent_bytes(void **state)
+{
+	(void)state;
+	struct peer p;
+	uint32_t seg[16][2];
+	unsigned n;
+	struct tcp_conn *c = blob_conn(&p, 44014, false, seg, 16, &n);
+	assert_int_equal(n, 10);
+	struct tcp_view t;
+	for (unsigned k = 0; k < 3; k++)
+		sack_ack(&p, seg[0][0], NULL, 0);
+	assert_true(c->in_recovery);
+	while (data_seg(&t))
+		;
+	uint32_t max = c->snd_max;
+	/* the window now ends at snd_max (a window update, no duplicate) */
+	p.win = (uint16_t)((max - seg[0][0]) >> c->snd_shift);
+	sack_ack(&p, seg[0][0], NULL, 0);
+	while (data_seg(&t))
+		;
+	/* all but the last 128 bytes arrive; the edge stays at snd_max */
+	p.win = (uint16_t)(128u >> c->snd_shift);
+	sack_ack(&p, max - 128, NULL, 0);
+	assert_true(c->in_recovery);
+	bool resent = false;
+	while (data_seg(&t)) {
+		assert_true((int32_t)(t.seq + (uint32_t)t.len - max) <= 0);
+		resent |= t.seq == max - 128;
+	}
+	assert_true(resent);
+	assert_null(tcp_check());
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
 /* RFC 5681 §3.1 byte counting after a loss: the bytes counted toward the
  * next cwnd step belong to the window before the reduction. Left over,
  * they grow the halved cwnd by an MSS on the first ACK after the recovery
@@ -730,6 +772,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc6582_inflation_bounded,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_8_6_resend_only_sent_bytes, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rto_resets_dupthresh,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_clean, fake_cm_setup,
