@@ -34,7 +34,8 @@
  *     or closed with a reason: capOS or HTTP timed out (tcp_timeouts,
  *     http_timeouts) before REASON_NS of the clean link had passed, or
  *     capOS never accepted the connection — and the connection table is
- *     empty within DRAIN_NS after that;
+ *     empty within DRAIN_NS after that, no TIME_WAIT or FIN_WAIT_2 left
+ *     TIME_OVER_NS past its deadline;
  *  5. tcp_check() holds. */
 #include <stdint.h>
 #include <stdio.h>
@@ -66,10 +67,13 @@
  * the link became clean: the header timeout started in the hostile part.
  * Later, a clean link should have made progress (oracle 4) */
 #define REASON_NS (HTTP_HEADER_TIMEOUT_US * 1000 + 2000000000ull)
-/* after the end (the client's FIN acknowledged, or a reset) the
- * connection is gone once TIME_WAIT runs out */
-#define DRAIN_NS    (TCP_TIME_WAIT_US * 1000 + 2000000000ull)
-#define STEP_MAX_NS 1000000000ull /* httpd's timers are not visible */
+/* after the end (the client's FIN acknowledged, or a reset) capOS may
+ * still wait for the ACK of its own FIN, resent on its backed-off timer
+ * (LIVE_NS), then TIME_WAIT runs; and a TIME_WAIT or FIN_WAIT_2 is gone
+ * within TIME_OVER_NS of its close_at (a FIN again restarts TIME_WAIT) */
+#define TIME_OVER_NS 2000000000ull
+#define DRAIN_NS     (LIVE_NS + TCP_TIME_WAIT_US * 1000 + TIME_OVER_NS)
+#define STEP_MAX_NS  1000000000ull /* httpd's timers are not visible */
 
 static const uint8_t *in_d;
 static size_t in_n, in_i;
@@ -387,6 +391,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		advance_us(0);
 		from_stack();
 		check_stack();
+		struct tcp_conn *kc = conn();
+		if (kc &&
+		    (kc->state == TCP_TIME_WAIT ||
+		     kc->state == TCP_FIN_WAIT_2) &&
+		    shim_clock_ns > kc->close_at * 1000 + TIME_OVER_NS)
+			fail("TIME_WAIT or FIN_WAIT_2 past its deadline");
 		/* the end: the client has all and its FIN is acknowledged,
 		 * or it was reset */
 		if (cl.done && !cl.fin_after) {
@@ -409,8 +419,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			tcp_usage(&active, &max);
 			if (!active && !down.n && !up.n)
 				break;
-			if (shim_clock_ns - end_at > DRAIN_NS)
+			if (shim_clock_ns - end_at > DRAIN_NS) {
+				struct tcp_conn *c = conn();
+				fprintf(stderr,
+					"%s una %u max %u rcv_nxt %u tx %zu "
+					"rx %zu; client done %d rst %d\n",
+					c ? tcp_state_name(c->state) : "-",
+					c ? c->snd_una : 0, c ? c->snd_max : 0,
+					c ? c->rcv_nxt : 0, c ? c->tx_len : 0,
+					c ? c->rx_len : 0, cl.done, cl.rst);
 				fail("a connection left after its end");
+			}
 		} else if (clean_at && shim_clock_ns - clean_at > LIVE_NS) {
 			fail("no end within LIVE_NS of a clean link");
 		}
