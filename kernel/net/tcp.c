@@ -1075,6 +1075,7 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		return ACK_DROP;
 	}
 	uint32_t sack_high0 = c->sack_high;
+	bool una_moved = SEQ_GT(t->ack, c->snd_una);
 	sack_update(c, t);
 	/* RFC 6675 §2: an ACK whose SACK blocks cover new data counts as a
 	 * duplicate even when the window changed (Linux grows its window
@@ -1155,9 +1156,12 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 	/* RFC 9293 §3.10.7.4: window update from newer segments only, and
 	 * only "if SND.UNA =< SEG.ACK" (an older ACK is a duplicate: a blind
 	 * segment acknowledging anything in the last MAX.SND.WND bytes must
-	 * not close the window) */
+	 * not close the window). A segment that moved SND.UNA updates it
+	 * too, as Linux's tcp_may_update_window: its window counts from its
+	 * ACK, and keeping the old SND.WND from the new SND.UNA would slide
+	 * the edge past what the peer advertised (§3.8.6) */
 	if (SEQ_GEQ(t->ack, c->snd_una) &&
-	    (SEQ_LT(c->snd_wl1, t->seq) ||
+	    (una_moved || SEQ_LT(c->snd_wl1, t->seq) ||
 	     (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, t->ack)))) {
 		if (win > c->snd_wnd)
 			*freed_space = true;

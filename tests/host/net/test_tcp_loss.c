@@ -560,6 +560,43 @@ static void test_tcp_rfc9293_s3_8_6_resend_only_sent_bytes(void **state)
 	peer_free(&p);
 }
 
+/* RFC 9293 §3.8.6: the window a segment gives counts from its ACK. A
+ * segment that moves SND.UNA but fails the SND.WL1/WL2 test (here the
+ * peer's FIN, overtaken by its later ACK) must not slide the old window
+ * along with SND.UNA past the edge the peer advertised; as Linux's
+ * tcp_may_update_window, an ACK that moves SND.UNA updates the window.
+ * fuzz_tcp_seq found capOS sending 56 bytes past every edge advertised */
+static void test_tcp_rfc9293_s3_8_6_window_from_ack_that_moves_una(void **state)
+{
+	(void)state;
+	struct peer p;
+	uint32_t seg[16][2];
+	unsigned n;
+	struct tcp_conn *c = blob_conn(&p, 44015, false, seg, 16, &n);
+	assert_int_equal(n, 10);
+	uint32_t x = p.snd_nxt, max = c->snd_max;
+	uint8_t f[ETH_FRAME_MAX + 64];
+	struct tcp_view t;
+	/* the ACK sent after the FIN arrives first: a large window */
+	inject(f, build_tcp(f, p.sport, 80, x + 1, seg[2][1], TCP_ACK, 20000,
+			    NULL, 0, 0));
+	while (data_seg(&t))
+		;
+	max = c->snd_max;
+	/* then the FIN, acknowledging more, with a window of 100 bytes */
+	inject(f, build_tcp(f, p.sport, 80, x, seg[6][1], TCP_ACK | TCP_FIN,
+			    100, NULL, 0, 0));
+	assert_int_equal(c->snd_una, seg[6][1]);
+	while (data_seg(&t))
+		assert_true((int32_t)(t.seq + (uint32_t)t.len -
+				      (seg[6][1] + 100)) <= 0 ||
+			    (int32_t)(t.seq - max) < 0);
+	assert_true((int32_t)(c->snd_max - max) == 0);
+	assert_null(tcp_check());
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
 /* RFC 5681 §3.1 byte counting after a loss: the bytes counted toward the
  * next cwnd step belong to the window before the reduction. Left over,
  * they grow the halved cwnd by an MSS on the first ACK after the recovery
@@ -775,6 +812,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc9293_s3_8_6_resend_only_sent_bytes, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_8_6_window_from_ack_that_moves_una,
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rto_resets_dupthresh,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_clean, fake_cm_setup,
