@@ -896,13 +896,17 @@ static size_t next_hole(const struct tcp_conn *c, uint32_t from, uint32_t *seq)
 	return 0;
 }
 
-/* resend [seq, seq+len) from the ring (len clipped to the queued data) */
+/* resend [seq, seq+len) from the ring, clipped to the bytes sent before:
+ * the rest is new data, tcp_output's to send under the peer's window and
+ * cwnd (RFC 9293 §3.8.6), and snd_max would not cover it (the peer's ACK
+ * of it would read as an ACK of unsent data) */
 static void rexmt_seg(struct tcp_conn *c, uint32_t seq, size_t len)
 {
+	size_t sent = MIN((size_t)(c->snd_max - c->snd_una), c->tx_len);
 	size_t off = seq - c->snd_una;
-	if (off >= c->tx_len)
+	if (off >= sent)
 		return;
-	len = MIN(len, c->tx_len - off);
+	len = MIN(len, sent - off);
 	len = MIN(len, (size_t)c->mss - sack_optlen(c));
 	net_if.c.tcp_retransmits++;
 	seg_send(c, seq, TCP_ACK, off, len);
@@ -1071,6 +1075,7 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		return ACK_DROP;
 	}
 	uint32_t sack_high0 = c->sack_high;
+	bool una_moved = SEQ_GT(t->ack, c->snd_una);
 	sack_update(c, t);
 	/* RFC 6675 §2: an ACK whose SACK blocks cover new data counts as a
 	 * duplicate even when the window changed (Linux grows its window
@@ -1151,9 +1156,12 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 	/* RFC 9293 §3.10.7.4: window update from newer segments only, and
 	 * only "if SND.UNA =< SEG.ACK" (an older ACK is a duplicate: a blind
 	 * segment acknowledging anything in the last MAX.SND.WND bytes must
-	 * not close the window) */
+	 * not close the window). A segment that moved SND.UNA updates it
+	 * too, as Linux's tcp_may_update_window: its window counts from its
+	 * ACK, and keeping the old SND.WND from the new SND.UNA would slide
+	 * the edge past what the peer advertised (§3.8.6) */
 	if (SEQ_GEQ(t->ack, c->snd_una) &&
-	    (SEQ_LT(c->snd_wl1, t->seq) ||
+	    (una_moved || SEQ_LT(c->snd_wl1, t->seq) ||
 	     (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, t->ack)))) {
 		if (win > c->snd_wnd)
 			*freed_space = true;

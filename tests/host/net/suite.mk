@@ -4,9 +4,9 @@ NET_SRC := kernel/net/wire.c kernel/net/eth.c kernel/net/arp.c kernel/net/ip.c \
 	kernel/net/tcp.c kernel/net/http.c kernel/net/httpd.c \
 	kernel/net/webui.c kernel/net/net_status.c kernel/net/nic.c \
 	kernel/lib/status.c kernel/devmgr/devices.c tests/host/net/netfake.c \
-	tests/host/net/netframe.c
+	tests/host/net/netframe.c tests/host/net/tcplink.c
 NET_HDR := $(wildcard kernel/net/*.h) tests/host/net/netfake.h \
-	tests/host/net/netframe.h
+	tests/host/net/netframe.h tests/host/net/tcplink.h
 
 HOST_TESTS += $(BUILD)/host/net_test
 $(BUILD)/host/net_test: tests/host/net/test_net.c $(NET_SRC) $(SHIM_SRC) $(NET_HDR)
@@ -18,7 +18,8 @@ $(BUILD)/host/net_tcp_loss_test: tests/host/net/test_tcp_loss.c $(NET_SRC) $(SHI
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 
-NET_FUZZERS := fuzz_eth fuzz_ipv4 fuzz_ipfrag fuzz_tcp fuzz_http fuzz_dhcp
+NET_FUZZERS := fuzz_eth fuzz_ipv4 fuzz_ipfrag fuzz_tcp fuzz_tcp_seq fuzz_http \
+	fuzz_dhcp
 FUZZERS += $(addprefix $(BUILD)/fuzz/,$(NET_FUZZERS))
 $(addprefix $(BUILD)/fuzz/,$(NET_FUZZERS)): $(BUILD)/fuzz/%: tests/host/net/%.c $(NET_SRC) $(SHIM_SRC) $(NET_HDR)
 	@mkdir -p $(dir $@)

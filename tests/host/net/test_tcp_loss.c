@@ -9,7 +9,8 @@
  * (delayed ACK of 40 ms otherwise, quick ACKs for the first 16), at once
  * while out-of-order data is held or a hole fills, with up to four SACK
  * blocks, the latest first (RFC 2018 §4), and a D-SACK for a duplicate
- * (RFC 2883). Every byte of the response is checked.
+ * (RFC 2883). Every byte of the response is checked. The link and the
+ * client are tcplink.h's, shared with fuzz_tcp_seq.
  *
  * What it proves: at 1 % and 5 % loss the transfer completes with its loss
  * recovered by SACK (no retransmission timeout), and in a time that keeps
@@ -29,258 +30,7 @@
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
-
-#define SEQ_LT(a, b)	 ((int32_t)((a) - (b)) < 0)
-#define SEQ_LEQ(a, b)	 ((int32_t)((a) - (b)) <= 0)
-#define LINK_DELAY_NS	 150000ull /* one way */
-#define LINK_NS_PER_BYTE 33ull	   /* ~30 MB/s */
-#define DELACK_NS	 40000000ull
-#define QUICKACKS	 16
-#define MAXQ		 8192
-#define MAXISL		 64
-
-struct pkt {
-	uint64_t at;
-	size_t len;
-	uint8_t b[ETH_FRAME_MAX + 64];
-};
-
-struct link {
-	struct pkt *q;
-	unsigned head, n;
-	uint64_t free_at, ns_per_byte;
-	unsigned loss_ppm, lost, sent;
-	uint64_t rng;
-};
-
-static uint64_t xrand(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static void link_push(struct link *l, const void *b, size_t len, bool tcp)
-{
-	uint64_t now = shim_clock_ns;
-	l->sent++;
-	if (tcp && xrand(&l->rng) % 1000000 < l->loss_ppm) {
-		l->lost++;
-		return;
-	}
-	assert_true(l->n < MAXQ);
-	struct pkt *p = &l->q[(l->head + l->n++) % MAXQ];
-	uint64_t start = l->free_at > now ? l->free_at : now;
-	l->free_at = start + len * l->ns_per_byte;
-	p->at = l->free_at + LINK_DELAY_NS;
-	p->len = len;
-	memcpy(p->b, b, len);
-}
-
-static struct pkt *link_due(struct link *l, uint64_t now)
-{
-	if (!l->n || l->q[l->head].at > now)
-		return NULL;
-	struct pkt *p = &l->q[l->head];
-	l->head = (l->head + 1) % MAXQ;
-	l->n--;
-	return p;
-}
-
-/* the client: a Linux-like receiver */
-struct client {
-	uint16_t sport;
-	uint32_t iss, irs, rcv_nxt, snd_nxt;
-	uint32_t isl[MAXISL][2];
-	uint64_t isl_stamp[MAXISL], stamp;
-	unsigned nisl, pending, quick;
-	uint64_t delack_at;
-	bool dsack;
-	uint32_t dsack_blk[2];
-	bool fin, done;
-	uint32_t fin_seq;
-	uint8_t *buf; /* the stream, by offset from irs + 1 */
-	size_t cap;
-	struct link *up;
-};
-
-static void client_send(struct client *c, uint8_t flags, const void *d,
-			size_t len, uint16_t mss)
-{
-	uint8_t o[40];
-	size_t ol = 0;
-	if (flags & TCP_SYN) {
-		static const uint8_t syn[8] = {
-		    TCP_OPT_NOP, TCP_OPT_WSCALE,    3, 7, TCP_OPT_NOP,
-		    TCP_OPT_NOP, TCP_OPT_SACK_PERM, 2};
-		memcpy(o, syn, sizeof(syn));
-		ol = sizeof(syn);
-	} else {
-		/* D-SACK first, then islands, latest first, at most 4 */
-		uint32_t blk[4][2];
-		unsigned nb = 0;
-		if (c->dsack) {
-			blk[nb][0] = c->dsack_blk[0];
-			blk[nb][1] = c->dsack_blk[1];
-			nb++;
-			c->dsack = false;
-		}
-		bool used[MAXISL] = {0};
-		while (nb < 4) {
-			int best = -1;
-			for (unsigned i = 0; i < c->nisl; i++)
-				if (!used[i] &&
-				    (best < 0 ||
-				     c->isl_stamp[i] > c->isl_stamp[best]))
-					best = (int)i;
-			if (best < 0)
-				break;
-			used[best] = true;
-			blk[nb][0] = c->isl[best][0];
-			blk[nb][1] = c->isl[best][1];
-			nb++;
-		}
-		if (nb) {
-			o[0] = TCP_OPT_NOP;
-			o[1] = TCP_OPT_NOP;
-			o[2] = TCP_OPT_SACK;
-			o[3] = (uint8_t)(2 + 8 * nb);
-			for (unsigned i = 0; i < nb; i++) {
-				wr32(o + 4 + 8 * i, blk[i][0]);
-				wr32(o + 8 + 8 * i, blk[i][1]);
-			}
-			ol = 4 + 8 * nb;
-		}
-	}
-	memcpy(fake_tcp_opts, o, ol);
-	fake_tcp_optlen = ol;
-	uint8_t f[ETH_FRAME_MAX + 64];
-	size_t n = build_tcp(f, c->sport, 80, c->snd_nxt,
-			     (flags & TCP_ACK) ? c->rcv_nxt : 0, flags, 65535,
-			     d, len, mss);
-	fake_tcp_optlen = 0;
-	c->snd_nxt += (uint32_t)len + !!(flags & TCP_SYN);
-	link_push(c->up, f, n, true);
-}
-
-static void client_ack(struct client *c)
-{
-	c->pending = 0;
-	c->delack_at = 0;
-	client_send(c, TCP_ACK, NULL, 0, 0);
-}
-
-static void isl_add(struct client *c, uint32_t s, uint32_t e)
-{
-	/* merge every island touching [s, e) into one */
-	for (unsigned i = 0; i < c->nisl;) {
-		if (SEQ_LEQ(c->isl[i][0], e) && SEQ_LEQ(s, c->isl[i][1])) {
-			if (SEQ_LT(c->isl[i][0], s))
-				s = c->isl[i][0];
-			if (SEQ_LT(e, c->isl[i][1]))
-				e = c->isl[i][1];
-			c->isl[i][0] = c->isl[c->nisl - 1][0];
-			c->isl[i][1] = c->isl[c->nisl - 1][1];
-			c->isl_stamp[i] = c->isl_stamp[c->nisl - 1];
-			c->nisl--;
-		} else {
-			i++;
-		}
-	}
-	assert_true(c->nisl < MAXISL);
-	c->isl[c->nisl][0] = s;
-	c->isl[c->nisl][1] = e;
-	c->isl_stamp[c->nisl] = ++c->stamp;
-	c->nisl++;
-}
-
-static bool isl_holds(const struct client *c, uint32_t s, uint32_t e)
-{
-	for (unsigned i = 0; i < c->nisl; i++)
-		if (SEQ_LEQ(c->isl[i][0], s) && SEQ_LEQ(e, c->isl[i][1]))
-			return true;
-	return false;
-}
-
-static void client_input(struct client *c, const uint8_t *frame, size_t len)
-{
-	struct eth_view e;
-	struct ipv4_view ip;
-	struct tcp_view t;
-	if (eth_parse(frame, len, &e) || ipv4_parse(e.payload, e.len, &ip) ||
-	    ip.proto != IP_PROTO_TCP || tcp_parse(&ip, &t) ||
-	    t.dport != c->sport)
-		return;
-	assert_false(t.flags & TCP_RST);
-	if ((t.flags & TCP_SYN) && (t.flags & TCP_ACK)) {
-		c->irs = t.seq;
-		c->rcv_nxt = t.seq + 1;
-		return;
-	}
-	uint32_t s = t.seq, end = t.seq + (uint32_t)t.len;
-	if (t.flags & TCP_FIN) {
-		c->fin = true;
-		c->fin_seq = end;
-	}
-	if (t.len) {
-		size_t off = s - (c->irs + 1);
-		assert_true(off + t.len <= c->cap);
-		memcpy(c->buf + off, t.data, t.len);
-	}
-	bool now = false;
-	if (t.len && SEQ_LEQ(end, c->rcv_nxt)) {
-		c->dsack = true; /* all of it arrived before */
-		c->dsack_blk[0] = s;
-		c->dsack_blk[1] = end;
-		now = true;
-	} else if (t.len && SEQ_LEQ(s, c->rcv_nxt)) {
-		bool had = c->nisl;
-		c->rcv_nxt = end;
-		for (bool moved = true; moved;) {
-			moved = false;
-			for (unsigned i = 0; i < c->nisl; i++) {
-				if (SEQ_LEQ(c->isl[i][0], c->rcv_nxt)) {
-					if (SEQ_LT(c->rcv_nxt, c->isl[i][1]))
-						c->rcv_nxt = c->isl[i][1];
-					c->isl[i][0] = c->isl[c->nisl - 1][0];
-					c->isl[i][1] = c->isl[c->nisl - 1][1];
-					c->isl_stamp[i] =
-					    c->isl_stamp[c->nisl - 1];
-					c->nisl--;
-					moved = true;
-					break;
-				}
-			}
-		}
-		now = had || c->nisl;
-	} else if (t.len) {
-		if (isl_holds(c, s, end)) {
-			c->dsack = true;
-			c->dsack_blk[0] = s;
-			c->dsack_blk[1] = end;
-		} else {
-			isl_add(c, s, end);
-		}
-		now = true;
-	}
-	if (c->fin && c->rcv_nxt == c->fin_seq) {
-		c->rcv_nxt++;
-		c->done = true;
-		c->up->loss_ppm = 0; /* the last ACK arrives: no FIN resent */
-		now = true;
-	}
-	if (!t.len && !(t.flags & TCP_FIN))
-		return;
-	if (c->quick) {
-		c->quick--;
-		now = true;
-	}
-	if (now || ++c->pending >= 2)
-		client_ack(c);
-	else if (!c->delack_at)
-		c->delack_at = shim_clock_ns + DELACK_NS;
-}
+#include "tcplink.h"
 
 struct run {
 	uint64_t ns;
@@ -294,24 +44,10 @@ static struct run blob_run(uint16_t sport, size_t size, unsigned loss_ppm,
 			   uint64_t seed)
 {
 	static struct link down, up;
-	if (!down.q) {
-		down.q = calloc(MAXQ, sizeof(struct pkt));
-		up.q = calloc(MAXQ, sizeof(struct pkt));
-	}
-	down.head = down.n = up.head = up.n = 0;
-	down.free_at = up.free_at = 0;
-	down.ns_per_byte = LINK_NS_PER_BYTE;
-	up.ns_per_byte = 1;
-	down.lost = up.lost = down.sent = up.sent = 0;
-	down.rng = seed * 2654435761u + 1;
-	up.rng = seed * 40503u + 7;
-	struct client c = {.sport = sport,
-			   .iss = 77000u * sport,
-			   .quick = QUICKACKS,
-			   .up = &up};
-	c.snd_nxt = c.iss;
-	c.cap = size + 4096;
-	c.buf = calloc(1, c.cap);
+	link_reset(&down, LINK_NS_PER_BYTE, seed * 2654435761u + 1);
+	link_reset(&up, 1, seed * 40503u + 7);
+	struct client c;
+	client_init(&c, sport, &up, size + 4096);
 	const struct net_counters *k = net_counters();
 	uint64_t rto0 = k->tcp_rto_expired, fast0 = k->tcp_fast_retransmits;
 	uint64_t tlp0 = k->tcp_tlp_probes, rx0 = k->tcp_retransmits;
@@ -359,6 +95,7 @@ static struct run blob_run(uint16_t sport, size_t size, unsigned loss_ppm,
 		advance_us(0);
 	}
 	assert_true(c.done);
+	assert_false(c.rst);
 	/* the response, byte for byte */
 	size_t got = c.rcv_nxt - 1 - (c.irs + 1);
 	const char *hdr_end = memmem(c.buf, got, "\r\n\r\n", 4);
@@ -369,7 +106,7 @@ static struct run blob_run(uint16_t sport, size_t size, unsigned loss_ppm,
 	blob_expect(0, want, size);
 	assert_memory_equal(c.buf + hl, want, size);
 	free(want);
-	free(c.buf);
+	client_free(&c);
 	struct run r = {
 	    .ns = shim_clock_ns - t0,
 	    .rto = k->tcp_rto_expired - rto0,
@@ -781,6 +518,85 @@ static void test_tcp_rfc6582_inflation_bounded(void **state)
 	peer_free(&p);
 }
 
+/* RFC 9293 §3.8.6: a resend carries only bytes sent before. A partial
+ * ACK in a NewReno recovery that leaves less than an MSS in flight, with
+ * the peer's window ending at snd_max, resends those bytes — not a whole
+ * MSS from snd_una running past snd_max (bytes never sent, beyond the
+ * window, whose ACK would then be taken for an ACK of unsent data).
+ * fuzz_tcp_seq found it with a 1 KiB receive buffer: 64 bytes resent where
+ * 63 had been sent into a window now zero */
+static void test_tcp_rfc9293_s3_8_6_resend_only_sent_bytes(void **state)
+{
+	(void)state;
+	struct peer p;
+	uint32_t seg[16][2];
+	unsigned n;
+	struct tcp_conn *c = blob_conn(&p, 44014, false, seg, 16, &n);
+	assert_int_equal(n, 10);
+	struct tcp_view t;
+	for (unsigned k = 0; k < 3; k++)
+		sack_ack(&p, seg[0][0], NULL, 0);
+	assert_true(c->in_recovery);
+	while (data_seg(&t))
+		;
+	uint32_t max = c->snd_max;
+	/* the window now ends at snd_max (a window update, no duplicate) */
+	p.win = (uint16_t)((max - seg[0][0]) >> c->snd_shift);
+	sack_ack(&p, seg[0][0], NULL, 0);
+	while (data_seg(&t))
+		;
+	/* all but the last 128 bytes arrive; the edge stays at snd_max */
+	p.win = (uint16_t)(128u >> c->snd_shift);
+	sack_ack(&p, max - 128, NULL, 0);
+	assert_true(c->in_recovery);
+	bool resent = false;
+	while (data_seg(&t)) {
+		assert_true((int32_t)(t.seq + (uint32_t)t.len - max) <= 0);
+		resent |= t.seq == max - 128;
+	}
+	assert_true(resent);
+	assert_null(tcp_check());
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+/* RFC 9293 §3.8.6: the window a segment gives counts from its ACK. A
+ * segment that moves SND.UNA but fails the SND.WL1/WL2 test (here the
+ * peer's FIN, overtaken by its later ACK) must not slide the old window
+ * along with SND.UNA past the edge the peer advertised; as Linux's
+ * tcp_may_update_window, an ACK that moves SND.UNA updates the window.
+ * fuzz_tcp_seq found capOS sending 56 bytes past every edge advertised */
+static void test_tcp_rfc9293_s3_8_6_window_from_ack_that_moves_una(void **state)
+{
+	(void)state;
+	struct peer p;
+	uint32_t seg[16][2];
+	unsigned n;
+	struct tcp_conn *c = blob_conn(&p, 44015, false, seg, 16, &n);
+	assert_int_equal(n, 10);
+	uint32_t x = p.snd_nxt, max = c->snd_max;
+	uint8_t f[ETH_FRAME_MAX + 64];
+	struct tcp_view t;
+	/* the ACK sent after the FIN arrives first: a large window */
+	inject(f, build_tcp(f, p.sport, 80, x + 1, seg[2][1], TCP_ACK, 20000,
+			    NULL, 0, 0));
+	while (data_seg(&t))
+		;
+	max = c->snd_max;
+	/* then the FIN, acknowledging more, with a window of 100 bytes */
+	inject(f, build_tcp(f, p.sport, 80, x, seg[6][1], TCP_ACK | TCP_FIN,
+			    100, NULL, 0, 0));
+	assert_int_equal(c->snd_una, seg[6][1]);
+	while (data_seg(&t))
+		assert_true((int32_t)(t.seq + (uint32_t)t.len -
+				      (seg[6][1] + 100)) <= 0 ||
+			    (int32_t)(t.seq - max) < 0);
+	assert_true((int32_t)(c->snd_max - max) == 0);
+	assert_null(tcp_check());
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
 /* RFC 5681 §3.1 byte counting after a loss: the bytes counted toward the
  * next cwnd step belong to the window before the reduction. Left over,
  * they grow the halved cwnd by an MSS on the first ACK after the recovery
@@ -993,6 +809,12 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc6582_inflation_bounded,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_8_6_resend_only_sent_bytes, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_8_6_window_from_ack_that_moves_una,
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rto_resets_dupthresh,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_clean, fake_cm_setup,
