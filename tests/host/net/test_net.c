@@ -927,6 +927,217 @@ static void test_ipv4_reassembly_flood_evicts_its_own(void **state)
 	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
 }
 
+/* one fragment handed to ipfrag_input itself: payload bytes [off, off +
+ * len) of a datagram whose byte i is (i * 11 + salt); the result, and the
+ * datagram in *out when it completes */
+static int frag_direct(uint32_t src, uint16_t id, uint8_t proto, uint32_t off,
+		       uint32_t len, bool mf, uint8_t salt,
+		       struct ipv4_view *out)
+{
+	static uint8_t hdr[20], payload[IPFRAG_MAX];
+	for (uint32_t i = 0; i < len; i++)
+		payload[i] = (uint8_t)((off + i) * 11 + salt);
+	ipv4_build(hdr, src, STACK_IP, proto, (uint16_t)len, id);
+	wr16(hdr + 6, (uint16_t)((mf ? IP_FLAG_MF : 0) | (off / 8)));
+	struct ipv4_view v =
+			     {
+				 .src = src,
+				 .dst = STACK_IP,
+				 .proto = proto,
+				 .ttl = 64,
+				 .id = id,
+				 .fragment = true,
+				 .payload = payload,
+				 .len = len,
+				 .hdr = hdr,
+				 .hlen = 20,
+			     },
+			 o;
+	return ipfrag_input(&v, out ? out : &o);
+}
+
+/* a completed datagram is `len` bytes of the one salted `salt` */
+static void expect_datagram(const struct ipv4_view *out, uint32_t src,
+			    uint16_t id, uint8_t proto, uint32_t len,
+			    uint8_t salt)
+{
+	assert_int_equal(out->src, src);
+	assert_int_equal(out->id, id);
+	assert_int_equal(out->proto, proto);
+	assert_int_equal(out->len, len);
+	for (uint32_t i = 0; i < len; i++)
+		if (out->payload[i] != (uint8_t)(i * 11 + salt))
+			fail_msg("byte %u of datagram %u from %08x", i, id,
+				 src);
+}
+
+/* RFC 791 §3.2: fragments belong to one datagram when source,
+ * destination, protocol and identification all match. Three datagrams
+ * that share an id, interleaved (another source, another protocol), are
+ * each put back from their own bytes; matched on fewer fields, their
+ * first fragments would overlap and drop them */
+static void test_ipv4_reassembly_rfc791_s3_2_key(void **state)
+{
+	(void)state;
+	const uint32_t a = HOST_IP(21), b = HOST_IP(22);
+	struct ipv4_view out;
+	assert_int_equal(frag_direct(a, 7, IP_PROTO_UDP, 0, 400, true, 1, NULL),
+			 0);
+	assert_int_equal(frag_direct(b, 7, IP_PROTO_UDP, 0, 400, true, 2, NULL),
+			 0);
+	assert_int_equal(
+	    frag_direct(a, 7, IP_PROTO_ICMP, 0, 400, true, 3, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 7, IP_PROTO_UDP, 400, 200, false, 1, &out), 1);
+	expect_datagram(&out, a, 7, IP_PROTO_UDP, 600, 1);
+	assert_int_equal(
+	    frag_direct(b, 7, IP_PROTO_UDP, 400, 200, false, 2, &out), 1);
+	expect_datagram(&out, b, 7, IP_PROTO_UDP, 600, 2);
+	assert_int_equal(
+	    frag_direct(a, 7, IP_PROTO_ICMP, 400, 200, false, 3, &out), 1);
+	expect_datagram(&out, a, 7, IP_PROTO_ICMP, 600, 3);
+	assert_int_equal(net_counters()->ip_reass_overlap, 0);
+	assert_null(ipfrag_check());
+}
+
+/* RFC 791 §3.2 / RFC 815: the fragment without MF fixes the datagram's
+ * length. Sent again it is a duplicate (ignored, RFC 5722's exact-copy
+ * allowance); the same bytes with MF set, a second last fragment with
+ * another end, or a fragment past the end drop the datagram; a datagram
+ * of exactly IPFRAG_MAX bytes is put back, one byte more is refused; a
+ * fragment with MF whose length is no multiple of 8, or an empty one, is
+ * refused on its own */
+static void test_ipv4_reassembly_rfc791_s3_2_last_fragment(void **state)
+{
+	(void)state;
+	const uint32_t a = HOST_IP(23);
+	const struct net_counters *c = net_counters();
+	struct ipv4_view out;
+	uint64_t dups = c->ip_reass_duplicates, bad = c->ip_reass_bad;
+	/* the last fragment twice: the second is a duplicate */
+	assert_int_equal(
+	    frag_direct(a, 1, IP_PROTO_UDP, 800, 200, false, 4, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 1, IP_PROTO_UDP, 800, 200, false, 4, NULL), 0);
+	assert_int_equal(c->ip_reass_duplicates, dups + 1);
+	assert_int_equal(c->ip_reass_bad, bad);
+	assert_int_equal(frag_direct(a, 1, IP_PROTO_UDP, 0, 800, true, 4, &out),
+			 1);
+	expect_datagram(&out, a, 1, IP_PROTO_UDP, 1000, 4);
+	/* the last fragment's bytes again with MF: dropped */
+	assert_int_equal(
+	    frag_direct(a, 2, IP_PROTO_UDP, 800, 200, false, 5, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 2, IP_PROTO_UDP, 800, 200, true, 5, NULL), -1);
+	assert_int_equal(c->ip_reass_bad, bad + 1);
+	/* a second last fragment that ends earlier: dropped, and what
+	 * follows starts a datagram of its own */
+	assert_int_equal(
+	    frag_direct(a, 3, IP_PROTO_UDP, 800, 200, false, 6, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 3, IP_PROTO_UDP, 0, 400, false, 6, NULL), -1);
+	assert_int_equal(c->ip_reass_bad, bad + 2);
+	assert_int_equal(frag_direct(a, 3, IP_PROTO_UDP, 0, 800, true, 6, NULL),
+			 0);
+	/* a fragment with MF past the end: dropped */
+	assert_int_equal(
+	    frag_direct(a, 4, IP_PROTO_UDP, 800, 200, false, 7, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 4, IP_PROTO_UDP, 1000, 400, true, 7, NULL), -1);
+	assert_int_equal(c->ip_reass_bad, bad + 3);
+	assert_null(ipfrag_check());
+	/* exactly IPFRAG_MAX bytes, last fragment first */
+	ipfrag_reset();
+	assert_int_equal(
+	    frag_direct(a, 5, IP_PROTO_UDP, IPFRAG_MAX - 8, 8, false, 8, NULL),
+	    0);
+	assert_null(ipfrag_check());
+	assert_int_equal(
+	    frag_direct(a, 5, IP_PROTO_UDP, 0, IPFRAG_MAX - 8, true, 8, &out),
+	    1);
+	expect_datagram(&out, a, 5, IP_PROTO_UDP, IPFRAG_MAX, 8);
+	uint64_t big = c->ip_reass_too_big;
+	assert_int_equal(
+	    frag_direct(a, 6, IP_PROTO_UDP, IPFRAG_MAX - 8, 9, false, 8, NULL),
+	    -1);
+	assert_int_equal(c->ip_reass_too_big, big + 1);
+	/* refused on their own, each counted */
+	bad = c->ip_reass_bad;
+	assert_int_equal(frag_direct(a, 7, IP_PROTO_UDP, 0, 12, true, 9, NULL),
+			 -1);
+	assert_int_equal(frag_direct(a, 7, IP_PROTO_UDP, 0, 0, false, 9, NULL),
+			 -1);
+	assert_int_equal(c->ip_reass_bad, bad + 2);
+}
+
+/* RFC 791 §3.2: a datagram not complete when its timer runs out
+ * (IPFRAG_TIMEOUT_US after its first fragment) is dropped, and not a
+ * microsecond before */
+static void test_ipv4_reassembly_rfc791_s3_2_timer(void **state)
+{
+	(void)state;
+	const uint32_t a = HOST_IP(24);
+	const struct net_counters *c = net_counters();
+	uint64_t t0 = net_now_us(), tmo = c->ip_reass_timeouts;
+	assert_int_equal(frag_direct(a, 1, IP_PROTO_UDP, 0, 400, true, 1, NULL),
+			 0);
+	ipfrag_tick(t0 + IPFRAG_TIMEOUT_US - 1);
+	assert_int_equal(c->ip_reass_timeouts, tmo);
+	ipfrag_tick(t0 + IPFRAG_TIMEOUT_US);
+	assert_int_equal(c->ip_reass_timeouts, tmo + 1);
+	/* the rest alone is a datagram of its own, never complete */
+	assert_int_equal(
+	    frag_direct(a, 1, IP_PROTO_UDP, 400, 200, false, 1, NULL), 0);
+	assert_null(ipfrag_check());
+}
+
+/* with every slot busy, the oldest datagram of the source holding the
+ * most slots gives way, the newcomer counted with its own source
+ * (slot_victim): a newcomer from a third host takes a slot of the host
+ * holding three, not the older datagram of the host holding one; and
+ * between two hosts holding two each, a newcomer from the one with the
+ * newer datagrams takes back its own */
+static void test_ipv4_reassembly_evicts_from_largest_source(void **state)
+{
+	(void)state;
+	const uint32_t a = HOST_IP(25), b = HOST_IP(26), n = HOST_IP(27);
+	const struct net_counters *c = net_counters();
+	uint64_t ev = c->ip_reass_evicted;
+	assert_int_equal(frag_direct(a, 1, IP_PROTO_UDP, 0, 8, true, 1, NULL),
+			 0);
+	for (uint16_t id = 2; id <= 4; id++) {
+		advance_us(100);
+		assert_int_equal(
+		    frag_direct(b, id, IP_PROTO_UDP, 0, 8, true, 1, NULL), 0);
+	}
+	advance_us(100);
+	assert_int_equal(frag_direct(n, 5, IP_PROTO_UDP, 0, 8, true, 1, NULL),
+			 0);
+	assert_int_equal(c->ip_reass_evicted, ev + 1);
+	assert_int_equal(frag_direct(a, 1, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+			 1);
+	/* two each, a's older: a newcomer from b evicts b's oldest */
+	ipfrag_reset();
+	for (uint16_t id = 10; id < 14; id++) {
+		advance_us(100);
+		assert_int_equal(frag_direct(id < 12 ? a : b, id, IP_PROTO_UDP,
+					     0, 8, true, 1, NULL),
+				 0);
+	}
+	advance_us(100);
+	assert_int_equal(frag_direct(b, 14, IP_PROTO_UDP, 0, 8, true, 1, NULL),
+			 0);
+	assert_int_equal(c->ip_reass_evicted, ev + 2);
+	assert_int_equal(frag_direct(a, 10, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+			 1);
+	assert_int_equal(frag_direct(a, 11, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+			 1);
+	/* b's oldest went: its last fragment starts anew */
+	assert_int_equal(frag_direct(b, 12, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+			 0);
+	assert_null(ipfrag_check());
+}
+
 /* RFC 2131 §2 table 1: the transaction id is a random number. Two
  * stacks with one MAC started at the same instant of the clock pick
  * different ones (made of the clock and the MAC, they were the same: a
@@ -5050,6 +5261,18 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_frames,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ipv4_reassembly_rfc791_s3_2_key, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ipv4_reassembly_rfc791_s3_2_last_fragment, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ipv4_reassembly_rfc791_s3_2_timer, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ipv4_reassembly_evicts_from_largest_source, fake_cm_setup,
+		fake_cm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
