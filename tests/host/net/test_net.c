@@ -1136,6 +1136,31 @@ static void test_ipv4_reassembly_evicts_from_largest_source(void **state)
 	assert_int_equal(frag_direct(b, 12, IP_PROTO_UDP, 8, 8, false, 1, NULL),
 			 0);
 	assert_null(ipfrag_check());
+	/* one slot each: the oldest gives way wherever it is held (here
+	 * not in the first slot, freed and taken again by the newest) */
+	ipfrag_reset();
+	for (uint16_t id = 20; id < 24; id++) {
+		advance_us(100);
+		assert_int_equal(frag_direct(HOST_IP(30 + id), id, IP_PROTO_UDP,
+					     0, 8, true, 1, NULL),
+				 0);
+	}
+	assert_int_equal(
+	    frag_direct(HOST_IP(50), 20, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+	    1);
+	advance_us(100);
+	assert_int_equal(frag_direct(n, 24, IP_PROTO_UDP, 0, 8, true, 1, NULL),
+			 0);
+	advance_us(100);
+	assert_int_equal(frag_direct(a, 25, IP_PROTO_UDP, 0, 8, true, 1, NULL),
+			 0);
+	/* id 21, the oldest, went; id 24 is whole */
+	assert_int_equal(
+	    frag_direct(HOST_IP(51), 21, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+	    0);
+	assert_int_equal(frag_direct(n, 24, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+			 1);
+	assert_null(ipfrag_check());
 }
 
 /* RFC 2131 §2 table 1: the transaction id is a random number. Two
