@@ -2080,6 +2080,58 @@ static uint32_t isn_at(uint64_t at, uint16_t sport)
 	return isn;
 }
 
+static unsigned other_proto_seen;
+static void other_proto_input(const struct ipv4_view *ip)
+{
+	(void)ip;
+	other_proto_seen++;
+}
+
+/* RFC 1122 §3.2.1 / §4.1.3.1: a datagram goes to the protocol or port
+ * bound to it, and one to a UDP port nothing is bound to gets a port
+ * unreachable (§3.2.2.1). A new stack (net_init) starts with none of the
+ * old one's bindings: after a DHCP stack, a static one has no port 68.
+ * ip_register fills the next free of IP_PROTOS slots, each kept (TCP
+ * still answers a SYN beside another protocol), and refuses past them */
+static void test_ip_rfc1122_bindings_per_stack(void **state)
+{
+	(void)state;
+	fake_setup(true); /* DHCP: port 68 bound */
+	fake_setup(false);
+	uint8_t u[12] = {0}, f[128];
+	wr16(u, DHCP_SERVER_PORT);
+	wr16(u + 2, DHCP_CLIENT_PORT);
+	wr16(u + 4, 12); /* checksum 0: none */
+	inject(f, build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_UDP, u, 12));
+	struct ipv4_view ip;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+	assert_int_equal(ip.payload[0], ICMP_DEST_UNREACH);
+	assert_int_equal(ip.payload[1], ICMP_PORT_UNREACH);
+	/* TCP holds one slot; another protocol takes the next, and then
+	 * there is none */
+	struct ip_proto other = {.proto = 253, .input = other_proto_input};
+	for (unsigned i = 1; i < IP_PROTOS; i++)
+		assert_int_equal(ip_register(&other), 0);
+	assert_int_equal(ip_register(&other), -1);
+	other_proto_seen = 0;
+	inject(f, build_ipv4(f, PEER_IP, STACK_IP, 253, u, 12));
+	assert_int_equal(other_proto_seen, 1);
+	struct peer p;
+	peer_open(&p, 40100);
+	peer_free(&p);
+}
+
+/* the console line of an address set: each of its three addresses */
+static void test_ip_address_line(void **state)
+{
+	(void)state;
+	net_set_address(STACK_IP + 1, 0xfffffe00u, PEER_IP, "static", 0);
+	assert_non_null(strstr(shim_last_line, "fake0: address 10.0.2.16 mask "
+					       "255.255.254.0 gateway 10.0.2.2 "
+					       "(static)"));
+	fake_setup(false);
+}
+
 /* RFC 6528 §3: ISN = M + F(connection id, secret key). The secret comes
  * from the random pool, not from the clock: two stacks brought up at the
  * same instant give the same connection different ISNs, and one stack
@@ -5286,6 +5338,10 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_frames,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_ip_rfc1122_bindings_per_stack,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_ip_address_line, fake_cm_setup,
+					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_ipv4_reassembly_rfc791_s3_2_key, fake_cm_setup,
 		fake_cm_teardown),
