@@ -2121,6 +2121,49 @@ static void test_ip_rfc1122_bindings_per_stack(void **state)
 	peer_free(&p);
 }
 
+/* RFC 791 §3.2: an echo reply longer than the MTU leaves in fragments,
+ * each but the last a multiple of 8 bytes and none empty: a 2960-byte
+ * request, two full fragments' worth at MTU 1500, is answered in exactly
+ * two. A datagram that does not fit the NIC's MTU whole is not sent and is
+ * counted in tx_fail */
+static void test_icmp_rfc791_s3_2_reply_fragments(void **state)
+{
+	(void)state;
+	static uint8_t big[2960];
+	echo_request(big, sizeof(big), 3);
+	for (size_t off = 0; off < sizeof(big); off += 1000)
+		inject_frag(60, big, off, MIN(1000, sizeof(big) - off),
+			    off + 1000 < sizeof(big));
+	const struct frame *fr;
+	size_t got = 0;
+	unsigned nfrag = 0;
+	while ((fr = fake_pop())) {
+		struct eth_view e;
+		struct ipv4_view v;
+		assert_int_equal(eth_parse(fr->b, fr->len, &e), 0);
+		assert_int_equal(e.type, ETHERTYPE_IPV4);
+		assert_int_equal(ipv4_parse(e.payload, e.len, &v),
+				 WIRE_FRAGMENT);
+		uint16_t fw = rd16(v.hdr + 6);
+		assert_int_equal(v.len, 1480);
+		assert_int_equal((fw & IP_FRAG_OFF_MASK) * 8, got);
+		got += v.len;
+		assert_int_equal(!!(fw & IP_FLAG_MF), got < sizeof(big));
+		nfrag++;
+	}
+	assert_int_equal(nfrag, 2);
+	assert_int_equal(got, sizeof(big));
+	/* 200 bytes of UDP through a 100-byte MTU: refused, counted */
+	uint64_t fail = net_counters()->tx_fail;
+	uint16_t mtu = net_if.nic->mtu;
+	net_if.nic->mtu = 100;
+	static const uint8_t data[200];
+	assert_int_equal(net_udp_send(68, PEER_IP, 67, data, sizeof(data)), -1);
+	net_if.nic->mtu = mtu;
+	assert_int_equal(net_counters()->tx_fail, fail + 1);
+	assert_null(fake_pop());
+}
+
 /* the console line of an address set: each of its three addresses */
 static void test_ip_address_line(void **state)
 {
@@ -5342,6 +5385,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ip_address_line, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_icmp_rfc791_s3_2_reply_fragments, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_ipv4_reassembly_rfc791_s3_2_key, fake_cm_setup,
 		fake_cm_teardown),
