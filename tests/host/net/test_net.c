@@ -1632,6 +1632,26 @@ static void test_arp_rfc5227_s2_4_defended(void **state)
 static const uint8_t proxy_mac[6] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc};
 static const uint8_t gce_mac[6] = {0x42, 0x01, 0x0a, 0x80, 0x00, 0x01};
 
+/* RFC 5227 §2.4 (c): a new stack (net_init) defends its address at the
+ * first claim, whatever the one before it defended last:
+ * ARP_DEFEND_INTERVAL_US counts from a defence of its own */
+static void test_arp_rfc5227_s2_4_defence_per_stack(void **state)
+{
+	(void)state;
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REQUEST, squatter_mac, STACK_IP, NULL, STACK_IP);
+	inject(f, 60);
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	fake_setup(false);
+	inject(f, 60);
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	assert_int_equal(a.spa, STACK_IP);
+	assert_int_equal(a.tpa, STACK_IP);
+}
+
 /* `mac` answers the client's probe: an ARP reply with `ip` as sender */
 static void claim_from(const uint8_t *mac, uint32_t ip)
 {
@@ -5385,6 +5405,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ip_address_line, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc5227_s2_4_defence_per_stack, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_icmp_rfc791_s3_2_reply_fragments, fake_cm_setup,
 		fake_cm_teardown),
