@@ -962,6 +962,7 @@ static void expect_datagram(const struct ipv4_view *out, uint32_t src,
 			    uint8_t salt)
 {
 	assert_int_equal(out->src, src);
+	assert_int_equal(out->dst, STACK_IP);
 	assert_int_equal(out->id, id);
 	assert_int_equal(out->proto, proto);
 	assert_int_equal(out->len, len);
@@ -1045,6 +1046,25 @@ static void test_ipv4_reassembly_rfc791_s3_2_last_fragment(void **state)
 	assert_int_equal(
 	    frag_direct(a, 4, IP_PROTO_UDP, 1000, 400, true, 7, NULL), -1);
 	assert_int_equal(c->ip_reass_bad, bad + 3);
+	/* a last fragment that ends before data held: dropped, and the
+	 * rest starts a datagram of its own */
+	assert_int_equal(
+	    frag_direct(a, 8, IP_PROTO_UDP, 0, 400, true, 10, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 8, IP_PROTO_UDP, 100, 100, false, 10, NULL), -1);
+	assert_int_equal(c->ip_reass_bad, bad + 4);
+	assert_int_equal(
+	    frag_direct(a, 8, IP_PROTO_UDP, 400, 200, false, 10, NULL), 0);
+	/* RFC 5722: the same range again with other bytes is an overlap,
+	 * not a duplicate: dropped */
+	uint64_t ovl = c->ip_reass_overlap;
+	assert_int_equal(
+	    frag_direct(a, 9, IP_PROTO_UDP, 0, 400, true, 11, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 9, IP_PROTO_UDP, 0, 400, true, 12, NULL), -1);
+	assert_int_equal(c->ip_reass_overlap, ovl + 1);
+	assert_int_equal(
+	    frag_direct(a, 9, IP_PROTO_UDP, 400, 200, false, 11, NULL), 0);
 	assert_null(ipfrag_check());
 	/* exactly IPFRAG_MAX bytes, last fragment first */
 	ipfrag_reset();
