@@ -238,6 +238,59 @@ static void test_arp_pending_fifo(void **state)
 	}
 }
 
+/* RFC 1122 §2.3.2.2: frames waiting for ARP are queued, at most
+ * ARP_PENDQ of them: one more is dropped and counted, and the answer
+ * sends the ARP_PENDQ queued in order */
+static void test_arp_rfc1122_s2_3_2_2_queue_bounded(void **state)
+{
+	(void)state;
+	const uint32_t x = 0x0a000207;
+	uint64_t drops = net_counters()->arp_drops;
+	for (unsigned k = 0; k <= ARP_PENDQ; k++)
+		ping_from(x, (uint8_t)k);
+	assert_int_equal(net_counters()->arp_drops, drops + 1);
+	fake_clear();
+	arp_answer(x, 7);
+	struct ipv4_view ip;
+	for (unsigned k = 0; k < ARP_PENDQ; k++) {
+		assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+		assert_int_equal(ip.dst, x);
+		assert_int_equal(ip.payload[7], k);
+	}
+	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+}
+
+/* RFC 1122 §2.3.2.2: a frame queued for a neighbour being asked for is
+ * not dropped to make room for a new entry while a resolved one can give
+ * way (arp_slot: the resolved entry closest to expiry first, a pending
+ * one only when no entry is resolved) */
+static void test_arp_rfc1122_s2_3_2_2_pending_kept(void **state)
+{
+	(void)state;
+	uint8_t f[64];
+	/* the gateway and ARP_MAX - 1 hosts asking for us fill the cache */
+	for (unsigned k = 1; k < ARP_MAX; k++) {
+		const uint8_t m[6] = {2, 0, 0, 0, 1, (uint8_t)k};
+		advance_us(1000);
+		build_arp(f, ARP_OP_REQUEST, m, 0x0a000220u + k, NULL,
+			  STACK_IP);
+		inject(f, 60);
+	}
+	/* an echo from a host not cached waits for ARP (a resolved entry
+	 * gives way), and then another host asks for us */
+	const uint32_t x = 0x0a000207;
+	ping_from(x, 1);
+	const uint8_t m[6] = {2, 0, 0, 0, 2, 1};
+	build_arp(f, ARP_OP_REQUEST, m, 0x0a000240u, NULL, STACK_IP);
+	inject(f, 60);
+	fake_clear();
+	arp_answer(x, 7);
+	struct ipv4_view ip;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+	assert_int_equal(ip.dst, x);
+	assert_int_equal(ip.payload[7], 1);
+}
+
 /* a sender hardware address with the group bit (broadcast, multicast) is
  * no station's: such a packet neither rewrites a neighbour (here the
  * gateway's entry, which would send our unicast traffic to every host on
@@ -5425,6 +5478,12 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ip_address_line, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc1122_s2_3_2_2_queue_bounded, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc1122_s2_3_2_2_pending_kept, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_arp_rfc5227_s2_4_defence_per_stack, fake_cm_setup,
 		fake_cm_teardown),
