@@ -1725,6 +1725,52 @@ static void test_arp_rfc5227_s2_4_defence_per_stack(void **state)
 	assert_int_equal(a.tpa, STACK_IP);
 }
 
+/* RFC 5227 §2.1.1: our own ARP packet echoed back by the link teaches
+ * nothing and is no conflict, and a probe (sender 0.0.0.0) for another
+ * address, or any ARP before the interface has an address, is neither
+ * learnt nor answered: each counted in arp_drops */
+static void test_arp_rfc5227_s2_1_1_echo_and_probe_dropped(void **state)
+{
+	(void)state;
+	const struct net_counters *c = net_counters();
+	uint64_t drops = c->arp_drops, conflicts = c->arp_conflicts;
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REQUEST, stack_mac, STACK_IP, NULL, STACK_IP);
+	inject(f, 60);
+	assert_int_equal(c->arp_drops, drops + 1);
+	build_arp(f, ARP_OP_REQUEST, squatter_mac, 0, NULL, STACK_IP + 1);
+	inject(f, 60);
+	assert_int_equal(c->arp_drops, drops + 2);
+	assert_int_equal(c->arp_conflicts, conflicts);
+	assert_null(fake_pop());
+	net_clear_address();
+	arp_request(STACK_IP, 60);
+	assert_int_equal(c->arp_drops, drops + 3);
+	assert_null(fake_pop());
+	fake_setup(false);
+}
+
+/* RFC 1122 §2.3.2.1: a neighbour not answering is asked again once
+ * ARP_RETRY_US has passed since the last request, not a microsecond
+ * before */
+static void test_arp_rfc1122_s2_3_2_1_retry_at_interval(void **state)
+{
+	(void)state;
+	/* start on a microsecond, so the request's time is the one read */
+	shim_clock_ns = (shim_clock_ns / 1000 + 1) * 1000;
+	uint64_t t = net_now_us();
+	ping_from(0x0a000207, 1);
+	assert_int_equal(net_now_us(), t);
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	arp_tick(t + ARP_RETRY_US - 1);
+	assert_null(fake_pop());
+	arp_tick(t + ARP_RETRY_US);
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.tpa, 0x0a000207);
+}
+
 /* `mac` answers the client's probe: an ARP reply with `ip` as sender */
 static void claim_from(const uint8_t *mac, uint32_t ip)
 {
@@ -5478,6 +5524,12 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ip_address_line, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc5227_s2_1_1_echo_and_probe_dropped, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc1122_s2_3_2_1_retry_at_interval, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_arp_rfc1122_s2_3_2_2_queue_bounded, fake_cm_setup,
 		fake_cm_teardown),
