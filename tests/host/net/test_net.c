@@ -1253,6 +1253,37 @@ static void test_dhcp_rfc2131_xid_random(void **state)
 	assert_int_not_equal(xid[0], xid[1]);
 }
 
+/* RFC 2131 §4.1: an unanswered DISCOVER is sent again after 4 s, the
+ * wait doubling up to 64 s (4, 8, 16, 32, 64, 64 s); each message fills
+ * at least the 300 bytes of a BOOTP message (RFC 1542 §2.1: relay agents
+ * may drop a shorter one) */
+static void test_dhcp_rfc2131_s4_1_retransmission(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	static const uint64_t gap_s[] = {4, 8, 16, 32, 64, 64};
+	uint64_t last = net_now_us();
+	unsigned sent = 0;
+	while (sent <= ARRAY_SIZE(gap_s)) {
+		struct ipv4_view ip;
+		const struct frame *f;
+		while ((f = pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip))) {
+			assert_true(ip.len >= 8 + 300);
+			uint64_t now = net_now_us();
+			if (sent)
+				assert_true(
+				    now - last >= gap_s[sent - 1] * 1000000 &&
+				    now - last <
+					gap_s[sent - 1] * 1000000 + 100000);
+			last = now;
+			sent++;
+		}
+		assert_true(net_now_us() < last + 65000000);
+		advance_us(50000);
+	}
+	fake_setup(false);
+}
+
 static void test_dhcp_exchange(void **state)
 {
 	(void)state;
@@ -5524,6 +5555,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ip_address_line, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_arp_rfc5227_s2_1_1_echo_and_probe_dropped, fake_cm_setup,
 		fake_cm_teardown),
