@@ -1284,6 +1284,48 @@ static void test_dhcp_rfc2131_s4_1_retransmission(void **state)
 	fake_setup(false);
 }
 
+/* RFC 2132 §9.7: the server identifier is 4 bytes; an OFFER whose option
+ * 54 has another length names no server and is refused (counted in
+ * dhcp_bad), and the client keeps selecting */
+static void test_dhcp_rfc2132_s9_7_server_id_length(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t opts[] = {DHCP_OPT_SERVER_ID, 2, 10, 0, 1, 4, 255, 255, 255, 0,
+			  DHCP_OPT_END};
+	uint8_t f[600];
+	uint64_t bad = net_counters()->dhcp_bad;
+	inject(f, build_dhcp_reply(f, xid, DHCPOFFER, STACK_IP, opts,
+				   sizeof(opts)));
+	assert_int_equal(net_counters()->dhcp_bad, bad + 1);
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	fake_setup(false);
+}
+
+/* RFC 2131 §4.4 (figure 5): a bound client discards DHCPACK and DHCPNAK;
+ * a NAK or ACK that comes again with the last exchange's id after the
+ * address is bound neither takes the address away nor restarts the
+ * lease */
+static void test_dhcp_rfc2131_s4_4_bound_discards_replies(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid = dhcp_to_ack();
+	dhcp_probe_window();
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	uint8_t f[600];
+	inject(f, dhcp_reply(f, xid, DHCPNAK, 0));
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP);
+	assert_null(pop_proto(ETHERTYPE_ARP, 0, NULL));
+	fake_setup(false);
+}
+
 static void test_dhcp_exchange(void **state)
 {
 	(void)state;
@@ -5555,6 +5597,12 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ip_address_line, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2132_s9_7_server_id_length, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_4_bound_discards_replies, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
 		fake_cm_teardown),
