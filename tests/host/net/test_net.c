@@ -2116,6 +2116,39 @@ static void expect_address_gone(void)
 	}
 }
 
+/* RFC 2131 §4.4.5: at T1 the client asks its server to extend the lease
+ * (RENEWING, unicast); unanswered, it asks again after 4 s (each exchange
+ * starts its retransmission wait over, §4.1). An ACK with the same mask
+ * and router extends the lease without setting the address again (no
+ * console line at every renewal) */
+static void test_dhcp_rfc2131_s4_4_5_renewal(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 20));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 20));
+	dhcp_probe_window();
+	arp_request(STACK_IP, 60);
+	fake_clear();
+	uint32_t x = renewal_xid();
+	uint64_t t1 = net_now_us();
+	assert_int_equal(renewal_xid(), x);
+	uint64_t gap = net_now_us() - t1;
+	assert_true(gap >= 4000000 && gap < 4200000);
+	uint64_t lines = shim_kprintf_calls;
+	inject(f, dhcp_reply_lease(f, x, DHCPACK, STACK_IP, 20));
+	assert_int_equal(shim_kprintf_calls, lines);
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP);
+	fake_setup(false);
+}
+
 /* RFC 2131 §3.2, §4.4.5: a DHCPNAK to the renewal takes the address away */
 static void test_dhcp_rfc2131_s4_1_nak_removes_address(void **state)
 {
@@ -5597,6 +5630,8 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ip_address_line, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_renewal,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2132_s9_7_server_id_length, fake_cm_setup,
 		fake_cm_teardown),
