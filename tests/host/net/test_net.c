@@ -568,6 +568,42 @@ static void test_udp_port_unreachable(void **state)
 	assert_null(fake_pop());
 }
 
+/* RFC 1122 §3.2.2.1 / RFC 792: a reassembled UDP datagram for a port
+ * nothing is bound to gets a port unreachable that quotes the first
+ * fragment's IP header as it came and the first 8 bytes of the datagram
+ * (the UDP header) */
+static void
+test_udp_rfc1122_s3_2_2_1_unreachable_quotes_first_fragment(void **state)
+{
+	(void)state;
+	static uint8_t d[600];
+	memset(d, 0x5a, sizeof(d));
+	wr16(d, 5353);
+	wr16(d + 2, 9999);
+	wr16(d + 4, sizeof(d)); /* checksum 0: none */
+	wr16(d + 6, 0);
+	uint8_t f[2][700];
+	for (unsigned k = 0; k < 2; k++) {
+		size_t off = k * 400, len = k ? 200 : 400;
+		size_t n = build_ipv4(f[k], PEER_IP, STACK_IP, IP_PROTO_UDP,
+				      d + off, len);
+		uint8_t *ip = f[k] + 14;
+		wr16(ip + 4, 61);
+		wr16(ip + 6, (uint16_t)((k ? 0 : IP_FLAG_MF) | (off / 8)));
+		wr16(ip + 10, 0);
+		wr16(ip + 10, inet_fold(inet_sum(ip, 20, 0)));
+		inject(f[k], n);
+	}
+	struct ipv4_view ip;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+	assert_int_equal(ip.dst, PEER_IP);
+	assert_int_equal(ip.payload[0], ICMP_DEST_UNREACH);
+	assert_int_equal(ip.payload[1], ICMP_PORT_UNREACH);
+	assert_int_equal(ip.len, 8 + 20 + 8);
+	assert_memory_equal(ip.payload + 8, f[0] + 14, 20);
+	assert_memory_equal(ip.payload + 28, d, 8);
+}
+
 /* a UDP datagram from PEER_IP to a port nothing is bound to */
 static void udp_to_closed_port(void)
 {
@@ -1108,9 +1144,23 @@ static void test_ipv4_reassembly_rfc791_s3_2_last_fragment(void **state)
 	assert_int_equal(c->ip_reass_bad, bad + 4);
 	assert_int_equal(
 	    frag_direct(a, 8, IP_PROTO_UDP, 400, 200, false, 10, NULL), 0);
+	/* RFC 5722: a fragment overlapping part of what is held is an
+	 * overlap even when its bytes agree (here they also agree with
+	 * what the slot's memory still holds of a datagram before) */
+	ipfrag_reset();
+	assert_int_equal(
+	    frag_direct(a, 30, IP_PROTO_UDP, 0, 400, true, 13, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 30, IP_PROTO_UDP, 400, 200, false, 13, NULL), 1);
+	assert_int_equal(
+	    frag_direct(a, 31, IP_PROTO_UDP, 0, 400, true, 13, NULL), 0);
+	uint64_t ovl = c->ip_reass_overlap;
+	assert_int_equal(
+	    frag_direct(a, 31, IP_PROTO_UDP, 200, 400, true, 13, NULL), -1);
+	assert_int_equal(c->ip_reass_overlap, ovl + 1);
 	/* RFC 5722: the same range again with other bytes is an overlap,
 	 * not a duplicate: dropped */
-	uint64_t ovl = c->ip_reass_overlap;
+	ovl = c->ip_reass_overlap;
 	assert_int_equal(
 	    frag_direct(a, 9, IP_PROTO_UDP, 0, 400, true, 11, NULL), 0);
 	assert_int_equal(
@@ -1222,8 +1272,10 @@ static void test_ipv4_reassembly_evicts_from_largest_source(void **state)
 	    frag_direct(HOST_IP(50), 20, IP_PROTO_UDP, 8, 8, false, 1, NULL),
 	    1);
 	advance_us(100);
+	uint64_t ev3 = c->ip_reass_evicted;
 	assert_int_equal(frag_direct(n, 24, IP_PROTO_UDP, 0, 8, true, 1, NULL),
 			 0);
+	assert_int_equal(c->ip_reass_evicted, ev3); /* the freed slot */
 	advance_us(100);
 	assert_int_equal(frag_direct(a, 25, IP_PROTO_UDP, 0, 8, true, 1, NULL),
 			 0);
@@ -5630,6 +5682,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_ip_address_line, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_udp_rfc1122_s3_2_2_1_unreachable_quotes_first_fragment,
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_renewal,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
