@@ -572,8 +572,7 @@ static void test_udp_port_unreachable(void **state)
  * nothing is bound to gets a port unreachable that quotes the first
  * fragment's IP header as it came and the first 8 bytes of the datagram
  * (the UDP header) */
-static void
-test_udp_rfc1122_s3_2_2_1_unreachable_quotes_first_fragment(void **state)
+static void test_udp_rfc1122_s3_2_2_1_quotes_first_fragment(void **state)
 {
 	(void)state;
 	static uint8_t d[600];
@@ -5683,8 +5682,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ip_address_line, fake_cm_setup,
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_udp_rfc1122_s3_2_2_1_unreachable_quotes_first_fragment,
-		fake_cm_setup, fake_cm_teardown),
+		test_udp_rfc1122_s3_2_2_1_quotes_first_fragment, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_renewal,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
