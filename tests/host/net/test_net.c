@@ -238,6 +238,59 @@ static void test_arp_pending_fifo(void **state)
 	}
 }
 
+/* RFC 1122 §2.3.2.2: frames waiting for ARP are queued, at most
+ * ARP_PENDQ of them: one more is dropped and counted, and the answer
+ * sends the ARP_PENDQ queued in order */
+static void test_arp_rfc1122_s2_3_2_2_queue_bounded(void **state)
+{
+	(void)state;
+	const uint32_t x = 0x0a000207;
+	uint64_t drops = net_counters()->arp_drops;
+	for (unsigned k = 0; k <= ARP_PENDQ; k++)
+		ping_from(x, (uint8_t)k);
+	assert_int_equal(net_counters()->arp_drops, drops + 1);
+	fake_clear();
+	arp_answer(x, 7);
+	struct ipv4_view ip;
+	for (unsigned k = 0; k < ARP_PENDQ; k++) {
+		assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+		assert_int_equal(ip.dst, x);
+		assert_int_equal(ip.payload[7], k);
+	}
+	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+}
+
+/* RFC 1122 §2.3.2.2: a frame queued for a neighbour being asked for is
+ * not dropped to make room for a new entry while a resolved one can give
+ * way (arp_slot: the resolved entry closest to expiry first, a pending
+ * one only when no entry is resolved) */
+static void test_arp_rfc1122_s2_3_2_2_pending_kept(void **state)
+{
+	(void)state;
+	uint8_t f[64];
+	/* the gateway and ARP_MAX - 1 hosts asking for us fill the cache */
+	for (unsigned k = 1; k < ARP_MAX; k++) {
+		const uint8_t m[6] = {2, 0, 0, 0, 1, (uint8_t)k};
+		advance_us(1000);
+		build_arp(f, ARP_OP_REQUEST, m, 0x0a000220u + k, NULL,
+			  STACK_IP);
+		inject(f, 60);
+	}
+	/* an echo from a host not cached waits for ARP (a resolved entry
+	 * gives way), and then another host asks for us */
+	const uint32_t x = 0x0a000207;
+	ping_from(x, 1);
+	const uint8_t m[6] = {2, 0, 0, 0, 2, 1};
+	build_arp(f, ARP_OP_REQUEST, m, 0x0a000240u, NULL, STACK_IP);
+	inject(f, 60);
+	fake_clear();
+	arp_answer(x, 7);
+	struct ipv4_view ip;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+	assert_int_equal(ip.dst, x);
+	assert_int_equal(ip.payload[7], 1);
+}
+
 /* a sender hardware address with the group bit (broadcast, multicast) is
  * no station's: such a packet neither rewrites a neighbour (here the
  * gateway's entry, which would send our unicast traffic to every host on
@@ -513,6 +566,41 @@ static void test_udp_port_unreachable(void **state)
 	memset(f, 0xff, 6);
 	inject(f, n);
 	assert_null(fake_pop());
+}
+
+/* RFC 1122 §3.2.2.1 / RFC 792: a reassembled UDP datagram for a port
+ * nothing is bound to gets a port unreachable that quotes the first
+ * fragment's IP header as it came and the first 8 bytes of the datagram
+ * (the UDP header) */
+static void test_udp_rfc1122_s3_2_2_1_quotes_first_fragment(void **state)
+{
+	(void)state;
+	static uint8_t d[600];
+	memset(d, 0x5a, sizeof(d));
+	wr16(d, 5353);
+	wr16(d + 2, 9999);
+	wr16(d + 4, sizeof(d)); /* checksum 0: none */
+	wr16(d + 6, 0);
+	uint8_t f[2][700];
+	for (unsigned k = 0; k < 2; k++) {
+		size_t off = k * 400, len = k ? 200 : 400;
+		size_t n = build_ipv4(f[k], PEER_IP, STACK_IP, IP_PROTO_UDP,
+				      d + off, len);
+		uint8_t *ip = f[k] + 14;
+		wr16(ip + 4, 61);
+		wr16(ip + 6, (uint16_t)((k ? 0 : IP_FLAG_MF) | (off / 8)));
+		wr16(ip + 10, 0);
+		wr16(ip + 10, inet_fold(inet_sum(ip, 20, 0)));
+		inject(f[k], n);
+	}
+	struct ipv4_view ip;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+	assert_int_equal(ip.dst, PEER_IP);
+	assert_int_equal(ip.payload[0], ICMP_DEST_UNREACH);
+	assert_int_equal(ip.payload[1], ICMP_PORT_UNREACH);
+	assert_int_equal(ip.len, 8 + 20 + 8);
+	assert_memory_equal(ip.payload + 8, f[0] + 14, 20);
+	assert_memory_equal(ip.payload + 28, d, 8);
 }
 
 /* a UDP datagram from PEER_IP to a port nothing is bound to */
@@ -927,6 +1015,278 @@ static void test_ipv4_reassembly_flood_evicts_its_own(void **state)
 	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
 }
 
+/* one fragment handed to ipfrag_input itself: payload bytes [off, off +
+ * len) of a datagram whose byte i is (i * 11 + salt); the result, and the
+ * datagram in *out when it completes */
+static int frag_direct(uint32_t src, uint16_t id, uint8_t proto, uint32_t off,
+		       uint32_t len, bool mf, uint8_t salt,
+		       struct ipv4_view *out)
+{
+	static uint8_t hdr[20], payload[IPFRAG_MAX];
+	for (uint32_t i = 0; i < len; i++)
+		payload[i] = (uint8_t)((off + i) * 11 + salt);
+	ipv4_build(hdr, src, STACK_IP, proto, (uint16_t)len, id);
+	wr16(hdr + 6, (uint16_t)((mf ? IP_FLAG_MF : 0) | (off / 8)));
+	struct ipv4_view v =
+			     {
+				 .src = src,
+				 .dst = STACK_IP,
+				 .proto = proto,
+				 .ttl = 64,
+				 .id = id,
+				 .fragment = true,
+				 .payload = payload,
+				 .len = len,
+				 .hdr = hdr,
+				 .hlen = 20,
+			     },
+			 o;
+	return ipfrag_input(&v, out ? out : &o);
+}
+
+/* a completed datagram is `len` bytes of the one salted `salt` */
+static void expect_datagram(const struct ipv4_view *out, uint32_t src,
+			    uint16_t id, uint8_t proto, uint32_t len,
+			    uint8_t salt)
+{
+	assert_int_equal(out->src, src);
+	assert_int_equal(out->dst, STACK_IP);
+	assert_int_equal(out->id, id);
+	assert_int_equal(out->proto, proto);
+	assert_int_equal(out->len, len);
+	for (uint32_t i = 0; i < len; i++)
+		if (out->payload[i] != (uint8_t)(i * 11 + salt))
+			fail_msg("byte %u of datagram %u from %08x", i, id,
+				 src);
+}
+
+/* RFC 791 §3.2: fragments belong to one datagram when source,
+ * destination, protocol and identification all match. Three datagrams
+ * that share an id, interleaved (another source, another protocol), are
+ * each put back from their own bytes; matched on fewer fields, their
+ * first fragments would overlap and drop them */
+static void test_ipv4_reassembly_rfc791_s3_2_key(void **state)
+{
+	(void)state;
+	const uint32_t a = HOST_IP(21), b = HOST_IP(22);
+	struct ipv4_view out;
+	assert_int_equal(frag_direct(a, 7, IP_PROTO_UDP, 0, 400, true, 1, NULL),
+			 0);
+	assert_int_equal(frag_direct(b, 7, IP_PROTO_UDP, 0, 400, true, 2, NULL),
+			 0);
+	assert_int_equal(
+	    frag_direct(a, 7, IP_PROTO_ICMP, 0, 400, true, 3, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 7, IP_PROTO_UDP, 400, 200, false, 1, &out), 1);
+	expect_datagram(&out, a, 7, IP_PROTO_UDP, 600, 1);
+	assert_int_equal(
+	    frag_direct(b, 7, IP_PROTO_UDP, 400, 200, false, 2, &out), 1);
+	expect_datagram(&out, b, 7, IP_PROTO_UDP, 600, 2);
+	assert_int_equal(
+	    frag_direct(a, 7, IP_PROTO_ICMP, 400, 200, false, 3, &out), 1);
+	expect_datagram(&out, a, 7, IP_PROTO_ICMP, 600, 3);
+	assert_int_equal(net_counters()->ip_reass_overlap, 0);
+	assert_null(ipfrag_check());
+}
+
+/* RFC 791 §3.2 / RFC 815: the fragment without MF fixes the datagram's
+ * length. Sent again it is a duplicate (ignored, RFC 5722's exact-copy
+ * allowance); the same bytes with MF set, a second last fragment with
+ * another end, or a fragment past the end drop the datagram; a datagram
+ * of exactly IPFRAG_MAX bytes is put back, one byte more is refused; a
+ * fragment with MF whose length is no multiple of 8, or an empty one, is
+ * refused on its own */
+static void test_ipv4_reassembly_rfc791_s3_2_last_fragment(void **state)
+{
+	(void)state;
+	const uint32_t a = HOST_IP(23);
+	const struct net_counters *c = net_counters();
+	struct ipv4_view out;
+	uint64_t dups = c->ip_reass_duplicates, bad = c->ip_reass_bad;
+	/* the last fragment twice: the second is a duplicate */
+	assert_int_equal(
+	    frag_direct(a, 1, IP_PROTO_UDP, 800, 200, false, 4, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 1, IP_PROTO_UDP, 800, 200, false, 4, NULL), 0);
+	assert_int_equal(c->ip_reass_duplicates, dups + 1);
+	assert_int_equal(c->ip_reass_bad, bad);
+	assert_int_equal(frag_direct(a, 1, IP_PROTO_UDP, 0, 800, true, 4, &out),
+			 1);
+	expect_datagram(&out, a, 1, IP_PROTO_UDP, 1000, 4);
+	/* the last fragment's bytes again with MF: dropped */
+	assert_int_equal(
+	    frag_direct(a, 2, IP_PROTO_UDP, 800, 200, false, 5, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 2, IP_PROTO_UDP, 800, 200, true, 5, NULL), -1);
+	assert_int_equal(c->ip_reass_bad, bad + 1);
+	/* a second last fragment that ends earlier: dropped, and what
+	 * follows starts a datagram of its own */
+	assert_int_equal(
+	    frag_direct(a, 3, IP_PROTO_UDP, 800, 200, false, 6, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 3, IP_PROTO_UDP, 0, 400, false, 6, NULL), -1);
+	assert_int_equal(c->ip_reass_bad, bad + 2);
+	assert_int_equal(frag_direct(a, 3, IP_PROTO_UDP, 0, 800, true, 6, NULL),
+			 0);
+	/* a fragment with MF past the end: dropped */
+	assert_int_equal(
+	    frag_direct(a, 4, IP_PROTO_UDP, 800, 200, false, 7, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 4, IP_PROTO_UDP, 1000, 400, true, 7, NULL), -1);
+	assert_int_equal(c->ip_reass_bad, bad + 3);
+	/* a last fragment that ends before data held: dropped, and the
+	 * rest starts a datagram of its own */
+	assert_int_equal(
+	    frag_direct(a, 8, IP_PROTO_UDP, 0, 400, true, 10, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 8, IP_PROTO_UDP, 100, 100, false, 10, NULL), -1);
+	assert_int_equal(c->ip_reass_bad, bad + 4);
+	assert_int_equal(
+	    frag_direct(a, 8, IP_PROTO_UDP, 400, 200, false, 10, NULL), 0);
+	/* RFC 5722: a fragment overlapping part of what is held is an
+	 * overlap even when its bytes agree (here they also agree with
+	 * what the slot's memory still holds of a datagram before) */
+	ipfrag_reset();
+	assert_int_equal(
+	    frag_direct(a, 30, IP_PROTO_UDP, 0, 400, true, 13, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 30, IP_PROTO_UDP, 400, 200, false, 13, NULL), 1);
+	assert_int_equal(
+	    frag_direct(a, 31, IP_PROTO_UDP, 0, 400, true, 13, NULL), 0);
+	uint64_t ovl = c->ip_reass_overlap;
+	assert_int_equal(
+	    frag_direct(a, 31, IP_PROTO_UDP, 200, 400, true, 13, NULL), -1);
+	assert_int_equal(c->ip_reass_overlap, ovl + 1);
+	/* RFC 5722: the same range again with other bytes is an overlap,
+	 * not a duplicate: dropped */
+	ovl = c->ip_reass_overlap;
+	assert_int_equal(
+	    frag_direct(a, 9, IP_PROTO_UDP, 0, 400, true, 11, NULL), 0);
+	assert_int_equal(
+	    frag_direct(a, 9, IP_PROTO_UDP, 0, 400, true, 12, NULL), -1);
+	assert_int_equal(c->ip_reass_overlap, ovl + 1);
+	assert_int_equal(
+	    frag_direct(a, 9, IP_PROTO_UDP, 400, 200, false, 11, NULL), 0);
+	assert_null(ipfrag_check());
+	/* exactly IPFRAG_MAX bytes, last fragment first */
+	ipfrag_reset();
+	assert_int_equal(
+	    frag_direct(a, 5, IP_PROTO_UDP, IPFRAG_MAX - 8, 8, false, 8, NULL),
+	    0);
+	assert_null(ipfrag_check());
+	assert_int_equal(
+	    frag_direct(a, 5, IP_PROTO_UDP, 0, IPFRAG_MAX - 8, true, 8, &out),
+	    1);
+	expect_datagram(&out, a, 5, IP_PROTO_UDP, IPFRAG_MAX, 8);
+	uint64_t big = c->ip_reass_too_big;
+	assert_int_equal(
+	    frag_direct(a, 6, IP_PROTO_UDP, IPFRAG_MAX - 8, 9, false, 8, NULL),
+	    -1);
+	assert_int_equal(c->ip_reass_too_big, big + 1);
+	/* refused on their own, each counted */
+	bad = c->ip_reass_bad;
+	assert_int_equal(frag_direct(a, 7, IP_PROTO_UDP, 0, 12, true, 9, NULL),
+			 -1);
+	assert_int_equal(frag_direct(a, 7, IP_PROTO_UDP, 0, 0, false, 9, NULL),
+			 -1);
+	assert_int_equal(c->ip_reass_bad, bad + 2);
+}
+
+/* RFC 791 §3.2: a datagram not complete when its timer runs out
+ * (IPFRAG_TIMEOUT_US after its first fragment) is dropped, and not a
+ * microsecond before */
+static void test_ipv4_reassembly_rfc791_s3_2_timer(void **state)
+{
+	(void)state;
+	const uint32_t a = HOST_IP(24);
+	const struct net_counters *c = net_counters();
+	uint64_t t0 = net_now_us(), tmo = c->ip_reass_timeouts;
+	assert_int_equal(frag_direct(a, 1, IP_PROTO_UDP, 0, 400, true, 1, NULL),
+			 0);
+	ipfrag_tick(t0 + IPFRAG_TIMEOUT_US - 1);
+	assert_int_equal(c->ip_reass_timeouts, tmo);
+	ipfrag_tick(t0 + IPFRAG_TIMEOUT_US);
+	assert_int_equal(c->ip_reass_timeouts, tmo + 1);
+	/* the rest alone is a datagram of its own, never complete */
+	assert_int_equal(
+	    frag_direct(a, 1, IP_PROTO_UDP, 400, 200, false, 1, NULL), 0);
+	assert_null(ipfrag_check());
+}
+
+/* with every slot busy, the oldest datagram of the source holding the
+ * most slots gives way, the newcomer counted with its own source
+ * (slot_victim): a newcomer from a third host takes a slot of the host
+ * holding three, not the older datagram of the host holding one; and
+ * between two hosts holding two each, a newcomer from the one with the
+ * newer datagrams takes back its own */
+static void test_ipv4_reassembly_evicts_from_largest_source(void **state)
+{
+	(void)state;
+	const uint32_t a = HOST_IP(25), b = HOST_IP(26), n = HOST_IP(27);
+	const struct net_counters *c = net_counters();
+	uint64_t ev = c->ip_reass_evicted;
+	assert_int_equal(frag_direct(a, 1, IP_PROTO_UDP, 0, 8, true, 1, NULL),
+			 0);
+	for (uint16_t id = 2; id <= 4; id++) {
+		advance_us(100);
+		assert_int_equal(
+		    frag_direct(b, id, IP_PROTO_UDP, 0, 8, true, 1, NULL), 0);
+	}
+	advance_us(100);
+	assert_int_equal(frag_direct(n, 5, IP_PROTO_UDP, 0, 8, true, 1, NULL),
+			 0);
+	assert_int_equal(c->ip_reass_evicted, ev + 1);
+	assert_int_equal(frag_direct(a, 1, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+			 1);
+	/* two each, a's older: a newcomer from b evicts b's oldest */
+	ipfrag_reset();
+	for (uint16_t id = 10; id < 14; id++) {
+		advance_us(100);
+		assert_int_equal(frag_direct(id < 12 ? a : b, id, IP_PROTO_UDP,
+					     0, 8, true, 1, NULL),
+				 0);
+	}
+	advance_us(100);
+	assert_int_equal(frag_direct(b, 14, IP_PROTO_UDP, 0, 8, true, 1, NULL),
+			 0);
+	assert_int_equal(c->ip_reass_evicted, ev + 2);
+	assert_int_equal(frag_direct(a, 10, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+			 1);
+	assert_int_equal(frag_direct(a, 11, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+			 1);
+	/* b's oldest went: its last fragment starts anew */
+	assert_int_equal(frag_direct(b, 12, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+			 0);
+	assert_null(ipfrag_check());
+	/* one slot each: the oldest gives way wherever it is held (here
+	 * not in the first slot, freed and taken again by the newest) */
+	ipfrag_reset();
+	for (uint16_t id = 20; id < 24; id++) {
+		advance_us(100);
+		assert_int_equal(frag_direct(HOST_IP(30 + id), id, IP_PROTO_UDP,
+					     0, 8, true, 1, NULL),
+				 0);
+	}
+	assert_int_equal(
+	    frag_direct(HOST_IP(50), 20, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+	    1);
+	advance_us(100);
+	uint64_t ev3 = c->ip_reass_evicted;
+	assert_int_equal(frag_direct(n, 24, IP_PROTO_UDP, 0, 8, true, 1, NULL),
+			 0);
+	assert_int_equal(c->ip_reass_evicted, ev3); /* the freed slot */
+	advance_us(100);
+	assert_int_equal(frag_direct(a, 25, IP_PROTO_UDP, 0, 8, true, 1, NULL),
+			 0);
+	/* id 21, the oldest, went; id 24 is whole */
+	assert_int_equal(
+	    frag_direct(HOST_IP(51), 21, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+	    0);
+	assert_int_equal(frag_direct(n, 24, IP_PROTO_UDP, 8, 8, false, 1, NULL),
+			 1);
+	assert_null(ipfrag_check());
+}
+
 /* RFC 2131 §2 table 1: the transaction id is a random number. Two
  * stacks with one MAC started at the same instant of the clock pick
  * different ones (made of the clock and the MAC, they were the same: a
@@ -942,6 +1302,79 @@ static void test_dhcp_rfc2131_xid_random(void **state)
 		assert_int_equal(dhcp_sent(&xid[i], &req), DHCPDISCOVER);
 	}
 	assert_int_not_equal(xid[0], xid[1]);
+}
+
+/* RFC 2131 §4.1: an unanswered DISCOVER is sent again after 4 s, the
+ * wait doubling up to 64 s (4, 8, 16, 32, 64, 64 s); each message fills
+ * at least the 300 bytes of a BOOTP message (RFC 1542 §2.1: relay agents
+ * may drop a shorter one) */
+static void test_dhcp_rfc2131_s4_1_retransmission(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	static const uint64_t gap_s[] = {4, 8, 16, 32, 64, 64};
+	uint64_t last = net_now_us();
+	unsigned sent = 0;
+	while (sent <= ARRAY_SIZE(gap_s)) {
+		struct ipv4_view ip;
+		const struct frame *f;
+		while ((f = pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip))) {
+			assert_true(ip.len >= 8 + 300);
+			uint64_t now = net_now_us();
+			if (sent)
+				assert_true(
+				    now - last >= gap_s[sent - 1] * 1000000 &&
+				    now - last <
+					gap_s[sent - 1] * 1000000 + 100000);
+			last = now;
+			sent++;
+		}
+		assert_true(net_now_us() < last + 65000000);
+		advance_us(50000);
+	}
+	fake_setup(false);
+}
+
+/* RFC 2132 §9.7: the server identifier is 4 bytes; an OFFER whose option
+ * 54 has another length names no server and is refused (counted in
+ * dhcp_bad), and the client keeps selecting */
+static void test_dhcp_rfc2132_s9_7_server_id_length(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t opts[] = {DHCP_OPT_SERVER_ID, 2, 10, 0, 1, 4, 255, 255, 255, 0,
+			  DHCP_OPT_END};
+	uint8_t f[600];
+	uint64_t bad = net_counters()->dhcp_bad;
+	inject(f, build_dhcp_reply(f, xid, DHCPOFFER, STACK_IP, opts,
+				   sizeof(opts)));
+	assert_int_equal(net_counters()->dhcp_bad, bad + 1);
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	fake_setup(false);
+}
+
+/* RFC 2131 §4.4 (figure 5): a bound client discards DHCPACK and DHCPNAK;
+ * a NAK or ACK that comes again with the last exchange's id after the
+ * address is bound neither takes the address away nor restarts the
+ * lease */
+static void test_dhcp_rfc2131_s4_4_bound_discards_replies(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid = dhcp_to_ack();
+	dhcp_probe_window();
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	uint8_t f[600];
+	inject(f, dhcp_reply(f, xid, DHCPNAK, 0));
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP);
+	assert_null(pop_proto(ETHERTYPE_ARP, 0, NULL));
+	fake_setup(false);
 }
 
 static void test_dhcp_exchange(void **state)
@@ -1396,6 +1829,72 @@ static void test_arp_rfc5227_s2_4_defended(void **state)
 static const uint8_t proxy_mac[6] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc};
 static const uint8_t gce_mac[6] = {0x42, 0x01, 0x0a, 0x80, 0x00, 0x01};
 
+/* RFC 5227 §2.4 (c): a new stack (net_init) defends its address at the
+ * first claim, whatever the one before it defended last:
+ * ARP_DEFEND_INTERVAL_US counts from a defence of its own */
+static void test_arp_rfc5227_s2_4_defence_per_stack(void **state)
+{
+	(void)state;
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REQUEST, squatter_mac, STACK_IP, NULL, STACK_IP);
+	inject(f, 60);
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	fake_setup(false);
+	inject(f, 60);
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	assert_int_equal(a.spa, STACK_IP);
+	assert_int_equal(a.tpa, STACK_IP);
+}
+
+/* RFC 5227 §2.1.1: our own ARP packet echoed back by the link teaches
+ * nothing and is no conflict, and a probe (sender 0.0.0.0) for another
+ * address, or any ARP before the interface has an address, is neither
+ * learnt nor answered: each counted in arp_drops */
+static void test_arp_rfc5227_s2_1_1_echo_and_probe_dropped(void **state)
+{
+	(void)state;
+	const struct net_counters *c = net_counters();
+	uint64_t drops = c->arp_drops, conflicts = c->arp_conflicts;
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REQUEST, stack_mac, STACK_IP, NULL, STACK_IP);
+	inject(f, 60);
+	assert_int_equal(c->arp_drops, drops + 1);
+	build_arp(f, ARP_OP_REQUEST, squatter_mac, 0, NULL, STACK_IP + 1);
+	inject(f, 60);
+	assert_int_equal(c->arp_drops, drops + 2);
+	assert_int_equal(c->arp_conflicts, conflicts);
+	assert_null(fake_pop());
+	net_clear_address();
+	arp_request(STACK_IP, 60);
+	assert_int_equal(c->arp_drops, drops + 3);
+	assert_null(fake_pop());
+	fake_setup(false);
+}
+
+/* RFC 1122 §2.3.2.1: a neighbour not answering is asked again once
+ * ARP_RETRY_US has passed since the last request, not a microsecond
+ * before */
+static void test_arp_rfc1122_s2_3_2_1_retry_at_interval(void **state)
+{
+	(void)state;
+	/* start on a microsecond, so the request's time is the one read */
+	shim_clock_ns = (shim_clock_ns / 1000 + 1) * 1000;
+	uint64_t t = net_now_us();
+	ping_from(0x0a000207, 1);
+	assert_int_equal(net_now_us(), t);
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	arp_tick(t + ARP_RETRY_US - 1);
+	assert_null(fake_pop());
+	arp_tick(t + ARP_RETRY_US);
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.tpa, 0x0a000207);
+}
+
 /* `mac` answers the client's probe: an ARP reply with `ip` as sender */
 static void claim_from(const uint8_t *mac, uint32_t ip)
 {
@@ -1668,6 +2167,39 @@ static void expect_address_gone(void)
 	}
 }
 
+/* RFC 2131 §4.4.5: at T1 the client asks its server to extend the lease
+ * (RENEWING, unicast); unanswered, it asks again after 4 s (each exchange
+ * starts its retransmission wait over, §4.1). An ACK with the same mask
+ * and router extends the lease without setting the address again (no
+ * console line at every renewal) */
+static void test_dhcp_rfc2131_s4_4_5_renewal(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 20));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 20));
+	dhcp_probe_window();
+	arp_request(STACK_IP, 60);
+	fake_clear();
+	uint32_t x = renewal_xid();
+	uint64_t t1 = net_now_us();
+	assert_int_equal(renewal_xid(), x);
+	uint64_t gap = net_now_us() - t1;
+	assert_true(gap >= 4000000 && gap < 4200000);
+	uint64_t lines = shim_kprintf_calls;
+	inject(f, dhcp_reply_lease(f, x, DHCPACK, STACK_IP, 20));
+	assert_int_equal(shim_kprintf_calls, lines);
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP);
+	fake_setup(false);
+}
+
 /* RFC 2131 §3.2, §4.4.5: a DHCPNAK to the renewal takes the address away */
 static void test_dhcp_rfc2131_s4_1_nak_removes_address(void **state)
 {
@@ -1842,6 +2374,101 @@ static uint32_t isn_at(uint64_t at, uint16_t sport)
 	uint32_t isn = p.rcv_nxt - 1;
 	peer_abort(&p);
 	return isn;
+}
+
+static unsigned other_proto_seen;
+static void other_proto_input(const struct ipv4_view *ip)
+{
+	(void)ip;
+	other_proto_seen++;
+}
+
+/* RFC 1122 §3.2.1 / §4.1.3.1: a datagram goes to the protocol or port
+ * bound to it, and one to a UDP port nothing is bound to gets a port
+ * unreachable (§3.2.2.1). A new stack (net_init) starts with none of the
+ * old one's bindings: after a DHCP stack, a static one has no port 68.
+ * ip_register fills the next free of IP_PROTOS slots, each kept (TCP
+ * still answers a SYN beside another protocol), and refuses past them */
+static void test_ip_rfc1122_bindings_per_stack(void **state)
+{
+	(void)state;
+	fake_setup(true); /* DHCP: port 68 bound */
+	fake_setup(false);
+	uint8_t u[12] = {0}, f[128];
+	wr16(u, DHCP_SERVER_PORT);
+	wr16(u + 2, DHCP_CLIENT_PORT);
+	wr16(u + 4, 12); /* checksum 0: none */
+	inject(f, build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_UDP, u, 12));
+	struct ipv4_view ip;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+	assert_int_equal(ip.payload[0], ICMP_DEST_UNREACH);
+	assert_int_equal(ip.payload[1], ICMP_PORT_UNREACH);
+	/* TCP holds one slot; another protocol takes the next, and then
+	 * there is none */
+	struct ip_proto other = {.proto = 253, .input = other_proto_input};
+	for (unsigned i = 1; i < IP_PROTOS; i++)
+		assert_int_equal(ip_register(&other), 0);
+	assert_int_equal(ip_register(&other), -1);
+	other_proto_seen = 0;
+	inject(f, build_ipv4(f, PEER_IP, STACK_IP, 253, u, 12));
+	assert_int_equal(other_proto_seen, 1);
+	struct peer p;
+	peer_open(&p, 40100);
+	peer_free(&p);
+}
+
+/* RFC 791 §3.2: an echo reply longer than the MTU leaves in fragments,
+ * each but the last a multiple of 8 bytes and none empty: a 2960-byte
+ * request, two full fragments' worth at MTU 1500, is answered in exactly
+ * two. A datagram that does not fit the NIC's MTU whole is not sent and is
+ * counted in tx_fail */
+static void test_icmp_rfc791_s3_2_reply_fragments(void **state)
+{
+	(void)state;
+	static uint8_t big[2960];
+	echo_request(big, sizeof(big), 3);
+	for (size_t off = 0; off < sizeof(big); off += 1000)
+		inject_frag(60, big, off, MIN(1000, sizeof(big) - off),
+			    off + 1000 < sizeof(big));
+	const struct frame *fr;
+	size_t got = 0;
+	unsigned nfrag = 0;
+	while ((fr = fake_pop())) {
+		struct eth_view e;
+		struct ipv4_view v;
+		assert_int_equal(eth_parse(fr->b, fr->len, &e), 0);
+		assert_int_equal(e.type, ETHERTYPE_IPV4);
+		assert_int_equal(ipv4_parse(e.payload, e.len, &v),
+				 WIRE_FRAGMENT);
+		uint16_t fw = rd16(v.hdr + 6);
+		assert_int_equal(v.len, 1480);
+		assert_int_equal((fw & IP_FRAG_OFF_MASK) * 8, got);
+		got += v.len;
+		assert_int_equal(!!(fw & IP_FLAG_MF), got < sizeof(big));
+		nfrag++;
+	}
+	assert_int_equal(nfrag, 2);
+	assert_int_equal(got, sizeof(big));
+	/* 200 bytes of UDP through a 100-byte MTU: refused, counted */
+	uint64_t fail = net_counters()->tx_fail;
+	uint16_t mtu = net_if.nic->mtu;
+	net_if.nic->mtu = 100;
+	static const uint8_t data[200];
+	assert_int_equal(net_udp_send(68, PEER_IP, 67, data, sizeof(data)), -1);
+	net_if.nic->mtu = mtu;
+	assert_int_equal(net_counters()->tx_fail, fail + 1);
+	assert_null(fake_pop());
+}
+
+/* the console line of an address set: each of its three addresses */
+static void test_ip_address_line(void **state)
+{
+	(void)state;
+	net_set_address(STACK_IP + 1, 0xfffffe00u, PEER_IP, "static", 0);
+	assert_non_null(strstr(shim_last_line, "fake0: address 10.0.2.16 mask "
+					       "255.255.254.0 gateway 10.0.2.2 "
+					       "(static)"));
+	fake_setup(false);
 }
 
 /* RFC 6528 §3: ISN = M + F(connection id, secret key). The secret comes
@@ -5115,6 +5742,54 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_frames,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_ip_rfc1122_bindings_per_stack,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_ip_address_line, fake_cm_setup,
+					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_udp_rfc1122_s3_2_2_1_quotes_first_fragment, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_renewal,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2132_s9_7_server_id_length, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_4_bound_discards_replies, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc5227_s2_1_1_echo_and_probe_dropped, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc1122_s2_3_2_1_retry_at_interval, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc1122_s2_3_2_2_queue_bounded, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc1122_s2_3_2_2_pending_kept, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc5227_s2_4_defence_per_stack, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_icmp_rfc791_s3_2_reply_fragments, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ipv4_reassembly_rfc791_s3_2_key, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ipv4_reassembly_rfc791_s3_2_last_fragment, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ipv4_reassembly_rfc791_s3_2_timer, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ipv4_reassembly_evicts_from_largest_source, fake_cm_setup,
+		fake_cm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
