@@ -4876,6 +4876,61 @@ static void test_wire_helpers(void **state)
 			 (uint16_t) ~(0x1234 + 0x5600));
 }
 
+/* RFC 9110 §8.6: a Content-Length list of identical values is one length;
+ * an empty element is invalid wherever it stands (before, "5," and "5,,5"
+ * were taken as 5 while ",5" was a 400) */
+static void test_http_rfc9110_s8_6_length_list(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *v;
+		int status;
+	} c[] = {
+	    {"5", 0},	  {"5, 5", 0}, {"5,5,\t5", 0},
+	    {"5,", 400},  {",5", 400}, {"5,,5", 400},
+	    {"5, ", 400}, {",", 400},  {"5, 6", 400},
+	};
+	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char req[128];
+		struct http_req r;
+		int n = snprintf(req, sizeof(req),
+				 "POST / HTTP/1.1\r\nHost: a\r\n"
+				 "Content-Length: %s\r\n\r\n",
+				 c[i].v);
+		int st = http_parse_request(req, (size_t)n, &r);
+		if (st != c[i].status)
+			fail_msg("Content-Length: '%s': %d, not %d", c[i].v, st,
+				 c[i].status);
+		if (!st && r.content_length != 5)
+			fail_msg("Content-Length: '%s': length %llu", c[i].v,
+				 (unsigned long long)r.content_length);
+	}
+}
+
+/* RFC 9112 §3.2.4: the asterisk-form is for OPTIONS only; any other
+ * method with the target '*' is a 400 (before, "GET *" was routed) */
+static void test_http_rfc9112_s3_2_4_asterisk_options_only(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *m;
+		int status;
+	} c[] = {{"OPTIONS", 0}, {"GET", 400},	   {"HEAD", 400},
+		 {"POST", 400},	 {"options", 400}, {"OPTIONSX", 400}};
+	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char req[64];
+		struct http_req r;
+		int n = snprintf(req, sizeof(req),
+				 "%s * HTTP/1.1\r\nHost: a\r\n\r\n", c[i].m);
+		int st = http_parse_request(req, (size_t)n, &r);
+		if (st != c[i].status)
+			fail_msg("%s *: %d, not %d", c[i].m, st, c[i].status);
+	}
+	/* and OPTIONS * is answered (405: only GET and HEAD are served) */
+	expect_status("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 405, false);
+	expect_status("GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -5114,7 +5169,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_http_big_response_streams,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_frames,
-					    fake_cm_setup, fake_cm_teardown),
+					    fake_cm_setup, fake_cm_teardown),	    cmocka_unit_test(test_http_rfc9110_s8_6_length_list),
+	    cmocka_unit_test_setup_teardown(
+		test_http_rfc9112_s3_2_4_asterisk_options_only, fake_cm_setup,
+		fake_cm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
