@@ -101,7 +101,8 @@ static int parse_version(const char *v, size_t n, unsigned *minor)
 
 static bool host_valid(const char *v, size_t n);
 
-/* RFC 9112 §3.2: origin-form, absolute-form (http://host/path), '*' */
+/* RFC 9112 §3.2: origin-form, absolute-form (http://host/path), and
+ * asterisk-form ('*'), which only OPTIONS may use (§3.2.4) */
 static int parse_target(struct http_req *r)
 {
 	const char *t = r->target;
@@ -116,6 +117,8 @@ static int parse_target(struct http_req *r)
 			return 400;
 	}
 	if (n == 1 && t[0] == '*') {
+		if (r->method_len != 7 || memcmp(r->method_str, "OPTIONS", 7))
+			return 400;
 		r->path = t;
 		r->path_len = 1;
 		return 0;
@@ -175,14 +178,13 @@ static int parse_request_line(const char *l, size_t n, struct http_req *r)
 	return parse_target(r);
 }
 
-/* RFC 9112 §6.3: a list of identical decimal lengths is one length; an
- * empty value is an invalid length (§6.3 (5)), not an absent one */
+/* RFC 9110 §8.6: a list of identical decimal lengths ("5, 5") is one
+ * length; every element of it is 1*DIGIT, so an empty one ("5,", ",5",
+ * "5,,5") is as invalid as an empty value (RFC 9112 §6.3 (5)) */
 static int parse_length(const char *v, size_t n, struct http_req *r)
 {
 	size_t i = 0;
-	if (!n)
-		return 400;
-	while (i < n) {
+	for (;;) {
 		size_t s = i;
 		uint64_t x = 0;
 		while (i < n && v[i] >= '0' && v[i] <= '9') {
@@ -198,15 +200,14 @@ static int parse_length(const char *v, size_t n, struct http_req *r)
 		r->content_length = x;
 		while (i < n && (v[i] == ' ' || v[i] == '\t'))
 			i++;
-		if (i < n) {
-			if (v[i] != ',')
-				return 400;
+		if (i == n)
+			return 0;
+		if (v[i] != ',')
+			return 400;
+		i++;
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
 			i++;
-			while (i < n && (v[i] == ' ' || v[i] == '\t'))
-				i++;
-		}
 	}
-	return 0;
 }
 
 /* RFC 3986 §2.3 unreserved and §2.2 sub-delims */

@@ -24,8 +24,11 @@
 #include "kernel/net/net_internal.h"
 #include "kernel/net/tcp.h"
 
-#define HTTP_SCRATCH (256 * 1024)
-#define HTTP_SLABS   6
+#define HTTP_SCRATCH  (256 * 1024)
+#define HTTP_SLABS    6
+#define HTTP_HDR_MAX  512  /* a response's status line and fields */
+#define HTTP_TX_ROOM  1024 /* ring space a request waits for (any header) */
+#define SINK_BODY_MAX 48   /* "<length> <fnv1a32>\n" */
 
 enum hstate { HS_FREE, HS_READ, HS_SEND, HS_CLOSING };
 
@@ -149,7 +152,7 @@ static bool pump(struct tcp_conn *c, struct http_conn *h)
 static bool respond(struct tcp_conn *c, struct http_conn *h, bool head,
 		    const struct http_resp *r)
 {
-	char hdr[512];
+	char hdr[HTTP_HDR_MAX];
 	uint64_t body_len = r->blob_len ? r->blob_len : r->len;
 	int hl =
 	    ksnprintf(hdr, sizeof(hdr),
@@ -237,27 +240,38 @@ static void sink_take(struct http_conn *h, const uint8_t *p, size_t n)
 	h->sink_len += n;
 }
 
+/* the interim answer a client that sent Expect: 100-continue waits for
+ * before its body (RFC 9110 §15.2.1); only whole, so that it can never be
+ * cut into the response stream: with no room the client sends the body
+ * after its own timeout, as it would to an HTTP/1.0 server */
+static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+static void continue_100(struct tcp_conn *c)
+{
+	if (tcp_tx_space(c) >= sizeof(continue_line) - 1)
+		tcp_write(c, continue_line, sizeof(continue_line) - 1);
+}
+
+/* the answer fits the ring: the request was read with HTTP_TX_ROOM free
+ * (http_run_once), nothing but the 100 is written until the answer, and
+ * acknowledgements only free more; it takes no slab. So respond fails
+ * only on a connection that can no longer send (tcp_tx_space 0), which is
+ * reset: false, and the connection is gone */
+_Static_assert(HTTP_HDR_MAX + SINK_BODY_MAX + sizeof(continue_line) - 1 <=
+		   HTTP_TX_ROOM,
+	       "the sink's answer fits the room its request waited for");
 static bool sink_answer(struct tcp_conn *c, struct http_conn *h)
 {
-	char body[48];
+	char body[SINK_BODY_MAX];
 	struct http_resp r = {.status = 200};
 	ksnprintf(body, sizeof(body), "%llu %08x\n",
 		  (unsigned long long)h->sink_len, h->sink_fnv);
 	r.body = body;
 	r.len = strlen(body);
 	h->sink = false;
-	return respond(c, h, false, &r);
-}
-
-/* the interim answer a client that sent Expect: 100-continue waits for
- * before its body (RFC 9110 §15.2.1); only whole, so that it can never be
- * cut into the response stream: with no room the client sends the body
- * after its own timeout, as it would to an HTTP/1.0 server */
-static void continue_100(struct tcp_conn *c)
-{
-	static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
-	if (tcp_tx_space(c) >= sizeof(line) - 1)
-		tcp_write(c, line, sizeof(line) - 1);
+	if (respond(c, h, false, &r))
+		return true;
+	http_abort(c);
+	return false;
 }
 
 /* one request from the receive buffer; false when it has to wait */
@@ -341,8 +355,8 @@ static void http_run_once(struct tcp_conn *c)
 			if (h->st == HS_READ)
 				progress(c, h);
 			tcp_rx_data(c, &len);
-			if (h->sink && !h->body_left)
-				sink_answer(c, h);
+			if (h->sink && !h->body_left && !sink_answer(c, h))
+				return;
 		}
 		if (h->st == HS_CLOSING) {
 			tcp_rx_consume(c, len);
@@ -377,7 +391,7 @@ static void http_run_once(struct tcp_conn *c)
 		 * responses by then has its connection closed after them,
 		 * the waiting request unanswered (RFC 9112 §9.3.2: it
 		 * retries it) */
-		if (tcp_tx_space(c) < 1024)
+		if (tcp_tx_space(c) < HTTP_TX_ROOM)
 			return;
 		if (!h->req_start)
 			h->req_start = net_now_us();

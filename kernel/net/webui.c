@@ -382,34 +382,45 @@ static const char page_script[] =
     "setTimeout(cycle, PERIOD);\n"
     "</script>\n";
 
-/* text for HTML element content and attribute values */
-static void html(struct json *j, const char *s, size_t n)
+/* s into the page, or, with j NULL, only counted: its length */
+static size_t put(struct json *j, const char *s, size_t n)
 {
+	if (j)
+		json_raw(j, s, n);
+	return n;
+}
+#define PUT(j, lit) put((j), (lit), sizeof(lit) - 1)
+
+/* s as HTML text (attr false: element content, where only '<' and '&'
+ * are markup) or as a double-quoted attribute value (attr: '&' and '"');
+ * a NUL, which neither may hold, as U+FFFD. Written into j, or with j
+ * NULL only counted; the length either way */
+static size_t html(struct json *j, const char *s, size_t n, bool attr)
+{
+	size_t len = 0;
 	for (size_t i = 0; i < n;) {
 		size_t run = i;
-		while (run < n && s[run] != '<' && s[run] != '>' &&
-		       s[run] != '&' && s[run] != '"' && s[run] != '\'' &&
-		       s[run] != 0)
+		while (run < n && s[run] != '&' && s[run] != 0 &&
+		       s[run] != (attr ? '"' : '<'))
 			run++;
 		if (run > i) {
-			json_raw(j, s + i, run - i);
+			len += put(j, s + i, run - i);
 			i = run;
 			continue;
 		}
-		const char *e = s[i] == '<'    ? "&lt;"
-				: s[i] == '>'  ? "&gt;"
-				: s[i] == '&'  ? "&amp;"
-				: s[i] == '"'  ? "&quot;"
-				: s[i] == '\'' ? "&#39;"
-					       : "\xef\xbf\xbd"; /* NUL */
-		json_raw(j, e, strlen(e));
+		const char *e = s[i] == '&'   ? "&amp;"
+				: s[i] == '<' ? "&lt;"
+				: s[i] == '"' ? "&quot;"
+					      : "\xef\xbf\xbd"; /* NUL */
+		len += put(j, e, strlen(e));
 		i++;
 	}
+	return len;
 }
 
-static void htmlz(struct json *j, const char *s)
+static size_t htmlz(struct json *j, const char *s, bool attr)
 {
-	html(j, s, strlen(s));
+	return html(j, s, strlen(s), attr);
 }
 
 static const char *provider_title(const char *name)
@@ -434,25 +445,21 @@ static const char *provider_title(const char *name)
 	return name;
 }
 
-/* one provider: a heading and its JSON, until the script renders it */
-static void page_section(struct json *j, const struct status_provider *p)
+/* one provider: a heading and its JSON (doc, n bytes) until the script
+ * renders it, or "(unavailable)" when doc is NULL. Written into j, or
+ * with j NULL only counted; the length either way */
+static size_t page_section(struct json *j, const struct status_provider *p,
+			   const char *doc, size_t n)
 {
-	struct json pj;
-	json_raw(j, "<h2>", 4);
-	htmlz(j, provider_title(p->name));
-	json_rawf(j, " <span class=\"muted\">/api/");
-	htmlz(j, p->name);
-	json_rawf(j, "</span></h2>\n<div data-provider=\"");
-	htmlz(j, p->name);
-	json_rawf(j, "\"><pre>");
-	if (!provbuf)
-		provbuf = net_alloc(PROV_MAX);
-	json_init(&pj, provbuf, provbuf ? PROV_MAX : 0);
-	if (provbuf && provider_json(&pj, p))
-		html(j, provbuf, pj.len);
-	else
-		json_rawf(j, "(unavailable)");
-	json_rawf(j, "</pre></div>\n");
+	size_t len = PUT(j, "<h2>");
+	len += htmlz(j, provider_title(p->name), false);
+	len += PUT(j, " <span class=\"muted\">/api/");
+	len += htmlz(j, p->name, false);
+	len += PUT(j, "</span></h2>\n<div data-provider=\"");
+	len += htmlz(j, p->name, true);
+	len += PUT(j, "\"><pre>");
+	len += doc ? html(j, doc, n, false) : PUT(j, "(unavailable)");
+	return len + PUT(j, "</pre></div>\n");
 }
 
 /* the devices, the disks and the network first, the boot log last */
@@ -467,21 +474,47 @@ static bool page_first_has(const char *name)
 	return false;
 }
 
+/* the i-th section of the page, NULL past the last */
+static const struct status_provider *page_at(unsigned i)
+{
+	const struct status_provider *p;
+	for (unsigned k = 0; k < ARRAY_SIZE(page_first); k++)
+		if ((p = status_find(page_first[k])) != NULL && !i--)
+			return p;
+	for (unsigned k = 0; (p = status_at(k)) != NULL; k++)
+		if (p->name && p->fn && !page_first_has(p->name) &&
+		    strcmp(p->name, PAGE_LAST) && !i--)
+			return p;
+	p = status_find(PAGE_LAST);
+	return p && !i ? p : NULL;
+}
+
+static const char page_end[] = "</body></html>\n";
+
+/* the page: a section whose JSON would leave no room for the sections
+ * after it (each at least "(unavailable)"), the script and the end is
+ * "(unavailable)" alone, and the rest of the page is served */
 static void page_html(struct json *j)
 {
 	const struct status_provider *p;
+	size_t rest = sizeof(page_script) - 1 + sizeof(page_end) - 1;
+	for (unsigned i = 0; (p = page_at(i)) != NULL; i++)
+		rest += page_section(NULL, p, NULL, 0);
 	json_raw(j, page_head, sizeof(page_head) - 1);
-	for (unsigned i = 0; i < ARRAY_SIZE(page_first); i++)
-		if ((p = status_find(page_first[i])) != NULL)
-			page_section(j, p);
-	for (unsigned i = 0; (p = status_at(i)) != NULL; i++)
-		if (p->name && p->fn && !page_first_has(p->name) &&
-		    strcmp(p->name, PAGE_LAST))
-			page_section(j, p);
-	if ((p = status_find(PAGE_LAST)) != NULL)
-		page_section(j, p);
+	if (!provbuf)
+		provbuf = net_alloc(PROV_MAX);
+	for (unsigned i = 0; (p = page_at(i)) != NULL; i++) {
+		struct json pj;
+		rest -= page_section(NULL, p, NULL, 0);
+		json_init(&pj, provbuf, provbuf ? PROV_MAX : 0);
+		bool fits =
+		    provbuf && provider_json(&pj, p) &&
+		    j->len + page_section(NULL, p, provbuf, pj.len) + rest <
+			j->cap;
+		page_section(j, p, fits ? provbuf : NULL, pj.len);
+	}
 	json_raw(j, page_script, sizeof(page_script) - 1);
-	json_rawf(j, "</body></html>\n");
+	json_raw(j, page_end, sizeof(page_end) - 1);
 }
 
 /* ---- routing ------------------------------------------------------------- */

@@ -87,8 +87,10 @@ static void bad(const char *why, const char *s, size_t n)
  * what lets a second server on the path frame the same bytes otherwise
  * (request smuggling) must have been refused: obs-fold, a field name not
  * followed at once by ':', Transfer-Encoding, a Content-Length that is not
- * a list of equal 1*DIGIT values (no sign, nothing after the digits), a
- * Host given twice or missing in HTTP/1.1, NUL or a lone CR anywhere. And
+ * a list of equal 1*DIGIT values (no sign, nothing after the digits, no
+ * empty element: RFC 9110 §8.6), a Host given twice or missing in
+ * HTTP/1.1, NUL or a lone CR anywhere, the target '*' with a method other
+ * than OPTIONS (RFC 9112 §3.2.4). And
  * what the parser says of the block is what it holds: the length, the
  * framing, keep-alive. */
 static bool ieq_n(const char *a, size_t n, const char *w)
@@ -129,8 +131,8 @@ static bool cl_value(const char *v, size_t n, unsigned long long *len,
 		size_t en = i - s;
 		trim(&e, &en);
 		i++;
-		if (!en) /* an empty element of a list: only at its end */
-			continue;
+		if (!en) /* "5,", ",5", "5,,5" */
+			return false;
 		unsigned long long x = 0;
 		for (size_t k = 0; k < en; k++) {
 			if (e[k] < '0' || e[k] > '9' || x > (~0ull - 9) / 10)
@@ -176,6 +178,11 @@ static void judge_accepted(const char *s, size_t end, const struct http_req *r)
 			    memcmp(sp2 + 1, "HTTP/1.", 7) ||
 			    (unsigned)(sp2[8] - '0') != r->minor)
 				bad("accepted: not a request line", s, end);
+			if (sp2 == sp1 + 2 && sp1[1] == '*' &&
+			    (sp1 - l != 7 || memcmp(l, "OPTIONS", 7)))
+				bad("accepted: '*' for a method other than "
+				    "OPTIONS",
+				    s, end);
 			first = false;
 			continue;
 		}

@@ -42,6 +42,26 @@ static void huge_json(struct json *j)
 }
 STATUS_REGISTER("huge", huge_json);
 
+/* two providers as large as a test makes them (big_len bytes of string
+ * each, 0: an empty array), every byte one the page must escape or not */
+static size_t big_len;
+static void big_json(struct json *j)
+{
+	static char s[1000];
+	memset(s, 'a', sizeof(s));
+	memcpy(s, "<&\"'>", 5);
+	json_arr(j);
+	for (size_t n = 0; n < big_len; n += sizeof(s) + 3)
+		json_strn(j, s, sizeof(s));
+	json_arr_end(j);
+}
+static void big2_json(struct json *j)
+{
+	big_json(j);
+}
+STATUS_REGISTER("big1", big_json);
+STATUS_REGISTER("big2", big2_json);
+
 /* a provider that writes no document */
 static void broken_json(struct json *j)
 {
@@ -2548,20 +2568,17 @@ static void test_tcp_handshake_keepalive_fin(void **state)
 	 * the log last; the state is JSON- and then HTML-escaped */
 	const char *dev = strstr(body, "<div data-provider=\"devices\"><pre>");
 	assert_non_null(dev);
-	assert_non_null(strstr(body,
-			       "{&quot;addr&quot;:&quot;0000:00:02.0&quot;,"
-			       "&quot;vendor&quot;:&quot;1af4&quot;,"
-			       "&quot;device&quot;:&quot;1041&quot;,"
-			       "&quot;class&quot;:&quot;020000&quot;,"
-			       "&quot;driver&quot;:&quot;virtio-net&quot;,"
-			       "&quot;state&quot;:&quot;up &lt;b&gt;&amp;"
-			       "\\&quot;x\\&quot;&quot;}"));
+	assert_non_null(strstr(body, "{\"addr\":\"0000:00:02.0\","
+				     "\"vendor\":\"1af4\",\"device\":\"1041\","
+				     "\"class\":\"020000\","
+				     "\"driver\":\"virtio-net\","
+				     "\"state\":\"up &lt;b>&amp;\\\"x\\\"\"}"));
 	const char *nv = strstr(body, "data-provider=\"nvme\"");
 	const char *va = strstr(body, "data-provider=\"validator\"");
 	const char *lg = strstr(body, "data-provider=\"log\"");
 	assert_true(nv && va && lg && dev < nv && nv < va && va < lg);
 	assert_non_null(strstr(body, "nvme0n1"));
-	assert_non_null(strstr(body, "virtio-net &lt;b&gt;"));
+	assert_non_null(strstr(body, "virtio-net &lt;b>"));
 	assert_non_null(strstr(body, "DMA validator verdicts"));
 	assert_non_null(strstr(body, "const PERIOD = 3000"));
 	assert_non_null(strstr(body, "<svg id=\"bars\""));
@@ -5503,6 +5520,146 @@ static void test_wire_helpers(void **state)
 			 (uint16_t) ~(0x1234 + 0x5600));
 }
 
+/* RFC 9110 §8.6: a Content-Length list of identical values is one length;
+ * an empty element is invalid wherever it stands (before, "5," and "5,,5"
+ * were taken as 5 while ",5" was a 400) */
+static void test_http_rfc9110_s8_6_length_list(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *v;
+		int status;
+	} c[] = {
+	    {"5", 0},	  {"5, 5", 0}, {"5,5,\t5", 0},
+	    {"5,", 400},  {",5", 400}, {"5,,5", 400},
+	    {"5, ", 400}, {",", 400},  {"5, 6", 400},
+	};
+	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char req[128];
+		struct http_req r;
+		int n = snprintf(req, sizeof(req),
+				 "POST / HTTP/1.1\r\nHost: a\r\n"
+				 "Content-Length: %s\r\n\r\n",
+				 c[i].v);
+		int st = http_parse_request(req, (size_t)n, &r);
+		if (st != c[i].status)
+			fail_msg("Content-Length: '%s': %d, not %d", c[i].v, st,
+				 c[i].status);
+		if (!st && r.content_length != 5)
+			fail_msg("Content-Length: '%s': length %llu", c[i].v,
+				 (unsigned long long)r.content_length);
+	}
+}
+
+/* RFC 9112 §3.2.4: the asterisk-form is for OPTIONS only; any other
+ * method with the target '*' is a 400 (before, "GET *" was routed) */
+static void test_http_rfc9112_s3_2_4_asterisk_options_only(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *m;
+		int status;
+	} c[] = {{"OPTIONS", 0}, {"GET", 400},	   {"HEAD", 400},
+		 {"POST", 400},	 {"options", 400}, {"OPTIONSX", 400}};
+	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char req[64];
+		struct http_req r;
+		int n = snprintf(req, sizeof(req),
+				 "%s * HTTP/1.1\r\nHost: a\r\n\r\n", c[i].m);
+		int st = http_parse_request(req, (size_t)n, &r);
+		if (st != c[i].status)
+			fail_msg("%s *: %d, not %d", c[i].m, st, c[i].status);
+	}
+	/* and OPTIONS * is answered (405: only GET and HEAD are served) */
+	expect_status("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 405, false);
+	expect_status("GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400, true);
+}
+
+/* the text of the page's section for provider `name`, HTML-decoded into
+ * out (the script's JSON.parse(textContent)); its length, or -1 */
+static long page_section_text(const char *page, const char *name, char *out,
+			      size_t cap)
+{
+	char open[64];
+	snprintf(open, sizeof(open), "<div data-provider=\"%s\"><pre>", name);
+	const char *s = strstr(page, open);
+	if (!s)
+		return -1;
+	s += strlen(open);
+	const char *e = strstr(s, "</pre>");
+	size_t n = 0;
+	while (e && s < e && n < cap) {
+		static const char *const ent[][2] = {{"&lt;", "<"},
+						     {"&amp;", "&"},
+						     {"&gt;", ">"},
+						     {"&quot;", "\""},
+						     {"&#39;", "'"}};
+		unsigned k = 0;
+		while (k < 5 && strncmp(s, ent[k][0], strlen(ent[k][0])))
+			k++;
+		if (*s == '<')
+			return -1; /* markup inside the section */
+		out[n++] = k < 5 ? ent[k][1][0] : *s;
+		s += k < 5 ? strlen(ent[k][0]) : 1;
+	}
+	return e && n < cap ? (long)n : -1;
+}
+
+/* "/" embeds each provider's JSON as HTML text: only '<' and '&' escaped
+ * (a '"' as &quot; had doubled the JSON), and the text reads back as the
+ * provider's /api/ document. A provider whose JSON would take the page
+ * past its buffer is that one section "(unavailable)", the rest of the
+ * page served (before, the whole page was a 500) */
+static void test_webui_page_escaping_and_oversized_section(void **state)
+{
+	(void)state;
+	static char page[1 << 19], doc[1 << 19], text[1 << 19];
+	char hdr[2048];
+	size_t plen, dlen;
+	struct peer p;
+	peer_open(&p, 40900);
+	big_len = 4000;
+	assert_int_equal(
+	    http_get(&p, "/", page, sizeof(page), &plen, hdr, sizeof(hdr)),
+	    200);
+	assert_null(strstr(page, "&quot;"));
+	const char *const names[] = {"devices", "big1", "log"};
+	for (unsigned i = 0; i < 3; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/api/%s", names[i]);
+		assert_int_equal(http_get(&p, path, doc, sizeof(doc), &dlen,
+					  hdr, sizeof(hdr)),
+				 200);
+		long n = page_section_text(page, names[i], text, sizeof(text));
+		if (n < 0 || (size_t)n + 1 != dlen ||
+		    memcmp(text, doc, (size_t)n))
+			fail_msg("%s: the page's text is not /api/%s's JSON",
+				 names[i], names[i]);
+	}
+	/* 2 x 120 KiB: each fits a provider's buffer, both not the page */
+	big_len = 120 * 1024;
+	assert_int_equal(
+	    http_get(&p, "/", page, sizeof(page), &plen, hdr, sizeof(hdr)),
+	    200);
+	assert_true(plen <= 256 * 1024);
+	/* the first of the two on the page is there, the second not */
+	const char *b1 = strstr(page, "data-provider=\"big1\"");
+	const char *b2 = strstr(page, "data-provider=\"big2\"");
+	assert_true(b1 && b2);
+	const char *first = b1 < b2 ? "big1" : "big2";
+	const char *second = b1 < b2 ? "big2" : "big1";
+	assert_true(page_section_text(page, first, text, sizeof(text)) >
+		    120 * 1024);
+	assert_int_equal(page_section_text(page, second, text, sizeof(text)),
+			 13);
+	assert_memory_equal(text, "(unavailable)", 13);
+	assert_true(page_section_text(page, "log", text, sizeof(text)) > 0);
+	assert_non_null(strstr(page, "const PERIOD = 3000"));
+	assert_non_null(strstr(page, "</script>\n</body></html>\n"));
+	big_len = 0;
+	peer_abort(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -5789,6 +5946,13 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_ipv4_reassembly_evicts_from_largest_source, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test(test_http_rfc9110_s8_6_length_list),
+	    cmocka_unit_test_setup_teardown(
+		test_http_rfc9112_s3_2_4_asterisk_options_only, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_webui_page_escaping_and_oversized_section, fake_cm_setup,
 		fake_cm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
