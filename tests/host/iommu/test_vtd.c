@@ -86,6 +86,7 @@ static void fake_up(bool cm)
 
 static void fake_down(void)
 {
+	assert_null(fake.misuse);
 	fake_teardown();
 	assert_int_equal(shim_pages_in_use, pages_before);
 }
@@ -650,6 +651,28 @@ static void test_fault_during_take_taken(void **st)
 	fake_down();
 }
 
+/* iommu_fault_poll (the proofs', and the retake's) takes records with
+ * interrupts off, as the fault interrupt's own take runs: with them on,
+ * the fault event could come between a record's read and its clear and
+ * take it too (vtd_fake.h names a record cleared with interrupts on and
+ * the fault event unmasked a misuse). Before, only iommu_fault_retake
+ * turned them off */
+static void test_fault_poll_interrupts_off(void **st)
+{
+	fake_up(false);
+	fake_fault(fake_sid(0), VTD_FR_READ, false, 0x3000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	assert_null(fake.misuse);
+	assert_false(vtd_host_irqs_off); /* as they were */
+	vtd_host_irqs_off = true;	 /* inside the interrupt */
+	fake_fault(fake_sid(1), VTD_FR_READ, false, 0x4000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	assert_true(vtd_host_irqs_off); /* not turned on by the poll */
+	vtd_host_irqs_off = false;
+	assert_int_equal(iommu_fault_count(1, NULL), 1);
+	fake_down();
+}
+
 /* A device that ignores Bus Master Enable records a fault again each time
  * its record is cleared. The fault interrupt's take stops after
  * VTD_FAULT_PASSES with the record set, so no fault event comes again: a
@@ -844,6 +867,7 @@ int main(void)
 	    cmocka_unit_test(test_unmap_unconfirmed_distinct),
 	    cmocka_unit_test(test_fault_reasons_read),
 	    cmocka_unit_test(test_fault_during_take_taken),
+	    cmocka_unit_test(test_fault_poll_interrupts_off),
 	    cmocka_unit_test(test_faults_left_retaken),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
 	    cmocka_unit_test(test_four_levels_only_mgaw_39),
