@@ -48,11 +48,15 @@ static int vtd_context_set(struct vtd_domain *dm, uint64_t *ce)
 	barrier();
 	ce[0] = dm->pt | VTD_CTX_P;
 	vtd_flush(dm->u, ce, 16);
-	/* CM=1 units may cache the not-present entry: device-selective
-	 * context-cache and IOTLB flush under domain id 0 (§6.1); others
-	 * that buffer writes see it after a write-buffer flush (§6.8) */
+	/* CM=1 units may cache the not-present entry, under domain id 0
+	 * (§6.1): a device-selective context-cache flush with domain id 0,
+	 * then a domain-selective IOTLB flush of the domain the entry names
+	 * (as Linux's domain_context_mapping_one: QEMU 7.2's
+	 * vtd_iotlb_domain_invalidate resyncs the shadow tables only of
+	 * devices whose context entry holds that domain id, none holds 0);
+	 * others that buffer writes see it after a write-buffer flush (§6.8) */
 	if (dm->u->cap & VTD_CAP_CM)
-		return vtd_inv_context(dm->u, dm->sid, 0);
+		return vtd_inv_context(dm->u, dm->sid, 0, dm->did);
 	return vtd_write_buffer_flush(dm->u);
 }
 
@@ -69,7 +73,7 @@ static void vtd_context_clear(struct vtd_domain *dm)
 	if (ce)
 		vtd_ce_clear(dm->u, ce);
 	/* context cache and IOTLB of the domain id, waited for */
-	(void)vtd_inv_context(dm->u, dm->sid, dm->did);
+	(void)vtd_inv_context(dm->u, dm->sid, dm->did, dm->did);
 }
 
 static volatile uint32_t vtd_quarantines;

@@ -269,13 +269,16 @@ int vtd_inv_domain(struct vtd_unit *u, uint16_t did)
 	return vtd_qi_run(u, d, 1);
 }
 
-/* one context entry changed: its context-cache entry, then the domain's
- * IOTLB (§6.5.3.3) */
-int vtd_inv_context(struct vtd_unit *u, uint16_t sid, uint16_t did)
+/* one context entry changed: its context-cache entry, tagged cc_did (0
+ * for an entry that was not present: a CM=1 unit caches those under domain
+ * id 0, §6.1), then the IOTLB of the domain the entry names, did
+ * (§6.5.3.3) */
+int vtd_inv_context(struct vtd_unit *u, uint16_t sid, uint16_t cc_did,
+		    uint16_t did)
 {
 	const uint64_t d[2][2] = {
 	    {VTD_QI_CC | VTD_QI_G_DEVICE << VTD_QI_G_SHIFT |
-		 (uint64_t)did << VTD_QI_DID_SHIFT |
+		 (uint64_t)cc_did << VTD_QI_DID_SHIFT |
 		 (uint64_t)sid << VTD_QI_SID_SHIFT,
 	     0},
 	    {vtd_iotlb_dsi(u, did), 0},

@@ -64,7 +64,8 @@ int vtd_gcmd(struct vtd_unit *u, uint32_t bit, bool on);
 void vtd_flush(const struct vtd_unit *u, const void *p, size_t len);
 int vtd_inv_domain(struct vtd_unit *u, uint16_t did);
 int vtd_write_buffer_flush(struct vtd_unit *u);
-int vtd_inv_context(struct vtd_unit *u, uint16_t sid, uint16_t did);
+int vtd_inv_context(struct vtd_unit *u, uint16_t sid, uint16_t cc_did,
+		    uint16_t did);
 struct vtd_unit *vtd_unit_for_sid(uint16_t seg, uint16_t sid);
 int vtd_inv_iec(struct vtd_unit *u, int index);
 struct vtd_domain *vtd_domain_of(uint16_t owner);

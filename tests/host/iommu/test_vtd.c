@@ -471,6 +471,52 @@ static void test_create_unconfirmed_leaves_no_context(void **st)
 	fake_down();
 }
 
+/* caching mode: a context entry made present (a new domain, a resume) is
+ * flushed from the context cache device-selectively under domain id 0,
+ * where a CM=1 unit caches not-present entries (§6.1), then from the IOTLB
+ * of the domain it names — as Linux does; QEMU 7.2 resyncs the shadow
+ * tables of a domain-selective IOTLB flush only for devices whose context
+ * entry holds its domain id. Before, the IOTLB flush named domain 0 */
+static unsigned ctx_flush_cc_g, ctx_flush_iotlb_g;
+static uint16_t ctx_flush_cc_did, ctx_flush_cc_sid, ctx_flush_iotlb_did;
+static void ctx_flush_seen(enum fake_inv_kind k, unsigned g, uint16_t did,
+			   uint16_t sid, uint32_t idx, bool before)
+{
+	(void)idx;
+	if (before)
+		return;
+	if (k == FAKE_CC) {
+		ctx_flush_cc_g = g, ctx_flush_cc_did = did;
+		ctx_flush_cc_sid = sid;
+	} else if (k == FAKE_IOTLB) {
+		ctx_flush_iotlb_g = g, ctx_flush_iotlb_did = did;
+	}
+}
+
+static void check_ctx_flush(uint16_t owner, unsigned fn)
+{
+	assert_int_equal(ctx_flush_cc_g, VTD_QI_G_DEVICE);
+	assert_int_equal(ctx_flush_cc_did, 0);
+	assert_int_equal(ctx_flush_cc_sid, fake_sid(fn));
+	assert_int_equal(ctx_flush_iotlb_g, VTD_QI_G_DOMAIN);
+	assert_int_equal(ctx_flush_iotlb_did, vtd_domain_of(owner)->did);
+	assert_int_not_equal(ctx_flush_iotlb_did, 0);
+}
+
+static void test_cm_context_flush_names_domain(void **st)
+{
+	fake_up(true);
+	fake_inv_hook = ctx_flush_seen;
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), 0);
+	check_ctx_flush(2, 1);
+	iommu_owner_quarantine(2);
+	ctx_flush_iotlb_did = 0;
+	assert_int_equal(iommu_owner_resume(2), 0);
+	check_ctx_flush(2, 1);
+	fake_inv_hook = NULL;
+	fake_down();
+}
+
 /* caching mode: a resume whose context flush was not confirmed fails and
  * the owner stays quarantined — with its context entry cleared, not
  * restored: a device whose bus mastering something sets again would reach
@@ -874,6 +920,7 @@ int main(void)
 	    cmocka_unit_test(test_rwbf_new_entries_flushed),
 	    cmocka_unit_test(test_ite_left_cleared),
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
+	    cmocka_unit_test(test_cm_context_flush_names_domain),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),
 	    cmocka_unit_test(test_unmap_covers_every_page_touched),
