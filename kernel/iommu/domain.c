@@ -164,7 +164,9 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
 				owner, sid, o->owner);
 			return -1;
 		}
-		if (!o->used && free == VTD_MAX_DOMAINS)
+		/* a slot whose creation went unconfirmed keeps its table
+		 * page (and its domain id) withheld: never reused */
+		if (!o->used && !o->pt && free == VTD_MAX_DOMAINS)
 			free = i;
 	}
 	/* domain id = slot + 1: never 0, unique per unit */
@@ -390,6 +392,13 @@ static void iommu_status(struct json *j)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	/* table pages of domains whose creation went unconfirmed: the unit
+	 * may hold a pointer to them, so they never go back */
+	uint64_t withheld = 0;
+	for (unsigned i = 0; i < VTD_MAX_DOMAINS; i++)
+		if (!vtd_domains[i].used)
+			withheld += vtd_domains[i].ptpages;
+	json_ku64(j, "withheld_table_pages", withheld);
 	json_obj_end(j);
 }
 STATUS_REGISTER("iommu", iommu_status);

@@ -471,6 +471,41 @@ static void test_create_unconfirmed_leaves_no_context(void **st)
 	fake_down();
 }
 
+/* caching mode: the table page of a domain whose creation went unconfirmed
+ * stays withheld in its slot (the unit may have cached a pointer to it),
+ * counted in /api/iommu, and a later creation takes another slot. That
+ * unit is given up, so the later creation is another unit's (DMAR_MAX_UNITS
+ * share vtd_domains[]); the fake has one, so the test puts it back in
+ * service to stand for the second. Before, the next creation took the
+ * same slot and its memset dropped the withheld page: fake_down's page
+ * count found it missing */
+static void test_create_unconfirmed_slot_kept(void **st)
+{
+	static char js[16 << 10];
+	fake_up(true);
+	fake.stop = true;
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), -1);
+	assert_true(vtd_units[0].broken);
+	unsigned withheld = VTD_MAX_DOMAINS;
+	for (unsigned i = 0; i < VTD_MAX_DOMAINS; i++)
+		if (!vtd_domains[i].used && vtd_domains[i].pt)
+			withheld = i;
+	assert_int_not_equal(withheld, VTD_MAX_DOMAINS);
+	uint64_t pt = vtd_domains[withheld].pt;
+	status_render("iommu", js, sizeof(js));
+	assert_non_null(strstr(js, "\"withheld_table_pages\":1}"));
+	/* the second unit */
+	fake.stop = false;
+	vtd_units[0].broken = false;
+	vtd_units[0].why = NULL;
+	assert_int_equal(iommu_domain_create(3, 0, fake_sid(2)), 0);
+	assert_int_not_equal(vtd_domain_of(3)->did, withheld + 1);
+	assert_int_equal(vtd_domains[withheld].pt, pt);
+	status_render("iommu", js, sizeof(js));
+	assert_non_null(strstr(js, "\"withheld_table_pages\":1}"));
+	fake_down();
+}
+
 /* caching mode: a context entry made present (a new domain, a resume) is
  * flushed from the context cache device-selectively under domain id 0,
  * where a CM=1 unit caches not-present entries (§6.1), then from the IOTLB
@@ -921,6 +956,7 @@ int main(void)
 	    cmocka_unit_test(test_ite_left_cleared),
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
 	    cmocka_unit_test(test_cm_context_flush_names_domain),
+	    cmocka_unit_test(test_create_unconfirmed_slot_kept),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),
 	    cmocka_unit_test(test_unmap_covers_every_page_touched),
