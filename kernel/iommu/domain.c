@@ -266,17 +266,54 @@ static void vtd_clear(struct vtd_domain *dm, uint64_t iova, size_t len)
 	}
 }
 
+/* iommu_map's refusals, a bit a reason in struct vtd_domain's map_said:
+ * each said once per owner, every one counted (/api/iommu maps_refused,
+ * and the domain's); an owner with no domain is said at refusals 1, 2, 4,
+ * ... of those */
+#define VTD_MAP_UNIT   1u /* its unit was given up */
+#define VTD_MAP_RANGE  2u /* unaligned, empty, out of range, bad perm */
+#define VTD_MAP_MAPPED 4u /* a page of the range mapped already */
+#define VTD_MAP_NOMEM  8u /* no page for a table */
+static uint64_t vtd_maps_refused, vtd_maps_no_domain;
+
+static void vtd_map_refused(struct vtd_domain *dm, uint16_t owner, unsigned why,
+			    uint64_t iova, size_t len)
+{
+	static const char *const name[] = {
+	    "unit given up", "bad range or permission", "already mapped",
+	    "no memory for a table"};
+	vtd_maps_refused++;
+	if (!dm) {
+		vtd_maps_no_domain++;
+		if (!(vtd_maps_no_domain & (vtd_maps_no_domain - 1)))
+			kprintf("iommu: owner %u: map 0x%lx+0x%zx refused (no "
+				"domain; %lu such)\n",
+				owner, iova, len, vtd_maps_no_domain);
+		return;
+	}
+	dm->maps_refused++;
+	if (dm->map_said & why)
+		return;
+	dm->map_said |= why;
+	kprintf("iommu: owner %u: map 0x%lx+0x%zx refused (%s; again "
+		"counted)\n",
+		owner, iova, len, name[__builtin_ctz(why)]);
+}
+
 int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	      unsigned perm)
 {
 	struct vtd_domain *dm = vtd_domain_of(owner);
-	if (!dm || dm->u->broken || !len || !perm || (perm & ~3u) ||
+	if (!dm || dm->u->broken) {
+		vtd_map_refused(dm, owner, VTD_MAP_UNIT, iova, len);
+		return -1;
+	}
+	if (!len || !perm || (perm & ~3u) ||
 	    ((iova | pa | len) & (PAGE_SIZE - 1)) || iova < PAGE_SIZE ||
 	    iova + len > (1ull << dm->u->agaw) || iova + len < iova ||
 	    pa + len > (1ull << dm->u->haw) || pa + len < pa ||
 	    (iova < VTD_IOVA_MSI_END && iova + len > VTD_IOVA_MSI_LO)) {
-		kprintf("iommu: owner %u: refused map 0x%lx+0x%zx\n", owner,
-			iova, len);
+		vtd_map_refused(dm, owner, VTD_MAP_RANGE, iova, len);
 		return -1;
 	}
 	uint64_t bits = ((perm & IOMMU_READ) ? VTD_SL_R : 0) |
@@ -290,9 +327,9 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 			 * their invalidation */
 			vtd_clear(dm, iova, off);
 			bool live = vtd_inv_domain(dm->u, dm->did) && off;
-			kprintf("iommu: owner %u: unable to map 0x%lx (%s)\n",
-				owner, iova + off,
-				pte ? "already mapped" : "no memory");
+			vtd_map_refused(dm, owner,
+					pte ? VTD_MAP_MAPPED : VTD_MAP_NOMEM,
+					iova + off, len - off);
 			return live ? IOMMU_UNCONFIRMED : -1;
 		}
 		*pte = ((pa + off) & VTD_SL_ADDR_MASK) | bits;
@@ -381,6 +418,7 @@ static void iommu_status(struct json *j)
 		json_ku64(j, "irtes", d->irtes);
 		json_kbool(j, "quarantined", d->quarantined);
 		json_ku64(j, "bus_master_again", d->bm_again);
+		json_ku64(j, "maps_refused", d->maps_refused);
 		json_ku64(j, "faults", d->faults);
 		if (d->faults) {
 			json_kobj(j, "last_fault");
@@ -399,6 +437,7 @@ static void iommu_status(struct json *j)
 		if (!vtd_domains[i].used)
 			withheld += vtd_domains[i].ptpages;
 	json_ku64(j, "withheld_table_pages", withheld);
+	json_ku64(j, "maps_refused", vtd_maps_refused);
 	json_obj_end(j);
 }
 STATUS_REGISTER("iommu", iommu_status);

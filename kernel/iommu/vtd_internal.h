@@ -51,6 +51,10 @@ struct vtd_domain {
 	/* times this quarantine found bus mastering on again and turned it
 	 * off (the first said, the rest counted) */
 	uint64_t bm_again;
+	/* iommu_map's refusals (domain.c VTD_MAP_*): the reasons said, and
+	 * every one counted */
+	unsigned map_said;
+	uint64_t maps_refused;
 };
 
 extern struct vtd_unit vtd_units[];

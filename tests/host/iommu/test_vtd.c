@@ -493,7 +493,7 @@ static void test_create_unconfirmed_slot_kept(void **st)
 	assert_int_not_equal(withheld, VTD_MAX_DOMAINS);
 	uint64_t pt = vtd_domains[withheld].pt;
 	status_render("iommu", js, sizeof(js));
-	assert_non_null(strstr(js, "\"withheld_table_pages\":1}"));
+	assert_non_null(strstr(js, "\"withheld_table_pages\":1,"));
 	/* the second unit */
 	fake.stop = false;
 	vtd_units[0].broken = false;
@@ -502,7 +502,7 @@ static void test_create_unconfirmed_slot_kept(void **st)
 	assert_int_not_equal(vtd_domain_of(3)->did, withheld + 1);
 	assert_int_equal(vtd_domains[withheld].pt, pt);
 	status_render("iommu", js, sizeof(js));
-	assert_non_null(strstr(js, "\"withheld_table_pages\":1}"));
+	assert_non_null(strstr(js, "\"withheld_table_pages\":1,"));
 	fake_down();
 }
 
@@ -860,6 +860,56 @@ static void test_table_pages_counted(void **st)
 	fake_down();
 }
 
+/* a refused map is said once per owner per reason (the domain's
+ * map_said), an owner with no domain at its refusals 1, 2, 4, ...; every
+ * one counted (maps_refused). Before, each refusal was a line: a client
+ * asking again and again was a line an ask */
+static void test_map_refusals_said_once(void **st)
+{
+	fake_up(false);
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), 0);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 100; i++) {
+		/* bad range, then already mapped: owner 1 */
+		assert_int_equal(
+		    iommu_map(1, 0x10000 + 1, 0x200000, PS, IOMMU_READ), -1);
+		assert_int_equal(
+		    iommu_map(1, 0x10000, 0x300000, PS, IOMMU_READ), -1);
+		/* bad range: owner 2, said for it too */
+		assert_int_equal(iommu_map(2, 0x10000, 0x200000, PS, 4), -1);
+		/* no domain */
+		assert_int_equal(iommu_map(7, 0x10000, 0x200000, PS, 1), -1);
+	}
+	/* 3 reasons said once, no-domain at 1, 2, 4, ..., 64 (7 lines) */
+	assert_int_equal(shim_kprintf_calls - lines, 3 + 7);
+	assert_int_equal(vtd_domain_of(1)->maps_refused, 200);
+	assert_int_equal(vtd_domain_of(2)->maps_refused, 100);
+	assert_int_equal(fake_pte(1, 0x10000), 0x200000 | VTD_SL_R);
+	/* a broken unit: one more reason, said once */
+	fake.stop = true;
+	assert_int_equal(iommu_unmap(1, 0x10000, PS), IOMMU_UNCONFIRMED);
+	fake.stop = false;
+	lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(
+		    iommu_map(1, 0x20000, 0x200000, PS, IOMMU_READ), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	fake_down();
+}
+
+/* /api/iommu's total of refused maps, after the domains */
+static unsigned long long maps_refused_total(const char *js)
+{
+	static const char key[] = "],\"withheld_table_pages\":0,"
+				  "\"maps_refused\":";
+	const char *t = strstr(js, key);
+	unsigned long long n;
+	assert_non_null(t);
+	assert_int_equal(sscanf(t + sizeof(key) - 1, "%llu}", &n), 1);
+	return n;
+}
+
 /* /api/iommu parses as JSON (tests/host/lib/json_check.h, sharing no code
  * with the writer) and carries the values: the unit (base, up, reason,
  * capability registers, levels, address bits, interrupt remapping and its
@@ -881,6 +931,13 @@ static void test_iommu_json(void **st)
 	    iommu_map(1, 0x10000, 0x200000, 2 * PS, IOMMU_READ | IOMMU_WRITE),
 	    0);
 	assert_int_equal(iommu_irq_alloc(2, 0x41, 0, &addr, &data, &irte), 0);
+	/* refused maps: three of owner 1's, one of an owner with no domain */
+	status_render("iommu", js, sizeof(js));
+	unsigned long long refused0 = maps_refused_total(js);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, PS, IOMMU_READ), -1);
+	assert_int_equal(iommu_map(1, 0x10001, 0x200000, PS, IOMMU_READ), -1);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, 0, IOMMU_READ), -1);
+	assert_int_equal(iommu_map(9, 0x10000, 0x200000, PS, IOMMU_READ), -1);
 	fake_set_bme(0);
 	fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x5123);
 	assert_int_equal(iommu_fault_poll(), 1);
@@ -907,7 +964,8 @@ static void test_iommu_json(void **st)
 	snprintf(want, sizeof(want),
 		 "{\"owner\":1,\"domain\":%u,\"sid\":\"00:02.0\","
 		 "\"mapped_pages\":2,\"table_pages\":3,\"irtes\":0,"
-		 "\"quarantined\":true,\"bus_master_again\":2,\"faults\":1,"
+		 "\"quarantined\":true,\"bus_master_again\":2,"
+		 "\"maps_refused\":3,\"faults\":1,"
 		 "\"last_fault\":{\"addr\":\"0x5000\",\"reason\":%u,"
 		 "\"write\":true}}",
 		 vtd_domain_of(1)->did, VTD_FR_WRITE);
@@ -917,9 +975,13 @@ static void test_iommu_json(void **st)
 	snprintf(want, sizeof(want),
 		 "{\"owner\":2,\"domain\":%u,\"sid\":\"01:00.0\","
 		 "\"mapped_pages\":0,\"table_pages\":1,\"irtes\":1,"
-		 "\"quarantined\":false,\"bus_master_again\":0,\"faults\":0}",
+		 "\"quarantined\":false,\"bus_master_again\":0,"
+		 "\"maps_refused\":0,\"faults\":0}",
 		 vtd_domain_of(2)->did);
 	assert_non_null(strstr(js, want));
+	/* the total runs across tests: four more than before */
+	unsigned long long total = maps_refused_total(js);
+	assert_int_equal(total, refused0 + 4);
 
 	/* a reason that needs escaping still gives valid JSON, escaped */
 	const char *why = u->why;
@@ -962,6 +1024,7 @@ int main(void)
 	    cmocka_unit_test(test_unmap_covers_every_page_touched),
 	    cmocka_unit_test(test_unmap_huge_range_bounded),
 	    cmocka_unit_test(test_table_pages_counted),
+	    cmocka_unit_test(test_map_refusals_said_once),
 	    cmocka_unit_test(test_iommu_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
