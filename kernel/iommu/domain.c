@@ -48,11 +48,15 @@ static int vtd_context_set(struct vtd_domain *dm, uint64_t *ce)
 	barrier();
 	ce[0] = dm->pt | VTD_CTX_P;
 	vtd_flush(dm->u, ce, 16);
-	/* CM=1 units may cache the not-present entry: device-selective
-	 * context-cache and IOTLB flush under domain id 0 (§6.1); others
-	 * that buffer writes see it after a write-buffer flush (§6.8) */
+	/* CM=1 units may cache the not-present entry, under domain id 0
+	 * (§6.1): a device-selective context-cache flush with domain id 0,
+	 * then a domain-selective IOTLB flush of the domain the entry names
+	 * (as Linux's domain_context_mapping_one: QEMU 7.2's
+	 * vtd_iotlb_domain_invalidate resyncs the shadow tables only of
+	 * devices whose context entry holds that domain id, none holds 0);
+	 * others that buffer writes see it after a write-buffer flush (§6.8) */
 	if (dm->u->cap & VTD_CAP_CM)
-		return vtd_inv_context(dm->u, dm->sid, 0);
+		return vtd_inv_context(dm->u, dm->sid, 0, dm->did);
 	return vtd_write_buffer_flush(dm->u);
 }
 
@@ -69,7 +73,7 @@ static void vtd_context_clear(struct vtd_domain *dm)
 	if (ce)
 		vtd_ce_clear(dm->u, ce);
 	/* context cache and IOTLB of the domain id, waited for */
-	(void)vtd_inv_context(dm->u, dm->sid, dm->did);
+	(void)vtd_inv_context(dm->u, dm->sid, dm->did, dm->did);
 }
 
 static volatile uint32_t vtd_quarantines;
@@ -160,7 +164,9 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
 				owner, sid, o->owner);
 			return -1;
 		}
-		if (!o->used && free == VTD_MAX_DOMAINS)
+		/* a slot whose creation went unconfirmed keeps its table
+		 * page (and its domain id) withheld: never reused */
+		if (!o->used && !o->pt && free == VTD_MAX_DOMAINS)
 			free = i;
 	}
 	/* domain id = slot + 1: never 0, unique per unit */
@@ -260,17 +266,54 @@ static void vtd_clear(struct vtd_domain *dm, uint64_t iova, size_t len)
 	}
 }
 
+/* iommu_map's refusals, a bit a reason in struct vtd_domain's map_said:
+ * each said once per owner, every one counted (/api/iommu maps_refused,
+ * and the domain's); an owner with no domain is said at refusals 1, 2, 4,
+ * ... of those */
+#define VTD_MAP_UNIT   1u /* its unit was given up */
+#define VTD_MAP_RANGE  2u /* unaligned, empty, out of range, bad perm */
+#define VTD_MAP_MAPPED 4u /* a page of the range mapped already */
+#define VTD_MAP_NOMEM  8u /* no page for a table */
+static uint64_t vtd_maps_refused, vtd_maps_no_domain;
+
+static void vtd_map_refused(struct vtd_domain *dm, uint16_t owner, unsigned why,
+			    uint64_t iova, size_t len)
+{
+	static const char *const name[] = {
+	    "unit given up", "bad range or permission", "already mapped",
+	    "no memory for a table"};
+	vtd_maps_refused++;
+	if (!dm) {
+		vtd_maps_no_domain++;
+		if (!(vtd_maps_no_domain & (vtd_maps_no_domain - 1)))
+			kprintf("iommu: owner %u: map 0x%lx+0x%zx refused (no "
+				"domain; %lu such)\n",
+				owner, iova, len, vtd_maps_no_domain);
+		return;
+	}
+	dm->maps_refused++;
+	if (dm->map_said & why)
+		return;
+	dm->map_said |= why;
+	kprintf("iommu: owner %u: map 0x%lx+0x%zx refused (%s; again "
+		"counted)\n",
+		owner, iova, len, name[__builtin_ctz(why)]);
+}
+
 int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 	      unsigned perm)
 {
 	struct vtd_domain *dm = vtd_domain_of(owner);
-	if (!dm || dm->u->broken || !len || !perm || (perm & ~3u) ||
+	if (!dm || dm->u->broken) {
+		vtd_map_refused(dm, owner, VTD_MAP_UNIT, iova, len);
+		return -1;
+	}
+	if (!len || !perm || (perm & ~3u) ||
 	    ((iova | pa | len) & (PAGE_SIZE - 1)) || iova < PAGE_SIZE ||
 	    iova + len > (1ull << dm->u->agaw) || iova + len < iova ||
 	    pa + len > (1ull << dm->u->haw) || pa + len < pa ||
 	    (iova < VTD_IOVA_MSI_END && iova + len > VTD_IOVA_MSI_LO)) {
-		kprintf("iommu: owner %u: refused map 0x%lx+0x%zx\n", owner,
-			iova, len);
+		vtd_map_refused(dm, owner, VTD_MAP_RANGE, iova, len);
 		return -1;
 	}
 	uint64_t bits = ((perm & IOMMU_READ) ? VTD_SL_R : 0) |
@@ -284,9 +327,9 @@ int iommu_map(uint16_t owner, uint64_t iova, uint64_t pa, size_t len,
 			 * their invalidation */
 			vtd_clear(dm, iova, off);
 			bool live = vtd_inv_domain(dm->u, dm->did) && off;
-			kprintf("iommu: owner %u: unable to map 0x%lx (%s)\n",
-				owner, iova + off,
-				pte ? "already mapped" : "no memory");
+			vtd_map_refused(dm, owner,
+					pte ? VTD_MAP_MAPPED : VTD_MAP_NOMEM,
+					iova + off, len - off);
 			return live ? IOMMU_UNCONFIRMED : -1;
 		}
 		*pte = ((pa + off) & VTD_SL_ADDR_MASK) | bits;
@@ -375,6 +418,7 @@ static void iommu_status(struct json *j)
 		json_ku64(j, "irtes", d->irtes);
 		json_kbool(j, "quarantined", d->quarantined);
 		json_ku64(j, "bus_master_again", d->bm_again);
+		json_ku64(j, "maps_refused", d->maps_refused);
 		json_ku64(j, "faults", d->faults);
 		if (d->faults) {
 			json_kobj(j, "last_fault");
@@ -386,6 +430,14 @@ static void iommu_status(struct json *j)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	/* table pages of domains whose creation went unconfirmed: the unit
+	 * may hold a pointer to them, so they never go back */
+	uint64_t withheld = 0;
+	for (unsigned i = 0; i < VTD_MAX_DOMAINS; i++)
+		if (!vtd_domains[i].used)
+			withheld += vtd_domains[i].ptpages;
+	json_ku64(j, "withheld_table_pages", withheld);
+	json_ku64(j, "maps_refused", vtd_maps_refused);
 	json_obj_end(j);
 }
 STATUS_REGISTER("iommu", iommu_status);

@@ -180,14 +180,18 @@ static void vtd_irq_restore(uint64_t flags)
 	if (flags & (1u << 9)) /* IF */
 		__asm__ volatile("sti" ::: "memory");
 }
-#else /* host tests (tests/host/iommu/test_vtd.c): no interrupts */
+#else /* host tests (tests/host/iommu/vtd_fake.h): no interrupts, but the      \
+       * fake unit sees whether the kernel would have had them off */
+bool vtd_host_irqs_off;
 static uint64_t vtd_irq_save(void)
 {
-	return 0;
+	uint64_t was = vtd_host_irqs_off;
+	vtd_host_irqs_off = true;
+	return was;
 }
 static void vtd_irq_restore(uint64_t flags)
 {
-	(void)flags;
+	vtd_host_irqs_off = flags;
 }
 #endif
 
@@ -265,13 +269,16 @@ int vtd_inv_domain(struct vtd_unit *u, uint16_t did)
 	return vtd_qi_run(u, d, 1);
 }
 
-/* one context entry changed: its context-cache entry, then the domain's
- * IOTLB (§6.5.3.3) */
-int vtd_inv_context(struct vtd_unit *u, uint16_t sid, uint16_t did)
+/* one context entry changed: its context-cache entry, tagged cc_did (0
+ * for an entry that was not present: a CM=1 unit caches those under domain
+ * id 0, §6.1), then the IOTLB of the domain the entry names, did
+ * (§6.5.3.3) */
+int vtd_inv_context(struct vtd_unit *u, uint16_t sid, uint16_t cc_did,
+		    uint16_t did)
 {
 	const uint64_t d[2][2] = {
 	    {VTD_QI_CC | VTD_QI_G_DEVICE << VTD_QI_G_SHIFT |
-		 (uint64_t)did << VTD_QI_DID_SHIFT |
+		 (uint64_t)cc_did << VTD_QI_DID_SHIFT |
 		 (uint64_t)sid << VTD_QI_SID_SHIFT,
 	     0},
 	    {vtd_iotlb_dsi(u, did), 0},
@@ -433,24 +440,23 @@ static void vtd_fault_intr(void *arg)
 	vtd_fault_take(u);
 }
 
+/* the fault interrupt takes records too: with it on, it could come between
+ * a record's read and its clear and take the same record (counted and said
+ * twice, or a cleared record read back as a fault of source 0) */
 unsigned iommu_fault_poll(void)
 {
 	unsigned n = 0;
+	uint64_t flags = vtd_irq_save();
 	for (unsigned i = 0; i < vtd_nunits; i++)
 		if (vtd_units[i].up)
 			n += vtd_fault_take(&vtd_units[i]);
+	vtd_irq_restore(flags);
 	return n;
 }
 
 unsigned iommu_fault_retake(void)
 {
-	if (!vtd_units_left)
-		return 0;
-	/* the fault interrupt takes records too: not in the middle */
-	uint64_t flags = vtd_irq_save();
-	unsigned n = iommu_fault_poll();
-	vtd_irq_restore(flags);
-	return n;
+	return vtd_units_left ? iommu_fault_poll() : 0;
 }
 
 /* §10.4.7-10.4.11: clear old records, point the fault event at a vector of

@@ -51,6 +51,10 @@ struct vtd_domain {
 	/* times this quarantine found bus mastering on again and turned it
 	 * off (the first said, the rest counted) */
 	uint64_t bm_again;
+	/* iommu_map's refusals (domain.c VTD_MAP_*): the reasons said, and
+	 * every one counted */
+	unsigned map_said;
+	uint64_t maps_refused;
 };
 
 extern struct vtd_unit vtd_units[];
@@ -64,7 +68,8 @@ int vtd_gcmd(struct vtd_unit *u, uint32_t bit, bool on);
 void vtd_flush(const struct vtd_unit *u, const void *p, size_t len);
 int vtd_inv_domain(struct vtd_unit *u, uint16_t did);
 int vtd_write_buffer_flush(struct vtd_unit *u);
-int vtd_inv_context(struct vtd_unit *u, uint16_t sid, uint16_t did);
+int vtd_inv_context(struct vtd_unit *u, uint16_t sid, uint16_t cc_did,
+		    uint16_t did);
 struct vtd_unit *vtd_unit_for_sid(uint16_t seg, uint16_t sid);
 int vtd_inv_iec(struct vtd_unit *u, int index);
 struct vtd_domain *vtd_domain_of(uint16_t owner);

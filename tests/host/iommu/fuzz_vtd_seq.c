@@ -117,6 +117,7 @@ static struct model {
 		struct iommu_fault last;
 		struct tr map[MAXP];
 		unsigned n;
+		uint64_t refused; /* maps refused (not the unconfirmed ones) */
 	} o[NOWN];
 	bool bme[FAKE_NFN];
 	struct {
@@ -576,6 +577,9 @@ static void check(void)
 		      "owner %u table pages %lu, walked "
 		      "%lu",
 		      o, dm->ptpages, c);
+		CHECK(dm->maps_refused == m.o[o].refused,
+		      "owner %u maps refused %lu, model %lu", o,
+		      dm->maps_refused, m.o[o].refused);
 		unsigned irqs = 0;
 		for (unsigned i = 0; i < VTD_IRT_ENTRIES; i++)
 			irqs += m.irq[i].owner == o;
@@ -790,6 +794,7 @@ static void op_create(const uint8_t *a)
 		m.o[o].dom = true;
 		m.o[o].fn = fn;
 		m.o[o].n = 0;
+		m.o[o].refused = 0;
 	}
 }
 
@@ -823,6 +828,10 @@ static void op_map(unsigned o, uint64_t iova, uint64_t pa, uint64_t len,
 	CHECK(r == want,
 	      "map owner %u 0x%lx -> 0x%lx +0x%lx perm %u: %d, model %d", o,
 	      iova, pa, len, perm, r, want);
+	/* every failure but a whole map whose confirmation failed is a
+	 * refusal, counted (and said once a reason) */
+	if (o && m.o[o].dom && !success && !(ok && !overlap))
+		m.o[o].refused++;
 	if (success)
 		for (uint64_t off = 0; off < len; off += PS)
 			m.o[o].map[m.o[o].n++] =

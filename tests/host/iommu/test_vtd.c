@@ -86,6 +86,7 @@ static void fake_up(bool cm)
 
 static void fake_down(void)
 {
+	assert_null(fake.misuse);
 	fake_teardown();
 	assert_int_equal(shim_pages_in_use, pages_before);
 }
@@ -470,6 +471,87 @@ static void test_create_unconfirmed_leaves_no_context(void **st)
 	fake_down();
 }
 
+/* caching mode: the table page of a domain whose creation went unconfirmed
+ * stays withheld in its slot (the unit may have cached a pointer to it),
+ * counted in /api/iommu, and a later creation takes another slot. That
+ * unit is given up, so the later creation is another unit's (DMAR_MAX_UNITS
+ * share vtd_domains[]); the fake has one, so the test puts it back in
+ * service to stand for the second. Before, the next creation took the
+ * same slot and its memset dropped the withheld page: fake_down's page
+ * count found it missing */
+static void test_create_unconfirmed_slot_kept(void **st)
+{
+	static char js[16 << 10];
+	fake_up(true);
+	fake.stop = true;
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), -1);
+	assert_true(vtd_units[0].broken);
+	unsigned withheld = VTD_MAX_DOMAINS;
+	for (unsigned i = 0; i < VTD_MAX_DOMAINS; i++)
+		if (!vtd_domains[i].used && vtd_domains[i].pt)
+			withheld = i;
+	assert_int_not_equal(withheld, VTD_MAX_DOMAINS);
+	uint64_t pt = vtd_domains[withheld].pt;
+	status_render("iommu", js, sizeof(js));
+	assert_non_null(strstr(js, "\"withheld_table_pages\":1,"));
+	/* the second unit */
+	fake.stop = false;
+	vtd_units[0].broken = false;
+	vtd_units[0].why = NULL;
+	assert_int_equal(iommu_domain_create(3, 0, fake_sid(2)), 0);
+	assert_int_not_equal(vtd_domain_of(3)->did, withheld + 1);
+	assert_int_equal(vtd_domains[withheld].pt, pt);
+	status_render("iommu", js, sizeof(js));
+	assert_non_null(strstr(js, "\"withheld_table_pages\":1,"));
+	fake_down();
+}
+
+/* caching mode: a context entry made present (a new domain, a resume) is
+ * flushed from the context cache device-selectively under domain id 0,
+ * where a CM=1 unit caches not-present entries (§6.1), then from the IOTLB
+ * of the domain it names — as Linux does; QEMU 7.2 resyncs the shadow
+ * tables of a domain-selective IOTLB flush only for devices whose context
+ * entry holds its domain id. Before, the IOTLB flush named domain 0 */
+static unsigned ctx_flush_cc_g, ctx_flush_iotlb_g;
+static uint16_t ctx_flush_cc_did, ctx_flush_cc_sid, ctx_flush_iotlb_did;
+static void ctx_flush_seen(enum fake_inv_kind k, unsigned g, uint16_t did,
+			   uint16_t sid, uint32_t idx, bool before)
+{
+	(void)idx;
+	if (before)
+		return;
+	if (k == FAKE_CC) {
+		ctx_flush_cc_g = g, ctx_flush_cc_did = did;
+		ctx_flush_cc_sid = sid;
+	} else if (k == FAKE_IOTLB) {
+		ctx_flush_iotlb_g = g, ctx_flush_iotlb_did = did;
+	}
+}
+
+static void check_ctx_flush(uint16_t owner, unsigned fn)
+{
+	assert_int_equal(ctx_flush_cc_g, VTD_QI_G_DEVICE);
+	assert_int_equal(ctx_flush_cc_did, 0);
+	assert_int_equal(ctx_flush_cc_sid, fake_sid(fn));
+	assert_int_equal(ctx_flush_iotlb_g, VTD_QI_G_DOMAIN);
+	assert_int_equal(ctx_flush_iotlb_did, vtd_domain_of(owner)->did);
+	assert_int_not_equal(ctx_flush_iotlb_did, 0);
+}
+
+static void test_cm_context_flush_names_domain(void **st)
+{
+	fake_up(true);
+	fake_inv_hook = ctx_flush_seen;
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), 0);
+	check_ctx_flush(2, 1);
+	iommu_owner_quarantine(2);
+	ctx_flush_iotlb_did = 0;
+	assert_int_equal(iommu_owner_resume(2), 0);
+	check_ctx_flush(2, 1);
+	fake_inv_hook = NULL;
+	fake_down();
+}
+
 /* caching mode: a resume whose context flush was not confirmed fails and
  * the owner stays quarantined — with its context entry cleared, not
  * restored: a device whose bus mastering something sets again would reach
@@ -650,6 +732,28 @@ static void test_fault_during_take_taken(void **st)
 	fake_down();
 }
 
+/* iommu_fault_poll (the proofs', and the retake's) takes records with
+ * interrupts off, as the fault interrupt's own take runs: with them on,
+ * the fault event could come between a record's read and its clear and
+ * take it too (vtd_fake.h names a record cleared with interrupts on and
+ * the fault event unmasked a misuse). Before, only iommu_fault_retake
+ * turned them off */
+static void test_fault_poll_interrupts_off(void **st)
+{
+	fake_up(false);
+	fake_fault(fake_sid(0), VTD_FR_READ, false, 0x3000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	assert_null(fake.misuse);
+	assert_false(vtd_host_irqs_off); /* as they were */
+	vtd_host_irqs_off = true;	 /* inside the interrupt */
+	fake_fault(fake_sid(1), VTD_FR_READ, false, 0x4000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	assert_true(vtd_host_irqs_off); /* not turned on by the poll */
+	vtd_host_irqs_off = false;
+	assert_int_equal(iommu_fault_count(1, NULL), 1);
+	fake_down();
+}
+
 /* A device that ignores Bus Master Enable records a fault again each time
  * its record is cleared. The fault interrupt's take stops after
  * VTD_FAULT_PASSES with the record set, so no fault event comes again: a
@@ -756,6 +860,56 @@ static void test_table_pages_counted(void **st)
 	fake_down();
 }
 
+/* a refused map is said once per owner per reason (the domain's
+ * map_said), an owner with no domain at its refusals 1, 2, 4, ...; every
+ * one counted (maps_refused). Before, each refusal was a line: a client
+ * asking again and again was a line an ask */
+static void test_map_refusals_said_once(void **st)
+{
+	fake_up(false);
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), 0);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 100; i++) {
+		/* bad range, then already mapped: owner 1 */
+		assert_int_equal(
+		    iommu_map(1, 0x10000 + 1, 0x200000, PS, IOMMU_READ), -1);
+		assert_int_equal(
+		    iommu_map(1, 0x10000, 0x300000, PS, IOMMU_READ), -1);
+		/* bad range: owner 2, said for it too */
+		assert_int_equal(iommu_map(2, 0x10000, 0x200000, PS, 4), -1);
+		/* no domain */
+		assert_int_equal(iommu_map(7, 0x10000, 0x200000, PS, 1), -1);
+	}
+	/* 3 reasons said once, no-domain at 1, 2, 4, ..., 64 (7 lines) */
+	assert_int_equal(shim_kprintf_calls - lines, 3 + 7);
+	assert_int_equal(vtd_domain_of(1)->maps_refused, 200);
+	assert_int_equal(vtd_domain_of(2)->maps_refused, 100);
+	assert_int_equal(fake_pte(1, 0x10000), 0x200000 | VTD_SL_R);
+	/* a broken unit: one more reason, said once */
+	fake.stop = true;
+	assert_int_equal(iommu_unmap(1, 0x10000, PS), IOMMU_UNCONFIRMED);
+	fake.stop = false;
+	lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(
+		    iommu_map(1, 0x20000, 0x200000, PS, IOMMU_READ), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	fake_down();
+}
+
+/* /api/iommu's total of refused maps, after the domains */
+static unsigned long long maps_refused_total(const char *js)
+{
+	static const char key[] = "],\"withheld_table_pages\":0,"
+				  "\"maps_refused\":";
+	const char *t = strstr(js, key);
+	unsigned long long n;
+	assert_non_null(t);
+	assert_int_equal(sscanf(t + sizeof(key) - 1, "%llu}", &n), 1);
+	return n;
+}
+
 /* /api/iommu parses as JSON (tests/host/lib/json_check.h, sharing no code
  * with the writer) and carries the values: the unit (base, up, reason,
  * capability registers, levels, address bits, interrupt remapping and its
@@ -777,6 +931,13 @@ static void test_iommu_json(void **st)
 	    iommu_map(1, 0x10000, 0x200000, 2 * PS, IOMMU_READ | IOMMU_WRITE),
 	    0);
 	assert_int_equal(iommu_irq_alloc(2, 0x41, 0, &addr, &data, &irte), 0);
+	/* refused maps: three of owner 1's, one of an owner with no domain */
+	status_render("iommu", js, sizeof(js));
+	unsigned long long refused0 = maps_refused_total(js);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, PS, IOMMU_READ), -1);
+	assert_int_equal(iommu_map(1, 0x10001, 0x200000, PS, IOMMU_READ), -1);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, 0, IOMMU_READ), -1);
+	assert_int_equal(iommu_map(9, 0x10000, 0x200000, PS, IOMMU_READ), -1);
 	fake_set_bme(0);
 	fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x5123);
 	assert_int_equal(iommu_fault_poll(), 1);
@@ -803,7 +964,8 @@ static void test_iommu_json(void **st)
 	snprintf(want, sizeof(want),
 		 "{\"owner\":1,\"domain\":%u,\"sid\":\"00:02.0\","
 		 "\"mapped_pages\":2,\"table_pages\":3,\"irtes\":0,"
-		 "\"quarantined\":true,\"bus_master_again\":2,\"faults\":1,"
+		 "\"quarantined\":true,\"bus_master_again\":2,"
+		 "\"maps_refused\":3,\"faults\":1,"
 		 "\"last_fault\":{\"addr\":\"0x5000\",\"reason\":%u,"
 		 "\"write\":true}}",
 		 vtd_domain_of(1)->did, VTD_FR_WRITE);
@@ -813,9 +975,13 @@ static void test_iommu_json(void **st)
 	snprintf(want, sizeof(want),
 		 "{\"owner\":2,\"domain\":%u,\"sid\":\"01:00.0\","
 		 "\"mapped_pages\":0,\"table_pages\":1,\"irtes\":1,"
-		 "\"quarantined\":false,\"bus_master_again\":0,\"faults\":0}",
+		 "\"quarantined\":false,\"bus_master_again\":0,"
+		 "\"maps_refused\":0,\"faults\":0}",
 		 vtd_domain_of(2)->did);
 	assert_non_null(strstr(js, want));
+	/* the total runs across tests: four more than before */
+	unsigned long long total = maps_refused_total(js);
+	assert_int_equal(total, refused0 + 4);
 
 	/* a reason that needs escaping still gives valid JSON, escaped */
 	const char *why = u->why;
@@ -844,17 +1010,21 @@ int main(void)
 	    cmocka_unit_test(test_unmap_unconfirmed_distinct),
 	    cmocka_unit_test(test_fault_reasons_read),
 	    cmocka_unit_test(test_fault_during_take_taken),
+	    cmocka_unit_test(test_fault_poll_interrupts_off),
 	    cmocka_unit_test(test_faults_left_retaken),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
 	    cmocka_unit_test(test_four_levels_only_mgaw_39),
 	    cmocka_unit_test(test_rwbf_new_entries_flushed),
 	    cmocka_unit_test(test_ite_left_cleared),
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
+	    cmocka_unit_test(test_cm_context_flush_names_domain),
+	    cmocka_unit_test(test_create_unconfirmed_slot_kept),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),
 	    cmocka_unit_test(test_unmap_covers_every_page_touched),
 	    cmocka_unit_test(test_unmap_huge_range_bounded),
 	    cmocka_unit_test(test_table_pages_counted),
+	    cmocka_unit_test(test_map_refusals_said_once),
 	    cmocka_unit_test(test_iommu_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -332,6 +332,7 @@ static inline void fake_step(void)
 /* after the kernel cleared a fault record (a device that records again at
  * once, say); NULL: none */
 static void (*fake_cleared_hook)(void);
+extern bool vtd_host_irqs_off; /* vtd.c's vtd_irq_save, host build */
 
 void vtd_host_wrote(const struct vtd_unit *u, uint32_t off)
 {
@@ -339,6 +340,13 @@ void vtd_host_wrote(const struct vtd_unit *u, uint32_t off)
 		return;
 	if (off == VTD_FSTS ||
 	    (off >= FAKE_FRO && off < FAKE_FRO + 16 * fake.c.nfr)) {
+		/* the fault interrupt takes records too (vtd_fault_intr):
+		 * once it is unmasked, any other take with interrupts on
+		 * may race it */
+		if (!vtd_host_irqs_off &&
+		    !(*fake_reg(VTD_FECTL) & VTD_FECTL_IM))
+			fake_misuse("fault record or status cleared with "
+				    "interrupts on");
 		fake_w1c();
 		fake_show_fsts();
 	}
