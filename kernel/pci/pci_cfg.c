@@ -234,23 +234,6 @@ static bool may_master(const struct pci_dev *d)
 	return d->owner && bus_master_check && bus_master_check(d);
 }
 
-/* the reasons pci_enable refuses, each a bit of d->said */
-enum {
-	SAID_FENCED = 1,
-	SAID_MASTER = 2, /* no owner, or the check said no */
-	SAID_MEM = 4,
-	SAID_IO = 8,
-};
-
-/* true the first time d is refused for why: a driver that retries gets
- * one line per function per reason, not one per call */
-static bool first_refusal(struct pci_dev *d, uint8_t why)
-{
-	bool first = !(d->said & why);
-	d->said |= why;
-	return first;
-}
-
 /* false when decode of the kind may not be turned on; the first such
  * refusal of the function is one line */
 static bool may_decode(struct pci_dev *d, bool io)
@@ -258,7 +241,7 @@ static bool may_decode(struct pci_dev *d, bool io)
 	int i = pci_decode_refused(d, io);
 	if (i < 0)
 		return true;
-	if (first_refusal(d, io ? SAID_IO : SAID_MEM)) {
+	if (pci_said_first(d, io ? PCI_SAID_IO : PCI_SAID_MEM)) {
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
 		kprintf("pci %s: %s decode refused: BAR%d was refused at "
@@ -293,16 +276,16 @@ void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 	/* granted: the next refusal (a later revocation or quarantine) is
 	 * said again, once */
 	if (bm)
-		d->said &= (uint8_t)~SAID_MASTER;
+		d->said &= (uint8_t)~PCI_SAID_MASTER;
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
 	if (fenced) {
-		if (first_refusal(d, SAID_FENCED))
+		if (pci_said_first(d, PCI_SAID_FENCED))
 			kprintf("pci %s: bus mastering refused: the function "
 				"is fenced (an earlier disable of it failed); "
 				"left off\n",
 				a);
-	} else if (bus_master && !bm && first_refusal(d, SAID_MASTER)) {
+	} else if (bus_master && !bm && pci_said_first(d, PCI_SAID_MASTER)) {
 		if (!d->owner)
 			kprintf("pci %s: bus mastering refused: the function "
 				"has no owner; left off\n",

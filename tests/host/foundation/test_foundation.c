@@ -19,10 +19,12 @@
 #include "kernel/boot/boot_internal.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
 #include "shim.h"
+#include "tests/host/lib/json_check.h"
 
 int pci_bar_decode(struct pci_dev *d, int i);
 extern void (*pci_host_cfg_written)(const struct pci_dev *d, uint16_t off,
@@ -1775,6 +1777,63 @@ static void test_pci_msix_failed_write_left_masked(void **st)
 	assert_false(d.msix_fn_masked);
 }
 
+/* a table whose entries never take a mask: the mask bit reads clear */
+static void mask_ignored(volatile uint32_t *p)
+{
+	if ((uintptr_t)p % PCI_MSIX_ENTRY_SIZE == PCI_MSIX_ENTRY_CTRL)
+		*p &= ~PCI_MSIX_ENTRY_CTRL_MASKBIT;
+}
+
+static void msix_mask_20_arg(uint64_t unused)
+{
+	for (unsigned k = 0; k < 20; k++)
+		assert_false(pci_msix_entry_set(msix_dev, k % 4, true, NULL));
+}
+
+/* A failed MSI-X entry write is one line the first time for the function
+ * (PCI_SAID_MSIX) and counted every time (d->msix_failed, /api/pci): a
+ * driver that keeps masking a table that will not take it (irq_mask on
+ * every interrupt) cannot flood the log. Each failure still masks every
+ * vector by the Function Mask. Before, each of the 20 calls was a line. */
+static void test_pci_msix_failures_said_once(void **st)
+{
+	static uint8_t c[4096];
+	uint8_t *t = bar_mem + 0xe000;
+	memset(c, 0, sizeof(c));
+	c[PCI_COMMAND] = PCI_COMMAND_MEM;
+	memset(t, 0, 4 * PCI_MSIX_ENTRY_SIZE);
+	pci_ndevs = 1;
+	struct pci_dev *d = &pci_devs[0];
+	*d = (struct pci_dev){.cfg = c,
+			      .dev = 9,
+			      .cap_msix = 0x40,
+			      .msix_size = 4,
+			      .msix_table = (volatile uint32_t *)t};
+	pci_host_msix_written = mask_ignored;
+	msix_dev = d;
+	const char *log = logged(msix_mask_20_arg, 0);
+	pci_host_msix_written = NULL;
+	assert_string_equal(log, "pci 0000:00:09.0: MSI-X entry 0 did not "
+				 "take the kernel's mask; every vector masked "
+				 "by the Function Mask\n");
+	assert_int_equal(d->msix_failed, 20);
+	assert_true(d->msix_fn_masked);
+	assert_true(c[0x40 + PCI_MSIX_FLAGS + 1] & PCI_MSIX_FLAGS_MASKALL >> 8);
+	/* /api/pci shows the count */
+	const struct status_provider *p = status_find("pci");
+	assert_non_null(p);
+	static char buf[512];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	p->fn(&j);
+	int n = json_end(&j);
+	assert_true(n > 0 && json_valid(buf, (size_t)n));
+	assert_non_null(strstr(buf, "\"msix_failed\":[{\"addr\":\"0000:00:09."
+				    "0\",\"writes\":20,\"function_mask\":"
+				    "true}]"));
+	pci_ndevs = 0;
+}
+
 /* A capability's structure, as long as its own control bits make it
  * (MSI: 10, 14, 20 or 24 bytes, PCI 3.0 §6.8.1; MSI-X: 12, §6.8.2), must
  * end inside the 256 bytes the list lives in; one that runs past 0xff is
@@ -3203,6 +3262,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_bridge_decode_kept_with_refused_bar),
 	    cmocka_unit_test(test_pci_msix_write_keeps_bus_master_off),
 	    cmocka_unit_test(test_pci_msix_failed_write_left_masked),
+	    cmocka_unit_test(test_pci_msix_failures_said_once),
 	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_mcfg_overlap_refused,
