@@ -10,7 +10,6 @@
 #include "kernel/pci/pci_reg.h"
 #include "kernel/time/time.h"
 
-#define PCI_MAX_DEVS 64
 struct pci_dev pci_devs[PCI_MAX_DEVS];
 unsigned pci_ndevs;
 

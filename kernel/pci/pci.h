@@ -73,6 +73,8 @@ static inline bool pci_said_first(struct pci_dev *d, uint8_t why)
 	return first;
 }
 
+/* functions kept in pci_devs; the rest are counted, one line in all */
+#define PCI_MAX_DEVS 64
 extern struct pci_dev pci_devs[];
 extern unsigned pci_ndevs;
 
