@@ -185,8 +185,11 @@ static bool bar_overlaps(const struct pci_bar *x, const struct pci_bar *y)
 /* no two BARs of devs[0..n) (of one function or of two) may share an
  * address of the same space: firmware never assigns that, and a window on
  * one would reach what the other holds. Every BAR in an overlapping pair
- * is ignored (base and size 0), each pair one line; clash[n] is the
- * caller's scratch. Run before anything maps a BAR. */
+ * is ignored (base and size 0); a pair is one line only when it refuses a
+ * BAR not refused yet, so there are at most as many lines as BARs (a
+ * function answering at 64 places with six coinciding BARs would be
+ * 6 x 64 x 63 / 2 lines, a pair each); clash[n] is the caller's scratch.
+ * Run before anything maps a BAR. */
 void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash)
 {
 	memset(clash, 0, n);
@@ -200,6 +203,12 @@ void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash)
 					    &devs[b].bar[j];
 					if (!bar_overlaps(x, y))
 						continue;
+					bool fresh = !(clash[a] >> i & 1) ||
+						     !(clash[b] >> j & 1);
+					clash[a] |= 1u << i;
+					clash[b] |= 1u << j;
+					if (!fresh)
+						continue;
 					char sa[16], sb[16];
 					pci_addr_str(&devs[a], sa, sizeof(sa));
 					pci_addr_str(&devs[b], sb, sizeof(sb));
@@ -207,8 +216,6 @@ void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash)
 						"overlaps %s BAR%d; both "
 						"ignored\n",
 						sb, j, y->base, y->size, sa, i);
-					clash[a] |= 1u << i;
-					clash[b] |= 1u << j;
 				}
 	for (unsigned a = 0; a < n; a++)
 		for (int i = 0; i < 6; i++)

@@ -1378,6 +1378,35 @@ static void test_acpi_mcfg_range_wraps_refused(void **st)
  * mmio_window_refusal keeps out of windows on its own BAR only, or another
  * owner's registers). Both BARs of each overlapping pair are ignored, so
  * MSI-X in one of them is unused; the rest of the machine is kept */
+void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash);
+static struct pci_dev same_bars[PCI_MAX_DEVS];
+
+/* PCI_MAX_DEVS functions with the same six BARs (one function answering
+ * at every place, as one that ignores the Device Number does): every BAR
+ * refused, with a line only for a pair that refuses a BAR not refused
+ * yet, at most one a BAR. Before, each overlapping pair was a line:
+ * 6 x 64 x 63 / 2 = 12,096 lines at boot. */
+static void test_pci_bars_overlap_lines_bounded(void **st)
+{
+	for (unsigned a = 0; a < PCI_MAX_DEVS; a++) {
+		same_bars[a] = (struct pci_dev){.dev = (uint8_t)(a % 32),
+						.bus = (uint8_t)(a / 32)};
+		for (unsigned i = 0; i < 6; i++)
+			same_bars[a].bar[i] = (struct pci_bar){
+			    .base = 0xfe000000 + 0x1000 * i, .size = 0x1000};
+	}
+	static uint8_t clash[PCI_MAX_DEVS];
+	uint64_t before = shim_kprintf_calls;
+	pci_bars_check(same_bars, PCI_MAX_DEVS, clash);
+	uint64_t lines = shim_kprintf_calls - before;
+	assert_true(lines >= 6 && lines <= 6 * PCI_MAX_DEVS);
+	for (unsigned a = 0; a < PCI_MAX_DEVS; a++) {
+		assert_int_equal(same_bars[a].bar_refused, 0x3f);
+		for (unsigned i = 0; i < 6; i++)
+			assert_int_equal(same_bars[a].bar[i].size, 0);
+	}
+}
+
 static void test_pci_bars_overlap_ignored(void **st)
 {
 	ecam_seg(0, 0);
@@ -3256,6 +3285,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_rrs_many_bounded),
 	    cmocka_unit_test(test_pci_too_many_functions_one_line),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
+	    cmocka_unit_test(test_pci_bars_overlap_lines_bounded),
 	    cmocka_unit_test(test_pci_msix_masked_with_decode_off),
 	    cmocka_unit_test(test_pci_bar_claiming_ram_or_kernel_mmio_ignored),
 	    cmocka_unit_test(test_pci_decode_off_with_refused_bar),
