@@ -100,13 +100,19 @@ bool pci_msix_entry_set(struct pci_dev *d, unsigned i, bool masked,
 				    ~PCI_COMMAND_MEM);
 	if (ok)
 		return true;
+	/* every failure masks as above; only the first of the function is
+	 * a line (a driver that keeps masking a quirky table would print a
+	 * line a call), the rest are counted for /api/pci */
+	bool fm = !left_masked && fn_mask(d);
+	d->msix_failed++;
+	if (!pci_said_first(d, PCI_SAID_MSIX))
+		return false;
 	char a[16], why[48] = "did not take the";
 	pci_addr_str(d, a, sizeof(a));
 	if (refused >= 0)
 		ksnprintf(why, sizeof(why),
 			  "(memory decode refused: BAR%d) not given the",
 			  refused);
-	bool fm = !left_masked && fn_mask(d);
 	kprintf("pci %s: MSI-X entry %u %s kernel's %s%s\n", a, i, why,
 		masked ? "mask" : "unmask",
 		left_masked ? "; left masked"

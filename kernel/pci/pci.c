@@ -5,11 +5,11 @@
 #include "kernel/pci/pci.h"
 #include "kernel/acpi/acpi.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci_reg.h"
 #include "kernel/time/time.h"
 
-#define PCI_MAX_DEVS 64
 struct pci_dev pci_devs[PCI_MAX_DEVS];
 unsigned pci_ndevs;
 
@@ -482,3 +482,27 @@ void pci_init(void)
 			PCI_MAX_DEVS, pci_dropped);
 	kprintf("pci: %u functions found through ECAM\n", pci_ndevs);
 }
+
+/* /api/pci: the functions kept and ignored, and each function whose MSI-X
+ * entry writes failed (the first said, every one counted here) */
+static void pci_status(struct json *j)
+{
+	json_obj(j);
+	json_ku64(j, "functions", pci_ndevs);
+	json_ku64(j, "ignored", pci_dropped);
+	json_karr(j, "msix_failed");
+	for (unsigned i = 0; i < pci_ndevs; i++) {
+		const struct pci_dev *d = &pci_devs[i];
+		if (!d->msix_failed)
+			continue;
+		json_obj(j);
+		json_kstrf(j, "addr", "%04x:%02x:%02x.%x", d->seg, d->bus,
+			   d->dev, d->fn);
+		json_ku64(j, "writes", d->msix_failed);
+		json_kbool(j, "function_mask", d->msix_fn_masked);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+}
+STATUS_REGISTER("pci", pci_status);

@@ -45,12 +45,36 @@ struct pci_dev {
 	 * reset, probed or put on the bus again, whichever broker or owner
 	 * comes next */
 	bool fenced;
-	/* the refusals pci_enable has said of the function, a bit a reason
-	 * (fenced, bus mastering, memory decode, I/O decode): each is one
-	 * line, said again only for bus mastering, after it was granted */
+	/* what has been said of the function, a bit a reason (PCI_SAID_*):
+	 * pci_enable's refusals (fenced, bus mastering, memory decode, I/O
+	 * decode) and a failed MSI-X entry write are each one line, said
+	 * again only for bus mastering, after it was granted */
 	uint8_t said;
+	/* pci_msix_entry_set calls that failed (the first one a line, all
+	 * counted; /api/pci) */
+	uint32_t msix_failed;
 };
 
+/* the reasons for a line of a function, each a bit of d->said */
+enum {
+	PCI_SAID_FENCED = 1,
+	PCI_SAID_MASTER = 2, /* no owner, or the check said no */
+	PCI_SAID_MEM = 4,
+	PCI_SAID_IO = 8,
+	PCI_SAID_MSIX = 16, /* an MSI-X entry write that failed */
+};
+
+/* true the first time d is said of for why: a driver that retries gets
+ * one line per function per reason, not one per call */
+static inline bool pci_said_first(struct pci_dev *d, uint8_t why)
+{
+	bool first = !(d->said & why);
+	d->said |= why;
+	return first;
+}
+
+/* functions kept in pci_devs; the rest are counted, one line in all */
+#define PCI_MAX_DEVS 64
 extern struct pci_dev pci_devs[];
 extern unsigned pci_ndevs;
 
@@ -97,8 +121,11 @@ void pci_set_bus_master_check(pci_bus_master_check_t may_master);
  * NULL: left as it is), written masked, then the mask bit as asked, with
  * memory decode on for the writes (a function with Memory Space Enable
  * clear drops them) and the Command register given back as it was; read
- * back. False, with one line, when the entry does not read back as
- * written (or i is past the table); the entry is then left masked,
+ * back. False when the entry does not read back as written (or i is
+ * past the table), with one line the first time for the function
+ * (PCI_SAID_MSIX), every failure counted in d->msix_failed (/api/pci):
+ * a driver that keeps writing a quirky table cannot flood the log. The
+ * entry is then left masked,
  * whatever was asked (masked again and read back), or, when that does
  * not take either, the Function Mask is set for good (d->msix_fn_masked).
  * Memory decode is not turned on for a function with a refused memory

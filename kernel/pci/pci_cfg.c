@@ -185,8 +185,11 @@ static bool bar_overlaps(const struct pci_bar *x, const struct pci_bar *y)
 /* no two BARs of devs[0..n) (of one function or of two) may share an
  * address of the same space: firmware never assigns that, and a window on
  * one would reach what the other holds. Every BAR in an overlapping pair
- * is ignored (base and size 0), each pair one line; clash[n] is the
- * caller's scratch. Run before anything maps a BAR. */
+ * is ignored (base and size 0); a pair is one line only when it refuses a
+ * BAR not refused yet, so there are at most as many lines as BARs (a
+ * function answering at 64 places with six coinciding BARs would be
+ * 6 x 64 x 63 / 2 lines, a pair each); clash[n] is the caller's scratch.
+ * Run before anything maps a BAR. */
 void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash)
 {
 	memset(clash, 0, n);
@@ -200,6 +203,12 @@ void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash)
 					    &devs[b].bar[j];
 					if (!bar_overlaps(x, y))
 						continue;
+					bool fresh = !(clash[a] >> i & 1) ||
+						     !(clash[b] >> j & 1);
+					clash[a] |= 1u << i;
+					clash[b] |= 1u << j;
+					if (!fresh)
+						continue;
 					char sa[16], sb[16];
 					pci_addr_str(&devs[a], sa, sizeof(sa));
 					pci_addr_str(&devs[b], sb, sizeof(sb));
@@ -207,8 +216,6 @@ void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash)
 						"overlaps %s BAR%d; both "
 						"ignored\n",
 						sb, j, y->base, y->size, sa, i);
-					clash[a] |= 1u << i;
-					clash[b] |= 1u << j;
 				}
 	for (unsigned a = 0; a < n; a++)
 		for (int i = 0; i < 6; i++)
@@ -234,23 +241,6 @@ static bool may_master(const struct pci_dev *d)
 	return d->owner && bus_master_check && bus_master_check(d);
 }
 
-/* the reasons pci_enable refuses, each a bit of d->said */
-enum {
-	SAID_FENCED = 1,
-	SAID_MASTER = 2, /* no owner, or the check said no */
-	SAID_MEM = 4,
-	SAID_IO = 8,
-};
-
-/* true the first time d is refused for why: a driver that retries gets
- * one line per function per reason, not one per call */
-static bool first_refusal(struct pci_dev *d, uint8_t why)
-{
-	bool first = !(d->said & why);
-	d->said |= why;
-	return first;
-}
-
 /* false when decode of the kind may not be turned on; the first such
  * refusal of the function is one line */
 static bool may_decode(struct pci_dev *d, bool io)
@@ -258,7 +248,7 @@ static bool may_decode(struct pci_dev *d, bool io)
 	int i = pci_decode_refused(d, io);
 	if (i < 0)
 		return true;
-	if (first_refusal(d, io ? SAID_IO : SAID_MEM)) {
+	if (pci_said_first(d, io ? PCI_SAID_IO : PCI_SAID_MEM)) {
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
 		kprintf("pci %s: %s decode refused: BAR%d was refused at "
@@ -293,16 +283,16 @@ void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 	/* granted: the next refusal (a later revocation or quarantine) is
 	 * said again, once */
 	if (bm)
-		d->said &= (uint8_t)~SAID_MASTER;
+		d->said &= (uint8_t)~PCI_SAID_MASTER;
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
 	if (fenced) {
-		if (first_refusal(d, SAID_FENCED))
+		if (pci_said_first(d, PCI_SAID_FENCED))
 			kprintf("pci %s: bus mastering refused: the function "
 				"is fenced (an earlier disable of it failed); "
 				"left off\n",
 				a);
-	} else if (bus_master && !bm && first_refusal(d, SAID_MASTER)) {
+	} else if (bus_master && !bm && pci_said_first(d, PCI_SAID_MASTER)) {
 		if (!d->owner)
 			kprintf("pci %s: bus mastering refused: the function "
 				"has no owner; left off\n",

@@ -9,7 +9,9 @@
  * - functions anywhere on those buses and off them, any header type and
  *   multi-function bit, bridges naming any secondary bus (loops, back,
  *   twice, into another entry, off every entry), a function answering at
- *   a second place too (one device decoding two addresses), any BARs and
+ *   a second place too (one device decoding two addresses), or at every
+ *   device number of its bus (one that ignores the Device Number: 32
+ *   places, so a fabric holds more than PCI_MAX_DEVS), any BARs and
  *   sizing answers, an MSI-X capability with any size, BIR, offset, and
  *   quirks: memory decode that never turns on (and drops memory writes:
  *   PCIe Base 5.0 §7.5.1.1.3), a table that ignores mask writes or
@@ -20,6 +22,9 @@
  * - platform devices' register pages (acpi_platform: an I/O APIC, the
  *   HPET, a VT-d unit), one to eight pages each, that a record may place
  *   at or just after the page its BAR0 register names;
+ * - a PCI Express capability on a header other than type 0, first on the
+ *   list, of any port type, with any Root Capabilities and Root Control,
+ *   its Root registers inside the 256 bytes or past them;
  * - functions not ready: the quirk byte's top nibble n makes a function
  *   read Vendor ID 0x0001 (Configuration RRS, PCIe Base 5.0 §2.3.2, as
  *   0xffff0001) until the virtual clock is (n - 1) * 50 ms past the start
@@ -34,7 +39,14 @@
  * Oracle, after pci_init and after every step:
  * - found once: pci_devs is exactly the functions the scan rules reach
  *   (docs/pci.md "Buses and bridges"; the model's own walk), each place
- *   once;
+ *   once, the first PCI_MAX_DEVS of them in scan order; the rest are
+ *   counted in one line, never kept;
+ * - RRS Software Visibility on in every Root Port the scan reached, in
+ *   the table or past it, whose Root Capabilities offer it inside the 256
+ *   bytes (other Root Control bits kept), and every other Root Control
+ *   as firmware left it;
+ * - at most one failed-MSI-X-write line per function, over pci_init and
+ *   every step;
  * - each bus of a segment scanned once (function 0 of its 32 devices
  *   mapped once: at most 32 maps a bus), nothing mapped in ECAM outside
  *   the buses of the entries given, nothing written to an empty slot;
@@ -100,6 +112,10 @@ static struct rec {
 	uint32_t mask[6];
 	bool sizing[6];
 	bool decode, mem_on_seen;
+	bool ghost;	   /* answers at every device number of its bus */
+	bool reached;	   /* the model's scan reached it (kept or not) */
+	uint8_t pcie;	   /* its PCI Express capability (0: none) */
+	uint16_t rtctl0;   /* Root Control as firmware left it */
 	bool rrs;	   /* reads Vendor ID 0x0001 until ready_ns */
 	uint64_t ready_ns; /* after pci_init starts; UINT64_MAX: never */
 	uint32_t final_id; /* what it reads from then on */
@@ -139,6 +155,8 @@ static struct rec *rec_at(unsigned seg, unsigned bus, unsigned devfn)
 	for (unsigned i = 0; i < nrec; i++) {
 		struct rec *r = &recs[i];
 		if (r->seg == seg && ((r->bus == bus && r->devfn == devfn) ||
+				      (r->ghost && r->bus == bus &&
+				       (r->devfn & 7) == (devfn & 7)) ||
 				      (r->quirks & Q_ALIAS && r->abus == bus &&
 				       r->adevfn == devfn)))
 			return r;
@@ -300,6 +318,8 @@ static void msix_written(volatile uint32_t *p)
 /* ---- the model's scan: docs/pci.md "Buses and bridges" ---------------- */
 static bool want[2][256][256];
 static uint64_t mscanned[4];
+/* functions the model's scan reached, and those past PCI_MAX_DEVS */
+static unsigned mfound, mdropped;
 
 static bool present(uint32_t id)
 {
@@ -326,7 +346,12 @@ static void model_scan(unsigned seg, unsigned bus, int depth)
 				continue;
 			uint8_t ht = r->cfg[PCI_HEADER_TYPE];
 			multi = multi || (fn == 0 && ht & PCI_HEADER_MULTI);
-			want[seg][bus][dev << 3 | fn] = true;
+			/* the first PCI_MAX_DEVS are kept, the rest counted */
+			if (mfound++ < PCI_MAX_DEVS)
+				want[seg][bus][dev << 3 | fn] = true;
+			else
+				mdropped++;
+			r->reached = true;
 			unsigned sec = r->cfg[PCI_SECONDARY_BUS];
 			if ((ht & PCI_HEADER_TYPE_MASK) == 1 && sec > bus &&
 			    !(mscanned[sec / 64] >> sec % 64 & 1) &&
@@ -344,7 +369,7 @@ static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 /* the kernel's belief per function and entry: masked (1) or not */
-static uint8_t believed[2 * NREC][2048];
+static uint8_t believed[PCI_MAX_DEVS][2048];
 
 /* does the device decode memory BAR i of r: an address in it, or an
  * answer to sizing (all ones is none) */
@@ -535,6 +560,28 @@ static void parse_rec(struct rec *r, const uint8_t *p)
 			memcpy(c + cap + 8, p + 66, 4);
 		}
 	}
+	/* p[6] bit 2: the function ignores the Device Number, answering at
+	 * every device of its bus with its own function number */
+	r->ghost = p[6] & 4;
+	/* a header other than type 0 (no BARs past BAR1): a PCI Express
+	 * capability at p[20] (0x40 up; none where it would share a byte
+	 * with the MSI-X one), first on the list, port type p[21]'s low
+	 * nibble, Root Capabilities p[22..23], Root Control p[24..25]. Its
+	 * Root registers may lie past 0xff */
+	unsigned pe = p[20] & 0xfc;
+	if (ht != 0 && pe >= 0x40 &&
+	    !(cap >= 0x40 && pe < cap + 12 && cap < pe + 0x20)) {
+		uint16_t fl = (uint16_t)((p[21] & 0xf) << 4 | 2);
+		r->pcie = (uint8_t)pe;
+		c[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+		c[pe] = PCI_CAP_ID_EXP;
+		c[pe + 1] = cap >= 0x40 ? (uint8_t)cap : 0;
+		c[PCI_CAP_PTR] = (uint8_t)pe;
+		memcpy(c + pe + PCI_EXP_FLAGS, &fl, 2);
+		memcpy(c + pe + PCI_EXP_RTCAP, p + 22, 2);
+		memcpy(c + pe + PCI_EXP_RTCTL, p + 24, 2);
+		memcpy(&r->rtctl0, p + 24, 2);
+	}
 	r->decode =
 	    !(r->quirks & Q_MEM_STUCK) && c[PCI_COMMAND] & PCI_COMMAND_MEM;
 	if (!r->decode)
@@ -547,9 +594,10 @@ static void parse_rec(struct rec *r, const uint8_t *p)
 		memset(r->vis, 0xff, SLOT);
 }
 
-/* the clock at the start of pci_init; lines about retries */
+/* the clock at the start of pci_init; lines about retries, failed MSI-X
+ * entry writes and functions past PCI_MAX_DEVS (the number said) */
 static uint64_t init_ns;
-static unsigned rrs_lines;
+static unsigned rrs_lines, msix_lines, dropped_lines, dropped_said;
 
 static void rrs_ready(void)
 {
@@ -558,9 +606,47 @@ static void rrs_ready(void)
 			memcpy(recs[i].cfg, &recs[i].final_id, 4);
 }
 
-static void rrs_line(const char *line)
+static void on_line(const char *line)
 {
+	unsigned max, n;
 	rrs_lines += strstr(line, "configuration request retry") != NULL;
+	msix_lines += strstr(line, ": MSI-X entry ") != NULL;
+	if (sscanf(line, "pci: more than %u functions; %u more ignored", &max,
+		   &n) == 2) {
+		dropped_lines++;
+		dropped_said = n;
+	}
+}
+
+/* RRS Software Visibility: on in every Root Port (a type 1 header whose
+ * PCI Express capability says port type 4) the scan reached, kept or past
+ * PCI_MAX_DEVS, whose Root Capabilities offer it and lie inside the 256
+ * bytes, the other Root Control bits kept; every other function's Root
+ * Control bytes as firmware left them */
+static void check_rrs_sv(void)
+{
+	for (unsigned i = 0; i < nrec; i++) {
+		const struct rec *r = &recs[i];
+		if (!r->pcie)
+			continue;
+		uint16_t fl, rtcap, rtctl;
+		memcpy(&fl, r->cfg + r->pcie + PCI_EXP_FLAGS, 2);
+		memcpy(&rtcap, r->cfg + r->pcie + PCI_EXP_RTCAP, 2);
+		memcpy(&rtctl, r->cfg + r->pcie + PCI_EXP_RTCTL, 2);
+		bool port =
+		    r->reached &&
+		    (r->cfg[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK) == 1 &&
+		    (fl >> 4 & 0xf) == PCI_EXP_TYPE_ROOT_PORT &&
+		    r->pcie + PCI_EXP_RTCAP + 2 <= 0x100;
+		if (port && rtcap & PCI_EXP_RTCAP_RRS_SV)
+			CHECK(rtctl == (r->rtctl0 | PCI_EXP_RTCTL_RRS_SVE),
+			      "a Root Port offering RRS Software Visibility "
+			      "did not get it (or lost other bits)");
+		else
+			CHECK(rtctl == r->rtctl0,
+			      "Root Control written where RRS Software "
+			      "Visibility is not offered");
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -596,6 +682,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(want, 0, sizeof(want));
 	mwait_all = false;
+	mfound = mdropped = 0;
 	bool any_rrs = false;
 	for (unsigned i = 0; i < nrec; i++)
 		any_rrs = any_rrs || recs[i].rrs;
@@ -616,13 +703,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pci_host_cfg_written = cfg_written;
 	pci_host_msix_written = msix_written;
 	shim_delay_hook = rrs_ready;
-	shim_line_hook = rrs_line;
-	rrs_lines = 0;
+	shim_line_hook = on_line;
+	rrs_lines = msix_lines = dropped_lines = dropped_said = 0;
 	init_ns = shim_clock_ns;
 	pci_init();
 	uint64_t took = shim_clock_ns - init_ns;
 	shim_delay_hook = NULL;
-	shim_line_hook = NULL;
 	CHECK(took <= 1001000000ull, "the scan waited past PCI_RRS_WAIT_MS");
 	/* time_now_us rounds down: the deadline may come up to 1 µs early */
 	CHECK(!mwait_all || took >= 999999000ull,
@@ -630,6 +716,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(any_rrs || took < 1000000ull, "the scan waited for nothing");
 	CHECK(rrs_lines <= 9, "more than PCI_RRS_LINES lines and a sum");
 	check_scan();
+	CHECK(pci_ndevs == (mfound < PCI_MAX_DEVS ? mfound : PCI_MAX_DEVS),
+	      "not every function up to PCI_MAX_DEVS kept");
+	CHECK(mdropped ? dropped_lines == 1 && dropped_said == mdropped
+		       : !dropped_lines,
+	      "functions past PCI_MAX_DEVS not counted in one line");
+	check_rrs_sv();
 	memset(believed, 1, sizeof(believed));
 	check_state(true);
 	for (unsigned i = 0; i < nrec; i++)
@@ -665,6 +757,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		check_state(false);
 	}
+	CHECK(msix_lines <= pci_ndevs,
+	      "a function's failed MSI-X writes said more than once");
+	shim_line_hook = NULL;
 	pci_host_cfg_written = NULL;
 	pci_host_msix_written = NULL;
 	return 0;

@@ -2,7 +2,7 @@
 FOUNDATION_SRC := kernel/acpi/acpi.c kernel/pci/pci.c kernel/pci/pci_cfg.c \
 	kernel/pci/msix.c kernel/cpu/ioapic.c \
 	dma/grant.c \
-	kernel/boot/cmdline.c
+	kernel/boot/cmdline.c kernel/lib/status.c
 HOST_TESTS += $(BUILD)/host/foundation_test
 $(BUILD)/host/foundation_test: tests/host/foundation/test_foundation.c \
 		$(FOUNDATION_SRC) $(SHIM_SRC)

@@ -19,10 +19,12 @@
 #include "kernel/boot/boot_internal.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
 #include "shim.h"
+#include "tests/host/lib/json_check.h"
 
 int pci_bar_decode(struct pci_dev *d, int i);
 extern void (*pci_host_cfg_written)(const struct pci_dev *d, uint16_t off,
@@ -1376,6 +1378,35 @@ static void test_acpi_mcfg_range_wraps_refused(void **st)
  * mmio_window_refusal keeps out of windows on its own BAR only, or another
  * owner's registers). Both BARs of each overlapping pair are ignored, so
  * MSI-X in one of them is unused; the rest of the machine is kept */
+void pci_bars_check(struct pci_dev *devs, unsigned n, uint8_t *clash);
+static struct pci_dev same_bars[PCI_MAX_DEVS];
+
+/* PCI_MAX_DEVS functions with the same six BARs (one function answering
+ * at every place, as one that ignores the Device Number does): every BAR
+ * refused, with a line only for a pair that refuses a BAR not refused
+ * yet, at most one a BAR. Before, each overlapping pair was a line:
+ * 6 x 64 x 63 / 2 = 12,096 lines at boot. */
+static void test_pci_bars_overlap_lines_bounded(void **st)
+{
+	for (unsigned a = 0; a < PCI_MAX_DEVS; a++) {
+		same_bars[a] = (struct pci_dev){.dev = (uint8_t)(a % 32),
+						.bus = (uint8_t)(a / 32)};
+		for (unsigned i = 0; i < 6; i++)
+			same_bars[a].bar[i] = (struct pci_bar){
+			    .base = 0xfe000000 + 0x1000 * i, .size = 0x1000};
+	}
+	static uint8_t clash[PCI_MAX_DEVS];
+	uint64_t before = shim_kprintf_calls;
+	pci_bars_check(same_bars, PCI_MAX_DEVS, clash);
+	uint64_t lines = shim_kprintf_calls - before;
+	assert_true(lines >= 6 && lines <= 6 * PCI_MAX_DEVS);
+	for (unsigned a = 0; a < PCI_MAX_DEVS; a++) {
+		assert_int_equal(same_bars[a].bar_refused, 0x3f);
+		for (unsigned i = 0; i < 6; i++)
+			assert_int_equal(same_bars[a].bar[i].size, 0);
+	}
+}
+
 static void test_pci_bars_overlap_ignored(void **st)
 {
 	ecam_seg(0, 0);
@@ -1773,6 +1804,63 @@ static void test_pci_msix_failed_write_left_masked(void **st)
 	assert_int_equal(t[16 + PCI_MSIX_ENTRY_CTRL],
 			 PCI_MSIX_ENTRY_CTRL_MASKBIT);
 	assert_false(d.msix_fn_masked);
+}
+
+/* a table whose entries never take a mask: the mask bit reads clear */
+static void mask_ignored(volatile uint32_t *p)
+{
+	if ((uintptr_t)p % PCI_MSIX_ENTRY_SIZE == PCI_MSIX_ENTRY_CTRL)
+		*p &= ~PCI_MSIX_ENTRY_CTRL_MASKBIT;
+}
+
+static void msix_mask_20_arg(uint64_t unused)
+{
+	for (unsigned k = 0; k < 20; k++)
+		assert_false(pci_msix_entry_set(msix_dev, k % 4, true, NULL));
+}
+
+/* A failed MSI-X entry write is one line the first time for the function
+ * (PCI_SAID_MSIX) and counted every time (d->msix_failed, /api/pci): a
+ * driver that keeps masking a table that will not take it (irq_mask on
+ * every interrupt) cannot flood the log. Each failure still masks every
+ * vector by the Function Mask. Before, each of the 20 calls was a line. */
+static void test_pci_msix_failures_said_once(void **st)
+{
+	static uint8_t c[4096];
+	uint8_t *t = bar_mem + 0xe000;
+	memset(c, 0, sizeof(c));
+	c[PCI_COMMAND] = PCI_COMMAND_MEM;
+	memset(t, 0, 4 * PCI_MSIX_ENTRY_SIZE);
+	pci_ndevs = 1;
+	struct pci_dev *d = &pci_devs[0];
+	*d = (struct pci_dev){.cfg = c,
+			      .dev = 9,
+			      .cap_msix = 0x40,
+			      .msix_size = 4,
+			      .msix_table = (volatile uint32_t *)t};
+	pci_host_msix_written = mask_ignored;
+	msix_dev = d;
+	const char *log = logged(msix_mask_20_arg, 0);
+	pci_host_msix_written = NULL;
+	assert_string_equal(log, "pci 0000:00:09.0: MSI-X entry 0 did not "
+				 "take the kernel's mask; every vector masked "
+				 "by the Function Mask\n");
+	assert_int_equal(d->msix_failed, 20);
+	assert_true(d->msix_fn_masked);
+	assert_true(c[0x40 + PCI_MSIX_FLAGS + 1] & PCI_MSIX_FLAGS_MASKALL >> 8);
+	/* /api/pci shows the count */
+	const struct status_provider *p = status_find("pci");
+	assert_non_null(p);
+	static char buf[512];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	p->fn(&j);
+	int n = json_end(&j);
+	assert_true(n > 0 && json_valid(buf, (size_t)n));
+	assert_non_null(strstr(buf, "\"msix_failed\":[{\"addr\":\"0000:00:09."
+				    "0\",\"writes\":20,\"function_mask\":"
+				    "true}]"));
+	pci_ndevs = 0;
 }
 
 /* A capability's structure, as long as its own control bits make it
@@ -3197,12 +3285,14 @@ int main(void)
 	    cmocka_unit_test(test_pci_rrs_many_bounded),
 	    cmocka_unit_test(test_pci_too_many_functions_one_line),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
+	    cmocka_unit_test(test_pci_bars_overlap_lines_bounded),
 	    cmocka_unit_test(test_pci_msix_masked_with_decode_off),
 	    cmocka_unit_test(test_pci_bar_claiming_ram_or_kernel_mmio_ignored),
 	    cmocka_unit_test(test_pci_decode_off_with_refused_bar),
 	    cmocka_unit_test(test_pci_bridge_decode_kept_with_refused_bar),
 	    cmocka_unit_test(test_pci_msix_write_keeps_bus_master_off),
 	    cmocka_unit_test(test_pci_msix_failed_write_left_masked),
+	    cmocka_unit_test(test_pci_msix_failures_said_once),
 	    cmocka_unit_test_setup(test_acpi_mcfg_range_wraps_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_mcfg_overlap_refused,
