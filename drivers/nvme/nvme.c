@@ -110,6 +110,22 @@ fail:
 	return -1;
 }
 
+/* The pool goes back only once the controller is proven stopped. One that
+ * ignored CC.EN=0 (the broker fenced it) may still write its rings and
+ * buffers, and only bus mastering off holds it: its pool stays allocated
+ * for good (one line), as the broker keeps the pages it gave a fenced
+ * controller. nvme_attach's unwind and nvme_detach both end here. */
+static void nvme_mem_free(struct nvme_softc *sc)
+{
+	if (nvme_broker_fenced(sc->broker)) {
+		kprintf("%s: controller did not stop: its DMA pool (%zu KiB) "
+			"is kept for good\n",
+			sc->name, sc->pool.len / 1024);
+		return;
+	}
+	dma_pool_revoke(&sc->pool);
+}
+
 /* ---- queue state --------------------------------------------------------- */
 static void nvme_q_reset(struct nvme_queue *q)
 {
@@ -522,7 +538,7 @@ err_reset:
 	(void)nvme_broker_reset(sc->broker);
 err_pool:
 	sc->attaching = false;
-	dma_pool_revoke(&sc->pool);
+	nvme_mem_free(sc);
 	return -1;
 }
 
@@ -531,9 +547,9 @@ void nvme_detach(struct nvme_softc *sc)
 	sc->up = false;
 	sc->recover_at_us = 0; /* a backoff's end brings nothing back */
 	(void)nvme_stop_answer(sc);
-	/* only now that the controller is disabled may the memory go; the
-	 * block devices point into sc->ns */
-	dma_pool_revoke(&sc->pool);
+	/* only now that the controller is disabled may the memory go (kept
+	 * when it did not stop); the block devices point into sc->ns */
+	nvme_mem_free(sc);
 	for (unsigned i = 0; i < sc->nns; i++)
 		blockdev_unregister(&sc->ns[i].bdev);
 	auth_kmem_free(sc->owner, sc->ns,

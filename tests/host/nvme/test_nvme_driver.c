@@ -1510,10 +1510,55 @@ static void test_cfs_detach_fails_posted(void **state)
 	nvme_ccb_put(w3);
 }
 
+/* ---- a controller that does not stop ----------------------------------- */
+/* A detach whose stop fails (the controller ignored CC.EN=0: fenced) keeps
+ * the driver's DMA pool for good — the rings and buffers the controller
+ * may still write — as the broker keeps a fenced controller's pages; the
+ * block devices and the namespace table go. Before, nvme_detach revoked
+ * the pool under it, relying on bus mastering being off. */
+static void test_fenced_detach_keeps_pool(void **state)
+{
+	(void)state;
+	fb.fence_at_stop = true;
+	nvme_detach(&sc);
+	assert_true(fb.fenced);
+	assert_true(dma_pool_live(&sc.pool));
+	assert_int_equal(nblockdevs, 0);
+	assert_null(sc.ns);
+	/* the test gives it back itself: the next test's owner starts clean */
+	fb.fenced = false;
+	assert_int_equal(dma_pool_revoke(&sc.pool), 0);
+}
+
+/* An attach whose unwind finds the controller not stopping (its first
+ * command never answered, then the reset fenced) keeps its pool too; one
+ * that fails with the controller stopped gives it back
+ * (test_attach_timeout_no_reset). */
+static void test_fenced_attach_keeps_pool(void **state)
+{
+	(void)state;
+	nvme_detach(&sc);
+	struct nvme_softc s2;
+	fake_broker_softc(&s2);
+	fb.device_stalled = true;
+	fb.fence_at_stop = true;
+	assert_int_equal(nvme_attach(&s2), -1);
+	fb.device_stalled = false;
+	assert_true(fb.fenced);
+	assert_true(dma_pool_live(&s2.pool));
+	assert_non_null(strstr(shim_last_line, "kept for good"));
+	fb.fenced = false;
+	assert_int_equal(dma_pool_revoke(&s2.pool), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_attach, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fenced_detach_keeps_pool,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fenced_attach_keeps_pool,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_owner_revoked, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_prp_shapes, setup, teardown),
