@@ -140,8 +140,12 @@ static void nvme_q_reset(struct nvme_queue *q)
  * with "aborted due to SQ deletion" so no caller waits for nothing */
 static void nvme_q_fail_all(struct nvme_softc *sc, struct nvme_queue *q)
 {
-	for (unsigned i = 0; i < q->nccb; i++)
+	for (unsigned i = 0; i < q->nccb; i++) {
+		if (q->ccb[i].state != NVME_CCB_INFLIGHT)
+			continue;
+		sc->reset_failed_cmds++; /* only a reset's: failed_by_reset */
 		nvme_ccb_abort(sc, &q->ccb[i]);
+	}
 }
 
 static int nvme_admin_start(struct nvme_softc *sc)
@@ -559,10 +563,14 @@ void nvme_detach(struct nvme_softc *sc)
 }
 
 /* the controller is given up: disabled, bus mastering off (the broker's
- * reset), every command fails at once from now on */
+ * reset), no queue live (a resume that failed part way had brought some
+ * back), every command fails at once from now on */
 static int nvme_give_up(struct nvme_softc *sc)
 {
 	(void)nvme_broker_reset(sc->broker);
+	sc->admin.live = false;
+	for (unsigned i = 0; i < sc->nioq; i++)
+		sc->ioq[i].live = false;
 	sc->dead = true;
 	sc->up = false;
 	sc->recover_at_us = 0;

@@ -381,7 +381,6 @@ void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb)
 	ccb->unrung = false;
 	q->inflight--;
 	q->failed++;
-	sc->reset_failed_cmds++;
 	if (ccb->done)
 		ccb->done(sc, ccb, &c);
 }

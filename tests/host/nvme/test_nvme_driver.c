@@ -1202,6 +1202,33 @@ static void test_reset_storm_given_up(void **state)
 	assert_int_equal(sc.resets, NVME_RESET_MAX);
 }
 
+/* A reset whose resume brings I/O queue 1 back and then fails to create
+ * queue 2 gives the controller up with no queue live: /api/nvme says so.
+ * Before, queue 1 (and the admin queue) stayed marked live on the dead
+ * controller. */
+static void test_resume_fails_no_queue_live(void **state)
+{
+	(void)state;
+	char st[16];
+	static char buf[8192];
+	struct json j;
+	/* after the reset: Create I/O CQ 1, SQ 1, then CQ 2 fails */
+	fb.fail_cmd = fb.dev.nlog + 3;
+	fb.fail_status = (uint16_t)FIELD_SET(NVME_CQE_SC, NVME_SC_INTERNAL);
+	assert_int_equal(storm_timeout(), -1);
+	assert_int_equal(fb.fail_cmd, 0); /* it was the one that failed */
+	assert_true(sc.dead);
+	assert_false(sc.admin.live);
+	for (unsigned i = 0; i < sc.nioq; i++)
+		assert_false(sc.ioq[i].live);
+	(void)ctrl_json("resets", st, sizeof(st));
+	assert_string_equal(st, "dead");
+	json_init(&j, buf, sizeof(buf));
+	nvme_json(&sc, &j);
+	assert_true(json_end(&j) > 0);
+	assert_null(strstr(buf, "\"live\":true"));
+}
+
 /* resets NVME_RESET_QUIET_US apart are each the first of a streak: back
  * at once, no backoff, never given up */
 static void test_reset_quiet_ends_streak(void **state)
@@ -1240,6 +1267,9 @@ static void test_attach_timeout_no_reset(void **state)
 	assert_int_equal(fb.enables, enables + 1); /* the attach's own */
 	assert_int_equal(s2.resets, 0);
 	assert_int_equal(s2.admin.timeouts, 1);
+	/* failed, but by no reset: none ran (before, counted as one's) */
+	assert_int_equal(s2.admin.failed, 1);
+	assert_int_equal(s2.reset_failed_cmds, 0);
 	assert_true(fb.resets > stops);
 	assert_false(fb.enabled);
 	assert_false(s2.up);
@@ -1573,6 +1603,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_storm_given_up, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_resume_fails_no_queue_live,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_quiet_ends_streak, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_attach_timeout_no_reset, setup,
