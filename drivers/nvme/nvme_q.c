@@ -41,6 +41,16 @@ void nvme_intr(void *arg)
 }
 
 /* ---- command control blocks ---------------------------------------------- */
+/* ccb->cqe until the command is answered: a failure (Internal Error), so
+ * no path reads a command never answered as a success; every answer
+ * (nvme_cqe_dispatch, nvme_ccb_abort) overwrites it before done runs */
+static void nvme_ccb_unanswered(struct nvme_ccb *ccb)
+{
+	ccb->cqe = (struct nvme_cqe){
+	    .status = (uint16_t)(FIELD_SET(NVME_CQE_SCT, NVME_SCT_GENERIC) |
+				 FIELD_SET(NVME_CQE_SC, NVME_SC_INTERNAL))};
+}
+
 struct nvme_ccb *nvme_ccb_get(struct nvme_queue *q)
 {
 	for (unsigned i = 0; i < q->nccb; i++) {
@@ -50,7 +60,7 @@ struct nvme_ccb *nvme_ccb_get(struct nvme_queue *q)
 			ccb->done = 0;
 			ccb->cookie = 0;
 			ccb->wait = BLOCKDEV_WAIT_IRQ;
-			memset(&ccb->cqe, 0, sizeof(ccb->cqe));
+			nvme_ccb_unanswered(ccb);
 			memset(&ccb->cmd, 0, sizeof(ccb->cmd));
 			return ccb;
 		}
@@ -74,8 +84,7 @@ void nvme_fill_cmd(struct nvme_softc *sc, struct nvme_ccb *ccb,
 void nvme_done_sync(struct nvme_softc *sc, struct nvme_ccb *ccb,
 		    const struct nvme_cqe *cqe)
 {
-	(void)sc;
-	ccb->cqe = *cqe;
+	(void)sc, (void)ccb, (void)cqe; /* the engine kept it in ccb->cqe */
 }
 
 /* ---- submission ---------------------------------------------------------- */
@@ -103,6 +112,7 @@ int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 	ccb->slot = slot;
 	ccb->done = done;
 	ccb->start_tsc = time_tsc();
+	nvme_ccb_unanswered(ccb);
 	ccb->state = NVME_CCB_INFLIGHT;
 	q->inflight++;
 	q->submitted++;
@@ -229,6 +239,7 @@ static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
 		q->rejected++;
 	else if (!nvme_cqe_ok(c))
 		q->failed++;
+	ccb->cqe = *c;
 	if (ccb->done)
 		ccb->done(sc, ccb, c);
 }
@@ -381,6 +392,7 @@ void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb)
 	ccb->unrung = false;
 	q->inflight--;
 	q->failed++;
+	ccb->cqe = c;
 	if (ccb->done)
 		ccb->done(sc, ccb, &c);
 }

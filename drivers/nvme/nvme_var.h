@@ -74,8 +74,10 @@ struct nvme_ccb {
 	uint8_t wait;	    /* how nvme_wait waits: enum blockdev_wait */
 	uint64_t start_tsc; /* submitted (TSC: no division on the hot path) */
 	nvme_done_fn done;
-	void *cookie;	     /* the caller's */
-	struct nvme_cqe cqe; /* the completion, for synchronous callers */
+	void *cookie; /* the caller's */
+	/* the answer (device, gate or a local abort), kept by the engine
+	 * before done runs; a failure until then (never zero = success) */
+	struct nvme_cqe cqe;
 	struct nvme_sqe cmd; /* prepared command for the generic fill */
 	struct dma_buf list; /* NVME_LIST_PAGES for PRP lists (I/O queues) */
 };
@@ -241,7 +243,8 @@ void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb);
 /* the generic fill: copy ccb->cmd */
 void nvme_fill_cmd(struct nvme_softc *sc, struct nvme_ccb *ccb,
 		   struct nvme_sqe *sqe);
-/* the synchronous done: keep the completion in ccb->cqe */
+/* the synchronous done: nothing to do, the engine keeps every answer in
+ * ccb->cqe (nvme_wait reads it) */
 void nvme_done_sync(struct nvme_softc *sc, struct nvme_ccb *ccb,
 		    const struct nvme_cqe *cqe);
 /* submit cmd on q and wait; *out gets the completion. 0 when the command

@@ -1540,6 +1540,40 @@ static void test_cfs_detach_fails_posted(void **state)
 	nvme_ccb_put(w3);
 }
 
+/* ---- what a waiter reads ----------------------------------------------- */
+/* A command whose done callback is not nvme_done_sync, failed by the
+ * device, reads as failed to whoever waits on it, with the device's
+ * status; one never answered (its submit refused) reads as failed too.
+ * Before, only nvme_done_sync filled ccb->cqe, and the zeroed entry read
+ * as success: nvme_wait returned 0 for the failed command. */
+static void test_any_done_failure_explicit(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	struct nvme_ccb *ccb = nvme_ccb_get(&sc.ioq[0]);
+	assert_false(nvme_cqe_ok(&ccb->cqe)); /* not answered yet */
+	struct nvme_io r = fb_read(0, 1, b.iova, 512);
+	assert_int_equal(nvme_io_prepare(&sc, ccb, &r), 0);
+	fb.fail_cmd = fb.dev.nlog + 1;
+	fb.fail_status = (uint16_t)FIELD_SET(NVME_CQE_SC, NVME_SC_LBA_RANGE);
+	ndone = 0;
+	assert_int_equal(
+	    nvme_submit(&sc, &sc.ioq[0], ccb, nvme_fill_cmd, count_done), 0);
+	assert_int_equal(nvme_wait(&sc, &sc.ioq[0], ccb, 100000), -1);
+	assert_int_equal(ndone, 1); /* count_done put it back */
+	assert_int_equal(nvme_cqe_sc(&ccb->cqe), NVME_SC_LBA_RANGE);
+	/* never submitted: nvme_exec's out says failure, not success */
+	struct nvme_sqe c = {.cdw0 = NVME_ADM_GET_FEATURES,
+			     .cdw10 = NVME_FID_ARBITRATION};
+	struct nvme_cqe e;
+	sc.admin.live = false;
+	assert_int_equal(nvme_exec(&sc, &sc.admin, &c, &e, 100000), -1);
+	sc.admin.live = true;
+	assert_false(nvme_cqe_ok(&e));
+	nvme_buf_put(&sc, &b);
+}
+
 /* ---- a controller that does not stop ----------------------------------- */
 /* A detach whose stop fails (the controller ignored CC.EN=0: fenced) keeps
  * the driver's DMA pool for good — the rings and buffers the controller
@@ -1585,6 +1619,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_attach, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_any_done_failure_explicit,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fenced_detach_keeps_pool,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fenced_attach_keeps_pool,
