@@ -481,6 +481,7 @@ static int nvme_stop_answer(struct nvme_softc *sc)
 {
 	uint32_t csts = nvme_broker_csts(sc->broker);
 	bool fatal = csts == NVME_CSTS_GONE || FIELD_GET(NVME_CSTS_CFS, csts);
+	sc->stops++;
 	/* what a callback submits while the queues drain fails at once */
 	sc->admin.live = false;
 	for (unsigned i = 0; i < sc->nioq; i++)

@@ -250,11 +250,14 @@ static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
 /* consume the driver CQ's new entries (phase tag = q->cq_phase), at most
  * one ring's worth: copy out a batch, report the head once, then run the
  * callbacks (the slots are free for the gate before a callback submits:
- * a rejection is posted at once) */
+ * a rejection is posted at once). A callback that resets the controller
+ * (sc->stops moves) ends the drain: the reset answered every command the
+ * rest of the batch names, and the queue it was copied from is gone. */
 static int nvme_cq_drain(struct nvme_softc *sc, struct nvme_queue *q)
 {
 	volatile struct nvme_cqe *ring = q->cq.va;
 	struct nvme_cqe batch[NVME_DRAIN_BATCH];
+	unsigned stops = sc->stops;
 	int n = 0;
 	while (n < q->entries) {
 		unsigned k = 0;
@@ -278,8 +281,11 @@ static int nvme_cq_drain(struct nvme_softc *sc, struct nvme_queue *q)
 		if (!k)
 			break;
 		nvme_broker_cq_head(sc->broker, q->id, q->cq_head);
-		for (unsigned i = 0; i < k; i++)
+		for (unsigned i = 0; i < k; i++) {
 			nvme_cqe_dispatch(sc, q, &batch[i]);
+			if (sc->stops != stops)
+				return n + (int)i + 1;
+		}
 		n += (int)k;
 		if (k < NVME_DRAIN_BATCH)
 			break;
@@ -292,6 +298,7 @@ int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q)
 	int total = 0;
 	if (!q->live)
 		return 0;
+	unsigned stops = sc->stops;
 	/* callbacks that submit share one doorbell */
 	nvme_q_plug(q);
 	/* bounded: each round empties what the gate could deliver; a round
@@ -309,7 +316,9 @@ int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q)
 					q->cq_head);
 		}
 		total += n;
-		if (n == 0 || r < q->entries - 1)
+		/* a callback reset the controller: nothing more is this
+		 * call's */
+		if (n == 0 || r < q->entries - 1 || sc->stops != stops)
 			break;
 	}
 	nvme_q_unplug(sc, q);

@@ -150,6 +150,9 @@ struct nvme_softc {
 	unsigned arena_pages;
 	uint64_t arena_map[NVME_ARENA_PAGES / 64];
 	unsigned resets;
+	/* nvme_stop_answer runs (resets, detach): a CQ batch copied before
+	 * one is stale, its commands answered by it (nvme_cq_drain) */
+	unsigned stops;
 	/* reset storms (NVME_RESET_*): the streak, when its last reset came,
 	 * nonzero: when the backoff ends (the controller disabled until the
 	 * first command from then), and the backoffs imposed */

@@ -1574,6 +1574,51 @@ static void test_any_done_failure_explicit(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* a completion callback that resets the controller at its first call */
+static unsigned reset_cb_n;
+static void reset_in_done(struct nvme_softc *s, struct nvme_ccb *ccb,
+			  const struct nvme_cqe *e)
+{
+	(void)e;
+	if (reset_cb_n++ == 0)
+		nvme_recover(s, "test: a callback resets");
+	nvme_ccb_put(ccb);
+}
+
+/* Two completions drained in one batch, the first one's callback resetting
+ * the controller: the reset answers the second command (aborted, or its
+ * posted completion delivered) and the drain stops — the rest of the
+ * batch, copied from the queue before the reset, is not dispatched against
+ * the queue the reset brought back. Before, it was: one bad completion
+ * line and count (its SQ head was past the new queue's tail). */
+static void test_callback_reset_ends_batch(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 8192, &b), 0);
+	struct nvme_io r1 = fb_read(0, 1, b.iova, 512);
+	struct nvme_io r2 = fb_read(1, 1, b.iova + 4096, 512);
+	reset_cb_n = 0;
+	nvme_q_plug(&sc.ioq[0]); /* one ring: the device runs both at once */
+	assert_int_equal(
+	    nvme_io_submit(&sc, &sc.ioq[0], &r1, reset_in_done, NULL), 0);
+	assert_int_equal(
+	    nvme_io_submit(&sc, &sc.ioq[0], &r2, reset_in_done, NULL), 0);
+	nvme_q_unplug(&sc, &sc.ioq[0]);
+	unsigned resets = sc.resets;
+	int n = nvme_complete(&sc, &sc.ioq[0]);
+	assert_int_equal(sc.ioq[0].bad_cqe, 0);
+	assert_int_equal(sc.ioq[0].bad_cid, 0);
+	assert_int_equal(n, 1); /* the second was the reset's to answer */
+	assert_int_equal(sc.resets, resets + 1);
+	assert_int_equal(reset_cb_n, 2); /* each answered once */
+	assert_int_equal(sc.ioq[0].inflight, 0);
+	assert_true(sc.up);
+	nvme_buf_put(&sc, &b);
+	uint8_t blk[512];
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+}
+
 /* ---- a controller that does not stop ----------------------------------- */
 /* A detach whose stop fails (the controller ignored CC.EN=0: fenced) keeps
  * the driver's DMA pool for good — the rings and buffers the controller
@@ -1620,6 +1665,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_attach, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_any_done_failure_explicit,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_callback_reset_ends_batch,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fenced_detach_keeps_pool,
 					    setup, teardown),
