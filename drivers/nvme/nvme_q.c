@@ -433,7 +433,9 @@ static bool nvme_cfs_due(struct nvme_softc *sc, uint64_t now)
 int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
 	      uint64_t timeout_us)
 {
-	uint64_t start = time_now_us();
+	/* the limit is the command's, from its submission (as nvme_poll's
+	 * deadline): a piece waited on after another waits out the rest */
+	uint64_t limit = timeout_us * sc->tsc_per_us;
 	/* a plugged caller waiting on its own command: ring it now */
 	if (ccb->unrung)
 		nvme_q_kick(sc, q);
@@ -447,7 +449,7 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
 		nvme_complete(sc, q);
 		if (ccb->state != NVME_CCB_INFLIGHT)
 			return nvme_cqe_ok(&ccb->cqe) ? 0 : -1;
-		if (now - start >= timeout_us) {
+		if (time_tsc() - ccb->start_tsc >= limit) {
 			q->timeouts++;
 			kprintf(
 			    "%s: command 0x%04x on queue %u timed out after "

@@ -234,7 +234,8 @@ int nvme_q_drain_stopped(struct nvme_softc *sc, struct nvme_queue *q);
 /* nvme_complete, then fail-safe for asynchronous callers: a command past
  * its deadline resets the controller (nvme_recover) */
 int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q);
-/* run q until ccb has completed or timeout_us passed (then recover).
+/* run q until ccb has completed or timeout_us passed since its submission
+ * (then recover: the limit is the command's, not the wait's).
  * Waits as ccb->wait says (BLOCKDEV_WAIT_IRQ unless the caller set it):
  * between looks at the CQ, for the queue's interrupt count to move (1 ms
  * at most: a lost interrupt costs that, not a hang), or not at all. */

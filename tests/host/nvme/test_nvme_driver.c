@@ -1619,6 +1619,37 @@ static void test_callback_reset_ends_batch(void **state)
 	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
 }
 
+/* A command's timeout counts from its submission, not from when its wait
+ * starts: a piece waited on after another (nvme_bd_submit waits for its
+ * pieces one after the other) that has been outstanding almost its
+ * NVME_IO_TIMEOUT_US already times out within the rest of it. Before, its
+ * wait gave it a whole NVME_IO_TIMEOUT_US more: up to twice the limit. */
+static void test_timeout_counts_from_submission(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	struct nvme_ccb *ccb = nvme_ccb_get(&sc.ioq[0]);
+	struct nvme_io r = fb_read(0, 1, b.iova, 512);
+	assert_int_equal(nvme_io_prepare(&sc, ccb, &r), 0);
+	fb.device_stalled = true;
+	uint64_t t_sub = shim_clock_ns;
+	assert_int_equal(
+	    nvme_submit(&sc, &sc.ioq[0], ccb, nvme_fill_cmd, nvme_done_sync),
+	    0);
+	/* another piece's wait took all but 10 ms of this one's limit */
+	shim_clock_ns += (NVME_IO_TIMEOUT_US - 10000) * 1000ull;
+	assert_int_equal(nvme_wait(&sc, &sc.ioq[0], ccb, NVME_IO_TIMEOUT_US),
+			 -1);
+	fb.device_stalled = false;
+	assert_int_equal(sc.ioq[0].timeouts, 1);
+	uint64_t spent_us = (shim_clock_ns - t_sub) / 1000;
+	assert_true(spent_us >= NVME_IO_TIMEOUT_US);
+	assert_true(spent_us < NVME_IO_TIMEOUT_US + 100000);
+	nvme_ccb_put(ccb);
+	nvme_buf_put(&sc, &b);
+}
+
 /* ---- a controller that does not stop ----------------------------------- */
 /* A detach whose stop fails (the controller ignored CC.EN=0: fenced) keeps
  * the driver's DMA pool for good — the rings and buffers the controller
@@ -1667,6 +1698,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_any_done_failure_explicit,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_callback_reset_ends_batch,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout_counts_from_submission,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fenced_detach_keeps_pool,
 					    setup, teardown),
