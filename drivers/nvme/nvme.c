@@ -110,6 +110,22 @@ fail:
 	return -1;
 }
 
+/* The pool goes back only once the controller is proven stopped. One that
+ * ignored CC.EN=0 (the broker fenced it) may still write its rings and
+ * buffers, and only bus mastering off holds it: its pool stays allocated
+ * for good (one line), as the broker keeps the pages it gave a fenced
+ * controller. nvme_attach's unwind and nvme_detach both end here. */
+static void nvme_mem_free(struct nvme_softc *sc)
+{
+	if (nvme_broker_fenced(sc->broker)) {
+		kprintf("%s: controller did not stop: its DMA pool (%zu KiB) "
+			"is kept for good\n",
+			sc->name, sc->pool.len / 1024);
+		return;
+	}
+	dma_pool_revoke(&sc->pool);
+}
+
 /* ---- queue state --------------------------------------------------------- */
 static void nvme_q_reset(struct nvme_queue *q)
 {
@@ -124,8 +140,12 @@ static void nvme_q_reset(struct nvme_queue *q)
  * with "aborted due to SQ deletion" so no caller waits for nothing */
 static void nvme_q_fail_all(struct nvme_softc *sc, struct nvme_queue *q)
 {
-	for (unsigned i = 0; i < q->nccb; i++)
+	for (unsigned i = 0; i < q->nccb; i++) {
+		if (q->ccb[i].state != NVME_CCB_INFLIGHT)
+			continue;
+		sc->reset_failed_cmds++; /* only a reset's: failed_by_reset */
 		nvme_ccb_abort(sc, &q->ccb[i]);
+	}
 }
 
 static int nvme_admin_start(struct nvme_softc *sc)
@@ -461,6 +481,7 @@ static int nvme_stop_answer(struct nvme_softc *sc)
 {
 	uint32_t csts = nvme_broker_csts(sc->broker);
 	bool fatal = csts == NVME_CSTS_GONE || FIELD_GET(NVME_CSTS_CFS, csts);
+	sc->stops++;
 	/* what a callback submits while the queues drain fails at once */
 	sc->admin.live = false;
 	for (unsigned i = 0; i < sc->nioq; i++)
@@ -522,7 +543,7 @@ err_reset:
 	(void)nvme_broker_reset(sc->broker);
 err_pool:
 	sc->attaching = false;
-	dma_pool_revoke(&sc->pool);
+	nvme_mem_free(sc);
 	return -1;
 }
 
@@ -531,9 +552,9 @@ void nvme_detach(struct nvme_softc *sc)
 	sc->up = false;
 	sc->recover_at_us = 0; /* a backoff's end brings nothing back */
 	(void)nvme_stop_answer(sc);
-	/* only now that the controller is disabled may the memory go; the
-	 * block devices point into sc->ns */
-	dma_pool_revoke(&sc->pool);
+	/* only now that the controller is disabled may the memory go (kept
+	 * when it did not stop); the block devices point into sc->ns */
+	nvme_mem_free(sc);
 	for (unsigned i = 0; i < sc->nns; i++)
 		blockdev_unregister(&sc->ns[i].bdev);
 	auth_kmem_free(sc->owner, sc->ns,
@@ -543,10 +564,14 @@ void nvme_detach(struct nvme_softc *sc)
 }
 
 /* the controller is given up: disabled, bus mastering off (the broker's
- * reset), every command fails at once from now on */
+ * reset), no queue live (a resume that failed part way had brought some
+ * back), every command fails at once from now on */
 static int nvme_give_up(struct nvme_softc *sc)
 {
 	(void)nvme_broker_reset(sc->broker);
+	sc->admin.live = false;
+	for (unsigned i = 0; i < sc->nioq; i++)
+		sc->ioq[i].live = false;
 	sc->dead = true;
 	sc->up = false;
 	sc->recover_at_us = 0;

@@ -41,6 +41,16 @@ void nvme_intr(void *arg)
 }
 
 /* ---- command control blocks ---------------------------------------------- */
+/* ccb->cqe until the command is answered: a failure (Internal Error), so
+ * no path reads a command never answered as a success; every answer
+ * (nvme_cqe_dispatch, nvme_ccb_abort) overwrites it before done runs */
+static void nvme_ccb_unanswered(struct nvme_ccb *ccb)
+{
+	ccb->cqe = (struct nvme_cqe){
+	    .status = (uint16_t)(FIELD_SET(NVME_CQE_SCT, NVME_SCT_GENERIC) |
+				 FIELD_SET(NVME_CQE_SC, NVME_SC_INTERNAL))};
+}
+
 struct nvme_ccb *nvme_ccb_get(struct nvme_queue *q)
 {
 	for (unsigned i = 0; i < q->nccb; i++) {
@@ -50,7 +60,7 @@ struct nvme_ccb *nvme_ccb_get(struct nvme_queue *q)
 			ccb->done = 0;
 			ccb->cookie = 0;
 			ccb->wait = BLOCKDEV_WAIT_IRQ;
-			memset(&ccb->cqe, 0, sizeof(ccb->cqe));
+			nvme_ccb_unanswered(ccb);
 			memset(&ccb->cmd, 0, sizeof(ccb->cmd));
 			return ccb;
 		}
@@ -74,8 +84,7 @@ void nvme_fill_cmd(struct nvme_softc *sc, struct nvme_ccb *ccb,
 void nvme_done_sync(struct nvme_softc *sc, struct nvme_ccb *ccb,
 		    const struct nvme_cqe *cqe)
 {
-	(void)sc;
-	ccb->cqe = *cqe;
+	(void)sc, (void)ccb, (void)cqe; /* the engine kept it in ccb->cqe */
 }
 
 /* ---- submission ---------------------------------------------------------- */
@@ -103,6 +112,7 @@ int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 	ccb->slot = slot;
 	ccb->done = done;
 	ccb->start_tsc = time_tsc();
+	nvme_ccb_unanswered(ccb);
 	ccb->state = NVME_CCB_INFLIGHT;
 	q->inflight++;
 	q->submitted++;
@@ -229,6 +239,7 @@ static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
 		q->rejected++;
 	else if (!nvme_cqe_ok(c))
 		q->failed++;
+	ccb->cqe = *c;
 	if (ccb->done)
 		ccb->done(sc, ccb, c);
 }
@@ -239,11 +250,14 @@ static void nvme_cqe_dispatch(struct nvme_softc *sc, struct nvme_queue *q,
 /* consume the driver CQ's new entries (phase tag = q->cq_phase), at most
  * one ring's worth: copy out a batch, report the head once, then run the
  * callbacks (the slots are free for the gate before a callback submits:
- * a rejection is posted at once) */
+ * a rejection is posted at once). A callback that resets the controller
+ * (sc->stops moves) ends the drain: the reset answered every command the
+ * rest of the batch names, and the queue it was copied from is gone. */
 static int nvme_cq_drain(struct nvme_softc *sc, struct nvme_queue *q)
 {
 	volatile struct nvme_cqe *ring = q->cq.va;
 	struct nvme_cqe batch[NVME_DRAIN_BATCH];
+	unsigned stops = sc->stops;
 	int n = 0;
 	while (n < q->entries) {
 		unsigned k = 0;
@@ -267,8 +281,11 @@ static int nvme_cq_drain(struct nvme_softc *sc, struct nvme_queue *q)
 		if (!k)
 			break;
 		nvme_broker_cq_head(sc->broker, q->id, q->cq_head);
-		for (unsigned i = 0; i < k; i++)
+		for (unsigned i = 0; i < k; i++) {
 			nvme_cqe_dispatch(sc, q, &batch[i]);
+			if (sc->stops != stops)
+				return n + (int)i + 1;
+		}
 		n += (int)k;
 		if (k < NVME_DRAIN_BATCH)
 			break;
@@ -281,6 +298,7 @@ int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q)
 	int total = 0;
 	if (!q->live)
 		return 0;
+	unsigned stops = sc->stops;
 	/* callbacks that submit share one doorbell */
 	nvme_q_plug(q);
 	/* bounded: each round empties what the gate could deliver; a round
@@ -298,7 +316,9 @@ int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q)
 					q->cq_head);
 		}
 		total += n;
-		if (n == 0 || r < q->entries - 1)
+		/* a callback reset the controller: nothing more is this
+		 * call's */
+		if (n == 0 || r < q->entries - 1 || sc->stops != stops)
 			break;
 	}
 	nvme_q_unplug(sc, q);
@@ -381,7 +401,7 @@ void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb)
 	ccb->unrung = false;
 	q->inflight--;
 	q->failed++;
-	sc->reset_failed_cmds++;
+	ccb->cqe = c;
 	if (ccb->done)
 		ccb->done(sc, ccb, &c);
 }
@@ -413,7 +433,9 @@ static bool nvme_cfs_due(struct nvme_softc *sc, uint64_t now)
 int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
 	      uint64_t timeout_us)
 {
-	uint64_t start = time_now_us();
+	/* the limit is the command's, from its submission (as nvme_poll's
+	 * deadline): a piece waited on after another waits out the rest */
+	uint64_t limit = timeout_us * sc->tsc_per_us;
 	/* a plugged caller waiting on its own command: ring it now */
 	if (ccb->unrung)
 		nvme_q_kick(sc, q);
@@ -427,7 +449,7 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
 		nvme_complete(sc, q);
 		if (ccb->state != NVME_CCB_INFLIGHT)
 			return nvme_cqe_ok(&ccb->cqe) ? 0 : -1;
-		if (now - start >= timeout_us) {
+		if (time_tsc() - ccb->start_tsc >= limit) {
 			q->timeouts++;
 			kprintf(
 			    "%s: command 0x%04x on queue %u timed out after "

@@ -74,8 +74,10 @@ struct nvme_ccb {
 	uint8_t wait;	    /* how nvme_wait waits: enum blockdev_wait */
 	uint64_t start_tsc; /* submitted (TSC: no division on the hot path) */
 	nvme_done_fn done;
-	void *cookie;	     /* the caller's */
-	struct nvme_cqe cqe; /* the completion, for synchronous callers */
+	void *cookie; /* the caller's */
+	/* the answer (device, gate or a local abort), kept by the engine
+	 * before done runs; a failure until then (never zero = success) */
+	struct nvme_cqe cqe;
 	struct nvme_sqe cmd; /* prepared command for the generic fill */
 	struct dma_buf list; /* NVME_LIST_PAGES for PRP lists (I/O queues) */
 };
@@ -148,6 +150,9 @@ struct nvme_softc {
 	unsigned arena_pages;
 	uint64_t arena_map[NVME_ARENA_PAGES / 64];
 	unsigned resets;
+	/* nvme_stop_answer runs (resets, detach): a CQ batch copied before
+	 * one is stale, its commands answered by it (nvme_cq_drain) */
+	unsigned stops;
 	/* reset storms (NVME_RESET_*): the streak, when its last reset came,
 	 * nonzero: when the backoff ends (the controller disabled until the
 	 * first command from then), and the backoffs imposed */
@@ -229,7 +234,8 @@ int nvme_q_drain_stopped(struct nvme_softc *sc, struct nvme_queue *q);
 /* nvme_complete, then fail-safe for asynchronous callers: a command past
  * its deadline resets the controller (nvme_recover) */
 int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q);
-/* run q until ccb has completed or timeout_us passed (then recover).
+/* run q until ccb has completed or timeout_us passed since its submission
+ * (then recover: the limit is the command's, not the wait's).
  * Waits as ccb->wait says (BLOCKDEV_WAIT_IRQ unless the caller set it):
  * between looks at the CQ, for the queue's interrupt count to move (1 ms
  * at most: a lost interrupt costs that, not a hang), or not at all. */
@@ -241,7 +247,8 @@ void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb);
 /* the generic fill: copy ccb->cmd */
 void nvme_fill_cmd(struct nvme_softc *sc, struct nvme_ccb *ccb,
 		   struct nvme_sqe *sqe);
-/* the synchronous done: keep the completion in ccb->cqe */
+/* the synchronous done: nothing to do, the engine keeps every answer in
+ * ccb->cqe (nvme_wait reads it) */
 void nvme_done_sync(struct nvme_softc *sc, struct nvme_ccb *ccb,
 		    const struct nvme_cqe *cqe);
 /* submit cmd on q and wait; *out gets the completion. 0 when the command

@@ -588,6 +588,9 @@ static int broker_probe(struct nvme_broker *b)
 			       FIELD_SET(NVME_AQA_ACQS, 1)));
 	reg_write64(b, NVME_REG_ASQ, q);
 	reg_write64(b, NVME_REG_ACQ, q + PAGE_SIZE);
+	/* true to the controller's state; nothing reads it before the stop
+	 * at out rewrites it (broker_halt), so deleting it changes no
+	 * behaviour: make mutate's ID 221 survives as an equivalent */
 	b->stopped = false;
 	broker_fence(b, true);
 	broker_cc_enable(b);

@@ -87,7 +87,8 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 		       const struct dma_buf *acq, uint16_t entries)
 {
 	uint64_t sasq, sacq;
-	if (b->enabled || b->fail_enable || auth_owner_revoked(b->owner))
+	if (b->enabled || b->fail_enable || b->fenced ||
+	    auth_owner_revoked(b->owner))
 		return -1;
 	if (nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries, &sasq,
 				 &sacq))
@@ -108,9 +109,32 @@ static void fb_before_stop(struct nvme_broker *b)
 		hook();
 }
 
+/* a fenced controller's stop and reset fail (its queues dropped, none
+ * kept for a reap), as the kernel broker's do */
+static bool fb_fenced(struct nvme_broker *b)
+{
+	if (b->fence_at_stop) {
+		b->fence_at_stop = false;
+		b->fenced = true;
+	}
+	if (!b->fenced)
+		return false;
+	b->draining = false;
+	b->enabled = false;
+	nvme_gate_drop_all(&b->gate);
+	return true;
+}
+
+bool nvme_broker_fenced(const struct nvme_broker *b)
+{
+	return b->fenced;
+}
+
 int nvme_broker_stop(struct nvme_broker *b)
 {
 	fb_before_stop(b);
+	if (fb_fenced(b))
+		return -1;
 	if (auth_owner_revoked(b->owner)) { /* nothing is believed */
 		nvme_broker_reset(b);
 		return 0;
@@ -125,6 +149,8 @@ int nvme_broker_stop(struct nvme_broker *b)
 int nvme_broker_reset(struct nvme_broker *b)
 {
 	fb_before_stop(b); /* a reset without nvme_broker_stop first */
+	if (fb_fenced(b))
+		return -1;
 	b->draining = false;
 	nvme_gate_drop_all(&b->gate);
 	/* the controller forgets every queue and fetched command */

@@ -58,6 +58,11 @@ struct nvme_broker {
 	 * CC.EN=0 (a test completes commands there) */
 	void (*before_stop)(void);
 	unsigned stops;
+	/* the next stop or reset finds the controller ignoring CC.EN=0: it
+	 * fails and the controller is fenced for good (fenced), as the
+	 * kernel broker's broker_halt does */
+	bool fence_at_stop;
+	bool fenced;
 };
 
 extern struct nvme_broker fb;

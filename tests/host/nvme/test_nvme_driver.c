@@ -1202,6 +1202,33 @@ static void test_reset_storm_given_up(void **state)
 	assert_int_equal(sc.resets, NVME_RESET_MAX);
 }
 
+/* A reset whose resume brings I/O queue 1 back and then fails to create
+ * queue 2 gives the controller up with no queue live: /api/nvme says so.
+ * Before, queue 1 (and the admin queue) stayed marked live on the dead
+ * controller. */
+static void test_resume_fails_no_queue_live(void **state)
+{
+	(void)state;
+	char st[16];
+	static char buf[8192];
+	struct json j;
+	/* after the reset: Create I/O CQ 1, SQ 1, then CQ 2 fails */
+	fb.fail_cmd = fb.dev.nlog + 3;
+	fb.fail_status = (uint16_t)FIELD_SET(NVME_CQE_SC, NVME_SC_INTERNAL);
+	assert_int_equal(storm_timeout(), -1);
+	assert_int_equal(fb.fail_cmd, 0); /* it was the one that failed */
+	assert_true(sc.dead);
+	assert_false(sc.admin.live);
+	for (unsigned i = 0; i < sc.nioq; i++)
+		assert_false(sc.ioq[i].live);
+	(void)ctrl_json("resets", st, sizeof(st));
+	assert_string_equal(st, "dead");
+	json_init(&j, buf, sizeof(buf));
+	nvme_json(&sc, &j);
+	assert_true(json_end(&j) > 0);
+	assert_null(strstr(buf, "\"live\":true"));
+}
+
 /* resets NVME_RESET_QUIET_US apart are each the first of a streak: back
  * at once, no backoff, never given up */
 static void test_reset_quiet_ends_streak(void **state)
@@ -1240,6 +1267,9 @@ static void test_attach_timeout_no_reset(void **state)
 	assert_int_equal(fb.enables, enables + 1); /* the attach's own */
 	assert_int_equal(s2.resets, 0);
 	assert_int_equal(s2.admin.timeouts, 1);
+	/* failed, but by no reset: none ran (before, counted as one's) */
+	assert_int_equal(s2.admin.failed, 1);
+	assert_int_equal(s2.reset_failed_cmds, 0);
 	assert_true(fb.resets > stops);
 	assert_false(fb.enabled);
 	assert_false(s2.up);
@@ -1510,10 +1540,171 @@ static void test_cfs_detach_fails_posted(void **state)
 	nvme_ccb_put(w3);
 }
 
+/* ---- what a waiter reads ----------------------------------------------- */
+/* A command whose done callback is not nvme_done_sync, failed by the
+ * device, reads as failed to whoever waits on it, with the device's
+ * status; one never answered (its submit refused) reads as failed too.
+ * Before, only nvme_done_sync filled ccb->cqe, and the zeroed entry read
+ * as success: nvme_wait returned 0 for the failed command. */
+static void test_any_done_failure_explicit(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	struct nvme_ccb *ccb = nvme_ccb_get(&sc.ioq[0]);
+	assert_false(nvme_cqe_ok(&ccb->cqe)); /* not answered yet */
+	struct nvme_io r = fb_read(0, 1, b.iova, 512);
+	assert_int_equal(nvme_io_prepare(&sc, ccb, &r), 0);
+	fb.fail_cmd = fb.dev.nlog + 1;
+	fb.fail_status = (uint16_t)FIELD_SET(NVME_CQE_SC, NVME_SC_LBA_RANGE);
+	ndone = 0;
+	assert_int_equal(
+	    nvme_submit(&sc, &sc.ioq[0], ccb, nvme_fill_cmd, count_done), 0);
+	assert_int_equal(nvme_wait(&sc, &sc.ioq[0], ccb, 100000), -1);
+	assert_int_equal(ndone, 1); /* count_done put it back */
+	assert_int_equal(nvme_cqe_sc(&ccb->cqe), NVME_SC_LBA_RANGE);
+	/* never submitted: nvme_exec's out says failure, not success */
+	struct nvme_sqe c = {.cdw0 = NVME_ADM_GET_FEATURES,
+			     .cdw10 = NVME_FID_ARBITRATION};
+	struct nvme_cqe e;
+	sc.admin.live = false;
+	assert_int_equal(nvme_exec(&sc, &sc.admin, &c, &e, 100000), -1);
+	sc.admin.live = true;
+	assert_false(nvme_cqe_ok(&e));
+	nvme_buf_put(&sc, &b);
+}
+
+/* a completion callback that resets the controller at its first call */
+static unsigned reset_cb_n;
+static void reset_in_done(struct nvme_softc *s, struct nvme_ccb *ccb,
+			  const struct nvme_cqe *e)
+{
+	(void)e;
+	if (reset_cb_n++ == 0)
+		nvme_recover(s, "test: a callback resets");
+	nvme_ccb_put(ccb);
+}
+
+/* Two completions drained in one batch, the first one's callback resetting
+ * the controller: the reset answers the second command (aborted, or its
+ * posted completion delivered) and the drain stops — the rest of the
+ * batch, copied from the queue before the reset, is not dispatched against
+ * the queue the reset brought back. Before, it was: one bad completion
+ * line and count (its SQ head was past the new queue's tail). */
+static void test_callback_reset_ends_batch(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 8192, &b), 0);
+	struct nvme_io r1 = fb_read(0, 1, b.iova, 512);
+	struct nvme_io r2 = fb_read(1, 1, b.iova + 4096, 512);
+	reset_cb_n = 0;
+	nvme_q_plug(&sc.ioq[0]); /* one ring: the device runs both at once */
+	assert_int_equal(
+	    nvme_io_submit(&sc, &sc.ioq[0], &r1, reset_in_done, NULL), 0);
+	assert_int_equal(
+	    nvme_io_submit(&sc, &sc.ioq[0], &r2, reset_in_done, NULL), 0);
+	nvme_q_unplug(&sc, &sc.ioq[0]);
+	unsigned resets = sc.resets;
+	int n = nvme_complete(&sc, &sc.ioq[0]);
+	assert_int_equal(sc.ioq[0].bad_cqe, 0);
+	assert_int_equal(sc.ioq[0].bad_cid, 0);
+	assert_int_equal(n, 1); /* the second was the reset's to answer */
+	assert_int_equal(sc.resets, resets + 1);
+	assert_int_equal(reset_cb_n, 2); /* each answered once */
+	assert_int_equal(sc.ioq[0].inflight, 0);
+	assert_true(sc.up);
+	nvme_buf_put(&sc, &b);
+	uint8_t blk[512];
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+}
+
+/* A command's timeout counts from its submission, not from when its wait
+ * starts: a piece waited on after another (nvme_bd_submit waits for its
+ * pieces one after the other) that has been outstanding almost its
+ * NVME_IO_TIMEOUT_US already times out within the rest of it. Before, its
+ * wait gave it a whole NVME_IO_TIMEOUT_US more: up to twice the limit. */
+static void test_timeout_counts_from_submission(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	struct nvme_ccb *ccb = nvme_ccb_get(&sc.ioq[0]);
+	struct nvme_io r = fb_read(0, 1, b.iova, 512);
+	assert_int_equal(nvme_io_prepare(&sc, ccb, &r), 0);
+	fb.device_stalled = true;
+	uint64_t t_sub = shim_clock_ns;
+	assert_int_equal(
+	    nvme_submit(&sc, &sc.ioq[0], ccb, nvme_fill_cmd, nvme_done_sync),
+	    0);
+	/* another piece's wait took all but 10 ms of this one's limit */
+	shim_clock_ns += (NVME_IO_TIMEOUT_US - 10000) * 1000ull;
+	assert_int_equal(nvme_wait(&sc, &sc.ioq[0], ccb, NVME_IO_TIMEOUT_US),
+			 -1);
+	fb.device_stalled = false;
+	assert_int_equal(sc.ioq[0].timeouts, 1);
+	uint64_t spent_us = (shim_clock_ns - t_sub) / 1000;
+	assert_true(spent_us >= NVME_IO_TIMEOUT_US);
+	assert_true(spent_us < NVME_IO_TIMEOUT_US + 100000);
+	nvme_ccb_put(ccb);
+	nvme_buf_put(&sc, &b);
+}
+
+/* ---- a controller that does not stop ----------------------------------- */
+/* A detach whose stop fails (the controller ignored CC.EN=0: fenced) keeps
+ * the driver's DMA pool for good — the rings and buffers the controller
+ * may still write — as the broker keeps a fenced controller's pages; the
+ * block devices and the namespace table go. Before, nvme_detach revoked
+ * the pool under it, relying on bus mastering being off. */
+static void test_fenced_detach_keeps_pool(void **state)
+{
+	(void)state;
+	fb.fence_at_stop = true;
+	nvme_detach(&sc);
+	assert_true(fb.fenced);
+	assert_true(dma_pool_live(&sc.pool));
+	assert_int_equal(nblockdevs, 0);
+	assert_null(sc.ns);
+	/* the test gives it back itself: the next test's owner starts clean */
+	fb.fenced = false;
+	assert_int_equal(dma_pool_revoke(&sc.pool), 0);
+}
+
+/* An attach whose unwind finds the controller not stopping (its first
+ * command never answered, then the reset fenced) keeps its pool too; one
+ * that fails with the controller stopped gives it back
+ * (test_attach_timeout_no_reset). */
+static void test_fenced_attach_keeps_pool(void **state)
+{
+	(void)state;
+	nvme_detach(&sc);
+	struct nvme_softc s2;
+	fake_broker_softc(&s2);
+	fb.device_stalled = true;
+	fb.fence_at_stop = true;
+	assert_int_equal(nvme_attach(&s2), -1);
+	fb.device_stalled = false;
+	assert_true(fb.fenced);
+	assert_true(dma_pool_live(&s2.pool));
+	assert_non_null(strstr(shim_last_line, "kept for good"));
+	fb.fenced = false;
+	assert_int_equal(dma_pool_revoke(&s2.pool), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_attach, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_any_done_failure_explicit,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_callback_reset_ends_batch,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout_counts_from_submission,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fenced_detach_keeps_pool,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fenced_attach_keeps_pool,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_owner_revoked, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_prp_shapes, setup, teardown),
@@ -1528,6 +1719,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_storm_given_up, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_resume_fails_no_queue_live,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_quiet_ends_streak, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_attach_timeout_no_reset, setup,
