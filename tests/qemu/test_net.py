@@ -99,9 +99,11 @@ def phase_http(m, port):
     assert st == 200, st
     assert "text/html" in hdr.get("content-type", ""), hdr
     assert b'data-provider="devices"' in body, "no device section in /"
-    # every section holds its provider's JSON (HTML-escaped) for the script
+    # every section holds its provider's JSON for the script, escaped as
+    # HTML text (only < and &; quotes stay: kernel/net/webui.c html())
     sec = re.search(rb'data-provider="devices"><pre>(.*?)</pre>', body, re.S)
-    assert sec and b"&quot;virtio-net&quot;" in sec.group(1), "devices JSON not on /"
+    assert sec and b'"virtio-net"' in sec.group(1), "devices JSON not on /"
+    assert b"&quot;" not in sec.group(1), "quotes escaped inside <pre>"
     # the same request with the host's curl (a second, independent client)
     out = subprocess.run(["curl", "-sS", "--max-time", "60", "-o", "/dev/null", "-w",
                           "%{http_code}", f"http://127.0.0.1:{port}/api/devices"],
