@@ -3483,6 +3483,34 @@ static void test_tcp_rfc9293_s3_7_1_small_mss(void **state)
 	}
 }
 
+/* a peer's MSS below TCP_MSS_MIN is one console line per stack, not one
+ * per connection: a client opening connection after connection with
+ * MSS 20 (or a SYN flood carrying it) would otherwise fill the console
+ * and the log ring with the same line; tcp_mss_clamped counts them all */
+static void test_tcp_small_mss_said_once(void **state)
+{
+	(void)state;
+	enum { N = 10 }; /* below TCP_PER_PEER_MAX: every SYN is taken */
+	uint64_t lines = shim_kprintf_calls;
+	uint64_t cl = net_counters()->tcp_mss_clamped;
+	for (unsigned k = 0; k < N; k++) {
+		uint8_t f[128];
+		uint16_t port = (uint16_t)(40100 + k);
+		struct peer p;
+		peer_init(&p, port);
+		size_t n = build_tcp(f, port, 80, p.iss, 0, TCP_SYN, 65535,
+				     NULL, 0, 20);
+		p.snd_nxt = p.iss + 1;
+		inject(f, n);
+		advance_us(1000);
+		peer_pump(&p);
+		assert_true(p.established);
+		peer_abort(&p);
+	}
+	assert_int_equal(net_counters()->tcp_mss_clamped, cl + N);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+}
+
 /* RFC 6582 §3.2 with SACK (RFC 6675): three duplicate ACKs start
  * recovery; each lost segment is resent without waiting for an RTO, a
  * partial ACK resends the next hole; the transfer completes intact */
@@ -5786,6 +5814,8 @@ int main(void)
 		test_tcp_rfc9293_old_ack_updates_no_window, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc9293_s3_7_1_small_mss,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_small_mss_said_once,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6582_newreno_sack_recovery, fake_cm_setup,
