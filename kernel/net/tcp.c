@@ -1586,11 +1586,17 @@ static void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len)
 		uint16_t mss = (uint16_t)(mtu - 40);
 		if (mss >= c->mss)
 			return;
-		char a[16];
-		ip_str(c->rip, a, sizeof(a));
-		kprintf("tcp: path MTU to %s is %u: MSS %u -> %u\n", a, mtu,
-			c->mss, mss);
-		net_if.c.tcp_pmtu_updates++;
+		/* the peer may send these as often as it likes (one byte
+		 * smaller each time): the stack's first is said, every one
+		 * counted */
+		if (net_if.c.tcp_pmtu_updates++ == 0) {
+			char a[16];
+			ip_str(c->rip, a, sizeof(a));
+			kprintf("tcp: path MTU to %s is %u: MSS %u -> %u "
+				"(further changes counted in tcp_pmtu_updates, "
+				"not logged)\n",
+				a, mtu, c->mss, mss);
+		}
 		c->mss = MAX(mss, (uint16_t)TCP_MSS_MIN);
 		c->snd_nxt = c->snd_una;
 		c->rtt_active = false; /* Karn: the flight is resent */

@@ -3960,6 +3960,32 @@ static void test_tcp_rfc1191_frag_needed(void **state)
 	peer_abort(&p);
 }
 
+/* "fragmentation needed" quoting a segment in flight can come from the
+ * peer itself, as often as it likes: an MTU one byte smaller each time
+ * shrinks the MSS step by step, a console line a step before. One line
+ * per stack now, every update counted in tcp_pmtu_updates */
+static void test_tcp_pmtu_updates_said_once(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40027);
+	struct tcp_conn *c = conn_of(&p);
+	const char *req =
+	    "GET /api/blob?size=30000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	uint64_t up0 = net_counters()->tcp_pmtu_updates;
+	uint64_t lines = shim_kprintf_calls;
+	for (uint16_t mtu = 1499; mtu >= 1400; mtu--)
+		frag_needed(mtu, 80, p.sport, c->snd_una);
+	assert_int_equal(c->mss, 1400 - 40);
+	assert_int_equal(net_counters()->tcp_pmtu_updates, up0 + 100);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	peer_abort(&p);
+}
+
 static void test_tcp_zero_window(void **state)
 {
 	(void)state;
@@ -5837,6 +5863,8 @@ int main(void)
 		test_tcp_rfc9293_s3_10_7_4_fin_wait_1_data_and_fin,
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc1191_frag_needed,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_pmtu_updates_said_once,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6298_s3_karn_after_frag_needed, fake_cm_setup,
