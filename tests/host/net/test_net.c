@@ -1397,6 +1397,28 @@ static void test_dhcp_rfc2131_s4_4_bound_discards_replies(void **state)
 	fake_setup(false);
 }
 
+/* a server that NAKs every REQUEST (RFC 2131 §3.1: the client starts
+ * over) decides how many NAKs come, as fast as the exchange runs: the
+ * console says so at the 1st, 2nd, 4th, ... NAK of the stack, not at
+ * every one */
+static void test_dhcp_nak_lines_bounded(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint8_t f[600];
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned k = 0; k < 100; k++) {
+		uint32_t xid, req;
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		inject(f, dhcp_reply(f, xid, DHCPOFFER, STACK_IP));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		inject(f, dhcp_reply(f, xid, DHCPNAK, 0));
+	}
+	/* NAKs 1, 2, 4, 8, 16, 32 and 64 */
+	assert_int_equal(shim_kprintf_calls - lines, 7);
+	fake_setup(false);
+}
+
 static void test_dhcp_exchange(void **state)
 {
 	(void)state;
@@ -5972,6 +5994,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_4_bound_discards_replies, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_nak_lines_bounded,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
 		fake_cm_teardown),
