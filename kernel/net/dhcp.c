@@ -97,6 +97,9 @@ static struct {
 	uint32_t declined_ip;
 	uint8_t declined_mac[ETH_ALEN];
 	bool no_probe;
+	/* NAKs of the stack: a server may NAK every REQUEST, as fast as
+	 * the exchange runs; said at the 1st, 2nd, 4th, ... */
+	uint64_t naks;
 } dhcp;
 
 /* renewing or rebinding: the address is ours until the lease ends */
@@ -362,7 +365,11 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	if (dhcp.state != DHCP_REQUESTING && !dhcp_bound_addr())
 		return;
 	if (o.type == DHCPNAK) {
-		kprintf("%s: dhcp: NAK, starting over\n", net_if.nic->name);
+		dhcp.naks++;
+		if ((dhcp.naks & (dhcp.naks - 1)) == 0)
+			kprintf("%s: dhcp: NAK, starting over (%llu so far)\n",
+				net_if.nic->name,
+				(unsigned long long)dhcp.naks);
 		net_clear_address();
 		dhcp_discover(now);
 		return;

@@ -179,8 +179,8 @@ bool net_poll(void)
 		if (n->flush)
 			n->flush(n);
 	}
-	/* timers run at most once per NET_TICK_US: the shortest of them is
-	 * the 200 ms TCP RTO floor */
+	/* timers run at most once per NET_TICK_US: the shortest of them,
+	 * the TCP loss probe's TCP_TLP_MIN_US, is two ticks */
 	uint64_t now = net_now_us();
 	if (now - net_if.last_tick >= NET_TICK_US) {
 		net_if.last_tick = now;

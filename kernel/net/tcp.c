@@ -708,14 +708,19 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 	c->sack_ok = t->sack_perm;
 	/* the peer's MSS is honoured (RFC 9293 §3.7.1); one below
 	 * TCP_MSS_MIN would turn a response into a flood of tiny segments,
-	 * so it is raised to that, as Linux raises it to 48 */
+	 * so it is raised to that, as Linux raises it to 48. Said for the
+	 * stack's first such peer only (a peer decides how many connections
+	 * it opens), every one counted in tcp_mss_clamped */
 	uint16_t mss = t->mss ? t->mss : TCP_MSS_DEFAULT;
 	if (mss < TCP_MSS_MIN) {
-		char a[16];
-		ip_str(c->rip, a, sizeof(a));
-		kprintf("tcp: peer %s:%u MSS %u below %u, using %u\n", a,
-			c->rport, mss, TCP_MSS_MIN, TCP_MSS_MIN);
-		net_if.c.tcp_mss_clamped++;
+		if (net_if.c.tcp_mss_clamped++ == 0) {
+			char a[16];
+			ip_str(c->rip, a, sizeof(a));
+			kprintf("tcp: peer %s:%u MSS %u below %u, using %u "
+				"(further ones counted in tcp_mss_clamped, not "
+				"logged)\n",
+				a, c->rport, mss, TCP_MSS_MIN, TCP_MSS_MIN);
+		}
 		mss = TCP_MSS_MIN;
 	}
 	c->mss = MIN(mss, our_mss());
@@ -1581,11 +1586,17 @@ static void tcp_frag_needed(uint16_t mtu, const uint8_t *q, size_t len)
 		uint16_t mss = (uint16_t)(mtu - 40);
 		if (mss >= c->mss)
 			return;
-		char a[16];
-		ip_str(c->rip, a, sizeof(a));
-		kprintf("tcp: path MTU to %s is %u: MSS %u -> %u\n", a, mtu,
-			c->mss, mss);
-		net_if.c.tcp_pmtu_updates++;
+		/* the peer may send these as often as it likes (one byte
+		 * smaller each time): the stack's first is said, every one
+		 * counted */
+		if (net_if.c.tcp_pmtu_updates++ == 0) {
+			char a[16];
+			ip_str(c->rip, a, sizeof(a));
+			kprintf("tcp: path MTU to %s is %u: MSS %u -> %u "
+				"(further changes counted in tcp_pmtu_updates, "
+				"not logged)\n",
+				a, mtu, c->mss, mss);
+		}
 		c->mss = MAX(mss, (uint16_t)TCP_MSS_MIN);
 		c->snd_nxt = c->snd_una;
 		c->rtt_active = false; /* Karn: the flight is resent */

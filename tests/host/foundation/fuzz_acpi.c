@@ -30,7 +30,7 @@
  * - every platform range is whole pages around a base one of those tables
  *   names for its kind (I/O APIC, the MADT's local APIC or an override,
  *   an HPET, a DRHD), none twice, and every I/O APIC kept has one;
- * - acpi_init says at most 4 lines, and 12 per root entry, whatever the
+ * - acpi_init says at most 4 lines, and 13 per root entry, whatever the
  *   tables hold (a table of 87381 bad entries is not 87381 lines).
  *
  * Input: a flags byte, then the firmware's memory. With flag bit 0 the

@@ -1397,6 +1397,28 @@ static void test_dhcp_rfc2131_s4_4_bound_discards_replies(void **state)
 	fake_setup(false);
 }
 
+/* a server that NAKs every REQUEST (RFC 2131 §3.1: the client starts
+ * over) decides how many NAKs come, as fast as the exchange runs: the
+ * console says so at the 1st, 2nd, 4th, ... NAK of the stack, not at
+ * every one */
+static void test_dhcp_nak_lines_bounded(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint8_t f[600];
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned k = 0; k < 100; k++) {
+		uint32_t xid, req;
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		inject(f, dhcp_reply(f, xid, DHCPOFFER, STACK_IP));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		inject(f, dhcp_reply(f, xid, DHCPNAK, 0));
+	}
+	/* NAKs 1, 2, 4, 8, 16, 32 and 64 */
+	assert_int_equal(shim_kprintf_calls - lines, 7);
+	fake_setup(false);
+}
+
 static void test_dhcp_exchange(void **state)
 {
 	(void)state;
@@ -3483,6 +3505,34 @@ static void test_tcp_rfc9293_s3_7_1_small_mss(void **state)
 	}
 }
 
+/* a peer's MSS below TCP_MSS_MIN is one console line per stack, not one
+ * per connection: a client opening connection after connection with
+ * MSS 20 (or a SYN flood carrying it) would otherwise fill the console
+ * and the log ring with the same line; tcp_mss_clamped counts them all */
+static void test_tcp_small_mss_said_once(void **state)
+{
+	(void)state;
+	enum { N = 10 }; /* below TCP_PER_PEER_MAX: every SYN is taken */
+	uint64_t lines = shim_kprintf_calls;
+	uint64_t cl = net_counters()->tcp_mss_clamped;
+	for (unsigned k = 0; k < N; k++) {
+		uint8_t f[128];
+		uint16_t port = (uint16_t)(40100 + k);
+		struct peer p;
+		peer_init(&p, port);
+		size_t n = build_tcp(f, port, 80, p.iss, 0, TCP_SYN, 65535,
+				     NULL, 0, 20);
+		p.snd_nxt = p.iss + 1;
+		inject(f, n);
+		advance_us(1000);
+		peer_pump(&p);
+		assert_true(p.established);
+		peer_abort(&p);
+	}
+	assert_int_equal(net_counters()->tcp_mss_clamped, cl + N);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+}
+
 /* RFC 6582 §3.2 with SACK (RFC 6675): three duplicate ACKs start
  * recovery; each lost segment is resent without waiting for an RTO, a
  * partial ACK resends the next hole; the transfer completes intact */
@@ -3929,6 +3979,32 @@ static void test_tcp_rfc1191_frag_needed(void **state)
 	blob_expect(0, expect, sizeof(expect));
 	assert_int_equal(blen, sizeof(expect));
 	assert_memory_equal(body, expect, sizeof(expect));
+	peer_abort(&p);
+}
+
+/* "fragmentation needed" quoting a segment in flight can come from the
+ * peer itself, as often as it likes: an MTU one byte smaller each time
+ * shrinks the MSS step by step, a console line a step before. One line
+ * per stack now, every update counted in tcp_pmtu_updates */
+static void test_tcp_pmtu_updates_said_once(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40027);
+	struct tcp_conn *c = conn_of(&p);
+	const char *req =
+	    "GET /api/blob?size=30000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	uint64_t up0 = net_counters()->tcp_pmtu_updates;
+	uint64_t lines = shim_kprintf_calls;
+	for (uint16_t mtu = 1499; mtu >= 1400; mtu--)
+		frag_needed(mtu, 80, p.sport, c->snd_una);
+	assert_int_equal(c->mss, 1400 - 40);
+	assert_int_equal(net_counters()->tcp_pmtu_updates, up0 + 100);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
 	peer_abort(&p);
 }
 
@@ -5787,6 +5863,8 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc9293_s3_7_1_small_mss,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_small_mss_said_once,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6582_newreno_sack_recovery, fake_cm_setup,
 		fake_cm_teardown),
@@ -5807,6 +5885,8 @@ int main(void)
 		test_tcp_rfc9293_s3_10_7_4_fin_wait_1_data_and_fin,
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc1191_frag_needed,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_pmtu_updates_said_once,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6298_s3_karn_after_frag_needed, fake_cm_setup,
@@ -5914,6 +5994,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_4_bound_discards_replies, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_nak_lines_bounded,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
 		fake_cm_teardown),
