@@ -331,6 +331,32 @@ static const char *vtd_fr_name(uint8_t fr)
 	}
 }
 
+/* whether a fault of unowned source sid is to be counted only: its
+ * source said already, or past the VTD_UNOWNED_SAID sources said (the
+ * first such fault one line in all). A bitmap over the 65536 source ids
+ * would bound the lines only by 65536 (a device may put any id on its
+ * requests): a few sources are what a broken board shows, and the rest
+ * are in faults_unowned */
+static bool vtd_unowned_said(struct vtd_unit *u, uint16_t sid)
+{
+	for (unsigned i = 0; i < u->unowned_nsaid; i++)
+		if (u->unowned_sid[i] == sid)
+			return true;
+	if (u->unowned_nsaid < VTD_UNOWNED_SAID) {
+		u->unowned_sid[u->unowned_nsaid++] = sid;
+		return false;
+	}
+	if (!u->unowned_more_said) {
+		u->unowned_more_said = true;
+		kprintf("iommu: unit %u: a fault of sid %02x:%02x.%u, an "
+			"unowned source past the %u said; faults of further "
+			"unowned sources counted only (faults_unowned)\n",
+			(unsigned)(u - vtd_units), sid >> 8, (sid >> 3) & 0x1f,
+			sid & 7, VTD_UNOWNED_SAID);
+	}
+	return true;
+}
+
 static void vtd_fault_record(struct vtd_unit *u, const struct iommu_fault *f)
 {
 	struct vtd_domain *dm = NULL;
@@ -346,11 +372,10 @@ static void vtd_fault_record(struct vtd_unit *u, const struct iommu_fault *f)
 		u->faults_unowned++;
 	}
 	/* a line per source: a further fault of an owner quarantined
-	 * already, or of the unowned source said last, is counted only (a
-	 * device that ignores Bus Master Enable keeps recording) */
-	bool said = dm ? dm->quarantined : u->unowned_said == f->sid + 1u;
-	if (!dm)
-		u->unowned_said = f->sid + 1u;
+	 * already, or of an unowned source said already (or past those
+	 * said), is counted only (a device that ignores Bus Master Enable
+	 * keeps recording) */
+	bool said = dm ? dm->quarantined : vtd_unowned_said(u, f->sid);
 	if (!said && f->reason >= VTD_FR_IR)
 		kprintf("iommu: interrupt fault owner %u sid %02x:%02x.%u "
 			"index %lu reason %u (%s)\n",

@@ -6,6 +6,8 @@
 
 #define VTD_MAX_DOMAINS 64
 #define VTD_IRT_ENTRIES 256 /* one page of 128-bit IRTEs (IRTA.S = 7) */
+/* unowned fault sources said a line each, per unit (vtd_fault_record) */
+#define VTD_UNOWNED_SAID 8
 
 struct vtd_unit {
 	uint64_t base;
@@ -31,7 +33,12 @@ struct vtd_unit {
 	 * while one is (FSTS.PPF), so the main loop takes them
 	 * (iommu_fault_retake) */
 	bool faults_left;
-	uint32_t unowned_said; /* source id + 1 of the last unowned line */
+	/* unowned sources whose first fault was a line: the first
+	 * VTD_UNOWNED_SAID of them; a fault of any further one is counted
+	 * only (faults_unowned), after one line in all (unowned_more_said) */
+	uint16_t unowned_sid[VTD_UNOWNED_SAID];
+	uint8_t unowned_nsaid;
+	bool unowned_more_said;
 	/* counters */
 	uint64_t fault_irqs, faults, faults_unowned, overflows;
 	uint64_t waits, iotlb_invs;

@@ -192,11 +192,21 @@ static void pci_bars_print(const struct pci_dev *d)
  * bus once, however many bridges name it */
 static uint64_t scanned[256 / 64];
 
+/* what the scan does not say one by one, summed in lines at the end of
+ * pci_init: the lines of functions past PCI_MAX_DEVS, which are not kept
+ * but whose bridges are still followed (a bridge not followed; a
+ * capability list, or a Root Port's PCI Express capability, that does not
+ * read), as only the bus space would bound them (256 buses x 32 x 8 a
+ * segment), while the table bounds those of the functions it keeps; and
+ * every bus but the first whose ECAM cannot be mapped */
+static unsigned past_bridges, past_caps, ecam_unmapped;
+
 /* follow the bridge at c (its function's address in a) to its secondary
  * bus: only to a bus after its own that an MCFG entry of the segment
- * holds (the bridge's own or another), not scanned yet */
+ * holds (the bridge's own or another), not scanned yet. Not followed, a
+ * line when say (a function kept), else counted (past_bridges) */
 static void pci_follow_bridge(uint16_t seg, unsigned bus, volatile uint8_t *c,
-			      const char *a, int depth)
+			      const char *a, int depth, bool say)
 {
 	unsigned sec = c[PCI_SECONDARY_BUS];
 	const char *why =
@@ -205,12 +215,13 @@ static void pci_follow_bridge(uint16_t seg, unsigned bus, volatile uint8_t *c,
 	    : !ecam_entry(seg, sec) ? "in no MCFG entry of the segment"
 	    : depth >= 16	    ? "more than 16 bridges deep"
 				    : NULL;
-	if (why) {
+	if (!why)
+		pci_scan_bus(seg, sec, depth + 1);
+	else if (say)
 		kprintf("pci %s: bridge to bus %u: %s; not followed\n", a, sec,
 			why);
-		return;
-	}
-	pci_scan_bus(seg, sec, depth + 1);
+	else
+		past_bridges++;
 }
 
 /* Configuration RRS Software Visibility on in the Root Port d, when its
@@ -221,8 +232,9 @@ static void pci_follow_bridge(uint16_t seg, unsigned bus, volatile uint8_t *c,
  * re-issuing the read until the function answers or it gives up. Root
  * Control's other bits are kept. QEMU's pcie-root-port offers none
  * (Root Capabilities 0); a PCI Express capability that would run past
- * the 256 bytes is said and left alone */
-static void pci_enable_rrs_sv(const struct pci_dev *d)
+ * the 256 bytes is left alone, said when say (a function kept), else
+ * counted (past_caps) */
+static void pci_enable_rrs_sv(const struct pci_dev *d, bool say)
 {
 	uint8_t c = d->cap_pcie;
 	if (!c ||
@@ -230,6 +242,10 @@ static void pci_enable_rrs_sv(const struct pci_dev *d)
 		PCI_EXP_TYPE_ROOT_PORT)
 		return;
 	if (c + PCI_EXP_RTCAP + 2 > PCI_CFG_LEGACY_SIZE) {
+		if (!say) {
+			past_caps++;
+			return;
+		}
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
 		kprintf("pci %s: PCI Express capability at 0x%x runs past "
@@ -327,9 +343,11 @@ static void pci_scan_bus(uint16_t seg, unsigned bus, int depth)
 		for (unsigned fn = 0; fn < (multi ? 8u : 1u); fn++) {
 			volatile uint8_t *c = ecam_fn(s, bus, dev, fn);
 			if (!c) { /* an MCFG base past what can be mapped */
-				kprintf("pci: ECAM of bus %u at 0x%lx cannot "
-					"be mapped; bus skipped\n",
-					bus, s->base);
+				if (!ecam_unmapped++)
+					kprintf("pci: ECAM of bus %u at 0x%lx "
+						"cannot be mapped; bus "
+						"skipped\n",
+						bus, s->base);
 				return;
 			}
 			char a[16];
@@ -352,18 +370,20 @@ static void pci_scan_bus(uint16_t seg, unsigned bus, int depth)
 			 * counted as ignored): a Root Port there gets RRS
 			 * Software Visibility too, so a function below it
 			 * that is not ready costs the scan's bounded wait,
-			 * not the Root Complex's own retries */
+			 * not the Root Complex's own retries. Its lines are
+			 * counted, not said */
+			bool in = pci_ndevs > kept, broken = false;
 			struct pci_dev gone = {.seg = seg,
 					       .bus = bus,
 					       .dev = dev,
 					       .fn = fn,
 					       .cfg = c};
-			if (pci_ndevs == kept)
-				gone.cap_pcie =
-				    pci_find_cap(&gone, PCI_CAP_ID_EXP, 0);
-			pci_enable_rrs_sv(pci_ndevs > kept ? &pci_devs[kept]
-							   : &gone);
-			pci_follow_bridge(seg, bus, c, a, depth);
+			if (!in)
+				gone.cap_pcie = pci_cap_find(
+				    &gone, PCI_CAP_ID_EXP, 0, &broken);
+			past_caps += broken;
+			pci_enable_rrs_sv(in ? &pci_devs[kept] : &gone, in);
+			pci_follow_bridge(seg, bus, c, a, depth, in);
 		}
 	}
 }
@@ -442,6 +462,7 @@ static void pci_probe_fn(uint16_t seg, unsigned bus, unsigned dev, unsigned fn,
 void pci_init(void)
 {
 	pci_ndevs = pci_dropped = 0;
+	past_bridges = past_caps = ecam_unmapped = 0;
 	rrs_deadline_us = 0;
 	rrs_lines = rrs_more_ready = rrs_more_skipped = 0;
 	if (acpi_necam == 0) {
@@ -477,9 +498,18 @@ void pci_init(void)
 			"retry (not ready): %u then ready, %u skipped\n",
 			rrs_more_ready + rrs_more_skipped, rrs_more_ready,
 			rrs_more_skipped);
+	if (ecam_unmapped > 1)
+		kprintf(
+		    "pci: ECAM of %u more buses cannot be mapped; skipped\n",
+		    ecam_unmapped - 1);
 	if (pci_dropped)
 		kprintf("pci: more than %d functions; %u more ignored\n",
 			PCI_MAX_DEVS, pci_dropped);
+	if (past_bridges + past_caps)
+		kprintf("pci: of the functions past the %d kept, %u bridges "
+			"not followed and %u capabilities that do not read, "
+			"not said one by one\n",
+			PCI_MAX_DEVS, past_bridges, past_caps);
 	kprintf("pci: %u functions found through ECAM\n", pci_ndevs);
 }
 

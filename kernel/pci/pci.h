@@ -90,6 +90,11 @@ void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v);
  * once: a list that loops or points into the header (below 0x40) ends
  * there with one line. 0 if none. */
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
+/* the same walk, but a list that ends it is one line only when broken is
+ * NULL (pci_find_cap); else *broken is set and nothing said (pci_init's
+ * functions past PCI_MAX_DEVS, counted in one line at its end) */
+uint8_t pci_cap_find(const struct pci_dev *d, uint8_t id, uint8_t from,
+		     bool *broken);
 /* Memory decode, I/O decode and bus mastering as asked; INTx always off.
  * Memory (I/O) decode of a function with a refused memory (I/O) BAR is
  * refused and left off with one line: with it on, the device would

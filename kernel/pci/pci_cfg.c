@@ -61,7 +61,8 @@ void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v)
  * a list that comes back to an entry stops there, and "the next one after
  * from" is later in the list than from: iterating with from ends, each
  * capability once. A from that is not on the list finds nothing. */
-uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
+uint8_t pci_cap_find(const struct pci_dev *d, uint8_t id, uint8_t from,
+		     bool *broken)
 {
 	if (!(pci_cfg_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
 		return 0;
@@ -71,6 +72,10 @@ uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
 	     p = pci_cfg_read8(d, p + 1) & PCI_CAP_PTR_MASK) {
 		bool wild = p < 0x40;
 		if (wild || (seen & 1ull << (p - 0x40) / 4)) {
+			if (broken) {
+				*broken = true;
+				return 0;
+			}
 			char a[16];
 			pci_addr_str(d, a, sizeof(a));
 			kprintf("pci %s: capability list %s at 0x%x; walk "
@@ -85,6 +90,11 @@ uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
 		past = past || p == from;
 	}
 	return 0;
+}
+
+uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
+{
+	return pci_cap_find(d, id, from, NULL);
 }
 
 void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)

@@ -64,7 +64,12 @@
  * - every MSI-X entry the kernel believes masked (masked at enumeration,
  *   by a pci_msix_entry_set that returned true, or all when
  *   msix_fn_masked) is masked in the device: its mask bit or the
- *   function's Function Mask.
+ *   function's Function Mask;
+ * - lines of pci_init bounded by the table: every line that names a
+ *   function names one kept in pci_devs (the retry lines aside, bounded
+ *   above), at most 5 others (the sums at the end), and at most
+ *   PCI_LINES_A_FN (19) a function kept in all, however many functions
+ *   lie past PCI_MAX_DEVS and whatever their bridges and capabilities.
  *
  * Input: a 14-byte header (entries, record count), records of NREC_BYTES
  * (parse_rec), then 4-byte steps (LLVMFuzzerTestOneInput). Seeds are in
@@ -599,6 +604,20 @@ static void parse_rec(struct rec *r, const uint8_t *p)
 static uint64_t init_ns;
 static unsigned rrs_lines, msix_lines, dropped_lines, dropped_said;
 
+/* pci_init's lines: those naming a function (its address, the first
+ * NAMED kept), the others, and all of them. A function kept says at most
+ * 19: a line a BAR register (sizing, a claim refused or the bar line), 3
+ * capability walks that stop, 2 capabilities too long, and one each of
+ * RRS Software Visibility, a bridge not followed, decode off and MSI-X;
+ * the overlap check says at most one line a BAR, 6 a function */
+#define PCI_LINES_A_FN 19
+#define NAMED	       2048
+static bool in_init;
+static unsigned init_lines, other_lines, nnamed;
+static struct {
+	unsigned seg, bus, dev, fn;
+} named[NAMED];
+
 static void rrs_ready(void)
 {
 	for (unsigned i = 0; i < nrec; i++)
@@ -608,13 +627,42 @@ static void rrs_ready(void)
 
 static void on_line(const char *line)
 {
-	unsigned max, n;
+	unsigned max, n, sg, b, dv, f;
+	if (in_init && !strstr(line, "configuration request retry")) {
+		init_lines++;
+		if (sscanf(line, "pci %x:%x:%x.%x", &sg, &b, &dv, &f) == 4 ||
+		    sscanf(line, "bar %x:%x:%x.%x", &sg, &b, &dv, &f) == 4) {
+			if (nnamed < NAMED)
+				named[nnamed].seg = sg, named[nnamed].bus = b,
+				named[nnamed].dev = dv, named[nnamed].fn = f;
+			nnamed++;
+		} else {
+			other_lines++;
+		}
+	}
 	rrs_lines += strstr(line, "configuration request retry") != NULL;
 	msix_lines += strstr(line, ": MSI-X entry ") != NULL;
 	if (sscanf(line, "pci: more than %u functions; %u more ignored", &max,
 		   &n) == 2) {
 		dropped_lines++;
 		dropped_said = n;
+	}
+}
+
+static void check_lines(void)
+{
+	CHECK(init_lines <= PCI_LINES_A_FN * pci_ndevs + 5,
+	      "pci_init said more lines than the functions kept bound");
+	CHECK(other_lines <= 5, "more than 5 lines name no function");
+	for (unsigned i = 0; i < nnamed && i < NAMED; i++) {
+		bool kept = false;
+		for (unsigned a = 0; a < pci_ndevs && !kept; a++)
+			kept = pci_devs[a].seg == named[i].seg &&
+			       pci_devs[a].bus == named[i].bus &&
+			       pci_devs[a].dev == named[i].dev &&
+			       pci_devs[a].fn == named[i].fn;
+		CHECK(kept, "a line names a function not kept (past "
+			    "PCI_MAX_DEVS)");
 	}
 }
 
@@ -706,7 +754,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shim_line_hook = on_line;
 	rrs_lines = msix_lines = dropped_lines = dropped_said = 0;
 	init_ns = shim_clock_ns;
+	in_init = true;
+	init_lines = other_lines = nnamed = 0;
 	pci_init();
+	in_init = false;
 	uint64_t took = shim_clock_ns - init_ns;
 	shim_delay_hook = NULL;
 	CHECK(took <= 1001000000ull, "the scan waited past PCI_RRS_WAIT_MS");
@@ -715,6 +766,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	      "a function never ready skipped before PCI_RRS_WAIT_MS");
 	CHECK(any_rrs || took < 1000000ull, "the scan waited for nothing");
 	CHECK(rrs_lines <= 9, "more than PCI_RRS_LINES lines and a sum");
+	check_lines();
 	check_scan();
 	CHECK(pci_ndevs == (mfound < PCI_MAX_DEVS ? mfound : PCI_MAX_DEVS),
 	      "not every function up to PCI_MAX_DEVS kept");

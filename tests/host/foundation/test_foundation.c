@@ -1321,6 +1321,84 @@ static void test_pci_too_many_functions_one_line(void **st)
 		fail_msg("log:\n%s", log);
 }
 
+/* Functions past PCI_MAX_DEVS are not kept, but their bridges are still
+ * followed and a Root Port there still gets RRS Software Visibility. What
+ * they would say — a bridge not followed, a capability list that does
+ * not read, a Root Port's PCI Express capability past 0xff — is counted
+ * in one line at the end of pci_init: only the bus space (256 buses x 32
+ * x 8 a segment) would bound it, where the table bounds the lines of the
+ * functions it keeps. Before, each was a line of its own: 18 here */
+static unsigned count_in(const char *log, const char *what)
+{
+	unsigned n = 0;
+	for (const char *m = log; (m = strstr(m, what)); m++)
+		n++;
+	return n;
+}
+
+static void test_pci_lines_past_the_table_bounded(void **st)
+{
+	ecam_seg(0, 1);
+	for (unsigned dev = 0; dev < 8; dev++)
+		for (unsigned fn = 0; fn < 8; fn++)
+			fn_at(0, dev, fn, 0)->cfg[PCI_HEADER_TYPE] =
+			    PCI_HEADER_MULTI;
+	/* past the table: four bridges to a bus in no MCFG entry, four
+	 * whose capability list loops (to another such bus), three Root
+	 * Ports whose capability runs past 0xff, and a Root Port offering
+	 * RRS Software Visibility to bus 1, which is followed */
+	for (unsigned dev = 8; dev < 12; dev++)
+		fn_at(0, dev, 0, 5);
+	for (unsigned dev = 12; dev < 16; dev++) {
+		struct fake_fn *f = fn_at(0, dev, 0, 6);
+		f->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+		f->cfg[PCI_CAP_PTR] = 0x40;
+		f->cfg[0x40] = PCI_CAP_ID_MSI;
+		f->cfg[0x41] = 0x40;
+	}
+	for (unsigned dev = 16; dev < 19; dev++) {
+		struct fake_fn *f = fn_at(0, dev, 0, 7);
+		f->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+		f->cfg[PCI_CAP_PTR] = 0xf0;
+		f->cfg[0xf0] = PCI_CAP_ID_EXP;
+		f->cfg[0xf2] = 4 << 4 | 2;
+	}
+	struct fake_fn *rp = fn_at(0, 19, 0, 1);
+	fn_pcie(rp, 0x40, 4, 0x0001, 0x0007);
+	fn_at(1, 0, 0, 0);
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 64);
+	assert_int_equal(rtctl_of(rp, 0x40), 0x0017);
+	if (count_in(log, "; not followed") || count_in(log, "walk stopped") ||
+	    count_in(log, "runs past") ||
+	    !strstr(log, "pci: more than 64 functions; 13 more ignored\n") ||
+	    !strstr(log, "pci: of the functions past the 64 kept, 11 "
+			 "bridges not followed and 7 capabilities that do "
+			 "not read, not said one by one\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* an MCFG entry whose ECAM cannot be mapped is one line and a sum, however
+ * many of its buses bridges lead to; before, a line a bus (10 here, up to
+ * 255 a segment) */
+static void test_pci_ecam_unmapped_lines_bounded(void **st)
+{
+	ecam_seg(0, 0);
+	acpi_necam = 2;
+	acpi_ecam[1] = (struct acpi_mcfg_seg){
+	    .base = 0x7000000000ull, .seg = 0, .bus_start = 1, .bus_end = 0x20};
+	for (unsigned dev = 0; dev < 10; dev++)
+		fn_at(0, dev, 0, dev + 1);
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 10);
+	if (count_in(log, "cannot be mapped") != 2 ||
+	    !strstr(log, "pci: ECAM of bus 1 at 0x7000000000 cannot be "
+			 "mapped; bus skipped\n") ||
+	    !strstr(log, "pci: ECAM of 9 more buses cannot be mapped; "
+			 "skipped\n"))
+		fail_msg("log:\n%s", log);
+}
+
 /* One segment's buses may be split over several MCFG entries, each with
  * its own base (PCI Firmware 3.3 §4.1.2 allows an entry per bus range;
  * Linux's pci_mmconfig_lookup finds the one holding the bus). A bridge on
@@ -3284,6 +3362,8 @@ int main(void)
 	    cmocka_unit_test(test_pci_rrs_sv_in_root_port_past_the_table),
 	    cmocka_unit_test(test_pci_rrs_many_bounded),
 	    cmocka_unit_test(test_pci_too_many_functions_one_line),
+	    cmocka_unit_test(test_pci_lines_past_the_table_bounded),
+	    cmocka_unit_test(test_pci_ecam_unmapped_lines_bounded),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
 	    cmocka_unit_test(test_pci_bars_overlap_lines_bounded),
 	    cmocka_unit_test(test_pci_msix_masked_with_decode_off),

@@ -60,7 +60,13 @@
  *    not) until resumed;
  *  - fault records are consumed, counted for the owner of the source id
  *    (last fault's sid, reason, direction, page; for an interrupt-
- *    remapping fault the index, no direction), overflow cleared.
+ *    remapping fault the index, no direction), overflow cleared;
+ *  - lines of unowned faults (counted through shim_line_hook): each
+ *    unowned source is a fault line at most once, at most
+ *    VTD_UNOWNED_SAID of them whatever the order, a fault of a source
+ *    past them one line in all, and only once they are all said; and
+ *    none lost: after a poll, every unowned source it took was said, or
+ *    the one line for the rest was.
  * FUZZ_VTD_TRACE=1 prints every operation. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -895,6 +901,39 @@ static void op_resume(unsigned o)
 		m.o[o].quar = false;
 }
 
+/* ---- lines of unowned faults ------------------------------------------ */
+static uint16_t said_sid[VTD_UNOWNED_SAID + 1];
+static unsigned nsaid, more_lines;
+
+static bool sid_said(uint16_t sid)
+{
+	for (unsigned i = 0; i < nsaid; i++)
+		if (said_sid[i] == sid)
+			return true;
+	return false;
+}
+
+static void on_line(const char *line)
+{
+	const char *p = strstr(line, " fault owner 0 sid ");
+	unsigned b, d, f;
+	if (p && sscanf(p, " fault owner 0 sid %x:%x.%u", &b, &d, &f) == 3) {
+		uint16_t sid = (uint16_t)(b << 8 | d << 3 | f);
+		CHECK(!sid_said(sid), "unowned source %04x said twice", sid);
+		CHECK(nsaid < VTD_UNOWNED_SAID,
+		      "more than VTD_UNOWNED_SAID (%u) unowned sources said",
+		      VTD_UNOWNED_SAID);
+		said_sid[nsaid++] = sid;
+	}
+	if (strstr(line, "unowned sources counted only")) {
+		CHECK(!more_lines++, "the line for further unowned sources "
+				     "said twice");
+		CHECK(nsaid == VTD_UNOWNED_SAID,
+		      "further unowned sources said past %u of %u", nsaid,
+		      VTD_UNOWNED_SAID);
+	}
+}
+
 /* a fault record as VT-d §7.1 says to read it: a DMA fault names the page
  * and the direction (T), an interrupt-remapping fault (reason 0x20 and
  * up) the interrupt index in FI 63:48, no address, no direction */
@@ -989,6 +1028,9 @@ static void op_poll(void)
 			for (unsigned g = 0; g < FAKE_NFN; g++)
 				if (fake_sid(g) == f[i].sid)
 					m.bme[g] = false;
+			CHECK(sid_said(f[i].sid) || more_lines,
+			      "a fault of unowned source %04x not said",
+			      f[i].sid);
 		}
 	}
 	for (unsigned i = 0; i < fake.c.nfr; i++)
@@ -1139,6 +1181,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t size)
 	if (size < 2)
 		return 0;
 	setup(d);
+	nsaid = more_lines = 0;
+	shim_line_hook = on_line;
 	d += 2, size -= 2;
 	for (unsigned step = 0; size && step < 64; step++) {
 		uint8_t a[OPBYTES] = {0};
@@ -1197,6 +1241,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t size)
 		}
 		check();
 	}
+	shim_line_hook = NULL;
 	fake_inv_hook = NULL;
 	fake_flush_hook = NULL;
 	fake_teardown();

@@ -686,6 +686,47 @@ static void test_fault_reasons_read(void **st)
 	fake_down();
 }
 
+/* Unowned sources are a line each the first time, the first
+ * VTD_UNOWNED_SAID of them whatever the order; a source past them is one
+ * line in all, and every fault is counted (faults_unowned). Before, only
+ * the source said last was remembered: two unowned sources faulting in
+ * turn were a line a fault, forever (20 here) */
+static unsigned unowned_lines, unowned_more;
+static void count_unowned(const char *line)
+{
+	unowned_lines += strstr(line, " fault owner 0 ") != NULL;
+	unowned_more += strstr(line, "unowned sources counted only") != NULL;
+}
+
+static void test_unowned_faults_said_once(void **st)
+{
+	fake_up(false);
+	unowned_lines = unowned_more = 0;
+	shim_line_hook = count_unowned;
+	for (unsigned i = 0; i < 20; i++) {
+		/* 00:03.0 (no owner) and 05:00.0 (no function) in turn, a
+		 * DMA and an interrupt-remapping fault */
+		fake_fault(i & 1 ? 0x0500 : fake_sid(1),
+			   i & 2 ? VTD_FR_IR_NP : VTD_FR_READ, false, 0x1000);
+		assert_int_equal(iommu_fault_poll(), 1);
+	}
+	assert_int_equal(unowned_lines, 2);
+	assert_int_equal(unowned_more, 0);
+	/* ten more sources, in turn twice over: six fill the table, the
+	 * seventh is the one line for all the rest */
+	for (unsigned i = 0; i < 20; i++) {
+		fake_fault((uint16_t)(0x0600 + i % 10), VTD_FR_WRITE, true,
+			   0x2000);
+		assert_int_equal(iommu_fault_poll(), 1);
+	}
+	shim_line_hook = NULL;
+	assert_int_equal(unowned_lines, VTD_UNOWNED_SAID);
+	assert_int_equal(unowned_more, 1);
+	assert_int_equal(vtd_units[0].faults_unowned, 40);
+	assert_false(iommu_owner_quarantined(1));
+	fake_down();
+}
+
 /* A fault recorded while another record is still pending (PPF set) raises
  * no fault event (VT-d §7.3.1: only PPF going from 0 to 1 does), so the
  * handler must leave no record set behind it. Two records: 00:02.0's fault
@@ -1009,6 +1050,7 @@ int main(void)
 	    cmocka_unit_test(test_bus_master_again_said_once),
 	    cmocka_unit_test(test_unmap_unconfirmed_distinct),
 	    cmocka_unit_test(test_fault_reasons_read),
+	    cmocka_unit_test(test_unowned_faults_said_once),
 	    cmocka_unit_test(test_fault_during_take_taken),
 	    cmocka_unit_test(test_fault_poll_interrupts_off),
 	    cmocka_unit_test(test_faults_left_retaken),
