@@ -2,7 +2,8 @@
  * code (kernel/authority/irq.c, mmio.c) calls outside the authority layer,
  * for the host binaries of this suite that link it (authority_test,
  * fuzz_authority_seq): CPU vectors that remember who holds them, a local
- * APIC with id 0, an IOMMU without interrupt remapping, and PCI
+ * APIC with id 0, an IOMMU without interrupt remapping unless a test asks
+ * for it (host_irq_remap), and PCI
  * configuration space read and written through struct pci_dev's cfg (the
  * test points it at 4 KiB of its own). Each binary includes it once; it
  * defines mm_map_mmio itself, over its own BAR memory. A binary that links
@@ -64,19 +65,32 @@ uint32_t lapic_id(void)
 
 /* calls of iommu_irq_alloc: irq_bind asked the IOMMU for an entry */
 static unsigned host_irte_asks;
+/* with host_irq_remap set the IOMMU remaps interrupts: each ask makes an
+ * entry (host_irtes_live), each iommu_irq_free gives one back; a free
+ * with none live is counted (host_irte_bad_frees), not ignored */
+static bool host_irq_remap;
+static unsigned host_irtes_live, host_irte_bad_frees;
 
 int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
 		    uint32_t *msi_addr, uint32_t *msi_data, uint16_t *handle)
 {
 	host_irte_asks++;
 	(void)owner, (void)vector, (void)apic_id;
-	(void)msi_addr, (void)msi_data, (void)handle;
+	(void)msi_addr, (void)msi_data;
+	if (host_irq_remap) {
+		*handle = (uint16_t)host_irtes_live++;
+		return 0;
+	}
 	return 1; /* not remapped: compatibility format */
 }
 
 void iommu_irq_free(uint16_t owner, uint16_t handle)
 {
 	(void)owner, (void)handle;
+	if (host_irtes_live)
+		host_irtes_live--;
+	else
+		host_irte_bad_frees++;
 }
 
 #ifndef AUTH_DEVS_PCI_CFG

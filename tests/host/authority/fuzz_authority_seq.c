@@ -112,7 +112,9 @@
  * calls, and the next starts from an empty layer but for withheld pages
  * (the layer's for good; the harness frees them itself past MAXWH ranges)
  * and the owners' DMA limits (put back as the device manager bound them).
- * irq_raise is not called: it runs cli, which a host process may not.
+ * irq_raise is not called here (test_authority.c's
+ * test_irq_raise_bound_entry_only holds it: the host build runs it without
+ * cli, which a host process may not run).
  * AUTH_SEQ_TRACE=1 prints every operation. */
 #include <stdint.h>
 #include <stdio.h>

@@ -2116,6 +2116,345 @@ static void test_authority_json_full(void **st)
 		mmio_revoke(&m[i]);
 }
 
+/* ---- make mutate (kernel/authority mmio.c and irq.c, N=30 SEED=1): the
+ * survivors ------------------------------------------------------------ */
+/* a refused window hands back nothing and keeps nothing: its line names
+ * the function (mutant #0: pci_addr_str deleted, the line printed an
+ * unset buffer), the caller's copy is all zero (mutant #28: its phys left
+ * set) and the slot it took is the next window's (mutant #27: the slot
+ * kept by a window never granted) */
+static void test_mmio_refused_window_keeps_nothing(void **st)
+{
+	const uint16_t o = 215;
+	static struct pci_dev d = {.bus = 0, .dev = 29, .owner = o};
+	static struct pci_dev other = {.bus = 2, .dev = 30, .fn = 3};
+	struct dev_mmio m, x;
+	d.bar[0].base = BAR_BASE + 0x100000; /* outside bar_mem: unmappable */
+	d.bar[0].size = 0x1000;
+	d.bar[1].base = BAR_BASE;
+	d.bar[1].size = sizeof(bar_mem);
+	bind_fn(o, &d);
+	assert_int_equal(mmio_grant(&d, o, 1, 0, 0x100, MMIO_READ, &m), 0);
+	const uint16_t slot = m.slot;
+	mmio_revoke(&m);
+	/* another function's line first: the stack holds its name */
+	assert_int_equal(mmio_grant(&other, o, 0, 0, 0x100, MMIO_READ, &x), -1);
+	assert_non_null(strstr(shim_last_line, "0000:02:1e.3"));
+	memset(&m, 0xa5, sizeof(m));
+	assert_int_equal(mmio_grant(&d, o, 0, 0, 0x100, MMIO_READ, &m), -1);
+	assert_non_null(
+	    strstr(shim_last_line, "0000:00:1d.0 BAR0: unable to map"));
+	assert_true(all_zero((const uint8_t *)&m, sizeof(m)));
+	assert_int_equal(mmio_grant(&d, o, 1, 0, 0x100, MMIO_READ, &m), 0);
+	assert_int_equal(m.slot, slot);
+	mmio_revoke(&m);
+}
+
+/* a DeviceMmio capability naming slot AUTH_SLOTS, the first past the
+ * table, is a bad slot, and nothing of the table is read for it (mutant
+ * #46, >= turned >: auth_slots[AUTH_SLOTS] read) */
+static void test_mmio_slot_past_table(void **st)
+{
+	const struct dev_mmio m = {.slot = AUTH_SLOTS,
+				   .gen = 1,
+				   .len = 0x100,
+				   .flags = MMIO_READ | MMIO_WRITE};
+	uint64_t bad = refused(AUTH_BAD_SLOT);
+	assert_false(mmio_ok(&m, 0, 4, false));
+	assert_int_equal(mmio_read32(&m, 0), 0xffffffffu);
+	assert_false(mmio_write32(&m, 0, 1));
+	assert_int_equal(refused(AUTH_BAD_SLOT), bad + 2);
+}
+
+/* an Interrupt capability's (slot, generation) is no DeviceMmio window:
+ * refused as stale before any window check (mutant #53: the kind check
+ * off, refused as outside a zero-length window instead) */
+static void test_mmio_names_irq_slot(void **st)
+{
+	const uint16_t o = 216;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 31, .owner = o};
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	bind_fn(o, &d);
+	struct irq_cap c;
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &c), 0);
+	const struct dev_mmio m = {.slot = c.slot,
+				   .gen = c.gen,
+				   .len = 0x100,
+				   .flags = MMIO_READ | MMIO_WRITE};
+	uint64_t before[AUTH_NREASONS];
+	for (unsigned r = 0; r < AUTH_NREASONS; r++)
+		before[r] = refused((enum auth_reason)r);
+	assert_int_equal(mmio_read32(&m, 0), 0xffffffffu);
+	for (unsigned r = 0; r < AUTH_NREASONS; r++)
+		assert_int_equal(refused((enum auth_reason)r),
+				 before[r] + (r == AUTH_STALE_GEN));
+	irq_revoke(&c);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
+/* a function whose MSI-X table was not mapped (msix_table NULL) has no
+ * MSI-X: its MSI is bound, or, without one, nothing (mutant #12: && turned
+ * ||, the missing table programmed, the bind refused) */
+static void test_irq_msix_without_table_uses_msi(void **st)
+{
+	const uint16_t o = 217;
+	static uint8_t cfgsp[4096], cfg2[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 32, .owner = o};
+	static struct pci_dev e = {.bus = 0, .dev = 33, .owner = o + 1};
+	const uint8_t cap = 0x50;
+	d.cfg = cfgsp, e.cfg = cfg2;
+	d.cap_msix = e.cap_msix = 0x70;
+	d.msix_size = e.msix_size = 2;
+	d.cap_msi = cap;
+	bind_fn(o, &d);
+	bind_fn(o + 1, &e);
+	struct irq_cap c, x;
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &c), 0);
+	assert_int_equal(pci_cfg_read16(&d, cap + PCI_MSI_DATA_32), c.vector);
+	assert_false(pci_cfg_read16(&d, 0x70 + PCI_MSIX_FLAGS) &
+		     PCI_MSIX_FLAGS_ENABLE);
+	irq_revoke(&c);
+	unsigned held = vectors_held();
+	uint64_t r0 = refused(AUTH_NOT_GRANTED);
+	assert_int_equal(irq_bind(&e, o + 1, 0, NULL, NULL, &x), -1);
+	assert_int_equal(refused(AUTH_NOT_GRANTED), r0 + 1);
+	assert_int_equal(vectors_held(), held);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
+/* an MSI-X index at the table's size is no interrupt of the function:
+ * refused as such before a vector or a remapping entry is asked for
+ * (mutant #16, >= turned >: entry msix_size went as far as programming) */
+static void test_irq_index_at_table_size(void **st)
+{
+	const uint16_t o = 219;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 34, .owner = o};
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	bind_fn(o, &d);
+	struct irq_cap x;
+	unsigned asks = host_irte_asks;
+	uint64_t r0 = refused(AUTH_NOT_GRANTED);
+	assert_int_equal(irq_bind(&d, o, 2, NULL, NULL, &x), -1);
+	assert_int_equal(refused(AUTH_NOT_GRANTED), r0 + 1);
+	assert_int_equal(host_irte_asks, asks);
+	assert_non_null(strstr(shim_last_line, "has no interrupt 2 for owner"));
+	assert_true(all_zero(bar_mem + 0x1000, 4 * PCI_MSIX_ENTRY_SIZE));
+}
+
+/* an MSI capability that ends exactly at PCI_CFG_LEGACY_SIZE fits
+ * (mutant #29, > turned >=, refused it): 32-bit with per-vector masking,
+ * 20 bytes from 0xec */
+static void test_irq_msi_ends_at_config_end(void **st)
+{
+	const uint16_t o = 220;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 35, .owner = o};
+	const uint8_t cap = 0xec;
+	d.cfg = cfgsp;
+	d.cap_msi = cap;
+	pci_cfg_write16(&d, cap + PCI_MSI_FLAGS, PCI_MSI_FLAGS_MASKBIT);
+	assert_int_equal(cap + PCI_MSI_CAP_LEN(PCI_MSI_FLAGS_MASKBIT),
+			 PCI_CFG_LEGACY_SIZE);
+	bind_fn(o, &d);
+	struct irq_cap c;
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &c), 0);
+	assert_int_equal(pci_cfg_read16(&d, cap + PCI_MSI_DATA_32), c.vector);
+	assert_true(all_zero(cfgsp + 0x100, sizeof(cfgsp) - 0x100));
+	irq_revoke(&c);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
+/* no CPU vector left: refused (AUTH_NO_MEMORY), the slot back and no
+ * remapping entry asked for (mutants #55: vector 0 bound, and #57: the
+ * slot kept) */
+static void nop_handler(void *arg)
+{
+	(void)arg;
+}
+
+static void test_irq_no_vector_takes_nothing(void **st)
+{
+	const uint16_t o = 221;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 36, .owner = o};
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	bind_fn(o, &d);
+	bool filled[256] = {0};
+	for (unsigned v = HOST_VECTOR_FIRST; v <= HOST_VECTOR_LAST; v++)
+		if (!host_vectors[v].fn) {
+			host_vectors[v].fn = nop_handler;
+			filled[v] = true;
+		}
+	unsigned slots = slots_issuable(), asks = host_irte_asks;
+	uint64_t r0 = refused(AUTH_NO_MEMORY);
+	struct irq_cap x;
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &x), -1);
+	assert_int_equal(refused(AUTH_NO_MEMORY), r0 + 1);
+	assert_int_equal(slots_issuable(), slots);
+	assert_int_equal(host_irte_asks, asks);
+	for (unsigned v = 0; v < 256; v++)
+		if (filled[v])
+			host_vectors[v].fn = NULL;
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &x), 0);
+	irq_revoke(&x);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
+/* under interrupt remapping the entry irq_bind made is the slot's: revoke
+ * frees it, and a bind whose MSI-X entry cannot be programmed frees it
+ * before refusing; without remapping nothing is freed (mutants #75, the
+ * remapped flag inverted, and #83, the failed bind's entry kept) */
+static void test_irq_remapped_entry_freed(void **st)
+{
+	const uint16_t o = 222;
+	static uint8_t cfgsp[4096], cfg2[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 37, .owner = o};
+	static struct pci_dev e = {.bus = 0, .dev = 38, .owner = o + 1};
+	d.cfg = cfgsp, e.cfg = cfg2;
+	msix_dev(&d);
+	bind_fn(o, &d);
+	bind_fn(o + 1, &e);
+	struct irq_cap c;
+	host_irq_remap = true;
+	host_irtes_live = host_irte_bad_frees = 0;
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &c), 0);
+	assert_int_equal(host_irtes_live, 1);
+	irq_revoke(&c);
+	assert_int_equal(host_irtes_live, 0);
+	/* e's decode stays off: its entry cannot be written */
+	msix_dev(&e);
+	mse_dev = &e;
+	mse_stuck_off = true, was_on = false;
+	host_cfg_written = mse_model;
+	uint64_t r0 = refused(AUTH_NOT_GRANTED);
+	assert_int_equal(irq_bind(&e, o + 1, 0, NULL, NULL, &c), -1);
+	assert_int_equal(refused(AUTH_NOT_GRANTED), r0 + 1);
+	assert_int_equal(host_irtes_live, 0);
+	host_cfg_written = NULL;
+	mse_dev = NULL;
+	mse_stuck_off = false;
+	host_irq_remap = false;
+	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &c), 0);
+	irq_revoke(&c);
+	assert_int_equal(host_irte_bad_frees, 0);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
+/* irq_raise (a broker delivering the interrupt the device would have
+ * sent) runs the trampoline of the one entry that owner bound on that
+ * function, counted, and nothing for another owner, another entry, a
+ * masked entry or a revoked owner (mutants #114, never delivered, #124,
+ * another owner's entry run, and #125, another entry's; irq_raise could
+ * not run on the host before: it ran cli) */
+static unsigned raised[2];
+static void raise_handler(void *arg)
+{
+	raised[(uintptr_t)arg]++;
+}
+
+static void test_irq_raise_bound_entry_only(void **st)
+{
+	const uint16_t o = 224;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 39, .owner = o};
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	bind_fn(o, &d);
+	struct irq_cap a, b;
+	assert_int_equal(irq_bind(&d, o, 0, raise_handler, (void *)0, &a), 0);
+	assert_int_equal(irq_bind(&d, o, 1, raise_handler, (void *)1, &b), 0);
+	raised[0] = raised[1] = 0;
+	irq_raise(&d, o, 0); /* masked since irq_bind */
+	assert_int_equal(raised[0] + raised[1], 0);
+	irq_unmask(&a);
+	irq_unmask(&b);
+	irq_raise(&d, o, 1);
+	assert_int_equal(raised[0], 0);
+	assert_int_equal(raised[1], 1);
+	assert_int_equal(irq_count(&b), 1);
+	assert_int_equal(irq_count(&a), 0);
+	irq_raise(&d, o + 1, 0); /* not the entry's owner */
+	irq_raise(&d, o, 2);	 /* no such entry */
+	assert_int_equal(raised[0] + raised[1], 1);
+	irq_raise(&d, o, 0);
+	assert_int_equal(raised[0], 1);
+	irq_mask(&a);
+	irq_raise(&d, o, 0);
+	assert_int_equal(raised[0], 1);
+	irq_unmask(&a);
+	assert_int_equal(auth_owner_revoke(o, "test"), 0);
+	irq_raise(&d, o, 0);
+	irq_raise(&d, o, 1);
+	assert_int_equal(raised[0] + raised[1], 2);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	irq_revoke(&a);
+	irq_revoke(&b);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
+/* ---- make mutate (kernel/authority/dmapool.c, N=30 SEED=1): the
+ * survivors ------------------------------------------------------------ */
+/* pages withheld because the unit did not confirm their unmap are said,
+ * once a revoke (mutant #16: dma_unmapped's dma_withhold deleted, the
+ * pages kept out of the allocator without a word) */
+static unsigned withheld_lines;
+static void count_withheld(const char *line)
+{
+	withheld_lines += strstr(line, "not confirmed unmapped") != NULL;
+}
+
+static void test_pool_withheld_said_once(void **st)
+{
+	const uint16_t o = 225;
+	static struct pci_dev dev = {.bus = 0, .dev = 40};
+	struct dma_pool p;
+	shim_iommu_owner = 0;
+	assert_int_equal(shim_owner_bind_fn(o, &dev, DMA_BACKEND_IOMMU), 0);
+	uint64_t out = shim_pages_in_use;
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &p), 0);
+	const uint64_t pa = p.iova;
+	withheld_lines = 0;
+	shim_line_hook = count_withheld;
+	shim_iommu_fail_unmap = true;
+	assert_int_equal(dma_pool_revoke(&p), -1);
+	shim_iommu_fail_unmap = false;
+	shim_line_hook = NULL;
+	assert_int_equal(withheld_lines, 1);
+	assert_non_null(strstr(shim_last_line, "2 pages withheld"));
+	assert_int_equal(shim_pages_in_use, out + 2);
+	assert_int_equal(owner_acct(o)->use[DMA_CHARGE_POOL], 2 * PAGE_SIZE);
+	/* the test's, not the layer's */
+	page_free(pa, 2);
+	dma_owner_uncharge(owner_acct(o), DMA_CHARGE_POOL, 2 * PAGE_SIZE);
+	assert_int_equal(shim_iommu_violations, 0);
+	shim_iommu_owner = 0;
+}
+
+/* an owner's revocation says how many pools it kept because they were
+ * pinned (mutant #110: dma_owner_seize's count never moved, "0 pinned
+ * kept" said with a pool kept) */
+static void test_revoke_says_pinned_kept(void **st)
+{
+	const uint16_t o = 226;
+	struct dma_pool pinned, other;
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_VALIDATOR, 0), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &pinned), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &other), 0);
+	assert_true(grant_pin(&owner_acct(o)->grants, pinned.slot));
+	assert_int_equal(auth_owner_revoke(o, "test"), 1);
+	assert_non_null(
+	    strstr(shim_last_line, "1 pools seized, 1 pinned kept"));
+	assert_true(grant_unpin(&owner_acct(o)->grants, pinned.slot));
+	assert_int_equal(dma_pool_revoke(&pinned), 0);
+	assert_int_equal(dma_pool_revoke(&other), 0);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+}
+
 int main(void)
 {
 	shim_quiet = getenv("AUTH_TEST_VERBOSE") == NULL;
@@ -2163,6 +2502,17 @@ int main(void)
 	    cmocka_unit_test(test_mmio64_window_end),
 	    cmocka_unit_test(test_mmio_window_unaligned_start),
 	    cmocka_unit_test(test_mmio_offset_64bit),
+	    cmocka_unit_test(test_mmio_refused_window_keeps_nothing),
+	    cmocka_unit_test(test_mmio_slot_past_table),
+	    cmocka_unit_test(test_mmio_names_irq_slot),
+	    cmocka_unit_test(test_irq_msix_without_table_uses_msi),
+	    cmocka_unit_test(test_irq_index_at_table_size),
+	    cmocka_unit_test(test_irq_msi_ends_at_config_end),
+	    cmocka_unit_test(test_irq_no_vector_takes_nothing),
+	    cmocka_unit_test(test_irq_remapped_entry_freed),
+	    cmocka_unit_test(test_irq_raise_bound_entry_only),
+	    cmocka_unit_test(test_pool_withheld_said_once),
+	    cmocka_unit_test(test_revoke_says_pinned_kept),
 	    cmocka_unit_test(test_slots_exhausted),
 	    cmocka_unit_test(test_slots_full_revoked),
 	    cmocka_unit_test(test_authority_json),

@@ -1035,6 +1035,209 @@ static void test_iommu_json(void **st)
 	fake_down();
 }
 
+/* ---- make mutate (kernel/iommu/vtd.c, N=40 SEED=1): the survivors ------ */
+/* vtd.md §4: a command whose status the unit never reports is given up
+ * once VTD_TIMEOUT_US have passed, not before, and failed (mutants #11,
+ * no bound; #13 and #14, > turned >= and <=; #15, the timeout made
+ * success); one whose status already agrees is done */
+static void test_gcmd_unanswered_times_out(void **st)
+{
+	struct vtd_unit *u = silent_unit(0);
+	/* 800 ns into a microsecond: the wait's start reads 900 ns in, so
+	 * a wait that ends at its deadline rather than past it ends short */
+	shim_clock_ns = (shim_clock_ns / 1000 + 1) * 1000 + 800;
+	uint64_t t0 = shim_clock_ns;
+	assert_int_equal(vtd_gcmd(u, VTD_GCMD_TE, true), -1);
+	assert_true(shim_clock_ns - t0 >= 100000ull * 1000);
+	assert_true(regs[VTD_GCMD / 4] & VTD_GCMD_TE);
+	assert_int_equal(vtd_gcmd(u, VTD_GCMD_TE, false), 0);
+	free_unit(u);
+}
+
+/* rule 7 of vtd.md §6: a unit given up stops bus mastering of every
+ * endpoint it translates, and only endpoints: a bridge (header type 1)
+ * under it keeps its own (mutant #32, && turned ||) */
+static void test_broken_unit_stops_endpoints_only(void **st)
+{
+	struct fake_cfg c = {
+	    .mgaw = 39, .haw = 39, .ir = true, .nfr = 1, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	pci_devs[3].header_type = 1;
+	iommu_init();
+	assert_true(vtd_units[0].up);
+	assert_true(fake_bme(3)); /* iommu_init leaves bridges alone too */
+	fake_set_bme(0);
+	fake_set_bme(1);
+	fake.stop = true;
+	assert_int_equal(vtd_inv_domain(&vtd_units[0], 1), -1);
+	assert_true(vtd_units[0].broken);
+	assert_false(fake_bme(0));
+	assert_false(fake_bme(1));
+	assert_true(fake_bme(3));
+	fake_down();
+}
+
+/* §6.8: a write-buffer flush only where CAP.RWBF asks for one (mutant
+ * #48: every unit flushed), and never on a unit given up, whose answer is
+ * not trusted (mutant #52: a broken unit's flush reported done) */
+static void test_write_buffer_flush_only_rwbf_and_trusted(void **st)
+{
+	fake_up(false);
+	assert_int_equal(iommu_map(1, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	assert_int_equal(fake.wbf, 0);
+	fake_down();
+	struct fake_cfg c = {
+	    .mgaw = 39, .haw = 39, .ir = true, .rwbf = true, .nfr = 1, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	iommu_init();
+	struct vtd_unit *u = &vtd_units[0];
+	assert_true(u->up && !u->broken);
+	uint64_t wbf = fake.wbf;
+	assert_int_equal(vtd_write_buffer_flush(u), 0);
+	assert_int_equal(fake.wbf, wbf + 1);
+	fake.stop = true;
+	assert_int_equal(vtd_inv_domain(u, 1), -1);
+	assert_true(u->broken);
+	fake.stop = false; /* answering again, but given up */
+	wbf = fake.wbf;
+	assert_int_equal(vtd_write_buffer_flush(u), -1);
+	assert_int_equal(fake.wbf, wbf);
+	fake_down();
+}
+
+/* the standard's bounded log: a source with no owner is counted at every
+ * fault (faults_unowned, mutant #110) and said once; a fault of an owned
+ * source in between does not make the unowned one said again (mutants
+ * #112, never remembered, and #113, an owned fault remembered as the
+ * unowned source said) */
+static void test_unowned_fault_counted_said_once(void **st)
+{
+	fake_up(false);
+	struct vtd_unit *u = &vtd_units[0];
+	fake_fault(fake_sid(1), VTD_FR_READ, false, 0x5000);
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(iommu_fault_poll(), 1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_int_equal(u->faults_unowned, 1);
+	fake_fault(fake_sid(1), VTD_FR_WRITE, true, 0x6000);
+	lines = shim_kprintf_calls;
+	assert_int_equal(iommu_fault_poll(), 1);
+	assert_int_equal(shim_kprintf_calls - lines, 0);
+	assert_int_equal(u->faults_unowned, 2);
+	fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x7000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	assert_true(iommu_owner_quarantined(1));
+	assert_int_equal(u->faults_unowned, 2);
+	fake_fault(fake_sid(1), VTD_FR_READ, false, 0x8000);
+	lines = shim_kprintf_calls;
+	assert_int_equal(iommu_fault_poll(), 1);
+	assert_int_equal(shim_kprintf_calls - lines, 0);
+	assert_int_equal(u->faults_unowned, 3);
+	assert_int_equal(u->faults, 4);
+	fake_down();
+}
+
+/* §5.1.4.1: reason VTD_FR_IR itself is the first interrupt-remapping
+ * fault, said as one naming an entry index (mutant #118, >= turned >) */
+static char ir_first_line[256];
+static void keep_ir_first_line(const char *line)
+{
+	if (strstr(line, " fault owner "))
+		snprintf(ir_first_line, sizeof(ir_first_line), "%s", line);
+}
+
+static void test_fault_reason_ir_first_is_interrupt(void **st)
+{
+	fake_up(false);
+	struct iommu_fault f;
+	ir_first_line[0] = 0;
+	shim_line_hook = keep_ir_first_line;
+	fake_fault(fake_sid(0), VTD_FR_IR, false, 0x5ull << 48);
+	assert_int_equal(iommu_fault_poll(), 1);
+	shim_line_hook = NULL;
+	assert_int_equal(iommu_fault_count(1, &f), 1);
+	assert_int_equal(f.addr, 5);
+	assert_non_null(
+	    strstr(ir_first_line, "iommu: interrupt fault owner 1"));
+	assert_non_null(strstr(ir_first_line, "index 5 "));
+	fake_down();
+}
+
+/* vtd.md §4: a unit whose fault recording registers lie past its
+ * register page is not brought up (mutant #195: the check off, and the
+ * kernel wrote past the page) and is given up for good: no command is
+ * sent to it after (mutant #311: a failed unit not marked broken took a
+ * write-buffer flush) */
+static void test_fault_registers_outside_page_refused(void **st)
+{
+	struct fake_cfg c = {
+	    .mgaw = 39, .haw = 39, .ir = true, .rwbf = true, .nfr = 1, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	uint64_t cap =
+	    fake_reg64(VTD_CAP) & ~(VTD_CAP_FRO_MASK << VTD_CAP_FRO_SHIFT);
+	cap |= (uint64_t)(VTD_REG_SPAN / 16) << VTD_CAP_FRO_SHIFT;
+	fake.regs[VTD_CAP / 4] = (uint32_t)cap;
+	fake.regs[VTD_CAP / 4 + 1] = (uint32_t)(cap >> 32);
+	iommu_init();
+	struct vtd_unit *u = &vtd_units[0];
+	assert_false(u->up);
+	assert_true(u->broken);
+	assert_string_equal(
+	    u->why, "fault or IOTLB registers outside the register page");
+	uint16_t sid = 0;
+	assert_int_equal(iommu_scope(&pci_devs[0], &sid, NULL),
+			 IOMMU_UNIT_FAILED);
+	assert_int_equal(vtd_write_buffer_flush(u), -1);
+	assert_int_equal(fake.wbf, 0);
+	assert_int_equal(fake.gsts, 0);
+	fake_down();
+}
+
+/* a domain is made only for a source id some function of that segment
+ * has (mutant #249: && turned ||, any function of the segment, or any
+ * segment's function of that id, named the unit) */
+static void test_domain_needs_function_of_segment_and_sid(void **st)
+{
+	fake_up(false);
+	assert_int_equal(iommu_domain_create(2, 0, 0x0808), -1); /* 00:01.0 */
+	assert_int_equal(iommu_domain_create(2, 1, fake_sid(1)), -1);
+	assert_null(vtd_unit_for_sid(0, 0x0808));
+	assert_null(vtd_unit_for_sid(1, fake_sid(1)));
+	assert_ptr_equal(vtd_unit_for_sid(0, fake_sid(1)), &vtd_units[0]);
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), 0);
+	fake_down();
+}
+
+/* vtd.md §6, fail closed: a DMAR that does not parse leaves every
+ * endpoint without bus mastering (mutant #283) and every function
+ * IOMMU_UNIT_FAILED, named by the parser's reason (mutant #253: the
+ * scopes of no unit consulted, "in no remapping unit's scope" and
+ * IOMMU_NO_SCOPE); iommu_scope takes a NULL why (mutant #270) */
+static void test_dmar_unusable_fails_closed(void **st)
+{
+	struct fake_cfg c = {
+	    .mgaw = 39, .haw = 39, .ir = true, .nfr = 1, .nd = 2};
+	pages_before = shim_pages_in_use;
+	fake_setup(&c);
+	fake.dmar.b[48 + 2] =
+	    2; /* the DRHD's length, after the 48-byte header */
+	fake.dmar.b[48 + 3] = 0;
+	iommu_init();
+	for (unsigned i = 0; i < FAKE_NFN; i++)
+		assert_false(fake_bme(i));
+	uint16_t sid = 0;
+	const char *why = NULL;
+	assert_int_equal(iommu_scope(&pci_devs[0], &sid, &why),
+			 IOMMU_UNIT_FAILED);
+	assert_string_equal(why, "structure length");
+	assert_int_equal(iommu_scope(&pci_devs[1], &sid, NULL),
+			 IOMMU_UNIT_FAILED);
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -1068,6 +1271,14 @@ int main(void)
 	    cmocka_unit_test(test_table_pages_counted),
 	    cmocka_unit_test(test_map_refusals_said_once),
 	    cmocka_unit_test(test_iommu_json),
+	    cmocka_unit_test(test_gcmd_unanswered_times_out),
+	    cmocka_unit_test(test_broken_unit_stops_endpoints_only),
+	    cmocka_unit_test(test_write_buffer_flush_only_rwbf_and_trusted),
+	    cmocka_unit_test(test_unowned_fault_counted_said_once),
+	    cmocka_unit_test(test_fault_reason_ir_first_is_interrupt),
+	    cmocka_unit_test(test_fault_registers_outside_page_refused),
+	    cmocka_unit_test(test_domain_needs_function_of_segment_and_sid),
+	    cmocka_unit_test(test_dmar_unusable_fails_closed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
