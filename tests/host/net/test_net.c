@@ -1575,6 +1575,18 @@ static void test_dhcp_fallback_static(void **state)
 	assert_int_equal(c.ip, 0x0a00024d);
 	assert_int_equal(c.gw, PEER_IP);
 	assert_int_equal(c.mask, 0xffffff00u);
+	/* the default gateway is .2 of the subnet mask= gives, not of the
+	 * address's /24 */
+	struct net_config m;
+	net_config_default(&m);
+	assert_true(
+	    net_config_apply(&m, "static", "10.0.5.5", "255.255.0.0", NULL));
+	assert_int_equal(m.mask, 0xffff0000u);
+	assert_int_equal(m.gw, 0x0a000002);
+	net_config_default(&m);
+	assert_true(
+	    net_config_apply(&m, "static", "10.0.5.5/16", NULL, "10.0.9.1"));
+	assert_int_equal(m.gw, 0x0a000901);
 	assert_false(net_config_apply(&c, "bogus", NULL, NULL, NULL));
 	assert_false(net_config_apply(&c, NULL, "10.0.2", NULL, NULL));
 	assert_false(net_config_apply(&c, NULL, NULL, "255.0.255.0", NULL));
