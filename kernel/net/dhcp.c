@@ -10,7 +10,8 @@
  * whose one MAC answers ARP for every address, DHCP_MAX_DECLINES declines
  * in a row. An address that goes (lease end, NAK, a renewal that moves
  * it) is removed from the interface at once (net_clear_address).
- * Retransmission doubles from 4 s up to 64 s (RFC 2131 §4.1). At T1 (half
+ * Retransmission doubles from 4 s up to 64 s (RFC 2131 §4.1). A lease
+ * shorter than DHCP_MIN_LEASE_S (dhcp.h) is taken as that. At T1 (half
  * the lease) the client asks its server again, unicast with ciaddr set
  * (RENEWING); at T2 (7/8 of the lease) any server, broadcast (REBINDING,
  * §4.4.5); if none answers before the lease ends, it gives up the address
@@ -100,6 +101,8 @@ static struct {
 	/* NAKs of the stack: a server may NAK every REQUEST, as fast as
 	 * the exchange runs; said at the 1st, 2nd, 4th, ... */
 	uint64_t naks;
+	/* a lease under DHCP_MIN_LEASE_S was said (once per stack) */
+	bool short_lease_said;
 } dhcp;
 
 /* renewing or rebinding: the address is ours until the lease ends */
@@ -386,6 +389,14 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		return;
 	}
 	uint32_t lease = o.lease ? o.lease : 3600;
+	if (lease < DHCP_MIN_LEASE_S) {
+		if (!dhcp.short_lease_said)
+			kprintf("%s: dhcp: server leases for %u s; taken as "
+				"%u s (DHCP_MIN_LEASE_S; said once)\n",
+				net_if.nic->name, lease, DHCP_MIN_LEASE_S);
+		dhcp.short_lease_said = true;
+		lease = DHCP_MIN_LEASE_S;
+	}
 	uint32_t gw = o.have_router ? o.router : 0;
 	if (o.server_id)
 		dhcp.server_id = o.server_id;

@@ -49,8 +49,6 @@ bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		} else {
 			c->ip = v;
 			c->mask = prefix_mask((unsigned)plen);
-			if (!c->gw) /* QEMU's convention: the gateway is .2 */
-				c->gw = (v & c->mask) | 2;
 		}
 	}
 	if (mask) {
@@ -65,6 +63,10 @@ bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		else
 			ok = false;
 	}
+	/* QEMU's convention: the gateway is .2 of the subnet, the one mask=
+	 * gives when it is there */
+	if (c->ip && !c->gw)
+		c->gw = (c->ip & c->mask) | 2;
 	return ok;
 }
 

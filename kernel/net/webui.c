@@ -429,6 +429,7 @@ static const char *provider_title(const char *name)
 		const char *name, *title;
 	} t[] = {
 	    {"devices", "PCI functions"},
+	    {"pci", "PCI enumeration"},
 	    {"nvme", "NVMe controllers"},
 	    {"net", "Network"},
 	    {"validator", "DMA validator verdicts"},

@@ -866,7 +866,8 @@ static const struct bench_row bench_rows[] = {
 CMDLINE_KEY(nvme_bench_rounds, "nvme.bench_rounds",
 	    "nvme-bench: rounds per row (proof image)");
 CMDLINE_KEY(nvme_bench_ops, "nvme.bench_ops",
-	    "nvme-bench: I/Os per round (proof image)");
+	    "nvme-bench: I/Os per path of a row, over its rounds (proof "
+	    "image)");
 CMDLINE_KEY(nvme_bench_rows, "nvme.bench_rows",
 	    "nvme-bench: the rows to run, comma-separated (proof image)");
 #define NVME_BENCH_ROUNDS 3

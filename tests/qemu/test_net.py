@@ -104,6 +104,12 @@ def phase_http(m, port):
     sec = re.search(rb'data-provider="devices"><pre>(.*?)</pre>', body, re.S)
     assert sec and b'"virtio-net"' in sec.group(1), "devices JSON not on /"
     assert b"&quot;" not in sec.group(1), "quotes escaped inside <pre>"
+    # every section is headed by a title of its own, not by its bare
+    # provider name (kernel/net/webui.c provider_title)
+    heads = re.findall(rb'<h2>(.*?) <span class="muted">/api/(.*?)</span></h2>', body)
+    assert len(heads) >= 10, heads
+    bare = [n.decode() for t, n in heads if t == n]
+    assert not bare, f"sections headed by their provider name only: {bare}"
     # the same request with the host's curl (a second, independent client)
     out = subprocess.run(["curl", "-sS", "--max-time", "60", "-o", "/dev/null", "-w",
                           "%{http_code}", f"http://127.0.0.1:{port}/api/devices"],

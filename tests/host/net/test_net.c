@@ -12,6 +12,7 @@
 
 #include "kernel/lib/status.h"
 #include "kernel/net/arp.h"
+#include "kernel/net/dhcp.h"
 #include "kernel/net/http.h"
 #include "kernel/net/httpd.h"
 #include "kernel/net/ip.h"
@@ -1574,6 +1575,18 @@ static void test_dhcp_fallback_static(void **state)
 	assert_int_equal(c.ip, 0x0a00024d);
 	assert_int_equal(c.gw, PEER_IP);
 	assert_int_equal(c.mask, 0xffffff00u);
+	/* the default gateway is .2 of the subnet mask= gives, not of the
+	 * address's /24 */
+	struct net_config m;
+	net_config_default(&m);
+	assert_true(
+	    net_config_apply(&m, "static", "10.0.5.5", "255.255.0.0", NULL));
+	assert_int_equal(m.mask, 0xffff0000u);
+	assert_int_equal(m.gw, 0x0a000002);
+	net_config_default(&m);
+	assert_true(
+	    net_config_apply(&m, "static", "10.0.5.5/16", NULL, "10.0.9.1"));
+	assert_int_equal(m.gw, 0x0a000901);
 	assert_false(net_config_apply(&c, "bogus", NULL, NULL, NULL));
 	assert_false(net_config_apply(&c, NULL, "10.0.2", NULL, NULL));
 	assert_false(net_config_apply(&c, NULL, NULL, "255.0.255.0", NULL));
@@ -2239,6 +2252,55 @@ static void test_dhcp_rfc2131_s4_4_5_renewal(void **state)
 	net_state(&v);
 	assert_true(v.configured);
 	assert_int_equal(v.ip, STACK_IP);
+	fake_setup(false);
+}
+
+/* a server that leases for 1 s, to every REQUEST: T1 came half a second
+ * after each ACK, a renewal every 0.5 s for as long as it answered. The
+ * lease is taken as DHCP_MIN_LEASE_S (dhcpcd's floor), said once: over a
+ * minute, a renewal at each T1 of the raised lease */
+static void test_dhcp_min_lease(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t f[600];
+	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 1));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	uint64_t lines = shim_kprintf_calls;
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 1));
+	dhcp_probe_window();
+	arp_request(STACK_IP, 60);
+	fake_clear();
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	/* every REQUEST (renewing, unicast, or rebinding, broadcast)
+	 * answered at once with another 1 s lease */
+	unsigned renewals = 0;
+	for (unsigned step = 0; step < 600; step++) {
+		advance_us(100000);
+		struct ipv4_view ip;
+		while (pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip)) {
+			const uint8_t *m = ip.payload + 8;
+			assert_int_equal(rd16(ip.payload + 2),
+					 DHCP_SERVER_PORT);
+			assert_int_equal(rd32(m + 12), STACK_IP); /* ciaddr */
+			renewals++;
+			inject(f, dhcp_reply_lease(f, rd32(m + 4), DHCPACK,
+						   STACK_IP, 1));
+		}
+		fake_clear();
+	}
+	/* T1 every DHCP_MIN_LEASE_S / 2 (10 s): 6 or 7 in a minute */
+	assert_in_range(renewals, 60 / (DHCP_MIN_LEASE_S / 2),
+			60 / (DHCP_MIN_LEASE_S / 2) + 1);
+	/* the raise said once; the ACK's address line; nothing per renewal */
+	assert_int_equal(shim_kprintf_calls - lines, 2);
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.lease_s, DHCP_MIN_LEASE_S);
 	fake_setup(false);
 }
 
@@ -5996,6 +6058,8 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_nak_lines_bounded,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_min_lease, fake_cm_setup,
+					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
 		fake_cm_teardown),
