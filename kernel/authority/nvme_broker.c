@@ -33,8 +33,9 @@
  * data addresses and the gate keeps its command policy and the checks of
  * what the kernel itself reads and writes. Off is the default: it keeps
  * every rule and measured no slower (tests/bench/iommu.py).
- * nvme.addr_checks=on|off on the command line overrides; without an IOMMU
- * the checks are always on. */
+ * nvme.addr_checks=on|off on the command line overrides (any other value,
+ * or a cut command line, turns them on: broker_hw_confined); without an
+ * IOMMU the checks are always on. */
 #define BROKER_ADDR_CHECKS_DEFAULT false
 
 struct nvme_broker {
@@ -328,20 +329,33 @@ static void broker_revoked(void *arg, uint16_t owner)
 
 CMDLINE_KEY(nvme_addr_checks, "nvme.addr_checks",
 	    "on or off: the gate's address checks where VT-d confines NVMe");
-/* address checks on unless the IOMMU translates the owner and the
- * command line (or the default) turns them off */
+/* Address checks on unless the IOMMU translates the owner and the command
+ * line (or the default) turns them off. What is not plainly on or off
+ * fails safe, checks on with one line, as devmgr.dma falls back to strict
+ * (shape_dma_mode_pick): a value other than on or off, and a command line
+ * that was cut (cmdline_cut) unless it kept nvme.addr_checks=on — a lost
+ * nvme.addr_checks, absent from what was kept or after the one kept (the
+ * last wins), may have asked for on. */
 static bool broker_hw_confined(const struct nvme_broker *b)
 {
 	const char *v = cmdline_get("nvme.addr_checks");
 	bool checks = BROKER_ADDR_CHECKS_DEFAULT;
-	if (v && !strcmp(v, "off"))
-		checks = false;
-	else if (v && !strcmp(v, "on"))
+	if (v && !strcmp(v, "on"))
 		checks = true;
-	else if (v)
+	else if (v && strcmp(v, "off")) {
+		checks = true;
 		kprintf("nvme-broker %s: nvme.addr_checks=%s is not on or off; "
-			"%s\n",
-			b->name, v, checks ? "on" : "off");
+			"address checks on\n",
+			b->name, v);
+	} else if (cmdline_cut()) {
+		checks = true;
+		kprintf("nvme-broker %s: %s%sthe command line was cut, and %s "
+			"may be in what was lost; address checks on\n",
+			b->name, v ? "nvme.addr_checks=" : "", v ? "off: " : "",
+			v ? "a later nvme.addr_checks, which would win,"
+			  : "nvme.addr_checks");
+	} else if (v)
+		checks = false;
 	return !checks && dma_owner_translated(b->owner);
 }
 

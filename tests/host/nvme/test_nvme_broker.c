@@ -85,11 +85,15 @@ void irq_raise(const struct pci_dev *d, uint16_t owner, unsigned msix_index)
 }
 
 /* nvme.ns=1: of the model's namespaces 1 and 2 the owner gets the first;
- * a test may say the command line was cut, or give another list */
+ * a test may say the command line was cut, or give another list, or an
+ * nvme.addr_checks */
 static bool cut;
 static const char *nvme_ns = "1";
+static const char *addr_checks;
 const char *cmdline_get(const char *key)
 {
+	if (!strcmp(key, "nvme.addr_checks"))
+		return addr_checks;
 	return !strcmp(key, "nvme.ns") ? nvme_ns : NULL;
 }
 bool cmdline_cut(void)
@@ -1797,6 +1801,54 @@ static void test_small_bar0_limits_io_queues(void **st)
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
+/* nvme.addr_checks where VT-d translates the owner (the IOMMU shape):
+ * absent (the default) or off, the gate's address checks are off; what is
+ * not plainly on or off fails safe, checks on with one line naming it — a
+ * value other than on or off, and a cut command line that did not keep
+ * on (absent, or off: a later nvme.addr_checks, lost, would win). Before,
+ * each of those left the default, checks off, with no line for the cut
+ * ones. devs[22] to devs[27], one per case. */
+static void test_addr_checks_fail_safe(void **st)
+{
+	(void)st;
+	static const struct {
+		const char *v;
+		bool cut, checks;
+		const char *line;
+	} cases[] = {
+	    {NULL, false, false, NULL},
+	    {"off", false, false, NULL},
+	    {"on", true, true, NULL},
+	    {"of", false, true,
+	     "nvme.addr_checks=of is not on or off; address checks on"},
+	    {NULL, true, true,
+	     "the command line was cut, and nvme.addr_checks may be in "
+	     "what was lost; address checks on"},
+	    {"off", true, true,
+	     "nvme.addr_checks=off: the command line was cut, and a later "
+	     "nvme.addr_checks, which would win, may be in what was lost; "
+	     "address checks on"},
+	};
+	for (unsigned k = 0; k < ARRAY_SIZE(cases); k++) {
+		struct pci_dev *d = fresh_function(22 + k);
+		shim_iommu_owner = d->owner;
+		addr_checks = cases[k].v;
+		cut = cases[k].cut;
+		lines_watch("nvme.addr_checks");
+		struct nvme_broker *b = NULL;
+		int r = nvme_broker_open(d, d->owner, &b);
+		shim_line_hook = NULL;
+		shim_iommu_owner = 0;
+		addr_checks = NULL;
+		cut = false;
+		assert_int_equal(r, 0);
+		assert_int_equal(nvme_broker_addr_checks(b), cases[k].checks);
+		assert_int_equal(line_hits, cases[k].line ? 1 : 0);
+		if (cases[k].line)
+			assert_non_null(strstr(line_last, cases[k].line));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1852,6 +1904,8 @@ int main(void)
 		test_bar0_without_io_doorbells_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_small_bar0_limits_io_queues,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_addr_checks_fail_safe, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
