@@ -49,6 +49,8 @@ struct nvme_broker {
 	/* stopped by nvme_broker_stop with the gate's queues kept: the driver
 	 * may reap what the device posted before, until nvme_broker_reset */
 	bool draining;
+	/* nvme_broker_stop calls that found it not enabled */
+	uint64_t idle_stops;
 	struct pci_dev *d;
 	uint16_t owner;
 	char name[16];		/* "0000:BB:DD.F" */
@@ -965,12 +967,17 @@ int nvme_broker_stop(struct nvme_broker *b)
 			nvme_gate_drop_all(&b->gate);
 			b->draining = false;
 		}
-		kprintf("nvme-broker %s: stop: controller not enabled (%s); "
-			"nothing to do\n",
-			b->name,
-			b->fenced     ? "fenced"
-			: b->draining ? "stopped already"
-				      : "stopped");
+		/* said at the 1st, 2nd, 4th, 8th, ... such stop: a driver
+		 * that keeps stopping cannot flood the console */
+		b->idle_stops++;
+		if (!(b->idle_stops & (b->idle_stops - 1)))
+			kprintf("nvme-broker %s: stop: controller not enabled "
+				"(%s); nothing to do (%llu so far)\n",
+				b->name,
+				b->fenced     ? "fenced"
+				: b->draining ? "stopped already"
+					      : "stopped",
+				(unsigned long long)b->idle_stops);
 		return b->fenced ? -1 : 0;
 	}
 	int r = broker_halt(b);

@@ -1849,6 +1849,25 @@ static void test_addr_checks_fail_safe(void **st)
 	}
 }
 
+/* A driver that keeps stopping a broker that is not enabled (devs[28])
+ * is told at the 1st, 2nd, 4th, 8th, ... call, with the count: 100 stops,
+ * 7 lines, the last "(64 so far)". Before, one line each: 100. */
+static void test_idle_stop_lines_bounded(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(28);
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	lines_watch("stop: controller not enabled");
+	for (unsigned k = 0; k < 100; k++)
+		assert_int_equal(nvme_broker_stop(b), 0);
+	shim_line_hook = NULL;
+	assert_int_equal(line_hits, 7);
+	assert_non_null(strstr(line_last, "(stopped); nothing to do (64 so "
+					  "far)"));
+	assert_int_equal(cmd[28] & CMD_MAST, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1905,6 +1924,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_small_bar0_limits_io_queues,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_addr_checks_fail_safe, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_idle_stop_lines_bounded, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
