@@ -33,7 +33,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 29
+#define NDEV	 30
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -1732,22 +1732,30 @@ static void test_bar0_without_io_doorbells_refused(void **st)
 	}
 }
 
-/* A BAR0 of 1100h bytes at CAP.DSTRD 3 (devs[21]) holds four queue pairs'
- * doorbells: the admin pair and I/O queues 1..3. The broker says so in one
- * line and grants ids 1..3 (nvme_broker_max_qid, past which the driver
- * asks for none): a Create I/O CQ and SQ 4 are refused by the gate
+/* A BAR0 of 1080h bytes at CAP.DSTRD 3 holds the admin pair's doorbells
+ * and I/O queue 1's: ids 1..1. One of 1100h bytes (devs[21]) holds four
+ * queue pairs' doorbells: the admin pair and I/O queues 1..3. The broker says
+ * so in one line and grants ids 1..3 (nvme_broker_max_qid, past which the
+ * driver asks for none): a Create I/O CQ and SQ 4 are refused by the gate
  * (NVME_V_QUEUE_ID_NOT_GRANTED) unsent, and pair 3 is created and rung at
- * its doorbell, 1000h + 6 x 32. Before, ids up to 63 were granted: queue
+ * its doorbell, 1000h + 6 x 32; the bench's bare pair (queue 63) does
+ * not open. Before, ids up to 63 were granted: queue
  * 4 was created on the device, its doorbells past BAR0's end dropped
  * without a line (env_doorbell), and its commands waited for their
  * timeout. */
 static void test_small_bar0_limits_io_queues(void **st)
 {
 	(void)st;
-	struct pci_dev *d = fresh_function(21);
+	/* the least BAR0 taken: the admin pair and I/O pair 1 (devs[29]) */
+	struct pci_dev *d = fresh_function(29);
+	small_bar(29, NVME_REG_DBS + 2 * 2 * 32);
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	assert_int_equal(nvme_broker_max_qid(b), 1);
+	d = fresh_function(21);
 	small_bar(21, NVME_REG_DBS + 4 * 2 * 32);
 	lines_watch("doorbells of I/O queues");
-	struct nvme_broker *b = NULL;
+	b = NULL;
 	int r = nvme_broker_open(d, d->owner, &b);
 	shim_line_hook = NULL;
 	assert_int_equal(r, 0);
@@ -1758,6 +1766,9 @@ static void test_small_bar0_limits_io_queues(void **st)
 	struct dma_buf asq = {va, iova, PAGE_SIZE};
 	struct dma_buf acq = {va + PAGE_SIZE, iova + PAGE_SIZE, PAGE_SIZE};
 	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	/* the bench's bare pair, NVME_BARE_QID, has none either */
+	assert_int_equal(nvme_broker_bare_open(b), -1);
+	assert_non_null(strstr(shim_last_line, "has no doorbells in BAR0"));
 	struct nvme_sqe *drv = (struct nvme_sqe *)va;
 	struct nvme_cqe *drv_cq = (struct nvme_cqe *)(va + PAGE_SIZE);
 	struct nvme_sqe *sq = admin_sq();
