@@ -33,8 +33,9 @@
  * data addresses and the gate keeps its command policy and the checks of
  * what the kernel itself reads and writes. Off is the default: it keeps
  * every rule and measured no slower (tests/bench/iommu.py).
- * nvme.addr_checks=on|off on the command line overrides; without an IOMMU
- * the checks are always on. */
+ * nvme.addr_checks=on|off on the command line overrides (any other value,
+ * or a cut command line, turns them on: broker_hw_confined); without an
+ * IOMMU the checks are always on. */
 #define BROKER_ADDR_CHECKS_DEFAULT false
 
 struct nvme_broker {
@@ -48,6 +49,8 @@ struct nvme_broker {
 	/* stopped by nvme_broker_stop with the gate's queues kept: the driver
 	 * may reap what the device posted before, until nvme_broker_reset */
 	bool draining;
+	/* nvme_broker_stop calls that found it not enabled */
+	uint64_t idle_stops;
 	struct pci_dev *d;
 	uint16_t owner;
 	char name[16];		/* "0000:BB:DD.F" */
@@ -56,7 +59,11 @@ struct nvme_broker {
 	uint64_t cap;
 	uint32_t vs;
 	uint32_t dstrd_bytes; /* 4 << CAP.DSTRD */
-	uint32_t to_us;	      /* CAP.TO */
+	/* the highest I/O queue id whose doorbells lie in the mapping
+	 * (broker_setup); the policy's qid_max is this, or less while the
+	 * bare pair exists */
+	uint16_t qid_max;
+	uint32_t to_us; /* CAP.TO */
 	/* the last enable's wait for CSTS.RDY=1 ran out: the controller had
 	 * its CAP.TO to become ready and is not given another before the
 	 * disable (broker_disable) */
@@ -131,8 +138,10 @@ static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
 {
 	struct nvme_broker *b = ctx;
 	uint64_t off = NVME_REG_DBS + (uint64_t)index * b->dstrd_bytes;
+	/* the gate rings only queues the validator let be created, ids up
+	 * to qid_max, whose doorbells broker_setup found in the mapping */
 	if (index >= 2 * NVME_VAL_MAX_QID || off + 4 > b->map_len)
-		return; /* the gate never asks; refuse quietly if it did */
+		return;
 #ifdef CAPOS_PROOFS
 	if (b->prof.on) {
 		uint64_t t0 = time_tsc();
@@ -322,20 +331,33 @@ static void broker_revoked(void *arg, uint16_t owner)
 
 CMDLINE_KEY(nvme_addr_checks, "nvme.addr_checks",
 	    "on or off: the gate's address checks where VT-d confines NVMe");
-/* address checks on unless the IOMMU translates the owner and the
- * command line (or the default) turns them off */
+/* Address checks on unless the IOMMU translates the owner and the command
+ * line (or the default) turns them off. What is not plainly on or off
+ * fails safe, checks on with one line, as devmgr.dma falls back to strict
+ * (shape_dma_mode_pick): a value other than on or off, and a command line
+ * that was cut (cmdline_cut) unless it kept nvme.addr_checks=on — a lost
+ * nvme.addr_checks, absent from what was kept or after the one kept (the
+ * last wins), may have asked for on. */
 static bool broker_hw_confined(const struct nvme_broker *b)
 {
 	const char *v = cmdline_get("nvme.addr_checks");
 	bool checks = BROKER_ADDR_CHECKS_DEFAULT;
-	if (v && !strcmp(v, "off"))
-		checks = false;
-	else if (v && !strcmp(v, "on"))
+	if (v && !strcmp(v, "on"))
 		checks = true;
-	else if (v)
+	else if (v && strcmp(v, "off")) {
+		checks = true;
 		kprintf("nvme-broker %s: nvme.addr_checks=%s is not on or off; "
-			"%s\n",
-			b->name, v, checks ? "on" : "off");
+			"address checks on\n",
+			b->name, v);
+	} else if (cmdline_cut()) {
+		checks = true;
+		kprintf("nvme-broker %s: %s%sthe command line was cut, and %s "
+			"may be in what was lost; address checks on\n",
+			b->name, v ? "nvme.addr_checks=" : "", v ? "off: " : "",
+			v ? "a later nvme.addr_checks, which would win,"
+			  : "nvme.addr_checks");
+	} else if (v)
+		checks = false;
 	return !checks && dma_owner_translated(b->owner);
 }
 
@@ -655,6 +677,9 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 	/* registers and the doorbells of NVME_VAL_MAX_QID queues at the
 	 * largest stride the broker accepts (CAP.DSTRD <= 3) */
 	const uint64_t need = NVME_REG_DBS + 2ull * NVME_VAL_MAX_QID * 32;
+	/* the registers and the admin pair's doorbells at CAP.DSTRD 0: the
+	 * stride, and so how many pairs BAR0 holds, is checked once CAP is
+	 * read */
 	if (d->bar[0].io || d->bar[0].size < NVME_REG_DBS + 8 ||
 	    !d->bar[0].base) {
 		kprintf("nvme-broker %s: unable to map BAR0 (not a memory BAR "
@@ -693,6 +718,30 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 			a, (unsigned long long)b->cap);
 		return -1;
 	}
+	/* Queue pair y's doorbells: SQ y tail at 1000h + 2y x stride, CQ y
+	 * head one stride on (SQyTDBL, CQyHDBL of NVMe over PCIe). A BAR0
+	 * shorter than NVME_VAL_MAX_QID pairs' gets fewer I/O queues, counted
+	 * in whole pairs, as Linux's nvme_setup_io_queues shrinks its queue
+	 * count until db_bar_size fits BAR0: a queue whose doorbells lie past
+	 * it could be created, but never rung, and its commands would time
+	 * out. The validator refuses a Create I/O CQ/SQ past qid_max
+	 * (NVME_V_QUEUE_ID_NOT_GRANTED) and the driver asks for no more
+	 * (nvme_broker_max_qid). No I/O pair at all: refused. */
+	uint64_t pairs = (b->map_len - NVME_REG_DBS) / (2ull * b->dstrd_bytes);
+	if (pairs < 2) {
+		kprintf("nvme-broker %s: unable to use controller (BAR0 of "
+			"0x%llx bytes holds the doorbells of no I/O queue at "
+			"CAP.DSTRD %u)\n",
+			a, (unsigned long long)d->bar[0].size, dstrd);
+		return -1;
+	}
+	b->qid_max = (uint16_t)MIN(pairs - 1, (uint64_t)NVME_VAL_MAX_QID - 1);
+	if (b->qid_max < NVME_VAL_MAX_QID - 1)
+		kprintf(
+		    "nvme-broker %s: BAR0 of 0x%llx bytes holds the "
+		    "doorbells of I/O queues 1..%u at CAP.DSTRD %u; no more "
+		    "are granted\n",
+		    a, (unsigned long long)d->bar[0].size, b->qid_max, dstrd);
 	if (broker_disable(b) != 0) {
 		kprintf("nvme-broker %s: unable to reset controller (CSTS 0x%x "
 			"after %u ms); bus mastering stays off\n",
@@ -715,7 +764,7 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 	b->pol.owner = owner;
 	b->pol.page_shift = 12;
 	b->pol.max_xfer = 128 * 1024; /* until Identify says otherwise */
-	b->pol.qid_max = NVME_VAL_MAX_QID - 1;
+	b->pol.qid_max = b->qid_max;
 	/* CAP.MQES bounds the I/O queues the host creates (NVMe 2.0
 	 * §3.1.3.1), not the admin queues: those are AQA's (up to 4096,
 	 * nvme_broker_enable) */
@@ -918,12 +967,17 @@ int nvme_broker_stop(struct nvme_broker *b)
 			nvme_gate_drop_all(&b->gate);
 			b->draining = false;
 		}
-		kprintf("nvme-broker %s: stop: controller not enabled (%s); "
-			"nothing to do\n",
-			b->name,
-			b->fenced     ? "fenced"
-			: b->draining ? "stopped already"
-				      : "stopped");
+		/* said at the 1st, 2nd, 4th, 8th, ... such stop: a driver
+		 * that keeps stopping cannot flood the console */
+		b->idle_stops++;
+		if (!(b->idle_stops & (b->idle_stops - 1)))
+			kprintf("nvme-broker %s: stop: controller not enabled "
+				"(%s); nothing to do (%llu so far)\n",
+				b->name,
+				b->fenced     ? "fenced"
+				: b->draining ? "stopped already"
+					      : "stopped",
+				(unsigned long long)b->idle_stops);
 		return b->fenced ? -1 : 0;
 	}
 	int r = broker_halt(b);
@@ -1204,6 +1258,12 @@ int nvme_broker_bare_open(struct nvme_broker *b)
 {
 	if (b->bare || !b->enabled)
 		return -1;
+	if (NVME_BARE_QID > b->qid_max) {
+		kprintf("nvme-broker %s: bare: unable to open (queue %u has no "
+			"doorbells in BAR0)\n",
+			b->name, NVME_BARE_QID);
+		return -1;
+	}
 	size_t data = MAX((size_t)b->max_xfer, (size_t)BARE_DATA_MIN);
 	size_t pages = 2 + BARE_LIST_PAGES + data / PAGE_SIZE;
 	/* the device's memory, reachable by it under either backend */
@@ -1327,8 +1387,8 @@ uint64_t nvme_broker_bare_run(struct nvme_broker *b,
 	uint32_t cq_db = sq_db + b->dstrd_bytes;
 	if (!x || !j->qd || j->qd > NVME_BARE_QD_MAX || !j->len ||
 	    j->len > b->max_xfer || !j->lba_bytes || j->len % j->lba_bytes ||
-	    j->nsze < j->len / j->lba_bytes || cq_db + 4 > b->map_len)
-		return 0;
+	    j->nsze < j->len / j->lba_bytes)
+		return 0; /* x: its doorbells are in the mapping (bare_open) */
 	uint32_t nblk = j->len / j->lba_bytes;
 	uint64_t span = j->nsze / nblk, lcg = 12345, seq = 0;
 	unsigned left = j->n, done = 0, errors = 0;

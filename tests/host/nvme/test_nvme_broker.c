@@ -33,7 +33,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 19
+#define NDEV	 30
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -41,7 +41,7 @@
 /* devs[0] bound to owner 1, devs[1] to owner 2 (both brokered NVMe),
  * devs[2] bound to nobody (devmgr refused it: behind a failed VT-d unit,
  * no DMA backend), devs[3] to owner 4, which is not brokered; devs[4]
- * to devs[18] bound to nobody, for one test each to bind */
+ * to devs[NDEV - 1] bound to nobody, for one test each to bind */
 static struct pci_dev devs[NDEV];
 static uint8_t bar[NDEV][BAR_LEN] __attribute__((aligned(4096)));
 static uint16_t cmd[NDEV];     /* PCI command bits as pci_enable left them */
@@ -85,11 +85,15 @@ void irq_raise(const struct pci_dev *d, uint16_t owner, unsigned msix_index)
 }
 
 /* nvme.ns=1: of the model's namespaces 1 and 2 the owner gets the first;
- * a test may say the command line was cut, or give another list */
+ * a test may say the command line was cut, or give another list, or an
+ * nvme.addr_checks */
 static bool cut;
 static const char *nvme_ns = "1";
+static const char *addr_checks;
 const char *cmdline_get(const char *key)
 {
+	if (!strcmp(key, "nvme.addr_checks"))
+		return addr_checks;
 	return !strcmp(key, "nvme.ns") ? nvme_ns : NULL;
 }
 bool cmdline_cut(void)
@@ -112,6 +116,11 @@ static uint64_t reg64(unsigned i, uint32_t off)
  * controller that comes up: devs[0] unless a test says otherwise) */
 static bool live;
 static unsigned mdev;
+/* its doorbell stride, 4 << CAP.DSTRD */
+static uint32_t model_stride(void)
+{
+	return 4u << FIELD_GET(NVME_CAP_DSTRD, reg64(mdev, NVME_REG_CAP));
+}
 /* a controller that ignores CC.EN=0: CSTS.RDY stays 1 */
 static bool stuck_rdy;
 /* CSTS read with CC.EN 0 since the probe's queue was last set up */
@@ -216,7 +225,7 @@ static void model_probe(void)
 		probe_dev.phase = 1;
 		/* the host has taken nothing from the new CQ yet: the CQ head
 		 * doorbell still reads as the last queue left it */
-		memset(bar[mdev] + NVME_REG_DBS + 4, 0, 4);
+		memset(bar[mdev] + NVME_REG_DBS + model_stride(), 0, 4);
 	}
 	struct nvme_sqe *sq = (struct nvme_sqe *)(uintptr_t)probe_dev.asq;
 	struct nvme_cqe *cq =
@@ -242,7 +251,7 @@ static void model_probe(void)
 			--probe_dev.npend * sizeof(probe_dev.pend[0]));
 	}
 	/* post while the CQ has room */
-	uint32_t cq_head = reg32(mdev, NVME_REG_DBS + 4) % 2;
+	uint32_t cq_head = reg32(mdev, NVME_REG_DBS + model_stride()) % 2;
 	while (probe_dev.nout && (probe_dev.cq_tail ^ 1u) != cq_head) {
 		struct nvme_cqe e = probe_dev.out[0];
 		e.status |= probe_dev.phase;
@@ -326,8 +335,7 @@ static void bar_reset(unsigned i)
 static int setup(void **st)
 {
 	(void)st;
-	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4, 0, 0, 0, 0, 0, 0,
-						0, 0, 0, 0, 0, 0, 0, 0, 0};
+	static const uint16_t owner_of[NDEV] = {1, 2, 0, 4};
 	memset(devs, 0, sizeof(devs));
 	for (unsigned i = 0; i < NDEV; i++) {
 		devs[i].dev = (uint8_t)(i + 1);
@@ -1658,6 +1666,219 @@ static void test_probe_ns_list_read_once(void **st)
 	assert_int_equal(nvme_broker_ns(b, 1)->nsid, 2);
 }
 
+/* lines a test looks for (shim_line_hook): how many held `want`, and the
+ * last of them */
+static const char *line_want;
+static unsigned line_hits;
+static char line_last[256];
+static void line_count(const char *line)
+{
+	if (strstr(line, line_want)) {
+		line_hits++;
+		strlcpy(line_last, line, sizeof(line_last));
+	}
+}
+static void lines_watch(const char *want)
+{
+	line_want = want;
+	line_hits = 0;
+	line_last[0] = 0;
+	shim_line_hook = line_count;
+}
+
+/* devs[i] with CAP.DSTRD 3 (a 32-byte doorbell stride) and a BAR0 of len
+ * bytes: queue pair y's doorbells at 1000h + 2y x 32 and 32 on */
+static void small_bar(unsigned i, uint64_t len)
+{
+	uint64_t cap = reg64(i, NVME_REG_CAP) | 3ull << NVME_CAP_DSTRD_SHIFT;
+	memcpy(bar[i] + NVME_REG_CAP, &cap, 8);
+	devs[i].bar[0].size = len;
+}
+
+/* A BAR0 that holds the doorbells of no I/O queue at the controller's
+ * stride — the admin pair's only (1040h bytes at CAP.DSTRD 3, devs[19]),
+ * or not even the admin CQ head doorbell at 1020h (devs[20]) — is refused
+ * at open in one line, before the controller is reset or probed: CC and
+ * the admin queue registers unwritten, decoding off. Before, any BAR0 of
+ * at least 1008h bytes was taken whatever CAP.DSTRD said: both opened, the
+ * second with the probe's CQ head doorbell written at 1020h, past the end
+ * of BAR0, and every I/O queue id up to 63 granted with no doorbell to
+ * ring it by. */
+static void test_bar0_without_io_doorbells_refused(void **st)
+{
+	(void)st;
+	static const struct {
+		unsigned i;
+		uint64_t len;
+	} fns[] = {{19, NVME_REG_DBS + 2 * 32}, {20, NVME_REG_DBS + 32}};
+	for (unsigned k = 0; k < ARRAY_SIZE(fns); k++) {
+		unsigned i = fns[k].i;
+		struct pci_dev *d = fresh_function(i);
+		small_bar(i, fns[k].len);
+		struct nvme_broker *b = NULL;
+		uint64_t lines = shim_kprintf_calls;
+		int r = nvme_broker_open(d, d->owner, &b);
+		assert_int_equal(r, -1);
+		assert_null(b);
+		assert_int_equal(shim_kprintf_calls - lines, 1);
+		assert_non_null(strstr(shim_last_line,
+				       "holds the doorbells of no I/O "
+				       "queue at CAP.DSTRD 3"));
+		assert_int_equal(reg32(i, NVME_REG_CC), 0);
+		assert_int_equal(reg64(i, NVME_REG_ASQ), 0);
+		assert_int_equal(reg32(i, NVME_REG_DBS + 32), 0);
+		assert_int_equal(cmd[i], 0);
+		assert_false(d->fenced);
+	}
+}
+
+/* A BAR0 of 1080h bytes at CAP.DSTRD 3 holds the admin pair's doorbells
+ * and I/O queue 1's: ids 1..1. One of 1100h bytes (devs[21]) holds four
+ * queue pairs' doorbells: the admin pair and I/O queues 1..3. The broker says
+ * so in one line and grants ids 1..3 (nvme_broker_max_qid, past which the
+ * driver asks for none): a Create I/O CQ and SQ 4 are refused by the gate
+ * (NVME_V_QUEUE_ID_NOT_GRANTED) unsent, and pair 3 is created and rung at
+ * its doorbell, 1000h + 6 x 32; the bench's bare pair (queue 63) does
+ * not open. Before, ids up to 63 were granted: queue
+ * 4 was created on the device, its doorbells past BAR0's end dropped
+ * without a line (env_doorbell), and its commands waited for their
+ * timeout. */
+static void test_small_bar0_limits_io_queues(void **st)
+{
+	(void)st;
+	/* the least BAR0 taken: the admin pair and I/O pair 1 (devs[29]) */
+	struct pci_dev *d = fresh_function(29);
+	small_bar(29, NVME_REG_DBS + 2 * 2 * 32);
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	assert_int_equal(nvme_broker_max_qid(b), 1);
+	d = fresh_function(21);
+	small_bar(21, NVME_REG_DBS + 4 * 2 * 32);
+	lines_watch("doorbells of I/O queues");
+	b = NULL;
+	int r = nvme_broker_open(d, d->owner, &b);
+	shim_line_hook = NULL;
+	assert_int_equal(r, 0);
+	struct dma_pool pool;
+	assert_int_equal(dma_pool_create(d->owner, 5 * PAGE_SIZE, 0, &pool), 0);
+	uint8_t *va = pool.va;
+	uint64_t iova = pool.iova;
+	struct dma_buf asq = {va, iova, PAGE_SIZE};
+	struct dma_buf acq = {va + PAGE_SIZE, iova + PAGE_SIZE, PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	/* the bench's bare pair, NVME_BARE_QID, has none either */
+	assert_int_equal(nvme_broker_bare_open(b), -1);
+	assert_non_null(strstr(shim_last_line, "has no doorbells in BAR0"));
+	struct nvme_sqe *drv = (struct nvme_sqe *)va;
+	struct nvme_cqe *drv_cq = (struct nvme_cqe *)(va + PAGE_SIZE);
+	struct nvme_sqe *sq = admin_sq();
+	struct nvme_cqe *cq = admin_cq();
+	/* pair 4: no doorbells in BAR0, refused unsent */
+	drv[0] = create_cq(0x10, 4, 4, iova + 3 * PAGE_SIZE);
+	drv[1] = create_sq(0x11, 4, 4, iova + 2 * PAGE_SIZE, 4);
+	memset(bar[21] + NVME_REG_DBS, 0xee, 4); /* the model's, not a tail */
+	assert_int_equal(nvme_broker_sq_ring(b, 0, 2), 2);
+	for (uint16_t k = 0; k < 2; k++) {
+		assert_int_equal(drv_cq[k].cid, 0x10 + k);
+		assert_int_equal(nvme_cqe_sct(&drv_cq[k]), NVME_GATE_SCT_CAPOS);
+		assert_int_equal(nvme_cqe_sc(&drv_cq[k]),
+				 NVME_GATE_SC_REJECTED);
+		assert_int_equal(drv_cq[k].dw0, NVME_V_QUEUE_ID_NOT_GRANTED);
+	}
+	assert_int_equal(reg32(21, NVME_REG_DBS), 0xeeeeeeee); /* unsent */
+	/* and the driver was told: one line, ids 1..3 */
+	assert_int_equal(line_hits, 1);
+	assert_non_null(strstr(line_last, "queues 1..3 at CAP.DSTRD 3"));
+	assert_int_equal(nvme_broker_max_qid(b), 3);
+	/* pair 3: created, and its SQ tail doorbell rung */
+	drv[2] = create_cq(0x12, 3, 4, iova + 3 * PAGE_SIZE);
+	drv[3] = create_sq(0x13, 3, 4, iova + 2 * PAGE_SIZE, 3);
+	for (uint16_t k = 0; k < 2; k++) {
+		assert_int_equal(nvme_broker_sq_ring(b, 0, 3 + k), 1);
+		cq[k] = (struct nvme_cqe){.sqhd = (uint16_t)(k + 1),
+					  .cid = nvme_sqe_cid(&sq[k]),
+					  .status = 1};
+		assert_int_equal(nvme_broker_cq_reap(b, 0), 1);
+		assert_int_equal(drv_cq[2 + k].cid, 0x12 + k);
+		assert_int_equal(drv_cq[2 + k].status, 1);
+	}
+	struct nvme_sqe *iosq = (struct nvme_sqe *)(va + 2 * PAGE_SIZE);
+	iosq[0] = (struct nvme_sqe){.cdw0 = NVME_IO_READ | 0x20u << 16,
+				    .nsid = 1,
+				    .prp1 = iova + 4 * PAGE_SIZE};
+	assert_int_equal(nvme_broker_sq_ring(b, 3, 1), 1);
+	assert_int_equal(reg32(21, NVME_REG_DBS + 6 * 32), 1);
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* nvme.addr_checks where VT-d translates the owner (the IOMMU shape):
+ * absent (the default) or off, the gate's address checks are off; what is
+ * not plainly on or off fails safe, checks on with one line naming it — a
+ * value other than on or off, and a cut command line that did not keep
+ * on (absent, or off: a later nvme.addr_checks, lost, would win). Before,
+ * each of those left the default, checks off, with no line for the cut
+ * ones. devs[22] to devs[27], one per case. */
+static void test_addr_checks_fail_safe(void **st)
+{
+	(void)st;
+	static const struct {
+		const char *v;
+		bool cut, checks;
+		const char *line;
+	} cases[] = {
+	    {NULL, false, false, NULL},
+	    {"off", false, false, NULL},
+	    {"on", true, true, NULL},
+	    {"of", false, true,
+	     "nvme.addr_checks=of is not on or off; address checks on"},
+	    {NULL, true, true,
+	     "the command line was cut, and nvme.addr_checks may be in "
+	     "what was lost; address checks on"},
+	    {"off", true, true,
+	     "nvme.addr_checks=off: the command line was cut, and a later "
+	     "nvme.addr_checks, which would win, may be in what was lost; "
+	     "address checks on"},
+	};
+	for (unsigned k = 0; k < ARRAY_SIZE(cases); k++) {
+		struct pci_dev *d = fresh_function(22 + k);
+		shim_iommu_owner = d->owner;
+		addr_checks = cases[k].v;
+		cut = cases[k].cut;
+		lines_watch("nvme.addr_checks");
+		struct nvme_broker *b = NULL;
+		int r = nvme_broker_open(d, d->owner, &b);
+		shim_line_hook = NULL;
+		shim_iommu_owner = 0;
+		addr_checks = NULL;
+		cut = false;
+		assert_int_equal(r, 0);
+		assert_int_equal(nvme_broker_addr_checks(b), cases[k].checks);
+		assert_int_equal(line_hits, cases[k].line ? 1 : 0);
+		if (cases[k].line)
+			assert_non_null(strstr(line_last, cases[k].line));
+	}
+}
+
+/* A driver that keeps stopping a broker that is not enabled (devs[28])
+ * is told at the 1st, 2nd, 4th, 8th, ... call, with the count: 100 stops,
+ * 7 lines, the last "(64 so far)". Before, one line each: 100. */
+static void test_idle_stop_lines_bounded(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(28);
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	lines_watch("stop: controller not enabled");
+	for (unsigned k = 0; k < 100; k++)
+		assert_int_equal(nvme_broker_stop(b), 0);
+	shim_line_hook = NULL;
+	assert_int_equal(line_hits, 7);
+	assert_non_null(strstr(line_last, "(stopped); nothing to do (64 so "
+					  "far)"));
+	assert_int_equal(cmd[28] & CMD_MAST, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1708,6 +1929,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_probe_identify_read_once,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_ns_list_read_once, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_bar0_without_io_doorbells_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_small_bar0_limits_io_queues,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_addr_checks_fail_safe, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_idle_stop_lines_bounded, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
