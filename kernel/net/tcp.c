@@ -366,6 +366,23 @@ size_t tcp_write(struct tcp_conn *c, const void *data, size_t len)
 	return len;
 }
 
+size_t tcp_write_fill(struct tcp_conn *c, size_t len,
+		      void (*fill)(uint64_t off, uint8_t *dst, size_t n),
+		      uint64_t off)
+{
+	len = MIN(len, tcp_tx_space(c));
+	if (!len)
+		return 0;
+	size_t pos = (c->tx_head + c->tx_len) & TX_MASK;
+	size_t first = MIN(len, TCP_TXBUF - pos);
+	fill(off, c->tx + pos, first);
+	if (len > first)
+		fill(off + first, c->tx, len - first);
+	c->tx_len += len;
+	c->flush = true;
+	return len;
+}
+
 static uint32_t sacked_bytes(const struct tcp_conn *c)
 {
 	uint32_t n = 0;

@@ -12,6 +12,7 @@
 
 #include "kernel/lib/status.h"
 #include "kernel/net/arp.h"
+#include "kernel/net/blob.h"
 #include "kernel/net/http.h"
 #include "kernel/net/httpd.h"
 #include "kernel/net/ip.h"
@@ -2694,6 +2695,41 @@ static void test_tcp_rst_cases(void **state)
 	peer_free(&p);
 }
 
+/* /api/blob has no period: a stream shifted by any s bytes (a first send
+ * from the wrong place in the ring) differs from it somewhere in a
+ * 64 KiB body, which the 64-byte line served before hid for every multiple
+ * of 64. The body is kernel/net/blob.h's, from any offset and length */
+static void test_http_blob_no_period(void **state)
+{
+	(void)state;
+	enum { N = 65536 };
+	struct peer p;
+	char hdr[1024];
+	static char body[N + 1];
+	static uint8_t want[N + 32];
+	size_t blen;
+	peer_open(&p, 40003);
+	assert_int_equal(http_get(&p, "/api/blob?size=65536", body,
+				  sizeof(body), &blen, hdr, sizeof(hdr)),
+			 200);
+	assert_int_equal(blen, N);
+	for (size_t s = 1; s < N; s++)
+		if (!memcmp(body, body + s, N - s))
+			fail_msg("a stream shifted by %zu bytes passes", s);
+	blob_fill(0, want, sizeof(want));
+	assert_memory_equal(body, want, N);
+	/* every head, whole-word and tail split of a fill */
+	for (uint64_t off = 0; off < 17; off++)
+		for (size_t n = 0; n < 25; n++) {
+			uint8_t part[32];
+			memset(part, 0xa5, sizeof(part));
+			blob_fill(off, part, n);
+			assert_memory_equal(part, want + off, n);
+			assert_int_equal(part[n], 0xa5); /* nothing past n */
+		}
+	peer_abort(&p);
+}
+
 static void test_tcp_retransmit_backoff(void **state)
 {
 	(void)state;
@@ -2732,7 +2768,7 @@ static void test_tcp_retransmit_backoff(void **state)
 	assert_int_equal(st, 200);
 	assert_int_equal(blen, 20000);
 	uint8_t expect[20000];
-	blob_expect(0, expect, sizeof(expect));
+	blob_fill(0, expect, sizeof(expect));
 	assert_memory_equal(body, expect, sizeof(expect));
 	peer_abort(&p);
 }
@@ -3926,7 +3962,7 @@ static void test_tcp_rfc1191_frag_needed(void **state)
 				     sizeof(body), &blen);
 	assert_int_equal(st, 200);
 	uint8_t expect[30000];
-	blob_expect(0, expect, sizeof(expect));
+	blob_fill(0, expect, sizeof(expect));
 	assert_int_equal(blen, sizeof(expect));
 	assert_memory_equal(body, expect, sizeof(expect));
 	peer_abort(&p);
@@ -4981,7 +5017,7 @@ static void test_http_slow_download_completes_stalled_one_does_not(void **state)
 	    200);
 	assert_int_equal(blen, 200000);
 	static uint8_t want[200000];
-	blob_expect(0, want, sizeof(want));
+	blob_fill(0, want, sizeof(want));
 	assert_memory_equal(body, want, sizeof(want));
 	peer_abort(&p);
 
@@ -5850,6 +5886,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_table_full_new_peer_evicts_largest, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_blob_no_period,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_status_codes,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
