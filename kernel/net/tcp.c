@@ -1426,10 +1426,15 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 		got = true;
 		if (c->state == TCP_ESTABLISHED || c->state == TCP_SYN_RCVD) {
 			c->state = TCP_CLOSE_WAIT;
-		} else if (c->state == TCP_FIN_WAIT_1) {
-			c->state = c->snd_una == c->snd_max ? TCP_TIME_WAIT
-							    : TCP_CLOSING;
+		} else if (c->state == TCP_FIN_WAIT_1 &&
+			   c->snd_una == c->snd_max) {
+			c->state = TCP_TIME_WAIT;
 			c->close_at = now + TCP_TIME_WAIT_US;
+		} else if (c->state == TCP_FIN_WAIT_1) {
+			/* no deadline of its own: TIME_WAIT on the ACK of
+			 * our FIN, else the FIN's resends end it
+			 * (TCP_MAX_RETRIES, as LAST_ACK) */
+			c->state = TCP_CLOSING;
 		} else if (c->state == TCP_FIN_WAIT_2) {
 			c->state = TCP_TIME_WAIT;
 			c->close_at = now + TCP_TIME_WAIT_US;

@@ -3813,6 +3813,56 @@ static void test_tcp_rfc9293_s3_10_7_4_fin_wait_1_data_and_fin(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9293 §3.8.3 (R2): a connection in CLOSING (both FINs sent, ours
+ * never acknowledged) or LAST_ACK whose peer falls silent ends in TCP
+ * itself, not only by the application's timers (the listener here has
+ * none): the FIN is resent on the backed-off retransmission timer and
+ * after TCP_MAX_RETRIES resends the connection is reset (tcp_timeouts),
+ * within (TCP_MAX_RETRIES + 1) x TCP_RTO_MAX_US */
+static void test_tcp_closing_and_last_ack_silent_peer_end(void **state)
+{
+	(void)state;
+	static const struct tcp_ops quiet = {0};
+	assert_int_equal(tcp_listen(8080, &quiet), 0);
+	for (int last_ack = 0; last_ack < 2; last_ack++) {
+		struct peer p;
+		peer_init(&p, (uint16_t)(40070 + last_ack));
+		p.dport = 8080;
+		assert_true(peer_connect(&p));
+		p.auto_ack = false;
+		struct tcp_conn *c = conn_of(&p);
+		assert_non_null(c);
+		if (last_ack) {
+			peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+			assert_int_equal(c->state, TCP_CLOSE_WAIT);
+			tcp_close(c);
+			tcp_flush();
+			assert_int_equal(c->state, TCP_LAST_ACK);
+		} else {
+			tcp_close(c);
+			tcp_flush();
+			assert_int_equal(c->state, TCP_FIN_WAIT_1);
+			peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+			assert_int_equal(c->state, TCP_CLOSING);
+		}
+		uint64_t to0 = net_counters()->tcp_timeouts;
+		uint64_t t0 = shim_clock_ns;
+		fake.drop_tx = true; /* every resend of our FIN is lost */
+		while (c->state != TCP_CLOSED &&
+		       shim_clock_ns - t0 <=
+			   (TCP_MAX_RETRIES + 1) * TCP_RTO_MAX_US * 1000)
+			advance_us(100000);
+		fake.drop_tx = false;
+		assert_int_equal(c->state, TCP_CLOSED);
+		assert_int_equal(net_counters()->tcp_timeouts, to0 + 1);
+		print_message(
+		    "%s ended after %llu s\n",
+		    last_ack ? "LAST_ACK" : "CLOSING",
+		    (unsigned long long)((shim_clock_ns - t0) / 1000000000));
+		peer_free(&p);
+	}
+}
+
 /* RFC 8985 §7: the last segment of a response lost — no duplicate ACKs
  * can follow it — is found by the tail loss probe, long before the RTO */
 static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
@@ -5884,6 +5934,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_table_full_new_peer_evicts_largest, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_closing_and_last_ack_silent_peer_end, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_blob_no_period,
 					    fake_cm_setup, fake_cm_teardown),
