@@ -59,13 +59,11 @@ struct http_resp {
 	    *body; /* in the scratch buffer, or static when body_static */
 	size_t len;
 	bool body_static;
-	uint64_t blob_len; /* > 0: a generated body of this many bytes */
+	uint64_t blob_len; /* > 0: that many bytes of kernel/net/blob.h */
 	const char *extra; /* extra header lines, each ending in \r\n */
 };
 
 /* the routes: fills *out; may write the body into scratch[0..cap) */
 void webui_route(const struct http_req *r, char *scratch, size_t cap,
 		 struct http_resp *out);
-/* the blob's bytes from off, contiguous for *n (clipped) */
-const uint8_t *webui_blob_at(uint64_t off, size_t *n);
 #endif

@@ -10,7 +10,8 @@
  * transmit ring is copied there at once; a larger one moves into one of a
  * few response slabs until it has drained; when all slabs are busy the
  * request simply waits (it stays unread in the receive buffer). /api/blob
- * is generated from its offset and needs no slab.
+ * is generated from its offset straight into the ring (kernel/net/blob.h)
+ * and needs no slab.
  *
  * Timeouts (slow senders, idle keep-alive, readers that stop reading) close
  * or reset the connection, so no client can hold a slot for ever. While a
@@ -20,6 +21,7 @@
  * completes, a stalled one is reset after HTTP_STALL_TIMEOUT_US, and one
  * acknowledged a few bytes at a time is reset as if it had stalled. */
 #include "kernel/net/httpd.h"
+#include "kernel/net/blob.h"
 #include "kernel/net/http.h"
 #include "kernel/net/net_internal.h"
 #include "kernel/net/tcp.h"
@@ -132,13 +134,10 @@ static bool pump(struct tcp_conn *c, struct http_conn *h)
 			break;
 		h->src_off += n;
 	}
-	while (h->src_off >= h->src_len && h->blob_off < h->blob_len) {
-		size_t n = (size_t)MIN((uint64_t)tcp_tx_space(c),
-				       h->blob_len - h->blob_off);
-		if (!n)
-			break;
-		const uint8_t *p = webui_blob_at(h->blob_off, &n); /* clips n */
-		tcp_write(c, p, n);
+	if (h->src_off >= h->src_len && h->blob_off < h->blob_len) {
+		size_t n =
+		    tcp_write_fill(c, (size_t)(h->blob_len - h->blob_off),
+				   blob_fill, h->blob_off);
 		h->blob_off += n;
 		net_if.c.http_body_bytes += n;
 	}

@@ -17,7 +17,7 @@ struct ipfrag_slot {
 	bool used;
 	uint32_t src, dst;
 	uint16_t id;
-	uint8_t proto, ttl;
+	uint8_t proto;
 	uint32_t total; /* payload length, 0 until the last fragment */
 	uint64_t deadline;
 	uint8_t hdr[60]; /* the first fragment's header */
@@ -159,7 +159,6 @@ int ipfrag_input(const struct ipv4_view *v, struct ipv4_view *out)
 	if (off == 0) {
 		s->hlen = MIN(v->hlen, sizeof(s->hdr));
 		memcpy(s->hdr, v->hdr, s->hlen);
-		s->ttl = v->ttl;
 	}
 	if (!s->total)
 		return 0;
@@ -173,7 +172,6 @@ int ipfrag_input(const struct ipv4_view *v, struct ipv4_view *out)
 	out->src = s->src;
 	out->dst = s->dst;
 	out->proto = s->proto;
-	out->ttl = s->ttl;
 	out->id = s->id;
 	out->payload = s->buf;
 	out->len = s->total;

@@ -204,7 +204,7 @@ struct eth_view {
 };
 struct ipv4_view {
 	uint32_t src, dst; /* host order */
-	uint8_t proto, ttl;
+	uint8_t proto;
 	uint16_t id;
 	bool fragment; /* MF set or offset nonzero */
 	const uint8_t *payload;

@@ -366,6 +366,23 @@ size_t tcp_write(struct tcp_conn *c, const void *data, size_t len)
 	return len;
 }
 
+size_t tcp_write_fill(struct tcp_conn *c, size_t len,
+		      void (*fill)(uint64_t off, uint8_t *dst, size_t n),
+		      uint64_t off)
+{
+	len = MIN(len, tcp_tx_space(c));
+	if (!len)
+		return 0;
+	size_t pos = (c->tx_head + c->tx_len) & TX_MASK;
+	size_t first = MIN(len, TCP_TXBUF - pos);
+	fill(off, c->tx + pos, first);
+	if (len > first)
+		fill(off + first, c->tx, len - first);
+	c->tx_len += len;
+	c->flush = true;
+	return len;
+}
+
 static uint32_t sacked_bytes(const struct tcp_conn *c)
 {
 	uint32_t n = 0;
@@ -1414,10 +1431,15 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 		got = true;
 		if (c->state == TCP_ESTABLISHED || c->state == TCP_SYN_RCVD) {
 			c->state = TCP_CLOSE_WAIT;
-		} else if (c->state == TCP_FIN_WAIT_1) {
-			c->state = c->snd_una == c->snd_max ? TCP_TIME_WAIT
-							    : TCP_CLOSING;
+		} else if (c->state == TCP_FIN_WAIT_1 &&
+			   c->snd_una == c->snd_max) {
+			c->state = TCP_TIME_WAIT;
 			c->close_at = now + TCP_TIME_WAIT_US;
+		} else if (c->state == TCP_FIN_WAIT_1) {
+			/* no deadline of its own: TIME_WAIT on the ACK of
+			 * our FIN, else the FIN's resends end it
+			 * (TCP_MAX_RETRIES, as LAST_ACK) */
+			c->state = TCP_CLOSING;
 		} else if (c->state == TCP_FIN_WAIT_2) {
 			c->state = TCP_TIME_WAIT;
 			c->close_at = now + TCP_TIME_WAIT_US;

@@ -166,6 +166,12 @@ void tcp_rx_consume(struct tcp_conn *c, size_t n);
 size_t tcp_tx_space(const struct tcp_conn *c);
 /* queues up to len bytes (fewer when the ring is full); returns how many */
 size_t tcp_write(struct tcp_conn *c, const void *data, size_t len);
+/* tcp_write of len bytes that fill writes straight into the ring (a
+ * generated body, no copy): fill(off, dst, n) writes the n bytes of its
+ * stream from off, the first call's off being the one given here */
+size_t tcp_write_fill(struct tcp_conn *c, size_t len,
+		      void (*fill)(uint64_t off, uint8_t *dst, size_t n),
+		      uint64_t off);
 size_t tcp_tx_pending(const struct tcp_conn *c);
 /* FIN after the queued data */
 void tcp_close(struct tcp_conn *c);

@@ -595,21 +595,6 @@ static void blob(const struct http_req *r, struct http_resp *out)
 	}
 }
 
-/* the blob repeats a 64-byte line; BLOB_RUN bytes of it are laid out once
- * so a response is copied into the TCP ring straight from here */
-#define BLOB_RUN 2048
-const uint8_t *webui_blob_at(uint64_t off, size_t *n)
-{
-	static const char pat[64] =
-	    "capOS blob 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLM\n";
-	static uint8_t run[BLOB_RUN + sizeof(pat)];
-	if (!run[0])
-		for (size_t i = 0; i < sizeof(run); i++)
-			run[i] = (uint8_t)pat[i % sizeof(pat)];
-	*n = MIN(*n, (size_t)BLOB_RUN);
-	return run + off % sizeof(pat);
-}
-
 void webui_route(const struct http_req *r, char *scratch, size_t cap,
 		 struct http_resp *out)
 {

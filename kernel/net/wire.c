@@ -105,7 +105,6 @@ int ipv4_parse(const void *p, size_t len, struct ipv4_view *v)
 	uint16_t frag = rd16(b + 6);
 	v->fragment = (frag & IP_FLAG_MF) || (frag & IP_FRAG_OFF_MASK);
 	v->id = rd16(b + 4);
-	v->ttl = b[8];
 	v->proto = b[9];
 	v->src = rd32(b + 12);
 	v->dst = rd32(b + 16);

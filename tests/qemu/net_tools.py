@@ -11,11 +11,6 @@ import socket
 import subprocess
 import time
 
-# kernel/net/webui.c webui_blob_at: a 64-byte period (the C array is
-# char[64], so a 63-character text is followed by its NUL)
-BLOB_TEXT = b"capOS blob 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLM\n"
-BLOB_PATTERN = (BLOB_TEXT + b"\0" * 64)[:64]
-
 
 def ensure_packages(pkgs):
     """Install missing Debian packages when running as root. Returns a list

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 
+from blob import first_difference
 from qemu import BUILD, Machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,13 +43,7 @@ RELAY = os.path.join(BUILD, "tools", "tap_relay")  # tests/qemu/tap_relay.c
 NET = "10.77.0"
 CLIENT_IP, PEER_IP = f"{NET}.1", f"{NET}.2"
 CLONE_NEWNET = 0x40000000
-BLOB_TEXT = b"capOS blob 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLM\n"
-BLOB_PATTERN = (BLOB_TEXT + b"\0" * 64)[:64]
 _libc = ctypes.CDLL(None, use_errno=True)
-
-
-def blob_bytes(n):
-    return (BLOB_PATTERN * (n // 64 + 1))[:n]
 
 
 def sh(*cmd, check=True):
@@ -282,8 +277,8 @@ def download(ip, size, timeout=300.0):
     st, hdrs, body, secs = http_request(ip, "GET", f"/api/blob?size={size}", timeout=timeout)
     assert st == 200, f"blob: status {st}"
     assert len(body) == size, f"blob: {len(body)} of {size} bytes"
-    if body != blob_bytes(size):
-        bad = next(i for i in range(size) if body[i] != blob_bytes(size)[i])
+    bad = first_difference(body)
+    if bad is not None:
         raise AssertionError(f"blob: byte {bad} differs")
     return secs
 

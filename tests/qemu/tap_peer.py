@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """tests/qemu/tap_peer.py — the Linux side of the Linux<->Linux comparison:
-the same two routes as capOS (GET /api/blob?size=N, the blob pattern of
-kernel/net/webui.c webui_blob_at; POST /api/sink, answered with
+the same two routes as capOS (GET /api/blob?size=N, the bytes of
+kernel/net/blob.h from tests/qemu/blob.py; POST /api/sink, answered with
 "<length> <fnv1a32 hex>"), served by Linux's TCP. Usage: tap_peer.py IP PORT"""
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-TEXT = b"capOS blob 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLM\n"
-PATTERN = (TEXT + b"\0" * 64)[:64]
-CHUNK = PATTERN * 1024
+from blob import blob_bytes
+
+CHUNK = 64 << 10
+READY = 16 << 20  # made before serving: the bench's downloads are 8 MiB
 
 
 def fnv1a(data, h=0x811C9DC5):
@@ -34,11 +35,8 @@ class H(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(size))
         self.send_header("Connection", "close")
         self.end_headers()
-        left = size
-        while left:
-            n = min(left, len(CHUNK))
-            self.wfile.write(CHUNK[:n])
-            left -= n
+        for off in range(0, size, CHUNK):
+            self.wfile.write(blob_bytes(min(CHUNK, size - off), off))
         self.close_connection = True
 
     def do_POST(self):
@@ -54,4 +52,6 @@ class H(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+    srv = ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H)
+    blob_bytes(READY)  # connections wait in the listen queue meanwhile
+    srv.serve_forever()

@@ -20,7 +20,8 @@ import time
 
 import pytest
 
-from tap_net import (CLIENT_IP, RawPeer, TapLab, blob_bytes, download, http_request,
+from blob import blob_bytes
+from tap_net import (CLIENT_IP, RawPeer, TapLab, download, http_request,
                      upload, upload_payload, why_no_lab)
 
 WHY = why_no_lab()

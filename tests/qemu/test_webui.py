@@ -42,6 +42,7 @@ import time
 
 import pytest
 
+from blob import blob_bytes
 from cdp import Browser
 from net_tools import ensure_packages, http_get, http_get_retry
 from qemu import BUILD, Machine, free_port
@@ -295,7 +296,7 @@ def test_graphs_move(ui):
         while not stop.is_set():
             try:
                 st, _, body = http_get(port, f"/api/blob?size={BLOB}", timeout=60)
-                assert st == 200 and len(body) == BLOB, (st, len(body))
+                assert st == 200 and body == blob_bytes(BLOB), (st, len(body))
                 done[0] += 1
             except (OSError, AssertionError) as e:
                 errors.append(repr(e))

@@ -35,13 +35,16 @@
  *     http_timeouts) before REASON_NS of the clean link had passed, or
  *     capOS never accepted the connection — and the connection table is
  *     empty within DRAIN_NS after that, no TIME_WAIT or FIN_WAIT_2 left
- *     TIME_OVER_NS past its deadline;
+ *     TIME_OVER_NS past its deadline, and a CLOSING or LAST_ACK always
+ *     has its retransmission timer armed, run within TIME_OVER_NS of it,
+ *     and is left within CLOSE_MAX_NS;
  *  5. tcp_check() holds. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/net/blob.h"
 #include "kernel/net/httpd.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
@@ -73,7 +76,13 @@
  * within TIME_OVER_NS of its close_at (a FIN again restarts TIME_WAIT) */
 #define TIME_OVER_NS 2000000000ull
 #define DRAIN_NS     (LIVE_NS + TCP_TIME_WAIT_US * 1000 + TIME_OVER_NS)
-#define STEP_MAX_NS  1000000000ull /* httpd's timers are not visible */
+/* CLOSING and LAST_ACK have no deadline of their own: our FIN is resent
+ * on the retransmission timer (a tail loss probe once, then at most
+ * TCP_MAX_RETRIES timeouts, each at most TCP_RTO_MAX_US) until its ACK
+ * or the reset; the timer is always armed and run on time */
+#define CLOSE_MAX_NS                                                           \
+	((TCP_MAX_RETRIES + 2) * TCP_RTO_MAX_US * 1000 + TIME_OVER_NS)
+#define STEP_MAX_NS 1000000000ull /* httpd's timers are not visible */
 
 static const uint8_t *in_d;
 static size_t in_n, in_i;
@@ -334,6 +343,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t acc0 = k->tcp_accepted;
 
 	uint64_t t0 = shim_clock_ns, clean_at = 0, end_at = 0, reason_at = 0;
+	uint64_t closing_since = 0; /* CLOSING or LAST_ACK entered */
 	client_connect(&cl);
 	for (;;) {
 		from_stack();
@@ -397,6 +407,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     kc->state == TCP_FIN_WAIT_2) &&
 		    shim_clock_ns > kc->close_at * 1000 + TIME_OVER_NS)
 			fail("TIME_WAIT or FIN_WAIT_2 past its deadline");
+		if (kc &&
+		    (kc->state == TCP_CLOSING || kc->state == TCP_LAST_ACK)) {
+			uint64_t at = kc->rexmt_at;
+			if (kc->tlp_at && (!at || kc->tlp_at < at))
+				at = kc->tlp_at;
+			if (!closing_since)
+				closing_since = shim_clock_ns;
+			if (!at)
+				fail("CLOSING or LAST_ACK with no timer armed");
+			if (shim_clock_ns > at * 1000 + TIME_OVER_NS)
+				fail("CLOSING or LAST_ACK timer not run");
+			if (shim_clock_ns - closing_since > CLOSE_MAX_NS)
+				fail("CLOSING or LAST_ACK past CLOSE_MAX_NS");
+		} else {
+			closing_since = 0;
+		}
 		/* the end: the client has all and its FIN is acknowledged,
 		 * or it was reset */
 		if (cl.done && !cl.fin_after) {
@@ -447,7 +473,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t off = 0; off + hlen < got; off += sizeof(want)) {
 			size_t n = got - hlen - off;
 			n = n < sizeof(want) ? n : sizeof(want);
-			blob_expect(off, want, n);
+			blob_fill(off, want, n);
 			if (memcmp(cl.buf + hlen + off, want, n))
 				fail("download bytes are not /api/blob's");
 		}

@@ -389,12 +389,3 @@ int fake_cm_teardown(void **state)
 	fake_teardown();
 	return 0;
 }
-
-void blob_expect(uint64_t off, uint8_t *dst, size_t n)
-{
-	/* 63 characters and the array's NUL: a period of 64 */
-	static const char line[64] =
-	    "capOS blob 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLM\n";
-	for (size_t i = 0; i < n; i++)
-		dst[i] = (uint8_t)line[(off + i) % sizeof(line)];
-}

@@ -89,9 +89,6 @@ int peer_take_response(struct peer *p, struct peer_resp *r);
 int peer_await_response(struct peer *p, unsigned tries, uint64_t step_us,
 			char *hdr, size_t hcap, char *body, size_t bcap,
 			size_t *body_len);
-/* what /api/blob must hold from byte off: its 64-byte line, written out
- * here as a client knows it (not the kernel's table) */
-void blob_expect(uint64_t off, uint8_t *dst, size_t n);
 /* the peer resets the connection and forgets it */
 void peer_abort(struct peer *p);
 #endif

@@ -12,6 +12,7 @@
 
 #include "kernel/lib/status.h"
 #include "kernel/net/arp.h"
+#include "kernel/net/blob.h"
 #include "kernel/net/dhcp.h"
 #include "kernel/net/http.h"
 #include "kernel/net/httpd.h"
@@ -1053,7 +1054,6 @@ static int frag_direct(uint32_t src, uint16_t id, uint8_t proto, uint32_t off,
 				 .src = src,
 				 .dst = STACK_IP,
 				 .proto = proto,
-				 .ttl = 64,
 				 .id = id,
 				 .fragment = true,
 				 .payload = payload,
@@ -2778,6 +2778,41 @@ static void test_tcp_rst_cases(void **state)
 	peer_free(&p);
 }
 
+/* /api/blob has no period: a stream shifted by any s bytes (a first send
+ * from the wrong place in the ring) differs from it somewhere in a
+ * 64 KiB body, which the 64-byte line served before hid for every multiple
+ * of 64. The body is kernel/net/blob.h's, from any offset and length */
+static void test_http_blob_no_period(void **state)
+{
+	(void)state;
+	enum { N = 65536 };
+	struct peer p;
+	char hdr[1024];
+	static char body[N + 1];
+	static uint8_t want[N + 32];
+	size_t blen;
+	peer_open(&p, 40003);
+	assert_int_equal(http_get(&p, "/api/blob?size=65536", body,
+				  sizeof(body), &blen, hdr, sizeof(hdr)),
+			 200);
+	assert_int_equal(blen, N);
+	for (size_t s = 1; s < N; s++)
+		if (!memcmp(body, body + s, N - s))
+			fail_msg("a stream shifted by %zu bytes passes", s);
+	blob_fill(0, want, sizeof(want));
+	assert_memory_equal(body, want, N);
+	/* every head, whole-word and tail split of a fill */
+	for (uint64_t off = 0; off < 17; off++)
+		for (size_t n = 0; n < 25; n++) {
+			uint8_t part[32];
+			memset(part, 0xa5, sizeof(part));
+			blob_fill(off, part, n);
+			assert_memory_equal(part, want + off, n);
+			assert_int_equal(part[n], 0xa5); /* nothing past n */
+		}
+	peer_abort(&p);
+}
+
 static void test_tcp_retransmit_backoff(void **state)
 {
 	(void)state;
@@ -2816,7 +2851,7 @@ static void test_tcp_retransmit_backoff(void **state)
 	assert_int_equal(st, 200);
 	assert_int_equal(blen, 20000);
 	uint8_t expect[20000];
-	blob_expect(0, expect, sizeof(expect));
+	blob_fill(0, expect, sizeof(expect));
 	assert_memory_equal(body, expect, sizeof(expect));
 	peer_abort(&p);
 }
@@ -3890,6 +3925,56 @@ static void test_tcp_rfc9293_s3_10_7_4_fin_wait_1_data_and_fin(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9293 §3.8.3 (R2): a connection in CLOSING (both FINs sent, ours
+ * never acknowledged) or LAST_ACK whose peer falls silent ends in TCP
+ * itself, not only by the application's timers (the listener here has
+ * none): the FIN is resent on the backed-off retransmission timer and
+ * after TCP_MAX_RETRIES resends the connection is reset (tcp_timeouts),
+ * within (TCP_MAX_RETRIES + 1) x TCP_RTO_MAX_US */
+static void test_tcp_closing_and_last_ack_silent_peer_end(void **state)
+{
+	(void)state;
+	static const struct tcp_ops quiet = {0};
+	assert_int_equal(tcp_listen(8080, &quiet), 0);
+	for (int last_ack = 0; last_ack < 2; last_ack++) {
+		struct peer p;
+		peer_init(&p, (uint16_t)(40070 + last_ack));
+		p.dport = 8080;
+		assert_true(peer_connect(&p));
+		p.auto_ack = false;
+		struct tcp_conn *c = conn_of(&p);
+		assert_non_null(c);
+		if (last_ack) {
+			peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+			assert_int_equal(c->state, TCP_CLOSE_WAIT);
+			tcp_close(c);
+			tcp_flush();
+			assert_int_equal(c->state, TCP_LAST_ACK);
+		} else {
+			tcp_close(c);
+			tcp_flush();
+			assert_int_equal(c->state, TCP_FIN_WAIT_1);
+			peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+			assert_int_equal(c->state, TCP_CLOSING);
+		}
+		uint64_t to0 = net_counters()->tcp_timeouts;
+		uint64_t t0 = shim_clock_ns;
+		fake.drop_tx = true; /* every resend of our FIN is lost */
+		while (c->state != TCP_CLOSED &&
+		       shim_clock_ns - t0 <=
+			   (TCP_MAX_RETRIES + 1) * TCP_RTO_MAX_US * 1000)
+			advance_us(100000);
+		fake.drop_tx = false;
+		assert_int_equal(c->state, TCP_CLOSED);
+		assert_int_equal(net_counters()->tcp_timeouts, to0 + 1);
+		print_message(
+		    "%s ended after %llu s\n",
+		    last_ack ? "LAST_ACK" : "CLOSING",
+		    (unsigned long long)((shim_clock_ns - t0) / 1000000000));
+		peer_free(&p);
+	}
+}
+
 /* RFC 8985 §7: the last segment of a response lost — no duplicate ACKs
  * can follow it — is found by the tail loss probe, long before the RTO */
 static void test_tcp_rfc8985_s7_tail_loss_probe(void **state)
@@ -4038,7 +4123,7 @@ static void test_tcp_rfc1191_frag_needed(void **state)
 				     sizeof(body), &blen);
 	assert_int_equal(st, 200);
 	uint8_t expect[30000];
-	blob_expect(0, expect, sizeof(expect));
+	blob_fill(0, expect, sizeof(expect));
 	assert_int_equal(blen, sizeof(expect));
 	assert_memory_equal(body, expect, sizeof(expect));
 	peer_abort(&p);
@@ -5119,7 +5204,7 @@ static void test_http_slow_download_completes_stalled_one_does_not(void **state)
 	    200);
 	assert_int_equal(blen, 200000);
 	static uint8_t want[200000];
-	blob_expect(0, want, sizeof(want));
+	blob_fill(0, want, sizeof(want));
 	assert_memory_equal(body, want, sizeof(want));
 	peer_abort(&p);
 
@@ -5992,6 +6077,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_table_full_new_peer_evicts_largest, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_closing_and_last_ack_silent_peer_end, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_blob_no_period,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_status_codes,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(

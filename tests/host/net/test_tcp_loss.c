@@ -27,6 +27,7 @@
 
 #include <cmocka.h>
 
+#include "kernel/net/blob.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
@@ -103,7 +104,7 @@ static struct run blob_run(uint16_t sport, size_t size, unsigned loss_ppm,
 	size_t hl = (size_t)(hdr_end + 4 - (const char *)c.buf);
 	assert_int_equal(got - hl, size);
 	uint8_t *want = malloc(size);
-	blob_expect(0, want, size);
+	blob_fill(0, want, size);
 	assert_memory_equal(c.buf + hl, want, size);
 	free(want);
 	client_free(&c);
