@@ -58,12 +58,32 @@ const char *auth_reason_name(enum auth_reason r)
 	return r < AUTH_NREASONS ? reason_names[r] : "?";
 }
 
+bool auth_refused(uint16_t owner, enum auth_reason r)
+{
+	/* capability uses and owner ids not bound: one row between them */
+	static uint8_t said_unowned[AUTH_NREASONS];
+	uint8_t *row = auth_owner_said(owner);
+	uint8_t *said = &(row ? row : said_unowned)[r];
+	auth_refusals[r]++;
+	if (*said > AUTH_REFUSAL_LINES)
+		return false;
+	if (++*said <= AUTH_REFUSAL_LINES)
+		return true;
+	if (row)
+		kprintf("authority: owner %u: further %s refusals are counted, "
+			"not printed (/api/authority)\n",
+			owner, reason_names[r]);
+	else
+		kprintf("authority: further %s refusals of capability uses and "
+			"unbound owners are counted, not printed "
+			"(/api/authority)\n",
+			reason_names[r]);
+	return false;
+}
+
 void auth_refuse(enum auth_reason r, uint16_t slot, const char *what)
 {
-	auth_refusals[r]++;
-	/* the first few of each reason get a line; the counter keeps the rest
-	 */
-	if (auth_refusals[r] <= 4)
+	if (auth_refused(0, r))
 		kprintf("authority: refused %s on slot %u (%s)\n", what, slot,
 			auth_reason_name(r));
 }
@@ -82,12 +102,9 @@ int auth_slot_alloc(enum auth_kind kind, uint16_t owner)
 			return i;
 		}
 	/* the table full: no half-made capability (the callers take
-	 * nothing before the slot). One line at refusals 1, 2, 4, 8, ...:
-	 * a driver that keeps asking cannot flood the console, and a table
-	 * that stays full is still heard of */
-	auth_refusals[AUTH_NO_MEMORY]++;
+	 * nothing before the slot) */
 	auth_slots_full++;
-	if (!(auth_slots_full & (auth_slots_full - 1)))
+	if (auth_refused(owner, AUTH_NO_MEMORY))
 		kprintf("authority: owner %u: no %s capability: every slot of "
 			"the authority table (AUTH_SLOTS %u) is in use or "
 			"retired (%lu refused so far)\n",

@@ -35,7 +35,7 @@ extern struct auth_slot auth_slots[AUTH_SLOTS];
 
 /* a free slot for owner's capability of that kind, or -1 when every slot
  * is in use or retired (its generation run out): counted as
- * AUTH_NO_MEMORY and in auth_slots_full, said at refusals 1, 2, 4, ... */
+ * AUTH_NO_MEMORY (auth_refused: owner's row) and in auth_slots_full */
 int auth_slot_alloc(enum auth_kind kind, uint16_t owner);
 extern uint64_t auth_slots_full; /* requests the full table refused */
 /* the slot if (slot, gen) is a live capability of that kind; else counts
@@ -64,6 +64,23 @@ void auth_owner_on_revoke(uint16_t owner, auth_revoke_hook_t fn, void *arg);
 unsigned dma_owner_seize(uint16_t owner, unsigned *kept);
 struct json;
 void auth_owners_json(struct json *j); /* kernel/authority/owner.c */
+/* Every refusal a driver can repeat at will goes through auth_refused:
+ * counted in auth_refusals (served in /api/authority), and said of a
+ * bounded number of times per owner and reason: the first
+ * AUTH_REFUSAL_LINES get their caller's line (true: print it), the next
+ * one line saying that the rest are counted and not printed, the rest
+ * nothing. Each bound owner has a row of its own (owner.c); capability
+ * uses (auth_refuse, whose caller names a slot, not an owner) and owner
+ * ids not bound share one. So the lines of a driver that retries are at
+ * most (AUTH_REFUSAL_LINES + 1) per reason for its owner, and one owner's
+ * refusals never silence another's. */
+#define AUTH_REFUSAL_LINES 4
+bool auth_refused(uint16_t owner, enum auth_reason r);
+/* the row of lines said per reason of a bound owner, NULL when not bound
+ * (owner.c) */
+uint8_t *auth_owner_said(uint16_t owner);
+/* a refused use of a capability: auth_refused's shared row, its line
+ * "authority: refused <what> on slot <slot> (<reason>)" */
 void auth_refuse(enum auth_reason r, uint16_t slot, const char *what);
 /* why [off, off+len) of BAR `bar` of d cannot be a DeviceMmio window (not a
  * memory window of the device: past the BAR, empty or over

@@ -108,7 +108,10 @@ void *auth_kmem_alloc(uint16_t owner, size_t len);
  * refused (AUTH_NOT_GRANTED, one line) and frees nothing. */
 void auth_kmem_free(uint16_t owner, void *p, size_t len);
 
-/* why an access was refused; counted in auth_refusals[] */
+/* why an access was refused; counted in auth_refusals[]. Every refusal
+ * below that says "one line" says it at most AUTH_REFUSAL_LINES times per
+ * owner and reason, then once that the rest are only counted
+ * (kernel/authority/auth_internal.h + auth_refused) */
 enum auth_reason {
 	AUTH_OUT_OF_WINDOW, /* offset+width past the window, or wrapped */
 	AUTH_STALE_GEN,	    /* capability revoked (generation moved on) */

@@ -78,24 +78,29 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 	addr_limit = owner_alloc_limit(owner, addr_limit);
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
 	if (!o || !pages) {
-		auth_refusals[AUTH_NO_MEMORY]++;
+		if (auth_refused(owner, AUTH_NO_MEMORY))
+			kprintf("authority: owner %u: no DMA pool of %zu bytes "
+				"(%s)\n",
+				owner, len, o ? "empty" : "owner not bound");
 		return -1;
 	}
 	if (auth_owner_revoked(owner)) {
-		auth_refuse(AUTH_REVOKED, 0, "dma pool create");
-		kprintf("authority: owner %u is revoked; no new DMA pool\n",
-			owner);
+		if (auth_refused(owner, AUTH_REVOKED))
+			kprintf("authority: owner %u is revoked; no new DMA "
+				"pool\n",
+				owner);
 		return -1;
 	}
 	if (dma_owner_ngrants(o) == GRANT_MAX ||
 	    !dma_owner_charge(o, DMA_CHARGE_POOL, pages * PAGE_SIZE)) {
-		auth_refusals[AUTH_OVER_QUOTA]++;
-		kprintf("authority: owner %u over its DMA quota (%u of %u "
-			"pools, %llu of %llu KiB; asked %zu KiB)\n",
-			owner, dma_owner_ngrants(o), GRANT_MAX,
-			(unsigned long long)(o->use[DMA_CHARGE_POOL] >> 10),
-			(unsigned long long)(o->max[DMA_CHARGE_POOL] >> 10),
-			pages * 4);
+		if (auth_refused(owner, AUTH_OVER_QUOTA))
+			kprintf(
+			    "authority: owner %u over its DMA quota (%u of %u "
+			    "pools, %llu of %llu KiB; asked %zu KiB)\n",
+			    owner, dma_owner_ngrants(o), GRANT_MAX,
+			    (unsigned long long)(o->use[DMA_CHARGE_POOL] >> 10),
+			    (unsigned long long)(o->max[DMA_CHARGE_POOL] >> 10),
+			    pages * 4);
 		return -1;
 	}
 	uint64_t pa = page_alloc(pages, addr_limit);
@@ -106,10 +111,10 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		if (pa)
 			page_free(pa, pages);
 		dma_owner_uncharge(o, DMA_CHARGE_POOL, pages * PAGE_SIZE);
-		auth_refusals[AUTH_NO_MEMORY]++;
-		kprintf("authority: no %zu-page DMA pool below 0x%lx for owner "
-			"%u\n",
-			pages, addr_limit, owner);
+		if (auth_refused(owner, AUTH_NO_MEMORY))
+			kprintf("authority: no %zu-page DMA pool below 0x%lx "
+				"for owner %u\n",
+				pages, addr_limit, owner);
 		return -1;
 	}
 	int m = dma_owner_translated(owner)
@@ -126,7 +131,11 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 			dma_owner_uncharge(o, DMA_CHARGE_POOL,
 					   pages * PAGE_SIZE);
 		}
-		auth_refusals[AUTH_NO_MEMORY]++;
+		if (auth_refused(owner, AUTH_NO_MEMORY))
+			kprintf(
+			    "authority: owner %u: no %zu-page DMA pool: the "
+			    "IOMMU refused its map (%d)\n",
+			    owner, pages, m);
 		return -1;
 	}
 	out->va = (uint8_t *)pa;
@@ -278,7 +287,7 @@ int dma_pool_carve(struct dma_pool *p, size_t len, size_t align,
 		align = 8;
 	size_t off = ALIGN_UP(p->used, align);
 	if (len == 0 || off < p->used || off > g->len || len > g->len - off) {
-		auth_refusals[AUTH_NO_MEMORY]++;
+		auth_refuse(AUTH_NO_MEMORY, p->slot, "dma carve");
 		return -1;
 	}
 	/* no second zeroing: the pool was zeroed when it was allocated and a

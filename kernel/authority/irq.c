@@ -50,9 +50,10 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	if ((msix && (msix_index >= d->msix_size || d->msix_fn_masked)) ||
 	    (!msix && (!d->cap_msi || msix_index != 0)) ||
 	    !auth_owner_function(owner, d)) {
-		auth_refusals[AUTH_NOT_GRANTED]++;
-		kprintf("authority: %s has no interrupt %u for owner %u\n", a,
-			msix_index, owner);
+		if (auth_refused(owner, AUTH_NOT_GRANTED))
+			kprintf("authority: %s has no interrupt %u for owner "
+				"%u\n",
+				a, msix_index, owner);
 		return -1;
 	}
 	/* the MSI structure, as long as its Message Control makes it now,
@@ -63,11 +64,12 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	    msix ? 0 : pci_cfg_read16(d, d->cap_msi + PCI_MSI_FLAGS);
 	if (!msix &&
 	    d->cap_msi + PCI_MSI_CAP_LEN(msi_fl) > PCI_CFG_LEGACY_SIZE) {
-		auth_refusals[AUTH_NOT_GRANTED]++;
-		kprintf("authority: %s MSI capability at 0x%x is %u bytes, "
-			"past configuration space 0x%x; no interrupt\n",
-			a, d->cap_msi, PCI_MSI_CAP_LEN(msi_fl),
-			PCI_CFG_LEGACY_SIZE - 1);
+		if (auth_refused(owner, AUTH_NOT_GRANTED))
+			kprintf("authority: %s MSI capability at 0x%x is %u "
+				"bytes, past configuration space 0x%x; no "
+				"interrupt\n",
+				a, d->cap_msi, PCI_MSI_CAP_LEN(msi_fl),
+				PCI_CFG_LEGACY_SIZE - 1);
 		return -1;
 	}
 	/* quarantined: the IOMMU stopped the device after a DMA fault, in
@@ -75,19 +77,23 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	 * owner. It gets no new interrupt in between either */
 	bool quarantined = iommu_owner_quarantined(owner);
 	if (quarantined || auth_owner_revoked(owner)) {
-		auth_refusals[AUTH_REVOKED]++;
-		kprintf("authority: owner %u is %s; no interrupt on %s\n",
-			owner,
-			quarantined ? "quarantined (DMA fault)" : "revoked", a);
+		if (auth_refused(owner, AUTH_REVOKED))
+			kprintf("authority: owner %u is %s; no interrupt on "
+				"%s\n",
+				owner,
+				quarantined ? "quarantined (DMA fault)"
+					    : "revoked",
+				a);
 		return -1;
 	}
 	/* one entry, one binding: revoking a second would mask the first */
 	for (int i = 1; i < AUTH_SLOTS; i++)
 		if (auth_slots[i].kind == AUTH_IRQ && auth_slots[i].dev == d &&
 		    auth_slots[i].index == msix_index) {
-			auth_refusals[AUTH_NOT_GRANTED]++;
-			kprintf("authority: %s interrupt %u is already bound\n",
-				a, msix_index);
+			if (auth_refused(owner, AUTH_NOT_GRANTED))
+				kprintf("authority: %s interrupt %u is already "
+					"bound\n",
+					a, msix_index);
 			return -1;
 		}
 	int slot = auth_slot_alloc(AUTH_IRQ, owner);
@@ -98,8 +104,8 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	uint8_t v = vector_alloc(irq_trampoline, s);
 	if (!v) {
 		auth_slot_free(slot);
-		auth_refusals[AUTH_NO_MEMORY]++;
-		kprintf("authority: out of CPU vectors for %s\n", a);
+		if (auth_refused(owner, AUTH_NO_MEMORY))
+			kprintf("authority: out of CPU vectors for %s\n", a);
 		return -1;
 	}
 	s->dev = d;
@@ -116,8 +122,10 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	if (ir < 0) {
 		vector_free(v);
 		auth_slot_free(slot);
-		auth_refusals[AUTH_NO_MEMORY]++;
-		kprintf("authority: no interrupt remapping entry for %s\n", a);
+		if (auth_refused(owner, AUTH_NO_MEMORY))
+			kprintf("authority: no interrupt remapping entry for "
+				"%s\n",
+				a);
 		return -1;
 	}
 	s->remapped = ir == 0;
@@ -131,10 +139,11 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 				iommu_irq_free(owner, s->irte);
 			vector_free(v);
 			auth_slot_free(slot);
-			auth_refusals[AUTH_NOT_GRANTED]++;
-			kprintf("authority: %s MSI-X entry %u cannot be "
-				"programmed; no interrupt\n",
-				a, msix_index);
+			if (auth_refused(owner, AUTH_NOT_GRANTED))
+				kprintf(
+				    "authority: %s MSI-X entry %u cannot be "
+				    "programmed; no interrupt\n",
+				    a, msix_index);
 			return -1;
 		}
 		uint16_t fl = pci_cfg_read16(d, d->cap_msix + PCI_MSIX_FLAGS);

@@ -13,32 +13,33 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
 	pci_addr_str(d, a, sizeof(a));
 	memset(out, 0, sizeof(*out));
 	if (!auth_owner_function(owner, d)) {
-		auth_refusals[AUTH_NOT_GRANTED]++;
-		kprintf("authority: %s is not bound to owner %u\n", a, owner);
+		if (auth_refused(owner, AUTH_NOT_GRANTED))
+			kprintf("authority: %s is not bound to owner %u\n", a,
+				owner);
 		return -1;
 	}
 	/* a brokered device's registers and doorbells are reached only
 	 * through its broker and gate: no generic window, not even read-only */
 	const struct auth_owner_facts *f = auth_owner_facts(owner);
 	if (auth_owner_revoked(owner)) {
-		auth_refusals[AUTH_REVOKED]++;
-		kprintf("authority: owner %u is revoked; no DeviceMmio window "
-			"on %s\n",
-			owner, a);
+		if (auth_refused(owner, AUTH_REVOKED))
+			kprintf("authority: owner %u is revoked; no DeviceMmio "
+				"window on %s\n",
+				owner, a);
 		return -1;
 	}
 	if (f->brokered) {
-		auth_refusals[AUTH_NOT_GRANTED]++;
-		kprintf("authority: %s is brokered; no DeviceMmio window on "
-			"it\n",
-			a);
+		if (auth_refused(owner, AUTH_NOT_GRANTED))
+			kprintf("authority: %s is brokered; no DeviceMmio "
+				"window on it\n",
+				a);
 		return -1;
 	}
 	const char *why = mmio_window_refusal(d, bar, off, len);
 	if (why) {
-		auth_refusals[AUTH_NOT_GRANTED]++;
-		kprintf("authority: %s BAR%u [0x%lx, +0x%lx) %s\n", a, bar, off,
-			len, why);
+		if (auth_refused(owner, AUTH_NOT_GRANTED))
+			kprintf("authority: %s BAR%u [0x%lx, +0x%lx) %s\n", a,
+				bar, off, len, why);
 		return -1;
 	}
 	int slot = auth_slot_alloc(AUTH_MMIO, owner);
@@ -49,9 +50,10 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
 	if (!out->va) {
 		auth_slot_free(slot);
 		memset(out, 0, sizeof(*out));
-		auth_refusals[AUTH_NO_MEMORY]++;
-		kprintf("authority: %s BAR%u: unable to map the window\n", a,
-			bar);
+		if (auth_refused(owner, AUTH_NO_MEMORY))
+			kprintf("authority: %s BAR%u: unable to map the "
+				"window\n",
+				a, bar);
 		return -1;
 	}
 	out->len = (uint32_t)len; /* at most MMIO_WINDOW_MAX */

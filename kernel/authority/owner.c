@@ -31,6 +31,9 @@ struct auth_owner {
 		uint64_t pa;
 		size_t pages;
 	} kmem[AUTH_KMEM_ALLOCS];
+	/* refusal lines said per reason (auth_refused): at most
+	 * AUTH_REFUSAL_LINES + 1 */
+	uint8_t said[AUTH_NREASONS];
 };
 
 static struct auth_owner owners[AUTH_OWNER_MAX];
@@ -121,6 +124,12 @@ int auth_owner_limit(uint16_t id, uint64_t limit)
 	return 0;
 }
 
+uint8_t *auth_owner_said(uint16_t id)
+{
+	struct auth_owner *o = owner_find(id);
+	return o ? o->said : 0;
+}
+
 const struct auth_owner_facts *auth_owner_facts(uint16_t id)
 {
 	struct auth_owner *o = owner_find(id);
@@ -147,29 +156,36 @@ void *auth_kmem_alloc(uint16_t id, size_t len)
 	/* a revoked owner gets nothing new until reinstated (its frees
 	 * still give back what it holds) */
 	if (o && o->revoked) {
-		auth_refuse(AUTH_REVOKED, 0, "kmem alloc");
-		kprintf("authority: owner %u is revoked; no kernel memory\n",
-			id);
+		if (auth_refused(id, AUTH_REVOKED))
+			kprintf("authority: owner %u is revoked; no kernel "
+				"memory\n",
+				id);
 		return 0;
 	}
 	while (o && k < AUTH_KMEM_ALLOCS && o->kmem[k].pa)
 		k++;
 	if (!o || !pages || k == AUTH_KMEM_ALLOCS ||
 	    !dma_owner_charge(&o->dma, DMA_CHARGE_KMEM, pages * PAGE_SIZE)) {
-		auth_refusals[o && pages ? AUTH_OVER_QUOTA : AUTH_NO_MEMORY]++;
-		kprintf(
-		    "authority: owner %u: no %zu KiB of kernel memory "
-		    "(quota %llu KiB in %u allocations)\n",
-		    id, pages * 4,
-		    o ? (unsigned long long)(o->dma.max[DMA_CHARGE_KMEM] >> 10)
-		      : 0ull,
-		    AUTH_KMEM_ALLOCS);
+		if (auth_refused(id,
+				 o && pages ? AUTH_OVER_QUOTA : AUTH_NO_MEMORY))
+			kprintf(
+			    "authority: owner %u: no %zu KiB of kernel "
+			    "memory (quota %llu KiB in %u allocations)\n",
+			    id, pages * 4,
+			    o ? (unsigned long long)(o->dma.max
+							 [DMA_CHARGE_KMEM] >>
+						     10)
+			      : 0ull,
+			    AUTH_KMEM_ALLOCS);
 		return 0;
 	}
 	uint64_t pa = page_alloc(pages, 0);
 	if (!pa) {
 		dma_owner_uncharge(&o->dma, DMA_CHARGE_KMEM, pages * PAGE_SIZE);
-		auth_refusals[AUTH_NO_MEMORY]++;
+		if (auth_refused(id, AUTH_NO_MEMORY))
+			kprintf("authority: owner %u: no %zu KiB of kernel "
+				"memory (no free pages)\n",
+				id, pages * 4);
 		return 0;
 	}
 	o->kmem[k].pa = pa;
@@ -193,10 +209,10 @@ void auth_kmem_free(uint16_t id, void *p, size_t len)
 			page_free((uint64_t)p, pages);
 			return;
 		}
-	auth_refuse(AUTH_NOT_GRANTED, 0, "kmem free");
-	kprintf("authority: owner %u: free of kernel memory 0x%lx (%zu "
-		"pages) it was not given; kept\n",
-		id, (uint64_t)p, pages);
+	if (auth_refused(id, AUTH_NOT_GRANTED))
+		kprintf("authority: owner %u: free of kernel memory 0x%lx (%zu "
+			"pages) it was not given; kept\n",
+			id, (uint64_t)p, pages);
 }
 
 /* ---- revocation ---------------------------------------------------------- */

@@ -104,6 +104,10 @@
  *    and, whatever the model predicts, no function that names a revoked
  *    owner, nor one that is no owner's function, has bus mastering on in
  *    the device after any step;
+ *  - the refusal lines are bounded (line_seen): each comes after its
+ *    refusal was counted, and over the whole run at most
+ *    AUTH_REFUSAL_LINES + 1 of them per owner and reason, as the kernel
+ *    keeps its rows (bound owners 1..4 each; uses and unbound owners one);
  *  - a revoke hook runs once per revocation of its owner, with that owner
  *    and its argument, after the device stopped (bus mastering off, the
  *    IOMMU context cleared) and before any pool, window or interrupt of
@@ -465,6 +469,46 @@ static int kc[NKC]; /* index into krecs, -1: none */
 static bool bound(uint16_t o)
 {
 	return o >= 1 && o <= NOWN;
+}
+
+/* ---- refusal lines --------------------------------------------------------
+ * A driver that repeats a refusal is said of a bounded number of times
+ * (kernel/authority/auth.c + auth_refused): per owner and reason at most
+ * AUTH_REFUSAL_LINES lines and one saying the rest are counted. Row o
+ * (1..NOWN) holds the lines of bound owner o's requests; row 0 those of
+ * capability uses (auth_refuse) and of owner ids not bound (0, NOWN + 1).
+ * Each driver step names the row its refusal is charged to (line_row; -1
+ * outside the driver's steps: revocations, faults, the kernel's own
+ * calls, teardown). An "authority:" line in a driver step is a refusal's —
+ * but for the line of pages withheld, which is the IOMMU's — and comes
+ * after its refusal was counted: it is charged to the reason whose
+ * counter moved in the step. The kernel's rows live as long as the
+ * process, and so do these counts. */
+static int line_row = -1;
+static uint64_t line_refusals0[AUTH_NREASONS]; /* at the step's start */
+static unsigned lines_said[NOWN + 1][AUTH_NREASONS];
+
+static void line_seen(const char *l)
+{
+	if (line_row < 0 || strncmp(l, "authority:", 10) ||
+	    strstr(l, "withheld"))
+		return;
+	int r = 0;
+	while (r < AUTH_NREASONS && auth_refusals[r] == line_refusals0[r])
+		r++;
+	CHECK(r < AUTH_NREASONS, "refusal line with no refusal counted",
+	      line_row, 0);
+	TRACE("  line (row %d, %s): %s", line_row, auth_reason_name(r), l);
+	CHECK(++lines_said[line_row][r] <= AUTH_REFUSAL_LINES + 1,
+	      "refusal lines past the bound (row, reason)", line_row, r);
+}
+
+/* the step is a driver's: its refusal lines go to owner o's row (0 for a
+ * capability use or an owner not bound) */
+static void driver_step(uint16_t o)
+{
+	line_row = bound(o) ? o : 0;
+	memcpy(line_refusals0, auth_refusals, sizeof(line_refusals0));
 }
 
 /* dev is owner o's one function: it names o, and o was bound with it */
@@ -1096,6 +1140,7 @@ static void op_pool_create(void)
 	      (unsigned long long)limit, dst);
 	if (!may && !must_fail)
 		return; /* the model would lose track */
+	driver_step(o);
 	/* a map that fails part-way refuses the pool; when the unit did
 	 * not confirm the undo its pages may still be reached: withheld,
 	 * and still charged */
@@ -1147,6 +1192,7 @@ static void op_pool_revoke(void)
 	bool withheld = ok && r->state == P_LIVE && r->owner == 2 && fail_unmap;
 	TRACE("pool_revoke pc%u (owner %u slot %u gen %u)%s\n", i, pc[i].owner,
 	      pc[i].slot, pc[i].gen, withheld ? " withheld" : "");
+	driver_step(0);
 	int got = dma_pool_revoke(&pc[i]);
 	CHECK((got == 0) == (ok && !withheld), "pool revoke", got, ok);
 	if (ok)
@@ -1177,6 +1223,7 @@ static void op_pool_carve(void)
 	bool may = r && r->state == P_LIVE && !revoked[r->owner];
 	struct dma_buf buf;
 	TRACE("pool_carve pc%u len 0x%zx align %zu\n", i, len, align);
+	driver_step(0);
 	if (dma_pool_carve(&pc[i], len, align, &buf) != 0)
 		return;
 	CHECK(may, "carve through a dead, parked or revoked pool", pc[i].iova,
@@ -1301,6 +1348,7 @@ static void op_mmio_grant(void)
 	      dev, o, bar, off, len, flags, dst);
 	if (want && nmrec >= MAXREC)
 		return;
+	driver_step(o);
 	/* the table full (every slot but 0 a live capability): a grant
 	 * that would pass is refused, counted, and nothing is granted */
 	bool full = want && slots_live() >= AUTH_SLOTS - 1;
@@ -1357,6 +1405,7 @@ static void op_mmio_access(void)
 	TRACE("mmio %s%u mc%u off 0x%lx (slot %u gen %u) -> %s\n",
 	      write ? "write" : "read", w * 8, i, off, c->slot, c->gen,
 	      ok ? "ok" : "refused");
+	driver_step(0);
 	CHECK(mmio_ok(c, off, w, write) == ok, "mmio_ok", off, ok);
 	uint8_t *mb = ok ? bar_model[r->dev] + GUARD + r->off + off : NULL;
 	uint64_t mask = w == 8 ? ~0ull : (1ull << 8 * w) - 1;
@@ -1415,6 +1464,7 @@ static void op_mmio_revoke(void)
 	unsigned i = next() % NMC;
 	struct mrec *r = mmio_named(&mc[i]);
 	TRACE("mmio_revoke mc%u (slot %u gen %u)\n", i, mc[i].slot, mc[i].gen);
+	driver_step(0);
 	mmio_revoke(&mc[i]);
 	if (r)
 		r->live = false;
@@ -1498,6 +1548,7 @@ static void op_irq_bind(void)
 	TRACE("irq_bind dev %u owner %u entry %u -> ic%u\n", dev, o, idx, dst);
 	if (want && nirec >= MAXREC)
 		return;
+	driver_step(o);
 	/* the table full: refused before anything is taken (no vector, the
 	 * entry untouched: the table checks after every step hold it) */
 	bool full = want && slots_live() >= AUTH_SLOTS - 1;
@@ -1568,6 +1619,7 @@ static void op_irq_use(void)
 	static const char *const what[] = {"mask", "unmask", "revoke", "count"};
 	TRACE("irq_%s ic%u (slot %u gen %u entry %u vector 0x%x)\n", what[k], i,
 	      ic[i].slot, ic[i].gen, ic[i].msix_index, ic[i].vector);
+	driver_step(0);
 	/* the model first: it asks the device as it is before the write */
 	switch (k) {
 	case 0:
@@ -1684,6 +1736,7 @@ static void op_kmem_alloc(void)
 	TRACE("kmem_alloc owner %u len 0x%zx -> kc%u\n", o, len, dst);
 	if (want && nkrec >= MAXREC)
 		return;
+	driver_step(o);
 	uint8_t *p = auth_kmem_alloc(o, len);
 	CHECK((p != NULL) == want, "kmem alloc", (uintptr_t)p, want);
 	if (!p)
@@ -1742,6 +1795,7 @@ static void op_kmem_free(void)
 			hit = &krecs[i];
 	TRACE("kmem_free owner %u 0x%llx len 0x%zx -> %s\n", o,
 	      (unsigned long long)p, len, hit ? "freed" : "refused");
+	driver_step(o);
 	auth_kmem_free(o, (void *)(uintptr_t)p, len);
 	if (hit)
 		hit->live = false;
@@ -2136,6 +2190,7 @@ static void setup_once(void)
 	done = true;
 	shim_quiet = 1;
 	trace = getenv("AUTH_SEQ_TRACE") != NULL;
+	shim_line_hook = line_seen;
 	pci_host_cfg_written = cfg_written;
 	pci_host_msix_written = msix_written;
 	for (unsigned i = 0; i < NDEV; i++) {
@@ -2322,6 +2377,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	TRACE("---- input of %zu bytes\n", n);
 	for (unsigned step = 0; step < MAXOPS && pos < inlen; step++) {
 		uint8_t v = next();
+		line_row = -1; /* until the op says it is a driver's */
 		snap_tables();
 		/* 240..255: the device (below them, op % 24 as before); 254
 		 * its fence, 252 the stray function's owner */
@@ -2334,6 +2390,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 				op_unown();
 			else
 				op_pci_enable();
+			line_row = -1;
 			check_all();
 			check_others();
 			continue;
@@ -2417,6 +2474,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			}
 			break;
 		}
+		line_row = -1;
 		check_all();
 		check_others();
 	}

@@ -1711,14 +1711,18 @@ static void test_slots_exhausted(void **st)
 	assert_int_equal(host_irte_asks, irtes);
 	assert_memory_equal(tab, bar_mem + 0x1000, sizeof(tab));
 	assert_memory_equal(cfg, cfgsp, sizeof(cfg));
-	/* a driver that keeps asking is counted, said at powers of two:
-	 * refusals 3..16 say 4, 8 and 16 */
+	/* a driver that keeps asking is counted every time and said of a
+	 * bounded number of times (auth_refused: the owner's no-memory
+	 * row): refusals 3 and 4 get their line, the 5th says the rest are
+	 * counted, 6..100 nothing */
 	lines = shim_kprintf_calls;
-	for (unsigned i = 0; i < 14; i++)
+	for (unsigned i = 0; i < 98; i++)
 		assert_int_equal(
 		    mmio_grant(&d, o, 0, 0x800, 8, MMIO_READ, &extra), -1);
-	assert_int_equal(auth_slots_full, full + 16);
-	assert_int_equal(shim_kprintf_calls - lines, 3);
+	assert_int_equal(auth_slots_full, full + 100);
+	assert_int_equal(refused(AUTH_NO_MEMORY), nomem + 100);
+	assert_int_equal(shim_kprintf_calls - lines, AUTH_REFUSAL_LINES - 1);
+	assert_non_null(strstr(shim_last_line, "further no-memory refusals"));
 	/* every window still works */
 	for (unsigned i = 0; i < usable; i++)
 		assert_true(mmio_write8(&m[i], 0, (uint8_t)i));
@@ -2005,6 +2009,163 @@ static void test_mmio_offset_64bit(void **st)
 	    mmio_grant(&d, o, 0, 0, offs[0] - 0x100, MMIO_READ, &w), -1);
 	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 1);
 	d.bar[0].size = sizeof(bar_mem);
+}
+
+/* ---- refusal lines ---------------------------------------------------------
+ * A driver that asks again and again after a refusal is counted every
+ * time and said of a bounded number of times: the first
+ * AUTH_REFUSAL_LINES refusals of a reason for an owner print their line,
+ * the next one line saying the rest are counted, the rest nothing
+ * (kernel/authority/auth.c + auth_refused). Before, every refusal of a
+ * request printed its line, and a few printed none. */
+static unsigned said_lines;
+static char said_first[256];
+static void said_line(const char *l)
+{
+	if (!said_lines++)
+		snprintf(said_first, sizeof(said_first), "%s", l);
+}
+
+/* call, refused for reason r, 100 times: counted 100 times; an owner's
+ * own row prints exactly AUTH_REFUSAL_LINES lines, the first holding
+ * `first`, and then the line saying the rest are counted. first NULL: the
+ * row shared by capability uses and owners not bound, which earlier tests
+ * may have spent: at most as many lines. */
+#define REFUSED_100(r, first, call)                                            \
+	do {                                                                   \
+		const char *first_ = (first);                                  \
+		uint64_t n0_ = refused(r);                                     \
+		said_lines = 0;                                                \
+		said_first[0] = 0;                                             \
+		shim_line_hook = said_line;                                    \
+		for (int i_ = 0; i_ < 100; i_++)                               \
+			assert_true(call);                                     \
+		shim_line_hook = NULL;                                         \
+		assert_int_equal(refused(r) - n0_, 100);                       \
+		if (!first_) {                                                 \
+			assert_true(said_lines <= AUTH_REFUSAL_LINES + 1);     \
+			break;                                                 \
+		}                                                              \
+		assert_int_equal(said_lines, AUTH_REFUSAL_LINES + 1);          \
+		assert_non_null(strstr(said_first, first_));                   \
+		assert_non_null(strstr(shim_last_line, "counted"));            \
+		assert_non_null(strstr(shim_last_line, auth_reason_name(r)));  \
+	} while (0)
+
+/* mmio_grant's and irq_bind's refusals, each from an owner of its own */
+static void test_refusal_lines_mmio_irq(void **st)
+{
+	static uint8_t cfgsp[6][4096];
+	static struct pci_dev d[6];
+	struct dev_mmio m;
+	struct irq_cap c, held;
+	for (unsigned i = 0; i < 6; i++) {
+		d[i] = (struct pci_dev){.bus = 0, .dev = (uint8_t)(26 + i)};
+		d[i].cfg = cfgsp[i];
+		msix_dev(&d[i]);
+		bind_fn((uint16_t)(230 + i), &d[i]);
+	}
+	/* 230 asks on 231's function; a BAR past the six; 232 revoked */
+	REFUSED_100(AUTH_NOT_GRANTED, "0000:00:1b.0 is not bound to owner 230",
+		    mmio_grant(&d[1], 230, 0, 0, 0x10, MMIO_READ, &m) == -1);
+	REFUSED_100(AUTH_NOT_GRANTED,
+		    "BAR6 [0x0, +0x10) is not a memory window of the device",
+		    mmio_grant(&d[1], 231, 6, 0, 0x10, MMIO_READ, &m) == -1);
+	assert_int_equal(auth_owner_revoke(232, "test"), 0);
+	REFUSED_100(
+	    AUTH_REVOKED,
+	    "owner 232 is revoked; no DeviceMmio window on 0000:00:1c.0",
+	    mmio_grant(&d[2], 232, 0, 0, 0x10, MMIO_READ, &m) == -1);
+	/* an entry past the table; one bound already; 232 revoked (its
+	 * owner-revoked row spent on windows: nothing more) */
+	REFUSED_100(AUTH_NOT_GRANTED,
+		    "0000:00:1d.0 has no interrupt 7 for owner 233",
+		    irq_bind(&d[3], 233, 7, NULL, NULL, &c) == -1);
+	assert_int_equal(irq_bind(&d[4], 234, 0, NULL, NULL, &held), 0);
+	REFUSED_100(AUTH_NOT_GRANTED,
+		    "0000:00:1e.0 interrupt 0 is already bound",
+		    irq_bind(&d[4], 234, 0, NULL, NULL, &c) == -1);
+	irq_revoke(&held);
+	uint64_t r0 = refused(AUTH_REVOKED), l0 = shim_kprintf_calls;
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(irq_bind(&d[2], 232, 0, NULL, NULL, &c), -1);
+	assert_int_equal(refused(AUTH_REVOKED), r0 + 100);
+	assert_int_equal(shim_kprintf_calls, l0);
+	assert_int_equal(auth_owner_reinstate(232), 0);
+	/* a window the kernel cannot map: a BAR outside the test's memory */
+	d[5].bar[0].base = BAR_BASE + 0x100000;
+	REFUSED_100(AUTH_NO_MEMORY,
+		    "0000:00:1f.0 BAR0: unable to map the window",
+		    mmio_grant(&d[5], 235, 0, 0, 0x100, MMIO_READ, &m) == -1);
+	/* a brokered function gets no window */
+	static struct pci_dev b = {.bus = 0, .dev = 20, .fn = 1};
+	b.bar[0].base = BAR_BASE;
+	b.bar[0].size = sizeof(bar_mem);
+	assert_int_equal(shim_owner_bind_fn(236, &b, DMA_BACKEND_VALIDATOR), 0);
+	REFUSED_100(AUTH_NOT_GRANTED,
+		    "0000:00:14.1 is brokered; no DeviceMmio window on it",
+		    mmio_grant(&b, 236, 0, 0, 0x10, MMIO_READ, &m) == -1);
+	/* a capability use (auth_refuse; m is the refused grant's, slot
+	 * 0): bounded as before */
+	REFUSED_100(AUTH_BAD_SLOT, NULL, mmio_read32(&m, 0) == ~0u);
+}
+
+/* dma_pool_create's, dma_pool_carve's and kernel memory's refusals, the
+ * no-memory ones that printed nothing included */
+static void test_refusal_lines_memory(void **st)
+{
+	static struct pci_dev dev = {.bus = 0, .dev = 22, .fn = 1};
+	struct dma_pool p;
+	struct dma_buf buf;
+	uint8_t x;
+	for (uint16_t o = 240; o <= 247; o++)
+		assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	REFUSED_100(AUTH_NO_MEMORY, "owner 240: no DMA pool of 0 bytes",
+		    dma_pool_create(240, 0, 0, &p) == -1);
+	REFUSED_100(AUTH_NO_MEMORY, NULL,
+		    dma_pool_create(4000, PAGE_SIZE, 0, &p) == -1);
+	REFUSED_100(
+	    AUTH_OVER_QUOTA, "owner 241 over its DMA quota",
+	    dma_pool_create(241, DMA_OWNER_POOL_MAX + PAGE_SIZE, 0, &p) == -1);
+	REFUSED_100(AUTH_NO_MEMORY,
+		    "no 1-page DMA pool below 0x100000 for owner 242",
+		    dma_pool_create(242, PAGE_SIZE, 0x100000, &p) == -1);
+	assert_int_equal(auth_owner_revoke(243, "test"), 0);
+	REFUSED_100(AUTH_REVOKED, "owner 243 is revoked; no new DMA pool",
+		    dma_pool_create(243, PAGE_SIZE, 0, &p) == -1);
+	/* kernel memory: 243 revoked (row spent: nothing), over quota, no
+	 * free pages, a free of memory not given */
+	uint64_t r0 = refused(AUTH_REVOKED), l0 = shim_kprintf_calls;
+	for (int i = 0; i < 100; i++)
+		assert_null(auth_kmem_alloc(243, 64));
+	assert_int_equal(refused(AUTH_REVOKED), r0 + 100);
+	assert_int_equal(shim_kprintf_calls, l0);
+	assert_int_equal(auth_owner_reinstate(243), 0);
+	REFUSED_100(AUTH_OVER_QUOTA, "owner 244: no",
+		    !auth_kmem_alloc(244, DMA_OWNER_KMEM_MAX + 1));
+	owner_acct(245)->max[DMA_CHARGE_KMEM] = 1ull << 40;
+	REFUSED_100(AUTH_NO_MEMORY,
+		    "owner 245: no 268435456 KiB of kernel memory",
+		    !auth_kmem_alloc(245, (size_t)1 << 38));
+	owner_acct(245)->max[DMA_CHARGE_KMEM] = DMA_OWNER_KMEM_MAX;
+	REFUSED_100(AUTH_NOT_GRANTED, "owner 246: free of kernel memory",
+		    (auth_kmem_free(246, &x, 1), true));
+	/* a carve past the pool (a use of the capability: the shared row) */
+	assert_int_equal(dma_pool_create(247, PAGE_SIZE, 0, &p), 0);
+	REFUSED_100(AUTH_NO_MEMORY, NULL,
+		    dma_pool_carve(&p, 2 * PAGE_SIZE, 8, &buf) == -1);
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	/* an IOMMU that refuses the pool's map */
+	shim_iommu_owner = 0;
+	assert_int_equal(shim_owner_bind_fn(248, &dev, DMA_BACKEND_IOMMU), 0);
+	uint64_t out = shim_pages_in_use;
+	shim_iommu_fail_map = true;
+	REFUSED_100(AUTH_NO_MEMORY, "owner 248: no 2-page DMA pool: the IOMMU",
+		    dma_pool_create(248, 2 * PAGE_SIZE, 0, &p) == -1);
+	shim_iommu_fail_map = false;
+	assert_int_equal(shim_pages_in_use, out);
+	assert_int_equal(shim_iommu_mapped(), 0);
+	shim_iommu_owner = 0;
 }
 
 /* /api/authority parses as JSON (tests/host/lib/json_check.h, a strict
@@ -2515,6 +2676,8 @@ int main(void)
 	    cmocka_unit_test(test_revoke_says_pinned_kept),
 	    cmocka_unit_test(test_slots_exhausted),
 	    cmocka_unit_test(test_slots_full_revoked),
+	    cmocka_unit_test(test_refusal_lines_mmio_irq),
+	    cmocka_unit_test(test_refusal_lines_memory),
 	    cmocka_unit_test(test_authority_json),
 	    cmocka_unit_test(test_authority_json_full),
 	    cmocka_unit_test(test_table_full),
