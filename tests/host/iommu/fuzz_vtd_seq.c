@@ -69,7 +69,10 @@
  *    the one line for the rest was;
  *  - overflows (a fault that found every record set: FSTS.PFO): each take
  *    that finds PFO counts one (fault_overflows), and the first of the
- *    unit is the one "fault records overflowed" line, never another.
+ *    unit is the one "fault records overflowed" line, never another;
+ *  - an owner's fault lines: one a quarantine, at the fault that starts
+ *    it (a fault of an owner quarantined already is counted only, until
+ *    iommu_owner_resume).
  * FUZZ_VTD_TRACE=1 prints every operation. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -910,6 +913,9 @@ static void op_resume(unsigned o)
 /* ---- lines of unowned faults ------------------------------------------ */
 static uint16_t said_sid[VTD_UNOWNED_SAID + 1];
 static unsigned nsaid, more_lines, overflow_lines;
+/* fault lines of each owner, and those the model expects: one a
+ * quarantine, at the fault that starts it */
+static unsigned owner_lines[NOWN], owner_lines_want[NOWN];
 
 static bool sid_said(uint16_t sid)
 {
@@ -930,6 +936,12 @@ static void on_line(const char *line)
 		      "more than VTD_UNOWNED_SAID (%u) unowned sources said",
 		      VTD_UNOWNED_SAID);
 		said_sid[nsaid++] = sid;
+	}
+	unsigned o;
+	p = strstr(line, " fault owner ");
+	if (p && sscanf(p, " fault owner %u sid", &o) == 1 && o) {
+		CHECK(o < NOWN, "a fault line of owner %u", o);
+		owner_lines[o]++;
 	}
 	if (strstr(line, "fault records overflowed"))
 		CHECK(!overflow_lines++, "fault records overflowed said twice");
@@ -1032,6 +1044,7 @@ static void op_poll(void)
 		if (o) {
 			m.o[o].faults++;
 			m.o[o].last = f[i];
+			owner_lines_want[o] += !m.o[o].quar;
 			m_quarantine((unsigned)o);
 		} else {
 			for (unsigned g = 0; g < FAKE_NFN; g++)
@@ -1052,6 +1065,10 @@ static void op_poll(void)
 	      "%lu overflows counted, model %lu", vtd_units[0].overflows,
 	      m.overflows);
 	CHECK(!m.overflows || overflow_lines, "an overflow not said");
+	for (unsigned o = 1; o < NOWN; o++)
+		CHECK(owner_lines[o] == owner_lines_want[o],
+		      "owner %u: %u fault lines, model %u (one a quarantine)",
+		      o, owner_lines[o], owner_lines_want[o]);
 }
 
 static void op_irq_alloc(const uint8_t *a)
@@ -1197,6 +1214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t size)
 		return 0;
 	setup(d);
 	nsaid = more_lines = overflow_lines = 0;
+	memset(owner_lines, 0, sizeof(owner_lines));
+	memset(owner_lines_want, 0, sizeof(owner_lines_want));
 	shim_line_hook = on_line;
 	d += 2, size -= 2;
 	for (unsigned step = 0; size && step < 64; step++) {
