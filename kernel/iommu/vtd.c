@@ -448,11 +448,15 @@ static unsigned vtd_fault_take(struct vtd_unit *u)
 		vtd_units_left += left ? 1u : -1u;
 	}
 	uint32_t fsts = vtd_rd32(u, VTD_FSTS);
+	/* every overflow counted (fault_overflows), the first of the unit
+	 * a line: a device that keeps faulting under new source ids
+	 * overflows at every take */
 	if (fsts & VTD_FSTS_PFO) {
-		u->overflows++;
-		kprintf("iommu: unit %u fault records overflowed; faults "
-			"lost\n",
-			(unsigned)(u - vtd_units));
+		if (!u->overflows++)
+			kprintf("iommu: unit %u fault records overflowed; "
+				"faults lost (further overflows counted "
+				"only: fault_overflows)\n",
+				(unsigned)(u - vtd_units));
 		vtd_wr32(u, VTD_FSTS, VTD_FSTS_PFO);
 	}
 	return n;

@@ -47,8 +47,9 @@ struct pci_dev {
 	bool fenced;
 	/* what has been said of the function, a bit a reason (PCI_SAID_*):
 	 * pci_enable's refusals (fenced, bus mastering, memory decode, I/O
-	 * decode) and a failed MSI-X entry write are each one line, said
-	 * again only for bus mastering, after it was granted */
+	 * decode), a failed MSI-X entry write and a broken capability list
+	 * are each one line, said again only for bus mastering, after it
+	 * was granted */
 	uint8_t said;
 	/* pci_msix_entry_set calls that failed (the first one a line, all
 	 * counted; /api/pci) */
@@ -62,6 +63,8 @@ enum {
 	PCI_SAID_MEM = 4,
 	PCI_SAID_IO = 8,
 	PCI_SAID_MSIX = 16, /* an MSI-X entry write that failed */
+	PCI_SAID_CAPS = 32, /* a capability list that loops or points
+			     * into the header (pci_find_cap) */
 };
 
 /* true the first time d is said of for why: a driver that retries gets
@@ -88,13 +91,13 @@ void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v);
  * head; else a capability it returned). Every pointer has its reserved
  * bottom two bits masked off, as the spec says. Each entry is visited
  * once: a list that loops or points into the header (below 0x40) ends
- * there with one line. 0 if none. */
-uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from);
-/* the same walk, but a list that ends it is one line only when broken is
- * NULL (pci_find_cap); else *broken is set and nothing said (pci_init's
- * functions past PCI_MAX_DEVS, counted in one line at its end) */
-uint8_t pci_cap_find(const struct pci_dev *d, uint8_t id, uint8_t from,
-		     bool *broken);
+ * there, one line the first time for the function (PCI_SAID_CAPS in
+ * d->said), whoever walks it and however often. 0 if none. */
+uint8_t pci_find_cap(struct pci_dev *d, uint8_t id, uint8_t from);
+/* the same walk, but when broken is not NULL a list that ends it sets
+ * *broken and says nothing (pci_init's functions past PCI_MAX_DEVS,
+ * counted in one line at its end); with NULL, pci_find_cap */
+uint8_t pci_cap_find(struct pci_dev *d, uint8_t id, uint8_t from, bool *broken);
 /* Memory decode, I/O decode and bus mastering as asked; INTx always off.
  * Memory (I/O) decode of a function with a refused memory (I/O) BAR is
  * refused and left off with one line: with it on, the device would

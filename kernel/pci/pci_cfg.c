@@ -61,8 +61,7 @@ void pci_cfg_write32(const struct pci_dev *d, uint16_t off, uint32_t v)
  * a list that comes back to an entry stops there, and "the next one after
  * from" is later in the list than from: iterating with from ends, each
  * capability once. A from that is not on the list finds nothing. */
-uint8_t pci_cap_find(const struct pci_dev *d, uint8_t id, uint8_t from,
-		     bool *broken)
+uint8_t pci_cap_find(struct pci_dev *d, uint8_t id, uint8_t from, bool *broken)
 {
 	if (!(pci_cfg_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
 		return 0;
@@ -76,10 +75,15 @@ uint8_t pci_cap_find(const struct pci_dev *d, uint8_t id, uint8_t from,
 				*broken = true;
 				return 0;
 			}
+			/* the list is the device's for good: said once for
+			 * the function, not at every walk (three at probe,
+			 * then each driver's) */
+			if (!pci_said_first(d, PCI_SAID_CAPS))
+				return 0;
 			char a[16];
 			pci_addr_str(d, a, sizeof(a));
 			kprintf("pci %s: capability list %s at 0x%x; walk "
-				"stopped\n",
+				"stopped (said once for the function)\n",
 				a, wild ? "points into the header" : "loops",
 				p);
 			return 0;
@@ -92,7 +96,7 @@ uint8_t pci_cap_find(const struct pci_dev *d, uint8_t id, uint8_t from,
 	return 0;
 }
 
-uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
+uint8_t pci_find_cap(struct pci_dev *d, uint8_t id, uint8_t from)
 {
 	return pci_cap_find(d, id, from, NULL);
 }

@@ -69,7 +69,7 @@ static void model_written(const struct pci_dev *d, uint16_t off, unsigned width)
 	sizing[i] = !sizing[i];
 }
 
-static void check_caps(const struct pci_dev *d)
+static void check_caps(struct pci_dev *d)
 {
 	uint8_t list[48];
 	unsigned n = 0;

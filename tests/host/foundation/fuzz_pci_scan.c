@@ -68,8 +68,12 @@
  * - lines of pci_init bounded by the table: every line that names a
  *   function names one kept in pci_devs (the retry lines aside, bounded
  *   above), at most 5 others (the sums at the end), and at most
- *   PCI_LINES_A_FN (19) a function kept in all, however many functions
- *   lie past PCI_MAX_DEVS and whatever their bridges and capabilities.
+ *   PCI_LINES_A_FN (17) a function kept in all, however many functions
+ *   lie past PCI_MAX_DEVS and whatever their bridges and capabilities;
+ * - a kept function's capability list that loops or points into the
+ *   header (the MSI-X capability's next pointer, record byte 7's bits
+ *   0-1) is one line, over pci_init and two walks of its vendor
+ *   capabilities after it (as a driver's); a sound one, none.
  *
  * Input: a 14-byte header (entries, record count), records of NREC_BYTES
  * (parse_rec), then 4-byte steps (LLVMFuzzerTestOneInput). Seeds are in
@@ -564,6 +568,13 @@ static void parse_rec(struct rec *r, const uint8_t *p)
 			memcpy(c + cap + 4, p + 62, 4);
 			memcpy(c + cap + 8, p + 66, 4);
 		}
+		/* p[7] bits 0-1: its next pointer ends the list (0), comes
+		 * back to it (1), points into the header (2), or goes back
+		 * to the head of the list (3: the PCI Express capability
+		 * below when there is one) */
+		c[cap + 1] = (p[7] & 3) == 2 ? 0x10
+			     : (p[7] & 3)    ? (uint8_t)cap
+					     : 0;
 	}
 	/* p[6] bit 2: the function ignores the Device Number, answering at
 	 * every device of its bus with its own function number */
@@ -582,6 +593,8 @@ static void parse_rec(struct rec *r, const uint8_t *p)
 		c[pe] = PCI_CAP_ID_EXP;
 		c[pe + 1] = cap >= 0x40 ? (uint8_t)cap : 0;
 		c[PCI_CAP_PTR] = (uint8_t)pe;
+		if (cap >= 0x40 && (p[7] & 3) == 3)
+			c[cap + 1] = (uint8_t)pe;
 		memcpy(c + pe + PCI_EXP_FLAGS, &fl, 2);
 		memcpy(c + pe + PCI_EXP_RTCAP, p + 22, 2);
 		memcpy(c + pe + PCI_EXP_RTCTL, p + 24, 2);
@@ -603,14 +616,20 @@ static void parse_rec(struct rec *r, const uint8_t *p)
  * entry writes and functions past PCI_MAX_DEVS (the number said) */
 static uint64_t init_ns;
 static unsigned rrs_lines, msix_lines, dropped_lines, dropped_said;
+/* the functions a broken-capability-list line named, in order */
+#define CAP_LINES 1024
+static struct {
+	unsigned seg, bus, dev, fn;
+} cap_said[CAP_LINES];
+static unsigned ncap_lines;
 
 /* pci_init's lines: those naming a function (its address, the first
  * NAMED kept), the others, and all of them. A function kept says at most
- * 19: a line a BAR register (sizing, a claim refused or the bar line), 3
- * capability walks that stop, 2 capabilities too long, and one each of
- * RRS Software Visibility, a bridge not followed, decode off and MSI-X;
- * the overlap check says at most one line a BAR, 6 a function */
-#define PCI_LINES_A_FN 19
+ * 17: a line a BAR register (sizing, a claim refused or the bar line), 2
+ * capabilities too long, and one each of a capability list that stops
+ * the walk, RRS Software Visibility, a bridge not followed, decode off
+ * and MSI-X; the overlap check says at most one line a BAR, 6 a function */
+#define PCI_LINES_A_FN 17
 #define NAMED	       2048
 static bool in_init;
 static unsigned init_lines, other_lines, nnamed;
@@ -642,6 +661,14 @@ static void on_line(const char *line)
 	}
 	rrs_lines += strstr(line, "configuration request retry") != NULL;
 	msix_lines += strstr(line, ": MSI-X entry ") != NULL;
+	if (strstr(line, ": capability list ") &&
+	    sscanf(line, "pci %x:%x:%x.%x", &sg, &b, &dv, &f) == 4) {
+		CHECK(ncap_lines < CAP_LINES,
+		      "capability list lines unbounded");
+		cap_said[ncap_lines].seg = sg, cap_said[ncap_lines].bus = b;
+		cap_said[ncap_lines].dev = dv, cap_said[ncap_lines].fn = f;
+		ncap_lines++;
+	}
 	if (sscanf(line, "pci: more than %u functions; %u more ignored", &max,
 		   &n) == 2) {
 		dropped_lines++;
@@ -663,6 +690,42 @@ static void check_lines(void)
 			       pci_devs[a].fn == named[i].fn;
 		CHECK(kept, "a line names a function not kept (past "
 			    "PCI_MAX_DEVS)");
+	}
+}
+
+/* the model's walk of r's capability list: it loops or points into the
+ * header (below 0x40), each pointer's bottom two bits masked off */
+static bool caps_broken(const struct rec *r)
+{
+	bool seen[256] = {0};
+	if (!(r->cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST))
+		return false;
+	for (unsigned p = r->cfg[PCI_CAP_PTR] & 0xfc; p;
+	     p = r->cfg[p + 1] & 0xfc) {
+		if (p < 0x40 || seen[p])
+			return true;
+		seen[p] = true;
+	}
+	return false;
+}
+
+/* a kept function whose capability list is broken is one line, over
+ * pci_init and every walk after it (a driver's); one that is not, none */
+static void check_cap_lines(void)
+{
+	for (unsigned a = 0; a < pci_ndevs; a++) {
+		const struct pci_dev *d = &pci_devs[a];
+		unsigned n = 0;
+		for (unsigned i = 0; i < ncap_lines; i++)
+			n += cap_said[i].seg == d->seg &&
+			     cap_said[i].bus == d->bus &&
+			     cap_said[i].dev == d->dev &&
+			     cap_said[i].fn == d->fn;
+		CHECK(n <= 1, "a function's broken capability list said "
+			      "more than once");
+		CHECK(n == caps_broken(rec_of(d)),
+		      "a broken capability list not said (or a sound one "
+		      "said)");
 	}
 }
 
@@ -753,6 +816,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shim_delay_hook = rrs_ready;
 	shim_line_hook = on_line;
 	rrs_lines = msix_lines = dropped_lines = dropped_said = 0;
+	ncap_lines = 0;
 	init_ns = shim_clock_ns;
 	in_init = true;
 	init_lines = other_lines = nnamed = 0;
@@ -774,6 +838,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		       : !dropped_lines,
 	      "functions past PCI_MAX_DEVS not counted in one line");
 	check_rrs_sv();
+	/* each kept function's vendor capabilities walked twice, as
+	 * virtio_pci's bring-up walks them */
+	for (unsigned a = 0; a < pci_ndevs; a++)
+		for (unsigned k = 0; k < 2; k++)
+			for (uint8_t at =
+				 pci_find_cap(&pci_devs[a], PCI_CAP_ID_VNDR, 0);
+			     at; at = pci_find_cap(&pci_devs[a],
+						   PCI_CAP_ID_VNDR, at))
+				;
+	check_cap_lines();
 	memset(believed, 1, sizeof(believed));
 	check_state(true);
 	for (unsigned i = 0; i < nrec; i++)

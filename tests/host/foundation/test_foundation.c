@@ -1378,6 +1378,53 @@ static void test_pci_lines_past_the_table_bounded(void **st)
 		fail_msg("log:\n%s", log);
 }
 
+/* A kept function's capability list that loops, or points into the
+ * header, is one line for the function (PCI_SAID_CAPS), however many
+ * walks meet it: the three of the probe (MSI, PCI Express, MSI-X) and a
+ * driver's, here ten walks over the vendor capabilities as virtio_pci's
+ * bring-up does. Before, a line a walk: 13 for each function here */
+static void pci_init_and_walk(uint64_t unused)
+{
+	pci_init();
+	for (unsigned i = 0; i < pci_ndevs; i++)
+		for (unsigned k = 0; k < 10; k++)
+			for (uint8_t at =
+				 pci_find_cap(&pci_devs[i], PCI_CAP_ID_VNDR, 0);
+			     at; at = pci_find_cap(&pci_devs[i],
+						   PCI_CAP_ID_VNDR, at))
+				;
+}
+
+static void test_pci_cap_list_said_once(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *loop = fn_at(0, 1, 0, 0), *wild = fn_at(0, 2, 0, 0);
+	loop->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	loop->cfg[PCI_CAP_PTR] = 0x40;
+	loop->cfg[0x40] = PCI_CAP_ID_VNDR;
+	loop->cfg[0x41] = 0x50;
+	loop->cfg[0x50] = PCI_CAP_ID_VNDR;
+	loop->cfg[0x51] = 0x40; /* back to the first */
+	wild->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	wild->cfg[PCI_CAP_PTR] = 0x40;
+	wild->cfg[0x40] = PCI_CAP_ID_VNDR;
+	wild->cfg[0x41] = 0x10; /* into the BARs */
+	const char *log = logged(pci_init_and_walk, 0);
+	assert_int_equal(pci_ndevs, 2);
+	if (count_in(log, "capability list") != 2 ||
+	    !strstr(log, "pci 0000:00:01.0: capability list loops at 0x40; "
+			 "walk stopped (said once for the function)\n") ||
+	    !strstr(log, "pci 0000:00:02.0: capability list points into the "
+			 "header at 0x10; walk stopped (said once for the "
+			 "function)\n"))
+		fail_msg("%u lines; log:\n%s", count_in(log, "capability list"),
+			 log);
+	/* the walks still find what lies before the break */
+	assert_int_equal(pci_find_cap(&pci_devs[0], PCI_CAP_ID_VNDR, 0x40),
+			 0x50);
+	assert_int_equal(pci_find_cap(&pci_devs[1], PCI_CAP_ID_VNDR, 0), 0x40);
+}
+
 /* an MCFG entry whose ECAM cannot be mapped is one line and a sum, however
  * many of its buses bridges lead to; before, a line a bus (10 here, up to
  * 255 a segment) */
@@ -3363,6 +3410,7 @@ int main(void)
 	    cmocka_unit_test(test_pci_rrs_many_bounded),
 	    cmocka_unit_test(test_pci_too_many_functions_one_line),
 	    cmocka_unit_test(test_pci_lines_past_the_table_bounded),
+	    cmocka_unit_test(test_pci_cap_list_said_once),
 	    cmocka_unit_test(test_pci_ecam_unmapped_lines_bounded),
 	    cmocka_unit_test(test_pci_bars_overlap_ignored),
 	    cmocka_unit_test(test_pci_bars_overlap_lines_bounded),

@@ -66,7 +66,13 @@
  *    VTD_UNOWNED_SAID of them whatever the order, a fault of a source
  *    past them one line in all, and only once they are all said; and
  *    none lost: after a poll, every unowned source it took was said, or
- *    the one line for the rest was.
+ *    the one line for the rest was;
+ *  - overflows (a fault that found every record set: FSTS.PFO): each take
+ *    that finds PFO counts one (fault_overflows), and the first of the
+ *    unit is the one "fault records overflowed" line, never another;
+ *  - an owner's fault lines: one a quarantine, at the fault that starts
+ *    it (a fault of an owner quarantined already is counted only, until
+ *    iommu_owner_resume).
  * FUZZ_VTD_TRACE=1 prints every operation. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -134,6 +140,8 @@ static struct model {
 	} irq[VTD_IRT_ENTRIES];
 	uint32_t quarantines;
 	unsigned withheld; /* tables of domains whose creation broke the unit */
+	bool pfo;	   /* a fault found every record set since the take */
+	uint64_t overflows; /* takes that found PFO */
 } m;
 static uint32_t quar0;
 static uint64_t pages0;
@@ -376,6 +384,7 @@ static void on_inv(enum fake_inv_kind k, unsigned g, uint16_t did, uint16_t sid,
 		fake_fault(late.f.sid, late.f.reason, late.f.write,
 			   late.f.addr);
 		late.recorded = frcd_set() > n;
+		m.pfo |= !!(fake.fsts & VTD_FSTS_PFO);
 	}
 	if (before) {
 		sample();
@@ -903,7 +912,10 @@ static void op_resume(unsigned o)
 
 /* ---- lines of unowned faults ------------------------------------------ */
 static uint16_t said_sid[VTD_UNOWNED_SAID + 1];
-static unsigned nsaid, more_lines;
+static unsigned nsaid, more_lines, overflow_lines;
+/* fault lines of each owner, and those the model expects: one a
+ * quarantine, at the fault that starts it */
+static unsigned owner_lines[NOWN], owner_lines_want[NOWN];
 
 static bool sid_said(uint16_t sid)
 {
@@ -925,6 +937,14 @@ static void on_line(const char *line)
 		      VTD_UNOWNED_SAID);
 		said_sid[nsaid++] = sid;
 	}
+	unsigned o;
+	p = strstr(line, " fault owner ");
+	if (p && sscanf(p, " fault owner %u sid", &o) == 1 && o) {
+		CHECK(o < NOWN, "a fault line of owner %u", o);
+		owner_lines[o]++;
+	}
+	if (strstr(line, "fault records overflowed"))
+		CHECK(!overflow_lines++, "fault records overflowed said twice");
 	if (strstr(line, "unowned sources counted only")) {
 		CHECK(!more_lines++, "the line for further unowned sources "
 				     "said twice");
@@ -977,6 +997,7 @@ static void op_fault(const uint8_t *a)
 		return;
 	}
 	fake_fault(sid, reason, write, addr);
+	m.pfo |= !!(fake.fsts & VTD_FSTS_PFO);
 }
 
 static void op_poll(void)
@@ -1023,6 +1044,7 @@ static void op_poll(void)
 		if (o) {
 			m.o[o].faults++;
 			m.o[o].last = f[i];
+			owner_lines_want[o] += !m.o[o].quar;
 			m_quarantine((unsigned)o);
 		} else {
 			for (unsigned g = 0; g < FAKE_NFN; g++)
@@ -1037,6 +1059,16 @@ static void op_poll(void)
 		CHECK(!(fake.frcd_dw3[i] & VTD_FRCD_DW3_F),
 		      "fault record %u not cleared", i);
 	CHECK(!(fake.fsts & VTD_FSTS_PFO), "overflow not cleared");
+	m.overflows += m.pfo;
+	m.pfo = false;
+	CHECK(vtd_units[0].overflows == m.overflows,
+	      "%lu overflows counted, model %lu", vtd_units[0].overflows,
+	      m.overflows);
+	CHECK(!m.overflows || overflow_lines, "an overflow not said");
+	for (unsigned o = 1; o < NOWN; o++)
+		CHECK(owner_lines[o] == owner_lines_want[o],
+		      "owner %u: %u fault lines, model %u (one a quarantine)",
+		      o, owner_lines[o], owner_lines_want[o]);
 }
 
 static void op_irq_alloc(const uint8_t *a)
@@ -1181,7 +1213,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t size)
 	if (size < 2)
 		return 0;
 	setup(d);
-	nsaid = more_lines = 0;
+	nsaid = more_lines = overflow_lines = 0;
+	memset(owner_lines, 0, sizeof(owner_lines));
+	memset(owner_lines_want, 0, sizeof(owner_lines_want));
 	shim_line_hook = on_line;
 	d += 2, size -= 2;
 	for (unsigned step = 0; size && step < 64; step++) {

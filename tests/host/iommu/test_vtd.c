@@ -727,6 +727,39 @@ static void test_unowned_faults_said_once(void **st)
 	fake_down();
 }
 
+/* A fault that finds every record set is lost and sets PFO (one record
+ * here, QEMU 7.2's): every overflow is counted (fault_overflows,
+ * /api/iommu), the first of the unit a line. Before, each was a line: a
+ * device faulting under two source ids at a time overflowed at every take,
+ * a line each (20 here) */
+static unsigned overflow_lines;
+static void count_overflow(const char *line)
+{
+	overflow_lines += strstr(line, "fault records overflowed") != NULL;
+}
+
+static void test_fault_overflows_said_once(void **st)
+{
+	fake_up(false);
+	overflow_lines = 0;
+	shim_line_hook = count_overflow;
+	for (unsigned i = 0; i < 20; i++) {
+		fake_fault((uint16_t)(0x0600 + 2 * i), VTD_FR_READ, false,
+			   0x1000);
+		fake_fault((uint16_t)(0x0601 + 2 * i), VTD_FR_READ, false,
+			   0x2000); /* no free record: lost */
+		assert_true(fake.fsts & VTD_FSTS_PFO);
+		assert_int_equal(iommu_fault_poll(), 1);
+		fake_step();
+		assert_false(fake.fsts & VTD_FSTS_PFO);
+	}
+	shim_line_hook = NULL;
+	assert_int_equal(overflow_lines, 1);
+	assert_int_equal(vtd_units[0].overflows, 20);
+	assert_int_equal(vtd_units[0].faults_unowned, 20);
+	fake_down();
+}
+
 /* A fault recorded while another record is still pending (PPF set) raises
  * no fault event (VT-d §7.3.1: only PPF going from 0 to 1 does), so the
  * handler must leave no record set behind it. Two records: 00:02.0's fault
@@ -1254,6 +1287,7 @@ int main(void)
 	    cmocka_unit_test(test_unmap_unconfirmed_distinct),
 	    cmocka_unit_test(test_fault_reasons_read),
 	    cmocka_unit_test(test_unowned_faults_said_once),
+	    cmocka_unit_test(test_fault_overflows_said_once),
 	    cmocka_unit_test(test_fault_during_take_taken),
 	    cmocka_unit_test(test_fault_poll_interrupts_off),
 	    cmocka_unit_test(test_faults_left_retaken),

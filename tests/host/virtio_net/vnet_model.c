@@ -142,7 +142,7 @@ uint32_t pci_cfg_read32(const struct pci_dev *d, uint16_t off)
 	return pci_cfg_read16(d, off) | (uint32_t)pci_cfg_read16(d, off + 2)
 					    << 16;
 }
-uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from)
+uint8_t pci_find_cap(struct pci_dev *d, uint8_t id, uint8_t from)
 {
 	uint8_t pos = from ? vm.cfg[from + 1] : vm.cfg[0x34];
 	for (int n = 0; pos >= 0x40 && n < 48; n++, pos = vm.cfg[pos + 1])
