@@ -7,7 +7,7 @@
 
 CMDLINE_KEY(net, "net", "dhcp (default), static or off");
 CMDLINE_KEY(ip, "ip", "static address, a.b.c.d[/prefix] (prefix 1-30)");
-CMDLINE_KEY(mask, "mask", "static netmask, a.b.c.d");
+CMDLINE_KEY(mask, "mask", "static netmask, a.b.c.d (prefix 1-30)");
 CMDLINE_KEY(gw, "gw", "static gateway, a.b.c.d (default: .2 of the subnet)");
 
 static bool started;

@@ -1566,6 +1566,43 @@ static void test_dhcp_ack_address_checked(void **state)
 	fake_setup(false);
 }
 
+/* ip=/n and mask= take one rule: a prefix of 1 to NET_PREFIX_MAX bits
+ * (mask= took /31 and /32, whose default gateway .2 lies outside them) */
+static void test_static_prefix_rule(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *ip, *mask;
+		bool ok;
+		uint32_t want;
+	} cases[] = {
+	    {"10.0.5.5/1", NULL, true, 0x80000000u},
+	    {"10.0.5.5/30", NULL, true, 0xfffffffcu},
+	    {"10.0.5.5/31", NULL, false, 0},
+	    {"10.0.5.5/32", NULL, false, 0},
+	    {"10.0.5.5/0", NULL, false, 0},
+	    {NULL, "128.0.0.0", true, 0x80000000u},
+	    {NULL, "255.255.255.252", true, 0xfffffffcu},
+	    {NULL, "255.255.255.254", false, 0},
+	    {NULL, "255.255.255.255", false, 0},
+	    {NULL, "0.0.0.0", false, 0},
+	    {NULL, "255.255.255.253", false, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct net_config c;
+		net_config_default(&c);
+		c.mask = 0xffffff00u;
+		bool ok = net_config_apply(&c, NULL, cases[i].ip, cases[i].mask,
+					   NULL);
+		if (ok != cases[i].ok)
+			fail_msg("ip=%s mask=%s: %s",
+				 cases[i].ip ? cases[i].ip : "",
+				 cases[i].mask ? cases[i].mask : "",
+				 ok ? "taken" : "refused");
+		assert_int_equal(c.mask, ok ? cases[i].want : 0xffffff00u);
+	}
+}
+
 static void test_dhcp_fallback_static(void **state)
 {
 	(void)state;
@@ -5803,6 +5840,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wire_helpers),
 	    cmocka_unit_test(test_http_parser),
+	    cmocka_unit_test(test_static_prefix_rule),
 	    cmocka_unit_test_setup_teardown(test_arp_reply, fake_cm_setup,
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_pending_fifo,
