@@ -2341,6 +2341,66 @@ static void test_dhcp_min_lease(void **state)
 	fake_setup(false);
 }
 
+/* a lease option of 0 is a lease under DHCP_MIN_LEASE_S, not a missing
+ * option (taken as DHCP_DEFAULT_LEASE_S): before, 0 was read as absent and
+ * the address held for an hour */
+static void test_dhcp_zero_lease(void **state)
+{
+	(void)state;
+	for (int absent = 0; absent < 2; absent++) {
+		fake_setup(true);
+		uint32_t xid, req;
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		uint8_t f[600];
+		inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 0));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		uint64_t lines = shim_kprintf_calls;
+		if (absent) {
+			uint8_t opts[8], *o = opts;
+			*o++ = DHCP_OPT_SERVER_ID, *o++ = 4;
+			wr32(o, PEER_IP), o += 4;
+			*o++ = DHCP_OPT_END;
+			inject(f, build_dhcp_reply(f, xid, DHCPACK, STACK_IP,
+						   opts, (size_t)(o - opts)));
+		} else {
+			inject(f,
+			       dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 0));
+		}
+		dhcp_probe_window();
+		arp_request(STACK_IP, 60); /* the server's MAC, for renewal */
+		struct net_state_view v;
+		net_state(&v);
+		assert_true(v.configured);
+		assert_int_equal(v.lease_s, absent ? DHCP_DEFAULT_LEASE_S
+						   : DHCP_MIN_LEASE_S);
+		/* the address line, and for 0 the raise, said once */
+		assert_int_equal(shim_kprintf_calls - lines, absent ? 1 : 2);
+		fake_clear();
+		/* 0: T1 at DHCP_MIN_LEASE_S / 2 asks again, and a second
+		 * 0 is said no more */
+		advance_steps((uint64_t)DHCP_MIN_LEASE_S / 2 * 1000000 +
+			      100000);
+		struct ipv4_view ip;
+		const struct frame *r =
+		    pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip);
+		if (absent) {
+			assert_null(r);
+		} else {
+			assert_non_null(r);
+			const uint8_t *m = ip.payload + 8;
+			assert_int_equal(rd32(m + 12), STACK_IP); /* ciaddr */
+			lines = shim_kprintf_calls;
+			inject(f, dhcp_reply_lease(f, rd32(m + 4), DHCPACK,
+						   STACK_IP, 0));
+			assert_int_equal(shim_kprintf_calls, lines);
+			net_state(&v);
+			assert_true(v.configured);
+		}
+		fake_clear();
+		fake_setup(false);
+	}
+}
+
 /* RFC 2131 §3.2, §4.4.5: a DHCPNAK to the renewal takes the address away */
 static void test_dhcp_rfc2131_s4_1_nak_removes_address(void **state)
 {
@@ -6097,6 +6157,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dhcp_nak_lines_bounded,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_min_lease, fake_cm_setup,
+					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_zero_lease, fake_cm_setup,
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
