@@ -30,6 +30,21 @@ enum dma_backend {
 				* whose queues hold only pool addresses) */
 };
 
+/* its one name, in devmgr's lines, /api/shape and /api/authority alike */
+static inline const char *dma_backend_name(enum dma_backend b)
+{
+	switch (b) {
+	case DMA_BACKEND_IOMMU:
+		return "iommu";
+	case DMA_BACKEND_VALIDATOR:
+		return "brokered-validator";
+	case DMA_BACKEND_TRUSTED:
+		return "unvalidated";
+	default:
+		return "none";
+	}
+}
+
 /* ---- owners --------------------------------------------------------------
  * One owner per bound function. The device manager registers it at bind,
  * before the driver exists, with what it knows: the function, the DMA

@@ -332,8 +332,6 @@ unsigned auth_poll(void)
 
 void auth_owners_json(struct json *j)
 {
-	static const char *const backends[] = {"none", "iommu", "validator",
-					       "trusted"};
 	json_karr(j, "owners");
 	for (unsigned i = 0; i < AUTH_OWNER_MAX; i++) {
 		const struct auth_owner *o = &owners[i];
@@ -344,8 +342,7 @@ void auth_owners_json(struct json *j)
 			parked += o->dma.grants.g[k].parked;
 		json_obj(j);
 		json_ku64(j, "owner", o->id);
-		json_kstr(j, "backend",
-			  o->f.backend < 4 ? backends[o->f.backend] : "?");
+		json_kstr(j, "backend", dma_backend_name(o->f.backend));
 		json_kbool(j, "revoked", o->revoked);
 		json_ku64(j, "revocations", o->revocations);
 		json_ku64(j, "pools", dma_owner_ngrants(&o->dma));

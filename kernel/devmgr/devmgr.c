@@ -11,20 +11,6 @@
 
 static uint16_t next_owner = 1;
 
-const char *dma_backend_name(enum dma_backend b)
-{
-	switch (b) {
-	case DMA_BACKEND_IOMMU:
-		return "iommu";
-	case DMA_BACKEND_VALIDATOR:
-		return "brokered-validator";
-	case DMA_BACKEND_TRUSTED:
-		return "unvalidated";
-	default:
-		return "none";
-	}
-}
-
 static bool devmgr_match(const struct pci_match *m, const struct pci_dev *d)
 {
 	if (m->vendor != 0xffff && m->vendor != d->vendor)

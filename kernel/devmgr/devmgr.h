@@ -43,7 +43,6 @@ extern const struct driver *const devmgr_drivers[];
 extern const unsigned devmgr_ndrivers;
 
 void devmgr_bind_all(void);
-const char *dma_backend_name(enum dma_backend b);
 
 /* kernel/devmgr/policy.c: the DMA backend for a DMA-capable driver on d, and
  * why; DMA_BACKEND_NONE means "do not bind" */

@@ -217,7 +217,7 @@ static void dhcp_discover(uint64_t now)
 struct dhcp_opts {
 	int type;
 	uint32_t server_id, mask, router, lease;
-	bool have_mask, have_router;
+	bool have_mask, have_router, have_lease;
 };
 
 /* RFC 2132 §2: code, length, data; pad and end have no length. Overloaded
@@ -257,7 +257,7 @@ static bool dhcp_parse_opts(const uint8_t *o, size_t len, struct dhcp_opts *r)
 			break;
 		case DHCP_OPT_LEASE:
 			if (l == 4)
-				r->lease = rd32(v);
+				r->lease = rd32(v), r->have_lease = true;
 			break;
 		default:
 			break;
@@ -388,7 +388,9 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		net_if.c.dhcp_bad++;
 		return;
 	}
-	uint32_t lease = o.lease ? o.lease : 3600;
+	/* a lease of 0 is under the floor like any other short one, not the
+	 * absent option (kernel/net/dhcp.h) */
+	uint32_t lease = o.have_lease ? o.lease : DHCP_DEFAULT_LEASE_S;
 	if (lease < DHCP_MIN_LEASE_S) {
 		if (!dhcp.short_lease_said)
 			kprintf("%s: dhcp: server leases for %u s; taken as "

@@ -3,14 +3,19 @@
 #define CAPOS_NET_DHCP_H
 #include <stdint.h>
 
-/* The shortest lease the client takes: a server's shorter one is taken as
- * this long, said once per stack. A 1 s lease put T1 half a second after
- * each ACK, a renewal every 0.5 s for as long as the server answered. RFC
- * 2131 sets no minimum lease (§4.4.5 bounds only the retransmissions while
- * renewing, to 60 s); dhcpcd raises a lease under its DHCP_MIN_LEASE (20 s)
- * to it with a warning, busybox udhcpc one under 122 s silently, and
- * systemd-networkd refuses only a lease of 0 */
+/* The shortest lease the client takes: a server's shorter one, 0 included,
+ * is taken as this long, said once per stack. A 1 s lease put T1 half a
+ * second after each ACK, a renewal every 0.5 s for as long as the server
+ * answered. RFC 2131 sets no minimum lease (§4.4.5 bounds only the
+ * retransmissions while renewing, to 60 s) and RFC 2132 §9.2 gives 0 no
+ * meaning of its own; dhcpcd raises a lease under its DHCP_MIN_LEASE (20 s),
+ * 0 among them, to it with a warning, busybox udhcpc one under its floor
+ * silently, and systemd-networkd ignores an ACK whose lease is 0 or missing
+ * (a server that always sends 0 then leaves it with no address) */
 #define DHCP_MIN_LEASE_S 20u
+/* an ACK with no lease option (RFC 2131 table 3 makes it a MUST) is taken
+ * as this long, as busybox udhcpc does (dhcpcd takes it as infinite) */
+#define DHCP_DEFAULT_LEASE_S 3600u
 
 void dhcp_reset(void);
 void dhcp_start(void);

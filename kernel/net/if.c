@@ -22,6 +22,23 @@ static uint32_t prefix_mask(unsigned n)
 	return n ? 0xffffffffu << (32 - n) : 0;
 }
 
+/* One rule for ip=a.b.c.d/n and mask=: a prefix of 1 to NET_PREFIX_MAX
+ * (30) bits. A /31 or /32 has no .2 for the default gateway (.2 of a /31
+ * or /32 lies outside it); a DHCP server's /32 lease is not this parser's */
+static bool prefix_ok(uint64_t n)
+{
+	return n >= 1 && n <= NET_PREFIX_MAX;
+}
+
+/* the prefix length of a contiguous mask, 0 when it is none */
+static unsigned mask_prefix(uint32_t m)
+{
+	for (unsigned n = 1; n <= 32; n++)
+		if (prefix_mask(n) == m)
+			return n;
+	return 0;
+}
+
 bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		      const char *mask, const char *gw)
 {
@@ -44,7 +61,7 @@ bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		if (!ip_parse(ip, n, &v) ||
 		    (slash &&
 		     (!parse_u64(slash + 1, strlen(slash + 1), &plen) ||
-		      plen < 1 || plen > 30))) {
+		      !prefix_ok(plen)))) {
 			ok = false;
 		} else {
 			c->ip = v;
@@ -52,7 +69,8 @@ bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		}
 	}
 	if (mask) {
-		if (ip_parse(mask, strlen(mask), &v) && v && !(~v & (~v + 1)))
+		if (ip_parse(mask, strlen(mask), &v) &&
+		    prefix_ok(mask_prefix(v)))
 			c->mask = v;
 		else
 			ok = false;

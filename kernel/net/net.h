@@ -84,8 +84,11 @@ int net_init(struct nic *n, const struct net_config *cfg);
 /* true when frames were handled: call again before idling */
 bool net_poll(void);
 void net_input(const void *frame, size_t len);
+/* the longest static prefix, from ip=/n or mask= (kernel/net/if.c) */
+#define NET_PREFIX_MAX 30
 /* defaults (DHCP, HTTP on 80), then apply command-line style strings; any
- * may be NULL. false (and c untouched where bad) when a value is malformed */
+ * may be NULL. false (and c untouched where bad) when a value is malformed
+ * or its prefix is outside 1 to NET_PREFIX_MAX */
 void net_config_default(struct net_config *c);
 bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		      const char *mask, const char *gw);

@@ -1,13 +1,15 @@
 /* kernel/net/netboot.c — starting the stack in the kernel: the first NIC
- * registered gets the IP stack, configured from the command line (net=,
- * ip=, mask=, gw=; see kernel/net/net.h), and net_poll joins the main loop. */
+ * net_init accepts gets the IP stack (one it refuses, an MTU below
+ * IPV4_MIN_MTU, leaves it to the next registered), configured from the
+ * command line (net=, ip=, mask=, gw=; see kernel/net/net.h), and net_poll
+ * joins the main loop. */
 #include "kernel/boot/boot.h"
 #include "kernel/lib/lib.h"
 #include "kernel/net/net.h"
 
 CMDLINE_KEY(net, "net", "dhcp (default), static or off");
 CMDLINE_KEY(ip, "ip", "static address, a.b.c.d[/prefix] (prefix 1-30)");
-CMDLINE_KEY(mask, "mask", "static netmask, a.b.c.d");
+CMDLINE_KEY(mask, "mask", "static netmask, a.b.c.d (prefix 1-30)");
 CMDLINE_KEY(gw, "gw", "static gateway, a.b.c.d (default: .2 of the subnet)");
 
 static bool started;

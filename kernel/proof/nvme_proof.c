@@ -871,7 +871,8 @@ CMDLINE_KEY(nvme_bench_ops, "nvme.bench_ops",
 CMDLINE_KEY(nvme_bench_rows, "nvme.bench_rows",
 	    "nvme-bench: the rows to run, comma-separated (proof image)");
 #define NVME_BENCH_ROUNDS 3
-/* nvme.bench_rounds overrides it (a shared, busy host wants more) */
+/* nvme.bench_rounds overrides it (a shared, busy host wants more); read
+ * once a run, so a bad number is said once */
 #define NVME_BENCH_ROUNDS_MAX 16
 static unsigned bench_rounds(void)
 {
@@ -880,10 +881,9 @@ static unsigned bench_rounds(void)
 }
 
 static bool bench_row_run(struct nvme_softc *sc, const struct bench_row *r,
-			  unsigned ops)
+			  unsigned ops, unsigned rounds)
 {
 	uint32_t len = r->len ? r->len : sc->max_xfer;
-	unsigned rounds = bench_rounds();
 	unsigned n = MAX(ops / r->div / rounds, 8u);
 	uint64_t hz = time_tsc_hz(), best[4] = {0}, fallbacks = 0, waits = 0;
 	bool ok = true, irq = r->irq && sc->use_irq && sc->ioq[0].irq_bound;
@@ -1007,7 +1007,7 @@ static bool bench_shape_cycles(struct nvme_softc *sc, unsigned qd, unsigned n)
 }
 
 /* nvme.bench_rows=a,b runs only those rows and no breakdown (a shorter
- * boot for tests/bench/iommu.py) */
+ * boot for tests/bench/iommu.py); bench_rows_bad checks every name first */
 static bool bench_row_wanted(const char *rows, const char *name)
 {
 	size_t l = strlen(name);
@@ -1021,6 +1021,27 @@ static bool bench_row_wanted(const char *rows, const char *name)
 	return false;
 }
 
+/* true when rows is empty or one of its names is no row: the bench fails
+ * then, rather than measuring less than asked and passing */
+static bool bench_rows_bad(const char *rows)
+{
+	if (!*rows)
+		return true;
+	for (const char *p = rows;;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		bool known = false;
+		for (unsigned i = 0; i < ARRAY_SIZE(bench_rows); i++)
+			known |= strlen(bench_rows[i].name) == n &&
+				 !strncmp(p, bench_rows[i].name, n);
+		if (!known)
+			return true;
+		if (!e)
+			return false;
+		p = e + 1;
+	}
+}
+
 static void proof_nvme_bench(void)
 {
 	struct nvme_softc *sc = proof_sc("nvme-bench");
@@ -1028,6 +1049,13 @@ static void proof_nvme_bench(void)
 		return;
 	nvme_proof_fence(sc, NVME_FENCE_BENCH);
 	unsigned n = (unsigned)cmdline_u64("nvme.bench_ops", 4000);
+	unsigned rounds = bench_rounds();
+	const char *rows = cmdline_get("nvme.bench_rows");
+	if (rows && bench_rows_bad(rows)) {
+		proof_result("nvme-bench", false,
+			     "reason=no-such-row nvme.bench_rows=%s", rows);
+		return;
+	}
 #ifdef CAPOS_NVME_VALIDATOR_OFF
 	const char *val = "off";
 #else
@@ -1038,10 +1066,9 @@ static void proof_nvme_bench(void)
 		return;
 	}
 	bool ok = true;
-	const char *rows = cmdline_get("nvme.bench_rows");
 	for (unsigned i = 0; i < ARRAY_SIZE(bench_rows); i++)
 		if (!rows || bench_row_wanted(rows, bench_rows[i].name))
-			ok &= bench_row_run(sc, &bench_rows[i], n);
+			ok &= bench_row_run(sc, &bench_rows[i], n, rounds);
 	if (!rows) {
 		ok &= bench_breakdown(sc, 1, n / 2);
 		ok &= bench_breakdown(sc, 32, n / 2);

@@ -35,7 +35,7 @@ import re
 
 import pytest
 
-from qemu import BUILD, EXIT_PASS, Machine
+from qemu import BUILD, EXIT_FAIL, EXIT_PASS, Machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VEC_DIR = os.path.join(HERE, "nvme_vectors")
@@ -431,3 +431,31 @@ def test_hostile_mmio_msi_witness(run):
                 a = num(f[key])
                 assert not bar0 <= a < bar0 + 0x2000, text
                 assert not MSI_WINDOW[0] <= a < MSI_WINDOW[1], text
+
+
+def test_bench_bad_options():
+    """One short boot: nvme.bench_rows with a name no row has fails
+    nvme-bench with one line naming the value, before any I/O, and a bad
+    nvme.bench_rounds is said once (before: the named rows ran, the typo was
+    skipped silently and the proof passed; the rounds line came once per row
+    run)."""
+    img = os.path.join(BUILD, "qemu", "nvme-bench-bad.img")
+    with open(img, "wb") as f:
+        f.truncate(16 << 20)
+    rows = "randread4k_qd1,randread4k_qd32,nosuchrow"
+    m = Machine("nvme-bench-bad",
+                devices=["-drive", f"file={img},format=raw,if=none,id=nvm",
+                         "-device", "nvme,serial=capos-bench,drive=nvm"],
+                cmdline=f"proofs=nvme-bench nvme.bench_rows={rows} "
+                        "nvme.bench_rounds=x nvme.bench_ops=64 exit",
+                timeout=300)
+    with m:
+        status = m.wait()
+    p = m.proofs.get("nvme-bench")
+    assert p, m.tail()
+    said = re.findall(r"^cmdline: nvme\.bench_rounds=x is not a number", m.log, re.M)
+    assert len(said) == 1, f"bad nvme.bench_rounds said {len(said)} times"
+    assert not p.passed and p.kv.get("reason") == "no-such-row", m.tail()
+    assert p.kv.get("nvme.bench_rows") == rows, m.tail()
+    assert not re.search(r"^BENCH nvme ", m.log, re.M), "measured despite the bad row"
+    assert status == EXIT_FAIL

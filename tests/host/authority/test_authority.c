@@ -2214,7 +2214,7 @@ static void test_authority_json(void **st)
 		 ic.slot, o, ic.gen);
 	assert_non_null(strstr(js, want));
 	snprintf(want, sizeof(want),
-		 "{\"owner\":%u,\"backend\":\"trusted\",\"revoked\":false,"
+		 "{\"owner\":%u,\"backend\":\"unvalidated\",\"revoked\":false,"
 		 "\"revocations\":0,\"pools\":2,\"pool_kib\":12,"
 		 "\"parked_pools\":0,\"seized_last\":0}",
 		 o);
@@ -2225,7 +2225,7 @@ static void test_authority_json(void **st)
 	snprintf(want, sizeof(want), "\"owner\":%u,\"gen\"", o);
 	assert_null(strstr(js, want)); /* its capabilities are gone */
 	snprintf(want, sizeof(want),
-		 "{\"owner\":%u,\"backend\":\"trusted\",\"revoked\":true,"
+		 "{\"owner\":%u,\"backend\":\"unvalidated\",\"revoked\":true,"
 		 "\"revocations\":1,\"pools\":0,\"pool_kib\":12,"
 		 "\"parked_pools\":2,\"seized_last\":2}",
 		 o);
@@ -2235,11 +2235,37 @@ static void test_authority_json(void **st)
 	assert_int_equal(auth_owner_reinstate(o), 0);
 	status_render("authority", js, sizeof(js));
 	snprintf(want, sizeof(want),
-		 "{\"owner\":%u,\"backend\":\"trusted\",\"revoked\":false,"
+		 "{\"owner\":%u,\"backend\":\"unvalidated\",\"revoked\":false,"
 		 "\"revocations\":1,\"pools\":0,\"pool_kib\":0,"
 		 "\"parked_pools\":0,\"seized_last\":2}",
 		 o);
 	assert_non_null(strstr(js, want));
+}
+
+/* /api/authority names a backend as devmgr's lines and /api/shape do
+ * (dma_backend_name); it said "trusted" and "validator" */
+static void test_authority_json_backend_names(void **st)
+{
+	static const struct {
+		uint16_t id;
+		enum dma_backend b;
+		const char *name;
+	} o[] = {{236, DMA_BACKEND_VALIDATOR, "brokered-validator"},
+		 {237, DMA_BACKEND_TRUSTED, "unvalidated"}};
+	char js[16384], want[96];
+	for (unsigned i = 0; i < 2; i++) {
+		struct auth_owner_facts f = {.backend = o[i].b};
+		assert_int_equal(auth_owner_bind(o[i].id, &f), 0);
+	}
+	owner_json(js, sizeof(js));
+	for (unsigned i = 0; i < 2; i++) {
+		assert_string_equal(dma_backend_name(o[i].b), o[i].name);
+		snprintf(want, sizeof(want),
+			 "{\"owner\":%u,\"backend\":\"%s\",", o[i].id,
+			 o[i].name);
+		if (!strstr(js, want))
+			fail_msg("no %s in /api/authority", want);
+	}
 }
 
 /* the largest /api/authority: every slot a capability and every owner of
@@ -2679,6 +2705,7 @@ int main(void)
 	    cmocka_unit_test(test_refusal_lines_mmio_irq),
 	    cmocka_unit_test(test_refusal_lines_memory),
 	    cmocka_unit_test(test_authority_json),
+	    cmocka_unit_test(test_authority_json_backend_names),
 	    cmocka_unit_test(test_authority_json_full),
 	    cmocka_unit_test(test_table_full),
 	};

@@ -1566,6 +1566,43 @@ static void test_dhcp_ack_address_checked(void **state)
 	fake_setup(false);
 }
 
+/* ip=/n and mask= take one rule: a prefix of 1 to NET_PREFIX_MAX bits
+ * (mask= took /31 and /32, whose default gateway .2 lies outside them) */
+static void test_static_prefix_rule(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *ip, *mask;
+		bool ok;
+		uint32_t want;
+	} cases[] = {
+	    {"10.0.5.5/1", NULL, true, 0x80000000u},
+	    {"10.0.5.5/30", NULL, true, 0xfffffffcu},
+	    {"10.0.5.5/31", NULL, false, 0},
+	    {"10.0.5.5/32", NULL, false, 0},
+	    {"10.0.5.5/0", NULL, false, 0},
+	    {NULL, "128.0.0.0", true, 0x80000000u},
+	    {NULL, "255.255.255.252", true, 0xfffffffcu},
+	    {NULL, "255.255.255.254", false, 0},
+	    {NULL, "255.255.255.255", false, 0},
+	    {NULL, "0.0.0.0", false, 0},
+	    {NULL, "255.255.255.253", false, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct net_config c;
+		net_config_default(&c);
+		c.mask = 0xffffff00u;
+		bool ok = net_config_apply(&c, NULL, cases[i].ip, cases[i].mask,
+					   NULL);
+		if (ok != cases[i].ok)
+			fail_msg("ip=%s mask=%s: %s",
+				 cases[i].ip ? cases[i].ip : "",
+				 cases[i].mask ? cases[i].mask : "",
+				 ok ? "taken" : "refused");
+		assert_int_equal(c.mask, ok ? cases[i].want : 0xffffff00u);
+	}
+}
+
 static void test_dhcp_fallback_static(void **state)
 {
 	(void)state;
@@ -2302,6 +2339,66 @@ static void test_dhcp_min_lease(void **state)
 	assert_true(v.configured);
 	assert_int_equal(v.lease_s, DHCP_MIN_LEASE_S);
 	fake_setup(false);
+}
+
+/* a lease option of 0 is a lease under DHCP_MIN_LEASE_S, not a missing
+ * option (taken as DHCP_DEFAULT_LEASE_S): before, 0 was read as absent and
+ * the address held for an hour */
+static void test_dhcp_zero_lease(void **state)
+{
+	(void)state;
+	for (int absent = 0; absent < 2; absent++) {
+		fake_setup(true);
+		uint32_t xid, req;
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		uint8_t f[600];
+		inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 0));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		uint64_t lines = shim_kprintf_calls;
+		if (absent) {
+			uint8_t opts[8], *o = opts;
+			*o++ = DHCP_OPT_SERVER_ID, *o++ = 4;
+			wr32(o, PEER_IP), o += 4;
+			*o++ = DHCP_OPT_END;
+			inject(f, build_dhcp_reply(f, xid, DHCPACK, STACK_IP,
+						   opts, (size_t)(o - opts)));
+		} else {
+			inject(f,
+			       dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 0));
+		}
+		dhcp_probe_window();
+		arp_request(STACK_IP, 60); /* the server's MAC, for renewal */
+		struct net_state_view v;
+		net_state(&v);
+		assert_true(v.configured);
+		assert_int_equal(v.lease_s, absent ? DHCP_DEFAULT_LEASE_S
+						   : DHCP_MIN_LEASE_S);
+		/* the address line, and for 0 the raise, said once */
+		assert_int_equal(shim_kprintf_calls - lines, absent ? 1 : 2);
+		fake_clear();
+		/* 0: T1 at DHCP_MIN_LEASE_S / 2 asks again, and a second
+		 * 0 is said no more */
+		advance_steps((uint64_t)DHCP_MIN_LEASE_S / 2 * 1000000 +
+			      100000);
+		struct ipv4_view ip;
+		const struct frame *r =
+		    pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip);
+		if (absent) {
+			assert_null(r);
+		} else {
+			assert_non_null(r);
+			const uint8_t *m = ip.payload + 8;
+			assert_int_equal(rd32(m + 12), STACK_IP); /* ciaddr */
+			lines = shim_kprintf_calls;
+			inject(f, dhcp_reply_lease(f, rd32(m + 4), DHCPACK,
+						   STACK_IP, 0));
+			assert_int_equal(shim_kprintf_calls, lines);
+			net_state(&v);
+			assert_true(v.configured);
+		}
+		fake_clear();
+		fake_setup(false);
+	}
 }
 
 /* RFC 2131 §3.2, §4.4.5: a DHCPNAK to the renewal takes the address away */
@@ -5888,6 +5985,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wire_helpers),
 	    cmocka_unit_test(test_http_parser),
+	    cmocka_unit_test(test_static_prefix_rule),
 	    cmocka_unit_test_setup_teardown(test_arp_reply, fake_cm_setup,
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_pending_fifo,
@@ -6149,6 +6247,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dhcp_nak_lines_bounded,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_min_lease, fake_cm_setup,
+					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_zero_lease, fake_cm_setup,
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,

@@ -75,12 +75,6 @@ void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
 }
 
-const char *dma_backend_name(enum dma_backend b)
-{
-	(void)b;
-	return "-";
-}
-
 /* ---- SMBIOS: platforms -------------------------------------------------- */
 static struct smbios_info info_of(struct tb *t)
 {
