@@ -2250,8 +2250,8 @@ static void test_authority_json_backend_names(void **st)
 		uint16_t id;
 		enum dma_backend b;
 		const char *name;
-	} o[] = {{236, DMA_BACKEND_VALIDATOR, "brokered-validator"},
-		 {237, DMA_BACKEND_TRUSTED, "unvalidated"}};
+	} o[] = {{249, DMA_BACKEND_VALIDATOR, "brokered-validator"},
+		 {250, DMA_BACKEND_TRUSTED, "unvalidated"}};
 	char js[16384], want[96];
 	for (unsigned i = 0; i < 2; i++) {
 		struct auth_owner_facts f = {.backend = o[i].b};
