@@ -226,30 +226,6 @@ static bool irq_masked(const struct auth_slot *s)
 	       (fl & PCI_MSIX_FLAGS_MASKALL);
 }
 
-#ifndef CAPOS_HOST
-static uint64_t irq_raise_cli(void)
-{
-	uint64_t flags;
-	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
-	return flags;
-}
-static void irq_raise_sti(uint64_t flags)
-{
-	if (flags & (1u << 9)) /* RFLAGS.IF */
-		__asm__ volatile("sti" ::: "memory");
-}
-#else /* host tests (tests/host/authority): a process may not run cli, and     \
-       * it has no interrupts to hold off */
-static uint64_t irq_raise_cli(void)
-{
-	return 0;
-}
-static void irq_raise_sti(uint64_t flags)
-{
-	(void)flags;
-}
-#endif
-
 void irq_raise(const struct pci_dev *d, uint16_t owner, unsigned msix_index)
 {
 	if (auth_owner_revoked(owner))
@@ -263,9 +239,9 @@ void irq_raise(const struct pci_dev *d, uint16_t owner, unsigned msix_index)
 			return;
 		/* as the vector would run it: interrupts off, so the device's
 		 * own message on this vector cannot nest inside */
-		uint64_t flags = irq_raise_cli();
+		uint64_t flags = cpu_irq_save();
 		irq_trampoline(s);
-		irq_raise_sti(flags);
+		cpu_irq_restore(flags);
 		return;
 	}
 }

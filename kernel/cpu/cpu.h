@@ -26,6 +26,37 @@ uint32_t lapic_timer_left(void);
 uint64_t cpu_irqs_taken(void);
 void cpu_wait_irq(uint64_t seen);
 
+/* interrupts off on this CPU, the RFLAGS before returned for
+ * cpu_irq_restore, which turns them on again only if they were on (so the
+ * pair nests inside a handler). A host build (CAPOS_HOST) may not run cli:
+ * there the pair keeps cpu_host_irqs_off, so host tests see whether the
+ * kernel would have had interrupts off */
+#ifndef CAPOS_HOST
+static inline uint64_t cpu_irq_save(void)
+{
+	uint64_t flags;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
+	return flags;
+}
+static inline void cpu_irq_restore(uint64_t flags)
+{
+	if (flags & (1u << 9)) /* RFLAGS.IF */
+		__asm__ volatile("sti" ::: "memory");
+}
+#else
+__attribute__((weak)) bool cpu_host_irqs_off;
+static inline uint64_t cpu_irq_save(void)
+{
+	uint64_t was = cpu_host_irqs_off;
+	cpu_host_irqs_off = true;
+	return was;
+}
+static inline void cpu_irq_restore(uint64_t flags)
+{
+	cpu_host_irqs_off = flags;
+}
+#endif
+
 /* a free CPU vector with handler(arg), or 0 when none is left */
 uint8_t vector_alloc(void (*handler)(void *), void *arg);
 void vector_free(uint8_t v);

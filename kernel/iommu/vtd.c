@@ -168,36 +168,10 @@ static void vtd_qi_push(struct vtd_unit *u, uint64_t lo, uint64_t hi)
  * the sequence number once everything queued before it has completed
  * (§6.5.2.8). Bounded. Interrupts stay off throughout: the fault handler
  * invalidates too (quarantine), and the queue has one tail. */
-#ifndef CAPOS_HOST
-static uint64_t vtd_irq_save(void)
-{
-	uint64_t flags;
-	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
-	return flags;
-}
-static void vtd_irq_restore(uint64_t flags)
-{
-	if (flags & (1u << 9)) /* IF */
-		__asm__ volatile("sti" ::: "memory");
-}
-#else /* host tests (tests/host/iommu/vtd_fake.h): no interrupts, but the      \
-       * fake unit sees whether the kernel would have had them off */
-bool vtd_host_irqs_off;
-static uint64_t vtd_irq_save(void)
-{
-	uint64_t was = vtd_host_irqs_off;
-	vtd_host_irqs_off = true;
-	return was;
-}
-static void vtd_irq_restore(uint64_t flags)
-{
-	vtd_host_irqs_off = flags;
-}
-#endif
 
 static int vtd_qi_run(struct vtd_unit *u, const uint64_t (*d)[2], unsigned n)
 {
-	uint64_t flags = vtd_irq_save();
+	uint64_t flags = cpu_irq_save();
 	int r = -1;
 	volatile uint32_t *st = (volatile uint32_t *)u->status;
 	if (u->broken)
@@ -233,7 +207,7 @@ static int vtd_qi_run(struct vtd_unit *u, const uint64_t (*d)[2], unsigned n)
 	u->waits++;
 	r = 0;
 out:
-	vtd_irq_restore(flags);
+	cpu_irq_restore(flags);
 	return r;
 }
 
@@ -475,11 +449,11 @@ static void vtd_fault_intr(void *arg)
 unsigned iommu_fault_poll(void)
 {
 	unsigned n = 0;
-	uint64_t flags = vtd_irq_save();
+	uint64_t flags = cpu_irq_save();
 	for (unsigned i = 0; i < vtd_nunits; i++)
 		if (vtd_units[i].up)
 			n += vtd_fault_take(&vtd_units[i]);
-	vtd_irq_restore(flags);
+	cpu_irq_restore(flags);
 	return n;
 }
 

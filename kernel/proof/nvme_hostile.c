@@ -21,6 +21,7 @@
 #include "dma/nvme_reg.h"
 #include "kernel/authority/authority.h"
 #include "kernel/boot/boot.h"
+#include "kernel/cpu/cpu.h"
 #include "kernel/iommu/iommu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
@@ -508,19 +509,6 @@ static void vec_targets(const struct vec_env *env, const struct nvme_sqe *c,
 	x->own_bar &= x->ntarget > 0;
 }
 
-static uint64_t irq_save_off(void)
-{
-	uint64_t flags;
-	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
-	return flags;
-}
-
-static void irq_restore(uint64_t flags)
-{
-	if (flags & (1u << 9))
-		__asm__ volatile("sti" ::: "memory");
-}
-
 /* submit one deferred vector without waiting */
 static bool iommu_vec_send(const struct vec *v, struct vec_env *env,
 			   struct iommu_vec *x)
@@ -562,7 +550,7 @@ static void iommu_phase(struct vec_env *env, struct vec *v,
 	size_t len;
 	memset(ph, 0, sizeof(*ph));
 	uint64_t f0 = iommu_fault_count(sc->owner, NULL);
-	uint64_t flags = irq_save_off();
+	uint64_t flags = cpu_irq_save();
 	for (unsigned i = 0; bootfs_at(i, &name, &data, &len); i++) {
 		if (!is_vector_file(name) || !vec_parse(v, name, data, len) ||
 		    !verdict_dev_addr(verdict_by_name(vec_get(v, "expect"))))
@@ -592,7 +580,7 @@ static void iommu_phase(struct vec_env *env, struct vec *v,
 			x->device_done = true;
 	}
 	iommu_fault_poll();
-	irq_restore(flags);
+	cpu_irq_restore(flags);
 	ph->faults = iommu_fault_count(sc->owner, NULL) - f0;
 	/* quarantined by the fault, not yet revoked (that waits for the safe
 	 * point below): a driver that resets and re-enables its controller

@@ -40,13 +40,11 @@ void proof_result(const char *name, bool pass, const char *fmt, ...)
 	va_end(ap);
 	/* one line, longer than one kprintf holds; no interrupt handler's
 	 * line may land inside it */
-	uint64_t flags;
-	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
+	uint64_t flags = cpu_irq_save();
 	kprintf("PROOF %s %s ", name, pass ? "PASS" : "FAIL");
 	console_write(buf, strlen(buf));
 	console_write("\n", 1);
-	if (flags & (1u << 9))
-		__asm__ volatile("sti" ::: "memory");
+	cpu_irq_restore(flags);
 	if (pass)
 		npass++;
 	else

@@ -818,12 +818,12 @@ static void test_fault_poll_interrupts_off(void **st)
 	fake_fault(fake_sid(0), VTD_FR_READ, false, 0x3000);
 	assert_int_equal(iommu_fault_poll(), 1);
 	assert_null(fake.misuse);
-	assert_false(vtd_host_irqs_off); /* as they were */
-	vtd_host_irqs_off = true;	 /* inside the interrupt */
+	assert_false(cpu_host_irqs_off); /* as they were */
+	cpu_host_irqs_off = true;	 /* inside the interrupt */
 	fake_fault(fake_sid(1), VTD_FR_READ, false, 0x4000);
 	assert_int_equal(iommu_fault_poll(), 1);
-	assert_true(vtd_host_irqs_off); /* not turned on by the poll */
-	vtd_host_irqs_off = false;
+	assert_true(cpu_host_irqs_off); /* not turned on by the poll */
+	cpu_host_irqs_off = false;
 	assert_int_equal(iommu_fault_count(1, NULL), 1);
 	fake_down();
 }

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "dmar_build.h"
+#include "kernel/cpu/cpu.h"
 #include "kernel/iommu/dmar.h"
 #include "kernel/iommu/iommu.h"
 #include "kernel/iommu/vtd_internal.h"
@@ -332,7 +333,7 @@ static inline void fake_step(void)
 /* after the kernel cleared a fault record (a device that records again at
  * once, say); NULL: none */
 static void (*fake_cleared_hook)(void);
-extern bool vtd_host_irqs_off; /* vtd.c's vtd_irq_save, host build */
+/* cpu_host_irqs_off: kernel/cpu/cpu.h's cpu_irq_save, host build */
 
 void vtd_host_wrote(const struct vtd_unit *u, uint32_t off)
 {
@@ -343,7 +344,7 @@ void vtd_host_wrote(const struct vtd_unit *u, uint32_t off)
 		/* the fault interrupt takes records too (vtd_fault_intr):
 		 * once it is unmasked, any other take with interrupts on
 		 * may race it */
-		if (!vtd_host_irqs_off &&
+		if (!cpu_host_irqs_off &&
 		    !(*fake_reg(VTD_FECTL) & VTD_FECTL_IM))
 			fake_misuse("fault record or status cleared with "
 				    "interrupts on");
