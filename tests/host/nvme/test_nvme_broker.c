@@ -1910,6 +1910,41 @@ static void test_open_refusal_lines_bounded(void **st)
 	assert_untouched(1);
 }
 
+/* A driver that keeps enabling its enabled controller (owner 31, devs[30]
+ * as the open test above bound it) is refused every time, each refusal
+ * counted as busy-in-flight, its lines bounded as the opens' are: 100
+ * enables, AUTH_REFUSAL_LINES "already enabled" lines and one more. Before,
+ * 100 lines and nothing counted. */
+static void test_enable_refusal_lines_bounded(void **st)
+{
+	(void)st;
+	devs[30].owner = 31; /* setup cleared it */
+	mdev = 30;
+	live = true;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(&devs[30], 31, &b), 0);
+	struct dma_pool pool;
+	assert_int_equal(dma_pool_create(31, 2 * PAGE_SIZE, 0, &pool), 0);
+	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
+	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	uint64_t before = auth_refusals[AUTH_BUSY];
+	uint64_t lines = shim_kprintf_calls;
+	lines_watch("unable to enable (already enabled)");
+	for (unsigned k = 0; k < 100; k++)
+		assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+	shim_line_hook = NULL;
+	assert_int_equal(auth_refusals[AUTH_BUSY], before + 100);
+	assert_int_equal(line_hits, AUTH_REFUSAL_LINES);
+	assert_int_equal(shim_kprintf_calls - lines, AUTH_REFUSAL_LINES + 1);
+	assert_non_null(strstr(shim_last_line, "owner 31: further "
+					       "busy-in-flight refusals"));
+	assert_int_equal(cmd[30], CMD_MEM | CMD_MAST); /* still running */
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1970,6 +2005,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_idle_stop_lines_bounded, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_open_refusal_lines_bounded,
+					    setup, teardown),
+	    /* after the open test: owner 31 bound to devs[30] */
+	    cmocka_unit_test_setup_teardown(test_enable_refusal_lines_bounded,
 					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
