@@ -800,10 +800,10 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	 * the caller's grants and gate shape */
 	bool bound = auth_owner_function(owner, d);
 	if (!bound || !auth_owner_facts(owner)->brokered) {
-		auth_refusals[AUTH_NOT_GRANTED]++;
-		kprintf(
-		    "nvme-broker %s: unable to open broker (owner %u: %s)\n", a,
-		    owner, bound ? "not brokered" : "not bound");
+		if (auth_refused(owner, AUTH_NOT_GRANTED))
+			kprintf("nvme-broker %s: unable to open broker (owner "
+				"%u: %s)\n",
+				a, owner, bound ? "not brokered" : "not bound");
 		return -1;
 	}
 	/* a disable of this function failed, in an open whose broker was
@@ -811,19 +811,25 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	 * function's (struct pci_dev fenced), so no broker resets, probes or
 	 * puts it on the bus again */
 	if (d->fenced) {
-		kprintf("nvme-broker %s: unable to open broker (fenced): an "
-			"earlier disable of the controller failed; it is not "
-			"reset or put on the bus again\n",
-			a);
+		if (auth_refused(owner, AUTH_NOT_GRANTED))
+			kprintf("nvme-broker %s: unable to open broker "
+				"(fenced): an earlier disable of the "
+				"controller failed; it is not reset or put on "
+				"the bus again\n",
+				a);
 		return -1;
 	}
 	struct nvme_broker *b = broker_of(d);
 	if (b) { /* opened by the device manager's identify step */
-		if (b->owner != owner || auth_owner_revoked(owner)) {
-			kprintf("nvme-broker %s: unable to open broker (%s)\n",
-				a,
-				auth_owner_revoked(owner) ? "owner revoked"
-							  : "other owner");
+		bool revoked = auth_owner_revoked(owner);
+		if (b->owner != owner || revoked) {
+			if (auth_refused(owner, revoked ? AUTH_REVOKED
+							: AUTH_NOT_GRANTED))
+				kprintf("nvme-broker %s: unable to open broker "
+					"(%s)\n",
+					a,
+					revoked ? "owner revoked"
+						: "other owner");
 			return -1;
 		}
 		*out = b;
@@ -832,9 +838,10 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	size_t pages = ALIGN_UP(sizeof(*b), PAGE_SIZE) / PAGE_SIZE;
 	uint64_t pa = nbrokers < BROKER_MAX ? page_alloc(pages, 0) : 0;
 	if (!pa) {
-		kprintf("nvme-broker %s: unable to open broker (%u open, no "
-			"memory or all %u in use)\n",
-			a, nbrokers, BROKER_MAX);
+		if (auth_refused(owner, AUTH_NO_MEMORY))
+			kprintf("nvme-broker %s: unable to open broker (%u "
+				"open, no memory or all %u in use)\n",
+				a, nbrokers, BROKER_MAX);
 		return -1;
 	}
 	b = (struct nvme_broker *)pa;
@@ -876,8 +883,10 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 {
 	uint64_t sasq, sacq;
 	if (b->enabled) {
-		kprintf("nvme-broker %s: unable to enable (already enabled)\n",
-			b->name);
+		if (auth_refused(b->owner, AUTH_BUSY))
+			kprintf("nvme-broker %s: unable to enable (already "
+				"enabled)\n",
+				b->name);
 		return -1;
 	}
 	/* a DMA fault quarantines the device in its interrupt; the owner is
@@ -885,28 +894,32 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	 * driver's reset and recovery must not put the controller back on
 	 * the bus either (kernel/iommu: quarantined) */
 	if (auth_owner_stopped(b->owner)) {
-		kprintf("nvme-broker %s: unable to enable (owner %u %s after a "
-			"DMA fault)\n",
-			b->name, b->owner,
-			auth_owner_revoked(b->owner) ? "revoked"
-						     : "quarantined");
+		if (auth_refused(b->owner, AUTH_REVOKED))
+			kprintf("nvme-broker %s: unable to enable (owner %u "
+				"%s after a DMA fault)\n",
+				b->name, b->owner,
+				auth_owner_revoked(b->owner) ? "revoked"
+							     : "quarantined");
 		return -1;
 	}
 	/* stopped with the gate's queues kept for the driver's reap: they
 	 * go with nvme_broker_reset, which the driver owes first */
 	if (b->draining) {
-		kprintf(
-		    "nvme-broker %s: unable to enable (stopped, queues kept "
-		    "for the reap: nvme_broker_reset first)\n",
-		    b->name);
+		if (auth_refused(b->owner, AUTH_BUSY))
+			kprintf("nvme-broker %s: unable to enable (stopped, "
+				"queues kept for the reap: nvme_broker_reset "
+				"first)\n",
+				b->name);
 		return -1;
 	}
 	/* NVMe 2.0 §3.7.2: a controller not proven stopped may still own
 	 * queues in memory the broker has freed; it stays off the bus */
 	if (b->fenced || !b->stopped || broker_running(b)) {
-		kprintf("nvme-broker %s: unable to enable (controller not "
-			"proven stopped, CSTS 0x%x); bus mastering stays off\n",
-			b->name, reg_read32(b, NVME_REG_CSTS));
+		if (auth_refused(b->owner, AUTH_BUSY))
+			kprintf("nvme-broker %s: unable to enable (controller "
+				"not proven stopped, CSTS 0x%x); bus mastering "
+				"stays off\n",
+				b->name, reg_read32(b, NVME_REG_CSTS));
 		return -1;
 	}
 	/* the device's address limit (AWS NVMe: 48 bits) is final once the
@@ -922,11 +935,12 @@ int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 	    acq->len < (size_t)entries * 16 ||
 	    nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries, &sasq,
 				 &sacq) != 0) {
-		kprintf("nvme-broker %s: unable to accept admin queues (%u "
-			"entries; must be %u..%u, page aligned in owner %u's "
-			"grants)\n",
-			b->name, entries, NVME_GATE_ADMIN_MIN,
-			NVME_GATE_QSIZE_MAX, b->owner);
+		if (auth_refused(b->owner, AUTH_NOT_GRANTED))
+			kprintf("nvme-broker %s: unable to accept admin queues "
+				"(%u entries; must be %u..%u, page aligned in "
+				"owner %u's grants)\n",
+				b->name, entries, NVME_GATE_ADMIN_MIN,
+				NVME_GATE_QSIZE_MAX, b->owner);
 		return -1;
 	}
 	/* NVMe 2.0 §3.5.1 steps 4-6: admin queue attributes and bases (the
@@ -1120,11 +1134,12 @@ static int broker_kcmd(struct nvme_broker *b, const struct nvme_sqe *c,
 	if (nvme_gate_kcmd_pending(&b->gate))
 		(void)nvme_gate_cq_reap(&b->gate, 0);
 	if (nvme_gate_kcmd_pending(&b->gate)) {
-		kprintf("nvme-broker %s: unable to send kernel command (opcode "
-			"0x%x): an earlier one timed out and is still "
-			"outstanding; none until the device answers it or the "
-			"controller is reset\n",
-			b->name, nvme_sqe_opc(c));
+		if (auth_refused(b->owner, AUTH_BUSY))
+			kprintf("nvme-broker %s: unable to send kernel command "
+				"(opcode 0x%x): an earlier one timed out and "
+				"is still outstanding; none until the device "
+				"answers it or the controller is reset\n",
+				b->name, nvme_sqe_opc(c));
 		return -1;
 	}
 	if (nvme_gate_kcmd_submit(&b->gate, c) != 0)
@@ -1161,9 +1176,10 @@ static int broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 	    nvme_scope_find(NVME_SK_FEATURE, fid);
 	*dw0 = 0;
 	if (!row || row->bytes > PAGE_SIZE) {
-		kprintf("nvme-broker %s: unable to read feature 0x%x (not on "
-			"the scope table)\n",
-			b->name, fid);
+		if (auth_refused(b->owner, AUTH_NOT_GRANTED))
+			kprintf("nvme-broker %s: unable to read feature 0x%x "
+				"(not on the scope table)\n",
+				b->name, fid);
 		return -1;
 	}
 	c.cdw0 = NVME_ADM_GET_FEATURES;
@@ -1177,9 +1193,10 @@ static int broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 	if (!any_ns &&
 	    nvme_val_scope(&b->pol, &c, row, false, NVME_V_FEATURE_FORBIDDEN) !=
 		NVME_V_ACCEPT) {
-		kprintf("nvme-broker %s: unable to read feature 0x%x of "
-			"namespace 0x%x (not granted to owner %u)\n",
-			b->name, fid, nsid, b->owner);
+		if (auth_refused(b->owner, AUTH_NOT_GRANTED))
+			kprintf("nvme-broker %s: unable to read feature 0x%x "
+				"of namespace 0x%x (not granted to owner %u)\n",
+				b->name, fid, nsid, b->owner);
 		return -1;
 	}
 	c.prp1 = b->ident; /* data, if the feature has any: at most 4 KiB */

@@ -15,14 +15,14 @@
  * it to an owner it does not name is refused (checked once, at set-up). The
  * input is a program of operations, each an opcode byte and its argument bytes:
  * create, carve and revoke DMA pools; grant, access and revoke DeviceMmio
- * windows; bind, mask, unmask, count and revoke Interrupts and fire CPU
- * vectors; allocate and free kernel memory (any pointer, any length, any owner,
- * again); revoke and reinstate owners, and an IOMMU fault with the safe point
- * after it or not yet (owner 2 quarantined, not revoked); and the
- * kernel's and device manager's own parts: pins on grants (commands in
- * flight), narrowing an owner's DMA limit (auth_owner_limit), the NVMe
- * gate's shadow pages (dma_kernel_alloc and dma_kernel_free, charged to
- * the owner as the gate charges them), revoke hooks
+ * windows; bind, mask, unmask, count and revoke Interrupts, fire CPU
+ * vectors and raise entries as a broker does (irq_raise); allocate and free
+ * kernel memory (any pointer, any length, any owner, again); revoke and
+ * reinstate owners, and an IOMMU fault with the safe point after it or not yet
+ * (owner 2 quarantined, not revoked); and the kernel's and device manager's own
+ * parts: pins on grants (commands in flight), narrowing an owner's DMA limit
+ * (auth_owner_limit), the NVMe gate's shadow pages (dma_kernel_alloc and
+ * dma_kernel_free, charged to the owner as the gate charges them), revoke hooks
  * (auth_owner_on_revoke: one that looks, one that drops the owner's pins
  * as the NVMe broker's does) and an IOMMU that stops confirming
  * unmaps and starts again (shim_iommu_fail_unmap), and whose maps fail
@@ -93,7 +93,9 @@
  *  - the authority table's live slots are exactly the model's live
  *    windows and interrupts; the CPU vectors held are exactly those of the
  *    live interrupts, none freed twice, and a fired vector reaches the
- *    handler of the interrupt that holds it; with every slot but 0 live,
+ *    handler of the interrupt that holds it, an irq_raise the handler of
+ *    the live unmasked interrupt its owner bound on that function and
+ *    entry, or none; with every slot but 0 live,
  *    a grant or bind that would pass is refused and counted once in
  *    auth_slots_full (seed slots_full fills the table);
  *  - bus mastering asked through pci_enable is granted (the check the
@@ -116,9 +118,12 @@
  * calls, and the next starts from an empty layer but for withheld pages
  * (the layer's for good; the harness frees them itself past MAXWH ranges)
  * and the owners' DMA limits (put back as the device manager bound them).
- * irq_raise is not called here (test_authority.c's
- * test_irq_raise_bound_entry_only holds it: the host build runs it without
- * cli, which a host process may not run).
+ * irq_raise (opcode 23: the broker delivering an interrupt on the
+ * device's behalf) is called with the function, owner and entry of any
+ * copy's binding, live, stale or forged, or any function and owner: it
+ * reaches exactly the live, unmasked interrupt that owner bound there
+ * (its handler once, its count one on), none of a revoked owner, and
+ * counts no refusal (its cli and sti do nothing in the host build).
  * AUTH_SEQ_TRACE=1 prints every operation. */
 #include <stdint.h>
 #include <stdio.h>
@@ -1711,6 +1716,63 @@ static void op_irq_fire(void)
 		want->count++;
 }
 
+/* the model's answer to irq_masked: MSI-X, the mask the layer holds (the
+ * device's answer to its last write) or the Function Mask, either the
+ * kernel's for good or the Message Control bit; MSI, the enable bit */
+static bool irq_model_masked(const struct irec *r)
+{
+	if (r->dev == MSI_DEV)
+		return !(cfgm16(r->dev, CAP_MSI + PCI_MSI_FLAGS) &
+			 PCI_MSI_FLAGS_ENABLE);
+	return r->masked || fnm[r->dev] ||
+	       (cfgm16(r->dev, CAP_MSIX + PCI_MSIX_FLAGS) &
+		PCI_MSIX_FLAGS_MASKALL);
+}
+
+/* irq_raise, as the NVMe broker raises the interrupt its gate posted a
+ * completion for: the function and owner of the binding a driver's copy
+ * was made for (any copy: live, stale, forged; one naming no binding of
+ * the input, or at the input's choice, any function and owner) and the
+ * entry the copy names. It reaches exactly the live interrupt bound on
+ * that function by that owner for that entry, unmasked, its owner not
+ * revoked: that handler once, its count one on; nothing else, no refusal
+ * counted (the kernel's call, not a driver's) */
+static void op_irq_raise(void)
+{
+	unsigned i = next() % NIC;
+	uint8_t k = next();
+	const struct irq_cap *c = &ic[i];
+	unsigned dev = k % NDEV;
+	uint16_t o = (uint16_t)((k >> 3) % (NOWN + 2));
+	if (!(k & 0x80))
+		for (unsigned j = 0; j < nirec; j++)
+			if (irecs[j].slot == c->slot &&
+			    irecs[j].gen == c->gen) {
+				dev = irecs[j].dev;
+				o = irecs[j].owner;
+			}
+	unsigned idx = c->msix_index;
+	struct irec *want = NULL;
+	for (unsigned j = 0; j < nirec; j++)
+		if (irecs[j].live && irecs[j].dev == dev &&
+		    irecs[j].owner == o && irecs[j].index == idx)
+			want = &irecs[j];
+	if (want && (revoked[o] || irq_model_masked(want)))
+		want = NULL;
+	TRACE("irq_raise ic%u: dev %u owner %u entry %u -> %s\n", i, dev, o,
+	      idx, want ? "delivered" : "nothing");
+	uint64_t refused0[AUTH_NREASONS];
+	memcpy(refused0, auth_refusals, sizeof(refused0));
+	fired = NULL;
+	irq_raise(&devs[dev], o, idx);
+	CHECK(fired == want, "irq_raise reached another interrupt or none",
+	      want ? want->slot : 0, fired ? fired->slot : 0);
+	CHECK(!memcmp(refused0, auth_refusals, sizeof(refused0)),
+	      "irq_raise counted a refusal", dev, o);
+	if (want)
+		want->count++;
+}
+
 /* ---- kernel memory -------------------------------------------------------
  */
 static void op_kmem_alloc(void)
@@ -2460,7 +2522,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		case 22:
 			op_unit();
 			break;
-		default: /* 17, 23 */
+		case 23:
+			op_irq_raise();
+			break;
+		default: /* 17 */
 			switch (v = next(), v % 3) {
 			case 0:
 				op_owner_revoke();

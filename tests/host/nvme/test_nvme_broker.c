@@ -33,7 +33,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 30
+#define NDEV	 31
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -602,6 +602,9 @@ static void test_get_feature_only_granted_namespaces(void **st)
 	/* the device would answer: the refusal is the broker's */
 	answer_kcmd(0, 0,
 		    (struct nvme_cqe){.dw0 = 0x10000, .sqhd = 1, .status = 1});
+	/* each refusal counted; its line bounded with owner 1's other
+	 * not-granted refusals of this process (auth_refused) */
+	uint64_t nb = auth_refusals[AUTH_NOT_GRANTED];
 	for (unsigned k = 0; k < ARRAY_SIZE(refused); k++) {
 		dw0 = 0x5a5a;
 		assert_int_equal(nvme_broker_get_feature(b, refused[k].fid,
@@ -610,7 +613,7 @@ static void test_get_feature_only_granted_namespaces(void **st)
 		assert_int_equal(dw0, 0);
 		assert_int_equal(reg32(0, NVME_REG_DBS), 0);
 		assert_int_equal(sq[0].cdw0, 0);
-		assert_non_null(strstr(shim_last_line, "not granted to owner"));
+		assert_int_equal(auth_refusals[AUTH_NOT_GRANTED], nb + k + 1);
 	}
 	for (unsigned k = 0; k < ARRAY_SIZE(granted); k++) {
 		answer_kcmd(k, k,
@@ -1879,6 +1882,69 @@ static void test_idle_stop_lines_bounded(void **st)
 	assert_int_equal(cmd[28] & CMD_MAST, 0);
 }
 
+/* A driver that keeps opening a function not bound to its owner (owner
+ * 31, bound to devs[30], at owner 2's devs[1]) is refused every time and
+ * every refusal is counted, but its lines are bounded per owner and
+ * reason (auth_refused): 100 opens, AUTH_REFUSAL_LINES "unable to open
+ * broker" lines and one saying the rest are counted. Before, 100 lines. */
+static void test_open_refusal_lines_bounded(void **st)
+{
+	(void)st;
+	devs[30].owner = 31;
+	struct auth_owner_facts f = {
+	    .d = &devs[30], .backend = DMA_BACKEND_VALIDATOR, .brokered = true};
+	assert_int_equal(auth_owner_bind(31, &f), 0);
+	uint64_t before = auth_refusals[AUTH_NOT_GRANTED];
+	uint64_t lines = shim_kprintf_calls;
+	lines_watch("unable to open broker (owner 31: not bound)");
+	struct nvme_broker *b = NULL;
+	for (unsigned k = 0; k < 100; k++)
+		assert_int_equal(nvme_broker_open(&devs[1], 31, &b), -1);
+	shim_line_hook = NULL;
+	assert_null(b);
+	assert_int_equal(auth_refusals[AUTH_NOT_GRANTED], before + 100);
+	assert_int_equal(line_hits, AUTH_REFUSAL_LINES);
+	assert_int_equal(shim_kprintf_calls - lines, AUTH_REFUSAL_LINES + 1);
+	assert_non_null(strstr(shim_last_line, "owner 31: further not-granted "
+					       "refusals are counted"));
+	assert_untouched(1);
+}
+
+/* A driver that keeps enabling its enabled controller (owner 31, devs[30]
+ * as the open test above bound it) is refused every time, each refusal
+ * counted as busy-in-flight, its lines bounded as the opens' are: 100
+ * enables, AUTH_REFUSAL_LINES "already enabled" lines and one more. Before,
+ * 100 lines and nothing counted. */
+static void test_enable_refusal_lines_bounded(void **st)
+{
+	(void)st;
+	devs[30].owner = 31; /* setup cleared it */
+	mdev = 30;
+	live = true;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(&devs[30], 31, &b), 0);
+	struct dma_pool pool;
+	assert_int_equal(dma_pool_create(31, 2 * PAGE_SIZE, 0, &pool), 0);
+	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
+	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	uint64_t before = auth_refusals[AUTH_BUSY];
+	uint64_t lines = shim_kprintf_calls;
+	lines_watch("unable to enable (already enabled)");
+	for (unsigned k = 0; k < 100; k++)
+		assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+	shim_line_hook = NULL;
+	assert_int_equal(auth_refusals[AUTH_BUSY], before + 100);
+	assert_int_equal(line_hits, AUTH_REFUSAL_LINES);
+	assert_int_equal(shim_kprintf_calls - lines, AUTH_REFUSAL_LINES + 1);
+	assert_non_null(strstr(shim_last_line, "owner 31: further "
+					       "busy-in-flight refusals"));
+	assert_int_equal(cmd[30], CMD_MEM | CMD_MAST); /* still running */
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1938,6 +2004,11 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_idle_stop_lines_bounded, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_open_refusal_lines_bounded,
+					    setup, teardown),
+	    /* after the open test: owner 31 bound to devs[30] */
+	    cmocka_unit_test_setup_teardown(test_enable_refusal_lines_bounded,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
