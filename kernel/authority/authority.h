@@ -23,11 +23,11 @@ struct pci_dev;
 
 /* how a function's DMA is confined (the device manager decides at bind) */
 enum dma_backend {
-	DMA_BACKEND_NONE,      /* not DMA-capable, or no usable backend */
-	DMA_BACKEND_IOMMU,     /* hardware translation (kernel/iommu) */
-	DMA_BACKEND_VALIDATOR, /* brokered on-notify validator (dma/) */
-	DMA_BACKEND_TRUSTED,   /* device whose DMA is not validated (edu, NICs
-				* whose queues hold only pool addresses) */
+	DMA_BACKEND_NONE,	 /* not DMA-capable, or no usable backend */
+	DMA_BACKEND_IOMMU,	 /* hardware translation (kernel/iommu) */
+	DMA_BACKEND_VALIDATOR,	 /* brokered on-notify validator (dma/) */
+	DMA_BACKEND_UNVALIDATED, /* device whose DMA is not validated (edu, NICs
+				  * whose queues hold only pool addresses) */
 };
 
 /* its one name, in devmgr's lines, /api/shape and /api/authority alike */
@@ -38,7 +38,7 @@ static inline const char *dma_backend_name(enum dma_backend b)
 		return "iommu";
 	case DMA_BACKEND_VALIDATOR:
 		return "brokered-validator";
-	case DMA_BACKEND_TRUSTED:
+	case DMA_BACKEND_UNVALIDATED:
 		return "unvalidated";
 	default:
 		return "none";

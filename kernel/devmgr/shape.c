@@ -396,5 +396,5 @@ enum dma_backend shape_pick_backend(const struct shape_backend_in *in,
 		  "%s; no validator for this driver class: dma confined to "
 		  "its own pools by construction only",
 		  note);
-	return DMA_BACKEND_TRUSTED;
+	return DMA_BACKEND_UNVALIDATED;
 }

@@ -162,7 +162,7 @@ static void proof_devmgr_policy(void)
 			ok &= d->drv == NULL;
 		}
 		if (mode != SHAPE_DMA_AUTO)
-			ok &= b != DMA_BACKEND_TRUSTED;
+			ok &= b != DMA_BACKEND_UNVALIDATED;
 		if (mode == SHAPE_DMA_IOMMU)
 			ok &= b == DMA_BACKEND_NONE || b == DMA_BACKEND_IOMMU;
 		if (iommu)

@@ -3,10 +3,10 @@
  * owner.c, dmapool.c, mmio.c, irq.c over dma/owner.c and dma/grant.c and
  * the page shim), driven by hostile drivers.
  *
- * Four owners are bound as the device manager binds them: 1 trusted, 2
+ * Four owners are bound as the device manager binds them: 1 unvalidated, 2
  * under the (shim's) IOMMU, 3 brokered behind the validator, each owning
  * one PCI function with a 8 KiB memory BAR whose MSI-X table (4 entries)
- * and PBA lie inside it, and 4 trusted, owning a function with MSI and no
+ * and PBA lie inside it, and 4 unvalidated, owning a function with MSI and no
  * MSI-X (irq_bind's MSI path: the capability in configuration space,
  * 64-bit addresses when the input's length is odd). A fifth function, with
  * MSI-X, names owner 1 (struct pci_dev's owner) but is not the one owner 1
@@ -2276,12 +2276,12 @@ static void setup_once(void)
 		    (volatile uint32_t *)(bar_mem[i] + GUARD + MSIX_OFF);
 	}
 	static const enum dma_backend be[NOWN] = {
-	    DMA_BACKEND_TRUSTED, DMA_BACKEND_IOMMU, DMA_BACKEND_VALIDATOR,
-	    DMA_BACKEND_TRUSTED};
+	    DMA_BACKEND_UNVALIDATED, DMA_BACKEND_IOMMU, DMA_BACKEND_VALIDATOR,
+	    DMA_BACKEND_UNVALIDATED};
 	/* a bind of a function that names another owner (STRAY names 1) is
 	 * refused: an owner is its function */
 	struct auth_owner_facts g = {.d = &devs[STRAY],
-				     .backend = DMA_BACKEND_TRUSTED};
+				     .backend = DMA_BACKEND_UNVALIDATED};
 	if (auth_owner_bind(NOWN + 2, &g) != -1 || auth_owner_facts(NOWN + 2))
 		oracle("an owner bound to a function naming another", NOWN + 2,
 		       devs[STRAY].owner);

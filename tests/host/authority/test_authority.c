@@ -54,7 +54,7 @@ static bool all_zero(const uint8_t *p, size_t n)
  */
 static void test_bind(void **st)
 {
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED,
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_UNVALIDATED,
 				     .dma_limit = 1ull << 40};
 	assert_int_equal(auth_owner_bind(0, &f), -1); /* 0 names no owner */
 	assert_null(auth_owner_facts(10));
@@ -63,7 +63,7 @@ static void test_bind(void **st)
 	assert_int_equal(auth_owner_bind(10, &f), -1); /* id in use */
 	const struct auth_owner_facts *got = auth_owner_facts(10);
 	assert_non_null(got);
-	assert_int_equal(got->backend, DMA_BACKEND_TRUSTED);
+	assert_int_equal(got->backend, DMA_BACKEND_UNVALIDATED);
 	assert_int_equal(got->dma_limit, 1ull << 40);
 	assert_int_equal(auth_owner_dma_limit(10), 1ull << 40);
 	/* default quotas from dma/owner.h */
@@ -85,7 +85,7 @@ static void test_bind(void **st)
 /* the table holds AUTH_OWNER_MAX owners; the next is refused, not lost */
 static void test_table_full(void **st)
 {
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED};
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_UNVALIDATED};
 	unsigned before = 0, bound = 0;
 	for (unsigned id = 1; id < 1000; id++) /* earlier tests' owners */
 		before += auth_owner_facts((uint16_t)id) != NULL;
@@ -141,7 +141,7 @@ static void test_limit(void **st)
 	assert_int_equal(auth_owner_limit(o, lim / 2), 0);
 
 	/* no memory below a limit under every page: refused, nothing kept */
-	assert_int_equal(shim_owner_bind(21, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(21, DMA_BACKEND_UNVALIDATED, 0), 0);
 	uint64_t nomem = refused(AUTH_NO_MEMORY);
 	assert_int_equal(dma_pool_create(21, PAGE_SIZE, 0x100000, &q), -1);
 	assert_int_equal(refused(AUTH_NO_MEMORY), nomem + 1);
@@ -160,7 +160,7 @@ static void test_limit_held_memory(void **st)
 {
 	const uint16_t o = 27, u = 28;
 	struct dma_pool p;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
 	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p), 0);
 	assert_true(p.iova >> 32); /* above the limit it will ask for */
 	assert_int_equal(auth_owner_revoke(o, "test"), 1); /* parked */
@@ -230,7 +230,7 @@ static void test_pool(void **st)
 {
 	const uint16_t o = 30;
 	struct dma_pool p;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
 	assert_int_equal(dma_pool_create(o, 3 * PAGE_SIZE + 1, 0, &p), 0);
 	assert_true(dma_pool_live(&p));
 	assert_int_equal(p.len, 4 * PAGE_SIZE); /* whole pages */
@@ -416,7 +416,7 @@ static void test_carve(void **st)
 	const uint16_t o = 32;
 	struct dma_pool p;
 	struct dma_buf b, c;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
 	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &p), 0);
 	uint64_t nomem = refused(AUTH_NO_MEMORY);
 	assert_int_equal(dma_pool_carve(&p, 100, 64, &b), 0);
@@ -461,7 +461,7 @@ static void test_carve_forged_fields(void **st)
 	const uint16_t o = 33;
 	struct dma_pool a, b, forged;
 	struct dma_buf x;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
 	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &a), 0);
 	assert_int_equal(dma_pool_create(o, 4 * PAGE_SIZE, 0, &b), 0);
 	/* a's capability, b's addresses */
@@ -495,8 +495,8 @@ static void test_grant_quota(void **st)
 	const uint16_t o = 40, other = 41;
 	static struct dma_pool p[GRANT_MAX];
 	struct dma_pool x;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
-	assert_int_equal(shim_owner_bind(other, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
+	assert_int_equal(shim_owner_bind(other, DMA_BACKEND_UNVALIDATED, 0), 0);
 	for (unsigned i = 0; i < GRANT_MAX; i++)
 		assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p[i]), 0);
 	uint64_t over = refused(AUTH_OVER_QUOTA);
@@ -520,7 +520,7 @@ static void test_pool_bytes_quota(void **st)
 {
 	const uint16_t o = 42;
 	struct dma_pool big, x;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
 	uint64_t over = refused(AUTH_OVER_QUOTA);
 	assert_int_equal(dma_pool_create(o, DMA_OWNER_POOL_MAX + 1, 0, &x), -1);
 	assert_int_equal(refused(AUTH_OVER_QUOTA), over + 1);
@@ -582,7 +582,7 @@ static void test_free_hook(void **st)
 {
 	const uint16_t o = 51;
 	struct dma_pool p;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
 	assert_int_equal(dma_pool_create(o, 3 * PAGE_SIZE, 0, &p), 0);
 	p.va[0] = 0x77;
 	shim_page_hook = hook;
@@ -604,7 +604,7 @@ static void test_revoked_memory_faults(void **st)
 {
 	const uint16_t o = 52;
 	struct dma_pool p;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
 	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p), 0);
 	volatile uint8_t *stale = p.va;
 	stale[0] = 1;
@@ -921,11 +921,11 @@ void *mm_map_mmio(uint64_t phys, size_t len)
 	return bar_mem + (phys - BAR_BASE);
 }
 
-/* bind o as devmgr binds it for a function with a trusted driver: d is
+/* bind o as devmgr binds it for a function with an unvalidated backend: d is
  * its one function (auth_owner_function), d names it */
 static void bind_fn(uint16_t o, struct pci_dev *d)
 {
-	assert_int_equal(shim_owner_bind_fn(o, d, DMA_BACKEND_TRUSTED), 0);
+	assert_int_equal(shim_owner_bind_fn(o, d, DMA_BACKEND_UNVALIDATED), 0);
 }
 
 /* a revoked owner gets no new DeviceMmio window on its own function
@@ -1382,7 +1382,8 @@ static void test_bind_function_names_owner(void **st)
 {
 	const uint16_t o = 81, other = 82;
 	static struct pci_dev d = {.bus = 0, .dev = 18};
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED, .d = &d};
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_UNVALIDATED,
+				     .d = &d};
 	uint64_t lines = shim_kprintf_calls;
 	d.owner = other;
 	assert_int_equal(auth_owner_bind(o, &f), -1);
@@ -1394,7 +1395,7 @@ static void test_bind_function_names_owner(void **st)
 	assert_null(auth_owner_facts(o));
 	assert_null(dma_owner_acct(o));
 	assert_false(auth_owner_function(o, &d));
-	assert_int_equal(shim_owner_bind_fn(o, &d, DMA_BACKEND_TRUSTED), 0);
+	assert_int_equal(shim_owner_bind_fn(o, &d, DMA_BACKEND_UNVALIDATED), 0);
 	assert_true(auth_owner_function(o, &d));
 }
 
@@ -1416,7 +1417,8 @@ static void test_owner_is_one_function(void **st)
 	bind_fn(o, &d);
 	/* d renamed to another owner while o holds it */
 	d.owner = other;
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED, .d = &d};
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_UNVALIDATED,
+				     .d = &d};
 	assert_int_equal(auth_owner_bind(other, &f), -1);
 	assert_non_null(strstr(shim_last_line, "owner 79's"));
 	assert_null(auth_owner_facts(other));
@@ -1448,7 +1450,7 @@ static void test_owner_is_one_function(void **st)
 static void test_kmem(void **st)
 {
 	const uint16_t o = 60;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
 	uint64_t nomem = refused(AUTH_NO_MEMORY);
 	assert_null(auth_kmem_alloc(o, 0));
 	assert_int_equal(refused(AUTH_NO_MEMORY), nomem + 1);
@@ -1488,7 +1490,7 @@ static void test_kmem(void **st)
 static void test_kmem_no_memory(void **st)
 {
 	const uint16_t o = 201;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
 	owner_acct(o)->max[DMA_CHARGE_KMEM] = 1ull << 40;
 	uint64_t nomem = refused(AUTH_NO_MEMORY), out = shim_pages_in_use;
 	assert_null(auth_kmem_alloc(o, (size_t)1 << 38)); /* 256 GiB */
@@ -1506,7 +1508,7 @@ static void test_carve_align_one(void **st)
 	const uint16_t o = 202;
 	struct dma_pool p;
 	struct dma_buf a, b;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
 	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p), 0);
 	assert_int_equal(dma_pool_carve(&p, 3, 1, &a), 0);
 	assert_int_equal(dma_pool_carve(&p, 1, 1, &b), 0);
@@ -1526,8 +1528,8 @@ static void test_carve_align_one(void **st)
 static void test_kmem_free_not_given(void **st)
 {
 	const uint16_t o = 62, other = 63;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
-	assert_int_equal(shim_owner_bind(other, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
+	assert_int_equal(shim_owner_bind(other, DMA_BACKEND_UNVALIDATED, 0), 0);
 	uint8_t *a = auth_kmem_alloc(o, 2 * PAGE_SIZE);
 	uint8_t *b = auth_kmem_alloc(other, 100);
 	struct dma_pool p;
@@ -1579,7 +1581,7 @@ static void test_kmem_free_not_given(void **st)
 static void test_kmem_revoked(void **st)
 {
 	const uint16_t o = 64;
-	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+	assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0), 0);
 	uint8_t *a = auth_kmem_alloc(o, PAGE_SIZE);
 	assert_non_null(a);
 	assert_int_equal(auth_owner_revoke(o, "test"), 0);
@@ -2123,7 +2125,8 @@ static void test_refusal_lines_memory(void **st)
 	struct dma_buf buf;
 	uint8_t x;
 	for (uint16_t o = 240; o <= 247; o++)
-		assert_int_equal(shim_owner_bind(o, DMA_BACKEND_TRUSTED, 0), 0);
+		assert_int_equal(shim_owner_bind(o, DMA_BACKEND_UNVALIDATED, 0),
+				 0);
 	REFUSED_100(AUTH_NO_MEMORY, "owner 240: no DMA pool of 0 bytes",
 		    dma_pool_create(240, 0, 0, &p) == -1);
 	REFUSED_100(AUTH_NO_MEMORY, NULL,
@@ -2255,7 +2258,7 @@ static void test_authority_json_backend_names(void **st)
 		enum dma_backend b;
 		const char *name;
 	} o[] = {{249, DMA_BACKEND_VALIDATOR, "brokered-validator"},
-		 {250, DMA_BACKEND_TRUSTED, "unvalidated"}};
+		 {250, DMA_BACKEND_UNVALIDATED, "unvalidated"}};
 	char js[16384], want[96];
 	for (unsigned i = 0; i < 2; i++) {
 		struct auth_owner_facts f = {.backend = o[i].b};
@@ -2283,7 +2286,7 @@ static void test_authority_json_full(void **st)
 	static struct pci_dev d = {.bus = 0, .dev = 26, .owner = o};
 	static struct dev_mmio m[AUTH_SLOTS];
 	static char js[256 << 10];
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED};
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_UNVALIDATED};
 	unsigned n = 0, owners = 0;
 	d.bar[0].base = BAR_BASE;
 	d.bar[0].size = sizeof(bar_mem);

@@ -143,7 +143,8 @@ static void test_edu_recovers_after_revocation(void **st)
 	uint32_t id = 0x010000ed; /* version 1.0 */
 	memcpy(bar_mem + EDU_ID, &id, 4);
 	/* as devmgr binds it: the function named, so a revocation stops it */
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED, .d = &dev};
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_UNVALIDATED,
+				     .d = &dev};
 	assert_int_equal(auth_owner_bind(OWNER, &f), 0);
 	assert_int_equal(edu_driver.attach(&dev, OWNER), 0);
 	struct edu_softc *sc = edu_first();
@@ -316,7 +317,8 @@ static void test_bus_master_second_function_refused(void **st)
 	static uint8_t cfg5[4096], cfg6[4096];
 	d.cfg = cfg5;
 	second.cfg = cfg6;
-	struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED, .d = &d};
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_UNVALIDATED,
+				     .d = &d};
 	assert_int_equal(auth_owner_bind(o, &f), 0);
 	pci_enable(&d, true, false, true);
 	pci_enable(&second, true, false, true);
@@ -351,7 +353,7 @@ static void test_edu_one_softc_per_device(void **st)
 	odd.bar[0].base = BAR_BASE;
 	odd.bar[0].size = sizeof(bar_mem);
 	odd.cap_msi = 0x50;
-	struct auth_owner_facts of = {.backend = DMA_BACKEND_TRUSTED,
+	struct auth_owner_facts of = {.backend = DMA_BACKEND_UNVALIDATED,
 				      .d = &odd};
 	assert_int_equal(auth_owner_bind(OWNER + 9, &of), 0);
 	uint32_t id_was;
@@ -369,7 +371,7 @@ static void test_edu_one_softc_per_device(void **st)
 		more[k].bar[0].base = BAR_BASE;
 		more[k].bar[0].size = sizeof(bar_mem);
 		more[k].cap_msi = 0x50;
-		struct auth_owner_facts f = {.backend = DMA_BACKEND_TRUSTED,
+		struct auth_owner_facts f = {.backend = DMA_BACKEND_UNVALIDATED,
 					     .d = &more[k]};
 		assert_int_equal(auth_owner_bind(o, &f), 0);
 		if (edu_driver.attach(&more[k], o) != 0)

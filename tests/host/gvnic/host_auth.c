@@ -126,7 +126,7 @@ void host_auth_reset(void)
 	/* what the previous test left goes back without asking the model:
 	 * the next gvm_init forgets what the device held */
 	shim_page_hook = NULL;
-	if (shim_owner_bind(GVM_OWNER, DMA_BACKEND_TRUSTED, 0) != 0 ||
+	if (shim_owner_bind(GVM_OWNER, DMA_BACKEND_UNVALIDATED, 0) != 0 ||
 	    shim_owner_release(GVM_OWNER) != 0)
 		panic("host auth: unable to set up owner %u\n", GVM_OWNER);
 	memset(auth_refusals, 0, sizeof(auth_refusals));

@@ -419,7 +419,7 @@ static void test_backend(void **st)
 			 DMA_BACKEND_IOMMU);
 	/* NICs: unvalidated in auto, refused in strict */
 	assert_int_equal(pick(true, false, NULL, false, SHAPE_DMA_AUTO, why),
-			 DMA_BACKEND_TRUSTED);
+			 DMA_BACKEND_UNVALIDATED);
 	assert_non_null(strstr(why, "by construction only"));
 	assert_int_equal(
 	    pick(true, false, "VIOT", false, SHAPE_DMA_STRICT, why),

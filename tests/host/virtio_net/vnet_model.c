@@ -277,7 +277,7 @@ void host_reset(void)
 	/* what the last test left goes back without asking the model: the
 	 * next vm_reset_model forgets what the device held */
 	shim_page_hook = NULL;
-	if (shim_owner_bind(VM_OWNER, DMA_BACKEND_TRUSTED, 0) != 0 ||
+	if (shim_owner_bind(VM_OWNER, DMA_BACKEND_UNVALIDATED, 0) != 0 ||
 	    shim_owner_release(VM_OWNER) != 0)
 		panic("vnet model: unable to set up owner %u\n", VM_OWNER);
 	memset(irqs, 0, sizeof(irqs));
