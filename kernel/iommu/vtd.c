@@ -66,18 +66,6 @@ void vtd_wr64(const struct vtd_unit *u, uint32_t off, uint64_t v)
 	vtd_wr32(u, off + 4, (uint32_t)(v >> 32));
 }
 
-/* ECAP.C = 0: the unit does not snoop, so every structure write is pushed
- * out of the CPU caches before the unit may read it (§6.1) */
-void vtd_flush(const struct vtd_unit *u, const void *p, size_t len)
-{
-	if (u->ecap & VTD_ECAP_C)
-		return;
-	for (uintptr_t a = ALIGN_DOWN((uintptr_t)p, 64); a < (uintptr_t)p + len;
-	     a += 64)
-		__asm__ volatile("clflush %0" ::"m"(*(volatile char *)a));
-	mb();
-}
-
 /* §10.4.4: set or clear one persistent enable, or fire a one-shot command,
  * and wait for GSTS to agree */
 int vtd_gcmd(struct vtd_unit *u, uint32_t bit, bool on)

@@ -72,6 +72,7 @@ uint32_t vtd_rd32(const struct vtd_unit *u, uint32_t off);
 void vtd_wr32(const struct vtd_unit *u, uint32_t off, uint32_t v);
 void vtd_wr64(const struct vtd_unit *u, uint32_t off, uint64_t v);
 int vtd_gcmd(struct vtd_unit *u, uint32_t bit, bool on);
+/* kernel/iommu/flush.c: clflush [p, p + len) unless ECAP.C */
 void vtd_flush(const struct vtd_unit *u, const void *p, size_t len);
 int vtd_inv_domain(struct vtd_unit *u, uint16_t did);
 int vtd_write_buffer_flush(struct vtd_unit *u);

@@ -25,7 +25,8 @@ $(BUILD)/host/iommu_scope_test: tests/host/iommu/test_scope.c \
 # shim's IOMMU model (tests/host/shim/iommu.c) is left out: this links the
 # real one
 HOST_TESTS += $(BUILD)/host/iommu_vtd_test
-VTD_FAKE_SRC := kernel/iommu/vtd.c kernel/iommu/domain.c kernel/iommu/ir.c \
+VTD_FAKE_SRC := kernel/iommu/vtd.c kernel/iommu/flush.c kernel/iommu/domain.c \
+		kernel/iommu/ir.c \
 		kernel/iommu/dmar.c kernel/iommu/scope.c kernel/pci/pci_cfg.c \
 		tests/host/iommu/vtd_fake.h tests/host/iommu/dmar_build.h \
 		$(wildcard kernel/iommu/*.h) \

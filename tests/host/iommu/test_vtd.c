@@ -1249,6 +1249,32 @@ static void test_domain_needs_function_of_segment_and_sid(void **st)
  * IOMMU_UNIT_FAILED, named by the parser's reason (mutant #253: the
  * scopes of no unit consulted, "in no remapping unit's scope" and
  * IOMMU_NO_SCOPE); iommu_scope takes a NULL why (mutant #270) */
+/* a unit that is not coherent (ECAP.C = 0) reads memory, not the CPU's
+ * caches: the root table at SRTP, the IRT at SIRTP, every descriptor and
+ * the wait status word were flushed (kernel/iommu/flush.c, seen by the
+ * fake) after their last write. Fails with any of vtd.c's three flushes
+ * deleted (mutants of the root table, queue entry and status word) */
+static void test_noncoherent_unit_reads_flushed(void **st)
+{
+	(void)st;
+	fake_up(false);
+	struct vtd_unit *u = &vtd_units[0];
+	assert_int_equal(
+	    iommu_map(1, 0x10000, 0x200000, 4096, IOMMU_READ | IOMMU_WRITE), 0);
+	assert_int_equal(iommu_unmap(1, 0x10000, 4096), 0);
+	assert_null(fake.misuse);
+	/* the fake watched the unit's own pages, every line of the root
+	 * table and the IRT */
+	assert_true(fake.sh[FAKE_SH_ROOT].pa == u->root &&
+		    fake.sh[FAKE_SH_ROOT].flushed == ~0ull);
+	assert_true(fake.sh[FAKE_SH_IRT].pa == u->irt &&
+		    fake.sh[FAKE_SH_IRT].flushed == ~0ull);
+	assert_true(fake.sh[FAKE_SH_IQ].pa == u->iq &&
+		    fake.sh[FAKE_SH_STATUS].pa == u->status);
+	assert_true(fake.waits >= 3);
+	fake_down();
+}
+
 static void test_dmar_unusable_fails_closed(void **st)
 {
 	struct fake_cfg c = {
@@ -1312,6 +1338,7 @@ int main(void)
 	    cmocka_unit_test(test_fault_reason_ir_first_is_interrupt),
 	    cmocka_unit_test(test_fault_registers_outside_page_refused),
 	    cmocka_unit_test(test_domain_needs_function_of_segment_and_sid),
+	    cmocka_unit_test(test_noncoherent_unit_reads_flushed),
 	    cmocka_unit_test(test_dmar_unusable_fails_closed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

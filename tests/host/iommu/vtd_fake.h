@@ -29,9 +29,16 @@
  *    fake.stop_iqe it reports an invalidation queue error instead. Each
  *    clock read then moves the shim's clock 1 ms, so the kernel's wait
  *    times out at once.
- * Every vtd_flush (an entry the kernel just wrote) is reported too
- * (fake_flushed), so a test sees table states that last only inside one
- * call. */
+ * Every vtd_flush the kernel makes (vtd_flush is alone in kernel/iommu/
+ * flush.c, so the wrap binds vtd.c's calls as well as domain.c's and
+ * ir.c's) is reported too (fake_flush_hook), so a test sees table states
+ * that last only inside one call. A unit that is not coherent
+ * (!c.coherent, ECAP.C = 0) keeps, for each page of its own structures,
+ * what each line held at its last flush (fake.sh) and calls it a misuse
+ * when what it reads is not that: the root table at SRTP, the interrupt
+ * remapping table at SIRTP, each descriptor as IQT passes it, the wait
+ * status word before it writes it (a line never flushed since the page
+ * became that structure counts as unflushed). */
 #ifndef VTD_FAKE_H
 #define VTD_FAKE_H
 #include <stdbool.h>
@@ -99,8 +106,20 @@ static struct fake_unit {
 	 * not see it yet */
 	bool wb_dirty;
 	uint64_t wbf; /* write-buffer flushes done */
+	/* not coherent (ECAP.C = 0): the unit reads memory, not the CPU's
+	 * caches. For each page of the unit's own structures (FAKE_SH_*: the
+	 * root table, the invalidation queue, the wait status page, the
+	 * interrupt remapping table) what memory held at each 64-byte line's
+	 * last vtd_flush, and which lines were flushed since the page became
+	 * that structure; what the unit reads must match it */
+	struct fake_shadow {
+		uint64_t pa;
+		uint64_t flushed; /* one bit per line */
+		uint8_t b[4096];
+	} sh[4];
 	struct dmar_buf dmar;
 } fake;
+enum { FAKE_SH_ROOT, FAKE_SH_IQ, FAKE_SH_STATUS, FAKE_SH_IRT };
 
 /* the context entry of function fn in the root table the unit latched
  * (NULL: none latched, or no context table for its bus) */
@@ -170,6 +189,38 @@ static inline void fake_misuse(const char *what)
 		fake.misuse = what;
 }
 
+/* the unit reads [pa, pa + len) of structure page k: on a unit that is
+ * not coherent every byte of it must be what the kernel's last vtd_flush
+ * of its line pushed to memory, else the unit reads stale memory */
+static inline void fake_read(unsigned k, uint64_t pa, size_t len,
+			     const char *what)
+{
+	struct fake_shadow *sh = &fake.sh[k];
+	if (fake.c.coherent || !pa)
+		return;
+	if (sh->pa != (pa & ~0xfffull)) {
+		fake_misuse(what);
+		return;
+	}
+	for (uint64_t a = pa; a < pa + len; a++) {
+		unsigned off = (unsigned)(a & 0xfff);
+		if (!(sh->flushed >> (off / 64) & 1) ||
+		    sh->b[off] != *(const uint8_t *)a) {
+			fake_misuse(what);
+			return;
+		}
+	}
+}
+
+/* the unit wrote [pa, pa + len) of structure page k itself (memory holds
+ * it now, whatever the CPU's caches do) */
+static inline void fake_wrote_mem(unsigned k, uint64_t pa, size_t len)
+{
+	struct fake_shadow *sh = &fake.sh[k];
+	if (sh->pa == (pa & ~0xfffull))
+		memcpy(&sh->b[pa & 0xfff], (const void *)pa, len);
+}
+
 static inline void fake_gcmd(void)
 {
 	uint32_t v = *fake_reg(VTD_GCMD);
@@ -191,6 +242,8 @@ static inline void fake_gcmd(void)
 	if (v & VTD_GCMD_SRTP) {
 		fake.root = fake_reg64(VTD_RTADDR) & ~0xfffull;
 		fake.gsts |= FAKE_RTPS;
+		fake_read(FAKE_SH_ROOT, fake.root, 4096,
+			  "root table latched (SRTP) unflushed");
 	}
 	if (v & VTD_GCMD_WBF) {
 		if (fake.stop) { /* GSTS.WBFS stays set: never completes */
@@ -204,6 +257,9 @@ static inline void fake_gcmd(void)
 	if (v & VTD_GCMD_SIRTP) {
 		fake.irt = fake_reg64(VTD_IRTA) & ~0xfffull;
 		fake.gsts |= FAKE_IRTPS;
+		fake_read(FAKE_SH_IRT, fake.irt, 4096,
+			  "interrupt remapping table latched (SIRTP) "
+			  "unflushed");
 	}
 	*fake_reg(VTD_GSTS) = fake.gsts;
 }
@@ -278,8 +334,14 @@ static inline void fake_desc(uint64_t lo, uint64_t hi)
 		if (lo & VTD_QI_WAIT_SW) {
 			if (hi & 3)
 				fake_misuse("wait status address unaligned");
-			else
+			else {
+				/* a dirty line of the status word would be
+				 * written back over what the unit writes */
+				fake_read(FAKE_SH_STATUS, hi, 4,
+					  "wait status word written unflushed");
 				*(volatile uint32_t *)hi = (uint32_t)(lo >> 32);
+				fake_wrote_mem(FAKE_SH_STATUS, hi, 4);
+			}
 		}
 		fake.waits++;
 		break;
@@ -309,6 +371,8 @@ static inline void fake_iq(void)
 			break;
 		}
 		const uint64_t *d = (const uint64_t *)base + 2 * fake.iqh;
+		fake_read(FAKE_SH_IQ, (uint64_t)d, 16,
+			  "invalidation descriptor fetched unflushed");
 		fake_desc(d[0], d[1]);
 		fake.wb_dirty = false; /* invalidations drain the buffer */
 		fake.iqh = (fake.iqh + 1) % n;
@@ -372,6 +436,21 @@ void __wrap_vtd_flush(const struct vtd_unit *u, const void *p, size_t len)
 	__real_vtd_flush(u, p, len);
 	if (fake.active)
 		fake.wb_dirty = true;
+	/* a flush of the unit's own structures: memory holds those lines now */
+	const uint64_t pages[4] = {u->root, u->iq, u->status, u->irt};
+	for (unsigned k = 0; fake.active && k < 4; k++) {
+		struct fake_shadow *sh = &fake.sh[k];
+		uint64_t a0 = (uint64_t)p & ~63ull;
+		if (!pages[k] || a0 >> 12 != pages[k] >> 12)
+			continue;
+		if (sh->pa != pages[k]) /* a new page: nothing flushed yet */
+			*sh = (struct fake_shadow){.pa = pages[k]};
+		for (uint64_t a = a0;
+		     a < (uint64_t)p + len && a < pages[k] + 4096; a += 64) {
+			memcpy(&sh->b[a & 0xfff], (const void *)a, 64);
+			sh->flushed |= 1ull << ((a & 0xfff) / 64);
+		}
+	}
 	if (fake.active && fake_flush_hook)
 		fake_flush_hook(p, len);
 }
