@@ -276,7 +276,7 @@ static int nvme_piece_start(struct nvme_softc *sc, struct nvme_ns *ns,
 	if (r->op == BLOCKDEV_WRITE)
 		memcpy(pc->bb.va, pc->p, pc->len);
 	if (nvme_io_prepare(sc, pc->ccb, &io) ||
-	    nvme_submit(sc, pc->q, pc->ccb, nvme_fill_cmd, nvme_done_sync)) {
+	    nvme_submit(sc, pc->q, pc->ccb, nvme_fill_cmd, 0)) {
 		nvme_ccb_put(pc->ccb);
 		nvme_buf_put(sc, &pc->bb);
 		return -1;
@@ -322,8 +322,7 @@ static int nvme_bd_submit(struct blockdev *b, const struct blockdev_req *r)
 		ccb->wait = r->wait;
 		int rc = nvme_io_prepare(sc, ccb, &io);
 		if (rc == 0)
-			rc = nvme_submit(sc, q, ccb, nvme_fill_cmd,
-					 nvme_done_sync);
+			rc = nvme_submit(sc, q, ccb, nvme_fill_cmd, 0);
 		if (rc == 0)
 			rc = nvme_wait(sc, q, ccb, NVME_IO_TIMEOUT_US);
 		nvme_ccb_put(ccb);

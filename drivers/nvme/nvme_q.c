@@ -81,12 +81,6 @@ void nvme_fill_cmd(struct nvme_softc *sc, struct nvme_ccb *ccb,
 	*sqe = ccb->cmd;
 }
 
-void nvme_done_sync(struct nvme_softc *sc, struct nvme_ccb *ccb,
-		    const struct nvme_cqe *cqe)
-{
-	(void)sc, (void)ccb, (void)cqe; /* the engine kept it in ccb->cqe */
-}
-
 /* ---- submission ---------------------------------------------------------- */
 int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 		struct nvme_ccb *ccb, nvme_fill_fn fill, nvme_done_fn done)
@@ -510,7 +504,7 @@ int nvme_exec(struct nvme_softc *sc, struct nvme_queue *q,
 	if (!ccb)
 		return -1;
 	ccb->cmd = *cmd;
-	int r = nvme_submit(sc, q, ccb, nvme_fill_cmd, nvme_done_sync);
+	int r = nvme_submit(sc, q, ccb, nvme_fill_cmd, 0);
 	if (r == 0)
 		r = nvme_wait(sc, q, ccb, timeout_us);
 	if (out)
@@ -621,7 +615,7 @@ int nvme_io_sync(struct nvme_softc *sc, struct nvme_queue *q,
 		return -1;
 	int r = nvme_io_prepare(sc, ccb, io);
 	if (r == 0)
-		r = nvme_submit(sc, q, ccb, nvme_fill_cmd, nvme_done_sync);
+		r = nvme_submit(sc, q, ccb, nvme_fill_cmd, 0);
 	if (r == 0)
 		r = nvme_wait(sc, q, ccb, NVME_IO_TIMEOUT_US);
 	if (out)

@@ -215,7 +215,9 @@ void nvme_intr(void *arg);
 struct nvme_ccb *nvme_ccb_get(struct nvme_queue *q);
 void nvme_ccb_put(struct nvme_ccb *ccb);
 /* write ccb's command into q (fill), ring through the gate. 0 or -1 (no
- * slot, gate refused the ring, controller down: nothing outstanding). */
+ * slot, gate refused the ring, controller down: nothing outstanding).
+ * done runs on the answer; a synchronous caller passes none (0): the
+ * engine keeps every answer in ccb->cqe, where nvme_wait reads it. */
 int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 		struct nvme_ccb *ccb, nvme_fill_fn fill, nvme_done_fn done);
 /* Plugging: between nvme_q_plug and nvme_q_unplug, nvme_submit writes the
@@ -247,10 +249,6 @@ void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb);
 /* the generic fill: copy ccb->cmd */
 void nvme_fill_cmd(struct nvme_softc *sc, struct nvme_ccb *ccb,
 		   struct nvme_sqe *sqe);
-/* the synchronous done: nothing to do, the engine keeps every answer in
- * ccb->cqe (nvme_wait reads it) */
-void nvme_done_sync(struct nvme_softc *sc, struct nvme_ccb *ccb,
-		    const struct nvme_cqe *cqe);
 /* submit cmd on q and wait; *out gets the completion. 0 when the command
  * succeeded, -1 otherwise (out still says why) */
 int nvme_exec(struct nvme_softc *sc, struct nvme_queue *q,

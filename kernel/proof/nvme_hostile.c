@@ -354,7 +354,7 @@ static void vec_run_cmd(const struct vec *v, struct vec_env *env,
 		return;
 	}
 	uint64_t irqs = q->irqs;
-	if (nvme_submit(sc, q, ccb, nvme_fill_cmd, nvme_done_sync) != 0) {
+	if (nvme_submit(sc, q, ccb, nvme_fill_cmd, 0) != 0) {
 		nvme_ccb_put(ccb);
 		return;
 	}
@@ -528,7 +528,7 @@ static bool iommu_vec_send(const struct vec *v, struct vec_env *env,
 	vec_targets(env, &x->ccb->cmd, x);
 	/* the gate copies the list now, at the ring: the next vector may
 	 * rewrite the list page */
-	if (nvme_submit(sc, x->q, x->ccb, nvme_fill_cmd, nvme_done_sync)) {
+	if (nvme_submit(sc, x->q, x->ccb, nvme_fill_cmd, 0)) {
 		nvme_ccb_put(x->ccb);
 		x->ccb = 0;
 		return false;

@@ -434,7 +434,7 @@ static int toctou_run(struct nvme_softc *sc, struct nvme_io *io)
 	struct nvme_ccb *ccb = nvme_ccb_get(q);
 	uint64_t cn = nvme_canary_get();
 	if (!ccb || nvme_io_prepare(sc, ccb, io) ||
-	    nvme_submit(sc, q, ccb, nvme_fill_cmd, nvme_done_sync)) {
+	    nvme_submit(sc, q, ccb, nvme_fill_cmd, 0)) {
 		if (ccb)
 			nvme_ccb_put(ccb);
 		return -1;
@@ -611,7 +611,7 @@ static bool rec_fault(struct nvme_softc *sc, enum nvme_inject inj,
 	int w = -1;
 	if (ccb && nvme_io_prepare(sc, ccb, &r) == 0 &&
 	    nvme_inject_arm(sc->broker, q->id, inj) == 0 &&
-	    nvme_submit(sc, q, ccb, nvme_fill_cmd, nvme_done_sync) == 0)
+	    nvme_submit(sc, q, ccb, nvme_fill_cmd, 0) == 0)
 		w = nvme_wait(sc, q, ccb, 300000);
 	nvme_inject_clear(sc->broker);
 	bool aborted =

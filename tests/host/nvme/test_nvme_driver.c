@@ -208,7 +208,7 @@ static void test_out_of_slots_and_refused_ring(void **state)
 	struct nvme_sqe flush = {.cdw0 = NVME_IO_FLUSH, .nsid = 1};
 	assert_int_equal(nvme_exec(&sc, q, &flush, &e, 100000), -1);
 	assert_int_equal(nvme_io_sync(&sc, q, &io, &e), -1);
-	assert_int_equal(nvme_io_submit(&sc, q, &io, nvme_done_sync, NULL), -1);
+	assert_int_equal(nvme_io_submit(&sc, q, &io, 0, NULL), -1);
 	assert_int_equal(q->submitted, 0);
 	for (unsigned i = 1; i < q->nccb; i++)
 		nvme_ccb_put(held[i]);
@@ -216,15 +216,13 @@ static void test_out_of_slots_and_refused_ring(void **state)
 	struct nvme_ccb *ccb = held[0];
 	assert_int_equal(nvme_io_prepare(&sc, ccb, &io), 0);
 	fb.enabled = false;
-	assert_int_equal(
-	    nvme_submit(&sc, q, ccb, nvme_fill_cmd, nvme_done_sync), -1);
+	assert_int_equal(nvme_submit(&sc, q, ccb, nvme_fill_cmd, 0), -1);
 	fb.enabled = true;
 	assert_int_equal(ccb->state, NVME_CCB_HELD);
 	assert_int_equal(q->sq_tail, 0);
 	assert_int_equal(q->inflight, 0);
 	assert_int_equal(q->submitted, 0);
-	assert_int_equal(
-	    nvme_submit(&sc, q, ccb, nvme_fill_cmd, nvme_done_sync), 0);
+	assert_int_equal(nvme_submit(&sc, q, ccb, nvme_fill_cmd, 0), 0);
 	assert_int_equal(nvme_wait(&sc, q, ccb, NVME_IO_TIMEOUT_US), 0);
 	nvme_ccb_put(ccb);
 	assert_int_equal(q->completed, 1);
@@ -471,8 +469,7 @@ static void chain_done(struct nvme_softc *s, struct nvme_ccb *ccb,
 {
 	struct nvme_queue *q = ccb->q;
 	count_done(s, ccb, e);
-	assert_int_equal(
-	    nvme_submit(s, q, chained, nvme_fill_cmd, nvme_done_sync), 0);
+	assert_int_equal(nvme_submit(s, q, chained, nvme_fill_cmd, 0), 0);
 }
 
 /* A command submitted by a completion callback and rejected by the gate:
@@ -678,9 +675,8 @@ static void inject_case(enum fb_inject inj, uint64_t *counter)
 	assert_int_equal(nvme_io_prepare(&sc, ccb, &r), 0);
 	fb.inject = inj;
 	fb.inject_qid = sc.ioq[0].id;
-	assert_int_equal(
-	    nvme_submit(&sc, &sc.ioq[0], ccb, nvme_fill_cmd, nvme_done_sync),
-	    0);
+	assert_int_equal(nvme_submit(&sc, &sc.ioq[0], ccb, nvme_fill_cmd, 0),
+			 0);
 	assert_int_equal(nvme_wait(&sc, &sc.ioq[0], ccb, 3000), -1);
 	assert_int_equal(*counter, before + 1);
 	assert_int_equal(sc.resets, resets + 1);
@@ -1342,8 +1338,7 @@ static struct nvme_ccb *three_writes(struct dma_buf *b)
 		ccb = nvme_ccb_get(q);
 		assert_non_null(ccb);
 		assert_int_equal(nvme_io_prepare(&sc, ccb, &w), 0);
-		assert_int_equal(
-		    nvme_submit(&sc, q, ccb, nvme_fill_cmd, nvme_done_sync), 0);
+		assert_int_equal(nvme_submit(&sc, q, ccb, nvme_fill_cmd, 0), 0);
 	}
 	/* nothing has run: the model is stalled */
 	nvme_complete(&sc, q);
@@ -1541,11 +1536,11 @@ static void test_cfs_detach_fails_posted(void **state)
 }
 
 /* ---- what a waiter reads ----------------------------------------------- */
-/* A command whose done callback is not nvme_done_sync, failed by the
- * device, reads as failed to whoever waits on it, with the device's
- * status; one never answered (its submit refused) reads as failed too.
- * Before, only nvme_done_sync filled ccb->cqe, and the zeroed entry read
- * as success: nvme_wait returned 0 for the failed command. */
+/* A command with a done callback of its own (not a synchronous caller's),
+ * failed by the device, reads as failed to whoever waits on it, with the
+ * device's status; one never answered (its submit refused) reads as failed too.
+ * Before, only the synchronous callers' no-op done filled ccb->cqe, and the
+ * zeroed entry read as success: nvme_wait returned 0 for the failed command. */
 static void test_any_done_failure_explicit(void **state)
 {
 	(void)state;
@@ -1634,9 +1629,8 @@ static void test_timeout_counts_from_submission(void **state)
 	assert_int_equal(nvme_io_prepare(&sc, ccb, &r), 0);
 	fb.device_stalled = true;
 	uint64_t t_sub = shim_clock_ns;
-	assert_int_equal(
-	    nvme_submit(&sc, &sc.ioq[0], ccb, nvme_fill_cmd, nvme_done_sync),
-	    0);
+	assert_int_equal(nvme_submit(&sc, &sc.ioq[0], ccb, nvme_fill_cmd, 0),
+			 0);
 	/* another piece's wait took all but 10 ms of this one's limit */
 	shim_clock_ns += (NVME_IO_TIMEOUT_US - 10000) * 1000ull;
 	assert_int_equal(nvme_wait(&sc, &sc.ioq[0], ccb, NVME_IO_TIMEOUT_US),
