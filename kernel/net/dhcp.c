@@ -368,8 +368,7 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	if (dhcp.state != DHCP_REQUESTING && !dhcp_bound_addr())
 		return;
 	if (o.type == DHCPNAK) {
-		dhcp.naks++;
-		if ((dhcp.naks & (dhcp.naks - 1)) == 0)
+		if (line_due(++dhcp.naks))
 			kprintf("%s: dhcp: NAK, starting over (%llu so far)\n",
 				net_if.nic->name,
 				(unsigned long long)dhcp.naks);

@@ -1913,6 +1913,53 @@ static void test_arp_rfc5227_s2_4_defended(void **state)
 	assert_memory_equal(a.sha, stack_mac, 6);
 }
 
+/* RFC 5227 §2.4 (c): two MACs taking turns claiming our bound address, each
+ * after ARP_DEFEND_INTERVAL_US and again 1 s later, are defended at every
+ * turn and every claim counted, but the console line comes at the 1st, 2nd,
+ * 4th, ... change of claimant: 100 turns, 7 lines (a line every turn, 100,
+ * before) */
+static void test_arp_rfc5227_s2_4_claimant_lines_bounded(void **state)
+{
+	(void)state;
+	static const uint8_t other_mac[6] = {0x02, 0x00, 0x00,
+					     0x00, 0xbe, 0xef};
+	const struct net_counters *c = net_counters();
+	uint64_t conflicts = c->arp_conflicts, lines = shim_kprintf_calls;
+	uint8_t f[64];
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	char first[256] = "";
+	for (unsigned turn = 0; turn < 100; turn++) {
+		const uint8_t *mac = turn & 1 ? other_mac : squatter_mac;
+		advance_us(ARP_DEFEND_INTERVAL_US);
+		build_arp(f, ARP_OP_REQUEST, mac, STACK_IP, NULL, STACK_IP);
+		inject(f, 60);
+		/* defended: one announcement of our address */
+		assert_non_null(arp_sent(&a, &dst, &tha));
+		assert_int_equal(a.op, ARP_OP_REQUEST);
+		assert_int_equal(a.spa, STACK_IP);
+		assert_int_equal(a.tpa, STACK_IP);
+		assert_null(fake_pop());
+		if (turn == 0)
+			snprintf(first, sizeof(first), "%s", shim_last_line);
+		/* inside the interval: counted, not defended */
+		advance_us(1000000);
+		inject(f, 60);
+		assert_null(fake_pop());
+	}
+	assert_int_equal(c->arp_conflicts, conflicts + 200);
+	/* changes 1, 2, 4, 8, 16, 32 and 64; the last names its count */
+	assert_int_equal(shim_kprintf_calls - lines, 7);
+	assert_non_null(strstr(first, "claimant change 1,"));
+	assert_non_null(strstr(first, "02:00:00:77:00:0d"));
+	assert_non_null(strstr(shim_last_line, "claimant change 64,"));
+	assert_non_null(strstr(shim_last_line, "02:00:00:00:be:ef"));
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP);
+}
+
 /* ---- DHCP on links whose ARP proves nothing; an address that goes ------
  */
 
@@ -6035,6 +6082,9 @@ int main(void)
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_s2_4_defended,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc5227_s2_4_claimant_lines_bounded, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc5227_slash32_bound_unprobed, fake_cm_setup,
 		fake_cm_teardown),
