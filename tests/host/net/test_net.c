@@ -2420,8 +2420,9 @@ static void test_dhcp_zero_lease(void **state)
 		assert_true(v.configured);
 		assert_int_equal(v.lease_s, absent ? DHCP_DEFAULT_LEASE_S
 						   : DHCP_MIN_LEASE_S);
-		/* the address line, and for 0 the raise, said once */
-		assert_int_equal(shim_kprintf_calls - lines, absent ? 1 : 2);
+		/* the address line, and the raise of 0 or the missing lease
+		 * time, each said once */
+		assert_int_equal(shim_kprintf_calls - lines, 2);
 		fake_clear();
 		/* 0: T1 at DHCP_MIN_LEASE_S / 2 asks again, and a second
 		 * 0 is said no more */
@@ -2446,6 +2447,93 @@ static void test_dhcp_zero_lease(void **state)
 		fake_clear();
 		fake_setup(false);
 	}
+}
+
+/* a reply with the server identifier and nothing else: no lease time */
+static size_t dhcp_reply_untimed(uint8_t *f, uint32_t xid, uint8_t type)
+{
+	uint8_t opts[8], *o = opts;
+	*o++ = DHCP_OPT_SERVER_ID, *o++ = 4;
+	wr32(o, PEER_IP), o += 4;
+	*o++ = DHCP_OPT_END;
+	return build_dhcp_reply(f, xid, type, STACK_IP, opts,
+				(size_t)(o - opts));
+}
+
+static int http_get(struct peer *p, const char *path, char *body, size_t bcap,
+		    size_t *blen, char *hdr, size_t hcap);
+
+static unsigned untimed_lines;
+static void count_untimed_line(const char *line)
+{
+	if (strstr(line, "has no lease time"))
+		untimed_lines++;
+}
+
+/* RFC 2131 §4.3.1: a server whose every ACK lacks the lease time. Each
+ * lease is taken as DHCP_DEFAULT_LEASE_S and renewed at its T1; the console
+ * says so once a lease, not at its renewals, and a server that NAKs the
+ * 4th renewal of each lease (a new lease each time) gets a line at its 1st,
+ * 2nd, 4th, ... lease: 16 leases of 4 ACKs each, 5 lines, every ACK counted
+ * in dhcp_no_lease_time on /api/net (no line and no count before) */
+static void test_dhcp_rfc2131_s4_3_1_no_lease_time_lines(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	untimed_lines = 0;
+	shim_line_hook = count_untimed_line;
+	const uint64_t t1 = (uint64_t)DHCP_DEFAULT_LEASE_S / 2 * 1000000;
+	uint8_t f[600];
+	uint32_t xid, req;
+	for (unsigned lease = 1; lease <= 16; lease++) {
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		inject(f, dhcp_reply_untimed(f, xid, DHCPOFFER));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		inject(f, dhcp_reply_untimed(f, xid, DHCPACK));
+		dhcp_probe_window();
+		struct net_state_view v;
+		net_state(&v);
+		assert_true(v.configured);
+		assert_int_equal(v.lease_s, DHCP_DEFAULT_LEASE_S);
+		for (unsigned renewal = 1; renewal <= 4; renewal++) {
+			/* the server's MAC learnt again (ARP_TTL_US is under
+			 * T1), then T1 */
+			advance_us(t1 - 1000000);
+			arp_request(STACK_IP, 60);
+			fake_clear();
+			advance_us(1000000);
+			xid = renewal_xid();
+			inject(f, dhcp_reply_untimed(
+				      f, xid, renewal < 4 ? DHCPACK : DHCPNAK));
+		}
+		if (lease == 1)
+			assert_int_equal(untimed_lines, 1);
+	}
+	shim_line_hook = NULL;
+	assert_int_equal(untimed_lines, 5);
+	assert_int_equal(net_counters()->dhcp_no_lease_time, 16 * 4);
+	/* shown on /api/net, bound again */
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	inject(f, dhcp_reply_untimed(f, xid, DHCPOFFER));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 86400));
+	dhcp_probe_window();
+	assert_int_equal(untimed_lines, 5);
+	arp_request(STACK_IP, 60);
+	fake_clear();
+	struct peer p;
+	peer_init(&p, 41000);
+	assert_true(peer_connect(&p));
+	p.auto_ack = true;
+	char hdr[1024];
+	static char body[1 << 16];
+	size_t blen;
+	assert_int_equal(http_get(&p, "/api/net", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	assert_non_null(strstr(body, "\"dhcp_no_lease_time\":64"));
+	peer_abort(&p);
+	fake_setup(false);
 }
 
 /* RFC 2131 §3.2, §4.4.5: a DHCPNAK to the renewal takes the address away */
@@ -6300,6 +6388,9 @@ int main(void)
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_zero_lease, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_3_1_no_lease_time_lines, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
 		fake_cm_teardown),
