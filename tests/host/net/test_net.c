@@ -2664,6 +2664,50 @@ static void test_rfc791_s3_2_mtu_below_68_refused(void **state)
 	fake_setup(false);
 }
 
+/* kernel/net/netboot.c's command line and main loop, which the kernel
+ * has in kernel/boot */
+static const char *boot_net, *boot_ip;
+const char *cmdline_get(const char *key)
+{
+	if (!strcmp(key, "net"))
+		return boot_net;
+	if (!strcmp(key, "ip"))
+		return boot_ip;
+	return NULL;
+}
+static unsigned pollers_added;
+void poller_add(bool (*fn)(void))
+{
+	(void)fn;
+	pollers_added++;
+}
+
+/* net=off (with an ip= that does not parse): the first NIC registered says
+ * both once, and the three after it nothing (each said "net: off" and the
+ * parse line again before: 8 lines); none gets a stack or a poller, and the
+ * running stack is left as it is */
+static void test_net_off_said_once_a_boot(void **state)
+{
+	(void)state;
+	boot_net = "off";
+	boot_ip = "10.0.2.300";
+	static struct nic later[4];
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(later[i].name, sizeof(later[i].name), "later%u", i);
+		later[i].mtu = 1500;
+		net_nic_added(&later[i]);
+		if (i == 0)
+			assert_non_null(strstr(shim_last_line, "net: off"));
+	}
+	assert_int_equal(shim_kprintf_calls - lines, 2);
+	assert_int_equal(pollers_added, 0);
+	struct net_state_view v;
+	net_state(&v);
+	assert_ptr_equal(v.nic, &fake.nic);
+	assert_true(v.configured);
+}
+
 /* ---- TCP -------------------------------------------------------------------
  */
 
@@ -6391,6 +6435,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_3_1_no_lease_time_lines, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_net_off_said_once_a_boot,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
 		fake_cm_teardown),
