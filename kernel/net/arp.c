@@ -34,8 +34,6 @@ static struct {
 	bool defended;
 	uint64_t defended_at;
 	uint8_t defended_mac[ETH_ALEN];
-	/* defences against another MAC than the last defence's, this stack */
-	uint64_t claimants;
 } acd;
 static const uint8_t mac_zero[ETH_ALEN];
 
@@ -132,15 +130,16 @@ static void arp_defend(const struct arp_view *a)
 	/* a line only for a defence against another claimant than the last
 	 * one's (a proxy that answers our own announcement, as some cloud
 	 * fabrics answer ARP for every address, claims it again at every
-	 * defence), and of those only the 1st, 2nd, 4th, ... of the stack:
-	 * two MACs taking turns are a new claimant at every defence, and had
-	 * a line every interval for as long as they kept it up */
+	 * defence), and of those only the 1st, 2nd, 4th, ... of the stack
+	 * (net_if.arp_claimants: arp_reset, at every address lost, keeps
+	 * it): two MACs taking turns are a new claimant at every defence,
+	 * and had a line every interval for as long as they kept it up */
 	bool again =
 	    acd.defended && !memcmp(acd.defended_mac, a->sha, ETH_ALEN);
 	acd.defended = true;
 	acd.defended_at = now;
 	memcpy(acd.defended_mac, a->sha, ETH_ALEN);
-	if (!again && line_due(++acd.claimants)) {
+	if (!again && line_due(++net_if.arp_claimants)) {
 		char ip[16];
 		ip_str(net_if.ip, ip, sizeof(ip));
 		kprintf("%s: arp: %s is also claimed by "
@@ -149,7 +148,7 @@ static void arp_defend(const struct arp_view *a)
 			"claims counted in arp_conflicts)\n",
 			net_if.nic->name, ip, a->sha[0], a->sha[1], a->sha[2],
 			a->sha[3], a->sha[4], a->sha[5],
-			(unsigned long long)acd.claimants,
+			(unsigned long long)net_if.arp_claimants,
 			(unsigned long long)net_if.c.arp_conflicts);
 	}
 	arp_send_announce();
