@@ -72,6 +72,14 @@ void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* prints, dumps state, exits QEMU with the failing status */
 __attribute__((noreturn)) void panic(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+/* whether the n-th occurrence (n counted from 1, this one included) of an
+ * event a peer, device or driver can repeat at will gets its console line:
+ * the 1st, 2nd, 4th, 8th, ..., so n events print floor(log2(n)) + 1 lines,
+ * each of which should give n */
+static inline bool line_due(uint64_t n)
+{
+	return n && !(n & (n - 1));
+}
 /* parse helpers: return false on malformed or overflowing input */
 bool parse_u64(const char *s, size_t len, uint64_t *out);
 

@@ -127,22 +127,29 @@ static void arp_defend(const struct arp_view *a)
 	net_if.c.arp_conflicts++;
 	if (acd.defended && now - acd.defended_at < ARP_DEFEND_INTERVAL_US)
 		return;
-	/* one line per claimant: a proxy that answers our own announcement
-	 * (some cloud fabrics answer ARP for every address) claims it again
-	 * at every defence, and would fill the log every interval */
+	/* a line only for a defence against another claimant than the last
+	 * one's (a proxy that answers our own announcement, as some cloud
+	 * fabrics answer ARP for every address, claims it again at every
+	 * defence), and of those only the 1st, 2nd, 4th, ... of the stack
+	 * (net_if.arp_claimants: arp_reset, at every address lost, keeps
+	 * it): two MACs taking turns are a new claimant at every defence,
+	 * and had a line every interval for as long as they kept it up */
 	bool again =
 	    acd.defended && !memcmp(acd.defended_mac, a->sha, ETH_ALEN);
 	acd.defended = true;
 	acd.defended_at = now;
 	memcpy(acd.defended_mac, a->sha, ETH_ALEN);
-	if (!again) {
+	if (!again && line_due(++net_if.arp_claimants)) {
 		char ip[16];
 		ip_str(net_if.ip, ip, sizeof(ip));
 		kprintf("%s: arp: %s is also claimed by "
-			"%02x:%02x:%02x:%02x:%02x:%02x; defending it (each "
-			"claim counted in arp_conflicts)\n",
+			"%02x:%02x:%02x:%02x:%02x:%02x; defending it (claimant "
+			"change %llu, said at the 1st, 2nd, 4th, ...; %llu "
+			"claims counted in arp_conflicts)\n",
 			net_if.nic->name, ip, a->sha[0], a->sha[1], a->sha[2],
-			a->sha[3], a->sha[4], a->sha[5]);
+			a->sha[3], a->sha[4], a->sha[5],
+			(unsigned long long)net_if.arp_claimants,
+			(unsigned long long)net_if.c.arp_conflicts);
 	}
 	arp_send_announce();
 }

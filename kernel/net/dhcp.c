@@ -103,6 +103,11 @@ static struct {
 	uint64_t naks;
 	/* a lease under DHCP_MIN_LEASE_S was said (once per stack) */
 	bool short_lease_said;
+	/* ACKs without a lease time: the lease in force has had one (said
+	 * once a lease); leases that had one, said at the 1st, 2nd, 4th, ...
+	 * (a server that NAKs each renewal starts a lease each time) */
+	bool lease_untimed;
+	uint64_t untimed_leases;
 } dhcp;
 
 /* renewing or rebinding: the address is ours until the lease ends */
@@ -368,8 +373,7 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	if (dhcp.state != DHCP_REQUESTING && !dhcp_bound_addr())
 		return;
 	if (o.type == DHCPNAK) {
-		dhcp.naks++;
-		if ((dhcp.naks & (dhcp.naks - 1)) == 0)
+		if (line_due(++dhcp.naks))
 			kprintf("%s: dhcp: NAK, starting over (%llu so far)\n",
 				net_if.nic->name,
 				(unsigned long long)dhcp.naks);
@@ -388,8 +392,30 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		net_if.c.dhcp_bad++;
 		return;
 	}
+	/* an ACK in REQUESTING starts a lease, and so does a renewal ACK that
+	 * moves the address (below) */
+	if (dhcp.state == DHCP_REQUESTING || yi != net_if.ip)
+		dhcp.lease_untimed = false;
+	/* RFC 2131 section 4.3.1: an ACK to a REQUEST MUST carry the lease
+	 * time; one without is taken as DHCP_DEFAULT_LEASE_S (kernel/net/dhcp.h
+	 * says why), every such ACK counted, said once a lease */
+	if (!o.have_lease) {
+		net_if.c.dhcp_no_lease_time++;
+		if (!dhcp.lease_untimed && line_due(++dhcp.untimed_leases)) {
+			char a[16];
+			ip_str(yi, a, sizeof(a));
+			kprintf("%s: dhcp: ACK of %s has no lease time (RFC "
+				"2131 4.3.1 requires one); taken as %u s "
+				"(DHCP_DEFAULT_LEASE_S), renewed at half that "
+				"(%llu such leases; each such ACK counted in "
+				"dhcp_no_lease_time)\n",
+				net_if.nic->name, a, DHCP_DEFAULT_LEASE_S,
+				(unsigned long long)dhcp.untimed_leases);
+		}
+		dhcp.lease_untimed = true;
+	}
 	/* a lease of 0 is under the floor like any other short one, not the
-	 * absent option (kernel/net/dhcp.h) */
+	 * absent option */
 	uint32_t lease = o.have_lease ? o.lease : DHCP_DEFAULT_LEASE_S;
 	if (lease < DHCP_MIN_LEASE_S) {
 		if (!dhcp.short_lease_said)

@@ -13,8 +13,18 @@
  * silently, and systemd-networkd ignores an ACK whose lease is 0 or missing
  * (a server that always sends 0 then leaves it with no address) */
 #define DHCP_MIN_LEASE_S 20u
-/* an ACK with no lease option (RFC 2131 table 3 makes it a MUST) is taken
- * as this long, as busybox udhcpc does (dhcpcd takes it as infinite) */
+/* An ACK with no lease option (RFC 2131 section 4.3.1 and table 3 make it
+ * a MUST) is taken as this long, as busybox udhcpc does ("using 1 hour
+ * lease"), said once a lease and counted in dhcp_no_lease_time. Clients
+ * differ: ISC dhclient drops the ACK ("no expiry time on offered lease"),
+ * rejects the server and starts over, and systemd-networkd ignores the ACK
+ * unless FallbackLeaseLifetimeSec= is set, so a link whose one server
+ * omits it never gets an address; dhcpcd takes the lease as infinite and
+ * never asks the server again, keeping the address after the server has
+ * given it to another host. A finite default is renewed at its T1 (30
+ * minutes), where the server confirms the address, NAKs it or names a
+ * lease time: an address it has taken back is given up within 30
+ * minutes, or within the hour when it does not answer */
 #define DHCP_DEFAULT_LEASE_S 3600u
 
 void dhcp_reset(void);

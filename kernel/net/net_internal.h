@@ -23,6 +23,9 @@ struct net_if {
 	uint32_t lease_s;
 	uint16_t ip_id;
 	uint64_t last_tick;
+	/* arp.c: defences against another MAC than the last defence's, of
+	 * the stack (an address lost and bound again keeps the count) */
+	uint64_t arp_claimants;
 	uint8_t rx[ETH_FRAME_MAX + 64];
 	uint8_t tx[ETH_FRAME_MAX + 64];
 	struct net_counters c;

@@ -65,6 +65,7 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(dhcp_sent);
 	C(dhcp_rx);
 	C(dhcp_bad);
+	C(dhcp_no_lease_time);
 	C(tcp_rx);
 	C(tcp_bad);
 	C(tcp_csum_bad);

@@ -12,22 +12,27 @@ CMDLINE_KEY(ip, "ip", "static address, a.b.c.d[/prefix] (prefix 1-30)");
 CMDLINE_KEY(mask, "mask", "static netmask, a.b.c.d (prefix 1-30)");
 CMDLINE_KEY(gw, "gw", "static gateway, a.b.c.d (default: .2 of the subnet)");
 
-static bool started;
+/* the command line is read at the first NIC, and what it says of itself
+ * (a bad word, net=off) said then, once a boot: each NIC registered
+ * later had those lines again */
+static bool parsed, started;
+static struct net_config cfg;
 
 void net_nic_added(struct nic *n)
 {
-	struct net_config cfg;
-	if (started)
-		return;
-	net_config_default(&cfg);
-	if (!net_config_apply(&cfg, cmdline_get("net"), cmdline_get("ip"),
-			      cmdline_get("mask"), cmdline_get("gw")))
-		kprintf("net: unable to parse net=/ip=/mask=/gw=; using what "
-			"parsed\n");
-	if (cfg.mode == NET_MODE_OFF) {
-		kprintf("net: off (net=off)\n");
-		return;
+	if (!parsed) {
+		parsed = true;
+		net_config_default(&cfg);
+		if (!net_config_apply(&cfg, cmdline_get("net"),
+				      cmdline_get("ip"), cmdline_get("mask"),
+				      cmdline_get("gw")))
+			kprintf("net: unable to parse net=/ip=/mask=/gw=; "
+				"using what parsed\n");
+		if (cfg.mode == NET_MODE_OFF)
+			kprintf("net: off (net=off); no IP stack on any NIC\n");
 	}
+	if (started || cfg.mode == NET_MODE_OFF)
+		return;
 	if (net_init(n, &cfg) != 0)
 		return;
 	started = true;

@@ -3,7 +3,10 @@
 Boots capOS under TCG with virtio-net on QEMU's user network, forwards a host
 port to the guest's port 80 and measures, in one run and side by side:
 requests/s of a small JSON endpoint with wrk at 1 and at 16 connections (MANY), the
-same for the HTML page, and MB/s of a 4 MiB body (/api/blob) fetched by curl.
+same for the HTML page, and MB/s of a 4 MiB body (/api/blob) fetched by curl,
+every byte of each checked against tests/qemu/blob.py (the twin of
+kernel/net/blob.h every other checker uses): a body that differs fails the
+run with one `net bench: FAIL blob: ...` line naming the first bad byte.
 The guest's own counters (/api/net) are printed afterwards: retransmissions
 and refusals say whether the numbers came from a clean run.
 
@@ -21,8 +24,10 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "qemu"))
+from blob import blob_bytes, first_difference  # noqa: E402
 from qemu import Machine, free_port  # noqa: E402
 
 DURATION = os.environ.get("CAPOS_BENCH_SECONDS", "5")
@@ -106,12 +111,25 @@ def where_time_goes(m, base):
     return rps, reqs, per, cpu, profile
 
 
-def blob_mbps(url):
-    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download} %{speed_download}",
-                        "--max-time", "120", url], capture_output=True, text=True)
-    code, size, speed = r.stdout.split()
-    if code != "200" or int(size) != 4 << 20:
-        raise AssertionError(f"blob: status {code}, {size} bytes")
+def blob_mbps(url, size=4 << 20):
+    """MB/s of one download of /api/blob of `size` bytes, curl's own rate;
+    the body, written to a file, is checked byte for byte afterwards"""
+    with tempfile.TemporaryDirectory(prefix="capos-bench-blob-") as d:
+        path = os.path.join(d, "blob")
+        r = subprocess.run(["curl", "-s", "-o", path, "-w",
+                            "%{http_code} %{size_download} %{speed_download}",
+                            "--max-time", "120", url], capture_output=True, text=True)
+        code, got, speed = r.stdout.split()
+        if code != "200" or int(got) != size:
+            raise AssertionError(f"blob: status {code}, {got} of {size} bytes")
+        with open(path, "rb") as f:
+            body = f.read()
+    if len(body) != size:
+        raise AssertionError(f"blob: {len(body)} of {size} bytes written")
+    bad = first_difference(body)
+    if bad is not None:
+        raise AssertionError(f"blob: byte {bad} of {size} is 0x{body[bad]:02x}, not "
+                             f"0x{blob_bytes(1, bad)[0]:02x} (tests/qemu/blob.py, kernel/net/blob.h)")
     return float(speed) / 1e6
 
 
@@ -182,4 +200,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except AssertionError as e:
+        print(f"net bench: FAIL {e}")
+        sys.exit(1)

@@ -3,16 +3,20 @@
  * to the client's current transaction or another, between jumps of the
  * clock, and ARP packets from one of two other hosts claiming an address
  * (a reply or gratuitous request with it as sender, or a probe for it), or
- * the client's own probe echoed back. Oracle, after every step: an address
- * the client holds is one a host can hold, under a contiguous mask; some
- * reply offered it; its lease (as the client reports it) has not run out
- * since the last such reply; and it is not an address another MAC claimed
- * while the client was probing it (RFC 5227 §2.1.1), unless that MAC also
- * claimed the different address the client declined last, with no probe
- * passing since (a proxy answering ARP for every address: dhcp.c binds
- * then). Every DHCP message the client sends: a DISCOVER or DECLINE from
- * 0.0.0.0 with ciaddr 0, a REQUEST from its ciaddr (RFC 2131 §4.1, table
- * 5). */
+ * the client's own probe echoed back (of the address it probes, or when
+ * none the one it holds, or one from the input). Oracle, after every
+ * step: an address the client holds is one a host can hold, under a
+ * contiguous mask; some reply offered it; its lease (as the client
+ * reports it) has not run out since the last such reply; and it is not an
+ * address another MAC claimed while the client was probing it (RFC 5227
+ * §2.1.1), unless that MAC also claimed the different address the client
+ * declined last, with no probe passing since (a proxy answering ARP for every
+ * address: dhcp.c binds then). Every DHCP message the client sends: a DISCOVER
+ * or DECLINE from 0.0.0.0 with ciaddr 0, a REQUEST from its ciaddr (RFC 2131
+ * §4.1, table 5). The console, per stack: the lines saying another MAC claims
+ * our address number at most floor(log2(arp_conflicts)) + 1, and those saying
+ * an ACK had no lease time at most floor(log2(dhcp_no_lease_time)) + 1 and
+ * at least one once it is not 0 (each said at the 1st, 2nd, 4th, ...). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,9 +47,34 @@ static const uint8_t *declined_mac;
 static const uint8_t other_mac[2][6] = {{0x02, 0x00, 0x00, 0x77, 0x00, 0x0d},
 					{0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc}};
 
+/* console lines of the stack: another MAC claims our address; an ACK
+ * without a lease time */
+static uint64_t claim_lines, untimed_lines;
+static void count_line(const char *line)
+{
+	if (strstr(line, ": arp: ") && strstr(line, " is also claimed by "))
+		claim_lines++;
+	if (strstr(line, ": dhcp: ") && strstr(line, " has no lease time"))
+		untimed_lines++;
+}
+
+/* floor(log2(n)) + 1: the lines n events said at the 1st, 2nd, 4th, ...
+ * get; 0 for none */
+static uint64_t pow2_lines(uint64_t n)
+{
+	return n ? 64 - (uint64_t)__builtin_clzll(n) : 0;
+}
+
 static void die(const char *what, uint32_t ip)
 {
 	fprintf(stderr, "fuzz_dhcp: %s (address %08x)\n", what, ip);
+	abort();
+}
+
+static void die_lines(const char *what, uint64_t lines, uint64_t events)
+{
+	fprintf(stderr, "fuzz_dhcp: %s (%llu lines, %llu counted)\n", what,
+		(unsigned long long)lines, (unsigned long long)events);
 	abort();
 }
 
@@ -140,6 +169,18 @@ static void reply(uint32_t to_xid, uint8_t type, uint32_t yi,
 
 static void check(void)
 {
+	const struct net_counters *c = net_counters();
+	if (claim_lines > pow2_lines(c->arp_conflicts))
+		die_lines("more 'also claimed' lines than log2(arp_conflicts) "
+			  "+ 1",
+			  claim_lines, c->arp_conflicts);
+	if (untimed_lines > pow2_lines(c->dhcp_no_lease_time))
+		die_lines("more 'no lease time' lines than "
+			  "log2(dhcp_no_lease_time) + 1",
+			  untimed_lines, c->dhcp_no_lease_time);
+	if (c->dhcp_no_lease_time && !untimed_lines)
+		die_lines("an ACK without a lease time counted, never said",
+			  untimed_lines, c->dhcp_no_lease_time);
 	struct net_state_view v;
 	net_state(&v);
 	if (!v.configured || strcmp(v.source, "dhcp"))
@@ -172,7 +213,9 @@ static void check(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	shim_quiet = 1;
+	shim_line_hook = count_line;
 	fake_setup(true);
+	claim_lines = untimed_lines = 0;
 	noffered = 0;
 	xid = 0;
 	probing = 0;
@@ -195,11 +238,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if ((k & 3) == 2 && i < size) { /* up to 68 min */
 			advance_us((uint64_t)data[i++] * 16000000);
 		} else if ((k & 3) == 3 && (k & 0x40)) {
-			/* an ARP claim: of the probed address or of one
-			 * from the input */
+			/* an ARP claim: of the probed address (when none,
+			 * the one held) or of one from the input */
 			unsigned how = (k >> 2) & 3, who = (k >> 4) & 1;
 			if (k & 0x80 || i + 4 > size) {
-				claim(probing, how, who);
+				struct net_state_view v;
+				net_state(&v);
+				claim(probing ? probing : v.ip, how, who);
 			} else {
 				claim(rd32(data + i), how, who);
 				i += 4;
@@ -207,6 +252,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if ((k & 3) == 3) {
 			check();
 			fake_setup(true); /* a new stack forgets the lease */
+			claim_lines = untimed_lines = 0;
 			noffered = 0;
 			probing = 0;
 			claimed = false;

@@ -8,8 +8,10 @@ NET_SRC := kernel/net/wire.c kernel/net/eth.c kernel/net/arp.c kernel/net/ip.c \
 NET_HDR := $(wildcard kernel/net/*.h) tests/host/net/netfake.h \
 	tests/host/net/netframe.h tests/host/net/tcplink.h
 
+# net_test alone links kernel/net/netboot.c (the kernel's start of the stack
+# from the command line): it gives cmdline_get and poller_add
 HOST_TESTS += $(BUILD)/host/net_test
-$(BUILD)/host/net_test: tests/host/net/test_net.c $(NET_SRC) $(SHIM_SRC) $(NET_HDR)
+$(BUILD)/host/net_test: tests/host/net/test_net.c kernel/net/netboot.c $(NET_SRC) $(SHIM_SRC) $(NET_HDR)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 

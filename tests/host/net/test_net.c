@@ -1913,6 +1913,67 @@ static void test_arp_rfc5227_s2_4_defended(void **state)
 	assert_memory_equal(a.sha, stack_mac, 6);
 }
 
+/* RFC 5227 §2.4 (c): two MACs taking turns claiming our bound address, each
+ * after ARP_DEFEND_INTERVAL_US and again 1 s later, are defended at every
+ * turn and every claim counted, but the console line comes at the 1st, 2nd,
+ * 4th, ... change of claimant: 100 turns, 7 lines (a line every turn, 100,
+ * before) */
+static void test_arp_rfc5227_s2_4_claimant_lines_bounded(void **state)
+{
+	(void)state;
+	static const uint8_t other_mac[6] = {0x02, 0x00, 0x00,
+					     0x00, 0xbe, 0xef};
+	const struct net_counters *c = net_counters();
+	uint64_t conflicts = c->arp_conflicts, lines = shim_kprintf_calls;
+	uint8_t f[64];
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	char first[256] = "";
+	for (unsigned turn = 0; turn < 100; turn++) {
+		const uint8_t *mac = turn & 1 ? other_mac : squatter_mac;
+		advance_us(ARP_DEFEND_INTERVAL_US);
+		build_arp(f, ARP_OP_REQUEST, mac, STACK_IP, NULL, STACK_IP);
+		inject(f, 60);
+		/* defended: one announcement of our address */
+		assert_non_null(arp_sent(&a, &dst, &tha));
+		assert_int_equal(a.op, ARP_OP_REQUEST);
+		assert_int_equal(a.spa, STACK_IP);
+		assert_int_equal(a.tpa, STACK_IP);
+		assert_null(fake_pop());
+		if (turn == 0)
+			snprintf(first, sizeof(first), "%s", shim_last_line);
+		/* inside the interval: counted, not defended */
+		advance_us(1000000);
+		inject(f, 60);
+		assert_null(fake_pop());
+	}
+	assert_int_equal(c->arp_conflicts, conflicts + 200);
+	/* changes 1, 2, 4, 8, 16, 32 and 64; the last names its count */
+	assert_int_equal(shim_kprintf_calls - lines, 7);
+	assert_non_null(strstr(first, "claimant change 1,"));
+	assert_non_null(strstr(first, "02:00:00:77:00:0d"));
+	assert_non_null(strstr(shim_last_line, "claimant change 64,"));
+	assert_non_null(strstr(shim_last_line, "02:00:00:00:be:ef"));
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, STACK_IP);
+	/* the address lost and bound again (arp_reset): the stack's count
+	 * goes on, so the next turn, change 101, says nothing (it said its
+	 * line as change 1 again, once per address, found by fuzz_dhcp) */
+	net_clear_address();
+	net_set_address(STACK_IP, 0xffffff00u, PEER_IP, "static", 0);
+	fake_clear();
+	advance_us(ARP_DEFEND_INTERVAL_US);
+	lines = shim_kprintf_calls;
+	build_arp(f, ARP_OP_REQUEST, squatter_mac, STACK_IP, NULL, STACK_IP);
+	inject(f, 60);
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.spa, STACK_IP);
+	assert_int_equal(c->arp_conflicts, conflicts + 201);
+	assert_int_equal(shim_kprintf_calls, lines);
+}
+
 /* ---- DHCP on links whose ARP proves nothing; an address that goes ------
  */
 
@@ -2373,8 +2434,9 @@ static void test_dhcp_zero_lease(void **state)
 		assert_true(v.configured);
 		assert_int_equal(v.lease_s, absent ? DHCP_DEFAULT_LEASE_S
 						   : DHCP_MIN_LEASE_S);
-		/* the address line, and for 0 the raise, said once */
-		assert_int_equal(shim_kprintf_calls - lines, absent ? 1 : 2);
+		/* the address line, and the raise of 0 or the missing lease
+		 * time, each said once */
+		assert_int_equal(shim_kprintf_calls - lines, 2);
 		fake_clear();
 		/* 0: T1 at DHCP_MIN_LEASE_S / 2 asks again, and a second
 		 * 0 is said no more */
@@ -2399,6 +2461,93 @@ static void test_dhcp_zero_lease(void **state)
 		fake_clear();
 		fake_setup(false);
 	}
+}
+
+/* a reply with the server identifier and nothing else: no lease time */
+static size_t dhcp_reply_untimed(uint8_t *f, uint32_t xid, uint8_t type)
+{
+	uint8_t opts[8], *o = opts;
+	*o++ = DHCP_OPT_SERVER_ID, *o++ = 4;
+	wr32(o, PEER_IP), o += 4;
+	*o++ = DHCP_OPT_END;
+	return build_dhcp_reply(f, xid, type, STACK_IP, opts,
+				(size_t)(o - opts));
+}
+
+static int http_get(struct peer *p, const char *path, char *body, size_t bcap,
+		    size_t *blen, char *hdr, size_t hcap);
+
+static unsigned untimed_lines;
+static void count_untimed_line(const char *line)
+{
+	if (strstr(line, "has no lease time"))
+		untimed_lines++;
+}
+
+/* RFC 2131 §4.3.1: a server whose every ACK lacks the lease time. Each
+ * lease is taken as DHCP_DEFAULT_LEASE_S and renewed at its T1; the console
+ * says so once a lease, not at its renewals, and a server that NAKs the
+ * 4th renewal of each lease (a new lease each time) gets a line at its 1st,
+ * 2nd, 4th, ... lease: 16 leases of 4 ACKs each, 5 lines, every ACK counted
+ * in dhcp_no_lease_time on /api/net (no line and no count before) */
+static void test_dhcp_rfc2131_s4_3_1_no_lease_time_lines(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	untimed_lines = 0;
+	shim_line_hook = count_untimed_line;
+	const uint64_t t1 = (uint64_t)DHCP_DEFAULT_LEASE_S / 2 * 1000000;
+	uint8_t f[600];
+	uint32_t xid, req;
+	for (unsigned lease = 1; lease <= 16; lease++) {
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		inject(f, dhcp_reply_untimed(f, xid, DHCPOFFER));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		inject(f, dhcp_reply_untimed(f, xid, DHCPACK));
+		dhcp_probe_window();
+		struct net_state_view v;
+		net_state(&v);
+		assert_true(v.configured);
+		assert_int_equal(v.lease_s, DHCP_DEFAULT_LEASE_S);
+		for (unsigned renewal = 1; renewal <= 4; renewal++) {
+			/* the server's MAC learnt again (ARP_TTL_US is under
+			 * T1), then T1 */
+			advance_us(t1 - 1000000);
+			arp_request(STACK_IP, 60);
+			fake_clear();
+			advance_us(1000000);
+			xid = renewal_xid();
+			inject(f, dhcp_reply_untimed(
+				      f, xid, renewal < 4 ? DHCPACK : DHCPNAK));
+		}
+		if (lease == 1)
+			assert_int_equal(untimed_lines, 1);
+	}
+	shim_line_hook = NULL;
+	assert_int_equal(untimed_lines, 5);
+	assert_int_equal(net_counters()->dhcp_no_lease_time, 16 * 4);
+	/* shown on /api/net, bound again */
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	inject(f, dhcp_reply_untimed(f, xid, DHCPOFFER));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 86400));
+	dhcp_probe_window();
+	assert_int_equal(untimed_lines, 5);
+	arp_request(STACK_IP, 60);
+	fake_clear();
+	struct peer p;
+	peer_init(&p, 41000);
+	assert_true(peer_connect(&p));
+	p.auto_ack = true;
+	char hdr[1024];
+	static char body[1 << 16];
+	size_t blen;
+	assert_int_equal(http_get(&p, "/api/net", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	assert_non_null(strstr(body, "\"dhcp_no_lease_time\":64"));
+	peer_abort(&p);
+	fake_setup(false);
 }
 
 /* RFC 2131 §3.2, §4.4.5: a DHCPNAK to the renewal takes the address away */
@@ -2527,6 +2676,50 @@ static void test_rfc791_s3_2_mtu_below_68_refused(void **state)
 	fake.nic.mtu = IPV4_MIN_MTU;
 	assert_int_equal(net_init(&fake.nic, &c), 0);
 	fake_setup(false);
+}
+
+/* kernel/net/netboot.c's command line and main loop, which the kernel
+ * has in kernel/boot */
+static const char *boot_net, *boot_ip;
+const char *cmdline_get(const char *key)
+{
+	if (!strcmp(key, "net"))
+		return boot_net;
+	if (!strcmp(key, "ip"))
+		return boot_ip;
+	return NULL;
+}
+static unsigned pollers_added;
+void poller_add(bool (*fn)(void))
+{
+	(void)fn;
+	pollers_added++;
+}
+
+/* net=off (with an ip= that does not parse): the first NIC registered says
+ * both once, and the three after it nothing (each said "net: off" and the
+ * parse line again before: 8 lines); none gets a stack or a poller, and the
+ * running stack is left as it is */
+static void test_net_off_said_once_a_boot(void **state)
+{
+	(void)state;
+	boot_net = "off";
+	boot_ip = "10.0.2.300";
+	static struct nic later[4];
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(later[i].name, sizeof(later[i].name), "later%u", i);
+		later[i].mtu = 1500;
+		net_nic_added(&later[i]);
+		if (i == 0)
+			assert_non_null(strstr(shim_last_line, "net: off"));
+	}
+	assert_int_equal(shim_kprintf_calls - lines, 2);
+	assert_int_equal(pollers_added, 0);
+	struct net_state_view v;
+	net_state(&v);
+	assert_ptr_equal(v.nic, &fake.nic);
+	assert_true(v.configured);
 }
 
 /* ---- TCP -------------------------------------------------------------------
@@ -6036,6 +6229,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_s2_4_defended,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc5227_s2_4_claimant_lines_bounded, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc5227_slash32_bound_unprobed, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
@@ -6250,6 +6446,11 @@ int main(void)
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_zero_lease, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_3_1_no_lease_time_lines, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_net_off_said_once_a_boot,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
 		fake_cm_teardown),
