@@ -3335,6 +3335,225 @@ static void test_acpi_table_lines_bounded(void **st)
 	free(a);
 }
 
+/* ---- the tests that kill make mutate's survivors in kernel/pci --------- */
+
+/* PCIe Base 5.0 §7.2.2: a function's ECAM is 4096 bytes; its last word
+ * (0xffe) and last dword (0xffc) are read and written like any other,
+ * only accesses past the end or misaligned are refused */
+static void test_pci_cfg_last_word_of_ecam(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d = {.cfg = c};
+	memset(c, 0, sizeof(c));
+	pci_cfg_write32(&d, 4092, 0x11223344u);
+	assert_int_equal(pci_cfg_read32(&d, 4092), 0x11223344u);
+	assert_int_equal(pci_cfg_read16(&d, 4094), 0x1122);
+	pci_cfg_write16(&d, 4094, 0xabcd);
+	assert_int_equal(c[4094], 0xcd);
+	assert_int_equal(pci_cfg_read8(&d, 4095), 0xab);
+	assert_int_equal(pci_cfg_read16(&d, 4094), 0xabcd);
+}
+
+/* PCI Firmware 3.3 §4.1.2: the MCFG entries acpi_parse_mcfg kept
+ * (acpi_necam) are the ECAM; a slot of acpi_ecam past them, whatever it
+ * holds, is none. A bridge to bus 1, which only that stale slot names,
+ * is not followed (one line), and bus 1's function is not found */
+static void test_pci_mcfg_slots_past_the_count_ignored(void **st)
+{
+	ecam_seg(0, 0);
+	acpi_ecam[1] = (struct acpi_mcfg_seg){
+	    .base = ECAM_BASE, .seg = 0, .bus_start = 1, .bus_end = 1};
+	fn_at(0, 1, 0, 1);
+	fn_at(1, 0, 0, 0);
+	const char *log = logged(pci_init_arg, 0);
+	memset(&acpi_ecam[1], 0, sizeof(acpi_ecam[1]));
+	assert_int_equal(pci_ndevs, 1);
+	assert_int_equal(found(1, 0, 0), 0);
+	if (!strstr(log, "pci 0000:00:01.0: bridge to bus 1: in no MCFG entry "
+			 "of the segment; not followed\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* PCI 3.0 §6.2.1: Vendor ID and Device ID as read (the ID dword's low
+ * and high halves), and one "bar" line per implemented BAR, its kind,
+ * base and size, the lines tests/qemu holds against QEMU's `info pci` */
+static void test_pci_ids_and_bar_lines(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *f = fn_at(0, 1, 0, 0);
+	fn_id(f, 0x10d38086u);
+	fn_bar(f, 0, 0xfe100000u, 0x1000);
+	uint32_t io = 0xc001, lo64 = 0xfe11000cu;
+	memcpy(f->cfg + PCI_BAR0 + 4, &io, 4);
+	f->bar_mask[1] = 0xffffffe1u;
+	memcpy(f->cfg + PCI_BAR0 + 8, &lo64, 4);
+	f->bar_mask[2] = 0xffff000cu;
+	f->bar_mask[3] = 0xffffffffu;
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 1);
+	assert_int_equal(pci_devs[0].vendor, 0x8086);
+	assert_int_equal(pci_devs[0].device, 0x10d3);
+	if (!strstr(log, "bar 0000:00:01.0 0 mem32 base=0xfe100000 "
+			 "size=0x1000\n"
+			 "bar 0000:00:01.0 1 io base=0xc000 size=0x20\n"
+			 "bar 0000:00:01.0 2 mem64pf base=0xfe110000 "
+			 "size=0x10000\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* PCI 3.0 §6.8.2: an MSI-X table the kernel cannot map leaves the
+ * function without MSI-X, its capability and its table size 0 (drivers
+ * size their vectors by msix_size: gVNIC, virtio-net, the NVMe broker's
+ * iv_max), one line */
+static void test_pci_msix_table_unmapped_no_vectors(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *f = fn_at(0, 1, 0, 0);
+	fn_bar(f, 0, 0xfc000000u, 0x1000); /* outside what mm_map_mmio maps */
+	f->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	f->cfg[PCI_CAP_PTR] = 0x40;
+	f->cfg[0x40] = PCI_CAP_ID_MSIX;
+	f->cfg[0x40 + PCI_MSIX_FLAGS] = 3;
+	f->cfg[0x40 + PCI_MSIX_PBA + 1] = 0x8;
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 1);
+	assert_int_equal(pci_devs[0].bar[0].size, 0x1000);
+	assert_int_equal(pci_devs[0].cap_msix, 0);
+	assert_int_equal(pci_devs[0].msix_size, 0);
+	assert_null(pci_devs[0].msix_table);
+	if (!strstr(log, "pci 0000:00:01.0: MSI-X table at 0xfc000000 cannot "
+			 "be mapped; MSI-X unused\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* /api/pci lists only the functions whose MSI-X entry writes failed */
+static void test_pci_status_lists_only_failed_msix(void **st)
+{
+	pci_ndevs = 2;
+	pci_devs[0] = (struct pci_dev){.dev = 1};
+	pci_devs[1] = (struct pci_dev){.dev = 2, .msix_failed = 3};
+	const struct status_provider *p = status_find("pci");
+	assert_non_null(p);
+	static char buf[512];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	p->fn(&j);
+	int n = json_end(&j);
+	pci_ndevs = 0;
+	assert_true(n > 0 && json_valid(buf, (size_t)n));
+	assert_non_null(strstr(buf, "\"msix_failed\":[{\"addr\":\"0000:00:02."
+				    "0\",\"writes\":3,\"function_mask\":"
+				    "false}]"));
+}
+
+/* a function of 4 MSI-X entries whose table lies in bar_mem at 0xe000,
+ * memory decode on; entry 0 unmasked with firmware's message */
+static uint8_t *msix4_tbl;
+static void msix4(struct pci_dev *d, uint8_t *c)
+{
+	memset(c, 0, 4096);
+	c[PCI_COMMAND] = PCI_COMMAND_MEM;
+	msix4_tbl = bar_mem + 0xe000;
+	memset(msix4_tbl, 0, 5 * PCI_MSIX_ENTRY_SIZE);
+	const uint32_t old[3] = {0xfee01000u, 0xffffffffu, 0x41};
+	memcpy(msix4_tbl, old, sizeof(old));
+	*d = (struct pci_dev){.cfg = c,
+			      .dev = 7,
+			      .cap_msix = 0x40,
+			      .msix_size = 4,
+			      .msix_table = (volatile uint32_t *)msix4_tbl};
+}
+
+/* pci.h: an entry past the table (i >= msix_size) is refused, false, and
+ * nothing is written: not the bytes after the table, nor the Function
+ * Mask, nor a failure counted */
+static void test_pci_msix_entry_past_the_table_refused(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d;
+	msix4(&d, c);
+	uint8_t *past = msix4_tbl + 4 * PCI_MSIX_ENTRY_SIZE;
+	memset(past, 0x5a, PCI_MSIX_ENTRY_SIZE);
+	const uint32_t msg[3] = {0xfee00000u, 0, 0x30};
+	assert_false(pci_msix_entry_set(&d, 4, true, NULL));
+	assert_false(pci_msix_entry_set(&d, 4, false, msg));
+	assert_false(pci_msix_entry_set(&d, 0xffff, true, NULL));
+	for (unsigned i = 0; i < PCI_MSIX_ENTRY_SIZE; i++)
+		assert_int_equal(past[i], 0x5a);
+	assert_int_equal(d.msix_failed, 0);
+	assert_false(d.msix_fn_masked);
+	assert_int_equal(c[0x40 + PCI_MSIX_FLAGS + 1], 0);
+}
+
+/* each address or data write of an entry, and whether its mask bit was
+ * set when it landed */
+static unsigned msg_writes, msg_writes_unmasked;
+static void msg_write_seen(volatile uint32_t *p)
+{
+	uintptr_t o = (uintptr_t)p - (uintptr_t)msix4_tbl;
+	if (o % PCI_MSIX_ENTRY_SIZE == PCI_MSIX_ENTRY_CTRL)
+		return;
+	msg_writes++;
+	if (!(msix4_tbl[o - o % PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_CTRL] &
+	      PCI_MSIX_ENTRY_CTRL_MASKBIT))
+		msg_writes_unmasked++;
+}
+
+/* PCI 3.0 §6.8.3.5: software that changes an entry's Message Address or
+ * Data while the entry is unmasked gets undefined results. The kernel
+ * masks the entry before the three writes, all of which land (firmware's
+ * upper address 0xffffffff becomes the message's 0), then unmasks it as
+ * asked */
+static void test_pci_msix_message_written_masked(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d;
+	msix4(&d, c);
+	const uint32_t msg[3] = {0xfee00000u, 0, 0x30};
+	msg_writes = msg_writes_unmasked = 0;
+	pci_host_msix_written = msg_write_seen;
+	bool ok = pci_msix_entry_set(&d, 0, false, msg);
+	pci_host_msix_written = NULL;
+	assert_true(ok);
+	assert_int_equal(msg_writes, 3);
+	assert_int_equal(msg_writes_unmasked, 0);
+	assert_memory_equal(msix4_tbl, msg, sizeof(msg));
+	assert_int_equal(msix4_tbl[PCI_MSIX_ENTRY_CTRL], 0);
+	assert_int_equal(d.msix_failed, 0);
+}
+
+/* a table that drops the Message Data write only */
+static void data_dropped(volatile uint32_t *p)
+{
+	uintptr_t o = (uintptr_t)p - (uintptr_t)msix4_tbl;
+	if (o % PCI_MSIX_ENTRY_SIZE == PCI_MSIX_ENTRY_DATA)
+		*p = 0x41;
+}
+
+/* an entry whose Message Address took but whose Message Data did not is
+ * a write that failed (every word is read back, each on its own): left
+ * masked, counted. Its old data with the new address would be another
+ * vector */
+static void test_pci_msix_message_read_back_whole(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d;
+	msix4(&d, c);
+	msix4_tbl[4] = msix4_tbl[5] = msix4_tbl[6] = msix4_tbl[7] = 0;
+	const uint32_t msg[3] = {0xfee00000u, 0, 0x30};
+	pci_host_msix_written = data_dropped;
+	bool ok = pci_msix_entry_set(&d, 0, false, msg);
+	pci_host_msix_written = NULL;
+	assert_false(ok);
+	assert_int_equal(msix4_tbl[PCI_MSIX_ENTRY_CTRL],
+			 PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	assert_int_equal(d.msix_failed, 1);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -3437,6 +3656,14 @@ int main(void)
 	    cmocka_unit_test(test_bootfs_walk_linear),
 	    cmocka_unit_test(test_printf),
 	    cmocka_unit_test(test_printf_precision_reads_no_further),
+	    cmocka_unit_test(test_pci_cfg_last_word_of_ecam),
+	    cmocka_unit_test(test_pci_mcfg_slots_past_the_count_ignored),
+	    cmocka_unit_test(test_pci_ids_and_bar_lines),
+	    cmocka_unit_test(test_pci_msix_table_unmapped_no_vectors),
+	    cmocka_unit_test(test_pci_status_lists_only_failed_msix),
+	    cmocka_unit_test(test_pci_msix_entry_past_the_table_refused),
+	    cmocka_unit_test(test_pci_msix_message_written_masked),
+	    cmocka_unit_test(test_pci_msix_message_read_back_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
