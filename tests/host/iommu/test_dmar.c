@@ -170,6 +170,82 @@ static void test_too_many_scopes(void **st)
 	expect_bad(&d, "more device scopes than DMAR_MAX_SCOPES");
 }
 
+/* VT-d 3.4 §8.3.1: a device scope's Length counts its 6-byte header and
+ * its path, two bytes a hop, and the scope lies inside the structure that
+ * holds it. A scope longer than what is left of its DRHD, with a table
+ * going on after it, and an odd length ending exactly at its DRHD's end,
+ * are both refused: the first would read the next structure's bytes as
+ * its path, the second half a hop */
+static void test_scope_inside_its_structure_even_length(void **st)
+{
+	struct dmar_buf d;
+	db_header(&d, 38, 0);
+	size_t at = db_drhd(&d, 0, 0, 0xfed90000ull);
+	const uint8_t ep[] = {2, 0, 3, 0};
+	db_scope(&d, DMAR_SCOPE_ENDPOINT, 0, 0, ep, 2);
+	d.n -= 2;			       /* the DRHD ends after hop one */
+	db_len16(&d, at);		       /* 16 + 8: the scope says 10 */
+	at = db_drhd(&d, 0, 0, 0xfed91000ull); /* the next structure */
+	db_len16(&d, at);
+	expect_bad(&d, "device scope length");
+	db_header(&d, 38, 0);
+	at = db_drhd(&d, 0, 0, 0xfed90000ull);
+	db_scope(&d, DMAR_SCOPE_ENDPOINT, 0, 0, ep, 1);
+	d.b[at + 16 + 1] = 9; /* 6 + 2 + 1 */
+	db_u8(&d, 0);
+	db_len16(&d, at); /* the DRHD ends with the scope */
+	expect_bad(&d, "device scope length");
+}
+
+/* VT-d 3.4 §8.3/§8.4: a table with more DRHD units than DMAR_MAX_UNITS,
+ * or more RMRRs than DMAR_MAX_RMRR, is refused whole: the unit or region
+ * left out would be a device translated by a unit the kernel does not
+ * program, or a reserved range it does not map */
+static void test_units_and_rmrrs_past_the_limits_refused(void **st)
+{
+	static struct dmar_buf d;
+	struct dmar_info o;
+	const char *why = NULL;
+	db_header(&d, 38, 0);
+	for (unsigned i = 0; i < DMAR_MAX_UNITS; i++)
+		db_len16(&d, db_drhd(&d, 0, 0, 0xfed90000ull + 0x1000 * i));
+	assert_int_equal(parse(&d, d.n, &o, &why), 0);
+	assert_int_equal(o.nunits, DMAR_MAX_UNITS);
+	db_len16(&d, db_drhd(&d, 0, 0, 0xfed80000ull));
+	expect_bad(&d, "more DRHD units than DMAR_MAX_UNITS");
+	db_qemu(&d);
+	for (unsigned i = 0; i < DMAR_MAX_RMRR; i++)
+		db_len16(&d, db_rmrr(&d, 0x7a000000ull + 0x1000 * i,
+				     0x7a000fffull + 0x1000 * i));
+	assert_int_equal(parse(&d, d.n, &o, &why), 0);
+	assert_int_equal(o.nrmrr, DMAR_MAX_RMRR);
+	db_len16(&d, db_rmrr(&d, 0x7b000000ull, 0x7b000fffull));
+	expect_bad(&d, "more RMRRs than DMAR_MAX_RMRR");
+}
+
+/* VT-d 3.4 §8.4 table layout: an RMRR's Segment Number is the 16 bits at
+ * byte 6, its base at 8 and its limit at 16; the segment is the one its
+ * device scopes' buses are in */
+static void test_rmrr_segment_read(void **st)
+{
+	struct dmar_buf d;
+	struct dmar_info o;
+	const char *why = NULL;
+	db_qemu(&d);
+	size_t at = db_rmrr(&d, 0x7a000000ull, 0x7a000fffull);
+	const uint8_t ep[] = {2, 0};
+	db_scope(&d, DMAR_SCOPE_ENDPOINT, 0, 0, ep, 1);
+	db_len16(&d, at);
+	d.b[at + 6] = 0x34;
+	d.b[at + 7] = 0x12;
+	assert_int_equal(parse(&d, d.n, &o, &why), 0);
+	assert_int_equal(o.nrmrr, 1);
+	assert_int_equal(o.rmrr[0].seg, 0x1234);
+	assert_int_equal(o.rmrr[0].base, 0x7a000000ull);
+	assert_int_equal(o.rmrr[0].limit, 0x7a000fffull);
+	assert_int_equal(o.rmrr[0].nscopes, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +255,9 @@ int main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_bad_rmrr),
 	    cmocka_unit_test(test_too_many_scopes),
+	    cmocka_unit_test(test_scope_inside_its_structure_even_length),
+	    cmocka_unit_test(test_units_and_rmrrs_past_the_limits_refused),
+	    cmocka_unit_test(test_rmrr_segment_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
