@@ -3554,6 +3554,223 @@ static void test_pci_msix_message_read_back_whole(void **st)
 	assert_int_equal(d.msix_failed, 1);
 }
 
+/* an MSI-X capability at 0x40 of f: size entries, table in BAR tbir at
+ * toff, PBA in BAR pbir at poff */
+static void fn_msix(struct fake_fn *f, unsigned size, uint32_t tbir,
+		    uint32_t toff, uint32_t pbir, uint32_t poff)
+{
+	uint16_t ctl = (uint16_t)(size - 1);
+	uint32_t t = toff | tbir, p = poff | pbir;
+	f->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	f->cfg[PCI_CAP_PTR] = 0x40;
+	f->cfg[0x40] = PCI_CAP_ID_MSIX;
+	memcpy(f->cfg + 0x40 + PCI_MSIX_FLAGS, &ctl, 2);
+	memcpy(f->cfg + 0x40 + PCI_MSIX_TABLE, &t, 4);
+	memcpy(f->cfg + 0x40 + PCI_MSIX_PBA, &p, 4);
+}
+
+/* PCI 3.0 §6.8.2.4-5: the table (16 bytes an entry) lies at its offset
+ * inside the memory BAR its BIR names. One that ends exactly at its BAR's
+ * end is used, its offsets and the PBA's BIR and offset kept; one entry
+ * past the end, a BIR of 6 or 7 (reserved), an I/O BAR or an
+ * unimplemented one is `MSI-X table outside its BAR`: MSI-X unused, no
+ * vectors, nothing mapped, and the bytes after the BAR (which a mask
+ * would have written) untouched */
+static void test_pci_msix_table_inside_its_bar(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *ok = fn_at(0, 1, 0, 0), *past = fn_at(0, 2, 0, 0),
+		       *bir6 = fn_at(0, 3, 0, 0), *io = fn_at(0, 4, 0, 0),
+		       *none = fn_at(0, 5, 0, 0);
+	fn_bar(ok, 1, BAR_MEM_BASE + 0x1000, 0x1000);
+	fn_bar(ok, 2, BAR_MEM_BASE + 0x2000, 0x1000);
+	fn_msix(ok, 4, 1, 0x1000 - 64, 2, 0x100);
+	fn_bar(past, 0, BAR_MEM_BASE + 0x3000, 0x1000);
+	fn_msix(past, 4, 0, 0x1000 - 48, 0, 0x800);
+	fn_bar(bir6, 0, BAR_MEM_BASE + 0x5000, 0x1000);
+	fn_msix(bir6, 4, 6, 0, 0, 0x800);
+	uint32_t iob = 0xc001;
+	memcpy(io->cfg + PCI_BAR0, &iob, 4);
+	io->bar_mask[0] = 0xffffff01u; /* 256 bytes of I/O */
+	fn_msix(io, 4, 0, 0, 0, 0x80);
+	fn_bar(none, 1, BAR_MEM_BASE + 0x6000, 0x1000);
+	fn_msix(none, 4, 0, 0, 1, 0x800);
+	memset(bar_mem, 0, 0x7000);
+	memset(bar_mem + 0x4000, 0x5a, 64); /* after past's BAR */
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 5);
+	const struct pci_dev *d = &pci_devs[0];
+	assert_int_equal(d->cap_msix, 0x40);
+	assert_int_equal(d->msix_size, 4);
+	assert_int_equal(d->msix_table_bar, 1);
+	assert_int_equal(d->msix_table_off, 0x1000 - 64);
+	assert_int_equal(d->msix_pba_bar, 2);
+	assert_int_equal(d->msix_pba_off, 0x100);
+	assert_ptr_equal(d->msix_table, bar_mem + 0x2000 - 64);
+	for (unsigned i = 1; i < 5; i++) {
+		char want[96];
+		snprintf(want, sizeof(want),
+			 "pci 0000:00:%02x.0: MSI-X table outside its BAR; "
+			 "MSI-X unused\n",
+			 i + 1);
+		if (!strstr(log, want))
+			fail_msg("no \"%s\" in:\n%s", want, log);
+		assert_int_equal(pci_devs[i].cap_msix, 0);
+		assert_int_equal(pci_devs[i].msix_size, 0);
+		assert_null(pci_devs[i].msix_table);
+	}
+	for (unsigned i = 0; i < 64; i++)
+		assert_int_equal(bar_mem[0x4000 + i], 0x5a);
+}
+
+/* PCIe Base 5.0 §7.5.1.1.3: a refused I/O BAR turns off the I/O decode
+ * firmware left on and leaves memory decode, one line; a function with
+ * nothing refused, and a bridge with nothing refused, keep their decode
+ * with no line */
+static void test_pci_refused_io_bar_turns_off_io_only(void **st)
+{
+	ecam_seg(0, 1);
+	struct fake_fn *a = fn_at(0, 1, 0, 0), *b = fn_at(0, 2, 0, 0),
+		       *br = fn_at(0, 3, 0, 1);
+	uint32_t io = 0xc001;
+	memcpy(a->cfg + PCI_BAR0, &io, 4);
+	a->bar_mask[0] = 0; /* programmed, sizes to zero */
+	fn_bar(a, 1, 0xfe100000u, 0x1000);
+	a->cfg[PCI_COMMAND] = PCI_COMMAND_MEM | PCI_COMMAND_IO;
+	fn_bar(b, 0, 0xfe101000u, 0x1000);
+	b->cfg[PCI_COMMAND] = PCI_COMMAND_MEM | PCI_COMMAND_IO;
+	br->cfg[PCI_COMMAND] = PCI_COMMAND_MEM | PCI_COMMAND_IO;
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 3);
+	assert_int_equal(a->cfg[PCI_COMMAND], PCI_COMMAND_MEM);
+	assert_int_equal(b->cfg[PCI_COMMAND], PCI_COMMAND_MEM | PCI_COMMAND_IO);
+	assert_int_equal(br->cfg[PCI_COMMAND],
+			 PCI_COMMAND_MEM | PCI_COMMAND_IO);
+	assert_int_equal(count_in(log, "decode turned off"), 1);
+	assert_int_equal(count_in(log, "bridge was refused"), 0);
+	if (!strstr(log, "pci 0000:00:01.0: I/O decode turned off: a BAR of "
+			 "it was refused\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* PCI 3.0 §6.2.1: bit 7 of Header Type says function 0 has siblings and
+ * is not part of the type. A multi-function device's function 0 of
+ * type 0 is sized as one (its BAR, its subsystem IDs) and its function
+ * 1 found; a single-function device's function 1 is not looked at */
+static void test_pci_header_multi_bit(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *m = fn_at(0, 1, 0, 0);
+	m->cfg[PCI_HEADER_TYPE] = PCI_HEADER_MULTI;
+	fn_bar(m, 0, 0xfe100000u, 0x1000);
+	fn_at(0, 1, 1, 0);
+	fn_at(0, 2, 0, 0);
+	fn_at(0, 2, 1, 0); /* answers, but device 2 is single-function */
+	pci_host_cfg_written = fns_bar_model;
+	pci_init();
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 3);
+	assert_int_equal(found(0, 1, 1), 1);
+	assert_int_equal(found(0, 2, 1), 0);
+	assert_int_equal(pci_devs[0].header_type, 0);
+	assert_int_equal(pci_devs[0].bar[0].size, 0x1000);
+}
+
+/* PCI 3.0 §6.2.1 and §6.2.4: the segment, revision, class code, and a
+ * type 0 header's subsystem IDs are kept as read (drivers bind by class:
+ * NVMe is 010802); a bridge's bytes at 0x2c are its prefetchable upper
+ * base, no subsystem IDs. A function without MSI or MSI-X has nothing
+ * written at their would-be registers (its Device ID, odd and with bit
+ * 15 set here) and no MSI-X line */
+static void test_pci_header_fields_kept(void **st)
+{
+	ecam_seg(0, 1);
+	acpi_ecam[0].seg = 3;
+	struct fake_fn *e = fn_at(0, 1, 0, 0), *br = fn_at(0, 2, 0, 1);
+	fn_id(e, 0xabcd8086u);
+	uint32_t rc = 0x01080205u; /* class 010802, revision 5 */
+	memcpy(e->cfg + PCI_REVISION, &rc, 4);
+	uint32_t sub = 0x11223344u;
+	memcpy(e->cfg + PCI_SUBSYS_VENDOR, &sub, 4);
+	memcpy(br->cfg + PCI_SUBSYS_VENDOR, &sub, 4);
+	const char *log = logged(pci_init_arg, 0);
+	acpi_ecam[0].seg = 0;
+	assert_int_equal(pci_ndevs, 2);
+	const struct pci_dev *d = &pci_devs[0];
+	assert_int_equal(d->seg, 3);
+	assert_int_equal(d->revision, 5);
+	assert_int_equal(d->class_code, 0x010802);
+	assert_int_equal(d->subsys_vendor, 0x3344);
+	assert_int_equal(d->subsys_device, 0x1122);
+	assert_int_equal(pci_devs[1].subsys_vendor, 0);
+	assert_int_equal(pci_devs[1].subsys_device, 0);
+	assert_int_equal(pci_devs[1].seg, 3);
+	uint16_t did;
+	memcpy(&did, e->cfg + PCI_DEVICE_ID, 2);
+	assert_int_equal(did, 0xabcd);
+	assert_null(strstr(log, "MSI"));
+}
+
+/* the scan follows bridges 16 deep and no deeper: a chain of 17 bridges
+ * (bus 0 to 17) reaches bus 16's function, not bus 17's, one line */
+static void test_pci_bridges_16_deep(void **st)
+{
+	ecam_seg(0, 255);
+	for (unsigned b = 0; b < 17; b++)
+		fn_at(b, 0, 0, b + 1);
+	fn_at(16, 1, 0, 0);
+	fn_at(17, 1, 0, 0);
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(found(16, 1, 0), 1);
+	assert_int_equal(found(17, 1, 0), 0);
+	if (!strstr(log, "pci 0000:10:00.0: bridge to bus 17: more than 16 "
+			 "bridges deep; not followed\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* the sums at the end of pci_init are said only when there is something
+ * to sum: one bus whose ECAM cannot be mapped is its own line and no
+ * "more buses" line; no MCFG at all is one line and no scan */
+static void test_pci_summary_lines_only_when_due(void **st)
+{
+	ecam_seg(0, 0);
+	acpi_necam = 2;
+	acpi_ecam[1] = (struct acpi_mcfg_seg){
+	    .base = 0x7000000000ull, .seg = 0, .bus_start = 1, .bus_end = 1};
+	fn_at(0, 1, 0, 1);
+	const char *log = logged(pci_init_arg, 0);
+	memset(&acpi_ecam[1], 0, sizeof(acpi_ecam[1]));
+	assert_int_equal(count_in(log, "cannot be mapped"), 1);
+	assert_null(strstr(log, "more buses"));
+	ecam_seg(0, 0);
+	acpi_necam = 0;
+	log = logged(pci_init_arg, 0);
+	assert_string_equal(log, "pci: no MCFG (ECAM) table; no PCI devices\n");
+	assert_int_equal(pci_ndevs, 0);
+}
+
+/* /api/pci reads the pci_ndevs functions kept, not a slot past them */
+static void test_pci_status_kept_functions_only(void **st)
+{
+	pci_ndevs = 1;
+	pci_devs[0] = (struct pci_dev){.dev = 1};
+	pci_devs[1] = (struct pci_dev){.dev = 2, .msix_failed = 3};
+	const struct status_provider *p = status_find("pci");
+	static char buf[512];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	p->fn(&j);
+	int n = json_end(&j);
+	pci_ndevs = 0;
+	memset(&pci_devs[1], 0, sizeof(pci_devs[1]));
+	assert_true(n > 0 && json_valid(buf, (size_t)n));
+	assert_non_null(strstr(buf, "\"msix_failed\":[]"));
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -3664,6 +3881,13 @@ int main(void)
 	    cmocka_unit_test(test_pci_msix_entry_past_the_table_refused),
 	    cmocka_unit_test(test_pci_msix_message_written_masked),
 	    cmocka_unit_test(test_pci_msix_message_read_back_whole),
+	    cmocka_unit_test(test_pci_msix_table_inside_its_bar),
+	    cmocka_unit_test(test_pci_refused_io_bar_turns_off_io_only),
+	    cmocka_unit_test(test_pci_header_multi_bit),
+	    cmocka_unit_test(test_pci_header_fields_kept),
+	    cmocka_unit_test(test_pci_bridges_16_deep),
+	    cmocka_unit_test(test_pci_summary_lines_only_when_due),
+	    cmocka_unit_test(test_pci_status_kept_functions_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
