@@ -50,8 +50,9 @@ static int dmar_scopes(const uint8_t *p, const uint8_t *end,
 			return -1;
 		}
 		struct dmar_scope *s = &out->scopes[out->nscopes++];
+		/* p[4], an I/O APIC's or HPET's enumeration id, is not kept:
+		 * capOS resolves only PCI scopes (kernel/iommu/scope.c) */
 		s->type = p[0];
-		s->enum_id = p[4];
 		s->bus = p[5];
 		s->npath = (uint8_t)hops;
 		for (unsigned i = 0; i < hops; i++) {

@@ -24,8 +24,7 @@ enum dmar_scope_type {
 
 struct dmar_scope {
 	uint8_t type;
-	uint8_t enum_id; /* IOAPIC/HPET id */
-	uint8_t bus;	 /* start bus */
+	uint8_t bus; /* start bus */
 	uint8_t npath;
 	uint8_t path[DMAR_MAX_PATH][2]; /* (device, function) per hop */
 };

@@ -15,18 +15,16 @@
 /* host fuzzers play the device: told of each table write once it is in
  * the buffer, a model may drop it (decode off) or change it */
 void (*pci_host_msix_written)(volatile uint32_t *p);
+#endif
+
 static void tbl_write(volatile uint32_t *p, uint32_t v)
 {
 	*p = v;
+#ifdef CAPOS_HOST
 	if (pci_host_msix_written)
 		pci_host_msix_written(p);
-}
-#else
-static void tbl_write(volatile uint32_t *p, uint32_t v)
-{
-	*p = v;
-}
 #endif
+}
 
 static volatile uint32_t *entry(const struct pci_dev *d, unsigned i)
 {
@@ -57,11 +55,12 @@ bool pci_msix_entry_set(struct pci_dev *d, unsigned i, bool masked,
 	 * configuration write, masks without it) */
 	bool on = cmd & PCI_COMMAND_MEM;
 	int refused = on ? -1 : pci_decode_refused(d, false);
-	if (!on && refused < 0)
+	bool turned_on = !on && refused < 0;
+	if (turned_on)
 		pci_cfg_write16(d, PCI_COMMAND, cmd | PCI_COMMAND_MEM);
 	/* a function whose decode stays off reads all ones: a mask would
 	 * seem to take */
-	bool dec = on || (refused < 0 &&
+	bool dec = on || (turned_on &&
 			  (pci_cfg_read16(d, PCI_COMMAND) & PCI_COMMAND_MEM));
 	volatile uint32_t *e = entry(d, i);
 	volatile uint32_t *ctrl = &e[PCI_MSIX_ENTRY_CTRL / 4];
@@ -94,7 +93,7 @@ bool pci_msix_entry_set(struct pci_dev *d, unsigned i, bool masked,
 	/* only memory decode goes back as it was: bus mastering, which an
 	 * IOMMU fault may have turned off meanwhile (from its interrupt),
 	 * stays as it is now */
-	if (!on && refused < 0)
+	if (turned_on)
 		pci_cfg_write16(d, PCI_COMMAND,
 				pci_cfg_read16(d, PCI_COMMAND) &
 				    ~PCI_COMMAND_MEM);

@@ -3335,6 +3335,442 @@ static void test_acpi_table_lines_bounded(void **st)
 	free(a);
 }
 
+/* ---- the tests that kill make mutate's survivors in kernel/pci --------- */
+
+/* PCIe Base 5.0 §7.2.2: a function's ECAM is 4096 bytes; its last word
+ * (0xffe) and last dword (0xffc) are read and written like any other,
+ * only accesses past the end or misaligned are refused */
+static void test_pci_cfg_last_word_of_ecam(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d = {.cfg = c};
+	memset(c, 0, sizeof(c));
+	pci_cfg_write32(&d, 4092, 0x11223344u);
+	assert_int_equal(pci_cfg_read32(&d, 4092), 0x11223344u);
+	assert_int_equal(pci_cfg_read16(&d, 4094), 0x1122);
+	pci_cfg_write16(&d, 4094, 0xabcd);
+	assert_int_equal(c[4094], 0xcd);
+	assert_int_equal(pci_cfg_read8(&d, 4095), 0xab);
+	assert_int_equal(pci_cfg_read16(&d, 4094), 0xabcd);
+}
+
+/* PCI Firmware 3.3 §4.1.2: the MCFG entries acpi_parse_mcfg kept
+ * (acpi_necam) are the ECAM; a slot of acpi_ecam past them, whatever it
+ * holds, is none. A bridge to bus 1, which only that stale slot names,
+ * is not followed (one line), and bus 1's function is not found */
+static void test_pci_mcfg_slots_past_the_count_ignored(void **st)
+{
+	ecam_seg(0, 0);
+	acpi_ecam[1] = (struct acpi_mcfg_seg){
+	    .base = ECAM_BASE, .seg = 0, .bus_start = 1, .bus_end = 1};
+	fn_at(0, 1, 0, 1);
+	fn_at(1, 0, 0, 0);
+	const char *log = logged(pci_init_arg, 0);
+	memset(&acpi_ecam[1], 0, sizeof(acpi_ecam[1]));
+	assert_int_equal(pci_ndevs, 1);
+	assert_int_equal(found(1, 0, 0), 0);
+	if (!strstr(log, "pci 0000:00:01.0: bridge to bus 1: in no MCFG entry "
+			 "of the segment; not followed\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* PCI 3.0 §6.2.1: Vendor ID and Device ID as read (the ID dword's low
+ * and high halves), and one "bar" line per implemented BAR, its kind,
+ * base and size, the lines tests/qemu holds against QEMU's `info pci` */
+static void test_pci_ids_and_bar_lines(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *f = fn_at(0, 1, 0, 0);
+	fn_id(f, 0x10d38086u);
+	fn_bar(f, 0, 0xfe100000u, 0x1000);
+	uint32_t io = 0xc001, lo64 = 0xfe11000cu;
+	memcpy(f->cfg + PCI_BAR0 + 4, &io, 4);
+	f->bar_mask[1] = 0xffffffe1u;
+	memcpy(f->cfg + PCI_BAR0 + 8, &lo64, 4);
+	f->bar_mask[2] = 0xffff000cu;
+	f->bar_mask[3] = 0xffffffffu;
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 1);
+	assert_int_equal(pci_devs[0].vendor, 0x8086);
+	assert_int_equal(pci_devs[0].device, 0x10d3);
+	if (!strstr(log, "bar 0000:00:01.0 0 mem32 base=0xfe100000 "
+			 "size=0x1000\n"
+			 "bar 0000:00:01.0 1 io base=0xc000 size=0x20\n"
+			 "bar 0000:00:01.0 2 mem64pf base=0xfe110000 "
+			 "size=0x10000\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* PCI 3.0 §6.8.2: an MSI-X table the kernel cannot map leaves the
+ * function without MSI-X, its capability and its table size 0 (drivers
+ * size their vectors by msix_size: gVNIC, virtio-net, the NVMe broker's
+ * iv_max), one line */
+static void test_pci_msix_table_unmapped_no_vectors(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *f = fn_at(0, 1, 0, 0);
+	fn_bar(f, 0, 0xfc000000u, 0x1000); /* outside what mm_map_mmio maps */
+	f->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	f->cfg[PCI_CAP_PTR] = 0x40;
+	f->cfg[0x40] = PCI_CAP_ID_MSIX;
+	f->cfg[0x40 + PCI_MSIX_FLAGS] = 3;
+	f->cfg[0x40 + PCI_MSIX_PBA + 1] = 0x8;
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 1);
+	assert_int_equal(pci_devs[0].bar[0].size, 0x1000);
+	assert_int_equal(pci_devs[0].cap_msix, 0);
+	assert_int_equal(pci_devs[0].msix_size, 0);
+	assert_null(pci_devs[0].msix_table);
+	if (!strstr(log, "pci 0000:00:01.0: MSI-X table at 0xfc000000 cannot "
+			 "be mapped; MSI-X unused\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* /api/pci lists only the functions whose MSI-X entry writes failed */
+static void test_pci_status_lists_only_failed_msix(void **st)
+{
+	pci_ndevs = 2;
+	pci_devs[0] = (struct pci_dev){.dev = 1};
+	pci_devs[1] = (struct pci_dev){.dev = 2, .msix_failed = 3};
+	const struct status_provider *p = status_find("pci");
+	assert_non_null(p);
+	static char buf[512];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	p->fn(&j);
+	int n = json_end(&j);
+	pci_ndevs = 0;
+	assert_true(n > 0 && json_valid(buf, (size_t)n));
+	assert_non_null(strstr(buf, "\"msix_failed\":[{\"addr\":\"0000:00:02."
+				    "0\",\"writes\":3,\"function_mask\":"
+				    "false}]"));
+}
+
+/* a function of 4 MSI-X entries whose table lies in bar_mem at 0xe000,
+ * memory decode on; entry 0 unmasked with firmware's message */
+static uint8_t *msix4_tbl;
+static void msix4(struct pci_dev *d, uint8_t *c)
+{
+	memset(c, 0, 4096);
+	c[PCI_COMMAND] = PCI_COMMAND_MEM;
+	msix4_tbl = bar_mem + 0xe000;
+	memset(msix4_tbl, 0, 5 * PCI_MSIX_ENTRY_SIZE);
+	const uint32_t old[3] = {0xfee01000u, 0xffffffffu, 0x41};
+	memcpy(msix4_tbl, old, sizeof(old));
+	*d = (struct pci_dev){.cfg = c,
+			      .dev = 7,
+			      .cap_msix = 0x40,
+			      .msix_size = 4,
+			      .msix_table = (volatile uint32_t *)msix4_tbl};
+}
+
+/* pci.h: an entry past the table (i >= msix_size) is refused, false, and
+ * nothing is written: not the bytes after the table, nor the Function
+ * Mask, nor a failure counted */
+static void test_pci_msix_entry_past_the_table_refused(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d;
+	msix4(&d, c);
+	uint8_t *past = msix4_tbl + 4 * PCI_MSIX_ENTRY_SIZE;
+	memset(past, 0x5a, PCI_MSIX_ENTRY_SIZE);
+	const uint32_t msg[3] = {0xfee00000u, 0, 0x30};
+	assert_false(pci_msix_entry_set(&d, 4, true, NULL));
+	assert_false(pci_msix_entry_set(&d, 4, false, msg));
+	assert_false(pci_msix_entry_set(&d, 0xffff, true, NULL));
+	for (unsigned i = 0; i < PCI_MSIX_ENTRY_SIZE; i++)
+		assert_int_equal(past[i], 0x5a);
+	assert_int_equal(d.msix_failed, 0);
+	assert_false(d.msix_fn_masked);
+	assert_int_equal(c[0x40 + PCI_MSIX_FLAGS + 1], 0);
+}
+
+/* each address or data write of an entry, and whether its mask bit was
+ * set when it landed */
+static unsigned msg_writes, msg_writes_unmasked;
+static void msg_write_seen(volatile uint32_t *p)
+{
+	uintptr_t o = (uintptr_t)p - (uintptr_t)msix4_tbl;
+	if (o % PCI_MSIX_ENTRY_SIZE == PCI_MSIX_ENTRY_CTRL)
+		return;
+	msg_writes++;
+	if (!(msix4_tbl[o - o % PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_CTRL] &
+	      PCI_MSIX_ENTRY_CTRL_MASKBIT))
+		msg_writes_unmasked++;
+}
+
+/* PCI 3.0 §6.8.3.5: software that changes an entry's Message Address or
+ * Data while the entry is unmasked gets undefined results. The kernel
+ * masks the entry before the three writes, all of which land (firmware's
+ * upper address 0xffffffff becomes the message's 0), then unmasks it as
+ * asked */
+static void test_pci_msix_message_written_masked(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d;
+	msix4(&d, c);
+	const uint32_t msg[3] = {0xfee00000u, 0, 0x30};
+	msg_writes = msg_writes_unmasked = 0;
+	pci_host_msix_written = msg_write_seen;
+	bool ok = pci_msix_entry_set(&d, 0, false, msg);
+	pci_host_msix_written = NULL;
+	assert_true(ok);
+	assert_int_equal(msg_writes, 3);
+	assert_int_equal(msg_writes_unmasked, 0);
+	assert_memory_equal(msix4_tbl, msg, sizeof(msg));
+	assert_int_equal(msix4_tbl[PCI_MSIX_ENTRY_CTRL], 0);
+	assert_int_equal(d.msix_failed, 0);
+}
+
+/* a table that drops the Message Data write only */
+static void data_dropped(volatile uint32_t *p)
+{
+	uintptr_t o = (uintptr_t)p - (uintptr_t)msix4_tbl;
+	if (o % PCI_MSIX_ENTRY_SIZE == PCI_MSIX_ENTRY_DATA)
+		*p = 0x41;
+}
+
+/* an entry whose Message Address took but whose Message Data did not is
+ * a write that failed (every word is read back, each on its own): left
+ * masked, counted. Its old data with the new address would be another
+ * vector */
+static void test_pci_msix_message_read_back_whole(void **st)
+{
+	static uint8_t c[4096];
+	struct pci_dev d;
+	msix4(&d, c);
+	msix4_tbl[4] = msix4_tbl[5] = msix4_tbl[6] = msix4_tbl[7] = 0;
+	const uint32_t msg[3] = {0xfee00000u, 0, 0x30};
+	pci_host_msix_written = data_dropped;
+	bool ok = pci_msix_entry_set(&d, 0, false, msg);
+	pci_host_msix_written = NULL;
+	assert_false(ok);
+	assert_int_equal(msix4_tbl[PCI_MSIX_ENTRY_CTRL],
+			 PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	assert_int_equal(d.msix_failed, 1);
+}
+
+/* an MSI-X capability at 0x40 of f: size entries, table in BAR tbir at
+ * toff, PBA in BAR pbir at poff */
+static void fn_msix(struct fake_fn *f, unsigned size, uint32_t tbir,
+		    uint32_t toff, uint32_t pbir, uint32_t poff)
+{
+	uint16_t ctl = (uint16_t)(size - 1);
+	uint32_t t = toff | tbir, p = poff | pbir;
+	f->cfg[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	f->cfg[PCI_CAP_PTR] = 0x40;
+	f->cfg[0x40] = PCI_CAP_ID_MSIX;
+	memcpy(f->cfg + 0x40 + PCI_MSIX_FLAGS, &ctl, 2);
+	memcpy(f->cfg + 0x40 + PCI_MSIX_TABLE, &t, 4);
+	memcpy(f->cfg + 0x40 + PCI_MSIX_PBA, &p, 4);
+}
+
+/* PCI 3.0 §6.8.2.4-5: the table (16 bytes an entry) lies at its offset
+ * inside the memory BAR its BIR names. One that ends exactly at its BAR's
+ * end is used, its offsets and the PBA's BIR and offset kept; one entry
+ * past the end, a BIR of 6 or 7 (reserved), an I/O BAR or an
+ * unimplemented one is `MSI-X table outside its BAR`: MSI-X unused, no
+ * vectors, nothing mapped, and the bytes after the BAR (which a mask
+ * would have written) untouched */
+static void test_pci_msix_table_inside_its_bar(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *ok = fn_at(0, 1, 0, 0), *past = fn_at(0, 2, 0, 0),
+		       *bir6 = fn_at(0, 3, 0, 0), *io = fn_at(0, 4, 0, 0),
+		       *none = fn_at(0, 5, 0, 0);
+	fn_bar(ok, 1, BAR_MEM_BASE + 0x1000, 0x1000);
+	fn_bar(ok, 2, BAR_MEM_BASE + 0x2000, 0x1000);
+	fn_msix(ok, 4, 1, 0x1000 - 64, 2, 0x100);
+	fn_bar(past, 0, BAR_MEM_BASE + 0x3000, 0x1000);
+	fn_msix(past, 4, 0, 0x1000 - 48, 0, 0x800);
+	fn_bar(bir6, 0, BAR_MEM_BASE + 0x5000, 0x1000);
+	fn_msix(bir6, 4, 6, 0, 0, 0x800);
+	uint32_t iob = 0xc001;
+	memcpy(io->cfg + PCI_BAR0, &iob, 4);
+	io->bar_mask[0] = 0xffffff01u; /* 256 bytes of I/O */
+	fn_msix(io, 4, 0, 0, 0, 0x80);
+	fn_bar(none, 1, BAR_MEM_BASE + 0x6000, 0x1000);
+	fn_msix(none, 4, 0, 0, 1, 0x800);
+	memset(bar_mem, 0, 0x7000);
+	memset(bar_mem + 0x4000, 0x5a, 64); /* after past's BAR */
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 5);
+	const struct pci_dev *d = &pci_devs[0];
+	assert_int_equal(d->cap_msix, 0x40);
+	assert_int_equal(d->msix_size, 4);
+	assert_int_equal(d->msix_table_bar, 1);
+	assert_int_equal(d->msix_table_off, 0x1000 - 64);
+	assert_int_equal(d->msix_pba_bar, 2);
+	assert_int_equal(d->msix_pba_off, 0x100);
+	assert_ptr_equal(d->msix_table, bar_mem + 0x2000 - 64);
+	for (unsigned i = 1; i < 5; i++) {
+		char want[96];
+		snprintf(want, sizeof(want),
+			 "pci 0000:00:%02x.0: MSI-X table outside its BAR; "
+			 "MSI-X unused\n",
+			 i + 1);
+		if (!strstr(log, want))
+			fail_msg("no \"%s\" in:\n%s", want, log);
+		assert_int_equal(pci_devs[i].cap_msix, 0);
+		assert_int_equal(pci_devs[i].msix_size, 0);
+		assert_null(pci_devs[i].msix_table);
+	}
+	for (unsigned i = 0; i < 64; i++)
+		assert_int_equal(bar_mem[0x4000 + i], 0x5a);
+}
+
+/* PCIe Base 5.0 §7.5.1.1.3: a refused I/O BAR turns off the I/O decode
+ * firmware left on and leaves memory decode, one line; a function with
+ * nothing refused, and a bridge with nothing refused, keep their decode
+ * with no line */
+static void test_pci_refused_io_bar_turns_off_io_only(void **st)
+{
+	ecam_seg(0, 1);
+	struct fake_fn *a = fn_at(0, 1, 0, 0), *b = fn_at(0, 2, 0, 0),
+		       *br = fn_at(0, 3, 0, 1);
+	uint32_t io = 0xc001;
+	memcpy(a->cfg + PCI_BAR0, &io, 4);
+	a->bar_mask[0] = 0; /* programmed, sizes to zero */
+	fn_bar(a, 1, 0xfe100000u, 0x1000);
+	a->cfg[PCI_COMMAND] = PCI_COMMAND_MEM | PCI_COMMAND_IO;
+	fn_bar(b, 0, 0xfe101000u, 0x1000);
+	b->cfg[PCI_COMMAND] = PCI_COMMAND_MEM | PCI_COMMAND_IO;
+	br->cfg[PCI_COMMAND] = PCI_COMMAND_MEM | PCI_COMMAND_IO;
+	pci_host_cfg_written = fns_bar_model;
+	const char *log = logged(pci_init_arg, 0);
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 3);
+	assert_int_equal(a->cfg[PCI_COMMAND], PCI_COMMAND_MEM);
+	assert_int_equal(b->cfg[PCI_COMMAND], PCI_COMMAND_MEM | PCI_COMMAND_IO);
+	assert_int_equal(br->cfg[PCI_COMMAND],
+			 PCI_COMMAND_MEM | PCI_COMMAND_IO);
+	assert_int_equal(count_in(log, "decode turned off"), 1);
+	assert_int_equal(count_in(log, "bridge was refused"), 0);
+	if (!strstr(log, "pci 0000:00:01.0: I/O decode turned off: a BAR of "
+			 "it was refused\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* PCI 3.0 §6.2.1: bit 7 of Header Type says function 0 has siblings and
+ * is not part of the type. A multi-function device's function 0 of
+ * type 0 is sized as one (its BAR, its subsystem IDs) and its function
+ * 1 found; a single-function device's function 1 is not looked at */
+static void test_pci_header_multi_bit(void **st)
+{
+	ecam_seg(0, 0);
+	struct fake_fn *m = fn_at(0, 1, 0, 0);
+	m->cfg[PCI_HEADER_TYPE] = PCI_HEADER_MULTI;
+	fn_bar(m, 0, 0xfe100000u, 0x1000);
+	fn_at(0, 1, 1, 0);
+	fn_at(0, 2, 0, 0);
+	fn_at(0, 2, 1, 0); /* answers, but device 2 is single-function */
+	pci_host_cfg_written = fns_bar_model;
+	pci_init();
+	pci_host_cfg_written = NULL;
+	assert_int_equal(pci_ndevs, 3);
+	assert_int_equal(found(0, 1, 1), 1);
+	assert_int_equal(found(0, 2, 1), 0);
+	assert_int_equal(pci_devs[0].header_type, 0);
+	assert_int_equal(pci_devs[0].bar[0].size, 0x1000);
+}
+
+/* PCI 3.0 §6.2.1 and §6.2.4: the segment, revision, class code, and a
+ * type 0 header's subsystem IDs are kept as read (drivers bind by class:
+ * NVMe is 010802); a bridge's bytes at 0x2c are its prefetchable upper
+ * base, no subsystem IDs. A function without MSI or MSI-X has nothing
+ * written at their would-be registers (its Device ID, odd and with bit
+ * 15 set here) and no MSI-X line */
+static void test_pci_header_fields_kept(void **st)
+{
+	ecam_seg(0, 1);
+	acpi_ecam[0].seg = 3;
+	struct fake_fn *e = fn_at(0, 1, 0, 0), *br = fn_at(0, 2, 0, 1);
+	fn_id(e, 0xabcd8086u);
+	uint32_t rc = 0x01080205u; /* class 010802, revision 5 */
+	memcpy(e->cfg + PCI_REVISION, &rc, 4);
+	uint32_t sub = 0x11223344u;
+	memcpy(e->cfg + PCI_SUBSYS_VENDOR, &sub, 4);
+	memcpy(br->cfg + PCI_SUBSYS_VENDOR, &sub, 4);
+	const char *log = logged(pci_init_arg, 0);
+	acpi_ecam[0].seg = 0;
+	assert_int_equal(pci_ndevs, 2);
+	const struct pci_dev *d = &pci_devs[0];
+	assert_int_equal(d->seg, 3);
+	assert_int_equal(d->revision, 5);
+	assert_int_equal(d->class_code, 0x010802);
+	assert_int_equal(d->subsys_vendor, 0x3344);
+	assert_int_equal(d->subsys_device, 0x1122);
+	assert_int_equal(pci_devs[1].subsys_vendor, 0);
+	assert_int_equal(pci_devs[1].subsys_device, 0);
+	assert_int_equal(pci_devs[1].seg, 3);
+	uint16_t did;
+	memcpy(&did, e->cfg + PCI_DEVICE_ID, 2);
+	assert_int_equal(did, 0xabcd);
+	assert_null(strstr(log, "MSI"));
+}
+
+/* the scan follows bridges 16 deep and no deeper: a chain of 17 bridges
+ * (bus 0 to 17) reaches bus 16's function, not bus 17's, one line */
+static void test_pci_bridges_16_deep(void **st)
+{
+	ecam_seg(0, 255);
+	for (unsigned b = 0; b < 17; b++)
+		fn_at(b, 0, 0, b + 1);
+	fn_at(16, 1, 0, 0);
+	fn_at(17, 1, 0, 0);
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(found(16, 1, 0), 1);
+	assert_int_equal(found(17, 1, 0), 0);
+	if (!strstr(log, "pci 0000:10:00.0: bridge to bus 17: more than 16 "
+			 "bridges deep; not followed\n"))
+		fail_msg("log:\n%s", log);
+}
+
+/* the sums at the end of pci_init are said only when there is something
+ * to sum: one bus whose ECAM cannot be mapped is its own line and no
+ * "more buses" line; no MCFG at all is one line and no scan */
+static void test_pci_summary_lines_only_when_due(void **st)
+{
+	ecam_seg(0, 0);
+	acpi_necam = 2;
+	acpi_ecam[1] = (struct acpi_mcfg_seg){
+	    .base = 0x7000000000ull, .seg = 0, .bus_start = 1, .bus_end = 1};
+	fn_at(0, 1, 0, 1);
+	const char *log = logged(pci_init_arg, 0);
+	memset(&acpi_ecam[1], 0, sizeof(acpi_ecam[1]));
+	assert_int_equal(count_in(log, "cannot be mapped"), 1);
+	assert_null(strstr(log, "more buses"));
+	ecam_seg(0, 0);
+	acpi_necam = 0;
+	log = logged(pci_init_arg, 0);
+	assert_string_equal(log, "pci: no MCFG (ECAM) table; no PCI devices\n");
+	assert_int_equal(pci_ndevs, 0);
+}
+
+/* /api/pci reads the pci_ndevs functions kept, not a slot past them */
+static void test_pci_status_kept_functions_only(void **st)
+{
+	pci_ndevs = 1;
+	pci_devs[0] = (struct pci_dev){.dev = 1};
+	pci_devs[1] = (struct pci_dev){.dev = 2, .msix_failed = 3};
+	const struct status_provider *p = status_find("pci");
+	static char buf[512];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	p->fn(&j);
+	int n = json_end(&j);
+	pci_ndevs = 0;
+	memset(&pci_devs[1], 0, sizeof(pci_devs[1]));
+	assert_true(n > 0 && json_valid(buf, (size_t)n));
+	assert_non_null(strstr(buf, "\"msix_failed\":[]"));
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -3437,6 +3873,21 @@ int main(void)
 	    cmocka_unit_test(test_bootfs_walk_linear),
 	    cmocka_unit_test(test_printf),
 	    cmocka_unit_test(test_printf_precision_reads_no_further),
+	    cmocka_unit_test(test_pci_cfg_last_word_of_ecam),
+	    cmocka_unit_test(test_pci_mcfg_slots_past_the_count_ignored),
+	    cmocka_unit_test(test_pci_ids_and_bar_lines),
+	    cmocka_unit_test(test_pci_msix_table_unmapped_no_vectors),
+	    cmocka_unit_test(test_pci_status_lists_only_failed_msix),
+	    cmocka_unit_test(test_pci_msix_entry_past_the_table_refused),
+	    cmocka_unit_test(test_pci_msix_message_written_masked),
+	    cmocka_unit_test(test_pci_msix_message_read_back_whole),
+	    cmocka_unit_test(test_pci_msix_table_inside_its_bar),
+	    cmocka_unit_test(test_pci_refused_io_bar_turns_off_io_only),
+	    cmocka_unit_test(test_pci_header_multi_bit),
+	    cmocka_unit_test(test_pci_header_fields_kept),
+	    cmocka_unit_test(test_pci_bridges_16_deep),
+	    cmocka_unit_test(test_pci_summary_lines_only_when_due),
+	    cmocka_unit_test(test_pci_status_kept_functions_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

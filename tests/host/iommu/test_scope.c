@@ -158,6 +158,122 @@ static void test_scope_edges(void **st)
 	assert_int_equal(dmar_unit_for(&o, ep1), -1);
 }
 
+/* VT-d 3.4 §8.3.2: every path entry before the last names a PCI-PCI
+ * bridge, whose secondary bus the next entry is on. A path through an
+ * endpoint (whose byte 0x19, part of its BAR2, reads 2 here) or through a
+ * function that is not there resolves to nothing: edu, on bus 2 at
+ * device 3, is not covered by (0:4.0, 3.0) nor by (0:9.0, 3.0) */
+static void test_scope_path_through_bridges_only(void **st)
+{
+	static struct dmar_buf d;
+	ep0->cfg[PCI_SECONDARY_BUS] = 2;
+	db_header(&d, 38, 0);
+	size_t at = db_drhd(&d, 0, 0, 0xfed90000);
+	const uint8_t through_ep[] = {4, 0, 3, 0},
+		      through_none[] = {9, 0, 3, 0};
+	db_scope(&d, DMAR_SCOPE_ENDPOINT, 0, 0, through_ep, 2);
+	db_scope(&d, DMAR_SCOPE_BRIDGE, 0, 0, through_none, 2);
+	db_len16(&d, at);
+	struct dmar_info o = parse(&d);
+	assert_int_equal(dmar_unit_for(&o, edu), -1);
+	assert_int_equal(dmar_unit_for(&o, ep0), -1);
+}
+
+/* VT-d 3.4 §8.3.1: only endpoint and bridge scopes name PCI functions;
+ * an I/O APIC or HPET scope whose start bus and path happen to be a PCI
+ * function's address covers nothing: ep0 (0:4.0) goes to the catch-all
+ * unit, not to the unit with those scopes */
+static void test_ioapic_hpet_scopes_cover_no_function(void **st)
+{
+	static struct dmar_buf d;
+	db_header(&d, 38, 0);
+	size_t at = db_drhd(&d, 0, 0, 0xfed90000);
+	const uint8_t p_ep[] = {4, 0};
+	db_scope(&d, DMAR_SCOPE_IOAPIC, 0, 0, p_ep, 1);
+	db_scope(&d, DMAR_SCOPE_HPET, 0, 0, p_ep, 1);
+	db_len16(&d, at);
+	at = db_drhd(&d, DMAR_DRHD_INCLUDE_PCI_ALL, 0, 0xfed91000);
+	db_len16(&d, at);
+	struct dmar_info o = parse(&d);
+	assert_int_equal(dmar_unit_for(&o, ep0), 1);
+}
+
+/* VT-d 3.4 §8.3: a DRHD's device scopes are those inside it, resolved in
+ * its own segment. Unit 0's one scope (the root port) does not reach on
+ * into unit 1's (ep0); a bridge scope of segment 0 does not cover a
+ * function of segment 1 whose bus lies in the bridge's range */
+static void test_scopes_of_their_own_unit_and_segment(void **st)
+{
+	static struct dmar_buf d;
+	db_header(&d, 38, 0);
+	size_t at = db_drhd(&d, 0, 0, 0xfed90000);
+	const uint8_t p_rp[] = {1, 0}, p_pb[] = {2, 0}, p_ep[] = {4, 0};
+	db_scope(&d, DMAR_SCOPE_BRIDGE, 0, 0, p_rp, 1);
+	db_len16(&d, at);
+	at = db_drhd(&d, 0, 0, 0xfed91000);
+	db_scope(&d, DMAR_SCOPE_ENDPOINT, 0, 0, p_ep, 1);
+	db_scope(&d, DMAR_SCOPE_BRIDGE, 0, 0, p_pb, 1);
+	db_len16(&d, at);
+	struct dmar_info o = parse(&d);
+	assert_int_equal(dmar_unit_for(&o, ep0), 1);
+	assert_int_equal(dmar_unit_for(&o, rp), 0);
+	assert_int_equal(dmar_unit_for(&o, edu), 1);
+	struct pci_dev other = *edu; /* bus 2, under pb's 2..3 */
+	other.seg = 1;
+	assert_int_equal(dmar_unit_for(&o, &other), -1);
+}
+
+/* only the nunits units dmar_parse kept count: a slot past them (here
+ * filled by hand, an INCLUDE_PCI_ALL unit with a scope naming ep0) is
+ * not a unit, whatever it holds */
+static void test_units_past_the_count_ignored(void **st)
+{
+	static struct dmar_buf d;
+	db_header(&d, 38, 0);
+	size_t at = db_drhd(&d, 0, 0, 0xfed90000);
+	const uint8_t p_rp[] = {1, 0}, p_ep[] = {4, 0};
+	db_scope(&d, DMAR_SCOPE_BRIDGE, 0, 0, p_rp, 1);
+	db_len16(&d, at);
+	struct dmar_info o = parse(&d);
+	assert_int_equal(o.nunits, 1);
+	o.scopes[1] = (struct dmar_scope){
+	    .type = DMAR_SCOPE_ENDPOINT, .npath = 1, .path = {{p_ep[0], 0}}};
+	o.units[1] = (struct dmar_unit){.base = 0xfed91000,
+					.flags = DMAR_DRHD_INCLUDE_PCI_ALL,
+					.scope0 = 1,
+					.nscopes = 1};
+	assert_int_equal(dmar_unit_for(&o, ep0), -1);
+	assert_int_equal(dmar_unit_for(&o, ep1), 0);
+}
+
+/* PCI-to-PCI Bridge Architecture 1.2 §3.2.5.3-4: a bridge's secondary
+ * bus is after its own. A bridge on bus 0 that reads secondary bus 0 is
+ * not the parent of bus 0's functions: ep0's source id stays its own, not
+ * the bridge's (the scan never follows such a bridge either) */
+static void test_source_id_bridge_to_own_bus_not_a_parent(void **st)
+{
+	pci_ndevs = 0;
+	fn(0, 1, 0, PCI_BRIDGE, 0, 0);
+	struct pci_dev *e = fn(0, 4, 0, EP, 0, 0);
+	assert_int_equal(pci_source_id(e), SID(0, 4, 0));
+}
+
+/* PCIe-to-PCI/PCI-X Bridge 1.0 §2.3 (Linux's pci_for_each_dma_alias,
+ * PCI_EXP_TYPE_PCI_BRIDGE): requests from below a PCIe-to-PCI bridge
+ * carry its secondary bus, devfn 0, whatever lies between: 03:00.0 behind
+ * a PCI Express downstream port on bus 2, that port behind a PCIe-to-PCI
+ * bridge (bus 1, secondary 2), aliases to 02:00.0, not 03:00.0 */
+static void test_source_id_pcie_to_pci_alias_is_its_secondary_bus(void **st)
+{
+	pci_ndevs = 0;
+	fn(0, 1, 0, ROOT_PORT, 1, 3);
+	fn(1, 0, 0, PCIE_TO_PCI, 2, 3);
+	struct pci_dev *dsp = fn(2, 0, 0, ROOT_PORT, 3, 3);
+	dsp->cfg[PCIE_CAP + 2] = 6 << 4 | 2; /* a downstream port */
+	struct pci_dev *e = fn(3, 0, 0, EP, 0, 0);
+	assert_int_equal(pci_source_id(e), SID(2, 0, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +281,18 @@ int main(void)
 	    cmocka_unit_test_setup(test_bridge_and_endpoint_scopes, topology),
 	    cmocka_unit_test_setup(test_multi_hop_paths, topology),
 	    cmocka_unit_test_setup(test_scope_edges, topology),
+	    cmocka_unit_test_setup(test_scope_path_through_bridges_only,
+				   topology),
+	    cmocka_unit_test_setup(test_ioapic_hpet_scopes_cover_no_function,
+				   topology),
+	    cmocka_unit_test_setup(test_scopes_of_their_own_unit_and_segment,
+				   topology),
+	    cmocka_unit_test_setup(test_units_past_the_count_ignored, topology),
+	    cmocka_unit_test_setup(
+		test_source_id_bridge_to_own_bus_not_a_parent, topology),
+	    cmocka_unit_test_setup(
+		test_source_id_pcie_to_pci_alias_is_its_secondary_bus,
+		topology),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
