@@ -744,8 +744,9 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 	c->cwnd = initial_cwnd(c);
 	c->ssthresh = 65535;
 	c->rto = TCP_RTO_INIT_US;
+	/* the handshake is timed from now: establish takes the sample and
+	 * clears rtt_active before ack_input could read rtt_seq */
 	c->rtt_active = true;
-	c->rtt_seq = c->iss;
 	c->rtt_start = now;
 	c->created = c->last_rx = c->last_data_tx = now;
 	c->rexmt_at = now + c->rto;
