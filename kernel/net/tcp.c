@@ -1164,8 +1164,8 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		} else if ((c->dupacks >= c->dupthresh || sack_lost(c)) &&
 			   c->tx_len && c->nsacked) {
 			/* RFC 6675 §5: SACKed data past a hole is a loss
-			 * even right after an RTO episode */
-			c->recover = c->snd_una - 1;
+			 * even right after an RTO episode (recovery_enter
+			 * moves recover to snd_max) */
 			recovery_enter(c);
 		}
 	} else if (c->in_recovery && c->sack_ok && t->ack == c->snd_una &&

@@ -5277,6 +5277,52 @@ static void test_tcp_check_names_planted_breaks(void **state)
 	}
 }
 
+/* tcp_ooo_queued (/api/net) counts the segments queued out of order
+ * (RFC 9293 §3.10.7.4), not in-order ones, nor the one that fills the
+ * hole */
+static void test_tcp_rfc9293_s3_10_7_4_ooo_queued_counts_only_ooo(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40099);
+	p.auto_ack = false;
+	const char *req = "GET /api/nvme HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint32_t s0 = p.snd_nxt;
+	uint64_t q0 = net_counters()->tcp_ooo_queued;
+	send_at(&p, s0, 0, req, 4, TCP_ACK);
+	assert_int_equal(net_counters()->tcp_ooo_queued, q0);
+	send_at(&p, s0, 10, req, strlen(req) - 10, TCP_ACK | TCP_PSH);
+	assert_int_equal(net_counters()->tcp_ooo_queued, q0 + 1);
+	send_at(&p, s0, 4, req, 6, TCP_ACK);
+	assert_int_equal(net_counters()->tcp_ooo_queued, q0 + 1);
+	assert_int_equal(conn_of(&p)->rcv_nxt, s0 + strlen(req));
+	p.snd_nxt = s0 + (uint32_t)strlen(req);
+	p.auto_ack = true;
+	peer_pump(&p);
+	struct peer_resp r;
+	assert_int_equal(peer_take_response(&p, &r), 200);
+	peer_abort(&p);
+}
+
+/* RFC 9293 §3.10.7.4, TIME-WAIT: a FIN "Remain in the TIME-WAIT state.
+ * Restart the 2 MSL time-wait timeout" — and it is acknowledged, inside
+ * the window as outside it */
+static void test_tcp_rfc9293_s3_10_7_4_time_wait_fin_acked(void **state)
+{
+	(void)state;
+	struct peer p;
+	struct tcp_conn *c = open_to_time_wait(&p, 40100);
+	advance_us(1000000);
+	uint64_t end0 = c->close_at;
+	peer_send_seq(&p, p.snd_nxt, TCP_FIN | TCP_ACK, NULL, 0);
+	uint32_t ack = 0;
+	assert_int_equal(segs_sent(&ack), 1);
+	assert_int_equal(ack, p.snd_nxt);
+	assert_int_equal(c->state, TCP_TIME_WAIT);
+	assert_true(c->close_at > end0);
+	peer_free(&p);
+}
+
 /* ---- HTTP ------------------------------------------------------------------
  */
 
@@ -6555,6 +6601,12 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_check_names_planted_breaks,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_ooo_queued_counts_only_ooo,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_time_wait_fin_acked, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_blob_no_period,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_status_codes,
