@@ -744,8 +744,9 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 	c->cwnd = initial_cwnd(c);
 	c->ssthresh = 65535;
 	c->rto = TCP_RTO_INIT_US;
+	/* the handshake is timed from now: establish takes the sample and
+	 * clears rtt_active before ack_input could read rtt_seq */
 	c->rtt_active = true;
-	c->rtt_seq = c->iss;
 	c->rtt_start = now;
 	c->created = c->last_rx = c->last_data_tx = now;
 	c->rexmt_at = now + c->rto;
@@ -1163,8 +1164,8 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		} else if ((c->dupacks >= c->dupthresh || sack_lost(c)) &&
 			   c->tx_len && c->nsacked) {
 			/* RFC 6675 §5: SACKed data past a hole is a loss
-			 * even right after an RTO episode */
-			c->recover = c->snd_una - 1;
+			 * even right after an RTO episode (recovery_enter
+			 * moves recover to snd_max) */
 			recovery_enter(c);
 		}
 	} else if (c->in_recovery && c->sack_ok && t->ack == c->snd_una &&

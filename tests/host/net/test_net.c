@@ -5121,6 +5121,401 @@ static void test_tcp_table_full_new_peer_evicts_largest(void **state)
 		peer_abort(&ps[i]);
 }
 
+/* the connection buffers (TCP_MAX_CONN x TCP_RXBUF and TCP_TXBUF) are
+ * allocated once: the stack brought up again (net_init, tcp_init) keeps
+ * them rather than taking a new set each time and losing the old */
+static void test_tcp_buffers_allocated_once(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40080);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	uint8_t *rx = c->rx, *tx = c->tx;
+	assert_non_null(rx);
+	assert_non_null(tx);
+	peer_abort(&p);
+	fake_setup(false);
+	peer_open(&p, 40080);
+	c = conn_of(&p);
+	assert_non_null(c);
+	assert_ptr_equal(c->rx, rx);
+	assert_ptr_equal(c->tx, tx);
+	peer_abort(&p);
+}
+
+/* lines saying the connection buffers could not be allocated, from the
+ * binary's start (main installs the hook before the first tcp_init) */
+static unsigned tcp_alloc_lines;
+static void count_tcp_alloc_lines(const char *line)
+{
+	if (strstr(line, "tcp: unable to allocate"))
+		tcp_alloc_lines++;
+}
+
+/* the first tcp_init of the process allocated the buffers and said
+ * nothing: "unable to allocate" is only for an allocation that failed */
+static void test_tcp_buffers_allocated_silently(void **state)
+{
+	(void)state;
+	assert_ptr_equal(shim_line_hook, count_tcp_alloc_lines);
+	static const struct tcp_ops quiet = {0};
+	assert_int_equal(tcp_listen(8080, &quiet), 0);
+	assert_int_equal(tcp_alloc_lines, 0);
+}
+
+/* RFC 9293 §3.7.1: the MSS offered is the MTU less 40, and the frames the
+ * stack sends are at most ETH_MTU long: a NIC claiming more (9000), or
+ * saying nothing (0), still gets ETH_MTU - 40; a smaller one its own */
+static void test_tcp_rfc9293_s3_7_1_mss_bounded_by_frame(void **state)
+{
+	(void)state;
+	static const uint16_t mtu[] = {9000, 0, 1280};
+	static const uint16_t want[] = {ETH_MTU - 40, ETH_MTU - 40, 1240};
+	for (unsigned i = 0; i < ARRAY_SIZE(mtu); i++) {
+		fake.nic.mtu = mtu[i];
+		struct peer p;
+		peer_open(&p, (uint16_t)(40081 + i));
+		assert_int_equal(p.peer_mss, want[i]);
+		assert_int_equal(conn_of(&p)->mss, want[i]);
+		peer_abort(&p);
+	}
+	fake.nic.mtu = ETH_MTU;
+}
+
+/* conn_fair_share: with the table full of idle connections none silent
+ * for TCP_IDLE_EVICT_US, a new address takes the slot of a connection of
+ * the address holding the most (16, not the 10 of the address whose
+ * connections come first in the table), and of those the one silent the
+ * longest */
+static void test_tcp_table_full_evicts_from_address_holding_most(void **state)
+{
+	(void)state;
+	static struct peer ps[TCP_MAX_CONN];
+	static struct peer *all[TCP_MAX_CONN + 1];
+	/* per address, in table order: 10, 16, 16, 16, 16, 6 */
+	static const unsigned per[] = {10, 16, 16, 16, 16, 6};
+	const char *req = "POST /api/sink HTTP/1.1\r\nHost: x\r\n"
+			  "Content-Length: 60000\r\n\r\nab";
+	unsigned i = 0;
+	for (unsigned a = 0; a < ARRAY_SIZE(per); a++)
+		for (unsigned k = 0; k < per[a]; k++, i++) {
+			peer_open_at(&ps[i], HOST_IP(a), (uint16_t)(56000 + i));
+			peer_send(&ps[i], TCP_ACK | TCP_PSH, req, strlen(req));
+			all[i] = &ps[i];
+		}
+	assert_int_equal(i, TCP_MAX_CONN);
+	/* a byte every 500 ms; connection 50 (the 4th address's) skips the
+	 * last round: silent 500 ms longer than the rest */
+	const unsigned quiet = 50;
+	assert_int_equal(ps[quiet].ip, HOST_IP(3));
+	for (int t = 0; t < 4; t++) {
+		advance_us(500000);
+		for (i = 0; i < TCP_MAX_CONN; i++)
+			if (t < 3 || i != quiet)
+				peer_send(&ps[i], TCP_ACK | TCP_PSH, "c", 1);
+		peers_pump(all, TCP_MAX_CONN);
+	}
+	uint64_t pev = net_counters()->tcp_peer_evicted;
+	struct peer late;
+	peer_init(&late, 57000);
+	all[TCP_MAX_CONN] = &late;
+	peer_send(&late, TCP_SYN, NULL, 0);
+	peers_pump(all, TCP_MAX_CONN + 1);
+	assert_true(late.established);
+	peer_ack(&late);
+	assert_int_equal(net_counters()->tcp_peer_evicted, pev + 1);
+	for (i = 0; i < TCP_MAX_CONN; i++)
+		if (ps[i].got_rst != (i == quiet))
+			fail_msg("connection %u (address %u) %s", i,
+				 ps[i].ip - HOST_IP(0),
+				 ps[i].got_rst ? "reset" : "kept");
+	assert_int_equal(held_by(HOST_IP(0)), 10);
+	assert_int_equal(held_by(HOST_IP(3)), 15);
+	assert_null(tcp_check());
+	peer_abort(&late);
+	for (i = 0; i < TCP_MAX_CONN; i++)
+		peer_abort(&ps[i]);
+}
+
+static unsigned closed_calls;
+static struct tcp_conn *closed_last;
+static void count_closed(struct tcp_conn *c)
+{
+	closed_calls++;
+	closed_last = c;
+}
+
+/* a TIME_WAIT slot taken for a new SYN (the table full) is a connection
+ * that ends: its application is told (ops->closed), as for every other
+ * way a connection it accepted goes, before the slot is reused */
+static void test_tcp_time_wait_reuse_tells_application(void **state)
+{
+	(void)state;
+	static const struct tcp_ops counting = {.closed = count_closed};
+	assert_int_equal(tcp_listen(8080, &counting), 0);
+	static struct peer ps[TCP_MAX_CONN + 1];
+	/* the first connection: capOS closes, the peer ACKs and closes */
+	peer_init(&ps[0], 58000);
+	ps[0].dport = 8080;
+	assert_true(peer_connect(&ps[0]));
+	struct tcp_conn *tw = conn_of(&ps[0]);
+	assert_non_null(tw);
+	tcp_close(tw);
+	tcp_flush();
+	peer_pump(&ps[0]);
+	assert_true(ps[0].got_fin);
+	peer_send(&ps[0], TCP_ACK | TCP_FIN, NULL, 0);
+	assert_int_equal(tw->state, TCP_TIME_WAIT);
+	/* the rest of the table from five other addresses */
+	for (unsigned i = 1; i < TCP_MAX_CONN; i++) {
+		peer_init_at(&ps[i], HOST_IP((i - 1) / TCP_PER_PEER_MAX),
+			     (uint16_t)(58000 + i));
+		ps[i].dport = 8080;
+		assert_true(peer_connect(&ps[i]));
+	}
+	closed_calls = 0;
+	closed_last = NULL;
+	uint64_t tw0 = net_counters()->tcp_tw_reused;
+	peer_init_at(&ps[TCP_MAX_CONN], HOST_IP(9), 58100);
+	ps[TCP_MAX_CONN].dport = 8080;
+	assert_true(peer_connect(&ps[TCP_MAX_CONN]));
+	assert_int_equal(net_counters()->tcp_tw_reused, tw0 + 1);
+	assert_int_equal(closed_calls, 1);
+	assert_ptr_equal(closed_last, tw);
+	assert_int_equal(tw->state, TCP_ESTABLISHED);
+	assert_int_equal(tw->rip, HOST_IP(9));
+	peer_free(&ps[0]);
+	for (unsigned i = 1; i <= TCP_MAX_CONN; i++)
+		peer_abort(&ps[i]);
+}
+
+/* RFC 9293 §3.10.7.2, LISTEN: a segment without SYN must carry an ACK
+ * (and then draws a RST); one with neither, data or not, is dropped, and
+ * so is a SYN with FIN (as Linux's tcp_rcv_state_process): no connection,
+ * nothing sent */
+static void test_tcp_rfc9293_s3_10_7_2_listen_takes_only_syn(void **state)
+{
+	(void)state;
+	static const uint8_t flags[] = {0, TCP_PSH, TCP_FIN, TCP_SYN | TCP_FIN,
+					TCP_SYN | TCP_FIN | TCP_PSH};
+	uint8_t f[256];
+	for (unsigned i = 0; i < ARRAY_SIZE(flags); i++) {
+		size_t n = build_tcp(f, (uint16_t)(40090 + i), 80, 5000, 0,
+				     flags[i], 65535, "GET", 3, 1460);
+		inject(f, n);
+		unsigned active, max;
+		tcp_usage(&active, &max);
+		if (active)
+			fail_msg("flags %#x opened a connection", flags[i]);
+		assert_int_equal(segs_sent(NULL), 0);
+	}
+}
+
+/* RFC 5961 §4.2: a SYN inside the window of a synchronized connection
+ * (not SYN_RCVD, whose passive open goes back to LISTEN) gets a challenge
+ * ACK and the connection stays; only its owner answering that with a RST
+ * at RCV.NXT would end it */
+static void test_tcp_rfc5961_s4_2_syn_in_window_challenge_ack(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40095);
+	p.auto_ack = false;
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	fake_clear();
+	uint64_t ch0 = net_counters()->tcp_challenge_acks;
+	uint64_t rl0 = net_counters()->tcp_syn_rcvd_relistens;
+	peer_send_seq(&p, p.snd_nxt + 100, TCP_SYN, NULL, 0);
+	expect_only_ack(p.rcv_nxt, p.snd_nxt);
+	assert_int_equal(net_counters()->tcp_challenge_acks, ch0 + 1);
+	assert_int_equal(net_counters()->tcp_syn_rcvd_relistens, rl0);
+	assert_ptr_equal(conn_of(&p), c);
+	assert_int_equal(c->state, TCP_ESTABLISHED);
+	/* the connection still serves */
+	p.auto_ack = true;
+	char hdr[512], body[512];
+	size_t blen;
+	assert_int_equal(http_get(&p, "/api/nvme", body, sizeof(body), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	peer_abort(&p);
+}
+
+/* RFC 792 / RFC 1191 §6.1: the quoted datagram is its IP header (IHL x 4
+ * bytes, options included) and 8 bytes after it; a quote shorter than
+ * that is refused (icmp_bad) — whatever follows it in the frame (here an
+ * Ethernet trailer holding a sequence number in flight) is never read as
+ * its TCP header */
+static void test_tcp_rfc1191_short_quote_refused(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40096);
+	struct tcp_conn *c = conn_of(&p);
+	const char *req =
+	    "GET /api/blob?size=30000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	p.auto_ack = false;
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	struct tcp_view t;
+	assert_true(next_seg(&t));
+	fake_clear();
+	/* a quote of a 24-byte header (one option word) and 4 bytes: the
+	 * ports, not the sequence number */
+	uint8_t icmp[8 + 28] = {ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED};
+	wr16(icmp + 6, 1000);
+	ipv4_build(icmp + 8, STACK_IP, PEER_IP, IP_PROTO_TCP, 1476, 7);
+	icmp[8] = 0x46;
+	wr16(icmp + 8 + 24, 80);
+	wr16(icmp + 8 + 26, p.sport);
+	wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
+	uint8_t f[128];
+	size_t n =
+	    build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp, sizeof(icmp));
+	wr32(f + n, c->snd_una); /* the trailer */
+	uint64_t bad0 = net_counters()->icmp_bad;
+	uint64_t up0 = net_counters()->tcp_pmtu_updates;
+	inject(f, n + 4);
+	assert_int_equal(net_counters()->icmp_bad, bad0 + 1);
+	assert_int_equal(net_counters()->tcp_pmtu_updates, up0);
+	assert_int_equal(c->mss, ETH_MTU - 40);
+	/* the same quote 4 bytes longer: taken */
+	uint8_t icmp2[8 + 32];
+	memcpy(icmp2, icmp, sizeof(icmp));
+	wr32(icmp2 + 8 + 28, c->snd_una);
+	wr16(icmp2 + 2, 0);
+	wr16(icmp2 + 2, inet_fold(inet_sum(icmp2, sizeof(icmp2), 0)));
+	n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, icmp2,
+		       sizeof(icmp2));
+	inject(f, n);
+	assert_int_equal(net_counters()->tcp_pmtu_updates, up0 + 1);
+	assert_int_equal(c->mss, 960);
+	peer_abort(&p);
+}
+
+/* RFC 9293 §3.10.7.4: TIME_WAIT ends when its timer expires — on the
+ * first tick at or after close_at (now + TCP_TIME_WAIT_US), not one tick
+ * later */
+static void test_tcp_rfc9293_time_wait_ends_at_deadline(void **state)
+{
+	(void)state;
+	struct peer p;
+	struct tcp_conn *c = open_to_time_wait(&p, 40097);
+	uint64_t end = c->close_at;
+	uint64_t now = shim_clock_ns / 1000;
+	assert_true(end > now + 2 * NET_TICK_US);
+	advance_us(end - now - 2 * NET_TICK_US);
+	assert_ptr_equal(conn_of(&p), c);
+	/* the clock's next reading is `end` exactly, a tick since the last */
+	shim_clock_ns = end * 1000;
+	net_poll();
+	assert_null(conn_of(&p));
+	peer_free(&p);
+}
+
+/* tcp_check says want (NULL-safe, unlike assert_string_equal) */
+static void check_says(const char *want)
+{
+	const char *got = tcp_check();
+	if (!got || strcmp(got, want))
+		fail_msg("tcp_check: %s, want %s", got ? got : "NULL", want);
+}
+
+/* tcp_check, the oracle of fuzz_tcp, fuzz_tcp_seq and these tests, names
+ * each broken invariant planted in a live table (and the table restored
+ * passes again) */
+static void test_tcp_check_names_planted_breaks(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40098);
+	struct tcp_conn *c = conn_of(&p);
+	assert_null(tcp_check());
+	struct tcp_conn keep = *c;
+	c->nooo = TCP_OOO_RANGES + 1;
+	check_says("ooo range count");
+	*c = keep;
+	/* the peer's FIN below rcv_nxt, no ranges */
+	c->fin_pending = true;
+	c->fin_seq = c->rcv_nxt - 1;
+	check_says("data beyond the peer's FIN");
+	*c = keep;
+	/* at rcv_nxt, a range held beyond it */
+	c->fin_pending = true;
+	c->fin_seq = c->rcv_nxt;
+	c->nooo = 1;
+	c->ooo[0][0] = c->rcv_nxt + 10;
+	c->ooo[0][1] = c->rcv_nxt + 20;
+	check_says("data beyond the peer's FIN");
+	*c = keep;
+	assert_null(tcp_check());
+	peer_abort(&p);
+	/* TCP_PER_PEER_MAX + 1 synchronized connections of one address */
+	for (unsigned i = 0; i <= TCP_PER_PEER_MAX; i++) {
+		struct tcp_conn *k = tcp_conn_at(i);
+		assert_int_equal(k->state, TCP_CLOSED);
+		k->state = TCP_ESTABLISHED;
+		k->rip = HOST_IP(7);
+		k->mss = TCP_MSS_DEFAULT;
+	}
+	check_says("a peer holds more than TCP_PER_PEER_MAX");
+	tcp_conn_at(0)->state = TCP_TIME_WAIT; /* TIME_WAIT is not held */
+	assert_null(tcp_check());
+	for (unsigned i = 0; i <= TCP_PER_PEER_MAX; i++) {
+		struct tcp_conn *k = tcp_conn_at(i);
+		unsigned idx = k->index;
+		memset(k, 0, sizeof(*k));
+		k->index = idx;
+	}
+}
+
+/* tcp_ooo_queued (/api/net) counts the segments queued out of order
+ * (RFC 9293 §3.10.7.4), not in-order ones, nor the one that fills the
+ * hole */
+static void test_tcp_rfc9293_s3_10_7_4_ooo_queued_counts_only_ooo(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 40099);
+	p.auto_ack = false;
+	const char *req = "GET /api/nvme HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint32_t s0 = p.snd_nxt;
+	uint64_t q0 = net_counters()->tcp_ooo_queued;
+	send_at(&p, s0, 0, req, 4, TCP_ACK);
+	assert_int_equal(net_counters()->tcp_ooo_queued, q0);
+	send_at(&p, s0, 10, req, strlen(req) - 10, TCP_ACK | TCP_PSH);
+	assert_int_equal(net_counters()->tcp_ooo_queued, q0 + 1);
+	send_at(&p, s0, 4, req, 6, TCP_ACK);
+	assert_int_equal(net_counters()->tcp_ooo_queued, q0 + 1);
+	assert_int_equal(conn_of(&p)->rcv_nxt, s0 + strlen(req));
+	p.snd_nxt = s0 + (uint32_t)strlen(req);
+	p.auto_ack = true;
+	peer_pump(&p);
+	struct peer_resp r;
+	assert_int_equal(peer_take_response(&p, &r), 200);
+	peer_abort(&p);
+}
+
+/* RFC 9293 §3.10.7.4, TIME-WAIT: a FIN "Remain in the TIME-WAIT state.
+ * Restart the 2 MSL time-wait timeout" — and it is acknowledged, inside
+ * the window as outside it */
+static void test_tcp_rfc9293_s3_10_7_4_time_wait_fin_acked(void **state)
+{
+	(void)state;
+	struct peer p;
+	struct tcp_conn *c = open_to_time_wait(&p, 40100);
+	advance_us(1000000);
+	uint64_t end0 = c->close_at;
+	peer_send_seq(&p, p.snd_nxt, TCP_FIN | TCP_ACK, NULL, 0);
+	uint32_t ack = 0;
+	assert_int_equal(segs_sent(&ack), 1);
+	assert_int_equal(ack, p.snd_nxt);
+	assert_int_equal(c->state, TCP_TIME_WAIT);
+	assert_true(c->close_at > end0);
+	peer_free(&p);
+}
+
 /* ---- HTTP ------------------------------------------------------------------
  */
 
@@ -6175,6 +6570,7 @@ static void test_webui_page_escaping_and_oversized_section(void **state)
 
 int main(void)
 {
+	shim_line_hook = count_tcp_alloc_lines;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wire_helpers),
 	    cmocka_unit_test(test_http_parser),
@@ -6373,6 +6769,39 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_closing_and_last_ack_silent_peer_end, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_buffers_allocated_once,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_buffers_allocated_silently,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_7_1_mss_bounded_by_frame, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_table_full_evicts_from_address_holding_most,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_time_wait_reuse_tells_application, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_2_listen_takes_only_syn, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc5961_s4_2_syn_in_window_challenge_ack,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc1191_short_quote_refused, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_time_wait_ends_at_deadline, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_check_names_planted_breaks,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_ooo_queued_counts_only_ooo,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc9293_s3_10_7_4_time_wait_fin_acked, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_blob_no_period,
 					    fake_cm_setup, fake_cm_teardown),

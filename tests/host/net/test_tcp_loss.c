@@ -705,6 +705,60 @@ static void test_tcp_rto_resets_dupthresh(void **state)
 	peer_free(&p);
 }
 
+/* RFC 6675 §3 / RFC 2018 §3: the scoreboard keeps every byte ever SACKed
+ * above SND.UNA. A block that overlaps the start of a range held and ends
+ * inside it merges into one range reaching the held range's right edge,
+ * not the new block's (which would mark SACKed bytes missing again and
+ * resend them) */
+static void test_tcp_rfc6675_s3_scoreboard_merge_keeps_right_edge(void **state)
+{
+	(void)state;
+	struct peer p;
+	uint32_t seg[16][2];
+	unsigned n;
+	struct tcp_conn *c = blob_conn(&p, 44009, true, seg, 16, &n);
+	assert_true(n >= 6);
+	uint32_t b1[1][2] = {{seg[3][0], seg[5][1]}};
+	sack_ack(&p, seg[0][0], b1, 1);
+	assert_int_equal(c->nsacked, 1);
+	uint32_t b2[1][2] = {{seg[2][0], seg[4][1]}};
+	sack_ack(&p, seg[0][0], b2, 1);
+	assert_int_equal(c->nsacked, 1);
+	assert_int_equal(c->sacked[0][0], seg[2][0]);
+	assert_int_equal(c->sacked[0][1], seg[5][1]);
+	assert_null(tcp_check());
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
+/* RFC 4015 §3.2 (with RFC 3708's detection): a recovery every resend of
+ * which a D-SACK shows arrived twice is undone — ssthresh comes back to
+ * its value before the recovery as cwnd does, so the connection is not
+ * left in congestion avoidance at half its window */
+static void test_tcp_rfc4015_s3_2_undo_restores_ssthresh(void **state)
+{
+	(void)state;
+	struct peer p;
+	uint32_t seg[16][2];
+	unsigned n;
+	struct tcp_conn *c = blob_conn(&p, 44010, true, seg, 16, &n);
+	assert_true(n >= 4);
+	uint32_t prior = c->ssthresh;
+	uint32_t b[1][2] = {{seg[1][0], seg[3][1]}};
+	sack_ack(&p, seg[0][0], b, 1);
+	assert_true(c->in_recovery);
+	assert_true(c->ssthresh < prior);
+	uint64_t u0 = net_counters()->tcp_undos;
+	uint32_t d[1][2] = {{seg[0][0], seg[0][1]}};
+	sack_ack(&p, seg[3][1], d, 1);
+	assert_int_equal(net_counters()->tcp_undos, u0 + 1);
+	assert_false(c->in_recovery);
+	assert_int_equal(c->ssthresh, prior);
+	assert_true(c->cwnd >= prior);
+	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
+	peer_free(&p);
+}
+
 /* ---- transfers over the lossy link -------------------------------------- */
 
 #define SIZE  (2u << 20)
@@ -818,6 +872,12 @@ int main(void)
 		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rto_resets_dupthresh,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc6675_s3_scoreboard_merge_keeps_right_edge,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc4015_s3_2_undo_restores_ssthresh, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_clean, fake_cm_setup,
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_loss_1pct, fake_cm_setup,
