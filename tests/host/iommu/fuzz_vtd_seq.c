@@ -14,9 +14,9 @@
  * wrapping, pa past the host address width); unmap any range, or a part
  * of a live mapping of any owner; quarantine and resume; record DMA faults
  * in the unit and poll them; allocate and free interrupt remapping entries
- * (own and others' handles, APIC ids past 255); stop the unit (it never
- * completes another invalidation, or reports a queue error); set a
- * function's Bus Master Enable again.
+ * (own and others' handles, APIC ids from 255, the xAPIC broadcast, up);
+ * stop the unit (it never completes another invalidation, or reports a
+ * queue error); set a function's Bus Master Enable again.
  *
  * An independent model (from the VT-d spec and iommu.h, not from the
  * code) predicts every call's result and state. Oracles, after every step
@@ -1090,7 +1090,7 @@ static void op_irq_alloc(const uint8_t *a)
 		want = -1; /* nothing new for a quarantined owner */
 	else if (!o || !m.o[o].dom || !m.ir)
 		want = 1;
-	else if (m.broken || apic > 255)
+	else if (m.broken || apic >= 255) /* 255: the xAPIC broadcast */
 		want = -1;
 	else {
 		for (unsigned i = 0; i < VTD_IRT_ENTRIES && idx < 0; i++)

@@ -1538,6 +1538,28 @@ static void test_irq_free_needs_own_live_handle(void **st)
 	fake_down();
 }
 
+/* an IRTE delivers to one CPU: an xAPIC physical destination (DST 15:8,
+ * EIME 0) below 0xFF, the broadcast (Intel SDM vol. 3 §10.6.2.1), which
+ * is refused like an id past 8 bits (ir.c mutant #22, > turned >=, showed
+ * the bound untested; before, 0xFF was accepted: every CPU interrupted) */
+static void test_irte_destination_one_xapic_cpu(void **st)
+{
+	uint32_t addr, data;
+	uint16_t h = 0xffff;
+	fake_up(false);
+	assert_int_equal(iommu_irq_alloc(1, 0x40, 0xff, &addr, &data, &h), -1);
+	assert_int_equal(iommu_irq_alloc(1, 0x40, 0x100, &addr, &data, &h), -1);
+	assert_int_equal(h, 0xffff);
+	assert_int_equal(iommu_irq_alloc(1, 0x40, 0xfe, &addr, &data, &h), 0);
+	assert_int_equal(
+	    fake_irte(h)[0],
+	    VTD_IRTE_P | 0x40ull << VTD_IRTE_V_SHIFT |
+		0xfeull << (VTD_IRTE_DST_SHIFT + VTD_IRTE_XAPIC_DST_SHIFT));
+	assert_int_equal(vtd_domain_of(1)->irtes, 1);
+	iommu_irq_free(1, h);
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -1590,6 +1612,7 @@ int main(void)
 	    cmocka_unit_test(test_irq_alloc_not_remapped_compat),
 	    cmocka_unit_test(test_irq_table_full_refused),
 	    cmocka_unit_test(test_irq_free_needs_own_live_handle),
+	    cmocka_unit_test(test_irte_destination_one_xapic_cpu),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
