@@ -1560,6 +1560,95 @@ static void test_irte_destination_one_xapic_cpu(void **st)
 	fake_down();
 }
 
+/* ---- make mutate kernel/iommu/domain.c N=0: survivors past the N=40
+ * sample ----------------------------------------------------------------- */
+/* vtd.md "Domains": a second owner for a source id that has one is
+ * refused, also while the first is quarantined and its context entry is
+ * clear (domain.c mutants #66, the check off, #69, == turned !=, and
+ * #72, success said: the second owner took the first one's source id,
+ * the quarantine's context entry made present for it) */
+static void test_domain_sid_taken_while_quarantined(void **st)
+{
+	fake_up(false);
+	iommu_owner_quarantine(1);
+	assert_false(fake_ctx(0)[0] & VTD_CTX_P);
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(0)), -1);
+	assert_null(vtd_domain_of(2));
+	assert_false(fake_ctx(0)[0] & VTD_CTX_P);
+	assert_true(iommu_owner_quarantined(1));
+	fake_down();
+}
+
+/* no page for a domain's top-level table or its bus's context table: the
+ * domain is not made and every page taken is given back (domain.c mutants
+ * #11, the context table's check off; #92-#96, the top-level table kept,
+ * leaked or the failure said a success); no page for a table in a map:
+ * refused, nothing mapped (#116, the check off) */
+static void test_no_page_fails_clean(void **st)
+{
+	fake_up(false);
+	fake.alloc_fail = 1; /* the top-level table */
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(2)), -1);
+	fake.alloc_fail = 2; /* bus 1's context table */
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(2)), -1);
+	assert_null(vtd_domain_of(2));
+	assert_null(fake_ctx(2));
+	for (unsigned i = 0; i < VTD_MAX_DOMAINS; i++)
+		assert_int_equal(vtd_domains[i].pt && !vtd_domains[i].used, 0);
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(2)), 0);
+	fake.alloc_fail = 1;
+	assert_int_equal(iommu_map(1, 0x40000000, 0x200000, PS, IOMMU_READ),
+			 -1);
+	assert_int_equal(fake_pte(1, 0x40000000), 0);
+	assert_int_equal(vtd_domain_of(1)->pages, 0);
+	assert_int_equal(vtd_domain_of(1)->maps_refused, 1);
+	fake_down();
+}
+
+/* iommu_domain_create: one domain an owner (domain.c mutant #61, ||
+ * turned &&: a second domain for an owner that has one), on a working
+ * unit, taking no page on one given up; quarantining an
+ * owner with no domain does nothing (#41: a NULL domain read); resuming one
+ * that is not quarantined sends the unit nothing (#47: its context entry
+ * written and, caching mode, invalidated again) */
+static void test_domain_one_per_owner_working_unit(void **st)
+{
+	fake_up(true);
+	assert_int_equal(iommu_domain_create(1, 0, fake_sid(1)), -1);
+	assert_null(fake.misuse);
+	iommu_owner_quarantine(9);
+	uint64_t cc = fake.cc, iotlb = fake.iotlb;
+	assert_int_equal(iommu_owner_resume(1), 0);
+	assert_int_equal(fake.cc, cc);
+	assert_int_equal(fake.iotlb, iotlb);
+	fake.stop = true;
+	assert_int_equal(iommu_unmap(1, 0x10000, PS), IOMMU_UNCONFIRMED);
+	fake.stop = false;
+	uint64_t pages = shim_pages_in_use; /* nothing taken, none withheld */
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), -1);
+	assert_int_equal(shim_pages_in_use, pages);
+	assert_null(vtd_domain_of(2));
+	const uint64_t *ce = fake_ctx(1);
+	assert_true(!ce || !(ce[0] & VTD_CTX_P));
+	fake_down();
+}
+
+/* iommu_map's bounds, each side (domain.c mutants #153, the first page
+ * after page 0 refused; #168 and #171, the pages on either side of the
+ * interrupt window 0xFEE00000-0xFEEFFFFF refused) */
+static void test_map_bounds_inclusive(void **st)
+{
+	fake_up(false);
+	const unsigned r = IOMMU_READ;
+	assert_int_equal(iommu_map(1, PS, 0x200000, PS, r), 0);
+	assert_int_equal(iommu_map(1, 0xfee00000 - PS, 0x201000, PS, r), 0);
+	assert_int_equal(iommu_map(1, 0xfef00000, 0x202000, PS, r), 0);
+	assert_int_equal(iommu_map(1, 0xfee00000, 0x203000, PS, r), -1);
+	assert_int_equal(iommu_map(1, 0xfef00000 - PS, 0x203000, PS, r), -1);
+	assert_int_equal(vtd_domain_of(1)->pages, 3);
+	fake_down();
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -1613,6 +1702,10 @@ int main(void)
 	    cmocka_unit_test(test_irq_table_full_refused),
 	    cmocka_unit_test(test_irq_free_needs_own_live_handle),
 	    cmocka_unit_test(test_irte_destination_one_xapic_cpu),
+	    cmocka_unit_test(test_domain_sid_taken_while_quarantined),
+	    cmocka_unit_test(test_no_page_fails_clean),
+	    cmocka_unit_test(test_domain_one_per_owner_working_unit),
+	    cmocka_unit_test(test_map_bounds_inclusive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
