@@ -101,8 +101,8 @@ int iommu_owner_resume(uint16_t owner);
  * interrupts (the caller uses compatibility format); -1 when the owner is
  * quarantined (whether or not its unit remaps: nothing is allocated until
  * iommu_owner_resume, one line), or its unit remaps but no entry could be
- * made (a broken unit, no free entry, an APIC id past 255, the
- * invalidation failed). */
+ * made (a broken unit, no free entry, an APIC id of 255 or more — 0xFF is
+ * the xAPIC broadcast, not one CPU — the invalidation failed). */
 int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
 		    uint32_t *msi_addr, uint32_t *msi_data, uint16_t *handle);
 void iommu_irq_free(uint16_t owner, uint16_t handle);

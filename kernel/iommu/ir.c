@@ -11,6 +11,9 @@
 #include "kernel/pci/pci_reg.h"
 
 #define VTD_IRTA_S_256 7 /* 2^(7+1) entries */
+/* xAPIC physical destination 0xFF is the broadcast, not one CPU (Intel
+ * SDM vol. 3 §10.6.2.1): an APIC id of one CPU lies below it */
+#define VTD_XAPIC_BROADCAST 0xffu
 
 int vtd_ir_up(struct vtd_unit *u)
 {
@@ -42,7 +45,7 @@ int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
 	if (!dm || !dm->u->ir)
 		return 1; /* not remapped here: compatibility format */
 	struct vtd_unit *u = dm->u;
-	if (u->broken || apic_id > 0xff)
+	if (u->broken || apic_id >= VTD_XAPIC_BROADCAST)
 		return -1;
 	unsigned i;
 	for (i = 0; i < VTD_IRT_ENTRIES && u->irte_owner[i]; i++)

@@ -14,9 +14,9 @@
  * wrapping, pa past the host address width); unmap any range, or a part
  * of a live mapping of any owner; quarantine and resume; record DMA faults
  * in the unit and poll them; allocate and free interrupt remapping entries
- * (own and others' handles, APIC ids past 255); stop the unit (it never
- * completes another invalidation, or reports a queue error); set a
- * function's Bus Master Enable again.
+ * (own and others' handles, APIC ids from 255, the xAPIC broadcast, up);
+ * stop the unit (it never completes another invalidation, or reports a
+ * queue error); set a function's Bus Master Enable again.
  *
  * An independent model (from the VT-d spec and iommu.h, not from the
  * code) predicts every call's result and state. Oracles, after every step
@@ -37,7 +37,10 @@
  *    (the levels of AW, IOVAs below 2^min(AW, MGAW), R/W ANDed over the
  *    levels, no PS or stray bits) gives exactly the model's live
  *    (iova -> pa, rights) of that owner — nothing more, nothing less; a
- *    quarantined owner's tables still hold its mappings;
+ *    quarantined owner's tables still hold its mappings; on a unit that
+ *    is not coherent every root, context and table entry and IRTE read
+ *    is what the kernel last flushed (vtd_fake.h fake_read), as the unit
+ *    reads memory, not the CPU's caches;
  *  - no page-table page is shared between domains or with the root,
  *    context, interrupt remapping or queue pages; each domain's mapped
  *    and table page counts are its tables'; the pages the page shim has
@@ -208,7 +211,7 @@ static void walk_level(uint64_t t, unsigned level, unsigned perm, uint64_t base,
 {
 	if (record)
 		add_tpage(t, did, level, perm, base, dom);
-	const uint64_t *e = (const uint64_t *)t;
+	const uint64_t *e = fake_table(t);
 	for (unsigned i = 0; i < 512; i++) {
 		uint64_t v = e[i];
 		unsigned p = (unsigned)(v & 3) & perm;
@@ -297,7 +300,7 @@ static void iec_sample(unsigned i)
 {
 	if (!fake.irt)
 		return;
-	const uint64_t *e = (const uint64_t *)fake.irt + 2 * i;
+	const uint64_t *e = fake_irte(i);
 	if (!(e[0] & VTD_IRTE_P))
 		return;
 	for (unsigned k = 0; k < niecc[i]; k++)
@@ -616,10 +619,10 @@ static void check(void)
 	      shim_pages_in_use - pages0, expect);
 	/* interrupt remapping table */
 	if (m.ir) {
-		const uint64_t *irt = (const uint64_t *)fake.irt;
 		CHECK(fake.irt == u->irt, "IRT not the latched one");
 		for (unsigned i = 0; i < VTD_IRT_ENTRIES; i++) {
-			uint64_t lo = irt[2 * i], hi = irt[2 * i + 1];
+			const uint64_t *e = fake_irte(i);
+			uint64_t lo = e[0], hi = e[1];
 			unsigned o = m.irq[i].owner;
 			if (!o) {
 				CHECK(!(lo & VTD_IRTE_P),
@@ -635,6 +638,10 @@ static void check(void)
 			      lo, whi, wlo);
 		}
 	}
+	/* on a unit that is not coherent, all of that was read as the unit
+	 * reads memory: root, context and table entries and IRTEs as the
+	 * kernel last flushed them (vtd_fake.h fake_read) */
+	CHECK(!fake.misuse, "unit misused: %s", fake.misuse);
 	/* what the unit may still have cached */
 	if (!caches_valid)
 		return;
@@ -1083,7 +1090,7 @@ static void op_irq_alloc(const uint8_t *a)
 		want = -1; /* nothing new for a quarantined owner */
 	else if (!o || !m.o[o].dom || !m.ir)
 		want = 1;
-	else if (m.broken || apic > 255)
+	else if (m.broken || apic >= 255) /* 255: the xAPIC broadcast */
 		want = -1;
 	else {
 		for (unsigned i = 0; i < VTD_IRT_ENTRIES && idx < 0; i++)

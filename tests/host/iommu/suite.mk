@@ -21,7 +21,8 @@ $(BUILD)/host/iommu_scope_test: tests/host/iommu/test_scope.c \
 
 # the VT-d code over a register page in memory and over the fake unit of
 # vtd_fake.h (which acts when the kernel reads the clock: the wraps; fault
-# records it clears at the write, vtd_host_wrote); the
+# records it clears at the write, vtd_host_wrote; a page_alloc it fails,
+# fake.alloc_fail); the
 # shim's IOMMU model (tests/host/shim/iommu.c) is left out: this links the
 # real one
 HOST_TESTS += $(BUILD)/host/iommu_vtd_test
@@ -34,7 +35,7 @@ VTD_FAKE_SRC := kernel/iommu/vtd.c kernel/iommu/flush.c kernel/iommu/domain.c \
 $(BUILD)/host/iommu_vtd_test: tests/host/iommu/test_vtd.c $(VTD_FAKE_SRC) \
 		kernel/lib/status.c tests/host/lib/json_check.h
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -Wl,--wrap=time_now_us,--wrap=vtd_flush \
+	$(HOSTCC) $(HOST_CFLAGS) -Wl,--wrap=time_now_us,--wrap=vtd_flush,--wrap=page_alloc \
 		-o $@ $(filter %.c,$^) $(HOST_LIBS)
 
 # the stateful sequence fuzzer: owners' domains, mappings, quarantine,
@@ -43,5 +44,5 @@ $(BUILD)/host/iommu_vtd_test: tests/host/iommu/test_vtd.c $(VTD_FAKE_SRC) \
 FUZZERS += $(BUILD)/fuzz/fuzz_vtd_seq
 $(BUILD)/fuzz/fuzz_vtd_seq: tests/host/iommu/fuzz_vtd_seq.c $(VTD_FAKE_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZ_CFLAGS) -Wl,--wrap=time_now_us,--wrap=vtd_flush \
+	$(FUZZCC) $(FUZZ_CFLAGS) -Wl,--wrap=time_now_us,--wrap=vtd_flush,--wrap=page_alloc \
 		-o $@ $(filter %.c,$^)

@@ -6,7 +6,8 @@
  *
  * The register page is plain memory. The unit acts whenever the kernel
  * waits, i.e. reads the clock: the binary is linked with
- * -Wl,--wrap=time_now_us,--wrap=vtd_flush (suite.mk), and every
+ * -Wl,--wrap=time_now_us,--wrap=vtd_flush,--wrap=page_alloc (suite.mk:
+ * page_alloc fails at the fake.alloc_fail-th call from now), and every
  * time_now_us call first lets the unit take what was written — as QEMU
  * 7.2's intel_iommu does synchronously on the register write
  * (shared/reference/vtd.md §5):
@@ -33,12 +34,16 @@
  * flush.c, so the wrap binds vtd.c's calls as well as domain.c's and
  * ir.c's) is reported too (fake_flush_hook), so a test sees table states
  * that last only inside one call. A unit that is not coherent
- * (!c.coherent, ECAP.C = 0) keeps, for each page of its own structures,
- * what each line held at its last flush (fake.sh) and calls it a misuse
- * when what it reads is not that: the root table at SRTP, the interrupt
- * remapping table at SIRTP, each descriptor as IQT passes it, the wait
- * status word before it writes it (a line never flushed since the page
- * became that structure counts as unflushed). */
+ * (!c.coherent, ECAP.C = 0) reads memory, not the CPU's caches: for every
+ * page the kernel flushes a line of (its own structures, context tables,
+ * second-level tables) the fake keeps what each line held at its last
+ * flush (fake_sh, dropped when the page is freed) and calls it a misuse
+ * when what the unit reads is not that (fake_read): the root table at
+ * SRTP, the interrupt remapping table at SIRTP, each descriptor as IQT
+ * passes it, the wait status word before it writes it, and what a test or
+ * the fuzzer walks as the unit would — the root and context entry of a
+ * function (fake_ctx), table pages (fake_table), IRTEs (fake_irte); a line
+ * never flushed since the page was allocated counts as unflushed. */
 #ifndef VTD_FAKE_H
 #define VTD_FAKE_H
 #include <stdbool.h>
@@ -106,33 +111,113 @@ static struct fake_unit {
 	 * not see it yet */
 	bool wb_dirty;
 	uint64_t wbf; /* write-buffer flushes done */
-	/* not coherent (ECAP.C = 0): the unit reads memory, not the CPU's
-	 * caches. For each page of the unit's own structures (FAKE_SH_*: the
-	 * root table, the invalidation queue, the wait status page, the
-	 * interrupt remapping table) what memory held at each 64-byte line's
-	 * last vtd_flush, and which lines were flushed since the page became
-	 * that structure; what the unit reads must match it */
-	struct fake_shadow {
-		uint64_t pa;
-		uint64_t flushed; /* one bit per line */
-		uint8_t b[4096];
-	} sh[4];
+	unsigned
+	    alloc_fail; /* page_alloc calls to the one that fails; 0 none */
 	struct dmar_buf dmar;
 } fake;
-enum { FAKE_SH_ROOT, FAKE_SH_IQ, FAKE_SH_STATUS, FAKE_SH_IRT };
+
+/* not coherent (ECAP.C = 0): the unit reads memory, not the CPU's caches.
+ * For each page the kernel flushed a line of since it was allocated, what
+ * memory held at each 64-byte line's last vtd_flush and which lines were
+ * flushed; what the unit reads must match it. FAKE_SH_PAGES is past what
+ * a test or a fuzz input makes (at most 64 steps, a few tables each) */
+#define FAKE_SH_PAGES 1024
+static struct fake_shadow {
+	uint64_t pa;
+	uint64_t flushed; /* one bit per line */
+	uint8_t b[4096];
+} fake_sh[FAKE_SH_PAGES];
+static unsigned fake_nsh;
+
+static inline void fake_misuse(const char *what)
+{
+	if (!fake.misuse)
+		fake.misuse = what;
+}
+
+static inline struct fake_shadow *fake_sh_of(uint64_t pa, bool add)
+{
+	pa &= ~0xfffull;
+	for (unsigned i = 0; i < fake_nsh; i++)
+		if (fake_sh[i].pa == pa)
+			return &fake_sh[i];
+	if (!add)
+		return NULL;
+	if (fake_nsh == FAKE_SH_PAGES) {
+		fake_misuse("fake: more flushed pages than FAKE_SH_PAGES");
+		return NULL;
+	}
+	fake_sh[fake_nsh] = (struct fake_shadow){.pa = pa};
+	return &fake_sh[fake_nsh++];
+}
+
+/* page_free (shim_page_hook): a page allocated again starts unflushed */
+static inline void fake_sh_drop(uint64_t pa, size_t len)
+{
+	for (unsigned i = 0; i < fake_nsh;)
+		if (fake_sh[i].pa >= pa && fake_sh[i].pa < pa + len)
+			fake_sh[i] = fake_sh[--fake_nsh];
+		else
+			i++;
+}
+
+/* the unit reads [pa, pa + len) (within one page): on a unit that is not
+ * coherent every byte of it must be what the kernel's last vtd_flush of
+ * its line pushed to memory, else the unit reads stale memory */
+static inline void fake_read(uint64_t pa, size_t len, const char *what)
+{
+	if (fake.c.coherent || !pa)
+		return;
+	const struct fake_shadow *sh = fake_sh_of(pa, false);
+	unsigned off = (unsigned)(pa & 0xfff), last = off + (unsigned)len - 1;
+	/* the lines off..last lie in: bits off / 64 to last / 64 */
+	uint64_t lines = (~0ull >> (63 - last / 64)) & (~0ull << (off / 64));
+	if (!sh || (sh->flushed & lines) != lines ||
+	    memcmp(&sh->b[off], (const void *)pa, len))
+		fake_misuse(what);
+}
+
+/* the unit wrote [pa, pa + len) itself (memory holds it now, whatever the
+ * CPU's caches do) */
+static inline void fake_wrote_mem(uint64_t pa, size_t len)
+{
+	struct fake_shadow *sh = fake_sh_of(pa, false);
+	if (sh)
+		memcpy(&sh->b[pa & 0xfff], (const void *)pa, len);
+}
 
 /* the context entry of function fn in the root table the unit latched
- * (NULL: none latched, or no context table for its bus) */
+ * (NULL: none latched, or no context table for its bus), read as the unit
+ * reads them: the root entry and the context entry flushed (§9.1, §9.3) */
 static inline const uint64_t *fake_ctx(unsigned fn)
 {
 	if (!fake.root)
 		return NULL;
 	uint16_t sid = fake_sid(fn);
 	const uint64_t *root = (const uint64_t *)fake.root + 2 * (sid >> 8);
+	fake_read((uint64_t)root, 16, "root entry read unflushed");
 	if (!(root[0] & VTD_ROOT_P))
 		return NULL;
-	return (const uint64_t *)(root[0] & VTD_SL_ADDR_MASK) +
-	       2 * (sid & 0xff);
+	const uint64_t *ce =
+	    (const uint64_t *)(root[0] & VTD_SL_ADDR_MASK) + 2 * (sid & 0xff);
+	fake_read((uint64_t)ce, 16, "context entry read unflushed");
+	return ce;
+}
+
+/* a second-level table page as the unit reads it (§9.8): all 512
+ * entries, any of which it may walk */
+static inline const uint64_t *fake_table(uint64_t pt)
+{
+	fake_read(pt, 4096, "second-level table read unflushed");
+	return (const uint64_t *)pt;
+}
+
+/* IRTE i of the table the unit latched, as the unit reads it (§9.10) */
+static inline const uint64_t *fake_irte(unsigned i)
+{
+	const uint64_t *e = (const uint64_t *)fake.irt + 2 * i;
+	fake_read((uint64_t)e, 16, "interrupt remapping entry read unflushed");
+	return e;
 }
 
 /* the test's view of what the unit does (any may be NULL) */
@@ -183,43 +268,6 @@ static inline void fake_set_bme(unsigned fn)
 }
 
 /* ---- the unit ---------------------------------------------------------- */
-static inline void fake_misuse(const char *what)
-{
-	if (!fake.misuse)
-		fake.misuse = what;
-}
-
-/* the unit reads [pa, pa + len) of structure page k: on a unit that is
- * not coherent every byte of it must be what the kernel's last vtd_flush
- * of its line pushed to memory, else the unit reads stale memory */
-static inline void fake_read(unsigned k, uint64_t pa, size_t len,
-			     const char *what)
-{
-	struct fake_shadow *sh = &fake.sh[k];
-	if (fake.c.coherent || !pa)
-		return;
-	if (sh->pa != (pa & ~0xfffull)) {
-		fake_misuse(what);
-		return;
-	}
-	for (uint64_t a = pa; a < pa + len; a++) {
-		unsigned off = (unsigned)(a & 0xfff);
-		if (!(sh->flushed >> (off / 64) & 1) ||
-		    sh->b[off] != *(const uint8_t *)a) {
-			fake_misuse(what);
-			return;
-		}
-	}
-}
-
-/* the unit wrote [pa, pa + len) of structure page k itself (memory holds
- * it now, whatever the CPU's caches do) */
-static inline void fake_wrote_mem(unsigned k, uint64_t pa, size_t len)
-{
-	struct fake_shadow *sh = &fake.sh[k];
-	if (sh->pa == (pa & ~0xfffull))
-		memcpy(&sh->b[pa & 0xfff], (const void *)pa, len);
-}
 
 static inline void fake_gcmd(void)
 {
@@ -242,7 +290,7 @@ static inline void fake_gcmd(void)
 	if (v & VTD_GCMD_SRTP) {
 		fake.root = fake_reg64(VTD_RTADDR) & ~0xfffull;
 		fake.gsts |= FAKE_RTPS;
-		fake_read(FAKE_SH_ROOT, fake.root, 4096,
+		fake_read(fake.root, 4096,
 			  "root table latched (SRTP) unflushed");
 	}
 	if (v & VTD_GCMD_WBF) {
@@ -257,7 +305,7 @@ static inline void fake_gcmd(void)
 	if (v & VTD_GCMD_SIRTP) {
 		fake.irt = fake_reg64(VTD_IRTA) & ~0xfffull;
 		fake.gsts |= FAKE_IRTPS;
-		fake_read(FAKE_SH_IRT, fake.irt, 4096,
+		fake_read(fake.irt, 4096,
 			  "interrupt remapping table latched (SIRTP) "
 			  "unflushed");
 	}
@@ -337,10 +385,10 @@ static inline void fake_desc(uint64_t lo, uint64_t hi)
 			else {
 				/* a dirty line of the status word would be
 				 * written back over what the unit writes */
-				fake_read(FAKE_SH_STATUS, hi, 4,
+				fake_read(hi, 4,
 					  "wait status word written unflushed");
 				*(volatile uint32_t *)hi = (uint32_t)(lo >> 32);
-				fake_wrote_mem(FAKE_SH_STATUS, hi, 4);
+				fake_wrote_mem(hi, 4);
 			}
 		}
 		fake.waits++;
@@ -371,7 +419,7 @@ static inline void fake_iq(void)
 			break;
 		}
 		const uint64_t *d = (const uint64_t *)base + 2 * fake.iqh;
-		fake_read(FAKE_SH_IQ, (uint64_t)d, 16,
+		fake_read((uint64_t)d, 16,
 			  "invalidation descriptor fetched unflushed");
 		fake_desc(d[0], d[1]);
 		fake.wb_dirty = false; /* invalidations drain the buffer */
@@ -420,6 +468,14 @@ void vtd_host_wrote(const struct vtd_unit *u, uint32_t off)
 		fake_cleared_hook();
 }
 
+uint64_t __real_page_alloc(size_t n, uint64_t limit);
+uint64_t __wrap_page_alloc(size_t n, uint64_t limit)
+{
+	if (fake.alloc_fail && !--fake.alloc_fail)
+		return 0;
+	return __real_page_alloc(n, limit);
+}
+
 uint64_t __real_time_now_us(void);
 uint64_t __wrap_time_now_us(void)
 {
@@ -436,20 +492,14 @@ void __wrap_vtd_flush(const struct vtd_unit *u, const void *p, size_t len)
 	__real_vtd_flush(u, p, len);
 	if (fake.active)
 		fake.wb_dirty = true;
-	/* a flush of the unit's own structures: memory holds those lines now */
-	const uint64_t pages[4] = {u->root, u->iq, u->status, u->irt};
-	for (unsigned k = 0; fake.active && k < 4; k++) {
-		struct fake_shadow *sh = &fake.sh[k];
-		uint64_t a0 = (uint64_t)p & ~63ull;
-		if (!pages[k] || a0 >> 12 != pages[k] >> 12)
-			continue;
-		if (sh->pa != pages[k]) /* a new page: nothing flushed yet */
-			*sh = (struct fake_shadow){.pa = pages[k]};
-		for (uint64_t a = a0;
-		     a < (uint64_t)p + len && a < pages[k] + 4096; a += 64) {
-			memcpy(&sh->b[a & 0xfff], (const void *)a, 64);
-			sh->flushed |= 1ull << ((a & 0xfff) / 64);
-		}
+	/* memory holds those lines now */
+	for (uint64_t a = (uint64_t)p & ~63ull;
+	     fake.active && p && a < (uint64_t)p + len; a += 64) {
+		struct fake_shadow *sh = fake_sh_of(a, true);
+		if (!sh)
+			break;
+		memcpy(&sh->b[a & 0xfff], (const void *)a, 64);
+		sh->flushed |= 1ull << ((a & 0xfff) / 64);
 	}
 	if (fake.active && fake_flush_hook)
 		fake_flush_hook(p, len);
@@ -490,6 +540,8 @@ static inline void fake_fault(uint16_t sid, uint8_t reason, bool write,
 static inline void fake_setup(const struct fake_cfg *c)
 {
 	memset(&fake, 0, sizeof(fake));
+	fake_nsh = 0;
+	shim_page_hook = fake_sh_drop;
 	fake.c = *c;
 	uint64_t cap = (uint64_t)(c->nd & 7) << VTD_CAP_ND_SHIFT |
 		       (uint64_t)((c->no_three ? 0 : VTD_SAGAW_39) |
@@ -592,6 +644,7 @@ static inline void fake_teardown(void)
 	for (unsigned i = 0; i < fake_npages; i++)
 		page_free(fake_pages[i], 1);
 	fake.active = false;
+	shim_page_hook = NULL;
 	memset(vtd_units, 0, sizeof(vtd_units[0]) * DMAR_MAX_UNITS);
 	memset(vtd_domains, 0, sizeof(vtd_domains));
 	vtd_nunits = 0;
