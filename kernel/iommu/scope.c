@@ -81,11 +81,16 @@ int dmar_unit_for(const struct dmar_info *dmar, const struct pci_dev *d)
 #define PCIE_TYPE_SHIFT	      4
 #define PCIE_TYPE_MASK	      0xf
 #define PCIE_TYPE_PCIE_TO_PCI 7
+#define PCIE_TYPE_PCI_TO_PCIE 8
 
-/* the requester id the unit sees for d's DMA: a conventional PCI bus
- * aliases everything below it to its bridge (PCIe-to-PCI bridge spec §2.3:
- * secondary bus, devfn 0; other bridges: the bridge itself) — the rule
- * Linux and QEMU's pci_device_iommu_address_space follow */
+/* the requester id the unit sees for d's DMA: each bridge above d that
+ * takes over its requests on a conventional PCI or PCI-X bus aliases
+ * them, the one nearest the root last (Linux's pci_for_each_dma_alias,
+ * QEMU's pci_device_iommu_address_space): a PCIe-to-PCI bridge (type 7)
+ * to its secondary bus, devfn 0 (PCI Express to PCI/PCI-X Bridge 1.0
+ * §2.3); a PCI/PCI-X-to-PCIe bridge (type 8) and a conventional bridge
+ * (no PCI Express capability) to the bridge's own id. PCI Express ports
+ * (Root, Upstream, Downstream) pass the id through */
 uint16_t pci_source_id(const struct pci_dev *d)
 {
 	unsigned sbus = d->bus, sdevfn = d->dev << 3 | d->fn, bus = d->bus;
@@ -98,15 +103,12 @@ uint16_t pci_source_id(const struct pci_dev *d)
 				       PCIE_TYPE_SHIFT) &
 					  PCIE_TYPE_MASK
 				    : 0;
-		bool express = p->cap_pcie && type != PCIE_TYPE_PCIE_TO_PCI;
-		if (!express) {
-			if (type == PCIE_TYPE_PCIE_TO_PCI) {
-				sbus = bus;
-				sdevfn = 0;
-			} else {
-				sbus = p->bus;
-				sdevfn = p->dev << 3 | p->fn;
-			}
+		if (p->cap_pcie && type == PCIE_TYPE_PCIE_TO_PCI) {
+			sbus = bus;
+			sdevfn = 0;
+		} else if (!p->cap_pcie || type == PCIE_TYPE_PCI_TO_PCIE) {
+			sbus = p->bus;
+			sdevfn = p->dev << 3 | p->fn;
 		}
 		bus = p->bus;
 	}

@@ -13,6 +13,6 @@ struct pci_dev;
  * INCLUDE_PCI_ALL unit of d's segment; -1 when none */
 int dmar_unit_for(const struct dmar_info *dmar, const struct pci_dev *d);
 /* bus << 8 | devfn of the requests d's DMA appears as, after the alias of
- * conventional PCI bridges above it */
+ * the bridges to conventional PCI or PCI-X above it */
 uint16_t pci_source_id(const struct pci_dev *d);
 #endif

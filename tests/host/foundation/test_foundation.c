@@ -3771,6 +3771,70 @@ static void test_pci_status_kept_functions_only(void **st)
 	assert_non_null(strstr(buf, "\"msix_failed\":[]"));
 }
 
+/* PCIe Base 5.0 §7.5.3.13: Root Capabilities are the two bytes at +0x1e
+ * of the PCI Express capability, and the capability list lies in the
+ * first 256 bytes. A capability at 0xe0 puts them at 0xfe-0xff, the last
+ * two bytes there: read, not "past configuration space". A Root Port
+ * with its capability there offering RRS Software Visibility gets the
+ * bit (Root Control at 0xfc, 0x0007 becomes 0x0017), and no line */
+static void test_pci_pcie5_s7_5_3_13_root_caps_ending_at_0xff_read(void **st)
+{
+	ecam_seg(0, 1);
+	struct fake_fn *rp = fn_at(0, 1, 0, 1);
+	fn_pcie(rp, 0xe0, 4, 0x0001, 0x0007);
+	fn_at(1, 0, 0, 0);
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 2);
+	assert_int_equal(rtctl_of(rp, 0xe0), 0x0017);
+	if (strstr(log, "runs past"))
+		fail_msg("log:\n%s", log);
+}
+
+/* PCIe Base 5.0 §7.2.2: each PCI Segment is a configuration space of its
+ * own, and an MCFG entry's start bus is a root bus of its segment only
+ * (PCI Firmware 3.3 §4.1.2). Segment 0 holds buses 0-0xff, segment 1
+ * starts at bus 0x80: segment 0's bus 0x80, which no bridge names, is
+ * not scanned (its function is not found), segment 1's is, once */
+static void test_pci_pcie5_s7_2_2_start_bus_roots_its_own_segment(void **st)
+{
+	ecam_seg(0, 0xff);
+	acpi_necam = 2;
+	acpi_ecam[1] = (struct acpi_mcfg_seg){
+	    .base = ECAM2_BASE, .seg = 1, .bus_start = 0x80, .bus_end = 0xff};
+	fn_at(0, 1, 0, 0);
+	fn_at(0x80, 2, 0, 0); /* segment 0, bus 0x80: no bridge leads there */
+	fn_at(0x80, 3, 0, 0)->ecam = ECAM2_BASE; /* segment 1's root bus */
+	pci_init();
+	assert_int_equal(pci_ndevs, 2);
+	assert_int_equal(found(0, 1, 0), 1);
+	assert_int_equal(found(0x80, 2, 0), 0);
+	assert_int_equal(found(0x80, 3, 0), 1);
+	for (unsigned i = 0; i < pci_ndevs; i++)
+		assert_int_equal(pci_devs[i].seg, pci_devs[i].bus ? 1 : 0);
+}
+
+/* PCI 3.0 §6.7: a kept bridge whose capability list loops is said in its
+ * own line, once (PCI_SAID_CAPS); it is not also counted among the
+ * functions past the PCI_MAX_DEVS kept, whose summary line is then not
+ * due at all */
+static void test_pci_pci3_s6_7_kept_bridge_broken_caps_not_summed(void **st)
+{
+	ecam_seg(0, 1);
+	struct fake_fn *br = fn_at(0, 1, 0, 1);
+	br->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	br->cfg[PCI_CAP_PTR] = 0x40;
+	br->cfg[0x40] = PCI_CAP_ID_VNDR;
+	br->cfg[0x41] = 0x40; /* back to itself */
+	fn_at(1, 0, 0, 0);
+	const char *log = logged(pci_init_arg, 0);
+	assert_int_equal(pci_ndevs, 2);
+	if (count_in(log, "capability list") != 1 ||
+	    !strstr(log, "pci 0000:00:01.0: capability list loops at 0x40; "
+			 "walk stopped (said once for the function)\n") ||
+	    strstr(log, "past the 64 kept"))
+		fail_msg("log:\n%s", log);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -3888,6 +3952,12 @@ int main(void)
 	    cmocka_unit_test(test_pci_bridges_16_deep),
 	    cmocka_unit_test(test_pci_summary_lines_only_when_due),
 	    cmocka_unit_test(test_pci_status_kept_functions_only),
+	    cmocka_unit_test(
+		test_pci_pcie5_s7_5_3_13_root_caps_ending_at_0xff_read),
+	    cmocka_unit_test(
+		test_pci_pcie5_s7_2_2_start_bus_roots_its_own_segment),
+	    cmocka_unit_test(
+		test_pci_pci3_s6_7_kept_bridge_broken_caps_not_summed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

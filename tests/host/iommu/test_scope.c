@@ -25,7 +25,15 @@ unsigned pci_ndevs;
 static uint8_t cfg[NFN][4096];
 
 #define PCIE_CAP 0x40
-enum { EP, ROOT_PORT = 4, PCIE_TO_PCI = 7, PCI_BRIDGE = 0x100 };
+enum {
+	EP,
+	ROOT_PORT = 4,
+	UPSTREAM = 5,
+	DOWNSTREAM = 6,
+	PCIE_TO_PCI = 7,
+	PCI_TO_PCIE = 8,
+	PCI_BRIDGE = 0x100
+};
 
 static struct pci_dev *fn(unsigned bus, unsigned dev, unsigned f, int kind,
 			  unsigned sec, unsigned sub)
@@ -39,7 +47,7 @@ static struct pci_dev *fn(unsigned bus, unsigned dev, unsigned f, int kind,
 	c[PCI_HEADER_TYPE] = d->header_type;
 	c[PCI_SECONDARY_BUS] = sec;
 	c[PCI_SUBORDINATE_BUS] = sub;
-	if (kind == ROOT_PORT || kind == PCIE_TO_PCI) {
+	if (kind != EP && kind != PCI_BRIDGE) {
 		d->cap_pcie = PCIE_CAP;
 		c[PCIE_CAP] = PCI_CAP_ID_EXP;
 		c[PCIE_CAP + 2] = (uint8_t)(kind << 4 | 2);
@@ -274,6 +282,37 @@ static void test_source_id_pcie_to_pci_alias_is_its_secondary_bus(void **st)
 	assert_int_equal(pci_source_id(e), SID(2, 0, 0));
 }
 
+/* PCI Express to PCI/PCI-X Bridge 1.0, a reverse bridge (Device/Port Type
+ * 8, PCI_EXP_TYPE_PCIE_BRIDGE): its primary side is conventional PCI or
+ * PCI-X, where it masters the requests of every function on the PCI
+ * Express side itself, so they arrive with its own id (bus of the bridge,
+ * its devfn), as in Linux's pci_for_each_dma_alias. 0:5.0 is one on the
+ * root bus, with an endpoint on its secondary bus 1 and a switch (upstream
+ * port on bus 1, downstream port on bus 2) to bus 3: every function there
+ * is 00:05.0, the endpoints of bus 1 and bus 3 share it (a second owner of
+ * that source id is refused, iommu_domain_create). Before, each kept its
+ * own id, which the unit never sees: its DMA faulted */
+static void test_source_id_pci_to_pcie_bridge_is_its_own_id(void **st)
+{
+	pci_ndevs = 0;
+	fn(0, 5, 0, PCI_TO_PCIE, 1, 3);
+	struct pci_dev *e1 = fn(1, 0, 0, EP, 0, 0);
+	struct pci_dev *up = fn(1, 1, 0, UPSTREAM, 2, 3);
+	fn(2, 0, 0, DOWNSTREAM, 3, 3);
+	struct pci_dev *e3 = fn(3, 0, 1, EP, 0, 0);
+	assert_int_equal(pci_source_id(e1), SID(0, 5, 0));
+	assert_int_equal(pci_source_id(up), SID(0, 5, 0));
+	assert_int_equal(pci_source_id(e3), SID(0, 5, 0));
+	/* behind a PCIe-to-PCI bridge (bus 0x10, secondary 0x11) the reverse
+	 * bridge's id is aliased again, to 11:00.0 */
+	pci_ndevs = 0;
+	fn(0, 1, 0, ROOT_PORT, 0x10, 0x13);
+	fn(0x10, 0, 0, PCIE_TO_PCI, 0x11, 0x13);
+	fn(0x11, 4, 0, PCI_TO_PCIE, 0x12, 0x13);
+	struct pci_dev *e = fn(0x12, 0, 0, EP, 0, 0);
+	assert_int_equal(pci_source_id(e), SID(0x11, 0, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +332,8 @@ int main(void)
 	    cmocka_unit_test_setup(
 		test_source_id_pcie_to_pci_alias_is_its_secondary_bus,
 		topology),
+	    cmocka_unit_test_setup(
+		test_source_id_pci_to_pcie_bridge_is_its_own_id, topology),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
