@@ -163,8 +163,8 @@ class Machine:
 
     # QEMU 7.2's NVMe device now and then segfaults while a controller is
     # reset with reads in flight (the nvme-recover proof does exactly that;
-    # docs/devices/nvme.md). A boot whose QEMU dies of SIGSEGV is run once
-    # more, from the same disks and a fresh firmware store; the crashed
+    # docs/devices/nvme.md). A boot whose QEMU dies of SIGSEGV is run
+    # again, from the same disks and a fresh firmware store; the crashed
     # run's serial log and stderr are kept beside it (crash-1/, crash-2/),
     # and the crash is listed in QEMU_CRASH_LOG, which the session summary
     # prints. Up to QEMU_CRASH_RERUNS times: on a loaded host two crashes
@@ -235,7 +235,7 @@ class Machine:
         """Wait for QEMU to exit; returns its exit status."""
         try:
             self.returncode = self.proc.wait(timeout or self.timeout)
-            if self._rerun_after_crash():
+            while self._rerun_after_crash():
                 self.returncode = self.proc.wait(timeout or self.timeout)
         except subprocess.TimeoutExpired:
             self.kill()
