@@ -366,11 +366,15 @@ static int vnet_send(struct nic *n, const void *frame, size_t len)
 		return -1;
 	}
 	vnet_tx_reclaim(sc);
-	int id = sc->failed ? -1 : virtq_alloc(&sc->txq);
-	if (id < 0) {
+	if (sc->failed) { /* the reclaim found the device broken */
 		n->stats.tx_dropped++;
 		return -1;
 	}
+	/* every buffer is the device's: the caller holds the frame and sends
+	 * it again after a later recv has reclaimed some (nic.h) */
+	int id = virtq_alloc(&sc->txq);
+	if (id < 0)
+		return NIC_TX_FULL;
 	/* §5.1.6.2: flags 0, GSO_NONE, num_buffers 0; a fully checksummed frame
 	 */
 	uint8_t *b = virtq_buf(&sc->txq, (uint16_t)id);

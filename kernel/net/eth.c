@@ -39,8 +39,13 @@ int eth_send(uint8_t *frame, const uint8_t *dst, uint16_t type,
 		memset(frame + len, 0, ETH_MIN_FRAME - len);
 		len = ETH_MIN_FRAME;
 	}
-	if (n->send(n, frame, len) != 0) {
+	int r = n->send(n, frame, len);
+	if (r != 0) {
 		net_if.c.tx_fail++;
+		if (r == NIC_TX_FULL) {
+			net_if.tx_full = true;
+			return NIC_TX_FULL;
+		}
 		return -1;
 	}
 	net_if.c.tx_frames++;

@@ -212,8 +212,11 @@ bool net_poll(void)
 			httpd_tick(now);
 		}
 	}
+	net_if.tx_full = false;
 	tcp_flush();
 	if (n->flush)
 		n->flush(n);
-	return i > 0;
+	/* a segment held for want of ring room: poll again at once (recv
+	 * reclaims) rather than halt until the next interrupt or tick */
+	return i > 0 || net_if.tx_full;
 }

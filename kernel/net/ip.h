@@ -37,7 +37,8 @@ bool ip_is_broadcast(uint32_t ip);
 
 /* frame has room for Ethernet + IPv4 headers before frame+NET_TX_HDR, where
  * the payload already is. Fills both headers, resolves the next hop and
- * sends. 0 sent or queued behind ARP, -1 dropped. */
+ * sends. 0 sent or queued behind ARP, NIC_TX_FULL the NIC's ring was full
+ * (not sent; the caller may send it again), -1 dropped. */
 int net_ip_send(uint8_t *frame, uint32_t dst, uint8_t proto,
 		size_t payload_len);
 /* src 0 while unconfigured (DHCP); broadcast dst goes to ff:ff:.. */

@@ -23,6 +23,9 @@ struct net_if {
 	uint32_t lease_s;
 	uint16_t ip_id;
 	uint64_t last_tick;
+	/* a send found the NIC's ring full during this net_poll: TCP holds
+	 * the segment, and the main loop polls again instead of halting */
+	bool tx_full;
 	/* arp.c: defences against another MAC than the last defence's, of
 	 * the stack (an address lost and bound again keeps the count) */
 	uint64_t arp_claimants;
@@ -37,7 +40,9 @@ uint64_t net_now_us(void);
 /* memory that lives as long as the kernel (host: calloc, kept for reuse) */
 void *net_alloc(size_t len);
 /* fills the Ethernet header of `frame` (payload at frame+ETH_HLEN), pads
- * to ETH_MIN_FRAME and sends. 0 sent, -1 the NIC refused (tx_fail) */
+ * to ETH_MIN_FRAME and sends. 0 sent; else the NIC refused it (tx_fail):
+ * NIC_TX_FULL when its ring was full (the caller may hold the frame and
+ * send it again), -1 otherwise */
 int eth_send(uint8_t *frame, const uint8_t *dst, uint16_t type,
 	     size_t payload_len);
 #endif

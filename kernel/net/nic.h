@@ -11,14 +11,19 @@ struct nic_stats {
 	uint64_t tx_packets, tx_bytes, tx_dropped, tx_errors;
 };
 
+/* nic->send: the transmit ring is full, the frame was not taken */
+#define NIC_TX_FULL (-2)
+
 struct nic {
 	char name[16];
 	uint8_t mac[6];
 	bool link_up;
 	uint32_t link_mbps; /* 0: unknown */
 	uint16_t mtu;
-	/* queue one Ethernet frame (no FCS); the frame is copied. 0 or -1.
-	 * The device may not see it before flush */
+	/* queue one Ethernet frame (no FCS); the frame is copied. 0 queued,
+	 * NIC_TX_FULL no room now (nothing taken: send it again once recv has
+	 * reclaimed finished transmits), -1 refused. The device may not see
+	 * it before flush */
 	int (*send)(struct nic *n, const void *frame, size_t len);
 	/* hand the device what send queued, with one notification (may be
 	 * NULL: send hands over each frame itself) */

@@ -170,9 +170,11 @@ static size_t sack_write(const struct tcp_conn *c, uint8_t *o)
 
 /* one segment: header (MSS, window scale and SACK-permitted on SYN-ACK,
  * SACK blocks on others), then `len` bytes from the transmit ring at
- * offset `off` from snd_una */
-static void seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags,
-		     size_t off, size_t len)
+ * offset `off` from snd_una. net_ip_send's result: on NIC_TX_FULL the
+ * segment did not leave and nothing here changed, so the caller may send
+ * it again (an ACK stays owed: ack_now) */
+static int seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, size_t off,
+		    size_t len)
 {
 	uint8_t *f = net_if.tx;
 	uint8_t *t = f + NET_TX_HDR;
@@ -217,6 +219,9 @@ static void seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags,
 	uint32_t s = inet_pseudo_sum(net_if.ip, c->rip, IP_PROTO_TCP,
 				     (uint16_t)(hl + len));
 	wr16(t + 16, inet_fold(inet_sum(t, hl + len, s)));
+	int r = net_ip_send(f, c->rip, IP_PROTO_TCP, hl + len);
+	if (r == NIC_TX_FULL)
+		return r;
 	if (flags & TCP_ACK) {
 		c->rcv_adv = c->rcv_nxt + ((uint32_t)win << c->rcv_shift);
 		c->ack_now = false;
@@ -224,7 +229,7 @@ static void seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags,
 	if (len)
 		c->last_data_tx = net_now_us();
 	net_if.c.tcp_tx++;
-	net_ip_send(f, c->rip, IP_PROTO_TCP, hl + len);
+	return r;
 }
 
 /* RFC 9293 §3.10.7.1: a reset for a segment that has no connection */
@@ -409,8 +414,9 @@ static void tlp_arm(struct tcp_conn *c, uint64_t now)
 }
 
 /* n new bytes at offset off from snd_una (the segment at snd_nxt), FIN
- * on the last of them when the application closed */
-static void send_new(struct tcp_conn *c, size_t off, size_t n, uint64_t now)
+ * on the last of them when the application closed; false when the NIC's
+ * ring was full and nothing was sent */
+static bool send_new(struct tcp_conn *c, size_t off, size_t n, uint64_t now)
 {
 	uint8_t flags = TCP_ACK;
 	bool last = off + n == c->tx_len;
@@ -419,7 +425,8 @@ static void send_new(struct tcp_conn *c, size_t off, size_t n, uint64_t now)
 	if (last && c->fin_queued)
 		flags |= TCP_FIN;
 	uint32_t seq = c->snd_nxt;
-	seg_send(c, seq, flags, off, n);
+	if (seg_send(c, seq, flags, off, n) == NIC_TX_FULL)
+		return false;
 	c->snd_nxt += (uint32_t)n + !!(flags & TCP_FIN);
 	if (!c->rtt_active && SEQ_GEQ(seq, c->snd_max)) {
 		c->rtt_active = true;
@@ -430,6 +437,7 @@ static void send_new(struct tcp_conn *c, size_t off, size_t n, uint64_t now)
 		c->snd_max = c->snd_nxt;
 	if (!c->rexmt_at)
 		c->rexmt_at = now + c->rto;
+	return true;
 }
 
 /* RFC 6928: the initial window, min(10 x MSS, max(2 x MSS, 14600)) */
@@ -486,17 +494,26 @@ static void tcp_output(struct tcp_conn *c)
 		/* sender-side silly window avoidance (RFC 9293 §3.8.6.2.1) */
 		if (!n || (n < smss && n < c->tx_len - off && off > 0))
 			break;
-		send_new(c, off, n, now);
+		/* the NIC's ring is full: the rest waits, not lost, for
+		 * tcp_flush after a later poll has reclaimed room */
+		if (!send_new(c, off, n, now)) {
+			c->flush = true;
+			break;
+		}
 		sent_new = true;
 	}
 	uint32_t fin_seq = c->snd_una + (uint32_t)c->tx_len;
 	if (c->fin_queued && c->snd_nxt == fin_seq) {
-		seg_send(c, fin_seq, TCP_FIN | TCP_ACK, 0, 0);
-		c->snd_nxt = fin_seq + 1;
-		if (SEQ_GT(c->snd_nxt, c->snd_max))
-			c->snd_max = c->snd_nxt;
-		if (!c->rexmt_at)
-			c->rexmt_at = now + c->rto;
+		if (seg_send(c, fin_seq, TCP_FIN | TCP_ACK, 0, 0) ==
+		    NIC_TX_FULL) {
+			c->flush = true;
+		} else {
+			c->snd_nxt = fin_seq + 1;
+			if (SEQ_GT(c->snd_nxt, c->snd_max))
+				c->snd_max = c->snd_nxt;
+			if (!c->rexmt_at)
+				c->rexmt_at = now + c->rto;
+		}
 	}
 	if (c->fin_queued && !c->fin_sent && SEQ_GT(c->snd_max, fin_seq)) {
 		c->fin_sent = true;
@@ -931,8 +948,9 @@ static void rexmt_seg(struct tcp_conn *c, uint32_t seq, size_t len)
 		return;
 	len = MIN(len, sent - off);
 	len = MIN(len, (size_t)c->mss - sack_optlen(c));
+	if (seg_send(c, seq, TCP_ACK, off, len) == NIC_TX_FULL)
+		return; /* not sent: the next ACK or timer tries again */
 	net_if.c.tcp_retransmits++;
-	seg_send(c, seq, TCP_ACK, off, len);
 	c->rtt_active = false; /* Karn */
 	c->undo_retrans++;
 	uint32_t end = seq + (uint32_t)len;

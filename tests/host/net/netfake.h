@@ -28,6 +28,9 @@ struct fake_nic {
 	struct frame *rx;
 	unsigned nrx, rxr;
 	bool drop_tx; /* lose everything the stack sends */
+	/* frames the transmit ring still takes before send answers
+	 * NIC_TX_FULL (nothing taken); negative: no limit */
+	int tx_room;
 };
 extern struct fake_nic fake;
 

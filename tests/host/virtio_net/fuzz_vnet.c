@@ -341,8 +341,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			unsigned held = 0;
 			for (unsigned j = 0; j < o.txq; j++)
 				held += o.held[j];
-			if (r == -1) /* only for want of a buffer */
-				check(sc->failed || held == o.txq);
+			/* -1 only for a device given up; NIC_TX_FULL only
+			 * for want of a buffer, and nothing posted */
+			check(r == 0 || r == -1 || r == NIC_TX_FULL);
+			if (r == -1)
+				check(sc->failed);
+			if (r == NIC_TX_FULL) {
+				check(!sc->failed && held == o.txq);
+				check(vm_avail(VIRTIO_NET_TXQ, a0, &a1, &id));
+				check(a1 == a0);
+			}
 			if (r == 0) {
 				check(ring);
 				check(vm_avail(VIRTIO_NET_TXQ, a0, &a1, &id));
