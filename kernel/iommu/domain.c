@@ -284,8 +284,7 @@ static void vtd_map_refused(struct vtd_domain *dm, uint16_t owner, unsigned why,
 	    "no memory for a table"};
 	vtd_maps_refused++;
 	if (!dm) {
-		vtd_maps_no_domain++;
-		if (!(vtd_maps_no_domain & (vtd_maps_no_domain - 1)))
+		if (line_due(++vtd_maps_no_domain))
 			kprintf("iommu: owner %u: map 0x%lx+0x%zx refused (no "
 				"domain; %lu such)\n",
 				owner, iova, len, vtd_maps_no_domain);
