@@ -2700,9 +2700,11 @@ void poller_add(bool (*fn)(void))
  * both once, and the three after it nothing (each said "net: off" and the
  * parse line again before: 8 lines); none gets a stack or a poller, and the
  * running stack is left as it is */
+void net_boot_reset(void); /* kernel/net/netboot.c, CAPOS_HOST */
 static void test_net_off_said_once_a_boot(void **state)
 {
 	(void)state;
+	net_boot_reset();
 	boot_net = "off";
 	boot_ip = "10.0.2.300";
 	static struct nic later[4];
@@ -2720,6 +2722,45 @@ static void test_net_off_said_once_a_boot(void **state)
 	net_state(&v);
 	assert_ptr_equal(v.nic, &fake.nic);
 	assert_true(v.configured);
+}
+
+/* net=static with no ip=: the first NIC registered says so once, and no
+ * NIC gets a stack or a poller; the running stack is left as it is.
+ * Before, each NIC was given to net_init, which said "unable to configure
+ * static address" again (4 lines for 4 NICs), after wiping the stack */
+static void test_net_static_no_ip_said_once_a_boot(void **state)
+{
+	(void)state;
+	net_boot_reset();
+	boot_net = "static";
+	boot_ip = NULL;
+	unsigned pollers = pollers_added;
+	static struct nic later[4];
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(later[i].name, sizeof(later[i].name), "later%u", i);
+		later[i].mtu = 1500;
+		net_nic_added(&later[i]);
+	}
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "no ip= (net=static)"));
+	assert_int_equal(pollers_added, pollers);
+	struct net_state_view v;
+	net_state(&v);
+	assert_ptr_equal(v.nic, &fake.nic);
+	assert_true(v.configured);
+	/* a boot with ip= too brings the stack up on the first NIC */
+	net_boot_reset();
+	boot_ip = "10.0.2.15";
+	lines = shim_kprintf_calls;
+	net_nic_added(&later[0]);
+	net_nic_added(&later[1]);
+	assert_int_equal(pollers_added, pollers + 1);
+	net_state(&v);
+	assert_ptr_equal(v.nic, &later[0]);
+	assert_true(v.configured);
+	boot_net = boot_ip = NULL;
+	fake_setup(false);
 }
 
 /* ---- TCP -------------------------------------------------------------------
@@ -6880,6 +6921,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_net_off_said_once_a_boot,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_net_static_no_ip_said_once_a_boot, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
 		fake_cm_teardown),
