@@ -36,6 +36,11 @@ extern const uint8_t eth_bcast[ETH_ALEN];
 uint64_t net_now_us(void);
 /* memory that lives as long as the kernel (host: calloc, kept for reuse) */
 void *net_alloc(size_t len);
+#ifdef CAPOS_HOST
+/* host tests: net_alloc calls made, and the one (counted from 1) that
+ * fails, 0 for none */
+extern unsigned long net_host_allocs, net_host_alloc_fail;
+#endif
 /* fills the Ethernet header of `frame` (payload at frame+ETH_HLEN), pads
  * to ETH_MIN_FRAME and sends. 0 sent, -1 the NIC refused (tx_fail) */
 int eth_send(uint8_t *frame, const uint8_t *dst, uint16_t type,

@@ -18,6 +18,7 @@
 #include "kernel/net/httpd.h"
 #include "kernel/net/ip.h"
 #include "kernel/net/ipfrag.h"
+#include "kernel/net/net_internal.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
@@ -2760,6 +2761,37 @@ static void test_net_static_no_ip_said_once_a_boot(void **state)
 	assert_ptr_equal(v.nic, &later[0]);
 	assert_true(v.configured);
 	boot_net = boot_ip = NULL;
+	fake_setup(false);
+}
+
+/* tcp_init's two buffers, one of whose allocations fails: the next
+ * tcp_init (the next stack) keeps the one it has and asks for the other
+ * alone. Before, a failed receive buffer had both asked for again (the
+ * transmit buffer allocated first was lost: 2 allocations, not 1), and a
+ * failed transmit buffer was never asked for again (0: TCP stayed off) */
+static void test_tcp_init_half_allocation_kept(void **state)
+{
+	(void)state;
+	for (unsigned fail = 1; fail <= 2; fail++) {
+		print_message("allocation %u of tcp_init fails\n", fail);
+		tcp_host_drop_buffers();
+		unsigned long before = net_host_allocs;
+		net_host_alloc_fail = before + fail;
+		tcp_init();
+		assert_int_equal(net_host_allocs - before, 2);
+		assert_non_null(strstr(shim_last_line, "tcp: unable"));
+		assert_int_equal(tcp_listen(81, NULL), -1);
+		before = net_host_allocs;
+		uint64_t lines = shim_kprintf_calls;
+		tcp_init();
+		assert_int_equal(net_host_allocs - before, 1);
+		assert_int_equal(shim_kprintf_calls, lines);
+		assert_int_equal(tcp_listen(81, NULL), 0);
+		before = net_host_allocs;
+		tcp_init();
+		assert_int_equal(net_host_allocs, before);
+	}
+	net_host_alloc_fail = 0;
 	fake_setup(false);
 }
 
@@ -6920,6 +6952,8 @@ int main(void)
 		test_dhcp_rfc2131_s4_3_1_no_lease_time_lines, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_net_off_said_once_a_boot,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_init_half_allocation_kept,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_net_static_no_ip_said_once_a_boot, fake_cm_setup,
