@@ -2613,6 +2613,91 @@ static void test_dhcp_rfc2131_s4_4_5_lease_end_removes_address(void **state)
 	fake_setup(false);
 }
 
+/* lines a hostile DHCP server can have said once a lease, for ever */
+static unsigned addr_set_lines, addr_removed_lines, lease_ended_lines;
+static void count_lease_line(const char *l)
+{
+	if (strstr(l, ": address ") && strstr(l, " removed"))
+		addr_removed_lines++;
+	else if (strstr(l, ": address "))
+		addr_set_lines++;
+	if (strstr(l, "lease ended unrenewed"))
+		lease_ended_lines++;
+}
+
+/* after the lease ends unrenewed: the DISCOVER that starts over (renewing
+ * and rebinding REQUESTs before it passed over); its xid */
+static uint32_t discover_after_lease(void)
+{
+	struct ipv4_view ip;
+	for (int i = 0; i < 400; i++) {
+		while (pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip)) {
+			const uint8_t *m = ip.payload + 8;
+			if (m[240] == DHCP_OPT_MSG_TYPE &&
+			    m[242] == DHCPDISCOVER)
+				return rd32(m + 4);
+		}
+		advance_us(100000);
+	}
+	fail_msg("no DISCOVER");
+	return 0;
+}
+
+/* a server flapping a renewal's mask between two answers re-sets the
+ * address each time (RFC 2131 §4.4.5: the new parameters apply), and one
+ * that lets each lease end unrenewed and then leases again removes and
+ * sets it each time: each line said at the stack's 1st, 2nd, 4th, ...
+ * (addresses_set, addresses_removed, the DHCP client's leases ended),
+ * every one counted. Before, a line each, for ever: 64 for 64 renewals,
+ * 16 of each kind for 16 leases */
+static void test_dhcp_hostile_server_lines_bounded(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint8_t f[600];
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 20));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 20));
+	dhcp_probe_window();
+	addr_set_lines = addr_removed_lines = lease_ended_lines = 0;
+	shim_line_hook = count_lease_line;
+	struct net_state_view v;
+	for (unsigned k = 0; k < 64; k++) {
+		arp_request(STACK_IP, 60);
+		fake_clear();
+		uint32_t x = renewal_xid();
+		dhcp_reply_mask = k & 1 ? 0xffffff00u : 0xfffffe00u;
+		inject(f, dhcp_reply_lease(f, x, DHCPACK, STACK_IP, 20));
+		net_state(&v);
+		assert_int_equal(v.mask, dhcp_reply_mask);
+		assert_int_equal(v.ip, STACK_IP);
+	}
+	dhcp_reply_mask = 0xffffff00u;
+	/* sets 2 to 65: said at 2, 4, 8, 16, 32 and 64 */
+	assert_int_equal(addr_set_lines, 6);
+	assert_int_equal(net_counters()->addresses_set, 65);
+	addr_set_lines = 0;
+	for (unsigned k = 0; k < 16; k++) {
+		xid = discover_after_lease();
+		inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 20));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 20));
+		dhcp_probe_window();
+		net_state(&v);
+		assert_true(v.configured);
+	}
+	shim_line_hook = NULL;
+	/* 16 ended and removed: 1, 2, 4, 8, 16; sets 66 to 81: 0 */
+	assert_int_equal(lease_ended_lines, 5);
+	assert_int_equal(addr_removed_lines, 5);
+	assert_int_equal(addr_set_lines, 0);
+	assert_int_equal(net_counters()->addresses_removed, 16);
+	assert_int_equal(net_counters()->addresses_set, 81);
+	fake_setup(false);
+}
+
 /* RFC 2131 §4.3.2, §4.4.5: a renewing REQUEST asks to extend the lease of
  * the address in ciaddr; an ACK naming another address moves the client:
  * the old address goes with its connections at once, the new one is
@@ -6953,6 +7038,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_net_off_said_once_a_boot,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_hostile_server_lines_bounded, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_init_half_allocation_kept,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
