@@ -112,6 +112,10 @@ static struct {
 	 * address: a server can repeat either once a lease for ever; said
 	 * at the 1st, 2nd, 4th, ... */
 	uint64_t leases_ended, moves;
+	/* addresses bound without a probe (a /32; declines in a row): a
+	 * server that NAKs each renewal has one a lease; said at the 1st,
+	 * 2nd, 4th, ... */
+	uint64_t unprobed;
 } dhcp;
 
 /* renewing or rebinding: the address is ours until the lease ends */
@@ -318,9 +322,12 @@ static void dhcp_acked(uint64_t now, uint32_t yi, uint32_t mask, uint32_t gw,
 		 * route, and answers ARP itself): no other host is on the
 		 * address's subnet, and whatever answers a probe is the
 		 * fabric */
-		kprintf("%s: dhcp: %s/32 has no neighbour that could hold it; "
-			"bound without probing\n",
-			net_if.nic->name, a);
+		if (line_due(++dhcp.unprobed))
+			kprintf(
+			    "%s: dhcp: %s/32 has no neighbour that could "
+			    "hold it; bound without probing (%llu so far)\n",
+			    net_if.nic->name, a,
+			    (unsigned long long)dhcp.unprobed);
 		dhcp_bind(now);
 		return;
 	}
@@ -329,9 +336,11 @@ static void dhcp_acked(uint64_t now, uint32_t yi, uint32_t mask, uint32_t gw,
 		return;
 	}
 	if (dhcp.declines >= DHCP_MAX_DECLINES) {
-		kprintf("%s: dhcp: %u addresses declined in a row; %s bound "
-			"without probing\n",
-			net_if.nic->name, dhcp.declines, a);
+		if (line_due(++dhcp.unprobed))
+			kprintf("%s: dhcp: %u addresses declined in a row; %s "
+				"bound without probing (%llu so far)\n",
+				net_if.nic->name, dhcp.declines, a,
+				(unsigned long long)dhcp.unprobed);
 		dhcp_bind(now);
 		return;
 	}

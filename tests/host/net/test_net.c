@@ -2613,6 +2613,45 @@ static void test_dhcp_rfc2131_s4_4_5_lease_end_removes_address(void **state)
 	fake_setup(false);
 }
 
+static unsigned unprobed_lines;
+static void count_unprobed_line(const char *l)
+{
+	unprobed_lines += strstr(l, "bound without probing") != NULL;
+}
+
+/* a server that leases a /32 and NAKs each renewal: each lease is bound
+ * unprobed again, its line said at the 1st, 2nd, 4th, ... such address.
+ * Before, a line each lease, for ever (16 for 16) */
+static void test_dhcp_slash32_unprobed_lines_bounded(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	dhcp_reply_mask = 0xffffffffu;
+	unprobed_lines = 0;
+	shim_line_hook = count_unprobed_line;
+	uint8_t f[600];
+	for (unsigned k = 0; k < 16; k++) {
+		uint32_t xid, req;
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 20));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 20));
+		struct net_state_view v;
+		net_state(&v);
+		assert_true(v.configured);
+		assert_int_equal(v.mask, 0xffffffffu);
+		arp_request(STACK_IP, 60);
+		fake_clear();
+		uint32_t x = renewal_xid();
+		inject(f, dhcp_reply(f, x, DHCPNAK, 0));
+	}
+	shim_line_hook = NULL;
+	dhcp_reply_mask = 0xffffff00u;
+	/* 1, 2, 4, 8, 16 */
+	assert_int_equal(unprobed_lines, 5);
+	fake_setup(false);
+}
+
 /* lines a hostile DHCP server can have said once a lease, for ever */
 static unsigned addr_set_lines, addr_removed_lines, lease_ended_lines;
 static void count_lease_line(const char *l)
@@ -7038,6 +7077,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_net_off_said_once_a_boot,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_slash32_unprobed_lines_bounded, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_hostile_server_lines_bounded, fake_cm_setup,
 		fake_cm_teardown),
