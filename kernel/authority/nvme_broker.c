@@ -983,8 +983,7 @@ int nvme_broker_stop(struct nvme_broker *b)
 		}
 		/* said at the 1st, 2nd, 4th, 8th, ... such stop: a driver
 		 * that keeps stopping cannot flood the console */
-		b->idle_stops++;
-		if (!(b->idle_stops & (b->idle_stops - 1)))
+		if (line_due(++b->idle_stops))
 			kprintf("nvme-broker %s: stop: controller not enabled "
 				"(%s); nothing to do (%llu so far)\n",
 				b->name,

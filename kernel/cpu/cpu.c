@@ -247,7 +247,7 @@ static volatile uint64_t irqs_taken;
  * acknowledged; the report comes at the 1st, 2nd, 4th, 8th... on each
  * vector, so a storm costs an EOI each, not a serial line (Linux rate-limits
  * its "No irq handler for vector" line the same way) */
-static uint32_t unbound[256];
+static uint64_t unbound[256];
 
 uint64_t cpu_irqs_taken(void)
 {
@@ -272,11 +272,10 @@ void isr_dispatch(struct cpu_frame *f)
 	if (vectors[f->vector].fn) {
 		vectors[f->vector].fn(vectors[f->vector].arg);
 	} else {
-		uint32_t n = ++unbound[f->vector];
-		if (!(n & (n - 1)))
-			kprintf("cpu: interrupt on unbound vector %lu (%u so "
+		if (line_due(++unbound[f->vector]))
+			kprintf("cpu: interrupt on unbound vector %lu (%lu so "
 				"far)\n",
-				f->vector, n);
+				f->vector, unbound[f->vector]);
 	}
 	irqs_taken++;
 	lapic_eoi();

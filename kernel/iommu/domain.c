@@ -284,8 +284,7 @@ static void vtd_map_refused(struct vtd_domain *dm, uint16_t owner, unsigned why,
 	    "no memory for a table"};
 	vtd_maps_refused++;
 	if (!dm) {
-		vtd_maps_no_domain++;
-		if (!(vtd_maps_no_domain & (vtd_maps_no_domain - 1)))
+		if (line_due(++vtd_maps_no_domain))
 			kprintf("iommu: owner %u: map 0x%lx+0x%zx refused (no "
 				"domain; %lu such)\n",
 				owner, iova, len, vtd_maps_no_domain);
@@ -419,6 +418,7 @@ static void iommu_status(struct json *j)
 		json_kbool(j, "quarantined", d->quarantined);
 		json_ku64(j, "bus_master_again", d->bm_again);
 		json_ku64(j, "maps_refused", d->maps_refused);
+		json_ku64(j, "irqs_refused", d->irqs_refused);
 		json_ku64(j, "faults", d->faults);
 		if (d->faults) {
 			json_kobj(j, "last_fault");
@@ -438,6 +438,7 @@ static void iommu_status(struct json *j)
 			withheld += vtd_domains[i].ptpages;
 	json_ku64(j, "withheld_table_pages", withheld);
 	json_ku64(j, "maps_refused", vtd_maps_refused);
+	json_ku64(j, "irqs_refused", vtd_irqs_refused);
 	json_obj_end(j);
 }
 STATUS_REGISTER("iommu", iommu_status);

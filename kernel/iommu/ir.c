@@ -30,6 +30,20 @@ int vtd_ir_up(struct vtd_unit *u)
 	return 0;
 }
 
+uint64_t vtd_irqs_refused;
+
+/* a refused entry: counted (the domain's irqs_refused and the total, in
+ * /api/iommu) and said at the domain's refusals 1, 2, 4, ... (line_due),
+ * so a driver that retries cannot flood the console */
+static void irq_refused(struct vtd_domain *dm, const char *why)
+{
+	vtd_irqs_refused++;
+	if (line_due(++dm->irqs_refused))
+		kprintf("iommu: owner %u: no interrupt remapping entry (%s; "
+			"%lu refused)\n",
+			dm->owner, why, dm->irqs_refused);
+}
+
 int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
 		    uint32_t *msi_addr, uint32_t *msi_data, uint16_t *handle)
 {
@@ -37,9 +51,7 @@ int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
 	/* a device the IOMMU stopped after a fault signals nothing new until
 	 * its owner is resumed, remapped or not (an interrupt is a write) */
 	if (dm && dm->quarantined) {
-		kprintf("iommu: owner %u is quarantined; no interrupt "
-			"remapping entry\n",
-			owner);
+		irq_refused(dm, "quarantined");
 		return -1;
 	}
 	if (!dm || !dm->u->ir)
@@ -51,9 +63,7 @@ int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
 	for (i = 0; i < VTD_IRT_ENTRIES && u->irte_owner[i]; i++)
 		;
 	if (i == VTD_IRT_ENTRIES) {
-		kprintf("iommu: no free interrupt remapping entry for owner "
-			"%u\n",
-			owner);
+		irq_refused(dm, "no free entry");
 		return -1;
 	}
 	uint64_t *e = (uint64_t *)u->irt + 2 * i;

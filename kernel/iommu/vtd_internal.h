@@ -62,11 +62,15 @@ struct vtd_domain {
 	 * every one counted */
 	unsigned map_said;
 	uint64_t maps_refused;
+	/* iommu_irq_alloc's refusals (quarantined, table full), said at
+	 * 1, 2, 4, ... of them (ir.c irq_refused) */
+	uint64_t irqs_refused;
 };
 
 extern struct vtd_unit vtd_units[];
 extern unsigned vtd_nunits;
 extern struct vtd_domain vtd_domains[VTD_MAX_DOMAINS];
+extern uint64_t vtd_irqs_refused; /* every domain's irqs_refused, in all */
 
 uint32_t vtd_rd32(const struct vtd_unit *u, uint32_t off);
 void vtd_wr32(const struct vtd_unit *u, uint32_t off, uint32_t v);

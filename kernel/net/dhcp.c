@@ -108,6 +108,14 @@ static struct {
 	 * (a server that NAKs each renewal starts a lease each time) */
 	bool lease_untimed;
 	uint64_t untimed_leases;
+	/* leases a server let end unrenewed, renewal ACKs that moved the
+	 * address: a server can repeat either once a lease for ever; said
+	 * at the 1st, 2nd, 4th, ... */
+	uint64_t leases_ended, moves;
+	/* addresses bound without a probe (a /32; declines in a row): a
+	 * server that NAKs each renewal has one a lease; said at the 1st,
+	 * 2nd, 4th, ... */
+	uint64_t unprobed;
 } dhcp;
 
 /* renewing or rebinding: the address is ours until the lease ends */
@@ -314,9 +322,12 @@ static void dhcp_acked(uint64_t now, uint32_t yi, uint32_t mask, uint32_t gw,
 		 * route, and answers ARP itself): no other host is on the
 		 * address's subnet, and whatever answers a probe is the
 		 * fabric */
-		kprintf("%s: dhcp: %s/32 has no neighbour that could hold it; "
-			"bound without probing\n",
-			net_if.nic->name, a);
+		if (line_due(++dhcp.unprobed))
+			kprintf(
+			    "%s: dhcp: %s/32 has no neighbour that could "
+			    "hold it; bound without probing (%llu so far)\n",
+			    net_if.nic->name, a,
+			    (unsigned long long)dhcp.unprobed);
 		dhcp_bind(now);
 		return;
 	}
@@ -325,9 +336,11 @@ static void dhcp_acked(uint64_t now, uint32_t yi, uint32_t mask, uint32_t gw,
 		return;
 	}
 	if (dhcp.declines >= DHCP_MAX_DECLINES) {
-		kprintf("%s: dhcp: %u addresses declined in a row; %s bound "
-			"without probing\n",
-			net_if.nic->name, dhcp.declines, a);
+		if (line_due(++dhcp.unprobed))
+			kprintf("%s: dhcp: %u addresses declined in a row; %s "
+				"bound without probing (%llu so far)\n",
+				net_if.nic->name, dhcp.declines, a,
+				(unsigned long long)dhcp.unprobed);
 		dhcp_bind(now);
 		return;
 	}
@@ -438,8 +451,11 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		char a[16], b[16];
 		ip_str(net_if.ip, a, sizeof(a));
 		ip_str(yi, b, sizeof(b));
-		kprintf("%s: dhcp: renewal ACK moves %s to %s\n",
-			net_if.nic->name, a, b);
+		if (line_due(++dhcp.moves))
+			kprintf("%s: dhcp: renewal ACK moves %s to %s (%llu so "
+				"far)\n",
+				net_if.nic->name, a, b,
+				(unsigned long long)dhcp.moves);
 		net_clear_address();
 	}
 	if (!net_if.configured) {
@@ -447,7 +463,8 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		return;
 	}
 	/* a renewal may change the mask or router: the latest ACK's
-	 * parameters are the ones in force */
+	 * parameters are the ones in force (RFC 2131 §4.4.5), its line
+	 * bounded by net_set_address's */
 	if (mask != net_if.mask || gw != net_if.gw)
 		net_set_address(yi, mask, gw, "dhcp", lease);
 	dhcp_lease_from(now, lease);
@@ -535,8 +552,11 @@ void dhcp_tick(uint64_t now)
 	 * the T1 tick itself comes later than that */
 	if ((dhcp.state == DHCP_BOUND || dhcp_bound_addr()) &&
 	    now >= dhcp.lease_end) {
-		kprintf("%s: dhcp: lease ended unrenewed, starting over\n",
-			net_if.nic->name);
+		if (line_due(++dhcp.leases_ended))
+			kprintf("%s: dhcp: lease ended unrenewed, starting "
+				"over (%llu so far)\n",
+				net_if.nic->name,
+				(unsigned long long)dhcp.leases_ended);
 		net_clear_address();
 		dhcp_discover(now);
 		return;

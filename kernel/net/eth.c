@@ -17,9 +17,15 @@ uint64_t net_now_us(void)
 	return time_now_us();
 }
 
+#ifdef CAPOS_HOST
+unsigned long net_host_allocs, net_host_alloc_fail;
+#endif
+
 void *net_alloc(size_t len)
 {
 #ifdef CAPOS_HOST
+	if (++net_host_allocs == net_host_alloc_fail)
+		return NULL;
 	return calloc(1, len);
 #else
 	uint64_t pa = page_alloc(ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE, 0);

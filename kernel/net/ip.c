@@ -55,20 +55,33 @@ void net_set_address(uint32_t ip, uint32_t mask, uint32_t gw,
 	net_if.source = source;
 	net_if.lease_s = lease_s;
 	net_if.configured = ip != 0;
+	/* a DHCP server can move or re-mask the address at every renewal,
+	 * for ever: said at the stack's 1st, 2nd, 4th, ... (line_due), each
+	 * counted (addresses_set, /api/net) */
+	if (!line_due(++net_if.c.addresses_set))
+		return;
 	ip_str(ip, a, sizeof(a));
 	ip_str(mask, m, sizeof(m));
 	ip_str(gw, g, sizeof(g));
-	kprintf("%s: address %s mask %s gateway %s (%s)\n",
-		net_if.nic ? net_if.nic->name : "net", a, m, g, source);
+	if (net_if.c.addresses_set == 1)
+		kprintf("%s: address %s mask %s gateway %s (%s)\n",
+			net_if.nic ? net_if.nic->name : "net", a, m, g, source);
+	else
+		kprintf("%s: address %s mask %s gateway %s (%s), %llu set so "
+			"far)\n",
+			net_if.nic ? net_if.nic->name : "net", a, m, g, source,
+			(unsigned long long)net_if.c.addresses_set);
 }
 
 void net_clear_address(void)
 {
-	if (net_if.configured) {
+	/* as net_set_address: said at the 1st, 2nd, 4th, ... */
+	if (net_if.configured && line_due(++net_if.c.addresses_removed)) {
 		char a[16];
 		ip_str(net_if.ip, a, sizeof(a));
-		kprintf("%s: address %s removed\n",
-			net_if.nic ? net_if.nic->name : "net", a);
+		kprintf("%s: address %s removed (%llu so far)\n",
+			net_if.nic ? net_if.nic->name : "net", a,
+			(unsigned long long)net_if.c.addresses_removed);
 	}
 	net_if.ip = net_if.mask = net_if.gw = 0;
 	net_if.source = "none";

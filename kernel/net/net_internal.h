@@ -39,6 +39,11 @@ extern const uint8_t eth_bcast[ETH_ALEN];
 uint64_t net_now_us(void);
 /* memory that lives as long as the kernel (host: calloc, kept for reuse) */
 void *net_alloc(size_t len);
+#ifdef CAPOS_HOST
+/* host tests: net_alloc calls made, and the one (counted from 1) that
+ * fails, 0 for none */
+extern unsigned long net_host_allocs, net_host_alloc_fail;
+#endif
 /* fills the Ethernet header of `frame` (payload at frame+ETH_HLEN), pads
  * to ETH_MIN_FRAME and sends. 0 sent; else the NIC refused it (tx_fail):
  * NIC_TX_FULL when its ring was full (the caller may hold the frame and

@@ -66,6 +66,8 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(dhcp_rx);
 	C(dhcp_bad);
 	C(dhcp_no_lease_time);
+	C(addresses_set);
+	C(addresses_removed);
 	C(tcp_rx);
 	C(tcp_bad);
 	C(tcp_csum_bad);

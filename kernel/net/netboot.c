@@ -13,10 +13,18 @@ CMDLINE_KEY(mask, "mask", "static netmask, a.b.c.d (prefix 1-30)");
 CMDLINE_KEY(gw, "gw", "static gateway, a.b.c.d (default: .2 of the subnet)");
 
 /* the command line is read at the first NIC, and what it says of itself
- * (a bad word, net=off) said then, once a boot: each NIC registered
- * later had those lines again */
-static bool parsed, started;
+ * (a bad word, net=off, net=static with no ip=) said then, once a boot:
+ * each NIC registered later had those lines again */
+static bool parsed, started, no_stack;
 static struct net_config cfg;
+
+#ifdef CAPOS_HOST
+/* tests/host/net: a new boot, so more than one test reads a command line */
+void net_boot_reset(void)
+{
+	parsed = started = no_stack = false;
+}
+#endif
 
 void net_nic_added(struct nic *n)
 {
@@ -28,10 +36,15 @@ void net_nic_added(struct nic *n)
 				      cmdline_get("gw")))
 			kprintf("net: unable to parse net=/ip=/mask=/gw=; "
 				"using what parsed\n");
+		no_stack = cfg.mode == NET_MODE_OFF ||
+			   (cfg.mode == NET_MODE_STATIC && !cfg.ip);
 		if (cfg.mode == NET_MODE_OFF)
 			kprintf("net: off (net=off); no IP stack on any NIC\n");
+		else if (no_stack)
+			kprintf("net: unable to configure static address: no "
+				"ip= (net=static); no IP stack on any NIC\n");
 	}
-	if (started || cfg.mode == NET_MODE_OFF)
+	if (started || no_stack)
 		return;
 	if (net_init(n, &cfg) != 0)
 		return;

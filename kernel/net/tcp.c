@@ -7,6 +7,9 @@
 #include "kernel/lib/random.h"
 #include "kernel/lib/siphash.h"
 #include "kernel/net/ip.h"
+#ifdef CAPOS_HOST
+#include <stdlib.h>
+#endif
 
 #define SEQ_LT(a, b)  ((int32_t)((a) - (b)) < 0)
 #define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
@@ -72,14 +75,25 @@ static const struct ip_proto tcp_proto = {
     .addr_lost = tcp_addr_lost,
 };
 
+#ifdef CAPOS_HOST
+void tcp_host_drop_buffers(void)
+{
+	free(rx_mem);
+	free(tx_mem);
+	rx_mem = tx_mem = NULL;
+}
+#endif
+
 void tcp_init(void)
 {
-	if (!rx_mem) {
+	/* each kept once allocated: when only one of the two was, the next
+	 * tcp_init (the next stack) asks for the other alone */
+	if (!rx_mem)
 		rx_mem = net_alloc((size_t)TCP_MAX_CONN * TCP_RXBUF);
+	if (!tx_mem)
 		tx_mem = net_alloc((size_t)TCP_MAX_CONN * TCP_TXBUF);
-		if (!rx_mem || !tx_mem)
-			kprintf("tcp: unable to allocate connection buffers\n");
-	}
+	if (!rx_mem || !tx_mem)
+		kprintf("tcp: unable to allocate connection buffers\n");
 	memset(conns, 0, sizeof(conns));
 	memset(listeners, 0, sizeof(listeners));
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++)

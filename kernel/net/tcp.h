@@ -189,6 +189,10 @@ const char *tcp_check(void);
 /* the stack (if.c): empty the table and register with ip.c; the timers;
  * push pending output */
 void tcp_init(void);
+#ifdef CAPOS_HOST
+/* host tests: free the connection buffers, as if never allocated */
+void tcp_host_drop_buffers(void);
+#endif
 void tcp_tick(uint64_t now);
 void tcp_flush(void);
 #endif

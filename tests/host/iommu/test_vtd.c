@@ -1039,7 +1039,7 @@ static void test_iommu_json(void **st)
 		 "{\"owner\":1,\"domain\":%u,\"sid\":\"00:02.0\","
 		 "\"mapped_pages\":2,\"table_pages\":3,\"irtes\":0,"
 		 "\"quarantined\":true,\"bus_master_again\":2,"
-		 "\"maps_refused\":3,\"faults\":1,"
+		 "\"maps_refused\":3,\"irqs_refused\":0,\"faults\":1,"
 		 "\"last_fault\":{\"addr\":\"0x5000\",\"reason\":%u,"
 		 "\"write\":true}}",
 		 vtd_domain_of(1)->did, VTD_FR_WRITE);
@@ -1050,7 +1050,7 @@ static void test_iommu_json(void **st)
 		 "{\"owner\":2,\"domain\":%u,\"sid\":\"01:00.0\","
 		 "\"mapped_pages\":0,\"table_pages\":1,\"irtes\":1,"
 		 "\"quarantined\":false,\"bus_master_again\":0,"
-		 "\"maps_refused\":0,\"faults\":0}",
+		 "\"maps_refused\":0,\"irqs_refused\":0,\"faults\":0}",
 		 vtd_domain_of(2)->did);
 	assert_non_null(strstr(js, want));
 	/* the total runs across tests: four more than before */
@@ -1516,6 +1516,71 @@ static void test_irq_table_full_refused(void **st)
 	fake_down();
 }
 
+/* the line of a full table is said at an owner's refusals 1, 2, 4, ...
+ * (line_due), each counted (the domain's irqs_refused and the total, in
+ * /api/iommu); another owner's first refusal is said all the same. Before,
+ * every refused call was a line: a driver retrying printed for ever */
+static void test_irq_table_full_said_bounded(void **st)
+{
+	static char js[16 << 10];
+	uint32_t addr, data;
+	uint16_t h;
+	fake_up(false);
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), 0);
+	for (unsigned i = 0; i < VTD_IRT_ENTRIES; i++)
+		assert_int_equal(iommu_irq_alloc(1, 0x40, 0, &addr, &data, &h),
+				 0);
+	uint64_t lines = shim_kprintf_calls, total = vtd_irqs_refused;
+	for (unsigned i = 0; i < 100; i++)
+		assert_int_equal(iommu_irq_alloc(1, 0x41, 0, &addr, &data, &h),
+				 -1);
+	/* 1, 2, 4, ..., 64: 7 lines, the last naming 64 */
+	assert_int_equal(shim_kprintf_calls - lines, 7);
+	assert_non_null(strstr(shim_last_line, "owner 1: no interrupt "
+					       "remapping entry (no free "
+					       "entry; 64 refused)"));
+	assert_int_equal(vtd_domain_of(1)->irqs_refused, 100);
+	/* owner 2: its own first refusal is a line */
+	lines = shim_kprintf_calls;
+	assert_int_equal(iommu_irq_alloc(2, 0x41, 0, &addr, &data, &h), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "owner 2: "));
+	assert_int_equal(vtd_domain_of(2)->irqs_refused, 1);
+	assert_int_equal(vtd_irqs_refused - total, 101);
+	status_render("iommu", js, sizeof(js));
+	assert_non_null(strstr(js, "\"maps_refused\":0,\"irqs_refused\":100,"));
+	char want[64];
+	snprintf(want, sizeof(want), "\"irqs_refused\":%llu}",
+		 (unsigned long long)vtd_irqs_refused);
+	assert_non_null(strstr(js, want));
+	for (unsigned i = 0; i < VTD_IRT_ENTRIES; i++)
+		iommu_irq_free(1, (uint16_t)i);
+	fake_down();
+}
+
+/* a quarantined owner's refused entries: the same bound. Before, a line
+ * for every call */
+static void test_irq_quarantined_said_bounded(void **st)
+{
+	uint32_t addr, data;
+	uint16_t h;
+	fake_up(false);
+	fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x5000);
+	assert_int_equal(iommu_fault_poll(), 1);
+	assert_true(iommu_owner_quarantined(1));
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 1000; i++)
+		assert_int_equal(iommu_irq_alloc(1, 0x40, 0, &addr, &data, &h),
+				 -1);
+	/* 1, 2, 4, ..., 512: 10 lines */
+	assert_int_equal(shim_kprintf_calls - lines, 10);
+	assert_non_null(strstr(shim_last_line, "owner 1: no interrupt "
+					       "remapping entry (quarantined; "
+					       "512 refused)"));
+	assert_int_equal(vtd_domain_of(1)->irqs_refused, 1000);
+	fake_down();
+}
+
 /* a free names a live entry of that owner: an owner with no domain, a
  * handle past the table or another owner's handle frees nothing (ir.c
  * mutants #45, || turned && — a NULL domain read — and #46, >= turned
@@ -1700,6 +1765,8 @@ int main(void)
 	    cmocka_unit_test(test_ir_not_up_unit_fails),
 	    cmocka_unit_test(test_irq_alloc_not_remapped_compat),
 	    cmocka_unit_test(test_irq_table_full_refused),
+	    cmocka_unit_test(test_irq_table_full_said_bounded),
+	    cmocka_unit_test(test_irq_quarantined_said_bounded),
 	    cmocka_unit_test(test_irq_free_needs_own_live_handle),
 	    cmocka_unit_test(test_irte_destination_one_xapic_cpu),
 	    cmocka_unit_test(test_domain_sid_taken_while_quarantined),

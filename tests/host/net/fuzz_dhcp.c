@@ -16,7 +16,9 @@
  * §4.1, table 5). The console, per stack: the lines saying another MAC claims
  * our address number at most floor(log2(arp_conflicts)) + 1, and those saying
  * an ACK had no lease time at most floor(log2(dhcp_no_lease_time)) + 1 and
- * at least one once it is not 0 (each said at the 1st, 2nd, 4th, ...). */
+ * at least one once it is not 0, and so do the lines of an address set
+ * (addresses_set) and removed (addresses_removed) (each said at the 1st,
+ * 2nd, 4th, ...). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,9 +51,13 @@ static const uint8_t other_mac[2][6] = {{0x02, 0x00, 0x00, 0x77, 0x00, 0x0d},
 
 /* console lines of the stack: another MAC claims our address; an ACK
  * without a lease time */
-static uint64_t claim_lines, untimed_lines;
+static uint64_t claim_lines, untimed_lines, set_lines, removed_lines;
 static void count_line(const char *line)
 {
+	if (strstr(line, ": address ") && strstr(line, " removed"))
+		removed_lines++;
+	else if (strstr(line, ": address "))
+		set_lines++;
 	if (strstr(line, ": arp: ") && strstr(line, " is also claimed by "))
 		claim_lines++;
 	if (strstr(line, ": dhcp: ") && strstr(line, " has no lease time"))
@@ -181,6 +187,15 @@ static void check(void)
 	if (c->dhcp_no_lease_time && !untimed_lines)
 		die_lines("an ACK without a lease time counted, never said",
 			  untimed_lines, c->dhcp_no_lease_time);
+	if (set_lines > pow2_lines(c->addresses_set) ||
+	    (c->addresses_set && !set_lines))
+		die_lines("'address' lines not log2(addresses_set) + 1",
+			  set_lines, c->addresses_set);
+	if (removed_lines > pow2_lines(c->addresses_removed) ||
+	    (c->addresses_removed && !removed_lines))
+		die_lines("'address removed' lines not "
+			  "log2(addresses_removed) + 1",
+			  removed_lines, c->addresses_removed);
 	struct net_state_view v;
 	net_state(&v);
 	if (!v.configured || strcmp(v.source, "dhcp"))
@@ -215,7 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shim_quiet = 1;
 	shim_line_hook = count_line;
 	fake_setup(true);
-	claim_lines = untimed_lines = 0;
+	claim_lines = untimed_lines = set_lines = removed_lines = 0;
 	noffered = 0;
 	xid = 0;
 	probing = 0;
@@ -252,7 +267,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if ((k & 3) == 3) {
 			check();
 			fake_setup(true); /* a new stack forgets the lease */
-			claim_lines = untimed_lines = 0;
+			claim_lines = untimed_lines = set_lines =
+			    removed_lines = 0;
 			noffered = 0;
 			probing = 0;
 			claimed = false;

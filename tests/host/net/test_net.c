@@ -18,6 +18,7 @@
 #include "kernel/net/httpd.h"
 #include "kernel/net/ip.h"
 #include "kernel/net/ipfrag.h"
+#include "kernel/net/net_internal.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
@@ -2612,6 +2613,130 @@ static void test_dhcp_rfc2131_s4_4_5_lease_end_removes_address(void **state)
 	fake_setup(false);
 }
 
+static unsigned unprobed_lines;
+static void count_unprobed_line(const char *l)
+{
+	unprobed_lines += strstr(l, "bound without probing") != NULL;
+}
+
+/* a server that leases a /32 and NAKs each renewal: each lease is bound
+ * unprobed again, its line said at the 1st, 2nd, 4th, ... such address.
+ * Before, a line each lease, for ever (16 for 16) */
+static void test_dhcp_slash32_unprobed_lines_bounded(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	dhcp_reply_mask = 0xffffffffu;
+	unprobed_lines = 0;
+	shim_line_hook = count_unprobed_line;
+	uint8_t f[600];
+	for (unsigned k = 0; k < 16; k++) {
+		uint32_t xid, req;
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 20));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 20));
+		struct net_state_view v;
+		net_state(&v);
+		assert_true(v.configured);
+		assert_int_equal(v.mask, 0xffffffffu);
+		arp_request(STACK_IP, 60);
+		fake_clear();
+		uint32_t x = renewal_xid();
+		inject(f, dhcp_reply(f, x, DHCPNAK, 0));
+	}
+	shim_line_hook = NULL;
+	dhcp_reply_mask = 0xffffff00u;
+	/* 1, 2, 4, 8, 16 */
+	assert_int_equal(unprobed_lines, 5);
+	fake_setup(false);
+}
+
+/* lines a hostile DHCP server can have said once a lease, for ever */
+static unsigned addr_set_lines, addr_removed_lines, lease_ended_lines;
+static void count_lease_line(const char *l)
+{
+	if (strstr(l, ": address ") && strstr(l, " removed"))
+		addr_removed_lines++;
+	else if (strstr(l, ": address "))
+		addr_set_lines++;
+	if (strstr(l, "lease ended unrenewed"))
+		lease_ended_lines++;
+}
+
+/* after the lease ends unrenewed: the DISCOVER that starts over (renewing
+ * and rebinding REQUESTs before it passed over); its xid */
+static uint32_t discover_after_lease(void)
+{
+	struct ipv4_view ip;
+	for (int i = 0; i < 400; i++) {
+		while (pop_proto(ETHERTYPE_IPV4, IP_PROTO_UDP, &ip)) {
+			const uint8_t *m = ip.payload + 8;
+			if (m[240] == DHCP_OPT_MSG_TYPE &&
+			    m[242] == DHCPDISCOVER)
+				return rd32(m + 4);
+		}
+		advance_us(100000);
+	}
+	fail_msg("no DISCOVER");
+	return 0;
+}
+
+/* a server flapping a renewal's mask between two answers re-sets the
+ * address each time (RFC 2131 §4.4.5: the new parameters apply), and one
+ * that lets each lease end unrenewed and then leases again removes and
+ * sets it each time: each line said at the stack's 1st, 2nd, 4th, ...
+ * (addresses_set, addresses_removed, the DHCP client's leases ended),
+ * every one counted. Before, a line each, for ever: 64 for 64 renewals,
+ * 16 of each kind for 16 leases */
+static void test_dhcp_hostile_server_lines_bounded(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint8_t f[600];
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 20));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 20));
+	dhcp_probe_window();
+	addr_set_lines = addr_removed_lines = lease_ended_lines = 0;
+	shim_line_hook = count_lease_line;
+	struct net_state_view v;
+	for (unsigned k = 0; k < 64; k++) {
+		arp_request(STACK_IP, 60);
+		fake_clear();
+		uint32_t x = renewal_xid();
+		dhcp_reply_mask = k & 1 ? 0xffffff00u : 0xfffffe00u;
+		inject(f, dhcp_reply_lease(f, x, DHCPACK, STACK_IP, 20));
+		net_state(&v);
+		assert_int_equal(v.mask, dhcp_reply_mask);
+		assert_int_equal(v.ip, STACK_IP);
+	}
+	dhcp_reply_mask = 0xffffff00u;
+	/* sets 2 to 65: said at 2, 4, 8, 16, 32 and 64 */
+	assert_int_equal(addr_set_lines, 6);
+	assert_int_equal(net_counters()->addresses_set, 65);
+	addr_set_lines = 0;
+	for (unsigned k = 0; k < 16; k++) {
+		xid = discover_after_lease();
+		inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 20));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 20));
+		dhcp_probe_window();
+		net_state(&v);
+		assert_true(v.configured);
+	}
+	shim_line_hook = NULL;
+	/* 16 ended and removed: 1, 2, 4, 8, 16; sets 66 to 81: 0 */
+	assert_int_equal(lease_ended_lines, 5);
+	assert_int_equal(addr_removed_lines, 5);
+	assert_int_equal(addr_set_lines, 0);
+	assert_int_equal(net_counters()->addresses_removed, 16);
+	assert_int_equal(net_counters()->addresses_set, 81);
+	fake_setup(false);
+}
+
 /* RFC 2131 §4.3.2, §4.4.5: a renewing REQUEST asks to extend the lease of
  * the address in ciaddr; an ACK naming another address moves the client:
  * the old address goes with its connections at once, the new one is
@@ -2700,9 +2825,11 @@ void poller_add(bool (*fn)(void))
  * both once, and the three after it nothing (each said "net: off" and the
  * parse line again before: 8 lines); none gets a stack or a poller, and the
  * running stack is left as it is */
+void net_boot_reset(void); /* kernel/net/netboot.c, CAPOS_HOST */
 static void test_net_off_said_once_a_boot(void **state)
 {
 	(void)state;
+	net_boot_reset();
 	boot_net = "off";
 	boot_ip = "10.0.2.300";
 	static struct nic later[4];
@@ -2720,6 +2847,76 @@ static void test_net_off_said_once_a_boot(void **state)
 	net_state(&v);
 	assert_ptr_equal(v.nic, &fake.nic);
 	assert_true(v.configured);
+}
+
+/* net=static with no ip=: the first NIC registered says so once, and no
+ * NIC gets a stack or a poller; the running stack is left as it is.
+ * Before, each NIC was given to net_init, which said "unable to configure
+ * static address" again (4 lines for 4 NICs), after wiping the stack */
+static void test_net_static_no_ip_said_once_a_boot(void **state)
+{
+	(void)state;
+	net_boot_reset();
+	boot_net = "static";
+	boot_ip = NULL;
+	unsigned pollers = pollers_added;
+	static struct nic later[4];
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(later[i].name, sizeof(later[i].name), "later%u", i);
+		later[i].mtu = 1500;
+		net_nic_added(&later[i]);
+	}
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "no ip= (net=static)"));
+	assert_int_equal(pollers_added, pollers);
+	struct net_state_view v;
+	net_state(&v);
+	assert_ptr_equal(v.nic, &fake.nic);
+	assert_true(v.configured);
+	/* a boot with ip= too brings the stack up on the first NIC */
+	net_boot_reset();
+	boot_ip = "10.0.2.15";
+	lines = shim_kprintf_calls;
+	net_nic_added(&later[0]);
+	net_nic_added(&later[1]);
+	assert_int_equal(pollers_added, pollers + 1);
+	net_state(&v);
+	assert_ptr_equal(v.nic, &later[0]);
+	assert_true(v.configured);
+	boot_net = boot_ip = NULL;
+	fake_setup(false);
+}
+
+/* tcp_init's two buffers, one of whose allocations fails: the next
+ * tcp_init (the next stack) keeps the one it has and asks for the other
+ * alone. Before, a failed receive buffer had both asked for again (the
+ * transmit buffer allocated first was lost: 2 allocations, not 1), and a
+ * failed transmit buffer was never asked for again (0: TCP stayed off) */
+static void test_tcp_init_half_allocation_kept(void **state)
+{
+	(void)state;
+	for (unsigned fail = 1; fail <= 2; fail++) {
+		print_message("allocation %u of tcp_init fails\n", fail);
+		tcp_host_drop_buffers();
+		unsigned long before = net_host_allocs;
+		net_host_alloc_fail = before + fail;
+		tcp_init();
+		assert_int_equal(net_host_allocs - before, 2);
+		assert_non_null(strstr(shim_last_line, "tcp: unable"));
+		assert_int_equal(tcp_listen(81, NULL), -1);
+		before = net_host_allocs;
+		uint64_t lines = shim_kprintf_calls;
+		tcp_init();
+		assert_int_equal(net_host_allocs - before, 1);
+		assert_int_equal(shim_kprintf_calls, lines);
+		assert_int_equal(tcp_listen(81, NULL), 0);
+		before = net_host_allocs;
+		tcp_init();
+		assert_int_equal(net_host_allocs, before);
+	}
+	net_host_alloc_fail = 0;
+	fake_setup(false);
 }
 
 /* ---- TCP -------------------------------------------------------------------
@@ -6922,6 +7119,17 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_net_off_said_once_a_boot,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_slash32_unprobed_lines_bounded, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_hostile_server_lines_bounded, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_init_half_allocation_kept,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_net_static_no_ip_said_once_a_boot, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
 		fake_cm_teardown),
