@@ -6568,6 +6568,124 @@ static void test_webui_page_escaping_and_oversized_section(void **state)
 	peer_abort(&p);
 }
 
+/* ---- make mutate on kernel/net/http.c: the rules its survivors broke ---- */
+
+static int parse_str(const char *req, struct http_req *r)
+{
+	return http_parse_request(req, strlen(req), r);
+}
+
+/* RFC 9112 §5.1 (field-name = token) and §3.1 (method = token): every
+ * tchar of RFC 9110 §5.6.2, the ends of each range among them, is a name
+ * character; the delimiters and anything outside visible ASCII are not */
+static void test_http_rfc9112_s5_1_field_name_is_token(void **state)
+{
+	(void)state;
+	static const char tchar[] = "09azAZ!#$%&'*+-.^_`|~";
+	static const char notchar[] = "\"(),/;<=>?@[\\]{}\x7f\x80\xff";
+	struct http_req r;
+	char buf[128];
+	for (const char *t = tchar; *t; t++) {
+		snprintf(buf, sizeof(buf),
+			 "GET / HTTP/1.1\r\nHost: a\r\nX%cY: 1\r\n\r\n", *t);
+		if (parse_str(buf, &r) != 0)
+			fail_msg("field name X%cY refused", *t);
+		snprintf(buf, sizeof(buf), "M%c / HTTP/1.1\r\nHost: a\r\n\r\n",
+			 *t);
+		if (parse_str(buf, &r) != 0 || r.method != HTTP_OTHER ||
+		    r.method_len != 2)
+			fail_msg("method M%c refused", *t);
+	}
+	for (const char *t = notchar; *t; t++) {
+		snprintf(buf, sizeof(buf),
+			 "GET / HTTP/1.1\r\nHost: a\r\nX%cY: 1\r\n\r\n", *t);
+		if (parse_str(buf, &r) != 400)
+			fail_msg("field name X\\x%02x Y accepted",
+				 (unsigned char)*t);
+		snprintf(buf, sizeof(buf), "M%c / HTTP/1.1\r\nHost: a\r\n\r\n",
+			 *t);
+		if (parse_str(buf, &r) != 400)
+			fail_msg("method M\\x%02x accepted", (unsigned char)*t);
+	}
+}
+
+/* RFC 9112 §5.1: a field is known by its whole name (case-insensitive);
+ * a name that is only the start of a known one is some other field */
+static void test_http_rfc9112_s5_1_field_name_whole(void **state)
+{
+	(void)state;
+	struct http_req r;
+	assert_int_equal(parse_str("GET / HTTP/1.1\r\nHo: x y\r\nHost: a\r\n"
+				   "Content: x\r\nTransfer: chunked\r\n"
+				   "Exp: 100-continue\r\n\r\n",
+				   &r),
+			 0);
+	assert_false(r.has_length);
+	assert_false(r.expect_continue);
+	/* and Host, Content-Length, Expect, Transfer-Encoding in any case */
+	assert_int_equal(parse_str("POST / HTTP/1.1\r\nhOsT: a\r\n"
+				   "CONTENT-length: 7\r\nexpect: 100-CONTINUE"
+				   "\r\n\r\n",
+				   &r),
+			 0);
+	assert_true(r.has_length);
+	assert_int_equal(r.content_length, 7);
+	assert_true(r.expect_continue);
+	assert_int_equal(parse_str("GET / HTTP/1.1\r\nHost: a\r\n"
+				   "TRANSFER-ENCODING: gzip\r\n\r\n",
+				   &r),
+			 501);
+	/* an Expect value that only starts with 100-continue is another */
+	assert_int_equal(parse_str("POST / HTTP/1.1\r\nHost: a\r\nExpect: "
+				   "100-continued\r\n\r\n",
+				   &r),
+			 0);
+	assert_false(r.expect_continue);
+}
+
+/* RFC 9112 §3.2.4: the asterisk-form's target is "*" itself, which is
+ * what the routes see as its path */
+static void test_http_rfc9112_s3_2_4_asterisk_form_path(void **state)
+{
+	(void)state;
+	struct http_req r;
+	assert_int_equal(parse_str("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", &r),
+			 0);
+	assert_int_equal(r.path_len, 1);
+	assert_memory_equal(r.path, "*", 1);
+	assert_int_equal(r.query_len, 0);
+}
+
+/* RFC 9112 §3.2 with RFC 3986 §2.1: a "%" in Host's reg-name is followed
+ * by two hex digits, both of them */
+static void test_http_rfc9112_s3_2_host_pct_encoded(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *host;
+		int status;
+	} c[] = {{"a%41", 0},	{"a%4f:80", 0}, {"%Fa", 0},  {"a%4z", 400},
+		 {"a%z4", 400}, {"a%4", 400},	{"a%", 400}, {"a%%41", 400}};
+	struct http_req r;
+	char buf[128];
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n",
+			 c[i].host);
+		int st = parse_str(buf, &r);
+		if (st != c[i].status)
+			fail_msg("Host: %s: %d, not %d", c[i].host, st,
+				 c[i].status);
+		/* the same authority in absolute-form (§3.2.2) */
+		snprintf(buf, sizeof(buf),
+			 "GET http://%s/x HTTP/1.1\r\nHost: a\r\n\r\n",
+			 c[i].host);
+		st = parse_str(buf, &r);
+		if (st != c[i].status)
+			fail_msg("http://%s/x: %d, not %d", c[i].host, st,
+				 c[i].status);
+	}
+}
+
 int main(void)
 {
 	shim_line_hook = count_tcp_alloc_lines;
@@ -6920,6 +7038,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_webui_page_escaping_and_oversized_section, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test(test_http_rfc9112_s5_1_field_name_is_token),
+	    cmocka_unit_test(test_http_rfc9112_s5_1_field_name_whole),
+	    cmocka_unit_test(test_http_rfc9112_s3_2_4_asterisk_form_path),
+	    cmocka_unit_test(test_http_rfc9112_s3_2_host_pct_encoded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
