@@ -6686,6 +6686,144 @@ static void test_http_rfc9112_s3_2_host_pct_encoded(void **state)
 	}
 }
 
+/* ---- make mutate on kernel/net/httpd.c: the rules its survivors broke --- */
+
+/* docs/net.md: a response that does not fit the ring waits in one of
+ * HTTP_SLABS (6) slabs until it has drained; each is given back then, so
+ * one client fetching ring-filling pairs one after another is served
+ * every time, the seventh and later too */
+static void test_http_slab_given_back_after_response(void **state)
+{
+	(void)state;
+	const char *req = "GET /api/blob?size=126000 HTTP/1.1\r\nHost: x\r\n"
+			  "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct peer p;
+	peer_open(&p, 43400);
+	for (unsigned round = 0; round < 9; round++) {
+		peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+		int st[2] = {0, 0};
+		unsigned n = 0;
+		for (int i = 0; i < 3000 && n < 2 && !p.got_rst; i++) {
+			peer_pump(&p);
+			char hdr[1024];
+			size_t blen;
+			int s = peer_http_response(&p, hdr, sizeof(hdr), NULL,
+						   0, &blen);
+			if (s)
+				st[n++] = s;
+			else
+				advance_us(1000);
+		}
+		if (st[0] != 200 || st[1] != 200)
+			fail_msg("round %u: %d %d, not 200 200", round, st[0],
+				 st[1]);
+	}
+	assert_false(p.got_rst);
+	peer_abort(&p);
+}
+
+/* docs/net.md: an error's content is one line, "<status> <reason>", and
+ * its Content-Length counts it, for a HEAD too (RFC 9110 §9.3.2: the
+ * length the GET would have had, no content) */
+static void test_http_error_content_names_status(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *req, *body;
+	} c[] = {
+	    {"GARBAGE\r\n\r\n", "400 Bad Request\n"},
+	    {"GET / HTTP/2.0\r\nHost: x\r\n\r\n",
+	     "505 HTTP Version Not Supported\n"},
+	    {"HEAD / HTTP/2.0\r\nHost: x\r\n\r\n", NULL},
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		struct peer p;
+		peer_open(&p, (uint16_t)(43420 + i));
+		peer_send(&p, TCP_ACK | TCP_PSH, c[i].req, strlen(c[i].req));
+		for (int k = 0; k < 200 && !p.got_fin; k++) {
+			peer_pump(&p);
+			advance_us(10000);
+		}
+		assert_true(p.got_fin);
+		const char *s = (const char *)p.rx;
+		const char *e = find_in(s, p.rx_len, "\r\n\r\n");
+		assert_non_null(e);
+		size_t hl = (size_t)(e + 4 - s);
+		const char *want =
+		    c[i].body ? c[i].body : "505 HTTP Version Not Supported\n";
+		char cl[64];
+		snprintf(cl, sizeof(cl), "\r\nContent-Length: %zu\r\n",
+			 strlen(want));
+		if (!find_in(s, hl, cl))
+			fail_msg("%.20s: no%s", c[i].req, cl);
+		if (c[i].body) {
+			assert_int_equal(p.rx_len - hl, strlen(want));
+			assert_memory_equal(s + hl, want, strlen(want));
+		} else {
+			assert_int_equal(p.rx_len, hl);
+		}
+		peer_send(&p, TCP_FIN | TCP_ACK, NULL, 0);
+		peer_free(&p);
+	}
+}
+
+/* docs/net.md: a header block over HTTP_MAX_HEADER (8 KiB) is a 431 as
+ * soon as that much has come with no end to it, not a wait for the end
+ * (or for the 408 of the header timeout) */
+static void test_http_header_block_cap_unterminated(void **state)
+{
+	(void)state;
+	static char big[9100];
+	strcpy(big, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	size_t n = strlen(big);
+	memset(big + n, 'a', sizeof(big) - 1 - n);
+	big[sizeof(big) - 1] = 0;
+	struct peer p;
+	peer_open(&p, 43430);
+	for (size_t off = 0; off < sizeof(big) - 1; off += 1400)
+		peer_send(&p, TCP_ACK, big + off,
+			  MIN(1400, sizeof(big) - 1 - off));
+	char hdr[2048], body[256];
+	size_t blen;
+	int st = peer_await_response(&p, 50, 10000, hdr, sizeof(hdr), body,
+				     sizeof(body), &blen);
+	assert_int_equal(st, 431);
+	peer_pump(&p);
+	assert_true(p.got_fin);
+	peer_abort(&p);
+}
+
+/* docs/net.md, keep-alive: after POST /api/sink is answered the next
+ * request on the connection is read whole, however the sink's header
+ * arrived (here in two parts, the first longer than the next request) */
+static void test_http_sink_then_next_request(void **state)
+{
+	(void)state;
+	char pad[1200];
+	memset(pad, 'p', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = 0;
+	char head[1400];
+	snprintf(head, sizeof(head),
+		 "POST /api/sink HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n", pad);
+	struct peer p;
+	peer_open(&p, 43431);
+	peer_send(&p, TCP_ACK | TCP_PSH, head, strlen(head));
+	peer_pump(&p);
+	const char *rest = "Content-Length: 3\r\n\r\nabc";
+	peer_send(&p, TCP_ACK | TCP_PSH, rest, strlen(rest));
+	char hdr[1024], body[256];
+	size_t blen;
+	int st = peer_await_response(&p, 50, 10000, hdr, sizeof(hdr), body,
+				     sizeof(body), &blen);
+	assert_int_equal(st, 200);
+	const char *get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	peer_send(&p, TCP_ACK | TCP_PSH, get, strlen(get));
+	st = peer_await_response(&p, 50, 10000, hdr, sizeof(hdr), NULL, 0,
+				 &blen);
+	assert_int_equal(st, 200);
+	peer_abort(&p);
+}
+
 int main(void)
 {
 	shim_line_hook = count_tcp_alloc_lines;
@@ -7042,6 +7180,17 @@ int main(void)
 	    cmocka_unit_test(test_http_rfc9112_s5_1_field_name_whole),
 	    cmocka_unit_test(test_http_rfc9112_s3_2_4_asterisk_form_path),
 	    cmocka_unit_test(test_http_rfc9112_s3_2_host_pct_encoded),
+	    cmocka_unit_test_setup_teardown(
+		test_http_slab_given_back_after_response, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_error_content_names_status, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_header_block_cap_unterminated, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_sink_then_next_request,
+					    fake_cm_setup, fake_cm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
