@@ -6824,6 +6824,32 @@ static void test_http_sink_then_next_request(void **state)
 	peer_abort(&p);
 }
 
+/* docs/net.md: once the answer that closes the connection is queued,
+ * what the client still sends is read and dropped (its window stays open
+ * until the close ends), never left to fill the receive buffer */
+static void test_http_closing_discards_later_bytes(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 43432);
+	const char *req =
+	    "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	char hdr[1024];
+	size_t blen;
+	int st = peer_await_response(&p, 50, 10000, hdr, sizeof(hdr), NULL, 0,
+				     &blen);
+	assert_int_equal(st, 200);
+	char junk[500];
+	memset(junk, 'j', sizeof(junk));
+	peer_send(&p, TCP_ACK | TCP_PSH, junk, sizeof(junk));
+	peer_pump(&p);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_int_equal(c->rx_len, 0);
+	peer_abort(&p);
+}
+
 int main(void)
 {
 	shim_line_hook = count_tcp_alloc_lines;
@@ -7191,6 +7217,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_sink_then_next_request,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_closing_discards_later_bytes, fake_cm_setup,
+		fake_cm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
