@@ -6804,6 +6804,299 @@ static void test_webui_page_escaping_and_oversized_section(void **state)
 	peer_abort(&p);
 }
 
+/* ---- make mutate on kernel/net/http.c: the rules its survivors broke ---- */
+
+static int parse_str(const char *req, struct http_req *r)
+{
+	return http_parse_request(req, strlen(req), r);
+}
+
+/* RFC 9112 §5.1 (field-name = token) and §3.1 (method = token): every
+ * tchar of RFC 9110 §5.6.2, the ends of each range among them, is a name
+ * character; the delimiters and anything outside visible ASCII are not */
+static void test_http_rfc9112_s5_1_field_name_is_token(void **state)
+{
+	(void)state;
+	static const char tchar[] = "09azAZ!#$%&'*+-.^_`|~";
+	static const char notchar[] = "\"(),/;<=>?@[\\]{}\x7f\x80\xff";
+	struct http_req r;
+	char buf[128];
+	for (const char *t = tchar; *t; t++) {
+		snprintf(buf, sizeof(buf),
+			 "GET / HTTP/1.1\r\nHost: a\r\nX%cY: 1\r\n\r\n", *t);
+		if (parse_str(buf, &r) != 0)
+			fail_msg("field name X%cY refused", *t);
+		snprintf(buf, sizeof(buf), "M%c / HTTP/1.1\r\nHost: a\r\n\r\n",
+			 *t);
+		if (parse_str(buf, &r) != 0 || r.method != HTTP_OTHER ||
+		    r.method_len != 2)
+			fail_msg("method M%c refused", *t);
+	}
+	for (const char *t = notchar; *t; t++) {
+		snprintf(buf, sizeof(buf),
+			 "GET / HTTP/1.1\r\nHost: a\r\nX%cY: 1\r\n\r\n", *t);
+		if (parse_str(buf, &r) != 400)
+			fail_msg("field name X\\x%02x Y accepted",
+				 (unsigned char)*t);
+		snprintf(buf, sizeof(buf), "M%c / HTTP/1.1\r\nHost: a\r\n\r\n",
+			 *t);
+		if (parse_str(buf, &r) != 400)
+			fail_msg("method M\\x%02x accepted", (unsigned char)*t);
+	}
+}
+
+/* RFC 9112 §5.1: a field is known by its whole name (case-insensitive);
+ * a name that is only the start of a known one is some other field */
+static void test_http_rfc9112_s5_1_field_name_whole(void **state)
+{
+	(void)state;
+	struct http_req r;
+	assert_int_equal(parse_str("GET / HTTP/1.1\r\nHo: x y\r\nHost: a\r\n"
+				   "Content: x\r\nTransfer: chunked\r\n"
+				   "Exp: 100-continue\r\n\r\n",
+				   &r),
+			 0);
+	assert_false(r.has_length);
+	assert_false(r.expect_continue);
+	/* and Host, Content-Length, Expect, Transfer-Encoding in any case */
+	assert_int_equal(parse_str("POST / HTTP/1.1\r\nhOsT: a\r\n"
+				   "CONTENT-length: 7\r\nexpect: 100-CONTINUE"
+				   "\r\n\r\n",
+				   &r),
+			 0);
+	assert_true(r.has_length);
+	assert_int_equal(r.content_length, 7);
+	assert_true(r.expect_continue);
+	assert_int_equal(parse_str("GET / HTTP/1.1\r\nHost: a\r\n"
+				   "TRANSFER-ENCODING: gzip\r\n\r\n",
+				   &r),
+			 501);
+	/* an Expect value that only starts with 100-continue is another */
+	assert_int_equal(parse_str("POST / HTTP/1.1\r\nHost: a\r\nExpect: "
+				   "100-continued\r\n\r\n",
+				   &r),
+			 0);
+	assert_false(r.expect_continue);
+}
+
+/* RFC 9112 §3.2.4: the asterisk-form's target is "*" itself, which is
+ * what the routes see as its path */
+static void test_http_rfc9112_s3_2_4_asterisk_form_path(void **state)
+{
+	(void)state;
+	struct http_req r;
+	assert_int_equal(parse_str("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", &r),
+			 0);
+	assert_int_equal(r.path_len, 1);
+	assert_memory_equal(r.path, "*", 1);
+	assert_int_equal(r.query_len, 0);
+}
+
+/* RFC 9112 §3.2 with RFC 3986 §2.1: a "%" in Host's reg-name is followed
+ * by two hex digits, both of them */
+static void test_http_rfc9112_s3_2_host_pct_encoded(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *host;
+		int status;
+	} c[] = {{"a%41", 0},	{"a%4f:80", 0}, {"%Fa", 0},  {"a%4z", 400},
+		 {"a%z4", 400}, {"a%4", 400},	{"a%", 400}, {"a%%41", 400}};
+	struct http_req r;
+	char buf[128];
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n",
+			 c[i].host);
+		int st = parse_str(buf, &r);
+		if (st != c[i].status)
+			fail_msg("Host: %s: %d, not %d", c[i].host, st,
+				 c[i].status);
+		/* the same authority in absolute-form (§3.2.2) */
+		snprintf(buf, sizeof(buf),
+			 "GET http://%s/x HTTP/1.1\r\nHost: a\r\n\r\n",
+			 c[i].host);
+		st = parse_str(buf, &r);
+		if (st != c[i].status)
+			fail_msg("http://%s/x: %d, not %d", c[i].host, st,
+				 c[i].status);
+	}
+}
+
+/* ---- make mutate on kernel/net/httpd.c: the rules its survivors broke --- */
+
+/* docs/net.md: a response that does not fit the ring waits in one of
+ * HTTP_SLABS (6) slabs until it has drained; each is given back then. One
+ * client fetches seven ring-filling pairs one after another (the page
+ * behind the blob takes a slab each time), then an eighth that it does
+ * not read for 11 s: the page still gets a slab, and is a 200, not the 503
+ * of a request left waiting for one */
+static void test_http_slab_given_back_after_response(void **state)
+{
+	(void)state;
+	const char *req = "GET /api/blob?size=126000 HTTP/1.1\r\nHost: x\r\n"
+			  "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct peer p;
+	peer_open(&p, 43400);
+	for (unsigned round = 0; round < 8; round++) {
+		peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+		if (round == 7) { /* read nothing for 11 s */
+			p.auto_ack = false;
+			for (int i = 0; i < 110; i++) {
+				peer_pump(&p);
+				advance_us(100000);
+			}
+			p.auto_ack = true;
+			peer_ack(&p);
+		}
+		int st[2] = {0, 0};
+		unsigned n = 0;
+		for (int i = 0; i < 20000 && n < 2 && !p.got_rst; i++) {
+			peer_pump(&p);
+			char hdr[1024];
+			size_t blen;
+			int s = peer_http_response(&p, hdr, sizeof(hdr), NULL,
+						   0, &blen);
+			if (s)
+				st[n++] = s;
+			else
+				advance_us(1000);
+		}
+		if (st[0] != 200 || st[1] != 200)
+			fail_msg("round %u: %d %d, not 200 200", round, st[0],
+				 st[1]);
+	}
+	assert_false(p.got_rst);
+	peer_abort(&p);
+}
+
+/* docs/net.md: an error's content is one line, "<status> <reason>", and
+ * its Content-Length counts it, for a HEAD too (RFC 9110 §9.3.2: the
+ * length the GET would have had, no content) */
+static void test_http_error_content_names_status(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *req, *body;
+	} c[] = {
+	    {"GARBAGE\r\n\r\n", "400 Bad Request\n"},
+	    {"GET / HTTP/2.0\r\nHost: x\r\n\r\n",
+	     "505 HTTP Version Not Supported\n"},
+	    {"HEAD / HTTP/2.0\r\nHost: x\r\n\r\n", NULL},
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		struct peer p;
+		peer_open(&p, (uint16_t)(43420 + i));
+		peer_send(&p, TCP_ACK | TCP_PSH, c[i].req, strlen(c[i].req));
+		for (int k = 0; k < 200 && !p.got_fin; k++) {
+			peer_pump(&p);
+			advance_us(10000);
+		}
+		assert_true(p.got_fin);
+		const char *s = (const char *)p.rx;
+		const char *e = find_in(s, p.rx_len, "\r\n\r\n");
+		assert_non_null(e);
+		size_t hl = (size_t)(e + 4 - s);
+		const char *want =
+		    c[i].body ? c[i].body : "505 HTTP Version Not Supported\n";
+		char cl[64];
+		snprintf(cl, sizeof(cl), "\r\nContent-Length: %zu\r\n",
+			 strlen(want));
+		if (!find_in(s, hl, cl))
+			fail_msg("%.20s: no%s", c[i].req, cl);
+		if (c[i].body) {
+			assert_int_equal(p.rx_len - hl, strlen(want));
+			assert_memory_equal(s + hl, want, strlen(want));
+		} else {
+			assert_int_equal(p.rx_len, hl);
+		}
+		peer_send(&p, TCP_FIN | TCP_ACK, NULL, 0);
+		peer_free(&p);
+	}
+}
+
+/* docs/net.md: a header block over HTTP_MAX_HEADER (8 KiB) is a 431 as
+ * soon as that much has come with no end to it, not a wait for the end
+ * (or for the 408 of the header timeout) */
+static void test_http_header_block_cap_unterminated(void **state)
+{
+	(void)state;
+	static char big[9100];
+	strcpy(big, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	size_t n = strlen(big);
+	memset(big + n, 'a', sizeof(big) - 1 - n);
+	big[sizeof(big) - 1] = 0;
+	struct peer p;
+	peer_open(&p, 43430);
+	for (size_t off = 0; off < sizeof(big) - 1; off += 1400)
+		peer_send(&p, TCP_ACK, big + off,
+			  MIN(1400, sizeof(big) - 1 - off));
+	char hdr[2048], body[256];
+	size_t blen;
+	int st = peer_await_response(&p, 50, 10000, hdr, sizeof(hdr), body,
+				     sizeof(body), &blen);
+	assert_int_equal(st, 431);
+	peer_pump(&p);
+	assert_true(p.got_fin);
+	peer_abort(&p);
+}
+
+/* docs/net.md, keep-alive: after POST /api/sink is answered the next
+ * request on the connection is read whole, however the sink's header
+ * arrived (here in two parts, the first longer than the next request) */
+static void test_http_sink_then_next_request(void **state)
+{
+	(void)state;
+	char pad[1200];
+	memset(pad, 'p', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = 0;
+	char head[1400];
+	snprintf(head, sizeof(head),
+		 "POST /api/sink HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n", pad);
+	struct peer p;
+	peer_open(&p, 43431);
+	peer_send(&p, TCP_ACK | TCP_PSH, head, strlen(head));
+	peer_pump(&p);
+	const char *rest = "Content-Length: 3\r\n\r\nabc";
+	peer_send(&p, TCP_ACK | TCP_PSH, rest, strlen(rest));
+	char hdr[1024], body[256];
+	size_t blen;
+	int st = peer_await_response(&p, 50, 10000, hdr, sizeof(hdr), body,
+				     sizeof(body), &blen);
+	assert_int_equal(st, 200);
+	const char *get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	peer_send(&p, TCP_ACK | TCP_PSH, get, strlen(get));
+	st = peer_await_response(&p, 50, 10000, hdr, sizeof(hdr), NULL, 0,
+				 &blen);
+	assert_int_equal(st, 200);
+	peer_abort(&p);
+}
+
+/* docs/net.md: once the answer that closes the connection is queued,
+ * what the client still sends is read and dropped (its window stays open
+ * until the close ends), never left to fill the receive buffer */
+static void test_http_closing_discards_later_bytes(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_open(&p, 43432);
+	const char *req =
+	    "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+	char hdr[1024];
+	size_t blen;
+	int st = peer_await_response(&p, 50, 10000, hdr, sizeof(hdr), NULL, 0,
+				     &blen);
+	assert_int_equal(st, 200);
+	char junk[500];
+	memset(junk, 'j', sizeof(junk));
+	peer_send(&p, TCP_ACK | TCP_PSH, junk, sizeof(junk));
+	peer_pump(&p);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	assert_int_equal(c->rx_len, 0);
+	peer_abort(&p);
+}
+
 int main(void)
 {
 	shim_line_hook = count_tcp_alloc_lines;
@@ -7169,6 +7462,24 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_webui_page_escaping_and_oversized_section, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test(test_http_rfc9112_s5_1_field_name_is_token),
+	    cmocka_unit_test(test_http_rfc9112_s5_1_field_name_whole),
+	    cmocka_unit_test(test_http_rfc9112_s3_2_4_asterisk_form_path),
+	    cmocka_unit_test(test_http_rfc9112_s3_2_host_pct_encoded),
+	    cmocka_unit_test_setup_teardown(
+		test_http_slab_given_back_after_response, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_error_content_names_status, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_header_block_cap_unterminated, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_sink_then_next_request,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_closing_discards_later_bytes, fake_cm_setup,
 		fake_cm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
