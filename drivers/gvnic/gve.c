@@ -740,10 +740,12 @@ int gve_send(struct gve_softc *sc, const void *frame, size_t len)
 	}
 	err = gve_is_dqo(sc) ? gve_dqo_send(sc, tx, frame, len)
 			     : gve_gqi_send(sc, tx, frame, len);
-	if (err) {
-		sc->nic.stats.tx_dropped++;
-		return -1;
-	}
+	/* their one refusal, GVE_ENOMEM: no descriptor, FIFO room or tag
+	 * free now, or a reset pending. The frame is not taken; the caller
+	 * holds it and sends it again after a recv has reclaimed
+	 * (kernel/net/nic.h) */
+	if (err)
+		return NIC_TX_FULL;
 	sc->nic.stats.tx_packets++;
 	sc->nic.stats.tx_bytes += len;
 	return 0;

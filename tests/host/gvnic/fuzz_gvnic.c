@@ -246,8 +246,20 @@ static void fz_script(uint8_t mode, struct rd *r)
 			uint8_t w[2048];
 			fz_frame(f, len, ++fz_serial, 'T');
 			struct fz_call c = fz_call();
-			int sent = gve_send(&sc, f, len) == 0;
+			uint64_t dropped = sc.nic.stats.tx_dropped;
+			int rc = gve_send(&sc, f, len);
+			int sent = rc == 0;
 			fz_held(c);
+			/* a frame of a good length to a device up is taken or
+			 * held (NIC_TX_FULL, nothing dropped), never dropped */
+			if (rc == -1 && sc.state == GVE_S_UP &&
+			    len <= GVE_MTU + 18)
+				fz_fail("frame dropped by a device up",
+					fz_serial);
+			if (rc == NIC_TX_FULL &&
+			    sc.nic.stats.tx_dropped != dropped)
+				fz_fail("held frame counted dropped",
+					fz_serial);
 			int n = gvm_wire_pop(w, sizeof(w));
 			if (sent && (n != (int)len || memcmp(f, w, len)))
 				fz_fail("sent frame lost or changed",
