@@ -283,6 +283,110 @@ static void test_arp_rfc1122_s2_3_2_2_queue_bounded(void **state)
 	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
 }
 
+/* an echo request from on-link `src` carrying `dlen` bytes of data made
+ * from seq, written to data as well */
+static void ping_sized(uint32_t src, uint8_t seq, size_t dlen, uint8_t *data)
+{
+	static uint8_t icmp[8 + 1400];
+	static uint8_t f[ETH_FRAME_MAX + 64];
+	memset(icmp, 0, 8);
+	icmp[0] = ICMP_ECHO_REQUEST;
+	icmp[5] = 1;
+	icmp[7] = seq;
+	for (size_t i = 0; i < dlen; i++)
+		data[i] = (uint8_t)(seq * 31 + i * 7);
+	memcpy(icmp + 8, data, dlen);
+	wr16(icmp + 2, inet_fold(inet_sum(icmp, 8 + dlen, 0)));
+	inject(f, build_ipv4(f, src, STACK_IP, IP_PROTO_ICMP, icmp, 8 + dlen));
+}
+
+/* the next frame sent is the echo reply to ping_sized(src, seq, dlen,
+ * data), to MAC 02:00:00:00:00:<last>, byte for byte: Ethernet header,
+ * IPv4 header (checksum), ICMP header (checksum) and data; its IP id */
+static uint16_t expect_echo_reply(uint32_t src, uint8_t last, uint8_t seq,
+				  size_t dlen, const uint8_t *data)
+{
+	const uint8_t m[6] = {2, 0, 0, 0, 0, last};
+	const struct frame *r = fake_pop();
+	assert_non_null(r);
+	size_t want = ETH_HLEN + 20 + 8 + dlen;
+	assert_int_equal(r->len, want < ETH_MIN_FRAME ? ETH_MIN_FRAME : want);
+	assert_memory_equal(r->b, m, 6);
+	assert_memory_equal(r->b + 6, stack_mac, 6);
+	struct eth_view e;
+	struct ipv4_view ip;
+	assert_int_equal(eth_parse(r->b, r->len, &e), 0);
+	assert_int_equal(e.type, ETHERTYPE_IPV4);
+	assert_int_equal(ipv4_parse(e.payload, e.len, &ip), 0);
+	assert_int_equal(ip.src, STACK_IP);
+	assert_int_equal(ip.dst, src);
+	assert_int_equal(ip.proto, IP_PROTO_ICMP);
+	assert_int_equal(ip.len, 8 + dlen);
+	assert_int_equal(inet_fold(inet_sum(ip.payload, ip.len, 0)), 0);
+	const uint8_t hdr[8] = {
+	    ICMP_ECHO_REPLY, 0, ip.payload[2], ip.payload[3], 0, 1, 0, seq};
+	assert_memory_equal(ip.payload, hdr, 8);
+	assert_memory_equal(ip.payload + 8, data, dlen);
+	return ip.id;
+}
+
+/* RFC 1122 §2.3.2.2: the frames queued while a neighbour resolved are
+ * sent when the answer comes; a transmit ring with no room then
+ * (NIC_TX_FULL) keeps them queued, in order, and net_poll reports itself
+ * busy; they leave once each, in order and byte for byte, as room comes
+ * (two at first, then the rest), and a reply to that neighbour made
+ * while they wait does not pass them. Before, the answer freed each slot
+ * and ignored eth_send's result: every frame was lost in the guest */
+static void test_arp_rfc1122_s2_3_2_2_ring_full_kept(void **state)
+{
+	(void)state;
+	enum { N = 6 };
+	const uint32_t x = 0x0a000207;
+	static uint8_t data[N + 2][1100];
+	size_t dlen[N + 2];
+	for (unsigned k = 0; k < N + 2; k++)
+		dlen[k] = 4 + 211 * (k % N);
+	for (unsigned k = 0; k < N; k++)
+		ping_sized(x, (uint8_t)k, dlen[k], data[k]);
+	fake_clear(); /* the ARP request */
+	uint64_t drops = net_counters()->arp_drops;
+	uint64_t fail = net_counters()->tx_fail;
+	fake.tx_room = 0;
+	arp_answer(x, 7);
+	assert_null(fake_pop());
+	assert_true(net_counters()->tx_fail > fail);
+	for (int i = 0; i < 3; i++) {
+		shim_clock_ns += 300000;
+		assert_true(net_poll());
+		assert_null(fake_pop());
+	}
+	/* room for two: the oldest two leave, the rest wait */
+	fake.tx_room = 2;
+	shim_clock_ns += 300000;
+	assert_true(net_poll());
+	assert_int_equal(fake.ntx, 2);
+	/* a request now: its reply would pass the four waiting, and the
+	 * ring has no room for it either: refused, as the ring refuses */
+	ping_sized(x, N, dlen[N], data[N]);
+	assert_int_equal(fake.ntx, 2);
+	fake.tx_room = -1;
+	shim_clock_ns += 300000;
+	net_poll();
+	ping_sized(x, N + 1, dlen[N + 1], data[N + 1]);
+	uint16_t id = 0;
+	for (unsigned k = 0; k < N; k++) {
+		uint16_t i =
+		    expect_echo_reply(x, 7, (uint8_t)k, dlen[k], data[k]);
+		if (k)
+			assert_int_equal(i, (uint16_t)(id + 1));
+		id = i;
+	}
+	expect_echo_reply(x, 7, N + 1, dlen[N + 1], data[N + 1]);
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_drops, drops);
+	assert_false(net_poll());
+}
+
 /* RFC 1122 §2.3.2.2: a frame queued for a neighbour being asked for is
  * not dropped to make room for a new entry while a resolved one can give
  * way (arp_slot: the resolved entry closest to expiry first, a pending
@@ -7437,6 +7541,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_arp_rfc1122_s2_3_2_2_pending_kept, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc1122_s2_3_2_2_ring_full_kept, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_arp_rfc5227_s2_4_defence_per_stack, fake_cm_setup,
