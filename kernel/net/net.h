@@ -41,7 +41,7 @@ struct net_config {
 
 /* counters shown at /api/net; every drop has a reason */
 struct net_counters {
-	uint64_t rx_frames, tx_frames, tx_fail;
+	uint64_t rx_frames, tx_frames, tx_fail, tx_stalls;
 	uint64_t rx_short, rx_unsupported, rx_not_for_us;
 	uint64_t arp_rx, arp_requests_sent, arp_replies_sent, arp_drops;
 	uint64_t arp_probes_answered, arp_conflicts, arp_bad_sender;

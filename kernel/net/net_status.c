@@ -33,6 +33,7 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(rx_frames);
 	C(tx_frames);
 	C(tx_fail);
+	C(tx_stalls);
 	C(rx_short);
 	C(rx_unsupported);
 	C(rx_not_for_us);

@@ -3443,6 +3443,74 @@ static void test_tcp_nic_ring_full_holds_segments(void **state)
 	peer_abort(&p);
 }
 
+static unsigned stall_lines;
+static void count_stall_line(const char *l)
+{
+	if (strstr(l, "transmit ring full, no frame taken"))
+		stall_lines++;
+}
+
+/* a NIC that never frees transmit room (hung or hostile) kept net_poll
+ * busy, and the CPU from halting, for ever: now it is busy until
+ * NET_TX_STALL_US has passed since the first refusal with nothing taken,
+ * then says so (one line a stall, at the 1st, 2nd, 4th, ...; counted in
+ * tx_stalls on /api/net) and is not busy, however long the ring stays
+ * full; the held segments are still tried at every poll, and once the NIC
+ * takes frames again the response completes and the next full ring is
+ * busy again. Three stalls, two lines */
+static void test_nic_tx_stall_not_busy_for_ever(void **state)
+{
+	(void)state;
+	enum { N = 20000 };
+	char hdr[1024];
+	static char body[N + 1];
+	static uint8_t want[N];
+	blob_fill(0, want, sizeof(want));
+	const char *req =
+	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	stall_lines = 0;
+	shim_line_hook = count_stall_line;
+	for (unsigned stall = 1; stall <= 3; stall++) {
+		struct peer p;
+		peer_open(&p, (uint16_t)(40100 + stall));
+		fake.tx_room = 0;
+		uint64_t t0 = net_now_us();
+		peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+		uint64_t busy_until = t0;
+		for (unsigned ms = 0; ms < 12000; ms++) {
+			shim_clock_ns += 1000000;
+			if (net_poll())
+				busy_until = net_now_us();
+		}
+		assert_null(fake_pop());
+		/* busy up to the bound, give or take a poll (1 ms apart) */
+		assert_true(busy_until - t0 >= NET_TX_STALL_US - 2000);
+		assert_true(busy_until - t0 <= NET_TX_STALL_US + 2000);
+		assert_int_equal(net_counters()->tx_stalls, stall);
+		assert_int_equal(stall_lines, stall < 3 ? stall : 2);
+		/* room again: the held response leaves, whole */
+		fake.tx_room = -1;
+		size_t blen = 0;
+		int st = peer_await_response(&p, 20, 1000, hdr, sizeof(hdr),
+					     body, sizeof(body), &blen);
+		assert_int_equal(st, 200);
+		assert_int_equal(blen, N);
+		assert_memory_equal(body, want, N);
+		peer_abort(&p);
+		fake_clear();
+	}
+	shim_line_hook = NULL;
+	struct peer p;
+	peer_open(&p, 40199);
+	static char page[1 << 16];
+	size_t blen;
+	assert_int_equal(http_get(&p, "/api/net", page, sizeof(page), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	assert_non_null(strstr(page, "\"tx_stalls\":3"));
+	peer_abort(&p);
+}
+
 static void test_tcp_retransmit_backoff(void **state)
 {
 	(void)state;
@@ -7545,6 +7613,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_arp_rfc1122_s2_3_2_2_ring_full_kept, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_nic_tx_stall_not_busy_for_ever,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_arp_rfc5227_s2_4_defence_per_stack, fake_cm_setup,
 		fake_cm_teardown),
