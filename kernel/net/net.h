@@ -52,7 +52,8 @@ struct net_counters {
 	uint64_t icmp_echo_replies, icmp_bad, icmp_unreach_sent;
 	uint64_t icmp_errors_limited;
 	uint64_t udp_rx, udp_bad, udp_no_port;
-	uint64_t dhcp_sent, dhcp_rx, dhcp_bad, dhcp_no_lease_time;
+	uint64_t dhcp_sent, dhcp_rx, dhcp_bad, dhcp_no_lease_time,
+	    dhcp_declines;
 	uint64_t addresses_set, addresses_removed;
 	uint64_t tcp_rx, tcp_bad, tcp_csum_bad, tcp_tx, tcp_rst_sent;
 	uint64_t tcp_rst_rx, tcp_accepted, tcp_refused, tcp_retransmits;

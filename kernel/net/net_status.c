@@ -67,6 +67,7 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(dhcp_rx);
 	C(dhcp_bad);
 	C(dhcp_no_lease_time);
+	C(dhcp_declines);
 	C(addresses_set);
 	C(addresses_removed);
 	C(tcp_rx);

@@ -2301,6 +2301,43 @@ static void test_dhcp_rfc5227_s2_1_1_rate_limited(void **state)
 	fake_setup(false);
 }
 
+static unsigned decline_lines;
+static void count_decline_line(const char *l)
+{
+	if (strstr(l, "dhcp: ") && strstr(l, " is in use by "))
+		decline_lines++;
+}
+
+/* a holder of an address on the link and a server that offers it again
+ * after each lease of another address (a probe passing in between starts
+ * the declines in a row over, so it is never bound unprobed) decline it
+ * for ever, one every DHCP_RATE_LIMIT_US: the `is in use by ...;
+ * declining it` line comes at the stack's 1st, 2nd, 4th, ... decline,
+ * each counted in dhcp_declines (/api/net): 16 declines, 5 lines, where
+ * each had one before */
+static void test_dhcp_decline_lines_bounded(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	decline_lines = 0;
+	shim_line_hook = count_decline_line;
+	for (unsigned declines = 1; declines <= 16; declines++) {
+		dhcp_next_ack(STACK_IP, 20);
+		claim_from(squatter_mac, STACK_IP);
+		expect_declined(STACK_IP);
+		assert_int_equal(net_counters()->dhcp_declines, declines);
+		dhcp_next_ack(STACK_IP + 1, 20);
+		dhcp_probe_window();
+		struct net_state_view v;
+		net_state(&v);
+		assert_true(v.configured);
+		assert_int_equal(v.ip, STACK_IP + 1);
+	}
+	shim_line_hook = NULL;
+	assert_int_equal(decline_lines, 5);
+	fake_setup(false);
+}
+
 /* the same address declined DHCP_MAX_DECLINES (2) times in a row (a
  * server that offers it again, a link that answers every probe): the
  * next ACK is bound without a probe (kernel/net/dhcp.c says why this
@@ -7590,6 +7627,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_hostile_server_lines_bounded, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_decline_lines_bounded,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_init_half_allocation_kept,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
