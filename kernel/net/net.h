@@ -83,7 +83,8 @@ struct net_state_view {
  * have used it (ARP's queue and reassembly silently, counted; TCP and the
  * HTTP server say so on the console) */
 int net_init(struct nic *n, const struct net_config *cfg);
-/* true when frames were handled: call again before idling */
+/* true when frames were handled, or a frame waits for ring room the NIC
+ * has not lacked for NET_TX_STALL_US yet: call again before idling */
 bool net_poll(void);
 void net_input(const void *frame, size_t len);
 /* the longest static prefix, from ip=/n or mask= (kernel/net/if.c) */
