@@ -8,6 +8,9 @@ struct arp_entry {
 	uint32_t ip;
 	uint8_t mac[ETH_ALEN];
 	uint8_t tries;
+	/* resolved, with queued frames the NIC's ring refused (NIC_TX_FULL):
+	 * arp_flush sends them, and nothing to this neighbour passes them */
+	bool held;
 	uint64_t deadline; /* expiry (resolved) or next retry (pending) */
 };
 
@@ -193,11 +196,40 @@ static struct arp_entry *arp_slot(void)
 		     (e->tries == pend->tries && e->deadline < pend->deadline)))
 			pend = e;
 	}
-	if (!best && pend) {
-		arp_pend_drop(pend->ip);
+	if (!best && pend)
 		best = pend;
-	}
+	/* frames still queued for the entry given up: a pending one's, or
+	 * those a full ring holds for a resolved one; counted */
+	if (best)
+		arp_pend_drop(best->ip);
 	return best;
+}
+
+/* send the frames queued for resolved entry e, oldest first (slots freed
+ * by other neighbours are reused out of order; a sequence number wraps
+ * after 2^32 frames, so the comparison is by distance). A frame the ring
+ * has no room for (NIC_TX_FULL) stays queued, first in line, and the rest
+ * behind it: e is held until arp_flush, at the next net_poll, sends them.
+ * A frame refused for any other reason is gone, counted in tx_fail as
+ * eth_send counts it. False while frames are held */
+static bool arp_pend_send(struct arp_entry *e)
+{
+	for (;;) {
+		struct arp_pending *first = NULL;
+		for (unsigned i = 0; pendq && i < ARP_PENDQ; i++) {
+			struct arp_pending *p = &pendq[i];
+			if (p->hop == e->ip &&
+			    (!first || (int32_t)(p->seq - first->seq) < 0))
+				first = p;
+		}
+		e->held = first != NULL;
+		if (!first)
+			return true;
+		if (eth_send(first->frame, e->mac, ETHERTYPE_IPV4,
+			     first->len - ETH_HLEN) == NIC_TX_FULL)
+			return false;
+		first->hop = 0;
+	}
 }
 
 static void arp_update(uint32_t ip, const uint8_t *mac, bool create)
@@ -215,23 +247,14 @@ static void arp_update(uint32_t ip, const uint8_t *mac, bool create)
 	e->ip = ip;
 	e->state = ARP_RESOLVED;
 	e->deadline = net_now_us() + ARP_TTL_US;
-	/* oldest first: slots freed by other neighbours are reused out of
-	 * order (a sequence number wraps after 2^32 frames; the comparison
-	 * is by distance) */
-	for (;;) {
-		struct arp_pending *first = NULL;
-		for (unsigned i = 0; pendq && i < ARP_PENDQ; i++) {
-			struct arp_pending *p = &pendq[i];
-			if (p->hop == ip &&
-			    (!first || (int32_t)(p->seq - first->seq) < 0))
-				first = p;
-		}
-		if (!first)
-			break;
-		first->hop = 0;
-		eth_send(first->frame, mac, ETHERTYPE_IPV4,
-			 first->len - ETH_HLEN);
-	}
+	arp_pend_send(e);
+}
+
+void arp_flush(void)
+{
+	for (unsigned i = 0; i < ARP_MAX; i++)
+		if (arp[i].state == ARP_RESOLVED && arp[i].held)
+			arp_pend_send(&arp[i]);
 }
 
 static void arp_pend_add(uint32_t hop, const uint8_t *frame, size_t len)
@@ -353,9 +376,9 @@ void arp_tick(uint64_t now)
 		if (e->state == ARP_FREE || now < e->deadline)
 			continue;
 		if (e->state == ARP_RESOLVED || e->tries >= ARP_TRIES) {
-			if (e->state == ARP_PENDING)
-				arp_pend_drop(e->ip);
+			arp_pend_drop(e->ip); /* a resolved one's: held */
 			e->state = ARP_FREE;
+			e->held = false;
 			continue;
 		}
 		e->tries++;
@@ -368,8 +391,17 @@ void arp_tick(uint64_t now)
 int arp_output(uint8_t *frame, uint32_t hop, size_t ip_len)
 {
 	struct arp_entry *e = arp_lookup(hop);
-	if (e && e->state == ARP_RESOLVED)
+	if (e && e->state == ARP_RESOLVED) {
+		/* frames queued before it go first; while the ring refuses
+		 * them it has no room for this one either, which would pass
+		 * them: refused as the ring refuses (the caller may hold it) */
+		if (e->held && !arp_pend_send(e)) {
+			net_if.c.tx_fail++;
+			net_if.tx_full = true;
+			return NIC_TX_FULL;
+		}
 		return eth_send(frame, e->mac, ETHERTYPE_IPV4, ip_len);
+	}
 	if (!e) {
 		e = arp_slot();
 		if (!e) {
@@ -378,6 +410,7 @@ int arp_output(uint8_t *frame, uint32_t hop, size_t ip_len)
 		}
 		e->state = ARP_PENDING;
 		e->ip = hop;
+		e->held = false;
 		e->tries = 1;
 		e->deadline = net_now_us() + ARP_RETRY_US;
 		arp_send(ARP_OP_REQUEST, (const uint8_t[ETH_ALEN]){0}, hop,

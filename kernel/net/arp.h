@@ -21,9 +21,14 @@
 void arp_reset(void);
 void arp_input(const struct eth_view *eth);
 void arp_tick(uint64_t now);
+/* send what a full ring left queued for resolved neighbours, oldest first
+ * (net_poll, after the NIC reclaimed); a frame the ring still refuses
+ * stays queued (NIC_TX_FULL sets net_if.tx_full) */
+void arp_flush(void);
 /* send the IPv4 packet at frame+ETH_HLEN (ip_len bytes) to next hop `hop`:
- * now when resolved, else queued behind a request. 0 sent or queued, -1
- * dropped */
+ * now when resolved, else queued behind a request. 0 sent or queued,
+ * NIC_TX_FULL not sent for want of ring room (also while frames queued
+ * for `hop` before it wait for room: it would pass them), -1 dropped */
 int arp_output(uint8_t *frame, uint32_t hop, size_t ip_len);
 
 /* RFC 5227 address conflict detection for an address not yet ours (the

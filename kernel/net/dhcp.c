@@ -61,8 +61,8 @@ enum dhcp_state {
 #define DHCP_DECLINE_WAIT_US (10ull * 1000000)
 /* RFC 5227 §2.1.1: after MAX_CONFLICTS (10) conflicts on an interface, at
  * most one new address per RATE_LIMIT_INTERVAL (60 s). Counted here as
- * the declines of the boot; the wait after each decline from the tenth on
- * is DHCP_RATE_LIMIT_US */
+ * the declines of the stack (dhcp_declines, /api/net); the wait after
+ * each decline from the tenth on is DHCP_RATE_LIMIT_US */
 #define DHCP_MAX_CONFLICTS 10
 #define DHCP_RATE_LIMIT_US (60ull * 1000000)
 /* Some virtual links answer ARP for every address with one MAC (Azure's
@@ -92,9 +92,10 @@ static struct {
 	unsigned probes;
 	uint8_t conflict_mac[ETH_ALEN];
 	/* declines since the last probe that passed; the last address
-	 * declined then (0: none) and the MAC that claimed it; declines of
-	 * the boot; probing given up for the boot (a proxy answers ARP) */
-	unsigned declines, declines_boot;
+	 * declined then (0: none) and the MAC that claimed it; probing given
+	 * up for the boot (a proxy answers ARP). The declines of the stack
+	 * are net_if.c.dhcp_declines */
+	unsigned declines;
 	uint32_t declined_ip;
 	uint8_t declined_mac[ETH_ALEN];
 	bool no_probe;
@@ -505,16 +506,26 @@ static void dhcp_probe_tick(uint64_t now)
 			dhcp_bind(now);
 			return;
 		}
-		uint64_t wait = ++dhcp.declines_boot >= DHCP_MAX_CONFLICTS
-				    ? DHCP_RATE_LIMIT_US
-				    : DHCP_DECLINE_WAIT_US;
-		char a[16];
-		ip_str(dhcp.offer_ip, a, sizeof(a));
-		kprintf("%s: dhcp: %s is in use by "
-			"%02x:%02x:%02x:%02x:%02x:%02x; declining it, "
-			"DISCOVER again in %lu s\n",
-			net_if.nic->name, a, mac[0], mac[1], mac[2], mac[3],
-			mac[4], mac[5], (unsigned long)(wait / 1000000));
+		uint64_t n = ++net_if.c.dhcp_declines;
+		uint64_t wait = n >= DHCP_MAX_CONFLICTS ? DHCP_RATE_LIMIT_US
+							: DHCP_DECLINE_WAIT_US;
+		/* a holder of the address on the link and a server that
+		 * offers it again between leases of another (a probe passing
+		 * in between starts the declines in a row over) decline for
+		 * ever, one a DHCP_RATE_LIMIT_US: said at the stack's 1st,
+		 * 2nd, 4th, ... (line_due) */
+		if (line_due(n)) {
+			char a[16];
+			ip_str(dhcp.offer_ip, a, sizeof(a));
+			kprintf("%s: dhcp: %s is in use by "
+				"%02x:%02x:%02x:%02x:%02x:%02x; declining it, "
+				"DISCOVER again in %lu s (%llu declines so "
+				"far)\n",
+				net_if.nic->name, a, mac[0], mac[1], mac[2],
+				mac[3], mac[4], mac[5],
+				(unsigned long)(wait / 1000000),
+				(unsigned long long)n);
+		}
 		dhcp_send(DHCPDECLINE);
 		dhcp.declines++;
 		dhcp.declined_ip = dhcp.offer_ip;

@@ -49,11 +49,16 @@ int eth_send(uint8_t *frame, const uint8_t *dst, uint16_t type,
 	if (r != 0) {
 		net_if.c.tx_fail++;
 		if (r == NIC_TX_FULL) {
+			if (!net_if.tx_refused) {
+				net_if.tx_refused = true;
+				net_if.tx_refused_at = net_now_us();
+			}
 			net_if.tx_full = true;
 			return NIC_TX_FULL;
 		}
 		return -1;
 	}
 	net_if.c.tx_frames++;
+	net_if.tx_refused = net_if.tx_stalled = false;
 	return 0;
 }

@@ -63,7 +63,8 @@ struct http_resp {
 	const char *extra; /* extra header lines, each ending in \r\n */
 };
 
-/* the routes: fills *out; may write the body into scratch[0..cap) */
+/* the routes: zeroes *out, then fills it; may write the body into
+ * scratch[0..cap) */
 void webui_route(const struct http_req *r, char *scratch, size_t cap,
 		 struct http_resp *out);
 #endif

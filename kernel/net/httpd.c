@@ -316,7 +316,6 @@ static bool handle_request(struct tcp_conn *c, struct http_conn *h)
 		return h->body_left || sink_answer(c, h);
 	}
 	struct http_resp r;
-	memset(&r, 0, sizeof(r));
 	webui_route(&req, scratch, HTTP_SCRATCH, &r);
 	/* a final answer in place of the 100 a client with Expect:
 	 * 100-continue waits for leaves it free to send its body or not

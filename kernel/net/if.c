@@ -183,6 +183,31 @@ int net_init(struct nic *n, const struct net_config *cfg)
  * under a flood */
 #define NET_POLL_BUDGET 64
 
+/* the ring has been full, nothing taken, for NET_TX_STALL_US: a hung or
+ * hostile NIC would keep net_poll busy and the CPU from halting for ever.
+ * Said once a stall, at the stack's 1st, 2nd, 4th, ... (line_due), each
+ * counted (tx_stalls, /api/net); what is held is tried again whenever
+ * net_poll runs (the main loop's timer wakes it), and the first frame the
+ * NIC takes ends the stall (eth_send). The NIC is not reset */
+static bool tx_stall(void)
+{
+	uint64_t waited = net_now_us() - net_if.tx_refused_at;
+	if (!net_if.tx_refused || waited < NET_TX_STALL_US)
+		return false;
+	if (!net_if.tx_stalled) {
+		net_if.tx_stalled = true;
+		if (line_due(++net_if.c.tx_stalls))
+			kprintf("%s: transmit ring full, no frame taken for "
+				"%llu ms; not polling for it, retried at each "
+				"wake-up (stall %llu, said at the 1st, 2nd, "
+				"4th, ...; counted in tx_stalls)\n",
+				net_if.nic->name,
+				(unsigned long long)(waited / 1000),
+				(unsigned long long)net_if.c.tx_stalls);
+	}
+	return true;
+}
+
 bool net_poll(void)
 {
 	struct nic *n = net_if.nic;
@@ -213,10 +238,11 @@ bool net_poll(void)
 		}
 	}
 	net_if.tx_full = false;
+	arp_flush();
 	tcp_flush();
 	if (n->flush)
 		n->flush(n);
 	/* a segment held for want of ring room: poll again at once (recv
 	 * reclaims) rather than halt until the next interrupt or tick */
-	return i > 0 || net_if.tx_full;
+	return i > 0 || (net_if.tx_full && !tx_stall());
 }

@@ -41,7 +41,7 @@ struct net_config {
 
 /* counters shown at /api/net; every drop has a reason */
 struct net_counters {
-	uint64_t rx_frames, tx_frames, tx_fail;
+	uint64_t rx_frames, tx_frames, tx_fail, tx_stalls;
 	uint64_t rx_short, rx_unsupported, rx_not_for_us;
 	uint64_t arp_rx, arp_requests_sent, arp_replies_sent, arp_drops;
 	uint64_t arp_probes_answered, arp_conflicts, arp_bad_sender;
@@ -52,7 +52,8 @@ struct net_counters {
 	uint64_t icmp_echo_replies, icmp_bad, icmp_unreach_sent;
 	uint64_t icmp_errors_limited;
 	uint64_t udp_rx, udp_bad, udp_no_port;
-	uint64_t dhcp_sent, dhcp_rx, dhcp_bad, dhcp_no_lease_time;
+	uint64_t dhcp_sent, dhcp_rx, dhcp_bad, dhcp_no_lease_time,
+	    dhcp_declines;
 	uint64_t addresses_set, addresses_removed;
 	uint64_t tcp_rx, tcp_bad, tcp_csum_bad, tcp_tx, tcp_rst_sent;
 	uint64_t tcp_rst_rx, tcp_accepted, tcp_refused, tcp_retransmits;
@@ -82,7 +83,8 @@ struct net_state_view {
  * have used it (ARP's queue and reassembly silently, counted; TCP and the
  * HTTP server say so on the console) */
 int net_init(struct nic *n, const struct net_config *cfg);
-/* true when frames were handled: call again before idling */
+/* true when frames were handled, or a frame waits for ring room the NIC
+ * has not lacked for NET_TX_STALL_US yet: call again before idling */
 bool net_poll(void);
 void net_input(const void *frame, size_t len);
 /* the longest static prefix, from ip=/n or mask= (kernel/net/if.c) */

@@ -13,6 +13,10 @@
 /* headroom in a transmit frame before the transport header */
 #define NET_TX_HDR  (ETH_HLEN + 20)
 #define NET_TICK_US 1000
+/* a NIC that has refused frames for want of ring room this long and taken
+ * none is hung or hostile: net_poll stops reporting itself busy for it
+ * (Linux's dev_watchdog and its default watchdog_timeo, 5 s) */
+#define NET_TX_STALL_US (5000ull * 1000)
 
 struct net_if {
 	struct nic *nic;
@@ -26,6 +30,11 @@ struct net_if {
 	/* a send found the NIC's ring full during this net_poll: TCP holds
 	 * the segment, and the main loop polls again instead of halting */
 	bool tx_full;
+	/* eth_send: the NIC refused a frame for want of ring room at
+	 * tx_refused_at and has taken none since; net_poll said so after
+	 * NET_TX_STALL_US (tx_stalled) and no longer reports busy for it */
+	bool tx_refused, tx_stalled;
+	uint64_t tx_refused_at;
 	/* arp.c: defences against another MAC than the last defence's, of
 	 * the stack (an address lost and bound again keeps the count) */
 	uint64_t arp_claimants;

@@ -33,6 +33,7 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(rx_frames);
 	C(tx_frames);
 	C(tx_fail);
+	C(tx_stalls);
 	C(rx_short);
 	C(rx_unsupported);
 	C(rx_not_for_us);
@@ -66,6 +67,7 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(dhcp_rx);
 	C(dhcp_bad);
 	C(dhcp_no_lease_time);
+	C(dhcp_declines);
 	C(addresses_set);
 	C(addresses_removed);
 	C(tcp_rx);

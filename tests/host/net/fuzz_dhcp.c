@@ -18,7 +18,9 @@
  * an ACK had no lease time at most floor(log2(dhcp_no_lease_time)) + 1 and
  * at least one once it is not 0, and so do the lines of an address set
  * (addresses_set) and removed (addresses_removed) (each said at the 1st,
- * 2nd, 4th, ...). */
+ * 2nd, 4th, ...); every DECLINE the client sends is counted in
+ * dhcp_declines, and the `is in use by ...; declining it` lines are
+ * exactly floor(log2(DECLINEs sent)) + 1. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,8 @@ static const uint8_t other_mac[2][6] = {{0x02, 0x00, 0x00, 0x77, 0x00, 0x0d},
 /* console lines of the stack: another MAC claims our address; an ACK
  * without a lease time */
 static uint64_t claim_lines, untimed_lines, set_lines, removed_lines;
+/* the DECLINEs the client sent, and the lines saying it declines */
+static uint64_t declines_sent, decline_lines;
 static void count_line(const char *line)
 {
 	if (strstr(line, ": address ") && strstr(line, " removed"))
@@ -62,6 +66,8 @@ static void count_line(const char *line)
 		claim_lines++;
 	if (strstr(line, ": dhcp: ") && strstr(line, " has no lease time"))
 		untimed_lines++;
+	if (strstr(line, ": dhcp: ") && strstr(line, " is in use by "))
+		decline_lines++;
 }
 
 /* floor(log2(n)) + 1: the lines n events said at the 1st, 2nd, 4th, ...
@@ -127,6 +133,7 @@ static void drain(void)
 			    v.src);
 		if (type == DHCPREQUEST && v.src != rd32(m + 12))
 			die("a REQUEST whose source is not its ciaddr", v.src);
+		declines_sent += type == DHCPDECLINE;
 		if (type == DHCPDECLINE && probing) {
 			declined = probing;
 			declined_mac = claimed ? claim_mac : NULL;
@@ -191,6 +198,16 @@ static void check(void)
 	    (c->addresses_set && !set_lines))
 		die_lines("'address' lines not log2(addresses_set) + 1",
 			  set_lines, c->addresses_set);
+	if (c->dhcp_declines != declines_sent) {
+		fprintf(stderr,
+			"fuzz_dhcp: dhcp_declines %llu, DECLINEs sent %llu\n",
+			(unsigned long long)c->dhcp_declines,
+			(unsigned long long)declines_sent);
+		abort();
+	}
+	if (decline_lines != pow2_lines(declines_sent))
+		die_lines("'in use' lines not log2(DECLINEs sent) + 1",
+			  decline_lines, declines_sent);
 	if (removed_lines > pow2_lines(c->addresses_removed) ||
 	    (c->addresses_removed && !removed_lines))
 		die_lines("'address removed' lines not "
@@ -231,6 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shim_line_hook = count_line;
 	fake_setup(true);
 	claim_lines = untimed_lines = set_lines = removed_lines = 0;
+	declines_sent = decline_lines = 0;
 	noffered = 0;
 	xid = 0;
 	probing = 0;
@@ -269,6 +287,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fake_setup(true); /* a new stack forgets the lease */
 			claim_lines = untimed_lines = set_lines =
 			    removed_lines = 0;
+			declines_sent = decline_lines = 0;
 			noffered = 0;
 			probing = 0;
 			claimed = false;

@@ -283,6 +283,110 @@ static void test_arp_rfc1122_s2_3_2_2_queue_bounded(void **state)
 	assert_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
 }
 
+/* an echo request from on-link `src` carrying `dlen` bytes of data made
+ * from seq, written to data as well */
+static void ping_sized(uint32_t src, uint8_t seq, size_t dlen, uint8_t *data)
+{
+	static uint8_t icmp[8 + 1400];
+	static uint8_t f[ETH_FRAME_MAX + 64];
+	memset(icmp, 0, 8);
+	icmp[0] = ICMP_ECHO_REQUEST;
+	icmp[5] = 1;
+	icmp[7] = seq;
+	for (size_t i = 0; i < dlen; i++)
+		data[i] = (uint8_t)(seq * 31 + i * 7);
+	memcpy(icmp + 8, data, dlen);
+	wr16(icmp + 2, inet_fold(inet_sum(icmp, 8 + dlen, 0)));
+	inject(f, build_ipv4(f, src, STACK_IP, IP_PROTO_ICMP, icmp, 8 + dlen));
+}
+
+/* the next frame sent is the echo reply to ping_sized(src, seq, dlen,
+ * data), to MAC 02:00:00:00:00:<last>, byte for byte: Ethernet header,
+ * IPv4 header (checksum), ICMP header (checksum) and data; its IP id */
+static uint16_t expect_echo_reply(uint32_t src, uint8_t last, uint8_t seq,
+				  size_t dlen, const uint8_t *data)
+{
+	const uint8_t m[6] = {2, 0, 0, 0, 0, last};
+	const struct frame *r = fake_pop();
+	assert_non_null(r);
+	size_t want = ETH_HLEN + 20 + 8 + dlen;
+	assert_int_equal(r->len, want < ETH_MIN_FRAME ? ETH_MIN_FRAME : want);
+	assert_memory_equal(r->b, m, 6);
+	assert_memory_equal(r->b + 6, stack_mac, 6);
+	struct eth_view e;
+	struct ipv4_view ip;
+	assert_int_equal(eth_parse(r->b, r->len, &e), 0);
+	assert_int_equal(e.type, ETHERTYPE_IPV4);
+	assert_int_equal(ipv4_parse(e.payload, e.len, &ip), 0);
+	assert_int_equal(ip.src, STACK_IP);
+	assert_int_equal(ip.dst, src);
+	assert_int_equal(ip.proto, IP_PROTO_ICMP);
+	assert_int_equal(ip.len, 8 + dlen);
+	assert_int_equal(inet_fold(inet_sum(ip.payload, ip.len, 0)), 0);
+	const uint8_t hdr[8] = {
+	    ICMP_ECHO_REPLY, 0, ip.payload[2], ip.payload[3], 0, 1, 0, seq};
+	assert_memory_equal(ip.payload, hdr, 8);
+	assert_memory_equal(ip.payload + 8, data, dlen);
+	return ip.id;
+}
+
+/* RFC 1122 §2.3.2.2: the frames queued while a neighbour resolved are
+ * sent when the answer comes; a transmit ring with no room then
+ * (NIC_TX_FULL) keeps them queued, in order, and net_poll reports itself
+ * busy; they leave once each, in order and byte for byte, as room comes
+ * (two at first, then the rest), and a reply to that neighbour made
+ * while they wait does not pass them. Before, the answer freed each slot
+ * and ignored eth_send's result: every frame was lost in the guest */
+static void test_arp_rfc1122_s2_3_2_2_ring_full_kept(void **state)
+{
+	(void)state;
+	enum { N = 6 };
+	const uint32_t x = 0x0a000207;
+	static uint8_t data[N + 2][1100];
+	size_t dlen[N + 2];
+	for (unsigned k = 0; k < N + 2; k++)
+		dlen[k] = 4 + 211 * (k % N);
+	for (unsigned k = 0; k < N; k++)
+		ping_sized(x, (uint8_t)k, dlen[k], data[k]);
+	fake_clear(); /* the ARP request */
+	uint64_t drops = net_counters()->arp_drops;
+	uint64_t fail = net_counters()->tx_fail;
+	fake.tx_room = 0;
+	arp_answer(x, 7);
+	assert_null(fake_pop());
+	assert_true(net_counters()->tx_fail > fail);
+	for (int i = 0; i < 3; i++) {
+		shim_clock_ns += 300000;
+		assert_true(net_poll());
+		assert_null(fake_pop());
+	}
+	/* room for two: the oldest two leave, the rest wait */
+	fake.tx_room = 2;
+	shim_clock_ns += 300000;
+	assert_true(net_poll());
+	assert_int_equal(fake.ntx, 2);
+	/* a request now: its reply would pass the four waiting, and the
+	 * ring has no room for it either: refused, as the ring refuses */
+	ping_sized(x, N, dlen[N], data[N]);
+	assert_int_equal(fake.ntx, 2);
+	fake.tx_room = -1;
+	shim_clock_ns += 300000;
+	net_poll();
+	ping_sized(x, N + 1, dlen[N + 1], data[N + 1]);
+	uint16_t id = 0;
+	for (unsigned k = 0; k < N; k++) {
+		uint16_t i =
+		    expect_echo_reply(x, 7, (uint8_t)k, dlen[k], data[k]);
+		if (k)
+			assert_int_equal(i, (uint16_t)(id + 1));
+		id = i;
+	}
+	expect_echo_reply(x, 7, N + 1, dlen[N + 1], data[N + 1]);
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_drops, drops);
+	assert_false(net_poll());
+}
+
 /* RFC 1122 §2.3.2.2: a frame queued for a neighbour being asked for is
  * not dropped to make room for a new entry while a resolved one can give
  * way (arp_slot: the resolved entry closest to expiry first, a pending
@@ -2197,6 +2301,43 @@ static void test_dhcp_rfc5227_s2_1_1_rate_limited(void **state)
 	fake_setup(false);
 }
 
+static unsigned decline_lines;
+static void count_decline_line(const char *l)
+{
+	if (strstr(l, "dhcp: ") && strstr(l, " is in use by "))
+		decline_lines++;
+}
+
+/* a holder of an address on the link and a server that offers it again
+ * after each lease of another address (a probe passing in between starts
+ * the declines in a row over, so it is never bound unprobed) decline it
+ * for ever, one every DHCP_RATE_LIMIT_US: the `is in use by ...;
+ * declining it` line comes at the stack's 1st, 2nd, 4th, ... decline,
+ * each counted in dhcp_declines (/api/net): 16 declines, 5 lines, where
+ * each had one before */
+static void test_dhcp_decline_lines_bounded(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	decline_lines = 0;
+	shim_line_hook = count_decline_line;
+	for (unsigned declines = 1; declines <= 16; declines++) {
+		dhcp_next_ack(STACK_IP, 20);
+		claim_from(squatter_mac, STACK_IP);
+		expect_declined(STACK_IP);
+		assert_int_equal(net_counters()->dhcp_declines, declines);
+		dhcp_next_ack(STACK_IP + 1, 20);
+		dhcp_probe_window();
+		struct net_state_view v;
+		net_state(&v);
+		assert_true(v.configured);
+		assert_int_equal(v.ip, STACK_IP + 1);
+	}
+	shim_line_hook = NULL;
+	assert_int_equal(decline_lines, 5);
+	fake_setup(false);
+}
+
 /* the same address declined DHCP_MAX_DECLINES (2) times in a row (a
  * server that offers it again, a link that answers every probe): the
  * next ACK is bound without a probe (kernel/net/dhcp.c says why this
@@ -3336,6 +3477,74 @@ static void test_tcp_nic_ring_full_holds_segments(void **state)
 	assert_int_equal(net_counters()->tcp_retransmits, rt0);
 	assert_int_equal(p.dup_segs, 0);
 	assert_true(busy);
+	peer_abort(&p);
+}
+
+static unsigned stall_lines;
+static void count_stall_line(const char *l)
+{
+	if (strstr(l, "transmit ring full, no frame taken"))
+		stall_lines++;
+}
+
+/* a NIC that never frees transmit room (hung or hostile) kept net_poll
+ * busy, and the CPU from halting, for ever: now it is busy until
+ * NET_TX_STALL_US has passed since the first refusal with nothing taken,
+ * then says so (one line a stall, at the 1st, 2nd, 4th, ...; counted in
+ * tx_stalls on /api/net) and is not busy, however long the ring stays
+ * full; the held segments are still tried at every poll, and once the NIC
+ * takes frames again the response completes and the next full ring is
+ * busy again. Three stalls, two lines */
+static void test_nic_tx_stall_not_busy_for_ever(void **state)
+{
+	(void)state;
+	enum { N = 20000 };
+	char hdr[1024];
+	static char body[N + 1];
+	static uint8_t want[N];
+	blob_fill(0, want, sizeof(want));
+	const char *req =
+	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	stall_lines = 0;
+	shim_line_hook = count_stall_line;
+	for (unsigned stall = 1; stall <= 3; stall++) {
+		struct peer p;
+		peer_open(&p, (uint16_t)(40100 + stall));
+		fake.tx_room = 0;
+		uint64_t t0 = net_now_us();
+		peer_send(&p, TCP_ACK | TCP_PSH, req, strlen(req));
+		uint64_t busy_until = t0;
+		for (unsigned ms = 0; ms < 12000; ms++) {
+			shim_clock_ns += 1000000;
+			if (net_poll())
+				busy_until = net_now_us();
+		}
+		assert_null(fake_pop());
+		/* busy up to the bound, give or take a poll (1 ms apart) */
+		assert_true(busy_until - t0 >= NET_TX_STALL_US - 2000);
+		assert_true(busy_until - t0 <= NET_TX_STALL_US + 2000);
+		assert_int_equal(net_counters()->tx_stalls, stall);
+		assert_int_equal(stall_lines, stall < 3 ? stall : 2);
+		/* room again: the held response leaves, whole */
+		fake.tx_room = -1;
+		size_t blen = 0;
+		int st = peer_await_response(&p, 20, 1000, hdr, sizeof(hdr),
+					     body, sizeof(body), &blen);
+		assert_int_equal(st, 200);
+		assert_int_equal(blen, N);
+		assert_memory_equal(body, want, N);
+		peer_abort(&p);
+		fake_clear();
+	}
+	shim_line_hook = NULL;
+	struct peer p;
+	peer_open(&p, 40199);
+	static char page[1 << 16];
+	size_t blen;
+	assert_int_equal(http_get(&p, "/api/net", page, sizeof(page), &blen,
+				  hdr, sizeof(hdr)),
+			 200);
+	assert_non_null(strstr(page, "\"tx_stalls\":3"));
 	peer_abort(&p);
 }
 
@@ -7418,6 +7627,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_hostile_server_lines_bounded, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_decline_lines_bounded,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_init_half_allocation_kept,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
@@ -7438,6 +7649,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_arp_rfc1122_s2_3_2_2_pending_kept, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc1122_s2_3_2_2_ring_full_kept, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_nic_tx_stall_not_busy_for_ever,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_arp_rfc5227_s2_4_defence_per_stack, fake_cm_setup,
 		fake_cm_teardown),
