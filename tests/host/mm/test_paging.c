@@ -77,6 +77,22 @@ static bool cpu_pat = true;
 static unsigned pat_writes;
 static bool pat_written_uncached; /* CR0.CD set, NW clear at the write */
 
+/* what paging.c did to the processor, in order: control register writes
+ * ('C', the register, its value), MSR writes ('M'), WBINVD ('W') and
+ * INVLPG ('I', the address); the first EVENTS_MAX */
+#define EVENTS_MAX 4096
+static struct cpu_event {
+	char kind;
+	uint32_t n;
+	uint64_t v;
+} events[EVENTS_MAX];
+static unsigned nevents;
+static void event(char kind, uint32_t n, uint64_t v)
+{
+	if (nevents < EVENTS_MAX)
+		events[nevents++] = (struct cpu_event){kind, n, v};
+}
+
 uint64_t paging_host_rdmsr(uint32_t m)
 {
 	if (m == MSR_PAT && cpu_pat)
@@ -88,6 +104,7 @@ uint64_t paging_host_rdmsr(uint32_t m)
 }
 void paging_host_wrmsr(uint32_t m, uint64_t v)
 {
+	event('M', m, v);
 	if (m == MSR_PAT && cpu_pat) {
 		msr_pat = v;
 		pat_writes++;
@@ -107,7 +124,16 @@ uint64_t paging_host_rdcr(int n)
 }
 void paging_host_wrcr(int n, uint64_t v)
 {
+	event('C', n, v);
 	cr[n] = v;
+}
+void paging_host_wbinvd(void)
+{
+	event('W', 0, 0);
+}
+void paging_host_invlpg(uint64_t va)
+{
+	event('I', 0, va);
 }
 bool paging_host_has_pat(void)
 {
@@ -425,6 +451,382 @@ static void test_paging_no_pat(void **st)
 	assert_int_equal(in_child(no_pat), 0);
 }
 
+/* ---- the entry for va maps va itself ---------------------------------------
+ * (the identity map: the address bits of the leaf entry, a 2 MiB page's
+ * from its 2 MiB boundary) */
+#define ADDR 0x000ffffffffff000ull
+static bool maps_itself(uint64_t va)
+{
+	uint64_t e = mm_pte(va);
+	uint64_t want = e & PS ? ALIGN_DOWN(va, 0x200000) : ALIGN_DOWN(va, PG);
+	if ((e & MM_PTE_P) && (e & ADDR & ~(e & PS ? 0x1fffffull : 0)) == want)
+		return true;
+	fprintf(stderr, "0x%llx: entry 0x%llx does not map it\n",
+		(unsigned long long)va, (unsigned long long)e);
+	return false;
+}
+
+/* ---- the PAT written as the SDM changes memory types ----------------------
+ * Intel SDM vol. 3A, "MTRR Considerations in MP Systems" (which
+ * "Programming the PAT" asks for): no-fill cache mode (CR0.CD set, NW
+ * clear), WBINVD, the TLBs flushed global pages too (CR4.PGE cleared),
+ * then the MSR; then WBINVD and a TLB flush (CR3) again before the caches
+ * go back on (CD and NW clear), and PGE back as it was */
+static bool ev(unsigned i, char kind, uint32_t n)
+{
+	return events[i].kind == kind && events[i].n == n;
+}
+
+static void pat_sequence(void)
+{
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	msr_pat = 0;
+	cr[0] = 0x80000011ull;
+	cr[4] = CR4_PGE;
+	pmm_init();
+	nevents = 0;
+	mm_init();
+	unsigned w = nevents;
+	for (unsigned i = 0; i < nevents; i++)
+		if (ev(i, 'M', MSR_PAT))
+			w = i;
+	if (w == nevents)
+		_exit(10);
+	/* before it, in this order: CD on, WBINVD, PGE off; and nothing
+	 * turning the caches or PGE back on until the write */
+	int cd = -1, inv = -1, pge = -1;
+	for (unsigned i = 0; i < w; i++) {
+		uint64_t v = events[i].v;
+		if (ev(i, 'C', 0) && (v & CR0_CD) && !(v & CR0_NW) && cd < 0)
+			cd = i;
+		else if (ev(i, 'C', 0) && cd >= 0 && !(v & CR0_CD))
+			_exit(11);
+		if (ev(i, 'W', 0) && cd >= 0 && inv < 0)
+			inv = i;
+		if (ev(i, 'C', 4) && !(v & CR4_PGE) && inv >= 0 && pge < 0)
+			pge = i;
+		else if (ev(i, 'C', 4) && pge >= 0 && (v & CR4_PGE))
+			_exit(11);
+	}
+	if (cd < 0 || inv < 0 || pge < 0)
+		_exit(12);
+	/* after it: WBINVD and CR3 reloaded before the caches go on, then
+	 * PGE as firmware had it */
+	int inv2 = -1, tlb = -1, on = -1, pgeon = -1;
+	for (unsigned i = w + 1; i < nevents; i++) {
+		uint64_t v = events[i].v;
+		if (ev(i, 'W', 0) && on < 0 && inv2 < 0)
+			inv2 = i;
+		if (ev(i, 'C', 3) && on < 0 && tlb < 0)
+			tlb = i;
+		if (ev(i, 'C', 0) && !(v & (CR0_CD | CR0_NW)) && on < 0)
+			on = i;
+		if (ev(i, 'C', 4) && (v & CR4_PGE) && pgeon < 0)
+			pgeon = i;
+	}
+	if (inv2 < 0 || tlb < 0 || on < 0 || pgeon < on)
+		_exit(13);
+}
+
+static void test_paging_pat_sdm_sequence(void **st)
+{
+	assert_int_equal(in_child(pat_sequence), 0);
+}
+
+/* ---- a changed entry is invalidated (SDM vol. 3A §4.10.4) ---------------
+ * once the kernel runs on its own tables, an entry it changes may be in
+ * the TLB: mm_unmap_page (a stack's guard page among them) and
+ * mm_map_mmio (over a page mapped write-back before) INVLPG each page they
+ * change */
+static bool invalidated(uint64_t va)
+{
+	for (unsigned i = 0; i < nevents; i++)
+		if (ev(i, 'I', 0) && ALIGN_DOWN(events[i].v, PG) == va)
+			return true;
+	fprintf(stderr, "0x%llx: no INVLPG\n", (unsigned long long)va);
+	return false;
+}
+
+static void tlb_case(void)
+{
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc_attr(EfiReservedMemoryType, 0x60000000, 8, A_RAM);
+	pmm_init();
+	mm_init();
+	nevents = 0;
+	uint64_t top = mm_stack_alloc(2);
+	if (!top || mm_pte(top - 3 * PG) || !invalidated(top - 3 * PG) ||
+	    !mapped(top - PG, WB, false))
+		_exit(10);
+	nevents = 0;
+	mm_unmap_page(WIN_BASE + 900 * PG);
+	if (mm_pte(WIN_BASE + 900 * PG) || !invalidated(WIN_BASE + 900 * PG))
+		_exit(11);
+	if (!mm_map_firmware(0x60000000, 8 * PG) ||
+	    !mapped(0x60000000, WB, false))
+		_exit(12);
+	nevents = 0;
+	if (!mm_map_mmio(0x60000010, 3 * PG))
+		_exit(13);
+	for (uint64_t pa = 0x60000000; pa < 0x60004000; pa += PG)
+		if (!mapped(pa, UC, false) || !invalidated(pa))
+			_exit(14);
+}
+
+static void test_paging_unmap_invalidates_tlb(void **st)
+{
+	assert_int_equal(in_child(tlb_case), 0);
+}
+
+/* ---- no memory left for a page table --------------------------------------
+ * table_alloc panics ("out of memory for page tables") rather than use
+ * page_alloc's 0 as a table: mm_init with the pool empty, and mm_map_mmio
+ * needing a new table once it is */
+static int panic_fd = -1;
+static bool drain_first; /* empty the pool before mm_init, else after */
+
+static void no_table(void)
+{
+	dup2(panic_fd, 2);
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	pmm_init();
+	if (!drain_first)
+		mm_init();
+	while (page_alloc(1, 0))
+		;
+	if (drain_first)
+		mm_init();
+	else
+		mm_map_mmio(0x7000000000ull, PG); /* no table there yet */
+	_exit(10);
+}
+
+static void test_paging_tables_exhausted_panics(void **st)
+{
+	for (int k = 0; k < 2; k++) {
+		FILE *f = tmpfile();
+		assert_non_null(f);
+		panic_fd = fileno(f);
+		drain_first = k == 0;
+		assert_int_equal(in_child(no_table), 128 + SIGABRT);
+		char buf[512] = {0};
+		rewind(f);
+		fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		assert_non_null(strstr(buf, "out of memory for page tables"));
+	}
+}
+
+/* ---- an uncached descriptor over a whole large page of RAM ---------------
+ * makes the 2 MiB page uncached and keeps it one page: only a large page
+ * the range covers in part is split (SDM vol. 3A §4.5: a PDE with PS maps
+ * 2 MiB) */
+static void uncache_large(void)
+{
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc_attr(EfiReservedMemoryType, WIN_BASE + 0x200000, 512, A_UC);
+	pmm_init();
+	mm_init();
+	if (!mapped(WIN_BASE, WB, true) ||
+	    !mapped(WIN_BASE + 0x200000, UC, true) ||
+	    !mapped(WIN_BASE + 0x400000 - PG, UC, true) ||
+	    !maps_itself(WIN_BASE + 0x200000))
+		_exit(10);
+}
+
+static void test_paging_uncache_whole_large_page_kept(void **st)
+{
+	assert_int_equal(in_child(uncache_large), 0);
+}
+
+/* ---- a descriptor the identity map cannot hold is not mapped --------------
+ * one that is not page-aligned (mm_desc_sane) is neither handed out nor
+ * mapped: mm_map_firmware over ACPI tables it overlaps maps them by their
+ * own descriptor, each entry mapping its own page; the unaligned start
+ * never reaches an entry's address and flag bits */
+static void insane_not_mapped(void)
+{
+	const uint64_t A = 0x7f000000;
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc_attr(EfiACPIReclaimMemory, A, 4, A_RAM);
+	desc_attr(EfiReservedMemoryType, A + 8, 2, A_UC); /* unaligned */
+	pmm_init();
+	mm_init();
+	if (!mm_map_firmware(A, 4 * PG))
+		_exit(10);
+	for (uint64_t pa = A; pa < A + 4 * PG; pa += PG)
+		if (!mapped(pa, WB, false) || !maps_itself(pa))
+			_exit(11);
+}
+
+static void test_paging_insane_descriptor_not_mapped(void **st)
+{
+	assert_int_equal(in_child(insane_not_mapped), 0);
+}
+
+/* ---- RAM mapped up front --------------------------------------------------
+ * conventional memory, loader and boot-services code and data are mapped
+ * by mm_init, write-back as their WB allows, each page itself; runtime,
+ * ACPI and reserved memory wait for mm_map_firmware */
+static void ram_upfront(void)
+{
+	static const uint32_t ram[] = {EfiLoaderCode, EfiLoaderData,
+				       EfiBootServicesCode,
+				       EfiBootServicesData};
+	static const uint32_t fw[] = {
+	    EfiRuntimeServicesCode, EfiRuntimeServicesData,
+	    EfiACPIReclaimMemory, EfiReservedMemoryType, EfiPalCode};
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	for (unsigned i = 0; i < 4; i++)
+		desc_attr(ram[i], 0x60000000 + i * 0x100000ull, 4, A_RAM);
+	for (unsigned i = 0; i < 5; i++)
+		desc_attr(fw[i], 0x61000000 + i * 0x100000ull, 4, A_RAM);
+	pmm_init();
+	mm_init();
+	for (unsigned i = 0; i < 4; i++)
+		for (uint64_t p = 0; p < 4; p++) {
+			uint64_t pa = 0x60000000 + i * 0x100000ull + p * PG;
+			if (!mapped(pa, WB, false) || !maps_itself(pa))
+				_exit(10 + i);
+		}
+	for (unsigned i = 0; i < 5; i++)
+		if (mm_pte(0x61000000 + i * 0x100000ull))
+			_exit(20 + i);
+}
+
+static void test_paging_ram_mapped_upfront(void **st)
+{
+	assert_int_equal(in_child(ram_upfront), 0);
+}
+
+/* ---- the image's pages, section by section --------------------------------
+ * text read + execute, rodata (and the headers before text) read-only and
+ * not executable, data read-write and not executable: no page both
+ * writable and executable, and the page at __text_end (rodata's first) not
+ * executable */
+static void image_sections(void)
+{
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	pmm_init();
+	mm_init();
+	const uint64_t want[4] = {MM_PTE_NX, 0, MM_PTE_NX,
+				  MM_PTE_RW | MM_PTE_NX};
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t va = (uint64_t)test_image + i * PG, e = mm_pte(va);
+		if (!(e & MM_PTE_P) ||
+		    (e & (MM_PTE_RW | MM_PTE_NX)) != want[i] ||
+		    (e & CACHE) != WB || !maps_itself(va))
+			_exit(10 + i);
+	}
+}
+
+static void test_paging_image_permissions(void **st)
+{
+	assert_int_equal(in_child(image_sections), 0);
+}
+
+/* ---- MM_IDENTITY_LIMIT (2^47) is the end of the identity map --------------
+ * RAM ending exactly there is mapped (a 2 MiB page below it), RAM past it
+ * is not and gets its line; firmware and device memory past it is mapped
+ * on demand or never, with no line calling it RAM. A device window ending
+ * exactly there maps; one a byte longer is refused */
+static unsigned above_lines;
+static char above_line[256];
+static void above_hook(const char *line)
+{
+	if (strstr(line, "above the identity map")) {
+		above_lines++;
+		snprintf(above_line, sizeof(above_line), "%s", line);
+	}
+}
+
+static void limit_ram(void)
+{
+	const uint64_t lim = 1ull << 47;
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc_attr(EfiLoaderData, lim - 0x200000, 512, A_RAM);
+	desc_attr(EfiLoaderData, lim, 16, A_RAM);
+	desc_attr(EfiMemoryMappedIO, lim, (1ull << 40) / PG, A_UC);
+	desc_attr(EfiReservedMemoryType, lim + (1ull << 40), 16, A_UC);
+	pmm_init();
+	shim_line_hook = above_hook;
+	mm_init();
+	shim_line_hook = NULL;
+	if (above_lines != 1 || !strstr(above_line, "RAM at 0x800000000000+"))
+		_exit(10);
+	if (!mapped(lim - 0x200000, WB, true) || !mapped(lim - PG, WB, true) ||
+	    !maps_itself(lim - PG))
+		_exit(11);
+}
+
+static void limit_mmio(void)
+{
+	const uint64_t lim = 1ull << 47;
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	pmm_init();
+	mm_init();
+	if (mm_map_mmio(lim - PG, PG + 1) || mm_map_mmio(lim - 8, 16))
+		_exit(10);
+	if (mm_map_mmio(lim - PG, PG) != (void *)(lim - PG) ||
+	    !mapped(lim - PG, UC, false) ||
+	    mm_map_mmio(lim - 2 * PG + 16, 2 * PG - 16) !=
+		(void *)(lim - 2 * PG + 16) ||
+	    !mapped(lim - 2 * PG, UC, false) || !maps_itself(lim - 2 * PG))
+		_exit(11);
+}
+
+static void test_paging_identity_limit_inclusive(void **st)
+{
+	assert_int_equal(in_child(limit_ram), 0);
+	assert_int_equal(in_child(limit_mmio), 0);
+}
+
+/* ---- the memory map keeps its descriptor's memory type --------------------
+ * mm_init maps the map (and the boot files) whatever the map calls them,
+ * with the type of the descriptors that hold them: here runtime data
+ * without EFI_MEMORY_WB, so uncached, not write-back */
+static void map_type(void)
+{
+	const uint64_t lo = ALIGN_DOWN((uint64_t)map, PG),
+		       hi = ALIGN_UP((uint64_t)(map + MM_TEST_MAP_MAX), PG);
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	desc_attr(EfiRuntimeServicesData, lo, (hi - lo) / PG, A_UC);
+	pmm_init();
+	mm_init();
+	const uint64_t last = ALIGN_DOWN((uint64_t)&map[nmap] - 1, PG);
+	if (!mapped(lo, UC, false) || !mapped(last, UC, false) ||
+	    !maps_itself(lo))
+		_exit(10);
+}
+
+static void test_paging_map_keeps_descriptor_type(void **st)
+{
+	assert_int_equal(in_child(map_type), 0);
+}
+
+/* ---- a device window maps its own pages and no more ------------------------
+ * the pages its bytes touch: not the page after a window that ends on a
+ * page boundary (here the first page of RAM, which stays a write-back large
+ * page), nor after a window inside one page */
+static void mmio_own_pages(void)
+{
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	pmm_init();
+	mm_init();
+	if (!mm_map_mmio(WIN_BASE - 2 * PG, 2 * PG) ||
+	    !mapped(WIN_BASE - PG, UC, false) || !mapped(WIN_BASE, WB, true))
+		_exit(10);
+	if (!mm_map_mmio(0xfeb00000, PG) || mm_pte(0xfeb01000) ||
+	    !mm_map_mmio(0xfeb10010, PG - 0x10) || mm_pte(0xfeb11000) ||
+	    !mapped(0xfeb10000, UC, false))
+		_exit(11);
+}
+
+static void test_paging_mmio_only_its_pages(void **st)
+{
+	assert_int_equal(in_child(mmio_own_pages), 0);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -435,6 +837,16 @@ int main(void)
 	    cmocka_unit_test(test_paging_huge_ranges_on_demand),
 	    cmocka_unit_test(test_paging_pat_written),
 	    cmocka_unit_test(test_paging_no_pat),
+	    cmocka_unit_test(test_paging_pat_sdm_sequence),
+	    cmocka_unit_test(test_paging_unmap_invalidates_tlb),
+	    cmocka_unit_test(test_paging_tables_exhausted_panics),
+	    cmocka_unit_test(test_paging_uncache_whole_large_page_kept),
+	    cmocka_unit_test(test_paging_insane_descriptor_not_mapped),
+	    cmocka_unit_test(test_paging_ram_mapped_upfront),
+	    cmocka_unit_test(test_paging_image_permissions),
+	    cmocka_unit_test(test_paging_identity_limit_inclusive),
+	    cmocka_unit_test(test_paging_map_keeps_descriptor_type),
+	    cmocka_unit_test(test_paging_mmio_only_its_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
