@@ -49,18 +49,21 @@
 
 #ifdef CAPOS_HOST
 /* the host test (tests/host/mm/test_paging.c) plays the privileged
- * instructions: MSRs, control registers, CPUID's PAT bit */
+ * instructions: MSRs, control registers, cache and TLB flushes, CPUID's
+ * PAT bit */
 uint64_t paging_host_rdmsr(uint32_t m);
 void paging_host_wrmsr(uint32_t m, uint64_t v);
 uint64_t paging_host_rdcr(int cr);
 void paging_host_wrcr(int cr, uint64_t v);
+void paging_host_wbinvd(void);
+void paging_host_invlpg(uint64_t va);
 bool paging_host_has_pat(void);
 #define rdmsr(m)    paging_host_rdmsr(m)
 #define wrmsr(m, v) paging_host_wrmsr(m, v)
 #define RDCR(n)	    paging_host_rdcr(n)
 #define WRCR(n, v)  paging_host_wrcr(n, v)
-#define wbinvd()    ((void)0)
-#define invlpg(va)  ((void)(va))
+#define wbinvd()    paging_host_wbinvd()
+#define invlpg(va)  paging_host_invlpg(va)
 #define has_pat()   paging_host_has_pat()
 /* glibc's startup files define __data_start; the test's image has its own */
 #define __data_start paging_host_data_start

@@ -35,8 +35,12 @@ struct boot_memmap boot_mmap;
 /* where the "kernel image" is (kernel/mm/paging.c has it from the linker
  * script); none unless a test places it */
 static uint64_t image_start, image_end;
+/* each walk of the kernel's own ranges (mm_inuse_at from i = 0) asks for
+ * the image first: the walks, counted */
+static uint64_t image_range_calls;
 void mm_image_range(uint64_t *start, uint64_t *end)
 {
+	image_range_calls++;
 	*start = image_start;
 	*end = image_end;
 }
@@ -803,6 +807,153 @@ static void test_pmm_many_claims_bounded_work(void **st)
 	assert_int_equal(in_child(many_claims), 0);
 }
 
+/* ---- page_alloc of no pages, or of more than there are ---------------------
+ * n = 0 is no allocation (0, nothing marked used: a caller that took the
+ * address would hold pages no one handed out), and n past the pages the
+ * bitmap covers, SIZE_MAX among them, fails at once: a run search for it
+ * would wrap i + n and read past the bitmap */
+static void alloc_bounds(void)
+{
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	pmm_init();
+	struct pmm_stats s;
+	const uint64_t npages = WIN_BASE / PG + 1024;
+	const size_t bad[] = {0,
+			      npages + 1,
+			      (size_t)npages << 12,
+			      SIZE_MAX / PG,
+			      SIZE_MAX - 1,
+			      SIZE_MAX};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (page_alloc(bad[i], 0) || page_alloc(bad[i], 1ull << 40))
+			_exit(10 + i);
+		pmm_stats(&s);
+		if (s.used)
+			_exit(20 + i);
+	}
+	/* the whole pool still goes out, in one piece */
+	if (!page_alloc(1024 - BITMAP_PAGES, 0))
+		_exit(30);
+}
+
+static void test_pmm_alloc_zero_or_past_npages_fails(void **st)
+{
+	assert_int_equal(in_child(alloc_bounds), 0);
+}
+
+/* ---- conventional memory that ends exactly at MM_IDENTITY_LIMIT ----------
+ * mm_init maps a descriptor ending at or below 2^47 (paging.c,
+ * desc_in_map), so pmm_init counts one that ends exactly there as mapped:
+ * without EFI_MEMORY_WB it is named on the attributes line, not as past
+ * the identity map; the one a page higher is past it */
+static unsigned past_lines, attr_lines;
+static char past_line[256], attr_line[256];
+static void limit_line(const char *line)
+{
+	if (strstr(line, "ends past the identity map")) {
+		past_lines++;
+		snprintf(past_line, sizeof(past_line), "%s", line);
+	}
+	if (strstr(line, "are not write-back RAM")) {
+		attr_lines++;
+		snprintf(attr_line, sizeof(attr_line), "%s", line);
+	}
+}
+
+static void identity_limit(void)
+{
+	const uint64_t lim = 1ull << 47; /* MM_IDENTITY_LIMIT */
+	desc(EfiConventionalMemory, WIN_BASE, 1024);
+	desc_attr(EfiConventionalMemory, lim - 4 * PG, 4, A_UC);
+	desc(EfiConventionalMemory, lim - 3 * PG, 4); /* to a page past */
+	shim_line_hook = limit_line;
+	pmm_init();
+	shim_line_hook = NULL;
+	if (past_lines != 1 || !strstr(past_line, "0x7fffffffd000, 4 pages"))
+		_exit(10);
+	if (attr_lines != 1 ||
+	    !strstr(attr_line, "1 conventional memory descriptors, 16 KiB"))
+		_exit(11);
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 1024 - BITMAP_PAGES)
+		_exit(12);
+}
+
+static void test_pmm_identity_limit_inclusive(void **st)
+{
+	assert_int_equal(in_child(identity_limit), 0);
+}
+
+/* ---- the kernel's own ranges, walked once per run of them passed ---------
+ * pmm_init's two sweeps ask mm_inuse_at for every range of the image, the
+ * map and the boot files (a walk of the boot file list, which has no fixed
+ * length: boot_internal.h) only when a sweep has passed the run of such
+ * ranges it last found, and never again once none is left above it. Here
+ * the map (pages 2-3) and INUSE_FILES files whose records and data touch
+ * one after another (pages 10 to 10 + INUSE_FILES: one run) lie below
+ * INUSE_HOLES one-page reserved holes, so free memory comes in hundreds of
+ * runs: at most INUSE_WALKS walks, each counted by mm_image_range. A sweep
+ * that walks once per range of a run, or once per free run after the last
+ * range, takes hundreds. */
+#define INUSE_FILES 256
+#define INUSE_HOLES 200
+#define INUSE_RUNS  2 /* the map, the files */
+/* per sweep, one walk for each run passed and one that finds none left */
+#define INUSE_WALKS (2 * (INUSE_RUNS + 1))
+
+static void inuse_walks(void)
+{
+	EFI_MEMORY_DESCRIPTOR *m = (EFI_MEMORY_DESCRIPTOR *)(WIN_BASE + 2 * PG);
+	unsigned n = 0;
+	m[n++] = (EFI_MEMORY_DESCRIPTOR){.Type = EfiConventionalMemory,
+					 .PhysicalStart = WIN_BASE,
+					 .NumberOfPages = 1024,
+					 .Attribute = A_RAM};
+	for (unsigned i = 0; i < INUSE_HOLES; i++)
+		m[n++] = (EFI_MEMORY_DESCRIPTOR){
+		    .Type = EfiReservedMemoryType,
+		    .PhysicalStart = WIN_BASE + (600 + 2 * i) * PG,
+		    .NumberOfPages = 1,
+		    .Attribute = A_RAM};
+	map_use(m, n); /* 201 descriptors: pages 2 and 3 */
+	for (unsigned i = 0; i < INUSE_FILES; i++) {
+		/* the record at the start of page 10 + i, its data from the
+		 * middle of it into the next */
+		struct bootfs_file *f =
+		    (struct bootfs_file *)(WIN_BASE + (10 + i) * PG);
+		*f = (struct bootfs_file){
+		    .data = (void *)(WIN_BASE + (10 + i) * PG + PG / 2),
+		    .len = PG,
+		    .name = "walk.vec"};
+		bootfs_add(f);
+	}
+	image_range_calls = 0;
+	pmm_init();
+	if (image_range_calls > INUSE_WALKS) {
+		fprintf(stderr, "%llu walks of the kernel's ranges, bound %u\n",
+			(unsigned long long)image_range_calls, INUSE_WALKS);
+		_exit(10);
+	}
+	/* and what they claim stays claimed */
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total !=
+	    1024 - 2 - (INUSE_FILES + 1) - INUSE_HOLES - BITMAP_PAGES)
+		_exit(11);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if ((a >= WIN_BASE + 2 * PG && a < WIN_BASE + 4 * PG) ||
+		    (a >= WIN_BASE + 10 * PG &&
+		     a < WIN_BASE + (11 + INUSE_FILES) * PG))
+			_exit(12);
+}
+
+static void test_pmm_inuse_walks_once_per_run(void **st)
+{
+	assert_int_equal(in_child(inuse_walks), 0);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -828,6 +979,9 @@ int main(void)
 	    cmocka_unit_test(test_mm_firmware_readable_not_unaccepted),
 	    cmocka_unit_test(test_mm_holds_ram),
 	    cmocka_unit_test(test_pmm_many_claims_bounded_work),
+	    cmocka_unit_test(test_pmm_alloc_zero_or_past_npages_fails),
+	    cmocka_unit_test(test_pmm_identity_limit_inclusive),
+	    cmocka_unit_test(test_pmm_inuse_walks_once_per_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
