@@ -42,7 +42,8 @@ bool mm_map_firmware(uint64_t phys, uint64_t len);
 bool mm_holds_ram(uint64_t phys, uint64_t len);
 /* an uncached, non-executable mapping of a device range (identity); NULL
  * when the range is empty, wraps, reaches past 2^47, holds page 0 or RAM
- * by the memory map (then with a line) */
+ * by the memory map (then with a line), or when no page is left for a page
+ * table it needs (no line: the caller says what it could not map) */
 void *mm_map_mmio(uint64_t phys, size_t len);
 /* make one page not-present (guard pages) */
 void mm_unmap_page(uint64_t va);

@@ -107,17 +107,24 @@ static uint64_t *table_alloc(void)
 }
 
 /* the PTE for va at `level` (1: 4 KiB PTE, 2: 2 MiB PDE), creating tables on
- * the way and splitting a 2 MiB page that covers va when level is 1 */
-static uint64_t *mm_walk(uint64_t va, int level)
+ * the way and splitting a 2 MiB page that covers va when level is 1; NULL
+ * when a table is needed and no page is left (nothing changed at the level
+ * that needed it) */
+static uint64_t *mm_walk_try(uint64_t va, int level)
 {
 	uint64_t *t = pml4;
 	for (int l = 4; l > level; l--) {
 		uint64_t *e = &t[(va >> (12 + 9 * (l - 1))) & 511];
 		if (!(*e & PTE_P)) {
-			*e = (uint64_t)table_alloc() | PTE_P | PTE_RW;
+			uint64_t nt = page_alloc(1, 0);
+			if (!nt)
+				return NULL;
+			*e = nt | PTE_P | PTE_RW;
 		} else if (*e & PTE_PS) {
 			/* split a 2 MiB page into 512 4 KiB ones, same flags */
-			uint64_t *nt = table_alloc();
+			uint64_t *nt = (uint64_t *)page_alloc(1, 0);
+			if (!nt)
+				return NULL;
 			uint64_t base = *e & PTE_ADDR & ~0x1fffffull;
 			uint64_t fl = (*e & ~PTE_ADDR) & ~PTE_PS;
 			for (int i = 0; i < 512; i++)
@@ -127,6 +134,16 @@ static uint64_t *mm_walk(uint64_t va, int level)
 		t = (uint64_t *)(*e & PTE_ADDR);
 	}
 	return &t[(va >> (12 + 9 * (level - 1))) & 511];
+}
+
+/* mm_walk_try for the kernel's own mappings (mm_init, firmware tables,
+ * guard pages), which cannot go on without their table */
+static uint64_t *mm_walk(uint64_t va, int level)
+{
+	uint64_t *e = mm_walk_try(va, level);
+	if (!e)
+		panic("mm: out of memory for page tables");
+	return e;
 }
 
 #define LARGE 0x200000ull /* a 2 MiB page */
@@ -377,9 +394,17 @@ void *mm_map_mmio(uint64_t phys, size_t len)
 		    phys, (uint64_t)len);
 		return NULL;
 	}
+	/* a driver's window (kernel/authority/mmio.c) of up to
+	 * MMIO_WINDOW_MAX needs a table per 2 MiB: out of pages for one, the
+	 * window is refused (the caller says so), not the kernel stopped.
+	 * The pages mapped before stay mapped, uncached, to the same device
+	 * range, and the next call finds their tables */
 	for (uint64_t pa = ALIGN_DOWN(phys, PAGE_SIZE); pa < phys + len;
 	     pa += PAGE_SIZE) {
-		*mm_walk(pa, 1) = pa | PTE_P | PTE_RW | PTE_UC | PTE_NX;
+		uint64_t *e = mm_walk_try(pa, 1);
+		if (!e)
+			return NULL;
+		*e = pa | PTE_P | PTE_RW | PTE_UC | PTE_NX;
 		invlpg(pa);
 	}
 	return (void *)phys;
