@@ -6790,6 +6790,41 @@ static void test_ip_parse_inet_pton_dotted_decimal(void **state)
 	assert_int_equal(v, 0x0a00020fu);
 }
 
+/* RFC 894: a frame shorter than the Ethernet minimum is padded to
+ * ETH_MIN_FRAME with octets of zero, never with what the buffer held before
+ * (a bare echo reply sent from the buffer a 1000-byte reply just left) */
+static void test_eth_rfc894_padded_with_zeros(void **state)
+{
+	(void)state;
+	static uint8_t f[ETH_FRAME_MAX];
+	uint8_t echo[1000];
+	memset(echo, 0xab, sizeof(echo));
+	echo[0] = ICMP_ECHO_REQUEST;
+	echo[1] = 0;
+	wr16(echo + 2, 0);
+	wr16(echo + 2, inet_fold(inet_sum(echo, sizeof(echo), 0)));
+	size_t n =
+	    build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, echo, sizeof(echo));
+	inject(f, n);
+	struct ipv4_view ip;
+	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(r);
+	assert_int_equal(ip.len, sizeof(echo));
+	/* an echo with no data: a 42-byte reply */
+	memset(echo, 0, 8);
+	echo[0] = ICMP_ECHO_REQUEST;
+	wr16(echo + 2, inet_fold(inet_sum(echo, 8, 0)));
+	n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, echo, 8);
+	inject(f, n);
+	r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(r);
+	assert_int_equal(ip.len, 8);
+	assert_int_equal(r->len, ETH_MIN_FRAME);
+	for (size_t i = ETH_HLEN + 20 + 8; i < ETH_MIN_FRAME; i++)
+		if (r->b[i])
+			fail_msg("pad byte %zu is %#x", i, r->b[i]);
+}
+
 /* RFC 9110 §8.6: a Content-Length list of identical values is one length;
  * an empty element is invalid wherever it stands (before, "5," and "5,,5"
  * were taken as 5 while ",5" was a 400) */
@@ -7234,6 +7269,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_arp_rfc826_unpadded_request_answered, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_eth_rfc894_padded_with_zeros,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test(test_http_parser),
 	    cmocka_unit_test(test_static_prefix_rule),
 	    cmocka_unit_test_setup_teardown(test_arp_reply, fake_cm_setup,
