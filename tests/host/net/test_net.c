@@ -6825,6 +6825,46 @@ static void test_eth_rfc894_padded_with_zeros(void **state)
 			fail_msg("pad byte %zu is %#x", i, r->b[i]);
 }
 
+static int nic_answer;
+static int nic_answer_send(struct nic *n, const void *f, size_t len)
+{
+	(void)n;
+	(void)f;
+	(void)len;
+	return nic_answer;
+}
+
+/* eth_send's contract (net_internal.h): 0 and tx_frames counted when the
+ * NIC took the frame; NIC_TX_FULL and tx_full set only when its ring was
+ * full (the caller holds the frame, net_poll polls again); any other
+ * refusal is -1, a drop, with tx_full left clear (a frame the NIC always
+ * refuses is never retried in a loop); both counted in tx_fail */
+static void test_eth_send_refusal_not_full(void **state)
+{
+	(void)state;
+	uint8_t f[ETH_MIN_FRAME] = {0};
+	int (*send)(struct nic *, const void *, size_t) = net_if.nic->send;
+	const struct net_counters *c = net_counters();
+	uint64_t frames = c->tx_frames, fail = c->tx_fail;
+	net_if.nic->send = nic_answer_send;
+	net_if.tx_full = false;
+	nic_answer = -1;
+	assert_int_equal(eth_send(f, peer_mac, ETHERTYPE_ARP, 28), -1);
+	assert_false(net_if.tx_full);
+	assert_int_equal(c->tx_fail, fail + 1);
+	nic_answer = NIC_TX_FULL;
+	assert_int_equal(eth_send(f, peer_mac, ETHERTYPE_ARP, 28), NIC_TX_FULL);
+	assert_true(net_if.tx_full);
+	assert_int_equal(c->tx_fail, fail + 2);
+	net_if.tx_full = false;
+	nic_answer = 0;
+	assert_int_equal(eth_send(f, peer_mac, ETHERTYPE_ARP, 28), 0);
+	assert_false(net_if.tx_full);
+	assert_int_equal(c->tx_frames, frames + 1);
+	assert_int_equal(c->tx_fail, fail + 2);
+	net_if.nic->send = send;
+}
+
 /* RFC 9110 §8.6: a Content-Length list of identical values is one length;
  * an empty element is invalid wherever it stands (before, "5," and "5,,5"
  * were taken as 5 while ",5" was a 400) */
@@ -7270,6 +7310,8 @@ int main(void)
 		test_arp_rfc826_unpadded_request_answered, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_eth_rfc894_padded_with_zeros,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_eth_send_refusal_not_full,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test(test_http_parser),
 	    cmocka_unit_test(test_static_prefix_rule),
