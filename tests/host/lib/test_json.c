@@ -270,6 +270,68 @@ static void t_raw(void **s)
 	assert_string_equal(small, "");
 }
 
+/* json.h: buf[len] == 0 always, and a void document is "" with len 0 — from
+ * json_init on, before anything is written, and after an overflow or a
+ * misuse (a caller that sends j.len bytes sends nothing of a void one) */
+static void t_buf_empty_len_zero_when_void(void **s)
+{
+	struct json j;
+	char b[16];
+	memset(b, 'Z', sizeof(b));
+	json_init(&j, b, sizeof(b));
+	assert_int_equal(j.len, 0);
+	assert_int_equal(b[0], 0);
+	assert_int_equal(json_end(&j), -1); /* no value yet */
+	json_raw(&j, "0123456789", 10);
+	assert_int_equal(j.len, 10);
+	json_raw(&j, "abcdef", 6); /* 16 bytes and the NUL do not fit */
+	assert_true(j.overflow);
+	assert_int_equal(j.len, 0);
+	assert_int_equal(b[0], 0);
+	json_init(&j, b, sizeof(b));
+	json_arr(&j);
+	json_u64(&j, 12345);
+	json_obj_end(&j); /* the wrong bracket */
+	assert_true(j.misuse);
+	assert_int_equal(j.len, 0);
+	assert_int_equal(b[0], 0);
+}
+
+/* RFC 8259 §8.1 (UTF-8) with RFC 3629 §4's edges: the first and last code
+ * point of each length kept as they are; one past U+10FFFF, the surrogates
+ * U+D800..U+DFFF and overlongs become U+FFFD a byte at a time */
+static void t_rfc3629_s4_utf8_edges(void **s)
+{
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+	    {"\xc2\x80", "\xc2\x80"},				  /* U+0080 */
+	    {"\xdf\xbf", "\xdf\xbf"},				  /* U+07FF */
+	    {"\xe0\xa0\x80", "\xe0\xa0\x80"},			  /* U+0800 */
+	    {"\xed\x9f\xbf", "\xed\x9f\xbf"},			  /* U+D7FF */
+	    {"\xee\x80\x80", "\xee\x80\x80"},			  /* U+E000 */
+	    {"\xef\xbf\xbf", "\xef\xbf\xbf"},			  /* U+FFFF */
+	    {"\xf0\x90\x80\x80", "\xf0\x90\x80\x80"},		  /* U+10000 */
+	    {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"},		  /* U+10FFFF */
+	    {"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* 0x110000 */
+	    {"\xed\xbf\xbf", "\\ufffd\\ufffd\\ufffd"},		  /* U+DFFF */
+	    {"\xe0\x9f\xbf", "\\ufffd\\ufffd\\ufffd"}, /* overlong U+07FF */
+	    {"\xf0\x8f\xbf\xbf", "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* U+FFFF */
+	    {"\xc1\xbf", "\\ufffd\\ufffd"},			  /* U+007F */
+	};
+	struct json j;
+	char want[64];
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		json_init(&j, out, sizeof(out));
+		json_str(&j, t[i].in);
+		snprintf(want, sizeof(want), "\"%s\"", t[i].want);
+		assert_int_equal(json_end(&j), strlen(want));
+		if (strcmp(out, want))
+			fail_msg("case %zu: got %s, want %s", i, out, want);
+		assert_true(json_valid(out, strlen(out)));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +341,8 @@ int main(void)
 	    cmocka_unit_test(t_misuse),
 	    cmocka_unit_test(t_truncation_every_length),
 	    cmocka_unit_test(t_raw),
+	    cmocka_unit_test(t_buf_empty_len_zero_when_void),
+	    cmocka_unit_test(t_rfc3629_s4_utf8_edges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

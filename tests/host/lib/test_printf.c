@@ -202,6 +202,21 @@ static void test_unknown_conversion_stops(void **st)
 	assert_string_equal(b, "[(null)]");
 }
 
+/* C11 7.21.6.1p6: the '0' flag pads with zeros for d i u x X only (C leaves
+ * it undefined for s and c); the kernel, as the C library here, ignores it
+ * for %s and %c and pads them with spaces, with '-' on either side */
+static void test_c11_7_21_6_1_zero_flag_numeric_only(void **st)
+{
+	char b[32];
+	const char *volatile fmt = "[%05s|%05c|%-05c|%05.1s]";
+	assert_int_equal(ksnprintf(b, sizeof(b), fmt, "ab", 'A', 'B', "xy"),
+			 25);
+	assert_string_equal(b, "[   ab|    A|B    |    x]");
+	fmt = "[%05d|%05x]";
+	assert_int_equal(ksnprintf(b, sizeof(b), fmt, -4, 0xabu), 13);
+	assert_string_equal(b, "[-0004|000ab]");
+}
+
 static void test_parse_u64(void **st)
 {
 	static const struct {
@@ -261,6 +276,7 @@ int main(void)
 	    cmocka_unit_test(test_integers),
 	    cmocka_unit_test(test_strings),
 	    cmocka_unit_test(test_unknown_conversion_stops),
+	    cmocka_unit_test(test_c11_7_21_6_1_zero_flag_numeric_only),
 	    cmocka_unit_test(test_parse_u64),
 	    cmocka_unit_test(test_strlcpy),
 	};

@@ -6873,6 +6873,207 @@ static void test_wire_helpers(void **state)
 			 (uint16_t) ~(0x1234 + 0x5600));
 }
 
+/* IEEE 802.3 §3.2.6: a Length/Type field of 0x0600 or more is an
+ * EtherType, one below it an 802.3 length, which eth_parse refuses as
+ * not for this stack; 14 bytes are a header with no payload, 13 are short */
+static void test_eth_ieee802_3_s3_2_6_length_type(void **state)
+{
+	(void)state;
+	static const struct {
+		uint16_t type;
+		int want;
+	} c[] = {{0x0000, WIRE_UNSUPP}, {0x05dc, WIRE_UNSUPP},
+		 {0x05ff, WIRE_UNSUPP}, {0x0600, WIRE_OK},
+		 {0x0601, WIRE_OK},	{ETHERTYPE_IPV4, WIRE_OK}};
+	uint8_t f[ETH_HLEN + 2] = {0};
+	struct eth_view e;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		wr16(f + 12, c[i].type);
+		int r = eth_parse(f, sizeof(f), &e);
+		if (r != c[i].want)
+			fail_msg("type %#06x: %d, not %d", c[i].type, r,
+				 c[i].want);
+	}
+	wr16(f + 12, ETHERTYPE_ARP);
+	assert_int_equal(eth_parse(f, ETH_HLEN - 1, &e), WIRE_SHORT);
+	assert_int_equal(eth_parse(f, ETH_HLEN, &e), WIRE_OK);
+	assert_int_equal(e.len, 0);
+	assert_ptr_equal(e.payload, f + ETH_HLEN);
+	assert_int_equal(e.type, ETHERTYPE_ARP);
+}
+
+/* RFC 826: an Ethernet/IPv4 ARP packet is 28 bytes; a request that
+ * arrives unpadded (42-byte frames, as a Linux host sends them on a TAP
+ * link) is answered, one a byte shorter is dropped and counted */
+static void test_arp_rfc826_unpadded_request_answered(void **state)
+{
+	(void)state;
+	arp_request(STACK_IP, ETH_HLEN + sizeof(struct arp_pkt));
+	const struct frame *f = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	assert_non_null(f);
+	struct arp_view a;
+	assert_int_equal(arp_parse(f->b + 14, f->len - 14, &a), 0);
+	assert_int_equal(a.op, ARP_OP_REPLY);
+	assert_int_equal(a.tpa, PEER_IP);
+	uint64_t drops = net_counters()->arp_drops;
+	arp_request(STACK_IP, ETH_HLEN + sizeof(struct arp_pkt) - 1);
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_drops, drops + 1);
+}
+
+/* RFC 9293 §3.2: an option the receiver does not know is skipped by its
+ * length; a 3-byte one is no window scale (RFC 7323 §2), a 2-byte one no
+ * SACK-permitted (RFC 2018 §2), and only kind 5 of length 2 + 8n carries
+ * SACK blocks (RFC 2018 §3): timestamps (kind 8, length 10) carry none */
+static void test_tcp_rfc9293_s3_2_unknown_options_skipped(void **state)
+{
+	(void)state;
+	static const uint8_t opts[] = {
+	    30,		3,  7,				  /* unknown, 3 bytes */
+	    31,		2,				  /* unknown, 2 bytes */
+	    8,		10, 0,	  0,	0, 1, 0, 0, 0, 2, /* timestamps */
+	    5,		12, 0,	  0,	0, 3, 0, 0, 0, 4,
+	    0,		0,		/* SACK, not 2 + 8n */
+	    2,		4,  0x05, 0xb4, /* MSS 1460 */
+	    TCP_OPT_END};
+	uint8_t b[20 + 32 + 4] = {0};
+	_Static_assert(sizeof(opts) == 32, "options fill 8 words");
+	wr16(b, 40000);
+	wr16(b + 2, 80);
+	wr32(b + 4, 1000);
+	b[12] = (20 + sizeof(opts)) / 4 << 4;
+	b[13] = TCP_SYN;
+	wr16(b + 14, 65535);
+	memcpy(b + 20, opts, sizeof(opts));
+	memcpy(b + 20 + sizeof(opts), "data", 4);
+	struct ipv4_view ip = {.src = PEER_IP,
+			       .dst = STACK_IP,
+			       .proto = IP_PROTO_TCP,
+			       .payload = b,
+			       .len = sizeof(b)};
+	uint32_t ps = inet_pseudo_sum(PEER_IP, STACK_IP, IP_PROTO_TCP,
+				      (uint16_t)sizeof(b));
+	wr16(b + 16, inet_fold(inet_sum(b, sizeof(b), ps)));
+	struct tcp_view t;
+	memset(&t, 0x5a, sizeof(t));
+	assert_int_equal(tcp_parse(&ip, &t), WIRE_OK);
+	assert_int_equal(t.mss, 1460);
+	assert_int_equal(t.wscale, -1);
+	assert_false(t.sack_perm);
+	assert_int_equal(t.nsack, 0);
+	assert_int_equal(t.len, 4);
+	assert_memory_equal(t.data, "data", 4);
+}
+
+/* POSIX inet_pton (AF_INET): ddd.ddd.ddd.ddd, each ddd one to three
+ * decimal digits of 0..255 and nothing but '.' between them; the length
+ * given bounds what is read */
+static void test_ip_parse_inet_pton_dotted_decimal(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		bool ok;
+		uint32_t v;
+	} c[] = {
+	    {"0.0.0.0", true, 0},
+	    {"255.255.255.255", true, 0xffffffffu},
+	    {"1.22.3.44", true, 0x0116032cu},
+	    {"10,0,2,15", false, 0},
+	    {"10.0.2x15", false, 0},
+	    {"10 0.2.15", false, 0},
+	    {"0255.0.0.1", false, 0},
+	    {"1.2.3.0004", false, 0},
+	    {"1.2.3", false, 0},
+	    {"", false, 0},
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		uint32_t v = 12345;
+		bool ok = ip_parse(c[i].s, strlen(c[i].s), &v);
+		if (ok != c[i].ok || v != (ok ? c[i].v : 12345))
+			fail_msg("ip_parse(\"%s\"): %s %#x", c[i].s,
+				 ok ? "taken" : "refused", v);
+	}
+	uint32_t v;
+	assert_true(ip_parse("10.0.2.159", 9, &v)); /* the 9 is not read */
+	assert_int_equal(v, 0x0a00020fu);
+}
+
+/* RFC 894: a frame shorter than the Ethernet minimum is padded to
+ * ETH_MIN_FRAME with octets of zero, never with what the buffer held before
+ * (a bare echo reply sent from the buffer a 1000-byte reply just left) */
+static void test_eth_rfc894_padded_with_zeros(void **state)
+{
+	(void)state;
+	static uint8_t f[ETH_FRAME_MAX];
+	uint8_t echo[1000];
+	memset(echo, 0xab, sizeof(echo));
+	echo[0] = ICMP_ECHO_REQUEST;
+	echo[1] = 0;
+	wr16(echo + 2, 0);
+	wr16(echo + 2, inet_fold(inet_sum(echo, sizeof(echo), 0)));
+	size_t n =
+	    build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, echo, sizeof(echo));
+	inject(f, n);
+	struct ipv4_view ip;
+	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(r);
+	assert_int_equal(ip.len, sizeof(echo));
+	/* an echo with no data: a 42-byte reply */
+	memset(echo, 0, 8);
+	echo[0] = ICMP_ECHO_REQUEST;
+	wr16(echo + 2, inet_fold(inet_sum(echo, 8, 0)));
+	n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, echo, 8);
+	inject(f, n);
+	r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(r);
+	assert_int_equal(ip.len, 8);
+	assert_int_equal(r->len, ETH_MIN_FRAME);
+	for (size_t i = ETH_HLEN + 20 + 8; i < ETH_MIN_FRAME; i++)
+		if (r->b[i])
+			fail_msg("pad byte %zu is %#x", i, r->b[i]);
+}
+
+static int nic_answer;
+static int nic_answer_send(struct nic *n, const void *f, size_t len)
+{
+	(void)n;
+	(void)f;
+	(void)len;
+	return nic_answer;
+}
+
+/* eth_send's contract (net_internal.h): 0 and tx_frames counted when the
+ * NIC took the frame; NIC_TX_FULL and tx_full set only when its ring was
+ * full (the caller holds the frame, net_poll polls again); any other
+ * refusal is -1, a drop, with tx_full left clear (a frame the NIC always
+ * refuses is never retried in a loop); both counted in tx_fail */
+static void test_eth_send_refusal_not_full(void **state)
+{
+	(void)state;
+	uint8_t f[ETH_MIN_FRAME] = {0};
+	int (*send)(struct nic *, const void *, size_t) = net_if.nic->send;
+	const struct net_counters *c = net_counters();
+	uint64_t frames = c->tx_frames, fail = c->tx_fail;
+	net_if.nic->send = nic_answer_send;
+	net_if.tx_full = false;
+	nic_answer = -1;
+	assert_int_equal(eth_send(f, peer_mac, ETHERTYPE_ARP, 28), -1);
+	assert_false(net_if.tx_full);
+	assert_int_equal(c->tx_fail, fail + 1);
+	nic_answer = NIC_TX_FULL;
+	assert_int_equal(eth_send(f, peer_mac, ETHERTYPE_ARP, 28), NIC_TX_FULL);
+	assert_true(net_if.tx_full);
+	assert_int_equal(c->tx_fail, fail + 2);
+	net_if.tx_full = false;
+	nic_answer = 0;
+	assert_int_equal(eth_send(f, peer_mac, ETHERTYPE_ARP, 28), 0);
+	assert_false(net_if.tx_full);
+	assert_int_equal(c->tx_frames, frames + 1);
+	assert_int_equal(c->tx_fail, fail + 2);
+	net_if.nic->send = send;
+}
+
 /* RFC 9110 §8.6: a Content-Length list of identical values is one length;
  * an empty element is invalid wherever it stands (before, "5," and "5,,5"
  * were taken as 5 while ",5" was a 400) */
@@ -7311,6 +7512,16 @@ int main(void)
 	shim_line_hook = count_tcp_alloc_lines;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wire_helpers),
+	    cmocka_unit_test(test_eth_ieee802_3_s3_2_6_length_type),
+	    cmocka_unit_test(test_ip_parse_inet_pton_dotted_decimal),
+	    cmocka_unit_test(test_tcp_rfc9293_s3_2_unknown_options_skipped),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_rfc826_unpadded_request_answered, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_eth_rfc894_padded_with_zeros,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_eth_send_refusal_not_full,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test(test_http_parser),
 	    cmocka_unit_test(test_static_prefix_rule),
 	    cmocka_unit_test_setup_teardown(test_arp_reply, fake_cm_setup,
