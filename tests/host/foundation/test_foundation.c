@@ -3835,6 +3835,123 @@ static void test_pci_pci3_s6_7_kept_bridge_broken_caps_not_summed(void **st)
 		fail_msg("log:\n%s", log);
 }
 
+/* ---- the tests that kill make mutate's survivors in kernel/acpi -------- */
+
+/* ACPI 6.5 §5.2.9: PM_TMR_BLK (offset 76) and PM_TMR_LEN (91) are fields
+ * of a FADT at least 92 bytes long; one shorter (ACPI 1.0 tables grew)
+ * names no PM timer, and nothing past its Length is read: here the FADT
+ * is 88 bytes ending at an inaccessible page, PM_TMR_BLK inside it */
+static void test_acpi_65_s5_2_9_fadt_pm_tmr_len_inside_length(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t *end = guarded_page_end();
+	uint8_t *f = end - 88;
+	sdt(f, "FACP", 88);
+	uint32_t pm = 0x608;
+	memcpy(f + 76, &pm, 4);
+	fix_sum(f, 88, 9);
+	xsdt_point(a, 1, f);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_find("FACP"), (uint64_t)f);
+	assert_int_equal(acpi_pm_timer_port, 0);
+	acpi_init(0);
+	guarded_free(end);
+	free(a);
+}
+
+/* ACPI 6.5 §5.2.9: X_PM_TMR_BLK at address 0 is ignored for PM_TMR_BLK;
+ * with any one of its other fields set (space, width, bit offset, access
+ * size) it is said in one line, PM_TMR_BLK read */
+static void test_acpi_65_s5_2_9_x_pm_tmr_blk_any_field_said(void **st)
+{
+	static const uint8_t c[][4] = {
+	    {1, 0, 0, 0}, {0, 32, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 3}};
+	struct fake_acpi *a = acpi_build();
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		uint8_t *f = a->fadt;
+		memcpy(f + 208, c[i], 4);
+		memset(f + 212, 0, 8);
+		fix_sum(f, sizeof(a->fadt), 9);
+		char want[512];
+		snprintf(want, sizeof(want),
+			 "acpi: FADT X_PM_TMR_BLK (address space %u, %u bits) "
+			 "has address 0; PM_TMR_BLK read instead\n"
+			 "acpi: XSDT with 3 tables: MCFG FACP JUNK\n",
+			 c[i][0], c[i][1]);
+		const char *log = acpi_init_log((uint64_t)a->rsdp);
+		if (strcmp(log, want))
+			fail_msg("case %u:\n%s", i, log);
+		assert_int_equal(acpi_pm_timer_port, 0x608);
+	}
+	acpi_init(0);
+	free(a);
+}
+
+/* ACPI 6.5 §5.2.5.3: an RSDP of revision 0 (ACPI 1.0), or one naming no
+ * XSDT, has only the RSDT; when that is refused, that is the one line (no
+ * line about an XSDT there is none of) */
+static void test_acpi_65_s5_2_5_3_rsdt_only_refused_one_line(void **st)
+{
+	struct low_acpi *l = low_acpi_build();
+	struct fake_acpi *a = &l->a;
+	for (unsigned i = 0; i < 2; i++) {
+		low_acpi_build_into(l);
+		if (i == 0) {
+			a->rsdp[15] = 0; /* revision 0: 20 bytes */
+		} else {
+			memset(a->rsdp + 24, 0, 8); /* no XSDT */
+		}
+		fix_sum(a->rsdp, 20, 8);
+		fix_sum(a->rsdp, 36, 32);
+		l->rsdt[3] = 'X';
+		fix_sum(l->rsdt, sizeof(l->rsdt), 9);
+		char want[256];
+		snprintf(want, sizeof(want),
+			 "acpi: RSDT at 0x%lx has the signature RSDX; running "
+			 "without ACPI\n",
+			 (unsigned long)(uintptr_t)l->rsdt);
+		assert_string_equal(acpi_init_log((uint64_t)(uintptr_t)a->rsdp),
+				    want);
+		assert_acpi_empty();
+		/* and the RSDT, good, is used without a word about an XSDT */
+		l->rsdt[3] = 'T';
+		fix_sum(l->rsdt, sizeof(l->rsdt), 9);
+		assert_string_equal(
+		    acpi_init_log((uint64_t)(uintptr_t)a->rsdp),
+		    "acpi: RSDT with 3 tables: MCFG FACP JUNK\n");
+	}
+	acpi_init(0);
+	munmap(l, sizeof(*l));
+}
+
+/* VT-d 3.0 §8.3, §8.4: only a DRHD (type 0) names a remapping unit's
+ * registers; an RMRR (type 1) carries a reserved memory region's base at
+ * the same offset 8, and it is no unit: acpi_platform holds the DRHD's
+ * page only */
+static void test_acpi_vtd_s8_4_rmrr_base_not_a_unit(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t d[48 + 16 + 24];
+	uint64_t vb = 0xfed90000, rb = 0x7f000000, rl = 0x7f0fffff;
+	sdt(d, "DMAR", sizeof(d));
+	d[36] = 38;
+	d[48] = 0, d[50] = 16; /* DRHD, 16 bytes */
+	memcpy(d + 48 + 8, &vb, 8);
+	uint8_t *r = d + 48 + 16;
+	r[0] = 1, r[2] = 24; /* RMRR, 24 bytes: base at 8, limit at 16 */
+	memcpy(r + 8, &rb, 8);
+	memcpy(r + 16, &rl, 8);
+	fix_sum(d, sizeof(d), 9);
+	xsdt_point(a, 2, d);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_find("DMAR"), (uint64_t)d);
+	assert_int_equal(acpi_nplatform, 1);
+	assert_int_equal(acpi_platform[0].lo, 0xfed90000);
+	assert_null(acpi_platform_at(rb, rl));
+	acpi_init(0);
+	free(a);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -3883,6 +4000,17 @@ int main(void)
 	    cmocka_unit_test_setup(test_acpi_root_bounded_and_repeats_ignored,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_table_lines_bounded,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_65_s5_2_9_fadt_pm_tmr_len_inside_length,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_65_s5_2_9_x_pm_tmr_blk_any_field_said,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_65_s5_2_5_3_rsdt_only_refused_one_line,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_vtd_s8_4_rmrr_base_not_a_unit,
 				   acpi_earlier_boot),
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),
