@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -790,6 +791,167 @@ static void test_smbios_unmappable_not_read(void **st)
 	assert_non_null(strstr(devmgr_smbios_read(0, &s), "no SMBIOS"));
 }
 
+/* ---- the tests that kill make mutate's survivors in smbios.c -------------
+ */
+/* DSP0134 §5.2.1, §5.2.2: an entry point is SMBIOS2_EP_LEN (0x1f) or
+ * SMBIOS3_EP_LEN (0x18) bytes; exactly that much readable is enough */
+static void test_smbios_s5_2_entry_point_exactly_its_length(void **st)
+{
+	uint8_t ep[32];
+	uint64_t table;
+	uint32_t len;
+	const char *why;
+	struct smbios_info s = {0};
+	tb_ep2(ep, 0xf0000, 0x1234);
+	uint8_t *e = malloc(SMBIOS2_EP_LEN); /* exact: ASan sees a byte more */
+	memcpy(e, ep, SMBIOS2_EP_LEN);
+	assert_int_equal(
+	    smbios_parse_entry(e, SMBIOS2_EP_LEN, &table, &len, &s, &why), 0);
+	assert_int_equal(table, 0xf0000);
+	free(e);
+	tb_ep3(ep, 0x7f6a0000ull, 0x2000);
+	e = malloc(SMBIOS3_EP_LEN);
+	memcpy(e, ep, SMBIOS3_EP_LEN);
+	assert_int_equal(
+	    smbios_parse_entry(e, SMBIOS3_EP_LEN, &table, &len, &s, &why), 0);
+	assert_int_equal(table, 0x7f6a0000ull);
+	assert_int_equal(len, 0x2000);
+	free(e);
+}
+
+/* DSP0134 §5.2.2: a 3.0 entry point whose Entry Point Length is below
+ * SMBIOS3_EP_LEN (0x18) does not hold the table address it would be read
+ * for: refused, though its checksum over that length holds */
+static void test_smbios_s5_2_2_entry_point_length_below_0x18_refused(void **st)
+{
+	uint8_t ep[32];
+	uint64_t table = 0;
+	uint32_t len = 0;
+	const char *why;
+	struct smbios_info s = {0};
+	for (uint8_t n = SMBIOS3_EP_LENGTH + 1; n < SMBIOS3_EP_LEN; n++) {
+		tb_ep3(ep, 0x7f6a0000ull, 0x2000);
+		ep[SMBIOS3_EP_LENGTH] = n;
+		ep[SMBIOS3_EP_CKSUM] = 0;
+		ep[SMBIOS3_EP_CKSUM] = (uint8_t)-tb_sum(ep, n);
+		assert_int_equal(
+		    smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+		assert_string_equal(why, "3.0 entry point length out of range");
+	}
+}
+
+/* DSP0134 §6.1.2: a structure's Length covers its formatted area only; a
+ * string-number field at or past it is absent (""), not read from the
+ * string set after it or past the table (here allocated to its exact
+ * length, so ASan sees a read past it) */
+static void test_smbios_s6_1_2_field_past_length_absent(void **st)
+{
+	static struct tb t;
+	struct smbios_info s;
+	/* System: Manufacturer only (Length 6 holds offsets 4, 5); its first
+	 * string's byte 0x03 would name string 3 as a Version at offset 6 */
+	memset(&t, 0, sizeof(t));
+	const char *strs[] = {"\x03", "b", "c", NULL};
+	tb_struct(&t, SMBIOS_TYPE_SYSTEM, 6, (const uint8_t[]){1, 2}, strs);
+	tb_end(&t);
+	s = info_of(&t);
+	assert_string_equal(s.sys_vendor, "?");
+	assert_string_equal(s.sys_product, "b");
+	assert_string_equal(s.sys_version, "");
+	/* Chassis of header only, no strings, the table's last bytes: its
+	 * asset tag field (offset 8) lies past the table */
+	memset(&t, 0, sizeof(t));
+	tb_struct(&t, SMBIOS_TYPE_CHASSIS, 4, NULL, NULL);
+	uint8_t *b = malloc(t.n);
+	memcpy(b, t.b, t.n);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(b, t.n, &s), 0);
+	assert_int_equal(s.nstructs, 1);
+	assert_string_equal(s.chassis_vendor, "");
+	assert_string_equal(s.chassis_asset_tag, "");
+	free(b);
+}
+
+/* the walk counts its structures afresh (SMBIOS_MAX_STRUCTS bounds one
+ * walk): an info read before, its count left at the bound, reads the
+ * next table whole */
+static void test_smbios_walk_counts_afresh_to_max_structs(void **st)
+{
+	static struct tb t;
+	memset(&t, 0, sizeof(t));
+	tb_bios(&t, "SeaBIOS", "1.16");
+	tb_system(&t, "QEMU", "Standard PC (Q35 + ICH9, 2009)");
+	tb_end(&t);
+	struct smbios_info s;
+	memset(&s, 0, sizeof(s));
+	s.nstructs = SMBIOS_MAX_STRUCTS;
+	s.error = "earlier";
+	assert_int_equal(smbios_parse_table(t.b, t.n, &s), 0);
+	assert_null(s.error);
+	assert_int_equal(s.nstructs, 3);
+	assert_int_equal(smbios_parse_table(t.b, t.n, &s), 0);
+	assert_int_equal(s.nstructs, 3);
+	assert_string_equal(s.sys_vendor, "QEMU");
+}
+
+/* ---- the tests that kill make mutate's survivors in shape.c --------------
+ */
+/* a platform or kind past SHAPE_PLAT_COUNT / SHAPE_KIND_COUNT (a value no
+ * enum names) is "?", not read past the name tables */
+static void test_shape_names_bounded_by_count(void **st)
+{
+	assert_string_equal(shape_platform_name(SHAPE_PLAT_GCE), "gce");
+	assert_string_equal(shape_platform_name(SHAPE_PLAT_COUNT), "?");
+	assert_string_equal(shape_platform_name(SHAPE_PLAT_COUNT + 7), "?");
+	assert_string_equal(shape_kind_name(SHAPE_GCE_GVNIC), "gce-gvnic");
+	assert_string_equal(shape_kind_name(SHAPE_KIND_COUNT), "?");
+	assert_string_equal(shape_kind_name(SHAPE_KIND_COUNT + 7), "?");
+}
+
+/* DSP0134 §7.1: Xen-era EC2 says "amazon" in the BIOS Version; a Xen
+ * guest whose version is as long but does not say it is no EC2, nor is
+ * one saying only part of it */
+static void test_shape_xen_bios_version_must_say_amazon(void **st)
+{
+	static const struct {
+		const char *ver;
+		enum shape_platform p;
+	} c[] = {
+	    {"4.11.amazon", SHAPE_PLAT_AWS},
+	    {"AMAZON-4.2", SHAPE_PLAT_AWS},
+	    {"4.11.2-citrix", SHAPE_PLAT_UNKNOWN},
+	    {"4.11.amazo", SHAPE_PLAT_UNKNOWN},
+	    {"amazo n", SHAPE_PLAT_UNKNOWN},
+	};
+	static struct tb t;
+	unsigned ev;
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		memset(&t, 0, sizeof(t));
+		tb_bios(&t, "Xen", c[i].ver);
+		tb_system(&t, "Xen", "HVM domU");
+		tb_end(&t);
+		struct smbios_info s = info_of(&t);
+		if (shape_platform_detect(&s, &ev) != c[i].p)
+			fail_msg("case %u (\"%s\")", i, c[i].ver);
+	}
+}
+
+/* DSP0134 §7.2: QEMU says itself in either System string, Manufacturer
+ * "QEMU" or a Product Name "Standard PC (...)" (a -smbios type=1 may
+ * replace the other); either alone is QEMU, with its evidence bit */
+static void test_shape_qemu_either_system_string(void **st)
+{
+	unsigned ev;
+	assert_int_equal(platform_of("QEMU", "pc", NULL, &ev), SHAPE_PLAT_QEMU);
+	assert_int_equal(ev, SHAPE_EV_SYS_VENDOR);
+	assert_int_equal(
+	    platform_of("Acme", "Standard PC (i440FX + PIIX, 1996)", NULL, &ev),
+	    SHAPE_PLAT_QEMU);
+	assert_int_equal(ev, SHAPE_EV_SYS_PRODUCT);
+	assert_int_equal(platform_of("Acme", "Standard PC", NULL, &ev),
+			 SHAPE_PLAT_UNKNOWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -814,6 +976,14 @@ int main(void)
 	    cmocka_unit_test(test_table_malformed),
 	    cmocka_unit_test(test_end_to_end),
 	    cmocka_unit_test(test_smbios_unmappable_not_read),
+	    cmocka_unit_test(test_smbios_s5_2_entry_point_exactly_its_length),
+	    cmocka_unit_test(
+		test_smbios_s5_2_2_entry_point_length_below_0x18_refused),
+	    cmocka_unit_test(test_smbios_s6_1_2_field_past_length_absent),
+	    cmocka_unit_test(test_smbios_walk_counts_afresh_to_max_structs),
+	    cmocka_unit_test(test_shape_names_bounded_by_count),
+	    cmocka_unit_test(test_shape_xen_bios_version_must_say_amazon),
+	    cmocka_unit_test(test_shape_qemu_either_system_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
