@@ -894,6 +894,217 @@ static void test_smbios_walk_counts_afresh_to_max_structs(void **st)
 	assert_string_equal(s.sys_vendor, "QEMU");
 }
 
+/* DSP0134 §5.2: an entry point cut short (the firmware's page ends, or
+ * the caller has fewer bytes) is refused by its anchor's length rule, and
+ * no byte past what is readable is read: each cut is an exact-size copy */
+static void test_smbios_s5_2_cut_entry_point_not_read_past(void **st)
+{
+	uint8_t ep2[32], ep3[32];
+	uint64_t table;
+	uint32_t len;
+	const char *why;
+	struct smbios_info s = {0};
+	tb_ep2(ep2, 0xf0000, 0x1234);
+	tb_ep3(ep3, 0x7f6a0000ull, 0x2000);
+	for (size_t n = 0; n < SMBIOS2_EP_LEN; n++) {
+		uint8_t *e = malloc(n ? n : 1);
+		memcpy(e, ep2, n);
+		assert_int_equal(
+		    smbios_parse_entry(e, n, &table, &len, &s, &why), -1);
+		assert_string_equal(why, n < 4
+					     ? "no _SM_ or _SM3_ anchor"
+					     : "2.1 entry point length out of "
+					       "range");
+		if (n < SMBIOS3_EP_LEN) {
+			memcpy(e, ep3, n);
+			assert_int_equal(
+			    smbios_parse_entry(e, n, &table, &len, &s, &why),
+			    -1);
+			assert_string_equal(why, n < 5
+						     ? "no _SM_ or _SM3_ anchor"
+						     : "3.0 entry point length "
+						       "out of range");
+		}
+		free(e);
+	}
+}
+
+/* DSP0134 §5.2.2: the 3.0 entry point's checksum covers its Entry Point
+ * Length; a byte changed fails it. On success *why is NULL and the
+ * version is the entry point's (3.4 here) */
+static void test_smbios_s5_2_2_entry_point_checksum(void **st)
+{
+	uint8_t ep[32];
+	uint64_t table;
+	uint32_t len;
+	const char *why = "earlier";
+	struct smbios_info s = {0};
+	tb_ep3(ep, 0x7f6a0000ull, 0x2000);
+	ep[SMBIOS3_EP_MINOR] = 4;
+	ep[SMBIOS3_EP_CKSUM] -= 4;
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), 0);
+	assert_null(why);
+	assert_int_equal(s.major, 3);
+	assert_int_equal(s.minor, 4);
+	for (unsigned i = 0; i < SMBIOS3_EP_LEN; i++) {
+		tb_ep3(ep, 0x7f6a0000ull, 0x2000);
+		ep[i] ^= 0x40;
+		assert_int_equal(
+		    smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+		if (i >= 5 && i != SMBIOS3_EP_LENGTH) /* past the anchor */
+			assert_string_equal(why, "3.0 entry point checksum");
+	}
+}
+
+/* DSP0134 §5.2.1: the 2.1 entry point has two checksums, the whole
+ * entry point's and the intermediate one over "_DMI_" and what follows
+ * it, and the "_DMI_" anchor itself; each is checked alone */
+static void test_smbios_s5_2_1_each_checksum_and_anchor(void **st)
+{
+	uint8_t ep[32];
+	uint64_t table;
+	uint32_t len;
+	const char *why;
+	struct smbios_info s = {0};
+	/* a byte before the intermediate part: only the outer sum fails */
+	tb_ep2(ep, 0xf0000, 0x1234);
+	ep[SMBIOS2_EP_MAJOR] ^= 1;
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
+	assert_string_equal(why, "2.1 entry point checksum");
+	/* the anchor broken, both sums holding */
+	tb_ep2(ep, 0xf0000, 0x1234);
+	ep[SMBIOS2_EP_DMI] = 'X';
+	ep[SMBIOS2_EP_DMI + 5] += '_' - 'X'; /* intermediate sum 0 */
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
+	assert_string_equal(why, "2.1 intermediate (_DMI_) anchor or checksum");
+	/* the intermediate sum broken, anchor and outer sum holding */
+	tb_ep2(ep, 0xf0000, 0x1234);
+	ep[SMBIOS2_EP_DMI + 5] += 1;
+	ep[SMBIOS2_EP_CKSUM] -= 1;
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
+	assert_string_equal(why, "2.1 intermediate (_DMI_) anchor or checksum");
+}
+
+/* a structure table must hold at least one header (SMBIOS_HDR_SIZE
+ * bytes) for the entry point to name it; the walk judges the rest */
+static void test_smbios_table_length_at_least_hdr_size(void **st)
+{
+	uint8_t ep[32];
+	uint64_t table;
+	uint32_t len;
+	const char *why;
+	struct smbios_info s = {0};
+	tb_ep2(ep, 0xf0000, SMBIOS_HDR_SIZE);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), 0);
+	assert_int_equal(len, SMBIOS_HDR_SIZE);
+	tb_ep2(ep, 0xf0000, SMBIOS_HDR_SIZE - 1);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
+	assert_string_equal(why, "empty structure table");
+}
+
+/* DSP0134 §6.1.3: strings are read as printable ASCII (0x20-0x7e); DEL
+ * (0x7f) and bytes above it are '?' */
+static void test_smbios_s6_1_3_del_not_printable(void **st)
+{
+	static struct tb t;
+	memset(&t, 0, sizeof(t));
+	tb_system(&t,
+		  "A\x7f"
+		  "B\x80"
+		  "C~",
+		  "p");
+	tb_end(&t);
+	struct smbios_info s = info_of(&t);
+	assert_string_equal(s.sys_vendor, "A?B?C~");
+}
+
+/* DSP0134 §6.1.2: a header (SMBIOS_HDR_SIZE bytes) at the table's end
+ * has no string set after it: the walk stops with an error, the table is
+ * not taken as whole; a formatted area that reaches the table's end is
+ * the same fault, said as such */
+static void test_smbios_s6_1_2_header_at_end_without_strings(void **st)
+{
+	static struct tb t;
+	struct smbios_info s;
+	memset(&t, 0, sizeof(t));
+	tb_system(&t, "QEMU", "pc");
+	size_t n = t.n;
+	tb_struct(&t, 0x80, 4, NULL, NULL); /* its two NULs not in len */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(t.b, n + SMBIOS_HDR_SIZE, &s), -1);
+	assert_string_equal(s.error, "string set not terminated");
+	assert_int_equal(s.nstructs, 1);
+	memset(&t, 0, sizeof(t));
+	tb_system(&t, "QEMU", "pc");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(t.b, 0x1b, &s), -1);
+	assert_string_equal(s.error, "string set not terminated");
+}
+
+/* DSP0134 §7.1, §7.4: as for System, the first BIOS and the first
+ * Chassis structure are read, a second ignored, and no other type's
+ * fields are taken for theirs (a Baseboard, type 2, has a Manufacturer
+ * at offset 4 and an Asset Tag at 8 as well) */
+static void test_smbios_s7_first_of_each_type_only(void **st)
+{
+	static struct tb t;
+	memset(&t, 0, sizeof(t));
+	const char *board[] = {"Board Inc", "B1", "v", "sn", "board-tag", NULL};
+	static const uint8_t bf[0x0f - 4] = {1, 2, 3, 4, 5};
+	tb_struct(&t, 2, 0x0f, bf, board);
+	tb_bios(&t, "First BIOS", "1");
+	tb_bios(&t, "Second BIOS", "2");
+	tb_chassis(&t, "First Chassis", SHAPE_AZURE_ASSET_TAG);
+	tb_chassis(&t, "Second Chassis", "other-tag");
+	tb_end(&t);
+	struct smbios_info s = info_of(&t);
+	assert_string_equal(s.bios_vendor, "First BIOS");
+	assert_string_equal(s.bios_version, "1");
+	assert_string_equal(s.chassis_vendor, "First Chassis");
+	assert_string_equal(s.chassis_asset_tag, SHAPE_AZURE_ASSET_TAG);
+	assert_int_equal(s.nstructs, 6);
+}
+
+/* every string is read afresh: a table without System or Chassis
+ * structures leaves them "", whatever an earlier table read into the
+ * same info (before, its strings stayed) */
+static void test_smbios_strings_cleared_before_walk(void **st)
+{
+	static struct tb t;
+	memset(&t, 0, sizeof(t));
+	tb_bios(&t, "Amazon EC2", "1.0");
+	tb_system(&t, "Amazon EC2", "m5.large");
+	tb_chassis(&t, "Amazon EC2", SHAPE_AZURE_ASSET_TAG);
+	tb_end(&t);
+	struct smbios_info s = info_of(&t);
+	assert_string_equal(s.sys_vendor, "Amazon EC2");
+	memset(&t, 0, sizeof(t));
+	tb_bios(&t, "SeaBIOS", "1.16");
+	tb_end(&t);
+	assert_int_equal(smbios_parse_table(t.b, t.n, &s), 0);
+	assert_string_equal(s.bios_vendor, "SeaBIOS");
+	assert_string_equal(s.sys_vendor, "");
+	assert_string_equal(s.sys_product, "");
+	assert_string_equal(s.sys_version, "");
+	assert_string_equal(s.chassis_vendor, "");
+	assert_string_equal(s.chassis_asset_tag, "");
+	unsigned ev;
+	assert_int_equal(shape_platform_detect(&s, &ev), SHAPE_PLAT_UNKNOWN);
+	/* and a field past a structure's Length is "" too */
+	memset(&t, 0, sizeof(t));
+	const char *strs[] = {"QEMU", NULL};
+	tb_struct(&t, SMBIOS_TYPE_SYSTEM, 5, (const uint8_t[]){1}, strs);
+	tb_end(&t);
+	strcpy(s.sys_product, "stale");
+	assert_int_equal(smbios_parse_table(t.b, t.n, &s), 0);
+	assert_string_equal(s.sys_vendor, "QEMU");
+	assert_string_equal(s.sys_product, "");
+}
+
 /* ---- the tests that kill make mutate's survivors in shape.c --------------
  */
 /* a platform or kind past SHAPE_PLAT_COUNT / SHAPE_KIND_COUNT (a value no
@@ -981,6 +1192,14 @@ int main(void)
 		test_smbios_s5_2_2_entry_point_length_below_0x18_refused),
 	    cmocka_unit_test(test_smbios_s6_1_2_field_past_length_absent),
 	    cmocka_unit_test(test_smbios_walk_counts_afresh_to_max_structs),
+	    cmocka_unit_test(test_smbios_s5_2_cut_entry_point_not_read_past),
+	    cmocka_unit_test(test_smbios_s5_2_2_entry_point_checksum),
+	    cmocka_unit_test(test_smbios_s5_2_1_each_checksum_and_anchor),
+	    cmocka_unit_test(test_smbios_table_length_at_least_hdr_size),
+	    cmocka_unit_test(test_smbios_s6_1_3_del_not_printable),
+	    cmocka_unit_test(test_smbios_s6_1_2_header_at_end_without_strings),
+	    cmocka_unit_test(test_smbios_s7_first_of_each_type_only),
+	    cmocka_unit_test(test_smbios_strings_cleared_before_walk),
 	    cmocka_unit_test(test_shape_names_bounded_by_count),
 	    cmocka_unit_test(test_shape_xen_bios_version_must_say_amazon),
 	    cmocka_unit_test(test_shape_qemu_either_system_string),
