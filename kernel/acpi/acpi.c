@@ -117,18 +117,15 @@ static bool sum_ok(const void *p, size_t n)
 	return s == 0;
 }
 
-/* why the table at phys may not be read, in words for a line (NULL: it
- * may be): its header outside the firmware memory the kernel maps, a length
- * below its 36-byte header or above ACPI_MAX_TABLE, the rest of it outside
- * that memory, or a checksum that fails. Says nothing itself */
+/* why the table at phys (not 0: its callers pass over 0) may not be read,
+ * in words for a line (NULL: it may be): its header outside the firmware memory
+ * the kernel maps, a length below its 36-byte header or above ACPI_MAX_TABLE,
+ * the rest of it outside that memory, or a checksum that fails. Says nothing
+ * itself */
 static const char *table_fault(uint64_t phys, char *buf, size_t n)
 {
 	const struct acpi_sdt *h = (const void *)phys;
 	char sig[5];
-	if (!phys) {
-		ksnprintf(buf, n, "table at address 0");
-		return buf;
-	}
 	if (!mm_map_firmware(phys, sizeof(*h))) {
 		ksnprintf(buf, n,
 			  "table at 0x%lx is outside the firmware memory the "

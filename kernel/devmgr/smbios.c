@@ -126,9 +126,7 @@ static void string_get(const uint8_t *t, size_t s, size_t end, uint8_t idx,
 			p++;
 		p++; /* past this string's NUL */
 	}
-	if (p >= end || !t[p])
-		return; /* index past the set */
-	size_t n = 0;
+	size_t n = 0; /* an index past the set copies nothing */
 	for (; p < end && t[p] && n < SMBIOS_STR_MAX - 1; p++)
 		out[n++] = (t[p] >= 0x20 && t[p] < 0x7f) ? (char)t[p] : '?';
 	while (n && out[n - 1] == ' ')
@@ -136,11 +134,11 @@ static void string_get(const uint8_t *t, size_t s, size_t end, uint8_t idx,
 	out[n] = 0;
 }
 
-/* a string-number field at `field` of a formatted area [off, off+flen) */
+/* a string-number field at `field` of a formatted area [off, off+flen);
+ * one at or past flen is absent (out stays "") */
 static void field_string(const uint8_t *t, size_t off, size_t flen, size_t s,
 			 size_t end, unsigned field, char out[SMBIOS_STR_MAX])
 {
-	out[0] = 0;
 	if (field < flen)
 		string_get(t, s, end, t[off + field], out);
 }
@@ -149,9 +147,16 @@ int smbios_parse_table(const uint8_t *t, size_t len, struct smbios_info *info)
 {
 	bool seen_bios = false, seen_sys = false, seen_chassis = false;
 	size_t off = 0;
+	/* everything is read afresh: no string of an earlier table stays */
 	info->present = true;
 	info->error = NULL;
 	info->nstructs = 0;
+	char *strs[] = {info->bios_vendor,	info->bios_version,
+			info->sys_vendor,	info->sys_product,
+			info->sys_version,	info->chassis_vendor,
+			info->chassis_asset_tag};
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+		strs[i][0] = 0;
 	while (off + SMBIOS_HDR_SIZE <= len) {
 		if (info->nstructs == SMBIOS_MAX_STRUCTS) {
 			info->error = "more structures than capOS reads";

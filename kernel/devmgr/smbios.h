@@ -79,9 +79,10 @@ int smbios_parse_entry(const uint8_t *ep, size_t avail, uint64_t *table,
 		       uint32_t *len, struct smbios_info *info,
 		       const char **why);
 
-/* Walk len bytes of structure table, filling the strings above. Returns 0
- * when the end structure (or the end of a well-formed table) was reached,
- * -1 when the table is malformed; what was read before the fault is kept
- * and info->error says what was wrong. */
+/* Walk len bytes of structure table, filling the strings above (each
+ * cleared first, nstructs and error too: nothing of a table read before
+ * into info stays). Returns 0 when the end structure (or the end of a
+ * well-formed table) was reached, -1 when the table is malformed; what was
+ * read before the fault is kept and info->error says what was wrong. */
 int smbios_parse_table(const uint8_t *t, size_t len, struct smbios_info *info);
 #endif

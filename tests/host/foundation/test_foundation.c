@@ -3835,6 +3835,472 @@ static void test_pci_pci3_s6_7_kept_bridge_broken_caps_not_summed(void **st)
 		fail_msg("log:\n%s", log);
 }
 
+/* ---- the tests that kill make mutate's survivors in kernel/acpi -------- */
+
+/* ACPI 6.5 §5.2.9: PM_TMR_BLK (offset 76) and PM_TMR_LEN (91) are fields
+ * of a FADT at least 92 bytes long; one shorter (ACPI 1.0 tables grew)
+ * names no PM timer, and nothing past its Length is read: here the FADT
+ * is 88 bytes ending at an inaccessible page, PM_TMR_BLK inside it */
+static void test_acpi_65_s5_2_9_fadt_pm_tmr_len_inside_length(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t *end = guarded_page_end();
+	uint8_t *f = end - 88;
+	sdt(f, "FACP", 88);
+	uint32_t pm = 0x608;
+	memcpy(f + 76, &pm, 4);
+	fix_sum(f, 88, 9);
+	xsdt_point(a, 1, f);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_find("FACP"), (uint64_t)f);
+	assert_int_equal(acpi_pm_timer_port, 0);
+	acpi_init(0);
+	guarded_free(end);
+	free(a);
+}
+
+/* ACPI 6.5 §5.2.9: X_PM_TMR_BLK at address 0 is ignored for PM_TMR_BLK;
+ * with any one of its other fields set (space, width, bit offset, access
+ * size) it is said in one line, PM_TMR_BLK read */
+static void test_acpi_65_s5_2_9_x_pm_tmr_blk_any_field_said(void **st)
+{
+	static const uint8_t c[][4] = {
+	    {1, 0, 0, 0}, {0, 32, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 3}};
+	struct fake_acpi *a = acpi_build();
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		uint8_t *f = a->fadt;
+		memcpy(f + 208, c[i], 4);
+		memset(f + 212, 0, 8);
+		fix_sum(f, sizeof(a->fadt), 9);
+		char want[512];
+		snprintf(want, sizeof(want),
+			 "acpi: FADT X_PM_TMR_BLK (address space %u, %u bits) "
+			 "has address 0; PM_TMR_BLK read instead\n"
+			 "acpi: XSDT with 3 tables: MCFG FACP JUNK\n",
+			 c[i][0], c[i][1]);
+		const char *log = acpi_init_log((uint64_t)a->rsdp);
+		if (strcmp(log, want))
+			fail_msg("case %u:\n%s", i, log);
+		assert_int_equal(acpi_pm_timer_port, 0x608);
+	}
+	acpi_init(0);
+	free(a);
+}
+
+/* ACPI 6.5 §5.2.5.3: an RSDP of revision 0 (ACPI 1.0), or one naming no
+ * XSDT, has only the RSDT; when that is refused, that is the one line (no
+ * line about an XSDT there is none of) */
+static void test_acpi_65_s5_2_5_3_rsdt_only_refused_one_line(void **st)
+{
+	struct low_acpi *l = low_acpi_build();
+	struct fake_acpi *a = &l->a;
+	for (unsigned i = 0; i < 2; i++) {
+		low_acpi_build_into(l);
+		if (i == 0) {
+			a->rsdp[15] = 0; /* revision 0: 20 bytes */
+		} else {
+			memset(a->rsdp + 24, 0, 8); /* no XSDT */
+		}
+		fix_sum(a->rsdp, 20, 8);
+		fix_sum(a->rsdp, 36, 32);
+		l->rsdt[3] = 'X';
+		fix_sum(l->rsdt, sizeof(l->rsdt), 9);
+		char want[256];
+		snprintf(want, sizeof(want),
+			 "acpi: RSDT at 0x%lx has the signature RSDX; running "
+			 "without ACPI\n",
+			 (unsigned long)(uintptr_t)l->rsdt);
+		assert_string_equal(acpi_init_log((uint64_t)(uintptr_t)a->rsdp),
+				    want);
+		assert_acpi_empty();
+		/* and the RSDT, good, is used without a word about an XSDT */
+		l->rsdt[3] = 'T';
+		fix_sum(l->rsdt, sizeof(l->rsdt), 9);
+		assert_string_equal(
+		    acpi_init_log((uint64_t)(uintptr_t)a->rsdp),
+		    "acpi: RSDT with 3 tables: MCFG FACP JUNK\n");
+	}
+	acpi_init(0);
+	munmap(l, sizeof(*l));
+}
+
+/* VT-d 3.0 §8.3, §8.4: only a DRHD (type 0) names a remapping unit's
+ * registers; an RMRR (type 1) carries a reserved memory region's base at
+ * the same offset 8, and it is no unit: acpi_platform holds the DRHD's
+ * page only */
+static void test_acpi_vtd_s8_4_rmrr_base_not_a_unit(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t d[48 + 16 + 24];
+	uint64_t vb = 0xfed90000, rb = 0x7f000000, rl = 0x7f0fffff;
+	sdt(d, "DMAR", sizeof(d));
+	d[36] = 38;
+	d[48] = 0, d[50] = 16; /* DRHD, 16 bytes */
+	memcpy(d + 48 + 8, &vb, 8);
+	uint8_t *r = d + 48 + 16;
+	r[0] = 1, r[2] = 24; /* RMRR, 24 bytes: base at 8, limit at 16 */
+	memcpy(r + 8, &rb, 8);
+	memcpy(r + 16, &rl, 8);
+	fix_sum(d, sizeof(d), 9);
+	xsdt_point(a, 2, d);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_find("DMAR"), (uint64_t)d);
+	assert_int_equal(acpi_nplatform, 1);
+	assert_int_equal(acpi_platform[0].lo, 0xfed90000);
+	assert_null(acpi_platform_at(rb, rl));
+	acpi_init(0);
+	free(a);
+}
+
+/* a signature is printed as ASCII 0x20 to 0x7e: a space is itself, DEL
+ * (0x7f) a '?' like any other byte that is not printable */
+static void test_acpi_sig_printed_0x20_to_0x7e_only(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	sdt(a->junk, "A C\x7f", sizeof(a->junk));
+	a->junk[20] = 1; /* its checksum fails: said with its signature */
+	const char *log = acpi_init_log((uint64_t)a->rsdp);
+	char want[128];
+	snprintf(want, sizeof(want),
+		 "acpi: table A C? at 0x%lx fails its checksum; ignored\n",
+		 (unsigned long)(uintptr_t)a->junk);
+	if (!strstr(log, want))
+		fail_msg("expected \"%s\" in:\n%s", want, log);
+	free(a);
+}
+
+/* ACPI 6.5 §5.2.7, §5.2.8: a root entry of 0 is no table, passed over
+ * without a word; an RSDT address of 0 in an ACPI 1.0 RSDP is said as
+ * such, and nothing at address 0 is read */
+static void test_acpi_65_s5_2_7_zero_entry_quiet_zero_rsdt_said(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	xsdt_point(a, 2, NULL);
+	assert_string_equal(acpi_init_log((uint64_t)a->rsdp),
+			    "acpi: XSDT with 2 tables: MCFG FACP\n");
+	a->rsdp[15] = 0; /* ACPI 1.0: the RSDT only, at 0 */
+	fix_sum(a->rsdp, 20, 8);
+	assert_string_equal(
+	    acpi_init_log((uint64_t)a->rsdp),
+	    "acpi: no RSDT (its address is 0); running without ACPI\n");
+	assert_acpi_empty();
+	free(a);
+}
+
+/* a table of ACPI_MAX_TABLE (1 MiB) bytes is read; one byte more is not */
+static void test_acpi_table_of_acpi_max_table_bytes_read(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint32_t max = 1u << 20;
+	uint8_t *big = calloc(1, max + 1);
+	sdt(big, "BIG1", max);
+	fix_sum(big, max, 9);
+	xsdt_point(a, 2, big);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_find("BIG1"), (uint64_t)(uintptr_t)big);
+	sdt(big, "BIG1", max + 1);
+	fix_sum(big, max + 1, 9);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_find("BIG1"), 0);
+	assert_int_not_equal(acpi_find("FACP"), 0);
+	free(big);
+	free(a);
+}
+
+/* ACPI 6.5 §5.2.5.3: the RSDT, when it is the only root, is used though
+ * none of its entries can be read (each is said); only an XSDT must list
+ * a readable table to be preferred */
+static void test_acpi_65_s5_2_5_3_rsdt_kept_without_readable_entry(void **st)
+{
+	struct low_acpi *l = low_acpi_build();
+	l->a.rsdp[15] = 0;
+	fix_sum(l->a.rsdp, 20, 8);
+	uint32_t p[3] = {0x10, 0x20, 0x30};
+	memcpy(l->rsdt + 36, p, sizeof(p));
+	fix_sum(l->rsdt, sizeof(l->rsdt), 9);
+	fw_add(l, sizeof(*l));
+	const char *log = acpi_init_log((uint64_t)(uintptr_t)l->a.rsdp);
+	assert_int_equal(count_of(log, "is outside the firmware memory"), 3);
+	if (!strstr(log, "acpi: RSDT with 0 tables:\n"))
+		fail_msg("log:\n%s", log);
+	munmap(l, sizeof(*l));
+}
+
+/* the XSDT's entries are read inside its Length only, when none of them
+ * is a table either: here its one entry (0) ends a readable page */
+static void test_acpi_xsdt_entries_not_read_past_its_length(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t *end = guarded_page_end(), *x = end - 44;
+	sdt(x, "XSDT", 44);
+	fix_sum(x, 44, 9);
+	uint64_t xp = (uint64_t)(uintptr_t)x;
+	memcpy(a->rsdp + 24, &xp, 8);
+	fix_sum(a->rsdp, 36, 32);
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "acpi: XSDT at 0x%lx lists no table that can be read (of its "
+		 "first 1 entries); ignored\n"
+		 "acpi: no RSDT (its address is 0); running without ACPI\n",
+		 (unsigned long)xp);
+	assert_string_equal(acpi_init_log((uint64_t)a->rsdp), want);
+	guarded_free(end);
+	free(a);
+}
+
+static uint8_t *mcfg_entry(uint8_t *e, uint64_t base, uint16_t seg,
+			   uint8_t start, uint8_t end)
+{
+	memcpy(e, &base, 8);
+	memcpy(e + 8, &seg, 2);
+	e[10] = start, e[11] = end;
+	return e + 16;
+}
+
+/* PCI Firmware 3.3 §4.1.2: an MCFG entry's buses run from its start to
+ * its end bus, its base is not 0; a reversed range or base 0 is refused,
+ * and so is an entry sharing even one bus (its first or its last) with
+ * an earlier entry of its segment */
+static void test_acpi_pcifw_s4_1_2_mcfg_bus_range_and_base(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t m[44 + 16 * 6];
+	sdt(m, "MCFG", sizeof(m));
+	uint8_t *e = m + 44;
+	e = mcfg_entry(e, 0xa0000000, 0, 10, 20);
+	e = mcfg_entry(e, 0xb0000000, 0, 0, 10); /* its last, e1's first */
+	e = mcfg_entry(e, 0xc0000000, 1, 0, 10);
+	e = mcfg_entry(e, 0xd0000000, 1, 10, 20); /* its first, e3's last */
+	e = mcfg_entry(e, 0xe0000000, 2, 20, 10); /* reversed */
+	mcfg_entry(e, 0, 3, 0, 0);		  /* base 0 */
+	fix_sum(m, sizeof(m), 9);
+	xsdt_point(a, 0, m);
+	const char *log = acpi_init_log((uint64_t)a->rsdp);
+	assert_int_equal(acpi_necam, 2);
+	assert_int_equal(acpi_ecam[0].base, 0xa0000000);
+	assert_int_equal(acpi_ecam[1].base, 0xc0000000);
+	assert_int_equal(count_of(log, "overlaps an earlier one; ignored"), 2);
+	assert_int_equal(count_of(log, "bad bus range; ignored"), 2);
+	free(a);
+}
+
+/* ACPI 6.5 §5.2.9: X_PM_TMR_BLK is read from a FADT whose Length holds
+ * it (220 bytes), PM_TMR_BLK and PM_TMR_LEN from one of 92, and port
+ * PM_TMR_PORT_MAX (0xfffc) itself is a PM timer either way */
+static void test_acpi_65_s5_2_9_fadt_fields_at_their_bounds(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t f[244];
+	uint32_t pm = 0x608, top = 0xfffc;
+	uint64_t xa = 0xfffc;
+	sdt(f, "FACP", 220);
+	memcpy(f + 76, &pm, 4);
+	f[91] = 4;
+	f[208] = 1, f[209] = 32, f[211] = 3;
+	memcpy(f + 212, &xa, 8);
+	fix_sum(f, 220, 9);
+	xsdt_point(a, 1, f);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_pm_timer_port, 0xfffc);
+	sdt(f, "FACP", 92);
+	memcpy(f + 76, &top, 4);
+	f[91] = 4;
+	fix_sum(f, 92, 9);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_pm_timer_port, 0xfffc);
+	acpi_init(0);
+	free(a);
+}
+
+/* the same pages of the same device are one platform range: a VT-d unit
+ * listed twice is one; an HPET on the unit's page is another device, its
+ * own range */
+static void test_acpi_platform_range_once_per_device(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t d[48 + 16 * 2], h[56];
+	uint64_t b = 0xfed90000;
+	sdt(d, "DMAR", sizeof(d));
+	d[36] = 38;
+	for (unsigned i = 0; i < 2; i++) {
+		d[48 + 16 * i + 2] = 16;
+		memcpy(d + 48 + 16 * i + 8, &b, 8);
+	}
+	fix_sum(d, sizeof(d), 9);
+	sdt(h, "HPET", sizeof(h));
+	memcpy(h + 44, &b, 8);
+	fix_sum(h, sizeof(h), 9);
+	uint64_t t[4] = {(uint64_t)a->mcfg, (uint64_t)a->fadt, (uint64_t)d,
+			 (uint64_t)h};
+	uint8_t *x = xsdt_of(a, t, 4);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_nplatform, 2);
+	assert_string_equal(acpi_platform[0].what, "VT-d unit");
+	assert_string_equal(acpi_platform[1].what, "HPET");
+	assert_int_equal(acpi_platform[1].lo, acpi_platform[0].lo);
+	acpi_init(0);
+	free(x);
+	free(a);
+}
+
+/* ACPI 6.5 §5.2.12: a MADT entry of 2 bytes (its header alone) ending the
+ * table is whole; an I/O APIC entry shorter than 12 bytes is said and not
+ * read (here its address would lie past the table, at an inaccessible
+ * page); a local APIC address of 0 is none */
+static void test_acpi_65_s5_2_12_madt_entry_bounds(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t *end = guarded_page_end();
+	uint32_t len = 44 + 12 + 8 + 2;
+	uint8_t *t = end - len;
+	uint8_t *p = madt_ioapic(madt_start(a, t, len), 0, 0xfec00000, 0);
+	memset(t + 36, 0, 4); /* local APIC address 0 */
+	p[0] = 1, p[1] = 8;   /* a short I/O APIC entry at offset 56 */
+	p[8] = 0x7f, p[9] = 2;
+	fix_sum(t, len, 9);
+	assert_string_equal(acpi_init_log((uint64_t)a->rsdp),
+			    "acpi: MADT I/O APIC entry at offset 56 is shorter "
+			    "than 12 bytes; ignored\n"
+			    "acpi: XSDT with 3 tables: MCFG FACP APIC\n");
+	assert_int_equal(acpi_nioapics, 1);
+	assert_int_equal(acpi_nplatform, 1); /* the I/O APIC's page only */
+	assert_string_equal(acpi_platform[0].what, "I/O APIC");
+	acpi_init(0);
+	guarded_free(end);
+	free(a);
+}
+
+/* acpi_platform_lapic names the MADT's local APIC, not another device's
+ * range, when IA32_APIC_BASE differs; with acpi_platform full
+ * (ACPI_MAX_PLATFORM) it reads no range past the last */
+static void test_acpi_platform_lapic_names_the_madt_lapic(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t m[44 + 12];
+	madt_ioapic(madt_start(a, m, sizeof(m)), 0, 0xfec00000, 0);
+	fix_sum(m, sizeof(m), 9);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_nplatform, 2);
+	assert_string_equal(logged(platform_lapic_arg, 0xfee01000),
+			    "acpi: local APIC at 0xfee01000 by IA32_APIC_BASE, "
+			    "at 0xfee00000 by the MADT; PCI BARs are kept off "
+			    "both\n");
+	enum { NDRHD = ACPI_MAX_PLATFORM };
+	static uint8_t d[48 + 16 * NDRHD];
+	sdt(d, "DMAR", sizeof(d));
+	d[36] = 38;
+	for (unsigned i = 0; i < NDRHD; i++) {
+		uint64_t b = 0xd0000000 + 0x1000 * i;
+		d[48 + 16 * i + 2] = 16;
+		memcpy(d + 48 + 16 * i + 8, &b, 8);
+	}
+	fix_sum(d, sizeof(d), 9);
+	xsdt_point(a, 2, d);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_nplatform, ACPI_MAX_PLATFORM);
+	(void)logged(platform_lapic_arg, 0xfee00000);
+	assert_int_equal(acpi_nplatform, ACPI_MAX_PLATFORM);
+	acpi_init(0);
+	free(a);
+}
+
+/* VT-d 3.0 §8.1: each remapping structure's Length is at least its 4-byte
+ * header and inside the table; a 4-byte one is whole and passed over, one
+ * of length 0 (which would never end the walk) or running past the table
+ * ends it, nothing after or past it read */
+static void test_acpi_vtd_s8_1_dmar_structure_length_bounds(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t d[48 + 4 + 16 + 4 + 16];
+	uint64_t ba = 0xfed90000, bb = 0xfed91000;
+	sdt(d, "DMAR", sizeof(d));
+	d[36] = 38;
+	uint8_t *p = d + 48;
+	p[0] = 0x7f, p[2] = 4; /* a 4-byte structure of another type */
+	p += 4;
+	p[2] = 16; /* DRHD A */
+	memcpy(p + 8, &ba, 8);
+	p += 16;
+	p[0] = 0x7f; /* length 0: the walk ends */
+	p += 4;
+	p[2] = 16; /* DRHD B, not reached */
+	memcpy(p + 8, &bb, 8);
+	fix_sum(d, sizeof(d), 9);
+	xsdt_point(a, 2, d);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_equal(acpi_nplatform, 1);
+	assert_int_equal(acpi_platform[0].lo, 0xfed90000);
+	/* a DRHD of 16 bytes with 12 left in the table, at a page's end */
+	uint8_t *end = guarded_page_end(), *t = end - 60;
+	sdt(t, "DMAR", 60);
+	t[36] = 38;
+	t[48 + 2] = 16;
+	memcpy(t + 48 + 4, &ba, 8); /* what there is of it */
+	fix_sum(t, 60, 9);
+	xsdt_point(a, 2, t);
+	acpi_init((uint64_t)a->rsdp);
+	assert_int_not_equal(acpi_find("DMAR"), 0);
+	assert_int_equal(acpi_nplatform, 0);
+	acpi_init(0);
+	guarded_free(end);
+	free(a);
+}
+
+/* ACPI_TABLE_LINES (8) lines about a table's entries are all said, and
+ * no "more lines" line follows them */
+static void test_acpi_table_lines_exactly_acpi_table_lines(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t m[44 + 12 * 8];
+	uint8_t *p = madt_start(a, m, sizeof(m));
+	for (unsigned i = 0; i < 8; i++)
+		p = madt_ioapic(p, (uint8_t)i, 0, 0); /* address 0 */
+	fix_sum(m, sizeof(m), 9);
+	const char *log = acpi_init_log((uint64_t)a->rsdp);
+	assert_int_equal(count_of(log, "has address 0; ignored"), 8);
+	if (strstr(log, "more lines like those"))
+		fail_msg("log:\n%s", log);
+	free(a);
+}
+
+/* ACPI 6.5 §5.2.5.3: the RSDP's first 20 bytes sum to 0; one whose
+ * signature is right and checksum wrong is no RSDP */
+static void test_acpi_65_s5_2_5_3_rsdp_checksum_checked(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	a->rsdp[9] ^= 1; /* an OEM ID byte */
+	assert_string_equal(acpi_init_log((uint64_t)a->rsdp),
+			    "acpi: no valid RSDP; running without ACPI\n");
+	assert_acpi_empty();
+	free(a);
+}
+
+/* a root listing exactly ACPI_MAX_TABLES (64) entries is read whole,
+ * without the line about entries cut */
+static void test_acpi_root_of_exactly_acpi_max_tables_entries(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint64_t t[64] = {(uint64_t)a->fadt};
+	uint8_t *x = xsdt_of(a, t, 64);
+	assert_string_equal(acpi_init_log((uint64_t)a->rsdp),
+			    "acpi: XSDT with 1 tables: FACP\n");
+	free(x);
+	free(a);
+}
+
+/* acpi_has_iommu with no place for the table's name answers all the same */
+static void test_acpi_has_iommu_which_may_be_null(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	sdt(a->junk, "DMAR", sizeof(a->junk));
+	fix_sum(a->junk, sizeof(a->junk), 9);
+	acpi_init((uint64_t)a->rsdp);
+	assert_true(acpi_has_iommu(NULL));
+	acpi_init(0);
+	assert_false(acpi_has_iommu(NULL));
+	free(a);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -3883,6 +4349,56 @@ int main(void)
 	    cmocka_unit_test_setup(test_acpi_root_bounded_and_repeats_ignored,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_acpi_table_lines_bounded,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_65_s5_2_9_fadt_pm_tmr_len_inside_length,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_65_s5_2_9_x_pm_tmr_blk_any_field_said,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_65_s5_2_5_3_rsdt_only_refused_one_line,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_vtd_s8_4_rmrr_base_not_a_unit,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_sig_printed_0x20_to_0x7e_only,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_65_s5_2_7_zero_entry_quiet_zero_rsdt_said,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_table_of_acpi_max_table_bytes_read,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_65_s5_2_5_3_rsdt_kept_without_readable_entry,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_xsdt_entries_not_read_past_its_length,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_pcifw_s4_1_2_mcfg_bus_range_and_base,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_65_s5_2_9_fadt_fields_at_their_bounds,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_platform_range_once_per_device,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_65_s5_2_12_madt_entry_bounds,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_platform_lapic_names_the_madt_lapic,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_vtd_s8_1_dmar_structure_length_bounds,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_table_lines_exactly_acpi_table_lines,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_65_s5_2_5_3_rsdp_checksum_checked,
+				   acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_acpi_root_of_exactly_acpi_max_tables_entries,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_acpi_has_iommu_which_may_be_null,
 				   acpi_earlier_boot),
 	    cmocka_unit_test(test_pci_caps_found),
 	    cmocka_unit_test(test_pci_caps_loop_bounded),

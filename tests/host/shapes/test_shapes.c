@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -790,6 +791,469 @@ static void test_smbios_unmappable_not_read(void **st)
 	assert_non_null(strstr(devmgr_smbios_read(0, &s), "no SMBIOS"));
 }
 
+/* ---- the tests that kill make mutate's survivors in smbios.c -------------
+ */
+/* DSP0134 §5.2.1, §5.2.2: an entry point is SMBIOS2_EP_LEN (0x1f) or
+ * SMBIOS3_EP_LEN (0x18) bytes; exactly that much readable is enough */
+static void test_smbios_s5_2_entry_point_exactly_its_length(void **st)
+{
+	uint8_t ep[32];
+	uint64_t table;
+	uint32_t len;
+	const char *why;
+	struct smbios_info s = {0};
+	tb_ep2(ep, 0xf0000, 0x1234);
+	uint8_t *e = malloc(SMBIOS2_EP_LEN); /* exact: ASan sees a byte more */
+	memcpy(e, ep, SMBIOS2_EP_LEN);
+	assert_int_equal(
+	    smbios_parse_entry(e, SMBIOS2_EP_LEN, &table, &len, &s, &why), 0);
+	assert_int_equal(table, 0xf0000);
+	free(e);
+	tb_ep3(ep, 0x7f6a0000ull, 0x2000);
+	e = malloc(SMBIOS3_EP_LEN);
+	memcpy(e, ep, SMBIOS3_EP_LEN);
+	assert_int_equal(
+	    smbios_parse_entry(e, SMBIOS3_EP_LEN, &table, &len, &s, &why), 0);
+	assert_int_equal(table, 0x7f6a0000ull);
+	assert_int_equal(len, 0x2000);
+	free(e);
+}
+
+/* DSP0134 §5.2.2: a 3.0 entry point whose Entry Point Length is below
+ * SMBIOS3_EP_LEN (0x18) does not hold the table address it would be read
+ * for: refused, though its checksum over that length holds */
+static void test_smbios_s5_2_2_entry_point_length_below_0x18_refused(void **st)
+{
+	uint8_t ep[32];
+	uint64_t table = 0;
+	uint32_t len = 0;
+	const char *why;
+	struct smbios_info s = {0};
+	for (uint8_t n = SMBIOS3_EP_LENGTH + 1; n < SMBIOS3_EP_LEN; n++) {
+		tb_ep3(ep, 0x7f6a0000ull, 0x2000);
+		ep[SMBIOS3_EP_LENGTH] = n;
+		ep[SMBIOS3_EP_CKSUM] = 0;
+		ep[SMBIOS3_EP_CKSUM] = (uint8_t)-tb_sum(ep, n);
+		assert_int_equal(
+		    smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+		assert_string_equal(why, "3.0 entry point length out of range");
+	}
+}
+
+/* DSP0134 §6.1.2: a structure's Length covers its formatted area only; a
+ * string-number field at or past it is absent (""), not read from the
+ * string set after it or past the table (here allocated to its exact
+ * length, so ASan sees a read past it) */
+static void test_smbios_s6_1_2_field_past_length_absent(void **st)
+{
+	static struct tb t;
+	struct smbios_info s;
+	/* System: Manufacturer only (Length 6 holds offsets 4, 5); its first
+	 * string's byte 0x03 would name string 3 as a Version at offset 6 */
+	memset(&t, 0, sizeof(t));
+	const char *strs[] = {"\x03", "b", "c", NULL};
+	tb_struct(&t, SMBIOS_TYPE_SYSTEM, 6, (const uint8_t[]){1, 2}, strs);
+	tb_end(&t);
+	s = info_of(&t);
+	assert_string_equal(s.sys_vendor, "?");
+	assert_string_equal(s.sys_product, "b");
+	assert_string_equal(s.sys_version, "");
+	/* Chassis of header only, no strings, the table's last bytes: its
+	 * asset tag field (offset 8) lies past the table */
+	memset(&t, 0, sizeof(t));
+	tb_struct(&t, SMBIOS_TYPE_CHASSIS, 4, NULL, NULL);
+	uint8_t *b = malloc(t.n);
+	memcpy(b, t.b, t.n);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(b, t.n, &s), 0);
+	assert_int_equal(s.nstructs, 1);
+	assert_string_equal(s.chassis_vendor, "");
+	assert_string_equal(s.chassis_asset_tag, "");
+	free(b);
+}
+
+/* the walk counts its structures afresh (SMBIOS_MAX_STRUCTS bounds one
+ * walk): an info read before, its count left at the bound, reads the
+ * next table whole */
+static void test_smbios_walk_counts_afresh_to_max_structs(void **st)
+{
+	static struct tb t;
+	memset(&t, 0, sizeof(t));
+	tb_bios(&t, "SeaBIOS", "1.16");
+	tb_system(&t, "QEMU", "Standard PC (Q35 + ICH9, 2009)");
+	tb_end(&t);
+	struct smbios_info s;
+	memset(&s, 0, sizeof(s));
+	s.nstructs = SMBIOS_MAX_STRUCTS;
+	s.error = "earlier";
+	assert_int_equal(smbios_parse_table(t.b, t.n, &s), 0);
+	assert_null(s.error);
+	assert_int_equal(s.nstructs, 3);
+	assert_int_equal(smbios_parse_table(t.b, t.n, &s), 0);
+	assert_int_equal(s.nstructs, 3);
+	assert_string_equal(s.sys_vendor, "QEMU");
+}
+
+/* DSP0134 §5.2: an entry point cut short (the firmware's page ends, or
+ * the caller has fewer bytes) is refused by its anchor's length rule, and
+ * no byte past what is readable is read: each cut is an exact-size copy */
+static void test_smbios_s5_2_cut_entry_point_not_read_past(void **st)
+{
+	uint8_t ep2[32], ep3[32];
+	uint64_t table;
+	uint32_t len;
+	const char *why;
+	struct smbios_info s = {0};
+	tb_ep2(ep2, 0xf0000, 0x1234);
+	tb_ep3(ep3, 0x7f6a0000ull, 0x2000);
+	for (size_t n = 0; n < SMBIOS2_EP_LEN; n++) {
+		uint8_t *e = malloc(n ? n : 1);
+		memcpy(e, ep2, n);
+		assert_int_equal(
+		    smbios_parse_entry(e, n, &table, &len, &s, &why), -1);
+		assert_string_equal(why, n < 4
+					     ? "no _SM_ or _SM3_ anchor"
+					     : "2.1 entry point length out of "
+					       "range");
+		if (n < SMBIOS3_EP_LEN) {
+			memcpy(e, ep3, n);
+			assert_int_equal(
+			    smbios_parse_entry(e, n, &table, &len, &s, &why),
+			    -1);
+			assert_string_equal(why, n < 5
+						     ? "no _SM_ or _SM3_ anchor"
+						     : "3.0 entry point length "
+						       "out of range");
+		}
+		free(e);
+	}
+}
+
+/* DSP0134 §5.2.2: the 3.0 entry point's checksum covers its Entry Point
+ * Length; a byte changed fails it. On success *why is NULL and the
+ * version is the entry point's (3.4 here) */
+static void test_smbios_s5_2_2_entry_point_checksum(void **st)
+{
+	uint8_t ep[32];
+	uint64_t table;
+	uint32_t len;
+	const char *why = "earlier";
+	struct smbios_info s = {0};
+	tb_ep3(ep, 0x7f6a0000ull, 0x2000);
+	ep[SMBIOS3_EP_MINOR] = 4;
+	ep[SMBIOS3_EP_CKSUM] -= 4;
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), 0);
+	assert_null(why);
+	assert_int_equal(s.major, 3);
+	assert_int_equal(s.minor, 4);
+	for (unsigned i = 0; i < SMBIOS3_EP_LEN; i++) {
+		tb_ep3(ep, 0x7f6a0000ull, 0x2000);
+		ep[i] ^= 0x40;
+		assert_int_equal(
+		    smbios_parse_entry(ep, 32, &table, &len, &s, &why), -1);
+		if (i >= 5 && i != SMBIOS3_EP_LENGTH) /* past the anchor */
+			assert_string_equal(why, "3.0 entry point checksum");
+	}
+}
+
+/* DSP0134 §5.2.1: the 2.1 entry point has two checksums, the whole
+ * entry point's and the intermediate one over "_DMI_" and what follows
+ * it, and the "_DMI_" anchor itself; each is checked alone */
+static void test_smbios_s5_2_1_each_checksum_and_anchor(void **st)
+{
+	uint8_t ep[32];
+	uint64_t table;
+	uint32_t len;
+	const char *why;
+	struct smbios_info s = {0};
+	/* a byte before the intermediate part: only the outer sum fails */
+	tb_ep2(ep, 0xf0000, 0x1234);
+	ep[SMBIOS2_EP_MAJOR] ^= 1;
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
+	assert_string_equal(why, "2.1 entry point checksum");
+	/* the anchor broken, both sums holding */
+	tb_ep2(ep, 0xf0000, 0x1234);
+	ep[SMBIOS2_EP_DMI] = 'X';
+	ep[SMBIOS2_EP_DMI + 5] += '_' - 'X'; /* intermediate sum 0 */
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
+	assert_string_equal(why, "2.1 intermediate (_DMI_) anchor or checksum");
+	/* the intermediate sum broken, anchor and outer sum holding */
+	tb_ep2(ep, 0xf0000, 0x1234);
+	ep[SMBIOS2_EP_DMI + 5] += 1;
+	ep[SMBIOS2_EP_CKSUM] -= 1;
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
+	assert_string_equal(why, "2.1 intermediate (_DMI_) anchor or checksum");
+}
+
+/* a structure table must hold at least one header (SMBIOS_HDR_SIZE
+ * bytes) for the entry point to name it; the walk judges the rest */
+static void test_smbios_table_length_at_least_hdr_size(void **st)
+{
+	uint8_t ep[32];
+	uint64_t table;
+	uint32_t len;
+	const char *why;
+	struct smbios_info s = {0};
+	tb_ep2(ep, 0xf0000, SMBIOS_HDR_SIZE);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why), 0);
+	assert_int_equal(len, SMBIOS_HDR_SIZE);
+	tb_ep2(ep, 0xf0000, SMBIOS_HDR_SIZE - 1);
+	assert_int_equal(smbios_parse_entry(ep, 32, &table, &len, &s, &why),
+			 -1);
+	assert_string_equal(why, "empty structure table");
+}
+
+/* DSP0134 §6.1.3: strings are read as printable ASCII (0x20-0x7e); DEL
+ * (0x7f) and bytes above it are '?' */
+static void test_smbios_s6_1_3_del_not_printable(void **st)
+{
+	static struct tb t;
+	memset(&t, 0, sizeof(t));
+	tb_system(&t,
+		  "A\x7f"
+		  "B\x80"
+		  "C~",
+		  "p");
+	tb_end(&t);
+	struct smbios_info s = info_of(&t);
+	assert_string_equal(s.sys_vendor, "A?B?C~");
+}
+
+/* DSP0134 §6.1.2: a header (SMBIOS_HDR_SIZE bytes) at the table's end
+ * has no string set after it: the walk stops with an error, the table is
+ * not taken as whole; a formatted area that reaches the table's end is
+ * the same fault, said as such */
+static void test_smbios_s6_1_2_header_at_end_without_strings(void **st)
+{
+	static struct tb t;
+	struct smbios_info s;
+	memset(&t, 0, sizeof(t));
+	tb_system(&t, "QEMU", "pc");
+	size_t n = t.n;
+	tb_struct(&t, 0x80, 4, NULL, NULL); /* its two NULs not in len */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(t.b, n + SMBIOS_HDR_SIZE, &s), -1);
+	assert_string_equal(s.error, "string set not terminated");
+	assert_int_equal(s.nstructs, 1);
+	memset(&t, 0, sizeof(t));
+	tb_system(&t, "QEMU", "pc");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(smbios_parse_table(t.b, 0x1b, &s), -1);
+	assert_string_equal(s.error, "string set not terminated");
+}
+
+/* DSP0134 §7.1, §7.4: as for System, the first BIOS and the first
+ * Chassis structure are read, a second ignored, and no other type's
+ * fields are taken for theirs (a Baseboard, type 2, has a Manufacturer
+ * at offset 4 and an Asset Tag at 8 as well) */
+static void test_smbios_s7_first_of_each_type_only(void **st)
+{
+	static struct tb t;
+	memset(&t, 0, sizeof(t));
+	const char *board[] = {"Board Inc", "B1", "v", "sn", "board-tag", NULL};
+	static const uint8_t bf[0x0f - 4] = {1, 2, 3, 4, 5};
+	tb_struct(&t, 2, 0x0f, bf, board);
+	tb_bios(&t, "First BIOS", "1");
+	tb_bios(&t, "Second BIOS", "2");
+	tb_chassis(&t, "First Chassis", SHAPE_AZURE_ASSET_TAG);
+	tb_chassis(&t, "Second Chassis", "other-tag");
+	tb_end(&t);
+	struct smbios_info s = info_of(&t);
+	assert_string_equal(s.bios_vendor, "First BIOS");
+	assert_string_equal(s.bios_version, "1");
+	assert_string_equal(s.chassis_vendor, "First Chassis");
+	assert_string_equal(s.chassis_asset_tag, SHAPE_AZURE_ASSET_TAG);
+	assert_int_equal(s.nstructs, 6);
+}
+
+/* every string is read afresh: a table without System or Chassis
+ * structures leaves them "", whatever an earlier table read into the
+ * same info (before, its strings stayed) */
+static void test_smbios_strings_cleared_before_walk(void **st)
+{
+	static struct tb t;
+	memset(&t, 0, sizeof(t));
+	tb_bios(&t, "Amazon EC2", "1.0");
+	tb_system(&t, "Amazon EC2", "m5.large");
+	tb_chassis(&t, "Amazon EC2", SHAPE_AZURE_ASSET_TAG);
+	tb_end(&t);
+	struct smbios_info s = info_of(&t);
+	assert_string_equal(s.sys_vendor, "Amazon EC2");
+	memset(&t, 0, sizeof(t));
+	tb_bios(&t, "SeaBIOS", "1.16");
+	tb_end(&t);
+	assert_int_equal(smbios_parse_table(t.b, t.n, &s), 0);
+	assert_string_equal(s.bios_vendor, "SeaBIOS");
+	assert_string_equal(s.sys_vendor, "");
+	assert_string_equal(s.sys_product, "");
+	assert_string_equal(s.sys_version, "");
+	assert_string_equal(s.chassis_vendor, "");
+	assert_string_equal(s.chassis_asset_tag, "");
+	unsigned ev;
+	assert_int_equal(shape_platform_detect(&s, &ev), SHAPE_PLAT_UNKNOWN);
+	/* and a field past a structure's Length is "" too */
+	memset(&t, 0, sizeof(t));
+	const char *strs[] = {"QEMU", NULL};
+	tb_struct(&t, SMBIOS_TYPE_SYSTEM, 5, (const uint8_t[]){1}, strs);
+	tb_end(&t);
+	strcpy(s.sys_product, "stale");
+	assert_int_equal(smbios_parse_table(t.b, t.n, &s), 0);
+	assert_string_equal(s.sys_vendor, "QEMU");
+	assert_string_equal(s.sys_product, "");
+}
+
+/* ---- the tests that kill make mutate's survivors in shape.c --------------
+ */
+/* a platform or kind past SHAPE_PLAT_COUNT / SHAPE_KIND_COUNT (a value no
+ * enum names) is "?", not read past the name tables */
+static void test_shape_names_bounded_by_count(void **st)
+{
+	assert_string_equal(shape_platform_name(SHAPE_PLAT_GCE), "gce");
+	assert_string_equal(shape_platform_name(SHAPE_PLAT_COUNT), "?");
+	assert_string_equal(shape_platform_name(SHAPE_PLAT_COUNT + 7), "?");
+	assert_string_equal(shape_kind_name(SHAPE_GCE_GVNIC), "gce-gvnic");
+	assert_string_equal(shape_kind_name(SHAPE_KIND_COUNT), "?");
+	assert_string_equal(shape_kind_name(SHAPE_KIND_COUNT + 7), "?");
+}
+
+/* DSP0134 §7.1: Xen-era EC2 says "amazon" in the BIOS Version; a Xen
+ * guest whose version is as long but does not say it is no EC2, nor is
+ * one saying only part of it */
+static void test_shape_xen_bios_version_must_say_amazon(void **st)
+{
+	static const struct {
+		const char *ver;
+		enum shape_platform p;
+	} c[] = {
+	    {"4.11.amazon", SHAPE_PLAT_AWS},
+	    {"AMAZON-4.2", SHAPE_PLAT_AWS},
+	    {"4.11.2-citrix", SHAPE_PLAT_UNKNOWN},
+	    {"4.11.amazo", SHAPE_PLAT_UNKNOWN},
+	    {"amazo n", SHAPE_PLAT_UNKNOWN},
+	    {"amazon 4.11", SHAPE_PLAT_AWS},
+	};
+	static struct tb t;
+	unsigned ev;
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		memset(&t, 0, sizeof(t));
+		tb_bios(&t, "Xen", c[i].ver);
+		tb_system(&t, "Xen", "HVM domU");
+		tb_end(&t);
+		struct smbios_info s = info_of(&t);
+		if (shape_platform_detect(&s, &ev) != c[i].p)
+			fail_msg("case %u (\"%s\")", i, c[i].ver);
+	}
+}
+
+/* DSP0134 §7.2: QEMU says itself in either System string, Manufacturer
+ * "QEMU" or a Product Name "Standard PC (...)" (a -smbios type=1 may
+ * replace the other); either alone is QEMU, with its evidence bit */
+static void test_shape_qemu_either_system_string(void **st)
+{
+	unsigned ev;
+	assert_int_equal(platform_of("QEMU", "pc", NULL, &ev), SHAPE_PLAT_QEMU);
+	assert_int_equal(ev, SHAPE_EV_SYS_VENDOR);
+	assert_int_equal(
+	    platform_of("Acme", "Standard PC (i440FX + PIIX, 1996)", NULL, &ev),
+	    SHAPE_PLAT_QEMU);
+	assert_int_equal(ev, SHAPE_EV_SYS_PRODUCT);
+	assert_int_equal(platform_of("Acme", "Standard PC", NULL, &ev),
+			 SHAPE_PLAT_UNKNOWN);
+}
+
+/* NVMe Identify strings: a cap of 0 writes nothing; DEL (0x7f), like any
+ * byte outside 0x20-0x7e, is '?' */
+static void test_shape_id_string_cap_0_and_del(void **st)
+{
+	char out[8] = "keep";
+	shape_id_string((const uint8_t *)"abc", 3, out, 0);
+	assert_string_equal(out, "keep");
+	shape_id_string((const uint8_t *)"a\x7f~", 3, out, sizeof(out));
+	assert_string_equal(out, "a?~");
+}
+
+/* the evidence bits say what matched, and only that: none without
+ * SMBIOS; EC2's BIOS vendor as well as its system vendor; GCE by either
+ * System string alone (DSP0134 §7.1, §7.2) */
+static void test_shape_dsp0134_s7_platform_evidence_bits(void **st)
+{
+	unsigned ev = ~0u;
+	struct smbios_info none = {0};
+	assert_int_equal(shape_platform_detect(&none, &ev), SHAPE_PLAT_UNKNOWN);
+	assert_int_equal(ev, 0);
+	static struct tb t;
+	memset(&t, 0, sizeof(t));
+	tb_bios(&t, "Amazon EC2", "1.0");
+	tb_system(&t, "Amazon EC2", "m6i.large");
+	tb_end(&t);
+	struct smbios_info s = info_of(&t);
+	assert_int_equal(shape_platform_detect(&s, &ev), SHAPE_PLAT_AWS);
+	assert_int_equal(ev, SHAPE_EV_SYS_VENDOR | SHAPE_EV_BIOS);
+	assert_int_equal(platform_of("Google", "n2-standard-2", NULL, &ev),
+			 SHAPE_PLAT_GCE);
+	assert_int_equal(ev, SHAPE_EV_SYS_VENDOR);
+	assert_int_equal(
+	    platform_of("Acme", "Google Compute Engine", NULL, &ev),
+	    SHAPE_PLAT_GCE);
+	assert_int_equal(ev, SHAPE_EV_SYS_PRODUCT);
+}
+
+/* GCP Local SSD's model is "nvme_card" and digits only ("nvme_card0" to
+ * "nvme_card9..."); a model that does not start so, however short, is
+ * not one */
+static void test_shape_gcp_local_ssd_model_nvme_card_digits(void **st)
+{
+	static const struct {
+		const char *model;
+		enum shape_kind kind;
+	} c[] = {
+	    {"nvme_card", SHAPE_GCP_LOCAL_SSD},
+	    {"nvme_card0", SHAPE_GCP_LOCAL_SSD},
+	    {"nvme_card9", SHAPE_GCP_LOCAL_SSD},
+	    {"nvme_card19", SHAPE_GCP_LOCAL_SSD},
+	    {"nvme_card/", SHAPE_NVME_UNKNOWN}, /* '0' - 1 */
+	    {"nvme_card:", SHAPE_NVME_UNKNOWN}, /* '9' + 1 */
+	    {"xvme_card1", SHAPE_NVME_UNKNOWN},
+	    {"WDC", SHAPE_NVME_UNKNOWN},
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		/* an exact copy: ASan sees a read past it */
+		char *h = malloc(strlen(c[i].model) + 1);
+		strcpy(h, c[i].model);
+		struct shape_result r =
+		    classify(0x144d, 0xa808, NVME, h, NULL, SHAPE_PLAT_GCE);
+		if (r.kind != c[i].kind)
+			fail_msg("case %u (\"%s\"): %s", i, c[i].model,
+				 shape_kind_name(r.kind));
+		free(h);
+	}
+}
+
+/* SHAPE_EV_SUBSYS only when the subsystem vendor is the device's own;
+ * an Amazon controller by PCI ID keeps its 48-bit limit, said as the
+ * controller's, whatever model it reports */
+static void test_shape_subsys_and_dma48_by_pci_id(void **st)
+{
+	struct shape_dev d = {.vendor = 0x1d0f,
+			      .device = 0x8061,
+			      .subsys_vendor = 0x1af4,
+			      .class_code = NVME};
+	struct shape_result r;
+	shape_classify(&d, SHAPE_PLAT_UNKNOWN, &r);
+	assert_int_equal(r.evidence, SHAPE_EV_PCI_ID);
+	assert_int_equal(r.dma_limit, SHAPE_DMA_LIMIT_48);
+	assert_string_equal(r.limit_why,
+			    "amazon nvme controller: 48-bit dma addresses");
+	d.model = "QEMU NVMe Ctrl"; /* conflicts: the kind is unknown */
+	shape_classify(&d, SHAPE_PLAT_UNKNOWN, &r);
+	assert_int_equal(r.kind, SHAPE_NVME_UNKNOWN);
+	assert_true(r.evidence & SHAPE_EV_CONFLICT);
+	assert_int_equal(r.dma_limit, SHAPE_DMA_LIMIT_48);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -814,6 +1278,26 @@ int main(void)
 	    cmocka_unit_test(test_table_malformed),
 	    cmocka_unit_test(test_end_to_end),
 	    cmocka_unit_test(test_smbios_unmappable_not_read),
+	    cmocka_unit_test(test_smbios_s5_2_entry_point_exactly_its_length),
+	    cmocka_unit_test(
+		test_smbios_s5_2_2_entry_point_length_below_0x18_refused),
+	    cmocka_unit_test(test_smbios_s6_1_2_field_past_length_absent),
+	    cmocka_unit_test(test_smbios_walk_counts_afresh_to_max_structs),
+	    cmocka_unit_test(test_smbios_s5_2_cut_entry_point_not_read_past),
+	    cmocka_unit_test(test_smbios_s5_2_2_entry_point_checksum),
+	    cmocka_unit_test(test_smbios_s5_2_1_each_checksum_and_anchor),
+	    cmocka_unit_test(test_smbios_table_length_at_least_hdr_size),
+	    cmocka_unit_test(test_smbios_s6_1_3_del_not_printable),
+	    cmocka_unit_test(test_smbios_s6_1_2_header_at_end_without_strings),
+	    cmocka_unit_test(test_smbios_s7_first_of_each_type_only),
+	    cmocka_unit_test(test_smbios_strings_cleared_before_walk),
+	    cmocka_unit_test(test_shape_names_bounded_by_count),
+	    cmocka_unit_test(test_shape_xen_bios_version_must_say_amazon),
+	    cmocka_unit_test(test_shape_qemu_either_system_string),
+	    cmocka_unit_test(test_shape_id_string_cap_0_and_del),
+	    cmocka_unit_test(test_shape_dsp0134_s7_platform_evidence_bits),
+	    cmocka_unit_test(test_shape_gcp_local_ssd_model_nvme_card_digits),
+	    cmocka_unit_test(test_shape_subsys_and_dma48_by_pci_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
