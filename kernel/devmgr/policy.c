@@ -151,8 +151,7 @@ static struct shape_rec *rec_find(const struct pci_dev *d, bool create)
 			return &recs[i];
 	if (!create || nrecs == SHAPE_RECORDS)
 		return NULL;
-	struct shape_rec *r = &recs[nrecs++];
-	memset(r, 0, sizeof(*r));
+	struct shape_rec *r = &recs[nrecs++]; /* never used: zero */
 	r->d = d;
 	return r;
 }
@@ -251,17 +250,24 @@ enum shape_dma_mode devmgr_dma_mode(void)
 
 uint64_t devmgr_dma_limit(const struct pci_dev *d)
 {
+	struct shape_rec tmp = {.d = d};
 	const struct shape_rec *r = rec_find(d, false);
-	return r ? r->r.dma_limit : 0;
+	if (!r) { /* past SHAPE_RECORDS: classified again, not kept */
+		policy_init();
+		rec_classify(&tmp);
+		r = &tmp;
+	}
+	return r->r.dma_limit;
 }
 
 uint64_t devmgr_shape_identify(const struct pci_dev *d, const char *serial,
 			       const char *model)
 {
 	policy_init();
+	struct shape_rec tmp = {.d = d};
 	struct shape_rec *r = rec_find(d, true);
 	if (!r)
-		return 0;
+		r = &tmp; /* more functions than records: classify, not keep */
 	strlcpy(r->serial, serial, sizeof(r->serial));
 	strlcpy(r->model, model, sizeof(r->model));
 	r->identified = true;

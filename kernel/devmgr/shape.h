@@ -145,7 +145,9 @@ const char *devmgr_smbios_read(uint64_t ep, struct smbios_info *s);
 /* the platform (SMBIOS read once, on first use) */
 enum shape_platform devmgr_platform(void);
 /* highest device address + 1 a DMA pool of this function may use (0: none),
- * as classified so far; devmgr hands it to the authority layer's owner */
+ * as classified so far (a function the policy keeps no record of, past
+ * SHAPE_RECORDS, is classified again on each call); devmgr hands it to the
+ * authority layer's owner */
 uint64_t devmgr_dma_limit(const struct pci_dev *d);
 /* what the device said about itself before attach (NVMe: the broker's
  * Identify, model and serial trimmed). Refines the function's shape and

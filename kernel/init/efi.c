@@ -282,10 +282,9 @@ static int efi_exit_boot_services(EFI_HANDLE image)
 		if (st != EFI_BUFFER_TOO_SMALL &&
 		    (st != EFI_SUCCESS || cap - size >= MMAP_SLACK * dsize))
 			break;
-		if (buf != mmap_buf)
+		if (buf != mmap_buf) /* outgrown: buf and cap are set anew
+					below, or not used again */
 			BS->FreePages((EFI_PHYSICAL_ADDRESS)buf, cap / 4096);
-		buf = mmap_buf;
-		cap = sizeof(mmap_buf);
 		EFI_PHYSICAL_ADDRESS a = 0;
 		UINTN pages = (size + (MMAP_SLACK + 8) * dsize + 4095) / 4096;
 		if (tries == 4 ||

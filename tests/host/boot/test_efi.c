@@ -15,15 +15,22 @@
 
 /* what efi.c links against in the kernel */
 char __image_base[1];
+static uint64_t relocated_at; /* what efi_main asked boot_relocate */
+static int relocate_fails;
 int boot_relocate(uint64_t base)
 {
-	return 0;
+	relocated_at = base;
+	return relocate_fails ? -1 : 0;
 }
 void kmain(void)
 {
 	abort();
 }
-void console_init(void) {}
+static unsigned consoles; /* console_init calls */
+void console_init(void)
+{
+	consoles++;
+}
 CMDLINE_KEY(t_devmgr_dma, "devmgr.dma", "test");
 CMDLINE_KEY(t_proofs, "proofs", "test");
 
@@ -327,14 +334,59 @@ static EFI_STATUS EFIAPI fw_open_volume(EFI_FILE_IO_INTERFACE *fs,
 }
 static EFI_FILE_IO_INTERFACE fw_sfs = {.OpenVolume = fw_open_volume};
 
+static EFI_LOADED_IMAGE *fw_li; /* the image's, for efi_main; NULL: none */
 static EFI_STATUS EFIAPI fw_handle_protocol(EFI_HANDLE h, EFI_GUID *g,
 					    void **out)
 {
-	EFI_GUID sfs = SIMPLE_FILE_SYSTEM_PROTOCOL;
+	EFI_GUID sfs = SIMPLE_FILE_SYSTEM_PROTOCOL, lig = LOADED_IMAGE_PROTOCOL;
 	other_service();
+	if (fw_li && memcmp(g, &lig, sizeof(lig)) == 0) {
+		*out = fw_li;
+		return EFI_SUCCESS;
+	}
 	if (memcmp(g, &sfs, sizeof(sfs)) != 0)
 		return EFI_UNSUPPORTED;
 	*out = &fw_sfs;
+	return EFI_SUCCESS;
+}
+
+/* the firmware's generator (UEFI 2.10 §37.5): none, one that refuses
+ * (EFI_NOT_READY), or one that answers */
+static enum {
+	FW_RNG_NONE,
+	FW_RNG_REFUSES,
+	FW_RNG_WORKS,
+	FW_RNG_NULL /* LocateProtocol says yes and hands back NULL */
+} fw_rng_state;
+static unsigned fw_rng_calls;
+static EFI_STATUS EFIAPI fw_get_rng(EFI_RNG_PROTOCOL *self,
+				    EFI_RNG_ALGORITHM *alg, UINTN len,
+				    UINT8 *out)
+{
+	other_service();
+	fw_rng_calls++;
+	if (fw_rng_state == FW_RNG_REFUSES)
+		return EFI_NOT_READY;
+	for (UINTN i = 0; i < len; i++)
+		out[i] = (UINT8)(0xa5 ^ i);
+	return EFI_SUCCESS;
+}
+static EFI_RNG_PROTOCOL fw_rng = {.GetRNG = fw_get_rng};
+static EFI_STATUS EFIAPI fw_locate_protocol(EFI_GUID *g, void *reg, void **out)
+{
+	EFI_GUID rng = EFI_RNG_PROTOCOL_GUID;
+	other_service();
+	if (fw_rng_state == FW_RNG_NONE || memcmp(g, &rng, sizeof(rng)) != 0)
+		return EFI_NOT_FOUND;
+	*out = fw_rng_state == FW_RNG_NULL ? NULL : &fw_rng;
+	return EFI_SUCCESS;
+}
+static int fw_watchdog = -1; /* the last timeout set; -1: never set */
+static EFI_STATUS EFIAPI fw_set_watchdog(UINTN timeout, UINT64 code, UINTN n,
+					 CHAR16 *data)
+{
+	other_service();
+	fw_watchdog = (int)timeout;
 	return EFI_SUCCESS;
 }
 
@@ -344,6 +396,8 @@ static EFI_SYSTEM_TABLE fw_st;
 static int setup(void **state)
 {
 	memset(&fw, 0, sizeof(fw));
+	fw_rng_calls = 0;
+	fw_watchdog = -1;
 	fw.key = 100;
 	memset(&fw_bs, 0, sizeof(fw_bs));
 	fw_bs.GetMemoryMap = fw_get_memory_map;
@@ -353,6 +407,10 @@ static int setup(void **state)
 	fw_bs.FreePool = fw_free_pool;
 	fw_bs.ExitBootServices = fw_exit_boot_services;
 	fw_bs.HandleProtocol = fw_handle_protocol;
+	fw_bs.LocateProtocol = fw_locate_protocol;
+	fw_bs.SetWatchdogTimer = fw_set_watchdog;
+	fw_rng_state = FW_RNG_NONE;
+	fw_li = NULL;
 	memset(fw_files, 0, sizeof(fw_files));
 	fw_nfiles = fw_dir_pos = fw_nhandles = fw_dir_fails_at = 0;
 	fw_open_status = EFI_NOT_FOUND;
@@ -539,6 +597,35 @@ static void test_load_options_binary_said(void **st)
 	assert_false(efi_load_options(&li));
 }
 
+/* no load options (none given, or a size of 0), or only blanks after the
+ * image's name or none at all, are no command line: \capos.cfg is read
+ * (UEFI 2.10 §9.1: LoadOptions is optional); blanks before the first
+ * option are skipped, however many */
+static void test_load_options_empty_or_blank_read_cfg(void **st)
+{
+	EFI_LOADED_IMAGE li = li_with(NULL, 0);
+	assert_false(efi_load_options(&li));
+	li = li_with(L"proofs=a", 0);
+	assert_false(efi_load_options(&li));
+	li = li_with(NULL, 16); /* a size, and no options */
+	assert_false(efi_load_options(&li));
+	li = li_with(L"   ", 2 * 4);
+	assert_false(efi_load_options(&li));
+	assert_int_equal(fw.pools, 0);
+	li = li_with(L"BOOTX64.EFI    proofs=b", 2 * 24);
+	assert_true(efi_load_options(&li));
+	assert_string_equal(cmdline_get("proofs"), "b");
+	/* printable ASCII ends at '~' (0x7e), which is text; options need
+	 * no NUL: exactly LoadOptionsSize bytes are read, none past them */
+	CHAR16 *w = malloc(2 * 8);
+	assert_non_null(w);
+	memcpy(w, L"proofs=~", 2 * 8);
+	li = li_with(w, 2 * 8);
+	assert_true(efi_load_options(&li));
+	assert_string_equal(cmdline_get("proofs"), "~");
+	free(w);
+}
+
 /* ---- configuration tables ---------------------------------------------- */
 
 /* a table whose pointer is 0 is no table: it never hides another (an ACPI
@@ -566,6 +653,23 @@ static void test_config_table_zero_ignored(void **st)
 	assert_int_equal(boot_rsdp, 0x4000);
 	assert_int_equal(boot_smbios, 0x5000);
 	assert_true(boot_smbios3);
+}
+
+/* only the ACPI GUIDs name the RSDP (UEFI 2.10 §4.6): another table
+ * (SMBIOS, or one capOS does not know) never stands in for it */
+static void test_config_table_only_acpi_is_rsdp(void **st)
+{
+	EFI_GUID other = {0x12345678, 1, 2, {3, 4, 5, 6, 7, 8, 9, 10}};
+	EFI_CONFIGURATION_TABLE t[2] = {
+	    {SMBIOS_TABLE_GUID, (void *)0x2000},
+	    {{0}, (void *)0x3000},
+	};
+	t[1].VendorGuid = other;
+	fw_st.ConfigurationTable = t;
+	fw_st.NumberOfTableEntries = 2;
+	efi_find_tables();
+	assert_int_equal(boot_rsdp, 0);
+	assert_int_equal(boot_smbios, 0x2000);
 }
 
 /* ---- the boot volume ----------------------------------------------------- */
@@ -763,6 +867,155 @@ static void test_volume_handles_closed(void **st)
 	fw.pools -= now - kept;		 /* the records bootfs keeps */
 }
 
+/* a file of \\capos of exactly 16 MiB is kept; one byte more is lost
+ * with a line, and no pages are taken for it */
+static void test_file_of_16_MiB_kept_larger_lost(void **st)
+{
+	size_t big = 16u << 20;
+	char *a = malloc(big + 2), *b = malloc(big + 2);
+	assert_non_null(a);
+	assert_non_null(b);
+	memset(a, 'a', big);
+	a[big] = 0;
+	memset(b, 'b', big + 1);
+	b[big + 1] = 0;
+	unsigned lost = bootfs_lost(), kept = 0;
+	const char *name;
+	const void *data;
+	size_t len;
+	while (bootfs_at(kept, &name, &data, &len)) /* earlier cases' */
+		kept++;
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = L"a16.vec", .data = a, .in_dir = true};
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = L"b16.vec", .data = b, .in_dir = true};
+	EFI_LOADED_IMAGE li = li_with(NULL, 0);
+	efi_read_volume(NULL, &li, true);
+	assert_int_equal(bootfs_lost(), lost + 1);
+	assert_non_null(strstr(shim_last_line, "b16.vec"));
+	assert_true(bootfs_at(kept, &name, &data, &len));
+	assert_string_equal(name, "a16.vec");
+	assert_int_equal(len, big);
+	assert_false(bootfs_at(kept + 1, &name, &data, &len));
+	assert_int_equal(fw.npages, 1); /* a16.vec's only */
+	fw.pools--; /* a16.vec's record, which bootfs keeps */
+	free(a);
+	free(b);
+}
+
+/* the firmware's generator seeds the kernel's before ExitBootServices
+ * (UEFI 2.10 §37.5 EFI_RNG_PROTOCOL.GetRNG, 32 bytes); one that refuses
+ * is said in one line and adds nothing; none is no line */
+static void test_efi_rng_seeds_random(void **st)
+{
+	uint64_t calls = shim_kprintf_calls;
+	efi_seed_random(); /* none */
+	fw_rng_state = FW_RNG_NULL;
+	efi_seed_random(); /* "found", and NULL: none either */
+	assert_int_equal(shim_kprintf_calls, calls);
+	assert_int_equal(fw_rng_calls, 0);
+	fw_rng_state = FW_RNG_REFUSES;
+	efi_seed_random();
+	assert_int_equal(shim_kprintf_calls, calls + 1);
+	assert_non_null(
+	    strstr(shim_last_line, "EFI RNG present but refused to answer"));
+	assert_null(strstr(random_sources(), "efi-rng"));
+	fw_rng_state = FW_RNG_WORKS;
+	efi_seed_random();
+	assert_int_equal(fw_rng_calls, 2);
+	assert_int_equal(shim_kprintf_calls, calls + 1);
+	assert_non_null(strstr(random_sources(), "efi-rng"));
+	assert_true(random_strong());
+}
+
+/* efi_main takes what it needs from firmware before ExitBootServices —
+ * the configuration tables, the load options, the RNG — and a firmware
+ * whose ExitBootServices never accepts is a failed boot returned to it
+ * (EFI_ABORTED), not a hang (UEFI 2.10 §7.4.6) */
+static void test_efi_main_takes_tables_before_exit(void **st)
+{
+	EFI_CONFIGURATION_TABLE t[2] = {
+	    {ACPI_20_TABLE_GUID, (void *)0x7000},
+	    {SMBIOS3_TABLE_GUID, (void *)0x8000},
+	};
+	fw_st.ConfigurationTable = t;
+	fw_st.NumberOfTableEntries = 2;
+	EFI_LOADED_IMAGE li = li_with(L"proofs=m", 2 * 9);
+	fw_li = &li;
+	fw_rng_state = FW_RNG_WORKS;
+	fw_no_capos_dir = true;
+	fw.map_n = 10;
+	fw.ebs_fail = 1000;
+	ST = NULL, BS = NULL; /* efi_main's to set */
+	unsigned c = consoles;
+	assert_int_equal(efi_main(NULL, &fw_st), EFI_ABORTED);
+	assert_int_equal(relocated_at, (uint64_t)__image_base);
+	assert_int_equal(consoles, c + 1);
+	assert_int_not_equal(boot_marks[MARK_EFI_MAIN], 0);
+	assert_int_equal(fw_watchdog, 0); /* §7.5.1: its 5 minutes off */
+	assert_int_equal(boot_rsdp, 0x7000);
+	assert_int_equal(boot_smbios, 0x8000);
+	assert_true(boot_smbios3);
+	assert_string_equal(cmdline_get("proofs"), "m");
+	assert_int_equal(fw_rng_calls, 1);
+	assert_int_equal(fw.after_ebs, 0);
+	assert_non_null(strstr(shim_last_line, "unable to exit boot services"));
+
+	/* no load options: \\capos.cfg is the command line */
+	li = li_with(NULL, 0);
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = L"\\capos.cfg", .data = "proofs=n\n"};
+	assert_int_equal(efi_main(NULL, &fw_st), EFI_ABORTED);
+	assert_string_equal(cmdline_get("proofs"), "n");
+
+	/* an image boot_relocate cannot fix up: nothing else is done */
+	relocate_fails = 1;
+	unsigned calls = fw.gmm_calls;
+	assert_int_equal(efi_main(NULL, &fw_st), EFI_LOAD_ERROR);
+	relocate_fails = 0;
+	assert_int_equal(fw.gmm_calls, calls);
+}
+
+/* GetMemoryMap failing: pages allocated for the map go back before the
+ * first ExitBootServices and never after it (UEFI 2.8 §7.4.6), and the
+ * static buffer is never handed to FreePages */
+static void test_ebs_map_failure_frees_only_allocated_before_exit(void **st)
+{
+	fw.map_n = 10;
+	fw.gmm_fail_at = 1; /* the static buffer's only read */
+	assert_int_equal(efi_exit_boot_services(NULL), -1);
+	assert_int_equal(fw.npages, 0);
+	fw.map_n = 3000; /* pages of its own; the read after a failed
+			    ExitBootServices fails */
+	fw.ebs_fail = 1;
+	fw.gmm_calls = 0;
+	fw.gmm_fail_at = 3;
+	assert_int_equal(efi_exit_boot_services(NULL), -1);
+	assert_int_equal(fw.ebs_calls, 1);
+	assert_int_equal(fw.after_ebs, 0);
+	assert_int_equal(fw.live, 1); /* kept: FreePages is not allowed now */
+}
+
+/* a \\capos file name is kept as ASCII: a character past 0x7f, U+0080
+ * among them, reads as '?' */
+static void test_file_name_non_ascii_as_question_mark(void **st)
+{
+	static const CHAR16 name[] = {'v', 0x80, 0xe9, '.', 'v', 'e', 'c', 0};
+	unsigned kept = 0;
+	const char *n;
+	const void *data;
+	size_t len;
+	while (bootfs_at(kept, &n, &data, &len)) /* earlier cases' */
+		kept++;
+	fw_files[fw_nfiles++] =
+	    (struct fw_file){.name = name, .data = "V", .in_dir = true};
+	EFI_LOADED_IMAGE li = li_with(NULL, 0);
+	efi_read_volume(NULL, &li, true);
+	assert_true(bootfs_at(kept, &n, &data, &len));
+	assert_string_equal(n, "v??.vec");
+	fw.pools--; /* its record, which bootfs keeps */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -788,6 +1041,21 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_file_pages_given_back, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_load_options_empty_or_blank_read_cfg, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_file_of_16_MiB_kept_larger_lost, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_efi_rng_seeds_random, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_efi_main_takes_tables_before_exit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_table_only_acpi_is_rsdp,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ebs_map_failure_frees_only_allocated_before_exit, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_file_name_non_ascii_as_question_mark, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

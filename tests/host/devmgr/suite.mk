@@ -9,3 +9,13 @@ $(BUILD)/host/devmgr_test: tests/host/devmgr/test_devmgr.c \
 		kernel/lib/status.c $(AUTH_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+# devmgr_policy_test: the DMA-backend policy (kernel/devmgr/policy.c) under
+# each devmgr.dma mode, past SHAPE_RECORDS functions and with firmware's
+# SMBIOS entry point, binding through devmgr.c; one child process a case
+HOST_TESTS += $(BUILD)/host/devmgr_policy_test
+$(BUILD)/host/devmgr_policy_test: tests/host/devmgr/test_policy.c \
+		kernel/devmgr/devmgr.c kernel/devmgr/blockdev.c kernel/devmgr/policy.c kernel/devmgr/shape.c \
+		kernel/devmgr/smbios.c \
+		kernel/lib/status.c $(AUTH_SRC) $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)

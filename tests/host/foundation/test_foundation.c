@@ -2482,7 +2482,8 @@ static struct ioapic_model {
 	uint32_t win[8]; /* +0x00..+0x1f */
 	uint32_t reg[256];
 	unsigned nent;	/* redirection entries */
-	uint32_t stuck; /* entries whose mask bit will not set */
+	uint32_t stuck; /* entries (of the first 32) whose mask bit will not
+			   set */
 	unsigned bad, maps;
 } ioa[2];
 
@@ -2547,8 +2548,8 @@ void ioapic_host_write(volatile uint32_t *p, uint32_t v)
 		m->bad++;
 		return;
 	}
-	if (m->stuck >> (sel - 0x10) / 2 & 1)
-		v &= ~(1u << 16);
+	if ((sel - 0x10) / 2 < 32 && m->stuck >> (sel - 0x10) / 2 & 1)
+		v &= ~(1u << 16); /* stuck: one of the first 32 entries */
 	m->reg[sel] = v;
 }
 
@@ -2771,6 +2772,89 @@ static void test_ioapic_none(void **st)
 	assert_string_equal(
 	    logged(ioapic_mask_all_arg, 0),
 	    "ioapic: the MADT lists no I/O APIC; none masked\n");
+	free(a);
+}
+
+/* A version register claiming more entries than IOREGSEL's 8 bits reach
+ * (82093AA datasheet §3.2.2: maximum redirection entry, bits 16-23, here
+ * 255): only the first IOAPIC_MAX_ENTRIES (120) are masked, said in one
+ * line; a register number past 0xff would wrap onto the ID, version and
+ * arbitration registers (0x00-0x02), which are never written */
+static void test_ioapic_entries_past_IOAPIC_MAX_ENTRIES_not_reached(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	uint8_t t[44 + 12 + 12];
+	uint8_t *p = madt_ioapic(madt_start(a, t, sizeof(t)), 1, IOAPIC_A, 0);
+	madt_ioapic(p, 2, IOAPIC_B, 120); /* exactly 120: no such line */
+	fix_sum(t, sizeof(t), 9);
+	ioapic_model(&ioa[0], IOAPIC_A, 120);
+	ioapic_model(&ioa[1], IOAPIC_B, 120);
+	ioa[0].reg[0] = 1u << 24; /* ID 1 */
+	ioa[0].reg[1] = 0x20 | 0xffu << 16;
+	for (unsigned i = 0; i < 120; i++)
+		ioa[0].reg[0x10 + 2 * i] = 0x30 + i; /* unmasked */
+	acpi_init((uint64_t)a->rsdp);
+	const char *log = logged(ioapic_mask_all_arg, 0);
+	if (!strstr(log, "ioapic 1 at 0xfec00000: claims 256 entries; the "
+			 "first 120 (all IOREGSEL reaches) masked\n") ||
+	    !strstr(log, "ioapic 1 at 0xfec00000: GSI 0-119, 120 entries, 120 "
+			 "found unmasked; all masked\n"))
+		fail_msg("log:\n%s", log);
+	if (strstr(log, "ioapic 2 at 0xfec01000: claims") ||
+	    !strstr(log, "ioapic 2 at 0xfec01000: GSI 120-239, 120 entries, 0 "
+			 "found unmasked; all masked\n"))
+		fail_msg("log:\n%s", log);
+	for (unsigned i = 0; i < 120; i++)
+		assert_int_equal(ioa[0].reg[0x10 + 2 * i], 0x10030 + i);
+	assert_int_equal(ioa[0].reg[0], 1u << 24);
+	assert_int_equal(ioa[0].bad + ioa[1].bad, 0);
+	ioa[0].phys = ioa[1].phys = 0;
+	free(a);
+}
+
+/* past the first IOAPIC_LINES I/O APICs, one whose version register reads
+ * all ones (nothing answers) is counted among those left as firmware set
+ * them in the one line about the rest, and nothing is written to it */
+static void test_ioapic_silent_past_IOAPIC_LINES_counted(void **st)
+{
+	struct fake_acpi *a = acpi_build();
+	const unsigned n = 8 + 2; /* IOAPIC_LINES (8), and two more */
+	uint8_t t[44 + 12 * 10];
+	uint8_t *p = madt_start(a, t, sizeof(t));
+	for (unsigned i = 0; i < n; i++) /* the first 8 cannot be mapped */
+		p = madt_ioapic(p, (uint8_t)(i + 1),
+				i == n - 2   ? IOAPIC_A
+				: i == n - 1 ? IOAPIC_B
+					     : 0xfec10000u + i * 0x1000,
+				24 * i);
+	fix_sum(t, sizeof(t), 9);
+	ioapic_model(&ioa[0], IOAPIC_A, 120); /* and claims 256 */
+	ioa[0].reg[1] = 0x20 | 0xffu << 16;
+	ioapic_model(&ioa[1], IOAPIC_B, 8);
+	ioa[1].reg[1] = 0xffffffffu;
+	ioa[1].reg[0x10] = 0x41; /* unmasked, and to stay so */
+	acpi_init((uint64_t)a->rsdp);
+	const char *log = logged(ioapic_mask_all_arg, 0);
+	unsigned lines = 0;
+	for (const char *c = log; *c; c++)
+		lines += *c == '\n';
+	if (lines != 8 + 1 ||
+	    !strstr(log, "ioapic: 2 more I/O APICs: 120 entries, 0 found "
+			 "unmasked, 0 of them will not mask; 1 left as "
+			 "firmware set them\n"))
+		fail_msg("%u lines:\n%s", lines, log);
+	/* among the first IOAPIC_LINES, the same is its own line */
+	uint8_t t2[44 + 12];
+	madt_ioapic(madt_start(a, t2, sizeof(t2)), 3, IOAPIC_B, 0);
+	fix_sum(t2, sizeof(t2), 9);
+	acpi_init((uint64_t)a->rsdp);
+	log = logged(ioapic_mask_all_arg, 0);
+	if (strcmp(log, "ioapic 3 at 0xfec01000: version register reads all "
+			"ones (nothing answers); left alone\n"))
+		fail_msg("log:\n%s", log);
+	assert_int_equal(ioa[1].reg[0x10], 0x41);
+	assert_int_equal(ioa[0].bad + ioa[1].bad, 0);
+	ioa[0].phys = ioa[1].phys = 0;
 	free(a);
 }
 
@@ -4335,6 +4419,11 @@ int main(void)
 	    cmocka_unit_test_setup(test_madt_malformed_entries_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_ioapic_none, acpi_earlier_boot),
+	    cmocka_unit_test_setup(
+		test_ioapic_entries_past_IOAPIC_MAX_ENTRIES_not_reached,
+		acpi_earlier_boot),
+	    cmocka_unit_test_setup(test_ioapic_silent_past_IOAPIC_LINES_counted,
+				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_pci_bar_on_platform_registers_refused,
 				   acpi_earlier_boot),
 	    cmocka_unit_test_setup(test_lapic_msr_base_kept_from_bars,

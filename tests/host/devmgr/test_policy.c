@@ -1,0 +1,861 @@
+/* tests/host/devmgr/test_policy.c — the DMA-backend policy
+ * (kernel/devmgr/policy.c) as devmgr_bind_all meets it, with the real
+ * shape rules, SMBIOS parser and owner table: under each devmgr.dma mode
+ * and command line, which driver is bound with which backend and which is
+ * refused (docs/dma-isolation-design.md's policy), what happens past
+ * SHAPE_RECORDS functions, and firmware's SMBIOS entry point as the
+ * adversary. The policy reads its inputs once, on first use, into static
+ * state, so each case runs in a child process of its own (in_child). */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kernel/authority/authority.h"
+#include "kernel/devmgr/blockdev.h"
+#include "kernel/devmgr/devmgr.h"
+#include "kernel/devmgr/shape.h"
+#include "kernel/devmgr/smbios.h"
+#include "kernel/lib/json.h"
+#include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
+#include "kernel/mm/mm.h"
+#include "kernel/pci/pci.h"
+#include "shim.h"
+#include "tests/host/lib/status_render.h"
+
+/* a why the policy hands back pointing into a frame that has returned is
+ * a finding, not a lucky read */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_stack_use_after_return=1";
+}
+
+/* ---- the world one child sees ------------------------------------------- */
+static const char *dma_opt; /* devmgr.dma=, NULL: absent */
+static bool line_cut;	    /* cmdline_cut() */
+static const char *iommu_table;
+uint64_t boot_smbios;
+
+/* firmware memory: the pages of fw are mapped, nothing else is */
+static uint8_t fw[2 * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+uint64_t mm_pte(uint64_t va)
+{
+	return va >= (uint64_t)fw && va < (uint64_t)fw + sizeof(fw) ? MM_PTE_P
+								    : 0;
+}
+bool mm_map_firmware(uint64_t phys, uint64_t len)
+{
+	(void)phys, (void)len;
+	return false;
+}
+/* the pages the policy asked to map uncached; only LEGACY_OK "maps" */
+#define LEGACY_OK 0xff000ull
+static uint64_t mmio_asked[8];
+static unsigned nmmio_asked;
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	(void)len;
+	if (nmmio_asked < ARRAY_SIZE(mmio_asked))
+		mmio_asked[nmmio_asked] = phys;
+	nmmio_asked++;
+	return phys == LEGACY_OK ? (void *)phys : NULL;
+}
+bool acpi_has_iommu(const char **which)
+{
+	*which = iommu_table;
+	return iommu_table != NULL;
+}
+const char *cmdline_get(const char *key)
+{
+	return !strcmp(key, "devmgr.dma") ? dma_opt : NULL;
+}
+bool cmdline_cut(void)
+{
+	return line_cut;
+}
+void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
+{
+	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
+}
+
+#define NDEVS 132 /* more than SHAPE_RECORDS (128, kernel/devmgr/policy.c) */
+struct pci_dev pci_devs[NDEVS];
+unsigned pci_ndevs;
+
+/* ---- drivers: a NIC (unvalidated DMA), a brokered disk, one without DMA
+ * that names its own state, and a function nothing matches --------------- */
+#define DEV_NIC	    0x0010
+#define DEV_DISK    0x0011
+#define DEV_NODMA   0x0012
+#define DEV_NOMATCH 0x0013
+#define DEV_FAILS   0x0014 /* attach fails */
+#define DEV_SAYS    0x0015 /* attach names its state, then fails */
+#define DEV_BLK	    0x0016 /* attach registers a block device, then fails */
+
+static unsigned attached[4];
+static int count_attach(struct pci_dev *d, uint16_t owner)
+{
+	(void)owner;
+	attached[d->device - DEV_NIC]++;
+	return 0;
+}
+static int nodma_attach(struct pci_dev *d, uint16_t owner)
+{
+	count_attach(d, owner);
+	strlcpy(d->state, "link down", sizeof(d->state));
+	return 0;
+}
+
+static struct blockdev failed_bd = {.name = "failed0n1", .block_size = 512};
+static int failing_attach(struct pci_dev *d, uint16_t owner)
+{
+	(void)owner;
+	if (d->device == DEV_SAYS)
+		strlcpy(d->state, "reset timeout", sizeof(d->state));
+	if (d->device == DEV_BLK)
+		blockdev_register(&failed_bd);
+	return -1;
+}
+
+static const struct pci_match nic_ids[] = {{0x1234, DEV_NIC, 0, 0}};
+static const struct pci_match disk_ids[] = {{0x1234, DEV_DISK, 0, 0}};
+static const struct pci_match nodma_ids[] = {{0x1234, DEV_NODMA, 0, 0}};
+static const struct driver nic_drv = {.name = "nic",
+				      .ids = nic_ids,
+				      .nids = 1,
+				      .dma = true,
+				      .attach = count_attach};
+static const struct driver disk_drv = {.name = "disk",
+				       .ids = disk_ids,
+				       .nids = 1,
+				       .dma = true,
+				       .validated = true,
+				       .attach = count_attach};
+static const struct driver nodma_drv = {
+    .name = "nodma", .ids = nodma_ids, .nids = 1, .attach = nodma_attach};
+static const struct pci_match fails_ids[] = {{0x1234, DEV_FAILS, 0, 0},
+					     {0x1234, DEV_SAYS, 0, 0},
+					     {0x1234, DEV_BLK, 0, 0}};
+static const struct driver fails_drv = {
+    .name = "fails", .ids = fails_ids, .nids = 3, .attach = failing_attach};
+const struct driver *const devmgr_drivers[] = {&nic_drv, &disk_drv, &nodma_drv,
+					       &fails_drv};
+const unsigned devmgr_ndrivers = ARRAY_SIZE(devmgr_drivers);
+
+/* functions 0..n-1 with these device ids (class NVMe for the disk) */
+static void devices(const uint16_t *ids, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct pci_dev *d = &pci_devs[i];
+		memset(d, 0, sizeof(*d));
+		d->bus = (uint8_t)(i >> 5);
+		d->dev = (uint8_t)(i & 31);
+		d->vendor = 0x1234;
+		d->device = ids[i];
+		d->class_code = ids[i] == DEV_DISK ? 0x010802 : 0x020000;
+		strlcpy(d->state, "unbound", sizeof(d->state));
+	}
+	pci_ndevs = n;
+}
+
+/* the four kinds, functions 0-3 */
+static void bind_four(void)
+{
+	static const uint16_t ids[] = {DEV_NIC, DEV_DISK, DEV_NODMA,
+				       DEV_NOMATCH};
+	devices(ids, 4);
+	devmgr_bind_all();
+}
+
+/* the lines the kernel printed, one after another (cut at LOG_MAX) */
+#define LOG_MAX (1u << 17)
+static char printed[LOG_MAX];
+static size_t nprinted;
+static void line_hook(const char *line)
+{
+	size_t n = strlen(line);
+	if (nprinted + n + 2 > LOG_MAX)
+		return;
+	memcpy(printed + nprinted, line, n);
+	nprinted += n;
+	if (!n || line[n - 1] != '\n')
+		printed[nprinted++] = '\n';
+}
+
+/* the printed lines holding s: how many; the first in *first */
+static unsigned lines_with(const char *s, const char **first)
+{
+	static char buf[256];
+	unsigned k = 0;
+	buf[0] = 0;
+	for (const char *l = printed; l < printed + nprinted;) {
+		const char *e =
+		    memchr(l, '\n', (size_t)(printed + nprinted - l));
+		size_t n = (size_t)(e - l);
+		char one[512];
+		snprintf(one, sizeof(one), "%.*s", (int)n, l);
+		if (strstr(one, s) && !k++)
+			strlcpy(buf, one, sizeof(buf));
+		l = e + 1;
+	}
+	if (first)
+		*first = buf;
+	return k;
+}
+
+/* a check inside a child: a failure ends it with status 1 (cmocka's own
+ * asserts would jump back into the child's copy of the test runner) */
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__,        \
+				__LINE__, #c);                                 \
+			_exit(1);                                              \
+		}                                                              \
+	} while (0)
+
+/* /api/shape as the Web UI serves it */
+static char doc[32768];
+static const char *render_shape(void)
+{
+	const struct status_provider *p = status_find("shape");
+	struct json j;
+	CHECK(p != NULL);
+	json_init(&j, doc, sizeof(doc));
+	p->fn(&j);
+	int n = json_end(&j);
+	CHECK(n > 0 && json_valid(doc, (size_t)n));
+	return doc;
+}
+
+/* fn in a child with a fresh policy; the case fails unless fn returns */
+static void in_child(void (*fn)(void))
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t p = fork();
+	assert_true(p >= 0);
+	if (p == 0) {
+		signal(SIGSEGV, SIG_DFL); /* cmocka's handler is the parent's */
+		signal(SIGBUS, SIG_DFL);
+		shim_line_hook = line_hook;
+		fn();
+		fflush(stdout);
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(p, &st, 0), p);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("the child ended by %s %d",
+			 WIFEXITED(st) ? "exit" : "signal",
+			 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+}
+
+/* the backend the policy recorded for function i (NONE: none recorded) */
+static enum dma_backend backend_of(unsigned i)
+{
+	struct shape_result r;
+	enum dma_backend b;
+	const char *why;
+	if (!devmgr_shape_get(&pci_devs[i], &r, &b, &why))
+		return DMA_BACKEND_NONE;
+	return b;
+}
+
+/* ---- auto: the IOMMU first, else the validator, else unvalidated DMA
+ * from the driver's own pools (docs/dma-isolation-design.md) ------------- */
+static void auto_mode(void)
+{
+	bind_four();
+	CHECK(pci_devs[0].drv == &nic_drv && attached[0] == 1);
+	CHECK(backend_of(0) == DMA_BACKEND_UNVALIDATED);
+	CHECK(pci_devs[1].drv == &disk_drv && attached[1] == 1);
+	CHECK(backend_of(1) == DMA_BACKEND_VALIDATOR);
+	CHECK(strstr(render_shape(), "\"dma_mode\":\"auto\""));
+	CHECK(!strcmp(pci_devs[0].state, "running"));
+	CHECK(lines_with("devmgr: 0000:00:00.0 nic: dma backend unvalidated (",
+			 NULL) == 1);
+	/* one line a function after binding, unbound ones too */
+	CHECK(lines_with("pci ", NULL) == 4);
+	CHECK(lines_with("pci 0000:00:00.0 1234:0010 class 020000 -> nic",
+			 NULL) == 1);
+	CHECK(lines_with("pci 0000:00:03.0 1234:0013 class 020000 -> none",
+			 NULL) == 1);
+	/* one platform line, read once; no line about devmgr.dma, one
+	 * about the SMBIOS firmware did not give */
+	const char *l;
+	CHECK(lines_with("platform: ", &l) == 1 && strstr(l, " dma=auto"));
+	CHECK(lines_with("devmgr: devmgr.dma", NULL) == 0);
+	CHECK(
+	    lines_with("devmgr: unable to read SMBIOS fully (firmware gave no "
+		       "SMBIOS entry point)",
+		       NULL) == 1);
+}
+static void test_auto_mode_unvalidated_nic_bound(void **st)
+{
+	(void)st;
+	in_child(auto_mode);
+}
+
+/* ---- devmgr.dma=strict: unvalidated DMA is refused; the validator and a
+ * driver without DMA are still bound -------------------------------------- */
+static void strict_refuses(void)
+{
+	bind_four();
+	CHECK(pci_devs[0].drv == NULL && attached[0] == 0);
+	CHECK(!strcmp(pci_devs[0].state, "refused: no dma"));
+	CHECK(pci_devs[0].owner == 0); /* nothing granted, nothing to take */
+	CHECK(pci_devs[1].drv == &disk_drv);
+	CHECK(backend_of(1) == DMA_BACKEND_VALIDATOR);
+	CHECK(pci_devs[2].drv == &nodma_drv);
+	CHECK(strstr(render_shape(), "\"dma_mode\":\"strict\""));
+	const char *l;
+	CHECK(lines_with("platform: ", &l) == 1 && strstr(l, " dma=strict"));
+}
+static void strict_mode(void)
+{
+	dma_opt = "strict";
+	strict_refuses();
+}
+static void test_strict_mode_refuses_unvalidated_dma(void **st)
+{
+	(void)st;
+	in_child(strict_mode);
+}
+
+/* a command line that was cut may have lost a devmgr.dma=strict: strict,
+ * with or without an auto that a lost later word would override */
+static void cut_line(void)
+{
+	line_cut = true;
+	strict_refuses();
+}
+static void cut_line_auto(void)
+{
+	line_cut = true;
+	dma_opt = "auto";
+	strict_refuses();
+}
+static void typo(void)
+{
+	dma_opt = "stirct";
+	strict_refuses();
+	CHECK(lines_with("devmgr: devmgr.dma=stirct: not auto, strict or "
+			 "iommu; using strict",
+			 NULL) == 1);
+}
+static void test_cut_or_unknown_dma_mode_is_strict(void **st)
+{
+	(void)st;
+	in_child(cut_line);
+	in_child(cut_line_auto);
+	in_child(typo);
+}
+
+/* devmgr.dma=iommu with no IOMMU: nothing that does DMA is bound */
+static void iommu_mode(void)
+{
+	dma_opt = "iommu";
+	bind_four();
+	CHECK(pci_devs[0].drv == NULL && pci_devs[1].drv == NULL);
+	CHECK(attached[0] == 0 && attached[1] == 0);
+	CHECK(pci_devs[2].drv == &nodma_drv);
+	CHECK(strstr(render_shape(), "\"dma_mode\":\"iommu\""));
+	const char *l;
+	CHECK(lines_with("platform: ", &l) == 1 && strstr(l, " dma=iommu"));
+}
+static void test_iommu_mode_refuses_all_dma_without_iommu(void **st)
+{
+	(void)st;
+	in_child(iommu_mode);
+}
+
+/* a DMAR whose working unit translates the function: the IOMMU backend,
+ * whatever the mode and the driver's validator */
+static void dmar_in_scope(void)
+{
+	static const uint16_t ids[] = {DEV_DISK};
+	dma_opt = "iommu";
+	iommu_table = "DMAR";
+	devices(ids, 1);
+	devmgr_bind_all();
+	CHECK(pci_devs[0].drv == &disk_drv);
+	CHECK(backend_of(0) == DMA_BACKEND_IOMMU);
+	CHECK(strstr(render_shape(), "\"iommu_backend\":true"));
+}
+static void test_dmar_in_scope_gets_iommu_backend(void **st)
+{
+	(void)st;
+	in_child(dmar_in_scope);
+}
+
+/* ---- binding itself (kernel/devmgr/devmgr.c) ---------------------------- */
+/* a driver without DMA is bound without asking the policy, and the state
+ * its attach set is kept; a function no driver matches is left alone */
+static void nodma_and_nomatch(void)
+{
+	bind_four();
+	CHECK(pci_devs[2].drv == &nodma_drv && attached[2] == 1);
+	CHECK(!strcmp(pci_devs[2].state, "link down"));
+	struct shape_result r;
+	enum dma_backend b;
+	const char *why;
+	CHECK(!devmgr_shape_get(&pci_devs[2], &r, &b, &why));
+	CHECK(pci_devs[3].drv == NULL && pci_devs[3].owner == 0);
+	CHECK(!strcmp(pci_devs[3].state, "unbound"));
+	CHECK(!devmgr_shape_get(&pci_devs[3], &r, &b, &why));
+	CHECK(devmgr_dma_limit(&pci_devs[3]) == 0);
+}
+static void test_no_dma_driver_bound_without_policy(void **st)
+{
+	(void)st;
+	in_child(nodma_and_nomatch);
+}
+
+/* a driver's table entry matches on vendor, device and class under its
+ * mask together: another vendor's function with the same device id is
+ * not the driver's */
+static void other_vendor(void)
+{
+	static const uint16_t ids[] = {DEV_NODMA, DEV_NIC};
+	devices(ids, 2);
+	pci_devs[0].vendor = 0x8086;
+	pci_devs[1].vendor = 0x1235;
+	devmgr_bind_all();
+	for (unsigned i = 0; i < 2; i++) {
+		CHECK(pci_devs[i].drv == NULL && pci_devs[i].owner == 0);
+		CHECK(!strcmp(pci_devs[i].state, "unbound"));
+	}
+	CHECK(attached[0] == 0 && attached[2] == 0);
+	CHECK(lines_with("-> none", NULL) == 2);
+}
+static void test_match_needs_the_vendor(void **st)
+{
+	(void)st;
+	in_child(other_vendor);
+}
+
+/* past AUTH_OWNER_MAX (128) bound functions the owner table is full: a
+ * function that gets no owner is not attached (its driver would hold
+ * capabilities no owner answers for) */
+static void past_owners(void)
+{
+	static uint16_t ids[NDEVS];
+	for (unsigned i = 0; i < NDEVS; i++)
+		ids[i] = DEV_NODMA;
+	shim_quiet = 1;
+	devices(ids, NDEVS);
+	devmgr_bind_all();
+	CHECK(attached[2] == AUTH_OWNER_MAX);
+	unsigned refused = 0;
+	for (unsigned i = 0; i < NDEVS; i++)
+		refused += pci_devs[i].drv == NULL &&
+			   !strcmp(pci_devs[i].state, "refused: identify");
+	CHECK(refused == NDEVS - AUTH_OWNER_MAX);
+	CHECK(lines_with("owner table full", NULL) == NDEVS - AUTH_OWNER_MAX);
+}
+static void test_functions_past_AUTH_OWNER_MAX_not_attached(void **st)
+{
+	(void)st;
+	in_child(past_owners);
+}
+
+/* an attach that fails having registered no block device: unbound, and
+ * no line about block devices dropped (a line only for what happened) */
+static void fails_clean(void)
+{
+	static const uint16_t ids[] = {DEV_FAILS};
+	devices(ids, 1);
+	devmgr_bind_all();
+	CHECK(pci_devs[0].drv == NULL);
+	CHECK(!strcmp(pci_devs[0].state, "attach failed"));
+	CHECK(lines_with("block devices of the failed driver dropped", NULL) ==
+	      0);
+}
+/* one that registered a block device: the registry drops it, said once;
+ * one that named its own state keeps it */
+static void fails_said(void)
+{
+	static const uint16_t ids[] = {DEV_BLK, DEV_SAYS};
+	devices(ids, 2);
+	devmgr_bind_all();
+	CHECK(pci_devs[0].drv == NULL && nblockdevs == 0);
+	CHECK(lines_with("devmgr: 1 block devices of the failed driver "
+			 "dropped",
+			 NULL) == 1);
+	CHECK(pci_devs[1].drv == NULL);
+	CHECK(!strcmp(pci_devs[1].state, "reset timeout"));
+	CHECK(auth_owner_revoked(pci_devs[1].owner));
+}
+static void test_failed_attach_without_blockdev_says_nothing_dropped(void **st)
+{
+	(void)st;
+	in_child(fails_clean);
+	in_child(fails_said);
+}
+
+/* ---- more functions than SHAPE_RECORDS: each still decided, by the same
+ * rules, with a reason that outlives the call; only the first
+ * SHAPE_RECORDS kept ------------------------------------------------------ */
+static void past_records(void)
+{
+	static uint16_t ids[NDEVS];
+	for (unsigned i = 0; i < NDEVS; i++)
+		ids[i] = DEV_NIC;
+	dma_opt = "strict";
+	shim_quiet = 1; /* a line a function: the hook still sees them */
+	devices(ids, NDEVS);
+	unsigned kept = 0;
+	for (unsigned i = 0; i < NDEVS; i++) {
+		const char *why = NULL;
+		CHECK(devmgr_pick_backend(&pci_devs[i], &nic_drv, &why) ==
+		      DMA_BACKEND_NONE);
+		CHECK(why && strstr(why, "dma=strict"));
+		struct shape_result r;
+		enum dma_backend b;
+		const char *w;
+		kept += devmgr_shape_get(&pci_devs[i], &r, &b, &w);
+	}
+	CHECK(kept > 0 && kept < NDEVS);
+	/* asked again, a function past the records is not kept either */
+	struct shape_result r;
+	enum dma_backend b;
+	const char *w;
+	CHECK(!devmgr_shape_get(&pci_devs[NDEVS - 1], &r, &b, &w));
+}
+static void test_functions_past_SHAPE_RECORDS_decided_not_kept(void **st)
+{
+	(void)st;
+	in_child(past_records);
+}
+
+/* ---- SMBIOS from firmware ----------------------------------------------- */
+/* a 3.0 entry point at fw + at, its table at fw + 64: one type 1
+ * structure naming the system's vendor; cut: the table is said to be that
+ * many bytes shorter than it is */
+static void smbios_at(const char *vendor, size_t at, size_t cut)
+{
+	memset(fw, 0, sizeof(fw));
+	uint8_t *ep = fw + at, *t = fw + 64;
+	size_t n = 0;
+	t[n++] = SMBIOS_TYPE_SYSTEM;
+	t[n++] = 8; /* formatted area: header, manufacturer, product, version */
+	t[n++] = 1, t[n++] = 0;
+	t[n++] = 1; /* SMBIOS_SYS_MANUFACTURER: string 1 */
+	t[n++] = 0, t[n++] = 0, t[n++] = 0;
+	memcpy(t + n, vendor, strlen(vendor));
+	n += strlen(vendor) + 2;
+	t[n++] = SMBIOS_TYPE_END, t[n++] = 4, t[n++] = 2, t[n++] = 0;
+	t[n++] = 0, t[n++] = 0;
+	n -= cut;
+	memcpy(ep, "_SM3_", 5);
+	ep[SMBIOS3_EP_LENGTH] = SMBIOS3_EP_LEN;
+	ep[SMBIOS3_EP_MAJOR] = 3;
+	for (unsigned i = 0; i < 4; i++)
+		ep[SMBIOS3_EP_TABLE_MAX + i] = (uint8_t)(n >> (8 * i));
+	for (unsigned i = 0; i < 8; i++)
+		ep[SMBIOS3_EP_TABLE_ADDR + i] =
+		    (uint8_t)((uint64_t)t >> (8 * i));
+	uint8_t sum = 0;
+	for (unsigned i = 0; i < SMBIOS3_EP_LEN; i++)
+		sum += ep[i];
+	ep[SMBIOS3_EP_CKSUM] = (uint8_t)-sum;
+	boot_smbios = (uint64_t)ep;
+}
+static void smbios_fixture(const char *vendor)
+{
+	smbios_at(vendor, 0, 0);
+}
+
+/* what the device says at identify is classified on the platform SMBIOS
+ * names, even before any function was bound: an NVMe function on EC2 is
+ * held to SHAPE_DMA_LIMIT_48 (docs/devices/aws-nitro-ebs.md) */
+static void identify_first(void)
+{
+	static const uint16_t ids[] = {DEV_DISK};
+	smbios_fixture("Amazon EC2");
+	devices(ids, 1);
+	CHECK(devmgr_shape_identify(&pci_devs[0], "x", "y") ==
+	      SHAPE_DMA_LIMIT_48);
+	CHECK(devmgr_platform() == SHAPE_PLAT_AWS);
+	CHECK(lines_with("shape: 0000:00:00.0 identify model=\"y\" "
+			 "serial=\"x\"",
+			 NULL) == 1);
+}
+static void test_identify_classified_on_smbios_platform(void **st)
+{
+	(void)st;
+	in_child(identify_first);
+}
+
+/* the limit a model refines at identify is the function's from then on,
+ * on any platform: Amazon's NVMe model takes SHAPE_DMA_LIMIT_48 */
+static void identify_refines(void)
+{
+	static const uint16_t ids[] = {DEV_DISK};
+	devices(ids, 1);
+	devmgr_bind_all();
+	CHECK(devmgr_dma_limit(&pci_devs[0]) == 0);
+	CHECK(devmgr_shape_identify(&pci_devs[0], "vol0",
+				    "Amazon Elastic Block Store") ==
+	      SHAPE_DMA_LIMIT_48);
+	CHECK(devmgr_dma_limit(&pci_devs[0]) == SHAPE_DMA_LIMIT_48);
+}
+static void test_identify_refines_dma_limit(void **st)
+{
+	(void)st;
+	in_child(identify_refines);
+}
+
+/* every `shape:` line names the evidence it rests on: the platform's
+ * (SMBIOS) and the function's own */
+static void shape_line(void)
+{
+	static const uint16_t ids[] = {DEV_NIC};
+	smbios_fixture("Amazon EC2");
+	devices(ids, 1);
+	devmgr_bind_all();
+	const char *l;
+	CHECK(lines_with("shape: 0000:00:00.0 nic bind", &l) == 1);
+	CHECK(strstr(l, " evidence=smbios-vendor "));
+}
+static void test_shape_line_names_its_evidence(void **st)
+{
+	(void)st;
+	in_child(shape_line);
+}
+
+/* the first question asked of the policy reads its inputs, whichever it
+ * is */
+static void platform_first(void)
+{
+	smbios_fixture("Amazon EC2");
+	CHECK(devmgr_platform() == SHAPE_PLAT_AWS);
+	const char *l;
+	CHECK(lines_with("platform: ", &l) == 1);
+	CHECK(strstr(l, "platform: aws-ec2 evidence=smbios-vendor "));
+	CHECK(lines_with("unable to read SMBIOS", NULL) == 0);
+}
+static void iommu_table_first(void)
+{
+	iommu_table = "DMAR";
+	CHECK(devmgr_iommu_table() && !strcmp(devmgr_iommu_table(), "DMAR"));
+}
+static void dma_mode_first(void)
+{
+	dma_opt = "strict";
+	CHECK(devmgr_dma_mode() == SHAPE_DMA_STRICT);
+}
+static void status_first(void)
+{
+	smbios_fixture("Amazon EC2");
+	const char *d = render_shape();
+	CHECK(strstr(d, "\"platform\":\"aws-ec2\",\"evidence\":"
+			"\"smbios-vendor\""));
+	CHECK(strstr(d, "\"error\":null"));
+	CHECK(strstr(d, "\"iommu\":null"));
+}
+static void dma_limit_first(void)
+{
+	static const uint16_t ids[] = {DEV_DISK};
+	smbios_fixture("Amazon EC2");
+	devices(ids, 1);
+	CHECK(devmgr_dma_limit(&pci_devs[0]) == SHAPE_DMA_LIMIT_48);
+}
+static void test_policy_inputs_read_on_first_question(void **st)
+{
+	(void)st;
+	in_child(dma_limit_first);
+	in_child(platform_first);
+	in_child(iommu_table_first);
+	in_child(dma_mode_first);
+	in_child(status_first);
+}
+
+/* an NVMe function on EC2 is bound with its owner held below
+ * SHAPE_DMA_LIMIT_48 from the start (before identify), and what the
+ * policy decided is what /api/shape and devmgr_shape_get say */
+static void aws_bound(void)
+{
+	static const uint16_t ids[] = {DEV_DISK, DEV_NIC};
+	smbios_fixture("Amazon EC2");
+	dma_opt = "strict";
+	devices(ids, 2);
+	devmgr_bind_all();
+	CHECK(pci_devs[0].drv == &disk_drv && pci_devs[1].drv == NULL);
+	CHECK(devmgr_dma_limit(&pci_devs[0]) == SHAPE_DMA_LIMIT_48);
+	CHECK(auth_owner_facts(pci_devs[0].owner)->dma_limit ==
+	      SHAPE_DMA_LIMIT_48);
+	struct shape_result r = {0};
+	enum dma_backend b = DMA_BACKEND_NONE;
+	const char *why = NULL;
+	CHECK(devmgr_shape_get(&pci_devs[0], &r, &b, &why));
+	CHECK(r.kind == SHAPE_NVME_UNKNOWN &&
+	      r.dma_limit == SHAPE_DMA_LIMIT_48);
+	CHECK(b == DMA_BACKEND_VALIDATOR);
+	CHECK(why && strstr(why, "; brokered validator"));
+	const char *d = render_shape();
+	CHECK(strstr(d, "{\"pci\":\"0000:00:00.0\",\"id\":\"1234:0011\""));
+	CHECK(strstr(
+	    d, "\"driver\":\"disk\",\"bound\":true,\"shape\":"
+	       "\"nvme-unknown\",\"evidence\":\"pci-class\",\"model\":null"));
+	CHECK(strstr(d, "{\"pci\":\"0000:00:01.0\",\"id\":\"1234:0010\""));
+	CHECK(strstr(d, "\"driver\":\"nic\",\"bound\":false,\"shape\":"
+			"\"none\",\"evidence\":\"none\""));
+}
+static void test_ec2_nvme_owner_limited_at_bind(void **st)
+{
+	(void)st;
+	in_child(aws_bound);
+}
+
+/* past SHAPE_RECORDS kept functions, the limit is decided all the same:
+ * an NVMe function on EC2 whose record did not fit is still bound below
+ * SHAPE_DMA_LIMIT_48, and identify refines it */
+static void aws_past_records(void)
+{
+	static uint16_t ids[NDEVS];
+	for (unsigned i = 0; i < NDEVS; i++)
+		ids[i] = i < NDEVS - 2 ? DEV_NIC : DEV_DISK;
+	smbios_fixture("Amazon EC2");
+	dma_opt = "strict"; /* the NICs take records, and no owners */
+	shim_quiet = 1;
+	devices(ids, NDEVS);
+	devmgr_bind_all();
+	for (unsigned i = NDEVS - 2; i < NDEVS; i++) {
+		struct pci_dev *d = &pci_devs[i];
+		struct shape_result r;
+		enum dma_backend b;
+		const char *why;
+		CHECK(d->drv == &disk_drv);
+		CHECK(!devmgr_shape_get(d, &r, &b, &why)); /* not kept */
+		CHECK(devmgr_dma_limit(d) == SHAPE_DMA_LIMIT_48);
+		CHECK(auth_owner_facts(d->owner)->dma_limit ==
+		      SHAPE_DMA_LIMIT_48);
+		CHECK(devmgr_shape_identify(d, "vol0",
+					    "Amazon Elastic Block "
+					    "Store") == SHAPE_DMA_LIMIT_48);
+	}
+}
+static void test_dma_limit_kept_past_SHAPE_RECORDS(void **st)
+{
+	(void)st;
+	in_child(aws_past_records);
+}
+
+/* a DMAR unit that failed: nothing whose DMA passes it is bound, in auto
+ * mode too (docs/dma-isolation-design.md: fail closed) */
+static void unit_failed(void)
+{
+	iommu_table = "DMAR";
+	shim_iommu_unit_failed = true;
+	bind_four();
+	for (unsigned i = 0; i < 2; i++) {
+		const char *why = NULL;
+		CHECK(pci_devs[i].drv == NULL && attached[i] == 0);
+		CHECK(!strcmp(pci_devs[i].state, "refused: no dma"));
+		struct shape_result r;
+		enum dma_backend b = DMA_BACKEND_IOMMU;
+		CHECK(devmgr_shape_get(&pci_devs[i], &r, &b, &why));
+		CHECK(b == DMA_BACKEND_NONE && strstr(why, "unit failed"));
+	}
+	CHECK(pci_devs[2].drv == &nodma_drv);
+}
+static void test_failed_iommu_unit_refuses_dma_in_auto_mode(void **st)
+{
+	(void)st;
+	in_child(unit_failed);
+}
+
+/* SMBIOS whose entry point ends at the last mapped byte is read: only
+ * the pages it covers are asked for */
+static void test_smbios_read_to_the_last_mapped_byte(void **st)
+{
+	(void)st;
+	struct smbios_info s;
+	smbios_at("Google", sizeof(fw) - 32, 0); /* the 32 bytes read */
+	assert_null(devmgr_smbios_read(boot_smbios, &s));
+	assert_string_equal(s.sys_vendor, "Google");
+}
+
+/* a table the parser stops in is reported, with what was read before */
+static void test_smbios_table_error_reported(void **st)
+{
+	(void)st;
+	struct smbios_info s;
+	smbios_at("Google", 0, 2); /* the end structure's strings cut */
+	const char *why = devmgr_smbios_read(boot_smbios, &s);
+	assert_non_null(why);
+	assert_string_equal(why, "string set not terminated");
+	assert_string_equal(s.sys_vendor, "Google");
+}
+
+/* uncached maps only inside the legacy BIOS segment (DSP0134 §5.2.1:
+ * [LEGACY_SEG_LO, LEGACY_SEG_HI) = [0xf0000, 0x100000)), never of a page
+ * past it, which may be a device's registers */
+static void test_smbios_uncached_map_only_in_legacy_segment(void **st)
+{
+	(void)st;
+	struct smbios_info s;
+	nmmio_asked = 0;
+	assert_non_null(devmgr_smbios_read(0xf0000, &s));
+	assert_int_equal(nmmio_asked, 1);
+	assert_int_equal(mmio_asked[0], 0xf0000);
+	nmmio_asked = 0; /* its first page maps, the next is past the end */
+	assert_non_null(devmgr_smbios_read(LEGACY_OK + PAGE_SIZE - 16, &s));
+	assert_int_equal(nmmio_asked, 1);
+	assert_int_equal(mmio_asked[0], LEGACY_OK);
+	assert_false(s.present);
+}
+
+/* an entry point whose 32 bytes would run past the top of the address
+ * space is never read (a firmware value is not trusted) */
+static void test_smbios_entry_point_wrapping_not_read(void **st)
+{
+	(void)st;
+	struct smbios_info s;
+	const char *why = devmgr_smbios_read(~0ull - 15, &s);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "cannot be mapped"));
+	assert_false(s.present);
+}
+
+int main(void)
+{
+	const struct CMUnitTest t[] = {
+	    cmocka_unit_test(test_auto_mode_unvalidated_nic_bound),
+	    cmocka_unit_test(test_strict_mode_refuses_unvalidated_dma),
+	    cmocka_unit_test(test_cut_or_unknown_dma_mode_is_strict),
+	    cmocka_unit_test(test_iommu_mode_refuses_all_dma_without_iommu),
+	    cmocka_unit_test(test_dmar_in_scope_gets_iommu_backend),
+	    cmocka_unit_test(test_no_dma_driver_bound_without_policy),
+	    cmocka_unit_test(
+		test_failed_attach_without_blockdev_says_nothing_dropped),
+	    cmocka_unit_test(test_match_needs_the_vendor),
+	    cmocka_unit_test(test_functions_past_AUTH_OWNER_MAX_not_attached),
+	    cmocka_unit_test(
+		test_functions_past_SHAPE_RECORDS_decided_not_kept),
+	    cmocka_unit_test(test_identify_classified_on_smbios_platform),
+	    cmocka_unit_test(test_identify_refines_dma_limit),
+	    cmocka_unit_test(test_shape_line_names_its_evidence),
+	    cmocka_unit_test(test_smbios_entry_point_wrapping_not_read),
+	    cmocka_unit_test(test_policy_inputs_read_on_first_question),
+	    cmocka_unit_test(test_ec2_nvme_owner_limited_at_bind),
+	    cmocka_unit_test(test_dma_limit_kept_past_SHAPE_RECORDS),
+	    cmocka_unit_test(test_failed_iommu_unit_refuses_dma_in_auto_mode),
+	    cmocka_unit_test(test_smbios_read_to_the_last_mapped_byte),
+	    cmocka_unit_test(test_smbios_table_error_reported),
+	    cmocka_unit_test(test_smbios_uncached_map_only_in_legacy_segment),
+	};
+	return cmocka_run_group_tests(t, NULL, NULL);
+}
