@@ -2301,13 +2301,6 @@ static void test_dhcp_rfc5227_s2_1_1_rate_limited(void **state)
 	fake_setup(false);
 }
 
-static unsigned decline_lines;
-static void count_decline_line(const char *l)
-{
-	if (strstr(l, "dhcp: ") && strstr(l, " is in use by "))
-		decline_lines++;
-}
-
 /* a holder of an address on the link and a server that offers it again
  * after each lease of another address (a probe passing in between starts
  * the declines in a row over, so it is never bound unprobed) decline it
@@ -2319,8 +2312,7 @@ static void test_dhcp_decline_lines_bounded(void **state)
 {
 	(void)state;
 	fake_setup(true);
-	decline_lines = 0;
-	shim_line_hook = count_decline_line;
+	shim_count_lines(" is in use by ");
 	for (unsigned declines = 1; declines <= 16; declines++) {
 		dhcp_next_ack(STACK_IP, 20);
 		claim_from(squatter_mac, STACK_IP);
@@ -2334,7 +2326,7 @@ static void test_dhcp_decline_lines_bounded(void **state)
 		assert_int_equal(v.ip, STACK_IP + 1);
 	}
 	shim_line_hook = NULL;
-	assert_int_equal(decline_lines, 5);
+	assert_int_equal(shim_counted, 5);
 	fake_setup(false);
 }
 
@@ -2619,13 +2611,6 @@ static size_t dhcp_reply_untimed(uint8_t *f, uint32_t xid, uint8_t type)
 static int http_get(struct peer *p, const char *path, char *body, size_t bcap,
 		    size_t *blen, char *hdr, size_t hcap);
 
-static unsigned untimed_lines;
-static void count_untimed_line(const char *line)
-{
-	if (strstr(line, "has no lease time"))
-		untimed_lines++;
-}
-
 /* RFC 2131 §4.3.1: a server whose every ACK lacks the lease time. Each
  * lease is taken as DHCP_DEFAULT_LEASE_S and renewed at its T1; the console
  * says so once a lease, not at its renewals, and a server that NAKs the
@@ -2636,8 +2621,7 @@ static void test_dhcp_rfc2131_s4_3_1_no_lease_time_lines(void **state)
 {
 	(void)state;
 	fake_setup(true);
-	untimed_lines = 0;
-	shim_line_hook = count_untimed_line;
+	shim_count_lines("has no lease time");
 	const uint64_t t1 = (uint64_t)DHCP_DEFAULT_LEASE_S / 2 * 1000000;
 	uint8_t f[600];
 	uint32_t xid, req;
@@ -2663,10 +2647,9 @@ static void test_dhcp_rfc2131_s4_3_1_no_lease_time_lines(void **state)
 				      f, xid, renewal < 4 ? DHCPACK : DHCPNAK));
 		}
 		if (lease == 1)
-			assert_int_equal(untimed_lines, 1);
+			assert_int_equal(shim_counted, 1);
 	}
-	shim_line_hook = NULL;
-	assert_int_equal(untimed_lines, 5);
+	assert_int_equal(shim_counted, 5);
 	assert_int_equal(net_counters()->dhcp_no_lease_time, 16 * 4);
 	/* shown on /api/net, bound again */
 	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
@@ -2674,7 +2657,8 @@ static void test_dhcp_rfc2131_s4_3_1_no_lease_time_lines(void **state)
 	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
 	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 86400));
 	dhcp_probe_window();
-	assert_int_equal(untimed_lines, 5);
+	shim_line_hook = NULL; /* a lease with its time: no line more */
+	assert_int_equal(shim_counted, 5);
 	arp_request(STACK_IP, 60);
 	fake_clear();
 	struct peer p;
@@ -2754,12 +2738,6 @@ static void test_dhcp_rfc2131_s4_4_5_lease_end_removes_address(void **state)
 	fake_setup(false);
 }
 
-static unsigned unprobed_lines;
-static void count_unprobed_line(const char *l)
-{
-	unprobed_lines += strstr(l, "bound without probing") != NULL;
-}
-
 /* a server that leases a /32 and NAKs each renewal: each lease is bound
  * unprobed again, its line said at the 1st, 2nd, 4th, ... such address.
  * Before, a line each lease, for ever (16 for 16) */
@@ -2768,8 +2746,7 @@ static void test_dhcp_slash32_unprobed_lines_bounded(void **state)
 	(void)state;
 	fake_setup(true);
 	dhcp_reply_mask = 0xffffffffu;
-	unprobed_lines = 0;
-	shim_line_hook = count_unprobed_line;
+	shim_count_lines("bound without probing");
 	uint8_t f[600];
 	for (unsigned k = 0; k < 16; k++) {
 		uint32_t xid, req;
@@ -2789,7 +2766,7 @@ static void test_dhcp_slash32_unprobed_lines_bounded(void **state)
 	shim_line_hook = NULL;
 	dhcp_reply_mask = 0xffffff00u;
 	/* 1, 2, 4, 8, 16 */
-	assert_int_equal(unprobed_lines, 5);
+	assert_int_equal(shim_counted, 5);
 	fake_setup(false);
 }
 
@@ -3480,13 +3457,6 @@ static void test_tcp_nic_ring_full_holds_segments(void **state)
 	peer_abort(&p);
 }
 
-static unsigned stall_lines;
-static void count_stall_line(const char *l)
-{
-	if (strstr(l, "transmit ring full, no frame taken"))
-		stall_lines++;
-}
-
 /* a NIC that never frees transmit room (hung or hostile) kept net_poll
  * busy, and the CPU from halting, for ever: now it is busy until
  * NET_TX_STALL_US has passed since the first refusal with nothing taken,
@@ -3505,8 +3475,7 @@ static void test_nic_tx_stall_not_busy_for_ever(void **state)
 	blob_fill(0, want, sizeof(want));
 	const char *req =
 	    "GET /api/blob?size=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
-	stall_lines = 0;
-	shim_line_hook = count_stall_line;
+	shim_count_lines("transmit ring full, no frame taken");
 	for (unsigned stall = 1; stall <= 3; stall++) {
 		struct peer p;
 		peer_open(&p, (uint16_t)(40100 + stall));
@@ -3524,7 +3493,7 @@ static void test_nic_tx_stall_not_busy_for_ever(void **state)
 		assert_true(busy_until - t0 >= NET_TX_STALL_US - 2000);
 		assert_true(busy_until - t0 <= NET_TX_STALL_US + 2000);
 		assert_int_equal(net_counters()->tx_stalls, stall);
-		assert_int_equal(stall_lines, stall < 3 ? stall : 2);
+		assert_int_equal(shim_counted, stall < 3 ? stall : 2);
 		/* room again: the held response leaves, whole */
 		fake.tx_room = -1;
 		size_t blen = 0;

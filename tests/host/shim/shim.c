@@ -7,6 +7,7 @@
  * deterministically. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernel/lib/lib.h"
 #include "kernel/time/time.h"
@@ -33,6 +34,21 @@ void kprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
+}
+
+unsigned shim_counted;
+static const char *count_pat;
+static void count_line(const char *line)
+{
+	if (strstr(line, count_pat))
+		shim_counted++;
+}
+
+void shim_count_lines(const char *pat)
+{
+	count_pat = pat;
+	shim_counted = 0;
+	shim_line_hook = count_line;
 }
 
 void panic(const char *fmt, ...)

@@ -12,6 +12,10 @@ extern char shim_last_line[256];
  * a fuzzer counting the lines of a kind */
 typedef void (*shim_line_hook_fn)(const char *line);
 extern shim_line_hook_fn shim_line_hook;
+/* shim_line_hook set to count, in shim_counted (from 0), the lines that
+ * contain pat (kept, not copied) until the hook is set again or cleared */
+extern unsigned shim_counted;
+void shim_count_lines(const char *pat);
 /* called from time_delay_us after the clock moved: a device model that
  * answers while the code under test waits for it */
 typedef void (*shim_delay_hook_fn)(void);
