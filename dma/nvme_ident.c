@@ -21,6 +21,7 @@ void nvme_ident_ctrl_parse(const struct nvme_id_ctrl *id,
 	nvme_ident_str(out->fr, id->fr, sizeof(id->fr));
 	out->mdts = id->mdts;
 	out->nn = id->nn;
+	out->rtd3e = id->rtd3e;
 	out->vwc = id->vwc & 1;
 }
 

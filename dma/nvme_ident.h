@@ -18,6 +18,7 @@ struct nvme_ident_ctrl {
 	char sn[21], mn[41], fr[9]; /* trimmed; unprintable bytes as '?' */
 	uint8_t mdts;
 	uint32_t nn;
+	uint32_t rtd3e; /* shutdown's typical latency, us (0: not reported) */
 	bool vwc;
 };
 

@@ -81,6 +81,10 @@
 #define NVME_CSTS_CFS_MASK   0x1u
 #define NVME_CSTS_SHST_SHIFT 2
 #define NVME_CSTS_SHST_MASK  0x3u
+/* CC.SHN 01b: normal shutdown notification; CSTS.SHST 10b: shutdown
+ * processing complete (§3.6.2) */
+#define NVME_CC_SHN_NORMAL  0x1u
+#define NVME_CSTS_SHST_DONE 0x2u
 /* a register read that failed (device gone, refused access) returns ones */
 #define NVME_CSTS_GONE 0xffffffffu
 
@@ -259,7 +263,12 @@ struct nvme_id_ctrl {
 	uint8_t fr[8];	/* firmware revision */
 	uint8_t rab, ieee[3], cmic;
 	uint8_t mdts; /* max transfer: 2^MDTS CAP.MPSMIN pages; 0 none */
-	uint8_t rsvd78[512 - 78];
+	uint16_t cntlid;
+	uint32_t ver;
+	uint32_t rtd3r; /* RTD3 resume latency, microseconds */
+	uint32_t
+	    rtd3e; /* RTD3 entry latency (shutdown), microseconds; 0 none */
+	uint8_t rsvd92[512 - 92];
 	uint8_t sqes, cqes; /* entry sizes, log2: min 3:0, max 7:4 */
 	uint16_t maxcmd;
 	uint32_t nn; /* number of namespaces (highest NSID) */
@@ -272,6 +281,7 @@ _Static_assert(offsetof(struct nvme_id_ctrl, sn) == 4, "SN");
 _Static_assert(offsetof(struct nvme_id_ctrl, mn) == 24, "MN");
 _Static_assert(offsetof(struct nvme_id_ctrl, fr) == 64, "FR");
 _Static_assert(offsetof(struct nvme_id_ctrl, mdts) == 77, "MDTS");
+_Static_assert(offsetof(struct nvme_id_ctrl, rtd3e) == 88, "RTD3E");
 _Static_assert(offsetof(struct nvme_id_ctrl, sqes) == 512, "SQES");
 _Static_assert(offsetof(struct nvme_id_ctrl, nn) == 516, "NN");
 _Static_assert(offsetof(struct nvme_id_ctrl, vwc) == 525, "VWC");

@@ -476,7 +476,7 @@ static int nvme_ns_scan(struct nvme_softc *sc)
  * — a finished write reports success — and only the rest fail. Afterwards
  * the gate has dropped its queues and nothing is outstanding. 0, or -1
  * when the controller did not stop (the broker fenced it). */
-static int nvme_stop_answer(struct nvme_softc *sc)
+static int nvme_stop_answer(struct nvme_softc *sc, bool shutdown)
 {
 	uint32_t csts = nvme_broker_csts(sc->broker);
 	bool fatal = csts == NVME_CSTS_GONE || FIELD_GET(NVME_CSTS_CFS, csts);
@@ -485,7 +485,12 @@ static int nvme_stop_answer(struct nvme_softc *sc)
 	sc->admin.live = false;
 	for (unsigned i = 0; i < sc->nioq; i++)
 		sc->ioq[i].live = false;
-	int r = nvme_broker_stop(sc->broker);
+	/* a shutdown is the stop with the notice first (1: without one) */
+	int r = shutdown ? nvme_broker_shutdown(sc->broker)
+			 : nvme_broker_stop(sc->broker);
+	int said = r;
+	if (r > 0)
+		r = 0;
 	if (r == 0 && !fatal) {
 		unsigned n = 0;
 		for (unsigned i = 0; i < sc->nioq; i++)
@@ -507,7 +512,33 @@ static int nvme_stop_answer(struct nvme_softc *sc)
 	nvme_q_fail_all(sc, &sc->admin);
 	for (unsigned i = 0; i < sc->nioq; i++)
 		nvme_q_fail_all(sc, &sc->ioq[i]);
-	return r;
+	return r ? r : said;
+}
+
+/* Delete I/O SQ, deliver what it owed (the controller completes or
+ * aborts a deleted SQ's commands before the deletion's own completion,
+ * NVMe 2.0 §5.6; the gate answers each once), then Delete I/O CQ (§5.5).
+ * 0 or -1 (one line) */
+static int nvme_ioq_delete(struct nvme_softc *sc, struct nvme_queue *q)
+{
+	static const uint8_t opc[2] = {NVME_ADM_DELETE_SQ, NVME_ADM_DELETE_CQ};
+	for (unsigned k = 0; k < 2; k++) {
+		struct nvme_sqe c = {0};
+		struct nvme_cqe e;
+		c.cdw0 = opc[k];
+		c.cdw10 = (uint32_t)FIELD_SET(NVME_DELETEQ_QID, q->id);
+		if (nvme_exec(sc, &sc->admin, &c, &e, NVME_ADMIN_TIMEOUT_US)) {
+			kprintf("%s: unable to delete I/O %s %u (SCT %u SC "
+				"0x%x)\n",
+				sc->name, k ? "CQ" : "SQ", q->id,
+				nvme_cqe_sct(&e), nvme_cqe_sc(&e));
+			return -1;
+		}
+		if (!k)
+			(void)nvme_complete(sc, q);
+		q->live = false; /* nothing new once its SQ is gone */
+	}
+	return 0;
 }
 
 int nvme_attach(struct nvme_softc *sc)
@@ -546,11 +577,22 @@ err_pool:
 	return -1;
 }
 
-void nvme_detach(struct nvme_softc *sc)
+int nvme_detach(struct nvme_softc *sc)
 {
+	/* a timeout meanwhile fails its command, no reset (nvme_recover) */
+	sc->detaching = true;
+	uint32_t csts = nvme_broker_csts(sc->broker);
+	bool alive = sc->up && !sc->dead && csts != NVME_CSTS_GONE &&
+		     !FIELD_GET(NVME_CSTS_CFS, csts);
+	/* the host deletes its I/O queues before a shutdown (NVMe 2.0
+	 * §3.6.2), the highest first, as Linux's nvme_disable_io_queues */
+	for (unsigned i = sc->nioq; alive && i-- > 0;)
+		if (nvme_ioq_delete(sc, &sc->ioq[i]))
+			break;
 	sc->up = false;
 	sc->recover_at_us = 0; /* a backoff's end brings nothing back */
-	(void)nvme_stop_answer(sc);
+	int r = nvme_stop_answer(sc, alive);
+	sc->detaching = false;
 	/* only now that the controller is disabled may the memory go (kept
 	 * when it did not stop); the block devices point into sc->ns */
 	nvme_mem_free(sc);
@@ -560,6 +602,7 @@ void nvme_detach(struct nvme_softc *sc)
 		       nvme_broker_nns(sc->broker) * sizeof(*sc->ns));
 	sc->ns = 0;
 	sc->nns = 0;
+	return alive ? r : r < 0 ? r : 1;
 }
 
 /* the controller is given up: disabled, bus mastering off (the broker's
@@ -597,7 +640,7 @@ int nvme_recover(struct nvme_softc *sc, const char *why)
 {
 	/* a failure inside recovery, or during the attach: the caller
 	 * fails (the attach unwinds: controller disabled, pool revoked) */
-	if (sc->recovering || sc->attaching || sc->dead)
+	if (sc->recovering || sc->attaching || sc->detaching || sc->dead)
 		return -1;
 	uint64_t now = time_now_us(), backoff = 0;
 	bool go_on = nvme_streak_next(sc, now, &backoff);
@@ -620,7 +663,7 @@ int nvme_recover(struct nvme_softc *sc, const char *why)
 		sc->resets++;
 		kprintf("%s: %s; resetting controller\n", sc->name, why);
 	}
-	int r = nvme_stop_answer(sc);
+	int r = nvme_stop_answer(sc, false);
 	for (unsigned i = 0; i < sc->nioq; i++)
 		nvme_q_reset(&sc->ioq[i]);
 	sc->recovering = false;

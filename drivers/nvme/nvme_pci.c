@@ -115,6 +115,21 @@ err_irq:
 	return -1;
 }
 
+/* devmgr_shutdown: queues deleted, CC.SHN, disabled (nvme_detach), then
+ * the vectors go (a revoked owner's went with the revoke); the softc
+ * stays (nvme_sc, /api/nvme), no longer up */
+static int nvme_pci_detach(struct pci_dev *d)
+{
+	struct nvme_softc *sc = d->drv_state;
+	int r = nvme_detach(sc);
+	if (!auth_owner_revoked(sc->owner))
+		nvme_pci_irq_unbind(sc);
+	sc->admin.irq_bound = false;
+	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
+		sc->ioq[i].irq_bound = false;
+	return r;
+}
+
 /* /api/nvme: every attached controller */
 static void nvme_status(struct json *j)
 {
@@ -138,4 +153,5 @@ const struct driver nvme_driver = {
     .validated = true,
     .identify = nvme_pci_identify,
     .attach = nvme_pci_attach,
+    .detach = nvme_pci_detach,
 };

@@ -138,6 +138,8 @@ struct nvme_softc {
 	/* in nvme_attach: a command that times out (or CFS) fails the attach
 	 * at once, without a reset (Linux's probe does the same) */
 	bool attaching;
+	/* in nvme_detach: a command that times out fails, no reset */
+	bool detaching;
 	bool use_irq;
 	struct nvme_queue admin;
 	struct nvme_queue ioq[NVME_IOQ_MAX];
@@ -189,11 +191,18 @@ struct nvme_io {
  * everything undone: the controller disabled once, nvme_broker_reset, before
  * the pool is revoked; the broker stays open with its function). */
 int nvme_attach(struct nvme_softc *sc);
-/* stop the controller, answer every outstanding command once as
- * nvme_recover does (the device's own completions delivered unless
- * CSTS.CFS), take the block devices back, free the memory. Only the host
- * tests call it today. */
-void nvme_detach(struct nvme_softc *sc);
+/* the orderly end (the device manager's devmgr_shutdown): a live
+ * controller (up, CSTS.CFS clear) has its I/O queues deleted — Delete I/O
+ * SQ, what it owed delivered, then Delete I/O CQ, each within
+ * NVME_ADMIN_TIMEOUT_US, highest queue first, the first failure ending the
+ * deletes — and is shut down (nvme_broker_shutdown: CC.SHN, CSTS.SHST,
+ * then disabled); a dead, fenced or backing-off one is only stopped. Then,
+ * as nvme_recover does, every outstanding command is answered once (the
+ * device's own completions delivered unless CSTS.CFS), the block devices
+ * are taken back and the memory freed. No reset runs meanwhile. 0 when
+ * the controller confirmed the shutdown, 1 when it was stopped without
+ * one, -1 when it did not stop (fenced: its pool kept). */
+int nvme_detach(struct nvme_softc *sc);
 /* reset the controller (CFS, timeout, or a proof asking) and bring the
  * queues back. Every outstanding command is answered once: with the
  * completion the device posted before the stop when the controller is not

@@ -245,7 +245,11 @@ static int broker_disable(struct nvme_broker *b)
 		if (!FIELD_GET(NVME_CSTS_RDY, csts) &&
 		    !FIELD_GET(NVME_CSTS_CFS, csts) && !b->rdy_late)
 			(void)broker_wait_rdy(b, 1);
-		reg_write32(b, NVME_REG_CC, cc & ~(uint32_t)NVME_CC_EN_MASK);
+		/* CC.SHN goes back to 00b with EN (a shutdown's notice ends
+		 * with the reset, NVMe 2.0 §3.6.2) */
+		reg_write32(b, NVME_REG_CC,
+			    cc & ~(uint32_t)(FIELD_SET(NVME_CC_EN, ~0u) |
+					     FIELD_SET(NVME_CC_SHN, ~0u)));
 	}
 	return broker_wait_rdy(b, 0);
 }
@@ -968,31 +972,35 @@ fail:
 	return -1;
 }
 
+/* Not running: never enabled, reset or stopped already, or enable
+ * failed. The controller is halted (or fenced) and the gate holds what it
+ * held: nothing to stop, and a stopped gate without queues would refuse
+ * the next enable's admin queues. what: "stop" or "shutdown" */
+static int broker_idle_stop(struct nvme_broker *b, const char *what)
+{
+	/* a DMA fault since the stop that kept the queues: what they hold
+	 * is no longer believed (as nvme_broker_stop) */
+	if (b->draining && auth_owner_stopped(b->owner)) {
+		nvme_gate_drop_all(&b->gate);
+		b->draining = false;
+	}
+	/* said at the 1st, 2nd, 4th, 8th, ... such call: a driver that
+	 * keeps stopping cannot flood the console */
+	if (line_due(++b->idle_stops))
+		kprintf("nvme-broker %s: %s: controller not enabled (%s); "
+			"nothing to do (%llu so far)\n",
+			b->name, what,
+			b->fenced     ? "fenced"
+			: b->draining ? "stopped already"
+				      : "stopped",
+			(unsigned long long)b->idle_stops);
+	return b->fenced ? -1 : 0;
+}
+
 int nvme_broker_stop(struct nvme_broker *b)
 {
-	/* Not running: never enabled, reset or stopped already, or enable
-	 * failed. The controller is halted (or fenced) and the gate holds
-	 * what it held: nothing to stop, and a stopped gate without queues
-	 * would refuse the next enable's admin queues */
-	if (!b->enabled) {
-		/* a DMA fault since the stop that kept the queues: what they
-		 * hold is no longer believed (as below) */
-		if (b->draining && auth_owner_stopped(b->owner)) {
-			nvme_gate_drop_all(&b->gate);
-			b->draining = false;
-		}
-		/* said at the 1st, 2nd, 4th, 8th, ... such stop: a driver
-		 * that keeps stopping cannot flood the console */
-		if (line_due(++b->idle_stops))
-			kprintf("nvme-broker %s: stop: controller not enabled "
-				"(%s); nothing to do (%llu so far)\n",
-				b->name,
-				b->fenced     ? "fenced"
-				: b->draining ? "stopped already"
-					      : "stopped",
-				(unsigned long long)b->idle_stops);
-		return b->fenced ? -1 : 0;
-	}
+	if (!b->enabled)
+		return broker_idle_stop(b, "stop");
 	int r = broker_halt(b);
 	/* not proven stopped, or its owner faulted (quarantined, revoked):
 	 * nothing it wrote is believed */
@@ -1006,6 +1014,72 @@ int nvme_broker_stop(struct nvme_broker *b)
 	nvme_gate_stop(&b->gate);
 	b->draining = true;
 	return 0;
+}
+
+uint32_t nvme_broker_shutdown_us(const struct nvme_broker *b)
+{
+	if (!b->id.rtd3e)
+		return NVME_SHUTDOWN_MAX_US;
+	return MIN(MAX(b->id.rtd3e, NVME_SHUTDOWN_MIN_US),
+		   NVME_SHUTDOWN_MAX_US);
+}
+
+/* CC.SHN=01b and wait for CSTS.SHST=10b (NVMe 2.0 §3.6.2), bounded by
+ * nvme_broker_shutdown_us. 0 when complete, else -1 with one line */
+static int broker_shn(struct nvme_broker *b)
+{
+	uint32_t bound = nvme_broker_shutdown_us(b);
+	uint32_t cc = reg_read32(b, NVME_REG_CC);
+	cc &= ~(uint32_t)FIELD_SET(NVME_CC_SHN, ~0u);
+	reg_write32(b, NVME_REG_CC,
+		    cc | (uint32_t)FIELD_SET(NVME_CC_SHN, NVME_CC_SHN_NORMAL));
+	uint64_t start = time_now_us();
+	for (;;) {
+		uint32_t csts = reg_read32(b, NVME_REG_CSTS);
+		const char *why = NULL;
+		if (csts == NVME_CSTS_GONE)
+			why = "the function went away";
+		else if (FIELD_GET(NVME_CSTS_SHST, csts) == NVME_CSTS_SHST_DONE)
+			return 0;
+		else if (FIELD_GET(NVME_CSTS_CFS, csts))
+			why = "controller fatal (CSTS.CFS)";
+		else if (time_now_us() - start > bound)
+			why = "not complete in time";
+		if (why) {
+			kprintf("nvme-broker %s: shutdown: %s after %llu of "
+				"%u ms (CSTS 0x%x); disabling it anyway\n",
+				b->name, why,
+				(unsigned long long)(time_now_us() - start) /
+				    1000,
+				bound / 1000, csts);
+			return -1;
+		}
+		time_delay_us(50);
+	}
+}
+
+int nvme_broker_shutdown(struct nvme_broker *b)
+{
+	if (!b->enabled) {
+		int r = broker_idle_stop(b, "shutdown");
+		return r ? r : 1;
+	}
+	/* a faulted owner's controller, or one that is fatal or gone: no
+	 * notice, the stop alone (nothing it says is believed) */
+	uint32_t csts = reg_read32(b, NVME_REG_CSTS);
+	int shn = -1;
+	if (auth_owner_stopped(b->owner))
+		kprintf("nvme-broker %s: shutdown: owner %u faulted; stopped "
+			"without notice\n",
+			b->name, b->owner);
+	else if (csts == NVME_CSTS_GONE || FIELD_GET(NVME_CSTS_CFS, csts))
+		kprintf("nvme-broker %s: shutdown: controller fatal or gone "
+			"(CSTS 0x%x); stopped without notice\n",
+			b->name, csts);
+	else
+		shn = broker_shn(b);
+	int r = nvme_broker_stop(b);
+	return r ? r : shn ? 1 : 0;
 }
 
 /* A fenced controller is unusable for good (nvme_broker_enable refuses

@@ -80,6 +80,31 @@ int nvme_broker_reset(struct nvme_broker *b);
  * (nvme_broker_cq_reap refuses: nothing it posted is believed). 0, or -1
  * when the controller did not stop: fenced, the queues dropped too. */
 int nvme_broker_stop(struct nvme_broker *b);
+/* A normal shutdown (NVMe 2.0 §3.6.2), then the stop above: CC.SHN=01b,
+ * wait for CSTS.SHST=10b (the controller has flushed its volatile write
+ * cache and made its state non-volatile) for at most broker's RTD3E
+ * clamped to [NVME_SHUTDOWN_MIN_US, NVME_SHUTDOWN_MAX_US] (RTD3E 0, not
+ * reported: NVME_SHUTDOWN_MAX_US), then CC.EN=0 (CC.SHN cleared with it),
+ * CSTS.RDY=0 within CAP.TO and bus mastering off, the gate's queues kept
+ * for the reap as nvme_broker_stop keeps them. Any time, any number of
+ * times: a controller not enabled (never, stopped, reset, revoked,
+ * fenced) is not notified and the call is nvme_broker_stop's (one line at
+ * the 1st, 2nd, 4th, ... such call); one whose owner faulted, or that
+ * reads CSTS.CFS or all ones, is stopped without a notification (one
+ * line); a shutdown that does not complete in time, or meets CSTS.CFS,
+ * says so in one line and is stopped all the same. Returns 0 (notified,
+ * SHST complete, stopped), 1 (stopped, not notified or not complete), or
+ * -1 when the controller did not stop (fenced). The driver deletes its I/O
+ * queues first (§3.6.2: the host should). */
+int nvme_broker_shutdown(struct nvme_broker *b);
+/* the wait for CSTS.SHST, microseconds: RTD3E is the controller's
+ * typical entry latency, not a bound — the floor keeps one that reports
+ * a few ms from being cut off mid-flush; the ceiling is Linux's default
+ * shutdown_timeout (5 s; Linux goes up to 60 s for a large RTD3E, but
+ * here the exit waits each controller in turn) */
+#define NVME_SHUTDOWN_MIN_US 1000000u
+#define NVME_SHUTDOWN_MAX_US 5000000u
+uint32_t nvme_broker_shutdown_us(const struct nvme_broker *b);
 /* the doorbell gate (nvme_gate_sq_ring): entries consumed or -1 */
 int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail);
 /* device completions -> driver CQ (nvme_gate_cq_reap): count or -1 */

@@ -129,3 +129,30 @@ void devmgr_bind_all(void)
 			d->drv ? d->drv->name : "none");
 	}
 }
+
+void devmgr_shutdown(void)
+{
+	for (unsigned i = pci_ndevs; i-- > 0;) {
+		struct pci_dev *d = &pci_devs[i];
+		const struct driver *drv = d->drv;
+		char a[16];
+		if (!drv)
+			continue;
+		pci_addr_str(d, a, sizeof(a));
+		if (!drv->detach) {
+			kprintf("devmgr: %s %s: no detach; left running\n", a,
+				drv->name);
+			continue;
+		}
+		uint64_t t0 = time_now_us();
+		int r = drv->detach(d);
+		kprintf("devmgr: %s %s %s in %llu us\n", a, drv->name,
+			r == 0	? "shut down"
+			: r > 0 ? "stopped without a confirmed shutdown"
+				: "did not stop (fenced)",
+			(unsigned long long)(time_now_us() - t0));
+		d->drv = NULL;
+		strlcpy(d->state, r < 0 ? "fenced: did not stop" : "shut down",
+			sizeof(d->state));
+	}
+}

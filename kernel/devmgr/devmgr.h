@@ -36,6 +36,11 @@ struct driver {
 	 * After a failure of identify or attach the device manager revokes
 	 * the owner: whatever the driver did not give back is taken */
 	int (*attach)(struct pci_dev *d, uint16_t owner);
+	/* optional: the orderly end (devmgr_shutdown) — the device told,
+	 * stopped, off the bus, everything outstanding answered. 0 when the
+	 * device confirmed it, 1 when it was stopped without that, -1 when
+	 * it did not stop (fenced). Without one the device is left running */
+	int (*detach)(struct pci_dev *d);
 };
 
 /* the binding table (kernel/devmgr/bindings.c) */
@@ -43,6 +48,11 @@ extern const struct driver *const devmgr_drivers[];
 extern const unsigned devmgr_ndrivers;
 
 void devmgr_bind_all(void);
+/* Before the kernel leaves (the proof image's exit): every bound function
+ * whose driver has a detach is detached, in the reverse of the bind order
+ * (devmgr_bind_all binds in pci_devs order), one line each with how long
+ * it took; one without a detach is left running, said in its line. */
+void devmgr_shutdown(void);
 
 /* kernel/devmgr/policy.c: the DMA backend for a DMA-capable driver on d, and
  * why; DMA_BACKEND_NONE means "do not bind" */

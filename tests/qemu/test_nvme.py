@@ -19,6 +19,11 @@ prints PROOF markers. This file checks them and, from outside the kernel:
 * The disk image, read on the host after QEMU exits: every region the
   integrity proof wrote, and the TOCTOU target and decoy, hold the pattern
   this file computes itself.
+* The orderly exit (kernel/devmgr/devmgr.c devmgr_shutdown): after the
+  last I/O command the device saw, its I/O queues deleted (SQ then CQ),
+  then CC.SHN set once (QEMU's nvme_ctrl_shutdown flushes every
+  namespace), then the controller stopped, and nothing after; the console
+  says the controller was shut down, after the proofs' tally.
 * A second, short boot with nvme.poll=1: the same proofs of bring-up and
   integrity with the completion interrupts unbound.
 * The vector files: every tests/qemu/nvme_vectors/nvme-*.vec was run and
@@ -56,7 +61,10 @@ TRACE = ["pci_nvme_err_*", "pci_nvme_ub_*", "pci_nvme_admin_cmd",
          "pci_nvme_create_sq", "pci_nvme_create_cq",
          "pci_nvme_mmio_doorbell_sq", "pci_nvme_irq_msix",
          # every page the controller maps for DMA, PRP list entries included
-         "pci_nvme_map_addr", "pci_nvme_dma_read", "pci_nvme_setfeat"]
+         "pci_nvme_map_addr", "pci_nvme_dma_read", "pci_nvme_setfeat",
+         # the orderly exit (devmgr_shutdown): queues deleted, CC.SHN, CC.EN=0
+         "pci_nvme_del_sq", "pci_nvme_del_cq", "pci_nvme_mmio_shutdown_set",
+         "pci_nvme_mmio_shutdown_cleared", "pci_nvme_mmio_stopped"]
 MSI_WINDOW = (0xFEE00000, 0xFEF00000)
 EV_RE = re.compile(r"(pci_nvme_\w+) ?(.*)$")
 
@@ -214,6 +222,38 @@ def check_integrity_image(m, disk):
 def test_integrity_image(run):
     m, _, disk, _, _ = run
     check_integrity_image(m, disk)
+
+
+def test_shutdown_at_exit(run):
+    """`exit` detaches the drivers before QEMU leaves: the controller gets
+    Delete I/O SQ and CQ for every queue pair after its last I/O command,
+    then CC.SHN=01b, then CC.EN=0; the disk image read back on the host
+    holds what the kernel wrote (test_integrity_image, same boot)."""
+    m, status, _, ev, _ = run
+    names = [e[0] for e in ev]
+    assert names.count("pci_nvme_mmio_shutdown_set") == 1, m.tail()
+    shn = names.index("pci_nvme_mmio_shutdown_set")
+    io = [i for i, n in enumerate(names)
+          if n in ("pci_nvme_io_cmd", "pci_nvme_read", "pci_nvme_write")]
+    assert io and io[-1] < shn
+    ioq = int(m.proofs["nvme-bringup"].kv["ioq"])
+    between = [(n, num(kv.get("qid", kv.get("sqid", kv.get("cqid", "0")))))
+               for n, _, kv in ev[io[-1]:shn] if n.startswith("pci_nvme_del_")]
+    assert sorted(between) == sorted(
+        [("pci_nvme_del_sq", q) for q in range(1, ioq + 1)] +
+        [("pci_nvme_del_cq", q) for q in range(1, ioq + 1)]), between
+    # each SQ deleted before its CQ
+    for q in range(1, ioq + 1):
+        assert between.index(("pci_nvme_del_sq", q)) < between.index(("pci_nvme_del_cq", q))
+    # then stopped (CC.EN=0, CC.SHN back to 00b), and nothing more
+    after = names[shn + 1:]
+    assert "pci_nvme_mmio_stopped" in after, after
+    assert not [n for n in after if n in ("pci_nvme_io_cmd", "pci_nvme_admin_cmd",
+                                          "pci_nvme_mmio_doorbell_sq")], after
+    tally = m.log.index("capOS: proofs pass=")
+    line = re.search(r"^devmgr: (\S+) nvme shut down in (\d+) us$", m.log[tally:], re.M)
+    assert line, m.tail()
+    assert status == EXIT_PASS
 
 
 @pytest.fixture(scope="module")

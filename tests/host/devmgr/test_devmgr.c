@@ -23,6 +23,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 #include "kernel/pci/pci_reg.h"
+#include "kernel/time/time.h"
 #include "shim.h"
 #include "tests/host/lib/status_render.h"
 
@@ -63,12 +64,12 @@ void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
 }
 
-struct pci_dev pci_devs[4];
+struct pci_dev pci_devs[6];
 unsigned pci_ndevs;
 
 /* each function's Command register as pci_enable last left it (the
  * shim's weak one records nothing) */
-static uint16_t cmd[4];
+static uint16_t cmd[6];
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 {
 	cmd[d - pci_devs] =
@@ -132,24 +133,49 @@ static int ok_attach(struct pci_dev *d, uint16_t owner)
 	return 0;
 }
 
-#define DRIVER(nm, dev, ident, att)                                            \
+/* bound, not counted in attached (devmgr_shutdown's functions) */
+static int quiet_attach(struct pci_dev *d, uint16_t owner)
+{
+	(void)d, (void)owner;
+	return 0;
+}
+
+/* devmgr_shutdown's order: the functions detached, in turn */
+static unsigned detached[6], ndetached;
+/* takes 1500 us and the device confirms */
+static int slow_detach(struct pci_dev *d)
+{
+	detached[ndetached++] = (unsigned)(d - pci_devs);
+	time_delay_us(1500);
+	return 0;
+}
+/* stopped without the device confirming */
+static int unconfirmed_detach(struct pci_dev *d)
+{
+	detached[ndetached++] = (unsigned)(d - pci_devs);
+	return 1;
+}
+
+#define DRIVER(nm, dev, ident, att, det)                                       \
 	static const struct pci_match nm##_ids[] = {{0x1234, dev, 0, 0}};      \
 	static const struct driver nm##_drv = {.name = #nm,                    \
 					       .ids = nm##_ids,                \
 					       .nids = 1,                      \
 					       .dma = true,                    \
 					       .identify = ident,              \
-					       .attach = att}
-DRIVER(halfway_attach, 0x0001, NULL, halfway_attach);
-DRIVER(halfway_identify, 0x0002, halfway_identify, ok_attach);
-DRIVER(unterminated, 0x0003, unterminated_identify, ok_attach);
-DRIVER(halfway_blockdev, 0x0004, NULL, halfway_blockdev_attach);
+					       .attach = att,                  \
+					       .detach = det}
+DRIVER(halfway_attach, 0x0001, NULL, halfway_attach, NULL);
+DRIVER(halfway_identify, 0x0002, halfway_identify, ok_attach, NULL);
+DRIVER(unterminated, 0x0003, unterminated_identify, ok_attach, NULL);
+DRIVER(halfway_blockdev, 0x0004, NULL, halfway_blockdev_attach, NULL);
+DRIVER(slow, 0x0005, NULL, quiet_attach, slow_detach);
+DRIVER(unconfirmed, 0x0006, NULL, quiet_attach, unconfirmed_detach);
 
 const struct driver *const devmgr_drivers[] = {
-    &halfway_attach_drv,
-    &halfway_identify_drv,
-    &unterminated_drv,
-    &halfway_blockdev_drv,
+    &halfway_attach_drv, &halfway_identify_drv,
+    &unterminated_drv,	 &halfway_blockdev_drv,
+    &slow_drv,		 &unconfirmed_drv,
 };
 const unsigned devmgr_ndrivers = ARRAY_SIZE(devmgr_drivers);
 
@@ -170,14 +196,14 @@ static int setup(void **st)
 {
 	(void)st;
 	shim_page_hook = page_freed;
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < 6; i++) {
 		struct pci_dev *d = &pci_devs[i];
 		d->dev = (uint8_t)i;
 		d->vendor = 0x1234;
 		d->device = (uint16_t)(i + 1);
 		strlcpy(d->state, "unbound", sizeof(d->state));
 	}
-	pci_ndevs = 4;
+	pci_ndevs = 6;
 	devmgr_bind_all();
 	return 0;
 }
@@ -260,6 +286,64 @@ static void test_blockdev_registered_twice(void **st)
 	assert_int_equal(nblockdevs, 0);
 }
 
+/* The orderly end: the bound functions with a detach are detached in the
+ * reverse of the bind order (pci_devs order), one line each with the time
+ * it took and what the device said; one without a detach is left
+ * running, said in its line; the failed ones (no driver) say nothing.
+ * Asked again, nothing is detached twice. */
+static void test_shutdown_reverse_order(void **st)
+{
+	(void)st;
+	ndetached = 0;
+	shim_count_lines("devmgr: ");
+	devmgr_shutdown();
+	unsigned said = shim_counted;
+	assert_int_equal(ndetached, 2);
+	assert_int_equal(detached[0], 5); /* bound last, detached first */
+	assert_int_equal(detached[1], 4);
+	/* unconfirmed, slow, unterminated */
+	assert_int_equal(said, 3);
+	assert_non_null(strstr(shim_last_line, "0000:00:02.0 unterminated: no "
+					       "detach; left running"));
+	assert_null(pci_devs[5].drv);
+	assert_null(pci_devs[4].drv);
+	assert_string_equal(pci_devs[4].state, "shut down");
+	assert_non_null(pci_devs[2].drv);
+	/* again: only the one left running says so */
+	shim_count_lines("devmgr: ");
+	devmgr_shutdown();
+	said = shim_counted;
+	shim_line_hook = NULL;
+	assert_int_equal(ndetached, 2);
+	assert_int_equal(said, 1);
+}
+
+/* each line names the device, its driver, the outcome and the time */
+static char lines[3][256];
+static unsigned nlines;
+static void line_save(const char *line)
+{
+	if (!strncmp(line, "devmgr: ", 8) && nlines < 3)
+		strlcpy(lines[nlines++], line, sizeof(lines[0]));
+}
+static void test_shutdown_lines(void **st)
+{
+	(void)st;
+	/* bound again for this test: the first shutdown unbound them */
+	pci_devs[4].drv = &slow_drv;
+	pci_devs[5].drv = &unconfirmed_drv;
+	nlines = 0;
+	shim_line_hook = line_save;
+	devmgr_shutdown();
+	shim_line_hook = NULL;
+	assert_int_equal(nlines, 3);
+	assert_string_equal(lines[0], "devmgr: 0000:00:05.0 unconfirmed "
+				      "stopped without a confirmed shutdown in "
+				      "0 us\n");
+	assert_string_equal(lines[1],
+			    "devmgr: 0000:00:04.0 slow shut down in 1500 us\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -268,6 +352,8 @@ int main(void)
 	    cmocka_unit_test(test_identify_unterminated),
 	    cmocka_unit_test(test_attach_fails_after_blockdev),
 	    cmocka_unit_test(test_blockdev_registered_twice),
+	    cmocka_unit_test(test_shutdown_reverse_order),
+	    cmocka_unit_test(test_shutdown_lines),
 	};
 	return cmocka_run_group_tests(t, setup, NULL);
 }

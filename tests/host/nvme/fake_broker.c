@@ -146,6 +146,21 @@ int nvme_broker_stop(struct nvme_broker *b)
 	return 0;
 }
 
+/* as the kernel broker's: CC.SHN on an enabled controller, then the
+ * stop; a controller not enabled gets the stop alone */
+int nvme_broker_shutdown(struct nvme_broker *b)
+{
+	if (!b->enabled) {
+		b->idle_shutdowns++;
+		int r = nvme_broker_stop(b);
+		return r ? r : 1;
+	}
+	b->shutdowns++;
+	b->shutdown_nlog = b->dev.nlog;
+	int r = nvme_broker_stop(b);
+	return r ? r : b->shst_fail ? 1 : 0;
+}
+
 int nvme_broker_reset(struct nvme_broker *b)
 {
 	fb_before_stop(b); /* a reset without nvme_broker_stop first */

@@ -63,6 +63,13 @@ struct nvme_broker {
 	 * kernel broker's broker_halt does */
 	bool fence_at_stop;
 	bool fenced;
+	/* nvme_broker_shutdown on an enabled controller: how many, and how
+	 * many commands the model had executed at the last one (dev.nlog),
+	 * so a test sees what reached the device before CC.SHN; idle ones
+	 * (not enabled) counted apart. shst_fail: the shutdown does not
+	 * complete (the controller is stopped all the same) */
+	unsigned shutdowns, idle_shutdowns, shutdown_nlog;
+	bool shst_fail;
 };
 
 extern struct nvme_broker fb;

@@ -33,7 +33,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 31
+#define NDEV	 39
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -125,14 +125,37 @@ static uint32_t model_stride(void)
 static bool stuck_rdy;
 /* CSTS read with CC.EN 0 since the probe's queue was last set up */
 static bool model_disabled;
+/* shutdown (CC.SHN 01b): SHST reads 10b at once (SHN_DONE), stays at 01b
+ * in progress (SHN_NEVER), or the controller turns fatal (SHN_CFS); and
+ * what the model saw: CSTS reads with CC.SHN 01b, whether any had CC.EN
+ * 1 (the notice went to a running controller), CSTS.CFS from now on */
+static enum { SHN_DONE, SHN_NEVER, SHN_CFS } shn_mode;
+static unsigned shn_seen;
+static bool shn_with_en, cfs_now;
+/* Identify Controller's RTD3E, microseconds */
+static uint32_t model_rtd3e;
 static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
 			       uint32_t v)
 {
 	(void)b;
 	if (!live || off != NVME_REG_CSTS)
 		return v;
-	bool en = reg32(mdev, NVME_REG_CC) & NVME_CC_EN_MASK;
+	uint32_t cc = reg32(mdev, NVME_REG_CC);
+	bool en = cc & NVME_CC_EN_MASK;
 	v = (v & ~NVME_CSTS_RDY_MASK) | (en || stuck_rdy ? 1u : 0u);
+	v &= ~(uint32_t)(FIELD_SET(NVME_CSTS_SHST, ~0u) |
+			 FIELD_SET(NVME_CSTS_CFS, ~0u));
+	if (FIELD_GET(NVME_CC_SHN, cc) == NVME_CC_SHN_NORMAL) {
+		shn_seen++;
+		shn_with_en |= en;
+		if (shn_mode == SHN_CFS)
+			cfs_now = true;
+		v |= (uint32_t)FIELD_SET(
+		    NVME_CSTS_SHST,
+		    shn_mode == SHN_DONE ? NVME_CSTS_SHST_DONE : 1u);
+	}
+	if (cfs_now)
+		v |= (uint32_t)FIELD_SET(NVME_CSTS_CFS, 1);
 	model_disabled |= !en; /* the probe's queue starts afresh */
 	memcpy(bar[mdev] + NVME_REG_CSTS, &v, 4);
 	return v;
@@ -192,6 +215,7 @@ static void model_answer(const struct nvme_sqe *c)
 		struct nvme_id_ctrl *id = data;
 		id->nn = model_nns;
 		id->mdts = 5;
+		id->rtd3e = model_rtd3e;
 		memcpy(id->mn, "capOS broker model", 18);
 	} else if (cns == NVME_CNS_ACTIVE_NSLIST) {
 		for (uint32_t i = 0; i < model_nns; i++)
@@ -367,6 +391,10 @@ static int setup(void **st)
 	probe_fail_cns = -1;
 	probe_data_hook = NULL;
 	kans.armed = false;
+	shn_mode = SHN_DONE;
+	shn_seen = 0;
+	shn_with_en = cfs_now = false;
+	model_rtd3e = 0;
 	shim_delay_hook = model_step;
 	nvme_broker_inject_set(&model);
 	shim_quiet = 1;
@@ -1945,6 +1973,208 @@ static void test_enable_refusal_lines_bounded(void **st)
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
+/* ---- shutdown (nvme_broker_shutdown, NVMe 2.0 §3.6.2) -------------------- */
+/* devs[i] fresh, opened and enabled with admin rings in *pool */
+static struct nvme_broker *shn_up(unsigned i, struct dma_pool *pool)
+{
+	struct pci_dev *d = fresh_function(i);
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	assert_int_equal(dma_pool_create(d->owner, 2 * PAGE_SIZE, 0, pool), 0);
+	struct dma_buf asq = {pool->va, pool->iova, PAGE_SIZE};
+	struct dma_buf acq = {pool->va + PAGE_SIZE, pool->iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(cmd[i], CMD_MEM | CMD_MAST);
+	shn_seen = 0;
+	shn_with_en = false;
+	return b;
+}
+
+/* stopped as nvme_broker_stop leaves it: CC.EN and CC.SHN 0, bus
+ * mastering off */
+static void assert_shn_stopped(unsigned i)
+{
+	assert_int_equal(reg32(i, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
+	assert_int_equal(FIELD_GET(NVME_CC_SHN, reg32(i, NVME_REG_CC)), 0);
+	assert_int_equal(cmd[i] & CMD_MAST, 0);
+}
+
+/* The controller told while running (CC.SHN 01b with CC.EN 1), SHST
+ * complete at once: 0; then disabled with CC.SHN back to 00b, off the
+ * bus, the admin queue kept for the driver's reap as a stop keeps it,
+ * and the reset gives the shadows back. Asked again (and after the
+ * reset): not enabled, nothing written, 1, one line each at most. Before,
+ * there was no shutdown at all; a disable kept CC.SHN. */
+static void test_shutdown_completes(void **st)
+{
+	(void)st;
+	struct dma_pool pool;
+	struct nvme_broker *b = shn_up(31, &pool);
+	uint64_t t0 = shim_clock_ns;
+	assert_int_equal(nvme_broker_shutdown(b), 0);
+	assert_true(shn_seen >= 1 && shn_with_en);
+	assert_true(shim_clock_ns - t0 < 1000000000ull); /* no long wait */
+	assert_shn_stopped(31);
+	assert_int_equal(nvme_broker_cq_reap(b, 0), 0); /* kept for the reap */
+	assert_int_equal(nvme_broker_sq_ring(b, 0, 1), -1);
+	/* twice: not enabled, the controller not told again */
+	uint8_t regs[BAR_LEN];
+	memcpy(regs, bar[31], BAR_LEN);
+	unsigned seen = shn_seen;
+	lines_watch("shutdown: controller not enabled");
+	assert_int_equal(nvme_broker_shutdown(b), 1);
+	assert_int_equal(line_hits, 1);
+	assert_non_null(strstr(line_last, "(stopped already)"));
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_owner_acct(32)->use[DMA_CHARGE_SHADOW], 0);
+	assert_int_equal(nvme_broker_shutdown(b), 1);
+	shim_line_hook = NULL;
+	assert_int_equal(line_hits, 2);
+	assert_memory_equal(regs + NVME_REG_DBS, bar[31] + NVME_REG_DBS,
+			    BAR_LEN - NVME_REG_DBS);
+	assert_int_equal(shn_seen, seen);
+	assert_shn_stopped(31);
+	/* and it comes up again: the reset is all a shutdown needs */
+	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
+	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* SHST never reaches 10b: the wait ends at nvme_broker_shutdown_us —
+ * RTD3E 0 (not reported) NVME_SHUTDOWN_MAX_US — with one line, and the
+ * controller is disabled all the same: 1. The bound from RTD3E, clamped:
+ * 10 us waits NVME_SHUTDOWN_MIN_US, 2 s waits 2 s, 60 s waits
+ * NVME_SHUTDOWN_MAX_US. */
+static void test_shutdown_never_completes_bounded(void **st)
+{
+	(void)st;
+	static const struct {
+		unsigned i;
+		uint32_t rtd3e, want_us;
+	} cases[] = {
+	    {32, 0, NVME_SHUTDOWN_MAX_US},
+	    {33, 10, NVME_SHUTDOWN_MIN_US},
+	    {34, 2000000, 2000000},
+	    {35, 60000000, NVME_SHUTDOWN_MAX_US},
+	};
+	for (unsigned k = 0; k < ARRAY_SIZE(cases); k++) {
+		unsigned i = cases[k].i;
+		model_rtd3e = cases[k].rtd3e;
+		shn_mode = SHN_NEVER;
+		struct dma_pool pool;
+		struct nvme_broker *b = shn_up(i, &pool);
+		assert_int_equal(nvme_broker_shutdown_us(b), cases[k].want_us);
+		lines_watch("nvme-broker");
+		uint64_t t0 = shim_clock_ns;
+		assert_int_equal(nvme_broker_shutdown(b), 1);
+		uint64_t waited_us = (shim_clock_ns - t0) / 1000;
+		shim_line_hook = NULL;
+		assert_in_range(waited_us, cases[k].want_us,
+				cases[k].want_us + 1000);
+		assert_int_equal(line_hits, 1);
+		assert_non_null(strstr(line_last, "shutdown: not complete in "
+						  "time"));
+		assert_true(shn_with_en);
+		assert_shn_stopped(i);
+		assert_int_equal(nvme_broker_reset(b), 0);
+		assert_int_equal(dma_pool_revoke(&pool), 0);
+	}
+}
+
+/* CSTS.CFS while the shutdown runs: the wait ends at once with one line
+ * and the controller is disabled: 1. CFS already set when asked: no
+ * notice at all (CC.SHN never written), one line, disabled: 1. */
+static void test_shutdown_cfs(void **st)
+{
+	(void)st;
+	struct dma_pool pool;
+	shn_mode = SHN_CFS;
+	struct nvme_broker *b = shn_up(36, &pool);
+	lines_watch("nvme-broker");
+	uint64_t t0 = shim_clock_ns;
+	assert_int_equal(nvme_broker_shutdown(b), 1);
+	shim_line_hook = NULL;
+	assert_true(shim_clock_ns - t0 < 1000000000ull);
+	assert_int_equal(line_hits, 1);
+	assert_non_null(strstr(line_last, "controller fatal (CSTS.CFS)"));
+	assert_shn_stopped(36);
+	assert_int_equal(nvme_broker_reset(b), 0);
+	/* fatal before the shutdown is asked */
+	cfs_now = false;
+	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
+	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	cfs_now = true;
+	shn_seen = 0;
+	lines_watch("nvme-broker");
+	assert_int_equal(nvme_broker_shutdown(b), 1);
+	shim_line_hook = NULL;
+	assert_int_equal(shn_seen, 0);
+	assert_int_equal(line_hits, 1);
+	assert_non_null(strstr(line_last, "stopped without notice"));
+	assert_shn_stopped(36);
+	cfs_now = false;
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* In the middle of the driver's reset (stopped, queues kept for the
+ * reap): the controller is not told, the kept queues stay for the reap,
+ * 1. After the owner's revoke: nothing written, nothing reaches the
+ * driver, 1. A quarantined owner's running controller (a DMA fault,
+ * the revoke not yet run): stopped without notice, its queues dropped. */
+static void test_shutdown_during_reset_and_after_revoke(void **st)
+{
+	(void)st;
+	struct rv r;
+	rv_up(&r, 37);
+	assert_int_equal(nvme_broker_stop(r.b), 0);
+	shn_seen = 0;
+	assert_int_equal(nvme_broker_shutdown(r.b), 1);
+	assert_int_equal(shn_seen, 0);
+	assert_non_null(strstr(shim_last_line, "shutdown: controller not "
+					       "enabled (stopped already)"));
+	/* the Read the device posted before the stop is still delivered */
+	assert_int_equal(nvme_broker_cq_reap(r.b, 1), 1);
+	assert_int_equal(r.drv_iocq[1].cid, 0x21);
+	assert_int_equal(auth_owner_revoke(r.d->owner, "test fault"), 1);
+	uint8_t regs[BAR_LEN];
+	memcpy(regs, bar[37], BAR_LEN);
+	assert_int_equal(nvme_broker_shutdown(r.b), 1);
+	assert_memory_equal(regs, bar[37], BAR_LEN);
+	assert_int_equal(shn_seen, 0);
+	assert_int_equal(cmd[37] & CMD_MAST, 0);
+	assert_int_equal(nvme_broker_cq_reap(r.b, 1), -1);
+	assert_int_equal(nvme_broker_shadow_bytes(r.b, 1), 0);
+	assert_int_equal(auth_owner_reinstate(r.d->owner), 0);
+	assert_int_equal(dma_pool_revoke(&r.pool), 0);
+	/* quarantined while running */
+	struct dma_pool pool;
+	struct nvme_broker *b = shn_up(38, &pool);
+	assert_int_equal(nvme_broker_cq_reap(b, 0), 0);
+	shim_iommu_owner = 39;
+	shim_iommu_fault();
+	lines_watch("nvme-broker");
+	assert_int_equal(nvme_broker_shutdown(b), 1);
+	shim_line_hook = NULL;
+	assert_int_equal(line_hits, 1);
+	assert_non_null(strstr(line_last, "owner 39 faulted; stopped without "
+					  "notice"));
+	assert_int_equal(shn_seen, 0);
+	assert_shn_stopped(38);
+	assert_int_equal(nvme_broker_cq_reap(b, 0), -1); /* not believed */
+	assert_int_equal(dma_owner_acct(39)->use[DMA_CHARGE_SHADOW], 0);
+	assert_int_equal(iommu_owner_resume(39), 0);
+	shim_iommu_owner = 0;
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2009,6 +2239,13 @@ int main(void)
 	    /* after the open test: owner 31 bound to devs[30] */
 	    cmocka_unit_test_setup_teardown(test_enable_refusal_lines_bounded,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shutdown_completes, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_shutdown_never_completes_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shutdown_cfs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_shutdown_during_reset_and_after_revoke, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

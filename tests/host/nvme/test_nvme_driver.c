@@ -1519,7 +1519,8 @@ static void test_detach_delivers_posted(void **state)
 }
 
 /* the same detach under Controller Fatal Status: as a reset would, it
- * believes nothing unconsumed — every command fails once, as aborted */
+ * believes nothing unconsumed — every command fails once, as aborted; a
+ * fatal controller is only stopped, no queue deleted, no shutdown */
 static void test_cfs_detach_fails_posted(void **state)
 {
 	(void)state;
@@ -1527,7 +1528,11 @@ static void test_cfs_detach_fails_posted(void **state)
 	struct nvme_ccb *w3 = three_writes(&b);
 	fb.before_stop = device_finishes_two;
 	fb.csts = NVME_CSTS_CFS_MASK << NVME_CSTS_CFS_SHIFT;
-	nvme_detach(&sc);
+	unsigned nlog = fb.dev.nlog;
+	assert_int_equal(nvme_detach(&sc), 1);
+	assert_int_equal(fb.shutdowns + fb.idle_shutdowns, 0);
+	assert_int_equal(fb.stops, 1);
+	assert_int_equal(fb.dev.nlog, nlog + 3); /* the writes, fetched */
 	assert_null(fb.before_stop);
 	assert_reset_delivered_none(w3);
 	assert_int_equal(sc.reset_failed_cmds, 3);
@@ -1654,7 +1659,7 @@ static void test_fenced_detach_keeps_pool(void **state)
 {
 	(void)state;
 	fb.fence_at_stop = true;
-	nvme_detach(&sc);
+	assert_int_equal(nvme_detach(&sc), -1);
 	assert_true(fb.fenced);
 	assert_true(dma_pool_live(&sc.pool));
 	assert_int_equal(nblockdevs, 0);
@@ -1685,6 +1690,98 @@ static void test_fenced_attach_keeps_pool(void **state)
 	assert_int_equal(dma_pool_revoke(&s2.pool), 0);
 }
 
+/* ---- detach: I/O queues deleted, then the shutdown --------------------- */
+/* A live controller's detach deletes its I/O queues — Delete I/O SQ then
+ * CQ, queue 2 then queue 1 — before nvme_broker_shutdown, and nothing
+ * reaches the device after it; a write outstanding on queue 1 is answered
+ * once, with the device's success, and is on the disk. Before, the detach
+ * only stopped the controller: no queue deleted, no shutdown. */
+static void test_detach_deletes_queues_then_shuts_down(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	memset(answers, 0, sizeof(answers));
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	memset(b.va, 0xa0, 4096);
+	struct nvme_io w = {.opc = NVME_IO_WRITE,
+			    .nsid = 1,
+			    .slba = posted_lba[0],
+			    .nlb = 8,
+			    .iova = b.iova,
+			    .len = 4096};
+	assert_int_equal(
+	    nvme_io_submit(&sc, &sc.ioq[0], &w, answer_done, &answers[0]), 0);
+	unsigned nlog = fb.dev.nlog;
+	assert_int_equal(nvme_detach(&sc), 0);
+	assert_int_equal(fb.shutdowns, 1);
+	assert_int_equal(fb.shutdown_nlog, fb.dev.nlog); /* nothing after */
+	static const struct {
+		uint8_t opc;
+		uint16_t qid;
+	} want[] = {{NVME_ADM_DELETE_SQ, 2},
+		    {NVME_ADM_DELETE_CQ, 2},
+		    {NVME_ADM_DELETE_SQ, 1},
+		    {NVME_ADM_DELETE_CQ, 1}};
+	unsigned k = 0;
+	for (unsigned i = nlog; i < fb.dev.nlog; i++) {
+		const struct nvme_sqe *c = &fb.dev.log[i];
+		if (c->nsid) /* the write */
+			continue;
+		assert_true(k < ARRAY_SIZE(want));
+		assert_int_equal(nvme_sqe_opc(c), want[k].opc);
+		assert_int_equal(FIELD_GET(NVME_DELETEQ_QID, c->cdw10),
+				 want[k].qid);
+		k++;
+	}
+	assert_int_equal(k, ARRAY_SIZE(want));
+	assert_int_equal(answers[0].n, 1);
+	assert_int_equal(answers[0].status, 0);
+	assert_true(on_disk(0));
+	assert_int_equal(sc.ioq[0].inflight + sc.ioq[1].inflight, 0);
+	assert_false(sc.ioq[0].live || sc.ioq[1].live || sc.admin.live);
+	assert_false(dma_pool_live(&sc.pool));
+	assert_int_equal(nblockdevs, 0);
+	/* detached twice: stopped only, nothing sent, nothing freed twice */
+	nlog = fb.dev.nlog;
+	assert_int_equal(nvme_detach(&sc), 1);
+	assert_int_equal(fb.dev.nlog, nlog);
+	assert_int_equal(fb.shutdowns, 1);
+}
+
+/* A Delete I/O SQ the device never answers: waited NVME_ADMIN_TIMEOUT_US,
+ * one line, no reset (the controller is not re-enabled), the deletes end
+ * there and the shutdown follows. Before: no delete, no shutdown. */
+static void test_detach_delete_timeout_no_reset(void **state)
+{
+	(void)state;
+	fb.device_stalled = true;
+	unsigned enables = fb.enables, resets = fb.resets;
+	uint64_t t0 = shim_clock_ns;
+	shim_count_lines("unable to delete I/O");
+	assert_int_equal(nvme_detach(&sc), 0);
+	unsigned said = shim_counted;
+	shim_line_hook = NULL;
+	assert_int_equal(said, 1);
+	assert_in_range((shim_clock_ns - t0) / 1000, NVME_ADMIN_TIMEOUT_US,
+			NVME_ADMIN_TIMEOUT_US + 100000);
+	assert_int_equal(fb.enables, enables);
+	assert_int_equal(fb.resets, resets + 1); /* the stop's own reset */
+	assert_int_equal(sc.resets, 0);
+	assert_int_equal(fb.shutdowns, 1);
+	assert_false(dma_pool_live(&sc.pool));
+}
+
+/* the controller does not confirm the shutdown (SHST never 10b: the
+ * broker stopped it anyway): 1 */
+static void test_detach_shutdown_unconfirmed(void **state)
+{
+	(void)state;
+	fb.shst_fail = true;
+	assert_int_equal(nvme_detach(&sc), 1);
+	assert_int_equal(fb.shutdowns, 1);
+	assert_false(dma_pool_live(&sc.pool));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1696,6 +1793,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_timeout_counts_from_submission,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fenced_detach_keeps_pool,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_detach_deletes_queues_then_shuts_down, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_detach_delete_timeout_no_reset,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_detach_shutdown_unconfirmed,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fenced_attach_keeps_pool,
 					    setup, teardown),
