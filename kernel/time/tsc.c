@@ -140,7 +140,8 @@ static int measure(int src, volatile uint64_t *hpet, uint64_t want,
 		 * the reference, as a stall between the two is no stopped
 		 * clock; nor is a complete count (its wide brackets end the
 		 * try above) */
-		if (*ticks<want && * dt - w> CALIBRATE_GIVE_UP)
+		uint64_t counted = *dt - w;
+		if (*ticks < want && counted > CALIBRATE_GIVE_UP)
 			return -1;
 	}
 }
