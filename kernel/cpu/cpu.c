@@ -9,8 +9,12 @@
 #include "kernel/mm/mm.h"
 
 #ifdef CAPOS_HOST
-/* the host test (tests/host/cpu) plays the control registers and the exit */
+/* the host test (tests/host/cpu) plays the control registers, the exit,
+ * CPUID, one RDSEED or RDRAND (its CF) and the loads of GDTR, IDTR and TR */
 __attribute__((noreturn)) void cpu_host_exit(bool pass);
+void cpu_host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]);
+bool cpu_host_rdrand(bool seed, uint64_t *v);
+void cpu_host_load(const void *gdtr, const void *idtr, uint16_t tr);
 #define read_cr2() 0ul
 #define read_cr3() 0ul
 #endif
@@ -84,6 +88,9 @@ static void gdt_load(void)
 		uint16_t lim;
 		uint64_t base;
 	} __attribute__((packed)) d = {sizeof(gdt) - 1, (uint64_t)gdt};
+#ifdef CAPOS_HOST
+	cpu_host_load(&d, NULL, SEL_TSS);
+#else
 	__asm__ volatile("lgdt %0\n\t"
 			 "pushq %1\n\t"
 			 "leaq 1f(%%rip), %%rax\n\t"
@@ -98,13 +105,18 @@ static void gdt_load(void)
 			 "ltr %w3" ::"m"(d),
 			 "i"(SEL_CODE), "r"(SEL_DATA), "r"(SEL_TSS)
 			 : "rax", "memory");
+#endif
 }
 
 static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
+#ifdef CAPOS_HOST
+	cpu_host_cpuid(leaf, sub, r);
+#else
 	__asm__ volatile("cpuid"
 			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
 			 : "a"(leaf), "c"(sub));
+#endif
 }
 
 /* one RDSEED (seed = true) or RDRAND value; the instruction may run dry
@@ -113,12 +125,16 @@ static bool hw_random(bool seed, uint64_t *v)
 {
 	for (int i = 0; i < 10; i++) {
 		uint8_t ok;
+#ifdef CAPOS_HOST
+		ok = cpu_host_rdrand(seed, v);
+#else
 		if (seed)
 			__asm__ volatile("rdseed %0; setc %1"
 					 : "=r"(*v), "=qm"(ok)::"cc");
 		else
 			__asm__ volatile("rdrand %0; setc %1"
 					 : "=r"(*v), "=qm"(ok)::"cc");
+#endif
 		if (ok)
 			return true;
 	}
@@ -174,7 +190,11 @@ void cpu_init(void)
 		uint16_t lim;
 		uint64_t base;
 	} __attribute__((packed)) d = {sizeof(idt) - 1, (uint64_t)idt};
+#ifdef CAPOS_HOST
+	cpu_host_load(NULL, &d, 0);
+#else
 	__asm__ volatile("lidt %0" ::"m"(d));
+#endif
 }
 
 static void print_addr(const char *label, uint64_t a)

@@ -36,9 +36,10 @@
 /* the host test (tests/host/cpu) plays the MSRs and the 8259 ports */
 uint64_t lapic_host_rdmsr(uint32_t m);
 void lapic_host_wrmsr(uint32_t m, uint64_t v);
+void lapic_host_outb(uint16_t p, uint8_t v);
 #define rdmsr(m)    lapic_host_rdmsr(m)
 #define wrmsr(m, v) lapic_host_wrmsr(m, v)
-#define outb(p, v)  ((void)(p), (void)(v))
+#define outb(p, v)  lapic_host_outb(p, v)
 #endif
 
 static volatile uint32_t *lapic;

@@ -91,22 +91,25 @@ static bool ref_bracket(int src, volatile uint64_t *hpet, uint64_t *r,
  * past want until one is not. 0 done; 1 two consecutive reads were more
  * than gap_max TSC cycles apart (*gap), so the count cannot be trusted;
  * 2 CALIBRATE_BRACKET_TRIES brackets in a row at the start or at the end
- * were wider (*gap: the last one's cycles); -1 the reference did not
- * reach want ticks in CALIBRATE_GIVE_UP cycles */
+ * were wider (*gap: the last one's cycles); -1 the reference had not
+ * reached want ticks CALIBRATE_GIVE_UP cycles after the first read. *gap is
+ * written only when 1 or 2 is returned: the rate line names the gap of the try
+ * before */
 static int measure(int src, volatile uint64_t *hpet, uint64_t want,
 		   uint64_t mask, uint64_t gap_max, uint64_t *jitter,
 		   uint64_t *dt, uint64_t *ticks, uint64_t *gap)
 {
-	uint64_t r0, t0, r1, t1, rprev, tprev;
+	uint64_t r0, t0, r1, t1, rprev, tprev, w;
 	unsigned wide = 0;
-	while (!ref_bracket(src, hpet, &r0, &t0, gap))
-		if (++wide == CALIBRATE_BRACKET_TRIES)
+	while (!ref_bracket(src, hpet, &r0, &t0, &w))
+		if (++wide == CALIBRATE_BRACKET_TRIES) {
+			*gap = w;
 			return 2;
+		}
 	rprev = r0;
 	tprev = t0;
 	wide = 0;
 	for (;;) {
-		uint64_t w;
 		bool narrow = ref_bracket(src, hpet, &r1, &t1, &w);
 		*dt = t1 - t0;
 		*ticks = (r1 - r0) & mask;
@@ -132,8 +135,13 @@ static int measure(int src, volatile uint64_t *hpet, uint64_t want,
 		}
 		/* firmware may name a clock that does not run (a PM timer
 		 * port nothing answers, an HPET that stays disabled): give
-		 * up after seconds of any plausible TSC rather than hang */
-		if (*dt > CALIBRATE_GIVE_UP)
+		 * up after seconds of any plausible TSC rather than hang.
+		 * The cycles counted end at the TSC read before this read of
+		 * the reference, as a stall between the two is no stopped
+		 * clock; nor is a complete count (its wide brackets end the
+		 * try above) */
+		uint64_t counted = *dt - w;
+		if (*ticks < want && counted > CALIBRATE_GIVE_UP)
 			return -1;
 	}
 }

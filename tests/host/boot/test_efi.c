@@ -4,9 +4,12 @@
  * hostile or merely unusual firmware may hand them over. efi.c is
  * included whole so its static steps can be called one at a time. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1016,6 +1019,76 @@ static void test_file_name_non_ascii_as_question_mark(void **st)
 	fw.pools--; /* its record, which bootfs keeps */
 }
 
+/* ---- the boot facts (kernel/boot/facts.c) ------------------------------ */
+
+/* boot_mark keeps the TSC where the step was reached (the timeline
+ * kernel/init/main.c prints): between two reads around it */
+static void test_boot_mark_keeps_the_tsc(void **st)
+{
+	(void)st;
+	boot_marks[MARK_PCI_DONE] = 0;
+	uint64_t before = __builtin_ia32_rdtsc();
+	boot_mark(MARK_PCI_DONE);
+	uint64_t after = __builtin_ia32_rdtsc();
+	assert_true(boot_marks[MARK_PCI_DONE] >= before);
+	assert_true(boot_marks[MARK_PCI_DONE] <= after);
+}
+
+/* every poller runs once a pass, in the order added, and the pass is busy
+ * when any of them is; MAX_POLLERS (8) fit */
+static unsigned poll_order[16], npolled;
+static bool poll_busy[8];
+#define POLLER(i)                                                              \
+	static bool poller##i(void)                                            \
+	{                                                                      \
+		poll_order[npolled++ % 16] = i;                                \
+		return poll_busy[i];                                           \
+	}
+POLLER(0)
+POLLER(1)
+POLLER(2)
+POLLER(3)
+POLLER(4)
+POLLER(5)
+POLLER(6)
+POLLER(7)
+static bool (*const poller_fns[8])(void) = {poller0, poller1, poller2, poller3,
+					    poller4, poller5, poller6, poller7};
+
+static void test_pollers_all_run_busy_if_any(void **st)
+{
+	(void)st;
+	npolled = 0;
+	assert_false(poller_run_all()); /* none yet: idle */
+	assert_int_equal(npolled, 0);
+	for (unsigned i = 0; i < 8; i++)
+		poller_add(poller_fns[i]);
+	assert_false(poller_run_all());
+	assert_int_equal(npolled, 8);
+	for (unsigned i = 0; i < 8; i++)
+		assert_int_equal(poll_order[i], i);
+	for (unsigned i = 0; i < 8; i++) {
+		memset(poll_busy, 0, sizeof(poll_busy));
+		poll_busy[i] = true;
+		npolled = 0;
+		assert_true(poller_run_all());
+		assert_int_equal(npolled, 8); /* the rest still ran */
+	}
+	memset(poll_busy, 0, sizeof(poll_busy));
+	/* a ninth is a panic (the kernel stops, naming the bound), not a
+	 * write past the table: in a child, which must die by abort */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		poller_add(poller0);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1056,6 +1129,8 @@ int main(void)
 		teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_file_name_non_ascii_as_question_mark, setup, teardown),
+	    cmocka_unit_test(test_boot_mark_keeps_the_tsc),
+	    cmocka_unit_test(test_pollers_all_run_busy_if_any),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

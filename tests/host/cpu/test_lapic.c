@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,12 +40,25 @@ void lapic_host_wrmsr(uint32_t m, uint64_t v)
 		bad_msr++;
 }
 
+/* the 8259s' data ports, 0x21 and 0xa1 (OCW1, the interrupt mask) */
+static int pic_mask[2];
+void lapic_host_outb(uint16_t p, uint8_t v)
+{
+	if (p == 0x21)
+		pic_mask[0] = v;
+	else if (p == 0xa1)
+		pic_mask[1] = v;
+	else
+		bad_msr++;
+}
+
+static bool map_refused; /* the page is RAM, or past 2^47 */
 void *mm_map_mmio(uint64_t phys, size_t len)
 {
 	(void)phys;
 	(void)len;
 	mapped++;
-	return page;
+	return map_refused ? NULL : page;
 }
 
 /* the I/O APICs (kernel/cpu/ioapic.c) are tested in foundation_test, over
@@ -63,22 +77,36 @@ void acpi_platform_lapic(uint64_t base)
 	platform_lapic = base;
 }
 
+/* the CPU's vectors (kernel/cpu/cpu.c): 0x40, or none free (0) */
+static unsigned vector_allocs;
+static uint8_t vector_free_one = 0x40;
 uint8_t vector_alloc(void (*handler)(void *), void *arg)
 {
 	(void)handler;
 	(void)arg;
-	return 0x40;
+	vector_allocs++;
+	return vector_free_one;
 }
 
+static char lines[4][160]; /* the last lines said */
+static unsigned nlines;
 void kprintf(const char *fmt, ...)
 {
-	(void)fmt;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(lines[nlines++ % 4], sizeof(lines[0]), fmt, ap);
+	va_end(ap);
 }
 
+static jmp_buf panicked;
+static char panic_line[160];
 void panic(const char *fmt, ...)
 {
-	(void)fmt;
-	abort();
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(panic_line, sizeof(panic_line), fmt, ap);
+	va_end(ap);
+	longjmp(panicked, 1);
 }
 
 static int setup(void **st)
@@ -86,8 +114,11 @@ static int setup(void **st)
 	(void)st;
 	memset(x2, 0, sizeof(x2));
 	memset(page, 0, sizeof(page));
-	mapped = bad_msr = ioapic_calls = 0;
+	mapped = bad_msr = ioapic_calls = nlines = 0;
 	platform_lapic = 0;
+	pic_mask[0] = pic_mask[1] = -1;
+	map_refused = false;
+	vector_free_one = 0x40;
 	return 0;
 }
 
@@ -96,7 +127,19 @@ static void test_xapic_through_the_page(void **st)
 	(void)st;
 	msr_base = 0xfed40000ull | 1ull << 11 | 1ull << 8; /* EN, BSP */
 	page[0x20 / 4] = 3u << 24;
+	page[0x80 / 4] = 0xff;	 /* TPR: firmware left every class blocked */
+	page[0x360 / 4] = 0x700; /* LINT1: NMI, unmasked */
 	lapic_init();
+	assert_int_equal(page[0x80 / 4], 0); /* §11.8.3.1: nothing blocked */
+	assert_int_equal(page[0x320 / 4], 0x10000); /* every LVT masked */
+	assert_int_equal(page[0x350 / 4], 0x10000);
+	assert_int_equal(page[0x360 / 4], 0x10000);
+	assert_int_equal(page[0x370 / 4], 0x10000);
+	/* both 8259s masked whole (OCW1): devices interrupt by MSI only */
+	assert_int_equal(pic_mask[0], 0xff);
+	assert_int_equal(pic_mask[1], 0xff);
+	assert_int_equal(nlines, 1);
+	assert_string_equal(lines[0], "cpu: LAPIC id 3 at 0xfed40000\n");
 	/* the page the CPU decodes, moved off the MADT's usual 0xfee00000,
 	 * is what the BAR check is told about */
 	assert_int_equal(platform_lapic, 0xfed40000);
@@ -121,7 +164,15 @@ static void test_x2apic_through_msrs(void **st)
 	(void)st;
 	msr_base = 0xfee00000ull | 1ull << 11 | 1ull << 10; /* EN, EXTD */
 	x2[0x02] = 7;
+	x2[0x08] = 0xff; /* TPR */
 	lapic_init();
+	assert_int_equal(x2[0x08], 0);
+	assert_int_equal(x2[0x36], 0x10000); /* LINT1 */
+	assert_int_equal(pic_mask[0], 0xff);
+	assert_int_equal(pic_mask[1], 0xff);
+	assert_int_equal(msr_base, 0xfee00000ull | 1ull << 11 | 1ull << 10);
+	assert_int_equal(nlines, 1);
+	assert_string_equal(lines[0], "cpu: LAPIC id 7, x2APIC mode (MSRs)\n");
 	assert_int_equal(platform_lapic, 0xfee00000);
 	assert_int_equal(ioapic_calls, 1);
 	assert_int_equal(mapped, 0);
@@ -144,11 +195,93 @@ static void test_x2apic_through_msrs(void **st)
 		assert_int_equal(page[i], 0);
 }
 
+/* firmware that left the APIC globally disabled (IA32_APIC_BASE.EN clear,
+ * SDM vol. 3A §11.4.3): xAPIC mode, and EN is set with the base kept */
+static void test_apic_disabled_by_firmware_enabled(void **st)
+{
+	(void)st;
+	msr_base = 0xfee00000ull; /* EN clear, EXTD clear */
+	lapic_init();
+	assert_int_equal(msr_base, 0xfee00000ull | 1ull << 11);
+	assert_int_equal(mapped, 1);
+	assert_int_equal(page[0xf0 / 4], 0x1ff);
+	assert_int_equal(x2[0x0f], 0);
+}
+
+/* an xAPIC page kernel/mm will not map (moved over RAM, past 2^47): no
+ * interrupt can be taken or acknowledged, so the kernel stops, naming it,
+ * before writing through a NULL page */
+static void test_xapic_page_unmappable_panics(void **st)
+{
+	(void)st;
+	msr_base = 0x7f000000ull | 1ull << 11;
+	map_refused = true;
+	if (!setjmp(panicked)) {
+		lapic_init();
+		fail_msg("lapic_init went on without its registers");
+	}
+	assert_string_equal(panic_line,
+			    "lapic: registers at 0x7f000000 cannot be mapped");
+}
+
+/* MSI addresses and remapping entries carry an 8-bit destination (docs/
+ * pci.md): an x2APIC id above 255 is said once, 255 is not */
+static void test_x2apic_id_above_255_said(void **st)
+{
+	(void)st;
+	msr_base = 0xfee00000ull | 1ull << 11 | 1ull << 10;
+	x2[0x02] = 255;
+	lapic_init();
+	assert_int_equal(nlines, 1);
+	setup(NULL);
+	x2[0x02] = 256;
+	lapic_init();
+	assert_int_equal(nlines, 2);
+	assert_string_equal(lines[1], "cpu: LAPIC id 256 is above 255; MSIs "
+				      "cannot reach it (not supported)\n");
+}
+
+/* the one-shot timer (SDM §11.5.4): its vector is allocated once, on the
+ * first start that wants an interrupt; a start without one (or with no
+ * vector free) leaves the LVT masked and says it will not interrupt.
+ * The vector is lapic.c's for the process: this case runs first */
+static void test_timer_vector_once_and_masked_without_irq(void **st)
+{
+	(void)st;
+	msr_base = 0xfee00000ull | 1ull << 11 | 1ull << 10;
+	lapic_init();
+	vector_allocs = 0;
+	vector_free_one = 0; /* none free yet */
+	assert_false(lapic_timer_start(100, true));
+	assert_int_equal(x2[0x32], 0x10000);
+	assert_int_equal(x2[0x38], 100); /* counting all the same */
+	vector_free_one = 0x40;
+	assert_false(lapic_timer_start(200, false));
+	assert_int_equal(vector_allocs, 1); /* none asked for */
+	assert_int_equal(x2[0x32], 0x10000);
+	assert_true(lapic_timer_start(300, true));
+	assert_int_equal(vector_allocs, 2);
+	assert_int_equal(x2[0x32], 0x40);
+	assert_true(lapic_timer_start(400, true));
+	assert_int_equal(vector_allocs, 2); /* kept */
+	assert_false(lapic_timer_start(500, false));
+	assert_int_equal(x2[0x32], 0x10000);
+	assert_int_equal(x2[0x38], 500);
+	assert_int_equal(vector_allocs, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    /* first: lapic_timer_start keeps its vector for the process */
+	    cmocka_unit_test_setup(
+		test_timer_vector_once_and_masked_without_irq, setup),
 	    cmocka_unit_test_setup(test_xapic_through_the_page, setup),
 	    cmocka_unit_test_setup(test_x2apic_through_msrs, setup),
+	    cmocka_unit_test_setup(test_apic_disabled_by_firmware_enabled,
+				   setup),
+	    cmocka_unit_test_setup(test_xapic_page_unmappable_panics, setup),
+	    cmocka_unit_test_setup(test_x2apic_id_above_255_said, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

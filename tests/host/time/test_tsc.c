@@ -3,8 +3,10 @@
  * configuration at 0x10, main counter at 0xf0), whose TSC is the host's own
  * (RDTSC runs in user mode), and over the ACPI PM timer in a time model
  * (tsc_host_inl, tsc_host_rdtsc): a virtual clock both read, which each
- * read moves on and a case may stall. Each case runs under an alarm, so a
- * calibration that never ends fails instead of hanging the suite. */
+ * read moves on and a case may stall, with an HPET over it too. Each case
+ * runs under an alarm, so a calibration that never ends fails instead of
+ * hanging the suite. random_add is the test's: it keeps what the
+ * calibration hands the pool. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,12 +75,14 @@ static void hpet_model(uint64_t period_fs)
 	hpet_model_caps(period_fs, 0);
 }
 
-/* a main counter driven by a thread: one tick per 10 host TSC cycles from
- * `start`, masked to `width`; after `jump_at` ticks it leaps `jump` ticks
- * ahead once. With a 10 ns period the calibrated rate is then 1 GHz
- * whatever the host's TSC runs at. */
+/* a main counter driven by a thread: one tick per `div` host TSC cycles
+ * (10 unless set) from `start`, masked to `width`; after `jump_at` ticks it
+ * leaps `jump` ticks ahead once. It runs only while ENABLE_CNF (bit 0 of
+ * the configuration register) is set: the spec (§2.3.5) halts the main
+ * counter while it is clear. With a 10 ns period and 10 cycles a tick the
+ * calibrated rate is 1 GHz whatever the host's TSC runs at. */
 static struct {
-	uint64_t start, width, jump_at, jump;
+	uint64_t start, width, jump_at, jump, div;
 	volatile int go, stop;
 } counter;
 
@@ -88,9 +92,15 @@ static void *counter_run(void *arg)
 	while (!counter.go)
 		;
 	uint64_t t0 = host_tsc(), extra = 0;
+	uint64_t div = counter.div ? counter.div : 10;
 	volatile uint64_t *c = &hpet[0xf0 / 8];
+	volatile uint64_t *cfg = &hpet[0x10 / 8];
 	while (!counter.stop) {
-		uint64_t ticks = (host_tsc() - t0) / 10;
+		if (!(*cfg & 1)) { /* halted: counts from when enabled */
+			t0 = host_tsc();
+			continue;
+		}
+		uint64_t ticks = (host_tsc() - t0) / div;
 		if (counter.jump && ticks >= counter.jump_at)
 			extra = counter.jump;
 		*c = (counter.start + ticks + extra) & counter.width;
@@ -115,63 +125,146 @@ static int calibrate_with_counter(uint64_t start, uint64_t width,
 	alarm(0);
 	counter.stop = 1;
 	pthread_join(th, NULL);
+	counter.div = 0;
 	return r;
 }
 
 /* the time model: a virtual clock in ns that each read of either clock
- * moves on by MODEL_STEP_NS, a 3 GHz TSC and the 24-bit PM timer
- * (3.579545 MHz) over it. Before the stall_at-th PM timer read of every
- * stall_every reads (0: none) the vCPU stalls stall_ns, stalls times;
- * with stall_after, after the read has taken the timer's value (an SMI
- * between it and the TSC read that follows). */
+ * moves on by step_ns (MODEL_STEP_NS unless set), a TSC at tsc_ghz
+ * (MODEL_TSC_GHZ unless set) and the 24-bit PM timer (3.579545 MHz) over
+ * it. Before the stall_at-th PM timer read of every stall_every reads (0:
+ * none) the vCPU stalls stall_ns, stalls times, and once more at read
+ * extra_at; with stall_after, after the read has taken the timer's value
+ * (an SMI between it and the TSC read that follows). At read skew_at the
+ * TSC leaps skew cycles ahead of the timer (to set a width or a gap to
+ * the cycle); a stuck timer never moves.
+ *
+ * The model also says what a calibration must do, from the rules rather
+ * than the code: the measurement ends at the first read want_ticks ticks
+ * past the first read (want_read), gives up at the first read more than
+ * CALIBRATE_GIVE_UP cycles past it (give_up_read), and mixes into its
+ * jitter the TSC just after each read whose timer value moved from the
+ * read before (jitter; for a calibration of one try, one first read) */
 extern uint32_t (*tsc_host_inl)(uint16_t port);
 extern uint64_t (*tsc_host_rdtsc)(void);
 
-#define MODEL_STEP_NS 500
-#define MODEL_TSC_GHZ 3
+#define MODEL_STEP_NS	  500
+#define MODEL_TSC_GHZ	  3
+#define PM_HZ		  3579545ull
+#define PM_WANT		  (PM_HZ / 50) /* 20 ms of ticks */
+#define CALIBRATE_GIVE_UP (1ull << 33)
+#define BRACKET_MAX	  (1ull << 17) /* CALIBRATE_BRACKET_MAX */
+/* half the PM timer's wrap at TSC_HZ_MIN (100 MHz), in TSC cycles */
+#define PM_GAP_MAX ((0xffffffull / 2 + 1) * 100000000ull / PM_HZ)
 static struct {
-	uint64_t ns, reads, stall_at, stall_every, stall_ns, stalls;
-	bool stall_after;
+	uint64_t ns, reads, stall_at, stall_every, stall_ns, stalls, extra_at;
+	bool stall_after, stuck;
+	uint64_t step_ns, tsc_ghz, tsc_off, skew_at, skew;
+	/* the HPET in the model: a main counter of hpet_ns ns a tick over
+	 * the same clock, counting only while enabled; the vCPU stalls
+	 * hpet_stall_ns before TSC read hpet_stall_at. A TSC at tsc_ghz, or
+	 * with tsc_div, one cycle each tsc_div ns */
+	uint64_t hpet_ns, hpet_stall_at, hpet_stall_ns, tsc_div, rdtscs;
+	/* the oracle */
+	uint64_t v0, vprev, t0, last_t, want_read, give_up_read, jitter;
+	bool give_up_exact; /* a read exactly CALIBRATE_GIVE_UP after */
+	bool after_read, mix_next;
 } vm;
 
 static uint32_t model_inl(uint16_t port)
 {
 	assert_int_equal(port, 0x608);
 	vm.reads++;
-	bool stall = vm.stalls && vm.stall_at &&
-		     (vm.reads == vm.stall_at ||
-		      (vm.stall_every && vm.reads > vm.stall_at &&
-		       (vm.reads - vm.stall_at) % vm.stall_every == 0));
+	bool stall = (vm.stalls && vm.stall_at &&
+		      (vm.reads == vm.stall_at ||
+		       (vm.stall_every && vm.reads > vm.stall_at &&
+			(vm.reads - vm.stall_at) % vm.stall_every == 0))) ||
+		     vm.reads == vm.extra_at;
 	if (stall && !vm.stall_after)
 		vm.ns += vm.stall_ns;
-	vm.ns += MODEL_STEP_NS;
-	uint32_t v = (uint32_t)(vm.ns * 3579545ull / 1000000000ull) & 0xffffff;
+	vm.ns += vm.step_ns ? vm.step_ns : MODEL_STEP_NS;
+	if (vm.reads == vm.skew_at)
+		vm.tsc_off += vm.skew;
+	uint32_t v = vm.stuck
+			 ? 0x123456
+			 : (uint32_t)(vm.ns * PM_HZ / 1000000000ull) & 0xffffff;
 	if (stall) {
 		if (vm.stall_after)
 			vm.ns += vm.stall_ns;
-		vm.stalls--;
+		if (vm.reads != vm.extra_at)
+			vm.stalls--;
 	}
+	if (vm.reads == 1)
+		vm.v0 = v;
+	else if (v != vm.vprev)
+		vm.mix_next = true;
+	/* the TSC read before this one ends the cycles counted */
+	if (vm.reads > 1 && !vm.give_up_read && vm.v0 == v &&
+	    vm.last_t - vm.t0 > CALIBRATE_GIVE_UP)
+		vm.give_up_read = vm.reads;
+	if (vm.reads > 1 && vm.last_t - vm.t0 == CALIBRATE_GIVE_UP)
+		vm.give_up_exact = true;
+	if (vm.reads > 1 && !vm.want_read &&
+	    ((v - vm.v0) & 0xffffff) >= PM_WANT)
+		vm.want_read = vm.reads;
+	vm.vprev = v;
+	vm.after_read = true;
 	return v;
 }
 
 static uint64_t model_rdtsc(void)
 {
-	vm.ns += MODEL_STEP_NS;
-	return vm.ns * MODEL_TSC_GHZ;
+	if (++vm.rdtscs == vm.hpet_stall_at)
+		vm.ns += vm.hpet_stall_ns;
+	vm.ns += vm.step_ns ? vm.step_ns : MODEL_STEP_NS;
+	if (vm.hpet_ns && hpet[0x10 / 8] & 1) /* ENABLE_CNF */
+		hpet[0xf0 / 8] = vm.ns / vm.hpet_ns;
+	uint64_t t = vm.tsc_div
+			 ? vm.ns / vm.tsc_div
+			 : vm.ns * (vm.tsc_ghz ? vm.tsc_ghz : MODEL_TSC_GHZ);
+	t += vm.tsc_off;
+	if (vm.after_read) { /* the TSC just after a timer read */
+		vm.after_read = false;
+		if (vm.reads == 1)
+			vm.t0 = t;
+		if (vm.mix_next) {
+			vm.jitter = (vm.jitter ^ t) * 0x9e3779b97f4a7c15ull;
+			vm.jitter ^= vm.jitter >> 29;
+			vm.mix_next = false;
+		}
+	}
+	vm.last_t = t;
+	return t;
 }
 
-static int calibrate_model_at(uint64_t stall_at, uint64_t stall_every,
-			      uint64_t stall_ns, uint64_t stalls, bool after)
+/* what time_calibrate hands the random pool */
+static struct {
+	unsigned calls;
+	char source[32];
+	uint64_t value;
+	bool strong;
+} mixed;
+
+void random_add(const char *source, const void *data, size_t len, bool strong)
+{
+	mixed.calls++;
+	snprintf(mixed.source, sizeof(mixed.source), "%s", source);
+	assert_int_equal(len, sizeof(mixed.value));
+	memcpy(&mixed.value, data, len);
+	mixed.strong = strong;
+}
+
+/* set the model up (vm is cleared first; a case sets what it varies in
+ * `setup` before the run) and calibrate */
+static int calibrate_vm(void (*setup)(void))
 {
 	memset(&vm, 0, sizeof(vm));
-	vm.stall_after = after;
-	vm.ns = 12345678901ull; /* anywhere in the PM timer's 4.69 s wrap */
-	vm.stall_at = stall_at;
-	vm.stall_every = stall_every;
-	vm.stall_ns = stall_ns;
-	vm.stalls = stalls;
+	memset(&mixed, 0, sizeof(mixed));
+	vm.ns = 12345678901ull;	    /* anywhere in the PM timer's 4.69 s wrap */
 	acpi_pm_timer_port = 0x608; /* q35's */
 	acpi_hpet_base = 0;
+	if (setup)
+		setup();
 	tsc_host_inl = model_inl;
 	tsc_host_rdtsc = model_rdtsc;
 	nlines = 0;
@@ -181,6 +274,31 @@ static int calibrate_model_at(uint64_t stall_at, uint64_t stall_every,
 	tsc_host_inl = NULL;
 	tsc_host_rdtsc = NULL;
 	return r;
+}
+
+static struct {
+	uint64_t stall_at, stall_every, stall_ns, stalls;
+	bool after;
+} plan;
+
+static void plan_setup(void)
+{
+	vm.stall_after = plan.after;
+	vm.stall_at = plan.stall_at;
+	vm.stall_every = plan.stall_every;
+	vm.stall_ns = plan.stall_ns;
+	vm.stalls = plan.stalls;
+}
+
+static int calibrate_model_at(uint64_t stall_at, uint64_t stall_every,
+			      uint64_t stall_ns, uint64_t stalls, bool after)
+{
+	plan.stall_at = stall_at;
+	plan.stall_every = stall_every;
+	plan.stall_ns = stall_ns;
+	plan.stalls = stalls;
+	plan.after = after;
+	return calibrate_vm(plan_setup);
 }
 
 static int calibrate_model(uint64_t stall_at, uint64_t stall_every,
@@ -198,12 +316,13 @@ static uint64_t steady_reads(void)
 	return vm.reads;
 }
 
-/* the TSC's rate within 0.1% of the model's 3 GHz */
+/* the TSC's rate within 0.1% of the model's (3 GHz unless set) */
 static void assert_model_rate(void)
 {
-	uint64_t hz = time_tsc_hz();
-	assert_true(hz > MODEL_TSC_GHZ * 999000000ull);
-	assert_true(hz < MODEL_TSC_GHZ * 1001000000ull);
+	uint64_t hz = time_tsc_hz(),
+		 ghz = vm.tsc_ghz ? vm.tsc_ghz : MODEL_TSC_GHZ;
+	assert_true(hz > ghz * 999000000ull);
+	assert_true(hz < ghz * 1001000000ull);
 }
 
 /* the model itself: a steady PM timer gives 3 GHz and the usual line */
@@ -213,21 +332,26 @@ static void test_tsc_pm_model_steady(void **st)
 	assert_int_equal(calibrate_model(0, 0, 0, 0), 0);
 	assert_model_rate();
 	assert_int_equal(nlines, 1);
-	assert_null(strstr(last_line, "measured again"));
+	assert_non_null(
+	    strstr(last_line, "(calibrated against ACPI PM timer)"));
 }
 
 /* the vCPU stalls 8 s mid-calibration (read 1000 of about 20000): the
  * 24-bit PM timer wraps once unseen (4.69 s) and 11859144 ticks for 8 s of
  * TSC read as 7.2 GHz, under TSC_HZ_MAX, which the old code took. The gap
  * between two reads is seen, the measurement made again, and the rate is
- * the model's, said in one line. */
+ * the model's, said in one line, naming the gap (before, the line named
+ * the next try's first read, 3000 cycles). */
 static void test_tsc_pm_stall_hiding_wrap_measured_again(void **st)
 {
 	(void)st;
 	assert_int_equal(calibrate_model(1000, 0, 8000000000ull, 1), 0);
 	assert_model_rate();
 	assert_int_equal(nlines, 1);
-	assert_non_null(strstr(last_line, "measured again after a gap"));
+	/* the gap named is the stall's: 3 x (8 s + 1500 ns) */
+	assert_non_null(strstr(
+	    last_line, "calibrated against ACPI PM timer, measured again "
+		       "after a gap of 24000004500 "));
 }
 
 /* the same stall of 8 s just before the measurement ends (46 reads before
@@ -261,7 +385,9 @@ static void test_tsc_pm_stall_every_try_gives_up(void **st)
 	uint64_t before = time_tsc_hz();
 	assert_int_equal(calibrate_model(1000, 1000, 8000000000ull, 100), -1);
 	assert_int_equal(nlines, 1);
-	assert_non_null(strstr(last_line, "could hide a wrap"));
+	assert_non_null(
+	    strstr(last_line, "ACPI PM timer read 24000004500 TSC cycles apart "
+			      "(over 234348443, which could hide a wrap"));
 	assert_non_null(strstr(last_line, "in each of 8 tries"));
 	assert_int_equal(time_tsc_hz(), before);
 	assert_true(vm.stalls == 100 - 8);
@@ -306,8 +432,11 @@ static void test_tsc_pm_every_read_slow_gives_up(void **st)
 	uint64_t before = time_tsc_hz();
 	assert_int_equal(calibrate_model_at(1, 1, 100000ull, ~0ull, true), -1);
 	assert_int_equal(nlines, 1);
-	assert_non_null(strstr(last_line, "reads took over 131072 TSC"));
-	assert_non_null(strstr(last_line, "5 times in a row, in each of 8"));
+	assert_non_null(
+	    strstr(last_line, "ACPI PM timer reads took over 131072 TSC"));
+	/* the last bracket: 3 x (1000 ns + the 100 us stall) */
+	assert_non_null(strstr(last_line, "(303000, the last) 5 times in a "
+					  "row, in each of 8"));
 	assert_int_equal(vm.reads, 5 * 8);
 	assert_int_equal(time_tsc_hz(), before);
 }
@@ -366,6 +495,7 @@ static void test_tsc_hpet_jump_refused(void **st)
 			assert_true(time_tsc_hz() >= 500000000ull);
 	}
 	assert_int_equal(r, -1);
+	assert_non_null(strstr(last_line, "time: HPET gave a TSC rate of"));
 	assert_non_null(strstr(last_line, "not believed"));
 	assert_true(time_tsc_hz() >= 100000000ull);
 	assert_true(time_now_ns() > 0);
@@ -381,6 +511,337 @@ static void test_tsc_stuck_hpet_gives_up(void **st)
 	assert_int_equal(time_calibrate(), -1);
 	alarm(0);
 	assert_int_equal(time_tsc_hz(), 1000000000ull);
+}
+
+/* ---- the rules of measure(), each at its bound ------------------------ */
+
+/* the measurement ends at the first read at least 20 ms of ticks
+ * (PM_HZ / 50) past the first: reads 100 ns apart, faster than the PM
+ * timer ticks (279 ns), meet the count exactly */
+static void step_50ns(void)
+{
+	vm.step_ns = 50;
+}
+
+/* the same, the first read (100 ns on) landing on a tick of the timer:
+ * the second, 150 ns later, reads the same value */
+static void step_50ns_first_read_on_a_tick(void)
+{
+	uint64_t k = vm.ns * PM_HZ / 1000000000ull + 1;
+	vm.ns = (k * 1000000000ull + PM_HZ - 1) / PM_HZ - 100;
+	vm.step_ns = 50;
+}
+
+static void test_tsc_pm_ends_at_first_read_of_20ms(void **st)
+{
+	(void)st;
+	assert_int_equal(calibrate_vm(step_50ns), 0);
+	assert_int_equal(vm.reads, vm.want_read);
+	assert_model_rate();
+}
+
+/* the jitter (kernel/lib/random.h: an uncredited source) mixes the TSC
+ * just after each read at which the timer moved, and no other: reads
+ * faster than the timer ticks leave it unmoved between some of them.
+ * Handed to the pool once, as "tsc-jitter", not strong */
+static void test_tsc_pm_jitter_mixes_the_tsc_at_each_tick(void **st)
+{
+	(void)st;
+	assert_int_equal(calibrate_vm(step_50ns_first_read_on_a_tick), 0);
+	assert_int_equal(mixed.calls, 1);
+	assert_string_equal(mixed.source, "tsc-jitter");
+	assert_false(mixed.strong);
+	assert_int_not_equal(vm.jitter, 0);
+	assert_int_equal(mixed.value, vm.jitter);
+	/* at the usual 1000 ns a read, every read has moved */
+	assert_int_equal(calibrate_model(0, 0, 0, 0), 0);
+	assert_int_equal(mixed.value, vm.jitter);
+}
+
+/* the bracket of the read that ends the measurement, one pair of TSC
+ * reads 3000 cycles apart in the model, widened by a TSC leap to exactly
+ * CALIBRATE_BRACKET_MAX (2^17) cycles: narrow, used at once. One cycle
+ * wider, the measurement goes on to the next read. (The leap moves the
+ * rate by 0.2 %, the bracket's whole point: within 0.3 %) */
+static uint64_t end_read, leap;
+
+static void leap_at_end(void)
+{
+	vm.skew_at = end_read;
+	vm.skew = leap;
+}
+
+static void assert_rate_within_3_permille(void)
+{
+	uint64_t hz = time_tsc_hz();
+	assert_true(hz > MODEL_TSC_GHZ * 997000000ull);
+	assert_true(hz < MODEL_TSC_GHZ * 1003000000ull);
+}
+
+static void test_tsc_pm_bracket_of_CALIBRATE_BRACKET_MAX_is_narrow(void **st)
+{
+	(void)st;
+	end_read = steady_reads();
+	uint64_t pair = 2 * MODEL_STEP_NS * MODEL_TSC_GHZ;
+	leap = BRACKET_MAX - pair;
+	assert_int_equal(calibrate_vm(leap_at_end), 0);
+	assert_int_equal(vm.reads, end_read);
+	assert_rate_within_3_permille();
+	leap++;
+	assert_int_equal(calibrate_vm(leap_at_end), 0);
+	assert_int_equal(vm.reads, end_read + 1);
+	assert_rate_within_3_permille();
+	assert_int_equal(nlines, 1);
+	assert_null(strstr(last_line, "measured again"));
+}
+
+/* wide brackets at the start and at the end are counted apart, each up
+ * to CALIBRATE_BRACKET_TRIES: four wide reads before the first narrow one
+ * and one at the end make no fifth in a row, and nothing is measured
+ * again */
+static void four_wide_at_start_one_at_end(void)
+{
+	vm.stall_after = true;
+	vm.stall_at = 1;
+	vm.stall_every = 1;
+	vm.stall_ns = 100000;
+	vm.stalls = 4;
+	vm.extra_at = end_read;
+}
+
+static void test_tsc_pm_wide_brackets_start_and_end_counted_apart(void **st)
+{
+	(void)st;
+	end_read = 0;
+	assert_int_equal(calibrate_vm(four_wide_at_start_one_at_end), 0);
+	end_read = vm.reads;
+	assert_int_equal(calibrate_vm(four_wide_at_start_one_at_end), 0);
+	assert_int_equal(vm.reads, end_read + 1);
+	assert_model_rate();
+	assert_int_equal(nlines, 1);
+	assert_null(strstr(last_line, "measured again"));
+}
+
+/* CALIBRATE_BRACKET_TRIES (5) wide brackets in a row at the end end the
+ * try; the next, steady, is the rate, and the line names the last wide
+ * bracket's width: 3 x (1000 ns + the 100 us stall) = 303000 cycles */
+static void
+test_tsc_pm_end_wide_CALIBRATE_BRACKET_TRIES_times_tried_again(void **st)
+{
+	(void)st;
+	uint64_t end = steady_reads();
+	assert_int_equal(calibrate_model_at(end, 1, 100000ull, 5, true), 0);
+	assert_int_equal(vm.stalls, 0);
+	assert_model_rate();
+	assert_int_equal(nlines, 1);
+	assert_non_null(strstr(last_line, "measured again after a gap of "
+					  "303000 TSC cycles"));
+}
+
+/* a gap between two reads of exactly PM_GAP_MAX cycles (half the 24-bit
+ * wrap at TSC_HZ_MIN) can hide no wrap and is kept; one cycle more is
+ * measured again, the line naming it. The gap: a stall before read 1000
+ * and a TSC leap of under 3 cycles to set it to the cycle */
+static uint64_t gap_want;
+
+static void gap_at_1000(void)
+{
+	uint64_t base = 3 * MODEL_STEP_NS * MODEL_TSC_GHZ; /* reads apart */
+	vm.stall_at = 1000;
+	vm.stalls = 1;
+	vm.stall_ns = (gap_want - base) / MODEL_TSC_GHZ;
+	vm.skew_at = 1000;
+	vm.skew = (gap_want - base) % MODEL_TSC_GHZ;
+}
+
+static void test_tsc_pm_gap_of_PM_GAP_MAX_kept(void **st)
+{
+	(void)st;
+	gap_want = PM_GAP_MAX;
+	assert_int_equal(calibrate_vm(gap_at_1000), 0);
+	assert_model_rate();
+	assert_int_equal(nlines, 1);
+	assert_null(strstr(last_line, "measured again"));
+	gap_want = PM_GAP_MAX + 1;
+	assert_int_equal(calibrate_vm(gap_at_1000), 0);
+	assert_model_rate();
+	char want[96];
+	snprintf(want, sizeof(want), "measured again after a gap of %llu ",
+		 (unsigned long long)PM_GAP_MAX + 1);
+	assert_non_null(strstr(last_line, want));
+}
+
+/* the wrap bound holds between two consecutive reads, not over the whole
+ * measurement: a 12 GHz TSC (under TSC_HZ_MAX) runs PM_GAP_MAX cycles in
+ * 19.5 ms, before 20 ms of the timer are counted, and is calibrated */
+static void tsc_12ghz(void)
+{
+	vm.tsc_ghz = 12;
+}
+
+static void test_tsc_pm_12GHz_gap_is_between_reads(void **st)
+{
+	(void)st;
+	assert_int_equal(calibrate_vm(tsc_12ghz), 0);
+	assert_model_rate();
+	assert_null(strstr(last_line, "measured again"));
+}
+
+/* a PM timer that never moves is given up on at the first read begun
+ * more than CALIBRATE_GIVE_UP (2^33) TSC cycles after the first: a leap
+ * at read 2 makes one begin exactly 2^33 cycles after it, not yet past */
+static void stuck_with_leap(void)
+{
+	uint64_t step = MODEL_STEP_NS * MODEL_TSC_GHZ; /* one clock read */
+	vm.stuck = true;
+	vm.skew_at = 2;
+	vm.skew = (CALIBRATE_GIVE_UP - step) % (3 * step);
+}
+
+static void test_tsc_pm_stuck_given_up_past_CALIBRATE_GIVE_UP(void **st)
+{
+	(void)st;
+	uint64_t before = time_tsc_hz();
+	assert_int_equal(calibrate_vm(stuck_with_leap), -1);
+	assert_true(vm.give_up_exact);
+	assert_int_not_equal(vm.give_up_read, 0);
+	assert_int_equal(vm.reads, vm.give_up_read);
+	assert_int_equal(nlines, 1);
+	assert_non_null(strstr(last_line, "ACPI PM timer advanced 0 of 71590 "
+					  "ticks in 2^33 TSC cycles; not "
+					  "running"));
+	assert_int_equal(time_tsc_hz(), before);
+	assert_int_equal(mixed.calls, 0);
+}
+
+/* firmware that names neither clock: one line, the rate left as it was,
+ * nothing mapped at address 0 */
+static void test_tsc_no_pm_timer_no_hpet(void **st)
+{
+	(void)st;
+	uint64_t before = time_tsc_hz();
+	acpi_pm_timer_port = 0;
+	acpi_hpet_base = 0;
+	nlines = 0;
+	assert_int_equal(time_calibrate(), -1);
+	assert_int_equal(nlines, 1);
+	assert_non_null(strstr(last_line, "no PM timer and no HPET"));
+	assert_int_equal(time_tsc_hz(), before);
+}
+
+/* the period's bounds are believed inclusive: 1 ns (a 1 GHz counter) and
+ * the spec's 100 ns (§2.3.4: COUNTER_CLK_PERIOD <= 0x05F5E100) calibrate,
+ * one femtosecond outside either is refused. The counter ticks so the
+ * TSC would read 3 GHz: every 3 cycles at 1 ns, every 300 at 100 ns */
+static void test_tsc_hpet_period_bounds_inclusive(void **st)
+{
+	(void)st;
+	hpet_model_caps(999999, HPET_COUNT_64);
+	assert_int_equal(time_calibrate(), -1);
+	assert_non_null(strstr(last_line, "period of 999999 fs, outside"));
+	hpet_model_caps(100000001, HPET_COUNT_64);
+	assert_int_equal(time_calibrate(), -1);
+	assert_non_null(strstr(last_line, "period of 100000001 fs, outside"));
+	/* (the rate itself is the host's and the counter thread's, which a
+	 * loaded host deschedules: only that it was believed is checked) */
+	hpet_model_caps(1000000, HPET_COUNT_64);
+	counter.div = 3;
+	assert_int_equal(calibrate_with_counter(0, ~0ull, 0, 0), 0);
+	assert_non_null(strstr(last_line, "calibrated against HPET"));
+	hpet_model_caps(100000000, HPET_COUNT_64);
+	counter.div = 300;
+	assert_int_equal(calibrate_with_counter(0, ~0ull, 0, 0), 0);
+	assert_non_null(strstr(last_line, "calibrated against HPET"));
+}
+
+/* the HPET in the model (vm.hpet_ns), 64-bit: TSC and main counter over
+ * one clock, so a rate comes out to the hertz */
+static struct {
+	uint64_t period_ns, tsc_ghz, tsc_div, stall_at, stall_ns;
+} hv;
+
+static void hpet_in_vm(void)
+{
+	hpet_model_caps(hv.period_ns * 1000000ull, HPET_COUNT_64);
+	vm.hpet_ns = hv.period_ns;
+	vm.tsc_ghz = hv.tsc_ghz;
+	vm.tsc_div = hv.tsc_div;
+	vm.hpet_stall_at = hv.stall_at;
+	vm.hpet_stall_ns = hv.stall_ns;
+}
+
+static int calibrate_hpet_vm(uint64_t period_ns, uint64_t tsc_ghz,
+			     uint64_t tsc_div, uint64_t stall_at,
+			     uint64_t stall_ns)
+{
+	hv.period_ns = period_ns;
+	hv.tsc_ghz = tsc_ghz;
+	hv.tsc_div = tsc_div;
+	hv.stall_at = stall_at;
+	hv.stall_ns = stall_ns;
+	return calibrate_vm(hpet_in_vm);
+}
+
+/* a 64-bit HPET never wraps, so a vCPU stalled 10 s mid-measurement is
+ * measured through: 3 x 10^10 TSC cycles times a 1 GHz reference is
+ * 3 x 10^19, past 2^64; both are halved until the cycles are under 2^33
+ * (ref_hz < 2^30: the product under 2^63), and the rate is 3 GHz */
+static void test_tsc_hpet_64bit_stall_of_10s_scaled_under_2_63(void **st)
+{
+	(void)st;
+	/* TSC read 1001: before a read of the counter, between two */
+	assert_int_equal(calibrate_hpet_vm(1, 3, 0, 1001, 10000000000ull), 0);
+	assert_true(vm.ns > 12345678901ull + 10000000000ull);
+	assert_model_rate();
+	assert_non_null(strstr(last_line, "calibrated against HPET)"));
+}
+
+/* the same stall between a read of the counter and the TSC read after it
+ * (TSC read 1000): the bracket is wide, the next read completes the count
+ * and ends the measurement, at 3 GHz. Before, the cycles to the end of
+ * the stall, past CALIBRATE_GIVE_UP, were taken for a clock that does not
+ * run: "HPET advanced 499000 of 20000000 ticks ...; not running", 1 GHz */
+static void test_tsc_hpet_stall_inside_a_bracket_not_a_stopped_clock(void **st)
+{
+	(void)st;
+	assert_int_equal(calibrate_hpet_vm(1, 3, 0, 1000, 10000000000ull), 0);
+	assert_model_rate();
+	assert_int_equal(nlines, 1);
+	assert_non_null(strstr(last_line, "calibrated against HPET)"));
+}
+
+/* TSC_HZ_MIN (100 MHz) and TSC_HZ_MAX (16 GHz) are believed, to the
+ * hertz; 17 GHz is not, said once, naming the clock */
+static void test_tsc_rate_bounds_TSC_HZ_MIN_and_MAX_inclusive(void **st)
+{
+	(void)st;
+	assert_int_equal(calibrate_hpet_vm(10, 0, 10, 0, 0), 0);
+	assert_int_equal(time_tsc_hz(), 100000000ull);
+	assert_int_equal(calibrate_hpet_vm(1, 16, 0, 0, 0), 0);
+	assert_int_equal(time_tsc_hz(), 16000000000ull);
+	assert_int_equal(calibrate_hpet_vm(1, 17, 0, 0, 0), -1);
+	assert_int_equal(time_tsc_hz(), 16000000000ull);
+	assert_int_equal(nlines, 1);
+	assert_non_null(strstr(last_line, "HPET gave a TSC rate of 17000000 "
+					  "kHz, outside 100000-16000000 kHz"));
+}
+
+/* time_delay_us returns at the first read of the clock at or past its
+ * end, not a microsecond later; a delay of 0 reads the clock twice */
+static void test_time_delay_us_ends_at_the_first_read_past(void **st)
+{
+	(void)st;
+	assert_int_equal(calibrate_hpet_vm(1, 3, 0, 0, 0), 0);
+	assert_int_equal(time_tsc_hz(), 3000000000ull); /* ns exact */
+	tsc_host_rdtsc = model_rdtsc;
+	vm.hpet_ns = 0;
+	uint64_t first = (vm.ns + MODEL_STEP_NS) / 1000;
+	time_delay_us(100);
+	assert_int_equal(vm.ns / 1000, first + 100);
+	uint64_t n = vm.rdtscs;
+	time_delay_us(0);
+	assert_int_equal(vm.rdtscs, n + 2);
+	tsc_host_rdtsc = NULL;
 }
 
 int main(void)
@@ -399,6 +860,25 @@ int main(void)
 	    cmocka_unit_test(test_tsc_pm_stall_after_first_read_bracketed),
 	    cmocka_unit_test(test_tsc_pm_stall_after_last_read_bracketed),
 	    cmocka_unit_test(test_tsc_pm_every_read_slow_gives_up),
+	    cmocka_unit_test(test_tsc_pm_ends_at_first_read_of_20ms),
+	    cmocka_unit_test(test_tsc_pm_jitter_mixes_the_tsc_at_each_tick),
+	    cmocka_unit_test(
+		test_tsc_pm_bracket_of_CALIBRATE_BRACKET_MAX_is_narrow),
+	    cmocka_unit_test(
+		test_tsc_pm_wide_brackets_start_and_end_counted_apart),
+	    cmocka_unit_test(
+		test_tsc_pm_end_wide_CALIBRATE_BRACKET_TRIES_times_tried_again),
+	    cmocka_unit_test(test_tsc_pm_gap_of_PM_GAP_MAX_kept),
+	    cmocka_unit_test(test_tsc_pm_12GHz_gap_is_between_reads),
+	    cmocka_unit_test(test_tsc_pm_stuck_given_up_past_CALIBRATE_GIVE_UP),
+	    cmocka_unit_test(test_tsc_no_pm_timer_no_hpet),
+	    cmocka_unit_test(test_tsc_hpet_period_bounds_inclusive),
+	    cmocka_unit_test(
+		test_tsc_hpet_64bit_stall_of_10s_scaled_under_2_63),
+	    cmocka_unit_test(
+		test_tsc_hpet_stall_inside_a_bracket_not_a_stopped_clock),
+	    cmocka_unit_test(test_tsc_rate_bounds_TSC_HZ_MIN_and_MAX_inclusive),
+	    cmocka_unit_test(test_time_delay_us_ends_at_the_first_read_past),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
