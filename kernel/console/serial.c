@@ -41,22 +41,34 @@ void console_init(void)
 	outb(COM1 + UART_MCR, 0x03);
 }
 
+/* reads of LSR one byte may wait for THRE; a UART that never has room
+ * (stuck, or no 16550 behind the port) costs this once, and after that
+ * one read a byte until it shows room again (uart_stuck) */
+#define UART_WAIT_READS 100000
+static bool uart_stuck;
+
 static void serial_putc(char c)
 {
-	for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & UART_LSR_THRE);
-	     i++)
+	int i = 0;
+	int reads = uart_stuck ? 1 : UART_WAIT_READS;
+	while (!(inb(COM1 + UART_LSR) & UART_LSR_THRE) && ++i < reads)
 		cpu_relax();
+	uart_stuck = i == reads;
 	outb(COM1 + UART_THR, (uint8_t)c);
 }
 
+/* with interrupts off: a line printed by an interrupt handler cannot land
+ * inside another line's bytes, on the UART or in the ring (one CPU) */
 void console_write(const char *s, size_t n)
 {
+	uint64_t flags = cpu_irq_save();
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '\n')
 			serial_putc('\r');
 		serial_putc(s[i]);
 		log_ring[log_pos++ % LOG_SIZE] = s[i];
 	}
+	cpu_irq_restore(flags);
 }
 
 /* /api/log: what the ring holds, from its first whole line */

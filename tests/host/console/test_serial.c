@@ -34,6 +34,7 @@ static struct {
 	uint8_t wval[16];
 	unsigned nw;
 	bool dlab;
+	unsigned thr_irqs_on; /* THR writes made with interrupts on */
 } uart;
 
 uint8_t serial_host_inb(uint16_t port)
@@ -50,6 +51,7 @@ void serial_host_outb(uint16_t port, uint8_t v)
 		uart.dlab = v & 0x80;
 	if (port == COM1 && !uart.dlab) {
 		assert_true(uart.ntx < sizeof(uart.tx));
+		uart.thr_irqs_on += !cpu_host_irqs_off;
 		uart.tx[uart.ntx++] = (char)v;
 		return;
 	}
@@ -234,6 +236,55 @@ static void test_stuck_uart_bounded(void **st)
 	assert_int_equal(uart.lsr_reads, 1);
 }
 
+/* once a byte has waited UART_WAIT_READS reads in vain, the bytes after it
+ * wait one read each until LSR shows room again: a stuck UART (or none
+ * behind the port) costs a line one wait, not one per byte */
+static void test_stuck_uart_waited_once(void **st)
+{
+	(void)st;
+	uart.never_ready = true;
+	uart.lsr_reads = 0;
+	uart.ntx = 0;
+	say("stuck\n", 6);
+	assert_int_equal(uart.ntx, 7); /* every byte written all the same */
+	assert_int_equal(uart.lsr_reads, 100000 + 6);
+	uart.never_ready = false;
+	uart.lsr_reads = 0;
+	say("ok", 2);
+	assert_int_equal(uart.lsr_reads, 2);
+	uart.never_ready = true; /* stuck again: one full wait again */
+	uart.lsr_reads = 0;
+	say("w", 1);
+	assert_int_equal(uart.lsr_reads, 100000);
+	uart.never_ready = false;
+	say("\n", 1);
+	assert_log();
+}
+
+/* every byte goes out with interrupts off, and they come back as they
+ * were: a line an interrupt handler prints cannot land inside another
+ * line's bytes (one CPU), and a caller that had them off keeps them off */
+static void test_write_with_interrupts_off(void **st)
+{
+	(void)st;
+	uart.thr_irqs_on = 0;
+	uart.ntx = 0;
+	cpu_host_irqs_off = false;
+	say("irq\n", 4);
+	kprintf("k%d\n", 1);
+	written = realloc(written, nwritten + 3);
+	memcpy(written + nwritten, "k1\n", 3);
+	nwritten += 3;
+	assert_int_equal(uart.ntx, 5 + 4);
+	assert_int_equal(uart.thr_irqs_on, 0);
+	assert_false(cpu_host_irqs_off);
+	cpu_host_irqs_off = true;
+	say("x\n", 2);
+	assert_true(cpu_host_irqs_off);
+	cpu_host_irqs_off = false;
+	assert_log();
+}
+
 /* past LOG_SIZE bytes the ring holds the last LOG_SIZE, from its first
  * whole line */
 static void test_log_wrapped_from_first_whole_line(void **st)
@@ -291,6 +342,8 @@ int main(void)
 	    cmocka_unit_test(test_write_crlf_to_the_uart),
 	    cmocka_unit_test(test_kprintf_cut_at_511),
 	    cmocka_unit_test(test_stuck_uart_bounded),
+	    cmocka_unit_test(test_stuck_uart_waited_once),
+	    cmocka_unit_test(test_write_with_interrupts_off),
 	    cmocka_unit_test(test_log_wrapped_from_first_whole_line),
 	    cmocka_unit_test(test_log_first_newline_within_256),
 	    cmocka_unit_test(test_panic_said_backtraced_stopped),
