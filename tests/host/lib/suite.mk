@@ -20,3 +20,10 @@ HOST_TESTS += $(BUILD)/host/printf_test
 $(BUILD)/host/printf_test: tests/host/lib/test_printf.c $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+
+# string_test: kernel/lib/string.c (kernel only: the host's libc has these
+# names) compiled into the test under k-prefixed names, against C11 7.24
+HOST_TESTS += $(BUILD)/host/string_test
+$(BUILD)/host/string_test: tests/host/lib/test_string.c kernel/lib/string.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ tests/host/lib/test_string.c $(HOST_LIBS)
