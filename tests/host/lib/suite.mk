@@ -27,3 +27,10 @@ HOST_TESTS += $(BUILD)/host/string_test
 $(BUILD)/host/string_test: tests/host/lib/test_string.c kernel/lib/string.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ tests/host/lib/test_string.c $(HOST_LIBS)
+
+# status_test: the status provider lookup (kernel/lib/status.c) over
+# providers of its own
+HOST_TESTS += $(BUILD)/host/status_test
+$(BUILD)/host/status_test: tests/host/lib/test_status.c kernel/lib/status.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
