@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "kernel/lib/random.h"
 #include "kernel/lib/siphash.h"
+#include "shim.h"
 
 static void test_siphash24_reference_vectors(void **state)
 {
@@ -121,9 +123,102 @@ static void test_random_pool_every_byte_steers(void **state)
 	assert_int_not_equal(output_after(&a, 1), output_after(&b, 1));
 }
 
+/* a case in a child process, from the state the cases before it left: a
+ * failure ends it with status 1 (cmocka's asserts would jump back into the
+ * child's copy of the runner) */
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__,        \
+				__LINE__, #c);                                 \
+			_exit(1);                                              \
+		}                                                              \
+	} while (0)
+static void in_child(void (*fn)(void))
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fn();
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* the boot line says whether a strong source (a hardware or firmware
+ * generator) was mixed in, and names the sources */
+static void report(void)
+{
+	random_report();
+	CHECK(!strcmp(shim_last_line,
+		      "random: seeded from none only: no RDSEED/RDRAND and no "
+		      "EFI RNG, so TCP sequence numbers rest on timing "
+		      "noise\n"));
+	random_add("tsc-jitter", "x", 1, false);
+	random_report();
+	CHECK(!strncmp(shim_last_line,
+		       "random: seeded from tsc-jitter only: no RDSEED", 46));
+	random_add("rdseed", "y", 1, true);
+	random_report();
+	CHECK(
+	    !strcmp(shim_last_line, "random: seeded from tsc-jitter,rdseed\n"));
+}
+static void test_random_report_says_whether_strong(void **state)
+{
+	(void)state;
+	in_child(report);
+}
+
+/* the list of sources holds RANDOM_SOURCES_LEN bytes, its NUL included:
+ * a name is listed whole when it fits, to the last byte, and not at all
+ * when it does not (never cut); alone or after a comma */
+static void one_name(void)
+{
+	char a[RANDOM_SOURCES_LEN + 1];
+	memset(a, 'a', RANDOM_SOURCES_LEN);
+	a[RANDOM_SOURCES_LEN] = 0; /* no room for its NUL */
+	random_add(a, "x", 1, false);
+	CHECK(!strcmp(random_sources(), "none"));
+	a[RANDOM_SOURCES_LEN - 1] = 0; /* fills the list */
+	random_add(a, "x", 1, false);
+	CHECK(!strcmp(random_sources(), a));
+	random_add("b", "x", 1, false);
+	CHECK(!strcmp(random_sources(), a));
+}
+static void two_names(void)
+{
+	char a[61], b[RANDOM_SOURCES_LEN];
+	memset(a, 'a', 60);
+	a[60] = 0;
+	random_add(a, "x", 1, false);
+	/* 60 + ',' + 35 + NUL is one byte too many */
+	size_t fit = RANDOM_SOURCES_LEN - 1 - 61;
+	memset(b, 'b', fit + 1);
+	b[fit + 1] = 0;
+	random_add(b, "x", 1, false);
+	CHECK(!strcmp(random_sources(), a));
+	b[fit] = 0;
+	random_add(b, "x", 1, false);
+	const char *s = random_sources();
+	CHECK(strlen(s) == RANDOM_SOURCES_LEN - 1);
+	CHECK(!strncmp(s, a, 60) && s[60] == ',' && !strcmp(s + 61, b));
+}
+static void test_random_sources_bounded_by_RANDOM_SOURCES_LEN(void **state)
+{
+	(void)state;
+	in_child(one_name);
+	in_child(two_names);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    /* first: in children, from the state nothing was added to */
+	    cmocka_unit_test(test_random_report_says_whether_strong),
+	    cmocka_unit_test(test_random_sources_bounded_by_RANDOM_SOURCES_LEN),
 	    cmocka_unit_test(test_siphash24_reference_vectors),
 	    cmocka_unit_test(test_random_pool_follows_its_input),
 	    cmocka_unit_test(test_random_pool_every_byte_steers),
