@@ -213,12 +213,60 @@ static void test_random_sources_bounded_by_RANDOM_SOURCES_LEN(void **state)
 	in_child(two_names);
 }
 
+/* random.c's construction against a model of it (random.h, random.c's
+ * head comment): from the zero key, random_add takes its input in slices
+ * of 64 bytes and rekeys on each with SipHash(key, slice || 0) and
+ * SipHash(key, slice || 1) as the key's two halves; output i is
+ * SipHash(key, i) */
+static void model_add(uint8_t key[SIPHASH_KEY_LEN], const uint8_t *d,
+		      size_t len)
+{
+	do {
+		uint8_t buf[65];
+		size_t n = len < 64 ? len : 64;
+		uint64_t h[2];
+		memcpy(buf, d, n);
+		for (unsigned j = 0; j < 2; j++) {
+			buf[n] = (uint8_t)j;
+			h[j] = siphash24(key, buf, n + 1);
+		}
+		memcpy(key, h, sizeof(h));
+		d += n;
+		len -= n;
+	} while (len);
+}
+static void rekeys(void)
+{
+	uint8_t key[SIPHASH_KEY_LEN] = {0}, big[150];
+	for (unsigned i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + 1);
+	random_add("a", "abc", 3, false);
+	model_add(key, (const uint8_t *)"abc", 3);
+	random_add("b", big, sizeof(big), false); /* 64 + 64 + 22 */
+	model_add(key, big, sizeof(big));
+	random_add("c", "", 0, false); /* nothing, still one rekey */
+	model_add(key, (const uint8_t *)"", 0);
+	for (uint64_t i = 0; i < 3; i++)
+		CHECK(random_u64() == siphash24(key, &i, sizeof(i)));
+	/* the two halves come from different inputs */
+	uint64_t h[2];
+	memcpy(h, key, sizeof(h));
+	CHECK(h[0] != h[1]);
+}
+static void test_random_add_rekeys_with_siphash_of_input_and_half(void **state)
+{
+	(void)state;
+	in_child(rekeys);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    /* first: in children, from the state nothing was added to */
 	    cmocka_unit_test(test_random_report_says_whether_strong),
 	    cmocka_unit_test(test_random_sources_bounded_by_RANDOM_SOURCES_LEN),
+	    cmocka_unit_test(
+		test_random_add_rekeys_with_siphash_of_input_and_half),
 	    cmocka_unit_test(test_siphash24_reference_vectors),
 	    cmocka_unit_test(test_random_pool_follows_its_input),
 	    cmocka_unit_test(test_random_pool_every_byte_steers),
