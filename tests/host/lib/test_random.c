@@ -259,6 +259,29 @@ static void test_random_add_rekeys_with_siphash_of_input_and_half(void **state)
 	in_child(rekeys);
 }
 
+/* random_bytes hands out the outputs in order, each in little-endian
+ * byte order, the last cut to what is left: from the zero key, bytes
+ * 8k to 8k+7 are SipHash(0, k) */
+static void bytes_in_order(void)
+{
+	uint8_t key[SIPHASH_KEY_LEN] = {0}, out[21], want[24];
+	for (uint64_t i = 0; i < 3; i++) {
+		uint64_t v = siphash24(key, &i, sizeof(i));
+		for (unsigned b = 0; b < 8; b++)
+			want[8 * i + b] = (uint8_t)(v >> (8 * b));
+	}
+	memset(out, 0, sizeof(out));
+	random_bytes(out, sizeof(out));
+	CHECK(!memcmp(out, want, sizeof(out)));
+	uint64_t i = 3; /* and the next output is the fourth */
+	CHECK(random_u64() == siphash24(key, &i, sizeof(i)));
+}
+static void test_random_bytes_are_the_outputs_in_order(void **state)
+{
+	(void)state;
+	in_child(bytes_in_order);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +290,7 @@ int main(void)
 	    cmocka_unit_test(test_random_sources_bounded_by_RANDOM_SOURCES_LEN),
 	    cmocka_unit_test(
 		test_random_add_rekeys_with_siphash_of_input_and_half),
+	    cmocka_unit_test(test_random_bytes_are_the_outputs_in_order),
 	    cmocka_unit_test(test_siphash24_reference_vectors),
 	    cmocka_unit_test(test_random_pool_follows_its_input),
 	    cmocka_unit_test(test_random_pool_every_byte_steers),
