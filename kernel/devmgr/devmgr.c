@@ -33,9 +33,13 @@ static const struct driver *devmgr_find(const struct pci_dev *d)
 
 /* An owner for d, registered with the authority layer before the driver
  * exists; then what the device says about itself (identify) refines its
- * shape and DMA limit before any of its memory is allocated. 0 or -1. */
-static int devmgr_own(struct pci_dev *d, const struct driver *drv,
-		      enum dma_backend b)
+ * shape and DMA limit before any of its memory is allocated. NULL, or the
+ * state the refused function is left in: "refused: no owner" when the
+ * authority layer bound none (owner table full at AUTH_OWNER_MAX, no IOMMU
+ * domain: its own line says which), "refused: identify" when identify or
+ * the limit it gave failed */
+static const char *devmgr_own(struct pci_dev *d, const struct driver *drv,
+			      enum dma_backend b)
 {
 	struct auth_owner_facts f = {
 	    .d = d,
@@ -45,17 +49,19 @@ static int devmgr_own(struct pci_dev *d, const struct driver *drv,
 	};
 	d->owner = next_owner++;
 	if (auth_owner_bind(d->owner, &f) != 0)
-		return -1;
+		return "refused: no owner";
 	struct dev_identity id = {0};
 	if (!drv->identify)
-		return 0;
+		return NULL;
 	if (drv->identify(d, d->owner, &id) != 0)
-		return -1;
+		return "refused: identify";
 	/* the driver's strings: the policy reads them only as terminated */
 	id.model[sizeof(id.model) - 1] = 0;
 	id.serial[sizeof(id.serial) - 1] = 0;
 	uint64_t limit = devmgr_shape_identify(d, id.serial, id.model);
-	return limit ? auth_owner_limit(d->owner, limit) : 0;
+	if (limit && auth_owner_limit(d->owner, limit) != 0)
+		return "refused: identify";
+	return NULL;
 }
 
 /* identify or attach failed, maybe half-way: whatever the driver was
@@ -101,8 +107,9 @@ static void devmgr_bind(struct pci_dev *d)
 	}
 	uint64_t t0 = time_now_us();
 	unsigned nbd = nblockdevs;
-	if (devmgr_own(d, drv, b) != 0) {
-		devmgr_unwind(d, "refused: identify", nbd);
+	const char *refused = devmgr_own(d, drv, b);
+	if (refused) {
+		devmgr_unwind(d, refused, nbd);
 		return;
 	}
 	d->drv = drv;

@@ -41,6 +41,11 @@ struct shape_rec {
 
 static struct shape_rec recs[SHAPE_RECORDS];
 static unsigned nrecs;
+/* the last function decided past SHAPE_RECORDS: devmgr_bind identifies a
+ * function right after its backend is picked, so the `identified` line
+ * names the driver, backend and reason it was bound with; the why
+ * devmgr_pick_backend hands back lives until the next such decision */
+static struct shape_rec spill;
 static struct {
 	bool done;
 	struct smbios_info smbios;
@@ -186,12 +191,12 @@ static void rec_print(const struct shape_rec *r, const char *what)
 enum dma_backend devmgr_pick_backend(const struct pci_dev *d,
 				     const struct driver *drv, const char **why)
 {
-	static char overflow_why[160];
 	policy_init();
 	struct shape_rec *r = rec_find(d, true);
-	struct shape_rec tmp = {.d = d};
-	if (!r)
-		r = &tmp; /* more functions than records: decide, not keep */
+	if (!r) { /* more functions than records: decide, keep in spill */
+		spill = (struct shape_rec){.d = d};
+		r = &spill;
+	}
 	r->driver = drv->name;
 	rec_classify(r);
 	uint16_t sid;
@@ -215,12 +220,7 @@ enum dma_backend devmgr_pick_backend(const struct pci_dev *d,
 		r->backend = DMA_BACKEND_NONE;
 	}
 	rec_print(r, "bind");
-	if (r == &tmp) {
-		strlcpy(overflow_why, tmp.why, sizeof(overflow_why));
-		*why = overflow_why;
-	} else {
-		*why = r->why;
-	}
+	*why = r->why;
 	return r->backend;
 }
 
@@ -264,10 +264,12 @@ uint64_t devmgr_shape_identify(const struct pci_dev *d, const char *serial,
 			       const char *model)
 {
 	policy_init();
-	struct shape_rec tmp = {.d = d};
 	struct shape_rec *r = rec_find(d, true);
-	if (!r)
-		r = &tmp; /* more functions than records: classify, not keep */
+	if (!r) { /* more functions than records: classify, keep in spill */
+		if (spill.d != d) /* not the one last decided: none known */
+			spill = (struct shape_rec){.d = d};
+		r = &spill;
+	}
 	strlcpy(r->serial, serial, sizeof(r->serial));
 	strlcpy(r->model, model, sizeof(r->model));
 	r->identified = true;

@@ -9,7 +9,7 @@
 
 static uint8_t key[SIPHASH_KEY_LEN];
 static uint64_t counter;
-static char sources[96];
+static char sources[RANDOM_SOURCES_LEN];
 static bool strong;
 
 /* source is one of the comma-separated names in sources already (a name
@@ -46,8 +46,10 @@ void random_add(const char *source, const void *data, size_t len, bool hw)
 		len -= n;
 	} while (len);
 	strong |= hw;
+	/* whole or not at all: a comma after the first name, then the NUL */
 	size_t at = strlen(sources);
-	if (!listed(source) && at + strlen(source) + 2 < sizeof(sources))
+	if (!listed(source) &&
+	    at + (at != 0) + strlen(source) < sizeof(sources))
 		ksnprintf(sources + at, sizeof(sources) - at, "%s%s",
 			  at ? "," : "", source);
 }

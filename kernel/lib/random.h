@@ -18,7 +18,10 @@ void random_add(const char *source, const void *data, size_t len, bool strong);
 uint64_t random_u64(void);
 void random_bytes(void *out, size_t len);
 /* the sources mixed in so far ("efi-rng,rdseed,tsc-jitter"), and whether
- * one of them was strong; random_report prints the boot line */
+ * one of them was strong; random_report prints the boot line. The list
+ * holds RANDOM_SOURCES_LEN bytes, its NUL included: a name that does not
+ * fit whole is mixed in and not listed, never cut */
+#define RANDOM_SOURCES_LEN 96
 const char *random_sources(void);
 bool random_strong(void);
 void random_report(void);

@@ -286,6 +286,54 @@ static void test_blockdev_registered_twice(void **st)
 	assert_int_equal(nblockdevs, 0);
 }
 
+/* the registry holds BLOCKDEV_MAX (256) devices, in the order registered:
+ * on a full table a device registered already is found as such (the scan
+ * covers every entry and reads none past it), one more is refused with a
+ * line naming it and changes nothing, and unregistering one never
+ * registered is a no-op; one taken from the middle leaves the rest in
+ * order and its freed slot at the end cleared, so the refused one fits */
+static void test_blockdev_registry_holds_BLOCKDEV_MAX(void **st)
+{
+	(void)st;
+	static struct blockdev b[BLOCKDEV_MAX + 1];
+	assert_int_equal(nblockdevs, 0);
+	shim_quiet = 1; /* a line a device; shim_last_line still holds it */
+	for (unsigned i = 0; i <= BLOCKDEV_MAX; i++) {
+		snprintf(b[i].name, sizeof(b[i].name), "bd%u", i);
+		b[i].block_size = 512;
+	}
+	for (unsigned i = 0; i < BLOCKDEV_MAX; i++) {
+		blockdev_register(&b[i]);
+		assert_int_equal(nblockdevs, i + 1);
+		assert_ptr_equal(blockdevs[i], &b[i]);
+	}
+	blockdev_register(&b[BLOCKDEV_MAX - 1]);
+	assert_string_equal(shim_last_line,
+			    "devmgr: block device bd255 registered already\n");
+	blockdev_register(&b[BLOCKDEV_MAX]);
+	assert_string_equal(shim_last_line,
+			    "devmgr: more than 256 block devices; bd256 not "
+			    "registered\n");
+	assert_int_equal(nblockdevs, BLOCKDEV_MAX);
+	uint64_t lines = shim_kprintf_calls;
+	blockdev_unregister(&b[BLOCKDEV_MAX]);
+	assert_int_equal(nblockdevs, BLOCKDEV_MAX);
+	assert_int_equal(shim_kprintf_calls, lines); /* nothing to say */
+	blockdev_unregister(&b[10]);
+	assert_int_equal(nblockdevs, BLOCKDEV_MAX - 1);
+	for (unsigned i = 0; i < BLOCKDEV_MAX - 1; i++)
+		assert_ptr_equal(blockdevs[i], &b[i < 10 ? i : i + 1]);
+	assert_null(blockdevs[BLOCKDEV_MAX - 1]);
+	blockdev_register(&b[BLOCKDEV_MAX]);
+	assert_ptr_equal(blockdevs[BLOCKDEV_MAX - 1], &b[BLOCKDEV_MAX]);
+	for (unsigned i = 0; i <= BLOCKDEV_MAX; i++)
+		blockdev_unregister(&b[i]);
+	assert_int_equal(nblockdevs, 0);
+	for (unsigned i = 0; i < BLOCKDEV_MAX; i++)
+		assert_null(blockdevs[i]);
+	shim_quiet = 0;
+}
+
 /* The orderly end: the bound functions with a detach are detached in the
  * reverse of the bind order (pci_devs order), one line each with the time
  * it took and what the device said; one without a detach is left
@@ -352,6 +400,7 @@ int main(void)
 	    cmocka_unit_test(test_identify_unterminated),
 	    cmocka_unit_test(test_attach_fails_after_blockdev),
 	    cmocka_unit_test(test_blockdev_registered_twice),
+	    cmocka_unit_test(test_blockdev_registry_holds_BLOCKDEV_MAX),
 	    cmocka_unit_test(test_shutdown_reverse_order),
 	    cmocka_unit_test(test_shutdown_lines),
 	};

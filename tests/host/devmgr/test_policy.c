@@ -88,7 +88,8 @@ void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
 }
 
-#define NDEVS 132 /* more than SHAPE_RECORDS (128, kernel/devmgr/policy.c) */
+#define NDEVS		   132 /* more than SHAPE_RECORDS (128, kernel/devmgr/policy.c) */
+#define SHAPE_RECORDS_KEPT 128 /* SHAPE_RECORDS */
 struct pci_dev pci_devs[NDEVS];
 unsigned pci_ndevs;
 
@@ -460,7 +461,7 @@ static void past_owners(void)
 	unsigned refused = 0;
 	for (unsigned i = 0; i < NDEVS; i++)
 		refused += pci_devs[i].drv == NULL &&
-			   !strcmp(pci_devs[i].state, "refused: identify");
+			   !strcmp(pci_devs[i].state, "refused: no owner");
 	CHECK(refused == NDEVS - AUTH_OWNER_MAX);
 	CHECK(lines_with("owner table full", NULL) == NDEVS - AUTH_OWNER_MAX);
 }
@@ -468,6 +469,35 @@ static void test_functions_past_AUTH_OWNER_MAX_not_attached(void **st)
 {
 	(void)st;
 	in_child(past_owners);
+}
+
+/* a function refused because the owner table is full reads so: "refused:
+ * no owner", not "refused: identify" (no driver code ran for it, identify
+ * included), and the devmgr line for it is the authority's own reason */
+static void owners_full_state(void)
+{
+	static uint16_t ids[NDEVS];
+	for (unsigned i = 0; i < NDEVS; i++)
+		ids[i] = DEV_NODMA;
+	shim_quiet = 1;
+	devices(ids, NDEVS);
+	devmgr_bind_all();
+	for (unsigned i = 0; i < NDEVS; i++) {
+		const char *want =
+		    i < AUTH_OWNER_MAX ? "link down" : "refused: no owner";
+		if (strcmp(pci_devs[i].state, want)) {
+			fprintf(stderr,
+				"function %u: state \"%s\", want \"%s\"\n", i,
+				pci_devs[i].state, want);
+			CHECK(0);
+		}
+	}
+	CHECK(lines_with("refused: identify", NULL) == 0);
+}
+static void test_owner_table_full_state_says_no_owner(void **st)
+{
+	(void)st;
+	in_child(owners_full_state);
 }
 
 /* an attach that fails having registered no block device: unbound, and
@@ -753,6 +783,49 @@ static void test_dma_limit_kept_past_SHAPE_RECORDS(void **st)
 	in_child(aws_past_records);
 }
 
+/* past SHAPE_RECORDS kept functions, the `identified` line devmgr_bind
+ * prints right after the backend is picked names the driver, backend and
+ * reason the function was bound with (it said `- identified ...
+ * backend=none reason=""` for a bound function) */
+static void identified_past_records(void)
+{
+	static uint16_t ids[NDEVS];
+	for (unsigned i = 0; i < NDEVS; i++)
+		ids[i] = i < SHAPE_RECORDS_KEPT ? DEV_NIC : DEV_DISK;
+	shim_quiet = 1;
+	devices(ids, NDEVS);
+	for (unsigned i = 0; i < SHAPE_RECORDS_KEPT; i++) {
+		const char *why;
+		CHECK(devmgr_pick_backend(&pci_devs[i], &nic_drv, &why) ==
+		      DMA_BACKEND_UNVALIDATED);
+	}
+	for (unsigned i = SHAPE_RECORDS_KEPT; i < NDEVS; i++) {
+		struct pci_dev *d = &pci_devs[i];
+		const char *why = NULL;
+		CHECK(devmgr_pick_backend(d, &disk_drv, &why) ==
+		      DMA_BACKEND_VALIDATOR);
+		char want[256], a[16];
+		const char *l;
+		snprintf(want, sizeof(want), " reason=\"%s\"", why);
+		devmgr_shape_identify(d, "vol0", "QEMU NVMe Ctrl");
+		pci_addr_str(d, a, sizeof(a));
+		char key[64];
+		snprintf(key, sizeof(key), "shape: %s disk identified ", a);
+		const char *line;
+		CHECK(lines_with(key, &line) == 1);
+		l = strstr(line, " backend=");
+		CHECK(l && !strncmp(l, " backend=brokered-validator ", 28));
+		CHECK(strstr(line, want));
+		CHECK(!devmgr_shape_get(d, &(struct shape_result){0},
+					&(enum dma_backend){0}, &why));
+	}
+}
+static void test_identified_line_past_SHAPE_RECORDS_names_backend(void **st)
+{
+	(void)st;
+	in_child(identified_past_records);
+}
+
 /* a DMAR unit that failed: nothing whose DMA passes it is bound, in auto
  * mode too (docs/dma-isolation-design.md: fail closed) */
 static void unit_failed(void)
@@ -853,6 +926,9 @@ int main(void)
 	    cmocka_unit_test(test_ec2_nvme_owner_limited_at_bind),
 	    cmocka_unit_test(test_dma_limit_kept_past_SHAPE_RECORDS),
 	    cmocka_unit_test(test_failed_iommu_unit_refuses_dma_in_auto_mode),
+	    cmocka_unit_test(
+		test_identified_line_past_SHAPE_RECORDS_names_backend),
+	    cmocka_unit_test(test_owner_table_full_state_says_no_owner),
 	    cmocka_unit_test(test_smbios_read_to_the_last_mapped_byte),
 	    cmocka_unit_test(test_smbios_table_error_reported),
 	    cmocka_unit_test(test_smbios_uncached_map_only_in_legacy_segment),

@@ -20,3 +20,17 @@ HOST_TESTS += $(BUILD)/host/printf_test
 $(BUILD)/host/printf_test: tests/host/lib/test_printf.c $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+
+# string_test: kernel/lib/string.c (kernel only: the host's libc has these
+# names) compiled into the test under k-prefixed names, against C11 7.24
+HOST_TESTS += $(BUILD)/host/string_test
+$(BUILD)/host/string_test: tests/host/lib/test_string.c kernel/lib/string.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ tests/host/lib/test_string.c $(HOST_LIBS)
+
+# status_test: the status provider lookup (kernel/lib/status.c) over
+# providers of its own
+HOST_TESTS += $(BUILD)/host/status_test
+$(BUILD)/host/status_test: tests/host/lib/test_status.c kernel/lib/status.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)

@@ -270,6 +270,42 @@ static void test_strlcpy(void **st)
 	assert_string_equal(b, "hi");
 }
 
+/* every digit parse_u64 takes, at both ends of each range ('0' '9',
+ * 'a' 'f', 'A' 'F') in hex and the characters just outside them ('/' ':'
+ * '`' 'g' '@' 'G') refused; a hex digit is no decimal one */
+static void test_parse_u64_digit_ranges(void **st)
+{
+	(void)st;
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} ok[] = {
+	    {"0123456789", 123456789},
+	    {"0x0123456789", 0x123456789},
+	    {"0xabcdef", 0xabcdef},
+	    {"0XABCDEF", 0xabcdef},
+	    {"0xA", 0xa},
+	    {"0xF", 0xf},
+	    {"0xa", 0xa},
+	    {"0xf", 0xf},
+	    {"9", 9},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		uint64_t v = 0;
+		if (!parse_u64(ok[i].s, strlen(ok[i].s), &v) || v != ok[i].v)
+			fail_msg("parse_u64(\"%s\") = %llu", ok[i].s,
+				 (unsigned long long)v);
+	}
+	static const char *const bad[] = {"0x/", "0x:", "0x`", "0xg",
+					  "0x@", "0xG", "/",   ":",
+					  "a",	 "F",	"1f",  "1A"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		uint64_t v = 7;
+		if (parse_u64(bad[i], strlen(bad[i]), &v) || v != 7)
+			fail_msg("parse_u64(\"%s\") taken", bad[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +315,7 @@ int main(void)
 	    cmocka_unit_test(test_c11_7_21_6_1_zero_flag_numeric_only),
 	    cmocka_unit_test(test_parse_u64),
 	    cmocka_unit_test(test_strlcpy),
+	    cmocka_unit_test(test_parse_u64_digit_ranges),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	printf("printf: %u comparisons\n", compared);

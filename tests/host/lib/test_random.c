@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "kernel/lib/random.h"
 #include "kernel/lib/siphash.h"
+#include "shim.h"
 
 static void test_siphash24_reference_vectors(void **state)
 {
@@ -121,9 +123,174 @@ static void test_random_pool_every_byte_steers(void **state)
 	assert_int_not_equal(output_after(&a, 1), output_after(&b, 1));
 }
 
+/* a case in a child process, from the state the cases before it left: a
+ * failure ends it with status 1 (cmocka's asserts would jump back into the
+ * child's copy of the runner) */
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__,        \
+				__LINE__, #c);                                 \
+			_exit(1);                                              \
+		}                                                              \
+	} while (0)
+static void in_child(void (*fn)(void))
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fn();
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* the boot line says whether a strong source (a hardware or firmware
+ * generator) was mixed in, and names the sources */
+static void report(void)
+{
+	random_report();
+	CHECK(!strcmp(shim_last_line,
+		      "random: seeded from none only: no RDSEED/RDRAND and no "
+		      "EFI RNG, so TCP sequence numbers rest on timing "
+		      "noise\n"));
+	random_add("tsc-jitter", "x", 1, false);
+	random_report();
+	CHECK(!strncmp(shim_last_line,
+		       "random: seeded from tsc-jitter only: no RDSEED", 46));
+	random_add("rdseed", "y", 1, true);
+	random_report();
+	CHECK(
+	    !strcmp(shim_last_line, "random: seeded from tsc-jitter,rdseed\n"));
+}
+static void test_random_report_says_whether_strong(void **state)
+{
+	(void)state;
+	in_child(report);
+}
+
+/* the list of sources holds RANDOM_SOURCES_LEN bytes, its NUL included:
+ * a name is listed whole when it fits, to the last byte, and not at all
+ * when it does not (never cut); alone or after a comma */
+static void one_name(void)
+{
+	char a[RANDOM_SOURCES_LEN + 1];
+	memset(a, 'a', RANDOM_SOURCES_LEN);
+	a[RANDOM_SOURCES_LEN] = 0; /* no room for its NUL */
+	random_add(a, "x", 1, false);
+	CHECK(!strcmp(random_sources(), "none"));
+	a[RANDOM_SOURCES_LEN - 1] = 0; /* fills the list */
+	random_add(a, "x", 1, false);
+	CHECK(!strcmp(random_sources(), a));
+	random_add("b", "x", 1, false);
+	CHECK(!strcmp(random_sources(), a));
+}
+static void two_names(void)
+{
+	char a[61], b[RANDOM_SOURCES_LEN];
+	memset(a, 'a', 60);
+	a[60] = 0;
+	random_add(a, "x", 1, false);
+	/* 60 + ',' + 35 + NUL is one byte too many */
+	size_t fit = RANDOM_SOURCES_LEN - 1 - 61;
+	memset(b, 'b', fit + 1);
+	b[fit + 1] = 0;
+	random_add(b, "x", 1, false);
+	CHECK(!strcmp(random_sources(), a));
+	b[fit] = 0;
+	random_add(b, "x", 1, false);
+	const char *s = random_sources();
+	CHECK(strlen(s) == RANDOM_SOURCES_LEN - 1);
+	CHECK(!strncmp(s, a, 60) && s[60] == ',' && !strcmp(s + 61, b));
+}
+static void test_random_sources_bounded_by_RANDOM_SOURCES_LEN(void **state)
+{
+	(void)state;
+	in_child(one_name);
+	in_child(two_names);
+}
+
+/* random.c's construction against a model of it (random.h, random.c's
+ * head comment): from the zero key, random_add takes its input in slices
+ * of 64 bytes and rekeys on each with SipHash(key, slice || 0) and
+ * SipHash(key, slice || 1) as the key's two halves; output i is
+ * SipHash(key, i) */
+static void model_add(uint8_t key[SIPHASH_KEY_LEN], const uint8_t *d,
+		      size_t len)
+{
+	do {
+		uint8_t buf[65];
+		size_t n = len < 64 ? len : 64;
+		uint64_t h[2];
+		memcpy(buf, d, n);
+		for (unsigned j = 0; j < 2; j++) {
+			buf[n] = (uint8_t)j;
+			h[j] = siphash24(key, buf, n + 1);
+		}
+		memcpy(key, h, sizeof(h));
+		d += n;
+		len -= n;
+	} while (len);
+}
+static void rekeys(void)
+{
+	uint8_t key[SIPHASH_KEY_LEN] = {0}, big[150];
+	for (unsigned i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + 1);
+	random_add("a", "abc", 3, false);
+	model_add(key, (const uint8_t *)"abc", 3);
+	random_add("b", big, sizeof(big), false); /* 64 + 64 + 22 */
+	model_add(key, big, sizeof(big));
+	random_add("c", "", 0, false); /* nothing, still one rekey */
+	model_add(key, (const uint8_t *)"", 0);
+	for (uint64_t i = 0; i < 3; i++)
+		CHECK(random_u64() == siphash24(key, &i, sizeof(i)));
+	/* the two halves come from different inputs */
+	uint64_t h[2];
+	memcpy(h, key, sizeof(h));
+	CHECK(h[0] != h[1]);
+}
+static void test_random_add_rekeys_with_siphash_of_input_and_half(void **state)
+{
+	(void)state;
+	in_child(rekeys);
+}
+
+/* random_bytes hands out the outputs in order, each in little-endian
+ * byte order, the last cut to what is left: from the zero key, bytes
+ * 8k to 8k+7 are SipHash(0, k) */
+static void bytes_in_order(void)
+{
+	uint8_t key[SIPHASH_KEY_LEN] = {0}, out[21], want[24];
+	for (uint64_t i = 0; i < 3; i++) {
+		uint64_t v = siphash24(key, &i, sizeof(i));
+		for (unsigned b = 0; b < 8; b++)
+			want[8 * i + b] = (uint8_t)(v >> (8 * b));
+	}
+	memset(out, 0, sizeof(out));
+	random_bytes(out, sizeof(out));
+	CHECK(!memcmp(out, want, sizeof(out)));
+	uint64_t i = 3; /* and the next output is the fourth */
+	CHECK(random_u64() == siphash24(key, &i, sizeof(i)));
+}
+static void test_random_bytes_are_the_outputs_in_order(void **state)
+{
+	(void)state;
+	in_child(bytes_in_order);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    /* first: in children, from the state nothing was added to */
+	    cmocka_unit_test(test_random_report_says_whether_strong),
+	    cmocka_unit_test(test_random_sources_bounded_by_RANDOM_SOURCES_LEN),
+	    cmocka_unit_test(
+		test_random_add_rekeys_with_siphash_of_input_and_half),
+	    cmocka_unit_test(test_random_bytes_are_the_outputs_in_order),
 	    cmocka_unit_test(test_siphash24_reference_vectors),
 	    cmocka_unit_test(test_random_pool_follows_its_input),
 	    cmocka_unit_test(test_random_pool_every_byte_steers),
