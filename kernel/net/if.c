@@ -239,6 +239,7 @@ bool net_poll(void)
 	}
 	net_if.tx_full = false;
 	arp_flush();
+	dhcp_flush();
 	tcp_flush();
 	if (n->flush)
 		n->flush(n);

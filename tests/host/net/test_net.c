@@ -973,6 +973,58 @@ static const struct frame *arp_sent(struct arp_view *a, const uint8_t **dst,
 	return f;
 }
 
+/* our own ARP packets a full ring refuses (NIC_TX_FULL) wait, up to
+ * ARP_TXQ of them, and leave oldest first at the next net_poll with room,
+ * byte for byte, each counted as sent only then; one more is lost and
+ * counted in arp_tx_lost; an address removed takes those waiting with it
+ * (they claim it). Before, arp_send_from ignored eth_send's result: each
+ * reply was counted as sent and gone */
+static void test_arp_ring_full_own_packets_kept_ARP_TXQ(void **state)
+{
+	(void)state;
+	uint8_t f[64];
+	uint8_t m[6] = {0x02, 0, 0, 0, 3, 0};
+	uint64_t replies = net_counters()->arp_replies_sent;
+	fake.tx_room = 0;
+	/* ARP_TXQ + 2 hosts ask for us, the first with a probe */
+	for (unsigned k = 0; k < ARP_TXQ + 2; k++) {
+		m[5] = (uint8_t)k;
+		build_arp(f, ARP_OP_REQUEST, m, k ? 0x0a000230u + k : 0, NULL,
+			  STACK_IP);
+		inject(f, 60);
+		assert_true(net_poll());
+	}
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_replies_sent, replies);
+	assert_int_equal(net_counters()->arp_tx_lost, 2);
+	fake.tx_room = -1;
+	net_poll();
+	for (unsigned k = 0; k < ARP_TXQ; k++) {
+		struct arp_view a;
+		const uint8_t *dst, *tha;
+		m[5] = (uint8_t)k;
+		assert_non_null(arp_sent(&a, &dst, &tha));
+		assert_int_equal(a.op, ARP_OP_REPLY);
+		assert_memory_equal(dst, m, 6);
+		assert_memory_equal(tha, m, 6);
+		assert_memory_equal(a.sha, stack_mac, 6);
+		assert_int_equal(a.spa, STACK_IP);
+		assert_int_equal(a.tpa, k ? 0x0a000230u + k : 0);
+	}
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_replies_sent, replies + ARP_TXQ);
+	assert_false(net_poll());
+	/* one waits; the address goes: it is not sent */
+	fake.tx_room = 0;
+	build_arp(f, ARP_OP_REQUEST, m, 0x0a000240u, NULL, STACK_IP);
+	inject(f, 60);
+	net_clear_address();
+	fake.tx_room = -1;
+	net_poll();
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_tx_lost, 2);
+}
+
 static const uint8_t squatter_mac[6] = {0x02, 0x00, 0x00, 0x77, 0x00, 0x0d};
 static const uint8_t zero_mac[6];
 
@@ -1458,6 +1510,69 @@ static void test_dhcp_rfc2131_s4_1_retransmission(void **state)
 		assert_true(net_now_us() < last + 65000000);
 		advance_us(50000);
 	}
+	fake_setup(false);
+}
+
+/* a DHCP message the ring has no room for (NIC_TX_FULL) goes again at
+ * the next poll with room, not at its retransmission 4 s later, counted
+ * in dhcp_sent only once taken; once a poll while the ring refuses it,
+ * net_poll busy meanwhile, and only while its exchange stands: a NAK that
+ * starts over sends the new DISCOVER, never the REQUEST that waited. The ACKed
+ * address's ARP probe, refused, leaves at the next poll too. Before,
+ * dhcp_send ignored net_udp_send's result: the message waited for the
+ * retransmission timer */
+static void test_dhcp_ring_full_sent_next_poll(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint64_t sent = net_counters()->dhcp_sent;
+	uint64_t fail = net_counters()->tx_fail;
+	uint8_t f[600];
+	fake.tx_room = 0;
+	inject(f, dhcp_reply(f, xid, DHCPOFFER, STACK_IP));
+	/* tried once a poll, each busy (NET_TX_STALL_US bounds it) */
+	fail = net_counters()->tx_fail;
+	for (unsigned k = 0; k < 10; k++)
+		assert_true(net_poll());
+	assert_int_equal(net_counters()->tx_fail, fail + 10);
+	assert_int_equal(net_counters()->dhcp_sent, sent);
+	fake.tx_room = -1;
+	net_poll();
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	assert_int_equal(req, STACK_IP);
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	assert_int_equal(net_counters()->dhcp_sent, sent + 1);
+	/* full again; a NAK starts over: the new DISCOVER, not the REQUEST */
+	fake.tx_room = 0;
+	advance_us(4000000);
+	inject(f, dhcp_reply(f, xid, DHCPNAK, 0));
+	net_poll();
+	fake.tx_room = -1;
+	net_poll();
+	uint32_t nxid;
+	assert_int_equal(dhcp_sent(&nxid, &req), DHCPDISCOVER);
+	assert_true(nxid != xid);
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	/* a retransmitted REQUEST waits when the first one's ACK comes: the
+	 * exchange is over, only the ACKed address's probe leaves */
+	inject(f, dhcp_reply(f, nxid, DHCPOFFER, STACK_IP));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	fake.tx_room = 0;
+	sent = net_counters()->dhcp_sent;
+	advance_us(4000000);
+	inject(f, dhcp_reply(f, xid, DHCPACK, STACK_IP));
+	assert_null(fake_pop());
+	fake.tx_room = -1;
+	net_poll();
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.spa, 0);
+	assert_int_equal(a.tpa, STACK_IP);
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->dhcp_sent, sent);
 	fake_setup(false);
 }
 
@@ -7787,6 +7902,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2132_s9_7_server_id_length, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_ring_full_sent_next_poll,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_4_bound_discards_replies, fake_cm_setup,
 		fake_cm_teardown),
@@ -7831,6 +7948,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_arp_rfc1122_s2_3_2_2_ring_full_kept, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_ring_full_own_packets_kept_ARP_TXQ, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_nic_tx_stall_not_busy_for_ever,
 					    fake_cm_setup, fake_cm_teardown),
