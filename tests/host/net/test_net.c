@@ -3036,6 +3036,150 @@ static void test_rfc791_s3_2_mtu_below_68_refused(void **state)
 	fake_setup(false);
 }
 
+/* net_init on its own (netboot.c never asks it): net=static with no
+ * address is refused, said once, and the interface has none */
+static void test_net_init_static_no_ip_refused(void **state)
+{
+	(void)state;
+	struct net_config c;
+	net_config_default(&c);
+	c.mode = NET_MODE_STATIC;
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(net_init(&fake.nic, &c), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "no ip="));
+	struct net_state_view v;
+	net_state(&v);
+	assert_false(v.configured);
+	fake_setup(false);
+}
+
+/* net= sets the mode whatever it was before: dhcp, static or off, each
+ * from each; a word that is none of them leaves it */
+static void test_net_config_net_word_sets_mode(void **state)
+{
+	(void)state;
+	static const char *const word[] = {"dhcp", "static", "off"};
+	static const enum net_mode mode[] = {NET_MODE_DHCP, NET_MODE_STATIC,
+					     NET_MODE_OFF};
+	for (unsigned from = 0; from < 3; from++)
+		for (unsigned to = 0; to < 3; to++) {
+			struct net_config c;
+			net_config_default(&c);
+			c.mode = mode[from];
+			assert_true(
+			    net_config_apply(&c, word[to], NULL, NULL, NULL));
+			assert_int_equal(c.mode, mode[to]);
+			assert_false(
+			    net_config_apply(&c, "Dhcp", NULL, NULL, NULL));
+			assert_int_equal(c.mode, mode[to]);
+		}
+}
+
+/* with no NIC taken over, net_poll reads none and is idle */
+static void test_net_poll_without_nic_idle(void **state)
+{
+	(void)state;
+	struct nic *n = net_if.nic;
+	net_if.nic = NULL;
+	assert_false(net_poll());
+	net_if.nic = n;
+}
+
+/* a NIC's flush after each frame taken in (NET_POLL_BUDGET a call): what
+ * one frame made the stack send leaves before the next frame is read,
+ * one notification per answer, not one burst at the end of the poll */
+static unsigned flush_last, flush_batch[8], flush_calls;
+static void count_flush(struct nic *n)
+{
+	(void)n;
+	if (flush_calls < 8)
+		flush_batch[flush_calls] = fake.ntx - flush_last;
+	flush_calls++;
+	flush_last = fake.ntx;
+}
+
+static void test_net_poll_flushes_each_frame(void **state)
+{
+	(void)state;
+	fake_clear();
+	for (uint8_t seq = 0; seq < 3; seq++) {
+		uint8_t icmp[16] = {ICMP_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, seq};
+		wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
+		struct frame *q = &fake.rx[fake.nrx++];
+		q->len = build_ipv4(q->b, PEER_IP, STACK_IP, IP_PROTO_ICMP,
+				    icmp, sizeof(icmp));
+	}
+	flush_last = fake.ntx;
+	flush_calls = 0;
+	fake.nic.flush = count_flush;
+	assert_true(net_poll());
+	fake.nic.flush = NULL;
+	assert_int_equal(fake.ntx - fake.txr, 3);
+	assert_int_equal(flush_calls, 4); /* one a frame, one at the end */
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(flush_batch[i], 1);
+	assert_int_equal(flush_batch[3], 0);
+}
+
+/* /api/net (net_status.c) reports every counter of struct net_counters
+ * (but http_responses' 1xx and 3xx, which no response has) and every
+ * struct nic_stats field of the NIC, each with its own value, in one
+ * valid JSON document: each field set to a value of its own, no key is
+ * missing and no value is another field's */
+static void test_api_net_reports_every_counter(void **state)
+{
+	(void)state;
+	enum {
+		NC = sizeof(struct net_counters) / sizeof(uint64_t),
+		NS = sizeof(struct nic_stats) / sizeof(uint64_t)
+	};
+	uint64_t *c = (uint64_t *)&net_if.c;
+	uint64_t *st = (uint64_t *)&fake.nic.stats;
+	for (unsigned i = 0; i < NC; i++)
+		c[i] = 1000003ull + 7919ull * i;
+	for (unsigned i = 0; i < NS; i++)
+		st[i] = 5000011ull + 7919ull * i;
+	static char buf[1 << 16];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	status_find("net")->fn(&j);
+	int n = json_end(&j);
+	assert_true(n > 0);
+	assert_true(json_valid(buf, (size_t)n));
+	buf[n] = 0;
+	const char *ctr = strstr(buf, "\"counters\":{");
+	assert_non_null(ctr);
+	const size_t hr = offsetof(struct net_counters, http_responses) / 8;
+	unsigned keys = 0;
+	for (const char *q = ctr + 12; *q && *q != '}'; q++)
+		keys += *q == ':';
+	assert_int_equal(keys, NC - 3);
+	char want[64];
+	for (unsigned i = 0; i < NC; i++) {
+		if (i == hr || i == hr + 1 || i == hr + 3)
+			continue;
+		snprintf(want, sizeof(want), ":%llu", (unsigned long long)c[i]);
+		const char *at = strstr(ctr, want);
+		if (!at || (at[strlen(want)] != ',' && at[strlen(want)] != '}'))
+			fail_msg("counter %u (%s) not in /api/net", i, want);
+	}
+	for (unsigned k = 2; k <= 5; k += k == 2 ? 2 : 1) {
+		snprintf(want, sizeof(want), "\"http_%uxx\":%llu,", k,
+			 (unsigned long long)c[hr + k]);
+		assert_non_null(strstr(ctr, want));
+	}
+	for (unsigned i = 0; i < NS; i++) {
+		snprintf(want, sizeof(want), ":%llu",
+			 (unsigned long long)st[i]);
+		const char *at = strstr(buf, want);
+		if (!at || at > ctr ||
+		    (at[strlen(want)] != ',' && at[strlen(want)] != '}'))
+			fail_msg("nic stat %u (%s) not in /api/net", i, want);
+	}
+	fake_setup(false);
+}
+
 /* kernel/net/netboot.c's command line and main loop, which the kernel
  * has in kernel/boot */
 static const char *boot_net, *boot_ip;
@@ -7903,6 +8047,15 @@ int main(void)
 		test_dhcp_rfc2132_s9_7_server_id_length, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_ring_full_sent_next_poll,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_net_init_static_no_ip_refused,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test(test_net_config_net_word_sets_mode),
+	    cmocka_unit_test_setup_teardown(test_api_net_reports_every_counter,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_net_poll_without_nic_idle,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_net_poll_flushes_each_frame,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_4_bound_discards_replies, fake_cm_setup,
