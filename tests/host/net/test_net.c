@@ -19,6 +19,7 @@
 #include "kernel/net/ip.h"
 #include "kernel/net/ipfrag.h"
 #include "kernel/net/net_internal.h"
+#include "kernel/net/nic.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
@@ -3263,6 +3264,36 @@ static void test_net_static_no_ip_said_once_a_boot(void **state)
 	assert_true(v.configured);
 	boot_net = boot_ip = NULL;
 	fake_setup(false);
+}
+
+/* nic_register tells the stack of each NIC (net_nic_added: with net=off
+ * its one line) and keeps NIC_MAX of them; one more is refused with one
+ * line and written nowhere (nics[] has NIC_MAX slots), the stack not
+ * told */
+static void test_nic_register_past_NIC_MAX_refused(void **state)
+{
+	(void)state;
+	net_boot_reset();
+	boot_net = "off";
+	boot_ip = NULL;
+	static struct nic more[NIC_MAX + 1];
+	for (unsigned i = 0; i < NIC_MAX; i++) {
+		snprintf(more[i].name, sizeof(more[i].name), "more%u", i);
+		nic_register(&more[i]);
+		if (!i)
+			assert_non_null(strstr(shim_last_line, "net: off"));
+	}
+	assert_int_equal(nnics, NIC_MAX);
+	uint64_t lines = shim_kprintf_calls;
+	strcpy(more[NIC_MAX].name, "extra");
+	nic_register(&more[NIC_MAX]);
+	assert_int_equal(nnics, NIC_MAX);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "extra: unable to register"));
+	for (unsigned i = 0; i < NIC_MAX; i++)
+		assert_ptr_equal(nics[i], &more[i]);
+	nnics = 0;
+	memset(nics, 0, sizeof(nics));
 }
 
 /* tcp_init's two buffers, one of whose allocations fails: the next
@@ -8083,6 +8114,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_net_static_no_ip_said_once_a_boot, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_nic_register_past_NIC_MAX_refused, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
