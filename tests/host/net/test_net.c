@@ -3526,6 +3526,39 @@ static void test_tcp_rfc6298_s5_7_rto_after_synack_timeout(void **state)
 	peer_abort(&p);
 }
 
+/* each section of the page is headed by its provider's title (the
+ * name for a provider without one) and its /api/ path, then holds its
+ * JSON: the first title in provider_title's table, the last and one
+ * between, and a name */
+static void test_webui_section_headings(void **state)
+{
+	(void)state;
+	struct peer p;
+	char hdr[2048];
+	static char body[1 << 18];
+	size_t blen;
+	peer_open(&p, 40010);
+	assert_int_equal(
+	    http_get(&p, "/", body, sizeof(body), &blen, hdr, sizeof(hdr)),
+	    200);
+	static const char *const want[] = {
+	    "<h2>PCI functions <span class=\"muted\">/api/devices</span>"
+	    "</h2>\n<div data-provider=\"devices\"><pre>",
+	    "<h2>Network <span class=\"muted\">/api/net</span></h2>\n"
+	    "<div data-provider=\"net\"><pre>{",
+	    "<h2>DMA validator verdicts <span class=\"muted\">/api/validator"
+	    "</span></h2>\n<div data-provider=\"validator\"><pre>{",
+	    "<h2>Boot log <span class=\"muted\">/api/log</span></h2>\n"
+	    "<div data-provider=\"log\"><pre>{",
+	    "<h2>slow <span class=\"muted\">/api/slow</span></h2>\n"
+	    "<div data-provider=\"slow\"><pre>",
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(want); i++)
+		if (!strstr(body, want[i]))
+			fail_msg("no heading %s", want[i]);
+	peer_abort(&p);
+}
+
 static void test_tcp_handshake_keepalive_fin(void **state)
 {
 	(void)state;
@@ -8082,6 +8115,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_net_init_static_no_ip_refused,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test(test_net_config_net_word_sets_mode),
+	    cmocka_unit_test_setup_teardown(test_webui_section_headings,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_api_net_reports_every_counter,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_net_poll_without_nic_idle,
