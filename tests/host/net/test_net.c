@@ -3559,6 +3559,21 @@ static void test_webui_section_headings(void **state)
 	peer_abort(&p);
 }
 
+/* a page larger than the scratch buffer it is written into is a 500
+ * "response too large", never a 200 with the page cut short */
+static void test_webui_page_too_large_500(void **state)
+{
+	(void)state;
+	static char scratch[4096];
+	struct http_req r = {.method = HTTP_GET, .path = "/", .path_len = 1};
+	struct http_resp out;
+	webui_route(&r, scratch, sizeof(scratch), &out);
+	assert_int_equal(out.status, 500);
+	assert_string_equal(out.body, "500 response too large\n");
+	webui_route(&r, scratch, 2, &out);
+	assert_int_equal(out.status, 500);
+}
+
 static void test_tcp_handshake_keepalive_fin(void **state)
 {
 	(void)state;
@@ -8115,6 +8130,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_net_init_static_no_ip_refused,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test(test_net_config_net_word_sets_mode),
+	    cmocka_unit_test_setup_teardown(test_webui_page_too_large_500,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_webui_section_headings,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_api_net_reports_every_counter,
