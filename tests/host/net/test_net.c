@@ -3149,6 +3149,10 @@ static void test_api_net_reports_every_counter(void **state)
 	assert_true(n > 0);
 	assert_true(json_valid(buf, (size_t)n));
 	buf[n] = 0;
+	assert_non_null(strstr(buf,
+			       "\"ip\":\"10.0.2.15\",\"mask\":"
+			       "\"255.255.255.0\",\"gateway\":\"10.0.2.2\","
+			       "\"source\":\"static\""));
 	const char *ctr = strstr(buf, "\"counters\":{");
 	assert_non_null(ctr);
 	const size_t hr = offsetof(struct net_counters, http_responses) / 8;
@@ -3292,6 +3296,24 @@ static void test_nic_register_past_NIC_MAX_refused(void **state)
 	assert_non_null(strstr(shim_last_line, "extra: unable to register"));
 	for (unsigned i = 0; i < NIC_MAX; i++)
 		assert_ptr_equal(nics[i], &more[i]);
+	/* /api/net lists the registered NICs, each once, and not the
+	 * stack's unregistered fake beside them */
+	static char buf[1 << 16];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	status_find("net")->fn(&j);
+	int n = json_end(&j);
+	assert_true(n > 0);
+	buf[n] = 0;
+	unsigned names = 0;
+	for (const char *q = buf; (q = strstr(q, "\"name\":")) != NULL; q++)
+		names++;
+	assert_int_equal(names, NIC_MAX);
+	char want[32];
+	for (unsigned i = 0; i < NIC_MAX; i++) {
+		snprintf(want, sizeof(want), "\"name\":\"more%u\"", i);
+		assert_non_null(strstr(buf, want));
+	}
 	nnics = 0;
 	memset(nics, 0, sizeof(nics));
 }
