@@ -25,6 +25,15 @@ static struct arp_entry arp[ARP_MAX];
 static struct arp_pending *pendq; /* ARP_PENDQ entries, from net_alloc */
 static uint32_t pend_seq;
 
+/* ARP packets of our own (requests, replies, RFC 5227 probes and
+ * announcements) the ring refused for want of room (NIC_TX_FULL), oldest
+ * first: arp_flush sends them at the next net_poll */
+static struct {
+	uint8_t dst[ETH_ALEN];
+	uint8_t frame[ETH_MIN_FRAME];
+} txq[ARP_TXQ];
+static unsigned ntxq;
+
 /* RFC 5227: the address being probed (0: none), its first conflict; the
  * announcements still to send; the last defence of our bound address and
  * the MAC it was against */
@@ -48,8 +57,26 @@ void arp_reset(void)
 		memset(pendq, 0, ARP_PENDQ * sizeof(struct arp_pending));
 	memset(arp, 0, sizeof(arp));
 	memset(&acd, 0, sizeof(acd));
+	ntxq = 0;
 }
 
+/* one ARP packet built at f to the NIC, counted by its operation once the
+ * NIC takes it; eth_send's result */
+static int arp_xmit(uint8_t *f, const uint8_t *dst)
+{
+	int r = eth_send(f, dst, ETHERTYPE_ARP, sizeof(struct arp_pkt));
+	if (r == 0) {
+		if (rd16(f + ETH_HLEN + 6) == ARP_OP_REQUEST)
+			net_if.c.arp_requests_sent++;
+		else
+			net_if.c.arp_replies_sent++;
+	}
+	return r;
+}
+
+/* a packet the ring has no room for waits in txq for arp_flush; with
+ * ARP_TXQ waiting, or refused for another reason, it is lost, counted in
+ * arp_tx_lost */
 static void arp_send_from(uint16_t op, uint32_t spa, const uint8_t *tha,
 			  uint32_t tpa, const uint8_t *eth_dst)
 {
@@ -64,11 +91,14 @@ static void arp_send_from(uint16_t op, uint32_t spa, const uint8_t *tha,
 	wr32(a + 14, spa);
 	memcpy(a + 18, tha, ETH_ALEN);
 	wr32(a + 24, tpa);
-	if (op == ARP_OP_REQUEST)
-		net_if.c.arp_requests_sent++;
-	else
-		net_if.c.arp_replies_sent++;
-	eth_send(f, eth_dst, ETHERTYPE_ARP, sizeof(struct arp_pkt));
+	int r = arp_xmit(f, eth_dst);
+	if (r == NIC_TX_FULL && ntxq < ARP_TXQ) {
+		memcpy(txq[ntxq].dst, eth_dst, ETH_ALEN);
+		memcpy(txq[ntxq].frame, f, sizeof(f));
+		ntxq++;
+	} else if (r) {
+		net_if.c.arp_tx_lost++;
+	}
 }
 
 static void arp_send(uint16_t op, const uint8_t *tha, uint32_t tpa,
@@ -252,6 +282,14 @@ static void arp_update(uint32_t ip, const uint8_t *mac, bool create)
 
 void arp_flush(void)
 {
+	while (ntxq) {
+		int r = arp_xmit(txq[0].frame, txq[0].dst);
+		if (r == NIC_TX_FULL)
+			break;
+		if (r)
+			net_if.c.arp_tx_lost++;
+		memmove(&txq[0], &txq[1], --ntxq * sizeof(txq[0]));
+	}
 	for (unsigned i = 0; i < ARP_MAX; i++)
 		if (arp[i].state == ARP_RESOLVED && arp[i].held)
 			arp_pend_send(&arp[i]);

@@ -11,6 +11,9 @@
 /* frames waiting for an ARP answer (RFC 1122 §2.3.2.2 asks for at least
  * one per destination; a burst of SYN-ACKs to a new peer needs more) */
 #define ARP_PENDQ 32
+/* ARP packets of our own a full ring refused (NIC_TX_FULL), kept for
+ * arp_flush: a probe, an announcement and replies to two askers */
+#define ARP_TXQ 4
 /* RFC 5227 §1.1: announcements of an address just bound, and at most one
  * defensive announcement per DEFEND_INTERVAL (the RFC's values) */
 #define ARP_ANNOUNCE_NUM	 2
@@ -21,9 +24,10 @@
 void arp_reset(void);
 void arp_input(const struct eth_view *eth);
 void arp_tick(uint64_t now);
-/* send what a full ring left queued for resolved neighbours, oldest first
- * (net_poll, after the NIC reclaimed); a frame the ring still refuses
- * stays queued (NIC_TX_FULL sets net_if.tx_full) */
+/* send what a full ring left queued, oldest first (net_poll, after the
+ * NIC reclaimed): our own ARP packets, then the frames for resolved
+ * neighbours; a frame the ring still refuses stays queued (NIC_TX_FULL
+ * sets net_if.tx_full) */
 void arp_flush(void);
 /* send the IPv4 packet at frame+ETH_HLEN (ip_len bytes) to next hop `hop`:
  * now when resolved, else queued behind a request. 0 sent or queued,

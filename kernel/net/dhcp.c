@@ -117,6 +117,12 @@ static struct {
 	 * server that NAKs each renewal has one a lease; said at the 1st,
 	 * 2nd, 4th, ... */
 	uint64_t unprobed;
+	/* the message the ring last refused (NIC_TX_FULL; 0: none), and the
+	 * state and xid of the exchange it belongs to: dhcp_flush sends it
+	 * again while that exchange stands */
+	uint8_t resend;
+	enum dhcp_state resend_state;
+	uint32_t resend_xid;
 } dhcp;
 
 /* renewing or rebinding: the address is ours until the lease ends */
@@ -188,12 +194,16 @@ static void dhcp_send(uint8_t type)
 	 * bytes; the rest of the buffer is already zero (pad options) */
 	if (o < m + 300)
 		o = m + 300;
-	net_if.c.dhcp_sent++;
 	uint32_t dst = dhcp.state == DHCP_RENEWING && dhcp.server_id
 			   ? dhcp.server_id
 			   : IPV4_BROADCAST;
-	net_udp_send(DHCP_CLIENT_PORT, dst, DHCP_SERVER_PORT, m,
-		     (size_t)(o - m));
+	int r = net_udp_send(DHCP_CLIENT_PORT, dst, DHCP_SERVER_PORT, m,
+			     (size_t)(o - m));
+	if (r == 0)
+		net_if.c.dhcp_sent++;
+	dhcp.resend = r == NIC_TX_FULL ? type : 0;
+	dhcp.resend_state = dhcp.state;
+	dhcp.resend_xid = dhcp.xid;
 }
 
 static void dhcp_arm(uint64_t now)
@@ -526,11 +536,11 @@ static void dhcp_probe_tick(uint64_t now)
 				(unsigned long)(wait / 1000000),
 				(unsigned long long)n);
 		}
+		dhcp.state = DHCP_DECLINED;
 		dhcp_send(DHCPDECLINE);
 		dhcp.declines++;
 		dhcp.declined_ip = dhcp.offer_ip;
 		memcpy(dhcp.declined_mac, mac, ETH_ALEN);
-		dhcp.state = DHCP_DECLINED;
 		dhcp.deadline = now + wait;
 		return;
 	}
@@ -548,6 +558,13 @@ static void dhcp_probe_tick(uint64_t now)
 	dhcp.declines = 0; /* a probe passed: the link's ARP tells the truth */
 	dhcp.declined_ip = 0;
 	dhcp_bind(now);
+}
+
+void dhcp_flush(void)
+{
+	if (dhcp.resend && dhcp.resend_state == dhcp.state &&
+	    dhcp.resend_xid == dhcp.xid)
+		dhcp_send(dhcp.resend);
 }
 
 void dhcp_tick(uint64_t now)

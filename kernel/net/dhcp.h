@@ -30,4 +30,10 @@
 void dhcp_reset(void);
 void dhcp_start(void);
 void dhcp_tick(uint64_t now);
+/* the last message the NIC's ring refused (NIC_TX_FULL), sent again while
+ * its exchange (state and transaction id) stands, rather than at its
+ * retransmission seconds later: net_poll calls it at every poll, after
+ * arp_flush; a refusal again sets net_if.tx_full, so net_poll stays busy
+ * until the transmit-stall bound (NET_TX_STALL_US) */
+void dhcp_flush(void);
 #endif

@@ -97,8 +97,6 @@ void net_state(struct net_state_view *v)
 	v->source = net_if.source ? net_if.source : "none";
 	v->lease_s = net_if.lease_s;
 	v->nic = net_if.nic;
-	v->tcp_active = 0;
-	v->tcp_max = 0;
 	tcp_usage(&v->tcp_active, &v->tcp_max);
 }
 
@@ -239,6 +237,7 @@ bool net_poll(void)
 	}
 	net_if.tx_full = false;
 	arp_flush();
+	dhcp_flush();
 	tcp_flush();
 	if (n->flush)
 		n->flush(n);

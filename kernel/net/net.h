@@ -44,6 +44,7 @@ struct net_counters {
 	uint64_t rx_frames, tx_frames, tx_fail, tx_stalls;
 	uint64_t rx_short, rx_unsupported, rx_not_for_us;
 	uint64_t arp_rx, arp_requests_sent, arp_replies_sent, arp_drops;
+	uint64_t arp_tx_lost;
 	uint64_t arp_probes_answered, arp_conflicts, arp_bad_sender;
 	uint64_t ip_rx, ip_bad, ip_csum_bad, ip_reassembled, ip_reass_bad,
 	    ip_reass_too_big, ip_reass_overlap, ip_reass_duplicates,

@@ -41,6 +41,7 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(arp_requests_sent);
 	C(arp_replies_sent);
 	C(arp_drops);
+	C(arp_tx_lost);
 	C(arp_probes_answered);
 	C(arp_conflicts);
 	C(arp_bad_sender);

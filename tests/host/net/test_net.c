@@ -19,6 +19,7 @@
 #include "kernel/net/ip.h"
 #include "kernel/net/ipfrag.h"
 #include "kernel/net/net_internal.h"
+#include "kernel/net/nic.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
@@ -973,6 +974,58 @@ static const struct frame *arp_sent(struct arp_view *a, const uint8_t **dst,
 	return f;
 }
 
+/* our own ARP packets a full ring refuses (NIC_TX_FULL) wait, up to
+ * ARP_TXQ of them, and leave oldest first at the next net_poll with room,
+ * byte for byte, each counted as sent only then; one more is lost and
+ * counted in arp_tx_lost; an address removed takes those waiting with it
+ * (they claim it). Before, arp_send_from ignored eth_send's result: each
+ * reply was counted as sent and gone */
+static void test_arp_ring_full_own_packets_kept_ARP_TXQ(void **state)
+{
+	(void)state;
+	uint8_t f[64];
+	uint8_t m[6] = {0x02, 0, 0, 0, 3, 0};
+	uint64_t replies = net_counters()->arp_replies_sent;
+	fake.tx_room = 0;
+	/* ARP_TXQ + 2 hosts ask for us, the first with a probe */
+	for (unsigned k = 0; k < ARP_TXQ + 2; k++) {
+		m[5] = (uint8_t)k;
+		build_arp(f, ARP_OP_REQUEST, m, k ? 0x0a000230u + k : 0, NULL,
+			  STACK_IP);
+		inject(f, 60);
+		assert_true(net_poll());
+	}
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_replies_sent, replies);
+	assert_int_equal(net_counters()->arp_tx_lost, 2);
+	fake.tx_room = -1;
+	net_poll();
+	for (unsigned k = 0; k < ARP_TXQ; k++) {
+		struct arp_view a;
+		const uint8_t *dst, *tha;
+		m[5] = (uint8_t)k;
+		assert_non_null(arp_sent(&a, &dst, &tha));
+		assert_int_equal(a.op, ARP_OP_REPLY);
+		assert_memory_equal(dst, m, 6);
+		assert_memory_equal(tha, m, 6);
+		assert_memory_equal(a.sha, stack_mac, 6);
+		assert_int_equal(a.spa, STACK_IP);
+		assert_int_equal(a.tpa, k ? 0x0a000230u + k : 0);
+	}
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_replies_sent, replies + ARP_TXQ);
+	assert_false(net_poll());
+	/* one waits; the address goes: it is not sent */
+	fake.tx_room = 0;
+	build_arp(f, ARP_OP_REQUEST, m, 0x0a000240u, NULL, STACK_IP);
+	inject(f, 60);
+	net_clear_address();
+	fake.tx_room = -1;
+	net_poll();
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_tx_lost, 2);
+}
+
 static const uint8_t squatter_mac[6] = {0x02, 0x00, 0x00, 0x77, 0x00, 0x0d};
 static const uint8_t zero_mac[6];
 
@@ -1458,6 +1511,69 @@ static void test_dhcp_rfc2131_s4_1_retransmission(void **state)
 		assert_true(net_now_us() < last + 65000000);
 		advance_us(50000);
 	}
+	fake_setup(false);
+}
+
+/* a DHCP message the ring has no room for (NIC_TX_FULL) goes again at
+ * the next poll with room, not at its retransmission 4 s later, counted
+ * in dhcp_sent only once taken; once a poll while the ring refuses it,
+ * net_poll busy meanwhile, and only while its exchange stands: a NAK that
+ * starts over sends the new DISCOVER, never the REQUEST that waited. The ACKed
+ * address's ARP probe, refused, leaves at the next poll too. Before,
+ * dhcp_send ignored net_udp_send's result: the message waited for the
+ * retransmission timer */
+static void test_dhcp_ring_full_sent_next_poll(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint64_t sent = net_counters()->dhcp_sent;
+	uint64_t fail = net_counters()->tx_fail;
+	uint8_t f[600];
+	fake.tx_room = 0;
+	inject(f, dhcp_reply(f, xid, DHCPOFFER, STACK_IP));
+	/* tried once a poll, each busy (NET_TX_STALL_US bounds it) */
+	fail = net_counters()->tx_fail;
+	for (unsigned k = 0; k < 10; k++)
+		assert_true(net_poll());
+	assert_int_equal(net_counters()->tx_fail, fail + 10);
+	assert_int_equal(net_counters()->dhcp_sent, sent);
+	fake.tx_room = -1;
+	net_poll();
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	assert_int_equal(req, STACK_IP);
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	assert_int_equal(net_counters()->dhcp_sent, sent + 1);
+	/* full again; a NAK starts over: the new DISCOVER, not the REQUEST */
+	fake.tx_room = 0;
+	advance_us(4000000);
+	inject(f, dhcp_reply(f, xid, DHCPNAK, 0));
+	net_poll();
+	fake.tx_room = -1;
+	net_poll();
+	uint32_t nxid;
+	assert_int_equal(dhcp_sent(&nxid, &req), DHCPDISCOVER);
+	assert_true(nxid != xid);
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	/* a retransmitted REQUEST waits when the first one's ACK comes: the
+	 * exchange is over, only the ACKed address's probe leaves */
+	inject(f, dhcp_reply(f, nxid, DHCPOFFER, STACK_IP));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	fake.tx_room = 0;
+	sent = net_counters()->dhcp_sent;
+	advance_us(4000000);
+	inject(f, dhcp_reply(f, xid, DHCPACK, STACK_IP));
+	assert_null(fake_pop());
+	fake.tx_room = -1;
+	net_poll();
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.spa, 0);
+	assert_int_equal(a.tpa, STACK_IP);
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->dhcp_sent, sent);
 	fake_setup(false);
 }
 
@@ -2921,6 +3037,154 @@ static void test_rfc791_s3_2_mtu_below_68_refused(void **state)
 	fake_setup(false);
 }
 
+/* net_init on its own (netboot.c never asks it): net=static with no
+ * address is refused, said once, and the interface has none */
+static void test_net_init_static_no_ip_refused(void **state)
+{
+	(void)state;
+	struct net_config c;
+	net_config_default(&c);
+	c.mode = NET_MODE_STATIC;
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(net_init(&fake.nic, &c), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "no ip="));
+	struct net_state_view v;
+	net_state(&v);
+	assert_false(v.configured);
+	fake_setup(false);
+}
+
+/* net= sets the mode whatever it was before: dhcp, static or off, each
+ * from each; a word that is none of them leaves it */
+static void test_net_config_net_word_sets_mode(void **state)
+{
+	(void)state;
+	static const char *const word[] = {"dhcp", "static", "off"};
+	static const enum net_mode mode[] = {NET_MODE_DHCP, NET_MODE_STATIC,
+					     NET_MODE_OFF};
+	for (unsigned from = 0; from < 3; from++)
+		for (unsigned to = 0; to < 3; to++) {
+			struct net_config c;
+			net_config_default(&c);
+			c.mode = mode[from];
+			assert_true(
+			    net_config_apply(&c, word[to], NULL, NULL, NULL));
+			assert_int_equal(c.mode, mode[to]);
+			assert_false(
+			    net_config_apply(&c, "Dhcp", NULL, NULL, NULL));
+			assert_int_equal(c.mode, mode[to]);
+		}
+}
+
+/* with no NIC taken over, net_poll reads none and is idle */
+static void test_net_poll_without_nic_idle(void **state)
+{
+	(void)state;
+	struct nic *n = net_if.nic;
+	net_if.nic = NULL;
+	assert_false(net_poll());
+	net_if.nic = n;
+}
+
+/* a NIC's flush after each frame taken in (NET_POLL_BUDGET a call): what
+ * one frame made the stack send leaves before the next frame is read,
+ * one notification per answer, not one burst at the end of the poll */
+static unsigned flush_last, flush_batch[8], flush_calls;
+static void count_flush(struct nic *n)
+{
+	(void)n;
+	if (flush_calls < 8)
+		flush_batch[flush_calls] = fake.ntx - flush_last;
+	flush_calls++;
+	flush_last = fake.ntx;
+}
+
+static void test_net_poll_flushes_each_frame(void **state)
+{
+	(void)state;
+	fake_clear();
+	for (uint8_t seq = 0; seq < 3; seq++) {
+		uint8_t icmp[16] = {ICMP_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, seq};
+		wr16(icmp + 2, inet_fold(inet_sum(icmp, sizeof(icmp), 0)));
+		struct frame *q = &fake.rx[fake.nrx++];
+		q->len = build_ipv4(q->b, PEER_IP, STACK_IP, IP_PROTO_ICMP,
+				    icmp, sizeof(icmp));
+	}
+	flush_last = fake.ntx;
+	flush_calls = 0;
+	fake.nic.flush = count_flush;
+	assert_true(net_poll());
+	fake.nic.flush = NULL;
+	assert_int_equal(fake.ntx - fake.txr, 3);
+	assert_int_equal(flush_calls, 4); /* one a frame, one at the end */
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(flush_batch[i], 1);
+	assert_int_equal(flush_batch[3], 0);
+}
+
+/* /api/net (net_status.c) reports every counter of struct net_counters
+ * (but http_responses' 1xx and 3xx, which no response has) and every
+ * struct nic_stats field of the NIC, each with its own value, in one
+ * valid JSON document: each field set to a value of its own, no key is
+ * missing and no value is another field's */
+static void test_api_net_reports_every_counter(void **state)
+{
+	(void)state;
+	enum {
+		NC = sizeof(struct net_counters) / sizeof(uint64_t),
+		NS = sizeof(struct nic_stats) / sizeof(uint64_t)
+	};
+	uint64_t *c = (uint64_t *)&net_if.c;
+	uint64_t *st = (uint64_t *)&fake.nic.stats;
+	for (unsigned i = 0; i < NC; i++)
+		c[i] = 1000003ull + 7919ull * i;
+	for (unsigned i = 0; i < NS; i++)
+		st[i] = 5000011ull + 7919ull * i;
+	static char buf[1 << 16];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	status_find("net")->fn(&j);
+	int n = json_end(&j);
+	assert_true(n > 0);
+	assert_true(json_valid(buf, (size_t)n));
+	buf[n] = 0;
+	assert_non_null(strstr(buf,
+			       "\"ip\":\"10.0.2.15\",\"mask\":"
+			       "\"255.255.255.0\",\"gateway\":\"10.0.2.2\","
+			       "\"source\":\"static\""));
+	const char *ctr = strstr(buf, "\"counters\":{");
+	assert_non_null(ctr);
+	const size_t hr = offsetof(struct net_counters, http_responses) / 8;
+	unsigned keys = 0;
+	for (const char *q = ctr + 12; *q && *q != '}'; q++)
+		keys += *q == ':';
+	assert_int_equal(keys, NC - 3);
+	char want[64];
+	for (unsigned i = 0; i < NC; i++) {
+		if (i == hr || i == hr + 1 || i == hr + 3)
+			continue;
+		snprintf(want, sizeof(want), ":%llu", (unsigned long long)c[i]);
+		const char *at = strstr(ctr, want);
+		if (!at || (at[strlen(want)] != ',' && at[strlen(want)] != '}'))
+			fail_msg("counter %u (%s) not in /api/net", i, want);
+	}
+	for (unsigned k = 2; k <= 5; k += k == 2 ? 2 : 1) {
+		snprintf(want, sizeof(want), "\"http_%uxx\":%llu,", k,
+			 (unsigned long long)c[hr + k]);
+		assert_non_null(strstr(ctr, want));
+	}
+	for (unsigned i = 0; i < NS; i++) {
+		snprintf(want, sizeof(want), ":%llu",
+			 (unsigned long long)st[i]);
+		const char *at = strstr(buf, want);
+		if (!at || at > ctr ||
+		    (at[strlen(want)] != ',' && at[strlen(want)] != '}'))
+			fail_msg("nic stat %u (%s) not in /api/net", i, want);
+	}
+	fake_setup(false);
+}
+
 /* kernel/net/netboot.c's command line and main loop, which the kernel
  * has in kernel/boot */
 static const char *boot_net, *boot_ip;
@@ -3004,6 +3268,54 @@ static void test_net_static_no_ip_said_once_a_boot(void **state)
 	assert_true(v.configured);
 	boot_net = boot_ip = NULL;
 	fake_setup(false);
+}
+
+/* nic_register tells the stack of each NIC (net_nic_added: with net=off
+ * its one line) and keeps NIC_MAX of them; one more is refused with one
+ * line and written nowhere (nics[] has NIC_MAX slots), the stack not
+ * told */
+static void test_nic_register_past_NIC_MAX_refused(void **state)
+{
+	(void)state;
+	net_boot_reset();
+	boot_net = "off";
+	boot_ip = NULL;
+	static struct nic more[NIC_MAX + 1];
+	for (unsigned i = 0; i < NIC_MAX; i++) {
+		snprintf(more[i].name, sizeof(more[i].name), "more%u", i);
+		nic_register(&more[i]);
+		if (!i)
+			assert_non_null(strstr(shim_last_line, "net: off"));
+	}
+	assert_int_equal(nnics, NIC_MAX);
+	uint64_t lines = shim_kprintf_calls;
+	strcpy(more[NIC_MAX].name, "extra");
+	nic_register(&more[NIC_MAX]);
+	assert_int_equal(nnics, NIC_MAX);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "extra: unable to register"));
+	for (unsigned i = 0; i < NIC_MAX; i++)
+		assert_ptr_equal(nics[i], &more[i]);
+	/* /api/net lists the registered NICs, each once, and not the
+	 * stack's unregistered fake beside them */
+	static char buf[1 << 16];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	status_find("net")->fn(&j);
+	int n = json_end(&j);
+	assert_true(n > 0);
+	buf[n] = 0;
+	unsigned names = 0;
+	for (const char *q = buf; (q = strstr(q, "\"name\":")) != NULL; q++)
+		names++;
+	assert_int_equal(names, NIC_MAX);
+	char want[32];
+	for (unsigned i = 0; i < NIC_MAX; i++) {
+		snprintf(want, sizeof(want), "\"name\":\"more%u\"", i);
+		assert_non_null(strstr(buf, want));
+	}
+	nnics = 0;
+	memset(nics, 0, sizeof(nics));
 }
 
 /* tcp_init's two buffers, one of whose allocations fails: the next
@@ -3234,6 +3546,54 @@ static void test_tcp_rfc6298_s5_7_rto_after_synack_timeout(void **state)
 	assert_int_equal(c->srtt, 0);
 	assert_int_equal(c->rto, TCP_RTO_SYN_TIMEOUT_US);
 	peer_abort(&p);
+}
+
+/* each section of the page is headed by its provider's title (the
+ * name for a provider without one) and its /api/ path, then holds its
+ * JSON: the first title in provider_title's table, the last and one
+ * between, and a name */
+static void test_webui_section_headings(void **state)
+{
+	(void)state;
+	struct peer p;
+	char hdr[2048];
+	static char body[1 << 18];
+	size_t blen;
+	peer_open(&p, 40010);
+	assert_int_equal(
+	    http_get(&p, "/", body, sizeof(body), &blen, hdr, sizeof(hdr)),
+	    200);
+	static const char *const want[] = {
+	    "<h2>PCI functions <span class=\"muted\">/api/devices</span>"
+	    "</h2>\n<div data-provider=\"devices\"><pre>",
+	    "<h2>Network <span class=\"muted\">/api/net</span></h2>\n"
+	    "<div data-provider=\"net\"><pre>{",
+	    "<h2>DMA validator verdicts <span class=\"muted\">/api/validator"
+	    "</span></h2>\n<div data-provider=\"validator\"><pre>{",
+	    "<h2>Boot log <span class=\"muted\">/api/log</span></h2>\n"
+	    "<div data-provider=\"log\"><pre>{",
+	    "<h2>slow <span class=\"muted\">/api/slow</span></h2>\n"
+	    "<div data-provider=\"slow\"><pre>",
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(want); i++)
+		if (!strstr(body, want[i]))
+			fail_msg("no heading %s", want[i]);
+	peer_abort(&p);
+}
+
+/* a page larger than the scratch buffer it is written into is a 500
+ * "response too large", never a 200 with the page cut short */
+static void test_webui_page_too_large_500(void **state)
+{
+	(void)state;
+	static char scratch[4096];
+	struct http_req r = {.method = HTTP_GET, .path = "/", .path_len = 1};
+	struct http_resp out;
+	webui_route(&r, scratch, sizeof(scratch), &out);
+	assert_int_equal(out.status, 500);
+	assert_string_equal(out.body, "500 response too large\n");
+	webui_route(&r, scratch, 2, &out);
+	assert_int_equal(out.status, 500);
 }
 
 static void test_tcp_handshake_keepalive_fin(void **state)
@@ -7787,6 +8147,21 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2132_s9_7_server_id_length, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_ring_full_sent_next_poll,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_net_init_static_no_ip_refused,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test(test_net_config_net_word_sets_mode),
+	    cmocka_unit_test_setup_teardown(test_webui_page_too_large_500,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_webui_section_headings,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_api_net_reports_every_counter,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_net_poll_without_nic_idle,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_net_poll_flushes_each_frame,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_4_bound_discards_replies, fake_cm_setup,
 		fake_cm_teardown),
@@ -7815,6 +8190,9 @@ int main(void)
 		test_net_static_no_ip_said_once_a_boot, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
+		test_nic_register_past_NIC_MAX_refused, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
@@ -7831,6 +8209,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_arp_rfc1122_s2_3_2_2_ring_full_kept, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_ring_full_own_packets_kept_ARP_TXQ, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_nic_tx_stall_not_busy_for_ever,
 					    fake_cm_setup, fake_cm_teardown),
