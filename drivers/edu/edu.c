@@ -164,6 +164,49 @@ int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 	return 0;
 }
 
+/* devmgr_shutdown: edu has its interrupt bound and unmasked, bus
+ * mastering on and a pool granted, and a transfer that outlived
+ * edu_dma's 1 s may still be running. Bus mastering goes off first, the
+ * interrupt is revoked, and EDU_DMA_CMD says whether a transfer still
+ * runs (the device clears EDU_DMA_CMD_START when it ends): only then
+ * does the pool go back, else it stays granted with one line and the
+ * answer is -1 (fenced). The register window goes and decoding is turned
+ * off; a softc given back whole is free again, one that keeps its pool
+ * keeps its slot. A revoked owner's capabilities are the authority
+ * layer's already (seized, parked): nothing more is touched. A second
+ * call changes nothing and says the same */
+static int edu_detach(struct pci_dev *d)
+{
+	struct edu_softc *sc = d->drv_state;
+	if (!sc)
+		return 0;
+	if (sc->detached)
+		return -1; /* only a softc that kept its pool stays */
+	pci_enable(d, true, false, false);
+	bool running = false;
+	if (!auth_owner_stopped(sc->owner) && dma_pool_live(&sc->pool)) {
+		irq_revoke(&sc->irq);
+		running =
+		    mmio_read32(&sc->regs, EDU_DMA_CMD) & EDU_DMA_CMD_START;
+		if (running)
+			kprintf("%s: keeping DMA memory (%zu bytes): a "
+				"transfer is still running; bus mastering "
+				"off\n",
+				sc->name, sc->pool.len);
+		else
+			dma_pool_revoke(&sc->pool);
+		mmio_revoke(&sc->regs);
+	}
+	pci_enable(d, false, false, false);
+	if (running) {
+		sc->detached = true;
+		return -1;
+	}
+	memset(sc, 0, sizeof(*sc));
+	d->drv_state = NULL;
+	return 0;
+}
+
 static const struct pci_match edu_ids[] = {
     {EDU_VENDOR, EDU_DEVICE, 0, 0},
 };
@@ -173,4 +216,5 @@ const struct driver edu_driver = {
     .nids = ARRAY_SIZE(edu_ids),
     .dma = true,
     .attach = edu_attach,
+    .detach = edu_detach,
 };

@@ -973,18 +973,21 @@ fail_mem:
 }
 
 /* gve_remove: close, teardown resources, release the admin queue (reset),
- * then free; memory the device may still own is never returned */
+ * then free; memory the device may still own is never returned. One line
+ * when it is kept: the release's own when that is what failed */
 void gve_detach(struct gve_softc *sc)
 {
+	bool said = false;
 	if (sc->aq_registered) {
 		if (sc->state == GVE_S_UP && gve_down(sc))
 			kprintf("%s: unable to stop queues\n", sc->name);
 		if (!sc->rings_ok)
 			gve_resources_teardown(sc);
-		gve_aq_release(sc);
+		said = gve_aq_release(sc) != GVE_OK;
 		gve_forget_device_state(sc);
 	}
 	gve_irqs_revoke(sc);
-	gve_release_memory(sc);
+	if (!said)
+		gve_release_memory(sc);
 	sc->state = GVE_S_DOWN;
 }

@@ -102,6 +102,28 @@ err_off:
 	return -1;
 }
 
+/* devmgr_shutdown: the NIC leaves the stack first (nic_unregister: no
+ * send reaches the device after it; gve_send refuses one made through the
+ * struct nic, the device down), then gve_detach — queues destroyed,
+ * resources deconfigured, the admin queue released (the device reset,
+ * waited for as gve_aq_release waits), vectors revoked, the memory given
+ * back unless the device may still own it (memory_held) — then the
+ * windows revoked and the function off the bus. 0, or -1 when the memory
+ * is kept (fenced). A second call changes nothing and says the same */
+static int gve_pci_detach(struct pci_dev *d)
+{
+	struct gve_softc *sc = d->drv_state;
+	if (!sc->detached) {
+		sc->detached = true;
+		nic_unregister(&sc->nic);
+		gve_detach(sc);
+		mmio_revoke(&sc->g.db);
+		mmio_revoke(&sc->g.reg);
+		pci_enable(d, false, false, false);
+	}
+	return sc->memory_held ? -1 : 0;
+}
+
 static const struct pci_match gve_ids[] = {
     {GVE_PCI_VENDOR, GVE_PCI_DEVICE, 0, 0},
 };
@@ -112,6 +134,7 @@ const struct driver gve_driver = {
     .nids = ARRAY_SIZE(gve_ids),
     .dma = true,
     .attach = gve_pci_attach,
+    .detach = gve_pci_detach,
 };
 
 /* /api/gvnic: per attached device its state, queue format, rings, link,

@@ -286,6 +286,7 @@ struct gve_softc {
 	struct gve_tx tx[GVE_MAX_QUEUES];
 	struct gve_rx rx[GVE_MAX_QUEUES];
 	bool resources_ok, rings_ok, memory_held;
+	bool detached; /* gve_pci.c: the driver's detach ran */
 	/* runtime */
 	volatile bool mgmt_pending;
 	bool reset_wanted;

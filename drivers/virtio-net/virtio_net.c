@@ -36,17 +36,19 @@ unsigned vnet_count;
 
 /* ---- failure and link state -------------------------------------------- */
 
-/* stop a device that held queue addresses and is given up: FAILED (§2.1),
- * a reset asked for, bus mastering off, then device_status read until it
- * is 0 for at most wait_us (a read completion does not pass the device's
- * posted writes). The last value read says whether it did reset: memory
- * the device was given goes back only after a 0 (vnet_attach's unwind
- * waits VIRTIO_RESET_TIMEOUT_US for it, as §4.1.4.3.2 and Linux's vp_reset
- * wait). vnet_fail, in the main loop, keeps the pool whatever it reads, so
- * it reads once and does not wait. */
-static uint8_t vnet_stop(struct vnet_softc *sc, uint64_t wait_us)
+/* stop a device that held queue addresses: a reset asked for (device
+ * status 0, §2.4 and §4.1.4.3.1), bus mastering off, then device_status
+ * read until it is 0 for at most wait_us (a read completion does not pass
+ * the device's posted writes). The last value read says whether it did
+ * reset: memory the device was given goes back only after a 0 (the attach
+ * unwind and vnet_detach wait VIRTIO_RESET_TIMEOUT_US for it, as
+ * §4.1.4.3.2 and Linux's vp_reset wait). A device given up (failed) is
+ * told FAILED first (§2.1); vnet_fail, in the main loop, keeps the pool
+ * whatever it reads, so it reads once and does not wait. */
+static uint8_t vnet_stop(struct vnet_softc *sc, bool failed, uint64_t wait_us)
 {
-	virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
+	if (failed)
+		virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
 	virtio_pci_reset_request(&sc->vp);
 	pci_enable(sc->vp.pci, true, false, false);
 	return virtio_pci_reset_wait(&sc->vp, wait_us);
@@ -62,7 +64,7 @@ static void vnet_fail(struct vnet_softc *sc)
 	sc->nic.link_up = false;
 	for (unsigned i = 0; sc->msix && i < VNET_NVEC; i++)
 		irq_mask(&sc->irq[i]);
-	uint8_t st = vnet_stop(sc, 0);
+	uint8_t st = vnet_stop(sc, true, 0);
 	strlcpy(sc->vp.pci->state, "failed", sizeof(sc->vp.pci->state));
 	kprintf("%s: unable to continue: device marked FAILED, %s (status "
 		"0x%x), bus mastering off\n",
@@ -561,7 +563,7 @@ err_queues:
 	 * honour — so the pool stays granted, never revoked or reused (as
 	 * gVNIC's memory_held; Linux's vp_reset waits for the 0 before
 	 * anything is freed) */
-	st = vnet_stop(sc, VIRTIO_RESET_TIMEOUT_US);
+	st = vnet_stop(sc, true, VIRTIO_RESET_TIMEOUT_US);
 	vnet_vectors_unbind(sc);
 	if (st == 0)
 		dma_pool_revoke(&sc->pool);
@@ -580,6 +582,41 @@ err_off:
 	return -1;
 }
 
+/* devmgr_shutdown: the NIC leaves the stack first (nic_unregister: no
+ * send reaches the device after it, and the driver refuses one made
+ * through the struct nic anyway: detached counts as failed), then the
+ * vectors are masked, the device reset and off the bus (vnet_stop) with
+ * VIRTIO_RESET_TIMEOUT_US for device_status to read 0, the vectors
+ * revoked, and the pool given back only when the reset was seen (one
+ * that did not reset may still work its rings: its pool stays granted,
+ * with one line, as the attach unwind keeps it). The register windows go
+ * and decoding is turned off. 0 reset, -1 not (fenced: memory kept). A
+ * second call changes nothing and says the same */
+static int vnet_detach(struct pci_dev *d)
+{
+	struct vnet_softc *sc = d->drv_state;
+	if (sc->detached)
+		return sc->reset_failed ? -1 : 0;
+	nic_unregister(&sc->nic);
+	sc->detached = sc->failed = true;
+	sc->nic.link_up = false;
+	for (unsigned i = 0; sc->msix && i < VNET_NVEC; i++)
+		irq_mask(&sc->irq[i]);
+	uint8_t st = vnet_stop(sc, false, VIRTIO_RESET_TIMEOUT_US);
+	vnet_vectors_unbind(sc);
+	sc->reset_failed = st != 0;
+	if (sc->reset_failed)
+		kprintf("%s: keeping DMA memory (%zu bytes): the device did "
+			"not confirm its reset (status 0x%x); bus mastering "
+			"off\n",
+			sc->name, sc->pool.len, st);
+	else
+		dma_pool_revoke(&sc->pool);
+	virtio_pci_unmap(&sc->vp);
+	pci_enable(d, false, false, false);
+	return sc->reset_failed ? -1 : 0;
+}
+
 static const struct pci_match vnet_ids[] = {
     {VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_MODERN, 0, 0},
     {VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_TRANSITIONAL, 0, 0},
@@ -591,6 +628,7 @@ const struct driver virtio_net_driver = {
     .nids = ARRAY_SIZE(vnet_ids),
     .dma = true,
     .attach = vnet_attach,
+    .detach = vnet_detach,
 };
 
 /* ---- status ------------------------------------------------------------- */

@@ -32,8 +32,10 @@ struct vnet_softc {
 	bool msix;		      /* vectors bound and mapped */
 	volatile bool config_changed; /* set by the config-change interrupt */
 	uint64_t link_checked_us;
-	uint16_t status; /* last virtio_net_config.status read */
-	bool failed;	 /* device broke the protocol: FAILED set, no I/O */
+	uint16_t status;   /* last virtio_net_config.status read */
+	bool failed;	   /* device broke the protocol: FAILED set, no I/O */
+	bool detached;	   /* vnet_detach ran: failed too, no I/O */
+	bool reset_failed; /* its reset unconfirmed: the pool kept */
 	uint64_t notifies, link_changes;
 	struct nic_link_log link_log;
 	unsigned tx_unkicked; /* frames posted since the last TX notify */

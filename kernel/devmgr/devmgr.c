@@ -10,6 +10,13 @@
 #include "kernel/time/time.h"
 
 static uint16_t next_owner = 1;
+/* the functions in the order their attach succeeded: devmgr_shutdown
+ * detaches them in the reverse of it, whatever order pci_devs holds. A
+ * bound function holds an owner, and the authority layer gives a function
+ * one owner for good and holds AUTH_OWNER_MAX: each function is here
+ * once at most, and never more than AUTH_OWNER_MAX of them */
+static struct pci_dev *bound[AUTH_OWNER_MAX];
+static unsigned nbound;
 
 static bool devmgr_match(const struct pci_match *m, const struct pci_dev *d)
 {
@@ -87,12 +94,12 @@ static void devmgr_unwind(struct pci_dev *d, const char *state, unsigned nbd)
 	pci_enable(d, false, false, false);
 }
 
-static void devmgr_bind(struct pci_dev *d)
+void devmgr_bind(struct pci_dev *d)
 {
 	const struct driver *drv = devmgr_find(d);
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
-	if (!drv)
+	if (!drv || d->drv)
 		return;
 	enum dma_backend b = DMA_BACKEND_NONE;
 	if (drv->dma) {
@@ -119,6 +126,7 @@ static void devmgr_bind(struct pci_dev *d)
 	}
 	if (!strcmp(d->state, "unbound"))
 		strlcpy(d->state, "running", sizeof(d->state));
+	bound[nbound++] = d;
 	kprintf("devmgr: %s %s bound in %llu us\n", a, drv->name,
 		(unsigned long long)(time_now_us() - t0));
 }
@@ -139,8 +147,8 @@ void devmgr_bind_all(void)
 
 void devmgr_shutdown(void)
 {
-	for (unsigned i = pci_ndevs; i-- > 0;) {
-		struct pci_dev *d = &pci_devs[i];
+	for (unsigned i = nbound; i-- > 0;) {
+		struct pci_dev *d = bound[i];
 		const struct driver *drv = d->drv;
 		char a[16];
 		if (!drv)

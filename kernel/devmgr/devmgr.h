@@ -47,11 +47,17 @@ struct driver {
 extern const struct driver *const devmgr_drivers[];
 extern const unsigned devmgr_ndrivers;
 
+/* every function of pci_devs, in turn (devmgr_bind), then one `pci` line
+ * each */
 void devmgr_bind_all(void);
+/* bind one function to the first driver that matches it; a function bound
+ * already is left alone. The order the attaches succeed in is recorded */
+void devmgr_bind(struct pci_dev *d);
 /* Before the kernel leaves (the proof image's exit): every bound function
- * whose driver has a detach is detached, in the reverse of the bind order
- * (devmgr_bind_all binds in pci_devs order), one line each with how long
- * it took; one without a detach is left running, said in its line. */
+ * whose driver has a detach is detached, in the reverse of the order
+ * devmgr_bind bound them in (recorded, not pci_devs order), one line each
+ * with how long it took; one without a detach is left running, said in
+ * its line. */
 void devmgr_shutdown(void);
 
 /* kernel/devmgr/policy.c: the DMA backend for a DMA-capable driver on d, and

@@ -38,6 +38,10 @@ int eth_send(uint8_t *frame, const uint8_t *dst, uint16_t type,
 {
 	struct nic *n = net_if.nic;
 	size_t len = ETH_HLEN + payload_len;
+	if (!n) { /* the NIC was removed (net_nic_removed) */
+		net_if.c.tx_fail++;
+		return -1;
+	}
 	memcpy(frame, dst, ETH_ALEN);
 	memcpy(frame + 6, n->mac, ETH_ALEN);
 	wr16(frame + 12, type);

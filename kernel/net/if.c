@@ -177,6 +177,15 @@ int net_init(struct nic *n, const struct net_config *cfg)
 	return 0;
 }
 
+void net_nic_removed(struct nic *n)
+{
+	if (!n || net_if.nic != n)
+		return;
+	net_if.nic = NULL;
+	net_if.configured = false;
+	kprintf("%s: removed; the IP stack on it stopped\n", n->name);
+}
+
 /* frames handled per call: bounded so timers and other pollers keep running
  * under a flood */
 #define NET_POLL_BUDGET 64

@@ -64,6 +64,10 @@ static inline bool nic_link_log(struct nic_link_log *l, uint64_t now,
 
 #define NIC_MAX 4
 void nic_register(struct nic *n);
+/* before a driver stops its device (its detach): n leaves the registry
+ * and the stack (net_nic_removed), so nothing sends through it or polls it
+ * after. n registered or not, once or twice: harmless */
+void nic_unregister(struct nic *n);
 extern struct nic *nics[NIC_MAX];
 extern unsigned nnics;
 #endif

@@ -133,13 +133,47 @@ def test_cloud_storage_local(tmp_path, cloud, iommu):
     check_identify(log, CLOUDS[cloud][2])
 
 
+VNET_PCI = re.compile(r"^pci (\S+) 1af4:10[04]1 class 020000 -> virtio-net$", re.M)
+
+
+def vnet_reset_at_exit(m):
+    """QEMU's own trace of the virtio-net function at the proof image's
+    exit: the device status the kernel wrote last is 0 (a reset, virtio 1.2
+    §2.4), after DRIVER_OK and after the last frame the device took from
+    the guest's transmit queue (virtqueue_pop with only device-readable
+    buffers: out_num > 0, in_num 0); and the kernel said it in its devmgr
+    line before QEMU left."""
+    trace = m.trace_lines()
+    status = [(i, int(v)) for i, l in enumerate(trace)
+              for v in re.findall(r"virtio_set_status .* val (\d+)$", l)]
+    tx = [i for i, l in enumerate(trace)
+          if re.search(r"virtqueue_pop .* in_num 0 out_num [1-9]", l)]
+    assert status and tx, (len(status), len(tx))
+    driver_ok = [i for i, v in status if v & 4]
+    assert driver_ok, status
+    last_i, last_v = status[-1]
+    assert last_v == 0, status[-5:]
+    assert last_i > driver_ok[-1] and last_i > tx[-1], (last_i, driver_ok[-1], tx[-1])
+    pci = VNET_PCI.search(m.log).group(1)
+    assert re.search(rf"^devmgr: {pci} virtio-net shut down in \d+ us$", m.log, re.M), m.tail()
+    assert re.search(r"^vnet0: removed; the IP stack on it stopped$", m.log, re.M), m.tail()
+    return len(tx)
+
+
 def test_gcp_storage_local(tmp_path):
     """`cloud-prod-storage-bound-local-proof`: GCE's SMBIOS, no IOMMU, and
-    the 64-bit SMBIOS 3.0 entry point (the other boots use 2.x)."""
-    m, img, name = run_cloud(tmp_path, "gcp", False)
+    the 64-bit SMBIOS 3.0 entry point (the other boots use 2.x). With a
+    virtio-net NIC that takes a DHCP lease (firstboot-dhcp) before the
+    exit: its detach resets it after its last frame (vnet_reset_at_exit)."""
+    m, img, name = run_cloud(tmp_path, "gcp", False, extra_devices=[
+        "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"])
     m.extra = ["-machine", "smbios-entry-point-type=64"] + m.extra
+    m.cmdline = m.cmdline.replace("devmgr-policy", "devmgr-policy,firstboot-dhcp")
+    m.trace = ["virtio_set_status", "virtqueue_pop"]
     with m:
         rc = m.wait()
+    assert m.proofs["firstboot-dhcp"].passed, m.tail()
+    vnet_reset_at_exit(m)
     assert re.search(r"^platform: .* smbios=3\.0 ", m.log, re.M), m.tail()
     plat, ev, seen_iommu, _ = platform_line(m.log)
     assert (plat, seen_iommu) == ("gce", "none")

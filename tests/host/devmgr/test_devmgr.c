@@ -64,12 +64,12 @@ void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
 }
 
-struct pci_dev pci_devs[6];
+struct pci_dev pci_devs[8];
 unsigned pci_ndevs;
 
 /* each function's Command register as pci_enable last left it (the
  * shim's weak one records nothing) */
-static uint16_t cmd[6];
+static uint16_t cmd[8];
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 {
 	cmd[d - pci_devs] =
@@ -141,7 +141,7 @@ static int quiet_attach(struct pci_dev *d, uint16_t owner)
 }
 
 /* devmgr_shutdown's order: the functions detached, in turn */
-static unsigned detached[6], ndetached;
+static unsigned detached[8], ndetached;
 /* takes 1500 us and the device confirms */
 static int slow_detach(struct pci_dev *d)
 {
@@ -335,7 +335,7 @@ static void test_blockdev_registry_holds_BLOCKDEV_MAX(void **st)
 }
 
 /* The orderly end: the bound functions with a detach are detached in the
- * reverse of the bind order (pci_devs order), one line each with the time
+ * reverse of the bind order (here pci_devs order), one line each with the time
  * it took and what the device said; one without a detach is left
  * running, said in its line; the failed ones (no driver) say nothing.
  * Asked again, nothing is detached twice. */
@@ -392,6 +392,35 @@ static void test_shutdown_lines(void **st)
 			    "devmgr: 0000:00:04.0 slow shut down in 1500 us\n");
 }
 
+/* the bind order is recorded, not read from pci_devs: two more functions,
+ * 07.0 bound before 06.0 -> 06.0 detached first. Before, devmgr_shutdown
+ * walked pci_devs backwards and detached 07.0 first. A function already
+ * bound is not bound twice */
+static void test_shutdown_follows_bind_order(void **st)
+{
+	(void)st;
+	for (unsigned i = 6; i < 8; i++) {
+		struct pci_dev *d = &pci_devs[i];
+		d->dev = (uint8_t)i;
+		d->vendor = 0x1234;
+		d->device = (uint16_t)(i - 1); /* slow, unconfirmed */
+		strlcpy(d->state, "unbound", sizeof(d->state));
+	}
+	pci_ndevs = 8;
+	devmgr_bind(&pci_devs[7]);
+	devmgr_bind(&pci_devs[6]);
+	uint16_t owner = pci_devs[6].owner;
+	devmgr_bind(&pci_devs[6]); /* bound: left alone */
+	assert_int_equal(pci_devs[6].owner, owner);
+	assert_ptr_equal(pci_devs[6].drv, &slow_drv);
+	assert_ptr_equal(pci_devs[7].drv, &unconfirmed_drv);
+	ndetached = 0;
+	devmgr_shutdown();
+	assert_int_equal(ndetached, 2);
+	assert_int_equal(detached[0], 6); /* bound last, detached first */
+	assert_int_equal(detached[1], 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -403,6 +432,7 @@ int main(void)
 	    cmocka_unit_test(test_blockdev_registry_holds_BLOCKDEV_MAX),
 	    cmocka_unit_test(test_shutdown_reverse_order),
 	    cmocka_unit_test(test_shutdown_lines),
+	    cmocka_unit_test(test_shutdown_follows_bind_order),
 	};
 	return cmocka_run_group_tests(t, setup, NULL);
 }

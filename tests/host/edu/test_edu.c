@@ -396,6 +396,62 @@ static void test_edu_one_softc_per_device(void **st)
 			    "edu2");
 }
 
+/* the driver's detach (devmgr_shutdown): edu0, idle, gives everything
+ * back — bus mastering and decoding off, the interrupt revoked, the pool
+ * freed (not parked), its slot free — with no line; detached again,
+ * nothing. A function whose transfer still runs (EDU_DMA_CMD_START set:
+ * one edu_dma gave up on after 1 s) keeps its pool granted with one line
+ * and answers -1, twice without a second line. Before, edu had no detach:
+ * its interrupt stayed live and bus mastering on as the kernel left */
+static void test_edu_detach(void **st)
+{
+	(void)st;
+	assert_non_null(edu_driver.detach);
+	struct edu_softc *sc = dev.drv_state;
+	assert_non_null(sc);
+	assert_true(bus_master(&dev));
+	assert_int_equal(irqs_bound(), 1);
+	uint64_t idle = 0;
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+	uint64_t lines = shim_kprintf_calls;
+	unsigned parked = parked_pools();
+	assert_int_equal(edu_driver.detach(&dev), 0);
+	assert_int_equal(shim_kprintf_calls - lines, 0);
+	assert_false(bus_master(&dev));
+	assert_false(pci_cfg_read16(&dev, PCI_COMMAND) & PCI_COMMAND_MEM);
+	assert_int_equal(irqs_bound(), 0);
+	assert_false(dma_pool_live(&sc->pool));
+	assert_int_equal(parked_pools(), parked);
+	assert_null(dev.drv_state);
+	assert_int_equal(edu_driver.detach(&dev), 0);
+	assert_int_equal(shim_kprintf_calls - lines, 0);
+
+	/* a transfer still running: its pool stays */
+	static struct pci_dev busy = {.bus = 3, .dev = 0, .owner = OWNER + 30};
+	static uint8_t bcfg[4096];
+	busy.cfg = bcfg;
+	busy.bar[0].base = BAR_BASE;
+	busy.bar[0].size = sizeof(bar_mem);
+	busy.cap_msi = 0x50;
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_UNVALIDATED,
+				     .d = &busy};
+	assert_int_equal(auth_owner_bind(OWNER + 30, &f), 0);
+	assert_int_equal(edu_driver.attach(&busy, OWNER + 30), 0);
+	struct edu_softc *b = busy.drv_state;
+	assert_ptr_equal(b, sc); /* edu0's slot, free again */
+	uint64_t run = EDU_DMA_CMD_START | EDU_DMA_CMD_IRQ;
+	memcpy(bar_mem + EDU_DMA_CMD, &run, 8);
+	lines = shim_kprintf_calls;
+	assert_int_equal(edu_driver.detach(&busy), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "keeping DMA memory"));
+	assert_false(bus_master(&busy));
+	assert_true(dma_pool_live(&b->pool));
+	assert_int_equal(edu_driver.detach(&busy), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_true(dma_pool_live(&b->pool));
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -405,6 +461,7 @@ int main(void)
 	    cmocka_unit_test(test_bus_master_refused_after_unit_failed),
 	    cmocka_unit_test(test_bus_master_second_function_refused),
 	    cmocka_unit_test(test_edu_one_softc_per_device),
+	    cmocka_unit_test(test_edu_detach),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,3 +29,10 @@ void nic_register(struct nic *n)
 	(void)n;
 	host_pci_nics++;
 }
+
+unsigned host_pci_nics_removed;
+void nic_unregister(struct nic *n)
+{
+	(void)n;
+	host_pci_nics_removed++;
+}

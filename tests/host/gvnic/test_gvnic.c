@@ -1540,6 +1540,43 @@ static void t_dqo_ctx_desc(void **s)
 
 extern bool (*host_pci_poller)(void);
 extern bool host_pci_mem, host_pci_bus_master;
+extern unsigned host_pci_nics_removed, host_pci_enables;
+
+/* the driver's detach (devmgr_shutdown) on a gVNIC up and carrying
+ * traffic: the NIC unregistered first, the device reset (its admin queue
+ * released), every vector and pool given back, the function off the bus,
+ * no line; a send and a recv after it refused with nothing reaching the
+ * device; a second detach changes nothing. Before, gve_driver had no
+ * detach and the device kept its rings live as the kernel left */
+static void t_pci_detach_checks(struct pci_dev *d)
+{
+	struct gve_softc *g = d->drv_state;
+	uint8_t f[200], b[2048];
+	assert_non_null(gve_driver.detach);
+	unsigned removed = host_pci_nics_removed;
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(gve_driver.detach(d), 0);
+	assert_int_equal(shim_kprintf_calls - lines, 0);
+	assert_int_equal(host_pci_nics_removed, removed + 1);
+	assert_false(gvm.aq_live);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(host_irqs_bound(), 0);
+	assert_false(host_pci_mem || host_pci_bus_master);
+	unsigned tx = gvm_wire_count();
+	frame_make(f, sizeof(f), 9);
+	assert_int_equal(g->nic.send(&g->nic, f, sizeof(f)), -1);
+	assert_int_equal(g->nic.recv(&g->nic, b, sizeof(b)), 0);
+	assert_false(host_pci_poller());
+	assert_int_equal(gvm_wire_count(), tx);
+	unsigned en = host_pci_enables;
+	assert_int_equal(gve_driver.detach(d), 0);
+	assert_int_equal(shim_kprintf_calls - lines, 0);
+	assert_int_equal(host_pci_nics_removed, removed + 1);
+	assert_int_equal(host_pci_enables, en);
+	assert_int_equal(auth_refusals[AUTH_STALE_GEN], 0);
+	if (gvm.violations)
+		fail_msg("model violation: %s", gvm.first_violation);
+}
 
 /* the BAR windows through the PCI attachment (gve_driver.attach) on a
  * function described as the device is: BAR0 registers, BAR1 the MSI-X
@@ -1570,11 +1607,8 @@ static void t_pci_windows(void **s)
 	assert_int_equal(
 	    mmio_grant(&d, GVM_OWNER, GVE_MSIX_BAR, 0, 0x1000, MMIO_READ, &m),
 	    -1);
-	gve_detach(sc);
+	t_pci_detach_checks(&d);
 	sc = NULL;
-	assert_int_equal(host_pools_live(), 0);
-	if (gvm.violations)
-		fail_msg("model violation: %s", gvm.first_violation);
 	for (int pba = 0; pba < 2; pba++) {
 		c = cfg(1, false);
 		if (pba)
@@ -1617,6 +1651,43 @@ static void t_pci_attach_fails_off_bus(void **s)
 	assert_string_equal(d.state, "failed");
 }
 
+/* the driver's detach on a device whose reset never completes: the
+ * release waits its bound and no longer, one line, the memory stays
+ * granted, the function off the bus, -1 (devmgr: fenced); again on a
+ * second call, with no second line or wait */
+static void t_pci_detach_reset_never_completes(void **s)
+{
+	static struct pci_dev d;
+	struct gvm_config c = cfg(1, false);
+	/* the core's attach, as gve_driver's would do it: its slots (two) are
+	 * the other t_pci tests' */
+	assert_int_equal(start(&c), 0);
+	gvm_pci_dev(&d);
+	d.drv_state = sc;
+	gvm.reset_never = true;
+	uint64_t t0 = shim_clock_ns, lines = shim_kprintf_calls;
+	assert_non_null(gve_driver.detach);
+	assert_int_equal(gve_driver.detach(&d), -1);
+	uint64_t waited_ms = (shim_clock_ns - t0) / 1000000;
+	assert_true(waited_ms <=
+		    GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US / 1000 + 1000);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "DMA memory stays granted"));
+	assert_true(sc->memory_held);
+	assert_int_equal(host_pools_live(), 2);
+	assert_int_equal(host_irqs_bound(), 0);
+	assert_false(host_pci_mem || host_pci_bus_master);
+	t0 = shim_clock_ns;
+	assert_int_equal(gve_driver.detach(&d), -1);
+	assert_int_equal(shim_clock_ns, t0);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_int_equal(host_pools_live(), 2);
+	if (gvm.violations)
+		fail_msg("model violation: %s", gvm.first_violation);
+	free(sc);
+	sc = NULL;
+}
+
 /* the devices /api/gvnic lists: gve_pci.c's slots taken */
 static unsigned gvnic_listed(void)
 {
@@ -1640,8 +1711,8 @@ static unsigned gvnic_listed(void)
  * slot, and none is refused as one device too many. A device the kernel
  * keeps after a failure at run time (gve_fail) keeps its slot on purpose:
  * it stays attached, its NIC registered and its memory_held said in
- * /api/gvnic; nothing in the kernel detaches a gVNIC (struct driver has
- * no detach; gve_detach is the host tests' and fuzzers') */
+ * /api/gvnic until the kernel's orderly exit detaches it (gve_driver's
+ * detach, devmgr_shutdown), and the slot stays taken after that too */
 static void t_pci_failed_attach_keeps_no_slot(void **s)
 {
 	static struct pci_dev d;
@@ -1676,7 +1747,7 @@ static void t_pci_failed_attach_keeps_no_slot(void **s)
  * GVE_MAX_DEVS. */
 static void t_pci_too_many_devices(void **s)
 {
-	extern unsigned host_pci_enables, host_mmio_grants, host_pci_nics;
+	extern unsigned host_mmio_grants, host_pci_nics;
 	static struct pci_dev d[GVE_MAX_DEVS + 1];
 	struct gvm_config c = cfg(1, false);
 	unsigned refused = GVE_MAX_DEVS + 1;
@@ -2508,6 +2579,7 @@ int main(void)
 	    cmocka_unit_test(t_pci_windows),
 	    cmocka_unit_test(t_pci_attach_fails_off_bus),
 	    cmocka_unit_test(t_pci_failed_attach_keeps_no_slot),
+	    cmocka_unit_test(t_pci_detach_reset_never_completes),
 	    cmocka_unit_test(t_model_catches_formats),
 	    cmocka_unit_test(t_interrupts),
 	    cmocka_unit_test(t_link_and_stats),

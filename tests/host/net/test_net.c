@@ -140,6 +140,49 @@ static void test_arp_reply(void **state)
 	assert_int_equal(net_counters()->arp_drops, drops + 1);
 }
 
+/* a NIC unregistered (its driver's detach) takes the stack down with it:
+ * one line, and after it nothing reaches the NIC — no frame sent (an
+ * ARP reply, a request's answer, the HTTP response a connection owes, a
+ * retransmission), none taken from it — and eth_send refuses, counted.
+ * Unregistered twice: harmless, no second line. Before, nic_unregister
+ * did not exist and the stack kept polling and sending through a NIC
+ * whose driver had stopped its device and given its rings back */
+static void test_nic_removed_stack_stops(void **state)
+{
+	(void)state;
+	struct peer p;
+	peer_init(&p, 40000);
+	assert_true(peer_connect(&p));
+	const char *req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	fake.drop_tx = true; /* the response is lost: TCP owes it again */
+	peer_send(&p, TCP_PSH | TCP_ACK, req, strlen(req));
+	fake.drop_tx = false;
+	fake_clear();
+	__typeof__(shim_line_hook) hook = shim_line_hook; /* main's */
+	shim_count_lines("removed");
+	nic_unregister(&fake.nic);
+	nic_unregister(&fake.nic);
+	unsigned said = shim_counted;
+	shim_line_hook = hook;
+	assert_int_equal(said, 1);
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REQUEST, peer_mac, PEER_IP, NULL, STACK_IP);
+	fake.rx[fake.nrx].len = 60; /* waiting in the NIC: not taken */
+	memcpy(fake.rx[fake.nrx++].b, f, 60);
+	uint64_t sent = fake.nic.stats.tx_packets;
+	inject(f, 60);
+	for (unsigned i = 0; i < 100; i++)
+		advance_us(100 * 1000); /* 10 s: RTOs, ARP and HTTP timers */
+	assert_null(fake_pop());
+	assert_int_equal(fake.nic.stats.tx_packets, sent);
+	assert_int_equal(fake.rxr, 0);
+	uint64_t fails = net_counters()->tx_fail;
+	assert_int_equal(eth_send(net_if.tx, peer_mac, ETHERTYPE_ARP, 28), -1);
+	assert_int_equal(net_counters()->tx_fail, fails + 1);
+	assert_null(fake_pop());
+	peer_free(&p);
+}
+
 /* RFC 5227 §2.1.1: a probe (sender 0.0.0.0) for our address is answered
  * to the prober; one for another address is not */
 static void test_arp_rfc5227_probe_answered(void **state)
@@ -7853,6 +7896,8 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test(test_http_parser),
 	    cmocka_unit_test(test_static_prefix_rule),
+	    cmocka_unit_test_setup_teardown(test_nic_removed_stack_stops,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_reply, fake_cm_setup,
 					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_pending_fifo,
