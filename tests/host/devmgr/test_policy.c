@@ -214,52 +214,28 @@ static unsigned lines_with(const char *s, const char **first)
 	return k;
 }
 
-/* a check inside a child: a failure ends it with status 1 (cmocka's own
- * asserts would jump back into the child's copy of the test runner) */
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__,        \
-				__LINE__, #c);                                 \
-			_exit(1);                                              \
-		}                                                              \
-	} while (0)
-
 /* /api/shape as the Web UI serves it */
 static char doc[32768];
 static const char *render_shape(void)
 {
 	const struct status_provider *p = status_find("shape");
 	struct json j;
-	CHECK(p != NULL);
+	SHIM_CHECK(p != NULL);
 	json_init(&j, doc, sizeof(doc));
 	p->fn(&j);
 	int n = json_end(&j);
-	CHECK(n > 0 && json_valid(doc, (size_t)n));
+	SHIM_CHECK(n > 0 && json_valid(doc, (size_t)n));
 	return doc;
 }
 
 /* fn in a child with a fresh policy; the case fails unless fn returns */
 static void in_child(void (*fn)(void))
 {
-	fflush(stdout);
-	fflush(stderr);
-	pid_t p = fork();
-	assert_true(p >= 0);
-	if (p == 0) {
-		signal(SIGSEGV, SIG_DFL); /* cmocka's handler is the parent's */
-		signal(SIGBUS, SIG_DFL);
-		shim_line_hook = line_hook;
-		fn();
-		fflush(stdout);
-		_exit(0);
-	}
-	int st;
-	assert_int_equal(waitpid(p, &st, 0), p);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("the child ended by %s %d",
-			 WIFEXITED(st) ? "exit" : "signal",
-			 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	shim_line_hook_fn was = shim_line_hook;
+	shim_line_hook = line_hook; /* the child's lines, kept in printed */
+	bool ok = shim_in_child(fn);
+	shim_line_hook = was;
+	assert_true(ok);
 }
 
 /* the backend the policy recorded for function i (NONE: none recorded) */
@@ -278,26 +254,27 @@ static enum dma_backend backend_of(unsigned i)
 static void auto_mode(void)
 {
 	bind_four();
-	CHECK(pci_devs[0].drv == &nic_drv && attached[0] == 1);
-	CHECK(backend_of(0) == DMA_BACKEND_UNVALIDATED);
-	CHECK(pci_devs[1].drv == &disk_drv && attached[1] == 1);
-	CHECK(backend_of(1) == DMA_BACKEND_VALIDATOR);
-	CHECK(strstr(render_shape(), "\"dma_mode\":\"auto\""));
-	CHECK(!strcmp(pci_devs[0].state, "running"));
-	CHECK(lines_with("devmgr: 0000:00:00.0 nic: dma backend unvalidated (",
-			 NULL) == 1);
+	SHIM_CHECK(pci_devs[0].drv == &nic_drv && attached[0] == 1);
+	SHIM_CHECK(backend_of(0) == DMA_BACKEND_UNVALIDATED);
+	SHIM_CHECK(pci_devs[1].drv == &disk_drv && attached[1] == 1);
+	SHIM_CHECK(backend_of(1) == DMA_BACKEND_VALIDATOR);
+	SHIM_CHECK(strstr(render_shape(), "\"dma_mode\":\"auto\""));
+	SHIM_CHECK(!strcmp(pci_devs[0].state, "running"));
+	SHIM_CHECK(
+	    lines_with("devmgr: 0000:00:00.0 nic: dma backend unvalidated (",
+		       NULL) == 1);
 	/* one line a function after binding, unbound ones too */
-	CHECK(lines_with("pci ", NULL) == 4);
-	CHECK(lines_with("pci 0000:00:00.0 1234:0010 class 020000 -> nic",
-			 NULL) == 1);
-	CHECK(lines_with("pci 0000:00:03.0 1234:0013 class 020000 -> none",
-			 NULL) == 1);
+	SHIM_CHECK(lines_with("pci ", NULL) == 4);
+	SHIM_CHECK(lines_with("pci 0000:00:00.0 1234:0010 class 020000 -> nic",
+			      NULL) == 1);
+	SHIM_CHECK(lines_with("pci 0000:00:03.0 1234:0013 class 020000 -> none",
+			      NULL) == 1);
 	/* one platform line, read once; no line about devmgr.dma, one
 	 * about the SMBIOS firmware did not give */
 	const char *l;
-	CHECK(lines_with("platform: ", &l) == 1 && strstr(l, " dma=auto"));
-	CHECK(lines_with("devmgr: devmgr.dma", NULL) == 0);
-	CHECK(
+	SHIM_CHECK(lines_with("platform: ", &l) == 1 && strstr(l, " dma=auto"));
+	SHIM_CHECK(lines_with("devmgr: devmgr.dma", NULL) == 0);
+	SHIM_CHECK(
 	    lines_with("devmgr: unable to read SMBIOS fully (firmware gave no "
 		       "SMBIOS entry point)",
 		       NULL) == 1);
@@ -313,15 +290,17 @@ static void test_auto_mode_unvalidated_nic_bound(void **st)
 static void strict_refuses(void)
 {
 	bind_four();
-	CHECK(pci_devs[0].drv == NULL && attached[0] == 0);
-	CHECK(!strcmp(pci_devs[0].state, "refused: no dma"));
-	CHECK(pci_devs[0].owner == 0); /* nothing granted, nothing to take */
-	CHECK(pci_devs[1].drv == &disk_drv);
-	CHECK(backend_of(1) == DMA_BACKEND_VALIDATOR);
-	CHECK(pci_devs[2].drv == &nodma_drv);
-	CHECK(strstr(render_shape(), "\"dma_mode\":\"strict\""));
+	SHIM_CHECK(pci_devs[0].drv == NULL && attached[0] == 0);
+	SHIM_CHECK(!strcmp(pci_devs[0].state, "refused: no dma"));
+	SHIM_CHECK(pci_devs[0].owner ==
+		   0); /* nothing granted, nothing to take */
+	SHIM_CHECK(pci_devs[1].drv == &disk_drv);
+	SHIM_CHECK(backend_of(1) == DMA_BACKEND_VALIDATOR);
+	SHIM_CHECK(pci_devs[2].drv == &nodma_drv);
+	SHIM_CHECK(strstr(render_shape(), "\"dma_mode\":\"strict\""));
 	const char *l;
-	CHECK(lines_with("platform: ", &l) == 1 && strstr(l, " dma=strict"));
+	SHIM_CHECK(lines_with("platform: ", &l) == 1 &&
+		   strstr(l, " dma=strict"));
 }
 static void strict_mode(void)
 {
@@ -351,9 +330,9 @@ static void typo(void)
 {
 	dma_opt = "stirct";
 	strict_refuses();
-	CHECK(lines_with("devmgr: devmgr.dma=stirct: not auto, strict or "
-			 "iommu; using strict",
-			 NULL) == 1);
+	SHIM_CHECK(lines_with("devmgr: devmgr.dma=stirct: not auto, strict or "
+			      "iommu; using strict",
+			      NULL) == 1);
 }
 static void test_cut_or_unknown_dma_mode_is_strict(void **st)
 {
@@ -368,12 +347,13 @@ static void iommu_mode(void)
 {
 	dma_opt = "iommu";
 	bind_four();
-	CHECK(pci_devs[0].drv == NULL && pci_devs[1].drv == NULL);
-	CHECK(attached[0] == 0 && attached[1] == 0);
-	CHECK(pci_devs[2].drv == &nodma_drv);
-	CHECK(strstr(render_shape(), "\"dma_mode\":\"iommu\""));
+	SHIM_CHECK(pci_devs[0].drv == NULL && pci_devs[1].drv == NULL);
+	SHIM_CHECK(attached[0] == 0 && attached[1] == 0);
+	SHIM_CHECK(pci_devs[2].drv == &nodma_drv);
+	SHIM_CHECK(strstr(render_shape(), "\"dma_mode\":\"iommu\""));
 	const char *l;
-	CHECK(lines_with("platform: ", &l) == 1 && strstr(l, " dma=iommu"));
+	SHIM_CHECK(lines_with("platform: ", &l) == 1 &&
+		   strstr(l, " dma=iommu"));
 }
 static void test_iommu_mode_refuses_all_dma_without_iommu(void **st)
 {
@@ -390,9 +370,9 @@ static void dmar_in_scope(void)
 	iommu_table = "DMAR";
 	devices(ids, 1);
 	devmgr_bind_all();
-	CHECK(pci_devs[0].drv == &disk_drv);
-	CHECK(backend_of(0) == DMA_BACKEND_IOMMU);
-	CHECK(strstr(render_shape(), "\"iommu_backend\":true"));
+	SHIM_CHECK(pci_devs[0].drv == &disk_drv);
+	SHIM_CHECK(backend_of(0) == DMA_BACKEND_IOMMU);
+	SHIM_CHECK(strstr(render_shape(), "\"iommu_backend\":true"));
 }
 static void test_dmar_in_scope_gets_iommu_backend(void **st)
 {
@@ -406,16 +386,16 @@ static void test_dmar_in_scope_gets_iommu_backend(void **st)
 static void nodma_and_nomatch(void)
 {
 	bind_four();
-	CHECK(pci_devs[2].drv == &nodma_drv && attached[2] == 1);
-	CHECK(!strcmp(pci_devs[2].state, "link down"));
+	SHIM_CHECK(pci_devs[2].drv == &nodma_drv && attached[2] == 1);
+	SHIM_CHECK(!strcmp(pci_devs[2].state, "link down"));
 	struct shape_result r;
 	enum dma_backend b;
 	const char *why;
-	CHECK(!devmgr_shape_get(&pci_devs[2], &r, &b, &why));
-	CHECK(pci_devs[3].drv == NULL && pci_devs[3].owner == 0);
-	CHECK(!strcmp(pci_devs[3].state, "unbound"));
-	CHECK(!devmgr_shape_get(&pci_devs[3], &r, &b, &why));
-	CHECK(devmgr_dma_limit(&pci_devs[3]) == 0);
+	SHIM_CHECK(!devmgr_shape_get(&pci_devs[2], &r, &b, &why));
+	SHIM_CHECK(pci_devs[3].drv == NULL && pci_devs[3].owner == 0);
+	SHIM_CHECK(!strcmp(pci_devs[3].state, "unbound"));
+	SHIM_CHECK(!devmgr_shape_get(&pci_devs[3], &r, &b, &why));
+	SHIM_CHECK(devmgr_dma_limit(&pci_devs[3]) == 0);
 }
 static void test_no_dma_driver_bound_without_policy(void **st)
 {
@@ -434,11 +414,11 @@ static void other_vendor(void)
 	pci_devs[1].vendor = 0x1235;
 	devmgr_bind_all();
 	for (unsigned i = 0; i < 2; i++) {
-		CHECK(pci_devs[i].drv == NULL && pci_devs[i].owner == 0);
-		CHECK(!strcmp(pci_devs[i].state, "unbound"));
+		SHIM_CHECK(pci_devs[i].drv == NULL && pci_devs[i].owner == 0);
+		SHIM_CHECK(!strcmp(pci_devs[i].state, "unbound"));
 	}
-	CHECK(attached[0] == 0 && attached[2] == 0);
-	CHECK(lines_with("-> none", NULL) == 2);
+	SHIM_CHECK(attached[0] == 0 && attached[2] == 0);
+	SHIM_CHECK(lines_with("-> none", NULL) == 2);
 }
 static void test_match_needs_the_vendor(void **st)
 {
@@ -457,13 +437,14 @@ static void past_owners(void)
 	shim_quiet = 1;
 	devices(ids, NDEVS);
 	devmgr_bind_all();
-	CHECK(attached[2] == AUTH_OWNER_MAX);
+	SHIM_CHECK(attached[2] == AUTH_OWNER_MAX);
 	unsigned refused = 0;
 	for (unsigned i = 0; i < NDEVS; i++)
 		refused += pci_devs[i].drv == NULL &&
 			   !strcmp(pci_devs[i].state, "refused: no owner");
-	CHECK(refused == NDEVS - AUTH_OWNER_MAX);
-	CHECK(lines_with("owner table full", NULL) == NDEVS - AUTH_OWNER_MAX);
+	SHIM_CHECK(refused == NDEVS - AUTH_OWNER_MAX);
+	SHIM_CHECK(lines_with("owner table full", NULL) ==
+		   NDEVS - AUTH_OWNER_MAX);
 }
 static void test_functions_past_AUTH_OWNER_MAX_not_attached(void **st)
 {
@@ -489,10 +470,10 @@ static void owners_full_state(void)
 			fprintf(stderr,
 				"function %u: state \"%s\", want \"%s\"\n", i,
 				pci_devs[i].state, want);
-			CHECK(0);
+			SHIM_CHECK(0);
 		}
 	}
-	CHECK(lines_with("refused: identify", NULL) == 0);
+	SHIM_CHECK(lines_with("refused: identify", NULL) == 0);
 }
 static void test_owner_table_full_state_says_no_owner(void **st)
 {
@@ -507,10 +488,10 @@ static void fails_clean(void)
 	static const uint16_t ids[] = {DEV_FAILS};
 	devices(ids, 1);
 	devmgr_bind_all();
-	CHECK(pci_devs[0].drv == NULL);
-	CHECK(!strcmp(pci_devs[0].state, "attach failed"));
-	CHECK(lines_with("block devices of the failed driver dropped", NULL) ==
-	      0);
+	SHIM_CHECK(pci_devs[0].drv == NULL);
+	SHIM_CHECK(!strcmp(pci_devs[0].state, "attach failed"));
+	SHIM_CHECK(lines_with("block devices of the failed driver dropped",
+			      NULL) == 0);
 }
 /* one that registered a block device: the registry drops it, said once;
  * one that named its own state keeps it */
@@ -519,13 +500,13 @@ static void fails_said(void)
 	static const uint16_t ids[] = {DEV_BLK, DEV_SAYS};
 	devices(ids, 2);
 	devmgr_bind_all();
-	CHECK(pci_devs[0].drv == NULL && nblockdevs == 0);
-	CHECK(lines_with("devmgr: 1 block devices of the failed driver "
-			 "dropped",
-			 NULL) == 1);
-	CHECK(pci_devs[1].drv == NULL);
-	CHECK(!strcmp(pci_devs[1].state, "reset timeout"));
-	CHECK(auth_owner_revoked(pci_devs[1].owner));
+	SHIM_CHECK(pci_devs[0].drv == NULL && nblockdevs == 0);
+	SHIM_CHECK(lines_with("devmgr: 1 block devices of the failed driver "
+			      "dropped",
+			      NULL) == 1);
+	SHIM_CHECK(pci_devs[1].drv == NULL);
+	SHIM_CHECK(!strcmp(pci_devs[1].state, "reset timeout"));
+	SHIM_CHECK(auth_owner_revoked(pci_devs[1].owner));
 }
 static void test_failed_attach_without_blockdev_says_nothing_dropped(void **st)
 {
@@ -548,20 +529,20 @@ static void past_records(void)
 	unsigned kept = 0;
 	for (unsigned i = 0; i < NDEVS; i++) {
 		const char *why = NULL;
-		CHECK(devmgr_pick_backend(&pci_devs[i], &nic_drv, &why) ==
-		      DMA_BACKEND_NONE);
-		CHECK(why && strstr(why, "dma=strict"));
+		SHIM_CHECK(devmgr_pick_backend(&pci_devs[i], &nic_drv, &why) ==
+			   DMA_BACKEND_NONE);
+		SHIM_CHECK(why && strstr(why, "dma=strict"));
 		struct shape_result r;
 		enum dma_backend b;
 		const char *w;
 		kept += devmgr_shape_get(&pci_devs[i], &r, &b, &w);
 	}
-	CHECK(kept > 0 && kept < NDEVS);
+	SHIM_CHECK(kept > 0 && kept < NDEVS);
 	/* asked again, a function past the records is not kept either */
 	struct shape_result r;
 	enum dma_backend b;
 	const char *w;
-	CHECK(!devmgr_shape_get(&pci_devs[NDEVS - 1], &r, &b, &w));
+	SHIM_CHECK(!devmgr_shape_get(&pci_devs[NDEVS - 1], &r, &b, &w));
 }
 static void test_functions_past_SHAPE_RECORDS_decided_not_kept(void **st)
 {
@@ -615,12 +596,12 @@ static void identify_first(void)
 	static const uint16_t ids[] = {DEV_DISK};
 	smbios_fixture("Amazon EC2");
 	devices(ids, 1);
-	CHECK(devmgr_shape_identify(&pci_devs[0], "x", "y") ==
-	      SHAPE_DMA_LIMIT_48);
-	CHECK(devmgr_platform() == SHAPE_PLAT_AWS);
-	CHECK(lines_with("shape: 0000:00:00.0 identify model=\"y\" "
-			 "serial=\"x\"",
-			 NULL) == 1);
+	SHIM_CHECK(devmgr_shape_identify(&pci_devs[0], "x", "y") ==
+		   SHAPE_DMA_LIMIT_48);
+	SHIM_CHECK(devmgr_platform() == SHAPE_PLAT_AWS);
+	SHIM_CHECK(lines_with("shape: 0000:00:00.0 identify model=\"y\" "
+			      "serial=\"x\"",
+			      NULL) == 1);
 }
 static void test_identify_classified_on_smbios_platform(void **st)
 {
@@ -635,11 +616,11 @@ static void identify_refines(void)
 	static const uint16_t ids[] = {DEV_DISK};
 	devices(ids, 1);
 	devmgr_bind_all();
-	CHECK(devmgr_dma_limit(&pci_devs[0]) == 0);
-	CHECK(devmgr_shape_identify(&pci_devs[0], "vol0",
-				    "Amazon Elastic Block Store") ==
-	      SHAPE_DMA_LIMIT_48);
-	CHECK(devmgr_dma_limit(&pci_devs[0]) == SHAPE_DMA_LIMIT_48);
+	SHIM_CHECK(devmgr_dma_limit(&pci_devs[0]) == 0);
+	SHIM_CHECK(devmgr_shape_identify(&pci_devs[0], "vol0",
+					 "Amazon Elastic Block Store") ==
+		   SHAPE_DMA_LIMIT_48);
+	SHIM_CHECK(devmgr_dma_limit(&pci_devs[0]) == SHAPE_DMA_LIMIT_48);
 }
 static void test_identify_refines_dma_limit(void **st)
 {
@@ -656,8 +637,8 @@ static void shape_line(void)
 	devices(ids, 1);
 	devmgr_bind_all();
 	const char *l;
-	CHECK(lines_with("shape: 0000:00:00.0 nic bind", &l) == 1);
-	CHECK(strstr(l, " evidence=smbios-vendor "));
+	SHIM_CHECK(lines_with("shape: 0000:00:00.0 nic bind", &l) == 1);
+	SHIM_CHECK(strstr(l, " evidence=smbios-vendor "));
 }
 static void test_shape_line_names_its_evidence(void **st)
 {
@@ -670,37 +651,38 @@ static void test_shape_line_names_its_evidence(void **st)
 static void platform_first(void)
 {
 	smbios_fixture("Amazon EC2");
-	CHECK(devmgr_platform() == SHAPE_PLAT_AWS);
+	SHIM_CHECK(devmgr_platform() == SHAPE_PLAT_AWS);
 	const char *l;
-	CHECK(lines_with("platform: ", &l) == 1);
-	CHECK(strstr(l, "platform: aws-ec2 evidence=smbios-vendor "));
-	CHECK(lines_with("unable to read SMBIOS", NULL) == 0);
+	SHIM_CHECK(lines_with("platform: ", &l) == 1);
+	SHIM_CHECK(strstr(l, "platform: aws-ec2 evidence=smbios-vendor "));
+	SHIM_CHECK(lines_with("unable to read SMBIOS", NULL) == 0);
 }
 static void iommu_table_first(void)
 {
 	iommu_table = "DMAR";
-	CHECK(devmgr_iommu_table() && !strcmp(devmgr_iommu_table(), "DMAR"));
+	SHIM_CHECK(devmgr_iommu_table() &&
+		   !strcmp(devmgr_iommu_table(), "DMAR"));
 }
 static void dma_mode_first(void)
 {
 	dma_opt = "strict";
-	CHECK(devmgr_dma_mode() == SHAPE_DMA_STRICT);
+	SHIM_CHECK(devmgr_dma_mode() == SHAPE_DMA_STRICT);
 }
 static void status_first(void)
 {
 	smbios_fixture("Amazon EC2");
 	const char *d = render_shape();
-	CHECK(strstr(d, "\"platform\":\"aws-ec2\",\"evidence\":"
-			"\"smbios-vendor\""));
-	CHECK(strstr(d, "\"error\":null"));
-	CHECK(strstr(d, "\"iommu\":null"));
+	SHIM_CHECK(strstr(d, "\"platform\":\"aws-ec2\",\"evidence\":"
+			     "\"smbios-vendor\""));
+	SHIM_CHECK(strstr(d, "\"error\":null"));
+	SHIM_CHECK(strstr(d, "\"iommu\":null"));
 }
 static void dma_limit_first(void)
 {
 	static const uint16_t ids[] = {DEV_DISK};
 	smbios_fixture("Amazon EC2");
 	devices(ids, 1);
-	CHECK(devmgr_dma_limit(&pci_devs[0]) == SHAPE_DMA_LIMIT_48);
+	SHIM_CHECK(devmgr_dma_limit(&pci_devs[0]) == SHAPE_DMA_LIMIT_48);
 }
 static void test_policy_inputs_read_on_first_question(void **st)
 {
@@ -722,26 +704,26 @@ static void aws_bound(void)
 	dma_opt = "strict";
 	devices(ids, 2);
 	devmgr_bind_all();
-	CHECK(pci_devs[0].drv == &disk_drv && pci_devs[1].drv == NULL);
-	CHECK(devmgr_dma_limit(&pci_devs[0]) == SHAPE_DMA_LIMIT_48);
-	CHECK(auth_owner_facts(pci_devs[0].owner)->dma_limit ==
-	      SHAPE_DMA_LIMIT_48);
+	SHIM_CHECK(pci_devs[0].drv == &disk_drv && pci_devs[1].drv == NULL);
+	SHIM_CHECK(devmgr_dma_limit(&pci_devs[0]) == SHAPE_DMA_LIMIT_48);
+	SHIM_CHECK(auth_owner_facts(pci_devs[0].owner)->dma_limit ==
+		   SHAPE_DMA_LIMIT_48);
 	struct shape_result r = {0};
 	enum dma_backend b = DMA_BACKEND_NONE;
 	const char *why = NULL;
-	CHECK(devmgr_shape_get(&pci_devs[0], &r, &b, &why));
-	CHECK(r.kind == SHAPE_NVME_UNKNOWN &&
-	      r.dma_limit == SHAPE_DMA_LIMIT_48);
-	CHECK(b == DMA_BACKEND_VALIDATOR);
-	CHECK(why && strstr(why, "; brokered validator"));
+	SHIM_CHECK(devmgr_shape_get(&pci_devs[0], &r, &b, &why));
+	SHIM_CHECK(r.kind == SHAPE_NVME_UNKNOWN &&
+		   r.dma_limit == SHAPE_DMA_LIMIT_48);
+	SHIM_CHECK(b == DMA_BACKEND_VALIDATOR);
+	SHIM_CHECK(why && strstr(why, "; brokered validator"));
 	const char *d = render_shape();
-	CHECK(strstr(d, "{\"pci\":\"0000:00:00.0\",\"id\":\"1234:0011\""));
-	CHECK(strstr(
+	SHIM_CHECK(strstr(d, "{\"pci\":\"0000:00:00.0\",\"id\":\"1234:0011\""));
+	SHIM_CHECK(strstr(
 	    d, "\"driver\":\"disk\",\"bound\":true,\"shape\":"
 	       "\"nvme-unknown\",\"evidence\":\"pci-class\",\"model\":null"));
-	CHECK(strstr(d, "{\"pci\":\"0000:00:01.0\",\"id\":\"1234:0010\""));
-	CHECK(strstr(d, "\"driver\":\"nic\",\"bound\":false,\"shape\":"
-			"\"none\",\"evidence\":\"none\""));
+	SHIM_CHECK(strstr(d, "{\"pci\":\"0000:00:01.0\",\"id\":\"1234:0010\""));
+	SHIM_CHECK(strstr(d, "\"driver\":\"nic\",\"bound\":false,\"shape\":"
+			     "\"none\",\"evidence\":\"none\""));
 }
 static void test_ec2_nvme_owner_limited_at_bind(void **st)
 {
@@ -767,14 +749,15 @@ static void aws_past_records(void)
 		struct shape_result r;
 		enum dma_backend b;
 		const char *why;
-		CHECK(d->drv == &disk_drv);
-		CHECK(!devmgr_shape_get(d, &r, &b, &why)); /* not kept */
-		CHECK(devmgr_dma_limit(d) == SHAPE_DMA_LIMIT_48);
-		CHECK(auth_owner_facts(d->owner)->dma_limit ==
-		      SHAPE_DMA_LIMIT_48);
-		CHECK(devmgr_shape_identify(d, "vol0",
-					    "Amazon Elastic Block "
-					    "Store") == SHAPE_DMA_LIMIT_48);
+		SHIM_CHECK(d->drv == &disk_drv);
+		SHIM_CHECK(!devmgr_shape_get(d, &r, &b, &why)); /* not kept */
+		SHIM_CHECK(devmgr_dma_limit(d) == SHAPE_DMA_LIMIT_48);
+		SHIM_CHECK(auth_owner_facts(d->owner)->dma_limit ==
+			   SHAPE_DMA_LIMIT_48);
+		SHIM_CHECK(devmgr_shape_identify(d, "vol0",
+						 "Amazon Elastic Block "
+						 "Store") ==
+			   SHAPE_DMA_LIMIT_48);
 	}
 }
 static void test_dma_limit_kept_past_SHAPE_RECORDS(void **st)
@@ -796,14 +779,14 @@ static void identified_past_records(void)
 	devices(ids, NDEVS);
 	for (unsigned i = 0; i < SHAPE_RECORDS_KEPT; i++) {
 		const char *why;
-		CHECK(devmgr_pick_backend(&pci_devs[i], &nic_drv, &why) ==
-		      DMA_BACKEND_UNVALIDATED);
+		SHIM_CHECK(devmgr_pick_backend(&pci_devs[i], &nic_drv, &why) ==
+			   DMA_BACKEND_UNVALIDATED);
 	}
 	for (unsigned i = SHAPE_RECORDS_KEPT; i < NDEVS; i++) {
 		struct pci_dev *d = &pci_devs[i];
 		const char *why = NULL;
-		CHECK(devmgr_pick_backend(d, &disk_drv, &why) ==
-		      DMA_BACKEND_VALIDATOR);
+		SHIM_CHECK(devmgr_pick_backend(d, &disk_drv, &why) ==
+			   DMA_BACKEND_VALIDATOR);
 		char want[256], a[16];
 		const char *l;
 		snprintf(want, sizeof(want), " reason=\"%s\"", why);
@@ -812,12 +795,13 @@ static void identified_past_records(void)
 		char key[64];
 		snprintf(key, sizeof(key), "shape: %s disk identified ", a);
 		const char *line;
-		CHECK(lines_with(key, &line) == 1);
+		SHIM_CHECK(lines_with(key, &line) == 1);
 		l = strstr(line, " backend=");
-		CHECK(l && !strncmp(l, " backend=brokered-validator ", 28));
-		CHECK(strstr(line, want));
-		CHECK(!devmgr_shape_get(d, &(struct shape_result){0},
-					&(enum dma_backend){0}, &why));
+		SHIM_CHECK(l &&
+			   !strncmp(l, " backend=brokered-validator ", 28));
+		SHIM_CHECK(strstr(line, want));
+		SHIM_CHECK(!devmgr_shape_get(d, &(struct shape_result){0},
+					     &(enum dma_backend){0}, &why));
 	}
 }
 static void test_identified_line_past_SHAPE_RECORDS_names_backend(void **st)
@@ -835,14 +819,14 @@ static void unit_failed(void)
 	bind_four();
 	for (unsigned i = 0; i < 2; i++) {
 		const char *why = NULL;
-		CHECK(pci_devs[i].drv == NULL && attached[i] == 0);
-		CHECK(!strcmp(pci_devs[i].state, "refused: no dma"));
+		SHIM_CHECK(pci_devs[i].drv == NULL && attached[i] == 0);
+		SHIM_CHECK(!strcmp(pci_devs[i].state, "refused: no dma"));
 		struct shape_result r;
 		enum dma_backend b = DMA_BACKEND_IOMMU;
-		CHECK(devmgr_shape_get(&pci_devs[i], &r, &b, &why));
-		CHECK(b == DMA_BACKEND_NONE && strstr(why, "unit failed"));
+		SHIM_CHECK(devmgr_shape_get(&pci_devs[i], &r, &b, &why));
+		SHIM_CHECK(b == DMA_BACKEND_NONE && strstr(why, "unit failed"));
 	}
-	CHECK(pci_devs[2].drv == &nodma_drv);
+	SHIM_CHECK(pci_devs[2].drv == &nodma_drv);
 }
 static void test_failed_iommu_unit_refuses_dma_in_auto_mode(void **st)
 {

@@ -123,29 +123,11 @@ static void test_random_pool_every_byte_steers(void **state)
 	assert_int_not_equal(output_after(&a, 1), output_after(&b, 1));
 }
 
-/* a case in a child process, from the state the cases before it left: a
- * failure ends it with status 1 (cmocka's asserts would jump back into the
- * child's copy of the runner) */
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__,        \
-				__LINE__, #c);                                 \
-			_exit(1);                                              \
-		}                                                              \
-	} while (0)
+/* a case in a child process, from the state the cases before it left
+ * (tests/host/shim: shim_in_child, SHIM_CHECK) */
 static void in_child(void (*fn)(void))
 {
-	fflush(stdout);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		fn();
-		_exit(0);
-	}
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(shim_in_child(fn));
 }
 
 /* the boot line says whether a strong source (a hardware or firmware
@@ -153,17 +135,19 @@ static void in_child(void (*fn)(void))
 static void report(void)
 {
 	random_report();
-	CHECK(!strcmp(shim_last_line,
-		      "random: seeded from none only: no RDSEED/RDRAND and no "
-		      "EFI RNG, so TCP sequence numbers rest on timing "
-		      "noise\n"));
+	SHIM_CHECK(
+	    !strcmp(shim_last_line,
+		    "random: seeded from none only: no RDSEED/RDRAND and no "
+		    "EFI RNG, so TCP sequence numbers rest on timing "
+		    "noise\n"));
 	random_add("tsc-jitter", "x", 1, false);
 	random_report();
-	CHECK(!strncmp(shim_last_line,
-		       "random: seeded from tsc-jitter only: no RDSEED", 46));
+	SHIM_CHECK(!strncmp(shim_last_line,
+			    "random: seeded from tsc-jitter only: no RDSEED",
+			    46));
 	random_add("rdseed", "y", 1, true);
 	random_report();
-	CHECK(
+	SHIM_CHECK(
 	    !strcmp(shim_last_line, "random: seeded from tsc-jitter,rdseed\n"));
 }
 static void test_random_report_says_whether_strong(void **state)
@@ -181,12 +165,12 @@ static void one_name(void)
 	memset(a, 'a', RANDOM_SOURCES_LEN);
 	a[RANDOM_SOURCES_LEN] = 0; /* no room for its NUL */
 	random_add(a, "x", 1, false);
-	CHECK(!strcmp(random_sources(), "none"));
+	SHIM_CHECK(!strcmp(random_sources(), "none"));
 	a[RANDOM_SOURCES_LEN - 1] = 0; /* fills the list */
 	random_add(a, "x", 1, false);
-	CHECK(!strcmp(random_sources(), a));
+	SHIM_CHECK(!strcmp(random_sources(), a));
 	random_add("b", "x", 1, false);
-	CHECK(!strcmp(random_sources(), a));
+	SHIM_CHECK(!strcmp(random_sources(), a));
 }
 static void two_names(void)
 {
@@ -199,12 +183,12 @@ static void two_names(void)
 	memset(b, 'b', fit + 1);
 	b[fit + 1] = 0;
 	random_add(b, "x", 1, false);
-	CHECK(!strcmp(random_sources(), a));
+	SHIM_CHECK(!strcmp(random_sources(), a));
 	b[fit] = 0;
 	random_add(b, "x", 1, false);
 	const char *s = random_sources();
-	CHECK(strlen(s) == RANDOM_SOURCES_LEN - 1);
-	CHECK(!strncmp(s, a, 60) && s[60] == ',' && !strcmp(s + 61, b));
+	SHIM_CHECK(strlen(s) == RANDOM_SOURCES_LEN - 1);
+	SHIM_CHECK(!strncmp(s, a, 60) && s[60] == ',' && !strcmp(s + 61, b));
 }
 static void test_random_sources_bounded_by_RANDOM_SOURCES_LEN(void **state)
 {
@@ -247,11 +231,11 @@ static void rekeys(void)
 	random_add("c", "", 0, false); /* nothing, still one rekey */
 	model_add(key, (const uint8_t *)"", 0);
 	for (uint64_t i = 0; i < 3; i++)
-		CHECK(random_u64() == siphash24(key, &i, sizeof(i)));
+		SHIM_CHECK(random_u64() == siphash24(key, &i, sizeof(i)));
 	/* the two halves come from different inputs */
 	uint64_t h[2];
 	memcpy(h, key, sizeof(h));
-	CHECK(h[0] != h[1]);
+	SHIM_CHECK(h[0] != h[1]);
 }
 static void test_random_add_rekeys_with_siphash_of_input_and_half(void **state)
 {
@@ -272,9 +256,9 @@ static void bytes_in_order(void)
 	}
 	memset(out, 0, sizeof(out));
 	random_bytes(out, sizeof(out));
-	CHECK(!memcmp(out, want, sizeof(out)));
+	SHIM_CHECK(!memcmp(out, want, sizeof(out)));
 	uint64_t i = 3; /* and the next output is the fourth */
-	CHECK(random_u64() == siphash24(key, &i, sizeof(i)));
+	SHIM_CHECK(random_u64() == siphash24(key, &i, sizeof(i)));
 }
 static void test_random_bytes_are_the_outputs_in_order(void **state)
 {

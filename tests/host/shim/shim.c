@@ -5,9 +5,11 @@
  * panic aborts (so a test fails loudly), and the clock is a virtual one that
  * time_delay_us advances, so polling loops with timeouts finish instantly and
  * deterministically. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "kernel/lib/lib.h"
 #include "kernel/time/time.h"
@@ -49,6 +51,36 @@ void shim_count_lines(const char *pat)
 	count_pat = pat;
 	shim_counted = 0;
 	shim_line_hook = count_line;
+}
+
+bool shim_in_child(void (*fn)(void))
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t p = fork();
+	if (p < 0) {
+		perror("shim_in_child: fork");
+		return false;
+	}
+	if (p == 0) {
+		signal(SIGSEGV, SIG_DFL); /* a test runner's handler is the
+					   * parent's */
+		signal(SIGBUS, SIG_DFL);
+		fn();
+		fflush(stdout);
+		_exit(0);
+	}
+	int st;
+	if (waitpid(p, &st, 0) != p) {
+		perror("shim_in_child: waitpid");
+		return false;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return true;
+	fprintf(stderr, "shim_in_child: the child ended by %s %d\n",
+		WIFEXITED(st) ? "exit" : "signal",
+		WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	return false;
 }
 
 void panic(const char *fmt, ...)

@@ -16,6 +16,25 @@ extern shim_line_hook_fn shim_line_hook;
  * contain pat (kept, not copied) until the hook is set again or cleared */
 extern unsigned shim_counted;
 void shim_count_lines(const char *pat);
+/* a case run in a child process from the state the cases before it left
+ * (state that cannot be reset, such as a table filled once per process):
+ * true when fn returned, else one stderr line saying how the child ended.
+ * Inside it, SHIM_CHECK, not cmocka's asserts (they would jump back into
+ * the child's copy of the runner): a failure names the check and ends
+ * the child with status 1 */
+#include <stdbool.h>
+#include <stdio.h>
+#include <unistd.h>
+bool shim_in_child(void (*fn)(void));
+#define SHIM_CHECK(c)                                                          \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__,        \
+				__LINE__, #c);                                 \
+			_exit(1);                                              \
+		}                                                              \
+	} while (0)
+
 /* called from time_delay_us after the clock moved: a device model that
  * answers while the code under test waits for it */
 typedef void (*shim_delay_hook_fn)(void);
