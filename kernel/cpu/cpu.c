@@ -155,17 +155,25 @@ void cpu_seed_random(void)
 	if (!rdrand && !rdseed)
 		return;
 	uint64_t v[4];
-	unsigned n = 0;
-	for (; n < 4; n++)
-		if (!hw_random(rdseed, &v[n]) &&
-		    !(rdseed && rdrand && hw_random(false, &v[n])))
+	unsigned n = 0, from_rdrand = 0;
+	for (; n < 4; n++) {
+		if (hw_random(rdseed, &v[n]))
+			continue;
+		if (!(rdseed && rdrand && hw_random(false, &v[n])))
 			break;
+		from_rdrand++;
+	}
 	if (n < 4) {
 		kprintf("random: %s ran dry (%u of 4 values)\n",
 			rdseed ? "RDSEED" : "RDRAND", n);
 		return;
 	}
-	random_add(rdseed ? "rdseed" : "rdrand", v, sizeof(v), true);
+	/* the source's name says what the values came from: a value RDSEED
+	 * could not give came from RDRAND */
+	const char *src = !rdseed || from_rdrand == 4 ? "rdrand"
+			  : from_rdrand		      ? "rdseed+rdrand"
+						      : "rdseed";
+	random_add(src, v, sizeof(v), true);
 }
 
 void cpu_init(void)

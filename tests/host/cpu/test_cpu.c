@@ -84,6 +84,7 @@ static struct {
 	 * never) and on the first `fail_first` calls of each */
 	unsigned fail_first, good, seed_calls, rand_calls;
 	bool seed_dry, rand_dry;
+	unsigned seed_dry_from; /* RDSEED dry from this call on (0: never) */
 	uint64_t next;
 } cpu;
 
@@ -108,6 +109,7 @@ bool cpu_host_rdrand(bool seed, uint64_t *v)
 	assert_true(seed ? cpu.rdseed : cpu.rdrand);
 	unsigned n = seed ? cpu.seed_calls++ : cpu.rand_calls++;
 	if (n < cpu.fail_first || (seed ? cpu.seed_dry : cpu.rand_dry) ||
+	    (seed && cpu.seed_dry_from && n >= cpu.seed_dry_from) ||
 	    cpu.seed_calls + cpu.rand_calls > cpu.good) {
 		*v = 0;
 		return false;
@@ -372,6 +374,23 @@ static void test_seed_random_rdseed_dry_falls_back_to_rdrand(void **st)
 	assert_int_equal(cpu.seed_calls, 4 * 10);
 	assert_int_equal(cpu.rand_calls, 4);
 	assert_int_equal(mixed.calls, 1);
+	assert_string_equal(mixed.source, "rdrand"); /* named for what it was */
+	assert_int_equal(nlines, 0);
+}
+
+/* RDSEED dry half-way: the two values it could not give come from
+ * RDRAND, and the source is named for both */
+static void test_seed_random_rdseed_dry_half_way_named_for_both(void **st)
+{
+	(void)st;
+	cpu.max = 7;
+	cpu.rdseed = cpu.rdrand = true;
+	cpu.seed_dry_from = 2;
+	cpu_seed_random();
+	assert_int_equal(cpu.seed_calls, 2 + 2 * 10);
+	assert_int_equal(cpu.rand_calls, 2);
+	assert_int_equal(mixed.calls, 1);
+	assert_string_equal(mixed.source, "rdseed+rdrand");
 	assert_int_equal(nlines, 0);
 }
 
@@ -639,6 +658,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_seed_random_no_leaf_7_rdrand, setup),
 	    cmocka_unit_test_setup(
 		test_seed_random_rdseed_dry_falls_back_to_rdrand, setup),
+	    cmocka_unit_test_setup(
+		test_seed_random_rdseed_dry_half_way_named_for_both, setup),
 	    cmocka_unit_test_setup(
 		test_seed_random_rdseed_dry_without_rdrand_said, setup),
 	    cmocka_unit_test_setup(test_seed_random_ten_tries_a_value, setup),
