@@ -2,8 +2,9 @@
  * (kernel/devmgr/policy.c) as devmgr_bind_all meets it, with the real
  * shape rules, SMBIOS parser and owner table: under each devmgr.dma mode
  * and command line, which driver is bound with which backend and which is
- * refused (docs/dma-isolation-design.md's policy), what happens past
- * SHAPE_RECORDS functions, and firmware's SMBIOS entry point as the
+ * refused (docs/dma-isolation-design.md's policy), the DMA limit an
+ * identify narrows the owner to, what happens past SHAPE_RECORDS
+ * functions, and firmware's SMBIOS entry point as the
  * adversary. The policy reads its inputs once, on first use, into static
  * state, so each case runs in a child process of its own (in_child). */
 #include <setjmp.h>
@@ -95,13 +96,15 @@ unsigned pci_ndevs;
 
 /* ---- drivers: a NIC (unvalidated DMA), a brokered disk, one without DMA
  * that names its own state, and a function nothing matches --------------- */
-#define DEV_NIC	    0x0010
-#define DEV_DISK    0x0011
-#define DEV_NODMA   0x0012
-#define DEV_NOMATCH 0x0013
-#define DEV_FAILS   0x0014 /* attach fails */
-#define DEV_SAYS    0x0015 /* attach names its state, then fails */
-#define DEV_BLK	    0x0016 /* attach registers a block device, then fails */
+#define DEV_NIC	     0x0010
+#define DEV_DISK     0x0011
+#define DEV_NODMA    0x0012
+#define DEV_NOMATCH  0x0013
+#define DEV_FAILS    0x0014 /* attach fails */
+#define DEV_SAYS     0x0015 /* attach names its state, then fails */
+#define DEV_BLK	     0x0016 /* attach registers a block device, then fails */
+#define DEV_AMZ	     0x0017 /* identify says an Amazon model */
+#define DEV_AMZ_POOL 0x0018 /* identify takes a pool, then says so */
 
 static unsigned attached[4];
 static int count_attach(struct pci_dev *d, uint16_t owner)
@@ -149,8 +152,38 @@ static const struct pci_match fails_ids[] = {{0x1234, DEV_FAILS, 0, 0},
 					     {0x1234, DEV_BLK, 0, 0}};
 static const struct driver fails_drv = {
     .name = "fails", .ids = fails_ids, .nids = 3, .attach = failing_attach};
+
+/* an identify whose model narrows the owner's DMA limit to
+ * SHAPE_DMA_LIMIT_48; DEV_AMZ_POOL's first takes a pool, which the limit
+ * cannot follow */
+static struct dma_pool amz_pool;
+static unsigned amz_attached;
+static int amazon_identify(struct pci_dev *d, uint16_t owner,
+			   struct dev_identity *out)
+{
+	if (d->device == DEV_AMZ_POOL &&
+	    dma_pool_create(owner, PAGE_SIZE, 0, &amz_pool) != 0)
+		return -1;
+	strlcpy(out->model, "Amazon Elastic Block Store", sizeof(out->model));
+	strlcpy(out->serial, "vol0", sizeof(out->serial));
+	return 0;
+}
+static int amazon_attach(struct pci_dev *d, uint16_t owner)
+{
+	(void)d, (void)owner;
+	amz_attached++;
+	return 0;
+}
+static const struct pci_match amz_ids[] = {{0x1234, DEV_AMZ, 0, 0},
+					   {0x1234, DEV_AMZ_POOL, 0, 0}};
+static const struct driver amz_drv = {.name = "amz",
+				      .ids = amz_ids,
+				      .nids = 2,
+				      .dma = true,
+				      .identify = amazon_identify,
+				      .attach = amazon_attach};
 const struct driver *const devmgr_drivers[] = {&nic_drv, &disk_drv, &nodma_drv,
-					       &fails_drv};
+					       &fails_drv, &amz_drv};
 const unsigned devmgr_ndrivers = ARRAY_SIZE(devmgr_drivers);
 
 /* functions 0..n-1 with these device ids (class NVMe for the disk) */
@@ -790,6 +823,66 @@ static void test_identified_line_past_SHAPE_RECORDS_names_backend(void **st)
 	in_child(identified_past_records);
 }
 
+/* past SHAPE_RECORDS kept functions, identify for a function other than
+ * the one last decided (the spare record holds that one; a driver without
+ * DMA has no backend picked) is classified as itself: its own line, no
+ * driver or backend known, its own limit (an NVMe function on EC2:
+ * SHAPE_DMA_LIMIT_48), not the last decided NIC's */
+static void identify_other_past_records(void)
+{
+	static uint16_t ids[NDEVS];
+	for (unsigned i = 0; i < NDEVS; i++)
+		ids[i] = i <= SHAPE_RECORDS_KEPT ? DEV_NIC : DEV_DISK;
+	smbios_fixture("Amazon EC2");
+	shim_quiet = 1;
+	devices(ids, NDEVS);
+	for (unsigned i = 0; i <= SHAPE_RECORDS_KEPT; i++) {
+		const char *why;
+		SHIM_CHECK(devmgr_pick_backend(&pci_devs[i], &nic_drv, &why) ==
+			   DMA_BACKEND_UNVALIDATED);
+	}
+	struct pci_dev *d = &pci_devs[SHAPE_RECORDS_KEPT + 1];
+	SHIM_CHECK(devmgr_shape_identify(d, "x", "y") == SHAPE_DMA_LIMIT_48);
+	char key[64], a[16];
+	const char *line;
+	pci_addr_str(d, a, sizeof(a));
+	snprintf(key, sizeof(key), "shape: %s - identified ", a);
+	SHIM_CHECK(lines_with(key, &line) == 1);
+	SHIM_CHECK(strstr(line, " backend=none reason=\"\""));
+}
+static void test_identify_past_SHAPE_RECORDS_of_another_function(void **st)
+{
+	(void)st;
+	in_child(identify_other_past_records);
+}
+
+/* the model identify reads narrows the owner before attach: a function
+ * whose driver says "Amazon Elastic Block Store" is bound with its owner
+ * held to SHAPE_DMA_LIMIT_48; one whose driver took a pool before saying
+ * so cannot be narrowed (the pool may lie above the limit): refused at
+ * identify, its owner revoked, the pool seized, attach never run */
+static void identify_narrows(void)
+{
+	static const uint16_t ids[] = {DEV_AMZ, DEV_AMZ_POOL};
+	devices(ids, 2);
+	devmgr_bind_all();
+	SHIM_CHECK(pci_devs[0].drv == &amz_drv);
+	SHIM_CHECK(!strcmp(pci_devs[0].state, "running"));
+	SHIM_CHECK(auth_owner_facts(pci_devs[0].owner)->dma_limit ==
+		   SHAPE_DMA_LIMIT_48);
+	SHIM_CHECK(pci_devs[1].drv == NULL);
+	SHIM_CHECK(!strcmp(pci_devs[1].state, "refused: identify"));
+	SHIM_CHECK(auth_owner_revoked(pci_devs[1].owner));
+	SHIM_CHECK(!dma_pool_live(&amz_pool));
+	SHIM_CHECK(amz_attached == 1);
+	SHIM_CHECK(lines_with("unable to narrow its DMA limit", NULL) == 1);
+}
+static void test_identify_limit_narrows_owner_or_refuses(void **st)
+{
+	(void)st;
+	in_child(identify_narrows);
+}
+
 /* a DMAR unit that failed: nothing whose DMA passes it is bound, in auto
  * mode too (docs/dma-isolation-design.md: fail closed) */
 static void unit_failed(void)
@@ -892,6 +985,9 @@ int main(void)
 	    cmocka_unit_test(test_failed_iommu_unit_refuses_dma_in_auto_mode),
 	    cmocka_unit_test(
 		test_identified_line_past_SHAPE_RECORDS_names_backend),
+	    cmocka_unit_test(
+		test_identify_past_SHAPE_RECORDS_of_another_function),
+	    cmocka_unit_test(test_identify_limit_narrows_owner_or_refuses),
 	    cmocka_unit_test(test_smbios_read_to_the_last_mapped_byte),
 	    cmocka_unit_test(test_smbios_table_error_reported),
 	    cmocka_unit_test(test_smbios_uncached_map_only_in_legacy_segment),
