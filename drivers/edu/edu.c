@@ -172,35 +172,43 @@ int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
  * does the pool go back, else it stays granted with one line and the
  * answer is -1 (fenced). The register window goes and decoding is turned
  * off; a softc given back whole is free again, one that keeps its pool
- * keeps its slot. A revoked owner's capabilities are the authority
- * layer's already (seized, parked): nothing more is touched. A second
- * call changes nothing and says the same */
+ * keeps its slot. A quarantined owner not yet revoked still holds all of
+ * it: the same. A revoked owner's (and one reinstated that edu_recover
+ * has not taken anew) are the authority layer's already, the pool
+ * parked: nothing of it is touched, the pool stays parked (no
+ * transfer's end can be read), one line, 1 (stopped, not confirmed),
+ * the slot kept. A second call changes nothing and says the same */
 static int edu_detach(struct pci_dev *d)
 {
 	struct edu_softc *sc = d->drv_state;
 	if (!sc)
 		return 0;
 	if (sc->detached)
-		return -1; /* only a softc that kept its pool stays */
+		return sc->detach_result;
 	pci_enable(d, true, false, false);
-	bool running = false;
-	if (!auth_owner_stopped(sc->owner) && dma_pool_live(&sc->pool)) {
+	int r = 0;
+	if (auth_owner_revoked(sc->owner) || !dma_pool_live(&sc->pool)) {
+		kprintf("%s: owner %u revoked: capabilities taken by the "
+			"authority layer, DMA memory (%zu bytes) parked; "
+			"stopped unconfirmed\n",
+			sc->name, sc->owner, sc->pool.len);
+		r = 1;
+	} else {
 		irq_revoke(&sc->irq);
-		running =
-		    mmio_read32(&sc->regs, EDU_DMA_CMD) & EDU_DMA_CMD_START;
-		if (running)
+		if (mmio_read32(&sc->regs, EDU_DMA_CMD) & EDU_DMA_CMD_START) {
 			kprintf("%s: keeping DMA memory (%zu bytes): a "
 				"transfer is still running; bus mastering "
 				"off\n",
 				sc->name, sc->pool.len);
-		else
+			r = -1;
+		} else
 			dma_pool_revoke(&sc->pool);
 		mmio_revoke(&sc->regs);
 	}
 	pci_enable(d, false, false, false);
-	if (running) {
+	if (r) {
 		sc->detached = true;
-		return -1;
+		return sc->detach_result = r;
 	}
 	memset(sc, 0, sizeof(*sc));
 	d->drv_state = NULL;

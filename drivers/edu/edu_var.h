@@ -20,7 +20,8 @@ struct edu_softc {
 	struct dma_buf out, in;
 	volatile uint32_t irq_status; /* latched by the handler */
 	uint32_t recoveries; /* capabilities taken anew after a revocation */
-	bool detached;	     /* edu_detach kept the pool: a transfer ran */
+	bool detached;	     /* edu_detach kept the pool (running, parked) */
+	int detach_result;   /* its answer, given again: -1 or 1 */
 };
 
 /* the first bound edu function (edu0), NULL when none */

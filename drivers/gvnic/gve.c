@@ -991,3 +991,21 @@ void gve_detach(struct gve_softc *sc)
 		gve_release_memory(sc);
 	sc->state = GVE_S_DOWN;
 }
+
+/* the owner was revoked (a DMA fault): the authority layer turned bus
+ * mastering off and took the windows, the vectors and the pools (parked,
+ * no release ever seen). Nothing is asked of the device — every access
+ * would be refused — and nothing is given back: the vectors are
+ * forgotten, the memory stays where the revocation parked it
+ * (memory_held), the driver failed so gve_service leaves it alone */
+void gve_detach_revoked(struct gve_softc *sc)
+{
+	for (unsigned i = 0; i <= sc->nblocks; i++)
+		(i < sc->nblocks ? &sc->blocks[i] : &sc->mgmt)->bound = false;
+	gve_forget_device_state(sc);
+	sc->aq_registered = false;
+	sc->memory_held = true;
+	sc->reset_wanted = false;
+	sc->state = GVE_S_FAILED;
+	sc->nic.link_up = sc->link_up = false;
+}

@@ -109,19 +109,32 @@ err_off:
  * waited for as gve_aq_release waits), vectors revoked, the memory given
  * back unless the device may still own it (memory_held) — then the
  * windows revoked and the function off the bus. 0, or -1 when the memory
- * is kept (fenced). A second call changes nothing and says the same */
+ * is kept (fenced). An owner a DMA fault revoked has its device off the
+ * bus and its windows, vectors and pools taken (parked): nothing is asked
+ * of the device (gve_detach_revoked), the pools stay parked, decoding
+ * goes off, one line, 1 (stopped, not confirmed). A second call changes
+ * nothing and says the same */
 static int gve_pci_detach(struct pci_dev *d)
 {
 	struct gve_softc *sc = d->drv_state;
-	if (!sc->detached) {
-		sc->detached = true;
-		nic_unregister(&sc->nic);
+	if (sc->detached)
+		return sc->detach_result;
+	sc->detached = true;
+	nic_unregister(&sc->nic);
+	if (auth_owner_revoked(sc->g.owner)) {
+		kprintf("%s: owner %u revoked: device stopped by the authority "
+			"layer, its DMA memory parked; no release seen\n",
+			sc->name, sc->g.owner);
+		gve_detach_revoked(sc);
+		sc->detach_result = 1;
+	} else {
 		gve_detach(sc);
 		mmio_revoke(&sc->g.db);
 		mmio_revoke(&sc->g.reg);
-		pci_enable(d, false, false, false);
+		sc->detach_result = sc->memory_held ? -1 : 0;
 	}
-	return sc->memory_held ? -1 : 0;
+	pci_enable(d, false, false, false);
+	return sc->detach_result;
 }
 
 static const struct pci_match gve_ids[] = {

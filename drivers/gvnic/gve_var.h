@@ -286,7 +286,8 @@ struct gve_softc {
 	struct gve_tx tx[GVE_MAX_QUEUES];
 	struct gve_rx rx[GVE_MAX_QUEUES];
 	bool resources_ok, rings_ok, memory_held;
-	bool detached; /* gve_pci.c: the driver's detach ran */
+	bool detached;	   /* gve_pci.c: the driver's detach ran */
+	int detach_result; /* its answer, given again: -1, 0 or 1 */
 	/* runtime */
 	volatile bool mgmt_pending;
 	bool reset_wanted;
@@ -309,6 +310,9 @@ struct gve_softc {
 /* gve.c: bring-up, teardown, reset, service */
 int gve_attach(struct gve_softc *sc, const struct gve_grants *g);
 void gve_detach(struct gve_softc *sc);
+/* gve_pci.c's detach when the owner was revoked: nothing asked of the
+ * device, nothing given back (the pools parked), the driver failed */
+void gve_detach_revoked(struct gve_softc *sc);
 int gve_send(struct gve_softc *sc, const void *frame, size_t len);
 int gve_recv(struct gve_softc *sc, void *buf, size_t cap);
 void gve_service(struct gve_softc *sc);

@@ -590,22 +590,35 @@ err_off:
  * revoked, and the pool given back only when the reset was seen (one
  * that did not reset may still work its rings: its pool stays granted,
  * with one line, as the attach unwind keeps it). The register windows go
- * and decoding is turned off. 0 reset, -1 not (fenced: memory kept). A
- * second call changes nothing and says the same */
+ * and decoding is turned off. 0 reset, -1 not (fenced: memory kept).
+ * An owner a DMA fault revoked (auth_owner_revoke) has its device off the
+ * bus and its windows, vectors and pool taken already (the pool parked:
+ * no reset was ever seen): nothing of it is touched, decoding goes off,
+ * one line, 1 (stopped, not confirmed). A quarantined owner not yet
+ * revoked still holds its windows: the reset runs as always. A second
+ * call changes nothing and says the same */
 static int vnet_detach(struct pci_dev *d)
 {
 	struct vnet_softc *sc = d->drv_state;
 	if (sc->detached)
-		return sc->reset_failed ? -1 : 0;
+		return sc->detach_result;
 	nic_unregister(&sc->nic);
 	sc->detached = sc->failed = true;
 	sc->nic.link_up = false;
+	if (auth_owner_revoked(sc->vp.owner)) {
+		kprintf("%s: owner %u revoked: device stopped by the authority "
+			"layer, its DMA memory (%zu bytes) parked; no reset "
+			"seen\n",
+			sc->name, sc->vp.owner, sc->pool.len);
+		sc->msix = false; /* its vectors were seized */
+		pci_enable(d, false, false, false);
+		return sc->detach_result = 1;
+	}
 	for (unsigned i = 0; sc->msix && i < VNET_NVEC; i++)
 		irq_mask(&sc->irq[i]);
 	uint8_t st = vnet_stop(sc, false, VIRTIO_RESET_TIMEOUT_US);
 	vnet_vectors_unbind(sc);
-	sc->reset_failed = st != 0;
-	if (sc->reset_failed)
+	if (st)
 		kprintf("%s: keeping DMA memory (%zu bytes): the device did "
 			"not confirm its reset (status 0x%x); bus mastering "
 			"off\n",
@@ -614,7 +627,7 @@ static int vnet_detach(struct pci_dev *d)
 		dma_pool_revoke(&sc->pool);
 	virtio_pci_unmap(&sc->vp);
 	pci_enable(d, false, false, false);
-	return sc->reset_failed ? -1 : 0;
+	return sc->detach_result = st ? -1 : 0;
 }
 
 static const struct pci_match vnet_ids[] = {

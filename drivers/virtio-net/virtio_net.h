@@ -35,7 +35,7 @@ struct vnet_softc {
 	uint16_t status;   /* last virtio_net_config.status read */
 	bool failed;	   /* device broke the protocol: FAILED set, no I/O */
 	bool detached;	   /* vnet_detach ran: failed too, no I/O */
-	bool reset_failed; /* its reset unconfirmed: the pool kept */
+	int detach_result; /* vnet_detach's answer, given again */
 	uint64_t notifies, link_changes;
 	struct nic_link_log link_log;
 	unsigned tx_unkicked; /* frames posted since the last TX notify */

@@ -394,6 +394,13 @@ static void test_edu_one_softc_per_device(void **st)
 	assert_string_equal(first->name, "edu0");
 	assert_string_equal(((struct edu_softc *)more[0].drv_state)->name,
 			    "edu2");
+	/* idle, detached: their slots free again for the tests after */
+	uint64_t idle = 0;
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+	for (k = 0; k < bound; k++) {
+		assert_int_equal(edu_driver.detach(&more[k]), 0);
+		assert_null(more[k].drv_state);
+	}
 }
 
 /* the driver's detach (devmgr_shutdown): edu0, idle, gives everything
@@ -452,6 +459,135 @@ static void test_edu_detach(void **st)
 	assert_true(dma_pool_live(&b->pool));
 }
 
+/* every refusal the authority layer counted so far */
+static uint64_t refusals(void)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < AUTH_NREASONS; i++)
+		n += auth_refusals[i];
+	return n;
+}
+
+/* seized pools of owner o not given back */
+static unsigned parked_of(uint16_t o)
+{
+	struct dma_owner *a = dma_owner_acct(o);
+	unsigned n = 0;
+	for (unsigned i = 0; a && i < GRANT_MAX; i++)
+		n += a->grants.g[i].parked;
+	return n;
+}
+
+/* a fresh edu on its own function and owner o (slot bus 4 + k) */
+static struct edu_softc *edu_fresh(struct pci_dev *d, uint8_t *c, uint16_t o,
+				   enum dma_backend b)
+{
+	memset(d, 0, sizeof(*d));
+	d->bus = (uint8_t)(o & 0xff);
+	d->owner = o;
+	d->cfg = c;
+	d->bar[0].base = BAR_BASE;
+	d->bar[0].size = sizeof(bar_mem);
+	d->cap_msi = 0x50;
+	struct auth_owner_facts f = {.backend = b, .d = d};
+	assert_int_equal(auth_owner_bind(o, &f), 0);
+	assert_int_equal(edu_driver.attach(d, o), 0);
+	assert_true(bus_master(d));
+	return d->drv_state;
+}
+
+/* quarantined by the IOMMU, the safe point not reached: the window, the
+ * interrupt and the pool are still the driver's, so the detach gives
+ * them back as always (no transfer running: the pool unmapped and freed,
+ * the interrupt revoked), nothing refused, no line, 0, the softc free.
+ * Before: nothing given back (the interrupt and the pool left live to a
+ * wiped softc) */
+static void test_edu_detach_owner_quarantined(void **st)
+{
+	(void)st;
+	static struct pci_dev d;
+	static uint8_t c[4096];
+	const uint16_t o = OWNER + 42;
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+	struct edu_softc *sc = edu_fresh(&d, c, o, DMA_BACKEND_IOMMU);
+	uint16_t irq_slot = sc->irq.slot;
+	uint64_t idle = 0;
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+	shim_iommu_fault();
+	pci_cfg_write16(&d, PCI_COMMAND,
+			pci_cfg_read16(&d, PCI_COMMAND) & ~PCI_COMMAND_MASTER);
+	assert_true(auth_owner_stopped(o));
+	uint64_t lines = shim_kprintf_calls, refused = refusals();
+	assert_int_equal(edu_driver.detach(&d), 0);
+	assert_int_equal(shim_kprintf_calls - lines, 0);
+	assert_int_equal(refusals(), refused);
+	assert_int_equal(shim_owner_pools(o), 0);
+	assert_int_equal(parked_of(o), 0);
+	assert_int_not_equal(auth_slots[irq_slot].kind, AUTH_IRQ);
+	assert_false(pci_cfg_read16(&d, PCI_COMMAND) & PCI_COMMAND_MEM);
+	assert_null(d.drv_state);
+	assert_int_equal(edu_driver.detach(&d), 0);
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+}
+
+/* a DMA fault revoked the owner (auth_owner_revoke: bus mastering off,
+ * the window and the interrupt revoked, the pool seized and parked), a
+ * transfer perhaps still running: the detach touches no register it no
+ * longer holds (no refusal counted), leaves the parked pool parked (no
+ * transfer's end was seen), turns decoding off, says so in one line and
+ * answers 1 (stopped, not confirmed); again 1, no second line. Before: 0
+ * (as if the device had confirmed), no line, the softc wiped */
+static void test_edu_detach_owner_revoked(void **st)
+{
+	(void)st;
+	static struct pci_dev d;
+	static uint8_t c[4096];
+	const uint16_t o = OWNER + 40;
+	struct edu_softc *sc = edu_fresh(&d, c, o, DMA_BACKEND_UNVALIDATED);
+	uint64_t run = EDU_DMA_CMD_START | EDU_DMA_CMD_IRQ;
+	memcpy(bar_mem + EDU_DMA_CMD, &run, 8);
+	assert_int_equal(auth_owner_revoke(o, "DMA fault"), 1);
+	assert_false(bus_master(&d));
+	assert_int_equal(parked_of(o), 1);
+	uint64_t lines = shim_kprintf_calls, refused = refusals();
+	assert_int_equal(edu_driver.detach(&d), 1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "revoked"));
+	assert_int_equal(refusals(), refused);
+	assert_int_equal(parked_of(o), 1);
+	assert_false(pci_cfg_read16(&d, PCI_COMMAND) & PCI_COMMAND_MEM);
+	assert_int_equal(edu_driver.detach(&d), 1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_int_equal(refusals(), refused);
+	assert_ptr_equal(d.drv_state, sc); /* its slot kept with the pool */
+	uint64_t idle = 0;
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+}
+
+/* revoked, reinstated, not yet recovered (edu_recover not run: the
+ * recovery is under way): the same — the parked pool is not given back
+ * by a detach that cannot see the device, 1, one line */
+static void test_edu_detach_mid_recovery(void **st)
+{
+	(void)st;
+	static struct pci_dev d;
+	static uint8_t c[4096];
+	const uint16_t o = OWNER + 41;
+	(void)edu_fresh(&d, c, o, DMA_BACKEND_UNVALIDATED);
+	assert_int_equal(auth_owner_revoke(o, "DMA fault"), 1);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	uint64_t lines = shim_kprintf_calls, refused = refusals();
+	assert_int_equal(edu_driver.detach(&d), 1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_int_equal(refusals(), refused);
+	assert_int_equal(parked_of(o), 1);
+	assert_false(bus_master(&d));
+	assert_int_equal(edu_driver.detach(&d), 1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -462,6 +598,9 @@ int main(void)
 	    cmocka_unit_test(test_bus_master_second_function_refused),
 	    cmocka_unit_test(test_edu_one_softc_per_device),
 	    cmocka_unit_test(test_edu_detach),
+	    cmocka_unit_test(test_edu_detach_owner_quarantined),
+	    cmocka_unit_test(test_edu_detach_owner_revoked),
+	    cmocka_unit_test(test_edu_detach_mid_recovery),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

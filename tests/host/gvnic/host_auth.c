@@ -78,8 +78,8 @@ static bool mmio_check(const struct dev_mmio *m, uint64_t off, uint32_t w,
 	enum auth_reason r;
 	if (m->slot != 1 && m->slot != 2)
 		r = AUTH_BAD_SLOT;
-	else if (m->gen != 1)
-		r = AUTH_STALE_GEN;
+	else if (m->gen != 1 || auth_owner_revoked(GVM_OWNER))
+		r = AUTH_STALE_GEN; /* a revocation freed the window's slot */
 	else if ((r = mmio_access_refusal(m, off, w, write)) == AUTH_NREASONS)
 		return true;
 	if (count) {
@@ -126,6 +126,9 @@ void host_auth_reset(void)
 	/* what the previous test left goes back without asking the model:
 	 * the next gvm_init forgets what the device held */
 	shim_page_hook = NULL;
+	/* a test that revoked the owner and failed before reinstating it */
+	if (auth_owner_revoked(GVM_OWNER))
+		(void)auth_owner_reinstate(GVM_OWNER);
 	if (shim_owner_bind(GVM_OWNER, DMA_BACKEND_UNVALIDATED, 0) != 0 ||
 	    shim_owner_release(GVM_OWNER) != 0)
 		panic("host auth: unable to set up owner %u\n", GVM_OWNER);
@@ -197,8 +200,17 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 	return 0;
 }
 
+/* a revocation seized every vector (auth_slots_seize) */
+static void irqs_seized(void)
+{
+	if (auth_owner_revoked(GVM_OWNER))
+		for (unsigned i = 0; i < HI_MAX; i++)
+			hi[i].bound = false;
+}
+
 static struct hirq *irq_get(const struct irq_cap *c)
 {
+	irqs_seized();
 	if (c->slot >= HI_MAX || !hi[c->slot].bound ||
 	    hi[c->slot].gen != c->gen) {
 		auth_refuse(AUTH_STALE_GEN, c->slot, "irq");
@@ -259,6 +271,7 @@ void host_irq_raise(unsigned msix)
 unsigned host_irqs_bound(void)
 {
 	unsigned n = 0;
+	irqs_seized();
 	for (unsigned i = 0; i < HI_MAX; i++)
 		n += hi[i].bound;
 	return n;

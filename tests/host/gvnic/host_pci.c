@@ -1,6 +1,8 @@
 /* tests/host/gvnic/host_pci.c — what drivers/gvnic/gve_pci.c needs from the
  * kernel besides the authority layer, so the suite attaches the driver the
  * way the device manager does (gve_driver.attach on a described function). */
+#include "gvnic_model.h"
+#include "kernel/authority/authority.h"
 #include "kernel/boot/boot.h"
 #include "kernel/net/nic.h"
 #include "kernel/pci/pci.h"
@@ -16,7 +18,9 @@ void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 	(void)d, (void)io;
 	host_pci_enables++;
 	host_pci_mem = mem;
-	host_pci_bus_master = bus_master;
+	/* as kernel/authority's check: none for a revoked or quarantined
+	 * owner */
+	host_pci_bus_master = bus_master && !auth_owner_stopped(GVM_OWNER);
 }
 
 void poller_add(bool (*fn)(void))

@@ -19,6 +19,7 @@
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
 #include "kernel/pci/pci.h"
+#include "owner_shim.h"
 #include "shim.h"
 #include "tests/host/lib/json_check.h"
 
@@ -1688,6 +1689,181 @@ static void t_pci_detach_reset_never_completes(void **s)
 	sc = NULL;
 }
 
+/* every refusal the authority layer counted so far */
+static uint64_t refusals(void)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < AUTH_NREASONS; i++)
+		n += auth_refusals[i];
+	return n;
+}
+
+/* pools of GVM_OWNER a revocation seized and nobody gave back */
+static unsigned pools_parked(void)
+{
+	struct dma_owner *o = dma_owner_acct(GVM_OWNER);
+	unsigned n = 0;
+	for (unsigned i = 0; o && i < GRANT_MAX; i++)
+		n += o->grants.g[i].parked;
+	return n;
+}
+
+/* gve_driver.detach on the core's softc (its PCI slots are the other
+ * t_pci tests'): the answer, the lines it printed, and the refusals */
+static int pci_detach(struct pci_dev *d, uint64_t *lines, uint64_t *refused)
+{
+	uint64_t l = shim_kprintf_calls, r = refusals();
+	int ret = gve_driver.detach(d);
+	*lines = shim_kprintf_calls - l;
+	*refused = refusals() - r;
+	return ret;
+}
+
+/* a DMA fault revoked the owner of a gVNIC up and carrying traffic
+ * (auth_owner_revoke: bus mastering off, the pools seized and parked, the
+ * windows and vectors revoked): the detach asks nothing of the device
+ * through windows it no longer holds (no refusal counted, the model sees
+ * no refused access, no admin-queue wait), leaves the parked pools parked
+ * (the device never confirmed a release: the page hook says whether it
+ * still holds a ring there), one line, 1 (stopped, not confirmed); twice,
+ * the same, no second line. Before: the queue teardown and the release
+ * ran through refused windows and waited for them */
+static void t_pci_detach_owner_revoked(void **s)
+{
+	static struct pci_dev d;
+	struct gvm_config c = cfg(1, false);
+	assert_int_equal(start(&c), 0);
+	gvm_pci_dev(&d);
+	d.drv_state = sc;
+	traffic(10, 1);
+	assert_true(auth_owner_revoke(GVM_OWNER, "DMA fault") >= 1);
+	host_pci_bus_master = false; /* owner_stop_device */
+	unsigned parked = pools_parked();
+	uint64_t lines, refused, t0 = shim_clock_ns;
+	assert_int_equal(pci_detach(&d, &lines, &refused), 1);
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr(shim_last_line, "revoked"));
+	assert_int_equal(refused, 0);
+	assert_true(shim_clock_ns - t0 < 1000000ull);
+	assert_int_equal(pools_parked(), parked);
+	assert_int_equal(host_irqs_bound(), 0);
+	assert_false(host_pci_mem || host_pci_bus_master);
+	assert_int_equal(pci_detach(&d, &lines, &refused), 1);
+	assert_int_equal(lines, 0);
+	assert_int_equal(refused, 0);
+	if (gvm.violations)
+		fail_msg("model violation: %s", gvm.first_violation);
+	assert_int_equal(auth_owner_reinstate(GVM_OWNER), 0);
+	free(sc);
+	sc = NULL;
+}
+
+/* quarantined by the IOMMU, the safe point not reached: the windows and
+ * vectors are still the driver's, so the detach runs as always — queues
+ * destroyed, the admin queue released (the reset seen), every pool
+ * unmapped and given back, 0, no line, nothing refused */
+static void t_pci_detach_owner_quarantined(void **s)
+{
+	static struct pci_dev d;
+	struct gvm_config c = cfg(1, false);
+	shim_iommu_owner = GVM_OWNER;
+	shim_iommu_quarantined = false;
+	assert_int_equal(start(&c), 0);
+	gvm_pci_dev(&d);
+	d.drv_state = sc;
+	unsigned iommu_bad = shim_iommu_violations;
+	shim_iommu_fault();
+	host_pci_bus_master = false;
+	uint64_t lines, refused;
+	assert_int_equal(pci_detach(&d, &lines, &refused), 0);
+	assert_int_equal(lines, 0);
+	assert_int_equal(refused, 0);
+	assert_false(gvm.aq_live);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(shim_iommu_mapped(), 0);
+	assert_int_equal(shim_iommu_violations, iommu_bad);
+	assert_int_equal(host_irqs_bound(), 0);
+	assert_false(host_pci_mem || host_pci_bus_master);
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+	if (gvm.violations)
+		fail_msg("model violation: %s", gvm.first_violation);
+	free(sc);
+	sc = NULL;
+}
+
+/* detached in the middle of a reset's backoff (GVE_S_RESETTING: the
+ * device released, owning nothing of ours): nothing more is asked of the
+ * device, every pool and vector goes back, 0, no line */
+static void t_pci_detach_mid_reset(void **s)
+{
+	static struct pci_dev d;
+	struct gvm_config c = cfg(1, true);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	gvm_pci_dev(&d);
+	d.drv_state = sc;
+	gvm_set_status(GVE_DEVSTAT_RESET, 0);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	gvm_set_status(GVE_DEVSTAT_RESET, 0);
+	assert_int_equal(gve_recv(sc, b, sizeof(b)), 0);
+	assert_int_equal(sc->state, GVE_S_RESETTING);
+	uint64_t lines, refused;
+	assert_int_equal(pci_detach(&d, &lines, &refused), 0);
+	assert_int_equal(lines, 0);
+	assert_int_equal(refused, 0);
+	assert_false(gvm.aq_live);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(host_irqs_bound(), 0);
+	assert_false(host_pci_mem || host_pci_bus_master);
+	/* the backoff's end brings nothing back */
+	shim_clock_ns += 2 * GVE_RESET_BACKOFF_US * 1000;
+	assert_false(host_pci_poller());
+	gve_service(sc);
+	assert_false(gvm.aq_live);
+	assert_int_equal(pci_detach(&d, &lines, &refused), 0);
+	assert_int_equal(lines, 0);
+	if (gvm.violations)
+		fail_msg("model violation: %s", gvm.first_violation);
+	free(sc);
+	sc = NULL;
+}
+
+/* given up at run time because device_status read all ones (its memory
+ * held: what the device owns cannot be told): the detach keeps every
+ * pool granted, -1 (fenced), the same on a second call */
+static void t_pci_detach_after_gone(void **s)
+{
+	static struct pci_dev d;
+	struct gvm_config c = cfg(1, false);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	gvm_pci_dev(&d);
+	d.drv_state = sc;
+	gvm.device_status = GVE_DEVSTAT_GONE;
+	shim_clock_ns += (GVE_STATUS_POLL_US + 1) * 1000;
+	(void)gve_recv(sc, b, sizeof(b));
+	gve_service(sc);
+	assert_int_equal(sc->state, GVE_S_FAILED);
+	assert_true(sc->memory_held);
+	unsigned live = host_pools_live();
+	uint64_t lines, refused, t0 = shim_clock_ns;
+	assert_int_equal(pci_detach(&d, &lines, &refused), -1);
+	assert_true(lines <= 1);
+	assert_int_equal(refused, 0);
+	assert_int_equal(host_pools_live(), live);
+	assert_int_equal(host_irqs_bound(), 0);
+	assert_false(host_pci_mem || host_pci_bus_master);
+	assert_int_equal(pci_detach(&d, &lines, &refused), -1);
+	assert_int_equal(lines, 0);
+	assert_int_equal(host_pools_live(), live);
+	(void)t0;
+	if (gvm.violations)
+		fail_msg("model violation: %s", gvm.first_violation);
+	free(sc);
+	sc = NULL;
+}
+
 /* the devices /api/gvnic lists: gve_pci.c's slots taken */
 static unsigned gvnic_listed(void)
 {
@@ -2580,6 +2756,10 @@ int main(void)
 	    cmocka_unit_test(t_pci_attach_fails_off_bus),
 	    cmocka_unit_test(t_pci_failed_attach_keeps_no_slot),
 	    cmocka_unit_test(t_pci_detach_reset_never_completes),
+	    cmocka_unit_test(t_pci_detach_owner_revoked),
+	    cmocka_unit_test(t_pci_detach_owner_quarantined),
+	    cmocka_unit_test(t_pci_detach_mid_reset),
+	    cmocka_unit_test(t_pci_detach_after_gone),
 	    cmocka_unit_test(t_model_catches_formats),
 	    cmocka_unit_test(t_interrupts),
 	    cmocka_unit_test(t_link_and_stats),

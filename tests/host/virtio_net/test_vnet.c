@@ -11,6 +11,7 @@
 
 #include "drivers/virtio-net/virtio_net.h"
 #include "kernel/authority/authority.h"
+#include "owner_shim.h"
 #include "shim.h"
 #include "vnet_model.h"
 
@@ -29,6 +30,7 @@ static int setup(void **st)
 	shim_quiet = 1;
 	host_reset();
 	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
 	vm_reset_model(OFFERED);
 	vnet_count = 0;
 	nnics = 0;
@@ -1079,9 +1081,123 @@ static void test_detach_after_failure(void **st)
 	assert_int_equal(vm.violations, 0);
 }
 
+/* every refusal the authority layer counted so far */
+static uint64_t refusals(void)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < AUTH_NREASONS; i++)
+		n += auth_refusals[i];
+	return n;
+}
+
+/* pools of VM_OWNER a revocation seized and nobody gave back */
+static unsigned pools_parked(void)
+{
+	struct dma_owner *o = dma_owner_acct(VM_OWNER);
+	unsigned n = 0;
+	for (unsigned i = 0; o && i < GRANT_MAX; i++)
+		n += o->grants.g[i].parked;
+	return n;
+}
+
+/* a DMA fault revoked the owner with a frame in flight (auth_poll:
+ * bus mastering off, the pool seized and parked, windows and vectors
+ * revoked): the detach touches no register and no vector the authority
+ * layer would refuse (no refusal counted, the model sees no refused
+ * access), does not wait out VIRTIO_RESET_TIMEOUT_US on a register it
+ * cannot read, leaves the parked pool parked (the device never confirmed
+ * a reset: the page hook says whether it still holds a ring there), says
+ * so in one line and answers 1 (stopped without a confirmation); twice,
+ * the same, without a second line. Before: every register access
+ * refused and counted, a 2 s wait on a status read as 0xff, and -1 */
+static void test_detach_owner_revoked(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t f[100];
+	frame(f, 100, 3);
+	assert_int_equal(n->send(n, f, 100), 0);
+	assert_true(auth_owner_revoke(VM_OWNER, "DMA fault") >= 1);
+	vm.bus_master = false; /* owner_stop_device */
+	unsigned parked = pools_parked();
+	assert_true(parked >= 1);
+	uint64_t lines = shim_kprintf_calls, t0 = shim_clock_ns;
+	uint64_t refused = refusals();
+	assert_int_equal(detach(), 1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "revoked"));
+	assert_true(shim_clock_ns - t0 < 1000000ull);
+	assert_int_equal(refusals(), refused);
+	assert_int_equal(pools_parked(), parked);
+	assert_false(vm.bus_master || vm.mem_decode);
+	assert_int_equal(host_irqs_bound(), 0);
+	assert_int_equal(nnics, 0);
+	assert_int_equal(n->send(n, f, 100), -1);
+	assert_int_equal(detach(), 1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_int_equal(refusals(), refused);
+	assert_int_equal(vm.violations, 0);
+	assert_int_equal(auth_owner_reinstate(VM_OWNER), 0);
+}
+
+/* quarantined by the IOMMU (a DMA fault before the safe point revoked
+ * it): the windows and vectors are still the driver's, so the detach
+ * resets the device as always — bus mastering stays off, nothing refused
+ * — and the pool goes back only after the reset read 0; 0, no line */
+static void test_detach_owner_quarantined(void **st)
+{
+	shim_iommu_owner = VM_OWNER;
+	vm_reset_model(OFFERED | F(VIRTIO_F_ACCESS_PLATFORM));
+	assert_int_equal(attach(), 0);
+	unsigned iommu_bad = shim_iommu_violations;
+	shim_iommu_fault();
+	vm.bus_master = false;
+	uint64_t lines = shim_kprintf_calls, refused = refusals();
+	assert_int_equal(detach(), 0);
+	assert_int_equal(shim_kprintf_calls - lines, 0);
+	assert_int_equal(refusals(), refused);
+	assert_int_equal(vm.status, 0);
+	assert_int_equal(host_pools_live(), 0);
+	assert_int_equal(host_irqs_bound(), 0);
+	assert_false(vm.bus_master || vm.mem_decode);
+	assert_int_equal(shim_iommu_mapped(), 0);
+	assert_int_equal(shim_iommu_violations, iommu_bad);
+	assert_int_equal(detach(), 0);
+	assert_int_equal(vm.violations, 0);
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+}
+
+/* given up at run time (FAILED, its pool kept) and then a device that
+ * will not reset: the detach keeps the pool (-1, one line), twice */
+static void test_detach_after_failure_reset_never_done(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	vm_used_push(VIRTIO_NET_RXQ, 999, 64);
+	vm.stuck_reset = true;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
+	uint64_t lines = shim_kprintf_calls, refused = refusals();
+	assert_int_equal(detach(), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "keeping DMA memory"));
+	assert_int_equal(host_pools_live(), 1);
+	assert_int_equal(detach(), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_int_equal(refusals(), refused);
+	assert_int_equal(vm.violations, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_detach_owner_revoked, setup,
+					    NULL),
+	    cmocka_unit_test_setup_teardown(test_detach_owner_quarantined,
+					    setup, NULL),
+	    cmocka_unit_test_setup_teardown(
+		test_detach_after_failure_reset_never_done, setup, NULL),
 	    cmocka_unit_test_setup_teardown(test_detach_resets_and_frees, setup,
 					    NULL),
 	    cmocka_unit_test_setup_teardown(

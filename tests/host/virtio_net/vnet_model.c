@@ -150,10 +150,12 @@ uint8_t pci_find_cap(struct pci_dev *d, uint8_t id, uint8_t from)
 			return pos;
 	return 0;
 }
+/* as kernel/authority's check: no bus mastering for a revoked or
+ * quarantined owner */
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 {
 	vm.mem_decode = mem;
-	vm.bus_master = bus_master;
+	vm.bus_master = bus_master && !auth_owner_stopped(VM_OWNER);
 }
 
 /* ---- interrupts
@@ -178,6 +180,12 @@ static void vm_raise(uint16_t vec)
 	irqs[vec].fn(irqs[vec].arg);
 }
 
+static void irqs_seize(void)
+{
+	for (unsigned i = 0; i < VM_MSIX_SIZE; i++)
+		irqs[i].bound = false;
+}
+
 int irq_bind(struct pci_dev *d, uint16_t owner, unsigned idx, irq_handler_t fn,
 	     void *arg, struct irq_cap *out)
 {
@@ -196,6 +204,9 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned idx, irq_handler_t fn,
  * silent no-op */
 static bool irq_live(const struct irq_cap *c, const char *what)
 {
+	/* a revocation seized every vector (auth_slots_seize) */
+	if (auth_owner_revoked(VM_OWNER))
+		irqs_seize();
 	if (c->slot < VM_MSIX_SIZE && irqs[c->slot].bound &&
 	    irqs[c->slot].gen == c->gen)
 		return true;
@@ -230,6 +241,8 @@ uint64_t irq_count(const struct irq_cap *c)
 unsigned host_irqs_bound(void)
 {
 	unsigned n = 0;
+	if (auth_owner_revoked(VM_OWNER))
+		irqs_seize();
 	for (unsigned i = 0; i < VM_MSIX_SIZE; i++)
 		n += irqs[i].bound;
 	return n;
@@ -277,6 +290,9 @@ void host_reset(void)
 	/* what the last test left goes back without asking the model: the
 	 * next vm_reset_model forgets what the device held */
 	shim_page_hook = NULL;
+	/* a test that revoked the owner and failed before reinstating it */
+	if (auth_owner_revoked(VM_OWNER))
+		(void)auth_owner_reinstate(VM_OWNER);
 	if (shim_owner_bind(VM_OWNER, DMA_BACKEND_UNVALIDATED, 0) != 0 ||
 	    shim_owner_release(VM_OWNER) != 0)
 		panic("vnet model: unable to set up owner %u\n", VM_OWNER);
@@ -656,7 +672,8 @@ static enum auth_reason mmio_check(const struct dev_mmio *m, uint64_t off,
 {
 	if (m->slot != 1)
 		return AUTH_BAD_SLOT;
-	if (m->gen != 1)
+	/* a revocation freed the window's slot (auth_slots_seize) */
+	if (m->gen != 1 || auth_owner_revoked(VM_OWNER))
 		return AUTH_STALE_GEN;
 	return mmio_access_refusal(m, off, w, write);
 }
