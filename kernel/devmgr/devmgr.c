@@ -167,7 +167,10 @@ void devmgr_shutdown(void)
 				: "did not stop (fenced)",
 			(unsigned long long)(time_now_us() - t0));
 		d->drv = NULL;
-		strlcpy(d->state, r < 0 ? "fenced: did not stop" : "shut down",
+		strlcpy(d->state,
+			r == 0	? "shut down"
+			: r > 0 ? "stopped: not confirmed"
+				: "fenced: did not stop",
 			sizeof(d->state));
 	}
 }

@@ -356,6 +356,8 @@ static void test_shutdown_reverse_order(void **st)
 	assert_null(pci_devs[5].drv);
 	assert_null(pci_devs[4].drv);
 	assert_string_equal(pci_devs[4].state, "shut down");
+	/* the state says what the line says: stopped, not confirmed */
+	assert_string_equal(pci_devs[5].state, "stopped: not confirmed");
 	assert_non_null(pci_devs[2].drv);
 	/* again: only the one left running says so */
 	shim_count_lines("devmgr: ");
