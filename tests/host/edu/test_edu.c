@@ -112,16 +112,6 @@ static unsigned irqs_bound(void)
 	return n;
 }
 
-/* seized pools of owner whose memory the driver has not given back */
-static unsigned parked_pools(void)
-{
-	struct dma_owner *o = dma_owner_acct(OWNER);
-	unsigned n = 0;
-	for (unsigned i = 0; o && i < GRANT_MAX; i++)
-		n += o->grants.g[i].parked;
-	return n;
-}
-
 static uint64_t reg64(uint32_t off)
 {
 	uint64_t v;
@@ -166,7 +156,7 @@ static void test_edu_recovers_after_revocation(void **st)
 	assert_int_equal(auth_owner_revoke(OWNER, "DMA fault"), 1);
 	assert_false(bus_master(&dev));
 	assert_false(dma_pool_live(&sc->pool));
-	assert_int_equal(parked_pools(), 1);
+	assert_int_equal(shim_pools_parked(OWNER), 1);
 	assert_int_equal(irqs_bound(), 0);
 	memset(bar_mem + EDU_DMA_SRC, 0, 32);
 	uint64_t revoked = auth_refusals[AUTH_REVOKED];
@@ -177,7 +167,7 @@ static void test_edu_recovers_after_revocation(void **st)
 	/* still revoked: no recovery */
 	assert_int_equal(edu_recover(sc), -1);
 	assert_false(dma_pool_live(&sc->pool));
-	assert_int_equal(parked_pools(), 1);
+	assert_int_equal(shim_pools_parked(OWNER), 1);
 
 	/* reinstated: everything anew */
 	assert_int_equal(auth_owner_reinstate(OWNER), 0);
@@ -186,7 +176,8 @@ static void test_edu_recovers_after_revocation(void **st)
 	assert_int_equal(edu_recover(sc), 0);
 	assert_int_equal(sc->recoveries, 1);
 	assert_true(dma_pool_live(&sc->pool));
-	assert_int_equal(parked_pools(), 0); /* the seized memory came back */
+	/* the seized memory came back */
+	assert_int_equal(shim_pools_parked(OWNER), 0);
 	assert_int_equal(shim_owner_pools(OWNER), 1);
 	assert_int_equal(irqs_bound(), 1);
 	assert_true(bus_master(&dev));
@@ -421,14 +412,14 @@ static void test_edu_detach(void **st)
 	uint64_t idle = 0;
 	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
 	uint64_t lines = shim_kprintf_calls;
-	unsigned parked = parked_pools();
+	unsigned parked = shim_pools_parked(OWNER);
 	assert_int_equal(edu_driver.detach(&dev), 0);
 	assert_int_equal(shim_kprintf_calls - lines, 0);
 	assert_false(bus_master(&dev));
 	assert_false(pci_cfg_read16(&dev, PCI_COMMAND) & PCI_COMMAND_MEM);
 	assert_int_equal(irqs_bound(), 0);
 	assert_false(dma_pool_live(&sc->pool));
-	assert_int_equal(parked_pools(), parked);
+	assert_int_equal(shim_pools_parked(OWNER), parked);
 	assert_null(dev.drv_state);
 	assert_int_equal(edu_driver.detach(&dev), 0);
 	assert_int_equal(shim_kprintf_calls - lines, 0);
@@ -457,25 +448,6 @@ static void test_edu_detach(void **st)
 	assert_int_equal(edu_driver.detach(&busy), -1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
 	assert_true(dma_pool_live(&b->pool));
-}
-
-/* every refusal the authority layer counted so far */
-static uint64_t refusals(void)
-{
-	uint64_t n = 0;
-	for (unsigned i = 0; i < AUTH_NREASONS; i++)
-		n += auth_refusals[i];
-	return n;
-}
-
-/* seized pools of owner o not given back */
-static unsigned parked_of(uint16_t o)
-{
-	struct dma_owner *a = dma_owner_acct(o);
-	unsigned n = 0;
-	for (unsigned i = 0; a && i < GRANT_MAX; i++)
-		n += a->grants.g[i].parked;
-	return n;
 }
 
 /* a fresh edu on its own function and owner o (slot bus 4 + k) */
@@ -518,12 +490,12 @@ static void test_edu_detach_owner_quarantined(void **st)
 	pci_cfg_write16(&d, PCI_COMMAND,
 			pci_cfg_read16(&d, PCI_COMMAND) & ~PCI_COMMAND_MASTER);
 	assert_true(auth_owner_stopped(o));
-	uint64_t lines = shim_kprintf_calls, refused = refusals();
+	uint64_t lines = shim_kprintf_calls, refused = shim_refusals();
 	assert_int_equal(edu_driver.detach(&d), 0);
 	assert_int_equal(shim_kprintf_calls - lines, 0);
-	assert_int_equal(refusals(), refused);
+	assert_int_equal(shim_refusals(), refused);
 	assert_int_equal(shim_owner_pools(o), 0);
-	assert_int_equal(parked_of(o), 0);
+	assert_int_equal(shim_pools_parked(o), 0);
 	assert_int_not_equal(auth_slots[irq_slot].kind, AUTH_IRQ);
 	assert_false(pci_cfg_read16(&d, PCI_COMMAND) & PCI_COMMAND_MEM);
 	assert_null(d.drv_state);
@@ -550,17 +522,17 @@ static void test_edu_detach_owner_revoked(void **st)
 	memcpy(bar_mem + EDU_DMA_CMD, &run, 8);
 	assert_int_equal(auth_owner_revoke(o, "DMA fault"), 1);
 	assert_false(bus_master(&d));
-	assert_int_equal(parked_of(o), 1);
-	uint64_t lines = shim_kprintf_calls, refused = refusals();
+	assert_int_equal(shim_pools_parked(o), 1);
+	uint64_t lines = shim_kprintf_calls, refused = shim_refusals();
 	assert_int_equal(edu_driver.detach(&d), 1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
 	assert_non_null(strstr(shim_last_line, "revoked"));
-	assert_int_equal(refusals(), refused);
-	assert_int_equal(parked_of(o), 1);
+	assert_int_equal(shim_refusals(), refused);
+	assert_int_equal(shim_pools_parked(o), 1);
 	assert_false(pci_cfg_read16(&d, PCI_COMMAND) & PCI_COMMAND_MEM);
 	assert_int_equal(edu_driver.detach(&d), 1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
-	assert_int_equal(refusals(), refused);
+	assert_int_equal(shim_refusals(), refused);
 	assert_ptr_equal(d.drv_state, sc); /* its slot kept with the pool */
 	uint64_t idle = 0;
 	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
@@ -578,11 +550,11 @@ static void test_edu_detach_mid_recovery(void **st)
 	(void)edu_fresh(&d, c, o, DMA_BACKEND_UNVALIDATED);
 	assert_int_equal(auth_owner_revoke(o, "DMA fault"), 1);
 	assert_int_equal(auth_owner_reinstate(o), 0);
-	uint64_t lines = shim_kprintf_calls, refused = refusals();
+	uint64_t lines = shim_kprintf_calls, refused = shim_refusals();
 	assert_int_equal(edu_driver.detach(&d), 1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
-	assert_int_equal(refusals(), refused);
-	assert_int_equal(parked_of(o), 1);
+	assert_int_equal(shim_refusals(), refused);
+	assert_int_equal(shim_pools_parked(o), 1);
 	assert_false(bus_master(&d));
 	assert_int_equal(edu_driver.detach(&d), 1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);

@@ -1689,33 +1689,14 @@ static void t_pci_detach_reset_never_completes(void **s)
 	sc = NULL;
 }
 
-/* every refusal the authority layer counted so far */
-static uint64_t refusals(void)
-{
-	uint64_t n = 0;
-	for (unsigned i = 0; i < AUTH_NREASONS; i++)
-		n += auth_refusals[i];
-	return n;
-}
-
-/* pools of GVM_OWNER a revocation seized and nobody gave back */
-static unsigned pools_parked(void)
-{
-	struct dma_owner *o = dma_owner_acct(GVM_OWNER);
-	unsigned n = 0;
-	for (unsigned i = 0; o && i < GRANT_MAX; i++)
-		n += o->grants.g[i].parked;
-	return n;
-}
-
 /* gve_driver.detach on the core's softc (its PCI slots are the other
  * t_pci tests'): the answer, the lines it printed, and the refusals */
 static int pci_detach(struct pci_dev *d, uint64_t *lines, uint64_t *refused)
 {
-	uint64_t l = shim_kprintf_calls, r = refusals();
+	uint64_t l = shim_kprintf_calls, r = shim_refusals();
 	int ret = gve_driver.detach(d);
 	*lines = shim_kprintf_calls - l;
-	*refused = refusals() - r;
+	*refused = shim_refusals() - r;
 	return ret;
 }
 
@@ -1738,14 +1719,14 @@ static void t_pci_detach_owner_revoked(void **s)
 	traffic(10, 1);
 	assert_true(auth_owner_revoke(GVM_OWNER, "DMA fault") >= 1);
 	host_pci_bus_master = false; /* owner_stop_device */
-	unsigned parked = pools_parked();
+	unsigned parked = shim_pools_parked(GVM_OWNER);
 	uint64_t lines, refused, t0 = shim_clock_ns;
 	assert_int_equal(pci_detach(&d, &lines, &refused), 1);
 	assert_int_equal(lines, 1);
 	assert_non_null(strstr(shim_last_line, "revoked"));
 	assert_int_equal(refused, 0);
 	assert_true(shim_clock_ns - t0 < 1000000ull);
-	assert_int_equal(pools_parked(), parked);
+	assert_int_equal(shim_pools_parked(GVM_OWNER), parked);
 	assert_int_equal(host_irqs_bound(), 0);
 	assert_false(host_pci_mem || host_pci_bus_master);
 	assert_int_equal(pci_detach(&d, &lines, &refused), 1);

@@ -14,6 +14,25 @@
 #include "kernel/authority/auth_internal.h"
 #include "kernel/pci/pci.h"
 
+/* every refusal the authority layer counted so far (auth_refusals) */
+static inline uint64_t shim_refusals(void)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < AUTH_NREASONS; i++)
+		n += auth_refusals[i];
+	return n;
+}
+
+/* pools of owner a revocation seized (parked) and nobody gave back */
+static inline unsigned shim_pools_parked(uint16_t owner)
+{
+	struct dma_owner *o = dma_owner_acct(owner);
+	unsigned n = 0;
+	for (unsigned i = 0; o && i < GRANT_MAX; i++)
+		n += o->grants.g[i].parked;
+	return n;
+}
+
 /* bind owner as devmgr would for a driver with DMA backend b; 0 or -1 */
 static inline int shim_owner_bind(uint16_t owner, enum dma_backend b,
 				  uint64_t dma_limit)

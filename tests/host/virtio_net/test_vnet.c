@@ -1081,25 +1081,6 @@ static void test_detach_after_failure(void **st)
 	assert_int_equal(vm.violations, 0);
 }
 
-/* every refusal the authority layer counted so far */
-static uint64_t refusals(void)
-{
-	uint64_t n = 0;
-	for (unsigned i = 0; i < AUTH_NREASONS; i++)
-		n += auth_refusals[i];
-	return n;
-}
-
-/* pools of VM_OWNER a revocation seized and nobody gave back */
-static unsigned pools_parked(void)
-{
-	struct dma_owner *o = dma_owner_acct(VM_OWNER);
-	unsigned n = 0;
-	for (unsigned i = 0; o && i < GRANT_MAX; i++)
-		n += o->grants.g[i].parked;
-	return n;
-}
-
 /* a DMA fault revoked the owner with a frame in flight (auth_poll:
  * bus mastering off, the pool seized and parked, windows and vectors
  * revoked): the detach touches no register and no vector the authority
@@ -1119,23 +1100,23 @@ static void test_detach_owner_revoked(void **st)
 	assert_int_equal(n->send(n, f, 100), 0);
 	assert_true(auth_owner_revoke(VM_OWNER, "DMA fault") >= 1);
 	vm.bus_master = false; /* owner_stop_device */
-	unsigned parked = pools_parked();
+	unsigned parked = shim_pools_parked(VM_OWNER);
 	assert_true(parked >= 1);
 	uint64_t lines = shim_kprintf_calls, t0 = shim_clock_ns;
-	uint64_t refused = refusals();
+	uint64_t refused = shim_refusals();
 	assert_int_equal(detach(), 1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
 	assert_non_null(strstr(shim_last_line, "revoked"));
 	assert_true(shim_clock_ns - t0 < 1000000ull);
-	assert_int_equal(refusals(), refused);
-	assert_int_equal(pools_parked(), parked);
+	assert_int_equal(shim_refusals(), refused);
+	assert_int_equal(shim_pools_parked(VM_OWNER), parked);
 	assert_false(vm.bus_master || vm.mem_decode);
 	assert_int_equal(host_irqs_bound(), 0);
 	assert_int_equal(nnics, 0);
 	assert_int_equal(n->send(n, f, 100), -1);
 	assert_int_equal(detach(), 1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
-	assert_int_equal(refusals(), refused);
+	assert_int_equal(shim_refusals(), refused);
 	assert_int_equal(vm.violations, 0);
 	assert_int_equal(auth_owner_reinstate(VM_OWNER), 0);
 }
@@ -1152,10 +1133,10 @@ static void test_detach_owner_quarantined(void **st)
 	unsigned iommu_bad = shim_iommu_violations;
 	shim_iommu_fault();
 	vm.bus_master = false;
-	uint64_t lines = shim_kprintf_calls, refused = refusals();
+	uint64_t lines = shim_kprintf_calls, refused = shim_refusals();
 	assert_int_equal(detach(), 0);
 	assert_int_equal(shim_kprintf_calls - lines, 0);
-	assert_int_equal(refusals(), refused);
+	assert_int_equal(shim_refusals(), refused);
 	assert_int_equal(vm.status, 0);
 	assert_int_equal(host_pools_live(), 0);
 	assert_int_equal(host_irqs_bound(), 0);
@@ -1178,14 +1159,14 @@ static void test_detach_after_failure_reset_never_done(void **st)
 	vm_used_push(VIRTIO_NET_RXQ, 999, 64);
 	vm.stuck_reset = true;
 	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
-	uint64_t lines = shim_kprintf_calls, refused = refusals();
+	uint64_t lines = shim_kprintf_calls, refused = shim_refusals();
 	assert_int_equal(detach(), -1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
 	assert_non_null(strstr(shim_last_line, "keeping DMA memory"));
 	assert_int_equal(host_pools_live(), 1);
 	assert_int_equal(detach(), -1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
-	assert_int_equal(refusals(), refused);
+	assert_int_equal(shim_refusals(), refused);
 	assert_int_equal(vm.violations, 0);
 }
 
