@@ -1683,10 +1683,7 @@ static void t_pci_detach_reset_never_completes(void **s)
 	assert_int_equal(shim_clock_ns, t0);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
 	assert_int_equal(host_pools_live(), 2);
-	if (gvm.violations)
-		fail_msg("model violation: %s", gvm.first_violation);
-	free(sc);
-	sc = NULL;
+	detached(false); /* what it left is checked above */
 }
 
 /* gve_driver.detach on the core's softc (its PCI slots are the other
@@ -1767,10 +1764,7 @@ static void t_pci_detach_owner_quarantined(void **s)
 	assert_false(host_pci_mem || host_pci_bus_master);
 	shim_iommu_owner = 0;
 	shim_iommu_quarantined = false;
-	if (gvm.violations)
-		fail_msg("model violation: %s", gvm.first_violation);
-	free(sc);
-	sc = NULL;
+	detached(false); /* what it left is checked above */
 }
 
 /* detached in the middle of a reset's backoff (GVE_S_RESETTING: the
@@ -1804,10 +1798,7 @@ static void t_pci_detach_mid_reset(void **s)
 	assert_false(gvm.aq_live);
 	assert_int_equal(pci_detach(&d, &lines, &refused), 0);
 	assert_int_equal(lines, 0);
-	if (gvm.violations)
-		fail_msg("model violation: %s", gvm.first_violation);
-	free(sc);
-	sc = NULL;
+	detached(false); /* what it left is checked above */
 }
 
 /* given up at run time because device_status read all ones (its memory
@@ -1828,7 +1819,7 @@ static void t_pci_detach_after_gone(void **s)
 	assert_int_equal(sc->state, GVE_S_FAILED);
 	assert_true(sc->memory_held);
 	unsigned live = host_pools_live();
-	uint64_t lines, refused, t0 = shim_clock_ns;
+	uint64_t lines, refused;
 	assert_int_equal(pci_detach(&d, &lines, &refused), -1);
 	assert_true(lines <= 1);
 	assert_int_equal(refused, 0);
@@ -1838,11 +1829,7 @@ static void t_pci_detach_after_gone(void **s)
 	assert_int_equal(pci_detach(&d, &lines, &refused), -1);
 	assert_int_equal(lines, 0);
 	assert_int_equal(host_pools_live(), live);
-	(void)t0;
-	if (gvm.violations)
-		fail_msg("model violation: %s", gvm.first_violation);
-	free(sc);
-	sc = NULL;
+	detached(false); /* what it left is checked above */
 }
 
 /* the devices /api/gvnic lists: gve_pci.c's slots taken */
