@@ -1625,9 +1625,49 @@ static void t_abort_translate(void **s)
 		if (seen++ == 0)
 			assert_int_equal(cid, 1); /* 0x56 is tag 1 */
 		else
-			assert_int_equal(cid, 0xfffe);
+			assert_int_equal(cid, NVME_GATE_CID_NONE);
 	}
 	assert_int_equal(seen, 2);
+}
+
+/* The driver aborts a CID it has nowhere outstanding on the admin SQ while
+ * the kernel's own command is on the device. The gate must send the device
+ * an Abort that names nothing: before, it wrote FFFEh, which is the last of
+ * the kernel's own CIDs (NVME_GATE_KCID_BASE + NVME_GATE_KCIDS - 1), so
+ * every 63rd kernel command could be aborted by any driver that guessed
+ * nothing at all. Now FFFFh, which no command carries. */
+static void t_abort_spares_kcmd(void **s)
+{
+	(void)s;
+	struct nvme_sqe k = cmd(NVME_ADM_KEEP_ALIVE, 0);
+	struct nvme_cqe e;
+	/* the kernel's CIDs take turns: bring the next one to the last */
+	for (unsigned i = 0; i < NVME_GATE_KCIDS - 1; i++) {
+		assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+		assert_int_equal(fake_nvme_step(f), 1);
+		assert_true(nvme_gate_kcmd_poll(&g, &e));
+	}
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+	assert_int_equal(fake_nvme_fetch(f, 0, 1), 1); /* on the device */
+	const uint16_t kcid = nvme_sqe_cid(&f->infl[0].c);
+	assert_int_equal(kcid, NVME_GATE_KCID_BASE + NVME_GATE_KCIDS - 1);
+	/* the driver's Abort of SQ 0, CID 0x77: nothing of the driver's */
+	struct nvme_sqe a = cmd(NVME_ADM_ABORT, 0x40);
+	a.cdw10 = 0 | (0x77u << 16);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, a)), 1);
+	assert_int_equal(fake_nvme_fetch(f, 0, 1), 1);
+	assert_int_equal(nvme_sqe_opc(&f->infl[1].c), NVME_ADM_ABORT);
+	const uint16_t target = (uint16_t)(f->infl[1].c.cdw10 >> 16);
+	/* the device runs the Abort first, then the kernel's command */
+	assert_true(fake_nvme_complete(f, 1, 0, false, false));
+	assert_true(fake_nvme_complete(f, 0, 0, false, false));
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+	assert_int_equal(e.cid, kcid);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_SUCCESS); /* not aborted */
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.cid, 0x40);
+	assert_int_equal(e.dw0 & 1, 1);	  /* the device aborted nothing */
+	assert_int_equal(target, 0xffff); /* a CID no command carries */
 }
 
 /* A reset that delivers what the device finished (nvme_gate_stop, then
@@ -1898,6 +1938,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_create_fail_delete, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_abort_translate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_abort_spares_kcmd, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_queue_cmd_while_pending, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_gate_qsize_cap, setup, teardown),
