@@ -322,6 +322,53 @@ static void t_toctou(void **s)
 	expect_ok(&iq, 1, 0x9);
 }
 
+/* The same double fetch through a chained PRP list: the driver's list
+ * starts 16 bytes before a page end (room for one entry and the chain
+ * pointer, NVMe 2.0 §4.1.1) and goes on in a second page. After the ring
+ * the driver rewrites both pages and the chain pointer to reach memory it
+ * does not own. The device walks only the gate's flat copy: the shadow
+ * list page from its start, the three entries checked, no chain (a copy
+ * that kept the driver's in-page offset would have the device read past
+ * them and follow what lies there). */
+static void t_toctou_chained_list(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	const uint64_t d[4] = {A + 0x40000, A + 0x41000, A + 0x42000,
+			       A + 0x43000};
+	uint64_t *l1 = (uint64_t *)(arena + 0x50000), *l2 = l1 + 512;
+	l1[510] = d[1];
+	l1[511] = A + 0x51000; /* chain: the second list page */
+	l2[0] = d[2];
+	l2[1] = d[3];
+	for (int i = 0; i < 4; i++)
+		memset(arena + 0x40000 + i * 4096, 0xa0 + i, 4096);
+	struct nvme_sqe c = cmd(NVME_IO_WRITE, 0xa);
+	c.nsid = 1;
+	c.prp1 = d[0];
+	c.prp2 = A + 0x50000 + 4080;
+	c.cdw12 = 31; /* 32 blocks of 512 bytes: four pages */
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	assert_int_equal(g.stats.n[NVME_V_ACCEPT], 3); /* + the two creates */
+	uint64_t canary = A + 3 * MIB;
+	memset(arena + 3 * MIB, 0x5a, 4096);
+	l1[510] = canary;
+	l1[511] = canary;
+	l2[0] = canary;
+	l2[1] = canary;
+	assert_int_equal(fake_nvme_step(f), 1);
+	const struct nvme_sqe *ran = &f->log[f->nlog - 1];
+	assert_true(ran->prp2 == g.sq[1].lists.iova); /* page start: flat */
+	const uint64_t *sl = g.sq[1].lists.va;
+	assert_true(sl[0] == d[1] && sl[1] == d[2] && sl[2] == d[3]);
+	for (int i = 0; i < 4 * 4096; i++)
+		assert_int_equal(f->disk[i], 0xa0 + i / 4096);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(arena[3 * MIB + i], 0x5a);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0xa);
+}
+
 static void t_cq_phase_wrap(void **s)
 {
 	(void)s;
@@ -1902,6 +1949,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_reject_completes, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_toctou, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_toctou_chained_list, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_cq_phase_wrap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_cq_head_coalesced, setup,
 					    teardown),
