@@ -64,8 +64,9 @@
  *    long as the device reports its SQ head truly (no forged completion)
  *    and no kernel command the broker gave up on (its timeout: kheld) is
  *    still unanswered, whose slot the gate holds;
- *  - an Abort the gate passes names a command of the driver's or
- *    NVME_GATE_CID_NONE, never a kernel CID (abort_names_no_kcmd);
+ *  - an Abort the gate passes names a command the driver has on the
+ *    device or NVME_GATE_CID_NONE, never a kernel CID
+ *    (abort_names_no_kcmd);
  *  - a kernel command's answer is the completion the device posted for
  *    it: never one of an earlier kernel command (given up on and answered
  *    late, kept across a reset, copied), unless the device copied one with
@@ -637,9 +638,9 @@ static void before(void)
 }
 
 /* An Abort the gate put on the shadow admin SQ in this call names a
- * command of the driver's (a CID of the driver's generations, below
- * NVME_GATE_KCID_BASE) or nothing (NVME_GATE_CID_NONE): never the kernel's
- * own command, which the driver does not own (t_abort_spares_kcmd; before,
+ * command the driver has on the device (a busy tag of the SQ it names, in
+ * that SQ's current generation) or nothing (NVME_GATE_CID_NONE): never the
+ * kernel's own command, nor any other CID (t_abort_spares_kcmd; before,
  * an Abort of a CID the driver had not outstanding named FFFEh, the last
  * kernel CID) */
 static void abort_names_no_kcmd(void)
@@ -652,12 +653,19 @@ static void abort_names_no_kcmd(void)
 	     i = (uint16_t)((i + 1) % s->size)) {
 		const struct nvme_sqe *e =
 		    &((const struct nvme_sqe *)s->shadow.va)[i];
-		uint16_t t = (uint16_t)(e->cdw10 >> 16);
-		if (nvme_sqe_opc(e) == NVME_ADM_ABORT &&
-		    nvme_sqe_cid(e) < NVME_GATE_KCID_BASE &&
-		    t >= NVME_GATE_KCID_BASE && t != NVME_GATE_CID_NONE)
-			die("an Abort the gate passed names a kernel CID",
-			    e->cdw10 & 0xffff, t);
+		uint16_t t = (uint16_t)(e->cdw10 >> 16), q = e->cdw10 & 0xffff;
+		if (nvme_sqe_opc(e) != NVME_ADM_ABORT ||
+		    nvme_sqe_cid(e) >= NVME_GATE_KCID_BASE ||
+		    t == NVME_GATE_CID_NONE)
+			continue;
+		const struct nvme_gate_sq *a =
+		    q < NVME_VAL_MAX_QID ? &g.sq[q] : 0;
+		unsigned tag = t & (NVME_GATE_TAGS - 1);
+		if (!a || !a->state || t >> NVME_GATE_TAG_BITS != g.sq_gen[q] ||
+		    tag >= a->ntags || !a->tag[tag].busy)
+			die("an Abort the gate passed names no command the "
+			    "driver has on the device",
+			    q, t);
 	}
 }
 
