@@ -612,12 +612,14 @@ static void gate_admin_post(struct nvme_gate *g, uint8_t opc, uint16_t qid,
 	}
 }
 
-/* Abort names a command by CID: give the device the tag it knows */
+/* Abort names a command by CID: give the device the tag it knows, or
+ * NVME_GATE_CID_NONE when the driver has no such command outstanding there
+ * (never a kernel command's CID: t_abort_spares_kcmd) */
 static void gate_abort_translate(struct nvme_gate *g, struct nvme_sqe *sh)
 {
 	uint16_t sqid = (uint16_t)FIELD_GET(NVME_ABORT_SQID, sh->cdw10);
 	uint16_t cid = (uint16_t)FIELD_GET(NVME_ABORT_CID, sh->cdw10);
-	uint16_t tag = 0xfffe; /* names nothing the gate issued */
+	uint16_t tag = NVME_GATE_CID_NONE;
 	if (sqid < NVME_VAL_MAX_QID && g->sq[sqid].state != NVME_GQ_FREE) {
 		for (uint16_t t = 0; t < NVME_GATE_TAGS; t++) {
 			const struct nvme_gate_tag *tg = &g->sq[sqid].tag[t];

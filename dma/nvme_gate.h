@@ -82,6 +82,13 @@ _Static_assert(NVME_GATE_TAGS == 1 << NVME_GATE_TAG_BITS, "tag field width");
 #define NVME_GATE_KCIDS (NVME_GATE_TAGS - 1)
 _Static_assert(NVME_GATE_KCID_BASE + NVME_GATE_KCIDS - 1 < 0xffff,
 	       "kernel CIDs stop below FFFFh");
+/* the CID an Abort of a command the driver does not have outstanding is
+ * sent with: FFFFh, which no command the gate or the kernel issues carries
+ * (the driver's are below NVME_GATE_KCID_BASE, the kernel's stop at FFFEh),
+ * so the device aborts nothing — never the kernel's own command */
+#define NVME_GATE_CID_NONE 0xffffu
+_Static_assert(NVME_GATE_CID_NONE > NVME_GATE_KCID_BASE + NVME_GATE_KCIDS - 1,
+	       "an Abort that names nothing names no kernel command");
 #define NVME_GATE_QSIZE_MAX 4096u
 /* the smallest admin queue the gate takes: the driver's commands leave one
  * slot free for the kernel's own (nvme_gate_kcmd_submit) */

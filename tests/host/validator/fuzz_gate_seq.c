@@ -64,6 +64,9 @@
  *    long as the device reports its SQ head truly (no forged completion)
  *    and no kernel command the broker gave up on (its timeout: kheld) is
  *    still unanswered, whose slot the gate holds;
+ *  - an Abort the gate passes names a command the driver has on the
+ *    device or NVME_GATE_CID_NONE, never a kernel CID
+ *    (abort_names_no_kcmd);
  *  - a kernel command's answer is the completion the device posted for
  *    it: never one of an earlier kernel command (given up on and answered
  *    late, kept across a reset, copied), unless the device copied one with
@@ -615,8 +618,8 @@ static void check_pins(void)
 /* before a gate call: what each SQ had */
 static struct {
 	uint8_t state;
-	uint16_t head, tail, size, cqid;
-	const struct nvme_sqe *drv;
+	uint16_t head, tail, size, cqid, sh_tail;
+	const struct nvme_sqe *drv, *shadow;
 } snap[NVME_VAL_MAX_QID];
 
 static void before(void)
@@ -628,8 +631,42 @@ static void before(void)
 		snap[q].size = g.sq[q].size;
 		snap[q].cqid = g.sq[q].cqid;
 		snap[q].drv = g.sq[q].drv;
+		snap[q].shadow = g.sq[q].shadow.va;
+		snap[q].sh_tail = g.sq[q].sh_tail;
 	}
 	n_db = n_va = n_alloc = n_irq = 0;
+}
+
+/* An Abort the gate put on the shadow admin SQ in this call names a
+ * command the driver has on the device (a busy tag of the SQ it names, in
+ * that SQ's current generation) or nothing (NVME_GATE_CID_NONE): never the
+ * kernel's own command, nor any other CID (t_abort_spares_kcmd; before,
+ * an Abort of a CID the driver had not outstanding named FFFEh, the last
+ * kernel CID) */
+static void abort_names_no_kcmd(void)
+{
+	const struct nvme_gate_sq *s = &g.sq[0];
+	if (s->state != NVME_GQ_LIVE || !s->shadow.va ||
+	    s->shadow.va != snap[0].shadow || !s->size)
+		return;
+	for (uint16_t i = snap[0].sh_tail; i != s->sh_tail;
+	     i = (uint16_t)((i + 1) % s->size)) {
+		const struct nvme_sqe *e =
+		    &((const struct nvme_sqe *)s->shadow.va)[i];
+		uint16_t t = (uint16_t)(e->cdw10 >> 16), q = e->cdw10 & 0xffff;
+		if (nvme_sqe_opc(e) != NVME_ADM_ABORT ||
+		    nvme_sqe_cid(e) >= NVME_GATE_KCID_BASE ||
+		    t == NVME_GATE_CID_NONE)
+			continue;
+		const struct nvme_gate_sq *a =
+		    q < NVME_VAL_MAX_QID ? &g.sq[q] : 0;
+		unsigned tag = t & (NVME_GATE_TAGS - 1);
+		if (!a || !a->state || t >> NVME_GATE_TAG_BITS != g.sq_gen[q] ||
+		    tag >= a->ntags || !a->tag[tag].busy)
+			die("an Abort the gate passed names no command the "
+			    "driver has on the device",
+			    q, t);
+	}
 }
 
 static void drv_consume(unsigned q);
@@ -639,6 +676,7 @@ static void drv_consume(unsigned q);
 static void after(int delivered, unsigned cq_size)
 {
 	unsigned took = 0;
+	abort_names_no_kcmd();
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
 		struct nvme_gate_sq *s = &g.sq[q];
 		/* an SQ's life ends when it is freed; a create (PENDING) after

@@ -322,6 +322,53 @@ static void t_toctou(void **s)
 	expect_ok(&iq, 1, 0x9);
 }
 
+/* The same double fetch through a chained PRP list: the driver's list
+ * starts 16 bytes before a page end (room for one entry and the chain
+ * pointer, NVMe 2.0 §4.1.1) and goes on in a second page. After the ring
+ * the driver rewrites both pages and the chain pointer to reach memory it
+ * does not own. The device walks only the gate's flat copy: the shadow
+ * list page from its start, the three entries checked, no chain (a copy
+ * that kept the driver's in-page offset would have the device read past
+ * them and follow what lies there). */
+static void t_toctou_chained_list(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	const uint64_t d[4] = {A + 0x40000, A + 0x41000, A + 0x42000,
+			       A + 0x43000};
+	uint64_t *l1 = (uint64_t *)(arena + 0x50000), *l2 = l1 + 512;
+	l1[510] = d[1];
+	l1[511] = A + 0x51000; /* chain: the second list page */
+	l2[0] = d[2];
+	l2[1] = d[3];
+	for (int i = 0; i < 4; i++)
+		memset(arena + 0x40000 + i * 4096, 0xa0 + i, 4096);
+	struct nvme_sqe c = cmd(NVME_IO_WRITE, 0xa);
+	c.nsid = 1;
+	c.prp1 = d[0];
+	c.prp2 = A + 0x50000 + 4080;
+	c.cdw12 = 31; /* 32 blocks of 512 bytes: four pages */
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	assert_int_equal(g.stats.n[NVME_V_ACCEPT], 3); /* + the two creates */
+	uint64_t canary = A + 3 * MIB;
+	memset(arena + 3 * MIB, 0x5a, 4096);
+	l1[510] = canary;
+	l1[511] = canary;
+	l2[0] = canary;
+	l2[1] = canary;
+	assert_int_equal(fake_nvme_step(f), 1);
+	const struct nvme_sqe *ran = &f->log[f->nlog - 1];
+	assert_true(ran->prp2 == g.sq[1].lists.iova); /* page start: flat */
+	const uint64_t *sl = g.sq[1].lists.va;
+	assert_true(sl[0] == d[1] && sl[1] == d[2] && sl[2] == d[3]);
+	for (int i = 0; i < 4 * 4096; i++)
+		assert_int_equal(f->disk[i], 0xa0 + i / 4096);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(arena[3 * MIB + i], 0x5a);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0xa);
+}
+
 static void t_cq_phase_wrap(void **s)
 {
 	(void)s;
@@ -1625,9 +1672,49 @@ static void t_abort_translate(void **s)
 		if (seen++ == 0)
 			assert_int_equal(cid, 1); /* 0x56 is tag 1 */
 		else
-			assert_int_equal(cid, 0xfffe);
+			assert_int_equal(cid, NVME_GATE_CID_NONE);
 	}
 	assert_int_equal(seen, 2);
+}
+
+/* The driver aborts a CID it has nowhere outstanding on the admin SQ while
+ * the kernel's own command is on the device. The gate must send the device
+ * an Abort that names nothing: before, it wrote FFFEh, which is the last of
+ * the kernel's own CIDs (NVME_GATE_KCID_BASE + NVME_GATE_KCIDS - 1), so
+ * every 63rd kernel command could be aborted by any driver that guessed
+ * nothing at all. Now FFFFh, which no command carries. */
+static void t_abort_spares_kcmd(void **s)
+{
+	(void)s;
+	struct nvme_sqe k = cmd(NVME_ADM_KEEP_ALIVE, 0);
+	struct nvme_cqe e;
+	/* the kernel's CIDs take turns: bring the next one to the last */
+	for (unsigned i = 0; i < NVME_GATE_KCIDS - 1; i++) {
+		assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+		assert_int_equal(fake_nvme_step(f), 1);
+		assert_true(nvme_gate_kcmd_poll(&g, &e));
+	}
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+	assert_int_equal(fake_nvme_fetch(f, 0, 1), 1); /* on the device */
+	const uint16_t kcid = nvme_sqe_cid(&f->infl[0].c);
+	assert_int_equal(kcid, NVME_GATE_KCID_BASE + NVME_GATE_KCIDS - 1);
+	/* the driver's Abort of SQ 0, CID 0x77: nothing of the driver's */
+	struct nvme_sqe a = cmd(NVME_ADM_ABORT, 0x40);
+	a.cdw10 = 0 | (0x77u << 16);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, a)), 1);
+	assert_int_equal(fake_nvme_fetch(f, 0, 1), 1);
+	assert_int_equal(nvme_sqe_opc(&f->infl[1].c), NVME_ADM_ABORT);
+	const uint16_t target = (uint16_t)(f->infl[1].c.cdw10 >> 16);
+	/* the device runs the Abort first, then the kernel's command */
+	assert_true(fake_nvme_complete(f, 1, 0, false, false));
+	assert_true(fake_nvme_complete(f, 0, 0, false, false));
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+	assert_int_equal(e.cid, kcid);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_SUCCESS); /* not aborted */
+	assert_true(dpoll(&adq, 0, &e));
+	assert_int_equal(e.cid, 0x40);
+	assert_int_equal(e.dw0 & 1, 1);	  /* the device aborted nothing */
+	assert_int_equal(target, 0xffff); /* a CID no command carries */
 }
 
 /* A reset that delivers what the device finished (nvme_gate_stop, then
@@ -1862,6 +1949,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_reject_completes, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_toctou, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_toctou_chained_list, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_cq_phase_wrap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_cq_head_coalesced, setup,
 					    teardown),
@@ -1898,6 +1987,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_create_fail_delete, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_abort_translate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_abort_spares_kcmd, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_queue_cmd_while_pending, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_gate_qsize_cap, setup, teardown),
