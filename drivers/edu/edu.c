@@ -155,12 +155,23 @@ int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 	mmio_write64(&sc->regs, EDU_DMA_COUNT, len);
 	mmio_write64(&sc->regs, EDU_DMA_CMD,
 		     EDU_DMA_CMD_START | EDU_DMA_CMD_IRQ | dir);
-	uint64_t end = time_now_us() + 1000000;
-	while (!(sc->irq_status & EDU_DMA_IRQ))
+	/* a DMA fault (the IOMMU's interrupt quarantines the owner, the
+	 * safe point revokes it) means this transfer will not complete: its
+	 * interrupt is gone with the owner's capabilities */
+	uint64_t end = time_now_us() + EDU_DMA_TIMEOUT_US;
+	while (!(sc->irq_status & EDU_DMA_IRQ)) {
+		if (auth_owner_stopped(sc->owner)) {
+			kprintf("%s: owner %u revoked or quarantined during "
+				"the transfer; it failed\n",
+				sc->name, sc->owner);
+			return -1;
+		}
 		if (time_now_us() > end) {
 			kprintf("%s: DMA did not complete in 1 s\n", sc->name);
 			return -1;
 		}
+		time_delay_us(EDU_DMA_POLL_US);
+	}
 	return 0;
 }
 

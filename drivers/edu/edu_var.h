@@ -26,9 +26,13 @@ struct edu_softc {
 
 /* the first bound edu function (edu0), NULL when none */
 struct edu_softc *edu_first(void);
+#define EDU_DMA_TIMEOUT_US 1000000u /* edu_dma's wait, at most */
+#define EDU_DMA_POLL_US	   1u	    /* between its looks */
 /* one DMA transfer (dir 0: RAM -> device buffer, or EDU_DMA_CMD_TO_RAM),
- * completion by interrupt, waited for at most 1 s; -1 at once while the
- * driver's capabilities are revoked (see edu_recover). 0 or -1 */
+ * completion by interrupt, waited for at most EDU_DMA_TIMEOUT_US; -1 at
+ * once while the driver's capabilities are revoked (see edu_recover), and
+ * at the first look that finds the owner revoked or quarantined
+ * (auth_owner_stopped) mid-transfer, with one line. 0 or -1 */
 int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 	    uint32_t dir);
 /* after the owner was revoked (a DMA fault) and then reinstated

@@ -414,6 +414,73 @@ static int nvme_wait_fail(struct nvme_softc *sc, struct nvme_ccb *ccb,
 	return nvme_cqe_ok(&ccb->cqe) ? 0 : -1;
 }
 
+/* a command that is no longer the one ccb held at cid: answered (a done
+ * callback may have freed and reused the block since) */
+static bool nvme_ccb_answered(const struct nvme_ccb *ccb, uint16_t cid)
+{
+	return ccb->state != NVME_CCB_INFLIGHT || ccb->cid != cid;
+}
+
+int nvme_abort(struct nvme_softc *sc, struct nvme_ccb *ccb, uint64_t timeout_us)
+{
+	struct nvme_queue *q = ccb->q;
+	uint16_t cid = ccb->cid;
+	if (!q->id || ccb->unrung || sc->aborting >= NVME_ABORT_MAX ||
+	    !sc->up || sc->dead || sc->recovering || sc->attaching ||
+	    sc->detaching || !sc->admin.live || nvme_cfs(sc))
+		return -1;
+	/* the Abort's bound: the command's own, at most an admin command's */
+	uint64_t bound = MIN(timeout_us, (uint64_t)NVME_ADMIN_TIMEOUT_US);
+	struct nvme_sqe c = {0};
+	struct nvme_cqe e;
+	c.cdw0 = NVME_ADM_ABORT;
+	c.cdw10 = (uint32_t)(FIELD_SET(NVME_ABORT_SQID, q->id) |
+			     FIELD_SET(NVME_ABORT_CID, cid));
+	unsigned stops = sc->stops;
+	sc->aborting++;
+	sc->aborts++;
+	/* an Abort that times out resets the controller (nvme_wait), which
+	 * answers ccb */
+	int r = nvme_exec(sc, &sc->admin, &c, &e, bound);
+	sc->aborting--;
+	bool aborted = r == 0 && !(e.dw0 & 1);
+	/* what the controller posted for the command: Command Abort
+	 * Requested, or its own completion when it raced the Abort. An
+	 * "aborted" answer leaves the command's completion due: waited for
+	 * up to bound more; "not aborted" is looked for once */
+	uint64_t t0 = time_tsc();
+	while (sc->stops == stops && !nvme_ccb_answered(ccb, cid)) {
+		nvme_complete(sc, q);
+		if (nvme_ccb_answered(ccb, cid) || !aborted ||
+		    time_tsc() - t0 >= bound * sc->tsc_per_us)
+			break;
+		cpu_relax();
+	}
+	if (nvme_ccb_answered(ccb, cid)) {
+		if (sc->stops != stops)
+			return 0; /* the reset's answer, said by the reset */
+		if (line_due(++sc->aborts_answered))
+			kprintf("%s: command 0x%04x on queue %u answered "
+				"after its Abort, no reset (%llu so far)\n",
+				sc->name, cid, q->id,
+				(unsigned long long)sc->aborts_answered);
+		return 0;
+	}
+	if (sc->stops != stops) /* reset, and still outstanding: refused */
+		return -1;
+	if (line_due(sc->aborts - sc->aborts_answered))
+		kprintf("%s: abort of command 0x%04x on queue %u: %s "
+			"(%llu aborts, %llu answered so far)\n",
+			sc->name, cid, q->id,
+			r ? "the Abort failed"
+			: aborted
+			    ? "said aborted, but the command was not answered"
+			    : "not aborted",
+			(unsigned long long)sc->aborts,
+			(unsigned long long)sc->aborts_answered);
+	return -1;
+}
+
 /* Controller Fatal Status is looked at every NVME_CSTS_CHECK_US across all
  * waits: a register read is a device access, too slow for every poll */
 static bool nvme_cfs_due(struct nvme_softc *sc, uint64_t now)
@@ -451,6 +518,8 @@ int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
 			    sc->name, ccb->cid, q->id,
 			    (unsigned long long)(timeout_us / 1000),
 			    sc->attaching ? "; the attach fails" : "");
+			if (nvme_abort(sc, ccb, timeout_us) == 0)
+				return nvme_cqe_ok(&ccb->cqe) ? 0 : -1;
 			return nvme_wait_fail(sc, ccb, "command timeout");
 		}
 		nvme_idle(sc, q, ccb, seen, 1000);
@@ -482,14 +551,24 @@ int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q)
 	t = time_tsc();
 	uint64_t limit = (q->id ? NVME_IO_TIMEOUT_US : NVME_ADMIN_TIMEOUT_US) *
 			 sc->tsc_per_us;
+	/* each late command gets its Abort; the first that is still
+	 * outstanding after it resets the controller (once), which answers
+	 * the rest */
+	unsigned stops = sc->stops;
 	for (unsigned i = 0; i < q->nccb; i++) {
-		const struct nvme_ccb *ccb = &q->ccb[i];
+		struct nvme_ccb *ccb = &q->ccb[i];
 		if (ccb->state == NVME_CCB_INFLIGHT &&
 		    t - ccb->start_tsc > limit) {
 			q->timeouts++;
 			kprintf("%s: command 0x%04x on queue %u timed out\n",
 				sc->name, ccb->cid, q->id);
-			nvme_recover(sc, "command timeout");
+			if (nvme_abort(sc, ccb,
+				       q->id ? NVME_IO_TIMEOUT_US
+					     : NVME_ADMIN_TIMEOUT_US) == 0 &&
+			    sc->stops == stops)
+				continue;
+			if (sc->stops == stops)
+				nvme_recover(sc, "command timeout");
 			break;
 		}
 	}

@@ -28,6 +28,12 @@
 #define NVME_ADMIN_TIMEOUT_US 2000000u
 #define NVME_IO_TIMEOUT_US    5000000u
 #define NVME_CSTS_CHECK_US    100000u /* how often a long wait looks at CFS */
+/* Abort before a reset (NVMe 2.0 §5.1; Linux's nvme_timeout): an I/O
+ * command past its deadline on a live controller gets one Abort, waited
+ * for at most the command's own limit and never longer than
+ * NVME_ADMIN_TIMEOUT_US; at most NVME_ABORT_MAX are outstanding. ACL
+ * (Identify Controller, 0's based) lets every controller take one. */
+#define NVME_ABORT_MAX 1
 /* how often nvme_poll scans deadlines */
 #define NVME_DEADLINE_CHECK_US 10000u
 #define NVME_HYBRID_SPIN_US    20u /* BLOCKDEV_WAIT_HYBRID: spin, then irq */
@@ -140,6 +146,12 @@ struct nvme_softc {
 	bool attaching;
 	/* in nvme_detach: a command that times out fails, no reset */
 	bool detaching;
+	/* Aborts outstanding (at most NVME_ABORT_MAX: nvme_abort waits for
+	 * its own), sent, and those after which the command was answered
+	 * without a reset (with Command Abort Requested, or its own
+	 * completion when that raced the Abort) */
+	unsigned aborting;
+	uint64_t aborts, aborts_answered;
 	bool use_irq;
 	struct nvme_queue admin;
 	struct nvme_queue ioq[NVME_IOQ_MAX];
@@ -252,6 +264,17 @@ int nvme_poll(struct nvme_softc *sc, struct nvme_queue *q);
  * at most: a lost interrupt costs that, not a hang), or not at all. */
 int nvme_wait(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_ccb *ccb,
 	      uint64_t timeout_us);
+/* ccb (on an I/O queue) is past its deadline of timeout_us: before a
+ * reset, ask the controller to abort it (Abort, NVMe 2.0 §5.1), when the
+ * controller is up, not fatal (CSTS.CFS), and no other Abort is
+ * outstanding. 0 when the command has been answered — with Command Abort
+ * Requested, with its own completion when that raced the Abort, or by the
+ * reset that the Abort's own timeout ran — each through the one
+ * completion path, so once; -1 when it is still outstanding (not tried,
+ * the Abort failed, or the controller answered "not aborted", DW0 bit 0):
+ * the caller resets. */
+int nvme_abort(struct nvme_softc *sc, struct nvme_ccb *ccb,
+	       uint64_t timeout_us);
 /* fail an outstanding command locally (after a reset) with "aborted, SQ
  * deleted"; done runs. No-op for a command not in flight. */
 void nvme_ccb_abort(struct nvme_softc *sc, struct nvme_ccb *ccb);

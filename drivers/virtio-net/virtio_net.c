@@ -55,13 +55,24 @@ static uint8_t vnet_stop(struct vnet_softc *sc, bool failed, uint64_t wait_us)
 }
 
 /* the device broke the ring protocol: tell it, stop it from touching our
- * memory (vnet_stop) and refuse further I/O */
+ * memory (vnet_stop) and refuse further I/O. A revoked owner's device was
+ * stopped by the authority layer (bus mastering off, windows and vectors
+ * seized, the pool parked): nothing of it is touched, one line */
 static void vnet_fail(struct vnet_softc *sc)
 {
 	if (sc->failed)
 		return;
 	sc->failed = true;
 	sc->nic.link_up = false;
+	if (auth_owner_revoked(sc->vp.owner)) {
+		sc->msix = false; /* its vectors were seized */
+		strlcpy(sc->vp.pci->state, "failed", sizeof(sc->vp.pci->state));
+		kprintf("%s: unable to continue: owner %u revoked, device "
+			"stopped by the authority layer, its DMA memory "
+			"parked\n",
+			sc->name, sc->vp.owner);
+		return;
+	}
 	for (unsigned i = 0; sc->msix && i < VNET_NVEC; i++)
 		irq_mask(&sc->irq[i]);
 	uint8_t st = vnet_stop(sc, true, 0);
@@ -147,6 +158,12 @@ static void vnet_link_poll(struct vnet_softc *sc)
 		return;
 	sc->config_changed = false;
 	sc->link_checked_us = now;
+	/* a DMA fault revoked the owner: its status register is not ours to
+	 * read any more */
+	if (auth_owner_revoked(sc->vp.owner)) {
+		vnet_fail(sc);
+		return;
+	}
 	/* §2.1: a device in an error state sets DEVICE_NEEDS_RESET and raises
 	 * a configuration change; what it holds may or may not complete. One
 	 * that cleared a bit the driver set (DRIVER_OK: it reset itself, and

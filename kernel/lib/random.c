@@ -36,13 +36,16 @@ void random_add(const char *source, const void *data, size_t len, bool hw)
 	/* in slices, so a long input needs no buffer of its size */
 	do {
 		size_t n = MIN(len, sizeof(buf) - 1);
-		memcpy(buf, p, n);
+		/* data may be NULL when len is 0: nothing is read */
+		if (n) {
+			memcpy(buf, p, n);
+			p += n;
+		}
 		for (unsigned j = 0; j < 2; j++) {
 			buf[n] = (uint8_t)j;
 			halves[j] = siphash24(key, buf, n + 1);
 		}
 		memcpy(key, halves, sizeof(key));
-		p += n;
 		len -= n;
 	} while (len);
 	strong |= hw;

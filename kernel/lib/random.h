@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* mix len bytes from source into the key; strong: a hardware or firmware
+/* mix len bytes from source into the key (data may be NULL when len is 0:
+ * an empty input, one rekey); strong: a hardware or firmware
  * generator, not a timing guess */
 void random_add(const char *source, const void *data, size_t len, bool strong);
 uint64_t random_u64(void);

@@ -6,6 +6,7 @@
 
 uint64_t time_now_us(void);
 uint64_t time_now_ns(void);
+/* busy-wait us microseconds; the end saturates (UINT64_MAX: for ever) */
 void time_delay_us(uint64_t us);
 /* kernel only: calibrate the TSC once ACPI is parsed. 0 or -1 */
 int time_calibrate(void);

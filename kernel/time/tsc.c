@@ -273,7 +273,9 @@ uint64_t time_now_us(void)
 
 void time_delay_us(uint64_t us)
 {
-	uint64_t end = time_now_us() + us;
+	/* saturated: a huge delay ends at the end of time, not in the past */
+	uint64_t now = time_now_us();
+	uint64_t end = us > UINT64_MAX - now ? UINT64_MAX : now + us;
 	while (time_now_us() < end)
 		__asm__ volatile("pause");
 }

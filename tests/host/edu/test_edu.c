@@ -560,6 +560,47 @@ static void test_edu_detach_mid_recovery(void **st)
 	assert_int_equal(shim_kprintf_calls - lines, 1);
 }
 
+/* a DMA fault during a transfer: the IOMMU's interrupt quarantines the
+ * owner while edu_dma waits (the model runs no transfer; the fault comes
+ * at its third look). The wait ends at the next look, one line, -1:
+ * not EDU_DMA_TIMEOUT_US later. Before: the full 1 s, and a line that
+ * blamed the device */
+static unsigned looks;
+static void fault_at_third_look(void)
+{
+	if (++looks == 3)
+		shim_iommu_fault();
+}
+static void test_edu_dma_ends_when_owner_stopped_mid_transfer(void **st)
+{
+	(void)st;
+	static struct pci_dev d;
+	static uint8_t c[4096];
+	const uint16_t o = OWNER + 43;
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+	struct edu_softc *sc = edu_fresh(&d, c, o, DMA_BACKEND_IOMMU);
+	looks = 0;
+	shim_delay_hook = fault_at_third_look;
+	uint64_t t0 = shim_clock_ns, lines = shim_kprintf_calls;
+	uint64_t refused = shim_refusals();
+	assert_int_equal(edu_dma(sc, sc->out.iova, EDU_BUF_ADDR, EDU_XFER, 0),
+			 -1);
+	shim_delay_hook = NULL;
+	assert_true(shim_clock_ns - t0 < 100000); /* under 100 us */
+	assert_int_equal(looks, 3);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "quarantined"));
+	assert_int_equal(shim_refusals(), refused);
+	/* the registers were written: the transfer had started */
+	assert_int_equal(reg64(EDU_DMA_SRC), sc->out.iova);
+	uint64_t idle = 0; /* the model's transfer ended: the softc is free */
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+	assert_int_equal(edu_driver.detach(&d), 0);
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -570,6 +611,7 @@ int main(void)
 	    cmocka_unit_test(test_bus_master_second_function_refused),
 	    cmocka_unit_test(test_edu_one_softc_per_device),
 	    cmocka_unit_test(test_edu_detach),
+	    cmocka_unit_test(test_edu_dma_ends_when_owner_stopped_mid_transfer),
 	    cmocka_unit_test(test_edu_detach_owner_quarantined),
 	    cmocka_unit_test(test_edu_detach_owner_revoked),
 	    cmocka_unit_test(test_edu_detach_mid_recovery),

@@ -243,6 +243,22 @@ static void test_random_add_rekeys_with_siphash_of_input_and_half(void **state)
 	in_child(rekeys);
 }
 
+/* random_add(src, NULL, 0) reads nothing: the same as an empty input
+ * (one rekey on the empty slice), never a memcpy from NULL */
+static void null_empty(void)
+{
+	uint8_t key[SIPHASH_KEY_LEN] = {0};
+	random_add("null", NULL, 0, false);
+	model_add(key, (const uint8_t *)"", 0);
+	uint64_t i = 0;
+	SHIM_CHECK(random_u64() == siphash24(key, &i, sizeof(i)));
+}
+static void test_random_add_null_empty_is_an_empty_input(void **state)
+{
+	(void)state;
+	in_child(null_empty);
+}
+
 /* random_bytes hands out the outputs in order, each in little-endian
  * byte order, the last cut to what is left: from the zero key, bytes
  * 8k to 8k+7 are SipHash(0, k) */
@@ -275,6 +291,7 @@ int main(void)
 	    cmocka_unit_test(
 		test_random_add_rekeys_with_siphash_of_input_and_half),
 	    cmocka_unit_test(test_random_bytes_are_the_outputs_in_order),
+	    cmocka_unit_test(test_random_add_null_empty_is_an_empty_input),
 	    cmocka_unit_test(test_siphash24_reference_vectors),
 	    cmocka_unit_test(test_random_pool_follows_its_input),
 	    cmocka_unit_test(test_random_pool_every_byte_steers),

@@ -173,8 +173,123 @@ int nvme_broker_reset(struct nvme_broker *b)
 	b->enabled = false;
 	b->csts = 0;
 	b->device_stalled = false; /* a reset unsticks a hung controller */
+	/* and forgets what it held */
+	b->hold_io = b->held = b->holding = false;
 	b->resets++;
 	return 0;
+}
+
+/* ---- holding a command (hold_io, abort_mode) ------------------------------
+ * The model runs through its asynchronous half (fake_nvme_fetch,
+ * fake_nvme_complete) while it holds a command: everything fetched is
+ * completed in order but the held command, and an Abort as abort_mode
+ * says. */
+static int fb_infl_find(uint16_t sqid, uint16_t cid)
+{
+	for (unsigned i = 0; i < fb.dev.ninfl; i++)
+		if (fb.dev.infl[i].sqid == sqid && !fb.dev.infl[i].done &&
+		    nvme_sqe_cid(&fb.dev.infl[i].c) == cid)
+			return (int)i;
+	return -1;
+}
+
+static bool fb_is_abort(const struct fake_cmd *k)
+{
+	return k->sqid == 0 && nvme_sqe_opc(&k->c) == NVME_ADM_ABORT;
+}
+
+/* the Abort at infl[i]: the held command first (as abort_mode says),
+ * then the Abort's own completion. false: nothing posted (no room, or
+ * FB_ABORT_STALL) */
+static bool fb_abort(struct nvme_broker *b, unsigned i)
+{
+	struct fake_nvme *f = &b->dev;
+	struct nvme_sqe a = f->infl[i].c;
+	uint16_t sqid = (uint16_t)FIELD_GET(NVME_ABORT_SQID, a.cdw10);
+	uint16_t cid = (uint16_t)FIELD_GET(NVME_ABORT_CID, a.cdw10);
+	const uint16_t abort_req = (uint16_t)(NVME_SC_ABORT_REQ << 1);
+	uint32_t dw0 = 1; /* not aborted */
+	int t = fb_infl_find(sqid, cid);
+	switch (b->abort_mode) {
+	case FB_ABORT_STALL:
+		return false;
+	case FB_ABORT_IGNORE:
+		break;
+	case FB_ABORT_LIE:
+		dw0 = 0;
+		break;
+	case FB_ABORT_HONOUR:
+		if (t >= 0) {
+			f->infl[t].done = true;
+			f->infl[t].status = abort_req;
+			(void)fake_nvme_complete(f, (unsigned)t, 0, false,
+						 false);
+			dw0 = 0;
+		}
+		break;
+	case FB_ABORT_RACE:
+	case FB_ABORT_TWICE:
+		if (t >= 0) {
+			uint16_t cq = f->sq[sqid].cqid;
+			(void)fake_nvme_complete(f, (unsigned)t, 0, false,
+						 false);
+			if (b->abort_mode == FB_ABORT_TWICE) {
+				(void)fake_nvme_forge(f, cq, sqid, cid,
+						      abort_req);
+				dw0 = 0;
+			}
+		}
+		break;
+	}
+	if (t >= 0 && sqid == b->held_sqid && cid == b->held_cid &&
+	    b->abort_mode != FB_ABORT_IGNORE && b->abort_mode != FB_ABORT_LIE)
+		b->held = false;
+	/* the Abort moved (a completion before it was taken off the list) */
+	for (i = 0; i < f->ninfl; i++)
+		if (fb_is_abort(&f->infl[i]) &&
+		    !memcmp(&f->infl[i].c, &a, sizeof(a)))
+			break;
+	if (i == f->ninfl)
+		return false;
+	f->infl[i].done = true;
+	f->infl[i].status = 0;
+	f->infl[i].dw0 = dw0;
+	return fake_nvme_complete(f, i, 0, false, false);
+}
+
+static bool fb_held(const struct nvme_broker *b, const struct fake_cmd *k)
+{
+	return (b->held && !k->done && k->sqid == b->held_sqid &&
+		nvme_sqe_cid(&k->c) == b->held_cid) ||
+	       (fb_is_abort(k) && b->abort_mode == FB_ABORT_STALL);
+}
+
+static void fb_step_holding(struct nvme_broker *b)
+{
+	struct fake_nvme *f = &b->dev;
+	for (uint16_t q = 0; q < FAKE_QMAX; q++)
+		while (fake_nvme_fetch(f, q, 1) == 1) {
+			const struct fake_cmd *k = &f->infl[f->ninfl - 1];
+			b->aborts_seen += fb_is_abort(k);
+			if (q && b->hold_io) {
+				b->hold_io = false;
+				b->held = b->holding = true;
+				b->held_sqid = q;
+				b->held_cid = nvme_sqe_cid(&k->c);
+			}
+		}
+	/* bounded: each round posts one completion or ends */
+	for (unsigned round = 0; round < 2 * FAKE_INFL; round++) {
+		unsigned i = 0;
+		while (i < f->ninfl && fb_held(b, &f->infl[i]))
+			i++;
+		if (i == f->ninfl)
+			break;
+		if (fb_is_abort(&f->infl[i])
+			? !fb_abort(b, i)
+			: !fake_nvme_complete(f, i, 0, false, false))
+			break; /* no room in its CQ: later */
+	}
 }
 
 int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)
@@ -194,8 +309,12 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 		b->dev.next_status = b->fail_status;
 		b->fail_cmd = 0;
 	}
-	if (b->enabled && !b->device_stalled)
-		fake_nvme_step(&b->dev);
+	if (b->enabled && !b->device_stalled) {
+		if (b->hold_io || b->holding)
+			fb_step_holding(b);
+		else
+			fake_nvme_step(&b->dev);
+	}
 	if (qid >= NVME_VAL_MAX_QID || b->inject == FB_INJECT_NONE ||
 	    qid != b->inject_qid)
 		return nvme_gate_cq_reap(&b->gate, qid);

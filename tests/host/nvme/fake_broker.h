@@ -24,6 +24,27 @@ enum fb_inject {
 	FB_INJECT_SQHD_PAST_RING,
 };
 
+/* what the model does with an Abort (NVMe 2.0 §5.1) for the command it
+ * holds (hold_io) */
+enum fb_abort {
+	/* QEMU 7.2's nvme_abort: nothing; DW0 bit 0 set, "not aborted" */
+	FB_ABORT_IGNORE,
+	/* the held command completes with Command Abort Requested, posted
+	 * before the Abort's own completion, which says aborted (DW0 0) */
+	FB_ABORT_HONOUR,
+	/* the held command's real completion (executed: its data moved)
+	 * wins the race; the Abort then finds nothing: "not aborted" */
+	FB_ABORT_RACE,
+	/* both: the real completion, then Command Abort Requested for the
+	 * same command again (a device that answers it twice), the Abort
+	 * saying aborted */
+	FB_ABORT_TWICE,
+	/* the Abort says aborted, the held command is never answered */
+	FB_ABORT_LIE,
+	/* the Abort itself is never answered */
+	FB_ABORT_STALL,
+};
+
 struct nvme_broker {
 	struct fake_nvme dev;
 	struct nvme_gate gate;
@@ -50,6 +71,16 @@ struct nvme_broker {
 	unsigned enables, resets;
 	bool identified; /* id and pol.ns filled (nvme_broker_ident) */
 	struct nvme_ident_ctrl id;
+	/* hold_io: the next I/O command the model fetches is held — not
+	 * executed, not answered — until an Abort names it (abort_mode says
+	 * what then), a Delete I/O SQ resolves it or a reset forgets it;
+	 * everything else runs. held: one is held now (held_sqid, held_cid:
+	 * the device's CID) */
+	bool hold_io, held;
+	bool holding; /* run asynchronously since a hold, until a reset */
+	uint16_t held_sqid, held_cid;
+	enum fb_abort abort_mode;
+	unsigned aborts_seen; /* Abort commands the model took */
 	enum fb_inject inject;
 	uint16_t inject_qid;
 	uint16_t inject_cid; /* FB_INJECT_CID */

@@ -2,7 +2,12 @@
  * driver arbitrary completion entries: whatever the 16-byte entries say
  * (phase, CID, SQID, SQHD, status), nvme_complete consumes at most one ring,
  * never dispatches a command twice or one that is not outstanding, and the
- * driver's counters add up. */
+ * driver's counters add up. Then the first command still outstanding times
+ * out: the model, running again, holds one command and answers the Abort
+ * as the input's last byte says (enum fb_abort: honoured, raced by the
+ * real completion, answered twice, ignored, a lie, never answered), and
+ * still no command is answered twice or lost — nvme_abort's 0 means its
+ * command was answered. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -66,6 +71,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	if (q->completed + q->bad_cid + q->bad_cqe != before + (uint64_t)got)
 		__builtin_trap();
+	/* the Abort of the first command still outstanding */
+	struct nvme_ccb *late = 0;
+	for (unsigned i = 0; i < q->nccb && !late; i++)
+		if (q->ccb[i].state == NVME_CCB_INFLIGHT)
+			late = &q->ccb[i];
+	if (late && size) {
+		uint16_t cid = late->cid;
+		fb.device_stalled = false;
+		fb.hold_io = true;
+		fb.abort_mode = (enum fb_abort)(data[size - 1] % 6);
+		int r = nvme_abort(&sc, late, 3000);
+		bool answered =
+		    late->state != NVME_CCB_INFLIGHT || late->cid != cid;
+		if ((r == 0) != answered)
+			__builtin_trap();
+		if (ndone > sent || q->inflight + ndone != sent)
+			__builtin_trap();
+	}
 	/* a reset completes every remaining command exactly once */
 	sc.reset_streak = 0;
 	if (nvme_recover(&sc, "fuzz") != 0 || ndone != sent)

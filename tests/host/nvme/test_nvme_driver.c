@@ -1375,7 +1375,9 @@ static void assert_two_delivered_third_failed(struct nvme_ccb *w3,
  * finished wait for the driver, one in its own CQ (a) and one in the
  * gate's shadow CQ (b): after the controller is stopped, both are
  * delivered with the device's status (success), and only the write it
- * never completed fails — each answered exactly once. */
+ * never completed fails — each answered exactly once. The stalled device
+ * does not answer the Abort sent first either: its own timeout is the
+ * reset, which fails the Abort too (reset_failed_cmds counts both). */
 static void test_timeout_reset_delivers_posted(void **state)
 {
 	(void)state;
@@ -1390,7 +1392,9 @@ static void test_timeout_reset_delivers_posted(void **state)
 	assert_null(fb.before_stop); /* the device did finish two */
 	assert_int_equal(q->timeouts, 1);
 	assert_int_equal(sc.resets, resets + 1);
-	assert_two_delivered_third_failed(w3, failed);
+	assert_int_equal(sc.aborts, 1);
+	assert_int_equal(sc.admin.timeouts, 1); /* the Abort's */
+	assert_two_delivered_third_failed(w3, failed + 1);
 	assert_int_equal(q->inflight, 0);
 	assert_int_equal(q->completed, 2);
 	nvme_ccb_put(w3);
@@ -1436,7 +1440,10 @@ static void test_timeout_reset_waiter_succeeds(void **state)
 	assert_int_equal(sc.resets, 1);
 	assert_int_equal(sc.ioq[0].timeouts, 1);
 	assert_int_equal(sc.reset_delivered_cmds, 1);
-	assert_int_equal(sc.reset_failed_cmds, 0);
+	/* only the Abort sent first, which the stalled device never
+	 * answered: its timeout was the reset */
+	assert_int_equal(sc.reset_failed_cmds, 1);
+	assert_int_equal(sc.aborts, 1);
 	assert_int_equal(fb.dev.disk[88 * 512], 0x5c);
 	nvme_buf_put(&sc, &b);
 }
@@ -1623,7 +1630,9 @@ static void test_callback_reset_ends_batch(void **state)
  * starts: a piece waited on after another (nvme_bd_submit waits for its
  * pieces one after the other) that has been outstanding almost its
  * NVME_IO_TIMEOUT_US already times out within the rest of it. Before, its
- * wait gave it a whole NVME_IO_TIMEOUT_US more: up to twice the limit. */
+ * wait gave it a whole NVME_IO_TIMEOUT_US more: up to twice the limit.
+ * Then the Abort sent for it waits its own bound, NVME_ADMIN_TIMEOUT_US
+ * (the stalled device never answers it), before the reset. */
 static void test_timeout_counts_from_submission(void **state)
 {
 	(void)state;
@@ -1643,10 +1652,199 @@ static void test_timeout_counts_from_submission(void **state)
 	fb.device_stalled = false;
 	assert_int_equal(sc.ioq[0].timeouts, 1);
 	uint64_t spent_us = (shim_clock_ns - t_sub) / 1000;
-	assert_true(spent_us >= NVME_IO_TIMEOUT_US);
-	assert_true(spent_us < NVME_IO_TIMEOUT_US + 100000);
+	assert_true(spent_us >= NVME_IO_TIMEOUT_US + NVME_ADMIN_TIMEOUT_US);
+	assert_true(spent_us <
+		    NVME_IO_TIMEOUT_US + NVME_ADMIN_TIMEOUT_US + 100000);
+	assert_int_equal(sc.aborts, 1);
+	assert_int_equal(sc.resets, 1);
 	nvme_ccb_put(ccb);
 	nvme_buf_put(&sc, &b);
+}
+
+/* ---- Abort before a reset (nvme_abort) -----------------------------------
+ * The model holds one I/O command (fb.hold_io) and answers the Abort for
+ * it as fb.abort_mode says. A write of 4 KiB of 0x6b at LBA 96, waited for
+ * synchronously with a 3 ms limit; its answer, and what the driver and
+ * the model counted. Every case answers the write exactly once (nvme_wait
+ * returns on the first answer and the queue is empty after it) and leaves
+ * the controller working. */
+static int abort_write(enum fb_abort mode, struct nvme_cqe *e)
+{
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	memset(b.va, 0x6b, 4096);
+	struct nvme_io w = {.opc = NVME_IO_WRITE,
+			    .nsid = 1,
+			    .slba = 96,
+			    .nlb = 8,
+			    .iova = b.iova,
+			    .len = 4096};
+	struct nvme_ccb *ccb = nvme_ccb_get(&sc.ioq[0]);
+	assert_int_equal(nvme_io_prepare(&sc, ccb, &w), 0);
+	struct nvme_sqe cmd = ccb->cmd;
+	nvme_ccb_put(ccb);
+	fb.hold_io = true;
+	fb.abort_mode = mode;
+	int r = nvme_exec(&sc, &sc.ioq[0], &cmd, e, 3000);
+	assert_int_equal(sc.ioq[0].timeouts, 1);
+	assert_int_equal(sc.ioq[0].inflight, 0);
+	assert_int_equal(sc.admin.inflight, 0);
+	assert_true(sc.up);
+	nvme_buf_put(&sc, &b);
+	/* the controller works afterwards, and nothing else arrives for the
+	 * write: no completion the driver could not match */
+	uint8_t blk[512];
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		nvme_complete(&sc, &sc.ioq[i]);
+		assert_int_equal(sc.ioq[i].bad_cid + sc.ioq[i].bad_cqe +
+				     sc.ioq[i].bad_phase,
+				 0);
+	}
+	return r;
+}
+
+/* one Abort sent, and the model took it */
+static void one_abort(void)
+{
+	assert_int_equal(sc.aborts, 1);
+	assert_int_equal(fb.aborts_seen, 1);
+}
+
+static bool written_at_96(void)
+{
+	for (unsigned k = 0; k < 4096; k++)
+		if (fb.dev.disk[96 * 512 + k] != 0x6b)
+			return false;
+	return true;
+}
+
+/* the controller honours the Abort: the write is answered with Command
+ * Abort Requested (the device's own status, delivered once), no reset.
+ * Before, every timeout reset the controller */
+static void test_abort_honoured_no_reset(void **state)
+{
+	(void)state;
+	struct nvme_cqe e;
+	assert_int_equal(abort_write(FB_ABORT_HONOUR, &e), -1);
+	assert_int_equal(nvme_cqe_sct(&e), NVME_SCT_GENERIC);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_ABORT_REQ);
+	assert_int_equal(sc.resets, 0);
+	assert_int_equal(fb.resets, 0);
+	assert_int_equal(sc.aborts_answered, 1);
+	assert_int_equal(sc.ioq[0].bad_cid, 0);
+	assert_false(written_at_96());
+	one_abort();
+}
+
+/* the write's own completion races the Abort and wins: the caller gets
+ * the success the device posted (the data is on the disk), the Abort's
+ * "not aborted" costs nothing, no reset */
+static void test_abort_raced_by_completion(void **state)
+{
+	(void)state;
+	struct nvme_cqe e;
+	assert_int_equal(abort_write(FB_ABORT_RACE, &e), 0);
+	assert_true(nvme_cqe_ok(&e));
+	assert_true(written_at_96());
+	assert_int_equal(sc.resets, 0);
+	assert_int_equal(sc.aborts_answered, 1);
+	one_abort();
+}
+
+/* a device that answers the write twice — its completion, then Command
+ * Abort Requested for the same command — has it answered once: the first
+ * (success) is delivered, the second names a command the gate no longer
+ * holds and never reaches the driver as the write's */
+static void test_abort_answered_twice_delivered_once(void **state)
+{
+	(void)state;
+	struct nvme_cqe e;
+	assert_int_equal(abort_write(FB_ABORT_TWICE, &e), 0);
+	assert_true(nvme_cqe_ok(&e));
+	assert_true(written_at_96());
+	assert_int_equal(sc.resets, 0);
+	assert_int_equal(sc.aborts_answered, 1);
+	one_abort();
+}
+
+/* QEMU 7.2's Abort does nothing and says "not aborted": the reset, as
+ * before, answers the write once as aborted (SQ deleted) */
+static void test_abort_not_aborted_resets(void **state)
+{
+	(void)state;
+	struct nvme_cqe e;
+	assert_int_equal(abort_write(FB_ABORT_IGNORE, &e), -1);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_ABORT_SQ_DELETED);
+	assert_int_equal(sc.resets, 1);
+	assert_int_equal(sc.aborts_answered, 0);
+	assert_int_equal(sc.reset_failed_cmds, 1);
+	assert_false(written_at_96());
+	one_abort();
+}
+
+/* an Abort that says aborted but the command is never answered (within
+ * the Abort's bound): the reset */
+static void test_abort_lie_resets(void **state)
+{
+	(void)state;
+	struct nvme_cqe e;
+	assert_int_equal(abort_write(FB_ABORT_LIE, &e), -1);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_ABORT_SQ_DELETED);
+	assert_int_equal(sc.resets, 1);
+	assert_int_equal(sc.aborts_answered, 0);
+	one_abort();
+}
+
+/* the Abort itself is never answered: its own timeout is the one reset,
+ * which answers both the write and the Abort once */
+static void test_abort_timeout_one_reset(void **state)
+{
+	(void)state;
+	struct nvme_cqe e;
+	assert_int_equal(abort_write(FB_ABORT_STALL, &e), -1);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_ABORT_SQ_DELETED);
+	assert_int_equal(sc.resets, 1);
+	assert_int_equal(sc.admin.timeouts, 1);
+	assert_int_equal(sc.reset_failed_cmds, 2);
+	assert_int_equal(sc.aborts_answered, 0);
+	one_abort();
+}
+
+/* an asynchronous read past its deadline: nvme_poll sends the Abort; the
+ * honoured Abort answers it through its done callback once, with Command
+ * Abort Requested, and no reset; a raced one with its data */
+static void test_abort_async_deadline(void **state)
+{
+	(void)state;
+	static const enum fb_abort modes[] = {FB_ABORT_HONOUR, FB_ABORT_RACE};
+	for (unsigned m = 0; m < 2; m++) {
+		struct dma_buf b;
+		assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+		struct nvme_io r = fb_read(0, 8, b.iova, 4096);
+		memset(answers, 0, sizeof(answers));
+		fb.hold_io = true;
+		fb.abort_mode = modes[m];
+		assert_int_equal(nvme_io_submit(&sc, &sc.ioq[1], &r,
+						answer_done, &answers[0]),
+				 0);
+		nvme_poll(&sc, &sc.ioq[1]);
+		assert_int_equal(answers[0].n, 0);
+		shim_clock_ns += (uint64_t)(NVME_IO_TIMEOUT_US + 1000) * 1000;
+		nvme_poll(&sc, &sc.ioq[1]);
+		assert_int_equal(answers[0].n, 1);
+		assert_int_equal(answers[0].status >> 1,
+				 m ? NVME_SC_SUCCESS : NVME_SC_ABORT_REQ);
+		assert_int_equal(sc.ioq[1].timeouts, m + 1);
+		assert_int_equal(sc.aborts_answered, m + 1);
+		assert_int_equal(sc.resets, 0);
+		assert_int_equal(sc.ioq[1].inflight, 0);
+		/* nothing more arrives for it */
+		shim_clock_ns += (uint64_t)(NVME_IO_TIMEOUT_US + 1000) * 1000;
+		nvme_poll(&sc, &sc.ioq[1]);
+		assert_int_equal(answers[0].n, 1);
+		nvme_buf_put(&sc, &b);
+	}
 }
 
 /* ---- a controller that does not stop ----------------------------------- */
@@ -1814,6 +2012,20 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset_fails_outstanding, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_honoured_no_reset, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_raced_by_completion,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_abort_answered_twice_delivered_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_not_aborted_resets,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_lie_resets, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_timeout_one_reset, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_async_deadline, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_storm_given_up, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_resume_fails_no_queue_live,

@@ -844,6 +844,34 @@ static void test_time_delay_us_ends_at_the_first_read_past(void **st)
 	tsc_host_rdtsc = NULL;
 }
 
+/* time_delay_us(UINT64_MAX) saturates: its end is the end of time, never
+ * a sum that wrapped to the past. The clock is read 1000 times (each read
+ * a step later) and the delay is still waiting; the test leaves it. */
+static jmp_buf delay_out;
+static uint64_t delay_reads;
+static uint64_t delay_rdtsc(void)
+{
+	if (++delay_reads == 1000)
+		longjmp(delay_out, 1);
+	return model_rdtsc();
+}
+static void test_time_delay_us_of_UINT64_MAX_saturates(void **st)
+{
+	(void)st;
+	assert_int_equal(calibrate_hpet_vm(1, 3, 0, 0, 0), 0);
+	tsc_host_rdtsc = delay_rdtsc;
+	vm.hpet_ns = 0;
+	delay_reads = 0;
+	bool waited = false;
+	if (setjmp(delay_out) == 0)
+		time_delay_us(UINT64_MAX); /* returns only if it wrapped */
+	else
+		waited = true;
+	tsc_host_rdtsc = NULL;
+	assert_true(waited);
+	assert_int_equal(delay_reads, 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -879,6 +907,7 @@ int main(void)
 		test_tsc_hpet_stall_inside_a_bracket_not_a_stopped_clock),
 	    cmocka_unit_test(test_tsc_rate_bounds_TSC_HZ_MIN_and_MAX_inclusive),
 	    cmocka_unit_test(test_time_delay_us_ends_at_the_first_read_past),
+	    cmocka_unit_test(test_time_delay_us_of_UINT64_MAX_saturates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1170,11 +1170,46 @@ static void test_detach_after_failure_reset_never_done(void **st)
 	assert_int_equal(vm.violations, 0);
 }
 
+/* a DMA fault revoked the owner (its vectors seized, its windows
+ * revoked, bus mastering off) and the next recv's link look finds it out
+ * (auth_owner_revoked, before the status read it would be refused) and
+ * gives the device up: vnet_fail touches nothing — no vector mask, no
+ * FAILED status, no reset request, no reset wait: no refused access, the
+ * pool left parked, one line that says the owner was revoked; the detach
+ * after it the same. Before: the status read, each of the VNET_NVEC
+ * vector masks and four register accesses refused and counted (8), and a
+ * line claiming the device was marked FAILED */
+static void test_fail_after_revocation_touches_nothing(void **st)
+{
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	assert_true(auth_owner_revoke(VM_OWNER, "DMA fault") >= 1);
+	vm.bus_master = false; /* owner_stop_device */
+	unsigned parked = shim_pools_parked(VM_OWNER);
+	shim_clock_ns += (VNET_LINK_POLL_US + 1) * 1000ull; /* a link look */
+	uint64_t refused = shim_refusals();
+	shim_count_lines("revoked");
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
+	assert_int_equal(shim_refusals() - refused, 0);
+	assert_int_equal(shim_counted, 1);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_pools_parked(VM_OWNER), parked);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
+	assert_int_equal(shim_refusals() - refused, 0);
+	assert_int_equal(detach(), 1);
+	assert_int_equal(shim_refusals() - refused, 0);
+	assert_int_equal(vm.violations, 0);
+	assert_int_equal(auth_owner_reinstate(VM_OWNER), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_detach_owner_revoked, setup,
 					    NULL),
+	    cmocka_unit_test_setup_teardown(
+		test_fail_after_revocation_touches_nothing, setup, NULL),
 	    cmocka_unit_test_setup_teardown(test_detach_owner_quarantined,
 					    setup, NULL),
 	    cmocka_unit_test_setup_teardown(
