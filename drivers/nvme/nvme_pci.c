@@ -20,6 +20,9 @@
 
 static struct nvme_softc *nvme_sc[NVME_MAX_CTRL];
 static unsigned nvme_nsc;
+/* controllers attached so far: each gets the next name, never one a
+ * controller detached had (a rebind's block devices are new ones) */
+static unsigned nvme_seq;
 
 struct nvme_softc *nvme_first(void)
 {
@@ -85,7 +88,7 @@ static int nvme_pci_attach(struct pci_dev *d, uint16_t owner)
 		kprintf("nvme: unable to allocate controller state\n");
 		return -1;
 	}
-	ksnprintf(sc->name, sizeof(sc->name), "nvme%u", nvme_nsc);
+	ksnprintf(sc->name, sizeof(sc->name), "nvme%u", nvme_seq);
 	sc->pci = d;
 	sc->owner = owner;
 	sc->use_irq = d->cap_msix && cmdline_u64("nvme.poll", 0) == 0;
@@ -106,6 +109,7 @@ static int nvme_pci_attach(struct pci_dev *d, uint16_t owner)
 	d->drv_state = sc;
 	strlcpy(d->state, "running", sizeof(d->state));
 	nvme_sc[nvme_nsc++] = sc;
+	nvme_seq++;
 	return 0;
 err_irq:
 	/* nvme_attach left the controller disabled (or fenced) and the
@@ -115,9 +119,10 @@ err_irq:
 	return -1;
 }
 
-/* devmgr_shutdown: queues deleted, CC.SHN, disabled (nvme_detach), then
- * the vectors go (a revoked owner's went with the revoke); the softc
- * stays (nvme_sc, /api/nvme), no longer up */
+/* devmgr_shutdown and devmgr_unbind: queues deleted, CC.SHN, disabled
+ * (nvme_detach), then the vectors go (a revoked owner's went with the
+ * revoke) and the softc leaves nvme_sc (/api/nvme, nvme_at): it is kernel
+ * memory of the owner, which an unbind gives back */
 static int nvme_pci_detach(struct pci_dev *d)
 {
 	struct nvme_softc *sc = d->drv_state;
@@ -127,6 +132,14 @@ static int nvme_pci_detach(struct pci_dev *d)
 	sc->admin.irq_bound = false;
 	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
 		sc->ioq[i].irq_bound = false;
+	for (unsigned i = 0; i < nvme_nsc; i++)
+		if (nvme_sc[i] == sc) {
+			memmove(&nvme_sc[i], &nvme_sc[i + 1],
+				(nvme_nsc - i - 1) * sizeof(nvme_sc[0]));
+			nvme_sc[--nvme_nsc] = 0;
+			break;
+		}
+	d->drv_state = 0;
 	return r;
 }
 

@@ -58,6 +58,18 @@ enum auth_reason auth_stale_reason(uint16_t slot, uint32_t gen);
  * here. One hook per owner; NULL clears it. */
 typedef void (*auth_revoke_hook_t)(void *arg, uint16_t owner);
 void auth_owner_on_revoke(uint16_t owner, auth_revoke_hook_t fn, void *arg);
+/* Called by auth_owner_unbind after the revocation (the device stopped,
+ * the revoke hook run, the pools seized): whoever holds kernel state of
+ * the owner (the NVMe broker) closes it for good — its kernel DMA pages
+ * freed, or withheld when stopped is false or their unmap was not
+ * confirmed — and every later use of its handle is refused. Returns the
+ * pages it withheld that are charged to no one (the charged ones the
+ * unbind counts from the owner's account). One hook per owner. */
+typedef uint64_t (*auth_unbind_hook_t)(void *arg, uint16_t owner, bool stopped);
+void auth_owner_on_unbind(uint16_t owner, auth_unbind_hook_t fn, void *arg);
+/* owner is being unbound and its stop was not confirmed: dma_kernel_free
+ * withholds every page it is given (-1) */
+bool auth_owner_withholds(uint16_t owner);
 /* seize every unpinned live pool of owner (unmapped under the IOMMU, the
  * invalidation waited for); *kept: pools still pinned, left alone.
  * Returns pools seized. kernel/authority/dmapool.c */

@@ -107,6 +107,25 @@ bool auth_owner_stopped(uint16_t owner);
  * mastering is the caller's); old capabilities stay dead, new ones may be
  * requested. 0 or -1. */
 int auth_owner_reinstate(uint16_t owner);
+/* Give owner's function back (the device manager's devmgr_unbind, after
+ * the driver's detach; stopped: the detach confirmed the device stopped).
+ * The layer stops it itself anyway and takes every capability back as
+ * auth_owner_revoke does (nothing more when revoked already), then gives
+ * the memory back — parked pools, the driver's kernel memory, the broker's
+ * pages (auth_owner_on_unbind) — EXCEPT what the device may still reach:
+ * with stopped false every pool and shadow page, and any pool still
+ * pinned or whose unmap the IOMMU did not confirm, is withheld for good
+ * (never back to the allocator; counted, one line). Under the IOMMU its
+ * domain is then torn down (iommu_domain_destroy). The owner slot is
+ * freed, d->owner set to 0, and the id retired: never bound again, so every
+ * handle of the old owner (window, interrupt, pool, kernel memory,
+ * broker) is refused also after a rebind of the same function under a
+ * fresh id. 0 (nothing withheld), 1 (pages withheld), -1 (owner not bound:
+ * never bound, unbound already; one line, AUTH_NOT_GRANTED). Never from
+ * interrupt context. */
+int auth_owner_unbind(uint16_t owner, bool stopped);
+/* pages every unbind so far withheld */
+uint64_t auth_unbind_withheld_pages(void);
 /* the safe point (main loop, proofs): revoke every owner whose device
  * faulted since the last call; returns owners revoked */
 unsigned auth_poll(void);

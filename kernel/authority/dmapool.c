@@ -163,6 +163,13 @@ uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit,
 
 int dma_kernel_free(uint16_t owner, uint64_t pa, size_t pages)
 {
+	/* an owner being unbound whose stop was not confirmed: the device
+	 * may still reach the page, mapped or not */
+	if (auth_owner_withholds(owner)) {
+		dma_withhold(owner, "kernel DMA (stop not confirmed)", pa,
+			     pages);
+		return -1;
+	}
 	if (!dma_unmapped(owner, "kernel DMA", pa, pages))
 		return -1;
 	page_free(pa, pages);

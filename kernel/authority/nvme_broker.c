@@ -51,6 +51,10 @@ struct nvme_broker {
 	bool draining;
 	/* nvme_broker_stop calls that found it not enabled */
 	uint64_t idle_stops;
+	/* its owner was unbound (broker_unbound): the handle is dead for
+	 * good, every call refused; the struct is never freed, so the old
+	 * driver's pointer never names a later broker */
+	bool closed;
 	struct pci_dev *d;
 	uint16_t owner;
 	char name[16];		/* "0000:BB:DD.F" */
@@ -331,6 +335,55 @@ static void broker_revoked(void *arg, uint16_t owner)
 	kprintf("nvme-broker %s: owner %u revoked: controller stopped, gate "
 		"queues and shadows dropped\n",
 		b->name, owner);
+}
+
+/* the owner is being unbound (auth_owner_unbind), after its revocation
+ * (broker_revoked: controller stopped, gate queues dropped, their shadows
+ * freed — or withheld, dma_kernel_free, when the unbind's stop was not
+ * confirmed). The broker closes for good: the bare pair's and the
+ * Identify page go back by the same rule, it leaves the broker table, so
+ * a rebind of the function opens a fresh one, and every later call
+ * through the old driver's pointer is refused (broker_dead). The struct
+ * itself is kept, never freed: a later page_alloc could otherwise hand
+ * the same address to the next broker, and the old pointer would name it.
+ * Returns the pages withheld. */
+static uint64_t broker_unbound(void *arg, uint16_t owner, bool stopped)
+{
+	struct nvme_broker *b = arg;
+	uint64_t withheld = 0;
+	(void)stopped; /* dma_kernel_free applies it */
+#ifdef CAPOS_PROOFS
+	/* the proof's bare pair: its pages by the same rule (not counted
+	 * here; dma_kernel_free's line says a withholding) */
+	nvme_broker_bare_close(b);
+#endif
+	if (b->ident && dma_kernel_free(owner, b->ident, 1) != 0)
+		withheld++;
+	b->ident = 0;
+	for (unsigned i = 0; i < nbrokers; i++)
+		if (brokers[i] == b) {
+			brokers[i] = brokers[--nbrokers];
+			break;
+		}
+	b->closed = true;
+	b->enabled = b->draining = false;
+	kprintf("nvme-broker %s: owner %u unbound: broker closed, its handle "
+		"refused from now on\n",
+		b->name, owner);
+	return withheld;
+}
+
+/* a call through the handle of a closed broker: refused, counted
+ * (stale-generation), a line at most AUTH_REFUSAL_LINES times */
+static bool broker_dead(const struct nvme_broker *b, const char *what)
+{
+	if (!b->closed)
+		return false;
+	if (auth_refused(b->owner, AUTH_STALE_GEN))
+		kprintf("nvme-broker %s: %s refused: the broker was closed "
+			"when owner %u was unbound\n",
+			b->name, what, b->owner);
+	return true;
 }
 
 CMDLINE_KEY(nvme_addr_checks, "nvme.addr_checks",
@@ -789,6 +842,7 @@ static int broker_setup(struct nvme_broker *b, struct pci_dev *d,
 		return -1;
 	}
 	auth_owner_on_revoke(owner, broker_revoked, b);
+	auth_owner_on_unbind(owner, broker_unbound, b);
 	return 0;
 }
 
@@ -853,6 +907,7 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	strlcpy(b->name, a, sizeof(b->name));
 	if (broker_setup(b, d, owner) != 0 || broker_probe(b) != 0) {
 		auth_owner_on_revoke(owner, NULL, NULL);
+		auth_owner_on_unbind(owner, NULL, NULL);
 		/* kept for good when the controller did not stop (fenced):
 		 * it was given the page for its Identify (broker_probe) */
 		if (b->ident && !b->fenced)
@@ -885,6 +940,8 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
 		       const struct dma_buf *acq, uint16_t entries)
 {
+	if (broker_dead(b, "enable"))
+		return -1;
 	uint64_t sasq, sacq;
 	if (b->enabled) {
 		if (auth_refused(b->owner, AUTH_BUSY))
@@ -999,6 +1056,8 @@ static int broker_idle_stop(struct nvme_broker *b, const char *what)
 
 int nvme_broker_stop(struct nvme_broker *b)
 {
+	if (broker_dead(b, "stop"))
+		return -1;
 	if (!b->enabled)
 		return broker_idle_stop(b, "stop");
 	int r = broker_halt(b);
@@ -1060,6 +1119,8 @@ static int broker_shn(struct nvme_broker *b)
 
 int nvme_broker_shutdown(struct nvme_broker *b)
 {
+	if (broker_dead(b, "shutdown"))
+		return -1;
 	if (!b->enabled) {
 		int r = broker_idle_stop(b, "shutdown");
 		return r ? r : 1;
@@ -1088,12 +1149,16 @@ int nvme_broker_shutdown(struct nvme_broker *b)
  * and shadows are dropped all the same. */
 int nvme_broker_reset(struct nvme_broker *b)
 {
+	if (broker_dead(b, "reset"))
+		return -1;
 	int r = broker_stop(b);
 	return b->fenced ? -1 : r;
 }
 
 int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)
 {
+	if (broker_dead(b, "sq ring"))
+		return -1;
 	if (!b->enabled)
 		return -1;
 #ifdef CAPOS_PROOFS
@@ -1110,6 +1175,8 @@ int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)
 
 int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 {
+	if (broker_dead(b, "cq reap"))
+		return -1;
 	if (!b->enabled && !b->draining)
 		return -1;
 #ifdef CAPOS_PROOFS
@@ -1127,6 +1194,8 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 
 int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
 {
+	if (broker_dead(b, "cq head"))
+		return -1;
 	if (!b->enabled && !b->draining)
 		return -1;
 #ifdef CAPOS_PROOFS
@@ -1160,6 +1229,8 @@ uint32_t nvme_broker_vs(const struct nvme_broker *b)
 }
 uint32_t nvme_broker_csts(const struct nvme_broker *b)
 {
+	if (broker_dead(b, "csts"))
+		return NVME_CSTS_GONE;
 	return reg_read32(b, NVME_REG_CSTS);
 }
 uint32_t nvme_broker_max_xfer(const struct nvme_broker *b)
@@ -1241,6 +1312,8 @@ static int broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 {
 	struct nvme_sqe c = {0};
 	struct nvme_cqe e;
+	if (broker_dead(b, "get feature"))
+		return -1;
 	/* the data, if any, goes into the one page at PRP1 (PRP2 is 0): only
 	 * a feature of the scope table, whose data is known to fit. Another
 	 * (a vendor's, as long as the vendor says) would have the controller

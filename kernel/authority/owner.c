@@ -25,6 +25,10 @@ struct auth_owner {
 	uint32_t seized;      /* pools taken by the last revocation */
 	auth_revoke_hook_t hook;
 	void *hook_arg;
+	auth_unbind_hook_t unbind_hook;
+	void *unbind_arg;
+	/* being unbound with its stop not confirmed (auth_owner_withholds) */
+	bool withhold;
 	/* its live kernel memory (auth_kmem_alloc), so that auth_kmem_free
 	 * gives back only what this owner was given, once; pa 0: free */
 	struct {
@@ -37,6 +41,17 @@ struct auth_owner {
 };
 
 static struct auth_owner owners[AUTH_OWNER_MAX];
+/* ids an unbind retired: never bound again, so no capability of the old
+ * owner — a pool's (owner, slot, generation), a kernel allocation, its
+ * refusal row — ever resolves against a later owner (auth_owner_unbind) */
+static uint8_t retired[(UINT16_MAX + 1) / 8];
+/* pages unbinds withheld for good (the device may still reach them) */
+static uint64_t unbind_withheld_pages;
+
+static bool id_retired(uint16_t id)
+{
+	return retired[id / 8] & (1u << (id % 8));
+}
 
 static struct auth_owner *owner_find(uint16_t id)
 {
@@ -57,9 +72,11 @@ int auth_owner_bind(uint16_t id, const struct auth_owner_facts *f)
 		if (owners[i].id && f->d && owners[i].f.d == f->d)
 			holder = &owners[i];
 	}
-	if (!id || owner_find(id) || !o) {
+	if (!id || owner_find(id) || id_retired(id) || !o) {
 		kprintf("authority: unable to bind owner %u (%s)\n", id,
-			!o ? "owner table full" : "id in use");
+			!o		 ? "owner table full"
+			: id_retired(id) ? "id retired by an unbind"
+					 : "id in use");
 		return -1;
 	}
 	/* the owner is its function (auth_owner_function): one that names
@@ -225,6 +242,21 @@ void auth_owner_on_revoke(uint16_t id, auth_revoke_hook_t fn, void *arg)
 	}
 }
 
+void auth_owner_on_unbind(uint16_t id, auth_unbind_hook_t fn, void *arg)
+{
+	struct auth_owner *o = owner_find(id);
+	if (o) {
+		o->unbind_hook = fn;
+		o->unbind_arg = arg;
+	}
+}
+
+bool auth_owner_withholds(uint16_t id)
+{
+	struct auth_owner *o = owner_find(id);
+	return o && o->withhold;
+}
+
 bool auth_owner_revoked(uint16_t id)
 {
 	struct auth_owner *o = owner_find(id);
@@ -307,6 +339,82 @@ int auth_owner_reinstate(uint16_t id)
 	return 0;
 }
 
+/* the owner's pools after its revocation: a parked one freed when the
+ * stop was confirmed, else withheld, as is one still pinned (live) or one
+ * whose unmap went unconfirmed (charged, neither live nor parked). Returns
+ * the pages withheld */
+static uint64_t owner_pools_give_back(struct auth_owner *o, bool stopped)
+{
+	for (unsigned i = 0; i < GRANT_MAX; i++) {
+		const struct dma_grant *g = &o->dma.grants.g[i];
+		if (!g->parked || !stopped)
+			continue;
+		uint64_t base = g->base, len = g->len;
+		(void)grant_release(&o->dma.grants, (int)i, g->gen);
+		dma_owner_uncharge(&o->dma, DMA_CHARGE_POOL, len);
+		page_free(base, len / PAGE_SIZE);
+	}
+	return o->dma.use[DMA_CHARGE_POOL] / PAGE_SIZE;
+}
+
+int auth_owner_unbind(uint16_t id, bool stopped)
+{
+	struct auth_owner *o = owner_find(id);
+	if (!o) {
+		if (auth_refused(id, AUTH_NOT_GRANTED))
+			kprintf("authority: unable to unbind owner %u (not "
+				"bound)\n",
+				id);
+		return -1;
+	}
+	/* stopped by the layer itself, whatever the driver's detach said,
+	 * and every capability taken: a revoked owner's are gone already.
+	 * Kernel DMA pages the revoke hook and the unbind hook give back are
+	 * withheld when the stop was not confirmed */
+	o->withhold = !stopped;
+	if (!o->revoked)
+		(void)auth_owner_revoke(id, "unbind");
+	/* the broker closes: its shadows and own pages freed, or withheld by
+	 * the same rule */
+	uint64_t withheld = 0;
+	if (o->unbind_hook)
+		withheld += o->unbind_hook(o->unbind_arg, id, stopped);
+	withheld += owner_pools_give_back(o, stopped);
+	/* shadows the hook did not free (it withheld them, or there was no
+	 * broker to free them) stay out; the driver's own kernel memory was
+	 * never device-visible and goes back */
+	withheld += o->dma.use[DMA_CHARGE_SHADOW] / PAGE_SIZE;
+	for (unsigned k = 0; k < AUTH_KMEM_ALLOCS; k++)
+		if (o->kmem[k].pa)
+			page_free(o->kmem[k].pa, o->kmem[k].pages);
+	const char *domain = "no domain";
+	if (o->f.backend == DMA_BACKEND_IOMMU) {
+		int r = iommu_domain_destroy(id);
+		domain = r == 0 ? "domain torn down"
+			 : r == IOMMU_UNCONFIRMED
+			     ? "domain teardown not confirmed (its tables "
+			       "withheld)"
+			     : "no domain";
+		if (r == IOMMU_UNCONFIRMED)
+			withheld++; /* at least the top-level table */
+	}
+	if (o->f.d && o->f.d->owner == id)
+		o->f.d->owner = 0;
+	unbind_withheld_pages += withheld;
+	kprintf("authority: owner %u unbound (stop %s): %llu pages withheld, "
+		"%s; its id is retired and its capabilities refused\n",
+		id, stopped ? "confirmed" : "not confirmed",
+		(unsigned long long)withheld, domain);
+	retired[id / 8] |= (uint8_t)(1u << (id % 8));
+	memset(o, 0, sizeof(*o));
+	return withheld ? 1 : 0;
+}
+
+uint64_t auth_unbind_withheld_pages(void)
+{
+	return unbind_withheld_pages;
+}
+
 unsigned auth_poll(void)
 {
 	/* the main loop calls this on every turn: one load when nothing
@@ -352,4 +460,5 @@ void auth_owners_json(struct json *j)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	json_ku64(j, "unbind_withheld_pages", unbind_withheld_pages);
 }

@@ -12,11 +12,25 @@
 static uint16_t next_owner = 1;
 /* the functions in the order their attach succeeded: devmgr_shutdown
  * detaches them in the reverse of it, whatever order pci_devs holds. A
- * bound function holds an owner, and the authority layer gives a function
- * one owner for good and holds AUTH_OWNER_MAX: each function is here
- * once at most, and never more than AUTH_OWNER_MAX of them */
+ * bound function holds an owner, and the authority layer holds at most
+ * AUTH_OWNER_MAX: each function is here once at most (devmgr_unbind takes
+ * it out, keeping the order of the rest; a rebind appends it), and
+ * devmgr_bind checks the room before it binds anything */
 static struct pci_dev *bound[AUTH_OWNER_MAX];
 static unsigned nbound;
+
+/* d out of the bind order, the rest kept in theirs; false when absent */
+static bool bound_drop(const struct pci_dev *d)
+{
+	for (unsigned i = 0; i < nbound; i++)
+		if (bound[i] == d) {
+			memmove(&bound[i], &bound[i + 1],
+				(nbound - i - 1) * sizeof(bound[0]));
+			bound[--nbound] = NULL;
+			return true;
+		}
+	return false;
+}
 
 static bool devmgr_match(const struct pci_match *m, const struct pci_dev *d)
 {
@@ -99,7 +113,9 @@ void devmgr_bind(struct pci_dev *d)
 	const struct driver *drv = devmgr_find(d);
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
-	if (!drv || d->drv)
+	/* bound, or still holding the owner a shutdown or a failed attach
+	 * left it (devmgr_unbind gives that back first) */
+	if (!drv || d->drv || (d->owner && auth_owner_facts(d->owner)))
 		return;
 	enum dma_backend b = DMA_BACKEND_NONE;
 	if (drv->dma) {
@@ -117,6 +133,15 @@ void devmgr_bind(struct pci_dev *d)
 	const char *refused = devmgr_own(d, drv, b);
 	if (refused) {
 		devmgr_unwind(d, refused, nbd);
+		return;
+	}
+	/* every function in bound[] holds an owner of the authority
+	 * layer's AUTH_OWNER_MAX, so one bound just now has room; checked
+	 * all the same, before any driver code runs */
+	if (nbound == ARRAY_SIZE(bound)) {
+		kprintf("devmgr: %s %s: not bound (%u functions bound)\n", a,
+			drv->name, nbound);
+		devmgr_unwind(d, "refused: no owner", nbd);
 		return;
 	}
 	d->drv = drv;
@@ -173,4 +198,50 @@ void devmgr_shutdown(void)
 				: "fenced: did not stop",
 			sizeof(d->state));
 	}
+}
+
+int devmgr_unbind(struct pci_dev *d)
+{
+	const struct driver *drv = d->drv;
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
+	if (!d->owner || !auth_owner_facts(d->owner)) {
+		kprintf("devmgr: %s: unable to unbind (not bound)\n", a);
+		return -1;
+	}
+	uint64_t t0 = time_now_us();
+	/* no detach: nothing confirms the device stopped. A function
+	 * devmgr_shutdown detached already keeps that detach's answer, which
+	 * its state says; one whose attach failed was never confirmed */
+	int r = drv ? (drv->detach ? drv->detach(d) : 1)
+		: !strcmp(d->state, "shut down") ? 0
+						 : 1;
+	uint16_t owner = d->owner;
+	int w = auth_owner_unbind(owner, r == 0);
+	(void)bound_drop(d);
+	d->drv = NULL;
+	/* decoding nothing until the next attach, as after a failed one */
+	pci_enable(d, false, false, false);
+	strlcpy(d->state, "unbound", sizeof(d->state));
+	kprintf("devmgr: %s %s unbound in %llu us (detach %s; owner %u %s)\n",
+		a, drv ? drv->name : "(shut down)",
+		(unsigned long long)(time_now_us() - t0),
+		r == 0	? "confirmed"
+		: r > 0 ? "not confirmed"
+			: "did not stop",
+		owner, w > 0 ? "withheld memory" : "gave everything back");
+	return w > 0 ? 1 : 0;
+}
+
+int devmgr_rebind(struct pci_dev *d)
+{
+	if (d->drv || (d->owner && auth_owner_facts(d->owner))) {
+		char a[16];
+		pci_addr_str(d, a, sizeof(a));
+		kprintf("devmgr: %s: unable to rebind (owner %u holds it)\n", a,
+			d->owner);
+		return -1;
+	}
+	devmgr_bind(d);
+	return d->drv ? 0 : -1;
 }

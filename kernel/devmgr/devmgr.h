@@ -59,6 +59,20 @@ void devmgr_bind(struct pci_dev *d);
  * with how long it took; one without a detach is left running, said in
  * its line. */
 void devmgr_shutdown(void);
+/* Give a bound function back (a driver restart): the driver's detach,
+ * then auth_owner_unbind with whether the detach confirmed the stop (0;
+ * no detach or 1: not confirmed, its memory withheld), d out of the bind
+ * order, its decode off, its state "unbound" (/api/devices). 0, 1 when the
+ * authority layer withheld memory, -1 when d holds no owner (one line).
+ * A function devmgr_shutdown detached, or whose attach failed, holds its
+ * owner still: unbound here without a second detach (the shutdown's
+ * answer stands; a failed attach's stop is not confirmed). */
+int devmgr_unbind(struct pci_dev *d);
+/* bind an unbound function again as devmgr_bind does: the policy decides
+ * the backend anew, a fresh owner id, the driver's identify and attach.
+ * 0, or -1 (its owner not given back yet, or the bind refused: its state
+ * says why). devmgr_bind leaves alone a function that holds an owner. */
+int devmgr_rebind(struct pci_dev *d);
 
 /* kernel/devmgr/policy.c: the DMA backend for a DMA-capable driver on d, and
  * why; DMA_BACKEND_NONE means "do not bind" */

@@ -208,6 +208,53 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
 	return 0;
 }
 
+/* the table pages under table, a level-`level` table (leaf pages are the
+ * owner's memory, not the domain's: never freed here) */
+static void vtd_tables_free(uint64_t table, unsigned level)
+{
+	const uint64_t *t = (const uint64_t *)table;
+	for (unsigned i = 0; level > 1 && i < 512; i++)
+		if (t[i] & (VTD_SL_R | VTD_SL_W))
+			vtd_tables_free(t[i] & VTD_SL_ADDR_MASK, level - 1);
+	page_free(table, 1);
+}
+
+int iommu_domain_destroy(uint16_t owner)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	if (!dm)
+		return -1;
+	/* interrupt entries its owner did not give back go first (each
+	 * invalidated in the interrupt entry cache) */
+	for (unsigned i = 0; dm->irtes && i < VTD_IRT_ENTRIES; i++)
+		if (dm->u->irte_owner[i] == owner)
+			iommu_irq_free(owner, (uint16_t)i);
+	/* the context entry (clear already when quarantined), then the
+	 * context cache and the IOTLB of the domain id, waited for: only then
+	 * is nothing of the tables cached (§6.5.3.3) */
+	uint64_t *ce = vtd_context(dm->u, dm->sid, false);
+	if (ce)
+		vtd_ce_clear(dm->u, ce);
+	int r = vtd_inv_context(dm->u, dm->sid, dm->did, dm->did);
+	dm->used = false;
+	if (r != 0) {
+		/* the unit may still hold the tables (and the domain id):
+		 * they stay in the slot, withheld, and the slot is never
+		 * reused (iommu_domain_create takes only a slot with no
+		 * table) */
+		kprintf("iommu: owner %u domain %u: teardown not confirmed; "
+			"%lu table pages and the domain id withheld\n",
+			owner, dm->did, dm->ptpages);
+		return IOMMU_UNCONFIRMED;
+	}
+	vtd_tables_free(dm->pt, dm->u->levels);
+	kprintf("iommu: owner %u domain %u torn down (%lu table pages freed, "
+		"%lu leaf pages were still mapped)\n",
+		owner, dm->did, dm->ptpages, dm->pages);
+	memset(dm, 0, sizeof(*dm)); /* slot and domain id free again */
+	return 0;
+}
+
 bool iommu_owner_translated(uint16_t owner)
 {
 	struct vtd_domain *dm = vtd_domain_of(owner);

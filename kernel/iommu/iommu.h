@@ -35,6 +35,15 @@ enum iommu_scope iommu_scope(const struct pci_dev *d, uint16_t *sid,
 /* owner's domain on the unit that translates (seg, sid): a fresh domain id,
  * empty second-level tables, context entry present. 0 or -1 (printed). */
 int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid);
+/* tear owner's domain down (its owner unbound, kernel/authority): any
+ * interrupt entry still its own freed, its context entry cleared, the
+ * context cache and IOTLB of its domain id invalidated and waited for, then
+ * its table pages freed and its slot and domain id reusable. 0; -1 when
+ * owner has no domain; IOMMU_UNCONFIRMED when the unit did not confirm the
+ * invalidation: the domain is gone for the owner, but its table pages and
+ * its domain id stay withheld for good (the unit may cache them). Pages
+ * its leaf entries still map are the caller's to withhold or free. */
+int iommu_domain_destroy(uint16_t owner);
 /* does owner have a live domain? */
 bool iommu_owner_translated(uint16_t owner);
 /* device addresses of owner's domain lie below this (2^AGAW); 0 none */

@@ -47,7 +47,7 @@ VEC_DIR = os.path.join(HERE, "nvme_vectors")
 DISK_BYTES = 64 << 20
 NS2_BYTES = 16 << 20
 PROOFS = ["nvme-bringup", "nvme-integrity", "nvme-hostile", "nvme-toctou",
-          "nvme-recover"]
+          "nvme-recover", "nvme-rebind"]
 FENCE = 0xCAF00000
 FENCE_BRINGUP_DONE, FENCE_INTEGRITY, FENCE_HOSTILE_BEGIN = 1, 2, 3
 FENCE_HOSTILE_END, FENCE_TOCTOU, FENCE_RECOVER = 4, 5, 6
@@ -64,7 +64,9 @@ TRACE = ["pci_nvme_err_*", "pci_nvme_ub_*", "pci_nvme_admin_cmd",
          "pci_nvme_map_addr", "pci_nvme_dma_read", "pci_nvme_setfeat",
          # the orderly exit (devmgr_shutdown): queues deleted, CC.SHN, CC.EN=0
          "pci_nvme_del_sq", "pci_nvme_del_cq", "pci_nvme_mmio_shutdown_set",
-         "pci_nvme_mmio_shutdown_cleared", "pci_nvme_mmio_stopped"]
+         "pci_nvme_mmio_shutdown_cleared", "pci_nvme_mmio_stopped",
+         # nvme-rebind: the controller enabled again by the new instance
+         "pci_nvme_mmio_start_success"]
 MSI_WINDOW = (0xFEE00000, 0xFEF00000)
 EV_RE = re.compile(r"(pci_nvme_\w+) ?(.*)$")
 
@@ -231,8 +233,9 @@ def test_shutdown_at_exit(run):
     holds what the kernel wrote (test_integrity_image, same boot)."""
     m, status, _, ev, _ = run
     names = [e[0] for e in ev]
-    assert names.count("pci_nvme_mmio_shutdown_set") == 1, m.tail()
-    shn = names.index("pci_nvme_mmio_shutdown_set")
+    # one at nvme-rebind's unbind (test_rebind), the last one at exit
+    assert names.count("pci_nvme_mmio_shutdown_set") == 2, m.tail()
+    shn = len(names) - 1 - names[::-1].index("pci_nvme_mmio_shutdown_set")
     io = [i for i, n in enumerate(names)
           if n in ("pci_nvme_io_cmd", "pci_nvme_read", "pci_nvme_write")]
     assert io and io[-1] < shn
@@ -254,6 +257,31 @@ def test_shutdown_at_exit(run):
     line = re.search(r"^devmgr: (\S+) nvme shut down in (\d+) us$", m.log[tally:], re.M)
     assert line, m.tail()
     assert status == EXIT_PASS
+
+
+def test_rebind(run):
+    """nvme-rebind: the function unbound (its driver's detach: CC.SHN) and
+    bound again (a fresh owner, broker and driver instance, which enables
+    the controller again): the pattern written before reads back equal
+    through the new instance, the old instance's handles are refused. The
+    device's witness: the first CC.SHN, then CC.EN=1 with no command in
+    between — nothing of the old instance reached it after its shutdown."""
+    m, _, _, ev, _ = run
+    kv = m.proofs["nvme-rebind"].kv
+    assert (kv["write"], kv["unbind"], kv["rebind"], kv["pattern"]) == ("ok", "0", "0", "equal"), kv
+    assert kv["old_pool"] == kv["old_broker"] == kv["old_kmem"] == "refused", kv
+    old, new = kv["owner"].split("->")
+    assert old != new
+    assert re.search(rf"^authority: owner {old} unbound \(stop confirmed\): 0 pages withheld",
+                     m.log, re.M), m.tail()
+    names = [e[0] for e in ev]
+    shn = names.index("pci_nvme_mmio_shutdown_set")
+    en = names.index("pci_nvme_mmio_start_success", shn)
+    between = [n for n in names[shn + 1:en]
+               if n in ("pci_nvme_io_cmd", "pci_nvme_admin_cmd", "pci_nvme_mmio_doorbell_sq")]
+    assert not between, between
+    # and the new instance did I/O (the read back) after it
+    assert "pci_nvme_io_cmd" in names[en:], names[en:][:20]
 
 
 @pytest.fixture(scope="module")

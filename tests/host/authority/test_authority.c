@@ -1126,6 +1126,190 @@ static void test_irq_forged_fields(void **st)
 	assert_int_equal(host_vector_bad_frees, 0);
 }
 
+/* ---- unbind (auth_owner_unbind) -------------------------------------------
+ * An unbound owner's function is given back: every capability taken, the
+ * memory back to the allocator unless the device may still reach it, the
+ * owner slot freed (d->owner 0) and its id retired, so that no handle the
+ * old driver kept works — also after the function is bound again. */
+static unsigned unb_hook_calls;
+static bool unb_hook_stopped;
+static uint64_t unb_hook(void *arg, uint16_t owner, bool stopped)
+{
+	unb_hook_calls++;
+	unb_hook_stopped = stopped;
+	/* the broker's part: its own kernel DMA page, by the same rule */
+	return dma_kernel_free(owner, *(uint64_t *)arg, 1) != 0;
+}
+
+static void test_unbind_gives_back(void **st)
+{
+	const uint16_t o = 600, o2 = 601;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 20, .owner = o};
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	uint64_t out = shim_pages_in_use;
+	bind_fn(o, &d);
+	struct dma_pool p, parked;
+	struct dev_mmio m;
+	struct irq_cap c;
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &p), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &parked), 0);
+	assert_int_equal(mmio_grant(&d, o, 0, 0, 0x100, MMIO_READ, &m), 0);
+	assert_int_equal(irq_bind(&d, o, 0, NULL, NULL, &c), 0);
+	void *k = auth_kmem_alloc(o, 3 * PAGE_SIZE);
+	assert_non_null(k);
+	uint64_t kp = dma_kernel_alloc(o, 1, 0, IOMMU_READ);
+	assert_true(kp);
+	unb_hook_calls = 0;
+	auth_owner_on_unbind(o, unb_hook, &kp);
+	assert_true(shim_pages_in_use > out);
+	uint64_t w0 = auth_unbind_withheld_pages();
+	assert_int_equal(auth_owner_unbind(o, true), 0);
+	/* every page back, nothing withheld */
+	assert_int_equal(shim_pages_in_use, out);
+	assert_int_equal(auth_unbind_withheld_pages(), w0);
+	assert_int_equal(unb_hook_calls, 1);
+	assert_true(unb_hook_stopped);
+	assert_int_equal(d.owner, 0);
+	assert_null(auth_owner_facts(o));
+	assert_null(host_vectors[c.vector].fn);
+	/* unbind twice, and an id never bound: the same defined answer */
+	uint64_t ng = refused(AUTH_NOT_GRANTED);
+	assert_int_equal(auth_owner_unbind(o, true), -1);
+	assert_int_equal(auth_owner_unbind(599, true), -1);
+	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 2);
+	/* the id is retired: never bound again, even to the same function */
+	d.owner = o;
+	struct auth_owner_facts f = {.d = &d,
+				     .backend = DMA_BACKEND_UNVALIDATED};
+	assert_int_equal(auth_owner_bind(o, &f), -1);
+	/* rebound under a fresh id: the old handles stay dead */
+	bind_fn(o2, &d);
+	struct dma_pool p2;
+	struct dev_mmio m2;
+	assert_int_equal(dma_pool_create(o2, PAGE_SIZE, 0, &p2), 0);
+	assert_int_equal(mmio_grant(&d, o2, 0, 0, 0x100, MMIO_READ, &m2), 0);
+	bar_mem[0] = 0x42;
+	uint64_t before = shim_refusals();
+	struct dma_buf b;
+	assert_int_equal(dma_pool_carve(&p, 64, 8, &b), -1);
+	assert_int_equal(dma_pool_revoke(&p), -1);
+	assert_false(dma_pool_live(&p));
+	assert_false(dma_owner_covers(o, p.iova, p.len));
+	assert_int_equal(mmio_read8(&m, 0), 0xff);
+	assert_false(mmio_write8(&m, 0, 1));
+	assert_int_equal(irq_count(&c), 0);
+	irq_unmask(&c);
+	auth_kmem_free(o, k, 3 * PAGE_SIZE);
+	assert_null(auth_kmem_alloc(o, 64));
+	assert_true(shim_refusals() >= before + 8);
+	/* the new owner's capabilities are untouched by all that */
+	assert_true(dma_pool_live(&p2));
+	assert_int_equal(mmio_read8(&m2, 0), 0x42);
+	assert_int_equal(auth_owner_unbind(o2, true), 0);
+	assert_int_equal(shim_pages_in_use, out);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
+/* detach did not confirm the stop: every pool (live or parked) and every
+ * kernel DMA page stays out for good, counted; the driver's own kernel
+ * memory, never device-visible, goes back */
+static void test_unbind_not_stopped_withholds(void **st)
+{
+	const uint16_t o = 602;
+	static struct pci_dev d = {.bus = 0, .dev = 21, .owner = o};
+	uint64_t out = shim_pages_in_use;
+	bind_fn(o, &d);
+	struct dma_pool p, q;
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &p), 0);
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &q), 0);
+	assert_non_null(auth_kmem_alloc(o, PAGE_SIZE));
+	uint64_t kp = dma_kernel_alloc(o, 1, 0, IOMMU_READ);
+	assert_true(kp);
+	auth_owner_on_unbind(o, unb_hook, &kp);
+	uint64_t w0 = auth_unbind_withheld_pages();
+	assert_int_equal(auth_owner_unbind(o, false), 1);
+	assert_false(unb_hook_stopped);
+	assert_int_equal(auth_unbind_withheld_pages(), w0 + 4);
+	assert_int_equal(shim_pages_in_use, out + 4); /* pools + kernel DMA */
+	assert_false(dma_pool_live(&p));
+	assert_int_equal(dma_pool_revoke(&p), -1); /* never handed back */
+	assert_int_equal(shim_pages_in_use, out + 4);
+}
+
+/* a pool pinned by a command in flight (the NVMe gate's pins) that the
+ * revoke hook did not drop: withheld even when the stop was confirmed; a
+ * revoked owner and a quarantined one unbind too, their parked pools freed */
+static void test_unbind_pinned_revoked_quarantined(void **st)
+{
+	const uint16_t a = 603, b = 604, q = 605;
+	static struct pci_dev da = {.bus = 0, .dev = 22, .owner = a};
+	static struct pci_dev db = {.bus = 0, .dev = 23, .owner = b};
+	static struct pci_dev dq = {.bus = 0, .dev = 24, .owner = q};
+	uint64_t out = shim_pages_in_use;
+	bind_fn(a, &da);
+	struct dma_pool p, r;
+	assert_int_equal(dma_pool_create(a, PAGE_SIZE, 0, &p), 0);
+	assert_int_equal(dma_pool_create(a, PAGE_SIZE, 0, &r), 0);
+	assert_true(grant_pin(&owner_acct(a)->grants, p.slot));
+	assert_int_equal(auth_owner_unbind(a, true), 1);
+	assert_int_equal(shim_pages_in_use, out + 1); /* p only */
+
+	out = shim_pages_in_use;
+	bind_fn(b, &db);
+	assert_int_equal(dma_pool_create(b, 3 * PAGE_SIZE, 0, &p), 0);
+	assert_int_equal(auth_owner_revoke(b, "test"), 1);
+	assert_int_equal(shim_pools_parked(b), 1);
+	assert_int_equal(auth_owner_unbind(b, true), 0);
+	assert_int_equal(shim_pages_in_use, out);
+
+	/* quarantined by a DMA fault, the safe point not yet run */
+	shim_iommu_owner = 0;
+	assert_int_equal(shim_owner_bind_fn(q, &dq, DMA_BACKEND_IOMMU), 0);
+	assert_int_equal(dma_pool_create(q, 2 * PAGE_SIZE, 0, &p), 0);
+	shim_iommu_fault();
+	assert_true(auth_owner_stopped(q));
+	unsigned destroyed = shim_iommu_destroyed;
+	assert_int_equal(auth_owner_unbind(q, true), 0);
+	assert_int_equal(shim_iommu_destroyed, destroyed + 1);
+	assert_int_equal(shim_iommu_owner, 0);
+	assert_int_equal(shim_iommu_mapped(), 0);
+	assert_int_equal(shim_pages_in_use, out);
+	assert_int_equal(shim_iommu_violations, 0);
+	assert_false(auth_owner_stopped(q));
+}
+
+/* under the IOMMU: the pools are unmapped (confirmed) before they go and
+ * the domain torn down; a unit that does not confirm the unmap keeps the
+ * pages out */
+static void test_unbind_iommu(void **st)
+{
+	const uint16_t o = 606, o2 = 607;
+	static struct pci_dev d = {.bus = 0, .dev = 25, .owner = o};
+	uint64_t out = shim_pages_in_use;
+	shim_iommu_owner = 0;
+	assert_int_equal(shim_owner_bind_fn(o, &d, DMA_BACKEND_IOMMU), 0);
+	struct dma_pool p;
+	assert_int_equal(dma_pool_create(o, 2 * PAGE_SIZE, 0, &p), 0);
+	assert_int_equal(shim_iommu_mapped(), 2);
+	assert_int_equal(auth_owner_unbind(o, true), 0);
+	assert_int_equal(shim_iommu_mapped(), 0);
+	assert_int_equal(shim_iommu_owner, 0);
+	assert_int_equal(shim_pages_in_use, out);
+	/* the same function, a fresh owner, a fresh domain */
+	assert_int_equal(shim_owner_bind_fn(o2, &d, DMA_BACKEND_IOMMU), 0);
+	assert_int_equal(shim_iommu_owner, o2);
+	assert_false(dma_owner_translated(o));
+	assert_int_equal(dma_pool_create(o2, PAGE_SIZE, 0, &p), 0);
+	shim_iommu_fail_unmap = true;
+	assert_int_equal(auth_owner_unbind(o2, true), 1);
+	shim_iommu_fail_unmap = false;
+	assert_int_equal(shim_pages_in_use, out + 1);
+	assert_int_equal(shim_iommu_violations, 0);
+	shim_iommu_owner = 0;
+}
+
 /* A function with MSI and no MSI-X table has one interrupt, entry 0: the
  * kernel writes the message address and data into the MSI capability (the
  * data after the high address word when the function takes 64-bit
@@ -2634,6 +2818,10 @@ int main(void)
 	shim_quiet = getenv("AUTH_TEST_VERBOSE") == NULL;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bind),
+	    cmocka_unit_test(test_unbind_gives_back),
+	    cmocka_unit_test(test_unbind_not_stopped_withholds),
+	    cmocka_unit_test(test_unbind_pinned_revoked_quarantined),
+	    cmocka_unit_test(test_unbind_iommu),
 	    cmocka_unit_test(test_dma_owner_charge),
 	    cmocka_unit_test(test_limit),
 	    cmocka_unit_test(test_identity_before_memory),

@@ -423,6 +423,62 @@ static void test_shutdown_follows_bind_order(void **st)
 	assert_int_equal(detached[1], 7);
 }
 
+/* devmgr_unbind: the driver's detach, then the authority layer takes
+ * the owner back — memory freed when the detach confirmed the stop,
+ * withheld when it did not — the function leaves the bind order, decodes
+ * nothing and reads "unbound"; devmgr_rebind binds it under a fresh owner
+ * and it goes to the end of the order, once. Before (no unbind), a
+ * function shut down and bound again stayed in the order twice and the
+ * next shutdown detached it twice */
+static void test_unbind_rebind(void **st)
+{
+	(void)st;
+	struct pci_dev *a = &pci_devs[6], *b = &pci_devs[7];
+	assert_null(a->drv); /* shut down by the test before */
+	/* still its owner's: unbound first, the shutdown's answer kept */
+	assert_int_equal(devmgr_rebind(a), -1);
+	assert_int_equal(devmgr_unbind(a), 0);
+	assert_int_equal(devmgr_unbind(b), 0); /* nothing held to withhold */
+	assert_int_equal(devmgr_rebind(a), 0);
+	assert_int_equal(devmgr_rebind(b), 0);
+	assert_int_equal(devmgr_rebind(a), -1); /* bound */
+	uint16_t oa = a->owner, ob = b->owner;
+	assert_true(oa && ob && oa != ob);
+	uint64_t out = shim_pages_in_use;
+	struct dma_pool pa, pb;
+	assert_int_equal(dma_pool_create(oa, 2 * PAGE_SIZE, 0, &pa), 0);
+	assert_int_equal(dma_pool_create(ob, PAGE_SIZE, 0, &pb), 0);
+	ndetached = 0;
+	assert_int_equal(devmgr_unbind(a), 0); /* detach confirmed */
+	assert_int_equal(ndetached, 1);
+	assert_null(a->drv);
+	assert_int_equal(a->owner, 0);
+	assert_null(auth_owner_facts(oa));
+	assert_string_equal(a->state, "unbound");
+	assert_int_equal(cmd[6], 0);
+	assert_int_equal(shim_pages_in_use, out + 1); /* b's pool */
+	assert_int_equal(devmgr_unbind(b), 1); /* not confirmed: withheld */
+	assert_int_equal(shim_pages_in_use, out + 1);
+	assert_int_equal(devmgr_unbind(a), -1);
+	assert_false(dma_pool_live(&pa));
+	/* rebound: a fresh owner, and once in the order */
+	assert_int_equal(devmgr_rebind(a), 0);
+	assert_true(a->owner && a->owner != oa);
+	assert_string_equal(a->state, "running");
+	/* a driver restarted again and again: every owner slot and every
+	 * place in the bind order comes back (none is kept per restart) */
+	for (unsigned k = 0; k < 2 * AUTH_OWNER_MAX; k++) {
+		ndetached = 0;
+		assert_int_equal(devmgr_unbind(a), 0);
+		assert_int_equal(devmgr_rebind(a), 0);
+	}
+	assert_int_equal(shim_pages_in_use, out + 1);
+	ndetached = 0;
+	devmgr_shutdown();
+	assert_int_equal(ndetached, 1);
+	assert_int_equal(detached[0], 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -435,6 +491,7 @@ int main(void)
 	    cmocka_unit_test(test_shutdown_reverse_order),
 	    cmocka_unit_test(test_shutdown_lines),
 	    cmocka_unit_test(test_shutdown_follows_bind_order),
+	    cmocka_unit_test(test_unbind_rebind),
 	};
 	return cmocka_run_group_tests(t, setup, NULL);
 }

@@ -917,6 +917,36 @@ static void op_resume(unsigned o)
 		m.o[o].quar = false;
 }
 
+/* the owner unbound (kernel/authority auth_owner_unbind): its interrupt
+ * entries freed, its context entry cleared, the context cache and IOTLB of
+ * its domain id invalidated — always a wait, so a stopped unit breaks —
+ * then its tables freed and the slot and id free again; unconfirmed, the
+ * tables stay withheld in the slot. Its mappings are gone from the model,
+ * so the cache oracle (check) fails on any translation of the dead domain
+ * the unit may still hold, also under a later domain given the same id */
+static void op_destroy(unsigned o)
+{
+	if (trace)
+		printf("destroy owner %u\n", o);
+	int r = iommu_domain_destroy((uint16_t)o);
+	bool dom = o && m.o[o].dom;
+	expect_break(dom, false);
+	int want = !dom ? -1 : m.broken ? IOMMU_UNCONFIRMED : 0;
+	CHECK(r == want, "destroy owner %u: %d, model %d", o, r, want);
+	if (!dom)
+		return;
+	for (unsigned i = 0; i < VTD_IRT_ENTRIES; i++)
+		if (m.irq[i].owner == o) {
+			m.irq[i].owner = 0;
+			m.irq[i].retired = m.broken;
+		}
+	m.o[o].dom = m.o[o].quar = false;
+	m.o[o].n = 0;
+	m.o[o].faults = 0;
+	if (m.broken)
+		m.withheld++;
+}
+
 /* ---- lines of unowned faults ------------------------------------------ */
 static uint16_t said_sid[VTD_UNOWNED_SAID + 1];
 static unsigned nsaid, more_lines, overflow_lines;
@@ -1277,7 +1307,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t size)
 			op_stop(x);
 			break;
 		default:
-			op_bme(x);
+			/* x[11] from 0xf0: an unbind's domain teardown */
+			if (x[11] >= 0xf0)
+				op_destroy(x[0] % NOWN);
+			else
+				op_bme(x);
 			break;
 		}
 		check();

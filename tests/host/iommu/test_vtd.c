@@ -506,6 +506,95 @@ static void test_create_unconfirmed_slot_kept(void **st)
 	fake_down();
 }
 
+/* iommu_domain_destroy (an owner unbound, kernel/authority): the context
+ * entry is cleared, then the context cache and the IOTLB of the domain's
+ * id are invalidated and waited for — the table pages still held while the
+ * unit may cache them — and only then are the tables freed and the slot
+ * and domain id free for the next domain. The pages its leaves mapped are
+ * not the domain's (the caller's). A second destroy is -1. */
+static bool destroy_ctx_clear, destroy_pt_held;
+static unsigned destroy_cc, destroy_iotlb;
+static uint16_t destroy_did;
+static void destroy_seen(enum fake_inv_kind k, unsigned g, uint16_t did,
+			 uint16_t sid, uint32_t idx, bool before)
+{
+	(void)sid, (void)idx;
+	if (!before || did != destroy_did)
+		return;
+	const uint64_t *ce = fake_ctx(1);
+	destroy_ctx_clear = !ce || !(ce[0] & VTD_CTX_P);
+	destroy_pt_held = vtd_domain_of(2) && vtd_domain_of(2)->pt;
+	if (k == FAKE_CC && g == VTD_QI_G_DEVICE)
+		destroy_cc++;
+	if (k == FAKE_IOTLB && g == VTD_QI_G_DOMAIN)
+		destroy_iotlb++;
+}
+
+static void test_domain_destroy(void **st)
+{
+	fake_up(false);
+	uint64_t held = shim_pages_in_use;
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), 0);
+	struct vtd_domain *dm = vtd_domain_of(2);
+	destroy_did = dm->did;
+	assert_int_equal(iommu_map(2, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	assert_int_equal(iommu_map(2, 0x40000000, 0x300000, PS, IOMMU_WRITE),
+			 0);
+	assert_true(dm->ptpages > 1);
+	destroy_cc = destroy_iotlb = 0;
+	fake_inv_hook = destroy_seen;
+	assert_int_equal(iommu_domain_destroy(2), 0);
+	fake_inv_hook = NULL;
+	assert_int_equal(destroy_cc, 1);
+	assert_int_equal(destroy_iotlb, 1);
+	assert_true(destroy_ctx_clear); /* cleared before the flush */
+	assert_true(destroy_pt_held);	/* tables kept until confirmed */
+	assert_null(vtd_domain_of(2));
+	const uint64_t *ce = fake_ctx(1);
+	assert_true(!ce || !(ce[0] & VTD_CTX_P));
+	/* every table page back: only the context table stays (the bus's) */
+	assert_true(shim_pages_in_use <= held + 1);
+	assert_int_equal(iommu_domain_destroy(2), -1);
+	assert_false(iommu_owner_translated(2));
+	/* the slot and domain id go to the next domain, on the same function */
+	assert_int_equal(iommu_domain_create(3, 0, fake_sid(1)), 0);
+	assert_int_equal(vtd_domain_of(3)->did, destroy_did);
+	assert_int_equal(fake_pte(3, 0x10000), 0); /* starts empty */
+	assert_int_equal(iommu_domain_destroy(3), 0);
+	assert_null(fake.misuse);
+	fake_down();
+}
+
+/* a teardown the unit does not confirm: the domain is gone for its owner,
+ * but its tables stay in the slot, withheld (the unit may cache them),
+ * counted in /api/iommu, and the slot and domain id are never reused */
+static void test_domain_destroy_unconfirmed_withheld(void **st)
+{
+	static char js[16 << 10];
+	fake_up(false);
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), 0);
+	unsigned slot = (unsigned)(vtd_domain_of(2) - vtd_domains);
+	assert_int_equal(iommu_map(2, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	uint64_t pt = vtd_domain_of(2)->pt;
+	unsigned ptpages = (unsigned)vtd_domain_of(2)->ptpages;
+	fake.stop = true;
+	assert_int_equal(iommu_domain_destroy(2), IOMMU_UNCONFIRMED);
+	assert_null(vtd_domain_of(2));
+	assert_int_equal(vtd_domains[slot].pt, pt);
+	status_render("iommu", js, sizeof(js));
+	char want[64];
+	snprintf(want, sizeof(want), "\"withheld_table_pages\":%u,", ptpages);
+	assert_non_null(strstr(js, want));
+	/* stands for a second unit, as test_create_unconfirmed_slot_kept */
+	fake.stop = false;
+	vtd_units[0].broken = false;
+	vtd_units[0].why = NULL;
+	assert_int_equal(iommu_domain_create(3, 0, fake_sid(2)), 0);
+	assert_int_not_equal(vtd_domain_of(3)->did, slot + 1);
+	assert_int_equal(vtd_domains[slot].pt, pt);
+	fake_down();
+}
+
 /* caching mode: a context entry made present (a new domain, a resume) is
  * flushed from the context cache device-selectively under domain id 0,
  * where a CM=1 unit caches not-present entries (§6.1), then from the IOTLB
@@ -1741,6 +1830,8 @@ int main(void)
 	    cmocka_unit_test(test_create_unconfirmed_leaves_no_context),
 	    cmocka_unit_test(test_cm_context_flush_names_domain),
 	    cmocka_unit_test(test_create_unconfirmed_slot_kept),
+	    cmocka_unit_test(test_domain_destroy),
+	    cmocka_unit_test(test_domain_destroy_unconfirmed_withheld),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),
 	    cmocka_unit_test(test_unmap_covers_every_page_touched),

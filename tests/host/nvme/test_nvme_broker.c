@@ -2175,6 +2175,56 @@ static void test_shutdown_during_reset_and_after_revoke(void **st)
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
+/* The owner unbound while its broker is open and enabled, with the gate's
+ * queues kept by a stop (shadows live) and the stop not confirmed: the
+ * revocation drops the queues, their shadow pages and the Identify page
+ * are withheld (never back to the allocator), the broker leaves the table
+ * and every call through the old pointer is refused — counted, touching
+ * nothing — also once the function is bound again and a fresh broker
+ * opened for it (a different one). Last in the list: owner 1 is retired */
+static void test_unbind_closes_broker(void **st)
+{
+	(void)st;
+	live = true;
+	struct nvme_broker *b = NULL, *b2 = NULL;
+	assert_int_equal(nvme_broker_open(&devs[0], 1, &b), 0);
+	struct dma_pool pool;
+	assert_int_equal(dma_pool_create(1, 2 * PAGE_SIZE, 0, &pool), 0);
+	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
+	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(nvme_broker_stop(b), 0); /* queues kept */
+	uint64_t shadow = dma_owner_acct(1)->use[DMA_CHARGE_SHADOW];
+	assert_int_not_equal(shadow, 0);
+	uint64_t out = shim_pages_in_use;
+	assert_int_equal(auth_owner_unbind(1, false), 1);
+	/* the shadows and the Identify page stay out; the pool too */
+	assert_int_equal(shim_pages_in_use, out);
+	assert_int_equal(devs[0].owner, 0);
+	uint64_t stale = auth_refusals[AUTH_STALE_GEN];
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+	assert_int_equal(nvme_broker_stop(b), -1);
+	assert_int_equal(nvme_broker_reset(b), -1);
+	assert_int_equal(nvme_broker_shutdown(b), -1);
+	assert_int_equal(nvme_broker_sq_ring(b, 0, 1), -1);
+	assert_int_equal(nvme_broker_cq_reap(b, 0), -1);
+	assert_int_equal(nvme_broker_cq_head(b, 0, 0), -1);
+	assert_int_equal(nvme_broker_csts(b), NVME_CSTS_GONE);
+	uint32_t dw0;
+	assert_int_equal(nvme_broker_get_feature(b, 0x07, 0, &dw0), -1);
+	assert_int_equal(auth_refusals[AUTH_STALE_GEN], stale + 9);
+	/* bound again under a fresh id: a new broker; the old one stays dead */
+	devs[0].owner = 41;
+	struct auth_owner_facts f = {
+	    .d = &devs[0], .backend = DMA_BACKEND_VALIDATOR, .brokered = true};
+	assert_int_equal(auth_owner_bind(41, &f), 0);
+	assert_int_equal(nvme_broker_open(&devs[0], 41, &b2), 0);
+	assert_ptr_not_equal(b2, b);
+	assert_int_equal(nvme_broker_stop(b), -1);
+	assert_int_equal(auth_owner_unbind(41, true), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2246,6 +2296,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_shutdown_cfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_shutdown_during_reset_and_after_revoke, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unbind_closes_broker, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

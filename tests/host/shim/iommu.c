@@ -70,6 +70,21 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
 	return 0;
 }
 
+/* the domain goes: its owner translated no more. Pages still mapped stay
+ * in the table (the caller withholds them: a later map of one is a
+ * violation); with shim_iommu_fail_unmap set the teardown is not
+ * confirmed either */
+unsigned shim_iommu_destroyed;
+int iommu_domain_destroy(uint16_t owner)
+{
+	if (!owner || owner != shim_iommu_owner)
+		return -1;
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+	shim_iommu_destroyed++;
+	return shim_iommu_fail_unmap ? IOMMU_UNCONFIRMED : 0;
+}
+
 uint64_t iommu_addr_limit(uint16_t owner)
 {
 	return owner && owner == shim_iommu_owner ? 1ull << 39 : 0;

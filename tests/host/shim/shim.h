@@ -62,6 +62,8 @@ extern bool shim_iommu_refuse_unmap;
 extern bool shim_iommu_fail_map;
 extern uint64_t shim_iommu_failed_pa;
 extern bool shim_iommu_quarantined; /* the translated owner faulted */
+extern unsigned
+    shim_iommu_destroyed; /* iommu_domain_destroy calls that tore one down */
 /* the unit stopped answering (vtd_unit_broken): every function it
  * translates is IOMMU_UNIT_FAILED */
 extern bool shim_iommu_unit_failed;
