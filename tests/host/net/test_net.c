@@ -1072,6 +1072,38 @@ static void test_arp_ring_full_own_packets_kept_ARP_TXQ(void **state)
 static const uint8_t squatter_mac[6] = {0x02, 0x00, 0x00, 0x77, 0x00, 0x0d};
 static const uint8_t zero_mac[6];
 
+/* a held ARP packet older than ARP_TXQ_AGE_US when the ring has room
+ * again is dropped, counted in arp_tx_lost, not sent: its asker has asked
+ * again by then (RFC 1122 §2.3.2.1) and the binding may have moved; a
+ * younger one behind it still leaves. Before, every held packet left
+ * after the stall however old */
+static void test_arp_ring_full_held_packet_age_bound(void **state)
+{
+	(void)state;
+	uint8_t f[64];
+	uint8_t m[6] = {0x02, 0, 0, 0, 3, 0};
+	uint64_t lost = net_counters()->arp_tx_lost;
+	fake.tx_room = 0;
+	build_arp(f, ARP_OP_REQUEST, m, 0x0a000230u, NULL, STACK_IP);
+	inject(f, 60);
+	advance_us(ARP_TXQ_AGE_US / 2);
+	m[5] = 1;
+	build_arp(f, ARP_OP_REQUEST, m, 0x0a000231u, NULL, STACK_IP);
+	inject(f, 60);
+	/* the first ARP_TXQ_AGE_US + 1 old, the second half that */
+	advance_us(ARP_TXQ_AGE_US / 2 + 1);
+	assert_null(fake_pop());
+	fake.tx_room = -1;
+	net_poll();
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.op, ARP_OP_REPLY);
+	assert_int_equal(a.tpa, 0x0a000231u);
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_tx_lost, lost + 1);
+}
+
 /* one IPv4 fragment of a datagram with id `id`: payload bytes
  * [off, off + len) of `data`, MF as given */
 static void inject_frag_from(uint32_t src, uint16_t id, const uint8_t *bytes,
@@ -8257,6 +8289,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_arp_ring_full_own_packets_kept_ARP_TXQ, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_ring_full_held_packet_age_bound, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_nic_tx_stall_not_busy_for_ever,
 					    fake_cm_setup, fake_cm_teardown),
