@@ -139,8 +139,20 @@ bool arp_acd_conflict(uint8_t mac[ETH_ALEN])
 	return acd.conflict;
 }
 
+/* the probe window is over (the address bound or declined): a probe held
+ * for the candidate is not sent after it */
 void arp_acd_stop(void)
 {
+	for (unsigned i = 0; i < ntxq;) {
+		const uint8_t *a = txq[i].frame + ETH_HLEN;
+		if (acd.cand && !rd32(a + 14) && rd32(a + 24) == acd.cand) {
+			ntxq--;
+			memmove(&txq[i], &txq[i + 1],
+				(ntxq - i) * sizeof(txq[0]));
+		} else {
+			i++;
+		}
+	}
 	acd.cand = 0;
 	acd.conflict = false;
 }

@@ -48,7 +48,9 @@ int arp_output(uint8_t *frame, uint32_t hop, size_t ip_len);
  * sender address is `ip`, or an ARP probe (sender 0.0.0.0) from another
  * MAC for `ip`, is a conflict, counted in arp_conflicts. arp_acd_probe
  * sends one probe for it (RFC 5227 §2.1.1); arp_acd_conflict is true once
- * a conflict was seen and gives the MAC that claimed the address. */
+ * a conflict was seen and gives the MAC that claimed the address;
+ * arp_acd_stop ends the watch and drops a probe for `ip` a full ring still
+ * holds. */
 void arp_acd_start(uint32_t ip);
 void arp_acd_probe(void);
 bool arp_acd_conflict(uint8_t mac[ETH_ALEN]);

@@ -2141,6 +2141,43 @@ static void test_dhcp_rfc2131_s3_1_conflict_declined(void **state)
 	fake_setup(false);
 }
 
+/* a probe the full ring held for an address the tick then declines is
+ * not sent after the DHCPDECLINE (arp_acd_stop drops it): a probe from
+ * us for an address we gave back would read as a new claim of it.
+ * Before, it left at the next poll with room, the DECLINE after it */
+static void test_dhcp_declined_probe_not_sent(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t r[600];
+	inject(r, dhcp_reply(r, xid, DHCPOFFER, STACK_IP));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	fake.tx_room = 0;
+	inject(r, dhcp_reply(r, xid, DHCPACK, STACK_IP));
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REPLY, squatter_mac, STACK_IP, stack_mac, 0);
+	inject(f, 60);
+	advance_us(NET_TICK_US); /* the tick declines */
+	assert_null(fake_pop());
+	fake.tx_room = -1;
+	net_poll();
+	/* the DECLINE alone: no ARP packet before or after it */
+	const struct frame *fr;
+	unsigned arps = 0, udps = 0;
+	while ((fr = fake_pop())) {
+		struct eth_view e;
+		assert_int_equal(eth_parse(fr->b, fr->len, &e), 0);
+		arps += e.type == ETHERTYPE_ARP;
+		udps += e.type == ETHERTYPE_IPV4;
+	}
+	assert_int_equal(udps, 1);
+	assert_int_equal(arps, 0);
+	assert_int_equal(net_counters()->dhcp_declines, 1);
+	fake_setup(false);
+}
+
 /* RFC 5227 §2.1.1: another host's probe for the same address while we
  * probe it is a conflict too; a probe for another address is not */
 static void test_dhcp_rfc5227_probe_from_other_host_conflicts(void **state)
@@ -7977,6 +8014,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc5227_probe_from_other_host_conflicts,
 		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_declined_probe_not_sent,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_s2_4_defended,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
