@@ -1652,6 +1652,32 @@ static void test_dhcp_ring_full_sent_next_poll(void **state)
 	fake_setup(false);
 }
 
+/* a DHCP message the NIC refuses with an error (-1: not a full ring)
+ * is one lost on the wire: the RFC 2131 §4.1 retransmission sends it
+ * again, 4 s later, and net_poll is not kept busy meanwhile (a device in
+ * error is not retried at poll rate) */
+static void test_dhcp_rfc2131_s4_1_nic_error_retransmitted(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint64_t sent = net_counters()->dhcp_sent;
+	uint8_t f[600];
+	fake.tx_err = 1;
+	inject(f, dhcp_reply(f, xid, DHCPOFFER, STACK_IP));
+	assert_int_equal(fake.tx_err, 0);
+	assert_false(net_poll());
+	advance_steps(3990000);
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	assert_int_equal(net_counters()->dhcp_sent, sent);
+	advance_steps(20000);
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	assert_int_equal(req, STACK_IP);
+	assert_int_equal(net_counters()->dhcp_sent, sent + 1);
+	fake_setup(false);
+}
+
 /* RFC 2132 §9.7: the server identifier is 4 bytes; an OFFER whose option
  * 54 has another length names no server and is refused (counted in
  * dhcp_bad), and the client keeps selecting */
@@ -8265,6 +8291,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_ring_full_sent_next_poll,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_1_nic_error_retransmitted, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_net_init_static_no_ip_refused,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test(test_net_config_net_word_sets_mode),
