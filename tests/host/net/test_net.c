@@ -3193,6 +3193,53 @@ static void test_net_init_static_no_ip_refused(void **state)
 	fake_setup(false);
 }
 
+/* net_init with net=off (netboot.c starts no stack then; net_init on
+ * its own): 0, and the interface neither asks DHCP nor has an address */
+static void test_net_init_off_sends_nothing(void **state)
+{
+	(void)state;
+	struct net_config c;
+	net_config_default(&c);
+	c.mode = NET_MODE_OFF;
+	fake_clear();
+	assert_int_equal(net_init(&fake.nic, &c), 0);
+	advance_steps(5000000);
+	assert_null(fake_pop());
+	struct net_state_view v;
+	net_state(&v);
+	assert_false(v.configured);
+	fake_setup(false);
+}
+
+/* a frame of a type the stack does not carry is counted in
+ * rx_unsupported and goes no further, whatever it holds: an 802.3
+ * length field (eth_parse refuses it), an 802.1Q tag, IPv6; each here
+ * carries an echo request to us that IPv4 would answer */
+static void test_net_input_unsupported_type_counted(void **state)
+{
+	(void)state;
+	static const uint16_t types[] = {0x0040, 0x8100, 0x86dd};
+	uint8_t echo[8] = {ICMP_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, 1};
+	wr16(echo + 2, inet_fold(inet_sum(echo, sizeof(echo), 0)));
+	fake_clear();
+	for (unsigned k = 0; k < ARRAY_SIZE(types); k++) {
+		uint64_t unsupp = net_counters()->rx_unsupported;
+		uint8_t f[64];
+		size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, echo,
+				      sizeof(echo));
+		wr16(f + 12, types[k]);
+		inject(f, n);
+		assert_int_equal(net_counters()->rx_unsupported, unsupp + 1);
+		assert_null(fake_pop());
+	}
+	/* the same as IPv4 is answered */
+	uint8_t f[64];
+	inject(f, build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, echo,
+			     sizeof(echo)));
+	struct ipv4_view ip;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+}
+
 /* net= sets the mode whatever it was before: dhcp, static or off, each
  * from each; a word that is none of them leaves it */
 static void test_net_config_net_word_sets_mode(void **state)
@@ -8296,6 +8343,11 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_net_init_static_no_ip_refused,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_net_init_off_sends_nothing,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_net_input_unsupported_type_counted, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test(test_net_config_net_word_sets_mode),
 	    cmocka_unit_test_setup_teardown(test_webui_page_too_large_500,
 					    fake_cm_setup, fake_cm_teardown),
