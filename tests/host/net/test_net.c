@@ -3557,6 +3557,45 @@ static void peer_open_at(struct peer *p, uint32_t ip, uint16_t sport)
 	assert_true(peer_connect(p));
 }
 
+/* /api/net's tcp.connections lists the open connections, each once
+ * with its peer and port, and no closed slot: two open of TCP_MAX_CONN,
+ * then one after the other ends */
+static void test_api_net_lists_open_connections(void **state)
+{
+	(void)state;
+	struct peer a, b;
+	peer_open(&a, 40100);
+	peer_open(&b, 40101);
+	static char buf[1 << 16];
+	for (unsigned round = 0; round < 2; round++) {
+		struct json j;
+		json_init(&j, buf, sizeof(buf));
+		status_find("net")->fn(&j);
+		int n = json_end(&j);
+		assert_true(n > 0);
+		assert_true(json_valid(buf, (size_t)n));
+		buf[n] = 0;
+		unsigned peers = 0;
+		for (const char *q = buf; (q = strstr(q, "\"peer\":")); q++)
+			peers++;
+		assert_int_equal(peers, 2 - round);
+		assert_null(strstr(buf, "\"state\":\"CLOSED\""));
+		assert_int_equal(strstr(buf, "\"port\":40100") != NULL,
+				 round == 0);
+		assert_non_null(strstr(buf, "\"peer\":\"10.0.2.2\","
+					    "\"port\":40101,"));
+		if (!round) {
+			peer_send(&a, TCP_RST, NULL, 0);
+			unsigned active, max;
+			tcp_usage(&active, &max);
+			assert_int_equal(active, 1);
+		}
+	}
+	fake_clear();
+	peer_free(&a);
+	peer_free(&b);
+}
+
 static int http_get(struct peer *p, const char *path, char *body, size_t bcap,
 		    size_t *blen, char *hdr, size_t hcap)
 {
@@ -8124,6 +8163,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6298_s5_7_rto_after_synack_timeout, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_api_net_lists_open_connections,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_handshake_keepalive_fin,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rst_cases, fake_cm_setup,
