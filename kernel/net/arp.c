@@ -27,8 +27,10 @@ static uint32_t pend_seq;
 
 /* ARP packets of our own (requests, replies, RFC 5227 probes and
  * announcements) the ring refused for want of room (NIC_TX_FULL), oldest
- * first: arp_flush sends them at the next net_poll */
+ * first, each with the time it was built: arp_flush sends them at the
+ * next net_poll, or drops them once older than ARP_TXQ_AGE_US */
 static struct {
+	uint64_t at;
 	uint8_t dst[ETH_ALEN];
 	uint8_t frame[ETH_MIN_FRAME];
 } txq[ARP_TXQ];
@@ -93,6 +95,7 @@ static void arp_send_from(uint16_t op, uint32_t spa, const uint8_t *tha,
 	wr32(a + 24, tpa);
 	int r = arp_xmit(f, eth_dst);
 	if (r == NIC_TX_FULL && ntxq < ARP_TXQ) {
+		txq[ntxq].at = net_now_us();
 		memcpy(txq[ntxq].dst, eth_dst, ETH_ALEN);
 		memcpy(txq[ntxq].frame, f, sizeof(f));
 		ntxq++;
@@ -136,8 +139,20 @@ bool arp_acd_conflict(uint8_t mac[ETH_ALEN])
 	return acd.conflict;
 }
 
+/* the probe window is over (the address bound or declined): a probe held
+ * for the candidate is not sent after it */
 void arp_acd_stop(void)
 {
+	for (unsigned i = 0; i < ntxq;) {
+		const uint8_t *a = txq[i].frame + ETH_HLEN;
+		if (acd.cand && !rd32(a + 14) && rd32(a + 24) == acd.cand) {
+			ntxq--;
+			memmove(&txq[i], &txq[i + 1],
+				(ntxq - i) * sizeof(txq[0]));
+		} else {
+			i++;
+		}
+	}
 	acd.cand = 0;
 	acd.conflict = false;
 }
@@ -282,8 +297,11 @@ static void arp_update(uint32_t ip, const uint8_t *mac, bool create)
 
 void arp_flush(void)
 {
+	uint64_t now = net_now_us();
 	while (ntxq) {
-		int r = arp_xmit(txq[0].frame, txq[0].dst);
+		int r = now - txq[0].at > ARP_TXQ_AGE_US
+			    ? -1
+			    : arp_xmit(txq[0].frame, txq[0].dst);
 		if (r == NIC_TX_FULL)
 			break;
 		if (r)

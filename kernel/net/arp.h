@@ -14,6 +14,13 @@
 /* ARP packets of our own a full ring refused (NIC_TX_FULL), kept for
  * arp_flush: a probe, an announcement and replies to two askers */
 #define ARP_TXQ 4
+/* the age past which a held packet is dropped, not sent, counted in
+ * arp_tx_lost: RFC 1122 §2.3.2.1 has an asker retransmit at most once per
+ * ARP_RETRY_US, so a reply older than that answers a request already
+ * asked again (and may name a binding that since moved, RFC 826's merge
+ * caching it); RFC 5227's probes and announcements keep their spacing
+ * only when sent on time (PROBE_MIN 1 s, ANNOUNCE_INTERVAL 2 s) */
+#define ARP_TXQ_AGE_US ARP_RETRY_US
 /* RFC 5227 §1.1: announcements of an address just bound, and at most one
  * defensive announcement per DEFEND_INTERVAL (the RFC's values) */
 #define ARP_ANNOUNCE_NUM	 2
@@ -41,7 +48,9 @@ int arp_output(uint8_t *frame, uint32_t hop, size_t ip_len);
  * sender address is `ip`, or an ARP probe (sender 0.0.0.0) from another
  * MAC for `ip`, is a conflict, counted in arp_conflicts. arp_acd_probe
  * sends one probe for it (RFC 5227 §2.1.1); arp_acd_conflict is true once
- * a conflict was seen and gives the MAC that claimed the address. */
+ * a conflict was seen and gives the MAC that claimed the address;
+ * arp_acd_stop ends the watch and drops a probe for `ip` a full ring still
+ * holds. */
 void arp_acd_start(uint32_t ip);
 void arp_acd_probe(void);
 bool arp_acd_conflict(uint8_t mac[ETH_ALEN]);

@@ -55,10 +55,10 @@ const char *http_reason(int status);
 struct http_resp {
 	int status;
 	const char *ctype;
-	const char
-	    *body; /* in the scratch buffer, or static when body_static */
+	/* in the scratch buffer or static; copied out by the server (into
+	 * the ring when it fits, else into a slab) */
+	const char *body;
 	size_t len;
-	bool body_static;
 	uint64_t blob_len; /* > 0: that many bytes of kernel/net/blob.h */
 	const char *extra; /* extra header lines, each ending in \r\n */
 };

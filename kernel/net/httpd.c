@@ -171,7 +171,7 @@ static bool respond(struct tcp_conn *c, struct http_conn *h, bool head,
 	size_t blen = head ? 0 : r->len;
 	bool fits = (size_t)hl + blen <= tcp_tx_space(c);
 	int slab = -1;
-	if (!fits && !r->body_static && (slab = slab_get()) < 0)
+	if (!fits && (slab = slab_get()) < 0)
 		return false;
 	h->src = NULL;
 	h->src_len = h->src_off = 0;
@@ -180,13 +180,10 @@ static bool respond(struct tcp_conn *c, struct http_conn *h, bool head,
 	tcp_write(c, hdr, (size_t)hl);
 	if (fits) { /* the body may live on the caller's stack: copy now */
 		tcp_write(c, r->body, blen);
-	} else if (slab >= 0) {
+	} else {
 		h->slab = slab;
 		h->src = slab_mem + (size_t)slab * HTTP_SCRATCH;
 		memcpy((uint8_t *)h->src, r->body, blen);
-		h->src_len = blen;
-	} else {
-		h->src = (const uint8_t *)r->body;
 		h->src_len = blen;
 	}
 	net_if.c.http_body_bytes += blen;

@@ -149,10 +149,7 @@ int net_init(struct nic *n, const struct net_config *cfg)
 	arp_reset();
 	ip_reset();
 	net_if.nic = n;
-	if (cfg)
-		net_if.cfg = *cfg;
-	else
-		net_config_default(&net_if.cfg);
+	net_if.cfg = *cfg;
 	net_if.source = "none";
 	net_if.ip_id = (uint16_t)net_now_us();
 	dhcp_reset();

@@ -573,7 +573,6 @@ static void text(struct http_resp *out, int status, const char *body)
 	out->status = status;
 	out->body = body;
 	out->len = strlen(body);
-	out->body_static = true;
 }
 
 static void blob(const struct http_req *r, struct http_resp *out)
@@ -589,10 +588,8 @@ static void blob(const struct http_req *r, struct http_resp *out)
 	out->status = 200;
 	out->ctype = "application/octet-stream";
 	out->blob_len = size;
-	if (!size) {
+	if (!size)
 		out->body = "";
-		out->body_static = true;
-	}
 }
 
 void webui_route(const struct http_req *r, char *scratch, size_t cap,

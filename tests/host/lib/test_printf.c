@@ -241,6 +241,9 @@ static void test_parse_u64(void **st)
 	    {"0x 1", false, 0},
 	    {"12a", false, 0},
 	    {"0x0000000000000000000001", true, 1},
+	    /* an x or X after another digit than 0 is no hex prefix */
+	    {"1x5", false, 0},
+	    {"9X1", false, 0},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
 		uint64_t v = 12345;

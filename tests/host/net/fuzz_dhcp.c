@@ -20,7 +20,18 @@
  * (addresses_set) and removed (addresses_removed) (each said at the 1st,
  * 2nd, 4th, ...); every DECLINE the client sends is counted in
  * dhcp_declines, and the `is in use by ...; declining it` lines are
- * exactly floor(log2(DECLINEs sent)) + 1. */
+ * exactly floor(log2(DECLINEs sent)) + 1 (a DECLINE counted once it is
+ * first tried, taken or not). The NIC's ring refuses (NIC_TX_FULL) when
+ * the input says: it takes 0 to 6 more frames, or any number. The client
+ * owes a DHCP message the ring refused until the ring takes it, a later
+ * message of another transaction or type is tried (the client moved on),
+ * or a reply to its transaction comes (the exchange may have moved); a
+ * poll with the ring open that leaves it owed loses it for good while its
+ * exchange stands. A message taken again, not owed, less than
+ * RETRY_FIRST_US after its last taking (or the first refusal of it that
+ * taking paid) is one sent twice. Both of broadcast messages only: a
+ * renewal's unicast and its retransmissions can wait in ARP's queue for
+ * the server's MAC and leave together. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +61,19 @@ static uint32_t declined;
 static const uint8_t *declined_mac;
 static const uint8_t other_mac[2][6] = {{0x02, 0x00, 0x00, 0x77, 0x00, 0x0d},
 					{0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc}};
+
+/* dhcp.c's first retransmission (DHCP_RETRY_FIRST_US): a message of one
+ * transaction and type is tried again no sooner */
+#define RETRY_FIRST_US (4ull * 1000000)
+/* the message a full ring refused and the client owes (its first refusal
+ * at owed_at); the message last taken, at last_at (the time of the
+ * refusal its taking paid, if it paid one) */
+static bool owed, owed_required;
+static uint32_t decline_xid; /* the DECLINE counted last (0: none) */
+static uint32_t owed_xid, last_xid;
+static int owed_type, last_type;
+static uint64_t owed_at, last_at;
+static int (*nic_send)(struct nic *, const void *, size_t);
 
 /* console lines of the stack: another MAC claims our address; an ACK
  * without a lease time */
@@ -95,53 +119,118 @@ static uint64_t now_us(void)
 	return shim_clock_ns / 1000;
 }
 
-/* what the client sent: learn its transaction id and the address it
- * probes */
+/* the DHCP message type of UDP payload u (len bytes) from port 68, -1
+ * when it is none */
+static int dhcp_type(const uint8_t *u, size_t len)
+{
+	if (len < 8 + 240 || rd16(u) != DHCP_CLIENT_PORT)
+		return -1;
+	const uint8_t *m = u + 8;
+	int type = -1;
+	for (size_t k = 240; k + 2 < len - 8 && m[k] != 255;)
+		if (m[k] == 0) {
+			k++;
+		} else {
+			if (m[k] == 53 && m[k + 1] == 1)
+				type = m[k + 2];
+			k += 2u + m[k + 1];
+		}
+	return type;
+}
+
+/* every frame the client tries to send, taken or refused: the address it
+ * probes, its transaction, its declines, and what it owes */
+static int spy_send(struct nic *n, const void *fr, size_t len)
+{
+	int r = nic_send(n, fr, len);
+	uint64_t now = now_us();
+	struct eth_view e;
+	struct ipv4_view v;
+	struct arp_view a;
+	if (eth_parse(fr, len, &e))
+		return r;
+	if (e.type == ETHERTYPE_ARP && !arp_parse(e.payload, e.len, &a) &&
+	    a.spa == 0 && a.op == ARP_OP_REQUEST && a.tpa != probing) {
+		probing = a.tpa;
+		claimed = false;
+		return r;
+	}
+	if (e.type != ETHERTYPE_IPV4 || ipv4_parse(e.payload, e.len, &v) ||
+	    v.proto != IP_PROTO_UDP)
+		return r;
+	int type = dhcp_type(v.payload, v.len);
+	if (type < 0)
+		return r;
+	uint32_t x = rd32(v.payload + 8 + 4);
+	bool same = owed && x == owed_xid && type == owed_type;
+	if (type == DHCPDECLINE && (!decline_xid || decline_xid != x)) {
+		/* the first try of this transaction's DECLINE */
+		decline_xid = x;
+		declines_sent++;
+		if (probing) {
+			declined = probing;
+			declined_mac = claimed ? claim_mac : NULL;
+		}
+	}
+	/* any message of the client's ends a probe: a DECLINE, or a
+	 * DISCOVER or REQUEST of a new exchange (the lease ran out while
+	 * probing); a later probe is another one */
+	probing = 0, claimed = false;
+	xid = x;
+	/* a renewal's unicast waits in ARP's queue while the server is
+	 * unresolved (ARP_PENDQ), its retransmissions with it, and leaves
+	 * with them: what is owed and sent twice is of broadcasts */
+	if (memcmp(e.dst, "\xff\xff\xff\xff\xff\xff", ETH_ALEN))
+		return r;
+	if (r == NIC_TX_FULL) {
+		if (!same) {
+			owed = owed_required = true;
+			owed_xid = x;
+			owed_type = type;
+			owed_at = now;
+		}
+		return r;
+	}
+	if (r)
+		return r;
+	if (same) {
+		owed = false;
+		last_at = owed_at;
+	} else {
+		owed = false; /* another message: the client moved on */
+		if (x == last_xid && type == last_type &&
+		    now < last_at + RETRY_FIRST_US) {
+			fprintf(stderr,
+				"fuzz_dhcp: message type %d of %08x sent again "
+				"%llu us after, no refusal owed\n",
+				type, x, (unsigned long long)(now - last_at));
+			abort();
+		}
+		last_at = now;
+	}
+	last_xid = x;
+	last_type = type;
+	return r;
+}
+
+/* what the client sent: its DHCP messages' sources */
 static void drain(void)
 {
 	const struct frame *f;
 	while ((f = fake_pop())) {
 		struct eth_view e;
 		struct ipv4_view v;
-		struct arp_view a;
-		if (!eth_parse(f->b, f->len, &e) && e.type == ETHERTYPE_ARP &&
-		    !arp_parse(e.payload, e.len, &a) && a.spa == 0 &&
-		    a.op == ARP_OP_REQUEST && a.tpa != probing) {
-			probing = a.tpa;
-			claimed = false;
-			continue;
-		}
 		if (eth_parse(f->b, f->len, &e) || e.type != ETHERTYPE_IPV4 ||
-		    ipv4_parse(e.payload, e.len, &v) ||
-		    v.proto != IP_PROTO_UDP || v.len < 8 + 240 ||
-		    rd16(v.payload) != DHCP_CLIENT_PORT)
+		    ipv4_parse(e.payload, e.len, &v) || v.proto != IP_PROTO_UDP)
 			continue;
+		int type = dhcp_type(v.payload, v.len);
 		const uint8_t *m = v.payload + 8;
-		xid = rd32(m + 4);
-		int type = -1;
-		for (size_t k = 240; k + 2 < v.len - 8 && m[k] != 255;)
-			if (m[k] == 0) {
-				k++;
-			} else {
-				if (m[k] == 53 && m[k + 1] == 1)
-					type = m[k + 2];
-				k += 2u + m[k + 1];
-			}
 		if ((type == DHCPDISCOVER || type == DHCPDECLINE) &&
 		    (v.src || rd32(m + 12)))
 			die("a DISCOVER or DECLINE not from 0.0.0.0, ciaddr 0",
 			    v.src);
 		if (type == DHCPREQUEST && v.src != rd32(m + 12))
 			die("a REQUEST whose source is not its ciaddr", v.src);
-		declines_sent += type == DHCPDECLINE;
-		if (type == DHCPDECLINE && probing) {
-			declined = probing;
-			declined_mac = claimed ? claim_mac : NULL;
-		}
-		/* any message of the client's ends a probe: a DECLINE, or a
-		 * DISCOVER or REQUEST of a new exchange (the lease ran out
-		 * while probing); a later probe is another one */
-		probing = 0, claimed = false;
 	}
 }
 
@@ -177,12 +266,21 @@ static void reply(uint32_t to_xid, uint8_t type, uint32_t yi,
 	offered[k].ip = yi;
 	offered[k].at_us = now_us();
 	noffered += k == noffered;
+	if (owed && to_xid == owed_xid)
+		owed_required = false; /* the exchange may have moved on */
 	inject(f, build_dhcp_reply(f, to_xid, type, yi, opts, n));
 }
 
 static void check(void)
 {
 	const struct net_counters *c = net_counters();
+	if (owed && owed_required && fake.tx_room < 0) {
+		fprintf(stderr,
+			"fuzz_dhcp: message type %d of %08x refused, its "
+			"exchange standing, not sent at a poll with room\n",
+			owed_type, owed_xid);
+		abort();
+	}
 	if (claim_lines > pow2_lines(c->arp_conflicts))
 		die_lines("more 'also claimed' lines than log2(arp_conflicts) "
 			  "+ 1",
@@ -242,19 +340,40 @@ static void check(void)
 		die("holds an address past its lease", v.ip);
 }
 
+/* a new stack (it forgets the lease), its DISCOVER taken */
+static void new_stack(void)
+{
+	fake_setup(true);
+	nic_send = fake.nic.send;
+	fake.nic.send = spy_send;
+	claim_lines = untimed_lines = set_lines = removed_lines = 0;
+	declines_sent = decline_lines = 0;
+	noffered = 0;
+	probing = 0;
+	claimed = false;
+	declined = 0;
+	decline_xid = 0;
+	owed = false;
+	last_xid = xid = 0;
+	last_type = -1;
+	const struct frame *f = fake_pop();
+	struct eth_view e;
+	struct ipv4_view v;
+	if (f && !eth_parse(f->b, f->len, &e) && e.type == ETHERTYPE_IPV4 &&
+	    !ipv4_parse(e.payload, e.len, &v) && v.proto == IP_PROTO_UDP &&
+	    dhcp_type(v.payload, v.len) == DHCPDISCOVER) {
+		last_xid = xid = rd32(v.payload + 8 + 4);
+		last_type = DHCPDISCOVER;
+		last_at = now_us();
+	}
+	drain();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	shim_quiet = 1;
 	shim_line_hook = count_line;
-	fake_setup(true);
-	claim_lines = untimed_lines = set_lines = removed_lines = 0;
-	declines_sent = decline_lines = 0;
-	noffered = 0;
-	xid = 0;
-	probing = 0;
-	claimed = false;
-	declined = 0;
-	drain();
+	new_stack();
 	size_t i = 0;
 	while (i < size) {
 		uint8_t k = data[i++];
@@ -282,16 +401,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				claim(rd32(data + i), how, who);
 				i += 4;
 			}
+		} else if ((k & 3) == 3 && (k & 0x20)) {
+			/* the ring takes 0 to 6 more frames, or (7) any */
+			unsigned room = (k >> 2) & 7;
+			fake.tx_room = room == 7 ? -1 : (int)room;
+			net_poll();
 		} else if ((k & 3) == 3) {
 			check();
-			fake_setup(true); /* a new stack forgets the lease */
-			claim_lines = untimed_lines = set_lines =
-			    removed_lines = 0;
-			declines_sent = decline_lines = 0;
-			noffered = 0;
-			probing = 0;
-			claimed = false;
-			declined = 0;
+			new_stack();
 		}
 		drain();
 		check();

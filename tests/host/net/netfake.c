@@ -72,6 +72,10 @@ static int fake_send(struct nic *n, const void *f, size_t len)
 {
 	if (len > ETH_FRAME_MAX || len < ETH_MIN_FRAME)
 		abort(); /* the stack must pad and never exceed the MTU */
+	if (fake.tx_err) {
+		fake.tx_err--;
+		return -1;
+	}
 	if (fake.tx_room == 0)
 		return NIC_TX_FULL;
 	if (fake.tx_room > 0)
@@ -118,6 +122,7 @@ void fake_setup(bool dhcp)
 	fake.ntx = fake.txr = fake.nrx = fake.rxr = 0;
 	fake.drop_tx = false;
 	fake.tx_room = -1;
+	fake.tx_err = 0;
 	memset(&fake.nic, 0, sizeof(fake.nic));
 	strcpy(fake.nic.name, "fake0");
 	memcpy(fake.nic.mac, stack_mac, 6);

@@ -31,6 +31,8 @@ struct fake_nic {
 	/* frames the transmit ring still takes before send answers
 	 * NIC_TX_FULL (nothing taken); negative: no limit */
 	int tx_room;
+	/* sends still refused with -1 (a device error, not a full ring) */
+	unsigned tx_err;
 };
 extern struct fake_nic fake;
 

@@ -1072,6 +1072,38 @@ static void test_arp_ring_full_own_packets_kept_ARP_TXQ(void **state)
 static const uint8_t squatter_mac[6] = {0x02, 0x00, 0x00, 0x77, 0x00, 0x0d};
 static const uint8_t zero_mac[6];
 
+/* a held ARP packet older than ARP_TXQ_AGE_US when the ring has room
+ * again is dropped, counted in arp_tx_lost, not sent: its asker has asked
+ * again by then (RFC 1122 §2.3.2.1) and the binding may have moved; a
+ * younger one behind it still leaves. Before, every held packet left
+ * after the stall however old */
+static void test_arp_ring_full_held_packet_age_bound(void **state)
+{
+	(void)state;
+	uint8_t f[64];
+	uint8_t m[6] = {0x02, 0, 0, 0, 3, 0};
+	uint64_t lost = net_counters()->arp_tx_lost;
+	fake.tx_room = 0;
+	build_arp(f, ARP_OP_REQUEST, m, 0x0a000230u, NULL, STACK_IP);
+	inject(f, 60);
+	advance_us(ARP_TXQ_AGE_US / 2);
+	m[5] = 1;
+	build_arp(f, ARP_OP_REQUEST, m, 0x0a000231u, NULL, STACK_IP);
+	inject(f, 60);
+	/* the first ARP_TXQ_AGE_US + 1 old, the second half that */
+	advance_us(ARP_TXQ_AGE_US / 2 + 1);
+	assert_null(fake_pop());
+	fake.tx_room = -1;
+	net_poll();
+	struct arp_view a;
+	const uint8_t *dst, *tha;
+	assert_non_null(arp_sent(&a, &dst, &tha));
+	assert_int_equal(a.op, ARP_OP_REPLY);
+	assert_int_equal(a.tpa, 0x0a000231u);
+	assert_null(fake_pop());
+	assert_int_equal(net_counters()->arp_tx_lost, lost + 1);
+}
+
 /* one IPv4 fragment of a datagram with id `id`: payload bytes
  * [off, off + len) of `data`, MF as given */
 static void inject_frag_from(uint32_t src, uint16_t id, const uint8_t *bytes,
@@ -1620,6 +1652,32 @@ static void test_dhcp_ring_full_sent_next_poll(void **state)
 	fake_setup(false);
 }
 
+/* a DHCP message the NIC refuses with an error (-1: not a full ring)
+ * is one lost on the wire: the RFC 2131 §4.1 retransmission sends it
+ * again, 4 s later, and net_poll is not kept busy meanwhile (a device in
+ * error is not retried at poll rate) */
+static void test_dhcp_rfc2131_s4_1_nic_error_retransmitted(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint64_t sent = net_counters()->dhcp_sent;
+	uint8_t f[600];
+	fake.tx_err = 1;
+	inject(f, dhcp_reply(f, xid, DHCPOFFER, STACK_IP));
+	assert_int_equal(fake.tx_err, 0);
+	assert_false(net_poll());
+	advance_steps(3990000);
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	assert_int_equal(net_counters()->dhcp_sent, sent);
+	advance_steps(20000);
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	assert_int_equal(req, STACK_IP);
+	assert_int_equal(net_counters()->dhcp_sent, sent + 1);
+	fake_setup(false);
+}
+
 /* RFC 2132 §9.7: the server identifier is 4 bytes; an OFFER whose option
  * 54 has another length names no server and is refused (counted in
  * dhcp_bad), and the client keeps selecting */
@@ -2106,6 +2164,43 @@ static void test_dhcp_rfc2131_s3_1_conflict_declined(void **state)
 		expect_decline_then_discover(xid);
 		assert_int_equal(net_counters()->arp_conflicts, 1);
 	}
+	fake_setup(false);
+}
+
+/* a probe the full ring held for an address the tick then declines is
+ * not sent after the DHCPDECLINE (arp_acd_stop drops it): a probe from
+ * us for an address we gave back would read as a new claim of it.
+ * Before, it left at the next poll with room, the DECLINE after it */
+static void test_dhcp_declined_probe_not_sent(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t r[600];
+	inject(r, dhcp_reply(r, xid, DHCPOFFER, STACK_IP));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	fake.tx_room = 0;
+	inject(r, dhcp_reply(r, xid, DHCPACK, STACK_IP));
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REPLY, squatter_mac, STACK_IP, stack_mac, 0);
+	inject(f, 60);
+	advance_us(NET_TICK_US); /* the tick declines */
+	assert_null(fake_pop());
+	fake.tx_room = -1;
+	net_poll();
+	/* the DECLINE alone: no ARP packet before or after it */
+	const struct frame *fr;
+	unsigned arps = 0, udps = 0;
+	while ((fr = fake_pop())) {
+		struct eth_view e;
+		assert_int_equal(eth_parse(fr->b, fr->len, &e), 0);
+		arps += e.type == ETHERTYPE_ARP;
+		udps += e.type == ETHERTYPE_IPV4;
+	}
+	assert_int_equal(udps, 1);
+	assert_int_equal(arps, 0);
+	assert_int_equal(net_counters()->dhcp_declines, 1);
 	fake_setup(false);
 }
 
@@ -3098,6 +3193,53 @@ static void test_net_init_static_no_ip_refused(void **state)
 	fake_setup(false);
 }
 
+/* net_init with net=off (netboot.c starts no stack then; net_init on
+ * its own): 0, and the interface neither asks DHCP nor has an address */
+static void test_net_init_off_sends_nothing(void **state)
+{
+	(void)state;
+	struct net_config c;
+	net_config_default(&c);
+	c.mode = NET_MODE_OFF;
+	fake_clear();
+	assert_int_equal(net_init(&fake.nic, &c), 0);
+	advance_steps(5000000);
+	assert_null(fake_pop());
+	struct net_state_view v;
+	net_state(&v);
+	assert_false(v.configured);
+	fake_setup(false);
+}
+
+/* a frame of a type the stack does not carry is counted in
+ * rx_unsupported and goes no further, whatever it holds: an 802.3
+ * length field (eth_parse refuses it), an 802.1Q tag, IPv6; each here
+ * carries an echo request to us that IPv4 would answer */
+static void test_net_input_unsupported_type_counted(void **state)
+{
+	(void)state;
+	static const uint16_t types[] = {0x0040, 0x8100, 0x86dd};
+	uint8_t echo[8] = {ICMP_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, 1};
+	wr16(echo + 2, inet_fold(inet_sum(echo, sizeof(echo), 0)));
+	fake_clear();
+	for (unsigned k = 0; k < ARRAY_SIZE(types); k++) {
+		uint64_t unsupp = net_counters()->rx_unsupported;
+		uint8_t f[64];
+		size_t n = build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, echo,
+				      sizeof(echo));
+		wr16(f + 12, types[k]);
+		inject(f, n);
+		assert_int_equal(net_counters()->rx_unsupported, unsupp + 1);
+		assert_null(fake_pop());
+	}
+	/* the same as IPv4 is answered */
+	uint8_t f[64];
+	inject(f, build_ipv4(f, PEER_IP, STACK_IP, IP_PROTO_ICMP, echo,
+			     sizeof(echo)));
+	struct ipv4_view ip;
+	assert_non_null(pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip));
+}
+
 /* net= sets the mode whatever it was before: dhcp, static or off, each
  * from each; a word that is none of them leaves it */
 static void test_net_config_net_word_sets_mode(void **state)
@@ -3413,6 +3555,45 @@ static void peer_open_at(struct peer *p, uint32_t ip, uint16_t sport)
 {
 	peer_init_at(p, ip, sport);
 	assert_true(peer_connect(p));
+}
+
+/* /api/net's tcp.connections lists the open connections, each once
+ * with its peer and port, and no closed slot: two open of TCP_MAX_CONN,
+ * then one after the other ends */
+static void test_api_net_lists_open_connections(void **state)
+{
+	(void)state;
+	struct peer a, b;
+	peer_open(&a, 40100);
+	peer_open(&b, 40101);
+	static char buf[1 << 16];
+	for (unsigned round = 0; round < 2; round++) {
+		struct json j;
+		json_init(&j, buf, sizeof(buf));
+		status_find("net")->fn(&j);
+		int n = json_end(&j);
+		assert_true(n > 0);
+		assert_true(json_valid(buf, (size_t)n));
+		buf[n] = 0;
+		unsigned peers = 0;
+		for (const char *q = buf; (q = strstr(q, "\"peer\":")); q++)
+			peers++;
+		assert_int_equal(peers, 2 - round);
+		assert_null(strstr(buf, "\"state\":\"CLOSED\""));
+		assert_int_equal(strstr(buf, "\"port\":40100") != NULL,
+				 round == 0);
+		assert_non_null(strstr(buf, "\"peer\":\"10.0.2.2\","
+					    "\"port\":40101,"));
+		if (!round) {
+			peer_send(&a, TCP_RST, NULL, 0);
+			unsigned active, max;
+			tcp_usage(&active, &max);
+			assert_int_equal(active, 1);
+		}
+	}
+	fake_clear();
+	peer_free(&a);
+	peer_free(&b);
 }
 
 static int http_get(struct peer *p, const char *path, char *body, size_t bcap,
@@ -7945,6 +8126,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc5227_probe_from_other_host_conflicts,
 		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_declined_probe_not_sent,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_rfc5227_s2_4_defended,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
@@ -7980,6 +8163,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6298_s5_7_rto_after_synack_timeout, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_api_net_lists_open_connections,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_handshake_keepalive_fin,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rst_cases, fake_cm_setup,
@@ -8194,8 +8379,16 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_ring_full_sent_next_poll,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc2131_s4_1_nic_error_retransmitted, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_net_init_static_no_ip_refused,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_net_init_off_sends_nothing,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_net_input_unsupported_type_counted, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test(test_net_config_net_word_sets_mode),
 	    cmocka_unit_test_setup_teardown(test_webui_page_too_large_500,
 					    fake_cm_setup, fake_cm_teardown),
@@ -8257,6 +8450,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_arp_ring_full_own_packets_kept_ARP_TXQ, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_arp_ring_full_held_packet_age_bound, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_nic_tx_stall_not_busy_for_ever,
 					    fake_cm_setup, fake_cm_teardown),
