@@ -765,61 +765,87 @@ int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail)
 	return taken;
 }
 
-/* one device completion: translate into the driver's terms. false when it
- * names nothing the gate issued (counted, dropped). */
-static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
-			       struct nvme_cqe *e, bool *swallow)
+/* what a device completion is to the gate (gate_cqe_kind) */
+enum gate_cqe {
+	GATE_CQE_BAD,	/* names nothing the gate issued: dropped, counted */
+	GATE_CQE_STALE, /* from an SQ's earlier life: swallowed */
+	GATE_CQE_KCMD,	/* the kernel's outstanding command: kept for it */
+	GATE_CQE_DRV,	/* a driver command: needs a slot in its CQ */
+};
+
+/* Which of those e, read from CQ cqid's shadow, is. Changes nothing, so
+ * the reap can leave an entry that needs a driver CQ slot where it is
+ * (nvme_gate_cq_reap). */
+static enum gate_cqe gate_cqe_kind(const struct nvme_gate *g, uint16_t cqid,
+				   const struct nvme_cqe *e)
 {
-	*swallow = false;
 	if (e->sqid >= NVME_VAL_MAX_QID)
-		return false;
-	struct nvme_gate_sq *sq = &g->sq[e->sqid];
+		return GATE_CQE_BAD;
+	const struct nvme_gate_sq *sq = &g->sq[e->sqid];
 	bool kcmd = e->sqid == 0 && g->kcmd_busy && e->cid == g->kcmd_cid;
 	/* a CID the gate has not outstanding in the kernel's generation (a
 	 * kernel command's with none outstanding, an earlier one's: given up
 	 * on and posted after a reset, or a copy) names nothing: it must not
 	 * match a tag by its low bits, nor answer the kernel's command */
-	if (!kcmd && (e->cid >> NVME_GATE_TAG_BITS) >= NVME_GATE_GENS)
-		return false;
 	unsigned gen = e->cid >> NVME_GATE_TAG_BITS;
-	if (!kcmd && gen < NVME_GATE_GENS && gen != g->sq_gen[e->sqid]) {
-		/* from an SQ's earlier life (before a Delete SQ or a reset):
-		 * the driver has been answered already */
-		g->dev_stale_cqe++;
-		if (g->cq[cqid].stale)
-			g->cq[cqid].stale--;
-		*swallow = true;
-		return true;
-	}
+	if (!kcmd && gen >= NVME_GATE_GENS)
+		return GATE_CQE_BAD;
+	/* from an SQ's earlier life (before a Delete SQ or a reset): the
+	 * driver has been answered already */
+	if (!kcmd && gen != g->sq_gen[e->sqid])
+		return GATE_CQE_STALE;
 	if (sq->state == NVME_GQ_FREE || sq->state == NVME_GQ_DRAINING ||
 	    sq->cqid != cqid)
-		return false;
+		return GATE_CQE_BAD;
+	if (kcmd)
+		return GATE_CQE_KCMD;
 	unsigned tag = e->cid & (NVME_GATE_TAGS - 1);
-	if (!kcmd && (tag >= sq->ntags || !sq->tag[tag].busy))
-		return false;
-	/* SQHD: the head when the entry was made (NVMe 2.0 §4.2.1), so at
-	 * or past the last one and not past the tail rung, in ring order.
-	 * Anything else (or a head from a completion that named nothing) is
-	 * not taken: a device that moved the gate's head past its tail
-	 * would stall the SQ, or have the gate count slots it never
-	 * fetched as free */
-	if (e->sqhd < sq->size &&
-	    (uint16_t)((e->sqhd + sq->size - sq->sh_head) % sq->size) <=
+	if (tag >= sq->ntags || !sq->tag[tag].busy)
+		return GATE_CQE_BAD;
+	return GATE_CQE_DRV;
+}
+
+/* SQHD: the head when the entry was made (NVMe 2.0 §4.2.1), so at or
+ * past the last one and not past the tail rung, in ring order. Anything
+ * else (or a head from a completion that named nothing) is not taken: a
+ * device that moved the gate's head past its tail would stall the SQ, or
+ * have the gate count slots it never fetched as free */
+static void gate_sqhd(struct nvme_gate *g, struct nvme_gate_sq *sq,
+		      uint16_t sqhd)
+{
+	if (sqhd < sq->size &&
+	    (uint16_t)((sqhd + sq->size - sq->sh_head) % sq->size) <=
 		(uint16_t)((sq->sh_tail + sq->size - sq->sh_head) % sq->size))
-		sq->sh_head = e->sqhd;
+		sq->sh_head = sqhd;
 	else
 		g->dev_bad_sqhd++;
+}
+
+/* The device completion e of CQ cqid, of kind k, taken off the shadow:
+ * a stale one is swallowed, the kernel's kept for nvme_gate_kcmd_poll, a
+ * driver command's translated into the driver's terms (its CID, the
+ * driver-view SQ head) for nvme_gate_cq_reap to post. */
+static void gate_cqe_take(struct nvme_gate *g, uint16_t cqid,
+			  struct nvme_cqe *e, enum gate_cqe k)
+{
 	struct nvme_gate_cq *cq = &g->cq[cqid];
-	if (kcmd) {
-		if (cq->inflight)
-			cq->inflight--;
+	struct nvme_gate_sq *sq = &g->sq[e->sqid];
+	if (k == GATE_CQE_STALE) {
+		g->dev_stale_cqe++;
+		if (cq->stale)
+			cq->stale--;
+		return;
+	}
+	gate_sqhd(g, sq, e->sqhd);
+	if (cq->inflight)
+		cq->inflight--;
+	if (k == GATE_CQE_KCMD) {
 		g->kcmd_cqe = *e;
 		g->kcmd_busy = false;
 		g->kcmd_done = true;
-		*swallow = true;
-		return true;
+		return;
 	}
-	struct nvme_gate_tag *tg = &sq->tag[tag];
+	struct nvme_gate_tag *tg = &sq->tag[e->cid & (NVME_GATE_TAGS - 1)];
 	if (e->sqid == 0) {
 		bool ok = nvme_cqe_sct(e) == NVME_SCT_GENERIC &&
 			  nvme_cqe_sc(e) == NVME_SC_SUCCESS;
@@ -831,9 +857,6 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 	gate_unpin(g, tg);
 	tg->busy = 0;
 	sq->nbusy--;
-	if (cq->inflight)
-		cq->inflight--;
-	return true;
 }
 
 /* room came free in CQ cqid (tags, shadow slots, driver CQ slots): first
@@ -871,8 +894,13 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 	if ((shq[cq->sh_head].status & NVME_CQE_P_MASK) != cq->sh_phase)
 		cq->stale = 0;
 	int delivered = 0, consumed = 0;
-	/* at most one queue depth per call */
-	for (int i = 0; i < cq->size && !cq_full(cq); i++) {
+	/* at most one queue depth per call. An entry that needs a slot in
+	 * the driver's CQ waits at the head while that is full, and what is
+	 * behind it waits in order; one that needs none (the kernel's own
+	 * command's, a stale or a bad one) is taken whenever it is at the
+	 * head: a driver that does not consume its admin CQ does not hold
+	 * back the kernel's command (t_kcmd_driver_cq_full) */
+	for (int i = 0; i < cq->size; i++) {
 		struct nvme_cqe e;
 		uint16_t st = shq[cq->sh_head].status;
 		if ((st & NVME_CQE_P_MASK) != cq->sh_phase)
@@ -884,17 +912,20 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 		e.sqid = shq[cq->sh_head].sqid;
 		e.cid = shq[cq->sh_head].cid;
 		e.status = st;
+		enum gate_cqe k = gate_cqe_kind(g, qid, &e);
+		if (k == GATE_CQE_DRV && cq_full(cq))
+			break;
 		if (++cq->sh_head == cq->size) {
 			cq->sh_head = 0;
 			cq->sh_phase ^= 1;
 		}
 		consumed++;
-		bool swallow; /* the kernel's own command, or a stale one */
-		if (!gate_cqe_translate(g, qid, &e, &swallow)) {
+		if (k == GATE_CQE_BAD) {
 			g->dev_bad_cqe++;
 			continue;
 		}
-		if (swallow)
+		gate_cqe_take(g, qid, &e, k);
+		if (k != GATE_CQE_DRV)
 			continue;
 		gate_cq_post(g, cq, &e);
 		delivered++;

@@ -224,8 +224,11 @@ int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
  * counted (DOORBELL_OUT_OF_RANGE, QUEUE_NOT_OWNED). */
 int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail);
 /* Move device completions of CQ qid into the driver's CQ (translated CID,
- * driver-view SQHD, the driver ring's phase) while it has room; rings the
- * device CQ head. Returns completions delivered, or -1 for an unknown CQ. */
+ * driver-view SQHD, the driver ring's phase) while it has room, in the
+ * device's order; one that needs no driver slot (the kernel's command's,
+ * a stale or bad one) is taken at the head even when the driver's CQ is
+ * full. Rings the device CQ head. Returns completions delivered, or -1
+ * for an unknown CQ. */
 int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid);
 /* the driver consumed its CQ up to `head` (exclusive). 0 or -1. */
 int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head);

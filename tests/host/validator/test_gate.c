@@ -584,7 +584,7 @@ static void t_hostile_device(void **s)
 /* A completion the device posts into a CQ its SQ does not post to names
  * nothing there, though its SQ and tag are live: dropped and counted, and
  * the command is answered once, by its own completion in its own CQ
- * (mutation testing: without the SQ-state/CQ check in gate_cqe_translate
+ * (mutation testing: without the SQ-state/CQ check in gate_cqe_kind
  * every test passed; the stray completion went to the other CQ's driver
  * ring and the command's real one was dropped) */
 static void t_device_wrong_cq(void **s)
@@ -1870,6 +1870,50 @@ static void t_kcmd_sq_full(void **s)
 	assert_int_equal(fake_nvme_step(f), 0);
 }
 
+/* A kernel command's completion needs no slot in the driver's CQ: the
+ * reap takes it when it reaches the shadow head even while the driver's
+ * admin CQ is full, and what is behind it waits for room, in order. The
+ * driver never consumes: 14 Keep Alives answered, then D1, the kernel's
+ * Keep Alive and D2 on the device in that order; D1 fills the driver's
+ * CQ. Before, the reap stopped at the full CQ with the kernel's answer
+ * next in the shadow, and the kernel's command waited for the driver
+ * (the broker's BROKER_KCMD_US timeout) */
+static void t_kcmd_driver_cq_full(void **s)
+{
+	(void)s;
+	for (uint16_t i = 0; i < ADMQ - 2; i++) {
+		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)(0x700 + i)));
+		assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
+		assert_int_equal(fake_nvme_step(f), 1);
+		assert_int_equal(nvme_gate_cq_reap(&g, 0), 1); /* unread */
+	}
+	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d1));
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
+	struct nvme_sqe k = cmd(NVME_ADM_KEEP_ALIVE, 0);
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d2));
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
+	assert_int_equal(fake_nvme_step(f), 3);
+	struct nvme_cqe e;
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+	assert_true(e.cid >= NVME_GATE_KCID_BASE);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_SUCCESS);
+	assert_false(nvme_gate_kcmd_pending(&g));
+	/* D2 is still the device's answer in the shadow, behind nothing */
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
+	for (uint16_t i = 0; i < ADMQ - 2; i++)
+		expect_ok(&adq, 0, (uint16_t)(0x700 + i));
+	expect_ok(&adq, 0, 0x7d1);
+	assert_false(dpoll(&adq, 0, &e));
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x7d2);
+	assert_false(dpoll(&adq, 0, &e));
+	/* and the next kernel command goes as usual */
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+}
+
 /* Delete I/O SQ or CQ naming the admin queue (0) or an id past the
  * gate's table (NVME_VAL_MAX_QID, the 16-bit field's last) is refused,
  * nothing reaches the device and the admin queue goes on working. The
@@ -2000,6 +2044,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd_sq_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_kcmd_driver_cq_full, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_delete_qid_outside, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_admin_open_checks, setup,
