@@ -117,11 +117,11 @@ static uint16_t gate_cq_pending_of(const struct nvme_gate *g,
 		dma_rmb(); /* phase before the body */
 		uint16_t cid = shq[h].cid;
 		unsigned tag = cid & (NVME_GATE_TAGS - 1);
-		if (shq[h].sqid == sqid && cid >> NVME_GATE_TAG_BITS == gen) {
+		if (shq[h].sqid == sqid && cid >> NVME_GATE_GEN_SHIFT == gen) {
 			struct nvme_gate_tag *tg = &sq->tag[tag];
 			n++;
 			if (record && tag < sq->ntags && tg->busy &&
-			    !tg->dev_status) {
+			    cid == tg->dev_cid && !tg->dev_status) {
 				tg->dev_dw0 = shq[h].dw0;
 				tg->dev_dw1 = shq[h].dw1;
 				tg->dev_status = st | NVME_CQE_P_MASK;
@@ -174,9 +174,17 @@ static void gate_sq_clear(struct nvme_gate *g, struct nvme_gate_sq *sq)
 	memset(sq, 0, sizeof(*sq));
 }
 
-static uint16_t gate_dev_cid(const struct nvme_gate *g, uint16_t qid, int tag)
+/* the CID the device sees for the next command on tag t of sq: the SQ's
+ * generation, the tag's use (moved on: the command after it on the tag
+ * has another CID), the tag (nvme_gate.h) */
+static uint16_t gate_dev_cid(const struct nvme_gate *g, struct nvme_gate_sq *sq,
+			     unsigned t)
 {
-	return (uint16_t)(g->sq_gen[qid] << NVME_GATE_TAG_BITS | (unsigned)tag);
+	struct nvme_gate_tag *tg = &sq->tag[t];
+	uint16_t cid = (uint16_t)(g->sq_gen[sq->qid] << NVME_GATE_GEN_SHIFT |
+				  (unsigned)tg->uses << NVME_GATE_TAG_BITS | t);
+	tg->uses = (uint8_t)((tg->uses + 1) % NVME_GATE_USES);
+	return cid;
 }
 
 static void gate_cq_clear(struct nvme_gate *g, struct nvme_gate_cq *cq)
@@ -624,7 +632,7 @@ static void gate_abort_translate(struct nvme_gate *g, struct nvme_sqe *sh)
 		for (uint16_t t = 0; t < NVME_GATE_TAGS; t++) {
 			const struct nvme_gate_tag *tg = &g->sq[sqid].tag[t];
 			if (tg->busy && tg->drv_cid == cid) {
-				tag = gate_dev_cid(g, sqid, t);
+				tag = tg->dev_cid;
 				break;
 			}
 		}
@@ -634,8 +642,7 @@ static void gate_abort_translate(struct nvme_gate *g, struct nvme_sqe *sh)
 }
 
 /* the device's copy of an accepted command */
-static void gate_shadow_fill(const struct nvme_gate *g, struct nvme_gate_sq *sq,
-			     struct nvme_sqe *sh,
+static void gate_shadow_fill(struct nvme_gate_sq *sq, struct nvme_sqe *sh,
 			     const struct nvme_val_result *res, int tag)
 {
 	switch (res->kind) {
@@ -657,7 +664,7 @@ static void gate_shadow_fill(const struct nvme_gate *g, struct nvme_gate_sq *sq,
 	}
 	if (!res->uses_mptr)
 		sh->mptr = 0;
-	nvme_sqe_set_cid(sh, gate_dev_cid(g, sq->qid, tag));
+	nvme_sqe_set_cid(sh, sq->tag[tag].dev_cid);
 }
 
 /* Validate and shadow the driver's new entries of sq. Bounded by one queue
@@ -713,12 +720,13 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		tg->busy = 1;
 		tg->dev_status = 0;
 		tg->drv_cid = drv_cid;
+		tg->dev_cid = gate_dev_cid(g, sq, (unsigned)tag);
 		tg->opc = qt == NVME_QT_ADMIN ? nvme_sqe_opc(sh) : 0xff;
 		tg->arg = (uint16_t)FIELD_GET(NVME_CREATEQ_QID, sh->cdw10);
 		gate_pin(g, tg, res.grants);
 		sq->nbusy++;
 		cq->inflight++;
-		gate_shadow_fill(g, sq, sh, &res, tag);
+		gate_shadow_fill(sq, sh, &res, tag);
 		sq->sh_tail = next_sh;
 		added++;
 	}
@@ -787,7 +795,7 @@ static enum gate_cqe gate_cqe_kind(const struct nvme_gate *g, uint16_t cqid,
 	 * kernel command's with none outstanding, an earlier one's: given up
 	 * on and posted after a reset, or a copy) names nothing: it must not
 	 * match a tag by its low bits, nor answer the kernel's command */
-	unsigned gen = e->cid >> NVME_GATE_TAG_BITS;
+	unsigned gen = e->cid >> NVME_GATE_GEN_SHIFT;
 	if (!kcmd && gen >= NVME_GATE_GENS)
 		return GATE_CQE_BAD;
 	/* from an SQ's earlier life (before a Delete SQ or a reset): the
@@ -799,8 +807,11 @@ static enum gate_cqe gate_cqe_kind(const struct nvme_gate *g, uint16_t cqid,
 		return GATE_CQE_BAD;
 	if (kcmd)
 		return GATE_CQE_KCMD;
+	/* the command on its tag now, not the one before it there (a copy
+	 * of that one's completion posted after the tag was reused) */
 	unsigned tag = e->cid & (NVME_GATE_TAGS - 1);
-	if (tag >= sq->ntags || !sq->tag[tag].busy)
+	if (tag >= sq->ntags || !sq->tag[tag].busy ||
+	    sq->tag[tag].dev_cid != e->cid)
 		return GATE_CQE_BAD;
 	return GATE_CQE_DRV;
 }
@@ -922,6 +933,14 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 		consumed++;
 		if (k == GATE_CQE_BAD) {
 			g->dev_bad_cqe++;
+			if (!g->said_bad_cqe)
+				kprintf(
+				    "nvme-gate: device completion sq %u cid "
+				    "0x%x on cq %u names no command "
+				    "outstanding: dropped; the rest only "
+				    "counted (bad_device_cqes)\n",
+				    e.sqid, e.cid, qid);
+			g->said_bad_cqe = true;
 			continue;
 		}
 		gate_cqe_take(g, qid, &e, k);

@@ -16,6 +16,7 @@
 #include "dma/nvme_gate.h"
 #include "fake_nvme.h"
 #include "kernel/lib/json.h"
+#include "shim.h"
 #include "tests/host/lib/json_check.h"
 #include "val_fixture.h"
 
@@ -555,6 +556,76 @@ static void t_stale_after_delete(void **s)
 	assert_true(grant_revoke(&gt, ds, gen));
 }
 
+/* A device that posts a completion again after the tag went to the next
+ * command (buggy firmware; a kept copy posted late). Read A on tag 0
+ * completes and is reaped, Read B takes tag 0 and is fetched, then A's
+ * completion comes again. It names A, not B: dropped and counted with one
+ * line, and B keeps its pin until its own completion. Before, both had
+ * the same device CID (generation and tag): the copy completed B while
+ * the device still held it, its pin released (the driver could free the
+ * pool, granted to someone else while the device writes it) and the
+ * driver told "done" before the data was. A tag's CID repeats only after
+ * NVME_GATE_USES commands on it */
+static void t_dup_after_tag_reuse(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	uint32_t gen;
+	int ds = grant_add(&gt, OWNER, A + 2 * MIB, MIB, &gen);
+	assert_true(ds >= 0);
+	struct nvme_sqe c = cmd(NVME_IO_READ, 0x41);
+	c.nsid = 1;
+	c.prp1 = A + 2 * MIB;
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	assert_int_equal(fake_nvme_fetch(f, 1, 0), 1);
+	const uint16_t a_cid = nvme_sqe_cid(&f->infl[0].c);
+	assert_true(fake_nvme_complete(f, 0, 0, false, true)); /* + a copy */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x41);
+	assert_int_equal(gt.g[ds].pins, 0);
+	/* B on the same tag, on the device, not run */
+	c.cdw0 = NVME_IO_READ | (0x42u << 16);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	assert_int_equal(fake_nvme_fetch(f, 1, 0), 1);
+	const uint16_t b_cid = nvme_sqe_cid(&f->infl[0].c);
+	assert_int_equal(b_cid & (NVME_GATE_TAGS - 1),
+			 a_cid & (NVME_GATE_TAGS - 1));
+	assert_int_equal(gt.g[ds].pins, 1);
+	/* A's completion again, twice: dropped, one line */
+	uint64_t lines = shim_kprintf_calls, bad = g.dev_bad_cqe;
+	assert_true(fake_nvme_ghost(f, 0));
+	fake_nvme_post(f, 1, 1, a_cid, 0);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	assert_int_equal(g.dev_bad_cqe, bad + 2);
+	assert_int_equal(shim_kprintf_calls, lines + 1);
+	struct nvme_cqe e;
+	assert_false(dpoll(&iq, 1, &e));
+	assert_true(g.sq[1].tag[b_cid & (NVME_GATE_TAGS - 1)].busy);
+	assert_int_equal(gt.g[ds].pins, 1);
+	assert_false(grant_revoke(&gt, ds, gen));
+	/* B's own completion lets go */
+	assert_true(fake_nvme_complete(f, 0, 0, false, false));
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x42);
+	assert_int_equal(gt.g[ds].pins, 0);
+	assert_int_not_equal(b_cid, a_cid);
+	/* the window: the tag's CID comes round after NVME_GATE_USES uses
+	 * (A was the first, B the second) */
+	for (unsigned i = 2; i <= NVME_GATE_USES; i++) {
+		assert_int_equal(
+		    nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x43))), 1);
+		assert_int_equal(fake_nvme_step(f), 1);
+		uint16_t cid = nvme_sqe_cid(&f->log[f->nlog - 1]);
+		if (i < NVME_GATE_USES)
+			assert_int_not_equal(cid, a_cid);
+		else
+			assert_int_equal(cid, a_cid);
+		assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+		expect_ok(&iq, 1, 0x43);
+	}
+	assert_int_equal(shim_kprintf_calls, lines + 1);
+}
+
 static void t_hostile_device(void **s)
 {
 	(void)s;
@@ -595,7 +666,7 @@ static void t_device_wrong_cq(void **s)
 	admin_ok(create_cq(0x130, 2, 8, q2.cq, 0));
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x131))),
 			 1);
-	uint16_t dev_cid = (uint16_t)(g.sq_gen[1] << NVME_GATE_TAG_BITS);
+	uint16_t dev_cid = (uint16_t)(g.sq_gen[1] << NVME_GATE_GEN_SHIFT);
 	fake_nvme_post(f, 2, 1, dev_cid, 0);
 	assert_int_equal(nvme_gate_cq_reap(&g, 2), 0);
 	assert_int_equal(g.dev_bad_cqe, 1);
@@ -2004,6 +2075,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_stale_after_delete, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_hostile_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_dup_after_tag_reuse, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_device_wrong_cq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_ring_pool_revoke, setup,
 					    teardown),
