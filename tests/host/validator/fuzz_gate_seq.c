@@ -67,6 +67,8 @@
  *  - an Abort the gate passes names a command the driver has on the
  *    device or NVME_GATE_CID_NONE, never a kernel CID
  *    (abort_names_no_kcmd);
+ *  - a kernel command's completion at the head of the shadow admin CQ is
+ *    taken by the poll, whether the driver's admin CQ is full or not;
  *  - a kernel command's answer is the completion the device posted for
  *    it: never one of an earlier kernel command (given up on and answered
  *    late, kept across a reset, copied), unless the device copied one with
@@ -997,6 +999,13 @@ static int gate_head(uint16_t q, uint16_t head)
 	return r;
 }
 
+/* the driver's CQ q has no free slot (the gate's view) */
+static bool cq_full_drv(unsigned q)
+{
+	const struct nvme_gate_cq *c = &g.cq[q];
+	return c->size && (c->drv_tail + 1u) % c->size == c->drv_head;
+}
+
 static void gate_kpoll(void)
 {
 	struct nvme_cqe e;
@@ -1005,6 +1014,18 @@ static void gate_kpoll(void)
 	bool done = nvme_gate_kcmd_poll(&g, &e);
 	after(0, size);
 	check_held();
+	/* the kernel's completion needs no slot in the driver's CQ: at the
+	 * shadow head it is taken, full driver CQ or not
+	 * (t_kcmd_driver_cq_full) */
+	const volatile struct nvme_cqe *shq = g.cq[0].shadow.va;
+	if (!done && nvme_gate_kcmd_pending(&g) && g.cq[0].state && shq &&
+	    (shq[g.cq[0].sh_head].status & NVME_CQE_P_MASK) ==
+		g.cq[0].sh_phase &&
+	    shq[g.cq[0].sh_head].sqid == 0 &&
+	    shq[g.cq[0].sh_head].cid == g.kcmd_cid)
+		die("a kernel command's completion at the shadow CQ head was "
+		    "not taken (cid, driver CQ full)",
+		    g.kcmd_cid, cq_full_drv(0));
 	if (!done)
 		return;
 	/* (a poll after the broker gave up may still see that one's answer) */
