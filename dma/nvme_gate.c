@@ -479,11 +479,17 @@ static bool gate_list_fetch(void *ctx, uint64_t iova, uint64_t *dst, uint32_t n)
 	return true;
 }
 
-static int gate_tag_alloc(struct nvme_gate_sq *sq)
+/* the first free tag from the one after the last taken: a tag serves
+ * again only once the others free at the time have had a turn, so its
+ * NVME_GATE_USES uses (nvme_gate.h) stretch over that many rounds of the
+ * SQ's free tags, not that many commands */
+static int gate_tag_alloc(const struct nvme_gate_sq *sq)
 {
-	for (int t = 0; t < sq->ntags; t++)
+	for (unsigned i = 0; i < sq->ntags; i++) {
+		unsigned t = (sq->next_tag + i) % sq->ntags;
 		if (!sq->tag[t].busy)
-			return t;
+			return (int)t;
+	}
 	return -1;
 }
 
@@ -721,6 +727,7 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		tg->dev_status = 0;
 		tg->drv_cid = drv_cid;
 		tg->dev_cid = gate_dev_cid(g, sq, (unsigned)tag);
+		sq->next_tag = (uint16_t)(tag + 1);
 		tg->opc = qt == NVME_QT_ADMIN ? nvme_sqe_opc(sh) : 0xff;
 		tg->arg = (uint16_t)FIELD_GET(NVME_CREATEQ_QID, sh->cdw10);
 		gate_pin(g, tg, res.grants);

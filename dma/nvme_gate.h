@@ -72,8 +72,10 @@ struct nvme_gate_env {
  * command does not name that command: it is dropped (dev_bad_cqe) and the
  * command keeps its pins until its own completion. A copy matches again
  * only once the tag has served NVME_GATE_USES more commands of that SQ
- * (t_dup_after_tag_reuse). Generations run 0..NVME_GATE_GENS-1, which
- * keeps every driver command's device CID below NVME_GATE_KCID_BASE. */
+ * (t_dup_after_tag_reuse); tags are taken round-robin (t_tag_round_robin),
+ * so on an SQ with free tags that is as many rounds of them. Generations run
+ * 0..NVME_GATE_GENS-1, which keeps every driver command's device CID below
+ * NVME_GATE_KCID_BASE. */
 #define NVME_GATE_TAG_BITS  6
 #define NVME_GATE_USE_BITS  4
 #define NVME_GATE_USES	    (1u << NVME_GATE_USE_BITS)
@@ -148,6 +150,7 @@ struct nvme_gate_sq {
 	struct dma_buf lists;  /* ntags shadow PRP list pages */
 	uint16_t ntags;	       /* MIN(NVME_GATE_TAGS, size - 1) */
 	uint16_t nbusy;
+	uint16_t next_tag; /* where the next tag search starts */
 	struct nvme_gate_tag tag[NVME_GATE_TAGS];
 };
 

@@ -569,7 +569,15 @@ static void t_stale_after_delete(void **s)
 static void t_dup_after_tag_reuse(void **s)
 {
 	(void)s;
-	make_ioq(8);
+	/* SQ 1 of 2 entries, so one tag; CQ 1 of 8 */
+	iq = (struct dq){.sq = A + MIB,
+			 .cq = A + MIB + 0x40000,
+			 .size = 2,
+			 .cqsize = 8,
+			 .phase = 1};
+	admin_ok(create_cq(0x100, 1, iq.cqsize, iq.cq, 1));
+	admin_ok(create_sq(0x101, 1, iq.size, iq.sq, 1));
+	assert_int_equal(g.sq[1].ntags, 1);
 	uint32_t gen;
 	int ds = grant_add(&gt, OWNER, A + 2 * MIB, MIB, &gen);
 	assert_true(ds >= 0);
@@ -624,6 +632,26 @@ static void t_dup_after_tag_reuse(void **s)
 		expect_ok(&iq, 1, 0x43);
 	}
 	assert_int_equal(shim_kprintf_calls, lines + 1);
+}
+
+/* Tags go round: on an idle SQ each command takes the tag after the last
+ * one's, so a tag's NVME_GATE_USES uses, the window in which its CID
+ * tells a command from the ones before it there, span that many rounds of
+ * the SQ's tags (here 7), not that many commands */
+static void t_tag_round_robin(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	assert_int_equal(g.sq[1].ntags, 7);
+	for (unsigned i = 0; i < 2 * 7 + 1; i++) {
+		assert_int_equal(
+		    nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x44))), 1);
+		assert_int_equal(fake_nvme_step(f), 1);
+		uint16_t cid = nvme_sqe_cid(&f->log[f->nlog - 1]);
+		assert_int_equal(cid & (NVME_GATE_TAGS - 1), i % 7);
+		assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+		expect_ok(&iq, 1, 0x44);
+	}
 }
 
 static void t_hostile_device(void **s)
@@ -913,9 +941,16 @@ static void t_deleted_sq_wrap(void **s)
 	assert_int_equal(fake_nvme_step(f), 3);
 	admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x721, 1));
 	assert_int_equal(g.cq[1].stale, 3);
-	for (uint16_t i = 0; i < 3; i++)
-		expect_ok(&iq, 1, (uint16_t)(0x710 + i));
+	/* in tag order, which round-robin tags need not keep in order */
 	struct nvme_cqe e;
+	unsigned seen = 0;
+	for (uint16_t i = 0; i < 3; i++) {
+		assert_true(dpoll(&iq, 1, &e));
+		assert_int_equal(e.status >> 1, 0);
+		assert_true(e.cid >= 0x710 && e.cid < 0x713);
+		seen |= 1u << (e.cid - 0x710);
+	}
+	assert_int_equal(seen, 7);
 	assert_false(dpoll(&iq, 1, &e));
 	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
 	assert_int_equal(g.dev_stale_cqe, 3);
@@ -2077,6 +2112,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_hostile_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_dup_after_tag_reuse, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(t_tag_round_robin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_device_wrong_cq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_ring_pool_revoke, setup,
 					    teardown),
