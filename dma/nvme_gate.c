@@ -117,11 +117,11 @@ static uint16_t gate_cq_pending_of(const struct nvme_gate *g,
 		dma_rmb(); /* phase before the body */
 		uint16_t cid = shq[h].cid;
 		unsigned tag = cid & (NVME_GATE_TAGS - 1);
-		if (shq[h].sqid == sqid && cid >> NVME_GATE_TAG_BITS == gen) {
+		if (shq[h].sqid == sqid && cid >> NVME_GATE_GEN_SHIFT == gen) {
 			struct nvme_gate_tag *tg = &sq->tag[tag];
 			n++;
 			if (record && tag < sq->ntags && tg->busy &&
-			    !tg->dev_status) {
+			    cid == tg->dev_cid && !tg->dev_status) {
 				tg->dev_dw0 = shq[h].dw0;
 				tg->dev_dw1 = shq[h].dw1;
 				tg->dev_status = st | NVME_CQE_P_MASK;
@@ -174,9 +174,17 @@ static void gate_sq_clear(struct nvme_gate *g, struct nvme_gate_sq *sq)
 	memset(sq, 0, sizeof(*sq));
 }
 
-static uint16_t gate_dev_cid(const struct nvme_gate *g, uint16_t qid, int tag)
+/* the CID the device sees for the next command on tag t of sq: the SQ's
+ * generation, the tag's use (moved on: the command after it on the tag
+ * has another CID), the tag (nvme_gate.h) */
+static uint16_t gate_dev_cid(const struct nvme_gate *g, struct nvme_gate_sq *sq,
+			     unsigned t)
 {
-	return (uint16_t)(g->sq_gen[qid] << NVME_GATE_TAG_BITS | (unsigned)tag);
+	struct nvme_gate_tag *tg = &sq->tag[t];
+	uint16_t cid = (uint16_t)(g->sq_gen[sq->qid] << NVME_GATE_GEN_SHIFT |
+				  (unsigned)tg->uses << NVME_GATE_TAG_BITS | t);
+	tg->uses = (uint8_t)((tg->uses + 1) % NVME_GATE_USES);
+	return cid;
 }
 
 static void gate_cq_clear(struct nvme_gate *g, struct nvme_gate_cq *cq)
@@ -471,11 +479,17 @@ static bool gate_list_fetch(void *ctx, uint64_t iova, uint64_t *dst, uint32_t n)
 	return true;
 }
 
-static int gate_tag_alloc(struct nvme_gate_sq *sq)
+/* the first free tag from the one after the last taken: a tag serves
+ * again only once the others free at the time have had a turn, so its
+ * NVME_GATE_USES uses (nvme_gate.h) stretch over that many rounds of the
+ * SQ's free tags, not that many commands */
+static int gate_tag_alloc(const struct nvme_gate_sq *sq)
 {
-	for (int t = 0; t < sq->ntags; t++)
+	for (unsigned i = 0; i < sq->ntags; i++) {
+		unsigned t = (sq->next_tag + i) % sq->ntags;
 		if (!sq->tag[t].busy)
-			return t;
+			return (int)t;
+	}
 	return -1;
 }
 
@@ -624,7 +638,7 @@ static void gate_abort_translate(struct nvme_gate *g, struct nvme_sqe *sh)
 		for (uint16_t t = 0; t < NVME_GATE_TAGS; t++) {
 			const struct nvme_gate_tag *tg = &g->sq[sqid].tag[t];
 			if (tg->busy && tg->drv_cid == cid) {
-				tag = gate_dev_cid(g, sqid, t);
+				tag = tg->dev_cid;
 				break;
 			}
 		}
@@ -634,8 +648,7 @@ static void gate_abort_translate(struct nvme_gate *g, struct nvme_sqe *sh)
 }
 
 /* the device's copy of an accepted command */
-static void gate_shadow_fill(const struct nvme_gate *g, struct nvme_gate_sq *sq,
-			     struct nvme_sqe *sh,
+static void gate_shadow_fill(struct nvme_gate_sq *sq, struct nvme_sqe *sh,
 			     const struct nvme_val_result *res, int tag)
 {
 	switch (res->kind) {
@@ -657,7 +670,7 @@ static void gate_shadow_fill(const struct nvme_gate *g, struct nvme_gate_sq *sq,
 	}
 	if (!res->uses_mptr)
 		sh->mptr = 0;
-	nvme_sqe_set_cid(sh, gate_dev_cid(g, sq->qid, tag));
+	nvme_sqe_set_cid(sh, sq->tag[tag].dev_cid);
 }
 
 /* Validate and shadow the driver's new entries of sq. Bounded by one queue
@@ -713,12 +726,14 @@ static int gate_sq_take(struct nvme_gate *g, struct nvme_gate_sq *sq)
 		tg->busy = 1;
 		tg->dev_status = 0;
 		tg->drv_cid = drv_cid;
+		tg->dev_cid = gate_dev_cid(g, sq, (unsigned)tag);
+		sq->next_tag = (uint16_t)(tag + 1);
 		tg->opc = qt == NVME_QT_ADMIN ? nvme_sqe_opc(sh) : 0xff;
 		tg->arg = (uint16_t)FIELD_GET(NVME_CREATEQ_QID, sh->cdw10);
 		gate_pin(g, tg, res.grants);
 		sq->nbusy++;
 		cq->inflight++;
-		gate_shadow_fill(g, sq, sh, &res, tag);
+		gate_shadow_fill(sq, sh, &res, tag);
 		sq->sh_tail = next_sh;
 		added++;
 	}
@@ -765,61 +780,90 @@ int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail)
 	return taken;
 }
 
-/* one device completion: translate into the driver's terms. false when it
- * names nothing the gate issued (counted, dropped). */
-static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
-			       struct nvme_cqe *e, bool *swallow)
+/* what a device completion is to the gate (gate_cqe_kind) */
+enum gate_cqe {
+	GATE_CQE_BAD,	/* names nothing the gate issued: dropped, counted */
+	GATE_CQE_STALE, /* from an SQ's earlier life: swallowed */
+	GATE_CQE_KCMD,	/* the kernel's outstanding command: kept for it */
+	GATE_CQE_DRV,	/* a driver command: needs a slot in its CQ */
+};
+
+/* Which of those e, read from CQ cqid's shadow, is. Changes nothing, so
+ * the reap can leave an entry that needs a driver CQ slot where it is
+ * (nvme_gate_cq_reap). */
+static enum gate_cqe gate_cqe_kind(const struct nvme_gate *g, uint16_t cqid,
+				   const struct nvme_cqe *e)
 {
-	*swallow = false;
 	if (e->sqid >= NVME_VAL_MAX_QID)
-		return false;
-	struct nvme_gate_sq *sq = &g->sq[e->sqid];
+		return GATE_CQE_BAD;
+	const struct nvme_gate_sq *sq = &g->sq[e->sqid];
 	bool kcmd = e->sqid == 0 && g->kcmd_busy && e->cid == g->kcmd_cid;
 	/* a CID the gate has not outstanding in the kernel's generation (a
 	 * kernel command's with none outstanding, an earlier one's: given up
 	 * on and posted after a reset, or a copy) names nothing: it must not
 	 * match a tag by its low bits, nor answer the kernel's command */
-	if (!kcmd && (e->cid >> NVME_GATE_TAG_BITS) >= NVME_GATE_GENS)
-		return false;
-	unsigned gen = e->cid >> NVME_GATE_TAG_BITS;
-	if (!kcmd && gen < NVME_GATE_GENS && gen != g->sq_gen[e->sqid]) {
-		/* from an SQ's earlier life (before a Delete SQ or a reset):
-		 * the driver has been answered already */
-		g->dev_stale_cqe++;
-		if (g->cq[cqid].stale)
-			g->cq[cqid].stale--;
-		*swallow = true;
-		return true;
-	}
+	unsigned gen = e->cid >> NVME_GATE_GEN_SHIFT;
+	if (!kcmd && gen >= NVME_GATE_GENS)
+		return GATE_CQE_BAD;
+	/* from an SQ's earlier life (before a Delete SQ or a reset): the
+	 * driver has been answered already */
+	if (!kcmd && gen != g->sq_gen[e->sqid])
+		return GATE_CQE_STALE;
 	if (sq->state == NVME_GQ_FREE || sq->state == NVME_GQ_DRAINING ||
 	    sq->cqid != cqid)
-		return false;
+		return GATE_CQE_BAD;
+	if (kcmd)
+		return GATE_CQE_KCMD;
+	/* the command on its tag now, not the one before it there (a copy
+	 * of that one's completion posted after the tag was reused) */
 	unsigned tag = e->cid & (NVME_GATE_TAGS - 1);
-	if (!kcmd && (tag >= sq->ntags || !sq->tag[tag].busy))
-		return false;
-	/* SQHD: the head when the entry was made (NVMe 2.0 §4.2.1), so at
-	 * or past the last one and not past the tail rung, in ring order.
-	 * Anything else (or a head from a completion that named nothing) is
-	 * not taken: a device that moved the gate's head past its tail
-	 * would stall the SQ, or have the gate count slots it never
-	 * fetched as free */
-	if (e->sqhd < sq->size &&
-	    (uint16_t)((e->sqhd + sq->size - sq->sh_head) % sq->size) <=
+	if (tag >= sq->ntags || !sq->tag[tag].busy ||
+	    sq->tag[tag].dev_cid != e->cid)
+		return GATE_CQE_BAD;
+	return GATE_CQE_DRV;
+}
+
+/* SQHD: the head when the entry was made (NVMe 2.0 §4.2.1), so at or
+ * past the last one and not past the tail rung, in ring order. Anything
+ * else (or a head from a completion that named nothing) is not taken: a
+ * device that moved the gate's head past its tail would stall the SQ, or
+ * have the gate count slots it never fetched as free */
+static void gate_sqhd(struct nvme_gate *g, struct nvme_gate_sq *sq,
+		      uint16_t sqhd)
+{
+	if (sqhd < sq->size &&
+	    (uint16_t)((sqhd + sq->size - sq->sh_head) % sq->size) <=
 		(uint16_t)((sq->sh_tail + sq->size - sq->sh_head) % sq->size))
-		sq->sh_head = e->sqhd;
+		sq->sh_head = sqhd;
 	else
 		g->dev_bad_sqhd++;
+}
+
+/* The device completion e of CQ cqid, of kind k, taken off the shadow:
+ * a stale one is swallowed, the kernel's kept for nvme_gate_kcmd_poll, a
+ * driver command's translated into the driver's terms (its CID, the
+ * driver-view SQ head) for nvme_gate_cq_reap to post. */
+static void gate_cqe_take(struct nvme_gate *g, uint16_t cqid,
+			  struct nvme_cqe *e, enum gate_cqe k)
+{
 	struct nvme_gate_cq *cq = &g->cq[cqid];
-	if (kcmd) {
-		if (cq->inflight)
-			cq->inflight--;
+	struct nvme_gate_sq *sq = &g->sq[e->sqid];
+	if (k == GATE_CQE_STALE) {
+		g->dev_stale_cqe++;
+		if (cq->stale)
+			cq->stale--;
+		return;
+	}
+	gate_sqhd(g, sq, e->sqhd);
+	if (cq->inflight)
+		cq->inflight--;
+	if (k == GATE_CQE_KCMD) {
 		g->kcmd_cqe = *e;
 		g->kcmd_busy = false;
 		g->kcmd_done = true;
-		*swallow = true;
-		return true;
+		return;
 	}
-	struct nvme_gate_tag *tg = &sq->tag[tag];
+	struct nvme_gate_tag *tg = &sq->tag[e->cid & (NVME_GATE_TAGS - 1)];
 	if (e->sqid == 0) {
 		bool ok = nvme_cqe_sct(e) == NVME_SCT_GENERIC &&
 			  nvme_cqe_sc(e) == NVME_SC_SUCCESS;
@@ -831,9 +875,6 @@ static bool gate_cqe_translate(struct nvme_gate *g, uint16_t cqid,
 	gate_unpin(g, tg);
 	tg->busy = 0;
 	sq->nbusy--;
-	if (cq->inflight)
-		cq->inflight--;
-	return true;
 }
 
 /* room came free in CQ cqid (tags, shadow slots, driver CQ slots): first
@@ -871,8 +912,13 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 	if ((shq[cq->sh_head].status & NVME_CQE_P_MASK) != cq->sh_phase)
 		cq->stale = 0;
 	int delivered = 0, consumed = 0;
-	/* at most one queue depth per call */
-	for (int i = 0; i < cq->size && !cq_full(cq); i++) {
+	/* at most one queue depth per call. An entry that needs a slot in
+	 * the driver's CQ waits at the head while that is full, and what is
+	 * behind it waits in order; one that needs none (the kernel's own
+	 * command's, a stale or a bad one) is taken whenever it is at the
+	 * head: a driver that does not consume its admin CQ does not hold
+	 * back the kernel's command (t_kcmd_driver_cq_full) */
+	for (int i = 0; i < cq->size; i++) {
 		struct nvme_cqe e;
 		uint16_t st = shq[cq->sh_head].status;
 		if ((st & NVME_CQE_P_MASK) != cq->sh_phase)
@@ -884,17 +930,28 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 		e.sqid = shq[cq->sh_head].sqid;
 		e.cid = shq[cq->sh_head].cid;
 		e.status = st;
+		enum gate_cqe k = gate_cqe_kind(g, qid, &e);
+		if (k == GATE_CQE_DRV && cq_full(cq))
+			break;
 		if (++cq->sh_head == cq->size) {
 			cq->sh_head = 0;
 			cq->sh_phase ^= 1;
 		}
 		consumed++;
-		bool swallow; /* the kernel's own command, or a stale one */
-		if (!gate_cqe_translate(g, qid, &e, &swallow)) {
+		if (k == GATE_CQE_BAD) {
 			g->dev_bad_cqe++;
+			if (!g->said_bad_cqe)
+				kprintf(
+				    "nvme-gate: device completion sq %u cid "
+				    "0x%x on cq %u names no command "
+				    "outstanding: dropped; the rest only "
+				    "counted (bad_device_cqes)\n",
+				    e.sqid, e.cid, qid);
+			g->said_bad_cqe = true;
 			continue;
 		}
-		if (swallow)
+		gate_cqe_take(g, qid, &e, k);
+		if (k != GATE_CQE_DRV)
 			continue;
 		gate_cq_post(g, cq, &e);
 		delivered++;

@@ -63,20 +63,35 @@ struct nvme_gate_env {
  * size - 1, nor more than its CQ can hold (size - 1 over every SQ posting
  * there): the device's queues can never overfill. */
 #define NVME_GATE_TAGS 64
-/* The CID the device sees: the SQ's generation above the tag. Deleting or
- * resetting an SQ moves its generation on, so a completion still in flight
- * from before can never match a command issued after. Generations run
+/* The CID the device sees: the SQ's generation, the tag's use and the
+ * tag, high bits to low. Deleting or resetting an SQ moves its generation
+ * on, so a completion still in flight from before can never match a
+ * command issued after. Each new command on a tag moves the tag's use on
+ * (modulo NVME_GATE_USES), so a completion the device posts again (a
+ * duplicate, or a kept copy posted late) after the tag went to the next
+ * command does not name that command: it is dropped (dev_bad_cqe) and the
+ * command keeps its pins until its own completion. A copy matches again
+ * only once the tag has served NVME_GATE_USES more commands of that SQ
+ * (t_dup_after_tag_reuse); tags are taken round-robin (t_tag_round_robin),
+ * so on an SQ with free tags that is as many rounds of them. Generations run
  * 0..NVME_GATE_GENS-1, which keeps every driver command's device CID below
  * NVME_GATE_KCID_BASE. */
-#define NVME_GATE_TAG_BITS 6
-#define NVME_GATE_GENS	   1023u
+#define NVME_GATE_TAG_BITS  6
+#define NVME_GATE_USE_BITS  4
+#define NVME_GATE_USES	    (1u << NVME_GATE_USE_BITS)
+#define NVME_GATE_GEN_SHIFT (NVME_GATE_TAG_BITS + NVME_GATE_USE_BITS)
+#define NVME_GATE_GENS	    63u
 _Static_assert(NVME_GATE_TAGS == 1 << NVME_GATE_TAG_BITS, "tag field width");
+_Static_assert(NVME_GATE_GENS == (1u << (16 - NVME_GATE_GEN_SHIFT)) - 1,
+	       "the generation field's last value is the kernel's");
 /* CIDs of the kernel's own admin commands (nvme_gate_kcmd_submit): the
  * generation past the driver's, NVME_GATE_KCIDS of them taken in turn, so
  * the completion of an earlier kernel command (one given up on and posted
  * after a reset, or a copy) is never a later one's answer until
  * NVME_GATE_KCIDS kernel commands have gone by */
-#define NVME_GATE_KCID_BASE ((uint16_t)(NVME_GATE_GENS << NVME_GATE_TAG_BITS))
+#define NVME_GATE_KCID_BASE                                                    \
+	((uint16_t)(NVME_GATE_GENS << NVME_GATE_GEN_SHIFT |                    \
+		    (NVME_GATE_USES - 1) << NVME_GATE_TAG_BITS))
 /* FFFFh is left out: the Error Information log page uses it for "no
  * particular command", and the spec asks that no command carry it */
 #define NVME_GATE_KCIDS (NVME_GATE_TAGS - 1)
@@ -94,9 +109,11 @@ _Static_assert(NVME_GATE_CID_NONE > NVME_GATE_KCID_BASE + NVME_GATE_KCIDS - 1,
  * slot free for the kernel's own (nvme_gate_kcmd_submit) */
 #define NVME_GATE_ADMIN_MIN 3u
 
-/* one outstanding command: the device sees tag as its CID */
+/* one outstanding command, on the device under dev_cid */
 struct nvme_gate_tag {
 	uint16_t drv_cid;
+	uint16_t dev_cid; /* generation, use, tag (NVME_GATE_GEN_SHIFT) */
+	uint8_t uses;	  /* the next command's use, 0..NVME_GATE_USES-1 */
 	uint8_t busy;
 	uint8_t opc;  /* admin opcode, to act on queue create/delete results */
 	uint16_t arg; /* qid a create/delete names */
@@ -133,6 +150,7 @@ struct nvme_gate_sq {
 	struct dma_buf lists;  /* ntags shadow PRP list pages */
 	uint16_t ntags;	       /* MIN(NVME_GATE_TAGS, size - 1) */
 	uint16_t nbusy;
+	uint16_t next_tag; /* where the next tag search starts */
 	struct nvme_gate_tag tag[NVME_GATE_TAGS];
 };
 
@@ -173,6 +191,7 @@ struct nvme_gate {
 	struct grant_table *pin_table; /* pol->grants, for grant_pin */
 	struct nvme_val_stats stats;
 	uint64_t dev_bad_cqe;	/* device completions that named nothing */
+	bool said_bad_cqe;	/* the one line about them was printed */
 	uint64_t dev_stale_cqe; /* completions from an SQ's earlier life */
 	uint64_t dev_bad_sqhd;	/* SQ heads not taken (before the last, past
 				 * the tail, or in a CQE that named nothing) */
@@ -224,8 +243,11 @@ int nvme_gate_admin_open(struct nvme_gate *g, uint64_t drv_sq_iova,
  * counted (DOORBELL_OUT_OF_RANGE, QUEUE_NOT_OWNED). */
 int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail);
 /* Move device completions of CQ qid into the driver's CQ (translated CID,
- * driver-view SQHD, the driver ring's phase) while it has room; rings the
- * device CQ head. Returns completions delivered, or -1 for an unknown CQ. */
+ * driver-view SQHD, the driver ring's phase) while it has room, in the
+ * device's order; one that needs no driver slot (the kernel's command's,
+ * a stale or bad one) is taken at the head even when the driver's CQ is
+ * full. Rings the device CQ head. Returns completions delivered, or -1
+ * for an unknown CQ. */
 int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid);
 /* the driver consumed its CQ up to `head` (exclusive). 0 or -1. */
 int nvme_gate_cq_head(struct nvme_gate *g, uint16_t qid, uint16_t head);

@@ -347,7 +347,7 @@ static bool post_room(struct fake_nvme *f, uint16_t sqid, uint16_t cid,
 }
 
 static void keep(struct fake_nvme *f, uint16_t sqid, uint16_t cid,
-		 uint16_t status, uint32_t dw0)
+		 uint16_t status, uint32_t dw0, uint32_t mark)
 {
 	if (f->nghost == FAKE_GHOSTS || sqid >= FAKE_QMAX)
 		return;
@@ -355,7 +355,8 @@ static void keep(struct fake_nvme *f, uint16_t sqid, uint16_t cid,
 						  .sqid = sqid,
 						  .cid = cid,
 						  .status = status,
-						  .dw0 = dw0};
+						  .dw0 = dw0,
+						  .mark = mark};
 }
 
 unsigned fake_nvme_fetch(struct fake_nvme *f, uint16_t q, unsigned max)
@@ -377,6 +378,9 @@ unsigned fake_nvme_fetch(struct fake_nvme *f, uint16_t q, unsigned max)
 		memcpy(&k->c, (void *)(uintptr_t)a, 64);
 		k->sqid = q;
 		k->done = false;
+		k->mark = f->fetch_mark
+			      ? f->fetch_mark(f->touch_ctx, q, f->sq[q].head)
+			      : 0;
 		if (f->trace)
 			fprintf(stderr,
 				"  device fetched sq%u cid 0x%x opc 0x%x cdw10 "
@@ -427,7 +431,8 @@ static void resolve_sq(struct fake_nvme *f, uint16_t q)
 		case FAKE_DEL_SILENT:
 			break;
 		case FAKE_DEL_LATE:
-			keep(f, q, cid, k.done ? k.status : aborted, k.dw0);
+			keep(f, q, cid, k.done ? k.status : aborted, k.dw0,
+			     k.mark);
 			break;
 		}
 	}
@@ -492,10 +497,12 @@ bool fake_nvme_complete(struct fake_nvme *f, unsigned i, uint16_t status,
 			f->infl[f->ninfl++] = k;
 		return false;
 	}
+	f->copy = true;
 	if (dup)
 		(void)post_room(f, k.sqid, cid, k.status, k.dw0);
+	f->copy = false;
 	if (keep_copy)
-		keep(f, k.sqid, cid, k.status, k.dw0);
+		keep(f, k.sqid, cid, k.status, k.dw0, k.mark);
 	return true;
 }
 
@@ -504,7 +511,9 @@ bool fake_nvme_forge(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,
 {
 	if (!cq_room(f, cqid))
 		return false;
+	f->copy = true;
 	post(f, cqid, sqid, cid, status, 0);
+	f->copy = false;
 	return true;
 }
 
@@ -517,7 +526,9 @@ bool fake_nvme_ghost(struct fake_nvme *f, unsigned i)
 	f->ghost[i] = f->ghost[--f->nghost];
 	if (!cq_room(f, e.cqid))
 		return false;
+	f->copy = true;
 	post(f, e.cqid, e.sqid, e.cid, e.status, e.dw0);
+	f->copy = false;
 	return true;
 }
 

@@ -34,11 +34,13 @@ struct fake_cmd {
 	bool done; /* executed (DMA done), its completion not yet posted */
 	uint16_t status; /* when done */
 	uint32_t dw0;
+	uint32_t mark; /* the test's name for it (fetch_mark), or 0 */
 };
 
 struct fake_cqe {
 	uint16_t cqid, sqid, cid, status;
 	uint32_t dw0;
+	uint32_t mark; /* the command's it is a copy of (0: none) */
 };
 
 /* what the device does with the fetched commands of an SQ it deletes */
@@ -100,8 +102,12 @@ struct fake_nvme {
 	uint8_t del_mode; /* enum fake_del_mode */
 	bool trace;	  /* print fetches and posts (stderr) */
 	/* called with touch_ctx after every completion the model posts (may
-	 * be NULL) */
+	 * be NULL); copy: it is not a command's own first completion (a
+	 * duplicate, a kept one posted late, a forged one) */
 	void (*posted)(void *ctx, uint16_t cqid, const struct nvme_cqe *e);
+	bool copy;
+	/* may be NULL: the mark of the command fetched from slot of sqid */
+	uint32_t (*fetch_mark)(void *ctx, uint16_t sqid, uint16_t slot);
 	/* the interrupts the gate delivered itself (env.interrupt), by
 	 * vector; then the hook, if set (the driver tests' handlers) */
 	uint64_t gate_irqs[FAKE_QMAX], gate_irqs_other;

@@ -67,6 +67,8 @@
  *  - an Abort the gate passes names a command the driver has on the
  *    device or NVME_GATE_CID_NONE, never a kernel CID
  *    (abort_names_no_kcmd);
+ *  - a kernel command's completion at the head of the shadow admin CQ is
+ *    taken by the poll, whether the driver's admin CQ is full or not;
  *  - a kernel command's answer is the completion the device posted for
  *    it: never one of an earlier kernel command (given up on and answered
  *    late, kept across a reset, copied), unless the device copied one with
@@ -76,13 +78,26 @@
  *    counted on the device's side; once the drain has reaped a shadow CQ
  *    empty, the gate counts no stale completion in it;
  *  - loop bounds: one gate call takes at most size-1 entries of an SQ and
- *    delivers at most size-1 completions, maps and allocates in proportion.
+ *    delivers at most size-1 completions, maps and allocates in proportion;
+ *  - every command the device holds (fetched and not answered, or rung
+ *    and not fetched) is still the gate's: its tag busy and given to no
+ *    command since, so its pins hold and the driver has not been told it
+ *    is done (check_held, after every reap and operation). The model
+ *    names each command the gate puts on a tag (a mark: the SQ's
+ *    incarnation, the tag's use) and a copy of a completion carries the
+ *    mark of the command it copies.
  * A completion the device copies (a duplicate, or one kept and posted late
- * while its SQ still lives) can release a later command with the same tag
- * before the device ran it, or fail a command the device then executes;
- * the gate cannot tell, so after one the DMA oracle no longer judges pins
- * (the model keeps out of freed memory) and the end-of-input completeness
- * is not checked; exactly-once and every other oracle still are.
+ * while its SQ still lives, after its tag went to later commands) names
+ * the command it copies, which the gate tells from those after it on the
+ * tag for NVME_GATE_USES - 1 uses (nvme_gate.h): such a copy is judged by
+ * every oracle, check_held above all (seed dup_after_tag_reuse). A copy
+ * the gate cannot tell from a live command's completion — forged in the
+ * SQ's current generation, from an earlier incarnation, or older than the
+ * window (copy_ok) — can release a command before the device ran it, or
+ * fail one the device then executes; after one the DMA oracle no longer
+ * judges pins (the model keeps out of freed memory), check_held and the
+ * end-of-input completeness are not checked; exactly-once and every other
+ * oracle still are.
  *
  * The header chooses the gate's shape. In the IOMMU shape (hw_confined,
  * docs/dma-isolation-design.md "Gate shapes under the IOMMU") the gate does
@@ -176,7 +191,8 @@ static int trace; /* GATE_SEQ_TRACE=1: print what happens (reproducers) */
 	} while (0)
 static bool confined; /* this input runs the gate's IOMMU shape */
 static unsigned long iommu_faults, confined_inputs; /* over the whole run */
-static bool dev_lied;  /* the device posted a same-generation copy */
+static bool dev_lied;  /* the device posted a copy the gate cannot tell
+			* from a command's own completion (header) */
 static bool dev_extra; /* it posted a completion nobody asked for (a copy,
 			* late or forged): it holds a CQ slot the gate
 			* cannot count until it reaps it */
@@ -187,6 +203,23 @@ static uint16_t stop_sh_tail[NVME_VAL_MAX_QID]; /* shadow SQ tails then */
 /* over the whole run: stops, stopped drains judged, completions the
  * driver read from a stopped gate */
 static unsigned long n_stops, n_judged, n_stop_read;
+
+/* The commands the gate hands the device, named by the model (a mark:
+ * the SQ's incarnation in the model, bits 24-31, and the tag's use, a
+ * count over the input from 1, bits 0-23): the mark of the command in
+ * each shadow SQ slot the gate filled, of the last command the gate put
+ * on each tag, the tag's uses, the incarnation and the shadow ring it is
+ * known by. A fetched command and each copy of its completion carry its
+ * mark (fake_nvme fetch_mark). */
+#define MARK_INC(m) ((m) >> 24)
+#define MARK_USE(m) ((m)&0xffffffu)
+static uint32_t slot_mark[NQ][NVME_GATE_QSIZE_MAX];
+static uint32_t tag_last[NQ][NVME_GATE_TAGS], tag_uses[NQ][NVME_GATE_TAGS];
+static uint8_t sq_inc[NQ];
+static const void *sq_ring[NQ];
+/* the device posted shadow CQ slot's entry as a command's own first
+ * completion, not a copy (fake_nvme copy) */
+static bool genuine[NQ][NVME_GATE_QSIZE_MAX];
 
 /* ---- oracle plumbing --------------------------------------------------- */
 static void die(const char *what, uint64_t a, uint64_t b)
@@ -542,12 +575,20 @@ static void dev_posted(void *ctx, uint16_t cqid, const struct nvme_cqe *e)
 		kown = true;
 	if (e->sqid >= NVME_VAL_MAX_QID || cqid >= NVME_VAL_MAX_QID)
 		return;
+	if (cqid < NQ) {
+		size_t at =
+		    (size_t)(e - (const struct nvme_cqe *)(uintptr_t)f->cq[cqid]
+				     .base);
+		if (at < NVME_GATE_QSIZE_MAX)
+			genuine[cqid][at] = !f->copy;
+	}
 	const struct nvme_gate_sq *s = &g.sq[e->sqid];
 	unsigned tag = e->cid & (NVME_GATE_TAGS - 1);
 	if ((s->state != NVME_GQ_LIVE && s->state != NVME_GQ_DELETING) ||
 	    s->cqid != cqid ||
-	    e->cid >> NVME_GATE_TAG_BITS != g.sq_gen[e->sqid] ||
-	    tag >= s->ntags || !s->tag[tag].busy)
+	    e->cid >> NVME_GATE_GEN_SHIFT != g.sq_gen[e->sqid] ||
+	    tag >= s->ntags || !s->tag[tag].busy ||
+	    s->tag[tag].dev_cid != e->cid)
 		return;
 	int i = led_slot(led_key(e->sqid, s->tag[tag].drv_cid, cqid), false);
 	if (i < 0)
@@ -637,6 +678,83 @@ static void before(void)
 	n_db = n_va = n_alloc = n_irq = 0;
 }
 
+/* the commands the gate put on shadow SQs in this call: each is the next
+ * use of its tag (the kernel's own commands take no tag) */
+static void note_issued(void)
+{
+	for (unsigned q = 0; q < NQ; q++) {
+		const struct nvme_gate_sq *s = &g.sq[q];
+		if (!s->state || !s->shadow.va || !s->size)
+			continue;
+		uint16_t from = snap[q].sh_tail;
+		if (s->shadow.va != sq_ring[q]) { /* a new incarnation */
+			sq_ring[q] = s->shadow.va;
+			sq_inc[q]++;
+			from = 0;
+		}
+		for (uint16_t i = from; i != s->sh_tail;
+		     i = (uint16_t)((i + 1) % s->size)) {
+			uint16_t cid = nvme_sqe_cid(
+			    &((const struct nvme_sqe *)s->shadow.va)[i]);
+			uint32_t m = 0;
+			if (cid < NVME_GATE_KCID_BASE) {
+				unsigned t = cid & (NVME_GATE_TAGS - 1);
+				m = (uint32_t)sq_inc[q] << 24 |
+				    ++tag_uses[q][t];
+				tag_last[q][t] = m;
+			}
+			slot_mark[q][i] = m;
+		}
+	}
+}
+
+static uint32_t fetch_mark(void *ctx, uint16_t sqid, uint16_t slot)
+{
+	(void)ctx;
+	return sqid < NQ && slot < NVME_GATE_QSIZE_MAX ? slot_mark[sqid][slot]
+						       : 0;
+}
+
+/* command mark, CID cid of SQ q, is one the device still holds */
+static void held_ok(uint16_t q, uint16_t cid, uint32_t mark)
+{
+	if (q >= NQ || cid >= NVME_GATE_KCID_BASE || !mark)
+		return;
+	unsigned t = cid & (NVME_GATE_TAGS - 1);
+	const struct nvme_gate_sq *s = &g.sq[q];
+	if (!s->state || t >= s->ntags || !s->tag[t].busy ||
+	    tag_last[q][t] != mark)
+		die("the gate let go of a command the device still holds (its "
+		    "tag freed or given to the next command: its pins released "
+		    "and the driver told it is done while on the device; "
+		    "sq<<16|cid, mark)",
+		    (uint64_t)q << 16 | cid, mark);
+}
+
+/* Every command the device holds — fetched and its completion not
+ * posted, or rung and not fetched yet — is still the gate's: its tag busy
+ * and given to no command since (tag_last). Not judged after a copy the
+ * gate cannot tell from a completion (dev_lied). A completion posted again
+ * after its tag went to the next command broke this while the CID was
+ * the tag and generation alone (t_dup_after_tag_reuse) */
+static void check_held(void)
+{
+	if (dev_lied)
+		return;
+	for (unsigned i = 0; i < f->ninfl; i++)
+		held_ok(f->infl[i].sqid, nvme_sqe_cid(&f->infl[i].c),
+			f->infl[i].mark);
+	for (uint16_t q = 0; q < NQ; q++) {
+		uint32_t size = f->sq[q].size, db = f->db[2 * q];
+		if (!f->sq[q].live || !size || db >= size)
+			continue;
+		const struct nvme_sqe *r =
+		    (const struct nvme_sqe *)(uintptr_t)f->sq[q].base;
+		for (uint32_t i = f->sq[q].head; i != db; i = (i + 1) % size)
+			held_ok(q, nvme_sqe_cid(&r[i]), slot_mark[q][i]);
+	}
+}
+
 /* An Abort the gate put on the shadow admin SQ in this call names a
  * command the driver has on the device (a busy tag of the SQ it names, in
  * that SQ's current generation) or nothing (NVME_GATE_CID_NONE): never the
@@ -661,8 +779,10 @@ static void abort_names_no_kcmd(void)
 		const struct nvme_gate_sq *a =
 		    q < NVME_VAL_MAX_QID ? &g.sq[q] : 0;
 		unsigned tag = t & (NVME_GATE_TAGS - 1);
-		if (!a || !a->state || t >> NVME_GATE_TAG_BITS != g.sq_gen[q] ||
-		    tag >= a->ntags || !a->tag[tag].busy)
+		if (!a || !a->state ||
+		    t >> NVME_GATE_GEN_SHIFT != g.sq_gen[q] ||
+		    tag >= a->ntags || !a->tag[tag].busy ||
+		    a->tag[tag].dev_cid != t)
 			die("an Abort the gate passed names no command the "
 			    "driver has on the device",
 			    q, t);
@@ -676,6 +796,7 @@ static void drv_consume(unsigned q);
 static void after(int delivered, unsigned cq_size)
 {
 	unsigned took = 0;
+	note_issued();
 	abort_names_no_kcmd();
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {
 		struct nvme_gate_sq *s = &g.sq[q];
@@ -794,7 +915,7 @@ static void check_outstanding(void)
 	}
 	for (unsigned i = 0; i < f->ninfl; i++) {
 		uint16_t sq = f->infl[i].sqid;
-		if (nvme_sqe_cid(&f->infl[i].c) >> NVME_GATE_TAG_BITS ==
+		if (nvme_sqe_cid(&f->infl[i].c) >> NVME_GATE_GEN_SHIFT ==
 		    g.sq_gen[sq])
 			pre[sq]++;
 	}
@@ -811,10 +932,12 @@ static void check_outstanding(void)
 				    : head;
 		const struct nvme_cqe *r =
 		    (const struct nvme_cqe *)(uintptr_t)f->cq[c].base;
+		/* a copy holds a slot, but no command (dev_extra) */
 		for (uint32_t k = from; k != f->cq[c].tail; k = (k + 1) % size)
 			if (r[k].sqid < FAKE_QMAX &&
-			    r[k].cid >> NVME_GATE_TAG_BITS ==
-				g.sq_gen[r[k].sqid])
+			    r[k].cid >> NVME_GATE_GEN_SHIFT ==
+				g.sq_gen[r[k].sqid] &&
+			    (c >= NQ || genuine[c][k]))
 				n[r[k].sqid]++;
 	}
 	unsigned want[FAKE_QMAX] = {0};
@@ -864,6 +987,7 @@ static int gate_reap(uint16_t q)
 	unsigned size = q < NVME_VAL_MAX_QID ? g.cq[q].size : 0;
 	int r = nvme_gate_cq_reap(&g, q);
 	after(r, size);
+	check_held();
 	return r;
 }
 
@@ -875,6 +999,13 @@ static int gate_head(uint16_t q, uint16_t head)
 	return r;
 }
 
+/* the driver's CQ q has no free slot (the gate's view) */
+static bool cq_full_drv(unsigned q)
+{
+	const struct nvme_gate_cq *c = &g.cq[q];
+	return c->size && (c->drv_tail + 1u) % c->size == c->drv_head;
+}
+
 static void gate_kpoll(void)
 {
 	struct nvme_cqe e;
@@ -882,6 +1013,19 @@ static void gate_kpoll(void)
 	unsigned size = g.cq[0].size;
 	bool done = nvme_gate_kcmd_poll(&g, &e);
 	after(0, size);
+	check_held();
+	/* the kernel's completion needs no slot in the driver's CQ: at the
+	 * shadow head it is taken, full driver CQ or not
+	 * (t_kcmd_driver_cq_full) */
+	const volatile struct nvme_cqe *shq = g.cq[0].shadow.va;
+	if (!done && nvme_gate_kcmd_pending(&g) && g.cq[0].state && shq &&
+	    (shq[g.cq[0].sh_head].status & NVME_CQE_P_MASK) ==
+		g.cq[0].sh_phase &&
+	    shq[g.cq[0].sh_head].sqid == 0 &&
+	    shq[g.cq[0].sh_head].cid == g.kcmd_cid)
+		die("a kernel command's completion at the shadow CQ head was "
+		    "not taken (cid, driver CQ full)",
+		    g.kcmd_cid, cq_full_drv(0));
 	if (!done)
 		return;
 	/* (a poll after the broker gave up may still see that one's answer) */
@@ -1157,23 +1301,40 @@ static void op_raw(unsigned q, const uint8_t *d)
 }
 
 /* The device is about to post a completion with CID cid on sqid that is
- * not a command's one genuine completion. A copy for the SQ's current life
- * (or a CID the gate matches by tag alone) can release a command the
- * device has not run yet: note it. (On the admin queue a copy once made
- * the gate clear a CQ an SQ was created on, and the drain divided by
- * zero: seed create_cq_copy_divzero.) */
-static bool copy_ok(uint16_t sqid, uint16_t cid)
+ * not a command's own first one: a copy of the completion of the command
+ * mark names (a duplicate, or one kept and posted late), or forged (mark
+ * 0). The gate must drop it unless it cannot tell it from the completion
+ * of a command it has on the device now or puts there before it reaps
+ * the copy; only then does it set dev_lied. It cannot for a forged one
+ * in the SQ's current generation, a copy from another incarnation of the
+ * SQ (its generation come round) or a kernel CID of the outstanding
+ * kernel command; nor for a copy NVME_GATE_USES - 1 or more uses of its
+ * tag older than the tag's last command, as the next use's CID may be
+ * the copy's (the window of nvme_gate.h). A copy within the window names
+ * no command the gate may take it for: check_held judges that (on a
+ * gate that gave consecutive commands of a tag one CID, a copy completed
+ * the next command early). (On the admin queue a copy once made the gate
+ * clear a CQ an SQ was created on, and the drain divided by zero: seed
+ * create_cq_copy_divzero.) */
+static bool copy_ok(uint16_t sqid, uint16_t cid, uint32_t mark)
 {
-	unsigned gen = cid >> NVME_GATE_TAG_BITS;
+	unsigned gen = cid >> NVME_GATE_GEN_SHIFT;
 	if (sqid >= NVME_VAL_MAX_QID)
 		return true; /* names no SQ: the gate drops it */
 	if (gen < NVME_GATE_GENS && gen != g.sq_gen[sqid])
 		return true; /* stale: the gate drops it */
-	/* a kernel CID but the outstanding kernel command's names nothing */
-	if (gen == NVME_GATE_GENS &&
-	    !(sqid == 0 && nvme_gate_kcmd_pending(&g) && cid == g.kcmd_cid))
+	if (gen == NVME_GATE_GENS) {
+		/* a kernel CID but the outstanding kernel command's names
+		 * nothing */
+		if (sqid == 0 && nvme_gate_kcmd_pending(&g) &&
+		    cid == g.kcmd_cid)
+			dev_lied = true;
 		return true;
-	dev_lied = true;
+	}
+	unsigned t = cid & (NVME_GATE_TAGS - 1);
+	if (!mark || sqid >= NQ || MARK_INC(mark) != sq_inc[sqid] ||
+	    MARK_USE(tag_last[sqid][t]) + 1 - MARK_USE(mark) >= NVME_GATE_USES)
+		dev_lied = true;
 	return true;
 }
 
@@ -1485,6 +1646,7 @@ static void init(void)
 	f->trace = trace;
 	f->touch = touch;
 	f->posted = dev_posted;
+	f->fetch_mark = fetch_mark;
 	env.ctx = f;
 	env.doorbell = env_doorbell;
 	env.shadow_alloc = env_shadow_alloc;
@@ -1540,6 +1702,9 @@ static void begin(const uint8_t *hdr)
 	f->del_mode = hdr[1] & 3;
 	pol.all_ns = hdr[1] & 0x40; /* one namespace, so all granted */
 	memset(dq, 0, sizeof(dq));
+	memset(sq_ring, 0, sizeof(sq_ring));
+	memset(tag_last, 0, sizeof(tag_last));
+	memset(tag_uses, 0, sizeof(tag_uses));
 	led_clear();
 	kbusy = kheld = dev_lied = dev_extra = stopped = false;
 	kserial = 0;
@@ -1699,7 +1864,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 				     : 0;
 			if (f->ninfl && how >= 2 &&
 			    !copy_ok(f->infl[a[0] % f->ninfl].sqid,
-				     nvme_sqe_cid(&f->infl[a[0] % f->ninfl].c)))
+				     nvme_sqe_cid(&f->infl[a[0] % f->ninfl].c),
+				     f->infl[a[0] % f->ninfl].mark))
 				how = 0;
 			dev_extra |= how == 2;
 			fake_nvme_complete(f, a[0], st, how == 2, how == 3);
@@ -1710,7 +1876,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			if (a[1] & 1) {
 				if (f->nghost &&
 				    copy_ok(f->ghost[a[0] % f->nghost].sqid,
-					    f->ghost[a[0] % f->nghost].cid))
+					    f->ghost[a[0] % f->nghost].cid,
+					    f->ghost[a[0] % f->nghost].mark))
 					dev_extra |= fake_nvme_ghost(f, a[0]);
 			} else {
 				uint16_t sqid = a[3] & 63,
@@ -1721,7 +1888,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 				if (a[3] & 0x40)
 					sqid = (a[3] & 0x80) ? 0xffff
 							     : NVME_VAL_MAX_QID;
-				if (copy_ok(sqid, cid))
+				if (copy_ok(sqid, cid, 0))
 					dev_extra |= fake_nvme_forge(
 					    f, a[2] & 7, sqid, cid,
 					    (uint16_t)(a[6] << 1));
@@ -1798,6 +1965,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			break;
 		}
 		check_outstanding();
+		check_held();
 	}
 out:
 	finish();

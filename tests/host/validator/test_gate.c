@@ -16,6 +16,7 @@
 #include "dma/nvme_gate.h"
 #include "fake_nvme.h"
 #include "kernel/lib/json.h"
+#include "shim.h"
 #include "tests/host/lib/json_check.h"
 #include "val_fixture.h"
 
@@ -555,6 +556,104 @@ static void t_stale_after_delete(void **s)
 	assert_true(grant_revoke(&gt, ds, gen));
 }
 
+/* A device that posts a completion again after the tag went to the next
+ * command (buggy firmware; a kept copy posted late). Read A on tag 0
+ * completes and is reaped, Read B takes tag 0 and is fetched, then A's
+ * completion comes again. It names A, not B: dropped and counted with one
+ * line, and B keeps its pin until its own completion. Before, both had
+ * the same device CID (generation and tag): the copy completed B while
+ * the device still held it, its pin released (the driver could free the
+ * pool, granted to someone else while the device writes it) and the
+ * driver told "done" before the data was. A tag's CID repeats only after
+ * NVME_GATE_USES commands on it */
+static void t_dup_after_tag_reuse(void **s)
+{
+	(void)s;
+	/* SQ 1 of 2 entries, so one tag; CQ 1 of 8 */
+	iq = (struct dq){.sq = A + MIB,
+			 .cq = A + MIB + 0x40000,
+			 .size = 2,
+			 .cqsize = 8,
+			 .phase = 1};
+	admin_ok(create_cq(0x100, 1, iq.cqsize, iq.cq, 1));
+	admin_ok(create_sq(0x101, 1, iq.size, iq.sq, 1));
+	assert_int_equal(g.sq[1].ntags, 1);
+	uint32_t gen;
+	int ds = grant_add(&gt, OWNER, A + 2 * MIB, MIB, &gen);
+	assert_true(ds >= 0);
+	struct nvme_sqe c = cmd(NVME_IO_READ, 0x41);
+	c.nsid = 1;
+	c.prp1 = A + 2 * MIB;
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	assert_int_equal(fake_nvme_fetch(f, 1, 0), 1);
+	const uint16_t a_cid = nvme_sqe_cid(&f->infl[0].c);
+	assert_true(fake_nvme_complete(f, 0, 0, false, true)); /* + a copy */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x41);
+	assert_int_equal(gt.g[ds].pins, 0);
+	/* B on the same tag, on the device, not run */
+	c.cdw0 = NVME_IO_READ | (0x42u << 16);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, c)), 1);
+	assert_int_equal(fake_nvme_fetch(f, 1, 0), 1);
+	const uint16_t b_cid = nvme_sqe_cid(&f->infl[0].c);
+	assert_int_equal(b_cid & (NVME_GATE_TAGS - 1),
+			 a_cid & (NVME_GATE_TAGS - 1));
+	assert_int_equal(gt.g[ds].pins, 1);
+	/* A's completion again, twice: dropped, one line */
+	uint64_t lines = shim_kprintf_calls, bad = g.dev_bad_cqe;
+	assert_true(fake_nvme_ghost(f, 0));
+	fake_nvme_post(f, 1, 1, a_cid, 0);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	assert_int_equal(g.dev_bad_cqe, bad + 2);
+	assert_int_equal(shim_kprintf_calls, lines + 1);
+	struct nvme_cqe e;
+	assert_false(dpoll(&iq, 1, &e));
+	assert_true(g.sq[1].tag[b_cid & (NVME_GATE_TAGS - 1)].busy);
+	assert_int_equal(gt.g[ds].pins, 1);
+	assert_false(grant_revoke(&gt, ds, gen));
+	/* B's own completion lets go */
+	assert_true(fake_nvme_complete(f, 0, 0, false, false));
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+	expect_ok(&iq, 1, 0x42);
+	assert_int_equal(gt.g[ds].pins, 0);
+	assert_int_not_equal(b_cid, a_cid);
+	/* the window: the tag's CID comes round after NVME_GATE_USES uses
+	 * (A was the first, B the second) */
+	for (unsigned i = 2; i <= NVME_GATE_USES; i++) {
+		assert_int_equal(
+		    nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x43))), 1);
+		assert_int_equal(fake_nvme_step(f), 1);
+		uint16_t cid = nvme_sqe_cid(&f->log[f->nlog - 1]);
+		if (i < NVME_GATE_USES)
+			assert_int_not_equal(cid, a_cid);
+		else
+			assert_int_equal(cid, a_cid);
+		assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+		expect_ok(&iq, 1, 0x43);
+	}
+	assert_int_equal(shim_kprintf_calls, lines + 1);
+}
+
+/* Tags go round: on an idle SQ each command takes the tag after the last
+ * one's, so a tag's NVME_GATE_USES uses, the window in which its CID
+ * tells a command from the ones before it there, span that many rounds of
+ * the SQ's tags (here 7), not that many commands */
+static void t_tag_round_robin(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	assert_int_equal(g.sq[1].ntags, 7);
+	for (unsigned i = 0; i < 2 * 7 + 1; i++) {
+		assert_int_equal(
+		    nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x44))), 1);
+		assert_int_equal(fake_nvme_step(f), 1);
+		uint16_t cid = nvme_sqe_cid(&f->log[f->nlog - 1]);
+		assert_int_equal(cid & (NVME_GATE_TAGS - 1), i % 7);
+		assert_int_equal(nvme_gate_cq_reap(&g, 1), 1);
+		expect_ok(&iq, 1, 0x44);
+	}
+}
+
 static void t_hostile_device(void **s)
 {
 	(void)s;
@@ -584,7 +683,7 @@ static void t_hostile_device(void **s)
 /* A completion the device posts into a CQ its SQ does not post to names
  * nothing there, though its SQ and tag are live: dropped and counted, and
  * the command is answered once, by its own completion in its own CQ
- * (mutation testing: without the SQ-state/CQ check in gate_cqe_translate
+ * (mutation testing: without the SQ-state/CQ check in gate_cqe_kind
  * every test passed; the stray completion went to the other CQ's driver
  * ring and the command's real one was dropped) */
 static void t_device_wrong_cq(void **s)
@@ -595,7 +694,7 @@ static void t_device_wrong_cq(void **s)
 	admin_ok(create_cq(0x130, 2, 8, q2.cq, 0));
 	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x131))),
 			 1);
-	uint16_t dev_cid = (uint16_t)(g.sq_gen[1] << NVME_GATE_TAG_BITS);
+	uint16_t dev_cid = (uint16_t)(g.sq_gen[1] << NVME_GATE_GEN_SHIFT);
 	fake_nvme_post(f, 2, 1, dev_cid, 0);
 	assert_int_equal(nvme_gate_cq_reap(&g, 2), 0);
 	assert_int_equal(g.dev_bad_cqe, 1);
@@ -842,9 +941,16 @@ static void t_deleted_sq_wrap(void **s)
 	assert_int_equal(fake_nvme_step(f), 3);
 	admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x721, 1));
 	assert_int_equal(g.cq[1].stale, 3);
-	for (uint16_t i = 0; i < 3; i++)
-		expect_ok(&iq, 1, (uint16_t)(0x710 + i));
+	/* in tag order, which round-robin tags need not keep in order */
 	struct nvme_cqe e;
+	unsigned seen = 0;
+	for (uint16_t i = 0; i < 3; i++) {
+		assert_true(dpoll(&iq, 1, &e));
+		assert_int_equal(e.status >> 1, 0);
+		assert_true(e.cid >= 0x710 && e.cid < 0x713);
+		seen |= 1u << (e.cid - 0x710);
+	}
+	assert_int_equal(seen, 7);
 	assert_false(dpoll(&iq, 1, &e));
 	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
 	assert_int_equal(g.dev_stale_cqe, 3);
@@ -1870,6 +1976,50 @@ static void t_kcmd_sq_full(void **s)
 	assert_int_equal(fake_nvme_step(f), 0);
 }
 
+/* A kernel command's completion needs no slot in the driver's CQ: the
+ * reap takes it when it reaches the shadow head even while the driver's
+ * admin CQ is full, and what is behind it waits for room, in order. The
+ * driver never consumes: 14 Keep Alives answered, then D1, the kernel's
+ * Keep Alive and D2 on the device in that order; D1 fills the driver's
+ * CQ. Before, the reap stopped at the full CQ with the kernel's answer
+ * next in the shadow, and the kernel's command waited for the driver
+ * (the broker's BROKER_KCMD_US timeout) */
+static void t_kcmd_driver_cq_full(void **s)
+{
+	(void)s;
+	for (uint16_t i = 0; i < ADMQ - 2; i++) {
+		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)(0x700 + i)));
+		assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
+		assert_int_equal(fake_nvme_step(f), 1);
+		assert_int_equal(nvme_gate_cq_reap(&g, 0), 1); /* unread */
+	}
+	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d1));
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
+	struct nvme_sqe k = cmd(NVME_ADM_KEEP_ALIVE, 0);
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d2));
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
+	assert_int_equal(fake_nvme_step(f), 3);
+	struct nvme_cqe e;
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+	assert_true(e.cid >= NVME_GATE_KCID_BASE);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_SUCCESS);
+	assert_false(nvme_gate_kcmd_pending(&g));
+	/* D2 is still the device's answer in the shadow, behind nothing */
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
+	for (uint16_t i = 0; i < ADMQ - 2; i++)
+		expect_ok(&adq, 0, (uint16_t)(0x700 + i));
+	expect_ok(&adq, 0, 0x7d1);
+	assert_false(dpoll(&adq, 0, &e));
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x7d2);
+	assert_false(dpoll(&adq, 0, &e));
+	/* and the next kernel command goes as usual */
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+}
+
 /* Delete I/O SQ or CQ naming the admin queue (0) or an id past the
  * gate's table (NVME_VAL_MAX_QID, the 16-bit field's last) is refused,
  * nothing reaches the device and the admin queue goes on working. The
@@ -1960,6 +2110,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_stale_after_delete, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_hostile_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_dup_after_tag_reuse, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_tag_round_robin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_device_wrong_cq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_ring_pool_revoke, setup,
 					    teardown),
@@ -2000,6 +2153,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd_sq_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_kcmd_driver_cq_full, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_delete_qid_outside, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_admin_open_checks, setup,
