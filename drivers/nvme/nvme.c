@@ -764,6 +764,8 @@ void nvme_json(struct nvme_softc *sc, struct json *j)
 	json_ku64(j, "backoff_ms", sc->backoff_ms);
 	json_ku64(j, "failed_by_reset", sc->reset_failed_cmds);
 	json_ku64(j, "delivered_by_reset", sc->reset_delivered_cmds);
+	json_ku64(j, "aborts", sc->aborts);
+	json_ku64(j, "aborts_answered", sc->aborts_answered);
 	json_kbool(j, "irq", sc->use_irq);
 	json_karr(j, "namespaces");
 	for (unsigned i = 0; i < sc->nns; i++) {

@@ -1704,11 +1704,15 @@ static int abort_write(enum fb_abort mode, struct nvme_cqe *e)
 	return r;
 }
 
-/* one Abort sent, and the model took it */
+/* one Abort sent, and the model took it; /api/nvme says so */
 static void one_abort(void)
 {
+	char st[16];
 	assert_int_equal(sc.aborts, 1);
 	assert_int_equal(fb.aborts_seen, 1);
+	assert_int_equal(ctrl_json("aborts", st, sizeof(st)), 1);
+	assert_int_equal(ctrl_json("aborts_answered", st, sizeof(st)),
+			 sc.aborts_answered);
 }
 
 static bool written_at_96(void)
