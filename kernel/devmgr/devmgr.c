@@ -68,9 +68,16 @@ static const char *devmgr_own(struct pci_dev *d, const struct driver *drv,
 	    .brokered = drv->validated,
 	    .dma_limit = drv->dma ? devmgr_dma_limit(d) : 0,
 	};
-	d->owner = next_owner++;
-	if (auth_owner_bind(d->owner, &f) != 0)
+	/* the authority layer binds only an owner its function names, so d
+	 * names the id for the call; a refused bind leaves d as it was, not
+	 * naming an id nobody holds (and the id is not used up) */
+	uint16_t was = d->owner;
+	d->owner = next_owner;
+	if (auth_owner_bind(d->owner, &f) != 0) {
+		d->owner = was;
 		return "refused: no owner";
+	}
+	next_owner++;
 	struct dev_identity id = {0};
 	if (!drv->identify)
 		return NULL;

@@ -483,6 +483,9 @@ static void past_owners(void)
 			SHIM_CHECK(0);
 		}
 		SHIM_CHECK((pci_devs[i].drv != NULL) == (i < AUTH_OWNER_MAX));
+		/* a refused bind leaves the function naming no owner: not
+		 * an id nobody holds */
+		SHIM_CHECK((pci_devs[i].owner != 0) == (i < AUTH_OWNER_MAX));
 	}
 	SHIM_CHECK(lines_with("owner table full", NULL) ==
 		   NDEVS - AUTH_OWNER_MAX);
