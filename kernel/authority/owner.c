@@ -45,6 +45,8 @@ static struct auth_owner owners[AUTH_OWNER_MAX];
  * owner — a pool's (owner, slot, generation), a kernel allocation, its
  * refusal row — ever resolves against a later owner (auth_owner_unbind) */
 static uint8_t retired[(UINT16_MAX + 1) / 8];
+_Static_assert(sizeof(retired) * 8 == UINT16_MAX + 1,
+	       "one bit for each of the 65,536 owner ids");
 /* pages unbinds withheld for good (the device may still reach them) */
 static uint64_t unbind_withheld_pages;
 
