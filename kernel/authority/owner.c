@@ -391,6 +391,8 @@ int auth_owner_unbind(uint16_t id, bool stopped)
 			page_free(o->kmem[k].pa, o->kmem[k].pages);
 	const char *domain = "no domain";
 	if (o->f.backend == DMA_BACKEND_IOMMU) {
+		/* what an unconfirmed teardown keeps: every table page */
+		uint64_t tables = iommu_domain_table_pages(id);
 		int r = iommu_domain_destroy(id);
 		domain = r == 0 ? "domain torn down"
 			 : r == IOMMU_UNCONFIRMED
@@ -398,7 +400,7 @@ int auth_owner_unbind(uint16_t id, bool stopped)
 			       "withheld)"
 			     : "no domain";
 		if (r == IOMMU_UNCONFIRMED)
-			withheld++; /* at least the top-level table */
+			withheld += tables;
 	}
 	if (o->f.d && o->f.d->owner == id)
 		o->f.d->owner = 0;

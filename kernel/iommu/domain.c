@@ -255,6 +255,12 @@ int iommu_domain_destroy(uint16_t owner)
 	return 0;
 }
 
+uint64_t iommu_domain_table_pages(uint16_t owner)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	return dm ? dm->ptpages : 0;
+}
+
 bool iommu_owner_translated(uint16_t owner)
 {
 	struct vtd_domain *dm = vtd_domain_of(owner);

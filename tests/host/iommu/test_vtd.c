@@ -577,9 +577,13 @@ static void test_domain_destroy_unconfirmed_withheld(void **st)
 	assert_int_equal(iommu_map(2, 0x10000, 0x200000, PS, IOMMU_READ), 0);
 	uint64_t pt = vtd_domain_of(2)->pt;
 	unsigned ptpages = (unsigned)vtd_domain_of(2)->ptpages;
+	assert_true(ptpages > 1);
+	/* what the authority layer counts withheld (auth_owner_unbind) */
+	assert_int_equal(iommu_domain_table_pages(2), ptpages);
 	fake.stop = true;
 	assert_int_equal(iommu_domain_destroy(2), IOMMU_UNCONFIRMED);
 	assert_null(vtd_domain_of(2));
+	assert_int_equal(iommu_domain_table_pages(2), 0);
 	assert_int_equal(vtd_domains[slot].pt, pt);
 	status_render("iommu", js, sizeof(js));
 	char want[64];
