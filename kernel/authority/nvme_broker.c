@@ -77,9 +77,23 @@ struct nvme_broker {
 	uint64_t ident;		   /* kernel page for the broker's Identify */
 	struct nvme_val_policy pol;
 	struct nvme_gate gate;
+	/* disables confirmed so far (CC.EN=0 and CSTS.RDY=0, broker_halt):
+	 * each deleted every I/O queue the controller held (NVMe 2.0
+	 * §3.7.2, Controller Level Reset) */
+	uint64_t resets;
 #ifdef CAPOS_PROOFS
 	struct nvme_broker_prof prof;
 	struct broker_bare *bare;
+	/* the bare pair's pages its close could not give back (its Deletes
+	 * not answered, the controller running): given back at the next
+	 * confirmed stop (broker_halt), else withheld and counted by the
+	 * unbind (broker_unbound) */
+	uint64_t bare_left;
+	size_t bare_left_pages;
+	/* bare pages dma_kernel_free withheld (an unconfirmed unmap, or an
+	 * unbind whose stop was not confirmed): charged to no one, so the
+	 * unbind counts them */
+	uint64_t bare_withheld;
 #endif
 };
 
@@ -295,12 +309,24 @@ static bool broker_running(const struct nvme_broker *b)
  * or ignores CC.EN=0 and is cut off the bus here. A controller that did not
  * stop is fenced for good (one reason line; the function is marked) and
  * never re-enabled. 0 or -1. */
+#ifdef CAPOS_PROOFS
+static void bare_give_back(struct nvme_broker *b, uint64_t pa, size_t pages);
+#endif
 static int broker_halt(struct nvme_broker *b)
 {
 	int r = broker_disable(b);
 	broker_fence(b, false);
 	b->enabled = false;
 	b->stopped = r == 0;
+	if (r == 0)
+		b->resets++;
+#ifdef CAPOS_PROOFS
+	/* the stop deleted the bare pair the controller may have held */
+	if (r == 0 && b->bare_left) {
+		bare_give_back(b, b->bare_left, b->bare_left_pages);
+		b->bare_left = 0;
+	}
+#endif
 	if (r != 0 && !b->fenced) {
 		b->fenced = b->d->fenced = true;
 		strlcpy(b->d->state, "fenced: did not stop",
@@ -353,9 +379,13 @@ static uint64_t broker_unbound(void *arg, uint16_t owner, bool stopped)
 	uint64_t withheld = 0;
 	(void)stopped; /* dma_kernel_free applies it */
 #ifdef CAPOS_PROOFS
-	/* the proof's bare pair: its pages by the same rule (not counted
-	 * here; dma_kernel_free's line says a withholding) */
+	/* the proof's bare pair: its pages by the same rule (the revocation
+	 * stopped the controller; bare_give_back counts what dma_kernel_free
+	 * withholds), and pages a close left to a stop that never came (the
+	 * controller fenced) are withheld for good */
 	nvme_broker_bare_close(b);
+	withheld += b->bare_withheld + (b->bare_left ? b->bare_left_pages : 0);
+	b->bare_withheld = b->bare_left = 0;
 #endif
 	if (b->ident && dma_kernel_free(owner, b->ident, 1) != 0)
 		withheld++;
@@ -1391,6 +1421,7 @@ struct broker_bare {
 	uint16_t tail, head;
 	uint8_t phase;
 	uint16_t qid_max;	     /* the policy's, restored at close */
+	uint64_t resets;	     /* the broker's resets at the open */
 	bool created_cq, created_sq; /* the device may hold the queue:
 				      * created, or its create unanswered */
 	uint64_t prp1[NVME_BARE_QD_MAX], prp2[NVME_BARE_QD_MAX];
@@ -1419,7 +1450,8 @@ static int bare_create(struct nvme_broker *b, uint8_t opc, uint32_t cdw11,
 
 int nvme_broker_bare_open(struct nvme_broker *b)
 {
-	if (b->bare || !b->enabled)
+	/* not while the device may still hold the last pair's queue id */
+	if (b->bare || b->bare_left || !b->enabled)
 		return -1;
 	if (NVME_BARE_QID > b->qid_max) {
 		kprintf("nvme-broker %s: bare: unable to open (queue %u has no "
@@ -1453,6 +1485,7 @@ int nvme_broker_bare_open(struct nvme_broker *b)
 	x->data = pa + (2 + BARE_LIST_PAGES) * PAGE_SIZE;
 	x->data_len = data;
 	x->phase = 1;
+	x->resets = b->resets;
 	b->bare = x;
 	/* the driver may not name the bare pair's id while it exists */
 	x->qid_max = b->pol.qid_max;
@@ -1486,28 +1519,47 @@ void nvme_broker_bare_close(struct nvme_broker *b)
 	struct nvme_cqe e;
 	if (!x)
 		return;
-	/* the device is done with the pages once every queue it may hold
-	 * (created_cq, created_sq) is deleted — broker_kcmd 0: a delete never
-	 * sent or never answered is not done — or once the controller
-	 * stopped since (not enabled: its queues are gone, or it is off the
-	 * bus) */
-	bool done = true;
+	/* the device is done with the pages once the controller stopped
+	 * since the pair was created — a confirmed disable deletes every I/O
+	 * queue (x->resets: a reset during nvme-bench, after which a Delete
+	 * would name a queue that no longer exists and fail), and a stopped
+	 * one is off the bus — or once every queue it may hold (created_cq,
+	 * created_sq) is deleted: broker_kcmd 0, a delete never sent or never
+	 * answered is not done */
+	bool done = b->resets != x->resets || (!b->enabled && b->stopped);
 	c.cdw10 = (uint32_t)FIELD_SET(NVME_CREATEQ_QID, NVME_BARE_QID);
-	if (x->created_sq) {
+	if (x->created_sq && !done) {
 		c.cdw0 = NVME_ADM_DELETE_SQ;
-		done = broker_kcmd(b, &c, &e) == 0;
+		x->created_sq = broker_kcmd(b, &c, &e) != 0;
 	}
-	if (x->created_cq && done) {
+	if (x->created_cq && !x->created_sq && !done) {
 		c.cdw0 = NVME_ADM_DELETE_CQ;
-		done = broker_kcmd(b, &c, &e) == 0;
+		x->created_cq = broker_kcmd(b, &c, &e) != 0;
 	}
+	done = done || (!x->created_sq && !x->created_cq);
 	b->pol.qid_max = x->qid_max;
-	/* a controller that did not take the deletes is reset by whoever
-	 * sees it next; the pages stay allocated rather than risk DMA */
-	if (done || !b->enabled)
-		dma_kernel_free(b->owner, x->mem, x->pages);
+	/* a controller that did not take the deletes keeps the pages until
+	 * its next confirmed stop (broker_halt) gives them back; one that is
+	 * never stopped again (fenced) keeps them for good */
+	if (done)
+		bare_give_back(b, x->mem, x->pages);
+	else {
+		b->bare_left = x->mem;
+		b->bare_left_pages = x->pages;
+		kprintf("nvme-broker %s: bare: queue %u not deleted; its %zu "
+			"pages kept until the controller is next stopped\n",
+			b->name, NVME_BARE_QID, x->pages);
+	}
 	page_free((uint64_t)x, ALIGN_UP(sizeof(*x), PAGE_SIZE) / PAGE_SIZE);
 	b->bare = 0;
+}
+
+/* the bare pair's pages back, or counted when dma_kernel_free withholds
+ * them (its own line says so) */
+static void bare_give_back(struct nvme_broker *b, uint64_t pa, size_t pages)
+{
+	if (dma_kernel_free(b->owner, pa, pages) != 0)
+		b->bare_withheld += pages;
 }
 
 /* PRPs for slot's buffer (NVMe 2.0 §4.1.1), built once per job */
