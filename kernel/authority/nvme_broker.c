@@ -51,10 +51,10 @@ struct nvme_broker {
 	bool draining;
 	/* nvme_broker_stop calls that found it not enabled */
 	uint64_t idle_stops;
-	/* its owner was unbound (broker_unbound): the handle is dead for
-	 * good, every call refused; the struct is never freed, so the old
-	 * driver's pointer never names a later broker */
-	bool closed;
+	/* its place in broker_slot and the generation its handle carries
+	 * (broker_handle) */
+	uint16_t slot;
+	uint32_t gen;
 	struct pci_dev *d;
 	uint16_t owner;
 	char name[16];		/* "0000:BB:DD.F" */
@@ -77,14 +77,73 @@ struct nvme_broker {
 	uint64_t ident;		   /* kernel page for the broker's Identify */
 	struct nvme_val_policy pol;
 	struct nvme_gate gate;
+	/* disables confirmed so far (CC.EN=0 and CSTS.RDY=0, broker_halt):
+	 * each deleted every I/O queue the controller held (NVMe 2.0
+	 * §3.7.2, Controller Level Reset) */
+	uint64_t resets;
 #ifdef CAPOS_PROOFS
 	struct nvme_broker_prof prof;
 	struct broker_bare *bare;
+	/* the bare pair's pages its close could not give back (its Deletes
+	 * not answered, the controller running): given back at the next
+	 * confirmed stop (broker_halt), else withheld and counted by the
+	 * unbind (broker_unbound) */
+	uint64_t bare_left;
+	size_t bare_left_pages;
+	/* bare pages dma_kernel_free withheld (an unconfirmed unmap, or an
+	 * unbind whose stop was not confirmed): charged to no one, so the
+	 * unbind counts them */
+	uint64_t bare_withheld;
 #endif
 };
 
-static struct nvme_broker *brokers[BROKER_MAX];
-static unsigned nbrokers;
+/* A broker handle (the struct nvme_broker * a driver holds) is not the
+ * struct's address: it names a slot of broker_slot and the generation the
+ * slot had when the broker was opened, BROKER_HANDLE_TAG | gen << 16 |
+ * slot — not a canonical address, so a dereference faults. The open
+ * broker's struct is freed when it closes (its owner unbound, or its open
+ * failed) and its slot's generation is kept, so the next broker in the
+ * slot has another: a handle of a closed broker never names a later one
+ * (broker_get), however often drivers restart, for 4 bytes a slot. A slot
+ * whose generation would wrap is not taken again. */
+#define BROKER_HANDLE_TAG  0xb40c000000000000ull
+#define BROKER_HANDLE_MASK 0xffff000000000000ull
+static struct nvme_broker *broker_slot[BROKER_MAX]; /* open brokers */
+static uint32_t broker_gen[BROKER_MAX];
+/* what the accessors answer for a handle of a closed broker: nothing */
+static const struct nvme_ident_ctrl broker_no_ident;
+#ifdef CAPOS_PROOFS
+static struct nvme_broker_prof broker_no_prof;
+#endif
+static const struct nvme_val_stats broker_no_stats;
+#define BROKER_PAGES                                                           \
+	(ALIGN_UP(sizeof(struct nvme_broker), PAGE_SIZE) / PAGE_SIZE)
+
+static struct nvme_broker *broker_handle(const struct nvme_broker *b)
+{
+	return (struct nvme_broker *)(uintptr_t)(BROKER_HANDLE_TAG |
+						 (uint64_t)b->gen << 16 |
+						 b->slot);
+}
+
+static struct nvme_broker *broker_get(const struct nvme_broker *h)
+{
+	uint64_t v = (uintptr_t)h;
+	uint64_t slot = v & 0xffff;
+	if ((v & BROKER_HANDLE_MASK) != BROKER_HANDLE_TAG ||
+	    slot >= BROKER_MAX || !broker_slot[slot] ||
+	    broker_gen[slot] != (uint32_t)(v >> 16))
+		return 0;
+	return broker_slot[slot];
+}
+
+/* b closes: its slot free for the next broker (whose generation differs),
+ * its struct freed */
+static void broker_close(struct nvme_broker *b)
+{
+	broker_slot[b->slot] = 0;
+	page_free((uint64_t)b, BROKER_PAGES);
+}
 
 #ifdef CAPOS_PROOFS
 /* the proof image's device faults (nvme_broker.h) */
@@ -101,13 +160,13 @@ static int broker_inject_reap(struct nvme_broker *b, uint16_t qid)
 {
 	if (qid >= NVME_VAL_MAX_QID)
 		return nvme_gate_cq_reap(&b->gate, qid);
-	if (!inject->cq_post(b, qid))
+	if (!inject->cq_post(broker_handle(b), qid))
 		return 0;
 	struct nvme_gate_cq *cq = &b->gate.cq[qid];
 	uint16_t first = cq->drv_tail;
 	int r = nvme_gate_cq_reap(&b->gate, qid);
 	if (r > 0)
-		inject->cq_posted(b, qid, &cq->drv[first]);
+		inject->cq_posted(broker_handle(b), qid, &cq->drv[first]);
 	return r;
 }
 #endif
@@ -117,7 +176,7 @@ static uint32_t reg_read32(const struct nvme_broker *b, uint32_t off)
 	uint32_t v = *(volatile const uint32_t *)(b->regs + off);
 #ifdef CAPOS_PROOFS
 	if (inject)
-		v = inject->reg_read(b, off, v);
+		v = inject->reg_read(broker_handle(b), off, v);
 #endif
 	return v;
 }
@@ -295,12 +354,25 @@ static bool broker_running(const struct nvme_broker *b)
  * or ignores CC.EN=0 and is cut off the bus here. A controller that did not
  * stop is fenced for good (one reason line; the function is marked) and
  * never re-enabled. 0 or -1. */
+#ifdef CAPOS_PROOFS
+static void bare_give_back(struct nvme_broker *b, uint64_t pa, size_t pages);
+static void broker_bare_close(struct nvme_broker *b);
+#endif
 static int broker_halt(struct nvme_broker *b)
 {
 	int r = broker_disable(b);
 	broker_fence(b, false);
 	b->enabled = false;
 	b->stopped = r == 0;
+	if (r == 0)
+		b->resets++;
+#ifdef CAPOS_PROOFS
+	/* the stop deleted the bare pair the controller may have held */
+	if (r == 0 && b->bare_left) {
+		bare_give_back(b, b->bare_left, b->bare_left_pages);
+		b->bare_left = 0;
+	}
+#endif
 	if (r != 0 && !b->fenced) {
 		b->fenced = b->d->fenced = true;
 		strlcpy(b->d->state, "fenced: did not stop",
@@ -341,48 +413,44 @@ static void broker_revoked(void *arg, uint16_t owner)
  * (broker_revoked: controller stopped, gate queues dropped, their shadows
  * freed — or withheld, dma_kernel_free, when the unbind's stop was not
  * confirmed). The broker closes for good: the bare pair's and the
- * Identify page go back by the same rule, it leaves the broker table, so
- * a rebind of the function opens a fresh one, and every later call
- * through the old driver's pointer is refused (broker_dead). The struct
- * itself is kept, never freed: a later page_alloc could otherwise hand
- * the same address to the next broker, and the old pointer would name it.
- * Returns the pages withheld. */
+ * Identify page go back by the same rule, its struct is freed and its slot
+ * free, so a rebind of the function opens a fresh broker, and every later
+ * call through the old driver's handle is refused (broker_get: the slot's
+ * generation moves on with the next open). Returns the pages withheld. */
 static uint64_t broker_unbound(void *arg, uint16_t owner, bool stopped)
 {
 	struct nvme_broker *b = arg;
 	uint64_t withheld = 0;
 	(void)stopped; /* dma_kernel_free applies it */
 #ifdef CAPOS_PROOFS
-	/* the proof's bare pair: its pages by the same rule (not counted
-	 * here; dma_kernel_free's line says a withholding) */
-	nvme_broker_bare_close(b);
+	/* the proof's bare pair: its pages by the same rule (the revocation
+	 * stopped the controller; bare_give_back counts what dma_kernel_free
+	 * withholds), and pages a close left to a stop that never came (the
+	 * controller fenced) are withheld for good */
+	broker_bare_close(b);
+	withheld += b->bare_withheld + (b->bare_left ? b->bare_left_pages : 0);
+	b->bare_withheld = b->bare_left = 0;
 #endif
 	if (b->ident && dma_kernel_free(owner, b->ident, 1) != 0)
 		withheld++;
-	b->ident = 0;
-	for (unsigned i = 0; i < nbrokers; i++)
-		if (brokers[i] == b) {
-			brokers[i] = brokers[--nbrokers];
-			break;
-		}
-	b->closed = true;
-	b->enabled = b->draining = false;
 	kprintf("nvme-broker %s: owner %u unbound: broker closed, its handle "
 		"refused from now on\n",
 		b->name, owner);
+	broker_close(b);
 	return withheld;
 }
 
 /* a call through the handle of a closed broker: refused, counted
- * (stale-generation), a line at most AUTH_REFUSAL_LINES times */
+ * (stale-generation, in the row of ids no owner holds), a line at most
+ * AUTH_REFUSAL_LINES times */
 static bool broker_dead(const struct nvme_broker *b, const char *what)
 {
-	if (!b->closed)
+	if (b)
 		return false;
-	if (auth_refused(b->owner, AUTH_STALE_GEN))
-		kprintf("nvme-broker %s: %s refused: the broker was closed "
-			"when owner %u was unbound\n",
-			b->name, what, b->owner);
+	if (auth_refused(0, AUTH_STALE_GEN))
+		kprintf("nvme-broker: %s refused: the handle names a closed "
+			"broker (its owner unbound, or its open failed)\n",
+			what);
 	return true;
 }
 
@@ -717,12 +785,33 @@ out:
 	return r;
 }
 
+/* d's open broker, if any */
 static struct nvme_broker *broker_of(const struct pci_dev *d)
 {
-	for (unsigned i = 0; i < nbrokers; i++)
-		if (brokers[i]->d == d)
-			return brokers[i];
+	for (unsigned i = 0; i < BROKER_MAX; i++)
+		if (broker_slot[i] && broker_slot[i]->d == d)
+			return broker_slot[i];
 	return 0;
+}
+
+/* a new broker's struct, zeroed, in a free slot whose generation moves
+ * on (every handle of the slot's earlier brokers refused from now on);
+ * NULL when every slot is open or out of generations, or no memory */
+static struct nvme_broker *broker_slot_take(void)
+{
+	unsigned i = 0;
+	while (i < BROKER_MAX &&
+	       (broker_slot[i] || broker_gen[i] == UINT32_MAX))
+		i++;
+	uint64_t pa = i < BROKER_MAX ? page_alloc(BROKER_PAGES, 0) : 0;
+	if (!pa)
+		return 0;
+	struct nvme_broker *b = (struct nvme_broker *)pa;
+	memset(b, 0, sizeof(*b));
+	b->slot = (uint16_t)i;
+	b->gen = ++broker_gen[i];
+	broker_slot[i] = b;
+	return b;
 }
 
 /* map BAR0's registers and doorbells, check CAP, reset, set up the gate
@@ -890,20 +979,17 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 						: "other owner");
 			return -1;
 		}
-		*out = b;
+		*out = broker_handle(b);
 		return 0;
 	}
-	size_t pages = ALIGN_UP(sizeof(*b), PAGE_SIZE) / PAGE_SIZE;
-	uint64_t pa = nbrokers < BROKER_MAX ? page_alloc(pages, 0) : 0;
-	if (!pa) {
+	b = broker_slot_take();
+	if (!b) {
 		if (auth_refused(owner, AUTH_NO_MEMORY))
-			kprintf("nvme-broker %s: unable to open broker (%u "
-				"open, no memory or all %u in use)\n",
-				a, nbrokers, BROKER_MAX);
+			kprintf("nvme-broker %s: unable to open broker (no "
+				"memory, or all %u open)\n",
+				a, BROKER_MAX);
 		return -1;
 	}
-	b = (struct nvme_broker *)pa;
-	memset(b, 0, sizeof(*b));
 	strlcpy(b->name, a, sizeof(b->name));
 	if (broker_setup(b, d, owner) != 0 || broker_probe(b) != 0) {
 		auth_owner_on_revoke(owner, NULL, NULL);
@@ -914,10 +1000,9 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 			dma_kernel_free(owner, b->ident, 1);
 		if (!b->fenced)
 			pci_enable(d, false, false, false);
-		page_free(pa, pages);
+		broker_close(b);
 		return -1;
 	}
-	brokers[nbrokers++] = b;
 #ifdef CAPOS_NVME_VALIDATOR_OFF
 	kprintf("nvme-broker %s: WARNING: validator checks compiled out "
 		"(CAPOS_NVME_VALIDATOR_OFF, benchmark build): DMA is not "
@@ -933,13 +1018,14 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	kprintf("nvme-broker %s: gate address checks %s\n", a,
 		b->pol.hw_confined ? "off (the IOMMU confines data addresses)"
 				   : "on");
-	*out = b;
+	*out = broker_handle(b);
 	return 0;
 }
 
-int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
+int nvme_broker_enable(struct nvme_broker *h, const struct dma_buf *asq,
 		       const struct dma_buf *acq, uint16_t entries)
 {
+	struct nvme_broker *b = broker_get(h);
 	if (broker_dead(b, "enable"))
 		return -1;
 	uint64_t sasq, sacq;
@@ -1054,10 +1140,9 @@ static int broker_idle_stop(struct nvme_broker *b, const char *what)
 	return b->fenced ? -1 : 0;
 }
 
-int nvme_broker_stop(struct nvme_broker *b)
+/* nvme_broker_stop on a live broker */
+static int broker_stop_drain(struct nvme_broker *b)
 {
-	if (broker_dead(b, "stop"))
-		return -1;
 	if (!b->enabled)
 		return broker_idle_stop(b, "stop");
 	int r = broker_halt(b);
@@ -1075,7 +1160,7 @@ int nvme_broker_stop(struct nvme_broker *b)
 	return 0;
 }
 
-uint32_t nvme_broker_shutdown_us(const struct nvme_broker *b)
+static uint32_t broker_shutdown_us(const struct nvme_broker *b)
 {
 	if (!b->id.rtd3e)
 		return NVME_SHUTDOWN_MAX_US;
@@ -1083,11 +1168,27 @@ uint32_t nvme_broker_shutdown_us(const struct nvme_broker *b)
 		   NVME_SHUTDOWN_MAX_US);
 }
 
+uint32_t nvme_broker_shutdown_us(const struct nvme_broker *h)
+{
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return NVME_SHUTDOWN_MAX_US;
+	return broker_shutdown_us(b);
+}
+
+int nvme_broker_stop(struct nvme_broker *h)
+{
+	struct nvme_broker *b = broker_get(h);
+	if (broker_dead(b, "stop"))
+		return -1;
+	return broker_stop_drain(b);
+}
+
 /* CC.SHN=01b and wait for CSTS.SHST=10b (NVMe 2.0 §3.6.2), bounded by
  * nvme_broker_shutdown_us. 0 when complete, else -1 with one line */
 static int broker_shn(struct nvme_broker *b)
 {
-	uint32_t bound = nvme_broker_shutdown_us(b);
+	uint32_t bound = broker_shutdown_us(b);
 	uint32_t cc = reg_read32(b, NVME_REG_CC);
 	cc &= ~(uint32_t)FIELD_SET(NVME_CC_SHN, ~0u);
 	reg_write32(b, NVME_REG_CC,
@@ -1117,8 +1218,9 @@ static int broker_shn(struct nvme_broker *b)
 	}
 }
 
-int nvme_broker_shutdown(struct nvme_broker *b)
+int nvme_broker_shutdown(struct nvme_broker *h)
 {
+	struct nvme_broker *b = broker_get(h);
 	if (broker_dead(b, "shutdown"))
 		return -1;
 	if (!b->enabled) {
@@ -1139,7 +1241,7 @@ int nvme_broker_shutdown(struct nvme_broker *b)
 			b->name, csts);
 	else
 		shn = broker_shn(b);
-	int r = nvme_broker_stop(b);
+	int r = broker_stop_drain(b);
 	return r ? r : shn ? 1 : 0;
 }
 
@@ -1147,16 +1249,18 @@ int nvme_broker_shutdown(struct nvme_broker *b)
  * it), so its reset fails however CSTS reads now, as nvme_broker_stop
  * does: no caller may take it for a controller that is back. The queues
  * and shadows are dropped all the same. */
-int nvme_broker_reset(struct nvme_broker *b)
+int nvme_broker_reset(struct nvme_broker *h)
 {
+	struct nvme_broker *b = broker_get(h);
 	if (broker_dead(b, "reset"))
 		return -1;
 	int r = broker_stop(b);
 	return b->fenced ? -1 : r;
 }
 
-int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)
+int nvme_broker_sq_ring(struct nvme_broker *h, uint16_t qid, uint16_t tail)
 {
+	struct nvme_broker *b = broker_get(h);
 	if (broker_dead(b, "sq ring"))
 		return -1;
 	if (!b->enabled)
@@ -1173,8 +1277,9 @@ int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)
 	return nvme_gate_sq_ring(&b->gate, qid, tail);
 }
 
-int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
+int nvme_broker_cq_reap(struct nvme_broker *h, uint16_t qid)
 {
+	struct nvme_broker *b = broker_get(h);
 	if (broker_dead(b, "cq reap"))
 		return -1;
 	if (!b->enabled && !b->draining)
@@ -1192,8 +1297,9 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 	return nvme_gate_cq_reap(&b->gate, qid);
 }
 
-int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
+int nvme_broker_cq_head(struct nvme_broker *h, uint16_t qid, uint16_t head)
 {
+	struct nvme_broker *b = broker_get(h);
 	if (broker_dead(b, "cq head"))
 		return -1;
 	if (!b->enabled && !b->draining)
@@ -1209,49 +1315,77 @@ int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
 	return nvme_gate_cq_head(&b->gate, qid, head);
 }
 
-bool nvme_broker_addr_checks(const struct nvme_broker *b)
+bool nvme_broker_addr_checks(const struct nvme_broker *h)
 {
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return true;
 	return !b->pol.hw_confined;
 }
 
-bool nvme_broker_fenced(const struct nvme_broker *b)
+bool nvme_broker_fenced(const struct nvme_broker *h)
 {
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return true;
 	return b->fenced;
 }
 
-uint64_t nvme_broker_cap(const struct nvme_broker *b)
+uint64_t nvme_broker_cap(const struct nvme_broker *h)
 {
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return 0;
 	return b->cap;
 }
-uint32_t nvme_broker_vs(const struct nvme_broker *b)
+uint32_t nvme_broker_vs(const struct nvme_broker *h)
 {
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return 0;
 	return b->vs;
 }
-uint32_t nvme_broker_csts(const struct nvme_broker *b)
+uint32_t nvme_broker_csts(const struct nvme_broker *h)
 {
+	const struct nvme_broker *b = broker_get(h);
 	if (broker_dead(b, "csts"))
 		return NVME_CSTS_GONE;
 	return reg_read32(b, NVME_REG_CSTS);
 }
-uint32_t nvme_broker_max_xfer(const struct nvme_broker *b)
+uint32_t nvme_broker_max_xfer(const struct nvme_broker *h)
 {
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return 0;
 	return b->max_xfer;
 }
-const struct nvme_ident_ctrl *nvme_broker_ident(const struct nvme_broker *b)
+const struct nvme_ident_ctrl *nvme_broker_ident(const struct nvme_broker *h)
 {
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return &broker_no_ident;
 	return &b->id;
 }
-unsigned nvme_broker_nns(const struct nvme_broker *b)
+unsigned nvme_broker_nns(const struct nvme_broker *h)
 {
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return 0;
 	return b->pol.nns;
 }
-const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *b,
+const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *h,
 					    unsigned i)
 {
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return 0;
 	return i < b->pol.nns ? &b->pol.ns[i] : 0;
 }
-uint16_t nvme_broker_max_qid(const struct nvme_broker *b)
+uint16_t nvme_broker_max_qid(const struct nvme_broker *h)
 {
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return 0;
 	return b->pol.qid_max;
 }
 
@@ -1351,26 +1485,34 @@ static int broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 	return r;
 }
 
-int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
+int nvme_broker_get_feature(struct nvme_broker *h, uint8_t fid, uint32_t nsid,
 			    uint32_t *dw0)
 {
+	struct nvme_broker *b = broker_get(h);
 	return broker_get_feature(b, fid, nsid, dw0, false);
 }
 
 #ifdef CAPOS_PROOFS
-int nvme_broker_witness_feature(struct nvme_broker *b, uint8_t fid,
+int nvme_broker_witness_feature(struct nvme_broker *h, uint8_t fid,
 				uint32_t nsid, uint32_t *dw0)
 {
+	struct nvme_broker *b = broker_get(h);
 	return broker_get_feature(b, fid, nsid, dw0, true);
 }
 
-void nvme_broker_bench_shape(struct nvme_broker *b, bool addr_checks)
+void nvme_broker_bench_shape(struct nvme_broker *h, bool addr_checks)
 {
+	struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return;
 	b->pol.hw_confined = !addr_checks && dma_owner_translated(b->owner);
 }
 
-struct nvme_broker_prof *nvme_broker_prof(struct nvme_broker *b)
+struct nvme_broker_prof *nvme_broker_prof(struct nvme_broker *h)
 {
+	struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return &broker_no_prof;
 	return &b->prof;
 }
 
@@ -1391,6 +1533,7 @@ struct broker_bare {
 	uint16_t tail, head;
 	uint8_t phase;
 	uint16_t qid_max;	     /* the policy's, restored at close */
+	uint64_t resets;	     /* the broker's resets at the open */
 	bool created_cq, created_sq; /* the device may hold the queue:
 				      * created, or its create unanswered */
 	uint64_t prp1[NVME_BARE_QD_MAX], prp2[NVME_BARE_QD_MAX];
@@ -1417,9 +1560,13 @@ static int bare_create(struct nvme_broker *b, uint8_t opc, uint32_t cdw11,
 	return nvme_cqe_sc(&e) || nvme_cqe_sct(&e) ? 1 : -1;
 }
 
-int nvme_broker_bare_open(struct nvme_broker *b)
+int nvme_broker_bare_open(struct nvme_broker *h)
 {
-	if (b->bare || !b->enabled)
+	struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return -1;
+	/* not while the device may still hold the last pair's queue id */
+	if (b->bare || b->bare_left || !b->enabled)
 		return -1;
 	if (NVME_BARE_QID > b->qid_max) {
 		kprintf("nvme-broker %s: bare: unable to open (queue %u has no "
@@ -1453,6 +1600,7 @@ int nvme_broker_bare_open(struct nvme_broker *b)
 	x->data = pa + (2 + BARE_LIST_PAGES) * PAGE_SIZE;
 	x->data_len = data;
 	x->phase = 1;
+	x->resets = b->resets;
 	b->bare = x;
 	/* the driver may not name the bare pair's id while it exists */
 	x->qid_max = b->pol.qid_max;
@@ -1475,39 +1623,66 @@ int nvme_broker_bare_open(struct nvme_broker *b)
 		goto fail;
 	return 0;
 fail:
-	nvme_broker_bare_close(b);
+	broker_bare_close(b);
 	return -1;
 }
 
-void nvme_broker_bare_close(struct nvme_broker *b)
+static void broker_bare_close(struct nvme_broker *b)
 {
 	struct broker_bare *x = b->bare;
 	struct nvme_sqe c = {0};
 	struct nvme_cqe e;
 	if (!x)
 		return;
-	/* the device is done with the pages once every queue it may hold
-	 * (created_cq, created_sq) is deleted — broker_kcmd 0: a delete never
-	 * sent or never answered is not done — or once the controller
-	 * stopped since (not enabled: its queues are gone, or it is off the
-	 * bus) */
-	bool done = true;
+	/* the device is done with the pages once the controller stopped
+	 * since the pair was created — a confirmed disable deletes every I/O
+	 * queue (x->resets: a reset during nvme-bench, after which a Delete
+	 * would name a queue that no longer exists and fail), and a stopped
+	 * one is off the bus — or once every queue it may hold (created_cq,
+	 * created_sq) is deleted: broker_kcmd 0, a delete never sent or never
+	 * answered is not done */
+	bool done = b->resets != x->resets || (!b->enabled && b->stopped);
 	c.cdw10 = (uint32_t)FIELD_SET(NVME_CREATEQ_QID, NVME_BARE_QID);
-	if (x->created_sq) {
+	if (x->created_sq && !done) {
 		c.cdw0 = NVME_ADM_DELETE_SQ;
-		done = broker_kcmd(b, &c, &e) == 0;
+		x->created_sq = broker_kcmd(b, &c, &e) != 0;
 	}
-	if (x->created_cq && done) {
+	if (x->created_cq && !x->created_sq && !done) {
 		c.cdw0 = NVME_ADM_DELETE_CQ;
-		done = broker_kcmd(b, &c, &e) == 0;
+		x->created_cq = broker_kcmd(b, &c, &e) != 0;
 	}
+	done = done || (!x->created_sq && !x->created_cq);
 	b->pol.qid_max = x->qid_max;
-	/* a controller that did not take the deletes is reset by whoever
-	 * sees it next; the pages stay allocated rather than risk DMA */
-	if (done || !b->enabled)
-		dma_kernel_free(b->owner, x->mem, x->pages);
+	/* a controller that did not take the deletes keeps the pages until
+	 * its next confirmed stop (broker_halt) gives them back; one that is
+	 * never stopped again (fenced) keeps them for good */
+	if (done)
+		bare_give_back(b, x->mem, x->pages);
+	else {
+		b->bare_left = x->mem;
+		b->bare_left_pages = x->pages;
+		kprintf("nvme-broker %s: bare: queue %u not deleted; its %zu "
+			"pages kept until the controller is next stopped\n",
+			b->name, NVME_BARE_QID, x->pages);
+	}
 	page_free((uint64_t)x, ALIGN_UP(sizeof(*x), PAGE_SIZE) / PAGE_SIZE);
 	b->bare = 0;
+}
+
+void nvme_broker_bare_close(struct nvme_broker *h)
+{
+	struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return;
+	broker_bare_close(b);
+}
+
+/* the bare pair's pages back, or counted when dma_kernel_free withholds
+ * them (its own line says so) */
+static void bare_give_back(struct nvme_broker *b, uint64_t pa, size_t pages)
+{
+	if (dma_kernel_free(b->owner, pa, pages) != 0)
+		b->bare_withheld += pages;
 }
 
 /* PRPs for slot's buffer (NVMe 2.0 §4.1.1), built once per job */
@@ -1542,9 +1717,12 @@ static void bare_issue(struct broker_bare *x, const struct nvme_bare_job *j,
 	x->tail = (uint16_t)((x->tail + 1) % NVME_BARE_ENTRIES);
 }
 
-uint64_t nvme_broker_bare_run(struct nvme_broker *b,
+uint64_t nvme_broker_bare_run(struct nvme_broker *h,
 			      const struct nvme_bare_job *j)
 {
+	struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return 0;
 	struct broker_bare *x = b->bare;
 	uint32_t sq_db = NVME_REG_DBS + 2u * NVME_BARE_QID * b->dstrd_bytes;
 	uint32_t cq_db = sq_db + b->dstrd_bytes;
@@ -1615,22 +1793,31 @@ uint64_t nvme_broker_bare_run(struct nvme_broker *b,
 	return cycles ? cycles : 1;
 }
 #endif
-size_t nvme_broker_shadow_bytes(const struct nvme_broker *b, uint16_t qid)
+size_t nvme_broker_shadow_bytes(const struct nvme_broker *h, uint16_t qid)
 {
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return 0;
 	return nvme_gate_shadow_bytes(&b->gate, qid);
 }
-const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b)
+const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *h)
 {
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return &broker_no_stats;
 	return &b->gate.stats;
 }
 
-void nvme_broker_dump(const struct nvme_broker *b)
+void nvme_broker_dump(const struct nvme_broker *h)
 {
+	const struct nvme_broker *b = broker_get(h);
+	if (!b)
+		return;
 	kprintf("nvme-broker %s: owner %u %s CAP 0x%llx CSTS 0x%x max "
 		"transfer %u namespaces %u\n",
 		b->name, b->owner, b->enabled ? "enabled" : "disabled",
-		(unsigned long long)b->cap, nvme_broker_csts(b), b->max_xfer,
-		b->pol.nns);
+		(unsigned long long)b->cap, reg_read32(b, NVME_REG_CSTS),
+		b->max_xfer, b->pol.nns);
 	nvme_gate_dump(&b->gate);
 }
 
@@ -1646,8 +1833,10 @@ static void validator_status(struct json *j)
 	json_kstr(j, "backend", "brokered validator");
 	json_kstr(j, "checks", checks);
 	json_karr(j, "controllers");
-	for (unsigned i = 0; i < nbrokers; i++) {
-		const struct nvme_broker *b = brokers[i];
+	for (unsigned i = 0; i < BROKER_MAX; i++) {
+		const struct nvme_broker *b = broker_slot[i];
+		if (!b)
+			continue;
 		json_obj(j);
 		json_kstr(j, "pci", b->name);
 		json_ku64(j, "owner", b->owner);

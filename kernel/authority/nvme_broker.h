@@ -34,7 +34,12 @@
 #include "kernel/authority/authority.h"
 
 struct pci_dev;
-struct nvme_broker; /* one per controller, kernel-owned */
+/* one per controller, kernel-owned. A struct nvme_broker * handed out is
+ * a handle, never an address to dereference: a slot and a generation
+ * (nvme_broker.c broker_get). Once the broker closes (its owner unbound)
+ * every call through it is refused and counted, and accessors answer 0 or
+ * nothing, however many brokers opened since */
+struct nvme_broker;
 
 /* Map BAR0 (kernel-only), enable memory decoding, reset the controller
  * (CC.EN=0, wait for CSTS.RDY=0 bounded by CAP.TO; NVMe 2.0 §3.7.2), then

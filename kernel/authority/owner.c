@@ -29,6 +29,11 @@ struct auth_owner {
 	void *unbind_arg;
 	/* being unbound with its stop not confirmed (auth_owner_withholds) */
 	bool withhold;
+	/* inside its revocation or its unbind (the hooks run there): a
+	 * revoke or unbind of it from a hook is refused, not run inside the
+	 * one under way (which would recurse without end, or free the owner
+	 * under it) */
+	bool busy;
 	/* its live kernel memory (auth_kmem_alloc), so that auth_kmem_free
 	 * gives back only what this owner was given, once; pa 0: free */
 	struct {
@@ -45,6 +50,8 @@ static struct auth_owner owners[AUTH_OWNER_MAX];
  * owner — a pool's (owner, slot, generation), a kernel allocation, its
  * refusal row — ever resolves against a later owner (auth_owner_unbind) */
 static uint8_t retired[(UINT16_MAX + 1) / 8];
+_Static_assert(sizeof(retired) * 8 == UINT16_MAX + 1,
+	       "one bit for each of the 65,536 owner ids");
 /* pages unbinds withheld for good (the device may still reach them) */
 static uint64_t unbind_withheld_pages;
 
@@ -302,11 +309,26 @@ static void owner_stop_device(struct auth_owner *o)
 		pci_enable(o->f.d, true, false, false);
 }
 
+/* a revoke or unbind of o from inside its own revocation or unbind (a
+ * hook): refused, counted (busy), one line at most AUTH_REFUSAL_LINES
+ * times */
+static bool owner_busy(const struct auth_owner *o, const char *what)
+{
+	if (!o->busy)
+		return false;
+	if (auth_refused(o->id, AUTH_BUSY))
+		kprintf("authority: unable to %s owner %u (its revocation or "
+			"unbind is under way)\n",
+			what, o->id);
+	return true;
+}
+
 int auth_owner_revoke(uint16_t id, const char *why)
 {
 	struct auth_owner *o = owner_find(id);
-	if (!o)
+	if (!o || owner_busy(o, "revoke"))
 		return -1;
+	o->busy = true;
 	owner_stop_device(o);
 	/* with the device stopped, the pins on its rings and in-flight
 	 * commands protect nothing the device can reach; the hook drops the
@@ -320,6 +342,7 @@ int auth_owner_revoke(uint16_t id, const char *why)
 	o->revoked = true;
 	o->revocations++;
 	o->seized = pools;
+	o->busy = false;
 	kprintf("authority: owner %u revoked (%s): device stopped, %u pools "
 		"seized, %u pinned kept, %u mmio/irq capabilities revoked; "
 		"further use is refused\n",
@@ -367,6 +390,8 @@ int auth_owner_unbind(uint16_t id, bool stopped)
 				id);
 		return -1;
 	}
+	if (owner_busy(o, "unbind"))
+		return -1;
 	/* stopped by the layer itself, whatever the driver's detach said,
 	 * and every capability taken: a revoked owner's are gone already.
 	 * Kernel DMA pages the revoke hook and the unbind hook give back are
@@ -377,6 +402,7 @@ int auth_owner_unbind(uint16_t id, bool stopped)
 	/* the broker closes: its shadows and own pages freed, or withheld by
 	 * the same rule */
 	uint64_t withheld = 0;
+	o->busy = true;
 	if (o->unbind_hook)
 		withheld += o->unbind_hook(o->unbind_arg, id, stopped);
 	withheld += owner_pools_give_back(o, stopped);
@@ -389,6 +415,8 @@ int auth_owner_unbind(uint16_t id, bool stopped)
 			page_free(o->kmem[k].pa, o->kmem[k].pages);
 	const char *domain = "no domain";
 	if (o->f.backend == DMA_BACKEND_IOMMU) {
+		/* what an unconfirmed teardown keeps: every table page */
+		uint64_t tables = iommu_domain_table_pages(id);
 		int r = iommu_domain_destroy(id);
 		domain = r == 0 ? "domain torn down"
 			 : r == IOMMU_UNCONFIRMED
@@ -396,7 +424,7 @@ int auth_owner_unbind(uint16_t id, bool stopped)
 			       "withheld)"
 			     : "no domain";
 		if (r == IOMMU_UNCONFIRMED)
-			withheld++; /* at least the top-level table */
+			withheld += tables;
 	}
 	if (o->f.d && o->f.d->owner == id)
 		o->f.d->owner = 0;

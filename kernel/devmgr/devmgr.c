@@ -9,7 +9,12 @@
 #include "kernel/pci/pci.h"
 #include "kernel/time/time.h"
 
-static uint16_t next_owner = 1;
+/* the next owner id: it only grows, as the authority layer never binds an
+ * id an unbind retired, and stops past UINT16_MAX (no wrap to 0, a
+ * retired id or a live one): from then on every bind is refused, "refused:
+ * no owner", said once (ids_out_said) */
+static uint32_t next_owner = 1;
+static bool ids_out_said;
 /* the functions in the order their attach succeeded: devmgr_shutdown
  * detaches them in the reverse of it, whatever order pci_devs holds. A
  * bound function holds an owner, and the authority layer holds at most
@@ -68,9 +73,27 @@ static const char *devmgr_own(struct pci_dev *d, const struct driver *drv,
 	    .brokered = drv->validated,
 	    .dma_limit = drv->dma ? devmgr_dma_limit(d) : 0,
 	};
-	d->owner = next_owner++;
-	if (auth_owner_bind(d->owner, &f) != 0)
+	/* the authority layer binds only an owner its function names, so d
+	 * names the id for the call; a refused bind leaves d as it was, not
+	 * naming an id nobody holds (and the id is not used up) */
+	if (next_owner > UINT16_MAX) {
+		if (!ids_out_said) {
+			ids_out_said = true;
+			kprintf(
+			    "devmgr: every owner id (1 to %u) given out: no "
+			    "function is bound again (ids are never "
+			    "reused); said once\n",
+			    UINT16_MAX);
+		}
 		return "refused: no owner";
+	}
+	uint16_t was = d->owner;
+	d->owner = (uint16_t)next_owner;
+	if (auth_owner_bind(d->owner, &f) != 0) {
+		d->owner = was;
+		return "refused: no owner";
+	}
+	next_owner++;
 	struct dev_identity id = {0};
 	if (!drv->identify)
 		return NULL;

@@ -67,13 +67,14 @@ static void vtd_ce_clear(struct vtd_unit *u, uint64_t *ce)
 	vtd_flush(u, ce, 16);
 }
 
-static void vtd_context_clear(struct vtd_domain *dm)
+/* 0, or -1 when the unit did not confirm the invalidation */
+static int vtd_context_clear(struct vtd_domain *dm)
 {
 	uint64_t *ce = vtd_context(dm->u, dm->sid, false);
 	if (ce)
 		vtd_ce_clear(dm->u, ce);
 	/* context cache and IOTLB of the domain id, waited for */
-	(void)vtd_inv_context(dm->u, dm->sid, dm->did, dm->did);
+	return vtd_inv_context(dm->u, dm->sid, dm->did, dm->did);
 }
 
 static volatile uint32_t vtd_quarantines;
@@ -105,7 +106,15 @@ void vtd_domain_quarantine(struct vtd_domain *dm)
 	dm->bm_again = 0;
 	vtd_quarantines++;
 	vtd_stop_sid(dm->u, dm->sid);
-	vtd_context_clear(dm);
+	if (vtd_context_clear(dm) != 0) {
+		dm->stop_unconfirmed = true;
+		kprintf(
+		    "iommu: owner %u quarantined: bus mastering off, context "
+		    "entry cleared but its invalidation not confirmed; "
+		    "nothing it mapped is given back\n",
+		    dm->owner);
+		return;
+	}
 	kprintf("iommu: owner %u quarantined: bus mastering off, context "
 		"entry cleared\n",
 		dm->owner);
@@ -127,7 +136,7 @@ void iommu_owner_quarantine(uint16_t owner)
 int iommu_owner_resume(uint16_t owner)
 {
 	struct vtd_domain *dm = vtd_domain_of(owner);
-	if (!dm || dm->u->broken)
+	if (!dm || dm->u->broken || dm->stop_unconfirmed)
 		return -1;
 	if (!dm->quarantined)
 		return 0;
@@ -237,7 +246,7 @@ int iommu_domain_destroy(uint16_t owner)
 		vtd_ce_clear(dm->u, ce);
 	int r = vtd_inv_context(dm->u, dm->sid, dm->did, dm->did);
 	dm->used = false;
-	if (r != 0) {
+	if (r != 0 || dm->stop_unconfirmed) {
 		/* the unit may still hold the tables (and the domain id):
 		 * they stay in the slot, withheld, and the slot is never
 		 * reused (iommu_domain_create takes only a slot with no
@@ -253,6 +262,12 @@ int iommu_domain_destroy(uint16_t owner)
 		owner, dm->did, dm->ptpages, dm->pages);
 	memset(dm, 0, sizeof(*dm)); /* slot and domain id free again */
 	return 0;
+}
+
+uint64_t iommu_domain_table_pages(uint16_t owner)
+{
+	struct vtd_domain *dm = vtd_domain_of(owner);
+	return dm ? dm->ptpages : 0;
 }
 
 bool iommu_owner_translated(uint16_t owner)
@@ -409,8 +424,12 @@ int iommu_unmap(uint16_t owner, uint64_t iova, size_t len)
 	if (len && start < end)
 		vtd_clear(dm, start, ALIGN_UP(end, PAGE_SIZE) - start);
 	/* the pages may be reused only after the unit says no cached
-	 * translation of them is left */
-	return vtd_inv_domain(dm->u, dm->did) ? IOMMU_UNCONFIRMED : 0;
+	 * translation of them is left, and never after a quarantine whose
+	 * invalidation it did not confirm (the old context entry may still
+	 * point it at them) */
+	return vtd_inv_domain(dm->u, dm->did) || dm->stop_unconfirmed
+		   ? IOMMU_UNCONFIRMED
+		   : 0;
 }
 
 uint64_t iommu_fault_count(uint16_t owner, struct iommu_fault *last)

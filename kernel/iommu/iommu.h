@@ -44,6 +44,9 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid);
  * its domain id stay withheld for good (the unit may cache them). Pages
  * its leaf entries still map are the caller's to withhold or free. */
 int iommu_domain_destroy(uint16_t owner);
+/* the table pages owner's domain holds (the top-level one too): what an
+ * unconfirmed iommu_domain_destroy withholds. 0 with no domain */
+uint64_t iommu_domain_table_pages(uint16_t owner);
 /* does owner have a live domain? */
 bool iommu_owner_translated(uint16_t owner);
 /* device addresses of owner's domain lie below this (2^AGAW); 0 none */

@@ -55,6 +55,13 @@ struct vtd_domain {
 	struct iommu_fault last;
 	unsigned irtes;
 	bool quarantined; /* after a fault: context cleared, device stopped */
+	/* the quarantine's context-cache and IOTLB invalidation went
+	 * unconfirmed: the unit may still hold the old context entry and
+	 * translations, so nothing the domain mapped, nor its tables, is
+	 * ever confirmed free again — every later unmap and the teardown
+	 * answer IOMMU_UNCONFIRMED, and it is never resumed — whatever a later
+	 * invalidation says (not only because the unit is given up) */
+	bool stop_unconfirmed;
 	/* times this quarantine found bus mastering on again and turned it
 	 * off (the first said, the rest counted) */
 	uint64_t bm_again;

@@ -5,7 +5,9 @@
  *
  * One read of up to BG_BLOCKS blocks every BG_INTERVAL_US, walking the
  * namespace from LBA 0 and wrapping at its end; the poller stops for good
- * after BG_MAX_FAIL failed reads and says so.
+ * after BG_MAX_FAIL failed reads and says so, and once its block device is
+ * unregistered (its driver detached: nvme-rebind's unbind frees the old
+ * instance's block devices) with one line, reading nothing more of it.
  *
  * The proof is that first read, of LBA 0: the host wrote nvme_proof_pat
  * (kernel/proof/nvme_proof.c) with BG_SEED into those blocks of the image
@@ -28,6 +30,8 @@
 
 static void *bg_buf; /* page_alloc'd: identity-mapped kernel memory */
 static struct blockdev *bg_dev;
+/* its name, kept: once its driver detached, bg_dev names freed memory */
+static char bg_name[sizeof(((struct blockdev *)0)->name)];
 static uint64_t bg_next, bg_lba, bg_reads;
 static unsigned bg_fail;
 
@@ -52,8 +56,20 @@ static bool bg_read(void)
  * (IDLE_WAIT_US) brings the next read on time */
 static bool bg_poll(void)
 {
-	if (bg_fail >= BG_MAX_FAIL)
+	if (bg_fail >= BG_MAX_FAIL || !bg_dev)
 		return false;
+	/* its driver detached (nvme-rebind's unbind, or a shutdown): the
+	 * block device and the memory behind it are gone, never read again */
+	bool registered = false;
+	for (unsigned i = 0; i < nblockdevs && !registered; i++)
+		registered = blockdevs[i] == bg_dev;
+	if (!registered) {
+		kprintf("nvme-background: %s unregistered (its driver "
+			"detached) after %llu reads; stopped\n",
+			bg_name, (unsigned long long)bg_reads);
+		bg_dev = 0;
+		return false;
+	}
 	uint64_t now = time_now_us();
 	if (now < bg_next)
 		return false;
@@ -77,6 +93,7 @@ static void proof_nvme_background(void)
 			     "reason=no-nvme-blockdev");
 		return;
 	}
+	strlcpy(bg_name, bg_dev->name, sizeof(bg_name));
 	uint64_t pa = page_alloc(BG_BUF_BYTES / 4096, 0);
 	if (!pa) {
 		proof_result("nvme-background", false, "reason=no-memory");

@@ -2300,6 +2300,180 @@ static void setup_once(void)
 	proc_pages_base = shim_pages_in_use;
 }
 
+/* ---- an owner's whole life: bind, use, unbind, rebind (opcode 250) -------
+ * The model's owners 1..4 are bound once for the process; an unbind
+ * retires its id for good (auth_owner_unbind), so a driver restart is
+ * played here, whole, on a function of its own (spare: MSI, no BAR) under
+ * fresh ids (from LC_ID0; none past LC_ID_END, so a long run never runs
+ * the ids out): bound (a second owner on the function, and a retired id,
+ * refused), a pool, kernel memory, a shadow page given back by an unbind
+ * hook as the NVMe broker gives its own, an interrupt, maybe a pin on the
+ * pool, maybe a revocation first; then unbound, the stop confirmed or not.
+ * Oracles: every old handle is refused after the unbind — the pool
+ * (carve, live), the interrupt (its unmask does not reach the device's MSI
+ * enable), kernel memory (a new allocation for the old id) — also once the
+ * function is bound again under a fresh id whose first pool may sit in the same
+ * grant slot and generation; no page is freed while the stop was unconfirmed
+ * (only the kernel memory the driver never gave the device comes back) nor
+ * while pinned; every other page comes back; the function names no owner after
+ * the unbind and only one owner is ever bound on it. What is withheld stays out
+ * for good (counted in withheld_pages, given back by reclaim_withheld). */
+#define LC_ID0	  1000u
+#define LC_ID_END 60000u
+static struct pci_dev spare;
+static uint8_t spare_cfg[4096];
+static uint32_t lc_next = LC_ID0;
+static uint64_t lc_shadow;
+static int lc_shadow_freed;
+static uint64_t lc_unbind_hook(void *arg, uint16_t owner, bool stopped)
+{
+	(void)arg, (void)stopped;
+	lc_shadow_freed = dma_kernel_free(owner, lc_shadow, 1);
+	return lc_shadow_freed != 0; /* withheld: charged to no one */
+}
+static bool lc_msi_on(void)
+{
+	return get_le(&spare_cfg[CAP_MSI + PCI_MSI_FLAGS], 2) &
+	       PCI_MSI_FLAGS_ENABLE;
+}
+static uint16_t lc_bind(void)
+{
+	uint16_t id = (uint16_t)lc_next++;
+	CHECK(shim_owner_bind_fn(id, &spare, DMA_BACKEND_VALIDATOR) == 0,
+	      "lifecycle: a fresh id refused", id, 0);
+	/* one owner a function: another id on it is refused, however the
+	 * function names it */
+	uint16_t other = (uint16_t)lc_next++;
+	spare.owner = other;
+	CHECK(auth_owner_bind(
+		  other,
+		  &(struct auth_owner_facts){
+		      .d = &spare, .backend = DMA_BACKEND_VALIDATOR}) == -1 &&
+		  !auth_owner_facts(other),
+	      "lifecycle: an owner bound twice on one function", id, other);
+	spare.owner = id;
+	return id;
+}
+static void op_lifecycle(void)
+{
+	uint8_t a = next(), b = next();
+	if (lc_next + 5 > LC_ID_END || nwh + 2 > sizeof(whs) / sizeof(whs[0]))
+		return;
+	bool stopped = a & 1, pin = a & 2, revoke = a & 4, irq = a & 8;
+	size_t pool_pages = 1 + (b & 1), kpages = 1 + (b >> 1 & 1);
+	TRACE("lifecycle stopped=%d pin=%d revoke=%d irq=%d\n", stopped, pin,
+	      revoke, irq);
+	if (!spare.cfg) {
+		spare.bus = 2;
+		spare.cfg = spare_cfg;
+		spare.cap_msi = CAP_MSI;
+	}
+	memset(spare_cfg, 0, sizeof(spare_cfg));
+	put_le(&spare_cfg[CAP_MSI + PCI_MSI_FLAGS], 0x100 | 0x0a | 0x30, 2);
+	/* the spare function is none of the model's devices */
+	void (*cw)(const struct pci_dev *, uint16_t, unsigned) =
+	    pci_host_cfg_written;
+	pci_host_cfg_written = NULL;
+	uint64_t start = shim_pages_in_use;
+	uint16_t id = lc_bind();
+	struct dma_pool p, q;
+	struct dma_buf buf;
+	CHECK(dma_pool_create(id, pool_pages * PS, 0, &p) == 0,
+	      "lifecycle: pool refused", id, 0);
+	void *k = auth_kmem_alloc(id, kpages * PS);
+	CHECK(k, "lifecycle: kernel memory refused", id, 0);
+	lc_shadow = dma_kernel_alloc(id, 1, 0, IOMMU_READ);
+	CHECK(lc_shadow, "lifecycle: shadow refused", id, 0);
+	lc_shadow_freed = 1;
+	auth_owner_on_unbind(id, lc_unbind_hook, NULL);
+	struct irq_cap c = {0};
+	if (irq) {
+		CHECK(irq_bind(&spare, id, 0, NULL, NULL, &c) == 0,
+		      "lifecycle: interrupt refused", id, 0);
+		irq_unmask(&c);
+		CHECK(lc_msi_on(), "lifecycle: unmask did not reach", id, 0);
+	}
+	struct dma_owner *acct = dma_owner_acct(id);
+	if (pin)
+		CHECK(grant_pin(&acct->grants, p.slot),
+		      "lifecycle: pin refused", id, 0);
+	if (revoke) {
+		(void)auth_owner_revoke(id, "lifecycle");
+		/* revoked, still bound: the function is still its */
+		uint16_t other = (uint16_t)lc_next++;
+		spare.owner = other;
+		CHECK(auth_owner_bind(
+			  other,
+			  &(struct auth_owner_facts){
+			      .d = &spare, .backend = DMA_BACKEND_VALIDATOR}) ==
+			      -1 &&
+			  !auth_owner_facts(other),
+		      "lifecycle: an owner bound twice on one function", id,
+		      other);
+		spare.owner = id;
+	}
+	uint64_t before = shim_pages_in_use;
+	int r = auth_owner_unbind(id, stopped);
+	/* what may come back: the driver's kernel memory always; the pool
+	 * and the shadow only with the stop confirmed, the pool not while
+	 * pinned */
+	uint64_t kept = (stopped && !pin ? 0 : pool_pages) + (stopped ? 0 : 1);
+	CHECK(shim_pages_in_use == before - kpages - (pool_pages + 1 - kept),
+	      "lifecycle: pages given back while the device may reach them",
+	      before - shim_pages_in_use, kept);
+	CHECK(r == (kept ? 1 : 0), "lifecycle: unbind's answer", r, kept);
+	CHECK(lc_shadow_freed == (stopped ? 0 : -1),
+	      "lifecycle: the hook's free answered", lc_shadow_freed, stopped);
+	CHECK(spare.owner == 0 && !auth_owner_facts(id),
+	      "lifecycle: the function still names its owner", spare.owner, id);
+	CHECK(!irq || !lc_msi_on(), "lifecycle: interrupt left on", id, 0);
+	/* bound again under a fresh id: a retired one is refused */
+	spare.owner = id;
+	CHECK(auth_owner_bind(
+		  id,
+		  &(struct auth_owner_facts){
+		      .d = &spare, .backend = DMA_BACKEND_VALIDATOR}) == -1,
+	      "lifecycle: a retired id bound again", id, 0);
+	spare.owner = 0;
+	uint16_t id2 = lc_bind();
+	CHECK(dma_pool_create(id2, PS, 0, &q) == 0,
+	      "lifecycle: the new owner's pool refused", id2, 0);
+	/* every old handle refused */
+	CHECK(!dma_pool_live(&p) && dma_pool_carve(&p, 8, 8, &buf) != 0,
+	      "lifecycle: an old pool accepted after unbind", p.slot, p.gen);
+	CHECK(dma_pool_live(&q), "lifecycle: the new pool dead", q.slot, q.gen);
+	if (irq) {
+		irq_unmask(&c);
+		CHECK(!lc_msi_on(),
+		      "lifecycle: an old interrupt accepted after "
+		      "unbind",
+		      c.slot, c.gen);
+	}
+	void *k2 = auth_kmem_alloc(id, PS);
+	CHECK(!k2, "lifecycle: kernel memory for an unbound owner", id, 0);
+	CHECK(auth_owner_unbind(id, true) == -1,
+	      "lifecycle: an unbound owner unbound again", id, 0);
+	/* the new owner goes cleanly: its pool back */
+	CHECK(auth_owner_unbind(id2, true) == 0, "lifecycle: clean unbind", id2,
+	      0);
+	CHECK(shim_pages_in_use == start + kept,
+	      "lifecycle: pages leaked or freed twice", shim_pages_in_use,
+	      start + kept);
+	withheld_pages += kept;
+	pages_base += kept; /* out of the model's reach, for good */
+	if (kept) {
+		/* the pool's pages (if kept) then the shadow's: given back by
+		 * the harness once many are out */
+		if (!(stopped && !pin))
+			whs[nwh++] = (struct whrec){.base = p.iova,
+						    .len = pool_pages * PS};
+		if (!stopped)
+			whs[nwh++] =
+			    (struct whrec){.base = lc_shadow, .len = PS};
+	}
+	pci_host_cfg_written = cw;
+}
+
 /* Withheld pages are the layer's forever; the harness gives them back
  * itself once there are many (MAXWH ranges), so that a long run does not
  * fill the page shim's windows and owner 2's quota: unmapped already
@@ -2450,6 +2624,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 				op_fence();
 			else if (v == 252)
 				op_unown();
+			else if (v == 250)
+				op_lifecycle();
 			else
 				op_pci_enable();
 			line_row = -1;

@@ -1141,6 +1141,55 @@ static uint64_t unb_hook(void *arg, uint16_t owner, bool stopped)
 	return dma_kernel_free(owner, *(uint64_t *)arg, 1) != 0;
 }
 
+/* hooks that call back into the owner's lifecycle while it runs: the
+ * revoke hook unbinds and revokes its own owner, the unbind hook revokes
+ * and unbinds it again. Each inner call is refused (-1, counted busy,
+ * bounded lines) and the outer unbind completes once: the owner gone,
+ * every page back. Before, the revoke hook's unbind revoked again, which
+ * ran the hook again, without end (a stack overflow) */
+static int reent_unbind, reent_revoke, reent_calls;
+static void reent_revoke_hook(void *arg, uint16_t owner)
+{
+	(void)arg;
+	if (reent_calls++ > 4)
+		return; /* bounded here, so the old code's loop ends */
+	reent_unbind = auth_owner_unbind(owner, true);
+	reent_revoke = auth_owner_revoke(owner, "hook");
+}
+static int reent_u2, reent_r2;
+static uint64_t reent_unbind_hook(void *arg, uint16_t owner, bool stopped)
+{
+	(void)arg, (void)stopped;
+	reent_r2 = auth_owner_revoke(owner, "unbind hook");
+	reent_u2 = auth_owner_unbind(owner, true);
+	return 0;
+}
+static void test_unbind_from_hooks_refused(void **st)
+{
+	(void)st;
+	const uint16_t o = 612;
+	static struct pci_dev d = {.bus = 0, .dev = 27, .owner = o};
+	uint64_t out = shim_pages_in_use;
+	bind_fn(o, &d);
+	struct dma_pool p;
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p), 0);
+	auth_owner_on_revoke(o, reent_revoke_hook, NULL);
+	auth_owner_on_unbind(o, reent_unbind_hook, NULL);
+	uint64_t busy = auth_refusals[AUTH_BUSY];
+	reent_calls = 0;
+	assert_int_equal(auth_owner_unbind(o, true), 0);
+	assert_int_equal(reent_calls, 1);
+	assert_int_equal(reent_unbind, -1);
+	assert_int_equal(reent_revoke, -1);
+	assert_int_equal(reent_r2, -1);
+	assert_int_equal(reent_u2, -1);
+	assert_int_equal(auth_refusals[AUTH_BUSY], busy + 4);
+	assert_null(auth_owner_facts(o));
+	assert_int_equal(d.owner, 0);
+	assert_int_equal(shim_pages_in_use, out);
+	assert_false(dma_pool_live(&p));
+}
+
 static void test_unbind_gives_back(void **st)
 {
 	const uint16_t o = 600, o2 = 601;
@@ -1302,9 +1351,16 @@ static void test_unbind_iommu(void **st)
 	assert_int_equal(shim_iommu_owner, o2);
 	assert_false(dma_owner_translated(o));
 	assert_int_equal(dma_pool_create(o2, PAGE_SIZE, 0, &p), 0);
+	/* unconfirmed: the pool's page and every table page the domain
+	 * holds are counted withheld (before, 1 for the tables, whatever
+	 * they were) */
 	shim_iommu_fail_unmap = true;
+	shim_iommu_table_pages = 4;
+	uint64_t w0 = auth_unbind_withheld_pages();
 	assert_int_equal(auth_owner_unbind(o2, true), 1);
+	assert_int_equal(auth_unbind_withheld_pages(), w0 + 1 + 4);
 	shim_iommu_fail_unmap = false;
+	shim_iommu_table_pages = 1;
 	assert_int_equal(shim_pages_in_use, out + 1);
 	assert_int_equal(shim_iommu_violations, 0);
 	shim_iommu_owner = 0;
@@ -2822,6 +2878,7 @@ int main(void)
 	    cmocka_unit_test(test_unbind_not_stopped_withholds),
 	    cmocka_unit_test(test_unbind_pinned_revoked_quarantined),
 	    cmocka_unit_test(test_unbind_iommu),
+	    cmocka_unit_test(test_unbind_from_hooks_refused),
 	    cmocka_unit_test(test_dma_owner_charge),
 	    cmocka_unit_test(test_limit),
 	    cmocka_unit_test(test_identity_before_memory),

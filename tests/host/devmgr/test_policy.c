@@ -483,6 +483,9 @@ static void past_owners(void)
 			SHIM_CHECK(0);
 		}
 		SHIM_CHECK((pci_devs[i].drv != NULL) == (i < AUTH_OWNER_MAX));
+		/* a refused bind leaves the function naming no owner: not
+		 * an id nobody holds */
+		SHIM_CHECK((pci_devs[i].owner != 0) == (i < AUTH_OWNER_MAX));
 	}
 	SHIM_CHECK(lines_with("owner table full", NULL) ==
 		   NDEVS - AUTH_OWNER_MAX);
@@ -492,6 +495,48 @@ static void test_functions_past_AUTH_OWNER_MAX_not_attached(void **st)
 {
 	(void)st;
 	in_child(past_owners);
+}
+
+/* a driver restarted until the owner ids run out: ids 1 to UINT16_MAX are
+ * each bound once (an unbind retires its id), then every rebind is
+ * refused, "refused: no owner", said in one line however often asked —
+ * no wrap to 0, to a retired id or to the live one of another function,
+ * and the refused function names no owner. Before, the uint16_t counter
+ * wrapped: a bind of id 0, then of retired ids, each refused with a line
+ * ("id in use", "id retired by an unbind") */
+static void ids_run_out(void)
+{
+	static const uint16_t ids[] = {DEV_NODMA, DEV_NODMA};
+	shim_quiet = 1;
+	devices(ids, 2);
+	devmgr_bind_all();
+	struct pci_dev *d = &pci_devs[0], *other = &pci_devs[1];
+	SHIM_CHECK(d->owner == 1 && other->owner == 2);
+	unsigned binds = 2;
+	for (unsigned k = 0; k < UINT16_MAX + 8u; k++) {
+		nprinted = 0;
+		SHIM_CHECK(devmgr_unbind(d) == 0);
+		if (devmgr_rebind(d) != 0)
+			break;
+		binds++;
+		SHIM_CHECK(d->owner == binds);
+	}
+	SHIM_CHECK(binds == UINT16_MAX);
+	SHIM_CHECK(d->owner == 0 && d->drv == NULL);
+	SHIM_CHECK(!strcmp(d->state, "refused: no owner"));
+	SHIM_CHECK(lines_with("every owner id (1 to 65535) given out", NULL) ==
+		   1);
+	for (unsigned k = 0; k < 3; k++)
+		SHIM_CHECK(devmgr_rebind(d) == -1 && d->owner == 0);
+	SHIM_CHECK(lines_with("given out", NULL) == 1);
+	SHIM_CHECK(lines_with("unable to bind owner", NULL) == 0);
+	/* the other function keeps its owner */
+	SHIM_CHECK(other->owner == 2 && auth_owner_function(2, other));
+}
+static void test_owner_ids_run_out(void **st)
+{
+	(void)st;
+	in_child(ids_run_out);
 }
 
 /* an attach that fails having registered no block device: unbound, and
@@ -973,6 +1018,7 @@ int main(void)
 		test_failed_attach_without_blockdev_says_nothing_dropped),
 	    cmocka_unit_test(test_match_needs_the_vendor),
 	    cmocka_unit_test(test_functions_past_AUTH_OWNER_MAX_not_attached),
+	    cmocka_unit_test(test_owner_ids_run_out),
 	    cmocka_unit_test(
 		test_functions_past_SHAPE_RECORDS_decided_not_kept),
 	    cmocka_unit_test(test_identify_classified_on_smbios_platform),

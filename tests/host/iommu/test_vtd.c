@@ -565,6 +565,32 @@ static void test_domain_destroy(void **st)
 	fake_down();
 }
 
+/* a quarantine (a fault, or a revocation: auth_owner_revoke's stop) whose
+ * invalidation the unit does not confirm: the unit may still hold the old
+ * context entry and the domain's translations. Nothing of the domain is
+ * confirmed free after it — an unmap of its pool (the revocation's
+ * seizure) and its teardown answer IOMMU_UNCONFIRMED, so the authority
+ * layer withholds the pool's pages and the tables — and it is not resumed,
+ * even when a later invalidation completes (the unit answering again
+ * stands for one that failed once, as below). Before, only the unit being
+ * given up for good (vtd_unit_broken) kept the later answers unconfirmed */
+static void test_quarantine_unconfirmed_withholds(void **st)
+{
+	fake_up(false);
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), 0);
+	assert_int_equal(iommu_map(2, 0x10000, 0x200000, PS, IOMMU_READ), 0);
+	fake.stop = true;
+	iommu_owner_quarantine(2);
+	assert_true(iommu_owner_quarantined(2));
+	fake.stop = false;
+	vtd_units[0].broken = false;
+	vtd_units[0].why = NULL;
+	assert_int_equal(iommu_unmap(2, 0x10000, PS), IOMMU_UNCONFIRMED);
+	assert_int_equal(iommu_owner_resume(2), -1);
+	assert_int_equal(iommu_domain_destroy(2), IOMMU_UNCONFIRMED);
+	fake_down();
+}
+
 /* a teardown the unit does not confirm: the domain is gone for its owner,
  * but its tables stay in the slot, withheld (the unit may cache them),
  * counted in /api/iommu, and the slot and domain id are never reused */
@@ -577,9 +603,13 @@ static void test_domain_destroy_unconfirmed_withheld(void **st)
 	assert_int_equal(iommu_map(2, 0x10000, 0x200000, PS, IOMMU_READ), 0);
 	uint64_t pt = vtd_domain_of(2)->pt;
 	unsigned ptpages = (unsigned)vtd_domain_of(2)->ptpages;
+	assert_true(ptpages > 1);
+	/* what the authority layer counts withheld (auth_owner_unbind) */
+	assert_int_equal(iommu_domain_table_pages(2), ptpages);
 	fake.stop = true;
 	assert_int_equal(iommu_domain_destroy(2), IOMMU_UNCONFIRMED);
 	assert_null(vtd_domain_of(2));
+	assert_int_equal(iommu_domain_table_pages(2), 0);
 	assert_int_equal(vtd_domains[slot].pt, pt);
 	status_render("iommu", js, sizeof(js));
 	char want[64];
@@ -1832,6 +1862,7 @@ int main(void)
 	    cmocka_unit_test(test_create_unconfirmed_slot_kept),
 	    cmocka_unit_test(test_domain_destroy),
 	    cmocka_unit_test(test_domain_destroy_unconfirmed_withheld),
+	    cmocka_unit_test(test_quarantine_unconfirmed_withholds),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),
 	    cmocka_unit_test(test_unmap_covers_every_page_touched),

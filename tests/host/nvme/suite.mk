@@ -21,6 +21,14 @@ $(BUILD)/host/nvme_pci_test: tests/host/nvme/test_nvme_pci.c drivers/nvme/nvme_p
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Itests/host/nvme -o $@ $(filter %.c,$^) $(HOST_LIBS)
 
+# the nvme-background proof's poller (kernel/proof/nvme_background.c, which
+# the test includes) over the real block device registry
+HOST_TESTS += $(BUILD)/host/nvme_background_test
+$(BUILD)/host/nvme_background_test: tests/host/nvme/test_nvme_background.c \
+		kernel/proof/nvme_background.c kernel/devmgr/blockdev.c $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -DCAPOS_PROOFS -o $@ tests/host/nvme/test_nvme_background.c kernel/devmgr/blockdev.c $(filter %.c,$(SHIM_SRC)) $(HOST_LIBS)
+
 # the broker itself (kernel/authority/nvme_broker.c) over the real authority
 # layer and a register-only controller (BAR0 as memory), built as the proof
 # image builds it: its register-read hook is where the model answers

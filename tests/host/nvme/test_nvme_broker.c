@@ -307,19 +307,28 @@ static struct {
 	bool armed;
 	unsigned sq_slot, cq_slot;
 	struct nvme_cqe e;
-} kans;
+} kans[4]; /* answered in the order armed */
 static void answer_kcmd(unsigned sq_slot, unsigned cq_slot, struct nvme_cqe e)
 {
-	kans = (typeof(kans)){true, sq_slot, cq_slot, e};
+	for (unsigned i = 0; i < 4; i++)
+		if (!kans[i].armed) {
+			kans[i] = (typeof(kans[0])){true, sq_slot, cq_slot, e};
+			return;
+		}
+	assert_true(false);
 }
 static void model_kcmd(void)
 {
-	if (!kans.armed || !live ||
-	    nvme_sqe_cid(&admin_sq()[kans.sq_slot]) < NVME_GATE_KCID_BASE)
-		return;
-	kans.e.cid = nvme_sqe_cid(&admin_sq()[kans.sq_slot]);
-	admin_cq()[kans.cq_slot] = kans.e;
-	kans.armed = false;
+	for (unsigned i = 0; i < 4; i++) {
+		if (!kans[i].armed)
+			continue;
+		if (!live || nvme_sqe_cid(&admin_sq()[kans[i].sq_slot]) <
+				 NVME_GATE_KCID_BASE)
+			return;
+		kans[i].e.cid = nvme_sqe_cid(&admin_sq()[kans[i].sq_slot]);
+		admin_cq()[kans[i].cq_slot] = kans[i].e;
+		kans[i].armed = false;
+	}
 }
 static void model_step(void)
 {
@@ -390,7 +399,7 @@ static int setup(void **st)
 	stick_after = 0;
 	probe_fail_cns = -1;
 	probe_data_hook = NULL;
-	kans.armed = false;
+	memset(kans, 0, sizeof(kans));
 	shn_mode = SHN_DONE;
 	shn_seen = 0;
 	shn_with_en = cfs_now = false;
@@ -950,6 +959,51 @@ static void test_bare_close_keeps_pages_device_holds(void **st)
 	assert_false(was_freed(sq[1].prp1)); /* SQ 63, its create pending */
 	/* the driver's queue ids are its own again */
 	assert_int_equal(nvme_broker_max_qid(b), NVME_VAL_MAX_QID - 1);
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* A reset during nvme-bench (the driver's recovery: nvme_broker_reset, then
+ * enable again) deletes every I/O queue the controller held, the bare
+ * pair's among them (NVMe 2.0 §3.7.2): the pair's close then gives its
+ * pages back without a Delete, which would name a queue that no longer
+ * exists. Before, the Delete SQ went unanswered (or failed), the pages
+ * stayed allocated for good and were counted nowhere. A close whose
+ * Deletes go unanswered keeps them until the next confirmed stop, which
+ * gives them back. */
+static void test_bare_pages_back_after_reset(void **st)
+{
+	(void)st;
+	struct dma_pool pool;
+	struct nvme_broker *b = bring_up(&pool);
+	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
+	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	uint64_t base = shim_pages_in_use;
+	answer_kcmd(0, 0, (struct nvme_cqe){.sqhd = 1, .status = 1});
+	answer_kcmd(1, 1, (struct nvme_cqe){.sqhd = 2, .status = 1});
+	assert_int_equal(nvme_broker_bare_open(b), 0);
+	assert_true(shim_pages_in_use > base);
+	/* the reset, and the controller enabled again */
+	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	uint32_t db = reg32(0, NVME_REG_DBS);
+	nvme_broker_bare_close(b);
+	assert_int_equal(reg32(0, NVME_REG_DBS), db); /* no Delete sent */
+	assert_int_equal(shim_pages_in_use, base);
+	assert_int_equal(nvme_broker_max_qid(b), NVME_VAL_MAX_QID - 1);
+	/* Deletes not answered, the controller running: kept, and refused a
+	 * second pair, until the next confirmed stop gives them back */
+	answer_kcmd(0, 0, (struct nvme_cqe){.sqhd = 1, .status = 1});
+	answer_kcmd(1, 1, (struct nvme_cqe){.sqhd = 2, .status = 1});
+	assert_int_equal(nvme_broker_bare_open(b), 0);
+	nvme_broker_bare_close(b);
+	assert_true(shim_pages_in_use > base);
+	assert_int_equal(nvme_broker_bare_open(b), -1);
+	assert_int_equal(nvme_broker_reset(b), 0);
+	/* enabled again: its admin shadows back, as at base */
+	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(shim_pages_in_use, base);
 	assert_int_equal(nvme_broker_reset(b), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
@@ -2197,10 +2251,14 @@ static void test_unbind_closes_broker(void **st)
 	assert_int_equal(nvme_broker_stop(b), 0); /* queues kept */
 	uint64_t shadow = dma_owner_acct(1)->use[DMA_CHARGE_SHADOW];
 	assert_int_not_equal(shadow, 0);
-	uint64_t out = shim_pages_in_use;
+	nfreed = 0;
+	shim_page_hook = watch_free;
 	assert_int_equal(auth_owner_unbind(1, false), 1);
-	/* the shadows and the Identify page stay out; the pool too */
-	assert_int_equal(shim_pages_in_use, out);
+	shim_page_hook = NULL;
+	/* the shadows and the Identify page stay out; the pool too: the one
+	 * page run freed is the broker's own struct (kernel-only memory) */
+	assert_int_equal(nfreed, 1);
+	assert_false(was_freed(pool.iova));
 	assert_int_equal(devs[0].owner, 0);
 	uint64_t stale = auth_refusals[AUTH_STALE_GEN];
 	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
@@ -2223,6 +2281,36 @@ static void test_unbind_closes_broker(void **st)
 	assert_ptr_not_equal(b2, b);
 	assert_int_equal(nvme_broker_stop(b), -1);
 	assert_int_equal(auth_owner_unbind(41, true), 0);
+	/* a driver restarted again and again: no page kept per restart (the
+	 * struct goes back at each unbind), and every old handle stays
+	 * refused though the new broker takes the same slot (and whatever
+	 * memory the allocator hands it: the old struct's was freed). Before,
+	 * each unbind kept the struct for good */
+	static struct nvme_broker *old[16];
+	uint64_t pages = 0;
+	for (unsigned k = 0; k < 16; k++) {
+		uint16_t o = (uint16_t)(200 + k);
+		devs[0].owner = o;
+		assert_int_equal(auth_owner_bind(o, &f), 0);
+		assert_int_equal(nvme_broker_open(&devs[0], o, &old[k]), 0);
+		/* the slot's last broker and this one: one slot, two handles */
+		assert_int_equal((uintptr_t)old[k] & 0xffff,
+				 (uintptr_t)b2 & 0xffff);
+		assert_int_not_equal(nvme_broker_cap(old[k]), 0);
+		for (unsigned i = 0; i < k; i++) {
+			assert_ptr_not_equal(old[i], old[k]);
+			assert_int_equal(nvme_broker_stop(old[i]), -1);
+			assert_int_equal(nvme_broker_cap(old[i]), 0);
+			assert_int_equal(nvme_broker_csts(old[i]),
+					 NVME_CSTS_GONE);
+		}
+		assert_int_equal(nvme_broker_stop(old[k]), 0); /* open, idle */
+		assert_int_equal(auth_owner_unbind(o, true), 0);
+		if (k == 1)
+			pages = shim_pages_in_use;
+		if (k > 1)
+			assert_int_equal(shim_pages_in_use, pages);
+	}
 }
 
 int main(void)
@@ -2243,6 +2331,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_bare_close_keeps_pages_device_holds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bare_pages_back_after_reset,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_admin_queue_not_bound_by_mqes,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(

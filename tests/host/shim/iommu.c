@@ -75,6 +75,14 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
  * violation); with shim_iommu_fail_unmap set the teardown is not
  * confirmed either */
 unsigned shim_iommu_destroyed;
+/* the table pages the translated owner's domain holds: the top-level one
+ * and one more a level for each 1 GiB, 2 MiB run a test's pools touched
+ * are not modelled; a test sets how many (default 1) */
+uint64_t shim_iommu_table_pages = 1;
+uint64_t iommu_domain_table_pages(uint16_t owner)
+{
+	return owner && owner == shim_iommu_owner ? shim_iommu_table_pages : 0;
+}
 int iommu_domain_destroy(uint16_t owner)
 {
 	if (!owner || owner != shim_iommu_owner)

@@ -64,6 +64,7 @@ extern uint64_t shim_iommu_failed_pa;
 extern bool shim_iommu_quarantined; /* the translated owner faulted */
 extern unsigned
     shim_iommu_destroyed; /* iommu_domain_destroy calls that tore one down */
+extern uint64_t shim_iommu_table_pages; /* iommu_domain_table_pages' answer */
 /* the unit stopped answering (vtd_unit_broken): every function it
  * translates is IOMMU_UNIT_FAILED */
 extern bool shim_iommu_unit_failed;
