@@ -17,7 +17,8 @@ $(BUILD)/fuzz/fuzz_nvme_cqe: tests/host/nvme/fuzz_nvme_cqe.c $(NVME_DRV_SRC) $(S
 
 # the PCI attachment (drivers/nvme/nvme_pci.c) over the same fake broker
 HOST_TESTS += $(BUILD)/host/nvme_pci_test
-$(BUILD)/host/nvme_pci_test: tests/host/nvme/test_nvme_pci.c drivers/nvme/nvme_pci.c $(NVME_DRV_SRC) $(SHIM_SRC)
+$(BUILD)/host/nvme_pci_test: tests/host/nvme/test_nvme_pci.c drivers/nvme/nvme_pci.c \
+		kernel/lib/status.c $(NVME_DRV_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Itests/host/nvme -o $@ $(filter %.c,$^) $(HOST_LIBS)
 

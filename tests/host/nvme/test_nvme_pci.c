@@ -1,6 +1,7 @@
 /* tests/host/nvme/test_nvme_pci.c — the NVMe driver's PCI attachment
  * (drivers/nvme/nvme_pci.c) on the host over the fake broker: what an
- * attach that fails leaves of the owner's kernel memory. */
+ * attach that fails leaves of the owner's kernel memory, and what a detach
+ * leaves reachable (nothing). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "kernel/devmgr/blockdev.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/lib/lib.h"
+#include "kernel/lib/status.h"
 #include "kernel/pci/pci.h"
 #include "owner_shim.h"
 #include "shim.h"
@@ -232,6 +234,48 @@ static void test_attach_command_timeout_unwinds(void **state)
 /* allocations that fail: the controller state, the DMA pool, the
  * namespace table (each by the owner's limit, as a hostile or busy owner
  * meets it) */
+/* /api/nvme as the Web UI serves it */
+static const char *api_nvme(void)
+{
+	static char buf[8192];
+	struct json j;
+	const struct status_provider *p = status_find("nvme");
+	assert_non_null(p);
+	json_init(&j, buf, sizeof(buf));
+	p->fn(&j);
+	assert_true(json_end(&j) > 0);
+	return buf;
+}
+
+/* a detach (devmgr_unbind, devmgr_shutdown) leaves nothing of the
+ * instance reachable — nvme_at (so /api/nvme), the block device registry,
+ * d->drv_state — and every vector back: an unbind then frees the softc
+ * with the owner's kernel memory, and the next instance is the only one
+ * seen */
+static void test_detach_leaves_nothing_reachable(void **state)
+{
+	(void)state;
+	static struct pci_dev d;
+	fake_broker_init(OWNER);
+	d.cap_msix = true;
+	msix_ok = true;
+	memset(bound, 0, sizeof(bound));
+	unsigned nb = nblockdevs;
+	assert_int_equal(nvme_driver.attach(&d, OWNER), 0);
+	struct nvme_softc *sc = d.drv_state;
+	assert_non_null(sc);
+	assert_ptr_equal(nvme_at(0), sc);
+	assert_non_null(strstr(api_nvme(), sc->name));
+	assert_true(nblockdevs > nb);
+	assert_int_equal(nvme_driver.detach(&d), 0);
+	assert_null(nvme_at(0));
+	assert_string_equal(api_nvme(), "[]");
+	assert_null(d.drv_state);
+	assert_int_equal(nblockdevs, nb);
+	for (unsigned i = 0; i <= NVME_IOQ_MAX; i++)
+		assert_int_equal(bound[i], 0);
+}
+
 static void test_attach_alloc_fails_unwinds(void **state)
 {
 	(void)state;
@@ -280,6 +324,7 @@ int main(void)
 	    cmocka_unit_test(test_attach_command_fails_unwinds),
 	    cmocka_unit_test(test_attach_command_timeout_unwinds),
 	    cmocka_unit_test(test_attach_alloc_fails_unwinds),
+	    cmocka_unit_test(test_detach_leaves_nothing_reachable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
