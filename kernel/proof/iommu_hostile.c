@@ -259,4 +259,4 @@ static void proof_iommu_hostile(void)
 	    revoked ? "yes" : "no", alive ? "yes" : "no",
 	    driver ? "recovered" : "dead");
 }
-PROOF_REGISTER("iommu-hostile", proof_iommu_hostile, 12);
+PROOF_REGISTER("iommu-hostile", proof_iommu_hostile, 13);

@@ -65,9 +65,13 @@ from test_nvme import (DISK_BYTES, PROOFS as NVME_PROOFS,
 IOMMU = ["-device", "intel-iommu,intremap=on"]
 EDU = ["-device", "edu,dma_mask=0xffffffffffffffff"]
 TRACE = ["vtd_dmar_fault", "vtd_ir_remap_msi",
-         # nvme-rebind's unbind: the old domain's context and IOTLB
+         # nvme-rebind's and iommu-unbound's unbinds: the old domain's
+         # context and IOTLB
          "vtd_inv_desc_cc_device", "vtd_inv_desc_iotlb_domain"]
-PROOFS = ["edu", "authority", "iommu-hostile", "virtio-net"] + NVME_PROOFS
+PROOFS = ["edu", "authority", "iommu-unbound", "iommu-hostile", "virtio-net"] + NVME_PROOFS
+CC_DEV_RE = re.compile(r"^vtd_inv_desc_cc_device context invalidate device "
+                       r"([0-9a-f]+):([0-9a-f]+)\.([0-9a-f]+)")
+VTD_FR_CTX_NP = 2  # context entry not present (QEMU's VTD_FR_CONTEXT_ENTRY_P)
 FAULT_RE = re.compile(r"^vtd_dmar_fault sid (0x[0-9a-f]+) fault (\d+) addr (0x[0-9a-f]+) write (\d)")
 VEC_RE = re.compile(r"^IOMMU_VECTOR (.*)$", re.M)
 EDU_XFER = 2048
@@ -133,7 +137,9 @@ def test_rebind_tears_domain_down(run):
     every fault QEMU raised is edu's). The trace cannot tell the
     teardown's invalidations from those of the revocation the unbind
     starts with (the same pair for the same domain id, both waited for):
-    test_vtd.c test_domain_destroy holds the teardown's own."""
+    test_vtd.c test_domain_destroy holds the teardown's own. That the
+    unit refuses the function once it is unbound — no context entry left
+    for it, none cached — is test_unbound_function_refused's witness."""
     m, _, _ = run
     kv = m.proofs["nvme-rebind"].kv
     old, new = kv["owner"].split("->")
@@ -147,6 +153,63 @@ def test_rebind_tears_domain_down(run):
     assert any(re.search(rf"^vtd_inv_desc_iotlb_domain .*domain 0x{did:x}\b", l)
                for l in trace), [l for l in trace if "iotlb" in l][:10]
     assert any(l.startswith("vtd_inv_desc_cc_device") for l in trace)
+
+
+def test_unbound_function_refused(run):
+    """iommu-unbound: edu's DMA into its pool works, then edu is unbound
+    and the proof itself (no driver, no grant) sets bus mastering and has
+    edu write to and read from the same iova. The unit must refuse both
+    for want of a context entry — read from its fault record by the proof
+    and here in QEMU's own trace: vtd_dmar_fault of edu's source id,
+    reason 2, at that iova, in each direction, and only after the unbind's
+    context-cache invalidation of edu; no other fault in between. The
+    kernel says the unowned source's fault once (the second is counted
+    only), the page keeps its bytes, bus mastering is off again, and edu
+    is bound afresh for the proofs after it."""
+    m, _, _ = run
+    log = m.log
+    p = m.proofs["iommu-unbound"]
+    assert p.passed, f"{p}\n{m.tail()}"
+    kv = p.kv
+    edu_sid = sid_of(log, 0x1234, 0x11e8)
+    assert int(kv["sid"], 16) == edu_sid
+    assert (kv["refused"], kv["stopped"], kv["by_irq"]) == ("2", "2", "2"), kv
+    assert kv["positive"] == "ok" and kv["intact"] == "yes" and kv["off"] == "yes", kv
+    assert kv["unbind"] == "0" and kv["page"] == "pmm", kv
+    x = int(kv["iova"], 16)
+    old, new = kv["owner"].split("->")
+    bdf = f"{edu_sid >> 8:02x}:{edu_sid >> 3 & 0x1f:02x}.{edu_sid & 7}"
+    # the console: the teardown, then one line for the unowned source
+    td = re.search(rf"^iommu: owner {old} domain \d+ torn down", log, re.M)
+    said = re.findall(rf"^iommu: dma fault owner 0 sid {bdf} addr (0x[0-9a-f]+) "
+                      rf"(\w+) reason 2 \(context-not-present\)$", log, re.M)
+    assert td and said == [(f"0x{x:x}", "write")], (td, said)
+    assert log.index(td.group(0)) < log.index("iommu: dma fault owner 0 ")
+    assert re.search(rf"^iommu: owner {new} domain \d+ sid {bdf} ", log, re.M)
+    # QEMU's trace, in its order
+    trace = m.trace_lines()
+    ev = []
+    for line in trace:
+        f = FAULT_RE.match(line)
+        c = CC_DEV_RE.match(line)
+        if f:
+            ev.append(("fault", int(f.group(1), 16), int(f.group(2)), int(f.group(3), 16),
+                       f.group(4) == "1"))
+        elif c:
+            ev.append(("cc", int(c.group(1), 16) << 8 | int(c.group(2), 16) << 3 |
+                       int(c.group(3), 16)))
+    first = next(i for i, e in enumerate(ev) if e[0] == "fault")
+    ctx = [e for e in ev if e[0] == "fault" and e[2] == VTD_FR_CTX_NP]
+    # edu's context was invalidated (the unbind) before the first fault...
+    assert ("cc", edu_sid) in ev[:first], ev[:first]
+    # ...which is the witness's: reason 2, edu's source id, at X, both ways
+    assert ev[first][1:3] == (edu_sid, VTD_FR_CTX_NP), ev[first]
+    assert all(e[1] == edu_sid and x <= e[3] < x + EDU_XFER for e in ctx), ctx[:4]
+    assert {e[4] for e in ctx} == {True, False}, "not refused in both directions"
+    # and the witness's faults are contiguous: nothing of edu's translated
+    # between them
+    last = max(i for i, e in enumerate(ev) if e in ctx)
+    assert all(e[0] == "cc" or e in ctx for e in ev[first:last + 1])
 
 
 def test_hostile_device(run):
@@ -166,6 +229,12 @@ def test_hostile_device(run):
     faults = [(int(f.group(1), 16), int(f.group(2)), int(f.group(3), 16), f.group(4) == "1")
               for f in faults if f]
     assert faults, "QEMU traced no DMAR fault"
+    # iommu-unbound (before this proof) faulted edu with no context entry:
+    # those come first, and this proof's vectors never fault that way
+    n_unbound = next((i for i, f in enumerate(faults) if f[1] != VTD_FR_CTX_NP), len(faults))
+    assert all(f[1] != VTD_FR_CTX_NP for f in faults[n_unbound:]), "context fault after unbound"
+    faults = faults[n_unbound:]
+    assert faults, "QEMU traced no DMAR fault of iommu-hostile"
     # the outside witness: every fault QEMU raised came from edu...
     assert {f[0] for f in faults} == {edu_sid}, {hex(f[0]) for f in faults}
     for v in vectors:
@@ -220,7 +289,8 @@ def test_web_over_iommu(run):
     j = json.loads(body)
     u = j["units"][0]
     assert u["up"] and u["interrupt_remapping"] and u["address_bits"] == 39
-    assert u["fault_irqs"] >= 4 and u["faults_unowned"] == 0 and u["fault_overflows"] == 0
+    # the unowned faults: iommu-unbound's two vectors, edu unbound
+    assert u["fault_irqs"] >= 6 and u["faults_unowned"] == 2 and u["fault_overflows"] == 0
     doms = {d["sid"]: d for d in j["domains"]}
     assert len(doms) == 3, doms  # edu, nvme, virtio-net: one domain each
     assert sum(d["faults"] for d in doms.values()) == 4
