@@ -492,6 +492,17 @@ static void test_open_own_function_reaches_controller(void **st)
 
 /* a controller that comes up (the model live): open, then enable with the
  * driver's admin rings in a pool of owner 1 */
+/* enable b with the pool's first page as the admin SQ and its second as
+ * the CQ, of `entries` each: nvme_broker_enable's answer */
+static int enable_on(struct nvme_broker *b, const struct dma_pool *pool,
+		     uint16_t entries)
+{
+	struct dma_buf asq = {pool->va, pool->iova, PAGE_SIZE};
+	struct dma_buf acq = {pool->va + PAGE_SIZE, pool->iova + PAGE_SIZE,
+			      PAGE_SIZE};
+	return nvme_broker_enable(b, &asq, &acq, entries);
+}
+
 static struct nvme_broker *bring_up(struct dma_pool *pool)
 {
 	live = true;
@@ -499,10 +510,7 @@ static struct nvme_broker *bring_up(struct dma_pool *pool)
 	assert_int_equal(nvme_broker_open(&devs[0], 1, &b), 0);
 	assert_non_null(b);
 	assert_int_equal(dma_pool_create(1, 2 * PAGE_SIZE, 0, pool), 0);
-	struct dma_buf asq = {pool->va, pool->iova, PAGE_SIZE};
-	struct dma_buf acq = {pool->va + PAGE_SIZE, pool->iova + PAGE_SIZE,
-			      PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, pool, 8), 0);
 	assert_int_equal(cmd[0], CMD_MEM | CMD_MAST);
 	return b;
 }
@@ -740,10 +748,7 @@ static void test_stop_before_enable(void **st)
 	assert_int_equal(nvme_broker_sq_ring(b, 0, 1), -1);
 	struct dma_pool pool;
 	assert_int_equal(dma_pool_create(1, 2 * PAGE_SIZE, 0, &pool), 0);
-	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
-	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
-			      PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
 	assert_int_equal(cmd[0], CMD_MEM | CMD_MAST);
 	/* stopped with the queues kept: the reap works, a second stop is a
 	 * no-op, and enable wants the reset first */
@@ -752,10 +757,10 @@ static void test_stop_before_enable(void **st)
 	assert_int_equal(nvme_broker_stop(b), 0);
 	assert_non_null(strstr(shim_last_line, "stopped already"));
 	assert_int_equal(nvme_broker_cq_reap(b, 0), 0);
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+	assert_int_equal(enable_on(b, &pool, 8), -1);
 	assert_non_null(strstr(shim_last_line, "nvme_broker_reset first"));
 	assert_int_equal(nvme_broker_reset(b), 0);
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
 	/* a DMA fault quarantines the owner after the stop: the second stop
 	 * drops the kept queues, as the first would have — their shadows
 	 * given back at once, not at the next reset (make mutate ID 390, the
@@ -773,9 +778,9 @@ static void test_stop_before_enable(void **st)
 	/* the admin queue keeps a slot for the kernel's command: two
 	 * entries leave the driver none */
 	assert_int_equal(nvme_broker_reset(b), 0);
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 2), -1);
+	assert_int_equal(enable_on(b, &pool, 2), -1);
 	assert_non_null(strstr(shim_last_line, "must be 3.."));
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 3), 0);
+	assert_int_equal(enable_on(b, &pool, 3), 0);
 	assert_int_equal(nvme_broker_reset(b), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
@@ -817,10 +822,7 @@ static void test_admin_queue_not_bound_by_mqes(void **st)
 	assert_int_equal(nvme_broker_open(&devs[1], 2, &b), 0);
 	struct dma_pool pool;
 	assert_int_equal(dma_pool_create(2, 3 * PAGE_SIZE, 0, &pool), 0);
-	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
-	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
-			      PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
 	assert_int_equal(reg32(1, NVME_REG_AQA), 7u | 7u << 16);
 	assert_int_equal(cmd[1], CMD_MEM | CMD_MAST);
 	struct nvme_sqe *sq = admin_sq();
@@ -894,10 +896,7 @@ static void test_kcmd_timeout_held_then_answered_or_reset(void **st)
 	assert_non_null(strstr(shim_last_line, "unanswered"));
 	uint16_t old = nvme_sqe_cid(&sq[2]);
 	assert_int_equal(nvme_broker_reset(b), 0);
-	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
-	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
-			      PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
 	sq = admin_sq();
 	cq = admin_cq();
 	/* the device posts the old command's answer into the new queue,
@@ -976,9 +975,6 @@ static void test_bare_pages_back_after_reset(void **st)
 	(void)st;
 	struct dma_pool pool;
 	struct nvme_broker *b = bring_up(&pool);
-	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
-	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
-			      PAGE_SIZE};
 	uint64_t base = shim_pages_in_use;
 	answer_kcmd(0, 0, (struct nvme_cqe){.sqhd = 1, .status = 1});
 	answer_kcmd(1, 1, (struct nvme_cqe){.sqhd = 2, .status = 1});
@@ -986,7 +982,7 @@ static void test_bare_pages_back_after_reset(void **st)
 	assert_true(shim_pages_in_use > base);
 	/* the reset, and the controller enabled again */
 	assert_int_equal(nvme_broker_reset(b), 0);
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
 	uint32_t db = reg32(0, NVME_REG_DBS);
 	nvme_broker_bare_close(b);
 	assert_int_equal(reg32(0, NVME_REG_DBS), db); /* no Delete sent */
@@ -1002,7 +998,7 @@ static void test_bare_pages_back_after_reset(void **st)
 	assert_int_equal(nvme_broker_bare_open(b), -1);
 	assert_int_equal(nvme_broker_reset(b), 0);
 	/* enabled again: its admin shadows back, as at base */
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
 	assert_int_equal(shim_pages_in_use, base);
 	assert_int_equal(nvme_broker_reset(b), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
@@ -1163,20 +1159,17 @@ static void test_stuck_controller_fenced(void **st)
 	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
 	struct dma_pool pool;
 	assert_int_equal(dma_pool_create(d->owner, 2 * PAGE_SIZE, 0, &pool), 0);
-	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
-	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
-			      PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
 	/* stopped, then CSTS.RDY reads 1 with CC.EN 0: not stopped, so no
 	 * enable (broker_running), and bus mastering stays off */
 	assert_int_equal(nvme_broker_reset(b), 0);
 	stuck_rdy = true;
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+	assert_int_equal(enable_on(b, &pool, 8), -1);
 	assert_non_null(strstr(shim_last_line, "not proven stopped"));
 	assert_int_equal(cmd[7] & CMD_MAST, 0);
 	assert_false(nvme_broker_fenced(b));
 	stuck_rdy = false;
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
 	assert_int_equal(cmd[7], CMD_MEM | CMD_MAST);
 	assert_false(nvme_broker_fenced(b));
 	/* now it ignores the disable */
@@ -1198,7 +1191,7 @@ static void test_stuck_controller_fenced(void **st)
 	assert_int_equal(nvme_broker_stop(b), -1);
 	assert_int_equal(nvme_broker_reset(b), -1);
 	assert_null(strstr(shim_last_line, "unable to reset controller"));
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+	assert_int_equal(enable_on(b, &pool, 8), -1);
 	assert_non_null(strstr(shim_last_line, "not proven stopped"));
 	/* it looks stopped now: still fenced for good, and a reset says so
 	 * as a stop does — it never reports a controller it will not
@@ -1208,7 +1201,7 @@ static void test_stuck_controller_fenced(void **st)
 	assert_int_equal(nvme_broker_reset(b), -1);
 	assert_int_equal(nvme_broker_stop(b), -1);
 	assert_true(nvme_broker_fenced(b));
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+	assert_int_equal(enable_on(b, &pool, 8), -1);
 	assert_non_null(strstr(shim_last_line, "not proven stopped"));
 	assert_int_equal(cmd[7] & CMD_MAST, 0);
 	assert_int_equal(nvme_broker_sq_ring(b, 0, 1), -1);
@@ -2007,15 +2000,12 @@ static void test_enable_refusal_lines_bounded(void **st)
 	assert_int_equal(nvme_broker_open(&devs[30], 31, &b), 0);
 	struct dma_pool pool;
 	assert_int_equal(dma_pool_create(31, 2 * PAGE_SIZE, 0, &pool), 0);
-	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
-	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
-			      PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
 	uint64_t before = auth_refusals[AUTH_BUSY];
 	uint64_t lines = shim_kprintf_calls;
 	lines_watch("unable to enable (already enabled)");
 	for (unsigned k = 0; k < 100; k++)
-		assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+		assert_int_equal(enable_on(b, &pool, 8), -1);
 	shim_line_hook = NULL;
 	assert_int_equal(auth_refusals[AUTH_BUSY], before + 100);
 	assert_int_equal(line_hits, AUTH_REFUSAL_LINES);
@@ -2035,10 +2025,7 @@ static struct nvme_broker *shn_up(unsigned i, struct dma_pool *pool)
 	struct nvme_broker *b = NULL;
 	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
 	assert_int_equal(dma_pool_create(d->owner, 2 * PAGE_SIZE, 0, pool), 0);
-	struct dma_buf asq = {pool->va, pool->iova, PAGE_SIZE};
-	struct dma_buf acq = {pool->va + PAGE_SIZE, pool->iova + PAGE_SIZE,
-			      PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, pool, 8), 0);
 	assert_int_equal(cmd[i], CMD_MEM | CMD_MAST);
 	shn_seen = 0;
 	shn_with_en = false;
@@ -2090,10 +2077,7 @@ static void test_shutdown_completes(void **st)
 	assert_int_equal(shn_seen, seen);
 	assert_shn_stopped(31);
 	/* and it comes up again: the reset is all a shutdown needs */
-	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
-	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
-			      PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
 	assert_int_equal(nvme_broker_reset(b), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
@@ -2159,10 +2143,7 @@ static void test_shutdown_cfs(void **st)
 	assert_int_equal(nvme_broker_reset(b), 0);
 	/* fatal before the shutdown is asked */
 	cfs_now = false;
-	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
-	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
-			      PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
 	cfs_now = true;
 	shn_seen = 0;
 	lines_watch("nvme-broker");
@@ -2244,10 +2225,7 @@ static void test_unbind_closes_broker(void **st)
 	assert_int_equal(nvme_broker_open(&devs[0], 1, &b), 0);
 	struct dma_pool pool;
 	assert_int_equal(dma_pool_create(1, 2 * PAGE_SIZE, 0, &pool), 0);
-	struct dma_buf asq = {pool.va, pool.iova, PAGE_SIZE};
-	struct dma_buf acq = {pool.va + PAGE_SIZE, pool.iova + PAGE_SIZE,
-			      PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
 	assert_int_equal(nvme_broker_stop(b), 0); /* queues kept */
 	uint64_t shadow = dma_owner_acct(1)->use[DMA_CHARGE_SHADOW];
 	assert_int_not_equal(shadow, 0);
@@ -2261,7 +2239,7 @@ static void test_unbind_closes_broker(void **st)
 	assert_false(was_freed(pool.iova));
 	assert_int_equal(devs[0].owner, 0);
 	uint64_t stale = auth_refusals[AUTH_STALE_GEN];
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), -1);
+	assert_int_equal(enable_on(b, &pool, 8), -1);
 	assert_int_equal(nvme_broker_stop(b), -1);
 	assert_int_equal(nvme_broker_reset(b), -1);
 	assert_int_equal(nvme_broker_shutdown(b), -1);
