@@ -193,13 +193,16 @@ static void admin_ok(struct nvme_sqe c)
 	expect_ok(&adq, 0, nvme_sqe_cid(&c));
 }
 
-/* create I/O CQ 1 (its ring at cq) and SQ 1 (in the I/O grant), size
- * entries each */
-static void make_ioq_at(uint16_t size, uint64_t cq)
+/* create I/O CQ 1 of cqsize entries (its ring at cq) and SQ 1 of size
+ * entries (in the I/O grant) */
+static void make_ioq_sized(uint16_t size, uint16_t cqsize, uint64_t cq)
 {
-	iq = (struct dq){
-	    .sq = A + MIB, .cq = cq, .size = size, .cqsize = size, .phase = 1};
-	struct nvme_sqe c = create_cq(0x100, 1, size, iq.cq, 1);
+	iq = (struct dq){.sq = A + MIB,
+			 .cq = cq,
+			 .size = size,
+			 .cqsize = cqsize,
+			 .phase = 1};
+	struct nvme_sqe c = create_cq(0x100, 1, cqsize, iq.cq, 1);
 	submit(&adq, c);
 	c = create_sq(0x101, 1, size, iq.sq, 1);
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
@@ -213,6 +216,11 @@ static void make_ioq_at(uint16_t size, uint64_t cq)
 	assert_true(f->sq[1].base == g.sq[1].shadow.iova);
 	assert_true(f->sq[1].base != iq.sq);
 	assert_int_equal(g.sq[1].state, NVME_GQ_LIVE);
+}
+
+static void make_ioq_at(uint16_t size, uint64_t cq)
+{
+	make_ioq_sized(size, size, cq);
 }
 
 static void make_ioq(uint16_t size)
@@ -570,13 +578,7 @@ static void t_dup_after_tag_reuse(void **s)
 {
 	(void)s;
 	/* SQ 1 of 2 entries, so one tag; CQ 1 of 8 */
-	iq = (struct dq){.sq = A + MIB,
-			 .cq = A + MIB + 0x40000,
-			 .size = 2,
-			 .cqsize = 8,
-			 .phase = 1};
-	admin_ok(create_cq(0x100, 1, iq.cqsize, iq.cq, 1));
-	admin_ok(create_sq(0x101, 1, iq.size, iq.sq, 1));
+	make_ioq_sized(2, 8, A + MIB + 0x40000);
 	assert_int_equal(g.sq[1].ntags, 1);
 	uint32_t gen;
 	int ds = grant_add(&gt, OWNER, A + 2 * MIB, MIB, &gen);
@@ -1068,13 +1070,7 @@ static void t_delete_duplicate_first_wins(void **s)
 static void t_drain_all_tags(void **s)
 {
 	(void)s;
-	iq = (struct dq){.sq = A + MIB,
-			 .cq = A + MIB + 0x40000,
-			 .size = 128,
-			 .cqsize = 65,
-			 .phase = 1};
-	admin_ok(create_cq(0x100, 1, iq.cqsize, iq.cq, 1));
-	admin_ok(create_sq(0x101, 1, iq.size, iq.sq, 1));
+	make_ioq_sized(128, 65, A + MIB + 0x40000);
 	/* an idle SQ 2 on the same CQ: the drain of SQ 1 answers nothing of
 	 * it */
 	admin_ok(create_sq(0x103, 2, 4, A + MIB + 0x80000, 1));
