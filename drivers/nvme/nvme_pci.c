@@ -127,11 +127,9 @@ static int nvme_pci_detach(struct pci_dev *d)
 {
 	struct nvme_softc *sc = d->drv_state;
 	int r = nvme_detach(sc);
+	/* nothing reads the softc after this: no irq_bound to clear */
 	if (!auth_owner_revoked(sc->owner))
 		nvme_pci_irq_unbind(sc);
-	sc->admin.irq_bound = false;
-	for (unsigned i = 0; i < NVME_IOQ_MAX; i++)
-		sc->ioq[i].irq_bound = false;
 	for (unsigned i = 0; i < nvme_nsc; i++)
 		if (nvme_sc[i] == sc) {
 			memmove(&nvme_sc[i], &nvme_sc[i + 1],

@@ -466,8 +466,9 @@ int nvme_abort(struct nvme_softc *sc, struct nvme_ccb *ccb, uint64_t timeout_us)
 				(unsigned long long)sc->aborts_answered);
 		return 0;
 	}
-	if (sc->stops != stops) /* reset, and still outstanding: refused */
-		return -1;
+	/* still outstanding, so no reset happened: a stop answers every
+	 * command (nvme_stop_answer), and a done callback that resubmits the
+	 * block gives it a new cid */
 	if (line_due(sc->aborts - sc->aborts_answered))
 		kprintf("%s: abort of command 0x%04x on queue %u: %s "
 			"(%llu aborts, %llu answered so far)\n",

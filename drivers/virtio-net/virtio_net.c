@@ -153,8 +153,10 @@ static void vnet_link_update(struct vnet_softc *sc, uint64_t now)
 static void vnet_link_poll(struct vnet_softc *sc)
 {
 	uint64_t now = time_now_us();
-	if (!sc->config_changed &&
-	    now - sc->link_checked_us < VNET_LINK_POLL_US)
+	/* a failed device was told FAILED and reset: nothing it says now is
+	 * looked at (a second failure line, or a link) */
+	if (sc->failed || (!sc->config_changed &&
+			   now - sc->link_checked_us < VNET_LINK_POLL_US))
 		return;
 	sc->config_changed = false;
 	sc->link_checked_us = now;

@@ -601,6 +601,34 @@ static void test_edu_dma_ends_when_owner_stopped_mid_transfer(void **st)
 	shim_iommu_quarantined = false;
 }
 
+/* an interrupt of the transfer before (EDU_DMA_IRQ still in irq_status)
+ * is not this transfer's: edu_dma clears it before starting, then waits
+ * for its own (the model runs none; the owner quarantined at the third
+ * look ends the wait). Without the clear it returned 0 at once, the
+ * transfer not done */
+static void test_edu_dma_stale_interrupt_not_taken(void **st)
+{
+	(void)st;
+	static struct pci_dev d;
+	static uint8_t c[4096];
+	const uint16_t o = OWNER + 44;
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+	struct edu_softc *sc = edu_fresh(&d, c, o, DMA_BACKEND_IOMMU);
+	sc->irq_status = EDU_DMA_IRQ;
+	looks = 0;
+	shim_delay_hook = fault_at_third_look;
+	assert_int_equal(edu_dma(sc, sc->out.iova, EDU_BUF_ADDR, EDU_XFER, 0),
+			 -1);
+	shim_delay_hook = NULL;
+	assert_int_equal(looks, 3);
+	uint64_t idle = 0;
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+	assert_int_equal(edu_driver.detach(&d), 0);
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -612,6 +640,7 @@ int main(void)
 	    cmocka_unit_test(test_edu_one_softc_per_device),
 	    cmocka_unit_test(test_edu_detach),
 	    cmocka_unit_test(test_edu_dma_ends_when_owner_stopped_mid_transfer),
+	    cmocka_unit_test(test_edu_dma_stale_interrupt_not_taken),
 	    cmocka_unit_test(test_edu_detach_owner_quarantined),
 	    cmocka_unit_test(test_edu_detach_owner_revoked),
 	    cmocka_unit_test(test_edu_detach_mid_recovery),

@@ -175,6 +175,7 @@ int nvme_broker_reset(struct nvme_broker *b)
 	b->device_stalled = false; /* a reset unsticks a hung controller */
 	/* and forgets what it held */
 	b->hold_io = b->held = b->holding = false;
+	b->late_in = 0;
 	b->resets++;
 	return 0;
 }
@@ -218,6 +219,11 @@ static bool fb_abort(struct nvme_broker *b, unsigned i)
 	case FB_ABORT_LIE:
 		dw0 = 0;
 		break;
+	case FB_ABORT_LATE:
+		dw0 = 0;
+		if (t >= 0 && sqid == b->held_sqid && cid == b->held_cid)
+			b->late_in = FB_ABORT_LATE_STEPS;
+		break;
 	case FB_ABORT_HONOUR:
 		if (t >= 0) {
 			f->infl[t].done = true;
@@ -242,7 +248,8 @@ static bool fb_abort(struct nvme_broker *b, unsigned i)
 		break;
 	}
 	if (t >= 0 && sqid == b->held_sqid && cid == b->held_cid &&
-	    b->abort_mode != FB_ABORT_IGNORE && b->abort_mode != FB_ABORT_LIE)
+	    b->abort_mode != FB_ABORT_IGNORE && b->abort_mode != FB_ABORT_LIE &&
+	    b->abort_mode != FB_ABORT_LATE)
 		b->held = false;
 	/* the Abort moved (a completion before it was taken off the list) */
 	for (i = 0; i < f->ninfl; i++)
@@ -267,6 +274,19 @@ static bool fb_held(const struct nvme_broker *b, const struct fake_cmd *k)
 static void fb_step_holding(struct nvme_broker *b)
 {
 	struct fake_nvme *f = &b->dev;
+	/* FB_ABORT_LATE: the aborted command's answer, some steps after the
+	 * Abort's */
+	if (b->late_in && --b->late_in == 0 && b->held) {
+		int t = fb_infl_find(b->held_sqid, b->held_cid);
+		if (t >= 0) {
+			f->infl[t].done = true;
+			f->infl[t].status = (uint16_t)(NVME_SC_ABORT_REQ << 1);
+			if (fake_nvme_complete(f, (unsigned)t, 0, false, false))
+				b->held = false;
+			else
+				b->late_in = 1; /* no room: the next step */
+		}
+	}
 	for (uint16_t q = 0; q < FAKE_QMAX; q++)
 		while (fake_nvme_fetch(f, q, 1) == 1) {
 			const struct fake_cmd *k = &f->infl[f->ninfl - 1];

@@ -43,7 +43,13 @@ enum fb_abort {
 	FB_ABORT_LIE,
 	/* the Abort itself is never answered */
 	FB_ABORT_STALL,
+	/* the Abort says aborted, posted first; the held command's Command
+	 * Abort Requested follows FB_ABORT_LATE_STEPS steps of the model
+	 * later (NVMe 2.0 §5.1 orders neither before the other) */
+	FB_ABORT_LATE,
 };
+#define FB_ABORT_MODES	    7
+#define FB_ABORT_LATE_STEPS 3
 
 struct nvme_broker {
 	struct fake_nvme dev;
@@ -81,6 +87,7 @@ struct nvme_broker {
 	uint16_t held_sqid, held_cid;
 	enum fb_abort abort_mode;
 	unsigned aborts_seen; /* Abort commands the model took */
+	unsigned late_in;     /* FB_ABORT_LATE: steps until the held answer */
 	enum fb_inject inject;
 	uint16_t inject_qid;
 	uint16_t inject_cid; /* FB_INJECT_CID */

@@ -80,7 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint16_t cid = late->cid;
 		fb.device_stalled = false;
 		fb.hold_io = true;
-		fb.abort_mode = (enum fb_abort)(data[size - 1] % 6);
+		fb.abort_mode =
+		    (enum fb_abort)(data[size - 1] % FB_ABORT_MODES);
 		/* 300 us of the shim's clock: the model answers at the next
 		 * poll, and each wait spins 100 ns a read (3000 made every
 		 * input 5x slower for no new edge) */

@@ -431,6 +431,43 @@ static void test_plug(void **state)
 	nvme_buf_put(&sc, &plug_buf);
 }
 
+/* nvme_wait on a plugged queue: a command of the waiter's own that is
+ * deferred is rung by the wait (else it would time out unseen, be refused
+ * its Abort and reset the controller); one rung before the plug is waited
+ * on without ringing what the plug still defers */
+static void test_wait_rings_own_deferred(void **state)
+{
+	(void)state;
+	struct nvme_queue *q = &sc.ioq[0];
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 8192, &b), 0);
+	struct nvme_io r = fb_read(0, 8, b.iova, 4096);
+	struct nvme_ccb *first = nvme_ccb_get(q);
+	assert_int_equal(nvme_io_prepare(&sc, first, &r), 0);
+	assert_int_equal(nvme_submit(&sc, q, first, nvme_fill_cmd, 0), 0);
+	nvme_q_plug(q);
+	r.slba = 8;
+	r.iova = b.iova + 4096;
+	struct nvme_ccb *second = nvme_ccb_get(q);
+	assert_int_equal(nvme_io_prepare(&sc, second, &r), 0);
+	assert_int_equal(nvme_submit(&sc, q, second, nvme_fill_cmd, 0), 0);
+	assert_true(second->unrung);
+	uint64_t kicks = q->kicks;
+	assert_int_equal(nvme_wait(&sc, q, first, NVME_IO_TIMEOUT_US), 0);
+	assert_int_equal(q->kicks, kicks);
+	assert_true(second->unrung);
+	assert_int_equal(nvme_wait(&sc, q, second, NVME_IO_TIMEOUT_US), 0);
+	assert_int_equal(q->kicks, kicks + 1);
+	nvme_q_unplug(&sc, q);
+	assert_int_equal(q->kicks, kicks + 1);
+	assert_int_equal(q->timeouts, 0);
+	assert_int_equal(sc.aborts, 0);
+	assert_int_equal(sc.resets, 0);
+	nvme_ccb_put(first);
+	nvme_ccb_put(second);
+	nvme_buf_put(&sc, &b);
+}
+
 /* The driver's MSI-X handlers by vector, bound as nvme_pci.c binds them
  * (admin on 0, I/O queue i on i + 1): what the gate delivers for the
  * completions it posts itself (env.interrupt) runs them, as irq_raise does
@@ -1162,8 +1199,13 @@ static void test_reset_storm_given_up(void **state)
 			assert_false(sc.up);
 			assert_int_equal(fb.dev.nlog, nlog);
 			assert_int_equal(fb.enables, enables);
-			/* past it: the next command brings it back */
+			/* past it: the next command brings it back, or (every
+			 * other round) nvme_poll before any command */
 			shim_clock_ns += 2000 * 1000;
+			if (k % 2) {
+				assert_int_equal(nvme_poll(&sc, &sc.ioq[0]), 0);
+				assert_true(sc.up);
+			}
 		}
 		assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk),
 				 0);
@@ -1815,6 +1857,89 @@ static void test_abort_timeout_one_reset(void **state)
 	one_abort();
 }
 
+/* the Abort says aborted and is answered first; the write's Command Abort
+ * Requested follows a few polls later (NVMe 2.0 §5.1 orders neither):
+ * waited for, delivered once, no reset. Before (one look after an
+ * "aborted" Abort, as after a "not aborted" one) it reset */
+static void test_abort_late_answer_no_reset(void **state)
+{
+	(void)state;
+	struct nvme_cqe e;
+	assert_int_equal(abort_write(FB_ABORT_LATE, &e), -1);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_ABORT_REQ);
+	assert_int_equal(sc.resets, 0);
+	assert_int_equal(fb.resets, 0);
+	assert_int_equal(sc.aborts_answered, 1);
+	assert_false(written_at_96());
+	one_abort();
+}
+
+/* "not aborted" (or a failed Abort) is looked for once: the reset follows
+ * at once, no bound waited out for a command the controller said it kept.
+ * With the answer "aborted", the wait for the command is the bound (3 ms
+ * here, the write's limit): the lie costs it, the refusal does not */
+static void test_abort_not_aborted_waits_no_bound(void **state)
+{
+	(void)state;
+	struct nvme_cqe e;
+	uint64_t t0 = shim_clock_ns;
+	assert_int_equal(abort_write(FB_ABORT_IGNORE, &e), -1);
+	uint64_t ignore_ns = shim_clock_ns - t0;
+	assert_int_equal(sc.resets, 1);
+	/* the write's 3 ms limit, then at most 1 ms to the reset */
+	assert_true(ignore_ns >= 3000000);
+	assert_true(ignore_ns < 4000000);
+	sc.reset_streak = 0;
+	sc.ioq[0].timeouts = 0; /* abort_write counts one, its own */
+	t0 = shim_clock_ns;
+	assert_int_equal(abort_write(FB_ABORT_LIE, &e), -1);
+	uint64_t lie_ns = shim_clock_ns - t0;
+	assert_int_equal(sc.resets, 2);
+	assert_true(lie_ns >= 6000000);
+	assert_true(lie_ns < 7000000);
+}
+
+/* Aborts that leave the command outstanding, again and again, say so in
+ * line_due's lines (the 1st, 2nd, 4th: 3 of 5); the Abort that then gets
+ * it answered says so once. nvme_abort alone resets nothing: the command
+ * is held through all five */
+static void test_abort_failures_lines_bounded(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	struct nvme_io r = fb_read(0, 8, b.iova, 4096);
+	memset(answers, 0, sizeof(answers));
+	fb.hold_io = true;
+	fb.abort_mode = FB_ABORT_IGNORE;
+	struct nvme_queue *q = &sc.ioq[0];
+	assert_int_equal(nvme_io_submit(&sc, q, &r, answer_done, &answers[0]),
+			 0);
+	nvme_complete(&sc, q);
+	assert_true(fb.held);
+	struct nvme_ccb *ccb = 0;
+	for (unsigned i = 0; i < q->nccb; i++)
+		if (q->ccb[i].state == NVME_CCB_INFLIGHT)
+			ccb = &q->ccb[i];
+	assert_non_null(ccb);
+	shim_count_lines("abort of command");
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(nvme_abort(&sc, ccb, 3000), -1);
+	assert_int_equal(shim_counted, 3);
+	assert_int_equal(sc.aborts, 5);
+	assert_int_equal(fb.aborts_seen, 5);
+	assert_int_equal(answers[0].n, 0);
+	shim_count_lines("answered after its Abort");
+	fb.abort_mode = FB_ABORT_HONOUR;
+	assert_int_equal(nvme_abort(&sc, ccb, 3000), 0);
+	assert_int_equal(shim_counted, 1);
+	shim_line_hook = 0;
+	assert_int_equal(answers[0].n, 1);
+	assert_int_equal(sc.aborts_answered, 1);
+	assert_int_equal(sc.resets, 0);
+	nvme_buf_put(&sc, &b);
+}
+
 /* an asynchronous read past its deadline: nvme_poll sends the Abort; the
  * honoured Abort answers it through its done callback once, with Command
  * Abort Requested, and no reset; a raced one with its data */
@@ -1847,6 +1972,161 @@ static void test_abort_async_deadline(void **state)
 		shim_clock_ns += (uint64_t)(NVME_IO_TIMEOUT_US + 1000) * 1000;
 		nvme_poll(&sc, &sc.ioq[1]);
 		assert_int_equal(answers[0].n, 1);
+		nvme_buf_put(&sc, &b);
+	}
+}
+
+/* nvme_abort refuses (-1, no Abort sent, the command still outstanding)
+ * in every state its guard names, each alone: an Abort already
+ * outstanding (NVME_ABORT_MAX), a controller not up, dead, recovering,
+ * attaching, detaching, without a live admin queue or fatal (CSTS.CFS),
+ * and a command never rung (its queue plugged: the device never saw it).
+ * Then, every state back, the same command is aborted (honoured): the
+ * refusals were the states' */
+static bool *abort_flag(unsigned i)
+{
+	bool *f[] = {&sc.up,	    &sc.dead,	   &sc.recovering,
+		     &sc.attaching, &sc.detaching, &sc.admin.live};
+	return i < 6 ? f[i] : 0;
+}
+
+static void abort_refused(struct nvme_ccb *ccb, uint16_t cid)
+{
+	assert_int_equal(nvme_abort(&sc, ccb, 3000), -1);
+	assert_int_equal(sc.aborts, 0);
+	assert_int_equal(fb.aborts_seen, 0);
+	assert_int_equal(ccb->state, NVME_CCB_INFLIGHT);
+	assert_int_equal(ccb->cid, cid);
+}
+
+static void test_abort_refused_states(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	struct nvme_io r = fb_read(0, 8, b.iova, 4096);
+	memset(answers, 0, sizeof(answers));
+	fb.hold_io = true;
+	fb.abort_mode = FB_ABORT_HONOUR;
+	struct nvme_queue *q = &sc.ioq[1];
+	assert_int_equal(nvme_io_submit(&sc, q, &r, answer_done, &answers[0]),
+			 0);
+	nvme_complete(&sc, q); /* the model fetches it, and holds it */
+	assert_true(fb.held);
+	struct nvme_ccb *ccb = 0;
+	for (unsigned i = 0; i < q->nccb; i++)
+		if (q->ccb[i].state == NVME_CCB_INFLIGHT)
+			ccb = &q->ccb[i];
+	assert_non_null(ccb);
+	uint16_t cid = ccb->cid;
+	sc.aborting = NVME_ABORT_MAX;
+	abort_refused(ccb, cid);
+	sc.aborting = 0;
+	for (unsigned i = 0; abort_flag(i); i++) {
+		bool *f = abort_flag(i);
+		bool was = *f;
+		*f = !was;
+		abort_refused(ccb, cid);
+		*f = was;
+	}
+	fb.csts = NVME_CSTS_CFS_MASK << NVME_CSTS_CFS_SHIFT;
+	abort_refused(ccb, cid);
+	fb.csts = 0;
+	/* a second read, on the plugged queue: never rung */
+	struct dma_buf b2;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b2), 0);
+	struct nvme_io r2 = fb_read(8, 8, b2.iova, 4096);
+	nvme_q_plug(q);
+	assert_int_equal(nvme_io_submit(&sc, q, &r2, answer_done, &answers[1]),
+			 0);
+	struct nvme_ccb *unrung = 0;
+	for (unsigned i = 0; i < q->nccb; i++)
+		if (q->ccb[i].unrung)
+			unrung = &q->ccb[i];
+	assert_non_null(unrung);
+	abort_refused(unrung, unrung->cid);
+	nvme_q_unplug(&sc, q);
+	/* every state back: the held read's Abort goes, and is honoured */
+	assert_int_equal(nvme_abort(&sc, ccb, 3000), 0);
+	assert_int_equal(fb.aborts_seen, 1);
+	assert_int_equal(answers[0].n, 1);
+	assert_int_equal(answers[0].status >> 1, NVME_SC_ABORT_REQ);
+	for (unsigned k = 0; k < 100 && answers[1].n == 0; k++)
+		nvme_complete(&sc, q);
+	assert_int_equal(answers[1].n, 1);
+	assert_int_equal(answers[1].status >> 1, NVME_SC_SUCCESS);
+	assert_int_equal(sc.resets, 0);
+	assert_int_equal(q->inflight, 0);
+	nvme_buf_put(&sc, &b);
+	nvme_buf_put(&sc, &b2);
+}
+
+/* nvme_poll scans deadlines every NVME_DEADLINE_CHECK_US, not per poll:
+ * a command that turns late just after a scan is found by the scan
+ * NVME_DEADLINE_CHECK_US later, not by the polls between */
+static void test_poll_deadline_scan_rate(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	struct nvme_io r = fb_read(0, 8, b.iova, 4096);
+	memset(answers, 0, sizeof(answers));
+	fb.hold_io = true;
+	fb.abort_mode = FB_ABORT_HONOUR;
+	struct nvme_queue *q = &sc.ioq[1];
+	assert_int_equal(nvme_io_submit(&sc, q, &r, answer_done, &answers[0]),
+			 0);
+	/* a scan 100 us before the deadline: nothing late */
+	shim_clock_ns += (uint64_t)(NVME_IO_TIMEOUT_US - 100) * 1000;
+	nvme_poll(&sc, q);
+	assert_int_equal(q->timeouts, 0);
+	/* late now, polled before the next scan is due: not looked at */
+	shim_clock_ns += (uint64_t)(NVME_DEADLINE_CHECK_US / 2) * 1000;
+	nvme_poll(&sc, q);
+	assert_int_equal(q->timeouts, 0);
+	assert_int_equal(fb.aborts_seen, 0);
+	assert_int_equal(answers[0].n, 0);
+	/* the next scan, NVME_DEADLINE_CHECK_US after the last one however
+	 * often polls come in between, finds it: its Abort, honoured */
+	shim_clock_ns += (uint64_t)(NVME_DEADLINE_CHECK_US / 2) * 1000;
+	nvme_poll(&sc, q);
+	assert_int_equal(q->timeouts, 1);
+	assert_int_equal(fb.aborts_seen, 1);
+	assert_int_equal(answers[0].n, 1);
+	assert_int_equal(sc.resets, 0);
+	nvme_buf_put(&sc, &b);
+}
+
+/* nvme_poll's path when the Abort does not answer the read: "not
+ * aborted" resets the controller once, which answers it as aborted (SQ
+ * deleted); an Abort never answered is reset by its own timeout, and the
+ * scan resets nothing more */
+static void test_abort_async_refused_resets(void **state)
+{
+	(void)state;
+	static const enum fb_abort modes[] = {FB_ABORT_IGNORE, FB_ABORT_STALL};
+	for (unsigned m = 0; m < 2; m++) {
+		struct dma_buf b;
+		assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+		struct nvme_io r = fb_read(0, 8, b.iova, 4096);
+		memset(answers, 0, sizeof(answers));
+		fb.hold_io = true;
+		fb.abort_mode = modes[m];
+		sc.reset_streak = 0; /* each its own first reset */
+		assert_int_equal(nvme_io_submit(&sc, &sc.ioq[1], &r,
+						answer_done, &answers[0]),
+				 0);
+		nvme_poll(&sc, &sc.ioq[1]);
+		shim_clock_ns += (uint64_t)(NVME_IO_TIMEOUT_US + 1000) * 1000;
+		nvme_poll(&sc, &sc.ioq[1]);
+		assert_int_equal(answers[0].n, 1);
+		assert_int_equal(answers[0].status >> 1,
+				 NVME_SC_ABORT_SQ_DELETED);
+		assert_int_equal(sc.resets, m + 1);
+		assert_int_equal(sc.aborts, m + 1);
+		assert_int_equal(sc.aborts_answered, 0);
+		assert_true(sc.up);
+		assert_int_equal(sc.ioq[1].inflight, 0);
 		nvme_buf_put(&sc, &b);
 	}
 }
@@ -2011,6 +2291,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_out_of_slots_and_refused_ring,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rejection, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wait_rings_own_deferred, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_plug, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_modes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_fails_outstanding, setup,
@@ -2028,6 +2310,18 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_abort_timeout_one_reset, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_refused_states, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_late_answer_no_reset,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_abort_not_aborted_waits_no_bound, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_failures_lines_bounded,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_deadline_scan_rate, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_async_refused_resets,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_abort_async_deadline, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_storm_given_up, setup,

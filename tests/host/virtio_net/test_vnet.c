@@ -457,6 +457,9 @@ static void hostile_common(void)
 	assert_string_equal(vm_pci.state, "failed");
 	assert_false(vm.bus_master);
 	assert_int_equal(vm.violations, 0);
+	/* its vectors masked: nothing more of it is taken */
+	for (unsigned i = 0; i < VNET_NVEC; i++)
+		assert_true(host_irq_masked(i));
 }
 
 static void test_hostile_used_id(void **st)
@@ -1203,6 +1206,39 @@ static void test_fail_after_revocation_touches_nothing(void **st)
 	assert_int_equal(auth_owner_reinstate(VM_OWNER), 0);
 }
 
+/* a transmit ring the device broke, found by recv's reclaim when a link
+ * look is due, on a device that also asks for a reset (and ignores the
+ * one it is given): the device is failed once — FAILED told once, one
+ * "unable to" line — and its status is not looked at after (before, the
+ * look read DEVICE_NEEDS_RESET from the failed device and said "unable to
+ * use device" in a second line) */
+static unsigned failed_writes(void)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < vm.nstatus_writes; i++)
+		k += (vm.status_writes[i] & VIRTIO_STATUS_FAILED) != 0;
+	return k;
+}
+static void test_tx_fault_at_link_look_fails_once(void **st)
+{
+	(void)st;
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	unsigned failed = failed_writes();
+	vm.stuck_reset = true;
+	vm_used_push(VIRTIO_NET_TXQ, 999, 0);
+	vm_needs_reset(); /* a configuration change: a link look is due */
+	shim_count_lines("vnet0: unable to");
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
+	assert_int_equal(shim_counted, 1);
+	shim_line_hook = NULL;
+	assert_int_equal(failed_writes(), failed + 1);
+	assert_string_equal(vm_pci.state, "failed");
+	assert_int_equal(vm.violations, 0);
+	vm.stuck_reset = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1254,6 +1290,8 @@ int main(void)
 		test_config_vector_refused_runs_polled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_link_follows_config_interrupt,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tx_fault_at_link_look_fails_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_used_id, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_used_id_at_size, setup,

@@ -247,6 +247,10 @@ unsigned host_irqs_bound(void)
 		n += irqs[i].bound;
 	return n;
 }
+bool host_irq_masked(unsigned i)
+{
+	return i < VM_MSIX_SIZE && irqs[i].masked;
+}
 uint64_t host_irq_count(unsigned i)
 {
 	return i < VM_MSIX_SIZE ? irqs[i].count : 0;

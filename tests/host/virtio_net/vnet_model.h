@@ -124,5 +124,6 @@ void host_reset(void);
 unsigned host_pools_live(void);
 unsigned host_irqs_bound(void); /* entries bound now */
 uint64_t host_irq_count(unsigned msix_index);
+bool host_irq_masked(unsigned msix_index); /* masked now */
 void *host_dma(uint64_t iova, size_t len); /* NULL outside live pools */
 #endif
