@@ -479,24 +479,38 @@ static void vnet_mac_local(struct vnet_softc *sc, uint8_t mac[6])
 			0x05,
 			d->bus,
 			(uint8_t)(d->dev << 3 | d->fn),
-			(uint8_t)vnet_count};
+			(uint8_t)(sc - vnet_softcs)};
 	memcpy(mac, m, 6);
 }
 
 CMDLINE_KEY(vnet_txirq, "vnet.txirq",
 	    "1: keep virtio-net transmit interrupts (the bench's A/B)");
 
+/* a slot for a new instance: one a detached instance left (a driver
+ * restart: its NIC is out of the registry and the stack, its vectors
+ * revoked or seized, what the device may still reach held by the
+ * authority layer, not by the softc), else the next unused; NULL when
+ * all VNET_MAX are running */
+static struct vnet_softc *vnet_slot(void)
+{
+	for (unsigned i = 0; i < vnet_count; i++)
+		if (vnet_softcs[i].detached)
+			return &vnet_softcs[i];
+	return vnet_count < VNET_MAX ? &vnet_softcs[vnet_count] : NULL;
+}
+
 static int vnet_attach(struct pci_dev *d, uint16_t owner)
 {
-	if (vnet_count >= VNET_MAX) {
+	struct vnet_softc *sc = vnet_slot();
+	if (!sc) {
 		kprintf(
 		    "virtio-net: unable to attach another device (max %u)\n",
 		    VNET_MAX);
 		return -1;
 	}
-	struct vnet_softc *sc = &vnet_softcs[vnet_count];
+	unsigned slot = (unsigned)(sc - vnet_softcs);
 	memset(sc, 0, sizeof(*sc));
-	ksnprintf(sc->name, sizeof(sc->name), "vnet%u", vnet_count);
+	ksnprintf(sc->name, sizeof(sc->name), "vnet%u", slot);
 	ksnprintf(sc->rxname, sizeof(sc->rxname), "%s rx", sc->name);
 	ksnprintf(sc->txname, sizeof(sc->txname), "%s tx", sc->name);
 	sc->vp.pci = d;
@@ -564,7 +578,8 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 
 	d->drv_state = sc;
 	strlcpy(d->state, sc->msix ? "up msix" : "up polled", sizeof(d->state));
-	vnet_count++;
+	if (slot == vnet_count)
+		vnet_count++;
 	nic_register(&sc->nic);
 	kprintf("%s: virtio-net %02x:%02x:%02x:%02x:%02x:%02x features 0x%llx "
 		"queues "
@@ -598,6 +613,7 @@ err_unmap:
 	virtio_pci_unmap(&sc->vp);
 err_off:
 	pci_enable(d, false, false, false);
+	sc->detached = true; /* a reused slot is free again, never listed */
 	return -1;
 }
 
@@ -678,6 +694,8 @@ static void vnet_status_json(struct json *j)
 	for (unsigned i = 0; i < vnet_count; i++) {
 		struct vnet_softc *sc = &vnet_softcs[i];
 		struct nic_stats *s = &sc->nic.stats;
+		if (sc->detached) /* gone; its slot waits for the next */
+			continue;
 		json_obj(j);
 		json_kstr(j, "name", sc->name);
 		json_kbool(j, "failed", sc->failed);

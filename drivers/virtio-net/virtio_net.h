@@ -34,7 +34,8 @@ struct vnet_softc {
 	uint64_t link_checked_us;
 	uint16_t status;   /* last virtio_net_config.status read */
 	bool failed;	   /* device broke the protocol: FAILED set, no I/O */
-	bool detached;	   /* vnet_detach ran: failed too, no I/O */
+	bool detached;	   /* vnet_detach ran: failed too, no I/O; the slot is
+			      the next attach's (a restart) */
 	int detach_result; /* vnet_detach's answer, given again */
 	uint64_t notifies, link_changes;
 	struct nic_link_log link_log;

@@ -2,7 +2,8 @@
  * net_init accepts gets the IP stack (one it refuses, an MTU below
  * IPV4_MIN_MTU, leaves it to the next registered), configured from the
  * command line (net=, ip=, mask=, gw=; see kernel/net/net.h), and net_poll
- * joins the main loop. */
+ * joins the main loop. A NIC registered after the stack's own was removed
+ * takes the stack over (a driver restart). */
 #include "kernel/boot/boot.h"
 #include "kernel/lib/lib.h"
 #include "kernel/net/net.h"
@@ -44,12 +45,21 @@ void net_nic_added(struct nic *n)
 			kprintf("net: unable to configure static address: no "
 				"ip= (net=static); no IP stack on any NIC\n");
 	}
-	if (started || no_stack)
+	if (no_stack)
+		return;
+	/* the stack runs on one NIC; once that one is removed
+	 * (net_nic_removed: a driver restart's detach) the next registered
+	 * takes it, started over by net_init (address, DHCP, connections,
+	 * counters), on the poller it already has */
+	struct net_state_view v;
+	net_state(&v);
+	if (started && v.nic)
 		return;
 	if (net_init(n, &cfg) != 0)
 		return;
+	if (!started)
+		poller_add(net_poll);
 	started = true;
-	poller_add(net_poll);
 	kprintf("net: stack on %s, %s, http port %u\n", n->name,
 		cfg.mode == NET_MODE_DHCP ? "dhcp" : "static", cfg.http_port);
 }

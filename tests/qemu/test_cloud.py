@@ -24,6 +24,7 @@ the IOMMU) and checks the JSON.
 """
 import json
 import re
+import subprocess
 import time
 import urllib.request
 
@@ -160,19 +161,61 @@ def vnet_reset_at_exit(m):
     return len(tx)
 
 
+def nic_rebind_witness(m, pcap):
+    """PROOF nic-rebind (kernel/proof/nic_rebind.c) and QEMU's side of it:
+    the device status the kernel wrote goes DRIVER_OK (15), 0 (the unbind's
+    reset), 15 again (the new instance's bring-up), and the device takes a
+    transmit buffer after that (virtqueue_pop, device-readable only); the
+    capture holds two DHCP ACKs for the NIC's address, the boot's and the
+    new instance's."""
+    p = m.proofs["nic-rebind"]
+    assert p.passed, p
+    kv = p.kv
+    assert kv["nic"] == "vnet0->vnet0" and kv["lease"] == "dhcp", p
+    old, new = (int(x) for x in kv["owner"].split("->"))
+    assert old and new and old != new, p
+    assert kv["old_nic"] == "gone" and kv["send"] == "refused-counted", p
+    assert kv["old_pool"] == "refused" and kv["old_kmem"] == "refused", p
+    trace = m.trace_lines()
+    status = [(i, int(v)) for i, l in enumerate(trace)
+              for v in re.findall(r"virtio_set_status .* val (\d+)$", l)]
+    vals = [v for _, v in status]
+    ok1 = vals.index(15)
+    reset = vals.index(0, ok1)
+    ok2 = vals.index(15, reset)
+    tx2 = [i for i, l in enumerate(trace)
+           if re.search(r"virtqueue_pop .* in_num 0 out_num [1-9]", l)
+           and i > status[ok2][0]]
+    assert tx2, "no transmit by the new instance"
+    ip = kv["ip"].split("->")[1]
+    assert kv["ip"].split("->")[0] == ip, p  # slirp hands the same address
+    r = subprocess.run(["tshark", "-r", str(pcap), "-Y",
+                        f"dhcp.option.dhcp == 5 && dhcp.ip.your == {ip}"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    acks = [l for l in r.stdout.splitlines() if l.strip()]
+    assert len(acks) == 2, r.stdout
+
+
 def test_gcp_storage_local(tmp_path):
     """`cloud-prod-storage-bound-local-proof`: GCE's SMBIOS, no IOMMU, and
     the 64-bit SMBIOS 3.0 entry point (the other boots use 2.x). With a
-    virtio-net NIC that takes a DHCP lease (firstboot-dhcp) before the
-    exit: its detach resets it after its last frame (vnet_reset_at_exit)."""
+    virtio-net NIC that takes a DHCP lease (firstboot-dhcp), is unbound and
+    bound again and takes a lease again (nic-rebind: nic_rebind_witness)
+    before the exit: its detach resets it after its last frame
+    (vnet_reset_at_exit)."""
+    pcap = tmp_path / "nic.pcap"
     m, img, name = run_cloud(tmp_path, "gcp", False, extra_devices=[
-        "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"])
+        "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,disable-legacy=on",
+        "-object", f"filter-dump,id=f0,netdev=n0,file={pcap}"])
     m.extra = ["-machine", "smbios-entry-point-type=64"] + m.extra
-    m.cmdline = m.cmdline.replace("devmgr-policy", "devmgr-policy,firstboot-dhcp")
+    m.cmdline = m.cmdline.replace("devmgr-policy",
+                                  "devmgr-policy,firstboot-dhcp,nic-rebind")
     m.trace = ["virtio_set_status", "virtqueue_pop"]
     with m:
         rc = m.wait()
     assert m.proofs["firstboot-dhcp"].passed, m.tail()
+    nic_rebind_witness(m, pcap)
     vnet_reset_at_exit(m)
     assert re.search(r"^platform: .* smbios=3\.0 ", m.log, re.M), m.tail()
     plat, ev, seen_iommu, _ = platform_line(m.log)

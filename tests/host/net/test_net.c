@@ -3455,6 +3455,65 @@ static void test_net_static_no_ip_said_once_a_boot(void **state)
 	fake_setup(false);
 }
 
+/* a driver restart: the stack's NIC is unregistered (its detach) and the
+ * driver registers a new instance. The new NIC takes the stack over —
+ * started over by net_init, a DHCP DISCOVER out through it with its MAC —
+ * on the poller the stack has (no second poller_add), and the old NIC,
+ * whose memory the driver may reuse, is never called again. Before,
+ * netboot kept "started" for good: the new NIC got no stack, the lease
+ * never came back */
+static unsigned old_nic_calls;
+static int old_send(struct nic *n, const void *f, size_t len)
+{
+	(void)n, (void)f, (void)len;
+	old_nic_calls++;
+	return -1;
+}
+static int old_recv(struct nic *n, void *buf, size_t cap)
+{
+	(void)n, (void)buf, (void)cap;
+	old_nic_calls++;
+	return -1;
+}
+static void test_nic_restart_new_instance_takes_stack(void **state)
+{
+	(void)state;
+	net_boot_reset();
+	boot_net = boot_ip = NULL; /* dhcp */
+	unsigned pollers = pollers_added;
+	static struct nic old, neu;
+	old = fake.nic;
+	strcpy(old.name, "vnet0");
+	nic_register(&old);
+	struct net_state_view v;
+	net_state(&v);
+	assert_ptr_equal(v.nic, &old);
+	assert_int_equal(pollers_added, pollers + 1);
+	nic_unregister(&old);
+	old.send = old_send;
+	old.recv = old_recv;
+	old_nic_calls = 0;
+	advance_us(1000 * 1000);
+	fake_clear();
+	neu = fake.nic;
+	strcpy(neu.name, "vnet1");
+	neu.mac[5] ^= 0x5a;
+	nic_register(&neu);
+	net_state(&v);
+	assert_ptr_equal(v.nic, &neu);
+	assert_int_equal(pollers_added, pollers + 1);
+	const struct frame *f = fake_pop();
+	assert_non_null(f); /* the DISCOVER, from the new MAC */
+	assert_memory_equal(f->b + 6, neu.mac, 6);
+	assert_int_equal(rd16(f->b + 12), ETHERTYPE_IPV4);
+	for (unsigned i = 0; i < 50; i++)
+		advance_us(100 * 1000);
+	assert_int_equal(old_nic_calls, 0);
+	nic_unregister(&neu);
+	assert_int_equal(nnics, 0);
+	fake_setup(false);
+}
+
 /* nic_register tells the stack of each NIC (net_nic_added: with net=off
  * its one line) and keeps NIC_MAX of them; one more is refused with one
  * line and written nowhere (nics[] has NIC_MAX slots), the stack not
@@ -8429,6 +8488,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_nic_register_past_NIC_MAX_refused, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_nic_restart_new_instance_takes_stack, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,

@@ -17,7 +17,8 @@ VNET_SRC := drivers/virtio-net/virtq.c drivers/virtio-net/virtio_pci.c \
 VNET_HDRS := $(wildcard drivers/virtio-net/*.h tests/host/virtio_net/*.h) \
 	tests/host/shim/owner_shim.h
 HOST_TESTS += $(BUILD)/host/vnet_test
-$(BUILD)/host/vnet_test: tests/host/virtio_net/test_vnet.c $(VNET_SRC) $(SHIM_SRC) $(VNET_HDRS)
+$(BUILD)/host/vnet_test: tests/host/virtio_net/test_vnet.c $(VNET_SRC) \
+		kernel/lib/status.c $(SHIM_SRC) $(VNET_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 FUZZERS += $(BUILD)/fuzz/vnet_fuzz

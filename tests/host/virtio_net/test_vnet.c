@@ -11,6 +11,7 @@
 
 #include "drivers/virtio-net/virtio_net.h"
 #include "kernel/authority/authority.h"
+#include "kernel/lib/status.h"
 #include "owner_shim.h"
 #include "shim.h"
 #include "vnet_model.h"
@@ -1035,6 +1036,47 @@ static void test_detach_resets_and_frees(void **st)
 	assert_int_equal(vm.violations, 0);
 }
 
+/* a driver restart, three times over: attach, detach, attach again. Each
+ * new instance takes the slot the detached one left (vnet0 again, one
+ * entry in /api/virtio-net), brings the device up from a reset with a
+ * fresh pool, registers one NIC, and moves a frame. Before, each attach
+ * took the next of VNET_MAX slots: the second restart was refused
+ * ("unable to attach another device") and /api/virtio-net kept listing
+ * the dead instance beside the live one */
+static void test_restart_reuses_slot(void **st)
+{
+	uint8_t f[100];
+	static char buf[1 << 14];
+	for (unsigned round = 0; round < 3; round++) {
+		assert_int_equal(attach(), 0);
+		struct nic *n = nic0();
+		assert_string_equal(n->name, "vnet0");
+		assert_ptr_equal(n, &vnet_softcs[0].nic);
+		assert_int_equal(host_pools_live(), 1);
+		assert_int_equal(host_irqs_bound(), VNET_NVEC);
+		frame(f, 100, (uint8_t)round);
+		assert_int_equal(n->send(n, f, 100), 0);
+		n->flush(n);
+		assert_int_equal(vm.nframes, round + 1);
+		struct json j;
+		json_init(&j, buf, sizeof(buf));
+		status_find("virtio-net")->fn(&j);
+		assert_true(json_end(&j) > 0);
+		assert_non_null(strstr(buf, "\"vnet0\""));
+		assert_null(strstr(buf, "\"vnet1\""));
+		assert_int_equal(detach(), 0);
+		assert_int_equal(nnics, 0);
+		assert_int_equal(host_pools_live(), 0);
+		assert_int_equal(host_irqs_bound(), 0);
+		/* gone from /api/virtio-net until the next attach */
+		json_init(&j, buf, sizeof(buf));
+		status_find("virtio-net")->fn(&j);
+		assert_true(json_end(&j) > 0);
+		assert_string_equal(buf, "[]");
+	}
+	assert_int_equal(vm.violations, 0);
+}
+
 /* a device that never finishes its reset: the detach waits
  * VIRTIO_RESET_TIMEOUT_US and no longer, says so in one line, keeps the
  * pool granted (the device may still work its rings) with bus mastering
@@ -1251,6 +1293,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_detach_after_failure_reset_never_done, setup, NULL),
 	    cmocka_unit_test_setup_teardown(test_detach_resets_and_frees, setup,
+					    NULL),
+	    cmocka_unit_test_setup_teardown(test_restart_reuses_slot, setup,
 					    NULL),
 	    cmocka_unit_test_setup_teardown(
 		test_detach_reset_never_done_keeps_pool, setup, NULL),
