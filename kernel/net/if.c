@@ -178,8 +178,10 @@ void net_nic_removed(struct nic *n)
 {
 	if (!n || net_if.nic != n)
 		return;
+	/* the address was the interface's: it goes with it, and so do the
+	 * connections bound to it, the ARP cache and what waits in it */
+	net_clear_address();
 	net_if.nic = NULL;
-	net_if.configured = false;
 	kprintf("%s: removed; the IP stack on it stopped\n", n->name);
 }
 

@@ -102,8 +102,9 @@ const struct net_counters *net_counters(void);
 /* the kernel's hook: called by nic_register for each new NIC (weak; the
  * kernel's kernel/net/netboot.c provides it) */
 void net_nic_added(struct nic *n);
-/* called by nic_unregister: the stack on n stops — net_poll and net_input
- * do nothing, eth_send refuses (-1, counted in tx_fail) — with one line;
- * another NIC is no concern of it (kernel/net/if.c) */
+/* called by nic_unregister: the stack on n stops — its address removed
+ * (net_clear_address: connections ended, ARP cache emptied), net_poll and
+ * net_input do nothing, eth_send refuses (-1, counted in tx_fail) — with
+ * one line; another NIC is no concern of it (kernel/net/if.c) */
 void net_nic_removed(struct nic *n);
 #endif

@@ -2,8 +2,8 @@
  * first virtio-net function while the IP stack holds a DHCP lease on it.
  * The function is unbound (devmgr_unbind: the driver's detach — the NIC out
  * of the registry and the stack, the device reset — then
- * auth_owner_unbind); the stack then names no NIC (net_state, /api/net's
- * NIC list) and refuses a send, counted in tx_fail, and the old NIC
+ * auth_owner_unbind); the stack then names no NIC and no address (net_state,
+ * /api/net's NIC list) and refuses a send, counted in tx_fail, and the old NIC
  * refuses one too, counted in its tx_errors. The function is bound again
  * (devmgr_rebind: a fresh owner and driver instance), the new NIC takes
  * the stack over (kernel/net/netboot.c) and the stack is polled until it
@@ -94,7 +94,7 @@ static void proof_nic_rebind(void)
 	bool in_registry = false;
 	for (unsigned i = 0; i < nnics; i++)
 		in_registry |= nics[i] == old;
-	bool gone = !v.nic && !v.configured && !in_registry &&
+	bool gone = !v.nic && !v.configured && !v.ip && !in_registry &&
 		    !rebind_api_names(old_name);
 	/* a send: the stack refuses it and counts it, and so does the old
 	 * NIC, touching nothing of the device */

@@ -159,7 +159,7 @@ static void test_nic_removed_stack_stops(void **state)
 	fake.drop_tx = false;
 	fake_clear();
 	__typeof__(shim_line_hook) hook = shim_line_hook; /* main's */
-	shim_count_lines("removed");
+	shim_count_lines("the IP stack on it stopped");
 	nic_unregister(&fake.nic);
 	nic_unregister(&fake.nic);
 	unsigned said = shim_counted;
@@ -3511,6 +3511,38 @@ static void test_nic_restart_new_instance_takes_stack(void **state)
 	assert_int_equal(old_nic_calls, 0);
 	nic_unregister(&neu);
 	assert_int_equal(nnics, 0);
+	fake_setup(false);
+}
+
+/* the stack's NIC removed (a driver's detach): the address goes with it
+ * — /api/net and net_state say no address, no source, no lease — and the
+ * connections bound to it end. Before, net_nic_removed cleared only
+ * "configured" and the old address stayed on show with no NIC under it */
+static void test_nic_removed_address_goes(void **state)
+{
+	(void)state;
+	net_boot_reset();
+	boot_net = "static";
+	boot_ip = "10.0.2.15";
+	static struct nic n;
+	n = fake.nic;
+	strcpy(n.name, "vnet0");
+	nic_register(&n);
+	struct net_state_view v;
+	net_state(&v);
+	assert_ptr_equal(v.nic, &n);
+	assert_true(v.configured);
+	assert_int_equal(v.ip, 0x0a00020fu);
+	nic_unregister(&n);
+	net_state(&v);
+	assert_null(v.nic);
+	assert_false(v.configured);
+	assert_int_equal(v.ip, 0);
+	assert_int_equal(v.mask, 0);
+	assert_int_equal(v.gw, 0);
+	assert_string_equal(v.source, "none");
+	assert_int_equal(v.lease_s, 0);
+	boot_net = boot_ip = NULL;
 	fake_setup(false);
 }
 
@@ -8492,6 +8524,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_nic_restart_new_instance_takes_stack, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_nic_removed_address_goes,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,
 		fake_cm_teardown),
