@@ -1765,22 +1765,32 @@ static bool written_at_96(void)
 	return true;
 }
 
+/* one held write under mode, then what every Abort case checks:
+ * abort_write's answer, the write's status as delivered (NVME_SC_SUCCESS:
+ * it succeeded; else that generic status), the resets, the answers the
+ * Abort won, whether the data reached the disk, and one Abort sent */
+static void abort_expect(enum fb_abort mode, int r, uint8_t want_sc,
+			 uint64_t resets, uint64_t answered, bool written)
+{
+	struct nvme_cqe e;
+	assert_int_equal(abort_write(mode, &e), r);
+	assert_int_equal(nvme_cqe_sct(&e), NVME_SCT_GENERIC);
+	assert_int_equal(nvme_cqe_sc(&e), want_sc);
+	assert_int_equal(sc.resets, resets);
+	assert_int_equal(sc.aborts_answered, answered);
+	assert_int_equal(written_at_96(), written);
+	one_abort();
+}
+
 /* the controller honours the Abort: the write is answered with Command
  * Abort Requested (the device's own status, delivered once), no reset.
  * Before, every timeout reset the controller */
 static void test_abort_honoured_no_reset(void **state)
 {
 	(void)state;
-	struct nvme_cqe e;
-	assert_int_equal(abort_write(FB_ABORT_HONOUR, &e), -1);
-	assert_int_equal(nvme_cqe_sct(&e), NVME_SCT_GENERIC);
-	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_ABORT_REQ);
-	assert_int_equal(sc.resets, 0);
+	abort_expect(FB_ABORT_HONOUR, -1, NVME_SC_ABORT_REQ, 0, 1, false);
 	assert_int_equal(fb.resets, 0);
-	assert_int_equal(sc.aborts_answered, 1);
 	assert_int_equal(sc.ioq[0].bad_cid, 0);
-	assert_false(written_at_96());
-	one_abort();
 }
 
 /* the write's own completion races the Abort and wins: the caller gets
@@ -1789,13 +1799,7 @@ static void test_abort_honoured_no_reset(void **state)
 static void test_abort_raced_by_completion(void **state)
 {
 	(void)state;
-	struct nvme_cqe e;
-	assert_int_equal(abort_write(FB_ABORT_RACE, &e), 0);
-	assert_true(nvme_cqe_ok(&e));
-	assert_true(written_at_96());
-	assert_int_equal(sc.resets, 0);
-	assert_int_equal(sc.aborts_answered, 1);
-	one_abort();
+	abort_expect(FB_ABORT_RACE, 0, NVME_SC_SUCCESS, 0, 1, true);
 }
 
 /* a device that answers the write twice — its completion, then Command
@@ -1805,13 +1809,7 @@ static void test_abort_raced_by_completion(void **state)
 static void test_abort_answered_twice_delivered_once(void **state)
 {
 	(void)state;
-	struct nvme_cqe e;
-	assert_int_equal(abort_write(FB_ABORT_TWICE, &e), 0);
-	assert_true(nvme_cqe_ok(&e));
-	assert_true(written_at_96());
-	assert_int_equal(sc.resets, 0);
-	assert_int_equal(sc.aborts_answered, 1);
-	one_abort();
+	abort_expect(FB_ABORT_TWICE, 0, NVME_SC_SUCCESS, 0, 1, true);
 }
 
 /* QEMU 7.2's Abort does nothing and says "not aborted": the reset, as
@@ -1819,14 +1817,9 @@ static void test_abort_answered_twice_delivered_once(void **state)
 static void test_abort_not_aborted_resets(void **state)
 {
 	(void)state;
-	struct nvme_cqe e;
-	assert_int_equal(abort_write(FB_ABORT_IGNORE, &e), -1);
-	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_ABORT_SQ_DELETED);
-	assert_int_equal(sc.resets, 1);
-	assert_int_equal(sc.aborts_answered, 0);
+	abort_expect(FB_ABORT_IGNORE, -1, NVME_SC_ABORT_SQ_DELETED, 1, 0,
+		     false);
 	assert_int_equal(sc.reset_failed_cmds, 1);
-	assert_false(written_at_96());
-	one_abort();
 }
 
 /* an Abort that says aborted but the command is never answered (within
@@ -1834,12 +1827,7 @@ static void test_abort_not_aborted_resets(void **state)
 static void test_abort_lie_resets(void **state)
 {
 	(void)state;
-	struct nvme_cqe e;
-	assert_int_equal(abort_write(FB_ABORT_LIE, &e), -1);
-	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_ABORT_SQ_DELETED);
-	assert_int_equal(sc.resets, 1);
-	assert_int_equal(sc.aborts_answered, 0);
-	one_abort();
+	abort_expect(FB_ABORT_LIE, -1, NVME_SC_ABORT_SQ_DELETED, 1, 0, false);
 }
 
 /* the Abort itself is never answered: its own timeout is the one reset,
@@ -1847,14 +1835,9 @@ static void test_abort_lie_resets(void **state)
 static void test_abort_timeout_one_reset(void **state)
 {
 	(void)state;
-	struct nvme_cqe e;
-	assert_int_equal(abort_write(FB_ABORT_STALL, &e), -1);
-	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_ABORT_SQ_DELETED);
-	assert_int_equal(sc.resets, 1);
+	abort_expect(FB_ABORT_STALL, -1, NVME_SC_ABORT_SQ_DELETED, 1, 0, false);
 	assert_int_equal(sc.admin.timeouts, 1);
 	assert_int_equal(sc.reset_failed_cmds, 2);
-	assert_int_equal(sc.aborts_answered, 0);
-	one_abort();
 }
 
 /* the Abort says aborted and is answered first; the write's Command Abort
@@ -1864,14 +1847,8 @@ static void test_abort_timeout_one_reset(void **state)
 static void test_abort_late_answer_no_reset(void **state)
 {
 	(void)state;
-	struct nvme_cqe e;
-	assert_int_equal(abort_write(FB_ABORT_LATE, &e), -1);
-	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_ABORT_REQ);
-	assert_int_equal(sc.resets, 0);
+	abort_expect(FB_ABORT_LATE, -1, NVME_SC_ABORT_REQ, 0, 1, false);
 	assert_int_equal(fb.resets, 0);
-	assert_int_equal(sc.aborts_answered, 1);
-	assert_false(written_at_96());
-	one_abort();
 }
 
 /* "not aborted" (or a failed Abort) is looked for once: the reset follows
