@@ -1917,6 +1917,27 @@ static void test_abort_failures_lines_bounded(void **state)
 	nvme_buf_put(&sc, &b);
 }
 
+/* an asynchronous read the model holds, under mode, polled, then polled
+ * again past its deadline: nvme_poll's scan sends the Abort, and the read
+ * is answered exactly then, once, nothing left in flight. b is the
+ * read's buffer, for the caller to put back */
+static void async_read_past_deadline(enum fb_abort mode, struct dma_buf *b)
+{
+	assert_int_equal(nvme_buf_get(&sc, 4096, b), 0);
+	struct nvme_io r = fb_read(0, 8, b->iova, 4096);
+	memset(answers, 0, sizeof(answers));
+	fb.hold_io = true;
+	fb.abort_mode = mode;
+	assert_int_equal(
+	    nvme_io_submit(&sc, &sc.ioq[1], &r, answer_done, &answers[0]), 0);
+	nvme_poll(&sc, &sc.ioq[1]);
+	assert_int_equal(answers[0].n, 0);
+	shim_clock_ns += (uint64_t)(NVME_IO_TIMEOUT_US + 1000) * 1000;
+	nvme_poll(&sc, &sc.ioq[1]);
+	assert_int_equal(answers[0].n, 1);
+	assert_int_equal(sc.ioq[1].inflight, 0);
+}
+
 /* an asynchronous read past its deadline: nvme_poll sends the Abort; the
  * honoured Abort answers it through its done callback once, with Command
  * Abort Requested, and no reset; a raced one with its data */
@@ -1926,25 +1947,12 @@ static void test_abort_async_deadline(void **state)
 	static const enum fb_abort modes[] = {FB_ABORT_HONOUR, FB_ABORT_RACE};
 	for (unsigned m = 0; m < 2; m++) {
 		struct dma_buf b;
-		assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
-		struct nvme_io r = fb_read(0, 8, b.iova, 4096);
-		memset(answers, 0, sizeof(answers));
-		fb.hold_io = true;
-		fb.abort_mode = modes[m];
-		assert_int_equal(nvme_io_submit(&sc, &sc.ioq[1], &r,
-						answer_done, &answers[0]),
-				 0);
-		nvme_poll(&sc, &sc.ioq[1]);
-		assert_int_equal(answers[0].n, 0);
-		shim_clock_ns += (uint64_t)(NVME_IO_TIMEOUT_US + 1000) * 1000;
-		nvme_poll(&sc, &sc.ioq[1]);
-		assert_int_equal(answers[0].n, 1);
+		async_read_past_deadline(modes[m], &b);
 		assert_int_equal(answers[0].status >> 1,
 				 m ? NVME_SC_SUCCESS : NVME_SC_ABORT_REQ);
 		assert_int_equal(sc.ioq[1].timeouts, m + 1);
 		assert_int_equal(sc.aborts_answered, m + 1);
 		assert_int_equal(sc.resets, 0);
-		assert_int_equal(sc.ioq[1].inflight, 0);
 		/* nothing more arrives for it */
 		shim_clock_ns += (uint64_t)(NVME_IO_TIMEOUT_US + 1000) * 1000;
 		nvme_poll(&sc, &sc.ioq[1]);
@@ -2084,26 +2092,14 @@ static void test_abort_async_refused_resets(void **state)
 	static const enum fb_abort modes[] = {FB_ABORT_IGNORE, FB_ABORT_STALL};
 	for (unsigned m = 0; m < 2; m++) {
 		struct dma_buf b;
-		assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
-		struct nvme_io r = fb_read(0, 8, b.iova, 4096);
-		memset(answers, 0, sizeof(answers));
-		fb.hold_io = true;
-		fb.abort_mode = modes[m];
 		sc.reset_streak = 0; /* each its own first reset */
-		assert_int_equal(nvme_io_submit(&sc, &sc.ioq[1], &r,
-						answer_done, &answers[0]),
-				 0);
-		nvme_poll(&sc, &sc.ioq[1]);
-		shim_clock_ns += (uint64_t)(NVME_IO_TIMEOUT_US + 1000) * 1000;
-		nvme_poll(&sc, &sc.ioq[1]);
-		assert_int_equal(answers[0].n, 1);
+		async_read_past_deadline(modes[m], &b);
 		assert_int_equal(answers[0].status >> 1,
 				 NVME_SC_ABORT_SQ_DELETED);
 		assert_int_equal(sc.resets, m + 1);
 		assert_int_equal(sc.aborts, m + 1);
 		assert_int_equal(sc.aborts_answered, 0);
 		assert_true(sc.up);
-		assert_int_equal(sc.ioq[1].inflight, 0);
 		nvme_buf_put(&sc, &b);
 	}
 }
