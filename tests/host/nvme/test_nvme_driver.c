@@ -1876,6 +1876,30 @@ static void test_abort_not_aborted_waits_no_bound(void **state)
 	assert_true(lie_ns < 7000000);
 }
 
+/* a read of 8 blocks, into a fresh buffer b, that the model will hold
+ * (its Aborts answered as mode says), submitted on q with answer_done */
+static void held_read_submit(enum fb_abort mode, struct nvme_queue *q,
+			     struct dma_buf *b)
+{
+	assert_int_equal(nvme_buf_get(&sc, 4096, b), 0);
+	struct nvme_io r = fb_read(0, 8, b->iova, 4096);
+	memset(answers, 0, sizeof(answers));
+	fb.hold_io = true;
+	fb.abort_mode = mode;
+	assert_int_equal(nvme_io_submit(&sc, q, &r, answer_done, &answers[0]),
+			 0);
+}
+
+/* the command of q in flight (the last one, if more) */
+static struct nvme_ccb *inflight_ccb(struct nvme_queue *q)
+{
+	struct nvme_ccb *ccb = 0;
+	for (unsigned i = 0; i < q->nccb; i++)
+		if (q->ccb[i].state == NVME_CCB_INFLIGHT)
+			ccb = &q->ccb[i];
+	return ccb;
+}
+
 /* Aborts that leave the command outstanding, again and again, say so in
  * line_due's lines (the 1st, 2nd, 4th: 3 of 5); the Abort that then gets
  * it answered says so once. nvme_abort alone resets nothing: the command
@@ -1884,20 +1908,11 @@ static void test_abort_failures_lines_bounded(void **state)
 {
 	(void)state;
 	struct dma_buf b;
-	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
-	struct nvme_io r = fb_read(0, 8, b.iova, 4096);
-	memset(answers, 0, sizeof(answers));
-	fb.hold_io = true;
-	fb.abort_mode = FB_ABORT_IGNORE;
 	struct nvme_queue *q = &sc.ioq[0];
-	assert_int_equal(nvme_io_submit(&sc, q, &r, answer_done, &answers[0]),
-			 0);
+	held_read_submit(FB_ABORT_IGNORE, q, &b);
 	nvme_complete(&sc, q);
 	assert_true(fb.held);
-	struct nvme_ccb *ccb = 0;
-	for (unsigned i = 0; i < q->nccb; i++)
-		if (q->ccb[i].state == NVME_CCB_INFLIGHT)
-			ccb = &q->ccb[i];
+	struct nvme_ccb *ccb = inflight_ccb(q);
 	assert_non_null(ccb);
 	shim_count_lines("abort of command");
 	for (unsigned i = 0; i < 5; i++)
@@ -1923,13 +1938,7 @@ static void test_abort_failures_lines_bounded(void **state)
  * read's buffer, for the caller to put back */
 static void async_read_past_deadline(enum fb_abort mode, struct dma_buf *b)
 {
-	assert_int_equal(nvme_buf_get(&sc, 4096, b), 0);
-	struct nvme_io r = fb_read(0, 8, b->iova, 4096);
-	memset(answers, 0, sizeof(answers));
-	fb.hold_io = true;
-	fb.abort_mode = mode;
-	assert_int_equal(
-	    nvme_io_submit(&sc, &sc.ioq[1], &r, answer_done, &answers[0]), 0);
+	held_read_submit(mode, &sc.ioq[1], b);
 	nvme_poll(&sc, &sc.ioq[1]);
 	assert_int_equal(answers[0].n, 0);
 	shim_clock_ns += (uint64_t)(NVME_IO_TIMEOUT_US + 1000) * 1000;
@@ -1988,20 +1997,11 @@ static void test_abort_refused_states(void **state)
 {
 	(void)state;
 	struct dma_buf b;
-	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
-	struct nvme_io r = fb_read(0, 8, b.iova, 4096);
-	memset(answers, 0, sizeof(answers));
-	fb.hold_io = true;
-	fb.abort_mode = FB_ABORT_HONOUR;
 	struct nvme_queue *q = &sc.ioq[1];
-	assert_int_equal(nvme_io_submit(&sc, q, &r, answer_done, &answers[0]),
-			 0);
+	held_read_submit(FB_ABORT_HONOUR, q, &b);
 	nvme_complete(&sc, q); /* the model fetches it, and holds it */
 	assert_true(fb.held);
-	struct nvme_ccb *ccb = 0;
-	for (unsigned i = 0; i < q->nccb; i++)
-		if (q->ccb[i].state == NVME_CCB_INFLIGHT)
-			ccb = &q->ccb[i];
+	struct nvme_ccb *ccb = inflight_ccb(q);
 	assert_non_null(ccb);
 	uint16_t cid = ccb->cid;
 	sc.aborting = NVME_ABORT_MAX;
@@ -2053,14 +2053,8 @@ static void test_poll_deadline_scan_rate(void **state)
 {
 	(void)state;
 	struct dma_buf b;
-	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
-	struct nvme_io r = fb_read(0, 8, b.iova, 4096);
-	memset(answers, 0, sizeof(answers));
-	fb.hold_io = true;
-	fb.abort_mode = FB_ABORT_HONOUR;
 	struct nvme_queue *q = &sc.ioq[1];
-	assert_int_equal(nvme_io_submit(&sc, q, &r, answer_done, &answers[0]),
-			 0);
+	held_read_submit(FB_ABORT_HONOUR, q, &b);
 	/* a scan 100 us before the deadline: nothing late */
 	shim_clock_ns += (uint64_t)(NVME_IO_TIMEOUT_US - 100) * 1000;
 	nvme_poll(&sc, q);
