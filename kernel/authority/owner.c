@@ -271,6 +271,14 @@ bool auth_owner_revoked(uint16_t id)
 	return o && o->revoked;
 }
 
+/* revocations auth_poll made for a DMA fault, since boot */
+static uint32_t fault_revocations;
+
+uint32_t auth_fault_revocations(void)
+{
+	return fault_revocations;
+}
+
 bool auth_owner_faulted(uint16_t id)
 {
 	struct auth_owner *o = owner_find(id);
@@ -468,6 +476,7 @@ unsigned auth_poll(void)
 		    iommu_owner_quarantined(o->id)) {
 			auth_owner_revoke(o->id, "DMA fault");
 			o->faulted = true;
+			fault_revocations++;
 			n++;
 		}
 	}

@@ -383,15 +383,19 @@ static void devmgr_restart(struct pci_dev *d)
 
 bool devmgr_poll(void)
 {
+	static uint32_t faults_seen;
 	bool ran = false;
 	/* a DMA fault revoked the owner (auth_poll) and its driver has not
-	 * said so yet (an idle one may never): recorded as its failure */
-	for (unsigned i = 0; i < nbound; i++) {
+	 * said so yet (an idle one may never): recorded as its failure. Looked
+	 * for only when auth_poll revoked one since the last look */
+	uint32_t faults = auth_fault_revocations();
+	for (unsigned i = 0; faults != faults_seen && i < nbound; i++) {
 		struct pci_dev *d = bound[i];
 		if (d->drv && !d->restart.pending &&
 		    auth_owner_faulted(d->owner))
 			devmgr_failed(d, d->owner, "DMA fault");
 	}
+	faults_seen = faults;
 	for (unsigned i = 0; i < pci_ndevs; i++) {
 		struct pci_dev *d = &pci_devs[i];
 		if (d->restart.pending &&
