@@ -29,11 +29,13 @@ static bool gve_pci_poll(void)
 /* the core gave the device up at run time (gve_grants.bus_stop): bus
  * mastering off, as virtio-net's vnet_stop leaves a failed device, so it
  * can neither write memory nor signal MSI-X; memory decoding stays for
- * the registers a detach may still touch */
+ * the registers a detach may still touch; the device manager is told
+ * (devmgr_failed: a restart when its budget allows) */
 static void gve_pci_bus_stop(struct pci_dev *d)
 {
 	pci_enable(d, true, false, false);
 	strlcpy(d->state, "failed", sizeof(d->state));
+	devmgr_failed(d, d->owner, "gVNIC gave the device up");
 }
 
 static int gve_pci_attach(struct pci_dev *d, uint16_t owner)

@@ -17,6 +17,7 @@
  * devices are registered only once the I/O queues exist. The driver's
  * rings, buffers and PRP lists all live in one DMA pool. */
 #include "drivers/nvme/nvme_var.h"
+#include "kernel/devmgr/devmgr.h"
 #include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
 #include "kernel/time/time.h"
@@ -607,7 +608,9 @@ int nvme_detach(struct nvme_softc *sc)
 
 /* the controller is given up: disabled, bus mastering off (the broker's
  * reset), no queue live (a resume that failed part way had brought some
- * back), every command fails at once from now on */
+ * back), every command fails at once from now on; the device manager is
+ * told (devmgr_failed: a restart under a fresh owner when its budget
+ * allows) */
 static int nvme_give_up(struct nvme_softc *sc)
 {
 	(void)nvme_broker_reset(sc->broker);
@@ -617,6 +620,7 @@ static int nvme_give_up(struct nvme_softc *sc)
 	sc->dead = true;
 	sc->up = false;
 	sc->recover_at_us = 0;
+	devmgr_failed(sc->pci, sc->owner, "NVMe controller given up");
 	return -1;
 }
 

@@ -54,11 +54,15 @@ static uint8_t vnet_stop(struct vnet_softc *sc, bool failed, uint64_t wait_us)
 	return virtio_pci_reset_wait(&sc->vp, wait_us);
 }
 
-/* the device broke the ring protocol: tell it, stop it from touching our
- * memory (vnet_stop) and refuse further I/O. A revoked owner's device was
- * stopped by the authority layer (bus mastering off, windows and vectors
- * seized, the pool parked): nothing of it is touched, one line */
-static void vnet_fail(struct vnet_softc *sc)
+/* the device broke the ring protocol or asked for a reset: tell it, stop
+ * it from touching our memory (vnet_stop) and refuse further I/O; then
+ * the device manager is told, once (devmgr_failed: it restarts the
+ * function — unbind, which runs vnet_detach, and a fresh attach — when
+ * its budget allows). A revoked owner's device was stopped by the
+ * authority layer (bus mastering off, windows and vectors seized, the
+ * pool parked): nothing of it is touched, one line, and the device
+ * manager decides by who revoked it */
+static void vnet_fail(struct vnet_softc *sc, const char *why)
 {
 	if (sc->failed)
 		return;
@@ -71,6 +75,7 @@ static void vnet_fail(struct vnet_softc *sc)
 			"stopped by the authority layer, its DMA memory "
 			"parked\n",
 			sc->name, sc->vp.owner);
+		devmgr_failed(sc->vp.pci, sc->vp.owner, "owner revoked");
 		return;
 	}
 	for (unsigned i = 0; sc->msix && i < VNET_NVEC; i++)
@@ -80,6 +85,7 @@ static void vnet_fail(struct vnet_softc *sc)
 	kprintf("%s: unable to continue: device marked FAILED, %s (status "
 		"0x%x), bus mastering off\n",
 		sc->name, st ? "reset not done" : "reset", st);
+	devmgr_failed(sc->vp.pci, sc->vp.owner, why);
 }
 
 /* read mac and status consistently under config_generation (§2.5.1) */
@@ -163,14 +169,15 @@ static void vnet_link_poll(struct vnet_softc *sc)
 	/* a DMA fault revoked the owner: its status register is not ours to
 	 * read any more */
 	if (auth_owner_revoked(sc->vp.owner)) {
-		vnet_fail(sc);
+		vnet_fail(sc, "owner revoked");
 		return;
 	}
 	/* §2.1: a device in an error state sets DEVICE_NEEDS_RESET and raises
 	 * a configuration change; what it holds may or may not complete. One
 	 * that cleared a bit the driver set (DRIVER_OK: it reset itself, and
 	 * no longer knows the queues) will complete nothing. Either is given
-	 * up as for a broken ring (no reset-and-recover yet) */
+	 * up as for a broken ring; the device manager's restart is the
+	 * reset-and-recover (a new bring-up under a fresh owner) */
 	uint8_t st = virtio_pci_status(&sc->vp);
 	if ((st & VIRTIO_STATUS_DEVICE_NEEDS_RESET) ||
 	    (st & sc->vp.status) != sc->vp.status) {
@@ -180,7 +187,9 @@ static void vnet_link_poll(struct vnet_softc *sc)
 			    ? "DEVICE_NEEDS_RESET"
 			    : "it cleared status bits the driver set",
 			st);
-		vnet_fail(sc);
+		vnet_fail(sc, st & VIRTIO_STATUS_DEVICE_NEEDS_RESET
+				  ? "DEVICE_NEEDS_RESET"
+				  : "status bits cleared");
 		return;
 	}
 	vnet_link_update(sc, now);
@@ -342,7 +351,7 @@ static void vnet_tx_reclaim(struct vnet_softc *sc)
 	while ((r = virtq_take(&sc->txq, &id, &len)) == 1)
 		virtq_free(&sc->txq, id);
 	if (r < 0)
-		vnet_fail(sc);
+		vnet_fail(sc, "broken ring");
 }
 
 /* ---- struct nic
@@ -428,7 +437,7 @@ static int vnet_recv(struct nic *n, void *buf, size_t cap)
 		if (r == 0)
 			return 0;
 		if (r < 0) {
-			vnet_fail(sc);
+			vnet_fail(sc, "broken ring");
 			return -1;
 		}
 		const uint8_t *b = virtq_buf(&sc->rxq, id);
@@ -630,13 +639,23 @@ err_off:
  * bus and its windows, vectors and pool taken already (the pool parked:
  * no reset was ever seen): nothing of it is touched, decoding goes off,
  * one line, 1 (stopped, not confirmed). A quarantined owner not yet
- * revoked still holds its windows: the reset runs as always. A second
- * call changes nothing and says the same */
+ * revoked still holds its windows: the reset runs as always. d->drv_state
+ * is cleared: the slot is the next attach's, of any function, and d names
+ * no instance after it. A second call finds the detached slot that still
+ * names d and says the same; one whose slot another attach took since
+ * (nothing of d left to stop, its first answer gone) answers -1, not
+ * known to have stopped */
 static int vnet_detach(struct pci_dev *d)
 {
 	struct vnet_softc *sc = d->drv_state;
+	for (unsigned i = 0; !sc && i < vnet_count; i++)
+		if (vnet_softcs[i].detached && vnet_softcs[i].vp.pci == d)
+			sc = &vnet_softcs[i];
+	if (!sc)
+		return -1;
 	if (sc->detached)
 		return sc->detach_result;
+	d->drv_state = NULL;
 	nic_unregister(&sc->nic);
 	sc->detached = sc->failed = true;
 	sc->nic.link_up = false;

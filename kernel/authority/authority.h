@@ -96,6 +96,13 @@ const struct auth_owner_facts *auth_owner_facts(uint16_t owner);
 int auth_owner_revoke(uint16_t owner, const char *why);
 /* revoked and not reinstated? */
 bool auth_owner_revoked(uint16_t owner);
+/* revoked by auth_poll for a DMA fault (not by an operator, a proof or a
+ * failed attach), and not reinstated: the device manager restarts such a
+ * function (devmgr_poll) */
+bool auth_owner_faulted(uint16_t owner);
+/* how many such revocations auth_poll has made since boot: one load for
+ * the device manager's poll when none happened since its last look */
+uint32_t auth_fault_revocations(void);
 /* revoked, or quarantined by the IOMMU after a DMA fault and not yet
  * revoked (auth_poll does that at the safe point): its device must not
  * master the bus. pci_enable asks the authority layer this (the check is

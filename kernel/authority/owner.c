@@ -21,6 +21,7 @@ struct auth_owner {
 	struct auth_owner_facts f;
 	struct dma_owner dma;
 	bool revoked;	      /* auth_owner_revoke, until reinstated */
+	bool faulted;	      /* revoked by auth_poll for a DMA fault */
 	uint32_t revocations; /* times revoked */
 	uint32_t seized;      /* pools taken by the last revocation */
 	auth_revoke_hook_t hook;
@@ -270,6 +271,20 @@ bool auth_owner_revoked(uint16_t id)
 	return o && o->revoked;
 }
 
+/* revocations auth_poll made for a DMA fault, since boot */
+static uint32_t fault_revocations;
+
+uint32_t auth_fault_revocations(void)
+{
+	return fault_revocations;
+}
+
+bool auth_owner_faulted(uint16_t id)
+{
+	struct auth_owner *o = owner_find(id);
+	return o && o->revoked && o->faulted;
+}
+
 bool auth_owner_stopped(uint16_t id)
 {
 	return auth_owner_revoked(id) || iommu_owner_quarantined(id);
@@ -357,7 +372,7 @@ int auth_owner_reinstate(uint16_t id)
 		return -1;
 	if (o->f.backend == DMA_BACKEND_IOMMU && iommu_owner_resume(id) != 0)
 		return -1;
-	o->revoked = false;
+	o->revoked = o->faulted = false;
 	kprintf("authority: owner %u reinstated\n", id);
 	return 0;
 }
@@ -460,6 +475,8 @@ unsigned auth_poll(void)
 		if (o->id && !o->revoked && o->f.backend == DMA_BACKEND_IOMMU &&
 		    iommu_owner_quarantined(o->id)) {
 			auth_owner_revoke(o->id, "DMA fault");
+			o->faulted = true;
+			fault_revocations++;
 			n++;
 		}
 	}

@@ -1,5 +1,6 @@
 /* kernel/devmgr/devices.c — /api/devices: every PCI function, the driver
- * bound to it and that driver's word on its state. */
+ * bound to it, that driver's word on its state and the supervisor's
+ * restarts of it. */
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
@@ -21,6 +22,13 @@ static void devices_status(struct json *j)
 		/* drivers write state; it need not be terminated */
 		json_kstrn(j, "state", d->state,
 			   strnlen(d->state, sizeof(d->state)));
+		/* the supervisor (devmgr_failed): restarts since boot, and
+		 * whether one is due or the budget is spent */
+		json_ku64(j, "restarts", d->restart.count);
+		json_kstr(j, "restart",
+			  d->restart.pending ? "pending"
+			  : d->restart.spent ? "budget spent"
+					     : "-");
 		json_obj_end(j);
 	}
 	json_arr_end(j);

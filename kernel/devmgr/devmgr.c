@@ -153,9 +153,14 @@ void devmgr_bind(struct pci_dev *d)
 	}
 	uint64_t t0 = time_now_us();
 	unsigned nbd = nblockdevs;
+	/* a failure the driver reports inside identify or attach is not the
+	 * supervisor's: the attach's own answer unwinds it */
+	bool busy = d->restart.busy;
+	d->restart.busy = true;
 	const char *refused = devmgr_own(d, drv, b);
 	if (refused) {
 		devmgr_unwind(d, refused, nbd);
+		d->restart.busy = busy;
 		return;
 	}
 	/* every function in bound[] holds an owner of the authority
@@ -165,13 +170,18 @@ void devmgr_bind(struct pci_dev *d)
 		kprintf("devmgr: %s %s: not bound (%u functions bound)\n", a,
 			drv->name, nbound);
 		devmgr_unwind(d, "refused: no owner", nbd);
+		d->restart.busy = busy;
 		return;
 	}
 	d->drv = drv;
-	if (drv->attach(d, d->owner) != 0) {
+	int r = drv->attach(d, d->owner);
+	d->restart.busy = busy;
+	if (r != 0) {
 		devmgr_unwind(d, "attach failed", nbd);
 		return;
 	}
+	d->restart.up_us = t0;
+	d->restart.spent = false;
 	if (!strcmp(d->state, "unbound"))
 		strlcpy(d->state, "running", sizeof(d->state));
 	bound[nbound++] = d;
@@ -215,6 +225,7 @@ void devmgr_shutdown(void)
 				: "did not stop (fenced)",
 			(unsigned long long)(time_now_us() - t0));
 		d->drv = NULL;
+		d->restart.pending = false; /* the kernel is leaving */
 		strlcpy(d->state,
 			r == 0	? "shut down"
 			: r > 0 ? "stopped: not confirmed"
@@ -233,6 +244,10 @@ int devmgr_unbind(struct pci_dev *d)
 		return -1;
 	}
 	uint64_t t0 = time_now_us();
+	/* an unbind from outside the supervisor (an operator's, a proof's)
+	 * is not fought: a restart due is called off */
+	if (!d->restart.busy)
+		d->restart.pending = false;
 	/* no detach: nothing confirms the device stopped. A function
 	 * devmgr_shutdown detached already keeps that detach's answer, which
 	 * its state says; one whose attach failed was never confirmed */
@@ -267,4 +282,127 @@ int devmgr_rebind(struct pci_dev *d)
 	}
 	devmgr_bind(d);
 	return d->drv ? 0 : -1;
+}
+
+/* ---- the supervisor ------------------------------------------------------ */
+
+static const char *devmgr_name(const struct pci_dev *d)
+{
+	const struct driver *drv = d->drv ? d->drv : devmgr_find(d);
+	return drv ? drv->name : "(no driver)";
+}
+
+void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why)
+{
+	struct pci_restart *r = &d->restart;
+	char a[16];
+	/* a stale instance, one inside an attach or a restart, or a failure
+	 * already acted on */
+	if (!d->drv || !owner || owner != d->owner || r->busy || r->pending ||
+	    r->spent)
+		return;
+	pci_addr_str(d, a, sizeof(a));
+	if (auth_owner_revoked(owner) && !auth_owner_faulted(owner)) {
+		if (r->left != owner)
+			kprintf(
+			    "devmgr: %s %s failed (%s): owner %u was revoked "
+			    "(not by a DMA fault); left to whoever revoked "
+			    "it, not restarted\n",
+			    a, d->drv->name, why, owner);
+		r->left = owner;
+		return;
+	}
+	if (d->fenced) {
+		r->spent = true;
+		kprintf("devmgr: %s %s failed (%s): fenced (it may still reach "
+			"memory given back); not restarted\n",
+			a, d->drv->name, why);
+		return;
+	}
+	uint64_t now = time_now_us();
+	if (now - r->up_us >= DEVMGR_RESTART_CLEAN_US)
+		r->used = 0; /* ran cleanly long enough: a new streak */
+	r->why = why;
+	if (r->used >= DEVMGR_RESTART_MAX) {
+		r->spent = true;
+		kprintf(
+		    "devmgr: %s %s failed (%s): %u restarts within %llu s "
+		    "spent the budget (DEVMGR_RESTART_MAX); left failed\n",
+		    a, d->drv->name, why, r->used,
+		    (unsigned long long)(DEVMGR_RESTART_CLEAN_US / 1000000));
+		return;
+	}
+	r->pending = true;
+	r->at_us = now + (DEVMGR_RESTART_DELAY_US << r->used);
+}
+
+/* the restart: unbound (the driver's detach, the owner given back), bound
+ * again; one line. A rebind that fails is the next restart's failure */
+static void devmgr_restart(struct pci_dev *d)
+{
+	struct pci_restart *r = &d->restart;
+	char a[16];
+	pci_addr_str(d, a, sizeof(a));
+	const char *name = devmgr_name(d);
+	uint16_t old = d->owner;
+	uint64_t t0 = time_now_us();
+	r->pending = false;
+	r->busy = true;
+	r->used++;
+	r->count++;
+	/* it holds its owner still, bound or after a failed attach */
+	if (d->owner && auth_owner_facts(d->owner))
+		(void)devmgr_unbind(d);
+	int rb = devmgr_rebind(d);
+	r->busy = false;
+	uint64_t us = time_now_us() - t0;
+	if (rb == 0) {
+		r->up_us = time_now_us();
+		kprintf(
+		    "devmgr: %s %s restarted (%s), %u of %u in this streak: "
+		    "owner %u -> %u in %llu us\n",
+		    a, name, r->why, r->used, DEVMGR_RESTART_MAX, old, d->owner,
+		    (unsigned long long)us);
+		return;
+	}
+	if (r->used < DEVMGR_RESTART_MAX) {
+		uint64_t delay = DEVMGR_RESTART_DELAY_US << r->used;
+		r->pending = true;
+		r->at_us = time_now_us() + delay;
+		kprintf("devmgr: %s %s restart (%s), %u of %u, failed (%s); "
+			"next in %llu ms\n",
+			a, name, r->why, r->used, DEVMGR_RESTART_MAX, d->state,
+			(unsigned long long)(delay / 1000));
+		return;
+	}
+	r->spent = true;
+	kprintf("devmgr: %s %s restart (%s), %u of %u, failed (%s): budget "
+		"spent (DEVMGR_RESTART_MAX); left failed\n",
+		a, name, r->why, r->used, DEVMGR_RESTART_MAX, d->state);
+}
+
+bool devmgr_poll(void)
+{
+	static uint32_t faults_seen;
+	bool ran = false;
+	/* a DMA fault revoked the owner (auth_poll) and its driver has not
+	 * said so yet (an idle one may never): recorded as its failure. Looked
+	 * for only when auth_poll revoked one since the last look */
+	uint32_t faults = auth_fault_revocations();
+	for (unsigned i = 0; faults != faults_seen && i < nbound; i++) {
+		struct pci_dev *d = bound[i];
+		if (d->drv && !d->restart.pending &&
+		    auth_owner_faulted(d->owner))
+			devmgr_failed(d, d->owner, "DMA fault");
+	}
+	faults_seen = faults;
+	for (unsigned i = 0; i < pci_ndevs; i++) {
+		struct pci_dev *d = &pci_devs[i];
+		if (d->restart.pending &&
+		    (int64_t)(time_now_us() - d->restart.at_us) >= 0) {
+			devmgr_restart(d);
+			ran = true;
+		}
+	}
+	return ran;
 }

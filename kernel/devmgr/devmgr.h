@@ -74,6 +74,35 @@ int devmgr_unbind(struct pci_dev *d);
  * says why). devmgr_bind leaves alone a function that holds an owner. */
 int devmgr_rebind(struct pci_dev *d);
 
+/* The supervisor. A driver that gives its device up at run time says so
+ * once, from the main loop or a proof (never an interrupt handler):
+ * devmgr_failed(d, owner, why), why a string literal. It only records;
+ * devmgr_poll, the main loop's, restarts the function after a backoff —
+ * devmgr_unbind, then devmgr_rebind: a fresh owner, fresh capabilities,
+ * the policy asked again — one line per restart. At most
+ * DEVMGR_RESTART_MAX restarts in a streak, the k-th (from 0)
+ * DEVMGR_RESTART_DELAY_US << k after the failure or the restart before
+ * (1 s, 2 s, 4 s); a rebind that fails is the next restart's failure.
+ * The streak ends (the budget is full again) once the function has run
+ * DEVMGR_RESTART_CLEAN_US since its last bind. A failure with the budget
+ * spent is one line and the function is left failed. Not restarted: a
+ * report from an owner the function no longer holds (a stale instance),
+ * one made inside an attach (the attach's own failure unwinds it), a
+ * fenced function (it may still reach memory given back: pci.h), an owner
+ * revoked other than by a DMA fault (an operator or a proof revoked it:
+ * one line, left to them). An owner auth_poll revoked for a DMA fault
+ * (auth_owner_faulted) is restarted whether or not its driver noticed,
+ * inside the same budget: under the IOMMU the fresh owner's fresh domain
+ * confines it again. */
+#define DEVMGR_RESTART_MAX	3
+#define DEVMGR_RESTART_DELAY_US (1000ull * 1000)
+#define DEVMGR_RESTART_CLEAN_US (600ull * 1000 * 1000) /* 10 min */
+void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why);
+/* the main loop's: restarts due now, and a DMA-fault revocation no
+ * driver has reported yet recorded as a failure. True when it restarted
+ * something */
+bool devmgr_poll(void);
+
 /* kernel/devmgr/policy.c: the DMA backend for a DMA-capable driver on d, and
  * why; DMA_BACKEND_NONE means "do not bind" */
 enum dma_backend devmgr_pick_backend(const struct pci_dev *d,

@@ -69,6 +69,9 @@ static __attribute__((noreturn)) void main_loop(void)
 		uint64_t seen = cpu_irqs_taken();
 		/* the safe point for revocations: no driver is mid-call */
 		bool busy = auth_poll() > 0;
+		/* then the supervisor: a driver that gave its device up, or
+		 * whose owner a DMA fault revoked, restarted when due */
+		busy |= devmgr_poll();
 		busy |= poller_run_all();
 		if (busy || !ticks)
 			continue;

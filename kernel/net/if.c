@@ -105,6 +105,20 @@ const struct net_counters *net_counters(void)
 	return &net_if.c;
 }
 
+_Static_assert(sizeof(struct net_counters) % sizeof(uint64_t) == 0,
+	       "net_counters holds uint64_t counters only");
+
+void net_counters_carry(const struct net_counters *before)
+{
+	uint64_t now[sizeof(struct net_counters) / sizeof(uint64_t)];
+	uint64_t was[sizeof(now) / sizeof(now[0])];
+	memcpy(now, &net_if.c, sizeof(now));
+	memcpy(was, before, sizeof(was));
+	for (unsigned i = 0; i < sizeof(now) / sizeof(now[0]); i++)
+		now[i] += was[i];
+	memcpy(&net_if.c, now, sizeof(now));
+}
+
 void net_input(const void *frame, size_t len)
 {
 	struct eth_view eth;

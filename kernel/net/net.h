@@ -98,6 +98,11 @@ bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		      const char *mask, const char *gw);
 void net_state(struct net_state_view *v);
 const struct net_counters *net_counters(void);
+/* add `before` (the counters a stack had) to the running stack's: a NIC
+ * that takes the stack over (netboot.c) keeps /api/net's counters
+ * cumulative since boot, what the outage between NICs counted (tx_fail)
+ * among them, where net_init alone starts them over */
+void net_counters_carry(const struct net_counters *before);
 
 /* the kernel's hook: called by nic_register for each new NIC (weak; the
  * kernel's kernel/net/netboot.c provides it) */

@@ -49,14 +49,18 @@ void net_nic_added(struct nic *n)
 		return;
 	/* the stack runs on one NIC; once that one is removed
 	 * (net_nic_removed: a driver restart's detach) the next registered
-	 * takes it, started over by net_init (address, DHCP, connections,
-	 * counters), on the poller it already has */
+	 * takes it, started over by net_init (address, DHCP, connections),
+	 * on the poller it already has; its counters carry on from the old
+	 * stack's (net_counters_carry: /api/net counts since boot) */
 	struct net_state_view v;
 	net_state(&v);
 	if (started && v.nic)
 		return;
+	struct net_counters before = *net_counters();
 	if (net_init(n, &cfg) != 0)
 		return;
+	if (started)
+		net_counters_carry(&before);
 	if (!started)
 		poller_add(net_poll);
 	started = true;

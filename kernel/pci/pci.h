@@ -39,6 +39,20 @@ struct pci_dev {
 	uint16_t owner;	 /* authority owner id, 0: unbound */
 	void *drv_state; /* the driver's softc */
 	char state[24];	 /* short status for the log and the Web UI */
+	/* the device manager's supervisor (kernel/devmgr/devmgr.h:
+	 * devmgr_failed, devmgr_poll) */
+	struct pci_restart {
+		const char *why; /* the failure being restarted (a literal) */
+		uint64_t at_us;	 /* pending: when the restart runs */
+		uint64_t up_us;	 /* last bound (or restarted) at */
+		uint32_t count;	 /* restarts run since boot (/api/devices) */
+		uint16_t left;	 /* owner whose deliberate revocation was
+				  * said (not restarted) */
+		uint8_t used;	 /* of DEVMGR_RESTART_MAX, this streak */
+		bool pending;	 /* a restart is due at at_us */
+		bool spent;	 /* budget spent: left failed */
+		bool busy;	 /* inside devmgr_bind's attach or a restart */
+	} restart;
 	/* a driver layer's disable of the device failed (the NVMe broker's
 	 * CC.EN=0, kernel/authority/nvme_broker.c): it may still use memory
 	 * given back since. Set once, never cleared: the function is not

@@ -23,6 +23,7 @@ DMAR machine and refuses it where there is no IOMMU. One boot serves
 the IOMMU) and checks the JSON.
 """
 import json
+import os
 import re
 import subprocess
 import time
@@ -194,7 +195,46 @@ def nic_rebind_witness(m, pcap):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     acks = [l for l in r.stdout.splitlines() if l.strip()]
-    assert len(acks) == 2, r.stdout
+    # the boot's, the new instance's (and nic-restart's, when it ran)
+    assert len(acks) == (3 if "nic-restart" in m.proofs else 2), r.stdout
+
+
+def nic_restart_witness(m, pcap):
+    """PROOF nic-restart (kernel/proof/nic_restart.c) and QEMU's side of it:
+    QEMU's own virtio_error line on its stderr for the descriptor index the
+    proof wrote; after nic-rebind's DRIVER_OK the device status goes 15,
+    then the FAILED write of the give-up (bit 128), 0 (the reset), 15 again
+    (the restart's bring-up); the supervisor's one restart line; a third
+    DHCP ACK in the capture."""
+    p = m.proofs["nic-restart"]
+    assert p.passed, p
+    kv = p.kv
+    assert kv["why"] == "DEVICE_NEEDS_RESET" and kv["lease"] == "dhcp", p
+    # the outage's refused send still counted after the takeover, and
+    # nic-rebind's before it (counters cumulative since boot)
+    assert kv["outage_send"] == "refused-counted", p
+    t0, t1 = (int(x) for x in kv["tx_fail"].split("->"))
+    assert t0 >= 1 and t1 >= t0 + 1, p
+    old, new = (int(x) for x in kv["owner"].split("->"))
+    assert old and new and old != new, p
+    with open(os.path.join(m.dir, "qemu.stderr")) as f:
+        err = f.read()
+    assert "Guest says index 65535 is available" in err, err[-2000:]
+    vals = [int(v) for l in m.trace_lines()
+            for v in re.findall(r"virtio_set_status .* val (\d+)$", l)]
+    ok1 = vals.index(15)
+    ok2 = vals.index(15, vals.index(0, ok1))  # nic-rebind's
+    failed = next(i for i in range(ok2, len(vals)) if vals[i] & 128)
+    reset = vals.index(0, failed)
+    assert 15 in vals[reset:], vals[ok2:]
+    pci = VNET_PCI.search(m.log).group(1)
+    lines = re.findall(rf"^devmgr: {pci} virtio-net restarted \(DEVICE_NEEDS_RESET\), "
+                       rf"1 of 3 in this streak: owner {old} -> {new} in \d+ us$", m.log, re.M)
+    assert len(lines) == 1, m.tail()
+    r = subprocess.run(["tshark", "-r", str(pcap), "-Y", "dhcp.option.dhcp == 5"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert len([l for l in r.stdout.splitlines() if l.strip()]) == 3, r.stdout
 
 
 def test_gcp_storage_local(tmp_path):
@@ -202,7 +242,9 @@ def test_gcp_storage_local(tmp_path):
     the 64-bit SMBIOS 3.0 entry point (the other boots use 2.x). With a
     virtio-net NIC that takes a DHCP lease (firstboot-dhcp), is unbound and
     bound again and takes a lease again (nic-rebind: nic_rebind_witness)
-    before the exit: its detach resets it after its last frame
+    before the exit, then breaks its ring on purpose so that QEMU flags the
+    device and the device manager restarts it (nic-restart:
+    nic_restart_witness); its detach resets it after its last frame
     (vnet_reset_at_exit)."""
     pcap = tmp_path / "nic.pcap"
     m, img, name = run_cloud(tmp_path, "gcp", False, extra_devices=[
@@ -210,12 +252,14 @@ def test_gcp_storage_local(tmp_path):
         "-object", f"filter-dump,id=f0,netdev=n0,file={pcap}"])
     m.extra = ["-machine", "smbios-entry-point-type=64"] + m.extra
     m.cmdline = m.cmdline.replace("devmgr-policy",
-                                  "devmgr-policy,firstboot-dhcp,nic-rebind")
+                                  "devmgr-policy,firstboot-dhcp,nic-rebind,"
+                                  "nic-restart")
     m.trace = ["virtio_set_status", "virtqueue_pop"]
     with m:
         rc = m.wait()
     assert m.proofs["firstboot-dhcp"].passed, m.tail()
     nic_rebind_witness(m, pcap)
+    nic_restart_witness(m, pcap)
     vnet_reset_at_exit(m)
     assert re.search(r"^platform: .* smbios=3\.0 ", m.log, re.M), m.tail()
     plat, ev, seen_iommu, _ = platform_line(m.log)

@@ -1,10 +1,12 @@
 # tests/host/devmgr — binding (kernel/devmgr/devmgr.c) with the real policy
 # and owner table: drivers that fail identify or attach half-way (after a
 # pool, after a block device), strings handed back without a terminator,
-# a block device registered twice, the function left decoding nothing
+# a block device registered twice, the function left decoding nothing;
+# the supervisor's restarts (budget, backoff, refill, a failed bring-up, a
+# revoked owner) and /api/devices
 HOST_TESTS += $(BUILD)/host/devmgr_test
 $(BUILD)/host/devmgr_test: tests/host/devmgr/test_devmgr.c \
-		kernel/devmgr/devmgr.c kernel/devmgr/blockdev.c kernel/devmgr/policy.c kernel/devmgr/shape.c \
+		kernel/devmgr/devmgr.c kernel/devmgr/devices.c kernel/devmgr/blockdev.c kernel/devmgr/policy.c kernel/devmgr/shape.c \
 		kernel/devmgr/smbios.c \
 		kernel/lib/status.c $(AUTH_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)

@@ -64,12 +64,12 @@ void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
 }
 
-struct pci_dev pci_devs[8];
+struct pci_dev pci_devs[10];
 unsigned pci_ndevs;
 
 /* each function's Command register as pci_enable last left it (the
  * shim's weak one records nothing) */
-static uint16_t cmd[8];
+static uint16_t cmd[10];
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 {
 	cmd[d - pci_devs] =
@@ -172,10 +172,28 @@ DRIVER(halfway_blockdev, 0x0004, NULL, halfway_blockdev_attach, NULL);
 DRIVER(slow, 0x0005, NULL, quiet_attach, slow_detach);
 DRIVER(unconfirmed, 0x0006, NULL, quiet_attach, unconfirmed_detach);
 
+/* the supervisor's: an attach that fails while flaky_down is set, a
+ * detach that confirms; attaches counted */
+static bool flaky_down;
+static unsigned flaky_attaches;
+static int flaky_attach(struct pci_dev *d, uint16_t owner)
+{
+	(void)d, (void)owner;
+	flaky_attaches++;
+	return flaky_down ? -1 : 0;
+}
+static int flaky_detach(struct pci_dev *d)
+{
+	(void)d;
+	return 0;
+}
+DRIVER(flaky, 0x0007, NULL, flaky_attach, flaky_detach);
+
 const struct driver *const devmgr_drivers[] = {
     &halfway_attach_drv, &halfway_identify_drv,
     &unterminated_drv,	 &halfway_blockdev_drv,
     &slow_drv,		 &unconfirmed_drv,
+    &flaky_drv,
 };
 const unsigned devmgr_ndrivers = ARRAY_SIZE(devmgr_drivers);
 
@@ -479,6 +497,189 @@ static void test_unbind_rebind(void **st)
 	assert_int_equal(detached[0], 6);
 }
 
+/* ---- the supervisor (devmgr_failed, devmgr_poll) ------------------------ */
+
+static void advance_us(uint64_t us)
+{
+	shim_clock_ns += us * 1000;
+}
+
+/* the flaky function (08.0), bound once */
+static struct pci_dev *flaky_fn(void)
+{
+	struct pci_dev *d = &pci_devs[8];
+	if (pci_ndevs < 9) {
+		d->dev = 8;
+		d->vendor = 0x1234;
+		d->device = 0x0007;
+		strlcpy(d->state, "unbound", sizeof(d->state));
+		pci_ndevs = 9;
+		devmgr_bind(d);
+	}
+	return d;
+}
+
+/* polls until `us` from now, one poll a millisecond; the restarts run */
+static unsigned poll_for(uint64_t us)
+{
+	unsigned ran = 0;
+	for (uint64_t t = 0; t < us; t += 1000) {
+		ran += devmgr_poll();
+		advance_us(1000);
+	}
+	return ran;
+}
+
+/* A driver that gives its device up is restarted — unbound, bound again
+ * under a fresh owner — after DEVMGR_RESTART_DELAY_US, then twice that,
+ * then four times, one line each; the failure after the
+ * DEVMGR_RESTART_MAX-th is one line and the function is left failed: no
+ * restart however long it waits. A report from the old owner (a stale
+ * instance) changes nothing. /api/devices shows the restarts */
+static void test_restart_budget_and_backoff(void **st)
+{
+	(void)st;
+	struct pci_dev *d = flaky_fn();
+	assert_ptr_equal(d->drv, &flaky_drv);
+	unsigned att = flaky_attaches;
+	shim_count_lines("devmgr: 0000:00:08.0 flaky restart");
+	for (unsigned k = 0; k < DEVMGR_RESTART_MAX; k++) {
+		uint16_t owner = d->owner;
+		devmgr_failed(d, owner, "broken ring");
+		devmgr_failed(d, owner, "broken ring"); /* once is enough */
+		uint64_t delay = DEVMGR_RESTART_DELAY_US << k;
+		/* not before its backoff */
+		assert_int_equal(poll_for(delay - 1000), 0);
+		assert_int_equal(d->owner, owner);
+		assert_int_equal(poll_for(2000), 1);
+		assert_ptr_equal(d->drv, &flaky_drv);
+		assert_true(d->owner && d->owner != owner);
+		assert_null(auth_owner_facts(owner)); /* given back */
+		assert_int_equal(d->restart.count, k + 1);
+		assert_int_equal(flaky_attaches, att + k + 1);
+		/* the old instance's word is stale */
+		devmgr_failed(d, owner, "stale");
+		assert_false(d->restart.pending);
+	}
+	assert_int_equal(shim_counted, DEVMGR_RESTART_MAX);
+	shim_count_lines("devmgr: ");
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(shim_counted, 1);
+	assert_non_null(strstr(shim_last_line, "spent the budget"));
+	assert_int_equal(poll_for(20 * DEVMGR_RESTART_DELAY_US), 0);
+	devmgr_failed(d, d->owner, "broken ring"); /* said once */
+	assert_int_equal(shim_counted, 1);
+	shim_line_hook = NULL;
+	assert_int_equal(d->restart.count, DEVMGR_RESTART_MAX);
+	assert_int_equal(flaky_attaches, att + DEVMGR_RESTART_MAX);
+	static char buf[8192];
+	status_render("devices", buf, sizeof(buf));
+	assert_non_null(strstr(buf,
+			       "\"driver\":\"flaky\",\"state\":\"running\","
+			       "\"restarts\":3,\"restart\":\"budget spent\""));
+}
+
+/* the budget is full again only once the function has run
+ * DEVMGR_RESTART_CLEAN_US since it was last bound: an operator's rebind of
+ * a spent function fails again at once and is left failed; bound again
+ * and run that long, its next failure is restarted after the first
+ * backoff */
+static void test_restart_budget_refilled_after_clean_run(void **st)
+{
+	(void)st;
+	struct pci_dev *d = flaky_fn();
+	assert_true(d->restart.spent);
+	assert_int_equal(devmgr_unbind(d), 0);
+	assert_int_equal(devmgr_rebind(d), 0);
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_true(d->restart.spent);
+	assert_false(d->restart.pending);
+	assert_int_equal(devmgr_unbind(d), 0);
+	assert_int_equal(devmgr_rebind(d), 0);
+	advance_us(DEVMGR_RESTART_CLEAN_US);
+	uint16_t owner = d->owner;
+	devmgr_failed(d, owner, "broken ring");
+	assert_true(d->restart.pending);
+	assert_int_equal(d->restart.used, 0);
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 1000), 1);
+	assert_true(d->owner != owner);
+	assert_int_equal(d->restart.used, 1);
+	assert_int_equal(d->restart.count, DEVMGR_RESTART_MAX + 1);
+}
+
+/* a restart whose own bring-up fails counts as the next failure: tried
+ * again after the doubled backoff, until the budget is spent, then left
+ * failed (attach failed, no driver, its owner revoked), one line a
+ * restart; nothing more however long it waits */
+static void test_restart_fails_in_its_bring_up(void **st)
+{
+	(void)st;
+	struct pci_dev *d = flaky_fn();
+	advance_us(DEVMGR_RESTART_CLEAN_US); /* a fresh budget */
+	unsigned att = flaky_attaches;
+	flaky_down = true;
+	shim_count_lines("devmgr: 0000:00:08.0 flaky restart");
+	devmgr_failed(d, d->owner, "DEVICE_NEEDS_RESET");
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 1000), 1);
+	assert_null(d->drv);
+	assert_string_equal(d->state, "attach failed");
+	assert_true(d->restart.pending);
+	assert_non_null(strstr(shim_last_line, "next in 2000 ms"));
+	assert_int_equal(poll_for(2 * DEVMGR_RESTART_DELAY_US + 1000), 1);
+	assert_int_equal(poll_for(4 * DEVMGR_RESTART_DELAY_US + 1000), 1);
+	assert_int_equal(shim_counted, DEVMGR_RESTART_MAX);
+	assert_non_null(strstr(shim_last_line, "budget spent"));
+	assert_false(d->restart.pending);
+	assert_true(d->restart.spent);
+	assert_int_equal(flaky_attaches, att + DEVMGR_RESTART_MAX);
+	assert_int_equal(poll_for(20 * DEVMGR_RESTART_DELAY_US), 0);
+	assert_int_equal(flaky_attaches, att + DEVMGR_RESTART_MAX);
+	shim_line_hook = NULL;
+	assert_null(d->drv);
+	assert_true(auth_owner_revoked(d->owner));
+	flaky_down = false;
+	/* an operator brings it back */
+	assert_int_equal(devmgr_unbind(d), 0);
+	assert_int_equal(devmgr_rebind(d), 0);
+}
+
+/* an owner revoked on purpose (an operator, a proof: auth_owner_revoke,
+ * not auth_poll's DMA fault) is not fought: the driver's report is one
+ * line and no restart; an unbind from outside calls a due restart off,
+ * and a fenced function is never restarted */
+static void test_restart_not_against_revocation(void **st)
+{
+	(void)st;
+	struct pci_dev *d = flaky_fn();
+	advance_us(DEVMGR_RESTART_CLEAN_US);
+	uint16_t owner = d->owner;
+	assert_true(auth_owner_revoke(owner, "proof") >= 0);
+	assert_false(auth_owner_faulted(owner));
+	shim_count_lines("devmgr: ");
+	devmgr_failed(d, owner, "owner revoked");
+	devmgr_failed(d, owner, "owner revoked");
+	assert_int_equal(shim_counted, 1);
+	assert_non_null(strstr(shim_last_line, "not restarted"));
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	assert_int_equal(d->owner, owner);
+	shim_line_hook = NULL;
+	assert_int_equal(auth_owner_reinstate(owner), 0);
+	/* due, then unbound by someone else: not bound again behind them */
+	devmgr_failed(d, owner, "broken ring");
+	assert_true(d->restart.pending);
+	assert_int_equal(devmgr_unbind(d), 0);
+	assert_false(d->restart.pending);
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	assert_null(d->drv);
+	assert_int_equal(devmgr_rebind(d), 0);
+	/* fenced: it may still reach memory given back */
+	d->fenced = true;
+	devmgr_failed(d, d->owner, "NVMe controller given up");
+	assert_false(d->restart.pending);
+	assert_non_null(strstr(shim_last_line, "fenced"));
+	d->fenced = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -492,6 +693,10 @@ int main(void)
 	    cmocka_unit_test(test_shutdown_lines),
 	    cmocka_unit_test(test_shutdown_follows_bind_order),
 	    cmocka_unit_test(test_unbind_rebind),
+	    cmocka_unit_test(test_restart_budget_and_backoff),
+	    cmocka_unit_test(test_restart_budget_refilled_after_clean_run),
+	    cmocka_unit_test(test_restart_fails_in_its_bring_up),
+	    cmocka_unit_test(test_restart_not_against_revocation),
 	};
 	return cmocka_run_group_tests(t, setup, NULL);
 }

@@ -413,6 +413,50 @@ static void test_dmar_in_scope_gets_iommu_backend(void **st)
 	in_child(dmar_in_scope);
 }
 
+/* the supervisor and the IOMMU: a DMA fault revokes the owner at the safe
+ * point (auth_poll) and the device manager restarts the function after
+ * DEVMGR_RESTART_DELAY_US, its driver silent (no devmgr_failed): a fresh
+ * owner in a fresh domain, attached again. An owner revoked on purpose
+ * (auth_owner_revoke: it quarantines the domain too) is left alone.
+ * Before (no supervisor) the faulted function stayed revoked */
+static void dmar_fault_restarted(void)
+{
+	static const uint16_t ids[] = {DEV_DISK};
+	dma_opt = "iommu";
+	iommu_table = "DMAR";
+	devices(ids, 1);
+	devmgr_bind_all();
+	struct pci_dev *d = &pci_devs[0];
+	uint16_t owner = d->owner;
+	SHIM_CHECK(d->drv == &disk_drv && backend_of(0) == DMA_BACKEND_IOMMU);
+	shim_iommu_owner = owner;
+	shim_iommu_fault();
+	SHIM_CHECK(auth_poll() == 1 && auth_owner_faulted(owner));
+	SHIM_CHECK(!devmgr_poll()); /* recorded, due in a second */
+	SHIM_CHECK(d->restart.pending && d->owner == owner);
+	shim_clock_ns += DEVMGR_RESTART_DELAY_US * 1000;
+	SHIM_CHECK(devmgr_poll());
+	SHIM_CHECK(d->drv == &disk_drv && d->owner && d->owner != owner);
+	SHIM_CHECK(backend_of(0) == DMA_BACKEND_IOMMU);
+	SHIM_CHECK(!auth_owner_revoked(d->owner) && attached[1] == 2);
+	SHIM_CHECK(d->restart.count == 1);
+	/* on purpose: not fought */
+	owner = d->owner;
+	shim_iommu_owner = owner;
+	shim_iommu_quarantined = false;
+	SHIM_CHECK(auth_owner_revoke(owner, "operator") >= 0);
+	(void)auth_poll();
+	SHIM_CHECK(!auth_owner_faulted(owner));
+	shim_clock_ns += 10 * DEVMGR_RESTART_DELAY_US * 1000;
+	SHIM_CHECK(!devmgr_poll());
+	SHIM_CHECK(d->owner == owner && d->restart.count == 1);
+}
+static void test_dma_fault_restarted_by_supervisor(void **st)
+{
+	(void)st;
+	in_child(dmar_fault_restarted);
+}
+
 /* ---- binding itself (kernel/devmgr/devmgr.c) ---------------------------- */
 /* a driver without DMA is bound without asking the policy, and the state
  * its attach set is kept; a function no driver matches is left alone */
@@ -1013,6 +1057,7 @@ int main(void)
 	    cmocka_unit_test(test_cut_or_unknown_dma_mode_is_strict),
 	    cmocka_unit_test(test_iommu_mode_refuses_all_dma_without_iommu),
 	    cmocka_unit_test(test_dmar_in_scope_gets_iommu_backend),
+	    cmocka_unit_test(test_dma_fault_restarted_by_supervisor),
 	    cmocka_unit_test(test_no_dma_driver_bound_without_policy),
 	    cmocka_unit_test(
 		test_failed_attach_without_blockdev_says_nothing_dropped),

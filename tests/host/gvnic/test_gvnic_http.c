@@ -183,14 +183,14 @@ static void http_get_devices(uint8_t fmt)
 
 	const char *body = http_get("/api/devices");
 	char want[512];
-	ksnprintf(
-	    want, sizeof(want),
-	    "[{\"addr\":\"0000:00:00.0\",\"vendor\":\"8086\",\"device\":"
-	    "\"29c0\",\"class\":\"060000\",\"driver\":\"none\",\"state\":"
-	    "\"host bridge\"},{\"addr\":\"0000:00:04.0\",\"vendor\":"
-	    "\"1ae0\",\"device\":\"0042\",\"class\":\"020000\",\"driver\":"
-	    "\"gve\",\"state\":\"gve0 %s\"}]\n",
-	    gve_format_name(fmt));
+	ksnprintf(want, sizeof(want),
+		  "[{\"addr\":\"0000:00:00.0\",\"vendor\":\"8086\",\"device\":"
+		  "\"29c0\",\"class\":\"060000\",\"driver\":\"none\",\"state\":"
+		  "\"host bridge\",\"restarts\":0,\"restart\":\"-\"},{\"addr\":"
+		  "\"0000:00:04.0\",\"vendor\":\"1ae0\",\"device\":\"0042\","
+		  "\"class\":\"020000\",\"driver\":\"gve\",\"state\":\"gve0 "
+		  "%s\",\"restarts\":0,\"restart\":\"-\"}]\n",
+		  gve_format_name(fmt));
 	assert_string_equal(body, want);
 	/* the frames really crossed the driver's rings */
 	assert_true(sc->nic.stats.rx_packets >= 4);

@@ -3514,6 +3514,37 @@ static void test_nic_restart_new_instance_takes_stack(void **state)
 	fake_setup(false);
 }
 
+/* a takeover keeps the stack's counters: what the old NIC's stack and
+ * the outage between the NICs counted (a send refused with no NIC:
+ * tx_fail; the old stack's DHCP DISCOVER) stays in /api/net's counters
+ * and the new stack's add to them. Before, net_init started them over
+ * and the restart's tx_fail was lost */
+static void test_nic_restart_keeps_counters(void **state)
+{
+	(void)state;
+	net_boot_reset();
+	boot_net = boot_ip = NULL; /* dhcp */
+	static struct nic old, neu;
+	old = fake.nic;
+	strcpy(old.name, "vnet0");
+	nic_register(&old);
+	uint64_t sent = net_counters()->dhcp_sent;
+	assert_true(sent >= 1);
+	nic_unregister(&old);
+	static uint8_t f[64];
+	uint64_t fails = net_counters()->tx_fail;
+	assert_int_equal(eth_send(f, eth_bcast, ETHERTYPE_ARP, 28), -1);
+	assert_int_equal(net_counters()->tx_fail, fails + 1);
+	fake_clear();
+	neu = fake.nic;
+	strcpy(neu.name, "vnet1");
+	nic_register(&neu);
+	assert_int_equal(net_counters()->tx_fail, fails + 1);
+	assert_true(net_counters()->dhcp_sent >= sent + 1);
+	nic_unregister(&neu);
+	fake_setup(false);
+}
+
 /* the stack's NIC removed (a driver's detach): the address goes with it
  * — /api/net and net_state say no address, no source, no lease — and the
  * connections bound to it end. Before, net_nic_removed cleared only
@@ -3936,7 +3967,8 @@ static void test_tcp_handshake_keepalive_fin(void **state)
 				     "\"vendor\":\"1af4\",\"device\":\"1041\","
 				     "\"class\":\"020000\","
 				     "\"driver\":\"virtio-net\","
-				     "\"state\":\"up &lt;b>&amp;\\\"x\\\"\"}"));
+				     "\"state\":\"up &lt;b>&amp;\\\"x\\\"\","
+				     "\"restarts\":0,\"restart\":\"-\"}"));
 	const char *nv = strstr(body, "data-provider=\"nvme\"");
 	const char *va = strstr(body, "data-provider=\"validator\"");
 	const char *lg = strstr(body, "data-provider=\"log\"");
@@ -3959,7 +3991,8 @@ static void test_tcp_handshake_keepalive_fin(void **state)
 	assert_non_null(strstr(body, "{\"addr\":\"0000:00:02.0\",\"vendor\":"
 				     "\"1af4\",\"device\":\"1041\",\"class\":"
 				     "\"020000\",\"driver\":\"virtio-net\","
-				     "\"state\":\"up <b>&\\\"x\\\"\"}"));
+				     "\"state\":\"up <b>&\\\"x\\\"\","
+				     "\"restarts\":0,\"restart\":\"-\"}"));
 	assert_int_equal(http_get(&p, "/api/validator", body, sizeof(body),
 				  &blen, hdr, sizeof(hdr)),
 			 200);
@@ -8524,6 +8557,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_nic_restart_new_instance_takes_stack, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_nic_restart_keeps_counters,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_nic_removed_address_goes,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(

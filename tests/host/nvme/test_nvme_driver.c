@@ -1241,7 +1241,8 @@ static void test_reset_storm_given_up(void **state)
 }
 
 /* A reset whose resume brings I/O queue 1 back and then fails to create
- * queue 2 gives the controller up with no queue live: /api/nvme says so.
+ * queue 2 gives the controller up with no queue live: /api/nvme says so,
+ * and the device manager is told (devmgr_failed).
  * Before, queue 1 (and the admin queue) stayed marked live on the dead
  * controller. */
 static void test_resume_fails_no_queue_live(void **state)
@@ -1253,9 +1254,15 @@ static void test_resume_fails_no_queue_live(void **state)
 	/* after the reset: Create I/O CQ 1, SQ 1, then CQ 2 fails */
 	fb.fail_cmd = fb.dev.nlog + 3;
 	fb.fail_status = (uint16_t)FIELD_SET(NVME_CQE_SC, NVME_SC_INTERNAL);
+	unsigned told = shim_devmgr_failed;
 	assert_int_equal(storm_timeout(), -1);
 	assert_int_equal(fb.fail_cmd, 0); /* it was the one that failed */
 	assert_true(sc.dead);
+	/* the device manager is told once, by the controller's owner (its
+	 * supervisor restarts the function); before, nobody was */
+	assert_int_equal(shim_devmgr_failed, told + 1);
+	assert_int_equal(shim_devmgr_failed_owner, sc.owner);
+	assert_string_equal(shim_devmgr_failed_why, "NVMe controller given up");
 	assert_false(sc.admin.live);
 	for (unsigned i = 0; i < sc.nioq; i++)
 		assert_false(sc.ioq[i].live);

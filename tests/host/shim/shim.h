@@ -40,6 +40,13 @@ bool shim_in_child(void (*fn)(void));
 typedef void (*shim_delay_hook_fn)(void);
 extern shim_delay_hook_fn shim_delay_hook;
 
+/* devmgr_stub.c: devmgr_failed calls (a driver giving its device up),
+ * the last one's owner and reason; a suite linking kernel/devmgr has the
+ * real supervisor instead */
+extern unsigned shim_devmgr_failed;
+extern const char *shim_devmgr_failed_why;
+extern uint16_t shim_devmgr_failed_owner;
+
 /* pages.c: told of [pa, pa + len) just before page_free gives it back —
  * a revoked DMA pool, freed kernel memory. A device model registers here
  * to check that the device no longer holds a queue there. */

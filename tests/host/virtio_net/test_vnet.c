@@ -29,6 +29,7 @@
 static int setup(void **st)
 {
 	shim_quiet = 1;
+	shim_devmgr_failed = 0;
 	host_reset();
 	shim_iommu_owner = 0;
 	shim_iommu_quarantined = false;
@@ -565,6 +566,13 @@ static void test_needs_reset_at_run_time(void **st)
 	vm_needs_reset();
 	shim_clock_ns += (VNET_LINK_POLL_US + 1) * 1000ull;
 	hostile_common();
+	/* the device manager is told, once, why (its restart is the
+	 * reset-and-recover); before, nobody was */
+	assert_int_equal(shim_devmgr_failed, 1);
+	assert_string_equal(shim_devmgr_failed_why, "DEVICE_NEEDS_RESET");
+	assert_int_equal(shim_devmgr_failed_owner, VM_OWNER);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
+	assert_int_equal(shim_devmgr_failed, 1);
 }
 
 /* a device that resets itself at run time (device_status reads 0, or
@@ -1281,6 +1289,117 @@ static void test_tx_fault_at_link_look_fails_once(void **st)
 	vm.stuck_reset = false;
 }
 
+/* ---- restarts (the device manager's devmgr_unbind, devmgr_rebind) -------- */
+
+/* one frame out through the NIC now registered, and the device saw it */
+static void restart_moves_a_frame(unsigned frames_before)
+{
+	uint8_t f[100];
+	struct nic *n = nic0();
+	assert_string_equal(n->name, "vnet0");
+	frame(f, 100, 9);
+	assert_int_equal(n->send(n, f, 100), 0);
+	n->flush(n);
+	assert_int_equal(vm.nframes, frames_before + 1);
+}
+
+/* the detach leaves the function naming no instance: its slot is the
+ * next attach's. Before, d->drv_state still pointed at the slot, which a
+ * later attach (of any function) reuses */
+static void test_detach_clears_drv_state(void **st)
+{
+	(void)st;
+	assert_int_equal(attach(), 0);
+	assert_ptr_equal(vm_pci.drv_state, &vnet_softcs[0]);
+	assert_int_equal(detach(), 0);
+	assert_null(vm_pci.drv_state);
+	assert_int_equal(detach(), 0); /* the same answer, found by slot */
+	assert_int_equal(vm.violations, 0);
+}
+
+/* a restart after a DMA fault revoked the owner: the driver reports it
+ * once ("owner revoked"), its detach answers 1 touching nothing, and the
+ * new attach — the parked pool left withheld, a fresh pool of its own —
+ * takes the slot, resets the device and works */
+static void test_restart_after_revoked_owner(void **st)
+{
+	(void)st;
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	assert_true(auth_owner_revoke(VM_OWNER, "DMA fault") >= 1);
+	vm.bus_master = false;
+	shim_clock_ns += (VNET_LINK_POLL_US + 1) * 1000ull;
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
+	assert_int_equal(shim_devmgr_failed, 1);
+	assert_string_equal(shim_devmgr_failed_why, "owner revoked");
+	assert_int_equal(detach(), 1);
+	assert_null(vm_pci.drv_state);
+	/* a fresh owner (here the old one reinstated); the parked pool
+	 * stays withheld, as the authority layer's unbind keeps it with the
+	 * stop not confirmed (the device never reset: the model still holds
+	 * its rings there) */
+	assert_int_equal(auth_owner_reinstate(VM_OWNER), 0);
+	unsigned frames = vm.nframes;
+	assert_int_equal(attach(), 0);
+	assert_ptr_equal(vm_pci.drv_state, &vnet_softcs[0]);
+	assert_int_equal(vnet_count, 1);
+	restart_moves_a_frame(frames);
+	assert_int_equal(host_pools_live(), 1);
+	assert_int_equal(shim_devmgr_failed, 1);
+	assert_int_equal(vm.violations, 0);
+	assert_int_equal(detach(), 0);
+}
+
+/* a restart under an owner the IOMMU quarantined (a DMA fault the safe
+ * point has not revoked yet): the detach resets as always (0), and once
+ * the fresh owner's domain confines it again the new attach works */
+static void test_restart_after_quarantined_owner(void **st)
+{
+	(void)st;
+	shim_iommu_owner = VM_OWNER;
+	vm_reset_model(OFFERED | F(VIRTIO_F_ACCESS_PLATFORM));
+	assert_int_equal(attach(), 0);
+	shim_iommu_fault();
+	vm.bus_master = false;
+	assert_int_equal(detach(), 0);
+	assert_int_equal(host_pools_live(), 0);
+	shim_iommu_quarantined = false; /* the new owner's domain */
+	unsigned frames = vm.nframes;
+	assert_int_equal(attach(), 0);
+	assert_true(virtio_has(&vnet_softcs[0].vp, VIRTIO_F_ACCESS_PLATFORM));
+	restart_moves_a_frame(frames);
+	assert_int_equal(detach(), 0);
+	assert_int_equal(shim_iommu_mapped(), 0);
+	assert_int_equal(vm.violations, 0);
+	shim_iommu_owner = 0;
+}
+
+/* a restart after a detach that answered -1 (the device never confirmed
+ * its reset: its pool stays granted, withheld) once the device does
+ * reset: the new instance takes the slot with a pool of its own — the
+ * old one is never reused or given back behind the device — and works */
+static void test_restart_after_detach_not_stopped(void **st)
+{
+	(void)st;
+	assert_int_equal(attach(), 0);
+	struct dma_pool old = vnet_softcs[0].pool;
+	vm.stuck_reset = true;
+	assert_int_equal(detach(), -1);
+	assert_int_equal(host_pools_live(), 1);
+	vm.stuck_reset = false;
+	unsigned frames = vm.nframes;
+	assert_int_equal(attach(), 0);
+	assert_int_equal(host_pools_live(), 2);
+	assert_true(dma_pool_live(&old));
+	assert_true(vnet_softcs[0].pool.iova != old.iova);
+	restart_moves_a_frame(frames);
+	assert_int_equal(detach(), 0);
+	assert_int_equal(host_pools_live(), 1); /* the withheld one */
+	assert_int_equal(vm.violations, 0);
+	shim_owner_release(VM_OWNER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1380,6 +1499,14 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_every_bringup_failure_quiescent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_detach_clears_drv_state, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_restart_after_revoked_owner,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_restart_after_quarantined_owner, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_restart_after_detach_not_stopped, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
