@@ -1856,7 +1856,8 @@ static unsigned gvnic_listed(void)
  * keeps after a failure at run time (gve_fail) keeps its slot on purpose:
  * it stays attached, its NIC registered and its memory_held said in
  * /api/gvnic until the kernel's orderly exit detaches it (gve_driver's
- * detach, devmgr_shutdown), and the slot stays taken after that too */
+ * detach, devmgr_shutdown), which frees the slot for the next attach
+ * (t_pci_rebind_reuses_slot) */
 static void t_pci_failed_attach_keeps_no_slot(void **s)
 {
 	static struct pci_dev d;
@@ -1881,6 +1882,39 @@ static void t_pci_failed_attach_keeps_no_slot(void **s)
 		assert_int_equal(host_pools_live(), 0);
 		assert_string_equal(d.state, "failed");
 	}
+}
+
+/* unbind and rebind, as the device manager does them (gve_driver's
+ * detach, then its attach on the same function): each attach takes the
+ * slot the detach freed, under the same name, and carries traffic; the
+ * detached device is no longer listed in /api/gvnic. Before, a detached
+ * slot stayed taken, so the rebind after GVE_MAX_DEVS - 1 of them was
+ * refused ("devices already") and the gVNIC was gone for good */
+static void t_pci_rebind_reuses_slot(void **s)
+{
+	static struct pci_dev d;
+	unsigned before = gvnic_listed(), listed[2];
+	assert_true(before < GVE_MAX_DEVS);
+	char want[16];
+	for (unsigned i = 0; i < 2 * GVE_MAX_DEVS + 1; i++) {
+		struct gvm_config c = cfg(1, i % 2);
+		model_reset(&c);
+		gvm_pci_dev(&d);
+		d.drv_state = NULL;
+		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
+		free(sc);
+		sc = d.drv_state;
+		if (i == 0)
+			snprintf(want, sizeof(want), "%s", sc->name);
+		assert_string_equal(sc->name, want);
+		traffic(5, i);
+		listed[i % 2] = gvnic_listed();
+		t_pci_detach_checks(&d);
+		sc = NULL;
+	}
+	assert_int_equal(listed[0], before + 1);
+	assert_int_equal(listed[1], before + 1);
+	assert_int_equal(gvnic_listed(), before);
 }
 
 /* more gVNICs than GVE_MAX_DEVS: the first past it gets one line and is
@@ -2723,6 +2757,7 @@ int main(void)
 	    cmocka_unit_test(t_pci_windows),
 	    cmocka_unit_test(t_pci_attach_fails_off_bus),
 	    cmocka_unit_test(t_pci_failed_attach_keeps_no_slot),
+	    cmocka_unit_test(t_pci_rebind_reuses_slot),
 	    cmocka_unit_test(t_pci_detach_reset_never_completes),
 	    cmocka_unit_test(t_pci_detach_owner_revoked),
 	    cmocka_unit_test(t_pci_detach_owner_quarantined),
