@@ -974,21 +974,26 @@ fail_mem:
 
 /* gve_remove: close, teardown resources, release the admin queue (reset),
  * then free; memory the device may still own is never returned. One line
- * when it is kept: the release's own when that is what failed */
+ * when it is kept: the release's own when that is what failed. The
+ * teardown's admin waits end within GVE_DETACH_AQ_BUDGET_US in all; the
+ * release resets the device whatever it reached */
 void gve_detach(struct gve_softc *sc)
 {
 	bool said = false;
 	if (sc->aq_registered) {
+		gve_aq_budget(sc, "detach", GVE_DETACH_AQ_BUDGET_US);
 		if (sc->state == GVE_S_UP && gve_down(sc))
 			kprintf("%s: unable to stop queues\n", sc->name);
 		if (!sc->rings_ok)
 			gve_resources_teardown(sc);
+		sc->aq_deadline_us = 0;
 		said = gve_aq_release(sc) != GVE_OK;
 		gve_forget_device_state(sc);
 	}
 	gve_irqs_revoke(sc);
 	if (!said)
 		gve_release_memory(sc);
+	sc->reset_wanted = false;
 	sc->state = GVE_S_DOWN;
 }
 

@@ -477,6 +477,15 @@ static void fz_script(uint8_t mode, struct rd *r)
 	if (gone && shim_clock_ns - t0 > FZ_RUN_HELD_MAX_NS)
 		fz_fail("detach waited on a device gone",
 			(uint32_t)((shim_clock_ns - t0) / 1000000));
+	/* its admin waits within their budget (and a poll step past it),
+	 * then one release */
+	if (shim_clock_ns - t0 >
+	    (GVE_DETACH_AQ_BUDGET_US + GVE_RELEASE_WAIT_MAX_US +
+	     GVE_ADMINQ_POLL_US) *
+		    1000ull +
+		10000000ull)
+		fz_fail("detach held the main loop past its bound",
+			(uint32_t)((shim_clock_ns - t0) / 1000000));
 	if (host_irqs_bound())
 		fz_fail("vector left bound after detach", host_irqs_bound());
 	if (!sc.memory_held && host_pools_live() != 0)

@@ -496,6 +496,37 @@ static void t_attach_slow_admin_bounded(void **s)
 	}
 }
 
+/* a device that answers every admin command just before its timeout at
+ * detach: the teardown (queues, page lists, stats report, resources:
+ * some eight doorbells) waits GVE_DETACH_AQ_BUDGET_US in all, then the
+ * release resets the device and every pool and vector goes back. Before,
+ * the detach had no budget: each command its own 2 s, ~16 s in all on
+ * the kernel's exit path, before the release's own wait */
+static void t_detach_slow_admin_bounded(void **s)
+{
+	for (unsigned k = 0; k < ARRAY_SIZE(formats); k++) {
+		struct gvm_config c = cfgf(k & 1, formats[k]);
+		assert_int_equal(start(&c), 0);
+		gvm.quiet = true;
+		traffic(5, k);
+		gvm.aq_delay_ns = 1950000000ull;
+		uint64_t t0 = shim_clock_ns;
+		gve_detach(sc);
+		uint64_t us = (shim_clock_ns - t0) / 1000;
+		if (us > GVE_DETACH_AQ_BUDGET_US + GVE_RELEASE_WAIT_MAX_US +
+			     GVE_ADMINQ_POLL_US)
+			fail_msg("%s: detach took %llu ms, past the %llu ms "
+				 "budget and a release",
+				 gve_format_name(formats[k]),
+				 (unsigned long long)(us / 1000),
+				 (unsigned long long)(GVE_DETACH_AQ_BUDGET_US /
+						      1000));
+		assert_false(sc->memory_held);
+		gvm.aq_delay_ns = 0;
+		detached(true);
+	}
+}
+
 /* a bogus event counter is refused */
 static void t_admin_counter_hostile(void **s)
 {
@@ -2721,6 +2752,7 @@ int main(void)
 	    cmocka_unit_test(t_verify_compat),
 	    cmocka_unit_test(t_admin_timeout),
 	    cmocka_unit_test(t_attach_slow_admin_bounded),
+	    cmocka_unit_test(t_detach_slow_admin_bounded),
 	    cmocka_unit_test(t_admin_counter_hostile),
 	    cmocka_unit_test(t_admin_counter_hostile_link_speed),
 	    cmocka_unit_test(t_admin_counter_early),
