@@ -1929,7 +1929,8 @@ static void t_pci_failed_attach_keeps_no_slot(void **s)
 static void t_pci_rebind_reuses_slot(void **s)
 {
 	static struct pci_dev d;
-	unsigned before = gvnic_listed(), listed[2];
+	extern unsigned host_pci_nics;
+	unsigned before = gvnic_listed(), listed[2], nics = host_pci_nics;
 	assert_true(before < GVE_MAX_DEVS);
 	char want[16];
 	for (unsigned i = 0; i < 2 * GVE_MAX_DEVS + 1; i++) {
@@ -1940,6 +1941,7 @@ static void t_pci_rebind_reuses_slot(void **s)
 		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
 		free(sc);
 		sc = d.drv_state;
+		assert_int_equal(host_pci_nics, nics + i + 1);
 		if (i == 0)
 			snprintf(want, sizeof(want), "%s", sc->name);
 		assert_string_equal(sc->name, want);
@@ -2004,6 +2006,9 @@ static void t_pci_too_many_devices(void **s)
 	assert_int_equal(gve_driver.attach(&d[GVE_MAX_DEVS], GVM_OWNER), -1);
 	assert_int_equal(host_mmio_grants, gr);
 	assert_non_null(strstr(shim_last_line, "devices already"));
+	/* every slot taken: the poller and /api/gvnic stay inside them */
+	assert_false(host_pci_poller());
+	assert_int_equal(gvnic_listed(), GVE_MAX_DEVS);
 	if (gvm.violations)
 		fail_msg("model violation: %s", gvm.first_violation);
 }
