@@ -70,8 +70,6 @@ int gve_aq_release(struct gve_softc *sc)
 	}
 	sc->aq_registered = false;
 	sc->aq_rung = false; /* the device dropped what it was running */
-	sc->resources_ok = false;
-	sc->rings_ok = false;
 	if (gone || i > GVE_FAST_POLLS + GVE_RELEASE_POLLS) {
 		if (gone)
 			kprintf("%s: unable to reset device: status reads all "

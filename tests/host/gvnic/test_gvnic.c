@@ -1701,9 +1701,12 @@ static void t_pci_detach_reset_never_completes(void **s)
 	assert_non_null(gve_driver.detach);
 	assert_int_equal(gve_driver.detach(&d), -1);
 	uint64_t waited_ms = (shim_clock_ns - t0) / 1000000;
+	/* the release waits its full bound for the reset, no less */
+	assert_true(waited_ms >= GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US / 1000);
 	assert_true(waited_ms <=
 		    GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US / 1000 + 1000);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "no reset after"));
 	assert_non_null(strstr(shim_last_line, "DMA memory stays granted"));
 	assert_true(sc->memory_held);
 	assert_int_equal(host_pools_live(), 2);
@@ -1866,6 +1869,27 @@ static void t_pci_detach_after_gone(void **s)
 	assert_int_equal(lines, 0);
 	assert_int_equal(host_pools_live(), live);
 	detached(false); /* what it left is checked above */
+}
+
+/* given up because device_status read all ones, then back by the
+ * detach: the release it confirms gives the memory back after all (the
+ * device reset owns nothing), no line */
+static void t_detach_gone_then_back(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	gvm.device_status = GVE_DEVSTAT_GONE;
+	shim_clock_ns += (GVE_STATUS_POLL_US + 1) * 1000;
+	(void)gve_recv(sc, b, sizeof(b));
+	assert_int_equal(sc->state, GVE_S_FAILED);
+	assert_true(sc->memory_held);
+	gvm.device_status = GVE_DEVSTAT_LINK_UP;
+	uint64_t lines = shim_kprintf_calls;
+	gve_detach(sc);
+	assert_int_equal(shim_kprintf_calls - lines, 0);
+	assert_false(sc->memory_held);
+	detached(true);
 }
 
 /* the devices /api/gvnic lists: gve_pci.c's slots taken */
@@ -2805,6 +2829,7 @@ int main(void)
 	    cmocka_unit_test(t_pci_detach_owner_quarantined),
 	    cmocka_unit_test(t_pci_detach_mid_reset),
 	    cmocka_unit_test(t_pci_detach_after_gone),
+	    cmocka_unit_test(t_detach_gone_then_back),
 	    cmocka_unit_test(t_model_catches_formats),
 	    cmocka_unit_test(t_interrupts),
 	    cmocka_unit_test(t_link_and_stats),
