@@ -986,14 +986,12 @@ void gve_detach(struct gve_softc *sc)
 			kprintf("%s: unable to stop queues\n", sc->name);
 		if (!sc->rings_ok)
 			gve_resources_teardown(sc);
-		sc->aq_deadline_us = 0;
 		said = gve_aq_release(sc) != GVE_OK;
 		gve_forget_device_state(sc);
 	}
 	gve_irqs_revoke(sc);
 	if (!said)
 		gve_release_memory(sc);
-	sc->reset_wanted = false;
 	sc->state = GVE_S_DOWN;
 }
 
