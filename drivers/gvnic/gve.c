@@ -898,6 +898,7 @@ static void gve_nic_fill(struct gve_softc *sc)
  *    stats report); 9 page lists, queues, doorbells, interrupts. */
 int gve_attach(struct gve_softc *sc, const struct gve_grants *g)
 {
+	bool said = false;
 	int err;
 
 	sc->g = *g;
@@ -960,13 +961,16 @@ fail_irq:
 	gve_irqs_revoke(sc);
 fail_aq:
 	/* releasing the admin queue resets the device: after that it owns
-	 * nothing and the memory may go */
+	 * nothing and the memory may go. One that never confirms keeps it,
+	 * said once, by the release */
 	sc->aq_deadline_us = 0;
-	gve_aq_release(sc);
+	if (gve_aq_release(sc) != GVE_OK)
+		said = true;
 	gve_forget_device_state(sc);
 fail_mem:
 	sc->aq_deadline_us = 0;
-	gve_release_memory(sc);
+	if (!said)
+		gve_release_memory(sc);
 	sc->state = GVE_S_FAILED;
 	sc->reset_wanted = false;
 	return err ? err : GVE_EINVAL;

@@ -2417,6 +2417,29 @@ static void t_reset_never_completes(void **s)
 	}
 }
 
+/* an attach that fails on a device whose reset never completes: the
+ * memory stays granted and that is said once, in the release's own line
+ * (the last), not again as "keeping DMA memory". Before, two lines */
+static void t_attach_fails_reset_never(void **s)
+{
+	for (int rev = 0; rev < 2; rev++) {
+		struct gvm_config c = cfg(rev, false);
+		model_reset(&c);
+		gvm.quiet = true;
+		gvm.override_op = GVE_AQ_DESCRIBE_DEVICE;
+		gvm.override_status = GVE_AQ_STATUS_INTERNAL_ERROR;
+		gvm.reset_never = true;
+		assert_int_not_equal(attach(), GVE_OK);
+		assert_true(sc->memory_held);
+		assert_int_equal(sc->state, GVE_S_FAILED);
+		assert_non_null(
+		    strstr(shim_last_line, "DMA memory stays granted"));
+		assert_int_equal(host_pools_live(), 1);
+		free(sc);
+		sc = NULL;
+	}
+}
+
 /* a failure while recovering from a reset leaves the device reset and the
  * driver failed, not half up */
 static void t_reset_recovery_fails(void **s)
@@ -2838,6 +2861,7 @@ int main(void)
 	    cmocka_unit_test(t_device_gone),
 	    cmocka_unit_test(t_fail_masks_vectors),
 	    cmocka_unit_test(t_reset_never_completes),
+	    cmocka_unit_test(t_attach_fails_reset_never),
 	    cmocka_unit_test(t_reset_recovery_fails),
 	    cmocka_unit_test(t_reset_storm_given_up),
 	    cmocka_unit_test(t_reset_backoff),
