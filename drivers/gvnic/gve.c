@@ -963,7 +963,6 @@ fail_aq:
 	/* releasing the admin queue resets the device: after that it owns
 	 * nothing and the memory may go. One that never confirms keeps it,
 	 * said once, by the release */
-	sc->aq_deadline_us = 0;
 	if (gve_aq_release(sc) != GVE_OK)
 		said = true;
 	gve_forget_device_state(sc);

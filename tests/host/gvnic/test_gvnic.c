@@ -426,6 +426,8 @@ static void t_admin_status_codes(void **s)
 	gvm.override_status = GVE_AQ_STATUS_RESOURCE_EXHAUSTED;
 	assert_int_equal(attach(), GVE_ENOMEM);
 	assert_int_equal(host_pools_live(), 0);
+	/* the failed attach gave its vectors back itself */
+	assert_int_equal(host_irqs_bound(), 0);
 	finish(true);
 }
 
