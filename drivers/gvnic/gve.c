@@ -898,6 +898,7 @@ static void gve_nic_fill(struct gve_softc *sc)
  *    stats report); 9 page lists, queues, doorbells, interrupts. */
 int gve_attach(struct gve_softc *sc, const struct gve_grants *g)
 {
+	bool said = false;
 	int err;
 
 	sc->g = *g;
@@ -960,13 +961,15 @@ fail_irq:
 	gve_irqs_revoke(sc);
 fail_aq:
 	/* releasing the admin queue resets the device: after that it owns
-	 * nothing and the memory may go */
-	sc->aq_deadline_us = 0;
-	gve_aq_release(sc);
+	 * nothing and the memory may go. One that never confirms keeps it,
+	 * said once, by the release */
+	if (gve_aq_release(sc) != GVE_OK)
+		said = true;
 	gve_forget_device_state(sc);
 fail_mem:
 	sc->aq_deadline_us = 0;
-	gve_release_memory(sc);
+	if (!said)
+		gve_release_memory(sc);
 	sc->state = GVE_S_FAILED;
 	sc->reset_wanted = false;
 	return err ? err : GVE_EINVAL;
@@ -974,11 +977,14 @@ fail_mem:
 
 /* gve_remove: close, teardown resources, release the admin queue (reset),
  * then free; memory the device may still own is never returned. One line
- * when it is kept: the release's own when that is what failed */
+ * when it is kept: the release's own when that is what failed. The
+ * teardown's admin waits end within GVE_DETACH_AQ_BUDGET_US in all; the
+ * release resets the device whatever it reached */
 void gve_detach(struct gve_softc *sc)
 {
 	bool said = false;
 	if (sc->aq_registered) {
+		gve_aq_budget(sc, "detach", GVE_DETACH_AQ_BUDGET_US);
 		if (sc->state == GVE_S_UP && gve_down(sc))
 			kprintf("%s: unable to stop queues\n", sc->name);
 		if (!sc->rings_ok)

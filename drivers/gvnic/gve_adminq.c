@@ -45,39 +45,43 @@ int gve_aq_register(struct gve_softc *sc)
 /* gve_adminq_release: tell the device the admin queue is leaving, which
  * resets it, and wait until it says so. Until then the device may still
  * write any memory it was given, so on a timeout that memory stays granted
- * (memory_held) and is never reused or revoked. */
+ * (memory_held) and is never reused or revoked. A device_status of all
+ * ones (the device gone) can confirm nothing: the wait ends at once, the
+ * memory held, rather than polling GVE_RELEASE_POLLS times for nothing */
 int gve_aq_release(struct gve_softc *sc)
 {
 	const struct dev_mmio *r = &sc->g.reg;
 	unsigned i;
+	bool gone = false;
 
 	if (sc->g.revision < 1)
 		mmio_write_be32(r, GVE_REG_ADMINQ_PFN, 0);
 	else
 		mmio_write_be32(r, GVE_REG_DRIVER_STATUS, GVE_DRVSTAT_RESET);
 	for (i = 0; i <= GVE_FAST_POLLS + GVE_RELEASE_POLLS; i++) {
-		if (sc->g.revision < 1) {
-			if (mmio_read_be32(r, GVE_REG_ADMINQ_PFN) == 0)
-				break;
-		} else {
-			uint32_t st = mmio_read_be32(r, GVE_REG_DEVICE_STATUS);
-			if (st != GVE_DEVSTAT_GONE &&
-			    (st & GVE_DEVSTAT_DEVICE_IS_RESET))
-				break;
-		}
+		uint32_t st = mmio_read_be32(r, GVE_REG_DEVICE_STATUS);
+		if ((gone = st == GVE_DEVSTAT_GONE))
+			break;
+		if (sc->g.revision < 1
+			? mmio_read_be32(r, GVE_REG_ADMINQ_PFN) == 0
+			: (st & GVE_DEVSTAT_DEVICE_IS_RESET) != 0)
+			break;
 		gve_poll_delay(i);
 	}
 	sc->aq_registered = false;
 	sc->aq_rung = false; /* the device dropped what it was running */
-	sc->resources_ok = false;
-	sc->rings_ok = false;
-	if (i > GVE_FAST_POLLS + GVE_RELEASE_POLLS) {
-		kprintf("%s: unable to reset device: no reset after %u ms, "
-			"its DMA memory stays granted\n",
-			sc->name,
-			GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US / 1000);
+	if (gone || i > GVE_FAST_POLLS + GVE_RELEASE_POLLS) {
+		if (gone)
+			kprintf("%s: unable to reset device: status reads all "
+				"ones, its DMA memory stays granted\n",
+				sc->name);
+		else
+			kprintf("%s: unable to reset device: no reset after "
+				"%u ms, its DMA memory stays granted\n",
+				sc->name,
+				GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US / 1000);
 		sc->memory_held = true;
-		return GVE_ETIMEDOUT;
+		return gone ? GVE_EGONE : GVE_ETIMEDOUT;
 	}
 	sc->memory_held = false;
 	return GVE_OK;

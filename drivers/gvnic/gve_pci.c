@@ -12,8 +12,18 @@
 #define GVE_REG_WINDOW	  0x1000u
 #define GVE_DB_WINDOW_MAX (1ull << 31) /* a DeviceMmio length is 32 bits */
 
+/* slots [0, gve_ndevs) have been used; one whose device was detached
+ * (detached) is free again: the next attach takes the lowest free slot
+ * and its name, so unbind and rebind may repeat without end. What a
+ * detach kept (memory_held) stays with the old owner in the authority
+ * layer, not in the slot */
 static struct gve_softc gve_softcs[GVE_MAX_DEVS];
 static unsigned gve_ndevs;
+
+static bool gve_slot_free(unsigned i)
+{
+	return i >= gve_ndevs || gve_softcs[i].detached;
+}
 
 /* the management work (device_status, resets, link) runs from the main
  * loop even when no network stack polls this NIC. It never asks the loop
@@ -43,9 +53,12 @@ static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 	struct gve_softc *sc;
 	struct gve_grants g = {0};
 	char name[8];
+	unsigned slot = 0;
 
-	ksnprintf(name, sizeof(name), "gve%u", gve_ndevs);
-	if (gve_ndevs >= GVE_MAX_DEVS) {
+	while (slot < GVE_MAX_DEVS && !gve_slot_free(slot))
+		slot++;
+	ksnprintf(name, sizeof(name), "gve%u", slot);
+	if (slot == GVE_MAX_DEVS) {
 		kprintf("%s: unable to attach: %u devices already\n", name,
 			GVE_MAX_DEVS);
 		return -1;
@@ -79,11 +92,13 @@ static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 	g.msix_vectors = d->msix_size;
 	g.name = name;
 	g.bus_stop = gve_pci_bus_stop;
-	sc = &gve_softcs[gve_ndevs];
+	sc = &gve_softcs[slot];
 	memset(sc, 0, sizeof(*sc));
-	if (gve_attach(sc, &g))
+	if (gve_attach(sc, &g)) {
+		sc->detached = true; /* the slot stays free */
 		goto err_db;
-	if (gve_ndevs++ == 0)
+	}
+	if (slot == gve_ndevs && gve_ndevs++ == 0)
 		poller_add(gve_pci_poll);
 	d->drv_state = sc;
 	ksnprintf(d->state, sizeof(d->state), "%s %s", name,
@@ -158,7 +173,8 @@ static void gve_status_json(struct json *j)
 {
 	json_arr(j);
 	for (unsigned i = 0; i < gve_ndevs; i++)
-		gve_status_obj(&gve_softcs[i], j);
+		if (!gve_softcs[i].detached)
+			gve_status_obj(&gve_softcs[i], j);
 	json_arr_end(j);
 }
 STATUS_REGISTER("gvnic", gve_status_json);

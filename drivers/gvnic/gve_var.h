@@ -50,6 +50,11 @@
  * command's own 2 s would hold the boot and every later device up to
  * ~24 s. A device that spends it is given up as a failed attach. */
 #define GVE_ATTACH_AQ_BUDGET_US GVE_RESET_AQ_BUDGET_US
+/* The detach's teardown (queues, page lists, stats report, resources:
+ * some eight doorbells) runs on the kernel's exit path and an unbind: it
+ * too waits GVE_DETACH_AQ_BUDGET_US on admin commands in all, then the
+ * release resets the device whatever the teardown reached */
+#define GVE_DETACH_AQ_BUDGET_US GVE_RESET_AQ_BUDGET_US
 /* the longest one gve_service call may wait on the device: a release,
  * the recovery budget (which may overrun by one poll step) and the
  * release after a recovery that failed. Outside a reset it waits on

@@ -33,7 +33,11 @@
  * answers admin commands, no driver call holds the main loop past its
  * bound, and none at run time waits on the device at all (fz_held), and the
  * device is reset at most GVE_RESET_MAX times and once more to give it up in a
- * streak (fz_resets). */
+ * streak (fz_resets). Each script ends with fz_buffers_back (no buffer
+ * completed twice; with an honest device, none never completed) and a
+ * detach that leaves no vector, no memory after a confirmed release, and
+ * does not wait on a device gone (the script may make every register read
+ * all ones). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +206,46 @@ static void fz_descriptor(const uint8_t *data, size_t size)
 	gve_detach(&sc);
 }
 
+/* every buffer comes back: the ring accounting holds after every
+ * script, and once an honest device (nothing forged) up and not resetting
+ * has given every completion it held, no buffer stays with the device —
+ * every DQO completion tag free (none on the miss path: only a forged
+ * completion puts one there), the GQI TX descriptors and FIFO space
+ * reclaimed. A buffer never completed (leaked) or completed twice breaks
+ * the counts */
+static void fz_buffers_back(bool forged_any, uint8_t *f, size_t cap)
+{
+	if (sc.state != GVE_S_UP)
+		return;
+	bool honest = !forged_any && !sc.reset_wanted &&
+		      gvm.device_status != GVE_DEVSTAT_GONE;
+	for (unsigned q = 0; honest && q < sc.nqueues; q++)
+		if (gvm.tx[q].live)
+			gvm_tx_flush(q);
+	while (honest && fz_recv(f, cap) > 0)
+		;
+	honest &= sc.state == GVE_S_UP && !sc.reset_wanted;
+	for (unsigned q = 0; sc.state == GVE_S_UP && q < sc.nqueues; q++) {
+		const struct gve_tx *tx = &sc.tx[q];
+		const struct gve_rx *rx = &sc.rx[q];
+		bool dqo = gve_is_dqo(&sc);
+		if (dqo && (tx->ntag_free > tx->ntags ||
+			    rx->posted_cnt + rx->nbuf_free != rx->nbufs))
+			fz_fail("buffer counts broken (completed twice?)", q);
+		if (!dqo && (tx->req - tx->done > tx->size ||
+			     tx->fifo_avail > tx->fifo_size ||
+			     rx->fill_cnt - rx->cnt != rx->size))
+			fz_fail("buffer counts broken (completed twice?)", q);
+		if (!honest)
+			continue;
+		if (dqo ? tx->ntag_free != tx->ntags || tx->nmissed
+			: tx->done != tx->req ||
+			      tx->fifo_avail != tx->fifo_size)
+			fz_fail("tx buffer never completed by an honest device",
+				q);
+	}
+}
+
 static void fz_script(uint8_t mode, struct rd *r)
 {
 	struct gvm_config c;
@@ -240,6 +284,13 @@ static void fz_script(uint8_t mode, struct rd *r)
 		unsigned q = take(r, 1);
 		unsigned op = q % 13;
 		q = (q >> 4) % sc.nqueues;
+		/* a device gone stays gone and writes nothing: no frame,
+		 * completion or status change (its memory would hold what
+		 * it wrote before, never zeroed for a buffer it did not see
+		 * posted) */
+		if (gvm.device_status == GVE_DEVSTAT_GONE && op != 0 &&
+		    op != 7 && op != 9 && op != 11)
+			op = 13;
 		switch (op) {
 		case 0: { /* the driver sends: the frame leaves once */
 			size_t len = 14 + take(r, 1) * 6;
@@ -261,7 +312,10 @@ static void fz_script(uint8_t mode, struct rd *r)
 				fz_fail("held frame counted dropped",
 					fz_serial);
 			int n = gvm_wire_pop(w, sizeof(w));
-			if (sent && (n != (int)len || memcmp(f, w, len)))
+			/* a device gone sends nothing: the frame is lost
+			 * with it */
+			if (sent && gvm.device_status != GVE_DEVSTAT_GONE &&
+			    (n != (int)len || memcmp(f, w, len)))
 				fz_fail("sent frame lost or changed",
 					fz_serial);
 			if (!sent && n > 0)
@@ -314,9 +368,15 @@ static void fz_script(uint8_t mode, struct rd *r)
 			}
 			break;
 		case 6: { /* device status bits: reset, link, stats; bit 4:
-			   * a reset asked for after every recovery */
+			   * a reset asked for after every recovery; bits 5
+			   * and 6 both: the device is gone for good (every
+			   * register reads all ones) */
 			uint32_t v = take(r, 1);
 			gvm.reset_storm = v & 0x10;
+			if ((v & 0x60) == 0x60) {
+				gvm.device_status = GVE_DEVSTAT_GONE;
+				break;
+			}
 			gvm_set_status(
 			    v & (GVE_DEVSTAT_RESET | GVE_DEVSTAT_LINK_UP |
 				 GVE_DEVSTAT_REPORT_STATS),
@@ -407,9 +467,30 @@ static void fz_script(uint8_t mode, struct rd *r)
 	}
 	gvm.override_op = GVM_NO_OVERRIDE;
 	gvm.bogus_counter = 0;
+	fz_buffers_back(forged_any, f, sizeof(f));
+	/* the detach: nothing of the driver's left but what the device may
+	 * still own, and a device gone (all ones) is not waited for: it can
+	 * confirm nothing */
+	bool gone = gvm.device_status == GVE_DEVSTAT_GONE;
+	uint64_t t0 = shim_clock_ns;
 	gve_detach(&sc);
+	if (gone && shim_clock_ns - t0 > FZ_RUN_HELD_MAX_NS)
+		fz_fail("detach waited on a device gone",
+			(uint32_t)((shim_clock_ns - t0) / 1000000));
+	/* its admin waits within their budget (and a poll step past it),
+	 * then one release */
+	if (shim_clock_ns - t0 >
+	    (GVE_DETACH_AQ_BUDGET_US + GVE_RELEASE_WAIT_MAX_US +
+	     GVE_ADMINQ_POLL_US) *
+		    1000ull +
+		10000000ull)
+		fz_fail("detach held the main loop past its bound",
+			(uint32_t)((shim_clock_ns - t0) / 1000000));
+	if (host_irqs_bound())
+		fz_fail("vector left bound after detach", host_irqs_bound());
 	if (!sc.memory_held && host_pools_live() != 0)
-		__builtin_trap(); /* memory leaked after a confirmed reset */
+		fz_fail("memory leaked after a confirmed reset",
+			host_pools_live());
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

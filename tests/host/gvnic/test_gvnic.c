@@ -426,6 +426,8 @@ static void t_admin_status_codes(void **s)
 	gvm.override_status = GVE_AQ_STATUS_RESOURCE_EXHAUSTED;
 	assert_int_equal(attach(), GVE_ENOMEM);
 	assert_int_equal(host_pools_live(), 0);
+	/* the failed attach gave its vectors back itself */
+	assert_int_equal(host_irqs_bound(), 0);
 	finish(true);
 }
 
@@ -493,6 +495,37 @@ static void t_attach_slow_admin_bounded(void **s)
 		assert_int_equal(attach(), GVE_OK);
 		gvm.aq_delay_ns = 0;
 		finish(true);
+	}
+}
+
+/* a device that answers every admin command just before its timeout at
+ * detach: the teardown (queues, page lists, stats report, resources:
+ * some eight doorbells) waits GVE_DETACH_AQ_BUDGET_US in all, then the
+ * release resets the device and every pool and vector goes back. Before,
+ * the detach had no budget: each command its own 2 s, ~16 s in all on
+ * the kernel's exit path, before the release's own wait */
+static void t_detach_slow_admin_bounded(void **s)
+{
+	for (unsigned k = 0; k < ARRAY_SIZE(formats); k++) {
+		struct gvm_config c = cfgf(k & 1, formats[k]);
+		assert_int_equal(start(&c), 0);
+		gvm.quiet = true;
+		traffic(5, k);
+		gvm.aq_delay_ns = 1950000000ull;
+		uint64_t t0 = shim_clock_ns;
+		gve_detach(sc);
+		uint64_t us = (shim_clock_ns - t0) / 1000;
+		if (us > GVE_DETACH_AQ_BUDGET_US + GVE_RELEASE_WAIT_MAX_US +
+			     GVE_ADMINQ_POLL_US)
+			fail_msg("%s: detach took %llu ms, past the %llu ms "
+				 "budget and a release",
+				 gve_format_name(formats[k]),
+				 (unsigned long long)(us / 1000),
+				 (unsigned long long)(GVE_DETACH_AQ_BUDGET_US /
+						      1000));
+		assert_false(sc->memory_held);
+		gvm.aq_delay_ns = 0;
+		detached(true);
 	}
 }
 
@@ -1670,9 +1703,12 @@ static void t_pci_detach_reset_never_completes(void **s)
 	assert_non_null(gve_driver.detach);
 	assert_int_equal(gve_driver.detach(&d), -1);
 	uint64_t waited_ms = (shim_clock_ns - t0) / 1000000;
+	/* the release waits its full bound for the reset, no less */
+	assert_true(waited_ms >= GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US / 1000);
 	assert_true(waited_ms <=
 		    GVE_RELEASE_POLLS * GVE_ADMINQ_POLL_US / 1000 + 1000);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "no reset after"));
 	assert_non_null(strstr(shim_last_line, "DMA memory stays granted"));
 	assert_true(sc->memory_held);
 	assert_int_equal(host_pools_live(), 2);
@@ -1803,7 +1839,8 @@ static void t_pci_detach_mid_reset(void **s)
 
 /* given up at run time because device_status read all ones (its memory
  * held: what the device owns cannot be told): the detach keeps every
- * pool granted, -1 (fenced), the same on a second call */
+ * pool granted, -1 (fenced), one line and no wait, the same on a second
+ * call */
 static void t_pci_detach_after_gone(void **s)
 {
 	static struct pci_dev d;
@@ -1819,9 +1856,13 @@ static void t_pci_detach_after_gone(void **s)
 	assert_int_equal(sc->state, GVE_S_FAILED);
 	assert_true(sc->memory_held);
 	unsigned live = host_pools_live();
-	uint64_t lines, refused;
+	uint64_t lines, refused, t0 = shim_clock_ns;
 	assert_int_equal(pci_detach(&d, &lines, &refused), -1);
-	assert_true(lines <= 1);
+	/* a device reading all ones confirms no release: not waited for
+	 * (before, the release polled it GVE_RELEASE_POLLS times, 10 s) */
+	assert_true(shim_clock_ns - t0 < 1000000ull);
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr(shim_last_line, "status reads all ones"));
 	assert_int_equal(refused, 0);
 	assert_int_equal(host_pools_live(), live);
 	assert_int_equal(host_irqs_bound(), 0);
@@ -1830,6 +1871,27 @@ static void t_pci_detach_after_gone(void **s)
 	assert_int_equal(lines, 0);
 	assert_int_equal(host_pools_live(), live);
 	detached(false); /* what it left is checked above */
+}
+
+/* given up because device_status read all ones, then back by the
+ * detach: the release it confirms gives the memory back after all (the
+ * device reset owns nothing), no line */
+static void t_detach_gone_then_back(void **s)
+{
+	struct gvm_config c = cfg(1, false);
+	uint8_t b[2048];
+	assert_int_equal(start(&c), 0);
+	gvm.device_status = GVE_DEVSTAT_GONE;
+	shim_clock_ns += (GVE_STATUS_POLL_US + 1) * 1000;
+	(void)gve_recv(sc, b, sizeof(b));
+	assert_int_equal(sc->state, GVE_S_FAILED);
+	assert_true(sc->memory_held);
+	gvm.device_status = GVE_DEVSTAT_LINK_UP;
+	uint64_t lines = shim_kprintf_calls;
+	gve_detach(sc);
+	assert_int_equal(shim_kprintf_calls - lines, 0);
+	assert_false(sc->memory_held);
+	detached(true);
 }
 
 /* the devices /api/gvnic lists: gve_pci.c's slots taken */
@@ -1856,7 +1918,8 @@ static unsigned gvnic_listed(void)
  * keeps after a failure at run time (gve_fail) keeps its slot on purpose:
  * it stays attached, its NIC registered and its memory_held said in
  * /api/gvnic until the kernel's orderly exit detaches it (gve_driver's
- * detach, devmgr_shutdown), and the slot stays taken after that too */
+ * detach, devmgr_shutdown), which frees the slot for the next attach
+ * (t_pci_rebind_reuses_slot) */
 static void t_pci_failed_attach_keeps_no_slot(void **s)
 {
 	static struct pci_dev d;
@@ -1881,6 +1944,41 @@ static void t_pci_failed_attach_keeps_no_slot(void **s)
 		assert_int_equal(host_pools_live(), 0);
 		assert_string_equal(d.state, "failed");
 	}
+}
+
+/* unbind and rebind, as the device manager does them (gve_driver's
+ * detach, then its attach on the same function): each attach takes the
+ * slot the detach freed, under the same name, and carries traffic; the
+ * detached device is no longer listed in /api/gvnic. Before, a detached
+ * slot stayed taken, so the rebind after GVE_MAX_DEVS - 1 of them was
+ * refused ("devices already") and the gVNIC was gone for good */
+static void t_pci_rebind_reuses_slot(void **s)
+{
+	static struct pci_dev d;
+	extern unsigned host_pci_nics;
+	unsigned before = gvnic_listed(), listed[2], nics = host_pci_nics;
+	assert_true(before < GVE_MAX_DEVS);
+	char want[16];
+	for (unsigned i = 0; i < 2 * GVE_MAX_DEVS + 1; i++) {
+		struct gvm_config c = cfg(1, i % 2);
+		model_reset(&c);
+		gvm_pci_dev(&d);
+		d.drv_state = NULL;
+		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
+		free(sc);
+		sc = d.drv_state;
+		assert_int_equal(host_pci_nics, nics + i + 1);
+		if (i == 0)
+			snprintf(want, sizeof(want), "%s", sc->name);
+		assert_string_equal(sc->name, want);
+		traffic(5, i);
+		listed[i % 2] = gvnic_listed();
+		t_pci_detach_checks(&d);
+		sc = NULL;
+	}
+	assert_int_equal(listed[0], before + 1);
+	assert_int_equal(listed[1], before + 1);
+	assert_int_equal(gvnic_listed(), before);
 }
 
 /* more gVNICs than GVE_MAX_DEVS: the first past it gets one line and is
@@ -1934,6 +2032,9 @@ static void t_pci_too_many_devices(void **s)
 	assert_int_equal(gve_driver.attach(&d[GVE_MAX_DEVS], GVM_OWNER), -1);
 	assert_int_equal(host_mmio_grants, gr);
 	assert_non_null(strstr(shim_last_line, "devices already"));
+	/* every slot taken: the poller and /api/gvnic stay inside them */
+	assert_false(host_pci_poller());
+	assert_int_equal(gvnic_listed(), GVE_MAX_DEVS);
 	if (gvm.violations)
 		fail_msg("model violation: %s", gvm.first_violation);
 }
@@ -2318,6 +2419,29 @@ static void t_reset_never_completes(void **s)
 	}
 }
 
+/* an attach that fails on a device whose reset never completes: the
+ * memory stays granted and that is said once, in the release's own line
+ * (the last), not again as "keeping DMA memory". Before, two lines */
+static void t_attach_fails_reset_never(void **s)
+{
+	for (int rev = 0; rev < 2; rev++) {
+		struct gvm_config c = cfg(rev, false);
+		model_reset(&c);
+		gvm.quiet = true;
+		gvm.override_op = GVE_AQ_DESCRIBE_DEVICE;
+		gvm.override_status = GVE_AQ_STATUS_INTERNAL_ERROR;
+		gvm.reset_never = true;
+		assert_int_not_equal(attach(), GVE_OK);
+		assert_true(sc->memory_held);
+		assert_int_equal(sc->state, GVE_S_FAILED);
+		assert_non_null(
+		    strstr(shim_last_line, "DMA memory stays granted"));
+		assert_int_equal(host_pools_live(), 1);
+		free(sc);
+		sc = NULL;
+	}
+}
+
 /* a failure while recovering from a reset leaves the device reset and the
  * driver failed, not half up */
 static void t_reset_recovery_fails(void **s)
@@ -2682,6 +2806,7 @@ int main(void)
 	    cmocka_unit_test(t_verify_compat),
 	    cmocka_unit_test(t_admin_timeout),
 	    cmocka_unit_test(t_attach_slow_admin_bounded),
+	    cmocka_unit_test(t_detach_slow_admin_bounded),
 	    cmocka_unit_test(t_admin_counter_hostile),
 	    cmocka_unit_test(t_admin_counter_hostile_link_speed),
 	    cmocka_unit_test(t_admin_counter_early),
@@ -2723,11 +2848,13 @@ int main(void)
 	    cmocka_unit_test(t_pci_windows),
 	    cmocka_unit_test(t_pci_attach_fails_off_bus),
 	    cmocka_unit_test(t_pci_failed_attach_keeps_no_slot),
+	    cmocka_unit_test(t_pci_rebind_reuses_slot),
 	    cmocka_unit_test(t_pci_detach_reset_never_completes),
 	    cmocka_unit_test(t_pci_detach_owner_revoked),
 	    cmocka_unit_test(t_pci_detach_owner_quarantined),
 	    cmocka_unit_test(t_pci_detach_mid_reset),
 	    cmocka_unit_test(t_pci_detach_after_gone),
+	    cmocka_unit_test(t_detach_gone_then_back),
 	    cmocka_unit_test(t_model_catches_formats),
 	    cmocka_unit_test(t_interrupts),
 	    cmocka_unit_test(t_link_and_stats),
@@ -2736,6 +2863,7 @@ int main(void)
 	    cmocka_unit_test(t_device_gone),
 	    cmocka_unit_test(t_fail_masks_vectors),
 	    cmocka_unit_test(t_reset_never_completes),
+	    cmocka_unit_test(t_attach_fails_reset_never),
 	    cmocka_unit_test(t_reset_recovery_fails),
 	    cmocka_unit_test(t_reset_storm_given_up),
 	    cmocka_unit_test(t_reset_backoff),
