@@ -1873,6 +1873,44 @@ static void t_pci_detach_after_gone(void **s)
 	detached(false); /* what it left is checked above */
 }
 
+/* a device the core gives up at run time (here: device_status reads all
+ * ones) through the PCI glue: gve_pci_bus_stop tells the device manager
+ * once, naming the function and the owner it was attached under, so the
+ * supervisor can restart it; a second service call tells it nothing more */
+static void t_pci_give_up_tells_devmgr(void **s)
+{
+	static struct pci_dev d;
+	extern unsigned shim_devmgr_failed;
+	extern uint16_t shim_devmgr_failed_owner;
+	extern const char *shim_devmgr_failed_why;
+	uint8_t b[2048];
+	struct gvm_config c = cfg(1, false);
+	model_reset(&c);
+	gvm_pci_dev(&d);
+	d.drv_state = NULL;
+	d.owner = GVM_OWNER;
+	assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
+	free(sc);
+	sc = d.drv_state;
+	traffic(3, 0);
+	unsigned told = shim_devmgr_failed;
+	gvm.device_status = GVE_DEVSTAT_GONE;
+	shim_clock_ns += (GVE_STATUS_POLL_US + 1) * 1000;
+	(void)gve_recv(sc, b, sizeof(b));
+	gve_service(sc);
+	assert_int_equal(sc->state, GVE_S_FAILED);
+	assert_int_equal(shim_devmgr_failed, told + 1);
+	assert_int_equal(shim_devmgr_failed_owner, GVM_OWNER);
+	assert_string_equal(shim_devmgr_failed_why, "gVNIC gave the device up");
+	shim_clock_ns += (GVE_STATUS_POLL_US + 1) * 1000;
+	(void)gve_recv(sc, b, sizeof(b));
+	gve_service(sc);
+	assert_int_equal(shim_devmgr_failed, told + 1);
+	uint64_t lines, refused;
+	assert_int_equal(pci_detach(&d, &lines, &refused), -1);
+	sc = NULL;
+}
+
 /* given up because device_status read all ones, then back by the
  * detach: the release it confirms gives the memory back after all (the
  * device reset owns nothing), no line */
@@ -2854,6 +2892,7 @@ int main(void)
 	    cmocka_unit_test(t_pci_detach_owner_quarantined),
 	    cmocka_unit_test(t_pci_detach_mid_reset),
 	    cmocka_unit_test(t_pci_detach_after_gone),
+	    cmocka_unit_test(t_pci_give_up_tells_devmgr),
 	    cmocka_unit_test(t_detach_gone_then_back),
 	    cmocka_unit_test(t_model_catches_formats),
 	    cmocka_unit_test(t_interrupts),
