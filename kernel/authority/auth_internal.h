@@ -143,7 +143,9 @@ uint64_t auth_owner_dma_limit(uint16_t owner);
  * never holds (the broker's probe queue, shadow rings and Identify page):
  * zeroed, below limit (and below the owner's DMA limit), mapped in the
  * owner's IOMMU domain when it has one, with perm (IOMMU_READ: the device
- * reads it; | IOMMU_WRITE: and writes it). 0 if none, or if the map
+ * reads it; | IOMMU_WRITE: and writes it). 0 for an owner not bound (never
+ * bound, or unbound: counted not-granted, one line bounded as every
+ * refusal is), if none, or if the map
  * failed: the pages go back, or, when the unit did not confirm the map's
  * undo (IOMMU_UNCONFIRMED), are withheld (never freed, not charged: the
  * unit refuses every later map then, so this happens once a unit) */

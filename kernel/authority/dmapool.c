@@ -150,6 +150,15 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit,
 			  unsigned perm)
 {
+	/* pages for a device are only ever an owner's: one never bound, or
+	 * unbound already (its id retired), has no device to map them for */
+	if (!dma_owner_acct(owner)) {
+		if (auth_refused(owner, AUTH_NOT_GRANTED))
+			kprintf("authority: owner %u not bound: no kernel DMA "
+				"pages\n",
+				owner);
+		return 0;
+	}
 	uint64_t pa = page_alloc(pages, owner_alloc_limit(owner, limit));
 	int m = pa && dma_owner_translated(owner)
 		    ? iommu_map(owner, pa, pa, pages * PAGE_SIZE, perm)

@@ -323,9 +323,11 @@ static void test_kernel_dma_withheld(void **st)
 	assert_int_equal(shim_pages_in_use, out + 2); /* withheld */
 	assert_int_equal(shim_iommu_mapped(), 0);
 	/* an owner without a domain: nothing to confirm */
-	uint64_t tp = dma_kernel_alloc(33, 1, 0, IOMMU_READ);
+	assert_int_equal(shim_owner_bind(86, DMA_BACKEND_VALIDATOR, 0), 0);
+	assert_false(dma_owner_translated(86));
+	uint64_t tp = dma_kernel_alloc(86, 1, 0, IOMMU_READ);
 	assert_true(tp);
-	assert_int_equal(dma_kernel_free(33, tp, 1), 0);
+	assert_int_equal(dma_kernel_free(86, tp, 1), 0);
 	page_free(pa, 2); /* the test's, not the layer's */
 	assert_int_equal(shim_iommu_violations, 0);
 	shim_iommu_owner = 0;
@@ -1228,6 +1230,12 @@ static void test_unbind_gives_back(void **st)
 	assert_int_equal(auth_owner_unbind(o, true), -1);
 	assert_int_equal(auth_owner_unbind(599, true), -1);
 	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 2);
+	/* no kernel DMA pages for it, nor for an id never bound: nothing is
+	 * taken, each refusal counted (before, both were served) */
+	assert_int_equal(dma_kernel_alloc(o, 1, 0, IOMMU_READ), 0);
+	assert_int_equal(dma_kernel_alloc(599, 1, 0, IOMMU_READ), 0);
+	assert_int_equal(shim_pages_in_use, out);
+	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 4);
 	/* the id is retired: never bound again, even to the same function */
 	d.owner = o;
 	struct auth_owner_facts f = {.d = &d,
