@@ -74,6 +74,8 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		    struct dma_pool *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (auth_in_interrupt(owner, "DMA pool create"))
+		return -1;
 	struct dma_owner *o = dma_owner_acct(owner);
 	addr_limit = owner_alloc_limit(owner, addr_limit);
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
@@ -223,6 +225,8 @@ static int pool_release(struct dma_pool *p, struct grant_table *t)
 
 int dma_pool_revoke(struct dma_pool *p)
 {
+	if (auth_in_interrupt(p->owner, "DMA pool revoke"))
+		return -1;
 	struct grant_table *t = pool_table(p);
 	if (t && pool_release(p, t) == 0)
 		return 0;
