@@ -163,8 +163,9 @@ struct nvme_gate_cq {
 	uint64_t drv_iova;
 	struct nvme_gate_ring ring;
 	uint16_t inflight;     /* commands on the device that complete here */
-	uint16_t stale;	       /* completions of deleted SQs' commands still
-				* in the shadow CQ: they hold slots too */
+	uint16_t stale;	       /* unreaped shadow entries no command counted
+				* in inflight answers (a deleted SQ's, bad
+				* ones, copies): they hold slots too */
 	uint16_t drv_tail;     /* next driver slot the gate fills */
 	uint8_t drv_phase;     /* phase the gate writes there */
 	uint16_t drv_head;     /* driver's consumer index (cq_head) */

@@ -981,6 +981,45 @@ static int gate_ring(uint16_t q, uint16_t tail)
 	return r;
 }
 
+/* After a reap of CQ q, every slot of the device's CQ the gate has not
+ * consumed is one it counts (inflight + stale, what gate_cq_room adds
+ * up): the entries from the gate's shadow head to the device's tail,
+ * and every command of an SQ's current life the device holds toward q
+ * that it has not posted yet (rung, fetched, or done and waiting for
+ * room). An undercount lets the device's CQ overfill (a forged stale
+ * entry once took the count of one a Delete SQ left: seed
+ * stale_forged_undercount). Not judged after a forged completion the gate
+ * cannot tell from a command's (dev_lied: that command is then counted
+ * twice here), on the stopped controller (nothing more reaches it) nor
+ * past an overrun. */
+static void check_cq_counted(uint16_t q)
+{
+	if (q >= NQ || dev_lied || stopped || f->cq_overrun || !g.cq[q].state ||
+	    !f->cq[q].live || g.cq[q].size != f->cq[q].size)
+		return;
+	uint32_t size = f->cq[q].size;
+	unsigned want = (f->cq[q].tail + size - g.cq[q].sh_head) % size;
+	for (unsigned s = 0; s < FAKE_QMAX; s++) {
+		if (!f->sq[s].live || f->sq[s].cqid != q || !f->sq[s].size)
+			continue;
+		uint32_t db = f->db[2 * s];
+		if (db < f->sq[s].size)
+			want += (db + f->sq[s].size - f->sq[s].head) %
+				f->sq[s].size;
+	}
+	for (unsigned i = 0; i < f->ninfl; i++) {
+		uint16_t s = f->infl[i].sqid;
+		if (s < FAKE_QMAX && f->sq[s].cqid == q &&
+		    nvme_sqe_cid(&f->infl[i].c) >> NVME_GATE_GEN_SHIFT ==
+			g.sq_gen[s])
+			want++;
+	}
+	if ((unsigned)g.cq[q].inflight + g.cq[q].stale < want)
+		die("CQ slots held that the gate does not count", q,
+		    (uint64_t)want << 32 | (uint64_t)g.cq[q].inflight << 16 |
+			g.cq[q].stale);
+}
+
 static int gate_reap(uint16_t q)
 {
 	before();
@@ -988,6 +1027,7 @@ static int gate_reap(uint16_t q)
 	int r = nvme_gate_cq_reap(&g, q);
 	after(r, size);
 	check_held();
+	check_cq_counted(q);
 	return r;
 }
 

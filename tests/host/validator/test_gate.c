@@ -921,6 +921,56 @@ static void t_deleted_sq_slots(void **s)
 	assert_int_equal(g.cq[1].inflight, 1);
 }
 
+/* A lying device's stale completion must not take the place of one the
+ * gate counted. CQ 1 of 8 takes SQ 1 and SQ 2; the driver's CQ 1 holds six
+ * completions it has not consumed. The device forges B, an entry of SQ 1
+ * in a generation it does not have (stale), then completes D0 and D of
+ * SQ 2 and A of SQ 1: the shadow holds B, D0, D, A. Delete SQ 1 (only the
+ * admin CQ reaped; A's answer fills the driver's CQ): A and B hold slots
+ * no command answers (stale 2). The reap takes B and stops at D0 (the
+ * driver's CQ is full): A still holds its slot (stale 1). When the driver
+ * makes room the gate takes four more of SQ 2's commands, and the
+ * device's CQ (D0, D, A and those four) never overfills. Before, B was
+ * never counted and its reap took A's count (stale 0): five went, and the
+ * device posted into its full CQ (cq_overrun). */
+static void t_stale_forged_not_counted(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	uint64_t sq2 = A + MIB + 0x80000;
+	admin_ok(create_sq(0x120, 2, 8, sq2, 1));
+	struct dq q2 = {.sq = sq2, .size = 8};
+	/* six completions the driver leaves in its CQ 1 */
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 1, submit_flushes(&iq, 6, 0x700)), 6);
+	assert_int_equal(fake_nvme_step(f), 6);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 6);
+	/* B: SQ 1, a generation it is not in, before or after the Delete */
+	uint16_t gen = (uint16_t)((g.sq_gen[1] + 2) % NVME_GATE_GENS);
+	fake_nvme_post(f, 1, 1, (uint16_t)(gen << NVME_GATE_GEN_SHIFT), 0);
+	/* D0 and D on SQ 2, then A on SQ 1 */
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 2, submit_flushes(&q2, 2, 0x780)), 2);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x782))),
+			 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x783, 1));
+	assert_int_equal(g.cq[1].inflight, 2); /* D0, D */
+	assert_int_equal(g.cq[1].stale, 2);    /* B and A */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	assert_int_equal(g.dev_stale_cqe, 1); /* B; D0 waits, D, A behind */
+	assert_int_equal(g.cq[1].stale, 1);
+	/* seven more on SQ 2 wait for the driver's CQ; it makes room */
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 2, submit_flushes(&q2, 7, 0x790)), 0);
+	struct nvme_cqe e;
+	assert_true(dpoll(&iq, 1, &e));
+	assert_int_equal(g.sq[2].nbusy, 2 + 4);
+	fake_nvme_step(f);
+	assert_int_equal(f->cq_overrun, 0);
+}
+
 /* The completions a deleted SQ's commands left unreaped in the shadow CQ
  * can wrap round its end: the scan that keeps them (gate_cq_pending_of)
  * follows the phase across the wrap. Three flushes complete into shadow
@@ -2115,6 +2165,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_revoked_data, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_small_queue_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_abort_no_loss, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_stale_forged_not_counted, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_deleted_sq_slots, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_deleted_sq_wrap, setup, teardown),
