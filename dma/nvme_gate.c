@@ -938,6 +938,48 @@ static void gate_take_pending(struct nvme_gate *g, uint16_t cqid)
 	}
 }
 
+/* The admin CQ's shadow head is a driver completion waiting for room in
+ * the driver's full admin CQ: the kernel's outstanding command's
+ * completion behind it is taken now, not after it — a driver that does not
+ * consume its admin CQ does not hold back the broker's commands
+ * (t_kcmd_behind_driver_cqe). Its slot stays in the shadow and is passed
+ * over when the reap reaches it, its SQ head taken then, in order. At most
+ * cq->size - 1 entries read, each once, its body after its phase. */
+static void gate_kcmd_ahead(struct nvme_gate *g, struct nvme_gate_cq *cq)
+{
+	const volatile struct nvme_cqe *shq = cq->shadow.va;
+	uint16_t h = cq->sh_head;
+	uint8_t ph = cq->sh_phase;
+	if (cq != &g->cq[0] || !g->kcmd_busy || g->kcmd_early)
+		return;
+	for (unsigned i = 1; i < cq->size; i++) {
+		if (++h == cq->size) {
+			h = 0;
+			ph ^= 1;
+		}
+		struct nvme_cqe e;
+		e.status = shq[h].status;
+		if ((e.status & NVME_CQE_P_MASK) != ph)
+			return;
+		dma_rmb(); /* phase before the body */
+		e.dw0 = shq[h].dw0;
+		e.dw1 = shq[h].dw1;
+		e.sqhd = shq[h].sqhd;
+		e.sqid = shq[h].sqid;
+		e.cid = shq[h].cid;
+		if (gate_cqe_kind(g, 0, &e) != GATE_CQE_KCMD)
+			continue;
+		g->kcmd_cqe = e;
+		g->kcmd_busy = false;
+		g->kcmd_done = true;
+		if (cq->inflight)
+			cq->inflight--;
+		g->kcmd_early = true;
+		g->kcmd_early_at = h;
+		return;
+	}
+}
+
 int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 {
 	struct nvme_gate_cq *cq = qid < NVME_VAL_MAX_QID ? &g->cq[qid] : 0;
@@ -953,8 +995,9 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 	 * the driver's CQ waits at the head while that is full, and what is
 	 * behind it waits in order; one that needs none (the kernel's own
 	 * command's, a stale or a bad one) is taken whenever it is at the
-	 * head: a driver that does not consume its admin CQ does not hold
-	 * back the kernel's command (t_kcmd_driver_cq_full) */
+	 * head, and the kernel's also from behind the one waiting
+	 * (gate_kcmd_ahead): a driver that does not consume its admin CQ does
+	 * not hold back the kernel's command (t_kcmd_driver_cq_full) */
 	for (int i = 0; i < cq->size; i++) {
 		struct nvme_cqe e;
 		uint16_t st = shq[cq->sh_head].status;
@@ -968,13 +1011,22 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 		e.cid = shq[cq->sh_head].cid;
 		e.status = st;
 		enum gate_cqe k = gate_cqe_kind(g, qid, &e);
-		if (k == GATE_CQE_DRV && cq_full(cq))
+		if (k == GATE_CQE_DRV && cq_full(cq)) {
+			gate_kcmd_ahead(g, cq);
 			break;
+		}
+		bool early = qid == 0 && g->kcmd_early &&
+			     cq->sh_head == g->kcmd_early_at;
 		if (++cq->sh_head == cq->size) {
 			cq->sh_head = 0;
 			cq->sh_phase ^= 1;
 		}
 		consumed++;
+		if (early) { /* the kernel's, taken already */
+			g->kcmd_early = false;
+			gate_sqhd(g, &g->sq[0], e.sqhd);
+			continue;
+		}
 		if (k == GATE_CQE_BAD) {
 			g->dev_bad_cqe++;
 			if (!g->said_bad_cqe)
@@ -1078,7 +1130,7 @@ void nvme_gate_drop_all(struct nvme_gate *g)
 		gate_cq_clear(g, &g->cq[q]);
 	}
 	g->pol->cq_live = g->pol->sq_live = 0;
-	g->kcmd_busy = g->kcmd_done = false;
+	g->kcmd_busy = g->kcmd_done = g->kcmd_early = false;
 	g->made = 0;
 	g->stopped = false;
 }

@@ -67,8 +67,12 @@
  *  - an Abort the gate passes names a command the driver has on the
  *    device or NVME_GATE_CID_NONE, never a kernel CID
  *    (abort_names_no_kcmd);
- *  - a kernel command's completion at the head of the shadow admin CQ is
- *    taken by the poll, whether the driver's admin CQ is full or not;
+ *  - a kernel command's completion at the head of the shadow admin CQ, or
+ *    behind driver completions waiting there for room, is taken by the
+ *    poll, whether the driver's admin CQ is full or not;
+ *  - after every reap, every slot of the device's CQ the gate has not
+ *    consumed (shadow entries, commands the device holds toward it) is
+ *    counted in the CQ's inflight or stale (check_cq_counted);
  *  - a kernel command's answer is the completion the device posted for
  *    it: never one of an earlier kernel command (given up on and answered
  *    late, kept across a reset, copied), unless the device copied one with
@@ -1055,17 +1059,25 @@ static void gate_kpoll(void)
 	after(0, size);
 	check_held();
 	/* the kernel's completion needs no slot in the driver's CQ: at the
-	 * shadow head it is taken, full driver CQ or not
-	 * (t_kcmd_driver_cq_full) */
+	 * shadow head, or behind driver completions waiting for room there,
+	 * it is taken, full driver CQ or not (t_kcmd_driver_cq_full,
+	 * t_kcmd_behind_driver_cqe) */
 	const volatile struct nvme_cqe *shq = g.cq[0].shadow.va;
-	if (!done && nvme_gate_kcmd_pending(&g) && g.cq[0].state && shq &&
-	    (shq[g.cq[0].sh_head].status & NVME_CQE_P_MASK) ==
-		g.cq[0].sh_phase &&
-	    shq[g.cq[0].sh_head].sqid == 0 &&
-	    shq[g.cq[0].sh_head].cid == g.kcmd_cid)
-		die("a kernel command's completion at the shadow CQ head was "
-		    "not taken (cid, driver CQ full)",
-		    g.kcmd_cid, cq_full_drv(0));
+	unsigned h = g.cq[0].sh_head, ph = g.cq[0].sh_phase;
+	for (unsigned i = 0; !done && nvme_gate_kcmd_pending(&g) &&
+			     g.cq[0].state && shq && i < g.cq[0].size;
+	     i++) {
+		if ((shq[h].status & NVME_CQE_P_MASK) != ph)
+			break;
+		if (shq[h].sqid == 0 && shq[h].cid == g.kcmd_cid)
+			die("a kernel command's completion in the shadow CQ "
+			    "was not taken (cid, place; driver CQ full)",
+			    g.kcmd_cid, (uint64_t)i << 1 | cq_full_drv(0));
+		if (++h == g.cq[0].size) {
+			h = 0;
+			ph ^= 1;
+		}
+	}
 	if (!done)
 		return;
 	/* (a poll after the broker gave up may still see that one's answer) */

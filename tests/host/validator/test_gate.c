@@ -2066,6 +2066,53 @@ static void t_kcmd_driver_cq_full(void **s)
 	assert_true(nvme_gate_kcmd_poll(&g, &e));
 }
 
+/* ... nor when it is behind a driver completion waiting for room: the
+ * driver never consumes, 14 Keep Alives answered, then D0, D1 and the
+ * kernel's Keep Alive on the device in that order; D0 fills the driver's
+ * admin CQ. The poll takes the kernel's answer from behind D1, which
+ * waits; the reap passes over its slot later (nothing counted bad), D1
+ * reaches the driver once it makes room, and the next kernel command
+ * goes. Before, the reap stopped at D1 and the kernel's command waited for
+ * the driver (the broker's BROKER_KCMD_US timeout) */
+static void t_kcmd_behind_driver_cqe(void **s)
+{
+	(void)s;
+	for (uint16_t i = 0; i < ADMQ - 2; i++) {
+		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)(0x700 + i)));
+		assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
+		assert_int_equal(fake_nvme_step(f), 1);
+		assert_int_equal(nvme_gate_cq_reap(&g, 0), 1); /* unread */
+	}
+	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d0));
+	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d1));
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 2);
+	struct nvme_sqe k = cmd(NVME_ADM_KEEP_ALIVE, 0);
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+	assert_int_equal(fake_nvme_step(f), 3);
+	struct nvme_cqe e;
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+	assert_true(e.cid >= NVME_GATE_KCID_BASE);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_SUCCESS);
+	assert_false(nvme_gate_kcmd_pending(&g));
+	assert_false(nvme_gate_kcmd_poll(&g, &e)); /* answered once */
+	/* D1 waits at the shadow head, the kernel's slot behind it */
+	assert_int_equal(g.cq[0].stale, 1);
+	for (uint16_t i = 0; i < ADMQ - 2; i++)
+		expect_ok(&adq, 0, (uint16_t)(0x700 + i));
+	expect_ok(&adq, 0, 0x7d0);
+	assert_false(dpoll(&adq, 0, &e));
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x7d1);
+	assert_false(dpoll(&adq, 0, &e));
+	assert_int_equal(g.dev_bad_cqe, 0);
+	assert_int_equal(g.dev_bad_sqhd, 0);
+	assert_int_equal(g.cq[0].stale, 0);
+	/* and the next kernel command goes as usual */
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+}
+
 /* Delete I/O SQ or CQ naming the admin queue (0) or an id past the
  * gate's table (NVME_VAL_MAX_QID, the 16-bit field's last) is refused,
  * nothing reaches the device and the admin queue goes on working. The
@@ -2201,6 +2248,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd_sq_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_kcmd_behind_driver_cqe, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd_driver_cq_full, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_delete_qid_outside, setup,
