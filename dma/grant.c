@@ -6,6 +6,13 @@ int grant_add(struct grant_table *t, uint16_t owner, uint64_t base,
 {
 	if (len == 0 || base + len < base)
 		return -1;
+	/* memory another grant holds (live, or parked until its holder
+	 * gives it back) is never granted again, to any owner */
+	for (int i = 0; i < GRANT_MAX; i++)
+		if ((t->g[i].live || t->g[i].parked) &&
+		    base < t->g[i].base + t->g[i].len &&
+		    t->g[i].base < base + len)
+			return -1;
 	for (int i = 0; i < GRANT_MAX; i++) {
 		struct dma_grant *g = &t->g[i];
 		/* a slot whose generation has run out is retired: issuing it

@@ -29,8 +29,9 @@ struct grant_table {
 	struct dma_grant g[GRANT_MAX];
 };
 
-/* register [base, base+len) for owner. Returns the slot, or -1 when full or
- * when the range is empty or wraps. *gen receives its generation. A slot
+/* register [base, base+len) for owner. Returns the slot, or -1 when full,
+ * when the range is empty or wraps, or when it overlaps a live or parked
+ * grant of any owner. *gen receives its generation. A slot
  * never repeats a generation: one whose generation reached GRANT_GEN_LAST
  * is not issued again. */
 int grant_add(struct grant_table *t, uint16_t owner, uint64_t base,

@@ -135,6 +135,61 @@ static uint16_t gate_cq_pending_of(const struct nvme_gate *g,
 	return n;
 }
 
+/* what a device completion is to the gate (gate_cqe_kind) */
+enum gate_cqe {
+	GATE_CQE_BAD,	/* names nothing the gate issued: dropped, counted */
+	GATE_CQE_STALE, /* from an SQ's earlier life: swallowed */
+	GATE_CQE_KCMD,	/* the kernel's outstanding command: kept for it */
+	GATE_CQE_DRV,	/* a driver command: needs a slot in its CQ */
+};
+
+static enum gate_cqe gate_cqe_kind(const struct nvme_gate *g, uint16_t cqid,
+				   const struct nvme_cqe *e);
+
+/* cq->stale: the entries the device posted into CQ cqid's shadow that the
+ * gate has not reaped and that are not the answer of a command it counts
+ * in cq->inflight — a deleted SQ's (an earlier generation's), any that
+ * names nothing, and a second one naming the same command (a copy). Each
+ * holds a slot of the device's CQ all the same. Counted afresh from the
+ * shadow, each entry read once, its body after its phase: a count kept by
+ * decrements drifted, a lying device's stale entry taking the place of one
+ * counted at the Delete SQ (t_stale_forged_not_counted). At most cq->size
+ * reads. */
+static void gate_cq_count_stale(struct nvme_gate *g, uint16_t cqid)
+{
+	struct nvme_gate_cq *cq = &g->cq[cqid];
+	const volatile struct nvme_cqe *shq = cq->shadow.va;
+	uint16_t h = cq->sh_head, n = 0;
+	uint8_t ph = cq->sh_phase;
+	uint64_t seen[NVME_VAL_MAX_QID] = {0}; /* a tag's answer, per SQ */
+	bool kseen = false;
+	for (unsigned i = 0; shq && i < cq->size; i++) {
+		struct nvme_cqe e;
+		e.status = shq[h].status;
+		if ((e.status & NVME_CQE_P_MASK) != ph)
+			break;
+		dma_rmb(); /* phase before the body */
+		e.sqid = shq[h].sqid;
+		e.cid = shq[h].cid;
+		enum gate_cqe k = gate_cqe_kind(g, cqid, &e);
+		uint64_t bit = 1ull << (e.cid & (NVME_GATE_TAGS - 1));
+		if (k == GATE_CQE_KCMD) {
+			n += kseen;
+			kseen = true;
+		} else if (k == GATE_CQE_DRV) {
+			n += (seen[e.sqid] & bit) != 0;
+			seen[e.sqid] |= bit;
+		} else {
+			n++;
+		}
+		if (++h == cq->size) {
+			h = 0;
+			ph ^= 1;
+		}
+	}
+	cq->stale = n;
+}
+
 /* the device is done with every command of sq (deleted, or the controller
  * was reset): release their pins and its CQ's count of them, free the
  * shadows, and move the SQ's generation on so any of its completions still
@@ -155,15 +210,13 @@ static void gate_sq_retire(struct nvme_gate *g, struct nvme_gate_sq *sq)
 			if (cq->inflight)
 				cq->inflight--;
 		}
-	if (sq->state)
-		cq->stale = (uint16_t)MIN(
-		    (unsigned)cq->stale +
-			gate_cq_pending_of(g, cq, sq,
-					   sq->state == NVME_GQ_DELETING),
-		    (unsigned)cq->size);
+	if (sq->state == NVME_GQ_DELETING)
+		(void)gate_cq_pending_of(g, cq, sq, true);
 	gate_free(g, &sq->shadow);
 	gate_free(g, &sq->lists);
 	g->sq_gen[qid] = (uint16_t)((g->sq_gen[qid] + 1) % NVME_GATE_GENS);
+	/* what was its commands' is held by no command now */
+	gate_cq_count_stale(g, sq->cqid);
 }
 
 static void gate_sq_clear(struct nvme_gate *g, struct nvme_gate_sq *sq)
@@ -780,14 +833,6 @@ int nvme_gate_sq_ring(struct nvme_gate *g, uint16_t qid, uint16_t tail)
 	return taken;
 }
 
-/* what a device completion is to the gate (gate_cqe_kind) */
-enum gate_cqe {
-	GATE_CQE_BAD,	/* names nothing the gate issued: dropped, counted */
-	GATE_CQE_STALE, /* from an SQ's earlier life: swallowed */
-	GATE_CQE_KCMD,	/* the kernel's outstanding command: kept for it */
-	GATE_CQE_DRV,	/* a driver command: needs a slot in its CQ */
-};
-
 /* Which of those e, read from CQ cqid's shadow, is. Changes nothing, so
  * the reap can leave an entry that needs a driver CQ slot where it is
  * (nvme_gate_cq_reap). */
@@ -850,8 +895,6 @@ static void gate_cqe_take(struct nvme_gate *g, uint16_t cqid,
 	struct nvme_gate_sq *sq = &g->sq[e->sqid];
 	if (k == GATE_CQE_STALE) {
 		g->dev_stale_cqe++;
-		if (cq->stale)
-			cq->stale--;
 		return;
 	}
 	gate_sqhd(g, sq, e->sqhd);
@@ -895,6 +938,48 @@ static void gate_take_pending(struct nvme_gate *g, uint16_t cqid)
 	}
 }
 
+/* The admin CQ's shadow head is a driver completion waiting for room in
+ * the driver's full admin CQ: the kernel's outstanding command's
+ * completion behind it is taken now, not after it — a driver that does not
+ * consume its admin CQ does not hold back the broker's commands
+ * (t_kcmd_behind_driver_cqe). Its slot stays in the shadow and is passed
+ * over when the reap reaches it, its SQ head taken then, in order. At most
+ * cq->size - 1 entries read, each once, its body after its phase. */
+static void gate_kcmd_ahead(struct nvme_gate *g, struct nvme_gate_cq *cq)
+{
+	const volatile struct nvme_cqe *shq = cq->shadow.va;
+	uint16_t h = cq->sh_head;
+	uint8_t ph = cq->sh_phase;
+	if (cq != &g->cq[0] || !g->kcmd_busy || g->kcmd_early)
+		return;
+	for (unsigned i = 1; i < cq->size; i++) {
+		if (++h == cq->size) {
+			h = 0;
+			ph ^= 1;
+		}
+		struct nvme_cqe e;
+		e.status = shq[h].status;
+		if ((e.status & NVME_CQE_P_MASK) != ph)
+			return;
+		dma_rmb(); /* phase before the body */
+		e.dw0 = shq[h].dw0;
+		e.dw1 = shq[h].dw1;
+		e.sqhd = shq[h].sqhd;
+		e.sqid = shq[h].sqid;
+		e.cid = shq[h].cid;
+		if (gate_cqe_kind(g, 0, &e) != GATE_CQE_KCMD)
+			continue;
+		g->kcmd_cqe = e;
+		g->kcmd_busy = false;
+		g->kcmd_done = true;
+		if (cq->inflight)
+			cq->inflight--;
+		g->kcmd_early = true;
+		g->kcmd_early_at = h;
+		return;
+	}
+}
+
 int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 {
 	struct nvme_gate_cq *cq = qid < NVME_VAL_MAX_QID ? &g->cq[qid] : 0;
@@ -905,19 +990,14 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 		return -1;
 	}
 	const volatile struct nvme_cqe *shq = cq->shadow.va;
-	/* an empty shadow holds no stale entry: they were counted there at
-	 * the Delete and only a reap takes them out — or a DMA the driver
-	 * aimed at the shadow, which the IOMMU shape (no address checks)
-	 * lets through. An overcount would hold this CQ's slots for good */
-	if ((shq[cq->sh_head].status & NVME_CQE_P_MASK) != cq->sh_phase)
-		cq->stale = 0;
 	int delivered = 0, consumed = 0;
 	/* at most one queue depth per call. An entry that needs a slot in
 	 * the driver's CQ waits at the head while that is full, and what is
 	 * behind it waits in order; one that needs none (the kernel's own
 	 * command's, a stale or a bad one) is taken whenever it is at the
-	 * head: a driver that does not consume its admin CQ does not hold
-	 * back the kernel's command (t_kcmd_driver_cq_full) */
+	 * head, and the kernel's also from behind the one waiting
+	 * (gate_kcmd_ahead): a driver that does not consume its admin CQ does
+	 * not hold back the kernel's command (t_kcmd_driver_cq_full) */
 	for (int i = 0; i < cq->size; i++) {
 		struct nvme_cqe e;
 		uint16_t st = shq[cq->sh_head].status;
@@ -931,13 +1011,22 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 		e.cid = shq[cq->sh_head].cid;
 		e.status = st;
 		enum gate_cqe k = gate_cqe_kind(g, qid, &e);
-		if (k == GATE_CQE_DRV && cq_full(cq))
+		if (k == GATE_CQE_DRV && cq_full(cq)) {
+			gate_kcmd_ahead(g, cq);
 			break;
+		}
+		bool early = qid == 0 && g->kcmd_early &&
+			     cq->sh_head == g->kcmd_early_at;
 		if (++cq->sh_head == cq->size) {
 			cq->sh_head = 0;
 			cq->sh_phase ^= 1;
 		}
 		consumed++;
+		if (early) { /* the kernel's, taken already */
+			g->kcmd_early = false;
+			gate_sqhd(g, &g->sq[0], e.sqhd);
+			continue;
+		}
 		if (k == GATE_CQE_BAD) {
 			g->dev_bad_cqe++;
 			if (!g->said_bad_cqe)
@@ -961,6 +1050,8 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 	cq->sh_unrung = (uint16_t)(cq->sh_unrung + consumed);
 	if (cq->sh_unrung >= cq->size / 2)
 		gate_cq_ring(g, cq);
+	/* what is left in the shadow, before any submission asks for room */
+	gate_cq_count_stale(g, qid);
 	/* tags and shadow slots came free */
 	gate_take_pending(g, qid);
 	gate_interrupts(g);
@@ -1039,7 +1130,7 @@ void nvme_gate_drop_all(struct nvme_gate *g)
 		gate_cq_clear(g, &g->cq[q]);
 	}
 	g->pol->cq_live = g->pol->sq_live = 0;
-	g->kcmd_busy = g->kcmd_done = false;
+	g->kcmd_busy = g->kcmd_done = g->kcmd_early = false;
 	g->made = 0;
 	g->stopped = false;
 }

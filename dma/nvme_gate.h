@@ -163,8 +163,9 @@ struct nvme_gate_cq {
 	uint64_t drv_iova;
 	struct nvme_gate_ring ring;
 	uint16_t inflight;     /* commands on the device that complete here */
-	uint16_t stale;	       /* completions of deleted SQs' commands still
-				* in the shadow CQ: they hold slots too */
+	uint16_t stale;	       /* unreaped shadow entries no command counted
+				* in inflight answers (a deleted SQ's, bad
+				* ones, copies): they hold slots too */
 	uint16_t drv_tail;     /* next driver slot the gate fills */
 	uint8_t drv_phase;     /* phase the gate writes there */
 	uint16_t drv_head;     /* driver's consumer index (cq_head) */
@@ -214,6 +215,11 @@ struct nvme_gate {
 	uint16_t kcmd_cid; /* the outstanding kernel command's CID */
 	uint16_t kcmd_seq; /* the next kernel CID's index (survives drop_all) */
 	struct nvme_cqe kcmd_cqe;
+	/* the kernel's completion was taken from behind a driver completion
+	 * waiting for room in the driver's admin CQ: its shadow slot, passed
+	 * over when the reap reaches it (gate_kcmd_ahead) */
+	bool kcmd_early;
+	uint16_t kcmd_early_at;
 	struct nvme_gate_sq sq[NVME_VAL_MAX_QID];
 	struct nvme_gate_cq cq[NVME_VAL_MAX_QID];
 };

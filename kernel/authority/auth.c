@@ -3,6 +3,7 @@
  * capability; its generation moves on when it is revoked, so copies of the
  * old capability stop working. */
 #include "auth_internal.h"
+#include "kernel/cpu/cpu.h"
 #include "kernel/lib/lib.h"
 #include "kernel/lib/status.h"
 #include "kernel/pci/pci.h"
@@ -79,6 +80,17 @@ bool auth_refused(uint16_t owner, enum auth_reason r)
 			"(/api/authority)\n",
 			reason_names[r]);
 	return false;
+}
+
+bool auth_in_interrupt(uint16_t owner, const char *what)
+{
+	if (!cpu_isr_depth)
+		return false;
+	if (auth_refused(owner, AUTH_BUSY))
+		kprintf("authority: owner %u: %s from an interrupt handler "
+			"refused\n",
+			owner, what);
+	return true;
 }
 
 void auth_refuse(enum auth_reason r, uint16_t slot, const char *what)

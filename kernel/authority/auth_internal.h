@@ -94,6 +94,12 @@ uint8_t *auth_owner_said(uint16_t owner);
 /* a refused use of a capability: auth_refused's shared row, its line
  * "authority: refused <what> on slot <slot> (<reason>)" */
 void auth_refuse(enum auth_reason r, uint16_t slot, const char *what);
+/* called inside an interrupt handler (cpu_isr_depth)? Then the caller
+ * refuses: a revoke, unbind, pool create or pool revoke runs hooks, takes
+ * and frees memory and rewrites tables the handlers read, so it runs only
+ * outside them (auth_poll is the safe point). true with the refusal
+ * counted busy and said through auth_refused (bounded per owner) */
+bool auth_in_interrupt(uint16_t owner, const char *what);
 /* why [off, off+len) of BAR `bar` of d cannot be a DeviceMmio window (not a
  * memory window of the device: past the BAR, empty or over
  * MMIO_WINDOW_MAX; or over the MSI-X table or PBA, which the kernel alone
@@ -143,7 +149,9 @@ uint64_t auth_owner_dma_limit(uint16_t owner);
  * never holds (the broker's probe queue, shadow rings and Identify page):
  * zeroed, below limit (and below the owner's DMA limit), mapped in the
  * owner's IOMMU domain when it has one, with perm (IOMMU_READ: the device
- * reads it; | IOMMU_WRITE: and writes it). 0 if none, or if the map
+ * reads it; | IOMMU_WRITE: and writes it). 0 for an owner not bound (never
+ * bound, or unbound: counted not-granted, one line bounded as every
+ * refusal is), if none, or if the map
  * failed: the pages go back, or, when the unit did not confirm the map's
  * undo (IOMMU_UNCONFIRMED), are withheld (never freed, not charged: the
  * unit refuses every later map then, so this happens once a unit) */

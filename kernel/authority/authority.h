@@ -91,8 +91,9 @@ const struct auth_owner_facts *auth_owner_facts(uint16_t owner);
  * pinned after the hook is kept (one line each). Afterwards every use of an
  * old capability, and every request for a new one, is refused with
  * AUTH_REVOKED until auth_owner_reinstate. Returns pools seized, or -1
- * when owner is not bound. Never from interrupt context: auth_poll is the
- * safe point that runs it for faulted owners. */
+ * when owner is not bound, or when called inside an interrupt handler
+ * (refused, counted busy: auth_poll is the safe point that runs it for
+ * faulted owners). */
 int auth_owner_revoke(uint16_t owner, const char *why);
 /* revoked and not reinstated? */
 bool auth_owner_revoked(uint16_t owner);
@@ -128,8 +129,8 @@ int auth_owner_reinstate(uint16_t owner);
  * handle of the old owner (window, interrupt, pool, kernel memory,
  * broker) is refused also after a rebind of the same function under a
  * fresh id. 0 (nothing withheld), 1 (pages withheld), -1 (owner not bound:
- * never bound, unbound already; one line, AUTH_NOT_GRANTED). Never from
- * interrupt context. */
+ * never bound, unbound already; one line, AUTH_NOT_GRANTED; or called
+ * inside an interrupt handler: refused, AUTH_BUSY). */
 int auth_owner_unbind(uint16_t owner, bool stopped);
 /* pages every unbind so far withheld */
 uint64_t auth_unbind_withheld_pages(void);
@@ -252,7 +253,8 @@ struct dma_pool {
  * owner (dma/owner.h; AUTH_OVER_QUOTA past them). 0 or -1; when its
  * IOMMU map failed and the unit did not confirm the undo
  * (IOMMU_UNCONFIRMED) the pages are withheld and stay charged, as a pool
- * revoked unconfirmed. */
+ * revoked unconfirmed. Refused (-1, AUTH_BUSY) inside an interrupt
+ * handler, as dma_pool_revoke is. */
 int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		    struct dma_pool *out);
 /* revoke: bumps the grant generation (the validator rejects the old one)

@@ -74,6 +74,8 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 		    struct dma_pool *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (auth_in_interrupt(owner, "DMA pool create"))
+		return -1;
 	struct dma_owner *o = dma_owner_acct(owner);
 	addr_limit = owner_alloc_limit(owner, addr_limit);
 	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
@@ -150,6 +152,15 @@ int dma_pool_create(uint16_t owner, size_t len, uint64_t addr_limit,
 uint64_t dma_kernel_alloc(uint16_t owner, size_t pages, uint64_t limit,
 			  unsigned perm)
 {
+	/* pages for a device are only ever an owner's: one never bound, or
+	 * unbound already (its id retired), has no device to map them for */
+	if (!dma_owner_acct(owner)) {
+		if (auth_refused(owner, AUTH_NOT_GRANTED))
+			kprintf("authority: owner %u not bound: no kernel DMA "
+				"pages\n",
+				owner);
+		return 0;
+	}
 	uint64_t pa = page_alloc(pages, owner_alloc_limit(owner, limit));
 	int m = pa && dma_owner_translated(owner)
 		    ? iommu_map(owner, pa, pa, pages * PAGE_SIZE, perm)
@@ -214,6 +225,8 @@ static int pool_release(struct dma_pool *p, struct grant_table *t)
 
 int dma_pool_revoke(struct dma_pool *p)
 {
+	if (auth_in_interrupt(p->owner, "DMA pool revoke"))
+		return -1;
 	struct grant_table *t = pool_table(p);
 	if (t && pool_release(p, t) == 0)
 		return 0;

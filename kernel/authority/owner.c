@@ -340,6 +340,8 @@ static bool owner_busy(const struct auth_owner *o, const char *what)
 
 int auth_owner_revoke(uint16_t id, const char *why)
 {
+	if (auth_in_interrupt(id, "revoke"))
+		return -1;
 	struct auth_owner *o = owner_find(id);
 	if (!o || owner_busy(o, "revoke"))
 		return -1;
@@ -397,6 +399,8 @@ static uint64_t owner_pools_give_back(struct auth_owner *o, bool stopped)
 
 int auth_owner_unbind(uint16_t id, bool stopped)
 {
+	if (auth_in_interrupt(id, "unbind"))
+		return -1;
 	struct auth_owner *o = owner_find(id);
 	if (!o) {
 		if (auth_refused(id, AUTH_NOT_GRANTED))

@@ -298,7 +298,9 @@ void isr_dispatch(struct cpu_frame *f)
 	if (f->vector == 0xff) /* spurious: no EOI (SDM §11.9) */
 		return;
 	if (vectors[f->vector].fn) {
+		cpu_isr_depth++;
 		vectors[f->vector].fn(vectors[f->vector].arg);
+		cpu_isr_depth--;
 	} else {
 		if (line_due(++unbound[f->vector]))
 			kprintf("cpu: interrupt on unbound vector %lu (%lu so "

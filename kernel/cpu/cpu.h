@@ -57,6 +57,12 @@ static inline void cpu_irq_restore(uint64_t flags)
 }
 #endif
 
+/* interrupt handlers running now on this CPU: isr_dispatch counts one up
+ * around the handler's call, and nothing more (a host test sets it to play
+ * an interrupt). What must never run inside a handler asks it
+ * (auth_in_interrupt, kernel/authority) */
+__attribute__((weak)) unsigned cpu_isr_depth;
+
 /* a free CPU vector with handler(arg), or 0 when none is left */
 uint8_t vector_alloc(void (*handler)(void *), void *arg);
 void vector_free(uint8_t v);

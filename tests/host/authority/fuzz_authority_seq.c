@@ -2111,7 +2111,8 @@ static void op_kalloc(void)
 			return;
 	}
 	uint64_t eff = eff_limit(o, limit);
-	bool want = pages_below(pages, eff);
+	/* an owner not bound (never, or unbound) gets none */
+	bool want = charge && pages_below(pages, eff);
 	/* a map that fails part-way: no pages; withheld (out, and, the
 	 * gate having heard "none", uncharged) when the unit did not
 	 * confirm the undo */

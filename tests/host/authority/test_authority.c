@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "auth_devs.h"
+#include "kernel/cpu/cpu.h"
 #include "kernel/devmgr/shape.h"
 #include "kernel/lib/json.h"
 #include "kernel/lib/lib.h"
@@ -323,9 +324,11 @@ static void test_kernel_dma_withheld(void **st)
 	assert_int_equal(shim_pages_in_use, out + 2); /* withheld */
 	assert_int_equal(shim_iommu_mapped(), 0);
 	/* an owner without a domain: nothing to confirm */
-	uint64_t tp = dma_kernel_alloc(33, 1, 0, IOMMU_READ);
+	assert_int_equal(shim_owner_bind(86, DMA_BACKEND_VALIDATOR, 0), 0);
+	assert_false(dma_owner_translated(86));
+	uint64_t tp = dma_kernel_alloc(86, 1, 0, IOMMU_READ);
 	assert_true(tp);
-	assert_int_equal(dma_kernel_free(33, tp, 1), 0);
+	assert_int_equal(dma_kernel_free(86, tp, 1), 0);
 	page_free(pa, 2); /* the test's, not the layer's */
 	assert_int_equal(shim_iommu_violations, 0);
 	shim_iommu_owner = 0;
@@ -1190,6 +1193,46 @@ static void test_unbind_from_hooks_refused(void **st)
 	assert_false(dma_pool_live(&p));
 }
 
+/* inside an interrupt handler (cpu_isr_depth, as isr_dispatch keeps it)
+ * a revoke, an unbind, a pool create and a pool revoke are refused: busy,
+ * nothing changed, the lines bounded per owner (AUTH_REFUSAL_LINES + 1);
+ * outside one the same calls go through. Before, each ran inside the
+ * handler. */
+static void test_interrupt_context_refused(void **st)
+{
+	(void)st;
+	const uint16_t o = 88;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 21, .owner = o};
+	d.cfg = cfgsp;
+	bind_fn(o, &d);
+	struct dma_pool p, q;
+	assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &p), 0);
+	uint64_t out = shim_pages_in_use, busy = auth_refusals[AUTH_BUSY];
+	uint64_t lines = shim_kprintf_calls;
+	cpu_isr_depth = 1;
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(dma_pool_create(o, PAGE_SIZE, 0, &q), -1);
+		assert_int_equal(dma_pool_revoke(&p), -1);
+		assert_int_equal(auth_owner_revoke(o, "test"), -1);
+		assert_int_equal(auth_owner_unbind(o, true), -1);
+	}
+	cpu_isr_depth = 0;
+	assert_int_equal(auth_refusals[AUTH_BUSY], busy + 80);
+	assert_true(shim_kprintf_calls - lines <= AUTH_REFUSAL_LINES + 1);
+	assert_true(shim_kprintf_calls - lines >= 1);
+	assert_int_equal(shim_pages_in_use, out);
+	assert_true(dma_pool_live(&p));
+	assert_false(auth_owner_revoked(o));
+	assert_non_null(auth_owner_facts(o));
+	/* outside a handler: each goes through */
+	assert_int_equal(dma_pool_revoke(&p), 0);
+	assert_int_equal(auth_owner_revoke(o, "test"), 0);
+	assert_true(auth_owner_revoked(o));
+	assert_int_equal(auth_owner_unbind(o, true), 0);
+	assert_null(auth_owner_facts(o));
+}
+
 static void test_unbind_gives_back(void **st)
 {
 	const uint16_t o = 600, o2 = 601;
@@ -1228,6 +1271,12 @@ static void test_unbind_gives_back(void **st)
 	assert_int_equal(auth_owner_unbind(o, true), -1);
 	assert_int_equal(auth_owner_unbind(599, true), -1);
 	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 2);
+	/* no kernel DMA pages for it, nor for an id never bound: nothing is
+	 * taken, each refusal counted (before, both were served) */
+	assert_int_equal(dma_kernel_alloc(o, 1, 0, IOMMU_READ), 0);
+	assert_int_equal(dma_kernel_alloc(599, 1, 0, IOMMU_READ), 0);
+	assert_int_equal(shim_pages_in_use, out);
+	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 4);
 	/* the id is retired: never bound again, even to the same function */
 	d.owner = o;
 	struct auth_owner_facts f = {.d = &d,
@@ -2886,6 +2935,7 @@ int main(void)
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_pool_under_iommu),
 	    cmocka_unit_test(test_kernel_dma_withheld),
+	    cmocka_unit_test(test_interrupt_context_refused),
 	    cmocka_unit_test(test_unmap_refused_not_withheld),
 	    cmocka_unit_test(test_map_unconfirmed_withheld),
 	    cmocka_unit_test(test_carve),

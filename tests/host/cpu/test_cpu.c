@@ -169,12 +169,13 @@ void kprintf(const char *fmt, ...)
 	reports += strstr(fmt, "EXCEPTION") != NULL;
 }
 
-static unsigned fired;
+static unsigned fired, fired_depth;
 static void *fired_arg;
 static void handler(void *arg)
 {
 	fired++;
 	fired_arg = arg;
+	fired_depth = cpu_isr_depth;
 }
 
 static void interrupt(uint8_t vector)
@@ -207,6 +208,10 @@ static void test_bound_vector(void **st)
 	interrupt(v);
 	assert_int_equal(fired, 1);
 	assert_ptr_equal(fired_arg, &x);
+	/* the handler ran inside the count (auth_in_interrupt asks it), and
+	 * it is back to 0 after */
+	assert_int_equal(fired_depth, 1);
+	assert_int_equal(cpu_isr_depth, 0);
 	assert_int_equal(eois, 1);
 	assert_int_equal(cpu_irqs_taken(), seen + 1);
 	assert_int_equal(nlines, 0);

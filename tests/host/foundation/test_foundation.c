@@ -2170,9 +2170,44 @@ static void test_grants(void **st)
 	assert_false(grant_live(&t, GRANT_MAX, t.g[0].gen));
 	/* a full table refuses: no slot is handed out twice */
 	for (int i = 1; i < GRANT_MAX; i++)
-		assert_true(grant_add(&t, 7, 0x100000, 0x1000, NULL) >= 0);
+		assert_true(grant_add(&t, 7, 0x100000 + 0x1000 * (uint64_t)i,
+				      0x1000, NULL) >= 0);
 	assert_int_equal(grant_add(&t, 7, 0x200000, 0x1000, NULL), -1);
 	assert_false(grant_covers(&t, 7, 0x200000, 1));
+}
+
+/* memory a live or parked grant holds is never granted again, to another
+ * owner or the same one, until its holder gives it back: the validator
+ * would otherwise let a second owner's commands reach it */
+static void test_grant_overlap_refused(void **st)
+{
+	(void)st;
+	struct grant_table t = {0};
+	uint32_t g1, g2;
+	int s1 = grant_add(&t, 7, 0x10000, 0x2000, &g1);
+	assert_true(s1 >= 0);
+	assert_int_equal(grant_add(&t, 8, 0x10000, 0x2000, NULL), -1);
+	assert_int_equal(grant_add(&t, 8, 0x11fff, 1, NULL),
+			 -1); /* last byte */
+	assert_int_equal(grant_add(&t, 8, 0xf000, 0x1001, NULL),
+			 -1); /* first */
+	assert_int_equal(grant_add(&t, 8, 0x8000, 0x10000, NULL),
+			 -1); /* over */
+	assert_int_equal(grant_add(&t, 7, 0x11000, 0x1000, NULL), -1); /* own */
+	assert_false(grant_covers(&t, 8, 0x10000, 1));
+	/* touching is not overlapping */
+	assert_true(grant_add(&t, 8, 0x12000, 0x1000, NULL) >= 0);
+	assert_true(grant_add(&t, 8, 0xf000, 0x1000, NULL) >= 0);
+	/* parked (seized from its holder): still refused */
+	assert_true(grant_seize(&t, s1));
+	assert_int_equal(grant_add(&t, 8, 0x10000, 0x1000, NULL), -1);
+	/* given back: free to grant */
+	assert_true(grant_release(&t, s1, g1));
+	int s2 = grant_add(&t, 8, 0x10000, 0x2000, &g2);
+	assert_true(s2 >= 0);
+	/* revoked: free to grant */
+	assert_true(grant_revoke(&t, s2, g2));
+	assert_true(grant_add(&t, 7, 0x10800, 0x800, NULL) >= 0);
 }
 
 /* ---- command line -------------------------------------------------------- */
@@ -4534,6 +4569,7 @@ int main(void)
 				   acpi_earlier_boot),
 	    cmocka_unit_test(test_grants),
 	    cmocka_unit_test(test_grant_generation_wrap),
+	    cmocka_unit_test(test_grant_overlap_refused),
 	    cmocka_unit_test(test_cmdline),
 	    cmocka_unit_test(test_cmdline_spacing_and_cut_word),
 	    cmocka_unit_test(test_cmdline_nul_and_binary),

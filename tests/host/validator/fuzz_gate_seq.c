@@ -67,8 +67,12 @@
  *  - an Abort the gate passes names a command the driver has on the
  *    device or NVME_GATE_CID_NONE, never a kernel CID
  *    (abort_names_no_kcmd);
- *  - a kernel command's completion at the head of the shadow admin CQ is
- *    taken by the poll, whether the driver's admin CQ is full or not;
+ *  - a kernel command's completion at the head of the shadow admin CQ, or
+ *    behind driver completions waiting there for room, is taken by the
+ *    poll, whether the driver's admin CQ is full or not;
+ *  - after every reap, every slot of the device's CQ the gate has not
+ *    consumed (shadow entries, commands the device holds toward it) is
+ *    counted in the CQ's inflight or stale (check_cq_counted);
  *  - a kernel command's answer is the completion the device posted for
  *    it: never one of an earlier kernel command (given up on and answered
  *    late, kept across a reset, copied), unless the device copied one with
@@ -981,6 +985,45 @@ static int gate_ring(uint16_t q, uint16_t tail)
 	return r;
 }
 
+/* After a reap of CQ q, every slot of the device's CQ the gate has not
+ * consumed is one it counts (inflight + stale, what gate_cq_room adds
+ * up): the entries from the gate's shadow head to the device's tail,
+ * and every command of an SQ's current life the device holds toward q
+ * that it has not posted yet (rung, fetched, or done and waiting for
+ * room). An undercount lets the device's CQ overfill (a forged stale
+ * entry once took the count of one a Delete SQ left: seed
+ * stale_forged_undercount). Not judged after a forged completion the gate
+ * cannot tell from a command's (dev_lied: that command is then counted
+ * twice here), on the stopped controller (nothing more reaches it) nor
+ * past an overrun. */
+static void check_cq_counted(uint16_t q)
+{
+	if (q >= NQ || dev_lied || stopped || f->cq_overrun || !g.cq[q].state ||
+	    !f->cq[q].live || g.cq[q].size != f->cq[q].size)
+		return;
+	uint32_t size = f->cq[q].size;
+	unsigned want = (f->cq[q].tail + size - g.cq[q].sh_head) % size;
+	for (unsigned s = 0; s < FAKE_QMAX; s++) {
+		if (!f->sq[s].live || f->sq[s].cqid != q || !f->sq[s].size)
+			continue;
+		uint32_t db = f->db[2 * s];
+		if (db < f->sq[s].size)
+			want += (db + f->sq[s].size - f->sq[s].head) %
+				f->sq[s].size;
+	}
+	for (unsigned i = 0; i < f->ninfl; i++) {
+		uint16_t s = f->infl[i].sqid;
+		if (s < FAKE_QMAX && f->sq[s].cqid == q &&
+		    nvme_sqe_cid(&f->infl[i].c) >> NVME_GATE_GEN_SHIFT ==
+			g.sq_gen[s])
+			want++;
+	}
+	if ((unsigned)g.cq[q].inflight + g.cq[q].stale < want)
+		die("CQ slots held that the gate does not count", q,
+		    (uint64_t)want << 32 | (uint64_t)g.cq[q].inflight << 16 |
+			g.cq[q].stale);
+}
+
 static int gate_reap(uint16_t q)
 {
 	before();
@@ -988,6 +1031,7 @@ static int gate_reap(uint16_t q)
 	int r = nvme_gate_cq_reap(&g, q);
 	after(r, size);
 	check_held();
+	check_cq_counted(q);
 	return r;
 }
 
@@ -1015,17 +1059,25 @@ static void gate_kpoll(void)
 	after(0, size);
 	check_held();
 	/* the kernel's completion needs no slot in the driver's CQ: at the
-	 * shadow head it is taken, full driver CQ or not
-	 * (t_kcmd_driver_cq_full) */
+	 * shadow head, or behind driver completions waiting for room there,
+	 * it is taken, full driver CQ or not (t_kcmd_driver_cq_full,
+	 * t_kcmd_behind_driver_cqe) */
 	const volatile struct nvme_cqe *shq = g.cq[0].shadow.va;
-	if (!done && nvme_gate_kcmd_pending(&g) && g.cq[0].state && shq &&
-	    (shq[g.cq[0].sh_head].status & NVME_CQE_P_MASK) ==
-		g.cq[0].sh_phase &&
-	    shq[g.cq[0].sh_head].sqid == 0 &&
-	    shq[g.cq[0].sh_head].cid == g.kcmd_cid)
-		die("a kernel command's completion at the shadow CQ head was "
-		    "not taken (cid, driver CQ full)",
-		    g.kcmd_cid, cq_full_drv(0));
+	unsigned h = g.cq[0].sh_head, ph = g.cq[0].sh_phase;
+	for (unsigned i = 0; !done && nvme_gate_kcmd_pending(&g) &&
+			     g.cq[0].state && shq && i < g.cq[0].size;
+	     i++) {
+		if ((shq[h].status & NVME_CQE_P_MASK) != ph)
+			break;
+		if (shq[h].sqid == 0 && shq[h].cid == g.kcmd_cid)
+			die("a kernel command's completion in the shadow CQ "
+			    "was not taken (cid, place; driver CQ full)",
+			    g.kcmd_cid, (uint64_t)i << 1 | cq_full_drv(0));
+		if (++h == g.cq[0].size) {
+			h = 0;
+			ph ^= 1;
+		}
+	}
 	if (!done)
 		return;
 	/* (a poll after the broker gave up may still see that one's answer) */

@@ -921,6 +921,56 @@ static void t_deleted_sq_slots(void **s)
 	assert_int_equal(g.cq[1].inflight, 1);
 }
 
+/* A lying device's stale completion must not take the place of one the
+ * gate counted. CQ 1 of 8 takes SQ 1 and SQ 2; the driver's CQ 1 holds six
+ * completions it has not consumed. The device forges B, an entry of SQ 1
+ * in a generation it does not have (stale), then completes D0 and D of
+ * SQ 2 and A of SQ 1: the shadow holds B, D0, D, A. Delete SQ 1 (only the
+ * admin CQ reaped; A's answer fills the driver's CQ): A and B hold slots
+ * no command answers (stale 2). The reap takes B and stops at D0 (the
+ * driver's CQ is full): A still holds its slot (stale 1). When the driver
+ * makes room the gate takes four more of SQ 2's commands, and the
+ * device's CQ (D0, D, A and those four) never overfills. Before, B was
+ * never counted and its reap took A's count (stale 0): five went, and the
+ * device posted into its full CQ (cq_overrun). */
+static void t_stale_forged_not_counted(void **s)
+{
+	(void)s;
+	make_ioq(8);
+	uint64_t sq2 = A + MIB + 0x80000;
+	admin_ok(create_sq(0x120, 2, 8, sq2, 1));
+	struct dq q2 = {.sq = sq2, .size = 8};
+	/* six completions the driver leaves in its CQ 1 */
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 1, submit_flushes(&iq, 6, 0x700)), 6);
+	assert_int_equal(fake_nvme_step(f), 6);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 6);
+	/* B: SQ 1, a generation it is not in, before or after the Delete */
+	uint16_t gen = (uint16_t)((g.sq_gen[1] + 2) % NVME_GATE_GENS);
+	fake_nvme_post(f, 1, 1, (uint16_t)(gen << NVME_GATE_GEN_SHIFT), 0);
+	/* D0 and D on SQ 2, then A on SQ 1 */
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 2, submit_flushes(&q2, 2, 0x780)), 2);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_int_equal(nvme_gate_sq_ring(&g, 1, submit(&iq, flush(0x782))),
+			 1);
+	assert_int_equal(fake_nvme_step(f), 1);
+	admin_ok(delete_q(NVME_ADM_DELETE_SQ, 0x783, 1));
+	assert_int_equal(g.cq[1].inflight, 2); /* D0, D */
+	assert_int_equal(g.cq[1].stale, 2);    /* B and A */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 0);
+	assert_int_equal(g.dev_stale_cqe, 1); /* B; D0 waits, D, A behind */
+	assert_int_equal(g.cq[1].stale, 1);
+	/* seven more on SQ 2 wait for the driver's CQ; it makes room */
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 2, submit_flushes(&q2, 7, 0x790)), 0);
+	struct nvme_cqe e;
+	assert_true(dpoll(&iq, 1, &e));
+	assert_int_equal(g.sq[2].nbusy, 2 + 4);
+	fake_nvme_step(f);
+	assert_int_equal(f->cq_overrun, 0);
+}
+
 /* The completions a deleted SQ's commands left unreaped in the shadow CQ
  * can wrap round its end: the scan that keeps them (gate_cq_pending_of)
  * follows the phase across the wrap. Three flushes complete into shadow
@@ -2016,6 +2066,53 @@ static void t_kcmd_driver_cq_full(void **s)
 	assert_true(nvme_gate_kcmd_poll(&g, &e));
 }
 
+/* ... nor when it is behind a driver completion waiting for room: the
+ * driver never consumes, 14 Keep Alives answered, then D0, D1 and the
+ * kernel's Keep Alive on the device in that order; D0 fills the driver's
+ * admin CQ. The poll takes the kernel's answer from behind D1, which
+ * waits; the reap passes over its slot later (nothing counted bad), D1
+ * reaches the driver once it makes room, and the next kernel command
+ * goes. Before, the reap stopped at D1 and the kernel's command waited for
+ * the driver (the broker's BROKER_KCMD_US timeout) */
+static void t_kcmd_behind_driver_cqe(void **s)
+{
+	(void)s;
+	for (uint16_t i = 0; i < ADMQ - 2; i++) {
+		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)(0x700 + i)));
+		assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
+		assert_int_equal(fake_nvme_step(f), 1);
+		assert_int_equal(nvme_gate_cq_reap(&g, 0), 1); /* unread */
+	}
+	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d0));
+	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d1));
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 2);
+	struct nvme_sqe k = cmd(NVME_ADM_KEEP_ALIVE, 0);
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+	assert_int_equal(fake_nvme_step(f), 3);
+	struct nvme_cqe e;
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+	assert_true(e.cid >= NVME_GATE_KCID_BASE);
+	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_SUCCESS);
+	assert_false(nvme_gate_kcmd_pending(&g));
+	assert_false(nvme_gate_kcmd_poll(&g, &e)); /* answered once */
+	/* D1 waits at the shadow head, the kernel's slot behind it */
+	assert_int_equal(g.cq[0].stale, 1);
+	for (uint16_t i = 0; i < ADMQ - 2; i++)
+		expect_ok(&adq, 0, (uint16_t)(0x700 + i));
+	expect_ok(&adq, 0, 0x7d0);
+	assert_false(dpoll(&adq, 0, &e));
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x7d1);
+	assert_false(dpoll(&adq, 0, &e));
+	assert_int_equal(g.dev_bad_cqe, 0);
+	assert_int_equal(g.dev_bad_sqhd, 0);
+	assert_int_equal(g.cq[0].stale, 0);
+	/* and the next kernel command goes as usual */
+	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_true(nvme_gate_kcmd_poll(&g, &e));
+}
+
 /* Delete I/O SQ or CQ naming the admin queue (0) or an id past the
  * gate's table (NVME_VAL_MAX_QID, the 16-bit field's last) is refused,
  * nothing reaches the device and the admin queue goes on working. The
@@ -2115,6 +2212,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_revoked_data, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_small_queue_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_abort_no_loss, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_stale_forged_not_counted, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_deleted_sq_slots, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_deleted_sq_wrap, setup, teardown),
@@ -2149,6 +2248,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd_sq_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_kcmd_behind_driver_cqe, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd_driver_cq_full, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_delete_qid_outside, setup,
