@@ -95,6 +95,36 @@ static void gate_pin(struct nvme_gate *g, struct nvme_gate_tag *tg,
 	}
 }
 
+/* Shadow CQ entry h of cq, if the device has posted it in phase ph: the
+ * status first, the body only after it (the shadow is device-writable:
+ * each field read once, none again). false when the phase says the entry
+ * is not posted yet. */
+static bool gate_shadow_read(const struct nvme_gate_cq *cq, uint16_t h,
+			     uint8_t ph, struct nvme_cqe *e)
+{
+	const volatile struct nvme_cqe *shq = cq->shadow.va;
+	e->status = shq[h].status;
+	if ((e->status & NVME_CQE_P_MASK) != ph)
+		return false;
+	dma_rmb(); /* phase before the body */
+	e->dw0 = shq[h].dw0;
+	e->dw1 = shq[h].dw1;
+	e->sqhd = shq[h].sqhd;
+	e->sqid = shq[h].sqid;
+	e->cid = shq[h].cid;
+	return true;
+}
+
+/* the shadow slot after h, the phase flipping at the wrap */
+static void gate_shadow_step(const struct nvme_gate_cq *cq, uint16_t *h,
+			     uint8_t *ph)
+{
+	if (++*h == cq->size) {
+		*h = 0;
+		*ph ^= 1;
+	}
+}
+
 /* The completions of SQ sq's current generation the device has posted into
  * cq's shadow that the gate has not reaped yet (those of an earlier
  * generation are counted in cq->stale already): how many, and, when record,
@@ -106,30 +136,23 @@ static uint16_t gate_cq_pending_of(const struct nvme_gate *g,
 				   const struct nvme_gate_cq *cq,
 				   struct nvme_gate_sq *sq, bool record)
 {
-	const volatile struct nvme_cqe *shq = cq->shadow.va;
 	const uint16_t sqid = (uint16_t)(sq - g->sq), gen = g->sq_gen[sqid];
 	uint16_t h = cq->sh_head, n = 0;
 	uint8_t ph = cq->sh_phase;
-	for (unsigned i = 0; shq && i < cq->size; i++) {
-		uint16_t st = shq[h].status;
-		if ((st & NVME_CQE_P_MASK) != ph)
-			break;
-		dma_rmb(); /* phase before the body */
-		uint16_t cid = shq[h].cid;
-		unsigned tag = cid & (NVME_GATE_TAGS - 1);
-		if (shq[h].sqid == sqid && cid >> NVME_GATE_GEN_SHIFT == gen) {
-			struct nvme_gate_tag *tg = &sq->tag[tag];
-			n++;
-			if (record && tag < sq->ntags && tg->busy &&
-			    cid == tg->dev_cid && !tg->dev_status) {
-				tg->dev_dw0 = shq[h].dw0;
-				tg->dev_dw1 = shq[h].dw1;
-				tg->dev_status = st | NVME_CQE_P_MASK;
-			}
-		}
-		if (++h == cq->size) {
-			h = 0;
-			ph ^= 1;
+	struct nvme_cqe e;
+	for (unsigned i = 0;
+	     cq->shadow.va && i < cq->size && gate_shadow_read(cq, h, ph, &e);
+	     i++, gate_shadow_step(cq, &h, &ph)) {
+		unsigned tag = e.cid & (NVME_GATE_TAGS - 1);
+		if (e.sqid != sqid || e.cid >> NVME_GATE_GEN_SHIFT != gen)
+			continue;
+		struct nvme_gate_tag *tg = &sq->tag[tag];
+		n++;
+		if (record && tag < sq->ntags && tg->busy &&
+		    e.cid == tg->dev_cid && !tg->dev_status) {
+			tg->dev_dw0 = e.dw0;
+			tg->dev_dw1 = e.dw1;
+			tg->dev_status = e.status | NVME_CQE_P_MASK;
 		}
 	}
 	return n;
@@ -158,19 +181,14 @@ static enum gate_cqe gate_cqe_kind(const struct nvme_gate *g, uint16_t cqid,
 static void gate_cq_count_stale(struct nvme_gate *g, uint16_t cqid)
 {
 	struct nvme_gate_cq *cq = &g->cq[cqid];
-	const volatile struct nvme_cqe *shq = cq->shadow.va;
 	uint16_t h = cq->sh_head, n = 0;
 	uint8_t ph = cq->sh_phase;
 	uint64_t seen[NVME_VAL_MAX_QID] = {0}; /* a tag's answer, per SQ */
 	bool kseen = false;
-	for (unsigned i = 0; shq && i < cq->size; i++) {
-		struct nvme_cqe e;
-		e.status = shq[h].status;
-		if ((e.status & NVME_CQE_P_MASK) != ph)
-			break;
-		dma_rmb(); /* phase before the body */
-		e.sqid = shq[h].sqid;
-		e.cid = shq[h].cid;
+	struct nvme_cqe e;
+	for (unsigned i = 0;
+	     cq->shadow.va && i < cq->size && gate_shadow_read(cq, h, ph, &e);
+	     i++, gate_shadow_step(cq, &h, &ph)) {
 		enum gate_cqe k = gate_cqe_kind(g, cqid, &e);
 		uint64_t bit = 1ull << (e.cid & (NVME_GATE_TAGS - 1));
 		if (k == GATE_CQE_KCMD) {
@@ -181,10 +199,6 @@ static void gate_cq_count_stale(struct nvme_gate *g, uint16_t cqid)
 			seen[e.sqid] |= bit;
 		} else {
 			n++;
-		}
-		if (++h == cq->size) {
-			h = 0;
-			ph ^= 1;
 		}
 	}
 	cq->stale = n;
@@ -639,6 +653,10 @@ static void gate_admin_post(struct nvme_gate *g, uint8_t opc, uint16_t qid,
 		if (ok || gate_cq_in_use(g, qid)) {
 			g->cq[qid].state = NVME_GQ_LIVE;
 			g->dev_bad_cqe += !ok;
+			/* what a lying device posted into it before the gate
+			 * saw it created holds slots all the same
+			 * (t_forged_before_cq_live_counted) */
+			gate_cq_count_stale(g, qid);
 		} else {
 			gate_cq_clear(g, &g->cq[qid]);
 			p->cq_live &= ~(1ull << qid);
@@ -938,6 +956,12 @@ static void gate_take_pending(struct nvme_gate *g, uint16_t cqid)
 	}
 }
 
+/* admin shadow slot h holds a kernel completion taken already */
+static bool gate_kcmd_taken(const struct nvme_gate *g, uint16_t h)
+{
+	return (g->kcmd_early[h / 64] >> (h % 64)) & 1;
+}
+
 /* The admin CQ's shadow head is a driver completion waiting for room in
  * the driver's full admin CQ: the kernel's outstanding command's
  * completion behind it is taken now, not after it — a driver that does not
@@ -947,35 +971,26 @@ static void gate_take_pending(struct nvme_gate *g, uint16_t cqid)
  * cq->size - 1 entries read, each once, its body after its phase. */
 static void gate_kcmd_ahead(struct nvme_gate *g, struct nvme_gate_cq *cq)
 {
-	const volatile struct nvme_cqe *shq = cq->shadow.va;
 	uint16_t h = cq->sh_head;
 	uint8_t ph = cq->sh_phase;
-	if (cq != &g->cq[0] || !g->kcmd_busy || g->kcmd_early)
+	if (cq != &g->cq[0] || !g->kcmd_busy)
 		return;
 	for (unsigned i = 1; i < cq->size; i++) {
-		if (++h == cq->size) {
-			h = 0;
-			ph ^= 1;
-		}
 		struct nvme_cqe e;
-		e.status = shq[h].status;
-		if ((e.status & NVME_CQE_P_MASK) != ph)
+		gate_shadow_step(cq, &h, &ph);
+		if (!gate_shadow_read(cq, h, ph, &e))
 			return;
-		dma_rmb(); /* phase before the body */
-		e.dw0 = shq[h].dw0;
-		e.dw1 = shq[h].dw1;
-		e.sqhd = shq[h].sqhd;
-		e.sqid = shq[h].sqid;
-		e.cid = shq[h].cid;
-		if (gate_cqe_kind(g, 0, &e) != GATE_CQE_KCMD)
+		/* a slot taken already may carry the CID the kernel uses
+		 * again now (they go round NVME_GATE_KCIDS) */
+		if (gate_kcmd_taken(g, h) ||
+		    gate_cqe_kind(g, 0, &e) != GATE_CQE_KCMD)
 			continue;
 		g->kcmd_cqe = e;
 		g->kcmd_busy = false;
 		g->kcmd_done = true;
 		if (cq->inflight)
 			cq->inflight--;
-		g->kcmd_early = true;
-		g->kcmd_early_at = h;
+		g->kcmd_early[h / 64] |= 1ull << (h % 64);
 		return;
 	}
 }
@@ -983,13 +998,15 @@ static void gate_kcmd_ahead(struct nvme_gate *g, struct nvme_gate_cq *cq)
 int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 {
 	struct nvme_gate_cq *cq = qid < NVME_VAL_MAX_QID ? &g->cq[qid] : 0;
+	if (cq && cq->state == NVME_GQ_PENDING && gate_ring_live(g, &cq->ring))
+		gate_cq_count_stale(g, qid); /* not reaped before it is live,
+						but what it holds is counted */
 	if (!cq || (cq->state != NVME_GQ_LIVE && cq->state != NVME_GQ_DELETING))
 		return -1;
 	if (!gate_ring_live(g, &cq->ring)) {
 		nvme_val_count(&g->stats, NVME_V_QUEUE_NOT_OWNED);
 		return -1;
 	}
-	const volatile struct nvme_cqe *shq = cq->shadow.va;
 	int delivered = 0, consumed = 0;
 	/* at most one queue depth per call. An entry that needs a slot in
 	 * the driver's CQ waits at the head while that is full, and what is
@@ -1000,30 +1017,19 @@ int nvme_gate_cq_reap(struct nvme_gate *g, uint16_t qid)
 	 * not hold back the kernel's command (t_kcmd_driver_cq_full) */
 	for (int i = 0; i < cq->size; i++) {
 		struct nvme_cqe e;
-		uint16_t st = shq[cq->sh_head].status;
-		if ((st & NVME_CQE_P_MASK) != cq->sh_phase)
+		if (!gate_shadow_read(cq, cq->sh_head, cq->sh_phase, &e))
 			break;
-		dma_rmb(); /* phase before the body */
-		e.dw0 = shq[cq->sh_head].dw0;
-		e.dw1 = shq[cq->sh_head].dw1;
-		e.sqhd = shq[cq->sh_head].sqhd;
-		e.sqid = shq[cq->sh_head].sqid;
-		e.cid = shq[cq->sh_head].cid;
-		e.status = st;
 		enum gate_cqe k = gate_cqe_kind(g, qid, &e);
 		if (k == GATE_CQE_DRV && cq_full(cq)) {
 			gate_kcmd_ahead(g, cq);
 			break;
 		}
-		bool early = qid == 0 && g->kcmd_early &&
-			     cq->sh_head == g->kcmd_early_at;
-		if (++cq->sh_head == cq->size) {
-			cq->sh_head = 0;
-			cq->sh_phase ^= 1;
-		}
+		uint16_t h0 = cq->sh_head;
+		bool early = qid == 0 && gate_kcmd_taken(g, h0);
+		gate_shadow_step(cq, &cq->sh_head, &cq->sh_phase);
 		consumed++;
 		if (early) { /* the kernel's, taken already */
-			g->kcmd_early = false;
+			g->kcmd_early[h0 / 64] &= ~(1ull << (h0 % 64));
 			gate_sqhd(g, &g->sq[0], e.sqhd);
 			continue;
 		}
@@ -1130,7 +1136,8 @@ void nvme_gate_drop_all(struct nvme_gate *g)
 		gate_cq_clear(g, &g->cq[q]);
 	}
 	g->pol->cq_live = g->pol->sq_live = 0;
-	g->kcmd_busy = g->kcmd_done = g->kcmd_early = false;
+	g->kcmd_busy = g->kcmd_done = false;
+	memset(g->kcmd_early, 0, sizeof(g->kcmd_early));
 	g->made = 0;
 	g->stopped = false;
 }

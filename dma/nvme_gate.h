@@ -215,11 +215,12 @@ struct nvme_gate {
 	uint16_t kcmd_cid; /* the outstanding kernel command's CID */
 	uint16_t kcmd_seq; /* the next kernel CID's index (survives drop_all) */
 	struct nvme_cqe kcmd_cqe;
-	/* the kernel's completion was taken from behind a driver completion
-	 * waiting for room in the driver's admin CQ: its shadow slot, passed
-	 * over when the reap reaches it (gate_kcmd_ahead) */
-	bool kcmd_early;
-	uint16_t kcmd_early_at;
+	/* admin shadow CQ slots (bit h) whose kernel completion was taken
+	 * from behind a driver completion waiting for room in the driver's
+	 * admin CQ: passed over when the reap reaches them (gate_kcmd_ahead).
+	 * One per kernel command, so several while the driver leaves its CQ
+	 * full */
+	uint64_t kcmd_early[NVME_GATE_QSIZE_MAX / 64];
 	struct nvme_gate_sq sq[NVME_VAL_MAX_QID];
 	struct nvme_gate_cq cq[NVME_VAL_MAX_QID];
 };

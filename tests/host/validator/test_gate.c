@@ -971,6 +971,44 @@ static void t_stale_forged_not_counted(void **s)
 	assert_int_equal(f->cq_overrun, 0);
 }
 
+/* A lying device posts into CQ 1 after it created it and before the gate
+ * has seen the Create I/O CQ's completion: the entry names nothing, but it
+ * holds a slot of the device's CQ all the same. It is counted when the
+ * gate sees the CQ go live, and already at a reap the pending CQ refuses
+ * (gate_cq_count_stale), so the flushes rung
+ * next leave the device room to post every answer: with the count at 0
+ * the gate let three onto a 4-entry CQ holding one already, and the
+ * device overran it (fuzz_gate_seq's check_cq_counted found it) */
+static void t_forged_before_cq_live_counted(void **s)
+{
+	(void)s;
+	iq = (struct dq){
+	    .sq = A + MIB, .cq = A + MIB + 0x40000, .size = 8, .cqsize = 4};
+	iq.phase = 1;
+	struct nvme_sqe c = create_cq(0x140, 1, 4, iq.cq, 1);
+	submit(&adq, c);
+	c = create_sq(0x141, 1, 8, iq.sq, 1);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 2);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_true(f->cq[1].live);
+	assert_int_equal(g.cq[1].state, NVME_GQ_PENDING);
+	fake_nvme_post(f, 1, 1, 0x3f, 0); /* names no command */
+	/* not reaped while pending, but counted */
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), -1);
+	assert_int_equal(g.cq[1].stale, 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 2);
+	expect_ok(&adq, 0, 0x140);
+	expect_ok(&adq, 0, 0x141);
+	assert_int_equal(g.cq[1].state, NVME_GQ_LIVE);
+	assert_int_equal(g.cq[1].stale, 1);
+	assert_int_equal(
+	    nvme_gate_sq_ring(&g, 1, submit_flushes(&iq, 3, 0x700)), 2);
+	assert_int_equal(fake_nvme_step(f), 2);
+	assert_int_equal(f->cq_overrun, 0);
+	assert_int_equal(nvme_gate_cq_reap(&g, 1), 2);
+	assert_int_equal(g.dev_bad_cqe, 1);
+}
+
 /* The completions a deleted SQ's commands left unreaped in the shadow CQ
  * can wrap round its end: the scan that keeps them (gate_cq_pending_of)
  * follows the phase across the wrap. Three flushes complete into shadow
@@ -2113,6 +2151,48 @@ static void t_kcmd_behind_driver_cqe(void **s)
 	assert_true(nvme_gate_kcmd_poll(&g, &e));
 }
 
+/* Two kernel commands in a row complete behind a driver completion that
+ * waits for room in the driver's full admin CQ: each is taken ahead of it
+ * (gate_kcmd_ahead keeps every slot it took, kcmd_early), not only the
+ * first — before, the second waited for the driver to read its CQ
+ * (fuzz_gate_seq's gate_kpoll oracle found it) — and the reap passes over
+ * both slots in order when the driver makes room */
+static void t_kcmds_behind_driver_cqe(void **s)
+{
+	(void)s;
+	for (uint16_t i = 0; i < ADMQ - 3; i++) {
+		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)(0x700 + i)));
+		assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
+		assert_int_equal(fake_nvme_step(f), 1);
+		assert_int_equal(nvme_gate_cq_reap(&g, 0), 1); /* unread */
+	}
+	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d0));
+	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d1));
+	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d2));
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 3);
+	struct nvme_sqe k = cmd(NVME_ADM_KEEP_ALIVE, 0);
+	struct nvme_cqe e;
+	for (unsigned n = 0; n < 2; n++) {
+		assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+		assert_true(fake_nvme_step(f) >= 1);
+		assert_true(nvme_gate_kcmd_poll(&g, &e));
+		assert_int_equal(nvme_cqe_sc(&e), NVME_SC_SUCCESS);
+		assert_false(nvme_gate_kcmd_pending(&g));
+		assert_int_equal(g.cq[0].stale, n + 1);
+	}
+	for (uint16_t i = 0; i < ADMQ - 3; i++)
+		expect_ok(&adq, 0, (uint16_t)(0x700 + i));
+	expect_ok(&adq, 0, 0x7d0);
+	expect_ok(&adq, 0, 0x7d1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x7d2);
+	assert_false(dpoll(&adq, 0, &e));
+	assert_int_equal(g.dev_bad_cqe, 0);
+	assert_int_equal(g.dev_bad_sqhd, 0);
+	assert_int_equal(g.cq[0].stale, 0);
+	assert_false(nvme_gate_kcmd_poll(&g, &e)); /* each answered once */
+}
+
 /* Delete I/O SQ or CQ naming the admin queue (0) or an id past the
  * gate's table (NVME_VAL_MAX_QID, the 16-bit field's last) is refused,
  * nothing reaches the device and the admin queue goes on working. The
@@ -2214,6 +2294,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_abort_no_loss, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_stale_forged_not_counted, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(t_forged_before_cq_live_counted,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_deleted_sq_slots, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_deleted_sq_wrap, setup, teardown),
@@ -2249,6 +2331,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd_sq_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd_behind_driver_cqe, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_kcmds_behind_driver_cqe, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd_driver_cq_full, setup,
 					    teardown),
