@@ -1,17 +1,18 @@
-# virtio-net: the split virtqueue (drivers/virtio-net/virtq.c) against a
+# virtio-net: the split virtqueue (dma/virtq.c) against a
 # software device, honest and hostile
 HOST_TESTS += $(BUILD)/host/virtq_test
-$(BUILD)/host/virtq_test: tests/host/virtio_net/test_virtq.c drivers/virtio-net/virtq.c $(SHIM_SRC)
+$(BUILD)/host/virtq_test: tests/host/virtio_net/test_virtq.c dma/virtq.c $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
 FUZZERS += $(BUILD)/fuzz/virtq_fuzz
-$(BUILD)/fuzz/virtq_fuzz: tests/host/virtio_net/fuzz_virtq.c drivers/virtio-net/virtq.c $(SHIM_SRC)
+$(BUILD)/fuzz/virtq_fuzz: tests/host/virtio_net/fuzz_virtq.c dma/virtq.c $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
 # the whole driver (transport, bring-up, struct nic) against a software
 # virtio-net PCI function
-VNET_SRC := drivers/virtio-net/virtq.c drivers/virtio-net/virtio_pci.c \
+VNET_SRC := dma/virtq.c kernel/authority/virtio_broker.c \
+	drivers/virtio-net/virtio_pci.c \
 	drivers/virtio-net/virtio_net.c kernel/net/nic.c \
 	tests/host/virtio_net/vnet_model.c $(AUTH_SRC)
 VNET_HDRS := $(wildcard drivers/virtio-net/*.h tests/host/virtio_net/*.h) \
