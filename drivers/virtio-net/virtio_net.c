@@ -703,6 +703,7 @@ const struct driver virtio_net_driver = {
     .ids = vnet_ids,
     .nids = ARRAY_SIZE(vnet_ids),
     .dma = true,
+    .rings_brokered = true,
     .attach = vnet_attach,
     .detach = vnet_detach,
 };

@@ -26,3 +26,18 @@ FUZZERS += $(BUILD)/fuzz/vnet_fuzz
 $(BUILD)/fuzz/vnet_fuzz: tests/host/virtio_net/fuzz_vnet.c $(VNET_SRC) $(SHIM_SRC) $(VNET_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+# the virtio broker (kernel/authority/virtio_broker.c) alone, with a hostile
+# driver, over the same model and the real owner table, pools and grants
+VQB_SRC := dma/virtq.c kernel/authority/virtio_broker.c \
+	tests/host/virtio_net/vnet_model.c $(AUTH_SRC)
+HOST_TESTS += $(BUILD)/host/vqbroker_test
+$(BUILD)/host/vqbroker_test: tests/host/virtio_net/test_vqbroker.c $(VQB_SRC) \
+		$(SHIM_SRC) $(VNET_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+FUZZERS += $(BUILD)/fuzz/vqbroker_fuzz
+$(BUILD)/fuzz/vqbroker_fuzz: tests/host/virtio_net/fuzz_vqbroker.c $(VQB_SRC) \
+		$(SHIM_SRC) $(VNET_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
