@@ -7,7 +7,6 @@
 
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
-#include "kernel/time/time.h"
 
 /* 256-byte config space / 4-byte minimum capability */
 #define VIRTIO_CAP_WALK_MAX 48

@@ -20,10 +20,9 @@ struct pci_dev;
  * most this much of it */
 #define VIRTIO_PCI_NOTIFY_MAP_MAX 65536u
 /* the longest wait for device_status to read 0 after a reset is written
- * (a hardware device may take a while to quiesce its DMA), and the pause
- * between reads */
+ * (a hardware device may take a while to quiesce its DMA; the broker
+ * reads it every VIRTIO_BROKER_POLL_US) */
 #define VIRTIO_RESET_TIMEOUT_US 1000000u
-#define VIRTIO_RESET_POLL_US	10u
 
 struct virtio_pci {
 	struct pci_dev *pci;

@@ -15,7 +15,6 @@
 
 /* 256-byte config space / 4-byte minimum capability */
 #define VB_CAP_WALK_MAX 48
-#define VB_READ_POLL_US 10u
 
 struct vb_queue {
 	bool live; /* its addresses may have reached the device */
@@ -107,7 +106,7 @@ static uint8_t vb_reset(struct vb *b, bool failed, uint64_t wait_us)
 	uint8_t s;
 	while ((s = rd8(b, VIRTIO_COMMON_STATUS)) != 0 &&
 	       time_now_us() < deadline)
-		time_delay_us(VB_READ_POLL_US);
+		time_delay_us(VIRTIO_BROKER_POLL_US);
 	if (s == 0)
 		vb_release(b);
 	return s;

@@ -44,8 +44,10 @@ struct pci_dev;
 #define VIRTIO_BROKER_MAX 8
 /* queues per broker (virtio-net: receive and transmit) */
 #define VIRTIO_BROKER_QUEUES 2
-/* the longest the revoke hook waits for device_status to read 0 */
+/* the longest the revoke hook waits for device_status to read 0, and the
+ * pause between reads of it in any reset */
 #define VIRTIO_BROKER_RESET_US 1000000u
+#define VIRTIO_BROKER_POLL_US  10u
 
 struct virtio_broker {
 	uint16_t slot;
