@@ -30,9 +30,11 @@
 #include "shim.h"
 #include "vnet_model.h"
 
-#define BUF    2048u
-#define QMAX   32u   /* largest queue drawn */
-#define ID_END 3000u /* owner ids an unbind may retire */
+#define BUF  2048u
+#define QMAX 32u /* largest queue drawn */
+/* owner ids an unbind may retire: each unconfirmed teardown withholds its
+ * pool and rings for good */
+#define ID_END 1000u
 #define F(b)   (1ull << (b))
 #define check(c)                                                               \
 	do {                                                                   \
