@@ -36,22 +36,19 @@ unsigned vnet_count;
 
 /* ---- failure and link state -------------------------------------------- */
 
-/* stop a device that held queue addresses: a reset asked for (device
+/* stop a device that held queue addresses: the broker's reset (device
  * status 0, §2.4 and §4.1.4.3.1), bus mastering off, then device_status
  * read until it is 0 for at most wait_us (a read completion does not pass
  * the device's posted writes). The last value read says whether it did
- * reset: memory the device was given goes back only after a 0 (the attach
- * unwind and vnet_detach wait VIRTIO_RESET_TIMEOUT_US for it, as
- * §4.1.4.3.2 and Linux's vp_reset wait). A device given up (failed) is
- * told FAILED first (§2.1); vnet_fail, in the main loop, keeps the pool
- * whatever it reads, so it reads once and does not wait. */
+ * reset: the broker gives the rings back and unpins the buffer pool only
+ * after a 0, so the pool goes back only then (the attach unwind and
+ * vnet_detach wait VIRTIO_RESET_TIMEOUT_US for it, as §4.1.4.3.2 and
+ * Linux's vp_reset wait). A device given up (failed) is told FAILED first
+ * (§2.1); vnet_fail, in the main loop, keeps the pool whatever it reads,
+ * so it reads once and does not wait. */
 static uint8_t vnet_stop(struct vnet_softc *sc, bool failed, uint64_t wait_us)
 {
-	if (failed)
-		virtio_pci_status_set(&sc->vp, VIRTIO_STATUS_FAILED);
-	virtio_pci_reset_request(&sc->vp);
-	pci_enable(sc->vp.pci, true, false, false);
-	return virtio_pci_reset_wait(&sc->vp, wait_us);
+	return virtio_pci_stop(&sc->vp, failed, wait_us);
 }
 
 /* the device broke the ring protocol or asked for a reset: tell it, stop
@@ -255,7 +252,8 @@ static void vnet_vectors_bind(struct vnet_softc *sc)
 /* ---- queues -----------------------------------------------------------------
  */
 
-/* one DMAPool: both rings, then all buffers */
+/* one DMAPool: the receive buffers, then the transmit buffers. The rings
+ * are the broker's (virtio_pci_queue_enable), in no pool of ours */
 static int vnet_queues_alloc(struct vnet_softc *sc)
 {
 	uint16_t n[2];
@@ -281,29 +279,27 @@ static int vnet_queues_alloc(struct vnet_softc *sc)
 		}
 		n[q] = MIN(max, (uint16_t)VNET_QSIZE);
 	}
-	size_t ring[2] = {ALIGN_UP(virtq_ring_bytes(n[0]), (size_t)PAGE_SIZE),
-			  ALIGN_UP(virtq_ring_bytes(n[1]), (size_t)PAGE_SIZE)};
-	size_t len = ring[0] + ring[1] + ((size_t)n[0] + n[1]) * VNET_BUF_SIZE;
+	size_t len = ((size_t)n[0] + n[1]) * VNET_BUF_SIZE;
 	if (dma_pool_create(sc->vp.owner, len, 0, &sc->pool) != 0) {
 		kprintf("%s: unable to allocate DMA pool (%zu bytes)\n",
 			sc->name, len);
 		return -1;
 	}
-	struct dma_buf rr, tr, rb, tb;
-	if (dma_pool_carve(&sc->pool, ring[0], PAGE_SIZE, &rr) ||
-	    dma_pool_carve(&sc->pool, ring[1], PAGE_SIZE, &tr) ||
-	    dma_pool_carve(&sc->pool, (size_t)n[0] * VNET_BUF_SIZE, PAGE_SIZE,
-			   &rb) ||
-	    dma_pool_carve(&sc->pool, (size_t)n[1] * VNET_BUF_SIZE, PAGE_SIZE,
-			   &tb) ||
-	    virtq_init(&sc->rxq, sc->rxname, n[0], &rr, &rb, VNET_BUF_SIZE,
-		       true) ||
-	    virtq_init(&sc->txq, sc->txname, n[1], &tr, &tb, VNET_BUF_SIZE,
-		       false)) {
-		kprintf("%s: unable to lay out queues in the DMA pool\n",
-			sc->name);
-		dma_pool_revoke(&sc->pool);
-		return -1;
+	struct vnet_q *qs[2] = {&sc->rx, &sc->tx};
+	for (unsigned q = 0; q < 2; q++) {
+		if (dma_pool_carve(&sc->pool, (size_t)n[q] * VNET_BUF_SIZE,
+				   PAGE_SIZE, &qs[q]->bufs)) {
+			kprintf("%s: unable to lay out buffers in the DMA "
+				"pool\n",
+				sc->name);
+			dma_pool_revoke(&sc->pool);
+			return -1;
+		}
+		qs[q]->size = n[q];
+		/* hand ids out low first: easier to read in a dump */
+		for (uint16_t i = 0; i < n[q]; i++)
+			qs[q]->free[i] = (uint16_t)(n[q] - 1 - i);
+		qs[q]->nfree = n[q];
 	}
 	return 0;
 }
@@ -312,22 +308,48 @@ static int vnet_queues_enable(struct vnet_softc *sc)
 {
 	uint16_t rxv = sc->msix ? VNET_VEC_RX : VIRTIO_MSI_NO_VECTOR;
 	uint16_t txv = sc->msix ? VNET_VEC_TX : VIRTIO_MSI_NO_VECTOR;
-	if (virtio_pci_queue_enable(&sc->vp, VIRTIO_NET_RXQ, &sc->rxq, rxv,
+	if (virtio_pci_queue_enable(&sc->vp, VIRTIO_NET_RXQ, sc->rx.size,
+				    &sc->rx.bufs, VNET_BUF_SIZE, true, rxv,
 				    &sc->rx_notify))
 		return -1;
-	if (virtio_pci_queue_enable(&sc->vp, VIRTIO_NET_TXQ, &sc->txq, txv,
+	if (virtio_pci_queue_enable(&sc->vp, VIRTIO_NET_TXQ, sc->tx.size,
+				    &sc->tx.bufs, VNET_BUF_SIZE, false, txv,
 				    &sc->tx_notify))
 		return -1;
 	return 0;
 }
 
-static void vnet_kick(struct vnet_softc *sc, struct virtq *q, uint32_t off,
-		      uint16_t qidx)
+/* an id of q the device does not hold, -1 when it holds them all */
+static int vnet_id_get(struct vnet_q *q)
 {
-	if (virtq_need_notify(q)) {
+	return q->nfree ? q->free[--q->nfree] : -1;
+}
+/* an id the broker gave back (virtio_broker_take: outstanding, so not in
+ * free[]) */
+static void vnet_id_put(struct vnet_q *q, uint16_t id)
+{
+	q->free[q->nfree++] = id;
+}
+static uint8_t *vnet_buf(const struct vnet_q *q, uint16_t id)
+{
+	return (uint8_t *)q->bufs.va + (size_t)id * VNET_BUF_SIZE;
+}
+
+static void vnet_kick(struct vnet_softc *sc, uint32_t off, uint16_t qidx)
+{
+	if (virtio_broker_need_notify(sc->vp.vb, qidx)) {
 		virtio_pci_notify(&sc->vp, off, qidx);
 		sc->notifies++;
 	}
+}
+
+/* hand buffer id of queue qidx to the device (the broker checks it) */
+static void vnet_post(struct vnet_softc *sc, uint16_t qidx, uint16_t id,
+		      uint32_t len)
+{
+	/* refused: our own bookkeeping is wrong, so stop */
+	if (virtio_broker_post(sc->vp.vb, qidx, id, len) != 0)
+		vnet_fail(sc, "post refused by the broker");
 }
 
 /* §5.1.6.3: keep the receive queue as full as possible */
@@ -335,12 +357,12 @@ static void vnet_rx_fill(struct vnet_softc *sc)
 {
 	int id;
 	bool any = false;
-	while ((id = virtq_alloc(&sc->rxq)) >= 0) {
-		virtq_post(&sc->rxq, (uint16_t)id, VNET_BUF_SIZE);
+	while (!sc->failed && (id = vnet_id_get(&sc->rx)) >= 0) {
+		vnet_post(sc, VIRTIO_NET_RXQ, (uint16_t)id, VNET_BUF_SIZE);
 		any = true;
 	}
-	if (any)
-		vnet_kick(sc, &sc->rxq, sc->rx_notify, VIRTIO_NET_RXQ);
+	if (any && !sc->failed)
+		vnet_kick(sc, sc->rx_notify, VIRTIO_NET_RXQ);
 }
 
 static void vnet_tx_reclaim(struct vnet_softc *sc)
@@ -348,8 +370,9 @@ static void vnet_tx_reclaim(struct vnet_softc *sc)
 	uint16_t id;
 	uint32_t len;
 	int r;
-	while ((r = virtq_take(&sc->txq, &id, &len)) == 1)
-		virtq_free(&sc->txq, id);
+	while ((r = virtio_broker_take(sc->vp.vb, VIRTIO_NET_TXQ, &id, &len)) ==
+	       1)
+		vnet_id_put(&sc->tx, id);
 	if (r < 0)
 		vnet_fail(sc, "broken ring");
 }
@@ -365,15 +388,16 @@ static void vnet_tx_reclaim(struct vnet_softc *sc)
  * later one interrupts the halted loop (§2.7.7) */
 static int vnet_rx_take(struct vnet_softc *sc, uint16_t *id, uint32_t *len)
 {
-	int r = virtq_take(&sc->rxq, id, len);
+	struct virtio_broker vb = sc->vp.vb;
+	int r = virtio_broker_take(vb, VIRTIO_NET_RXQ, id, len);
 	if (r == 0 && sc->rx_irq_off) {
-		virtq_suppress_irq(&sc->rxq, false);
+		virtio_broker_suppress_irq(vb, VIRTIO_NET_RXQ, false);
 		sc->rx_irq_off = false;
 		mb(); /* the flag visible before the index is read again */
-		r = virtq_take(&sc->rxq, id, len);
+		r = virtio_broker_take(vb, VIRTIO_NET_RXQ, id, len);
 	}
 	if (r == 1 && !sc->rx_irq_off) {
-		virtq_suppress_irq(&sc->rxq, true);
+		virtio_broker_suppress_irq(vb, VIRTIO_NET_RXQ, true);
 		sc->rx_irq_off = true;
 	}
 	return r;
@@ -385,7 +409,7 @@ static void vnet_flush(struct nic *n)
 	if (!sc->tx_unkicked || sc->failed)
 		return;
 	sc->tx_unkicked = 0;
-	vnet_kick(sc, &sc->txq, sc->tx_notify, VIRTIO_NET_TXQ);
+	vnet_kick(sc, sc->tx_notify, VIRTIO_NET_TXQ);
 }
 
 static int vnet_send(struct nic *n, const void *frame, size_t len)
@@ -402,15 +426,20 @@ static int vnet_send(struct nic *n, const void *frame, size_t len)
 	}
 	/* every buffer is the device's: the caller holds the frame and sends
 	 * it again after a later recv has reclaimed some (nic.h) */
-	int id = virtq_alloc(&sc->txq);
+	int id = vnet_id_get(&sc->tx);
 	if (id < 0)
 		return NIC_TX_FULL;
 	/* §5.1.6.2: flags 0, GSO_NONE, num_buffers 0; a fully checksummed frame
 	 */
-	uint8_t *b = virtq_buf(&sc->txq, (uint16_t)id);
+	uint8_t *b = vnet_buf(&sc->tx, (uint16_t)id);
 	memset(b, 0, VNET_HDR_LEN);
 	memcpy(b + VNET_HDR_LEN, frame, len);
-	virtq_post(&sc->txq, (uint16_t)id, (uint32_t)(VNET_HDR_LEN + len));
+	vnet_post(sc, VIRTIO_NET_TXQ, (uint16_t)id,
+		  (uint32_t)(VNET_HDR_LEN + len));
+	if (sc->failed) {
+		n->stats.tx_errors++;
+		return -1;
+	}
 	/* one notify per burst (vnet_flush), and one every VNET_TX_BATCH
 	 * frames so a long burst keeps the device busy while it grows: under
 	 * QEMU each notify is an exit and a wake-up of its I/O thread */
@@ -430,7 +459,7 @@ static int vnet_recv(struct nic *n, void *buf, size_t cap)
 	vnet_link_poll(sc);
 
 	/* bounded: at most one queue's worth of bad frames per call */
-	for (unsigned i = 0; i < sc->rxq.size && !sc->failed; i++) {
+	for (unsigned i = 0; i < sc->rx.size && !sc->failed; i++) {
 		uint16_t id;
 		uint32_t len;
 		int r = vnet_rx_take(sc, &id, &len);
@@ -440,7 +469,7 @@ static int vnet_recv(struct nic *n, void *buf, size_t cap)
 			vnet_fail(sc, "broken ring");
 			return -1;
 		}
-		const uint8_t *b = virtq_buf(&sc->rxq, id);
+		const uint8_t *b = vnet_buf(&sc->rx, id);
 		int got = -1;
 		if (len < VNET_HDR_LEN + VNET_ETH_MIN ||
 		    len > VNET_HDR_LEN + VNET_ETH_MAX) {
@@ -455,8 +484,9 @@ static int vnet_recv(struct nic *n, void *buf, size_t cap)
 		}
 		/* the copy is taken: the buffer goes straight back to the
 		 * device */
-		virtq_post(&sc->rxq, id, VNET_BUF_SIZE);
-		vnet_kick(sc, &sc->rxq, sc->rx_notify, VIRTIO_NET_RXQ);
+		vnet_post(sc, VIRTIO_NET_RXQ, id, VNET_BUF_SIZE);
+		if (!sc->failed)
+			vnet_kick(sc, sc->rx_notify, VIRTIO_NET_RXQ);
 		if (got >= 0)
 			return got;
 	}
@@ -520,8 +550,6 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	unsigned slot = (unsigned)(sc - vnet_softcs);
 	memset(sc, 0, sizeof(*sc));
 	ksnprintf(sc->name, sizeof(sc->name), "vnet%u", slot);
-	ksnprintf(sc->rxname, sizeof(sc->rxname), "%s rx", sc->name);
-	ksnprintf(sc->txname, sizeof(sc->txname), "%s tx", sc->name);
 	sc->vp.pci = d;
 	sc->vp.name = sc->name;
 	sc->vp.owner = owner;
@@ -578,7 +606,8 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	/* finished transmits are reaped on every send and receive: an interrupt
 	 * for them would only cost an exit (§2.7.7; the vector stays mapped).
 	 * vnet.txirq=1 keeps them, for the side-by-side bench. */
-	virtq_suppress_irq(&sc->txq, cmdline_u64("vnet.txirq", 0) == 0);
+	virtio_broker_suppress_irq(sc->vp.vb, VIRTIO_NET_TXQ,
+				   cmdline_u64("vnet.txirq", 0) == 0);
 	vnet_rx_fill(sc);
 	for (unsigned i = 0; sc->msix && i < VNET_NVEC; i++)
 		irq_unmask(&sc->irq[i]);
@@ -594,7 +623,7 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 		"queues "
 		"%u/%u %s link %s\n",
 		sc->name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
-		(unsigned long long)sc->vp.features, sc->rxq.size, sc->txq.size,
+		(unsigned long long)sc->vp.features, sc->rx.size, sc->tx.size,
 		sc->msix ? "msix" : "polled", sc->nic.link_up ? "up" : "down");
 	return 0;
 
@@ -694,6 +723,7 @@ const struct driver virtio_net_driver = {
     .ids = vnet_ids,
     .nids = ARRAY_SIZE(vnet_ids),
     .dma = true,
+    .rings_brokered = true,
     .attach = vnet_attach,
     .detach = vnet_detach,
 };
@@ -722,12 +752,12 @@ static void vnet_status_json(struct json *j)
 			   (unsigned long long)sc->vp.features);
 		json_kbool(j, "msix", sc->msix);
 		json_kobj(j, "rxq");
-		json_ku64(j, "size", sc->rxq.size);
-		json_ku64(j, "posted", sc->rxq.nout);
+		json_ku64(j, "size", sc->rx.size);
+		json_ku64(j, "posted", sc->rx.size - sc->rx.nfree);
 		json_obj_end(j);
 		json_kobj(j, "txq");
-		json_ku64(j, "size", sc->txq.size);
-		json_ku64(j, "posted", sc->txq.nout);
+		json_ku64(j, "size", sc->tx.size);
+		json_ku64(j, "posted", sc->tx.size - sc->tx.nfree);
 		json_obj_end(j);
 		json_kobj(j, "irq");
 		json_ku64(j, "config", vnet_irqs(sc, VNET_VEC_CONFIG));

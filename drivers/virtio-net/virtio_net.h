@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dma/virtq.h"
 #include "drivers/virtio-net/virtio_pci.h"
-#include "drivers/virtio-net/virtq.h"
 #include "kernel/authority/authority.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/net/nic.h"
@@ -20,13 +20,21 @@
 /* MSI-X table entries capOS uses on a virtio-net function */
 enum { VNET_VEC_CONFIG, VNET_VEC_RX, VNET_VEC_TX, VNET_NVEC };
 
+/* one queue as the driver holds it: its buffers (in the pool) and which
+ * of them are its own; the rings are the broker's */
+struct vnet_q {
+	uint16_t size;
+	struct dma_buf bufs; /* buffer i at bufs.va + i * VNET_BUF_SIZE */
+	uint16_t nfree;	     /* ids in free[]: not posted */
+	uint16_t free[VIRTQ_MAX];
+};
+
 struct vnet_softc {
 	char name[8]; /* "vnet0" */
 	struct virtio_pci vp;
 	struct nic nic;
-	struct dma_pool pool;
-	struct virtq rxq, txq;
-	char rxname[16], txname[16];
+	struct dma_pool pool; /* the buffers of both queues, nothing else */
+	struct vnet_q rx, tx;
 	uint32_t rx_notify, tx_notify; /* byte offsets in vp.notify */
 	struct irq_cap irq[VNET_NVEC];
 	bool msix;		      /* vectors bound and mapped */

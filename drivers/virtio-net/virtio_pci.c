@@ -1,12 +1,12 @@
 /* drivers/virtio-net/virtio_pci.c — modern virtio PCI transport (virtio 1.2
  * §4.1). Every structure is reached through a DeviceMmio window granted
  * from the BAR its vendor capability names, after checking that the
- * structure lies inside that BAR. */
+ * structure lies inside that BAR; the common configuration is read
+ * through a read-only one and written only by the virtio broker. */
 #include "drivers/virtio-net/virtio_pci.h"
 
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
-#include "kernel/time/time.h"
 
 /* 256-byte config space / 4-byte minimum capability */
 #define VIRTIO_CAP_WALK_MAX 48
@@ -76,6 +76,11 @@ int virtio_pci_map(struct virtio_pci *vp)
 	bool seen[5] = {0};
 	unsigned walked = 0;
 
+	/* the broker first: from here no window of ours over a common
+	 * configuration structure may be writable */
+	if (virtio_broker_open(vp->pci, vp->owner, &vp->vb) != 0)
+		return -1;
+
 	/* §4.1.4.1: use the first capability of each type the driver can use;
 	 * ignore reserved types and reserved BAR values */
 	for (uint8_t pos = pci_find_cap(vp->pci, PCI_CAP_ID_VNDR, 0);
@@ -112,8 +117,7 @@ int virtio_pci_map(struct virtio_pci *vp)
 
 	if (virtio_cap_grant(vp, &caps[VIRTIO_PCI_CAP_COMMON_CFG],
 			     VIRTIO_COMMON_SIZE, VIRTIO_PCI_MAP_MAX, 4,
-			     &vp->common, MMIO_READ | MMIO_WRITE,
-			     "common configuration"))
+			     &vp->common, MMIO_READ, "common configuration"))
 		goto err;
 	if (virtio_cap_grant(vp, nc, 2, VIRTIO_PCI_NOTIFY_MAP_MAX, 2,
 			     &vp->notify, MMIO_WRITE, "notification"))
@@ -157,39 +161,23 @@ uint8_t virtio_pci_status(const struct virtio_pci *vp)
 
 int virtio_pci_status_set(struct virtio_pci *vp, uint8_t bits)
 {
-	uint8_t s = virtio_pci_status(vp);
-	if ((s & vp->status) != vp->status && !(bits & VIRTIO_STATUS_FAILED)) {
-		kprintf("%s: unable to set device status 0x%x: the device "
-			"dropped 0x%x (status 0x%x)\n",
-			vp->name, bits, vp->status & ~s, s);
+	if (virtio_broker_status_set(vp->vb, bits) != 0)
 		return -1;
-	}
 	vp->status |= bits;
-	mmio_write8(&vp->common, VIRTIO_COMMON_STATUS, s | bits);
 	return 0;
 }
 
-void virtio_pci_reset_request(struct virtio_pci *vp)
+uint8_t virtio_pci_stop(struct virtio_pci *vp, bool failed, uint64_t wait_us)
 {
-	mmio_write8(&vp->common, VIRTIO_COMMON_STATUS, 0);
 	vp->status = 0;
-}
-
-uint8_t virtio_pci_reset_wait(const struct virtio_pci *vp, uint64_t us)
-{
-	uint64_t deadline = time_now_us() + us;
-	uint8_t s;
-	while ((s = virtio_pci_status(vp)) != 0 && time_now_us() < deadline)
-		time_delay_us(VIRTIO_RESET_POLL_US);
-	return s;
+	return virtio_broker_reset(vp->vb, failed, wait_us);
 }
 
 int virtio_pci_reset(struct virtio_pci *vp)
 {
 	/* §4.1.4.3.2: after writing 0 the driver waits for a read of 0
 	 * before it reinitializes the device */
-	virtio_pci_reset_request(vp);
-	uint8_t s = virtio_pci_reset_wait(vp, VIRTIO_RESET_TIMEOUT_US);
+	uint8_t s = virtio_pci_stop(vp, false, VIRTIO_RESET_TIMEOUT_US);
 	if (s) {
 		kprintf("%s: unable to reset device (status 0x%x)\n", vp->name,
 			s);
@@ -198,50 +186,18 @@ int virtio_pci_reset(struct virtio_pci *vp)
 	return 0;
 }
 
-static uint64_t virtio_pci_features_read(struct virtio_pci *vp)
-{
-	uint64_t f = 0;
-	for (uint32_t w = 0; w < 2; w++) {
-		mmio_write32(&vp->common, VIRTIO_COMMON_DFSELECT, w);
-		f |= (uint64_t)mmio_read32(&vp->common, VIRTIO_COMMON_DF)
-		     << (32 * w);
-	}
-	return f;
-}
-
 int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
 			 uint64_t required)
 {
-	vp->offered = virtio_pci_features_read(vp);
-	if ((vp->offered & required) != required) {
-		kprintf("%s: unable to negotiate features: offered 0x%llx, "
-			"need 0x%llx\n",
-			vp->name, (unsigned long long)vp->offered,
-			(unsigned long long)required);
+	if (virtio_broker_negotiate(vp->vb, wanted, required, &vp->features))
 		return -1;
-	}
-	vp->features = vp->offered & wanted;
-	for (uint32_t w = 0; w < 2; w++) {
-		mmio_write32(&vp->common, VIRTIO_COMMON_GFSELECT, w);
-		mmio_write32(&vp->common, VIRTIO_COMMON_GF,
-			     (uint32_t)(vp->features >> (32 * w)));
-	}
-	/* §3.1.1 steps 5-6: FEATURES_OK, then re-read it; a device that does
-	 * not accept the subset clears it */
-	if (virtio_pci_status_set(vp, VIRTIO_STATUS_FEATURES_OK) ||
-	    !(virtio_pci_status(vp) & VIRTIO_STATUS_FEATURES_OK)) {
-		kprintf(
-		    "%s: unable to negotiate features: device refused 0x%llx\n",
-		    vp->name, (unsigned long long)vp->features);
-		return -1;
-	}
+	vp->status |= VIRTIO_STATUS_FEATURES_OK;
 	return 0;
 }
 
 bool virtio_pci_config_vector(struct virtio_pci *vp, uint16_t vec)
 {
-	mmio_write16(&vp->common, VIRTIO_COMMON_MSIX, vec);
-	return mmio_read16(&vp->common, VIRTIO_COMMON_MSIX) == vec;
+	return virtio_broker_config_vector(vp->vb, vec);
 }
 
 uint16_t virtio_pci_num_queues(struct virtio_pci *vp)
@@ -251,42 +207,23 @@ uint16_t virtio_pci_num_queues(struct virtio_pci *vp)
 
 uint16_t virtio_pci_queue_max(struct virtio_pci *vp, uint16_t qidx)
 {
-	mmio_write16(&vp->common, VIRTIO_COMMON_Q_SELECT, qidx);
-	return mmio_read16(&vp->common, VIRTIO_COMMON_Q_SIZE);
+	return virtio_broker_queue_max(vp->vb, qidx);
 }
 
-int virtio_pci_queue_enable(struct virtio_pci *vp, uint16_t qidx,
-			    const struct virtq *q, uint16_t vec,
+int virtio_pci_queue_enable(struct virtio_pci *vp, uint16_t qidx, uint16_t size,
+			    const struct dma_buf *bufs, uint32_t buf_size,
+			    bool device_writes, uint16_t vec,
 			    uint32_t *notify_off)
 {
-	/* §4.1.5.1.3 virtqueue configuration, in the spec's order */
-	mmio_write16(&vp->common, VIRTIO_COMMON_Q_SELECT, qidx);
-	mmio_write16(&vp->common, VIRTIO_COMMON_Q_SIZE, q->size);
-	mmio_write64(&vp->common, VIRTIO_COMMON_Q_DESC, q->desc_iova);
-	mmio_write64(&vp->common, VIRTIO_COMMON_Q_DRIVER, q->avail_iova);
-	mmio_write64(&vp->common, VIRTIO_COMMON_Q_DEVICE, q->used_iova);
-	mmio_write16(&vp->common, VIRTIO_COMMON_Q_MSIX, vec);
-	if (mmio_read16(&vp->common, VIRTIO_COMMON_Q_MSIX) != vec) {
-		kprintf("%s: unable to map queue %u to MSI-X entry %u\n",
-			vp->name, qidx, vec);
+	uint16_t noff;
+	if (virtio_broker_queue(vp->vb, qidx, size, bufs, buf_size,
+				device_writes, vec, &noff) != 0)
 		return -1;
-	}
-	/* a device that dropped the write would use a ring of another
-	 * size than the one laid out: past its end, or short of it */
-	uint16_t got = mmio_read16(&vp->common, VIRTIO_COMMON_Q_SIZE);
-	if (got != q->size) {
-		kprintf("%s: unable to size queue %u to %u: it reads back %u\n",
-			vp->name, qidx, q->size, got);
-		return -1;
-	}
-
 	/* §4.1.4.4: cap.offset + queue_notify_off * notify_off_multiplier; the
 	 * window starts at cap.offset. The 16-bit write must fit the window
 	 * and be 2-byte aligned (a multiplier of 1 can make it odd, and the
 	 * DeviceMmio window refuses an unaligned access). */
-	uint64_t off =
-	    (uint64_t)mmio_read16(&vp->common, VIRTIO_COMMON_Q_NOFF) *
-	    vp->notify_mult;
+	uint64_t off = (uint64_t)noff * vp->notify_mult;
 	if ((off & 1) || off + 2 > vp->notify.len) {
 		kprintf("%s: unable to locate notify address of queue %u "
 			"(offset 0x%llx unaligned or past window %u)\n",
@@ -295,8 +232,6 @@ int virtio_pci_queue_enable(struct virtio_pci *vp, uint16_t qidx,
 		return -1;
 	}
 	*notify_off = (uint32_t)off;
-
-	mmio_write16(&vp->common, VIRTIO_COMMON_Q_ENABLE, 1);
 	return 0;
 }
 

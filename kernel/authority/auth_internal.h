@@ -67,6 +67,22 @@ void auth_owner_on_revoke(uint16_t owner, auth_revoke_hook_t fn, void *arg);
  * unbind counts from the owner's account). One hook per owner. */
 typedef uint64_t (*auth_unbind_hook_t)(void *arg, uint16_t owner, bool stopped);
 void auth_owner_on_unbind(uint16_t owner, auth_unbind_hook_t fn, void *arg);
+/* A broker's registers: from now on no DeviceMmio window of owner that
+ * allows writes may overlap [off, off+len) of BAR `bar` of its function
+ * (mmio_grant, and the host models of it, ask auth_owner_guarded); a
+ * read-only one may. Refused (-1, one line) when owner has no function,
+ * holds AUTH_GUARDS_MAX guards already, or holds a writable window over
+ * the range now. A range guarded already is not added again. The guards
+ * stay while the owner is bound (also across its revocation), and go
+ * with it (unbind). */
+#define AUTH_GUARDS_MAX 4
+int auth_owner_guard(uint16_t owner, unsigned bar, uint64_t off, uint64_t len);
+/* the broker's own read-write window over registers it guards: mmio_grant
+ * without the guard (kernel/authority only: no driver is handed this) */
+int mmio_grant_broker(struct pci_dev *d, uint16_t owner, unsigned bar,
+		      uint64_t off, uint64_t len, struct dev_mmio *out);
+bool auth_owner_guarded(uint16_t owner, unsigned bar, uint64_t off,
+			uint64_t len);
 /* owner is being unbound and its stop was not confirmed: dma_kernel_free
  * withholds every page it is given (-1) */
 bool auth_owner_withholds(uint16_t owner);

@@ -23,9 +23,10 @@ struct pci_dev;
 
 /* how a function's DMA is confined (the device manager decides at bind) */
 enum dma_backend {
-	DMA_BACKEND_NONE,	 /* not DMA-capable, or no usable backend */
-	DMA_BACKEND_IOMMU,	 /* hardware translation (kernel/iommu) */
-	DMA_BACKEND_VALIDATOR,	 /* brokered on-notify validator (dma/) */
+	DMA_BACKEND_NONE,      /* not DMA-capable, or no usable backend */
+	DMA_BACKEND_IOMMU,     /* hardware translation (kernel/iommu) */
+	DMA_BACKEND_VALIDATOR, /* brokered: the NVMe on-notify validator (dma/),
+				* or virtqueues the virtio broker lays out */
 	DMA_BACKEND_UNVALIDATED, /* device whose DMA is not validated (edu, NICs
 				  * whose queues hold only pool addresses) */
 };

@@ -6,8 +6,9 @@
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 
-int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
-	       uint64_t len, uint32_t flags, struct dev_mmio *out)
+static int grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
+		 uint64_t len, uint32_t flags, bool broker,
+		 struct dev_mmio *out)
 {
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
@@ -33,6 +34,17 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
 			kprintf("authority: %s is brokered; no DeviceMmio "
 				"window on it\n",
 				a);
+		return -1;
+	}
+	/* registers only a broker writes (the virtio common configuration:
+	 * device status, features, queue addresses) */
+	if (!broker && (flags & MMIO_WRITE) &&
+	    auth_owner_guarded(owner, bar, off, len)) {
+		if (auth_refused(owner, AUTH_NOT_GRANTED))
+			kprintf("authority: %s BAR%u [0x%lx, +0x%lx) is "
+				"written only by its broker; no writable "
+				"window over it\n",
+				a, bar, off, len);
 		return -1;
 	}
 	const char *why = mmio_window_refusal(d, bar, off, len);
@@ -66,6 +78,19 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
 	auth_slots[slot].mmio_len = out->len;
 	auth_slots[slot].mmio_flags = flags;
 	return 0;
+}
+
+int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
+	       uint64_t len, uint32_t flags, struct dev_mmio *out)
+{
+	return grant(d, owner, bar, off, len, flags, false, out);
+}
+
+int mmio_grant_broker(struct pci_dev *d, uint16_t owner, unsigned bar,
+		      uint64_t off, uint64_t len, struct dev_mmio *out)
+{
+	return grant(d, owner, bar, off, len, MMIO_READ | MMIO_WRITE, true,
+		     out);
 }
 
 void mmio_revoke(struct dev_mmio *m)

@@ -44,6 +44,12 @@ struct auth_owner {
 	/* refusal lines said per reason (auth_refused): at most
 	 * AUTH_REFUSAL_LINES + 1 */
 	uint8_t said[AUTH_NREASONS];
+	/* BAR ranges only a broker writes (auth_owner_guard) */
+	struct {
+		uint8_t bar;
+		uint64_t off, len;
+	} guard[AUTH_GUARDS_MAX];
+	unsigned nguard;
 };
 
 static struct auth_owner owners[AUTH_OWNER_MAX];
@@ -455,6 +461,58 @@ int auth_owner_unbind(uint16_t id, bool stopped)
 	retired[id / 8] |= (uint8_t)(1u << (id % 8));
 	memset(o, 0, sizeof(*o));
 	return withheld ? 1 : 0;
+}
+
+static bool ranges_meet(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+bool auth_owner_guarded(uint16_t id, unsigned bar, uint64_t off, uint64_t len)
+{
+	const struct auth_owner *o = owner_find(id);
+	for (unsigned i = 0; o && i < o->nguard; i++)
+		if (o->guard[i].bar == bar &&
+		    ranges_meet(off, len, o->guard[i].off, o->guard[i].len))
+			return true;
+	return false;
+}
+
+int auth_owner_guard(uint16_t id, unsigned bar, uint64_t off, uint64_t len)
+{
+	struct auth_owner *o = owner_find(id);
+	for (unsigned i = 0; o && i < o->nguard; i++)
+		if (o->guard[i].bar == bar && o->guard[i].off == off &&
+		    o->guard[i].len == len)
+			return 0; /* guarded since before any window */
+	if (!o || !o->f.d || bar > 5 || o->nguard == AUTH_GUARDS_MAX) {
+		kprintf("authority: unable to guard BAR%u [0x%llx, +0x%llx) of "
+			"owner %u (%s)\n",
+			bar, (unsigned long long)off, (unsigned long long)len,
+			id, !o || !o->f.d ? "no function" : "too many guards");
+		return -1;
+	}
+	/* a writable window the owner holds already over the range would
+	 * outlive the guard */
+	uint64_t pa = o->f.d->bar[bar].base + off;
+	for (unsigned s = 1; s < AUTH_SLOTS; s++) {
+		const struct auth_slot *sl = &auth_slots[s];
+		if (sl->kind == AUTH_MMIO && sl->owner == id &&
+		    (sl->mmio_flags & MMIO_WRITE) &&
+		    ranges_meet(sl->mmio_phys, sl->mmio_len, pa, len)) {
+			kprintf("authority: unable to guard BAR%u [0x%llx, "
+				"+0x%llx) of owner %u (it holds a writable "
+				"window over it, slot %u)\n",
+				bar, (unsigned long long)off,
+				(unsigned long long)len, id, s);
+			return -1;
+		}
+	}
+	o->guard[o->nguard].bar = (uint8_t)bar;
+	o->guard[o->nguard].off = off;
+	o->guard[o->nguard].len = len;
+	o->nguard++;
+	return 0;
 }
 
 uint64_t auth_unbind_withheld_pages(void)

@@ -3,6 +3,7 @@
  * a DMA backend from the policy (no backend: not bound, fail closed); an
  * owner id for its grants; then attach. One `pci` line per function. */
 #include "kernel/devmgr/devmgr.h"
+#include "kernel/authority/virtio_broker.h"
 #include "kernel/devmgr/blockdev.h"
 #include "kernel/devmgr/shape.h"
 #include "kernel/lib/lib.h"
@@ -94,6 +95,11 @@ static const char *devmgr_own(struct pci_dev *d, const struct driver *drv,
 		return "refused: no owner";
 	}
 	next_owner++;
+	/* the broker before the driver: no writable window over the common
+	 * configuration is ever the driver's */
+	struct virtio_broker vb;
+	if (drv->rings_brokered && virtio_broker_open(d, d->owner, &vb) != 0)
+		return "refused: no broker";
 	struct dev_identity id = {0};
 	if (!drv->identify)
 		return NULL;

@@ -25,6 +25,10 @@ struct driver {
 	unsigned nids;
 	bool dma;	/* performs DMA: needs a backend to be bound */
 	bool validated; /* its DMA goes through the brokered validator (dma/) */
+	/* a virtio function whose common configuration and rings are the
+	 * virtio broker's (kernel/authority/virtio_broker.h): the device
+	 * manager opens the broker at bind, before the driver runs */
+	bool rings_brokered;
 	/* optional, before any of the owner's memory exists: what only the
 	 * device can say about itself (for NVMe, the broker's Identify), so
 	 * the device manager can classify it and set the owner's limits

@@ -205,6 +205,7 @@ enum dma_backend devmgr_pick_backend(const struct pci_dev *d,
 	struct shape_backend_in in = {
 	    .dma = drv->dma,
 	    .validated = drv->validated,
+	    .rings_brokered = drv->rings_brokered,
 	    .iommu = pol.iommu,
 	    .iommu_supported = sc == IOMMU_IN_SCOPE,
 	    .mode = pol.mode,

@@ -381,8 +381,13 @@ enum dma_backend shape_pick_backend(const struct shape_backend_in *in,
 			  note);
 		return DMA_BACKEND_NONE;
 	}
-	if (in->validated) {
-		ksnprintf(why, cap, "%s; brokered validator", note);
+	/* the NVMe gate checks every command; the virtio broker writes every
+	 * descriptor itself, inside a pinned pool: both confine the device
+	 * without an IOMMU */
+	if (in->validated || in->rings_brokered) {
+		ksnprintf(why, cap, "%s; %s", note,
+			  in->validated ? "brokered validator"
+					: "brokered virtqueues");
 		return DMA_BACKEND_VALIDATOR;
 	}
 	if (in->mode == SHAPE_DMA_STRICT) {

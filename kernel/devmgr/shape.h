@@ -121,6 +121,7 @@ struct shape_backend_in {
 	const char *iommu;    /* ACPI IOMMU table seen ("DMAR"...), NULL none */
 	bool iommu_supported; /* a working unit translates the function */
 	enum shape_dma_mode mode;
+	bool rings_brokered; /* its rings are the virtio broker's */
 };
 
 /* the backend and one line of why; DMA_BACKEND_NONE means "do not bind" */

@@ -1,8 +1,8 @@
 /* kernel/proof/nic_restart.c — PROOF nic-restart: the device manager's
- * supervisor restarts a virtio-net function its device gave up. The proof
- * plays a broken driver on the first virtio-net function while the stack
- * holds a DHCP lease on it: one transmit-ring entry names descriptor
- * 0xffff, past the queue's size, and the queue is notified. QEMU's
+ * supervisor restarts a virtio-net function its device gave up. While the
+ * stack holds a DHCP lease on the first virtio-net function, the proof
+ * corrupts its transmit ring (virtio_broker_inject_avail: one entry names
+ * descriptor 0xffff, past the queue's size) and notifies the queue. QEMU's
  * virtqueue_get_head calls virtio_error ("Guest says index 65535 is
  * available"), which on a VERSION_1 device sets DEVICE_NEEDS_RESET and
  * raises a configuration interrupt. The stack is polled and the
@@ -59,12 +59,10 @@ static void proof_nic_restart(void)
 	uint16_t old_owner = d->owner;
 	uint32_t restarts = d->restart.count;
 	uint64_t fails0 = net_counters()->tx_fail;
-	/* the broken driver: an available entry naming descriptor 0xffff */
-	struct virtq *q = &sc->txq;
-	q->avail->ring[q->avail_idx % q->size] = 0xffff;
-	mb();
-	q->avail->idx = (uint16_t)(q->avail_idx + 1);
-	mb();
+	/* the fault: an available entry naming descriptor 0xffff, in ring
+	 * memory the virtio broker owns (no driver can post one: the
+	 * broker's post refuses an id past the queue's size) */
+	virtio_broker_inject_avail(sc->vp.vb, VIRTIO_NET_TXQ, 0xffff);
 	virtio_pci_notify(&sc->vp, sc->tx_notify, VIRTIO_NET_TXQ);
 	t0 = time_now_us();
 	uint64_t failed_ms = 0, restarted_ms = 0;

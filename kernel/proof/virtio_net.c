@@ -21,15 +21,15 @@ static void vnet_proof(void)
 		live++;
 		bool ok =
 		    !sc->failed && virtio_has(&sc->vp, VIRTIO_F_VERSION_1) &&
-		    sc->rxq.nout == sc->rxq.size && sc->txq.size > 0 &&
+		    sc->rx.nfree == 0 && sc->rx.size > 0 && sc->tx.size > 0 &&
 		    (virtio_pci_status(&sc->vp) & VIRTIO_STATUS_DRIVER_OK);
 		proof_result(
 		    "virtio-net", ok,
 		    "dev=%s mac=%02x:%02x:%02x:%02x:%02x:%02x features=0x%llx "
 		    "rxq=%u rx_posted=%u txq=%u msix=%d link=%s",
 		    sc->name, m[0], m[1], m[2], m[3], m[4], m[5],
-		    (unsigned long long)sc->vp.features, sc->rxq.size,
-		    sc->rxq.nout, sc->txq.size, sc->msix,
+		    (unsigned long long)sc->vp.features, sc->rx.size,
+		    sc->rx.size - sc->rx.nfree, sc->tx.size, sc->msix,
 		    sc->nic.link_up ? "up" : "down");
 	}
 	if (live == 0)

@@ -16,8 +16,9 @@ with and without `-device intel-iommu`, and checks that:
   it computes on its own (the outside witness);
 - AWS's 48-bit DMA limit is applied on the EC2 platform and nowhere else.
 
-More boots check the fail-closed side: devmgr.dma=strict refuses the
-unvalidated NIC and keeps NVMe; devmgr.dma=iommu binds NVMe under VT-d on a
+More boots check the fail-closed side: devmgr.dma=strict binds NVMe and
+the virtio-net NIC, whose virtqueues the kernel brokers (QEMU's record of
+the queues: rings outside the driver's pool); devmgr.dma=iommu binds NVMe under VT-d on a
 DMAR machine and refuses it where there is no IOMMU. One boot serves
 /api/shape over the Web UI (virtio-net with ACCESS_PLATFORM, itself under
 the IOMMU) and checks the JSON.
@@ -312,24 +313,76 @@ def test_gcp_storage_local_dmar_and_api(tmp_path):
     check_witness(img, p[name], name)
 
 
-def test_strict_refuses_unvalidated_dma(tmp_path):
-    """devmgr.dma=strict on Azure: the NIC (no validator) is not bound and
-    the line says why; NVMe (validated) still is and passes its proof."""
-    nic = ["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
+def virtio_queue_areas(m):
+    """QEMU's own record of the virtio-net function's queues (QMP
+    x-query-virtio-queue-status): per queue its descriptor, available and
+    used ring addresses and size, and the buffers its descriptors name
+    (x-query-virtio-queue-element, each descriptor of the table)."""
+    path = next(v["path"] for v in m.qmp("x-query-virtio")
+                if v["name"] == "virtio-net")
+    queues = []
+    for q in (0, 1):
+        st = m.qmp("x-query-virtio-queue-status", path=path, queue=q)
+        size = st["vring-num"]
+        bufs = []
+        for i in range(size):
+            el = m.qmp("x-query-virtio-queue-element", path=path, queue=q, index=i)
+            bufs += [(d["addr"], d["len"]) for d in el["descs"]]
+        queues.append((st["vring-desc"], st["vring-avail"], st["vring-used"], size, bufs))
+    return queues
+
+
+def test_strict_binds_brokered_nic(tmp_path):
+    """devmgr.dma=strict on Azure with no IOMMU: virtio-net is bound, its
+    backend line says brokered virtqueues, and it takes a DHCP lease
+    (firstboot-dhcp) and serves HTTP; NVMe (validated) still passes its
+    proof. Outside the kernel, QEMU's record of the queues: the descriptor
+    table, available and used rings lie outside the driver's 1 MiB pool
+    (its buffers from the lowest receive buffer on), and every descriptor
+    names a buffer inside it. Before the broker, strict refused the NIC (no validator)."""
+    port = free_port()
+    nic = ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
+           "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
     m, img, name = run_cloud(tmp_path, "azure", False, extra_devices=nic,
-                             cmdline_extra="devmgr.dma=strict")
+                             cmdline_extra="devmgr.dma=strict", exit_=False)
+    m.cmdline = m.cmdline.replace("devmgr-policy", "devmgr-policy,firstboot-dhcp")
     with m:
-        rc = m.wait()
-    log = m.log
+        m.wait_for(r"^capOS: proofs pass=\d+ fail=\d+", timeout=180)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        body = None
+        for _ in range(60):
+            try:
+                body = opener.open(f"http://127.0.0.1:{port}/api/virtio-net", timeout=10).read()
+                break
+            except OSError:
+                time.sleep(1)
+        queues = virtio_queue_areas(m)
+        log = m.log
+        m.quit()
     assert platform_line(log)[3] == "strict"
     pci, _, _, _, _, backend, why = shape_bind_line(log, "virtio-net")
-    assert backend == "none" and "dma=strict" in why and "not bound" in why
-    assert re.search(rf"^devmgr: {pci} virtio-net: dma backend none \(", log, re.M)
-    assert re.search(rf"^pci {pci} 1af4:1041 class 020000 -> none$", log, re.M)
+    assert backend == "brokered-validator" and why.endswith("; brokered virtqueues"), why
+    assert re.search(rf"^devmgr: {pci} virtio-net: dma backend brokered-validator \(", log, re.M)
+    assert re.search(rf"^pci {pci} 1af4:1041 class 020000 -> virtio-net$", log, re.M)
     p = m.proofs
     assert p[name].passed, p[name]
-    assert p["devmgr-policy"].passed and p["devmgr-policy"].kv["refused"] == "1"
-    assert rc == EXIT_PASS
+    assert p["firstboot-dhcp"].passed and p["firstboot-dhcp"].kv["source"] == "dhcp", log[-3000:]
+    assert p["devmgr-policy"].passed and p["devmgr-policy"].kv["refused"] == "0"
+    assert body is not None, "no HTTP answer from the guest"
+    nics = json.loads(body)
+    assert nics[0]["rxq"]["posted"] == nics[0]["rxq"]["size"] > 0
+    assert nics[0]["rx_packets"] > 0 and nics[0]["tx_packets"] > 0
+    # the pool: 256 receive then 256 transmit buffers of 2 KiB from its
+    # start (vnet_queues_alloc), the lowest receive buffer's address
+    allbufs = [b for q in queues for b in q[4]]
+    lo = min(a for a, _ in allbufs)
+    hi = lo + (2 * 256 * 2048)
+    for desc, avail, used, size, bufs in queues:
+        assert size == 256 and len(bufs) == size
+        for area, n in ((desc, 16 * size), (avail, 6 + 2 * size), (used, 6 + 8 * size)):
+            assert area + n <= lo or area >= hi, (hex(area), hex(lo), hex(hi))
+        for a, n in bufs:
+            assert lo <= a and a + n <= hi
 
 
 @pytest.mark.parametrize("iommu", [True, False], ids=["dmar", "no-iommu"])

@@ -987,6 +987,50 @@ static void test_stale_revoke_spares_new_holder(void **st)
 	mmio_revoke(&m);
 }
 
+/* a broker's registers (the virtio common configuration): once guarded,
+ * the owner gets no writable window over any byte of them — only a
+ * read-only one, through which a write is refused and reaches nothing —
+ * while windows beside them stay writable and the broker's own
+ * (mmio_grant_broker) is read-write; a guard is refused while the owner
+ * holds a writable window over the range (it would outlive the guard).
+ * Before auth_owner_guard, the driver's common window was read-write */
+static void test_guarded_registers_read_only(void **st)
+{
+	const uint16_t o = 290;
+	static struct pci_dev d = {.bus = 0, .dev = 41, .owner = o};
+	struct dev_mmio rw, ro, beside, own;
+	d.bar[0].base = BAR_BASE;
+	d.bar[0].size = sizeof(bar_mem);
+	bind_fn(o, &d);
+	assert_int_equal(mmio_grant(&d, o, 0, 0x200, 0x40, MMIO_WRITE, &rw), 0);
+	assert_int_equal(auth_owner_guard(o, 0, 0x200, 0x38), -1);
+	mmio_revoke(&rw);
+	assert_int_equal(auth_owner_guard(o, 0, 0x200, 0x38), 0);
+	uint64_t ng = refused(AUTH_NOT_GRANTED);
+	assert_int_equal(
+	    mmio_grant(&d, o, 0, 0x200, 0x38, MMIO_READ | MMIO_WRITE, &rw), -1);
+	assert_int_equal(mmio_grant(&d, o, 0, 0x100, 0x101, MMIO_WRITE, &rw),
+			 -1); /* its last byte is the guard's first */
+	assert_int_equal(mmio_grant(&d, o, 0, 0x237, 0x10, MMIO_WRITE, &rw),
+			 -1);
+	assert_int_equal(refused(AUTH_NOT_GRANTED), ng + 3);
+	assert_int_equal(mmio_grant(&d, o, 0, 0x200, 0x38, MMIO_READ, &ro), 0);
+	assert_int_equal(mmio_grant(&d, o, 0, 0x238, 0x8, MMIO_WRITE, &beside),
+			 0);
+	bar_mem[0x220] = 0x11;
+	uint64_t r0 = refused(AUTH_READ_ONLY);
+	assert_false(mmio_write8(&ro, 0x20, 0x99));
+	assert_int_equal(refused(AUTH_READ_ONLY), r0 + 1);
+	assert_int_equal(bar_mem[0x220], 0x11);
+	assert_int_equal(mmio_read8(&ro, 0x20), 0x11);
+	assert_int_equal(mmio_grant_broker(&d, o, 0, 0x200, 0x38, &own), 0);
+	assert_true(mmio_write8(&own, 0x20, 0x22));
+	assert_int_equal(bar_mem[0x220], 0x22);
+	mmio_revoke(&own);
+	mmio_revoke(&beside);
+	mmio_revoke(&ro);
+}
+
 /* a window the kernel cannot map (mm_map_mmio NULL: here a BAR outside
  * the test's bar_mem) is refused, nothing granted, its slot back.
  * Mutation testing found nothing held it: the refusal turned into 0
@@ -2963,6 +3007,7 @@ int main(void)
 	    cmocka_unit_test(test_revoked_no_mmio_window),
 	    cmocka_unit_test(test_stale_revoke_spares_new_holder),
 	    cmocka_unit_test(test_mmio_unmappable_refused),
+	    cmocka_unit_test(test_guarded_registers_read_only),
 	    cmocka_unit_test(test_mmio_bar_not_a_window),
 	    cmocka_unit_test(test_carve_align_one),
 	    cmocka_unit_test(test_kmem_free_not_given),

@@ -9,11 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "kernel/authority/authority.h"
+#include "kernel/authority/virtio_broker.h"
 #include "kernel/devmgr/blockdev.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/devmgr/shape.h"
@@ -59,12 +61,34 @@ bool cmdline_cut(void)
 {
 	return false;
 }
+/* the virtio broker devmgr_own opens for a driver whose rings are
+ * brokered (device 0x0008 here): it answers broker_ok, and records the
+ * owner it was opened for and whether the driver had run yet. Called for
+ * any other function, it is a failure */
+static bool broker_ok;
+static unsigned broker_opens, attaches_at_open, brokered_attaches;
+static uint16_t broker_owner;
+int virtio_broker_open(struct pci_dev *d, uint16_t owner,
+		       struct virtio_broker *out)
+{
+	(void)out;
+	if (d->device != 0x0008) {
+		fprintf(stderr, "virtio_broker_open called for a driver "
+				"without rings\n");
+		abort();
+	}
+	broker_opens++;
+	broker_owner = owner;
+	attaches_at_open = brokered_attaches;
+	return broker_ok ? 0 : -1;
+}
 void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 {
 	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
 }
 
-struct pci_dev pci_devs[10];
+struct pci_dev pci_devs[10]; /* [8]: the supervisor's flaky one, [9]: the
+			      brokered one, each bound by its tests */
 unsigned pci_ndevs;
 
 /* each function's Command register as pci_enable last left it (the
@@ -140,6 +164,13 @@ static int quiet_attach(struct pci_dev *d, uint16_t owner)
 	return 0;
 }
 
+static int brokered_attach(struct pci_dev *d, uint16_t owner)
+{
+	(void)d, (void)owner;
+	brokered_attaches++;
+	return 0;
+}
+
 /* devmgr_shutdown's order: the functions detached, in turn */
 static unsigned detached[8], ndetached;
 /* takes 1500 us and the device confirms */
@@ -189,11 +220,19 @@ static int flaky_detach(struct pci_dev *d)
 }
 DRIVER(flaky, 0x0007, NULL, flaky_attach, flaky_detach);
 
+static const struct pci_match brokered_ids[] = {{0x1234, 0x0008, 0, 0}};
+static const struct driver brokered_drv = {.name = "brokered",
+					   .ids = brokered_ids,
+					   .nids = 1,
+					   .dma = true,
+					   .rings_brokered = true,
+					   .attach = brokered_attach};
+
 const struct driver *const devmgr_drivers[] = {
-    &halfway_attach_drv, &halfway_identify_drv,
-    &unterminated_drv,	 &halfway_blockdev_drv,
-    &slow_drv,		 &unconfirmed_drv,
-    &flaky_drv,
+    &brokered_drv,	   &halfway_attach_drv,
+    &halfway_identify_drv, &unterminated_drv,
+    &halfway_blockdev_drv, &slow_drv,
+    &unconfirmed_drv,	   &flaky_drv,
 };
 const unsigned devmgr_ndrivers = ARRAY_SIZE(devmgr_drivers);
 
@@ -678,25 +717,56 @@ static void test_restart_not_against_revocation(void **st)
 	assert_false(d->restart.pending);
 	assert_non_null(strstr(shim_last_line, "fenced"));
 	d->fenced = false;
-}
+	/* a driver whose rings are brokered (virtio-net): the device manager
+	 * opens the broker for the new owner before the driver runs; a broker
+	 * it cannot open leaves the function unbound, "refused: no broker", its
+	 * owner revoked, the driver never attached */
+	static void test_broker_opened_before_driver(void **st)
+	{
+		(void)st;
+		struct pci_dev *d = &pci_devs[9];
+		d->dev = 9;
+		d->vendor = 0x1234;
+		d->device = 0x0008;
+		strlcpy(d->state, "unbound", sizeof(d->state));
+		broker_ok = false;
+		devmgr_bind(d);
+		assert_int_equal(broker_opens, 1);
+		assert_int_equal(brokered_attaches, 0);
+		assert_null(d->drv);
+		assert_string_equal(d->state, "refused: no broker");
+		assert_true(auth_owner_revoked(broker_owner));
+		/* given back, then bound again with a broker that opens */
+		assert_int_equal(devmgr_unbind(d), 0); /* nothing to withhold */
+		broker_ok = true;
+		assert_int_equal(devmgr_rebind(d), 0);
+		assert_int_equal(broker_opens, 2);
+		assert_int_equal(attaches_at_open,
+				 0); /* before the driver ran */
+		assert_int_equal(brokered_attaches, 1);
+		assert_int_equal(broker_owner, d->owner);
+		assert_ptr_equal(d->drv, &brokered_drv);
+	}
 
-int main(void)
-{
-	const struct CMUnitTest t[] = {
-	    cmocka_unit_test(test_attach_fails_halfway),
-	    cmocka_unit_test(test_identify_fails_halfway),
-	    cmocka_unit_test(test_identify_unterminated),
-	    cmocka_unit_test(test_attach_fails_after_blockdev),
-	    cmocka_unit_test(test_blockdev_registered_twice),
-	    cmocka_unit_test(test_blockdev_registry_holds_BLOCKDEV_MAX),
-	    cmocka_unit_test(test_shutdown_reverse_order),
-	    cmocka_unit_test(test_shutdown_lines),
-	    cmocka_unit_test(test_shutdown_follows_bind_order),
-	    cmocka_unit_test(test_unbind_rebind),
-	    cmocka_unit_test(test_restart_budget_and_backoff),
-	    cmocka_unit_test(test_restart_budget_refilled_after_clean_run),
-	    cmocka_unit_test(test_restart_fails_in_its_bring_up),
-	    cmocka_unit_test(test_restart_not_against_revocation),
-	};
-	return cmocka_run_group_tests(t, setup, NULL);
-}
+	int main(void)
+	{
+		const struct CMUnitTest t[] = {
+		    cmocka_unit_test(test_attach_fails_halfway),
+		    cmocka_unit_test(test_identify_fails_halfway),
+		    cmocka_unit_test(test_identify_unterminated),
+		    cmocka_unit_test(test_attach_fails_after_blockdev),
+		    cmocka_unit_test(test_blockdev_registered_twice),
+		    cmocka_unit_test(test_blockdev_registry_holds_BLOCKDEV_MAX),
+		    cmocka_unit_test(test_shutdown_reverse_order),
+		    cmocka_unit_test(test_shutdown_lines),
+		    cmocka_unit_test(test_shutdown_follows_bind_order),
+		    cmocka_unit_test(test_unbind_rebind),
+		    cmocka_unit_test(test_restart_budget_and_backoff),
+		    cmocka_unit_test(
+			test_restart_budget_refilled_after_clean_run),
+		    cmocka_unit_test(test_restart_fails_in_its_bring_up),
+		    cmocka_unit_test(test_restart_not_against_revocation),
+		    cmocka_unit_test(test_broker_opened_before_driver),
+		};
+		return cmocka_run_group_tests(t, setup, NULL);
+	}

@@ -394,7 +394,8 @@ static enum dma_backend pick(bool dma, bool validated, const char *iommu,
 			     bool supported, enum shape_dma_mode mode,
 			     char *why)
 {
-	struct shape_backend_in in = {dma, validated, iommu, supported, mode};
+	struct shape_backend_in in = {dma,	 validated, iommu,
+				      supported, mode,	    false};
 	return shape_pick_backend(&in, why, 160);
 }
 
@@ -428,6 +429,18 @@ static void test_backend(void **st)
 	assert_non_null(strstr(why, "not bound"));
 	assert_int_equal(pick(true, true, NULL, false, SHAPE_DMA_STRICT, why),
 			 DMA_BACKEND_VALIDATOR);
+	/* virtio-net: its rings brokered, so strict binds it; the IOMMU
+	 * still wins where it is usable, and dma=iommu still wants one */
+	struct shape_backend_in vq = {
+	    .dma = true, .mode = SHAPE_DMA_STRICT, .rings_brokered = true};
+	assert_int_equal(shape_pick_backend(&vq, why, 160),
+			 DMA_BACKEND_VALIDATOR);
+	assert_string_equal(why, "no iommu table (DMAR/IVRS/VIOT); brokered "
+				 "virtqueues");
+	vq.iommu = "DMAR", vq.iommu_supported = true;
+	assert_int_equal(shape_pick_backend(&vq, why, 160), DMA_BACKEND_IOMMU);
+	vq.iommu_supported = false, vq.mode = SHAPE_DMA_IOMMU;
+	assert_int_equal(shape_pick_backend(&vq, why, 160), DMA_BACKEND_NONE);
 	/* iommu required and none usable: nothing DMA-capable binds */
 	assert_int_equal(pick(true, true, "DMAR", false, SHAPE_DMA_IOMMU, why),
 			 DMA_BACKEND_NONE);
@@ -439,8 +452,8 @@ static void test_backend(void **st)
 	assert_int_equal(pick(false, false, NULL, false, SHAPE_DMA_AUTO, why),
 			 DMA_BACKEND_NONE);
 	/* the reason always fits and is terminated */
-	struct shape_backend_in in = {true, false, "DMAR", false,
-				      SHAPE_DMA_STRICT};
+	struct shape_backend_in in = {
+	    true, false, "DMAR", false, SHAPE_DMA_STRICT, false};
 	char small[16];
 	shape_pick_backend(&in, small, sizeof(small));
 	assert_int_equal(strlen(small), 15);

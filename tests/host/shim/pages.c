@@ -113,3 +113,20 @@ void page_free(uint64_t pa, size_t n)
 	memset(&w->inuse[i], 0, n);
 	shim_pages_in_use -= n;
 }
+
+bool shim_page_allocated(uint64_t pa, size_t len)
+{
+	for (unsigned i = 0; len && i < ARRAY_SIZE(windows); i++) {
+		const struct window *w = &windows[i];
+		uint64_t span = WINDOW_PAGES * PAGE_SIZE;
+		if (pa < w->base || pa - w->base >= span ||
+		    len > span - (pa - w->base))
+			continue;
+		for (uint64_t p = (pa - w->base) / PAGE_SIZE;
+		     p <= (pa - w->base + len - 1) / PAGE_SIZE; p++)
+			if (!w->inuse[p])
+				return false;
+		return true;
+	}
+	return false;
+}

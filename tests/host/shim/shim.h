@@ -54,6 +54,10 @@ typedef void (*shim_page_hook_fn)(uint64_t pa, size_t len);
 extern shim_page_hook_fn shim_page_hook;
 /* pages.c: pages page_alloc handed out and page_free has not taken back */
 extern uint64_t shim_pages_in_use;
+/* pages.c: is every page of [pa, pa + len) allocated now (len > 0)? A
+ * device model reading kernel DMA pages (a broker's rings) asks this */
+#include <stdbool.h>
+bool shim_page_allocated(uint64_t pa, size_t len);
 
 /* iommu.c: the owner whose DMA an IOMMU translates (0: none), what is
  * mapped now, misuse counted, and an IOMMU that stops confirming unmaps */

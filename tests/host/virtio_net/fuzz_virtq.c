@@ -22,9 +22,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = data[i++];
 		switch (op % 4) {
 		case 0: { /* driver posts one buffer */
-			int id = virtq_alloc(&e.q);
-			if (id >= 0)
-				virtq_post(&e.q, (uint16_t)id, 1 + (op >> 2));
+			int id = vq_alloc(&e);
+			/* a free id of a right length is refused only on a
+			 * queue the device broke */
+			if (id >= 0 &&
+			    virtq_post(&e.q, (uint16_t)id, 1 + (op >> 2))) {
+				if (!e.q.broken)
+					abort();
+				vq_free(&e, (uint16_t)id);
+			}
 			break;
 		}
 		case 1: { /* device writes a used entry of its choosing */
@@ -53,15 +59,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (rx && len > e.q.post_len[id])
 					abort();
 				/* touch the buffer the way the driver does */
-				memset(virtq_buf(&e.q, id), 0, rx ? len : 0);
-				virtq_free(&e.q, id);
+				memset(vq_buf(&e, id), 0, rx ? len : 0);
+				vq_free(&e, id);
 			} else if (r < 0 && !e.q.broken) {
 				abort();
 			}
 			break;
 		}
 		}
-		if (e.q.nout + e.q.nfree != e.q.size)
+		if (e.q.nout + e.nfree != e.q.size)
 			abort();
 	}
 out:

@@ -193,9 +193,9 @@ static void failed_state(struct nic *n)
 }
 
 /* a slow reset that still ends well within VIRTIO_RESET_TIMEOUT_US at one
- * read every VIRTIO_RESET_POLL_US */
+ * read every VIRTIO_BROKER_POLL_US */
 #define FZ_SLOW_RESET_READS 100u
-_Static_assert(FZ_SLOW_RESET_READS *VIRTIO_RESET_POLL_US * 10 <
+_Static_assert(FZ_SLOW_RESET_READS *VIRTIO_BROKER_POLL_US * 10 <
 		   VIRTIO_RESET_TIMEOUT_US,
 	       "slow reset not within the bound");
 

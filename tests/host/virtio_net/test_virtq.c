@@ -63,7 +63,7 @@ static void test_layout_matches_spec(void **st)
 		assert_int_equal(q->desc[i].flags, VIRTQ_DESC_F_WRITE);
 		assert_int_equal(q->desc[i].next, 0);
 	}
-	assert_int_equal(q->nfree, 256);
+	assert_int_equal(e.nfree, 256);
 	vq_env_free(&e);
 
 	assert_int_equal(vq_env_init(&e, 4, 2048, false), 0);
@@ -76,7 +76,7 @@ static void test_roundtrip_out_of_order(void **st)
 	struct vq_env e;
 	assert_int_equal(vq_env_init(&e, 8, 2048, true), 0);
 	int id;
-	while ((id = virtq_alloc(&e.q)) >= 0)
+	while ((id = vq_alloc(&e)) >= 0)
 		virtq_post(&e.q, (uint16_t)id, 2048);
 	assert_int_equal(e.q.nout, 8);
 	assert_int_equal(e.q.avail->idx, 8);
@@ -110,7 +110,7 @@ static void test_init_again_starts_clean(void **st)
 	struct vq_env e;
 	assert_int_equal(vq_env_init(&e, 8, 2048, true), 0);
 	for (int i = 0; i < 3; i++)
-		virtq_post(&e.q, (uint16_t)virtq_alloc(&e.q), 2048);
+		virtq_post(&e.q, (uint16_t)vq_alloc(&e), 2048);
 	vdev_push(&e, (uint32_t)vdev_pop(&e), 64);
 	uint16_t rid;
 	uint32_t len;
@@ -121,11 +121,12 @@ static void test_init_again_starts_clean(void **st)
 			 0);
 	assert_false(e.q.broken);
 	assert_int_equal(e.q.nout, 0);
-	assert_int_equal(e.q.nfree, 8);
 	assert_int_equal(e.q.completed, 0);
 	assert_int_equal(e.q.used->idx, 0);
 	assert_int_equal(e.q.avail->idx, 0);
 	assert_int_equal(virtq_take(&e.q, &rid, &len), 0);
+	for (uint16_t i = 0; i < 8; i++) /* no id outstanding any more */
+		assert_int_equal(virtq_post(&e.q, i, 2048), 0);
 	vq_env_free(&e);
 }
 
@@ -135,7 +136,7 @@ static void test_indices_wrap(void **st)
 	assert_int_equal(vq_env_init(&e, 4, 64, false), 0);
 	/* 70000 > 65536: both free-running indices wrap */
 	for (unsigned n = 0; n < 70000; n++) {
-		int id = virtq_alloc(&e.q);
+		int id = vq_alloc(&e);
 		assert_true(id >= 0);
 		virtq_post(&e.q, (uint16_t)id, 60);
 		int did = vdev_pop(&e);
@@ -145,9 +146,9 @@ static void test_indices_wrap(void **st)
 		uint32_t len;
 		assert_int_equal(virtq_take(&e.q, &rid, &len), 1);
 		assert_int_equal(rid, id);
-		virtq_free(&e.q, rid);
+		vq_free(&e, rid);
 	}
-	assert_int_equal(e.q.nfree, 4);
+	assert_int_equal(e.nfree, 4);
 	assert_false(e.q.broken);
 	vq_env_free(&e);
 }
@@ -155,7 +156,7 @@ static void test_indices_wrap(void **st)
 static void post_all(struct vq_env *e)
 {
 	int id;
-	while ((id = virtq_alloc(&e->q)) >= 0)
+	while ((id = vq_alloc(e)) >= 0)
 		virtq_post(&e->q, (uint16_t)id, e->q.buf_size);
 }
 
@@ -182,7 +183,7 @@ static void test_hostile_index_past_outstanding(void **st)
 	struct vq_env e;
 	assert_int_equal(vq_env_init(&e, 8, 2048, true), 0);
 	for (int i = 0; i < 2; i++)
-		virtq_post(&e.q, (uint16_t)virtq_alloc(&e.q), 2048);
+		virtq_post(&e.q, (uint16_t)vq_alloc(&e), 2048);
 	/* 3 used entries for 2 buffers: within the ring size, still a lie */
 	e.q.used->idx = 3;
 	uint16_t rid;
@@ -241,14 +242,14 @@ static void test_hostile_length(void **st)
 
 	/* posted shorter than the buffer: the posted length is the limit */
 	assert_int_equal(vq_env_init(&e, 8, 2048, true), 0);
-	virtq_post(&e.q, (uint16_t)virtq_alloc(&e.q), 100);
+	virtq_post(&e.q, (uint16_t)vq_alloc(&e), 100);
 	vdev_push(&e, (uint32_t)vdev_pop(&e), 101);
 	assert_int_equal(virtq_take(&e.q, &rid, &len), -1);
 	vq_env_free(&e);
 
 	/* transmit: the device writes nothing, its length is not used */
 	assert_int_equal(vq_env_init(&e, 8, 2048, false), 0);
-	virtq_post(&e.q, (uint16_t)virtq_alloc(&e.q), 100);
+	virtq_post(&e.q, (uint16_t)vq_alloc(&e), 100);
 	vdev_push(&e, (uint32_t)vdev_pop(&e), 0xffffffffu);
 	assert_int_equal(virtq_take(&e.q, &rid, &len), 1);
 	assert_int_equal(len, 0);
@@ -269,6 +270,39 @@ static void test_notify_suppression(void **st)
 	vq_env_free(&e);
 }
 
+/* a post the queue's own record refuses (the driver is not trusted
+ * either: the broker posts for it): an id past the queue, an id the
+ * device holds already, a length past the buffer; nothing is written —
+ * no descriptor length, ring slot or index — and the reason is named */
+static void test_post_refused(void **st)
+{
+	struct vq_env e;
+	assert_int_equal(vq_env_init(&e, 8, 2048, true), 0);
+	struct virtq *q = &e.q;
+	assert_int_equal(virtq_post(q, 3, 2048), 0);
+	uint16_t idx = q->avail->idx;
+	struct {
+		uint16_t id;
+		uint32_t len;
+		const char *why;
+	} bad[] = {{8, 64, "id past the queue"},
+		   {0xffff, 64, "id past the queue"},
+		   {3, 64, "id outstanding"},
+		   {4, 2049, "length past the buffer"}};
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(virtq_post(q, bad[i].id, bad[i].len), -1);
+		assert_string_equal(
+		    virtq_post_refusal(q, bad[i].id, bad[i].len), bad[i].why);
+	}
+	assert_int_equal(q->avail->idx, idx);
+	assert_int_equal(q->nout, 1);
+	assert_int_equal(q->desc[4].len, 2048); /* as virtq_init left it */
+	for (unsigned i = 0; i < 8; i++)	/* addresses never move */
+		assert_int_equal(q->desc[i].addr, VQ_BUF_IOVA + i * 2048ull);
+	assert_int_equal(virtq_post(q, 4, 2048), 0); /* the boundary */
+	vq_env_free(&e);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -284,6 +318,7 @@ int main(void)
 	    cmocka_unit_test(test_hostile_id_twice),
 	    cmocka_unit_test(test_hostile_length),
 	    cmocka_unit_test(test_notify_suppression),
+	    cmocka_unit_test(test_post_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,7 @@
 #define VDEV_H
 #include <stdlib.h>
 
-#include "drivers/virtio-net/virtq.h"
+#include "dma/virtq.h"
 
 struct vq_env {
 	struct virtq q;
@@ -13,6 +13,10 @@ struct vq_env {
 	void *ring_mem, *buf_mem;
 	uint16_t dev_avail; /* device's next available-ring slot */
 	uint16_t dev_used;  /* device's used->idx */
+	/* the driver's side: ids not posted, as drivers/virtio-net keeps
+	 * them */
+	uint16_t nfree;
+	uint16_t free[VIRTQ_MAX];
 };
 
 /* fake device addresses: far from the CPU addresses, so a mix-up shows */
@@ -29,8 +33,25 @@ static inline int vq_env_init(struct vq_env *e, uint16_t size,
 	e->ring = (struct dma_buf){e->ring_mem, VQ_RING_IOVA, rlen};
 	e->bufs = (struct dma_buf){e->buf_mem, VQ_BUF_IOVA,
 				   (size_t)(size ? size : 1) * buf_size};
-	return virtq_init(&e->q, "test", size, &e->ring, &e->bufs, buf_size,
-			  rx);
+	int r =
+	    virtq_init(&e->q, "test", size, &e->ring, &e->bufs, buf_size, rx);
+	for (uint16_t i = 0; r == 0 && i < size; i++)
+		e->free[e->nfree++] = (uint16_t)(size - 1 - i);
+	return r;
+}
+
+/* driver side: an id not posted (-1: none), give one back, its buffer */
+static inline int vq_alloc(struct vq_env *e)
+{
+	return e->nfree ? e->free[--e->nfree] : -1;
+}
+static inline void vq_free(struct vq_env *e, uint16_t id)
+{
+	e->free[e->nfree++] = id;
+}
+static inline uint8_t *vq_buf(struct vq_env *e, uint16_t id)
+{
+	return (uint8_t *)e->buf_mem + (size_t)id * e->q.buf_size;
 }
 
 static inline void vq_env_free(struct vq_env *e)

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "drivers/virtio-net/virtio_reg.h"
+#include "dma/virtio_reg.h"
 #include "kernel/authority/auth_internal.h"
 #include "kernel/lib/lib.h"
 #include "mmio_model.h"
@@ -18,6 +18,7 @@
 
 struct vm_state vm;
 struct pci_dev vm_pci;
+uint16_t vm_owner = 1;
 
 #define CAP_COMMON 0x40
 #define CAP_ISR	   0x50
@@ -150,6 +151,10 @@ uint8_t pci_find_cap(struct pci_dev *d, uint8_t id, uint8_t from)
 			return pos;
 	return 0;
 }
+void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
+{
+	ksnprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
+}
 /* as kernel/authority's check: no bus mastering for a revoked or
  * quarantined owner */
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
@@ -276,6 +281,13 @@ static void vm_check_revoke(uint64_t pa, size_t len)
 				  i);
 }
 
+void *host_ring(uint64_t iova, size_t len)
+{
+	return shim_page_allocated(iova, MAX(len, (size_t)1))
+		   ? (void *)(uintptr_t)iova
+		   : NULL;
+}
+
 void *host_dma(uint64_t iova, size_t len)
 {
 	/* no IOMMU: a device address is the host address */
@@ -294,10 +306,23 @@ void host_reset(void)
 	/* what the last test left goes back without asking the model: the
 	 * next vm_reset_model forgets what the device held */
 	shim_page_hook = NULL;
-	/* a test that revoked the owner and failed before reinstating it */
+	/* the broker the last test left closes: a revocation resets the
+	 * device (one that resets at once now), gives its rings back and
+	 * unpins the pool; a test that revoked the owner and failed before
+	 * reinstating it is reinstated */
+	vm.stuck_reset = false;
+	vm.reset_reads = vm.reset_pending = 0;
+	if (auth_owner_facts(VM_OWNER) && !auth_owner_revoked(VM_OWNER)) {
+		int q = shim_quiet;
+		shim_quiet = 1;
+		(void)auth_owner_revoke(VM_OWNER, "test reset");
+		shim_quiet = q;
+	}
 	if (auth_owner_revoked(VM_OWNER))
 		(void)auth_owner_reinstate(VM_OWNER);
-	if (shim_owner_bind(VM_OWNER, DMA_BACKEND_UNVALIDATED, 0) != 0 ||
+	if ((!auth_owner_facts(VM_OWNER) &&
+	     shim_owner_bind_fn(VM_OWNER, &vm_pci, DMA_BACKEND_UNVALIDATED) !=
+		 0) ||
 	    shim_owner_release(VM_OWNER) != 0)
 		panic("vnet model: unable to set up owner %u\n", VM_OWNER);
 	memset(irqs, 0, sizeof(irqs));
@@ -309,15 +334,15 @@ void host_reset(void)
  * ------------------------------------------------------------------------ */
 static volatile struct virtq_avail *q_avail(struct vm_queue *q)
 {
-	return host_dma(q->avail, VIRTQ_AVAIL_BYTES(q->size));
+	return host_ring(q->avail, VIRTQ_AVAIL_BYTES(q->size));
 }
 static volatile struct virtq_used *q_used(struct vm_queue *q)
 {
-	return host_dma(q->used, VIRTQ_USED_BYTES(q->size));
+	return host_ring(q->used, VIRTQ_USED_BYTES(q->size));
 }
 static volatile struct virtq_desc *q_desc(struct vm_queue *q, uint16_t id)
 {
-	return host_dma(q->desc + 16ull * id, 16);
+	return host_ring(q->desc + 16ull * id, 16);
 }
 
 static void q_complete(unsigned qi, uint32_t id, uint32_t len)
@@ -558,7 +583,7 @@ static void vm_common_write(uint32_t off, unsigned w, uint32_t v)
 		q->msix = vm_vector((uint16_t)v, vm.refuse_queue_vector);
 		return;
 	case 0x1c:
-		if (v != 1 || !host_dma(q->desc, 16u * q->size) ||
+		if (v != 1 || !host_ring(q->desc, 16u * q->size) ||
 		    !q_avail(q) || !q_used(q) || (q->desc & 15) ||
 		    (q->avail & 1) || (q->used & 3))
 			violation("queue enabled with bad areas", vm.qsel);
@@ -655,9 +680,28 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
 		auth_refusals[AUTH_NOT_GRANTED]++;
 		return -1;
 	}
+	/* as kernel/authority/mmio.c: registers only a broker writes */
+	if ((flags & MMIO_WRITE) && auth_owner_guarded(owner, bar, off, len)) {
+		auth_refusals[AUTH_NOT_GRANTED]++;
+		return -1;
+	}
 	*out = (struct dev_mmio){.phys = off,
 				 .len = (uint32_t)len,
 				 .flags = flags,
+				 .slot = 1,
+				 .gen = 1};
+	return 0;
+}
+
+int mmio_grant_broker(struct pci_dev *d, uint16_t owner, unsigned bar,
+		      uint64_t off, uint64_t len, struct dev_mmio *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (bar != VM_BAR || off > VM_BAR_SIZE || len > VM_BAR_SIZE - off)
+		return -1;
+	*out = (struct dev_mmio){.phys = off,
+				 .len = (uint32_t)len,
+				 .flags = MMIO_READ | MMIO_WRITE,
 				 .slot = 1,
 				 .gen = 1};
 	return 0;

@@ -16,7 +16,10 @@
 
 #include "kernel/pci/pci.h"
 
-#define VM_OWNER       1 /* the driver's authority owner */
+/* the driver's authority owner: 1 unless a test binds another (an unbind
+ * retires an id) */
+extern uint16_t vm_owner;
+#define VM_OWNER       vm_owner
 #define VM_BAR	       4
 #define VM_BAR_SIZE    0x4000u
 #define VM_COMMON      0x0000u
@@ -126,4 +129,7 @@ unsigned host_irqs_bound(void); /* entries bound now */
 uint64_t host_irq_count(unsigned msix_index);
 bool host_irq_masked(unsigned msix_index); /* masked now */
 void *host_dma(uint64_t iova, size_t len); /* NULL outside live pools */
+/* what the device reads rings through: any allocated page (no IOMMU: the
+ * broker's rings are kernel pages, in no pool); NULL elsewhere */
+void *host_ring(uint64_t iova, size_t len);
 #endif

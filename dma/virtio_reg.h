@@ -1,4 +1,4 @@
-/* drivers/virtio-net/virtio_reg.h — virtio 1.2 hardware definitions only:
+/* dma/virtio_reg.h — virtio 1.2 hardware definitions only:
  * the PCI transport structures (§4.1), device status and feature bits
  * (§2.1, §2.2, §6), split virtqueues (§2.7) and the network device (§5.1).
  * No software state lives here. All multi-byte fields are little-endian
@@ -178,11 +178,20 @@ _Static_assert(sizeof(struct virtio_pci_common_cfg) == 0x38, "common cfg size");
 
 /* ---- reserved (transport) feature bits, §6 ----------------------------------
  */
-#define VIRTIO_F_INDIRECT_DESC	 28
-#define VIRTIO_F_EVENT_IDX	 29
-#define VIRTIO_F_VERSION_1	 32
-#define VIRTIO_F_ACCESS_PLATFORM 33
-#define VIRTIO_F_RING_PACKED	 34
+#define VIRTIO_F_INDIRECT_DESC	   28
+#define VIRTIO_F_EVENT_IDX	   29
+#define VIRTIO_F_VERSION_1	   32
+#define VIRTIO_F_ACCESS_PLATFORM   33
+#define VIRTIO_F_RING_PACKED	   34
+#define VIRTIO_F_IN_ORDER	   35
+#define VIRTIO_F_ORDER_PLATFORM	   36
+#define VIRTIO_F_SR_IOV		   37
+#define VIRTIO_F_NOTIFICATION_DATA 38
+#define VIRTIO_F_NOTIF_CONFIG_DATA 39
+#define VIRTIO_F_RING_RESET	   40
+/* bits 0..23 are the device type's (§6): they change what the device puts
+ * in a buffer, never how it reads the rings */
+#define VIRTIO_F_DEVICE_BITS 24
 
 /* ---- split virtqueues, §2.7 -------------------------------------------------
  */

@@ -1,6 +1,8 @@
-/* drivers/virtio-net/virtq.c — split virtqueue set-up and the checked
+/* dma/virtq.c — split virtqueue set-up and the checked
  * consumer of the used ring (virtio 1.2 §2.7.8, §2.7.14). */
-#include "drivers/virtio-net/virtq.h"
+#include "dma/virtq.h"
+
+#include "kernel/lib/lib.h"
 
 int virtq_init(struct virtq *q, const char *name, uint16_t size,
 	       const struct dma_buf *ring, const struct dma_buf *bufs,
@@ -34,7 +36,6 @@ int virtq_init(struct virtq *q, const char *name, uint16_t size,
 	q->avail_iova = ring->iova + avail_off;
 	q->used_iova = ring->iova + used_off;
 
-	q->buf = bufs->va;
 	q->buf_iova = bufs->iova;
 	q->buf_size = buf_size;
 	for (uint16_t i = 0; i < size; i++) {
@@ -42,11 +43,21 @@ int virtq_init(struct virtq *q, const char *name, uint16_t size,
 		q->desc[i].len = buf_size;
 		q->desc[i].flags = device_writes ? VIRTQ_DESC_F_WRITE : 0;
 		q->desc[i].next = 0;
-		/* hand ids out low first: easier to read in a dump */
-		q->free[i] = (uint16_t)(size - 1 - i);
 	}
-	q->nfree = size;
 	return 0;
+}
+
+const char *virtq_post_refusal(const struct virtq *q, uint16_t id, uint32_t len)
+{
+	if (q->broken)
+		return "queue broken";
+	if (id >= q->size)
+		return "id past the queue";
+	if (q->out[id])
+		return "id outstanding";
+	if (len > q->buf_size)
+		return "length past the buffer";
+	return "allowed";
 }
 
 static int virtq_broken(struct virtq *q, const char *what, uint32_t a,

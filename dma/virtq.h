@@ -1,20 +1,25 @@
-/* drivers/virtio-net/virtq.h — one split virtqueue (virtio 1.2 §2.7) with a
+/* dma/virtq.h — one split virtqueue (virtio 1.2 §2.7) with a
  * fixed buffer per descriptor.
  *
  * Descriptor i always points at buffer i of the queue's buffer area, so a
  * descriptor id names a buffer and chains are never built (one descriptor
  * per packet: §5.1.6.2 puts header and packet in one descriptor). The
- * driver keeps its own copy of everything it hands out (outstanding ids,
- * posted lengths); whatever the device writes back is checked against that
- * copy before use. Pure C: builds into the kernel and into host tests. */
+ * descriptor addresses are written once, by virtq_init; afterwards only
+ * lengths, ring slots and indexes move. The queue keeps its own copy of
+ * everything it hands out (outstanding ids, posted lengths); whatever the
+ * device writes back is checked against that copy before use, and a post
+ * is checked against it too (virtq_post). The virtio broker
+ * (kernel/authority/virtio_broker.h) holds every struct virtq: a driver
+ * names a queue, never its ring memory. Pure C: builds into the kernel and
+ * into host tests. */
 #ifndef CAPOS_VIRTQ_H
 #define CAPOS_VIRTQ_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "drivers/virtio-net/virtio_reg.h"
-#include "kernel/authority/authority.h"
+#include "dma/buf.h"
+#include "dma/virtio_reg.h"
 #include "kernel/lib/lib.h"
 
 #define VIRTQ_MAX 256 /* capOS never uses more entries per queue */
@@ -27,14 +32,11 @@ struct virtq {
 	volatile struct virtq_avail *avail;
 	volatile struct virtq_used *used;
 	uint64_t desc_iova, avail_iova, used_iova;
-	uint8_t *buf; /* buffer area; buffer i at buf + i * buf_size */
-	uint64_t buf_iova;
+	uint64_t buf_iova; /* buffer i at buf_iova + i * buf_size */
 	uint32_t buf_size;
-	uint16_t avail_idx; /* driver's copy of avail->idx */
-	uint16_t last_used; /* next used-ring slot to consume */
-	uint16_t nout;	    /* buffers the device holds */
-	uint16_t nfree;	    /* ids in free[] */
-	uint16_t free[VIRTQ_MAX];
+	uint16_t avail_idx;	      /* driver's copy of avail->idx */
+	uint16_t last_used;	      /* next used-ring slot to consume */
+	uint16_t nout;		      /* buffers the device holds */
 	uint8_t out[VIRTQ_MAX];	      /* 1: posted, not yet returned */
 	uint32_t post_len[VIRTQ_MAX]; /* length the id was posted with */
 	bool broken; /* the device broke the ring protocol: queue unusable */
@@ -50,34 +52,22 @@ static inline size_t virtq_ring_bytes(uint16_t n)
 	return used_off + VIRTQ_USED_BYTES(n);
 }
 
-/* lay the queue out in ring (>= virtq_ring_bytes, 16-byte aligned) and bufs
- * (>= size * buf_size); every id starts free. 0, or -1 on bad arguments */
+/* lay the queue out in ring (>= virtq_ring_bytes, 16-byte aligned) and
+ * point descriptor i at bufs->iova + i * buf_size (bufs->len >= size *
+ * buf_size; its va is not used); no id is outstanding. 0, or -1 on bad
+ * arguments */
 int virtq_init(struct virtq *q, const char *name, uint16_t size,
 	       const struct dma_buf *ring, const struct dma_buf *bufs,
 	       uint32_t buf_size, bool device_writes);
 
-/* CPU address of buffer id (id < q->size) */
-static inline void *virtq_buf(const struct virtq *q, uint16_t id)
+/* hand buffer id (len bytes) to the device: descriptor length, ring slot,
+ * then — after a write barrier — the index (§2.7.13). Refused (-1, nothing
+ * written) for an id past the queue or outstanding already, a length past
+ * buf_size, or a broken queue: the caller says why (virtq_post_refusal) */
+static inline int virtq_post(struct virtq *q, uint16_t id, uint32_t len)
 {
-	return q->buf + (size_t)id * q->buf_size;
-}
-
-/* take a free id for the driver to fill; -1 when all are posted */
-static inline int virtq_alloc(struct virtq *q)
-{
-	return q->nfree ? q->free[--q->nfree] : -1;
-}
-
-/* give back an id the driver took with virtq_alloc or virtq_take */
-static inline void virtq_free(struct virtq *q, uint16_t id)
-{
-	q->free[q->nfree++] = id;
-}
-
-/* hand buffer id (len bytes, len <= buf_size) to the device: descriptor,
- * ring slot, then — after a write barrier — the index (§2.7.13) */
-static inline void virtq_post(struct virtq *q, uint16_t id, uint32_t len)
-{
+	if (id >= q->size || q->out[id] || len > q->buf_size || q->broken)
+		return -1;
 	q->desc[id].len = len;
 	q->post_len[id] = len;
 	q->out[id] = 1;
@@ -86,7 +76,11 @@ static inline void virtq_post(struct virtq *q, uint16_t id, uint32_t len)
 	dma_wmb(); /* ring entry visible before the index that publishes it */
 	q->avail->idx = ++q->avail_idx;
 	q->posted++;
+	return 0;
 }
+/* why virtq_post refused (id, len): one word for the caller's line */
+const char *virtq_post_refusal(const struct virtq *q, uint16_t id,
+			       uint32_t len);
 
 /* does the device want an available-buffer notification? §2.7.10: the
  * index store must be ordered before the flag load, hence a full fence */

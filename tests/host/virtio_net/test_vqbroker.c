@@ -1,0 +1,375 @@
+/* tests/host/virtio_net/test_vqbroker.c — the virtio broker
+ * (kernel/authority/virtio_broker.c) against the virtio-net PCI function
+ * model (vnet_model.c) and the real owner table, DMAPool and grants, with
+ * a hostile driver: its own writes to the common configuration, features
+ * that change how the device reads memory, posts of ids and lengths the
+ * queue does not hold, a pool revoked under a live queue, and revocation,
+ * resets confirmed or not, and unbind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "dma/virtio_reg.h"
+#include "dma/virtq.h"
+#include "kernel/authority/authority.h"
+#include "kernel/authority/virtio_broker.h"
+#include "owner_shim.h"
+#include "shim.h"
+#include "vnet_model.h"
+
+#define F(b) (1ull << (b))
+#define BUF  2048u
+#define QN   8u /* entries per queue in these tests */
+
+static struct dma_pool pool; /* QN buffers per queue, both queues */
+/* the function the broker is opened on: vm_pci, or a copy of it bound to
+ * an owner of its own (own_fresh) */
+static struct pci_dev *dev, others[4];
+static unsigned nothers;
+
+static int setup(void **st)
+{
+	shim_quiet = getenv("VQB_VERBOSE") ? 0 : 1;
+	vm_owner = 1;
+	dev = &vm_pci;
+	host_reset();
+	vm_reset_model(F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC) |
+		       F(VIRTIO_F_RING_PACKED) | F(VIRTIO_F_INDIRECT_DESC) |
+		       F(VIRTIO_F_EVENT_IDX) | F(VIRTIO_F_IN_ORDER) |
+		       F(VIRTIO_F_NOTIFICATION_DATA));
+	memset(&pool, 0, sizeof(pool));
+	return 0;
+}
+
+/* the model's function under a fresh owner id (its refusal lines not
+ * spent by earlier tests; an unbind retires it): the same device, another
+ * struct pci_dev, as one owner is one function */
+static void own_fresh(uint16_t id)
+{
+	assert_true(nothers < ARRAY_SIZE(others));
+	dev = &others[nothers++];
+	*dev = vm_pci;
+	dev->owner = id;
+	vm_owner = id;
+	assert_int_equal(shim_owner_bind_fn(id, dev, DMA_BACKEND_UNVALIDATED),
+			 0);
+}
+
+/* open, reset, ACKNOWLEDGE, DRIVER, features: ready for queues */
+static struct virtio_broker open_ready(void)
+{
+	struct virtio_broker b;
+	uint64_t f;
+	assert_int_equal(virtio_broker_open(dev, VM_OWNER, &b), 0);
+	assert_int_equal(virtio_broker_reset(b, false, 1000), 0);
+	assert_int_equal(virtio_broker_status_set(b, VIRTIO_STATUS_ACKNOWLEDGE),
+			 0);
+	assert_int_equal(virtio_broker_status_set(b, VIRTIO_STATUS_DRIVER), 0);
+	assert_int_equal(virtio_broker_negotiate(b, F(VIRTIO_NET_F_MAC), 0, &f),
+			 0);
+	assert_int_equal(f, F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC));
+	return b;
+}
+
+/* both queues over one pool, QN buffers each, then DRIVER_OK */
+static struct virtio_broker up(void)
+{
+	struct virtio_broker b = open_ready();
+	assert_int_equal(dma_pool_create(VM_OWNER, 2 * QN * BUF, 0, &pool), 0);
+	for (uint16_t q = 0; q < 2; q++) {
+		struct dma_buf area = {pool.va + q * QN * BUF,
+				       pool.iova + q * QN * BUF, QN * BUF};
+		uint16_t noff;
+		assert_int_equal(
+		    virtio_broker_queue(b, q, QN, &area, BUF, q == 0,
+					VIRTIO_MSI_NO_VECTOR, &noff),
+		    0);
+		assert_int_equal(noff, vm.q[q].notify_off);
+	}
+	assert_int_equal(virtio_broker_status_set(b, VIRTIO_STATUS_DRIVER_OK),
+			 0);
+	return b;
+}
+
+/* every descriptor the device can read names memory inside one live pool
+ * of the owner, and the rings lie in none */
+static void check_descs(struct virtio_broker b)
+{
+	for (uint16_t q = 0; q < 2; q++) {
+		uint16_t n = 0;
+		const volatile struct virtq_desc *d =
+		    virtio_broker_desc(b, q, &n);
+		assert_non_null(d);
+		assert_int_equal(vm.q[q].desc, (uint64_t)(uintptr_t)d);
+		assert_null(host_dma(vm.q[q].desc, 16));
+		assert_null(host_dma(vm.q[q].avail, 2));
+		assert_null(host_dma(vm.q[q].used, 2));
+		for (uint16_t i = 0; i < n; i++)
+			assert_true(
+			    dma_owner_covers(VM_OWNER, d[i].addr, d[i].len));
+	}
+}
+
+/* the broker's bring-up as the device saw it: status in order, the
+ * queues pointing at kernel pages, every descriptor inside the pool */
+static void test_bringup(void **st)
+{
+	struct virtio_broker b = up();
+	assert_int_equal(vm.status, 0x0f);
+	assert_true(vm.q[0].enable && vm.q[1].enable);
+	check_descs(b);
+	assert_int_equal(vm.violations, 0);
+}
+
+/* the driver's own windows over the common configuration: a writable one
+ * is refused once the broker is open (queue_desc, queue_driver,
+ * queue_device and the feature bits are out of its reach); a read-only
+ * one is granted and refuses every write, touching nothing */
+static void test_driver_cannot_write_common(void **st)
+{
+	struct virtio_broker b = up();
+	struct dev_mmio w;
+	uint64_t ng = auth_refusals[AUTH_NOT_GRANTED];
+	assert_int_equal(mmio_grant(dev, VM_OWNER, VM_BAR, VM_COMMON, 0x38,
+				    MMIO_READ | MMIO_WRITE, &w),
+			 -1);
+	assert_int_equal(mmio_grant(dev, VM_OWNER, VM_BAR, VM_COMMON + 0x20, 8,
+				    MMIO_WRITE, &w),
+			 -1);
+	assert_int_equal(auth_refusals[AUTH_NOT_GRANTED], ng + 2);
+	assert_int_equal(
+	    mmio_grant(dev, VM_OWNER, VM_BAR, VM_COMMON, 0x38, MMIO_READ, &w),
+	    0);
+	uint64_t desc = vm.q[0].desc, accepted = vm.accepted;
+	unsigned viol = vm.violations;
+	uint64_t ro = auth_refusals[AUTH_READ_ONLY];
+	assert_false(mmio_write16(&w, VIRTIO_COMMON_Q_SELECT, 0));
+	assert_false(mmio_write64(&w, VIRTIO_COMMON_Q_DESC, 0x1000));
+	assert_false(mmio_write64(&w, VIRTIO_COMMON_Q_DRIVER, 0x1000));
+	assert_false(mmio_write64(&w, VIRTIO_COMMON_Q_DEVICE, 0x1000));
+	assert_false(mmio_write32(&w, VIRTIO_COMMON_GF, ~0u));
+	assert_false(mmio_write8(&w, VIRTIO_COMMON_STATUS, 0));
+	assert_int_equal(auth_refusals[AUTH_READ_ONLY], ro + 6);
+	assert_int_equal(vm.q[0].desc, desc);
+	assert_int_equal(vm.accepted, accepted);
+	assert_int_equal(vm.status, 0x0f);
+	vm.violations = viol; /* the model counts refused accesses too */
+	check_descs(b);
+	/* the notify and device windows beside it stay the driver's */
+	assert_int_equal(
+	    mmio_grant(dev, VM_OWNER, VM_BAR, VM_NOTIFY, 0x10, MMIO_WRITE, &w),
+	    0);
+}
+
+/* a broker for an owner that holds a writable window over the common
+ * configuration already is refused (the window would outlive it), and so
+ * is one for another owner's function */
+static void test_open_refused(void **st)
+{
+	struct virtio_broker b;
+	vm_pci.owner = 99; /* names another owner */
+	assert_int_equal(virtio_broker_open(dev, VM_OWNER, &b), -1);
+	vm_pci.owner = VM_OWNER;
+	assert_int_equal(virtio_broker_open(dev, VM_OWNER, &b), 0);
+	struct virtio_broker again;
+	assert_int_equal(virtio_broker_open(&vm_pci, VM_OWNER, &again), 0);
+	assert_int_equal(again.slot, b.slot);
+	assert_int_equal(again.gen, b.gen);
+}
+
+/* features that change how the device reads the rings are refused before
+ * anything is written: packed ring, indirect descriptors, event indexes,
+ * in-order use, notification data, and any bit past the device's and
+ * VERSION_1/ACCESS_PLATFORM */
+static void test_features_refused(void **st)
+{
+	const unsigned bad[] = {VIRTIO_F_RING_PACKED,
+				VIRTIO_F_INDIRECT_DESC,
+				VIRTIO_F_EVENT_IDX,
+				VIRTIO_F_IN_ORDER,
+				VIRTIO_F_NOTIFICATION_DATA,
+				VIRTIO_F_RING_RESET,
+				63};
+	struct virtio_broker b;
+	uint64_t f = 0;
+	assert_int_equal(virtio_broker_open(dev, VM_OWNER, &b), 0);
+	assert_int_equal(virtio_broker_reset(b, false, 1000), 0);
+	virtio_broker_status_set(b, VIRTIO_STATUS_ACKNOWLEDGE);
+	virtio_broker_status_set(b, VIRTIO_STATUS_DRIVER);
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		unsigned writes = vm.nstatus_writes;
+		assert_int_equal(virtio_broker_negotiate(b, F(bad[i]), 0, &f),
+				 -1);
+		assert_int_equal(virtio_broker_negotiate(b, 0, F(bad[i]), &f),
+				 -1);
+		assert_int_equal(vm.accepted, 0);
+		assert_int_equal(vm.nstatus_writes, writes);
+	}
+	/* FEATURES_OK is the broker's own; DRIVER_OK not before it */
+	assert_int_equal(virtio_broker_status_set(b, VIRTIO_STATUS_FEATURES_OK),
+			 -1);
+	assert_int_equal(virtio_broker_status_set(b, VIRTIO_STATUS_DRIVER_OK),
+			 -1);
+	assert_false(vm.status & VIRTIO_STATUS_FEATURES_OK);
+	assert_int_equal(virtio_broker_negotiate(b, 0, 0, &f), 0);
+	assert_int_equal(f, F(VIRTIO_F_VERSION_1));
+}
+
+/* counts the broker's refused-post lines */
+static unsigned post_lines;
+static void count_post(const char *line)
+{
+	if (strstr(line, ": refused post of id"))
+		post_lines++;
+}
+
+/* posts the queue's own record refuses: an id past the queue, an id the
+ * device holds, a length past the buffer — each refused, one line each
+ * up to AUTH_REFUSAL_LINES, nothing reaching the available ring */
+static void test_post_refused(void **st)
+{
+	own_fresh(78);
+	struct virtio_broker b = up();
+	uint16_t idx, id;
+	assert_int_equal(virtio_broker_post(b, 0, 2, BUF), 0);
+	assert_true(vm_avail(0, 0, &idx, &id));
+	assert_int_equal(idx, 1);
+	post_lines = 0;
+	shim_line_hook = count_post;
+	assert_int_equal(virtio_broker_post(b, 0, QN, 64), -1);
+	assert_int_equal(virtio_broker_post(b, 0, 0xffff, 64), -1);
+	assert_int_equal(virtio_broker_post(b, 0, 2, 64), -1);
+	assert_int_equal(virtio_broker_post(b, 0, 3, BUF + 1), -1);
+	assert_int_equal(virtio_broker_post(b, 2, 0, 64), -1); /* no queue */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(virtio_broker_post(b, 1, QN, 64), -1);
+	shim_line_hook = NULL;
+	assert_int_equal(post_lines, AUTH_REFUSAL_LINES);
+	assert_true(vm_avail(0, 0, &idx, &id));
+	assert_int_equal(idx, 1);
+	assert_int_equal(vm.violations, 0);
+}
+
+/* the buffer pool cannot be revoked while a queue names it; after a
+ * confirmed reset it can, and the rings go back to the allocator first */
+static void test_pool_pinned_until_reset(void **st)
+{
+	struct virtio_broker b = up();
+	uint64_t busy = auth_refusals[AUTH_BUSY];
+	assert_int_equal(dma_pool_revoke(&pool), -1);
+	assert_int_equal(auth_refusals[AUTH_BUSY], busy + 1);
+	assert_true(dma_pool_live(&pool));
+	check_descs(b);
+	uint64_t ring = vm.q[0].desc;
+	assert_int_equal(virtio_broker_reset(b, false, 1000), 0);
+	assert_null(host_ring(ring, 16)); /* given back */
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+	assert_int_equal(vm.violations, 0); /* nothing freed under it */
+	/* the queues are gone: posts refused until set up again */
+	assert_int_equal(virtio_broker_post(b, 0, 0, 64), -1);
+}
+
+/* a reset the device does not confirm releases nothing: the pool stays
+ * pinned, the rings allocated, the queue refused to be set up again */
+static void test_unconfirmed_reset_withholds(void **st)
+{
+	struct virtio_broker b = up();
+	vm.stuck_reset = true;
+	assert_int_not_equal(virtio_broker_reset(b, true, 1000), 0);
+	assert_false(vm.bus_master);
+	assert_int_equal(dma_pool_revoke(&pool), -1);
+	assert_non_null(host_ring(vm.q[0].desc, 16));
+	struct dma_buf area = {pool.va, pool.iova, QN * BUF};
+	uint16_t noff;
+	assert_int_equal(
+	    virtio_broker_queue(b, 0, QN, &area, BUF, true, 0, &noff), -1);
+	assert_int_equal(vm.violations, 0);
+	/* a later read of 0 confirms it */
+	vm.stuck_reset = false;
+	assert_int_equal(virtio_broker_reset(b, false, 1000), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* buffers outside every live pool of the owner (the pool revoked, or an
+ * address of the driver's choosing) are refused: nothing is pinned, no
+ * ring allocated, nothing written to the device's queue registers */
+static void test_queue_outside_grant_refused(void **st)
+{
+	struct virtio_broker b = open_ready();
+	assert_int_equal(dma_pool_create(VM_OWNER, QN * BUF, 0, &pool), 0);
+	uint64_t pages = shim_pages_in_use;
+	uint16_t noff;
+	struct dma_buf past = {pool.va + BUF, pool.iova + BUF, QN * BUF};
+	assert_int_equal(
+	    virtio_broker_queue(b, 0, QN, &past, BUF, true, 0, &noff), -1);
+	struct dma_buf kern = {0, 0x1000, QN * BUF};
+	assert_int_equal(
+	    virtio_broker_queue(b, 0, QN, &kern, BUF, true, 0, &noff), -1);
+	struct dma_buf big = {pool.va, pool.iova, QN * BUF};
+	assert_int_equal(
+	    virtio_broker_queue(b, 0, QN, &big, BUF + 1, true, 0, &noff), -1);
+	assert_int_equal(
+	    virtio_broker_queue(b, 0, 3, &big, BUF, true, 0, &noff), -1);
+	assert_int_equal(shim_pages_in_use, pages);
+	assert_int_equal(vm.q[0].desc, 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0); /* never pinned */
+}
+
+/* the owner revoked: the revoke hook resets the device, gives the rings
+ * back and unpins the pool, which the revocation then parks; every call
+ * through the old handle is refused as revoked */
+static void test_revoke_resets_and_closes(void **st)
+{
+	struct virtio_broker b = up();
+	uint64_t ring = vm.q[1].used;
+	assert_true(auth_owner_revoke(VM_OWNER, "test") >= 1);
+	assert_int_equal(vm.status, 0);
+	assert_null(host_ring(ring, 8));
+	assert_int_equal(shim_pools_parked(VM_OWNER), 1);
+	uint64_t rv = auth_refusals[AUTH_REVOKED];
+	assert_int_equal(virtio_broker_post(b, 0, 0, 64), -1);
+	uint16_t id;
+	uint32_t len;
+	assert_int_equal(virtio_broker_take(b, 1, &id, &len), -1);
+	assert_int_equal(auth_refusals[AUTH_REVOKED], rv + 2);
+	assert_int_equal(vm.violations, 0);
+	assert_int_equal(auth_owner_reinstate(VM_OWNER), 0);
+}
+
+/* unbind with a device that never confirms its reset: the rings and the
+ * pool are withheld (counted), nothing freed under the device; the old
+ * handle is refused. The owner is one of its own (an unbind retires it) */
+static void test_unbind_unconfirmed_withholds(void **st)
+{
+	own_fresh(77);
+	struct virtio_broker b = up();
+	uint64_t pages = shim_pages_in_use;
+	vm.stuck_reset = true;
+	assert_int_equal(auth_owner_unbind(77, false), 1);
+	assert_int_equal(shim_pages_in_use, pages); /* nothing freed */
+	assert_int_equal(vm.violations, 0);
+	assert_int_equal(virtio_broker_post(b, 0, 0, 64), -1);
+	vm.stuck_reset = false;
+	memset(vm.q, 0, sizeof(vm.q)); /* forget the withheld rings */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_bringup, setup),
+	    cmocka_unit_test_setup(test_driver_cannot_write_common, setup),
+	    cmocka_unit_test_setup(test_open_refused, setup),
+	    cmocka_unit_test_setup(test_features_refused, setup),
+	    cmocka_unit_test_setup(test_post_refused, setup),
+	    cmocka_unit_test_setup(test_pool_pinned_until_reset, setup),
+	    cmocka_unit_test_setup(test_unconfirmed_reset_withholds, setup),
+	    cmocka_unit_test_setup(test_queue_outside_grant_refused, setup),
+	    cmocka_unit_test_setup(test_revoke_resets_and_closes, setup),
+	    cmocka_unit_test_setup(test_unbind_unconfirmed_withholds, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
