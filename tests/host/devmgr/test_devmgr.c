@@ -717,56 +717,56 @@ static void test_restart_not_against_revocation(void **st)
 	assert_false(d->restart.pending);
 	assert_non_null(strstr(shim_last_line, "fenced"));
 	d->fenced = false;
-	/* a driver whose rings are brokered (virtio-net): the device manager
-	 * opens the broker for the new owner before the driver runs; a broker
-	 * it cannot open leaves the function unbound, "refused: no broker", its
-	 * owner revoked, the driver never attached */
-	static void test_broker_opened_before_driver(void **st)
-	{
-		(void)st;
-		struct pci_dev *d = &pci_devs[9];
-		d->dev = 9;
-		d->vendor = 0x1234;
-		d->device = 0x0008;
-		strlcpy(d->state, "unbound", sizeof(d->state));
-		broker_ok = false;
-		devmgr_bind(d);
-		assert_int_equal(broker_opens, 1);
-		assert_int_equal(brokered_attaches, 0);
-		assert_null(d->drv);
-		assert_string_equal(d->state, "refused: no broker");
-		assert_true(auth_owner_revoked(broker_owner));
-		/* given back, then bound again with a broker that opens */
-		assert_int_equal(devmgr_unbind(d), 0); /* nothing to withhold */
-		broker_ok = true;
-		assert_int_equal(devmgr_rebind(d), 0);
-		assert_int_equal(broker_opens, 2);
-		assert_int_equal(attaches_at_open,
-				 0); /* before the driver ran */
-		assert_int_equal(brokered_attaches, 1);
-		assert_int_equal(broker_owner, d->owner);
-		assert_ptr_equal(d->drv, &brokered_drv);
-	}
+}
 
-	int main(void)
-	{
-		const struct CMUnitTest t[] = {
-		    cmocka_unit_test(test_attach_fails_halfway),
-		    cmocka_unit_test(test_identify_fails_halfway),
-		    cmocka_unit_test(test_identify_unterminated),
-		    cmocka_unit_test(test_attach_fails_after_blockdev),
-		    cmocka_unit_test(test_blockdev_registered_twice),
-		    cmocka_unit_test(test_blockdev_registry_holds_BLOCKDEV_MAX),
-		    cmocka_unit_test(test_shutdown_reverse_order),
-		    cmocka_unit_test(test_shutdown_lines),
-		    cmocka_unit_test(test_shutdown_follows_bind_order),
-		    cmocka_unit_test(test_unbind_rebind),
-		    cmocka_unit_test(test_restart_budget_and_backoff),
-		    cmocka_unit_test(
-			test_restart_budget_refilled_after_clean_run),
-		    cmocka_unit_test(test_restart_fails_in_its_bring_up),
-		    cmocka_unit_test(test_restart_not_against_revocation),
-		    cmocka_unit_test(test_broker_opened_before_driver),
-		};
-		return cmocka_run_group_tests(t, setup, NULL);
-	}
+/* a driver whose rings are brokered (virtio-net): the device manager
+ * opens the broker for the new owner before the driver runs; a broker
+ * it cannot open leaves the function unbound, "refused: no broker", its
+ * owner revoked, the driver never attached */
+static void test_broker_opened_before_driver(void **st)
+{
+	(void)st;
+	struct pci_dev *d = &pci_devs[9];
+	d->dev = 9;
+	d->vendor = 0x1234;
+	d->device = 0x0008;
+	strlcpy(d->state, "unbound", sizeof(d->state));
+	broker_ok = false;
+	devmgr_bind(d);
+	assert_int_equal(broker_opens, 1);
+	assert_int_equal(brokered_attaches, 0);
+	assert_null(d->drv);
+	assert_string_equal(d->state, "refused: no broker");
+	assert_true(auth_owner_revoked(broker_owner));
+	/* given back, then bound again with a broker that opens */
+	assert_int_equal(devmgr_unbind(d), 0); /* nothing to withhold */
+	broker_ok = true;
+	assert_int_equal(devmgr_rebind(d), 0);
+	assert_int_equal(broker_opens, 2);
+	assert_int_equal(attaches_at_open, 0); /* before the driver ran */
+	assert_int_equal(brokered_attaches, 1);
+	assert_int_equal(broker_owner, d->owner);
+	assert_ptr_equal(d->drv, &brokered_drv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest t[] = {
+	    cmocka_unit_test(test_attach_fails_halfway),
+	    cmocka_unit_test(test_identify_fails_halfway),
+	    cmocka_unit_test(test_identify_unterminated),
+	    cmocka_unit_test(test_attach_fails_after_blockdev),
+	    cmocka_unit_test(test_blockdev_registered_twice),
+	    cmocka_unit_test(test_blockdev_registry_holds_BLOCKDEV_MAX),
+	    cmocka_unit_test(test_shutdown_reverse_order),
+	    cmocka_unit_test(test_shutdown_lines),
+	    cmocka_unit_test(test_shutdown_follows_bind_order),
+	    cmocka_unit_test(test_unbind_rebind),
+	    cmocka_unit_test(test_restart_budget_and_backoff),
+	    cmocka_unit_test(test_restart_budget_refilled_after_clean_run),
+	    cmocka_unit_test(test_restart_fails_in_its_bring_up),
+	    cmocka_unit_test(test_restart_not_against_revocation),
+	    cmocka_unit_test(test_broker_opened_before_driver),
+	};
+	return cmocka_run_group_tests(t, setup, NULL);
+}
