@@ -337,8 +337,9 @@ void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why)
 }
 
 /* the restart: unbound (the driver's detach, the owner given back), bound
- * again; one line. A rebind that fails is the next restart's failure */
-static void devmgr_restart(struct pci_dev *d)
+ * again; one line. A rebind that fails is the next restart's failure.
+ * False when it was called off */
+static bool devmgr_restart(struct pci_dev *d)
 {
 	struct pci_restart *r = &d->restart;
 	char a[16];
@@ -347,6 +348,18 @@ static void devmgr_restart(struct pci_dev *d)
 	uint16_t old = d->owner;
 	uint64_t t0 = time_now_us();
 	r->pending = false;
+	/* revoked on purpose since the failure (an operator, a proof): not
+	 * fought, as a report made after such a revocation is not. A
+	 * function with no driver had its owner revoked by its own failed
+	 * bring-up (devmgr_unwind): that restart goes on */
+	if (d->drv && auth_owner_revoked(old) && !auth_owner_faulted(old)) {
+		r->left = old;
+		kprintf("devmgr: %s %s restart (%s) called off: owner %u was "
+			"revoked (not by a DMA fault) before it; left to "
+			"whoever revoked it, not restarted\n",
+			a, name, r->why, old);
+		return false;
+	}
 	r->busy = true;
 	r->used++;
 	r->count++;
@@ -363,7 +376,7 @@ static void devmgr_restart(struct pci_dev *d)
 		    "owner %u -> %u in %llu us\n",
 		    a, name, r->why, r->used, DEVMGR_RESTART_MAX, old, d->owner,
 		    (unsigned long long)us);
-		return;
+		return true;
 	}
 	if (r->used < DEVMGR_RESTART_MAX) {
 		uint64_t delay = DEVMGR_RESTART_DELAY_US << r->used;
@@ -373,12 +386,13 @@ static void devmgr_restart(struct pci_dev *d)
 			"next in %llu ms\n",
 			a, name, r->why, r->used, DEVMGR_RESTART_MAX, d->state,
 			(unsigned long long)(delay / 1000));
-		return;
+		return true;
 	}
 	r->spent = true;
 	kprintf("devmgr: %s %s restart (%s), %u of %u, failed (%s): budget "
 		"spent (DEVMGR_RESTART_MAX); left failed\n",
 		a, name, r->why, r->used, DEVMGR_RESTART_MAX, d->state);
+	return true;
 }
 
 bool devmgr_poll(void)
@@ -399,10 +413,8 @@ bool devmgr_poll(void)
 	for (unsigned i = 0; i < pci_ndevs; i++) {
 		struct pci_dev *d = &pci_devs[i];
 		if (d->restart.pending &&
-		    (int64_t)(time_now_us() - d->restart.at_us) >= 0) {
-			devmgr_restart(d);
-			ran = true;
-		}
+		    (int64_t)(time_now_us() - d->restart.at_us) >= 0)
+			ran |= devmgr_restart(d);
 	}
 	return ran;
 }

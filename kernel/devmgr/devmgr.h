@@ -90,7 +90,8 @@ int devmgr_rebind(struct pci_dev *d);
  * one made inside an attach (the attach's own failure unwinds it), a
  * fenced function (it may still reach memory given back: pci.h), an owner
  * revoked other than by a DMA fault (an operator or a proof revoked it:
- * one line, left to them). An owner auth_poll revoked for a DMA fault
+ * one line, left to them; revoked between the failure and its restart,
+ * the restart is called off). An owner auth_poll revoked for a DMA fault
  * (auth_owner_faulted) is restarted whether or not its driver noticed,
  * inside the same budget: under the IOMMU the fresh owner's fresh domain
  * confines it again. */

@@ -680,6 +680,51 @@ static void test_restart_not_against_revocation(void **st)
 	d->fenced = false;
 }
 
+/* the flaky function bound afresh, with a full budget: unbound and bound
+ * again if it is bound (spent cleared), run past DEVMGR_RESTART_CLEAN_US */
+static struct pci_dev *fresh_flaky(void)
+{
+	struct pci_dev *d = flaky_fn();
+	if (d->owner && auth_owner_facts(d->owner))
+		assert_true(devmgr_unbind(d) >= 0);
+	assert_int_equal(devmgr_rebind(d), 0);
+	advance_us(DEVMGR_RESTART_CLEAN_US);
+	return d;
+}
+
+/* a failure recorded, then the owner revoked on purpose (an operator, a
+ * proof) before the restart is due: the restart is called off with one
+ * line, as a report made after such a revocation is — the function is
+ * left to whoever revoked it, its owner kept. Before, the restart unbound
+ * the revoked owner and bound the function again behind the revoker */
+static void test_restart_called_off_by_revocation(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	uint16_t owner = d->owner;
+	unsigned att = flaky_attaches;
+	uint32_t count = d->restart.count;
+	devmgr_failed(d, owner, "broken ring");
+	assert_true(d->restart.pending);
+	assert_true(auth_owner_revoke(owner, "proof") >= 0);
+	shim_count_lines("devmgr: ");
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
+	assert_non_null(strstr(shim_last_line, "not restarted"));
+	assert_false(d->restart.pending);
+	assert_int_equal(d->owner, owner);
+	assert_non_null(auth_owner_facts(owner));
+	assert_int_equal(flaky_attaches, att);
+	assert_int_equal(d->restart.count, count);
+	/* the driver's own report of the revocation adds no line */
+	shim_count_lines("devmgr: ");
+	devmgr_failed(d, owner, "owner revoked");
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 0);
+	assert_int_equal(auth_owner_reinstate(owner), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -697,6 +742,7 @@ int main(void)
 	    cmocka_unit_test(test_restart_budget_refilled_after_clean_run),
 	    cmocka_unit_test(test_restart_fails_in_its_bring_up),
 	    cmocka_unit_test(test_restart_not_against_revocation),
+	    cmocka_unit_test(test_restart_called_off_by_revocation),
 	};
 	return cmocka_run_group_tests(t, setup, NULL);
 }
