@@ -244,16 +244,21 @@ int devmgr_unbind(struct pci_dev *d)
 		return -1;
 	}
 	uint64_t t0 = time_now_us();
-	/* an unbind from outside the supervisor (an operator's, a proof's)
-	 * is not fought: a restart due is called off */
-	if (!d->restart.busy)
-		d->restart.pending = false;
 	/* no detach: nothing confirms the device stopped. A function
 	 * devmgr_shutdown detached already keeps that detach's answer, which
-	 * its state says; one whose attach failed was never confirmed */
+	 * its state says; one whose attach failed was never confirmed. A
+	 * failure the detach reports is the going instance's: not acted on
+	 * (busy) */
+	bool busy = d->restart.busy;
+	d->restart.busy = true;
 	int r = drv ? (drv->detach ? drv->detach(d) : 1)
 		: !strcmp(d->state, "shut down") ? 0
 						 : 1;
+	d->restart.busy = busy;
+	/* an unbind from outside the supervisor (an operator's, a proof's)
+	 * is not fought: a restart due is called off */
+	if (!busy)
+		d->restart.pending = false;
 	uint16_t owner = d->owner;
 	int w = auth_owner_unbind(owner, r == 0);
 	(void)bound_drop(d);

@@ -176,15 +176,20 @@ DRIVER(unconfirmed, 0x0006, NULL, quiet_attach, unconfirmed_detach);
  * detach that confirms; attaches counted */
 static bool flaky_down;
 static unsigned flaky_attaches;
+/* the driver reports a failure from inside its attach (which still
+ * answers 0) or its detach: a device that broke its ring at once */
+static bool flaky_report_in_attach, flaky_report_in_detach;
 static int flaky_attach(struct pci_dev *d, uint16_t owner)
 {
-	(void)d, (void)owner;
 	flaky_attaches++;
+	if (flaky_report_in_attach)
+		devmgr_failed(d, owner, "broken ring at bring-up");
 	return flaky_down ? -1 : 0;
 }
 static int flaky_detach(struct pci_dev *d)
 {
-	(void)d;
+	if (flaky_report_in_detach)
+		devmgr_failed(d, d->owner, "broken ring at detach");
 	return 0;
 }
 DRIVER(flaky, 0x0007, NULL, flaky_attach, flaky_detach);
@@ -725,6 +730,26 @@ static void test_restart_called_off_by_revocation(void **st)
 	assert_int_equal(auth_owner_reinstate(owner), 0);
 }
 
+/* the driver's detach reports a failure while an operator (a proof)
+ * unbinds the function: nothing is due after, the function stays
+ * unbound. Before, the report made in the detach set a restart due after
+ * devmgr_unbind had called restarts off, and the supervisor bound the
+ * function again behind the operator */
+static void test_failure_inside_operator_unbind_ignored(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	unsigned att = flaky_attaches;
+	flaky_report_in_detach = true;
+	assert_int_equal(devmgr_unbind(d), 0);
+	flaky_report_in_detach = false;
+	assert_false(d->restart.pending);
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	assert_null(d->drv);
+	assert_int_equal(flaky_attaches, att);
+	assert_int_equal(devmgr_rebind(d), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -743,6 +768,7 @@ int main(void)
 	    cmocka_unit_test(test_restart_fails_in_its_bring_up),
 	    cmocka_unit_test(test_restart_not_against_revocation),
 	    cmocka_unit_test(test_restart_called_off_by_revocation),
+	    cmocka_unit_test(test_failure_inside_operator_unbind_ignored),
 	};
 	return cmocka_run_group_tests(t, setup, NULL);
 }
