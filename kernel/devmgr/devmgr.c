@@ -301,10 +301,21 @@ void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why)
 {
 	struct pci_restart *r = &d->restart;
 	char a[16];
-	/* a stale instance, one inside an attach or a restart, or a failure
-	 * already acted on */
-	if (!d->drv || !owner || owner != d->owner || r->busy || r->pending ||
-	    r->spent)
+	/* a stale instance */
+	if (!d->drv || !owner || owner != d->owner)
+		return;
+	/* inside an attach or a restart: held, and said again by
+	 * devmgr_poll once it is over. An attach that then fails unwinds it
+	 * (no driver: dropped then); one that succeeds leaves a failed
+	 * instance the supervisor must restart; a report the going
+	 * instance's detach made names an owner given back (stale then) */
+	if (r->busy) {
+		r->held = owner;
+		r->held_why = why;
+		return;
+	}
+	/* a failure already acted on */
+	if (r->pending || r->spent)
 		return;
 	pci_addr_str(d, a, sizeof(a));
 	if (auth_owner_revoked(owner) && !auth_owner_faulted(owner)) {
@@ -417,6 +428,12 @@ bool devmgr_poll(void)
 	faults_seen = faults;
 	for (unsigned i = 0; i < pci_ndevs; i++) {
 		struct pci_dev *d = &pci_devs[i];
+		struct pci_restart *r = &d->restart;
+		if (r->held && !r->busy) {
+			uint16_t owner = r->held;
+			r->held = 0;
+			devmgr_failed(d, owner, r->held_why);
+		}
 		if (d->restart.pending &&
 		    (int64_t)(time_now_us() - d->restart.at_us) >= 0)
 			ran |= devmgr_restart(d);

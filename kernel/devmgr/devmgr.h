@@ -87,7 +87,9 @@ int devmgr_rebind(struct pci_dev *d);
  * DEVMGR_RESTART_CLEAN_US since its last bind. A failure with the budget
  * spent is one line and the function is left failed. Not restarted: a
  * report from an owner the function no longer holds (a stale instance),
- * one made inside an attach (the attach's own failure unwinds it), a
+ * one made inside an attach that then fails (the attach's own failure
+ * unwinds it; one made inside an attach that succeeds is held and acted
+ * on by the next devmgr_poll, as is one inside a restart's), a
  * fenced function (it may still reach memory given back: pci.h), an owner
  * revoked other than by a DMA fault (an operator or a proof revoked it:
  * one line, left to them; revoked between the failure and its restart,

@@ -730,6 +730,46 @@ static void test_restart_called_off_by_revocation(void **st)
 	assert_int_equal(auth_owner_reinstate(owner), 0);
 }
 
+/* a driver that reports a failure from inside an attach that still
+ * succeeds (a device that broke its ring at once, the driver's failure
+ * said before attach returned) is restarted after the backoff, as one
+ * reported a moment later would be — whether the attach was the first
+ * bind's or a restart's. Before, the report was dropped as "inside an
+ * attach" and the function stayed failed for good with its budget full */
+static void test_failure_inside_attach_restarted(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	assert_true(devmgr_unbind(d) >= 0);
+	flaky_report_in_attach = true;
+	assert_int_equal(devmgr_rebind(d), 0);
+	uint16_t owner = d->owner;
+	assert_false(d->restart.pending); /* recorded, not yet acted on */
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	assert_true(d->owner && d->owner != owner);
+	assert_ptr_equal(d->drv, &flaky_drv);
+	/* the restart's own attach failed again the same way: the next one
+	 * after twice the backoff, and so on until the budget is spent */
+	owner = d->owner;
+	flaky_report_in_attach = false;
+	assert_int_equal(poll_for(2 * DEVMGR_RESTART_DELAY_US - 2000), 0);
+	assert_int_equal(poll_for(4000), 1);
+	assert_true(d->owner != owner);
+	assert_int_equal(d->restart.used, 2);
+	/* the old instance's report from its detach, made while the
+	 * restart unbinds it, is stale: nothing due after */
+	flaky_report_in_detach = true;
+	devmgr_failed(d, d->owner, "broken ring");
+	owner = d->owner;
+	assert_int_equal(poll_for(4 * DEVMGR_RESTART_DELAY_US + 2000), 1);
+	flaky_report_in_detach = false;
+	assert_true(d->owner != owner);
+	assert_int_equal(d->restart.used, 3);
+	assert_int_equal(poll_for(20 * DEVMGR_RESTART_DELAY_US), 0);
+	assert_false(d->restart.pending);
+	assert_false(d->restart.spent);
+}
+
 /* the driver's detach reports a failure while an operator (a proof)
  * unbinds the function: nothing is due after, the function stays
  * unbound. Before, the report made in the detach set a restart due after
@@ -768,6 +808,7 @@ int main(void)
 	    cmocka_unit_test(test_restart_fails_in_its_bring_up),
 	    cmocka_unit_test(test_restart_not_against_revocation),
 	    cmocka_unit_test(test_restart_called_off_by_revocation),
+	    cmocka_unit_test(test_failure_inside_attach_restarted),
 	    cmocka_unit_test(test_failure_inside_operator_unbind_ignored),
 	};
 	return cmocka_run_group_tests(t, setup, NULL);
