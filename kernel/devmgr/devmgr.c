@@ -225,13 +225,17 @@ void devmgr_shutdown(void)
 				: "did not stop (fenced)",
 			(unsigned long long)(time_now_us() - t0));
 		d->drv = NULL;
-		d->restart.pending = false; /* the kernel is leaving */
 		strlcpy(d->state,
 			r == 0	? "shut down"
 			: r > 0 ? "stopped: not confirmed"
 				: "fenced: did not stop",
 			sizeof(d->state));
 	}
+	/* the kernel is leaving: no restart is due any more, the bound
+	 * functions' nor one whose last bring-up failed (not in the bind
+	 * order, nothing to detach) */
+	for (unsigned i = 0; i < pci_ndevs; i++)
+		pci_devs[i].restart.pending = false;
 }
 
 int devmgr_unbind(struct pci_dev *d)

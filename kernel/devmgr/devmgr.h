@@ -57,7 +57,8 @@ void devmgr_bind(struct pci_dev *d);
  * whose driver has a detach is detached, in the reverse of the order
  * devmgr_bind bound them in (recorded, not pci_devs order), one line each
  * with how long it took; one without a detach is left running, said in
- * its line. */
+ * its line. Every restart due is called off, a function's whose last
+ * restart failed (no driver, so nothing detached) among them. */
 void devmgr_shutdown(void);
 /* Give a bound function back (a driver restart): the driver's detach,
  * then auth_owner_unbind with whether the detach confirmed the stop (0;

@@ -790,6 +790,33 @@ static void test_failure_inside_operator_unbind_ignored(void **st)
 	assert_int_equal(devmgr_rebind(d), 0);
 }
 
+/* the kernel leaves (devmgr_shutdown) with a restart due on a function
+ * whose last restart's bring-up failed (no driver: not in the bind
+ * order, so not detached): the restart is called off with the rest, and
+ * nothing binds it after. Before, only the functions the shutdown
+ * detached had theirs called off, and the supervisor bound this one
+ * again after the drivers had been shut down */
+static void test_shutdown_calls_off_due_restarts(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	unsigned att = flaky_attaches;
+	flaky_down = true;
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	assert_null(d->drv);
+	assert_true(d->restart.pending);
+	flaky_down = false;
+	devmgr_shutdown();
+	assert_false(d->restart.pending);
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	assert_null(d->drv);
+	assert_int_equal(flaky_attaches, att + 1);
+	static char buf[8192];
+	status_render("devices", buf, sizeof(buf));
+	assert_null(strstr(buf, "\"restart\":\"pending\""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -810,6 +837,7 @@ int main(void)
 	    cmocka_unit_test(test_restart_called_off_by_revocation),
 	    cmocka_unit_test(test_failure_inside_attach_restarted),
 	    cmocka_unit_test(test_failure_inside_operator_unbind_ignored),
+	    cmocka_unit_test(test_shutdown_calls_off_due_restarts),
 	};
 	return cmocka_run_group_tests(t, setup, NULL);
 }
