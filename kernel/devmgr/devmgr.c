@@ -398,6 +398,15 @@ static bool devmgr_restart(struct pci_dev *d)
 		    (unsigned long long)us);
 		return true;
 	}
+	/* no owner id will ever come back (they are never reused): no retry
+	 * can bind it */
+	if (next_owner > UINT16_MAX) {
+		r->spent = true;
+		kprintf("devmgr: %s %s restart (%s), %u of %u, failed (%s): no "
+			"owner id left; left failed\n",
+			a, name, r->why, r->used, DEVMGR_RESTART_MAX, d->state);
+		return true;
+	}
 	if (r->used < DEVMGR_RESTART_MAX) {
 		uint64_t delay = DEVMGR_RESTART_DELAY_US << r->used;
 		r->pending = true;

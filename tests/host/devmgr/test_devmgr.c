@@ -817,6 +817,47 @@ static void test_shutdown_calls_off_due_restarts(void **st)
 	assert_null(strstr(buf, "\"restart\":\"pending\""));
 }
 
+/* owner ids run out in a restart storm (ids are never reused: 65,535
+ * binds in all): flaky is bound on the last one and fails; its restart
+ * gives that owner back, is refused a new one ("refused: no owner", said
+ * once) and the budget is spent at once — no id ever comes back, so no
+ * retry can succeed — with no owner left live for the function and no
+ * restart after. Before, it was tried again 2 s and 4 s later, one line
+ * each */
+static void test_restart_when_owner_ids_run_out(void **st)
+{
+	(void)st;
+	struct pci_dev *d = flaky_fn();
+	if (d->owner && auth_owner_facts(d->owner))
+		assert_true(devmgr_unbind(d) >= 0);
+	assert_int_equal(devmgr_rebind(d), 0);
+	shim_quiet = 1;
+	while (d->owner < UINT16_MAX) {
+		assert_int_equal(devmgr_unbind(d), 0);
+		assert_int_equal(devmgr_rebind(d), 0);
+	}
+	shim_quiet = 0;
+	advance_us(DEVMGR_RESTART_CLEAN_US);
+	unsigned att = flaky_attaches;
+	shim_count_lines("devmgr: ");
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	assert_null(d->drv);
+	assert_int_equal(d->owner, 0);
+	assert_null(auth_owner_facts(UINT16_MAX));
+	assert_string_equal(d->state, "refused: no owner");
+	assert_false(d->restart.pending);
+	assert_true(d->restart.spent);
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	shim_line_hook = NULL;
+	/* the unbind's, the policy's backend, the ids' (once) and the
+	 * restart's */
+	assert_int_equal(shim_counted, 4);
+	assert_non_null(strstr(shim_last_line, "no owner id left"));
+	assert_int_equal(flaky_attaches, att);
+	assert_int_equal(devmgr_rebind(d), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -838,6 +879,7 @@ int main(void)
 	    cmocka_unit_test(test_failure_inside_attach_restarted),
 	    cmocka_unit_test(test_failure_inside_operator_unbind_ignored),
 	    cmocka_unit_test(test_shutdown_calls_off_due_restarts),
+	    cmocka_unit_test(test_restart_when_owner_ids_run_out),
 	};
 	return cmocka_run_group_tests(t, setup, NULL);
 }
