@@ -389,13 +389,11 @@ static bool devmgr_restart(struct pci_dev *d)
 	int rb = devmgr_rebind(d);
 	r->busy = false;
 	uint64_t us = time_now_us() - t0;
-	if (rb == 0) {
-		r->up_us = time_now_us();
-		kprintf(
-		    "devmgr: %s %s restarted (%s), %u of %u in this streak: "
-		    "owner %u -> %u in %llu us\n",
-		    a, name, r->why, r->used, DEVMGR_RESTART_MAX, old, d->owner,
-		    (unsigned long long)us);
+	if (rb == 0) { /* devmgr_bind set up_us */
+		kprintf("devmgr: %s %s restarted (%s), %u of %u in this "
+			"streak: owner %u -> %u in %llu us\n",
+			a, name, r->why, r->used, DEVMGR_RESTART_MAX, old,
+			d->owner, (unsigned long long)us);
 		return true;
 	}
 	/* no owner id will ever come back (they are never reused): no retry
@@ -434,8 +432,9 @@ bool devmgr_poll(void)
 	uint32_t faults = auth_fault_revocations();
 	for (unsigned i = 0; faults != faults_seen && i < nbound; i++) {
 		struct pci_dev *d = bound[i];
-		if (d->drv && !d->restart.pending &&
-		    auth_owner_faulted(d->owner))
+		/* one with no driver, or with a restart due, is
+		 * devmgr_failed's to leave alone */
+		if (auth_owner_faulted(d->owner))
 			devmgr_failed(d, d->owner, "DMA fault");
 	}
 	faults_seen = faults;

@@ -664,6 +664,9 @@ static void test_restart_not_against_revocation(void **st)
 	devmgr_failed(d, owner, "owner revoked");
 	devmgr_failed(d, owner, "owner revoked");
 	assert_int_equal(shim_counted, 1);
+	assert_non_null(
+	    strstr(shim_last_line,
+		   "devmgr: 0000:00:08.0 flaky failed (owner revoked)"));
 	assert_non_null(strstr(shim_last_line, "not restarted"));
 	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
 	assert_int_equal(d->owner, owner);
@@ -790,6 +793,42 @@ static void test_failure_inside_operator_unbind_ignored(void **st)
 	assert_int_equal(devmgr_rebind(d), 0);
 }
 
+/* the refill at its edge: a failure exactly DEVMGR_RESTART_CLEAN_US
+ * after the last bind starts a new streak (the first backoff), one a
+ * microsecond sooner stays in the streak (the doubled backoff) */
+static void at_us(uint64_t us)
+{
+	shim_clock_ns = us * 1000 - 100; /* time_now_us reads us next */
+}
+static void test_restart_budget_refill_boundary(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	assert_int_equal(d->restart.used, 1);
+	uint64_t up = d->restart.up_us;
+	at_us(up + DEVMGR_RESTART_CLEAN_US - 1);
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(d->restart.used, 1);
+	assert_int_equal(d->restart.at_us, up + DEVMGR_RESTART_CLEAN_US - 1 +
+					       2 * DEVMGR_RESTART_DELAY_US);
+	assert_int_equal(poll_for(2 * DEVMGR_RESTART_DELAY_US + 2000), 1);
+	assert_int_equal(d->restart.used, 2);
+	up = d->restart.up_us;
+	at_us(up + DEVMGR_RESTART_CLEAN_US);
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(d->restart.used, 0);
+	assert_int_equal(d->restart.at_us, up + DEVMGR_RESTART_CLEAN_US +
+					       DEVMGR_RESTART_DELAY_US);
+	/* due exactly then, not a microsecond before */
+	at_us(d->restart.at_us - 1);
+	assert_false(devmgr_poll());
+	at_us(d->restart.at_us);
+	assert_true(devmgr_poll());
+	assert_int_equal(d->restart.used, 1);
+}
+
 /* the kernel leaves (devmgr_shutdown) with a restart due on a function
  * whose last restart's bring-up failed (no driver: not in the bind
  * order, so not detached): the restart is called off with the rest, and
@@ -878,6 +917,7 @@ int main(void)
 	    cmocka_unit_test(test_restart_called_off_by_revocation),
 	    cmocka_unit_test(test_failure_inside_attach_restarted),
 	    cmocka_unit_test(test_failure_inside_operator_unbind_ignored),
+	    cmocka_unit_test(test_restart_budget_refill_boundary),
 	    cmocka_unit_test(test_shutdown_calls_off_due_restarts),
 	    cmocka_unit_test(test_restart_when_owner_ids_run_out),
 	};
