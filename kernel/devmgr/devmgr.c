@@ -380,14 +380,13 @@ static bool devmgr_restart(struct pci_dev *d)
 			a, name, r->why, old);
 		return false;
 	}
-	r->busy = true;
 	r->used++;
 	r->count++;
-	/* it holds its owner still, bound or after a failed attach */
-	if (d->owner && auth_owner_facts(d->owner))
+	/* it holds its owner still, bound or after a failed attach. The
+	 * unbind and the bind mark it busy while driver code runs */
+	if (auth_owner_facts(d->owner))
 		(void)devmgr_unbind(d);
 	int rb = devmgr_rebind(d);
-	r->busy = false;
 	uint64_t us = time_now_us() - t0;
 	if (rb == 0) { /* devmgr_bind set up_us */
 		kprintf("devmgr: %s %s restarted (%s), %u of %u in this "

@@ -561,6 +561,8 @@ static void test_restart_budget_and_backoff(void **st)
 		assert_true(d->owner && d->owner != owner);
 		assert_null(auth_owner_facts(owner)); /* given back */
 		assert_int_equal(d->restart.count, k + 1);
+		assert_string_equal(d->restart.why, "broken ring");
+		assert_non_null(strstr(shim_last_line, "(broken ring)"));
 		assert_int_equal(flaky_attaches, att + k + 1);
 		/* the old instance's word is stale */
 		devmgr_failed(d, owner, "stale");
@@ -630,6 +632,12 @@ static void test_restart_fails_in_its_bring_up(void **st)
 	assert_string_equal(d->state, "attach failed");
 	assert_true(d->restart.pending);
 	assert_non_null(strstr(shim_last_line, "next in 2000 ms"));
+	/* a report naming the owner its failed attach left it: no driver
+	 * holds it, nothing to say or do */
+	unsigned before = shim_counted;
+	devmgr_failed(d, d->owner, "late");
+	assert_int_equal(shim_counted, before);
+	assert_string_equal(d->restart.why, "DEVICE_NEEDS_RESET");
 	assert_int_equal(poll_for(2 * DEVMGR_RESTART_DELAY_US + 1000), 1);
 	assert_int_equal(poll_for(4 * DEVMGR_RESTART_DELAY_US + 1000), 1);
 	assert_int_equal(shim_counted, DEVMGR_RESTART_MAX);
@@ -749,6 +757,7 @@ static void test_failure_inside_attach_restarted(void **st)
 	uint16_t owner = d->owner;
 	assert_false(d->restart.pending); /* recorded, not yet acted on */
 	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	assert_string_equal(d->restart.why, "broken ring at bring-up");
 	assert_true(d->owner && d->owner != owner);
 	assert_ptr_equal(d->drv, &flaky_drv);
 	/* the restart's own attach failed again the same way: the next one
