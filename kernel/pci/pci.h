@@ -54,7 +54,7 @@ struct pci_dev {
 		uint8_t used;	      /* of DEVMGR_RESTART_MAX, this streak */
 		bool pending;	      /* a restart is due at at_us */
 		bool spent;	      /* budget spent: left failed */
-		bool busy; /* inside devmgr_bind's attach or a restart */
+		bool busy;	      /* inside devmgr_bind or devmgr_unbind */
 	} restart;
 	/* a driver layer's disable of the device failed (the NVMe broker's
 	 * CC.EN=0, kernel/authority/nvme_broker.c): it may still use memory
