@@ -103,6 +103,21 @@ static int edu_attach(struct pci_dev *d, uint16_t owner)
 	return 0;
 }
 
+/* the device cannot be used any more: bus mastering off (memory
+ * decoding stays for the registers the detach reads), nothing asked of it
+ * again, and the device manager told, once (devmgr_failed: a restart
+ * under a fresh owner when its budget allows; the detach keeps the pool
+ * while EDU_DMA_CMD says a transfer runs) */
+static void edu_give_up(struct edu_softc *sc, const char *why)
+{
+	if (sc->failed)
+		return;
+	sc->failed = true;
+	pci_enable(sc->pci, true, false, false);
+	strlcpy(sc->pci->state, "failed", sizeof(sc->pci->state));
+	devmgr_failed(sc->pci, sc->owner, why);
+}
+
 /* A DMA fault revokes edu's owner (auth_owner_revoke): bus mastering off,
  * the pool seized and parked, the window and the interrupt revoked. Once
  * the owner is reinstated the driver gives the parked pool back (its own
@@ -115,6 +130,11 @@ static int edu_attach(struct pci_dev *d, uint16_t owner)
 int edu_recover(struct edu_softc *sc)
 {
 	uint32_t id;
+	if (sc->failed) {
+		kprintf("%s: given up; only a restart brings it back\n",
+			sc->name);
+		return -1;
+	}
 	if (dma_pool_live(&sc->pool))
 		return 0;
 	if (auth_owner_stopped(sc->owner)) {
@@ -128,8 +148,9 @@ int edu_recover(struct edu_softc *sc)
 	memset(&sc->pool, 0, sizeof(sc->pool));
 	if (edu_grant(sc, &id)) {
 		kprintf("%s: unable to recover after its owner's "
-			"revocation\n",
+			"revocation; giving the device up\n",
 			sc->name);
+		edu_give_up(sc, "recovery failed");
 		return -1;
 	}
 	pci_enable(sc->pci, true, false, true);
@@ -143,6 +164,8 @@ int edu_recover(struct edu_softc *sc)
 int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 	    uint32_t dir)
 {
+	if (sc->failed)
+		return -1; /* said when it was given up */
 	if (!dma_pool_live(&sc->pool)) {
 		kprintf("%s: capabilities revoked; no transfer until "
 			"edu_recover\n",
@@ -166,8 +189,14 @@ int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 				sc->name, sc->owner);
 			return -1;
 		}
+		/* the device may still run it: a late end would write
+		 * sc->in under the next transfer, or its interrupt be taken
+		 * as the next one's. Given up */
 		if (time_now_us() > end) {
-			kprintf("%s: DMA did not complete in 1 s\n", sc->name);
+			kprintf("%s: DMA did not complete in 1 s; giving the "
+				"device up: bus mastering off\n",
+				sc->name);
+			edu_give_up(sc, "DMA did not complete");
 			return -1;
 		}
 		time_delay_us(EDU_DMA_POLL_US);

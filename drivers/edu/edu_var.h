@@ -20,8 +20,9 @@ struct edu_softc {
 	struct dma_buf out, in;
 	volatile uint32_t irq_status; /* latched by the handler */
 	uint32_t recoveries; /* capabilities taken anew after a revocation */
-	bool detached;	     /* edu_detach kept the pool (running, parked) */
-	int detach_result;   /* its answer, given again: -1 or 1 */
+	bool failed;	   /* given up (edu_give_up): refused until a restart */
+	bool detached;	   /* edu_detach kept the pool (running, parked) */
+	int detach_result; /* its answer, given again: -1 or 1 */
 };
 
 /* the first bound edu function (edu0), NULL when none */
@@ -32,14 +33,18 @@ struct edu_softc *edu_first(void);
  * completion by interrupt, waited for at most EDU_DMA_TIMEOUT_US; -1 at
  * once while the driver's capabilities are revoked (see edu_recover), and
  * at the first look that finds the owner revoked or quarantined
- * (auth_owner_stopped) mid-transfer, with one line. 0 or -1 */
+ * (auth_owner_stopped) mid-transfer, with one line. A transfer that does
+ * not end in time gives the device up (bus mastering off, one line, the
+ * device manager told: devmgr_failed); -1 at once, silent, after that.
+ * 0 or -1 */
 int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 	    uint32_t dir);
 /* after the owner was revoked (a DMA fault) and then reinstated
  * (auth_owner_reinstate): give the seized pool back and take the window,
  * a new pool (sc->out, sc->in: new buffers) and the interrupt anew, bus
  * mastering on. 0 when the driver holds live capabilities afterwards (a
- * no-op if nothing was revoked); -1 while the owner stays revoked or a
- * grant fails (one line) */
+ * no-op if nothing was revoked); -1 while the owner stays revoked, once
+ * the device was given up, or when a grant fails (one line; the device is
+ * then given up) */
 int edu_recover(struct edu_softc *sc);
 #endif

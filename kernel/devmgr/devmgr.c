@@ -231,13 +231,17 @@ void devmgr_shutdown(void)
 				: "did not stop (fenced)",
 			(unsigned long long)(time_now_us() - t0));
 		d->drv = NULL;
-		d->restart.pending = false; /* the kernel is leaving */
 		strlcpy(d->state,
 			r == 0	? "shut down"
 			: r > 0 ? "stopped: not confirmed"
 				: "fenced: did not stop",
 			sizeof(d->state));
 	}
+	/* the kernel is leaving: no restart is due any more, the bound
+	 * functions' nor one whose last bring-up failed (not in the bind
+	 * order, nothing to detach) */
+	for (unsigned i = 0; i < pci_ndevs; i++)
+		pci_devs[i].restart.pending = false;
 }
 
 int devmgr_unbind(struct pci_dev *d)
@@ -250,16 +254,21 @@ int devmgr_unbind(struct pci_dev *d)
 		return -1;
 	}
 	uint64_t t0 = time_now_us();
-	/* an unbind from outside the supervisor (an operator's, a proof's)
-	 * is not fought: a restart due is called off */
-	if (!d->restart.busy)
-		d->restart.pending = false;
 	/* no detach: nothing confirms the device stopped. A function
 	 * devmgr_shutdown detached already keeps that detach's answer, which
-	 * its state says; one whose attach failed was never confirmed */
+	 * its state says; one whose attach failed was never confirmed. A
+	 * failure the detach reports is the going instance's: not acted on
+	 * (busy) */
+	bool busy = d->restart.busy;
+	d->restart.busy = true;
 	int r = drv ? (drv->detach ? drv->detach(d) : 1)
 		: !strcmp(d->state, "shut down") ? 0
 						 : 1;
+	d->restart.busy = busy;
+	/* an unbind from outside the supervisor (an operator's, a proof's)
+	 * is not fought: a restart due is called off */
+	if (!busy)
+		d->restart.pending = false;
 	uint16_t owner = d->owner;
 	int w = auth_owner_unbind(owner, r == 0);
 	(void)bound_drop(d);
@@ -302,10 +311,21 @@ void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why)
 {
 	struct pci_restart *r = &d->restart;
 	char a[16];
-	/* a stale instance, one inside an attach or a restart, or a failure
-	 * already acted on */
-	if (!d->drv || !owner || owner != d->owner || r->busy || r->pending ||
-	    r->spent)
+	/* a stale instance */
+	if (!d->drv || !owner || owner != d->owner)
+		return;
+	/* inside an attach or a restart: held, and said again by
+	 * devmgr_poll once it is over. An attach that then fails unwinds it
+	 * (no driver: dropped then); one that succeeds leaves a failed
+	 * instance the supervisor must restart; a report the going
+	 * instance's detach made names an owner given back (stale then) */
+	if (r->busy) {
+		r->held = owner;
+		r->held_why = why;
+		return;
+	}
+	/* a failure already acted on */
+	if (r->pending || r->spent)
 		return;
 	pci_addr_str(d, a, sizeof(a));
 	if (auth_owner_revoked(owner) && !auth_owner_faulted(owner)) {
@@ -343,8 +363,9 @@ void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why)
 }
 
 /* the restart: unbound (the driver's detach, the owner given back), bound
- * again; one line. A rebind that fails is the next restart's failure */
-static void devmgr_restart(struct pci_dev *d)
+ * again; one line. A rebind that fails is the next restart's failure.
+ * False when it was called off */
+static bool devmgr_restart(struct pci_dev *d)
 {
 	struct pci_restart *r = &d->restart;
 	char a[16];
@@ -353,23 +374,41 @@ static void devmgr_restart(struct pci_dev *d)
 	uint16_t old = d->owner;
 	uint64_t t0 = time_now_us();
 	r->pending = false;
-	r->busy = true;
+	/* revoked on purpose since the failure (an operator, a proof): not
+	 * fought, as a report made after such a revocation is not. A
+	 * function with no driver had its owner revoked by its own failed
+	 * bring-up (devmgr_unwind): that restart goes on */
+	if (d->drv && auth_owner_revoked(old) && !auth_owner_faulted(old)) {
+		r->left = old;
+		kprintf("devmgr: %s %s restart (%s) called off: owner %u was "
+			"revoked (not by a DMA fault) before it; left to "
+			"whoever revoked it, not restarted\n",
+			a, name, r->why, old);
+		return false;
+	}
 	r->used++;
 	r->count++;
-	/* it holds its owner still, bound or after a failed attach */
-	if (d->owner && auth_owner_facts(d->owner))
+	/* it holds its owner still, bound or after a failed attach. The
+	 * unbind and the bind mark it busy while driver code runs */
+	if (auth_owner_facts(d->owner))
 		(void)devmgr_unbind(d);
 	int rb = devmgr_rebind(d);
-	r->busy = false;
 	uint64_t us = time_now_us() - t0;
-	if (rb == 0) {
-		r->up_us = time_now_us();
-		kprintf(
-		    "devmgr: %s %s restarted (%s), %u of %u in this streak: "
-		    "owner %u -> %u in %llu us\n",
-		    a, name, r->why, r->used, DEVMGR_RESTART_MAX, old, d->owner,
-		    (unsigned long long)us);
-		return;
+	if (rb == 0) { /* devmgr_bind set up_us */
+		kprintf("devmgr: %s %s restarted (%s), %u of %u in this "
+			"streak: owner %u -> %u in %llu us\n",
+			a, name, r->why, r->used, DEVMGR_RESTART_MAX, old,
+			d->owner, (unsigned long long)us);
+		return true;
+	}
+	/* no owner id will ever come back (they are never reused): no retry
+	 * can bind it */
+	if (next_owner > UINT16_MAX) {
+		r->spent = true;
+		kprintf("devmgr: %s %s restart (%s), %u of %u, failed (%s): no "
+			"owner id left; left failed\n",
+			a, name, r->why, r->used, DEVMGR_RESTART_MAX, d->state);
+		return true;
 	}
 	if (r->used < DEVMGR_RESTART_MAX) {
 		uint64_t delay = DEVMGR_RESTART_DELAY_US << r->used;
@@ -379,12 +418,13 @@ static void devmgr_restart(struct pci_dev *d)
 			"next in %llu ms\n",
 			a, name, r->why, r->used, DEVMGR_RESTART_MAX, d->state,
 			(unsigned long long)(delay / 1000));
-		return;
+		return true;
 	}
 	r->spent = true;
 	kprintf("devmgr: %s %s restart (%s), %u of %u, failed (%s): budget "
 		"spent (DEVMGR_RESTART_MAX); left failed\n",
 		a, name, r->why, r->used, DEVMGR_RESTART_MAX, d->state);
+	return true;
 }
 
 bool devmgr_poll(void)
@@ -397,18 +437,23 @@ bool devmgr_poll(void)
 	uint32_t faults = auth_fault_revocations();
 	for (unsigned i = 0; faults != faults_seen && i < nbound; i++) {
 		struct pci_dev *d = bound[i];
-		if (d->drv && !d->restart.pending &&
-		    auth_owner_faulted(d->owner))
+		/* one with no driver, or with a restart due, is
+		 * devmgr_failed's to leave alone */
+		if (auth_owner_faulted(d->owner))
 			devmgr_failed(d, d->owner, "DMA fault");
 	}
 	faults_seen = faults;
 	for (unsigned i = 0; i < pci_ndevs; i++) {
 		struct pci_dev *d = &pci_devs[i];
-		if (d->restart.pending &&
-		    (int64_t)(time_now_us() - d->restart.at_us) >= 0) {
-			devmgr_restart(d);
-			ran = true;
+		struct pci_restart *r = &d->restart;
+		if (r->held && !r->busy) {
+			uint16_t owner = r->held;
+			r->held = 0;
+			devmgr_failed(d, owner, r->held_why);
 		}
+		if (d->restart.pending &&
+		    (int64_t)(time_now_us() - d->restart.at_us) >= 0)
+			ran |= devmgr_restart(d);
 	}
 	return ran;
 }

@@ -61,7 +61,8 @@ void devmgr_bind(struct pci_dev *d);
  * whose driver has a detach is detached, in the reverse of the order
  * devmgr_bind bound them in (recorded, not pci_devs order), one line each
  * with how long it took; one without a detach is left running, said in
- * its line. */
+ * its line. Every restart due is called off, a function's whose last
+ * restart failed (no driver, so nothing detached) among them. */
 void devmgr_shutdown(void);
 /* Give a bound function back (a driver restart): the driver's detach,
  * then auth_owner_unbind with whether the detach confirmed the stop (0;
@@ -87,17 +88,20 @@ int devmgr_rebind(struct pci_dev *d);
  * DEVMGR_RESTART_MAX restarts in a streak, the k-th (from 0)
  * DEVMGR_RESTART_DELAY_US << k after the failure or the restart before
  * (1 s, 2 s, 4 s); a rebind that fails is the next restart's failure.
- * The streak ends (the budget is full again) once the function has run
- * DEVMGR_RESTART_CLEAN_US since its last bind. A failure with the budget
- * spent is one line and the function is left failed. Not restarted: a
- * report from an owner the function no longer holds (a stale instance),
- * one made inside an attach (the attach's own failure unwinds it), a
- * fenced function (it may still reach memory given back: pci.h), an owner
- * revoked other than by a DMA fault (an operator or a proof revoked it:
- * one line, left to them). An owner auth_poll revoked for a DMA fault
- * (auth_owner_faulted) is restarted whether or not its driver noticed,
- * inside the same budget: under the IOMMU the fresh owner's fresh domain
- * confines it again. */
+ * With no owner id left (they are never reused) a failed restart spends
+ * the budget at once. The streak ends (the budget is full again) once the
+ * function has run DEVMGR_RESTART_CLEAN_US since its last bind. A failure with
+ * the budget spent is one line and the function is left failed. Not restarted:
+ * a report from an owner the function no longer holds (a stale instance), one
+ * made inside an attach that then fails (the attach's own failure unwinds it;
+ * one made inside an attach that succeeds is held and acted on by the next
+ * devmgr_poll, as is one inside a restart's), a fenced function (it may still
+ * reach memory given back: pci.h), an owner revoked other than by a DMA fault
+ * (an operator or a proof revoked it: one line, left to them; revoked between
+ * the failure and its restart, the restart is called off). An owner auth_poll
+ * revoked for a DMA fault (auth_owner_faulted) is restarted whether or not its
+ * driver noticed, inside the same budget: under the IOMMU the fresh owner's
+ * fresh domain confines it again. */
 #define DEVMGR_RESTART_MAX	3
 #define DEVMGR_RESTART_DELAY_US (1000ull * 1000)
 #define DEVMGR_RESTART_CLEAN_US (600ull * 1000 * 1000) /* 10 min */

@@ -188,15 +188,21 @@ int net_init(struct nic *n, const struct net_config *cfg)
 	return 0;
 }
 
-void net_nic_removed(struct nic *n)
+/* the stack leaves n, `how` it went. The address was the interface's:
+ * it goes with it, and so do the lease, the connections bound to it, the
+ * ARP cache and what waits in it */
+static void net_leave(struct nic *n, const char *how)
 {
 	if (!n || net_if.nic != n)
 		return;
-	/* the address was the interface's: it goes with it, and so do the
-	 * connections bound to it, the ARP cache and what waits in it */
 	net_clear_address();
 	net_if.nic = NULL;
-	kprintf("%s: removed; the IP stack on it stopped\n", n->name);
+	kprintf("%s: %s; the IP stack on it stopped\n", n->name, how);
+}
+
+void net_nic_removed(struct nic *n)
+{
+	net_leave(n, "removed");
 }
 
 /* frames handled per call: bounded so timers and other pollers keep running
@@ -236,7 +242,16 @@ bool net_poll(void)
 		return false;
 	for (i = 0; i < NET_POLL_BUDGET; i++) {
 		int len = n->recv(n, net_if.rx, sizeof(net_if.rx));
-		if (len <= 0)
+		/* the NIC failed (its driver gave the device up, for good
+		 * until it detaches it; a restart registers a new one): the
+		 * stack leaves it here, at its own safe point, as it leaves a
+		 * removed one — no address stays on show that no frame can
+		 * use */
+		if (len < 0) {
+			net_leave(n, "failed");
+			return false;
+		}
+		if (len == 0)
 			break;
 		net_input(net_if.rx, (size_t)len);
 		tcp_flush();

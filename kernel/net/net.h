@@ -107,7 +107,9 @@ void net_counters_carry(const struct net_counters *before);
 /* the kernel's hook: called by nic_register for each new NIC (weak; the
  * kernel's kernel/net/netboot.c provides it) */
 void net_nic_added(struct nic *n);
-/* called by nic_unregister: the stack on n stops — its address removed
+/* called by nic_unregister (and by net_poll when n's recv answers -1:
+ * the NIC failed, kernel/net/nic.h; its line says "failed"): the stack on
+ * n stops — its address removed
  * (net_clear_address: connections ended, ARP cache emptied), net_poll and
  * net_input do nothing, eth_send refuses (-1, counted in tx_fail) — with
  * one line; another NIC is no concern of it (kernel/net/if.c) */

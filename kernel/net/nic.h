@@ -29,7 +29,9 @@ struct nic {
 	 * NULL: send hands over each frame itself) */
 	void (*flush)(struct nic *n);
 	/* copy the next received frame into buf; returns its length, 0 when
-	 * none is waiting, -1 on error. Also reclaims finished transmits. */
+	 * none is waiting, -1 once the NIC has failed (its driver gave the
+	 * device up: for good until its detach; the stack leaves it then,
+	 * net_poll). Also reclaims finished transmits. */
 	int (*recv)(struct nic *n, void *buf, size_t cap);
 	struct nic_stats stats;
 	void *priv;

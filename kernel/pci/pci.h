@@ -48,10 +48,13 @@ struct pci_dev {
 		uint32_t count;	 /* restarts run since boot (/api/devices) */
 		uint16_t left;	 /* owner whose deliberate revocation was
 				  * said (not restarted) */
-		uint8_t used;	 /* of DEVMGR_RESTART_MAX, this streak */
-		bool pending;	 /* a restart is due at at_us */
-		bool spent;	 /* budget spent: left failed */
-		bool busy;	 /* inside devmgr_bind's attach or a restart */
+		uint16_t held;	 /* owner that reported inside an attach
+				  * or a restart (busy), said again after */
+		const char *held_why; /* its reason */
+		uint8_t used;	      /* of DEVMGR_RESTART_MAX, this streak */
+		bool pending;	      /* a restart is due at at_us */
+		bool spent;	      /* budget spent: left failed */
+		bool busy;	      /* inside devmgr_bind or devmgr_unbind */
 	} restart;
 	/* a driver layer's disable of the device failed (the NVMe broker's
 	 * CC.EN=0, kernel/authority/nvme_broker.c): it may still use memory

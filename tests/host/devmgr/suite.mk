@@ -21,3 +21,14 @@ $(BUILD)/host/devmgr_policy_test: tests/host/devmgr/test_policy.c \
 		kernel/lib/status.c $(AUTH_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
+# fuzz_devmgr_seq: the supervisor under hostile sequences of failures,
+# operator unbinds, rebinds and revocations and clock jumps; oracles: one
+# live owner per function, the restart budget, no restart behind an
+# operator (docs/authority-gate-design.md)
+FUZZERS += $(BUILD)/fuzz/fuzz_devmgr_seq
+$(BUILD)/fuzz/fuzz_devmgr_seq: tests/host/devmgr/fuzz_devmgr_seq.c \
+		kernel/devmgr/devmgr.c kernel/devmgr/blockdev.c kernel/devmgr/policy.c kernel/devmgr/shape.c \
+		kernel/devmgr/smbios.c \
+		kernel/lib/status.c $(AUTH_SRC) $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)

@@ -207,15 +207,20 @@ DRIVER(unconfirmed, 0x0006, NULL, quiet_attach, unconfirmed_detach);
  * detach that confirms; attaches counted */
 static bool flaky_down;
 static unsigned flaky_attaches;
+/* the driver reports a failure from inside its attach (which still
+ * answers 0) or its detach: a device that broke its ring at once */
+static bool flaky_report_in_attach, flaky_report_in_detach;
 static int flaky_attach(struct pci_dev *d, uint16_t owner)
 {
-	(void)d, (void)owner;
 	flaky_attaches++;
+	if (flaky_report_in_attach)
+		devmgr_failed(d, owner, "broken ring at bring-up");
 	return flaky_down ? -1 : 0;
 }
 static int flaky_detach(struct pci_dev *d)
 {
-	(void)d;
+	if (flaky_report_in_detach)
+		devmgr_failed(d, d->owner, "broken ring at detach");
 	return 0;
 }
 DRIVER(flaky, 0x0007, NULL, flaky_attach, flaky_detach);
@@ -595,6 +600,8 @@ static void test_restart_budget_and_backoff(void **st)
 		assert_true(d->owner && d->owner != owner);
 		assert_null(auth_owner_facts(owner)); /* given back */
 		assert_int_equal(d->restart.count, k + 1);
+		assert_string_equal(d->restart.why, "broken ring");
+		assert_non_null(strstr(shim_last_line, "(broken ring)"));
 		assert_int_equal(flaky_attaches, att + k + 1);
 		/* the old instance's word is stale */
 		devmgr_failed(d, owner, "stale");
@@ -664,6 +671,12 @@ static void test_restart_fails_in_its_bring_up(void **st)
 	assert_string_equal(d->state, "attach failed");
 	assert_true(d->restart.pending);
 	assert_non_null(strstr(shim_last_line, "next in 2000 ms"));
+	/* a report naming the owner its failed attach left it: no driver
+	 * holds it, nothing to say or do */
+	unsigned before = shim_counted;
+	devmgr_failed(d, d->owner, "late");
+	assert_int_equal(shim_counted, before);
+	assert_string_equal(d->restart.why, "DEVICE_NEEDS_RESET");
 	assert_int_equal(poll_for(2 * DEVMGR_RESTART_DELAY_US + 1000), 1);
 	assert_int_equal(poll_for(4 * DEVMGR_RESTART_DELAY_US + 1000), 1);
 	assert_int_equal(shim_counted, DEVMGR_RESTART_MAX);
@@ -698,6 +711,9 @@ static void test_restart_not_against_revocation(void **st)
 	devmgr_failed(d, owner, "owner revoked");
 	devmgr_failed(d, owner, "owner revoked");
 	assert_int_equal(shim_counted, 1);
+	assert_non_null(
+	    strstr(shim_last_line,
+		   "devmgr: 0000:00:08.0 flaky failed (owner revoked)"));
 	assert_non_null(strstr(shim_last_line, "not restarted"));
 	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
 	assert_int_equal(d->owner, owner);
@@ -749,6 +765,216 @@ static void test_broker_opened_before_driver(void **st)
 	assert_ptr_equal(d->drv, &brokered_drv);
 }
 
+/* the flaky function bound afresh, with a full budget: unbound and bound
+ * again if it is bound (spent cleared), run past DEVMGR_RESTART_CLEAN_US */
+static struct pci_dev *fresh_flaky(void)
+{
+	struct pci_dev *d = flaky_fn();
+	if (d->owner && auth_owner_facts(d->owner))
+		assert_true(devmgr_unbind(d) >= 0);
+	assert_int_equal(devmgr_rebind(d), 0);
+	advance_us(DEVMGR_RESTART_CLEAN_US);
+	return d;
+}
+
+/* a failure recorded, then the owner revoked on purpose (an operator, a
+ * proof) before the restart is due: the restart is called off with one
+ * line, as a report made after such a revocation is — the function is
+ * left to whoever revoked it, its owner kept. Before, the restart unbound
+ * the revoked owner and bound the function again behind the revoker */
+static void test_restart_called_off_by_revocation(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	uint16_t owner = d->owner;
+	unsigned att = flaky_attaches;
+	uint32_t count = d->restart.count;
+	devmgr_failed(d, owner, "broken ring");
+	assert_true(d->restart.pending);
+	assert_true(auth_owner_revoke(owner, "proof") >= 0);
+	shim_count_lines("devmgr: ");
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
+	assert_non_null(strstr(shim_last_line, "not restarted"));
+	assert_false(d->restart.pending);
+	assert_int_equal(d->owner, owner);
+	assert_non_null(auth_owner_facts(owner));
+	assert_int_equal(flaky_attaches, att);
+	assert_int_equal(d->restart.count, count);
+	/* the driver's own report of the revocation adds no line */
+	shim_count_lines("devmgr: ");
+	devmgr_failed(d, owner, "owner revoked");
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 0);
+	assert_int_equal(auth_owner_reinstate(owner), 0);
+}
+
+/* a driver that reports a failure from inside an attach that still
+ * succeeds (a device that broke its ring at once, the driver's failure
+ * said before attach returned) is restarted after the backoff, as one
+ * reported a moment later would be — whether the attach was the first
+ * bind's or a restart's. Before, the report was dropped as "inside an
+ * attach" and the function stayed failed for good with its budget full */
+static void test_failure_inside_attach_restarted(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	assert_true(devmgr_unbind(d) >= 0);
+	flaky_report_in_attach = true;
+	assert_int_equal(devmgr_rebind(d), 0);
+	uint16_t owner = d->owner;
+	assert_false(d->restart.pending); /* recorded, not yet acted on */
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	assert_string_equal(d->restart.why, "broken ring at bring-up");
+	assert_true(d->owner && d->owner != owner);
+	assert_ptr_equal(d->drv, &flaky_drv);
+	/* the restart's own attach failed again the same way: the next one
+	 * after twice the backoff, and so on until the budget is spent */
+	owner = d->owner;
+	flaky_report_in_attach = false;
+	assert_int_equal(poll_for(2 * DEVMGR_RESTART_DELAY_US - 2000), 0);
+	assert_int_equal(poll_for(4000), 1);
+	assert_true(d->owner != owner);
+	assert_int_equal(d->restart.used, 2);
+	/* the old instance's report from its detach, made while the
+	 * restart unbinds it, is stale: nothing due after */
+	flaky_report_in_detach = true;
+	devmgr_failed(d, d->owner, "broken ring");
+	owner = d->owner;
+	assert_int_equal(poll_for(4 * DEVMGR_RESTART_DELAY_US + 2000), 1);
+	flaky_report_in_detach = false;
+	assert_true(d->owner != owner);
+	assert_int_equal(d->restart.used, 3);
+	assert_int_equal(poll_for(20 * DEVMGR_RESTART_DELAY_US), 0);
+	assert_false(d->restart.pending);
+	assert_false(d->restart.spent);
+}
+
+/* the driver's detach reports a failure while an operator (a proof)
+ * unbinds the function: nothing is due after, the function stays
+ * unbound. Before, the report made in the detach set a restart due after
+ * devmgr_unbind had called restarts off, and the supervisor bound the
+ * function again behind the operator */
+static void test_failure_inside_operator_unbind_ignored(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	unsigned att = flaky_attaches;
+	flaky_report_in_detach = true;
+	assert_int_equal(devmgr_unbind(d), 0);
+	flaky_report_in_detach = false;
+	assert_false(d->restart.pending);
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	assert_null(d->drv);
+	assert_int_equal(flaky_attaches, att);
+	assert_int_equal(devmgr_rebind(d), 0);
+}
+
+/* the refill at its edge: a failure exactly DEVMGR_RESTART_CLEAN_US
+ * after the last bind starts a new streak (the first backoff), one a
+ * microsecond sooner stays in the streak (the doubled backoff) */
+static void at_us(uint64_t us)
+{
+	shim_clock_ns = us * 1000 - 100; /* time_now_us reads us next */
+}
+static void test_restart_budget_refill_boundary(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	assert_int_equal(d->restart.used, 1);
+	uint64_t up = d->restart.up_us;
+	at_us(up + DEVMGR_RESTART_CLEAN_US - 1);
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(d->restart.used, 1);
+	assert_int_equal(d->restart.at_us, up + DEVMGR_RESTART_CLEAN_US - 1 +
+					       2 * DEVMGR_RESTART_DELAY_US);
+	assert_int_equal(poll_for(2 * DEVMGR_RESTART_DELAY_US + 2000), 1);
+	assert_int_equal(d->restart.used, 2);
+	up = d->restart.up_us;
+	at_us(up + DEVMGR_RESTART_CLEAN_US);
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(d->restart.used, 0);
+	assert_int_equal(d->restart.at_us, up + DEVMGR_RESTART_CLEAN_US +
+					       DEVMGR_RESTART_DELAY_US);
+	/* due exactly then, not a microsecond before */
+	at_us(d->restart.at_us - 1);
+	assert_false(devmgr_poll());
+	at_us(d->restart.at_us);
+	assert_true(devmgr_poll());
+	assert_int_equal(d->restart.used, 1);
+}
+
+/* the kernel leaves (devmgr_shutdown) with a restart due on a function
+ * whose last restart's bring-up failed (no driver: not in the bind
+ * order, so not detached): the restart is called off with the rest, and
+ * nothing binds it after. Before, only the functions the shutdown
+ * detached had theirs called off, and the supervisor bound this one
+ * again after the drivers had been shut down */
+static void test_shutdown_calls_off_due_restarts(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	unsigned att = flaky_attaches;
+	flaky_down = true;
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	assert_null(d->drv);
+	assert_true(d->restart.pending);
+	flaky_down = false;
+	devmgr_shutdown();
+	assert_false(d->restart.pending);
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	assert_null(d->drv);
+	assert_int_equal(flaky_attaches, att + 1);
+	static char buf[8192];
+	status_render("devices", buf, sizeof(buf));
+	assert_null(strstr(buf, "\"restart\":\"pending\""));
+}
+
+/* owner ids run out in a restart storm (ids are never reused: 65,535
+ * binds in all): flaky is bound on the last one and fails; its restart
+ * gives that owner back, is refused a new one ("refused: no owner", said
+ * once) and the budget is spent at once — no id ever comes back, so no
+ * retry can succeed — with no owner left live for the function and no
+ * restart after. Before, it was tried again 2 s and 4 s later, one line
+ * each */
+static void test_restart_when_owner_ids_run_out(void **st)
+{
+	(void)st;
+	struct pci_dev *d = flaky_fn();
+	if (d->owner && auth_owner_facts(d->owner))
+		assert_true(devmgr_unbind(d) >= 0);
+	assert_int_equal(devmgr_rebind(d), 0);
+	shim_quiet = 1;
+	while (d->owner < UINT16_MAX) {
+		assert_int_equal(devmgr_unbind(d), 0);
+		assert_int_equal(devmgr_rebind(d), 0);
+	}
+	shim_quiet = 0;
+	advance_us(DEVMGR_RESTART_CLEAN_US);
+	unsigned att = flaky_attaches;
+	shim_count_lines("devmgr: ");
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	assert_null(d->drv);
+	assert_int_equal(d->owner, 0);
+	assert_null(auth_owner_facts(UINT16_MAX));
+	assert_string_equal(d->state, "refused: no owner");
+	assert_false(d->restart.pending);
+	assert_true(d->restart.spent);
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	shim_line_hook = NULL;
+	/* the unbind's, the policy's backend, the ids' (once) and the
+	 * restart's */
+	assert_int_equal(shim_counted, 4);
+	assert_non_null(strstr(shim_last_line, "no owner id left"));
+	assert_int_equal(flaky_attaches, att);
+	assert_int_equal(devmgr_rebind(d), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -767,6 +993,12 @@ int main(void)
 	    cmocka_unit_test(test_restart_fails_in_its_bring_up),
 	    cmocka_unit_test(test_restart_not_against_revocation),
 	    cmocka_unit_test(test_broker_opened_before_driver),
+	    cmocka_unit_test(test_restart_called_off_by_revocation),
+	    cmocka_unit_test(test_failure_inside_attach_restarted),
+	    cmocka_unit_test(test_failure_inside_operator_unbind_ignored),
+	    cmocka_unit_test(test_restart_budget_refill_boundary),
+	    cmocka_unit_test(test_shutdown_calls_off_due_restarts),
+	    cmocka_unit_test(test_restart_when_owner_ids_run_out),
 	};
 	return cmocka_run_group_tests(t, setup, NULL);
 }

@@ -470,6 +470,52 @@ static void test_dma_fault_restarted_by_supervisor(void **st)
 	in_child(dmar_fault_restarted);
 }
 
+/* a DMA fault on the NEW owner right after each restart: restarted
+ * again inside the same streak, 2 s then 4 s later, each under a fresh
+ * owner in a fresh domain; the fault after the third restart spends the
+ * budget and the faulted owner stays (revoked, its pools parked), no
+ * restart however long it waits */
+static void dmar_fault_on_new_owner(void)
+{
+	static const uint16_t ids[] = {DEV_DISK};
+	dma_opt = "iommu";
+	iommu_table = "DMAR";
+	devices(ids, 1);
+	devmgr_bind_all();
+	struct pci_dev *d = &pci_devs[0];
+	for (unsigned k = 0; k <= DEVMGR_RESTART_MAX; k++) {
+		uint16_t owner = d->owner;
+		SHIM_CHECK(d->drv == &disk_drv && owner);
+		shim_iommu_owner = owner;
+		shim_iommu_quarantined = false;
+		shim_iommu_fault();
+		SHIM_CHECK(auth_poll() == 1 && auth_owner_faulted(owner));
+		SHIM_CHECK(!devmgr_poll());
+		if (k == DEVMGR_RESTART_MAX) {
+			SHIM_CHECK(d->restart.spent && !d->restart.pending);
+			shim_clock_ns += 20 * DEVMGR_RESTART_DELAY_US * 1000;
+			SHIM_CHECK(!devmgr_poll());
+			SHIM_CHECK(d->owner == owner &&
+				   auth_owner_revoked(owner));
+			break;
+		}
+		SHIM_CHECK(d->restart.pending && d->restart.used == k);
+		uint64_t delay = DEVMGR_RESTART_DELAY_US << k;
+		shim_clock_ns += (delay - 1000) * 1000;
+		SHIM_CHECK(!devmgr_poll());
+		shim_clock_ns += 2000 * 1000;
+		SHIM_CHECK(devmgr_poll());
+		SHIM_CHECK(d->owner != owner && !auth_owner_facts(owner));
+		SHIM_CHECK(backend_of(0) == DMA_BACKEND_IOMMU);
+		SHIM_CHECK(d->restart.count == k + 1);
+	}
+}
+static void test_dma_fault_on_new_owner_after_restart(void **st)
+{
+	(void)st;
+	in_child(dmar_fault_on_new_owner);
+}
+
 /* ---- binding itself (kernel/devmgr/devmgr.c) ---------------------------- */
 /* a driver without DMA is bound without asking the policy, and the state
  * its attach set is kept; a function no driver matches is left alone */
@@ -1071,6 +1117,7 @@ int main(void)
 	    cmocka_unit_test(test_iommu_mode_refuses_all_dma_without_iommu),
 	    cmocka_unit_test(test_dmar_in_scope_gets_iommu_backend),
 	    cmocka_unit_test(test_dma_fault_restarted_by_supervisor),
+	    cmocka_unit_test(test_dma_fault_on_new_owner_after_restart),
 	    cmocka_unit_test(test_no_dma_driver_bound_without_policy),
 	    cmocka_unit_test(
 		test_failed_attach_without_blockdev_says_nothing_dropped),

@@ -119,6 +119,15 @@ static uint64_t reg64(uint32_t off)
 	return v;
 }
 
+/* the model's transfer ends at edu_dma's first look: its interrupt is
+ * latched (edu_intr's work) */
+static struct edu_softc *completing;
+static void complete_transfer(void)
+{
+	if (completing)
+		completing->irq_status |= EDU_DMA_IRQ;
+}
+
 /* after a DMA fault revoked edu's owner, the driver refuses transfers
  * at once; once the owner is reinstated, edu_recover gives the seized
  * pool's memory back and takes a new pool, the register window and the
@@ -145,10 +154,12 @@ static void test_edu_recovers_after_revocation(void **st)
 	assert_int_equal(edu_recover(sc), 0); /* nothing to recover */
 	assert_int_equal(sc->recoveries, 0);
 
-	/* a transfer writes its registers (the device model runs none: the
-	 * wait times out) */
+	/* a transfer writes its registers and ends by its interrupt */
+	completing = sc;
+	shim_delay_hook = complete_transfer;
 	assert_int_equal(edu_dma(sc, sc->out.iova, EDU_BUF_ADDR, EDU_XFER, 0),
-			 -1);
+			 0);
+	shim_delay_hook = NULL;
 	assert_int_equal(reg64(EDU_DMA_SRC), sc->out.iova);
 
 	/* the fault: auth_poll revokes the owner */
@@ -186,8 +197,11 @@ static void test_edu_recovers_after_revocation(void **st)
 	memcpy(&ack, bar_mem + EDU_IRQ_ACK, 4);
 	assert_int_equal(ack, EDU_DMA_IRQ);
 	assert_int_equal(mmio_read32(&sc->regs, EDU_ID), id);
+	shim_delay_hook = complete_transfer;
 	assert_int_equal(edu_dma(sc, sc->out.iova, EDU_BUF_ADDR, EDU_XFER, 0),
-			 -1);
+			 0);
+	shim_delay_hook = NULL;
+	completing = NULL;
 	assert_int_equal(reg64(EDU_DMA_SRC), sc->out.iova);
 	assert_int_equal(reg64(EDU_DMA_DST), EDU_BUF_ADDR);
 	assert_int_equal(reg64(EDU_DMA_COUNT), EDU_XFER);
@@ -629,6 +643,56 @@ static void test_edu_dma_stale_interrupt_not_taken(void **st)
 	shim_iommu_quarantined = false;
 }
 
+/* a transfer that does not end within EDU_DMA_TIMEOUT_US: the driver
+ * cannot tell whether the device still runs it (a late end would write
+ * sc->in under the next transfer, or its interrupt be taken as the next
+ * one's), so it gives the device up: bus mastering off, one line, the
+ * device manager told once (devmgr_failed: a restart under a fresh
+ * owner, whose detach keeps the pool while EDU_DMA_CMD says it runs);
+ * every transfer after is refused at once, the device untouched, and
+ * edu_recover refuses too. Before, the timeout was a -1 like any other
+ * and the next edu_dma programmed the engine again */
+static void test_edu_gives_up_on_dma_timeout(void **st)
+{
+	(void)st;
+	static struct pci_dev d;
+	static uint8_t c[4096];
+	const uint16_t o = OWNER + 45;
+	struct edu_softc *sc = edu_fresh(&d, c, o, DMA_BACKEND_UNVALIDATED);
+	unsigned told = shim_devmgr_failed;
+	uint64_t t0 = shim_clock_ns, lines = shim_kprintf_calls;
+	assert_int_equal(edu_dma(sc, sc->out.iova, EDU_BUF_ADDR, EDU_XFER, 0),
+			 -1);
+	assert_true(shim_clock_ns - t0 >= EDU_DMA_TIMEOUT_US * 1000ull);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "giving the device up"));
+	assert_false(bus_master(&d));
+	assert_int_equal(shim_devmgr_failed, told + 1);
+	assert_int_equal(shim_devmgr_failed_owner, o);
+	assert_string_equal(shim_devmgr_failed_why, "DMA did not complete");
+	assert_string_equal(d.state, "failed");
+	/* refused at once from now on: the engine is not programmed again */
+	memset(bar_mem + EDU_DMA_SRC, 0, 32);
+	t0 = shim_clock_ns;
+	lines = shim_kprintf_calls;
+	assert_int_equal(edu_dma(sc, sc->out.iova, EDU_BUF_ADDR, EDU_XFER, 0),
+			 -1);
+	assert_true(shim_clock_ns - t0 < 10000);
+	assert_int_equal(reg64(EDU_DMA_SRC), 0);
+	assert_int_equal(reg64(EDU_DMA_CMD), 0);
+	assert_int_equal(shim_kprintf_calls - lines, 0);
+	assert_int_equal(edu_recover(sc), -1);
+	assert_false(bus_master(&d));
+	assert_int_equal(shim_devmgr_failed, told + 1);
+	/* the restart's detach: the transfer ended (EDU_DMA_CMD_START
+	 * clear), so the pool goes back and the slot is free (one still
+	 * running keeps them: test_edu_detach) */
+	uint64_t idle = 0;
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+	assert_int_equal(edu_driver.detach(&d), 0);
+	assert_null(d.drv_state);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -641,6 +705,7 @@ int main(void)
 	    cmocka_unit_test(test_edu_detach),
 	    cmocka_unit_test(test_edu_dma_ends_when_owner_stopped_mid_transfer),
 	    cmocka_unit_test(test_edu_dma_stale_interrupt_not_taken),
+	    cmocka_unit_test(test_edu_gives_up_on_dma_timeout),
 	    cmocka_unit_test(test_edu_detach_owner_quarantined),
 	    cmocka_unit_test(test_edu_detach_owner_revoked),
 	    cmocka_unit_test(test_edu_detach_mid_recovery),

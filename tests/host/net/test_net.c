@@ -3577,6 +3577,77 @@ static void test_nic_removed_address_goes(void **state)
 	fake_setup(false);
 }
 
+/* the stack's NIC fails (its driver gave the device up: recv answers -1,
+ * for good until a detach; vnet_fail, gve_fail) and stays registered —
+ * its restart pending, or its budget spent and left failed: the stack
+ * leaves it at its next poll as it leaves a removed one — the address,
+ * lease and connections gone, one line — and never calls it again; the
+ * detach's unregister after adds no line, and a NIC registered later
+ * takes the stack (the restart). Before, /api/net kept the address on a
+ * NIC no frame can pass, for good once the budget was spent */
+static unsigned failed_nic_calls;
+static int failed_recv(struct nic *n, void *buf, size_t cap)
+{
+	(void)n, (void)buf, (void)cap;
+	failed_nic_calls++;
+	return -1;
+}
+static void test_nic_failed_leaves_stack(void **state)
+{
+	(void)state;
+	net_boot_reset();
+	boot_net = "static";
+	boot_ip = "10.0.2.15";
+	static struct nic n, neu;
+	n = fake.nic;
+	strcpy(n.name, "vnet0");
+	nic_register(&n);
+	assert_false(net_poll());
+	struct net_state_view v;
+	net_state(&v);
+	assert_ptr_equal(v.nic, &n);
+	assert_true(v.configured);
+	n.recv = failed_recv;
+	n.link_up = false;
+	failed_nic_calls = 0;
+	uint64_t lines = shim_kprintf_calls;
+	net_poll();
+	assert_int_equal(failed_nic_calls, 1);
+	net_state(&v);
+	assert_null(v.nic);
+	assert_false(v.configured);
+	assert_int_equal(v.ip, 0);
+	assert_string_equal(v.source, "none");
+	assert_int_equal(v.lease_s, 0);
+	assert_true(shim_kprintf_calls - lines >= 1);
+	assert_non_null(strstr(shim_last_line,
+			       "vnet0: failed; the IP stack on it stopped"));
+	assert_int_equal(nnics, 1); /* still registered: its driver's */
+	/* nothing calls it again; a send is refused and counted */
+	uint64_t fails = net_counters()->tx_fail;
+	static uint8_t f[64];
+	assert_int_equal(eth_send(f, eth_bcast, ETHERTYPE_ARP, 28), -1);
+	assert_int_equal(net_counters()->tx_fail, fails + 1);
+	for (unsigned i = 0; i < 20; i++) {
+		advance_us(100 * 1000);
+		net_poll();
+	}
+	assert_int_equal(failed_nic_calls, 1);
+	lines = shim_kprintf_calls;
+	nic_unregister(&n); /* the detach */
+	assert_int_equal(shim_kprintf_calls, lines);
+	neu = fake.nic;
+	strcpy(neu.name, "vnet1");
+	nic_register(&neu);
+	net_state(&v);
+	assert_ptr_equal(v.nic, &neu);
+	assert_int_equal(v.ip, 0x0a00020fu);
+	assert_int_equal(net_counters()->tx_fail, fails + 1);
+	nic_unregister(&neu);
+	boot_net = boot_ip = NULL;
+	fake_setup(false);
+}
+
 /* nic_register tells the stack of each NIC (net_nic_added: with net=off
  * its one line) and keeps NIC_MAX of them; one more is refused with one
  * line and written nowhere (nics[] has NIC_MAX slots), the stack not
@@ -8560,6 +8631,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_nic_restart_keeps_counters,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_nic_removed_address_goes,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_nic_failed_leaves_stack,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc2131_s4_1_retransmission, fake_cm_setup,

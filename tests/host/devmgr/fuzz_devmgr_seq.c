@@ -1,0 +1,242 @@
+/* tests/host/devmgr/fuzz_devmgr_seq.c — the device manager's supervisor
+ * (kernel/devmgr/devmgr.c: devmgr_failed, devmgr_poll) under hostile
+ * sequences, with the real policy and owner table: drivers that report
+ * failures now, twice, from a stale owner, from inside their attach or
+ * detach, attaches that fail; an operator's (a proof's) unbind, rebind,
+ * revocation and reinstatement; the clock jumping by milliseconds up to
+ * past DEVMGR_RESTART_CLEAN_US. Oracles, checked after every step by an
+ * independent record of what the harness did:
+ *   - one live owner at most per function (every id it was seen holding
+ *     and every id up to the highest seen asked of the owner table);
+ *   - the budget: restarts k and k + DEVMGR_RESTART_MAX of one function
+ *     more than DEVMGR_RESTART_CLEAN_US apart (a streak is at most
+ *     DEVMGR_RESTART_MAX restarts, the next needs a clean run since);
+ *   - no restart of a function the operator unbound (until it binds it
+ *     again), nor of one whose owner it revoked while a driver held it
+ *     (until it reinstates, unbinds or rebinds it).
+ * Owner ids are never reused (devmgr_own), so each input runs in a child
+ * process from the same fresh state: blind (coverage does not reach the
+ * parent), the oracles whole. Input: one op byte and one argument byte a
+ * step. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kernel/authority/authority.h"
+#include "kernel/devmgr/devmgr.h"
+#include "kernel/lib/lib.h"
+#include "kernel/pci/pci.h"
+#include "kernel/time/time.h"
+#include "shim.h"
+
+/* ---- what devmgr and the policy call outside devmgr --------------------- */
+uint64_t boot_smbios;
+uint64_t mm_pte(uint64_t va)
+{
+	(void)va;
+	return 0;
+}
+bool mm_map_firmware(uint64_t phys, uint64_t len)
+{
+	(void)phys, (void)len;
+	return false;
+}
+void *mm_map_mmio(uint64_t phys, size_t len)
+{
+	(void)phys, (void)len;
+	return NULL;
+}
+bool acpi_has_iommu(const char **which)
+{
+	*which = NULL;
+	return false;
+}
+const char *cmdline_get(const char *key)
+{
+	(void)key;
+	return NULL;
+}
+bool cmdline_cut(void)
+{
+	return false;
+}
+void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
+{
+	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
+}
+#define NFN 3
+struct pci_dev pci_devs[NFN];
+unsigned pci_ndevs;
+void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
+{
+	(void)d, (void)mem, (void)io, (void)bus_master;
+}
+
+/* ---- the driver: what it does is the input's ---------------------------- */
+static bool attach_fails[NFN], report_in_attach[NFN], report_in_detach[NFN];
+static int seq_attach(struct pci_dev *d, uint16_t owner)
+{
+	unsigned i = (unsigned)(d - pci_devs);
+	if (report_in_attach[i])
+		devmgr_failed(d, owner, "in attach");
+	return attach_fails[i] ? -1 : 0;
+}
+static int seq_detach(struct pci_dev *d)
+{
+	unsigned i = (unsigned)(d - pci_devs);
+	if (report_in_detach[i])
+		devmgr_failed(d, d->owner, "in detach");
+	return 0;
+}
+static const struct pci_match seq_ids[] = {{0x1234, 0x0042, 0, 0}};
+static const struct driver seq_drv = {.name = "seq",
+				      .ids = seq_ids,
+				      .nids = 1,
+				      .dma = true,
+				      .attach = seq_attach,
+				      .detach = seq_detach};
+const struct driver *const devmgr_drivers[] = {&seq_drv};
+const unsigned devmgr_ndrivers = 1;
+
+/* ---- the record --------------------------------------------------------- */
+static uint16_t max_id; /* the highest owner id seen */
+static uint64_t restart_at[NFN][DEVMGR_RESTART_MAX + 1];
+static uint32_t restarts_seen[NFN];
+static bool op_unbound[NFN], op_revoked[NFN];
+
+static uint64_t now_us(void)
+{
+	return shim_clock_ns / 1000;
+}
+
+static void bug(const char *what, unsigned i)
+{
+	fprintf(stderr, "fuzz_devmgr_seq: %s (function %u)\n", what, i);
+	abort();
+}
+
+static void check(void)
+{
+	for (unsigned i = 0; i < NFN; i++) {
+		struct pci_dev *d = &pci_devs[i];
+		if (d->owner > max_id)
+			max_id = d->owner;
+		unsigned live = 0;
+		for (unsigned id = 1; id <= max_id; id++) {
+			const struct auth_owner_facts *f =
+			    auth_owner_facts((uint16_t)id);
+			live += f && f->d == d;
+		}
+		if (live > 1)
+			bug("two live owners for one function", i);
+		while (restarts_seen[i] < d->restart.count) {
+			uint32_t k = restarts_seen[i]++;
+			if (op_unbound[i])
+				bug("restart of a function the operator "
+				    "unbound",
+				    i);
+			if (op_revoked[i])
+				bug("restart of a function whose owner the "
+				    "operator revoked",
+				    i);
+			uint64_t *t = restart_at[i];
+			if (k >= DEVMGR_RESTART_MAX &&
+			    now_us() - t[k % (DEVMGR_RESTART_MAX + 1)] <=
+				DEVMGR_RESTART_CLEAN_US)
+				bug("more than DEVMGR_RESTART_MAX restarts "
+				    "within DEVMGR_RESTART_CLEAN_US",
+				    i);
+			t[k % (DEVMGR_RESTART_MAX + 1)] = now_us();
+		}
+		if (op_unbound[i] && d->drv)
+			bug("a function the operator unbound bound again", i);
+	}
+}
+
+static void run(const uint8_t *in, size_t n)
+{
+	shim_quiet = 1;
+	pci_ndevs = NFN;
+	for (unsigned i = 0; i < NFN; i++) {
+		struct pci_dev *d = &pci_devs[i];
+		d->dev = (uint8_t)i;
+		d->vendor = 0x1234;
+		d->device = 0x0042;
+		strlcpy(d->state, "unbound", sizeof(d->state));
+	}
+	devmgr_bind_all();
+	check();
+	for (size_t p = 0; p + 1 < n; p += 2) {
+		uint8_t op = in[p], arg = in[p + 1];
+		unsigned i = arg % NFN;
+		struct pci_dev *d = &pci_devs[i];
+		switch (op % 12) {
+		case 0: /* the driver gives the device up */
+		case 1:
+			devmgr_failed(d, d->owner, "broken ring");
+			break;
+		case 2: /* a stale instance: an id it held before, or any */
+			devmgr_failed(d, (uint16_t)(arg / NFN % (max_id + 1)),
+				      "stale");
+			break;
+		case 3: /* the operator unbinds it */
+			if (devmgr_unbind(d) >= 0) {
+				op_unbound[i] = true;
+				op_revoked[i] = false;
+			}
+			break;
+		case 4: /* and binds it again */
+			(void)devmgr_rebind(d);
+			op_unbound[i] = op_revoked[i] = false;
+			break;
+		case 5: /* a proof revokes its owner */
+			if (d->drv && d->owner &&
+			    !auth_owner_revoked(d->owner) &&
+			    auth_owner_revoke(d->owner, "proof") >= 0)
+				op_revoked[i] = true;
+			break;
+		case 6:
+			if (auth_owner_reinstate(d->owner) == 0)
+				op_revoked[i] = false;
+			break;
+		case 7:
+			attach_fails[i] = arg & 8;
+			report_in_attach[i] = arg & 16;
+			report_in_detach[i] = arg & 32;
+			break;
+		case 8: /* time: 1 ms .. 256 ms */
+			shim_clock_ns += (arg + 1ull) * 1000 * 1000;
+			break;
+		case 9: /* time: seconds, up to past the clean run */
+			shim_clock_ns += (arg & 1 ? DEVMGR_RESTART_CLEAN_US
+						  : (arg + 1ull) * 1000000) *
+					 1000;
+			break;
+		default:
+			(void)devmgr_poll();
+			break;
+		}
+		check();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		run(in, n);
+		_exit(0);
+	}
+	int st = 0;
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0)
+		abort(); /* the child's report is on stderr */
+	return 0;
+}
