@@ -315,7 +315,7 @@ docs-check:
 	@$(PY) tests/docs_check.py
 
 # the `make run-pci-nvme` proof: NVMe bring-up, integrity, hostile scan,
-# TOCTOU, recovery; --proof-report (tests/conftest.py) prints each boot's
+# TOCTOU, Write Zeroes and Discard, recovery; --proof-report (tests/conftest.py) prints each boot's
 # PROOF lines and the hostile vectors by verdict after pytest's count
 run-pci-nvme: deps proof
 	@$(PY) -m pytest -q -p no:cacheprovider --proof-report tests/qemu/test_nvme.py $(PYTEST_ARGS)

@@ -23,6 +23,7 @@ void nvme_ident_ctrl_parse(const struct nvme_id_ctrl *id,
 	out->nn = id->nn;
 	out->rtd3e = id->rtd3e;
 	out->vwc = id->vwc & 1;
+	out->oncs = id->oncs;
 }
 
 uint32_t nvme_ident_max_xfer(uint8_t mdts, unsigned mpsmin)
@@ -58,6 +59,7 @@ const char *nvme_ident_ns_parse(const struct nvme_id_ns *id, uint32_t nsid,
 		out->md_bytes = ms;
 	}
 	out->data_bytes = 1u << lbads;
+	out->dlfeat = id->dlfeat;
 	return 0;
 }
 

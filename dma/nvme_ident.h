@@ -20,6 +20,7 @@ struct nvme_ident_ctrl {
 	uint32_t nn;
 	uint32_t rtd3e; /* shutdown's typical latency, us (0: not reported) */
 	bool vwc;
+	uint16_t oncs; /* optional NVM commands (NVME_ONCS_*) */
 };
 
 /* the fields capOS uses from an Identify Controller page */

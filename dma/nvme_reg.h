@@ -236,10 +236,26 @@ _Static_assert(offsetof(struct nvme_cqe, status) == 14, "status");
 #define NVME_RW_NLB_MASK  0xffffu
 #define NVME_RW_FUA_SHIFT 30 /* CDW12: force unit access */
 #define NVME_RW_FUA_MASK  0x1u
-/* Dataset Management: CDW10 NR (0-based count of 16-byte ranges) */
+/* Dataset Management (NVM Command Set 1.0 §3.2.3): CDW10 NR (0-based
+ * count of 16-byte ranges, at most NVME_DSM_RANGES_MAX), CDW11 AD
+ * (deallocate); the range list is the command's data */
 #define NVME_DSM_NR_SHIFT    0
 #define NVME_DSM_NR_MASK     0xffu
 #define NVME_DSM_RANGE_BYTES 16u
+#define NVME_DSM_RANGES_MAX  256u
+#define NVME_DSM_AD_SHIFT    2 /* CDW11: Attribute - Deallocate */
+#define NVME_DSM_AD_MASK     0x1u
+/* one range (Figure 40): context attributes, blocks (1-based, 32 bits),
+ * starting LBA */
+struct nvme_dsm_range {
+	uint32_t cattr;
+	uint32_t nlb;
+	uint64_t slba;
+};
+_Static_assert(sizeof(struct nvme_dsm_range) == NVME_DSM_RANGE_BYTES,
+	       "DSM range");
+/* Write Zeroes (§3.2.8): SLBA in CDW10/11, NLB (0-based, 16 bits) in
+ * CDW12 15:0 as Read/Write; no data pointer */
 
 /* ---- Identify (NVMe 2.0 §5.17) ------------------------------------------ */
 #define NVME_IDENTIFY_CNS_SHIFT	  0 /* CDW10 */
@@ -271,8 +287,9 @@ struct nvme_id_ctrl {
 	uint8_t rsvd92[512 - 92];
 	uint8_t sqes, cqes; /* entry sizes, log2: min 3:0, max 7:4 */
 	uint16_t maxcmd;
-	uint32_t nn; /* number of namespaces (highest NSID) */
-	uint8_t rsvd520[525 - 520];
+	uint32_t nn;   /* number of namespaces (highest NSID) */
+	uint16_t oncs; /* optional NVM commands: NVME_ONCS_* */
+	uint8_t rsvd522[525 - 522];
 	uint8_t vwc; /* volatile write cache present: bit 0 */
 	uint8_t rsvd526[4096 - 526];
 };
@@ -284,31 +301,45 @@ _Static_assert(offsetof(struct nvme_id_ctrl, mdts) == 77, "MDTS");
 _Static_assert(offsetof(struct nvme_id_ctrl, rtd3e) == 88, "RTD3E");
 _Static_assert(offsetof(struct nvme_id_ctrl, sqes) == 512, "SQES");
 _Static_assert(offsetof(struct nvme_id_ctrl, nn) == 516, "NN");
+_Static_assert(offsetof(struct nvme_id_ctrl, oncs) == 520, "ONCS");
 _Static_assert(offsetof(struct nvme_id_ctrl, vwc) == 525, "VWC");
-#define NVME_IDCTL_MN offsetof(struct nvme_id_ctrl, mn)
+/* ONCS (NVMe 2.0 §5.17.2.1, Figure 275; Linux's NVME_CTRL_ONCS_*): the
+ * optional NVM commands the controller has */
+#define NVME_ONCS_COMPARE      (1u << 0)
+#define NVME_ONCS_DSM	       (1u << 2)
+#define NVME_ONCS_WRITE_ZEROES (1u << 3)
+#define NVME_IDCTL_MN	       offsetof(struct nvme_id_ctrl, mn)
 
 /* Identify Namespace, NVM command set (NVM Command Set 1.0 §4.1.5.1) */
 struct nvme_id_ns {
 	uint64_t nsze, ncap, nuse;
 	uint8_t nsfeat, nlbaf, flbas, mc, dpc, dps, nmic, rescap;
-	uint8_t rsvd32[128 - 32];
+	uint8_t fpi, dlfeat; /* DLFEAT: what a deallocated block reads */
+	uint8_t rsvd34[128 - 34];
 	uint32_t lbaf[64]; /* LBA format descriptors (NLBAF + 1 in use) */
 	uint8_t rsvd384[4096 - 384];
 };
 _Static_assert(sizeof(struct nvme_id_ns) == 4096, "id_ns size");
 _Static_assert(offsetof(struct nvme_id_ns, nlbaf) == 25, "NLBAF");
 _Static_assert(offsetof(struct nvme_id_ns, flbas) == 26, "FLBAS");
+_Static_assert(offsetof(struct nvme_id_ns, dlfeat) == 33, "DLFEAT");
 _Static_assert(offsetof(struct nvme_id_ns, lbaf) == 128, "LBAF");
-#define NVME_FLBAS_IDX_SHIFT   0 /* low 4 bits of the format index */
-#define NVME_FLBAS_IDX_MASK    0xfu
-#define NVME_FLBAS_EXT_SHIFT   4 /* metadata at the end of each LBA */
-#define NVME_FLBAS_EXT_MASK    0x1u
-#define NVME_FLBAS_IDXHI_SHIFT 5 /* upper 2 bits of the format index */
-#define NVME_FLBAS_IDXHI_MASK  0x3u
-#define NVME_LBAF_MS_SHIFT     0 /* metadata bytes per LBA */
-#define NVME_LBAF_MS_MASK      0xffffu
-#define NVME_LBAF_LBADS_SHIFT  16 /* log2 of the LBA data size */
-#define NVME_LBAF_LBADS_MASK   0xffu
+/* DLFEAT bits 2:0 (NVM Command Set 1.0 §4.1.5.1, Figure 97): what a read
+ * of a deallocated block returns; only NVME_DLFEAT_READ_ZEROES promises
+ * zeros (0: not reported, 2: all ones) */
+#define NVME_DLFEAT_READ_SHIFT	0
+#define NVME_DLFEAT_READ_MASK	0x7u
+#define NVME_DLFEAT_READ_ZEROES 1u
+#define NVME_FLBAS_IDX_SHIFT	0 /* low 4 bits of the format index */
+#define NVME_FLBAS_IDX_MASK	0xfu
+#define NVME_FLBAS_EXT_SHIFT	4 /* metadata at the end of each LBA */
+#define NVME_FLBAS_EXT_MASK	0x1u
+#define NVME_FLBAS_IDXHI_SHIFT	5 /* upper 2 bits of the format index */
+#define NVME_FLBAS_IDXHI_MASK	0x3u
+#define NVME_LBAF_MS_SHIFT	0 /* metadata bytes per LBA */
+#define NVME_LBAF_MS_MASK	0xffffu
+#define NVME_LBAF_LBADS_SHIFT	16 /* log2 of the LBA data size */
+#define NVME_LBAF_LBADS_MASK	0xffu
 
 /* Active Namespace ID list (§5.17.2.2): ascending u32 NSIDs, ends at the
  * first zero; one page holds NVME_NSLIST_MAX */

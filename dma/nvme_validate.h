@@ -20,7 +20,8 @@
 enum nvme_verdict {
 	NVME_V_ACCEPT = 0,
 	/* opcode policy */
-	NVME_V_OPCODE_FORBIDDEN, /* not on this queue type's allowlist */
+	NVME_V_OPCODE_FORBIDDEN, /* not on this queue type's allowlist, or
+				  * an optional one ONCS does not name */
 	NVME_V_FUSED,		 /* FUSE != 00: fused pairs are not supported */
 	NVME_V_PSDT_SGL,	 /* PSDT != 00: SGLs are not supported */
 	NVME_V_FEATURE_FORBIDDEN, /* Get/Set Features FID not on the allowlist
@@ -91,6 +92,8 @@ struct nvme_ns_policy {
 	uint32_t md_bytes;   /* separate metadata per LBA (MPTR), 0: none */
 	uint32_t data_bytes; /* data bytes per LBA (2^LBADS) */
 	uint64_t nsze;	     /* size in LBAs */
+	uint8_t dlfeat;	     /* Identify Namespace DLFEAT (NVME_DLFEAT_*):
+			      * what a deallocated block reads */
 };
 
 struct dma_owner;
@@ -101,6 +104,10 @@ struct nvme_val_policy {
 	uint16_t owner;
 	uint8_t page_shift; /* 12 + CC.MPS */
 	uint32_t max_xfer;  /* bytes: MDTS (capped by NVME_VAL_XFER_CAP) */
+	/* Identify Controller ONCS: Write Zeroes and Dataset Management
+	 * are accepted only when it names them (NVME_ONCS_WRITE_ZEROES,
+	 * NVME_ONCS_DSM); else NVME_V_OPCODE_FORBIDDEN */
+	uint16_t oncs;
 	uint16_t qid_max;   /* I/O queue ids 1..qid_max (< NVME_VAL_MAX_QID) */
 	uint32_t qsize_max; /* entries per I/O queue (1-based) */
 	uint16_t iv_max;    /* highest MSI-X vector an I/O CQ may name */

@@ -210,6 +210,8 @@ static int nvme_ident_take(struct nvme_softc *sc)
 {
 	sc->id = *nvme_broker_ident(sc->broker);
 	sc->max_xfer = nvme_broker_max_xfer(sc->broker);
+	/* the same ONCS the gate's policy holds (broker_probe) */
+	sc->oncs = sc->id.oncs & (NVME_ONCS_WRITE_ZEROES | NVME_ONCS_DSM);
 	if (sc->max_xfer < PAGE_SIZE) {
 		kprintf("%s: unable to use controller (max transfer %u)\n",
 			sc->name, sc->max_xfer);
@@ -305,6 +307,91 @@ static int nvme_piece_finish(struct nvme_softc *sc, struct nvme_ns *ns,
 	return rc;
 }
 
+/* one command without bounce data on the next queue, waited for as wait
+ * says; 0, or -1 with *e the answer (zero when nothing was sent) */
+static int nvme_bd_cmd(struct nvme_softc *sc, const struct nvme_io *io,
+		       uint8_t wait, struct nvme_cqe *e)
+{
+	struct nvme_queue *q = &sc->ioq[sc->next_q++ % sc->nioq];
+	struct nvme_ccb *ccb = nvme_ccb_get(q);
+	memset(e, 0, sizeof(*e));
+	if (!ccb)
+		return -1;
+	ccb->wait = wait;
+	int rc = nvme_io_prepare(sc, ccb, io);
+	if (rc == 0)
+		rc = nvme_submit(sc, q, ccb, nvme_fill_cmd, 0);
+	if (rc == 0) {
+		rc = nvme_wait(sc, q, ccb, NVME_IO_TIMEOUT_US);
+		*e = ccb->cqe;
+	}
+	nvme_ccb_put(ccb);
+	return rc;
+}
+
+/* BLOCKDEV_WRITE_ZEROES and BLOCKDEV_DISCARD over [lba, lba + count), in
+ * range (checked by the caller): Write Zeroes commands of at most
+ * NVME_WZ_BLOCKS_MAX blocks, or Dataset Management (Deallocate) commands
+ * of at most NVME_DSM_RANGES_MAX ranges of NVME_DSM_RANGE_BLOCKS, their
+ * list in one arena page (the pool: inside the grant), one after another.
+ * A controller that named the command in ONCS and answers it Invalid
+ * Opcode has it cleared from sc->oncs (one line): this request and every
+ * later one get BLOCKDEV_EOPNOTSUPP. */
+static int nvme_bd_clear(struct nvme_softc *sc, struct nvme_ns *ns,
+			 const struct blockdev_req *r)
+{
+	bool wz = r->op == BLOCKDEV_WRITE_ZEROES;
+	const char *what = wz ? "write zeroes to" : "deallocate";
+	uint64_t lba = r->lba;
+	uint32_t count = r->count;
+	struct dma_buf list = {0};
+	if (!wz && count && nvme_buf_get(sc, PAGE_SIZE, &list))
+		return -1;
+	int rc = 0;
+	while (count && rc == 0) {
+		struct nvme_io io = {.nsid = ns->nsid, .slba = lba};
+		uint32_t n = 0;
+		if (wz) {
+			io.opc = NVME_IO_WRITE_ZEROES;
+			io.nlb = n = MIN(count, NVME_WZ_BLOCKS_MAX);
+		} else {
+			struct nvme_dsm_range *rg = list.va;
+			unsigned k = 0;
+			for (; k < NVME_DSM_RANGES_MAX && n < count; k++) {
+				uint32_t m =
+				    MIN(count - n, NVME_DSM_RANGE_BLOCKS);
+				rg[k] = (struct nvme_dsm_range){
+				    .nlb = m, .slba = lba + n};
+				n += m;
+			}
+			io.opc = NVME_IO_DSM;
+			io.iova = list.iova;
+			io.len = k * NVME_DSM_RANGE_BYTES;
+		}
+		struct nvme_cqe e;
+		rc = nvme_bd_cmd(sc, &io, r->wait, &e);
+		if (rc && nvme_cqe_sct(&e) == NVME_SCT_GENERIC &&
+		    nvme_cqe_sc(&e) == NVME_SC_INVALID_OPCODE) {
+			sc->oncs &= (uint16_t) ~(wz ? NVME_ONCS_WRITE_ZEROES
+						    : NVME_ONCS_DSM);
+			kprintf("%s: the controller names %s in ONCS but "
+				"answers it Invalid Opcode; not sent again\n",
+				sc->name,
+				wz ? "Write Zeroes" : "Dataset Management");
+			rc = BLOCKDEV_EOPNOTSUPP;
+		} else if (rc) {
+			kprintf("%s: unable to %s %u blocks at %llu of ns %u "
+				"(SCT %u SC 0x%x)\n",
+				sc->name, what, n, (unsigned long long)lba,
+				ns->nsid, nvme_cqe_sct(&e), nvme_cqe_sc(&e));
+		}
+		lba += n;
+		count -= n;
+	}
+	nvme_buf_put(sc, &list);
+	return rc;
+}
+
 static int nvme_bd_submit(struct blockdev *b, const struct blockdev_req *r)
 {
 	struct nvme_ns *ns = b->priv;
@@ -312,27 +399,25 @@ static int nvme_bd_submit(struct blockdev *b, const struct blockdev_req *r)
 	uint8_t *p = r->buf;
 	uint64_t lba = r->lba, end;
 	uint32_t count = r->count;
-	if (!sc->nioq || r->wait > BLOCKDEV_WAIT_HYBRID)
+	struct nvme_cqe e;
+	if (!sc->nioq || r->wait > BLOCKDEV_WAIT_HYBRID ||
+	    r->op > BLOCKDEV_DISCARD)
 		return -1;
 	if (r->op == BLOCKDEV_FLUSH) {
-		struct nvme_queue *q = &sc->ioq[sc->next_q++ % sc->nioq];
 		struct nvme_io io = {.opc = NVME_IO_FLUSH, .nsid = ns->nsid};
-		struct nvme_ccb *ccb = nvme_ccb_get(q);
-		if (!ccb)
-			return -1;
-		ccb->wait = r->wait;
-		int rc = nvme_io_prepare(sc, ccb, &io);
-		if (rc == 0)
-			rc = nvme_submit(sc, q, ccb, nvme_fill_cmd, 0);
-		if (rc == 0)
-			rc = nvme_wait(sc, q, ccb, NVME_IO_TIMEOUT_US);
-		nvme_ccb_put(ccb);
-		return rc;
+		return nvme_bd_cmd(sc, &io, r->wait, &e);
 	}
-	if ((r->op != BLOCKDEV_READ && r->op != BLOCKDEV_WRITE) ||
-	    __builtin_add_overflow(lba, (uint64_t)count, &end) ||
+	/* a command the controller does not have is never built */
+	if ((r->op == BLOCKDEV_WRITE_ZEROES &&
+	     !(sc->oncs & NVME_ONCS_WRITE_ZEROES)) ||
+	    (r->op == BLOCKDEV_DISCARD && !(sc->oncs & NVME_ONCS_DSM)))
+		return BLOCKDEV_EOPNOTSUPP;
+	/* nor one past the namespace's end */
+	if (__builtin_add_overflow(lba, (uint64_t)count, &end) ||
 	    end > ns->nsze)
 		return -1;
+	if (r->op == BLOCKDEV_WRITE_ZEROES || r->op == BLOCKDEV_DISCARD)
+		return nvme_bd_clear(sc, ns, r);
 	uint32_t per = sc->max_xfer / ns->lba_bytes;
 	int rc = 0;
 	while (count && rc == 0) {
@@ -391,6 +476,25 @@ static int nvme_bd_flush(struct blockdev *b)
 	return nvme_bd_submit(b, &r);
 }
 
+static int nvme_bd_write_zeroes(struct blockdev *b, uint64_t lba,
+				uint32_t count)
+{
+	struct blockdev_req r = {.op = BLOCKDEV_WRITE_ZEROES,
+				 .wait = BLOCKDEV_WAIT_IRQ,
+				 .lba = lba,
+				 .count = count};
+	return nvme_bd_submit(b, &r);
+}
+
+static int nvme_bd_discard(struct blockdev *b, uint64_t lba, uint32_t count)
+{
+	struct blockdev_req r = {.op = BLOCKDEV_DISCARD,
+				 .wait = BLOCKDEV_WAIT_IRQ,
+				 .lba = lba,
+				 .count = count};
+	return nvme_bd_submit(b, &r);
+}
+
 /* a block device for one namespace the broker granted */
 static void nvme_ns_attach(struct nvme_softc *sc,
 			   const struct nvme_ns_policy *p)
@@ -427,6 +531,7 @@ static void nvme_ns_attach(struct nvme_softc *sc,
 	ns->nsid = p->nsid;
 	ns->nsze = p->nsze;
 	ns->lba_bytes = p->lba_bytes;
+	ns->dlfeat = p->dlfeat;
 	_Static_assert(sizeof(ns->bdev.name) >=
 			   sizeof(sc->name) + sizeof("n4294967295") - 1,
 		       "a namespace's name holds any controller name and NSID");
@@ -437,6 +542,12 @@ static void nvme_ns_attach(struct nvme_softc *sc,
 	ns->bdev.read = nvme_bd_read;
 	ns->bdev.write = nvme_bd_write;
 	ns->bdev.flush = nvme_bd_flush;
+	ns->bdev.write_zeroes = nvme_bd_write_zeroes;
+	ns->bdev.discard = nvme_bd_discard;
+	/* zeros after a discard only where DLFEAT promises them */
+	ns->bdev.discard_zeroes =
+	    (sc->oncs & NVME_ONCS_DSM) &&
+	    FIELD_GET(NVME_DLFEAT_READ, ns->dlfeat) == NVME_DLFEAT_READ_ZEROES;
 	ns->bdev.submit = nvme_bd_submit;
 	ns->bdev.priv = ns;
 	blockdev_register(&ns->bdev);

@@ -643,7 +643,7 @@ int nvme_prp_build(struct nvme_ccb *ccb, uint64_t iova, uint32_t len,
 	return 0;
 }
 
-/* ---- data transfers (NVM Command Set 1.0 §3.2.2, §3.2.4, §3.2.6) ------- */
+/* ---- I/O commands (NVM Command Set 1.0 §3.2.2-§3.2.8) ------------------ */
 int nvme_io_prepare(struct nvme_softc *sc, struct nvme_ccb *ccb,
 		    const struct nvme_io *io)
 {
@@ -659,8 +659,33 @@ int nvme_io_prepare(struct nvme_softc *sc, struct nvme_ccb *ccb,
 	for (unsigned i = 0; i < sc->nns; i++)
 		if (sc->ns[i].nsid == io->nsid)
 			ns = &sc->ns[i];
-	if (!ns || io->nlb == 0 || io->nlb > 0x10000 || io->len == 0 ||
-	    io->len > sc->max_xfer ||
+	if (!ns)
+		return -1;
+	if (io->opc == NVME_IO_DSM) {
+		/* Deallocate (AD) the ranges of the list: whole ranges, at
+		 * most NVME_DSM_RANGES_MAX, within the list's page (PRP1
+		 * only) */
+		uint32_t nr = io->len / NVME_DSM_RANGE_BYTES;
+		if (nr == 0 || nr > NVME_DSM_RANGES_MAX || io->nlb ||
+		    io->len % NVME_DSM_RANGE_BYTES || (io->iova & 3) ||
+		    (io->iova & (PAGE_SIZE - 1)) + io->len > PAGE_SIZE)
+			return -1;
+		c->prp1 = io->iova;
+		c->cdw10 = (uint32_t)FIELD_SET(NVME_DSM_NR, nr - 1);
+		c->cdw11 = (uint32_t)FIELD_SET(NVME_DSM_AD, 1);
+		return 0;
+	}
+	if (io->nlb == 0 || io->nlb > 0x10000)
+		return -1;
+	if (io->opc == NVME_IO_WRITE_ZEROES) {
+		if (io->len) /* no data pointer */
+			return -1;
+		c->cdw10 = (uint32_t)io->slba;
+		c->cdw11 = (uint32_t)(io->slba >> 32);
+		c->cdw12 = (uint32_t)FIELD_SET(NVME_RW_NLB, io->nlb - 1);
+		return 0;
+	}
+	if (io->len == 0 || io->len > sc->max_xfer ||
 	    (uint64_t)io->nlb * ns->lba_bytes != io->len)
 		return -1;
 	if (nvme_prp_build(ccb, io->iova, io->len, io->list_off, &c->prp1,

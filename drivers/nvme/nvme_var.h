@@ -48,6 +48,17 @@
 #define NVME_RESET_MAX	      5
 #define NVME_RESET_QUIET_US   600000000ull /* 10 min */
 #define NVME_RESET_BACKOFF_US 1000000ull   /* 1 s, 2 s, 4 s, 8 s */
+/* BLOCKDEV_WRITE_ZEROES: NLB is 16 bits (0-based), so a Write Zeroes
+ * command clears at most NVME_WZ_BLOCKS_MAX blocks (WZSL, in the I/O
+ * Command Set specific Identify Controller, is not read: QEMU 7.2 does
+ * not report it). BLOCKDEV_DISCARD: one Dataset Management (Deallocate)
+ * command carries one 4 KiB page of at most NVME_DSM_RANGES_MAX ranges
+ * (dma/nvme_reg.h), each of at most NVME_DSM_RANGE_BLOCKS blocks — below
+ * any DMRSL a controller is likely to report (QEMU 7.2 skips a range past
+ * its DMRSL without an error; DMRSL is not read either). Commands of a
+ * request run one after another. */
+#define NVME_WZ_BLOCKS_MAX    0x10000u
+#define NVME_DSM_RANGE_BLOCKS 0x10000u
 /* bad completions a queue says, one line each, before it only counts them
  * (struct nvme_queue bad_said) */
 #define NVME_BAD_CQE_LINES 8
@@ -123,7 +134,8 @@ struct nvme_ns {
 	struct nvme_softc *sc;
 	uint32_t nsid;
 	uint32_t lba_bytes;
-	uint64_t nsze; /* blocks */
+	uint64_t nsze;	/* blocks */
+	uint8_t dlfeat; /* Identify Namespace DLFEAT */
 	struct blockdev bdev;
 };
 
@@ -138,8 +150,12 @@ struct nvme_softc {
 	struct nvme_ident_ctrl
 	    id;		   /* the broker's Identify (dma/nvme_ident.h) */
 	uint32_t max_xfer; /* bytes per command: the broker's policy */
-	bool up;	   /* controller enabled and queues live */
-	bool dead;	   /* given up: every command fails at once */
+	/* the optional commands the block interface uses: ONCS's Write
+	 * Zeroes and DSM bits, one cleared for good (one line) when the
+	 * controller answers it Invalid Opcode after all */
+	uint16_t oncs;
+	bool up;   /* controller enabled and queues live */
+	bool dead; /* given up: every command fails at once */
 	bool recovering;
 	/* in nvme_attach: a command that times out (or CFS) fails the attach
 	 * at once, without a reset (Linux's probe does the same) */
@@ -183,13 +199,17 @@ struct nvme_softc {
 	uint64_t tsc_per_us; /* the clock's rate, for deadlines in TSC */
 };
 
-/* one data transfer, described in the driver's pool */
+/* one I/O command, its data (if any) described in the driver's pool */
 struct nvme_io {
-	uint8_t opc; /* NVME_IO_READ, NVME_IO_WRITE, NVME_IO_FLUSH */
+	/* NVME_IO_READ, NVME_IO_WRITE, NVME_IO_FLUSH, NVME_IO_WRITE_ZEROES
+	 * (no data), NVME_IO_DSM (Deallocate; the data is the range list) */
+	uint8_t opc;
 	uint32_t nsid;
-	uint64_t slba;
-	uint32_t nlb;  /* blocks, 1-based; 0 for Flush */
-	uint64_t iova; /* data in the pool (any dword-aligned offset) */
+	uint64_t slba; /* unused by DSM: the ranges say */
+	uint32_t nlb;  /* blocks, 1-based; 0 for Flush and DSM */
+	/* data in the pool (any dword-aligned offset); DSM: the range list,
+	 * len / NVME_DSM_RANGE_BYTES ranges within one page */
+	uint64_t iova;
 	uint32_t len;
 	/* where the PRP list starts in the command's list pages (bytes,
 	 * qword aligned, < 4096): 0 normally; a proof or test moves it to

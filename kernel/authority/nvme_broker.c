@@ -757,6 +757,7 @@ static int broker_probe(struct nvme_broker *b)
 	b->max_xfer = nvme_ident_max_xfer(
 	    b->id.mdts, (unsigned)FIELD_GET(NVME_CAP_MPSMIN, b->cap));
 	b->pol.max_xfer = b->max_xfer;
+	b->pol.oncs = b->id.oncs; /* Write Zeroes, DSM: only when named */
 	probe_namespaces(b, &p);
 	if (p.spent)
 		kprintf(

@@ -7,6 +7,8 @@
  *                  PRP shape (PRP1, PRP2, list, chained list), read back
  *   nvme-toctou    the driver rewrites a rung command and its PRP list; the
  *                  device performs the validated copy
+ *   nvme-zero      Write Zeroes and Discard through struct blockdev over a
+ *                  written pattern, read back; one past the end refused
  *   nvme-recover   timeout, bad CID, bad phase, CFS: error line, reset,
  *                  outstanding commands failed (never dropped), back up
  *   nvme-bench     bare loop vs full stack (polled, interrupts): 4 KiB
@@ -510,6 +512,108 @@ static void proof_nvme_toctou(void)
 		     (unsigned long long)bad);
 }
 PROOF_REGISTER("nvme-toctou", proof_nvme_toctou, 43);
+
+/* ---- nvme-zero ----------------------------------------------------------- */
+/* A pattern over ZERO_BLOCKS blocks from ZERO_LBA (clear of the other
+ * proofs' regions, 4 KiB aligned in the image), then through the block
+ * interface Write Zeroes over ZERO_WZ_OFF + ZERO_WZ_BLOCKS and Discard
+ * over ZERO_DC_OFF + ZERO_DC_BLOCKS, read back: the pattern around them,
+ * zeros where Write Zeroes ran, and zeros where discarded only when the
+ * namespace's DLFEAT promises them (discard_zeroes; else unchecked). One
+ * Write Zeroes past the namespace's end is refused with nothing sent. The
+ * host checks the image and QEMU's trace (tests/qemu/test_nvme.py). */
+#define ZERO_LBA       113152ull
+#define ZERO_BLOCKS    512u
+#define ZERO_WZ_OFF    64u
+#define ZERO_WZ_BLOCKS 128u
+#define ZERO_DC_OFF    256u
+#define ZERO_DC_BLOCKS 256u
+#define ZERO_SEED      0x2e80f00du
+
+static bool zero_is(const uint8_t *p, size_t len, int v)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != (uint8_t)v)
+			return false;
+	return true;
+}
+
+static uint64_t zero_submitted(const struct nvme_softc *sc)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < sc->nioq; i++)
+		n += sc->ioq[i].submitted;
+	return n;
+}
+
+static void proof_nvme_zero(void)
+{
+	struct nvme_softc *sc = proof_sc("nvme-zero");
+	if (!sc)
+		return;
+	struct blockdev *bd = &sc->ns[0].bdev;
+	uint32_t bs = bd->block_size;
+	size_t len = (size_t)ZERO_BLOCKS * bs;
+	size_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
+	uint64_t lba = ZERO_LBA;
+	if (bd->block_count < ZERO_LBA + ZERO_BLOCKS) {
+		proof_result("nvme-zero", false, "reason=namespace-too-small");
+		return;
+	}
+	uint8_t *want = (uint8_t *)page_alloc(pages, 0);
+	uint8_t *got = want ? (uint8_t *)page_alloc(pages, 0) : 0;
+	if (!got) {
+		if (want)
+			page_free((uint64_t)want, pages);
+		proof_result("nvme-zero", false, "reason=no-memory");
+		return;
+	}
+	nvme_proof_fence(sc, NVME_FENCE_ZERO);
+	nvme_proof_fill(want, lba, ZERO_BLOCKS, bs, ZERO_SEED);
+	int w = bd->write(bd, lba, ZERO_BLOCKS, want);
+	int wz = bd->write_zeroes(bd, lba + ZERO_WZ_OFF, ZERO_WZ_BLOCKS);
+	int dc = bd->discard(bd, lba + ZERO_DC_OFF, ZERO_DC_BLOCKS);
+	int fl = bd->flush(bd);
+	memset(got, 0xa5, len);
+	int rd = bd->read(bd, lba, ZERO_BLOCKS, got);
+	/* what must read back: the pattern, zeros over Write Zeroes */
+	memset(want + (size_t)ZERO_WZ_OFF * bs, 0, (size_t)ZERO_WZ_BLOCKS * bs);
+	const uint8_t *dcp = got + (size_t)ZERO_DC_OFF * bs;
+	size_t dclen = (size_t)ZERO_DC_BLOCKS * bs;
+	bool zeros = zero_is(got + (size_t)ZERO_WZ_OFF * bs,
+			     (size_t)ZERO_WZ_BLOCKS * bs, 0);
+	bool discarded_zeros = zero_is(dcp, dclen, 0);
+	memcpy(want + (size_t)ZERO_DC_OFF * bs, dcp, dclen); /* next check */
+	bool pattern = rd == 0 && memcmp(want, got, len) == 0;
+	bool dc_ok = !bd->discard_zeroes || discarded_zeros;
+	/* past the end: refused before any command is built */
+	uint64_t before = zero_submitted(sc);
+	int past = bd->write_zeroes(bd, bd->block_count - 1, 2);
+	int past_dc = bd->discard(bd, bd->block_count, 1);
+	bool refused =
+	    past == -1 && past_dc == -1 && zero_submitted(sc) == before;
+	kprintf("NVME_ZERO lba=%llu blocks=%u bs=%u seed=0x%x wz=%u+%u "
+		"discard=%u+%u discard_zeroes=%d\n",
+		(unsigned long long)lba, ZERO_BLOCKS, bs, ZERO_SEED,
+		ZERO_WZ_OFF, ZERO_WZ_BLOCKS, ZERO_DC_OFF, ZERO_DC_BLOCKS,
+		bd->discard_zeroes);
+	page_free((uint64_t)got, pages);
+	page_free((uint64_t)want, pages);
+	proof_result("nvme-zero",
+		     w == 0 && wz == 0 && dc == 0 && fl == 0 && pattern &&
+			 zeros && dc_ok && refused,
+		     "write=%d wz=%d discard=%d flush=%d pattern=%s zeros=%s "
+		     "discarded=%s past_end=%s oncs=0x%x dlfeat=%u",
+		     w, wz, dc, fl, pattern ? "equal" : "DIFFERS",
+		     zeros ? "equal" : "DIFFERS",
+		     !bd->discard_zeroes
+			 ? (discarded_zeros ? "zeros-unpromised" : "unpromised")
+		     : discarded_zeros ? "zeros"
+				       : "NOT-ZEROS",
+		     refused ? "refused" : "ACCEPTED", sc->oncs,
+		     sc->ns[0].dlfeat);
+}
+PROOF_REGISTER("nvme-zero", proof_nvme_zero, 43);
 
 /* ---- nvme-recover -------------------------------------------------------- */
 struct rec_count {

@@ -19,6 +19,7 @@
 #define NVME_FENCE_TOCTOU	 5
 #define NVME_FENCE_RECOVER	 6
 #define NVME_FENCE_BENCH	 7
+#define NVME_FENCE_ZERO		 8
 int nvme_proof_fence(struct nvme_softc *sc, unsigned code);
 
 /* the data pattern the host checks in the image (tests/qemu/test_nvme.py

@@ -1,9 +1,9 @@
 """tests/qemu/test_nvme.py — `make run-pci-nvme`: the NVMe driver behind the
 DMA validator, proved in two QEMU boots (q35 + OVMF, TCG, -device nvme).
 
-The kernel runs nvme-bringup, nvme-integrity, nvme-hostile, nvme-toctou and
-nvme-recover (kernel/proof/nvme_proof.c, kernel/proof/nvme_hostile.c) and
-prints PROOF markers. This file checks them and, from outside the kernel:
+The kernel runs nvme-bringup, nvme-integrity, nvme-hostile, nvme-toctou,
+nvme-zero and nvme-recover (kernel/proof/nvme_proof.c,
+kernel/proof/nvme_hostile.c) and prints PROOF markers. This file checks them and, from outside the kernel:
 
 * QEMU's own trace (pci_nvme_* events), cut into phases by the proofs'
   fences (Get Features Arbitration with CDW11 = 0xcaf000NN):
@@ -48,9 +48,12 @@ DISK_BYTES = 64 << 20
 NS2_BYTES = 16 << 20
 PROOFS = ["nvme-bringup", "nvme-integrity", "nvme-hostile", "nvme-toctou",
           "nvme-recover", "nvme-rebind"]
+# this boot's alone (test_iommu.py reuses PROOFS): Write Zeroes and Discard
+RUN_PROOFS = PROOFS + ["nvme-zero"]
 FENCE = 0xCAF00000
 FENCE_BRINGUP_DONE, FENCE_INTEGRITY, FENCE_HOSTILE_BEGIN = 1, 2, 3
 FENCE_HOSTILE_END, FENCE_TOCTOU, FENCE_RECOVER = 4, 5, 6
+FENCE_ZERO = 8
 CANARY_BYTES = 4 * 4096
 # admin opcodes the validator refuses; the device must never see one
 FORBIDDEN_ADMIN = {0x0D, 0x10, 0x11, 0x14, 0x15, 0x1C, 0x7C, 0x80, 0x81,
@@ -66,7 +69,10 @@ TRACE = ["pci_nvme_err_*", "pci_nvme_ub_*", "pci_nvme_admin_cmd",
          "pci_nvme_del_sq", "pci_nvme_del_cq", "pci_nvme_mmio_shutdown_set",
          "pci_nvme_mmio_shutdown_cleared", "pci_nvme_mmio_stopped",
          # nvme-rebind: the controller enabled again by the new instance
-         "pci_nvme_mmio_start_success"]
+         "pci_nvme_mmio_start_success",
+         # nvme-zero: Dataset Management (Write Zeroes is a pci_nvme_write)
+         "pci_nvme_dsm", "pci_nvme_dsm_deallocate",
+         "pci_nvme_dsm_single_range_limit_exceeded"]
 MSI_WINDOW = (0xFEE00000, 0xFEF00000)
 EV_RE = re.compile(r"(pci_nvme_\w+) ?(.*)$")
 
@@ -111,7 +117,8 @@ def subsys_setup(img_name, ns2_name):
     for name in vector_files():
         with open(os.path.join(VEC_DIR, name), "rb") as f:
             files[name] = f.read()
-    devices = ["-drive", f"file={img},format=raw,if=none,id=nvm",
+    # discard=unmap: a Deallocate punches a hole in the image (nvme-zero)
+    devices = ["-drive", f"file={img},format=raw,if=none,id=nvm,discard=unmap",
                "-drive", f"file={img2},format=raw,if=none,id=nvm2",
                "-device", "nvme-subsys,id=subsys0,nqn=capos-subsys0",
                "-device", "nvme,id=nvmec,serial=capos-nvme0,subsys=subsys0",
@@ -146,7 +153,7 @@ def run():
     # namespace 2 is not granted: its random bytes are checked after
     img, img2, ns2, devices, files = subsys_setup("nvme-disk.img", "nvme-ns2.img")
     m = Machine("nvme", devices=devices,
-                cmdline="proofs=" + ",".join(PROOFS) + " nvme.ns=1 exit",
+                cmdline="proofs=" + ",".join(RUN_PROOFS) + " nvme.ns=1 exit",
                 files=files, trace=TRACE, timeout=300)
     with m:
         status = m.wait()
@@ -160,7 +167,7 @@ def run():
 def test_markers(run):
     m, status, _, _, _ = run
     proofs = m.proofs
-    for p in PROOFS:
+    for p in RUN_PROOFS:
         assert p in proofs, f"no marker for {p}\n{m.tail()}"
         assert proofs[p].passed, f"{proofs[p]}\n{m.tail()}"
     assert status == EXIT_PASS, m.tail()
@@ -436,6 +443,50 @@ def test_toctou(run):
               if n == "pci_nvme_write" and "lba" in f]
     assert writes.count(decoy) == 1 and writes.count(lba) == 1, writes
     assert int(kv["canary_bad_bytes"]) == 0
+
+
+def test_zero(run):
+    """nvme-zero: Write Zeroes and Discard through struct blockdev over a
+    written pattern. From outside the kernel: the image holds the pattern
+    around them and zeros in both ranges (the drive discards with
+    discard=unmap and QEMU's DLFEAT promises zeros, which the kernel read
+    back); the discarded range is a hole in the image file; QEMU's trace
+    shows one Write Zeroes and one Deallocate of exactly those blocks, and
+    no range skipped for its size."""
+    m, _, disk, ev, _ = run
+    kv = m.proofs["nvme-zero"].kv
+    assert (kv["write"], kv["wz"], kv["discard"], kv["flush"]) == ("0",) * 4, kv
+    assert kv["pattern"] == kv["zeros"] == "equal", kv
+    assert kv["discarded"] == "zeros" and kv["past_end"] == "refused", kv
+    assert int(kv["oncs"], 16) & 0xC == 0xC and kv["dlfeat"] == "1", kv
+    z = re.search(r"^NVME_ZERO lba=(\d+) blocks=(\d+) bs=(\d+) seed=(0x[0-9a-f]+) "
+                  r"wz=(\d+)\+(\d+) discard=(\d+)\+(\d+) discard_zeroes=1", m.log, re.M)
+    assert z, m.tail()
+    lba, nblk, bs, seed, wo, wn, do, dn = (int(x, 0) for x in z.groups())
+    want = bytearray(expected_blocks(lba, nblk, bs, seed))
+    want[wo * bs:(wo + wn) * bs] = bytes(wn * bs)
+    want[do * bs:(do + dn) * bs] = bytes(dn * bs)
+    assert disk[lba * bs:(lba + nblk) * bs] == bytes(want)
+    # the hole: the file system says no data from the discarded range's start
+    img = os.path.join(BUILD, "qemu", "nvme-disk.img")
+    off, end = (lba + do) * bs, (lba + do + dn) * bs
+    fd = os.open(img, os.O_RDONLY)
+    try:
+        assert os.lseek(fd, off, os.SEEK_HOLE) == off
+        assert os.lseek(fd, off, os.SEEK_DATA) >= end
+        # and the pattern written before it is data
+        assert os.lseek(fd, lba * bs, os.SEEK_DATA) == lba * bs
+    finally:
+        os.close(fd)
+    lo, hi = fence_index(ev, FENCE_ZERO), fence_index(ev, FENCE_RECOVER)
+    wz = [f for n, t, f in ev[lo:hi] if n == "pci_nvme_write" and "WRITE_ZEROES" in t]
+    assert len(wz) == 1 and num(wz[0]["lba"]) == lba + wo and num(wz[0]["nlb"]) == wn, wz
+    dsm = [f for n, _, f in ev[lo:hi] if n == "pci_nvme_dsm"]
+    assert len(dsm) == 1 and num(dsm[0]["nr"]) == 1 and num(dsm[0]["attr"]) == 4, dsm
+    dealloc = [(num(f["slba"]), num(f["nlb"]))
+               for n, _, f in ev[lo:hi] if n == "pci_nvme_dsm_deallocate"]
+    assert dealloc == [(lba + do, dn)], dealloc
+    assert not [e for e in ev if e[0] == "pci_nvme_dsm_single_range_limit_exceeded"]
 
 
 def test_recover(run):

@@ -406,6 +406,7 @@ static void fake_identify(struct nvme_broker *b)
 		id->mdts = (uint8_t)b->mdts_override;
 	nvme_ident_ctrl_parse(id, &b->id);
 	b->pol.max_xfer = nvme_ident_max_xfer(b->id.mdts, 0);
+	b->pol.oncs = b->id.oncs; /* as the broker's probe */
 	uint32_t ids[NVME_VAL_MAX_NS];
 	unsigned n = 0;
 	for (uint32_t i = 1; i <= b->id.nn && n < NVME_VAL_MAX_NS; i++)

@@ -33,7 +33,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 39
+#define NDEV	 40
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -134,6 +134,8 @@ static unsigned shn_seen;
 static bool shn_with_en, cfs_now;
 /* Identify Controller's RTD3E, microseconds */
 static uint32_t model_rtd3e;
+/* Identify Controller ONCS (0 unless a test sets it) */
+static uint16_t model_oncs;
 static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
 			       uint32_t v)
 {
@@ -216,6 +218,7 @@ static void model_answer(const struct nvme_sqe *c)
 		id->nn = model_nns;
 		id->mdts = 5;
 		id->rtd3e = model_rtd3e;
+		id->oncs = model_oncs;
 		memcpy(id->mn, "capOS broker model", 18);
 	} else if (cns == NVME_CNS_ACTIVE_NSLIST) {
 		for (uint32_t i = 0; i < model_nns; i++)
@@ -404,6 +407,7 @@ static int setup(void **st)
 	shn_seen = 0;
 	shn_with_en = cfs_now = false;
 	model_rtd3e = 0;
+	model_oncs = 0;
 	shim_delay_hook = model_step;
 	nvme_broker_inject_set(&model);
 	shim_quiet = 1;
@@ -1561,6 +1565,35 @@ static void test_revoke_io_in_flight(void **st)
 	rv_reinstated(&r);
 }
 
+/* Write Zeroes and Dataset Management are optional (ONCS): the broker
+ * copies what the controller's Identify says into the gate's policy, so a
+ * driver's DSM to a controller without it is refused at the doorbell —
+ * answered by the gate (opcode_forbidden), the device's SQ tail unmoved —
+ * while the Write Zeroes it names goes through */
+static void test_oncs_decides_optional_io(void **st)
+{
+	(void)st;
+	struct rv r;
+	model_oncs = NVME_ONCS_WRITE_ZEROES; /* no DSM */
+	rv_up(&r, 39);
+	uint64_t iova = r.pool.iova;
+	r.drv_iosq[2] = (struct nvme_sqe){.cdw0 = NVME_IO_DSM | 0x22u << 16,
+					  .nsid = 1,
+					  .prp1 = iova + 4 * PAGE_SIZE,
+					  .cdw11 = 1u << NVME_DSM_AD_SHIFT};
+	assert_int_equal(nvme_broker_sq_ring(r.b, 1, 3), 1);
+	assert_int_equal(reg32(39, NVME_REG_DBS + 8), 2); /* not the device's */
+	assert_int_equal(nvme_cqe_sct(&r.drv_iocq[1]), NVME_GATE_SCT_CAPOS);
+	assert_int_equal(nvme_cqe_sc(&r.drv_iocq[1]), NVME_GATE_SC_REJECTED);
+	assert_int_equal(r.drv_iocq[1].cid, 0x22);
+	assert_int_equal(r.drv_iocq[1].dw0, NVME_V_OPCODE_FORBIDDEN);
+	r.drv_iosq[3] = (struct nvme_sqe){
+	    .cdw0 = NVME_IO_WRITE_ZEROES | 0x23u << 16, .nsid = 1, .cdw12 = 7};
+	assert_int_equal(nvme_broker_sq_ring(r.b, 1, 0), 1);
+	assert_int_equal(reg32(39, NVME_REG_DBS + 8), 3); /* the device's */
+	assert_int_equal(nvme_sqe_opc(&r.sh_iosq[2]), NVME_IO_WRITE_ZEROES);
+}
+
 /* revoked in the middle of a reset: the driver stopped the controller
  * (the queues kept for its drain) and has not reaped yet; the revoke
  * comes before its drain, which then delivers nothing */
@@ -2338,6 +2371,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revoke_io_in_flight, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_oncs_decides_optional_io,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revoke_during_reset, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_identify_read_once,

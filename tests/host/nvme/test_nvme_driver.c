@@ -582,6 +582,261 @@ static void test_block_modes(void **state)
 	assert_int_equal(bd->submit(bd, &fl), 0);
 }
 
+/* ---- Write Zeroes and Discard (Dataset Management, Deallocate) ----------
+ * through struct blockdev, against the model's blocks */
+/* detach, then attach a fresh model whose namespace 1 has nsze blocks (0:
+ * the model's 2048), ONCS oncs, DLFEAT dlfeat */
+static void attach_clear(uint64_t nsze, uint16_t oncs, uint8_t dlfeat)
+{
+	nvme_detach(&sc);
+	assert_int_equal(nblockdevs, 0);
+	fake_broker_init(7);
+	fb.nsze_override = nsze;
+	if (nsze)
+		fb.dev.blocks = nsze;
+	fb.dev.oncs = oncs;
+	fb.dev.dlfeat = dlfeat;
+	fake_broker_softc(&sc);
+	assert_int_equal(nvme_attach(&sc), 0);
+	assert_int_equal(nblockdevs, 1);
+}
+
+/* how many of the model's executed commands since `from` have opcode opc */
+static unsigned logged(unsigned from, uint8_t opc)
+{
+	unsigned n = 0;
+	for (unsigned i = from; i < fb.dev.nlog; i++)
+		n += nvme_sqe_opc(&fb.dev.log[i]) == opc;
+	return n;
+}
+
+/* a pattern over 10..59; Write Zeroes 20..29, Discard 40..49: zeros read
+ * back there (the model's DLFEAT 001b: a deallocated block reads zeros),
+ * the pattern everywhere else; one command each, as built */
+static void test_block_write_zeroes_discard(void **state)
+{
+	(void)state;
+	struct blockdev *bd = blockdevs[0];
+	assert_true(bd->discard_zeroes);
+	for (uint32_t k = 0; k < 50 * 512; k++)
+		wbuf[k] = (uint8_t)(k * 7 + 3);
+	assert_int_equal(bd->write(bd, 10, 50, wbuf), 0);
+	unsigned from = fb.dev.nlog;
+	assert_int_equal(bd->write_zeroes(bd, 20, 10), 0);
+	struct blockdev_req d = {.op = BLOCKDEV_DISCARD,
+				 .wait = BLOCKDEV_WAIT_POLL,
+				 .lba = 40,
+				 .count = 10};
+	assert_int_equal(bd->submit(bd, &d), 0);
+	assert_int_equal(fb.dev.nlog, from + 2);
+	const struct nvme_sqe *wz = &fb.dev.log[from], *dsm = wz + 1;
+	assert_int_equal(nvme_sqe_opc(wz), NVME_IO_WRITE_ZEROES);
+	assert_int_equal(wz->cdw10, 20);
+	assert_int_equal(wz->cdw12, 9);
+	assert_int_equal(nvme_sqe_opc(dsm), NVME_IO_DSM);
+	assert_int_equal(dsm->cdw10, 0); /* one range */
+	assert_int_equal(dsm->cdw11, 1u << NVME_DSM_AD_SHIFT);
+	assert_int_equal(fb.dev.dealloc_blocks, 10);
+	/* the range list lay in the driver's pool (the gate checked it) */
+	assert_true(dsm->prp1 >= sc.pool.iova &&
+		    dsm->prp1 + 16 <= sc.pool.iova + sc.pool.len);
+	memset(rbuf, 0xaa, 50 * 512);
+	assert_int_equal(bd->read(bd, 10, 50, rbuf), 0);
+	memset(wbuf + 10 * 512, 0, 10 * 512);
+	memset(wbuf + 30 * 512, 0, 10 * 512);
+	assert_memory_equal(rbuf, wbuf, 50 * 512);
+	/* no blocks: nothing to send */
+	assert_int_equal(bd->write_zeroes(bd, 5, 0), 0);
+	assert_int_equal(bd->discard(bd, 5, 0), 0);
+	assert_int_equal(fb.dev.nlog, from + 3); /* the read's one */
+}
+
+/* past the namespace's end, or wrapping 2^64: refused before any command
+ * is built, whatever the controller has */
+static void test_block_clear_past_end(void **state)
+{
+	(void)state;
+	struct blockdev *bd = blockdevs[0];
+	unsigned from = fb.dev.nlog;
+	uint64_t s1 = sc.ioq[0].submitted, s2 = sc.ioq[1].submitted;
+	assert_int_equal(bd->block_count, 2048);
+	assert_int_equal(bd->write_zeroes(bd, 2040, 9), -1);
+	assert_int_equal(bd->discard(bd, 2040, 9), -1);
+	assert_int_equal(bd->write_zeroes(bd, 2048, 1), -1);
+	assert_int_equal(bd->discard(bd, UINT64_MAX, 2), -1);
+	assert_int_equal(bd->write_zeroes(bd, UINT64_MAX - 1, 3), -1);
+	assert_int_equal(fb.dev.nlog, from);
+	assert_int_equal(sc.ioq[0].submitted + sc.ioq[1].submitted, s1 + s2);
+	/* the last block is in range */
+	assert_int_equal(bd->write_zeroes(bd, 2040, 8), 0);
+	assert_int_equal(bd->discard(bd, 2047, 1), 0);
+	assert_int_equal(fb.dev.nlog, from + 2);
+	/* an op the interface does not know */
+	struct blockdev_req bad = {.op = BLOCKDEV_DISCARD + 1, .count = 1};
+	assert_int_equal(bd->submit(bd, &bad), -1);
+}
+
+/* NLB is 16 bits: Write Zeroes in commands of NVME_WZ_BLOCKS_MAX; a
+ * Deallocate carries up to NVME_DSM_RANGES_MAX ranges of
+ * NVME_DSM_RANGE_BLOCKS, then the next command */
+static void test_block_clear_split(void **state)
+{
+	(void)state;
+	attach_clear(1ull << 25, NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES, 1);
+	struct blockdev *bd = blockdevs[0];
+	unsigned from = fb.dev.nlog;
+	uint32_t n = 2 * NVME_WZ_BLOCKS_MAX + 8928;
+	assert_int_equal(bd->write_zeroes(bd, 7, n), 0);
+	assert_int_equal(fb.dev.nlog, from + 3);
+	assert_int_equal(logged(from, NVME_IO_WRITE_ZEROES), 3);
+	assert_int_equal(fb.dev.log[from].cdw10, 7);
+	assert_int_equal(fb.dev.log[from].cdw12, 0xffff);
+	assert_int_equal(fb.dev.log[from + 1].cdw10, 7 + NVME_WZ_BLOCKS_MAX);
+	assert_int_equal(fb.dev.log[from + 1].cdw12, 0xffff);
+	assert_int_equal(fb.dev.log[from + 2].cdw10,
+			 7 + 2 * NVME_WZ_BLOCKS_MAX);
+	assert_int_equal(fb.dev.log[from + 2].cdw12, 8927);
+	assert_int_equal(fb.dev.wz_blocks, n);
+	/* one command of 3 ranges; then 256 ranges and one more command */
+	from = fb.dev.nlog;
+	assert_int_equal(bd->discard(bd, 1, n), 0);
+	assert_int_equal(fb.dev.nlog, from + 1);
+	assert_int_equal(fb.dev.log[from].cdw10, 2);
+	assert_int_equal(fb.dev.dealloc_blocks, n);
+	uint32_t big = NVME_DSM_RANGES_MAX * NVME_DSM_RANGE_BLOCKS + 5;
+	assert_int_equal(bd->discard(bd, 1000, big), 0);
+	assert_int_equal(fb.dev.nlog, from + 3);
+	assert_int_equal(fb.dev.log[from + 1].cdw10, NVME_DSM_RANGES_MAX - 1);
+	assert_int_equal(fb.dev.log[from + 2].cdw10, 0);
+	assert_int_equal(fb.dev.dealloc_blocks, (uint64_t)n + big);
+	/* the whole namespace at once, to its last block */
+	assert_int_equal(bd->discard(bd, 0, 1u << 25), 0);
+	assert_int_equal(bd->discard(bd, 1, 1u << 25), -1);
+}
+
+/* a controller whose ONCS does not name one: BLOCKDEV_EOPNOTSUPP, no
+ * command built; the other still works; DLFEAT alone says whether a
+ * discarded block reads zeros. A DSM the driver sent all the same is
+ * refused by the gate (the policy's ONCS), not by the device */
+static void test_block_clear_not_supported(void **state)
+{
+	(void)state;
+	attach_clear(0, 0, 1);
+	struct blockdev *bd = blockdevs[0];
+	unsigned from = fb.dev.nlog;
+	assert_false(bd->discard_zeroes); /* no DSM: nothing promised */
+	assert_int_equal(bd->write_zeroes(bd, 1, 1), BLOCKDEV_EOPNOTSUPP);
+	assert_int_equal(bd->discard(bd, 1, 1), BLOCKDEV_EOPNOTSUPP);
+	struct blockdev_req r = {.op = BLOCKDEV_WRITE_ZEROES,
+				 .wait = BLOCKDEV_WAIT_HYBRID,
+				 .lba = 1,
+				 .count = 1};
+	assert_int_equal(bd->submit(bd, &r), BLOCKDEV_EOPNOTSUPP);
+	assert_int_equal(fb.dev.nlog, from);
+	/* the gate: DSM with a range list in the pool, never reaching the
+	 * model */
+	struct dma_buf list;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &list), 0);
+	memset(list.va, 0, 4096);
+	struct nvme_io io = {
+	    .opc = NVME_IO_DSM, .nsid = 1, .iova = list.iova, .len = 16};
+	struct nvme_cqe e;
+	uint32_t why = 0;
+	assert_int_equal(nvme_io_sync(&sc, &sc.ioq[0], &io, &e), -1);
+	assert_true(nvme_cqe_rejected(&e, &why));
+	assert_int_equal(why, NVME_V_OPCODE_FORBIDDEN);
+	assert_int_equal(fb.dev.nlog, from);
+	nvme_buf_put(&sc, &list);
+	/* Write Zeroes only */
+	attach_clear(0, NVME_ONCS_WRITE_ZEROES, 1);
+	bd = blockdevs[0];
+	assert_false(bd->discard_zeroes);
+	assert_int_equal(bd->write_zeroes(bd, 1, 1), 0);
+	assert_int_equal(bd->discard(bd, 1, 1), BLOCKDEV_EOPNOTSUPP);
+	/* DSM with DLFEAT not reported (000b) or all ones (010b): discard
+	 * works, zeros are not promised — and with 010b the model's blocks
+	 * read ones */
+	attach_clear(0, NVME_ONCS_DSM, 0);
+	assert_false(blockdevs[0]->discard_zeroes);
+	attach_clear(0, NVME_ONCS_DSM, 2);
+	bd = blockdevs[0];
+	assert_false(bd->discard_zeroes);
+	assert_int_equal(bd->discard(bd, 3, 2), 0);
+	assert_int_equal(bd->read(bd, 3, 2, rbuf), 0);
+	for (unsigned k = 0; k < 2 * 512; k++)
+		assert_int_equal(rbuf[k], 0xff);
+}
+
+/* a controller lying in ONCS: it names DSM, then answers Invalid Opcode.
+ * The request fails (BLOCKDEV_EOPNOTSUPP) with one line, no reset, no
+ * hang; every later discard fails the same at once, with no command and
+ * no line; Write Zeroes is not affected */
+static void test_block_clear_oncs_lie(void **state)
+{
+	(void)state;
+	struct blockdev *bd = blockdevs[0];
+	fb.dev.lie = NVME_ONCS_DSM;
+	unsigned from = fb.dev.nlog, resets = sc.resets;
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(bd->discard(bd, 1, 8), BLOCKDEV_EOPNOTSUPP);
+	assert_int_equal(shim_kprintf_calls, lines + 1);
+	assert_int_equal(fb.dev.nlog, from + 1); /* it was sent, once */
+	assert_int_equal(fb.dev.ndsm, 0);
+	assert_int_equal(sc.oncs & NVME_ONCS_DSM, 0);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(bd->discard(bd, 1, 8), BLOCKDEV_EOPNOTSUPP);
+	assert_int_equal(fb.dev.nlog, from + 1);
+	assert_int_equal(shim_kprintf_calls, lines + 1);
+	assert_int_equal(sc.resets, resets);
+	assert_true(sc.up);
+	assert_int_equal(bd->write_zeroes(bd, 1, 8), 0);
+	/* Write Zeroes answered Invalid Opcode in the middle of a split
+	 * request: the first command clears, the second fails, nothing after
+	 * it is sent */
+	attach_clear(1ull << 20, NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES, 1);
+	bd = blockdevs[0];
+	from = fb.dev.nlog;
+	fb.fail_cmd = fb.dev.nlog + 2;
+	fb.fail_status = (uint16_t)(NVME_SC_INVALID_OPCODE << 1);
+	lines = shim_kprintf_calls;
+	assert_int_equal(bd->write_zeroes(bd, 0, 3 * NVME_WZ_BLOCKS_MAX),
+			 BLOCKDEV_EOPNOTSUPP);
+	assert_int_equal(fb.dev.nlog, from + 2);
+	assert_int_equal(logged(from, NVME_IO_WRITE_ZEROES), 2);
+	assert_int_equal(shim_kprintf_calls, lines + 1);
+	assert_int_equal(sc.oncs & NVME_ONCS_WRITE_ZEROES, 0);
+}
+
+/* completion statuses: an error other than Invalid Opcode fails the
+ * request (-1, one line) and keeps the command in use; a gate rejection
+ * is not taken for the device's answer either */
+static void test_block_clear_status(void **state)
+{
+	(void)state;
+	struct blockdev *bd = blockdevs[0];
+	static const uint16_t st[] = {
+	    (uint16_t)(NVME_SC_LBA_RANGE << 1),
+	    (uint16_t)(NVME_SC_INTERNAL << 1),
+	    (uint16_t)(NVME_SC_INVALID_FIELD << 1 | NVME_SCT_CMD_SPECIFIC << 9),
+	    (uint16_t)(NVME_SC_INVALID_OPCODE << 1 | NVME_SCT_CMD_SPECIFIC
+							 << 9),
+	};
+	for (unsigned k = 0; k < ARRAY_SIZE(st); k++)
+		for (int dsm = 0; dsm < 2; dsm++) {
+			uint64_t lines = shim_kprintf_calls;
+			fb.fail_cmd = fb.dev.nlog + 1;
+			fb.fail_status = st[k];
+			int rc = dsm ? bd->discard(bd, 4, 4)
+				     : bd->write_zeroes(bd, 4, 4);
+			assert_int_equal(rc, -1);
+			assert_int_equal(shim_kprintf_calls, lines + 1);
+			assert_int_equal(sc.oncs, NVME_ONCS_DSM |
+						      NVME_ONCS_WRITE_ZEROES);
+		}
+	assert_int_equal(bd->write_zeroes(bd, 4, 4), 0);
+	assert_int_equal(bd->discard(bd, 4, 4), 0);
+}
+
 /* a hung device: the wait is bounded, the controller is reset */
 static void test_timeout(void **state)
 {
@@ -2269,6 +2524,18 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_plug, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_modes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_block_write_zeroes_discard,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_block_clear_past_end, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_block_clear_split, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_block_clear_not_supported,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_block_clear_oncs_lie, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_block_clear_status, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_fails_outstanding, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),

@@ -12,6 +12,9 @@ void fake_nvme_init(struct fake_nvme *f)
 	memset(f, 0, sizeof(*f));
 	f->lba_bytes = 512;
 	f->fail_alloc_after = -1;
+	f->oncs = NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
+	f->dlfeat = NVME_DLFEAT_READ_ZEROES;
+	f->blocks = 2048;
 }
 
 static void env_doorbell(void *ctx, uint32_t index, uint32_t value)
@@ -205,9 +208,11 @@ void fake_nvme_identify(const struct fake_nvme *f, uint32_t cns, uint32_t nsid,
 		memcpy(id->mn, "FAKE NVMe", 9);
 		id->mdts = 5;
 		id->nn = 1;
+		id->oncs = f->oncs;
 	} else if (cns == NVME_CNS_NS && nsid == 1) {
 		struct nvme_id_ns *id = (struct nvme_id_ns *)buf;
-		id->nsze = 2048;
+		id->nsze = f->blocks;
+		id->dlfeat = f->dlfeat;
 		id->lbaf[0] = 9u << NVME_LBAF_LBADS_SHIFT; /* 512-byte blocks */
 	}
 }
@@ -263,6 +268,49 @@ static uint16_t exec_admin(struct fake_nvme *f, const struct nvme_sqe *c,
 	}
 }
 
+/* blocks [slba, slba + nlb) of the namespace set to byte v: false when
+ * they pass its end (nothing changed); only the part inside the disk
+ * buffer is stored */
+static bool clear_blocks(struct fake_nvme *f, uint64_t slba, uint64_t nlb,
+			 int v)
+{
+	uint64_t blocks = f->blocks;
+	if (slba > blocks || nlb > blocks - slba)
+		return false;
+	uint64_t disk = FAKE_DISK_BYTES / f->lba_bytes;
+	if (v >= 0 && slba < disk) {
+		uint64_t n = nlb < disk - slba ? nlb : disk - slba;
+		memset(f->disk + slba * f->lba_bytes, v, n * f->lba_bytes);
+	}
+	return true;
+}
+
+/* Dataset Management (NVM Command Set 1.0 §3.2.3): the range list is read
+ * through the data pointer like any data (the touch hook sees it); with
+ * AD every range is deallocated, each checked first */
+static uint16_t exec_dsm(struct fake_nvme *f, const struct nvme_sqe *c)
+{
+	struct nvme_dsm_range rg[NVME_DSM_RANGES_MAX];
+	uint32_t nr = ((c->cdw10 >> NVME_DSM_NR_SHIFT) & NVME_DSM_NR_MASK) + 1;
+	memset(rg, 0, sizeof(rg));
+	prp_xfer(f, c, (uint8_t *)rg, (uint64_t)nr * NVME_DSM_RANGE_BYTES,
+		 false);
+	f->ndsm++;
+	if (!((c->cdw11 >> NVME_DSM_AD_SHIFT) & NVME_DSM_AD_MASK))
+		return 0; /* hints only */
+	uint32_t rd =
+	    (f->dlfeat >> NVME_DLFEAT_READ_SHIFT) & NVME_DLFEAT_READ_MASK;
+	int v = rd == 1 ? 0 : rd == 2 ? 0xff : -1;
+	for (uint32_t i = 0; i < nr; i++)
+		if (!clear_blocks(f, rg[i].slba, rg[i].nlb, -1))
+			return (uint16_t)(NVME_SC_LBA_RANGE << 1);
+	for (uint32_t i = 0; i < nr; i++) {
+		clear_blocks(f, rg[i].slba, rg[i].nlb, v);
+		f->dealloc_blocks += rg[i].nlb;
+	}
+	return 0;
+}
+
 static uint16_t exec_io(struct fake_nvme *f, const struct nvme_sqe *c)
 {
 	uint64_t slba = c->cdw10 | ((uint64_t)c->cdw11 << 32);
@@ -278,6 +326,19 @@ static uint16_t exec_io(struct fake_nvme *f, const struct nvme_sqe *c)
 		prp_xfer(f, c, f->disk + off, len,
 			 nvme_sqe_opc(c) == NVME_IO_READ);
 		return 0;
+	case NVME_IO_WRITE_ZEROES:
+		if (f->lie & NVME_ONCS_WRITE_ZEROES)
+			return (uint16_t)(NVME_SC_INVALID_OPCODE << 1);
+		if (!clear_blocks(f, slba, (c->cdw12 & 0xffff) + 1u, 0))
+			return (uint16_t)(NVME_SC_LBA_RANGE << 1);
+		f->nwz++;
+		f->wz_blocks += (c->cdw12 & 0xffff) + 1u;
+		f->disk_written = true;
+		return 0;
+	case NVME_IO_DSM:
+		if (f->lie & NVME_ONCS_DSM)
+			return (uint16_t)(NVME_SC_INVALID_OPCODE << 1);
+		return exec_dsm(f, c);
 	default:
 		return 0;
 	}

@@ -73,6 +73,20 @@ struct fake_nvme {
 	uint32_t lba_bytes;
 	uint8_t disk[FAKE_DISK_BYTES];
 	bool disk_written; /* a Write has changed disk since it was cleared */
+	/* Write Zeroes and Dataset Management (Deallocate). oncs: what
+	 * Identify Controller says it has (fake_nvme_init: both, as QEMU
+	 * 7.2); lie: those of them it answers Invalid Opcode all the same
+	 * (a controller lying in ONCS). dlfeat: Identify Namespace's; a
+	 * deallocated block reads as it promises (001b zeros, 010b ones, else
+	 * it keeps its old bytes). blocks: namespace 1's size (Identify's
+	 * NSZE and what Write Zeroes and DSM may reach; fake_nvme_init:
+	 * 2048); blocks past the disk buffer hold nothing, so clearing them
+	 * stores nothing. Counted: commands and blocks. */
+	uint16_t oncs, lie;
+	uint8_t dlfeat;
+	uint64_t blocks;
+	unsigned nwz, ndsm;
+	uint64_t wz_blocks, dealloc_blocks;
 	/* executed commands, as the device read them */
 	struct nvme_sqe log[256];
 	unsigned nlog;
@@ -124,8 +138,8 @@ void fake_nvme_admin(struct fake_nvme *f, uint64_t asq, uint64_t acq,
 /* execute every command between the model's SQ heads and the doorbells;
  * returns how many */
 unsigned fake_nvme_step(struct fake_nvme *f);
-/* the model's Identify data (4096 bytes): one 2048-block namespace of
- * 512-byte blocks, MDTS 5 */
+/* the model's Identify data (4096 bytes): one namespace of f->blocks
+ * 512-byte blocks (DLFEAT f->dlfeat), MDTS 5, ONCS f->oncs */
 void fake_nvme_identify(const struct fake_nvme *f, uint32_t cns, uint32_t nsid,
 			uint8_t *buf);
 /* post a raw completion on CQ cqid (to test the gate against a hostile

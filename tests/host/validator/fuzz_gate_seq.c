@@ -9,7 +9,8 @@
  * third shadow the gate frees, as the kernel does when the IOMMU does not
  * confirm the unmap) and 8-byte
  * operations, a raw SQE carrying 64 more bytes. The driver writes commands
- * (templates that reach deep states, or raw bytes), rings any tail, reaps,
+ * (templates that reach deep states — Dataset Management's range list
+ * among the data the device reads — or raw bytes), rings any tail, reaps,
  * consumes its CQs, moves CQ heads anywhere, revokes and re-creates pools,
  * resets the controller (the broker's nvme_broker_reset:
  * nvme_gate_drop_all, then enable again) and issues the broker's kernel
@@ -1254,6 +1255,8 @@ enum {
 	K_DELETE_CQ,
 	K_ABORT,
 	K_GET_FEATURES,
+	K_DSM,		/* Dataset Management: the range list is its data */
+	K_WRITE_ZEROES, /* no data pointer */
 	K_NKINDS
 };
 
@@ -1265,7 +1268,7 @@ static void op_cmd(const uint8_t *a)
 	uint8_t x = a[3], y = a[4], z = a[5], w = a[6];
 	struct nvme_sqe c;
 	memset(&c, 0, sizeof(c));
-	bool admin = kind >= K_IDENTIFY;
+	bool admin = kind >= K_IDENTIFY && kind < K_DSM;
 	if (!(fl & 0x10)) /* mostly: the queue the command belongs on */
 		q = admin ? 0 : (q ? q : 1);
 	uint16_t cid = (fl & 1) ? a[2] : dq[q].ncid++;
@@ -1336,6 +1339,37 @@ static void op_cmd(const uint8_t *a)
 	case K_GET_FEATURES:
 		c.cdw0 = NVME_ADM_GET_FEATURES;
 		c.cdw10 = x & 0x1f;
+		break;
+	case K_DSM: {
+		/* x ranges (0-based), Deallocate or not; the list placed as a
+		 * Read's data is (a pool page, the interrupt window, a
+		 * shadow) and the device reads it through the PRPs */
+		c.cdw0 = NVME_IO_DSM;
+		c.nsid = (fl & 4) ? 2 : 1;
+		c.cdw10 = (fl & 2) ? x : (x & 3);
+		c.cdw11 = (y & 1) ? 1u << NVME_DSM_AD_SHIFT : 0;
+		c.prp1 = ((y & 0x80) ? MSI_LO + (uint64_t)z * PS
+				     : page_addr(z & 3, z >> 2)) +
+			 ((fl & 8) ? (w & 0xff0) : 0);
+		if (!(fl & 1) && (a[2] & 1))
+			c.prp1 = shadow_addr(z, (unsigned)w << 4);
+		/* two ranges within the model's namespace first (context
+		 * attributes 0, nlb, slba), where the driver may write */
+		uint64_t r[4] = {(uint64_t)((y >> 1) & 0x1f) << 32,
+				 (uint64_t)(w & 0x3f), (uint64_t)1 << 32,
+				 (uint64_t)(z & 0x3f)};
+		if (!(y & 0x80) && !(!(fl & 1) && (a[2] & 1)))
+			drv_write(c.prp1, r, sizeof(r));
+		build_prps(&c, (uint64_t)(c.cdw10 + 1) * 16, w & 3, w >> 2,
+			   y & 0x40);
+		break;
+	}
+	case K_WRITE_ZEROES:
+		c.cdw0 = NVME_IO_WRITE_ZEROES;
+		c.nsid = (fl & 4) ? 2 : 1;
+		c.cdw10 = y;
+		c.cdw12 = (fl & 2) ? x : (x & 15);
+		c.prp1 = page_addr(z & 3, z >> 2); /* ignored: no data */
 		break;
 	}
 	nvme_sqe_set_cid(&c, cid);

@@ -13,6 +13,9 @@
  * the kernel's list copy), checking every range — and the metadata buffer
  * and queue bases — against its own list of the owner's ranges. The list
  * fetch aborts if the validator asks it to read outside those ranges.
+ * Write Zeroes and Dataset Management (a range list: data) are accepted
+ * only when the policy's ONCS, drawn from the first policy byte, names
+ * them.
  *
  * Every command is decided a second time in the IOMMU shape (hw_confined:
  * the grant lookups of data addresses left to the IOMMU). Its oracle: the
@@ -162,10 +165,13 @@ static int64_t oracle_len(const struct nvme_val_policy *p, enum nvme_qtype qt,
 	case 0x02:
 	case 0x05:
 		return ((int64_t)(c->cdw12 & 0xffff) + 1) * (*ns)->lba_bytes;
-	case 0x09:
+	case 0x09: /* Dataset Management: ONCS bit 2 */
+		if (!(p->oncs & 4))
+			return -1;
 		return ((int64_t)(c->cdw10 & 0xff) + 1) * 16;
+	case 0x08: /* Write Zeroes: ONCS bit 3 */
+		return (p->oncs & 8) ? 0 : -1;
 	case 0x00:
-	case 0x08:
 		return 0;
 	default:
 		return -1;
@@ -297,6 +303,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a grant hint: the owner's, a neighbour's, a revoked or an empty
 	 * slot (the validator must re-check whatever it is handed) */
 	p.hint = (data[0] & 4) ? &gt.g[(data[0] >> 3) & 7] : 0;
+	/* ONCS: Dataset Management and Write Zeroes each named or not */
+	p.oncs = (uint16_t)(((data[0] & 0x40) ? NVME_ONCS_DSM : 0) |
+			    ((data[0] & 0x80) ? NVME_ONCS_WRITE_ZEROES : 0));
 	p.all_ns = data[1] & 1;
 	p.cq_live = data[1] & 0x3e;
 	p.sq_live = (data[1] >> 2) & 0x3e & p.cq_live;

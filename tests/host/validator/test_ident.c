@@ -91,6 +91,11 @@ static void t_ident_ctrl(void **s)
 	assert_true(c.vwc);
 	assert_int_equal(c.mdts, 5);
 	assert_int_equal(c.nn, 2);
+	/* ONCS (bytes 521:520) as the device says it: the policy decides */
+	assert_int_equal(c.oncs, 0);
+	id->oncs = NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES | 0x8000;
+	nvme_ident_ctrl_parse(id, &c);
+	assert_int_equal(c.oncs, 0x800c);
 	free(id);
 }
 
@@ -164,6 +169,11 @@ static void t_ident_ns_sizes(void **s)
 	id->lbaf[0] = LBAF(9, 0);
 	assert_null(parse(id, 7, &p));
 	expect_ns(&p, 7, 2048, 512, 0, 512);
+	assert_int_equal(p.dlfeat, 0); /* DLFEAT (byte 33) as it is */
+	id->dlfeat = 0x19;
+	assert_null(parse(id, 7, &p));
+	assert_int_equal(p.dlfeat, 0x19);
+	id->dlfeat = 0;
 	/* size 0 is an inactive namespace; 1 block and 2^64 - 1 are sizes */
 	id->nsze = 0;
 	assert_string_equal(parse(id, 7, &p), "size zero (inactive)");
