@@ -21,7 +21,6 @@
 #include <cmocka.h>
 
 #include "kernel/authority/authority.h"
-#include "kernel/authority/virtio_broker.h"
 #include "kernel/devmgr/blockdev.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/devmgr/shape.h"
@@ -85,17 +84,6 @@ const char *cmdline_get(const char *key)
 bool cmdline_cut(void)
 {
 	return line_cut;
-}
-/* no driver of this test has its rings brokered (devmgr_own opens the
- * virtio broker only for those): a call is a failure */
-int virtio_broker_open(struct pci_dev *d, uint16_t owner,
-		       struct virtio_broker *out)
-{
-	(void)d, (void)owner, (void)out;
-	fprintf(stderr, "virtio_broker_open called for a driver without "
-			"rings\n");
-	abort();
-	return -1;
 }
 void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
 {
