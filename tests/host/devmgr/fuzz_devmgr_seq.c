@@ -34,41 +34,7 @@
 #include "kernel/time/time.h"
 #include "shim.h"
 
-/* ---- what devmgr and the policy call outside devmgr --------------------- */
-uint64_t boot_smbios;
-uint64_t mm_pte(uint64_t va)
-{
-	(void)va;
-	return 0;
-}
-bool mm_map_firmware(uint64_t phys, uint64_t len)
-{
-	(void)phys, (void)len;
-	return false;
-}
-void *mm_map_mmio(uint64_t phys, size_t len)
-{
-	(void)phys, (void)len;
-	return NULL;
-}
-bool acpi_has_iommu(const char **which)
-{
-	*which = NULL;
-	return false;
-}
-const char *cmdline_get(const char *key)
-{
-	(void)key;
-	return NULL;
-}
-bool cmdline_cut(void)
-{
-	return false;
-}
-void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
-{
-	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
-}
+/* what devmgr calls outside itself: tests/host/devmgr/devmgr_env.c */
 #define NFN 3
 struct pci_dev pci_devs[NFN];
 unsigned pci_ndevs;

@@ -5,7 +5,7 @@
 # the supervisor's restarts (budget, backoff, refill, a failed bring-up, a
 # revoked owner) and /api/devices
 HOST_TESTS += $(BUILD)/host/devmgr_test
-$(BUILD)/host/devmgr_test: tests/host/devmgr/test_devmgr.c \
+$(BUILD)/host/devmgr_test: tests/host/devmgr/test_devmgr.c tests/host/devmgr/devmgr_env.c \
 		kernel/devmgr/devmgr.c kernel/devmgr/devices.c kernel/devmgr/blockdev.c kernel/devmgr/policy.c kernel/devmgr/shape.c \
 		kernel/devmgr/smbios.c \
 		kernel/lib/status.c $(AUTH_SRC) $(SHIM_SRC)
@@ -26,7 +26,7 @@ $(BUILD)/host/devmgr_policy_test: tests/host/devmgr/test_policy.c \
 # live owner per function, the restart budget, no restart behind an
 # operator (docs/authority-gate-design.md)
 FUZZERS += $(BUILD)/fuzz/fuzz_devmgr_seq
-$(BUILD)/fuzz/fuzz_devmgr_seq: tests/host/devmgr/fuzz_devmgr_seq.c \
+$(BUILD)/fuzz/fuzz_devmgr_seq: tests/host/devmgr/fuzz_devmgr_seq.c tests/host/devmgr/devmgr_env.c \
 		kernel/devmgr/devmgr.c kernel/devmgr/blockdev.c kernel/devmgr/policy.c kernel/devmgr/shape.c \
 		kernel/devmgr/smbios.c \
 		kernel/lib/status.c $(AUTH_SRC) $(SHIM_SRC)

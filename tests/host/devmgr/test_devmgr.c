@@ -29,38 +29,7 @@
 #include "shim.h"
 #include "tests/host/lib/status_render.h"
 
-/* ---- what devmgr and the policy call outside devmgr --------------------- */
-uint64_t boot_smbios; /* none: platform unknown */
-
-uint64_t mm_pte(uint64_t va)
-{
-	(void)va;
-	return 0;
-}
-bool mm_map_firmware(uint64_t phys, uint64_t len)
-{
-	(void)phys, (void)len;
-	return false;
-}
-void *mm_map_mmio(uint64_t phys, size_t len)
-{
-	(void)phys, (void)len;
-	return NULL;
-}
-bool acpi_has_iommu(const char **which)
-{
-	*which = NULL;
-	return false;
-}
-const char *cmdline_get(const char *key)
-{
-	(void)key;
-	return NULL;
-}
-bool cmdline_cut(void)
-{
-	return false;
-}
+/* what devmgr calls outside itself: tests/host/devmgr/devmgr_env.c */
 /* the virtio broker devmgr_own opens for a driver whose rings are
  * brokered (device 0x0008 here): it answers broker_ok, and records the
  * owner it was opened for and whether the driver had run yet. Called for
@@ -81,10 +50,6 @@ int virtio_broker_open(struct pci_dev *d, uint16_t owner,
 	broker_owner = owner;
 	attaches_at_open = brokered_attaches;
 	return broker_ok ? 0 : -1;
-}
-void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
-{
-	snprintf(buf, n, "%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
 }
 
 struct pci_dev pci_devs[10]; /* [8]: the supervisor's flaky one, [9]: the

@@ -2023,6 +2023,26 @@ static void t_kcmd(void **s)
 	assert_non_null(strstr(js, "\"sq\":0"));
 }
 
+/* a driver that does not consume its admin CQ: n Keep Alives (CIDs 0x700
+ * on) rung one at a time, answered and reaped into it, left unread */
+static void admin_unread(uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)(0x700 + i)));
+		assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
+		assert_int_equal(fake_nvme_step(f), 1);
+		assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	}
+}
+
+/* the driver reads those at last (or n it rang at once): each answered
+ * once, in order */
+static void admin_read_unread(uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		expect_ok(&adq, 0, (uint16_t)(0x700 + i));
+}
+
 /* A kernel command finds no shadow admin SQ slot when the device's SQ
  * head never moved: the driver filled the ring while an earlier kernel
  * command held the reserve, and the device completed everything with SQHD
@@ -2046,8 +2066,7 @@ static void t_kcmd_sq_full(void **s)
 	for (unsigned i = 0; i < ADMQ - 1; i++)
 		sh[i].sqhd = 0;
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), ADMQ - 2);
-	for (uint16_t i = 0; i < ADMQ - 2; i++)
-		expect_ok(&adq, 0, (uint16_t)(0x700 + i));
+	admin_read_unread(ADMQ - 2);
 	struct nvme_cqe e;
 	assert_true(nvme_gate_kcmd_poll(&g, &e));
 	assert_int_equal(g.sq[0].sh_head, 0);
@@ -2071,12 +2090,7 @@ static void t_kcmd_sq_full(void **s)
 static void t_kcmd_driver_cq_full(void **s)
 {
 	(void)s;
-	for (uint16_t i = 0; i < ADMQ - 2; i++) {
-		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)(0x700 + i)));
-		assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
-		assert_int_equal(fake_nvme_step(f), 1);
-		assert_int_equal(nvme_gate_cq_reap(&g, 0), 1); /* unread */
-	}
+	admin_unread(ADMQ - 2);
 	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d1));
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
 	struct nvme_sqe k = cmd(NVME_ADM_KEEP_ALIVE, 0);
@@ -2091,8 +2105,7 @@ static void t_kcmd_driver_cq_full(void **s)
 	assert_false(nvme_gate_kcmd_pending(&g));
 	/* D2 is still the device's answer in the shadow, behind nothing */
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 0);
-	for (uint16_t i = 0; i < ADMQ - 2; i++)
-		expect_ok(&adq, 0, (uint16_t)(0x700 + i));
+	admin_read_unread(ADMQ - 2);
 	expect_ok(&adq, 0, 0x7d1);
 	assert_false(dpoll(&adq, 0, &e));
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
@@ -2115,12 +2128,7 @@ static void t_kcmd_driver_cq_full(void **s)
 static void t_kcmd_behind_driver_cqe(void **s)
 {
 	(void)s;
-	for (uint16_t i = 0; i < ADMQ - 2; i++) {
-		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)(0x700 + i)));
-		assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
-		assert_int_equal(fake_nvme_step(f), 1);
-		assert_int_equal(nvme_gate_cq_reap(&g, 0), 1); /* unread */
-	}
+	admin_unread(ADMQ - 2);
 	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d0));
 	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d1));
 	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 2);
@@ -2135,8 +2143,7 @@ static void t_kcmd_behind_driver_cqe(void **s)
 	assert_false(nvme_gate_kcmd_poll(&g, &e)); /* answered once */
 	/* D1 waits at the shadow head, the kernel's slot behind it */
 	assert_int_equal(g.cq[0].stale, 1);
-	for (uint16_t i = 0; i < ADMQ - 2; i++)
-		expect_ok(&adq, 0, (uint16_t)(0x700 + i));
+	admin_read_unread(ADMQ - 2);
 	expect_ok(&adq, 0, 0x7d0);
 	assert_false(dpoll(&adq, 0, &e));
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
@@ -2160,12 +2167,7 @@ static void t_kcmd_behind_driver_cqe(void **s)
 static void t_kcmds_behind_driver_cqe(void **s)
 {
 	(void)s;
-	for (uint16_t i = 0; i < ADMQ - 3; i++) {
-		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)(0x700 + i)));
-		assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 1);
-		assert_int_equal(fake_nvme_step(f), 1);
-		assert_int_equal(nvme_gate_cq_reap(&g, 0), 1); /* unread */
-	}
+	admin_unread(ADMQ - 3);
 	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d0));
 	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d1));
 	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d2));
@@ -2180,8 +2182,7 @@ static void t_kcmds_behind_driver_cqe(void **s)
 		assert_false(nvme_gate_kcmd_pending(&g));
 		assert_int_equal(g.cq[0].stale, n + 1);
 	}
-	for (uint16_t i = 0; i < ADMQ - 3; i++)
-		expect_ok(&adq, 0, (uint16_t)(0x700 + i));
+	admin_read_unread(ADMQ - 3);
 	expect_ok(&adq, 0, 0x7d0);
 	expect_ok(&adq, 0, 0x7d1);
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
