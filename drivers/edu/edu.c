@@ -107,13 +107,16 @@ static int edu_attach(struct pci_dev *d, uint16_t owner)
 	}
 	sc->pci = d;
 	sc->owner = owner;
-	pci_enable(d, true, false, true);
+	/* decoding only: a transfer of a previous instance edu_grant waits
+	 * for must not reach memory through this owner's bus mastering */
+	pci_enable(d, true, false, false);
 	if (edu_grant(sc, &id)) {
 		/* off the bus again: nothing of the driver's is granted */
 		pci_enable(d, false, false, false);
 		sc->pci = NULL; /* its slot free again */
 		return -1;
 	}
+	pci_enable(d, true, false, true);
 	d->drv_state = sc;
 	kprintf("%s: version %u.%u, irq vector %u\n", sc->name, id >> 24,
 		(id >> 16) & 0xff, sc->irq.vector);

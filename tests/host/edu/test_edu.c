@@ -767,6 +767,77 @@ static void test_edu_recover_waits_for_engine_idle(void **st)
 	d2.drv_state = NULL;
 }
 
+/* after a restart the engine may still run a transfer the previous
+ * instance started (its detach kept the pool: test_edu_detach): the
+ * attach waits, bus mastering off meanwhile, for EDU_DMA_CMD to read
+ * idle (the model's transfer ends at the third look, latching its
+ * interrupt), acknowledges that late interrupt — not taken as the new
+ * instance's first transfer — and only then turns bus mastering on. An
+ * engine still running after EDU_DMA_TIMEOUT_US: the attach refused, one
+ * line, nothing granted, the function off the bus, the slot free.
+ * Before: bus mastering on at once, no look at the engine */
+static struct pci_dev *attaching;
+static bool master_while_running;
+static void old_transfer_ends_at_third_look(void)
+{
+	if (bus_master(attaching))
+		master_while_running = true;
+	if (++looks != 3)
+		return;
+	uint64_t idle = 0;
+	uint32_t irq = EDU_DMA_IRQ;
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+	memcpy(bar_mem + EDU_IRQ_STATUS, &irq, 4);
+}
+static void test_edu_attach_waits_for_engine_idle(void **st)
+{
+	(void)st;
+	static struct pci_dev d, d2;
+	static uint8_t c[4096], c2[4096];
+	uint64_t run = EDU_DMA_CMD_START | EDU_DMA_CMD_IRQ, idle = 0;
+	uint32_t zero = 0, ack;
+	memcpy(bar_mem + EDU_IRQ_ACK, &zero, 4);
+	memcpy(bar_mem + EDU_DMA_CMD, &run, 8);
+	looks = 0;
+	master_while_running = false;
+	attaching = &d;
+	shim_delay_hook = old_transfer_ends_at_third_look;
+	struct edu_softc *sc =
+	    edu_fresh(&d, c, OWNER + 48, DMA_BACKEND_UNVALIDATED);
+	shim_delay_hook = NULL;
+	assert_int_equal(looks, 3);
+	assert_false(master_while_running);
+	memcpy(&ack, bar_mem + EDU_IRQ_ACK, 4);
+	assert_int_equal(ack, EDU_DMA_IRQ); /* the late end acknowledged */
+	assert_int_equal(sc->irq_status, 0);
+	memcpy(bar_mem + EDU_IRQ_STATUS, &zero, 4);
+	assert_int_equal(edu_driver.detach(&d), 0);
+
+	/* never idle: refused */
+	const uint16_t o = OWNER + 49;
+	d2 = (struct pci_dev){.bus = 0x31, .owner = o, .cfg = c2};
+	d2.bar[0].base = BAR_BASE;
+	d2.bar[0].size = sizeof(bar_mem);
+	d2.cap_msi = 0x50;
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_UNVALIDATED,
+				     .d = &d2};
+	assert_int_equal(auth_owner_bind(o, &f), 0);
+	memcpy(bar_mem + EDU_DMA_CMD, &run, 8);
+	uint64_t t0 = shim_clock_ns, lines = shim_kprintf_calls;
+	assert_int_equal(edu_driver.attach(&d2, o), -1);
+	assert_true(shim_clock_ns - t0 >= EDU_DMA_TIMEOUT_US * 1000ull);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "still running"));
+	assert_false(bus_master(&d2));
+	assert_false(pci_cfg_read16(&d2, PCI_COMMAND) & PCI_COMMAND_MEM);
+	assert_null(d2.drv_state);
+	assert_int_equal(shim_owner_pools(o), 0);
+	for (int i = 1; i < AUTH_SLOTS; i++)
+		assert_false(auth_slots[i].owner == o &&
+			     auth_slots[i].kind != AUTH_FREE);
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -781,6 +852,7 @@ int main(void)
 	    cmocka_unit_test(test_edu_dma_stale_interrupt_not_taken),
 	    cmocka_unit_test(test_edu_gives_up_on_dma_timeout),
 	    cmocka_unit_test(test_edu_recover_waits_for_engine_idle),
+	    cmocka_unit_test(test_edu_attach_waits_for_engine_idle),
 	    cmocka_unit_test(test_edu_detach_owner_quarantined),
 	    cmocka_unit_test(test_edu_detach_owner_revoked),
 	    cmocka_unit_test(test_edu_detach_mid_recovery),
