@@ -15,7 +15,8 @@
  * fetch aborts if the validator asks it to read outside those ranges.
  * Write Zeroes and Dataset Management (a range list: data) are accepted
  * only when the policy's ONCS, drawn from the first policy byte, names
- * them.
+ * them; Compare only when it names Compare (policy byte 2, bit 0x02
+ * clear).
  *
  * Every command is decided a second time in the IOMMU shape (hw_confined:
  * the grant lookups of data addresses left to the IOMMU). Its oracle: the
@@ -161,9 +162,12 @@ static int64_t oracle_len(const struct nvme_val_policy *p, enum nvme_qtype qt,
 	if (!*ns)
 		return -1;
 	switch (opc) {
+	case 0x05: /* Compare: ONCS bit 0 */
+		if (!(p->oncs & 1))
+			return -1;
+		/* fall through */
 	case 0x01:
 	case 0x02:
-	case 0x05:
 		return ((int64_t)(c->cdw12 & 0xffff) + 1) * (*ns)->lba_bytes;
 	case 0x09: /* Dataset Management: ONCS bit 2 */
 		if (!(p->oncs & 4))
@@ -305,9 +309,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a grant hint: the owner's, a neighbour's, a revoked or an empty
 	 * slot (the validator must re-check whatever it is handed) */
 	p.hint = (data[0] & 4) ? &gt.g[(data[0] >> 3) & 7] : 0;
-	/* ONCS: Dataset Management and Write Zeroes each named or not */
+	/* ONCS: Dataset Management and Write Zeroes each named or not;
+	 * Compare named unless policy byte 2 has bit 0x02 (clear in every
+	 * seed written before Compare was optional) */
 	p.oncs = (uint16_t)(((data[0] & 0x40) ? NVME_ONCS_DSM : 0) |
-			    ((data[0] & 0x80) ? NVME_ONCS_WRITE_ZEROES : 0));
+			    ((data[0] & 0x80) ? NVME_ONCS_WRITE_ZEROES : 0) |
+			    ((data[2] & 0x02) ? 0 : NVME_ONCS_COMPARE));
 	p.all_ns = data[1] & 1;
 	p.cq_live = data[1] & 0x3e;
 	p.sq_live = (data[1] >> 2) & 0x3e & p.cq_live;
