@@ -555,10 +555,13 @@ static enum nvme_verdict val_io(struct gcache *c, const struct nvme_sqe *cmd,
 	switch (opc) {
 	case NVME_IO_READ:
 	case NVME_IO_WRITE:
-	case NVME_IO_COMPARE:
 	case NVME_IO_FLUSH:
 		break;
 	/* optional (ONCS): a controller without them is not sent them */
+	case NVME_IO_COMPARE:
+		REFUSE_IF(!(c->p->oncs & NVME_ONCS_COMPARE),
+			  NVME_V_OPCODE_FORBIDDEN);
+		break;
 	case NVME_IO_WRITE_ZEROES:
 		REFUSE_IF(!(c->p->oncs & NVME_ONCS_WRITE_ZEROES),
 			  NVME_V_OPCODE_FORBIDDEN);

@@ -104,9 +104,10 @@ struct nvme_val_policy {
 	uint16_t owner;
 	uint8_t page_shift; /* 12 + CC.MPS */
 	uint32_t max_xfer;  /* bytes: MDTS (capped by NVME_VAL_XFER_CAP) */
-	/* Identify Controller ONCS: Write Zeroes and Dataset Management
-	 * are accepted only when it names them (NVME_ONCS_WRITE_ZEROES,
-	 * NVME_ONCS_DSM); else NVME_V_OPCODE_FORBIDDEN */
+	/* Identify Controller ONCS: Compare, Write Zeroes and Dataset
+	 * Management are accepted only when it names them (NVME_ONCS_COMPARE,
+	 * NVME_ONCS_WRITE_ZEROES, NVME_ONCS_DSM); else
+	 * NVME_V_OPCODE_FORBIDDEN */
 	uint16_t oncs;
 	uint16_t qid_max;   /* I/O queue ids 1..qid_max (< NVME_VAL_MAX_QID) */
 	uint32_t qsize_max; /* entries per I/O queue (1-based) */

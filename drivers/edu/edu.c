@@ -43,6 +43,23 @@ static int edu_grant(struct edu_softc *sc, uint32_t *idp)
 			id);
 		goto err_regs;
 	}
+	/* a transfer started before — by a previous instance (a restart), or
+	 * by this one before its owner's revocation — may still run: its end
+	 * would write memory that is not this grant's, and its interrupt be
+	 * taken as the next transfer's. The device clears EDU_DMA_CMD_START
+	 * when a transfer ends; waited for at most EDU_DMA_TIMEOUT_US, else
+	 * refused */
+	uint64_t end = time_now_us() + EDU_DMA_TIMEOUT_US;
+	while (mmio_read32(&sc->regs, EDU_DMA_CMD) & EDU_DMA_CMD_START) {
+		if (time_now_us() > end) {
+			kprintf("%s: DMA engine still running after 1 s "
+				"(EDU_DMA_CMD start set); unable to take the "
+				"device\n",
+				sc->name);
+			goto err_regs;
+		}
+		time_delay_us(EDU_DMA_POLL_US);
+	}
 	/* an interrupt the device latched before (a transfer that ended while
 	 * the owner was revoked) is acknowledged: the driver starts from none
 	 */
@@ -90,13 +107,16 @@ static int edu_attach(struct pci_dev *d, uint16_t owner)
 	}
 	sc->pci = d;
 	sc->owner = owner;
-	pci_enable(d, true, false, true);
+	/* decoding only: a transfer of a previous instance edu_grant waits
+	 * for must not reach memory through this owner's bus mastering */
+	pci_enable(d, true, false, false);
 	if (edu_grant(sc, &id)) {
 		/* off the bus again: nothing of the driver's is granted */
 		pci_enable(d, false, false, false);
 		sc->pci = NULL; /* its slot free again */
 		return -1;
 	}
+	pci_enable(d, true, false, true);
 	d->drv_state = sc;
 	kprintf("%s: version %u.%u, irq vector %u\n", sc->name, id >> 24,
 		(id >> 16) & 0xff, sc->irq.vector);
@@ -143,16 +163,21 @@ int edu_recover(struct edu_softc *sc)
 			sc->name, sc->owner);
 		return -1;
 	}
-	if (sc->pool.len) /* seized: its memory comes back now */
-		dma_pool_revoke(&sc->pool);
+	/* the seized pool goes back only once edu_grant has read the engine
+	 * idle: without an IOMMU a transfer still running writes it */
+	struct dma_pool seized = sc->pool;
 	memset(&sc->pool, 0, sizeof(sc->pool));
 	if (edu_grant(sc, &id)) {
+		sc->pool = seized; /* kept parked */
 		kprintf("%s: unable to recover after its owner's "
-			"revocation; giving the device up\n",
-			sc->name);
+			"revocation; DMA memory (%zu bytes) kept parked; "
+			"giving the device up\n",
+			sc->name, seized.len);
 		edu_give_up(sc, "recovery failed");
 		return -1;
 	}
+	if (seized.len) /* its memory comes back now */
+		dma_pool_revoke(&seized);
 	pci_enable(sc->pci, true, false, true);
 	sc->recoveries++;
 	kprintf("%s: recovered after its owner's revocation, irq vector "

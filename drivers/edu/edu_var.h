@@ -40,11 +40,12 @@ struct edu_softc *edu_first(void);
 int edu_dma(struct edu_softc *sc, uint64_t src, uint64_t dst, uint32_t len,
 	    uint32_t dir);
 /* after the owner was revoked (a DMA fault) and then reinstated
- * (auth_owner_reinstate): give the seized pool back and take the window,
- * a new pool (sc->out, sc->in: new buffers) and the interrupt anew, bus
+ * (auth_owner_reinstate): take the window, a new pool (sc->out, sc->in:
+ * new buffers) and the interrupt anew once EDU_DMA_CMD reads idle (waited
+ * for at most EDU_DMA_TIMEOUT_US), then give the seized pool back, bus
  * mastering on. 0 when the driver holds live capabilities afterwards (a
  * no-op if nothing was revoked); -1 while the owner stays revoked, once
- * the device was given up, or when a grant fails (one line; the device is
- * then given up) */
+ * the device was given up, or when a grant fails or the engine keeps
+ * running (the seized pool kept parked, the device given up, one line) */
 int edu_recover(struct edu_softc *sc);
 #endif

@@ -124,8 +124,11 @@ static uint64_t reg64(uint32_t off)
 static struct edu_softc *completing;
 static void complete_transfer(void)
 {
-	if (completing)
-		completing->irq_status |= EDU_DMA_IRQ;
+	if (!completing)
+		return;
+	completing->irq_status |= EDU_DMA_IRQ;
+	uint64_t cmd = reg64(EDU_DMA_CMD) & ~(uint64_t)EDU_DMA_CMD_START;
+	memcpy(bar_mem + EDU_DMA_CMD, &cmd, 8); /* the device's end */
 }
 
 /* after a DMA fault revoked edu's owner, the driver refuses transfers
@@ -462,6 +465,7 @@ static void test_edu_detach(void **st)
 	assert_int_equal(edu_driver.detach(&busy), -1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
 	assert_true(dma_pool_live(&b->pool));
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
 }
 
 /* a fresh edu on its own function and owner o (slot bus 4 + k) */
@@ -693,6 +697,147 @@ static void test_edu_gives_up_on_dma_timeout(void **st)
 	assert_null(d.drv_state);
 }
 
+/* a DMA fault revoked the owner while a transfer ran: its pool is
+ * parked, and without an IOMMU the engine still writes it. Reinstated,
+ * edu_recover gives that memory back only once EDU_DMA_CMD reads idle
+ * (the model's transfer ends at the third look, its memory still parked
+ * then); an engine that stays running past EDU_DMA_TIMEOUT_US keeps the
+ * pool parked, one line, and the device is given up. Before: the pool
+ * freed at once and bus mastering turned on under the running transfer */
+static uint16_t watched;
+static unsigned parked_at_end;
+static void end_transfer_at_third_look(void)
+{
+	if (++looks != 3)
+		return;
+	parked_at_end = shim_pools_parked(watched);
+	uint64_t idle = 0;
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+}
+static void test_edu_recover_waits_for_engine_idle(void **st)
+{
+	(void)st;
+	static struct pci_dev d, d2;
+	static uint8_t c[4096], c2[4096];
+	uint64_t run = EDU_DMA_CMD_START | EDU_DMA_CMD_IRQ, idle = 0;
+	/* the transfer ends while edu_recover waits */
+	const uint16_t o = OWNER + 46;
+	struct edu_softc *sc = edu_fresh(&d, c, o, DMA_BACKEND_UNVALIDATED);
+	memcpy(bar_mem + EDU_DMA_CMD, &run, 8);
+	assert_int_equal(auth_owner_revoke(o, "DMA fault"), 1);
+	assert_int_equal(auth_owner_reinstate(o), 0);
+	assert_int_equal(shim_pools_parked(o), 1);
+	looks = 0;
+	parked_at_end = 0;
+	watched = o;
+	shim_delay_hook = end_transfer_at_third_look;
+	assert_int_equal(edu_recover(sc), 0);
+	shim_delay_hook = NULL;
+	assert_int_equal(looks, 3);
+	assert_int_equal(parked_at_end, 1); /* not freed under the transfer */
+	assert_int_equal(shim_pools_parked(o), 0);
+	assert_int_equal(shim_owner_pools(o), 1);
+	assert_true(bus_master(&d));
+	assert_int_equal(edu_driver.detach(&d), 0);
+
+	/* the engine never stops: the parked pool stays, given up */
+	const uint16_t o2 = OWNER + 47;
+	sc = edu_fresh(&d2, c2, o2, DMA_BACKEND_UNVALIDATED);
+	memcpy(bar_mem + EDU_DMA_CMD, &run, 8);
+	assert_int_equal(auth_owner_revoke(o2, "DMA fault"), 1);
+	assert_int_equal(auth_owner_reinstate(o2), 0);
+	unsigned told = shim_devmgr_failed;
+	uint64_t t0 = shim_clock_ns;
+	assert_int_equal(edu_recover(sc), -1);
+	assert_true(shim_clock_ns - t0 >= EDU_DMA_TIMEOUT_US * 1000ull);
+	assert_non_null(strstr(shim_last_line, "kept parked"));
+	assert_int_equal(shim_pools_parked(o2), 1);
+	assert_false(dma_pool_live(&sc->pool));
+	assert_int_equal(irqs_bound(), 0);
+	assert_false(bus_master(&d2));
+	assert_true(sc->failed);
+	assert_int_equal(shim_devmgr_failed, told + 1);
+	/* the restart's detach sees the pool parked: kept, 1 */
+	assert_int_equal(edu_driver.detach(&d2), 1);
+	assert_int_equal(shim_pools_parked(o2), 1);
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+	/* test scaffolding only: its softc slot free for the tests after
+	 * (EDU_MAX of them; the driver keeps a slot whose pool is parked) */
+	memset(sc, 0, sizeof(*sc));
+	d2.drv_state = NULL;
+}
+
+/* after a restart the engine may still run a transfer the previous
+ * instance started (its detach kept the pool: test_edu_detach): the
+ * attach waits, bus mastering off meanwhile, for EDU_DMA_CMD to read
+ * idle (the model's transfer ends at the third look, latching its
+ * interrupt), acknowledges that late interrupt — not taken as the new
+ * instance's first transfer — and only then turns bus mastering on. An
+ * engine still running after EDU_DMA_TIMEOUT_US: the attach refused, one
+ * line, nothing granted, the function off the bus, the slot free.
+ * Before: bus mastering on at once, no look at the engine */
+static struct pci_dev *attaching;
+static bool master_while_running;
+static void old_transfer_ends_at_third_look(void)
+{
+	if (bus_master(attaching))
+		master_while_running = true;
+	if (++looks != 3)
+		return;
+	uint64_t idle = 0;
+	uint32_t irq = EDU_DMA_IRQ;
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+	memcpy(bar_mem + EDU_IRQ_STATUS, &irq, 4);
+}
+static void test_edu_attach_waits_for_engine_idle(void **st)
+{
+	(void)st;
+	static struct pci_dev d, d2;
+	static uint8_t c[4096], c2[4096];
+	uint64_t run = EDU_DMA_CMD_START | EDU_DMA_CMD_IRQ, idle = 0;
+	uint32_t zero = 0, ack;
+	memcpy(bar_mem + EDU_IRQ_ACK, &zero, 4);
+	memcpy(bar_mem + EDU_DMA_CMD, &run, 8);
+	looks = 0;
+	master_while_running = false;
+	attaching = &d;
+	shim_delay_hook = old_transfer_ends_at_third_look;
+	struct edu_softc *sc =
+	    edu_fresh(&d, c, OWNER + 48, DMA_BACKEND_UNVALIDATED);
+	shim_delay_hook = NULL;
+	assert_int_equal(looks, 3);
+	assert_false(master_while_running);
+	memcpy(&ack, bar_mem + EDU_IRQ_ACK, 4);
+	assert_int_equal(ack, EDU_DMA_IRQ); /* the late end acknowledged */
+	assert_int_equal(sc->irq_status, 0);
+	memcpy(bar_mem + EDU_IRQ_STATUS, &zero, 4);
+	assert_int_equal(edu_driver.detach(&d), 0);
+
+	/* never idle: refused */
+	const uint16_t o = OWNER + 49;
+	d2 = (struct pci_dev){.bus = 0x31, .owner = o, .cfg = c2};
+	d2.bar[0].base = BAR_BASE;
+	d2.bar[0].size = sizeof(bar_mem);
+	d2.cap_msi = 0x50;
+	struct auth_owner_facts f = {.backend = DMA_BACKEND_UNVALIDATED,
+				     .d = &d2};
+	assert_int_equal(auth_owner_bind(o, &f), 0);
+	memcpy(bar_mem + EDU_DMA_CMD, &run, 8);
+	uint64_t t0 = shim_clock_ns, lines = shim_kprintf_calls;
+	assert_int_equal(edu_driver.attach(&d2, o), -1);
+	assert_true(shim_clock_ns - t0 >= EDU_DMA_TIMEOUT_US * 1000ull);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "still running"));
+	assert_false(bus_master(&d2));
+	assert_false(pci_cfg_read16(&d2, PCI_COMMAND) & PCI_COMMAND_MEM);
+	assert_null(d2.drv_state);
+	assert_int_equal(shim_owner_pools(o), 0);
+	for (int i = 1; i < AUTH_SLOTS; i++)
+		assert_false(auth_slots[i].owner == o &&
+			     auth_slots[i].kind != AUTH_FREE);
+	memcpy(bar_mem + EDU_DMA_CMD, &idle, 8);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -706,6 +851,8 @@ int main(void)
 	    cmocka_unit_test(test_edu_dma_ends_when_owner_stopped_mid_transfer),
 	    cmocka_unit_test(test_edu_dma_stale_interrupt_not_taken),
 	    cmocka_unit_test(test_edu_gives_up_on_dma_timeout),
+	    cmocka_unit_test(test_edu_recover_waits_for_engine_idle),
+	    cmocka_unit_test(test_edu_attach_waits_for_engine_idle),
 	    cmocka_unit_test(test_edu_detach_owner_quarantined),
 	    cmocka_unit_test(test_edu_detach_owner_revoked),
 	    cmocka_unit_test(test_edu_detach_mid_recovery),

@@ -1,7 +1,7 @@
 /* tests/host/validator/fuzz_validator.c — libFuzzer target for
  * dma/nvme_validate.c.
  *
- * Input: 2 policy bytes, then 64-byte commands; the bytes after the
+ * Input: 3 policy bytes, then 64-byte commands; the bytes after the
  * commands (up to 16 KiB) fill the arena that holds PRP list pages.
  * Address fields with bit 63 clear are taken as offsets into the arena (so
  * the fuzzer reaches grant edges quickly); with bit 63 set they are used as
@@ -15,7 +15,8 @@
  * fetch aborts if the validator asks it to read outside those ranges.
  * Write Zeroes and Dataset Management (a range list: data) are accepted
  * only when the policy's ONCS, drawn from the first policy byte, names
- * them.
+ * them; Compare only when it names Compare (policy byte 2, bit 0x02
+ * clear).
  *
  * Every command is decided a second time in the IOMMU shape (hw_confined:
  * the grant lookups of data addresses left to the IOMMU). Its oracle: the
@@ -161,9 +162,12 @@ static int64_t oracle_len(const struct nvme_val_policy *p, enum nvme_qtype qt,
 	if (!*ns)
 		return -1;
 	switch (opc) {
+	case 0x05: /* Compare: ONCS bit 0 */
+		if (!(p->oncs & 1))
+			return -1;
+		/* fall through */
 	case 0x01:
 	case 0x02:
-	case 0x05:
 		return ((int64_t)(c->cdw12 & 0xffff) + 1) * (*ns)->lba_bytes;
 	case 0x09: /* Dataset Management: ONCS bit 2 */
 		if (!(p->oncs & 4))
@@ -289,8 +293,10 @@ static void oracle(const struct nvme_val_policy *p, enum nvme_qtype qt,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	init();
-	if (size < 2)
+	if (size < 3)
 		return 0;
+	/* policy byte 2, bit 0x01: the IOMMU shape's 48-bit device limit */
+	const bool dev_limit_48 = data[2] & 0x01;
 	struct nvme_val_policy p;
 	val_policy(&p, &gt, OWNER);
 	p.max_xfer = (data[0] & 1) ? 128 * 1024 : NVME_VAL_XFER_CAP;
@@ -303,16 +309,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a grant hint: the owner's, a neighbour's, a revoked or an empty
 	 * slot (the validator must re-check whatever it is handed) */
 	p.hint = (data[0] & 4) ? &gt.g[(data[0] >> 3) & 7] : 0;
-	/* ONCS: Dataset Management and Write Zeroes each named or not */
+	/* ONCS: Dataset Management and Write Zeroes each named or not;
+	 * Compare named unless policy byte 2 has bit 0x02 (clear in every
+	 * seed written before Compare was optional) */
 	p.oncs = (uint16_t)(((data[0] & 0x40) ? NVME_ONCS_DSM : 0) |
-			    ((data[0] & 0x80) ? NVME_ONCS_WRITE_ZEROES : 0));
+			    ((data[0] & 0x80) ? NVME_ONCS_WRITE_ZEROES : 0) |
+			    ((data[2] & 0x02) ? 0 : NVME_ONCS_COMPARE));
 	p.all_ns = data[1] & 1;
 	p.cq_live = data[1] & 0x3e;
 	p.sq_live = (data[1] >> 2) & 0x3e & p.cq_live;
 	for (unsigned q = 1; q < 8; q++)
 		p.sq_cq[q] = (uint16_t)(q & ~1u) ? (uint16_t)(q & ~1u) : 1;
-	data += 2;
-	size -= 2;
+	data += 3;
+	size -= 3;
 	size_t ncmd = MIN(size / 64, (size_t)8);
 	/* the rest fills the arena; bit-63-clear words become arena offsets
 	 * so list entries land near grant edges */
@@ -347,7 +356,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (v == NVME_V_ACCEPT)
 			oracle(&p, qt, &c, &r, oracle_in);
 		p.hw_confined = true;
-		p.dev_limit = conf_limit = (data[0] & 0x40) ? 1ull << 48 : 0;
+		p.dev_limit = conf_limit = dev_limit_48 ? 1ull << 48 : 0;
 		enum nvme_verdict w = nvme_validate(&p, qt, &c, &list, &r);
 		p.hw_confined = false;
 		if (v == NVME_V_ACCEPT && w != NVME_V_ACCEPT)

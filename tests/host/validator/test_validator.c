@@ -912,26 +912,36 @@ static void t_mptr(void **s)
 	assert_int_equal(io(&c, NULL), NVME_V_PRP2_OUT_OF_GRANT);
 }
 
-/* Write Zeroes and Dataset Management are optional (ONCS): a controller
- * whose Identify does not name one is never sent it, whatever else the
- * command gets right; each bit lets its own opcode only */
+/* Compare, Write Zeroes and Dataset Management are optional (ONCS): a
+ * controller whose Identify does not name one is never sent it, whatever
+ * else the command gets right; each bit lets its own opcode only. Before,
+ * Compare was accepted whatever ONCS said */
 static void t_oncs_optional(void **s)
 {
 	(void)s;
 	struct nvme_sqe wz = rw(NVME_IO_WRITE_ZEROES, 1, 0, 0, 100);
 	struct nvme_sqe dsm = rw(NVME_IO_DSM, 1, A, 0, 0);
+	struct nvme_sqe cmp = rw(NVME_IO_COMPARE, 1, A, 0, 0);
 	dsm.cdw11 = 1u << NVME_DSM_AD_SHIFT;
 	assert_int_equal(io(&wz, NULL), NVME_V_ACCEPT);
 	assert_int_equal(io(&dsm, NULL), NVME_V_ACCEPT);
+	assert_int_equal(io(&cmp, NULL), NVME_V_ACCEPT);
 	pol.oncs = NVME_ONCS_WRITE_ZEROES;
 	assert_int_equal(io(&wz, NULL), NVME_V_ACCEPT);
 	assert_int_equal(io(&dsm, NULL), NVME_V_OPCODE_FORBIDDEN);
+	assert_int_equal(io(&cmp, NULL), NVME_V_OPCODE_FORBIDDEN);
 	pol.oncs = NVME_ONCS_DSM | NVME_ONCS_COMPARE;
 	assert_int_equal(io(&wz, NULL), NVME_V_OPCODE_FORBIDDEN);
 	assert_int_equal(io(&dsm, NULL), NVME_V_ACCEPT);
+	assert_int_equal(io(&cmp, NULL), NVME_V_ACCEPT);
+	pol.oncs = NVME_ONCS_COMPARE;
+	assert_int_equal(io(&wz, NULL), NVME_V_OPCODE_FORBIDDEN);
+	assert_int_equal(io(&dsm, NULL), NVME_V_OPCODE_FORBIDDEN);
+	assert_int_equal(io(&cmp, NULL), NVME_V_ACCEPT);
 	pol.oncs = 0;
 	assert_int_equal(io(&wz, NULL), NVME_V_OPCODE_FORBIDDEN);
 	assert_int_equal(io(&dsm, NULL), NVME_V_OPCODE_FORBIDDEN);
+	assert_int_equal(io(&cmp, NULL), NVME_V_OPCODE_FORBIDDEN);
 	/* read and write are not optional */
 	struct nvme_sqe rd = rw(NVME_IO_READ, 1, A, 0, 0);
 	assert_int_equal(io(&rd, NULL), NVME_V_ACCEPT);

@@ -13,7 +13,8 @@
 
 /* the policy of one owner over the grants gt: 4 KiB pages, 128 KiB
  * transfers, I/O queues 1..8 of up to 1024 entries, vectors up to 4,
- * namespace 1 of 512-byte blocks, Write Zeroes and DSM in ONCS; a test
+ * namespace 1 of 512-byte blocks, Compare, Write Zeroes and DSM in ONCS; a
+ * test
  * changes what it needs */
 static inline void val_policy(struct nvme_val_policy *p, struct grant_table *gt,
 			      uint16_t owner)
@@ -26,7 +27,7 @@ static inline void val_policy(struct nvme_val_policy *p, struct grant_table *gt,
 	p->qid_max = 8;
 	p->qsize_max = 1024;
 	p->iv_max = 4;
-	p->oncs = NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
+	p->oncs = NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
 	p->nns = 1;
 	p->ns[0] = (struct nvme_ns_policy){.nsid = 1, .lba_bytes = 512};
 }
