@@ -2118,36 +2118,42 @@ static void t_kcmd_driver_cq_full(void **s)
 }
 
 /* ... nor when it is behind a driver completion waiting for room: the
- * driver never consumes, 14 Keep Alives answered, then D0, D1 and the
- * kernel's Keep Alive on the device in that order; D0 fills the driver's
- * admin CQ. The poll takes the kernel's answer from behind D1, which
- * waits; the reap passes over its slot later (nothing counted bad), D1
- * reaches the driver once it makes room, and the next kernel command
- * goes. Before, the reap stopped at D1 and the kernel's command waited for
- * the driver (the broker's BROKER_KCMD_US timeout) */
-static void t_kcmd_behind_driver_cqe(void **s)
+ * driver never consumes, 14 - nk Keep Alives answered, then nk + 1 driver
+ * Keep Alives and nk kernel ones on the device; the driver's nk-th fills
+ * its admin CQ and the last waits. Each kernel answer is taken from
+ * behind it (gate_kcmd_ahead keeps every slot it took, kcmd_early), the
+ * reap passes over their slots later (nothing counted bad), the waiting
+ * one reaches the driver once it makes room, and the next kernel command
+ * goes. Before, the reap stopped at the waiting completion and the kernel's
+ * command waited for the driver (the broker's BROKER_KCMD_US timeout);
+ * then only the first kernel answer was taken early (fuzz_gate_seq's
+ * gate_kpoll oracle found the second waiting) */
+static void kcmds_behind_driver_cqe(unsigned nk)
 {
-	(void)s;
-	admin_unread(ADMQ - 2);
-	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d0));
-	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d1));
-	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 2);
+	const uint16_t cid0 = 0x7d0;
+	admin_unread(ADMQ - 1 - nk);
+	for (unsigned i = 0; i <= nk; i++)
+		submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, (uint16_t)(cid0 + i)));
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), nk + 1);
 	struct nvme_sqe k = cmd(NVME_ADM_KEEP_ALIVE, 0);
-	assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
-	assert_int_equal(fake_nvme_step(f), 3);
 	struct nvme_cqe e;
-	assert_true(nvme_gate_kcmd_poll(&g, &e));
-	assert_true(e.cid >= NVME_GATE_KCID_BASE);
-	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_SUCCESS);
-	assert_false(nvme_gate_kcmd_pending(&g));
-	assert_false(nvme_gate_kcmd_poll(&g, &e)); /* answered once */
-	/* D1 waits at the shadow head, the kernel's slot behind it */
-	assert_int_equal(g.cq[0].stale, 1);
-	admin_read_unread(ADMQ - 2);
-	expect_ok(&adq, 0, 0x7d0);
+	for (unsigned n = 0; n < nk; n++) {
+		assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
+		assert_true(fake_nvme_step(f) >= 1);
+		assert_true(nvme_gate_kcmd_poll(&g, &e));
+		assert_true(e.cid >= NVME_GATE_KCID_BASE);
+		assert_int_equal(nvme_cqe_sc(&e), NVME_SC_SUCCESS);
+		assert_false(nvme_gate_kcmd_pending(&g));
+		assert_false(nvme_gate_kcmd_poll(&g, &e)); /* answered once */
+		/* the last driver completion waits at the shadow head */
+		assert_int_equal(g.cq[0].stale, n + 1);
+	}
+	admin_read_unread(ADMQ - 1 - nk);
+	for (unsigned i = 0; i < nk; i++)
+		expect_ok(&adq, 0, (uint16_t)(cid0 + i));
 	assert_false(dpoll(&adq, 0, &e));
 	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
-	expect_ok(&adq, 0, 0x7d1);
+	expect_ok(&adq, 0, (uint16_t)(cid0 + nk));
 	assert_false(dpoll(&adq, 0, &e));
 	assert_int_equal(g.dev_bad_cqe, 0);
 	assert_int_equal(g.dev_bad_sqhd, 0);
@@ -2158,40 +2164,16 @@ static void t_kcmd_behind_driver_cqe(void **s)
 	assert_true(nvme_gate_kcmd_poll(&g, &e));
 }
 
-/* Two kernel commands in a row complete behind a driver completion that
- * waits for room in the driver's full admin CQ: each is taken ahead of it
- * (gate_kcmd_ahead keeps every slot it took, kcmd_early), not only the
- * first — before, the second waited for the driver to read its CQ
- * (fuzz_gate_seq's gate_kpoll oracle found it) — and the reap passes over
- * both slots in order when the driver makes room */
+static void t_kcmd_behind_driver_cqe(void **s)
+{
+	(void)s;
+	kcmds_behind_driver_cqe(1);
+}
+
 static void t_kcmds_behind_driver_cqe(void **s)
 {
 	(void)s;
-	admin_unread(ADMQ - 3);
-	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d0));
-	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d1));
-	submit(&adq, cmd(NVME_ADM_KEEP_ALIVE, 0x7d2));
-	assert_int_equal(nvme_gate_sq_ring(&g, 0, adq.tail), 3);
-	struct nvme_sqe k = cmd(NVME_ADM_KEEP_ALIVE, 0);
-	struct nvme_cqe e;
-	for (unsigned n = 0; n < 2; n++) {
-		assert_int_equal(nvme_gate_kcmd_submit(&g, &k), 0);
-		assert_true(fake_nvme_step(f) >= 1);
-		assert_true(nvme_gate_kcmd_poll(&g, &e));
-		assert_int_equal(nvme_cqe_sc(&e), NVME_SC_SUCCESS);
-		assert_false(nvme_gate_kcmd_pending(&g));
-		assert_int_equal(g.cq[0].stale, n + 1);
-	}
-	admin_read_unread(ADMQ - 3);
-	expect_ok(&adq, 0, 0x7d0);
-	expect_ok(&adq, 0, 0x7d1);
-	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
-	expect_ok(&adq, 0, 0x7d2);
-	assert_false(dpoll(&adq, 0, &e));
-	assert_int_equal(g.dev_bad_cqe, 0);
-	assert_int_equal(g.dev_bad_sqhd, 0);
-	assert_int_equal(g.cq[0].stale, 0);
-	assert_false(nvme_gate_kcmd_poll(&g, &e)); /* each answered once */
+	kcmds_behind_driver_cqe(2);
 }
 
 /* Delete I/O SQ or CQ naming the admin queue (0) or an id past the
