@@ -5,8 +5,9 @@
  * Initialisation follows NVMe 2.0 §3.5.1 with the register steps done by
  * the broker (kernel/authority/nvme_broker.h):
  *   1-2. reset the controller (CC.EN=0, CSTS.RDY=0)      nvme_broker_open
- *   8-10. Identify Controller, active namespaces, each   nvme_broker_open
- *         (the broker's own, before the driver exists)   nvme_ident_take
+ *   8-10. Identify Controller, NVM limits (CNS 06h),     nvme_broker_open
+ *         active namespaces, each (the broker's own,     nvme_ident_take
+ *         before the driver exists)
  *   3-7. admin queues, CC, wait for CSTS.RDY=1           nvme_broker_enable
  *   11.  Set Features Number of Queues                   nvme_ioq_count
  *   12.  Create I/O CQ, then SQ, per queue pair          nvme_ioq_start
