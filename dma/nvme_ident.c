@@ -32,7 +32,7 @@ void nvme_ident_nvm_parse(const struct nvme_id_ctrl_nvm *id, unsigned mpsmin,
 	unsigned shift = 12 + MIN(mpsmin, 15u) + id->wzsl;
 	out->nvm = NVME_IDENT_NVM_READ;
 	out->wzsl = id->wzsl;
-	/* a limit past 2^63 bytes limits nothing a command can carry */
+	/* a limit of 2^64 bytes or more limits nothing a command carries */
 	out->wz_bytes = id->wzsl && shift < 64 ? 1ull << shift : 0;
 	out->dmrl = id->dmrl;
 	out->dmrsl = id->dmrsl;

@@ -25,7 +25,7 @@ struct nvme_ident_ctrl {
 	 * none is known: nvm says whether they were read (NVME_IDENT_NVM_*) */
 	uint8_t nvm;
 	uint8_t wzsl;	   /* as reported: 2^n pages of CAP.MPSMIN */
-	uint64_t wz_bytes; /* WZSL in bytes (0: none, or past 2^63) */
+	uint64_t wz_bytes; /* WZSL in bytes (0: none, or 2^64 and up) */
 	uint8_t dmrl;	   /* ranges a Dataset Management command */
 	uint32_t dmrsl;	   /* blocks a range */
 	uint64_t dmsl;	   /* blocks of all ranges of one command */
@@ -38,7 +38,7 @@ struct nvme_ident_ctrl {
 void nvme_ident_ctrl_parse(const struct nvme_id_ctrl *id,
 			   struct nvme_ident_ctrl *out);
 /* the limits of a CNS 06h (CSI 00h) page into out (nvm READ); WZSL in
- * bytes at 2^(12+mpsmin) per unit, none when it would pass 2^63 */
+ * bytes at 2^(12+mpsmin) per unit, none when that is 2^64 or more */
 void nvme_ident_nvm_parse(const struct nvme_id_ctrl_nvm *id, unsigned mpsmin,
 			  struct nvme_ident_ctrl *out);
 /* bytes per command: 2^MDTS pages of 2^(12+mpsmin) bytes, capped at
