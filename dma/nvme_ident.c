@@ -26,6 +26,19 @@ void nvme_ident_ctrl_parse(const struct nvme_id_ctrl *id,
 	out->oncs = id->oncs;
 }
 
+void nvme_ident_nvm_parse(const struct nvme_id_ctrl_nvm *id, unsigned mpsmin,
+			  struct nvme_ident_ctrl *out)
+{
+	unsigned shift = 12 + MIN(mpsmin, 15u) + id->wzsl;
+	out->nvm = NVME_IDENT_NVM_READ;
+	out->wzsl = id->wzsl;
+	/* a limit of 2^64 bytes or more limits nothing a command carries */
+	out->wz_bytes = id->wzsl && shift < 64 ? 1ull << shift : 0;
+	out->dmrl = id->dmrl;
+	out->dmrsl = id->dmrsl;
+	out->dmsl = id->dmsl;
+}
+
 uint32_t nvme_ident_max_xfer(uint8_t mdts, unsigned mpsmin)
 {
 	uint64_t unit = 4096ull << MIN(mpsmin, 15u);

@@ -21,11 +21,26 @@ struct nvme_ident_ctrl {
 	uint32_t rtd3e; /* shutdown's typical latency, us (0: not reported) */
 	bool vwc;
 	uint16_t oncs; /* optional NVM commands (NVME_ONCS_*) */
+	/* the NVM Command Set's own limits (CNS 06h, CSI 00h), each 0 when
+	 * none is known: nvm says whether they were read (NVME_IDENT_NVM_*) */
+	uint8_t nvm;
+	uint8_t wzsl;	   /* as reported: 2^n pages of CAP.MPSMIN */
+	uint64_t wz_bytes; /* WZSL in bytes (0: none, or 2^64 and up) */
+	uint8_t dmrl;	   /* ranges a Dataset Management command */
+	uint32_t dmrsl;	   /* blocks a range */
+	uint64_t dmsl;	   /* blocks of all ranges of one command */
 };
+#define NVME_IDENT_NVM_UNASKED 0 /* VS below NVME_VS_1_2 (or not probed) */
+#define NVME_IDENT_NVM_REFUSED 1 /* the controller answered an error */
+#define NVME_IDENT_NVM_READ    2
 
 /* the fields capOS uses from an Identify Controller page */
 void nvme_ident_ctrl_parse(const struct nvme_id_ctrl *id,
 			   struct nvme_ident_ctrl *out);
+/* the limits of a CNS 06h (CSI 00h) page into out (nvm READ); WZSL in
+ * bytes at 2^(12+mpsmin) per unit, none when that is 2^64 or more */
+void nvme_ident_nvm_parse(const struct nvme_id_ctrl_nvm *id, unsigned mpsmin,
+			  struct nvme_ident_ctrl *out);
 /* bytes per command: 2^MDTS pages of 2^(12+mpsmin) bytes, capped at
  * NVME_VAL_XFER_CAP (also for MDTS 0, "no limit") */
 uint32_t nvme_ident_max_xfer(uint8_t mdts, unsigned mpsmin);

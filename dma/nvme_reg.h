@@ -57,6 +57,9 @@
 #define NVME_VS_TER_SHIFT 0
 #define NVME_VS_TER_MASK  0xffu
 #define NVME_VS_1_1	  0x00010100u /* Identify CNS 02h exists from here on */
+/* CNS is 8 bits wide from 1.2 on (1 bit in 1.0, 2 in 1.1): only from here
+ * is CNS 06h read as itself, not as 00h or 02h */
+#define NVME_VS_1_2 0x00010200u
 
 /* CC (§3.1.3.5) — written by the broker only */
 #define NVME_CC_EN_SHIFT     0
@@ -269,6 +272,9 @@ _Static_assert(sizeof(struct nvme_dsm_range) == NVME_DSM_RANGE_BYTES,
 #define NVME_CNS_CS_ACTIVE_NSLIST 0x07u
 #define NVME_CNS_INDEP_NS	  0x08u /* I/O Command Set Independent namespace */
 #define NVME_IDENTIFY_BYTES	  4096u
+#define NVME_IDENTIFY_CSI_SHIFT	  24 /* CDW11 31:24 (Figure 272) */
+#define NVME_IDENTIFY_CSI_MASK	  0xffu
+#define NVME_CSI_NVM		  0x00u /* the NVM Command Set */
 
 /* Identify Controller (NVMe 2.0 §5.17.2.1, Figure 275): the fields capOS
  * reads, at their offsets */
@@ -309,6 +315,25 @@ _Static_assert(offsetof(struct nvme_id_ctrl, vwc) == 525, "VWC");
 #define NVME_ONCS_DSM	       (1u << 2)
 #define NVME_ONCS_WRITE_ZEROES (1u << 3)
 #define NVME_IDCTL_MN	       offsetof(struct nvme_id_ctrl, mn)
+
+/* I/O Command Set specific Identify Controller for the NVM Command Set
+ * (CNS 06h, CSI 00h; NVM Command Set 1.0 §4.1.5.2): limits of the NVM
+ * commands, each 0 when the controller reports none. WZSL is 2^n units of
+ * CAP.MPSMIN, DMRL ranges, DMRSL and DMSL logical blocks */
+struct nvme_id_ctrl_nvm {
+	uint8_t vsl;	/* Verify Size Limit */
+	uint8_t wzsl;	/* Write Zeroes Size Limit */
+	uint8_t wusl;	/* Write Uncorrectable Size Limit */
+	uint8_t dmrl;	/* Dataset Management Ranges Limit */
+	uint32_t dmrsl; /* Dataset Management Range Size Limit */
+	uint64_t dmsl;	/* Dataset Management Size Limit */
+	uint8_t rsvd16[4096 - 16];
+};
+_Static_assert(sizeof(struct nvme_id_ctrl_nvm) == 4096, "id_ctrl_nvm size");
+_Static_assert(offsetof(struct nvme_id_ctrl_nvm, wzsl) == 1, "WZSL");
+_Static_assert(offsetof(struct nvme_id_ctrl_nvm, dmrl) == 3, "DMRL");
+_Static_assert(offsetof(struct nvme_id_ctrl_nvm, dmrsl) == 4, "DMRSL");
+_Static_assert(offsetof(struct nvme_id_ctrl_nvm, dmsl) == 8, "DMSL");
 
 /* Identify Namespace, NVM command set (NVM Command Set 1.0 §4.1.5.1) */
 struct nvme_id_ns {

@@ -5,8 +5,9 @@
  * Initialisation follows NVMe 2.0 §3.5.1 with the register steps done by
  * the broker (kernel/authority/nvme_broker.h):
  *   1-2. reset the controller (CC.EN=0, CSTS.RDY=0)      nvme_broker_open
- *   8-10. Identify Controller, active namespaces, each   nvme_broker_open
- *         (the broker's own, before the driver exists)   nvme_ident_take
+ *   8-10. Identify Controller, NVM limits (CNS 06h),     nvme_broker_open
+ *         active namespaces, each (the broker's own,     nvme_ident_take
+ *         before the driver exists)
  *   3-7. admin queues, CC, wait for CSTS.RDY=1           nvme_broker_enable
  *   11.  Set Features Number of Queues                   nvme_ioq_count
  *   12.  Create I/O CQ, then SQ, per queue pair          nvme_ioq_start
@@ -329,11 +330,33 @@ static int nvme_bd_cmd(struct nvme_softc *sc, const struct nvme_io *io,
 	return rc;
 }
 
+/* Write Zeroes and Discard per command: capOS's constants narrowed by the
+ * controller's NVM limits (the broker's CNS 06h; 0: none), so a lying
+ * controller can make them smaller, never larger. WZSL is bytes: this
+ * namespace's blocks, at least one (a WZSL below one block allows no
+ * command: one block is sent, and the controller's answer decides). */
+static void nvme_clear_limits(const struct nvme_softc *sc, struct nvme_ns *ns)
+{
+	const struct nvme_ident_ctrl *id = &sc->id;
+	uint64_t wz = NVME_WZ_BLOCKS_MAX;
+	if (id->wz_bytes)
+		wz = MIN(wz, MAX(id->wz_bytes / ns->lba_bytes, 1ull));
+	ns->wz_blocks = (uint32_t)wz;
+	ns->dsm_ranges = id->dmrl ? MIN((uint32_t)id->dmrl, NVME_DSM_RANGES_MAX)
+				  : NVME_DSM_RANGES_MAX;
+	ns->dsm_range_blocks = id->dmrsl ? MIN(id->dmrsl, NVME_DSM_RANGE_BLOCKS)
+					 : NVME_DSM_RANGE_BLOCKS;
+	uint64_t all = (uint64_t)ns->dsm_ranges * ns->dsm_range_blocks;
+	ns->dsm_blocks = (uint32_t)(id->dmsl ? MIN(id->dmsl, all) : all);
+}
+
 /* BLOCKDEV_WRITE_ZEROES and BLOCKDEV_DISCARD over [lba, lba + count), in
  * range (checked by the caller): Write Zeroes commands of at most
- * NVME_WZ_BLOCKS_MAX blocks, or Dataset Management (Deallocate) commands
- * of at most NVME_DSM_RANGES_MAX ranges of NVME_DSM_RANGE_BLOCKS, their
- * list in one arena page (the pool: inside the grant), one after another.
+ * ns->wz_blocks, or Dataset Management (Deallocate) commands of at most
+ * ns->dsm_ranges ranges of ns->dsm_range_blocks and ns->dsm_blocks in
+ * all (nvme_clear_limits), their list in one arena page (the pool: inside
+ * the grant), one after another; a request needing more than
+ * NVME_CLEAR_CMDS_MAX commands is refused (-1, one line) before any.
  * A controller that named the command in ONCS and answers it Invalid
  * Opcode has it cleared from sc->oncs (one line): this request and every
  * later one get BLOCKDEV_EOPNOTSUPP. */
@@ -345,6 +368,15 @@ static int nvme_bd_clear(struct nvme_softc *sc, struct nvme_ns *ns,
 	uint64_t lba = r->lba;
 	uint32_t count = r->count;
 	struct dma_buf list = {0};
+	uint32_t per = wz ? ns->wz_blocks : ns->dsm_blocks;
+	if ((uint64_t)count > (uint64_t)per * NVME_CLEAR_CMDS_MAX) {
+		kprintf("%s: unable to %s %u blocks of ns %u: at the "
+			"controller's %u blocks a command that is more than "
+			"%u commands\n",
+			sc->name, what, count, ns->nsid, per,
+			NVME_CLEAR_CMDS_MAX);
+		return -1;
+	}
 	if (!wz && count && nvme_buf_get(sc, PAGE_SIZE, &list))
 		return -1;
 	int rc = 0;
@@ -353,13 +385,14 @@ static int nvme_bd_clear(struct nvme_softc *sc, struct nvme_ns *ns,
 		uint32_t n = 0;
 		if (wz) {
 			io.opc = NVME_IO_WRITE_ZEROES;
-			io.nlb = n = MIN(count, NVME_WZ_BLOCKS_MAX);
+			io.nlb = n = MIN(count, ns->wz_blocks);
 		} else {
 			struct nvme_dsm_range *rg = list.va;
+			uint32_t most = MIN(count, ns->dsm_blocks);
 			unsigned k = 0;
-			for (; k < NVME_DSM_RANGES_MAX && n < count; k++) {
+			for (; k < ns->dsm_ranges && n < most; k++) {
 				uint32_t m =
-				    MIN(count - n, NVME_DSM_RANGE_BLOCKS);
+				    MIN(most - n, ns->dsm_range_blocks);
 				rg[k] = (struct nvme_dsm_range){
 				    .nlb = m, .slba = lba + n};
 				n += m;
@@ -532,6 +565,7 @@ static void nvme_ns_attach(struct nvme_softc *sc,
 	ns->nsze = p->nsze;
 	ns->lba_bytes = p->lba_bytes;
 	ns->dlfeat = p->dlfeat;
+	nvme_clear_limits(sc, ns);
 	_Static_assert(sizeof(ns->bdev.name) >=
 			   sizeof(sc->name) + sizeof("n4294967295") - 1,
 		       "a namespace's name holds any controller name and NSID");
@@ -882,6 +916,17 @@ void nvme_json(struct nvme_softc *sc, struct json *j)
 	json_ku64(j, "aborts", sc->aborts);
 	json_ku64(j, "aborts_answered", sc->aborts_answered);
 	json_kbool(j, "irq", sc->use_irq);
+	/* the NVM limits the broker asked for (CNS 06h), as reported */
+	json_kobj(j, "nvm_limits");
+	json_kstr(j, "identify",
+		  sc->id.nvm == NVME_IDENT_NVM_READ	 ? "read"
+		  : sc->id.nvm == NVME_IDENT_NVM_REFUSED ? "refused"
+							 : "not asked");
+	json_ku64(j, "wzsl", sc->id.wzsl);
+	json_ku64(j, "dmrl", sc->id.dmrl);
+	json_ku64(j, "dmrsl", sc->id.dmrsl);
+	json_ku64(j, "dmsl", sc->id.dmsl);
+	json_obj_end(j);
 	json_karr(j, "namespaces");
 	for (unsigned i = 0; i < sc->nns; i++) {
 		const struct nvme_ns *ns = &sc->ns[i];
@@ -891,6 +936,10 @@ void nvme_json(struct nvme_softc *sc, struct json *j)
 		json_ku64(j, "blocks", ns->nsze);
 		json_ku64(j, "bs", ns->lba_bytes);
 		json_ku64(j, "bytes", ns->nsze * ns->lba_bytes);
+		JSON_KFIELD(j, ns, wz_blocks);
+		JSON_KFIELD(j, ns, dsm_ranges);
+		JSON_KFIELD(j, ns, dsm_range_blocks);
+		JSON_KFIELD(j, ns, dsm_blocks);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -49,16 +49,18 @@
 #define NVME_RESET_QUIET_US   600000000ull /* 10 min */
 #define NVME_RESET_BACKOFF_US 1000000ull   /* 1 s, 2 s, 4 s, 8 s */
 /* BLOCKDEV_WRITE_ZEROES: NLB is 16 bits (0-based), so a Write Zeroes
- * command clears at most NVME_WZ_BLOCKS_MAX blocks (WZSL, in the I/O
- * Command Set specific Identify Controller, is not read: QEMU 7.2 does
- * not report it). BLOCKDEV_DISCARD: one Dataset Management (Deallocate)
- * command carries one 4 KiB page of at most NVME_DSM_RANGES_MAX ranges
- * (dma/nvme_reg.h), each of at most NVME_DSM_RANGE_BLOCKS blocks — below
- * any DMRSL a controller is likely to report (QEMU 7.2 skips a range past
- * its DMRSL without an error; DMRSL is not read either). Commands of a
+ * command clears at most NVME_WZ_BLOCKS_MAX blocks. BLOCKDEV_DISCARD: one
+ * Dataset Management (Deallocate) command carries one 4 KiB page of at
+ * most NVME_DSM_RANGES_MAX ranges (dma/nvme_reg.h), each of at most
+ * NVME_DSM_RANGE_BLOCKS blocks. A controller's own NVM limits (WZSL,
+ * DMRL, DMRSL, DMSL: the broker's CNS 06h) narrow these, never widen them
+ * (nvme_clear_limits); a request its limits would cut into more than
+ * NVME_CLEAR_CMDS_MAX commands is refused with one line (capOS's own
+ * limits need at most that many for a 32-bit count). Commands of a
  * request run one after another. */
 #define NVME_WZ_BLOCKS_MAX    0x10000u
 #define NVME_DSM_RANGE_BLOCKS 0x10000u
+#define NVME_CLEAR_CMDS_MAX   0x10000u
 /* bad completions a queue says, one line each, before it only counts them
  * (struct nvme_queue bad_said) */
 #define NVME_BAD_CQE_LINES 8
@@ -136,6 +138,9 @@ struct nvme_ns {
 	uint32_t lba_bytes;
 	uint64_t nsze;	/* blocks */
 	uint8_t dlfeat; /* Identify Namespace DLFEAT */
+	/* blocks a Write Zeroes command; ranges, blocks a range and blocks
+	 * of all ranges a Dataset Management command (nvme_clear_limits) */
+	uint32_t wz_blocks, dsm_ranges, dsm_range_blocks, dsm_blocks;
 	struct blockdev bdev;
 };
 

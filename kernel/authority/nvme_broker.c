@@ -581,12 +581,13 @@ static int probe_cmd(struct nvme_broker *b, struct probe *p, struct nvme_sqe *c,
  * read twice there could pass a check with one value and be used with
  * another. 0 or -1. */
 static int probe_identify(struct nvme_broker *b, struct probe *p, uint32_t cns,
-			  uint32_t nsid)
+			  uint32_t nsid, uint32_t csi)
 {
 	struct nvme_sqe c = {0};
 	c.cdw0 = NVME_ADM_IDENTIFY;
 	c.nsid = nsid;
 	c.cdw10 = (uint32_t)FIELD_SET(NVME_IDENTIFY_CNS, cns);
+	c.cdw11 = (uint32_t)FIELD_SET(NVME_IDENTIFY_CSI, csi);
 	memset((void *)b->ident, 0, PAGE_SIZE);
 	if (probe_cmd(b, p, &c, b->ident) != 0)
 		return -1;
@@ -607,7 +608,7 @@ struct probe_ctx {
 static const struct nvme_id_ns *probe_ns(void *ctx, uint32_t nsid)
 {
 	struct probe_ctx *pc = ctx;
-	if (probe_identify(pc->b, pc->p, NVME_CNS_NS, nsid))
+	if (probe_identify(pc->b, pc->p, NVME_CNS_NS, nsid, 0))
 		return 0;
 	return (const struct nvme_id_ns *)pc->p->copy;
 }
@@ -643,7 +644,7 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p)
 	unsigned n = 0, active;
 	bool bad = false, complete = false;
 	if (b->vs >= NVME_VS_1_1) {
-		if (probe_identify(b, p, NVME_CNS_ACTIVE_NSLIST, 0) == 0) {
+		if (probe_identify(b, p, NVME_CNS_ACTIVE_NSLIST, 0, 0) == 0) {
 			n = nvme_ident_nslist((const uint32_t *)p->copy, ids,
 					      NVME_VAL_MAX_NS, &bad);
 			/* a full page may have more after it */
@@ -704,6 +705,44 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p)
 	b->pol.all_ns = complete && b->pol.nns == active;
 }
 
+/* The NVM Command Set's own limits of Write Zeroes and Dataset
+ * Management (CNS 06h, CSI 00h: WZSL, DMRL, DMRSL, DMSL; NVM Command Set
+ * 1.0 §4.1.5.2), asked only of a controller of 1.2 or later: CNS is one
+ * bit in 1.0 and two in 1.1, so an older one may read 06h as 00h or 02h
+ * and answer another page (Linux's nvme_ctrl_limited_cns asks from 1.1
+ * on). A 1.2-1.4 controller without I/O Command Sets answers the CNS,
+ * reserved to it, Invalid Field; one that refuses keeps capOS's own
+ * limits (NVME_WZ_BLOCKS_MAX, NVME_DSM_RANGES_MAX, NVME_DSM_RANGE_BLOCKS),
+ * said in one line. Its values are the driver's to bound
+ * (drivers/nvme/nvme.c + nvme_clear_limits) */
+static void probe_nvm_limits(struct nvme_broker *b, struct probe *p)
+{
+	struct nvme_ident_ctrl *id = &b->id;
+	if (b->vs < NVME_VS_1_2) {
+		kprintf("nvme-broker %s: NVM limits (Identify CNS 06h) not "
+			"asked of a controller of version %u.%u; capOS's own "
+			"limits for Write Zeroes and Discard\n",
+			b->name, (unsigned)FIELD_GET(NVME_VS_MJR, b->vs),
+			(unsigned)FIELD_GET(NVME_VS_MNR, b->vs));
+		return;
+	}
+	if (probe_identify(b, p, NVME_CNS_CS_CTRL, 0, NVME_CSI_NVM) != 0) {
+		id->nvm = NVME_IDENT_NVM_REFUSED;
+		if (!p->lost)
+			kprintf("nvme-broker %s: NVM limits (Identify CNS "
+				"06h) refused; capOS's own limits for Write "
+				"Zeroes and Discard\n",
+				b->name);
+		return;
+	}
+	nvme_ident_nvm_parse((const struct nvme_id_ctrl_nvm *)p->copy,
+			     (unsigned)FIELD_GET(NVME_CAP_MPSMIN, b->cap), id);
+	kprintf("nvme-broker %s: NVM limits (Identify CNS 06h): WZSL %u DMRL "
+		"%u DMRSL %u DMSL %llu (0: none)\n",
+		b->name, id->wzsl, id->dmrl, id->dmrsl,
+		(unsigned long long)id->dmsl);
+}
+
 /* NVMe 2.0 §3.5.1 on kernel memory only, before the driver or any of its
  * memory exists: enable on a two-entry admin queue, Identify Controller,
  * the namespaces, then disable again (bus mastering off). What the device
@@ -748,7 +787,7 @@ static int broker_probe(struct nvme_broker *b)
 		goto out;
 	}
 	p.end_us = time_now_us() + NVME_BROKER_PROBE_BUDGET_US;
-	if (probe_identify(b, &p, NVME_CNS_CTRL, 0) != 0) {
+	if (probe_identify(b, &p, NVME_CNS_CTRL, 0, 0) != 0) {
 		kprintf("nvme-broker %s: unable to identify controller\n",
 			b->name);
 		goto out;
@@ -758,7 +797,9 @@ static int broker_probe(struct nvme_broker *b)
 	    b->id.mdts, (unsigned)FIELD_GET(NVME_CAP_MPSMIN, b->cap));
 	b->pol.max_xfer = b->max_xfer;
 	b->pol.oncs = b->id.oncs; /* Write Zeroes, DSM: only when named */
-	probe_namespaces(b, &p);
+	probe_nvm_limits(b, &p);
+	if (!p.lost)
+		probe_namespaces(b, &p);
 	if (p.spent)
 		kprintf(
 		    "nvme-broker %s: unable to identify the controller's "

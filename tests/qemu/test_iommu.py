@@ -65,10 +65,13 @@ from test_nvme import (DISK_BYTES, PROOFS as NVME_PROOFS,
 IOMMU = ["-device", "intel-iommu,intremap=on"]
 EDU = ["-device", "edu,dma_mask=0xffffffffffffffff"]
 TRACE = ["vtd_dmar_fault", "vtd_ir_remap_msi",
+         # nvme-zero: its Write Zeroes (a pci_nvme_write) and Deallocate
+         "pci_nvme_write", "pci_nvme_dsm_deallocate",
          # nvme-rebind's and iommu-unbound's unbinds: the old domain's
          # context and IOTLB
          "vtd_inv_desc_cc_device", "vtd_inv_desc_iotlb_domain"]
-PROOFS = ["edu", "authority", "iommu-unbound", "iommu-hostile", "virtio-net"] + NVME_PROOFS
+PROOFS = ["edu", "authority", "iommu-unbound", "iommu-hostile", "virtio-net"] + NVME_PROOFS \
+    + ["nvme-zero"]
 CC_DEV_RE = re.compile(r"^vtd_inv_desc_cc_device context invalidate device "
                        r"([0-9a-f]+):([0-9a-f]+)\.([0-9a-f]+)")
 VTD_FR_CTX_NP = 2  # context entry not present (QEMU's VTD_FR_CONTEXT_ENTRY_P)
@@ -266,6 +269,33 @@ def test_nvme_under_iommu(run):
     assert kv["canary_bad"] == "0" and kv["revoked_bad"] == "0"
     assert re.search(r"^shape: \S+ nvme bind .* backend=iommu ", m.log, re.M)
     assert re.search(r"^nvme-broker \S+: gate address checks on$", m.log, re.M)
+
+
+def test_nvme_zero_under_iommu(run):
+    """nvme-zero with the unit on (its own test_nvme.py boot checks the
+    image): QEMU's trace shows the Write Zeroes and the Deallocate of
+    exactly the proof's blocks, and test_hostile_device holds that no
+    DMAR fault came from the NVMe function (the range list is read
+    through the unit)."""
+    m, _, _ = run
+    kv = m.proofs["nvme-zero"].kv
+    assert kv["pattern"] == kv["zeros"] == "equal" and kv["discarded"] == "zeros", kv
+    z = re.search(r"^NVME_ZERO lba=(\d+) blocks=\d+ bs=\d+ seed=\S+ "
+                  r"wz=(\d+)\+(\d+) discard=(\d+)\+(\d+) ", m.log, re.M)
+    assert z, m.tail()
+    lba, wo, wn, do, dn = (int(x) for x in z.groups())
+    trace = m.trace_lines()
+    wz = [ln for ln in trace if ln.startswith("pci_nvme_write") and "WRITE_ZEROES" in ln]
+    assert len(wz) == 1, wz
+    w = re.search(r"nlb (\d+) count \d+ lba 0x([0-9a-f]+)", wz[0])
+    assert w and (int(w.group(1)), int(w.group(2), 16)) == (wn, lba + wo), wz
+    dealloc = [re.search(r"slba (\d+) nlb (\d+)", ln)
+               for ln in trace if ln.startswith("pci_nvme_dsm_deallocate")]
+    assert [(int(d.group(1)), int(d.group(2))) for d in dealloc if d] \
+        == [(lba + do, dn)], dealloc
+    nvme_sid = sid_of(m.log, 0x1b36, 0x0010)
+    assert not [ln for ln in trace if FAULT_RE.match(ln)
+                and int(FAULT_RE.match(ln).group(1), 16) == nvme_sid]
 
 
 def test_interrupt_remapping(run):

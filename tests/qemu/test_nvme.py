@@ -72,7 +72,9 @@ TRACE = ["pci_nvme_err_*", "pci_nvme_ub_*", "pci_nvme_admin_cmd",
          "pci_nvme_mmio_start_success",
          # nvme-zero: Dataset Management (Write Zeroes is a pci_nvme_write)
          "pci_nvme_dsm", "pci_nvme_dsm_deallocate",
-         "pci_nvme_dsm_single_range_limit_exceeded"]
+         "pci_nvme_dsm_single_range_limit_exceeded",
+         # the broker's NVM limits (Identify CNS 06h) and the CSI it named
+         "pci_nvme_identify_ctrl_csi"]
 MSI_WINDOW = (0xFEE00000, 0xFEF00000)
 EV_RE = re.compile(r"(pci_nvme_\w+) ?(.*)$")
 
@@ -487,6 +489,31 @@ def test_zero(run):
                for n, _, f in ev[lo:hi] if n == "pci_nvme_dsm_deallocate"]
     assert dealloc == [(lba + do, dn)], dealloc
     assert not [e for e in ev if e[0] == "pci_nvme_dsm_single_range_limit_exceeded"]
+
+
+# What QEMU 7.2's nvme_identify_ctrl_csi (hw/nvme/ctrl.c) answers for CSI
+# 00h: VSL (params.vsl, 7) and DMRSL, the least over the attached
+# namespaces of BDRV_REQUEST_MAX_BYTES (INT_MAX >> 9 << 9 = 2147483136)
+# over one block (nvme_attach_ns); WZSL, DMRL and DMSL it leaves 0.
+# Both namespaces here have 512-byte blocks.
+QEMU_DMRSL = 2147483136 // 512
+
+
+def test_nvm_limits(run):
+    """The broker asks for the NVM Command Set's own limits (Identify CNS
+    06h with CSI 00h: QEMU traces the CSI it was asked) and says what QEMU
+    answers; QEMU's DMRSL is far above NVME_DSM_RANGE_BLOCKS, so the
+    splits stay capOS's own (test_zero: one DSM range, one Write Zeroes)."""
+    m, _, _, ev, _ = run
+    csi = [kv for n, _, kv in ev if n == "pci_nvme_identify_ctrl_csi"]
+    assert csi and all(num(kv["csi"]) == 0 for kv in csi), csi
+    lines = re.findall(r"^nvme-broker \S+: NVM limits \(Identify CNS 06h\): "
+                       r"WZSL (\d+) DMRL (\d+) DMRSL (\d+) DMSL (\d+) \(0: none\)$",
+                       m.log, re.M)
+    assert lines, m.tail()
+    # one probe per broker open (boot and nvme-rebind), each the same answer
+    assert len(lines) == len(csi), (lines, csi)
+    assert set(lines) == {("0", "0", str(QEMU_DMRSL), "0")}, lines
 
 
 def test_recover(run):

@@ -46,7 +46,7 @@ from blob import blob_bytes
 from cdp import Browser
 from net_tools import ensure_packages, http_get, http_get_retry
 from qemu import BUILD, Machine, free_port
-from test_nvme import expected_blocks
+from test_nvme import QEMU_DMRSL, expected_blocks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VEC_DIR = os.path.join(HERE, "nvme_vectors")
@@ -123,6 +123,21 @@ def test_background_read_pattern(ui):
     assert int(kv["seed"], 16) == BG_SEED, kv
     assert int(kv["checked_bytes"]) == BG_BLOCKS * BG_BS, kv
     assert kv["bad_words"] == "0", kv
+
+
+def test_api_nvme_limits(ui):
+    """/api/nvme shows the controller's NVM limits (Identify CNS 06h) as
+    QEMU 7.2 reports them (test_nvme.py: only DMRSL) and each namespace's
+    per-command limits: capOS's own, QEMU's DMRSL being above them"""
+    _, _, port = ui
+    st, _, body = http_get_retry(port, "/api/nvme", total=30)
+    assert st == 200, st
+    ctrl = json.loads(body)[0]
+    assert ctrl["nvm_limits"] == {"identify": "read", "wzsl": 0, "dmrl": 0,
+                                  "dmrsl": QEMU_DMRSL, "dmsl": 0}, ctrl["nvm_limits"]
+    ns = ctrl["namespaces"][0]
+    assert (ns["wz_blocks"], ns["dsm_ranges"], ns["dsm_range_blocks"],
+            ns["dsm_blocks"]) == (65536, 256, 65536, 256 * 65536), ns
 
 
 def test_cells_hold_no_json(ui):

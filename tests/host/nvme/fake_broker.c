@@ -407,6 +407,15 @@ static void fake_identify(struct nvme_broker *b)
 	nvme_ident_ctrl_parse(id, &b->id);
 	b->pol.max_xfer = nvme_ident_max_xfer(b->id.mdts, 0);
 	b->pol.oncs = b->id.oncs; /* as the broker's probe */
+	/* the NVM limits (CNS 06h), or the refusal of a controller without
+	 * them, as the broker's probe_nvm_limits takes them */
+	if (b->dev.no_cs_ctrl) {
+		b->id.nvm = NVME_IDENT_NVM_REFUSED;
+	} else {
+		fake_nvme_identify(&b->dev, NVME_CNS_CS_CTRL, 0, ident_page);
+		nvme_ident_nvm_parse(
+		    (const struct nvme_id_ctrl_nvm *)ident_page, 0, &b->id);
+	}
 	uint32_t ids[NVME_VAL_MAX_NS];
 	unsigned n = 0;
 	for (uint32_t i = 1; i <= b->id.nn && n < NVME_VAL_MAX_NS; i++)

@@ -33,7 +33,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 40
+#define NDEV	 46
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -189,6 +189,11 @@ static struct {
 	unsigned nout;
 } probe_dev;
 static uint32_t model_nns = 2; /* NN and the active list's 1..model_nns */
+/* the NVM limits the model's CNS 06h page reports, and the CNS and CDW11
+ * of each Identify it answered (the probe's order) */
+static struct nvme_id_ctrl_nvm model_nvm;
+static uint32_t model_cns[8], model_cdw11[8];
+static unsigned model_nids;
 /* each command answered this long after its fetch (0: at once) */
 static uint64_t probe_late_us;
 /* >= 0: the probe's command of this number (0: Identify Controller) is
@@ -213,7 +218,13 @@ static void model_answer(const struct nvme_sqe *c)
 	probe_data_pa = c->prp1;
 	uint32_t cns = FIELD_GET(NVME_IDENTIFY_CNS, c->cdw10);
 	assert_int_equal(nvme_sqe_opc(c), NVME_ADM_IDENTIFY);
-	if (cns == NVME_CNS_CTRL) {
+	if (model_nids < ARRAY_SIZE(model_cns)) {
+		model_cns[model_nids] = cns;
+		model_cdw11[model_nids++] = c->cdw11;
+	}
+	if (cns == NVME_CNS_CS_CTRL) {
+		memcpy(data, &model_nvm, 16);
+	} else if (cns == NVME_CNS_CTRL) {
 		struct nvme_id_ctrl *id = data;
 		id->nn = model_nns;
 		id->mdts = 5;
@@ -408,6 +419,8 @@ static int setup(void **st)
 	shn_with_en = cfs_now = false;
 	model_rtd3e = 0;
 	model_oncs = 0;
+	memset(&model_nvm, 0, sizeof(model_nvm));
+	model_nids = 0;
 	shim_delay_hook = model_step;
 	nvme_broker_inject_set(&model);
 	shim_quiet = 1;
@@ -1067,7 +1080,7 @@ static void test_probe_late_answer_ends_probe(void **st)
 	struct pci_dev *d = fresh_function(11);
 	nvme_ns = NULL; /* every namespace */
 	model_nns = 3;
-	probe_lost_cmd = 2; /* Identify Controller, the list, namespace 1 */
+	probe_lost_cmd = 3; /* controller, NVM limits, list, namespace 1 */
 	probe_lost_us = 2500000;
 	uint64_t pages = shim_pages_in_use, lines = shim_kprintf_calls;
 	uint64_t t0 = shim_clock_ns;
@@ -1079,9 +1092,9 @@ static void test_probe_late_answer_ends_probe(void **st)
 	model_nns = 2;
 	assert_int_equal(r, -1);
 	assert_null(b);
-	assert_in_range(lines, 1, 3);
+	assert_in_range(lines, 1, 4); /* the NVM limits line among them */
 	assert_non_null(strstr(shim_last_line, "device given up"));
-	assert_int_equal(probe_dev.fetched, 3); /* none sent after it */
+	assert_int_equal(probe_dev.fetched, 4); /* none sent after it */
 	assert_in_range(us, 2000000, 2100000);
 	assert_int_equal(reg32(11, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
 	assert_int_equal(cmd[11], 0);
@@ -1121,8 +1134,9 @@ static void test_probe_double_answer_skipped(void **st)
 	assert_int_equal(nvme_broker_nns(b), 2);
 	assert_int_equal(nvme_broker_ns(b, 0)->nsid, 1);
 	assert_int_equal(nvme_broker_ns(b, 1)->nsid, 2);
-	/* the open's two lines and one for the copies, not one each */
-	assert_int_equal(lines, 3);
+	/* the open's three lines (the NVM limits one of them) and one for
+	 * the copies, not one each */
+	assert_int_equal(lines, 4);
 }
 
 /* the budget leaves a working controller alone: one that answers at once
@@ -1277,7 +1291,8 @@ static void test_probe_pages_kept_while_device_may_write(void **st)
 		if (i == 17)
 			probe_fail_cns = NVME_CNS_CTRL;
 		else
-			stick_after = 3; /* controller, list, namespace 1 */
+			stick_after =
+			    4; /* controller, NVM limits, list, ns 1 */
 		uint64_t pages = shim_pages_in_use;
 		probe_data_pa = 0;
 		device_page_frees = 0;
@@ -1295,6 +1310,92 @@ static void test_probe_pages_kept_while_device_may_write(void **st)
 		stick_after = 0;
 		stuck_rdy = false;
 	}
+}
+
+/* The NVM Command Set's own limits (Identify CNS 06h, CSI 00h in CDW11
+ * 31:24) are asked of a 1.4 controller right after Identify Controller and
+ * kept as reported (WZSL in bytes of 4 KiB pages); one line says them */
+static void test_probe_nvm_limits_read(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(43);
+	nvme_ns = NULL; /* every namespace */
+	model_nvm = (struct nvme_id_ctrl_nvm){
+	    .wzsl = 2, .dmrl = 16, .dmrsl = 1000, .dmsl = 5000};
+	shim_count_lines("WZSL 2 DMRL 16 DMRSL 1000 DMSL 5000");
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	assert_int_equal(shim_counted, 1);
+	shim_count_lines("NVM limits");
+	assert_int_equal(shim_counted, 0);
+	assert_int_equal(model_cns[0], NVME_CNS_CTRL);
+	assert_int_equal(model_cns[1], NVME_CNS_CS_CTRL);
+	assert_int_equal(model_cdw11[1], NVME_CSI_NVM << 24);
+	const struct nvme_ident_ctrl *id = nvme_broker_ident(b);
+	assert_int_equal(id->nvm, NVME_IDENT_NVM_READ);
+	assert_int_equal(id->wz_bytes, 16384);
+	assert_int_equal(id->dmrl, 16);
+	assert_int_equal(id->dmrsl, 1000);
+	assert_int_equal(id->dmsl, 5000);
+	assert_int_equal(nvme_broker_nns(b), 2);
+	nvme_ns = "1";
+	/* a WZSL no command reaches (2^(12+255) bytes) limits nothing */
+	struct nvme_id_ctrl_nvm big = {.wzsl = 255, .dmsl = UINT64_MAX};
+	struct nvme_ident_ctrl out = {0};
+	nvme_ident_nvm_parse(&big, 0, &out);
+	assert_int_equal(out.wz_bytes, 0);
+	assert_int_equal(out.wzsl, 255);
+	big.wzsl = 51; /* 2^63 bytes: the largest kept */
+	nvme_ident_nvm_parse(&big, 0, &out);
+	assert_int_equal(out.wz_bytes, 1ull << 63);
+	big.wzsl = 52;
+	nvme_ident_nvm_parse(&big, 0, &out);
+	assert_int_equal(out.wz_bytes, 0);
+}
+
+/* A controller that answers CNS 06h Invalid Field (a 1.2-1.4 one without
+ * I/O Command Sets): one line, no limits, the open and its namespaces as
+ * before. One of version 1.1, whose CNS is two bits wide and could read
+ * 06h as 02h, is not asked at all (one line). */
+static void test_probe_nvm_limits_refused_or_unasked(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(44);
+	nvme_ns = NULL; /* every namespace */
+	probe_fail_cns = NVME_CNS_CS_CTRL;
+	shim_count_lines("NVM limits (Identify CNS 06h) refused");
+	uint64_t lines = shim_kprintf_calls;
+	struct nvme_broker *b = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	probe_fail_cns = -1;
+	assert_int_equal(shim_counted, 1);
+	/* the open's own two lines and this one, nothing more */
+	assert_int_equal(shim_kprintf_calls - lines, 3);
+	const struct nvme_ident_ctrl *id = nvme_broker_ident(b);
+	assert_int_equal(id->nvm, NVME_IDENT_NVM_REFUSED);
+	assert_int_equal(id->wz_bytes | id->dmrl | id->dmrsl | id->dmsl, 0);
+	assert_int_equal(nvme_broker_nns(b), 2);
+
+	d = fresh_function(45);
+	uint32_t vs = 0x10100;
+	memcpy(bar[45] + NVME_REG_VS, &vs, 4);
+	model_nids = 0;
+	model_nvm.wzsl = 3;
+	shim_count_lines("not asked of a controller of version 1.1");
+	lines = shim_kprintf_calls;
+	b = NULL;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	assert_int_equal(shim_counted, 1);
+	assert_int_equal(shim_kprintf_calls - lines, 3);
+	shim_line_hook = NULL;
+	for (unsigned i = 0; i < model_nids; i++)
+		assert_int_not_equal(model_cns[i], NVME_CNS_CS_CTRL);
+	assert_int_equal(model_nids, 4); /* controller, list, ns 1, ns 2 */
+	id = nvme_broker_ident(b);
+	assert_int_equal(id->nvm, NVME_IDENT_NVM_UNASKED);
+	assert_int_equal(id->wz_bytes, 0);
+	assert_int_equal(nvme_broker_nns(b), 2);
+	nvme_ns = "1";
 }
 
 /* An open that fences its controller fails, and its broker is freed; the
@@ -1316,7 +1417,8 @@ static void test_fence_outlives_failed_open(void **st)
 		unsigned i = fns[k];
 		struct pci_dev *d = fresh_function(i);
 		if (k == 0)
-			stick_after = 3; /* controller, list, namespace 1 */
+			stick_after =
+			    4; /* controller, NVM limits, list, ns 1 */
 		else
 			stuck_rdy = true;
 		struct nvme_broker *b = NULL;
@@ -2367,6 +2469,10 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_controller_fenced, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_nvm_limits_read, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_probe_nvm_limits_refused_or_unasked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_identify_fails_unwinds,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revoke_io_in_flight, setup,

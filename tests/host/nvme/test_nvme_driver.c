@@ -586,6 +586,11 @@ static void test_block_modes(void **state)
  * through struct blockdev, against the model's blocks */
 /* detach, then attach a fresh model whose namespace 1 has nsze blocks (0:
  * the model's 2048), ONCS oncs, DLFEAT dlfeat */
+/* the NVM limits (CNS 06h) the next attach_clear's model reports and
+ * enforces, and whether it refuses CNS 06h; consumed by it */
+static struct nvme_id_ctrl_nvm next_nvm;
+static bool next_no_cs;
+
 static void attach_clear(uint64_t nsze, uint16_t oncs, uint8_t dlfeat)
 {
 	nvme_detach(&sc);
@@ -596,6 +601,13 @@ static void attach_clear(uint64_t nsze, uint16_t oncs, uint8_t dlfeat)
 		fb.dev.blocks = nsze;
 	fb.dev.oncs = oncs;
 	fb.dev.dlfeat = dlfeat;
+	fb.dev.wzsl = next_nvm.wzsl;
+	fb.dev.dmrl = next_nvm.dmrl;
+	fb.dev.dmrsl = next_nvm.dmrsl;
+	fb.dev.dmsl = next_nvm.dmsl;
+	fb.dev.no_cs_ctrl = next_no_cs;
+	memset(&next_nvm, 0, sizeof(next_nvm));
+	next_no_cs = false;
 	fake_broker_softc(&sc);
 	assert_int_equal(nvme_attach(&sc), 0);
 	assert_int_equal(nblockdevs, 1);
@@ -712,6 +724,116 @@ static void test_block_clear_split(void **state)
 	/* the whole namespace at once, to its last block */
 	assert_int_equal(bd->discard(bd, 0, 1u << 25), 0);
 	assert_int_equal(bd->discard(bd, 1, 1u << 25), -1);
+}
+
+/* The controller's NVM limits (CNS 06h) narrow the split: WZSL 1 (8 KiB:
+ * 16 blocks of 512 bytes a Write Zeroes), DMRL 4 ranges, DMRSL 100 blocks
+ * a range and DMSL 300 blocks a Dataset Management command. The model
+ * answers a command past them Invalid Field, as a strict controller:
+ * before they were read, the 100-block Write Zeroes went out as one
+ * command and failed (-1), and so did the 1000-block Discard. */
+static void test_block_clear_nvm_limits(void **state)
+{
+	(void)state;
+	next_nvm = (struct nvme_id_ctrl_nvm){
+	    .wzsl = 1, .dmrl = 4, .dmrsl = 100, .dmsl = 300};
+	attach_clear(1ull << 25, NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES, 1);
+	struct blockdev *bd = blockdevs[0];
+	assert_int_equal(sc.id.nvm, NVME_IDENT_NVM_READ);
+	assert_int_equal(sc.ns[0].wz_blocks, 16);
+	assert_int_equal(sc.ns[0].dsm_ranges, 4);
+	assert_int_equal(sc.ns[0].dsm_range_blocks, 100);
+	assert_int_equal(sc.ns[0].dsm_blocks, 300);
+	unsigned from = fb.dev.nlog;
+	assert_int_equal(bd->write_zeroes(bd, 5, 100), 0);
+	assert_int_equal(logged(from, NVME_IO_WRITE_ZEROES), 7);
+	for (unsigned i = 0; i < 6; i++) {
+		assert_int_equal(fb.dev.log[from + i].cdw10, 5 + 16 * i);
+		assert_int_equal(fb.dev.log[from + i].cdw12, 15);
+	}
+	assert_int_equal(fb.dev.log[from + 6].cdw12, 3);
+	assert_int_equal(fb.dev.wz_blocks, 100);
+	/* 300 blocks (3 ranges of 100) a command: 300, 300, 300, 100 */
+	from = fb.dev.nlog;
+	assert_int_equal(bd->discard(bd, 1, 1000), 0);
+	assert_int_equal(logged(from, NVME_IO_DSM), 4);
+	assert_int_equal(fb.dev.log[from].cdw10, 2);
+	assert_int_equal(fb.dev.log[from + 3].cdw10, 0);
+	assert_int_equal(fb.dev.dealloc_blocks, 1000);
+	assert_int_equal(fb.dev.over_limit, 0);
+}
+
+/* A controller that refuses CNS 06h (Invalid Field) keeps capOS's own
+ * limits: the splits of test_block_clear_split */
+static void test_block_clear_no_nvm_identify(void **state)
+{
+	(void)state;
+	next_no_cs = true;
+	attach_clear(1ull << 25, NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES, 1);
+	struct blockdev *bd = blockdevs[0];
+	assert_int_equal(sc.id.nvm, NVME_IDENT_NVM_REFUSED);
+	assert_int_equal(sc.ns[0].wz_blocks, NVME_WZ_BLOCKS_MAX);
+	assert_int_equal(sc.ns[0].dsm_ranges, NVME_DSM_RANGES_MAX);
+	assert_int_equal(sc.ns[0].dsm_range_blocks, NVME_DSM_RANGE_BLOCKS);
+	unsigned from = fb.dev.nlog;
+	assert_int_equal(bd->write_zeroes(bd, 7, 2 * NVME_WZ_BLOCKS_MAX + 8928),
+			 0);
+	assert_int_equal(logged(from, NVME_IO_WRITE_ZEROES), 3);
+	from = fb.dev.nlog;
+	uint32_t big = NVME_DSM_RANGES_MAX * NVME_DSM_RANGE_BLOCKS + 5;
+	assert_int_equal(bd->discard(bd, 1000, big), 0);
+	assert_int_equal(logged(from, NVME_IO_DSM), 2);
+}
+
+/* Absurd limits. Past capOS's own (WZSL 255: 2^267 bytes; DMRSL and DMSL
+ * all ones) leave capOS's; DMRL 255 is honoured (255 ranges a command).
+ * Far below them (DMRSL 1, DMRL 1: one block a command) a request that
+ * would take more than NVME_CLEAR_CMDS_MAX commands is refused in one
+ * line before any command — before, that Discard went out as one command
+ * the controller refused; with capOS's own limits it would be billions.
+ * A WZSL below one block (8 KiB, 64 KiB blocks) still allows one block. */
+static void test_block_clear_absurd_limits(void **state)
+{
+	(void)state;
+	next_nvm = (struct nvme_id_ctrl_nvm){
+	    .wzsl = 255, .dmrl = 255, .dmrsl = UINT32_MAX, .dmsl = UINT64_MAX};
+	attach_clear(1ull << 25, NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES, 1);
+	struct blockdev *bd = blockdevs[0];
+	assert_int_equal(sc.ns[0].wz_blocks, NVME_WZ_BLOCKS_MAX);
+	assert_int_equal(sc.ns[0].dsm_ranges, 255);
+	assert_int_equal(sc.ns[0].dsm_range_blocks, NVME_DSM_RANGE_BLOCKS);
+	assert_int_equal(sc.ns[0].dsm_blocks, 255 * NVME_DSM_RANGE_BLOCKS);
+	unsigned from = fb.dev.nlog;
+	uint32_t big = NVME_DSM_RANGES_MAX * NVME_DSM_RANGE_BLOCKS + 5;
+	assert_int_equal(bd->discard(bd, 1000, big), 0);
+	assert_int_equal(logged(from, NVME_IO_DSM), 2);
+	assert_int_equal(fb.dev.log[from].cdw10, 254);
+	assert_int_equal(fb.dev.over_limit, 0);
+
+	next_nvm = (struct nvme_id_ctrl_nvm){.dmrl = 1, .dmrsl = 1};
+	attach_clear(1ull << 25, NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES, 1);
+	bd = blockdevs[0];
+	assert_int_equal(sc.ns[0].dsm_blocks, 1);
+	from = fb.dev.nlog;
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(bd->discard(bd, 0, NVME_CLEAR_CMDS_MAX + 1), -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "unable to deallocate"));
+	assert_int_equal(fb.dev.nlog, from);
+	assert_int_equal(bd->discard(bd, 0, 3), 0);
+	assert_int_equal(logged(from, NVME_IO_DSM), 3);
+	assert_int_equal(fb.dev.over_limit, 0);
+
+	next_nvm = (struct nvme_id_ctrl_nvm){.wzsl = 1};
+	nvme_detach(&sc);
+	fake_broker_init(7);
+	fb.lbads_override = 16; /* 64 KiB blocks */
+	fb.dev.wzsl = 1;
+	next_nvm.wzsl = 0;
+	fake_broker_softc(&sc);
+	assert_int_equal(nvme_attach(&sc), 0);
+	assert_int_equal(sc.ns[0].lba_bytes, 65536);
+	assert_int_equal(sc.ns[0].wz_blocks, 1);
 }
 
 /* a controller whose ONCS does not name one: BLOCKDEV_EOPNOTSUPP, no
@@ -2530,6 +2652,12 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_block_clear_split, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_block_clear_nvm_limits, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_block_clear_no_nvm_identify,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_block_clear_absurd_limits,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_clear_not_supported,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_block_clear_oncs_lie, setup,

@@ -201,7 +201,6 @@ void fake_nvme_post(struct fake_nvme *f, uint16_t cqid, uint16_t sqid,
 void fake_nvme_identify(const struct fake_nvme *f, uint32_t cns, uint32_t nsid,
 			uint8_t *buf)
 {
-	(void)f;
 	memset(buf, 0, 4096);
 	if (cns == NVME_CNS_CTRL) {
 		struct nvme_id_ctrl *id = (struct nvme_id_ctrl *)buf;
@@ -209,6 +208,12 @@ void fake_nvme_identify(const struct fake_nvme *f, uint32_t cns, uint32_t nsid,
 		id->mdts = 5;
 		id->nn = 1;
 		id->oncs = f->oncs;
+	} else if (cns == NVME_CNS_CS_CTRL) {
+		struct nvme_id_ctrl_nvm *id = (struct nvme_id_ctrl_nvm *)buf;
+		id->wzsl = f->wzsl;
+		id->dmrl = f->dmrl;
+		id->dmrsl = f->dmrsl;
+		id->dmsl = f->dmsl;
 	} else if (cns == NVME_CNS_NS && nsid == 1) {
 		struct nvme_id_ns *id = (struct nvme_id_ns *)buf;
 		id->nsze = f->blocks;
@@ -225,6 +230,9 @@ static uint16_t exec_admin(struct fake_nvme *f, const struct nvme_sqe *c,
 	uint16_t qs = (uint16_t)((c->cdw10 >> 16) + 1);
 	switch (nvme_sqe_opc(c)) {
 	case NVME_ADM_IDENTIFY:
+		if ((c->cdw10 & 0xff) == NVME_CNS_CS_CTRL &&
+		    (f->no_cs_ctrl || c->cdw11 >> 24 != NVME_CSI_NVM))
+			return (uint16_t)(NVME_SC_INVALID_FIELD << 1);
 		fake_nvme_identify(f, c->cdw10 & 0xff, c->nsid, buf);
 		prp_xfer(f, c, buf, 4096, true);
 		return 0;
@@ -301,6 +309,18 @@ static uint16_t exec_dsm(struct fake_nvme *f, const struct nvme_sqe *c)
 	uint32_t rd =
 	    (f->dlfeat >> NVME_DLFEAT_READ_SHIFT) & NVME_DLFEAT_READ_MASK;
 	int v = rd == 1 ? 0 : rd == 2 ? 0xff : -1;
+	uint64_t all = 0;
+	for (uint32_t i = 0; i < nr; i++) {
+		if (f->dmrsl && rg[i].nlb > f->dmrsl)
+			all = UINT64_MAX;
+		else
+			all += rg[i].nlb;
+	}
+	if ((f->dmrl && nr > f->dmrl) || (f->dmsl && all > f->dmsl) ||
+	    all == UINT64_MAX) {
+		f->over_limit++;
+		return (uint16_t)(NVME_SC_INVALID_FIELD << 1);
+	}
 	for (uint32_t i = 0; i < nr; i++)
 		if (!clear_blocks(f, rg[i].slba, rg[i].nlb, -1))
 			return (uint16_t)(NVME_SC_LBA_RANGE << 1);
@@ -329,6 +349,10 @@ static uint16_t exec_io(struct fake_nvme *f, const struct nvme_sqe *c)
 	case NVME_IO_WRITE_ZEROES:
 		if (f->lie & NVME_ONCS_WRITE_ZEROES)
 			return (uint16_t)(NVME_SC_INVALID_OPCODE << 1);
+		if (f->wzsl && f->wzsl < 32 && len > (uint64_t)PS << f->wzsl) {
+			f->over_limit++;
+			return (uint16_t)(NVME_SC_INVALID_FIELD << 1);
+		}
 		if (!clear_blocks(f, slba, (c->cdw12 & 0xffff) + 1u, 0))
 			return (uint16_t)(NVME_SC_LBA_RANGE << 1);
 		f->nwz++;

@@ -83,6 +83,17 @@ struct fake_nvme {
 	 * 2048); blocks past the disk buffer hold nothing, so clearing them
 	 * stores nothing. Counted: commands and blocks. */
 	uint16_t oncs, lie;
+	/* the NVM limits its CNS 06h page reports (0: none; fake_nvme_init:
+	 * all 0, as QEMU 7.2's WZSL, DMRL and DMSL) and enforces as a strict
+	 * controller: a Write Zeroes past WZSL pages (4 KiB) or a Dataset
+	 * Management past DMRL, DMRSL or DMSL is answered Invalid Field and
+	 * counted in over_limit. no_cs_ctrl: CNS 06h answered Invalid Field
+	 * (a controller without I/O Command Sets) */
+	uint8_t wzsl, dmrl;
+	uint32_t dmrsl;
+	uint64_t dmsl;
+	bool no_cs_ctrl;
+	unsigned over_limit;
 	uint8_t dlfeat;
 	uint64_t blocks;
 	unsigned nwz, ndsm;
@@ -139,7 +150,8 @@ void fake_nvme_admin(struct fake_nvme *f, uint64_t asq, uint64_t acq,
  * returns how many */
 unsigned fake_nvme_step(struct fake_nvme *f);
 /* the model's Identify data (4096 bytes): one namespace of f->blocks
- * 512-byte blocks (DLFEAT f->dlfeat), MDTS 5, ONCS f->oncs */
+ * 512-byte blocks (DLFEAT f->dlfeat), MDTS 5, ONCS f->oncs; CNS 06h the
+ * NVM limits (f->wzsl ...) */
 void fake_nvme_identify(const struct fake_nvme *f, uint32_t cns, uint32_t nsid,
 			uint8_t *buf);
 /* post a raw completion on CQ cqid (to test the gate against a hostile
