@@ -2019,6 +2019,73 @@ static void t_pci_rebind_reuses_slot(void **s)
 	assert_int_equal(gvnic_listed(), before);
 }
 
+/* a function without what gVNIC needs (gve.rst: BAR0 the registers and
+ * BAR2 the doorbells, both memory BARs; MSI-X) is refused before anything
+ * is asked of it: one line naming what it lacks, no window asked for and
+ * none live, the command register never written, the device never
+ * touched, no memory, no vector, no slot taken (the line names the free
+ * slot, which the same function whole then attaches in). Each case lacks
+ * one thing only, so each condition of gve_pci_lacks has a case that
+ * fails without it (before, one line for all five, "unable to find
+ * register BAR, doorbell BAR and MSI-X", and no test of any) */
+static void t_pci_attach_lacks(void **s)
+{
+	extern unsigned host_mmio_grants;
+	static struct pci_dev d;
+	static const char *const why[] = {
+	    "no register BAR (BAR0)", "register BAR (BAR0) is I/O, not memory",
+	    "no doorbell BAR (BAR2)", "doorbell BAR (BAR2) is I/O, not memory",
+	    "no MSI-X capability",
+	};
+	unsigned before = gvnic_listed();
+	char want[96];
+	for (unsigned i = 0; i < ARRAY_SIZE(why); i++) {
+		struct gvm_config c = cfg(1, false);
+		model_reset(&c);
+		gvm_pci_dev(&d);
+		if (i == 0)
+			d.bar[GVE_REG_BAR].size = 0;
+		else if (i == 1)
+			d.bar[GVE_REG_BAR].io = true;
+		else if (i == 2)
+			d.bar[GVE_DB_BAR].size = 0;
+		else if (i == 3)
+			d.bar[GVE_DB_BAR].io = true;
+		else
+			d.cap_msix = 0, d.msix_size = 0;
+		strcpy(d.state, "untouched");
+		unsigned en = host_pci_enables, gr = host_mmio_grants;
+		uint64_t lines = shim_kprintf_calls;
+		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), -1);
+		snprintf(want, sizeof(want), "gve%u: unable to attach: %s\n",
+			 before, why[i]);
+		assert_string_equal(shim_last_line, want);
+		assert_int_equal(shim_kprintf_calls - lines, 1);
+		assert_int_equal(host_mmio_grants, gr);
+		assert_int_equal(host_mmio_live, 0);
+		assert_int_equal(host_pci_enables, en);
+		assert_int_equal(gvm.accesses, 0);
+		assert_int_equal(host_pools_live(), 0);
+		assert_int_equal(host_irqs_bound(), 0);
+		assert_null(d.drv_state);
+		assert_string_equal(d.state, "untouched");
+		assert_int_equal(gvnic_listed(), before);
+	}
+	struct gvm_config c = cfg(1, false);
+	model_reset(&c);
+	gvm_pci_dev(&d);
+	assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
+	free(sc);
+	sc = d.drv_state;
+	snprintf(want, sizeof(want), "gve%u", before);
+	assert_string_equal(sc->name, want);
+	assert_int_equal(host_mmio_live, 2);
+	traffic(3, 1);
+	t_pci_detach_checks(&d);
+	assert_int_equal(host_mmio_live, 0);
+	sc = NULL;
+}
+
 /* more gVNICs than GVE_MAX_DEVS: the first past it gets one line and is
  * left as the device manager gave it — no BAR window asked for, its
  * command register never written, no memory, no vector, no NIC. Earlier
@@ -2887,6 +2954,7 @@ int main(void)
 	    cmocka_unit_test(t_pci_attach_fails_off_bus),
 	    cmocka_unit_test(t_pci_failed_attach_keeps_no_slot),
 	    cmocka_unit_test(t_pci_rebind_reuses_slot),
+	    cmocka_unit_test(t_pci_attach_lacks),
 	    cmocka_unit_test(t_pci_detach_reset_never_completes),
 	    cmocka_unit_test(t_pci_detach_owner_revoked),
 	    cmocka_unit_test(t_pci_detach_owner_quarantined),
