@@ -1639,6 +1639,7 @@ uint32_t gvm_bar_read(unsigned bar, uint32_t off, unsigned width)
 {
 	if (!gvm_present()) {
 		gvm.gone_unhanded |= !gvm.registering;
+		gvm.gone_reads++;
 		return 0xffffffffu;
 	}
 	if (bar == 0)
