@@ -1622,6 +1622,7 @@ static bool gvm_present(void)
 	if (gvm.accesses++ >= gvm.vanish_after && !gvm.vanished) {
 		gvm.vanished = true;
 		gvm.device_status = GVE_DEVSTAT_GONE;
+		gvm.lines_at_vanish = shim_kprintf_calls;
 	}
 	return !gvm.vanished;
 }

@@ -158,8 +158,9 @@ struct gvm {
 	 * on. gone_unhanded: a read came back all ones before the driver
 	 * wrote any admin queue registration register, so the device never
 	 * held anything of the driver's */
-	uint64_t vanish_after, accesses, gone_reads; /* gone_reads: all ones
-						      * read since */
+	uint64_t vanish_after, accesses;
+	uint64_t gone_reads;	  /* reads of all ones since */
+	uint64_t lines_at_vanish; /* shim_kprintf_calls when it vanished */
 	bool vanished, registering, gone_unhanded;
 	/* the wire: frames the driver sent */
 	struct {
