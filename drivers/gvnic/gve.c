@@ -659,6 +659,16 @@ static void gve_stats_fill(struct gve_softc *sc)
 	*written = cpu_to_be64(be64_to_cpu(*written) + 1);
 }
 
+/* a read of all ones at run time: the device is given up, its memory
+ * held (what it still owns cannot be told), in one line */
+static void gve_gone(struct gve_softc *sc)
+{
+	kprintf("%s: unable to reach device: status reads all ones\n",
+		sc->name);
+	sc->memory_held = true;
+	gve_fail(sc);
+}
+
 /* gve_service_task: the management work — device_status, link, stats,
  * resets — then re-arm the blocks that fired */
 void gve_service(struct gve_softc *sc)
@@ -687,10 +697,7 @@ void gve_service(struct gve_softc *sc)
 	sc->mgmt_pending = false;
 	uint32_t st = gve_reg_read(sc, GVE_REG_DEVICE_STATUS);
 	if (st == GVE_DEVSTAT_GONE) {
-		kprintf("%s: unable to reach device: status reads all ones\n",
-			sc->name);
-		sc->memory_held = true; /* cannot tell what it still owns */
-		gve_fail(sc);
+		gve_gone(sc);
 		return;
 	}
 	if ((st & GVE_DEVSTAT_RESET) && !sc->reset_wanted) {
@@ -705,6 +712,10 @@ void gve_service(struct gve_softc *sc)
 	 * device completed it; a timeout asks for a reset */
 	if (sc->aq_rung && sc->state == GVE_S_UP) {
 		int err = gve_aq_link_speed_collect(sc, false);
+		if (err == GVE_EGONE) {
+			gve_gone(sc);
+			return;
+		}
 		if (err != GVE_OK && err != GVE_EAGAIN)
 			kprintf("%s: unable to read link speed\n", sc->name);
 	}
@@ -724,9 +735,15 @@ void gve_service(struct gve_softc *sc)
 				  (unsigned long long)unlogged);
 		kprintf("%s: link %s%s\n", sc->name, link ? "up" : "down",
 			more);
+		int err = GVE_OK;
 		if (link && sc->state == GVE_S_UP && !sc->aq_rung &&
-		    !sc->reset_wanted && gve_aq_link_speed_post(sc))
+		    !sc->reset_wanted && (err = gve_aq_link_speed_post(sc))) {
+			if (err == GVE_EGONE) {
+				gve_gone(sc);
+				return;
+			}
 			kprintf("%s: unable to read link speed\n", sc->name);
+		}
 	}
 	sc->last_status = st;
 	if (sc->reset_wanted)

@@ -2109,7 +2109,8 @@ static unsigned vanish_nlines;
 static void vanish_line(const char *line)
 {
 	size_t n = strlen(vanish_lines);
-	vanish_nlines += !strstr(line, ": resetting device (");
+	vanish_nlines +=
+	    !strstr(line, ": resetting device (") && !strstr(line, ": link ");
 	snprintf(vanish_lines + n, sizeof(vanish_lines) - n, "%s", line);
 }
 
@@ -2334,6 +2335,79 @@ static void t_pci_reset_vanish_sweep(void **s)
 			assert_false(host_pci_mem || host_pci_bus_master);
 			sc = NULL;
 			vanish_then_healthy(&d, &c, name);
+		}
+	}
+}
+
+/* at run time, the service call that posts a link speed at a link's
+ * "up" line (post 0) and the one that collects it (post 1,
+ * gve_aq_link_speed_collect): the device gone after each n of that call's
+ * accesses is given up in that call (or, when only the post's doorbell
+ * was lost, in the next, which collects) — failed, its memory held, the
+ * bus told — with one line (besides the link's), waiting on nothing. Before,
+ * a vanish after device_status was read gave `unable to read link speed`
+ * and left the device up until the next status poll, which said it gone
+ * in a second line */
+static void t_service_vanish_link_speed(void **s)
+{
+	uint8_t b[2048];
+	for (int post = 0; post < 2; post++) {
+		uint64_t total = 0;
+		for (uint64_t n = 0; n == 0 || n < total; n++) {
+			struct gvm_config c = cfg(n & 1, false);
+			assert_int_equal(start(&c), 0);
+			/* the link down, then up a log period later */
+			gvm.aq_delay_ns = 1000000ull;
+			gvm_set_status(0, GVE_DEVSTAT_LINK_UP);
+			gve_recv(sc, b, sizeof(b));
+			shim_clock_ns += NIC_LINK_LOG_US * 1000ull;
+			if (post) {
+				gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
+				gve_recv(sc, b, sizeof(b));
+				assert_true(sc->aq_rung);
+				shim_clock_ns +=
+				    (GVE_STATUS_POLL_US + 1) * 1000ull;
+			}
+			uint64_t a0 = gvm.accesses;
+			if (!total) { /* the healthy call's accesses */
+				if (!post)
+					gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
+				gve_service(sc);
+				total = gvm.accesses - a0;
+				assert_int_equal(sc->state, GVE_S_UP);
+				assert_true(sc->aq_rung == !post);
+				n = (uint64_t)-1;
+				finish(true);
+				continue;
+			}
+			struct vanish_run v = vanish_arm(n);
+			if (!post)
+				gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
+			gve_service(sc);
+			/* only the doorbell lost: nothing read shows it, the
+			 * next poll's collect does */
+			if (!post && n == total - 1) {
+				uint64_t wait =
+				    (GVE_STATUS_POLL_US + 1) * 1000ull;
+				assert_true(sc->aq_rung);
+				shim_clock_ns += wait;
+				v.t0 += wait; /* the loop's, not the driver's */
+				gve_service(sc);
+			}
+			vanish_check("link speed", &c, n, total, v, 1);
+			if (!strstr(vanish_lines, "unable to reach device") ||
+			    sc->state != GVE_S_FAILED || !sc->memory_held ||
+			    !host_bus_stopped)
+				fail_msg("%s: gone after %llu of %llu "
+					 "accesses: state %u, memory held %d, "
+					 "bus stopped %d; lines:\n%s",
+					 post ? "collect" : "post",
+					 (unsigned long long)n,
+					 (unsigned long long)total, sc->state,
+					 sc->memory_held, host_bus_stopped,
+					 vanish_lines);
+			gve_detach(sc);
+			detached(false);
 		}
 	}
 }
@@ -3210,6 +3284,7 @@ int main(void)
 	    cmocka_unit_test(t_pci_attach_vanish_sweep),
 	    cmocka_unit_test(t_pci_detach_vanish_sweep),
 	    cmocka_unit_test(t_pci_reset_vanish_sweep),
+	    cmocka_unit_test(t_service_vanish_link_speed),
 	    cmocka_unit_test(t_pci_detach_reset_never_completes),
 	    cmocka_unit_test(t_pci_detach_owner_revoked),
 	    cmocka_unit_test(t_pci_detach_owner_quarantined),
