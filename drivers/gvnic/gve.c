@@ -385,8 +385,9 @@ static int gve_resources_setup(struct gve_softc *sc)
 	if (sc->dev_mtu > GVE_MTU && (err = gve_aq_set_mtu(sc, GVE_MTU)))
 		return err;
 	/* a refused stats report is no failure (gve_setup_device_resources);
-	 * an admin queue that stopped answering is */
-	if ((err = gve_aq_report_stats(sc, true)) == GVE_ETIMEDOUT)
+	 * an admin queue that stopped answering, or a device gone, is */
+	if ((err = gve_aq_report_stats(sc, true)) == GVE_ETIMEDOUT ||
+	    err == GVE_EGONE)
 		return err;
 	if (err)
 		kprintf("%s: unable to start stats report\n", sc->name);
@@ -397,9 +398,11 @@ static void gve_resources_teardown(struct gve_softc *sc)
 {
 	if (!sc->resources_ok)
 		return;
-	/* detaching the stats report may fail; deconfigure goes on */
-	(void)gve_aq_report_stats(sc, false);
-	if (gve_aq_deconfigure(sc))
+	/* detaching the stats report may fail; deconfigure goes on, but
+	 * not to a device gone, which the release that follows says */
+	int err = gve_aq_report_stats(sc, false);
+	if (err != GVE_EGONE && (err = gve_aq_deconfigure(sc)) &&
+	    err != GVE_EGONE)
 		kprintf("%s: unable to deconfigure device resources\n",
 			sc->name);
 	sc->resources_ok = false;
@@ -461,9 +464,15 @@ static int gve_up(struct gve_softc *sc)
 	uint32_t st = gve_reg_read(sc, GVE_REG_DEVICE_STATUS);
 	sc->status_read_us = time_now_us();
 	sc->last_status = st;
-	sc->link_up = st != GVE_DEVSTAT_GONE && (st & GVE_DEVSTAT_LINK_UP);
-	if (sc->link_up && gve_aq_link_speed(sc))
+	if (st == GVE_DEVSTAT_GONE)
+		return GVE_EGONE;
+	sc->link_up = st & GVE_DEVSTAT_LINK_UP;
+	/* the link speed is optional, a device gone is not */
+	if (sc->link_up && (err = gve_aq_link_speed(sc))) {
+		if (err == GVE_EGONE)
+			return err;
 		kprintf("%s: unable to read link speed\n", sc->name);
+	}
 	return GVE_OK;
 }
 
@@ -567,9 +576,12 @@ static void gve_reset_recover(struct gve_softc *sc)
 	err = gve_recover(sc);
 	sc->aq_deadline_us = 0;
 	if (err != GVE_OK || sc->reset_wanted) {
-		kprintf("%s: unable to recover after reset: giving the device "
-			"up: link down, bus mastering off\n",
-			sc->name);
+		/* a device gone is said once, by the release */
+		if (err != GVE_EGONE || !sc->aq_registered ||
+		    gve_aq_release(sc) == GVE_OK)
+			kprintf("%s: unable to recover after reset: giving the "
+				"device up: link down, bus mastering off\n",
+				sc->name);
 		gve_release_and_fail(sc);
 	}
 	sc->reset_us += time_now_us() - t0;
@@ -647,6 +659,16 @@ static void gve_stats_fill(struct gve_softc *sc)
 	*written = cpu_to_be64(be64_to_cpu(*written) + 1);
 }
 
+/* a read of all ones at run time: the device is given up, its memory
+ * held (what it still owns cannot be told), in one line */
+static void gve_gone(struct gve_softc *sc)
+{
+	kprintf("%s: unable to reach device: status reads all ones\n",
+		sc->name);
+	sc->memory_held = true;
+	gve_fail(sc);
+}
+
 /* gve_service_task: the management work — device_status, link, stats,
  * resets — then re-arm the blocks that fired */
 void gve_service(struct gve_softc *sc)
@@ -675,10 +697,7 @@ void gve_service(struct gve_softc *sc)
 	sc->mgmt_pending = false;
 	uint32_t st = gve_reg_read(sc, GVE_REG_DEVICE_STATUS);
 	if (st == GVE_DEVSTAT_GONE) {
-		kprintf("%s: unable to reach device: status reads all ones\n",
-			sc->name);
-		sc->memory_held = true; /* cannot tell what it still owns */
-		gve_fail(sc);
+		gve_gone(sc);
 		return;
 	}
 	if ((st & GVE_DEVSTAT_RESET) && !sc->reset_wanted) {
@@ -693,6 +712,10 @@ void gve_service(struct gve_softc *sc)
 	 * device completed it; a timeout asks for a reset */
 	if (sc->aq_rung && sc->state == GVE_S_UP) {
 		int err = gve_aq_link_speed_collect(sc, false);
+		if (err == GVE_EGONE) {
+			gve_gone(sc);
+			return;
+		}
 		if (err != GVE_OK && err != GVE_EAGAIN)
 			kprintf("%s: unable to read link speed\n", sc->name);
 	}
@@ -712,9 +735,15 @@ void gve_service(struct gve_softc *sc)
 				  (unsigned long long)unlogged);
 		kprintf("%s: link %s%s\n", sc->name, link ? "up" : "down",
 			more);
+		int err = GVE_OK;
 		if (link && sc->state == GVE_S_UP && !sc->aq_rung &&
-		    !sc->reset_wanted && gve_aq_link_speed_post(sc))
+		    !sc->reset_wanted && (err = gve_aq_link_speed_post(sc))) {
+			if (err == GVE_EGONE) {
+				gve_gone(sc);
+				return;
+			}
 			kprintf("%s: unable to read link speed\n", sc->name);
+		}
 	}
 	sc->last_status = st;
 	if (sc->reset_wanted)
@@ -889,6 +918,14 @@ static void gve_nic_fill(struct gve_softc *sc)
 	n->priv = sc;
 }
 
+/* a step of the attach failed: its line, but for a device gone (all
+ * ones), which the release says, once, with what it keeps */
+static void gve_attach_say(struct gve_softc *sc, int err, const char *step)
+{
+	if (err != GVE_EGONE)
+		kprintf("%s: unable to %s\n", sc->name, step);
+}
+
 /* Bring-up in the reference order:
  *  1 write the version bytes; 2 read the queue limits;
  *  3 register the admin queue (method by PCI revision);
@@ -907,8 +944,17 @@ int gve_attach(struct gve_softc *sc, const struct gve_grants *g)
 	gve_version_write(sc);					     /* 1 */
 	sc->max_tx_queues = gve_reg_read(sc, GVE_REG_MAX_TX_QUEUES); /* 2 */
 	sc->max_rx_queues = gve_reg_read(sc, GVE_REG_MAX_RX_QUEUES);
-	if (!sc->max_tx_queues || !sc->max_rx_queues ||
-	    sc->max_tx_queues == GVE_DEVSTAT_GONE) {
+	/* either limit all ones: the device is gone before it was handed
+	 * anything, so nothing is kept */
+	if (sc->max_tx_queues == GVE_DEVSTAT_GONE ||
+	    sc->max_rx_queues == GVE_DEVSTAT_GONE) {
+		kprintf("%s: unable to reach device: queue limits read all "
+			"ones\n",
+			sc->name);
+		sc->state = GVE_S_FAILED;
+		return GVE_EGONE;
+	}
+	if (!sc->max_tx_queues || !sc->max_rx_queues) {
 		kprintf("%s: unable to use queue limits tx %u rx %u\n",
 			sc->name, sc->max_tx_queues, sc->max_rx_queues);
 		sc->state = GVE_S_FAILED;
@@ -921,12 +967,11 @@ int gve_attach(struct gve_softc *sc, const struct gve_grants *g)
 	if ((err = gve_aq_register(sc))) /* 3 */
 		goto fail_mem;
 	if ((err = gve_aq_verify_compat(sc))) { /* 4 */
-		kprintf("%s: unable to verify driver compatibility\n",
-			sc->name);
+		gve_attach_say(sc, err, "verify driver compatibility");
 		goto fail_aq;
 	}
 	if ((err = gve_aq_describe(sc))) { /* 5 */
-		kprintf("%s: unable to describe device\n", sc->name);
+		gve_attach_say(sc, err, "describe device");
 		goto fail_aq;
 	}
 	if ((err = gve_queues_count(sc))) /* 6 */
@@ -940,7 +985,7 @@ int gve_attach(struct gve_softc *sc, const struct gve_grants *g)
 	 * fails the attach, as it gives a recovery up (gve_reset_recover),
 	 * even when the step itself was optional (stats, link speed) */
 	if ((err = gve_up(sc)) || sc->reset_wanted) { /* 9 */
-		kprintf("%s: unable to bring up queues\n", sc->name);
+		gve_attach_say(sc, err, "bring up queues");
 		if (!err)
 			err = GVE_EDEVICE;
 		goto fail_irq;
@@ -965,6 +1010,9 @@ fail_aq:
 	 * said once, by the release */
 	if (gve_aq_release(sc) != GVE_OK)
 		said = true;
+	else if (err == GVE_EGONE) /* gone, and back by the release */
+		kprintf("%s: unable to reach device: status read all ones\n",
+			sc->name);
 	gve_forget_device_state(sc);
 fail_mem:
 	sc->aq_deadline_us = 0;
@@ -983,11 +1031,15 @@ fail_mem:
 void gve_detach(struct gve_softc *sc)
 {
 	bool said = false;
+	int err = GVE_OK;
 	if (sc->aq_registered) {
 		gve_aq_budget(sc, "detach", GVE_DETACH_AQ_BUDGET_US);
-		if (sc->state == GVE_S_UP && gve_down(sc))
+		/* a device gone is asked nothing more but the release, which
+		 * says so, once */
+		if (sc->state == GVE_S_UP && (err = gve_down(sc)) &&
+		    err != GVE_EGONE)
 			kprintf("%s: unable to stop queues\n", sc->name);
-		if (!sc->rings_ok)
+		if (!sc->rings_ok && err != GVE_EGONE)
 			gve_resources_teardown(sc);
 		said = gve_aq_release(sc) != GVE_OK;
 		gve_forget_device_state(sc);

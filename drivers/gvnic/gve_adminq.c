@@ -174,16 +174,16 @@ static struct gve_aq_cmd *gve_aq_slot(struct gve_softc *sc, uint32_t n)
 }
 
 /* the admin queue's event counter: what the device has completed; the
- * queue must be registered and the device present */
+ * queue must be registered and the device present. device_status is read
+ * after the counter, so it vouches for it: a counter of all ones from a
+ * device gone is never taken for a value (one that wrapped is one) */
 static int gve_aq_read_counter(struct gve_softc *sc, uint32_t *out)
 {
 	if (!sc->aq_registered)
 		return GVE_EINVAL;
-	uint32_t st = mmio_read_be32(&sc->g.reg, GVE_REG_DEVICE_STATUS);
-	if (st == GVE_DEVSTAT_GONE)
-		return GVE_EGONE;
 	*out = mmio_read_be32(&sc->g.reg, GVE_REG_ADMINQ_EVENT_COUNTER);
-	return GVE_OK;
+	uint32_t st = mmio_read_be32(&sc->g.reg, GVE_REG_DEVICE_STATUS);
+	return st == GVE_DEVSTAT_GONE ? GVE_EGONE : GVE_OK;
 }
 
 /* the event counter between doorbells: nothing is outstanding that the

@@ -48,8 +48,27 @@ static void gve_pci_bus_stop(struct pci_dev *d)
 	devmgr_failed(d, d->owner, "gVNIC gave the device up");
 }
 
+/* gve.rst: BAR0 holds the registers and BAR2 the doorbells, both memory
+ * BARs, and the device signals through MSI-X. NULL, or the first of them
+ * the function lacks: it is refused before anything is asked of it */
+static const char *gve_pci_lacks(const struct pci_dev *d)
+{
+	if (!d->bar[GVE_REG_BAR].size)
+		return "no register BAR (BAR0)";
+	if (d->bar[GVE_REG_BAR].io)
+		return "register BAR (BAR0) is I/O, not memory";
+	if (!d->bar[GVE_DB_BAR].size)
+		return "no doorbell BAR (BAR2)";
+	if (d->bar[GVE_DB_BAR].io)
+		return "doorbell BAR (BAR2) is I/O, not memory";
+	if (!d->cap_msix)
+		return "no MSI-X capability";
+	return NULL;
+}
+
 static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 {
+	const char *lacks;
 	struct gve_softc *sc;
 	struct gve_grants g = {0};
 	char name[8];
@@ -63,11 +82,8 @@ static int gve_pci_attach(struct pci_dev *d, uint16_t owner)
 			GVE_MAX_DEVS);
 		return -1;
 	}
-	if (!d->bar[GVE_REG_BAR].size || d->bar[GVE_REG_BAR].io ||
-	    !d->bar[GVE_DB_BAR].size || d->bar[GVE_DB_BAR].io || !d->cap_msix) {
-		kprintf("%s: unable to find register BAR, doorbell BAR and "
-			"MSI-X\n",
-			name);
+	if ((lacks = gve_pci_lacks(d))) {
+		kprintf("%s: unable to attach: %s\n", name, lacks);
 		return -1;
 	}
 	pci_enable(d, true, false, true);

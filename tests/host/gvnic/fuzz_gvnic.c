@@ -4,8 +4,12 @@
  * Input byte 0 picks a mode. With bit 7 set, the rest is a device
  * descriptor handed to the option parser as DESCRIBE_DEVICE's answer.
  * Otherwise bit 0 picks the PCI revision, bits 1-2 the queue format (all
- * four), bit 3 an UNIMPLEMENTED compatibility answer and bit 4 a device
- * with 17 MSI-X vectors (Linux's layout past four blocks); the rest is a
+ * four), bit 3 an UNIMPLEMENTED compatibility answer, bit 4 a device
+ * with 17 MSI-X vectors (Linux's layout past four blocks) and bit 5 a
+ * device that vanishes (surprise removal: every read all ones, for good)
+ * after as many register and doorbell accesses as the next byte says (with
+ * bit 6, the next two), counted from the attach's first (a healthy attach
+ * makes some 105 to 200); the rest is a
  * script of device actions — frames, forged counters and completions
  * (miss, re-injection, alternate miss), a DQO TX completion written
  * twice, status bits, admin status overrides, the clock jumping past the
@@ -37,7 +41,11 @@
  * completed twice; with an honest device, none never completed) and a
  * detach that leaves no vector, no memory after a confirmed release, and
  * does not wait on a device gone (the script may make every register read
- * all ones). */
+ * all ones). A device that vanished during the attach is never attached:
+ * the attach fails in one line without waiting, leaves no vector, and
+ * keeps memory only when its release was unconfirmed and never when the
+ * device read all ones before it was handed the admin queue
+ * (gvm.gone_unhanded). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,10 +274,34 @@ static void fz_script(uint8_t mode, struct rd *r)
 	host_auth_reset();
 	gvm_init(&c);
 	gvm.quiet = !getenv("FUZZ_GVNIC_TRACE");
+	if (mode & 32) /* bit 6: past the attach's 255 accesses */
+		gvm.vanish_after = take(r, mode & 64 ? 2 : 1);
 	memset(&sc, 0, sizeof(sc));
 	struct gve_grants g = host_gve_grants();
-	if (gve_attach(&sc, &g) != 0) {
+	uint64_t ta = shim_clock_ns;
+	int rc = gve_attach(&sc, &g);
+	if (gvm.vanished) {
+		/* every attach ends reading device_status: a device gone
+		 * during it is seen */
+		if (rc == 0)
+			fz_fail("attached a device that vanished", 0);
+		if (shim_clock_ns - ta > FZ_RUN_HELD_MAX_NS)
+			fz_fail("attach waited on a device gone",
+				(uint32_t)((shim_clock_ns - ta) / 1000));
+		if (shim_kprintf_calls - gvm.lines_at_vanish != 1)
+			fz_fail("not one line for an attach the device left",
+				(uint32_t)(shim_kprintf_calls -
+					   gvm.lines_at_vanish));
+	}
+	if (rc != 0) {
+		bool held = sc.memory_held;
 		gve_detach(&sc);
+		if (host_irqs_bound())
+			fz_fail("vector left bound after a failed attach",
+				host_irqs_bound());
+		if ((!held || gvm.gone_unhanded) && host_pools_live())
+			fz_fail("memory kept after a failed attach",
+				host_pools_live());
 		return;
 	}
 	memset(fz_state, 0, sizeof(fz_state));

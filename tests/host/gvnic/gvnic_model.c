@@ -125,6 +125,7 @@ void gvm_init(const struct gvm_config *c)
 	gvm.irq_db_override = gvm.db_override = gvm.counter_override =
 	    GVM_NO_OVERRIDE;
 	gvm.device_status = c->link_up ? GVE_DEVSTAT_LINK_UP : 0;
+	gvm.vanish_after = GVM_NEVER;
 	uint32_t base = c->db_high ? c->db_len / 4 - DB_SPAN : 0;
 	gvm.irq_db_base = base + IRQ_DB_BASE;
 	gvm.tx_db_base = base + TX_DB_BASE;
@@ -1615,8 +1616,33 @@ static uint32_t reg_read(uint32_t off, unsigned w)
 	return cpu_to_be32(v);
 }
 
+/* one device access: false once the device has vanished (vanish_after) */
+static bool gvm_present(void)
+{
+	if (gvm.accesses++ >= gvm.vanish_after && !gvm.vanished) {
+		gvm.vanished = true;
+		gvm.device_status = GVE_DEVSTAT_GONE;
+		gvm.lines_at_vanish = shim_kprintf_calls;
+	}
+	return !gvm.vanished;
+}
+
+/* gve_adminq_alloc's registers: from the first of them the device may
+ * hold the admin queue */
+static bool reg_registers(uint32_t off)
+{
+	return off == GVE_REG_ADMINQ_PFN || off == GVE_REG_ADMINQ_LENGTH ||
+	       off == GVE_REG_ADMINQ_BASE_HI || off == GVE_REG_ADMINQ_BASE_LO ||
+	       off == GVE_REG_DRIVER_STATUS;
+}
+
 uint32_t gvm_bar_read(unsigned bar, uint32_t off, unsigned width)
 {
+	if (!gvm_present()) {
+		gvm.gone_unhanded |= !gvm.registering;
+		gvm.gone_reads++;
+		return 0xffffffffu;
+	}
 	if (bar == 0)
 		return reg_read(off, width);
 	gvm_violation("read of doorbell BAR offset %#x", off);
@@ -1625,6 +1651,9 @@ uint32_t gvm_bar_read(unsigned bar, uint32_t off, unsigned width)
 
 void gvm_bar_write(unsigned bar, uint32_t off, unsigned width, uint32_t v)
 {
+	gvm.registering |= bar == 0 && reg_registers(off);
+	if (!gvm_present())
+		return;
 	if (gvm.device_status == GVE_DEVSTAT_GONE)
 		return; /* a device that has gone does nothing */
 	if (bar == 0) {

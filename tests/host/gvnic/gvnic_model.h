@@ -53,6 +53,8 @@ struct gvm_config {
 	uint64_t link_mbps;
 };
 
+#define GVM_NEVER UINT64_MAX
+
 /* one command's override: the status the model reports instead of running
  * it (0xffffffff is UNKNOWN_ERROR; use GVM_NO_OVERRIDE for none) */
 #define GVM_NO_OVERRIDE 0x12345678u
@@ -148,6 +150,18 @@ struct gvm {
 	struct gvm_rxq rx[GVM_MAXQ];
 	uint16_t mtu_set;
 	bool reset_never;
+	/* surprise removal (tests/host/gvnic/test_gvnic.c: the vanish
+	 * sweeps): after vanish_after device accesses (BAR reads and writes,
+	 * counted in accesses; GVM_NEVER: never) the device is gone for good —
+	 * every read all ones, every write dropped, no command completes,
+	 * nothing written, no interrupt; device_status reads GONE from then
+	 * on. gone_unhanded: a read came back all ones before the driver
+	 * wrote any admin queue registration register, so the device never
+	 * held anything of the driver's */
+	uint64_t vanish_after, accesses;
+	uint64_t gone_reads;	  /* reads of all ones since */
+	uint64_t lines_at_vanish; /* shim_kprintf_calls when it vanished */
+	bool vanished, registering, gone_unhanded;
 	/* the wire: frames the driver sent */
 	struct {
 		uint16_t len;
@@ -216,6 +230,8 @@ void *host_dma_translate(uint64_t iova, size_t len);
  * refusal counters and interrupts cleared */
 void host_auth_reset(void);
 unsigned host_pools_live(void);
+/* DeviceMmio windows granted and not revoked since host_auth_reset */
+extern unsigned host_mmio_live;
 /* what devmgr hands gve_attach for the model's function: BAR0 and the
  * doorbell BAR2 (read-write), the owner, revision and vectors of gvm.cfg */
 struct gve_grants;

@@ -49,6 +49,7 @@ static bool grant_refused(const struct pci_dev *d, uint16_t owner, unsigned bar,
 }
 
 unsigned host_mmio_grants; /* mmio_grant calls, granted or refused */
+unsigned host_mmio_live;   /* windows granted and not yet revoked */
 
 int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
 	       uint64_t len, uint32_t flags, struct dev_mmio *out)
@@ -64,11 +65,14 @@ int mmio_grant(struct pci_dev *d, uint16_t owner, unsigned bar, uint64_t off,
 	out->flags = flags;
 	out->slot = (uint16_t)(bar == 0 ? 1 : 2);
 	out->gen = 1;
+	host_mmio_live++;
 	return 0;
 }
 
 void mmio_revoke(struct dev_mmio *m)
 {
+	if (m->gen == 1 && (m->slot == 1 || m->slot == 2))
+		host_mmio_live--;
 	m->gen++;
 }
 
@@ -133,6 +137,7 @@ void host_auth_reset(void)
 	    shim_owner_release(GVM_OWNER) != 0)
 		panic("host auth: unable to set up owner %u\n", GVM_OWNER);
 	memset(auth_refusals, 0, sizeof(auth_refusals));
+	host_mmio_live = 0;
 	host_bus_stopped = false;
 	shim_page_hook = host_page_hook;
 }

@@ -2019,6 +2019,399 @@ static void t_pci_rebind_reuses_slot(void **s)
 	assert_int_equal(gvnic_listed(), before);
 }
 
+/* a function without what gVNIC needs (gve.rst: BAR0 the registers and
+ * BAR2 the doorbells, both memory BARs; MSI-X) is refused before anything
+ * is asked of it: one line naming what it lacks, no window asked for and
+ * none live, the command register never written, the device never
+ * touched, no memory, no vector, no slot taken (the line names the free
+ * slot, which the same function whole then attaches in). Each case lacks
+ * one thing only, so each condition of gve_pci_lacks has a case that
+ * fails without it (before, one line for all five, "unable to find
+ * register BAR, doorbell BAR and MSI-X", and no test of any) */
+static void t_pci_attach_lacks(void **s)
+{
+	extern unsigned host_mmio_grants;
+	static struct pci_dev d;
+	static const char *const why[] = {
+	    "no register BAR (BAR0)", "register BAR (BAR0) is I/O, not memory",
+	    "no doorbell BAR (BAR2)", "doorbell BAR (BAR2) is I/O, not memory",
+	    "no MSI-X capability",
+	};
+	unsigned before = gvnic_listed();
+	char want[96];
+	for (unsigned i = 0; i < ARRAY_SIZE(why); i++) {
+		struct gvm_config c = cfg(1, false);
+		model_reset(&c);
+		gvm_pci_dev(&d);
+		if (i == 0)
+			d.bar[GVE_REG_BAR].size = 0;
+		else if (i == 1)
+			d.bar[GVE_REG_BAR].io = true;
+		else if (i == 2)
+			d.bar[GVE_DB_BAR].size = 0;
+		else if (i == 3)
+			d.bar[GVE_DB_BAR].io = true;
+		else
+			d.cap_msix = 0, d.msix_size = 0;
+		strcpy(d.state, "untouched");
+		unsigned en = host_pci_enables, gr = host_mmio_grants;
+		uint64_t lines = shim_kprintf_calls;
+		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), -1);
+		snprintf(want, sizeof(want), "gve%u: unable to attach: %s\n",
+			 before, why[i]);
+		assert_string_equal(shim_last_line, want);
+		assert_int_equal(shim_kprintf_calls - lines, 1);
+		assert_int_equal(host_mmio_grants, gr);
+		assert_int_equal(host_mmio_live, 0);
+		assert_int_equal(host_pci_enables, en);
+		assert_int_equal(gvm.accesses, 0);
+		assert_int_equal(host_pools_live(), 0);
+		assert_int_equal(host_irqs_bound(), 0);
+		assert_null(d.drv_state);
+		assert_string_equal(d.state, "untouched");
+		assert_int_equal(gvnic_listed(), before);
+	}
+	struct gvm_config c = cfg(1, false);
+	model_reset(&c);
+	gvm_pci_dev(&d);
+	assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
+	free(sc);
+	sc = d.drv_state;
+	snprintf(want, sizeof(want), "gve%u", before);
+	assert_string_equal(sc->name, want);
+	assert_int_equal(host_mmio_live, 2);
+	traffic(3, 1);
+	t_pci_detach_checks(&d);
+	assert_int_equal(host_mmio_live, 0);
+	sc = NULL;
+}
+
+/* ---- surprise removal ------------------------------------------------------
+ * The device vanishes (gvm.vanish_after: every read all ones, every write
+ * dropped, no completion) after n of the device accesses an operation
+ * makes, for every n the healthy operation reaches, in every format and
+ * revision. Whatever n, the operation ends within VANISH_NS_MAX of the
+ * model's clock (one fast poll step: nothing waited on a device that can
+ * confirm nothing) and VANISH_READS_MAX reads of all ones (the counter
+ * and the device_status that vouches for it, then the release's one),
+ * with one error line; no window is left and the slot is free, and
+ * memory stays granted only when the device may hold it — never when a
+ * read showed it gone before the driver wrote an admin queue registration
+ * register (gvm.gone_unhanded). What a failed operation keeps is the
+ * device manager's to park (devmgr_unwind: auth_owner_revoke), then a
+ * healthy device attaches in the same slot, carries traffic and detaches
+ * clean. */
+#define VANISH_NS_MAX	 (2 * GVE_FAST_POLL_US * 1000ull)
+#define VANISH_READS_MAX 3
+
+static char vanish_lines[1024];
+static unsigned vanish_nlines;
+static void vanish_line(const char *line)
+{
+	size_t n = strlen(vanish_lines);
+	vanish_nlines +=
+	    !strstr(line, ": resetting device (") && !strstr(line, ": link ");
+	snprintf(vanish_lines + n, sizeof(vanish_lines) - n, "%s", line);
+}
+
+struct vanish_run {
+	uint64_t t0, accesses0;
+};
+
+/* the device gone after n more accesses, from now */
+static struct vanish_run vanish_arm(uint64_t n)
+{
+	gvm.quiet = true;
+	gvm.vanish_after = gvm.vanished ? gvm.vanish_after : gvm.accesses + n;
+	gvm.gone_reads = 0;
+	vanish_lines[0] = 0;
+	vanish_nlines = 0;
+	shim_line_hook = vanish_line;
+	return (struct vanish_run){shim_clock_ns, gvm.accesses};
+}
+
+/* what the operation left: lines error lines wanted (besides the
+ * `informational` ones: "resetting device" before a reset) */
+static void vanish_check(const char *what, const struct gvm_config *c,
+			 uint64_t n, uint64_t total, struct vanish_run v,
+			 unsigned lines)
+{
+	uint64_t ns = shim_clock_ns - v.t0;
+	uint64_t past = gvm.gone_reads;
+	shim_line_hook = NULL;
+	if (vanish_nlines != lines || ns > VANISH_NS_MAX ||
+	    past > VANISH_READS_MAX ||
+	    (gvm.gone_unhanded && host_pools_live()) || gvm.violations)
+		fail_msg("%s %s rev %u, gone after %llu of %llu accesses: %u "
+			 "lines (want %u), %llu us, %llu reads past the "
+			 "vanish, %u pools (gone unhanded %d), "
+			 "violation %s; lines:\n%s",
+			 what, gve_format_name(gvm_expected_format(c)),
+			 c->revision, (unsigned long long)n,
+			 (unsigned long long)total, vanish_nlines, lines,
+			 (unsigned long long)(ns / 1000),
+			 (unsigned long long)past, host_pools_live(),
+			 gvm.gone_unhanded,
+			 gvm.violations ? gvm.first_violation : "none",
+			 vanish_lines);
+}
+
+/* what a failed operation kept goes to the device manager's parking
+ * (auth_owner_revoke), then a healthy device attaches in `name`'s slot,
+ * carries traffic and detaches clean */
+static void vanish_then_healthy(struct pci_dev *d, const struct gvm_config *c,
+				const char *name)
+{
+	if (host_pools_live()) {
+		unsigned kept = host_pools_live();
+		assert_int_equal(auth_owner_revoke(GVM_OWNER, "vanished"),
+				 (int)kept);
+		assert_int_equal(host_pools_live(), 0);
+		assert_int_equal(shim_pools_parked(GVM_OWNER), kept);
+	}
+	model_reset(c);
+	gvm_pci_dev(d);
+	d->drv_state = NULL;
+	assert_int_equal(gve_driver.attach(d, GVM_OWNER), 0);
+	free(sc);
+	sc = d->drv_state;
+	assert_string_equal(sc->name, name);
+	traffic(2, 3);
+	t_pci_detach_checks(d);
+	sc = NULL;
+}
+
+/* the attach through gve_driver: refused (-1, the function `failed`,
+ * off the bus, no window live, no slot taken) at every n */
+static void t_pci_attach_vanish_sweep(void **s)
+{
+	static struct pci_dev d;
+	char name[16];
+	snprintf(name, sizeof(name), "gve%u", gvnic_listed());
+	for (unsigned k = 0; k < 2 * ARRAY_SIZE(formats); k++) {
+		struct gvm_config c = cfgf(k & 1, formats[k / 2]);
+		vanish_then_healthy(&d, &c, name);
+		model_reset(&c);
+		gvm_pci_dev(&d);
+		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
+		uint64_t total = gvm.accesses;
+		free(sc);
+		sc = d.drv_state;
+		t_pci_detach_checks(&d);
+		sc = NULL;
+		for (uint64_t n = 0; n < total; n++) {
+			model_reset(&c);
+			gvm_pci_dev(&d);
+			d.drv_state = NULL;
+			struct vanish_run v = vanish_arm(n);
+			int r = gve_driver.attach(&d, GVM_OWNER);
+			vanish_check("attach", &c, n, total, v, 1);
+			if (r != -1 || host_mmio_live || host_irqs_bound() ||
+			    host_pci_mem || host_pci_bus_master ||
+			    strcmp(d.state, "failed"))
+				fail_msg(
+				    "attach rev %u fmt %u gone after %llu: "
+				    "%d, windows %u, state %s",
+				    c.revision, formats[k / 2],
+				    (unsigned long long)n, r, host_mmio_live,
+				    d.state);
+			assert_true(strstr(vanish_lines, name) == vanish_lines);
+			vanish_then_healthy(&d, &c, name);
+		}
+	}
+}
+
+/* a healthy device of configuration c attached through gve_driver in
+ * `name`'s slot, carrying traffic */
+static void vanish_attach_healthy(struct pci_dev *d, const struct gvm_config *c,
+				  const char *name)
+{
+	model_reset(c);
+	gvm_pci_dev(d);
+	d->drv_state = NULL;
+	assert_int_equal(gve_driver.attach(d, GVM_OWNER), 0);
+	free(sc);
+	sc = d->drv_state;
+	assert_string_equal(sc->name, name);
+	traffic(3, 5);
+}
+
+/* the detach through gve_driver (devmgr_shutdown's, devmgr_unbind's):
+ * at every n, -1 (the release unconfirmed: the memory stays granted,
+ * fenced), the NIC unregistered, both windows revoked, every vector given
+ * back, off the bus, the slot free; a second detach the same, no line */
+static void t_pci_detach_vanish_sweep(void **s)
+{
+	static struct pci_dev d;
+	char name[16];
+	snprintf(name, sizeof(name), "gve%u", gvnic_listed());
+	for (unsigned k = 0; k < 2 * ARRAY_SIZE(formats); k++) {
+		struct gvm_config c = cfgf(k & 1, formats[k / 2]);
+		vanish_attach_healthy(&d, &c, name);
+		uint64_t a0 = gvm.accesses;
+		t_pci_detach_checks(&d);
+		uint64_t total = gvm.accesses - a0;
+		sc = NULL;
+		for (uint64_t n = 0; n < total; n++) {
+			vanish_attach_healthy(&d, &c, name);
+			unsigned removed = host_pci_nics_removed;
+			struct vanish_run v = vanish_arm(n);
+			int r = gve_driver.detach(&d);
+			vanish_check("detach", &c, n, total, v, 1);
+			if (r != -1 || host_mmio_live || host_irqs_bound() ||
+			    host_pci_mem || host_pci_bus_master ||
+			    host_pci_nics_removed != removed + 1 ||
+			    !sc->memory_held)
+				fail_msg(
+				    "detach rev %u fmt %u gone after %llu: "
+				    "%d, windows %u",
+				    c.revision, formats[k / 2],
+				    (unsigned long long)n, r, host_mmio_live);
+			uint64_t lines = shim_kprintf_calls;
+			assert_int_equal(gve_driver.detach(&d), -1);
+			assert_int_equal(shim_kprintf_calls, lines);
+			sc = NULL;
+			vanish_then_healthy(&d, &c, name);
+		}
+	}
+}
+
+/* a device-requested reset, run by gve_driver's main-loop poller (the
+ * release, then at once the recovery: the first of a streak has no
+ * backoff): at every n the device is given up — failed, every vector
+ * masked, bus mastering off, the device manager told once, memory kept —
+ * in one error line after the "resetting" notice; gve_driver's detach
+ * then asks nothing more of it: -1, one line (the memory kept), no
+ * window or vector left, the slot free */
+static void t_pci_reset_vanish_sweep(void **s)
+{
+	static struct pci_dev d;
+	extern unsigned shim_devmgr_failed;
+	char name[16];
+	snprintf(name, sizeof(name), "gve%u", gvnic_listed());
+	for (unsigned k = 0; k < 2 * ARRAY_SIZE(formats); k++) {
+		struct gvm_config c = cfgf(k & 1, formats[k / 2]);
+		vanish_attach_healthy(&d, &c, name);
+		uint64_t a0 = gvm.accesses;
+		gvm_set_status(GVE_DEVSTAT_RESET, 0);
+		assert_false(host_pci_poller());
+		assert_int_equal(sc->resets, 1);
+		assert_int_equal(sc->state, GVE_S_UP);
+		uint64_t total = gvm.accesses - a0;
+		traffic(2, 7);
+		t_pci_detach_checks(&d);
+		sc = NULL;
+		for (uint64_t n = 0; n < total; n++) {
+			vanish_attach_healthy(&d, &c, name);
+			unsigned told = shim_devmgr_failed;
+			struct vanish_run v = vanish_arm(n);
+			gvm_set_status(GVE_DEVSTAT_RESET, 0);
+			assert_false(host_pci_poller());
+			vanish_check("reset", &c, n, total, v, 1);
+			if (sc->state != GVE_S_FAILED || host_pci_bus_master ||
+			    shim_devmgr_failed != told + 1 || !sc->memory_held)
+				fail_msg("reset rev %u fmt %u gone after %llu: "
+					 "state %u, devmgr told %u",
+					 c.revision, formats[k / 2],
+					 (unsigned long long)n, sc->state,
+					 shim_devmgr_failed - told);
+			for (unsigned i = 0; i <= sc->nblocks; i++) {
+				struct gve_block *b = i < sc->nblocks
+							  ? &sc->blocks[i]
+							  : &sc->mgmt;
+				assert_true(!b->bound || host_irq_masked(i));
+			}
+			/* nothing more is asked of it, however long */
+			uint64_t a = gvm.accesses, lines = shim_kprintf_calls;
+			shim_clock_ns += 10 * GVE_STATUS_POLL_US * 1000ull;
+			assert_false(host_pci_poller());
+			assert_int_equal(gvm.accesses, a);
+			assert_int_equal(shim_kprintf_calls, lines);
+			v = vanish_arm(0);
+			assert_int_equal(gve_driver.detach(&d), -1);
+			vanish_check("detach after reset", &c, n, total, v, 1);
+			assert_int_equal(host_mmio_live, 0);
+			assert_int_equal(host_irqs_bound(), 0);
+			assert_false(host_pci_mem || host_pci_bus_master);
+			sc = NULL;
+			vanish_then_healthy(&d, &c, name);
+		}
+	}
+}
+
+/* at run time, the service call that posts a link speed at a link's
+ * "up" line (post 0) and the one that collects it (post 1,
+ * gve_aq_link_speed_collect): the device gone after each n of that call's
+ * accesses is given up in that call (or, when only the post's doorbell
+ * was lost, in the next, which collects) — failed, its memory held, the
+ * bus told — with one line (besides the link's), waiting on nothing. Before,
+ * a vanish after device_status was read gave `unable to read link speed`
+ * and left the device up until the next status poll, which said it gone
+ * in a second line */
+static void t_service_vanish_link_speed(void **s)
+{
+	uint8_t b[2048];
+	for (int post = 0; post < 2; post++) {
+		uint64_t total = 0;
+		for (uint64_t n = 0; n == 0 || n < total; n++) {
+			struct gvm_config c = cfg(n & 1, false);
+			assert_int_equal(start(&c), 0);
+			/* the link down, then up a log period later */
+			gvm.aq_delay_ns = 1000000ull;
+			gvm_set_status(0, GVE_DEVSTAT_LINK_UP);
+			gve_recv(sc, b, sizeof(b));
+			shim_clock_ns += NIC_LINK_LOG_US * 1000ull;
+			if (post) {
+				gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
+				gve_recv(sc, b, sizeof(b));
+				assert_true(sc->aq_rung);
+				shim_clock_ns +=
+				    (GVE_STATUS_POLL_US + 1) * 1000ull;
+			}
+			uint64_t a0 = gvm.accesses;
+			if (!total) { /* the healthy call's accesses */
+				if (!post)
+					gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
+				gve_service(sc);
+				total = gvm.accesses - a0;
+				assert_int_equal(sc->state, GVE_S_UP);
+				assert_true(sc->aq_rung == !post);
+				n = (uint64_t)-1;
+				finish(true);
+				continue;
+			}
+			struct vanish_run v = vanish_arm(n);
+			if (!post)
+				gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
+			gve_service(sc);
+			/* only the doorbell lost: nothing read shows it, the
+			 * next poll's collect does */
+			if (!post && n == total - 1) {
+				uint64_t wait =
+				    (GVE_STATUS_POLL_US + 1) * 1000ull;
+				assert_true(sc->aq_rung);
+				shim_clock_ns += wait;
+				v.t0 += wait; /* the loop's, not the driver's */
+				gve_service(sc);
+			}
+			vanish_check("link speed", &c, n, total, v, 1);
+			if (!strstr(vanish_lines, "unable to reach device") ||
+			    sc->state != GVE_S_FAILED || !sc->memory_held ||
+			    !host_bus_stopped)
+				fail_msg("%s: gone after %llu of %llu "
+					 "accesses: state %u, memory held %d, "
+					 "bus stopped %d; lines:\n%s",
+					 post ? "collect" : "post",
+					 (unsigned long long)n,
+					 (unsigned long long)total, sc->state,
+					 sc->memory_held, host_bus_stopped,
+					 vanish_lines);
+			gve_detach(sc);
+			detached(false);
+		}
+	}
+}
+
 /* more gVNICs than GVE_MAX_DEVS: the first past it gets one line and is
  * left as the device manager gave it — no BAR window asked for, its
  * command register never written, no memory, no vector, no NIC. Earlier
@@ -2887,6 +3280,11 @@ int main(void)
 	    cmocka_unit_test(t_pci_attach_fails_off_bus),
 	    cmocka_unit_test(t_pci_failed_attach_keeps_no_slot),
 	    cmocka_unit_test(t_pci_rebind_reuses_slot),
+	    cmocka_unit_test(t_pci_attach_lacks),
+	    cmocka_unit_test(t_pci_attach_vanish_sweep),
+	    cmocka_unit_test(t_pci_detach_vanish_sweep),
+	    cmocka_unit_test(t_pci_reset_vanish_sweep),
+	    cmocka_unit_test(t_service_vanish_link_speed),
 	    cmocka_unit_test(t_pci_detach_reset_never_completes),
 	    cmocka_unit_test(t_pci_detach_owner_revoked),
 	    cmocka_unit_test(t_pci_detach_owner_quarantined),
