@@ -59,7 +59,8 @@ struct net_counters {
 	uint64_t tcp_rx, tcp_bad, tcp_csum_bad, tcp_tx, tcp_rst_sent;
 	uint64_t tcp_rst_rx, tcp_accepted, tcp_refused, tcp_retransmits;
 	uint64_t tcp_fast_retransmits, tcp_timeouts, tcp_ooo_dropped;
-	uint64_t tcp_zero_window_probes, tcp_tw_reused, tcp_syn_evicted;
+	uint64_t tcp_zero_window_probes, tcp_zero_window_timeouts;
+	uint64_t tcp_tw_reused, tcp_syn_evicted;
 	uint64_t tcp_idle_evicted, tcp_ooo_queued, tcp_mss_clamped;
 	uint64_t tcp_ack_invalid, tcp_challenge_acks, tcp_lost_retransmits;
 	uint64_t tcp_rto_expired, tcp_rto_in_recovery, tcp_tlp_probes;

@@ -84,6 +84,7 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(tcp_timeouts);
 	C(tcp_ooo_dropped);
 	C(tcp_zero_window_probes);
+	C(tcp_zero_window_timeouts);
 	C(tcp_tw_reused);
 	C(tcp_syn_evicted);
 	C(tcp_idle_evicted);

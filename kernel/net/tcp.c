@@ -1129,6 +1129,11 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		challenge_ack(c);
 		return ACK_DROP;
 	}
+	/* the peer is there: its zero-window probes start counting anew
+	 * (an old ACK, below snd_una, may be a stale copy: Linux's tcp_ack
+	 * does not count it either) */
+	if (SEQ_GEQ(t->ack, c->snd_una))
+		c->probes = 0;
 	uint32_t sack_high0 = c->sack_high;
 	bool una_moved = SEQ_GT(t->ack, c->snd_una);
 	sack_update(c, t);
@@ -1547,8 +1552,20 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 	c->rto = MIN(c->rto * 2, TCP_RTO_MAX_US);
 	c->rtt_active = false; /* Karn: no samples from retransmissions */
 	if (c->snd_wnd == 0 && c->tx_len) {
-		/* zero window: probe with one byte; no give-up here, the
-		 * application times out a peer that never reads */
+		/* zero window: probe with one byte. RFC 1122 §4.2.2.17: a
+		 * peer that answers the probes keeps the connection however
+		 * long (ack_input clears probes on any ACK of it); one that
+		 * leaves TCP_MAX_RETRIES of them unanswered is gone, as a
+		 * retransmission timeout (R2; Linux's tcp_probe_timer). The
+		 * RST is at snd_una, the one sequence a peer with a zero
+		 * window takes (RFC 5961 §3.2), not past the probe's byte */
+		if (++c->probes > TCP_MAX_RETRIES) {
+			net_if.c.tcp_zero_window_timeouts++;
+			c->snd_nxt = c->snd_una;
+			send_rst_conn(c);
+			conn_free(c, true);
+			return;
+		}
 		net_if.c.tcp_zero_window_probes++;
 		c->probing = true;
 		seg_send(c, c->snd_una, TCP_ACK, 0, 1);

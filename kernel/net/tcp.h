@@ -49,11 +49,14 @@
 #define TCP_RTO_SYN_TIMEOUT_US (3000ull * 1000)
 #define TCP_RTO_MIN_US	       (200ull * 1000) /* below RFC 6298's 1 s, as Linux */
 #define TCP_RTO_MAX_US	       (60ull * 1000000) /* RFC 6298 §2.5 */
-#define TCP_MAX_RETRIES	       8 /* data: then the connection is reset */
-#define TCP_SYN_RETRIES	       4 /* SYN-ACK: then the half-open slot is freed */
-#define TCP_TIME_WAIT_US       (30ull * 1000000) /* 2*MSL, shortened */
-#define TCP_FIN_WAIT2_US       (60ull * 1000000)
-#define TCP_IDLE_EVICT_US      (1000ull * 1000) /* idle at least this long */
+/* resends of data or a FIN, and zero-window probes in a row with no ACK,
+ * before the connection is reset: from TCP_RTO_MIN_US backed off, 102 s,
+ * RFC 1122 §4.2.3.5's R2 of at least 100 s */
+#define TCP_MAX_RETRIES	  8
+#define TCP_SYN_RETRIES	  4 /* SYN-ACK: then the half-open slot is freed */
+#define TCP_TIME_WAIT_US  (30ull * 1000000) /* 2*MSL, shortened */
+#define TCP_FIN_WAIT2_US  (60ull * 1000000)
+#define TCP_IDLE_EVICT_US (1000ull * 1000) /* idle at least this long */
 /* connections one peer address may hold (TIME_WAIT not counted): a fifth
  * of the table, so one host cannot take it whole; a browser opens 6 a
  * host name, so a few behind one NAT address fit */
@@ -142,6 +145,9 @@ struct tcp_conn {
 	uint64_t tlp_at;
 	bool tlp_done;
 	unsigned retries;
+	/* zero-window probes sent since the peer's last ACK (ack_input
+	 * clears it): past TCP_MAX_RETRIES the peer is taken for gone */
+	unsigned probes;
 	uint64_t close_at; /* TIME_WAIT / FIN_WAIT_2 deadline */
 	bool ack_now, fin_queued, fin_sent, peer_fin, probing;
 	/* the next ACK that ack_rate_limited allows may go at this time */

@@ -36,8 +36,10 @@ def lab():
         import scapy.all  # noqa: F401
     except ImportError:
         pytest.skip("python3-scapy not installed (make deps)")
+    # httpd.stall_s=600 (proof image): HTTP's 60 s stall reset would end a
+    # zero window before TCP's own bound, which a test below watches
     with TapLab("tap") as lab:
-        with lab.machine() as m:
+        with lab.machine(cmdline="httpd.stall_s=600") as m:
             lab.m = m
             lab.ip = lab.wait_lease(m)
             yield lab
@@ -268,6 +270,64 @@ def test_rfc9293_s3_10_7_4_out_of_order_kept_rfc2018_s4_sacked(raw):
     d = raw.tcp_in(41008, want=lambda t: len(t.payload) > 0)
     assert d is not None and b"200 OK" in bytes(d.payload) and d.ack == seq + len(req)
     _rst(raw, 41008, seq + len(req))
+
+
+def _seg_len(t):
+    """the segment's data, without the Ethernet padding scapy counts in
+    the payload of a short frame (a one-byte probe)"""
+    return t.underlayer.len - t.underlayer.ihl * 4 - t.dataofs * 4
+
+
+def test_rfc1122_4_2_2_17_zero_window_probe_gives_up_on_silence(raw, lab):
+    """a download into a window the peer then closes: capOS probes it with
+    one byte at snd_una; the peer answers two probes (zero-window ACKs, the
+    byte refused) and the connection goes on, then falls silent: after
+    TCP_MAX_RETRIES (8) probes unanswered, each interval twice the last
+    up to TCP_RTO_MAX_US (60 s), capOS resets the connection with a RST
+    at snd_una, counted in tcp_zero_window_timeouts, not HTTP's stall
+    (lifted to 600 s on the lab's command line)"""
+    TCP = raw.sc.TCP
+    sport, answered = 41009, 2
+    before = _counters(lab)
+    seq, ack, _ = raw.connect(sport)
+    req = b"GET /api/blob?size=100000 HTTP/1.1\r\nHost: x\r\n\r\n"
+    raw.send(TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack, window=4000) / req)
+    seq, ack0 = seq + len(req), ack
+    # the reader takes 4000 bytes and stops reading: each ACK's window is
+    # what is left of the 4000, the last one 0
+    end = time.monotonic() + 10
+    while ack - ack0 < 4000 and time.monotonic() < end:
+        t = raw.tcp_in(sport, timeout=0.5, want=lambda t: _seg_len(t) > 0)
+        if t is not None and t.seq == ack:
+            ack += _seg_len(t)
+            raw.send(TCP(sport=sport, dport=80, flags="A", seq=seq, ack=ack,
+                         window=max(0, 4000 - (ack - ack0))))
+    assert ack - ack0 == 4000, f"{ack - ack0} bytes of the download came"
+    closed = time.monotonic()
+    probes, rst = [], None
+    while rst is None:
+        t = raw.tcp_in(sport, timeout=75)
+        assert t is not None, f"nothing for 75 s after {len(probes)} probes"
+        if "R" in t.flags:
+            rst = (time.monotonic(), t.seq)
+            break
+        if _seg_len(t) == 1 and t.seq == ack:
+            probes.append(time.monotonic())
+            if len(probes) <= answered:
+                raw.send(TCP(sport=sport, dport=80, flags="A", seq=seq, ack=ack, window=0))
+    gaps = [b - a for a, b in zip(probes, probes[1:] + [rst[0]])]
+    print(f"probes {len(probes)}, first {probes[0] - closed:.2f} s after the window closed, "
+          f"gaps {[round(g, 2) for g in gaps]} s, RST {rst[0] - closed:.1f} s after")
+    assert len(probes) == answered + 8, gaps  # TCP_MAX_RETRIES unanswered after the answers
+    assert rst[1] == ack, f"RST at {rst[1]}, snd_una {ack}"
+    for a, b in zip(gaps, gaps[1:]):
+        if 2 * a < 55:
+            assert 1.5 <= b / a <= 2.5, gaps  # backed off: doubled
+        else:
+            assert 55 <= b <= 66, gaps  # at TCP_RTO_MAX_US
+    after = _counters(lab)
+    assert after["tcp_zero_window_timeouts"] == before["tcp_zero_window_timeouts"] + 1
+    assert after["http_timeouts"] == before["http_timeouts"]
 
 
 def test_rfc5227_s2_1_1_arp_probe_answered(raw):

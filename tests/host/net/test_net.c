@@ -5682,6 +5682,210 @@ static void test_tcp_zero_window(void **state)
 	peer_abort(&p);
 }
 
+/* RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17: the zero-window probes of a
+ * connection whose listener has no timers of its own (the transport's
+ * bound alone). A peer that answers them — zero-window ACKs — keeps the
+ * connection for ever; TCP_MAX_RETRIES probes in a row unanswered reset it
+ * (tcp_zero_window_timeouts), as a retransmission timeout would */
+static unsigned zwp_closed;
+static void zwp_count_closed(struct tcp_conn *c)
+{
+	(void)c;
+	zwp_closed++;
+}
+
+struct zwp {
+	struct peer p;
+	struct tcp_conn *c;
+	uint32_t una; /* the probes' sequence */
+	unsigned probes;
+	uint64_t at[64]; /* when each probe left, µs */
+	bool rst;
+	uint32_t rst_seq;
+	uint64_t rst_at;
+};
+
+/* a peer with a zero window and 4000 bytes queued for it */
+static void zwp_open(struct zwp *z, uint16_t sport)
+{
+	static const struct tcp_ops ops = {.closed = zwp_count_closed};
+	static uint8_t data[4000];
+	assert_int_equal(tcp_listen(8080, &ops), 0);
+	memset(z, 0, sizeof(*z));
+	peer_init(&z->p, sport);
+	z->p.dport = 8080;
+	z->p.win = 0;
+	assert_true(peer_connect(&z->p));
+	z->p.auto_ack = false;
+	z->c = conn_of(&z->p);
+	assert_non_null(z->c);
+	assert_int_equal(z->c->snd_wnd, 0);
+	assert_int_equal(tcp_write(z->c, data, sizeof(data)), sizeof(data));
+	tcp_flush();
+	z->una = z->c->snd_una;
+	zwp_closed = 0;
+	fake_clear();
+}
+
+/* 10 ms steps for at most us, until `until` probes have come in all or
+ * a RST; each probe answered with a zero-window ACK when answer is set
+ * (its byte refused), and the peer, being there, asks for our address
+ * each minute (its ARP entry outlives ARP_TTL_US) */
+static void zwp_run(struct zwp *z, uint64_t us, unsigned until, bool answer)
+{
+	for (uint64_t t = 0; t < us && !z->rst && z->probes < until;
+	     t += 10000) {
+		if (answer && t % (60ull * 1000000) == 0) {
+			uint8_t f[64];
+			build_arp(f, ARP_OP_REQUEST, peer_mac, PEER_IP, NULL,
+				  STACK_IP);
+			inject(f, 60);
+		}
+		advance_us(10000);
+		struct tcp_view s;
+		while (fake_pop_tcp(&s)) {
+			if (s.flags & TCP_RST) {
+				z->rst = true;
+				z->rst_seq = s.seq;
+				z->rst_at = shim_clock_ns / 1000;
+				continue;
+			}
+			assert_int_equal(s.len, 1);
+			assert_int_equal(s.seq, z->una);
+			if (z->probes < ARRAY_SIZE(z->at))
+				z->at[z->probes] = shim_clock_ns / 1000;
+			z->probes++;
+			if (answer)
+				peer_ack(&z->p);
+		}
+	}
+}
+
+/* probe k + 1 follows probe k after rto0 doubled k + 1 times, at most
+ * TCP_RTO_MAX_US (the 10 ms steps of zwp_run) */
+static void zwp_check_backoff(const struct zwp *z, unsigned from, uint64_t rto0)
+{
+	for (unsigned k = from; k + 1 < z->probes; k++) {
+		uint64_t want = MIN(rto0 << (k - from + 1), TCP_RTO_MAX_US);
+		assert_in_range(z->at[k + 1] - z->at[k], want - 10000,
+				want + 10000);
+	}
+}
+
+static void test_tcp_rfc1122_s4_2_2_17_probes_answered_forever(void **state)
+{
+	(void)state;
+	struct zwp z;
+	zwp_open(&z, 40090);
+	uint64_t to0 = net_counters()->tcp_zero_window_timeouts;
+	uint64_t rto0 = z.c->rto;
+	/* half an hour: far past TCP_MAX_RETRIES probes at TCP_RTO_MAX_US */
+	zwp_run(&z, 1800ull * 1000000, ~0u, true);
+	assert_false(z.rst);
+	assert_int_equal(z.c->state, TCP_ESTABLISHED);
+	assert_true(z.probes > 3 * TCP_MAX_RETRIES);
+	assert_int_equal(z.c->probes, 0);
+	/* the answers do not stop the backoff: zero-window ACKs open
+	 * nothing */
+	zwp_check_backoff(&z, 0, rto0);
+	assert_int_equal(z.c->rto, TCP_RTO_MAX_US);
+	assert_int_equal(net_counters()->tcp_zero_window_timeouts, to0);
+	assert_int_equal(zwp_closed, 0);
+	peer_abort(&z.p);
+}
+
+/* the silent peer: TCP_MAX_RETRIES probes, backed off, then a RST at
+ * snd_una (the only sequence a zero window takes) and the slot free */
+static void test_tcp_rfc1122_s4_2_2_17_silent_peer_reset(void **state)
+{
+	(void)state;
+	struct zwp z;
+	zwp_open(&z, 40091);
+	uint64_t to0 = net_counters()->tcp_zero_window_timeouts;
+	uint64_t t0 = shim_clock_ns / 1000, rto0 = z.c->rto;
+	zwp_run(&z, (TCP_MAX_RETRIES + 1) * TCP_RTO_MAX_US, ~0u, false);
+	assert_true(z.rst);
+	assert_int_equal(z.probes, TCP_MAX_RETRIES);
+	zwp_check_backoff(&z, 0, rto0);
+	assert_in_range(z.rst_at - z.at[z.probes - 1],
+			MIN(rto0 << z.probes, TCP_RTO_MAX_US) - 10000,
+			MIN(rto0 << z.probes, TCP_RTO_MAX_US) + 10000);
+	assert_int_equal(z.rst_seq, z.una);
+	assert_int_equal(net_counters()->tcp_zero_window_timeouts, to0 + 1);
+	assert_int_equal(zwp_closed, 1);
+	assert_null(conn_of(&z.p));
+	unsigned active, max;
+	tcp_usage(&active, &max);
+	assert_int_equal(active, 0);
+	print_message("silent peer reset after %llu ms, %u probes\n",
+		      (unsigned long long)((z.rst_at - t0) / 1000), z.probes);
+	peer_free(&z.p);
+}
+
+/* answered three times, then silent: the count starts over with each
+ * answer, so TCP_MAX_RETRIES more probes go before the RST */
+static void test_tcp_rfc1122_s4_2_2_17_silent_after_answers(void **state)
+{
+	(void)state;
+	struct zwp z;
+	zwp_open(&z, 40092);
+	uint64_t rto0 = z.c->rto;
+	zwp_run(&z, 60ull * 1000000, 3, true);
+	assert_int_equal(z.probes, 3);
+	assert_int_equal(z.c->probes, 0);
+	zwp_run(&z, (TCP_MAX_RETRIES + 4) * TCP_RTO_MAX_US, ~0u, false);
+	assert_true(z.rst);
+	assert_int_equal(z.probes, 3 + TCP_MAX_RETRIES);
+	zwp_check_backoff(&z, 0, rto0);
+	assert_int_equal(z.rst_seq, z.una);
+	assert_int_equal(zwp_closed, 1);
+	assert_null(conn_of(&z.p));
+	peer_free(&z.p);
+}
+
+/* the window opens: the probes stop, the data flows, and neither the
+ * backoff nor the count carries over to the next zero window */
+static void test_tcp_rfc1122_s4_2_2_17_window_reopens(void **state)
+{
+	(void)state;
+	struct zwp z;
+	zwp_open(&z, 40093);
+	uint64_t rto0 = z.c->rto;
+	zwp_run(&z, 60ull * 1000000, 4, true);
+	assert_int_equal(z.probes, 4);
+	assert_true(z.c->rto >= rto0 << 4);
+	z.p.win = 65535;
+	z.p.auto_ack = true;
+	peer_ack(&z.p);
+	assert_false(z.c->probing);
+	assert_int_equal(z.c->probes, 0);
+	assert_true(z.c->rto < rto0 << 4);
+	peer_pump(&z.p);
+	assert_int_equal(z.p.rx_len, 4000);
+	assert_int_equal(z.c->tx_len, 0);
+	/* closed again, then the peer falls silent */
+	z.p.auto_ack = false;
+	z.p.win = 0;
+	peer_ack(&z.p);
+	assert_int_equal(z.c->snd_wnd, 0);
+	static uint8_t more[1000];
+	assert_int_equal(tcp_write(z.c, more, sizeof(more)), sizeof(more));
+	tcp_flush();
+	fake_clear();
+	uint64_t rto1 = z.c->rto, closed_at = shim_clock_ns / 1000;
+	assert_true(rto1 < rto0 << 4);
+	z.una = z.c->snd_una;
+	z.probes = 0;
+	zwp_run(&z, (TCP_MAX_RETRIES + 1) * TCP_RTO_MAX_US, ~0u, false);
+	assert_true(z.rst);
+	assert_int_equal(z.probes, TCP_MAX_RETRIES);
+	assert_in_range(z.at[0] - closed_at, rto1 - 10000, rto1 + 10000);
+	zwp_check_backoff(&z, 0, rto1);
+	assert_int_equal(z.rst_seq, z.una);
+	assert_null(conn_of(&z.p));
+	peer_free(&z.p);
+}
+
 /* RFC 6298 §5: the retransmission timer runs while data is outstanding,
  * started (5.1) when data is sent and it is not running. The persist
  * timer of a zero window (RFC 9293 §3.8.6.1) shares it; when the window
@@ -8442,6 +8646,18 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_zero_window, fake_cm_setup,
 					    fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc1122_s4_2_2_17_probes_answered_forever,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc1122_s4_2_2_17_silent_peer_reset, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc1122_s4_2_2_17_silent_after_answers, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc1122_s4_2_2_17_window_reopens, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc6298_s5_1_rto_not_the_persist_timer, fake_cm_setup,
 		fake_cm_teardown),
