@@ -24,6 +24,8 @@ static bool ids_out_said;
  * devmgr_bind checks the room before it binds anything */
 static struct pci_dev *bound[AUTH_OWNER_MAX];
 static unsigned nbound;
+/* auth_fault_revocations at devmgr_poll's last look */
+static uint32_t faults_seen;
 
 /* d out of the bind order, the rest kept in theirs; false when absent */
 static bool bound_drop(const struct pci_dev *d)
@@ -429,7 +431,6 @@ static bool devmgr_restart(struct pci_dev *d)
 
 bool devmgr_poll(void)
 {
-	static uint32_t faults_seen;
 	bool ran = false;
 	/* a DMA fault revoked the owner (auth_poll) and its driver has not
 	 * said so yet (an idle one may never): recorded as its failure. Looked
@@ -457,3 +458,15 @@ bool devmgr_poll(void)
 	}
 	return ran;
 }
+
+#ifdef CAPOS_HOST
+int devmgr_host_reset(void)
+{
+	if (nbound || auth_owner_host_reset() != 0)
+		return -1;
+	next_owner = 1;
+	ids_out_said = false;
+	faults_seen = 0;
+	return 0;
+}
+#endif

@@ -110,6 +110,13 @@ void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why);
  * driver has reported yet recorded as a failure. True when it restarted
  * something */
 bool devmgr_poll(void);
+#ifdef CAPOS_HOST
+/* host tests (a fuzzer's next input): owner ids from 1 again, the
+ * authority layer's owner table as at boot (auth_owner_host_reset). Only
+ * once every function was unbound (devmgr_unbind), else -1 and nothing
+ * changed; the functions themselves (pci_devs) are the caller's */
+int devmgr_host_reset(void);
+#endif
 
 /* kernel/devmgr/policy.c: the DMA backend for a DMA-capable driver on d, and
  * why; DMA_BACKEND_NONE means "do not bind" */
