@@ -62,7 +62,11 @@ void devmgr_bind(struct pci_dev *d);
  * devmgr_bind bound them in (recorded, not pci_devs order), one line each
  * with how long it took; one without a detach is left running, said in
  * its line. Every restart due is called off, a function's whose last
- * restart failed (no driver, so nothing detached) among them. */
+ * restart failed (no driver, so nothing detached) among them, and none
+ * is set due after it until the function is bound again (a driver left
+ * running that reports then: one line, not restarted). Its one caller is
+ * the proof image's exit: panic and a fault's exit detach nothing, and
+ * the user image has no way out. */
 void devmgr_shutdown(void);
 /* Give a bound function back (a driver restart): the driver's detach,
  * then auth_owner_unbind with whether the detach confirmed the stop (0;
@@ -80,7 +84,8 @@ int devmgr_unbind(struct pci_dev *d);
 int devmgr_rebind(struct pci_dev *d);
 
 /* The supervisor. A driver that gives its device up at run time says so
- * once, from the main loop or a proof (never an interrupt handler):
+ * once, from the main loop or a proof (never an interrupt handler; one
+ * from a handler all the same is only held, for devmgr_poll):
  * devmgr_failed(d, owner, why), why a string literal. It only records;
  * devmgr_poll, the main loop's, restarts the function after a backoff —
  * devmgr_unbind, then devmgr_rebind: a fresh owner, fresh capabilities,
