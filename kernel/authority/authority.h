@@ -135,6 +135,12 @@ int auth_owner_reinstate(uint16_t owner);
 int auth_owner_unbind(uint16_t owner, bool stopped);
 /* pages every unbind so far withheld */
 uint64_t auth_unbind_withheld_pages(void);
+#ifdef CAPOS_HOST
+/* host tests (a fuzzer's next input): the owner table as at boot — no id
+ * retired, no fault revocation or withheld page counted. Only once every
+ * owner was unbound (auth_owner_unbind), else -1 and nothing changed */
+int auth_owner_host_reset(void);
+#endif
 /* the safe point (main loop, proofs): revoke every owner whose device
  * faulted since the last call; returns owners revoked */
 unsigned auth_poll(void);

@@ -520,6 +520,19 @@ uint64_t auth_unbind_withheld_pages(void)
 	return unbind_withheld_pages;
 }
 
+#ifdef CAPOS_HOST
+int auth_owner_host_reset(void)
+{
+	for (unsigned i = 0; i < AUTH_OWNER_MAX; i++)
+		if (owners[i].id)
+			return -1;
+	memset(retired, 0, sizeof(retired));
+	unbind_withheld_pages = 0;
+	fault_revocations = 0;
+	return 0;
+}
+#endif
+
 unsigned auth_poll(void)
 {
 	/* the main loop calls this on every turn: one load when nothing

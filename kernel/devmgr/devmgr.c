@@ -4,6 +4,7 @@
  * owner id for its grants; then attach. One `pci` line per function. */
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/authority/virtio_broker.h"
+#include "kernel/cpu/cpu.h"
 #include "kernel/devmgr/blockdev.h"
 #include "kernel/devmgr/shape.h"
 #include "kernel/lib/lib.h"
@@ -24,6 +25,8 @@ static bool ids_out_said;
  * devmgr_bind checks the room before it binds anything */
 static struct pci_dev *bound[AUTH_OWNER_MAX];
 static unsigned nbound;
+/* auth_fault_revocations at devmgr_poll's last look */
+static uint32_t faults_seen;
 
 /* d out of the bind order, the rest kept in theirs; false when absent */
 static bool bound_drop(const struct pci_dev *d)
@@ -188,6 +191,7 @@ void devmgr_bind(struct pci_dev *d)
 	}
 	d->restart.up_us = t0;
 	d->restart.spent = false;
+	d->restart.shut = false;
 	if (!strcmp(d->state, "unbound"))
 		strlcpy(d->state, "running", sizeof(d->state));
 	bound[nbound++] = d;
@@ -239,9 +243,12 @@ void devmgr_shutdown(void)
 	}
 	/* the kernel is leaving: no restart is due any more, the bound
 	 * functions' nor one whose last bring-up failed (not in the bind
-	 * order, nothing to detach) */
-	for (unsigned i = 0; i < pci_ndevs; i++)
+	 * order, nothing to detach), and none is set due after (shut) — one
+	 * left running for want of a detach may still report */
+	for (unsigned i = 0; i < pci_ndevs; i++) {
 		pci_devs[i].restart.pending = false;
+		pci_devs[i].restart.shut = true;
+	}
 }
 
 int devmgr_unbind(struct pci_dev *d)
@@ -307,6 +314,27 @@ static const char *devmgr_name(const struct pci_dev *d)
 	return drv ? drv->name : "(no driver)";
 }
 
+/* a report kept for devmgr_poll: the owner and its reason written, and
+ * taken, with interrupts off (an interrupt handler's report may come
+ * between the two otherwise) */
+static void held_set(struct pci_restart *r, uint16_t owner, const char *why)
+{
+	uint64_t fl = cpu_irq_save();
+	r->held = owner;
+	r->held_why = why;
+	cpu_irq_restore(fl);
+}
+
+static uint16_t held_take(struct pci_restart *r, const char **why)
+{
+	uint64_t fl = cpu_irq_save();
+	uint16_t owner = r->held;
+	*why = r->held_why;
+	r->held = 0;
+	cpu_irq_restore(fl);
+	return owner;
+}
+
 void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why)
 {
 	struct pci_restart *r = &d->restart;
@@ -314,14 +342,26 @@ void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why)
 	/* a stale instance */
 	if (!d->drv || !owner || owner != d->owner)
 		return;
-	/* inside an attach or a restart: held, and said again by
-	 * devmgr_poll once it is over. An attach that then fails unwinds it
-	 * (no driver: dropped then); one that succeeds leaves a failed
-	 * instance the supervisor must restart; a report the going
+	/* inside an attach or a restart, or an interrupt handler (it may
+	 * have cut into the main loop's own use of r): held, and said again
+	 * by devmgr_poll once that is over. An attach that then fails
+	 * unwinds it (no driver: dropped then); one that succeeds leaves a
+	 * failed instance the supervisor must restart; a report the going
 	 * instance's detach made names an owner given back (stale then) */
-	if (r->busy) {
-		r->held = owner;
-		r->held_why = why;
+	if (r->busy || cpu_isr_depth) {
+		held_set(r, owner, why);
+		return;
+	}
+	/* the kernel is leaving (devmgr_shutdown): a function left running
+	 * without a detach is not bound again behind it */
+	if (r->shut) {
+		if (r->left != owner) {
+			pci_addr_str(d, a, sizeof(a));
+			kprintf("devmgr: %s %s failed (%s) after "
+				"devmgr_shutdown; not restarted\n",
+				a, d->drv->name, why);
+		}
+		r->left = owner;
 		return;
 	}
 	/* a failure already acted on */
@@ -429,7 +469,6 @@ static bool devmgr_restart(struct pci_dev *d)
 
 bool devmgr_poll(void)
 {
-	static uint32_t faults_seen;
 	bool ran = false;
 	/* a DMA fault revoked the owner (auth_poll) and its driver has not
 	 * said so yet (an idle one may never): recorded as its failure. Looked
@@ -447,9 +486,9 @@ bool devmgr_poll(void)
 		struct pci_dev *d = &pci_devs[i];
 		struct pci_restart *r = &d->restart;
 		if (r->held && !r->busy) {
-			uint16_t owner = r->held;
-			r->held = 0;
-			devmgr_failed(d, owner, r->held_why);
+			const char *why;
+			uint16_t owner = held_take(r, &why);
+			devmgr_failed(d, owner, why);
 		}
 		if (d->restart.pending &&
 		    (int64_t)(time_now_us() - d->restart.at_us) >= 0)
@@ -457,3 +496,15 @@ bool devmgr_poll(void)
 	}
 	return ran;
 }
+
+#ifdef CAPOS_HOST
+int devmgr_host_reset(void)
+{
+	if (nbound || auth_owner_host_reset() != 0)
+		return -1;
+	next_owner = 1;
+	ids_out_said = false;
+	faults_seen = 0;
+	return 0;
+}
+#endif

@@ -62,7 +62,11 @@ void devmgr_bind(struct pci_dev *d);
  * devmgr_bind bound them in (recorded, not pci_devs order), one line each
  * with how long it took; one without a detach is left running, said in
  * its line. Every restart due is called off, a function's whose last
- * restart failed (no driver, so nothing detached) among them. */
+ * restart failed (no driver, so nothing detached) among them, and none
+ * is set due after it until the function is bound again (a driver left
+ * running that reports then: one line, not restarted). Its one caller is
+ * the proof image's exit: panic and a fault's exit detach nothing, and
+ * the user image has no way out. */
 void devmgr_shutdown(void);
 /* Give a bound function back (a driver restart): the driver's detach,
  * then auth_owner_unbind with whether the detach confirmed the stop (0;
@@ -80,7 +84,8 @@ int devmgr_unbind(struct pci_dev *d);
 int devmgr_rebind(struct pci_dev *d);
 
 /* The supervisor. A driver that gives its device up at run time says so
- * once, from the main loop or a proof (never an interrupt handler):
+ * once, from the main loop or a proof (never an interrupt handler; one
+ * from a handler all the same is only held, for devmgr_poll):
  * devmgr_failed(d, owner, why), why a string literal. It only records;
  * devmgr_poll, the main loop's, restarts the function after a backoff —
  * devmgr_unbind, then devmgr_rebind: a fresh owner, fresh capabilities,
@@ -110,6 +115,13 @@ void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why);
  * driver has reported yet recorded as a failure. True when it restarted
  * something */
 bool devmgr_poll(void);
+#ifdef CAPOS_HOST
+/* host tests (a fuzzer's next input): owner ids from 1 again, the
+ * authority layer's owner table as at boot (auth_owner_host_reset). Only
+ * once every function was unbound (devmgr_unbind), else -1 and nothing
+ * changed; the functions themselves (pci_devs) are the caller's */
+int devmgr_host_reset(void);
+#endif
 
 /* kernel/devmgr/policy.c: the DMA backend for a DMA-capable driver on d, and
  * why; DMA_BACKEND_NONE means "do not bind" */

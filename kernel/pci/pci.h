@@ -46,15 +46,19 @@ struct pci_dev {
 		uint64_t at_us;	 /* pending: when the restart runs */
 		uint64_t up_us;	 /* last bound (or restarted) at */
 		uint32_t count;	 /* restarts run since boot (/api/devices) */
-		uint16_t left;	 /* owner whose deliberate revocation was
-				  * said (not restarted) */
-		uint16_t held;	 /* owner that reported inside an attach
-				  * or a restart (busy), said again after */
+		uint16_t left;	 /* owner whose report was refused with a
+				  * line (a deliberate revocation, after
+				  * devmgr_shutdown): said once */
+		uint16_t held;	 /* owner that reported inside an attach,
+				  * a restart (busy) or an interrupt
+				  * handler, said again by devmgr_poll */
 		const char *held_why; /* its reason */
 		uint8_t used;	      /* of DEVMGR_RESTART_MAX, this streak */
 		bool pending;	      /* a restart is due at at_us */
 		bool spent;	      /* budget spent: left failed */
 		bool busy;	      /* inside devmgr_bind or devmgr_unbind */
+		bool shut; /* devmgr_shutdown went over it since its last
+			    * bind: never restarted */
 	} restart;
 	/* a driver layer's disable of the device failed (the NVMe broker's
 	 * CC.EN=0, kernel/authority/nvme_broker.c): it may still use memory

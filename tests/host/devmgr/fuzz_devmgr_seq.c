@@ -2,10 +2,12 @@
  * (kernel/devmgr/devmgr.c: devmgr_failed, devmgr_poll) under hostile
  * sequences, with the real policy and owner table: drivers that report
  * failures now, twice, from a stale owner, from inside their attach or
- * detach, attaches that fail; an operator's (a proof's) unbind, rebind,
- * revocation and reinstatement; the clock jumping by milliseconds up to
- * past DEVMGR_RESTART_CLEAN_US. Oracles, checked after every step by an
- * independent record of what the harness did:
+ * detach or an interrupt handler, attaches that fail; an operator's (a
+ * proof's) unbind, rebind, revocation and reinstatement; the kernel's
+ * devmgr_shutdown (function 2's driver has no detach: left running); the
+ * clock jumping by milliseconds up to past DEVMGR_RESTART_CLEAN_US.
+ * Oracles, checked after every step by an independent record of what the
+ * harness did:
  *   - one live owner at most per function (every id it was seen holding
  *     and every id up to the highest seen asked of the owner table);
  *   - the budget: restarts k and k + DEVMGR_RESTART_MAX of one function
@@ -13,22 +15,26 @@
  *     DEVMGR_RESTART_MAX restarts, the next needs a clean run since);
  *   - no restart of a function the operator unbound (until it binds it
  *     again), nor of one whose owner it revoked while a driver held it
- *     (until it reinstates, unbinds or rebinds it).
- * Owner ids are never reused (devmgr_own), so each input runs in a child
- * process from the same fresh state: blind (coverage does not reach the
- * parent), the oracles whole. Input: one op byte and one argument byte a
- * step. */
-#include <errno.h>
+ *     (until it reinstates, unbinds or rebinds it);
+ *   - no restart after devmgr_shutdown (until the operator binds the
+ *     function again);
+ *   - a report from an interrupt handler only recorded: the function's
+ *     restart state as before but the report held (a current owner's),
+ *     and no line.
+ * Each input starts from the state of boot, in this process (coverage
+ * guides it): every function the last input left holding an owner is
+ * given back through the real devmgr_unbind, then owner ids start at 1
+ * again (devmgr_host_reset, host builds only). Input: one op byte and one
+ * argument byte a step. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "kernel/authority/authority.h"
+#include "kernel/cpu/cpu.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/lib/lib.h"
 #include "kernel/pci/pci.h"
@@ -67,14 +73,21 @@ static const struct driver seq_drv = {.name = "seq",
 				      .dma = true,
 				      .attach = seq_attach,
 				      .detach = seq_detach};
-const struct driver *const devmgr_drivers[] = {&seq_drv};
-const unsigned devmgr_ndrivers = 1;
+/* function 2's: no detach, so devmgr_shutdown leaves it running */
+static const struct pci_match nodetach_ids[] = {{0x1234, 0x0043, 0, 0}};
+static const struct driver nodetach_drv = {.name = "nodetach",
+					   .ids = nodetach_ids,
+					   .nids = 1,
+					   .dma = true,
+					   .attach = seq_attach};
+const struct driver *const devmgr_drivers[] = {&seq_drv, &nodetach_drv};
+const unsigned devmgr_ndrivers = 2;
 
 /* ---- the record --------------------------------------------------------- */
 static uint16_t max_id; /* the highest owner id seen */
 static uint64_t restart_at[NFN][DEVMGR_RESTART_MAX + 1];
 static uint32_t restarts_seen[NFN];
-static bool op_unbound[NFN], op_revoked[NFN];
+static bool op_unbound[NFN], op_revoked[NFN], op_shut[NFN];
 
 static uint64_t now_us(void)
 {
@@ -111,6 +124,8 @@ static void check(void)
 				bug("restart of a function whose owner the "
 				    "operator revoked",
 				    i);
+			if (op_shut[i])
+				bug("restart after devmgr_shutdown", i);
 			uint64_t *t = restart_at[i];
 			if (k >= DEVMGR_RESTART_MAX &&
 			    now_us() - t[k % (DEVMGR_RESTART_MAX + 1)] <=
@@ -125,15 +140,68 @@ static void check(void)
 	}
 }
 
+/* the driver reports from an interrupt handler, as its own owner (arg
+ * even) or a stale one: only recorded */
+static void in_handler(struct pci_dev *d, uint8_t arg)
+{
+	const struct pci_restart was = d->restart;
+	uint64_t lines = shim_kprintf_calls;
+	uint16_t owner =
+	    arg & 2 ? (uint16_t)(arg / 4 % (max_id + 1)) : d->owner;
+	bool current = d->drv && owner && owner == d->owner;
+	cpu_isr_depth = 1;
+	devmgr_failed(d, owner, "in a handler");
+	cpu_isr_depth = 0;
+	const struct pci_restart *r = &d->restart;
+	if (shim_kprintf_calls != lines || r->pending != was.pending ||
+	    r->at_us != was.at_us || r->used != was.used ||
+	    r->spent != was.spent || r->count != was.count ||
+	    r->left != was.left || r->why != was.why || r->up_us != was.up_us)
+		bug("devmgr_failed acted inside an interrupt handler",
+		    (unsigned)(d - pci_devs));
+	if (r->held != (current ? owner : was.held))
+		bug("a report from an interrupt handler not held as it was "
+		    "made",
+		    (unsigned)(d - pci_devs));
+}
+
+/* the state of boot: the last input's functions given back through the
+ * real unbind (its knobs off first: no report, no failure from the
+ * detach), any owner left over too, then the device manager's and the
+ * authority layer's tables as at boot and a fresh record */
+static void reset(void)
+{
+	memset(attach_fails, 0, sizeof(attach_fails));
+	memset(report_in_attach, 0, sizeof(report_in_attach));
+	memset(report_in_detach, 0, sizeof(report_in_detach));
+	for (unsigned i = 0; i < NFN; i++)
+		if (pci_devs[i].owner && auth_owner_facts(pci_devs[i].owner))
+			(void)devmgr_unbind(&pci_devs[i]);
+	for (unsigned id = 1; id <= max_id; id++)
+		if (auth_owner_facts((uint16_t)id))
+			(void)auth_owner_unbind((uint16_t)id, true);
+	if (devmgr_host_reset() != 0)
+		bug("an owner left after every function was unbound", 0);
+	memset(pci_devs, 0, sizeof(pci_devs));
+	max_id = 0;
+	memset(restart_at, 0, sizeof(restart_at));
+	memset(restarts_seen, 0, sizeof(restarts_seen));
+	memset(op_unbound, 0, sizeof(op_unbound));
+	memset(op_revoked, 0, sizeof(op_revoked));
+	memset(op_shut, 0, sizeof(op_shut));
+	shim_clock_ns = 0;
+}
+
 static void run(const uint8_t *in, size_t n)
 {
 	shim_quiet = 1;
+	reset();
 	pci_ndevs = NFN;
 	for (unsigned i = 0; i < NFN; i++) {
 		struct pci_dev *d = &pci_devs[i];
 		d->dev = (uint8_t)i;
 		d->vendor = 0x1234;
-		d->device = 0x0042;
+		d->device = i == 2 ? 0x0043 : 0x0042;
 		strlcpy(d->state, "unbound", sizeof(d->state));
 	}
 	devmgr_bind_all();
@@ -142,6 +210,17 @@ static void run(const uint8_t *in, size_t n)
 		uint8_t op = in[p], arg = in[p + 1];
 		unsigned i = arg % NFN;
 		struct pci_dev *d = &pci_devs[i];
+		/* 240..255: the kernel's (below them, op % 12 as before) */
+		if (op >= 240) {
+			if (op & 1)
+				in_handler(d, arg);
+			else {
+				devmgr_shutdown();
+				memset(op_shut, 1, sizeof(op_shut));
+			}
+			check();
+			continue;
+		}
 		switch (op % 12) {
 		case 0: /* the driver gives the device up */
 		case 1:
@@ -158,7 +237,8 @@ static void run(const uint8_t *in, size_t n)
 			}
 			break;
 		case 4: /* and binds it again */
-			(void)devmgr_rebind(d);
+			if (devmgr_rebind(d) == 0)
+				op_shut[i] = false;
 			op_unbound[i] = op_revoked[i] = false;
 			break;
 		case 5: /* a proof revokes its owner */
@@ -194,22 +274,6 @@ static void run(const uint8_t *in, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 {
-	pid_t pid = fork();
-	if (pid < 0)
-		abort();
-	if (pid == 0) {
-		run(in, n);
-		_exit(0);
-	}
-	int st = 0;
-	pid_t w;
-	/* libFuzzer's -timeout is a SIGALRM every second: a wait it
-	 * interrupts is waited again, not taken for the child's failure (an
-	 * 8 s run of make test died so, with no report) */
-	do
-		w = waitpid(pid, &st, 0);
-	while (w < 0 && errno == EINTR);
-	if (w != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		abort(); /* the child's report is on stderr */
+	run(in, n);
 	return 0;
 }

@@ -21,10 +21,12 @@ $(BUILD)/host/devmgr_policy_test: tests/host/devmgr/test_policy.c \
 		kernel/lib/status.c $(AUTH_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LIBS)
-# fuzz_devmgr_seq: the supervisor under hostile sequences of failures,
-# operator unbinds, rebinds and revocations and clock jumps; oracles: one
-# live owner per function, the restart budget, no restart behind an
-# operator (docs/authority-gate-design.md)
+# fuzz_devmgr_seq: the supervisor under hostile sequences of failures (from
+# interrupt handlers too), operator unbinds, rebinds and revocations,
+# devmgr_shutdown and clock jumps, in-process; oracles: one live owner per
+# function, the restart budget, no restart behind an operator nor after
+# the shutdown, a handler's report only held
+# (docs/authority-gate-design.md)
 FUZZERS += $(BUILD)/fuzz/fuzz_devmgr_seq
 $(BUILD)/fuzz/fuzz_devmgr_seq: tests/host/devmgr/fuzz_devmgr_seq.c tests/host/devmgr/devmgr_env.c \
 		kernel/devmgr/devmgr.c kernel/devmgr/blockdev.c kernel/devmgr/policy.c kernel/devmgr/shape.c \

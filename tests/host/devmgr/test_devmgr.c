@@ -16,6 +16,7 @@
 
 #include "kernel/authority/authority.h"
 #include "kernel/authority/virtio_broker.h"
+#include "kernel/cpu/cpu.h"
 #include "kernel/devmgr/blockdev.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/devmgr/shape.h"
@@ -899,6 +900,65 @@ static void test_shutdown_calls_off_due_restarts(void **st)
 	assert_null(strstr(buf, "\"restart\":\"pending\""));
 }
 
+/* a driver's report from an interrupt handler (cpu_isr_depth) is only
+ * recorded: no line, nothing due, the budget untouched — it may have cut
+ * into the main loop's own restart of the function — and devmgr_poll acts
+ * on it as on any other; a stale report from a handler does not displace
+ * it. Before, the handler's call set the restart due and spent budget
+ * right there */
+static void test_failure_in_interrupt_only_recorded(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	uint16_t owner = d->owner;
+	uint32_t count = d->restart.count;
+	uint8_t used = d->restart.used;
+	shim_count_lines("devmgr: ");
+	cpu_isr_depth = 1;
+	devmgr_failed(d, owner, "broken ring in a handler");
+	devmgr_failed(d, (uint16_t)(owner - 1), "stale in a handler");
+	cpu_isr_depth = 0;
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 0);
+	assert_false(d->restart.pending);
+	assert_int_equal(d->restart.used, used);
+	assert_int_equal(d->restart.held, owner);
+	assert_false(cpu_host_irqs_off);
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	assert_int_equal(d->restart.count, count + 1);
+	assert_string_equal(d->restart.why, "broken ring in a handler");
+	assert_true(d->owner && d->owner != owner);
+	assert_int_equal(d->restart.held, 0);
+}
+
+/* a report naming an owner the function does not hold — one given back
+ * by an unbind, another function's live owner, one never given out, none
+ * — is a stale instance's: no line, nothing due or held, nothing
+ * restarted */
+static void test_failure_from_stale_owner_ignored(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	uint16_t gone = d->owner;
+	assert_int_equal(devmgr_unbind(d), 0);
+	assert_int_equal(devmgr_rebind(d), 0);
+	uint32_t count = d->restart.count;
+	uint16_t other = pci_devs[2].owner;
+	assert_non_null(auth_owner_facts(other));
+	shim_count_lines("devmgr: ");
+	devmgr_failed(d, gone, "given back");
+	devmgr_failed(d, other, "another function's");
+	devmgr_failed(d, (uint16_t)(d->owner + 1), "never given out");
+	devmgr_failed(d, 0, "none");
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 0);
+	assert_false(d->restart.pending);
+	assert_int_equal(d->restart.held, 0);
+	assert_int_equal(d->restart.count, count);
+	assert_ptr_equal(pci_devs[2].drv, &unterminated_drv);
+}
+
 /* owner ids run out in a restart storm (ids are never reused: 65,535
  * binds in all): flaky is bound on the last one and fails; its restart
  * gives that owner back, is refused a new one ("refused: no owner", said
@@ -940,6 +1000,35 @@ static void test_restart_when_owner_ids_run_out(void **st)
 	assert_int_equal(devmgr_rebind(d), -1);
 }
 
+/* the kernel is leaving: a driver without a detach (devmgr_shutdown left
+ * it running) that reports a failure after the shutdown is refused with
+ * one line, however often it reports, and never bound again. Before, the
+ * report set a restart due and devmgr_poll unbound and bound the function
+ * again after the drivers had been shut down */
+static void test_no_restart_after_shutdown(void **st)
+{
+	(void)st;
+	struct pci_dev *d = &pci_devs[2];
+	assert_ptr_equal(d->drv, &unterminated_drv);
+	devmgr_shutdown();
+	assert_ptr_equal(d->drv, &unterminated_drv); /* left running */
+	uint16_t owner = d->owner;
+	advance_us(DEVMGR_RESTART_CLEAN_US);
+	shim_count_lines("devmgr: ");
+	devmgr_failed(d, owner, "broken ring");
+	devmgr_failed(d, owner, "broken ring");
+	assert_false(d->restart.pending);
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
+	assert_non_null(strstr(shim_last_line,
+			       "devmgr: 0000:00:02.0 unterminated failed "
+			       "(broken ring) after devmgr_shutdown; not "
+			       "restarted"));
+	assert_int_equal(d->owner, owner);
+	assert_int_equal(d->restart.count, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -963,7 +1052,10 @@ int main(void)
 	    cmocka_unit_test(test_failure_inside_operator_unbind_ignored),
 	    cmocka_unit_test(test_restart_budget_refill_boundary),
 	    cmocka_unit_test(test_shutdown_calls_off_due_restarts),
+	    cmocka_unit_test(test_failure_in_interrupt_only_recorded),
+	    cmocka_unit_test(test_failure_from_stale_owner_ignored),
 	    cmocka_unit_test(test_restart_when_owner_ids_run_out),
+	    cmocka_unit_test(test_no_restart_after_shutdown),
 	};
 	return cmocka_run_group_tests(t, setup, NULL);
 }
