@@ -30,8 +30,8 @@
  * a controller with a small MDTS does not pay for a large arena. */
 static unsigned nvme_arena_pages(const struct nvme_softc *sc)
 {
-	size_t bytes =
-	    2 * (size_t)nvme_broker_max_xfer(sc->broker) + NVME_ARENA_SLACK;
+	size_t bytes = 2 * (size_t)nvme_broker_max_xfer(sc->broker, sc->owner) +
+		       NVME_ARENA_SLACK;
 	return (unsigned)MIN(ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE,
 			     (size_t)NVME_ARENA_PAGES);
 }
@@ -119,7 +119,7 @@ fail:
  * controller. nvme_attach's unwind and nvme_detach both end here. */
 static void nvme_mem_free(struct nvme_softc *sc)
 {
-	if (nvme_broker_fenced(sc->broker)) {
+	if (nvme_broker_fenced(sc->broker, sc->owner)) {
 		kprintf("%s: controller did not stop: its DMA pool (%zu KiB) "
 			"is kept for good\n",
 			sc->name, sc->pool.len / 1024);
@@ -153,8 +153,8 @@ static void nvme_q_fail_all(struct nvme_softc *sc, struct nvme_queue *q)
 static int nvme_admin_start(struct nvme_softc *sc)
 {
 	nvme_q_reset(&sc->admin);
-	if (nvme_broker_enable(sc->broker, &sc->admin.sq, &sc->admin.cq,
-			       sc->admin.entries) != 0) {
+	if (nvme_broker_enable(sc->broker, sc->owner, &sc->admin.sq,
+			       &sc->admin.cq, sc->admin.entries) != 0) {
 		kprintf("%s: unable to enable controller\n", sc->name);
 		return -1;
 	}
@@ -209,8 +209,8 @@ static int nvme_ioq_start(struct nvme_softc *sc, struct nvme_queue *q)
  * the validator would refuse for its size */
 static int nvme_ident_take(struct nvme_softc *sc)
 {
-	sc->id = *nvme_broker_ident(sc->broker);
-	sc->max_xfer = nvme_broker_max_xfer(sc->broker);
+	sc->id = *nvme_broker_ident(sc->broker, sc->owner);
+	sc->max_xfer = nvme_broker_max_xfer(sc->broker, sc->owner);
 	/* the same ONCS the gate's policy holds (broker_probe) */
 	sc->oncs = sc->id.oncs & (NVME_ONCS_WRITE_ZEROES | NVME_ONCS_DSM);
 	if (sc->max_xfer < PAGE_SIZE) {
@@ -239,8 +239,9 @@ static int nvme_ioq_count(struct nvme_softc *sc)
 	}
 	unsigned nsq = (unsigned)FIELD_GET(NVME_NUMQ_NSQA, e.dw0) + 1;
 	unsigned ncq = (unsigned)FIELD_GET(NVME_NUMQ_NCQA, e.dw0) + 1;
-	sc->nioq = MIN(MIN(want, nsq),
-		       MIN(ncq, (unsigned)nvme_broker_max_qid(sc->broker)));
+	sc->nioq =
+	    MIN(MIN(want, nsq),
+		MIN(ncq, (unsigned)nvme_broker_max_qid(sc->broker, sc->owner)));
 	return sc->nioq ? 0 : -1;
 }
 
@@ -595,7 +596,7 @@ static void nvme_ns_attach(struct nvme_softc *sc,
  * the owner, then a block device each */
 static int nvme_ns_scan(struct nvme_softc *sc)
 {
-	unsigned n = nvme_broker_nns(sc->broker);
+	unsigned n = nvme_broker_nns(sc->broker, sc->owner);
 	if (!sc->ns && n) {
 		sc->ns = auth_kmem_alloc(sc->owner, n * sizeof(*sc->ns));
 		if (!sc->ns) {
@@ -606,7 +607,7 @@ static int nvme_ns_scan(struct nvme_softc *sc)
 	}
 	sc->nns = 0;
 	for (unsigned i = 0; i < n; i++)
-		nvme_ns_attach(sc, nvme_broker_ns(sc->broker, i));
+		nvme_ns_attach(sc, nvme_broker_ns(sc->broker, sc->owner, i));
 	return 0;
 }
 
@@ -624,7 +625,7 @@ static int nvme_ns_scan(struct nvme_softc *sc)
  * when the controller did not stop (the broker fenced it). */
 static int nvme_stop_answer(struct nvme_softc *sc, bool shutdown)
 {
-	uint32_t csts = nvme_broker_csts(sc->broker);
+	uint32_t csts = nvme_broker_csts(sc->broker, sc->owner);
 	bool fatal = csts == NVME_CSTS_GONE || FIELD_GET(NVME_CSTS_CFS, csts);
 	sc->stops++;
 	/* what a callback submits while the queues drain fails at once */
@@ -632,8 +633,8 @@ static int nvme_stop_answer(struct nvme_softc *sc, bool shutdown)
 	for (unsigned i = 0; i < sc->nioq; i++)
 		sc->ioq[i].live = false;
 	/* a shutdown is the stop with the notice first (1: without one) */
-	int r = shutdown ? nvme_broker_shutdown(sc->broker)
-			 : nvme_broker_stop(sc->broker);
+	int r = shutdown ? nvme_broker_shutdown(sc->broker, sc->owner)
+			 : nvme_broker_stop(sc->broker, sc->owner);
 	int said = r;
 	if (r > 0)
 		r = 0;
@@ -653,7 +654,7 @@ static int nvme_stop_answer(struct nvme_softc *sc, bool shutdown)
 			sc->name);
 	}
 	if (r == 0)
-		r = nvme_broker_reset(sc->broker);
+		r = nvme_broker_reset(sc->broker, sc->owner);
 	/* the controller is disabled: nothing it had is coming back */
 	nvme_q_fail_all(sc, &sc->admin);
 	for (unsigned i = 0; i < sc->nioq; i++)
@@ -689,8 +690,8 @@ static int nvme_ioq_delete(struct nvme_softc *sc, struct nvme_queue *q)
 
 int nvme_attach(struct nvme_softc *sc)
 {
-	sc->cap = nvme_broker_cap(sc->broker);
-	sc->vs = nvme_broker_vs(sc->broker);
+	sc->cap = nvme_broker_cap(sc->broker, sc->owner);
+	sc->vs = nvme_broker_vs(sc->broker, sc->owner);
 	sc->tsc_per_us = MAX(time_tsc_hz() / 1000000, 1ull);
 	if (nvme_mem_alloc(sc))
 		return -1;
@@ -716,7 +717,7 @@ int nvme_attach(struct nvme_softc *sc)
 	return 0;
 err_reset:
 	sc->up = false;
-	(void)nvme_broker_reset(sc->broker);
+	(void)nvme_broker_reset(sc->broker, sc->owner);
 err_pool:
 	sc->attaching = false;
 	nvme_mem_free(sc);
@@ -727,7 +728,7 @@ int nvme_detach(struct nvme_softc *sc)
 {
 	/* a timeout meanwhile fails its command, no reset (nvme_recover) */
 	sc->detaching = true;
-	uint32_t csts = nvme_broker_csts(sc->broker);
+	uint32_t csts = nvme_broker_csts(sc->broker, sc->owner);
 	bool alive = sc->up && !sc->dead && csts != NVME_CSTS_GONE &&
 		     !FIELD_GET(NVME_CSTS_CFS, csts);
 	/* the host deletes its I/O queues before a shutdown (NVMe 2.0
@@ -745,7 +746,8 @@ int nvme_detach(struct nvme_softc *sc)
 	for (unsigned i = 0; i < sc->nns; i++)
 		blockdev_unregister(&sc->ns[i].bdev);
 	auth_kmem_free(sc->owner, sc->ns,
-		       nvme_broker_nns(sc->broker) * sizeof(*sc->ns));
+		       nvme_broker_nns(sc->broker, sc->owner) *
+			   sizeof(*sc->ns));
 	sc->ns = 0;
 	sc->nns = 0;
 	return alive ? r : r < 0 ? r : 1;
@@ -758,7 +760,7 @@ int nvme_detach(struct nvme_softc *sc)
  * allows) */
 static int nvme_give_up(struct nvme_softc *sc)
 {
-	(void)nvme_broker_reset(sc->broker);
+	(void)nvme_broker_reset(sc->broker, sc->owner);
 	sc->admin.live = false;
 	for (unsigned i = 0; i < sc->nioq; i++)
 		sc->ioq[i].live = false;
@@ -889,7 +891,7 @@ void nvme_dump(struct nvme_softc *sc)
 		kprintf("  %s: nsid %u, %llu x %u bytes\n", sc->ns[i].bdev.name,
 			sc->ns[i].nsid, (unsigned long long)sc->ns[i].nsze,
 			sc->ns[i].lba_bytes);
-	nvme_broker_dump(sc->broker);
+	nvme_broker_dump(sc->broker, sc->owner);
 }
 
 /* one JSON object for /api/nvme: identity, state, namespaces, queues */

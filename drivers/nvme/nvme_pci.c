@@ -68,7 +68,7 @@ static int nvme_pci_identify(struct pci_dev *d, uint16_t owner,
 	struct nvme_broker *b;
 	if (nvme_broker_open(d, owner, &b) != 0)
 		return -1;
-	const struct nvme_ident_ctrl *id = nvme_broker_ident(b);
+	const struct nvme_ident_ctrl *id = nvme_broker_ident(b, owner);
 	strlcpy(out->model, id->mn, sizeof(out->model));
 	strlcpy(out->serial, id->sn, sizeof(out->serial));
 	return 0;

@@ -117,7 +117,7 @@ int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 	}
 	dma_wmb(); /* the entry before the tail that publishes it */
 	q->kicks++;
-	if (nvme_broker_sq_ring(sc->broker, q->id, next) < 0) {
+	if (nvme_broker_sq_ring(sc->broker, sc->owner, q->id, next) < 0) {
 		/* the gate kept its old tail: so does the driver */
 		kprintf("%s: unable to ring queue %u (tail %u refused)\n",
 			sc->name, q->id, next);
@@ -144,7 +144,8 @@ static void nvme_q_kick(struct nvme_softc *sc, struct nvme_queue *q)
 		return;
 	dma_wmb(); /* the entries before the tail that publishes them */
 	q->kicks++;
-	bool ok = nvme_broker_sq_ring(sc->broker, q->id, q->sq_tail) >= 0;
+	bool ok =
+	    nvme_broker_sq_ring(sc->broker, sc->owner, q->id, q->sq_tail) >= 0;
 	if (ok)
 		q->sq_rung = q->sq_tail;
 	else {
@@ -274,7 +275,7 @@ static int nvme_cq_drain(struct nvme_softc *sc, struct nvme_queue *q)
 		}
 		if (!k)
 			break;
-		nvme_broker_cq_head(sc->broker, q->id, q->cq_head);
+		nvme_broker_cq_head(sc->broker, sc->owner, q->id, q->cq_head);
 		for (unsigned i = 0; i < k; i++) {
 			nvme_cqe_dispatch(sc, q, &batch[i]);
 			if (sc->stops != stops)
@@ -298,7 +299,7 @@ int nvme_complete(struct nvme_softc *sc, struct nvme_queue *q)
 	/* bounded: each round empties what the gate could deliver; a round
 	 * that delivered less than a full driver CQ left nothing behind */
 	for (int round = 0; round < 8; round++) {
-		int r = nvme_broker_cq_reap(sc->broker, q->id);
+		int r = nvme_broker_cq_reap(sc->broker, sc->owner, q->id);
 		int n = nvme_cq_drain(sc, q);
 		if (r > 0 && n == 0) {
 			q->bad_phase++;
@@ -334,7 +335,7 @@ int nvme_q_drain_stopped(struct nvme_softc *sc, struct nvme_queue *q)
 		/* the gate copies while the driver's CQ has room; the drain
 		 * consumes and reports the head, which makes room for the
 		 * rest (in the device's order) */
-		int r = nvme_broker_cq_reap(sc->broker, q->id);
+		int r = nvme_broker_cq_reap(sc->broker, sc->owner, q->id);
 		if (r < 0)
 			break; /* the broker kept nothing: none is believed */
 		int n = nvme_cq_drain(sc, q);
@@ -349,7 +350,7 @@ int nvme_q_drain_stopped(struct nvme_softc *sc, struct nvme_queue *q)
  * wait drags on, not on every poll (a register read is a device access) */
 static bool nvme_cfs(struct nvme_softc *sc)
 {
-	uint32_t csts = nvme_broker_csts(sc->broker);
+	uint32_t csts = nvme_broker_csts(sc->broker, sc->owner);
 	if (csts == NVME_CSTS_GONE || FIELD_GET(NVME_CSTS_CFS, csts)) {
 		kprintf("%s: controller fatal status (CSTS 0x%x)\n", sc->name,
 			csts);

@@ -337,7 +337,7 @@ static uint8_t *vnet_buf(const struct vnet_q *q, uint16_t id)
 
 static void vnet_kick(struct vnet_softc *sc, uint32_t off, uint16_t qidx)
 {
-	if (virtio_broker_need_notify(sc->vp.vb, qidx)) {
+	if (virtio_broker_need_notify(sc->vp.vb, sc->vp.owner, qidx)) {
 		virtio_pci_notify(&sc->vp, off, qidx);
 		sc->notifies++;
 	}
@@ -348,7 +348,7 @@ static void vnet_post(struct vnet_softc *sc, uint16_t qidx, uint16_t id,
 		      uint32_t len)
 {
 	/* refused: our own bookkeeping is wrong, so stop */
-	if (virtio_broker_post(sc->vp.vb, qidx, id, len) != 0)
+	if (virtio_broker_post(sc->vp.vb, sc->vp.owner, qidx, id, len) != 0)
 		vnet_fail(sc, "post refused by the broker");
 }
 
@@ -370,8 +370,8 @@ static void vnet_tx_reclaim(struct vnet_softc *sc)
 	uint16_t id;
 	uint32_t len;
 	int r;
-	while ((r = virtio_broker_take(sc->vp.vb, VIRTIO_NET_TXQ, &id, &len)) ==
-	       1)
+	while ((r = virtio_broker_take(sc->vp.vb, sc->vp.owner, VIRTIO_NET_TXQ,
+				       &id, &len)) == 1)
 		vnet_id_put(&sc->tx, id);
 	if (r < 0)
 		vnet_fail(sc, "broken ring");
@@ -389,15 +389,18 @@ static void vnet_tx_reclaim(struct vnet_softc *sc)
 static int vnet_rx_take(struct vnet_softc *sc, uint16_t *id, uint32_t *len)
 {
 	struct virtio_broker vb = sc->vp.vb;
-	int r = virtio_broker_take(vb, VIRTIO_NET_RXQ, id, len);
+	int r = virtio_broker_take(vb, sc->vp.owner, VIRTIO_NET_RXQ, id, len);
 	if (r == 0 && sc->rx_irq_off) {
-		virtio_broker_suppress_irq(vb, VIRTIO_NET_RXQ, false);
+		virtio_broker_suppress_irq(vb, sc->vp.owner, VIRTIO_NET_RXQ,
+					   false);
 		sc->rx_irq_off = false;
 		mb(); /* the flag visible before the index is read again */
-		r = virtio_broker_take(vb, VIRTIO_NET_RXQ, id, len);
+		r = virtio_broker_take(vb, sc->vp.owner, VIRTIO_NET_RXQ, id,
+				       len);
 	}
 	if (r == 1 && !sc->rx_irq_off) {
-		virtio_broker_suppress_irq(vb, VIRTIO_NET_RXQ, true);
+		virtio_broker_suppress_irq(vb, sc->vp.owner, VIRTIO_NET_RXQ,
+					   true);
 		sc->rx_irq_off = true;
 	}
 	return r;
@@ -606,7 +609,7 @@ static int vnet_attach(struct pci_dev *d, uint16_t owner)
 	/* finished transmits are reaped on every send and receive: an interrupt
 	 * for them would only cost an exit (§2.7.7; the vector stays mapped).
 	 * vnet.txirq=1 keeps them, for the side-by-side bench. */
-	virtio_broker_suppress_irq(sc->vp.vb, VIRTIO_NET_TXQ,
+	virtio_broker_suppress_irq(sc->vp.vb, sc->vp.owner, VIRTIO_NET_TXQ,
 				   cmdline_u64("vnet.txirq", 0) == 0);
 	vnet_rx_fill(sc);
 	for (unsigned i = 0; sc->msix && i < VNET_NVEC; i++)

@@ -161,7 +161,7 @@ uint8_t virtio_pci_status(const struct virtio_pci *vp)
 
 int virtio_pci_status_set(struct virtio_pci *vp, uint8_t bits)
 {
-	if (virtio_broker_status_set(vp->vb, bits) != 0)
+	if (virtio_broker_status_set(vp->vb, vp->owner, bits) != 0)
 		return -1;
 	vp->status |= bits;
 	return 0;
@@ -170,7 +170,7 @@ int virtio_pci_status_set(struct virtio_pci *vp, uint8_t bits)
 uint8_t virtio_pci_stop(struct virtio_pci *vp, bool failed, uint64_t wait_us)
 {
 	vp->status = 0;
-	return virtio_broker_reset(vp->vb, failed, wait_us);
+	return virtio_broker_reset(vp->vb, vp->owner, failed, wait_us);
 }
 
 int virtio_pci_reset(struct virtio_pci *vp)
@@ -189,7 +189,8 @@ int virtio_pci_reset(struct virtio_pci *vp)
 int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
 			 uint64_t required)
 {
-	if (virtio_broker_negotiate(vp->vb, wanted, required, &vp->features))
+	if (virtio_broker_negotiate(vp->vb, vp->owner, wanted, required,
+				    &vp->features))
 		return -1;
 	vp->status |= VIRTIO_STATUS_FEATURES_OK;
 	return 0;
@@ -197,7 +198,7 @@ int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted,
 
 bool virtio_pci_config_vector(struct virtio_pci *vp, uint16_t vec)
 {
-	return virtio_broker_config_vector(vp->vb, vec);
+	return virtio_broker_config_vector(vp->vb, vp->owner, vec);
 }
 
 uint16_t virtio_pci_num_queues(struct virtio_pci *vp)
@@ -207,7 +208,7 @@ uint16_t virtio_pci_num_queues(struct virtio_pci *vp)
 
 uint16_t virtio_pci_queue_max(struct virtio_pci *vp, uint16_t qidx)
 {
-	return virtio_broker_queue_max(vp->vb, qidx);
+	return virtio_broker_queue_max(vp->vb, vp->owner, qidx);
 }
 
 int virtio_pci_queue_enable(struct virtio_pci *vp, uint16_t qidx, uint16_t size,
@@ -216,7 +217,7 @@ int virtio_pci_queue_enable(struct virtio_pci *vp, uint16_t qidx, uint16_t size,
 			    uint32_t *notify_off)
 {
 	uint16_t noff;
-	if (virtio_broker_queue(vp->vb, qidx, size, bufs, buf_size,
+	if (virtio_broker_queue(vp->vb, vp->owner, qidx, size, bufs, buf_size,
 				device_writes, vec, &noff) != 0)
 		return -1;
 	/* §4.1.4.4: cap.offset + queue_notify_off * notify_off_multiplier; the

@@ -82,6 +82,17 @@ bool auth_refused(uint16_t owner, enum auth_reason r)
 	return false;
 }
 
+bool auth_broker_caller(uint16_t owner, uint16_t caller, const char *who,
+			const char *what)
+{
+	if (caller == owner)
+		return true;
+	if (auth_refused(caller, AUTH_NOT_GRANTED))
+		kprintf("%s: %s refused: owner %u named owner %u's broker\n",
+			who, what, caller, owner);
+	return false;
+}
+
 bool auth_in_interrupt(uint16_t owner, const char *what)
 {
 	if (!cpu_isr_depth)

@@ -104,6 +104,14 @@ void auth_owners_json(struct json *j); /* kernel/authority/owner.c */
  * refusals never silence another's. */
 #define AUTH_REFUSAL_LINES 4
 bool auth_refused(uint16_t owner, enum auth_reason r);
+/* A broker call (the virtio and the NVMe broker alike) names its caller,
+ * as mmio_grant, irq_bind and auth_kmem_free name theirs: a handle of
+ * owner's broker is owner's alone. true when caller is owner; otherwise
+ * the call is refused — counted not-granted in the caller's row, one line
+ * bounded as every refusal ("<who>: <what> refused: owner <caller> named
+ * owner <owner>'s broker") — and the caller gets nothing of the broker */
+bool auth_broker_caller(uint16_t owner, uint16_t caller, const char *who,
+			const char *what);
 /* the row of lines said per reason of a bound owner, NULL when not bound
  * (owner.c) */
 uint8_t *auth_owner_said(uint16_t owner);

@@ -126,7 +126,8 @@ static struct nvme_broker *broker_handle(const struct nvme_broker *b)
 						 b->slot);
 }
 
-static struct nvme_broker *broker_get(const struct nvme_broker *h)
+/* the open broker handle h names, or NULL */
+static struct nvme_broker *broker_find(const struct nvme_broker *h)
 {
 	uint64_t v = (uintptr_t)h;
 	uint64_t slot = v & 0xffff;
@@ -135,6 +136,19 @@ static struct nvme_broker *broker_get(const struct nvme_broker *h)
 	    broker_gen[slot] != (uint32_t)(v >> 16))
 		return 0;
 	return broker_slot[slot];
+}
+
+/* the open broker h names, for a call by caller (each call names its
+ * owner): NULL, silently, for a handle of no open broker (the accessors
+ * answer nothing), and NULL for another owner's broker, refused, counted
+ * and said (auth_broker_caller) */
+static struct nvme_broker *broker_get(const struct nvme_broker *h,
+				      uint16_t caller, const char *what)
+{
+	struct nvme_broker *b = broker_find(h);
+	return b && auth_broker_caller(b->owner, caller, "nvme-broker", what)
+		   ? b
+		   : 0;
 }
 
 /* b closes: its slot free for the next broker (whose generation differs),
@@ -440,18 +454,19 @@ static uint64_t broker_unbound(void *arg, uint16_t owner, bool stopped)
 	return withheld;
 }
 
-/* a call through the handle of a closed broker: refused, counted
- * (stale-generation, in the row of ids no owner holds), a line at most
- * AUTH_REFUSAL_LINES times */
-static bool broker_dead(const struct nvme_broker *b, const char *what)
+/* broker_get for a call that acts: a handle of no open broker is refused
+ * too, counted (stale-generation, in the row of ids no owner holds), a
+ * line at most AUTH_REFUSAL_LINES times */
+static struct nvme_broker *broker_use(const struct nvme_broker *h,
+				      uint16_t caller, const char *what)
 {
-	if (b)
-		return false;
+	if (broker_find(h))
+		return broker_get(h, caller, what);
 	if (auth_refused(0, AUTH_STALE_GEN))
 		kprintf("nvme-broker: %s refused: the handle names a closed "
 			"broker (its owner unbound, or its open failed)\n",
 			what);
-	return true;
+	return 0;
 }
 
 CMDLINE_KEY(nvme_addr_checks, "nvme.addr_checks",
@@ -1064,11 +1079,12 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	return 0;
 }
 
-int nvme_broker_enable(struct nvme_broker *h, const struct dma_buf *asq,
-		       const struct dma_buf *acq, uint16_t entries)
+int nvme_broker_enable(struct nvme_broker *h, uint16_t owner,
+		       const struct dma_buf *asq, const struct dma_buf *acq,
+		       uint16_t entries)
 {
-	struct nvme_broker *b = broker_get(h);
-	if (broker_dead(b, "enable"))
+	struct nvme_broker *b = broker_use(h, owner, "enable");
+	if (!b)
 		return -1;
 	uint64_t sasq, sacq;
 	if (b->enabled) {
@@ -1210,18 +1226,18 @@ static uint32_t broker_shutdown_us(const struct nvme_broker *b)
 		   NVME_SHUTDOWN_MAX_US);
 }
 
-uint32_t nvme_broker_shutdown_us(const struct nvme_broker *h)
+uint32_t nvme_broker_shutdown_us(const struct nvme_broker *h, uint16_t owner)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_get(h, owner, "shutdown us");
 	if (!b)
 		return NVME_SHUTDOWN_MAX_US;
 	return broker_shutdown_us(b);
 }
 
-int nvme_broker_stop(struct nvme_broker *h)
+int nvme_broker_stop(struct nvme_broker *h, uint16_t owner)
 {
-	struct nvme_broker *b = broker_get(h);
-	if (broker_dead(b, "stop"))
+	struct nvme_broker *b = broker_use(h, owner, "stop");
+	if (!b)
 		return -1;
 	return broker_stop_drain(b);
 }
@@ -1260,10 +1276,10 @@ static int broker_shn(struct nvme_broker *b)
 	}
 }
 
-int nvme_broker_shutdown(struct nvme_broker *h)
+int nvme_broker_shutdown(struct nvme_broker *h, uint16_t owner)
 {
-	struct nvme_broker *b = broker_get(h);
-	if (broker_dead(b, "shutdown"))
+	struct nvme_broker *b = broker_use(h, owner, "shutdown");
+	if (!b)
 		return -1;
 	if (!b->enabled) {
 		int r = broker_idle_stop(b, "shutdown");
@@ -1291,19 +1307,20 @@ int nvme_broker_shutdown(struct nvme_broker *h)
  * it), so its reset fails however CSTS reads now, as nvme_broker_stop
  * does: no caller may take it for a controller that is back. The queues
  * and shadows are dropped all the same. */
-int nvme_broker_reset(struct nvme_broker *h)
+int nvme_broker_reset(struct nvme_broker *h, uint16_t owner)
 {
-	struct nvme_broker *b = broker_get(h);
-	if (broker_dead(b, "reset"))
+	struct nvme_broker *b = broker_use(h, owner, "reset");
+	if (!b)
 		return -1;
 	int r = broker_stop(b);
 	return b->fenced ? -1 : r;
 }
 
-int nvme_broker_sq_ring(struct nvme_broker *h, uint16_t qid, uint16_t tail)
+int nvme_broker_sq_ring(struct nvme_broker *h, uint16_t owner, uint16_t qid,
+			uint16_t tail)
 {
-	struct nvme_broker *b = broker_get(h);
-	if (broker_dead(b, "sq ring"))
+	struct nvme_broker *b = broker_use(h, owner, "sq ring");
+	if (!b)
 		return -1;
 	if (!b->enabled)
 		return -1;
@@ -1319,10 +1336,10 @@ int nvme_broker_sq_ring(struct nvme_broker *h, uint16_t qid, uint16_t tail)
 	return nvme_gate_sq_ring(&b->gate, qid, tail);
 }
 
-int nvme_broker_cq_reap(struct nvme_broker *h, uint16_t qid)
+int nvme_broker_cq_reap(struct nvme_broker *h, uint16_t owner, uint16_t qid)
 {
-	struct nvme_broker *b = broker_get(h);
-	if (broker_dead(b, "cq reap"))
+	struct nvme_broker *b = broker_use(h, owner, "cq reap");
+	if (!b)
 		return -1;
 	if (!b->enabled && !b->draining)
 		return -1;
@@ -1339,10 +1356,11 @@ int nvme_broker_cq_reap(struct nvme_broker *h, uint16_t qid)
 	return nvme_gate_cq_reap(&b->gate, qid);
 }
 
-int nvme_broker_cq_head(struct nvme_broker *h, uint16_t qid, uint16_t head)
+int nvme_broker_cq_head(struct nvme_broker *h, uint16_t owner, uint16_t qid,
+			uint16_t head)
 {
-	struct nvme_broker *b = broker_get(h);
-	if (broker_dead(b, "cq head"))
+	struct nvme_broker *b = broker_use(h, owner, "cq head");
+	if (!b)
 		return -1;
 	if (!b->enabled && !b->draining)
 		return -1;
@@ -1357,75 +1375,76 @@ int nvme_broker_cq_head(struct nvme_broker *h, uint16_t qid, uint16_t head)
 	return nvme_gate_cq_head(&b->gate, qid, head);
 }
 
-bool nvme_broker_addr_checks(const struct nvme_broker *h)
+bool nvme_broker_addr_checks(const struct nvme_broker *h, uint16_t owner)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_get(h, owner, "addr checks");
 	if (!b)
 		return true;
 	return !b->pol.hw_confined;
 }
 
-bool nvme_broker_fenced(const struct nvme_broker *h)
+bool nvme_broker_fenced(const struct nvme_broker *h, uint16_t owner)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_get(h, owner, "fenced");
 	if (!b)
 		return true;
 	return b->fenced;
 }
 
-uint64_t nvme_broker_cap(const struct nvme_broker *h)
+uint64_t nvme_broker_cap(const struct nvme_broker *h, uint16_t owner)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_get(h, owner, "cap");
 	if (!b)
 		return 0;
 	return b->cap;
 }
-uint32_t nvme_broker_vs(const struct nvme_broker *h)
+uint32_t nvme_broker_vs(const struct nvme_broker *h, uint16_t owner)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_get(h, owner, "vs");
 	if (!b)
 		return 0;
 	return b->vs;
 }
-uint32_t nvme_broker_csts(const struct nvme_broker *h)
+uint32_t nvme_broker_csts(const struct nvme_broker *h, uint16_t owner)
 {
-	const struct nvme_broker *b = broker_get(h);
-	if (broker_dead(b, "csts"))
+	const struct nvme_broker *b = broker_use(h, owner, "csts");
+	if (!b)
 		return NVME_CSTS_GONE;
 	return reg_read32(b, NVME_REG_CSTS);
 }
-uint32_t nvme_broker_max_xfer(const struct nvme_broker *h)
+uint32_t nvme_broker_max_xfer(const struct nvme_broker *h, uint16_t owner)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_get(h, owner, "max xfer");
 	if (!b)
 		return 0;
 	return b->max_xfer;
 }
-const struct nvme_ident_ctrl *nvme_broker_ident(const struct nvme_broker *h)
+const struct nvme_ident_ctrl *nvme_broker_ident(const struct nvme_broker *h,
+						uint16_t owner)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_get(h, owner, "ident");
 	if (!b)
 		return &broker_no_ident;
 	return &b->id;
 }
-unsigned nvme_broker_nns(const struct nvme_broker *h)
+unsigned nvme_broker_nns(const struct nvme_broker *h, uint16_t owner)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_get(h, owner, "nns");
 	if (!b)
 		return 0;
 	return b->pol.nns;
 }
 const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *h,
-					    unsigned i)
+					    uint16_t owner, unsigned i)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_get(h, owner, "ns");
 	if (!b)
 		return 0;
 	return i < b->pol.nns ? &b->pol.ns[i] : 0;
 }
-uint16_t nvme_broker_max_qid(const struct nvme_broker *h)
+uint16_t nvme_broker_max_qid(const struct nvme_broker *h, uint16_t owner)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_get(h, owner, "max qid");
 	if (!b)
 		return 0;
 	return b->pol.qid_max;
@@ -1488,7 +1507,7 @@ static int broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 {
 	struct nvme_sqe c = {0};
 	struct nvme_cqe e;
-	if (broker_dead(b, "get feature"))
+	if (!b)
 		return -1;
 	/* the data, if any, goes into the one page at PRP1 (PRP2 is 0): only
 	 * a feature of the scope table, whose data is known to fit. Another
@@ -1527,32 +1546,33 @@ static int broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
 	return r;
 }
 
-int nvme_broker_get_feature(struct nvme_broker *h, uint8_t fid, uint32_t nsid,
-			    uint32_t *dw0)
+int nvme_broker_get_feature(struct nvme_broker *h, uint16_t owner, uint8_t fid,
+			    uint32_t nsid, uint32_t *dw0)
 {
-	struct nvme_broker *b = broker_get(h);
+	struct nvme_broker *b = broker_use(h, owner, "get feature");
 	return broker_get_feature(b, fid, nsid, dw0, false);
 }
 
 #ifdef CAPOS_PROOFS
-int nvme_broker_witness_feature(struct nvme_broker *h, uint8_t fid,
-				uint32_t nsid, uint32_t *dw0)
+int nvme_broker_witness_feature(struct nvme_broker *h, uint16_t owner,
+				uint8_t fid, uint32_t nsid, uint32_t *dw0)
 {
-	struct nvme_broker *b = broker_get(h);
+	struct nvme_broker *b = broker_use(h, owner, "witness feature");
 	return broker_get_feature(b, fid, nsid, dw0, true);
 }
 
-void nvme_broker_bench_shape(struct nvme_broker *h, bool addr_checks)
+void nvme_broker_bench_shape(struct nvme_broker *h, uint16_t owner,
+			     bool addr_checks)
 {
-	struct nvme_broker *b = broker_get(h);
+	struct nvme_broker *b = broker_get(h, owner, "bench shape");
 	if (!b)
 		return;
 	b->pol.hw_confined = !addr_checks && dma_owner_translated(b->owner);
 }
 
-struct nvme_broker_prof *nvme_broker_prof(struct nvme_broker *h)
+struct nvme_broker_prof *nvme_broker_prof(struct nvme_broker *h, uint16_t owner)
 {
-	struct nvme_broker *b = broker_get(h);
+	struct nvme_broker *b = broker_get(h, owner, "prof");
 	if (!b)
 		return &broker_no_prof;
 	return &b->prof;
@@ -1602,9 +1622,9 @@ static int bare_create(struct nvme_broker *b, uint8_t opc, uint32_t cdw11,
 	return nvme_cqe_sc(&e) || nvme_cqe_sct(&e) ? 1 : -1;
 }
 
-int nvme_broker_bare_open(struct nvme_broker *h)
+int nvme_broker_bare_open(struct nvme_broker *h, uint16_t owner)
 {
-	struct nvme_broker *b = broker_get(h);
+	struct nvme_broker *b = broker_get(h, owner, "bare open");
 	if (!b)
 		return -1;
 	/* not while the device may still hold the last pair's queue id */
@@ -1711,9 +1731,9 @@ static void broker_bare_close(struct nvme_broker *b)
 	b->bare = 0;
 }
 
-void nvme_broker_bare_close(struct nvme_broker *h)
+void nvme_broker_bare_close(struct nvme_broker *h, uint16_t owner)
 {
-	struct nvme_broker *b = broker_get(h);
+	struct nvme_broker *b = broker_get(h, owner, "bare close");
 	if (!b)
 		return;
 	broker_bare_close(b);
@@ -1759,10 +1779,10 @@ static void bare_issue(struct broker_bare *x, const struct nvme_bare_job *j,
 	x->tail = (uint16_t)((x->tail + 1) % NVME_BARE_ENTRIES);
 }
 
-uint64_t nvme_broker_bare_run(struct nvme_broker *h,
+uint64_t nvme_broker_bare_run(struct nvme_broker *h, uint16_t owner,
 			      const struct nvme_bare_job *j)
 {
-	struct nvme_broker *b = broker_get(h);
+	struct nvme_broker *b = broker_get(h, owner, "bare run");
 	if (!b)
 		return 0;
 	struct broker_bare *x = b->bare;
@@ -1835,24 +1855,33 @@ uint64_t nvme_broker_bare_run(struct nvme_broker *h,
 	return cycles ? cycles : 1;
 }
 #endif
-size_t nvme_broker_shadow_bytes(const struct nvme_broker *h, uint16_t qid)
+#ifdef CAPOS_HOST
+uint16_t nvme_broker_owner(const struct nvme_broker *h)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_find(h);
+	return b ? b->owner : 0;
+}
+#endif
+size_t nvme_broker_shadow_bytes(const struct nvme_broker *h, uint16_t owner,
+				uint16_t qid)
+{
+	const struct nvme_broker *b = broker_get(h, owner, "shadow bytes");
 	if (!b)
 		return 0;
 	return nvme_gate_shadow_bytes(&b->gate, qid);
 }
-const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *h)
+const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *h,
+					       uint16_t owner)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_get(h, owner, "stats");
 	if (!b)
 		return &broker_no_stats;
 	return &b->gate.stats;
 }
 
-void nvme_broker_dump(const struct nvme_broker *h)
+void nvme_broker_dump(const struct nvme_broker *h, uint16_t owner)
 {
-	const struct nvme_broker *b = broker_get(h);
+	const struct nvme_broker *b = broker_get(h, owner, "dump");
 	if (!b)
 		return;
 	kprintf("nvme-broker %s: owner %u %s CAP 0x%llx CSTS 0x%x max "

@@ -12,14 +12,16 @@
  *   nvme_broker_open(d, owner, &b)        reset (firmware leaves queues),
  *                                         the broker's own Identify
  *                                         (identity before memory)
- *   nvme_broker_ident(b), _ns(b, i)       what the controller is, and the
- *                                         namespaces the owner is granted
- *   nvme_broker_enable(b, &asq, &acq, n)  admin queues, CC.EN=1
+ *   nvme_broker_ident(b, owner),          what the controller is, and the
+ *   _ns(b, owner, i)                      namespaces the owner is granted
+ *   nvme_broker_enable(b, owner, &asq, &acq, n)  admin queues, CC.EN=1
  *   ... write SQEs in the driver's own rings as NVMe says ...
- *   nvme_broker_sq_ring(b, qid, tail)     instead of the SQ tail doorbell
- *   nvme_broker_cq_reap(b, qid)           on interrupt/poll, before reading
+ *   nvme_broker_sq_ring(b, owner, qid, tail)  instead of the SQ tail doorbell
+ *   nvme_broker_cq_reap(b, owner, qid)    on interrupt/poll, before reading
  *                                         the driver's CQ
- *   nvme_broker_cq_head(b, qid, head)     instead of the CQ head doorbell
+ *   nvme_broker_cq_head(b, owner, qid, head)  instead of the CQ head doorbell
+ * Every call names the calling owner; a handle used by another owner is
+ * refused (auth_broker_caller).
  * A rejected command completes in the driver's CQ with SCT 7, SC 0xC0
  * (NVME_GATE_SCT_CAPOS / NVME_GATE_SC_REJECTED), DNR set, and the
  * enum nvme_verdict in DW0. Create/Delete I/O SQ/CQ go through the admin
@@ -66,15 +68,16 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
  * writes CC (CSS NVM, MPS 4 KiB, IOSQES 6, IOCQES 4, EN), waits for RDY,
  * then hands the admin queue to the driver. Refused for a controller not
  * proven stopped. 0 or -1. */
-int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
-		       const struct dma_buf *acq, uint16_t entries);
+int nvme_broker_enable(struct nvme_broker *b, uint16_t owner,
+		       const struct dma_buf *asq, const struct dma_buf *acq,
+		       uint16_t entries);
 /* CC.EN=0, wait for RDY=0, turn bus mastering off; drops every gate queue
  * and shadow (after CFS or a timeout). The driver then fails its
  * outstanding commands itself and may call nvme_broker_enable again.
  * 0, or -1 when the controller did not stop now or is fenced from an
  * earlier stop (off the bus for good, never enabled again), however CSTS
  * reads: as nvme_broker_stop on a fenced controller. */
-int nvme_broker_reset(struct nvme_broker *b);
+int nvme_broker_reset(struct nvme_broker *b, uint16_t owner);
 /* The first half of a reset that delivers what the device finished: the
  * same stop (CC.EN=0, RDY=0, bus mastering off) but the gate keeps its
  * queues (nvme_gate_stop), so nvme_broker_cq_reap and nvme_broker_cq_head
@@ -84,7 +87,7 @@ int nvme_broker_reset(struct nvme_broker *b);
  * quarantined or revoked after a DMA fault the queues are dropped at once
  * (nvme_broker_cq_reap refuses: nothing it posted is believed). 0, or -1
  * when the controller did not stop: fenced, the queues dropped too. */
-int nvme_broker_stop(struct nvme_broker *b);
+int nvme_broker_stop(struct nvme_broker *b, uint16_t owner);
 /* A normal shutdown (NVMe 2.0 §3.6.2), then the stop above: CC.SHN=01b,
  * wait for CSTS.SHST=10b (the controller has flushed its volatile write
  * cache and made its state non-volatile) for at most broker's RTD3E
@@ -101,7 +104,7 @@ int nvme_broker_stop(struct nvme_broker *b);
  * SHST complete, stopped), 1 (stopped, not notified or not complete), or
  * -1 when the controller did not stop (fenced). The driver deletes its I/O
  * queues first (§3.6.2: the host should). */
-int nvme_broker_shutdown(struct nvme_broker *b);
+int nvme_broker_shutdown(struct nvme_broker *b, uint16_t owner);
 /* the wait for CSTS.SHST, microseconds: RTD3E is the controller's
  * typical entry latency, not a bound — the floor keeps one that reports
  * a few ms from being cut off mid-flush; the ceiling is Linux's default
@@ -109,27 +112,31 @@ int nvme_broker_shutdown(struct nvme_broker *b);
  * here the exit waits each controller in turn) */
 #define NVME_SHUTDOWN_MIN_US 1000000u
 #define NVME_SHUTDOWN_MAX_US 5000000u
-uint32_t nvme_broker_shutdown_us(const struct nvme_broker *b);
+uint32_t nvme_broker_shutdown_us(const struct nvme_broker *b, uint16_t owner);
 /* the doorbell gate (nvme_gate_sq_ring): entries consumed or -1 */
-int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail);
+int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t owner, uint16_t qid,
+			uint16_t tail);
 /* device completions -> driver CQ (nvme_gate_cq_reap): count or -1 */
-int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid);
+int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t owner, uint16_t qid);
 /* the driver consumed its CQ up to head (nvme_gate_cq_head): 0 or -1 */
-int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head);
+int nvme_broker_cq_head(struct nvme_broker *b, uint16_t owner, uint16_t qid,
+			uint16_t head);
 
 /* read-only registers (NVMe 2.0 §3.1.3) */
-uint64_t nvme_broker_cap(const struct nvme_broker *b);
-uint32_t nvme_broker_vs(const struct nvme_broker *b);
-uint32_t nvme_broker_csts(const struct nvme_broker *b);
+uint64_t nvme_broker_cap(const struct nvme_broker *b, uint16_t owner);
+uint32_t nvme_broker_vs(const struct nvme_broker *b, uint16_t owner);
+uint32_t nvme_broker_csts(const struct nvme_broker *b, uint16_t owner);
 /* what the broker's policy enforces, learned from its own Identify */
-uint32_t nvme_broker_max_xfer(const struct nvme_broker *b); /* bytes */
-const struct nvme_ident_ctrl *nvme_broker_ident(const struct nvme_broker *b);
+uint32_t nvme_broker_max_xfer(const struct nvme_broker *b,
+			      uint16_t owner); /* bytes */
+const struct nvme_ident_ctrl *nvme_broker_ident(const struct nvme_broker *b,
+						uint16_t owner);
 /* the namespaces granted to the owner, ascending NSID (i < nns) */
-unsigned nvme_broker_nns(const struct nvme_broker *b);
+unsigned nvme_broker_nns(const struct nvme_broker *b, uint16_t owner);
 const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *b,
-					    unsigned i);
+					    uint16_t owner, unsigned i);
 /* highest I/O queue id the driver may create (limited by the gate) */
-uint16_t nvme_broker_max_qid(const struct nvme_broker *b);
+uint16_t nvme_broker_max_qid(const struct nvme_broker *b, uint16_t owner);
 /* the kernel's own Get Features (current value) of fid on nsid, which the
  * driver may call: only a fid of the scope table (nvme_scope_find: its
  * data, if any, fits the broker's one page), and only within the owner's
@@ -137,22 +144,29 @@ uint16_t nvme_broker_max_qid(const struct nvme_broker *b);
  * a namespace-specific feature of a granted namespace, a controller-wide
  * one with NSID 0, FFFFFFFFh or a granted namespace); anything else is
  * refused unsent, with one line. 0 with *dw0, or -1. */
-int nvme_broker_get_feature(struct nvme_broker *b, uint8_t fid, uint32_t nsid,
-			    uint32_t *dw0);
+int nvme_broker_get_feature(struct nvme_broker *b, uint16_t owner, uint8_t fid,
+			    uint32_t nsid, uint32_t *dw0);
 
 /* does the gate check the device's data addresses against the owner's
  * grants? false only in the IOMMU shape (nvme_val_policy.hw_confined) */
-bool nvme_broker_addr_checks(const struct nvme_broker *b);
+bool nvme_broker_addr_checks(const struct nvme_broker *b, uint16_t owner);
 /* is the controller fenced (a disable failed: bus mastering off for good)? */
-bool nvme_broker_fenced(const struct nvme_broker *b);
+bool nvme_broker_fenced(const struct nvme_broker *b, uint16_t owner);
 
 /* kernel memory the gate holds for queue pair qid (shadows, PRP lists) */
-size_t nvme_broker_shadow_bytes(const struct nvme_broker *b, uint16_t qid);
+size_t nvme_broker_shadow_bytes(const struct nvme_broker *b, uint16_t owner,
+				uint16_t qid);
 /* verdict counters of this controller's gate */
-const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b);
+const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b,
+					       uint16_t owner);
 /* print registers, queues and verdict counts */
-void nvme_broker_dump(const struct nvme_broker *b);
+void nvme_broker_dump(const struct nvme_broker *b, uint16_t owner);
 
+#ifdef CAPOS_HOST
+/* host tests: the owner an open broker's handle was opened for (0: none),
+ * to name it in the calls they make as its driver */
+uint16_t nvme_broker_owner(const struct nvme_broker *b);
+#endif
 #ifdef CAPOS_PROOFS
 /* Proof image only: device faults enter where the controller's behaviour
  * enters the kernel — the registers the broker reads and the completions
@@ -176,8 +190,8 @@ void nvme_broker_inject_set(const struct nvme_broker_inject *hooks);
  * grants — the kernel's witness of a namespace the driver was not given
  * (kernel/proof/nvme_hostile.c reads its Error Recovery before and after
  * the hostile vectors). The scope table's page rule still holds. */
-int nvme_broker_witness_feature(struct nvme_broker *b, uint8_t fid,
-				uint32_t nsid, uint32_t *dw0);
+int nvme_broker_witness_feature(struct nvme_broker *b, uint16_t owner,
+				uint8_t fid, uint32_t nsid, uint32_t *dw0);
 
 /* Proof image only: where a command's time goes (`make bench`). While on
  * is set the broker adds TSC cycles spent in the gate's ring (validate,
@@ -189,11 +203,13 @@ struct nvme_broker_prof {
 	uint64_t ring, db_sq, reap, db_cq, head;
 	uint64_t rings, db_sq_n, db_cq_n;
 };
-struct nvme_broker_prof *nvme_broker_prof(struct nvme_broker *b);
+struct nvme_broker_prof *nvme_broker_prof(struct nvme_broker *b,
+					  uint16_t owner);
 /* Proof image only (`make bench`): the gate's shape between benchmark
  * rounds, queues idle — address checks on, or off where the IOMMU
  * translates the owner (elsewhere they stay on) */
-void nvme_broker_bench_shape(struct nvme_broker *b, bool addr_checks);
+void nvme_broker_bench_shape(struct nvme_broker *b, uint16_t owner,
+			     bool addr_checks);
 
 /* Proof image only: the bare baseline. The broker creates one I/O queue
  * pair in kernel memory through its own command path (Create I/O CQ/SQ,
@@ -215,14 +231,14 @@ struct nvme_bare_job {
 	unsigned qd, n; /* queue depth (<= NVME_BARE_QD_MAX), commands */
 };
 /* 0 or -1 (one line). Needs the admin queue enabled (the driver up). */
-int nvme_broker_bare_open(struct nvme_broker *b);
+int nvme_broker_bare_open(struct nvme_broker *b, uint16_t owner);
 /* run job: TSC cycles from first submission to last completion, 0 on an
  * error (one line) */
-uint64_t nvme_broker_bare_run(struct nvme_broker *b,
+uint64_t nvme_broker_bare_run(struct nvme_broker *b, uint16_t owner,
 			      const struct nvme_bare_job *job);
 /* delete the pair and free its memory — only once both deletes succeeded
  * or the controller stopped since: a create or delete never answered
  * leaves the pages allocated for good (the device may hold them) */
-void nvme_broker_bare_close(struct nvme_broker *b);
+void nvme_broker_bare_close(struct nvme_broker *b, uint16_t owner);
 #endif
 #endif

@@ -27,11 +27,16 @@ struct vb_queue {
 
 struct vb {
 	bool open;
-	bool revoked; /* closed by its owner's revocation */
+	/* its owner's revocation took the common window with every other
+	 * capability of the owner (auth_slots_seize): a new one before the
+	 * next use, once the owner is reinstated (vb_rearm) */
+	bool rearm;
 	struct pci_dev *d;
 	uint16_t owner;
 	struct dev_mmio common; /* the broker's own, read-write */
-	uint8_t status;		/* device_status bits set since the reset */
+	uint8_t common_bar;	/* where it lies: BAR and offset */
+	uint32_t common_off;
+	uint8_t status; /* device_status bits set since the reset */
 	char name[16];
 	struct vb_queue q[VIRTIO_BROKER_QUEUES];
 };
@@ -39,18 +44,6 @@ static struct vb vbs[VIRTIO_BROKER_MAX];
 /* a slot's generation moves on at each open: a closed broker's handle
  * never names the next one in its slot */
 static uint32_t vb_gen[VIRTIO_BROKER_MAX];
-
-static struct vb *vb_get(struct virtio_broker h, const char *what)
-{
-	bool ours = h.slot < VIRTIO_BROKER_MAX && vb_gen[h.slot] == h.gen;
-	if (ours && vbs[h.slot].open)
-		return &vbs[h.slot];
-	auth_refuse(!ours && h.slot >= VIRTIO_BROKER_MAX ? AUTH_BAD_SLOT
-		    : ours && vbs[h.slot].revoked	 ? AUTH_REVOKED
-							 : AUTH_STALE_GEN,
-		    h.slot, what);
-	return 0;
-}
 
 /* a refusal of the broker's owner: one line, bounded per owner and reason
  * (auth_refused), and -1 */
@@ -60,6 +53,53 @@ static struct vb *vb_get(struct virtio_broker h, const char *what)
 			kprintf(__VA_ARGS__);                                  \
 		-1;                                                            \
 	})
+
+/* a new common window for the broker after its owner's reinstatement
+ * (the revocation seized the last one); 0 or -1 (nothing said: the
+ * caller refuses) */
+static int vb_rearm(struct vb *b)
+{
+	pci_enable(b->d, true, false, false);
+	if (mmio_grant_broker(b->d, b->owner, b->common_bar, b->common_off,
+			      VIRTIO_COMMON_SIZE, &b->common) != 0)
+		return -1;
+	b->rearm = false;
+	return 0;
+}
+
+/* The open broker h names, for a call by caller: the handle's slot and
+ * generation, then its owner (auth_broker_caller: another owner's call is
+ * refused), then the owner not revoked — refused (owner-revoked) until
+ * it is reinstated, when the same handle works again on a device the
+ * revocation reset. NULL when refused, counted and said (bounded) */
+static struct vb *vb_get(struct virtio_broker h, uint16_t caller,
+			 const char *what)
+{
+	if (h.slot >= VIRTIO_BROKER_MAX || vb_gen[h.slot] != h.gen ||
+	    !vbs[h.slot].open) {
+		auth_refuse(h.slot >= VIRTIO_BROKER_MAX ? AUTH_BAD_SLOT
+							: AUTH_STALE_GEN,
+			    h.slot, what);
+		return 0;
+	}
+	struct vb *b = &vbs[h.slot];
+	if (!auth_broker_caller(b->owner, caller, "virtio-broker", what))
+		return 0;
+	if (auth_owner_revoked(b->owner)) {
+		VB_REFUSE(b, AUTH_REVOKED,
+			  "virtio-broker %s: %s refused: owner %u revoked\n",
+			  b->name, what, b->owner);
+		return 0;
+	}
+	if (b->rearm && vb_rearm(b) != 0) {
+		VB_REFUSE(b, AUTH_NO_MEMORY,
+			  "virtio-broker %s: %s refused: no common window "
+			  "after owner %u's reinstatement\n",
+			  b->name, what, b->owner);
+		return 0;
+	}
+	return b;
+}
 
 static uint8_t rd8(struct vb *b, uint32_t off)
 {
@@ -112,13 +152,21 @@ static uint8_t vb_reset(struct vb *b, bool failed, uint64_t wait_us)
 	return s;
 }
 
-/* the owner's revocation (a DMA fault, an unbind): the device is off the
- * bus already; reset it, and close. What an unconfirmed reset leaves —
- * the rings, the pins on the buffer pools — stays for good: the unbind
- * counts it withheld */
+/* the owner's revocation (a DMA fault, an operator, an unbind): the
+ * device is off the bus already; reset it. The broker stays its owner's,
+ * as the NVMe broker does: every call refused while the owner is revoked
+ * (vb_get), and after auth_owner_reinstate the same handle brings the
+ * device up again from its reset. What an unconfirmed reset leaves — the
+ * rings, the pins on the buffer pools — stays until a later reset is
+ * confirmed, for good if none is (the unbind counts it withheld). A
+ * revocation again without a reinstatement between (an unbind of the
+ * revoked owner) finds nothing set up since — every call was refused —
+ * and its window seized: nothing to reset */
 static void vb_revoked(void *arg, uint16_t owner)
 {
 	struct vb *b = arg;
+	if (auth_owner_revoked(owner) || (b->rearm && vb_rearm(b) != 0))
+		return;
 	uint8_t s = vb_reset(b, false, VIRTIO_BROKER_RESET_US);
 	unsigned held = 0;
 	for (unsigned i = 0; i < VIRTIO_BROKER_QUEUES; i++)
@@ -128,9 +176,22 @@ static void vb_revoked(void *arg, uint16_t owner)
 			"not confirm its reset (status 0x%x): %u queues' "
 			"rings and buffer pools withheld\n",
 			b->name, owner, s, held);
+	b->rearm = true; /* the revocation seizes the window next */
+}
+
+/* the owner is being unbound (auth_owner_unbind, after its revocation:
+ * vb_revoked reset the device): the broker closes for good, its slot free
+ * for the next open, whose generation differs, so every later call
+ * through the old handle is refused (stale-generation). Rings a reset
+ * never confirmed stay charged to the owner: the unbind counts them
+ * withheld */
+static uint64_t vb_unbound(void *arg, uint16_t owner, bool stopped)
+{
+	struct vb *b = arg;
+	(void)owner, (void)stopped;
 	b->open = false;
-	b->revoked = true;
-	auth_owner_on_revoke(owner, NULL, NULL);
+	b->rearm = false;
+	return 0;
 }
 
 int virtio_broker_open(struct pci_dev *d, uint16_t owner,
@@ -224,6 +285,8 @@ int virtio_broker_open(struct pci_dev *d, uint16_t owner,
 	memset(b, 0, sizeof(*b));
 	b->d = d;
 	b->owner = owner;
+	b->common_bar = common[use].bar;
+	b->common_off = common[use].off;
 	strlcpy(b->name, a, sizeof(b->name));
 	/* the guards first: they refuse if the owner holds a writable
 	 * window over a common structure already */
@@ -242,14 +305,15 @@ int virtio_broker_open(struct pci_dev *d, uint16_t owner,
 	b->open = true;
 	vb_gen[free]++;
 	auth_owner_on_revoke(owner, vb_revoked, b);
+	auth_owner_on_unbind(owner, vb_unbound, b);
 	*out = (struct virtio_broker){(uint16_t)free, vb_gen[free]};
 	return 0;
 }
 
-uint8_t virtio_broker_reset(struct virtio_broker h, bool failed,
+uint8_t virtio_broker_reset(struct virtio_broker h, uint16_t owner, bool failed,
 			    uint64_t wait_us)
 {
-	struct vb *b = vb_get(h, "virtio reset");
+	struct vb *b = vb_get(h, owner, "virtio reset");
 	return b ? vb_reset(b, failed, wait_us) : 0xff;
 }
 
@@ -267,9 +331,10 @@ static int vb_status_write(struct vb *b, uint8_t bits)
 	return 0;
 }
 
-int virtio_broker_status_set(struct virtio_broker h, uint8_t bits)
+int virtio_broker_status_set(struct virtio_broker h, uint16_t owner,
+			     uint8_t bits)
 {
-	struct vb *b = vb_get(h, "virtio status");
+	struct vb *b = vb_get(h, owner, "virtio status");
 	if (!b)
 		return -1;
 	const uint8_t allowed = VIRTIO_STATUS_ACKNOWLEDGE |
@@ -295,16 +360,17 @@ static uint64_t vb_offered(struct vb *b)
 	return f;
 }
 
-uint64_t virtio_broker_offered(struct virtio_broker h)
+uint64_t virtio_broker_offered(struct virtio_broker h, uint16_t owner)
 {
-	struct vb *b = vb_get(h, "virtio features");
+	struct vb *b = vb_get(h, owner, "virtio features");
 	return b ? vb_offered(b) : 0;
 }
 
-int virtio_broker_negotiate(struct virtio_broker h, uint64_t wanted,
-			    uint64_t required, uint64_t *features)
+int virtio_broker_negotiate(struct virtio_broker h, uint16_t owner,
+			    uint64_t wanted, uint64_t required,
+			    uint64_t *features)
 {
-	struct vb *b = vb_get(h, "virtio negotiate");
+	struct vb *b = vb_get(h, owner, "virtio negotiate");
 	if (!b)
 		return -1;
 	if (!(b->status & VIRTIO_STATUS_DRIVER) ||
@@ -353,29 +419,32 @@ int virtio_broker_negotiate(struct virtio_broker h, uint64_t wanted,
 	return 0;
 }
 
-bool virtio_broker_config_vector(struct virtio_broker h, uint16_t vec)
+bool virtio_broker_config_vector(struct virtio_broker h, uint16_t owner,
+				 uint16_t vec)
 {
-	struct vb *b = vb_get(h, "virtio vector");
+	struct vb *b = vb_get(h, owner, "virtio vector");
 	if (!b)
 		return false;
 	mmio_write16(&b->common, VIRTIO_COMMON_MSIX, vec);
 	return rd16(b, VIRTIO_COMMON_MSIX) == vec;
 }
 
-uint16_t virtio_broker_queue_max(struct virtio_broker h, uint16_t qidx)
+uint16_t virtio_broker_queue_max(struct virtio_broker h, uint16_t owner,
+				 uint16_t qidx)
 {
-	struct vb *b = vb_get(h, "virtio queue size");
+	struct vb *b = vb_get(h, owner, "virtio queue size");
 	if (!b)
 		return 0;
 	mmio_write16(&b->common, VIRTIO_COMMON_Q_SELECT, qidx);
 	return rd16(b, VIRTIO_COMMON_Q_SIZE);
 }
 
-int virtio_broker_queue(struct virtio_broker h, uint16_t qidx, uint16_t size,
-			const struct dma_buf *bufs, uint32_t buf_size,
-			bool device_writes, uint16_t vec, uint16_t *notify_off)
+int virtio_broker_queue(struct virtio_broker h, uint16_t owner, uint16_t qidx,
+			uint16_t size, const struct dma_buf *bufs,
+			uint32_t buf_size, bool device_writes, uint16_t vec,
+			uint16_t *notify_off)
 {
-	struct vb *b = vb_get(h, "virtio queue");
+	struct vb *b = vb_get(h, owner, "virtio queue");
 	if (!b)
 		return -1;
 	struct dma_owner *acct = dma_owner_acct(b->owner);
@@ -397,7 +466,7 @@ int virtio_broker_queue(struct virtio_broker h, uint16_t qidx, uint16_t size,
 				 "virtio-broker %s: refused queue %u (status "
 				 "0x%x: after FEATURES_OK, before DRIVER_OK)\n",
 				 b->name, qidx, b->status);
-	uint16_t max = virtio_broker_queue_max(h, qidx);
+	uint16_t max = virtio_broker_queue_max(h, owner, qidx);
 	if (!size || size > VIRTQ_MAX || (size & (size - 1)) || size > max ||
 	    !buf_size)
 		return VB_REFUSE(b, AUTH_NOT_GRANTED,
@@ -482,10 +551,10 @@ int virtio_broker_queue(struct virtio_broker h, uint16_t qidx, uint16_t size,
 }
 
 /* queue qidx of a live broker, set up; else NULL, refused */
-static struct vb_queue *vb_queue(struct virtio_broker h, uint16_t qidx,
-				 const char *what)
+static struct vb_queue *vb_queue(struct virtio_broker h, uint16_t owner,
+				 uint16_t qidx, const char *what)
 {
-	struct vb *b = vb_get(h, what);
+	struct vb *b = vb_get(h, owner, what);
 	if (!b)
 		return 0;
 	if (qidx < VIRTIO_BROKER_QUEUES && b->q[qidx].live)
@@ -496,10 +565,10 @@ static struct vb_queue *vb_queue(struct virtio_broker h, uint16_t qidx,
 	return 0;
 }
 
-int virtio_broker_post(struct virtio_broker h, uint16_t qidx, uint16_t id,
-		       uint32_t len)
+int virtio_broker_post(struct virtio_broker h, uint16_t owner, uint16_t qidx,
+		       uint16_t id, uint32_t len)
 {
-	struct vb_queue *q = vb_queue(h, qidx, "virtio post");
+	struct vb_queue *q = vb_queue(h, owner, qidx, "virtio post");
 	if (!q)
 		return -1;
 	if (virtq_post(&q->q, id, len) == 0)
@@ -511,32 +580,33 @@ int virtio_broker_post(struct virtio_broker h, uint16_t qidx, uint16_t id,
 			 q->q.size, q->q.buf_size);
 }
 
-int virtio_broker_take(struct virtio_broker h, uint16_t qidx, uint16_t *id,
-		       uint32_t *len)
+int virtio_broker_take(struct virtio_broker h, uint16_t owner, uint16_t qidx,
+		       uint16_t *id, uint32_t *len)
 {
-	struct vb_queue *q = vb_queue(h, qidx, "virtio take");
+	struct vb_queue *q = vb_queue(h, owner, qidx, "virtio take");
 	return q ? virtq_take(&q->q, id, len) : -1;
 }
 
-bool virtio_broker_need_notify(struct virtio_broker h, uint16_t qidx)
+bool virtio_broker_need_notify(struct virtio_broker h, uint16_t owner,
+			       uint16_t qidx)
 {
-	struct vb_queue *q = vb_queue(h, qidx, "virtio notify");
+	struct vb_queue *q = vb_queue(h, owner, qidx, "virtio notify");
 	return q && virtq_need_notify(&q->q);
 }
 
-void virtio_broker_suppress_irq(struct virtio_broker h, uint16_t qidx,
-				bool suppress)
+void virtio_broker_suppress_irq(struct virtio_broker h, uint16_t owner,
+				uint16_t qidx, bool suppress)
 {
-	struct vb_queue *q = vb_queue(h, qidx, "virtio irq");
+	struct vb_queue *q = vb_queue(h, owner, qidx, "virtio irq");
 	if (q)
 		virtq_suppress_irq(&q->q, suppress);
 }
 
 #ifdef CAPOS_PROOFS
-void virtio_broker_inject_avail(struct virtio_broker h, uint16_t qidx,
-				uint16_t id)
+void virtio_broker_inject_avail(struct virtio_broker h, uint16_t owner,
+				uint16_t qidx, uint16_t id)
 {
-	struct vb_queue *q = vb_queue(h, qidx, "virtio inject");
+	struct vb_queue *q = vb_queue(h, owner, qidx, "virtio inject");
 	if (!q)
 		return;
 	struct virtq *v = &q->q;
@@ -548,10 +618,12 @@ void virtio_broker_inject_avail(struct virtio_broker h, uint16_t qidx,
 #endif
 
 #ifdef CAPOS_HOST
-const volatile struct virtq_desc *
-virtio_broker_desc(struct virtio_broker h, uint16_t qidx, uint16_t *size)
+const volatile struct virtq_desc *virtio_broker_desc(struct virtio_broker h,
+						     uint16_t owner,
+						     uint16_t qidx,
+						     uint16_t *size)
 {
-	struct vb *b = vb_get(h, "virtio desc");
+	struct vb *b = vb_get(h, owner, "virtio desc");
 	if (!b || qidx >= VIRTIO_BROKER_QUEUES || !b->q[qidx].live)
 		return 0;
 	*size = b->q[qidx].q.size;

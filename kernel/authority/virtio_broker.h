@@ -27,9 +27,16 @@
  *   virtio_broker_queue(b, qidx, ...)     step 7, per queue
  *   virtio_broker_status_set(b, DRIVER_OK) step 8
  *   virtio_broker_post / _take / _need_notify / _suppress_irq: the rings
- * A handle is a slot and a generation; once the broker closes (the
- * owner's revocation or unbind: its revoke hook resets the device) every
- * call through it is refused and counted. */
+ * A handle is a slot and a generation, and it is its owner's alone: every
+ * call names the calling owner, and one through another owner's handle is
+ * refused, counted not-granted and said in one bounded line
+ * (auth_broker_caller), as the NVMe broker refuses it. The owner's
+ * revocation resets the device (its revoke hook) and every call is
+ * refused (owner-revoked) until auth_owner_reinstate; then the same
+ * handle brings the device up again from step 1, on a new common window
+ * (the revocation seized the last one). The owner's unbind closes the
+ * broker: every call through the handle refused from then on
+ * (stale-generation), however many brokers opened since. */
 #ifndef CAPOS_VIRTIO_BROKER_H
 #define CAPOS_VIRTIO_BROKER_H
 #include <stdbool.h>
@@ -72,15 +79,16 @@ int virtio_broker_open(struct pci_dev *d, uint16_t owner,
  * read at least). A 0 releases every queue: its rings freed (or withheld,
  * dma_kernel_free) and its buffer pool unpinned. Returns the last value
  * read (0: reset confirmed), or 0xff when the handle is refused. */
-uint8_t virtio_broker_reset(struct virtio_broker b, bool failed,
+uint8_t virtio_broker_reset(struct virtio_broker b, uint16_t owner, bool failed,
 			    uint64_t wait_us);
 /* OR bits into device_status: only ACKNOWLEDGE, DRIVER, DRIVER_OK and
  * FAILED (FEATURES_OK is virtio_broker_negotiate's); DRIVER_OK only after
  * FEATURES_OK. A device that dropped a bit set since the reset is not
  * written to (unless FAILED). 0 or -1 */
-int virtio_broker_status_set(struct virtio_broker b, uint8_t bits);
+int virtio_broker_status_set(struct virtio_broker b, uint16_t owner,
+			     uint8_t bits);
 /* the device's features (§3.1.1 step 4); 0 for a refused handle */
-uint64_t virtio_broker_offered(struct virtio_broker b);
+uint64_t virtio_broker_offered(struct virtio_broker b, uint16_t owner);
 /* §3.1.1 steps 4-6, once per reset after DRIVER: accept offered & wanted,
  * FEATURES_OK, read back. Refused (one line, nothing written) when wanted
  * holds a bit outside VIRTIO_BROKER_FEATURES (a packed ring, indirect
@@ -90,15 +98,18 @@ uint64_t virtio_broker_offered(struct virtio_broker b);
  * too when an IOMMU translates the owner, or the device could bypass it)
  * is not offered, or when the device refuses FEATURES_OK. 0 with
  * *features, or -1 */
-int virtio_broker_negotiate(struct virtio_broker b, uint64_t wanted,
-			    uint64_t required, uint64_t *features);
+int virtio_broker_negotiate(struct virtio_broker b, uint16_t owner,
+			    uint64_t wanted, uint64_t required,
+			    uint64_t *features);
 #define VIRTIO_BROKER_FEATURES                                                 \
 	(((1ull << VIRTIO_F_DEVICE_BITS) - 1) | (1ull << VIRTIO_F_VERSION_1) | \
 	 (1ull << VIRTIO_F_ACCESS_PLATFORM))
 /* config_msix_vector := vec, read back: false when the device refused */
-bool virtio_broker_config_vector(struct virtio_broker b, uint16_t vec);
+bool virtio_broker_config_vector(struct virtio_broker b, uint16_t owner,
+				 uint16_t vec);
 /* queue_size of queue qidx as the device offers it (0: unavailable) */
-uint16_t virtio_broker_queue_max(struct virtio_broker b, uint16_t qidx);
+uint16_t virtio_broker_queue_max(struct virtio_broker b, uint16_t owner,
+				 uint16_t qidx);
 
 /* Set queue qidx (< VIRTIO_BROKER_QUEUES and num_queues) up after
  * FEATURES_OK and before DRIVER_OK: size a power of two at most VIRTQ_MAX
@@ -110,35 +121,39 @@ uint16_t virtio_broker_queue_max(struct virtio_broker b, uint16_t qidx);
  * (the driver scales it by its notify multiplier). A queue set up once
  * stays until a confirmed reset, also when a later step failed: its
  * addresses may have reached the device. 0, or -1 with one line. */
-int virtio_broker_queue(struct virtio_broker b, uint16_t qidx, uint16_t size,
-			const struct dma_buf *bufs, uint32_t buf_size,
-			bool device_writes, uint16_t vec, uint16_t *notify_off);
+int virtio_broker_queue(struct virtio_broker b, uint16_t owner, uint16_t qidx,
+			uint16_t size, const struct dma_buf *bufs,
+			uint32_t buf_size, bool device_writes, uint16_t vec,
+			uint16_t *notify_off);
 
 /* the rings (dma/virtq.h), behind the handle and queue checks: post
  * refuses (one line, bounded: auth_refused) an id past the queue or
  * outstanding, a length past buf_size, a queue not set up, a handle
  * refused. 0 or -1 */
-int virtio_broker_post(struct virtio_broker b, uint16_t qidx, uint16_t id,
-		       uint32_t len);
+int virtio_broker_post(struct virtio_broker b, uint16_t owner, uint16_t qidx,
+		       uint16_t id, uint32_t len);
 /* virtq_take: 1 with *id, *len; 0 none; -1 broken or refused */
-int virtio_broker_take(struct virtio_broker b, uint16_t qidx, uint16_t *id,
-		       uint32_t *len);
-bool virtio_broker_need_notify(struct virtio_broker b, uint16_t qidx);
-void virtio_broker_suppress_irq(struct virtio_broker b, uint16_t qidx,
-				bool suppress);
+int virtio_broker_take(struct virtio_broker b, uint16_t owner, uint16_t qidx,
+		       uint16_t *id, uint32_t *len);
+bool virtio_broker_need_notify(struct virtio_broker b, uint16_t owner,
+			       uint16_t qidx);
+void virtio_broker_suppress_irq(struct virtio_broker b, uint16_t owner,
+				uint16_t qidx, bool suppress);
 #ifdef CAPOS_PROOFS
 /* Proof image only: the fault PROOF nic-restart injects — queue qidx's
  * next available entry names descriptor id and its index is published,
  * past the checks virtio_broker_post makes (memory the broker owns,
  * corrupted): what the device does with it is what the proof shows */
-void virtio_broker_inject_avail(struct virtio_broker b, uint16_t qidx,
-				uint16_t id);
+void virtio_broker_inject_avail(struct virtio_broker b, uint16_t owner,
+				uint16_t qidx, uint16_t id);
 #endif
 #ifdef CAPOS_HOST
 struct virtq_desc;
 /* host tests: queue qidx's descriptor table (NULL when not set up) and
  * size, to check every entry the device can read */
-const volatile struct virtq_desc *
-virtio_broker_desc(struct virtio_broker b, uint16_t qidx, uint16_t *size);
+const volatile struct virtq_desc *virtio_broker_desc(struct virtio_broker b,
+						     uint16_t owner,
+						     uint16_t qidx,
+						     uint16_t *size);
 #endif
 #endif

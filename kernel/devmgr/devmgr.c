@@ -490,6 +490,18 @@ bool devmgr_poll(void)
 			uint16_t owner = held_take(r, &why);
 			devmgr_failed(d, owner, why);
 		}
+		/* left to whoever revoked its owner on purpose, and that owner
+		 * reinstated since (auth_owner_reinstate): the driver gave the
+		 * device up for good when it found the revocation, so it is
+		 * restarted as for any failure, within the budget — a fresh
+		 * bind, under a new owner with a new broker, windows, vectors
+		 * and pools, the one bring-up path there is */
+		if (r->left && r->left == d->owner && d->drv && !r->busy &&
+		    !auth_owner_revoked(r->left)) {
+			uint16_t owner = r->left;
+			r->left = 0;
+			devmgr_failed(d, owner, "owner reinstated");
+		}
 		if (d->restart.pending &&
 		    (int64_t)(time_now_us() - d->restart.at_us) >= 0)
 			ran |= devmgr_restart(d);

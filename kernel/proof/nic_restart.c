@@ -62,7 +62,8 @@ static void proof_nic_restart(void)
 	/* the fault: an available entry naming descriptor 0xffff, in ring
 	 * memory the virtio broker owns (no driver can post one: the
 	 * broker's post refuses an id past the queue's size) */
-	virtio_broker_inject_avail(sc->vp.vb, VIRTIO_NET_TXQ, 0xffff);
+	virtio_broker_inject_avail(sc->vp.vb, sc->vp.owner, VIRTIO_NET_TXQ,
+				   0xffff);
 	virtio_pci_notify(&sc->vp, sc->tx_notify, VIRTIO_NET_TXQ);
 	t0 = time_now_us();
 	uint64_t failed_ms = 0, restarted_ms = 0;

@@ -383,12 +383,13 @@ static void vec_run_ring(const struct vec *v, struct vec_env *env, bool cq,
 			v->name);
 		return;
 	}
-	const struct nvme_val_stats *st = nvme_broker_stats(env->sc->broker);
+	const struct nvme_val_stats *st =
+	    nvme_broker_stats(env->sc->broker, env->sc->owner);
 	struct nvme_val_stats before = *st;
-	int rc = cq ? nvme_broker_cq_head(env->sc->broker, (uint16_t)qid,
-					  (uint16_t)val)
-		    : nvme_broker_sq_ring(env->sc->broker, (uint16_t)qid,
-					  (uint16_t)val);
+	int rc = cq ? nvme_broker_cq_head(env->sc->broker, env->sc->owner,
+					  (uint16_t)qid, (uint16_t)val)
+		    : nvme_broker_sq_ring(env->sc->broker, env->sc->owner,
+					  (uint16_t)qid, (uint16_t)val);
 	if (rc >= 0)
 		return;
 	/* the gate's refusal shows only in its counters: it is the one that
@@ -410,7 +411,8 @@ static bool vec_run(const struct vec *v, struct vec_env *env,
 			v->name);
 		return false;
 	}
-	const struct nvme_val_stats *st = nvme_broker_stats(sc->broker);
+	const struct nvme_val_stats *st =
+	    nvme_broker_stats(sc->broker, sc->owner);
 	struct nvme_val_stats before = *st;
 	if (!strcmp(queue, "io"))
 		vec_run_cmd(v, env, &sc->ioq[0], r);
@@ -587,16 +589,17 @@ static void iommu_phase(struct vec_env *env, struct vec *v,
 	 * now is refused, and bus mastering stays off. The reset drops the
 	 * gate's queues itself, so the revoke hook below finds none to drop;
 	 * tests/host/nvme + test_owner_revoked revokes with them live */
-	(void)nvme_broker_reset(sc->broker);
+	(void)nvme_broker_reset(sc->broker, sc->owner);
 	ph->quarantine_enable_refused =
 	    iommu_owner_quarantined(sc->owner) &&
-	    nvme_broker_enable(sc->broker, &sc->admin.sq, &sc->admin.cq,
-			       sc->admin.entries) != 0 &&
+	    nvme_broker_enable(sc->broker, sc->owner, &sc->admin.sq,
+			       &sc->admin.cq, sc->admin.entries) != 0 &&
 	    !(pci_cfg_read16(sc->pci, PCI_COMMAND) & PCI_COMMAND_MASTER);
 	ph->revoked = auth_poll() == 1 && auth_owner_revoked(sc->owner);
 	ph->pools_gone = !dma_pool_live(&sc->pool);
-	ph->shadows_gone = nvme_broker_shadow_bytes(sc->broker, 0) == 0 &&
-			   nvme_broker_shadow_bytes(sc->broker, 1) == 0;
+	ph->shadows_gone =
+	    nvme_broker_shadow_bytes(sc->broker, sc->owner, 0) == 0 &&
+	    nvme_broker_shadow_bytes(sc->broker, sc->owner, 1) == 0;
 	/* the driver finds out: every command it had is answered, the
 	 * controller does not come back */
 	ph->recover_refused =
@@ -641,13 +644,13 @@ static uint64_t revoked_pattern(uint64_t off)
 
 /* the lowest namespace id the broker did not grant the driver (its grants
  * are in ascending order) */
-static uint32_t ungranted_nsid(const struct nvme_broker *b)
+static uint32_t ungranted_nsid(const struct nvme_broker *b, uint16_t owner)
 {
 	uint32_t nsid = 1;
-	for (unsigned i = 0; i < nvme_broker_nns(b); i++)
-		if (nvme_broker_ns(b, i)->nsid == nsid)
+	for (unsigned i = 0; i < nvme_broker_nns(b, owner); i++)
+		if (nvme_broker_ns(b, owner, i)->nsid == nsid)
 			nsid++;
-		else if (nvme_broker_ns(b, i)->nsid > nsid)
+		else if (nvme_broker_ns(b, owner, i)->nsid > nsid)
 			break;
 	return nsid;
 }
@@ -674,7 +677,7 @@ static void proof_nvme_hostile(void)
 	env.plist = pool.iova + 4 * PAGE_SIZE;
 	env.poolend = sc->pool.iova + sc->pool.len;
 	env.bar0 = sc->pci->bar[0].base;
-	env.ungranted = ungranted_nsid(sc->broker);
+	env.ungranted = ungranted_nsid(sc->broker, sc->owner);
 	/* the vectors' boundaries must really be foreign to the driver */
 	bool bounds_foreign = !dma_owner_covers(sc->owner, env.poolend, 1) &&
 			      !dma_owner_covers(sc->owner, env.bar0, 1) &&
@@ -683,14 +686,14 @@ static void proof_nvme_hostile(void)
 	 * before and after; either read failing fails the proof (the vectors
 	 * need that namespace active: nvme_vectors/README.md) */
 	uint32_t er0 = 0, er1 = 0, gf = 0;
-	bool er_ok =
-	    nvme_broker_witness_feature(sc->broker, NVME_FID_ERR_RECOVERY,
-					env.ungranted, &er0) == 0;
+	bool er_ok = nvme_broker_witness_feature(sc->broker, sc->owner,
+						 NVME_FID_ERR_RECOVERY,
+						 env.ungranted, &er0) == 0;
 	/* the driver's own way to the kernel's Get Features stops at its
 	 * grants: refused unsent */
-	bool gf_refused =
-	    nvme_broker_get_feature(sc->broker, NVME_FID_ERR_RECOVERY,
-				    env.ungranted, &gf) != 0;
+	bool gf_refused = nvme_broker_get_feature(sc->broker, sc->owner,
+						  NVME_FID_ERR_RECOVERY,
+						  env.ungranted, &gf) != 0;
 	/* a grant the driver held and lost: named afterwards, it must be as
 	 * foreign as any other memory */
 	env.revoked = gone.iova;
@@ -700,7 +703,7 @@ static void proof_nvme_hostile(void)
 	dma_pool_revoke(&gone);
 	nvme_canary_fill();
 
-	bool shape_iommu = !nvme_broker_addr_checks(sc->broker);
+	bool shape_iommu = !nvme_broker_addr_checks(sc->broker, sc->owner);
 	nvme_proof_fence(sc, NVME_FENCE_HOSTILE_BEGIN);
 	unsigned nvec = 0, npass = 0, nbad = 0, ndeferred = 0;
 	unsigned ncmd = 0, ncmd_irq = 0; /* gate-answered commands; with irq */
@@ -736,9 +739,9 @@ static void proof_nvme_hostile(void)
 	}
 	nvme_proof_fence(sc, NVME_FENCE_HOSTILE_END);
 
-	bool er1_ok =
-	    nvme_broker_witness_feature(sc->broker, NVME_FID_ERR_RECOVERY,
-					env.ungranted, &er1) == 0;
+	bool er1_ok = nvme_broker_witness_feature(sc->broker, sc->owner,
+						  NVME_FID_ERR_RECOVERY,
+						  env.ungranted, &er1) == 0;
 	bool er_same = er_ok && er1_ok && er1 == er0;
 	/* the queues still work after all that */
 	struct nvme_io rd = {.opc = NVME_IO_READ,

@@ -93,7 +93,7 @@ static bool lt_ring_pool(struct nvme_softc *sc, char *why, size_t n)
 	ring[0].cdw0 = NVME_IO_READ | (uint32_t)cid << 16;
 	ring[0].nsid = sc->ns[0].nsid;
 	ring[0].prp1 = data.iova;
-	if (nvme_broker_sq_ring(sc->broker, qid, 1) != 1) {
+	if (nvme_broker_sq_ring(sc->broker, sc->owner, qid, 1) != 1) {
 		strlcpy(why, "ring", n);
 		goto out_q;
 	}
@@ -105,17 +105,17 @@ static bool lt_ring_pool(struct nvme_softc *sc, char *why, size_t n)
 	volatile struct nvme_cqe *cqe = (volatile struct nvme_cqe *)p.va;
 	uint64_t t0 = time_now_us();
 	while (!(cqe[0].status & 1) && time_now_us() - t0 < LT_WAIT_US)
-		(void)nvme_broker_cq_reap(sc->broker, qid);
-	(void)nvme_broker_cq_reap(sc->broker, qid);
+		(void)nvme_broker_cq_reap(sc->broker, sc->owner, qid);
+	(void)nvme_broker_cq_reap(sc->broker, sc->owner, qid);
 	bool once =
 	    (cqe[0].status & 1) && cqe[0].cid == cid && !(cqe[1].status & 1);
 	(void)lt_admin(sc, NVME_ADM_DELETE_CQ, qid, 0, 0, 0);
 	bool freed = dma_pool_revoke(&p) == 0;
 	/* the freed page: a canary nothing may touch any more */
 	memset(p.va, 0xa5, PAGE_SIZE);
-	bool closed = nvme_broker_cq_reap(sc->broker, qid) < 0 &&
-		      nvme_broker_cq_head(sc->broker, qid, 1) < 0 &&
-		      nvme_broker_sq_ring(sc->broker, qid, 2) < 0;
+	bool closed = nvme_broker_cq_reap(sc->broker, sc->owner, qid) < 0 &&
+		      nvme_broker_cq_head(sc->broker, sc->owner, qid, 1) < 0 &&
+		      nvme_broker_sq_ring(sc->broker, sc->owner, qid, 2) < 0;
 	unsigned bad = 0;
 	for (unsigned i = 0; i < PAGE_SIZE; i++)
 		bad += p.va[i] != 0xa5;
@@ -174,7 +174,7 @@ static bool lt_quota(struct nvme_softc *a, struct nvme_softc *b, char *why,
 	}
 	uint16_t q0 = (uint16_t)(a->nioq + 1), q = q0;
 	uint32_t verdict = 0;
-	while (q < nvme_broker_max_qid(a->broker) &&
+	while (q < nvme_broker_max_qid(a->broker, a->owner) &&
 	       lt_create(a, q, 1024, rings.iova, rings.iova + (16 << 10),
 			 &verdict) == 0)
 		q++;
@@ -226,11 +226,11 @@ static bool lt_fence(struct nvme_softc *sc, char *why, size_t n)
 				       "CC.EN=0") != 0;
 	/* now as a hostile driver: ask for the controller back */
 	bool refused =
-	    nvme_broker_enable(sc->broker, &sc->admin.sq, &sc->admin.cq,
-			       sc->admin.entries) != 0;
+	    nvme_broker_enable(sc->broker, sc->owner, &sc->admin.sq,
+			       &sc->admin.cq, sc->admin.entries) != 0;
 	uint16_t cmd = pci_cfg_read16(sc->pci, PCI_COMMAND);
 	bool bm_off = !(cmd & PCI_COMMAND_MASTER);
-	bool marked = nvme_broker_fenced(sc->broker) &&
+	bool marked = nvme_broker_fenced(sc->broker, sc->owner) &&
 		      !strncmp(sc->pci->state, "fenced", 6);
 	ksnprintf(why, n,
 		  "reset_failed=%d enable_refused=%d bus_master=%s marked=%d",

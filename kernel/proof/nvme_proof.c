@@ -146,7 +146,8 @@ static void proof_nvme_bringup(void)
 	for (unsigned i = 0; i < sc->nioq; i++)
 		ioirqs += sc->ioq[i].irqs;
 	bool irq_ok = !sc->use_irq || (sc->admin.irqs > 0 && ioirqs > 0);
-	const struct nvme_val_stats *st = nvme_broker_stats(sc->broker);
+	const struct nvme_val_stats *st =
+	    nvme_broker_stats(sc->broker, sc->owner);
 	uint64_t refused = 0;
 	for (unsigned v = 1; v < NVME_V_NREASONS; v++)
 		refused += st->n[v];
@@ -943,7 +944,7 @@ static uint64_t bench_bare(struct nvme_softc *sc, uint8_t opc, bool random,
 				  .random = random,
 				  .qd = qd,
 				  .n = n};
-	return nvme_broker_bare_run(sc->broker, &j);
+	return nvme_broker_bare_run(sc->broker, sc->owner, &j);
 }
 
 struct bench_row {
@@ -992,7 +993,7 @@ static bool bench_row_run(struct nvme_softc *sc, const struct bench_row *r,
 	uint64_t hz = time_tsc_hz(), best[4] = {0}, fallbacks = 0, waits = 0;
 	bool ok = true, irq = r->irq && sc->use_irq && sc->ioq[0].irq_bound;
 	bool shapes = dma_owner_translated(sc->owner);
-	bool checks = nvme_broker_addr_checks(sc->broker);
+	bool checks = nvme_broker_addr_checks(sc->broker, sc->owner);
 	for (unsigned round = 0; round < rounds; round++)
 		/* the order turns each round: a path run right after the bare
 		 * loop measured up to a third faster than the same path run
@@ -1005,8 +1006,9 @@ static bool bench_row_run(struct nvme_softc *sc, const struct bench_row *r,
 				continue;
 			/* between rounds the queues are idle: the shape may
 			 * change (each command keeps the pins it took) */
-			nvme_broker_bench_shape(
-			    sc->broker, p == BENCH_POLL_NOCHK ? false : checks);
+			nvme_broker_bench_shape(sc->broker, sc->owner,
+						p == BENCH_POLL_NOCHK ? false
+								      : checks);
 			uint64_t cyc =
 			    p == BENCH_BARE
 				? bench_bare(sc, r->opc, r->random, len, r->qd,
@@ -1021,7 +1023,7 @@ static bool bench_row_run(struct nvme_softc *sc, const struct bench_row *r,
 				fallbacks += bench_irq_lost;
 			}
 		}
-	nvme_broker_bench_shape(sc->broker, checks);
+	nvme_broker_bench_shape(sc->broker, sc->owner, checks);
 	for (int p = BENCH_BARE; p <= BENCH_POLL_NOCHK; p++) {
 		if ((p == BENCH_IRQ && !irq) ||
 		    (p == BENCH_POLL_NOCHK && !shapes))
@@ -1045,7 +1047,7 @@ static bool bench_row_run(struct nvme_softc *sc, const struct bench_row *r,
 /* the profiled pass: where a polled 4 KiB random read's cycles go */
 static bool bench_breakdown(struct nvme_softc *sc, unsigned qd, unsigned n)
 {
-	struct nvme_broker_prof *pf = nvme_broker_prof(sc->broker);
+	struct nvme_broker_prof *pf = nvme_broker_prof(sc->broker, sc->owner);
 	uint64_t bare = bench_bare(sc, NVME_IO_READ, true, 4096, qd, n);
 	memset(pf, 0, sizeof(*pf));
 	pf->on = true;
@@ -1082,12 +1084,12 @@ static bool bench_breakdown(struct nvme_softc *sc, unsigned qd, unsigned n)
 #define BENCH_SHAPE_PASSES 6
 static bool bench_shape_cycles(struct nvme_softc *sc, unsigned qd, unsigned n)
 {
-	struct nvme_broker_prof *pf = nvme_broker_prof(sc->broker);
-	bool checks = nvme_broker_addr_checks(sc->broker);
+	struct nvme_broker_prof *pf = nvme_broker_prof(sc->broker, sc->owner);
+	bool checks = nvme_broker_addr_checks(sc->broker, sc->owner);
 	uint64_t best[2] = {0};
 	for (unsigned k = 0; k < 2 * BENCH_SHAPE_PASSES; k++) {
 		bool on = k & 1;
-		nvme_broker_bench_shape(sc->broker, on);
+		nvme_broker_bench_shape(sc->broker, sc->owner, on);
 		memset(pf, 0, sizeof(*pf));
 		pf->on = true;
 		uint64_t w = bench_stack(sc, NVME_IO_READ, true, 4096, qd, n,
@@ -1102,7 +1104,7 @@ static bool bench_shape_cycles(struct nvme_softc *sc, unsigned qd, unsigned n)
 		if (!best[on] || per < best[on])
 			best[on] = per;
 	}
-	nvme_broker_bench_shape(sc->broker, checks);
+	nvme_broker_bench_shape(sc->broker, sc->owner, checks);
 	kprintf("BENCH nvme shape_cycles qd=%u ops=%u checks_on=%llu "
 		"checks_off=%llu\n",
 		qd, n, (unsigned long long)best[1],
@@ -1165,7 +1167,7 @@ static void proof_nvme_bench(void)
 #else
 	const char *val = "on";
 #endif
-	if (nvme_broker_bare_open(sc->broker) != 0) {
+	if (nvme_broker_bare_open(sc->broker, sc->owner) != 0) {
 		proof_result("nvme-bench", false, "reason=no-bare-queue-pair");
 		return;
 	}
@@ -1181,12 +1183,13 @@ static void proof_nvme_bench(void)
 		ok &= bench_shape_cycles(sc, 1, n / 8);
 		ok &= bench_shape_cycles(sc, 32, n / 8);
 	}
-	nvme_broker_bare_close(sc->broker);
-	size_t shadow = nvme_broker_shadow_bytes(sc->broker, sc->ioq[0].id);
+	nvme_broker_bare_close(sc->broker, sc->owner);
+	size_t shadow =
+	    nvme_broker_shadow_bytes(sc->broker, sc->owner, sc->ioq[0].id);
 	kprintf("BENCH nvme shadow_bytes_per_qpair=%zu queue_entries=%u "
 		"ioq=%u validator=%s address_checks=%s\n",
 		shadow, sc->ioq[0].entries, sc->nioq, val,
-		nvme_broker_addr_checks(sc->broker) ? "on" : "off");
+		nvme_broker_addr_checks(sc->broker, sc->owner) ? "on" : "off");
 	proof_result("nvme-bench", ok && shadow,
 		     "validator=%s ops=%u shadow_bytes_per_qpair=%zu", val, n,
 		     shadow);

@@ -58,8 +58,9 @@ static void proof_nvme_rebind(void)
 	struct dma_buf buf;
 	bool pool_refused = !dma_pool_live(&old_pool) &&
 			    dma_pool_carve(&old_pool, 64, 8, &buf) != 0;
-	bool broker_refused = nvme_broker_stop(old_b) != 0 &&
-			      nvme_broker_csts(old_b) == NVME_CSTS_GONE;
+	bool broker_refused =
+	    nvme_broker_stop(old_b, old_owner) != 0 &&
+	    nvme_broker_csts(old_b, old_owner) == NVME_CSTS_GONE;
 	bool kmem_refused = auth_kmem_alloc(old_owner, 64) == 0;
 	bool fresh = nsc && nsc->owner != old_owner && nsc->broker != old_b;
 	page_free(page, 1);

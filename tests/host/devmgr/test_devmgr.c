@@ -743,6 +743,36 @@ static struct pci_dev *fresh_flaky(void)
 	return d;
 }
 
+/* a function left to whoever revoked its owner on purpose — its driver
+ * gave the device up when it found the revocation (virtio-net's
+ * vnet_fail, NVMe's nvme_give_up: every capability it held was taken) —
+ * is restarted once the owner is reinstated: one line, a fresh bind after
+ * DEVMGR_RESTART_DELAY_US, under a new owner. Before, the reinstated
+ * owner's function stayed failed for good: nothing would ever bind it
+ * again short of an operator's unbind and rebind */
+static void test_reinstated_owner_restarted(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_flaky();
+	uint16_t owner = d->owner;
+	unsigned att = flaky_attaches;
+	assert_true(auth_owner_revoke(owner, "operator") >= 0);
+	devmgr_failed(d, owner, "owner revoked");
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	assert_int_equal(d->owner, owner);
+	assert_int_equal(auth_owner_reinstate(owner), 0);
+	shim_count_lines("restarted (owner reinstated)");
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
+	assert_true(d->owner && d->owner != owner);
+	assert_null(auth_owner_facts(owner));
+	assert_ptr_equal(d->drv, &flaky_drv);
+	assert_int_equal(flaky_attaches, att + 1);
+	/* once: nothing more is due */
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+}
+
 /* a failure recorded, then the owner revoked on purpose (an operator, a
  * proof) before the restart is due: the restart is called off with one
  * line, as a report made after such a revocation is — the function is
@@ -1051,6 +1081,7 @@ int main(void)
 	    cmocka_unit_test(test_failure_inside_attach_restarted),
 	    cmocka_unit_test(test_failure_inside_operator_unbind_ignored),
 	    cmocka_unit_test(test_restart_budget_refill_boundary),
+	    cmocka_unit_test(test_reinstated_owner_restarted),
 	    cmocka_unit_test(test_shutdown_calls_off_due_restarts),
 	    cmocka_unit_test(test_failure_in_interrupt_only_recorded),
 	    cmocka_unit_test(test_failure_from_stale_owner_ignored),

@@ -9,6 +9,7 @@
  * outstanding between submit and complete. */
 #include "fake_broker.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@ struct nvme_broker fb;
 static void fb_revoked(void *arg, uint16_t owner)
 {
 	(void)owner;
-	nvme_broker_reset(arg);
+	nvme_broker_reset(arg, ((struct nvme_broker *)arg)->owner);
 }
 
 void fake_broker_init(uint16_t owner)
@@ -73,6 +74,19 @@ void fake_broker_softc(struct nvme_softc *sc)
 		sc->ioq[i].id = (uint16_t)(i + 1);
 }
 
+/* every call names its owner (nvme_broker.h): the driver under test must
+ * name its own, as the kernel's broker refuses another's */
+static void fb_caller(const struct nvme_broker *b, uint16_t owner)
+{
+	if (owner != b->owner) {
+		fprintf(stderr,
+			"fake broker: called by owner %u, opened for "
+			"owner %u\n",
+			owner, b->owner);
+		abort();
+	}
+}
+
 int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		     struct nvme_broker **out)
 {
@@ -83,9 +97,11 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	return 0;
 }
 
-int nvme_broker_enable(struct nvme_broker *b, const struct dma_buf *asq,
-		       const struct dma_buf *acq, uint16_t entries)
+int nvme_broker_enable(struct nvme_broker *b, uint16_t owner,
+		       const struct dma_buf *asq, const struct dma_buf *acq,
+		       uint16_t entries)
 {
+	fb_caller(b, owner);
 	uint64_t sasq, sacq;
 	if (b->enabled || b->fail_enable || b->fenced ||
 	    auth_owner_revoked(b->owner))
@@ -125,18 +141,20 @@ static bool fb_fenced(struct nvme_broker *b)
 	return true;
 }
 
-bool nvme_broker_fenced(const struct nvme_broker *b)
+bool nvme_broker_fenced(const struct nvme_broker *b, uint16_t owner)
 {
+	fb_caller(b, owner);
 	return b->fenced;
 }
 
-int nvme_broker_stop(struct nvme_broker *b)
+int nvme_broker_stop(struct nvme_broker *b, uint16_t owner)
 {
+	fb_caller(b, owner);
 	fb_before_stop(b);
 	if (fb_fenced(b))
 		return -1;
 	if (auth_owner_revoked(b->owner)) { /* nothing is believed */
-		nvme_broker_reset(b);
+		nvme_broker_reset(b, b->owner);
 		return 0;
 	}
 	nvme_gate_stop(&b->gate);
@@ -148,21 +166,23 @@ int nvme_broker_stop(struct nvme_broker *b)
 
 /* as the kernel broker's: CC.SHN on an enabled controller, then the
  * stop; a controller not enabled gets the stop alone */
-int nvme_broker_shutdown(struct nvme_broker *b)
+int nvme_broker_shutdown(struct nvme_broker *b, uint16_t owner)
 {
+	fb_caller(b, owner);
 	if (!b->enabled) {
 		b->idle_shutdowns++;
-		int r = nvme_broker_stop(b);
+		int r = nvme_broker_stop(b, b->owner);
 		return r ? r : 1;
 	}
 	b->shutdowns++;
 	b->shutdown_nlog = b->dev.nlog;
-	int r = nvme_broker_stop(b);
+	int r = nvme_broker_stop(b, b->owner);
 	return r ? r : b->shst_fail ? 1 : 0;
 }
 
-int nvme_broker_reset(struct nvme_broker *b)
+int nvme_broker_reset(struct nvme_broker *b, uint16_t owner)
 {
+	fb_caller(b, owner);
 	fb_before_stop(b); /* a reset without nvme_broker_stop first */
 	if (fb_fenced(b))
 		return -1;
@@ -312,13 +332,16 @@ static void fb_step_holding(struct nvme_broker *b)
 	}
 }
 
-int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t qid, uint16_t tail)
+int nvme_broker_sq_ring(struct nvme_broker *b, uint16_t owner, uint16_t qid,
+			uint16_t tail)
 {
+	fb_caller(b, owner);
 	return b->enabled ? nvme_gate_sq_ring(&b->gate, qid, tail) : -1;
 }
 
-int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
+int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t owner, uint16_t qid)
 {
+	fb_caller(b, owner);
 	if (!b->enabled && !b->draining)
 		return -1;
 	if (b->stall_cmd && b->dev.nlog + 1 == b->stall_cmd) {
@@ -357,28 +380,34 @@ int nvme_broker_cq_reap(struct nvme_broker *b, uint16_t qid)
 	return r;
 }
 
-int nvme_broker_cq_head(struct nvme_broker *b, uint16_t qid, uint16_t head)
+int nvme_broker_cq_head(struct nvme_broker *b, uint16_t owner, uint16_t qid,
+			uint16_t head)
 {
+	fb_caller(b, owner);
 	return b->enabled || b->draining
 		   ? nvme_gate_cq_head(&b->gate, qid, head)
 		   : -1;
 }
 
-uint64_t nvme_broker_cap(const struct nvme_broker *b)
+uint64_t nvme_broker_cap(const struct nvme_broker *b, uint16_t owner)
 {
+	fb_caller(b, owner);
 	return b->cap;
 }
-uint32_t nvme_broker_vs(const struct nvme_broker *b)
+uint32_t nvme_broker_vs(const struct nvme_broker *b, uint16_t owner)
 {
+	fb_caller(b, owner);
 	return b->vs;
 }
-uint32_t nvme_broker_csts(const struct nvme_broker *b)
+uint32_t nvme_broker_csts(const struct nvme_broker *b, uint16_t owner)
 {
+	fb_caller(b, owner);
 	return b->csts | (b->enabled ? 1u : 0u);
 }
-uint32_t nvme_broker_max_xfer(const struct nvme_broker *b)
+uint32_t nvme_broker_max_xfer(const struct nvme_broker *b, uint16_t owner)
 {
-	nvme_broker_ident(b);
+	fb_caller(b, owner);
+	nvme_broker_ident(b, b->owner);
 	return b->pol.max_xfer;
 }
 /* what the real broker's probe does, over the model's Identify data (with
@@ -425,33 +454,41 @@ static void fake_identify(struct nvme_broker *b)
 	b->identified = true;
 }
 
-const struct nvme_ident_ctrl *nvme_broker_ident(const struct nvme_broker *b)
+const struct nvme_ident_ctrl *nvme_broker_ident(const struct nvme_broker *b,
+						uint16_t owner)
 {
+	fb_caller(b, owner);
 	if (!b->identified)
 		fake_identify((struct nvme_broker *)b);
 	return &b->id;
 }
-unsigned nvme_broker_nns(const struct nvme_broker *b)
+unsigned nvme_broker_nns(const struct nvme_broker *b, uint16_t owner)
 {
+	fb_caller(b, owner);
 	if (!b->identified)
 		fake_identify((struct nvme_broker *)b);
 	return b->pol.nns;
 }
 const struct nvme_ns_policy *nvme_broker_ns(const struct nvme_broker *b,
-					    unsigned i)
+					    uint16_t owner, unsigned i)
 {
-	return i < nvme_broker_nns(b) ? &b->pol.ns[i] : 0;
+	fb_caller(b, owner);
+	return i < nvme_broker_nns(b, b->owner) ? &b->pol.ns[i] : 0;
 }
 
-uint16_t nvme_broker_max_qid(const struct nvme_broker *b)
+uint16_t nvme_broker_max_qid(const struct nvme_broker *b, uint16_t owner)
 {
+	fb_caller(b, owner);
 	return b->pol.qid_max;
 }
-const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b)
+const struct nvme_val_stats *nvme_broker_stats(const struct nvme_broker *b,
+					       uint16_t owner)
 {
+	fb_caller(b, owner);
 	return &b->gate.stats;
 }
-void nvme_broker_dump(const struct nvme_broker *b)
+void nvme_broker_dump(const struct nvme_broker *b, uint16_t owner)
 {
+	fb_caller(b, owner);
 	nvme_gate_dump(&b->gate);
 }

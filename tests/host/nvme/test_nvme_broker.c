@@ -42,6 +42,10 @@
  * devs[2] bound to nobody (devmgr refused it: behind a failed VT-d unit,
  * no DMA backend), devs[3] to owner 4, which is not brokered; devs[4]
  * to devs[NDEV - 1] bound to nobody, for one test each to bind */
+/* the owner a handle was opened for: every call names its caller, and
+ * these tests call as the broker's own driver unless they say otherwise */
+#define OWN(h) nvme_broker_owner(h)
+
 static struct pci_dev devs[NDEV];
 static uint8_t bar[NDEV][BAR_LEN] __attribute__((aligned(4096)));
 static uint16_t cmd[NDEV];     /* PCI command bits as pci_enable left them */
@@ -517,7 +521,7 @@ static int enable_on(struct nvme_broker *b, const struct dma_pool *pool,
 	struct dma_buf asq = {pool->va, pool->iova, PAGE_SIZE};
 	struct dma_buf acq = {pool->va + PAGE_SIZE, pool->iova + PAGE_SIZE,
 			      PAGE_SIZE};
-	return nvme_broker_enable(b, &asq, &acq, entries);
+	return nvme_broker_enable(b, OWN(b), &asq, &acq, entries);
 }
 
 static struct nvme_broker *bring_up(struct dma_pool *pool)
@@ -555,7 +559,7 @@ static void test_cut_cmdline_grants_no_namespace(void **st)
 	lines = shim_kprintf_calls - lines;
 	cut = false;
 	model_nns = 2;
-	assert_int_equal(nvme_broker_nns(b), 0);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 0);
 	assert_in_range(lines, 1, 10);
 }
 
@@ -580,7 +584,7 @@ static void test_malformed_ns_list_grants_none(void **st)
 	lines = shim_kprintf_calls - lines;
 	nvme_ns = "1";
 	model_nns = 2;
-	assert_int_equal(nvme_broker_nns(b), 0);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 0);
 	assert_in_range(lines, 1, 10);
 }
 
@@ -601,7 +605,8 @@ static void test_get_feature_only_known_features(void **st)
 	answer_kcmd(0, 0, (struct nvme_cqe){.dw0 = 0x1234, .status = 1});
 	uint32_t dw0 = 0;
 	assert_int_equal(
-	    nvme_broker_get_feature(b, NVME_FID_ERR_RECOVERY, 1, &dw0), 0);
+	    nvme_broker_get_feature(b, OWN(b), NVME_FID_ERR_RECOVERY, 1, &dw0),
+	    0);
 	assert_int_equal(dw0, 0x1234);
 	assert_int_equal(nvme_sqe_opc(&sq[0]), NVME_ADM_GET_FEATURES);
 	assert_int_equal(sq[0].cdw10, NVME_FID_ERR_RECOVERY);
@@ -613,11 +618,62 @@ static void test_get_feature_only_known_features(void **st)
 	for (unsigned k = 0; k < sizeof(off_table); k++) {
 		answer_kcmd(1, 1, (struct nvme_cqe){.sqhd = 2, .status = 1});
 		assert_int_equal(
-		    nvme_broker_get_feature(b, off_table[k], 1, &dw0), -1);
+		    nvme_broker_get_feature(b, OWN(b), off_table[k], 1, &dw0),
+		    -1);
 		assert_int_equal(reg32(0, NVME_REG_DBS), db);
 		assert_int_equal(sq[1].cdw0, 0);
 	}
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* a handle is its owner's alone: another owner naming it — a driver
+ * that kept, was handed or guessed owner 1's handle — is refused at every
+ * call that acts (ring, reap, head, Get Features, stop, reset, enable)
+ * and answered nothing by the accessors: no doorbell, no CC write, no
+ * admin entry, counted not-granted, its lines bounded
+ * (AUTH_REFUSAL_LINES, then one saying the rest are counted). Owner 1's
+ * own calls go on working. Before, the handle alone was the authority:
+ * any caller holding it reached owner 1's controller */
+static void test_other_owner_refused(void **st)
+{
+	(void)st;
+	struct dma_pool pool;
+	struct nvme_broker *b = bring_up(&pool);
+	struct nvme_sqe *sq = admin_sq();
+	/* a bound owner with no function: a row of refusal lines its own */
+	const uint16_t other = 63;
+	struct auth_owner_facts none = {0};
+	assert_int_equal(auth_owner_bind(other, &none), 0);
+	uint8_t regs[BAR_LEN];
+	memcpy(regs, bar[0], BAR_LEN);
+	uint64_t ng = auth_refusals[AUTH_NOT_GRANTED];
+	uint32_t dw0 = 7;
+	shim_count_lines("named owner 1's broker");
+	assert_int_equal(nvme_broker_sq_ring(b, other, 0, 1), -1);
+	assert_int_equal(nvme_broker_cq_reap(b, other, 0), -1);
+	assert_int_equal(nvme_broker_cq_head(b, other, 0, 0), -1);
+	assert_int_equal(
+	    nvme_broker_get_feature(b, other, NVME_FID_ERR_RECOVERY, 1, &dw0),
+	    -1);
+	assert_int_equal(nvme_broker_stop(b, other), -1);
+	assert_int_equal(nvme_broker_reset(b, other), -1);
+	assert_int_equal(enable_on(b, &pool, 8), -1); /* owner 1's: enabled */
+	assert_int_equal(nvme_broker_csts(b, other), NVME_CSTS_GONE);
+	assert_int_equal(nvme_broker_cap(b, other), 0);
+	assert_int_equal(nvme_broker_nns(b, other), 0);
+	assert_null(nvme_broker_ns(b, other, 0));
+	shim_line_hook = NULL;
+	/* 10 refused; the enable was owner 1's own (refused: already on) */
+	assert_int_equal(auth_refusals[AUTH_NOT_GRANTED] - ng, 10);
+	assert_int_equal(shim_counted, AUTH_REFUSAL_LINES);
+	assert_memory_equal(bar[0], regs, BAR_LEN);
+	assert_int_equal(sq[0].cdw0, 0);
+	assert_int_equal(cmd[0], CMD_MEM | CMD_MAST);
+	/* the owner's own handle use is untouched */
+	assert_true(nvme_broker_cap(b, 1) != 0);
+	assert_int_equal(nvme_broker_reset(b, 1), 0);
+	assert_int_equal(cmd[0] & CMD_MAST, 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -638,8 +694,8 @@ static void test_get_feature_only_granted_namespaces(void **st)
 	struct nvme_broker *b = bring_up(&pool);
 	struct nvme_sqe *sq = admin_sq();
 	/* the probe found namespaces 1 and 2; the owner holds 1 */
-	assert_int_equal(nvme_broker_nns(b), 1);
-	assert_int_equal(nvme_broker_ns(b, 0)->nsid, 1);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 1);
+	assert_int_equal(nvme_broker_ns(b, OWN(b), 0)->nsid, 1);
 	static const struct {
 		uint8_t fid;
 		uint32_t nsid;
@@ -669,7 +725,8 @@ static void test_get_feature_only_granted_namespaces(void **st)
 	uint64_t nb = auth_refusals[AUTH_NOT_GRANTED];
 	for (unsigned k = 0; k < ARRAY_SIZE(refused); k++) {
 		dw0 = 0x5a5a;
-		assert_int_equal(nvme_broker_get_feature(b, refused[k].fid,
+		assert_int_equal(nvme_broker_get_feature(b, OWN(b),
+							 refused[k].fid,
 							 refused[k].nsid, &dw0),
 				 -1);
 		assert_int_equal(dw0, 0);
@@ -682,7 +739,8 @@ static void test_get_feature_only_granted_namespaces(void **st)
 			    (struct nvme_cqe){.dw0 = k,
 					      .sqhd = (uint16_t)(k + 1),
 					      .status = 1});
-		assert_int_equal(nvme_broker_get_feature(b, granted[k].fid,
+		assert_int_equal(nvme_broker_get_feature(b, OWN(b),
+							 granted[k].fid,
 							 granted[k].nsid, &dw0),
 				 0);
 		assert_int_equal(dw0, k);
@@ -691,7 +749,7 @@ static void test_get_feature_only_granted_namespaces(void **st)
 		assert_int_equal(sq[k].nsid, granted[k].nsid);
 		assert_int_equal(sq[k].cdw10, granted[k].fid);
 	}
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -715,31 +773,32 @@ static void test_kcmd_slot_kept_from_aers(void **st)
 	for (uint16_t k = 0; k < 7; k++)
 		drv[k] = (struct nvme_sqe){.cdw0 = NVME_ADM_ASYNC_EVENT |
 						   (uint32_t)k << 16};
-	int taken = nvme_broker_sq_ring(b, 0, 7);
+	int taken = nvme_broker_sq_ring(b, OWN(b), 0, 7);
 	uint32_t db = reg32(0, NVME_REG_DBS);
 	/* the kernel's command: the slot kept for it */
 	answer_kcmd(6, 0, (struct nvme_cqe){.dw0 = 1, .sqhd = 7, .status = 1});
 	uint32_t dw0 = 0;
-	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), 0);
+	assert_int_equal(
+	    nvme_broker_get_feature(b, OWN(b), NVME_FID_VWC, 0, &dw0), 0);
 	assert_int_equal(dw0, 1);
 	assert_int_equal(taken, 6);
 	assert_int_equal(db, 6);
 	assert_int_equal(nvme_sqe_opc(&sq[6]), NVME_ADM_GET_FEATURES);
 	assert_int_equal(reg32(0, NVME_REG_DBS), 7);
 	/* and kept again: the 7th AER still waits */
-	assert_int_equal(nvme_broker_cq_reap(b, 0), 0);
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0), 0);
 	assert_int_equal(reg32(0, NVME_REG_DBS), 7);
 	/* an event answers the first AER: the 7th goes */
 	cq[1] = (struct nvme_cqe){.dw0 = 0x10002,
 				  .sqhd = 7,
 				  .cid = nvme_sqe_cid(&sq[0]),
 				  .status = 1};
-	assert_int_equal(nvme_broker_cq_reap(b, 0), 1);
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0), 1);
 	assert_int_equal(drv_cq[0].cid, 0);
 	assert_int_equal(drv_cq[0].dw0, 0x10002);
 	assert_int_equal(nvme_sqe_opc(&sq[7]), NVME_ADM_ASYNC_EVENT);
 	assert_int_equal(reg32(0, NVME_REG_DBS), 0); /* tail 8 wraps */
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -758,47 +817,47 @@ static void test_stop_before_enable(void **st)
 	live = true;
 	struct nvme_broker *b = NULL;
 	assert_int_equal(nvme_broker_open(&devs[0], 1, &b), 0);
-	assert_int_equal(nvme_broker_stop(b), 0);
+	assert_int_equal(nvme_broker_stop(b, OWN(b)), 0);
 	assert_non_null(strstr(shim_last_line, "not enabled (stopped)"));
 	assert_int_equal(cmd[0] & CMD_MAST, 0);
-	assert_int_equal(nvme_broker_cq_reap(b, 0), -1);
-	assert_int_equal(nvme_broker_sq_ring(b, 0, 1), -1);
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0), -1);
+	assert_int_equal(nvme_broker_sq_ring(b, OWN(b), 0, 1), -1);
 	struct dma_pool pool;
 	assert_int_equal(dma_pool_create(1, 2 * PAGE_SIZE, 0, &pool), 0);
 	assert_int_equal(enable_on(b, &pool, 8), 0);
 	assert_int_equal(cmd[0], CMD_MEM | CMD_MAST);
 	/* stopped with the queues kept: the reap works, a second stop is a
 	 * no-op, and enable wants the reset first */
-	assert_int_equal(nvme_broker_stop(b), 0);
-	assert_int_equal(nvme_broker_cq_reap(b, 0), 0);
-	assert_int_equal(nvme_broker_stop(b), 0);
+	assert_int_equal(nvme_broker_stop(b, OWN(b)), 0);
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0), 0);
+	assert_int_equal(nvme_broker_stop(b, OWN(b)), 0);
 	assert_non_null(strstr(shim_last_line, "stopped already"));
-	assert_int_equal(nvme_broker_cq_reap(b, 0), 0);
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0), 0);
 	assert_int_equal(enable_on(b, &pool, 8), -1);
 	assert_non_null(strstr(shim_last_line, "nvme_broker_reset first"));
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(enable_on(b, &pool, 8), 0);
 	/* a DMA fault quarantines the owner after the stop: the second stop
 	 * drops the kept queues, as the first would have — their shadows
 	 * given back at once, not at the next reset (make mutate ID 390, the
 	 * drop deleted, survived the reap check alone) */
-	assert_int_equal(nvme_broker_stop(b), 0);
-	assert_int_equal(nvme_broker_cq_reap(b, 0), 0);
+	assert_int_equal(nvme_broker_stop(b, OWN(b)), 0);
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0), 0);
 	assert_int_not_equal(dma_owner_acct(1)->use[DMA_CHARGE_SHADOW], 0);
 	shim_iommu_owner = 1;
 	shim_iommu_fault();
-	assert_int_equal(nvme_broker_stop(b), 0);
-	assert_int_equal(nvme_broker_cq_reap(b, 0), -1);
+	assert_int_equal(nvme_broker_stop(b, OWN(b)), 0);
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0), -1);
 	assert_int_equal(dma_owner_acct(1)->use[DMA_CHARGE_SHADOW], 0);
 	assert_int_equal(iommu_owner_resume(1), 0);
 	shim_iommu_owner = 0;
 	/* the admin queue keeps a slot for the kernel's command: two
 	 * entries leave the driver none */
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(enable_on(b, &pool, 2), -1);
 	assert_non_null(strstr(shim_last_line, "must be 3.."));
 	assert_int_equal(enable_on(b, &pool, 3), 0);
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -847,7 +906,8 @@ static void test_admin_queue_not_bound_by_mqes(void **st)
 	/* the kernel's command */
 	answer_kcmd(0, 0, (struct nvme_cqe){.dw0 = 7, .sqhd = 1, .status = 1});
 	uint32_t dw0 = 0;
-	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), 0);
+	assert_int_equal(
+	    nvme_broker_get_feature(b, OWN(b), NVME_FID_VWC, 0, &dw0), 0);
 	assert_int_equal(dw0, 7);
 	/* the driver's: an I/O CQ past MQES, then one within it */
 	struct nvme_sqe *drv = (struct nvme_sqe *)pool.va;
@@ -855,7 +915,7 @@ static void test_admin_queue_not_bound_by_mqes(void **st)
 	uint64_t ring = pool.iova + 2 * PAGE_SIZE;
 	drv[0] = create_cq(0x10, 1, 3, ring);
 	drv[1] = create_cq(0x11, 1, 2, ring);
-	assert_int_equal(nvme_broker_sq_ring(b, 0, 2), 2);
+	assert_int_equal(nvme_broker_sq_ring(b, OWN(b), 0, 2), 2);
 	assert_int_equal(drv_cq[0].cid, 0x10);
 	assert_int_equal(nvme_cqe_sct(&drv_cq[0]), NVME_GATE_SCT_CAPOS);
 	assert_int_equal(nvme_cqe_sc(&drv_cq[0]), NVME_GATE_SC_REJECTED);
@@ -865,10 +925,10 @@ static void test_admin_queue_not_bound_by_mqes(void **st)
 	assert_int_equal(FIELD_GET(NVME_CREATEQ_QSIZE, sq[1].cdw10), 1);
 	cq[1] = (struct nvme_cqe){
 	    .sqhd = 2, .cid = nvme_sqe_cid(&sq[1]), .status = 1};
-	assert_int_equal(nvme_broker_cq_reap(b, 0), 1);
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0), 1);
 	assert_int_equal(drv_cq[1].cid, 0x11);
 	assert_int_equal(drv_cq[1].status, 1); /* success, phase 1 */
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -891,12 +951,14 @@ static void test_kcmd_timeout_held_then_answered_or_reset(void **st)
 	struct nvme_cqe *cq = admin_cq();
 	uint32_t dw0 = 0x5a5a;
 	/* no answer: given up on after BROKER_KCMD_US, said once */
-	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), -1);
+	assert_int_equal(
+	    nvme_broker_get_feature(b, OWN(b), NVME_FID_VWC, 0, &dw0), -1);
 	assert_non_null(strstr(shim_last_line, "unanswered after 2000 ms"));
 	assert_non_null(strstr(shim_last_line, "slot stays held"));
 	assert_int_equal(reg32(0, NVME_REG_DBS), 1);
 	/* the next is refused unsent, with why */
-	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), -1);
+	assert_int_equal(
+	    nvme_broker_get_feature(b, OWN(b), NVME_FID_VWC, 0, &dw0), -1);
 	assert_non_null(strstr(shim_last_line, "still outstanding"));
 	assert_int_equal(reg32(0, NVME_REG_DBS), 1);
 	/* the device answers it late: kernel commands go again, and the next
@@ -905,14 +967,16 @@ static void test_kcmd_timeout_held_then_answered_or_reset(void **st)
 	    .dw0 = 0xdead, .sqhd = 1, .cid = nvme_sqe_cid(&sq[0]), .status = 1};
 	answer_kcmd(1, 1,
 		    (struct nvme_cqe){.dw0 = 0x77, .sqhd = 2, .status = 1});
-	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), 0);
+	assert_int_equal(
+	    nvme_broker_get_feature(b, OWN(b), NVME_FID_VWC, 0, &dw0), 0);
 	assert_int_equal(dw0, 0x77);
 	assert_int_equal(reg32(0, NVME_REG_DBS), 2);
 	/* given up on again; the reset frees the slot */
-	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), -1);
+	assert_int_equal(
+	    nvme_broker_get_feature(b, OWN(b), NVME_FID_VWC, 0, &dw0), -1);
 	assert_non_null(strstr(shim_last_line, "unanswered"));
 	uint16_t old = nvme_sqe_cid(&sq[2]);
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(enable_on(b, &pool, 8), 0);
 	sq = admin_sq();
 	cq = admin_cq();
@@ -921,10 +985,11 @@ static void test_kcmd_timeout_held_then_answered_or_reset(void **st)
 	cq[0] = (struct nvme_cqe){.dw0 = 0xbad, .cid = old, .status = 1};
 	answer_kcmd(0, 1,
 		    (struct nvme_cqe){.dw0 = 0x99, .sqhd = 1, .status = 1});
-	assert_int_equal(nvme_broker_get_feature(b, NVME_FID_VWC, 0, &dw0), 0);
+	assert_int_equal(
+	    nvme_broker_get_feature(b, OWN(b), NVME_FID_VWC, 0, &dw0), 0);
 	assert_int_equal(dw0, 0x99);
 	assert_true(nvme_sqe_cid(&sq[0]) != old);
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -966,7 +1031,7 @@ static void test_bare_close_keeps_pages_device_holds(void **st)
 	answer_kcmd(0, 0, (struct nvme_cqe){.sqhd = 1, .status = 1});
 	nfreed = 0;
 	shim_page_hook = watch_free;
-	assert_int_equal(nvme_broker_bare_open(b), -1);
+	assert_int_equal(nvme_broker_bare_open(b, OWN(b)), -1);
 	shim_page_hook = NULL;
 	assert_int_equal(nvme_sqe_opc(&sq[0]), NVME_ADM_CREATE_CQ);
 	assert_int_equal(nvme_sqe_opc(&sq[1]), NVME_ADM_CREATE_SQ);
@@ -974,8 +1039,8 @@ static void test_bare_close_keeps_pages_device_holds(void **st)
 	assert_false(was_freed(sq[0].prp1));	     /* CQ 63, created */
 	assert_false(was_freed(sq[1].prp1)); /* SQ 63, its create pending */
 	/* the driver's queue ids are its own again */
-	assert_int_equal(nvme_broker_max_qid(b), NVME_VAL_MAX_QID - 1);
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_max_qid(b, OWN(b)), NVME_VAL_MAX_QID - 1);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -995,29 +1060,29 @@ static void test_bare_pages_back_after_reset(void **st)
 	uint64_t base = shim_pages_in_use;
 	answer_kcmd(0, 0, (struct nvme_cqe){.sqhd = 1, .status = 1});
 	answer_kcmd(1, 1, (struct nvme_cqe){.sqhd = 2, .status = 1});
-	assert_int_equal(nvme_broker_bare_open(b), 0);
+	assert_int_equal(nvme_broker_bare_open(b, OWN(b)), 0);
 	assert_true(shim_pages_in_use > base);
 	/* the reset, and the controller enabled again */
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(enable_on(b, &pool, 8), 0);
 	uint32_t db = reg32(0, NVME_REG_DBS);
-	nvme_broker_bare_close(b);
+	nvme_broker_bare_close(b, OWN(b));
 	assert_int_equal(reg32(0, NVME_REG_DBS), db); /* no Delete sent */
 	assert_int_equal(shim_pages_in_use, base);
-	assert_int_equal(nvme_broker_max_qid(b), NVME_VAL_MAX_QID - 1);
+	assert_int_equal(nvme_broker_max_qid(b, OWN(b)), NVME_VAL_MAX_QID - 1);
 	/* Deletes not answered, the controller running: kept, and refused a
 	 * second pair, until the next confirmed stop gives them back */
 	answer_kcmd(0, 0, (struct nvme_cqe){.sqhd = 1, .status = 1});
 	answer_kcmd(1, 1, (struct nvme_cqe){.sqhd = 2, .status = 1});
-	assert_int_equal(nvme_broker_bare_open(b), 0);
-	nvme_broker_bare_close(b);
+	assert_int_equal(nvme_broker_bare_open(b, OWN(b)), 0);
+	nvme_broker_bare_close(b, OWN(b));
 	assert_true(shim_pages_in_use > base);
-	assert_int_equal(nvme_broker_bare_open(b), -1);
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_bare_open(b, OWN(b)), -1);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	/* enabled again: its admin shadows back, as at base */
 	assert_int_equal(enable_on(b, &pool, 8), 0);
 	assert_int_equal(shim_pages_in_use, base);
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -1108,7 +1173,7 @@ static void test_probe_late_answer_ends_probe(void **st)
 	nvme_ns = "1";
 	model_nns = 2;
 	assert_int_equal(r, 0);
-	assert_int_equal(nvme_broker_nns(b), 3);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 3);
 }
 
 /* A controller that posts every probe completion twice. The second copy
@@ -1131,9 +1196,9 @@ static void test_probe_double_answer_skipped(void **st)
 	nvme_ns = "1";
 	probe_twice = false;
 	assert_int_equal(r, 0);
-	assert_int_equal(nvme_broker_nns(b), 2);
-	assert_int_equal(nvme_broker_ns(b, 0)->nsid, 1);
-	assert_int_equal(nvme_broker_ns(b, 1)->nsid, 2);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 2);
+	assert_int_equal(nvme_broker_ns(b, OWN(b), 0)->nsid, 1);
+	assert_int_equal(nvme_broker_ns(b, OWN(b), 1)->nsid, 2);
 	/* the open's three lines (the NVM limits one of them) and one for
 	 * the copies, not one each */
 	assert_int_equal(lines, 4);
@@ -1154,7 +1219,7 @@ static void test_probe_many_namespaces_answered(void **st)
 	nvme_ns = "1";
 	model_nns = 2;
 	assert_int_equal(r, 0);
-	assert_int_equal(nvme_broker_nns(b), NVME_VAL_MAX_NS);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), NVME_VAL_MAX_NS);
 	assert_true(us < NVME_BROKER_PROBE_BUDGET_US / 10);
 }
 
@@ -1180,34 +1245,34 @@ static void test_stuck_controller_fenced(void **st)
 	assert_int_equal(enable_on(b, &pool, 8), 0);
 	/* stopped, then CSTS.RDY reads 1 with CC.EN 0: not stopped, so no
 	 * enable (broker_running), and bus mastering stays off */
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	stuck_rdy = true;
 	assert_int_equal(enable_on(b, &pool, 8), -1);
 	assert_non_null(strstr(shim_last_line, "not proven stopped"));
 	assert_int_equal(cmd[7] & CMD_MAST, 0);
-	assert_false(nvme_broker_fenced(b));
+	assert_false(nvme_broker_fenced(b, OWN(b)));
 	stuck_rdy = false;
 	assert_int_equal(enable_on(b, &pool, 8), 0);
 	assert_int_equal(cmd[7], CMD_MEM | CMD_MAST);
-	assert_false(nvme_broker_fenced(b));
+	assert_false(nvme_broker_fenced(b, OWN(b)));
 	/* now it ignores the disable */
 	stuck_rdy = true;
 	uint64_t lines = shim_kprintf_calls;
-	assert_true(nvme_broker_shadow_bytes(b, 0) > 0);
-	assert_int_equal(nvme_broker_stop(b), -1);
+	assert_true(nvme_broker_shadow_bytes(b, OWN(b), 0) > 0);
+	assert_int_equal(nvme_broker_stop(b, OWN(b)), -1);
 	assert_int_equal(shim_kprintf_calls - lines, 1);
 	/* nothing it wrote is believed: the gate's queues and shadows go
 	 * at once, none kept for a reap */
-	assert_int_equal(nvme_broker_shadow_bytes(b, 0), 0);
-	assert_int_equal(nvme_broker_cq_reap(b, 0), -1);
+	assert_int_equal(nvme_broker_shadow_bytes(b, OWN(b), 0), 0);
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0), -1);
 	assert_non_null(strstr(shim_last_line, "fenced"));
-	assert_true(nvme_broker_fenced(b));
+	assert_true(nvme_broker_fenced(b, OWN(b)));
 	assert_string_equal(d->state, "fenced: did not stop");
 	assert_int_equal(cmd[7] & CMD_MAST, 0);
 	/* said once: a second stop and a reset fail without a new fence
 	 * line */
-	assert_int_equal(nvme_broker_stop(b), -1);
-	assert_int_equal(nvme_broker_reset(b), -1);
+	assert_int_equal(nvme_broker_stop(b, OWN(b)), -1);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), -1);
 	assert_null(strstr(shim_last_line, "unable to reset controller"));
 	assert_int_equal(enable_on(b, &pool, 8), -1);
 	assert_non_null(strstr(shim_last_line, "not proven stopped"));
@@ -1216,13 +1281,13 @@ static void test_stuck_controller_fenced(void **st)
 	 * enable again as reset (before, CSTS.RDY reading 0 made
 	 * nvme_broker_reset return 0 while nvme_broker_stop returned -1) */
 	stuck_rdy = false;
-	assert_int_equal(nvme_broker_reset(b), -1);
-	assert_int_equal(nvme_broker_stop(b), -1);
-	assert_true(nvme_broker_fenced(b));
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), -1);
+	assert_int_equal(nvme_broker_stop(b, OWN(b)), -1);
+	assert_true(nvme_broker_fenced(b, OWN(b)));
 	assert_int_equal(enable_on(b, &pool, 8), -1);
 	assert_non_null(strstr(shim_last_line, "not proven stopped"));
 	assert_int_equal(cmd[7] & CMD_MAST, 0);
-	assert_int_equal(nvme_broker_sq_ring(b, 0, 1), -1);
+	assert_int_equal(nvme_broker_sq_ring(b, OWN(b), 0, 1), -1);
 	/* nor does opening it again, as its own driver's next bind would */
 	struct nvme_broker *again = NULL;
 	assert_int_equal(nvme_broker_open(d, d->owner, &again), -1);
@@ -1331,13 +1396,13 @@ static void test_probe_nvm_limits_read(void **st)
 	assert_int_equal(model_cns[0], NVME_CNS_CTRL);
 	assert_int_equal(model_cns[1], NVME_CNS_CS_CTRL);
 	assert_int_equal(model_cdw11[1], NVME_CSI_NVM << 24);
-	const struct nvme_ident_ctrl *id = nvme_broker_ident(b);
+	const struct nvme_ident_ctrl *id = nvme_broker_ident(b, OWN(b));
 	assert_int_equal(id->nvm, NVME_IDENT_NVM_READ);
 	assert_int_equal(id->wz_bytes, 16384);
 	assert_int_equal(id->dmrl, 16);
 	assert_int_equal(id->dmrsl, 1000);
 	assert_int_equal(id->dmsl, 5000);
-	assert_int_equal(nvme_broker_nns(b), 2);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 2);
 	nvme_ns = "1";
 	/* a WZSL no command reaches (2^(12+255) bytes) limits nothing */
 	struct nvme_id_ctrl_nvm big = {.wzsl = 255, .dmsl = UINT64_MAX};
@@ -1371,10 +1436,10 @@ static void test_probe_nvm_limits_refused_or_unasked(void **st)
 	assert_int_equal(shim_counted, 1);
 	/* the open's own two lines and this one, nothing more */
 	assert_int_equal(shim_kprintf_calls - lines, 3);
-	const struct nvme_ident_ctrl *id = nvme_broker_ident(b);
+	const struct nvme_ident_ctrl *id = nvme_broker_ident(b, OWN(b));
 	assert_int_equal(id->nvm, NVME_IDENT_NVM_REFUSED);
 	assert_int_equal(id->wz_bytes | id->dmrl | id->dmrsl | id->dmsl, 0);
-	assert_int_equal(nvme_broker_nns(b), 2);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 2);
 
 	d = fresh_function(45);
 	uint32_t vs = 0x10100;
@@ -1391,10 +1456,10 @@ static void test_probe_nvm_limits_refused_or_unasked(void **st)
 	for (unsigned i = 0; i < model_nids; i++)
 		assert_int_not_equal(model_cns[i], NVME_CNS_CS_CTRL);
 	assert_int_equal(model_nids, 4); /* controller, list, ns 1, ns 2 */
-	id = nvme_broker_ident(b);
+	id = nvme_broker_ident(b, OWN(b));
 	assert_int_equal(id->nvm, NVME_IDENT_NVM_UNASKED);
 	assert_int_equal(id->wz_bytes, 0);
-	assert_int_equal(nvme_broker_nns(b), 2);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 2);
 	nvme_ns = "1";
 }
 
@@ -1469,8 +1534,8 @@ static void test_probe_identify_fails_unwinds(void **st)
 	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
 	assert_non_null(b);
 	assert_int_equal(maps[8], 2);
-	assert_int_equal(nvme_broker_nns(b), 1);
-	assert_false(nvme_broker_fenced(b));
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 1);
+	assert_false(nvme_broker_fenced(b, OWN(b)));
 	assert_int_equal(cmd[8] & CMD_MAST, 0); /* off the bus until enable */
 }
 
@@ -1520,7 +1585,7 @@ static void rv_up(struct rv *r, unsigned i)
 	uint64_t iova = r->pool.iova;
 	struct dma_buf asq = {va, iova, PAGE_SIZE};
 	struct dma_buf acq = {va + PAGE_SIZE, iova + PAGE_SIZE, PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(r->b, &asq, &acq, 8), 0);
+	assert_int_equal(nvme_broker_enable(r->b, OWN(r->b), &asq, &acq, 8), 0);
 	struct nvme_sqe *drv = (struct nvme_sqe *)va;
 	struct nvme_cqe *drv_cq = (struct nvme_cqe *)(va + PAGE_SIZE);
 	struct nvme_sqe *sq = admin_sq();
@@ -1528,15 +1593,16 @@ static void rv_up(struct rv *r, unsigned i)
 	drv[0] = create_cq(0x10, 1, 4, iova + 3 * PAGE_SIZE);
 	drv[1] = create_sq(0x11, 1, 4, iova + 2 * PAGE_SIZE, 1);
 	for (uint16_t k = 0; k < 2; k++) {
-		assert_int_equal(nvme_broker_sq_ring(r->b, 0, k + 1), 1);
+		assert_int_equal(nvme_broker_sq_ring(r->b, OWN(r->b), 0, k + 1),
+				 1);
 		cq[k] = (struct nvme_cqe){.sqhd = (uint16_t)(k + 1),
 					  .cid = nvme_sqe_cid(&sq[k]),
 					  .status = 1};
-		assert_int_equal(nvme_broker_cq_reap(r->b, 0), 1);
+		assert_int_equal(nvme_broker_cq_reap(r->b, OWN(r->b), 0), 1);
 		assert_int_equal(drv_cq[k].cid, 0x10 + k);
 		assert_int_equal(drv_cq[k].status, 1);
 	}
-	assert_int_equal(nvme_broker_cq_head(r->b, 0, 2), 0);
+	assert_int_equal(nvme_broker_cq_head(r->b, OWN(r->b), 0, 2), 0);
 	r->sh_iocq = (struct nvme_cqe *)(uintptr_t)sq[0].prp1;
 	r->sh_iosq = (struct nvme_sqe *)(uintptr_t)sq[1].prp1;
 	r->drv_iosq = (struct nvme_sqe *)(va + 2 * PAGE_SIZE);
@@ -1547,7 +1613,7 @@ static void rv_up(struct rv *r, unsigned i)
 		    .nsid = 1,
 		    .prp1 = iova + 4 * PAGE_SIZE,
 		    .cdw10 = k};
-	assert_int_equal(nvme_broker_sq_ring(r->b, 1, 2), 2);
+	assert_int_equal(nvme_broker_sq_ring(r->b, OWN(r->b), 1, 2), 2);
 	assert_int_equal(reg32(i, NVME_REG_DBS + 8), 2); /* SQ 1 tail */
 	r->cid_a = nvme_sqe_cid(&r->sh_iosq[0]);
 	r->cid_b = nvme_sqe_cid(&r->sh_iosq[1]);
@@ -1556,9 +1622,9 @@ static void rv_up(struct rv *r, unsigned i)
 					  .sqid = 1,
 					  .cid = nvme_sqe_cid(&r->sh_iosq[0]),
 					  .status = 1};
-	assert_int_equal(nvme_broker_cq_reap(r->b, 1), 1);
+	assert_int_equal(nvme_broker_cq_reap(r->b, OWN(r->b), 1), 1);
 	assert_int_equal(r->drv_iocq[0].cid, 0x20);
-	assert_int_equal(nvme_broker_cq_head(r->b, 1, 1), 0);
+	assert_int_equal(nvme_broker_cq_head(r->b, OWN(r->b), 1, 1), 0);
 	/* and the second, posted in the shadow CQ, not reaped */
 	r->sh_iocq[1] = (struct nvme_cqe){.sqhd = 2,
 					  .sqid = 1,
@@ -1580,8 +1646,8 @@ static void rv_after_revoke(struct rv *r)
 	assert_false(dma_pool_live(&r->pool));
 	assert_int_equal(cmd[i] & CMD_MAST, 0);
 	assert_int_equal(reg32(i, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
-	assert_int_equal(nvme_broker_shadow_bytes(r->b, 0), 0);
-	assert_int_equal(nvme_broker_shadow_bytes(r->b, 1), 0);
+	assert_int_equal(nvme_broker_shadow_bytes(r->b, OWN(r->b), 0), 0);
+	assert_int_equal(nvme_broker_shadow_bytes(r->b, OWN(r->b), 1), 0);
 	assert_int_equal(dma_owner_acct(owner)->use[DMA_CHARGE_SHADOW], 0);
 	struct grant_table *t = &dma_owner_acct(owner)->grants;
 	for (unsigned g = 0; g < GRANT_MAX; g++)
@@ -1590,23 +1656,25 @@ static void rv_after_revoke(struct rv *r)
 	memcpy(drv_iocq, r->drv_iocq, sizeof(drv_iocq));
 	/* the driver goes on: every call refused */
 	r->drv_iosq[2] = r->drv_iosq[0];
-	assert_int_equal(nvme_broker_sq_ring(r->b, 1, 3), -1);
-	assert_int_equal(nvme_broker_sq_ring(r->b, 0, 3), -1);
-	assert_int_equal(nvme_broker_cq_reap(r->b, 1), -1);
-	assert_int_equal(nvme_broker_cq_reap(r->b, 0), -1);
-	assert_int_equal(nvme_broker_cq_head(r->b, 1, 2), -1);
+	assert_int_equal(nvme_broker_sq_ring(r->b, OWN(r->b), 1, 3), -1);
+	assert_int_equal(nvme_broker_sq_ring(r->b, OWN(r->b), 0, 3), -1);
+	assert_int_equal(nvme_broker_cq_reap(r->b, OWN(r->b), 1), -1);
+	assert_int_equal(nvme_broker_cq_reap(r->b, OWN(r->b), 0), -1);
+	assert_int_equal(nvme_broker_cq_head(r->b, OWN(r->b), 1, 2), -1);
 	uint32_t dw0;
-	assert_int_equal(nvme_broker_get_feature(r->b, NVME_FID_VWC, 0, &dw0),
-			 -1);
-	assert_int_equal(nvme_broker_stop(r->b), 0);
-	assert_int_equal(nvme_broker_cq_reap(r->b, 1), -1);
+	assert_int_equal(
+	    nvme_broker_get_feature(r->b, OWN(r->b), NVME_FID_VWC, 0, &dw0),
+	    -1);
+	assert_int_equal(nvme_broker_stop(r->b, OWN(r->b)), 0);
+	assert_int_equal(nvme_broker_cq_reap(r->b, OWN(r->b), 1), -1);
 	struct dma_buf asq = {r->pool.va, r->pool.iova, PAGE_SIZE};
 	struct dma_buf acq = {r->pool.va + PAGE_SIZE, r->pool.iova + PAGE_SIZE,
 			      PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(r->b, &asq, &acq, 8), -1);
+	assert_int_equal(nvme_broker_enable(r->b, OWN(r->b), &asq, &acq, 8),
+			 -1);
 	assert_non_null(strstr(shim_last_line, "revoked after a DMA fault"));
-	assert_int_equal(nvme_broker_reset(r->b), 0);
-	assert_int_equal(nvme_broker_cq_reap(r->b, 1), -1);
+	assert_int_equal(nvme_broker_reset(r->b, OWN(r->b)), 0);
+	assert_int_equal(nvme_broker_cq_reap(r->b, OWN(r->b), 1), -1);
 	/* the device side: no doorbell, CC or queue register written, still
 	 * off the bus; the driver's CQ as it was (the first Read answered
 	 * once, the second never) */
@@ -1636,7 +1704,7 @@ static void rv_reinstated(struct rv *r)
 	struct dma_buf asq = {p2.va, p2.iova, PAGE_SIZE};
 	struct dma_buf acq = {p2.va + PAGE_SIZE, p2.iova + PAGE_SIZE,
 			      PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(r->b, &asq, &acq, 8), 0);
+	assert_int_equal(nvme_broker_enable(r->b, OWN(r->b), &asq, &acq, 8), 0);
 	assert_int_equal(cmd[r->i], CMD_MEM | CMD_MAST);
 	struct nvme_cqe *cq = admin_cq();
 	struct nvme_cqe *drv_cq = (struct nvme_cqe *)(p2.va + PAGE_SIZE);
@@ -1646,13 +1714,13 @@ static void rv_reinstated(struct rv *r)
 	    (struct nvme_cqe){.sqhd = 0, .sqid = 0, .cid = cid_a, .status = 1};
 	answer_kcmd(0, 2, (struct nvme_cqe){.dw0 = 5, .sqhd = 1, .status = 1});
 	uint32_t dw0 = 0;
-	assert_int_equal(nvme_broker_get_feature(r->b, NVME_FID_VWC, 0, &dw0),
-			 0);
+	assert_int_equal(
+	    nvme_broker_get_feature(r->b, OWN(r->b), NVME_FID_VWC, 0, &dw0), 0);
 	assert_int_equal(dw0, 5);
-	assert_int_equal(nvme_broker_cq_reap(r->b, 0), 0);
+	assert_int_equal(nvme_broker_cq_reap(r->b, OWN(r->b), 0), 0);
 	for (unsigned k = 0; k < 8; k++)
 		assert_int_equal(drv_cq[k].status, 0);
-	assert_int_equal(nvme_broker_reset(r->b), 0);
+	assert_int_equal(nvme_broker_reset(r->b, OWN(r->b)), 0);
 	assert_int_equal(dma_pool_revoke(&p2), 0);
 }
 
@@ -1683,7 +1751,7 @@ static void test_oncs_decides_optional_io(void **st)
 					  .nsid = 1,
 					  .prp1 = iova + 4 * PAGE_SIZE,
 					  .cdw11 = 1u << NVME_DSM_AD_SHIFT};
-	assert_int_equal(nvme_broker_sq_ring(r.b, 1, 3), 1);
+	assert_int_equal(nvme_broker_sq_ring(r.b, OWN(r.b), 1, 3), 1);
 	assert_int_equal(reg32(39, NVME_REG_DBS + 8), 2); /* not the device's */
 	assert_int_equal(nvme_cqe_sct(&r.drv_iocq[1]), NVME_GATE_SCT_CAPOS);
 	assert_int_equal(nvme_cqe_sc(&r.drv_iocq[1]), NVME_GATE_SC_REJECTED);
@@ -1691,7 +1759,7 @@ static void test_oncs_decides_optional_io(void **st)
 	assert_int_equal(r.drv_iocq[1].dw0, NVME_V_OPCODE_FORBIDDEN);
 	r.drv_iosq[3] = (struct nvme_sqe){
 	    .cdw0 = NVME_IO_WRITE_ZEROES | 0x23u << 16, .nsid = 1, .cdw12 = 7};
-	assert_int_equal(nvme_broker_sq_ring(r.b, 1, 0), 1);
+	assert_int_equal(nvme_broker_sq_ring(r.b, OWN(r.b), 1, 0), 1);
 	assert_int_equal(reg32(39, NVME_REG_DBS + 8), 3); /* the device's */
 	assert_int_equal(nvme_sqe_opc(&r.sh_iosq[2]), NVME_IO_WRITE_ZEROES);
 }
@@ -1704,7 +1772,7 @@ static void test_revoke_during_reset(void **st)
 	(void)st;
 	struct rv r;
 	rv_up(&r, 10);
-	assert_int_equal(nvme_broker_stop(r.b), 0);
+	assert_int_equal(nvme_broker_stop(r.b, OWN(r.b)), 0);
 	assert_int_equal(cmd[10] & CMD_MAST, 0);
 	assert_int_equal(auth_owner_revoke(r.d->owner, "test fault"), 1);
 	rv_after_revoke(&r);
@@ -1829,10 +1897,10 @@ static void test_probe_identify_read_once(void **st)
 	watch_end();
 	assert_int_equal(r, 0);
 	assert_true(reads > 0); /* the broker did read the device's page */
-	if (nvme_broker_nns(b) == 0)
+	if (nvme_broker_nns(b, OWN(b)) == 0)
 		return; /* a copy with NSZE 0: inactive */
-	assert_int_equal(nvme_broker_nns(b), 1);
-	const struct nvme_ns_policy *ns = nvme_broker_ns(b, 0);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 1);
+	const struct nvme_ns_policy *ns = nvme_broker_ns(b, OWN(b), 0);
 	assert_int_equal(ns->nsid, 1);
 	assert_int_equal(ns->nsze, 1024);
 	if (ns->data_bytes == 512) { /* format 0, FLBAS as answered */
@@ -1874,9 +1942,9 @@ static void test_probe_ns_list_read_once(void **st)
 	nvme_ns = "1";
 	assert_int_equal(r, 0);
 	assert_non_null(list_page);
-	assert_int_equal(nvme_broker_nns(b), 2);
-	assert_int_equal(nvme_broker_ns(b, 0)->nsid, 1);
-	assert_int_equal(nvme_broker_ns(b, 1)->nsid, 2);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 2);
+	assert_int_equal(nvme_broker_ns(b, OWN(b), 0)->nsid, 1);
+	assert_int_equal(nvme_broker_ns(b, OWN(b), 1)->nsid, 2);
 }
 
 /* lines a test looks for (shim_line_hook): how many held `want`, and the
@@ -1964,7 +2032,7 @@ static void test_small_bar0_limits_io_queues(void **st)
 	small_bar(29, NVME_REG_DBS + 2 * 2 * 32);
 	struct nvme_broker *b = NULL;
 	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
-	assert_int_equal(nvme_broker_max_qid(b), 1);
+	assert_int_equal(nvme_broker_max_qid(b, OWN(b)), 1);
 	d = fresh_function(21);
 	small_bar(21, NVME_REG_DBS + 4 * 2 * 32);
 	lines_watch("doorbells of I/O queues");
@@ -1978,9 +2046,9 @@ static void test_small_bar0_limits_io_queues(void **st)
 	uint64_t iova = pool.iova;
 	struct dma_buf asq = {va, iova, PAGE_SIZE};
 	struct dma_buf acq = {va + PAGE_SIZE, iova + PAGE_SIZE, PAGE_SIZE};
-	assert_int_equal(nvme_broker_enable(b, &asq, &acq, 8), 0);
+	assert_int_equal(nvme_broker_enable(b, OWN(b), &asq, &acq, 8), 0);
 	/* the bench's bare pair, NVME_BARE_QID, has none either */
-	assert_int_equal(nvme_broker_bare_open(b), -1);
+	assert_int_equal(nvme_broker_bare_open(b, OWN(b)), -1);
 	assert_non_null(strstr(shim_last_line, "has no doorbells in BAR0"));
 	struct nvme_sqe *drv = (struct nvme_sqe *)va;
 	struct nvme_cqe *drv_cq = (struct nvme_cqe *)(va + PAGE_SIZE);
@@ -1990,7 +2058,7 @@ static void test_small_bar0_limits_io_queues(void **st)
 	drv[0] = create_cq(0x10, 4, 4, iova + 3 * PAGE_SIZE);
 	drv[1] = create_sq(0x11, 4, 4, iova + 2 * PAGE_SIZE, 4);
 	memset(bar[21] + NVME_REG_DBS, 0xee, 4); /* the model's, not a tail */
-	assert_int_equal(nvme_broker_sq_ring(b, 0, 2), 2);
+	assert_int_equal(nvme_broker_sq_ring(b, OWN(b), 0, 2), 2);
 	for (uint16_t k = 0; k < 2; k++) {
 		assert_int_equal(drv_cq[k].cid, 0x10 + k);
 		assert_int_equal(nvme_cqe_sct(&drv_cq[k]), NVME_GATE_SCT_CAPOS);
@@ -2002,16 +2070,16 @@ static void test_small_bar0_limits_io_queues(void **st)
 	/* and the driver was told: one line, ids 1..3 */
 	assert_int_equal(line_hits, 1);
 	assert_non_null(strstr(line_last, "queues 1..3 at CAP.DSTRD 3"));
-	assert_int_equal(nvme_broker_max_qid(b), 3);
+	assert_int_equal(nvme_broker_max_qid(b, OWN(b)), 3);
 	/* pair 3: created, and its SQ tail doorbell rung */
 	drv[2] = create_cq(0x12, 3, 4, iova + 3 * PAGE_SIZE);
 	drv[3] = create_sq(0x13, 3, 4, iova + 2 * PAGE_SIZE, 3);
 	for (uint16_t k = 0; k < 2; k++) {
-		assert_int_equal(nvme_broker_sq_ring(b, 0, 3 + k), 1);
+		assert_int_equal(nvme_broker_sq_ring(b, OWN(b), 0, 3 + k), 1);
 		cq[k] = (struct nvme_cqe){.sqhd = (uint16_t)(k + 1),
 					  .cid = nvme_sqe_cid(&sq[k]),
 					  .status = 1};
-		assert_int_equal(nvme_broker_cq_reap(b, 0), 1);
+		assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0), 1);
 		assert_int_equal(drv_cq[2 + k].cid, 0x12 + k);
 		assert_int_equal(drv_cq[2 + k].status, 1);
 	}
@@ -2019,9 +2087,9 @@ static void test_small_bar0_limits_io_queues(void **st)
 	iosq[0] = (struct nvme_sqe){.cdw0 = NVME_IO_READ | 0x20u << 16,
 				    .nsid = 1,
 				    .prp1 = iova + 4 * PAGE_SIZE};
-	assert_int_equal(nvme_broker_sq_ring(b, 3, 1), 1);
+	assert_int_equal(nvme_broker_sq_ring(b, OWN(b), 3, 1), 1);
 	assert_int_equal(reg32(21, NVME_REG_DBS + 6 * 32), 1);
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -2066,7 +2134,8 @@ static void test_addr_checks_fail_safe(void **st)
 		addr_checks = NULL;
 		cut = false;
 		assert_int_equal(r, 0);
-		assert_int_equal(nvme_broker_addr_checks(b), cases[k].checks);
+		assert_int_equal(nvme_broker_addr_checks(b, OWN(b)),
+				 cases[k].checks);
 		assert_int_equal(line_hits, cases[k].line ? 1 : 0);
 		if (cases[k].line)
 			assert_non_null(strstr(line_last, cases[k].line));
@@ -2084,7 +2153,7 @@ static void test_idle_stop_lines_bounded(void **st)
 	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
 	lines_watch("stop: controller not enabled");
 	for (unsigned k = 0; k < 100; k++)
-		assert_int_equal(nvme_broker_stop(b), 0);
+		assert_int_equal(nvme_broker_stop(b, OWN(b)), 0);
 	shim_line_hook = NULL;
 	assert_int_equal(line_hits, 7);
 	assert_non_null(strstr(line_last, "(stopped); nothing to do (64 so "
@@ -2148,7 +2217,7 @@ static void test_enable_refusal_lines_bounded(void **st)
 	assert_non_null(strstr(shim_last_line, "owner 31: further "
 					       "busy-in-flight refusals"));
 	assert_int_equal(cmd[30], CMD_MEM | CMD_MAST); /* still running */
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -2188,23 +2257,24 @@ static void test_shutdown_completes(void **st)
 	struct dma_pool pool;
 	struct nvme_broker *b = shn_up(31, &pool);
 	uint64_t t0 = shim_clock_ns;
-	assert_int_equal(nvme_broker_shutdown(b), 0);
+	assert_int_equal(nvme_broker_shutdown(b, OWN(b)), 0);
 	assert_true(shn_seen >= 1 && shn_with_en);
 	assert_true(shim_clock_ns - t0 < 1000000000ull); /* no long wait */
 	assert_shn_stopped(31);
-	assert_int_equal(nvme_broker_cq_reap(b, 0), 0); /* kept for the reap */
-	assert_int_equal(nvme_broker_sq_ring(b, 0, 1), -1);
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0),
+			 0); /* kept for the reap */
+	assert_int_equal(nvme_broker_sq_ring(b, OWN(b), 0, 1), -1);
 	/* twice: not enabled, the controller not told again */
 	uint8_t regs[BAR_LEN];
 	memcpy(regs, bar[31], BAR_LEN);
 	unsigned seen = shn_seen;
 	lines_watch("shutdown: controller not enabled");
-	assert_int_equal(nvme_broker_shutdown(b), 1);
+	assert_int_equal(nvme_broker_shutdown(b, OWN(b)), 1);
 	assert_int_equal(line_hits, 1);
 	assert_non_null(strstr(line_last, "(stopped already)"));
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_owner_acct(32)->use[DMA_CHARGE_SHADOW], 0);
-	assert_int_equal(nvme_broker_shutdown(b), 1);
+	assert_int_equal(nvme_broker_shutdown(b, OWN(b)), 1);
 	shim_line_hook = NULL;
 	assert_int_equal(line_hits, 2);
 	assert_memory_equal(regs + NVME_REG_DBS, bar[31] + NVME_REG_DBS,
@@ -2213,7 +2283,7 @@ static void test_shutdown_completes(void **st)
 	assert_shn_stopped(31);
 	/* and it comes up again: the reset is all a shutdown needs */
 	assert_int_equal(enable_on(b, &pool, 8), 0);
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -2240,10 +2310,11 @@ static void test_shutdown_never_completes_bounded(void **st)
 		shn_mode = SHN_NEVER;
 		struct dma_pool pool;
 		struct nvme_broker *b = shn_up(i, &pool);
-		assert_int_equal(nvme_broker_shutdown_us(b), cases[k].want_us);
+		assert_int_equal(nvme_broker_shutdown_us(b, OWN(b)),
+				 cases[k].want_us);
 		lines_watch("nvme-broker");
 		uint64_t t0 = shim_clock_ns;
-		assert_int_equal(nvme_broker_shutdown(b), 1);
+		assert_int_equal(nvme_broker_shutdown(b, OWN(b)), 1);
 		uint64_t waited_us = (shim_clock_ns - t0) / 1000;
 		shim_line_hook = NULL;
 		assert_in_range(waited_us, cases[k].want_us,
@@ -2253,7 +2324,7 @@ static void test_shutdown_never_completes_bounded(void **st)
 						  "time"));
 		assert_true(shn_with_en);
 		assert_shn_stopped(i);
-		assert_int_equal(nvme_broker_reset(b), 0);
+		assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 		assert_int_equal(dma_pool_revoke(&pool), 0);
 	}
 }
@@ -2269,27 +2340,27 @@ static void test_shutdown_cfs(void **st)
 	struct nvme_broker *b = shn_up(36, &pool);
 	lines_watch("nvme-broker");
 	uint64_t t0 = shim_clock_ns;
-	assert_int_equal(nvme_broker_shutdown(b), 1);
+	assert_int_equal(nvme_broker_shutdown(b, OWN(b)), 1);
 	shim_line_hook = NULL;
 	assert_true(shim_clock_ns - t0 < 1000000000ull);
 	assert_int_equal(line_hits, 1);
 	assert_non_null(strstr(line_last, "controller fatal (CSTS.CFS)"));
 	assert_shn_stopped(36);
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	/* fatal before the shutdown is asked */
 	cfs_now = false;
 	assert_int_equal(enable_on(b, &pool, 8), 0);
 	cfs_now = true;
 	shn_seen = 0;
 	lines_watch("nvme-broker");
-	assert_int_equal(nvme_broker_shutdown(b), 1);
+	assert_int_equal(nvme_broker_shutdown(b, OWN(b)), 1);
 	shim_line_hook = NULL;
 	assert_int_equal(shn_seen, 0);
 	assert_int_equal(line_hits, 1);
 	assert_non_null(strstr(line_last, "stopped without notice"));
 	assert_shn_stopped(36);
 	cfs_now = false;
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -2303,45 +2374,46 @@ static void test_shutdown_during_reset_and_after_revoke(void **st)
 	(void)st;
 	struct rv r;
 	rv_up(&r, 37);
-	assert_int_equal(nvme_broker_stop(r.b), 0);
+	assert_int_equal(nvme_broker_stop(r.b, OWN(r.b)), 0);
 	shn_seen = 0;
-	assert_int_equal(nvme_broker_shutdown(r.b), 1);
+	assert_int_equal(nvme_broker_shutdown(r.b, OWN(r.b)), 1);
 	assert_int_equal(shn_seen, 0);
 	assert_non_null(strstr(shim_last_line, "shutdown: controller not "
 					       "enabled (stopped already)"));
 	/* the Read the device posted before the stop is still delivered */
-	assert_int_equal(nvme_broker_cq_reap(r.b, 1), 1);
+	assert_int_equal(nvme_broker_cq_reap(r.b, OWN(r.b), 1), 1);
 	assert_int_equal(r.drv_iocq[1].cid, 0x21);
 	assert_int_equal(auth_owner_revoke(r.d->owner, "test fault"), 1);
 	uint8_t regs[BAR_LEN];
 	memcpy(regs, bar[37], BAR_LEN);
-	assert_int_equal(nvme_broker_shutdown(r.b), 1);
+	assert_int_equal(nvme_broker_shutdown(r.b, OWN(r.b)), 1);
 	assert_memory_equal(regs, bar[37], BAR_LEN);
 	assert_int_equal(shn_seen, 0);
 	assert_int_equal(cmd[37] & CMD_MAST, 0);
-	assert_int_equal(nvme_broker_cq_reap(r.b, 1), -1);
-	assert_int_equal(nvme_broker_shadow_bytes(r.b, 1), 0);
+	assert_int_equal(nvme_broker_cq_reap(r.b, OWN(r.b), 1), -1);
+	assert_int_equal(nvme_broker_shadow_bytes(r.b, OWN(r.b), 1), 0);
 	assert_int_equal(auth_owner_reinstate(r.d->owner), 0);
 	assert_int_equal(dma_pool_revoke(&r.pool), 0);
 	/* quarantined while running */
 	struct dma_pool pool;
 	struct nvme_broker *b = shn_up(38, &pool);
-	assert_int_equal(nvme_broker_cq_reap(b, 0), 0);
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0), 0);
 	shim_iommu_owner = 39;
 	shim_iommu_fault();
 	lines_watch("nvme-broker");
-	assert_int_equal(nvme_broker_shutdown(b), 1);
+	assert_int_equal(nvme_broker_shutdown(b, OWN(b)), 1);
 	shim_line_hook = NULL;
 	assert_int_equal(line_hits, 1);
 	assert_non_null(strstr(line_last, "owner 39 faulted; stopped without "
 					  "notice"));
 	assert_int_equal(shn_seen, 0);
 	assert_shn_stopped(38);
-	assert_int_equal(nvme_broker_cq_reap(b, 0), -1); /* not believed */
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0),
+			 -1); /* not believed */
 	assert_int_equal(dma_owner_acct(39)->use[DMA_CHARGE_SHADOW], 0);
 	assert_int_equal(iommu_owner_resume(39), 0);
 	shim_iommu_owner = 0;
-	assert_int_equal(nvme_broker_reset(b), 0);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -2361,7 +2433,7 @@ static void test_unbind_closes_broker(void **st)
 	struct dma_pool pool;
 	assert_int_equal(dma_pool_create(1, 2 * PAGE_SIZE, 0, &pool), 0);
 	assert_int_equal(enable_on(b, &pool, 8), 0);
-	assert_int_equal(nvme_broker_stop(b), 0); /* queues kept */
+	assert_int_equal(nvme_broker_stop(b, OWN(b)), 0); /* queues kept */
 	uint64_t shadow = dma_owner_acct(1)->use[DMA_CHARGE_SHADOW];
 	assert_int_not_equal(shadow, 0);
 	nfreed = 0;
@@ -2375,15 +2447,15 @@ static void test_unbind_closes_broker(void **st)
 	assert_int_equal(devs[0].owner, 0);
 	uint64_t stale = auth_refusals[AUTH_STALE_GEN];
 	assert_int_equal(enable_on(b, &pool, 8), -1);
-	assert_int_equal(nvme_broker_stop(b), -1);
-	assert_int_equal(nvme_broker_reset(b), -1);
-	assert_int_equal(nvme_broker_shutdown(b), -1);
-	assert_int_equal(nvme_broker_sq_ring(b, 0, 1), -1);
-	assert_int_equal(nvme_broker_cq_reap(b, 0), -1);
-	assert_int_equal(nvme_broker_cq_head(b, 0, 0), -1);
-	assert_int_equal(nvme_broker_csts(b), NVME_CSTS_GONE);
+	assert_int_equal(nvme_broker_stop(b, OWN(b)), -1);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), -1);
+	assert_int_equal(nvme_broker_shutdown(b, OWN(b)), -1);
+	assert_int_equal(nvme_broker_sq_ring(b, OWN(b), 0, 1), -1);
+	assert_int_equal(nvme_broker_cq_reap(b, OWN(b), 0), -1);
+	assert_int_equal(nvme_broker_cq_head(b, OWN(b), 0, 0), -1);
+	assert_int_equal(nvme_broker_csts(b, OWN(b)), NVME_CSTS_GONE);
 	uint32_t dw0;
-	assert_int_equal(nvme_broker_get_feature(b, 0x07, 0, &dw0), -1);
+	assert_int_equal(nvme_broker_get_feature(b, OWN(b), 0x07, 0, &dw0), -1);
 	assert_int_equal(auth_refusals[AUTH_STALE_GEN], stale + 9);
 	/* bound again under a fresh id: a new broker; the old one stays dead */
 	devs[0].owner = 41;
@@ -2392,7 +2464,7 @@ static void test_unbind_closes_broker(void **st)
 	assert_int_equal(auth_owner_bind(41, &f), 0);
 	assert_int_equal(nvme_broker_open(&devs[0], 41, &b2), 0);
 	assert_ptr_not_equal(b2, b);
-	assert_int_equal(nvme_broker_stop(b), -1);
+	assert_int_equal(nvme_broker_stop(b, OWN(b)), -1);
 	assert_int_equal(auth_owner_unbind(41, true), 0);
 	/* a driver restarted again and again: no page kept per restart (the
 	 * struct goes back at each unbind), and every old handle stays
@@ -2409,15 +2481,18 @@ static void test_unbind_closes_broker(void **st)
 		/* the slot's last broker and this one: one slot, two handles */
 		assert_int_equal((uintptr_t)old[k] & 0xffff,
 				 (uintptr_t)b2 & 0xffff);
-		assert_int_not_equal(nvme_broker_cap(old[k]), 0);
+		assert_int_not_equal(nvme_broker_cap(old[k], OWN(old[k])), 0);
 		for (unsigned i = 0; i < k; i++) {
 			assert_ptr_not_equal(old[i], old[k]);
-			assert_int_equal(nvme_broker_stop(old[i]), -1);
-			assert_int_equal(nvme_broker_cap(old[i]), 0);
-			assert_int_equal(nvme_broker_csts(old[i]),
+			assert_int_equal(nvme_broker_stop(old[i], OWN(old[i])),
+					 -1);
+			assert_int_equal(nvme_broker_cap(old[i], OWN(old[i])),
+					 0);
+			assert_int_equal(nvme_broker_csts(old[i], OWN(old[i])),
 					 NVME_CSTS_GONE);
 		}
-		assert_int_equal(nvme_broker_stop(old[k]), 0); /* open, idle */
+		assert_int_equal(nvme_broker_stop(old[k], OWN(old[k])),
+				 0); /* open, idle */
 		assert_int_equal(auth_owner_unbind(o, true), 0);
 		if (k == 1)
 			pages = shim_pages_in_use;
@@ -2438,6 +2513,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_get_feature_only_known_features, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_other_owner_refused, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_get_feature_only_granted_namespaces, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kcmd_slot_kept_from_aers,

@@ -1322,7 +1322,7 @@ static void test_mdts_limits(void **state)
 	(void)state;
 	reattach(0, 0);
 	assert_int_equal(sc.max_xfer, NVME_VAL_XFER_CAP);
-	assert_int_equal(sc.max_xfer, nvme_broker_max_xfer(&fb));
+	assert_int_equal(sc.max_xfer, nvme_broker_max_xfer(&fb, fb.owner));
 	reattach(0, 10);
 	assert_int_equal(sc.max_xfer, NVME_VAL_XFER_CAP);
 	reattach(0, 3);
@@ -1444,7 +1444,8 @@ static void test_ns_bytes_overflow(void **state)
 	fb.nsze_override = 1ull << 55;
 	fake_broker_softc(&sc);
 	assert_int_equal(nvme_attach(&sc), 0);
-	assert_int_equal(nvme_broker_nns(&fb), 1); /* the broker granted it */
+	assert_int_equal(nvme_broker_nns(&fb, fb.owner),
+			 1); /* the broker granted it */
 	for (unsigned i = 0; i < sc.nns; i++) {
 		uint64_t blocks, bs, bytes;
 		ns_json(i, &blocks, &bs, &bytes);

@@ -15,7 +15,13 @@
  *    buffer; a take hands back only an id the record holds as posted, once
  *    (no buffer completed twice), with a length within the buffer;
  *  - a reset the device confirmed leaves no grant of the owner pinned, and
- *    the pool can be revoked; while a queue lives the pool cannot.
+ *    the pool can be revoked; while a queue lives the pool cannot;
+ *  - a call through the handle naming another owner (any id but the
+ *    broker's) is refused, counted not-granted once, and the device sees
+ *    nothing of it (no status write, no register change);
+ *  - while the owner is revoked every call through the handle is refused
+ *    (owner-revoked) and the device sees nothing; once reinstated the
+ *    same handle resets the device and brings it up again.
  * An unconfirmed teardown is closed by an unbind (the owner's id retired,
  * a fresh one bound) while ids remain below ID_END. */
 #include <stdio.h>
@@ -58,7 +64,8 @@ static struct {
 	uint8_t out[2][QMAX];  /* posted, not taken */
 	uint8_t held[2][QMAX]; /* posted, not yet completed by the device */
 	bool broken[2];
-	bool stuck; /* the device ignores resets */
+	bool stuck;   /* the device ignores resets */
+	bool revoked; /* the owner revoked, not yet reinstated */
 } s;
 
 static void fresh_device(void)
@@ -107,24 +114,100 @@ static void check_device_view(void)
 	}
 }
 
+/* what the device has seen of the driver: a call that must not reach it
+ * leaves this as it was */
+struct seen {
+	uint8_t status;
+	unsigned nstatus_writes;
+	struct vm_queue q[2];
+};
+static struct seen device_seen(void)
+{
+	struct seen v = {vm.status, vm.nstatus_writes, {vm.q[0], vm.q[1]}};
+	return v;
+}
+static void check_unseen(const struct seen *v)
+{
+	struct seen now = device_seen();
+	check(now.status == v->status);
+	check(now.nstatus_writes == v->nstatus_writes);
+	check(!memcmp(now.q, v->q, sizeof(now.q)));
+}
+
+/* one call of the driver's through the handle while it may not reach the
+ * device: refused, and the device sees nothing */
+static void refused_call(uint16_t caller, uint8_t a, uint8_t b)
+{
+	struct seen v = device_seen();
+	uint16_t q = a & 1, id;
+	uint32_t len;
+	uint64_t f;
+	struct dma_buf area = {s.pool.va, s.pool.iova, BUF};
+	switch ((a >> 1) % 6) {
+	case 0:
+		check(virtio_broker_post(s.b, caller, q, b % QMAX, 64) == -1);
+		break;
+	case 1:
+		check(virtio_broker_take(s.b, caller, q, &id, &len) == -1);
+		break;
+	case 2:
+		check(virtio_broker_reset(s.b, caller, b & 1, 1000) == 0xff);
+		break;
+	case 3:
+		check(virtio_broker_status_set(s.b, caller,
+					       VIRTIO_STATUS_DRIVER_OK) == -1);
+		break;
+	case 4:
+		check(virtio_broker_negotiate(s.b, caller, F(VIRTIO_NET_F_MAC),
+					      0, &f) == -1);
+		break;
+	default:
+		check(virtio_broker_queue(s.b, caller, q, 1, &area, BUF, true,
+					  VIRTIO_MSI_NO_VECTOR, &id) == -1);
+		break;
+	}
+	check_unseen(&v);
+}
+
+/* another owner names this owner's handle: refused, counted not-granted
+ * (once), the device untouched */
+static void foreign_step(uint8_t a, uint8_t b)
+{
+	if (!s.open)
+		return;
+	uint16_t caller = (uint16_t)(VM_OWNER + 1 + (b % 7));
+	uint64_t ng = auth_refusals[AUTH_NOT_GRANTED];
+	refused_call(caller, a, b);
+	check(auth_refusals[AUTH_NOT_GRANTED] == ng + 1);
+}
+
 static void setup_step(uint8_t a, uint8_t b)
 {
 	uint64_t f;
+	if (s.revoked) { /* its own owner, revoked: refused as revoked */
+		uint64_t rv = auth_refusals[AUTH_REVOKED];
+		if (s.open)
+			refused_call(VM_OWNER, a, b);
+		check(auth_refusals[AUTH_REVOKED] == rv + s.open);
+		return;
+	}
 	if (!s.open) {
 		if (virtio_broker_open(&vm_pci, VM_OWNER, &s.b) != 0)
 			return;
 		s.open = true;
 	}
 	if (!s.live[0] && !s.live[1]) {
-		if (virtio_broker_reset(s.b, false, 100) != 0)
+		if (virtio_broker_reset(s.b, VM_OWNER, false, 100) != 0)
 			return;
-		virtio_broker_status_set(s.b, VIRTIO_STATUS_ACKNOWLEDGE);
-		virtio_broker_status_set(s.b, VIRTIO_STATUS_DRIVER);
+		virtio_broker_status_set(s.b, VM_OWNER,
+					 VIRTIO_STATUS_ACKNOWLEDGE);
+		virtio_broker_status_set(s.b, VM_OWNER, VIRTIO_STATUS_DRIVER);
 		/* now and then a driver that asks for a packed ring or
 		 * indirect descriptors: refused, nothing negotiated */
 		uint64_t want = a & 0x80 ? F(VIRTIO_F_RING_PACKED) : 0;
 		want |= a & 0x40 ? F(VIRTIO_F_INDIRECT_DESC) : 0;
-		if (virtio_broker_negotiate(s.b, want | F(VIRTIO_NET_F_MAC), 0,
+		if (virtio_broker_negotiate(s.b, VM_OWNER,
+					    want | F(VIRTIO_NET_F_MAC), 0,
 					    &f) != 0) {
 			check(want != 0);
 			return;
@@ -147,8 +230,9 @@ static void setup_step(uint8_t a, uint8_t b)
 		struct dma_buf area = {s.pool.va + off, s.pool.iova + off,
 				       (size_t)n * BUF};
 		uint16_t noff;
-		int r = virtio_broker_queue(s.b, q, n, &area, BUF, q == 0,
-					    VIRTIO_MSI_NO_VECTOR, &noff);
+		int r =
+		    virtio_broker_queue(s.b, VM_OWNER, q, n, &area, BUF, q == 0,
+					VIRTIO_MSI_NO_VECTOR, &noff);
 		bool inside = off + (uint64_t)n * BUF <= 2 * QMAX * BUF;
 		if (r == 0) {
 			check(inside);
@@ -157,7 +241,8 @@ static void setup_step(uint8_t a, uint8_t b)
 		}
 	}
 	if (s.live[0] && s.live[1])
-		virtio_broker_status_set(s.b, VIRTIO_STATUS_DRIVER_OK);
+		virtio_broker_status_set(s.b, VM_OWNER,
+					 VIRTIO_STATUS_DRIVER_OK);
 }
 
 static void post_step(uint8_t a, uint8_t b, uint8_t c)
@@ -168,9 +253,9 @@ static void post_step(uint8_t a, uint8_t b, uint8_t c)
 	uint32_t len = (uint32_t)c * 9; /* past BUF too */
 	if (a & 2)
 		id = (uint16_t)(0xff00 | b);
-	bool ok = s.live[q] && !s.broken[q] && id < s.size[q] &&
+	bool ok = !s.revoked && s.live[q] && !s.broken[q] && id < s.size[q] &&
 		  !s.out[q][id] && len <= BUF;
-	int r = virtio_broker_post(s.b, q, id, len);
+	int r = virtio_broker_post(s.b, VM_OWNER, q, id, len);
 	check((r == 0) == ok);
 	if (r == 0)
 		s.out[q][id] = s.held[q][id] = 1;
@@ -205,7 +290,11 @@ static void take_step(uint8_t a)
 		return;
 	uint16_t q = a & 1, id;
 	uint32_t len;
-	int r = virtio_broker_take(s.b, q, &id, &len);
+	int r = virtio_broker_take(s.b, VM_OWNER, q, &id, &len);
+	if (s.revoked) {
+		check(r == -1);
+		return;
+	}
 	if (r == 1) {
 		check(s.live[q] && id < s.size[q]);
 		check(s.out[q][id]); /* never completed twice */
@@ -218,13 +307,13 @@ static void take_step(uint8_t a)
 
 static void reset_step(uint8_t a, uint8_t b)
 {
-	if (!s.open)
-		return;
+	if (!s.open || s.revoked)
+		return; /* setup_step draws the refused reset */
 	/* a device that never resets is drawn while an unbind can still
 	 * close it */
 	vm.stuck_reset = s.stuck = (a & 1) && next_id < ID_END;
 	vm.reset_reads = b & 7;
-	uint8_t st = virtio_broker_reset(s.b, a & 2, 1000);
+	uint8_t st = virtio_broker_reset(s.b, VM_OWNER, a & 2, 1000);
 	if (st == 0) {
 		check(owner_pins() == 0); /* nothing pinned after teardown */
 		queues_released();
@@ -266,14 +355,21 @@ static bool unbind_step(bool stopped)
 	return true;
 }
 
+/* the owner revoked (again, maybe: nothing more happens to the device);
+ * the broker stays its owner's */
 static void revoke_step(uint8_t a)
 {
 	if (s.stuck && next_id >= ID_END)
 		vm.stuck_reset = s.stuck = false;
 	bool queues = s.live[0] || s.live[1];
+	struct seen v = device_seen();
 	check(auth_owner_revoke(VM_OWNER, "fuzz") >= 0);
 	check(vm.violations == 0);
-	s.open = false;
+	if (s.revoked) {
+		check_unseen(&v);
+		return;
+	}
+	s.revoked = true;
 	if (s.stuck && queues) {
 		/* withheld: the pool kept pinned, the rings kept */
 		check(owner_pins() > 0);
@@ -283,11 +379,23 @@ static void revoke_step(uint8_t a)
 	}
 	check(owner_pins() == 0);
 	queues_released();
+}
+
+/* reinstated: the parked pool given back, and the same handle resets
+ * the device (one that does not ignore resets: a stuck one was unbound
+ * at the revocation) */
+static void reinstate_step(void)
+{
+	if (!s.revoked)
+		return;
 	check(auth_owner_reinstate(VM_OWNER) == 0);
+	s.revoked = false;
 	if (s.pool_live) { /* parked by the revocation: given back */
 		check(dma_pool_revoke(&s.pool) == 0);
 		s.pool_live = false;
 	}
+	if (s.open && !s.stuck)
+		check(virtio_broker_reset(s.b, VM_OWNER, false, 1000) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -297,7 +405,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i + 4 <= size; i += 4) {
 		uint8_t op = data[i], a = data[i + 1], b = data[i + 2],
 			c = data[i + 3];
-		switch (op % 9) {
+		switch (op % 11) {
 		case 0:
 			setup_step(a, b);
 			break;
@@ -324,6 +432,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 8:
 			if (s.stuck || (a & 0x80))
 				unbind_step(a & 1) || (revoke_step(a), true);
+			break;
+		case 9:
+			foreign_step(a, b);
+			break;
+		case 10:
+			reinstate_step();
 			break;
 		}
 		check_device_view();

@@ -1362,6 +1362,37 @@ static void test_restart_after_revoked_owner(void **st)
 	assert_int_equal(detach(), 0);
 }
 
+/* revoked and reinstated before the driver looked (an idle NIC, or the
+ * proof's quick pair): its broker is its owner's again, but the
+ * revocation reset the device and took the rings, its vectors and its
+ * pool; the next recv finds its transmit queue gone (the take refused:
+ * not set up) and gives the device up as a broken ring, touching the
+ * device only through the broker (no violation); the device manager's
+ * restart (detach, a fresh attach) brings it back and a frame goes out.
+ * What the driver cannot do is go on as if nothing happened: its
+ * capabilities are dead (docs/devices/virtio-net.md) */
+static void test_revoke_reinstate_before_driver_looked(void **st)
+{
+	(void)st;
+	assert_int_equal(attach(), 0);
+	struct nic *n = nic0();
+	uint8_t buf[2048];
+	assert_true(auth_owner_revoke(VM_OWNER, "operator") >= 1);
+	vm.bus_master = false;
+	assert_int_equal(vm.status, 0); /* the broker's revoke hook */
+	assert_int_equal(auth_owner_reinstate(VM_OWNER), 0);
+	assert_int_equal(n->recv(n, buf, sizeof(buf)), -1);
+	assert_int_equal(shim_devmgr_failed, 1);
+	assert_string_equal(shim_devmgr_failed_why, "broken ring");
+	assert_int_equal(vm.violations, 0);
+	assert_int_equal(detach(), 0); /* the reset confirmed: pool back */
+	unsigned frames = vm.nframes;
+	assert_int_equal(attach(), 0);
+	restart_moves_a_frame(frames);
+	assert_int_equal(vm.violations, 0);
+	assert_int_equal(detach(), 0);
+}
+
 /* a restart under an owner the IOMMU quarantined (a DMA fault the safe
  * point has not revoked yet): the detach resets as always (0), and once
  * the fresh owner's domain confines it again the new attach works */
@@ -1514,6 +1545,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_after_revoked_owner,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_revoke_reinstate_before_driver_looked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_restart_after_quarantined_owner, setup, teardown),
 	    cmocka_unit_test_setup_teardown(

@@ -65,12 +65,15 @@ static struct virtio_broker open_ready(void)
 	struct virtio_broker b;
 	uint64_t f;
 	assert_int_equal(virtio_broker_open(dev, VM_OWNER, &b), 0);
-	assert_int_equal(virtio_broker_reset(b, false, 1000), 0);
-	assert_int_equal(virtio_broker_status_set(b, VIRTIO_STATUS_ACKNOWLEDGE),
-			 0);
-	assert_int_equal(virtio_broker_status_set(b, VIRTIO_STATUS_DRIVER), 0);
-	assert_int_equal(virtio_broker_negotiate(b, F(VIRTIO_NET_F_MAC), 0, &f),
-			 0);
+	assert_int_equal(virtio_broker_reset(b, VM_OWNER, false, 1000), 0);
+	assert_int_equal(
+	    virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_ACKNOWLEDGE),
+	    0);
+	assert_int_equal(
+	    virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_DRIVER), 0);
+	assert_int_equal(
+	    virtio_broker_negotiate(b, VM_OWNER, F(VIRTIO_NET_F_MAC), 0, &f),
+	    0);
 	assert_int_equal(f, F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC));
 	return b;
 }
@@ -85,13 +88,13 @@ static struct virtio_broker up(void)
 				       pool.iova + q * QN * BUF, QN * BUF};
 		uint16_t noff;
 		assert_int_equal(
-		    virtio_broker_queue(b, q, QN, &area, BUF, q == 0,
+		    virtio_broker_queue(b, VM_OWNER, q, QN, &area, BUF, q == 0,
 					VIRTIO_MSI_NO_VECTOR, &noff),
 		    0);
 		assert_int_equal(noff, vm.q[q].notify_off);
 	}
-	assert_int_equal(virtio_broker_status_set(b, VIRTIO_STATUS_DRIVER_OK),
-			 0);
+	assert_int_equal(
+	    virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_DRIVER_OK), 0);
 	return b;
 }
 
@@ -102,7 +105,7 @@ static void check_descs(struct virtio_broker b)
 	for (uint16_t q = 0; q < 2; q++) {
 		uint16_t n = 0;
 		const volatile struct virtq_desc *d =
-		    virtio_broker_desc(b, q, &n);
+		    virtio_broker_desc(b, VM_OWNER, q, &n);
 		assert_non_null(d);
 		assert_int_equal(vm.q[q].desc, (uint64_t)(uintptr_t)d);
 		assert_null(host_dma(vm.q[q].desc, 16));
@@ -197,25 +200,26 @@ static void test_features_refused(void **st)
 	struct virtio_broker b;
 	uint64_t f = 0;
 	assert_int_equal(virtio_broker_open(dev, VM_OWNER, &b), 0);
-	assert_int_equal(virtio_broker_reset(b, false, 1000), 0);
-	virtio_broker_status_set(b, VIRTIO_STATUS_ACKNOWLEDGE);
-	virtio_broker_status_set(b, VIRTIO_STATUS_DRIVER);
+	assert_int_equal(virtio_broker_reset(b, VM_OWNER, false, 1000), 0);
+	virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_ACKNOWLEDGE);
+	virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_DRIVER);
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
 		unsigned writes = vm.nstatus_writes;
-		assert_int_equal(virtio_broker_negotiate(b, F(bad[i]), 0, &f),
-				 -1);
-		assert_int_equal(virtio_broker_negotiate(b, 0, F(bad[i]), &f),
-				 -1);
+		assert_int_equal(
+		    virtio_broker_negotiate(b, VM_OWNER, F(bad[i]), 0, &f), -1);
+		assert_int_equal(
+		    virtio_broker_negotiate(b, VM_OWNER, 0, F(bad[i]), &f), -1);
 		assert_int_equal(vm.accepted, 0);
 		assert_int_equal(vm.nstatus_writes, writes);
 	}
 	/* FEATURES_OK is the broker's own; DRIVER_OK not before it */
-	assert_int_equal(virtio_broker_status_set(b, VIRTIO_STATUS_FEATURES_OK),
-			 -1);
-	assert_int_equal(virtio_broker_status_set(b, VIRTIO_STATUS_DRIVER_OK),
-			 -1);
+	assert_int_equal(
+	    virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_FEATURES_OK),
+	    -1);
+	assert_int_equal(
+	    virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_DRIVER_OK), -1);
 	assert_false(vm.status & VIRTIO_STATUS_FEATURES_OK);
-	assert_int_equal(virtio_broker_negotiate(b, 0, 0, &f), 0);
+	assert_int_equal(virtio_broker_negotiate(b, VM_OWNER, 0, 0, &f), 0);
 	assert_int_equal(f, F(VIRTIO_F_VERSION_1));
 }
 
@@ -235,18 +239,20 @@ static void test_post_refused(void **st)
 	own_fresh(78);
 	struct virtio_broker b = up();
 	uint16_t idx, id;
-	assert_int_equal(virtio_broker_post(b, 0, 2, BUF), 0);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 2, BUF), 0);
 	assert_true(vm_avail(0, 0, &idx, &id));
 	assert_int_equal(idx, 1);
 	post_lines = 0;
 	shim_line_hook = count_post;
-	assert_int_equal(virtio_broker_post(b, 0, QN, 64), -1);
-	assert_int_equal(virtio_broker_post(b, 0, 0xffff, 64), -1);
-	assert_int_equal(virtio_broker_post(b, 0, 2, 64), -1);
-	assert_int_equal(virtio_broker_post(b, 0, 3, BUF + 1), -1);
-	assert_int_equal(virtio_broker_post(b, 2, 0, 64), -1); /* no queue */
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, QN, 64), -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 0xffff, 64), -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 2, 64), -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 3, BUF + 1), -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 2, 0, 64),
+			 -1); /* no queue */
 	for (int i = 0; i < 100; i++)
-		assert_int_equal(virtio_broker_post(b, 1, QN, 64), -1);
+		assert_int_equal(virtio_broker_post(b, VM_OWNER, 1, QN, 64),
+				 -1);
 	shim_line_hook = NULL;
 	assert_int_equal(post_lines, AUTH_REFUSAL_LINES);
 	assert_true(vm_avail(0, 0, &idx, &id));
@@ -265,12 +271,12 @@ static void test_pool_pinned_until_reset(void **st)
 	assert_true(dma_pool_live(&pool));
 	check_descs(b);
 	uint64_t ring = vm.q[0].desc;
-	assert_int_equal(virtio_broker_reset(b, false, 1000), 0);
+	assert_int_equal(virtio_broker_reset(b, VM_OWNER, false, 1000), 0);
 	assert_null(host_ring(ring, 16)); /* given back */
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 	assert_int_equal(vm.violations, 0); /* nothing freed under it */
 	/* the queues are gone: posts refused until set up again */
-	assert_int_equal(virtio_broker_post(b, 0, 0, 64), -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 0, 64), -1);
 }
 
 /* a reset the device does not confirm releases nothing: the pool stays
@@ -279,18 +285,19 @@ static void test_unconfirmed_reset_withholds(void **st)
 {
 	struct virtio_broker b = up();
 	vm.stuck_reset = true;
-	assert_int_not_equal(virtio_broker_reset(b, true, 1000), 0);
+	assert_int_not_equal(virtio_broker_reset(b, VM_OWNER, true, 1000), 0);
 	assert_false(vm.bus_master);
 	assert_int_equal(dma_pool_revoke(&pool), -1);
 	assert_non_null(host_ring(vm.q[0].desc, 16));
 	struct dma_buf area = {pool.va, pool.iova, QN * BUF};
 	uint16_t noff;
 	assert_int_equal(
-	    virtio_broker_queue(b, 0, QN, &area, BUF, true, 0, &noff), -1);
+	    virtio_broker_queue(b, VM_OWNER, 0, QN, &area, BUF, true, 0, &noff),
+	    -1);
 	assert_int_equal(vm.violations, 0);
 	/* a later read of 0 confirms it */
 	vm.stuck_reset = false;
-	assert_int_equal(virtio_broker_reset(b, false, 1000), 0);
+	assert_int_equal(virtio_broker_reset(b, VM_OWNER, false, 1000), 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0);
 }
 
@@ -305,15 +312,19 @@ static void test_queue_outside_grant_refused(void **st)
 	uint16_t noff;
 	struct dma_buf past = {pool.va + BUF, pool.iova + BUF, QN * BUF};
 	assert_int_equal(
-	    virtio_broker_queue(b, 0, QN, &past, BUF, true, 0, &noff), -1);
+	    virtio_broker_queue(b, VM_OWNER, 0, QN, &past, BUF, true, 0, &noff),
+	    -1);
 	struct dma_buf kern = {0, 0x1000, QN * BUF};
 	assert_int_equal(
-	    virtio_broker_queue(b, 0, QN, &kern, BUF, true, 0, &noff), -1);
+	    virtio_broker_queue(b, VM_OWNER, 0, QN, &kern, BUF, true, 0, &noff),
+	    -1);
 	struct dma_buf big = {pool.va, pool.iova, QN * BUF};
+	assert_int_equal(virtio_broker_queue(b, VM_OWNER, 0, QN, &big, BUF + 1,
+					     true, 0, &noff),
+			 -1);
 	assert_int_equal(
-	    virtio_broker_queue(b, 0, QN, &big, BUF + 1, true, 0, &noff), -1);
-	assert_int_equal(
-	    virtio_broker_queue(b, 0, 3, &big, BUF, true, 0, &noff), -1);
+	    virtio_broker_queue(b, VM_OWNER, 0, 3, &big, BUF, true, 0, &noff),
+	    -1);
 	assert_int_equal(shim_pages_in_use, pages);
 	assert_int_equal(vm.q[0].desc, 0);
 	assert_int_equal(dma_pool_revoke(&pool), 0); /* never pinned */
@@ -321,8 +332,14 @@ static void test_queue_outside_grant_refused(void **st)
 
 /* the owner revoked: the revoke hook resets the device, gives the rings
  * back and unpins the pool, which the revocation then parks; every call
- * through the old handle is refused as revoked */
-static void test_revoke_resets_and_closes(void **st)
+ * through the handle is refused as revoked while it lasts, and the device
+ * sees none of them. Reinstated, the same handle brings the device up
+ * again from its reset on a new pool (the broker's common window anew:
+ * the revocation seized the old one) and a frame goes out. Before, the
+ * revocation closed the broker for good: after the reinstatement every
+ * call was still refused as revoked, the device left reset, while the
+ * NVMe broker's handle worked again */
+static void test_revoke_then_reinstate_same_handle(void **st)
 {
 	struct virtio_broker b = up();
 	uint64_t ring = vm.q[1].used;
@@ -331,13 +348,73 @@ static void test_revoke_resets_and_closes(void **st)
 	assert_null(host_ring(ring, 8));
 	assert_int_equal(shim_pools_parked(VM_OWNER), 1);
 	uint64_t rv = auth_refusals[AUTH_REVOKED];
-	assert_int_equal(virtio_broker_post(b, 0, 0, 64), -1);
+	unsigned writes = vm.nstatus_writes;
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 0, 64), -1);
 	uint16_t id;
 	uint32_t len;
-	assert_int_equal(virtio_broker_take(b, 1, &id, &len), -1);
-	assert_int_equal(auth_refusals[AUTH_REVOKED], rv + 2);
+	assert_int_equal(virtio_broker_take(b, VM_OWNER, 1, &id, &len), -1);
+	assert_int_equal(virtio_broker_reset(b, VM_OWNER, false, 1000), 0xff);
+	assert_int_equal(
+	    virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_ACKNOWLEDGE),
+	    -1);
+	assert_int_equal(auth_refusals[AUTH_REVOKED], rv + 4);
+	assert_int_equal(vm.nstatus_writes, writes);
 	assert_int_equal(vm.violations, 0);
 	assert_int_equal(auth_owner_reinstate(VM_OWNER), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0); /* the parked pool */
+	b = up(); /* open (the same broker), reset, ..., DRIVER_OK */
+	check_descs(b);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 1, 0, 64), 0);
+	vm_used_push(1, 0, 0);
+	assert_int_equal(virtio_broker_take(b, VM_OWNER, 1, &id, &len), 1);
+	assert_int_equal(id, 0);
+	assert_int_equal(vm.violations, 0);
+}
+
+/* the handle is its owner's alone: another owner naming it — a driver
+ * that kept, was handed or guessed owner 1's handle — is refused at every
+ * call, counted not-granted, and the device sees nothing: no status
+ * write, no queue field, no ring entry; its lines bounded
+ * (AUTH_REFUSAL_LINES). The owner's own calls go on working. Before, the
+ * slot and generation were the whole authority */
+static void test_other_owner_refused(void **st)
+{
+	struct virtio_broker b = up();
+	/* a bound owner with no function: its own row of refusal lines */
+	const uint16_t other = 66;
+	struct auth_owner_facts none = {0};
+	assert_int_equal(auth_owner_bind(other, &none), 0);
+	struct vm_queue q[2] = {vm.q[0], vm.q[1]};
+	uint8_t status = vm.status;
+	unsigned writes = vm.nstatus_writes;
+	uint64_t ng = auth_refusals[AUTH_NOT_GRANTED];
+	uint16_t id, noff;
+	uint32_t len;
+	uint64_t f;
+	shim_count_lines("named owner 1's broker");
+	assert_int_equal(virtio_broker_post(b, other, 1, 0, 64), -1);
+	assert_int_equal(virtio_broker_take(b, other, 0, &id, &len), -1);
+	assert_int_equal(virtio_broker_reset(b, other, true, 1000), 0xff);
+	assert_int_equal(
+	    virtio_broker_status_set(b, other, VIRTIO_STATUS_FAILED), -1);
+	assert_int_equal(virtio_broker_negotiate(b, other, 0, 0, &f), -1);
+	assert_false(virtio_broker_config_vector(b, other, 0));
+	assert_int_equal(virtio_broker_queue_max(b, other, 0), 0);
+	struct dma_buf area = {pool.va, pool.iova, QN * BUF};
+	assert_int_equal(virtio_broker_queue(b, other, 0, QN, &area, BUF, true,
+					     VIRTIO_MSI_NO_VECTOR, &noff),
+			 -1);
+	assert_null(virtio_broker_desc(b, other, 0, &noff));
+	shim_line_hook = NULL;
+	assert_int_equal(auth_refusals[AUTH_NOT_GRANTED] - ng, 9);
+	assert_int_equal(shim_counted, AUTH_REFUSAL_LINES);
+	assert_int_equal(vm.status, status);
+	assert_int_equal(vm.nstatus_writes, writes);
+	assert_memory_equal(vm.q, q, sizeof(q));
+	assert_int_equal(vm.violations, 0);
+	/* the owner's own handle use is untouched */
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 1, 0, 64), 0);
+	check_descs(b);
 }
 
 /* unbind with a device that never confirms its reset: the rings and the
@@ -352,7 +429,7 @@ static void test_unbind_unconfirmed_withholds(void **st)
 	assert_int_equal(auth_owner_unbind(77, false), 1);
 	assert_int_equal(shim_pages_in_use, pages); /* nothing freed */
 	assert_int_equal(vm.violations, 0);
-	assert_int_equal(virtio_broker_post(b, 0, 0, 64), -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 0, 64), -1);
 	vm.stuck_reset = false;
 	memset(vm.q, 0, sizeof(vm.q)); /* forget the withheld rings */
 }
@@ -368,7 +445,9 @@ int main(void)
 	    cmocka_unit_test_setup(test_pool_pinned_until_reset, setup),
 	    cmocka_unit_test_setup(test_unconfirmed_reset_withholds, setup),
 	    cmocka_unit_test_setup(test_queue_outside_grant_refused, setup),
-	    cmocka_unit_test_setup(test_revoke_resets_and_closes, setup),
+	    cmocka_unit_test_setup(test_revoke_then_reinstate_same_handle,
+				   setup),
+	    cmocka_unit_test_setup(test_other_owner_refused, setup),
 	    cmocka_unit_test_setup(test_unbind_unconfirmed_withholds, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -697,7 +697,9 @@ int mmio_grant_broker(struct pci_dev *d, uint16_t owner, unsigned bar,
 		      uint64_t off, uint64_t len, struct dev_mmio *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (bar != VM_BAR || off > VM_BAR_SIZE || len > VM_BAR_SIZE - off)
+	/* as kernel/authority/mmio.c: nothing for a revoked owner */
+	if (bar != VM_BAR || off > VM_BAR_SIZE || len > VM_BAR_SIZE - off ||
+	    auth_owner_revoked(owner))
 		return -1;
 	*out = (struct dev_mmio){.phys = off,
 				 .len = (uint32_t)len,
