@@ -495,9 +495,10 @@ bool devmgr_poll(void)
 		 * device up for good when it found the revocation, so it is
 		 * restarted as for any failure, within the budget — a fresh
 		 * bind, under a new owner with a new broker, windows, vectors
-		 * and pools, the one bring-up path there is */
+		 * and pools, the one bring-up path there is. Not after
+		 * devmgr_shutdown, where left marks a report already said */
 		if (r->left && r->left == d->owner && d->drv && !r->busy &&
-		    !auth_owner_revoked(r->left)) {
+		    !r->shut && !auth_owner_revoked(r->left)) {
 			uint16_t owner = r->left;
 			r->left = 0;
 			devmgr_failed(d, owner, "owner reinstated");
