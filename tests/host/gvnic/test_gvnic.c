@@ -2156,6 +2156,21 @@ static void vanish_check(const char *what, const struct gvm_config *c,
 			 vanish_lines);
 }
 
+/* a healthy device of configuration c attached through gve_driver in
+ * `name`'s slot, carrying traffic */
+static void vanish_attach_healthy(struct pci_dev *d, const struct gvm_config *c,
+				  const char *name)
+{
+	model_reset(c);
+	gvm_pci_dev(d);
+	d->drv_state = NULL;
+	assert_int_equal(gve_driver.attach(d, GVM_OWNER), 0);
+	free(sc);
+	sc = d->drv_state;
+	assert_string_equal(sc->name, name);
+	traffic(3, 5);
+}
+
 /* what a failed operation kept goes to the device manager's parking
  * (auth_owner_revoke), then a healthy device attaches in `name`'s slot,
  * carries traffic and detaches clean */
@@ -2169,14 +2184,7 @@ static void vanish_then_healthy(struct pci_dev *d, const struct gvm_config *c,
 		assert_int_equal(host_pools_live(), 0);
 		assert_int_equal(shim_pools_parked(GVM_OWNER), kept);
 	}
-	model_reset(c);
-	gvm_pci_dev(d);
-	d->drv_state = NULL;
-	assert_int_equal(gve_driver.attach(d, GVM_OWNER), 0);
-	free(sc);
-	sc = d->drv_state;
-	assert_string_equal(sc->name, name);
-	traffic(2, 3);
+	vanish_attach_healthy(d, c, name);
 	t_pci_detach_checks(d);
 	sc = NULL;
 }
@@ -2219,21 +2227,6 @@ static void t_pci_attach_vanish_sweep(void **s)
 			vanish_then_healthy(&d, &c, name);
 		}
 	}
-}
-
-/* a healthy device of configuration c attached through gve_driver in
- * `name`'s slot, carrying traffic */
-static void vanish_attach_healthy(struct pci_dev *d, const struct gvm_config *c,
-				  const char *name)
-{
-	model_reset(c);
-	gvm_pci_dev(d);
-	d->drv_state = NULL;
-	assert_int_equal(gve_driver.attach(d, GVM_OWNER), 0);
-	free(sc);
-	sc = d->drv_state;
-	assert_string_equal(sc->name, name);
-	traffic(3, 5);
 }
 
 /* the detach through gve_driver (devmgr_shutdown's, devmgr_unbind's):
