@@ -731,9 +731,7 @@ static uint32_t gvm_cmd(uint32_t op, const uint8_t *p)
 		if (!info || be64p(p, 0) < sizeof(struct gve_driver_info))
 			return GVE_AQ_STATUS_INVALID_ARGUMENT;
 		memcpy(gvm.driver_info, info, sizeof(gvm.driver_info));
-		return gvm.cfg.compat_unimplemented
-			   ? GVE_AQ_STATUS_UNIMPLEMENTED
-			   : GVE_AQ_STATUS_PASSED;
+		return GVE_AQ_STATUS_PASSED;
 	}
 	default:
 		return GVE_AQ_STATUS_UNIMPLEMENTED;
@@ -756,6 +754,8 @@ static void gvm_aq_run(void)
 		if (gvm.override_op == op) {
 			st = gvm.override_status;
 			gvm.override_op = GVM_NO_OVERRIDE;
+		} else if (op < 32 && (gvm.cfg.lacks & (1u << op))) {
+			st = GVE_AQ_STATUS_UNIMPLEMENTED;
 		} else {
 			st = gvm_cmd(op, c + 8);
 		}

@@ -37,7 +37,10 @@ struct gvm_config {
 	uint16_t rx_pages_per_qpl; /* the descriptor's (0: rx_entries) */
 	bool unknown_opt;	   /* add an unknown option id 0x77 */
 	bool short_opt;		   /* add a DQO_RDA option with length 2 */
-	bool compat_unimplemented;
+	/* admin opcodes (bit 1u << op) the device answers UNIMPLEMENTED:
+	 * a device without VERIFY_DRIVER_COMPATIBILITY, REPORT_STATS or
+	 * REPORT_LINK_SPEED */
+	uint32_t lacks;
 	uint32_t max_queues;
 	uint16_t tx_entries, rx_entries, counters, tx_pages_per_qpl, mtu;
 	uint16_t default_num_queues;
