@@ -2289,83 +2289,144 @@ static void vanish_then_healthy(struct pci_dev *d, const struct gvm_config *c,
 	sc = NULL;
 }
 
-/* the attach through gve_driver: refused (-1, the function `failed`,
- * off the bus, no window live, no slot taken) at every n */
-static void t_pci_attach_vanish_sweep(void **s)
+/* one operation a vanish sweep runs in every format and revision, at
+ * every n of the accesses it makes on a healthy device */
+struct sweep {
+	struct pci_dev *d;
+	struct gvm_config c;
+	const char *name;
+	uint64_t n, total;
+	unsigned before; /* a count `ready` took for `left` */
+};
+
+struct sweep_op {
+	const char *what;
+	/* the operation on a healthy device, checked; w->total its device
+	 * accesses */
+	void (*healthy)(struct sweep *w);
+	/* up to where the operation starts, the device not yet armed */
+	void (*ready)(struct sweep *w);
+	/* the operation itself: what it returned */
+	int (*run)(struct sweep *w);
+	/* what the operation left, the device gone after w->n accesses */
+	void (*left)(struct sweep *w, int r);
+};
+
+/* the sweep driver: for each format and revision the healthy operation's
+ * count, then for every n below it the operation with the device gone
+ * after n accesses (vanish_check: one line, bounded), what it left, and
+ * a healthy device in the same slot after it (vanish_then_healthy) */
+static void vanish_sweep(const struct sweep_op *op)
 {
 	static struct pci_dev d;
 	char name[16];
 	snprintf(name, sizeof(name), "gve%u", gvnic_listed());
 	for (unsigned k = 0; k < 2 * ARRAY_SIZE(formats); k++) {
-		struct gvm_config c = cfgf(k & 1, formats[k / 2]);
-		vanish_then_healthy(&d, &c, name);
-		model_reset(&c);
-		gvm_pci_dev(&d);
-		assert_int_equal(pci_attach(&d, GVM_OWNER), 0);
-		uint64_t total = gvm.accesses;
-		sc = d.drv_state;
-		t_pci_detach_checks(&d);
-		sc = NULL;
-		for (uint64_t n = 0; n < total; n++) {
-			model_reset(&c);
-			gvm_pci_dev(&d);
-			d.drv_state = NULL;
-			struct vanish_run v = vanish_arm(n);
-			int r = pci_attach(&d, GVM_OWNER);
-			vanish_check("attach", &c, n, total, v, 1);
-			if (r != -1 || host_mmio_live || host_irqs_bound() ||
-			    host_pci_mem || host_pci_bus_master ||
-			    strcmp(d.state, "failed"))
-				fail_msg(
-				    "attach rev %u fmt %u gone after %llu: "
-				    "%d, windows %u, state %s",
-				    c.revision, formats[k / 2],
-				    (unsigned long long)n, r, host_mmio_live,
-				    d.state);
-			assert_true(strstr(vanish_lines, name) == vanish_lines);
-			vanish_then_healthy(&d, &c, name);
+		struct sweep w = {&d, cfgf(k & 1, formats[k / 2]), name, 0, 0,
+				  0};
+		op->healthy(&w);
+		for (w.n = 0; w.n < w.total; w.n++) {
+			op->ready(&w);
+			struct vanish_run v = vanish_arm(w.n);
+			int r = op->run(&w);
+			vanish_check(op->what, &w.c, w.n, w.total, v, 1);
+			op->left(&w, r);
+			sc = NULL;
+			vanish_then_healthy(&d, &w.c, name);
 		}
 	}
+}
+
+/* the attach through gve_driver: refused (-1, the function `failed`,
+ * off the bus, no window live, no slot taken) at every n */
+static void attach_healthy(struct sweep *w)
+{
+	vanish_then_healthy(w->d, &w->c, w->name);
+	model_reset(&w->c);
+	gvm_pci_dev(w->d);
+	assert_int_equal(pci_attach(w->d, GVM_OWNER), 0);
+	w->total = gvm.accesses;
+	sc = w->d->drv_state;
+	t_pci_detach_checks(w->d);
+	sc = NULL;
+}
+
+static void attach_ready(struct sweep *w)
+{
+	model_reset(&w->c);
+	gvm_pci_dev(w->d);
+	w->d->drv_state = NULL;
+}
+
+static int attach_run(struct sweep *w)
+{
+	return pci_attach(w->d, GVM_OWNER);
+}
+
+static void attach_left(struct sweep *w, int r)
+{
+	if (r != -1 || host_mmio_live || host_irqs_bound() || host_pci_mem ||
+	    host_pci_bus_master || strcmp(w->d->state, "failed"))
+		fail_msg(
+		    "attach rev %u fmt %s gone after %llu: %d, windows "
+		    "%u, state %s",
+		    w->c.revision, gve_format_name(gvm_expected_format(&w->c)),
+		    (unsigned long long)w->n, r, host_mmio_live, w->d->state);
+	assert_true(strstr(vanish_lines, w->name) == vanish_lines);
+}
+
+static const struct sweep_op sweep_attach = {
+    "attach", attach_healthy, attach_ready, attach_run, attach_left};
+
+static void t_pci_attach_vanish_sweep(void **s)
+{
+	vanish_sweep(&sweep_attach);
 }
 
 /* the detach through gve_driver (devmgr_shutdown's, devmgr_unbind's):
  * at every n, -1 (the release unconfirmed: the memory stays granted,
  * fenced), the NIC unregistered, both windows revoked, every vector given
  * back, off the bus, the slot free; a second detach the same, no line */
+static void detach_healthy(struct sweep *w)
+{
+	vanish_attach_healthy(w->d, &w->c, w->name);
+	uint64_t a0 = gvm.accesses;
+	t_pci_detach_checks(w->d);
+	w->total = gvm.accesses - a0;
+	sc = NULL;
+}
+
+static void detach_ready(struct sweep *w)
+{
+	vanish_attach_healthy(w->d, &w->c, w->name);
+	w->before = host_pci_nics_removed;
+}
+
+static int detach_run(struct sweep *w)
+{
+	return gve_driver.detach(w->d);
+}
+
+static void detach_left(struct sweep *w, int r)
+{
+	if (r != -1 || host_mmio_live || host_irqs_bound() || host_pci_mem ||
+	    host_pci_bus_master || host_pci_nics_removed != w->before + 1 ||
+	    !sc->memory_held)
+		fail_msg("detach rev %u fmt %s gone after %llu: %d, windows %u",
+			 w->c.revision,
+			 gve_format_name(gvm_expected_format(&w->c)),
+			 (unsigned long long)w->n, r, host_mmio_live);
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(gve_driver.detach(w->d), -1);
+	assert_int_equal(shim_kprintf_calls, lines);
+}
+
+static const struct sweep_op sweep_detach = {
+    "detach", detach_healthy, detach_ready, detach_run, detach_left};
+
 static void t_pci_detach_vanish_sweep(void **s)
 {
-	static struct pci_dev d;
-	char name[16];
-	snprintf(name, sizeof(name), "gve%u", gvnic_listed());
-	for (unsigned k = 0; k < 2 * ARRAY_SIZE(formats); k++) {
-		struct gvm_config c = cfgf(k & 1, formats[k / 2]);
-		vanish_attach_healthy(&d, &c, name);
-		uint64_t a0 = gvm.accesses;
-		t_pci_detach_checks(&d);
-		uint64_t total = gvm.accesses - a0;
-		sc = NULL;
-		for (uint64_t n = 0; n < total; n++) {
-			vanish_attach_healthy(&d, &c, name);
-			unsigned removed = host_pci_nics_removed;
-			struct vanish_run v = vanish_arm(n);
-			int r = gve_driver.detach(&d);
-			vanish_check("detach", &c, n, total, v, 1);
-			if (r != -1 || host_mmio_live || host_irqs_bound() ||
-			    host_pci_mem || host_pci_bus_master ||
-			    host_pci_nics_removed != removed + 1 ||
-			    !sc->memory_held)
-				fail_msg(
-				    "detach rev %u fmt %u gone after %llu: "
-				    "%d, windows %u",
-				    c.revision, formats[k / 2],
-				    (unsigned long long)n, r, host_mmio_live);
-			uint64_t lines = shim_kprintf_calls;
-			assert_int_equal(gve_driver.detach(&d), -1);
-			assert_int_equal(shim_kprintf_calls, lines);
-			sc = NULL;
-			vanish_then_healthy(&d, &c, name);
-		}
-	}
+	vanish_sweep(&sweep_detach);
 }
 
 /* a device-requested reset, run by gve_driver's main-loop poller (the
@@ -2375,60 +2436,69 @@ static void t_pci_detach_vanish_sweep(void **s)
  * in one error line after the "resetting" notice; gve_driver's detach
  * then asks nothing more of it: -1, one line (the memory kept), no
  * window or vector left, the slot free */
+extern unsigned shim_devmgr_failed;
+
+static int reset_run(struct sweep *w)
+{
+	gvm_set_status(GVE_DEVSTAT_RESET, 0);
+	return host_pci_poller();
+}
+
+static void reset_healthy(struct sweep *w)
+{
+	vanish_attach_healthy(w->d, &w->c, w->name);
+	uint64_t a0 = gvm.accesses;
+	assert_false(reset_run(w));
+	assert_int_equal(sc->resets, 1);
+	assert_int_equal(sc->state, GVE_S_UP);
+	w->total = gvm.accesses - a0;
+	traffic(2, 7);
+	t_pci_detach_checks(w->d);
+	sc = NULL;
+}
+
+static void reset_ready(struct sweep *w)
+{
+	vanish_attach_healthy(w->d, &w->c, w->name);
+	w->before = shim_devmgr_failed;
+}
+
+static void reset_left(struct sweep *w, int r)
+{
+	assert_false(r);
+	if (sc->state != GVE_S_FAILED || host_pci_bus_master ||
+	    shim_devmgr_failed != w->before + 1 || !sc->memory_held)
+		fail_msg("reset rev %u fmt %s gone after %llu: state %u, "
+			 "devmgr told %u",
+			 w->c.revision,
+			 gve_format_name(gvm_expected_format(&w->c)),
+			 (unsigned long long)w->n, sc->state,
+			 shim_devmgr_failed - w->before);
+	for (unsigned i = 0; i <= sc->nblocks; i++) {
+		struct gve_block *b =
+		    i < sc->nblocks ? &sc->blocks[i] : &sc->mgmt;
+		assert_true(!b->bound || host_irq_masked(i));
+	}
+	/* nothing more is asked of it, however long */
+	uint64_t a = gvm.accesses, lines = shim_kprintf_calls;
+	shim_clock_ns += 10 * GVE_STATUS_POLL_US * 1000ull;
+	assert_false(host_pci_poller());
+	assert_int_equal(gvm.accesses, a);
+	assert_int_equal(shim_kprintf_calls, lines);
+	struct vanish_run v = vanish_arm(0);
+	assert_int_equal(gve_driver.detach(w->d), -1);
+	vanish_check("detach after reset", &w->c, w->n, w->total, v, 1);
+	assert_int_equal(host_mmio_live, 0);
+	assert_int_equal(host_irqs_bound(), 0);
+	assert_false(host_pci_mem || host_pci_bus_master);
+}
+
+static const struct sweep_op sweep_reset = {"reset", reset_healthy, reset_ready,
+					    reset_run, reset_left};
+
 static void t_pci_reset_vanish_sweep(void **s)
 {
-	static struct pci_dev d;
-	extern unsigned shim_devmgr_failed;
-	char name[16];
-	snprintf(name, sizeof(name), "gve%u", gvnic_listed());
-	for (unsigned k = 0; k < 2 * ARRAY_SIZE(formats); k++) {
-		struct gvm_config c = cfgf(k & 1, formats[k / 2]);
-		vanish_attach_healthy(&d, &c, name);
-		uint64_t a0 = gvm.accesses;
-		gvm_set_status(GVE_DEVSTAT_RESET, 0);
-		assert_false(host_pci_poller());
-		assert_int_equal(sc->resets, 1);
-		assert_int_equal(sc->state, GVE_S_UP);
-		uint64_t total = gvm.accesses - a0;
-		traffic(2, 7);
-		t_pci_detach_checks(&d);
-		sc = NULL;
-		for (uint64_t n = 0; n < total; n++) {
-			vanish_attach_healthy(&d, &c, name);
-			unsigned told = shim_devmgr_failed;
-			struct vanish_run v = vanish_arm(n);
-			gvm_set_status(GVE_DEVSTAT_RESET, 0);
-			assert_false(host_pci_poller());
-			vanish_check("reset", &c, n, total, v, 1);
-			if (sc->state != GVE_S_FAILED || host_pci_bus_master ||
-			    shim_devmgr_failed != told + 1 || !sc->memory_held)
-				fail_msg("reset rev %u fmt %u gone after %llu: "
-					 "state %u, devmgr told %u",
-					 c.revision, formats[k / 2],
-					 (unsigned long long)n, sc->state,
-					 shim_devmgr_failed - told);
-			for (unsigned i = 0; i <= sc->nblocks; i++) {
-				struct gve_block *b = i < sc->nblocks
-							  ? &sc->blocks[i]
-							  : &sc->mgmt;
-				assert_true(!b->bound || host_irq_masked(i));
-			}
-			/* nothing more is asked of it, however long */
-			uint64_t a = gvm.accesses, lines = shim_kprintf_calls;
-			shim_clock_ns += 10 * GVE_STATUS_POLL_US * 1000ull;
-			assert_false(host_pci_poller());
-			assert_int_equal(gvm.accesses, a);
-			assert_int_equal(shim_kprintf_calls, lines);
-			v = vanish_arm(0);
-			assert_int_equal(gve_driver.detach(&d), -1);
-			vanish_check("detach after reset", &c, n, total, v, 1);
-			assert_int_equal(host_mmio_live, 0);
-			assert_int_equal(host_irqs_bound(), 0);
-			assert_false(host_pci_mem || host_pci_bus_master);
-			sc = NULL;
-			vanish_then_healthy(&d, &c, name);
-		}
-	}
+	vanish_sweep(&sweep_reset);
 }
 
 /* at run time, the service call that posts a link speed at a link's
