@@ -218,7 +218,20 @@ static int gve_aq_kick(struct gve_softc *sc)
 	return GVE_OK;
 }
 
-/* the commands rung are done: check each status, return the first error */
+/* commands a device may lack: Linux's gve tolerates UNIMPLEMENTED from
+ * VERIFY_DRIVER_COMPATIBILITY (gve_verify_driver_compatibility), and the
+ * stats report and the link speed are optional (a refused stats report
+ * is no failure in gve_setup_device_resources; the speed is only shown) */
+static bool gve_aq_optional(uint32_t op)
+{
+	return op == GVE_AQ_VERIFY_DRIVER_COMPATIBILITY ||
+	       op == GVE_AQ_REPORT_STATS || op == GVE_AQ_REPORT_LINK_SPEED;
+}
+
+/* the commands rung are done: check each status, return the first error.
+ * UNIMPLEMENTED from an optional command says only that the device lacks
+ * it: done, no line and no failure counted (Linux prints "AQ command
+ * failed" for it, then goes on) */
 static int gve_aq_statuses(struct gve_softc *sc, uint32_t tail, uint32_t head)
 {
 	sc->aq_done = head;
@@ -229,6 +242,9 @@ static int gve_aq_statuses(struct gve_softc *sc, uint32_t tail, uint32_t head)
 		uint32_t op = be32_to_cpu(c->opcode);
 		int err;
 		sc->aq_last_status = status;
+		if (status == GVE_AQ_STATUS_UNIMPLEMENTED &&
+		    gve_aq_optional(op))
+			continue;
 		if ((err = gve_aq_status_err(status))) {
 			sc->aq_fail++;
 			kprintf("%s: unable to %s: status %s (%#x)\n", sc->name,
@@ -601,14 +617,14 @@ int gve_aq_describe(struct gve_softc *sc)
 /* gve_verify_driver_compatibility: the driver info names the OS and the
  * formats the driver handles. os_type is GVE_DRIVER_OS_TYPE (see gve_var.h
  * and the device page for why); the version fields carry capOS's own
- * driver version and the strings say capOS. UNIMPLEMENTED is tolerated,
- * every other failure fails the attach, as in gve_init_priv. */
+ * driver version and the strings say capOS. UNIMPLEMENTED is tolerated
+ * (gve_aq_optional: done, quietly), every other failure fails the attach,
+ * as in gve_init_priv. */
 int gve_aq_verify_compat(struct gve_softc *sc)
 {
 	struct gve_driver_info *info = sc->info_buf.va;
 	struct gve_aq_cmd c;
 	struct gve_aq_verify_compat *p = (void *)c.payload;
-	int err;
 
 	memset(info, 0, sizeof(*info));
 	info->os_type = GVE_DRIVER_OS_TYPE;
@@ -623,8 +639,7 @@ int gve_aq_verify_compat(struct gve_softc *sc)
 	gve_cmd_init(&c, GVE_AQ_VERIFY_DRIVER_COMPATIBILITY);
 	p->driver_info_len = cpu_to_be64(sizeof(*info));
 	p->driver_info_addr = cpu_to_be64(sc->info_buf.iova);
-	err = gve_aq_exec(sc, &c);
-	return err == GVE_ENOTSUP ? GVE_OK : err;
+	return gve_aq_exec(sc, &c);
 }
 
 /* gve_adminq_configure_device_resources: management vector last, so the

@@ -4,7 +4,8 @@
  * Input byte 0 picks a mode. With bit 7 set, the rest is a device
  * descriptor handed to the option parser as DESCRIBE_DEVICE's answer.
  * Otherwise bit 0 picks the PCI revision, bits 1-2 the queue format (all
- * four), bit 3 an UNIMPLEMENTED compatibility answer, bit 4 a device
+ * four), bit 3 a device without the optional admin commands (compatibility,
+ * stats report, link speed: UNIMPLEMENTED), bit 4 a device
  * with 17 MSI-X vectors (Linux's layout past four blocks) and bit 5 a
  * device that vanishes (surprise removal: every read all ones, for good)
  * after as many register and doorbell accesses as the next byte says (with
@@ -267,7 +268,10 @@ static void fz_script(uint8_t mode, struct rd *r)
 	c.dqo = fmt == GVE_QF_DQO_RDA;
 	c.dqo_qpl = fmt == GVE_QF_DQO_QPL;
 	c.gqi_rda = fmt == GVE_QF_GQI_RDA;
-	c.compat_unimplemented = mode & 8;
+	if (mode & 8) /* a device without the optional commands */
+		c.lacks = 1u << GVE_AQ_VERIFY_DRIVER_COMPATIBILITY |
+			  1u << GVE_AQ_REPORT_STATS |
+			  1u << GVE_AQ_REPORT_LINK_SPEED;
 	if (mode & 16)
 		c.msix = 17, c.max_queues = 4;
 	bool dqo = c.dqo || c.dqo_qpl;

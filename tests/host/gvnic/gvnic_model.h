@@ -37,7 +37,10 @@ struct gvm_config {
 	uint16_t rx_pages_per_qpl; /* the descriptor's (0: rx_entries) */
 	bool unknown_opt;	   /* add an unknown option id 0x77 */
 	bool short_opt;		   /* add a DQO_RDA option with length 2 */
-	bool compat_unimplemented;
+	/* admin opcodes (bit 1u << op) the device answers UNIMPLEMENTED:
+	 * a device without VERIFY_DRIVER_COMPATIBILITY, REPORT_STATS or
+	 * REPORT_LINK_SPEED */
+	uint32_t lacks;
 	uint32_t max_queues;
 	uint16_t tx_entries, rx_entries, counters, tx_pages_per_qpl, mtu;
 	uint16_t default_num_queues;
@@ -70,10 +73,14 @@ struct gvm_txq {
 	uint8_t cgen;
 	uint8_t inflight[65536 / 8];
 	/* the buffer per slot (GQI: a page-list offset in GQI_QPL, an
-	 * address in GQI_RDA) or per tag (DQO) */
-	uint64_t buf_addr[GVM_TAGS];
-	uint16_t buf_len[GVM_TAGS];
-	uint64_t miss_ns[GVM_TAGS]; /* DQO: when a miss completion named it */
+	 * address in GQI_RDA) or per tag (DQO), and (DQO) when a miss
+	 * completion named the tag: GVM_TAGS each, kept outside struct gvm
+	 * (gvnic_model.c: gvm_kept) and never cleared, as each entry is
+	 * written before it is read (a slot the device holds, a tag in
+	 * flight or missed), so a fresh model or queue does not clear them */
+	uint64_t *buf_addr;
+	uint16_t *buf_len;
+	uint64_t *miss_ns;
 	uint8_t missed[GVM_TAGS / 8];
 	/* DQO: the last GVM_CLOG packet, miss and re-injection completions
 	 * written (the tag as written, type), newest at nclog - 1 */
@@ -162,11 +169,9 @@ struct gvm {
 	uint64_t gone_reads;	  /* reads of all ones since */
 	uint64_t lines_at_vanish; /* shim_kprintf_calls when it vanished */
 	bool vanished, registering, gone_unhanded;
-	/* the wire: frames the driver sent */
-	struct {
-		uint16_t len;
-		uint8_t data[2048];
-	} wire[GVM_WIRE_MAX];
+	/* the wire: the lengths of the frames the driver sent (their bytes
+	 * in gvm_kept, between wire_tail and wire_head) */
+	uint16_t wire_len[GVM_WIRE_MAX];
 	unsigned wire_head, wire_tail;
 	uint64_t rx_no_buffer;
 	/* log */

@@ -25,7 +25,10 @@
 
 extern const struct driver gve_driver;
 
+/* the softc under test: `own`, or a gve_pci.c slot's (gve_driver.attach
+ * keeps its softcs in a table of its own, never to be freed here) */
 static struct gve_softc *sc;
+static struct gve_softc *own; /* the one attach() allocated, if any */
 
 /* sc's object of /api/gvnic, checked to be valid JSON: through the
  * registered provider when sc is gve_pci.c's (its array holds every device
@@ -63,8 +66,8 @@ static void model_reset(const struct gvm_config *c)
 /* a fresh softc attached to the model as devmgr attaches it */
 static int attach(void)
 {
-	free(sc);
-	sc = calloc(1, sizeof(*sc));
+	free(own);
+	sc = own = calloc(1, sizeof(*own));
 	struct gve_grants g = host_gve_grants();
 	return gve_attach(sc, &g);
 }
@@ -74,6 +77,53 @@ static int start(const struct gvm_config *c)
 	model_reset(c);
 	gvm.quiet = false;
 	return attach();
+}
+
+/* attach()'s softc goes; sc names none */
+static void softc_drop(void)
+{
+	free(own);
+	own = sc = NULL;
+}
+
+/* the functions gve_driver.attach was called on since the test began */
+static struct pci_dev *attached_devs[GVE_MAX_DEVS + 8];
+static unsigned attached_n;
+
+/* gve_driver.attach as the device manager calls it, d remembered */
+static int pci_attach(struct pci_dev *d, uint16_t owner)
+{
+	unsigned i = 0;
+	while (i < attached_n && attached_devs[i] != d)
+		i++;
+	if (i == attached_n && attached_n < ARRAY_SIZE(attached_devs))
+		attached_devs[attached_n++] = d;
+	return gve_driver.attach(d, owner);
+}
+
+/* each test's setup: nothing a test before it left, failed or not, is
+ * taken for this one's — no device left attached through gve_driver (a
+ * failed test's is detached here, quietly: its gve_pci.c slot is free
+ * again), no softc (a failed test's sc may be a gve_pci.c slot's: freeing
+ * it was ASan's bad-free in the next attach()), no line hook, vectors
+ * bindable, no IOMMU translating the model's owner. The model and the
+ * authority layer are reset by each test (model_reset) */
+static int fresh(void **s)
+{
+	shim_quiet++;
+	for (unsigned i = 0; i < attached_n; i++) {
+		const struct gve_softc *g = attached_devs[i]->drv_state;
+		if (g && !g->detached)
+			(void)gve_driver.detach(attached_devs[i]);
+	}
+	shim_quiet--;
+	attached_n = 0;
+	softc_drop();
+	shim_line_hook = NULL;
+	host_irq_refuse = false;
+	shim_iommu_owner = 0;
+	shim_iommu_quarantined = false;
+	return 0;
 }
 
 /* after gve_detach: what it left, then the softc goes */
@@ -90,8 +140,7 @@ static void detached(bool expect_clean)
 	}
 	if (gvm.violations)
 		fail_msg("model violation: %s", gvm.first_violation);
-	free(sc);
-	sc = NULL;
+	softc_drop();
 }
 
 static void finish(bool expect_clean)
@@ -431,15 +480,74 @@ static void t_admin_status_codes(void **s)
 	finish(true);
 }
 
+/* a device without the optional admin commands (gve_aq_optional:
+ * VERIFY_DRIVER_COMPATIBILITY, REPORT_STATS, REPORT_LINK_SPEED; each
+ * alone, then all three, in both formats): each is sent and answered
+ * UNIMPLEMENTED, and the attach comes up with its one line ("gve0:
+ * <format>, ... link up"), as on a device that has them, the link speed unknown
+ * (0) when the device gives none. A link flap at run time (the speed asked for
+ * again) prints the link's own two lines, the detach none; no command counts as
+ * failed. Before, each answer printed "unable to <command>: status
+ * UNIMPLEMENTED", the stats report and the link speed a second "unable to"
+ * line, and the detach another for the stats report */
+static void t_optional_commands_lacked(void **s)
+{
+	static const uint32_t ops[] = {GVE_AQ_VERIFY_DRIVER_COMPATIBILITY,
+				       GVE_AQ_REPORT_STATS,
+				       GVE_AQ_REPORT_LINK_SPEED};
+	const uint32_t all = 1u << ops[0] | 1u << ops[1] | 1u << ops[2];
+	uint8_t b[2048];
+	for (unsigned k = 0; k < 2 * (ARRAY_SIZE(ops) + 1); k++) {
+		struct gvm_config c = cfg(1, k & 1);
+		c.lacks = k / 2 < ARRAY_SIZE(ops) ? 1u << ops[k / 2] : all;
+		model_reset(&c);
+		shim_count_lines("unable");
+		uint64_t lines = shim_kprintf_calls;
+		assert_int_equal(attach(), 0);
+		/* the attach's own line, as on any device */
+		if (shim_kprintf_calls - lines != 1 || shim_counted ||
+		    !strstr(shim_last_line, ", link up"))
+			fail_msg(
+			    "lacking %#x: %llu lines, the last: %s", c.lacks,
+			    (unsigned long long)(shim_kprintf_calls - lines),
+			    shim_last_line);
+		lines = shim_kprintf_calls;
+		assert_int_equal(sc->state, GVE_S_UP);
+		assert_int_equal(
+		    sc->link_mbps,
+		    c.lacks & 1u << GVE_AQ_REPORT_LINK_SPEED ? 0 : 32000);
+		traffic(10, k);
+		gvm_set_status(0, GVE_DEVSTAT_LINK_UP);
+		gve_recv(sc, b, sizeof(b));
+		shim_clock_ns += NIC_LINK_LOG_US * 1000ull;
+		gvm_set_status(GVE_DEVSTAT_LINK_UP, 0);
+		gve_recv(sc, b, sizeof(b));
+		shim_clock_ns += GVE_STATUS_POLL_US * 1000ull;
+		gve_recv(sc, b, sizeof(b));
+		assert_false(sc->aq_rung);
+		assert_true(sc->nic.link_up);
+		assert_int_equal(shim_kprintf_calls - lines,
+				 2); /* the link's */
+		gve_detach(sc);
+		assert_int_equal(shim_kprintf_calls - lines, 2);
+		assert_int_equal(shim_counted, 0);
+		shim_line_hook = NULL;
+		assert_int_equal(sc->aq_fail, 0);
+		for (unsigned i = 0; i < ARRAY_SIZE(ops); i++) {
+			unsigned sent = 0;
+			for (unsigned j = 0; j < gvm.noplog; j++)
+				sent += gvm.oplog[j] == ops[i];
+			assert_true(sent >= 1 + (ops[i] != ops[0]));
+		}
+		detached(true);
+	}
+}
+
+/* VERIFY_DRIVER_COMPATIBILITY refused with another status fails the
+ * attach */
 static void t_verify_compat(void **s)
 {
-	/* UNIMPLEMENTED is tolerated */
 	struct gvm_config c = cfg(1, false);
-	c.compat_unimplemented = true;
-	assert_int_equal(start(&c), 0);
-	finish(true);
-	/* another error fails the attach */
-	c.compat_unimplemented = false;
 	model_reset(&c);
 	gvm.override_op = GVE_AQ_VERIFY_DRIVER_COMPATIBILITY;
 	gvm.override_status = GVE_AQ_STATUS_PERMISSION_DENIED;
@@ -1612,7 +1720,7 @@ static void t_pci_detach_checks(struct pci_dev *d)
 		fail_msg("model violation: %s", gvm.first_violation);
 }
 
-/* the BAR windows through the PCI attachment (gve_driver.attach) on a
+/* the BAR windows through the PCI attachment (pci_attach) on a
  * function described as the device is: BAR0 registers, BAR1 the MSI-X
  * table and PBA, BAR2 doorbells. The doorbell window is all of BAR2 (here
  * 2 MiB, doorbells at its top); BAR1 is never granted; a device whose
@@ -1626,9 +1734,8 @@ static void t_pci_windows(void **s)
 	c.db_high = true;
 	model_reset(&c);
 	gvm_pci_dev(&d);
-	assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
+	assert_int_equal(pci_attach(&d, GVM_OWNER), 0);
 	assert_true(host_pci_mem && host_pci_bus_master);
-	free(sc);
 	sc = d.drv_state;
 	assert_int_equal(sc->g.db.len, 2u << 20);
 	assert_true(sc->tx[0].db_index > (1u << 20) / 4);
@@ -1651,7 +1758,7 @@ static void t_pci_windows(void **s)
 			c.msix_table_bar = GVE_DB_BAR, c.msix_table_off = 0x800;
 		model_reset(&c);
 		gvm_pci_dev(&d);
-		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), -1);
+		assert_int_equal(pci_attach(&d, GVM_OWNER), -1);
 		assert_int_equal(auth_refusals[AUTH_NOT_GRANTED], 1);
 		assert_false(gvm.aq_live);
 		assert_int_equal(gvm.registrations, 0);
@@ -1664,7 +1771,7 @@ static void t_pci_windows(void **s)
 	c = cfg(1, false);
 	model_reset(&c);
 	gvm_pci_dev(&d);
-	assert_int_equal(gve_driver.attach(&d, GVM_OWNER + 1), -1);
+	assert_int_equal(pci_attach(&d, GVM_OWNER + 1), -1);
 	assert_int_equal(gvm.registrations, 0);
 	assert_false(host_pci_mem || host_pci_bus_master);
 }
@@ -1679,7 +1786,7 @@ static void t_pci_attach_fails_off_bus(void **s)
 	model_reset(&c);
 	gvm.cfg.max_queues = 0;
 	gvm_pci_dev(&d);
-	assert_int_equal(gve_driver.attach(&d, GVM_OWNER), -1);
+	assert_int_equal(pci_attach(&d, GVM_OWNER), -1);
 	assert_int_equal(host_pools_live(), 0);
 	assert_false(host_pci_mem || host_pci_bus_master);
 	assert_string_equal(d.state, "failed");
@@ -1768,8 +1875,7 @@ static void t_pci_detach_owner_revoked(void **s)
 	if (gvm.violations)
 		fail_msg("model violation: %s", gvm.first_violation);
 	assert_int_equal(auth_owner_reinstate(GVM_OWNER), 0);
-	free(sc);
-	sc = NULL;
+	softc_drop();
 }
 
 /* quarantined by the IOMMU, the safe point not reached: the windows and
@@ -1798,8 +1904,6 @@ static void t_pci_detach_owner_quarantined(void **s)
 	assert_int_equal(shim_iommu_violations, iommu_bad);
 	assert_int_equal(host_irqs_bound(), 0);
 	assert_false(host_pci_mem || host_pci_bus_master);
-	shim_iommu_owner = 0;
-	shim_iommu_quarantined = false;
 	detached(false); /* what it left is checked above */
 }
 
@@ -1889,8 +1993,7 @@ static void t_pci_give_up_tells_devmgr(void **s)
 	gvm_pci_dev(&d);
 	d.drv_state = NULL;
 	d.owner = GVM_OWNER;
-	assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
-	free(sc);
+	assert_int_equal(pci_attach(&d, GVM_OWNER), 0);
 	sc = d.drv_state;
 	traffic(3, 0);
 	unsigned told = shim_devmgr_failed;
@@ -1975,7 +2078,7 @@ static void t_pci_failed_attach_keeps_no_slot(void **s)
 		if (!(i % 2)) /* the core finds no queues */
 			gvm.cfg.max_queues = 0;
 		gvm_pci_dev(&d);
-		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), -1);
+		assert_int_equal(pci_attach(&d, GVM_OWNER), -1);
 		assert_null(strstr(shim_last_line, "devices already"));
 		assert_non_null(strstr(shim_last_line, name));
 		assert_int_equal(gvnic_listed(), before);
@@ -2002,8 +2105,7 @@ static void t_pci_rebind_reuses_slot(void **s)
 		model_reset(&c);
 		gvm_pci_dev(&d);
 		d.drv_state = NULL;
-		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
-		free(sc);
+		assert_int_equal(pci_attach(&d, GVM_OWNER), 0);
 		sc = d.drv_state;
 		assert_int_equal(host_pci_nics, nics + i + 1);
 		if (i == 0)
@@ -2056,7 +2158,7 @@ static void t_pci_attach_lacks(void **s)
 		strcpy(d.state, "untouched");
 		unsigned en = host_pci_enables, gr = host_mmio_grants;
 		uint64_t lines = shim_kprintf_calls;
-		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), -1);
+		assert_int_equal(pci_attach(&d, GVM_OWNER), -1);
 		snprintf(want, sizeof(want), "gve%u: unable to attach: %s\n",
 			 before, why[i]);
 		assert_string_equal(shim_last_line, want);
@@ -2074,8 +2176,7 @@ static void t_pci_attach_lacks(void **s)
 	struct gvm_config c = cfg(1, false);
 	model_reset(&c);
 	gvm_pci_dev(&d);
-	assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
-	free(sc);
+	assert_int_equal(pci_attach(&d, GVM_OWNER), 0);
 	sc = d.drv_state;
 	snprintf(want, sizeof(want), "gve%u", before);
 	assert_string_equal(sc->name, want);
@@ -2164,8 +2265,7 @@ static void vanish_attach_healthy(struct pci_dev *d, const struct gvm_config *c,
 	model_reset(c);
 	gvm_pci_dev(d);
 	d->drv_state = NULL;
-	assert_int_equal(gve_driver.attach(d, GVM_OWNER), 0);
-	free(sc);
+	assert_int_equal(pci_attach(d, GVM_OWNER), 0);
 	sc = d->drv_state;
 	assert_string_equal(sc->name, name);
 	traffic(3, 5);
@@ -2189,84 +2289,144 @@ static void vanish_then_healthy(struct pci_dev *d, const struct gvm_config *c,
 	sc = NULL;
 }
 
-/* the attach through gve_driver: refused (-1, the function `failed`,
- * off the bus, no window live, no slot taken) at every n */
-static void t_pci_attach_vanish_sweep(void **s)
+/* one operation a vanish sweep runs in every format and revision, at
+ * every n of the accesses it makes on a healthy device */
+struct sweep {
+	struct pci_dev *d;
+	struct gvm_config c;
+	const char *name;
+	uint64_t n, total;
+	unsigned before; /* a count `ready` took for `left` */
+};
+
+struct sweep_op {
+	const char *what;
+	/* the operation on a healthy device, checked; w->total its device
+	 * accesses */
+	void (*healthy)(struct sweep *w);
+	/* up to where the operation starts, the device not yet armed */
+	void (*ready)(struct sweep *w);
+	/* the operation itself: what it returned */
+	int (*run)(struct sweep *w);
+	/* what the operation left, the device gone after w->n accesses */
+	void (*left)(struct sweep *w, int r);
+};
+
+/* the sweep driver: for each format and revision the healthy operation's
+ * count, then for every n below it the operation with the device gone
+ * after n accesses (vanish_check: one line, bounded), what it left, and
+ * a healthy device in the same slot after it (vanish_then_healthy) */
+static void vanish_sweep(const struct sweep_op *op)
 {
 	static struct pci_dev d;
 	char name[16];
 	snprintf(name, sizeof(name), "gve%u", gvnic_listed());
 	for (unsigned k = 0; k < 2 * ARRAY_SIZE(formats); k++) {
-		struct gvm_config c = cfgf(k & 1, formats[k / 2]);
-		vanish_then_healthy(&d, &c, name);
-		model_reset(&c);
-		gvm_pci_dev(&d);
-		assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
-		uint64_t total = gvm.accesses;
-		free(sc);
-		sc = d.drv_state;
-		t_pci_detach_checks(&d);
-		sc = NULL;
-		for (uint64_t n = 0; n < total; n++) {
-			model_reset(&c);
-			gvm_pci_dev(&d);
-			d.drv_state = NULL;
-			struct vanish_run v = vanish_arm(n);
-			int r = gve_driver.attach(&d, GVM_OWNER);
-			vanish_check("attach", &c, n, total, v, 1);
-			if (r != -1 || host_mmio_live || host_irqs_bound() ||
-			    host_pci_mem || host_pci_bus_master ||
-			    strcmp(d.state, "failed"))
-				fail_msg(
-				    "attach rev %u fmt %u gone after %llu: "
-				    "%d, windows %u, state %s",
-				    c.revision, formats[k / 2],
-				    (unsigned long long)n, r, host_mmio_live,
-				    d.state);
-			assert_true(strstr(vanish_lines, name) == vanish_lines);
-			vanish_then_healthy(&d, &c, name);
+		struct sweep w = {&d, cfgf(k & 1, formats[k / 2]), name, 0, 0,
+				  0};
+		op->healthy(&w);
+		for (w.n = 0; w.n < w.total; w.n++) {
+			op->ready(&w);
+			struct vanish_run v = vanish_arm(w.n);
+			int r = op->run(&w);
+			vanish_check(op->what, &w.c, w.n, w.total, v, 1);
+			op->left(&w, r);
+			sc = NULL;
+			vanish_then_healthy(&d, &w.c, name);
 		}
 	}
+}
+
+/* the attach through gve_driver: refused (-1, the function `failed`,
+ * off the bus, no window live, no slot taken) at every n */
+static void attach_healthy(struct sweep *w)
+{
+	vanish_then_healthy(w->d, &w->c, w->name);
+	model_reset(&w->c);
+	gvm_pci_dev(w->d);
+	assert_int_equal(pci_attach(w->d, GVM_OWNER), 0);
+	w->total = gvm.accesses;
+	sc = w->d->drv_state;
+	t_pci_detach_checks(w->d);
+	sc = NULL;
+}
+
+static void attach_ready(struct sweep *w)
+{
+	model_reset(&w->c);
+	gvm_pci_dev(w->d);
+	w->d->drv_state = NULL;
+}
+
+static int attach_run(struct sweep *w)
+{
+	return pci_attach(w->d, GVM_OWNER);
+}
+
+static void attach_left(struct sweep *w, int r)
+{
+	if (r != -1 || host_mmio_live || host_irqs_bound() || host_pci_mem ||
+	    host_pci_bus_master || strcmp(w->d->state, "failed"))
+		fail_msg(
+		    "attach rev %u fmt %s gone after %llu: %d, windows "
+		    "%u, state %s",
+		    w->c.revision, gve_format_name(gvm_expected_format(&w->c)),
+		    (unsigned long long)w->n, r, host_mmio_live, w->d->state);
+	assert_true(strstr(vanish_lines, w->name) == vanish_lines);
+}
+
+static const struct sweep_op sweep_attach = {
+    "attach", attach_healthy, attach_ready, attach_run, attach_left};
+
+static void t_pci_attach_vanish_sweep(void **s)
+{
+	vanish_sweep(&sweep_attach);
 }
 
 /* the detach through gve_driver (devmgr_shutdown's, devmgr_unbind's):
  * at every n, -1 (the release unconfirmed: the memory stays granted,
  * fenced), the NIC unregistered, both windows revoked, every vector given
  * back, off the bus, the slot free; a second detach the same, no line */
+static void detach_healthy(struct sweep *w)
+{
+	vanish_attach_healthy(w->d, &w->c, w->name);
+	uint64_t a0 = gvm.accesses;
+	t_pci_detach_checks(w->d);
+	w->total = gvm.accesses - a0;
+	sc = NULL;
+}
+
+static void detach_ready(struct sweep *w)
+{
+	vanish_attach_healthy(w->d, &w->c, w->name);
+	w->before = host_pci_nics_removed;
+}
+
+static int detach_run(struct sweep *w)
+{
+	return gve_driver.detach(w->d);
+}
+
+static void detach_left(struct sweep *w, int r)
+{
+	if (r != -1 || host_mmio_live || host_irqs_bound() || host_pci_mem ||
+	    host_pci_bus_master || host_pci_nics_removed != w->before + 1 ||
+	    !sc->memory_held)
+		fail_msg("detach rev %u fmt %s gone after %llu: %d, windows %u",
+			 w->c.revision,
+			 gve_format_name(gvm_expected_format(&w->c)),
+			 (unsigned long long)w->n, r, host_mmio_live);
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(gve_driver.detach(w->d), -1);
+	assert_int_equal(shim_kprintf_calls, lines);
+}
+
+static const struct sweep_op sweep_detach = {
+    "detach", detach_healthy, detach_ready, detach_run, detach_left};
+
 static void t_pci_detach_vanish_sweep(void **s)
 {
-	static struct pci_dev d;
-	char name[16];
-	snprintf(name, sizeof(name), "gve%u", gvnic_listed());
-	for (unsigned k = 0; k < 2 * ARRAY_SIZE(formats); k++) {
-		struct gvm_config c = cfgf(k & 1, formats[k / 2]);
-		vanish_attach_healthy(&d, &c, name);
-		uint64_t a0 = gvm.accesses;
-		t_pci_detach_checks(&d);
-		uint64_t total = gvm.accesses - a0;
-		sc = NULL;
-		for (uint64_t n = 0; n < total; n++) {
-			vanish_attach_healthy(&d, &c, name);
-			unsigned removed = host_pci_nics_removed;
-			struct vanish_run v = vanish_arm(n);
-			int r = gve_driver.detach(&d);
-			vanish_check("detach", &c, n, total, v, 1);
-			if (r != -1 || host_mmio_live || host_irqs_bound() ||
-			    host_pci_mem || host_pci_bus_master ||
-			    host_pci_nics_removed != removed + 1 ||
-			    !sc->memory_held)
-				fail_msg(
-				    "detach rev %u fmt %u gone after %llu: "
-				    "%d, windows %u",
-				    c.revision, formats[k / 2],
-				    (unsigned long long)n, r, host_mmio_live);
-			uint64_t lines = shim_kprintf_calls;
-			assert_int_equal(gve_driver.detach(&d), -1);
-			assert_int_equal(shim_kprintf_calls, lines);
-			sc = NULL;
-			vanish_then_healthy(&d, &c, name);
-		}
-	}
+	vanish_sweep(&sweep_detach);
 }
 
 /* a device-requested reset, run by gve_driver's main-loop poller (the
@@ -2276,60 +2436,69 @@ static void t_pci_detach_vanish_sweep(void **s)
  * in one error line after the "resetting" notice; gve_driver's detach
  * then asks nothing more of it: -1, one line (the memory kept), no
  * window or vector left, the slot free */
+extern unsigned shim_devmgr_failed;
+
+static int reset_run(struct sweep *w)
+{
+	gvm_set_status(GVE_DEVSTAT_RESET, 0);
+	return host_pci_poller();
+}
+
+static void reset_healthy(struct sweep *w)
+{
+	vanish_attach_healthy(w->d, &w->c, w->name);
+	uint64_t a0 = gvm.accesses;
+	assert_false(reset_run(w));
+	assert_int_equal(sc->resets, 1);
+	assert_int_equal(sc->state, GVE_S_UP);
+	w->total = gvm.accesses - a0;
+	traffic(2, 7);
+	t_pci_detach_checks(w->d);
+	sc = NULL;
+}
+
+static void reset_ready(struct sweep *w)
+{
+	vanish_attach_healthy(w->d, &w->c, w->name);
+	w->before = shim_devmgr_failed;
+}
+
+static void reset_left(struct sweep *w, int r)
+{
+	assert_false(r);
+	if (sc->state != GVE_S_FAILED || host_pci_bus_master ||
+	    shim_devmgr_failed != w->before + 1 || !sc->memory_held)
+		fail_msg("reset rev %u fmt %s gone after %llu: state %u, "
+			 "devmgr told %u",
+			 w->c.revision,
+			 gve_format_name(gvm_expected_format(&w->c)),
+			 (unsigned long long)w->n, sc->state,
+			 shim_devmgr_failed - w->before);
+	for (unsigned i = 0; i <= sc->nblocks; i++) {
+		struct gve_block *b =
+		    i < sc->nblocks ? &sc->blocks[i] : &sc->mgmt;
+		assert_true(!b->bound || host_irq_masked(i));
+	}
+	/* nothing more is asked of it, however long */
+	uint64_t a = gvm.accesses, lines = shim_kprintf_calls;
+	shim_clock_ns += 10 * GVE_STATUS_POLL_US * 1000ull;
+	assert_false(host_pci_poller());
+	assert_int_equal(gvm.accesses, a);
+	assert_int_equal(shim_kprintf_calls, lines);
+	struct vanish_run v = vanish_arm(0);
+	assert_int_equal(gve_driver.detach(w->d), -1);
+	vanish_check("detach after reset", &w->c, w->n, w->total, v, 1);
+	assert_int_equal(host_mmio_live, 0);
+	assert_int_equal(host_irqs_bound(), 0);
+	assert_false(host_pci_mem || host_pci_bus_master);
+}
+
+static const struct sweep_op sweep_reset = {"reset", reset_healthy, reset_ready,
+					    reset_run, reset_left};
+
 static void t_pci_reset_vanish_sweep(void **s)
 {
-	static struct pci_dev d;
-	extern unsigned shim_devmgr_failed;
-	char name[16];
-	snprintf(name, sizeof(name), "gve%u", gvnic_listed());
-	for (unsigned k = 0; k < 2 * ARRAY_SIZE(formats); k++) {
-		struct gvm_config c = cfgf(k & 1, formats[k / 2]);
-		vanish_attach_healthy(&d, &c, name);
-		uint64_t a0 = gvm.accesses;
-		gvm_set_status(GVE_DEVSTAT_RESET, 0);
-		assert_false(host_pci_poller());
-		assert_int_equal(sc->resets, 1);
-		assert_int_equal(sc->state, GVE_S_UP);
-		uint64_t total = gvm.accesses - a0;
-		traffic(2, 7);
-		t_pci_detach_checks(&d);
-		sc = NULL;
-		for (uint64_t n = 0; n < total; n++) {
-			vanish_attach_healthy(&d, &c, name);
-			unsigned told = shim_devmgr_failed;
-			struct vanish_run v = vanish_arm(n);
-			gvm_set_status(GVE_DEVSTAT_RESET, 0);
-			assert_false(host_pci_poller());
-			vanish_check("reset", &c, n, total, v, 1);
-			if (sc->state != GVE_S_FAILED || host_pci_bus_master ||
-			    shim_devmgr_failed != told + 1 || !sc->memory_held)
-				fail_msg("reset rev %u fmt %u gone after %llu: "
-					 "state %u, devmgr told %u",
-					 c.revision, formats[k / 2],
-					 (unsigned long long)n, sc->state,
-					 shim_devmgr_failed - told);
-			for (unsigned i = 0; i <= sc->nblocks; i++) {
-				struct gve_block *b = i < sc->nblocks
-							  ? &sc->blocks[i]
-							  : &sc->mgmt;
-				assert_true(!b->bound || host_irq_masked(i));
-			}
-			/* nothing more is asked of it, however long */
-			uint64_t a = gvm.accesses, lines = shim_kprintf_calls;
-			shim_clock_ns += 10 * GVE_STATUS_POLL_US * 1000ull;
-			assert_false(host_pci_poller());
-			assert_int_equal(gvm.accesses, a);
-			assert_int_equal(shim_kprintf_calls, lines);
-			v = vanish_arm(0);
-			assert_int_equal(gve_driver.detach(&d), -1);
-			vanish_check("detach after reset", &c, n, total, v, 1);
-			assert_int_equal(host_mmio_live, 0);
-			assert_int_equal(host_irqs_bound(), 0);
-			assert_false(host_pci_mem || host_pci_bus_master);
-			sc = NULL;
-			vanish_then_healthy(&d, &c, name);
-		}
-	}
+	vanish_sweep(&sweep_reset);
 }
 
 /* at run time, the service call that posts a link speed at a link's
@@ -2424,7 +2593,7 @@ static void t_pci_too_many_devices(void **s)
 		unsigned en = host_pci_enables, gr = host_mmio_grants,
 			 nics = host_pci_nics;
 		uint64_t lines = shim_kprintf_calls;
-		if (gve_driver.attach(&d[i], GVM_OWNER) == 0) {
+		if (pci_attach(&d[i], GVM_OWNER) == 0) {
 			/* one of the first GVE_MAX_DEVS: down again, so the
 			 * model of the next is the only device live */
 			gve_detach(d[i].drv_state);
@@ -2453,7 +2622,7 @@ static void t_pci_too_many_devices(void **s)
 	model_reset(&c);
 	gvm_pci_dev(&d[GVE_MAX_DEVS]);
 	unsigned gr = host_mmio_grants;
-	assert_int_equal(gve_driver.attach(&d[GVE_MAX_DEVS], GVM_OWNER), -1);
+	assert_int_equal(pci_attach(&d[GVE_MAX_DEVS], GVM_OWNER), -1);
 	assert_int_equal(host_mmio_grants, gr);
 	assert_non_null(strstr(shim_last_line, "devices already"));
 	/* every slot taken: the poller and /api/gvnic stay inside them */
@@ -2784,8 +2953,7 @@ static void t_device_gone(void **s)
 	assert_true(sc->memory_held);
 	/* the driver could not confirm a reset: memory stays granted */
 	assert_int_equal(host_pools_live(), 2);
-	free(sc);
-	sc = NULL;
+	softc_drop();
 }
 
 /* a device given up (gve_fail) has every vector the driver bound masked,
@@ -2822,8 +2990,7 @@ static void t_fail_masks_vectors(void **s)
 		assert_int_equal(host_irq_count(i), n);
 	}
 	gve_detach(sc);
-	free(sc);
-	sc = NULL;
+	softc_drop();
 }
 
 static void t_reset_never_completes(void **s)
@@ -2838,8 +3005,7 @@ static void t_reset_never_completes(void **s)
 		assert_int_equal(host_pools_live(), 2);
 		if (gvm.violations)
 			fail_msg("model violation: %s", gvm.first_violation);
-		free(sc);
-		sc = NULL;
+		softc_drop();
 	}
 }
 
@@ -2861,8 +3027,7 @@ static void t_attach_fails_reset_never(void **s)
 		assert_non_null(
 		    strstr(shim_last_line, "DMA memory stays granted"));
 		assert_int_equal(host_pools_live(), 1);
-		free(sc);
-		sc = NULL;
+		softc_drop();
 	}
 }
 
@@ -2923,8 +3088,7 @@ static void t_reset_storm_given_up(void **s)
 		gvm.reset_storm = true;
 		if (pci) {
 			gvm_pci_dev(&d);
-			assert_int_equal(gve_driver.attach(&d, GVM_OWNER), 0);
-			free(sc);
+			assert_int_equal(pci_attach(&d, GVM_OWNER), 0);
 			sc = d.drv_state;
 			assert_true(host_pci_bus_master);
 		} else {
@@ -3070,7 +3234,6 @@ static void t_polling_only(void **s)
 		traffic(20, 4);
 		finish(true);
 	}
-	host_irq_refuse = false; /* the tests after this one bind vectors */
 }
 
 /* the model itself: each class of driver mistake it must catch */
@@ -3133,8 +3296,7 @@ static void t_model_catches_buffers(void **s)
 	caught("posted while the device holds");
 	gvm.violations = 0;
 	gve_detach(sc);
-	free(sc);
-	sc = NULL;
+	softc_drop();
 	/* GQI_QPL TX: FIFO space taken again before it was reported done */
 	c = cfgf(1, GVE_QF_GQI_QPL);
 	assert_int_equal(start(&c), 0);
@@ -3146,8 +3308,7 @@ static void t_model_catches_buffers(void **s)
 	assert_int_equal(gve_send(sc, f, sizeof(f)), 0);
 	caught("not yet reported done");
 	gve_detach(sc);
-	free(sc);
-	sc = NULL;
+	softc_drop();
 	/* GQI_RDA RX: a slot re-posted on the descriptor ring */
 	c = cfgf(1, GVE_QF_GQI_RDA);
 	assert_int_equal(start(&c), 0);
@@ -3217,92 +3378,95 @@ static void t_model_catches(void **s)
 	host_auth_reset();
 }
 
+#define T(f) cmocka_unit_test_setup(f, fresh)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_formats_matrix),
-	    cmocka_unit_test(t_counter_wrap_gqi),
-	    cmocka_unit_test(t_tx_full_gqi),
-	    cmocka_unit_test(t_tx_full_dqo),
-	    cmocka_unit_test(t_rx_backlog_gqi),
-	    cmocka_unit_test(t_rx_backlog_dqo),
-	    cmocka_unit_test(t_admin_status_codes),
-	    cmocka_unit_test(t_verify_compat),
-	    cmocka_unit_test(t_admin_timeout),
-	    cmocka_unit_test(t_attach_slow_admin_bounded),
-	    cmocka_unit_test(t_detach_slow_admin_bounded),
-	    cmocka_unit_test(t_admin_counter_hostile),
-	    cmocka_unit_test(t_admin_counter_hostile_link_speed),
-	    cmocka_unit_test(t_admin_counter_early),
-	    cmocka_unit_test(t_hostile_gqi_tx_counter),
-	    cmocka_unit_test(t_hostile_gqi_rx_len_short),
-	    cmocka_unit_test(t_hostile_gqi_rx_len_long),
-	    cmocka_unit_test(t_gqi_rx_err_and_frag),
-	    cmocka_unit_test(t_gqi_rx_len_bounds),
-	    cmocka_unit_test(t_dqo_rx_err),
-	    cmocka_unit_test(t_send_len_bounds),
-	    cmocka_unit_test(t_send_resets_first),
-	    cmocka_unit_test(t_rx_round_robin),
-	    cmocka_unit_test(t_hostile_dqo_tx_head),
-	    cmocka_unit_test(t_hostile_dqo_tag_range),
-	    cmocka_unit_test(t_hostile_dqo_tag_idle),
-	    cmocka_unit_test(t_hostile_dqo_tag_twice),
-	    cmocka_unit_test(t_hostile_dqo_tag_stale),
-	    cmocka_unit_test(t_hostile_dqo_tag_alt_miss),
-	    cmocka_unit_test(t_hostile_dqo_compl_type),
-	    cmocka_unit_test(t_hostile_dqo_rx_buf_id),
-	    cmocka_unit_test(t_hostile_dqo_rx_unposted),
-	    cmocka_unit_test(t_hostile_dqo_rx_unrung),
-	    cmocka_unit_test(t_hostile_dqo_rx_len),
-	    cmocka_unit_test(t_hostile_dqo_rx_bufq),
-	    cmocka_unit_test(t_hostile_dqo_rx_split),
-	    cmocka_unit_test(t_hostile_irq_db_index),
-	    cmocka_unit_test(t_hostile_queue_db_index),
-	    cmocka_unit_test(t_hostile_counter_index),
-	    cmocka_unit_test(t_hostile_descriptor_fields),
-	    cmocka_unit_test(t_hostile_options),
-	    cmocka_unit_test(t_option_priority),
-	    cmocka_unit_test(t_verify_compat_answers),
-	    cmocka_unit_test(t_gqi_tx_layout),
-	    cmocka_unit_test(t_dqo_miss_path),
-	    cmocka_unit_test(t_dqo_tx_head_ring_size),
-	    cmocka_unit_test(t_interrupt_layout),
-	    cmocka_unit_test(t_dqo_irq_automask),
-	    cmocka_unit_test(t_dqo_ctx_desc),
-	    cmocka_unit_test(t_pci_windows),
-	    cmocka_unit_test(t_pci_attach_fails_off_bus),
-	    cmocka_unit_test(t_pci_failed_attach_keeps_no_slot),
-	    cmocka_unit_test(t_pci_rebind_reuses_slot),
-	    cmocka_unit_test(t_pci_attach_lacks),
-	    cmocka_unit_test(t_pci_attach_vanish_sweep),
-	    cmocka_unit_test(t_pci_detach_vanish_sweep),
-	    cmocka_unit_test(t_pci_reset_vanish_sweep),
-	    cmocka_unit_test(t_service_vanish_link_speed),
-	    cmocka_unit_test(t_pci_detach_reset_never_completes),
-	    cmocka_unit_test(t_pci_detach_owner_revoked),
-	    cmocka_unit_test(t_pci_detach_owner_quarantined),
-	    cmocka_unit_test(t_pci_detach_mid_reset),
-	    cmocka_unit_test(t_pci_detach_after_gone),
-	    cmocka_unit_test(t_pci_give_up_tells_devmgr),
-	    cmocka_unit_test(t_detach_gone_then_back),
-	    cmocka_unit_test(t_model_catches_formats),
-	    cmocka_unit_test(t_interrupts),
-	    cmocka_unit_test(t_link_and_stats),
-	    cmocka_unit_test(t_link_flaps_rate_limited),
-	    cmocka_unit_test(t_link_speed_slow_device),
-	    cmocka_unit_test(t_device_gone),
-	    cmocka_unit_test(t_fail_masks_vectors),
-	    cmocka_unit_test(t_reset_never_completes),
-	    cmocka_unit_test(t_attach_fails_reset_never),
-	    cmocka_unit_test(t_reset_recovery_fails),
-	    cmocka_unit_test(t_reset_storm_given_up),
-	    cmocka_unit_test(t_reset_backoff),
-	    cmocka_unit_test(t_reset_slow_device_budget),
-	    cmocka_unit_test(t_polling_only),
-	    cmocka_unit_test(t_model_catches),
-	    cmocka_unit_test(t_model_catches_buffers),
+	    T(t_formats_matrix),
+	    T(t_counter_wrap_gqi),
+	    T(t_tx_full_gqi),
+	    T(t_tx_full_dqo),
+	    T(t_rx_backlog_gqi),
+	    T(t_rx_backlog_dqo),
+	    T(t_admin_status_codes),
+	    T(t_verify_compat),
+	    T(t_optional_commands_lacked),
+	    T(t_admin_timeout),
+	    T(t_attach_slow_admin_bounded),
+	    T(t_detach_slow_admin_bounded),
+	    T(t_admin_counter_hostile),
+	    T(t_admin_counter_hostile_link_speed),
+	    T(t_admin_counter_early),
+	    T(t_hostile_gqi_tx_counter),
+	    T(t_hostile_gqi_rx_len_short),
+	    T(t_hostile_gqi_rx_len_long),
+	    T(t_gqi_rx_err_and_frag),
+	    T(t_gqi_rx_len_bounds),
+	    T(t_dqo_rx_err),
+	    T(t_send_len_bounds),
+	    T(t_send_resets_first),
+	    T(t_rx_round_robin),
+	    T(t_hostile_dqo_tx_head),
+	    T(t_hostile_dqo_tag_range),
+	    T(t_hostile_dqo_tag_idle),
+	    T(t_hostile_dqo_tag_twice),
+	    T(t_hostile_dqo_tag_stale),
+	    T(t_hostile_dqo_tag_alt_miss),
+	    T(t_hostile_dqo_compl_type),
+	    T(t_hostile_dqo_rx_buf_id),
+	    T(t_hostile_dqo_rx_unposted),
+	    T(t_hostile_dqo_rx_unrung),
+	    T(t_hostile_dqo_rx_len),
+	    T(t_hostile_dqo_rx_bufq),
+	    T(t_hostile_dqo_rx_split),
+	    T(t_hostile_irq_db_index),
+	    T(t_hostile_queue_db_index),
+	    T(t_hostile_counter_index),
+	    T(t_hostile_descriptor_fields),
+	    T(t_hostile_options),
+	    T(t_option_priority),
+	    T(t_verify_compat_answers),
+	    T(t_gqi_tx_layout),
+	    T(t_dqo_miss_path),
+	    T(t_dqo_tx_head_ring_size),
+	    T(t_interrupt_layout),
+	    T(t_dqo_irq_automask),
+	    T(t_dqo_ctx_desc),
+	    T(t_pci_windows),
+	    T(t_pci_attach_fails_off_bus),
+	    T(t_pci_failed_attach_keeps_no_slot),
+	    T(t_pci_rebind_reuses_slot),
+	    T(t_pci_attach_lacks),
+	    T(t_pci_attach_vanish_sweep),
+	    T(t_pci_detach_vanish_sweep),
+	    T(t_pci_reset_vanish_sweep),
+	    T(t_service_vanish_link_speed),
+	    T(t_pci_detach_reset_never_completes),
+	    T(t_pci_detach_owner_revoked),
+	    T(t_pci_detach_owner_quarantined),
+	    T(t_pci_detach_mid_reset),
+	    T(t_pci_detach_after_gone),
+	    T(t_pci_give_up_tells_devmgr),
+	    T(t_detach_gone_then_back),
+	    T(t_model_catches_formats),
+	    T(t_interrupts),
+	    T(t_link_and_stats),
+	    T(t_link_flaps_rate_limited),
+	    T(t_link_speed_slow_device),
+	    T(t_device_gone),
+	    T(t_fail_masks_vectors),
+	    T(t_reset_never_completes),
+	    T(t_attach_fails_reset_never),
+	    T(t_reset_recovery_fails),
+	    T(t_reset_storm_given_up),
+	    T(t_reset_backoff),
+	    T(t_reset_slow_device_budget),
+	    T(t_polling_only),
+	    T(t_model_catches),
+	    T(t_model_catches_buffers),
 	    /* last: it fills gve_pci.c's GVE_MAX_DEVS slots for good */
-	    cmocka_unit_test(t_pci_too_many_devices),
+	    T(t_pci_too_many_devices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
