@@ -260,7 +260,7 @@ static void post_step(uint8_t a, uint8_t b, uint8_t c)
 	if (a & 2)
 		id = (uint16_t)(0xff00 | b);
 	bool ok = !s.revoked && s.live[q] && !s.broken[q] && id < s.size[q] &&
-		  !s.out[q][id] && len <= BUF;
+		  !s.out[q][id] && len && len <= BUF;
 	int r = virtio_broker_post(s.b, VM_OWNER, q, id, len);
 	check((r == 0) == ok);
 	if (r == 0) {

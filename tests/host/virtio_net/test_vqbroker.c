@@ -233,7 +233,7 @@ static void count_post(const char *line)
 }
 
 /* posts the queue's own record refuses: an id past the queue, an id the
- * device holds, a length past the buffer — each refused, one line each
+ * device holds, a length past the buffer or of 0 — each refused, one line each
  * up to AUTH_REFUSAL_LINES, nothing reaching the available ring */
 static void test_post_refused(void **st)
 {
@@ -249,6 +249,8 @@ static void test_post_refused(void **st)
 	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 0xffff, 64), -1);
 	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 2, 64), -1);
 	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 3, BUF + 1), -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 3, 0), -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 1, 3, 0), -1);
 	assert_int_equal(virtio_broker_post(b, VM_OWNER, 2, 0, 64),
 			 -1); /* no queue */
 	for (int i = 0; i < 100; i++)
