@@ -55,6 +55,8 @@ const char *virtq_post_refusal(const struct virtq *q, uint16_t id, uint32_t len)
 		return "id past the queue";
 	if (q->out[id])
 		return "id outstanding";
+	if (!len)
+		return "length 0";
 	if (len > q->buf_size)
 		return "length past the buffer";
 	return "allowed";

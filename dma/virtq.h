@@ -62,11 +62,14 @@ int virtq_init(struct virtq *q, const char *name, uint16_t size,
 
 /* hand buffer id (len bytes) to the device: descriptor length, ring slot,
  * then — after a write barrier — the index (§2.7.13). Refused (-1, nothing
- * written) for an id past the queue or outstanding already, a length past
- * buf_size, or a broken queue: the caller says why (virtq_post_refusal) */
+ * written) for an id past the queue or outstanding already, a length of 0
+ * (QEMU's virtqueue_map_desc takes a zero-sized buffer for a broken ring
+ * and stops the device) or past buf_size, or a broken queue: the caller
+ * says why (virtq_post_refusal) */
 static inline int virtq_post(struct virtq *q, uint16_t id, uint32_t len)
 {
-	if (id >= q->size || q->out[id] || len > q->buf_size || q->broken)
+	if (id >= q->size || q->out[id] || !len || len > q->buf_size ||
+	    q->broken)
 		return -1;
 	q->desc[id].len = len;
 	q->post_len[id] = len;

@@ -142,7 +142,8 @@ static uint8_t vb_reset(struct vb *b, bool failed, uint64_t wait_us)
 	pci_enable(b->d, true, false, false);
 	/* §4.1.4.3.2: the reset is done when device_status reads 0; a read
 	 * completion does not pass the device's posted writes */
-	uint64_t deadline = time_now_us() + wait_us;
+	uint64_t deadline =
+	    time_now_us() + MIN(wait_us, VIRTIO_BROKER_RESET_US);
 	uint8_t s;
 	while ((s = rd8(b, VIRTIO_COMMON_STATUS)) != 0 &&
 	       time_now_us() < deadline)
@@ -410,6 +411,8 @@ int virtio_broker_negotiate(struct virtio_broker h, uint16_t owner,
 	 * not accept the subset clears it */
 	if (vb_status_write(b, VIRTIO_STATUS_FEATURES_OK) ||
 	    !(rd8(b, VIRTIO_COMMON_STATUS) & VIRTIO_STATUS_FEATURES_OK)) {
+		/* unusable until the next reset: no queue, no DRIVER_OK */
+		b->status &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 		kprintf("virtio-broker %s: unable to negotiate features: "
 			"device refused 0x%llx\n",
 			b->name, (unsigned long long)f);

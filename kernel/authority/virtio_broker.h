@@ -75,7 +75,8 @@ int virtio_broker_open(struct pci_dev *d, uint16_t owner,
 		       struct virtio_broker *out);
 
 /* Reset: FAILED first when failed (§2.1), device_status 0, bus mastering
- * off, then device_status read until it is 0, for at most wait_us (one
+ * off, then device_status read until it is 0, for at most wait_us and
+ * never longer than VIRTIO_BROKER_RESET_US, whatever the driver asks (one
  * read at least). A 0 releases every queue: its rings freed (or withheld,
  * dma_kernel_free) and its buffer pool unpinned. Returns the last value
  * read (0: reset confirmed), or 0xff when the handle is refused. */
@@ -96,8 +97,9 @@ uint64_t virtio_broker_offered(struct virtio_broker b, uint16_t owner);
  * device would read memory the broker did not lay out, or read it
  * differently), when a bit of required (VERSION_1 always; ACCESS_PLATFORM
  * too when an IOMMU translates the owner, or the device could bypass it)
- * is not offered, or when the device refuses FEATURES_OK. 0 with
- * *features, or -1 */
+ * is not offered, or when the device refuses FEATURES_OK (then no queue
+ * nor DRIVER_OK until the next reset: §3.1.1 step 6). 0 with *features,
+ * or -1 */
 int virtio_broker_negotiate(struct virtio_broker b, uint16_t owner,
 			    uint64_t wanted, uint64_t required,
 			    uint64_t *features);

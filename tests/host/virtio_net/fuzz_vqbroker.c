@@ -13,7 +13,9 @@
  *  - a post is accepted exactly when the record says the queue is set up,
  *    the id below its size and not outstanding, the length within the
  *    buffer; a take hands back only an id the record holds as posted, once
- *    (no buffer completed twice), with a length within the buffer;
+ *    (no buffer completed twice, none the device forged), with a length
+ *    within what was posted (0 on transmit); a take that finds nothing
+ *    has taken every entry the device published (none lost or skipped);
  *  - a reset the device confirmed leaves no grant of the owner pinned, and
  *    the pool can be revoked; while a queue lives the pool cannot;
  *  - a call through the handle naming another owner (any id but the
@@ -61,8 +63,10 @@ static struct {
 	bool pool_live;
 	bool live[2]; /* set up and not released, as the record says */
 	uint16_t size[2];
-	uint8_t out[2][QMAX];  /* posted, not taken */
-	uint8_t held[2][QMAX]; /* posted, not yet completed by the device */
+	uint8_t out[2][QMAX];	/* posted, not taken */
+	uint8_t held[2][QMAX];	/* posted, not yet completed by the device */
+	uint32_t plen[2][QMAX]; /* the length each id was posted with */
+	uint16_t taken[2];	/* takes since the queue was set up */
 	bool broken[2];
 	bool stuck;   /* the device ignores resets */
 	bool revoked; /* the owner revoked, not yet reinstated */
@@ -91,6 +95,7 @@ static void queues_released(void)
 	memset(s.out, 0, sizeof(s.out));
 	memset(s.held, 0, sizeof(s.held));
 	memset(s.broken, 0, sizeof(s.broken));
+	memset(s.taken, 0, sizeof(s.taken));
 }
 
 /* what the device can read now: every enabled queue of a device not
@@ -238,6 +243,7 @@ static void setup_step(uint8_t a, uint8_t b)
 			check(inside);
 			s.live[q] = true;
 			s.size[q] = n;
+			s.taken[q] = 0;
 		}
 	}
 	if (s.live[0] && s.live[1])
@@ -254,11 +260,13 @@ static void post_step(uint8_t a, uint8_t b, uint8_t c)
 	if (a & 2)
 		id = (uint16_t)(0xff00 | b);
 	bool ok = !s.revoked && s.live[q] && !s.broken[q] && id < s.size[q] &&
-		  !s.out[q][id] && len <= BUF;
+		  !s.out[q][id] && len && len <= BUF;
 	int r = virtio_broker_post(s.b, VM_OWNER, q, id, len);
 	check((r == 0) == ok);
-	if (r == 0)
+	if (r == 0) {
 		s.out[q][id] = s.held[q][id] = 1;
+		s.plen[q][id] = len;
+	}
 }
 
 static void device_step(uint8_t a, uint8_t b, uint8_t c)
@@ -297,11 +305,21 @@ static void take_step(uint8_t a)
 	}
 	if (r == 1) {
 		check(s.live[q] && id < s.size[q]);
-		check(s.out[q][id]); /* never completed twice */
-		check(q != 0 || len <= BUF);
+		/* the device's word alone never completes a buffer the
+		 * driver does not hold: an id it forged, or one completed
+		 * already (never twice) */
+		check(s.out[q][id]);
+		/* nor says more was written than the post offered */
+		check(q != 0 || len <= s.plen[q][id]);
+		check(q != 1 || len == 0);
 		s.out[q][id] = s.held[q][id] = 0;
+		s.taken[q]++;
 	} else if (r < 0 && s.live[q]) {
 		s.broken[q] = true;
+	} else if (r == 0 && s.live[q] && vm.q[q].enable) {
+		/* nothing waiting: every entry the device published was
+		 * taken (none lost, none skipped) */
+		check(vm.q[q].used_idx == s.taken[q]);
 	}
 }
 

@@ -272,7 +272,9 @@ static void test_notify_suppression(void **st)
 
 /* a post the queue's own record refuses (the driver is not trusted
  * either: the broker posts for it): an id past the queue, an id the
- * device holds already, a length past the buffer; nothing is written —
+ * device holds already, a length past the buffer, a length of 0 (QEMU
+ * takes a zero-sized buffer for a broken ring and stops the device:
+ * virtqueue_map_desc); nothing is written —
  * no descriptor length, ring slot or index — and the reason is named */
 static void test_post_refused(void **st)
 {
@@ -288,7 +290,8 @@ static void test_post_refused(void **st)
 	} bad[] = {{8, 64, "id past the queue"},
 		   {0xffff, 64, "id past the queue"},
 		   {3, 64, "id outstanding"},
-		   {4, 2049, "length past the buffer"}};
+		   {4, 2049, "length past the buffer"},
+		   {4, 0, "length 0"}};
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
 		assert_int_equal(virtq_post(q, bad[i].id, bad[i].len), -1);
 		assert_string_equal(

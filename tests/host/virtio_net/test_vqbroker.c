@@ -17,6 +17,7 @@
 #include "dma/virtq.h"
 #include "kernel/authority/authority.h"
 #include "kernel/authority/virtio_broker.h"
+#include "kernel/time/time.h"
 #include "owner_shim.h"
 #include "shim.h"
 #include "vnet_model.h"
@@ -232,7 +233,7 @@ static void count_post(const char *line)
 }
 
 /* posts the queue's own record refuses: an id past the queue, an id the
- * device holds, a length past the buffer — each refused, one line each
+ * device holds, a length past the buffer or of 0 — each refused, one line each
  * up to AUTH_REFUSAL_LINES, nothing reaching the available ring */
 static void test_post_refused(void **st)
 {
@@ -248,6 +249,8 @@ static void test_post_refused(void **st)
 	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 0xffff, 64), -1);
 	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 2, 64), -1);
 	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 3, BUF + 1), -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 3, 0), -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 1, 3, 0), -1);
 	assert_int_equal(virtio_broker_post(b, VM_OWNER, 2, 0, 64),
 			 -1); /* no queue */
 	for (int i = 0; i < 100; i++)
@@ -434,6 +437,210 @@ static void test_unbind_unconfirmed_withholds(void **st)
 	memset(vm.q, 0, sizeof(vm.q)); /* forget the withheld rings */
 }
 
+/* a device that clears FEATURES_OK on the broker's write did not accept
+ * the subset (§3.1.1 step 6: it is unusable): the broker goes on refusing
+ * queue set-up and DRIVER_OK until the next reset, nothing pinned and no
+ * queue address written. Before, the broker kept FEATURES_OK in its own
+ * record of the status, so a driver that ignored the refusal had both
+ * queues programmed into a device that had refused its features */
+static void test_features_refused_by_device(void **st)
+{
+	struct virtio_broker b;
+	uint64_t f = 0;
+	assert_int_equal(virtio_broker_open(dev, VM_OWNER, &b), 0);
+	assert_int_equal(virtio_broker_reset(b, VM_OWNER, false, 1000), 0);
+	virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_ACKNOWLEDGE);
+	virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_DRIVER);
+	vm.refuse_features_ok = true;
+	assert_int_equal(
+	    virtio_broker_negotiate(b, VM_OWNER, F(VIRTIO_NET_F_MAC), 0, &f),
+	    -1);
+	assert_false(vm.status & VIRTIO_STATUS_FEATURES_OK);
+	assert_int_equal(dma_pool_create(VM_OWNER, QN * BUF, 0, &pool), 0);
+	struct dma_buf area = {pool.va, pool.iova, QN * BUF};
+	uint16_t noff;
+	assert_int_equal(virtio_broker_queue(b, VM_OWNER, 0, QN, &area, BUF,
+					     true, VIRTIO_MSI_NO_VECTOR, &noff),
+			 -1);
+	assert_int_equal(vm.q[0].desc, 0);
+	assert_int_equal(
+	    virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_DRIVER_OK), -1);
+	assert_int_equal(dma_pool_revoke(&pool), 0); /* never pinned */
+	/* a reset starts over: the same device accepting, it comes up */
+	vm.refuse_features_ok = false;
+	b = up();
+	check_descs(b);
+	assert_int_equal(vm.violations, 0);
+}
+
+/* the wait a reset is given is the driver's number: however large, the
+ * broker reads device_status for at most VIRTIO_BROKER_RESET_US (a
+ * device that never confirms cannot hold the caller, and the kernel's
+ * one main loop, for longer). Before, a wait of 2^62 us polled a
+ * device refusing its reset for good: here the model gives in one poll
+ * interval past the bound, and the old broker was still polling then */
+static void test_reset_wait_bounded(void **st)
+{
+	struct virtio_broker b = up();
+	vm.reset_reads = VIRTIO_BROKER_RESET_US / VIRTIO_BROKER_POLL_US + 100;
+	uint64_t t0 = time_now_us();
+	assert_int_not_equal(
+	    virtio_broker_reset(b, VM_OWNER, false, 1ull << 62), 0);
+	assert_true(time_now_us() - t0 <=
+		    VIRTIO_BROKER_RESET_US + 2 * VIRTIO_BROKER_POLL_US);
+	assert_int_equal(dma_pool_revoke(&pool), -1); /* still pinned */
+	/* a wait past the clock's end is the same bound, not one read (a
+	 * device confirming at its second read is heard) */
+	vm.reset_reads = 2;
+	assert_int_equal(virtio_broker_reset(b, VM_OWNER, false, UINT64_MAX),
+			 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+}
+
+/* the device lies in its used ring: an id never posted, an id used twice,
+ * a length past what was posted (but inside the buffer), the index
+ * jumping past the buffers it holds, the index going backwards. Each one
+ * breaks the queue: no id is handed to the driver for it, posts are
+ * refused (queue broken) until a confirmed reset, and a buffer the
+ * driver posted is never completed twice */
+enum lie { LIE_NEVER_POSTED, LIE_TWICE, LIE_LONG, LIE_JUMP, LIE_BACK, LIES };
+static void test_device_lies(void **st)
+{
+	for (unsigned l = 0; l < LIES; l++) {
+		struct virtio_broker b = up();
+		volatile struct virtq_used *u =
+		    host_ring(vm.q[0].used, VIRTQ_USED_BYTES(QN));
+		uint16_t id = 0xffff;
+		uint32_t len = 0;
+		assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 0, 100), 0);
+		assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 1, 100), 0);
+		switch (l) {
+		case LIE_NEVER_POSTED:
+			vm_used_push(0, 5, 10);
+			break;
+		case LIE_TWICE:
+			vm_used_push(0, 0, 10);
+			vm_used_push(0, 0, 10);
+			assert_int_equal(
+			    virtio_broker_take(b, VM_OWNER, 0, &id, &len), 1);
+			assert_int_equal(id, 0);
+			break;
+		case LIE_LONG:
+			vm_used_push(0, 1, 101); /* posted 100 of BUF */
+			break;
+		case LIE_JUMP:
+			u->idx = 3; /* two buffers held */
+			break;
+		case LIE_BACK:
+			vm_used_push(0, 1, 10);
+			assert_int_equal(
+			    virtio_broker_take(b, VM_OWNER, 0, &id, &len), 1);
+			u->idx = 0;
+			break;
+		}
+		id = 0xffff;
+		assert_int_equal(virtio_broker_take(b, VM_OWNER, 0, &id, &len),
+				 -1);
+		assert_int_equal(id, 0xffff);
+		assert_int_equal(virtio_broker_take(b, VM_OWNER, 0, &id, &len),
+				 -1);
+		assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 2, 100),
+				 -1);
+		/* the other queue is its own: untouched */
+		assert_int_equal(virtio_broker_post(b, VM_OWNER, 1, 0, 60), 0);
+		vm_used_push(1, 0, 0xffffffffu); /* a transmit length: unused */
+		assert_int_equal(virtio_broker_take(b, VM_OWNER, 1, &id, &len),
+				 1);
+		assert_int_equal(id, 0);
+		assert_int_equal(len, 0);
+		assert_int_equal(vm.violations, 0);
+	}
+	/* a confirmed reset gives the broken queue back; up() again works */
+	struct virtio_broker b = up();
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 2, 100), 0);
+}
+
+/* sequences through the handle's life: the same id on both queues is two
+ * buffers; a queue index past the broker's refused on every ring call;
+ * revocation with a device that does not confirm its reset keeps the
+ * queues and the pin across the reinstatement (posts go on, the pool
+ * cannot go), and a later confirmed reset releases them; after the
+ * unbind every call through the old handle is refused (stale
+ * generation) and the device sees none of them; the function rebound to
+ * a new owner opens a broker of its own whose handle is not the old one */
+static void test_handle_sequences(void **st)
+{
+	own_fresh(79);
+	struct virtio_broker b = up();
+	uint16_t id, noff;
+	uint32_t len;
+	/* the same id on both queues: buffer 3 of each area */
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 3, BUF), 0);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 1, 3, 60), 0);
+	vm_used_push(1, 3, 0);
+	vm_used_push(0, 3, 64);
+	assert_int_equal(virtio_broker_take(b, VM_OWNER, 0, &id, &len), 1);
+	assert_true(id == 3 && len == 64);
+	assert_int_equal(virtio_broker_take(b, VM_OWNER, 1, &id, &len), 1);
+	assert_true(id == 3 && len == 0);
+	/* queue indexes past the broker's */
+	const uint16_t badq[] = {2, VIRTIO_BROKER_QUEUES, 0xffff};
+	for (unsigned i = 0; i < ARRAY_SIZE(badq); i++) {
+		assert_int_equal(
+		    virtio_broker_post(b, VM_OWNER, badq[i], 0, 64), -1);
+		assert_int_equal(
+		    virtio_broker_take(b, VM_OWNER, badq[i], &id, &len), -1);
+		assert_false(virtio_broker_need_notify(b, VM_OWNER, badq[i]));
+		virtio_broker_suppress_irq(b, VM_OWNER, badq[i], true);
+	}
+	/* revoked with a reset the device ignores: kept across it */
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 4, BUF), 0);
+	vm.stuck_reset = true;
+	assert_true(auth_owner_revoke(VM_OWNER, "test") >= 0);
+	assert_true(dma_pool_live(&pool)); /* pinned: kept, not seized */
+	assert_int_equal(auth_owner_reinstate(VM_OWNER), 0);
+	assert_int_equal(dma_pool_revoke(&pool), -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 4, BUF), -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 5, BUF), 0);
+	vm_used_push(0, 4, 10);
+	assert_int_equal(virtio_broker_take(b, VM_OWNER, 0, &id, &len), 1);
+	assert_int_equal(id, 4);
+	vm.stuck_reset = false;
+	assert_int_equal(virtio_broker_reset(b, VM_OWNER, false, 1000), 0);
+	assert_int_equal(dma_pool_revoke(&pool), 0);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 5, BUF), -1);
+	/* unbound: the old handle is dead, the device sees nothing of it */
+	b = up();
+	assert_int_equal(auth_owner_unbind(VM_OWNER, true), 0);
+	uint8_t status = vm.status;
+	unsigned writes = vm.nstatus_writes;
+	uint64_t stale = auth_refusals[AUTH_STALE_GEN];
+	struct dma_buf area = {pool.va, pool.iova, QN * BUF};
+	assert_int_equal(virtio_broker_reset(b, VM_OWNER, false, 1000), 0xff);
+	assert_int_equal(
+	    virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_ACKNOWLEDGE),
+	    -1);
+	assert_int_equal(virtio_broker_queue(b, VM_OWNER, 0, QN, &area, BUF,
+					     true, VIRTIO_MSI_NO_VECTOR, &noff),
+			 -1);
+	assert_int_equal(virtio_broker_post(b, VM_OWNER, 0, 0, 64), -1);
+	assert_int_equal(virtio_broker_take(b, VM_OWNER, 0, &id, &len), -1);
+	assert_int_equal(auth_refusals[AUTH_STALE_GEN] - stale, 5);
+	assert_int_equal(vm.status, status);
+	assert_int_equal(vm.nstatus_writes, writes);
+	/* the same function, rebound: a broker of the new owner's */
+	dev->owner = 80;
+	vm_owner = 80;
+	assert_int_equal(shim_owner_bind_fn(80, dev, DMA_BACKEND_UNVALIDATED),
+			 0);
+	struct virtio_broker nb = up();
+	assert_false(nb.slot == b.slot && nb.gen == b.gen);
+	assert_int_equal(virtio_broker_post(b, 80, 0, 0, 64), -1);
+	assert_int_equal(virtio_broker_post(nb, 80, 0, 0, 64), 0);
+	check_descs(nb);
+	assert_int_equal(vm.violations, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +656,10 @@ int main(void)
 				   setup),
 	    cmocka_unit_test_setup(test_other_owner_refused, setup),
 	    cmocka_unit_test_setup(test_unbind_unconfirmed_withholds, setup),
+	    cmocka_unit_test_setup(test_features_refused_by_device, setup),
+	    cmocka_unit_test_setup(test_reset_wait_bounded, setup),
+	    cmocka_unit_test_setup(test_device_lies, setup),
+	    cmocka_unit_test_setup(test_handle_sequences, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
