@@ -106,11 +106,116 @@ unsigned nvme_ident_namespaces(const uint32_t *ids, unsigned n,
 		const char *why =
 		    id ? nvme_ident_ns_parse(id, ids[i], &out[granted])
 		       : "Identify Namespace failed";
-		if (why)
+		if (!why)
+			granted++;
+		else if (name)
 			kprintf("%s: namespace %u not granted: %s\n", name,
 				ids[i], why);
-		else
-			granted++;
 	}
 	return granted;
+}
+
+/* the narrower of two limits, 0 meaning none */
+static uint64_t ident_lim_min(uint64_t a, uint64_t b)
+{
+	return a && b ? MIN(a, b) : a | b;
+}
+
+/* the controller's half of nvme_ident_follow */
+static void ident_follow_ctrl(const struct nvme_ident_seen *was,
+			      struct nvme_ident_ctrl *id, uint32_t *max_xfer,
+			      const char *name, const char *note)
+{
+	const struct nvme_ident_ctrl *o = &was->id;
+	/* the four parts at their widest (32-bit and 64-bit values, an
+	 * 8-character firmware revision each side) take 225 bytes */
+	char line[320];
+	int n = 0;
+	if (*max_xfer != was->max_xfer)
+		n += ksnprintf(line + n, sizeof(line) - (size_t)n,
+			       " max transfer %u -> %u KiB (MDTS %u -> %u);",
+			       was->max_xfer / 1024, *max_xfer / 1024, o->mdts,
+			       id->mdts);
+	if (id->oncs != o->oncs)
+		n += ksnprintf(line + n, sizeof(line) - (size_t)n,
+			       " ONCS 0x%x -> 0x%x;", o->oncs, id->oncs);
+	if (id->wzsl != o->wzsl || id->dmrl != o->dmrl ||
+	    id->dmrsl != o->dmrsl || id->dmsl != o->dmsl)
+		n += ksnprintf(line + n, sizeof(line) - (size_t)n,
+			       " NVM limits WZSL %u DMRL %u DMRSL %u DMSL %llu "
+			       "-> %u %u %u %llu;",
+			       o->wzsl, o->dmrl, o->dmrsl,
+			       (unsigned long long)o->dmsl, id->wzsl, id->dmrl,
+			       id->dmrsl, (unsigned long long)id->dmsl);
+	if (strcmp(id->fr, o->fr))
+		n += ksnprintf(line + n, sizeof(line) - (size_t)n,
+			       " firmware %s -> %s;", o->fr, id->fr);
+	kprintf("%s: identified again after the reset%s:%s%s\n", name,
+		note ? note : "", n ? line : " nothing changed",
+		n ? " of each limit the narrower kept" : "");
+	if (*max_xfer > was->max_xfer) {
+		*max_xfer = was->max_xfer;
+		id->mdts = o->mdts;
+	}
+	id->oncs &= o->oncs;
+	id->nvm = MAX(id->nvm, o->nvm);
+	id->wzsl = (uint8_t)ident_lim_min(id->wzsl, o->wzsl);
+	id->wz_bytes = ident_lim_min(id->wz_bytes, o->wz_bytes);
+	id->dmrl = (uint8_t)ident_lim_min(id->dmrl, o->dmrl);
+	id->dmrsl = (uint32_t)ident_lim_min(id->dmrsl, o->dmrsl);
+	id->dmsl = ident_lim_min(id->dmsl, o->dmsl);
+}
+
+/* was's namespace nsid, or NULL; i walks was->ns (both lists ascend) */
+static const struct nvme_ns_policy *
+ident_was_ns(const struct nvme_ident_seen *was, unsigned *i, uint32_t nsid,
+	     const char *name)
+{
+	for (; *i < was->nns && was->ns[*i].nsid < nsid; ++*i)
+		kprintf("%s: after the reset: namespace %u gone (not active "
+			"or not usable); no longer granted\n",
+			name, was->ns[*i].nsid);
+	return *i < was->nns && was->ns[*i].nsid == nsid ? &was->ns[(*i)++] : 0;
+}
+
+void nvme_ident_follow(const struct nvme_ident_seen *was,
+		       struct nvme_ident_ctrl *id, uint32_t *max_xfer,
+		       struct nvme_val_policy *pol, const char *name,
+		       const char *note)
+{
+	ident_follow_ctrl(was, id, max_xfer, name, note);
+	pol->max_xfer = *max_xfer;
+	pol->oncs = id->oncs;
+	unsigned i = 0, k = 0;
+	for (unsigned j = 0; j < pol->nns; j++) {
+		const struct nvme_ns_policy *n = &pol->ns[j];
+		const struct nvme_ns_policy *o =
+		    ident_was_ns(was, &i, n->nsid, name);
+		if (!o) {
+			kprintf("%s: after the reset: namespace %u is new; "
+				"not granted until the driver is bound "
+				"again\n",
+				name, n->nsid);
+			continue;
+		}
+		if (o->lba_bytes != n->lba_bytes ||
+		    o->md_bytes != n->md_bytes ||
+		    o->data_bytes != n->data_bytes) {
+			kprintf("%s: after the reset: namespace %u changed "
+				"format (%u-byte blocks, %u of metadata -> %u, "
+				"%u); no longer granted\n",
+				name, n->nsid, o->lba_bytes, o->md_bytes,
+				n->lba_bytes, n->md_bytes);
+			continue;
+		}
+		if (o->nsze != n->nsze)
+			kprintf("%s: after the reset: namespace %u resized: "
+				"%llu -> %llu blocks\n",
+				name, n->nsid, (unsigned long long)o->nsze,
+				(unsigned long long)n->nsze);
+		pol->ns[k++] = *n;
+	}
+	(void)ident_was_ns(was, &i, UINT32_MAX, name);
+	pol->all_ns = pol->all_ns && was->all_ns && k == pol->nns;
+	pol->nns = k;
 }

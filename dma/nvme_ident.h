@@ -58,11 +58,41 @@ unsigned nvme_ident_nslist(const uint32_t *list, uint32_t *ids, unsigned max,
 typedef const struct nvme_id_ns *(*nvme_ident_ns_fn)(void *ctx, uint32_t nsid);
 /* the namespaces to grant: each of ids[0..n) identified and parsed, in
  * order, into out (at most max); one line "<name>: namespace N not
- * granted: why" for each one left out. Returns how many. */
+ * granted: why" for each one left out (none when name is NULL). Returns
+ * how many. */
 unsigned nvme_ident_namespaces(const uint32_t *ids, unsigned n,
 			       nvme_ident_ns_fn identify, void *ctx,
 			       const char *name, struct nvme_ns_policy *out,
 			       unsigned max);
+/* What one probe found that the gate's policy and the driver follow: kept
+ * across the probe after a controller reset (nvme_ident_follow) */
+struct nvme_ident_seen {
+	struct nvme_ident_ctrl id;
+	uint32_t max_xfer;
+	unsigned nns;
+	bool all_ns;
+	struct nvme_ns_policy ns[NVME_VAL_MAX_NS];
+};
+/* The controller was identified again after a reset (firmware activated
+ * across it may have changed any of this) into id, *max_xfer and pol's
+ * namespaces; was is what the one before found. Of each limit the
+ * narrower is kept — the transfer limit (id->mdts with it), ONCS (a bit
+ * only when both have it), the NVM limits (0: none) — as Linux's
+ * nvme_init_identify never widens max_hw_sectors (min_not_zero): the
+ * driver sized its memory by the old one, and commands follow the new
+ * where it is narrower. A namespace that is gone, or whose format
+ * (lba_bytes, md_bytes, data_bytes) changed, is dropped, as Linux's
+ * nvme_validate_ns removes one whose identifiers changed; one whose size
+ * changed keeps the new NSZE; one that was not granted before is not now
+ * (pol->all_ns false). pol->max_xfer and pol->oncs are set from the
+ * result. One line for the controller, "<name>: identified again after
+ * the reset<note>: " and what changed of its limits and firmware revision
+ * (or "nothing changed"), and one per namespace dropped, resized or new,
+ * "<name>: after the reset: namespace N ..." */
+void nvme_ident_follow(const struct nvme_ident_seen *was,
+		       struct nvme_ident_ctrl *id, uint32_t *max_xfer,
+		       struct nvme_val_policy *pol, const char *name,
+		       const char *note);
 /* an ASCII identify field (space padded) as a C string */
 void nvme_ident_str(char *dst, const uint8_t *src, unsigned n);
 #endif

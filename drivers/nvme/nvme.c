@@ -211,8 +211,10 @@ static int nvme_ident_take(struct nvme_softc *sc)
 {
 	sc->id = *nvme_broker_ident(sc->broker, sc->owner);
 	sc->max_xfer = nvme_broker_max_xfer(sc->broker, sc->owner);
-	/* the same ONCS the gate's policy holds (broker_probe) */
-	sc->oncs = sc->id.oncs & (NVME_ONCS_WRITE_ZEROES | NVME_ONCS_DSM);
+	/* the same ONCS the gate's policy holds (broker_probe), less what
+	 * an Invalid Opcode cleared for good (nvme_bd_clear) */
+	sc->oncs = sc->id.oncs & (NVME_ONCS_WRITE_ZEROES | NVME_ONCS_DSM) &
+		   (uint16_t)~sc->oncs_refused;
 	if (sc->max_xfer < PAGE_SIZE) {
 		kprintf("%s: unable to use controller (max transfer %u)\n",
 			sc->name, sc->max_xfer);
@@ -406,8 +408,9 @@ static int nvme_bd_clear(struct nvme_softc *sc, struct nvme_ns *ns,
 		rc = nvme_bd_cmd(sc, &io, r->wait, &e);
 		if (rc && nvme_cqe_sct(&e) == NVME_SCT_GENERIC &&
 		    nvme_cqe_sc(&e) == NVME_SC_INVALID_OPCODE) {
-			sc->oncs &= (uint16_t) ~(wz ? NVME_ONCS_WRITE_ZEROES
-						    : NVME_ONCS_DSM);
+			sc->oncs_refused |=
+			    wz ? NVME_ONCS_WRITE_ZEROES : NVME_ONCS_DSM;
+			sc->oncs &= (uint16_t)~sc->oncs_refused;
 			kprintf("%s: the controller names %s in ONCS but "
 				"answers it Invalid Opcode; not sent again\n",
 				sc->name,
@@ -434,7 +437,7 @@ static int nvme_bd_submit(struct blockdev *b, const struct blockdev_req *r)
 	uint64_t lba = r->lba, end;
 	uint32_t count = r->count;
 	struct nvme_cqe e;
-	if (!sc->nioq || r->wait > BLOCKDEV_WAIT_HYBRID ||
+	if (!sc->nioq || ns->gone || r->wait > BLOCKDEV_WAIT_HYBRID ||
 	    r->op > BLOCKDEV_DISCARD)
 		return -1;
 	if (r->op == BLOCKDEV_FLUSH) {
@@ -529,6 +532,21 @@ static int nvme_bd_discard(struct blockdev *b, uint64_t lba, uint32_t count)
 	return nvme_bd_submit(b, &r);
 }
 
+/* what of a namespace may change across a reset: its size, DLFEAT and
+ * the Write Zeroes and Discard limits (nvme_clear_limits) */
+static void nvme_ns_follow(const struct nvme_softc *sc, struct nvme_ns *ns,
+			   const struct nvme_ns_policy *p)
+{
+	ns->nsze = p->nsze;
+	ns->bdev.block_count = p->nsze;
+	ns->dlfeat = p->dlfeat;
+	nvme_clear_limits(sc, ns);
+	/* zeros after a discard only where DLFEAT promises them */
+	ns->bdev.discard_zeroes =
+	    (sc->oncs & NVME_ONCS_DSM) &&
+	    FIELD_GET(NVME_DLFEAT_READ, ns->dlfeat) == NVME_DLFEAT_READ_ZEROES;
+}
+
 /* a block device for one namespace the broker granted */
 static void nvme_ns_attach(struct nvme_softc *sc,
 			   const struct nvme_ns_policy *p)
@@ -563,26 +581,19 @@ static void nvme_ns_attach(struct nvme_softc *sc,
 	struct nvme_ns *ns = &sc->ns[sc->nns++];
 	ns->sc = sc;
 	ns->nsid = p->nsid;
-	ns->nsze = p->nsze;
 	ns->lba_bytes = p->lba_bytes;
-	ns->dlfeat = p->dlfeat;
-	nvme_clear_limits(sc, ns);
+	nvme_ns_follow(sc, ns, p);
 	_Static_assert(sizeof(ns->bdev.name) >=
 			   sizeof(sc->name) + sizeof("n4294967295") - 1,
 		       "a namespace's name holds any controller name and NSID");
 	ksnprintf(ns->bdev.name, sizeof(ns->bdev.name), "%sn%u", sc->name,
 		  p->nsid);
 	ns->bdev.block_size = ns->lba_bytes;
-	ns->bdev.block_count = ns->nsze;
 	ns->bdev.read = nvme_bd_read;
 	ns->bdev.write = nvme_bd_write;
 	ns->bdev.flush = nvme_bd_flush;
 	ns->bdev.write_zeroes = nvme_bd_write_zeroes;
 	ns->bdev.discard = nvme_bd_discard;
-	/* zeros after a discard only where DLFEAT promises them */
-	ns->bdev.discard_zeroes =
-	    (sc->oncs & NVME_ONCS_DSM) &&
-	    FIELD_GET(NVME_DLFEAT_READ, ns->dlfeat) == NVME_DLFEAT_READ_ZEROES;
 	ns->bdev.submit = nvme_bd_submit;
 	ns->bdev.priv = ns;
 	blockdev_register(&ns->bdev);
@@ -604,10 +615,47 @@ static int nvme_ns_scan(struct nvme_softc *sc)
 				sc->name, n);
 			return -1;
 		}
+		sc->ns_alloc = n;
 	}
 	sc->nns = 0;
 	for (unsigned i = 0; i < n; i++)
 		nvme_ns_attach(sc, nvme_broker_ns(sc->broker, sc->owner, i));
+	return 0;
+}
+
+/* After a reset the broker identified the controller again and its
+ * policy follows what changed, the narrower of each limit kept
+ * (nvme_broker_enable, nvme_ident_follow, which said what changed):
+ * the driver follows it before its I/O queues come back. A namespace no
+ * longer granted (gone, or its format changed) is given up — its block
+ * device unregistered, as an unbind does, and every request through it
+ * refused — as is one whose blocks no longer fit one command; one
+ * resized serves its new size (I/O past it refused). -1 when the
+ * controller is no longer usable (nvme_ident_take). */
+static int nvme_ns_revalidate(struct nvme_softc *sc)
+{
+	if (nvme_ident_take(sc))
+		return -1;
+	unsigned n = nvme_broker_nns(sc->broker, sc->owner), j = 0;
+	for (unsigned i = 0; i < sc->nns; i++) {
+		struct nvme_ns *ns = &sc->ns[i];
+		/* both ascend by NSID */
+		while (j < n && nvme_broker_ns(sc->broker, sc->owner, j)->nsid <
+				    ns->nsid)
+			j++;
+		const struct nvme_ns_policy *p =
+		    j < n ? nvme_broker_ns(sc->broker, sc->owner, j) : 0;
+		if (ns->gone)
+			continue;
+		if (!p || p->nsid != ns->nsid ||
+		    p->lba_bytes != ns->lba_bytes ||
+		    p->lba_bytes > sc->max_xfer) {
+			ns->gone = true;
+			blockdev_unregister(&ns->bdev);
+			continue;
+		}
+		nvme_ns_follow(sc, ns, p);
+	}
 	return 0;
 }
 
@@ -745,11 +793,9 @@ int nvme_detach(struct nvme_softc *sc)
 	nvme_mem_free(sc);
 	for (unsigned i = 0; i < sc->nns; i++)
 		blockdev_unregister(&sc->ns[i].bdev);
-	auth_kmem_free(sc->owner, sc->ns,
-		       nvme_broker_nns(sc->broker, sc->owner) *
-			   sizeof(*sc->ns));
+	auth_kmem_free(sc->owner, sc->ns, sc->ns_alloc * sizeof(*sc->ns));
 	sc->ns = 0;
-	sc->nns = 0;
+	sc->nns = sc->ns_alloc = 0;
 	return alive ? r : r < 0 ? r : 1;
 }
 
@@ -843,7 +889,12 @@ int nvme_resume(struct nvme_softc *sc)
 		return -1;
 	sc->recover_at_us = 0;
 	sc->recovering = true;
+	uint64_t t0 = time_now_us();
+	/* the enable identified the controller again: follow what changed
+	 * before the I/O queues come back */
 	int r = nvme_admin_start(sc);
+	if (r == 0)
+		r = nvme_ns_revalidate(sc);
 	for (unsigned i = 0; r == 0 && i < sc->nioq; i++)
 		r = nvme_ioq_start(sc, &sc->ioq[i]);
 	sc->recovering = false;
@@ -853,9 +904,9 @@ int nvme_resume(struct nvme_softc *sc)
 		return nvme_give_up(sc);
 	}
 	sc->up = true;
-	kprintf("%s: controller back up (reset %u, %llu commands failed so "
-		"far)\n",
-		sc->name, sc->resets,
+	kprintf("%s: controller back up in %llu us (reset %u, %llu commands "
+		"failed so far)\n",
+		sc->name, (unsigned long long)(time_now_us() - t0), sc->resets,
 		(unsigned long long)sc->reset_failed_cmds);
 	return 0;
 }

@@ -141,6 +141,10 @@ struct nvme_ns {
 	/* blocks a Write Zeroes command; ranges, blocks a range and blocks
 	 * of all ranges a Dataset Management command (nvme_clear_limits) */
 	uint32_t wz_blocks, dsm_ranges, dsm_range_blocks, dsm_blocks;
+	/* no longer granted after a reset (gone, or its format changed:
+	 * nvme_ns_revalidate): its block device unregistered, every request
+	 * through it refused */
+	bool gone;
 	struct blockdev bdev;
 };
 
@@ -156,9 +160,10 @@ struct nvme_softc {
 	    id;		   /* the broker's Identify (dma/nvme_ident.h) */
 	uint32_t max_xfer; /* bytes per command: the broker's policy */
 	/* the optional commands the block interface uses: ONCS's Write
-	 * Zeroes and DSM bits, one cleared for good (one line) when the
+	 * Zeroes and DSM bits, one cleared for good (one line, oncs_refused,
+	 * kept across resets) when the
 	 * controller answers it Invalid Opcode after all */
-	uint16_t oncs;
+	uint16_t oncs, oncs_refused;
 	bool up;   /* controller enabled and queues live */
 	bool dead; /* given up: every command fails at once */
 	bool recovering;
@@ -177,9 +182,10 @@ struct nvme_softc {
 	struct nvme_queue admin;
 	struct nvme_queue ioq[NVME_IOQ_MAX];
 	unsigned nioq;
-	unsigned next_q;    /* the block interface's round robin over ioq */
-	struct nvme_ns *ns; /* nns, kernel memory charged to the owner */
-	unsigned nns;
+	unsigned next_q; /* the block interface's round robin over ioq */
+	/* nns in use of ns_alloc, kernel memory charged to the owner */
+	struct nvme_ns *ns;
+	unsigned nns, ns_alloc;
 	/* bounce arena: arena_pages (<= NVME_ARENA_PAGES), first-fit bitmap */
 	struct dma_buf arena;
 	unsigned arena_pages;

@@ -81,6 +81,12 @@ struct nvme_broker {
 	 * each deleted every I/O queue the controller held (NVMe 2.0
 	 * §3.7.2, Controller Level Reset) */
 	uint64_t resets;
+	/* resets when the controller was last identified (broker_probe):
+	 * an enable after another reset identifies it again first
+	 * (broker_reidentify), and the probe then says nothing it said at
+	 * the open (reprobe) */
+	uint64_t ident_resets;
+	bool reprobe;
 #ifdef CAPOS_PROOFS
 	struct nvme_broker_prof prof;
 	struct broker_bare *bare;
@@ -684,26 +690,29 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p)
 	 * (the last wins), may have narrowed it. Either is one line, however
 	 * many namespaces there are */
 	const char *ns = cmdline_get("nvme.ns");
+	/* said at the open; a reprobe's changes are nvme_ident_follow's */
+	bool say = !b->reprobe;
+	bool cut = cmdline_cut();
+	bool malformed = !cut && ns && broker_ns_listed(ns, 0) < 0;
 	active = n;
 	n = 0;
-	if (cmdline_cut())
+	if (cut && say)
 		kprintf("nvme-broker %s: the command line was cut and nvme.ns "
 			"may be in what was lost; none of %u namespaces "
 			"granted\n",
 			b->name, active);
-	else if (ns && broker_ns_listed(ns, 0) < 0)
+	else if (malformed && say)
 		kprintf("nvme-broker %s: nvme.ns=%s is not a list of namespace "
 			"ids; none of %u namespaces granted\n",
 			b->name, ns, active);
-	else
-		for (unsigned i = 0; i < active; i++) {
-			if (!ns || broker_ns_listed(ns, ids[i]) == 1)
-				ids[n++] = ids[i];
-			else
-				kprintf("nvme-broker %s: namespace %u not "
-					"granted (nvme.ns)\n",
-					b->name, ids[i]);
-		}
+	for (unsigned i = 0; i < active && !cut && !malformed; i++) {
+		if (!ns || broker_ns_listed(ns, ids[i]) == 1)
+			ids[n++] = ids[i];
+		else if (say)
+			kprintf("nvme-broker %s: namespace %u not granted "
+				"(nvme.ns)\n",
+				b->name, ids[i]);
+	}
 	char who[32];
 	ksnprintf(who, sizeof(who), "nvme-broker %s", b->name);
 	/* one at a time: none is identified (or said to fail) once the
@@ -711,8 +720,8 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p)
 	b->pol.nns = 0;
 	for (unsigned i = 0; i < n && !p->lost; i++)
 		b->pol.nns += nvme_ident_namespaces(
-		    &ids[i], 1, probe_ns, &pc, who, &b->pol.ns[b->pol.nns],
-		    NVME_VAL_MAX_NS - b->pol.nns);
+		    &ids[i], 1, probe_ns, &pc, say ? who : NULL,
+		    &b->pol.ns[b->pol.nns], NVME_VAL_MAX_NS - b->pol.nns);
 	/* Only when every active namespace is granted may the driver name
 	 * the broadcast NSID or read a namespace list (dma/nvme_validate.c +
 	 * nvme_scope_table). Decided here, once: only the broker could
@@ -734,16 +743,18 @@ static void probe_nvm_limits(struct nvme_broker *b, struct probe *p)
 {
 	struct nvme_ident_ctrl *id = &b->id;
 	if (b->vs < NVME_VS_1_2) {
-		kprintf("nvme-broker %s: NVM limits (Identify CNS 06h) not "
-			"asked of a controller of version %u.%u; capOS's own "
-			"limits for Write Zeroes and Discard\n",
-			b->name, (unsigned)FIELD_GET(NVME_VS_MJR, b->vs),
-			(unsigned)FIELD_GET(NVME_VS_MNR, b->vs));
+		if (!b->reprobe)
+			kprintf(
+			    "nvme-broker %s: NVM limits (Identify CNS 06h) not "
+			    "asked of a controller of version %u.%u; capOS's "
+			    "own limits for Write Zeroes and Discard\n",
+			    b->name, (unsigned)FIELD_GET(NVME_VS_MJR, b->vs),
+			    (unsigned)FIELD_GET(NVME_VS_MNR, b->vs));
 		return;
 	}
 	if (probe_identify(b, p, NVME_CNS_CS_CTRL, 0, NVME_CSI_NVM) != 0) {
 		id->nvm = NVME_IDENT_NVM_REFUSED;
-		if (!p->lost)
+		if (!p->lost && !b->reprobe)
 			kprintf("nvme-broker %s: NVM limits (Identify CNS "
 				"06h) refused; capOS's own limits for Write "
 				"Zeroes and Discard\n",
@@ -752,10 +763,11 @@ static void probe_nvm_limits(struct nvme_broker *b, struct probe *p)
 	}
 	nvme_ident_nvm_parse((const struct nvme_id_ctrl_nvm *)p->copy,
 			     (unsigned)FIELD_GET(NVME_CAP_MPSMIN, b->cap), id);
-	kprintf("nvme-broker %s: NVM limits (Identify CNS 06h): WZSL %u DMRL "
-		"%u DMRSL %u DMSL %llu (0: none)\n",
-		b->name, id->wzsl, id->dmrl, id->dmrsl,
-		(unsigned long long)id->dmsl);
+	if (!b->reprobe)
+		kprintf("nvme-broker %s: NVM limits (Identify CNS 06h): WZSL "
+			"%u DMRL %u DMRSL %u DMSL %llu (0: none)\n",
+			b->name, id->wzsl, id->dmrl, id->dmrsl,
+			(unsigned long long)id->dmsl);
 }
 
 /* NVMe 2.0 §3.5.1 on kernel memory only, before the driver or any of its
@@ -839,6 +851,62 @@ out:
 	if (!b->fenced)
 		dma_kernel_free(b->owner, q, 2);
 	page_free(own, 2);
+	return r;
+}
+
+#define BROKER_SEEN_PAGES                                                      \
+	(ALIGN_UP(sizeof(struct nvme_ident_seen), PAGE_SIZE) / PAGE_SIZE)
+
+/* The controller was reset since it was last identified (a recovery, or
+ * any stop): identify it again, as the open did (broker_probe, on the
+ * broker's own pages, before the driver's queues exist again), and have
+ * the policy follow what changed, the narrower of each limit kept
+ * (nvme_ident_follow), as Linux's reset runs nvme_init_ctrl_finish and
+ * its scan nvme_validate_ns. Only now: every queue the gate held was
+ * dropped by the reset, so no command accepted under the old policy is
+ * in flight. A probe that fails leaves the old facts in place and the
+ * enable refused; the next enable tries again (its stop was a reset
+ * too). 0 or -1 (the probe's line, then one more). */
+static int broker_reidentify(struct nvme_broker *b)
+{
+	struct nvme_ident_seen *was =
+	    (struct nvme_ident_seen *)page_alloc(BROKER_SEEN_PAGES, 0);
+	if (!was) {
+		kprintf("nvme-broker %s: unable to identify controller again "
+			"after its reset (no memory); not enabled\n",
+			b->name);
+		return -1;
+	}
+	was->id = b->id;
+	was->max_xfer = b->max_xfer;
+	was->nns = b->pol.nns;
+	was->all_ns = b->pol.all_ns;
+	memcpy(was->ns, b->pol.ns, b->pol.nns * sizeof(was->ns[0]));
+	b->reprobe = true;
+	uint64_t t0 = time_now_us();
+	int r = broker_probe(b);
+	b->reprobe = false;
+	if (r == 0) {
+		char who[32], note[32];
+		ksnprintf(who, sizeof(who), "nvme-broker %s", b->name);
+		ksnprintf(note, sizeof(note), " in %llu us",
+			  (unsigned long long)(time_now_us() - t0));
+		nvme_ident_follow(was, &b->id, &b->max_xfer, &b->pol, who,
+				  note);
+		b->ident_resets = b->resets;
+	} else {
+		b->id = was->id;
+		b->max_xfer = b->pol.max_xfer = was->max_xfer;
+		b->pol.oncs = was->id.oncs;
+		b->pol.nns = was->nns;
+		b->pol.all_ns = was->all_ns;
+		memcpy(b->pol.ns, was->ns, was->nns * sizeof(was->ns[0]));
+		kprintf("nvme-broker %s: unable to identify controller again "
+			"after its reset; not enabled on what it said before "
+			"(device given up)\n",
+			b->name);
+	}
+	page_free((uint64_t)was, BROKER_SEEN_PAGES);
 	return r;
 }
 
@@ -1060,6 +1128,7 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 		broker_close(b);
 		return -1;
 	}
+	b->ident_resets = b->resets;
 #ifdef CAPOS_NVME_VALIDATOR_OFF
 	kprintf("nvme-broker %s: WARNING: validator checks compiled out "
 		"(CAPOS_NVME_VALIDATOR_OFF, benchmark build): DMA is not "
@@ -1127,6 +1196,10 @@ int nvme_broker_enable(struct nvme_broker *h, uint16_t owner,
 				b->name, reg_read32(b, NVME_REG_CSTS));
 		return -1;
 	}
+	/* reset since the last identify: the controller may have changed
+	 * (firmware activated across the reset) */
+	if (b->ident_resets != b->resets && broker_reidentify(b) != 0)
+		return -1;
 	/* the device's address limit (AWS NVMe: 48 bits) is final once the
 	 * owner holds memory (auth_owner_limit), as it does by now: in the
 	 * IOMMU shape the gate refuses device addresses past it, which the

@@ -67,7 +67,11 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
  * in the owner's live grants. Points AQA/ASQ/ACQ at kernel shadow rings,
  * writes CC (CSS NVM, MPS 4 KiB, IOSQES 6, IOCQES 4, EN), waits for RDY,
  * then hands the admin queue to the driver. Refused for a controller not
- * proven stopped. 0 or -1. */
+ * proven stopped. After a reset (any stop since the last identify) it
+ * first identifies the controller again as the open did and the policy
+ * keeps the narrower of each limit, a namespace gone or of another format
+ * no longer granted (nvme_ident_follow; the driver follows through the
+ * accessors below); a probe that fails refuses the enable. 0 or -1. */
 int nvme_broker_enable(struct nvme_broker *b, uint16_t owner,
 		       const struct dma_buf *asq, const struct dma_buf *acq,
 		       uint16_t entries);

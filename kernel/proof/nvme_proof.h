@@ -20,6 +20,9 @@
 #define NVME_FENCE_RECOVER	 6
 #define NVME_FENCE_BENCH	 7
 #define NVME_FENCE_ZERO		 8
+/* nvme-rebind: the old owner's calls on the rebound controller, between */
+#define NVME_FENCE_REBIND_OLD	  9
+#define NVME_FENCE_REBIND_OLD_END 10
 int nvme_proof_fence(struct nvme_softc *sc, unsigned code);
 
 /* the data pattern the host checks in the image (tests/qemu/test_nvme.py

@@ -5,13 +5,19 @@
  * again (devmgr_rebind: a fresh owner, broker and driver instance), and
  * the pattern is read back through the new instance; every handle the old
  * instance kept — its DMA pool, its broker, its owner id's kernel memory —
- * is refused. */
+ * is refused. With the new instance up, the old owner rings the admin
+ * doorbell and asks for a reset, through its own handle (a closed broker:
+ * stale-generation) and naming the new broker (another owner's:
+ * not-granted): every call refused and counted, and the device sees
+ * nothing between the two fences around them but the closing fence
+ * itself (tests/qemu/test_nvme.py test_rebind). */
 #include "drivers/nvme/nvme_var.h"
 #include "kernel/authority/nvme_broker.h"
 #include "kernel/devmgr/devmgr.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
+#include "kernel/proof/nvme_proof.h"
 #include "kernel/proof/proof.h"
 
 static struct nvme_softc *rebind_softc_of(const struct pci_dev *d)
@@ -20,6 +26,27 @@ static struct nvme_softc *rebind_softc_of(const struct pci_dev *d)
 		if (nvme_at(i)->pci == d)
 			return nvme_at(i);
 	return 0;
+}
+
+/* the old owner's calls on the live controller the new instance runs:
+ * true when each was refused, and counted as its reason says */
+static bool rebind_old_calls_refused(struct nvme_softc *nsc,
+				     struct nvme_broker *old_b,
+				     uint16_t old_owner)
+{
+	uint64_t ng = auth_refusals[AUTH_NOT_GRANTED];
+	uint64_t sg = auth_refusals[AUTH_STALE_GEN];
+	uint16_t tail =
+	    (uint16_t)((nsc->admin.sq_tail + 1) % nsc->admin.entries);
+	nvme_proof_fence(nsc, NVME_FENCE_REBIND_OLD);
+	bool refused =
+	    nvme_broker_sq_ring(nsc->broker, old_owner, 0, tail) < 0 &&
+	    nvme_broker_cq_reap(nsc->broker, old_owner, 0) < 0 &&
+	    nvme_broker_reset(nsc->broker, old_owner) < 0 &&
+	    nvme_broker_sq_ring(old_b, old_owner, 0, tail) < 0;
+	nvme_proof_fence(nsc, NVME_FENCE_REBIND_OLD_END);
+	return refused && auth_refusals[AUTH_NOT_GRANTED] == ng + 3 &&
+	       auth_refusals[AUTH_STALE_GEN] == sg + 1;
 }
 
 static void proof_nvme_rebind(void)
@@ -63,16 +90,20 @@ static void proof_nvme_rebind(void)
 	    nvme_broker_csts(old_b, old_owner) == NVME_CSTS_GONE;
 	bool kmem_refused = auth_kmem_alloc(old_owner, 64) == 0;
 	bool fresh = nsc && nsc->owner != old_owner && nsc->broker != old_b;
+	bool calls_refused =
+	    back && rebind_old_calls_refused(nsc, old_b, old_owner);
 	page_free(page, 1);
 	proof_result("nvme-rebind",
 		     wrote && u == 0 && r == 0 && back && pool_refused &&
-			 broker_refused && kmem_refused && fresh,
+			 broker_refused && kmem_refused && fresh &&
+			 calls_refused,
 		     "write=%s unbind=%d rebind=%d pattern=%s owner=%u->%u "
-		     "old_pool=%s old_broker=%s old_kmem=%s",
+		     "old_pool=%s old_broker=%s old_kmem=%s old_calls=%s",
 		     wrote ? "ok" : "FAILED", u, r, back ? "equal" : "DIFFERS",
 		     old_owner, nsc ? nsc->owner : 0,
 		     pool_refused ? "refused" : "ACCEPTED",
 		     broker_refused ? "refused" : "ACCEPTED",
-		     kmem_refused ? "refused" : "ACCEPTED");
+		     kmem_refused ? "refused" : "ACCEPTED",
+		     calls_refused ? "refused" : "ACCEPTED");
 }
 PROOF_REGISTER("nvme-rebind", proof_nvme_rebind, 49);

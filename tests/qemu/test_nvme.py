@@ -54,6 +54,7 @@ FENCE = 0xCAF00000
 FENCE_BRINGUP_DONE, FENCE_INTEGRITY, FENCE_HOSTILE_BEGIN = 1, 2, 3
 FENCE_HOSTILE_END, FENCE_TOCTOU, FENCE_RECOVER = 4, 5, 6
 FENCE_ZERO = 8
+FENCE_REBIND_OLD, FENCE_REBIND_OLD_END = 9, 10
 CANARY_BYTES = 4 * 4096
 # admin opcodes the validator refuses; the device must never see one
 FORBIDDEN_ADMIN = {0x0D, 0x10, 0x11, 0x14, 0x15, 0x1C, 0x7C, 0x80, 0x81,
@@ -274,13 +275,33 @@ def test_rebind(run):
     the controller again): the pattern written before reads back equal
     through the new instance, the old instance's handles are refused. The
     device's witness: the first CC.SHN, then CC.EN=1 with no command in
-    between — nothing of the old instance reached it after its shutdown."""
+    between — nothing of the old instance reached it after its shutdown.
+    With the new instance up, the old owner rings the admin doorbell, reaps
+    and resets through its own handle and naming the new broker: each call
+    refused with its line, and between the proof's fences around them the
+    device sees only the closing fence (one Get Features, one admin SQ
+    doorbell)."""
     m, _, _, ev, _ = run
     kv = m.proofs["nvme-rebind"].kv
     assert (kv["write"], kv["unbind"], kv["rebind"], kv["pattern"]) == ("ok", "0", "0", "equal"), kv
     assert kv["old_pool"] == kv["old_broker"] == kv["old_kmem"] == "refused", kv
+    assert kv["old_calls"] == "refused", kv
     old, new = kv["owner"].split("->")
     assert old != new
+    for what in ("sq ring", "cq reap", "reset"):
+        assert re.search(rf"^nvme-broker: {what} refused: owner {old} named owner {new}'s broker$",
+                         m.log, re.M), (what, m.tail())
+    assert re.search(r"^nvme-broker: sq ring refused: the handle names a closed broker",
+                     m.log, re.M), m.tail()
+    lo = fence_index(ev, FENCE_REBIND_OLD)
+    hi = fence_index(ev, FENCE_REBIND_OLD_END)
+    window = ev[lo + 1:hi]
+    cmds = [e for e in window if e[0] in ("pci_nvme_admin_cmd", "pci_nvme_io_cmd")]
+    assert len(cmds) == 1 and num(cmds[0][2]["opc"]) == 0x0A, cmds
+    sq_db = [e for e in window if e[0] == "pci_nvme_mmio_doorbell_sq"]
+    assert len(sq_db) == 1 and num(sq_db[0][2]["sqid"]) == 0, sq_db
+    assert not [e for e in window if e[0] in ("pci_nvme_mmio_stopped", "pci_nvme_map_prp",
+                                              "pci_nvme_read", "pci_nvme_write")], window
     assert re.search(rf"^authority: owner {old} unbound \(stop confirmed\): 0 pages withheld",
                      m.log, re.M), m.tail()
     names = [e[0] for e in ev]
@@ -511,8 +532,13 @@ def test_nvm_limits(run):
                        r"WZSL (\d+) DMRL (\d+) DMRSL (\d+) DMSL (\d+) \(0: none\)$",
                        m.log, re.M)
     assert lines, m.tail()
-    # one probe per broker open (boot and nvme-rebind), each the same answer
-    assert len(lines) == len(csi), (lines, csi)
+    # one probe per broker open (boot and nvme-rebind), each the same
+    # answer, and one per enable after a reset (the broker identifies the
+    # controller again: "identified again after the reset")
+    again = re.findall(r"^nvme-broker \S+: identified again after the reset in \d+ us: "
+                       r"nothing changed$", m.log, re.M)
+    assert again, m.tail()
+    assert len(lines) + len(again) == len(csi), (lines, again, csi)
     assert set(lines) == {("0", "0", str(QEMU_DMRSL), "0")}, lines
 
 

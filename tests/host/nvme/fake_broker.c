@@ -97,6 +97,28 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 	return 0;
 }
 
+static void fake_identify(struct nvme_broker *b);
+/* what the kernel broker's broker_reidentify does after a reset, over the
+ * model's Identify data now (a test changes it between resets) */
+static int fb_reidentify(struct nvme_broker *b)
+{
+	static struct nvme_ident_seen was;
+	if (b->fail_reident)
+		return -1;
+	b->reident = false;
+	b->reidents++;
+	was.id = b->id;
+	was.max_xfer = b->pol.max_xfer;
+	was.nns = b->pol.nns;
+	was.all_ns = b->pol.all_ns;
+	memcpy(was.ns, b->pol.ns, b->pol.nns * sizeof(was.ns[0]));
+	fake_identify(b);
+	uint32_t max_xfer = b->pol.max_xfer;
+	nvme_ident_follow(&was, &b->id, &max_xfer, &b->pol, "fake-broker",
+			  NULL);
+	return 0;
+}
+
 int nvme_broker_enable(struct nvme_broker *b, uint16_t owner,
 		       const struct dma_buf *asq, const struct dma_buf *acq,
 		       uint16_t entries)
@@ -105,6 +127,8 @@ int nvme_broker_enable(struct nvme_broker *b, uint16_t owner,
 	uint64_t sasq, sacq;
 	if (b->enabled || b->fail_enable || b->fenced ||
 	    auth_owner_revoked(b->owner))
+		return -1;
+	if (b->reident && fb_reidentify(b) != 0)
 		return -1;
 	if (nvme_gate_admin_open(&b->gate, asq->iova, acq->iova, entries, &sasq,
 				 &sacq))
@@ -197,6 +221,7 @@ int nvme_broker_reset(struct nvme_broker *b, uint16_t owner)
 	b->hold_io = b->held = b->holding = false;
 	b->late_in = 0;
 	b->resets++;
+	b->reident = b->identified;
 	return 0;
 }
 
@@ -422,6 +447,8 @@ static const struct nvme_id_ns *fake_ns(void *ctx, uint32_t nsid)
 			      << NVME_LBAF_LBADS_SHIFT;
 	if (fb.nsze_override && nsid == 1)
 		id->nsze = fb.nsze_override;
+	if (fb.ns1_inactive && nsid == 1)
+		memset(ident_page, 0, sizeof(ident_page));
 	return id;
 }
 
@@ -449,7 +476,9 @@ static void fake_identify(struct nvme_broker *b)
 	unsigned n = 0;
 	for (uint32_t i = 1; i <= b->id.nn && n < NVME_VAL_MAX_NS; i++)
 		ids[n++] = i; /* NVMe 1.0: no Active Namespace list */
-	b->pol.nns = nvme_ident_namespaces(ids, n, fake_ns, 0, "fake-broker",
+	/* a reprobe says nothing the open said (broker_reidentify) */
+	b->pol.nns = nvme_ident_namespaces(ids, n, fake_ns, 0,
+					   b->identified ? NULL : "fake-broker",
 					   b->pol.ns, NVME_VAL_MAX_NS);
 	b->identified = true;
 }

@@ -69,6 +69,7 @@ struct nvme_broker {
 	int mdts_override;    /* >= 0: Identify Controller reports this MDTS */
 	uint8_t lbads_override; /* nonzero: namespace 1's LBADS (log2 block) */
 	uint64_t nsze_override; /* nonzero: namespace 1's NSZE (blocks) */
+	bool ns1_inactive;	/* namespace 1's Identify Namespace all zeros */
 	/* nonzero: the fail_cmd-th command the model executes (1-based,
 	 * counted in dev.nlog) completes with fail_status; the stall_cmd-th
 	 * is never executed (device_stalled from then on, until a reset) */
@@ -76,6 +77,12 @@ struct nvme_broker {
 	uint16_t fail_status;
 	unsigned enables, resets;
 	bool identified; /* id and pol.ns filled (nvme_broker_ident) */
+	/* reset since: the next enable identifies the controller again
+	 * and the policy follows it (nvme_ident_follow), as the kernel
+	 * broker's broker_reidentify; fail_reident: that identify fails
+	 * (the enable is refused) */
+	bool reident, fail_reident;
+	unsigned reidents;
 	struct nvme_ident_ctrl id;
 	/* hold_io: the next I/O command the model fetches is held — not
 	 * executed, not answered — until an Abort names it (abort_mode says

@@ -140,6 +140,11 @@ static bool shn_with_en, cfs_now;
 static uint32_t model_rtd3e;
 /* Identify Controller ONCS (0 unless a test sets it) */
 static uint16_t model_oncs;
+/* Identify Controller MDTS; each namespace's NSZE, namespace 2's LBADS (a test
+ * changes them across a reset: firmware activated) */
+static uint8_t model_mdts = 5;
+static uint64_t model_nsze = 1024;
+static uint8_t model_lbads = 9;
 static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
 			       uint32_t v)
 {
@@ -231,7 +236,7 @@ static void model_answer(const struct nvme_sqe *c)
 	} else if (cns == NVME_CNS_CTRL) {
 		struct nvme_id_ctrl *id = data;
 		id->nn = model_nns;
-		id->mdts = 5;
+		id->mdts = model_mdts;
 		id->rtd3e = model_rtd3e;
 		id->oncs = model_oncs;
 		memcpy(id->mn, "capOS broker model", 18);
@@ -240,8 +245,9 @@ static void model_answer(const struct nvme_sqe *c)
 			((uint32_t *)data)[i] = i + 1;
 	} else if (cns == NVME_CNS_NS) {
 		struct nvme_id_ns *ns = data;
-		ns->nsze = ns->ncap = ns->nuse = 1024;
-		ns->lbaf[0] = 9u << NVME_LBAF_LBADS_SHIFT;
+		ns->nsze = ns->ncap = ns->nuse = model_nsze;
+		ns->lbaf[0] = (uint32_t)(c->nsid == 2 ? model_lbads : 9)
+			      << NVME_LBAF_LBADS_SHIFT;
 	}
 	if (probe_data_hook)
 		probe_data_hook(cns, c->nsid, data);
@@ -423,6 +429,10 @@ static int setup(void **st)
 	shn_with_en = cfs_now = false;
 	model_rtd3e = 0;
 	model_oncs = 0;
+	model_mdts = 5;
+	model_nsze = 1024;
+	model_lbads = 9;
+	model_nns = 2;
 	memset(&model_nvm, 0, sizeof(model_nvm));
 	model_nids = 0;
 	shim_delay_hook = model_step;
@@ -2501,6 +2511,129 @@ static void test_unbind_closes_broker(void **st)
 	}
 }
 
+/* ---- identify again after a reset ---------------------------------------
+ * Firmware activated across a reset may change the controller: the enable
+ * after a reset identifies it again on the broker's own pages, as the open
+ * did (broker_reidentify), and the policy keeps the narrower of each
+ * limit; a namespace gone or of another format is no longer granted, one
+ * resized has its new size. Before, the broker ran on the open's probe:
+ * each assertion on the second enable below failed. */
+static void reident_enable(struct nvme_broker *b, struct dma_pool *pool)
+{
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
+	assert_int_equal(enable_on(b, pool, 8), 0);
+}
+
+static void test_reset_reidentifies(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(41);
+	nvme_ns = NULL; /* both namespaces */
+	model_oncs = NVME_ONCS_WRITE_ZEROES | NVME_ONCS_DSM;
+	model_nvm = (struct nvme_id_ctrl_nvm){.wzsl = 3, .dmrl = 16};
+	struct nvme_broker *b = NULL;
+	struct dma_pool pool;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	assert_int_equal(dma_pool_create(d->owner, 2 * PAGE_SIZE, 0, &pool), 0);
+	unsigned nids = model_nids;
+	/* the first enable follows the open's probe: nothing asked again */
+	assert_int_equal(enable_on(b, &pool, 8), 0);
+	assert_int_equal(model_nids, nids);
+	assert_int_equal(nvme_broker_max_xfer(b, OWN(b)), 128u << 10);
+	/* firmware activated: MDTS 3, no DSM, WZSL 1, namespace 1 grown to
+	 * 4096 blocks, namespace 2 now 4 KiB blocks */
+	model_mdts = 3;
+	model_oncs = NVME_ONCS_WRITE_ZEROES;
+	model_nvm = (struct nvme_id_ctrl_nvm){.wzsl = 1, .dmrl = 16};
+	model_nsze = 4096;
+	model_lbads = 12;
+	shim_count_lines("after the reset");
+	reident_enable(b, &pool);
+	/* one line for the controller, one per namespace changed */
+	assert_int_equal(shim_counted, 3);
+	assert_true(model_nids > nids);
+	assert_int_equal(nvme_broker_max_xfer(b, OWN(b)), 32u << 10);
+	const struct nvme_ident_ctrl *id = nvme_broker_ident(b, OWN(b));
+	assert_int_equal(id->mdts, 3);
+	assert_int_equal(id->oncs, NVME_ONCS_WRITE_ZEROES);
+	assert_int_equal(id->wzsl, 1);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 1);
+	const struct nvme_ns_policy *ns = nvme_broker_ns(b, OWN(b), 0);
+	assert_int_equal(ns->nsid, 1);
+	assert_int_equal(ns->nsze, 4096);
+	assert_int_equal(ns->lba_bytes, 512);
+	/* wider again after the next reset: the narrower kept; namespace 2
+	 * back as it was is not granted again (the driver gave it up) */
+	model_mdts = 5;
+	model_oncs = NVME_ONCS_WRITE_ZEROES | NVME_ONCS_DSM;
+	model_lbads = 9;
+	reident_enable(b, &pool);
+	assert_int_equal(nvme_broker_max_xfer(b, OWN(b)), 32u << 10);
+	id = nvme_broker_ident(b, OWN(b));
+	assert_int_equal(id->oncs, NVME_ONCS_WRITE_ZEROES);
+	assert_int_equal(id->mdts, 3);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 1);
+	assert_int_equal(nvme_broker_ns(b, OWN(b), 0)->nsid, 1);
+	nvme_ns = "1";
+}
+
+/* namespace 1 shrinks and namespace 2 vanishes from the active list
+ * across a reset */
+static void test_reset_reidentify_ns_gone_resized(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(42);
+	nvme_ns = NULL;
+	struct nvme_broker *b = NULL;
+	struct dma_pool pool;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	assert_int_equal(dma_pool_create(d->owner, 2 * PAGE_SIZE, 0, &pool), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 2);
+	model_nns = 1;
+	model_nsze = 512;
+	shim_count_lines("after the reset");
+	reident_enable(b, &pool);
+	assert_int_equal(shim_counted, 3); /* the controller, resized, gone */
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 1);
+	assert_int_equal(nvme_broker_ns(b, OWN(b), 0)->nsze, 512);
+	/* nothing changed: the controller's one line says so */
+	shim_count_lines("after the reset");
+	reident_enable(b, &pool);
+	assert_int_equal(shim_counted, 1);
+	shim_count_lines("identified again after the reset in ");
+	reident_enable(b, &pool);
+	assert_int_equal(shim_counted, 1);
+	nvme_ns = "1";
+}
+
+/* the identify after a reset fails (Identify Controller answered Invalid
+ * Field): the enable is refused, the controller stays stopped, and the
+ * broker keeps what it knew — it never runs on a half-read identity;
+ * once the controller answers again the next enable succeeds. Before:
+ * the enable succeeded without asking. */
+static void test_reset_reidentify_fails_refused(void **st)
+{
+	(void)st;
+	struct dma_pool pool;
+	struct nvme_broker *b = bring_up(&pool);
+	uint32_t xfer = nvme_broker_max_xfer(b, OWN(b));
+	model_mdts = 2;
+	probe_fail_cns = NVME_CNS_CTRL;
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
+	shim_count_lines("unable to identify controller again");
+	assert_int_equal(enable_on(b, &pool, 8), -1);
+	assert_int_equal(shim_counted, 1);
+	assert_int_equal(cmd[0] & CMD_MAST, 0);
+	assert_int_equal(nvme_broker_max_xfer(b, OWN(b)), xfer);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 1);
+	probe_fail_cns = -1;
+	assert_int_equal(enable_on(b, &pool, 8), 0);
+	assert_int_equal(nvme_broker_max_xfer(b, OWN(b)), 16u << 10);
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
+	dma_pool_revoke(&pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2582,6 +2715,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_shutdown_cfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_shutdown_during_reset_and_after_revoke, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_reidentifies, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_reset_reidentify_ns_gone_resized, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_reidentify_fails_refused,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unbind_closes_broker, setup,
 					    teardown),
 	};

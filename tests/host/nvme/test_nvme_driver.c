@@ -2616,6 +2616,187 @@ static void test_detach_shutdown_unconfirmed(void **state)
 	assert_false(dma_pool_live(&sc.pool));
 }
 
+/* ---- a controller that changes across a reset ---------------------------
+ * Firmware activated across a reset may change MDTS, ONCS, the NVM limits
+ * and the namespaces. The broker identifies the controller again at the
+ * enable after a reset (fb_reidentify, as broker_reidentify) and keeps the
+ * narrower of each limit; the driver follows before its queues come back
+ * (nvme_ns_revalidate). Before, the driver ran on what the open's probe
+ * said: each test below failed. */
+
+/* a reset with the device idle: nvme_recover, which brings it back (each
+ * one a streak of its own: no backoff) */
+static void reset_now(void)
+{
+	unsigned before = fb.reidents;
+	shim_clock_ns += NVME_RESET_QUIET_US * 1000;
+	assert_int_equal(nvme_recover(&sc, "test: firmware activated"), 0);
+	assert_true(sc.up);
+	assert_int_equal(fb.reidents, before + 1);
+}
+
+/* MDTS 5 -> 3: 32 KiB a command from the reset on, in the driver and the
+ * gate; a 64 KiB write goes as two commands. MDTS 7 after the next reset
+ * does not widen it again (the arena was sized by the first; Linux's
+ * nvme_init_identify keeps min_not_zero too). Before: sc.max_xfer stayed
+ * 128 KiB and the write went as one command the new firmware refuses. */
+static void test_reident_mdts_narrower(void **state)
+{
+	(void)state;
+	assert_int_equal(sc.max_xfer, 128u << 10);
+	fb.mdts_override = 3;
+	reset_now();
+	assert_int_equal(sc.max_xfer, 32u << 10);
+	assert_int_equal(fb.pol.max_xfer, 32u << 10);
+	assert_int_equal(sc.id.mdts, 3);
+	uint8_t *buf = calloc(1, 64 << 10);
+	unsigned from = fb.dev.nlog;
+	assert_int_equal(blockdevs[0]->write(blockdevs[0], 0, 128, buf), 0);
+	assert_int_equal(logged(from, NVME_IO_WRITE), 2);
+	fb.mdts_override = 7;
+	reset_now();
+	assert_int_equal(sc.max_xfer, 32u << 10);
+	assert_int_equal(fb.pol.max_xfer, 32u << 10);
+	assert_int_equal(sc.id.mdts, 3);
+	free(buf);
+}
+
+/* ONCS loses Write Zeroes and DSM across a reset: the block interface
+ * answers BLOCKDEV_EOPNOTSUPP and builds nothing; the gate's policy
+ * refuses them too. Before: the driver kept the old ONCS, sent Write
+ * Zeroes and the gate refused it (-1, a command wasted). */
+static void test_reident_oncs_narrower(void **state)
+{
+	(void)state;
+	struct blockdev *bd = blockdevs[0];
+	assert_int_equal(bd->write_zeroes(bd, 0, 8), 0);
+	fb.dev.oncs = 0;
+	reset_now();
+	assert_int_equal(fb.pol.oncs & NVME_ONCS_WRITE_ZEROES, 0);
+	uint64_t rejected = sc.ioq[0].rejected + sc.ioq[1].rejected;
+	unsigned from = fb.dev.nlog;
+	assert_int_equal(bd->write_zeroes(bd, 0, 8), BLOCKDEV_EOPNOTSUPP);
+	assert_int_equal(bd->discard(bd, 0, 8), BLOCKDEV_EOPNOTSUPP);
+	assert_false(bd->discard_zeroes);
+	assert_int_equal(fb.dev.nlog, from);
+	assert_int_equal(sc.ioq[0].rejected + sc.ioq[1].rejected, rejected);
+	/* named again after another reset: not widened */
+	fb.dev.oncs = NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
+	reset_now();
+	assert_int_equal(bd->write_zeroes(bd, 0, 8), BLOCKDEV_EOPNOTSUPP);
+}
+
+/* the NVM limits narrow across a reset (WZSL 2^2 pages -> 2^1, DMRL 4
+ * -> 2): the per-command splits follow (16 blocks a Write Zeroes). Before:
+ * 32 blocks a command, which the model counts over its limit. */
+static void test_reident_nvm_limits_narrower(void **state)
+{
+	(void)state;
+	next_nvm = (struct nvme_id_ctrl_nvm){.wzsl = 2, .dmrl = 4};
+	attach_clear(1ull << 25, NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES, 1);
+	assert_int_equal(sc.ns[0].wz_blocks, 32);
+	assert_int_equal(sc.ns[0].dsm_ranges, 4);
+	fb.dev.wzsl = 1;
+	fb.dev.dmrl = 2;
+	reset_now();
+	assert_int_equal(sc.ns[0].wz_blocks, 16);
+	assert_int_equal(sc.ns[0].dsm_ranges, 2);
+	struct blockdev *bd = blockdevs[0];
+	unsigned from = fb.dev.nlog;
+	assert_int_equal(bd->write_zeroes(bd, 0, 64), 0);
+	assert_int_equal(logged(from, NVME_IO_WRITE_ZEROES), 4);
+	assert_int_equal(fb.dev.over_limit, 0);
+	/* WZSL 0 (none) after the next: the narrower, 16, stays */
+	fb.dev.wzsl = 0;
+	reset_now();
+	assert_int_equal(sc.ns[0].wz_blocks, 16);
+}
+
+/* namespace 1 shrinks 2048 -> 1024 blocks across a reset: the block
+ * device says 1024 and I/O past it is refused before any command; grown
+ * to 4096 after the next, it serves 4096. Before: 2048 blocks, and a
+ * read at 1500 went to the controller. */
+static void test_reident_ns_resized(void **state)
+{
+	(void)state;
+	struct blockdev *bd = blockdevs[0];
+	uint8_t blk[512];
+	assert_int_equal(bd->block_count, 2048);
+	fb.nsze_override = 1024;
+	reset_now();
+	assert_int_equal(nblockdevs, 1);
+	assert_int_equal(bd->block_count, 1024);
+	assert_int_equal(fb.pol.ns[0].nsze, 1024);
+	unsigned from = fb.dev.nlog;
+	assert_int_equal(bd->read(bd, 1500, 1, blk), -1);
+	assert_int_equal(bd->read(bd, 1023, 2, blk), -1);
+	assert_int_equal(fb.dev.nlog, from);
+	assert_int_equal(bd->read(bd, 100, 1, blk), 0);
+	fb.nsze_override = 4096;
+	reset_now();
+	assert_int_equal(bd->block_count, 4096);
+	assert_int_equal(sc.ns[0].nsze, 4096);
+}
+
+/* namespace 1 vanishes across a reset (inactive): its block device is
+ * unregistered and a request through the pointer a caller still holds
+ * is refused, nothing sent. Before: the block device stayed and reads
+ * went to a namespace the controller no longer has. */
+static void test_reident_ns_gone(void **state)
+{
+	(void)state;
+	struct blockdev *bd = blockdevs[0];
+	uint8_t blk[512];
+	/* namespace 1 inactive: its Identify Namespace all zeros (NVMe 2.0
+	 * §5.17.2.1), which the parser refuses (size zero) */
+	fb.ns1_inactive = true;
+	reset_now();
+	assert_int_equal(nblockdevs, 0);
+	assert_true(sc.ns[0].gone);
+	assert_int_equal(fb.pol.nns, 0);
+	unsigned from = fb.dev.nlog;
+	assert_int_equal(bd->read(bd, 0, 1, blk), -1);
+	assert_int_equal(bd->flush(bd), -1);
+	assert_int_equal(fb.dev.nlog, from);
+	/* and it stays given up, whatever the next reset finds */
+	fb.ns1_inactive = false;
+	reset_now();
+	assert_int_equal(nblockdevs, 0);
+	assert_int_equal(fb.pol.nns, 0);
+}
+
+/* namespace 1's LBA format changes across a reset (512 -> 4096-byte
+ * blocks): its identity changed, so it is given up, not resized — as
+ * Linux's nvme_validate_ns removes a namespace whose identifiers changed.
+ * Before: the driver kept 512-byte blocks on a 4 KiB-block namespace. */
+static void test_reident_ns_format_changed(void **state)
+{
+	(void)state;
+	struct blockdev *bd = blockdevs[0];
+	uint8_t blk[4096];
+	fb.lbads_override = 12;
+	reset_now();
+	assert_int_equal(nblockdevs, 0);
+	assert_int_equal(fb.pol.nns, 0);
+	unsigned from = fb.dev.nlog;
+	assert_int_equal(bd->read(bd, 0, 1, blk), -1);
+	assert_int_equal(fb.dev.nlog, from);
+}
+
+/* the identify after the reset fails: the enable is refused and the
+ * controller given up (every command fails at once), not run on what it
+ * said before. Before: it came back up on the old facts. */
+static void test_reident_fails_gives_up(void **state)
+{
+	(void)state;
+	fb.fail_reident = true;
+	assert_int_equal(nvme_recover(&sc, "test: firmware activated"), -1);
+	assert_true(sc.dead);
+	assert_false(sc.up);
+	uint8_t blk[512];
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2744,6 +2925,20 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_revoked_reset_delivers_nothing,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_detach_delivers_posted, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reident_mdts_narrower, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reident_oncs_narrower, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reident_nvm_limits_narrower,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reident_ns_resized, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reident_ns_gone, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reident_ns_format_changed,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reident_fails_gives_up, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs_detach_fails_posted, setup,
 					    teardown),
