@@ -63,6 +63,20 @@ bool mm_inuse_at(unsigned i, uint64_t *first, uint64_t *count);
  * there. */
 bool mm_phys_ram(uint64_t phys, uint64_t len);
 
+/* a line for each of the first MM_DESC_LINES descriptors refused for one
+ * reason, then one line summing the rest (mm_tally): a broken or hostile
+ * map may hold thousands, and a console line under TCG takes about 1 ms */
+#define MM_DESC_LINES 8
+struct mm_tally {
+	uint64_t n;	/* descriptors refused, with a line or not */
+	uint64_t pages; /* of those past the first MM_DESC_LINES; at most
+			   2^64 - 1 */
+};
+/* count d into t: true when it is among the first MM_DESC_LINES and gets
+ * a line of its own; the caller says the rest (t->n - MM_DESC_LINES of
+ * them, t->pages) in one line once the map is walked (pmm.c) */
+bool mm_tally_line(struct mm_tally *t, const EFI_MEMORY_DESCRIPTOR *d);
+
 /* page-aligned, ending below 2^52 without wrapping: a descriptor that is
  * not is reported by pmm_init and neither handed out nor mapped */
 bool mm_desc_sane(const EFI_MEMORY_DESCRIPTOR *d);

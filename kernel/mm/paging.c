@@ -309,6 +309,7 @@ static void pat_init(void)
 
 void mm_init(void)
 {
+	struct mm_tally above = {0};
 	pml4 = table_alloc();
 	/* RAM: uncached ranges, then write-back ones where nothing is mapped
 	 * (where firmware overlaps its entries, uncached wins: write-back on
@@ -327,7 +328,7 @@ void mm_init(void)
 				continue;
 			/* the identity map lives in the lower canonical half */
 			if (end > MM_IDENTITY_LIMIT) {
-				if (pass < 2)
+				if (pass < 2 && mm_tally_line(&above, d))
 					kprintf("mm: RAM at 0x%lx+0x%lx is "
 						"above the identity map's "
 						"0x%llx; not mapped\n",
@@ -341,6 +342,11 @@ void mm_init(void)
 			else
 				uncache_mapped(start, end);
 		}
+	if (above.n > MM_DESC_LINES)
+		kprintf("mm: %lu more RAM descriptors, %lu pages, are above "
+			"the identity map's 0x%llx; not mapped\n",
+			above.n - MM_DESC_LINES, above.pages,
+			MM_IDENTITY_LIMIT);
 	/* the map and the boot files, which the kernel reads, whatever the
 	 * map calls them: with their descriptors' types, write-back where
 	 * none holds them (the loader allocated them as loader data) */

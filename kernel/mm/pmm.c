@@ -97,6 +97,14 @@ static uint64_t kib_sat(uint64_t pages)
 	return pages > UINT64_MAX / 4 ? UINT64_MAX : pages * 4;
 }
 
+bool mm_tally_line(struct mm_tally *t, const EFI_MEMORY_DESCRIPTOR *d)
+{
+	if (++t->n <= MM_DESC_LINES)
+		return true;
+	t->pages = add_sat(t->pages, d->NumberOfPages);
+	return false;
+}
+
 /* a descriptor the identity map can hold (whole, sane, below 2^47; mapped
  * on demand by mm_map_firmware) whose
  * memory firmware may keep its tables in: not the page allocator's
@@ -408,7 +416,8 @@ bool mm_holds_ram(uint64_t phys, uint64_t len)
  * pages (firmware that overlaps its entries): any claim wins, so neither
  * the bitmap nor an allocation lands on loader data or firmware memory. A
  * descriptor that is not page-aligned, runs past PHYS_LIMIT or ends past
- * MM_IDENTITY_LIMIT (mm_init does not map it) is reported and never free;
+ * MM_IDENTITY_LIMIT (mm_init does not map it) is reported and never free
+ * (a line each for the first MM_DESC_LINES, one for the rest);
  * so is one that is not ordinary RAM by its attributes (attr_ram), and
  * unaccepted memory, which capOS does not accept (those two on one line
  * each, however many descriptors). This image, the map itself and the
@@ -419,6 +428,7 @@ void pmm_init(void)
 {
 	uint64_t top = 0, attr_n = 0, attr_pages = 0, unacc_n = 0,
 		 unacc_pages = 0;
+	struct mm_tally unmapped = {0};
 	if (boot_mmap.desc_size < sizeof(EFI_MEMORY_DESCRIPTOR))
 		panic("pmm: memory map descriptors of %lu bytes, fewer than "
 		      "UEFI's %lu",
@@ -431,16 +441,22 @@ void pmm_init(void)
 	} else if (d->Type != EfiConventionalMemory) {
 		continue;
 	} else if (!desc_conv_mapped(d)) {
-		kprintf("pmm: conventional memory at 0x%lx, %lu pages, "
-			"is unaligned or ends past the identity map "
-			"(2^47); not used\n",
-			d->PhysicalStart, d->NumberOfPages);
+		if (mm_tally_line(&unmapped, d))
+			kprintf("pmm: conventional memory at 0x%lx, %lu pages, "
+				"is unaligned or ends past the identity map "
+				"(2^47); not used\n",
+				d->PhysicalStart, d->NumberOfPages);
 	} else if (!desc_free(d)) {
 		attr_n++;
 		attr_pages = add_sat(attr_pages, d->NumberOfPages);
 	} else if (d->NumberOfPages) { /* an empty one sizes nothing */
 		top = MAX(top, d->PhysicalStart + d->NumberOfPages * PAGE_SIZE);
 	}
+	if (unmapped.n > MM_DESC_LINES)
+		kprintf("pmm: %lu more conventional memory descriptors "
+			"unaligned or ending past the identity map, %lu KiB; "
+			"not used\n",
+			unmapped.n - MM_DESC_LINES, kib_sat(unmapped.pages));
 	if (attr_n)
 		kprintf("pmm: %lu conventional memory descriptors, %lu KiB, "
 			"are not write-back RAM (no EFI_MEMORY_WB, or "

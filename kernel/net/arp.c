@@ -1,6 +1,7 @@
 /* kernel/net/arp.c — ARP (RFC 826, RFC 1122 §2.3.2) for the one interface.
  * See kernel/net/arp.h. */
 #include "kernel/net/arp.h"
+#include "kernel/net/ip.h"
 
 enum arp_state { ARP_FREE, ARP_PENDING, ARP_RESOLVED };
 struct arp_entry {
@@ -336,9 +337,7 @@ static bool arp_sender_bad(uint32_t spa)
 {
 	uint32_t top = spa >> 24;
 	return (top == 0 && spa != 0) || top == 127 || (spa >> 28) == 0xe ||
-	       spa == IPV4_BROADCAST ||
-	       (net_if.mask && net_if.mask != 0xffffffffu &&
-		spa == (net_if.ip | ~net_if.mask));
+	       ip_is_broadcast(spa);
 }
 
 void arp_input(const struct eth_view *eth)

@@ -474,6 +474,13 @@ void httpd_tick(uint64_t now)
 	}
 }
 
+#if defined(CAPOS_PROOFS) || defined(CAPOS_HOST)
+void httpd_stall_set_s(uint64_t s)
+{
+	stall_us = MIN(MAX(s, 1ull), 3600ull) * 1000000;
+}
+#endif
+
 void httpd_init(uint16_t port)
 {
 	if (!scratch) {
@@ -483,9 +490,8 @@ void httpd_init(uint16_t port)
 	memset(hconns, 0, sizeof(hconns));
 	memset(slab_busy, 0, sizeof(slab_busy));
 #ifdef CAPOS_PROOFS
-	uint64_t s =
-	    cmdline_u64("httpd.stall_s", HTTP_STALL_TIMEOUT_US / 1000000);
-	stall_us = MIN(MAX(s, 1ull), 3600ull) * 1000000;
+	httpd_stall_set_s(
+	    cmdline_u64("httpd.stall_s", HTTP_STALL_TIMEOUT_US / 1000000));
 #endif
 	if (!scratch || !slab_mem || tcp_listen(port, &http_ops) != 0)
 		kprintf("httpd: unable to listen on port %u\n", port);

@@ -12,4 +12,9 @@
 
 void httpd_init(uint16_t port);
 void httpd_tick(uint64_t now);
+#if defined(CAPOS_PROOFS) || defined(CAPOS_HOST)
+/* the stall reset's bound, 1 to 3600 s (the nearer end outside): the
+ * proof image's httpd.stall_s, a host fuzzer's per input */
+void httpd_stall_set_s(uint64_t s);
+#endif
 #endif

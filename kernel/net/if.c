@@ -21,15 +21,6 @@ static uint32_t prefix_mask(unsigned n)
 {
 	return n ? 0xffffffffu << (32 - n) : 0;
 }
-
-/* One rule for ip=a.b.c.d/n and mask=: a prefix of 1 to NET_PREFIX_MAX
- * (30) bits. A /31 or /32 has no .2 for the default gateway (.2 of a /31
- * or /32 lies outside it); a DHCP server's /32 lease is not this parser's */
-static bool prefix_ok(uint64_t n)
-{
-	return n >= 1 && n <= NET_PREFIX_MAX;
-}
-
 /* the prefix length of a contiguous mask, 0 when it is none */
 static unsigned mask_prefix(uint32_t m)
 {
@@ -42,8 +33,8 @@ static unsigned mask_prefix(uint32_t m)
 bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		      const char *mask, const char *gw)
 {
-	bool ok = true;
-	uint32_t v;
+	uint32_t v, was_ip = c->ip, was_mask = c->mask;
+	c->refused = NULL;
 	if (net) {
 		if (!strcmp(net, "dhcp"))
 			c->mode = NET_MODE_DHCP;
@@ -52,7 +43,7 @@ bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		else if (!strcmp(net, "off"))
 			c->mode = NET_MODE_OFF;
 		else
-			ok = false;
+			c->refused = "a value does not parse";
 	}
 	if (ip) {
 		const char *slash = strchr(ip, '/');
@@ -61,31 +52,40 @@ bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		if (!ip_parse(ip, n, &v) ||
 		    (slash &&
 		     (!parse_u64(slash + 1, strlen(slash + 1), &plen) ||
-		      !prefix_ok(plen)))) {
-			ok = false;
+		      plen < 1 || plen > 32))) {
+			c->refused = "a value does not parse";
 		} else {
 			c->ip = v;
 			c->mask = prefix_mask((unsigned)plen);
 		}
 	}
 	if (mask) {
-		if (ip_parse(mask, strlen(mask), &v) &&
-		    prefix_ok(mask_prefix(v)))
+		if (ip_parse(mask, strlen(mask), &v) && mask_prefix(v))
 			c->mask = v;
 		else
-			ok = false;
+			c->refused = "a value does not parse";
 	}
 	if (gw) {
 		if (ip_parse(gw, strlen(gw), &v))
 			c->gw = v;
 		else
-			ok = false;
+			c->refused = "a value does not parse";
 	}
 	/* QEMU's convention: the gateway is .2 of the subnet, the one mask=
-	 * gives when it is there */
-	if (c->ip && !c->gw)
-		c->gw = (c->ip & c->mask) | 2;
-	return ok;
+	 * gives when it is there. A /31 (RFC 3021: its two addresses are both
+	 * hosts) or /32 holds no .2: its gateway must be named, and is
+	 * reached on-link as a DHCP /32 lease's router is (ip.c's next hop) */
+	if (c->ip && !c->gw) {
+		if (mask_prefix(c->mask) <= NET_PREFIX_DEFAULT_GW_MAX) {
+			c->gw = (c->ip & c->mask) | 2;
+		} else {
+			c->ip = was_ip;
+			c->mask = was_mask;
+			c->refused = "a /31 or /32 holds no .2 for a default "
+				     "gateway; give gw= (no static address)";
+		}
+	}
+	return !c->refused;
 }
 
 void net_state(struct net_state_view *v)

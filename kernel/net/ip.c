@@ -93,11 +93,12 @@ void net_clear_address(void)
 			protos[i].addr_lost();
 }
 
+/* the limited broadcast, or our subnet's directed one: a /31 has none
+ * (RFC 3021 §2.2: both its addresses are hosts) and a /32 none */
 bool ip_is_broadcast(uint32_t ip)
 {
-	return ip == IPV4_BROADCAST ||
-	       (net_if.mask && net_if.mask != 0xffffffffu &&
-		ip == (net_if.ip | ~net_if.mask));
+	return ip == IPV4_BROADCAST || (net_if.mask && ~net_if.mask > 1u &&
+					ip == (net_if.ip | ~net_if.mask));
 }
 
 static uint16_t if_mtu(void)

@@ -37,6 +37,7 @@ struct net_config {
 	enum net_mode mode;
 	uint32_t ip, mask, gw; /* host byte order; ip 0: no static address */
 	uint16_t http_port;    /* 0: no HTTP server */
+	const char *refused;   /* why net_config_apply refused, NULL if not */
 };
 
 /* counters shown at /api/net; every drop has a reason */
@@ -89,11 +90,13 @@ int net_init(struct nic *n, const struct net_config *cfg);
  * has not lacked for NET_TX_STALL_US yet: call again before idling */
 bool net_poll(void);
 void net_input(const void *frame, size_t len);
-/* the longest static prefix, from ip=/n or mask= (kernel/net/if.c) */
-#define NET_PREFIX_MAX 30
+/* the longest static prefix (ip=/n or mask=) given a default gateway, the
+ * subnet's .2 (kernel/net/if.c); a /31 or /32 needs gw= */
+#define NET_PREFIX_DEFAULT_GW_MAX 30
 /* defaults (DHCP, HTTP on 80), then apply command-line style strings; any
- * may be NULL. false (and c untouched where bad) when a value is malformed
- * or its prefix is outside 1 to NET_PREFIX_MAX */
+ * may be NULL. false, with c->refused saying why, when a value is
+ * malformed (that value not taken: a prefix outside 1 to 32, a mask not
+ * contiguous) or a /31 or /32 has no gw= (neither ip= nor mask= taken) */
 void net_config_default(struct net_config *c);
 bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		      const char *mask, const char *gw);

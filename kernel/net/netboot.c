@@ -9,9 +9,12 @@
 #include "kernel/net/net.h"
 
 CMDLINE_KEY(net, "net", "dhcp (default), static or off");
-CMDLINE_KEY(ip, "ip", "static address, a.b.c.d[/prefix] (prefix 1-30)");
-CMDLINE_KEY(mask, "mask", "static netmask, a.b.c.d (prefix 1-30)");
-CMDLINE_KEY(gw, "gw", "static gateway, a.b.c.d (default: .2 of the subnet)");
+CMDLINE_KEY(ip, "ip",
+	    "static address, a.b.c.d[/prefix] (prefix 1-32; 31, 32 need gw=)");
+CMDLINE_KEY(mask, "mask", "static netmask, a.b.c.d (contiguous)");
+CMDLINE_KEY(
+    gw, "gw",
+    "static gateway, a.b.c.d (default: .2 of the subnet; reached on-link)");
 
 /* the command line is read at the first NIC, and what it says of itself
  * (a bad word, net=off, net=static with no ip=) said then, once a boot:
@@ -35,8 +38,9 @@ void net_nic_added(struct nic *n)
 		if (!net_config_apply(&cfg, cmdline_get("net"),
 				      cmdline_get("ip"), cmdline_get("mask"),
 				      cmdline_get("gw")))
-			kprintf("net: unable to parse net=/ip=/mask=/gw=; "
-				"using what parsed\n");
+			kprintf("net: unable to use net=/ip=/mask=/gw=: %s; "
+				"using the rest\n",
+				cfg.refused);
 		no_stack = cfg.mode == NET_MODE_OFF ||
 			   (cfg.mode == NET_MODE_STATIC && !cfg.ip);
 		if (cfg.mode == NET_MODE_OFF)

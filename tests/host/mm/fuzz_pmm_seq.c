@@ -167,7 +167,7 @@ static uint8_t m_bits[WPAGES / 8];
 static uint64_t m_npages, m_total, m_used, m_peak, m_hint;
 static uint64_t m_bitmap, m_bitmap_pages; /* where the bitmaps are */
 /* conventional descriptors mm_init does not map (a line each) */
-static unsigned m_unused_conv;
+static unsigned m_lines; /* pmm_model_lines */
 /* conventional descriptors it maps that are not ordinary RAM, and
  * unaccepted memory: a line each kind, with the count and KiB */
 static uint64_t m_attr_n, m_attr_pages, m_unacc_n, m_unacc_pages;
@@ -607,13 +607,13 @@ static bool init_map(struct in *in)
 		ORACLE("pmm_init returned; the model says it panics (%s)",
 		       bad_size ? "descriptors below 40 bytes"
 				: "no room for the bitmap");
-	unsigned want_lines = m_unused_conv + !!m_attr_n + !!m_unacc_n + 1;
-	if (kprintf_lines != want_lines)
+	if (kprintf_lines != m_lines)
 		ORACLE("pmm_init printed %u lines, the model %u (one per "
-		       "conventional descriptor it does not map, one for those "
+		       "conventional descriptor it does not map up to "
+		       "MM_DESC_LINES and one for the rest, one for those "
 		       "refused for their attributes, one for unaccepted "
 		       "memory, one summary)",
-		       kprintf_lines, want_lines);
+		       kprintf_lines, m_lines);
 	check_count_line(m_attr_n, m_attr_pages, "conventional memory");
 	check_count_line(m_unacc_n, m_unacc_pages, "unaccepted memory");
 	if ((uint64_t)bitmap != m_bitmap)
@@ -642,7 +642,7 @@ MODEL static bool model_init(void)
 			(uint64_t)boot_mmap.desc + boot_mmap.size);
 	for (unsigned i = 0; i < nbf; i++)
 		pmm_model_inuse(&m, bf[i][0], bf[i][1]);
-	m_unused_conv = m.unused_conv;
+	m_lines = (unsigned)pmm_model_lines(&m);
 	m_attr_n = m.attr_n;
 	m_attr_pages = m.attr_pages;
 	m_unacc_n = m.unacc_n;

@@ -27,11 +27,22 @@ struct pmm_model {
 	uint8_t *usable, *claim; /* [npg] each, the caller's */
 	uint64_t npg;
 	uint64_t top; /* the page after the highest non-empty usable one */
-	/* conventional descriptors mm_init does not map (a line each);
+	/* conventional descriptors mm_init does not map (a line each for
+	 * the first MM_DESC_LINES, one for the rest);
 	 * mapped ones refused for their attributes and unaccepted memory (a
 	 * line each kind: count and pages, saturating) */
 	uint64_t unused_conv, attr_n, attr_pages, unacc_n, unacc_pages;
 };
+
+/* the lines pmm_init prints: the unmapped conventional descriptors', one
+ * for those refused for their attributes, one for unaccepted memory and
+ * the summary */
+PMM_MODEL_ATTR static uint64_t pmm_model_lines(const struct pmm_model *m)
+{
+	uint64_t unmapped = m->unused_conv <= MM_DESC_LINES ? m->unused_conv
+							    : MM_DESC_LINES + 1;
+	return unmapped + !!m->attr_n + !!m->unacc_n + 1;
+}
 
 PMM_MODEL_ATTR static uint64_t pmm_model_sat(uint64_t a, uint64_t b)
 {

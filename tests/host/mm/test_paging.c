@@ -28,6 +28,7 @@
 #include "kernel/boot/boot_internal.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
+#include "kernel/mm/mm_internal.h"
 #include "shim.h"
 
 #define MM_TEST_MAP_MAX 4200
@@ -851,6 +852,50 @@ static void limit_ram(void)
 		_exit(11);
 }
 
+/* thousands of RAM descriptors above the identity map (a broken or
+ * hostile map): a line for each of the first MM_DESC_LINES, then one
+ * summing the rest (before: a line each, 4000), and none of them mapped */
+#define ABOVE_DESCS 4000
+static unsigned above_rest_lines;
+static void above_many_hook(const char *line)
+{
+	above_hook(line);
+	if (strstr(line, "more RAM descriptors")) {
+		above_rest_lines++;
+		snprintf(above_line, sizeof(above_line), "%s", line);
+	}
+}
+
+static void above_many(void)
+{
+	const uint64_t lim = 1ull << 47;
+	desc_attr(EfiConventionalMemory, WIN_BASE, WIN_PAGES, A_RAM);
+	for (unsigned i = 0; i < ABOVE_DESCS; i++)
+		desc_attr(i % 2 ? EfiLoaderData : EfiBootServicesCode,
+			  lim + 2 * i * PG, 2, A_RAM);
+	pmm_init();
+	shim_line_hook = above_many_hook;
+	mm_init();
+	shim_line_hook = NULL;
+	/* the summary says "above the identity map" too */
+	if (above_lines != MM_DESC_LINES + 1 || above_rest_lines != 1)
+		_exit(10);
+	char want[96];
+	snprintf(want, sizeof(want), "%u more RAM descriptors, %u pages,",
+		 ABOVE_DESCS - MM_DESC_LINES,
+		 2 * (ABOVE_DESCS - MM_DESC_LINES));
+	if (!strstr(above_line, want))
+		_exit(11);
+	for (unsigned i = 0; i < 2 * ABOVE_DESCS; i++)
+		if (mm_pte(lim + i * PG))
+			_exit(12);
+}
+
+static void test_paging_above_identity_lines_bounded(void **st)
+{
+	assert_int_equal(in_child(above_many), 0);
+}
+
 static void limit_mmio(void)
 {
 	const uint64_t lim = 1ull << 47;
@@ -1106,6 +1151,7 @@ int main(void)
 	    cmocka_unit_test(test_paging_ram_mapped_upfront),
 	    cmocka_unit_test(test_paging_image_permissions),
 	    cmocka_unit_test(test_paging_identity_limit_inclusive),
+	    cmocka_unit_test(test_paging_above_identity_lines_bounded),
 	    cmocka_unit_test(test_paging_map_keeps_descriptor_type),
 	    cmocka_unit_test(test_paging_mmio_only_its_pages),
 	    cmocka_unit_test(test_paging_split_stays_in_its_table),

@@ -23,6 +23,7 @@
 #include "kernel/boot/boot_internal.h"
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
+#include "kernel/mm/mm_internal.h"
 #include "shim.h"
 
 /* the bitmaps for a top of 0x20000000 + up to 1024 pages: 131072 + 1024
@@ -954,6 +955,72 @@ static void test_pmm_inuse_walks_once_per_run(void **st)
 	assert_int_equal(in_child(inuse_walks), 0);
 }
 
+/* ---- thousands of conventional descriptors pmm cannot use ----------------
+ * a broken or hostile map of BAD_DESCS conventional descriptors, half
+ * unaligned over the window's upper half, half past the identity map, and
+ * one good one: a line for each of the first MM_DESC_LINES, then one
+ * summing the rest (before: a line each, 3000), and every one of them still
+ * refused: nothing allocated outside the good one, the window's upper half
+ * left as firmware filled it */
+#define BAD_DESCS 3000
+static unsigned bad_lines, bad_rest_lines;
+static char bad_rest_line[256];
+static void bad_line(const char *line)
+{
+	if (strstr(line, "is unaligned or ends past the identity map"))
+		bad_lines++;
+	if (strstr(line, "more conventional memory descriptors")) {
+		bad_rest_lines++;
+		snprintf(bad_rest_line, sizeof(bad_rest_line), "%s", line);
+	}
+}
+
+static void many_bad(void)
+{
+	static EFI_MEMORY_DESCRIPTOR big[BAD_DESCS + 1];
+	big[0] = (EFI_MEMORY_DESCRIPTOR){.Type = EfiConventionalMemory,
+					 .PhysicalStart = WIN_BASE,
+					 .NumberOfPages = 512,
+					 .Attribute = A_RAM};
+	for (unsigned i = 1; i <= BAD_DESCS; i++)
+		big[i] = (EFI_MEMORY_DESCRIPTOR){
+		    .Type = EfiConventionalMemory,
+		    .PhysicalStart = i % 2 ? WIN_BASE + (512 + i % 500) * PG + 8
+					   : (1ull << 47) + i * PG,
+		    .NumberOfPages = 4,
+		    .Attribute = A_RAM};
+	map_use(big, BAD_DESCS + 1);
+	shim_line_hook = bad_line;
+	pmm_init();
+	shim_line_hook = NULL;
+	if (bad_lines != MM_DESC_LINES || bad_rest_lines != 1)
+		_exit(10);
+	char want[128];
+	snprintf(want, sizeof(want),
+		 "%u more conventional memory "
+		 "descriptors unaligned or ending past the identity map, %u "
+		 "KiB;",
+		 BAD_DESCS - MM_DESC_LINES,
+		 (BAD_DESCS - MM_DESC_LINES) * 4 * 4);
+	if (!strstr(bad_rest_line, want))
+		_exit(11);
+	struct pmm_stats s;
+	pmm_stats(&s);
+	if (s.total != 512 - BITMAP_PAGES)
+		_exit(12);
+	uint64_t a;
+	while ((a = page_alloc(1, 0)))
+		if (a < WIN_BASE || a >= WIN_BASE + 512 * PG)
+			_exit(13);
+	if (!all_a5(WIN_BASE + 512 * PG, WIN_PAGES - 512))
+		_exit(14);
+}
+
+static void test_pmm_bad_descriptor_lines_bounded(void **st)
+{
+	assert_int_equal(in_child(many_bad), 0);
+}
+
 int main(void)
 {
 	shim_quiet = 1;
@@ -982,6 +1049,7 @@ int main(void)
 	    cmocka_unit_test(test_pmm_alloc_zero_or_past_npages_fails),
 	    cmocka_unit_test(test_pmm_identity_limit_inclusive),
 	    cmocka_unit_test(test_pmm_inuse_walks_once_per_run),
+	    cmocka_unit_test(test_pmm_bad_descriptor_lines_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

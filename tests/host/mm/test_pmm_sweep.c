@@ -353,11 +353,10 @@ static void check_one(unsigned k)
 			 "are free",
 			 k, r->rc, (unsigned long)need,
 			 (unsigned long)(at * PG));
-	if (r->lines != m.unused_conv + !!m.attr_n + !!m.unacc_n + 1)
+	if (r->lines != pmm_model_lines(&m))
 		fail_msg("map %u: %lu lines, the model %lu", k,
 			 (unsigned long)r->lines,
-			 (unsigned long)(m.unused_conv + !!m.attr_n +
-					 !!m.unacc_n + 1));
+			 (unsigned long)pmm_model_lines(&m));
 	if (r->np != m.top || r->bm != at * PG)
 		fail_msg("map %u: %lu pages, bitmaps at 0x%lx; the model %lu, "
 			 "0x%lx",

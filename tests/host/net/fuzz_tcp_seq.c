@@ -7,11 +7,16 @@
  * the size, SACK and D-SACK on or off, delayed ACK on or off, the MSS and
  * window scale it offers, its receive buffer (small ones give zero
  * windows), and whether it closes early (a FIN after its request, or
- * part way through the body). After that, the input is read two ways at
- * once: every frame either link carries takes a byte (drop, duplicate,
- * corrupt a byte of the TCP segment leaving the checksum wrong, delay
- * 0.2-12.8 ms so later frames pass it), and every step of the driver
- * takes a byte (the application reads, the advertised window shrinks,
+ * part way through the body). A vanishing peer (cfg[0] & 0x40) never
+ * reads, so its window closes, and falls silent (nothing it sends reaches
+ * capOS) from the first zero-window probe on, or from the fourth with
+ * cfg[0] & 0x80 (three probes answered first); for it HTTP's stall reset
+ * is lifted to 3600 s (httpd_stall_set_s, as httpd.stall_s does in the
+ * TAP lab), so TCP's own zero-window give-up ends the connection. After that,
+ * the input is read two ways at once: every frame either link carries takes a
+ * byte (drop, duplicate, corrupt a byte of the TCP segment leaving the checksum
+ * wrong, delay 0.2-12.8 ms so later frames pass it), and every step of the
+ * driver takes a byte (the application reads, the advertised window shrinks,
  * time jumps ahead so timers fire). When the input runs out, or after
  * HOSTILE_NS of virtual time, the link is clean and the application reads
  * everything at once.
@@ -38,7 +43,15 @@
  *     TIME_OVER_NS past its deadline, and a CLOSING or LAST_ACK always
  *     has its retransmission timer armed, run within TIME_OVER_NS of it,
  *     and is left within CLOSE_MAX_NS;
- *  5. tcp_check() holds. */
+ *  5. tcp_check() holds;
+ *  6. the zero-window give-up (tcp_zero_window_timeouts) comes only after
+ *     TCP_MAX_RETRIES probes in a row went unanswered: a probe is a 1-byte
+ *     segment at snd_una while capOS holds a zero window; an answer is a
+ *     pure ACK reaching capOS at rcv_nxt acknowledging snd_una to snd_max
+ *     (one capOS must count; others it may, so the count here is never
+ *     below its own); and a peer that falls silent behind a zero window has
+ *     no connection left ZW_BOUND_NS after the first unanswered probe:
+ *     at most TCP_MAX_RETRIES timers more, each at most TCP_RTO_MAX_US. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +67,7 @@
 #define SEQ_LT(a, b)  ((int32_t)((a) - (b)) < 0)
 #define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
 #define SEQ_GT(a, b)  ((int32_t)((a) - (b)) > 0)
+#define SEQ_GEQ(a, b) ((int32_t)((a) - (b)) >= 0)
 
 #define CFG_LEN	   6
 #define SPORT	   45000
@@ -83,6 +97,10 @@
 #define CLOSE_MAX_NS                                                           \
 	((TCP_MAX_RETRIES + 2) * TCP_RTO_MAX_US * 1000 + TIME_OVER_NS)
 #define STEP_MAX_NS 1000000000ull /* httpd's timers are not visible */
+#define ZW_BOUND_NS (TCP_MAX_RETRIES * TCP_RTO_MAX_US * 1000 + TIME_OVER_NS)
+/* a vanishing peer's end: before it falls silent, up to four probes, each
+ * at most TCP_RTO_MAX_US apart, past LIVE_NS; then ZW_BOUND_NS */
+#define VANISH_LIVE_NS (LIVE_NS + 4 * TCP_RTO_MAX_US * 1000)
 
 static const uint8_t *in_d;
 static size_t in_n, in_i;
@@ -125,6 +143,11 @@ static struct client cl;
 static uint32_t max_edge, max_ack;
 static bool have_edge, have_ack;
 static uint16_t mss_allowed;
+/* oracle 6: probes in a row no answer reached capOS for; the vanishing
+ * peer's probes answered before it falls silent, and when it did */
+static unsigned zw_unanswered, vanish_after, zw_probes_seen;
+static bool vanish;
+static uint64_t vanished_at;
 
 static struct tcp_conn *conn(void)
 {
@@ -145,10 +168,25 @@ static bool parse(const uint8_t *b, size_t len, struct ipv4_view *ip,
 	       !tcp_parse(ip, t);
 }
 
+/* oracle 6's first half, after anything capOS did */
+static uint64_t zw_timeouts;
+static void check_zw_giveup(void)
+{
+	uint64_t now = net_counters()->tcp_zero_window_timeouts;
+	if (now == zw_timeouts)
+		return;
+	zw_timeouts = now;
+	if (zw_unanswered < TCP_MAX_RETRIES) {
+		fprintf(stderr, "%u probes unanswered\n", zw_unanswered);
+		fail("zero-window give-up while the peer answered probes");
+	}
+}
+
 /* what capOS sent: oracle 2 (and the ACKs for oracle 3), onto the link */
 static void from_stack(void)
 {
 	const struct frame *fr;
+	check_zw_giveup();
 	while ((fr = fake_pop())) {
 		struct ipv4_view ip;
 		struct tcp_view t;
@@ -175,6 +213,14 @@ static void from_stack(void)
 				}
 				if (t.len > mss_allowed)
 					fail("segment above the MSS offered");
+				struct tcp_conn *c = conn();
+				if (t.len == 1 && c && !c->snd_wnd &&
+				    t.seq == c->snd_una) {
+					zw_unanswered++;
+					if (vanish && !vanished_at &&
+					    ++zw_probes_seen > vanish_after)
+						vanished_at = shim_clock_ns;
+				}
 			}
 			if ((t.flags & TCP_ACK) && SEQ_GT(t.ack, cl.snd_max))
 				fail("ACK of bytes never sent");
@@ -193,6 +239,13 @@ static void to_stack(const struct pkt *p)
 {
 	struct ipv4_view ip;
 	struct tcp_view t;
+	struct tcp_conn *c = conn();
+	if (vanished_at)
+		return; /* the peer is gone: nothing it sends arrives */
+	if (parse(p->b, p->len, &ip, &t) && c && t.flags == TCP_ACK && !t.len &&
+	    t.seq == c->rcv_nxt && SEQ_GEQ(t.ack, c->snd_una) &&
+	    SEQ_LEQ(t.ack, c->snd_max))
+		zw_unanswered = 0;
 	if (parse(p->b, p->len, &ip, &t) && (t.flags & TCP_ACK) &&
 	    !(t.flags & TCP_SYN)) {
 		uint32_t shift = cl.wscale >= 0 ? (uint32_t)cl.wscale : 0;
@@ -288,6 +341,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	clean = false;
 	have_edge = have_ack = false;
 	bool upload = cfg[0] & 1, early = cfg[0] & 0x20;
+	vanish = cfg[0] & 0x40;
+	vanish_after = cfg[0] & 0x80 ? 3 : 0;
+	zw_unanswered = zw_probes_seen = 0;
+	vanished_at = 0;
+	httpd_stall_set_s(vanish ? 3600 : HTTP_STALL_TIMEOUT_US / 1000000);
 	size_t body = ((size_t)cfg[2] << 8 | cfg[3]) * 4;
 	body = upload ? body % (MAX_UPLOAD + 1) : body % (MAX_BLOB + 1);
 	link_reset(&down, LINK_NS_PER_BYTE, cfg[4] * 2654435761u + 1);
@@ -340,6 +398,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct net_counters *k = net_counters();
 	struct net_counters k0 = *k;
 	uint64_t tmo0 = k->tcp_timeouts, http0 = k->http_timeouts;
+	uint64_t zwt0 = zw_timeouts = k->tcp_zero_window_timeouts;
 	uint64_t acc0 = k->tcp_accepted;
 
 	uint64_t t0 = shim_clock_ns, clean_at = 0, end_at = 0, reason_at = 0;
@@ -355,12 +414,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!clean_at)
 				clean_at = shim_clock_ns;
 			cl.shrink = 0;
-			client_read(&cl, cl.unread);
+			if (!vanish)
+				client_read(&cl, cl.unread);
 		} else if (op > 0) {
 			unsigned arg = (unsigned)op >> 3;
 			switch (op & 7) {
 			case 1:
-				client_read(&cl, arg ? arg * 512 : cl.unread);
+				if (!vanish)
+					client_read(&cl, arg ? arg * 512
+							     : cl.unread);
 				break;
 			case 2:
 				cl.shrink = arg * 256;
@@ -401,6 +463,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		advance_us(0);
 		from_stack();
 		check_stack();
+		if (vanished_at && conn() &&
+		    shim_clock_ns - vanished_at > ZW_BOUND_NS)
+			fail("a silent peer's zero window not given up within "
+			     "ZW_BOUND_NS");
 		struct tcp_conn *kc = conn();
 		if (kc &&
 		    (kc->state == TCP_TIME_WAIT ||
@@ -429,8 +495,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			cl.fin_after = true;
 			client_output(&cl);
 		}
-		bool over = cl.rst || (cl.done && cl.fin_sent &&
-				       cl.snd_una == cl.snd_max);
+		bool over =
+		    cl.rst ||
+		    (cl.done && cl.fin_sent && cl.snd_una == cl.snd_max) ||
+		    (vanished_at && !conn());
 		if (over && !end_at) {
 			end_at = shim_clock_ns;
 			clean = true;
@@ -440,6 +508,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!reason_at &&
 		    (k->tcp_timeouts != tmo0 || k->http_timeouts != http0))
 			reason_at = shim_clock_ns;
+
 		if (end_at) {
 			unsigned active, max;
 			tcp_usage(&active, &max);
@@ -456,13 +525,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					c ? c->rx_len : 0, cl.done, cl.rst);
 				fail("a connection left after its end");
 			}
-		} else if (clean_at && shim_clock_ns - clean_at > LIVE_NS) {
+		} else if (clean_at && !vanished_at &&
+			   shim_clock_ns - clean_at >
+			       (vanish ? VANISH_LIVE_NS : LIVE_NS)) {
 			fail("no end within LIVE_NS of a clean link");
 		}
 	}
 
 	/* the outcome (oracles 1 and 4) */
 	bool reason = (reason_at && reason_at <= clean_at + REASON_NS) ||
+		      (vanished_at && k->tcp_zero_window_timeouts != zwt0) ||
 		      k->tcp_accepted == acc0;
 	size_t hlen;
 	int status;
@@ -510,7 +582,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "%s %zu early %d rbuf %u ws %d mss %u sack %d: %s "
 		    "%.3f s (clean at %.3f, end %.3f), frames %u+%u lost "
 		    "%u+%u dup %u+%u corrupt %u+%u; capOS rexmt %lu fast "
-		    "%lu rto %lu tlp %lu zwp %lu csum_bad %lu\n",
+		    "%lu rto %lu tlp %lu zwp %lu zw_timeouts %lu vanished %.3f "
+		    "csum_bad %lu\n",
 		    upload ? "upload" : "download", body, early, cl.rbuf,
 		    cl.wscale, cl.mss, !cl.no_sack,
 		    complete ? "complete" : "reason",
@@ -524,6 +597,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (unsigned long)(k->tcp_tlp_probes - k0.tcp_tlp_probes),
 		    (unsigned long)(k->tcp_zero_window_probes -
 				    k0.tcp_zero_window_probes),
+		    (unsigned long)(k->tcp_zero_window_timeouts - zwt0),
+		    vanished_at ? (vanished_at - t0) / 1e9 : 0.0,
 		    (unsigned long)(k->tcp_csum_bad - k0.tcp_csum_bad));
 	client_free(&cl);
 	fake_clear();

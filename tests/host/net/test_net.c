@@ -1888,41 +1888,173 @@ static void test_dhcp_ack_address_checked(void **state)
 	fake_setup(false);
 }
 
-/* ip=/n and mask= take one rule: a prefix of 1 to NET_PREFIX_MAX bits
- * (mask= took /31 and /32, whose default gateway .2 lies outside them) */
+/* ip=/n and mask= take one rule: a contiguous prefix of 1 to 32 bits, a
+ * /31 or /32 only with gw= (NET_PREFIX_DEFAULT_GW_MAX: its default .2 lies
+ * outside it); before, /31 and /32 were refused even with gw= */
 static void test_static_prefix_rule(void **state)
 {
 	(void)state;
 	static const struct {
-		const char *ip, *mask;
+		const char *ip, *mask, *gw;
 		bool ok;
 		uint32_t want;
 	} cases[] = {
-	    {"10.0.5.5/1", NULL, true, 0x80000000u},
-	    {"10.0.5.5/30", NULL, true, 0xfffffffcu},
-	    {"10.0.5.5/31", NULL, false, 0},
-	    {"10.0.5.5/32", NULL, false, 0},
-	    {"10.0.5.5/0", NULL, false, 0},
-	    {NULL, "128.0.0.0", true, 0x80000000u},
-	    {NULL, "255.255.255.252", true, 0xfffffffcu},
-	    {NULL, "255.255.255.254", false, 0},
-	    {NULL, "255.255.255.255", false, 0},
-	    {NULL, "0.0.0.0", false, 0},
-	    {NULL, "255.255.255.253", false, 0},
+	    {"10.0.5.5/1", NULL, NULL, true, 0x80000000u},
+	    {"10.0.5.5/30", NULL, NULL, true, 0xfffffffcu},
+	    {"10.0.5.5/31", NULL, NULL, false, 0},
+	    {"10.0.5.5/32", NULL, NULL, false, 0},
+	    {"10.0.5.5/31", NULL, "10.0.5.4", true, 0xfffffffeu},
+	    {"10.0.5.5/32", NULL, "10.0.9.1", true, 0xffffffffu},
+	    {"10.0.5.5/33", NULL, "10.0.9.1", false, 0},
+	    {"10.0.5.5/0", NULL, NULL, false, 0},
+	    {"10.0.5.5", "128.0.0.0", NULL, true, 0x80000000u},
+	    {"10.0.5.5", "255.255.255.252", NULL, true, 0xfffffffcu},
+	    {"10.0.5.5", "255.255.255.254", NULL, false, 0},
+	    {"10.0.5.5", "255.255.255.255", NULL, false, 0},
+	    {"10.0.5.5", "255.255.255.254", "10.0.5.4", true, 0xfffffffeu},
+	    {"10.0.5.5", "255.255.255.255", "10.0.9.1", true, 0xffffffffu},
+	    {NULL, "0.0.0.0", NULL, false, 0},
+	    {NULL, "255.255.255.253", NULL, false, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct net_config c;
 		net_config_default(&c);
 		c.mask = 0xffffff00u;
 		bool ok = net_config_apply(&c, NULL, cases[i].ip, cases[i].mask,
-					   NULL);
+					   cases[i].gw);
 		if (ok != cases[i].ok)
-			fail_msg("ip=%s mask=%s: %s",
+			fail_msg("ip=%s mask=%s gw=%s: %s",
 				 cases[i].ip ? cases[i].ip : "",
 				 cases[i].mask ? cases[i].mask : "",
+				 cases[i].gw ? cases[i].gw : "",
 				 ok ? "taken" : "refused");
-		assert_int_equal(c.mask, ok ? cases[i].want : 0xffffff00u);
+		assert_true(ok == !c.refused);
+		if (ok)
+			assert_int_equal(c.mask, cases[i].want);
 	}
+}
+
+/* a static address from net=static ip= gw= on the fake NIC */
+static void static_up(const char *ip, const char *gw)
+{
+	struct net_config c;
+	net_config_default(&c);
+	if (!net_config_apply(&c, "static", ip, NULL, gw))
+		fail_msg("ip=%s gw=%s refused: %s", ip, gw ? gw : "",
+			 c.refused);
+	assert_int_equal(net_init(&fake.nic, &c), 0);
+	fake_clear();
+}
+
+/* the next ARP request sent: its target */
+static uint32_t arp_asked(void)
+{
+	const struct frame *r = pop_proto(ETHERTYPE_ARP, 0, NULL);
+	if (!r)
+		fail_msg("no ARP request sent");
+	struct arp_view a;
+	assert_int_equal(arp_parse(r->b + 14, r->len - 14, &a), 0);
+	assert_int_equal(a.op, ARP_OP_REQUEST);
+	return a.tpa;
+}
+
+/* RFC 3021: ip=10.0.2.15/31 gw=10.0.2.14 is taken. Both addresses of the
+ * /31 are hosts (§2.2: no directed broadcast), so the other one's echo is
+ * answered, to its own MAC after an ARP (as the subnet's broadcast it was
+ * an echo "from" a broadcast, never answered); a host off the /31 is
+ * answered through the gateway. Before, ip=/31 was refused whatever gw= */
+static void test_static_slash31_with_gw(void **state)
+{
+	(void)state;
+	const uint32_t other = 0x0a00020eu; /* 10.0.2.14 */
+	static_up("10.0.2.15/31", "10.0.2.14");
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.mask, 0xfffffffeu);
+	assert_int_equal(v.gw, other);
+	ping_from(other, 1);
+	assert_int_equal(arp_asked(), other);
+	arp_answer(other, 14);
+	const uint8_t m14[6] = {2, 0, 0, 0, 0, 14};
+	struct ipv4_view ip;
+	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(r);
+	assert_memory_equal(r->b, m14, 6);
+	assert_int_equal(ip.dst, other);
+	const uint8_t *m = echo_reply_mac(HOST_IP(7));
+	assert_non_null(m);
+	assert_memory_equal(m, m14, 6);
+	fake_setup(false);
+}
+
+/* ip=/31 or /32 with no gw=: no static address, one line saying why
+ * (before: "unable to parse", though the value parsed); mask= likewise */
+static const char *boot_net, *boot_ip, *boot_mask, *boot_gw;
+void net_boot_reset(void); /* kernel/net/netboot.c, CAPOS_HOST */
+static void test_static_slash31_slash32_no_gw_refused(void **state)
+{
+	(void)state;
+	static const char *ips[] = {"10.0.2.15/31", "10.0.2.15/32",
+				    "10.0.2.15"};
+	static const char *masks[] = {NULL, NULL, "255.255.255.254"};
+	for (unsigned i = 0; i < 3; i++) {
+		struct net_config c;
+		net_config_default(&c);
+		assert_false(
+		    net_config_apply(&c, "static", ips[i], masks[i], NULL));
+		assert_int_equal(c.ip, 0);
+		assert_int_equal(c.mask, 0);
+		assert_non_null(c.refused);
+		assert_non_null(strstr(c.refused, "give gw="));
+		/* a boot's command line: one line, and DHCP without a
+		 * fallback address */
+		net_boot_reset();
+		boot_ip = ips[i];
+		boot_mask = masks[i];
+		__typeof__(shim_line_hook) hook = shim_line_hook; /* main's */
+		shim_count_lines("net: unable to use");
+		uint64_t lines = shim_kprintf_calls;
+		net_nic_added(&fake.nic);
+		shim_line_hook = hook;
+		assert_int_equal(shim_counted, 1);
+		/* that line and the stack's start */
+		assert_int_equal(shim_kprintf_calls - lines, 2);
+		assert_int_equal(net_if.cfg.ip, 0);
+		assert_int_equal(net_if.cfg.mode, NET_MODE_DHCP);
+	}
+	boot_ip = boot_mask = NULL;
+	fake_setup(false);
+}
+
+/* ip=10.0.2.15/32 gw=10.0.2.2 is taken, the gateway reached on-link as a
+ * DHCP /32 lease's router is: an echo from another subnet is answered
+ * after an ARP for the gateway, to the gateway's MAC, and so is one from
+ * 10.0.2.3, outside the /32. Before, ip=/32 was refused whatever gw= */
+static void test_static_slash32_with_gw(void **state)
+{
+	(void)state;
+	static_up("10.0.2.15/32", "10.0.2.2");
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.mask, 0xffffffffu);
+	assert_int_equal(v.gw, PEER_IP);
+	ping_from(HOST_IP(7), 1);
+	assert_int_equal(arp_asked(), PEER_IP);
+	uint8_t f[64];
+	build_arp(f, ARP_OP_REPLY, peer_mac, PEER_IP, stack_mac, STACK_IP);
+	inject(f, 60);
+	struct ipv4_view ip;
+	const struct frame *r = pop_proto(ETHERTYPE_IPV4, IP_PROTO_ICMP, &ip);
+	assert_non_null(r);
+	assert_memory_equal(r->b, peer_mac, 6);
+	assert_int_equal(ip.dst, HOST_IP(7));
+	const uint8_t *m = echo_reply_mac(0x0a000203u);
+	assert_non_null(m);
+	assert_memory_equal(m, peer_mac, 6);
+	assert_null(pop_proto(ETHERTYPE_ARP, 0, NULL));
+	fake_setup(false);
 }
 
 static void test_dhcp_fallback_static(void **state)
@@ -3372,13 +3504,16 @@ static void test_api_net_reports_every_counter(void **state)
 
 /* kernel/net/netboot.c's command line and main loop, which the kernel
  * has in kernel/boot */
-static const char *boot_net, *boot_ip;
 const char *cmdline_get(const char *key)
 {
 	if (!strcmp(key, "net"))
 		return boot_net;
 	if (!strcmp(key, "ip"))
 		return boot_ip;
+	if (!strcmp(key, "mask"))
+		return boot_mask;
+	if (!strcmp(key, "gw"))
+		return boot_gw;
 	return NULL;
 }
 static unsigned pollers_added;
@@ -3392,7 +3527,6 @@ void poller_add(bool (*fn)(void))
  * both once, and the three after it nothing (each said "net: off" and the
  * parse line again before: 8 lines); none gets a stack or a poller, and the
  * running stack is left as it is */
-void net_boot_reset(void); /* kernel/net/netboot.c, CAPOS_HOST */
 static void test_net_off_said_once_a_boot(void **state)
 {
 	(void)state;
@@ -3400,6 +3534,7 @@ static void test_net_off_said_once_a_boot(void **state)
 	boot_net = "off";
 	boot_ip = "10.0.2.300";
 	static struct nic later[4];
+	unsigned pollers = pollers_added;
 	uint64_t lines = shim_kprintf_calls;
 	for (unsigned i = 0; i < 4; i++) {
 		snprintf(later[i].name, sizeof(later[i].name), "later%u", i);
@@ -3409,7 +3544,7 @@ static void test_net_off_said_once_a_boot(void **state)
 			assert_non_null(strstr(shim_last_line, "net: off"));
 	}
 	assert_int_equal(shim_kprintf_calls - lines, 2);
-	assert_int_equal(pollers_added, 0);
+	assert_int_equal(pollers_added, pollers);
 	struct net_state_view v;
 	net_state(&v);
 	assert_ptr_equal(v.nic, &fake.nic);
@@ -8476,6 +8611,13 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test(test_http_parser),
 	    cmocka_unit_test(test_static_prefix_rule),
+	    cmocka_unit_test_setup_teardown(test_static_slash31_with_gw,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_static_slash31_slash32_no_gw_refused, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_static_slash32_with_gw,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_nic_removed_stack_stops,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_arp_reply, fake_cm_setup,
