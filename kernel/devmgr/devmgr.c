@@ -518,6 +518,7 @@ int devmgr_host_reset(void)
 	next_owner = 1;
 	ids_out_said = false;
 	faults_seen = 0;
+	devmgr_policy_host_reset();
 	return 0;
 }
 #endif
