@@ -191,7 +191,7 @@ void devmgr_bind(struct pci_dev *d)
 	}
 	d->restart.up_us = t0;
 	d->restart.spent = false;
-	d->restart.shut = false;
+	d->restart.shut = PCI_NOT_SHUT;
 	if (!strcmp(d->state, "unbound"))
 		strlcpy(d->state, "running", sizeof(d->state));
 	bound[nbound++] = d;
@@ -247,7 +247,7 @@ void devmgr_shutdown(void)
 	 * left running for want of a detach may still report */
 	for (unsigned i = 0; i < pci_ndevs; i++) {
 		pci_devs[i].restart.pending = false;
-		pci_devs[i].restart.shut = true;
+		pci_devs[i].restart.shut = PCI_SHUT;
 	}
 }
 
@@ -355,13 +355,13 @@ void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why)
 	/* the kernel is leaving (devmgr_shutdown): a function left running
 	 * without a detach is not bound again behind it */
 	if (r->shut) {
-		if (r->left != owner) {
+		if (r->shut == PCI_SHUT) {
 			pci_addr_str(d, a, sizeof(a));
 			kprintf("devmgr: %s %s failed (%s) after "
 				"devmgr_shutdown; not restarted\n",
 				a, d->drv->name, why);
 		}
-		r->left = owner;
+		r->shut = PCI_SHUT_SAID;
 		return;
 	}
 	/* a failure already acted on */
@@ -496,7 +496,7 @@ bool devmgr_poll(void)
 		 * restarted as for any failure, within the budget — a fresh
 		 * bind, under a new owner with a new broker, windows, vectors
 		 * and pools, the one bring-up path there is. Not after
-		 * devmgr_shutdown, where left marks a report already said */
+		 * devmgr_shutdown: nothing is restarted then */
 		if (r->left && r->left == d->owner && d->drv && !r->busy &&
 		    !r->shut && !auth_owner_revoked(r->left)) {
 			uint16_t owner = r->left;

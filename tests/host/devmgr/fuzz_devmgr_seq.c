@@ -161,7 +161,8 @@ static void in_handler(struct pci_dev *d, uint8_t arg)
 	if (shim_kprintf_calls != lines || r->pending != was.pending ||
 	    r->at_us != was.at_us || r->used != was.used ||
 	    r->spent != was.spent || r->count != was.count ||
-	    r->left != was.left || r->why != was.why || r->up_us != was.up_us)
+	    r->left != was.left || r->shut != was.shut || r->why != was.why ||
+	    r->up_us != was.up_us)
 		bug("devmgr_failed acted inside an interrupt handler",
 		    (unsigned)(d - pci_devs));
 	if (r->held != (current ? owner : was.held))

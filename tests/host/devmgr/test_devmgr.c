@@ -53,13 +53,14 @@ int virtio_broker_open(struct pci_dev *d, uint16_t owner,
 	return broker_ok ? 0 : -1;
 }
 
-struct pci_dev pci_devs[10]; /* [8]: the supervisor's flaky one, [9]: the
-			      brokered one, each bound by its tests */
+/* [8]: the supervisor's flaky one, [9]: the brokered one, [10]: one with
+ * no detach, each bound by its tests */
+struct pci_dev pci_devs[11];
 unsigned pci_ndevs;
 
 /* each function's Command register as pci_enable last left it (the
  * shim's weak one records nothing) */
-static uint16_t cmd[10];
+static uint16_t cmd[ARRAY_SIZE(pci_devs)];
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 {
 	cmd[d - pci_devs] =
@@ -190,6 +191,8 @@ static int flaky_detach(struct pci_dev *d)
 	return 0;
 }
 DRIVER(flaky, 0x0007, NULL, flaky_attach, flaky_detach);
+/* no detach: devmgr_shutdown leaves it running */
+DRIVER(nodetach, 0x0009, NULL, quiet_attach, NULL);
 
 static const struct pci_match brokered_ids[] = {{0x1234, 0x0008, 0, 0}};
 static const struct driver brokered_drv = {.name = "brokered",
@@ -204,6 +207,7 @@ const struct driver *const devmgr_drivers[] = {
     &halfway_identify_drv, &unterminated_drv,
     &halfway_blockdev_drv, &slow_drv,
     &unconfirmed_drv,	   &flaky_drv,
+    &nodetach_drv,
 };
 const unsigned devmgr_ndrivers = ARRAY_SIZE(devmgr_drivers);
 
@@ -1059,6 +1063,52 @@ static void test_no_restart_after_shutdown(void **st)
 	assert_int_equal(d->restart.count, 0);
 }
 
+/* an owner revoked on purpose before devmgr_shutdown (its report: the
+ * "left to whoever revoked it" line), its driver without a detach left
+ * running by the shutdown: the owner reinstated after the shutdown
+ * restarts nothing and says nothing, and the driver's report after it is
+ * the after-shutdown line, once. Before, one field (left) held both "left
+ * to the revoker" and "the after-shutdown line said" for the same owner,
+ * so that report said nothing at all */
+static void test_revoked_then_shutdown_report_said(void **st)
+{
+	(void)st;
+	struct pci_dev *d = &pci_devs[10];
+	d->dev = 10;
+	d->vendor = 0x1234;
+	d->device = 0x0009;
+	strlcpy(d->state, "unbound", sizeof(d->state));
+	pci_ndevs = 11;
+	devmgr_bind(d);
+	assert_ptr_equal(d->drv, &nodetach_drv);
+	uint16_t owner = d->owner;
+	advance_us(DEVMGR_RESTART_CLEAN_US);
+	assert_true(auth_owner_revoke(owner, "operator") >= 0);
+	shim_count_lines("devmgr: 0000:00:0a.0 nodetach failed");
+	devmgr_failed(d, owner, "owner revoked");
+	assert_int_equal(shim_counted, 1);
+	assert_non_null(strstr(shim_last_line, "left to whoever revoked it"));
+	devmgr_shutdown();
+	assert_ptr_equal(d->drv, &nodetach_drv); /* left running */
+	/* reinstated after the shutdown: nothing restarted, nothing said */
+	assert_int_equal(auth_owner_reinstate(owner), 0);
+	shim_count_lines("devmgr: ");
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	assert_int_equal(shim_counted, 0);
+	shim_count_lines("devmgr: ");
+	devmgr_failed(d, owner, "broken ring");
+	devmgr_failed(d, owner, "broken ring");
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
+	assert_non_null(strstr(shim_last_line,
+			       "devmgr: 0000:00:0a.0 nodetach failed (broken "
+			       "ring) after devmgr_shutdown; not restarted"));
+	assert_int_equal(d->owner, owner);
+	assert_int_equal(d->restart.count, 0);
+	assert_false(d->restart.pending);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -1085,6 +1135,7 @@ int main(void)
 	    cmocka_unit_test(test_shutdown_calls_off_due_restarts),
 	    cmocka_unit_test(test_failure_in_interrupt_only_recorded),
 	    cmocka_unit_test(test_failure_from_stale_owner_ignored),
+	    cmocka_unit_test(test_revoked_then_shutdown_report_said),
 	    cmocka_unit_test(test_restart_when_owner_ids_run_out),
 	    cmocka_unit_test(test_no_restart_after_shutdown),
 	};
