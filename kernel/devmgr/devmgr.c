@@ -28,17 +28,16 @@ static unsigned nbound;
 /* auth_fault_revocations at devmgr_poll's last look */
 static uint32_t faults_seen;
 
-/* d out of the bind order, the rest kept in theirs; false when absent */
-static bool bound_drop(const struct pci_dev *d)
+/* d out of the bind order, the rest kept in theirs (absent: nothing) */
+static void bound_drop(const struct pci_dev *d)
 {
 	for (unsigned i = 0; i < nbound; i++)
 		if (bound[i] == d) {
 			memmove(&bound[i], &bound[i + 1],
 				(nbound - i - 1) * sizeof(bound[0]));
 			bound[--nbound] = NULL;
-			return true;
+			return;
 		}
-	return false;
 }
 
 static bool devmgr_match(const struct pci_match *m, const struct pci_dev *d)
@@ -145,9 +144,10 @@ void devmgr_bind(struct pci_dev *d)
 	const struct driver *drv = devmgr_find(d);
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
-	/* bound, or still holding the owner a shutdown or a failed attach
-	 * left it (devmgr_unbind gives that back first) */
-	if (!drv || d->drv || (d->owner && auth_owner_facts(d->owner)))
+	/* bound (a driver holds its owner), or still holding the owner a
+	 * shutdown or a failed attach left it (devmgr_unbind gives that back
+	 * first) */
+	if (!drv || auth_owner_facts(d->owner))
 		return;
 	enum dma_backend b = DMA_BACKEND_NONE;
 	if (drv->dma) {
@@ -163,30 +163,28 @@ void devmgr_bind(struct pci_dev *d)
 	uint64_t t0 = time_now_us();
 	unsigned nbd = nblockdevs;
 	/* a failure the driver reports inside identify or attach is not the
-	 * supervisor's: the attach's own answer unwinds it */
-	bool busy = d->restart.busy;
+	 * supervisor's: the attach's own answer unwinds it. Binds and
+	 * unbinds never nest: busy is false on the way in */
 	d->restart.busy = true;
 	const char *refused = devmgr_own(d, drv, b);
-	if (refused) {
-		devmgr_unwind(d, refused, nbd);
-		d->restart.busy = busy;
-		return;
-	}
 	/* every function in bound[] holds an owner of the authority
 	 * layer's AUTH_OWNER_MAX, so one bound just now has room; checked
-	 * all the same, before any driver code runs */
-	if (nbound == ARRAY_SIZE(bound)) {
+	 * all the same, before any driver code runs (make mutate: the check
+	 * made if (0) survives, as no test can fill bound[] past the owner
+	 * table) */
+	if (!refused && nbound == ARRAY_SIZE(bound)) {
 		kprintf("devmgr: %s %s: not bound (%u functions bound)\n", a,
 			drv->name, nbound);
-		devmgr_unwind(d, "refused: no owner", nbd);
-		d->restart.busy = busy;
-		return;
+		refused = "refused: no owner";
 	}
-	d->drv = drv;
-	int r = drv->attach(d, d->owner);
-	d->restart.busy = busy;
-	if (r != 0) {
-		devmgr_unwind(d, "attach failed", nbd);
+	if (!refused) {
+		d->drv = drv;
+		if (drv->attach(d, d->owner) != 0)
+			refused = "attach failed";
+	}
+	d->restart.busy = false;
+	if (refused) {
+		devmgr_unwind(d, refused, nbd);
 		return;
 	}
 	d->restart.up_us = t0;
@@ -256,7 +254,7 @@ int devmgr_unbind(struct pci_dev *d)
 	const struct driver *drv = d->drv;
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
-	if (!d->owner || !auth_owner_facts(d->owner)) {
+	if (!auth_owner_facts(d->owner)) {
 		kprintf("devmgr: %s: unable to unbind (not bound)\n", a);
 		return -1;
 	}
@@ -266,19 +264,18 @@ int devmgr_unbind(struct pci_dev *d)
 	 * its state says; one whose attach failed was never confirmed. A
 	 * failure the detach reports is the going instance's: not acted on
 	 * (busy) */
-	bool busy = d->restart.busy;
 	d->restart.busy = true;
 	int r = drv ? (drv->detach ? drv->detach(d) : 1)
 		: !strcmp(d->state, "shut down") ? 0
 						 : 1;
-	d->restart.busy = busy;
+	d->restart.busy = false;
 	/* an unbind from outside the supervisor (an operator's, a proof's)
-	 * is not fought: a restart due is called off */
-	if (!busy)
-		d->restart.pending = false;
+	 * is not fought: a restart due is called off (a restart's own
+	 * unbind comes after it took the restart off) */
+	d->restart.pending = false;
 	uint16_t owner = d->owner;
 	int w = auth_owner_unbind(owner, r == 0);
-	(void)bound_drop(d);
+	bound_drop(d);
 	d->drv = NULL;
 	/* decoding nothing until the next attach, as after a failed one */
 	pci_enable(d, false, false, false);
@@ -295,7 +292,7 @@ int devmgr_unbind(struct pci_dev *d)
 
 int devmgr_rebind(struct pci_dev *d)
 {
-	if (d->drv || (d->owner && auth_owner_facts(d->owner))) {
+	if (auth_owner_facts(d->owner)) {
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
 		kprintf("devmgr: %s: unable to rebind (owner %u holds it)\n", a,
@@ -340,7 +337,7 @@ void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why)
 	struct pci_restart *r = &d->restart;
 	char a[16];
 	/* a stale instance */
-	if (!d->drv || !owner || owner != d->owner)
+	if (!d->drv || owner != d->owner) /* a driver holds a nonzero owner */
 		return;
 	/* inside an attach or a restart, or an interrupt handler (it may
 	 * have cut into the main loop's own use of r): held, and said again
@@ -485,7 +482,7 @@ bool devmgr_poll(void)
 	for (unsigned i = 0; i < pci_ndevs; i++) {
 		struct pci_dev *d = &pci_devs[i];
 		struct pci_restart *r = &d->restart;
-		if (r->held && !r->busy) {
+		if (r->held) { /* not busy: binds do not call devmgr_poll */
 			const char *why;
 			uint16_t owner = held_take(r, &why);
 			devmgr_failed(d, owner, why);
@@ -497,8 +494,8 @@ bool devmgr_poll(void)
 		 * bind, under a new owner with a new broker, windows, vectors
 		 * and pools, the one bring-up path there is. Not after
 		 * devmgr_shutdown: nothing is restarted then */
-		if (r->left && r->left == d->owner && d->drv && !r->busy &&
-		    !r->shut && !auth_owner_revoked(r->left)) {
+		if (d->drv && r->left == d->owner && !r->shut &&
+		    !auth_owner_revoked(r->left)) {
 			uint16_t owner = r->left;
 			r->left = 0;
 			devmgr_failed(d, owner, "owner reinstated");

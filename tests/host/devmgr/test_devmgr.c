@@ -260,6 +260,14 @@ static void test_attach_fails_halfway(void **st)
 	/* seized and parked, never freed: what the driver kept (virtio-net's
 	 * pool after an unconfirmed reset) stays out of the allocator */
 	assert_int_equal(kept_pool_freed, 0);
+	/* a report naming the owner the failed attach left it: no driver
+	 * holds it, so a stale instance's — no line, nothing due or left */
+	shim_count_lines("devmgr: ");
+	devmgr_failed(d, d->owner, "late");
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 0);
+	assert_false(d->restart.pending);
+	assert_int_equal(d->restart.left, 0);
 }
 
 /* identify took a pool and failed: the same, and attach never ran for it */
@@ -467,10 +475,29 @@ static void test_unbind_rebind(void **st)
 	(void)st;
 	struct pci_dev *a = &pci_devs[6], *b = &pci_devs[7];
 	assert_null(a->drv); /* shut down by the test before */
-	/* still its owner's: unbound first, the shutdown's answer kept */
+	/* still its owner's: unbound first, the shutdown's answer kept; a
+	 * bind leaves it alone, a rebind says why not */
+	uint16_t was = a->owner;
+	shim_count_lines("devmgr: ");
+	devmgr_bind(a);
+	assert_int_equal(shim_counted, 0);
+	assert_int_equal(a->owner, was);
 	assert_int_equal(devmgr_rebind(a), -1);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
+	char want[96];
+	snprintf(want, sizeof(want),
+		 "devmgr: 0000:00:06.0: unable to rebind (owner %u holds it)",
+		 was);
+	assert_non_null(strstr(shim_last_line, want));
 	assert_int_equal(devmgr_unbind(a), 0);
+	snprintf(want, sizeof(want),
+		 "(detach confirmed; owner %u gave everything back)\n", was);
+	assert_non_null(strstr(shim_last_line,
+			       "devmgr: 0000:00:06.0 (shut down) unbound in "));
+	assert_non_null(strstr(shim_last_line, want));
 	assert_int_equal(devmgr_unbind(b), 0); /* nothing held to withhold */
+	assert_non_null(strstr(shim_last_line, "(detach not confirmed; owner"));
 	assert_int_equal(devmgr_rebind(a), 0);
 	assert_int_equal(devmgr_rebind(b), 0);
 	assert_int_equal(devmgr_rebind(a), -1); /* bound */
@@ -490,6 +517,8 @@ static void test_unbind_rebind(void **st)
 	assert_int_equal(cmd[6], 0);
 	assert_int_equal(shim_pages_in_use, out + 1); /* b's pool */
 	assert_int_equal(devmgr_unbind(b), 1); /* not confirmed: withheld */
+	assert_non_null(strstr(shim_last_line, "(detach not confirmed; owner"));
+	assert_non_null(strstr(shim_last_line, " withheld memory)\n"));
 	assert_int_equal(shim_pages_in_use, out + 1);
 	assert_int_equal(devmgr_unbind(a), -1);
 	assert_false(dma_pool_live(&pa));
@@ -505,8 +534,18 @@ static void test_unbind_rebind(void **st)
 		assert_int_equal(devmgr_rebind(a), 0);
 	}
 	assert_int_equal(shim_pages_in_use, out + 1);
+	/* a function whose attach failed holds its owner but is not in the
+	 * bind order: its unbind leaves the order as it was (02.0, bound
+	 * first, still in it) */
+	assert_null(pci_devs[0].drv);
+	assert_non_null(auth_owner_facts(pci_devs[0].owner));
+	assert_int_equal(devmgr_unbind(&pci_devs[0]), 1); /* its pool kept */
+	assert_non_null(strstr(shim_last_line, "(detach not confirmed; owner"));
 	ndetached = 0;
+	shim_count_lines("devmgr: 0000:00:02.0 unterminated: no detach");
 	devmgr_shutdown();
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
 	assert_int_equal(ndetached, 1);
 	assert_int_equal(detached[0], 6);
 }
@@ -699,7 +738,11 @@ static void test_restart_not_against_revocation(void **st)
 	assert_int_equal(devmgr_rebind(d), 0);
 	/* fenced: it may still reach memory given back */
 	d->fenced = true;
+	shim_count_lines("devmgr: ");
 	devmgr_failed(d, d->owner, "NVMe controller given up");
+	devmgr_failed(d, d->owner, "NVMe controller given up"); /* once */
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
 	assert_false(d->restart.pending);
 	assert_non_null(strstr(shim_last_line, "fenced"));
 	d->fenced = false;
@@ -733,6 +776,14 @@ static void test_broker_opened_before_driver(void **st)
 	assert_int_equal(brokered_attaches, 1);
 	assert_int_equal(broker_owner, d->owner);
 	assert_ptr_equal(d->drv, &brokered_drv);
+	/* nothing of the refused bind lingers: a report is acted on, not
+	 * held as if inside a bind; the operator's unbind calls it off */
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_true(d->restart.pending);
+	assert_int_equal(d->restart.held, 0);
+	assert_int_equal(devmgr_unbind(d), 0); /* it holds nothing */
+	assert_false(d->restart.pending);
+	assert_int_equal(devmgr_rebind(d), 0);
 }
 
 /* the flaky function bound afresh, with a full budget: unbound and bound
@@ -842,7 +893,11 @@ static void test_failure_inside_attach_restarted(void **st)
 	flaky_report_in_detach = true;
 	devmgr_failed(d, d->owner, "broken ring");
 	owner = d->owner;
+	shim_count_lines("broken ring at detach");
 	assert_int_equal(poll_for(4 * DEVMGR_RESTART_DELAY_US + 2000), 1);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 0);
+	assert_non_null(strstr(shim_last_line, "restarted (broken ring), 3"));
 	flaky_report_in_detach = false;
 	assert_true(d->owner != owner);
 	assert_int_equal(d->restart.used, 3);
