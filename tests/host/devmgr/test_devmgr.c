@@ -1063,6 +1063,22 @@ static void test_restart_when_owner_ids_run_out(void **st)
 		assert_true(devmgr_unbind(d) >= 0);
 	assert_int_equal(devmgr_rebind(d), 0);
 	shim_quiet = 1;
+	while (d->owner < UINT16_MAX - 2) {
+		assert_int_equal(devmgr_unbind(d), 0);
+		assert_int_equal(devmgr_rebind(d), 0);
+	}
+	/* a restart whose bring-up fails with one id still to come is
+	 * tried again (the budget is not spent for want of ids) */
+	advance_us(DEVMGR_RESTART_CLEAN_US);
+	flaky_down = true;
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	flaky_down = false;
+	assert_null(d->drv);
+	assert_int_equal(d->owner, UINT16_MAX - 1);
+	assert_true(d->restart.pending);
+	assert_false(d->restart.spent);
+	assert_non_null(strstr(shim_last_line, "next in 2000 ms"));
 	while (d->owner < UINT16_MAX) {
 		assert_int_equal(devmgr_unbind(d), 0);
 		assert_int_equal(devmgr_rebind(d), 0);

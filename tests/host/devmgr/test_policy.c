@@ -422,14 +422,16 @@ static void test_dmar_in_scope_gets_iommu_backend(void **st)
  * Before (no supervisor) the faulted function stayed revoked */
 static void dmar_fault_restarted(void)
 {
-	static const uint16_t ids[] = {DEV_DISK};
+	/* the second function did not fault: left alone */
+	static const uint16_t ids[] = {DEV_DISK, DEV_NODMA};
 	dma_opt = "iommu";
 	iommu_table = "DMAR";
-	devices(ids, 1);
+	devices(ids, 2);
 	devmgr_bind_all();
-	struct pci_dev *d = &pci_devs[0];
-	uint16_t owner = d->owner;
+	struct pci_dev *d = &pci_devs[0], *e = &pci_devs[1];
+	uint16_t owner = d->owner, other = e->owner;
 	SHIM_CHECK(d->drv == &disk_drv && backend_of(0) == DMA_BACKEND_IOMMU);
+	SHIM_CHECK(e->drv == &nodma_drv && other);
 	shim_iommu_owner = owner;
 	shim_iommu_fault();
 	SHIM_CHECK(auth_poll() == 1 && auth_owner_faulted(owner));
@@ -441,6 +443,8 @@ static void dmar_fault_restarted(void)
 	SHIM_CHECK(backend_of(0) == DMA_BACKEND_IOMMU);
 	SHIM_CHECK(!auth_owner_revoked(d->owner) && attached[1] == 2);
 	SHIM_CHECK(d->restart.count == 1);
+	SHIM_CHECK(e->owner == other && !e->restart.pending &&
+		   e->restart.count == 0);
 	/* on purpose: not fought */
 	owner = d->owner;
 	shim_iommu_owner = owner;
