@@ -462,6 +462,44 @@ static void test_dma_fault_restarted_by_supervisor(void **st)
 	in_child(dmar_fault_restarted);
 }
 
+/* devmgr_host_reset (a fuzzer's next input) refuses while any function
+ * holds an owner — one bound, and one whose attach failed (not in the
+ * bind order) — and changes nothing then; once every one was given back
+ * it starts owner ids at 1 again and forgets the DMA faults it had seen,
+ * so a fault after it is restarted as the first one was */
+static void host_reset_like_boot(void)
+{
+	static const uint16_t ids[] = {DEV_DISK, DEV_FAILS};
+	dma_opt = "iommu";
+	iommu_table = "DMAR";
+	devices(ids, 2);
+	devmgr_bind_all();
+	struct pci_dev *d = &pci_devs[0], *f = &pci_devs[1];
+	SHIM_CHECK(d->drv == &disk_drv && d->owner == 1);
+	SHIM_CHECK(!f->drv && f->owner == 2 && auth_owner_facts(2));
+	shim_iommu_owner = 1;
+	shim_iommu_fault();
+	SHIM_CHECK(auth_poll() == 1 && !devmgr_poll() && d->restart.pending);
+	SHIM_CHECK(devmgr_host_reset() == -1);
+	SHIM_CHECK(devmgr_unbind(d) == 0);
+	SHIM_CHECK(devmgr_host_reset() == -1); /* 02's owner still held */
+	SHIM_CHECK(auth_owner_facts(2));
+	SHIM_CHECK(devmgr_unbind(f) >= 0);
+	SHIM_CHECK(devmgr_host_reset() == 0);
+	memset(&d->restart, 0, sizeof(d->restart));
+	shim_iommu_quarantined = false;
+	SHIM_CHECK(devmgr_rebind(d) == 0 && d->owner == 1);
+	shim_iommu_owner = 1;
+	shim_iommu_fault();
+	SHIM_CHECK(auth_poll() == 1 && auth_owner_faulted(1));
+	SHIM_CHECK(!devmgr_poll() && d->restart.pending);
+}
+static void test_host_reset_like_boot(void **st)
+{
+	(void)st;
+	in_child(host_reset_like_boot);
+}
+
 /* a DMA fault on the NEW owner right after each restart: restarted
  * again inside the same streak, 2 s then 4 s later, each under a fresh
  * owner in a fresh domain; the fault after the third restart spends the
@@ -1110,6 +1148,7 @@ int main(void)
 	    cmocka_unit_test(test_dmar_in_scope_gets_iommu_backend),
 	    cmocka_unit_test(test_dma_fault_restarted_by_supervisor),
 	    cmocka_unit_test(test_dma_fault_on_new_owner_after_restart),
+	    cmocka_unit_test(test_host_reset_like_boot),
 	    cmocka_unit_test(test_no_dma_driver_bound_without_policy),
 	    cmocka_unit_test(
 		test_failed_attach_without_blockdev_says_nothing_dropped),
