@@ -107,7 +107,11 @@ static const char *devmgr_own(struct pci_dev *d, const struct driver *drv,
 		return NULL;
 	if (drv->identify(d, d->owner, &id) != 0)
 		return "refused: identify";
-	/* the driver's strings: the policy reads them only as terminated */
+	/* the driver's strings: the policy reads them only as terminated
+	 * (make mutate: deleting the model's cut survives, an equivalent
+	 * here — serial follows model in struct dev_identity and is cut
+	 * before the policy reads either, so the read stops inside id and
+	 * every copy is cut at 40) */
 	id.model[sizeof(id.model) - 1] = 0;
 	id.serial[sizeof(id.serial) - 1] = 0;
 	uint64_t limit = devmgr_shape_identify(d, id.serial, id.model);
@@ -227,6 +231,8 @@ void devmgr_shutdown(void)
 		}
 		uint64_t t0 = time_now_us();
 		int r = drv->detach(d);
+		/* (make mutate: r > 0 made r >= 0 here and below survives, an
+		 * equivalent: r == 0 is taken first) */
 		kprintf("devmgr: %s %s %s in %llu us\n", a, drv->name,
 			r == 0	? "shut down"
 			: r > 0 ? "stopped without a confirmed shutdown"
@@ -280,6 +286,7 @@ int devmgr_unbind(struct pci_dev *d)
 	/* decoding nothing until the next attach, as after a failed one */
 	pci_enable(d, false, false, false);
 	strlcpy(d->state, "unbound", sizeof(d->state));
+	/* (r > 0 made r >= 0: an equivalent, as in devmgr_shutdown) */
 	kprintf("devmgr: %s %s unbound in %llu us (detach %s; owner %u %s)\n",
 		a, drv ? drv->name : "(shut down)",
 		(unsigned long long)(time_now_us() - t0),
@@ -478,11 +485,17 @@ bool devmgr_poll(void)
 		if (auth_owner_faulted(d->owner))
 			devmgr_failed(d, d->owner, "DMA fault");
 	}
+	/* (make mutate: deleting this survives, an equivalent but for
+	 * time: every later look finds each faulted owner acted on already —
+	 * due, spent, or given back by its restart) */
 	faults_seen = faults;
 	for (unsigned i = 0; i < pci_ndevs; i++) {
 		struct pci_dev *d = &pci_devs[i];
 		struct pci_restart *r = &d->restart;
-		if (r->held) { /* not busy: binds do not call devmgr_poll */
+		/* not busy: binds do not call devmgr_poll. (make mutate: if (1)
+		 * survives, an equivalent but for time: no report held, owner
+		 * 0, which devmgr_failed drops as stale) */
+		if (r->held) {
 			const char *why;
 			uint16_t owner = held_take(r, &why);
 			devmgr_failed(d, owner, why);
@@ -497,6 +510,10 @@ bool devmgr_poll(void)
 		if (d->drv && r->left == d->owner && !r->shut &&
 		    !auth_owner_revoked(r->left)) {
 			uint16_t owner = r->left;
+			/* (make mutate: deleting this survives, an equivalent:
+			 * the failure recorded next leaves the function due or
+			 * spent, and its restart binds a new owner or, called
+			 * off, sets left anew) */
 			r->left = 0;
 			devmgr_failed(d, owner, "owner reinstated");
 		}
@@ -513,6 +530,8 @@ int devmgr_host_reset(void)
 	if (nbound || auth_owner_host_reset() != 0)
 		return -1;
 	next_owner = 1;
+	/* (make mutate: deleting this survives: seen only after 65,535 more
+	 * binds, which no fuzz input makes) */
 	ids_out_said = false;
 	faults_seen = 0;
 	devmgr_policy_host_reset();

@@ -494,6 +494,35 @@ static void host_reset_like_boot(void)
 	SHIM_CHECK(auth_poll() == 1 && auth_owner_faulted(1));
 	SHIM_CHECK(!devmgr_poll() && d->restart.pending);
 }
+/* a restart whose bring-up was refused before any owner was bound (the
+ * IOMMU unit failed since: "refused: no dma") leaves nothing to unbind:
+ * the next restart binds again without an "unable to unbind" line */
+static void restart_after_refused_bring_up(void)
+{
+	static const uint16_t ids[] = {DEV_DISK};
+	dma_opt = "iommu";
+	iommu_table = "DMAR";
+	devices(ids, 1);
+	devmgr_bind_all();
+	struct pci_dev *d = &pci_devs[0];
+	SHIM_CHECK(d->drv == &disk_drv);
+	devmgr_failed(d, d->owner, "broken ring");
+	shim_iommu_unit_failed = true;
+	shim_clock_ns += DEVMGR_RESTART_DELAY_US * 1000;
+	SHIM_CHECK(devmgr_poll());
+	SHIM_CHECK(!d->drv && !d->owner && d->restart.pending);
+	SHIM_CHECK(!strcmp(d->state, "refused: no dma"));
+	shim_clock_ns += 2 * DEVMGR_RESTART_DELAY_US * 1000;
+	SHIM_CHECK(devmgr_poll());
+	SHIM_CHECK(lines_with("unable to unbind", NULL) == 0);
+	SHIM_CHECK(d->restart.count == 2);
+}
+static void test_restart_after_refused_bring_up(void **st)
+{
+	(void)st;
+	in_child(restart_after_refused_bring_up);
+}
+
 static void test_host_reset_like_boot(void **st)
 {
 	(void)st;
@@ -1149,6 +1178,7 @@ int main(void)
 	    cmocka_unit_test(test_dma_fault_restarted_by_supervisor),
 	    cmocka_unit_test(test_dma_fault_on_new_owner_after_restart),
 	    cmocka_unit_test(test_host_reset_like_boot),
+	    cmocka_unit_test(test_restart_after_refused_bring_up),
 	    cmocka_unit_test(test_no_dma_driver_bound_without_policy),
 	    cmocka_unit_test(
 		test_failed_attach_without_blockdev_says_nothing_dropped),
