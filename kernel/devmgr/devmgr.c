@@ -28,7 +28,10 @@ static unsigned nbound;
 /* auth_fault_revocations at devmgr_poll's last look */
 static uint32_t faults_seen;
 
-/* d out of the bind order, the rest kept in theirs (absent: nothing) */
+/* d out of the bind order, the rest kept in theirs (absent: nothing).
+ * (make mutate: i <= nbound survives, an equivalent: bound[nbound] is
+ * NULL while nbound < AUTH_OWNER_MAX, and with AUTH_OWNER_MAX bound no
+ * function outside bound[] holds an owner to be unbound) */
 static void bound_drop(const struct pci_dev *d)
 {
 	for (unsigned i = 0; i < nbound; i++)
@@ -274,6 +277,8 @@ int devmgr_unbind(struct pci_dev *d)
 	int r = drv ? (drv->detach ? drv->detach(d) : 1)
 		: !strcmp(d->state, "shut down") ? 0
 						 : 1;
+	/* (make mutate: deleting this survives, an equivalent: with no
+	 * driver every report is stale, and the next bind sets busy anew) */
 	d->restart.busy = false;
 	/* an unbind from outside the supervisor (an operator's, a proof's)
 	 * is not fought: a restart due is called off (a restart's own
