@@ -59,10 +59,20 @@ const char *auth_reason_name(enum auth_reason r)
 	return r < AUTH_NREASONS ? reason_names[r] : "?";
 }
 
+/* auth_refused's lines of capability uses and owner ids not bound: one row
+ * between them */
+static uint8_t said_unowned[AUTH_NREASONS];
+
+#ifdef CAPOS_HOST
+void auth_refusals_host_reset(void)
+{
+	memset(auth_refusals, 0, sizeof(auth_refusals));
+	memset(said_unowned, 0, sizeof(said_unowned));
+}
+#endif
+
 bool auth_refused(uint16_t owner, enum auth_reason r)
 {
-	/* capability uses and owner ids not bound: one row between them */
-	static uint8_t said_unowned[AUTH_NREASONS];
 	uint8_t *row = auth_owner_said(owner);
 	uint8_t *said = &(row ? row : said_unowned)[r];
 	auth_refusals[r]++;

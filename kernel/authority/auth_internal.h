@@ -104,6 +104,11 @@ void auth_owners_json(struct json *j); /* kernel/authority/owner.c */
  * refusals never silence another's. */
 #define AUTH_REFUSAL_LINES 4
 bool auth_refused(uint16_t owner, enum auth_reason r);
+#ifdef CAPOS_HOST
+/* auth_owner_host_reset's: auth_refusals and the shared row as at boot
+ * (the rows of bound owners go with them) */
+void auth_refusals_host_reset(void);
+#endif
 /* A broker call (the virtio and the NVMe broker alike) names its caller,
  * as mmio_grant, irq_bind and auth_kmem_free name theirs: a handle of
  * owner's broker is owner's alone. true when caller is owner; otherwise

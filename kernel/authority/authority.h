@@ -137,8 +137,10 @@ int auth_owner_unbind(uint16_t owner, bool stopped);
 uint64_t auth_unbind_withheld_pages(void);
 #ifdef CAPOS_HOST
 /* host tests (a fuzzer's next input): the owner table as at boot — no id
- * retired, no fault revocation or withheld page counted. Only once every
- * owner was unbound (auth_owner_unbind), else -1 and nothing changed */
+ * retired, no fault revocation, withheld page or refusal counted, no
+ * refusal line said (auth_refused's bound is the process's otherwise).
+ * Only once every owner was unbound (auth_owner_unbind), else -1 and
+ * nothing changed */
 int auth_owner_host_reset(void);
 #endif
 /* the safe point (main loop, proofs): revoke every owner whose device

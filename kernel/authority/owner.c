@@ -529,6 +529,7 @@ int auth_owner_host_reset(void)
 	memset(retired, 0, sizeof(retired));
 	unbind_withheld_pages = 0;
 	fault_revocations = 0;
+	auth_refusals_host_reset();
 	return 0;
 }
 #endif

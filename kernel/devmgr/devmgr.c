@@ -28,17 +28,19 @@ static unsigned nbound;
 /* auth_fault_revocations at devmgr_poll's last look */
 static uint32_t faults_seen;
 
-/* d out of the bind order, the rest kept in theirs; false when absent */
-static bool bound_drop(const struct pci_dev *d)
+/* d out of the bind order, the rest kept in theirs (absent: nothing).
+ * (make mutate: i <= nbound survives, an equivalent: bound[nbound] is
+ * NULL while nbound < AUTH_OWNER_MAX, and with AUTH_OWNER_MAX bound no
+ * function outside bound[] holds an owner to be unbound) */
+static void bound_drop(const struct pci_dev *d)
 {
 	for (unsigned i = 0; i < nbound; i++)
 		if (bound[i] == d) {
 			memmove(&bound[i], &bound[i + 1],
 				(nbound - i - 1) * sizeof(bound[0]));
 			bound[--nbound] = NULL;
-			return true;
+			return;
 		}
-	return false;
 }
 
 static bool devmgr_match(const struct pci_match *m, const struct pci_dev *d)
@@ -108,7 +110,11 @@ static const char *devmgr_own(struct pci_dev *d, const struct driver *drv,
 		return NULL;
 	if (drv->identify(d, d->owner, &id) != 0)
 		return "refused: identify";
-	/* the driver's strings: the policy reads them only as terminated */
+	/* the driver's strings: the policy reads them only as terminated
+	 * (make mutate: deleting the model's cut survives, an equivalent
+	 * here — serial follows model in struct dev_identity and is cut
+	 * before the policy reads either, so the read stops inside id and
+	 * every copy is cut at 40) */
 	id.model[sizeof(id.model) - 1] = 0;
 	id.serial[sizeof(id.serial) - 1] = 0;
 	uint64_t limit = devmgr_shape_identify(d, id.serial, id.model);
@@ -145,9 +151,10 @@ void devmgr_bind(struct pci_dev *d)
 	const struct driver *drv = devmgr_find(d);
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
-	/* bound, or still holding the owner a shutdown or a failed attach
-	 * left it (devmgr_unbind gives that back first) */
-	if (!drv || d->drv || (d->owner && auth_owner_facts(d->owner)))
+	/* bound (a driver holds its owner), or still holding the owner a
+	 * shutdown or a failed attach left it (devmgr_unbind gives that back
+	 * first) */
+	if (!drv || auth_owner_facts(d->owner))
 		return;
 	enum dma_backend b = DMA_BACKEND_NONE;
 	if (drv->dma) {
@@ -163,35 +170,33 @@ void devmgr_bind(struct pci_dev *d)
 	uint64_t t0 = time_now_us();
 	unsigned nbd = nblockdevs;
 	/* a failure the driver reports inside identify or attach is not the
-	 * supervisor's: the attach's own answer unwinds it */
-	bool busy = d->restart.busy;
+	 * supervisor's: the attach's own answer unwinds it. Binds and
+	 * unbinds never nest: busy is false on the way in */
 	d->restart.busy = true;
 	const char *refused = devmgr_own(d, drv, b);
-	if (refused) {
-		devmgr_unwind(d, refused, nbd);
-		d->restart.busy = busy;
-		return;
-	}
 	/* every function in bound[] holds an owner of the authority
 	 * layer's AUTH_OWNER_MAX, so one bound just now has room; checked
-	 * all the same, before any driver code runs */
-	if (nbound == ARRAY_SIZE(bound)) {
+	 * all the same, before any driver code runs (make mutate: the check
+	 * made if (0) survives, as no test can fill bound[] past the owner
+	 * table) */
+	if (!refused && nbound == ARRAY_SIZE(bound)) {
 		kprintf("devmgr: %s %s: not bound (%u functions bound)\n", a,
 			drv->name, nbound);
-		devmgr_unwind(d, "refused: no owner", nbd);
-		d->restart.busy = busy;
-		return;
+		refused = "refused: no owner";
 	}
-	d->drv = drv;
-	int r = drv->attach(d, d->owner);
-	d->restart.busy = busy;
-	if (r != 0) {
-		devmgr_unwind(d, "attach failed", nbd);
+	if (!refused) {
+		d->drv = drv;
+		if (drv->attach(d, d->owner) != 0)
+			refused = "attach failed";
+	}
+	d->restart.busy = false;
+	if (refused) {
+		devmgr_unwind(d, refused, nbd);
 		return;
 	}
 	d->restart.up_us = t0;
 	d->restart.spent = false;
-	d->restart.shut = false;
+	d->restart.shut = PCI_NOT_SHUT;
 	if (!strcmp(d->state, "unbound"))
 		strlcpy(d->state, "running", sizeof(d->state));
 	bound[nbound++] = d;
@@ -229,6 +234,8 @@ void devmgr_shutdown(void)
 		}
 		uint64_t t0 = time_now_us();
 		int r = drv->detach(d);
+		/* (make mutate: r > 0 made r >= 0 here and below survives, an
+		 * equivalent: r == 0 is taken first) */
 		kprintf("devmgr: %s %s %s in %llu us\n", a, drv->name,
 			r == 0	? "shut down"
 			: r > 0 ? "stopped without a confirmed shutdown"
@@ -247,7 +254,7 @@ void devmgr_shutdown(void)
 	 * left running for want of a detach may still report */
 	for (unsigned i = 0; i < pci_ndevs; i++) {
 		pci_devs[i].restart.pending = false;
-		pci_devs[i].restart.shut = true;
+		pci_devs[i].restart.shut = PCI_SHUT;
 	}
 }
 
@@ -256,7 +263,7 @@ int devmgr_unbind(struct pci_dev *d)
 	const struct driver *drv = d->drv;
 	char a[16];
 	pci_addr_str(d, a, sizeof(a));
-	if (!d->owner || !auth_owner_facts(d->owner)) {
+	if (!auth_owner_facts(d->owner)) {
 		kprintf("devmgr: %s: unable to unbind (not bound)\n", a);
 		return -1;
 	}
@@ -266,23 +273,25 @@ int devmgr_unbind(struct pci_dev *d)
 	 * its state says; one whose attach failed was never confirmed. A
 	 * failure the detach reports is the going instance's: not acted on
 	 * (busy) */
-	bool busy = d->restart.busy;
 	d->restart.busy = true;
 	int r = drv ? (drv->detach ? drv->detach(d) : 1)
 		: !strcmp(d->state, "shut down") ? 0
 						 : 1;
-	d->restart.busy = busy;
+	/* (make mutate: deleting this survives, an equivalent: with no
+	 * driver every report is stale, and the next bind sets busy anew) */
+	d->restart.busy = false;
 	/* an unbind from outside the supervisor (an operator's, a proof's)
-	 * is not fought: a restart due is called off */
-	if (!busy)
-		d->restart.pending = false;
+	 * is not fought: a restart due is called off (a restart's own
+	 * unbind comes after it took the restart off) */
+	d->restart.pending = false;
 	uint16_t owner = d->owner;
 	int w = auth_owner_unbind(owner, r == 0);
-	(void)bound_drop(d);
+	bound_drop(d);
 	d->drv = NULL;
 	/* decoding nothing until the next attach, as after a failed one */
 	pci_enable(d, false, false, false);
 	strlcpy(d->state, "unbound", sizeof(d->state));
+	/* (r > 0 made r >= 0: an equivalent, as in devmgr_shutdown) */
 	kprintf("devmgr: %s %s unbound in %llu us (detach %s; owner %u %s)\n",
 		a, drv ? drv->name : "(shut down)",
 		(unsigned long long)(time_now_us() - t0),
@@ -295,7 +304,7 @@ int devmgr_unbind(struct pci_dev *d)
 
 int devmgr_rebind(struct pci_dev *d)
 {
-	if (d->drv || (d->owner && auth_owner_facts(d->owner))) {
+	if (auth_owner_facts(d->owner)) {
 		char a[16];
 		pci_addr_str(d, a, sizeof(a));
 		kprintf("devmgr: %s: unable to rebind (owner %u holds it)\n", a,
@@ -340,7 +349,7 @@ void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why)
 	struct pci_restart *r = &d->restart;
 	char a[16];
 	/* a stale instance */
-	if (!d->drv || !owner || owner != d->owner)
+	if (!d->drv || owner != d->owner) /* a driver holds a nonzero owner */
 		return;
 	/* inside an attach or a restart, or an interrupt handler (it may
 	 * have cut into the main loop's own use of r): held, and said again
@@ -355,13 +364,13 @@ void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why)
 	/* the kernel is leaving (devmgr_shutdown): a function left running
 	 * without a detach is not bound again behind it */
 	if (r->shut) {
-		if (r->left != owner) {
+		if (r->shut == PCI_SHUT) {
 			pci_addr_str(d, a, sizeof(a));
 			kprintf("devmgr: %s %s failed (%s) after "
 				"devmgr_shutdown; not restarted\n",
 				a, d->drv->name, why);
 		}
-		r->left = owner;
+		r->shut = PCI_SHUT_SAID;
 		return;
 	}
 	/* a failure already acted on */
@@ -481,11 +490,17 @@ bool devmgr_poll(void)
 		if (auth_owner_faulted(d->owner))
 			devmgr_failed(d, d->owner, "DMA fault");
 	}
+	/* (make mutate: deleting this survives, an equivalent but for
+	 * time: every later look finds each faulted owner acted on already —
+	 * due, spent, or given back by its restart) */
 	faults_seen = faults;
 	for (unsigned i = 0; i < pci_ndevs; i++) {
 		struct pci_dev *d = &pci_devs[i];
 		struct pci_restart *r = &d->restart;
-		if (r->held && !r->busy) {
+		/* not busy: binds do not call devmgr_poll. (make mutate: if (1)
+		 * survives, an equivalent but for time: no report held, owner
+		 * 0, which devmgr_failed drops as stale) */
+		if (r->held) {
 			const char *why;
 			uint16_t owner = held_take(r, &why);
 			devmgr_failed(d, owner, why);
@@ -496,10 +511,14 @@ bool devmgr_poll(void)
 		 * restarted as for any failure, within the budget — a fresh
 		 * bind, under a new owner with a new broker, windows, vectors
 		 * and pools, the one bring-up path there is. Not after
-		 * devmgr_shutdown, where left marks a report already said */
-		if (r->left && r->left == d->owner && d->drv && !r->busy &&
-		    !r->shut && !auth_owner_revoked(r->left)) {
+		 * devmgr_shutdown: nothing is restarted then */
+		if (d->drv && r->left == d->owner && !r->shut &&
+		    !auth_owner_revoked(r->left)) {
 			uint16_t owner = r->left;
+			/* (make mutate: deleting this survives, an equivalent:
+			 * the failure recorded next leaves the function due or
+			 * spent, and its restart binds a new owner or, called
+			 * off, sets left anew) */
 			r->left = 0;
 			devmgr_failed(d, owner, "owner reinstated");
 		}
@@ -516,8 +535,11 @@ int devmgr_host_reset(void)
 	if (nbound || auth_owner_host_reset() != 0)
 		return -1;
 	next_owner = 1;
+	/* (make mutate: deleting this survives: seen only after 65,535 more
+	 * binds, which no fuzz input makes) */
 	ids_out_said = false;
 	faults_seen = 0;
+	devmgr_policy_host_reset();
 	return 0;
 }
 #endif

@@ -116,11 +116,15 @@ void devmgr_failed(struct pci_dev *d, uint16_t owner, const char *why);
  * something */
 bool devmgr_poll(void);
 #ifdef CAPOS_HOST
-/* host tests (a fuzzer's next input): owner ids from 1 again, the
- * authority layer's owner table as at boot (auth_owner_host_reset). Only
- * once every function was unbound (devmgr_unbind), else -1 and nothing
- * changed; the functions themselves (pci_devs) are the caller's */
+/* host tests (a fuzzer's next input): everything as at boot — owner ids
+ * from 1 again and the "no owner id left" line unsaid, the DMA-fault
+ * count last seen, the policy's records and its platform not read yet
+ * (devmgr_policy_host_reset: its lines said again), the authority layer's
+ * owner table, refusal counts and refusal lines (auth_owner_host_reset).
+ * Only once every function was unbound (devmgr_unbind), else -1 and
+ * nothing changed; the functions themselves (pci_devs) are the caller's */
 int devmgr_host_reset(void);
+void devmgr_policy_host_reset(void);
 #endif
 
 /* kernel/devmgr/policy.c: the DMA backend for a DMA-capable driver on d, and

@@ -81,6 +81,16 @@ static bool phys_make_readable(uint64_t pa, uint64_t len)
 	return true;
 }
 
+#ifdef CAPOS_HOST
+void devmgr_policy_host_reset(void)
+{
+	memset(recs, 0, sizeof(recs));
+	nrecs = 0;
+	memset(&spill, 0, sizeof(spill));
+	memset(&pol, 0, sizeof(pol));
+}
+#endif
+
 const char *devmgr_smbios_read(uint64_t ep, struct smbios_info *s)
 {
 	static char why_map[96];

@@ -46,9 +46,9 @@ struct pci_dev {
 		uint64_t at_us;	 /* pending: when the restart runs */
 		uint64_t up_us;	 /* last bound (or restarted) at */
 		uint32_t count;	 /* restarts run since boot (/api/devices) */
-		uint16_t left;	 /* owner whose report was refused with a
-				  * line (a deliberate revocation, after
-				  * devmgr_shutdown): said once */
+		uint16_t left;	 /* owner left to whoever revoked it on
+				  * purpose (its line said once); restarted
+				  * once reinstated */
 		uint16_t held;	 /* owner that reported inside an attach,
 				  * a restart (busy) or an interrupt
 				  * handler, said again by devmgr_poll */
@@ -57,8 +57,10 @@ struct pci_dev {
 		bool pending;	      /* a restart is due at at_us */
 		bool spent;	      /* budget spent: left failed */
 		bool busy;	      /* inside devmgr_bind or devmgr_unbind */
-		bool shut; /* devmgr_shutdown went over it since its last
-			    * bind: never restarted */
+		/* devmgr_shutdown went over it since its last bind: never
+		 * restarted (PCI_SHUT); a report after it said in its one
+		 * line (PCI_SHUT_SAID) */
+		enum { PCI_NOT_SHUT, PCI_SHUT, PCI_SHUT_SAID } shut;
 	} restart;
 	/* a driver layer's disable of the device failed (the NVMe broker's
 	 * CC.EN=0, kernel/authority/nvme_broker.c): it may still use memory

@@ -5,7 +5,9 @@
  * detach or an interrupt handler, attaches that fail; an operator's (a
  * proof's) unbind, rebind, revocation and reinstatement; the kernel's
  * devmgr_shutdown (function 2's driver has no detach: left running); the
- * clock jumping by milliseconds up to past DEVMGR_RESTART_CLEAN_US.
+ * clock jumping by milliseconds up to past DEVMGR_RESTART_CLEAN_US; a
+ * going driver instance asking the authority layer for kernel memory as
+ * an owner it no longer holds.
  * Oracles, checked after every step by an independent record of what the
  * harness did:
  *   - one live owner at most per function (every id it was seen holding
@@ -20,7 +22,10 @@
  *     function again);
  *   - a report from an interrupt handler only recorded: the function's
  *     restart state as before but the report held (a current owner's),
- *     and no line.
+ *     and no line;
+ *   - inputs independent: each is run twice, after the input before it
+ *     and after itself, and says the same lines and counts the same
+ *     refusals both times (the reset leaves nothing behind).
  * Each input starts from the state of boot, in this process (coverage
  * guides it): every function the last input left holding an owner is
  * given back through the real devmgr_unbind, then owner ids start at 1
@@ -156,7 +161,8 @@ static void in_handler(struct pci_dev *d, uint8_t arg)
 	if (shim_kprintf_calls != lines || r->pending != was.pending ||
 	    r->at_us != was.at_us || r->used != was.used ||
 	    r->spent != was.spent || r->count != was.count ||
-	    r->left != was.left || r->why != was.why || r->up_us != was.up_us)
+	    r->left != was.left || r->shut != was.shut || r->why != was.why ||
+	    r->up_us != was.up_us)
 		bug("devmgr_failed acted inside an interrupt handler",
 		    (unsigned)(d - pci_devs));
 	if (r->held != (current ? owner : was.held))
@@ -192,10 +198,26 @@ static void reset(void)
 	shim_clock_ns = 0;
 }
 
+/* every line an input makes, hashed (FNV-1a, each line and its end) */
+static uint64_t said_hash;
+static void line_hash(const char *line)
+{
+	for (const char *c = line;; c++) {
+		said_hash = (said_hash ^ (uint8_t)*c) * 0x100000001b3ull;
+		if (!*c)
+			break;
+	}
+}
+
+/* the input's steps from the state of boot; said_hash: the lines they
+ * made (not the reset's, which gives back the input before's functions) */
 static void run(const uint8_t *in, size_t n)
 {
 	shim_quiet = 1;
+	shim_line_hook = NULL;
 	reset();
+	said_hash = 0xcbf29ce484222325ull;
+	shim_line_hook = line_hash;
 	pci_ndevs = NFN;
 	for (unsigned i = 0; i < NFN; i++) {
 		struct pci_dev *d = &pci_devs[i];
@@ -210,7 +232,20 @@ static void run(const uint8_t *in, size_t n)
 		uint8_t op = in[p], arg = in[p + 1];
 		unsigned i = arg % NFN;
 		struct pci_dev *d = &pci_devs[i];
-		/* 240..255: the kernel's (below them, op % 12 as before) */
+		/* 224..239: a driver instance asks the authority layer for
+		 * kernel memory as an owner it held, or any id (a going
+		 * instance after its restart): refused unless that owner is
+		 * bound and not revoked, each refusal counted and its line
+		 * bounded (auth_refused); what it got it gives back */
+		if (op >= 224 && op < 240) {
+			uint16_t owner = (uint16_t)(arg / NFN % (max_id + 1));
+			void *p = auth_kmem_alloc(owner, 4096);
+			if (p)
+				auth_kmem_free(owner, p, 4096);
+			check();
+			continue;
+		}
+		/* 240..255: the kernel's (below 224, op % 12 as before) */
 		if (op >= 240) {
 			if (op & 1)
 				in_handler(d, arg);
@@ -272,8 +307,34 @@ static void run(const uint8_t *in, size_t n)
 	}
 }
 
+/* the refusal counts (/api/authority), hashed */
+static uint64_t first_refusals;
+static uint64_t refusals_hash(void)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (unsigned r = 0; r < AUTH_NREASONS; r++)
+		h = (h ^ auth_refusals[r]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Each input is run twice: after the input before it, then after itself.
+ * Both runs start from the state of boot (reset), so they say the same
+ * lines; a difference is state the reset left behind (a refusal line
+ * bounded per process, a once-only line, a counter): inputs would not be
+ * independent, and a crash found would not replay on its own */
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 {
 	run(in, n);
+	uint64_t first = said_hash;
+	first_refusals = refusals_hash();
+	run(in, n);
+	if (refusals_hash() != first_refusals)
+		bug("the same input counted other refusals when run again "
+		    "(state the reset left)",
+		    0);
+	if (said_hash != first)
+		bug("the same input said other lines when run again (state "
+		    "the reset left)",
+		    0);
 	return 0;
 }

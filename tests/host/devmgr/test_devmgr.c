@@ -53,13 +53,14 @@ int virtio_broker_open(struct pci_dev *d, uint16_t owner,
 	return broker_ok ? 0 : -1;
 }
 
-struct pci_dev pci_devs[10]; /* [8]: the supervisor's flaky one, [9]: the
-			      brokered one, each bound by its tests */
+/* [8]: the supervisor's flaky one, [9]: the brokered one, [10]: one with
+ * no detach, each bound by its tests */
+struct pci_dev pci_devs[11];
 unsigned pci_ndevs;
 
 /* each function's Command register as pci_enable last left it (the
  * shim's weak one records nothing) */
-static uint16_t cmd[10];
+static uint16_t cmd[ARRAY_SIZE(pci_devs)];
 void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 {
 	cmd[d - pci_devs] =
@@ -190,6 +191,8 @@ static int flaky_detach(struct pci_dev *d)
 	return 0;
 }
 DRIVER(flaky, 0x0007, NULL, flaky_attach, flaky_detach);
+/* no detach: devmgr_shutdown leaves it running */
+DRIVER(nodetach, 0x0009, NULL, quiet_attach, NULL);
 
 static const struct pci_match brokered_ids[] = {{0x1234, 0x0008, 0, 0}};
 static const struct driver brokered_drv = {.name = "brokered",
@@ -204,6 +207,7 @@ const struct driver *const devmgr_drivers[] = {
     &halfway_identify_drv, &unterminated_drv,
     &halfway_blockdev_drv, &slow_drv,
     &unconfirmed_drv,	   &flaky_drv,
+    &nodetach_drv,
 };
 const unsigned devmgr_ndrivers = ARRAY_SIZE(devmgr_drivers);
 
@@ -256,6 +260,14 @@ static void test_attach_fails_halfway(void **st)
 	/* seized and parked, never freed: what the driver kept (virtio-net's
 	 * pool after an unconfirmed reset) stays out of the allocator */
 	assert_int_equal(kept_pool_freed, 0);
+	/* a report naming the owner the failed attach left it: no driver
+	 * holds it, so a stale instance's — no line, nothing due or left */
+	shim_count_lines("devmgr: ");
+	devmgr_failed(d, d->owner, "late");
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 0);
+	assert_false(d->restart.pending);
+	assert_int_equal(d->restart.left, 0);
 }
 
 /* identify took a pool and failed: the same, and attach never ran for it */
@@ -463,10 +475,29 @@ static void test_unbind_rebind(void **st)
 	(void)st;
 	struct pci_dev *a = &pci_devs[6], *b = &pci_devs[7];
 	assert_null(a->drv); /* shut down by the test before */
-	/* still its owner's: unbound first, the shutdown's answer kept */
+	/* still its owner's: unbound first, the shutdown's answer kept; a
+	 * bind leaves it alone, a rebind says why not */
+	uint16_t was = a->owner;
+	shim_count_lines("devmgr: ");
+	devmgr_bind(a);
+	assert_int_equal(shim_counted, 0);
+	assert_int_equal(a->owner, was);
 	assert_int_equal(devmgr_rebind(a), -1);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
+	char want[96];
+	snprintf(want, sizeof(want),
+		 "devmgr: 0000:00:06.0: unable to rebind (owner %u holds it)",
+		 was);
+	assert_non_null(strstr(shim_last_line, want));
 	assert_int_equal(devmgr_unbind(a), 0);
+	snprintf(want, sizeof(want),
+		 "(detach confirmed; owner %u gave everything back)\n", was);
+	assert_non_null(strstr(shim_last_line,
+			       "devmgr: 0000:00:06.0 (shut down) unbound in "));
+	assert_non_null(strstr(shim_last_line, want));
 	assert_int_equal(devmgr_unbind(b), 0); /* nothing held to withhold */
+	assert_non_null(strstr(shim_last_line, "(detach not confirmed; owner"));
 	assert_int_equal(devmgr_rebind(a), 0);
 	assert_int_equal(devmgr_rebind(b), 0);
 	assert_int_equal(devmgr_rebind(a), -1); /* bound */
@@ -486,6 +517,8 @@ static void test_unbind_rebind(void **st)
 	assert_int_equal(cmd[6], 0);
 	assert_int_equal(shim_pages_in_use, out + 1); /* b's pool */
 	assert_int_equal(devmgr_unbind(b), 1); /* not confirmed: withheld */
+	assert_non_null(strstr(shim_last_line, "(detach not confirmed; owner"));
+	assert_non_null(strstr(shim_last_line, " withheld memory)\n"));
 	assert_int_equal(shim_pages_in_use, out + 1);
 	assert_int_equal(devmgr_unbind(a), -1);
 	assert_false(dma_pool_live(&pa));
@@ -501,8 +534,18 @@ static void test_unbind_rebind(void **st)
 		assert_int_equal(devmgr_rebind(a), 0);
 	}
 	assert_int_equal(shim_pages_in_use, out + 1);
+	/* a function whose attach failed holds its owner but is not in the
+	 * bind order: its unbind leaves the order as it was (02.0, bound
+	 * first, still in it) */
+	assert_null(pci_devs[0].drv);
+	assert_non_null(auth_owner_facts(pci_devs[0].owner));
+	assert_int_equal(devmgr_unbind(&pci_devs[0]), 1); /* its pool kept */
+	assert_non_null(strstr(shim_last_line, "(detach not confirmed; owner"));
 	ndetached = 0;
+	shim_count_lines("devmgr: 0000:00:02.0 unterminated: no detach");
 	devmgr_shutdown();
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
 	assert_int_equal(ndetached, 1);
 	assert_int_equal(detached[0], 6);
 }
@@ -695,7 +738,11 @@ static void test_restart_not_against_revocation(void **st)
 	assert_int_equal(devmgr_rebind(d), 0);
 	/* fenced: it may still reach memory given back */
 	d->fenced = true;
+	shim_count_lines("devmgr: ");
 	devmgr_failed(d, d->owner, "NVMe controller given up");
+	devmgr_failed(d, d->owner, "NVMe controller given up"); /* once */
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
 	assert_false(d->restart.pending);
 	assert_non_null(strstr(shim_last_line, "fenced"));
 	d->fenced = false;
@@ -729,6 +776,14 @@ static void test_broker_opened_before_driver(void **st)
 	assert_int_equal(brokered_attaches, 1);
 	assert_int_equal(broker_owner, d->owner);
 	assert_ptr_equal(d->drv, &brokered_drv);
+	/* nothing of the refused bind lingers: a report is acted on, not
+	 * held as if inside a bind; the operator's unbind calls it off */
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_true(d->restart.pending);
+	assert_int_equal(d->restart.held, 0);
+	assert_int_equal(devmgr_unbind(d), 0); /* it holds nothing */
+	assert_false(d->restart.pending);
+	assert_int_equal(devmgr_rebind(d), 0);
 }
 
 /* the flaky function bound afresh, with a full budget: unbound and bound
@@ -838,7 +893,11 @@ static void test_failure_inside_attach_restarted(void **st)
 	flaky_report_in_detach = true;
 	devmgr_failed(d, d->owner, "broken ring");
 	owner = d->owner;
+	shim_count_lines("broken ring at detach");
 	assert_int_equal(poll_for(4 * DEVMGR_RESTART_DELAY_US + 2000), 1);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 0);
+	assert_non_null(strstr(shim_last_line, "restarted (broken ring), 3"));
 	flaky_report_in_detach = false;
 	assert_true(d->owner != owner);
 	assert_int_equal(d->restart.used, 3);
@@ -1004,6 +1063,22 @@ static void test_restart_when_owner_ids_run_out(void **st)
 		assert_true(devmgr_unbind(d) >= 0);
 	assert_int_equal(devmgr_rebind(d), 0);
 	shim_quiet = 1;
+	while (d->owner < UINT16_MAX - 2) {
+		assert_int_equal(devmgr_unbind(d), 0);
+		assert_int_equal(devmgr_rebind(d), 0);
+	}
+	/* a restart whose bring-up fails with one id still to come is
+	 * tried again (the budget is not spent for want of ids) */
+	advance_us(DEVMGR_RESTART_CLEAN_US);
+	flaky_down = true;
+	devmgr_failed(d, d->owner, "broken ring");
+	assert_int_equal(poll_for(DEVMGR_RESTART_DELAY_US + 2000), 1);
+	flaky_down = false;
+	assert_null(d->drv);
+	assert_int_equal(d->owner, UINT16_MAX - 1);
+	assert_true(d->restart.pending);
+	assert_false(d->restart.spent);
+	assert_non_null(strstr(shim_last_line, "next in 2000 ms"));
 	while (d->owner < UINT16_MAX) {
 		assert_int_equal(devmgr_unbind(d), 0);
 		assert_int_equal(devmgr_rebind(d), 0);
@@ -1059,6 +1134,53 @@ static void test_no_restart_after_shutdown(void **st)
 	assert_int_equal(d->restart.count, 0);
 }
 
+/* an owner revoked on purpose before devmgr_shutdown (its report: the
+ * "left to whoever revoked it" line), its driver without a detach left
+ * running by the shutdown: the owner reinstated after the shutdown
+ * restarts nothing and says nothing, and the driver's report after it is
+ * the after-shutdown line, once. Before, one field (left) held both "left
+ * to the revoker" and "the after-shutdown line said" for the same owner,
+ * so that report said nothing at all */
+static void test_revoked_then_shutdown_report_said(void **st)
+{
+	(void)st;
+	struct pci_dev *d = &pci_devs[10];
+	d->dev = 10;
+	d->vendor = 0x1234;
+	d->device = 0x0009;
+	strlcpy(d->state, "unbound", sizeof(d->state));
+	pci_ndevs = 11;
+	devmgr_bind(d);
+	assert_ptr_equal(d->drv, &nodetach_drv);
+	uint16_t owner = d->owner;
+	advance_us(DEVMGR_RESTART_CLEAN_US);
+	assert_true(auth_owner_revoke(owner, "operator") >= 0);
+	shim_count_lines("devmgr: 0000:00:0a.0 nodetach failed");
+	devmgr_failed(d, owner, "owner revoked");
+	assert_int_equal(shim_counted, 1);
+	assert_non_null(strstr(shim_last_line, "left to whoever revoked it"));
+	devmgr_shutdown();
+	assert_ptr_equal(d->drv, &nodetach_drv); /* left running */
+	/* reinstated after the shutdown: nothing restarted, nothing said */
+	assert_int_equal(auth_owner_reinstate(owner), 0);
+	shim_count_lines("devmgr: ");
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	assert_int_equal(shim_counted, 0);
+	shim_count_lines("devmgr: ");
+	devmgr_failed(d, owner, "broken ring");
+	assert_int_equal(shim_counted, 1); /* said at the first report */
+	assert_non_null(strstr(shim_last_line,
+			       "devmgr: 0000:00:0a.0 nodetach failed (broken "
+			       "ring) after devmgr_shutdown; not restarted"));
+	devmgr_failed(d, owner, "broken ring");
+	assert_int_equal(poll_for(10 * DEVMGR_RESTART_DELAY_US), 0);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
+	assert_int_equal(d->owner, owner);
+	assert_int_equal(d->restart.count, 0);
+	assert_false(d->restart.pending);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -1085,6 +1207,7 @@ int main(void)
 	    cmocka_unit_test(test_shutdown_calls_off_due_restarts),
 	    cmocka_unit_test(test_failure_in_interrupt_only_recorded),
 	    cmocka_unit_test(test_failure_from_stale_owner_ignored),
+	    cmocka_unit_test(test_revoked_then_shutdown_report_said),
 	    cmocka_unit_test(test_restart_when_owner_ids_run_out),
 	    cmocka_unit_test(test_no_restart_after_shutdown),
 	};

@@ -422,14 +422,16 @@ static void test_dmar_in_scope_gets_iommu_backend(void **st)
  * Before (no supervisor) the faulted function stayed revoked */
 static void dmar_fault_restarted(void)
 {
-	static const uint16_t ids[] = {DEV_DISK};
+	/* the second function did not fault: left alone */
+	static const uint16_t ids[] = {DEV_DISK, DEV_NODMA};
 	dma_opt = "iommu";
 	iommu_table = "DMAR";
-	devices(ids, 1);
+	devices(ids, 2);
 	devmgr_bind_all();
-	struct pci_dev *d = &pci_devs[0];
-	uint16_t owner = d->owner;
+	struct pci_dev *d = &pci_devs[0], *e = &pci_devs[1];
+	uint16_t owner = d->owner, other = e->owner;
 	SHIM_CHECK(d->drv == &disk_drv && backend_of(0) == DMA_BACKEND_IOMMU);
+	SHIM_CHECK(e->drv == &nodma_drv && other);
 	shim_iommu_owner = owner;
 	shim_iommu_fault();
 	SHIM_CHECK(auth_poll() == 1 && auth_owner_faulted(owner));
@@ -441,6 +443,8 @@ static void dmar_fault_restarted(void)
 	SHIM_CHECK(backend_of(0) == DMA_BACKEND_IOMMU);
 	SHIM_CHECK(!auth_owner_revoked(d->owner) && attached[1] == 2);
 	SHIM_CHECK(d->restart.count == 1);
+	SHIM_CHECK(e->owner == other && !e->restart.pending &&
+		   e->restart.count == 0);
 	/* on purpose: not fought */
 	owner = d->owner;
 	shim_iommu_owner = owner;
@@ -456,6 +460,73 @@ static void test_dma_fault_restarted_by_supervisor(void **st)
 {
 	(void)st;
 	in_child(dmar_fault_restarted);
+}
+
+/* devmgr_host_reset (a fuzzer's next input) refuses while any function
+ * holds an owner — one bound, and one whose attach failed (not in the
+ * bind order) — and changes nothing then; once every one was given back
+ * it starts owner ids at 1 again and forgets the DMA faults it had seen,
+ * so a fault after it is restarted as the first one was */
+static void host_reset_like_boot(void)
+{
+	static const uint16_t ids[] = {DEV_DISK, DEV_FAILS};
+	dma_opt = "iommu";
+	iommu_table = "DMAR";
+	devices(ids, 2);
+	devmgr_bind_all();
+	struct pci_dev *d = &pci_devs[0], *f = &pci_devs[1];
+	SHIM_CHECK(d->drv == &disk_drv && d->owner == 1);
+	SHIM_CHECK(!f->drv && f->owner == 2 && auth_owner_facts(2));
+	shim_iommu_owner = 1;
+	shim_iommu_fault();
+	SHIM_CHECK(auth_poll() == 1 && !devmgr_poll() && d->restart.pending);
+	SHIM_CHECK(devmgr_host_reset() == -1);
+	SHIM_CHECK(devmgr_unbind(d) == 0);
+	SHIM_CHECK(devmgr_host_reset() == -1); /* 02's owner still held */
+	SHIM_CHECK(auth_owner_facts(2));
+	SHIM_CHECK(devmgr_unbind(f) >= 0);
+	SHIM_CHECK(devmgr_host_reset() == 0);
+	memset(&d->restart, 0, sizeof(d->restart));
+	shim_iommu_quarantined = false;
+	SHIM_CHECK(devmgr_rebind(d) == 0 && d->owner == 1);
+	shim_iommu_owner = 1;
+	shim_iommu_fault();
+	SHIM_CHECK(auth_poll() == 1 && auth_owner_faulted(1));
+	SHIM_CHECK(!devmgr_poll() && d->restart.pending);
+}
+/* a restart whose bring-up was refused before any owner was bound (the
+ * IOMMU unit failed since: "refused: no dma") leaves nothing to unbind:
+ * the next restart binds again without an "unable to unbind" line */
+static void restart_after_refused_bring_up(void)
+{
+	static const uint16_t ids[] = {DEV_DISK};
+	dma_opt = "iommu";
+	iommu_table = "DMAR";
+	devices(ids, 1);
+	devmgr_bind_all();
+	struct pci_dev *d = &pci_devs[0];
+	SHIM_CHECK(d->drv == &disk_drv);
+	devmgr_failed(d, d->owner, "broken ring");
+	shim_iommu_unit_failed = true;
+	shim_clock_ns += DEVMGR_RESTART_DELAY_US * 1000;
+	SHIM_CHECK(devmgr_poll());
+	SHIM_CHECK(!d->drv && !d->owner && d->restart.pending);
+	SHIM_CHECK(!strcmp(d->state, "refused: no dma"));
+	shim_clock_ns += 2 * DEVMGR_RESTART_DELAY_US * 1000;
+	SHIM_CHECK(devmgr_poll());
+	SHIM_CHECK(lines_with("unable to unbind", NULL) == 0);
+	SHIM_CHECK(d->restart.count == 2);
+}
+static void test_restart_after_refused_bring_up(void **st)
+{
+	(void)st;
+	in_child(restart_after_refused_bring_up);
+}
+
+static void test_host_reset_like_boot(void **st)
+{
+	(void)st;
+	in_child(host_reset_like_boot);
 }
 
 /* a DMA fault on the NEW owner right after each restart: restarted
@@ -1106,6 +1177,8 @@ int main(void)
 	    cmocka_unit_test(test_dmar_in_scope_gets_iommu_backend),
 	    cmocka_unit_test(test_dma_fault_restarted_by_supervisor),
 	    cmocka_unit_test(test_dma_fault_on_new_owner_after_restart),
+	    cmocka_unit_test(test_host_reset_like_boot),
+	    cmocka_unit_test(test_restart_after_refused_bring_up),
 	    cmocka_unit_test(test_no_dma_driver_bound_without_policy),
 	    cmocka_unit_test(
 		test_failed_attach_without_blockdev_says_nothing_dropped),
