@@ -151,6 +151,20 @@ def fence_index(ev, code):
     raise AssertionError(f"fence {code} not in the device trace")
 
 
+def only_closing_fence(ev, begin, end, forbidden=("pci_nvme_map_prp", "pci_nvme_read",
+                                                  "pci_nvme_write")):
+    """The device trace between fences begin and end: the one command the
+    device saw is the closing fence (Get Features on the admin SQ), and no
+    event named in forbidden is there. The window, for further checks."""
+    window = ev[fence_index(ev, begin) + 1:fence_index(ev, end)]
+    cmds = [e for e in window if e[0] in ("pci_nvme_admin_cmd", "pci_nvme_io_cmd")]
+    assert len(cmds) == 1 and num(cmds[0][2]["opc"]) == 0x0A, cmds
+    sq_db = [e for e in window if e[0] == "pci_nvme_mmio_doorbell_sq"]
+    assert len(sq_db) == 1 and num(sq_db[0][2]["sqid"]) == 0, sq_db
+    assert not [e for e in window if e[0] in forbidden], window
+    return window
+
+
 @pytest.fixture(scope="module")
 def run():
     # namespace 2 is not granted: its random bytes are checked after
@@ -293,15 +307,9 @@ def test_rebind(run):
                          m.log, re.M), (what, m.tail())
     assert re.search(r"^nvme-broker: sq ring refused: the handle names a closed broker",
                      m.log, re.M), m.tail()
-    lo = fence_index(ev, FENCE_REBIND_OLD)
-    hi = fence_index(ev, FENCE_REBIND_OLD_END)
-    window = ev[lo + 1:hi]
-    cmds = [e for e in window if e[0] in ("pci_nvme_admin_cmd", "pci_nvme_io_cmd")]
-    assert len(cmds) == 1 and num(cmds[0][2]["opc"]) == 0x0A, cmds
-    sq_db = [e for e in window if e[0] == "pci_nvme_mmio_doorbell_sq"]
-    assert len(sq_db) == 1 and num(sq_db[0][2]["sqid"]) == 0, sq_db
-    assert not [e for e in window if e[0] in ("pci_nvme_mmio_stopped", "pci_nvme_map_prp",
-                                              "pci_nvme_read", "pci_nvme_write")], window
+    only_closing_fence(ev, FENCE_REBIND_OLD, FENCE_REBIND_OLD_END,
+                       ("pci_nvme_mmio_stopped", "pci_nvme_map_prp", "pci_nvme_read",
+                        "pci_nvme_write"))
     assert re.search(rf"^authority: owner {old} unbound \(stop confirmed\): 0 pages withheld",
                      m.log, re.M), m.tail()
     names = [e[0] for e in ev]
@@ -425,16 +433,8 @@ def test_hostile_vectors(run):
 def test_hostile_device_witness(run):
     m, _, _, ev, _ = run
     kv = m.proofs["nvme-hostile"].kv
-    lo = fence_index(ev, FENCE_HOSTILE_BEGIN)
-    hi = fence_index(ev, FENCE_HOSTILE_END)
-    window = ev[lo + 1:hi]
     # the only command the device saw is the closing fence (Get Features)
-    cmds = [e for e in window if e[0] in ("pci_nvme_admin_cmd", "pci_nvme_io_cmd")]
-    assert len(cmds) == 1 and num(cmds[0][2]["opc"]) == 0x0A, cmds
-    sq_db = [e for e in window if e[0] == "pci_nvme_mmio_doorbell_sq"]
-    assert len(sq_db) == 1 and num(sq_db[0][2]["sqid"]) == 0, sq_db
-    assert not [e for e in window if e[0] in ("pci_nvme_map_prp", "pci_nvme_read",
-                                              "pci_nvme_write")]
+    only_closing_fence(ev, FENCE_HOSTILE_BEGIN, FENCE_HOSTILE_END)
     # and in the whole run: nothing forbidden reached the device, nothing
     # it was told pointed into the canary or the revoked pool — including
     # every address it mapped (pci_nvme_map_addr covers PRP list entries)

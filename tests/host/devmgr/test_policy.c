@@ -203,6 +203,15 @@ static void devices(const uint16_t *ids, unsigned n)
 	pci_ndevs = n;
 }
 
+/* the functions of ids bound under devmgr.dma=iommu, one VT-d unit (DMAR) */
+static void bind_under_iommu(const uint16_t *ids, unsigned n)
+{
+	dma_opt = "iommu";
+	iommu_table = "DMAR";
+	devices(ids, n);
+	devmgr_bind_all();
+}
+
 /* the four kinds, functions 0-3 */
 static void bind_four(void)
 {
@@ -400,10 +409,7 @@ static void test_iommu_mode_refuses_all_dma_without_iommu(void **st)
 static void dmar_in_scope(void)
 {
 	static const uint16_t ids[] = {DEV_DISK};
-	dma_opt = "iommu";
-	iommu_table = "DMAR";
-	devices(ids, 1);
-	devmgr_bind_all();
+	bind_under_iommu(ids, 1);
 	SHIM_CHECK(pci_devs[0].drv == &disk_drv);
 	SHIM_CHECK(backend_of(0) == DMA_BACKEND_IOMMU);
 	SHIM_CHECK(strstr(render_shape(), "\"iommu_backend\":true"));
@@ -424,10 +430,7 @@ static void dmar_fault_restarted(void)
 {
 	/* the second function did not fault: left alone */
 	static const uint16_t ids[] = {DEV_DISK, DEV_NODMA};
-	dma_opt = "iommu";
-	iommu_table = "DMAR";
-	devices(ids, 2);
-	devmgr_bind_all();
+	bind_under_iommu(ids, 2);
 	struct pci_dev *d = &pci_devs[0], *e = &pci_devs[1];
 	uint16_t owner = d->owner, other = e->owner;
 	SHIM_CHECK(d->drv == &disk_drv && backend_of(0) == DMA_BACKEND_IOMMU);
@@ -470,10 +473,7 @@ static void test_dma_fault_restarted_by_supervisor(void **st)
 static void host_reset_like_boot(void)
 {
 	static const uint16_t ids[] = {DEV_DISK, DEV_FAILS};
-	dma_opt = "iommu";
-	iommu_table = "DMAR";
-	devices(ids, 2);
-	devmgr_bind_all();
+	bind_under_iommu(ids, 2);
 	struct pci_dev *d = &pci_devs[0], *f = &pci_devs[1];
 	SHIM_CHECK(d->drv == &disk_drv && d->owner == 1);
 	SHIM_CHECK(!f->drv && f->owner == 2 && auth_owner_facts(2));
@@ -500,10 +500,7 @@ static void host_reset_like_boot(void)
 static void restart_after_refused_bring_up(void)
 {
 	static const uint16_t ids[] = {DEV_DISK};
-	dma_opt = "iommu";
-	iommu_table = "DMAR";
-	devices(ids, 1);
-	devmgr_bind_all();
+	bind_under_iommu(ids, 1);
 	struct pci_dev *d = &pci_devs[0];
 	SHIM_CHECK(d->drv == &disk_drv);
 	devmgr_failed(d, d->owner, "broken ring");
@@ -537,10 +534,7 @@ static void test_host_reset_like_boot(void **st)
 static void dmar_fault_on_new_owner(void)
 {
 	static const uint16_t ids[] = {DEV_DISK};
-	dma_opt = "iommu";
-	iommu_table = "DMAR";
-	devices(ids, 1);
-	devmgr_bind_all();
+	bind_under_iommu(ids, 1);
 	struct pci_dev *d = &pci_devs[0];
 	for (unsigned k = 0; k <= DEVMGR_RESTART_MAX; k++) {
 		uint16_t owner = d->owner;

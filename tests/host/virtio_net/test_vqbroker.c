@@ -60,11 +60,10 @@ static void own_fresh(uint16_t id)
 			 0);
 }
 
-/* open, reset, ACKNOWLEDGE, DRIVER, features: ready for queues */
-static struct virtio_broker open_ready(void)
+/* open, reset, ACKNOWLEDGE, DRIVER: ready for features */
+static struct virtio_broker open_driver(void)
 {
 	struct virtio_broker b;
-	uint64_t f;
 	assert_int_equal(virtio_broker_open(dev, VM_OWNER, &b), 0);
 	assert_int_equal(virtio_broker_reset(b, VM_OWNER, false, 1000), 0);
 	assert_int_equal(
@@ -72,6 +71,14 @@ static struct virtio_broker open_ready(void)
 	    0);
 	assert_int_equal(
 	    virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_DRIVER), 0);
+	return b;
+}
+
+/* and the features: ready for queues */
+static struct virtio_broker open_ready(void)
+{
+	struct virtio_broker b = open_driver();
+	uint64_t f;
 	assert_int_equal(
 	    virtio_broker_negotiate(b, VM_OWNER, F(VIRTIO_NET_F_MAC), 0, &f),
 	    0);
@@ -198,12 +205,8 @@ static void test_features_refused(void **st)
 				VIRTIO_F_NOTIFICATION_DATA,
 				VIRTIO_F_RING_RESET,
 				63};
-	struct virtio_broker b;
+	struct virtio_broker b = open_driver();
 	uint64_t f = 0;
-	assert_int_equal(virtio_broker_open(dev, VM_OWNER, &b), 0);
-	assert_int_equal(virtio_broker_reset(b, VM_OWNER, false, 1000), 0);
-	virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_ACKNOWLEDGE);
-	virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_DRIVER);
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
 		unsigned writes = vm.nstatus_writes;
 		assert_int_equal(
@@ -445,12 +448,8 @@ static void test_unbind_unconfirmed_withholds(void **st)
  * queues programmed into a device that had refused its features */
 static void test_features_refused_by_device(void **st)
 {
-	struct virtio_broker b;
+	struct virtio_broker b = open_driver();
 	uint64_t f = 0;
-	assert_int_equal(virtio_broker_open(dev, VM_OWNER, &b), 0);
-	assert_int_equal(virtio_broker_reset(b, VM_OWNER, false, 1000), 0);
-	virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_ACKNOWLEDGE);
-	virtio_broker_status_set(b, VM_OWNER, VIRTIO_STATUS_DRIVER);
 	vm.refuse_features_ok = true;
 	assert_int_equal(
 	    virtio_broker_negotiate(b, VM_OWNER, F(VIRTIO_NET_F_MAC), 0, &f),
