@@ -1085,6 +1085,32 @@ static void test_faults_left_retaken(void **st)
 	fake_down();
 }
 
+/* A device that ignores Bus Master Enable storms, pauses (the main loop
+ * takes the rest), storms again, and so on: each storm left records after
+ * VTD_FAULT_PASSES, and each was a "still recording faults" line — a line
+ * a storm, for as long as the device keeps it up. Now said at the unit's
+ * storms 1, 2, 4, ... (line_due): 100 storms, 7 lines */
+static void test_fault_storms_said_bounded(void **st)
+{
+	fake_up(false);
+	fake_cleared_hook = storm_again;
+	iommu_owner_quarantine(1); /* its faults counted, not said */
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 100; i++) {
+		fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x5000);
+		storm_left = 100;
+		(void)iommu_fault_poll(); /* the fault interrupt's take */
+		assert_true(vtd_units[0].faults_left);
+		storm_left = 0;
+		(void)iommu_fault_retake(); /* the device paused */
+		assert_false(vtd_units[0].faults_left);
+	}
+	fake_cleared_hook = NULL;
+	/* the quarantined owner's bus mastering found off: no bm line */
+	assert_int_equal(shim_kprintf_calls - lines, 7);
+	fake_down();
+}
+
 /* a domain's table_pages (/api/iommu) is the pages its tables hold, the
  * top-level table too: walked from the domain's top-level table (fake_tree)
  * after maps that take one leaf table, then another under the same
@@ -1919,6 +1945,7 @@ int main(void)
 	    cmocka_unit_test(test_fault_during_take_taken),
 	    cmocka_unit_test(test_fault_poll_interrupts_off),
 	    cmocka_unit_test(test_faults_left_retaken),
+	    cmocka_unit_test(test_fault_storms_said_bounded),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
 	    cmocka_unit_test(test_four_levels_only_mgaw_39),
 	    cmocka_unit_test(test_rwbf_new_entries_flushed),
