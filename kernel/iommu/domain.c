@@ -4,6 +4,7 @@
  * invalidates the domain's IOTLB entries and waits for the unit to confirm
  * before the caller may reuse the pages (§6.5.3.3). Also the "iommu"
  * status provider (/api/iommu). */
+#include "kernel/cpu/cpu.h"
 #include "kernel/iommu/vtd_internal.h"
 #include "kernel/iommu/vtd_reg.h"
 #include "kernel/lib/lib.h"
@@ -143,12 +144,20 @@ int iommu_owner_resume(uint16_t owner)
 	uint64_t *ce = vtd_context(dm->u, dm->sid, false);
 	if (!ce)
 		return -1;
-	if (vtd_context_set(dm, ce)) {
+	/* the fault event is held off from the entry turning present to
+	 * the flag's clearing: a fault of the resumed device in between was
+	 * taken as one of the old quarantine (bus mastering off, counted)
+	 * and the owner then ran on, its fault not acted on */
+	uint64_t flags = cpu_irq_save();
+	int r = vtd_context_set(dm, ce);
+	if (r)
 		/* unconfirmed (CM or RWBF): still quarantined, so no entry */
 		vtd_ce_clear(dm->u, ce);
+	else
+		dm->quarantined = false;
+	cpu_irq_restore(flags);
+	if (r)
 		return -1;
-	}
-	dm->quarantined = false;
 	kprintf("iommu: owner %u resumed\n", owner);
 	return 0;
 }
@@ -201,15 +210,22 @@ int iommu_domain_create(uint16_t owner, uint16_t seg, uint16_t sid)
 	dm->owner = owner;
 	dm->sid = sid;
 	dm->did = (uint16_t)(free + 1);
+	/* the fault event is held off from the slot's use to the entry's
+	 * write: a fault of this source in between quarantined the domain
+	 * (entry cleared), then the entry was written present */
+	uint64_t flags = cpu_irq_save();
 	dm->used = true;
-	if (vtd_context_set(dm, ce)) {
+	int r = vtd_context_set(dm, ce);
+	if (r) {
 		/* unconfirmed (CM or RWBF; the unit is given up): the entry
 		 * goes again, and the table page stays withheld in the slot, as
 		 * the unit may have cached a pointer to it */
 		vtd_ce_clear(u, ce);
 		dm->used = false;
-		return -1;
 	}
+	cpu_irq_restore(flags);
+	if (r)
+		return -1;
 	kprintf("iommu: owner %u domain %u sid %02x:%02x.%u on unit %u "
 		"(%u-level, %u-bit)\n",
 		owner, dm->did, sid >> 8, (sid >> 3) & 0x1f, sid & 7,

@@ -401,11 +401,14 @@ static unsigned vtd_fault_take(struct vtd_unit *u)
 	}
 	bool left = found && (vtd_rd32(u, VTD_FSTS) & VTD_FSTS_PPF);
 	if (left != u->faults_left) {
-		if (left)
+		/* said at the unit's storms 1, 2, 4, ...: a device that
+		 * storms, pauses and storms again is not a line a storm */
+		if (left && line_due(++u->storms))
 			kprintf(
 			    "iommu: unit %u still recording faults after %u "
-			    "passes; the main loop takes the rest\n",
-			    (unsigned)(u - vtd_units), VTD_FAULT_PASSES);
+			    "passes; the main loop takes the rest (%lu such)\n",
+			    (unsigned)(u - vtd_units), VTD_FAULT_PASSES,
+			    u->storms);
 		u->faults_left = left;
 		vtd_units_left += left ? 1u : -1u;
 	}

@@ -33,6 +33,7 @@ struct vtd_unit {
 	 * while one is (FSTS.PPF), so the main loop takes them
 	 * (iommu_fault_retake) */
 	bool faults_left;
+	uint64_t storms; /* takes that left records set (said by line_due) */
 	/* unowned sources whose first fault was a line: the first
 	 * VTD_UNOWNED_SAID of them; a fault of any further one is counted
 	 * only (faults_unowned), after one line in all (unowned_more_said) */

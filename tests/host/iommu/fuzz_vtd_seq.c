@@ -54,8 +54,12 @@
  *    and every entry the kernel flushes — and when a call returns on a
  *    working unit, everything a function can still reach through those
  *    caches is a live translation of its owner (nothing for a
- *    quarantined or unowned function); the same for the interrupt entry
- *    cache;
+ *    quarantined or unowned function) — the IOTLB keyed by source id, as
+ *    QEMU 7.2's, so a translation stays its function's after the context
+ *    cache lost the entry, until an IOTLB invalidation of its domain id;
+ *    every table page the unit may walk is still allocated, and every
+ *    context entry it may have cached names a table some domain slot
+ *    holds (live or withheld); the same for the interrupt entry cache;
  *  - interrupt remapping: each present IRTE is exactly one live
  *    allocation (vector, APIC id, the owner's source id verified, SVT 1,
  *    SQ 0), the handles and MSI address/data are as §5.1.2.2 says; a
@@ -209,6 +213,13 @@ static struct tpage *find_tpage(uint64_t pa)
 static void walk_level(uint64_t t, unsigned level, unsigned perm, uint64_t base,
 		       uint16_t did, int dom, bool record)
 {
+	/* the unit walks only pages that are still the kernel's tables: a
+	 * table page freed while an entry the unit may have cached (context
+	 * or upper level) still names it is read as tables once reused */
+	CHECK(shim_page_allocated(t, PS),
+	      "the unit may walk table page 0x%lx (level %u, domain id %u), "
+	      "freed",
+	      t, level, did);
 	if (record)
 		add_tpage(t, did, level, perm, base, dom);
 	const uint64_t *e = fake_table(t);
@@ -267,6 +278,35 @@ static struct {
 } iecc[VTD_IRT_ENTRIES][4];
 static unsigned niecc[VTD_IRT_ENTRIES];
 static bool caches_valid; /* false once the unit broke */
+/* QEMU 7.2 keys its IOTLB by source id and looks it up before the context
+ * entry (shared/reference/vtd.md): a translation a function cached stays
+ * its own after its context entry is cleared and the context cache
+ * flushed, until an IOTLB invalidation of the domain id. The domain ids
+ * whose IOTLB entries each function may still hit */
+#define MAXFD 8
+static uint16_t fn_dids[FAKE_NFN][MAXFD];
+static unsigned nfn_dids[FAKE_NFN];
+
+static void fn_did_add(unsigned fn, uint16_t did)
+{
+	for (unsigned i = 0; i < nfn_dids[fn]; i++)
+		if (fn_dids[fn][i] == did)
+			return;
+	CHECK(nfn_dids[fn] < MAXFD, "IOTLB source model overflow");
+	fn_dids[fn][nfn_dids[fn]++] = did;
+}
+
+/* an IOTLB invalidation of did (global: every id) */
+static void fn_dids_drop(bool global, uint16_t did)
+{
+	for (unsigned f = 0; f < FAKE_NFN; f++) {
+		unsigned w = 0;
+		for (unsigned i = 0; i < nfn_dids[f]; i++)
+			if (!global && fn_dids[f][i] != did)
+				fn_dids[f][w++] = fn_dids[f][i];
+		nfn_dids[f] = w;
+	}
+}
 
 static void iotlb_add(uint16_t did, const struct tr *t)
 {
@@ -326,6 +366,21 @@ static void sample(void)
 			if (!lv || ((lo >> 2) & 3))
 				continue;
 			uint16_t did = (uint16_t)(hi >> 8);
+			/* a cached context entry names a domain's top-level
+			 * table: one the kernel still holds (a live domain's,
+			 * or one withheld), not a page freed and handed out
+			 * again */
+			bool held = false;
+			for (unsigned i = 0; i < VTD_MAX_DOMAINS; i++)
+				held |= vtd_domains[i].pt &&
+					vtd_domains[i].pt ==
+					    (lo & VTD_SL_ADDR_MASK);
+			CHECK(held,
+			      "function %u: the unit may hold a context entry "
+			      "(domain id %u) naming table page 0x%lx, no "
+			      "domain's",
+			      f, did, lo & VTD_SL_ADDR_MASK);
+			fn_did_add(f, did);
 			nwalked = 0;
 			walk_level(lo & VTD_SL_ADDR_MASK, lv, 3, 0, did,
 				   fn_owner(f), true);
@@ -411,6 +466,8 @@ static void on_inv(enum fake_inv_kind k, unsigned g, uint16_t did, uint16_t sid,
 		}
 		break;
 	case FAKE_IOTLB:
+		if (g == VTD_QI_G_GLOBAL || g == VTD_QI_G_DOMAIN)
+			fn_dids_drop(g == VTD_QI_G_GLOBAL, did);
 		if (g == VTD_QI_G_GLOBAL)
 			for (unsigned i = 0; i < nused_dids; i++)
 				niotlb[used_dids[i]] = 0;
@@ -431,6 +488,7 @@ static void on_inv(enum fake_inv_kind k, unsigned g, uint16_t did, uint16_t sid,
 static void caches_reset(void)
 {
 	memset(nctxc, 0, sizeof(nctxc));
+	memset(nfn_dids, 0, sizeof(nfn_dids));
 	for (unsigned i = 0; i < nused_dids; i++) {
 		free(iotlb[used_dids[i]]);
 		iotlb[used_dids[i]] = NULL;
@@ -649,8 +707,11 @@ static void check(void)
 	for (unsigned f = 0; f < FAKE_NFN; f++) {
 		int o = fn_owner(f);
 		bool live = o && !m.o[o].quar;
-		for (unsigned k = 0; k < nctxc[f]; k++) {
-			uint16_t did = (uint16_t)(ctxc[f][k].hi >> 8);
+		/* through its context cache or, keyed by its source id,
+		 * the IOTLB alone (fn_dids: every id its cached context
+		 * entries name, and those since) */
+		for (unsigned k = 0; k < nfn_dids[f]; k++) {
+			uint16_t did = fn_dids[f][k];
 			for (unsigned i = 0; i < niotlb[did]; i++) {
 				const struct tr *t = &iotlb[did][i];
 				const struct tr *w =

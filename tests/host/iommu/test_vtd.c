@@ -690,6 +690,72 @@ static void test_resume_unconfirmed_stays_cleared(void **st)
 	fake_down();
 }
 
+/* The fault event is the one thing that runs inside a kernel call (one
+ * CPU). A fault of the function at the flush of its context entry — where
+ * the device may first use the entry — is taken there when interrupts are
+ * on, or once they are back on (irq_pending). In iommu_owner_resume it was
+ * taken there, as a fault of the old quarantine (the flag still set: bus
+ * mastering off again, counted), and the resume then cleared the flag: the
+ * owner ran on with its entry present and its new fault not acted on */
+static int irq_fn = -1;
+static bool irq_pending;
+static void fault_at_ctx_flush(const void *p, size_t len)
+{
+	if (irq_fn < 0 || p != fake_ctx((unsigned)irq_fn))
+		return;
+	unsigned fn = (unsigned)irq_fn;
+	irq_fn = -1;
+	fake_fault(fake_sid(fn), VTD_FR_WRITE, true, 0x7000);
+	if (cpu_host_irqs_off)
+		irq_pending = true;
+	else
+		(void)iommu_fault_poll();
+}
+
+static void irq_deliver(void)
+{
+	fake_flush_hook = NULL;
+	assert_int_equal(irq_fn, -1); /* the hook ran */
+	if (irq_pending)
+		(void)iommu_fault_poll();
+	irq_pending = false;
+}
+
+static void test_fault_during_resume_quarantines(void **st)
+{
+	fake_up(false);
+	iommu_owner_quarantine(1);
+	fake_flush_hook = fault_at_ctx_flush;
+	irq_fn = 0;
+	assert_int_equal(iommu_owner_resume(1), 0);
+	irq_deliver();
+	assert_int_equal(iommu_fault_count(1, NULL), 1);
+	assert_true(iommu_owner_quarantined(1));
+	const uint64_t *ce = fake_ctx(0);
+	assert_true(!ce || !(ce[0] & VTD_CTX_P));
+	assert_false(fake_bme(0));
+	fake_down();
+}
+
+/* creation: the window is from the slot's use (a fault of the source is
+ * then the owner's: quarantine, entry cleared) to the entry's write
+ * (present again, quarantined); no hook reaches inside it, so this holds
+ * the interrupt off across it, to the entry's flush, and the outcome */
+static void test_fault_during_create_held_off(void **st)
+{
+	fake_up(true);
+	fake_flush_hook = fault_at_ctx_flush;
+	irq_fn = 1;
+	assert_int_equal(iommu_domain_create(2, 0, fake_sid(1)), 0);
+	assert_true(irq_pending); /* held off to the end of the creation */
+	irq_deliver();
+	assert_int_equal(iommu_fault_count(2, NULL), 1);
+	assert_true(iommu_owner_quarantined(2));
+	const uint64_t *ce = fake_ctx(1);
+	assert_true(!ce || !(ce[0] & VTD_CTX_P));
+	fake_down();
+}
+
 /* an unmap reaches only the domain's own addresses: on 3-level tables an
  * iova at 2^39 + X walked to where X is and cleared that mapping */
 static void test_unmap_past_width_not_aliased(void **st)
@@ -1016,6 +1082,32 @@ static void test_faults_left_retaken(void **st)
 	/* every fault of owner 1 counted: the first and each again */
 	assert_int_equal(iommu_fault_count(1, NULL), 1 + again);
 	fake_cleared_hook = NULL;
+	fake_down();
+}
+
+/* A device that ignores Bus Master Enable storms, pauses (the main loop
+ * takes the rest), storms again, and so on: each storm left records after
+ * VTD_FAULT_PASSES, and each was a "still recording faults" line — a line
+ * a storm, for as long as the device keeps it up. Now said at the unit's
+ * storms 1, 2, 4, ... (line_due): 100 storms, 7 lines */
+static void test_fault_storms_said_bounded(void **st)
+{
+	fake_up(false);
+	fake_cleared_hook = storm_again;
+	iommu_owner_quarantine(1); /* its faults counted, not said */
+	uint64_t lines = shim_kprintf_calls;
+	for (unsigned i = 0; i < 100; i++) {
+		fake_fault(fake_sid(0), VTD_FR_WRITE, true, 0x5000);
+		storm_left = 100;
+		(void)iommu_fault_poll(); /* the fault interrupt's take */
+		assert_true(vtd_units[0].faults_left);
+		storm_left = 0;
+		(void)iommu_fault_retake(); /* the device paused */
+		assert_false(vtd_units[0].faults_left);
+	}
+	fake_cleared_hook = NULL;
+	/* the quarantined owner's bus mastering found off: no bm line */
+	assert_int_equal(shim_kprintf_calls - lines, 7);
 	fake_down();
 }
 
@@ -1853,6 +1945,7 @@ int main(void)
 	    cmocka_unit_test(test_fault_during_take_taken),
 	    cmocka_unit_test(test_fault_poll_interrupts_off),
 	    cmocka_unit_test(test_faults_left_retaken),
+	    cmocka_unit_test(test_fault_storms_said_bounded),
 	    cmocka_unit_test(test_three_levels_translate_39_bits),
 	    cmocka_unit_test(test_four_levels_only_mgaw_39),
 	    cmocka_unit_test(test_rwbf_new_entries_flushed),
@@ -1864,6 +1957,8 @@ int main(void)
 	    cmocka_unit_test(test_domain_destroy_unconfirmed_withheld),
 	    cmocka_unit_test(test_quarantine_unconfirmed_withholds),
 	    cmocka_unit_test(test_resume_unconfirmed_stays_cleared),
+	    cmocka_unit_test(test_fault_during_resume_quarantines),
+	    cmocka_unit_test(test_fault_during_create_held_off),
 	    cmocka_unit_test(test_unmap_past_width_not_aliased),
 	    cmocka_unit_test(test_unmap_covers_every_page_touched),
 	    cmocka_unit_test(test_unmap_huge_range_bounded),
