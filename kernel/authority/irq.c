@@ -18,6 +18,30 @@ static void irq_trampoline(void *arg)
 		s->handler(s->arg);
 }
 
+/* vectors withheld by irq_give_back, for good */
+static uint64_t irq_vectors_withheld;
+
+/* s's remapping entry and CPU vector back. An entry the unit did not
+ * confirm gone from its interrupt entry cache (iommu_irq_free: the unit
+ * was given up) may still carry the device's interrupts to the vector it
+ * names, so the vector is withheld (vector_withhold: never given to
+ * another owner, whose handler those interrupts would run); said at the
+ * withheld vectors 1, 2, 4, ... (line_due) */
+static void irq_give_back(const struct auth_slot *s)
+{
+	if (!s->remapped ||
+	    iommu_irq_free(s->owner, s->irte) != IOMMU_UNCONFIRMED) {
+		vector_free(s->vector);
+		return;
+	}
+	vector_withhold(s->vector);
+	if (line_due(++irq_vectors_withheld))
+		kprintf("authority: vector %u withheld: the remapping unit "
+			"did not confirm interrupt entry %u gone (%lu "
+			"vectors withheld)\n",
+			s->vector, s->irte, irq_vectors_withheld);
+}
+
 /* fl: Message Control as irq_bind read it and measured the capability
  * by, read once (a device that answers differently now must not move the
  * data register out of what was measured) */
@@ -135,9 +159,7 @@ int irq_bind(struct pci_dev *d, uint16_t owner, unsigned msix_index,
 		 * Memory Space Enable off the writes would be lost */
 		const uint32_t msg[3] = {addr, 0, data};
 		if (!pci_msix_entry_set(d, msix_index, true, msg)) {
-			if (s->remapped)
-				iommu_irq_free(owner, s->irte);
-			vector_free(v);
+			irq_give_back(s);
 			auth_slot_free(slot);
 			if (auth_refused(owner, AUTH_NOT_GRANTED))
 				kprintf(
@@ -201,9 +223,7 @@ void irq_revoke(struct irq_cap *c)
 	if (!s)
 		return;
 	irq_set_mask(c, true);
-	if (s->remapped)
-		iommu_irq_free(s->owner, s->irte);
-	vector_free(s->vector);
+	irq_give_back(s);
 	auth_slot_free(c->slot);
 }
 

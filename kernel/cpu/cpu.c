@@ -291,13 +291,20 @@ void cpu_wait_irq(uint64_t seen)
 		__asm__ volatile("sti" ::: "memory");
 }
 
+/* the handler of a withheld vector (vector_withhold): allocated for good,
+ * never called (isr_dispatch counts its interrupts as unbound) */
+static void vector_withheld(void *arg)
+{
+	(void)arg;
+}
+
 void isr_dispatch(struct cpu_frame *f)
 {
 	if (f->vector < 32)
 		exception(f);
 	if (f->vector == 0xff) /* spurious: no EOI (SDM §11.9) */
 		return;
-	if (vectors[f->vector].fn) {
+	if (vectors[f->vector].fn && vectors[f->vector].fn != vector_withheld) {
 		cpu_isr_depth++;
 		vectors[f->vector].fn(vectors[f->vector].arg);
 		cpu_isr_depth--;
@@ -325,6 +332,12 @@ uint8_t vector_alloc(void (*handler)(void *), void *arg)
 void vector_free(uint8_t v)
 {
 	vectors[v].fn = NULL;
+	vectors[v].arg = NULL;
+}
+
+void vector_withhold(uint8_t v)
+{
+	vectors[v].fn = vector_withheld;
 	vectors[v].arg = NULL;
 }
 

@@ -66,6 +66,12 @@ __attribute__((weak)) unsigned cpu_isr_depth;
 /* a free CPU vector with handler(arg), or 0 when none is left */
 uint8_t vector_alloc(void (*handler)(void *), void *arg);
 void vector_free(uint8_t v);
+/* v is never given out again and its handler is gone: an interrupt on it
+ * is counted as on an unbound vector. For a vector a device may still
+ * signal through a remapping entry the unit did not confirm it dropped
+ * from its cache (kernel/authority/irq.c): handed to another owner, that
+ * device's interrupts would run the other owner's handler */
+void vector_withhold(uint8_t v);
 
 /* leave QEMU through isa-debug-exit (status 33 pass, 35 fail); halts
  * forever when there is no such device */

@@ -117,5 +117,11 @@ int iommu_owner_resume(uint16_t owner);
  * the xAPIC broadcast, not one CPU — the invalidation failed). */
 int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
 		    uint32_t *msi_addr, uint32_t *msi_data, uint16_t *handle);
-void iommu_irq_free(uint16_t owner, uint16_t handle);
+/* the entry cleared and invalidated in the unit's interrupt entry cache:
+ * 0 once the unit confirmed it (the vector it names may be reused);
+ * IOMMU_UNCONFIRMED when it did not, now or at an earlier free of the
+ * entry (the unit may still deliver through it: the index stays reserved,
+ * and the vector must not go to anyone else); -1 when handle is not an
+ * entry of owner's */
+int iommu_irq_free(uint16_t owner, uint16_t handle);
 #endif

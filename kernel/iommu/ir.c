@@ -93,22 +93,24 @@ int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
 	return 0;
 }
 
-void iommu_irq_free(uint16_t owner, uint16_t handle)
+int iommu_irq_free(uint16_t owner, uint16_t handle)
 {
 	struct vtd_domain *dm = vtd_domain_of(owner);
 	if (!dm || handle >= VTD_IRT_ENTRIES ||
 	    dm->u->irte_owner[handle] != owner)
-		return;
+		return -1;
 	struct vtd_unit *u = dm->u;
 	uint64_t *e = (uint64_t *)u->irt + 2 * handle;
 	/* a free the unit did not confirm keeps the index reserved with the
-	 * entry not present: freed already */
+	 * entry not present: freed already, and still unconfirmed */
 	if (!(e[0] & VTD_IRTE_P))
-		return;
+		return IOMMU_UNCONFIRMED;
 	e[0] = 0;
 	e[1] = 0;
 	vtd_flush(u, e, 16);
-	if (vtd_inv_iec(u, handle) == 0) /* reuse only once uncached */
-		u->irte_owner[handle] = 0;
 	dm->irtes--;
+	if (vtd_inv_iec(u, handle) != 0)
+		return IOMMU_UNCONFIRMED;
+	u->irte_owner[handle] = 0; /* reuse only once uncached */
+	return 0;
 }

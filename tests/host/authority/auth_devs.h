@@ -49,6 +49,20 @@ void vector_free(uint8_t v)
 	host_vectors[v].arg = NULL;
 }
 
+/* withheld as kernel/cpu/cpu.c withholds: held for good, no handler */
+static void host_vector_withheld(void *arg)
+{
+	(void)arg;
+}
+
+void vector_withhold(uint8_t v)
+{
+	if (!host_vectors[v].fn)
+		host_vector_bad_frees++;
+	host_vectors[v].fn = host_vector_withheld;
+	host_vectors[v].arg = NULL;
+}
+
 /* deliver vector v as the CPU would: false when nothing holds it */
 static inline bool host_vector_fire(uint8_t v)
 {
@@ -84,13 +98,17 @@ int iommu_irq_alloc(uint16_t owner, uint8_t vector, uint32_t apic_id,
 	return 1; /* not remapped: compatibility format */
 }
 
-void iommu_irq_free(uint16_t owner, uint16_t handle)
+/* with host_irte_unconfirmed the unit does not confirm a free */
+static bool host_irte_unconfirmed;
+
+int iommu_irq_free(uint16_t owner, uint16_t handle)
 {
 	(void)owner, (void)handle;
 	if (host_irtes_live)
 		host_irtes_live--;
 	else
 		host_irte_bad_frees++;
+	return host_irte_unconfirmed ? IOMMU_UNCONFIRMED : 0;
 }
 
 #ifndef AUTH_DEVS_PCI_CFG

@@ -2872,6 +2872,50 @@ static void test_irq_remapped_entry_freed(void **st)
 	assert_int_equal(host_vector_bad_frees, 0);
 }
 
+/* a remapping entry the unit did not confirm gone from its cache (it was
+ * given up) may still carry the device's interrupts to its vector: the
+ * revoke withholds that vector, said in a line, and the next bind gets
+ * another; an interrupt on it runs no handler. Before, irq_revoke gave the
+ * vector back whatever the unit said, and the next bind (another owner's
+ * handler) got the very vector the device could still signal */
+static unsigned withheld_runs;
+static void withheld_handler(void *arg)
+{
+	(void)arg;
+	withheld_runs++;
+}
+
+static void test_irq_unconfirmed_vector_withheld(void **st)
+{
+	const uint16_t o = 226;
+	static uint8_t cfgsp[4096];
+	static struct pci_dev d = {.bus = 0, .dev = 40, .owner = o};
+	d.cfg = cfgsp;
+	msix_dev(&d);
+	bind_fn(o, &d);
+	struct irq_cap c, n;
+	host_irq_remap = true;
+	host_irtes_live = host_irte_bad_frees = 0;
+	assert_int_equal(irq_bind(&d, o, 0, withheld_handler, NULL, &c), 0);
+	uint8_t v = c.vector;
+	host_irte_unconfirmed = true;
+	irq_revoke(&c);
+	host_irte_unconfirmed = false;
+	assert_non_null(strstr(shim_last_line, "withheld"));
+	assert_non_null(host_vectors[v].fn);
+	withheld_runs = 0;
+	host_vector_fire(v);
+	assert_int_equal(withheld_runs, 0);
+	assert_int_equal(irq_bind(&d, o, 0, withheld_handler, NULL, &n), 0);
+	assert_int_not_equal(n.vector, v);
+	irq_revoke(&n);
+	assert_null(host_vectors[n.vector].fn);
+	host_vectors[v].fn = NULL; /* this test's withheld vector back */
+	host_irq_remap = false;
+	assert_int_equal(host_irte_bad_frees, 0);
+	assert_int_equal(host_vector_bad_frees, 0);
+}
+
 /* irq_raise (a broker delivering the interrupt the device would have
  * sent) runs the trampoline of the one entry that owner bound on that
  * function, counted, and nothing for another owner, another entry, a
@@ -3024,6 +3068,7 @@ int main(void)
 	    cmocka_unit_test(test_irq_msi_ends_at_config_end),
 	    cmocka_unit_test(test_irq_no_vector_takes_nothing),
 	    cmocka_unit_test(test_irq_remapped_entry_freed),
+	    cmocka_unit_test(test_irq_unconfirmed_vector_withheld),
 	    cmocka_unit_test(test_irq_raise_bound_entry_only),
 	    cmocka_unit_test(test_pool_withheld_said_once),
 	    cmocka_unit_test(test_slots_exhausted),

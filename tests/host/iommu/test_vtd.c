@@ -1593,6 +1593,30 @@ static void test_irte_flushed(void **st)
 	fake_down();
 }
 
+/* iommu_irq_free says whether the unit confirmed the entry gone from its
+ * interrupt entry cache: 0 when it did, IOMMU_UNCONFIRMED when its
+ * invalidation went unanswered — and again at a second free of that entry,
+ * which the unit may still deliver through (irq.c then withholds the
+ * vector it names) — and -1 for a handle not the owner's. Before, it
+ * answered nothing, and irq_revoke gave the vector back either way */
+static void test_irq_free_unconfirmed_said(void **st)
+{
+	uint32_t addr, data;
+	uint16_t h, g;
+	fake_up(false);
+	assert_int_equal(iommu_irq_alloc(1, 0x40, 0, &addr, &data, &h), 0);
+	assert_int_equal(iommu_irq_alloc(1, 0x41, 0, &addr, &data, &g), 0);
+	assert_int_equal(iommu_irq_free(2, h), -1); /* not owner 2's */
+	assert_int_equal(iommu_irq_free(1, h), 0);
+	assert_int_equal(iommu_irq_free(1, h), -1); /* given back */
+	fake.stop = true;
+	assert_int_equal(iommu_irq_free(1, g), IOMMU_UNCONFIRMED);
+	assert_false(fake_irte(g)[0] & VTD_IRTE_P);
+	assert_int_equal(iommu_irq_free(1, g), IOMMU_UNCONFIRMED);
+	assert_int_equal(vtd_domain_of(1)->irtes, 0);
+	fake_down();
+}
+
 /* iommu_unmap clears the pages its range touches: an empty range touches
  * none, wherever in a page it starts (domain.c mutants #194, the guard
  * made always true, and #195, && turned ||: the page holding an unaligned
@@ -1977,6 +2001,7 @@ int main(void)
 	    cmocka_unit_test(test_context_entries_flushed),
 	    cmocka_unit_test(test_sl_tables_flushed),
 	    cmocka_unit_test(test_irte_flushed),
+	    cmocka_unit_test(test_irq_free_unconfirmed_said),
 	    cmocka_unit_test(test_unmap_empty_clears_nothing),
 	    cmocka_unit_test(test_iommu_json_lists_live_domains),
 	    cmocka_unit_test(test_ir_not_up_unit_fails),
