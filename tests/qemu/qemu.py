@@ -161,9 +161,10 @@ class Machine:
                                      stdout=self._stderr, stderr=subprocess.STDOUT)
         self.t0 = time.time()
 
-    # QEMU 7.2's NVMe device now and then segfaults while a controller is
-    # reset with reads in flight (the nvme-recover proof does exactly that;
-    # docs/devices/nvme.md). A boot whose QEMU dies of SIGSEGV is run
+    # QEMU 7.2's NVMe device segfaulted when a reset caught an SQ with
+    # reads in flight beside reads not yet fetched (README, Debugging; the
+    # nvme-recover proof now rings its reads once, which avoids it;
+    # docs/devices/nvme.md). A boot whose QEMU dies of SIGSEGV is still run
     # again, from the same disks and a fresh firmware store; the crashed
     # run's serial log and stderr are kept beside it (crash-1/, crash-2/),
     # and the crash is listed in QEMU_CRASH_LOG, which the session summary

@@ -543,7 +543,7 @@ def test_nvm_limits(run):
 
 
 def test_recover(run):
-    m, _, _, _, _ = run
+    m, _, _, ev, _ = run
     kv = m.proofs["nvme-recover"].kv
     assert kv["timeout"] == "1" and kv["bad_cid"] == "1" and kv["bad_phase"] == "1"
     assert kv["bad_sqhd"] == "1"
@@ -556,6 +556,37 @@ def test_recover(run):
     assert re.search(r"nvme0: queue 1: \d+ completions delivered, none with phase", log)
     assert re.search(r"nvme0: queue 1: completion names SQ 1 head \d+, ignored", log)
     assert "nvme0: controller fatal status" in log
+    check_recover_doorbells(ev)
+
+
+def check_recover_doorbells(ev):
+    """From QEMU's trace: the eight reads outstanding at the proof's second
+    reset (the first is the Asynchronous Event Request's timeout) reach the
+    device on one doorbell, and the device fetches no I/O command while it
+    is stopped. QEMU 7.2's reset drains, then frees the SQs; a reset that
+    caught reads in flight beside reads rung but not yet fetched had the
+    drain fetch them, and they completed into the freed SQ (SIGSEGV in
+    nvme_rw_complete_cb; README, Debugging)."""
+    rec = fence_index(ev, FENCE_RECOVER)
+    stops = [i for i in range(rec, len(ev)) if ev[i][0] == "pci_nvme_mmio_stopped"]
+    assert len(stops) >= 2, stops
+    stop2 = stops[1]
+    sq1 = [i for i in range(rec, stop2)
+           if ev[i][0] == "pci_nvme_mmio_doorbell_sq" and num(ev[i][2]["sqid"]) == 1]
+    assert len(sq1) >= 2, sq1
+    qsize = [num(kv["qsize"]) + 1 for n, _, kv in ev[:stop2]
+             if n == "pci_nvme_create_sq" and num(kv["sqid"]) == 1][-1]
+    last, prev = (num(ev[i][2]["new_tail"]) for i in (sq1[-1], sq1[-2]))
+    assert (last - prev) % qsize == 8, ("the eight reads took more than one doorbell",
+                                        [ev[i][1] for i in sq1[-9:]])
+    stopped = False
+    for name, text, _ in ev:
+        if name == "pci_nvme_mmio_stopped":
+            stopped = True
+        elif name == "pci_nvme_mmio_start_success":
+            stopped = False
+        elif stopped and name == "pci_nvme_io_cmd":
+            raise AssertionError(f"I/O command fetched while stopped: {text}")
 
 
 def test_namespace_grants(run):
