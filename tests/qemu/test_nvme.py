@@ -568,12 +568,21 @@ def check_recover_doorbells(ev):
     drain fetch them, and they completed into the freed SQ (SIGSEGV in
     nvme_rw_complete_cb; README, Debugging)."""
     rec = fence_index(ev, FENCE_RECOVER)
-    stops = [i for i in range(rec, len(ev)) if ev[i][0] == "pci_nvme_mmio_stopped"]
-    assert len(stops) >= 2, stops
-    stop2 = stops[1]
-    sq1 = [i for i in range(rec, stop2)
-           if ev[i][0] == "pci_nvme_mmio_doorbell_sq" and num(ev[i][2]["sqid"]) == 1]
-    assert len(sq1) >= 2, sq1
+    # the reset the reads met: the first stop after the fence whose
+    # controller life (since its last start) rang I/O SQ 1 — not the first
+    # reset (no I/O), nor a stop of the broker's re-identify after each
+    # reset (it enables, identifies on its own admin queue, disables)
+    stop2, sq1 = None, []
+    for i in range(rec, len(ev)):
+        name, _, kv = ev[i]
+        if name == "pci_nvme_mmio_start_success":
+            sq1 = []
+        elif name == "pci_nvme_mmio_doorbell_sq" and num(kv["sqid"]) == 1:
+            sq1.append(i)
+        elif name == "pci_nvme_mmio_stopped" and sq1:
+            stop2 = i
+            break
+    assert stop2 is not None and len(sq1) >= 2, sq1
     qsize = [num(kv["qsize"]) + 1 for n, _, kv in ev[:stop2]
              if n == "pci_nvme_create_sq" and num(kv["sqid"]) == 1][-1]
     last, prev = (num(ev[i][2]["new_tail"]) for i in (sq1[-1], sq1[-2]))
