@@ -986,6 +986,8 @@ void nvme_json(struct nvme_softc *sc, struct json *j)
 		json_obj(j);
 		json_ku64(j, "nsid", ns->nsid);
 		json_kstr(j, "blockdev", ns->bdev.name);
+		/* no longer granted after a reset: its block device gone */
+		json_kbool(j, "given_up", ns->gone);
 		json_ku64(j, "blocks", ns->nsze);
 		json_ku64(j, "bs", ns->lba_bytes);
 		json_ku64(j, "bytes", ns->nsze * ns->lba_bytes);

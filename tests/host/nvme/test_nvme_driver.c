@@ -2749,11 +2749,22 @@ static void test_reident_ns_gone(void **state)
 	uint8_t blk[512];
 	/* namespace 1 inactive: its Identify Namespace all zeros (NVMe 2.0
 	 * §5.17.2.1), which the parser refuses (size zero) */
+	static char buf[8192];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	nvme_json(&sc, &j);
+	assert_true(json_end(&j) > 0);
+	assert_non_null(strstr(buf, "\"given_up\":false"));
 	fb.ns1_inactive = true;
 	reset_now();
 	assert_int_equal(nblockdevs, 0);
 	assert_true(sc.ns[0].gone);
 	assert_int_equal(fb.pol.nns, 0);
+	/* /api/nvme says so (before, it listed the namespace as if served) */
+	json_init(&j, buf, sizeof(buf));
+	nvme_json(&sc, &j);
+	assert_true(json_end(&j) > 0);
+	assert_non_null(strstr(buf, "\"given_up\":true"));
 	unsigned from = fb.dev.nlog;
 	assert_int_equal(bd->read(bd, 0, 1, blk), -1);
 	assert_int_equal(bd->flush(bd), -1);
