@@ -78,6 +78,7 @@ struct mm_tally {
 bool mm_tally_line(struct mm_tally *t, const EFI_MEMORY_DESCRIPTOR *d);
 
 /* page-aligned, ending below 2^52 without wrapping: a descriptor that is
- * not is reported by pmm_init and neither handed out nor mapped */
+ * not is neither handed out nor mapped (pmm_init reports the
+ * conventional ones, within MM_DESC_LINES lines) */
 bool mm_desc_sane(const EFI_MEMORY_DESCRIPTOR *d);
 #endif

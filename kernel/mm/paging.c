@@ -202,8 +202,9 @@ static void uncache_mapped(uint64_t pa, uint64_t end)
 	}
 }
 
-/* a descriptor the identity map can hold: sane (pmm_init reported the
- * others) and ending at or below 2^47 */
+/* a descriptor the identity map can hold: sane (mm_desc_sane; pmm_init
+ * reported the conventional ones that are not) and ending at or below
+ * 2^47 */
 static bool desc_in_map(const EFI_MEMORY_DESCRIPTOR *d)
 {
 	return mm_desc_sane(d) &&
