@@ -119,7 +119,8 @@ int auth_owner_reinstate(uint16_t owner);
 /* Give owner's function back (the device manager's devmgr_unbind, after
  * the driver's detach; stopped: the detach confirmed the device stopped).
  * The layer stops it itself anyway and takes every capability back as
- * auth_owner_revoke does (nothing more when revoked already), then gives
+ * auth_owner_revoke does (when revoked already: only the pools its
+ * revocation kept pinned and that are unpinned now), then gives
  * the memory back — parked pools, the driver's kernel memory, the broker's
  * pages (auth_owner_on_unbind) — EXCEPT what the device may still reach:
  * with stopped false every pool and shadow page, and any pool still

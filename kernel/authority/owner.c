@@ -422,8 +422,11 @@ int auth_owner_unbind(uint16_t id, bool stopped)
 	 * Kernel DMA pages the revoke hook and the unbind hook give back are
 	 * withheld when the stop was not confirmed */
 	o->withhold = !stopped;
+	unsigned kept;
 	if (!o->revoked)
 		(void)auth_owner_revoke(id, "unbind");
+	else /* pools its revocation kept pinned and unpinned since */
+		(void)dma_owner_seize(id, &kept);
 	/* the broker closes: its shadows and own pages freed, or withheld by
 	 * the same rule */
 	uint64_t withheld = 0;

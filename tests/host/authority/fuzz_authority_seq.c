@@ -2309,14 +2309,17 @@ static void setup_once(void)
  * the ids out): bound (a second owner on the function, and a retired id,
  * refused), a pool, kernel memory, a shadow page given back by an unbind
  * hook as the NVMe broker gives its own, an interrupt, maybe a pin on the
- * pool, maybe a revocation first; then unbound, the stop confirmed or not.
+ * pool, maybe a revocation first (and the pin dropped after it: the pool
+ * the revocation kept is no longer pinned at the unbind); then unbound, the
+ * stop confirmed or not.
  * Oracles: every old handle is refused after the unbind — the pool
  * (carve, live), the interrupt (its unmask does not reach the device's MSI
  * enable), kernel memory (a new allocation for the old id) — also once the
  * function is bound again under a fresh id whose first pool may sit in the same
  * grant slot and generation; no page is freed while the stop was unconfirmed
  * (only the kernel memory the driver never gave the device comes back) nor
- * while pinned; every other page comes back; the function names no owner after
+ * while pinned; every other page comes back (a pool unpinned since the
+ * revocation kept it too); the function names no owner after
  * the unbind and only one owner is ever bound on it. What is withheld stays out
  * for good (counted in withheld_pages, given back by reclaim_withheld). */
 #define LC_ID0	  1000u
@@ -2362,8 +2365,11 @@ static void op_lifecycle(void)
 		return;
 	bool stopped = a & 1, pin = a & 2, revoke = a & 4, irq = a & 8;
 	size_t pool_pages = 1 + (b & 1), kpages = 1 + (b >> 1 & 1);
-	TRACE("lifecycle stopped=%d pin=%d revoke=%d irq=%d\n", stopped, pin,
-	      revoke, irq);
+	/* the pin dropped after the revocation kept the pool (a reset
+	 * confirmed only at the detach): no longer pinned at the unbind */
+	bool unpin = pin && revoke && (b & 4);
+	TRACE("lifecycle stopped=%d pin=%d revoke=%d irq=%d unpin=%d\n",
+	      stopped, pin, revoke, irq, unpin);
 	if (!spare.cfg) {
 		spare.bus = 2;
 		spare.cfg = spare_cfg;
@@ -2412,15 +2418,21 @@ static void op_lifecycle(void)
 		      "lifecycle: an owner bound twice on one function", id,
 		      other);
 		spare.owner = id;
+		if (unpin)
+			CHECK(grant_unpin(&acct->grants, p.slot),
+			      "lifecycle: unpin refused", id, 0);
 	}
 	uint64_t before = shim_pages_in_use;
 	int r = auth_owner_unbind(id, stopped);
 	/* what may come back: the driver's kernel memory always; the pool
 	 * and the shadow only with the stop confirmed, the pool not while
 	 * pinned */
-	uint64_t kept = (stopped && !pin ? 0 : pool_pages) + (stopped ? 0 : 1);
+	bool pinned = pin && !unpin;
+	uint64_t kept =
+	    (stopped && !pinned ? 0 : pool_pages) + (stopped ? 0 : 1);
 	CHECK(shim_pages_in_use == before - kpages - (pool_pages + 1 - kept),
-	      "lifecycle: pages given back while the device may reach them",
+	      "lifecycle: pages given back while the device may reach "
+	      "them, or kept when it cannot",
 	      before - shim_pages_in_use, kept);
 	CHECK(r == (kept ? 1 : 0), "lifecycle: unbind's answer", r, kept);
 	CHECK(lc_shadow_freed == (stopped ? 0 : -1),
@@ -2465,7 +2477,7 @@ static void op_lifecycle(void)
 	if (kept) {
 		/* the pool's pages (if kept) then the shadow's: given back by
 		 * the harness once many are out */
-		if (!(stopped && !pin))
+		if (!(stopped && !pinned))
 			whs[nwh++] = (struct whrec){.base = p.iova,
 						    .len = pool_pages * PS};
 		if (!stopped)

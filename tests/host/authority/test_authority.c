@@ -1422,6 +1422,57 @@ static void test_unbind_pinned_revoked_quarantined(void **st)
 	assert_false(auth_owner_stopped(q));
 }
 
+/* a pool its owner's revocation kept because it was pinned, and unpinned
+ * since (a virtio reset confirmed only at the driver's detach), is no
+ * longer reachable once the device is stopped: the unbind of the revoked
+ * owner seizes it and gives it back, unmapped first under the IOMMU.
+ * Before, the unbind revoked nothing more for a revoked owner and counted
+ * the live pool withheld for good: its pages lost on every restart of a
+ * faulted function */
+static void test_unbind_revoked_unpinned_gives_back(void **st)
+{
+	const uint16_t a = 620, q = 621;
+	static struct pci_dev da = {.bus = 3, .dev = 26, .owner = a};
+	static struct pci_dev dq = {.bus = 3, .dev = 27, .owner = q};
+	uint64_t out = shim_pages_in_use, w0 = auth_unbind_withheld_pages();
+	bind_fn(a, &da);
+	struct dma_pool p, r;
+	assert_int_equal(dma_pool_create(a, 2 * PAGE_SIZE, 0, &p), 0);
+	assert_int_equal(dma_pool_create(a, PAGE_SIZE, 0, &r), 0);
+	assert_true(grant_pin(&owner_acct(a)->grants, p.slot));
+	assert_int_equal(auth_owner_revoke(a, "test"), 1); /* r; p kept */
+	assert_true(dma_pool_live(&p));
+	assert_true(grant_unpin(&owner_acct(a)->grants, p.slot));
+	assert_int_equal(auth_owner_unbind(a, true), 0);
+	assert_int_equal(shim_pages_in_use, out);
+	assert_int_equal(auth_unbind_withheld_pages(), w0);
+	/* still pinned at the unbind: withheld, as before */
+	const uint16_t b = 622;
+	static struct pci_dev db = {.bus = 3, .dev = 28, .owner = b};
+	bind_fn(b, &db);
+	assert_int_equal(dma_pool_create(b, PAGE_SIZE, 0, &p), 0);
+	assert_true(grant_pin(&owner_acct(b)->grants, p.slot));
+	assert_int_equal(auth_owner_revoke(b, "test"), 0);
+	assert_int_equal(auth_owner_unbind(b, true), 1);
+	assert_int_equal(shim_pages_in_use, out + 1);
+	assert_int_equal(auth_unbind_withheld_pages(), w0 + 1);
+	out = shim_pages_in_use;
+
+	/* under the IOMMU: unmapped (confirmed) before it goes */
+	shim_iommu_owner = 0;
+	assert_int_equal(shim_owner_bind_fn(q, &dq, DMA_BACKEND_IOMMU), 0);
+	assert_int_equal(dma_pool_create(q, PAGE_SIZE, 0, &p), 0);
+	assert_true(grant_pin(&owner_acct(q)->grants, p.slot));
+	assert_int_equal(auth_owner_revoke(q, "test"), 0);
+	assert_int_equal(shim_iommu_mapped(), 1);
+	assert_true(grant_unpin(&owner_acct(q)->grants, p.slot));
+	assert_int_equal(auth_owner_unbind(q, true), 0);
+	assert_int_equal(shim_iommu_mapped(), 0);
+	assert_int_equal(shim_pages_in_use, out);
+	assert_int_equal(shim_iommu_violations, 0);
+	shim_iommu_owner = 0;
+}
+
 /* under the IOMMU: the pools are unmapped (confirmed) before they go and
  * the domain torn down; a unit that does not confirm the unmap keeps the
  * pages out */
@@ -3014,6 +3065,7 @@ int main(void)
 	    cmocka_unit_test(test_unbind_gives_back),
 	    cmocka_unit_test(test_unbind_not_stopped_withholds),
 	    cmocka_unit_test(test_unbind_pinned_revoked_quarantined),
+	    cmocka_unit_test(test_unbind_revoked_unpinned_gives_back),
 	    cmocka_unit_test(test_unbind_iommu),
 	    cmocka_unit_test(test_unbind_from_hooks_refused),
 	    cmocka_unit_test(test_dma_owner_charge),
