@@ -123,6 +123,18 @@ void auth_refuse(enum auth_reason r, uint16_t slot, const char *what)
 
 int auth_slot_alloc(enum auth_kind kind, uint16_t owner)
 {
+	const char *what = kind == AUTH_IRQ ? "Interrupt" : "DeviceMmio";
+	unsigned held = 0;
+	for (int i = 1; i < AUTH_SLOTS; i++)
+		held += auth_slots[i].kind != AUTH_FREE &&
+			auth_slots[i].owner == owner;
+	if (held >= AUTH_OWNER_SLOTS) {
+		if (auth_refused(owner, AUTH_OVER_QUOTA))
+			kprintf("authority: owner %u: no %s capability: it "
+				"holds AUTH_OWNER_SLOTS (%u) already\n",
+				owner, what, AUTH_OWNER_SLOTS);
+		return -1;
+	}
 	/* slot 0 is never issued, nor a slot whose generation has run out:
 	 * issuing it again would wrap and repeat a generation that a revoked
 	 * capability still names (the free adds one more) */
@@ -141,8 +153,7 @@ int auth_slot_alloc(enum auth_kind kind, uint16_t owner)
 		kprintf("authority: owner %u: no %s capability: every slot of "
 			"the authority table (AUTH_SLOTS %u) is in use or "
 			"retired (%lu refused so far)\n",
-			owner, kind == AUTH_IRQ ? "Interrupt" : "DeviceMmio",
-			AUTH_SLOTS, auth_slots_full);
+			owner, what, AUTH_SLOTS, auth_slots_full);
 	return -1;
 }
 

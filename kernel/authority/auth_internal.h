@@ -33,9 +33,15 @@ struct auth_slot {
 };
 extern struct auth_slot auth_slots[AUTH_SLOTS];
 
-/* a free slot for owner's capability of that kind, or -1 when every slot
- * is in use or retired (its generation run out): counted as
- * AUTH_NO_MEMORY (auth_refused: owner's row) and in auth_slots_full */
+/* the most DeviceMmio and Interrupt capabilities one owner holds at once
+ * (a driver needs at most 8: virtio-net's four windows, the broker's and
+ * three interrupts), so that one owner cannot take the whole table from
+ * the others */
+#define AUTH_OWNER_SLOTS 16
+/* a free slot for owner's capability of that kind, or -1 when owner holds
+ * AUTH_OWNER_SLOTS already (counted as AUTH_OVER_QUOTA) or every slot is
+ * in use or retired (its generation run out: counted as AUTH_NO_MEMORY
+ * and in auth_slots_full); one line each, auth_refused: owner's row */
 int auth_slot_alloc(enum auth_kind kind, uint16_t owner);
 extern uint64_t auth_slots_full; /* requests the full table refused */
 /* the slot if (slot, gen) is a live capability of that kind; else counts

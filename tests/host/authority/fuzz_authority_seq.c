@@ -653,6 +653,17 @@ static uint64_t kmem_charged(uint16_t o, unsigned *allocs)
 		*allocs = a;
 	return n;
 }
+/* live capabilities of owner o: at AUTH_OWNER_SLOTS its next one is
+ * refused (over-quota) whatever room the table has */
+static unsigned slots_of(uint16_t o)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < nmrec; i++)
+		n += mrecs[i].live && mrecs[i].owner == o;
+	for (unsigned i = 0; i < nirec; i++)
+		n += irecs[i].live && irecs[i].owner == o;
+	return n;
+}
 static unsigned slots_live(void)
 {
 	unsigned n = 0;
@@ -1354,15 +1365,21 @@ static void op_mmio_grant(void)
 	if (want && nmrec >= MAXREC)
 		return;
 	driver_step(o);
-	/* the table full (every slot but 0 a live capability): a grant
-	 * that would pass is refused, counted, and nothing is granted */
-	bool full = want && slots_live() >= AUTH_SLOTS - 1;
-	uint64_t full0 = auth_slots_full;
-	want = want && !full;
+	/* the owner at its AUTH_OWNER_SLOTS, or the table full (every slot
+	 * but 0 a live capability): a grant that would pass is refused,
+	 * counted, and nothing is granted */
+	bool quota = want && slots_of(o) >= AUTH_OWNER_SLOTS;
+	bool full = want && !quota && slots_live() >= AUTH_SLOTS - 1;
+	uint64_t full0 = auth_slots_full,
+		 over0 = auth_refusals[AUTH_OVER_QUOTA];
+	want = want && !full && !quota;
 	int r = mmio_grant(&devs[dev], o, bar, off, len, flags, &mc[dst]);
 	CHECK((r == 0) == want, "mmio grant", r, want);
 	CHECK(auth_slots_full == full0 + full, "full table refusals",
 	      auth_slots_full - full0, full);
+	CHECK(auth_refusals[AUTH_OVER_QUOTA] == over0 + quota,
+	      "owner slot quota refusals",
+	      auth_refusals[AUTH_OVER_QUOTA] - over0, quota);
 	if (r) {
 		CHECK(mc[dst].len == 0 && mc[dst].slot == 0,
 		      "refused grant left a window", mc[dst].slot, 0);
@@ -1554,11 +1571,14 @@ static void op_irq_bind(void)
 	if (want && nirec >= MAXREC)
 		return;
 	driver_step(o);
-	/* the table full: refused before anything is taken (no vector, the
-	 * entry untouched: the table checks after every step hold it) */
-	bool full = want && slots_live() >= AUTH_SLOTS - 1;
-	uint64_t full0 = auth_slots_full;
-	want = want && !full;
+	/* the owner at its AUTH_OWNER_SLOTS, or the table full: refused
+	 * before anything is taken (no vector, the entry untouched: the table
+	 * checks after every step hold it) */
+	bool quota = want && slots_of(o) >= AUTH_OWNER_SLOTS;
+	bool full = want && !quota && slots_live() >= AUTH_SLOTS - 1;
+	uint64_t full0 = auth_slots_full,
+		 over0 = auth_refusals[AUTH_OVER_QUOTA];
+	want = want && !full && !quota;
 	/* the entry is written (masked, the message of the vector
 	 * vector_alloc gives: the lowest free) and read back: a write the
 	 * device does not take is refused */
@@ -1574,6 +1594,9 @@ static void op_irq_bind(void)
 	CHECK((r == 0) == want, "irq bind", r, want);
 	CHECK(auth_slots_full == full0 + full, "full table refusals",
 	      auth_slots_full - full0, full);
+	CHECK(auth_refusals[AUTH_OVER_QUOTA] == over0 + quota,
+	      "owner slot quota refusals",
+	      auth_refusals[AUTH_OVER_QUOTA] - over0, quota);
 	if (r) {
 		CHECK(ic[dst].slot == 0, "refused bind left a capability",
 		      ic[dst].slot, 0);

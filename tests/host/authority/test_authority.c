@@ -2049,6 +2049,101 @@ static unsigned vectors_held(void)
 	return n;
 }
 
+/* The rest of a full table: one owner holds at most AUTH_OWNER_SLOTS, so
+ * the tests that fill the table fill it with windows of filler owners id0,
+ * id0 + 1, ..., AUTH_OWNER_SLOTS each, every one on a function of its own
+ * over the same BAR. fill_grant grants the fill's window i (its owner by
+ * i) at off; fill_unbind unbinds the fillers, which takes their windows */
+#define FILL_OWNERS (AUTH_SLOTS / AUTH_OWNER_SLOTS + 1)
+struct fill {
+	uint16_t id0;
+	struct pci_dev d[FILL_OWNERS];
+	bool bound[FILL_OWNERS];
+};
+static int fill_grant(struct fill *f, unsigned i, uint64_t off,
+		      struct dev_mmio *m)
+{
+	unsigned k = i / AUTH_OWNER_SLOTS;
+	uint16_t id = (uint16_t)(f->id0 + k);
+	assert_true(k < FILL_OWNERS);
+	if (!f->bound[k]) {
+		f->d[k] =
+		    (struct pci_dev){.bus = 7, .dev = (uint8_t)k, .owner = id};
+		f->d[k].bar[0].base = BAR_BASE;
+		f->d[k].bar[0].size = sizeof(bar_mem);
+		bind_fn(id, &f->d[k]);
+		f->bound[k] = true;
+	}
+	return mmio_grant(&f->d[k], id, 0, off, 8, MMIO_READ | MMIO_WRITE, m);
+}
+static void fill_unbind(struct fill *f)
+{
+	for (unsigned k = 0; k < FILL_OWNERS; k++)
+		if (f->bound[k]) {
+			assert_int_equal(
+			    auth_owner_unbind((uint16_t)(f->id0 + k), true), 0);
+			f->bound[k] = false;
+		}
+}
+
+/* One owner holds at most AUTH_OWNER_SLOTS capabilities: past them its
+ * window and interrupt are refused (over-quota, one line, nothing taken)
+ * while the table has room, and another owner still gets both; a revoke
+ * lets the owner in again. Before, one driver could take every slot of the
+ * table and no other driver got a window or an interrupt (the 17th grant
+ * was given) */
+static void test_slots_owner_quota(void **st)
+{
+	const uint16_t a = 5300, b = 5301;
+	static uint8_t cfga[4096], cfgb[4096];
+	static struct pci_dev da = {.bus = 0, .dev = 24, .owner = a};
+	static struct pci_dev db = {.bus = 8, .dev = 24, .owner = b};
+	static struct dev_mmio m[AUTH_OWNER_SLOTS];
+	struct dev_mmio extra, mb;
+	struct irq_cap ic, icb;
+	da.cfg = cfga;
+	msix_dev(&da);
+	db = da;
+	db.bus = 8;
+	db.owner = b;
+	db.cfg = cfgb;
+	bind_fn(a, &da);
+	bind_fn(b, &db);
+	const unsigned free0 = slots_issuable(), vecs = vectors_held();
+	for (unsigned i = 0; i < AUTH_OWNER_SLOTS; i++)
+		assert_int_equal(
+		    mmio_grant(&da, a, 0, 8 * i, 8, MMIO_READ, &m[i]), 0);
+	uint64_t over = refused(AUTH_OVER_QUOTA), full = auth_slots_full;
+	uint64_t lines = shim_kprintf_calls;
+	assert_int_equal(mmio_grant(&da, a, 0, 0x800, 8, MMIO_READ, &extra),
+			 -1);
+	assert_int_equal(shim_kprintf_calls - lines, 1);
+	assert_non_null(strstr(shim_last_line, "AUTH_OWNER_SLOTS"));
+	assert_int_equal(irq_bind(&da, a, 0, NULL, NULL, &ic), -1);
+	assert_int_equal(refused(AUTH_OVER_QUOTA), over + 2);
+	assert_int_equal(auth_slots_full, full); /* the table had room */
+	assert_int_equal(extra.slot, 0);
+	assert_int_equal(ic.slot, 0);
+	assert_int_equal(vectors_held(), vecs);
+	assert_int_equal(slots_issuable(), free0 - AUTH_OWNER_SLOTS);
+	/* another owner is served */
+	assert_int_equal(mmio_grant(&db, b, 0, 0x800, 8, MMIO_READ, &mb), 0);
+	assert_int_equal(irq_bind(&db, b, 0, NULL, NULL, &icb), 0);
+	/* one of a's revoked: its interrupt gets the slot */
+	mmio_revoke(&m[0]);
+	assert_int_equal(irq_bind(&da, a, 0, NULL, NULL, &ic), 0);
+	irq_revoke(&ic);
+	irq_revoke(&icb);
+	mmio_revoke(&mb);
+	for (unsigned i = 1; i < AUTH_OWNER_SLOTS; i++)
+		mmio_revoke(&m[i]);
+	assert_int_equal(slots_issuable(), free0);
+	assert_int_equal(vectors_held(), vecs);
+	assert_int_equal(host_vector_bad_frees, 0);
+	assert_int_equal(auth_owner_unbind(a, true), 0);
+	assert_int_equal(auth_owner_unbind(b, true), 0);
+}
+
 /* The authority table full: every slot it can issue holds a window. One
  * more window or interrupt is refused with one line (AUTH_NO_MEMORY,
  * auth_slots_full), nothing half-made — no slot, no CPU vector, no
@@ -2069,9 +2164,14 @@ static void test_slots_exhausted(void **st)
 	bind_fn(o, &d);
 	const unsigned usable = slots_issuable();
 	assert_true(usable > 100);
+	/* o's windows leave it room for one interrupt; fillers the rest */
+	const unsigned own = AUTH_OWNER_SLOTS - 1;
+	static struct fill fl = {.id0 = 5000};
 	for (unsigned i = 0; i < usable; i++)
-		assert_int_equal(mmio_grant(&d, o, 0, 8 * i, 8,
-					    MMIO_READ | MMIO_WRITE, &m[i]),
+		assert_int_equal(i < own
+				     ? mmio_grant(&d, o, 0, 8 * i, 8,
+						  MMIO_READ | MMIO_WRITE, &m[i])
+				     : fill_grant(&fl, i - own, 8 * i, &m[i]),
 				 0);
 	assert_int_equal(slots_issuable(), 0);
 
@@ -2119,8 +2219,8 @@ static void test_slots_exhausted(void **st)
 	for (unsigned i = 0; i < usable; i++)
 		assert_int_equal(bar_mem[8 * i], (uint8_t)i);
 
-	/* one revoked: the interrupt gets its slot, then the table is full
-	 * again; the interrupt revoked, the window comes back */
+	/* one (a filler's) revoked: the interrupt gets its slot, then the
+	 * table is full again; the interrupt revoked, the window comes back */
 	const unsigned k = usable / 2;
 	const uint16_t freed = m[k].slot;
 	mmio_revoke(&m[k]);
@@ -2129,12 +2229,12 @@ static void test_slots_exhausted(void **st)
 	assert_int_equal(mmio_grant(&d, o, 0, 0x800, 8, MMIO_READ, &extra), -1);
 	irq_revoke(&ic);
 	assert_int_equal(vectors_held(), vecs);
-	assert_int_equal(
-	    mmio_grant(&d, o, 0, 8 * k, 8, MMIO_READ | MMIO_WRITE, &m[k]), 0);
+	assert_int_equal(fill_grant(&fl, k - own, 8 * k, &m[k]), 0);
 	assert_int_equal(m[k].slot, freed);
 	assert_int_equal(slots_issuable(), 0);
 	for (unsigned i = 0; i < usable; i++)
 		mmio_revoke(&m[i]);
+	fill_unbind(&fl);
 	assert_int_equal(slots_issuable(), usable);
 	assert_int_equal(host_vector_bad_frees, 0);
 }
@@ -2157,18 +2257,25 @@ static void test_slots_full_revoked(void **st)
 	bind_fn(o, &d);
 	const unsigned usable = slots_issuable(), vecs = vectors_held();
 	assert_true(usable > 100);
+	/* o holds its AUTH_OWNER_SLOTS (an interrupt and windows), fillers
+	 * the rest of the table */
+	const unsigned own = AUTH_OWNER_SLOTS - 1;
+	static struct fill fl = {.id0 = 5100};
+	static struct dev_mmio fm[AUTH_SLOTS];
 	assert_int_equal(irq_bind(&d, o, 1, NULL, NULL, &ic), 0);
-	for (unsigned i = 0; i + 1 < usable; i++)
+	for (unsigned i = 0; i < own; i++)
 		assert_int_equal(mmio_grant(&d, o, 0, 8 * i, 8,
 					    MMIO_READ | MMIO_WRITE, &m[i]),
 				 0);
+	for (unsigned i = 0; i + AUTH_OWNER_SLOTS < usable; i++)
+		assert_int_equal(fill_grant(&fl, i, 8 * (own + i), &fm[i]), 0);
 	assert_int_equal(slots_issuable(), 0);
 	memcpy(old, m, sizeof(m));
 	oldic = ic;
 
-	/* revoke: every slot back, the vector freed */
+	/* revoke: every slot of o back, the vector freed */
 	assert_int_equal(auth_owner_revoke(o, "test"), 0);
-	assert_int_equal(slots_issuable(), usable);
+	assert_int_equal(slots_issuable(), AUTH_OWNER_SLOTS);
 	assert_int_equal(vectors_held(), vecs);
 	for (int i = 1; i < AUTH_SLOTS; i++)
 		assert_false(auth_slots[i].kind != AUTH_FREE &&
@@ -2176,22 +2283,23 @@ static void test_slots_full_revoked(void **st)
 	/* delete: the driver's own revokes of its seized copies are refused
 	 * as owner-revoked and free nothing */
 	uint64_t rv = refused(AUTH_REVOKED);
-	for (unsigned i = 0; i + 1 < usable; i++)
+	for (unsigned i = 0; i < own; i++)
 		mmio_revoke(&m[i]);
 	irq_revoke(&ic);
-	assert_int_equal(refused(AUTH_REVOKED), rv + usable);
+	assert_int_equal(refused(AUTH_REVOKED), rv + AUTH_OWNER_SLOTS);
 	assert_int_equal(host_vector_bad_frees, 0);
-	assert_int_equal(slots_issuable(), usable);
-	/* re-bind: refused while revoked, the whole table once reinstated */
+	assert_int_equal(slots_issuable(), AUTH_OWNER_SLOTS);
+	/* re-bind: refused while revoked, o's share of the table once
+	 * reinstated, and not a slot more */
 	assert_int_equal(mmio_grant(&d, o, 0, 0, 8, MMIO_READ, &m[0]), -1);
 	assert_int_equal(auth_owner_reinstate(o), 0);
-	for (unsigned i = 0; i < usable; i++)
+	for (unsigned i = 0; i < AUTH_OWNER_SLOTS; i++)
 		assert_int_equal(mmio_grant(&d, o, 0, 8 * i, 8,
 					    MMIO_READ | MMIO_WRITE, &m[i]),
 				 0);
 	assert_int_equal(slots_issuable(), 0);
 	memset(bar_mem, 0, 8 * usable);
-	for (unsigned i = 0; i + 1 < usable; i++) {
+	for (unsigned i = 0; i < own; i++) {
 		assert_false(mmio_write8(&old[i], 0, 0xee));
 		assert_int_equal(mmio_read8(&old[i], 0), 0xff);
 		mmio_revoke(&old[i]); /* frees nothing */
@@ -2199,10 +2307,11 @@ static void test_slots_full_revoked(void **st)
 	irq_revoke(&oldic);
 	assert_true(all_zero(bar_mem, 8 * usable));
 	assert_int_equal(slots_issuable(), 0);
-	for (unsigned i = 0; i < usable; i++)
+	for (unsigned i = 0; i < AUTH_OWNER_SLOTS; i++)
 		assert_true(mmio_write8(&m[i], 0, 0x5a));
-	for (unsigned i = 0; i < usable; i++)
+	for (unsigned i = 0; i < AUTH_OWNER_SLOTS; i++)
 		mmio_revoke(&m[i]);
+	fill_unbind(&fl);
 	assert_int_equal(slots_issuable(), usable);
 	assert_int_equal(vectors_held(), vecs);
 	assert_int_equal(host_vector_bad_frees, 0);
@@ -2675,14 +2784,18 @@ static void test_authority_json_full(void **st)
 	d.bar[0].base = BAR_BASE;
 	d.bar[0].size = sizeof(bar_mem);
 	bind_fn(o, &d);
-	while (n < AUTH_SLOTS &&
+	static struct fill fl = {.id0 = 5200};
+	while (n < AUTH_OWNER_SLOTS &&
 	       mmio_grant(&d, o, 0, 8 * n, 8, MMIO_READ, &m[n]) == 0)
+		n++;
+	while (n < AUTH_SLOTS && slots_issuable() &&
+	       fill_grant(&fl, n - AUTH_OWNER_SLOTS, 8 * n, &m[n]) == 0)
 		n++;
 	assert_int_equal(slots_issuable(), 0);
 	for (uint16_t id = 800; id < 1000; id++)
 		if (auth_owner_bind(id, &f) != 0)
 			break;
-	for (unsigned id = 1; id < 1000; id++)
+	for (unsigned id = 1; id <= UINT16_MAX; id++) /* fillers too */
 		owners += auth_owner_facts((uint16_t)id) != NULL;
 	assert_int_equal(owners, AUTH_OWNER_MAX);
 	int len = status_render("authority", js, sizeof(js));
@@ -2692,6 +2805,7 @@ static void test_authority_json_full(void **st)
 	assert_true(len < 128 * 1024);
 	for (unsigned i = 0; i < n; i++)
 		mmio_revoke(&m[i]);
+	fill_unbind(&fl);
 }
 
 /* ---- make mutate (kernel/authority mmio.c and irq.c, N=30 SEED=1): the
@@ -3123,6 +3237,7 @@ int main(void)
 	    cmocka_unit_test(test_irq_unconfirmed_vector_withheld),
 	    cmocka_unit_test(test_irq_raise_bound_entry_only),
 	    cmocka_unit_test(test_pool_withheld_said_once),
+	    cmocka_unit_test(test_slots_owner_quota),
 	    cmocka_unit_test(test_slots_exhausted),
 	    cmocka_unit_test(test_slots_full_revoked),
 	    cmocka_unit_test(test_refusal_lines_mmio_irq),
