@@ -712,17 +712,20 @@ static int nvme_stop_answer(struct nvme_softc *sc, bool shutdown)
 
 /* Delete I/O SQ, deliver what it owed (the controller completes or
  * aborts a deleted SQ's commands before the deletion's own completion,
- * NVMe 2.0 §5.6; the gate answers each once), then Delete I/O CQ (§5.5).
- * 0 or -1 (one line) */
-static int nvme_ioq_delete(struct nvme_softc *sc, struct nvme_queue *q)
+ * NVMe 2.0 §5.6; the gate answers each once), then Delete I/O CQ (§5.5),
+ * each waited for until end_us at most. 0 or -1 (one line) */
+static int nvme_ioq_delete(struct nvme_softc *sc, struct nvme_queue *q,
+			   uint64_t end_us)
 {
 	static const uint8_t opc[2] = {NVME_ADM_DELETE_SQ, NVME_ADM_DELETE_CQ};
 	for (unsigned k = 0; k < 2; k++) {
 		struct nvme_sqe c = {0};
-		struct nvme_cqe e;
+		struct nvme_cqe e = {0};
 		c.cdw0 = opc[k];
 		c.cdw10 = (uint32_t)FIELD_SET(NVME_DELETEQ_QID, q->id);
-		if (nvme_exec(sc, &sc->admin, &c, &e, NVME_ADMIN_TIMEOUT_US)) {
+		uint64_t now = time_now_us();
+		if (now >= end_us ||
+		    nvme_exec(sc, &sc->admin, &c, &e, end_us - now)) {
 			kprintf("%s: unable to delete I/O %s %u (SCT %u SC "
 				"0x%x)\n",
 				sc->name, k ? "CQ" : "SQ", q->id,
@@ -734,6 +737,26 @@ static int nvme_ioq_delete(struct nvme_softc *sc, struct nvme_queue *q)
 		q->live = false; /* nothing new once its SQ is gone */
 	}
 	return 0;
+}
+
+/* A controller that is ready and not fatal (CSTS.RDY 1, CFS 0, the
+ * function present) has its live I/O queues deleted, highest first, all
+ * within NVME_ADMIN_TIMEOUT_US, the first failure ending the deletes — as
+ * Linux's nvme_dev_disable (nvme_delete_io_queues) before it disables a
+ * controller that is not dead. A deleted SQ's commands are answered by
+ * the controller before CC.EN=0 finds them: QEMU 7.2's reset frees an SQ
+ * whose reads are still in flight (README, Debugging), its Delete I/O SQ
+ * waits each one out first. */
+static void nvme_ioq_delete_all(struct nvme_softc *sc)
+{
+	uint32_t csts = nvme_broker_csts(sc->broker, sc->owner);
+	if (csts == NVME_CSTS_GONE || FIELD_GET(NVME_CSTS_CFS, csts) ||
+	    !FIELD_GET(NVME_CSTS_RDY, csts) || !sc->admin.live)
+		return;
+	uint64_t end = time_now_us() + NVME_ADMIN_TIMEOUT_US;
+	for (unsigned i = sc->nioq; i-- > 0;)
+		if (sc->ioq[i].live && nvme_ioq_delete(sc, &sc->ioq[i], end))
+			break;
 }
 
 int nvme_attach(struct nvme_softc *sc)
@@ -781,9 +804,8 @@ int nvme_detach(struct nvme_softc *sc)
 		     !FIELD_GET(NVME_CSTS_CFS, csts);
 	/* the host deletes its I/O queues before a shutdown (NVMe 2.0
 	 * §3.6.2), the highest first, as Linux's nvme_disable_io_queues */
-	for (unsigned i = sc->nioq; alive && i-- > 0;)
-		if (nvme_ioq_delete(sc, &sc->ioq[i]))
-			break;
+	if (alive)
+		nvme_ioq_delete_all(sc);
 	sc->up = false;
 	sc->recover_at_us = 0; /* a backoff's end brings nothing back */
 	int r = nvme_stop_answer(sc, alive);
@@ -860,6 +882,7 @@ int nvme_recover(struct nvme_softc *sc, const char *why)
 		sc->resets++;
 		kprintf("%s: %s; resetting controller\n", sc->name, why);
 	}
+	nvme_ioq_delete_all(sc);
 	int r = nvme_stop_answer(sc, false);
 	for (unsigned i = 0; i < sc->nioq; i++)
 		nvme_q_reset(&sc->ioq[i]);
@@ -872,8 +895,10 @@ int nvme_recover(struct nvme_softc *sc, const char *why)
 		return nvme_give_up(sc);
 	}
 	/* disabled through the backoff: it owns nothing of ours and every
-	 * command fails at once; the first one after brings it back */
-	sc->recover_at_us = now + backoff;
+	 * command fails at once; the first one after brings it back. The
+	 * backoff counts from the disable, not from the deletes before it
+	 * (up to NVME_ADMIN_TIMEOUT_US on a hung controller) */
+	sc->recover_at_us = time_now_us() + backoff;
 	if (!backoff)
 		return nvme_resume(sc);
 	sc->backoffs++;

@@ -88,7 +88,10 @@ int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q,
 	/* after a reset's backoff, the queues come back first */
 	if (sc->recover_at_us)
 		(void)nvme_resume(sc);
-	if (sc->dead || !q->live || ccb->q != q || ccb->state != NVME_CCB_HELD)
+	/* a recovery deleting the I/O queues: what a completion callback
+	 * submits fails at once, as while they drain (nvme_stop_answer) */
+	if (sc->dead || !q->live || ccb->q != q ||
+	    ccb->state != NVME_CCB_HELD || (q->id && sc->recovering))
 		return -1;
 	uint16_t slot = q->sq_tail;
 	uint16_t next = (uint16_t)((slot + 1) % q->entries);

@@ -236,7 +236,7 @@ struct nvme_io {
 int nvme_attach(struct nvme_softc *sc);
 /* the orderly end (the device manager's devmgr_shutdown): a live
  * controller (up, CSTS.CFS clear) has its I/O queues deleted — Delete I/O
- * SQ, what it owed delivered, then Delete I/O CQ, each within
+ * SQ, what it owed delivered, then Delete I/O CQ, all within
  * NVME_ADMIN_TIMEOUT_US, highest queue first, the first failure ending the
  * deletes — and is shut down (nvme_broker_shutdown: CC.SHN, CSTS.SHST,
  * then disabled); a dead, fenced or backing-off one is only stopped. Then,
@@ -247,7 +247,10 @@ int nvme_attach(struct nvme_softc *sc);
  * one, -1 when it did not stop (fenced: its pool kept). */
 int nvme_detach(struct nvme_softc *sc);
 /* reset the controller (CFS, timeout, or a proof asking) and bring the
- * queues back. Every outstanding command is answered once: with the
+ * queues back. One that is ready and not fatal has its I/O queues deleted
+ * first, as the detach does (what a deleted SQ owed delivered; a failure
+ * ends the deletes with one line and the reset goes on). Every
+ * outstanding command is answered once: with the
  * completion the device posted before the stop when the controller is not
  * fatal (CSTS.CFS clear), else — and for all it never completed — as
  * aborted. A reset that continues a streak leaves the controller disabled

@@ -627,8 +627,12 @@ static void rec_done(struct nvme_softc *sc, struct nvme_ccb *ccb,
 {
 	struct rec_count *rc = ccb->cookie;
 	rc->done++;
+	/* aborted by the driver or the gate (08h), or by QEMU 7.2's Delete
+	 * I/O SQ, which cancels what has not started with Command Abort
+	 * Requested (07h) */
 	if (nvme_cqe_sct(e) == NVME_SCT_GENERIC &&
-	    nvme_cqe_sc(e) == NVME_SC_ABORT_SQ_DELETED)
+	    (nvme_cqe_sc(e) == NVME_SC_ABORT_SQ_DELETED ||
+	     nvme_cqe_sc(e) == NVME_SC_ABORT_REQ))
 		rc->aborted++;
 	else if (nvme_cqe_ok(e) && ccb->cmd.cdw10 / 8 < 8)
 		rc->ok |= (uint8_t)(1u << (ccb->cmd.cdw10 / 8));
@@ -746,22 +750,21 @@ static void proof_nvme_recover(void)
 			  nvme_cqe_sc(&e) == NVME_SC_ABORT_SQ_DELETED &&
 			  sc->resets == resets + 1 && rec_read_ok(sc);
 	/* 2. commands outstanding when the controller is reset: each one
-	 * completes exactly once, as aborted or with its real result.
-	 * The eight go to the device on one doorbell (plugged): QEMU 7.2
-	 * fetches everything a doorbell exposes in one bottom half
-	 * (nvme_process_sq), so at the reset it holds all eight or none,
-	 * never some in flight beside some not yet fetched. That mix is
-	 * what crashes it: its reset (nvme_ctrl_reset) drains the
-	 * namespace, the drain's poll runs the pending bottom half, the
-	 * reads it fetches wait out the drain and complete after the SQ
-	 * they point to was freed (README, Debugging). */
+	 * completes exactly once, with its real result or aborted. The
+	 * eight go on eight doorbells, so QEMU may hold some in flight
+	 * beside some rung but not yet fetched when the reset begins: the
+	 * mix its own reset (CC.EN=0, nvme_ctrl_reset) crashed on, its
+	 * namespace drain fetching reads that completed after their SQ was
+	 * freed (README, Debugging). The recovery deletes the I/O queues
+	 * first (nvme_ioq_delete_all): QEMU's Delete I/O SQ waits out every
+	 * read it fetched, those it fetches meanwhile too, and the disable
+	 * finds no I/O queue left. */
 	struct rec_count rc = {0};
 	struct dma_buf b;
 	unsigned sent = 0;
 	int checked = -1;
 	if (nvme_buf_get(sc, 8 * PAGE_SIZE, &b) == 0) {
 		memset(b.va, REC_FILL, 8 * PAGE_SIZE);
-		nvme_q_plug(&sc->ioq[0]);
 		for (unsigned i = 0; i < 8; i++) {
 			struct nvme_io r = {.opc = NVME_IO_READ,
 					    .nsid = sc->ns[0].nsid,
@@ -772,7 +775,6 @@ static void proof_nvme_recover(void)
 			sent += nvme_io_submit(sc, &sc->ioq[0], &r, rec_done,
 					       &rc) == 0;
 		}
-		nvme_q_unplug(sc, &sc->ioq[0]);
 		sc->reset_streak = 0;
 		nvme_recover(sc, "proof: reset with commands outstanding");
 		checked = rec_reads_match(sc, &b, rc.ok);

@@ -556,17 +556,20 @@ def test_recover(run):
     assert re.search(r"nvme0: queue 1: \d+ completions delivered, none with phase", log)
     assert re.search(r"nvme0: queue 1: completion names SQ 1 head \d+, ignored", log)
     assert "nvme0: controller fatal status" in log
-    check_recover_doorbells(ev)
+    check_recover_deletes_first(ev, int(m.proofs["nvme-bringup"].kv["ioq"]))
 
 
-def check_recover_doorbells(ev):
+def check_recover_deletes_first(ev, ioq):
     """From QEMU's trace: the eight reads outstanding at the proof's second
     reset (the first is the Asynchronous Event Request's timeout) reach the
-    device on one doorbell, and the device fetches no I/O command while it
-    is stopped. QEMU 7.2's reset drains, then frees the SQs; a reset that
+    device on eight doorbells, and the recovery deletes every I/O SQ and CQ
+    (pci_nvme_del_sq, pci_nvme_del_cq) before CC.EN=0
+    (pci_nvme_mmio_stopped); the device fetches no I/O command while it is
+    stopped. QEMU 7.2's reset drains, then frees the SQs: a reset that
     caught reads in flight beside reads rung but not yet fetched had the
     drain fetch them, and they completed into the freed SQ (SIGSEGV in
-    nvme_rw_complete_cb; README, Debugging)."""
+    nvme_rw_complete_cb; README, Debugging). Its Delete I/O SQ waits out
+    every read the SQ fetched, those fetched meanwhile too."""
     rec = fence_index(ev, FENCE_RECOVER)
     # the reset the reads met: the first stop after the fence whose
     # controller life (since its last start) rang I/O SQ 1 — not the first
@@ -582,12 +585,17 @@ def check_recover_doorbells(ev):
         elif name == "pci_nvme_mmio_stopped" and sq1:
             stop2 = i
             break
-    assert stop2 is not None and len(sq1) >= 2, sq1
+    assert stop2 is not None and len(sq1) >= 8, sq1
     qsize = [num(kv["qsize"]) + 1 for n, _, kv in ev[:stop2]
              if n == "pci_nvme_create_sq" and num(kv["sqid"]) == 1][-1]
-    last, prev = (num(ev[i][2]["new_tail"]) for i in (sq1[-1], sq1[-2]))
-    assert (last - prev) % qsize == 8, ("the eight reads took more than one doorbell",
-                                        [ev[i][1] for i in sq1[-9:]])
+    tails = [num(ev[i][2]["new_tail"]) for i in sq1[-9:]]
+    assert all((b - a) % qsize == 1 for a, b in zip(tails, tails[1:])), \
+        ("the eight reads did not take a doorbell each", [ev[i][1] for i in sq1[-9:]])
+    deleted = [(n, num(kv.get("qid", kv.get("sqid", kv.get("cqid", "0")))))
+               for n, _, kv in ev[sq1[-1]:stop2] if n.startswith("pci_nvme_del_")]
+    assert sorted(deleted) == sorted(
+        [("pci_nvme_del_sq", q) for q in range(1, ioq + 1)] +
+        [("pci_nvme_del_cq", q) for q in range(1, ioq + 1)]), deleted
     stopped = False
     for name, text, _ in ev:
         if name == "pci_nvme_mmio_stopped":

@@ -258,23 +258,28 @@ static void test_rejection(void **state)
 				     NVME_ADM_FORMAT_NVM);
 }
 
-static unsigned ndone, naborted;
+static unsigned ndone, naborted, nok;
 static void count_done(struct nvme_softc *s, struct nvme_ccb *ccb,
 		       const struct nvme_cqe *e)
 {
 	(void)s;
 	ndone++;
 	naborted += nvme_cqe_sc(e) == NVME_SC_ABORT_SQ_DELETED;
+	nok += nvme_cqe_ok(e);
 	nvme_ccb_put(ccb);
 }
 
-/* commands outstanding at a reset complete exactly once, aborted */
+/* commands outstanding at a reset complete exactly once: those the
+ * device ran or aborted at its Delete I/O SQ (the recovery deletes the
+ * I/O queues first) with its answer, the rest aborted; none otherwise.
+ * The model, stalled until the reset, aborts queue 2's four at its
+ * delete and runs queue 1's at its own */
 static void test_reset_fails_outstanding(void **state)
 {
 	(void)state;
 	struct dma_buf b;
 	assert_int_equal(nvme_buf_get(&sc, 4096 * 8, &b), 0);
-	ndone = naborted = 0;
+	ndone = naborted = nok = 0;
 	fb.device_stalled = true;
 	for (unsigned i = 0; i < 8; i++) {
 		struct nvme_io r = fb_read(i, 8, b.iova + i * 4096, 4096);
@@ -286,7 +291,8 @@ static void test_reset_fails_outstanding(void **state)
 	fb.device_stalled = false;
 	assert_int_equal(nvme_recover(&sc, "test"), 0);
 	assert_int_equal(ndone, 8);
-	assert_int_equal(naborted, 8);
+	assert_int_equal(naborted, 4); /* queue 2's, deleted first */
+	assert_int_equal(nok, 4);      /* queue 1's, run at its delete */
 	assert_int_equal(sc.ioq[0].inflight + sc.ioq[1].inflight, 0);
 	assert_true(sc.up);
 	assert_int_equal(fb.enables, 2);
@@ -973,7 +979,9 @@ static void test_timeout(void **state)
 	fb.device_stalled = false;
 	assert_int_equal(sc.resets, resets + 1);
 	assert_int_equal(nvme_cqe_sc(&e), NVME_SC_ABORT_SQ_DELETED);
-	assert_int_equal(sc.admin.timeouts, 1);
+	/* the command's, then the Delete I/O SQ the reset sends first
+	 * (nvme_ioq_delete_all), which the hung device does not answer */
+	assert_int_equal(sc.admin.timeouts, 2);
 	assert_true(sc.up);
 	assert_int_equal(nvme_exec(&sc, &sc.admin, &c, &e, 100000), 0);
 }
@@ -1820,7 +1828,8 @@ static void test_timeout_reset_delivers_posted(void **state)
 	assert_int_equal(q->timeouts, 1);
 	assert_int_equal(sc.resets, resets + 1);
 	assert_int_equal(sc.aborts, 1);
-	assert_int_equal(sc.admin.timeouts, 1); /* the Abort's */
+	/* the Abort's, then the reset's Delete I/O SQ 2 */
+	assert_int_equal(sc.admin.timeouts, 2);
 	assert_two_delivered_third_failed(w3, failed + 1);
 	assert_int_equal(q->inflight, 0);
 	assert_int_equal(q->completed, 2);
@@ -2079,9 +2088,11 @@ static void test_timeout_counts_from_submission(void **state)
 	fb.device_stalled = false;
 	assert_int_equal(sc.ioq[0].timeouts, 1);
 	uint64_t spent_us = (shim_clock_ns - t_sub) / 1000;
+	/* the Abort's bound, then the reset's deletes' (nvme_ioq_delete_all:
+	 * NVME_ADMIN_TIMEOUT_US in all) */
 	assert_true(spent_us >= NVME_IO_TIMEOUT_US + NVME_ADMIN_TIMEOUT_US);
 	assert_true(spent_us <
-		    NVME_IO_TIMEOUT_US + NVME_ADMIN_TIMEOUT_US + 100000);
+		    NVME_IO_TIMEOUT_US + 2 * NVME_ADMIN_TIMEOUT_US + 100000);
 	assert_int_equal(sc.aborts, 1);
 	assert_int_equal(sc.resets, 1);
 	nvme_ccb_put(ccb);
@@ -2197,32 +2208,36 @@ static void test_abort_answered_twice_delivered_once(void **state)
 	abort_expect(FB_ABORT_TWICE, 0, NVME_SC_SUCCESS, 0, 1, true);
 }
 
-/* QEMU 7.2's Abort does nothing and says "not aborted": the reset, as
- * before, answers the write once as aborted (SQ deleted) */
+/* QEMU 7.2's Abort does nothing and says "not aborted": the reset. Its
+ * Delete I/O SQ (nvme_ioq_delete_all) resolves the held write — the
+ * model runs it, as QEMU's nvme_del_sq waits each request out — and the
+ * write is answered once, with the device's success; nothing is left for
+ * the disable to fail. Before the deletes, the reset answered it as
+ * aborted (SQ deleted) */
 static void test_abort_not_aborted_resets(void **state)
 {
 	(void)state;
-	abort_expect(FB_ABORT_IGNORE, -1, NVME_SC_ABORT_SQ_DELETED, 1, 0,
-		     false);
-	assert_int_equal(sc.reset_failed_cmds, 1);
+	abort_expect(FB_ABORT_IGNORE, 0, NVME_SC_SUCCESS, 1, 0, true);
+	assert_int_equal(sc.reset_failed_cmds, 0);
 }
 
 /* an Abort that says aborted but the command is never answered (within
- * the Abort's bound): the reset */
+ * the Abort's bound): the reset, whose Delete I/O SQ resolves it */
 static void test_abort_lie_resets(void **state)
 {
 	(void)state;
-	abort_expect(FB_ABORT_LIE, -1, NVME_SC_ABORT_SQ_DELETED, 1, 0, false);
+	abort_expect(FB_ABORT_LIE, 0, NVME_SC_SUCCESS, 1, 0, true);
 }
 
 /* the Abort itself is never answered: its own timeout is the one reset,
- * which answers both the write and the Abort once */
+ * which answers both the write (its Delete I/O SQ resolves it) and the
+ * Abort (failed at the disable) once */
 static void test_abort_timeout_one_reset(void **state)
 {
 	(void)state;
-	abort_expect(FB_ABORT_STALL, -1, NVME_SC_ABORT_SQ_DELETED, 1, 0, false);
+	abort_expect(FB_ABORT_STALL, 0, NVME_SC_SUCCESS, 1, 0, true);
 	assert_int_equal(sc.admin.timeouts, 1);
-	assert_int_equal(sc.reset_failed_cmds, 2);
+	assert_int_equal(sc.reset_failed_cmds, 1);
 }
 
 /* the Abort says aborted and is answered first; the write's Command Abort
@@ -2245,7 +2260,7 @@ static void test_abort_not_aborted_waits_no_bound(void **state)
 	(void)state;
 	struct nvme_cqe e;
 	uint64_t t0 = shim_clock_ns;
-	assert_int_equal(abort_write(FB_ABORT_IGNORE, &e), -1);
+	assert_int_equal(abort_write(FB_ABORT_IGNORE, &e), 0);
 	uint64_t ignore_ns = shim_clock_ns - t0;
 	assert_int_equal(sc.resets, 1);
 	/* the write's 3 ms limit, then at most 1 ms to the reset */
@@ -2254,7 +2269,7 @@ static void test_abort_not_aborted_waits_no_bound(void **state)
 	sc.reset_streak = 0;
 	sc.ioq[0].timeouts = 0; /* abort_write counts one, its own */
 	t0 = shim_clock_ns;
-	assert_int_equal(abort_write(FB_ABORT_LIE, &e), -1);
+	assert_int_equal(abort_write(FB_ABORT_LIE, &e), 0);
 	uint64_t lie_ns = shim_clock_ns - t0;
 	assert_int_equal(sc.resets, 2);
 	assert_true(lie_ns >= 6000000);
@@ -2462,9 +2477,9 @@ static void test_poll_deadline_scan_rate(void **state)
 }
 
 /* nvme_poll's path when the Abort does not answer the read: "not
- * aborted" resets the controller once, which answers it as aborted (SQ
- * deleted); an Abort never answered is reset by its own timeout, and the
- * scan resets nothing more */
+ * aborted" resets the controller once, whose Delete I/O SQ has the read
+ * answered with the device's result; an Abort never answered is reset by
+ * its own timeout, and the scan resets nothing more */
 static void test_abort_async_refused_resets(void **state)
 {
 	(void)state;
@@ -2473,8 +2488,8 @@ static void test_abort_async_refused_resets(void **state)
 		struct dma_buf b;
 		sc.reset_streak = 0; /* each its own first reset */
 		async_read_past_deadline(modes[m], &b);
-		assert_int_equal(answers[0].status >> 1,
-				 NVME_SC_ABORT_SQ_DELETED);
+		assert_int_equal(answers[0].n, 1);
+		assert_int_equal(answers[0].status, 0);
 		assert_int_equal(sc.resets, m + 1);
 		assert_int_equal(sc.aborts, m + 1);
 		assert_int_equal(sc.aborts_answered, 0);
@@ -2596,7 +2611,9 @@ static void test_detach_delete_timeout_no_reset(void **state)
 	unsigned said = shim_counted;
 	shim_line_hook = NULL;
 	assert_int_equal(said, 1);
-	assert_in_range((shim_clock_ns - t0) / 1000, NVME_ADMIN_TIMEOUT_US,
+	/* the deletes' deadline is whole microseconds from their start */
+	assert_in_range((shim_clock_ns - t0) / 1000,
+			NVME_ADMIN_TIMEOUT_US - 1000,
 			NVME_ADMIN_TIMEOUT_US + 100000);
 	assert_int_equal(fb.enables, enables);
 	assert_int_equal(fb.resets, resets + 1); /* the stop's own reset */
@@ -2614,6 +2631,166 @@ static void test_detach_shutdown_unconfirmed(void **state)
 	assert_int_equal(nvme_detach(&sc), 1);
 	assert_int_equal(fb.shutdowns, 1);
 	assert_false(dma_pool_live(&sc.pool));
+}
+
+/* ---- recovery: I/O queues deleted before the disable --------------------
+ * A controller that is ready and not fatal has its I/O queues deleted
+ * before CC.EN=0, as Linux's nvme_dev_disable: QEMU 7.2's reset frees an
+ * SQ whose reads are still in flight (README, Debugging). Before, every
+ * recovery disabled the controller with its I/O queues live: each test
+ * below but the last failed. */
+
+/* the model's command log length when the controller was stopped */
+static unsigned stop_nlog;
+static void note_stop_nlog(void)
+{
+	stop_nlog = fb.dev.nlog;
+}
+
+/* the admin commands logged in [from, to), as (opcode, queue id) pairs;
+ * how many */
+static unsigned admin_log(unsigned from, unsigned to, uint8_t *opc,
+			  uint16_t *qid, unsigned max)
+{
+	unsigned k = 0;
+	for (unsigned i = from; i < to && k < max; i++) {
+		const struct nvme_sqe *c = &fb.dev.log[i];
+		if (c->nsid)
+			continue;
+		opc[k] = nvme_sqe_opc(c);
+		qid[k] = (uint16_t)FIELD_GET(NVME_DELETEQ_QID, c->cdw10);
+		k++;
+	}
+	return k;
+}
+
+/* a read held by the device on queue 1 at a recovery: Delete I/O SQ and
+ * CQ 2, then 1, all before the stop; the read answered once, with the
+ * device's result (the model runs what a deleted SQ held, as QEMU's
+ * nvme_del_sq waits each request out); the controller back up */
+static void test_recover_deletes_io_queues_first(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	ndone = naborted = 0;
+	fb.hold_io = true;
+	struct nvme_io r = fb_read(0, 8, b.iova, 4096);
+	assert_int_equal(nvme_io_submit(&sc, &sc.ioq[0], &r, count_done, 0), 0);
+	nvme_complete(&sc, &sc.ioq[0]);
+	assert_true(fb.held);
+	assert_int_equal(ndone, 0);
+	unsigned nlog = fb.dev.nlog, resets = fb.resets;
+	stop_nlog = 0;
+	fb.before_stop = note_stop_nlog;
+	assert_int_equal(nvme_recover(&sc, "test"), 0);
+	assert_int_equal(fb.resets, resets + 1);
+	uint8_t opc[8];
+	uint16_t qid[8];
+	assert_int_equal(admin_log(nlog, stop_nlog, opc, qid, 8), 4);
+	static const uint8_t want_opc[4] = {
+	    NVME_ADM_DELETE_SQ, NVME_ADM_DELETE_CQ, NVME_ADM_DELETE_SQ,
+	    NVME_ADM_DELETE_CQ};
+	static const uint16_t want_qid[4] = {2, 2, 1, 1};
+	for (unsigned k = 0; k < 4; k++) {
+		assert_int_equal(opc[k], want_opc[k]);
+		assert_int_equal(qid[k], want_qid[k]);
+	}
+	assert_int_equal(ndone, 1);
+	assert_int_equal(naborted, 0);
+	assert_int_equal(sc.ioq[0].inflight + sc.ioq[1].inflight, 0);
+	assert_int_equal(sc.reset_failed_cmds, 0);
+	assert_true(sc.up);
+	uint8_t blk[512];
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+	nvme_buf_put(&sc, &b);
+}
+
+/* a completion callback that submits again while the recovery deletes
+ * the I/O queues (a block layer retrying): refused at once, as while they
+ * drain, nothing reaching the device. Before, it went to queue 1, not yet
+ * deleted, or rang queue 2's deleted SQ (refused by the gate, a line) */
+static int retried = 1;
+static uint64_t retry_iova;
+static void retry_done(struct nvme_softc *s, struct nvme_ccb *ccb,
+		       const struct nvme_cqe *e)
+{
+	(void)e;
+	nvme_ccb_put(ccb);
+	struct nvme_io r = fb_read(0, 8, retry_iova, 4096);
+	retried = nvme_io_submit(s, &s->ioq[0], &r, count_done, 0);
+}
+
+static void test_recover_refuses_io_while_deleting(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	retry_iova = b.iova;
+	retried = 1;
+	ndone = 0;
+	fb.hold_io = true;
+	struct nvme_io r = fb_read(0, 8, b.iova, 4096);
+	assert_int_equal(nvme_io_submit(&sc, &sc.ioq[1], &r, retry_done, 0), 0);
+	nvme_complete(&sc, &sc.ioq[1]);
+	assert_true(fb.held);
+	unsigned nlog = fb.dev.nlog;
+	assert_int_equal(nvme_recover(&sc, "test"), 0);
+	assert_int_equal(retried, -1);
+	assert_int_equal(ndone, 0);
+	for (unsigned i = nlog; i < fb.dev.nlog; i++) /* no I/O after */
+		assert_int_equal(fb.dev.log[i].nsid, 0);
+	assert_int_equal(sc.ioq[0].inflight + sc.ioq[1].inflight, 0);
+	assert_true(sc.up);
+	nvme_buf_put(&sc, &b);
+}
+
+/* a device that answers no Delete I/O SQ: waited NVME_ADMIN_TIMEOUT_US
+ * once, one line, and the recovery goes on as before: the stop, the
+ * outstanding read failed as aborted, the controller back up */
+static void test_recover_delete_timeout_falls_through(void **state)
+{
+	(void)state;
+	struct dma_buf b;
+	assert_int_equal(nvme_buf_get(&sc, 4096, &b), 0);
+	ndone = naborted = 0;
+	fb.device_stalled = true;
+	struct nvme_io r = fb_read(0, 8, b.iova, 4096);
+	assert_int_equal(nvme_io_submit(&sc, &sc.ioq[0], &r, count_done, 0), 0);
+	unsigned resets = fb.resets;
+	uint64_t t0 = shim_clock_ns;
+	shim_count_lines("unable to delete I/O");
+	assert_int_equal(nvme_recover(&sc, "test"), 0);
+	unsigned said = shim_counted;
+	shim_line_hook = NULL;
+	assert_int_equal(said, 1);
+	assert_in_range((shim_clock_ns - t0) / 1000,
+			NVME_ADMIN_TIMEOUT_US - 1000,
+			NVME_ADMIN_TIMEOUT_US + 100000);
+	assert_int_equal(fb.resets, resets + 1);
+	assert_int_equal(ndone, 1);
+	assert_int_equal(naborted, 1);
+	assert_true(sc.up);
+	uint8_t blk[512];
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+	nvme_buf_put(&sc, &b);
+}
+
+/* a fatal controller (CSTS.CFS) is not asked to delete anything: it is
+ * disabled at once, as before */
+static void test_recover_fatal_skips_deletes(void **state)
+{
+	(void)state;
+	fb.csts = NVME_CSTS_CFS_MASK << NVME_CSTS_CFS_SHIFT;
+	unsigned nlog = fb.dev.nlog;
+	stop_nlog = 0;
+	fb.before_stop = note_stop_nlog;
+	assert_int_equal(nvme_recover(&sc, "test"), 0);
+	uint8_t opc[8];
+	uint16_t qid[8];
+	assert_int_equal(admin_log(nlog, stop_nlog, opc, qid, 8), 0);
+	assert_int_equal(stop_nlog, nlog);
+	assert_true(sc.up);
 }
 
 /* ---- a controller that changes across a reset ---------------------------
@@ -2825,6 +3002,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_detach_delete_timeout_no_reset,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_detach_shutdown_unconfirmed,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_recover_deletes_io_queues_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_recover_refuses_io_while_deleting, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_recover_delete_timeout_falls_through, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recover_fatal_skips_deletes,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fenced_attach_keeps_pool,
 					    setup, teardown),
