@@ -67,13 +67,22 @@ static unsigned ident_type_len(unsigned bit)
 					 : 0;
 }
 
-static uint8_t *ident_val(const struct nvme_ns_ids *ids, unsigned bit)
+static size_t ident_off(unsigned bit)
 {
-	struct nvme_ns_ids *w = (struct nvme_ns_ids *)ids;
-	return bit == NVME_NSIDS_EUI64	 ? w->eui64
-	       : bit == NVME_NSIDS_NGUID ? w->nguid
-	       : bit == NVME_NSIDS_UUID	 ? w->uuid
-					 : &w->csi;
+	return bit == NVME_NSIDS_EUI64	 ? offsetof(struct nvme_ns_ids, eui64)
+	       : bit == NVME_NSIDS_NGUID ? offsetof(struct nvme_ns_ids, nguid)
+	       : bit == NVME_NSIDS_UUID	 ? offsetof(struct nvme_ns_ids, uuid)
+					 : offsetof(struct nvme_ns_ids, csi);
+}
+
+static uint8_t *ident_val(struct nvme_ns_ids *ids, unsigned bit)
+{
+	return (uint8_t *)ids + ident_off(bit);
+}
+
+static const uint8_t *ident_cval(const struct nvme_ns_ids *ids, unsigned bit)
+{
+	return (const uint8_t *)ids + ident_off(bit);
 }
 
 static void ident_drop(struct nvme_ns_ids *ids, unsigned bit)
@@ -171,7 +180,7 @@ const char *nvme_ident_ns_descs(const uint8_t *page, struct nvme_ns_ids *ids,
 	for (unsigned bit = 1; bit <= NVME_NSIDS_CSI; bit <<= 1)
 		if (l.have & bit) {
 			ids->have |= (uint8_t)bit;
-			memcpy(ident_val(ids, bit), ident_val(&l, bit),
+			memcpy(ident_val(ids, bit), ident_cval(&l, bit),
 			       ident_type_len(bit));
 		}
 	return 0;
@@ -196,7 +205,7 @@ unsigned nvme_ident_ids_changed(const struct nvme_ns_ids *was,
 		if (!(was->have & bit))
 			continue;
 		if (!(now->have & bit) ||
-		    memcmp(ident_val(was, bit), ident_val(now, bit),
+		    memcmp(ident_cval(was, bit), ident_cval(now, bit),
 			   ident_type_len(bit)))
 			return bit;
 	}
@@ -220,7 +229,7 @@ void nvme_ident_id_str(const struct nvme_ns_ids *ids, unsigned bit, char *dst)
 		strlcpy(dst, "none", NVME_IDENT_ID_STR);
 		return;
 	}
-	const uint8_t *v = ident_val(ids, bit);
+	const uint8_t *v = ident_cval(ids, bit);
 	for (unsigned i = 0; i < n; i++) {
 		dst[2 * i] = hex[v[i] >> 4];
 		dst[2 * i + 1] = hex[v[i] & 0xf];
