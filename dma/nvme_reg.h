@@ -60,6 +60,9 @@
 /* CNS is 8 bits wide from 1.2 on (1 bit in 1.0, 2 in 1.1): only from here
  * is CNS 06h read as itself, not as 00h or 02h */
 #define NVME_VS_1_2 0x00010200u
+/* Identify CNS 03h, the Namespace Identification Descriptor list, exists
+ * from here on (Linux's nvme_identify_ns_descs asks from 1.3) */
+#define NVME_VS_1_3 0x00010300u
 
 /* CC (§3.1.3.5) — written by the broker only */
 #define NVME_CC_EN_SHIFT     0
@@ -340,7 +343,13 @@ struct nvme_id_ns {
 	uint64_t nsze, ncap, nuse;
 	uint8_t nsfeat, nlbaf, flbas, mc, dpc, dps, nmic, rescap;
 	uint8_t fpi, dlfeat; /* DLFEAT: what a deallocated block reads */
-	uint8_t rsvd34[128 - 34];
+	uint8_t rsvd34[104 - 34];
+	/* the namespace's identifiers, all zeros when it has none: NGUID
+	 * (NVMe 1.2 on), EUI64 (1.1 on, big-endian as IEEE writes it); the
+	 * Namespace Identification Descriptor list (CNS 03h) carries them
+	 * too */
+	uint8_t nguid[16];
+	uint8_t eui64[8];
 	uint32_t lbaf[64]; /* LBA format descriptors (NLBAF + 1 in use) */
 	uint8_t rsvd384[4096 - 384];
 };
@@ -348,6 +357,8 @@ _Static_assert(sizeof(struct nvme_id_ns) == 4096, "id_ns size");
 _Static_assert(offsetof(struct nvme_id_ns, nlbaf) == 25, "NLBAF");
 _Static_assert(offsetof(struct nvme_id_ns, flbas) == 26, "FLBAS");
 _Static_assert(offsetof(struct nvme_id_ns, dlfeat) == 33, "DLFEAT");
+_Static_assert(offsetof(struct nvme_id_ns, nguid) == 104, "NGUID");
+_Static_assert(offsetof(struct nvme_id_ns, eui64) == 120, "EUI64");
 _Static_assert(offsetof(struct nvme_id_ns, lbaf) == 128, "LBAF");
 /* DLFEAT bits 2:0 (NVM Command Set 1.0 §4.1.5.1, Figure 97): what a read
  * of a deallocated block returns; only NVME_DLFEAT_READ_ZEROES promises
@@ -365,6 +376,30 @@ _Static_assert(offsetof(struct nvme_id_ns, lbaf) == 128, "LBAF");
 #define NVME_LBAF_MS_MASK	0xffffu
 #define NVME_LBAF_LBADS_SHIFT	16 /* log2 of the LBA data size */
 #define NVME_LBAF_LBADS_MASK	0xffu
+
+/* Namespace Identification Descriptor list (CNS 03h, NVMe 1.3 on; NVMe
+ * 2.0 §5.17.2.3, Figure 277): descriptors one after another in the 4096
+ * bytes, each a 4-byte header and NIDL bytes of identifier; a NIDL of 0
+ * ends the list. At most one descriptor a type; a type the host does not
+ * know is skipped by its NIDL. */
+struct nvme_ns_desc {
+	uint8_t nidt; /* the identifier's type: NVME_NIDT_* */
+	uint8_t nidl; /* its length in bytes, which its type fixes */
+	uint8_t rsvd2[2];
+	uint8_t nid[]; /* the identifier; bytes only: a descriptor may start
+			* at any offset */
+};
+_Static_assert(sizeof(struct nvme_ns_desc) == 4, "NID header");
+_Static_assert(offsetof(struct nvme_ns_desc, nidl) == 1, "NIDL");
+_Static_assert(offsetof(struct nvme_ns_desc, nid) == 4, "NID");
+#define NVME_NIDT_EUI64 0x1u /* IEEE Extended Unique Identifier */
+#define NVME_NIDL_EUI64 8u
+#define NVME_NIDT_NGUID 0x2u /* Namespace Globally Unique Identifier */
+#define NVME_NIDL_NGUID 16u
+#define NVME_NIDT_UUID	0x3u /* Namespace UUID (RFC 4122) */
+#define NVME_NIDL_UUID	16u
+#define NVME_NIDT_CSI	0x4u /* Command Set Identifier */
+#define NVME_NIDL_CSI	1u
 
 /* Active Namespace ID list (§5.17.2.2): ascending u32 NSIDs, ends at the
  * first zero; one page holds NVME_NSLIST_MAX */

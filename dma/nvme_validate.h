@@ -85,6 +85,21 @@ enum nvme_qtype { NVME_QT_ADMIN, NVME_QT_IO };
 #define NVME_VAL_LIST_MAX 512u
 #define NVME_VAL_XFER_CAP (2u << 20)
 
+/* a namespace's identifiers (dma/nvme_ident.c reads them): each one only
+ * when its bit in have is set — an identifier of all zeros is none, its
+ * value unknown, never equal to another */
+struct nvme_ns_ids {
+	uint8_t have; /* NVME_NSIDS_* */
+	uint8_t csi;  /* the Command Set Identifier (NVME_CSI_*) */
+	uint8_t eui64[NVME_NIDL_EUI64];
+	uint8_t nguid[NVME_NIDL_NGUID];
+	uint8_t uuid[NVME_NIDL_UUID];
+};
+#define NVME_NSIDS_EUI64 (1u << 0)
+#define NVME_NSIDS_NGUID (1u << 1)
+#define NVME_NSIDS_UUID	 (1u << 2)
+#define NVME_NSIDS_CSI	 (1u << 3)
+
 struct nvme_ns_policy {
 	uint32_t nsid;	     /* 1-based */
 	uint32_t lba_bytes;  /* bytes moved per LBA (data + metadata if
@@ -94,6 +109,8 @@ struct nvme_ns_policy {
 	uint64_t nsze;	     /* size in LBAs */
 	uint8_t dlfeat;	     /* Identify Namespace DLFEAT (NVME_DLFEAT_*):
 			      * what a deallocated block reads */
+	/* which namespace this is */
+	struct nvme_ns_ids ids;
 };
 
 struct dma_owner;

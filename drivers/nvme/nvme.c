@@ -540,6 +540,7 @@ static void nvme_ns_follow(const struct nvme_softc *sc, struct nvme_ns *ns,
 	ns->nsze = p->nsze;
 	ns->bdev.block_count = p->nsze;
 	ns->dlfeat = p->dlfeat;
+	ns->ids = p->ids; /* one unknown before may be known now */
 	nvme_clear_limits(sc, ns);
 	/* zeros after a discard only where DLFEAT promises them */
 	ns->bdev.discard_zeroes =
@@ -582,6 +583,7 @@ static void nvme_ns_attach(struct nvme_softc *sc,
 	ns->sc = sc;
 	ns->nsid = p->nsid;
 	ns->lba_bytes = p->lba_bytes;
+	ns->gone = false;
 	nvme_ns_follow(sc, ns, p);
 	_Static_assert(sizeof(ns->bdev.name) >=
 			   sizeof(sc->name) + sizeof("n4294967295") - 1,
@@ -597,25 +599,32 @@ static void nvme_ns_attach(struct nvme_softc *sc,
 	ns->bdev.submit = nvme_bd_submit;
 	ns->bdev.priv = ns;
 	blockdev_register(&ns->bdev);
-	kprintf("%s: %s: %llu blocks of %u bytes (%llu MiB)\n", sc->name,
-		ns->bdev.name, (unsigned long long)ns->nsze, ns->lba_bytes,
-		(unsigned long long)(bytes >> 20));
+	char id[3][NVME_IDENT_ID_STR];
+	nvme_ident_id_str(&ns->ids, NVME_NSIDS_NGUID, id[0]);
+	nvme_ident_id_str(&ns->ids, NVME_NSIDS_EUI64, id[1]);
+	nvme_ident_id_str(&ns->ids, NVME_NSIDS_UUID, id[2]);
+	kprintf("%s: %s: %llu blocks of %u bytes (%llu MiB), NGUID %s EUI64 "
+		"%s UUID %s\n",
+		sc->name, ns->bdev.name, (unsigned long long)ns->nsze,
+		ns->lba_bytes, (unsigned long long)(bytes >> 20), id[0], id[1],
+		id[2]);
 }
 
 /* the namespaces the broker granted (the Active Namespace ID list it read,
- * NVMe 2.0 §5.17.2.2): a table sized to them in kernel memory charged to
- * the owner, then a block device each */
+ * NVMe 2.0 §5.17.2.2): a table sized to them and NVME_NS_LATE more in
+ * kernel memory charged to the owner, then a block device each */
 static int nvme_ns_scan(struct nvme_softc *sc)
 {
 	unsigned n = nvme_broker_nns(sc->broker, sc->owner);
-	if (!sc->ns && n) {
-		sc->ns = auth_kmem_alloc(sc->owner, n * sizeof(*sc->ns));
+	if (!sc->ns) {
+		unsigned all = n + NVME_NS_LATE;
+		sc->ns = auth_kmem_alloc(sc->owner, all * sizeof(*sc->ns));
 		if (!sc->ns) {
 			kprintf("%s: unable to allocate %u namespaces\n",
-				sc->name, n);
+				sc->name, all);
 			return -1;
 		}
-		sc->ns_alloc = n;
+		sc->ns_alloc = all;
 	}
 	sc->nns = 0;
 	for (unsigned i = 0; i < n; i++)
@@ -623,31 +632,58 @@ static int nvme_ns_scan(struct nvme_softc *sc)
 	return 0;
 }
 
+/* the broker's grant of nsid (its list ascends by NSID), or NULL */
+static const struct nvme_ns_policy *nvme_ns_granted(struct nvme_softc *sc,
+						    uint32_t nsid)
+{
+	unsigned lo = 0, hi = nvme_broker_nns(sc->broker, sc->owner);
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		const struct nvme_ns_policy *p =
+		    nvme_broker_ns(sc->broker, sc->owner, mid);
+		if (p->nsid == nsid)
+			return p;
+		if (p->nsid < nsid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* a namespace of the table serving nsid (not given up)? */
+static bool nvme_ns_served(const struct nvme_softc *sc, uint32_t nsid)
+{
+	for (unsigned i = 0; i < sc->nns; i++)
+		if (!sc->ns[i].gone && sc->ns[i].nsid == nsid)
+			return true;
+	return false;
+}
+
 /* After a reset the broker identified the controller again and its
  * policy follows what changed, the narrower of each limit kept
  * (nvme_broker_enable, nvme_ident_follow, which said what changed):
  * the driver follows it before its I/O queues come back. A namespace no
- * longer granted (gone, or its format changed) is given up — its block
- * device unregistered, as an unbind does, and every request through it
- * refused — as is one whose blocks no longer fit one command; one
- * resized serves its new size (I/O past it refused). -1 when the
- * controller is no longer usable (nvme_ident_take). */
+ * longer granted (gone, or its format changed), or granted with another
+ * identity (another namespace under its NSID: nvme_ident_ids_changed,
+ * the broker's own comparison), is given up — its block device
+ * unregistered, as an unbind does, and every request through it refused
+ * — as is one whose blocks no longer fit one command; one resized serves
+ * its new size (I/O past it refused). Then a namespace granted that none
+ * serves (it appeared at the reset, or replaced one) is attached as at
+ * the attach, in an entry of its own while the table has one
+ * (NVME_NS_LATE), else one line. -1 when the controller is no longer
+ * usable (nvme_ident_take). */
 static int nvme_ns_revalidate(struct nvme_softc *sc)
 {
 	if (nvme_ident_take(sc))
 		return -1;
-	unsigned n = nvme_broker_nns(sc->broker, sc->owner), j = 0;
 	for (unsigned i = 0; i < sc->nns; i++) {
 		struct nvme_ns *ns = &sc->ns[i];
-		/* both ascend by NSID */
-		while (j < n && nvme_broker_ns(sc->broker, sc->owner, j)->nsid <
-				    ns->nsid)
-			j++;
-		const struct nvme_ns_policy *p =
-		    j < n ? nvme_broker_ns(sc->broker, sc->owner, j) : 0;
 		if (ns->gone)
 			continue;
-		if (!p || p->nsid != ns->nsid ||
+		const struct nvme_ns_policy *p = nvme_ns_granted(sc, ns->nsid);
+		if (!p || nvme_ident_ids_changed(&ns->ids, &p->ids) ||
 		    p->lba_bytes != ns->lba_bytes ||
 		    p->lba_bytes > sc->max_xfer) {
 			ns->gone = true;
@@ -655,6 +691,22 @@ static int nvme_ns_revalidate(struct nvme_softc *sc)
 			continue;
 		}
 		nvme_ns_follow(sc, ns, p);
+	}
+	unsigned n = nvme_broker_nns(sc->broker, sc->owner);
+	for (unsigned j = 0; j < n; j++) {
+		const struct nvme_ns_policy *p =
+		    nvme_broker_ns(sc->broker, sc->owner, j);
+		if (nvme_ns_served(sc, p->nsid))
+			continue;
+		if (sc->nns < sc->ns_alloc)
+			nvme_ns_attach(sc, p);
+		else
+			kprintf("%s: namespace %u granted after the reset; not "
+				"attached: the %u entries of the namespace "
+				"table are used (NVME_NS_LATE %u past the "
+				"attach's); bind the driver again to serve "
+				"it\n",
+				sc->name, p->nsid, sc->ns_alloc, NVME_NS_LATE);
 	}
 	return 0;
 }
@@ -1013,6 +1065,20 @@ void nvme_json(struct nvme_softc *sc, struct json *j)
 		json_kstr(j, "blockdev", ns->bdev.name);
 		/* no longer granted after a reset: its block device gone */
 		json_kbool(j, "given_up", ns->gone);
+		/* its identifiers as hex, each absent when unknown */
+		static const struct {
+			unsigned bit;
+			const char *key;
+		} idk[] = {{NVME_NSIDS_NGUID, "nguid"},
+			   {NVME_NSIDS_EUI64, "eui64"},
+			   {NVME_NSIDS_UUID, "uuid"}};
+		for (unsigned k = 0; k < ARRAY_SIZE(idk); k++) {
+			char v[NVME_IDENT_ID_STR];
+			if (!(ns->ids.have & idk[k].bit))
+				continue;
+			nvme_ident_id_str(&ns->ids, idk[k].bit, v);
+			json_kstr(j, idk[k].key, v);
+		}
 		json_ku64(j, "blocks", ns->nsze);
 		json_ku64(j, "bs", ns->lba_bytes);
 		json_ku64(j, "bytes", ns->nsze * ns->lba_bytes);

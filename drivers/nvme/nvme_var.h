@@ -64,6 +64,10 @@
 /* bad completions a queue says, one line each, before it only counts them
  * (struct nvme_queue bad_said) */
 #define NVME_BAD_CQE_LINES 8
+/* entries of the namespace table past those granted at the attach, for
+ * namespaces that appear after a reset, or replace one (struct
+ * nvme_softc ns) */
+#define NVME_NS_LATE 4
 
 struct nvme_softc;
 struct nvme_queue;
@@ -145,6 +149,7 @@ struct nvme_ns {
 	 * nvme_ns_revalidate): its block device unregistered, every request
 	 * through it refused */
 	bool gone;
+	struct nvme_ns_ids ids; /* its identifiers, as the broker read them */
 	struct blockdev bdev;
 };
 
@@ -183,7 +188,12 @@ struct nvme_softc {
 	struct nvme_queue ioq[NVME_IOQ_MAX];
 	unsigned nioq;
 	unsigned next_q; /* the block interface's round robin over ioq */
-	/* nns in use of ns_alloc, kernel memory charged to the owner */
+	/* nns in use of ns_alloc, kernel memory charged to the owner: the
+	 * namespaces granted at the attach and NVME_NS_LATE more. An entry
+	 * is never reused (a namespace given up keeps its own, so a block
+	 * device pointer still held reaches it, refused), so after resets
+	 * at most NVME_NS_LATE namespaces that appear or replace one are
+	 * attached, until the driver is bound again */
 	struct nvme_ns *ns;
 	unsigned nns, ns_alloc;
 	/* bounce arena: arena_pages (<= NVME_ARENA_PAGES), first-fit bitmap */

@@ -634,6 +634,16 @@ static const struct nvme_id_ns *probe_ns(void *ctx, uint32_t nsid)
 	return (const struct nvme_id_ns *)pc->p->copy;
 }
 
+/* the Namespace Identification Descriptor list of nsid (CNS 03h), parsed
+ * from the same copy (dma/nvme_ident.c + nvme_ident_ns_descs) */
+static const uint8_t *probe_descs(void *ctx, uint32_t nsid)
+{
+	struct probe_ctx *pc = ctx;
+	if (probe_identify(pc->b, pc->p, NVME_CNS_NS_DESC_LIST, nsid, 0))
+		return 0;
+	return pc->p->copy;
+}
+
 CMDLINE_KEY(nvme_ns, "nvme.ns",
 	    "namespace ids NVMe drivers may get, e.g. 1,20 (default: all)");
 /* nvme.ns=1,20 on the command line: the namespaces a driver may be
@@ -715,13 +725,18 @@ static void probe_namespaces(struct nvme_broker *b, struct probe *p)
 	}
 	char who[32];
 	ksnprintf(who, sizeof(who), "nvme-broker %s", b->name);
+	struct nvme_ident_src src = {.identify = probe_ns,
+				     .descs = probe_descs,
+				     .ctx = &pc,
+				     .vs = b->vs,
+				     .name = say ? who : NULL};
 	/* one at a time: none is identified (or said to fail) once the
 	 * probe is over (a command unanswered, or the budget spent) */
 	b->pol.nns = 0;
 	for (unsigned i = 0; i < n && !p->lost; i++)
 		b->pol.nns += nvme_ident_namespaces(
-		    &ids[i], 1, probe_ns, &pc, say ? who : NULL,
-		    &b->pol.ns[b->pol.nns], NVME_VAL_MAX_NS - b->pol.nns);
+		    &ids[i], 1, &src, &b->pol.ns[b->pol.nns],
+		    NVME_VAL_MAX_NS - b->pol.nns);
 	/* Only when every active namespace is granted may the driver name
 	 * the broadcast NSID or read a namespace list (dma/nvme_validate.c +
 	 * nvme_scope_table). Decided here, once: only the broker could

@@ -75,7 +75,9 @@ TRACE = ["pci_nvme_err_*", "pci_nvme_ub_*", "pci_nvme_admin_cmd",
          "pci_nvme_dsm", "pci_nvme_dsm_deallocate",
          "pci_nvme_dsm_single_range_limit_exceeded",
          # the broker's NVM limits (Identify CNS 06h) and the CSI it named
-         "pci_nvme_identify_ctrl_csi"]
+         "pci_nvme_identify_ctrl_csi",
+         # each granted namespace's identifiers (Identify CNS 03h)
+         "pci_nvme_identify_ns_descr_list"]
 MSI_WINDOW = (0xFEE00000, 0xFEF00000)
 EV_RE = re.compile(r"(pci_nvme_\w+) ?(.*)$")
 
@@ -103,6 +105,16 @@ def vector_files():
     return sorted(f for f in os.listdir(VEC_DIR) if f.endswith(".vec"))
 
 
+# Namespace 1's identifiers: QEMU 7.2's nvme-ns takes eui64 (default 0: none;
+# eui64-default is off from machine type 7.1 on) and uuid (default "auto", a
+# random one each boot), and has no nguid property (QEMU 9.0's hw/nvme/nguid.c)
+# so its NGUID is none. Its CNS 03h list holds the UUID, the EUI64 when set and
+# the CSI (hw/nvme/ctrl.c nvme_identify_ns_descr_list); Identify Namespace
+# holds the EUI64, big-endian.
+NS1_EUI64 = 0x0011223344556677
+NS1_UUID = "5e1f6a2b-0c3d-4e5f-8a9b-0c1d2e3f4a5b"
+
+
 def subsys_setup(img_name, ns2_name):
     """The proof boot's NVMe subsystem: one controller with namespace 1 on a
     blank image and namespace 2 (the one `nvme.ns=1` does not grant) on an
@@ -125,7 +137,8 @@ def subsys_setup(img_name, ns2_name):
                "-drive", f"file={img2},format=raw,if=none,id=nvm2",
                "-device", "nvme-subsys,id=subsys0,nqn=capos-subsys0",
                "-device", "nvme,id=nvmec,serial=capos-nvme0,subsys=subsys0",
-               "-device", "nvme-ns,drive=nvm,bus=nvmec,nsid=1",
+               "-device", f"nvme-ns,drive=nvm,bus=nvmec,nsid=1,"
+                          f"eui64={NS1_EUI64:#018x},uuid={NS1_UUID}",
                "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2"]
     return img, img2, ns2, devices, files
 
@@ -540,6 +553,26 @@ def test_nvm_limits(run):
     assert again, m.tail()
     assert len(lines) + len(again) == len(csi), (lines, again, csi)
     assert set(lines) == {("0", "0", str(QEMU_DMRSL), "0")}, lines
+
+
+def test_namespace_identifiers(run):
+    """The broker reads each granted namespace's identifiers (Identify CNS 03h
+    on QEMU's NVMe 1.4: QEMU traces it, for namespace 1 only: namespace 2 is
+    not granted, so not identified) and the driver says exactly the EUI64 and
+    UUID QEMU was given, and no NGUID (QEMU 7.2 has none), at the attach and
+    at nvme-rebind's; no reset changed them (no namespace given up)."""
+    m, _, _, ev, _ = run
+    descr = [num(kv["nsid"]) for n, _, kv in ev if n == "pci_nvme_identify_ns_descr_list"]
+    assert descr and set(descr) == {1}, descr
+    lines = re.findall(r"^nvme\d: nvme\dn1: \d+ blocks of 512 bytes \(64 MiB\), "
+                       r"NGUID (\S+) EUI64 (\S+) UUID (\S+)$", m.log, re.M)
+    assert len(lines) == 2, m.tail()  # the attach and nvme-rebind's
+    want = ("none", f"{NS1_EUI64:016x}", NS1_UUID.replace("-", ""))
+    assert set(lines) == {want}, lines
+    # one per open (boot, rebind) and one per re-identify after a reset
+    again = re.findall(r"^nvme-broker \S+: identified again after the reset", m.log, re.M)
+    assert len(descr) == 2 + len(again), (descr, again)
+    assert not re.search(r"is another namespace|Identify CNS 03h", m.log), m.tail()
 
 
 def test_recover(run):

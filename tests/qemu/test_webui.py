@@ -46,7 +46,7 @@ from blob import blob_bytes
 from cdp import Browser
 from net_tools import ensure_packages, http_get, http_get_retry
 from qemu import BUILD, Machine, free_port
-from test_nvme import QEMU_DMRSL, expected_blocks
+from test_nvme import NS1_EUI64, NS1_UUID, QEMU_DMRSL, expected_blocks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VEC_DIR = os.path.join(HERE, "nvme_vectors")
@@ -91,7 +91,8 @@ def ui():
         "-drive", f"file={disk2},format=raw,if=none,id=nvm2",
         "-device", "nvme-subsys,id=subsys0,nqn=capos-subsys0",
         "-device", "nvme,id=nvmec,serial=capos-webui,subsys=subsys0",
-        "-device", "nvme-ns,drive=nvm,bus=nvmec,nsid=1",
+        "-device", f"nvme-ns,drive=nvm,bus=nvmec,nsid=1,"
+                   f"eui64={NS1_EUI64:#018x},uuid={NS1_UUID}",
         "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2"],
         cmdline=f"proofs={PROOFS} nvme.ns=1")
     with m:
@@ -138,6 +139,23 @@ def test_api_nvme_limits(ui):
     ns = ctrl["namespaces"][0]
     assert (ns["wz_blocks"], ns["dsm_ranges"], ns["dsm_range_blocks"],
             ns["dsm_blocks"]) == (65536, 256, 65536, 256 * 65536), ns
+
+
+def test_api_nvme_identifiers(ui):
+    """/api/nvme shows namespace 1's identifiers as QEMU was given them (test_nvme.py:
+    an EUI64 and a UUID; QEMU 7.2 has no NGUID, so the key is absent), as hex, and
+    the page shows them in cells of their own"""
+    _, b, port = ui
+    st, _, body = http_get_retry(port, "/api/nvme", total=30)
+    assert st == 200, st
+    ns = json.loads(body)[0]["namespaces"][0]
+    want = {"eui64": f"{NS1_EUI64:016x}", "uuid": NS1_UUID.replace("-", "")}
+    assert {k: ns.get(k) for k in ("nguid", "eui64", "uuid")} == {"nguid": None, **want}, ns
+    b.wait_for("[...document.querySelectorAll('td, th, .kv .v')].some("
+               f"e => e.textContent.trim() === {want['uuid']!r})", 30,
+               "namespace 1's UUID in a cell")
+    cells = b.eval(cells_js())
+    assert want["eui64"] in cells and want["uuid"] in cells
 
 
 def test_cells_hold_no_json(ui):

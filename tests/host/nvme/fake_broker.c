@@ -449,7 +449,21 @@ static const struct nvme_id_ns *fake_ns(void *ctx, uint32_t nsid)
 		id->nsze = fb.nsze_override;
 	if (fb.ns1_inactive && nsid == 1)
 		memset(ident_page, 0, sizeof(ident_page));
+	if (fb.ns_hook)
+		fb.ns_hook(nsid, id);
 	return id;
+}
+
+/* the descriptor list (CNS 03h) as the test's hook writes it (none: an
+ * empty list); NULL when the hook says the command failed */
+static uint8_t descs_page[4096];
+static const uint8_t *fake_descs(void *ctx, uint32_t nsid)
+{
+	(void)ctx;
+	memset(descs_page, 0, sizeof(descs_page));
+	if (fb.descs_hook && !fb.descs_hook(nsid, descs_page))
+		return 0;
+	return descs_page;
 }
 
 static void fake_identify(struct nvme_broker *b)
@@ -477,9 +491,13 @@ static void fake_identify(struct nvme_broker *b)
 	for (uint32_t i = 1; i <= b->id.nn && n < NVME_VAL_MAX_NS; i++)
 		ids[n++] = i; /* NVMe 1.0: no Active Namespace list */
 	/* a reprobe says nothing the open said (broker_reidentify) */
-	b->pol.nns = nvme_ident_namespaces(ids, n, fake_ns, 0,
-					   b->identified ? NULL : "fake-broker",
-					   b->pol.ns, NVME_VAL_MAX_NS);
+	struct nvme_ident_src src = {.identify = fake_ns,
+				     .descs = fake_descs,
+				     .vs = b->vs,
+				     .name =
+					 b->identified ? NULL : "fake-broker"};
+	b->pol.nns =
+	    nvme_ident_namespaces(ids, n, &src, b->pol.ns, NVME_VAL_MAX_NS);
 	b->identified = true;
 }
 

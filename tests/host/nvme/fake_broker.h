@@ -70,6 +70,14 @@ struct nvme_broker {
 	uint8_t lbads_override; /* nonzero: namespace 1's LBADS (log2 block) */
 	uint64_t nsze_override; /* nonzero: namespace 1's NSZE (blocks) */
 	bool ns1_inactive;	/* namespace 1's Identify Namespace all zeros */
+	/* may be NULL: called on every namespace's Identify Namespace page
+	 * after the model and the overrides above wrote it (namespaces but
+	 * 1 are all zeros until then: inactive) */
+	void (*ns_hook)(uint32_t nsid, struct nvme_id_ns *id);
+	/* may be NULL (an empty list): writes nsid's Namespace
+	 * Identification Descriptor list (CNS 03h) into page, asked only
+	 * with vs 1.3 or later; false: the command failed */
+	bool (*descs_hook)(uint32_t nsid, uint8_t *page);
 	/* nonzero: the fail_cmd-th command the model executes (1-based,
 	 * counted in dev.nlog) completes with fail_status; the stall_cmd-th
 	 * is never executed (device_stalled from then on, until a reset) */

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -33,7 +34,7 @@
 #include "kernel/pci/pci.h"
 #include "shim.h"
 
-#define NDEV	 46
+#define NDEV	 47
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -145,6 +146,10 @@ static uint16_t model_oncs;
 static uint8_t model_mdts = 5;
 static uint64_t model_nsze = 1024;
 static uint8_t model_lbads = 9;
+/* namespace 1's and 2's EUI64 in Identify Namespace, and the descriptor
+ * list each answers for CNS 03h (zeros: empty) */
+static uint8_t model_eui64[3][8];
+static uint8_t model_descs[3][4096];
 static uint32_t model_reg_read(const struct nvme_broker *b, uint32_t off,
 			       uint32_t v)
 {
@@ -248,6 +253,10 @@ static void model_answer(const struct nvme_sqe *c)
 		ns->nsze = ns->ncap = ns->nuse = model_nsze;
 		ns->lbaf[0] = (uint32_t)(c->nsid == 2 ? model_lbads : 9)
 			      << NVME_LBAF_LBADS_SHIFT;
+		if (c->nsid < 3)
+			memcpy(ns->eui64, model_eui64[c->nsid], 8);
+	} else if (cns == NVME_CNS_NS_DESC_LIST && c->nsid < 3) {
+		memcpy(data, model_descs[c->nsid], 4096);
 	}
 	if (probe_data_hook)
 		probe_data_hook(cns, c->nsid, data);
@@ -432,12 +441,14 @@ static int setup(void **st)
 	model_mdts = 5;
 	model_nsze = 1024;
 	model_lbads = 9;
+	memset(model_eui64, 0, sizeof(model_eui64));
+	memset(model_descs, 0, sizeof(model_descs));
 	model_nns = 2;
 	memset(&model_nvm, 0, sizeof(model_nvm));
 	model_nids = 0;
 	shim_delay_hook = model_step;
 	nvme_broker_inject_set(&model);
-	shim_quiet = 1;
+	shim_quiet = getenv("NVME_TEST_VERBOSE") == NULL;
 	return 0;
 }
 
@@ -733,6 +744,8 @@ static void test_get_feature_only_granted_namespaces(void **st)
 	/* each refusal counted; its line bounded with owner 1's other
 	 * not-granted refusals of this process (auth_refused) */
 	uint64_t nb = auth_refusals[AUTH_NOT_GRANTED];
+	/* where the probe's queue left the doorbell: not rung since */
+	uint32_t db = reg32(0, NVME_REG_DBS);
 	for (unsigned k = 0; k < ARRAY_SIZE(refused); k++) {
 		dw0 = 0x5a5a;
 		assert_int_equal(nvme_broker_get_feature(b, OWN(b),
@@ -740,7 +753,7 @@ static void test_get_feature_only_granted_namespaces(void **st)
 							 refused[k].nsid, &dw0),
 				 -1);
 		assert_int_equal(dw0, 0);
-		assert_int_equal(reg32(0, NVME_REG_DBS), 0);
+		assert_int_equal(reg32(0, NVME_REG_DBS), db);
 		assert_int_equal(sq[0].cdw0, 0);
 		assert_int_equal(auth_refusals[AUTH_NOT_GRANTED], nb + k + 1);
 	}
@@ -2563,17 +2576,23 @@ static void test_reset_reidentifies(void **st)
 	assert_int_equal(ns->nsze, 4096);
 	assert_int_equal(ns->lba_bytes, 512);
 	/* wider again after the next reset: the narrower kept; namespace 2
-	 * back as it was is not granted again (the driver gave it up) */
+	 * back in a format capOS serves is granted again, as a namespace
+	 * that appeared (the driver attaches it anew: it gave the one
+	 * before up). Before: not granted until the driver was bound again */
 	model_mdts = 5;
 	model_oncs = NVME_ONCS_WRITE_ZEROES | NVME_ONCS_DSM;
 	model_lbads = 9;
+	shim_count_lines("after the reset: namespace 2 is new; granted");
 	reident_enable(b, &pool);
+	assert_int_equal(shim_counted, 1);
 	assert_int_equal(nvme_broker_max_xfer(b, OWN(b)), 32u << 10);
 	id = nvme_broker_ident(b, OWN(b));
 	assert_int_equal(id->oncs, NVME_ONCS_WRITE_ZEROES);
 	assert_int_equal(id->mdts, 3);
-	assert_int_equal(nvme_broker_nns(b, OWN(b)), 1);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 2);
 	assert_int_equal(nvme_broker_ns(b, OWN(b), 0)->nsid, 1);
+	assert_int_equal(nvme_broker_ns(b, OWN(b), 1)->nsid, 2);
+	assert_int_equal(nvme_broker_ns(b, OWN(b), 1)->lba_bytes, 512);
 	nvme_ns = "1";
 }
 
@@ -2604,6 +2623,81 @@ static void test_reset_reidentify_ns_gone_resized(void **st)
 	shim_count_lines("identified again after the reset in ");
 	reident_enable(b, &pool);
 	assert_int_equal(shim_counted, 1);
+	nvme_ns = "1";
+}
+
+/* one descriptor into list at pos: type, length, n bytes of v; the next
+ * one's offset */
+static unsigned model_desc(uint8_t *list, unsigned pos, uint8_t nidt,
+			   uint8_t nidl, uint8_t v)
+{
+	list[pos] = nidt;
+	list[pos + 1] = nidl;
+	memset(list + pos + 4, v, nidl);
+	return pos + 4 + nidl;
+}
+
+/* The probe reads each namespace's identifiers (Identify CNS 03h on a
+ * controller of 1.4) defensively: namespace 1's list names its NGUID
+ * twice, namespace 2's runs past the page — neither believed, one line
+ * for the probe, Identify Namespace's EUI64 kept, both granted. After a
+ * reset namespace 1's list is sound (its EUI64 as before, an NGUID not
+ * known before): the same namespace; after the next its NGUID changed:
+ * another namespace under NSID 1, granted as the new one, one line. */
+static void test_probe_identifiers(void **st)
+{
+	(void)st;
+	struct pci_dev *d = fresh_function(46);
+	nvme_ns = NULL;
+	memset(model_eui64[1], 0xe1, 8);
+	unsigned pos = model_desc(model_descs[1], 0, NVME_NIDT_NGUID, 16, 1);
+	model_desc(model_descs[1], pos, NVME_NIDT_NGUID, 16, 2);
+	pos = 0;
+	while (pos < 4096 - 300)
+		pos = model_desc(model_descs[2], pos, 0x80, 255, 3);
+	model_descs[2][pos] = NVME_NIDT_UUID;
+	model_descs[2][pos + 1] = 255; /* past the end, and not 16 */
+	shim_count_lines("namespace 1: identifier list (Identify CNS 03h) not "
+			 "used: a descriptor type given twice (byte 20)");
+	uint64_t lines = shim_kprintf_calls;
+	struct nvme_broker *b = NULL;
+	struct dma_pool pool;
+	assert_int_equal(nvme_broker_open(d, d->owner, &b), 0);
+	assert_int_equal(shim_counted, 1);
+	/* the NVM limits, that one, the reset and the gate's: namespace 2's
+	 * list not said (once a probe) */
+	assert_int_equal(shim_kprintf_calls - lines, 4);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 2);
+	const struct nvme_ns_policy *ns = nvme_broker_ns(b, OWN(b), 0);
+	assert_int_equal(ns->ids.have, NVME_NSIDS_EUI64);
+	assert_int_equal(ns->ids.eui64[7], 0xe1);
+	assert_int_equal(nvme_broker_ns(b, OWN(b), 1)->ids.have, 0);
+	assert_int_equal(dma_pool_create(d->owner, 2 * PAGE_SIZE, 0, &pool), 0);
+	assert_int_equal(enable_on(b, &pool, 8), 0);
+	/* sound now: the same EUI64, an NGUID (and the CSI) new */
+	memset(model_descs[1], 0, 4096);
+	pos = model_desc(model_descs[1], 0, NVME_NIDT_EUI64, 8, 0xe1);
+	pos = model_desc(model_descs[1], pos, NVME_NIDT_NGUID, 16, 0x5a);
+	model_desc(model_descs[1], pos, NVME_NIDT_CSI, 1, NVME_CSI_NVM);
+	shim_count_lines("after the reset");
+	reident_enable(b, &pool);
+	assert_int_equal(shim_counted, 1); /* "nothing changed" */
+	ns = nvme_broker_ns(b, OWN(b), 0);
+	assert_int_equal(ns->ids.have,
+			 NVME_NSIDS_EUI64 | NVME_NSIDS_NGUID | NVME_NSIDS_CSI);
+	/* the NGUID changed, the format did not */
+	memset(model_descs[1] + 12 + 4, 0x5b, 16);
+	shim_count_lines("after the reset: namespace 1 is another namespace "
+			 "(NGUID 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a -> "
+			 "5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b): the one before no "
+			 "longer granted, this one granted");
+	reident_enable(b, &pool);
+	assert_int_equal(shim_counted, 1);
+	assert_int_equal(nvme_broker_nns(b, OWN(b)), 2);
+	assert_int_equal(nvme_broker_ns(b, OWN(b), 0)->ids.nguid[0], 0x5b);
+	shim_line_hook = NULL;
+	assert_int_equal(nvme_broker_reset(b, OWN(b)), 0);
+	dma_pool_revoke(&pool);
 	nvme_ns = "1";
 }
 
@@ -2719,6 +2813,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_reset_reidentify_ns_gone_resized, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_identifiers, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_reidentify_fails_refused,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unbind_closes_broker, setup,

@@ -2946,11 +2946,205 @@ static void test_reident_ns_gone(void **state)
 	assert_int_equal(bd->read(bd, 0, 1, blk), -1);
 	assert_int_equal(bd->flush(bd), -1);
 	assert_int_equal(fb.dev.nlog, from);
-	/* and it stays given up, whatever the next reset finds */
+	/* back at the next reset: a namespace that appeared, attached in an
+	 * entry of its own; the one given up stays given up, its pointer
+	 * refused. Before: not attached until the driver was bound again */
 	fb.ns1_inactive = false;
 	reset_now();
-	assert_int_equal(nblockdevs, 0);
-	assert_int_equal(fb.pol.nns, 0);
+	assert_int_equal(fb.pol.nns, 1);
+	assert_int_equal(sc.nns, 2);
+	assert_true(sc.ns[0].gone);
+	assert_false(sc.ns[1].gone);
+	assert_int_equal(nblockdevs, 1);
+	assert_ptr_equal(blockdevs[0], &sc.ns[1].bdev);
+	assert_string_equal(blockdevs[0]->name, "nvme0n1");
+	from = fb.dev.nlog;
+	assert_int_equal(bd->read(bd, 0, 1, blk), -1);
+	assert_int_equal(fb.dev.nlog, from);
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+}
+
+/* ---- namespace identity (Identify CNS 03h) ----------------------------- */
+/* the model's identifiers: namespace nsid's NGUID in its descriptor list
+ * when t_nguid[nsid][0] is nonzero (then a CSI descriptor of NVM), none
+ * at all when t_descs_refused; namespaces 2..t_ns_last exist (1024
+ * 512-byte blocks each) */
+static uint8_t t_nguid[8][16];
+static bool t_descs_refused;
+static uint32_t t_ns_last;
+static bool t_descs(uint32_t nsid, uint8_t *page)
+{
+	if (t_descs_refused)
+		return false;
+	unsigned pos = 0;
+	if (nsid < 8 && t_nguid[nsid][0]) {
+		page[0] = NVME_NIDT_NGUID;
+		page[1] = NVME_NIDL_NGUID;
+		memcpy(page + 4, t_nguid[nsid], 16);
+		pos = 20;
+	}
+	page[pos] = NVME_NIDT_CSI;
+	page[pos + 1] = NVME_NIDL_CSI;
+	page[pos + 4] = NVME_CSI_NVM;
+	return true;
+}
+static void t_ns(uint32_t nsid, struct nvme_id_ns *id)
+{
+	if (nsid < 2 || nsid > t_ns_last)
+		return;
+	id->nsze = 1024;
+	id->lbaf[0] = 9u << NVME_LBAF_LBADS_SHIFT;
+}
+
+/* a controller of NVMe 1.3 that answers CNS 03h: namespace 1's NGUID
+ * 11 22 .. 11 */
+static int setup_ids(void **state)
+{
+	(void)state;
+	shim_quiet = getenv("NVME_TEST_VERBOSE") == NULL;
+	fake_broker_init(7);
+	fake_broker_softc(&sc);
+	memset(t_nguid, 0, sizeof(t_nguid));
+	memset(t_nguid[1], 0x11, 16);
+	t_descs_refused = false;
+	t_ns_last = 0;
+	fb.vs = 0x10300;
+	fb.descs_hook = t_descs;
+	fb.ns_hook = t_ns;
+	return nvme_attach(&sc);
+}
+
+static const char *api_nvme(void)
+{
+	static char buf[8192];
+	struct json j;
+	json_init(&j, buf, sizeof(buf));
+	nvme_json(&sc, &j);
+	assert_true(json_end(&j) > 0);
+	return buf;
+}
+
+/* the same identifiers after a reset: the same namespace, served on;
+ * /api/nvme shows the NGUID as hex and no EUI64 or UUID (unknown) */
+static void test_reident_ids_unchanged(void **state)
+{
+	(void)state;
+	assert_int_equal(sc.ns[0].ids.have, NVME_NSIDS_NGUID | NVME_NSIDS_CSI);
+	const char *j = api_nvme();
+	assert_non_null(
+	    strstr(j, "\"nguid\":\"11111111111111111111111111111111\""));
+	assert_null(strstr(j, "\"eui64\""));
+	assert_null(strstr(j, "\"uuid\""));
+	struct blockdev *bd = blockdevs[0];
+	reset_now();
+	assert_int_equal(sc.nns, 1);
+	assert_false(sc.ns[0].gone);
+	assert_int_equal(nblockdevs, 1);
+	assert_ptr_equal(blockdevs[0], bd);
+	uint8_t blk[512];
+	assert_int_equal(bd->read(bd, 0, 1, blk), 0);
+}
+
+/* namespace 1 is another namespace after the reset (its NGUID changed,
+ * its format and size the same: Linux's nvme_ns_ids_equal): the one
+ * before is given up — its block device gone, its pointer refused — and
+ * the new one attached under the same name in an entry of its own.
+ * Before: the format was the only identity checked, and the driver went
+ * on serving the new namespace through the old block device */
+static void test_reident_nguid_changed(void **state)
+{
+	(void)state;
+	struct blockdev *bd = blockdevs[0];
+	uint8_t blk[512];
+	memset(t_nguid[1], 0x22, 16);
+	shim_count_lines("namespace 1 is another namespace (NGUID "
+			 "11111111111111111111111111111111 -> "
+			 "22222222222222222222222222222222)");
+	reset_now();
+	assert_int_equal(shim_counted, 1);
+	shim_line_hook = NULL;
+	assert_int_equal(sc.nns, 2);
+	assert_true(sc.ns[0].gone);
+	assert_false(sc.ns[1].gone);
+	assert_int_equal(sc.ns[1].nsid, 1);
+	assert_int_equal(sc.ns[1].ids.nguid[0], 0x22);
+	assert_int_equal(nblockdevs, 1);
+	assert_ptr_equal(blockdevs[0], &sc.ns[1].bdev);
+	unsigned from = fb.dev.nlog;
+	assert_int_equal(bd->read(bd, 0, 1, blk), -1);
+	assert_int_equal(fb.dev.nlog, from);
+	assert_int_equal(blockdevs[0]->read(blockdevs[0], 0, 1, blk), 0);
+	const char *j = api_nvme();
+	assert_non_null(strstr(j, "\"given_up\":true"));
+	assert_non_null(
+	    strstr(j, "\"nguid\":\"22222222222222222222222222222222\""));
+	/* the same again: nothing more given up */
+	reset_now();
+	assert_int_equal(sc.nns, 2);
+	assert_false(sc.ns[1].gone);
+	assert_int_equal(nblockdevs, 1);
+}
+
+/* the NGUID was known, and after the reset the controller refuses CNS
+ * 03h: present then absent is another namespace (nothing proves it the
+ * same); an identifier unknown before proves nothing: known after the
+ * next reset, the namespace is served on */
+static void test_reident_id_gone_then_known(void **state)
+{
+	(void)state;
+	t_descs_refused = true;
+	reset_now();
+	assert_int_equal(sc.nns, 2);
+	assert_true(sc.ns[0].gone);
+	assert_int_equal(sc.ns[1].ids.have, 0);
+	assert_int_equal(nblockdevs, 1);
+	t_descs_refused = false;
+	reset_now();
+	assert_int_equal(sc.nns, 2);
+	assert_false(sc.ns[1].gone);
+	assert_int_equal(sc.ns[1].ids.have, NVME_NSIDS_NGUID | NVME_NSIDS_CSI);
+	assert_int_equal(nblockdevs, 1);
+}
+
+/* namespace 2 becomes active at a reset: granted by the broker and
+ * attached as at the attach, one line. Before: "not granted until the
+ * driver is bound again" */
+static void test_reident_ns_appears(void **state)
+{
+	(void)state;
+	fb.nn_override = 2;
+	t_ns_last = 2;
+	memset(t_nguid[2], 0x33, 16);
+	shim_count_lines("nvme0: nvme0n2: 1024 blocks of 512 bytes");
+	reset_now();
+	assert_int_equal(shim_counted, 1);
+	shim_line_hook = NULL;
+	assert_int_equal(fb.pol.nns, 2);
+	assert_int_equal(sc.nns, 2);
+	assert_int_equal(nblockdevs, 2);
+	assert_string_equal(blockdevs[1]->name, "nvme0n2");
+	assert_int_equal(sc.ns[1].nsze, 1024);
+	assert_int_equal(sc.ns[1].ids.nguid[15], 0x33);
+	assert_false(sc.ns[0].gone);
+}
+
+/* more namespaces appear than the table has room for (NVME_NS_LATE past
+ * the attach's): those that fit are attached, each of the rest one line,
+ * at every reset while it is granted and not served */
+static void test_reident_ns_table_full(void **state)
+{
+	(void)state;
+	t_ns_last = 2 + NVME_NS_LATE;
+	fb.nn_override = t_ns_last;
+	shim_count_lines("not attached: the 5 entries of the namespace table "
+			 "are used (NVME_NS_LATE 4 past the attach's)");
+	reset_now();
+	assert_int_equal(shim_counted, 1);
+	shim_line_hook = NULL;
+	assert_int_equal(sc.nns, sc.ns_alloc);
+	assert_int_equal(sc.ns_alloc, 1 + NVME_NS_LATE);
+	assert_int_equal(nblockdevs, 1 + NVME_NS_LATE);
+	assert_int_equal(fb.pol.nns, 2 + NVME_NS_LATE);
 }
 
 /* namespace 1's LBA format changes across a reset (512 -> 4096-byte
@@ -3136,6 +3330,16 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reident_fails_gives_up, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reident_ids_unchanged,
+					    setup_ids, teardown),
+	    cmocka_unit_test_setup_teardown(test_reident_nguid_changed,
+					    setup_ids, teardown),
+	    cmocka_unit_test_setup_teardown(test_reident_id_gone_then_known,
+					    setup_ids, teardown),
+	    cmocka_unit_test_setup_teardown(test_reident_ns_appears, setup_ids,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reident_ns_table_full,
+					    setup_ids, teardown),
 	    cmocka_unit_test_setup_teardown(test_cfs_detach_fails_posted, setup,
 					    teardown),
 	};

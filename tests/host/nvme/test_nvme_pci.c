@@ -270,13 +270,17 @@ static void test_attach_alloc_fails_unwinds(void **state)
 	assert_int_equal(binds, NVME_IOQ_MAX + 1);
 	assert_int_equal(fb.enables, 0);
 	o->max[DMA_CHARGE_POOL] = pmax;
-	/* the namespace table, after every queue is up */
+	/* the namespace table (the one granted and NVME_NS_LATE more), after
+	 * every queue is up */
 	fake_broker_init(OWNER);
 	b = before_attach();
 	o->max[DMA_CHARGE_KMEM] =
 	    o->use[DMA_CHARGE_KMEM] +
 	    ALIGN_UP(sizeof(struct nvme_softc), PAGE_SIZE);
-	attach_fails(&b, "unable to allocate 1 namespaces", "of kernel memory");
+	char why[48];
+	snprintf(why, sizeof(why), "unable to allocate %u namespaces",
+		 1 + NVME_NS_LATE);
+	attach_fails(&b, why, "of kernel memory");
 	assert_int_equal(fb.dev.nlog, ARRAY_SIZE(attach_cmd));
 	o->max[DMA_CHARGE_KMEM] = kmax;
 	/* the controller never becomes ready */

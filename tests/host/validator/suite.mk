@@ -38,3 +38,10 @@ FUZZERS += $(BUILD)/fuzz/fuzz_gate_seq
 $(BUILD)/fuzz/fuzz_gate_seq: tests/host/validator/fuzz_gate_seq.c tests/host/validator/fake_nvme.c $(VAL_SRC) $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+# the Namespace Identification Descriptor list (Identify CNS 03h) of a
+# hostile controller against the fuzzer's own reading of it
+FUZZERS += $(BUILD)/fuzz/fuzz_ident
+$(BUILD)/fuzz/fuzz_ident: tests/host/validator/fuzz_ident.c dma/nvme_ident.c $(SHIM_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)

@@ -401,7 +401,9 @@ static unsigned namespaces(const uint32_t *v, unsigned n,
 	memset(d, 0, sizeof(*d));
 	lines = 0;
 	shim_line_hook = count_line;
-	unsigned g = nvme_ident_namespaces(ids, n, ns_identify, d, "t", o, max);
+	struct nvme_ident_src src = {
+	    .identify = ns_identify, .ctx = d, .vs = 0x10000, .name = "t"};
+	unsigned g = nvme_ident_namespaces(ids, n, &src, o, max);
 	shim_line_hook = 0;
 	assert_true(g <= max);
 	memcpy(out, o, g * sizeof(*o));
@@ -446,6 +448,294 @@ static void t_ident_namespaces(void **s)
 					    "Identify Namespace failed\n");
 }
 
+/* ---- a namespace's identifiers ---------------------------------------- */
+/* a descriptor list of exactly NVME_IDENTIFY_BYTES on the heap: one byte
+ * past it is an ASan report */
+static uint8_t *desc_page(void)
+{
+	uint8_t *p = calloc(1, NVME_IDENTIFY_BYTES);
+	assert_non_null(p);
+	return p;
+}
+
+/* one descriptor at pos: type, length, then the value v (n bytes, or
+ * the byte v0 repeated when v is NULL); returns where the next goes */
+static unsigned put_desc(uint8_t *p, unsigned pos, uint8_t nidt, uint8_t nidl,
+			 const uint8_t *v, uint8_t v0)
+{
+	p[pos] = nidt;
+	p[pos + 1] = nidl;
+	for (unsigned i = 0; i < nidl; i++)
+		p[pos + 4 + i] = v ? v[i] : v0;
+	return pos + 4 + nidl;
+}
+
+/* unknown-type descriptors from pos up to exactly end (end - pos >= 60) */
+static void fill_to(uint8_t *p, unsigned pos, unsigned end)
+{
+	while (end - pos >= 264)
+		pos = put_desc(p, pos, 0x80, 200, 0, 1);
+	if (end - pos > 259)
+		pos = put_desc(p, pos, 0x80, 100, 0, 1);
+	put_desc(p, pos, 0x81, (uint8_t)(end - pos - 4), 0, 2);
+}
+
+static const uint8_t NGUID_A[16] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+				    0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc,
+				    0xdd, 0xee, 0xff, 0x01};
+static const uint8_t EUI_A[8] = {0x00, 0x11, 0x22, 0x33,
+				 0x44, 0x55, 0x66, 0x77};
+
+/* QEMU 7.2's answer (hw/nvme/ctrl.c nvme_identify_ns_descr_list: UUID,
+ * then EUI64 when set, then CSI) and NGUID, each read; an unknown type
+ * skipped by its NIDL; the list's values over Identify Namespace's */
+static void t_ident_descs_read(void **s)
+{
+	(void)s;
+	uint8_t *p = desc_page();
+	unsigned pos = put_desc(p, 0, NVME_NIDT_UUID, 16, 0, 0xab);
+	pos = put_desc(p, pos, 0x7f, 3, 0, 0xee); /* unknown: skipped */
+	pos = put_desc(p, pos, NVME_NIDT_EUI64, 8, EUI_A, 0);
+	pos = put_desc(p, pos, NVME_NIDT_NGUID, 16, NGUID_A, 0);
+	pos = put_desc(p, pos, NVME_NIDT_CSI, 1, 0, NVME_CSI_NVM);
+	struct nvme_ns_ids ids = {.have = NVME_NSIDS_EUI64};
+	memset(ids.eui64, 0x99, 8); /* Identify Namespace's: replaced */
+	unsigned at = 77;
+	assert_null(nvme_ident_ns_descs(p, &ids, &at));
+	assert_int_equal(ids.have, NVME_NSIDS_EUI64 | NVME_NSIDS_NGUID |
+				       NVME_NSIDS_UUID | NVME_NSIDS_CSI);
+	assert_memory_equal(ids.eui64, EUI_A, 8);
+	assert_memory_equal(ids.nguid, NGUID_A, 16);
+	assert_int_equal(ids.uuid[15], 0xab);
+	assert_int_equal(ids.csi, NVME_CSI_NVM);
+	char h[NVME_IDENT_ID_STR];
+	nvme_ident_id_str(&ids, NVME_NSIDS_EUI64, h);
+	assert_string_equal(h, "0011223344556677");
+	nvme_ident_id_str(&ids, NVME_NSIDS_NGUID, h);
+	assert_string_equal(h, "112233445566778899aabbccddeeff01");
+	/* an identifier of zeros is none: Identify Namespace's stays */
+	memset(p, 0, NVME_IDENTIFY_BYTES);
+	put_desc(p, 0, NVME_NIDT_NGUID, 16, 0, 0);
+	ids = (struct nvme_ns_ids){.have = NVME_NSIDS_NGUID};
+	ids.nguid[0] = 5;
+	assert_null(nvme_ident_ns_descs(p, &ids, &at));
+	assert_int_equal(ids.have, NVME_NSIDS_NGUID);
+	assert_int_equal(ids.nguid[0], 5);
+	nvme_ident_id_str(&ids, NVME_NSIDS_UUID, h);
+	assert_string_equal(h, "none");
+	/* descriptors to the page's last byte: read, nothing past it */
+	memset(p, 0, NVME_IDENTIFY_BYTES);
+	pos = 0;
+	for (unsigned i = 0; i < 19; i++) /* 19 x 204 bytes */
+		pos = put_desc(p, pos, 0x80, 200, 0, 1);
+	pos = put_desc(p, pos, NVME_NIDT_UUID, 16, 0, 0); /* zeros: none */
+	pos = put_desc(p, pos, 0x81, (uint8_t)(NVME_IDENTIFY_BYTES - pos - 4),
+		       0, 2);
+	assert_int_equal(pos, NVME_IDENTIFY_BYTES);
+	ids = (struct nvme_ns_ids){0};
+	assert_null(nvme_ident_ns_descs(p, &ids, &at));
+	assert_int_equal(ids.have, 0);
+	/* the zeros after the last one: 1..3 bytes left end it too */
+	for (unsigned left = 1; left < 4; left++) {
+		memset(p, 0, NVME_IDENTIFY_BYTES);
+		fill_to(p, 0, NVME_IDENTIFY_BYTES - left);
+		assert_null(nvme_ident_ns_descs(p, &ids, &at));
+		p[NVME_IDENTIFY_BYTES - 1] = 1; /* not zeros: cut short */
+		assert_non_null(nvme_ident_ns_descs(p, &ids, &at));
+		assert_int_equal(at, NVME_IDENTIFY_BYTES - left);
+	}
+	free(p);
+}
+
+/* hostile lists: none of their identifiers is believed, ids untouched,
+ * the descriptor's offset named */
+static void t_ident_descs_hostile(void **s)
+{
+	(void)s;
+	uint8_t *p = desc_page();
+	const struct nvme_ns_ids was = {.have = NVME_NSIDS_EUI64,
+					.eui64 = {1, 2, 3, 4, 5, 6, 7, 8}};
+	struct nvme_ns_ids ids;
+	unsigned at;
+	struct {
+		const char *what;
+		unsigned at;
+	} c[6];
+	/* a length that disagrees with its type, each type */
+	static const uint8_t types[4] = {NVME_NIDT_EUI64, NVME_NIDT_NGUID,
+					 NVME_NIDT_UUID, NVME_NIDT_CSI};
+	for (unsigned t = 0; t < 4; t++) {
+		memset(p, 0, NVME_IDENTIFY_BYTES);
+		unsigned pos =
+		    put_desc(p, 0,
+			     NVME_NIDT_UUID == types[t] ? NVME_NIDT_NGUID
+							: NVME_NIDT_UUID,
+			     16, 0, 9);
+		put_desc(p, pos, types[t], 2, 0, 9);
+		ids = was;
+		assert_string_equal(nvme_ident_ns_descs(p, &ids, &at),
+				    "a descriptor's NIDL is not its type's "
+				    "length");
+		assert_int_equal(at, 20);
+		assert_memory_equal(&ids, &was, sizeof(ids));
+	}
+	/* a type given twice, with the same value or another */
+	memset(p, 0, NVME_IDENTIFY_BYTES);
+	unsigned pos = put_desc(p, 0, NVME_NIDT_NGUID, 16, NGUID_A, 0);
+	put_desc(p, pos, NVME_NIDT_NGUID, 16, NGUID_A, 0);
+	ids = was;
+	c[0].what = nvme_ident_ns_descs(p, &ids, &at);
+	c[0].at = at;
+	assert_string_equal(c[0].what, "a descriptor type given twice");
+	assert_int_equal(c[0].at, 20);
+	assert_memory_equal(&ids, &was, sizeof(ids));
+	/* one that runs past the page: its NIDL, or its header */
+	for (unsigned left = 4; left < 20; left++) {
+		memset(p, 0, NVME_IDENTIFY_BYTES);
+		pos = NVME_IDENTIFY_BYTES - left;
+		fill_to(p, 0, pos);
+		/* a UUID needs 20 bytes: left of them are there */
+		p[pos] = NVME_NIDT_UUID;
+		p[pos + 1] = NVME_NIDL_UUID;
+		memset(p + pos + 4, 7, left - 4);
+		ids = was;
+		assert_string_equal(nvme_ident_ns_descs(p, &ids, &at),
+				    "a descriptor runs past 4096 bytes");
+		assert_int_equal(at, pos);
+		assert_memory_equal(&ids, &was, sizeof(ids));
+	}
+	free(p);
+}
+
+/* Identify Namespace's NGUID (1.2 on) and EUI64 (1.1 on) by version; a
+ * descriptor list over them */
+static void t_ident_ns_ids_versions(void **s)
+{
+	(void)s;
+	struct nvme_id_ns *id = calloc(1, sizeof(*id));
+	assert_non_null(id);
+	id->nsze = 8;
+	id->lbaf[0] = LBAF(9, 0);
+	memcpy(id->nguid, NGUID_A, 16);
+	memcpy(id->eui64, EUI_A, 8);
+	struct nvme_ns_policy p;
+	unsigned at;
+	static const struct {
+		uint32_t vs;
+		uint8_t have;
+	} v[] = {{0x10000, 0},
+		 {0x10100, NVME_NSIDS_EUI64},
+		 {0x10200, NVME_NSIDS_EUI64 | NVME_NSIDS_NGUID},
+		 {0x20000, NVME_NSIDS_EUI64 | NVME_NSIDS_NGUID}};
+	for (unsigned i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_null(nvme_ident_ns_parse(id, 1, &p));
+		assert_null(nvme_ident_ns_ids(&p.ids, v[i].vs, NULL, &at));
+		assert_int_equal(p.ids.have, v[i].have);
+	}
+	assert_memory_equal(p.ids.nguid, NGUID_A, 16);
+	free(id);
+}
+
+/* the identity rule across a reset: an identifier known before and
+ * changed, or gone, is another namespace; one unknown before proves
+ * nothing; the first such is named */
+static void t_ident_ids_changed(void **s)
+{
+	(void)s;
+	struct nvme_ns_ids a = {.have = NVME_NSIDS_NGUID | NVME_NSIDS_UUID};
+	memcpy(a.nguid, NGUID_A, 16);
+	a.uuid[0] = 1;
+	struct nvme_ns_ids b = a;
+	assert_int_equal(nvme_ident_ids_changed(&a, &b), 0);
+	b.nguid[15] ^= 1;
+	assert_int_equal(nvme_ident_ids_changed(&a, &b), NVME_NSIDS_NGUID);
+	b = a;
+	b.have &= (uint8_t)~NVME_NSIDS_UUID;
+	assert_int_equal(nvme_ident_ids_changed(&a, &b), NVME_NSIDS_UUID);
+	/* unknown before: known now is no change */
+	b = a;
+	b.have |= NVME_NSIDS_EUI64;
+	b.eui64[0] = 7;
+	assert_int_equal(nvme_ident_ids_changed(&a, &b), 0);
+	struct nvme_ns_ids none = {0};
+	assert_int_equal(nvme_ident_ids_changed(&none, &a), 0);
+	assert_int_equal(nvme_ident_ids_changed(&none, &none), 0);
+	assert_int_equal(nvme_ident_ids_changed(&a, &none), NVME_NSIDS_NGUID);
+	/* the CSI is a value: NVM (0) known is compared as any */
+	struct nvme_ns_ids c = {.have = NVME_NSIDS_CSI, .csi = NVME_CSI_NVM};
+	struct nvme_ns_ids d = c;
+	d.csi = 2;
+	assert_int_equal(nvme_ident_ids_changed(&c, &d), NVME_NSIDS_CSI);
+	assert_string_equal(nvme_ident_id_name(NVME_NSIDS_CSI), "CSI");
+}
+
+/* the namespaces to grant with their descriptor lists (version 1.3): one
+ * refused or unusable keeps Identify Namespace's identifiers, said once a
+ * probe; one naming a command set other than NVM is not granted */
+struct descs_dev {
+	struct ns_dev ns;
+	uint8_t *page;
+};
+static const struct nvme_id_ns *descs_identify(void *ctx, uint32_t nsid)
+{
+	struct descs_dev *d = ctx;
+	const struct nvme_id_ns *id = ns_identify(&d->ns, nsid);
+	memcpy(d->ns.page.eui64, EUI_A, 8);
+	d->ns.page.eui64[7] = (uint8_t)nsid;
+	return id;
+}
+static const uint8_t *descs_list(void *ctx, uint32_t nsid)
+{
+	struct descs_dev *d = ctx;
+	memset(d->page, 0, NVME_IDENTIFY_BYTES);
+	if (nsid == 1) /* refused */
+		return NULL;
+	if (nsid == 4) /* a bad length */
+		put_desc(d->page, 0, NVME_NIDT_EUI64, 16, 0, 1);
+	if (nsid == 5) /* the Zoned Namespace command set */
+		put_desc(d->page, 0, NVME_NIDT_CSI, 1, 0, 2);
+	if (nsid == 7)
+		put_desc(d->page, 0, NVME_NIDT_EUI64, 8, 0, 0x42);
+	return d->page;
+}
+
+static void t_ident_namespaces_descs(void **s)
+{
+	(void)s;
+	struct descs_dev d = {.page = desc_page()};
+	struct nvme_ns_policy out[8];
+	static const uint32_t ids[] = {1, 4, 5, 7};
+	struct nvme_ident_src src = {.identify = descs_identify,
+				     .descs = descs_list,
+				     .ctx = &d,
+				     .vs = 0x10300,
+				     .name = "t"};
+	lines = 0;
+	shim_line_hook = count_line;
+	assert_int_equal(nvme_ident_namespaces(ids, 4, &src, out, 8), 3);
+	shim_line_hook = 0;
+	/* namespace 1's refusal said (once a probe: not 4's list), 5's
+	 * command set */
+	assert_int_equal(lines, 2);
+	assert_true(src.said);
+	assert_string_equal(shim_last_line, "t: namespace 5 not granted: its "
+					    "command set (CSI) is not NVM\n");
+	assert_int_equal(out[0].nsid, 1);
+	assert_int_equal(out[0].ids.have, NVME_NSIDS_EUI64);
+	assert_int_equal(out[0].ids.eui64[7], 1);
+	assert_int_equal(out[1].nsid, 4);
+	assert_int_equal(out[1].ids.eui64[7], 4);
+	assert_int_equal(out[2].nsid, 7);
+	assert_int_equal(out[2].ids.eui64[0], 0x42);
+	/* before 1.3 no list is asked */
+	src.vs = 0x10200;
+	src.said = false;
+	d.ns.calls = 0;
+	assert_int_equal(nvme_ident_namespaces(&ids[2], 1, &src, out, 8), 1);
+	assert_false(src.said);
+	free(d.page);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +746,11 @@ int main(void)
 	    cmocka_unit_test(t_ident_ns_format_index),
 	    cmocka_unit_test(t_ident_nslist),
 	    cmocka_unit_test(t_ident_namespaces),
+	    cmocka_unit_test(t_ident_descs_read),
+	    cmocka_unit_test(t_ident_descs_hostile),
+	    cmocka_unit_test(t_ident_ns_ids_versions),
+	    cmocka_unit_test(t_ident_ids_changed),
+	    cmocka_unit_test(t_ident_namespaces_descs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
