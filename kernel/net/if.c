@@ -15,6 +15,7 @@ void net_config_default(struct net_config *c)
 	memset(c, 0, sizeof(*c));
 	c->mode = NET_MODE_DHCP;
 	c->http_port = 80;
+	c->tcp_ts = true;
 }
 
 static uint32_t prefix_mask(unsigned n)
