@@ -639,15 +639,18 @@ static uint32_t isn_for(const struct tcp_conn *c)
 
 /* RFC 7323 §4.1 RTTM: an ACK that moves SND.UNA times the segment whose
  * TSval it echoes — a resent one too (§4.3: the segment that fills a hole
- * sets TS.Recent), which a timed segment cannot (Karn). TSecr is checked
- * against the clock: one from before the connection or from the future
- * is not ours. The sample counts from the start of the echoed 1 ms tick,
- * so it errs long by under 1 ms, never short */
+ * sets TS.Recent), which a timed segment cannot (Karn). Not a TSecr below
+ * ts_floor (from before the connection, or before the latest
+ * retransmission timeout: such an ACK says how long ACKs were lost, not
+ * the path — the timeout half of Karn's rule, kept; fuzz_tcp_seq found a
+ * 13.5 s sample from one, over a 1 ms path) nor one from the future. The
+ * sample counts from the start of the echoed 1 ms tick, so it errs long
+ * by under 1 ms, never short */
 static bool ts_rtt(struct tcp_conn *c, const struct tcp_view *t, uint64_t now,
 		   uint64_t n)
 {
 	uint32_t d = ts_clock(c, now) - t->tsecr;
-	if (!c->ts_ok || !t->ts || SEQ_LT(t->tsecr, ts_clock(c, c->created)) ||
+	if (!c->ts_ok || !t->ts || SEQ_LT(t->tsecr, c->ts_floor) ||
 	    (int32_t)d < 0)
 		return false;
 	net_if.c.tcp_ts_rtt_samples++;
@@ -801,6 +804,7 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 	if (t->ts && net_if.cfg.tcp_ts) {
 		c->ts_ok = true;
 		c->ts_off = conn_hash(c, 1);
+		c->ts_floor = ts_clock(c, now);
 		c->ts_recent = t->tsval;
 		c->ts_recent_at = now;
 	}
@@ -1660,6 +1664,7 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 			return;
 		}
 		c->rto = MIN(c->rto * 2, TCP_RTO_MAX_US);
+		c->ts_floor = ts_clock(c, now);
 		net_if.c.tcp_retransmits++;
 		seg_send(c, c->iss, TCP_SYN | TCP_ACK, 0, 0);
 		c->rexmt_at = now + c->rto;
@@ -1669,6 +1674,7 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 		return;
 	c->rto = MIN(c->rto * 2, TCP_RTO_MAX_US);
 	c->rtt_active = false; /* Karn: no samples from retransmissions */
+	c->ts_floor = ts_clock(c, now);
 	if (c->snd_wnd == 0 && c->tx_len) {
 		/* zero window: probe with one byte. RFC 1122 §4.2.2.17: a
 		 * peer that answers the probes keeps the connection however

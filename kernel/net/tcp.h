@@ -114,9 +114,10 @@ struct tcp_conn {
 	/* RFC 7323 timestamps, on when the SYN had TSopt and tcp.ts=1:
 	 * TSval is the 1 ms clock plus ts_off; ts_recent (TS.Recent) is the
 	 * peer's TSval echoed, stored at ts_recent_at; last_ack_sent is
-	 * Last.ACK.sent (§4.3) */
+	 * Last.ACK.sent (§4.3); a TSecr below ts_floor gives no RTT sample
+	 * (the connection's start, then the latest retransmission timeout) */
 	bool ts_ok;
-	uint32_t ts_off, ts_recent, last_ack_sent;
+	uint32_t ts_off, ts_recent, last_ack_sent, ts_floor;
 	uint64_t ts_recent_at;
 	uint32_t cwnd, ssthresh;
 	uint64_t last_data_tx; /* RFC 5681 §4.1's idle test: data last sent */

@@ -4900,6 +4900,50 @@ static void test_tcp_rfc7323_s4_1_rtt_from_tsecr_of_resend(void **state)
 	}
 }
 
+/* RFC 7323 §4.1 with Karn's timeout rule kept: an ACK echoing a TSval
+ * from before the latest retransmission timeout gives no sample (its ACKs
+ * were lost, the path did not take that long); one echoing the resend
+ * does. Before, such an ACK set srtt to the whole outage (fuzz_tcp_seq:
+ * 13.5 s over a 1 ms path, and an RTO past its liveness bound) */
+static void test_tcp_rfc7323_s4_1_no_sample_from_before_rto(void **state)
+{
+	(void)state;
+	struct peer p;
+	struct tcp_view t;
+	struct tcp_conn *c = ts_open(&p, 40111, true, 50, &t);
+	uint32_t una = p.rcv_nxt;
+	static char d[1000];
+	assert_int_equal(tcp_write(c, d, sizeof(d)), sizeof(d));
+	advance_us(0);
+	assert_true(next_seg(&t) && t.len == sizeof(d));
+	uint32_t first = t.tsval;
+	uint64_t srtt = c->srtt, s0 = net_counters()->tcp_ts_rtt_samples;
+	/* the segment (or its ACK) lost: the loss probe, then the timeout */
+	uint64_t r0 = net_counters()->tcp_rto_expired;
+	advance_us(TCP_TLP_MIN_US + 1000);
+	advance_us(c->rto + 1000);
+	assert_int_equal(net_counters()->tcp_rto_expired, r0 + 1);
+	uint32_t resend = 0;
+	while (next_seg(&t))
+		if (t.len == sizeof(d) && t.seq == una)
+			resend = t.tsval;
+	assert_true(SEQ_AFTER(resend, first));
+	advance_us(c->rto / 2); /* before the next timeout */
+	/* the ACK of the first copy, late: no sample */
+	p.rcv_nxt = una + 500;
+	peer_ts(60, first);
+	peer_ack(&p);
+	assert_int_equal(net_counters()->tcp_ts_rtt_samples, s0);
+	assert_int_equal(c->srtt, srtt);
+	/* the resend's echo is timed */
+	p.rcv_nxt = una + sizeof(d);
+	peer_ts(61, resend);
+	peer_ack(&p);
+	assert_int_equal(net_counters()->tcp_ts_rtt_samples, s0 + 1);
+	fake_tcp_optlen = 0;
+	peer_free(&p);
+}
+
 /* RFC 7323 §3.2 with RFC 2018 §3 and RFC 6691: beside TSopt a SACK
  * option holds TCP_SACK_MAX_TS blocks, not 4, and a data segment's
  * payload is the MSS less TCP_TSOPT_LEN */
@@ -9075,6 +9119,9 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc7323_s3_2_sack_and_mss_room, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc7323_s4_1_no_sample_from_before_rto, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc7323_s7_1_tsval_offset_per_connection,
