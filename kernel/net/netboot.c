@@ -16,7 +16,7 @@ CMDLINE_KEY(
     gw, "gw",
     "static gateway, a.b.c.d (default: .2 of the subnet; reached on-link)");
 CMDLINE_KEY(tcp_ts, "tcp.ts",
-	    "1 (default): TCP timestamps (RFC 7323) when a SYN offers them; 0: "
+	    "1: TCP timestamps (RFC 7323) when a SYN offers them; 0 (default): "
 	    "never");
 
 /* the command line is read at the first NIC, and what it says of itself

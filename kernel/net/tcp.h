@@ -14,8 +14,8 @@
  * their place (at most TCP_OOO_RANGES ranges per connection, TCP_OOO_TOTAL
  * bytes in all; bytes already held win on overlap) and reported in SACK blocks
  * when the peer allowed SACK. Timestamps (RFC 7323) when the SYN offered
- * them and tcp.ts=1 (net_config.tcp_ts): TSopt on every segment then,
- * a 1 ms clock with a keyed offset per connection, RTT samples from TSecr
+ * them and tcp.ts=1 (net_config.tcp_ts; off by default): TSopt on every segment
+ * then, a 1 ms clock with a keyed offset per connection, RTT samples from TSecr
  * (RTTM, §4) and old segments dropped by PAWS (§5).
  *
  * The application (httpd.c) sees a connection through callbacks and a few

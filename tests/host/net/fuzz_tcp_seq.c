@@ -66,6 +66,7 @@
 
 #include "kernel/net/blob.h"
 #include "kernel/net/httpd.h"
+#include "kernel/net/net_internal.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
@@ -394,6 +395,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cl.no_dsack = cfg[0] & 4;
 	cl.no_delack = cfg[0] & 8;
 	cl.ts = cfg[5] & 0x20;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1 (the default is 0) */
 	ts_seen = ts_recent_seen = false;
 	cl.mss = cfg[1] ? (uint16_t)(cfg[1] * 6 > 1460 ? 1460 : cfg[1] * 6) : 0;
 	mss_allowed = cl.mss ? cl.mss : TCP_MSS_DEFAULT;

@@ -4728,6 +4728,7 @@ static struct tcp_conn *ts_open(struct peer *p, uint16_t sport, bool ts,
 static void test_tcp_rfc7323_s3_2_tsopt_only_if_offered(void **state)
 {
 	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
 	struct peer p, q, r;
 	struct tcp_view t;
 	struct tcp_conn *c = ts_open(&p, 40100, false, 0, &t);
@@ -4755,7 +4756,6 @@ static void test_tcp_rfc7323_s3_2_tsopt_only_if_offered(void **state)
 	assert_false(t.ts);
 	assert_false(c->ts_ok);
 	fake_tcp_optlen = 0;
-	net_if.cfg.tcp_ts = true;
 	peer_free(&p);
 	peer_free(&q);
 	peer_free(&r);
@@ -4767,6 +4767,7 @@ static void test_tcp_rfc7323_s3_2_tsopt_only_if_offered(void **state)
 static void test_tcp_rfc7323_s3_2_segment_without_tsopt_dropped(void **state)
 {
 	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
 	struct peer p;
 	struct tcp_view t;
 	struct tcp_conn *c = ts_open(&p, 40103, true, 100, &t);
@@ -4794,6 +4795,7 @@ static void test_tcp_rfc7323_s3_2_segment_without_tsopt_dropped(void **state)
 static void test_tcp_rfc7323_s5_3_paws_drops_old_segment(void **state)
 {
 	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
 	struct peer p;
 	struct tcp_view t;
 	struct tcp_conn *c = ts_open(&p, 40104, true, 1000, &t);
@@ -4831,6 +4833,7 @@ static void test_tcp_rfc7323_s5_3_paws_drops_old_segment(void **state)
 static void test_tcp_rfc7323_s4_3_ts_recent_last_ack_sent(void **state)
 {
 	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
 	struct peer p;
 	struct tcp_view t;
 	struct tcp_conn *c = ts_open(&p, 40105, true, 10, &t);
@@ -4864,6 +4867,7 @@ static void test_tcp_rfc7323_s4_1_rtt_from_tsecr_of_resend(void **state)
 		struct tcp_view t;
 		if (ts == 0)
 			assert_int_equal(tcp_listen(TS_PORT, &ts_ops), 0);
+		net_if.cfg.tcp_ts = true;
 		peer_init(&p, (uint16_t)(40106 + ts));
 		p.dport = TS_PORT;
 		if (ts)
@@ -4908,6 +4912,7 @@ static void test_tcp_rfc7323_s4_1_rtt_from_tsecr_of_resend(void **state)
 static void test_tcp_rfc7323_s4_1_no_sample_from_before_rto(void **state)
 {
 	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
 	struct peer p;
 	struct tcp_view t;
 	struct tcp_conn *c = ts_open(&p, 40111, true, 50, &t);
@@ -4969,6 +4974,7 @@ static void test_tcp_rfc7323_s3_2_sack_and_mss_room(void **state)
 				      TCP_OPT_SACK_PERM,
 				      2};
 	assert_int_equal(tcp_listen(TS_PORT, &ts_ops), 0);
+	net_if.cfg.tcp_ts = true;
 	peer_init(&p, 40108);
 	p.dport = TS_PORT;
 	memcpy(fake_tcp_opts, o, sizeof(o));
@@ -5017,6 +5023,7 @@ static void test_tcp_rfc7323_s3_2_sack_and_mss_room(void **state)
 static void test_tcp_rfc7323_s7_1_tsval_offset_per_connection(void **state)
 {
 	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
 	struct peer p, q;
 	struct tcp_view a, b;
 	ts_open(&p, 40109, true, 1, &a);
@@ -5037,7 +5044,7 @@ static void test_tcp_ts_cmdline(void **state)
 {
 	(void)state;
 	static const char *v[] = {"0", "1", "2"};
-	static const bool want[] = {false, true, true};
+	static const bool want[] = {false, true, false};
 	for (unsigned i = 0; i < 3; i++) {
 		net_boot_reset();
 		boot_tcp_ts = v[i];
