@@ -103,6 +103,9 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(tcp_syn_rcvd_relistens);
 	C(tcp_peer_limited);
 	C(tcp_peer_evicted);
+	C(tcp_paws_dropped);
+	C(tcp_ts_missing);
+	C(tcp_ts_rtt_samples);
 	C(tcp_pmtu_updates);
 	C(tcp_pmtu_ignored);
 	C(http_requests);
@@ -121,6 +124,7 @@ static void tcp_json(struct json *j, const struct net_state_view *v)
 	json_obj(j);
 	json_ku64(j, "active", v->tcp_active);
 	json_ku64(j, "max", v->tcp_max);
+	json_kbool(j, "timestamps", net_if.cfg.tcp_ts);
 	json_karr(j, "connections");
 	for (unsigned i = 0; i < TCP_MAX_CONN; i++) {
 		const struct tcp_conn *c = tcp_conn_at(i);
@@ -135,6 +139,7 @@ static void tcp_json(struct json *j, const struct net_state_view *v)
 		json_ku64(j, "queued", c->tx_len);
 		json_ku64(j, "rto_ms", c->rto / 1000);
 		json_ku64(j, "srtt_us", c->srtt);
+		json_kbool(j, "timestamps", c->ts_ok);
 		json_ku64(j, "cwnd", c->cwnd);
 		json_ku64(j, "ssthresh", c->ssthresh);
 		json_obj_end(j);

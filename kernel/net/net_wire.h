@@ -101,9 +101,11 @@ _Static_assert(sizeof(struct udp_hdr) == 8, "udp_hdr");
 #define TCP_OPT_END	  0
 #define TCP_OPT_NOP	  1
 #define TCP_OPT_MSS	  2
-#define TCP_OPT_WSCALE	  3  /* RFC 7323 §2 */
-#define TCP_OPT_SACK_PERM 4  /* RFC 2018 §2 */
-#define TCP_OPT_SACK	  5  /* RFC 2018 §3 */
+#define TCP_OPT_WSCALE	  3 /* RFC 7323 §2 */
+#define TCP_OPT_SACK_PERM 4 /* RFC 2018 §2 */
+#define TCP_OPT_SACK	  5 /* RFC 2018 §3 */
+#define TCP_OPT_TS	  8 /* RFC 7323 §3.2: kind, length 10, TSval, TSecr */
+#define TCP_OPT_TS_LEN	  10
 #define TCP_WSCALE_MAX	  14 /* RFC 7323 §2.3 */
 #define TCP_SACK_MAX	  4  /* blocks in one option (40 bytes of options) */
 struct tcp_hdr {
@@ -222,6 +224,8 @@ struct tcp_view {
 	bool sack_perm;
 	uint8_t nsack; /* SACK blocks: [sack[i][0], sack[i][1]) */
 	uint32_t sack[TCP_SACK_MAX][2];
+	bool ts; /* a timestamps option (RFC 7323 §3.2): tsval, tsecr */
+	uint32_t tsval, tsecr;
 	const uint8_t *data;
 	size_t len;
 };

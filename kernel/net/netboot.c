@@ -1,9 +1,9 @@
 /* kernel/net/netboot.c — starting the stack in the kernel: the first NIC
  * net_init accepts gets the IP stack (one it refuses, an MTU below
  * IPV4_MIN_MTU, leaves it to the next registered), configured from the
- * command line (net=, ip=, mask=, gw=; see kernel/net/net.h), and net_poll
- * joins the main loop. A NIC registered after the stack's own was removed
- * takes the stack over (a driver restart). */
+ * command line (net=, ip=, mask=, gw=, tcp.ts=; see kernel/net/net.h), and
+ * net_poll joins the main loop. A NIC registered after the stack's own was
+ * removed takes the stack over (a driver restart). */
 #include "kernel/boot/boot.h"
 #include "kernel/lib/lib.h"
 #include "kernel/net/net.h"
@@ -15,6 +15,9 @@ CMDLINE_KEY(mask, "mask", "static netmask, a.b.c.d (contiguous)");
 CMDLINE_KEY(
     gw, "gw",
     "static gateway, a.b.c.d (default: .2 of the subnet; reached on-link)");
+CMDLINE_KEY(tcp_ts, "tcp.ts",
+	    "1: TCP timestamps (RFC 7323) when a SYN offers them; 0 (default): "
+	    "never");
 
 /* the command line is read at the first NIC, and what it says of itself
  * (a bad word, net=off, net=static with no ip=) said then, once a boot:
@@ -41,6 +44,13 @@ void net_nic_added(struct nic *n)
 			kprintf("net: unable to use net=/ip=/mask=/gw=: %s; "
 				"using the rest\n",
 				cfg.refused);
+		const char *ts = cmdline_get("tcp.ts");
+		if (ts && (!strcmp(ts, "0") || !strcmp(ts, "1")))
+			cfg.tcp_ts = ts[0] == '1';
+		else if (ts)
+			kprintf("net: unable to use tcp.ts=%s: not 0 or 1; "
+				"timestamps %s\n",
+				ts, cfg.tcp_ts ? "on" : "off");
 		no_stack = cfg.mode == NET_MODE_OFF ||
 			   (cfg.mode == NET_MODE_STATIC && !cfg.ip);
 		if (cfg.mode == NET_MODE_OFF)

@@ -1,7 +1,8 @@
 /* kernel/net/tcp.c — TCP, server side (RFC 9293; RTO RFC 6298; slow start
  * and fast retransmit RFC 5681; NewReno RFC 6582 with SACK-chosen holes
  * after RFC 6675; SACK RFC 2018; window scaling RFC 7323; RST/SYN/ACK
- * checks RFC 5961; initial window RFC 6928). See kernel/net/tcp.h. */
+ * checks RFC 5961; initial window RFC 6928; timestamps RFC 7323). See
+ * kernel/net/tcp.h. */
 #include "kernel/net/tcp.h"
 
 #include "kernel/lib/random.h"
@@ -147,12 +148,32 @@ static uint16_t rcv_window_field(const struct tcp_conn *c, bool syn)
 	return (uint16_t)MIN(w >> c->rcv_shift, 65535u);
 }
 
+/* SACK blocks one segment holds: the option space left beside TSopt */
+static unsigned sack_max(const struct tcp_conn *c)
+{
+	return c->ts_ok ? TCP_SACK_MAX_TS : TCP_SACK_MAX;
+}
+
 /* bytes of SACK option a segment carries now (RFC 2018 §3, §4) */
 static size_t sack_optlen(const struct tcp_conn *c)
 {
 	if (!c->sack_ok || !c->nooo)
 		return 0;
-	return 4 + 8u * MIN(c->nooo, (unsigned)TCP_SACK_MAX);
+	return 4 + 8u * MIN(c->nooo, sack_max(c));
+}
+
+/* option bytes of a data segment now (RFC 6691: they come out of the
+ * peer's MSS) */
+static size_t opt_len(const struct tcp_conn *c)
+{
+	return (c->ts_ok ? TCP_TSOPT_LEN : 0) + sack_optlen(c);
+}
+
+/* RFC 7323 §5.4: TSval, a 1 ms clock; §7.1 / RFC 6528-style, a keyed
+ * offset of the connection's own, so it tells nothing of others' */
+static uint32_t ts_clock(const struct tcp_conn *c, uint64_t now)
+{
+	return (uint32_t)(now / 1000) + c->ts_off;
 }
 
 /* SACK blocks: the range holding the latest segment first, then the
@@ -172,7 +193,7 @@ static size_t sack_write(const struct tcp_conn *c, uint8_t *o)
 			wr32(o + 8, c->ooo[i][1]);
 			n = 1;
 		}
-	for (unsigned i = c->nooo; i-- > 0 && n < TCP_SACK_MAX;) {
+	for (unsigned i = c->nooo; i-- > 0 && n < sack_max(c);) {
 		if (c->ooo[i][0] == c->ooo_last)
 			continue;
 		wr32(o + 4 + 8 * n, c->ooo[i][0]);
@@ -183,10 +204,10 @@ static size_t sack_write(const struct tcp_conn *c, uint8_t *o)
 }
 
 /* one segment: header (MSS, window scale and SACK-permitted on SYN-ACK,
- * SACK blocks on others), then `len` bytes from the transmit ring at
- * offset `off` from snd_una. net_ip_send's result: on NIC_TX_FULL the
- * segment did not leave and nothing here changed, so the caller may send
- * it again (an ACK stays owed: ack_now) */
+ * SACK blocks on others, timestamps on every one once agreed), then `len` bytes
+ * from the transmit ring at offset `off` from snd_una. net_ip_send's result: on
+ * NIC_TX_FULL the segment did not leave and nothing here changed, so the caller
+ * may send it again (an ACK stays owed: ack_now) */
 static int seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, size_t off,
 		    size_t len)
 {
@@ -220,9 +241,18 @@ static int seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, size_t off,
 			t[hl + 3] = 2;
 			hl += 4;
 		}
-	} else if (!(flags & TCP_RST)) {
-		hl += sack_write(c, t + hl);
 	}
+	if (c->ts_ok) { /* RFC 7323 §3.2, on a RST too (its SHOULD) */
+		t[hl] = TCP_OPT_NOP;
+		t[hl + 1] = TCP_OPT_NOP;
+		t[hl + 2] = TCP_OPT_TS;
+		t[hl + 3] = TCP_OPT_TS_LEN;
+		wr32(t + hl + 4, ts_clock(c, net_now_us()));
+		wr32(t + hl + 8, c->ts_recent);
+		hl += TCP_TSOPT_LEN;
+	}
+	if (!(flags & (TCP_SYN | TCP_RST)))
+		hl += sack_write(c, t + hl);
 	t[12] = (uint8_t)((hl / 4) << 4);
 	if (len) {
 		size_t pos = (c->tx_head + off) & TX_MASK;
@@ -238,6 +268,7 @@ static int seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, size_t off,
 		return r;
 	if (flags & TCP_ACK) {
 		c->rcv_adv = c->rcv_nxt + ((uint32_t)win << c->rcv_shift);
+		c->last_ack_sent = c->rcv_nxt;
 		c->ack_now = false;
 	}
 	if (len)
@@ -497,7 +528,7 @@ static void tcp_output(struct tcp_conn *c)
 	uint32_t wnd = MIN(c->snd_wnd, c->cwnd + lt + sacked_bytes(c));
 	bool sent_new = false;
 	/* RFC 6691: the peer's MSS counts data; options come out of it */
-	size_t smss = c->mss - sack_optlen(c);
+	size_t smss = c->mss - opt_len(c);
 	for (;;) {
 		size_t off = c->snd_nxt - c->snd_una;
 		if (off >= c->tx_len)
@@ -554,17 +585,19 @@ void tcp_flush(void)
 	}
 }
 
-/* RFC 6298 §2.2-2.3 */
-static void rtt_sample(struct tcp_conn *c, uint64_t r)
+/* RFC 6298 §2.2-2.3. n: RFC 7323 §4.2's ExpectedSamples, the samples
+ * one round trip brings; alpha and beta are divided by it, so a window
+ * of timestamped ACKs weighs as much as one timed segment */
+static void rtt_sample(struct tcp_conn *c, uint64_t r, uint64_t n)
 {
 	if (!c->srtt) {
 		c->srtt = r ? r : 1;
 		c->rttvar = r / 2;
 	} else {
 		uint64_t d = c->srtt > r ? c->srtt - r : r - c->srtt;
-		c->rttvar = (3 * c->rttvar + d) / 4;
+		c->rttvar = ((4 * n - 1) * c->rttvar + d) / (4 * n);
 		/* never 0: 0 means "no sample yet" */
-		c->srtt = MAX((7 * c->srtt + r) / 8, 1ull);
+		c->srtt = MAX(((8 * n - 1) * c->srtt + r) / (8 * n), 1ull);
 	}
 	uint64_t rto = c->srtt + MAX(4 * c->rttvar, 1000ull); /* G: 1 ms */
 	c->rto = MIN(MAX(rto, TCP_RTO_MIN_US), TCP_RTO_MAX_US);
@@ -583,18 +616,46 @@ static void rto_reset(struct tcp_conn *c)
 	c->rto = MIN(MAX(rto, TCP_RTO_MIN_US), TCP_RTO_MAX_US);
 }
 
-/* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport,
- * secretkey), M a 4 µs clock, F a keyed PRF: one connection's ISN tells
- * nothing of another's */
-static uint32_t isn_for(uint32_t rip, uint16_t rport, uint16_t lport)
+/* F(localip, localport, remoteip, remoteport, secretkey) of RFC 6528
+ * §3, a keyed PRF; `use` keeps the ISN's and the timestamp offset's
+ * apart */
+static uint32_t conn_hash(const struct tcp_conn *c, uint8_t use)
 {
-	uint8_t id[12];
+	uint8_t id[13];
 	wr32(id, net_if.ip);
-	wr32(id + 4, rip);
-	wr16(id + 8, lport);
-	wr16(id + 10, rport);
-	return (uint32_t)siphash24(isn_key, id, sizeof(id)) +
-	       (uint32_t)(net_now_us() / 4);
+	wr32(id + 4, c->rip);
+	wr16(id + 8, c->lport);
+	wr16(id + 10, c->rport);
+	id[12] = use;
+	return (uint32_t)siphash24(isn_key, id, sizeof(id));
+}
+
+/* RFC 6528 §3: ISN = M + F(...), M a 4 µs clock: one connection's ISN
+ * tells nothing of another's */
+static uint32_t isn_for(const struct tcp_conn *c)
+{
+	return conn_hash(c, 0) + (uint32_t)(net_now_us() / 4);
+}
+
+/* RFC 7323 §4.1 RTTM: an ACK that moves SND.UNA times the segment whose
+ * TSval it echoes — a resent one too (§4.3: the segment that fills a hole
+ * sets TS.Recent), which a timed segment cannot (Karn). Not a TSecr below
+ * ts_floor (from before the connection, or before the latest
+ * retransmission timeout: such an ACK says how long ACKs were lost, not
+ * the path — the timeout half of Karn's rule, kept; fuzz_tcp_seq found a
+ * 13.5 s sample from one, over a 1 ms path) nor one from the future. The
+ * sample counts from the start of the echoed 1 ms tick, so it errs long
+ * by under 1 ms, never short */
+static bool ts_rtt(struct tcp_conn *c, const struct tcp_view *t, uint64_t now,
+		   uint64_t n)
+{
+	uint32_t d = ts_clock(c, now) - t->tsecr;
+	if (!c->ts_ok || !t->ts || SEQ_LT(t->tsecr, c->ts_floor) ||
+	    (int32_t)d < 0)
+		return false;
+	net_if.c.tcp_ts_rtt_samples++;
+	rtt_sample(c, (uint64_t)d * 1000 + now % 1000, n);
+	return true;
 }
 
 /* the connections address rip holds: every state but TIME_WAIT (a slot
@@ -737,8 +798,16 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 	c->rport = t->sport;
 	c->lport = t->dport;
 	c->irs = t->seq;
-	c->rcv_nxt = t->seq + 1;
-	c->iss = isn_for(c->rip, c->rport, c->lport);
+	c->rcv_nxt = c->last_ack_sent = t->seq + 1;
+	c->iss = isn_for(c);
+	/* RFC 7323 §3.2: answered with TSopt only when the SYN had one */
+	if (t->ts && net_if.cfg.tcp_ts) {
+		c->ts_ok = true;
+		c->ts_off = conn_hash(c, 1);
+		c->ts_floor = ts_clock(c, now);
+		c->ts_recent = t->tsval;
+		c->ts_recent_at = now;
+	}
 	/* every sequence variable starts inside the space in use: a 0 would
 	 * compare arbitrarily against a random ISS */
 	c->snd_una = c->recover = c->sack_high = c->iss;
@@ -813,8 +882,8 @@ static void establish(struct tcp_conn *c, const struct tcp_view *t,
 	c->snd_wl1 = t->seq;
 	c->snd_wl2 = t->ack;
 	if (c->rtt_active && !c->retries)
-		rtt_sample(c, now - c->rtt_start);
-	else if (c->retries && !c->srtt)
+		rtt_sample(c, now - c->rtt_start, 1);
+	else if (!ts_rtt(c, t, now, 1) && c->retries && !c->srtt)
 		/* RFC 6298 §5.7: the SYN-ACK timed out and no sample came,
 		 * so data starts with a 3 s RTO, not the backed-off one */
 		c->rto = TCP_RTO_SYN_TIMEOUT_US;
@@ -961,7 +1030,7 @@ static void rexmt_seg(struct tcp_conn *c, uint32_t seq, size_t len)
 	if (off >= sent)
 		return;
 	len = MIN(len, sent - off);
-	len = MIN(len, (size_t)c->mss - sack_optlen(c));
+	len = MIN(len, (size_t)c->mss - opt_len(c));
 	if (seg_send(c, seq, TCP_ACK, off, len) == NIC_TX_FULL)
 		return; /* not sent: the next ACK or timer tries again */
 	net_if.c.tcp_retransmits++;
@@ -1157,9 +1226,19 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		c->snd_una = t->ack;
 		if (SEQ_LT(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
+		/* RFC 7323 §4.2: ExpectedSamples, ceil(FlightSize / (2 x
+		 * SMSS)), when every ACK brings a sample */
+		uint64_t n = 1;
+		if (c->ts_ok)
+			n = MAX(
+			    (acked + c->snd_max - t->ack + 2u * c->mss - 1) /
+				(2u * c->mss),
+			    1u);
 		if (c->rtt_active && SEQ_GT(t->ack, c->rtt_seq)) {
-			rtt_sample(c, now - c->rtt_start);
+			rtt_sample(c, now - c->rtt_start, n);
 			c->rtt_active = false;
+		} else {
+			ts_rtt(c, t, now, n);
 		}
 		c->retries = 0;
 		c->tlp_done = false;
@@ -1368,25 +1447,60 @@ static bool rcv_data(struct tcp_conn *c, const struct tcp_view *t, bool *fin)
 	return c->rcv_nxt != before;
 }
 
+/* an unacceptable segment (outside the window, RFC 9293 §3.10.7.4, or
+ * too old by its timestamp, RFC 7323 §5.3 R1) is answered with an ACK —
+ * at a limited rate when it occupies no sequence space (a bare ACK) or is
+ * a SYN. A segment with data or a FIN is always answered: its sender sent
+ * it from a retransmission or persist timer (our ACK was lost, or this is
+ * its FIN again in TIME_WAIT), never in answer to an ACK, and it waits
+ * for ours (Linux's tcp_oow_rate_limited draws the same line) */
+static void oow_answer(struct tcp_conn *c, const struct tcp_view *t,
+		       uint64_t now)
+{
+	bool bare = (!t->len && !(t->flags & TCP_FIN)) || (t->flags & TCP_SYN);
+	if (!bare || !ack_rate_limited(c, now))
+		c->ack_now = true;
+}
+
+/* RFC 7323 §3.2 and §5.3 R1 (Appendix D's order: before the sequence
+ * check): false when the segment is dropped. Once agreed, a segment
+ * without TSopt is dropped silently (§3.2's SHOULD; the connection stays);
+ * one whose TSval is older than TS.Recent is answered and dropped, unless
+ * TS.Recent is over TCP_PAWS_IDLE_US old (§5.5: it is taken instead).
+ * RSTs are exempt from both (Appendix D) */
+static bool paws_pass(struct tcp_conn *c, const struct tcp_view *t,
+		      uint64_t now)
+{
+	if (!c->ts_ok || (t->flags & TCP_RST))
+		return true;
+	if (!t->ts) {
+		net_if.c.tcp_ts_missing++;
+		return false;
+	}
+	if (!SEQ_LT(t->tsval, c->ts_recent))
+		return true;
+	if (now - c->ts_recent_at > TCP_PAWS_IDLE_US) {
+		c->ts_recent = t->tsval;
+		c->ts_recent_at = now;
+		return true;
+	}
+	net_if.c.tcp_paws_dropped++;
+	oow_answer(c, t, now);
+	return false;
+}
+
 static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 {
 	uint64_t now = net_now_us();
 	uint32_t seglen =
 	    (uint32_t)t->len + !!(t->flags & TCP_SYN) + !!(t->flags & TCP_FIN);
+	if (!paws_pass(c, t, now))
+		return;
 	if (!seq_acceptable(c, t, seglen)) {
-		/* RFC 9293 §3.10.7.4: answered with an ACK — at a limited
-		 * rate when it occupies no sequence space (a bare ACK) or is
-		 * a SYN. A segment with data or a FIN is always answered: its
-		 * sender sent it from a retransmission or persist timer (our
-		 * ACK was lost, or this is its FIN again in TIME_WAIT), never
-		 * in answer to an ACK, and it waits for ours. In-window
-		 * segments (an out-of-order one's duplicate ACK, RFC 5681
-		 * §4.2) never come here */
-		bool bare =
-		    (!t->len && !(t->flags & TCP_FIN)) || (t->flags & TCP_SYN);
+		/* in-window segments (an out-of-order one's duplicate ACK,
+		 * RFC 5681 §4.2) never come here */
 		if (!(t->flags & TCP_RST)) {
-			if (!bare || !ack_rate_limited(c, now))
-				c->ack_now = true;
+			oow_answer(c, t, now);
 			/* §3.10.7.4: in TIME_WAIT the peer's FIN again
 			 * restarts the wait; nothing else does */
 			if (c->state == TCP_TIME_WAIT && (t->flags & TCP_FIN))
@@ -1435,6 +1549,14 @@ static void conn_input(struct tcp_conn *c, const struct tcp_view *t)
 	enum ack_verdict v = ack_input(c, t, now, &freed);
 	if (v == ACK_DROP)
 		return;
+	/* RFC 7323 §4.3 (2), §5.3 R3: TS.Recent moves on only for a segment
+	 * at or below the ACK we last sent (Last.ACK.sent), so an ACK echoes
+	 * the earliest segment that caused it, and a hole's filler */
+	if (c->ts_ok && !SEQ_LT(t->tsval, c->ts_recent) &&
+	    SEQ_LEQ(t->seq, c->last_ack_sent)) {
+		c->ts_recent = t->tsval;
+		c->ts_recent_at = now;
+	}
 	/* the probe timeout counts from the latest ACK: tcp_output re-arms */
 	c->tlp_at = 0;
 	if (v == ACK_FIN_ACKED) {
@@ -1542,6 +1664,7 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 			return;
 		}
 		c->rto = MIN(c->rto * 2, TCP_RTO_MAX_US);
+		c->ts_floor = ts_clock(c, now);
 		net_if.c.tcp_retransmits++;
 		seg_send(c, c->iss, TCP_SYN | TCP_ACK, 0, 0);
 		c->rexmt_at = now + c->rto;
@@ -1551,6 +1674,7 @@ static void rexmt_fire(struct tcp_conn *c, uint64_t now)
 		return;
 	c->rto = MIN(c->rto * 2, TCP_RTO_MAX_US);
 	c->rtt_active = false; /* Karn: no samples from retransmissions */
+	c->ts_floor = ts_clock(c, now);
 	if (c->snd_wnd == 0 && c->tx_len) {
 		/* zero window: probe with one byte. RFC 1122 §4.2.2.17: a
 		 * peer that answers the probes keeps the connection however
@@ -1689,7 +1813,7 @@ static void tlp_fire(struct tcp_conn *c, uint64_t now)
 	if (!can_send_data(c) || c->snd_una == c->snd_max)
 		return;
 	size_t sent = MIN((size_t)(c->snd_max - c->snd_una), c->tx_len);
-	size_t smss = (size_t)c->mss - sack_optlen(c);
+	size_t smss = (size_t)c->mss - opt_len(c);
 	c->tlp_done = true;
 	net_if.c.tcp_tlp_probes++;
 	if (!c->tx_len) {

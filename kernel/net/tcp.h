@@ -2,7 +2,8 @@
  * congestion control RFC 5681 with NewReno fast recovery RFC 6582, or with
  * SACK (RFC 2018) a pipe and hole choice after RFC 6675, limited transmit
  * RFC 3042, tail loss probe RFC 8985 §7, window scaling RFC 7323, path MTU
- * RFC 1191, ACK/RST/SYN checks RFC 5961).
+ * RFC 1191, ACK/RST/SYN checks RFC 5961, timestamps RFC 7323: RTTM and
+ * PAWS).
  *
  * Passive open only. A fixed table of TCP_MAX_CONN connections, each with a
  * linear receive buffer and a transmit ring allocated once at init. One
@@ -12,7 +13,10 @@
  * (tcp.c: conn_alloc). Out-of-order segments are kept in the receive buffer at
  * their place (at most TCP_OOO_RANGES ranges per connection, TCP_OOO_TOTAL
  * bytes in all; bytes already held win on overlap) and reported in SACK blocks
- * when the peer allowed SACK. No timestamps.
+ * when the peer allowed SACK. Timestamps (RFC 7323) when the SYN offered
+ * them and tcp.ts=1 (net_config.tcp_ts; off by default): TSopt on every segment
+ * then, a 1 ms clock with a keyed offset per connection, RTT samples from TSecr
+ * (RTTM, §4) and old segments dropped by PAWS (§5).
  *
  * The application (httpd.c) sees a connection through callbacks and a few
  * calls: read what arrived (tcp_rx_data / tcp_rx_consume), queue bytes
@@ -26,16 +30,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TCP_MAX_CONN		80
-#define TCP_RXBUF		65536  /* receive window never exceeds this */
-#define TCP_TXBUF		131072 /* power of two */
-#define TCP_RCV_WSCALE		1 /* our shift: TCP_RXBUF fits 65535 << 1 */
-#define TCP_OOO_RANGES		8 /* out-of-order ranges held per connection */
-#define TCP_OOO_TOTAL		(1024 * 1024) /* out-of-order bytes, all conns */
-#define TCP_MSS_DEFAULT		536 /* RFC 9293 §3.7.1 when no MSS option */
-#define TCP_MSS_MIN		64  /* a smaller peer MSS is raised to this */
-#define TCP_DUPTHRESH_MAX	127 /* reordering tolerance grows to this */
-#define TCP_SACK_RANGES		8   /* SACK scoreboard ranges per connection */
+#define TCP_MAX_CONN	  80
+#define TCP_RXBUF	  65536	 /* receive window never exceeds this */
+#define TCP_TXBUF	  131072 /* power of two */
+#define TCP_RCV_WSCALE	  1	 /* our shift: TCP_RXBUF fits 65535 << 1 */
+#define TCP_OOO_RANGES	  8	 /* out-of-order ranges held per connection */
+#define TCP_OOO_TOTAL	  (1024 * 1024) /* out-of-order bytes, all conns */
+#define TCP_MSS_DEFAULT	  536 /* RFC 9293 §3.7.1 when no MSS option */
+#define TCP_MSS_MIN	  64  /* a smaller peer MSS is raised to this */
+#define TCP_DUPTHRESH_MAX 127 /* reordering tolerance grows to this */
+#define TCP_SACK_RANGES	  8   /* SACK scoreboard ranges per connection */
+/* SACK blocks beside a timestamps option: 40 - 12 bytes hold 3 */
+#define TCP_SACK_MAX_TS 3
+#define TCP_TSOPT_LEN	12 /* NOP, NOP, kind 8, length 10 */
+/* RFC 7323 §5.5: TS.Recent is no longer valid after this long idle (24
+ * days; a 1 ms TSval clock wraps its sign bit in 24.8) */
+#define TCP_PAWS_IDLE_US	(24ull * 24 * 3600 * 1000000)
 #define TCP_CHALLENGE_ACK_LIMIT 100 /* a second on average, RFC 5961 §7 */
 /* one ACK per connection this often for bare ACKs and SYNs outside the
  * window and ACKs of unsent data, one SYN-ACK for a repeated SYN (Linux's
@@ -101,6 +111,14 @@ struct tcp_conn {
 	uint16_t mss;
 	uint8_t snd_shift, rcv_shift; /* RFC 7323 window scale, 0: none */
 	bool sack_ok;		      /* the peer sent SACK-permitted */
+	/* RFC 7323 timestamps, on when the SYN had TSopt and tcp.ts=1:
+	 * TSval is the 1 ms clock plus ts_off; ts_recent (TS.Recent) is the
+	 * peer's TSval echoed, stored at ts_recent_at; last_ack_sent is
+	 * Last.ACK.sent (§4.3); a TSecr below ts_floor gives no RTT sample
+	 * (the connection's start, then the latest retransmission timeout) */
+	bool ts_ok;
+	uint32_t ts_off, ts_recent, last_ack_sent, ts_floor;
+	uint64_t ts_recent_at;
 	uint32_t cwnd, ssthresh;
 	uint64_t last_data_tx; /* RFC 5681 §4.1's idle test: data last sent */
 	uint32_t ca_acked; /* bytes acknowledged toward the next cwnd step */

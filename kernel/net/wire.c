@@ -157,6 +157,7 @@ int tcp_parse(const struct ipv4_view *ip, struct tcp_view *v)
 	v->wscale = -1;
 	v->sack_perm = false;
 	v->nsack = 0;
+	v->ts = false;
 	for (size_t i = 20; i < off;) {
 		uint8_t kind = b[i];
 		if (kind == TCP_OPT_END)
@@ -177,6 +178,11 @@ int tcp_parse(const struct ipv4_view *ip, struct tcp_view *v)
 			v->wscale = (int8_t)MIN(b[i + 2], TCP_WSCALE_MAX);
 		if (kind == TCP_OPT_SACK_PERM && olen == 2)
 			v->sack_perm = true;
+		if (kind == TCP_OPT_TS && olen == TCP_OPT_TS_LEN) {
+			v->ts = true;
+			v->tsval = rd32(b + i + 2);
+			v->tsecr = rd32(b + i + 6);
+		}
 		if (kind == TCP_OPT_SACK && olen >= 10 && (olen - 2) % 8 == 0)
 			for (size_t k = i + 2;
 			     k + 8 <= i + olen && v->nsack < TCP_SACK_MAX;

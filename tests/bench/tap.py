@@ -30,6 +30,13 @@ or from timeouts, and where the host's CPU went. Uploads are
 5 x 60 KB POSTs to /api/sink (answered with the length and an FNV-1a hash
 of what arrived), each with a time limit.
 
+TCP timestamps (RFC 7323): the boot above runs with tcp.ts=1 (Linux's
+client offers them, so every connection has them); a second boot with
+tcp.ts=0 then runs capOS's download rows again, same seeds and
+repetitions, and a last table sets the two side by side (rate, srtt at 1 %,
+timeouts, retransmits), so whether timestamps pay is read off one run.
+CAPOS_TAP_TS=1 skips the second boot.
+
 Skips (prints why, exit 0) where network namespaces cannot be made."""
 import json
 import os
@@ -58,7 +65,9 @@ REPEAT = int(os.environ.get("CAPOS_TAP_REPEAT", "5"))
 RESET = "set loss=0 dup=0 reorder=0 delay_ms=0 jitter_ms=0 spare_syn=1"
 # capOS counters a row reports (tcp_ prefix dropped when printed)
 CAPOS_KEYS = ("tcp_retransmits", "tcp_fast_retransmits", "tcp_rto_expired",
-              "tcp_tlp_probes", "tcp_lost_retransmits", "tcp_undos", "tcp_ooo_queued")
+              "tcp_tlp_probes", "tcp_lost_retransmits", "tcp_undos", "tcp_ooo_queued",
+              "tcp_ts_rtt_samples", "tcp_paws_dropped")
+TS_COMPARE = os.environ.get("CAPOS_TAP_TS", "both") != "1"
 # Linux's: /proc/net/snmp Tcp RetransSegs, /proc/net/netstat TcpExt
 LINUX_KEYS = (("Tcp", "RetransSegs", "retransmits"), ("TcpExt", "TCPTimeouts", "rto"),
               ("TcpExt", "TCPLossProbes", "tlp"), ("TcpExt", "TCPSackRecovery", "recoveries"),
@@ -187,6 +196,24 @@ def cpu_seconds(pid):
     return max(per, default=0.0), sum(per)
 
 
+def capos_rows(lab, ip):
+    """capOS's download rows alone on the machine booted now: per row the
+    rates of REPEAT runs and the summed counters; and its srtt at 1 %"""
+    k = Counters(lab, ip)
+    download(ip, 4096)
+    srtt = srtt_at_loss(lab, k, ip)
+    rates, cnt = {r[0]: [] for r in ROWS}, {r[0]: {} for r in ROWS}
+    for rep in range(REPEAT):
+        for label, setting, size in ROWS:
+            a = k.capos()
+            lab.relay(f"{RESET} {setting} seed={7 + rep}")
+            c, _ = rate(ip, size)
+            add(cnt[label], delta(a, k.capos()))
+            rates[label].append(c)
+    ts = k.net().get("tcp", {}).get("timestamps")
+    return rates, cnt, srtt, ts
+
+
 def main():
     why = why_no_lab()
     if why:
@@ -194,7 +221,7 @@ def main():
         return 0
     load0 = os.getloadavg()
     with TapLab("bench-tap", with_peer=True) as lab:
-        with lab.machine() as m:
+        with lab.machine(cmdline="tcp.ts=1") as m:
             ip = lab.wait_lease(m)
             qpid = m.proc.pid  # ip netns exec execs QEMU
             rpid = lab.relay_proc.pid  # and the relay
@@ -260,7 +287,14 @@ def main():
                     lx = uploads(PEER_IP)
                     up.append((label, c, lx, cd))
                 lab.relay(RESET + " seed=7")
+                ts_on = k.net().get("tcp", {}).get("timestamps")
             stats = lab.relay("stats")
+        off = None
+        if TS_COMPARE:
+            with lab.machine(cmdline="tcp.ts=0") as m:
+                ip0 = lab.wait_lease(m)
+                with lab.inside():
+                    off = capos_rows(lab, ip0)
     load1 = os.getloadavg()
     med = {lab_: tuple(statistics.median(v) for v in r) for lab_, r in rates.items()}
     clean = med["clean"][0] or 1e-9
@@ -293,6 +327,17 @@ def main():
               + (f"  {ce[0]}" if ce else ""))
     print(f"idle round trip (median TCP handshake, clean relay): capOS {rtt[0]:.0f} us, "
           f"Linux {rtt[1]:.0f} us")
+    if off:
+        r0, c0, srtt0, ts_off = off
+        print(f"TCP timestamps: the rows above with tcp.ts=1 (/api/net timestamps={ts_on}), "
+              f"again on a second boot with tcp.ts=0 (timestamps={ts_off}); median of {REPEAT}")
+        print(f"{'download':18}{'ts=1 MB/s':>11}{'ts=0 MB/s':>11}{'1/0':>7}  "
+              f"counters ts=1 | ts=0, summed")
+        for label, _, _ in ROWS:
+            a, b = med[label][0], statistics.median(r0[label])
+            print(f"{label:18}{a:>11.2f}{b:>11.2f}{(a / b if b else 0):>7.2f}  "
+                  f"{fmt(ccnt[label])} | {fmt(c0[label])}")
+        print(f"srtt at 1 % loss (us, median of 3): ts=1 {srtt:.0f}, ts=0 {srtt0:.0f}")
     print(f"relay: {stats}")
     print(f"host: {os.cpu_count()} CPUs, load average {load0[0]:.2f} before, {load1[0]:.2f} after")
     return 0

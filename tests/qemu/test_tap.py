@@ -37,9 +37,10 @@ def lab():
     except ImportError:
         pytest.skip("python3-scapy not installed (make deps)")
     # httpd.stall_s=600 (proof image): HTTP's 60 s stall reset would end a
-    # zero window before TCP's own bound, which a test below watches
+    # zero window before TCP's own bound, which a test below watches;
+    # tcp.ts=1 whatever the default, for the timestamps test
     with TapLab("tap") as lab:
-        with lab.machine(cmdline="httpd.stall_s=600") as m:
+        with lab.machine(cmdline="httpd.stall_s=600 tcp.ts=1") as m:
             lab.m = m
             lab.ip = lab.wait_lease(m)
             yield lab
@@ -253,8 +254,42 @@ def test_rfc7323_s2_2_wscale_and_rfc2018_s2_sack_permitted(raw):
     _, _, sb = raw.connect(41007, options=[("MSS", 1460)])
     names = [k for k, _ in sb.options]
     assert "WScale" not in names and "SAckOK" not in names, sb.options
+    # RFC 7323 §3.2: no TSopt on a SYN-ACK whose SYN had none
+    assert "Timestamp" not in dict(sa.options) and "Timestamp" not in names
     _rst(raw, 41006, 1001)
     _rst(raw, 41007, 1001)
+
+
+def test_rfc7323_s3_2_tsecr_echoed_s5_3_paws_old_segment_acked(raw):
+    """a SYN with TSopt gets one back echoing its TSval; a request whose
+    TSval is older than TS.Recent is dropped and answered by an ACK that
+    echoes TS.Recent (PAWS, §5.3 R1); sent again with a newer TSval it is
+    served, the response echoing that one"""
+    TCP = raw.sc.TCP
+    sport, req = 41020, b"GET /api/blob?size=10 HTTP/1.1\r\nHost: x\r\n\r\n"
+    raw.send(TCP(sport=sport, dport=80, flags="S", seq=1000, window=65535,
+                 options=[("MSS", 1460), ("Timestamp", (1000, 0))]))
+    sa = raw.tcp_in(sport, want=lambda t: t.flags == "SA")
+    assert sa is not None, "no SYN-ACK"
+    ts = dict(sa.options).get("Timestamp")
+    assert ts is not None and ts[1] == 1000, sa.options
+    seq, ack = 1001, sa.seq + 1
+
+    def seg(flags, tsval, data=b""):
+        raw.send(TCP(sport=sport, dport=80, flags=flags, seq=seq, ack=ack, window=65535,
+                     options=[("Timestamp", (tsval, ts[0]))]) / data)
+
+    seg("A", 1001)
+    seg("PA", 900, req)  # older than TS.Recent (1001)
+    a = raw.tcp_in(sport)
+    assert a is not None and a.flags == "A" and a.ack == seq and _seg_len(a) == 0, a
+    assert dict(a.options).get("Timestamp", (0, 0))[1] == 1001, a.options
+    assert raw.tcp_in(sport, timeout=1.5) is None, "a response to a PAWS-dropped request"
+    seg("PA", 1002, req)
+    d = raw.tcp_in(sport, want=lambda t: _seg_len(t) > 0)
+    assert d is not None and b"200 OK" in bytes(d.payload) and d.ack == seq + len(req)
+    assert dict(d.options).get("Timestamp", (0, 0))[1] == 1002, d.options
+    _rst(raw, sport, seq + len(req))
 
 
 def test_rfc9293_s3_10_7_4_out_of_order_kept_rfc2018_s4_sacked(raw):

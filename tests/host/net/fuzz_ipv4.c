@@ -5,7 +5,7 @@
  * right, so its options are read). Oracles: the parsers stay inside the
  * input; what tcp_parse reads from the options (MSS, window scale,
  * SACK-permitted, SACK blocks) and whether it refuses them is what
- * opts_model, a reading of RFC 9293 §3.2, RFC 7323 §2 and RFC 2018 of its
+ * opts_model, a reading of RFC 9293 §3.2, RFC 7323 §2-3 and RFC 2018 of its
  * own, says; ipfrag_check() (nothing held past a datagram's end) after
  * every input. */
 #include <stdint.h>
@@ -25,6 +25,7 @@ static int opts_model(const uint8_t *b, size_t off, struct tcp_view *m)
 	m->wscale = -1;
 	m->sack_perm = false;
 	m->nsack = 0;
+	m->ts = false;
 	size_t i = 20;
 	while (i < off && b[i] != TCP_OPT_END) {
 		if (b[i] == TCP_OPT_NOP) {
@@ -41,7 +42,12 @@ static int opts_model(const uint8_t *b, size_t off, struct tcp_view *m)
 			m->wscale = (int8_t)(o[0] > 14 ? 14 : o[0]);
 		else if (kind == TCP_OPT_SACK_PERM && len == 2)
 			m->sack_perm = true;
-		else if (kind == TCP_OPT_SACK && len > 2 && (len - 2) % 8 == 0)
+		else if (kind == TCP_OPT_TS && len == 10) {
+			m->ts = true;
+			m->tsval = rd32(o);
+			m->tsecr = rd32(o + 4);
+		} else if (kind == TCP_OPT_SACK && len > 2 &&
+			   (len - 2) % 8 == 0)
 			for (unsigned k = 0; k < (len - 2u) / 8 && m->nsack < 4;
 			     k++, m->nsack++) {
 				m->sack[m->nsack][0] = rd32(o + 8 * k);
@@ -78,13 +84,14 @@ static void check_tcp_options(uint8_t *p, size_t len)
 	}
 	if (got == WIRE_OK &&
 	    (t.mss != m.mss || t.wscale != m.wscale ||
-	     t.sack_perm != m.sack_perm || t.nsack != m.nsack ||
+	     t.sack_perm != m.sack_perm || t.nsack != m.nsack || t.ts != m.ts ||
+	     (m.ts && (t.tsval != m.tsval || t.tsecr != m.tsecr)) ||
 	     memcmp(t.sack, m.sack, sizeof(t.sack[0]) * m.nsack))) {
 		fprintf(stderr,
 			"fuzz_ipv4: options read as mss %u wscale %d sack_perm "
-			"%d nsack %u, not %u %d %d %u\n",
-			t.mss, t.wscale, t.sack_perm, t.nsack, m.mss, m.wscale,
-			m.sack_perm, m.nsack);
+			"%d nsack %u ts %d, not %u %d %d %u %d\n",
+			t.mss, t.wscale, t.sack_perm, t.nsack, t.ts, m.mss,
+			m.wscale, m.sack_perm, m.nsack, m.ts);
 		abort();
 	}
 }

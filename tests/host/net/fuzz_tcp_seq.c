@@ -51,7 +51,14 @@
  *     (one capOS must count; others it may, so the count here is never
  *     below its own); and a peer that falls silent behind a zero window has
  *     no connection left ZW_BOUND_NS after the first unanswered probe:
- *     at most TCP_MAX_RETRIES timers more, each at most TCP_RTO_MAX_US. */
+ *     at most TCP_MAX_RETRIES timers more, each at most TCP_RTO_MAX_US;
+ *  7. RFC 7323 (the client offers timestamps when cfg[5] & 0x20): the
+ *     SYN-ACK carries TSopt exactly when the SYN did, and then every
+ *     segment of the connection does but RSTs, its TSval never going back
+ *     (a clock), and none does when the SYN had none; beside TSopt a SACK
+ *     option holds at most TCP_SACK_MAX_TS blocks; a segment's payload and
+ *     options together fit the MSS offered (RFC 6691); capOS's TS.Recent
+ *     never moves back, except after TCP_PAWS_IDLE_US idle (§5.5). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +66,7 @@
 
 #include "kernel/net/blob.h"
 #include "kernel/net/httpd.h"
+#include "kernel/net/net_internal.h"
 #include "kernel/net/tcp.h"
 #include "netfake.h"
 #include "shim.h"
@@ -148,6 +156,10 @@ static uint16_t mss_allowed;
 static unsigned zw_unanswered, vanish_after, zw_probes_seen;
 static bool vanish;
 static uint64_t vanished_at;
+/* oracle 7: the last TSval capOS sent, and TS.Recent as last seen */
+static bool ts_seen, ts_recent_seen;
+static uint32_t ts_last, ts_recent_last;
+static uint64_t ts_recent_last_at;
 
 static struct tcp_conn *conn(void)
 {
@@ -193,6 +205,22 @@ static void from_stack(void)
 		bool v4 = rd16(fr->b + 12) == ETHERTYPE_IPV4;
 		if (v4 && parse(fr->b, fr->len, &ip, &t) && t.dport == SPORT &&
 		    !(t.flags & TCP_RST)) {
+			size_t opts = (size_t)(t.data - ip.payload) - 20;
+			if (t.ts != cl.ts)
+				fail(cl.ts ? "a segment without TSopt after "
+					     "the SYN offered it"
+					   : "TSopt the SYN did not offer");
+			if (t.ts && ts_seen && SEQ_LT(t.tsval, ts_last))
+				fail("TSval went back");
+			if (t.ts) {
+				ts_last = t.tsval;
+				ts_seen = true;
+			}
+			if (t.ts && t.nsack > TCP_SACK_MAX_TS)
+				fail("more SACK blocks than fit beside TSopt");
+			if (t.len && t.len + opts > mss_allowed)
+				fail("payload and options above the MSS "
+				     "offered");
 			if (t.len) {
 				uint32_t end = t.seq + (uint32_t)t.len;
 				if (!have_edge)
@@ -266,6 +294,17 @@ static void check_stack(void)
 		fail("tcp_check");
 	}
 	struct tcp_conn *c = conn();
+	if (c && c->ts_ok) {
+		if (ts_recent_seen && SEQ_LT(c->ts_recent, ts_recent_last) &&
+		    shim_clock_ns / 1000 - ts_recent_last_at <=
+			TCP_PAWS_IDLE_US)
+			fail("TS.Recent moved back");
+		if (!ts_recent_seen || c->ts_recent != ts_recent_last) {
+			ts_recent_last = c->ts_recent;
+			ts_recent_last_at = c->ts_recent_at;
+			ts_recent_seen = true;
+		}
+	}
 	if (!c || c->state == TCP_SYN_RCVD)
 		return;
 	if (have_ack && SEQ_LT(c->rcv_nxt, max_ack))
@@ -355,6 +394,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cl.no_sack = cfg[0] & 2;
 	cl.no_dsack = cfg[0] & 4;
 	cl.no_delack = cfg[0] & 8;
+	cl.ts = cfg[5] & 0x20;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1 (the default is 0) */
+	ts_seen = ts_recent_seen = false;
 	cl.mss = cfg[1] ? (uint16_t)(cfg[1] * 6 > 1460 ? 1460 : cfg[1] * 6) : 0;
 	mss_allowed = cl.mss ? cl.mss : TCP_MSS_DEFAULT;
 	if (mss_allowed < TCP_MSS_MIN)
@@ -579,13 +621,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (getenv("FUZZ_TCP_SEQ_VERBOSE"))
 		fprintf(
 		    stderr,
-		    "%s %zu early %d rbuf %u ws %d mss %u sack %d: %s "
+		    "%s %zu early %d rbuf %u ws %d mss %u sack %d ts %d: %s "
 		    "%.3f s (clean at %.3f, end %.3f), frames %u+%u lost "
 		    "%u+%u dup %u+%u corrupt %u+%u; capOS rexmt %lu fast "
 		    "%lu rto %lu tlp %lu zwp %lu zw_timeouts %lu vanished %.3f "
 		    "csum_bad %lu\n",
 		    upload ? "upload" : "download", body, early, cl.rbuf,
-		    cl.wscale, cl.mss, !cl.no_sack,
+		    cl.wscale, cl.mss, !cl.no_sack, cl.ts_on,
 		    complete ? "complete" : "reason",
 		    (shim_clock_ns - t0) / 1e9, (clean_at - t0) / 1e9,
 		    (end_at - t0) / 1e9, down.sent, up.sent, down.lost, up.lost,

@@ -12,6 +12,7 @@
 #define SEQ_LT(a, b)  ((int32_t)((a) - (b)) < 0)
 #define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
 #define SEQ_GT(a, b)  ((int32_t)((a) - (b)) > 0)
+#define SEQ_GEQ(a, b) ((int32_t)((a) - (b)) >= 0)
 
 void tcplink_fail(const char *fmt, ...)
 {
@@ -167,6 +168,16 @@ static void client_send_at(struct client *c, uint32_t seq, uint8_t flags,
 {
 	uint8_t o[40];
 	size_t ol = 0;
+	/* TSopt first (NOP, NOP, kind 8, 10), its clock 1 ms */
+	if (c->ts && ((flags & TCP_SYN) || c->ts_on)) {
+		o[ol++] = TCP_OPT_NOP;
+		o[ol++] = TCP_OPT_NOP;
+		o[ol++] = TCP_OPT_TS;
+		o[ol++] = TCP_OPT_TS_LEN;
+		wr32(o + ol, (uint32_t)(shim_clock_ns / 1000000) + 3000000000u);
+		wr32(o + ol + 4, (flags & TCP_SYN) ? 0 : c->ts_recent);
+		ol += 8;
+	}
 	if (flags & TCP_SYN) {
 		if (c->wscale >= 0) {
 			o[ol++] = TCP_OPT_NOP;
@@ -181,9 +192,10 @@ static void client_send_at(struct client *c, uint32_t seq, uint8_t flags,
 			o[ol++] = 2;
 		}
 	} else if (!c->no_sack) {
-		/* D-SACK first, then islands, latest first, at most 4 */
+		/* D-SACK first, then islands, latest first, at most 4 (3
+		 * beside TSopt) */
 		uint32_t blk[4][2];
-		unsigned nb = 0;
+		unsigned nb = 0, nmax = c->ts_on ? 3 : 4;
 		if (c->dsack) {
 			blk[nb][0] = c->dsack_blk[0];
 			blk[nb][1] = c->dsack_blk[1];
@@ -191,7 +203,7 @@ static void client_send_at(struct client *c, uint32_t seq, uint8_t flags,
 			c->dsack = false;
 		}
 		bool used[CLIENT_MAXISL] = {0};
-		while (nb < 4) {
+		while (nb < nmax) {
 			int best = -1;
 			for (unsigned i = 0; i < c->nisl; i++)
 				if (!used[i] &&
@@ -206,15 +218,15 @@ static void client_send_at(struct client *c, uint32_t seq, uint8_t flags,
 			nb++;
 		}
 		if (nb) {
-			o[0] = TCP_OPT_NOP;
-			o[1] = TCP_OPT_NOP;
-			o[2] = TCP_OPT_SACK;
-			o[3] = (uint8_t)(2 + 8 * nb);
+			o[ol] = TCP_OPT_NOP;
+			o[ol + 1] = TCP_OPT_NOP;
+			o[ol + 2] = TCP_OPT_SACK;
+			o[ol + 3] = (uint8_t)(2 + 8 * nb);
 			for (unsigned i = 0; i < nb; i++) {
-				wr32(o + 4 + 8 * i, blk[i][0]);
-				wr32(o + 8 + 8 * i, blk[i][1]);
+				wr32(o + ol + 4 + 8 * i, blk[i][0]);
+				wr32(o + ol + 8 + 8 * i, blk[i][1]);
 			}
-			ol = 4 + 8 * nb;
+			ol += 4 + 8 * nb;
 		}
 	}
 	memcpy(fake_tcp_opts, o, ol);
@@ -350,6 +362,9 @@ void client_input(struct client *c, const uint8_t *frame, size_t len)
 			c->irs = t.seq;
 			c->rcv_nxt = t.seq + 1;
 			c->srv_mss = t.mss;
+			c->ts_on = c->ts && t.ts;
+			if (c->ts_on)
+				c->ts_recent = t.tsval;
 			c->srv_wscale = c->wscale >= 0 && t.wscale >= 0
 					    ? (uint8_t)t.wscale
 					    : 0;
@@ -370,6 +385,10 @@ void client_input(struct client *c, const uint8_t *frame, size_t len)
 	}
 	if (!c->synced)
 		return;
+	/* RFC 7323 §4.3: TS.Recent from a segment at or below the ACK sent */
+	if (c->ts_on && t.ts && SEQ_GEQ(t.tsval, c->ts_recent) &&
+	    SEQ_LEQ(t.seq, c->rcv_nxt))
+		c->ts_recent = t.tsval;
 	client_acked(c, &t);
 	uint32_t s = t.seq, end = t.seq + (uint32_t)t.len;
 	if (t.len)

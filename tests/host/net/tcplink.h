@@ -88,6 +88,10 @@ struct client {
 	uint16_t mss;
 	int8_t wscale; /* -1: none */
 	bool no_sack, no_dsack, no_delack;
+	/* RFC 7323 timestamps: offered in the SYN (ts), agreed (ts_on: the
+	 * SYN-ACK had them too), the server's TSval echoed (TS.Recent, §4.3) */
+	bool ts, ts_on;
+	uint32_t ts_recent;
 	/* receive buffer: 0 a fixed window field of 65535; else `unread`
 	 * in-order bytes the application has not read take room in it, and
 	 * `shrink` bytes less than the room left are advertised */

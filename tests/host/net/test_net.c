@@ -1990,7 +1990,7 @@ static void test_static_slash31_with_gw(void **state)
 
 /* ip=/31 or /32 with no gw=: no static address, one line saying why
  * (before: "unable to parse", though the value parsed); mask= likewise */
-static const char *boot_net, *boot_ip, *boot_mask, *boot_gw;
+static const char *boot_net, *boot_ip, *boot_mask, *boot_gw, *boot_tcp_ts;
 void net_boot_reset(void); /* kernel/net/netboot.c, CAPOS_HOST */
 static void test_static_slash31_slash32_no_gw_refused(void **state)
 {
@@ -3514,6 +3514,8 @@ const char *cmdline_get(const char *key)
 		return boot_mask;
 	if (!strcmp(key, "gw"))
 		return boot_gw;
+	if (!strcmp(key, "tcp.ts"))
+		return boot_tcp_ts;
 	return NULL;
 }
 static unsigned pollers_added;
@@ -4672,6 +4674,389 @@ static void test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale(void **state)
 	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
 	assert_null(conn_of(&p));
 	peer_free(&p);
+}
+
+/* ---- RFC 7323 timestamps ------------------------------------------------ */
+
+/* a bare listener on TS_PORT: bytes wait in the receive buffer, nobody
+ * reads them and nothing times out (HTTP's timers would end a connection
+ * the tests leave idle) */
+#define TS_PORT 7
+static const struct tcp_ops ts_ops;
+
+/* the peer's options from now on: NOP, NOP, TSopt (tsval, tsecr) */
+static void peer_ts(uint32_t tsval, uint32_t tsecr)
+{
+	uint8_t *o = fake_tcp_opts;
+	o[0] = TCP_OPT_NOP;
+	o[1] = TCP_OPT_NOP;
+	o[2] = TCP_OPT_TS;
+	o[3] = TCP_OPT_TS_LEN;
+	wr32(o + 4, tsval);
+	wr32(o + 8, tsecr);
+	fake_tcp_optlen = TCP_TSOPT_LEN;
+}
+
+/* a connection to the bare listener whose SYN carried TSval tsval (or no
+ * TSopt, ts false); the SYN-ACK in *syn; the handshake's ACK echoes it */
+static struct tcp_conn *ts_open(struct peer *p, uint16_t sport, bool ts,
+				uint32_t tsval, struct tcp_view *syn)
+{
+	assert_int_equal(tcp_listen(TS_PORT, &ts_ops), 0);
+	peer_init(p, sport);
+	p->dport = TS_PORT;
+	if (ts)
+		peer_ts(tsval, 0);
+	peer_send(p, TCP_SYN, NULL, 0);
+	assert_true(next_seg(syn));
+	assert_int_equal(syn->flags, TCP_SYN | TCP_ACK);
+	p->rcv_nxt = syn->seq + 1;
+	p->established = true;
+	if (ts)
+		peer_ts(tsval, syn->tsval);
+	peer_ack(p);
+	fake_clear();
+	struct tcp_conn *c = conn_of(p);
+	assert_non_null(c);
+	assert_int_equal(c->state, TCP_ESTABLISHED);
+	return c;
+}
+
+/* RFC 7323 §3.2: the SYN-ACK carries TSopt only when the SYN did, its
+ * TSecr the SYN's TSval; then every segment carries it (a RST too, its
+ * SHOULD), TSecr = TS.Recent. tcp.ts=0 answers none */
+static void test_tcp_rfc7323_s3_2_tsopt_only_if_offered(void **state)
+{
+	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
+	struct peer p, q, r;
+	struct tcp_view t;
+	struct tcp_conn *c = ts_open(&p, 40100, false, 0, &t);
+	assert_false(t.ts);
+	assert_false(c->ts_ok);
+	peer_send(&p, TCP_ACK, "abc", 3);
+	assert_true(next_seg(&t));
+	assert_false(t.ts);
+	c = ts_open(&q, 40101, true, 5000, &t);
+	assert_true(t.ts);
+	assert_int_equal(t.tsecr, 5000);
+	assert_true(c->ts_ok);
+	peer_ts(5001, t.tsval);
+	peer_send(&q, TCP_ACK, "abc", 3);
+	assert_true(next_seg(&t));
+	assert_true(t.ts);
+	assert_int_equal(t.tsecr, 5001);
+	tcp_abort(c);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.flags & TCP_RST, TCP_RST);
+	assert_true(t.ts);
+	/* tcp.ts=0: a SYN with TSopt is answered without */
+	net_if.cfg.tcp_ts = false;
+	c = ts_open(&r, 40102, true, 7000, &t);
+	assert_false(t.ts);
+	assert_false(c->ts_ok);
+	fake_tcp_optlen = 0;
+	peer_free(&p);
+	peer_free(&q);
+	peer_free(&r);
+}
+
+/* RFC 7323 §3.2: once agreed, a non-RST segment without TSopt is dropped
+ * silently (counted in tcp_ts_missing), the connection kept; an exact
+ * RST without one still resets (Appendix D exempts RSTs) */
+static void test_tcp_rfc7323_s3_2_segment_without_tsopt_dropped(void **state)
+{
+	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
+	struct peer p;
+	struct tcp_view t;
+	struct tcp_conn *c = ts_open(&p, 40103, true, 100, &t);
+	uint64_t m0 = net_counters()->tcp_ts_missing;
+	fake_tcp_optlen = 0;
+	peer_send(&p, TCP_ACK, "abc", 3);
+	assert_int_equal(c->rx_len, 0);
+	assert_false(next_seg(&t));
+	assert_int_equal(net_counters()->tcp_ts_missing, m0 + 1);
+	assert_int_equal(c->state, TCP_ESTABLISHED);
+	p.snd_nxt -= 3;
+	peer_ts(101, 0);
+	peer_send(&p, TCP_ACK, "abc", 3);
+	assert_int_equal(c->rx_len, 3);
+	fake_tcp_optlen = 0;
+	peer_send(&p, TCP_RST, NULL, 0);
+	assert_int_equal(c->state, TCP_CLOSED);
+	peer_free(&p);
+}
+
+/* RFC 7323 §5.3 R1: a segment whose TSval is older than TS.Recent is
+ * dropped and answered with an ACK (echoing TS.Recent, not the old
+ * TSval), counted in tcp_paws_dropped; §5.5: after TCP_PAWS_IDLE_US idle
+ * TS.Recent is no longer valid and the same segment is taken */
+static void test_tcp_rfc7323_s5_3_paws_drops_old_segment(void **state)
+{
+	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
+	struct peer p;
+	struct tcp_view t;
+	struct tcp_conn *c = ts_open(&p, 40104, true, 1000, &t);
+	peer_ts(2000, t.tsval);
+	peer_send(&p, TCP_ACK, "new", 3);
+	assert_int_equal(c->rx_len, 3);
+	assert_int_equal(c->ts_recent, 2000);
+	fake_clear();
+	uint64_t d0 = net_counters()->tcp_paws_dropped;
+	peer_ts(1500, t.tsval); /* an old duplicate, in the window */
+	peer_send(&p, TCP_ACK, "old", 3);
+	assert_int_equal(c->rx_len, 3);
+	assert_int_equal(net_counters()->tcp_paws_dropped, d0 + 1);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.flags, TCP_ACK);
+	assert_int_equal(t.ack, p.snd_nxt - 3);
+	assert_true(t.ts);
+	assert_int_equal(t.tsecr, 2000);
+	assert_int_equal(c->ts_recent, 2000);
+	/* §5.5: idle past TCP_PAWS_IDLE_US, TS.Recent no longer holds */
+	p.snd_nxt -= 3;
+	advance_us(TCP_PAWS_IDLE_US + 1000000);
+	peer_send(&p, TCP_ACK, "old", 3);
+	assert_int_equal(c->rx_len, 6);
+	assert_int_equal(c->ts_recent, 1500);
+	assert_int_equal(net_counters()->tcp_paws_dropped, d0 + 1);
+	fake_tcp_optlen = 0;
+	peer_free(&p);
+}
+
+/* RFC 7323 §4.3: TS.Recent moves only for a segment at or below
+ * Last.ACK.sent: the ACK of an out-of-order segment echoes the in-order
+ * one before it (case B), the ACK of the segment that fills the hole
+ * echoes the filler (case C) */
+static void test_tcp_rfc7323_s4_3_ts_recent_last_ack_sent(void **state)
+{
+	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
+	struct peer p;
+	struct tcp_view t;
+	struct tcp_conn *c = ts_open(&p, 40105, true, 10, &t);
+	uint32_t base = p.snd_nxt;
+	static const char d[] = "0123456789";
+	peer_ts(20, t.tsval);
+	send_at(&p, base, 5, d, 5, TCP_ACK); /* beyond a hole */
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, base);
+	assert_int_equal(t.tsecr, 10);
+	assert_int_equal(c->ts_recent, 10);
+	peer_ts(30, t.tsval);
+	send_at(&p, base, 0, d, 5, TCP_ACK); /* the filler */
+	assert_true(next_seg(&t));
+	assert_int_equal(t.ack, base + 10);
+	assert_int_equal(t.tsecr, 30);
+	assert_int_equal(c->ts_recent, 30);
+	fake_tcp_optlen = 0;
+	peer_free(&p);
+}
+
+/* RFC 7323 §4.1 RTTM: the SYN-ACK resent (Karn: no timed sample), the
+ * handshake's ACK echoing the resend's TSval times it: srtt is the 30 ms
+ * the peer took (within the 1 ms tick), and the RTO comes from it, not
+ * RFC 6298 §5.7's 3 s. Without timestamps, no sample */
+static void test_tcp_rfc7323_s4_1_rtt_from_tsecr_of_resend(void **state)
+{
+	(void)state;
+	for (int ts = 0; ts < 2; ts++) {
+		struct peer p;
+		struct tcp_view t;
+		if (ts == 0)
+			assert_int_equal(tcp_listen(TS_PORT, &ts_ops), 0);
+		net_if.cfg.tcp_ts = true;
+		peer_init(&p, (uint16_t)(40106 + ts));
+		p.dport = TS_PORT;
+		if (ts)
+			peer_ts(100, 0);
+		else
+			fake_tcp_optlen = 0;
+		peer_send(&p, TCP_SYN, NULL, 0);
+		assert_true(next_seg(&t));
+		advance_us(TCP_RTO_INIT_US);
+		assert_true(next_seg(&t)); /* resent */
+		assert_int_equal(t.flags, TCP_SYN | TCP_ACK);
+		assert_int_equal(t.ts, ts == 1);
+		uint64_t s0 = net_counters()->tcp_ts_rtt_samples;
+		advance_us(30000);
+		p.rcv_nxt = t.seq + 1;
+		p.established = true;
+		if (ts)
+			peer_ts(101, t.tsval);
+		peer_ack(&p);
+		struct tcp_conn *c = conn_of(&p);
+		assert_non_null(c);
+		assert_int_equal(c->state, TCP_ESTABLISHED);
+		if (ts) {
+			assert_int_equal(net_counters()->tcp_ts_rtt_samples,
+					 s0 + 1);
+			assert_in_range(c->srtt, 30000, 31000);
+			assert_int_equal(c->rto, TCP_RTO_MIN_US);
+		} else {
+			assert_int_equal(c->srtt, 0);
+			assert_int_equal(c->rto, TCP_RTO_SYN_TIMEOUT_US);
+		}
+		fake_tcp_optlen = 0;
+		peer_free(&p);
+	}
+}
+
+/* RFC 7323 §4.1 with Karn's timeout rule kept: an ACK echoing a TSval
+ * from before the latest retransmission timeout gives no sample (its ACKs
+ * were lost, the path did not take that long); one echoing the resend
+ * does. Before, such an ACK set srtt to the whole outage (fuzz_tcp_seq:
+ * 13.5 s over a 1 ms path, and an RTO past its liveness bound) */
+static void test_tcp_rfc7323_s4_1_no_sample_from_before_rto(void **state)
+{
+	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
+	struct peer p;
+	struct tcp_view t;
+	struct tcp_conn *c = ts_open(&p, 40111, true, 50, &t);
+	uint32_t una = p.rcv_nxt;
+	static char d[1000];
+	assert_int_equal(tcp_write(c, d, sizeof(d)), sizeof(d));
+	advance_us(0);
+	assert_true(next_seg(&t) && t.len == sizeof(d));
+	uint32_t first = t.tsval;
+	uint64_t srtt = c->srtt, s0 = net_counters()->tcp_ts_rtt_samples;
+	/* the segment (or its ACK) lost: the loss probe, then the timeout */
+	uint64_t r0 = net_counters()->tcp_rto_expired;
+	advance_us(TCP_TLP_MIN_US + 1000);
+	advance_us(c->rto + 1000);
+	assert_int_equal(net_counters()->tcp_rto_expired, r0 + 1);
+	uint32_t resend = 0;
+	while (next_seg(&t))
+		if (t.len == sizeof(d) && t.seq == una)
+			resend = t.tsval;
+	assert_true(SEQ_AFTER(resend, first));
+	advance_us(c->rto / 2); /* before the next timeout */
+	/* the ACK of the first copy, late: no sample */
+	p.rcv_nxt = una + 500;
+	peer_ts(60, first);
+	peer_ack(&p);
+	assert_int_equal(net_counters()->tcp_ts_rtt_samples, s0);
+	assert_int_equal(c->srtt, srtt);
+	/* the resend's echo is timed */
+	p.rcv_nxt = una + sizeof(d);
+	peer_ts(61, resend);
+	peer_ack(&p);
+	assert_int_equal(net_counters()->tcp_ts_rtt_samples, s0 + 1);
+	fake_tcp_optlen = 0;
+	peer_free(&p);
+}
+
+/* RFC 7323 §3.2 with RFC 2018 §3 and RFC 6691: beside TSopt a SACK
+ * option holds TCP_SACK_MAX_TS blocks, not 4, and a data segment's
+ * payload is the MSS less TCP_TSOPT_LEN */
+static void test_tcp_rfc7323_s3_2_sack_and_mss_room(void **state)
+{
+	(void)state;
+	struct peer p;
+	struct tcp_view t;
+	static const uint8_t o[16] = {TCP_OPT_NOP,
+				      TCP_OPT_NOP,
+				      TCP_OPT_TS,
+				      TCP_OPT_TS_LEN,
+				      0,
+				      0,
+				      0,
+				      9,
+				      0,
+				      0,
+				      0,
+				      0,
+				      TCP_OPT_NOP,
+				      TCP_OPT_NOP,
+				      TCP_OPT_SACK_PERM,
+				      2};
+	assert_int_equal(tcp_listen(TS_PORT, &ts_ops), 0);
+	net_if.cfg.tcp_ts = true;
+	peer_init(&p, 40108);
+	p.dport = TS_PORT;
+	memcpy(fake_tcp_opts, o, sizeof(o));
+	fake_tcp_optlen = sizeof(o);
+	peer_send(&p, TCP_SYN, NULL, 0);
+	assert_true(next_seg(&t));
+	assert_true(t.ts && t.sack_perm);
+	p.rcv_nxt = t.seq + 1;
+	p.established = true;
+	peer_ts(10, t.tsval);
+	peer_ack(&p);
+	struct tcp_conn *c = conn_of(&p);
+	assert_non_null(c);
+	/* data: MSS 1460 less the 12 bytes of TSopt */
+	static char big[4000];
+	fake_clear();
+	assert_int_equal(tcp_write(c, big, 2 * 1448), 2 * 1448);
+	advance_us(0);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.len, 1460 - TCP_TSOPT_LEN);
+	/* six islands: the ACK names TCP_SACK_MAX_TS of them */
+	uint32_t base = p.snd_nxt;
+	static char junk[256];
+	for (unsigned k = 0; k < 5; k++)
+		send_at(&p, base, 20 * k + 10, junk, 10, TCP_ACK);
+	fake_clear();
+	send_at(&p, base, 200, junk, 10, TCP_ACK);
+	assert_true(next_seg(&t));
+	assert_true(t.ts);
+	assert_int_equal(t.nsack, TCP_SACK_MAX_TS);
+	assert_int_equal(t.sack[0][0], base + 200);
+	/* new data now carries both options: its payload shrinks by both */
+	fake_clear();
+	assert_int_equal(tcp_write(c, big, 1448), 1448);
+	advance_us(0);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.len, 1460 - TCP_TSOPT_LEN - 4 - 8 * TCP_SACK_MAX_TS);
+	assert_int_equal(t.nsack, TCP_SACK_MAX_TS);
+	fake_tcp_optlen = 0;
+	peer_free(&p);
+}
+
+/* RFC 7323 §7.1 (RFC 6528's idea): TSval is the 1 ms clock plus a keyed
+ * offset of each connection's own, so two connections opened together do
+ * not show the same clock */
+static void test_tcp_rfc7323_s7_1_tsval_offset_per_connection(void **state)
+{
+	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
+	struct peer p, q;
+	struct tcp_view a, b;
+	ts_open(&p, 40109, true, 1, &a);
+	tcp_listen(TS_PORT, &ts_ops);
+	ts_open(&q, 40110, true, 1, &b);
+	uint32_t now_ms = (uint32_t)(shim_clock_ns / 1000000);
+	assert_int_not_equal(a.tsval, b.tsval);
+	assert_int_not_equal(a.tsval, now_ms);
+	assert_int_not_equal(b.tsval, now_ms);
+	fake_tcp_optlen = 0;
+	peer_free(&p);
+	peer_free(&q);
+}
+
+/* tcp.ts= on the command line: 0 and 1 taken, anything else one line and
+ * the default kept */
+static void test_tcp_ts_cmdline(void **state)
+{
+	(void)state;
+	static const char *v[] = {"0", "1", "2"};
+	static const bool want[] = {false, true, false};
+	for (unsigned i = 0; i < 3; i++) {
+		net_boot_reset();
+		boot_tcp_ts = v[i];
+		__typeof__(shim_line_hook) hook = shim_line_hook;
+		shim_count_lines("net: unable to use tcp.ts=");
+		net_nic_added(&fake.nic);
+		shim_line_hook = hook;
+		assert_int_equal(shim_counted, i == 2);
+		assert_int_equal(net_if.cfg.tcp_ts, want[i]);
+	}
+	boot_tcp_ts = NULL;
+	fake_setup(false);
 }
 
 /* RFC 5961 §5.2 (RFC 9293 §3.10.7.4): a segment acknowledging data never
@@ -8724,6 +9109,32 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc2018_s4_sack_blocks_rfc7323_wscale, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc7323_s3_2_tsopt_only_if_offered, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc7323_s3_2_segment_without_tsopt_dropped,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc7323_s5_3_paws_drops_old_segment, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc7323_s4_3_ts_recent_last_ack_sent, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc7323_s4_1_rtt_from_tsecr_of_resend, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc7323_s3_2_sack_and_mss_room, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc7323_s4_1_no_sample_from_before_rto, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc7323_s7_1_tsval_offset_per_connection,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_ts_cmdline, fake_cm_setup,
+					    fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_rfc5961_s5_2_ack_range,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
