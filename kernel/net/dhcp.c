@@ -290,12 +290,25 @@ static bool dhcp_parse_opts(const uint8_t *o, size_t len, struct dhcp_opts *r)
 	return r->type > 0;
 }
 
-/* an address one host can hold: not 0/8, loopback, multicast, class E or
- * the broadcast address (RFC 1122 §3.2.1.3) */
-static bool host_addr(uint32_t a)
+/* the reply's subnet mask; a /24 when it names none */
+static uint32_t dhcp_mask(const struct dhcp_opts *o)
 {
-	uint32_t top = a >> 24;
-	return top != 0 && top != 127 && top < 224;
+	return o->have_mask ? o->mask : 0xffffff00u;
+}
+
+/* an address one host can hold under a contiguous, nonzero mask (RFC 1122
+ * §3.2.1.3): not 0/8, loopback, multicast, class E or the broadcast
+ * address, and not its subnet's network or directed broadcast address (a
+ * host number of 0 or all ones), which a /31 (RFC 3021) and a /32 lack.
+ * Bound to its subnet's broadcast address, the stack took every packet
+ * to it for a broadcast (ip_is_broadcast): no TCP, no echo reply */
+static bool dhcp_addr_ok(uint32_t a, uint32_t mask)
+{
+	uint32_t top = a >> 24, host = a & ~mask;
+	if (top == 0 || top == 127 || top >= 224 || !mask ||
+	    (~mask & (~mask + 1)))
+		return false;
+	return ~mask <= 1 || (host && host != ~mask);
 }
 
 /* the ACKed address (PROBING's parameters) is ours: bound and announced
@@ -382,7 +395,7 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	uint32_t yi = rd32(d->yiaddr);
 	uint64_t now = net_now_us();
 	if (dhcp.state == DHCP_SELECTING && o.type == DHCPOFFER) {
-		if (!host_addr(yi) || !o.server_id) {
+		if (!dhcp_addr_ok(yi, dhcp_mask(&o)) || !o.server_id) {
 			net_if.c.dhcp_bad++;
 			return;
 		}
@@ -407,12 +420,8 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	}
 	if (o.type != DHCPACK)
 		return;
-	if (!host_addr(yi)) { /* held to the checks of the OFFER */
-		net_if.c.dhcp_bad++;
-		return;
-	}
-	uint32_t mask = o.have_mask ? o.mask : 0xffffff00u;
-	if (!mask || (~mask & (~mask + 1))) { /* not a contiguous mask */
+	uint32_t mask = dhcp_mask(&o);
+	if (!dhcp_addr_ok(yi, mask)) { /* held to the checks of the OFFER */
 		net_if.c.dhcp_bad++;
 		return;
 	}

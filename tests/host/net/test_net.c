@@ -1888,6 +1888,60 @@ static void test_dhcp_ack_address_checked(void **state)
 	fake_setup(false);
 }
 
+/* RFC 1122 §3.2.1.3: a host number of 0 or all ones is no host's; an
+ * OFFER or ACK of its subnet's network or directed broadcast address is
+ * ignored (dhcp_bad), as one with a non-contiguous mask is; a /31 (RFC
+ * 3021) and a /32 have neither. Before, 10.0.2.255/24 was requested,
+ * bound and announced, and every packet to it taken for a broadcast:
+ * TCP and echo to the address were dropped */
+static void test_dhcp_rfc1122_s3_2_1_3_subnet_broadcast_refused(void **state)
+{
+	(void)state;
+	static const struct {
+		uint32_t ip, mask;
+		bool ok;
+	} c[] = {
+	    {0x0a0002ffu, 0xffffff00u, false}, /* 10.0.2.255/24 */
+	    {0x0a000200u, 0xffffff00u, false}, /* 10.0.2.0/24 */
+	    {0x0a0003ffu, 0xfffffe00u, false}, /* 10.0.3.255/23 */
+	    {0x0a00020fu, 0xff00ff00u, false}, /* not contiguous */
+	    {0x0a0002ffu, 0xfffffe00u, true},  /* 10.0.2.255/23 */
+	    {0x0a0002ffu, 0xfffffffeu, true},  /* a /31 */
+	    {0x0a000200u, 0xfffffffeu, true},
+	    {0x0a0002ffu, 0xffffffffu, true}, /* a /32 */
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		fake_setup(true);
+		dhcp_reply_mask = c[i].mask;
+		uint32_t xid, req;
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		uint8_t f[600];
+		inject(f, dhcp_reply(f, xid, DHCPOFFER, c[i].ip));
+		int sent = dhcp_sent(&xid, &req);
+		if (sent != (c[i].ok ? DHCPREQUEST : -1))
+			fail_msg("OFFER of %08x mask %08x: sent %d", c[i].ip,
+				 c[i].mask, sent);
+		if (!c[i].ok) { /* a good OFFER, then the ACK of the bad one */
+			dhcp_reply_mask = 0xffffff00u;
+			inject(f, dhcp_reply(f, xid, DHCPOFFER, STACK_IP));
+			assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+			dhcp_reply_mask = c[i].mask;
+		}
+		inject(f, dhcp_reply(f, xid, DHCPACK, c[i].ip));
+		dhcp_probe_window();
+		struct net_state_view v;
+		net_state(&v);
+		if (v.configured != c[i].ok ||
+		    (c[i].ok && (v.ip != c[i].ip || v.mask != c[i].mask)))
+			fail_msg("ACK of %08x mask %08x: configured %d with "
+				 "%08x/%08x",
+				 c[i].ip, c[i].mask, v.configured, v.ip,
+				 v.mask);
+	}
+	dhcp_reply_mask = 0xffffff00u;
+	fake_setup(false);
+}
+
 /* ip=/n and mask= take one rule: a contiguous prefix of 1 to 32 bits, a
  * /31 or /32 only with gw= (NET_PREFIX_DEFAULT_GW_MAX: its default .2 lies
  * outside it); before, /31 and /32 were refused even with gw= */
@@ -8659,6 +8713,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_ack_address_checked,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc1122_s3_2_1_3_subnet_broadcast_refused,
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc5227_probe_then_bound,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
