@@ -311,6 +311,15 @@ static bool dhcp_addr_ok(uint32_t a, uint32_t mask)
 	return ~mask <= 1 || (host && host != ~mask);
 }
 
+/* a server identifier a renewal may be unicast to: one host, on any
+ * subnet (a relay's server is on another). Not 0 (none given), nor
+ * loopback, multicast or class E: RFC 1122 §3.2.1.3 keeps 127/8 off the
+ * wire, and a REQUEST to them reaches no server */
+static bool dhcp_server_ok(uint32_t a)
+{
+	return dhcp_addr_ok(a, 0xffffffffu);
+}
+
 /* the ACKed address (PROBING's parameters) is ours: bound and announced
  * (RFC 5227 §2.3), unless its lease (running from the ACK) has ended
  * meanwhile: a lease shorter than the probe, or a tick that came that
@@ -395,7 +404,8 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	uint32_t yi = rd32(d->yiaddr);
 	uint64_t now = net_now_us();
 	if (dhcp.state == DHCP_SELECTING && o.type == DHCPOFFER) {
-		if (!dhcp_addr_ok(yi, dhcp_mask(&o)) || !o.server_id) {
+		if (!dhcp_addr_ok(yi, dhcp_mask(&o)) ||
+		    !dhcp_server_ok(o.server_id)) {
 			net_if.c.dhcp_bad++;
 			return;
 		}
@@ -459,7 +469,7 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		lease = DHCP_MIN_LEASE_S;
 	}
 	uint32_t gw = o.have_router ? o.router : 0;
-	if (o.server_id)
+	if (dhcp_server_ok(o.server_id))
 		dhcp.server_id = o.server_id;
 	(void)ip;
 	if (dhcp.state != DHCP_REQUESTING && yi != net_if.ip) {

@@ -2843,6 +2843,46 @@ static uint32_t renewal_xid(void)
 	return 0;
 }
 
+/* a server identifier that is no host's (loopback, multicast, class E,
+ * 0) is never a renewal's destination: an OFFER naming one is ignored,
+ * an ACK's is not taken (the OFFER's stays). Before, an ACK naming
+ * 127.0.0.1 sent every renewal to 127.0.0.1 through the router, a
+ * loopback address on the wire (RFC 1122 §3.2.1.3), and none reached the
+ * server before T2 */
+static void test_dhcp_rfc1122_s3_2_1_3_server_id_checked(void **state)
+{
+	(void)state;
+	const uint32_t bad[] = {0x7f000001u, 0xe0000001u, 0xffffffffu};
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		fake_setup(true);
+		uint32_t xid, req;
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		uint8_t f[600], opts[32], *o = opts;
+		*o++ = DHCP_OPT_SERVER_ID, *o++ = 4;
+		wr32(o, bad[i]), o += 4;
+		*o++ = DHCP_OPT_SUBNET, *o++ = 4;
+		wr32(o, 0xffffff00u), o += 4;
+		*o++ = DHCP_OPT_ROUTER, *o++ = 4;
+		wr32(o, PEER_IP), o += 4;
+		*o++ = DHCP_OPT_LEASE, *o++ = 4;
+		wr32(o, 20), o += 4;
+		*o++ = DHCP_OPT_END;
+		size_t n = (size_t)(o - opts);
+		inject(f,
+		       build_dhcp_reply(f, xid, DHCPOFFER, STACK_IP, opts, n));
+		if (dhcp_sent(&xid, &req) != -1)
+			fail_msg("OFFER with server id %08x taken", bad[i]);
+		inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 20));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		inject(f, build_dhcp_reply(f, xid, DHCPACK, STACK_IP, opts, n));
+		dhcp_probe_window();
+		arp_request(STACK_IP, 60);
+		fake_clear();
+		renewal_xid(); /* from STACK_IP to PEER_IP, the OFFER's */
+	}
+	fake_setup(false);
+}
+
 /* nothing the stack sends comes from ip (IPv4 source, ARP sender) */
 static void expect_nothing_from(uint32_t ip)
 {
@@ -8716,6 +8756,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc1122_s3_2_1_3_subnet_broadcast_refused,
 		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc1122_s3_2_1_3_server_id_checked, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc5227_probe_then_bound,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
