@@ -7220,6 +7220,62 @@ static void test_http_status_codes(void **state)
 	assert_true(c4 >= 9);
 }
 
+/* each limit of docs/net.md at its exact edge, from a client that aims
+ * at it: a header block of HTTP_MAX_HEADER bytes, a target of
+ * HTTP_MAX_TARGET, HTTP_MAX_FIELDS fields and a Content-Length of
+ * HTTP_MAX_BODY are served; one more of any is its 4xx and a close. A
+ * Transfer-Encoding is a 501 with or without a Content-Length, in
+ * HTTP/1.0 too: never read as a length-less body (request smuggling) */
+static void test_http_limits_exact_edges(void **state)
+{
+	(void)state;
+	static char req[HTTP_MAX_BODY + 16384];
+	const char *head = "GET /nope HTTP/1.1\r\nHost: x\r\nX: ";
+	for (size_t extra = 0; extra < 2; extra++) {
+		size_t total = HTTP_MAX_HEADER + extra, n = strlen(head);
+		memcpy(req, head, n);
+		memset(req + n, 'a', total - n - 4);
+		memcpy(req + total - 4, "\r\n\r\n", 5);
+		assert_int_equal(strlen(req), total);
+		expect_status(req, extra ? 431 : 404, extra);
+	}
+	for (size_t extra = 0; extra < 2; extra++) {
+		size_t t = HTTP_MAX_TARGET + extra;
+		req[0] = 0;
+		strcat(req, "GET /");
+		memset(req + 5, 'b', t - 1);
+		strcpy(req + 4 + t, " HTTP/1.1\r\nHost: x\r\n\r\n");
+		expect_status(req, extra ? 414 : 404, extra);
+	}
+	for (size_t extra = 0; extra < 2; extra++) {
+		strcpy(req, "GET /nope HTTP/1.1\r\nHost: x\r\n");
+		for (unsigned i = 1; i < HTTP_MAX_FIELDS + extra; i++)
+			strcat(req, "X-F: v\r\n");
+		strcat(req, "\r\n");
+		expect_status(req, extra ? 431 : 404, extra);
+	}
+	for (size_t extra = 0; extra < 2; extra++) {
+		size_t body = HTTP_MAX_BODY + extra;
+		int n = snprintf(req, sizeof(req),
+				 "POST /nope HTTP/1.1\r\nHost: x\r\n"
+				 "Content-Length: %zu\r\n\r\n",
+				 body);
+		memset(req + n, 'c', body);
+		req[(size_t)n + body] = 0;
+		expect_status(req, extra ? 413 : 405, extra);
+	}
+	expect_status("POST /api/sink HTTP/1.1\r\nHost: x\r\nContent-Length: "
+		      "5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0"
+		      "\r\n\r\n",
+		      501, true);
+	expect_status("POST /api/sink HTTP/1.0\r\nTransfer-Encoding: chunked"
+		      "\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		      501, true);
+	expect_status("GET /api/net HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+		      "identity\r\n\r\n",
+		      501, true);
+}
+
 /* RFC 9112 §6.3 (5): a Content-Length that is not 1*DIGIT (here: empty)
  * makes the framing invalid: a 400 and close, never "no body" (the body
  * would then be read as the next request) */
@@ -8970,6 +9026,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_http_blob_no_period,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_status_codes,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_limits_exact_edges,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_http_rfc9112_s6_3_empty_content_length, fake_cm_setup,
