@@ -7276,6 +7276,33 @@ static void test_http_limits_exact_edges(void **state)
 		      501, true);
 }
 
+/* RFC 9110 §15.5.6: a 405 names the methods its target supports: POST
+ * at /api/sink, GET and HEAD anywhere else. Before, every 405 said
+ * "Allow: GET, HEAD", the sink's too, and a GET of /api/sink was a 404 */
+static void test_http_rfc9110_s15_5_6_allow_names_target_methods(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *req, *allow;
+	} c[] = {
+	    {"GET /api/sink HTTP/1.1\r\nHost: x\r\n\r\n", "Allow: POST\r\n"},
+	    {"PUT /api/sink HTTP/1.1\r\nHost: x\r\n\r\n", "Allow: POST\r\n"},
+	    {"POST /api/net HTTP/1.1\r\nHost: x\r\n\r\n",
+	     "Allow: GET, HEAD\r\n"},
+	    {"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", "Allow: GET, HEAD\r\n"},
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		char hdr[2048];
+		bool closed;
+		int st = raw_request(c[i].req, strlen(c[i].req), hdr,
+				     sizeof(hdr), &closed);
+		if (st != 405 || !strstr(hdr, c[i].allow))
+			fail_msg("%.30s: %d, no %.20s", c[i].req, st,
+				 c[i].allow);
+		assert_false(closed);
+	}
+}
+
 /* RFC 9112 §6.3 (5): a Content-Length that is not 1*DIGIT (here: empty)
  * makes the framing invalid: a 400 and close, never "no body" (the body
  * would then be read as the next request) */
@@ -9029,6 +9056,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_limits_exact_edges,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_rfc9110_s15_5_6_allow_names_target_methods,
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_http_rfc9112_s6_3_empty_content_length, fake_cm_setup,
 		fake_cm_teardown),
