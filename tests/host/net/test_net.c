@@ -66,6 +66,23 @@ static void big2_json(struct json *j)
 STATUS_REGISTER("big1", big_json);
 STATUS_REGISTER("big2", big2_json);
 
+/* a device whose model name holds every byte the writers must escape:
+ * quote, backslash, control bytes, invalid UTF-8 (a stray byte, an
+ * overlong '/', a surrogate, a cut sequence), markup that would end the
+ * page's <pre>, and valid UTF-8 (é, U+2028) that passes as it is */
+static const char hostile_model[] =
+    "m\"\\\x01\x1f\x7f\n\xff\xc0\xaf\xed\xa0\x80\xe2\x82\xc3\xa9\xe2\x80\xa8"
+    "</pre><script>x</script>&amp;";
+static void hostile_json(struct json *j)
+{
+	json_arr(j);
+	json_obj(j);
+	json_kstrn(j, "model", hostile_model, sizeof(hostile_model) - 1);
+	json_obj_end(j);
+	json_arr_end(j);
+}
+STATUS_REGISTER("hostile", hostile_json);
+
 /* a provider that writes no document */
 static void broken_json(struct json *j)
 {
@@ -8478,6 +8495,41 @@ static void test_webui_page_escaping_and_oversized_section(void **state)
 	peer_abort(&p);
 }
 
+/* a model name with quotes, backslashes, control bytes, invalid UTF-8
+ * and markup, end to end through the JSON writer and the page: /api/
+ * serves valid JSON holding each byte escaped (\u00XX, \ufffd for each
+ * byte of an invalid sequence), and the page's section is that JSON as
+ * text, with no markup in it, for the script's JSON.parse (its renderer
+ * escapes every string it shows: test_webui.py's renderer and hardware
+ * tests) */
+static void test_webui_hostile_device_strings(void **state)
+{
+	(void)state;
+	static char page[1 << 19], doc[1 << 16], text[1 << 16];
+	char hdr[2048];
+	size_t plen, dlen;
+	struct peer p;
+	peer_open(&p, 40950);
+	assert_int_equal(http_get(&p, "/api/hostile", doc, sizeof(doc), &dlen,
+				  hdr, sizeof(hdr)),
+			 200);
+	assert_true(json_valid(doc, dlen));
+	static const char want[] =
+	    "[{\"model\":\"m\\\"\\\\\\u0001\\u001f\\u007f\\n"
+	    "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"
+	    "\xc3\xa9\xe2\x80\xa8</pre><script>x</script>&amp;\"}]\n";
+	assert_int_equal(dlen, sizeof(want) - 1);
+	assert_memory_equal(doc, want, dlen);
+	assert_int_equal(
+	    http_get(&p, "/", page, sizeof(page), &plen, hdr, sizeof(hdr)),
+	    200);
+	long n = page_section_text(page, "hostile", text, sizeof(text));
+	assert_true(n > 0); /* -1: markup inside the section */
+	assert_int_equal((size_t)n + 1, dlen);
+	assert_memory_equal(text, doc, (size_t)n);
+	peer_abort(&p);
+}
+
 /* ---- make mutate on kernel/net/http.c: the rules its survivors broke ---- */
 
 static int parse_str(const char *req, struct http_req *r)
@@ -9231,6 +9283,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_webui_page_escaping_and_oversized_section, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_webui_hostile_device_strings,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test(test_http_rfc9112_s5_1_field_name_is_token),
 	    cmocka_unit_test(test_http_rfc9112_s5_1_field_name_whole),
 	    cmocka_unit_test(test_http_rfc9112_s3_2_4_asterisk_form_path),
