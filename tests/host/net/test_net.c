@@ -2860,6 +2860,57 @@ static uint32_t renewal_xid(void)
 	return 0;
 }
 
+/* a rogue server's option bytes (RFC 2132 §2): an option whose length
+ * runs past the packet's end voids the reply (dhcp_bad, nothing read
+ * past it); zero-length options are skipped, the rest of the reply read;
+ * a lease of 0xffffffff (RFC 2132 §9.2: infinity) is that many seconds,
+ * no renewal within days */
+static void test_dhcp_rfc2132_option_edges(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t f[600];
+	const uint8_t past_end[] = {DHCP_OPT_SERVER_ID, 4,  10, 0, 2, 2,
+				    DHCP_OPT_SUBNET,	200};
+	uint64_t bad = net_counters()->dhcp_bad;
+	inject(f, build_dhcp_reply(f, xid, DHCPOFFER, STACK_IP, past_end,
+				   sizeof(past_end)));
+	assert_int_equal(net_counters()->dhcp_bad, bad + 1);
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	const uint8_t empty[] = {DHCP_OPT_ROUTER,
+				 0,
+				 DHCP_OPT_SUBNET,
+				 0,
+				 DHCP_OPT_LEASE,
+				 0,
+				 DHCP_OPT_SERVER_ID,
+				 4,
+				 10,
+				 0,
+				 2,
+				 2,
+				 DHCP_OPT_END};
+	inject(f, build_dhcp_reply(f, xid, DHCPOFFER, STACK_IP, empty,
+				   sizeof(empty)));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	assert_int_equal(req, STACK_IP);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 0xffffffffu));
+	dhcp_probe_window();
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.lease_s, 0xffffffffu);
+	for (unsigned h = 0; h < 24 * 7; h++) { /* a week, an hour a poll */
+		advance_us(3600ull * 1000000);
+		assert_int_equal(dhcp_sent(&xid, &req), -1);
+	}
+	net_state(&v);
+	assert_true(v.configured);
+	fake_setup(false);
+}
+
 /* a server identifier that is no host's (loopback, multicast, class E,
  * 0) is never a renewal's destination: an OFFER naming one is ignored,
  * an ACK's is not taken (the OFFER's stays). Before, an ACK naming
@@ -8894,6 +8945,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_dhcp_rfc1122_s3_2_1_3_server_id_checked, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2132_option_edges,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc5227_probe_then_bound,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
