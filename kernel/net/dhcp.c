@@ -296,28 +296,13 @@ static uint32_t dhcp_mask(const struct dhcp_opts *o)
 	return o->have_mask ? o->mask : 0xffffff00u;
 }
 
-/* an address one host can hold under a contiguous, nonzero mask (RFC 1122
- * §3.2.1.3): not 0/8, loopback, multicast, class E or the broadcast
- * address, and not its subnet's network or directed broadcast address (a
- * host number of 0 or all ones), which a /31 (RFC 3021) and a /32 lack.
- * Bound to its subnet's broadcast address, the stack took every packet
- * to it for a broadcast (ip_is_broadcast): no TCP, no echo reply */
-static bool dhcp_addr_ok(uint32_t a, uint32_t mask)
-{
-	uint32_t top = a >> 24, host = a & ~mask;
-	if (top == 0 || top == 127 || top >= 224 || !mask ||
-	    (~mask & (~mask + 1)))
-		return false;
-	return ~mask <= 1 || (host && host != ~mask);
-}
-
 /* a server identifier a renewal may be unicast to: one host, on any
  * subnet (a relay's server is on another). Not 0 (none given), nor
  * loopback, multicast or class E: RFC 1122 §3.2.1.3 keeps 127/8 off the
  * wire, and a REQUEST to them reaches no server */
 static bool dhcp_server_ok(uint32_t a)
 {
-	return dhcp_addr_ok(a, 0xffffffffu);
+	return ip_host_ok(a, 0xffffffffu);
 }
 
 /* the ACKed address (PROBING's parameters) is ours: bound and announced
@@ -404,7 +389,7 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	uint32_t yi = rd32(d->yiaddr);
 	uint64_t now = net_now_us();
 	if (dhcp.state == DHCP_SELECTING && o.type == DHCPOFFER) {
-		if (!dhcp_addr_ok(yi, dhcp_mask(&o)) ||
+		if (!ip_host_ok(yi, dhcp_mask(&o)) ||
 		    !dhcp_server_ok(o.server_id)) {
 			net_if.c.dhcp_bad++;
 			return;
@@ -431,7 +416,9 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	if (o.type != DHCPACK)
 		return;
 	uint32_t mask = dhcp_mask(&o);
-	if (!dhcp_addr_ok(yi, mask)) { /* held to the checks of the OFFER */
+	/* bound to its subnet's broadcast address, the stack took every
+	 * packet to it for a broadcast (ip_is_broadcast): no TCP, no echo */
+	if (!ip_host_ok(yi, mask)) { /* held to the checks of the OFFER */
 		net_if.c.dhcp_bad++;
 		return;
 	}

@@ -2098,6 +2098,45 @@ static void test_static_slash31_slash32_no_gw_refused(void **state)
 	fake_setup(false);
 }
 
+/* ip=/mask= take the rule DHCP's replies do (ip_host_ok): an address no
+ * host can hold under its mask is refused with the one line, and no
+ * static address taken. Before, ip=10.0.2.255/24 was set, and every
+ * packet to it taken for a broadcast (ip_is_broadcast): the server was
+ * unreachable, with no line */
+static void test_static_address_no_hosts_refused(void **state)
+{
+	(void)state;
+	static const char *ips[] = {"10.0.2.255/24", "10.0.2.0", "127.0.0.1",
+				    "224.0.0.5", "10.0.3.255/23"};
+	for (unsigned i = 0; i < ARRAY_SIZE(ips); i++) {
+		struct net_config c;
+		net_config_default(&c);
+		if (net_config_apply(&c, "static", ips[i], NULL, NULL))
+			fail_msg("ip=%s taken", ips[i]);
+		assert_int_equal(c.ip, 0);
+		assert_non_null(strstr(c.refused, "no host's"));
+		net_boot_reset();
+		boot_ip = ips[i];
+		__typeof__(shim_line_hook) hook = shim_line_hook; /* main's */
+		shim_count_lines("net: unable to use");
+		net_nic_added(&fake.nic);
+		shim_line_hook = hook;
+		assert_int_equal(shim_counted, 1);
+		assert_int_equal(net_if.cfg.ip, 0);
+	}
+	/* the hosts next to them are taken */
+	static const char *ok[] = {"10.0.2.254/24", "10.0.2.1",
+				   "10.0.2.255/23"};
+	for (unsigned i = 0; i < ARRAY_SIZE(ok); i++) {
+		struct net_config c;
+		net_config_default(&c);
+		if (!net_config_apply(&c, "static", ok[i], NULL, NULL))
+			fail_msg("ip=%s refused: %s", ok[i], c.refused);
+	}
+	boot_ip = NULL;
+	fake_setup(false);
+}
+
 /* ip=10.0.2.15/32 gw=10.0.2.2 is taken, the gateway reached on-link as a
  * DHCP /32 lease's router is: an echo from another subnet is answered
  * after an ARP for the gateway, to the gateway's MAC, and so is one from
@@ -8895,6 +8934,9 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_static_slash31_slash32_no_gw_refused, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_static_address_no_hosts_refused, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_static_slash32_with_gw,
 					    fake_cm_setup, fake_cm_teardown),
