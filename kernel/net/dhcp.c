@@ -290,12 +290,19 @@ static bool dhcp_parse_opts(const uint8_t *o, size_t len, struct dhcp_opts *r)
 	return r->type > 0;
 }
 
-/* an address one host can hold: not 0/8, loopback, multicast, class E or
- * the broadcast address (RFC 1122 §3.2.1.3) */
-static bool host_addr(uint32_t a)
+/* the reply's subnet mask; a /24 when it names none */
+static uint32_t dhcp_mask(const struct dhcp_opts *o)
 {
-	uint32_t top = a >> 24;
-	return top != 0 && top != 127 && top < 224;
+	return o->have_mask ? o->mask : 0xffffff00u;
+}
+
+/* a server identifier a renewal may be unicast to: one host, on any
+ * subnet (a relay's server is on another). Not 0 (none given), nor
+ * loopback, multicast or class E: RFC 1122 §3.2.1.3 keeps 127/8 off the
+ * wire, and a REQUEST to them reaches no server */
+static bool dhcp_server_ok(uint32_t a)
+{
+	return ip_host_ok(a, 0xffffffffu);
 }
 
 /* the ACKed address (PROBING's parameters) is ours: bound and announced
@@ -382,7 +389,8 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	uint32_t yi = rd32(d->yiaddr);
 	uint64_t now = net_now_us();
 	if (dhcp.state == DHCP_SELECTING && o.type == DHCPOFFER) {
-		if (!host_addr(yi) || !o.server_id) {
+		if (!ip_host_ok(yi, dhcp_mask(&o)) ||
+		    !dhcp_server_ok(o.server_id)) {
 			net_if.c.dhcp_bad++;
 			return;
 		}
@@ -407,12 +415,10 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 	}
 	if (o.type != DHCPACK)
 		return;
-	if (!host_addr(yi)) { /* held to the checks of the OFFER */
-		net_if.c.dhcp_bad++;
-		return;
-	}
-	uint32_t mask = o.have_mask ? o.mask : 0xffffff00u;
-	if (!mask || (~mask & (~mask + 1))) { /* not a contiguous mask */
+	uint32_t mask = dhcp_mask(&o);
+	/* bound to its subnet's broadcast address, the stack took every
+	 * packet to it for a broadcast (ip_is_broadcast): no TCP, no echo */
+	if (!ip_host_ok(yi, mask)) { /* held to the checks of the OFFER */
 		net_if.c.dhcp_bad++;
 		return;
 	}
@@ -450,7 +456,7 @@ static void dhcp_input(const struct ipv4_view *ip, uint16_t sport,
 		lease = DHCP_MIN_LEASE_S;
 	}
 	uint32_t gw = o.have_router ? o.router : 0;
-	if (o.server_id)
+	if (dhcp_server_ok(o.server_id))
 		dhcp.server_id = o.server_id;
 	(void)ip;
 	if (dhcp.state != DHCP_REQUESTING && yi != net_if.ip) {

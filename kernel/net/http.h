@@ -67,4 +67,7 @@ struct http_resp {
  * scratch[0..cap) */
 void webui_route(const struct http_req *r, char *scratch, size_t cap,
 		 struct http_resp *out);
+/* r's target is /api/sink, the resource kernel/net/httpd.c serves itself
+ * to a POST (is_sink); webui_route answers any other method there */
+bool webui_is_sink(const struct http_req *r);
 #endif

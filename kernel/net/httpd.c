@@ -238,7 +238,7 @@ static bool respond_error(struct tcp_conn *c, struct http_conn *h, int status)
 static bool is_sink(const struct http_req *r)
 {
 	return r->method_len == 4 && !memcmp(r->method_str, "POST", 4) &&
-	       r->path_len == 9 && !memcmp(r->path, "/api/sink", 9);
+	       webui_is_sink(r);
 }
 
 static void sink_take(struct http_conn *h, const uint8_t *p, size_t n)

@@ -74,6 +74,16 @@ bool net_config_apply(struct net_config *c, const char *net, const char *ip,
 		else
 			c->refused = "a value does not parse";
 	}
+	/* an address no host can hold: taken, it was set and silently
+	 * unreachable (its subnet's broadcast address takes every packet to
+	 * it for a broadcast, ip_is_broadcast) */
+	if (c->ip && !ip_host_ok(c->ip, c->mask)) {
+		c->ip = was_ip;
+		c->mask = was_mask;
+		c->refused = "the address is no host's under its mask (0/8, "
+			     "loopback, multicast, class E, or its subnet's "
+			     "network or broadcast address; no static address)";
+	}
 	/* QEMU's convention: the gateway is .2 of the subnet, the one mask=
 	 * gives when it is there. A /31 (RFC 3021: its two addresses are both
 	 * hosts) or /32 holds no .2: its gateway must be named, and is

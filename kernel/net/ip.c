@@ -101,6 +101,15 @@ bool ip_is_broadcast(uint32_t ip)
 					ip == (net_if.ip | ~net_if.mask));
 }
 
+bool ip_host_ok(uint32_t a, uint32_t mask)
+{
+	uint32_t top = a >> 24, host = a & ~mask;
+	if (top == 0 || top == 127 || top >= 224 || !mask ||
+	    (~mask & (~mask + 1)))
+		return false;
+	return ~mask <= 1 || (host && host != ~mask);
+}
+
 static uint16_t if_mtu(void)
 {
 	return net_if.nic->mtu && net_if.nic->mtu < ETH_MTU ? net_if.nic->mtu

@@ -34,6 +34,12 @@ void ip_reset(void);
 int ip_register(const struct ip_proto *p);
 void ip_input(const struct eth_view *eth);
 bool ip_is_broadcast(uint32_t ip);
+/* an address one host can hold under mask, which must be contiguous
+ * and nonzero (RFC 1122 §3.2.1.3): not 0/8, loopback, multicast, class E
+ * or the broadcast address, nor its subnet's network or directed
+ * broadcast address (a host number of 0 or all ones), which a /31 (RFC
+ * 3021) and a /32 lack. One rule for DHCP's replies and ip=/mask= */
+bool ip_host_ok(uint32_t a, uint32_t mask);
 
 /* frame has room for Ethernet + IPv4 headers before frame+NET_TX_HDR, where
  * the payload already is. Fills both headers, resolves the next hop and

@@ -592,6 +592,11 @@ static void blob(const struct http_req *r, struct http_resp *out)
 		out->body = "";
 }
 
+bool webui_is_sink(const struct http_req *r)
+{
+	return r->path_len == 9 && !memcmp(r->path, "/api/sink", 9);
+}
+
 void webui_route(const struct http_req *r, char *scratch, size_t cap,
 		 struct http_resp *out)
 {
@@ -599,9 +604,12 @@ void webui_route(const struct http_req *r, char *scratch, size_t cap,
 	char path[ROUTE_PATH_MAX];
 	size_t plen = path_norm(r, path, sizeof(path));
 	memset(out, 0, sizeof(*out));
-	if (r->method == HTTP_OTHER) {
+	/* RFC 9110 §15.5.6: a 405 lists the methods the target supports.
+	 * The sink's POST never gets here (httpd.c serves it) */
+	if (r->method == HTTP_OTHER || webui_is_sink(r)) {
 		text(out, 405, "405 Method Not Allowed\n");
-		out->extra = "Allow: GET, HEAD\r\n";
+		out->extra = webui_is_sink(r) ? "Allow: POST\r\n"
+					      : "Allow: GET, HEAD\r\n";
 		return;
 	}
 	if (cap < 2) {

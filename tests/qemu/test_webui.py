@@ -14,6 +14,9 @@ opens "/" and the tests check:
   background nvme-background's first read held, word for word, the pattern
              written into the image before the boot (no other check here
              covers what it reads)
+  strings    a device string with a quote, a backslash and markup (the
+             NVMe serial) is that JSON string in /api/nvme and text on the
+             page, never markup
   cells      no table cell or key/value entry holds JSON text (an object or
              array that parses), and every provider's section was rendered
   renderer   the page's renderer, handed a provider of every JSON shape
@@ -57,6 +60,10 @@ BLOB = 256 << 10  # one download of the traffic generator
 # BG_BLOCKS): the test writes this pattern at LBA 0 of namespace 1 (QEMU's
 # 512-byte blocks), no proof before it writes there
 BG_SEED, BG_BLOCKS, BG_BS = 0xB6C0FFEE, 8, 512
+# the NVMe serial QEMU reports (Identify SN, 20 bytes): a quote, a
+# backslash and markup, each escaped by another writer on its way to the
+# screen (kernel/lib/json.c, webui.c's html(), the renderer's esc())
+SERIAL = 'w"\\<i>&\'</pre>'
 
 
 def cells_js():
@@ -90,7 +97,7 @@ def ui():
         "-drive", f"file={disk},format=raw,if=none,id=nvm",
         "-drive", f"file={disk2},format=raw,if=none,id=nvm2",
         "-device", "nvme-subsys,id=subsys0,nqn=capos-subsys0",
-        "-device", "nvme,id=nvmec,serial=capos-webui,subsys=subsys0",
+        "-device", f"nvme,id=nvmec,serial={SERIAL},subsys=subsys0",
         "-device", f"nvme-ns,drive=nvm,bus=nvmec,nsid=1,"
                    f"eui64={NS1_EUI64:#018x},uuid={NS1_UUID}",
         "-device", "nvme-ns,drive=nvm2,bus=nvmec,nsid=2"],
@@ -156,6 +163,23 @@ def test_api_nvme_identifiers(ui):
                "namespace 1's UUID in a cell")
     cells = b.eval(cells_js())
     assert want["eui64"] in cells and want["uuid"] in cells
+
+
+def test_hardware_strings_escaped(ui):
+    """a device string with a quote, a backslash and markup (the NVMe
+    serial) reaches /api/nvme as that JSON string and the page as text in
+    the nvme table, never as markup: no <i> anywhere (the page has none),
+    the boot log's nvme0 line included"""
+    m, b, port = ui
+    st, _, body = http_get_retry(port, "/api/nvme", total=30)
+    assert st == 200, st
+    assert json.loads(body)[0]["serial"] == SERIAL, body[:300]
+    r = b.eval("(() => { const s = document.querySelector('[data-provider=nvme]');"
+               "return {cells: [...s.querySelectorAll('td, .kv .v')]"
+               ".map(e => e.textContent), pre: s.querySelectorAll('pre').length,"
+               "i: document.querySelectorAll('i').length}; })()")
+    assert SERIAL in r["cells"], f"serial not shown as text: {r['cells'][:40]}"
+    assert r["pre"] == 0 and r["i"] == 0, f"the serial became markup: {r}"
 
 
 def test_cells_hold_no_json(ui):

@@ -6,17 +6,18 @@
  * the client's own probe echoed back (of the address it probes, or when
  * none the one it holds, or one from the input). Oracle, after every
  * step: an address the client holds is one a host can hold, under a
- * contiguous mask; some reply offered it; its lease (as the client
- * reports it) has not run out since the last such reply; and it is not an
- * address another MAC claimed while the client was probing it (RFC 5227
- * §2.1.1), unless that MAC also claimed the different address the client
- * declined last, with no probe passing since (a proxy answering ARP for every
- * address: dhcp.c binds then). Every DHCP message the client sends: a DISCOVER
- * or DECLINE from 0.0.0.0 with ciaddr 0, a REQUEST from its ciaddr (RFC 2131
- * §4.1, table 5). The console, per stack: the lines saying another MAC claims
- * our address number at most floor(log2(arp_conflicts)) + 1, and those saying
- * an ACK had no lease time at most floor(log2(dhcp_no_lease_time)) + 1 and
- * at least one once it is not 0, and so do the lines of an address set
+ * contiguous mask, and not its subnet's network or broadcast address
+ * (RFC 1122 §3.2.1.3; a /31 and a /32 have neither); some reply offered it; its
+ * lease (as the client reports it) has not run out since the last such reply;
+ * and it is not an address another MAC claimed while the client was probing it
+ * (RFC 5227 §2.1.1), unless that MAC also claimed the different address the
+ * client declined last, with no probe passing since (a proxy answering ARP for
+ * every address: dhcp.c binds then). Every DHCP message the client sends: a
+ * DISCOVER or DECLINE from 0.0.0.0 with ciaddr 0, a REQUEST from its ciaddr
+ * (RFC 2131 §4.1, table 5). The console, per stack: the lines saying another
+ * MAC claims our address number at most floor(log2(arp_conflicts)) + 1, and
+ * those saying an ACK had no lease time at most floor(log2(dhcp_no_lease_time))
+ * + 1 and at least one once it is not 0, and so do the lines of an address set
  * (addresses_set) and removed (addresses_removed) (each said at the 1st,
  * 2nd, 4th, ...); every DECLINE the client sends is counted in
  * dhcp_declines, and the `is in use by ...; declining it` lines are
@@ -320,6 +321,9 @@ static void check(void)
 		die("holds an address no host can hold", v.ip);
 	if (!v.mask || (~v.mask & (~v.mask + 1)))
 		die("holds a mask that is not contiguous", v.ip);
+	uint32_t host = v.ip & ~v.mask;
+	if (~v.mask > 1 && (!host || host == ~v.mask))
+		die("holds its subnet's network or broadcast address", v.ip);
 	if (v.ip == probing) {
 		if (claimed && !(declined && declined != probing &&
 				 declined_mac == claim_mac))

@@ -10,7 +10,8 @@
  * from the input (header block, then Content-Length bytes), not from the
  * server's state. Every header block the parser accepts is read again
  * independently (judge_accepted): nothing a second server could frame
- * otherwise is let through. */
+ * otherwise is let through. A route's 405 names the target's methods in
+ * Allow (RFC 9110 §15.5.6). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,6 +323,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		webui_route(&r, scratch, 256 * 1024, &out);
 		if (out.status < 200 || out.status > 599)
 			abort();
+		/* RFC 9110 §15.5.6: a 405 lists the target's methods, POST
+		 * at /api/sink (read here from the raw path, as the server's
+		 * is_sink does), GET and HEAD elsewhere */
+		bool sink = r.path_len == 9 && !memcmp(r.path, "/api/sink", 9);
+		if (out.status == 405 &&
+		    (!out.extra ||
+		     strcmp(out.extra,
+			    sink ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n")))
+			bad("a 405 whose Allow is not the target's", s, end);
 		/* every JSON answer is one whole document */
 		if (out.status == 200 && out.ctype &&
 		    !strcmp(out.ctype, "application/json") &&

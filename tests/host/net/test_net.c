@@ -66,6 +66,23 @@ static void big2_json(struct json *j)
 STATUS_REGISTER("big1", big_json);
 STATUS_REGISTER("big2", big2_json);
 
+/* a device whose model name holds every byte the writers must escape:
+ * quote, backslash, control bytes, invalid UTF-8 (a stray byte, an
+ * overlong '/', a surrogate, a cut sequence), markup that would end the
+ * page's <pre>, and valid UTF-8 (é, U+2028) that passes as it is */
+static const char hostile_model[] =
+    "m\"\\\x01\x1f\x7f\n\xff\xc0\xaf\xed\xa0\x80\xe2\x82\xc3\xa9\xe2\x80\xa8"
+    "</pre><script>x</script>&amp;";
+static void hostile_json(struct json *j)
+{
+	json_arr(j);
+	json_obj(j);
+	json_kstrn(j, "model", hostile_model, sizeof(hostile_model) - 1);
+	json_obj_end(j);
+	json_arr_end(j);
+}
+STATUS_REGISTER("hostile", hostile_json);
+
 /* a provider that writes no document */
 static void broken_json(struct json *j)
 {
@@ -1888,6 +1905,60 @@ static void test_dhcp_ack_address_checked(void **state)
 	fake_setup(false);
 }
 
+/* RFC 1122 §3.2.1.3: a host number of 0 or all ones is no host's; an
+ * OFFER or ACK of its subnet's network or directed broadcast address is
+ * ignored (dhcp_bad), as one with a non-contiguous mask is; a /31 (RFC
+ * 3021) and a /32 have neither. Before, 10.0.2.255/24 was requested,
+ * bound and announced, and every packet to it taken for a broadcast:
+ * TCP and echo to the address were dropped */
+static void test_dhcp_rfc1122_s3_2_1_3_subnet_broadcast_refused(void **state)
+{
+	(void)state;
+	static const struct {
+		uint32_t ip, mask;
+		bool ok;
+	} c[] = {
+	    {0x0a0002ffu, 0xffffff00u, false}, /* 10.0.2.255/24 */
+	    {0x0a000200u, 0xffffff00u, false}, /* 10.0.2.0/24 */
+	    {0x0a0003ffu, 0xfffffe00u, false}, /* 10.0.3.255/23 */
+	    {0x0a00020fu, 0xff00ff00u, false}, /* not contiguous */
+	    {0x0a0002ffu, 0xfffffe00u, true},  /* 10.0.2.255/23 */
+	    {0x0a0002ffu, 0xfffffffeu, true},  /* a /31 */
+	    {0x0a000200u, 0xfffffffeu, true},
+	    {0x0a0002ffu, 0xffffffffu, true}, /* a /32 */
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		fake_setup(true);
+		dhcp_reply_mask = c[i].mask;
+		uint32_t xid, req;
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		uint8_t f[600];
+		inject(f, dhcp_reply(f, xid, DHCPOFFER, c[i].ip));
+		int sent = dhcp_sent(&xid, &req);
+		if (sent != (c[i].ok ? DHCPREQUEST : -1))
+			fail_msg("OFFER of %08x mask %08x: sent %d", c[i].ip,
+				 c[i].mask, sent);
+		if (!c[i].ok) { /* a good OFFER, then the ACK of the bad one */
+			dhcp_reply_mask = 0xffffff00u;
+			inject(f, dhcp_reply(f, xid, DHCPOFFER, STACK_IP));
+			assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+			dhcp_reply_mask = c[i].mask;
+		}
+		inject(f, dhcp_reply(f, xid, DHCPACK, c[i].ip));
+		dhcp_probe_window();
+		struct net_state_view v;
+		net_state(&v);
+		if (v.configured != c[i].ok ||
+		    (c[i].ok && (v.ip != c[i].ip || v.mask != c[i].mask)))
+			fail_msg("ACK of %08x mask %08x: configured %d with "
+				 "%08x/%08x",
+				 c[i].ip, c[i].mask, v.configured, v.ip,
+				 v.mask);
+	}
+	dhcp_reply_mask = 0xffffff00u;
+	fake_setup(false);
+}
+
 /* ip=/n and mask= take one rule: a contiguous prefix of 1 to 32 bits, a
  * /31 or /32 only with gw= (NET_PREFIX_DEFAULT_GW_MAX: its default .2 lies
  * outside it); before, /31 and /32 were refused even with gw= */
@@ -2024,6 +2095,45 @@ static void test_static_slash31_slash32_no_gw_refused(void **state)
 		assert_int_equal(net_if.cfg.mode, NET_MODE_DHCP);
 	}
 	boot_ip = boot_mask = NULL;
+	fake_setup(false);
+}
+
+/* ip=/mask= take the rule DHCP's replies do (ip_host_ok): an address no
+ * host can hold under its mask is refused with the one line, and no
+ * static address taken. Before, ip=10.0.2.255/24 was set, and every
+ * packet to it taken for a broadcast (ip_is_broadcast): the server was
+ * unreachable, with no line */
+static void test_static_address_no_hosts_refused(void **state)
+{
+	(void)state;
+	static const char *ips[] = {"10.0.2.255/24", "10.0.2.0", "127.0.0.1",
+				    "224.0.0.5", "10.0.3.255/23"};
+	for (unsigned i = 0; i < ARRAY_SIZE(ips); i++) {
+		struct net_config c;
+		net_config_default(&c);
+		if (net_config_apply(&c, "static", ips[i], NULL, NULL))
+			fail_msg("ip=%s taken", ips[i]);
+		assert_int_equal(c.ip, 0);
+		assert_non_null(strstr(c.refused, "no host's"));
+		net_boot_reset();
+		boot_ip = ips[i];
+		__typeof__(shim_line_hook) hook = shim_line_hook; /* main's */
+		shim_count_lines("net: unable to use");
+		net_nic_added(&fake.nic);
+		shim_line_hook = hook;
+		assert_int_equal(shim_counted, 1);
+		assert_int_equal(net_if.cfg.ip, 0);
+	}
+	/* the hosts next to them are taken */
+	static const char *ok[] = {"10.0.2.254/24", "10.0.2.1",
+				   "10.0.2.255/23"};
+	for (unsigned i = 0; i < ARRAY_SIZE(ok); i++) {
+		struct net_config c;
+		net_config_default(&c);
+		if (!net_config_apply(&c, "static", ok[i], NULL, NULL))
+			fail_msg("ip=%s refused: %s", ok[i], c.refused);
+	}
+	boot_ip = NULL;
 	fake_setup(false);
 }
 
@@ -2787,6 +2897,97 @@ static uint32_t renewal_xid(void)
 	}
 	fail_msg("no renewal");
 	return 0;
+}
+
+/* a rogue server's option bytes (RFC 2132 §2): an option whose length
+ * runs past the packet's end voids the reply (dhcp_bad, nothing read
+ * past it); zero-length options are skipped, the rest of the reply read;
+ * a lease of 0xffffffff (RFC 2132 §9.2: infinity) is that many seconds,
+ * no renewal within days */
+static void test_dhcp_rfc2132_option_edges(void **state)
+{
+	(void)state;
+	fake_setup(true);
+	uint32_t xid, req;
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+	uint8_t f[600];
+	const uint8_t past_end[] = {DHCP_OPT_SERVER_ID, 4,  10, 0, 2, 2,
+				    DHCP_OPT_SUBNET,	200};
+	uint64_t bad = net_counters()->dhcp_bad;
+	inject(f, build_dhcp_reply(f, xid, DHCPOFFER, STACK_IP, past_end,
+				   sizeof(past_end)));
+	assert_int_equal(net_counters()->dhcp_bad, bad + 1);
+	assert_int_equal(dhcp_sent(&xid, &req), -1);
+	const uint8_t empty[] = {DHCP_OPT_ROUTER,
+				 0,
+				 DHCP_OPT_SUBNET,
+				 0,
+				 DHCP_OPT_LEASE,
+				 0,
+				 DHCP_OPT_SERVER_ID,
+				 4,
+				 10,
+				 0,
+				 2,
+				 2,
+				 DHCP_OPT_END};
+	inject(f, build_dhcp_reply(f, xid, DHCPOFFER, STACK_IP, empty,
+				   sizeof(empty)));
+	assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+	assert_int_equal(req, STACK_IP);
+	inject(f, dhcp_reply_lease(f, xid, DHCPACK, STACK_IP, 0xffffffffu));
+	dhcp_probe_window();
+	struct net_state_view v;
+	net_state(&v);
+	assert_true(v.configured);
+	assert_int_equal(v.lease_s, 0xffffffffu);
+	for (unsigned h = 0; h < 24 * 7; h++) { /* a week, an hour a poll */
+		advance_us(3600ull * 1000000);
+		assert_int_equal(dhcp_sent(&xid, &req), -1);
+	}
+	net_state(&v);
+	assert_true(v.configured);
+	fake_setup(false);
+}
+
+/* a server identifier that is no host's (loopback, multicast, class E,
+ * 0) is never a renewal's destination: an OFFER naming one is ignored,
+ * an ACK's is not taken (the OFFER's stays). Before, an ACK naming
+ * 127.0.0.1 sent every renewal to 127.0.0.1 through the router, a
+ * loopback address on the wire (RFC 1122 §3.2.1.3), and none reached the
+ * server before T2 */
+static void test_dhcp_rfc1122_s3_2_1_3_server_id_checked(void **state)
+{
+	(void)state;
+	const uint32_t bad[] = {0x7f000001u, 0xe0000001u, 0xffffffffu};
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		fake_setup(true);
+		uint32_t xid, req;
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPDISCOVER);
+		uint8_t f[600], opts[32], *o = opts;
+		*o++ = DHCP_OPT_SERVER_ID, *o++ = 4;
+		wr32(o, bad[i]), o += 4;
+		*o++ = DHCP_OPT_SUBNET, *o++ = 4;
+		wr32(o, 0xffffff00u), o += 4;
+		*o++ = DHCP_OPT_ROUTER, *o++ = 4;
+		wr32(o, PEER_IP), o += 4;
+		*o++ = DHCP_OPT_LEASE, *o++ = 4;
+		wr32(o, 20), o += 4;
+		*o++ = DHCP_OPT_END;
+		size_t n = (size_t)(o - opts);
+		inject(f,
+		       build_dhcp_reply(f, xid, DHCPOFFER, STACK_IP, opts, n));
+		if (dhcp_sent(&xid, &req) != -1)
+			fail_msg("OFFER with server id %08x taken", bad[i]);
+		inject(f, dhcp_reply_lease(f, xid, DHCPOFFER, STACK_IP, 20));
+		assert_int_equal(dhcp_sent(&xid, &req), DHCPREQUEST);
+		inject(f, build_dhcp_reply(f, xid, DHCPACK, STACK_IP, opts, n));
+		dhcp_probe_window();
+		arp_request(STACK_IP, 60);
+		fake_clear();
+		renewal_xid(); /* from STACK_IP to PEER_IP, the OFFER's */
+	}
+	fake_setup(false);
 }
 
 /* nothing the stack sends comes from ip (IPv4 source, ARP sender) */
@@ -7511,6 +7712,89 @@ static void test_http_status_codes(void **state)
 	assert_true(c4 >= 9);
 }
 
+/* each limit of docs/net.md at its exact edge, from a client that aims
+ * at it: a header block of HTTP_MAX_HEADER bytes, a target of
+ * HTTP_MAX_TARGET, HTTP_MAX_FIELDS fields and a Content-Length of
+ * HTTP_MAX_BODY are served; one more of any is its 4xx and a close. A
+ * Transfer-Encoding is a 501 with or without a Content-Length, in
+ * HTTP/1.0 too: never read as a length-less body (request smuggling) */
+static void test_http_limits_exact_edges(void **state)
+{
+	(void)state;
+	static char req[HTTP_MAX_BODY + 16384];
+	const char *head = "GET /nope HTTP/1.1\r\nHost: x\r\nX: ";
+	for (size_t extra = 0; extra < 2; extra++) {
+		size_t total = HTTP_MAX_HEADER + extra, n = strlen(head);
+		memcpy(req, head, n);
+		memset(req + n, 'a', total - n - 4);
+		memcpy(req + total - 4, "\r\n\r\n", 5);
+		assert_int_equal(strlen(req), total);
+		expect_status(req, extra ? 431 : 404, extra);
+	}
+	for (size_t extra = 0; extra < 2; extra++) {
+		size_t t = HTTP_MAX_TARGET + extra;
+		req[0] = 0;
+		strcat(req, "GET /");
+		memset(req + 5, 'b', t - 1);
+		strcpy(req + 4 + t, " HTTP/1.1\r\nHost: x\r\n\r\n");
+		expect_status(req, extra ? 414 : 404, extra);
+	}
+	for (size_t extra = 0; extra < 2; extra++) {
+		strcpy(req, "GET /nope HTTP/1.1\r\nHost: x\r\n");
+		for (unsigned i = 1; i < HTTP_MAX_FIELDS + extra; i++)
+			strcat(req, "X-F: v\r\n");
+		strcat(req, "\r\n");
+		expect_status(req, extra ? 431 : 404, extra);
+	}
+	for (size_t extra = 0; extra < 2; extra++) {
+		size_t body = HTTP_MAX_BODY + extra;
+		int n = snprintf(req, sizeof(req),
+				 "POST /nope HTTP/1.1\r\nHost: x\r\n"
+				 "Content-Length: %zu\r\n\r\n",
+				 body);
+		memset(req + n, 'c', body);
+		req[(size_t)n + body] = 0;
+		expect_status(req, extra ? 413 : 405, extra);
+	}
+	expect_status("POST /api/sink HTTP/1.1\r\nHost: x\r\nContent-Length: "
+		      "5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0"
+		      "\r\n\r\n",
+		      501, true);
+	expect_status("POST /api/sink HTTP/1.0\r\nTransfer-Encoding: chunked"
+		      "\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		      501, true);
+	expect_status("GET /api/net HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+		      "identity\r\n\r\n",
+		      501, true);
+}
+
+/* RFC 9110 §15.5.6: a 405 names the methods its target supports: POST
+ * at /api/sink, GET and HEAD anywhere else. Before, every 405 said
+ * "Allow: GET, HEAD", the sink's too, and a GET of /api/sink was a 404 */
+static void test_http_rfc9110_s15_5_6_allow_names_target_methods(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *req, *allow;
+	} c[] = {
+	    {"GET /api/sink HTTP/1.1\r\nHost: x\r\n\r\n", "Allow: POST\r\n"},
+	    {"PUT /api/sink HTTP/1.1\r\nHost: x\r\n\r\n", "Allow: POST\r\n"},
+	    {"POST /api/net HTTP/1.1\r\nHost: x\r\n\r\n",
+	     "Allow: GET, HEAD\r\n"},
+	    {"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", "Allow: GET, HEAD\r\n"},
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+		char hdr[2048];
+		bool closed;
+		int st = raw_request(c[i].req, strlen(c[i].req), hdr,
+				     sizeof(hdr), &closed);
+		if (st != 405 || !strstr(hdr, c[i].allow))
+			fail_msg("%.30s: %d, no %.20s", c[i].req, st,
+				 c[i].allow);
+		assert_false(closed);
+	}
+}
+
 /* RFC 9112 §6.3 (5): a Content-Length that is not 1*DIGIT (here: empty)
  * makes the framing invalid: a 400 and close, never "no body" (the body
  * would then be read as the next request) */
@@ -8686,6 +8970,41 @@ static void test_webui_page_escaping_and_oversized_section(void **state)
 	peer_abort(&p);
 }
 
+/* a model name with quotes, backslashes, control bytes, invalid UTF-8
+ * and markup, end to end through the JSON writer and the page: /api/
+ * serves valid JSON holding each byte escaped (\u00XX, \ufffd for each
+ * byte of an invalid sequence), and the page's section is that JSON as
+ * text, with no markup in it, for the script's JSON.parse (its renderer
+ * escapes every string it shows: test_webui.py's renderer and hardware
+ * tests) */
+static void test_webui_hostile_device_strings(void **state)
+{
+	(void)state;
+	static char page[1 << 19], doc[1 << 16], text[1 << 16];
+	char hdr[2048];
+	size_t plen, dlen;
+	struct peer p;
+	peer_open(&p, 40950);
+	assert_int_equal(http_get(&p, "/api/hostile", doc, sizeof(doc), &dlen,
+				  hdr, sizeof(hdr)),
+			 200);
+	assert_true(json_valid(doc, dlen));
+	static const char want[] =
+	    "[{\"model\":\"m\\\"\\\\\\u0001\\u001f\\u007f\\n"
+	    "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"
+	    "\xc3\xa9\xe2\x80\xa8</pre><script>x</script>&amp;\"}]\n";
+	assert_int_equal(dlen, sizeof(want) - 1);
+	assert_memory_equal(doc, want, dlen);
+	assert_int_equal(
+	    http_get(&p, "/", page, sizeof(page), &plen, hdr, sizeof(hdr)),
+	    200);
+	long n = page_section_text(page, "hostile", text, sizeof(text));
+	assert_true(n > 0); /* -1: markup inside the section */
+	assert_int_equal((size_t)n + 1, dlen);
+	assert_memory_equal(text, doc, (size_t)n);
+	peer_abort(&p);
+}
+
 /* ---- make mutate on kernel/net/http.c: the rules its survivors broke ---- */
 
 static int parse_str(const char *req, struct http_req *r)
@@ -9001,6 +9320,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_static_slash31_slash32_no_gw_refused, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_static_address_no_hosts_refused, fake_cm_setup,
+		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_static_slash32_with_gw,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_nic_removed_stack_stops,
@@ -9043,6 +9365,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2131_s4_4_5_rebinding,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_ack_address_checked,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc1122_s3_2_1_3_subnet_broadcast_refused,
+		fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_dhcp_rfc1122_s3_2_1_3_server_id_checked, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_dhcp_rfc2132_option_edges,
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_dhcp_rfc5227_probe_then_bound,
 					    fake_cm_setup, fake_cm_teardown),
@@ -9282,6 +9612,11 @@ int main(void)
 					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(test_http_status_codes,
 					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_http_limits_exact_edges,
+					    fake_cm_setup, fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_http_rfc9110_s15_5_6_allow_names_target_methods,
+		fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_http_rfc9112_s6_3_empty_content_length, fake_cm_setup,
 		fake_cm_teardown),
@@ -9454,6 +9789,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_webui_page_escaping_and_oversized_section, fake_cm_setup,
 		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(test_webui_hostile_device_strings,
+					    fake_cm_setup, fake_cm_teardown),
 	    cmocka_unit_test(test_http_rfc9112_s5_1_field_name_is_token),
 	    cmocka_unit_test(test_http_rfc9112_s5_1_field_name_whole),
 	    cmocka_unit_test(test_http_rfc9112_s3_2_4_asterisk_form_path),
