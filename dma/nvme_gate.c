@@ -1129,6 +1129,26 @@ void nvme_gate_stop(struct nvme_gate *g)
 	g->stopped = true;
 }
 
+void nvme_gate_live_ioqs(const struct nvme_gate *g, uint64_t *sqs,
+			 uint64_t *cqs)
+{
+	uint64_t unsure = 0; /* CQs an SQ the device may hold posts to */
+	*sqs = *cqs = 0;
+	if (g->stopped)
+		return;
+	for (unsigned q = 1; q < NVME_VAL_MAX_QID; q++) {
+		const struct nvme_gate_sq *sq = &g->sq[q];
+		if (sq->state == NVME_GQ_LIVE)
+			*sqs |= 1ull << q;
+		else if (sq->state == NVME_GQ_PENDING ||
+			 sq->state == NVME_GQ_DELETING)
+			unsure |= 1ull << sq->cqid;
+	}
+	for (unsigned q = 1; q < NVME_VAL_MAX_QID; q++)
+		if (g->cq[q].state == NVME_GQ_LIVE && !(unsure >> q & 1))
+			*cqs |= 1ull << q;
+}
+
 void nvme_gate_drop_all(struct nvme_gate *g)
 {
 	for (unsigned q = 0; q < NVME_VAL_MAX_QID; q++) {

@@ -286,6 +286,15 @@ bool nvme_gate_kcmd_pending(const struct nvme_gate *g);
  * an SQ (nvme_gate_sq_ring and nvme_gate_kcmd_submit refuse) and deleted
  * SQs' owed completions are still posted. */
 void nvme_gate_stop(struct nvme_gate *g);
+/* The I/O queues the device holds for the driver, as far as the gate
+ * knows: bit qid of *sqs for each SQ it saw created and has not seen a
+ * Delete I/O SQ for (live); of *cqs for each live CQ that no SQ whose
+ * create or delete is still unanswered posts to (the device may hold that
+ * SQ, and refuses to delete a CQ an SQ uses). None once the gate is
+ * stopped (nvme_gate_stop). Read only: the broker's halt deletes these
+ * itself (kernel/authority/nvme_broker.c) and the gate is not told. */
+void nvme_gate_live_ioqs(const struct nvme_gate *g, uint64_t *sqs,
+			 uint64_t *cqs);
 /* forget every queue and free the shadows (after a controller reset: the
  * device no longer uses them). Outstanding commands are not completed
  * toward the driver: the reset reports them (the driver fails them). What

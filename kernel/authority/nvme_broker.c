@@ -17,10 +17,17 @@
 #include "kernel/lib/status.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
 #include "kernel/time/time.h"
 
 #define BROKER_MAX     AUTH_OWNER_MAX /* one per bound function at most */
 #define BROKER_KCMD_US 2000000u	      /* the broker's own admin commands */
+/* A stop's Delete I/O SQ and CQ (broker_halt_delete), all of them
+ * together: a controller that answers none, or each just in time, delays
+ * the disable by this much at most, whatever the number of queues (Linux's
+ * nvme_delete_io_queues shares one admin timeout among its deletes the
+ * same way; capOS's driver gives its own NVME_ADMIN_TIMEOUT_US, as long) */
+#define BROKER_HALT_DELETE_US 2000000u
 /* a CSTS.RDY wait this long says so on the console (CAP.TO may be up to
  * 127.5 s, and the boot waits on it) */
 #define BROKER_RDY_SAY_US 1000000u
@@ -51,6 +58,14 @@ struct nvme_broker {
 	bool draining;
 	/* nvme_broker_stop calls that found it not enabled */
 	uint64_t idle_stops;
+	/* the I/O queues were deleted before a stop (broker_halt_delete) since
+	 * the last enable, or were found none: not again (a shutdown's pass
+	 * comes before CC.SHN, its stop after) */
+	bool swept;
+	/* broker_halt_delete is under way: the driver's rings are refused
+	 * (nvme_broker_sq_ring), so nothing new reaches a queue the broker
+	 * is deleting, and a stop from inside it deletes nothing again */
+	bool halting;
 	/* its place in broker_slot and the generation its handle carries
 	 * (broker_handle) */
 	uint16_t slot;
@@ -378,8 +393,10 @@ static bool broker_running(const struct nvme_broker *b)
 static void bare_give_back(struct nvme_broker *b, uint64_t pa, size_t pages);
 static void broker_bare_close(struct nvme_broker *b);
 #endif
+static void broker_halt_delete(struct nvme_broker *b);
 static int broker_halt(struct nvme_broker *b)
 {
+	broker_halt_delete(b);
 	int r = broker_disable(b);
 	broker_fence(b, false);
 	b->enabled = false;
@@ -1253,6 +1270,7 @@ int nvme_broker_enable(struct nvme_broker *h, uint16_t owner,
 		goto fail;
 	}
 	b->enabled = true;
+	b->swept = false;
 	kprintf("nvme-broker %s: enabled: admin queue %u entries (shadowed)\n",
 		b->name, entries);
 	return 0;
@@ -1385,8 +1403,13 @@ int nvme_broker_shutdown(struct nvme_broker *h, uint16_t owner)
 		kprintf("nvme-broker %s: shutdown: controller fatal or gone "
 			"(CSTS 0x%x); stopped without notice\n",
 			b->name, csts);
-	else
+	else {
+		/* the host deletes its I/O queues before the notice (NVMe 2.0
+		 * §3.6.2); QEMU 7.2's CC.SHN drains its namespaces, and the
+		 * CC.EN=0 after it frees the SQs (README, Debugging) */
+		broker_halt_delete(b);
 		shn = broker_shn(b);
+	}
 	int r = broker_stop_drain(b);
 	return r ? r : shn ? 1 : 0;
 }
@@ -1410,7 +1433,7 @@ int nvme_broker_sq_ring(struct nvme_broker *h, uint16_t owner, uint16_t qid,
 	struct nvme_broker *b = broker_use(h, owner, "sq ring");
 	if (!b)
 		return -1;
-	if (!b->enabled)
+	if (!b->enabled || b->halting)
 		return -1;
 #ifdef CAPOS_PROOFS
 	if (b->prof.on) {
@@ -1538,6 +1561,46 @@ uint16_t nvme_broker_max_qid(const struct nvme_broker *h, uint16_t owner)
 	return b->pol.qid_max;
 }
 
+/* how a kernel command ended (broker_kcmd_send) */
+enum broker_kcmd_end {
+	KCMD_OK,       /* answered, success */
+	KCMD_FAILED,   /* answered with an error (*e) */
+	KCMD_BUSY,     /* not sent: an earlier one is still outstanding */
+	KCMD_NOT_SENT, /* not sent: not enabled, or no room on the queue */
+	KCMD_LATE,     /* sent, unanswered after wait_us; its slot held */
+	KCMD_GONE,     /* sent, and the controller stopped meanwhile (a
+			* stop from inside the wait: the driver's interrupt
+			* handler) */
+};
+
+/* the kernel command c on the shadow admin queue, waited for at most
+ * wait_us (broker_kcmd says the rest) */
+static enum broker_kcmd_end broker_kcmd_send(struct nvme_broker *b,
+					     const struct nvme_sqe *c,
+					     struct nvme_cqe *e,
+					     uint64_t wait_us)
+{
+	memset(e, 0, sizeof(*e));
+	if (!b->enabled)
+		return KCMD_NOT_SENT;
+	/* the late answer may be in the shadow CQ already */
+	if (nvme_gate_kcmd_pending(&b->gate))
+		(void)nvme_gate_cq_reap(&b->gate, 0);
+	if (nvme_gate_kcmd_pending(&b->gate))
+		return KCMD_BUSY;
+	if (nvme_gate_kcmd_submit(&b->gate, c) != 0)
+		return KCMD_NOT_SENT;
+	uint64_t start = time_now_us();
+	while (!nvme_gate_kcmd_poll(&b->gate, e)) {
+		if (!b->enabled)
+			return KCMD_GONE;
+		if (time_now_us() - start > wait_us)
+			return KCMD_LATE;
+		time_delay_us(20);
+	}
+	return (nvme_cqe_sc(e) || nvme_cqe_sct(e)) ? KCMD_FAILED : KCMD_OK;
+}
+
 /* One of the kernel's own admin commands on the shadow admin queue,
  * waited for; 0 when it succeeded, -1 otherwise (*e says why, if it
  * completed). One not answered in BROKER_KCMD_US is given up on, but the
@@ -1554,38 +1617,126 @@ uint16_t nvme_broker_max_qid(const struct nvme_broker *h, uint16_t owner)
 static int broker_kcmd(struct nvme_broker *b, const struct nvme_sqe *c,
 		       struct nvme_cqe *e)
 {
-	memset(e, 0, sizeof(*e));
-	if (!b->enabled)
-		return -1;
-	/* the late answer may be in the shadow CQ already */
-	if (nvme_gate_kcmd_pending(&b->gate))
-		(void)nvme_gate_cq_reap(&b->gate, 0);
-	if (nvme_gate_kcmd_pending(&b->gate)) {
-		if (auth_refused(b->owner, AUTH_BUSY))
-			kprintf("nvme-broker %s: unable to send kernel command "
-				"(opcode 0x%x): an earlier one timed out and "
-				"is still outstanding; none until the device "
-				"answers it or the controller is reset\n",
-				b->name, nvme_sqe_opc(c));
-		return -1;
+	enum broker_kcmd_end r = broker_kcmd_send(b, c, e, BROKER_KCMD_US);
+	if (r == KCMD_BUSY && auth_refused(b->owner, AUTH_BUSY))
+		kprintf("nvme-broker %s: unable to send kernel command "
+			"(opcode 0x%x): an earlier one timed out and is still "
+			"outstanding; none until the device answers it or the "
+			"controller is reset\n",
+			b->name, nvme_sqe_opc(c));
+	else if (r == KCMD_LATE)
+		kprintf("nvme-broker %s: kernel command (opcode 0x%x) "
+			"unanswered after %u ms; its admin queue slot stays "
+			"held (the device may still answer): no kernel command "
+			"until it is answered or the controller is reset\n",
+			b->name, nvme_sqe_opc(c), BROKER_KCMD_US / 1000);
+	return r == KCMD_OK ? 0 : -1;
+}
+
+/* Why a stop may not delete the I/O queues first, or NULL: the commands
+ * go only to a controller that takes them — CC.EN 1 and CSTS.RDY 1, not
+ * fatal nor gone (CFS, all ones) — whose owner has not faulted (a DMA
+ * fault quarantines it, a revocation follows) and which is on the bus */
+static const char *broker_halt_skip(struct nvme_broker *b)
+{
+	uint32_t csts = reg_read32(b, NVME_REG_CSTS);
+	if (auth_owner_stopped(b->owner))
+		return auth_owner_revoked(b->owner) ? "owner revoked"
+						    : "owner quarantined";
+	if (!(pci_cfg_read16(b->d, PCI_COMMAND) & PCI_COMMAND_MASTER))
+		return "bus mastering off";
+	if (csts == NVME_CSTS_GONE)
+		return "the function went away";
+	if (FIELD_GET(NVME_CSTS_CFS, csts))
+		return "controller fatal";
+	if (!FIELD_GET(NVME_CSTS_RDY, csts) ||
+	    !FIELD_GET(NVME_CC_EN, reg_read32(b, NVME_REG_CC)))
+		return "controller not ready";
+	return NULL;
+}
+
+/* Before a stop disables an enabled controller: Delete I/O SQ for every
+ * SQ the gate holds live, highest id first, then Delete I/O CQ for every
+ * live CQ (nvme_gate_live_ioqs) — Linux's nvme_disable_io_queues order —
+ * as the kernel's own commands (broker_kcmd_send), all within
+ * BROKER_HALT_DELETE_US, the first that fails ending them; then the
+ * disable goes on as before, whatever came of them. Why: QEMU 7.2's
+ * CC.EN=0 frees an SQ whose reads are still in flight beside reads rung
+ * but not fetched, and crashes (README, Debugging); its Delete I/O SQ
+ * waits out every read first. capOS's driver deletes its queues itself
+ * (nvme_ioq_delete_all): the gate then holds none live and nothing is
+ * sent; a driver that calls nvme_broker_reset with reads in flight gets
+ * them deleted here. The gate is not told: the stop right after reaps
+ * what the device posted for a deleted SQ's commands into the driver's
+ * CQs, each once (nvme_broker_stop's drain), or drops it with every queue
+ * (nvme_broker_reset; the driver fails what it had), as for any stop.
+ * Once per enable (swept). One line when there were queues: deleted,
+ * skipped (broker_halt_skip, an earlier kernel command outstanding, no
+ * room on the admin queue) or the delete that failed. */
+static void broker_halt_delete(struct nvme_broker *b)
+{
+	uint64_t sqs, cqs, end = time_now_us() + BROKER_HALT_DELETE_US;
+	if (!b->enabled || b->swept || b->halting)
+		return;
+	b->swept = true;
+	nvme_gate_live_ioqs(&b->gate, &sqs, &cqs);
+	if (!sqs && !cqs)
+		return;
+	const char *skip = broker_halt_skip(b);
+	if (skip) {
+		kprintf("nvme-broker %s: stop: I/O queues not deleted first "
+			"(%s); disabling with them\n",
+			b->name, skip);
+		return;
 	}
-	if (nvme_gate_kcmd_submit(&b->gate, c) != 0)
-		return -1;
-	uint64_t start = time_now_us();
-	while (!nvme_gate_kcmd_poll(&b->gate, e)) {
-		if (time_now_us() - start > BROKER_KCMD_US) {
-			kprintf("nvme-broker %s: kernel command (opcode 0x%x) "
-				"unanswered after %u ms; its admin queue slot "
-				"stays held (the device may still answer): no "
-				"kernel command until it is answered or the "
-				"controller is reset\n",
-				b->name, nvme_sqe_opc(c),
-				BROKER_KCMD_US / 1000);
-			return -1;
+	b->halting = true;
+	unsigned nsq = 0, ncq = 0;
+	enum broker_kcmd_end r = KCMD_OK;
+	struct nvme_sqe c = {0};
+	struct nvme_cqe e;
+	for (unsigned k = 0; k < 2 && r == KCMD_OK; k++) {
+		uint64_t m = k ? cqs : sqs;
+		c.cdw0 = k ? NVME_ADM_DELETE_CQ : NVME_ADM_DELETE_SQ;
+		while (m && r == KCMD_OK) {
+			uint16_t q = (uint16_t)(63 - __builtin_clzll(m));
+			uint64_t now = time_now_us();
+			m &= ~(1ull << q);
+			c.cdw10 = (uint32_t)FIELD_SET(NVME_DELETEQ_QID, q);
+			r = now < end ? broker_kcmd_send(b, &c, &e, end - now)
+				      : KCMD_LATE;
+			if (r == KCMD_OK)
+				*(k ? &ncq : &nsq) += 1;
 		}
-		time_delay_us(20);
 	}
-	return (nvme_cqe_sc(e) || nvme_cqe_sct(e)) ? -1 : 0;
+	b->halting = false;
+	uint16_t q = (uint16_t)FIELD_GET(NVME_DELETEQ_QID, c.cdw10);
+	const char *what = c.cdw0 == NVME_ADM_DELETE_SQ ? "SQ" : "CQ";
+	if (r == KCMD_OK)
+		kprintf("nvme-broker %s: stop: %u I/O SQs and %u CQs deleted "
+			"first\n",
+			b->name, nsq, ncq);
+	else if (r == KCMD_FAILED)
+		kprintf("nvme-broker %s: stop: unable to delete I/O %s %u (SCT "
+			"%u SC 0x%x); no more deletes, disabling\n",
+			b->name, what, q, nvme_cqe_sct(&e), nvme_cqe_sc(&e));
+	else if (r == KCMD_LATE)
+		kprintf("nvme-broker %s: stop: Delete I/O %s %u unanswered, "
+			"the deletes' %u ms spent; disabling\n",
+			b->name, what, q, BROKER_HALT_DELETE_US / 1000);
+	else if (r == KCMD_BUSY)
+		kprintf("nvme-broker %s: stop: I/O queues not deleted first (a "
+			"kernel command is still outstanding); disabling with "
+			"them\n",
+			b->name);
+	else if (r == KCMD_NOT_SENT)
+		kprintf(
+		    "nvme-broker %s: stop: I/O queues not deleted first (no "
+		    "room on the admin queue); disabling with them\n",
+		    b->name);
+	else
+		kprintf("nvme-broker %s: stop: stopped again while deleting "
+			"I/O %s %u; no more deletes\n",
+			b->name, what, q);
 }
 
 /* the kernel's Get Features (current value) of fid on nsid; any_ns: past

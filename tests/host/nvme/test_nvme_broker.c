@@ -32,9 +32,10 @@
 #include "kernel/lib/lib.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
+#include "kernel/pci/pci_reg.h"
 #include "shim.h"
 
-#define NDEV	 47
+#define NDEV	 55
 #define BAR_LEN	 0x4000u
 #define CMD_MEM	 (1u << 1)
 #define CMD_MAST (1u << 2)
@@ -65,6 +66,13 @@ void pci_enable(struct pci_dev *d, bool mem, bool io, bool bus_master)
 	(void)io;
 	enables[i]++;
 	cmd[i] = (uint16_t)((mem ? CMD_MEM : 0) | (bus_master ? CMD_MAST : 0));
+}
+
+/* the command register as pci_enable left it (the broker reads bus
+ * mastering there before it deletes a stopping controller's queues) */
+uint16_t pci_cfg_read16(const struct pci_dev *d, uint16_t off)
+{
+	return off == PCI_COMMAND ? cmd[dev_index(d)] : 0xffff;
 }
 
 void pci_addr_str(const struct pci_dev *d, char *buf, unsigned n)
@@ -363,10 +371,43 @@ static void model_kcmd(void)
 		kans[i].armed = false;
 	}
 }
+/* the driver's admin queue as a controller runs it (adm_run, below) */
+#define ADM_LOG 32
+#define ADM_QS	8
+static struct {
+	bool on;
+	bool (*hold)(const struct nvme_sqe *c, uint64_t waited_us);
+	uint64_t asq;
+	uint16_t size, sq_head, cq_tail;
+	uint8_t phase;
+	bool held; /* fetched, not answered: pend */
+	struct nvme_sqe pend;
+	uint64_t pend_at_ns;
+	struct {
+		uint64_t base;
+		uint16_t size, head, cqid;
+		bool live;
+	} sq[ADM_QS];
+	struct {
+		uint64_t base;
+		uint16_t size, tail;
+		uint8_t phase;
+		bool live;
+	} cq[ADM_QS];
+	struct {
+		uint8_t opc;
+		uint16_t qid;
+		uint32_t cc;
+		bool kernel; /* a kernel command's CID (NVME_GATE_KCID_BASE) */
+	} log[ADM_LOG];
+	unsigned nlog;
+} adm;
+static void adm_run(void);
 static void model_step(void)
 {
 	model_probe();
 	model_kcmd();
+	adm_run();
 }
 
 static bool model_cq_post(const struct nvme_broker *b, uint16_t qid)
@@ -433,6 +474,7 @@ static int setup(void **st)
 	probe_fail_cns = -1;
 	probe_data_hook = NULL;
 	memset(kans, 0, sizeof(kans));
+	memset(&adm, 0, sizeof(adm));
 	shn_mode = SHN_DONE;
 	shn_seen = 0;
 	shn_with_en = cfs_now = false;
@@ -1802,6 +1844,436 @@ static void test_revoke_during_reset(void **st)
 	rv_reinstated(&r);
 }
 
+/* ---- the stop's deletes (broker_halt_delete) ----------------------------
+ * A controller that runs the driver's admin queue as the device does:
+ * every command its doorbell announces is fetched and answered in order,
+ * while the broker waits (shim_delay_hook) or when the test calls adm_run —
+ * Create I/O CQ/SQ (the shadow rings the gate pointed it at are kept),
+ * Delete I/O SQ (each command its SQ doorbell announced is answered first,
+ * "aborted, SQ deleted", into its CQ, as NVMe 2.0 §5.7 says and QEMU's
+ * nvme_del_sq does), Delete I/O CQ (refused, Invalid Queue Deletion, while
+ * an SQ uses it), anything else success. Each answer is logged with CC as
+ * it was then. adm.hold keeps the command at the head unanswered for as
+ * long as it says (a late or a mute device). */
+
+static void adm_post_io(uint16_t cqid, struct nvme_cqe e)
+{
+	assert_true(cqid < ADM_QS && adm.cq[cqid].live);
+	struct nvme_cqe *cq = (struct nvme_cqe *)(uintptr_t)adm.cq[cqid].base;
+	e.status |= adm.cq[cqid].phase;
+	cq[adm.cq[cqid].tail] = e;
+	if (++adm.cq[cqid].tail == adm.cq[cqid].size) {
+		adm.cq[cqid].tail = 0;
+		adm.cq[cqid].phase ^= 1;
+	}
+}
+
+/* the answer to admin command c: its status */
+static uint16_t adm_exec(const struct nvme_sqe *c)
+{
+	const uint16_t bad_qid = (uint16_t)(FIELD_SET(NVME_CQE_SCT, 1) |
+					    FIELD_SET(NVME_CQE_SC, 0x01));
+	const uint16_t in_use = (uint16_t)(FIELD_SET(NVME_CQE_SCT, 1) |
+					   FIELD_SET(NVME_CQE_SC, 0x0c));
+	uint16_t qid = (uint16_t)FIELD_GET(NVME_CREATEQ_QID, c->cdw10);
+	uint16_t size = (uint16_t)(FIELD_GET(NVME_CREATEQ_QSIZE, c->cdw10) + 1);
+	switch (nvme_sqe_opc(c)) {
+	case NVME_ADM_CREATE_CQ:
+		adm.cq[qid] = (typeof(adm.cq[0])){c->prp1, size, 0, 1, true};
+		return 0;
+	case NVME_ADM_CREATE_SQ:
+		adm.sq[qid] = (typeof(adm.sq[0])){
+		    c->prp1, size, 0,
+		    (uint16_t)FIELD_GET(NVME_CREATESQ_CQID, c->cdw11), true};
+		return 0;
+	case NVME_ADM_DELETE_SQ: {
+		if (qid == 0 || qid >= ADM_QS || !adm.sq[qid].live)
+			return bad_qid;
+		const struct nvme_sqe *sq =
+		    (const struct nvme_sqe *)(uintptr_t)adm.sq[qid].base;
+		uint32_t tail = reg32(mdev, NVME_REG_DBS + 8u * qid);
+		while (adm.sq[qid].head != tail) {
+			uint16_t h = adm.sq[qid].head;
+			adm.sq[qid].head =
+			    (uint16_t)((h + 1) % adm.sq[qid].size);
+			adm_post_io(
+			    adm.sq[qid].cqid,
+			    (struct nvme_cqe){
+				.sqhd = adm.sq[qid].head,
+				.sqid = qid,
+				.cid = nvme_sqe_cid(&sq[h]),
+				.status = (uint16_t)FIELD_SET(
+				    NVME_CQE_SC, NVME_SC_ABORT_SQ_DELETED)});
+		}
+		adm.sq[qid].live = false;
+		return 0;
+	}
+	case NVME_ADM_DELETE_CQ:
+		if (qid == 0 || qid >= ADM_QS || !adm.cq[qid].live)
+			return bad_qid;
+		for (unsigned s = 1; s < ADM_QS; s++)
+			if (adm.sq[s].live && adm.sq[s].cqid == qid)
+				return in_use;
+		adm.cq[qid].live = false;
+		return 0;
+	}
+	return 0;
+}
+
+static void adm_run(void)
+{
+	uint32_t cc = reg32(mdev, NVME_REG_CC), aqa = reg32(mdev, NVME_REG_AQA);
+	if (!adm.on || !(cc & NVME_CC_EN_MASK) || aqa == (1u | 1u << 16))
+		return;
+	if (adm.asq != reg64(mdev, NVME_REG_ASQ)) { /* a new enable */
+		memset(adm.sq, 0, sizeof(adm.sq));
+		memset(adm.cq, 0, sizeof(adm.cq));
+		adm.asq = reg64(mdev, NVME_REG_ASQ);
+		adm.size = (uint16_t)((aqa & 0xfff) + 1);
+		adm.sq_head = adm.cq_tail = 0;
+		adm.phase = 1;
+		adm.held = false;
+	}
+	for (;;) {
+		if (!adm.held) {
+			if (adm.sq_head == reg32(mdev, NVME_REG_DBS))
+				return;
+			adm.pend = admin_sq()[adm.sq_head];
+			adm.pend_at_ns = shim_clock_ns;
+			adm.sq_head = (uint16_t)((adm.sq_head + 1) % adm.size);
+			adm.held = true;
+		}
+		if (adm.hold &&
+		    adm.hold(&adm.pend,
+			     (shim_clock_ns - adm.pend_at_ns) / 1000))
+			return;
+		adm.held = false;
+		uint16_t st = adm_exec(&adm.pend);
+		if (adm.nlog < ADM_LOG)
+			adm.log[adm.nlog++] = (typeof(adm.log[0])){
+			    nvme_sqe_opc(&adm.pend),
+			    (uint16_t)FIELD_GET(NVME_CREATEQ_QID,
+						adm.pend.cdw10),
+			    cc, nvme_sqe_cid(&adm.pend) >= NVME_GATE_KCID_BASE};
+		admin_cq()[adm.cq_tail] =
+		    (struct nvme_cqe){.sqhd = adm.sq_head,
+				      .cid = nvme_sqe_cid(&adm.pend),
+				      .status = (uint16_t)(st | adm.phase)};
+		if (++adm.cq_tail == adm.size) {
+			adm.cq_tail = 0;
+			adm.phase ^= 1;
+		}
+	}
+}
+
+/* the deletes the device answered, kernel's (kernel) or the driver's */
+static unsigned adm_deletes(bool kernel)
+{
+	unsigned n = 0;
+	for (unsigned k = 0; k < adm.nlog; k++)
+		n += adm.log[k].kernel == kernel &&
+		     (adm.log[k].opc == NVME_ADM_DELETE_SQ ||
+		      adm.log[k].opc == NVME_ADM_DELETE_CQ);
+	return n;
+}
+
+/* a driver with n I/O queue pairs (4 entries each, ids 1..n, created by
+ * its own admin commands) and two Reads rung on each SQ, on a fresh
+ * controller, devs[i]. Pool pages: admin SQ, admin CQ, then each pair's
+ * SQ and CQ, then the data page. The device holds the Reads: it answers
+ * them only when their SQ is deleted */
+struct hq {
+	struct nvme_broker *b;
+	struct dma_pool pool;
+	unsigned n;
+	uint16_t atail, ahead;
+};
+
+static struct nvme_sqe *hq_sq(struct hq *h, unsigned q)
+{
+	return (struct nvme_sqe *)(h->pool.va + (2 * q) * PAGE_SIZE);
+}
+static struct nvme_cqe *hq_cq(struct hq *h, unsigned q)
+{
+	return (struct nvme_cqe *)(h->pool.va + (2 * q + 1) * PAGE_SIZE);
+}
+
+/* the driver's own admin command c, answered: its status */
+static uint16_t hq_admin(struct hq *h, struct nvme_sqe c)
+{
+	hq_sq(h, 0)[h->atail] = c;
+	h->atail = (uint16_t)((h->atail + 1) % 8);
+	assert_int_equal(nvme_broker_sq_ring(h->b, OWN(h->b), 0, h->atail), 1);
+	adm_run();
+	assert_int_equal(nvme_broker_cq_reap(h->b, OWN(h->b), 0), 1);
+	struct nvme_cqe e = hq_cq(h, 0)[h->ahead];
+	assert_int_equal(e.cid, nvme_sqe_cid(&c));
+	h->ahead = (uint16_t)((h->ahead + 1) % 8);
+	assert_int_equal(nvme_broker_cq_head(h->b, OWN(h->b), 0, h->ahead), 0);
+	return (uint16_t)(e.status >> 1);
+}
+
+static void hq_up(struct hq *h, unsigned i, unsigned n)
+{
+	memset(h, 0, sizeof(*h));
+	memset(&adm, 0, sizeof(adm));
+	adm.on = true;
+	h->n = n;
+	struct pci_dev *d = fresh_function(i);
+	assert_int_equal(nvme_broker_open(d, d->owner, &h->b), 0);
+	assert_int_equal(
+	    dma_pool_create(d->owner, (2 * n + 3) * PAGE_SIZE, 0, &h->pool), 0);
+	assert_int_equal(enable_on(h->b, &h->pool, 8), 0);
+	uint64_t iova = h->pool.iova;
+	for (uint16_t q = 1; q <= n; q++) {
+		assert_int_equal(
+		    hq_admin(h, create_cq((uint16_t)(0x10 + q), q, 4,
+					  iova + (2 * q + 1) * PAGE_SIZE)),
+		    0);
+		assert_int_equal(
+		    hq_admin(h, create_sq((uint16_t)(0x18 + q), q, 4,
+					  iova + 2 * q * PAGE_SIZE, q)),
+		    0);
+	}
+	for (uint16_t q = 1; q <= n; q++) {
+		for (uint16_t k = 0; k < 2; k++)
+			hq_sq(h, q)[k] = (struct nvme_sqe){
+			    .cdw0 = NVME_IO_READ | (uint32_t)(0x20 + 2 * q + k)
+						       << 16,
+			    .nsid = 1,
+			    .prp1 = iova + (2 * n + 2) * PAGE_SIZE,
+			    .cdw10 = k};
+		assert_int_equal(nvme_broker_sq_ring(h->b, OWN(h->b), q, 2), 2);
+		/* on the device: its SQ tail doorbell moved */
+		assert_int_equal(reg32(i, NVME_REG_DBS + 8u * q), 2);
+	}
+	adm.nlog = 0;
+}
+
+static void hq_down(struct hq *h)
+{
+	assert_int_equal(nvme_broker_reset(h->b, OWN(h->b)), 0);
+	assert_int_equal(dma_pool_revoke(&h->pool), 0);
+}
+
+/* A driver rings Reads on its two I/O queues and calls nvme_broker_reset
+ * at once, skipping the deletes capOS's own driver sends first
+ * (nvme_ioq_delete_all). QEMU 7.2 crashes when CC.EN=0 finds an SQ holding
+ * reads in flight beside reads rung but not fetched (README, Debugging).
+ * Now the broker deletes every live SQ, highest first, then every CQ, as
+ * the kernel's own commands while the controller is still enabled, then
+ * disables it; one line. Before, the device saw no delete: CC.EN=0 found
+ * both SQs with their reads. */
+static void test_reset_deletes_io_queues_first(void **st)
+{
+	(void)st;
+	struct hq h;
+	hq_up(&h, 47, 2);
+	shim_count_lines("deleted first");
+	assert_int_equal(nvme_broker_reset(h.b, OWN(h.b)), 0);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
+	assert_non_null(strstr(shim_last_line, "2 I/O SQs and 2 CQs deleted"));
+	static const struct {
+		uint8_t opc;
+		uint16_t qid;
+	} want[] = {{NVME_ADM_DELETE_SQ, 2},
+		    {NVME_ADM_DELETE_SQ, 1},
+		    {NVME_ADM_DELETE_CQ, 2},
+		    {NVME_ADM_DELETE_CQ, 1}};
+	assert_int_equal(adm.nlog, ARRAY_SIZE(want));
+	for (unsigned k = 0; k < ARRAY_SIZE(want); k++) {
+		assert_int_equal(adm.log[k].opc, want[k].opc);
+		assert_int_equal(adm.log[k].qid, want[k].qid);
+		assert_true(adm.log[k].kernel);
+		/* before the disable */
+		assert_true(adm.log[k].cc & NVME_CC_EN_MASK);
+	}
+	assert_false(adm.sq[1].live || adm.sq[2].live);
+	/* then disabled and off the bus, as before */
+	assert_int_equal(reg32(47, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
+	assert_int_equal(cmd[47] & CMD_MAST, 0);
+	/* a second reset finds nothing to delete */
+	assert_int_equal(nvme_broker_reset(h.b, OWN(h.b)), 0);
+	assert_int_equal(adm.nlog, ARRAY_SIZE(want));
+	assert_int_equal(dma_pool_revoke(&h.pool), 0);
+}
+
+/* The gate is not told of the kernel's deletes: what the device posted for
+ * a deleted SQ's commands (each Read aborted, before the Delete's own
+ * completion) is in the shadow CQs when the controller stops, and
+ * nvme_broker_stop's drain delivers it into the driver's CQs — every Read
+ * once, none twice (a second reap delivers nothing), none lost; the reset
+ * after sends nothing more */
+static void test_stop_drain_answers_deleted_reads_once(void **st)
+{
+	(void)st;
+	struct hq h;
+	hq_up(&h, 48, 2);
+	assert_int_equal(nvme_broker_stop(h.b, OWN(h.b)), 0);
+	assert_int_equal(adm_deletes(true), 4);
+	for (uint16_t q = 1; q <= 2; q++) {
+		assert_int_equal(nvme_broker_cq_reap(h.b, OWN(h.b), q), 2);
+		assert_int_equal(nvme_broker_cq_reap(h.b, OWN(h.b), q), 0);
+		for (uint16_t k = 0; k < 2; k++) {
+			const struct nvme_cqe *e = &hq_cq(&h, q)[k];
+			assert_int_equal(e->cid, 0x20 + 2 * q + k);
+			assert_int_equal(e->sqid, q);
+			assert_int_equal(nvme_cqe_sc(e),
+					 NVME_SC_ABORT_SQ_DELETED);
+		}
+		assert_int_equal(hq_cq(&h, q)[2].status, 0);
+		assert_int_equal(nvme_broker_cq_head(h.b, OWN(h.b), q, 2), 0);
+		assert_int_equal(nvme_broker_cq_reap(h.b, OWN(h.b), q), 0);
+	}
+	hq_down(&h);
+	assert_int_equal(adm_deletes(true), 4);
+}
+
+/* a delete the device answers past the time left (mute: never); one that
+ * is answered 1.5 s after its fetch (each within BROKER_KCMD_US) */
+static bool hold_deletes(const struct nvme_sqe *c, uint64_t waited_us)
+{
+	return nvme_sqe_opc(c) == NVME_ADM_DELETE_SQ ||
+	       nvme_sqe_opc(c) == NVME_ADM_DELETE_CQ;
+}
+static bool slow_deletes(const struct nvme_sqe *c, uint64_t waited_us)
+{
+	return hold_deletes(c, waited_us) && waited_us < 1500000;
+}
+
+/* A controller that does not answer the deletes, or answers each just
+ * within a kernel command's BROKER_KCMD_US: the stop waits
+ * BROKER_HALT_DELETE_US for all of them together, not per queue, says so
+ * in one line and disables the controller all the same. Before, no delete
+ * was sent (and a bound per queue would have let three slow pairs hold
+ * the stop 9 s) */
+static void test_halt_deletes_bounded(void **st)
+{
+	(void)st;
+	static bool (*const holds[])(const struct nvme_sqe *,
+				     uint64_t) = {hold_deletes, slow_deletes};
+	for (unsigned k = 0; k < 2; k++) {
+		struct hq h;
+		unsigned i = 49 + k;
+		hq_up(&h, i, 3);
+		adm.hold = holds[k];
+		shim_count_lines("nvme-broker");
+		uint64_t t0 = shim_clock_ns;
+		assert_int_equal(nvme_broker_reset(h.b, OWN(h.b)), 0);
+		uint64_t us = (shim_clock_ns - t0) / 1000;
+		shim_line_hook = NULL;
+		assert_int_equal(shim_counted, 1);
+		assert_in_range(us, 2000000, 2100000);
+		assert_non_null(strstr(shim_last_line, "the deletes' 2000 ms"));
+		/* the mute device got one delete; the slow one answered the
+		 * first (SQ 3) and held the second (SQ 2) past the bound */
+		assert_non_null(strstr(shim_last_line, k ? "SQ 2" : "SQ 3"));
+		assert_int_equal(adm_deletes(true), k);
+		assert_int_equal(reg32(i, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
+		assert_int_equal(cmd[i] & CMD_MAST, 0);
+		adm.hold = NULL;
+		assert_int_equal(dma_pool_revoke(&h.pool), 0);
+	}
+}
+
+static bool hold_get_features(const struct nvme_sqe *c, uint64_t waited_us)
+{
+	(void)waited_us;
+	return nvme_sqe_opc(c) == NVME_ADM_GET_FEATURES;
+}
+
+/* A kernel command given up on (unanswered in BROKER_KCMD_US) holds the
+ * one slot kernel commands have: the stop's deletes are skipped with one
+ * line and the controller disabled as before, not waited for a slot. An
+ * owner quarantined after a DMA fault: skipped too (nothing it did is
+ * believed), one line. Before: no line, no deletes either way */
+static void test_halt_deletes_skipped(void **st)
+{
+	(void)st;
+	struct hq h;
+	hq_up(&h, 51, 1);
+	adm.hold = hold_get_features;
+	uint32_t dw0;
+	assert_int_equal(
+	    nvme_broker_get_feature(h.b, OWN(h.b), NVME_FID_VWC, 0, &dw0), -1);
+	shim_count_lines("nvme-broker");
+	uint64_t t0 = shim_clock_ns;
+	assert_int_equal(nvme_broker_reset(h.b, OWN(h.b)), 0);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
+	assert_non_null(strstr(shim_last_line,
+			       "not deleted first (a kernel "
+			       "command is still outstanding)"));
+	assert_in_range((shim_clock_ns - t0) / 1000, 0, 1000);
+	assert_int_equal(adm.nlog, 0);
+	assert_int_equal(reg32(51, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
+	adm.hold = NULL;
+	assert_int_equal(dma_pool_revoke(&h.pool), 0);
+	/* quarantined: bus mastering is off already */
+	hq_up(&h, 52, 1);
+	shim_iommu_owner = devs[52].owner;
+	shim_iommu_fault();
+	shim_count_lines("nvme-broker");
+	assert_int_equal(nvme_broker_reset(h.b, OWN(h.b)), 0);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 1);
+	assert_non_null(strstr(shim_last_line, "(owner quarantined)"));
+	assert_int_equal(adm.nlog, 0);
+	assert_int_equal(iommu_owner_resume(devs[52].owner), 0);
+	shim_iommu_owner = 0;
+	assert_int_equal(dma_pool_revoke(&h.pool), 0);
+}
+
+/* capOS's driver deletes its queues itself before it resets
+ * (nvme_ioq_delete_all, played here: Delete I/O SQ, then CQ, through its
+ * admin queue): the gate then holds none live, and the broker sends no
+ * delete of its own and says nothing — no queue deleted twice. Its Reads
+ * are answered by the driver's delete, once each */
+static void test_driver_deleted_queues_not_again(void **st)
+{
+	(void)st;
+	struct hq h;
+	hq_up(&h, 53, 1);
+	struct nvme_sqe c = {.cdw0 = NVME_ADM_DELETE_SQ | 0x30u << 16,
+			     .cdw10 = (uint32_t)FIELD_SET(NVME_DELETEQ_QID, 1)};
+	assert_int_equal(hq_admin(&h, c), 0);
+	for (uint16_t k = 0; k < 2; k++) {
+		assert_int_equal(hq_cq(&h, 1)[k].cid, 0x22 + k);
+		assert_int_equal(nvme_cqe_sc(&hq_cq(&h, 1)[k]),
+				 NVME_SC_ABORT_SQ_DELETED);
+	}
+	c.cdw0 = NVME_ADM_DELETE_CQ | 0x31u << 16;
+	assert_int_equal(hq_admin(&h, c), 0);
+	assert_int_equal(adm_deletes(false), 2);
+	shim_count_lines("nvme-broker");
+	hq_down(&h);
+	shim_line_hook = NULL;
+	assert_int_equal(shim_counted, 0);
+	assert_int_equal(adm_deletes(true), 0);
+}
+
+/* a shutdown deletes the queues before CC.SHN (NVMe 2.0 §3.6.2; QEMU 7.2
+ * drains its namespaces at the notice, and frees the SQs at CC.EN=0), and
+ * its stop after the notice deletes nothing again */
+static void test_shutdown_deletes_before_notice(void **st)
+{
+	(void)st;
+	struct hq h;
+	hq_up(&h, 54, 1);
+	assert_int_equal(nvme_broker_shutdown(h.b, OWN(h.b)), 0);
+	assert_int_equal(adm.nlog, 2);
+	for (unsigned k = 0; k < 2; k++) {
+		assert_true(adm.log[k].kernel);
+		assert_true(adm.log[k].cc & NVME_CC_EN_MASK);
+		assert_int_equal(FIELD_GET(NVME_CC_SHN, adm.log[k].cc), 0);
+	}
+	assert_true(shn_seen > 0);
+	assert_int_equal(reg32(54, NVME_REG_CC) & NVME_CC_EN_MASK, 0);
+	hq_down(&h);
+	assert_int_equal(adm.nlog, 2);
+}
+
 /* ---- a device that writes its Identify data while the broker reads it ---
  * The watched page is PROT_NONE: each CPU access to it faults
  * (watch_segv), is let through for one instruction (the trap flag), and
@@ -2816,6 +3288,18 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_probe_identifiers, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_reidentify_fails_refused,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_deletes_io_queues_first,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_stop_drain_answers_deleted_reads_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_halt_deletes_bounded, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_halt_deletes_skipped, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_driver_deleted_queues_not_again, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shutdown_deletes_before_notice,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unbind_closes_broker, setup,
 					    teardown),
