@@ -75,7 +75,15 @@ int nvme_broker_open(struct pci_dev *d, uint16_t owner,
 int nvme_broker_enable(struct nvme_broker *b, uint16_t owner,
 		       const struct dma_buf *asq, const struct dma_buf *acq,
 		       uint16_t entries);
-/* CC.EN=0, wait for RDY=0, turn bus mastering off; drops every gate queue
+/* Every stop of an enabled controller (this, nvme_broker_stop,
+ * nvme_broker_shutdown before its CC.SHN, a revocation's) first deletes
+ * the I/O queues the gate holds live — Delete I/O SQ, highest first, then
+ * Delete I/O CQ, the kernel's own commands, all within
+ * BROKER_HALT_DELETE_US — unless a kernel command is outstanding, the
+ * admin queue has no room, the owner faulted, bus mastering is off or the
+ * controller is not ready, fatal or gone (one line each way). A driver
+ * that deleted its queues itself has none left: nothing is sent.
+ * CC.EN=0, wait for RDY=0, turn bus mastering off; drops every gate queue
  * and shadow (after CFS or a timeout). The driver then fails its
  * outstanding commands itself and may call nvme_broker_enable again.
  * 0, or -1 when the controller did not stop now or is fenced from an

@@ -732,6 +732,38 @@ static bool rec_fault(struct nvme_softc *sc, enum nvme_inject inj,
 	       (!counter || *counter == before + 1) && rec_read_ok(sc);
 }
 
+/* 6. the driver as the broker's adversary: eight reads rung over every
+ * I/O queue, a doorbell each, then nvme_broker_reset at once — not
+ * nvme_recover, whose deletes (nvme_ioq_delete_all) it skips, the mix of
+ * reads in flight and rung but not fetched that crashed QEMU 7.2 at
+ * CC.EN=0 (README, Debugging). The broker deletes the I/O queues itself
+ * before the disable (broker_halt_delete). The driver then recovers
+ * (nvme_recover: the reset's drop answered nothing, so each read is
+ * failed once, aborted). The sent, done and aborted counts. */
+static void rec_hostile_reset(struct nvme_softc *sc, unsigned *sent,
+			      struct rec_count *rc)
+{
+	struct dma_buf b;
+	*sent = 0;
+	if (nvme_buf_get(sc, 8 * PAGE_SIZE, &b) != 0)
+		return;
+	nvme_proof_fence(sc, NVME_FENCE_HOSTILE_RESET);
+	for (unsigned i = 0; i < 8; i++) {
+		struct nvme_io r = {.opc = NVME_IO_READ,
+				    .nsid = sc->ns[0].nsid,
+				    .slba = i * 8,
+				    .nlb = 8,
+				    .iova = b.iova + i * PAGE_SIZE,
+				    .len = 8 * sc->ns[0].lba_bytes};
+		*sent += nvme_io_submit(sc, &sc->ioq[i % sc->nioq], &r,
+					rec_done, rc) == 0;
+	}
+	(void)nvme_broker_reset(sc->broker, sc->owner);
+	sc->reset_streak = 0;
+	nvme_recover(sc, "proof: the broker reset under the driver");
+	nvme_buf_put(sc, &b);
+}
+
 static void proof_nvme_recover(void)
 {
 	struct nvme_softc *sc = proof_sc("nvme-recover");
@@ -789,15 +821,21 @@ static void proof_nvme_recover(void)
 	    rec_fault(sc, NVME_INJECT_BAD_PHASE, &sc->ioq[0].bad_phase);
 	bool sqhd_ok = rec_fault(sc, NVME_INJECT_BAD_SQHD, &sc->ioq[0].bad_cqe);
 	bool cfs_ok = rec_fault(sc, NVME_INJECT_CFS, 0);
+	struct rec_count hr = {0};
+	unsigned hsent;
+	rec_hostile_reset(sc, &hsent, &hr);
+	bool hreset_ok =
+	    hsent == 8 && hr.done == 8 && hr.aborted == 8 && rec_read_ok(sc);
 	proof_result(
 	    "nvme-recover",
 	    timeout_ok && inflight_ok && cid_ok && phase_ok && sqhd_ok &&
-		cfs_ok,
+		cfs_ok && hreset_ok,
 	    "timeout=%d inflight_sent=%u inflight_done=%u "
 	    "inflight_aborted=%u inflight_checked=%d bad_cid=%d bad_phase=%d "
-	    "bad_sqhd=%d cfs_injected=%d resets=%u failed_by_reset=%llu up=%d",
+	    "bad_sqhd=%d cfs_injected=%d hreset_sent=%u hreset_done=%u "
+	    "hreset_aborted=%u resets=%u failed_by_reset=%llu up=%d",
 	    timeout_ok, sent, rc.done, rc.aborted, checked, cid_ok, phase_ok,
-	    sqhd_ok, cfs_ok, sc->resets,
+	    sqhd_ok, cfs_ok, hsent, hr.done, hr.aborted, sc->resets,
 	    (unsigned long long)sc->reset_failed_cmds, sc->up);
 }
 PROOF_REGISTER("nvme-recover", proof_nvme_recover, 44);

@@ -23,6 +23,8 @@
 /* nvme-rebind: the old owner's calls on the rebound controller, between */
 #define NVME_FENCE_REBIND_OLD	  9
 #define NVME_FENCE_REBIND_OLD_END 10
+/* nvme-recover: a driver's reset straight through the broker, reads out */
+#define NVME_FENCE_HOSTILE_RESET 11
 int nvme_proof_fence(struct nvme_softc *sc, unsigned code);
 
 /* the data pattern the host checks in the image (tests/qemu/test_nvme.py

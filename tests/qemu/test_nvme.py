@@ -55,6 +55,7 @@ FENCE_BRINGUP_DONE, FENCE_INTEGRITY, FENCE_HOSTILE_BEGIN = 1, 2, 3
 FENCE_HOSTILE_END, FENCE_TOCTOU, FENCE_RECOVER = 4, 5, 6
 FENCE_ZERO = 8
 FENCE_REBIND_OLD, FENCE_REBIND_OLD_END = 9, 10
+FENCE_HOSTILE_RESET = 11
 CANARY_BYTES = 4 * 4096
 # admin opcodes the validator refuses; the device must never see one
 FORBIDDEN_ADMIN = {0x0D, 0x10, 0x11, 0x14, 0x15, 0x1C, 0x7C, 0x80, 0x81,
@@ -590,6 +591,35 @@ def test_recover(run):
     assert re.search(r"nvme0: queue 1: completion names SQ 1 head \d+, ignored", log)
     assert "nvme0: controller fatal status" in log
     check_recover_deletes_first(ev, int(m.proofs["nvme-bringup"].kv["ioq"]))
+    check_hostile_reset(m, ev, int(m.proofs["nvme-bringup"].kv["ioq"]))
+
+
+def check_hostile_reset(m, ev, ioq):
+    """nvme-recover's last step (rec_hostile_reset): the driver rings eight
+    reads over its I/O queues, a doorbell each, and calls nvme_broker_reset
+    at once, skipping its own deletes. From QEMU's trace: before that
+    reset's CC.EN=0 (pci_nvme_mmio_stopped) and after the last read's
+    doorbell, the broker deletes every I/O SQ, highest first, then every
+    CQ (broker_halt_delete), so QEMU 7.2's reset finds no SQ with reads to
+    free under them. Each read ends once, aborted (the reset answered
+    none; the driver's recovery failed each), and the driver is back."""
+    kv = m.proofs["nvme-recover"].kv
+    assert int(kv["hreset_sent"]) == int(kv["hreset_done"]) == 8, kv
+    assert int(kv["hreset_aborted"]) == 8, kv
+    start = fence_index(ev, FENCE_HOSTILE_RESET)
+    stop = next(i for i in range(start, len(ev)) if ev[i][0] == "pci_nvme_mmio_stopped")
+    window = ev[start:stop]
+    io_db = [i for i, (n, _, f) in enumerate(window)
+             if n == "pci_nvme_mmio_doorbell_sq" and num(f["sqid"]) > 0]
+    assert {num(window[i][2]["sqid"]) for i in io_db} == set(range(1, min(ioq, 8) + 1)), \
+        [window[i][1] for i in io_db]
+    assert len(io_db) == 8, [window[i][1] for i in io_db]
+    deleted = [(n, num(f.get("qid", f.get("sqid", f.get("cqid", "0")))))
+               for n, _, f in window[io_db[-1]:] if n.startswith("pci_nvme_del_")]
+    assert deleted == [("pci_nvme_del_sq", q) for q in range(ioq, 0, -1)] + \
+        [("pci_nvme_del_cq", q) for q in range(ioq, 0, -1)], deleted
+    assert re.search(rf"^nvme-broker \S+: stop: {ioq} I/O SQs and {ioq} CQs deleted first$",
+                     m.log, re.M), m.tail()
 
 
 def check_recover_deletes_first(ev, ioq):
