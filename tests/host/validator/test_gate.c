@@ -1966,6 +1966,47 @@ static void t_stop_reaps_posted(void **s)
 	assert_true(f->ndoorbells > dbs);
 }
 
+/* what the broker's stop deletes itself (nvme_gate_live_ioqs,
+ * kernel/authority/nvme_broker.c + broker_halt_delete): each live SQ, and
+ * each live CQ but one an SQ whose create or delete is unanswered posts to
+ * (the device may hold that SQ, and refuses to delete a CQ an SQ uses:
+ * 0Ch, which would end the broker's deletes); none once stopped */
+static void live_is(uint64_t want_sqs, uint64_t want_cqs)
+{
+	uint64_t sqs = ~0ull, cqs = ~0ull;
+	nvme_gate_live_ioqs(&g, &sqs, &cqs);
+	assert_int_equal(sqs, want_sqs);
+	assert_int_equal(cqs, want_cqs);
+}
+
+static void t_live_ioqs(void **s)
+{
+	(void)s;
+	live_is(0, 0);
+	make_ioq(4);
+	live_is(0x2, 0x2);
+	admin_ok(create_cq(0x110, 2, 4, A + MIB + 0x80000, 0));
+	live_is(0x2, 0x6);
+	/* SQ 2's create on the device, unanswered: CQ 2 left out */
+	struct nvme_sqe c = create_sq(0x111, 2, 4, A + MIB + 0x90000, 2);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	live_is(0x2, 0x2);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x111);
+	live_is(0x6, 0x6);
+	/* the driver deletes SQ 1: neither it nor CQ 1 until answered */
+	c = delete_q(NVME_ADM_DELETE_SQ, 0x112, 1);
+	assert_int_equal(nvme_gate_sq_ring(&g, 0, submit(&adq, c)), 1);
+	live_is(0x4, 0x4);
+	assert_int_equal(fake_nvme_step(f), 1);
+	assert_int_equal(nvme_gate_cq_reap(&g, 0), 1);
+	expect_ok(&adq, 0, 0x112);
+	live_is(0x4, 0x6); /* CQ 1 alone, no SQ on it */
+	nvme_gate_stop(&g);
+	live_is(0, 0);
+}
+
 static void t_kcmd(void **s)
 {
 	(void)s;
@@ -2312,6 +2353,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_kcmd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_stop_reaps_posted, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(t_live_ioqs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd_sq_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_kcmd_behind_driver_cqe, setup,
 					    teardown),
