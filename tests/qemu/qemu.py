@@ -162,9 +162,10 @@ class Machine:
         self.t0 = time.time()
 
     # QEMU 7.2's NVMe device segfaulted when a reset caught an SQ with
-    # reads in flight beside reads not yet fetched (README, Debugging; the
-    # nvme-recover proof now rings its reads once, which avoids it;
-    # docs/devices/nvme.md). A boot whose QEMU dies of SIGSEGV is still run
+    # reads in flight beside reads not yet fetched (README, Debugging).
+    # The driver's recovery and the broker's every stop now delete the I/O
+    # queues before CC.EN=0, which avoids it (docs/devices/nvme.md,
+    # "Recovery"), so a crash here is a new finding. A boot whose QEMU dies of SIGSEGV is still run
     # again, from the same disks and a fresh firmware store; the crashed
     # run's serial log and stderr are kept beside it (crash-1/, crash-2/),
     # and the crash is listed in QEMU_CRASH_LOG, which the session summary
