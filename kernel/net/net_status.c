@@ -104,6 +104,7 @@ static void counters_json(struct json *j, const struct net_counters *k)
 	C(tcp_peer_limited);
 	C(tcp_peer_evicted);
 	C(tcp_paws_dropped);
+	C(tcp_disordered_acks);
 	C(tcp_ts_missing);
 	C(tcp_ts_rtt_samples);
 	C(tcp_pmtu_updates);

@@ -273,6 +273,15 @@ static int seg_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, size_t off,
 	}
 	if (len)
 		c->last_data_tx = net_now_us();
+	/* bytes below snd_max sent again (a resend, the go-back after a
+	 * timeout, a zero-window probe's byte): Karn's rule, ack_input
+	 * times their ACK by TSecr only */
+	uint32_t end = seq + (uint32_t)len + !!(flags & TCP_FIN);
+	if (end != seq && SEQ_LT(seq, c->snd_max)) {
+		uint32_t top = SEQ_LT(end, c->snd_max) ? end : c->snd_max;
+		if (SEQ_GT(top, c->rxt_high))
+			c->rxt_high = top;
+	}
 	net_if.c.tcp_tx++;
 	return r;
 }
@@ -637,10 +646,10 @@ static uint32_t isn_for(const struct tcp_conn *c)
 	return conn_hash(c, 0) + (uint32_t)(net_now_us() / 4);
 }
 
-/* RFC 7323 §4.1 RTTM: an ACK that moves SND.UNA times the segment whose
- * TSval it echoes — a resent one too (§4.3: the segment that fills a hole
- * sets TS.Recent), which a timed segment cannot (Karn). Not a TSecr below
- * ts_floor (from before the connection, or before the latest
+/* RFC 7323 §4.1 RTTM: the sample an ACK's TSecr gives, for the segment
+ * whose TSval it echoes — a resent one too (§4.3: the segment that fills
+ * a hole sets TS.Recent), which a timed segment cannot (Karn). Not a
+ * TSecr below ts_floor (from before the connection, or before the latest
  * retransmission timeout: such an ACK says how long ACKs were lost, not
  * the path — the timeout half of Karn's rule, kept; fuzz_tcp_seq found a
  * 13.5 s sample from one, over a 1 ms path) nor one from the future. The
@@ -656,6 +665,32 @@ static bool ts_rtt(struct tcp_conn *c, const struct tcp_view *t, uint64_t now,
 	net_if.c.tcp_ts_rtt_samples++;
 	rtt_sample(c, (uint64_t)d * 1000 + now % 1000, n);
 	return true;
+}
+
+/* RFC 6298 §3 and RFC 7323 §4.1: the RTT sample of an ACK that moved
+ * snd_una by `acked`. From the timed segment's own µs send time when the
+ * ACK ends it (never resent: a resend stops the timing and send_new times
+ * only new data); else from TSecr, but only when the ACK covers a resend
+ * (`resent`), which Karn's rule leaves without a µs sample — as Linux's
+ * tcp_ack_update_rtt falls back to TSecr only where tcp_clean_rtx_queue
+ * found no never-resent segment to time. A TSecr counts from the start of
+ * a 1 ms tick and errs long by up to 1 ms, so an ACK of new data that
+ * does not end the timed segment gives none (Linux times it by that
+ * segment's send time; capOS keeps one). The timed segment's sample, one
+ * a round trip, weighs 1; TSecr samples, one an ACK, 1 / ExpectedSamples
+ * each (§4.2) */
+static void ack_rtt(struct tcp_conn *c, const struct tcp_view *t, uint64_t now,
+		    uint32_t acked, bool resent)
+{
+	if (c->rtt_active && SEQ_GT(t->ack, c->rtt_seq)) {
+		rtt_sample(c, now - c->rtt_start, 1);
+		c->rtt_active = false;
+	} else if (resent) {
+		/* ExpectedSamples: ceil(FlightSize / (2 x SMSS)) */
+		uint32_t flight = acked + c->snd_max - t->ack;
+		ts_rtt(c, t, now,
+		       MAX((flight + 2u * c->mss - 1) / (2u * c->mss), 1u));
+	}
 }
 
 /* the connections address rip holds: every state but TIME_WAIT (a slot
@@ -812,6 +847,7 @@ static void listen_input(const struct ipv4_view *ip, const struct tcp_view *t)
 	 * compare arbitrarily against a random ISS */
 	c->snd_una = c->recover = c->sack_high = c->iss;
 	c->rxt_next = c->rxt_mark = c->iss;
+	c->rxt_high = c->iss + 1;
 	c->dupthresh = TCP_DUPTHRESH;
 	c->snd_nxt = c->snd_max = c->iss + 1;
 	c->snd_wnd = c->max_snd_wnd = t->win; /* a SYN's window: unscaled */
@@ -1218,6 +1254,7 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 	uint32_t win = (uint32_t)t->win << c->snd_shift;
 	if (SEQ_GT(t->ack, c->snd_una)) {
 		uint32_t acked = t->ack - c->snd_una;
+		bool resent = SEQ_LT(c->snd_una, c->rxt_high);
 		size_t data = MIN((size_t)acked, c->tx_len);
 		c->tx_head = (c->tx_head + data) & TX_MASK;
 		c->tx_len -= data;
@@ -1226,20 +1263,9 @@ static enum ack_verdict ack_input(struct tcp_conn *c, const struct tcp_view *t,
 		c->snd_una = t->ack;
 		if (SEQ_LT(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
-		/* RFC 7323 §4.2: ExpectedSamples, ceil(FlightSize / (2 x
-		 * SMSS)), when every ACK brings a sample */
-		uint64_t n = 1;
-		if (c->ts_ok)
-			n = MAX(
-			    (acked + c->snd_max - t->ack + 2u * c->mss - 1) /
-				(2u * c->mss),
-			    1u);
-		if (c->rtt_active && SEQ_GT(t->ack, c->rtt_seq)) {
-			rtt_sample(c, now - c->rtt_start, n);
-			c->rtt_active = false;
-		} else {
-			ts_rtt(c, t, now, n);
-		}
+		if (SEQ_LT(c->rxt_high, c->snd_una))
+			c->rxt_high = c->snd_una;
+		ack_rtt(c, t, now, acked, resent);
 		c->retries = 0;
 		c->tlp_done = false;
 		c->tlp_at = 0;
@@ -1462,12 +1488,37 @@ static void oow_answer(struct tcp_conn *c, const struct tcp_view *t,
 		c->ack_now = true;
 }
 
+/* Linux's tcp_disordered_ack_check (net/ipv4/tcp_input.c): a segment
+ * older than TS.Recent is still taken when it is a pure ACK (no data, SYN
+ * or FIN) at RCV.NXT, a duplicate (SEG.ACK = SND.UNA), that would not
+ * update the window (Linux's tcp_may_update_window false: SEG.SEQ not past
+ * SND.WL1, and at SND.WL1 a window neither above SND.WND nor zero), and
+ * its TSval behind TS.Recent by at most the RTO's worth of 1200 Hz ticks
+ * (tcp_tsval_replay: RFC 7323 §5.4 allows peer clocks of 1 ms to 1 s, and
+ * some tick at 1200 Hz). Such an ACK was overtaken on the way by a later
+ * one, not replayed from an old wrap of the sequence space; dropping it
+ * loses a duplicate ACK and its SACK blocks. Its window is then taken by
+ * the usual SND.WL1/SND.WL2 rule, as without timestamps; TS.Recent does
+ * not move back (conn_input) */
+static bool paws_disordered_ack(const struct tcp_conn *c,
+				const struct tcp_view *t)
+{
+	uint32_t win = (uint32_t)t->win << c->snd_shift;
+	uint64_t lag = c->ts_recent - t->tsval;
+	return (t->flags & TCP_ACK) && !(t->flags & (TCP_SYN | TCP_FIN)) &&
+	       !t->len && t->seq == c->rcv_nxt && t->ack == c->snd_una &&
+	       SEQ_LEQ(t->seq, c->snd_wl1) &&
+	       (t->seq != c->snd_wl1 || (win <= c->snd_wnd && win)) &&
+	       lag <= c->rto * 1200 / 1000000;
+}
+
 /* RFC 7323 §3.2 and §5.3 R1 (Appendix D's order: before the sequence
  * check): false when the segment is dropped. Once agreed, a segment
  * without TSopt is dropped silently (§3.2's SHOULD; the connection stays);
  * one whose TSval is older than TS.Recent is answered and dropped, unless
- * TS.Recent is over TCP_PAWS_IDLE_US old (§5.5: it is taken instead).
- * RSTs are exempt from both (Appendix D) */
+ * TS.Recent is over TCP_PAWS_IDLE_US old (§5.5: it is taken instead) or
+ * it is a reordered duplicate ACK (paws_disordered_ack: taken, counted in
+ * tcp_disordered_acks). RSTs are exempt from both (Appendix D) */
 static bool paws_pass(struct tcp_conn *c, const struct tcp_view *t,
 		      uint64_t now)
 {
@@ -1482,6 +1533,10 @@ static bool paws_pass(struct tcp_conn *c, const struct tcp_view *t,
 	if (now - c->ts_recent_at > TCP_PAWS_IDLE_US) {
 		c->ts_recent = t->tsval;
 		c->ts_recent_at = now;
+		return true;
+	}
+	if (paws_disordered_ack(c, t)) {
+		net_if.c.tcp_disordered_acks++;
 		return true;
 	}
 	net_if.c.tcp_paws_dropped++;
@@ -1899,6 +1954,9 @@ const char *tcp_check(void)
 		if (SEQ_GT(c->snd_una, c->snd_max) ||
 		    SEQ_GT(c->snd_nxt, c->snd_max))
 			return "send sequence order";
+		if (SEQ_LT(c->rxt_high, c->snd_una) ||
+		    SEQ_GT(c->rxt_high, c->snd_max))
+			return "rxt_high outside [snd_una, snd_max]";
 		if (c->mss < TCP_MSS_MIN)
 			return "mss below TCP_MSS_MIN";
 		if (c->cwnd > 2u * TCP_TXBUF)

@@ -127,9 +127,11 @@ struct tcp_conn {
 	 * sent when recovery began; rxt_next is where the next hole search
 	 * starts; rxt_mark the snd_max when this round of retransmissions
 	 * began (data sent after it being SACKed while a hole below remains
-	 * means a retransmission was lost, RFC 8985's idea) */
+	 * means a retransmission was lost, RFC 8985's idea); rxt_high is one
+	 * past the highest byte sent more than once (Karn: an ACK from below
+	 * it covers a resend), never below snd_una */
 	bool in_recovery;
-	uint32_t recover, rxt_next, rxt_mark;
+	uint32_t recover, rxt_next, rxt_mark, rxt_high;
 	/* RFC 3708 / RFC 4015-style undo: when D-SACKs show that every
 	 * resend of a recovery was a duplicate, the recovery was reordering:
 	 * cwnd and ssthresh come back and dupthresh doubles */

@@ -66,7 +66,7 @@ RESET = "set loss=0 dup=0 reorder=0 delay_ms=0 jitter_ms=0 spare_syn=1"
 # capOS counters a row reports (tcp_ prefix dropped when printed)
 CAPOS_KEYS = ("tcp_retransmits", "tcp_fast_retransmits", "tcp_rto_expired",
               "tcp_tlp_probes", "tcp_lost_retransmits", "tcp_undos", "tcp_ooo_queued",
-              "tcp_ts_rtt_samples", "tcp_paws_dropped")
+              "tcp_ts_rtt_samples", "tcp_paws_dropped", "tcp_disordered_acks")
 TS_COMPARE = os.environ.get("CAPOS_TAP_TS", "both") != "1"
 # Linux's: /proc/net/snmp Tcp RetransSegs, /proc/net/netstat TcpExt
 LINUX_KEYS = (("Tcp", "RetransSegs", "retransmits"), ("TcpExt", "TCPTimeouts", "rto"),

@@ -5150,6 +5150,168 @@ static void test_tcp_rfc7323_s4_1_no_sample_from_before_rto(void **state)
 	peer_free(&p);
 }
 
+/* RFC 7323 §4.1 with RFC 6298 §3: with timestamps the RTT comes from the
+ * timed segment's own µs send time, as without them; TSecr (1 ms ticks)
+ * times only an ACK of resent data, which none is here. Over a 300 µs
+ * path srtt is 300 µs either way, and no TSecr sample is taken. Before,
+ * every ACK of new data that did not end the timed segment was timed by
+ * its TSecr from the start of the echoed tick, and srtt rose towards
+ * 800 µs (TAP bench run 15: 829 µs at 1 % loss, against 291 without) */
+static void test_tcp_rfc7323_s4_1_rtt_from_own_send_time(void **state)
+{
+	(void)state;
+	static char d[65536];
+	static struct tcp_view segs[128];
+	for (int ts = 0; ts < 2; ts++) {
+		struct peer p;
+		struct tcp_view t;
+		if (ts == 0)
+			assert_int_equal(tcp_listen(TS_PORT, &ts_ops), 0);
+		net_if.cfg.tcp_ts = true;
+		peer_init(&p, (uint16_t)(40112 + ts));
+		p.dport = TS_PORT;
+		if (ts)
+			peer_ts(1, 0);
+		else
+			fake_tcp_optlen = 0;
+		peer_send(&p, TCP_SYN, NULL, 0);
+		assert_true(next_seg(&t));
+		advance_us(300);
+		p.rcv_nxt = t.seq + 1;
+		p.established = true;
+		uint32_t tsval = 2;
+		if (ts)
+			peer_ts(tsval++, t.tsval);
+		peer_ack(&p);
+		struct tcp_conn *c = conn_of(&p);
+		assert_non_null(c);
+		assert_int_equal(c->ts_ok, ts == 1);
+		assert_in_range(c->srtt, 300, 310);
+		uint64_t s0 = net_counters()->tcp_ts_rtt_samples;
+		/* rounds of one flight each, every segment ACKed on its own
+		 * (each ACK echoing that segment's TSval) 300 µs after it left
+		 */
+		unsigned acks = 0;
+		for (int round = 0; round < 12; round++) {
+			tcp_write(c, d, sizeof(d));
+			advance_us(0);
+			unsigned n = 0;
+			while (n < ARRAY_SIZE(segs) && next_seg(&segs[n]))
+				n += segs[n].len > 0;
+			assert_true(n > 0);
+			advance_us(300);
+			for (unsigned i = 0; i < n; i++) {
+				p.rcv_nxt = segs[i].seq + (uint32_t)segs[i].len;
+				if (ts)
+					peer_ts(tsval++, segs[i].tsval);
+				peer_ack(&p);
+				acks++;
+			}
+		}
+		assert_true(acks > 100);
+		/* 300 µs plus the fake clock's drift over a burst of ACKs */
+		assert_in_range(c->srtt, 300, 350);
+		assert_int_equal(net_counters()->tcp_ts_rtt_samples, s0);
+		assert_int_equal(net_counters()->tcp_retransmits, 0);
+		assert_null(tcp_check());
+		tcp_abort(c);
+		fake_clear();
+		fake_tcp_optlen = 0;
+		peer_free(&p);
+	}
+}
+
+/* Linux's tcp_disordered_ack_check: a pure duplicate ACK at RCV.NXT that
+ * leaves the window as it was, its TSval behind TS.Recent by at most the
+ * RTO's worth of 1200 Hz ticks, was overtaken on the way, not replayed:
+ * it passes PAWS (tcp_disordered_acks), counts as a duplicate ACK — here
+ * the third, which starts a recovery — and leaves TS.Recent. Data at
+ * RCV.NXT with such a TSval, a duplicate ACK whose window grows, one
+ * behind by more, an ACK that moves SND.UNA and one below RCV.NXT are
+ * still dropped (tcp_paws_dropped), the data answered with an ACK. Before, PAWS
+ * dropped every one (2066 drops under the TAP bench's 20±10 ms jitter, run 15)
+ */
+static void test_tcp_linux_disordered_ack_passes_paws(void **state)
+{
+	(void)state;
+	net_if.cfg.tcp_ts = true; /* tcp.ts=1; the default is 0 */
+	struct peer p;
+	struct tcp_view t;
+	struct tcp_conn *c = ts_open(&p, 40114, true, 1000, &t);
+	p.win = 60000;
+	peer_ts(1001, t.tsval);
+	peer_ack(&p); /* the window: 60000 */
+	assert_int_equal(c->snd_wnd, 60000);
+	static char d[4 * 1448];
+	assert_int_equal(tcp_write(c, d, sizeof(d)), sizeof(d));
+	advance_us(0);
+	uint32_t una = p.rcv_nxt, echo = 0;
+	unsigned n = 0;
+	while (next_seg(&t))
+		if (t.len) {
+			n++;
+			echo = t.tsval;
+		}
+	assert_int_equal(n, 4);
+	/* the first segment lost: two duplicate ACKs, TSval 1002, 1004 */
+	peer_ts(1002, echo);
+	peer_ack(&p);
+	peer_ts(1004, echo);
+	peer_ack(&p);
+	assert_int_equal(c->dupacks, 2);
+	assert_int_equal(c->ts_recent, 1004);
+	fake_clear();
+	uint64_t d0 = net_counters()->tcp_paws_dropped;
+	uint64_t k0 = net_counters()->tcp_disordered_acks;
+	/* a window that grows would update it: dropped */
+	p.win = 61000;
+	peer_ts(1003, echo);
+	peer_ack(&p);
+	p.win = 60000;
+	assert_int_equal(net_counters()->tcp_paws_dropped, d0 + 1);
+	/* data at RCV.NXT: dropped, answered */
+	peer_send(&p, TCP_ACK, "x", 1);
+	p.snd_nxt -= 1;
+	assert_int_equal(c->rx_len, 0);
+	assert_int_equal(net_counters()->tcp_paws_dropped, d0 + 2);
+	assert_true(next_seg(&t));
+	assert_int_equal(t.flags, TCP_ACK);
+	assert_int_equal(t.ack, p.snd_nxt);
+	assert_int_equal(t.tsecr, 1004);
+	/* behind by more than the RTO (200 ms) at 1200 Hz: a replay */
+	assert_int_equal(c->rto, TCP_RTO_MIN_US);
+	peer_ts(1004 - 241, echo);
+	peer_ack(&p);
+	assert_int_equal(net_counters()->tcp_paws_dropped, d0 + 3);
+	/* not a duplicate: it moves SND.UNA */
+	peer_ts(1003, echo);
+	p.rcv_nxt = una + 1448;
+	peer_ack(&p);
+	p.rcv_nxt = una;
+	assert_int_equal(c->snd_una, una);
+	/* not at RCV.NXT */
+	p.snd_nxt -= 1;
+	peer_ack(&p);
+	p.snd_nxt += 1;
+	assert_int_equal(net_counters()->tcp_paws_dropped, d0 + 5);
+	assert_int_equal(c->dupacks, 2);
+	assert_int_equal(net_counters()->tcp_disordered_acks, k0);
+	fake_clear();
+	/* the reordered duplicate ACK, 240 ticks behind: the third */
+	peer_ts(1004 - 240, echo);
+	peer_ack(&p);
+	assert_int_equal(net_counters()->tcp_paws_dropped, d0 + 5);
+	assert_int_equal(net_counters()->tcp_disordered_acks, k0 + 1);
+	assert_true(c->in_recovery);
+	assert_true(next_seg(&t)); /* the lost segment resent */
+	assert_int_equal(t.seq, una);
+	assert_int_equal(t.len, 1448);
+	assert_int_equal(c->ts_recent, 1004);
+	assert_null(tcp_check());
+	fake_tcp_optlen = 0;
+	peer_free(&p);
+}
+
 /* RFC 7323 §3.2 with RFC 2018 §3 and RFC 6691: beside TSopt a SACK
  * option holds TCP_SACK_MAX_TS blocks, not 4, and a data segment's
  * payload is the MSS less TCP_TSOPT_LEN */
@@ -9459,6 +9621,12 @@ int main(void)
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc7323_s4_1_no_sample_from_before_rto, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_rfc7323_s4_1_rtt_from_own_send_time, fake_cm_setup,
+		fake_cm_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tcp_linux_disordered_ack_passes_paws, fake_cm_setup,
 		fake_cm_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tcp_rfc7323_s7_1_tsval_offset_per_connection,
