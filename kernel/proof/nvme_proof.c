@@ -732,6 +732,26 @@ static bool rec_fault(struct nvme_softc *sc, enum nvme_inject inj,
 	       (!counter || *counter == before + 1) && rec_read_ok(sc);
 }
 
+/* eight reads of 8 blocks, namespace 1's blocks 0-63 into b's eight
+ * pages, each rung with a doorbell of its own: all on I/O queue 0, or
+ * spread over every I/O queue. How many were accepted */
+static unsigned rec_reads_submit(struct nvme_softc *sc, const struct dma_buf *b,
+				 bool spread, struct rec_count *rc)
+{
+	unsigned sent = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		struct nvme_io r = {.opc = NVME_IO_READ,
+				    .nsid = sc->ns[0].nsid,
+				    .slba = i * 8,
+				    .nlb = 8,
+				    .iova = b->iova + i * PAGE_SIZE,
+				    .len = 8 * sc->ns[0].lba_bytes};
+		struct nvme_queue *q = &sc->ioq[spread ? i % sc->nioq : 0];
+		sent += nvme_io_submit(sc, q, &r, rec_done, rc) == 0;
+	}
+	return sent;
+}
+
 /* 6. the driver as the broker's adversary: eight reads rung over every
  * I/O queue, a doorbell each, then nvme_broker_reset at once — not
  * nvme_recover, whose deletes (nvme_ioq_delete_all) it skips, the mix of
@@ -748,16 +768,7 @@ static void rec_hostile_reset(struct nvme_softc *sc, unsigned *sent,
 	if (nvme_buf_get(sc, 8 * PAGE_SIZE, &b) != 0)
 		return;
 	nvme_proof_fence(sc, NVME_FENCE_HOSTILE_RESET);
-	for (unsigned i = 0; i < 8; i++) {
-		struct nvme_io r = {.opc = NVME_IO_READ,
-				    .nsid = sc->ns[0].nsid,
-				    .slba = i * 8,
-				    .nlb = 8,
-				    .iova = b.iova + i * PAGE_SIZE,
-				    .len = 8 * sc->ns[0].lba_bytes};
-		*sent += nvme_io_submit(sc, &sc->ioq[i % sc->nioq], &r,
-					rec_done, rc) == 0;
-	}
+	*sent = rec_reads_submit(sc, &b, true, rc);
 	(void)nvme_broker_reset(sc->broker, sc->owner);
 	sc->reset_streak = 0;
 	nvme_recover(sc, "proof: the broker reset under the driver");
@@ -797,16 +808,7 @@ static void proof_nvme_recover(void)
 	int checked = -1;
 	if (nvme_buf_get(sc, 8 * PAGE_SIZE, &b) == 0) {
 		memset(b.va, REC_FILL, 8 * PAGE_SIZE);
-		for (unsigned i = 0; i < 8; i++) {
-			struct nvme_io r = {.opc = NVME_IO_READ,
-					    .nsid = sc->ns[0].nsid,
-					    .slba = i * 8,
-					    .nlb = 8,
-					    .iova = b.iova + i * PAGE_SIZE,
-					    .len = 8 * sc->ns[0].lba_bytes};
-			sent += nvme_io_submit(sc, &sc->ioq[0], &r, rec_done,
-					       &rc) == 0;
-		}
+		sent = rec_reads_submit(sc, &b, false, &rc);
 		sc->reset_streak = 0;
 		nvme_recover(sc, "proof: reset with commands outstanding");
 		checked = rec_reads_match(sc, &b, rc.ok);
